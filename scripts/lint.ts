@@ -1,0 +1,55 @@
+/**
+ * Project lint, kept fast: checks what the type checker cannot.
+ *  - which top-level folder may import which (ARCHITECTURE.md, "Which folder may use which");
+ *  - no `console.log` left in library folders (they log through pino or return values);
+ * Prints one line per finding and exits 1 when there is any.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, resolve, dirname, sep } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+
+/** folder -> folders of ours it may import. Folders not listed (test, bench, scripts) may use anything. */
+const allowed: Record<string, readonly string[]> = {
+  cli: ['cli', 'agent', 'controlplane', 'cri', 'netproxy', 'kube'],
+  agent: ['agent', 'cri', 'netproxy', 'kube'],
+  netproxy: ['netproxy', 'kube'],
+  controlplane: ['controlplane', 'kube'],
+  kube: ['kube'],
+  cri: ['cri'],
+};
+const libraryFolders = new Set(['agent', 'netproxy', 'controlplane', 'kube', 'cri']);
+
+function* sourceFiles(dir: string): Generator<string> {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) yield* sourceFiles(path);
+    else if (name.endsWith('.ts')) yield path;
+  }
+}
+
+const findings: string[] = [];
+const importPattern = /(?:^|\n)\s*(?:import|export)[^'"\n]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+
+for (const top of Object.keys(allowed)) {
+  const dir = join(root, top);
+  try { statSync(dir); } catch { continue; }
+  for (const file of sourceFiles(dir)) {
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(importPattern)) {
+      const spec = match[1] ?? match[2];
+      if (spec === undefined) continue;
+      const target = relative(root, resolve(dirname(file), spec)).split(sep)[0] ?? '';
+      if (!allowed[top]!.includes(target)) {
+        findings.push(`${relative(root, file)}: ${top}/ may not import ${target}/ (${spec}); see ARCHITECTURE.md`);
+      }
+    }
+    if (libraryFolders.has(top) && /^\s*console\.log\(/m.test(text)) {
+      findings.push(`${relative(root, file)}: console.log in a library folder; log through pino or return the value`);
+    }
+  }
+}
+
+for (const line of findings) process.stdout.write(`${line}\n`);
+process.exitCode = findings.length > 0 ? 1 : 0;
