@@ -1,0 +1,149 @@
+/**
+ * One containerd per test node: its own root, state, socket, CNI configuration and IPAM folder,
+ * started inside the node's network namespace with `nsenter --net` (not `ip netns exec`, which
+ * would give it a fresh /sys without cgroup mounts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync, openSync, closeSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { run } from '../helpers/run.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+export interface ContainerdLayout {
+  dir: string;
+  root: string;
+  state: string;
+  socket: string;
+  config: string;
+  cniConfDir: string;
+  cniDataDir: string;
+  registryConfigDir: string;
+  log: string;
+}
+
+export function containerdLayout(dir: string): ContainerdLayout {
+  return {
+    dir,
+    root: join(dir, 'containerd', 'root'),
+    state: join(dir, 'containerd', 'state'),
+    socket: join(dir, 'containerd', 'containerd.sock'),
+    config: join(dir, 'containerd', 'config.toml'),
+    cniConfDir: join(dir, 'cni', 'net.d'),
+    cniDataDir: join(dir, 'cni', 'ipam'),
+    registryConfigDir: join(dir, 'containerd', 'certs.d'),
+    log: join(dir, 'containerd.log'),
+  };
+}
+
+export interface ContainerdSettings {
+  layout: ContainerdLayout;
+  sandboxImage: string;
+  podCIDR: string;
+  /** Distinct per node so two nodes' CNI results never mix. */
+  networkName: string;
+}
+
+export function renderContainerdConfig(s: ContainerdSettings): string {
+  const { layout } = s;
+  return `version = 2
+root = ${JSON.stringify(layout.root)}
+state = ${JSON.stringify(layout.state)}
+disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp", "io.containerd.internal.v1.tracing"]
+
+[grpc]
+  address = ${JSON.stringify(layout.socket)}
+
+[ttrpc]
+  address = ${JSON.stringify(`${layout.socket}.ttrpc`)}
+
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = ${JSON.stringify(s.sandboxImage)}
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = ${JSON.stringify(layout.cniConfDir)}
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = ${JSON.stringify(layout.registryConfigDir)}
+`;
+}
+
+/** bridge + host-local + portmap, the node's podCIDR as the subnet, IPAM state in the node's folder. */
+export function renderCniConfig(s: ContainerdSettings): string {
+  return `${JSON.stringify({
+    cniVersion: '0.4.0',
+    name: s.networkName,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: 'cni0',
+        isGateway: true,
+        ipMasq: false,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: s.podCIDR }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: s.layout.cniDataDir,
+        },
+      },
+      { type: 'portmap', capabilities: { portMappings: true } },
+    ],
+  }, null, 2)}\n`;
+}
+
+export function writeContainerdFiles(s: ContainerdSettings): void {
+  const { layout } = s;
+  for (const dir of [layout.root, layout.state, layout.cniConfDir, layout.cniDataDir, layout.registryConfigDir]) {
+    mkdirSync(dir, { recursive: true });
+  }
+  writeFileSync(layout.config, renderContainerdConfig(s));
+  writeFileSync(join(layout.cniConfDir, '10-bosun.conflist'), renderCniConfig(s));
+}
+
+/** Starts containerd in the namespace and waits until it answers on its socket. */
+export async function startContainerd(netns: string, layout: ContainerdLayout): Promise<ChildProcess> {
+  const logFd = openSync(layout.log, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'containerd', '--config', layout.config], {
+      stdio: ['ignore', logFd, logFd],
+      detached: true, // its own process group: a Ctrl-C of the test run does not reach it first
+    });
+  } finally {
+    closeSync(logFd);
+  }
+  let exited: string | undefined;
+  child.once('exit', (code, signal) => { exited = `exited (${code ?? signal}) before it was ready; see ${layout.log}`; });
+  await waitFor(async () => {
+    if (exited) throw new Error(exited);
+    if (!existsSync(layout.socket)) return false;
+    const result = await run(['ctr', '--address', layout.socket, 'version'], { timeoutMs: 5_000 });
+    return result.code === 0;
+  }, { what: `containerd answering on ${layout.socket}`, timeoutMs: 30_000, intervalMs: 50 });
+  if (exited) throw new Error(`containerd ${exited}`);
+  return child;
+}
+
+/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
+export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await gone;
+  clearTimeout(timer);
+}
+
+export async function importImage(layout: ContainerdLayout, archivePath: string): Promise<void> {
+  const result = await run(['ctr', '--address', layout.socket, '-n', 'k8s.io', 'images', 'import', archivePath], { timeoutMs: 60_000 });
+  if (result.code !== 0) {
+    throw new Error(`ctr images import ${archivePath} failed: ${(result.stderr || result.stdout).trim()}`);
+  }
+}
