@@ -1,0 +1,187 @@
+/**
+ * The etcd datastore, through the `etcd3` client. Objects live under the same keys as the embedded
+ * store (`/registry/<resource>/<namespace>/<name>`), so `etcdctl get /registry --prefix --keys-only`
+ * shows what a real cluster would. etcd's own revision is the resourceVersion; every conditional
+ * write is one etcd transaction on the key's mod/create revision.
+ */
+import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { StorageError } from './errors.ts';
+import { prefixEnd } from './prefix.ts';
+import type { KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from './store.ts';
+
+/** etcd keeps no record of the last compaction that a client can read, so we keep one. */
+const compactedKey = '/bosun/compacted-revision';
+/** Unary calls give up after this long, so that a dead etcd turns into a quick 503. */
+const callTimeoutMs = 5_000;
+
+function toKeyValue(kv: IKeyValue): KeyValue {
+  return {
+    key: kv.key.toString(),
+    value: kv.value.toString(),
+    createRevision: Number(kv.create_revision),
+    modRevision: Number(kv.mod_revision),
+  };
+}
+
+function unavailable(err: unknown): StorageError {
+  if (err instanceof StorageError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  if (/compacted/i.test(message)) return new StorageError('Compacted', message, { cause: err });
+  return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
+}
+
+export class EtcdStorage implements Storage {
+  readonly backend = 'etcd' as const;
+  readonly #client: Etcd3;
+  #closed = false;
+
+  constructor(endpoints: readonly string[]) {
+    this.#client = new Etcd3({
+      hosts: [...endpoints],
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+    });
+  }
+
+  async #call<T>(body: () => Promise<T>): Promise<T> {
+    if (this.#closed) throw new StorageError('Unavailable', 'the etcd datastore is closed');
+    try {
+      return await body();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    return this.#call(async () => {
+      const response = await this.#client.get(key).exec();
+      const kv = response.kvs[0];
+      return kv === undefined ? undefined : toKeyValue(kv);
+    });
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    return this.#call(async () => {
+      const start = options.afterKey !== undefined && options.afterKey >= prefix ? `${options.afterKey}\0` : prefix;
+      let query = this.#client.getAll().inRange({ start, end: prefixEnd(prefix) }).sort('Key', 'Ascend');
+      if (options.limit !== undefined && options.limit > 0) query = query.limit(options.limit);
+      const response = await query.exec();
+      return {
+        items: response.kvs.map(toKeyValue),
+        revision: Number(response.header.revision),
+        more: response.more,
+      };
+    });
+  }
+
+  async create(key: string, value: string): Promise<KeyValue> {
+    return this.#call(async () => {
+      const response = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(value)).commit();
+      if (!response.succeeded) throw new StorageError('KeyExists', `${key} already exists`);
+      const revision = Number(response.header.revision);
+      return { key, value, createRevision: revision, modRevision: revision };
+    });
+  }
+
+  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+    return this.#call(async () => {
+      const response = await this.#client
+        .if(key, 'Mod', '==', expectedModRevision)
+        .then(this.#client.put(key).value(value), this.#client.get(key))
+        .else(this.#client.get(key))
+        .commit();
+      if (!response.succeeded) {
+        const current = response.responses[0]?.response_range?.kvs[0];
+        if (current === undefined) throw new StorageError('NotFound', `${key} not found`);
+        throw new StorageError('Conflict', `${key} is at revision ${current.mod_revision}, not ${expectedModRevision}`);
+      }
+      const written = response.responses[1]?.response_range?.kvs[0];
+      const createRevision = Number(written?.create_revision ?? response.header.revision);
+      return { key, value, createRevision, modRevision: Number(response.header.revision) };
+    });
+  }
+
+  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    return this.#call(async () => {
+      for (;;) {
+        const current = (await this.#client.get(key).exec()).kvs[0];
+        if (current === undefined) throw new StorageError('NotFound', `${key} not found`);
+        const seen = Number(current.mod_revision);
+        if (expectedModRevision !== undefined && seen !== expectedModRevision) {
+          throw new StorageError('Conflict', `${key} is at revision ${seen}, not ${expectedModRevision}`);
+        }
+        const response = await this.#client.if(key, 'Mod', '==', seen).then(this.#client.delete().key(key)).commit();
+        if (response.succeeded) {
+          return { ...toKeyValue(current), modRevision: Number(response.header.revision) };
+        }
+        // Changed between our read and the delete: read again (and fail if a revision was demanded).
+      }
+    });
+  }
+
+  async watch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<WatchHandle> {
+    const compacted = await this.compactedRevision();
+    if (fromRevision < compacted) {
+      throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
+    }
+    const watcher: Watcher = await this.#call(() =>
+      this.#client.watch().prefix(prefix).withPreviousKV().startRevision(String(fromRevision + 1)).create(),
+    );
+    let cancelled = false;
+    watcher.on('put', (kv) => {
+      const change = toKeyValue(kv);
+      callbacks.onChange({
+        type: 'put',
+        key: change.key,
+        value: change.value,
+        revision: change.modRevision,
+        created: change.createRevision === change.modRevision,
+      });
+    });
+    watcher.on('delete', (kv, previous) => {
+      callbacks.onChange({
+        type: 'delete',
+        key: kv.key.toString(),
+        value: previous?.value.toString() ?? '',
+        revision: Number(kv.mod_revision),
+        created: false,
+      });
+    });
+    watcher.on('error', (err) => {
+      if (cancelled) return;
+      cancelled = true;
+      void watcher.cancel().catch(() => undefined);
+      callbacks.onError(unavailable(err));
+    });
+    return {
+      cancel: () => {
+        if (cancelled) return;
+        cancelled = true;
+        void watcher.cancel().catch(() => undefined);
+      },
+    };
+  }
+
+  async compact(revision: number): Promise<void> {
+    await this.#call(async () => {
+      const current = await this.currentRevision();
+      const target = Math.min(revision, current);
+      if (target <= (await this.compactedRevision())) return;
+      await this.#client.put(compactedKey).value(String(target)).exec();
+      await this.#client.kv.compact({ revision: String(target), physical: false });
+    });
+  }
+
+  async currentRevision(): Promise<number> {
+    return this.#call(async () => Number((await this.#client.get(compactedKey).exec()).header.revision));
+  }
+
+  async compactedRevision(): Promise<number> {
+    return this.#call(async () => Number((await this.#client.get(compactedKey).string()) ?? '0'));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#client.close();
+  }
+}

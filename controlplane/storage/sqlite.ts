@@ -1,0 +1,237 @@
+/**
+ * The embedded datastore: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk
+ * before the write's promise resolves. Layout:
+ *   kv    current value of every live key, with its create and last-modify revision;
+ *   log   every change (put/delete) by revision, the history watches replay from;
+ *   meta  the global revision counter and the compacted revision.
+ * All statements run synchronously in this process (node:sqlite), so a write and its publication
+ * to watchers happen in one step and a watch that replays the log and then subscribes sees no gap.
+ */
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ChangeFanout } from './fanout.ts';
+import { StorageError } from './errors.ts';
+import { prefixEnd } from './prefix.ts';
+import type { Change, KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from './store.ts';
+
+const schema = `
+CREATE TABLE IF NOT EXISTS kv (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  create_rev INTEGER NOT NULL,
+  mod_rev INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS log (
+  rev INTEGER PRIMARY KEY,
+  key TEXT NOT NULL,
+  deleted INTEGER NOT NULL,
+  created INTEGER NOT NULL,
+  value TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS log_key ON log (key, rev);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0);
+`;
+
+interface Row {
+  key: string;
+  value: string;
+  create_rev: number;
+  mod_rev: number;
+}
+interface LogRow {
+  rev: number;
+  key: string;
+  deleted: number;
+  created: number;
+  value: string;
+}
+
+function toKeyValue(row: Row): KeyValue {
+  return { key: row.key, value: row.value, createRevision: Number(row.create_rev), modRevision: Number(row.mod_rev) };
+}
+
+export class SqliteStorage implements Storage {
+  readonly backend = 'sqlite' as const;
+  readonly path: string;
+  readonly #db: DatabaseSync;
+  readonly #fanout = new ChangeFanout();
+  readonly #stmt: Record<
+    'get' | 'insertKv' | 'updateKv' | 'deleteKv' | 'insertLog' | 'getMeta' | 'setMeta' | 'list' | 'listAfter' | 'history' | 'compactLog',
+    StatementSync
+  >;
+  #closed = false;
+
+  /** Opens (creating when missing) the database file at `path`. */
+  constructor(path: string) {
+    this.path = path;
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.#db = new DatabaseSync(path);
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
+    this.#db.exec(schema);
+    const p = (sql: string) => this.#db.prepare(sql);
+    this.#stmt = {
+      get: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?'),
+      insertKv: p('INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?, ?, ?, ?)'),
+      updateKv: p('UPDATE kv SET value = ?, mod_rev = ? WHERE key = ?'),
+      deleteKv: p('DELETE FROM kv WHERE key = ?'),
+      insertLog: p('INSERT INTO log (rev, key, deleted, created, value) VALUES (?, ?, ?, ?, ?)'),
+      getMeta: p('SELECT value FROM meta WHERE name = ?'),
+      setMeta: p('UPDATE meta SET value = ? WHERE name = ?'),
+      list: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
+      listAfter: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
+      history: p('SELECT rev, key, deleted, created, value FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev'),
+      compactLog: p('DELETE FROM log WHERE rev <= ?'),
+    };
+  }
+
+  #meta(name: 'revision' | 'compacted'): number {
+    const row = this.#stmt.getMeta.get(name) as { value: number } | undefined;
+    return Number(row?.value ?? 0);
+  }
+
+  #check(): void {
+    if (this.#closed) throw new StorageError('Unavailable', 'the sqlite datastore is closed');
+  }
+
+  /** Runs `body` in one IMMEDIATE transaction that takes the next revision; publishes on commit. */
+  #write(body: (revision: number) => { result: KeyValue; change: Change }): KeyValue {
+    this.#check();
+    this.#db.exec('BEGIN IMMEDIATE');
+    let outcome: { result: KeyValue; change: Change };
+    try {
+      const revision = this.#meta('revision') + 1;
+      outcome = body(revision);
+      this.#stmt.setMeta.run(revision, 'revision');
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      if (err instanceof StorageError) throw err;
+      throw new StorageError('Unavailable', `sqlite write failed: ${(err as Error).message}`, { cause: err });
+    }
+    this.#fanout.publish(outcome.change);
+    return outcome.result;
+  }
+
+  async get(key: string): Promise<KeyValue | undefined> {
+    this.#check();
+    const row = this.#stmt.get.get(key) as Row | undefined;
+    return row === undefined ? undefined : toKeyValue(row);
+  }
+
+  async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    this.#check();
+    const limit = options.limit !== undefined && options.limit > 0 ? options.limit : -1;
+    const end = prefixEnd(prefix);
+    this.#db.exec('BEGIN');
+    try {
+      const revision = this.#meta('revision');
+      const fetch = limit < 0 ? -1 : limit + 1;
+      const rows = (options.afterKey !== undefined && options.afterKey >= prefix
+        ? this.#stmt.listAfter.all(options.afterKey, end, fetch)
+        : this.#stmt.list.all(prefix, end, fetch)) as unknown as Row[];
+      const more = limit >= 0 && rows.length > limit;
+      const items = (more ? rows.slice(0, limit) : rows).map(toKeyValue);
+      return { items, revision, more };
+    } finally {
+      this.#db.exec('COMMIT');
+    }
+  }
+
+  async create(key: string, value: string): Promise<KeyValue> {
+    return this.#write((revision) => {
+      if (this.#stmt.get.get(key) !== undefined) throw new StorageError('KeyExists', `${key} already exists`);
+      this.#stmt.insertKv.run(key, value, revision, revision);
+      this.#stmt.insertLog.run(revision, key, 0, 1, value);
+      return {
+        result: { key, value, createRevision: revision, modRevision: revision },
+        change: { type: 'put', key, value, revision, created: true },
+      };
+    });
+  }
+
+  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+    return this.#write((revision) => {
+      const row = this.#stmt.get.get(key) as Row | undefined;
+      if (row === undefined) throw new StorageError('NotFound', `${key} not found`);
+      if (Number(row.mod_rev) !== expectedModRevision) {
+        throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
+      }
+      this.#stmt.updateKv.run(value, revision, key);
+      this.#stmt.insertLog.run(revision, key, 0, 0, value);
+      return {
+        result: { key, value, createRevision: Number(row.create_rev), modRevision: revision },
+        change: { type: 'put', key, value, revision, created: false },
+      };
+    });
+  }
+
+  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+    return this.#write((revision) => {
+      const row = this.#stmt.get.get(key) as Row | undefined;
+      if (row === undefined) throw new StorageError('NotFound', `${key} not found`);
+      if (expectedModRevision !== undefined && Number(row.mod_rev) !== expectedModRevision) {
+        throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
+      }
+      this.#stmt.deleteKv.run(key);
+      this.#stmt.insertLog.run(revision, key, 1, 0, row.value);
+      return {
+        result: { key, value: row.value, createRevision: Number(row.create_rev), modRevision: revision },
+        change: { type: 'delete', key, value: row.value, revision, created: false },
+      };
+    });
+  }
+
+  async watch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<WatchHandle> {
+    this.#check();
+    const compacted = this.#meta('compacted');
+    if (fromRevision < compacted) {
+      throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
+    }
+    const backlog = (this.#stmt.history.all(fromRevision, prefix, prefixEnd(prefix)) as unknown as LogRow[]).map(
+      (row): Change => ({
+        type: row.deleted ? 'delete' : 'put',
+        key: row.key,
+        value: row.value,
+        revision: Number(row.rev),
+        created: Boolean(row.created),
+      }),
+    );
+    // Reading the backlog and subscribing happen in one synchronous step: no write can slip between.
+    return this.#fanout.subscribe(prefix, callbacks, backlog);
+  }
+
+  async compact(revision: number): Promise<void> {
+    this.#check();
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const target = Math.min(revision, this.#meta('revision'));
+      if (target > this.#meta('compacted')) {
+        this.#stmt.compactLog.run(target);
+        this.#stmt.setMeta.run(target, 'compacted');
+      }
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw new StorageError('Unavailable', `sqlite compaction failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async currentRevision(): Promise<number> {
+    this.#check();
+    return this.#meta('revision');
+  }
+
+  async compactedRevision(): Promise<number> {
+    this.#check();
+    return this.#meta('compacted');
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#fanout.failAll(new StorageError('Unavailable', 'the datastore closed'));
+    this.#db.close();
+  }
+}

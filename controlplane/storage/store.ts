@@ -1,0 +1,82 @@
+/**
+ * The datastore seam of the API server. Both backends (embedded SQLite, etcd) implement this
+ * contract and pass the same test suite (test/controlplane-storage.test.ts).
+ *
+ * Contract:
+ *  - Every successful write takes the next value of one global, strictly increasing revision.
+ *    An object's resourceVersion is the revision of its last write (its modRevision).
+ *  - A write resolves only once it is durable: a crash right after the promise resolves loses nothing.
+ *  - watch(prefix, from) delivers every change to keys under prefix with revision > from, in
+ *    revision order, without gaps; if the history back to `from` was compacted it fails with
+ *    StorageError code 'Compacted'.
+ *  - Values are opaque strings (the API server stores JSON).
+ */
+export interface KeyValue {
+  readonly key: string;
+  readonly value: string;
+  /** Revision of the write that created this key (its current life). */
+  readonly createRevision: number;
+  /** Revision of the last write to this key. */
+  readonly modRevision: number;
+}
+
+export interface ListOptions {
+  /** Only keys strictly greater than this one (for paging). */
+  readonly afterKey?: string;
+  /** At most this many items; `more` says whether there were others. 0 or absent: no limit. */
+  readonly limit?: number;
+}
+
+export interface ListResult {
+  readonly items: readonly KeyValue[];
+  /** The store's revision when the list was read. */
+  readonly revision: number;
+  readonly more: boolean;
+}
+
+export type ChangeType = 'put' | 'delete';
+
+export interface Change {
+  readonly type: ChangeType;
+  readonly key: string;
+  /** For 'put' the new value; for 'delete' the value the key had before it was deleted. */
+  readonly value: string;
+  readonly revision: number;
+  /** For 'put': whether this write created the key. */
+  readonly created: boolean;
+}
+
+export interface WatchHandle {
+  /** Stops delivery; safe to call twice. */
+  cancel(): void;
+}
+
+export interface WatchCallbacks {
+  onChange(change: Change): void;
+  /** The watch ended without being cancelled (backend lost, history compacted under it). */
+  onError(err: Error): void;
+}
+
+export interface Storage {
+  /** Which backend this is, for logs and benchmarks. */
+  readonly backend: 'sqlite' | 'etcd';
+  get(key: string): Promise<KeyValue | undefined>;
+  list(prefix: string, options?: ListOptions): Promise<ListResult>;
+  /** Fails with 'KeyExists' when the key is there. */
+  create(key: string, value: string): Promise<KeyValue>;
+  /** Fails with 'NotFound', or 'Conflict' when modRevision no longer equals expectedModRevision. */
+  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue>;
+  /**
+   * Removes the key. With expectedModRevision it fails with 'Conflict' when the key changed since.
+   * Resolves to the deleted value, with modRevision set to the revision of the deletion.
+   */
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue>;
+  /** Starts delivering changes after `fromRevision`; resolves once the watch is in place. */
+  watch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<WatchHandle>;
+  /** Drops history at and below `revision`; watches from there get 'Compacted'. */
+  compact(revision: number): Promise<void>;
+  currentRevision(): Promise<number>;
+  /** Oldest revision a watch may still start from. */
+  compactedRevision(): Promise<number>;
+  close(): Promise<void>;
+}
