@@ -13,7 +13,7 @@
  *   CANCELLED          CriCancelledError          'CRI_CANCELLED'
  *   anything else      CriRuntimeError            'CRI_RUNTIME'
  * and, raised by bosun itself: CriUnsupportedVersionError 'CRI_UNSUPPORTED_VERSION',
- * CriClosedError 'CRI_CLOSED', CriStreamError 'CRI_STREAM'.
+ * CriClosedError 'CRI_CLOSED', CriStreamError 'CRI_STREAM', CriBadEndpointError 'CRI_BAD_ENDPOINT'.
  */
 
 /** gRPC status numbers (the wire values; the same in every gRPC implementation). */
@@ -49,7 +49,8 @@ export type CriErrorCode =
   | 'CRI_RUNTIME'
   | 'CRI_UNSUPPORTED_VERSION'
   | 'CRI_CLOSED'
-  | 'CRI_STREAM';
+  | 'CRI_STREAM'
+  | 'CRI_BAD_ENDPOINT';
 
 /** Where a failure happened; all optional because the fake and the stream code know less. */
 export interface CriErrorContext {
@@ -141,6 +142,13 @@ export class CriClosedError extends CriError {
 export class CriStreamError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
     super('CRI_STREAM', message, context);
+  }
+}
+
+/** An endpoint or crictl-style config file that cannot be used (a usage error on the CLI). */
+export class CriBadEndpointError extends CriError {
+  constructor(message: string, context?: CriErrorContext) {
+    super('CRI_BAD_ENDPOINT', message, context);
   }
 }
 
