@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { versionLine } from './version.ts';
-import { describeFailure, ExitCode } from './exit.ts';
+import { CliError, describeFailure, ExitCode } from './exit.ts';
 import { commands } from './commands.ts';
 
 export async function main(argv: string[]): Promise<number> {
@@ -26,6 +26,14 @@ export async function main(argv: string[]): Promise<number> {
       usageError = msg;
     });
   for (const command of commands) parser.command(command);
+  // anything that is not a command lands here: say so, as a usage error
+  parser.command('*', false, {}, (args) => {
+    const [first] = args._;
+    if (first !== undefined) throw new CliError(`unknown command '${String(first)}'; see bosun --help`, ExitCode.usage);
+    const option = Object.keys(args).find((key) => key !== '_' && key !== '$0');
+    if (option !== undefined) throw new CliError(`unknown option --${option}; see bosun --help`, ExitCode.usage);
+    throw new CliError('name a command; see bosun --help', ExitCode.usage);
+  });
   try {
     await parser.parseAsync();
   } catch (err) {
