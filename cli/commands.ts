@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
+import { serverCommand } from './server.ts';
 
 /**
  * Every top-level subcommand. Each entry's builder/handler import their module only when the
  * command runs, which keeps `bosun --help` and small commands fast.
  */
-export const commands: CommandModule[] = [];
+export const commands: CommandModule[] = [serverCommand as unknown as CommandModule];

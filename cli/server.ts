@@ -1,0 +1,70 @@
+/**
+ * `bosun server`: the bundled Kubernetes-compatible API server. Runs in the foreground until
+ * SIGTERM/SIGINT, then stops serving and closes the datastore.
+ */
+import type { CommandModule } from 'yargs';
+import { CliError, ExitCode } from './exit.ts';
+
+interface ServerArgs {
+  'data-dir': string;
+  datastore: string;
+  'etcd-endpoints': string;
+  'bind-address': string;
+  'secure-port': number;
+  'advertise-address': string;
+  'service-cluster-ip-range': string;
+  'tls-san': string[];
+  'log-level': string;
+}
+
+export const serverCommand: CommandModule<object, ServerArgs> = {
+  command: 'server',
+  describe: 'Run the Kubernetes-compatible API server (HTTPS, sqlite or etcd datastore)',
+  builder: (y) =>
+    y
+      .option('data-dir', { type: 'string', default: '/var/lib/bosun/server', describe: 'Where the datastore (sqlite), PKI and admin.kubeconfig live' })
+      .option('datastore', { type: 'string', choices: ['sqlite', 'etcd'], default: 'sqlite', describe: 'Embedded sqlite, or an etcd cluster' })
+      .option('etcd-endpoints', { type: 'string', default: '', describe: 'Comma-separated etcd client URLs (with --datastore etcd)' })
+      .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address to serve HTTPS on' })
+      .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port (0: pick a free one)' })
+      .option('advertise-address', { type: 'string', default: '127.0.0.1', describe: 'Address clients and nodes use to reach this server' })
+      .option('service-cluster-ip-range', { type: 'string', default: '10.96.0.0/12', describe: 'CIDR that Service ClusterIPs come from' })
+      .option('tls-san', { type: 'string', array: true, default: [] as string[], describe: 'Extra names or IPs for the serving certificate' })
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
+  handler: async (args) => {
+    const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
+    const port = args['secure-port'];
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['service-cluster-ip-range'])) {
+      throw new CliError(`--service-cluster-ip-range ${args['service-cluster-ip-range']} is not an IPv4 CIDR`, ExitCode.usage);
+    }
+    const logger = pino({ level: args['log-level'], base: { component: 'server' } });
+    let server;
+    try {
+      server = await startServer({
+        dataDir: args['data-dir'],
+        datastore: args.datastore as 'sqlite' | 'etcd',
+        etcdEndpoints: args['etcd-endpoints'].split(',').map((e) => e.trim()).filter((e) => e !== ''),
+        bindAddress: args['bind-address'],
+        securePort: port,
+        advertiseAddress: args['advertise-address'],
+        serviceCidr: args['service-cluster-ip-range'],
+        tlsSans: args['tls-san'],
+        compactionIntervalMs: 5 * 60 * 1000,
+        bookmarkIntervalMs: 60 * 1000,
+        logger,
+        kubernetesVersion: 'v1.32.0',
+      });
+    } catch (err) {
+      throw new CliError(`server failed to start: ${(err as Error).message}`);
+    }
+    const running = server;
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    });
+    logger.info('stopping');
+    await running.close();
+  },
+};

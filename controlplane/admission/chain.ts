@@ -1,0 +1,152 @@
+/**
+ * The admission chain the registry calls before every write: defaulting, DefaultTolerationSeconds,
+ * ClusterIP/NodePort allocation, namespace existence and termination, then validation.
+ */
+import { ApiError } from '../../kube/errors.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import type { Admit, AdmissionRequest } from '../api/registry.ts';
+import type { ResourceInfo } from '../api/resources.ts';
+import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
+import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
+import { addDefaultTolerations } from './tolerations.ts';
+import {
+  FieldErrors,
+  type NameRule,
+  validateMetadata,
+  validatePodSpec,
+  validateSelectorMatchesTemplate,
+  validateServiceSpec,
+} from './validation.ts';
+
+type Any = Record<string, any>;
+
+export interface AdmissionDeps {
+  readonly serviceCidr: string;
+  /** Every Service in the cluster (for IP and port allocation). */
+  services(): Promise<readonly KubeObject[]>;
+  /** The namespace object, if it exists. */
+  namespace(name: string): Promise<KubeObject | undefined>;
+}
+
+const nameRules: Record<string, NameRule> = {
+  namespaces: 'label',
+  services: 'label1035',
+  roles: 'path',
+  clusterroles: 'path',
+  rolebindings: 'path',
+  clusterrolebindings: 'path',
+};
+
+const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job']);
+
+export function admissionChain(deps: AdmissionDeps): Admit {
+  const range = parseCidr(deps.serviceCidr);
+
+  async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
+    const spec = svc.spec;
+    const old = request.old?.spec as Any | undefined;
+    const all = (await deps.services()).filter((s) => s.metadata.uid !== svc.metadata.uid);
+    if (spec.type === 'ExternalName') return;
+    if (old?.clusterIP && spec.clusterIP === undefined) spec.clusterIP = old.clusterIP;
+    if (old?.clusterIP && spec.clusterIP !== old.clusterIP) {
+      throw new ApiError('Invalid', `Service "${svc.metadata.name}" is invalid: spec.clusterIP: Invalid value: "${spec.clusterIP}": field is immutable`, {
+        kind: 'Service',
+        name: svc.metadata.name,
+        causes: [{ reason: 'FieldValueInvalid', field: 'spec.clusterIP', message: 'field is immutable' }],
+      });
+    }
+    const usedIps = new Set(all.map((s) => (s.spec as Any)?.clusterIP).filter((ip): ip is string => typeof ip === 'string'));
+    if (spec.clusterIP === undefined || spec.clusterIP === '') {
+      spec.clusterIP = allocateIp(range, usedIps);
+    } else if (spec.clusterIP !== 'None' && !old?.clusterIP) {
+      const errors = new FieldErrors();
+      if (!inRange(range, spec.clusterIP)) errors.invalid('spec.clusterIP', spec.clusterIP, `provided IP is not in the valid range. The range of valid IPs is ${deps.serviceCidr}`);
+      else if (usedIps.has(spec.clusterIP)) errors.invalid('spec.clusterIP', spec.clusterIP, 'provided IP is already allocated');
+      errors.throwIfAny('Service', '', svc.metadata.name);
+    }
+    spec.clusterIPs = spec.clusterIP === 'None' ? ['None'] : [spec.clusterIP];
+    if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
+      const usedPorts = new Set<number>();
+      for (const s of all) for (const p of ((s.spec as Any)?.ports ?? []) as Any[]) if (p.nodePort) usedPorts.add(p.nodePort);
+      const errors = new FieldErrors();
+      for (const [i, port] of (spec.ports as Any[]).entries()) {
+        const previous = (old?.ports as Any[] | undefined)?.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
+        if (port.nodePort === undefined) port.nodePort = previous ?? allocatePort(usedPorts);
+        else if (port.nodePort !== previous) {
+          if (port.nodePort < nodePortRange.first || port.nodePort > nodePortRange.last) errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`);
+          else if (usedPorts.has(port.nodePort)) errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, 'provided port is already allocated');
+        }
+        usedPorts.add(port.nodePort);
+      }
+      errors.throwIfAny('Service', '', svc.metadata.name);
+    } else {
+      for (const port of spec.ports as Any[]) delete port.nodePort;
+    }
+  }
+
+  return async (request) => {
+    const { info, object, operation, subresource } = request;
+    const o = object as Any;
+    if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    if (subresource !== undefined) return;
+    mutate(info, o, request.old === undefined);
+    if (info.group === '' && info.resource === 'services') await allocate(request, o);
+    validate(info, o, request.old);
+  };
+}
+
+async function requireNamespace(deps: AdmissionDeps, info: ResourceInfo, object: KubeObject): Promise<void> {
+  const name = object.metadata.namespace ?? '';
+  const ns = await deps.namespace(name);
+  if (ns === undefined) throw new ApiError('NotFound', `namespaces "${name}" not found`, { name, kind: 'namespaces' });
+  if ((ns.status as Any | undefined)?.phase === 'Terminating' || ns.metadata.deletionTimestamp) {
+    throw new ApiError('Forbidden', `${info.resource} "${object.metadata.name ?? ''}" is forbidden: unable to create new content in namespace ${name} because it is being terminated`);
+  }
+}
+
+function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
+  if (info.group === '') {
+    switch (info.resource) {
+      case 'pods':
+        defaultPod(o);
+        if (creating) addDefaultTolerations(o.spec);
+        return;
+      case 'services':
+        return defaultService(o);
+      case 'namespaces':
+        return defaultNamespace(o);
+      case 'secrets':
+        o.type ??= 'Opaque';
+        return;
+    }
+  }
+  if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o);
+}
+
+function validate(info: ResourceInfo, o: Any, old: KubeObject | undefined): void {
+  const errors = new FieldErrors();
+  validateMetadata(errors, o.metadata, nameRules[info.resource] ?? 'subdomain');
+  if (info.group === '' && info.resource === 'pods') {
+    validatePodSpec(errors, o.spec, 'spec');
+    if (old) {
+      const before = old.spec as Any;
+      // Only a few pod fields may change after creation.
+      const strip = (spec: Any) => JSON.stringify({ ...spec, containers: (spec.containers ?? []).map((c: Any) => ({ ...c, image: '' })), initContainers: (spec.initContainers ?? []).map((c: Any) => ({ ...c, image: '' })), activeDeadlineSeconds: 0, tolerations: [], terminationGracePeriodSeconds: 0 });
+      if (strip(before) !== strip(o.spec) && !(before.nodeName === undefined && strip({ ...o.spec, nodeName: undefined }) === strip(before))) {
+        errors.forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`');
+      }
+    }
+  }
+  if (info.group === '' && info.resource === 'services') validateServiceSpec(errors, o.spec);
+  if ((info.group === 'apps' && info.resource !== 'controllerrevisions') || (info.group === 'batch' && info.resource === 'jobs')) {
+    if (info.resource !== 'jobs') validateSelectorMatchesTemplate(errors, o.spec);
+    validatePodSpec(errors, o.spec?.template?.spec, 'spec.template.spec');
+    if (info.resource === 'deployments' && o.spec?.replicas !== undefined && (!Number.isInteger(o.spec.replicas) || o.spec.replicas < 0)) {
+      errors.invalid('spec.replicas', o.spec.replicas, 'must be greater than or equal to 0');
+    }
+  }
+  if (info.group === 'batch' && info.resource === 'cronjobs') {
+    if (typeof o.spec?.schedule !== 'string' || o.spec.schedule === '') errors.required('spec.schedule');
+  }
+  errors.throwIfAny(info.kind, info.group, o.metadata?.name ?? '');
+}

@@ -1,0 +1,109 @@
+/**
+ * Discovery documents: the legacy ones (/api, /apis, /apis/<group>, /api/v1, /apis/<g>/<v>) and the
+ * aggregated form (apidiscovery.k8s.io v2, and v2beta1 for kubectl 1.27-1.29) that newer clients
+ * ask for first with an Accept header, getting every group's resources in one response.
+ */
+import { groups, type GroupInfo, type ResourceInfo, type Subresource } from './resources.ts';
+
+const subresourceVerbs: Record<Subresource, { verbs: string[]; kind?: { group: string; version: string; kind: string } }> = {
+  status: { verbs: ['get', 'patch', 'update'] },
+  scale: { verbs: ['get', 'patch', 'update'], kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } },
+  binding: { verbs: ['create'], kind: { group: '', version: 'v1', kind: 'Binding' } },
+  eviction: { verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
+  approval: { verbs: ['get', 'patch', 'update'] },
+  token: { verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } },
+};
+
+export function apiVersions(serverAddress: string) {
+  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+}
+
+function groupEntry(group: GroupInfo) {
+  const gv = { groupVersion: `${group.name}/${group.version}`, version: group.version };
+  return { name: group.name, versions: [gv], preferredVersion: gv };
+}
+
+export function apiGroupList() {
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().filter((g) => g.name !== '').map(groupEntry) };
+}
+
+export function apiGroup(name: string) {
+  const group = groups().find((g) => g.name === name && name !== '');
+  return group ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) } : undefined;
+}
+
+export function apiResourceList(groupName: string, version: string) {
+  const group = groups().find((g) => g.name === groupName && g.version === version);
+  if (!group) return undefined;
+  const list: unknown[] = [];
+  for (const r of group.resources) {
+    list.push({
+      name: r.resource,
+      singularName: r.singular,
+      namespaced: r.namespaced,
+      kind: r.kind,
+      verbs: r.verbs,
+      ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+      ...(r.categories.length ? { categories: r.categories } : {}),
+    });
+    for (const sub of r.subresources) {
+      const meta = subresourceVerbs[sub];
+      list.push({
+        name: `${r.resource}/${sub}`,
+        singularName: '',
+        namespaced: r.namespaced,
+        ...(meta.kind ? { group: meta.kind.group, version: meta.kind.version } : {}),
+        kind: meta.kind?.kind ?? r.kind,
+        verbs: meta.verbs,
+      });
+    }
+  }
+  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupName === '' ? version : `${groupName}/${version}`, resources: list };
+}
+
+function discoveryResource(r: ResourceInfo) {
+  return {
+    resource: r.resource,
+    responseKind: { group: r.group, version: r.version, kind: r.kind },
+    scope: r.namespaced ? 'Namespaced' : 'Cluster',
+    singularResource: r.singular,
+    verbs: r.verbs,
+    ...(r.shortNames.length ? { shortNames: r.shortNames } : {}),
+    ...(r.categories.length ? { categories: r.categories } : {}),
+    ...(r.subresources.length
+      ? {
+          subresources: r.subresources.map((sub) => ({
+            subresource: sub,
+            responseKind: subresourceVerbs[sub].kind ?? { group: r.group, version: r.version, kind: r.kind },
+            verbs: subresourceVerbs[sub].verbs,
+          })),
+        }
+      : {}),
+  };
+}
+
+export type AggregatedVersion = 'v2' | 'v2beta1';
+
+/** The aggregated list for `/api` (core only) or `/apis` (every named group). */
+export function aggregatedDiscovery(core: boolean, version: AggregatedVersion) {
+  const selected = groups().filter((g) => (g.name === '') === core);
+  return {
+    kind: 'APIGroupDiscoveryList',
+    apiVersion: `apidiscovery.k8s.io/${version}`,
+    metadata: {},
+    items: selected.map((g) => ({
+      metadata: { name: g.name },
+      versions: [{ version: g.version, resources: g.resources.map(discoveryResource), freshness: 'Current' }],
+    })),
+  };
+}
+
+/** Which aggregated version the Accept header asks for first, if any. */
+export function wantsAggregated(accept: string | undefined): AggregatedVersion | undefined {
+  for (const part of (accept ?? '').split(',')) {
+    if (!part.includes('g=apidiscovery.k8s.io')) continue;
+    if (/v=v2beta1/.test(part)) return 'v2beta1';
+    if (/v=v2(;|$)/.test(part)) return 'v2';
+  }
+  return undefined;
+}

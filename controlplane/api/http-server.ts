@@ -1,0 +1,262 @@
+/**
+ * The API server's HTTPS front: TLS with optional client certificates, authentication and
+ * authorization of every request, health and discovery endpoints, then the REST handlers or a watch
+ * stream. Every failure leaves as a metav1.Status with the matching HTTP code.
+ */
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { Logger } from 'pino';
+import { ApiError } from '../../kube/errors.ts';
+import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
+import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
+import type { Registry } from './registry.ts';
+import { openApiV3Document, openApiV3Root } from './openapi.ts';
+import { parseRequest, type ParsedRequest } from './request.ts';
+import { RestHandler, type VirtualHandler } from './rest.ts';
+import { serveWatch, type WatchSettings } from './watch-stream.ts';
+
+/** Bodies above this size are refused with 413, as upstream does. */
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+export interface ApiServerOptions {
+  readonly registry: Registry;
+  readonly authenticators: readonly Authenticator[];
+  readonly authorizer: Authorizer;
+  readonly virtual: VirtualHandler;
+  readonly tls: { key: string; cert: string; ca: string };
+  readonly bindAddress: string;
+  readonly port: number;
+  /** host:port clients are told to use (discovery's serverAddressByClientCIDRs). */
+  readonly advertiseAddress: string;
+  readonly version: { major: string; minor: string; gitVersion: string };
+  readonly watch: WatchSettings;
+  readonly logger: Logger;
+  /** Whether the datastore answers: /readyz fails while it does not. */
+  readonly datastoreHealthy: () => Promise<boolean>;
+}
+
+export interface RequestContext {
+  readonly user: UserInfo;
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', ...extraHeaders });
+  res.end(text);
+}
+
+function sendText(res: ServerResponse, code: number, text: string): void {
+  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
+  res.end(text);
+}
+
+export function sendStatus(res: ServerResponse, err: ApiError): void {
+  const headers: Record<string, string> = {};
+  if (err.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.details.retryAfterSeconds);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, err.code, err.toStatus(), 'application/json', headers);
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes) throw new ApiError('RequestEntityTooLarge', `the request body is larger than ${maxBodyBytes} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > maxBodyBytes) throw new ApiError('RequestEntityTooLarge', `the request body is larger than ${maxBodyBytes} bytes`);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function parseJsonBody(raw: Buffer): unknown {
+  if (raw.length === 0) return undefined;
+  try {
+    return JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new ApiError('BadRequest', `the request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+const minimalOpenApi = (version: string) => ({
+  swagger: '2.0',
+  info: { title: 'Kubernetes', version },
+  paths: {},
+  definitions: {},
+});
+
+export class ApiServer {
+  readonly #options: ApiServerOptions;
+  readonly #rest: RestHandler;
+  readonly #server: Server;
+  #requests = 0;
+
+  constructor(options: ApiServerOptions) {
+    this.#options = options;
+    this.#rest = new RestHandler(options.registry, options.virtual);
+    this.#server = createServer(
+      { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
+      (req, res) => void this.#handle(req, res),
+    );
+    this.#server.keepAliveTimeout = 60_000;
+  }
+
+  /** Starts listening; resolves with the port actually bound (useful with port 0). */
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(this.#options.port, this.#options.bindAddress, () => resolve());
+    });
+    const address = this.#server.address();
+    return typeof address === 'object' && address !== null ? address.port : this.#options.port;
+  }
+
+  /** Stops accepting and ends open connections (watches included); safe to call twice. */
+  async close(): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  get requestCount(): number {
+    return this.#requests;
+  }
+
+  async #authenticate(req: IncomingMessage): Promise<UserInfo> {
+    const header = req.headers.authorization;
+    const bearerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    const socket = req.socket as TLSSocket;
+    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+    const credentials = {
+      ...(bearerToken ? { bearerToken } : {}),
+      ...(peer && peer.subject ? { peerCertificate: { subject: peer.subject as unknown as Record<string, string | string[]> } } : {}),
+    };
+    for (const authenticator of this.#options.authenticators) {
+      const user = await authenticator.authenticate(credentials);
+      if (user) return { ...user, groups: [...new Set([...user.groups, 'system:authenticated'])] };
+    }
+    if (bearerToken) throw new ApiError('Unauthorized', 'Unauthorized');
+    return anonymousUser;
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.#requests++;
+    const started = Date.now();
+    let parsed: ParsedRequest | undefined;
+    let user: UserInfo | undefined;
+    try {
+      const url = new URL(req.url ?? '/', 'https://localhost');
+      user = await this.#authenticate(req);
+      parsed = parseRequest(req.method ?? 'GET', url);
+      const decision = await this.#options.authorizer.authorize(
+        parsed.kind === 'resource'
+          ? {
+              user,
+              verb: parsed.verb,
+              resource: {
+                group: parsed.info.group,
+                resource: parsed.info.resource,
+                subresource: parsed.subresource ?? '',
+                namespace: parsed.namespace ?? (parsed.info.group === '' && parsed.info.resource === 'namespaces' ? (parsed.name ?? '') : ''),
+                name: parsed.name ?? '',
+              },
+            }
+          : { user, verb: parsed.verb, path: parsed.path },
+      );
+      if (!decision.allowed) {
+        const what =
+          parsed.kind === 'resource'
+            ? `cannot ${parsed.verb} resource "${parsed.info.resource}${parsed.subresource ? `/${parsed.subresource}` : ''}" in API group "${parsed.info.group}"${parsed.namespace ? ` in the namespace "${parsed.namespace}"` : parsed.info.namespaced ? '' : ' at the cluster scope'}`
+            : `cannot ${parsed.verb} path "${parsed.path}"`;
+        throw new ApiError('Forbidden', `${parsed.kind === 'resource' ? `${parsed.info.resource}${parsed.name ? ` "${parsed.name}"` : ''}` : 'forbidden'} is forbidden: User "${user.name}" ${what}${decision.reason ? `: ${decision.reason}` : ''}`);
+      }
+      if (parsed.kind === 'path') {
+        await this.#handlePath(parsed.path, req, res);
+        return;
+      }
+      if (parsed.verb === 'watch') {
+        await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch);
+        return;
+      }
+      const raw = await readBody(req);
+      const contentType = req.headers['content-type'];
+      if (raw.length > 0 && contentType && (/yaml|protobuf/i.test(contentType)) && !/apply-patch/.test(contentType)) {
+        throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
+      }
+      const reply = await this.#rest.handle({ user, request: parsed, url, body: parseJsonBody(raw), contentType, accept: req.headers.accept });
+      const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
+      sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json');
+    } catch (err) {
+      const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
+      if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+      sendStatus(res, apiError);
+    } finally {
+      this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
+    }
+  }
+
+  async #handlePath(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const accept = req.headers.accept;
+    const trimmed = path.replace(/\/+$/, '') || '/';
+    switch (trimmed) {
+      case '/version': {
+        const v = this.#options.version;
+        return sendJson(res, 200, {
+          ...v,
+          gitCommit: '',
+          gitTreeState: 'clean',
+          buildDate: '1970-01-01T00:00:00Z',
+          goVersion: `node${process.versions.node}`,
+          compiler: 'node',
+          platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+        });
+      }
+      case '/healthz':
+      case '/livez':
+        return sendText(res, 200, 'ok');
+      case '/readyz':
+        return (await this.#options.datastoreHealthy()) ? sendText(res, 200, 'ok') : sendText(res, 503, '[-]datastore failed: not reachable\nreadyz check failed');
+      case '/api': {
+        const aggregated = wantsAggregated(accept);
+        if (aggregated) return sendJson(res, 200, aggregatedDiscovery(true, aggregated), `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`);
+        return sendJson(res, 200, apiVersions(this.#options.advertiseAddress));
+      }
+      case '/apis': {
+        const aggregated = wantsAggregated(accept);
+        if (aggregated) return sendJson(res, 200, aggregatedDiscovery(false, aggregated), `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`);
+        return sendJson(res, 200, apiGroupList());
+      }
+      case '/openapi/v2':
+        // Only JSON: a client asking for the protobuf form alone gets 406 rather than bytes it cannot parse.
+        if (accept && !/application\/json|\*\/\*/.test(accept)) throw new ApiError('NotAcceptable', 'only application/json is served');
+        return sendJson(res, 200, minimalOpenApi(this.#options.version.gitVersion));
+      case '/openapi/v3':
+        return sendJson(res, 200, openApiV3Root());
+    }
+    if (trimmed.startsWith('/openapi/v3/')) {
+      const rest = trimmed.slice('/openapi/v3/'.length).split('/');
+      const doc = rest[0] === 'api' ? openApiV3Document('', rest[1] ?? '') : rest[0] === 'apis' ? openApiV3Document(rest[1] ?? '', rest[2] ?? '') : undefined;
+      if (doc) return sendJson(res, 200, doc);
+    }
+    const parts = trimmed.split('/').filter((p) => p !== '');
+    if (parts[0] === 'api' && parts.length === 2) {
+      const list = apiResourceList('', parts[1]!);
+      if (list) return sendJson(res, 200, list);
+    }
+    if (parts[0] === 'apis' && parts.length === 2) {
+      const group = apiGroup(parts[1]!);
+      if (group) return sendJson(res, 200, group);
+    }
+    if (parts[0] === 'apis' && parts.length === 3) {
+      const list = apiResourceList(parts[1]!, parts[2]!);
+      if (list) return sendJson(res, 200, list);
+    }
+    throw new ApiError('NotFound', 'the server could not find the requested resource');
+  }
+}

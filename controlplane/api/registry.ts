@@ -1,0 +1,420 @@
+/**
+ * API objects on top of the datastore: keys, resourceVersion, uid/creationTimestamp/generation,
+ * optimistic concurrency, finalizers and graceful deletion, selectors and watches. It knows the
+ * API's conventions but nothing of HTTP; admission runs through the hook it is given.
+ */
+import { randomUUID } from 'node:crypto';
+import { ApiError } from '../../kube/errors.ts';
+import { matchesFields, type FieldSelector } from '../../kube/fields.ts';
+import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
+import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
+import { isStorageError, StorageError } from '../storage/errors.ts';
+import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import type { ResourceInfo } from './resources.ts';
+
+export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+
+export interface AdmissionRequest {
+  readonly operation: Operation;
+  readonly info: ResourceInfo;
+  readonly subresource: string | undefined;
+  /** The object to be written; admission may change it. */
+  readonly object: KubeObject;
+  readonly old: KubeObject | undefined;
+}
+
+/** Mutates then validates; throws ApiError to refuse. */
+export type Admit = (request: AdmissionRequest) => Promise<void>;
+
+export interface Selectors {
+  labels?: LabelSelector;
+  fields?: FieldSelector;
+}
+
+export interface ListRequest extends Selectors {
+  limit?: number;
+  continueToken?: string;
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export interface DeleteResult {
+  object: KubeObject;
+  /** false when the object stays, marked for deletion (finalizers or graceful pod deletion). */
+  removed: boolean;
+}
+
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+/** The registry's own clock seam, so tests can control timestamps. */
+export type Now = () => Date;
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Turns datastore failures into API errors; everything else passes through. */
+export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
+  if (!(err instanceof StorageError)) return err;
+  const qualified = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
+  switch (err.code) {
+    case 'NotFound':
+      return new ApiError('NotFound', `${qualified} "${name}" not found`, { name, group: info.group, kind: info.resource });
+    case 'KeyExists':
+      return new ApiError('AlreadyExists', `${qualified} "${name}" already exists`, { name, group: info.group, kind: info.resource });
+    case 'Conflict':
+      return new ApiError(
+        'Conflict',
+        `Operation cannot be fulfilled on ${qualified} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        { name, group: info.group, kind: info.resource },
+      );
+    case 'Compacted':
+      return new ApiError('Expired', `too old resource version: ${err.message}`);
+    case 'Unavailable':
+      return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, { retryAfterSeconds: 1 });
+  }
+}
+
+function clone<T>(value: T): T {
+  return structuredClone(value);
+}
+
+/** Whether two objects differ outside metadata and status (what bumps generation). */
+function specChanged(a: KubeObject, b: KubeObject): boolean {
+  const strip = (o: KubeObject) => {
+    const { metadata: _m, status: _s, ...rest } = o;
+    return JSON.stringify(rest);
+  };
+  return strip(a) !== strip(b);
+}
+
+export class Registry {
+  readonly storage: Storage;
+  readonly #admit: Admit;
+  readonly #now: Now;
+
+  constructor(storage: Storage, admit: Admit, now: Now = () => new Date()) {
+    this.storage = storage;
+    this.#admit = admit;
+    this.#now = now;
+  }
+
+  prefix(info: ResourceInfo, namespace: string | undefined): string {
+    const base = `/registry/${info.storageName}/`;
+    return info.namespaced && namespace !== undefined && namespace !== '' ? `${base}${namespace}/` : base;
+  }
+
+  key(info: ResourceInfo, namespace: string | undefined, name: string): string {
+    return info.namespaced ? `/registry/${info.storageName}/${namespace ?? ''}/${name}` : `/registry/${info.storageName}/${name}`;
+  }
+
+  decode(info: ResourceInfo, kv: KeyValue | { value: string; modRevision: number }): KubeObject {
+    const object = JSON.parse(kv.value) as KubeObject;
+    object.apiVersion = apiVersionOf(info.group, info.version);
+    object.kind = info.kind;
+    object.metadata.resourceVersion = String(kv.modRevision);
+    return object;
+  }
+
+  #encode(object: KubeObject): string {
+    const { resourceVersion: _rv, ...metadata } = object.metadata;
+    return JSON.stringify({ ...object, metadata });
+  }
+
+  async #call<T>(info: ResourceInfo, name: string, body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (err) {
+      throw apiErrorFromStorage(err, info, name);
+    }
+  }
+
+  async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const kv = await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)));
+    if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+    return this.decode(info, kv);
+  }
+
+  async list(info: ResourceInfo, namespace: string | undefined, request: ListRequest = {}): Promise<KubeList> {
+    const prefix = this.prefix(info, namespace);
+    let token: ContinueToken | undefined;
+    if (request.continueToken) {
+      try {
+        token = JSON.parse(Buffer.from(request.continueToken, 'base64url').toString()) as ContinueToken;
+        if (typeof token.start !== 'string' || !token.start.startsWith(prefix)) throw new Error('wrong prefix');
+      } catch {
+        throw new ApiError('BadRequest', 'the provided continue parameter is not valid');
+      }
+    }
+    const limit = request.limit !== undefined && request.limit > 0 ? request.limit : undefined;
+    const items: KubeObject[] = [];
+    let afterKey = token?.start;
+    let revision = token?.rv;
+    let more = false;
+    let lastKey: string | undefined;
+    // Selectors filter after reading, so keep reading pages until the limit is filled.
+    for (;;) {
+      const page = await this.#call(info, '', () =>
+        this.storage.list(prefix, { ...(afterKey !== undefined ? { afterKey } : {}), ...(limit ? { limit: limit - items.length } : {}) }),
+      );
+      revision ??= page.revision;
+      for (const kv of page.items) {
+        lastKey = kv.key;
+        const object = this.decode(info, kv);
+        if (this.matches(object, request)) items.push(object);
+      }
+      more = page.more;
+      if (!more || limit === undefined || items.length >= limit) break;
+      afterKey = lastKey;
+    }
+    const metadata: KubeList['metadata'] = { resourceVersion: String(revision) };
+    if (more && lastKey !== undefined) {
+      metadata.continue = Buffer.from(JSON.stringify({ rv: revision, start: lastKey } satisfies ContinueToken)).toString('base64url');
+    }
+    return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata, items };
+  }
+
+  matches(object: KubeObject, selectors: Selectors): boolean {
+    if (selectors.labels && !matchesLabels(selectors.labels, object.metadata.labels)) return false;
+    if (selectors.fields && !matchesFields(selectors.fields, object)) return false;
+    return true;
+  }
+
+  async create(info: ResourceInfo, namespace: string | undefined, input: KubeObject): Promise<KubeObject> {
+    const object = clone(input);
+    object.apiVersion = apiVersionOf(info.group, info.version);
+    object.kind = info.kind;
+    const metadata = (object.metadata ??= {});
+    if (info.namespaced) metadata.namespace = namespace;
+    else delete metadata.namespace;
+    if (!metadata.name && metadata.generateName) {
+      metadata.name = `${metadata.generateName}${randomSuffix()}`;
+    }
+    metadata.uid = randomUUID();
+    metadata.creationTimestamp = timestamp(this.#now());
+    delete metadata.resourceVersion;
+    delete metadata.deletionTimestamp;
+    delete metadata.deletionGracePeriodSeconds;
+    if (info.tracksGeneration) metadata.generation = 1;
+    else delete metadata.generation;
+    await this.#admit({ operation: 'CREATE', info, subresource: undefined, object, old: undefined });
+    const name = metadata.name ?? '';
+    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), this.#encode(object)));
+    return this.decode(info, kv);
+  }
+
+  /**
+   * Replaces an object. With metadata.resourceVersion set, a stale version is a 409; without it the
+   * write applies to whatever is current. For the main resource, status is kept from the stored
+   * object when the resource has a status subresource; for 'status', only status is taken.
+   */
+  async update(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    input: KubeObject,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
+    const wanted = input.metadata?.resourceVersion;
+    return this.guaranteedUpdate(info, namespace, name, subresource, (current) => {
+      if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) {
+        throw apiErrorFromStorage(new StorageError('Conflict', name), info, name);
+      }
+      return clone(input);
+    });
+  }
+
+  /**
+   * Reads the current object, lets `mutate` compute the next one, and writes it on the exact version
+   * read; on a concurrent write, reads again and retries. Errors thrown by `mutate` stop the loop.
+   */
+  async guaranteedUpdate(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    subresource: string | undefined,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+  ): Promise<KubeObject> {
+    const key = this.key(info, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.#call(info, name, () => this.storage.get(key));
+      if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+      const current = this.decode(info, kv);
+      const proposed = await mutate(clone(current));
+      const next = this.#carryOver(info, current, proposed, subresource);
+      if (JSON.stringify(next) === JSON.stringify(current)) return current;
+      await this.#admit({ operation: 'UPDATE', info, subresource, object: next, old: current });
+      if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next)) {
+        try {
+          const deleted = await this.storage.delete(key, kv.modRevision);
+          return this.decode(info, { value: this.#encode(next), modRevision: deleted.modRevision });
+        } catch (err) {
+          if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+          throw apiErrorFromStorage(err, info, name);
+        }
+      }
+      try {
+        const written = await this.storage.update(key, this.#encode(next), kv.modRevision);
+        return this.decode(info, written);
+      } catch (err) {
+        if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+        throw apiErrorFromStorage(err, info, name);
+      }
+    }
+  }
+
+  /** Applies the API's rules about which fields a write may change. */
+  #carryOver(info: ResourceInfo, current: KubeObject, proposed: KubeObject, subresource: string | undefined): KubeObject {
+    let next: KubeObject;
+    if (subresource === 'status') {
+      next = clone(current);
+      if (proposed.status !== undefined) next.status = proposed.status;
+      else delete next.status;
+    } else {
+      next = proposed;
+      next.metadata ??= {};
+      if (info.subresources.includes('status') && subresource === undefined) {
+        if (current.status !== undefined) next.status = current.status;
+        else delete next.status;
+      }
+    }
+    const m = next.metadata;
+    const c = current.metadata;
+    next.apiVersion = current.apiVersion;
+    next.kind = current.kind;
+    m.name = c.name;
+    if (info.namespaced) m.namespace = c.namespace;
+    m.uid = c.uid;
+    m.creationTimestamp = c.creationTimestamp;
+    if (c.deletionTimestamp !== undefined) {
+      m.deletionTimestamp = c.deletionTimestamp;
+      if (c.deletionGracePeriodSeconds !== undefined) m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    m.resourceVersion = c.resourceVersion;
+    if (info.tracksGeneration) {
+      m.generation = (c.generation ?? 1) + (specChanged(current, next) ? 1 : 0);
+    } else if (c.generation !== undefined) m.generation = c.generation;
+    else delete m.generation;
+    if (m.finalizers !== undefined && m.finalizers.length === 0) delete m.finalizers;
+    return next;
+  }
+
+  /** A pod on a node is removed only when its node's agent confirms (or the grace is forced to 0). */
+  #gracefulPending(info: ResourceInfo, object: KubeObject): boolean {
+    return info.group === '' && info.resource === 'pods' && (object.metadata.deletionGracePeriodSeconds ?? 0) > 0;
+  }
+
+  async delete(info: ResourceInfo, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+    const key = this.key(info, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.#call(info, name, () => this.storage.get(key));
+      if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+      const current = this.decode(info, kv);
+      const pre = options.preconditions;
+      if (pre?.uid && pre.uid !== current.metadata.uid) {
+        throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+        throw new ApiError(
+          'Conflict',
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
+        );
+      }
+      const grace = this.#graceFor(info, current, options);
+      const hasFinalizers = (current.metadata.finalizers ?? []).length > 0;
+      if (hasFinalizers || grace > 0) {
+        const next = clone(current);
+        const now = this.#now();
+        if (grace > 0) {
+          const deadline = new Date(now.getTime() + grace * 1000);
+          // A second delete may shorten the grace period, never lengthen it.
+          const existing = current.metadata.deletionTimestamp ? Date.parse(current.metadata.deletionTimestamp) : Infinity;
+          if (deadline.getTime() < existing) {
+            next.metadata.deletionTimestamp = timestamp(deadline);
+            next.metadata.deletionGracePeriodSeconds = grace;
+          }
+        } else {
+          next.metadata.deletionTimestamp ??= timestamp(now);
+          next.metadata.deletionGracePeriodSeconds = 0;
+        }
+        if (JSON.stringify(next) === JSON.stringify(current)) return { object: current, removed: false };
+        try {
+          const written = await this.storage.update(key, this.#encode(next), kv.modRevision);
+          return { object: this.decode(info, written), removed: false };
+        } catch (err) {
+          if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+          throw apiErrorFromStorage(err, info, name);
+        }
+      }
+      try {
+        const deleted = await this.storage.delete(key, kv.modRevision);
+        return { object: this.decode(info, { value: kv.value, modRevision: deleted.modRevision }), removed: true };
+      } catch (err) {
+        if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+        throw apiErrorFromStorage(err, info, name);
+      }
+    }
+  }
+
+  /** Grace period for a delete: only pods bound to a node wait for their agent. */
+  #graceFor(info: ResourceInfo, object: KubeObject, options: DeleteOptions): number {
+    if (!(info.group === '' && info.resource === 'pods')) return 0;
+    const spec = object.spec as { nodeName?: string; terminationGracePeriodSeconds?: number } | undefined;
+    if (!spec?.nodeName) return 0;
+    const phase = (object.status as { phase?: string } | undefined)?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return 0;
+    return Math.max(0, options.gracePeriodSeconds ?? spec.terminationGracePeriodSeconds ?? 30);
+  }
+
+  /**
+   * Streams changes after `fromRevision` as watch events (ADDED/MODIFIED/DELETED), filtered by the
+   * selectors: an object that stops matching arrives as DELETED only when the backend can tell.
+   */
+  async watch(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    fromRevision: number,
+    selectors: Selectors,
+    onEvent: (event: WatchEvent) => void,
+    onError: (err: unknown) => void,
+  ): Promise<WatchHandle> {
+    const prefix = this.prefix(info, namespace);
+    const toEvent = (change: Change): WatchEvent | undefined => {
+      const object = this.decode(info, { value: change.value, modRevision: change.revision });
+      if (!this.matches(object, selectors)) return undefined;
+      const type = change.type === 'delete' ? 'DELETED' : change.created ? 'ADDED' : 'MODIFIED';
+      return { type, object };
+    };
+    return this.#call(info, '', () =>
+      this.storage.watch(prefix, fromRevision, {
+        onChange: (change) => {
+          let event: WatchEvent | undefined;
+          try {
+            event = toEvent(change);
+          } catch (err) {
+            onError(err);
+            return;
+          }
+          if (event) onEvent(event);
+        },
+        onError: (err) => onError(apiErrorFromStorage(err, info, '')),
+      }),
+    );
+  }
+}
+
+const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
+function randomSuffix(): string {
+  let out = '';
+  for (let i = 0; i < 5; i++) out += alphabet[Math.floor(Math.random() * alphabet.length)];
+  return out;
+}

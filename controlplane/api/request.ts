@@ -1,0 +1,87 @@
+/**
+ * What an API request asks for, parsed from its method and URL: the resource request info that
+ * authorization and the REST handlers share.
+ */
+import { ApiError } from '../../kube/errors.ts';
+import { findResource, type ResourceInfo } from './resources.ts';
+
+export interface ResourceRequest {
+  readonly kind: 'resource';
+  readonly info: ResourceInfo;
+  readonly verb: string;
+  readonly namespace: string | undefined;
+  readonly name: string | undefined;
+  readonly subresource: string | undefined;
+}
+
+export interface PathRequest {
+  readonly kind: 'path';
+  readonly verb: string;
+  readonly path: string;
+}
+
+export type ParsedRequest = ResourceRequest | PathRequest;
+
+function httpVerb(method: string): string {
+  return method.toLowerCase();
+}
+
+/** Splits /api/v1/... and /apis/<group>/<version>/... into the request's parts. */
+export function parseRequest(method: string, url: URL): ParsedRequest {
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  let group: string;
+  let version: string;
+  let rest: string[];
+  if (parts[0] === 'api' && parts.length >= 3) {
+    group = '';
+    version = parts[1]!;
+    rest = parts.slice(2);
+  } else if (parts[0] === 'apis' && parts.length >= 4) {
+    group = parts[1]!;
+    version = parts[2]!;
+    rest = parts.slice(3);
+  } else {
+    return { kind: 'path', verb: httpVerb(method), path: url.pathname };
+  }
+  let watchPath = false;
+  if (rest[0] === 'watch') {
+    watchPath = true;
+    rest = rest.slice(1);
+  }
+  let namespace: string | undefined;
+  // /namespaces/<ns>/<resource>/... is namespaced; /namespaces/<name>[/status] is the namespace itself.
+  const namespaceItself = group === '' && (rest[2] === 'status' || rest[2] === 'finalize');
+  if (rest[0] === 'namespaces' && rest.length >= 3 && !namespaceItself) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const [resource, name, subresource, ...extra] = rest;
+  if (resource === undefined || extra.length > 0) throw new ApiError('NotFound', `the server could not find the requested resource`);
+  const info = findResource(group, version, resource);
+  if (info === undefined) throw new ApiError('NotFound', `the server could not find the requested resource`);
+  if (namespace !== undefined && !info.namespaced) throw new ApiError('NotFound', `the server could not find the requested resource`);
+  const watchParam = url.searchParams.get('watch');
+  const watching = watchPath || watchParam === 'true' || watchParam === '1';
+  let verb: string;
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      verb = name === undefined ? (watching ? 'watch' : 'list') : watching ? 'watch' : 'get';
+      break;
+    case 'POST':
+      verb = 'create';
+      break;
+    case 'PUT':
+      verb = 'update';
+      break;
+    case 'PATCH':
+      verb = 'patch';
+      break;
+    case 'DELETE':
+      verb = name === undefined ? 'deletecollection' : 'delete';
+      break;
+    default:
+      throw new ApiError('MethodNotAllowed', `${method} is not supported`);
+  }
+  return { kind: 'resource', info, verb, namespace, name, subresource };
+}

@@ -1,0 +1,149 @@
+/**
+ * Every resource the API serves, as data: names, scope, subresources and the extra field-selector
+ * fields each one accepts. Discovery, routing, storage keys and admission all read this one table.
+ */
+export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
+
+export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'approval' | 'token';
+
+export interface ResourceInfo {
+  readonly group: string;
+  readonly version: string;
+  /** Plural, lower case: the URL segment. */
+  readonly resource: string;
+  readonly singular: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+  readonly shortNames: readonly string[];
+  readonly categories: readonly string[];
+  readonly subresources: readonly Subresource[];
+  /** Field-selector fields beyond metadata.name and metadata.namespace. */
+  readonly fields: readonly string[];
+  /** Where objects live in the datastore: /registry/<storageName>/... */
+  readonly storageName: string;
+  /** Verbs on the main resource; virtual resources (reviews) only take create. */
+  readonly verbs: readonly Verb[];
+  /** Whether changes outside metadata and status bump metadata.generation. */
+  readonly tracksGeneration: boolean;
+}
+
+const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+interface Spec {
+  group?: string;
+  version?: string;
+  resource: string;
+  kind: string;
+  namespaced?: boolean;
+  shortNames?: string[];
+  categories?: string[];
+  subresources?: Subresource[];
+  fields?: string[];
+  storageName?: string;
+  verbs?: Verb[];
+  tracksGeneration?: boolean;
+}
+
+function define(spec: Spec): ResourceInfo {
+  return {
+    group: spec.group ?? '',
+    version: spec.version ?? 'v1',
+    resource: spec.resource,
+    singular: spec.kind.toLowerCase(),
+    kind: spec.kind,
+    namespaced: spec.namespaced ?? true,
+    shortNames: spec.shortNames ?? [],
+    categories: spec.categories ?? [],
+    subresources: spec.subresources ?? [],
+    fields: spec.fields ?? [],
+    storageName: spec.storageName ?? spec.resource,
+    verbs: spec.verbs ?? allVerbs,
+    tracksGeneration: spec.tracksGeneration ?? false,
+  };
+}
+
+const apps = 'apps';
+
+export const resources: readonly ResourceInfo[] = [
+  define({ resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], subresources: ['status'], fields: ['status.phase'] }),
+  define({ resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: ['status'], fields: ['spec.unschedulable'] }),
+  define({
+    resource: 'pods',
+    kind: 'Pod',
+    shortNames: ['po'],
+    categories: ['all'],
+    subresources: ['status', 'binding', 'eviction'],
+    fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+  }),
+  define({ resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], subresources: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
+  define({ resource: 'endpoints', kind: 'Endpoints', shortNames: ['ep'] }),
+  define({ resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
+  define({ resource: 'secrets', kind: 'Secret', fields: ['type'] }),
+  define({ resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'], subresources: ['token'] }),
+  define({
+    resource: 'events',
+    kind: 'Event',
+    shortNames: ['ev'],
+    fields: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+  }),
+  define({ resource: 'limitranges', kind: 'LimitRange', shortNames: ['limits'] }),
+  define({ resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], subresources: ['status'] }),
+  define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
+  define({ group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice', fields: ['addressType'] }),
+  define({ group: apps, resource: 'deployments', kind: 'Deployment', shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true }),
+  define({ group: apps, resource: 'replicasets', kind: 'ReplicaSet', shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.replicas'] }),
+  define({ group: apps, resource: 'daemonsets', kind: 'DaemonSet', shortNames: ['ds'], categories: ['all'], subresources: ['status'], tracksGeneration: true }),
+  define({ group: apps, resource: 'statefulsets', kind: 'StatefulSet', shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.successful'] }),
+  define({ group: apps, resource: 'controllerrevisions', kind: 'ControllerRevision' }),
+  define({ group: 'batch', resource: 'jobs', kind: 'Job', categories: ['all'], subresources: ['status'], tracksGeneration: true, fields: ['status.successful'] }),
+  define({ group: 'batch', resource: 'cronjobs', kind: 'CronJob', shortNames: ['cj'], categories: ['all'], subresources: ['status'], tracksGeneration: true }),
+  define({
+    group: 'certificates.k8s.io',
+    resource: 'certificatesigningrequests',
+    kind: 'CertificateSigningRequest',
+    namespaced: false,
+    shortNames: ['csr'],
+    subresources: ['status', 'approval'],
+    fields: ['spec.signerName'],
+  }),
+  define({ group: 'rbac.authorization.k8s.io', resource: 'roles', kind: 'Role' }),
+  define({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
+  define({ group: 'rbac.authorization.k8s.io', resource: 'rolebindings', kind: 'RoleBinding' }),
+  define({ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
+  // Stored apart from core events: the two versions name their fields differently and this
+  // server does not convert between them.
+  define({ group: 'events.k8s.io', resource: 'events', kind: 'Event', shortNames: ['ev'], storageName: 'events.k8s.io' }),
+  define({ group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] }),
+  define({ group: 'authorization.k8s.io', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false, verbs: ['create'] }),
+  define({ group: 'authentication.k8s.io', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'] }),
+];
+
+/** Resources whose objects are not stored: the request is answered and forgotten. */
+export function isVirtual(info: ResourceInfo): boolean {
+  return !info.verbs.includes('get');
+}
+
+export interface GroupInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly resources: readonly ResourceInfo[];
+}
+
+/** Groups in the order discovery lists them (core first). */
+export function groups(): GroupInfo[] {
+  const byName = new Map<string, GroupInfo>();
+  for (const info of resources) {
+    const existing = byName.get(info.group);
+    if (existing) (existing.resources as ResourceInfo[]).push(info);
+    else byName.set(info.group, { name: info.group, version: info.version, resources: [info] });
+  }
+  return [...byName.values()];
+}
+
+export function findResource(group: string, version: string, resource: string): ResourceInfo | undefined {
+  return resources.find((r) => r.group === group && r.version === version && r.resource === resource);
+}
+
+export function resourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
+  return resources.find((r) => (r.group === '' ? r.version : `${r.group}/${r.version}`) === apiVersion && r.kind === kind);
+}

@@ -1,0 +1,312 @@
+/**
+ * The generic REST verbs over the registry: get, list, create, update, patch, delete and
+ * deletecollection, plus the status, scale and binding subresources. Watches are streamed by the
+ * HTTP layer (watch-stream.ts); everything here answers with one JSON body.
+ */
+import { ApiError } from '../../kube/errors.ts';
+import { parseFieldSelector, type FieldSelector } from '../../kube/fields.ts';
+import { formatLabelSelector, parseLabelSelector, selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../../kube/labels.ts';
+import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.ts';
+import { applyPatch, patchTypeOf } from './patch.ts';
+import type { UserInfo } from '../auth/types.ts';
+import type { DeleteOptions, Registry } from './registry.ts';
+import type { ResourceRequest } from './request.ts';
+import { findResource, resources, type ResourceInfo } from './resources.ts';
+import { tableFor } from './table.ts';
+
+export interface RestCall {
+  readonly user: UserInfo;
+  readonly request: ResourceRequest;
+  readonly url: URL;
+  readonly body: unknown;
+  readonly contentType: string | undefined;
+  readonly accept: string | undefined;
+}
+
+export interface RestReply {
+  readonly code: number;
+  readonly body: unknown;
+}
+
+/** Answers requests for resources that are not stored (access reviews); provided by the auth layer. */
+export type VirtualHandler = (call: RestCall) => Promise<RestReply>;
+
+export function wantsTable(accept: string | undefined): boolean {
+  return (accept ?? '').split(',').some((part) => part.includes('as=Table'));
+}
+
+export function selectorsFrom(info: ResourceInfo, url: URL): { labels?: LabelSelector; fields?: FieldSelector } {
+  const out: { labels?: LabelSelector; fields?: FieldSelector } = {};
+  const labels = url.searchParams.get('labelSelector');
+  if (labels) out.labels = parseLabelSelector(labels);
+  const fields = url.searchParams.get('fieldSelector');
+  if (fields) {
+    const parsed = parseFieldSelector(fields);
+    for (const r of parsed) {
+      if (r.field !== 'metadata.name' && r.field !== 'metadata.namespace' && !info.fields.includes(r.field)) {
+        throw new ApiError('BadRequest', `"${r.field}" is not a known field selector: only "metadata.name", "metadata.namespace"${info.fields.map((f) => `, "${f}"`).join('')}`);
+      }
+    }
+    out.fields = parsed;
+  }
+  return out;
+}
+
+function requireObject(body: unknown): KubeObject {
+  if (!isPlainObject(body)) throw new ApiError('BadRequest', 'the request body must be a JSON object');
+  if (body.metadata !== undefined && !isPlainObject(body.metadata)) {
+    throw new ApiError('BadRequest', 'metadata must be an object');
+  }
+  (body as KubeObject).metadata ??= {};
+  return body as KubeObject;
+}
+
+function checkKind(info: ResourceInfo, object: KubeObject, expected = info.kind, expectedVersion = apiVersionOf(info.group, info.version)): void {
+  if (object.kind !== undefined && object.kind !== expected) {
+    throw new ApiError('BadRequest', `the kind of the object (${object.kind}) does not match the URL (${expected})`);
+  }
+  if (object.apiVersion !== undefined && object.apiVersion !== expectedVersion) {
+    throw new ApiError('BadRequest', `the API version of the object (${object.apiVersion}) does not match the URL (${expectedVersion})`);
+  }
+}
+
+function checkNamespace(request: ResourceRequest, object: KubeObject): void {
+  const ns = object.metadata.namespace;
+  if (request.info.namespaced && ns !== undefined && ns !== '' && ns !== request.namespace) {
+    throw new ApiError('BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+  }
+}
+
+function toScale(object: KubeObject): KubeObject {
+  const spec = (object.spec ?? {}) as { replicas?: number; selector?: LabelSelectorObject };
+  const status = (object.status ?? {}) as { replicas?: number };
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: {
+      name: object.metadata.name,
+      namespace: object.metadata.namespace,
+      uid: object.metadata.uid,
+      resourceVersion: object.metadata.resourceVersion,
+      creationTimestamp: object.metadata.creationTimestamp,
+    },
+    spec: { replicas: spec.replicas ?? 1 },
+    status: { replicas: status.replicas ?? 0, selector: formatLabelSelector(selectorFromObject(spec.selector)) },
+  };
+}
+
+function deleteOptions(url: URL, body: unknown): DeleteOptions {
+  const options: DeleteOptions = {};
+  const source = isPlainObject(body) ? body : {};
+  const grace = url.searchParams.get('gracePeriodSeconds') ?? source.gracePeriodSeconds;
+  if (grace !== undefined && grace !== null) {
+    const n = Number(grace);
+    if (!Number.isInteger(n) || n < 0) throw new ApiError('BadRequest', `gracePeriodSeconds must be a non-negative integer`);
+    options.gracePeriodSeconds = n;
+  }
+  if (isPlainObject(source.preconditions)) options.preconditions = source.preconditions as DeleteOptions['preconditions'] & object;
+  return options;
+}
+
+export class RestHandler {
+  readonly #registry: Registry;
+  readonly #virtual: VirtualHandler;
+
+  constructor(registry: Registry, virtual: VirtualHandler) {
+    this.#registry = registry;
+    this.#virtual = virtual;
+  }
+
+  async handle(call: RestCall): Promise<RestReply> {
+    const { request } = call;
+    if (!request.info.verbs.includes('get')) {
+      if (request.verb !== 'create') throw new ApiError('MethodNotAllowed', `${request.info.resource} only accepts create`);
+      return this.#virtual(call);
+    }
+    if (request.subresource !== undefined && !request.info.subresources.includes(request.subresource as never)) {
+      throw new ApiError('NotFound', `the server could not find the requested resource (${request.info.resource}/${request.subresource})`);
+    }
+    switch (request.verb) {
+      case 'get':
+        return this.#get(call);
+      case 'list':
+        return this.#list(call);
+      case 'create':
+        return this.#create(call);
+      case 'update':
+        return this.#update(call);
+      case 'patch':
+        return this.#patch(call);
+      case 'delete':
+        return this.#delete(call);
+      case 'deletecollection':
+        return this.#deleteCollection(call);
+      default:
+        throw new ApiError('MethodNotAllowed', `${request.verb} is not supported here`);
+    }
+  }
+
+  async #get(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name, subresource } = call.request;
+    const object = await this.#registry.get(info, namespace, name!);
+    if (subresource === 'scale') return { code: 200, body: toScale(object) };
+    if (wantsTable(call.accept) && subresource === undefined) {
+      return { code: 200, body: tableFor(info, [object], object.metadata.resourceVersion, call.url.searchParams.get('includeObject') ?? 'Metadata') };
+    }
+    return { code: 200, body: object };
+  }
+
+  async #list(call: RestCall): Promise<RestReply> {
+    const { info, namespace } = call.request;
+    const limitText = call.url.searchParams.get('limit');
+    const limit = limitText ? Number(limitText) : undefined;
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new ApiError('BadRequest', 'limit must be a non-negative integer');
+    const continueToken = call.url.searchParams.get('continue') ?? undefined;
+    const list = await this.#registry.list(info, namespace, {
+      ...selectorsFrom(info, call.url),
+      ...(limit ? { limit } : {}),
+      ...(continueToken ? { continueToken } : {}),
+    });
+    if (wantsTable(call.accept)) {
+      const table = tableFor(info, list.items, list.metadata.resourceVersion, call.url.searchParams.get('includeObject') ?? 'Metadata');
+      return { code: 200, body: { ...table, metadata: list.metadata } };
+    }
+    return { code: 200, body: list };
+  }
+
+  async #create(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name, subresource } = call.request;
+    if (subresource === 'binding') return this.#bind(call);
+    if (subresource === 'eviction') {
+      const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, isPlainObject(call.body) ? call.body.deleteOptions : undefined));
+      return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201, details: { name: result.object.metadata.name, kind: 'pods' } } };
+    }
+    if (name !== undefined || subresource !== undefined) throw new ApiError('MethodNotAllowed', 'POST is only for collections');
+    const object = requireObject(call.body);
+    checkKind(info, object);
+    checkNamespace(call.request, object);
+    if (!object.metadata.name && !object.metadata.generateName) {
+      throw new ApiError('Invalid', `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, {
+        kind: info.kind,
+        group: info.group,
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }],
+      });
+    }
+    const created = await this.#registry.create(info, namespace, object);
+    return { code: 201, body: created };
+  }
+
+  async #bind(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name } = call.request;
+    const binding = requireObject(call.body);
+    const target = (binding.target ?? {}) as { name?: string; kind?: string };
+    if (!target.name) throw new ApiError('Invalid', 'Binding is invalid: target.name: Required value', { causes: [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }] });
+    await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (pod) => {
+      const spec = (pod.spec ?? {}) as { nodeName?: string };
+      if (pod.metadata.deletionTimestamp) throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
+      if (spec.nodeName) throw new ApiError('Conflict', `pod ${name} is already assigned to node "${spec.nodeName}"`);
+      pod.spec = { ...spec, nodeName: target.name };
+      return pod;
+    });
+    return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
+  }
+
+  async #update(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name, subresource } = call.request;
+    if (name === undefined) throw new ApiError('MethodNotAllowed', 'PUT needs an object name');
+    const object = requireObject(call.body);
+    if (subresource === 'scale') {
+      checkKind(info, object, 'Scale', 'autoscaling/v1');
+      const replicas = (object.spec as { replicas?: unknown } | undefined)?.replicas;
+      const wanted = object.metadata.resourceVersion;
+      const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
+        if (wanted && wanted !== current.metadata.resourceVersion) {
+          throw new ApiError('Conflict', `Operation cannot be fulfilled on ${info.resource}.${info.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        }
+        current.spec = { ...(current.spec as object), replicas };
+        return current;
+      });
+      return { code: 200, body: toScale(updated) };
+    }
+    checkKind(info, object);
+    checkNamespace(call.request, object);
+    if (object.metadata.name !== undefined && object.metadata.name !== name) {
+      throw new ApiError('BadRequest', `the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    const status = subresource === 'status' || subresource === 'approval' ? 'status' : undefined;
+    const updated = await this.#registry.update(info, namespace, name, object, status);
+    return { code: 200, body: updated };
+  }
+
+  async #patch(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name, subresource } = call.request;
+    if (name === undefined) throw new ApiError('MethodNotAllowed', 'PATCH needs an object name');
+    const type = patchTypeOf(call.contentType);
+    if (type === undefined || type === 'apply') {
+      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+    }
+    if (subresource === 'scale') {
+      const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
+        const scale = applyPatch(type, toScale(current), call.body) as KubeObject;
+        current.spec = { ...(current.spec as object), replicas: (scale.spec as { replicas?: unknown }).replicas };
+        return current;
+      });
+      return { code: 200, body: toScale(updated) };
+    }
+    const status = subresource === 'status' || subresource === 'approval' ? 'status' : undefined;
+    const updated = await this.#registry.guaranteedUpdate(info, namespace, name, status, (current) => {
+      const patched = applyPatch(type, current, call.body);
+      if (!isPlainObject(patched)) throw new ApiError('BadRequest', 'the patch does not leave an object');
+      const object = patched as KubeObject;
+      if (!isPlainObject(object.metadata)) throw new ApiError('BadRequest', 'the patch removes metadata');
+      const wanted = object.metadata.resourceVersion;
+      if (wanted && wanted !== current.metadata.resourceVersion) {
+        throw new ApiError('Conflict', `Operation cannot be fulfilled on ${info.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+      }
+      if (object.metadata.name !== current.metadata.name) throw new ApiError('BadRequest', 'metadata.name cannot be changed by a patch');
+      return object;
+    });
+    return { code: 200, body: updated };
+  }
+
+  async #delete(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name } = call.request;
+    if (info.group === '' && info.resource === 'namespaces') await this.#purgeNamespace(name!);
+    const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, call.body));
+    return { code: 200, body: result.object };
+  }
+
+  /** Removes everything inside a namespace before the namespace itself (its termination). */
+  async #purgeNamespace(namespace: string): Promise<void> {
+    await this.#registry.guaranteedUpdate(findResource('', 'v1', 'namespaces')!, undefined, namespace, 'status', (ns) => {
+      ns.status = { ...(ns.status as object), phase: 'Terminating' };
+      return ns;
+    });
+    for (const info of resources) {
+      if (!info.namespaced || !info.verbs.includes('delete')) continue;
+      const list = await this.#registry.list(info, namespace);
+      for (const object of list.items) {
+        try {
+          await this.#registry.delete(info, namespace, object.metadata.name!, { gracePeriodSeconds: 0 });
+        } catch (err) {
+          if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+        }
+      }
+    }
+  }
+
+  async #deleteCollection(call: RestCall): Promise<RestReply> {
+    const { info, namespace } = call.request;
+    const list = await this.#registry.list(info, namespace, selectorsFrom(info, call.url));
+    const options = deleteOptions(call.url, call.body);
+    const items: KubeObject[] = [];
+    for (const object of list.items) {
+      try {
+        items.push((await this.#registry.delete(info, object.metadata.namespace, object.metadata.name!, options)).object);
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+      }
+    }
+    return { code: 200, body: { ...list, items } };
+  }
+}

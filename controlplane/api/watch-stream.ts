@@ -1,0 +1,108 @@
+/**
+ * A watch over HTTP: one JSON event per line on a chunked 200 response. rv unset or "0" starts
+ * with the current objects as ADDED; a numeric rv resumes after it, or ends with an ERROR event
+ * carrying 410 Expired when that history is compacted. Bookmarks carry the newest revision seen.
+ */
+import type { ServerResponse } from 'node:http';
+import { ApiError } from '../../kube/errors.ts';
+import type { KubeObject, WatchEvent } from '../../kube/types.ts';
+import type { Registry } from './registry.ts';
+import type { ResourceRequest } from './request.ts';
+import { selectorsFrom, wantsTable } from './rest.ts';
+import { tableFor } from './table.ts';
+import { apiVersionOf } from '../../kube/types.ts';
+
+export interface WatchSettings {
+  /** How often a bookmark is sent to clients that allow them. */
+  readonly bookmarkIntervalMs: number;
+  /** Upper bound of a watch's life when the client names none. */
+  readonly maxTimeoutSeconds: number;
+}
+
+export async function serveWatch(
+  registry: Registry,
+  request: ResourceRequest,
+  url: URL,
+  accept: string | undefined,
+  res: ServerResponse,
+  settings: WatchSettings,
+): Promise<void> {
+  const { info, namespace, name } = request;
+  const selectors = selectorsFrom(info, url);
+  if (name !== undefined) {
+    selectors.fields = [...(selectors.fields ?? []), { field: 'metadata.name', equal: true, value: name }];
+  }
+  const rvText = url.searchParams.get('resourceVersion') ?? '';
+  if (rvText !== '' && !/^\d+$/.test(rvText)) throw new ApiError('BadRequest', `invalid resourceVersion "${rvText}"`);
+  const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true';
+  const timeoutText = url.searchParams.get('timeoutSeconds');
+  const timeoutSeconds = timeoutText ? Math.min(Number(timeoutText), settings.maxTimeoutSeconds) : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
+  const asTable = wantsTable(accept);
+
+  let startRevision: number;
+  let initial: KubeObject[] = [];
+  if (rvText === '' || rvText === '0') {
+    const list = await registry.list(info, namespace, selectors);
+    startRevision = Number(list.metadata.resourceVersion);
+    initial = list.items;
+  } else {
+    startRevision = Number(rvText);
+  }
+
+  let lastRevision = startRevision;
+  let sentColumns = false;
+  let open = true;
+  const write = (event: WatchEvent<unknown>) => {
+    if (open) res.write(`${JSON.stringify(event)}\n`);
+  };
+  const send = (event: WatchEvent) => {
+    lastRevision = Math.max(lastRevision, Number(event.object.metadata.resourceVersion ?? 0));
+    if (!asTable || event.type === 'BOOKMARK' || event.type === 'ERROR') return write(event);
+    const table = tableFor(info, [event.object], event.object.metadata.resourceVersion, url.searchParams.get('includeObject') ?? 'Metadata');
+    if (sentColumns) table.columnDefinitions = [];
+    sentColumns = true;
+    write({ type: event.type, object: table });
+  };
+
+  const pending: WatchEvent[] = [];
+  let ready = false;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = resolve));
+  const fail = (err: unknown) => {
+    const status = err instanceof ApiError ? err : new ApiError('InternalError', String(err));
+    write({ type: 'ERROR', object: status.toStatus() });
+    finish();
+  };
+  let handle;
+  try {
+    handle = await registry.watch(info, namespace, startRevision, selectors, (event) => (ready ? send(event) : pending.push(event)), fail);
+  } catch (err) {
+    if (err instanceof ApiError && err.reason === 'Expired') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
+      res.write(`${JSON.stringify({ type: 'ERROR', object: new ApiError('Expired', `too old resource version: ${rvText}`).toStatus() })}\n`);
+      res.end();
+      return;
+    }
+    throw err;
+  }
+
+  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.flushHeaders();
+  for (const object of initial) send({ type: 'ADDED', object });
+  ready = true;
+  for (const event of pending.splice(0)) send(event);
+
+  const bookmarkTimer = bookmarks
+    ? setInterval(() => {
+        write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
+      }, settings.bookmarkIntervalMs)
+    : undefined;
+  const timeout = setTimeout(finish, timeoutSeconds * 1000);
+  res.on('close', finish);
+  await done;
+  open = false;
+  handle.cancel();
+  clearTimeout(timeout);
+  if (bookmarkTimer) clearInterval(bookmarkTimer);
+  if (!res.writableEnded) res.end();
+}

@@ -1,0 +1,115 @@
+/**
+ * The node authorizer: an agent authenticated as `system:node:<name>` (group system:nodes) may read
+ * what every node needs (nodes, pods, services, endpoints), write only its own Node, its own Lease
+ * and the status of pods bound to it, and read only the Secrets and ConfigMaps those pods use.
+ * Everything else falls through to RBAC.
+ */
+import type { KubeObject } from '../../kube/types.ts';
+import type { Attributes, Authorizer, Decision } from './types.ts';
+
+export interface NodeGraph {
+  /** Pods whose spec.nodeName is `node`. */
+  podsOnNode(node: string): Promise<readonly KubeObject[]>;
+  /** The pod namespace/name, if it exists. */
+  pod(namespace: string, name: string): Promise<KubeObject | undefined>;
+}
+
+const readVerbs = new Set(['get', 'list', 'watch']);
+const writeVerbs = new Set(['create', 'update', 'patch']);
+
+function nodeName(attributes: Attributes): string | undefined {
+  const { user } = attributes;
+  if (!user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return undefined;
+  return user.name.slice('system:node:'.length);
+}
+
+type Any = Record<string, any>;
+
+/** Names of Secrets or ConfigMaps a pod refers to (volumes, env, envFrom, image pull secrets). */
+export function referencedNames(pod: KubeObject, kind: 'secrets' | 'configmaps'): Set<string> {
+  const names = new Set<string>();
+  const spec = (pod.spec ?? {}) as Any;
+  for (const volume of (spec.volumes ?? []) as Any[]) {
+    if (kind === 'secrets' && volume.secret?.secretName) names.add(volume.secret.secretName);
+    if (kind === 'configmaps' && volume.configMap?.name) names.add(volume.configMap.name);
+    for (const source of (volume.projected?.sources ?? []) as Any[]) {
+      if (kind === 'secrets' && source.secret?.name) names.add(source.secret.name);
+      if (kind === 'configmaps' && source.configMap?.name) names.add(source.configMap.name);
+    }
+  }
+  if (kind === 'secrets') for (const s of (spec.imagePullSecrets ?? []) as Any[]) if (s.name) names.add(s.name);
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])] as Any[]) {
+    for (const e of (c.env ?? []) as Any[]) {
+      const ref = kind === 'secrets' ? e.valueFrom?.secretKeyRef : e.valueFrom?.configMapKeyRef;
+      if (ref?.name) names.add(ref.name);
+    }
+    for (const e of (c.envFrom ?? []) as Any[]) {
+      const ref = kind === 'secrets' ? e.secretRef : e.configMapRef;
+      if (ref?.name) names.add(ref.name);
+    }
+  }
+  return names;
+}
+
+export class NodeAuthorizer implements Authorizer {
+  readonly #graph: NodeGraph;
+  constructor(graph: NodeGraph) {
+    this.#graph = graph;
+  }
+
+  async authorize(attributes: Attributes): Promise<Decision> {
+    const node = nodeName(attributes);
+    const r = attributes.resource;
+    const no: Decision = { allowed: false, reason: '' };
+    if (node === undefined || r === undefined) return no;
+    const yes = (why: string): Decision => ({ allowed: true, reason: `node ${node}: ${why}` });
+    const { verb } = attributes;
+    const key = `${r.group}/${r.resource}${r.subresource ? `/${r.subresource}` : ''}`;
+    switch (key) {
+      case '/nodes':
+      case '/nodes/status':
+        if (readVerbs.has(verb) && r.subresource === '') return yes('reads nodes');
+        if (verb === 'create' && r.subresource === '') return yes('registers itself');
+        if ((writeVerbs.has(verb) || verb === 'get') && r.name === node) return yes('writes its own Node');
+        return no;
+      case '/pods':
+        if (readVerbs.has(verb)) return yes('reads pods');
+        if (verb === 'delete' && (await this.#boundHere(r.namespace, r.name, node))) return yes('confirms deletion of its pod');
+        return no;
+      case '/pods/status':
+        if ((writeVerbs.has(verb) || verb === 'get') && (await this.#boundHere(r.namespace, r.name, node))) return yes('reports status of its pod');
+        return no;
+      case '/services':
+      case '/endpoints':
+      case 'discovery.k8s.io/endpointslices':
+      case '/namespaces':
+        return readVerbs.has(verb) ? yes(`reads ${r.resource}`) : no;
+      case 'coordination.k8s.io/leases':
+        if (r.namespace !== 'kube-node-lease') return no;
+        if (verb === 'create' || ((readVerbs.has(verb) || writeVerbs.has(verb) || verb === 'delete') && r.name === node)) return yes('keeps its own lease');
+        return no;
+      case '/events':
+      case 'events.k8s.io/events':
+        return writeVerbs.has(verb) ? yes('records events') : no;
+      case 'certificates.k8s.io/certificatesigningrequests':
+        return verb === 'create' || readVerbs.has(verb) ? yes('requests certificates') : no;
+      case '/secrets':
+      case '/configmaps': {
+        if (verb !== 'get' || r.name === '') return no;
+        const kind = r.resource as 'secrets' | 'configmaps';
+        for (const pod of await this.#graph.podsOnNode(node)) {
+          if (pod.metadata.namespace === r.namespace && referencedNames(pod, kind).has(r.name)) return yes(`reads a ${kind.slice(0, -1)} its pod uses`);
+        }
+        return no;
+      }
+      default:
+        return no;
+    }
+  }
+
+  async #boundHere(namespace: string, name: string, node: string): Promise<boolean> {
+    if (!name) return false;
+    const pod = await this.#graph.pod(namespace, name);
+    return (pod?.spec as { nodeName?: string } | undefined)?.nodeName === node;
+  }
+}

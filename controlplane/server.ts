@@ -1,0 +1,214 @@
+/**
+ * `bosun server`, start to finish: open the datastore, make sure the PKI exists, wire admission,
+ * authentication and authorization, create the objects every cluster starts with, then serve.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ApiError } from '../kube/errors.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { admissionChain } from './admission/chain.ts';
+import { numberToIp, parseCidr } from './admission/allocators.ts';
+import { ApiServer } from './api/http-server.ts';
+import { Registry } from './api/registry.ts';
+import { findResource, resourceByKind } from './api/resources.ts';
+import { accessReviewHandler } from './auth/access-review.ts';
+import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
+import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
+import { NodeAuthorizer } from './auth/node-authorizer.ts';
+import { PolicyCache } from './auth/policy-cache.ts';
+import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
+import { ensureClusterPki } from './pki/cluster-pki.ts';
+import { kubeconfigYaml } from './pki/kubeconfig.ts';
+import { startCompactor } from './storage/compactor.ts';
+import { EtcdStorage } from './storage/etcd.ts';
+import { SqliteStorage } from './storage/sqlite.ts';
+import type { Storage } from './storage/store.ts';
+
+export interface ServerOptions {
+  readonly dataDir: string;
+  readonly datastore: 'sqlite' | 'etcd';
+  readonly etcdEndpoints: readonly string[];
+  readonly bindAddress: string;
+  readonly securePort: number;
+  /** Address clients and nodes use to reach this server (certificate SAN, kubeconfig, discovery). */
+  readonly advertiseAddress: string;
+  readonly serviceCidr: string;
+  /** Extra names for the serving certificate. */
+  readonly tlsSans: readonly string[];
+  readonly compactionIntervalMs: number;
+  readonly bookmarkIntervalMs: number;
+  readonly logger: Logger;
+  /** Kubernetes version this server reports (kubectl warns about skew beyond one minor). */
+  readonly kubernetesVersion: string;
+}
+
+export interface RunningServer {
+  readonly port: number;
+  readonly url: string;
+  readonly kubeconfigPath: string;
+  readonly storage: Storage;
+  readonly api: ApiServer;
+  /** Graceful stop; safe to call twice. */
+  close(): Promise<void>;
+}
+
+function openStorage(options: ServerOptions): Storage {
+  if (options.datastore === 'etcd') {
+    if (options.etcdEndpoints.length === 0) throw new Error('--datastore etcd needs --etcd-endpoints');
+    return new EtcdStorage(options.etcdEndpoints);
+  }
+  return new SqliteStorage(join(options.dataDir, 'db', 'state.db'));
+}
+
+async function ensureObject(registry: Registry, object: KubeObject): Promise<void> {
+  const info = resourceByKind(object.apiVersion ?? '', object.kind ?? '');
+  if (!info) throw new Error(`no resource for ${object.apiVersion} ${object.kind}`);
+  try {
+    // Look first: admission of a second create could fail for other reasons (an IP in use by itself).
+    await registry.get(info, object.metadata.namespace, object.metadata.name ?? '');
+    return;
+  } catch (err) {
+    if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+  }
+  try {
+    await registry.create(info, object.metadata.namespace, object);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+  }
+}
+
+/** Namespaces, default policy, the `kubernetes` Service and kube-public/cluster-info. */
+async function createStartingObjects(registry: Registry, serviceIP: string, port: number, clusterKubeconfig: string): Promise<void> {
+  for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+  for (const object of [...defaultClusterRoles, ...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
+    await ensureObject(registry, object);
+  }
+  await ensureObject(registry, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { clusterIP: serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
+  });
+  await ensureObject(registry, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'cluster-info', namespace: 'kube-public' },
+    data: { kubeconfig: clusterKubeconfig },
+  });
+
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const { logger } = options;
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
+  const range = parseCidr(options.serviceCidr);
+  const serviceIP = numberToIp(range.base + 1);
+
+  const storage = openStorage(options);
+  try {
+    await storage.currentRevision();
+  } catch (err) {
+    await storage.close();
+    throw new Error(`the ${options.datastore} datastore is not reachable: ${(err as Error).message}`);
+  }
+
+  const pods = findResource('', 'v1', 'pods')!;
+  const services = findResource('', 'v1', 'services')!;
+  const namespaces = findResource('', 'v1', 'namespaces')!;
+  const secrets = findResource('', 'v1', 'secrets')!;
+  let registry!: Registry;
+  const admit = admissionChain({
+    serviceCidr: options.serviceCidr,
+    services: async () => (await registry.list(services, undefined)).items,
+    namespace: async (name) => {
+      try {
+        return await registry.get(namespaces, undefined, name);
+      } catch (err) {
+        if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+        throw err;
+      }
+    },
+  });
+  registry = new Registry(storage, admit);
+
+  const policy = new PolicyCache(registry);
+  await policy.start();
+  const authorizer = unionAuthorizer([
+    mastersAuthorizer,
+    new NodeAuthorizer({
+      podsOnNode: async (node) => (await registry.list(pods, undefined, { fields: [{ field: 'spec.nodeName', equal: true, value: node }] })).items,
+      pod: async (namespace, name) => registry.get(pods, namespace, name).catch(() => undefined),
+    }),
+    new RbacAuthorizer(policy),
+  ]);
+  const readSecret = async (namespace: string, name: string) => {
+    const secret = await registry.get(secrets, namespace, name).catch((err: unknown) => {
+      if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+      throw err;
+    });
+    if (!secret) return undefined;
+    const data = (secret.data ?? {}) as Record<string, string>;
+    return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+  };
+
+  const serverUrl = (port: number) => `https://${options.advertiseAddress.includes(':') ? `[${options.advertiseAddress}]` : options.advertiseAddress}:${port}`;
+  const pkiFor = (port: number) =>
+    ensureClusterPki({ dataDir: options.dataDir, serverNames: [options.advertiseAddress, ...options.tlsSans], serverUrl: serverUrl(port), serviceIP });
+  let pki = pkiFor(options.securePort);
+  const [major, minor] = options.kubernetesVersion.replace(/^v/, '').split('.');
+  const api = new ApiServer({
+    registry,
+    authenticators: [clientCertificateAuthenticator, bootstrapTokenAuthenticator(readSecret)],
+    authorizer,
+    virtual: accessReviewHandler(authorizer),
+    tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
+    bindAddress: options.bindAddress,
+    port: options.securePort,
+    advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,
+    version: { major: major ?? '1', minor: minor ?? '0', gitVersion: `${options.kubernetesVersion}-bosun` },
+    watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
+    logger,
+    datastoreHealthy: async () => {
+      try {
+        await storage.currentRevision();
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  });
+  let port: number;
+  try {
+    port = await api.listen();
+    // With port 0 the real port is known only now: rewrite the kubeconfig to name it.
+    if (port !== options.securePort) pki = pkiFor(port);
+    await createStartingObjects(registry, serviceIP, port, kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split('users:')[0]!);
+  } catch (err) {
+    policy.stop();
+    await api.close();
+    await storage.close();
+    throw err;
+  }
+
+  const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
+  logger.info({ port, datastore: options.datastore, kubeconfig: pki.kubeconfigPath }, 'bosun server is serving');
+  let closed = false;
+  return {
+    port,
+    url: serverUrl(port),
+    kubeconfigPath: pki.kubeconfigPath,
+    storage,
+    api,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      compactor.stop();
+      policy.stop();
+      await api.close();
+      await storage.close();
+    },
+  };
+}
