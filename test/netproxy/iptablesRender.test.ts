@@ -1,0 +1,110 @@
+/** Structure of the rendered payload: names, partial syncs, stale chains, size limits. */
+import test from 'ava';
+import { ChangeTracker } from '../../netproxy/changeTracker.ts';
+import { chains, maxChainNameLength, serviceChain } from '../../netproxy/chainNames.ts';
+import { IptablesModel } from '../../netproxy/iptablesModel.ts';
+import { emptyMemory, renderIptables, type RenderMemory } from '../../netproxy/iptablesRenderer.ts';
+import { remotePod, service, slice, stateOf, testConfig, thisNode } from './fixtures.ts';
+import { generate, rng } from './generate.ts';
+
+function tablesOf(model: IptablesModel): Record<string, Record<string, string[]>> {
+  const out: Record<string, Record<string, string[]>> = {};
+  for (const [name, t] of model.tables) {
+    out[name] = Object.fromEntries([...t].sort(([a], [b]) => (a < b ? -1 : 1)));
+  }
+  return out;
+}
+
+test('chain names are deterministic, within 28 characters, and differ per port', (t) => {
+  const a = serviceChain('default/web:http/tcp');
+  t.is(a, serviceChain('default/web:http/tcp'));
+  t.not(a, serviceChain('default/web:http/udp'));
+  t.true(a.length <= maxChainNameLength);
+  t.regex(a, /^BOSUN-SVC-[A-Z2-7]{16}$/);
+  const { payload } = renderIptables({ state: stateOf(generate(300, 1).services, generate(300, 1).slices), config: testConfig, changed: 'all', memory: emptyMemory });
+  for (const m of payload.matchAll(/^:(\S+)/gm)) t.true(m[1]!.length <= maxChainNameLength, m[1]);
+  t.false(payload.includes('KUBE-'));
+});
+
+test('partial syncs leave exactly what a full sync would, across 60 random changes', (t) => {
+  const r = rng(7);
+  const { services, slices } = generate(400, 3);
+  const tracker = new ChangeTracker(thisNode.name);
+  services.forEach((s) => tracker.onServiceUpdate(undefined, s));
+  slices.forEach((s) => tracker.onEndpointSliceUpdate(undefined, s));
+  let { state } = tracker.commit();
+  let memory: RenderMemory = emptyMemory;
+  const live = new IptablesModel();
+  let first = renderIptables({ state, config: testConfig, changed: 'all', memory });
+  live.restore(first.payload);
+  memory = first.memory;
+  let partialLines = 0;
+  for (let step = 0; step < 60; step++) {
+    const i = Math.floor(r() * services.length);
+    const roll = r();
+    if (roll < 0.4) tracker.onEndpointSliceUpdate(undefined, slice(`svc-${i}`, [remotePod(1 + Math.floor(r() * 200))], { ports: slices[i]!.ports! }));
+    else if (roll < 0.55) tracker.onEndpointSliceUpdate(undefined, slice(`svc-${i}`, [], { ports: slices[i]!.ports! }));
+    else if (roll < 0.7) tracker.onServiceUpdate(services[i], undefined);
+    else if (roll < 0.85) tracker.onServiceUpdate(undefined, services[i]);
+    else {
+      const moved = structuredClone(services[i]!);
+      moved.spec.externalIPs = [`192.0.2.${Math.floor(r() * 250)}`];
+      tracker.onServiceUpdate(undefined, moved);
+    }
+    const commit = tracker.commit();
+    state = commit.state;
+    const changed = new Set(commit.changes.flatMap((c) => [...c.previous, ...c.current].map((p) => p.key)));
+    const partial = renderIptables({ state, config: testConfig, changed, memory });
+    live.restore(partial.payload);
+    memory = partial.memory;
+    partialLines += partial.payload.split('\n').length;
+    const fresh = new IptablesModel();
+    fresh.restore(renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory }).payload);
+    t.deepEqual(tablesOf(live), tablesOf(fresh), `after step ${step}`);
+  }
+  const fullLines = first.payload.split('\n').length;
+  t.true(partialLines / 60 < fullLines / 5, `partial payloads average ${partialLines / 60} lines vs ${fullLines} for a full one`);
+});
+
+test('chains of deleted services are deleted; leftovers from an earlier run are deleted on the first sync', (t) => {
+  const model = new IptablesModel();
+  model.restore('*nat\n:BOSUN-SVC-OLDLEFTOVER00000 - [0:0]\n-A BOSUN-SVC-OLDLEFTOVER00000 -j RETURN\nCOMMIT\n');
+  const before = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.97.0.2' })], [slice('a', [remotePod(6)]), slice('b', [remotePod(7)])]);
+  const leftover: RenderMemory = { ...emptyMemory, natChains: new Set(['BOSUN-SVC-OLDLEFTOVER00000']) };
+  const one = renderIptables({ state: before, config: testConfig, changed: 'all', memory: leftover });
+  model.restore(one.payload);
+  t.false(model.tables.get('nat')!.has('BOSUN-SVC-OLDLEFTOVER00000'));
+  const after = stateOf([service('a', { clusterIP: '10.96.0.1' })], [slice('a', [remotePod(6)])]);
+  const two = renderIptables({ state: after, config: testConfig, changed: new Set(['default/b:http/tcp']), memory: one.memory });
+  model.restore(two.payload);
+  const nat = [...model.tables.get('nat')!.keys()];
+  t.false(nat.includes(serviceChain('default/b:http/tcp')));
+  t.false(nat.some((c) => c.startsWith('BOSUN-SVCS-10-97')), 'empty dispatch chains go too');
+  t.true(two.deletedChains.includes(serviceChain('default/b:http/tcp')));
+});
+
+test('a partial sync does not touch chains of unchanged services', (t) => {
+  const state = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' })], [slice('a', [remotePod(6)]), slice('b', [remotePod(7)])]);
+  const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
+  const partial = renderIptables({ state, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
+  t.true(partial.payload.includes(`:${serviceChain('default/a:http/tcp')} `));
+  t.false(partial.payload.includes(serviceChain('default/b:http/tcp')));
+  t.false(partial.payload.includes(':BOSUN-SVCS-10-100'), 'dispatch chains of unchanged services are kept');
+  t.true(partial.payload.includes(`:${chains.services} `), 'top-level chains are always rewritten');
+});
+
+test('comments are dropped above 1000 endpoints', (t) => {
+  const small = generate(100, 5);
+  t.true(renderIptables({ state: stateOf(small.services, small.slices), config: testConfig, changed: 'all', memory: emptyMemory }).payload.includes('--comment'));
+  const big = generate(600, 5, 8);
+  const result = renderIptables({ state: stateOf(big.services, big.slices), config: testConfig, changed: 'all', memory: emptyMemory });
+  t.true(result.endpointCount > 1000);
+  t.false(result.payload.includes('--comment'));
+});
+
+test('the canary chains are in every payload, full or partial', (t) => {
+  const state = stateOf([service('a')], [slice('a', [remotePod(6)])]);
+  const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
+  const partial = renderIptables({ state, config: testConfig, changed: new Set(), memory: full.memory });
+  for (const p of [full.payload, partial.payload]) t.is(p.split('\n').filter((l) => l === `-A ${chains.canary} -m comment --comment "bosun flush detector" -j RETURN`).length, 2);
+});
