@@ -13,7 +13,8 @@
  *   CANCELLED          CriCancelledError          'CRI_CANCELLED'
  *   anything else      CriRuntimeError            'CRI_RUNTIME'
  * and, raised by bosun itself: CriUnsupportedVersionError 'CRI_UNSUPPORTED_VERSION',
- * CriClosedError 'CRI_CLOSED', CriStreamError 'CRI_STREAM', CriBadEndpointError 'CRI_BAD_ENDPOINT'.
+ * CriClosedError 'CRI_CLOSED', CriStreamError 'CRI_STREAM', CriBadEndpointError 'CRI_BAD_ENDPOINT',
+ * CriAmbiguousIdError 'CRI_AMBIGUOUS_ID'.
  */
 
 /** gRPC status numbers (the wire values; the same in every gRPC implementation). */
@@ -50,7 +51,8 @@ export type CriErrorCode =
   | 'CRI_UNSUPPORTED_VERSION'
   | 'CRI_CLOSED'
   | 'CRI_STREAM'
-  | 'CRI_BAD_ENDPOINT';
+  | 'CRI_BAD_ENDPOINT'
+  | 'CRI_AMBIGUOUS_ID';
 
 /** Where a failure happened; all optional because the fake and the stream code know less. */
 export interface CriErrorContext {
@@ -149,6 +151,13 @@ export class CriStreamError extends CriError {
 export class CriBadEndpointError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
     super('CRI_BAD_ENDPOINT', message, context);
+  }
+}
+
+/** An ID prefix that matches more than one object; the message lists them. */
+export class CriAmbiguousIdError extends CriError {
+  constructor(message: string, context?: CriErrorContext) {
+    super('CRI_AMBIGUOUS_ID', message, context);
   }
 }
 

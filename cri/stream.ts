@@ -12,7 +12,7 @@
  * cannot be half-closed: a command that waits for end-of-input (cat) only ends with -t (Ctrl-D)
  * or when the connection closes.
  */
-import type { Duplex, Readable, Writable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { CriStreamError } from './errors.ts';
 
@@ -73,10 +73,15 @@ export function websocketUrl(url: string): string {
   return url.replace(/^http(s?):\/\//, 'ws$1://');
 }
 
+/** Where output goes: a stream, process.stdout, or anything with write(). */
+export interface ByteSink {
+  write(chunk: Uint8Array): unknown;
+}
+
 export interface RemoteCommandOptions {
   stdin?: Readable | undefined;
-  stdout?: Writable | undefined;
-  stderr?: Writable | undefined;
+  stdout?: ByteSink | undefined;
+  stderr?: ByteSink | undefined;
   /**
    * Called once the stream is open with a function that sends a terminal size; returns an
    * unsubscribe function. The CLI hooks it to its terminal's 'resize' events.

@@ -1,0 +1,101 @@
+/**
+ * What every `bosun cri` subcommand shares: finding the runtime, one client per run, printing in
+ * the chosen format, and turning CRI errors into the one line (and exit code) a user sees.
+ * Subcommand implementations take a CriContext, so tests can run them against the fake runtime.
+ */
+import { CriClient } from '../cri/client.ts';
+import { resolveEndpoint } from '../cri/endpoint.ts';
+import { CriError } from '../cri/errors.ts';
+import { renderTable } from '../cri/format.ts';
+import type { CriRuntime } from '../cri/runtime.ts';
+import { CliError, ExitCode } from './exit.ts';
+
+export interface CriGlobalArgs {
+  'runtime-endpoint'?: string | undefined;
+  config?: string | undefined;
+  /** Seconds, for inspection calls. */
+  timeout?: number | undefined;
+}
+
+export interface Output {
+  write(text: string | Uint8Array): unknown;
+}
+
+export interface CriContext {
+  runtime: CriRuntime;
+  out: Output;
+  err: Output;
+  now(): number;
+  /** Per-call timeout from --timeout or the config file, if any. */
+  timeoutMs?: number | undefined;
+}
+
+export type OutputFormat = 'table' | 'json' | 'yaml';
+
+/** Which CRI errors are the user's input rather than the runtime's failure (exit 2). */
+const usageCodes = new Set(['CRI_BAD_ENDPOINT', 'CRI_INVALID_ARGUMENT']);
+
+export function cliErrorFrom(err: unknown): unknown {
+  if (err instanceof CriError) return new CliError(err.message, usageCodes.has(err.code) ? ExitCode.usage : ExitCode.failed);
+  return err;
+}
+
+/** Connects to the runtime the flags/env/config name, runs `action`, and always closes. */
+export async function withRuntime(args: CriGlobalArgs, action: (ctx: CriContext) => Promise<void>): Promise<void> {
+  let runtime: CriClient | undefined;
+  try {
+    const resolved = resolveEndpoint({ endpoint: args['runtime-endpoint'], configFile: args.config });
+    runtime = new CriClient(resolved.endpoint);
+    const timeoutMs = args.timeout !== undefined ? args.timeout * 1000 : resolved.timeoutMs;
+    await action({ runtime, out: process.stdout, err: process.stderr, now: Date.now, timeoutMs });
+  } catch (err) {
+    throw cliErrorFrom(err);
+  } finally {
+    runtime?.close();
+  }
+}
+
+/** Call options carrying the context's timeout, when one was given. */
+export function callOptions(ctx: CriContext): { timeoutMs?: number } {
+  return ctx.timeoutMs === undefined ? {} : { timeoutMs: ctx.timeoutMs };
+}
+
+export function usage(message: string): CliError {
+  return new CliError(message, ExitCode.usage);
+}
+
+/** Prints `data` as JSON or YAML, or the table that `table()` builds. */
+export async function printAs(
+  ctx: CriContext,
+  format: OutputFormat,
+  data: unknown,
+  table: () => { header: readonly string[]; rows: readonly (readonly string[])[] },
+): Promise<void> {
+  if (format === 'json') {
+    ctx.out.write(`${JSON.stringify(data, null, 2)}\n`);
+  } else if (format === 'yaml') {
+    const yaml = (await import('js-yaml')).default;
+    ctx.out.write(yaml.dump(data, { noRefs: true, lineWidth: -1 }));
+  } else {
+    const { header, rows } = table();
+    ctx.out.write(renderTable(header, rows));
+  }
+}
+
+/** Prints a document (inspect, info, version -o json). */
+export async function printDocument(ctx: CriContext, format: OutputFormat, data: unknown): Promise<void> {
+  await printAs(ctx, format === 'table' ? 'json' : format, data, () => ({ header: [], rows: [] }));
+}
+
+/** CRI's verbose `info` map holds JSON text; show it as data. */
+export function parseInfo(info: Record<string, string>): Record<string, unknown> {
+  const parsed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(info)) {
+    try {
+      parsed[key] = JSON.parse(value);
+    } catch {
+      parsed[key] = value;
+    }
+  }
+  return parsed;
+}

@@ -1,0 +1,275 @@
+/**
+ * `bosun cri`: inspect and drive the node's container runtime through CRI, as crictl does (same
+ * subcommands, columns and flags), with filters that hold in every output format and errors that
+ * say what to do. Only this file loads at start-up; each subcommand's code loads when it runs.
+ *
+ * Exit codes: 0 success; 1 the command failed (runtime unreachable, object not found, ...);
+ * 2 wrong usage (unknown flag, bad argument, unreadable config file). `exec` and `attach` exit
+ * with the remote command's own exit code.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import type { CriContext, CriGlobalArgs } from './cri-session.ts';
+
+type Args = CriGlobalArgs & Record<string, unknown>;
+
+/** Runs a subcommand's implementation with a connected runtime. */
+function act<A>(run: (ctx: CriContext, args: A) => Promise<void | number>) {
+  return async (args: Args): Promise<void> => {
+    const { withRuntime } = await import('./cri-session.ts');
+    await withRuntime(args, async (ctx) => {
+      const code = await run(ctx, args as unknown as A);
+      if (typeof code === 'number') process.exitCode = code;
+    });
+  };
+}
+
+/** An AbortSignal that fires on Ctrl-C or SIGTERM, for commands that run until stopped. */
+function untilInterrupted(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => controller.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return controller.signal;
+}
+
+const output = (y: Argv, fallback: 'table' | 'json' = 'table') =>
+  y.option('output', { alias: 'o', choices: ['table', 'json', 'yaml'], default: fallback, describe: 'Output format' });
+
+const listFilters = (y: Argv) =>
+  output(y)
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print full IDs' })
+    .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs to 13 characters' })
+    .option('id', { type: 'string', describe: 'Filter by ID (or a prefix of it)' })
+    .option('name', { type: 'string', describe: 'Filter by name (regular expression)' })
+    .option('namespace', { type: 'string', describe: 'Filter by pod namespace (regular expression)' })
+    .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value (repeatable)' })
+    .option('state', { alias: 's', type: 'string', describe: 'Filter by state' })
+    .option('latest', { alias: 'l', type: 'boolean', default: false, describe: 'Only the newest one' })
+    .option('last', { alias: 'n', type: 'number', default: 0, describe: 'Only the newest N' });
+
+const ids = (y: Argv, what: string) => y.positional('ids', { type: 'string', array: true, default: [] as string[], describe: `${what} IDs or ID prefixes` });
+
+const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
+  {
+    command: 'version',
+    describe: 'Runtime name and versions, and the CRI version it speaks',
+    builder: (y) => output(y) as never,
+    handler: act((ctx, a: { output: 'table' }) => import('./cri-inspect.ts').then((m) => m.version(ctx, a))),
+  },
+  {
+    command: 'info',
+    describe: "The runtime's status, conditions and configuration",
+    builder: (y) => output(y, 'json') as never,
+    handler: act((ctx, a: { output: 'json' }) => import('./cri-inspect.ts').then((m) => m.info(ctx, a))),
+  },
+  {
+    command: 'ps',
+    describe: 'List containers (running ones unless -a)',
+    builder: (y) =>
+      listFilters(y)
+        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers, not only running ones' })
+        .option('pod', { alias: 'p', type: 'string', describe: 'Only containers of this pod (ID or prefix)' })
+        .option('image', { type: 'string', describe: 'Only containers of this image (reference or ID prefix)' }) as never,
+    handler: act((ctx, a) => import('./cri-list.ts').then((m) => m.ps(ctx, a as never))),
+  },
+  {
+    command: 'pods',
+    describe: 'List pod sandboxes',
+    builder: (y) => listFilters(y) as never,
+    handler: act((ctx, a) => import('./cri-list.ts').then((m) => m.pods(ctx, a as never))),
+  },
+  {
+    command: 'images [ref]',
+    aliases: ['image', 'img'],
+    describe: 'List images',
+    builder: (y) =>
+      output(y)
+        .positional('ref', { type: 'string', describe: 'Only images of this repository[:tag]' })
+        .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print image IDs' })
+        .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' })
+        .option('digests', { type: 'boolean', default: false, describe: 'Show digests' }) as never,
+    handler: act((ctx, a) => import('./cri-list.ts').then((m) => m.images(ctx, a as never))),
+  },
+  {
+    command: 'inspect <ids..>',
+    describe: 'Status and runtime details of containers',
+    builder: (y) => output(ids(y, 'Container'), 'json') as never,
+    handler: act((ctx, a) => import('./cri-inspect.ts').then((m) => m.inspect(ctx, a as never))),
+  },
+  {
+    command: 'inspectp <ids..>',
+    describe: 'Status and runtime details of pods',
+    builder: (y) => output(ids(y, 'Pod'), 'json') as never,
+    handler: act((ctx, a) => import('./cri-inspect.ts').then((m) => m.inspectp(ctx, a as never))),
+  },
+  {
+    command: 'inspecti <ids..>',
+    describe: 'Status and details of images (by reference, ID or ID prefix)',
+    builder: (y) => output(ids(y, 'Image'), 'json') as never,
+    handler: act((ctx, a) => import('./cri-inspect.ts').then((m) => m.inspecti(ctx, a as never))),
+  },
+  {
+    command: 'logs <container>',
+    describe: "Print a container's log (read from its CRI log file)",
+    builder: (y) =>
+      y
+        .positional('container', { type: 'string', describe: 'Container ID or prefix' })
+        .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new lines until the container stops' })
+        .option('tail', { type: 'number', default: -1, describe: 'Only the last N lines' })
+        .option('since', { type: 'string', describe: 'Only lines since a duration ago (30s, 5m, 1h) or an RFC 3339 time' })
+        .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Show the time of each line' }) as never,
+    handler: act((ctx, a) => import('./cri-logs.ts').then((m) => m.logs(ctx, a as never, untilInterrupted()))),
+  },
+  {
+    command: 'exec <container> [cmd..]',
+    describe: 'Run a command in a container: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]',
+    builder: (y) =>
+      y
+        .parserConfiguration({ 'halt-at-non-option': true })
+        .positional('container', { type: 'string', describe: 'Container ID or prefix' })
+        .positional('cmd', { type: 'string', array: true, default: [] as string[], describe: 'Command and arguments' })
+        .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin to the command' })
+        .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Run the command in a terminal' })
+        .option('sync', { alias: 's', type: 'boolean', default: false, describe: 'Run through ExecSync (no streaming)' })
+        .option('exec-timeout', { type: 'number', default: 0, describe: 'With --sync: seconds before the runtime stops the command (0: none)' }) as never,
+    handler: act((ctx, a) => import('./cri-exec.ts').then((m) => m.exec(ctx, a as never, { stdin: process.stdin, stdout: process.stdout }))),
+  },
+  {
+    command: 'attach <container>',
+    describe: "Attach to a running container's main process",
+    builder: (y) =>
+      y
+        .positional('container', { type: 'string', describe: 'Container ID or prefix' })
+        .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin' })
+        .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'The container runs in a terminal' }) as never,
+    handler: act((ctx, a) => import('./cri-exec.ts').then((m) => m.attach(ctx, a as never, { stdin: process.stdin, stdout: process.stdout }))),
+  },
+  {
+    command: 'port-forward <pod> <ports..>',
+    describe: 'Forward local ports to a pod: bosun cri port-forward POD [LOCAL:]REMOTE...',
+    builder: (y) =>
+      y
+        .positional('pod', { type: 'string', describe: 'Pod ID or prefix' })
+        .positional('ports', { type: 'string', array: true, describe: 'PORT or LOCAL:REMOTE (LOCAL 0: any free port)' })
+        .option('address', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' }) as never,
+    handler: act((ctx, a) => import('./cri-exec.ts').then((m) => m.portForward(ctx, a as never, untilInterrupted()))),
+  },
+  {
+    command: 'stats [ids..]',
+    describe: 'Resource use of running containers',
+    builder: (y) =>
+      output(ids(y, 'Container'))
+        .option('pod', { alias: 'p', type: 'string', describe: 'Only containers of this pod' })
+        .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value' })
+        .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
+        .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }) as never,
+    handler: act((ctx, a) => import('./cri-stats.ts').then((m) => m.stats(ctx, a as never))),
+  },
+  {
+    command: 'statsp [ids..]',
+    describe: 'Resource use of pods',
+    builder: (y) =>
+      output(ids(y, 'Pod'))
+        .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value' })
+        .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
+        .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }) as never,
+    handler: act((ctx, a) => import('./cri-stats.ts').then((m) => m.statsp(ctx, a as never))),
+  },
+  {
+    command: 'pull <image>',
+    describe: 'Pull an image (a progress bar on a terminal, plain lines otherwise)',
+    builder: (y) =>
+      y
+        .positional('image', { type: 'string', describe: 'Image reference' })
+        .option('creds', { type: 'string', describe: 'Registry credentials USERNAME:PASSWORD' })
+        .option('auth', { type: 'string', describe: 'Registry auth as base64 USERNAME:PASSWORD' })
+        .option('pod-config', { type: 'string', describe: 'Pull in the context of this pod config file' }) as never,
+    handler: act((ctx, a) => import('./cri-images.ts').then((m) => m.pull(ctx, a as never, { isTTY: process.stderr.isTTY === true }))),
+  },
+  {
+    command: 'rmi [images..]',
+    describe: 'Remove images (by reference, ID or ID prefix)',
+    builder: (y) =>
+      y
+        .positional('images', { type: 'string', array: true, default: [] as string[] })
+        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all images' })
+        .option('prune', { type: 'boolean', default: false, describe: 'Remove images no container uses' }) as never,
+    handler: act((ctx, a) => import('./cri-images.ts').then((m) => m.rmi(ctx, a as never))),
+  },
+  {
+    command: 'runp <config>',
+    describe: 'Run a pod sandbox from a JSON or YAML config file; prints its ID',
+    builder: (y) =>
+      y
+        .positional('config', { type: 'string', describe: 'Pod sandbox config file' })
+        .option('runtime', { type: 'string', describe: 'Runtime handler (default: the runtime default)' }) as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.runp(ctx, a as never))),
+  },
+  {
+    command: 'create <pod> <container-config> <pod-config>',
+    describe: 'Create a container in a pod from config files; prints its ID',
+    builder: (y) =>
+      y
+        .positional('pod', { type: 'string', describe: 'Pod ID or prefix' })
+        .positional('container-config', { type: 'string' })
+        .positional('pod-config', { type: 'string' })
+        .option('no-pull', { type: 'boolean', default: false, describe: 'Do not pull a missing image' }) as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.create(ctx, a as never))),
+  },
+  {
+    command: 'start <ids..>',
+    describe: 'Start created containers',
+    builder: (y) => ids(y, 'Container') as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.start(ctx, a as never))),
+  },
+  {
+    command: 'stop [ids..]',
+    describe: 'Stop running containers',
+    builder: (y) =>
+      ids(y, 'Container').option('timeout', { alias: 't', type: 'number', default: 0, describe: 'Seconds to wait before killing' }) as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.stop(ctx, a as never))),
+  },
+  {
+    command: 'stopp [ids..]',
+    describe: 'Stop pods (and their containers)',
+    builder: (y) => ids(y, 'Pod') as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.stopp(ctx, a as never))),
+  },
+  {
+    command: 'rm [ids..]',
+    describe: 'Remove containers',
+    builder: (y) =>
+      ids(y, 'Container')
+        .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Stop running containers first' })
+        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all stopped containers (all with --force)' }) as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.rm(ctx, a as never))),
+  },
+  {
+    command: 'rmp [ids..]',
+    describe: 'Remove pods',
+    builder: (y) =>
+      ids(y, 'Pod')
+        .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Stop ready pods first' })
+        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all stopped pods (all with --force)' }) as never,
+    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.rmp(ctx, a as never))),
+  },
+];
+
+export const criCommand: CommandModule<object, CriGlobalArgs> = {
+  command: 'cri <command>',
+  describe: 'Inspect and drive the container runtime through CRI (like crictl)',
+  builder: (y) => {
+    const withGlobals = y
+      .option('runtime-endpoint', {
+        alias: 'r',
+        type: 'string',
+        describe: 'CRI endpoint (default: $CONTAINER_RUNTIME_ENDPOINT, the config file, or unix:///run/containerd/containerd.sock)',
+      })
+      .option('config', { alias: 'c', type: 'string', describe: 'crictl-style config file (default: $CRI_CONFIG_FILE or /etc/crictl.yaml)' })
+      .option('timeout', { type: 'number', describe: 'Seconds to wait for inspection calls (default 10)' })
+      .epilogue('Exit codes: 0 ok, 1 failed (runtime unreachable, not found, ...), 2 wrong usage; exec/attach exit with the command\'s own code.');
+    for (const sub of subcommands) withGlobals.command(sub as CommandModule<CriGlobalArgs, Args>);
+    return withGlobals.demandCommand(1, 'name a cri subcommand; see bosun cri --help') as never;
+  },
+  handler: () => {},
+};
