@@ -1,0 +1,112 @@
+/**
+ * Filters: can this pod run on this node at all? Each returns the reasons it says no (none means
+ * yes). They run in kube-scheduler's order and a node stops at the first filter that refuses it, so
+ * the failure message counts one filter's reasons per node, as upstream does. The reason strings
+ * are kube-scheduler's, because operators search for them.
+ */
+import type { Pod } from '../../kube/corev1.ts';
+import type { NodeInfo } from './cluster-state.ts';
+import { hostPortsOf } from './cluster-state.ts';
+import { nodeMatchesPodRequirements } from './node-affinity.ts';
+import { antiAffinityVerdict, type ForbiddenDomains } from './pod-anti-affinity.ts';
+import type { Amounts } from './resources.ts';
+import { firstUntoleratedTaint, toleratedByAny, unschedulableTaintKey } from './taints.ts';
+
+export const reasons = {
+  unschedulable: 'node(s) were unschedulable',
+  affinity: "node(s) didn't match Pod's node affinity/selector",
+  ports: "node(s) didn't have free ports for the requested pod ports",
+  tooManyPods: 'Too many pods',
+  insufficient: (resource: string) => `Insufficient ${resource}`,
+  untoleratedTaint: (key: string, value: string | undefined) => `node(s) had untolerated taint {${key}: ${value ?? ''}}`,
+  antiAffinity: "node(s) didn't match pod anti-affinity rules",
+  existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules",
+} as const;
+
+/** What is computed once per pod and shared by every node's check. */
+export interface PodContext {
+  readonly pod: Pod;
+  readonly requests: Amounts;
+  readonly domains: ForbiddenDomains;
+}
+
+export interface Filter {
+  readonly name: string;
+  readonly check: (context: PodContext, node: NodeInfo) => string[];
+}
+
+const nodeUnschedulable: Filter = {
+  name: 'NodeUnschedulable',
+  check: ({ pod }, info) => {
+    if (info.node?.spec?.unschedulable !== true) return [];
+    return toleratedByAny(pod.spec.tolerations, { key: unschedulableTaintKey, effect: 'NoSchedule' }) ? [] : [reasons.unschedulable];
+  },
+};
+
+const taintToleration: Filter = {
+  name: 'TaintToleration',
+  check: ({ pod }, info) => {
+    const taint = firstUntoleratedTaint(info.taints, pod.spec.tolerations, ['NoSchedule', 'NoExecute']);
+    return taint === undefined ? [] : [reasons.untoleratedTaint(taint.key, taint.value)];
+  },
+};
+
+const nodeAffinity: Filter = {
+  name: 'NodeAffinity',
+  check: ({ pod }, info) => (nodeMatchesPodRequirements(pod, info.node!) ? [] : [reasons.affinity]),
+};
+
+const nodePorts: Filter = {
+  name: 'NodePorts',
+  check: ({ pod }, info) => {
+    if (info.hostPorts.length === 0) return [];
+    for (const wanted of hostPortsOf(pod)) {
+      const clash = info.hostPorts.some(
+        (used) => used.port === wanted.port && used.protocol === wanted.protocol && (used.ip === wanted.ip || used.ip === '0.0.0.0' || wanted.ip === '0.0.0.0'),
+      );
+      if (clash) return [reasons.ports];
+    }
+    return [];
+  },
+};
+
+/** Resources in a fixed order so that a node short of several lists them predictably. */
+const wellKnownResources = ['cpu', 'memory', 'ephemeral-storage'];
+
+const nodeResourcesFit: Filter = {
+  name: 'NodeResourcesFit',
+  check: ({ requests }, info) => {
+    const out: string[] = [];
+    const allowedPods = info.allocatable.get('pods') ?? 0;
+    if (info.pods.size + 1 > allowedPods) out.push(reasons.tooManyPods);
+    const names = [...wellKnownResources, ...[...requests.keys()].filter((n) => !wellKnownResources.includes(n) && n !== 'pods').sort()];
+    for (const name of names) {
+      const wanted = requests.get(name) ?? 0;
+      if (wanted <= 0) continue;
+      const free = (info.allocatable.get(name) ?? 0) - (info.requested.get(name) ?? 0);
+      if (wanted > free) out.push(reasons.insufficient(name));
+    }
+    return out;
+  },
+};
+
+const interPodAntiAffinity: Filter = {
+  name: 'InterPodAffinity',
+  check: ({ domains }, info) => {
+    const verdict = antiAffinityVerdict(info.node!, domains);
+    if (verdict === 'existing-pods-rules') return [reasons.existingAntiAffinity];
+    if (verdict === 'own-rules') return [reasons.antiAffinity];
+    return [];
+  },
+};
+
+export const defaultFilters: readonly Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, interPodAntiAffinity];
+
+/** The reasons of the first filter that refuses the node; empty when the pod fits. */
+export function firstRefusal(context: PodContext, info: NodeInfo, filters: readonly Filter[] = defaultFilters): string[] {
+  for (const filter of filters) {
+    const refusal = filter.check(context, info);
+    if (refusal.length > 0) return refusal;
+  }
+  return [];
+}

@@ -1,0 +1,48 @@
+/**
+ * One scheduling decision, pure: the pod and the cluster state in, a node (or the reasons why
+ * there is none) out. Filters first, then scores over the nodes that fit; ties are broken by the
+ * injected random source, as kube-scheduler picks at random among equally good nodes.
+ */
+import type { Pod } from '../../kube/corev1.ts';
+import type { ClusterState, NodeInfo } from './cluster-state.ts';
+import { defaultFilters, firstRefusal, type Filter, type PodContext } from './filters.ts';
+import { noNodesMessage, unschedulableMessage } from './failure-message.ts';
+import { forbiddenDomains } from './pod-anti-affinity.ts';
+import { podRequests } from './resources.ts';
+import { defaultScorers, totalScores, type Scorer } from './scores.ts';
+
+export type Decision =
+  | { readonly kind: 'bind'; readonly node: string; readonly score: number }
+  | { readonly kind: 'unschedulable'; readonly message: string; readonly refusals: ReadonlyMap<string, readonly string[]> };
+
+export interface DecisionOptions {
+  readonly filters?: readonly Filter[];
+  readonly scorers?: readonly Scorer[];
+  /** In [0, 1), like Math.random; tests pass a fixed source. */
+  readonly random?: () => number;
+}
+
+export function decide(pod: Pod, state: ClusterState, options: DecisionOptions = {}): Decision {
+  const nodes = state.schedulableNodes();
+  if (nodes.length === 0) return { kind: 'unschedulable', message: noNodesMessage, refusals: new Map() };
+  const context: PodContext = {
+    pod,
+    requests: podRequests(pod),
+    domains: forbiddenDomains(pod, nodes.map((info) => ({ node: info.node, pods: info.pods.values() })), state.anyPodHasAntiAffinity()),
+  };
+  const feasible: NodeInfo[] = [];
+  const refusals = new Map<string, readonly string[]>();
+  for (const info of nodes) {
+    const refusal = firstRefusal(context, info, options.filters ?? defaultFilters);
+    if (refusal.length === 0) feasible.push(info);
+    else refusals.set(info.name, refusal);
+  }
+  if (feasible.length === 0) return { kind: 'unschedulable', message: unschedulableMessage(nodes.length, refusals), refusals };
+  if (feasible.length === 1) return { kind: 'bind', node: feasible[0]!.name, score: 0 };
+  const totals = totalScores(pod, feasible, options.scorers ?? defaultScorers);
+  const best = Math.max(...totals);
+  const winners = feasible.filter((_, i) => totals[i] === best);
+  const random = options.random ?? Math.random;
+  const chosen = winners[Math.min(winners.length - 1, Math.floor(random() * winners.length))]!;
+  return { kind: 'bind', node: chosen.name, score: best };
+}
