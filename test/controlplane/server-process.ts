@@ -1,0 +1,139 @@
+/**
+ * `bosun server` as a child process for tests: loopback, a port the server picks, a temp data dir;
+ * stopped by PID (SIGTERM, or SIGKILL for crash tests). Also an HTTPS helper that speaks to it
+ * with any identity.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { waitFor } from './ports.ts';
+
+const repo = resolve(import.meta.dirname, '../..');
+
+export interface ServerProcess {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly url: string;
+  readonly kubeconfig: string;
+  readonly pid: number;
+  /** SIGKILL, no cleanup: a crash. */
+  kill(): Promise<void>;
+  /** Starts again on the same data dir (a new port). */
+  restart(): Promise<ServerProcess>;
+  destroy(): Promise<void>;
+}
+
+export interface ServerStartOptions {
+  datastore: 'sqlite' | 'etcd';
+  etcdEndpoint?: string;
+  dataDir?: string;
+}
+
+export async function startServerProcess(options: ServerStartOptions): Promise<ServerProcess> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `bosun-server-${process.pid}-`));
+  const args = [
+    join(repo, 'cli/main.ts'), 'server',
+    '--data-dir', dataDir,
+    '--datastore', options.datastore,
+    '--bind-address', '127.0.0.1',
+    '--secure-port', '0',
+    ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  let port = 0;
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    const match = output.match(/"port":(\d+)/);
+    if (match && port === 0) port = Number(match[1]);
+  });
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const killNow = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+  process.once('exit', killNow);
+  await waitFor(`bosun server to report its port (output: ${output.slice(-500)})`, () => {
+    if (child.exitCode !== null) throw new Error(`bosun server exited ${child.exitCode}: ${output.slice(-500)}`);
+    return port !== 0;
+  }, 30_000);
+  const stop = async (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill(signal);
+    await exited;
+    process.removeListener('exit', killNow);
+  };
+  const self: ServerProcess = {
+    dataDir,
+    port,
+    url: `https://127.0.0.1:${port}`,
+    kubeconfig: join(dataDir, 'admin.kubeconfig'),
+    pid: child.pid ?? -1,
+    kill: () => stop('SIGKILL'),
+    restart: async () => {
+      await stop('SIGTERM');
+      return startServerProcess({ ...options, dataDir });
+    },
+    destroy: async () => {
+      await stop('SIGTERM');
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+export interface Identity {
+  cert?: string;
+  key?: string;
+  token?: string;
+}
+
+export function adminIdentity(dataDir: string): Identity {
+  return { cert: readFileSync(join(dataDir, 'pki/admin.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/admin.key'), 'utf8') };
+}
+
+export interface HttpReply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: any;
+}
+
+/** One HTTPS request to the server, verifying it with the cluster CA. */
+export async function call(server: { dataDir: string; port: number }, method: string, path: string, identity: Identity = {}, body?: unknown, contentType = 'application/json'): Promise<HttpReply> {
+  const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method,
+        path,
+        ca,
+        ...(identity.cert ? { cert: identity.cert, key: identity.key } : {}),
+        headers: {
+          ...(identity.token ? { Authorization: `Bearer ${identity.token}` } : {}),
+          ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
+        },
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // plain text (health endpoints)
+          }
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, body: parsed });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}
