@@ -11,21 +11,10 @@
  * Every name the bed creates contains its id; destroy() removes all of it, by PID and by name.
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import type { RunOptions, RunResult } from '../../cli/sandbox/run.ts';
+import { sandboxAddresses, sandboxImages } from '../../cli/sandbox/names.ts';
 
-export interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export interface RunOptions {
-  /** Text written to the command's stdin. */
-  input?: string;
-  /** Environment added to the command's. */
-  env?: Record<string, string>;
-  /** Fail with a clear message when the command has not finished by then (ms). Default 30 s. */
-  timeoutMs?: number;
-}
+export type { RunOptions, RunResult } from '../../cli/sandbox/run.ts';
 
 export interface BedNode {
   /** 'node-1', 'node-2', ... */
@@ -87,18 +76,7 @@ export interface BedOptions {
 }
 
 /** Image references the bed imports; the pause one is each containerd's sandbox image. */
-export const bedImages = {
-  pause: 'localhost/bosun/pause:3.10',
-  busybox: 'localhost/bosun/busybox:1.35',
-} as const;
+export const bedImages = sandboxImages;
 
 /** Address conventions inside every bed (private to the bed's namespaces). */
-export const bedAddresses = {
-  bridgeCIDR: '172.30.0.0/24',
-  hubIP: '172.30.0.1',
-  /** node k (1-based) gets 172.30.0.(10+k) and pod subnet 10.244.k.0/24 */
-  nodeIP: (k: number) => `172.30.0.${10 + k}`,
-  podCIDR: (k: number) => `10.244.${k}.0/24`,
-  serviceCIDR: '10.96.0.0/12',
-  clusterCIDR: '10.244.0.0/16',
-} as const;
+export const bedAddresses = sandboxAddresses;

@@ -1,23 +1,29 @@
 /**
- * Removes what a test bed created, by the names and paths it recorded: processes whose command line
- * or root lies in the bed's folder (its containerd, shims, containers), mounts under that folder,
- * its namespaces, and the folder itself. Run as a script, it removes beds whose owner process is
- * gone (a crashed or killed test run) and namespaces with bed names but no record.
+ * Removes what a sandbox created, by the names and paths it recorded: processes whose command line
+ * or root lies in its folder (its containerd, shims, containers, server, agents), mounts under that
+ * folder, its namespaces, and the folder itself. Run as a script, it removes test beds whose owner
+ * process is gone (a crashed or killed test run) and namespaces with test-bed names but no record.
  */
 import { readdirSync, readFileSync, readlinkSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../helpers/run.ts';
+import { run } from './run.ts';
 
-export const bedRoot = '/var/lib/bosun-test';
-/** Every namespace a bed creates is named like this (see index.ts). */
+import { sandboxRoots } from './names.ts';
+
+export const bedRoot = sandboxRoots.tests;
+/** Every namespace a test bed creates is named like this (see test/bed/index.ts). */
 export const bedNetnsPattern = /^bsn[0-9a-z]+-(hub|sink|n\d+)$/;
 
+/** What the janitor needs of a sandbox's record (sandbox.json). */
 export interface BedRecord {
   id: string;
+  /** The process that owns the sandbox (a test run); 0 for a sandbox that lives until `down`. */
   ownerPid: number;
   netns: string[];
   stateDir: string;
 }
+
+export const recordFile = 'sandbox.json';
 
 function processesUnder(dir: string): number[] {
   const pids: number[] = [];
@@ -47,7 +53,9 @@ function mountsUnder(dir: string): string[] {
 }
 
 export async function removeBedLeftovers(record: BedRecord): Promise<void> {
-  if (!record.stateDir.startsWith(`${bedRoot}/`)) throw new Error(`refusing to clean outside ${bedRoot}: ${record.stateDir}`);
+  if (!Object.values(sandboxRoots).some((root) => record.stateDir.startsWith(`${root}/`))) {
+    throw new Error(`refusing to clean outside ${Object.values(sandboxRoots).join(' or ')}: ${record.stateDir}`);
+  }
   for (let round = 0; round < 3; round++) {
     const pids = processesUnder(record.stateDir);
     if (pids.length === 0) break;
@@ -80,7 +88,7 @@ export async function cleanOrphanedBeds(): Promise<string[]> {
   const recorded = new Set<string>();
   if (existsSync(bedRoot)) {
     for (const id of readdirSync(bedRoot)) {
-      const file = join(bedRoot, id, 'bed.json');
+      const file = join(bedRoot, id, recordFile);
       let record: BedRecord;
       try {
         record = JSON.parse(readFileSync(file, 'utf8')) as BedRecord;

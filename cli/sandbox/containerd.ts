@@ -1,13 +1,13 @@
 /**
- * One containerd per test node: its own root, state, socket, CNI configuration and IPAM folder,
+ * One containerd per sandbox node: its own root, state, socket, CNI configuration and IPAM folder,
  * started inside the node's network namespace with `nsenter --net` (not `ip netns exec`, which
  * would give it a fresh /sys without cgroup mounts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync, openSync, closeSync, existsSync } from 'node:fs';
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../helpers/run.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { run } from './run.ts';
+import { waitFor } from './wait.ts';
+import { isOurs, startDaemon } from './process.ts';
 
 export interface ContainerdLayout {
   dir: string;
@@ -107,38 +107,21 @@ export function writeContainerdFiles(s: ContainerdSettings): void {
   writeFileSync(join(layout.cniConfDir, '10-bosun.conflist'), renderCniConfig(s));
 }
 
-/** Starts containerd in the namespace and waits until it answers on its socket. */
-export async function startContainerd(netns: string, layout: ContainerdLayout): Promise<ChildProcess> {
-  const logFd = openSync(layout.log, 'a');
-  let child: ChildProcess;
-  try {
-    child = spawn('nsenter', [`--net=/run/netns/${netns}`, '--', 'containerd', '--config', layout.config], {
-      stdio: ['ignore', logFd, logFd],
-      detached: true, // its own process group: a Ctrl-C of the test run does not reach it first
-    });
-  } finally {
-    closeSync(logFd);
-  }
-  let exited: string | undefined;
-  child.once('exit', (code, signal) => { exited = `exited (${code ?? signal}) before it was ready; see ${layout.log}`; });
+/** Starts containerd in the namespace, waits until it answers on its socket, returns its PID. */
+export async function startContainerd(netns: string, layout: ContainerdLayout): Promise<number> {
+  const pid = startDaemon({ argv: ['containerd', '--config', layout.config], netns, log: layout.log });
   await waitFor(async () => {
-    if (exited) throw new Error(exited);
+    if (!isOurs(pid, layout.config)) throw new Error(`containerd exited before it was ready; see ${layout.log}`);
     if (!existsSync(layout.socket)) return false;
     const result = await run(['ctr', '--address', layout.socket, 'version'], { timeoutMs: 5_000 });
     return result.code === 0;
   }, { what: `containerd answering on ${layout.socket}`, timeoutMs: 30_000, intervalMs: 50 });
-  if (exited) throw new Error(`containerd ${exited}`);
-  return child;
+  return pid;
 }
 
-/** SIGTERM, then SIGKILL after a grace period; resolves once the process is gone. */
-export async function stopProcess(child: ChildProcess, graceMs = 5_000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await gone;
-  clearTimeout(timer);
+/** The text that identifies this node's containerd in its command line. */
+export function containerdMarker(layout: ContainerdLayout): string {
+  return layout.config;
 }
 
 export async function importImage(layout: ContainerdLayout, archivePath: string): Promise<void> {
