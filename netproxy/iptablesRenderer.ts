@@ -23,6 +23,7 @@
 import {
   affinityList, bucket16, bucket24, bucketChain, chains, externalChain, localChain, serviceChain,
 } from './chainNames.ts';
+import { refusals } from './refusals.ts';
 import {
   endpointAddress, externalAddresses, hasExternalEntry, internalTargets, trafficTargets,
   type Endpoint, type ServicePortState, type TrafficTargets,
@@ -313,19 +314,8 @@ export function renderIptables(request: RenderRequest): RenderResult {
 
   // filter: refuse what has nowhere to go; accept forwarded service traffic.
   for (const c of [chains.services, chains.externalServices, chains.forward, chains.canary]) filter.declare(c);
-  for (const { port, targets, internalChain } of sortedPlans) {
-    const none = targets.cluster.length === 0;
-    if (internalChain === undefined && port.clusterIP !== undefined) {
-      filter.add(chains.services, `${port.key} has no ${none ? '' : 'local '}endpoints`, `${clusterIPMatch(port)} -j ${none ? 'REJECT' : 'DROP'}`);
-    }
-    if (!hasExternalEntry(port)) continue;
-    let verdict: string | undefined;
-    if (none) verdict = 'REJECT';
-    else if (port.externalPolicyLocal && targets.local.length === 0) verdict = 'DROP';
-    if (verdict === undefined) continue;
-    const comment = `${port.key} has no ${none ? '' : 'local '}endpoints`;
-    for (const ip of externalAddresses(port)) filter.add(chains.externalServices, comment, `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${verdict}`);
-    if (port.nodePort > 0) filter.add(chains.externalServices, comment, `-m addrtype --dst-type LOCAL ${protoMatch(port)} --dport ${port.nodePort} -j ${verdict}`);
+  for (const { port, targets } of sortedPlans) {
+    for (const r of refusals(port, targets)) filter.add(r.chain, r.comment, `${r.match} -j ${r.verdict}`);
   }
   filter.add(chains.forward, undefined, '-m conntrack --ctstate INVALID -j DROP');
   filter.add(chains.forward, 'bosun forwarding rules', `-m mark --mark ${mark}/${mark} -j ACCEPT`);

@@ -34,6 +34,11 @@ export interface TraceContext {
   affinity?: ReadonlySet<string>;
   /** ipset contents for `-m set` matches (IPVS mode). */
   ipsets?: ReadonlyMap<string, IpSet>;
+  /**
+   * IPVS virtual servers (IPVS mode): real servers for a locally delivered packet, which IPVS
+   * then forwards out through POSTROUTING; round robin, so each is equally likely.
+   */
+  ipvs?: (protocol: string, dst: string, dport: number) => readonly { address: string; port: number }[] | undefined;
 }
 
 export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT';
@@ -268,6 +273,14 @@ export function tracePacket(model: IptablesModel, pkt: Packet, origin: Origin, c
     const filterChain = origin === 'local' ? 'OUTPUT' : toLocal ? 'INPUT' : 'FORWARD';
     for (const f of hook(model, 'filter', filterChain, pkt, [e.flow], ctx)) {
       if (f.end !== 'ACCEPT') { finish(f, f.end as Verdict); continue; }
+      if (toLocal && ctx.ipvs !== undefined) {
+        const reals = ctx.ipvs(pkt.protocol, f.flow.dst, f.flow.dport);
+        if (reals !== undefined && reals.length > 0) {
+          const forwarded = reals.map((r) => ({ ...f.flow, probability: f.flow.probability / reals.length, dst: r.address, dport: r.port, endpoint: `${r.address}:${r.port}` }));
+          for (const p of hook(model, 'nat', 'POSTROUTING', pkt, forwarded, ctx)) finish(p, p.end as Verdict);
+          continue;
+        }
+      }
       // Packets delivered to this host skip POSTROUTING unless they were generated here.
       if (origin !== 'local' && toLocal) { finish(f, 'ACCEPT'); continue; }
       for (const p of hook(model, 'nat', 'POSTROUTING', pkt, [f.flow], ctx)) {

@@ -68,3 +68,27 @@ export function generate(count: number, seed: number, endpointsPer = 5): Generat
   }
   return { services, slices };
 }
+
+/** Where traffic should land per the API objects: endpoint -> share, or REJECT / DROP. */
+export function expected(svc: Service, sl: EndpointSlice, external: boolean): Map<string, number> {
+  const port = sl.ports![0]!.port!;
+  const eps = (sl.endpoints ?? []).map((e) => ({
+    address: `${e.addresses[0]}:${port}`,
+    local: e.nodeName === thisNode.name,
+    ready: e.conditions?.ready ?? true,
+    servingTerminating: (e.conditions?.serving ?? true) && (e.conditions?.terminating ?? false),
+  }));
+  const usable = (list: typeof eps) => (list.some((e) => e.ready) ? list.filter((e) => e.ready) : list.filter((e) => e.servingTerminating));
+  const all = usable(eps);
+  const localOnly = external ? svc.spec.externalTrafficPolicy === 'Local' : svc.spec.internalTrafficPolicy === 'Local';
+  const chosen = localOnly ? usable(eps.filter((e) => e.local)) : all;
+  if (chosen.length === 0) return new Map([[all.length === 0 ? 'REJECT' : 'DROP', 1]]);
+  return new Map(chosen.map((e) => [e.address, 1 / chosen.length]));
+}
+
+export function sameLanding(got: Map<string, number>, want: Map<string, number>): boolean {
+  if (got.size !== want.size) return false;
+  for (const [k, v] of want) if (Math.abs((got.get(k) ?? -1) - v) > 1e-9) return false;
+  return true;
+}
+
