@@ -1,0 +1,116 @@
+/**
+ * A cache of one resource kept current by list + watch, with change handlers. When the watch
+ * breaks (including 410 Gone after compaction) it lists again after a short pause and reports the
+ * differences as adds, updates and deletes, so handlers never miss a change for good.
+ */
+import type { KubeObject, WatchEvent } from '../../kube/types.ts';
+import { objectKey, type ClusterClient, type ResourceName, type WatchSubscription } from './client.ts';
+
+export interface InformerHandlers<T> {
+  added?(object: T): void;
+  updated?(old: T, object: T): void;
+  deleted?(object: T): void;
+}
+
+export interface InformerOptions {
+  /** Pause before listing again after a broken watch. */
+  readonly relistDelayMs?: number;
+  readonly onError?: (err: unknown) => void;
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly resource: ResourceName;
+  readonly #client: ClusterClient;
+  readonly #cache = new Map<string, T>();
+  readonly #handlers: InformerHandlers<T>[] = [];
+  readonly #options: InformerOptions;
+  #subscription: WatchSubscription | undefined;
+  #stopped = false;
+  #synced = false;
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(client: ClusterClient, resource: ResourceName, options: InformerOptions = {}) {
+    this.#client = client;
+    this.resource = resource;
+    this.#options = options;
+  }
+
+  on(handlers: InformerHandlers<T>): void {
+    this.#handlers.push(handlers);
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Lists, fills the cache (calling `added` for each object), starts watching; resolves when synced. */
+  async start(): Promise<void> {
+    await this.#listAndWatch();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    this.#subscription?.stop();
+    if (this.#retry) clearTimeout(this.#retry);
+  }
+
+  get(key: string): T | undefined {
+    return this.#cache.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#cache.values()];
+  }
+
+  async #listAndWatch(): Promise<void> {
+    if (this.#stopped) return;
+    const listed = await this.#client.list(this.resource);
+    const seen = new Set<string>();
+    for (const item of listed.items as T[]) {
+      const key = objectKey(item);
+      seen.add(key);
+      this.#apply({ type: this.#cache.has(key) ? 'MODIFIED' : 'ADDED', object: item });
+    }
+    for (const [key, object] of [...this.#cache]) {
+      if (!seen.has(key)) this.#apply({ type: 'DELETED', object });
+    }
+    this.#synced = true;
+    if (this.#stopped) return;
+    this.#subscription = await this.#client.watch(
+      this.resource,
+      listed.resourceVersion,
+      (event) => this.#apply(event as WatchEvent<T>),
+      (err) => this.#broken(err),
+    );
+  }
+
+  #broken(err: unknown): void {
+    this.#subscription?.stop();
+    this.#subscription = undefined;
+    if (this.#stopped) return;
+    this.#options.onError?.(err);
+    this.#retry = setTimeout(() => {
+      this.#listAndWatch().catch((again: unknown) => this.#broken(again));
+    }, this.#options.relistDelayMs ?? 1000);
+  }
+
+  #apply(event: WatchEvent<T> | WatchEvent): void {
+    if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
+    const object = event.object as T;
+    const key = objectKey(object);
+    const old = this.#cache.get(key);
+    if (event.type === 'DELETED') {
+      if (old === undefined) return;
+      this.#cache.delete(key);
+      for (const h of this.#handlers) h.deleted?.(object);
+      return;
+    }
+    // A replayed or repeated event with nothing new changes nothing.
+    if (old !== undefined && old.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    this.#cache.set(key, object);
+    for (const h of this.#handlers) {
+      if (old === undefined) h.added?.(object);
+      else h.updated?.(old, object);
+    }
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * The scheduling loop around the pure decision: informers feed the cluster state and the queue;
+ * the loop pops one pod at a time, decides, assumes the pod onto the chosen node at once (so the
+ * next decision already counts it), and binds through pods/binding in the background. A failed
+ * binding forgets the assumption and retries the pod after a backoff. A pod that fits nowhere gets
+ * PodScheduled=False with kube-scheduler's message and a FailedScheduling event, and waits for the
+ * cluster to change.
+ */
+import type { Node, Pod, PodCondition } from '../../kube/corev1.ts';
+import { isApiError } from '../../kube/errors.ts';
+import type { ClusterClient } from '../controllers/client.ts';
+import { eventRecorder, type EventRecorder } from '../controllers/events.ts';
+import { Informer } from '../controllers/informer.ts';
+import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
+import { SchedulingQueue } from './queue.ts';
+import { decide, type DecisionOptions } from './schedule-pod.ts';
+
+export const defaultSchedulerName = 'default-scheduler';
+
+export interface SchedulerOptions {
+  readonly client: ClusterClient;
+  readonly now?: () => Date;
+  readonly random?: () => number;
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  readonly onError?: (err: unknown, what: string) => void;
+  readonly decision?: Omit<DecisionOptions, 'random'>;
+}
+
+export interface SchedulerStats {
+  scheduled: number;
+  unschedulable: number;
+  bindFailures: number;
+}
+
+/** Whether this scheduler is responsible for placing the pod now. */
+export function wantsScheduling(pod: Pod): boolean {
+  return (
+    !pod.spec.nodeName &&
+    (pod.spec.schedulerName ?? defaultSchedulerName) === defaultSchedulerName &&
+    !pod.metadata.deletionTimestamp &&
+    holdsResources(pod)
+  );
+}
+
+function timestamp(date: Date): string {
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+export class Scheduler {
+  readonly stats: SchedulerStats = { scheduled: 0, unschedulable: 0, bindFailures: 0 };
+  readonly #client: ClusterClient;
+  readonly #options: SchedulerOptions;
+  readonly #now: () => Date;
+  readonly #state = new ClusterState();
+  readonly #queue: SchedulingQueue;
+  readonly #pods: Informer<Pod>;
+  readonly #nodes: Informer<Node>;
+  readonly #events: EventRecorder;
+  /** Pods placed in the state by this scheduler whose binding is not yet seen through the watch. */
+  readonly #assumed = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #wake: (() => void) | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    this.#client = options.client;
+    this.#now = options.now ?? (() => new Date());
+    this.#queue = new SchedulingQueue({
+      now: () => this.#now().getTime(),
+      ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
+      ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
+    });
+    this.#events = eventRecorder(options.client, defaultSchedulerName, this.#now);
+    const onError = (err: unknown) => options.onError?.(err, 'watch');
+    this.#pods = new Informer<Pod>(options.client, 'pods', { onError });
+    this.#nodes = new Informer<Node>(options.client, 'nodes', { onError });
+    this.#nodes.on({
+      added: (node) => this.#nodeChanged(node),
+      updated: (_old, node) => this.#nodeChanged(node),
+      deleted: (node) => {
+        this.#state.removeNode(node.metadata.name ?? '');
+        this.#signal();
+      },
+    });
+    this.#pods.on({
+      added: (pod) => this.#podChanged(pod),
+      updated: (_old, pod) => this.#podChanged(pod),
+      deleted: (pod) => this.#podGone(pod),
+    });
+  }
+
+  /** Starts watching and scheduling; resolves once the caches are filled. */
+  async start(): Promise<void> {
+    await this.#nodes.start();
+    await this.#pods.start();
+    this.#running = this.#loop();
+  }
+
+  /** Stops the loop and waits for bindings in flight. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#pods.stop();
+    this.#nodes.stop();
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#wake?.();
+    await this.#running;
+    await Promise.allSettled([...this.#inFlight]);
+  }
+
+  /** Pods waiting in any part of the queue. */
+  get pending(): number {
+    return this.#queue.size;
+  }
+
+  #nodeChanged(node: Node): void {
+    this.#state.setNode(node);
+    this.#queue.clusterChanged();
+    this.#signal();
+  }
+
+  #podChanged(pod: Pod): void {
+    const key = podKey(pod);
+    if (pod.spec.nodeName) {
+      this.#assumed.delete(key);
+      this.#queue.remove(key);
+      if (holdsResources(pod) && !this.#isGoneForGood(pod)) this.#state.setPod(pod, pod.spec.nodeName);
+      else {
+        // A finished pod frees its node's resources: parked pods may fit now.
+        this.#state.removePod(key);
+        this.#queue.clusterChanged();
+      }
+      this.#signal();
+      return;
+    }
+    if (this.#assumed.has(key)) return; // our binding is on its way; the watch will confirm it
+    if (wantsScheduling(pod)) this.#queue.add(pod);
+    else this.#queue.remove(key);
+    this.#signal();
+  }
+
+  #isGoneForGood(pod: Pod): boolean {
+    return pod.metadata.deletionTimestamp !== undefined && (pod.metadata.deletionGracePeriodSeconds ?? 0) === 0;
+  }
+
+  #podGone(pod: Pod): void {
+    const key = podKey(pod);
+    this.#assumed.delete(key);
+    this.#queue.remove(key);
+    if (this.#state.nodeOf(key) !== undefined) {
+      this.#state.removePod(key);
+      this.#queue.clusterChanged();
+    }
+    this.#signal();
+  }
+
+  #signal(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async #idle(): Promise<void> {
+    const wakeAt = this.#queue.nextWakeAt();
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      if (wakeAt !== undefined) {
+        const delay = Math.max(1, wakeAt - this.#now().getTime());
+        this.#timer = setTimeout(() => this.#signal(), delay);
+      }
+    });
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #loop(): Promise<void> {
+    let sinceYield = 0;
+    while (!this.#stopped) {
+      const pod = this.#queue.pop();
+      if (pod === undefined) {
+        await this.#idle();
+        continue;
+      }
+      this.#scheduleOne(pod);
+      // Let watch events and binding replies in now and then, without a timer per pod.
+      if (++sinceYield >= 16) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+  }
+
+  #scheduleOne(pod: Pod): void {
+    const key = podKey(pod);
+    const decision = decide(pod, this.#state, { ...this.#options.decision, ...(this.#options.random ? { random: this.#options.random } : {}) });
+    if (decision.kind === 'unschedulable') {
+      this.stats.unschedulable++;
+      this.#queue.parkUnschedulable(pod);
+      this.#track(this.#reportUnschedulable(pod, decision.message));
+      return;
+    }
+    this.#assumed.add(key);
+    this.#state.setPod(pod, decision.node);
+    this.#track(this.#bind(pod, decision.node));
+  }
+
+  #track(work: Promise<void>): void {
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  async #bind(pod: Pod, nodeName: string): Promise<void> {
+    const key = podKey(pod);
+    try {
+      await this.#client.bind(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', nodeName);
+      this.stats.scheduled++;
+      await this.#events
+        .record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`)
+        .catch((err: unknown) => this.#options.onError?.(err, 'event'));
+    } catch (err) {
+      this.stats.bindFailures++;
+      // Forget the assumption; whoever won (another binding, a deletion) shows up through the watch.
+      if (this.#assumed.delete(key)) this.#state.removePod(key);
+      if (!isApiError(err, 'NotFound')) {
+        const current = this.#pods.get(`${pod.metadata.namespace}/${pod.metadata.name}`);
+        if (current !== undefined && wantsScheduling(current)) this.#queue.retryLater(current);
+        this.#options.onError?.(err, `binding ${key} to ${nodeName}`);
+      }
+      this.#signal();
+    }
+  }
+
+  async #reportUnschedulable(pod: Pod, message: string): Promise<void> {
+    const conditions = pod.status?.conditions ?? [];
+    const existing = conditions.find((c) => c.type === 'PodScheduled');
+    try {
+      if (existing?.status !== 'False' || existing.reason !== 'Unschedulable' || existing.message !== message) {
+        const condition: PodCondition = {
+          type: 'PodScheduled',
+          status: 'False',
+          lastProbeTime: null,
+          lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime ? existing.lastTransitionTime : timestamp(this.#now()),
+          reason: 'Unschedulable',
+          message,
+        };
+        const current = (await this.#client.get('pods', pod.metadata.namespace, pod.metadata.name ?? '')) as Pod;
+        if (!wantsScheduling(current)) return;
+        const others = (current.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+        await this.#client.updateStatus('pods', { ...current, status: { ...current.status, phase: current.status?.phase ?? 'Pending', conditions: [...others, condition] } });
+      }
+      await this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);
+    } catch (err) {
+      if (!isApiError(err, 'NotFound')) this.#options.onError?.(err, `reporting ${podKey(pod)} unschedulable`);
+    }
+  }
+}
