@@ -1,0 +1,212 @@
+/**
+ * A small typed client for the Kubernetes API (bosun server or any conforming one): get, list,
+ * create, update (and status), patch, delete and watch, over HTTPS with a client certificate or a
+ * bearer token. Failures arrive as ApiError with the server's reason, so callers branch on
+ * `reason` (NotFound, Conflict, Expired, ...).
+ */
+import { Agent, request } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { ApiError } from './errors.ts';
+import { resourcePath, type ResourceRef } from './resource-ref.ts';
+import type { KubeList, KubeObject, Status, WatchEvent } from './types.ts';
+
+export interface ClientConfig {
+  /** https://host:port */
+  readonly server: string;
+  /** PEM of the CA that signed the server's certificate. */
+  readonly ca: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly token?: string;
+  /** Per-request time limit for everything but watches (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export type PatchType = 'merge' | 'strategic' | 'json';
+
+const patchContentTypes: Record<PatchType, string> = {
+  merge: 'application/merge-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface WatchOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Changes after this version; absent or '0' starts with the current objects as ADDED. */
+  resourceVersion?: string;
+  allowBookmarks?: boolean;
+  timeoutSeconds?: number;
+  signal?: AbortSignal;
+}
+
+export interface DeleteOptions {
+  namespace?: string;
+  gracePeriodSeconds?: number;
+  preconditions?: { uid?: string; resourceVersion?: string };
+}
+
+export class KubeClient {
+  readonly #config: ClientConfig;
+  readonly #agent: Agent;
+
+  constructor(config: ClientConfig) {
+    this.#config = config;
+    this.#agent = new Agent({ keepAlive: true, ca: config.ca, ...(config.cert ? { cert: config.cert, key: config.key } : {}) });
+  }
+
+  /** Closes pooled connections. */
+  close(): void {
+    this.#agent.destroy();
+  }
+
+  #open(method: string, path: string, body: string | undefined, contentType: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal): Promise<IncomingMessage> {
+    const url = new URL(path, this.#config.server);
+    return new Promise((resolve, reject) => {
+      const req = request(
+        {
+          method,
+          host: url.hostname,
+          port: url.port,
+          path: `${url.pathname}${url.search}`,
+          agent: this.#agent,
+          headers: {
+            Accept: 'application/json',
+            ...(this.#config.token ? { Authorization: `Bearer ${this.#config.token}` } : {}),
+            ...(body !== undefined ? { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
+          },
+          ...(timeoutMs ? { timeout: timeoutMs } : {}),
+          ...(signal ? { signal } : {}),
+        },
+        resolve,
+      );
+      req.on('timeout', () => req.destroy(new ApiError('Timeout', `${method} ${url.pathname} timed out after ${timeoutMs} ms`)));
+      req.on('error', (err) => reject(err instanceof ApiError ? err : new ApiError('ServiceUnavailable', `${method} ${url.pathname}: ${err.message}`)));
+      if (body !== undefined) req.write(body);
+      req.end();
+    });
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const response = await this.#open(method, path, body === undefined ? undefined : JSON.stringify(body), contentType, this.#config.timeoutMs ?? 30_000);
+    const chunks: Buffer[] = [];
+    for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const code = response.statusCode ?? 0;
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (code < 200 || code >= 300) {
+      throw ApiError.fromStatus((parsed ?? { message: text.trim() || `HTTP ${code}` }) as Partial<Status>, code);
+    }
+    return parsed as T;
+  }
+
+  get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, namespace?: string): Promise<T> {
+    return this.#json('GET', resourcePath(ref, namespace, name));
+  }
+
+  list<T extends KubeObject = KubeObject>(ref: ResourceRef, options: ListOptions = {}): Promise<KubeList<T>> {
+    const query = new URLSearchParams();
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    if (options.limit) query.set('limit', String(options.limit));
+    if (options.continue) query.set('continue', options.continue);
+    if (options.resourceVersion) query.set('resourceVersion', options.resourceVersion);
+    const q = query.toString();
+    return this.#json('GET', `${resourcePath(ref, options.namespace)}${q ? `?${q}` : ''}`);
+  }
+
+  create<T extends KubeObject = KubeObject>(ref: ResourceRef, object: T): Promise<T> {
+    return this.#json('POST', resourcePath(ref, object.metadata.namespace), object);
+  }
+
+  /** Replaces the object; with metadata.resourceVersion set, a concurrent change is a Conflict. */
+  update<T extends KubeObject = KubeObject>(ref: ResourceRef, object: T): Promise<T> {
+    return this.#json('PUT', resourcePath(ref, object.metadata.namespace, object.metadata.name), object);
+  }
+
+  /** Writes only .status (the status subresource). */
+  updateStatus<T extends KubeObject = KubeObject>(ref: ResourceRef, object: T): Promise<T> {
+    return this.#json('PUT', resourcePath(ref, object.metadata.namespace, object.metadata.name, 'status'), object);
+  }
+
+  patch<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    name: string,
+    patch: unknown,
+    options: { type?: PatchType; namespace?: string; subresource?: 'status' | 'scale' } = {},
+  ): Promise<T> {
+    return this.#json('PATCH', resourcePath(ref, options.namespace, name, options.subresource), patch, patchContentTypes[options.type ?? 'merge']);
+  }
+
+  /** Resolves to the object as the server last had it (with deletionTimestamp when it lingers). */
+  delete<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, options: DeleteOptions = {}): Promise<T> {
+    const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
+    if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
+    if (options.preconditions) body.preconditions = options.preconditions;
+    return this.#json('DELETE', resourcePath(ref, options.namespace, name), body);
+  }
+
+  /**
+   * Streams watch events until the server ends the watch, the signal aborts, or the connection
+   * breaks. An ERROR event (for example 410 Expired) is thrown as an ApiError.
+   */
+  async *watch<T extends KubeObject = KubeObject>(ref: ResourceRef, options: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+    const query = new URLSearchParams({ watch: 'true' });
+    if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
+    if (options.resourceVersion) query.set('resourceVersion', options.resourceVersion);
+    if (options.allowBookmarks) query.set('allowWatchBookmarks', 'true');
+    if (options.timeoutSeconds) query.set('timeoutSeconds', String(options.timeoutSeconds));
+    const response = await this.#open('GET', `${resourcePath(ref, options.namespace)}?${query}`, undefined, undefined, undefined, options.signal);
+    const code = response.statusCode ?? 0;
+    if (code !== 200) {
+      const chunks: Buffer[] = [];
+      for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
+      let status: Partial<Status> = {};
+      try {
+        status = JSON.parse(Buffer.concat(chunks).toString()) as Partial<Status>;
+      } catch {
+        // not a Status
+      }
+      throw ApiError.fromStatus(status, code);
+    }
+    let buffered = '';
+    try {
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        buffered += chunk.toString('utf8');
+        let newline: number;
+        while ((newline = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, newline).trim();
+          buffered = buffered.slice(newline + 1);
+          if (line === '') continue;
+          const event = JSON.parse(line) as WatchEvent<T>;
+          if (event.type === 'ERROR') {
+            const status = event.object as unknown as Status;
+            throw ApiError.fromStatus(status, status.code ?? 500);
+          }
+          yield event;
+        }
+      }
+    } catch (err) {
+      if (options.signal?.aborted && !(err instanceof ApiError)) return;
+      throw err;
+    } finally {
+      response.destroy();
+    }
+  }
+}

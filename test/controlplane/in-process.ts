@@ -1,0 +1,42 @@
+/** `bosun server` started inside the test process (for tests that reach into its datastore). */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { startServer, type RunningServer } from '../../controlplane/server.ts';
+import type { ClientConfig } from '../../kube/client.ts';
+
+export interface InProcessServer {
+  readonly server: RunningServer;
+  readonly dataDir: string;
+  readonly admin: ClientConfig;
+  destroy(): Promise<void>;
+}
+
+export async function startInProcess(options: { bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string } = {}): Promise<InProcessServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
+  const server = await startServer({
+    dataDir,
+    datastore: options.datastore ?? 'sqlite',
+    etcdEndpoints: options.etcdEndpoint ? [options.etcdEndpoint] : [],
+    bindAddress: '127.0.0.1',
+    securePort: 0,
+    advertiseAddress: '127.0.0.1',
+    serviceCidr: '10.96.0.0/12',
+    tlsSans: [],
+    compactionIntervalMs: 3_600_000,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+    logger: pino({ level: 'silent' }),
+    kubernetesVersion: 'v1.32.0',
+  });
+  const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
+  return {
+    server,
+    dataDir,
+    admin: { server: server.url, ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') },
+    destroy: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
