@@ -1,0 +1,25 @@
+/**
+ * Every error the proxy raises, by stable code. Callers branch on `code`, never on the message.
+ */
+export const ProxyErrorCode = {
+  /** iptables-restore refused a payload. */
+  restoreFailed: 'BOSUN_PROXY_RESTORE_FAILED',
+  /** Both the nf_tables and the legacy iptables backend hold rules on this host. */
+  mixedBackends: 'BOSUN_PROXY_MIXED_BACKENDS',
+  /** No usable iptables tools. */
+  noIptables: 'BOSUN_PROXY_NO_IPTABLES',
+  /** The kernel has no IPVS (ip_vs module). */
+  noIpvs: 'BOSUN_PROXY_NO_IPVS',
+  /** A host tool failed in a way the proxy cannot work around. */
+  commandFailed: 'BOSUN_PROXY_COMMAND_FAILED',
+} as const;
+export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
+
+export class ProxyError extends Error {
+  readonly code: ProxyErrorCode;
+  constructor(code: ProxyErrorCode, message: string) {
+    super(message);
+    this.name = 'ProxyError';
+    this.code = code;
+  }
+}

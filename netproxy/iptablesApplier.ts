@@ -1,0 +1,72 @@
+/**
+ * Thin executor for the iptables backend: one iptables-restore per sync, plus the few reads a
+ * sync needs (our chains after a restart, the hooks in the built-in chains, the canary).
+ */
+import { chainPrefix, chains, type HookRule, type Table } from './chainNames.ts';
+import type { CommandRunner } from './commandRunner.ts';
+import { ProxyError, ProxyErrorCode } from './errors.ts';
+import { hookedChains, missingHooks } from './hooks.ts';
+import type { IptablesBackend } from './iptablesBackend.ts';
+
+export class IptablesApplier {
+  readonly #runner: CommandRunner;
+  readonly #backend: IptablesBackend;
+
+  constructor(runner: CommandRunner, backend: IptablesBackend) {
+    this.#runner = runner;
+    this.#backend = backend;
+  }
+
+  get backend(): IptablesBackend {
+    return this.#backend;
+  }
+
+  /** Applies a payload atomically per table; throws ProxyError(restoreFailed) with the tool's message. */
+  async restore(payload: string): Promise<void> {
+    // -w: wait for the xtables lock instead of failing when another tool holds it.
+    const r = await this.#runner.run([this.#backend.restore, '-w', '--noflush', '--counters'], { input: payload, timeoutMs: 120_000 });
+    if (r.code !== 0) {
+      throw new ProxyError(ProxyErrorCode.restoreFailed, `${this.#backend.restore} failed (exit ${r.code}): ${firstLines(r.stderr)}`);
+    }
+  }
+
+  /** Our chains that exist now, per table (read once after start so stale ones can be deleted). */
+  async ourChains(): Promise<{ nat: Set<string>; filter: Set<string> }> {
+    const out = { nat: new Set<string>(), filter: new Set<string>() };
+    for (const table of ['nat', 'filter'] as const) {
+      const r = await this.#runner.run([this.#backend.save, '-t', table], { timeoutMs: 60_000 });
+      if (r.code !== 0) throw new ProxyError(ProxyErrorCode.commandFailed, `${this.#backend.save} -t ${table} failed: ${firstLines(r.stderr)}`);
+      for (const line of r.stdout.split('\n')) {
+        if (line.startsWith(`:${chainPrefix}`)) out[table].add(line.slice(1).split(' ')[0]!);
+      }
+    }
+    return out;
+  }
+
+  /** Hooks missing from the built-in chains; lists each hooked chain (small) rather than whole tables. */
+  async missingHooks(): Promise<HookRule[]> {
+    const listings = new Map<string, string[]>();
+    await Promise.all(hookedChains.map(async ({ table, chain }) => {
+      listings.set(`${table}/${chain}`, await this.#list(table, chain));
+    }));
+    return missingHooks(listings);
+  }
+
+  /**
+   * True while both canary chains still hold their rule. A flush (`iptables -F`, a firewall
+   * reload) empties or removes them, and then nothing of ours can be trusted to be there.
+   */
+  async canaryIntact(): Promise<boolean> {
+    const [nat, filter] = await Promise.all([this.#list('nat', chains.canary), this.#list('filter', chains.canary)]);
+    return nat.some((l) => l.startsWith(`-A ${chains.canary} `)) && filter.some((l) => l.startsWith(`-A ${chains.canary} `));
+  }
+
+  async #list(table: Table, chain: string): Promise<string[]> {
+    const r = await this.#runner.run([this.#backend.iptables, '-w', '-t', table, '-S', chain], { timeoutMs: 30_000 });
+    return r.code === 0 ? r.stdout.split('\n') : [];
+  }
+}
+
+function firstLines(text: string): string {
+  return text.trim().split('\n').slice(0, 3).join(' | ') || '(no message)';
+}

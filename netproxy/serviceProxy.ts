@@ -1,0 +1,311 @@
+/**
+ * The service proxy: the entry point the agent drives. Informer events go to onServiceUpdate /
+ * onEndpointSliceUpdate / onNodeUpdate; run(signal) keeps iptables in step with them until the
+ * signal aborts.
+ *
+ * One sync = commit the tracker's changes -> render (partial when possible) -> one
+ * iptables-restore -> delete stale UDP conntrack entries. A sync is full (every chain rewritten)
+ * at start, every sync period, after the node changed, after a failed restore, and when the
+ * canary shows that someone flushed our tables.
+ */
+import type { HookRule } from './chainNames.ts';
+import { ChangeTracker, type ServiceChange } from './changeTracker.ts';
+import type { CommandRunner } from './commandRunner.ts';
+import { cleanConntrack } from './conntrackCleaner.ts';
+import { planConntrackCleanup } from './conntrackPlanner.ts';
+import { insertHooks } from './hooks.ts';
+import { IptablesApplier } from './iptablesApplier.ts';
+import { detectBackend, type IptablesBackend } from './iptablesBackend.ts';
+import { emptyMemory, renderIptables, type ProxyConfig, type RenderMemory } from './iptablesRenderer.ts';
+import type { EndpointSlice, NodeObject, Service } from './kubeShapes.ts';
+import { ProxyMetrics } from './metrics.ts';
+import { trafficTargets, type ServicePortState } from './servicePort.ts';
+import type { HealthCheckTarget } from './serviceHealth.ts';
+import { realClock, SyncRunner, type Clock } from './syncRunner.ts';
+
+export interface ProxyLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+const silent: ProxyLogger = { info() {}, warn() {}, error() {} };
+
+export interface ServiceProxyOptions {
+  nodeName: string;
+  runner: CommandRunner;
+  config: ProxyConfig;
+  /** Shortest time between two syncs (kube-proxy's --iptables-min-sync-period). Default 100 ms. */
+  minSyncPeriodMs?: number;
+  /** A full resync at least this often (--iptables-sync-period). Default 30 s. */
+  syncPeriodMs?: number;
+  /** How often the canary chains are checked. Default 1 s, so a flush is repaired within about 1 s. */
+  canaryPeriodMs?: number;
+  /** healthz fails when queued work has waited longer than this. Default 2 x syncPeriod. */
+  healthTimeoutMs?: number;
+  /** Skip detection (tests, or a host whose backend is known). */
+  backend?: IptablesBackend;
+  clock?: Clock;
+  logger?: ProxyLogger;
+  /** Told the local endpoint counts after every sync (serves healthCheckNodePorts). */
+  serviceHealth?: { update(targets: ReadonlyMap<number, HealthCheckTarget>): Promise<{ failed: string[] }> };
+}
+
+export interface SyncReport {
+  ok: boolean;
+  full: boolean;
+  /** ms spent rendering */
+  renderMs: number;
+  /** ms of the whole sync */
+  totalMs: number;
+  /** ms inside iptables-restore */
+  restoreMs: number;
+  payloadBytes: number;
+  error?: string;
+}
+
+export interface HealthState {
+  ok: boolean;
+  lastSyncAt: number | undefined;
+  reason: string;
+}
+
+export class ServiceProxy {
+  readonly metrics = new ProxyMetrics();
+  readonly ready: Promise<void>;
+  readonly #tracker: ChangeTracker;
+  readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth'>>;
+  readonly #serviceHealth: ServiceProxyOptions['serviceHealth'];
+  readonly #clock: Clock;
+  readonly #log: ProxyLogger;
+  readonly #runner: SyncRunner;
+  #backend: IptablesBackend | undefined;
+  #applier: IptablesApplier | undefined;
+  #memory: RenderMemory | undefined;
+  #state: ReadonlyMap<string, ServicePortState> = new Map();
+  #needFull = true;
+  #lastFullAt = Number.NEGATIVE_INFINITY;
+  #lastSyncAt: number | undefined;
+  #queuedAt: number | undefined;
+  #startedAt: number;
+  #firstEventAt: number | undefined;
+  #pendingKeys = new Set<string>();
+  #pendingChanges: ServiceChange[] = [];
+  #markReady: () => void = () => {};
+
+  constructor(options: ServiceProxyOptions) {
+    const syncPeriodMs = options.syncPeriodMs ?? 30_000;
+    this.#options = {
+      nodeName: options.nodeName,
+      runner: options.runner,
+      config: options.config,
+      minSyncPeriodMs: options.minSyncPeriodMs ?? 100,
+      syncPeriodMs,
+      canaryPeriodMs: options.canaryPeriodMs ?? 1000,
+      healthTimeoutMs: options.healthTimeoutMs ?? 2 * syncPeriodMs,
+    };
+    this.#backend = options.backend;
+    this.#serviceHealth = options.serviceHealth;
+    this.#clock = options.clock ?? realClock;
+    this.#log = options.logger ?? silent;
+    this.#tracker = new ChangeTracker(options.nodeName);
+    this.#startedAt = this.#clock.now();
+    this.ready = new Promise((resolve) => { this.#markReady = resolve; });
+    this.#runner = new SyncRunner(async () => { await this.sync(); }, {
+      minIntervalMs: this.#options.minSyncPeriodMs, maxIntervalMs: syncPeriodMs, clock: this.#clock,
+    });
+  }
+
+  onServiceUpdate(previous: Service | undefined, current: Service | undefined): void {
+    this.#tracker.onServiceUpdate(previous, current);
+    this.#queue();
+  }
+
+  onEndpointSliceUpdate(previous: EndpointSlice | undefined, current: EndpointSlice | undefined): void {
+    this.#tracker.onEndpointSliceUpdate(previous, current);
+    this.#queue();
+  }
+
+  onNodeUpdate(previous: NodeObject | undefined, current: NodeObject | undefined): void {
+    this.#tracker.onNodeUpdate(previous, current);
+    if (this.#tracker.hasPending()) this.#queue();
+  }
+
+  /** Every programmed service port, as of the last commit. */
+  get state(): ReadonlyMap<string, ServicePortState> {
+    return this.#state;
+  }
+
+  get backend(): IptablesBackend | undefined {
+    return this.#backend;
+  }
+
+  /** Syncs until the signal aborts; also watches the canary. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.#queue();
+    await Promise.all([this.#runner.run(signal), this.#watchCanary(signal)]);
+  }
+
+  health(): HealthState {
+    const now = this.#clock.now();
+    const timeout = this.#options.healthTimeoutMs;
+    if (this.#queuedAt !== undefined && now - this.#queuedAt > timeout) {
+      return { ok: false, lastSyncAt: this.#lastSyncAt, reason: `a sync has been pending for ${Math.round((now - this.#queuedAt) / 1000)} s` };
+    }
+    if (this.#lastSyncAt === undefined && now - this.#startedAt > timeout) {
+      return { ok: false, lastSyncAt: undefined, reason: 'no successful sync since start' };
+    }
+    return { ok: true, lastSyncAt: this.#lastSyncAt, reason: 'ok' };
+  }
+
+  /** Local endpoint counts of ports with a health check node port (externalTrafficPolicy Local). */
+  healthCheckPorts(): Map<number, HealthCheckTarget> {
+    const out = new Map<number, HealthCheckTarget>();
+    for (const port of this.#state.values()) {
+      if (port.healthCheckNodePort === 0) continue;
+      const count = trafficTargets(port).local.length;
+      const seen = out.get(port.healthCheckNodePort);
+      out.set(port.healthCheckNodePort, { service: port.service, localEndpoints: Math.max(count, seen?.localEndpoints ?? 0) });
+    }
+    return out;
+  }
+
+  /** Forces the next sync to be full (e.g. the caller knows the tables were replaced). */
+  requestFullSync(): void {
+    this.#needFull = true;
+    this.#queue();
+  }
+
+  /** One sync now. run() calls it; tests and benchmarks may call it directly. Never throws. */
+  async sync(): Promise<SyncReport> {
+    const started = this.#clock.now();
+    const report: SyncReport = { ok: false, full: false, renderMs: 0, totalMs: 0, restoreMs: 0, payloadBytes: 0 };
+    const eventAt = this.#firstEventAt;
+    this.#firstEventAt = undefined;
+    try {
+      const commit = this.#tracker.commit();
+      this.#state = commit.state;
+      for (const change of commit.changes) {
+        for (const p of change.previous) this.#pendingKeys.add(p.key);
+        for (const p of change.current) this.#pendingKeys.add(p.key);
+        this.#pendingChanges.push(change);
+      }
+      if (commit.nodeChanged) this.#needFull = true;
+      if (started - this.#lastFullAt >= this.#options.syncPeriodMs) this.#needFull = true;
+
+      const applier = await this.#ensureApplier();
+      if (this.#memory === undefined) {
+        // After a restart: learn which of our chains exist so leftovers are deleted.
+        const existing = await applier.ourChains();
+        this.#memory = { ...emptyMemory, natChains: existing.nat, filterChains: existing.filter };
+        this.#needFull = true;
+      }
+      const renderStart = this.#clock.now();
+      const result = renderIptables({
+        state: this.#state, config: this.#options.config, changed: this.#needFull ? 'all' : this.#pendingKeys, memory: this.#memory,
+      });
+      report.renderMs = this.#clock.now() - renderStart;
+      report.full = result.full;
+      let payload = result.payload;
+      let hooks: HookRule[] = [];
+      if (result.full) {
+        hooks = await applier.missingHooks();
+        payload = insertHooks(payload, hooks);
+      }
+      report.payloadBytes = payload.length;
+      const restoreStart = this.#clock.now();
+      try {
+        await applier.restore(payload);
+      } catch (err) {
+        report.restoreMs = this.#clock.now() - restoreStart;
+        this.metrics.restoreFailures.value++;
+        if (!result.full) this.metrics.partialRestoreFailures.value++;
+        this.#needFull = true;
+        throw err;
+      }
+      report.restoreMs = this.#clock.now() - restoreStart;
+      this.#memory = result.memory;
+      if (result.full) {
+        this.#needFull = false;
+        this.#lastFullAt = started;
+        if (hooks.length > 0) this.#log.info({ hooks: hooks.map((h) => `${h.table}/${h.chain}`) }, 'inserted hooks into built-in chains');
+      }
+      this.#pendingKeys.clear();
+      const changes = this.#pendingChanges;
+      this.#pendingChanges = [];
+      // Only after the new rules are in: a flow deleted earlier could be re-created on the old rules.
+      const deletions = planConntrackCleanup(changes);
+      if (deletions.length > 0) {
+        const cleaned = await cleanConntrack(this.#options.runner, deletions);
+        if (cleaned.failed.length > 0) this.#log.warn({ failed: cleaned.failed }, 'some conntrack deletions failed');
+      }
+      if (this.#serviceHealth !== undefined) {
+        const { failed } = await this.#serviceHealth.update(this.healthCheckPorts());
+        if (failed.length > 0) this.#log.warn({ failed }, 'some health check node ports could not be opened');
+      }
+      const done = this.#clock.now();
+      report.ok = true;
+      report.totalMs = done - started;
+      this.#lastSyncAt = done;
+      if (this.#queuedAt !== undefined && this.#queuedAt <= started) this.#queuedAt = undefined;
+      this.#observe(report, result.ruleCount, eventAt, done);
+      this.#markReady();
+      return report;
+    } catch (err) {
+      report.totalMs = this.#clock.now() - started;
+      report.error = err instanceof Error ? err.message : String(err);
+      this.#log.error({ err: report.error, full: report.full }, 'proxy sync failed; the next sync is full');
+      // Retry through the runner (spaced by the minimum sync period), with every change kept.
+      if (eventAt !== undefined && this.#firstEventAt === undefined) this.#firstEventAt = eventAt;
+      this.#queue();
+      return report;
+    }
+  }
+
+  async #ensureApplier(): Promise<IptablesApplier> {
+    if (this.#applier !== undefined) return this.#applier;
+    this.#backend ??= await detectBackend(this.#options.runner);
+    this.#log.info({ backend: this.#backend.kind }, 'iptables backend chosen');
+    this.#applier = new IptablesApplier(this.#options.runner, this.#backend);
+    return this.#applier;
+  }
+
+  #queue(): void {
+    const now = this.#clock.now();
+    this.#queuedAt ??= now;
+    this.#firstEventAt ??= now;
+    this.metrics.lastQueuedTimestamp.value = Date.now() / 1000;
+    this.#runner.request();
+  }
+
+  #observe(report: SyncReport, rules: number, eventAt: number | undefined, done: number): void {
+    const seconds = report.totalMs / 1000;
+    this.metrics.syncDuration.observe(seconds);
+    (report.full ? this.metrics.fullSyncDuration : this.metrics.partialSyncDuration).observe(seconds);
+    if (eventAt !== undefined) this.metrics.programmingDuration.observe((done - eventAt) / 1000);
+    this.metrics.lastSyncTimestamp.value = Date.now() / 1000;
+    this.metrics.totalRules.value = rules;
+    let noLocal = 0;
+    for (const port of this.#state.values()) {
+      if ((port.externalPolicyLocal || port.internalPolicyLocal) && port.endpoints.length > 0 && trafficTargets(port).local.length === 0) noLocal++;
+    }
+    this.metrics.noLocalEndpoints.value = noLocal;
+  }
+
+  async #watchCanary(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      await this.#clock.sleep(this.#options.canaryPeriodMs, signal);
+      if (signal.aborted || this.#applier === undefined || this.#lastSyncAt === undefined) continue;
+      let intact = true;
+      try {
+        intact = await this.#applier.canaryIntact();
+      } catch (err) {
+        this.#log.warn({ err: String(err) }, 'canary check failed to run');
+      }
+      if (!intact) {
+        this.#log.warn({}, 'our iptables chains were flushed by someone else; resyncing in full');
+        this.requestFullSync();
+      }
+    }
+  }
+}
