@@ -57,7 +57,8 @@ export function isOurs(pid: number, marker: string): boolean {
   }
 }
 
-function alive(pid: number): boolean {
+/** True while the process runs (a zombie waiting to be reaped does not count). */
+export function alive(pid: number): boolean {
   const state = processState(pid);
   return state !== undefined && state !== 'Z' && state !== 'X';
 }

@@ -16,6 +16,7 @@ import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
 import { inNetns, isOurs, killDaemon, stopDaemon } from './process.ts';
 import { namespaceNames, sandboxAddresses, sandboxImages, type SandboxImage } from './names.ts';
+import { startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
 
 export interface SandboxNodeRecord {
   index: number;
@@ -32,6 +33,7 @@ export interface SandboxRecord extends BedRecord {
   sinkNetns: string;
   images: SandboxImage[];
   nodes: SandboxNodeRecord[];
+  controlPlane?: ControlPlaneRecord;
 }
 
 export interface SandboxSpec {
@@ -192,6 +194,14 @@ export class Sandbox {
     return this.node(node.name);
   }
 
+  /** Starts `bosun server` for this sandbox (see control-plane.ts). */
+  async startControlPlane(serverArgs: readonly string[] = []): Promise<ControlPlaneRecord> {
+    if (this.record.controlPlane) return this.record.controlPlane;
+    this.record.controlPlane = await startControlPlane(this.stateDir, this.hubNetns, serverArgs);
+    this.save();
+    return this.record.controlPlane;
+  }
+
   async startContainerd(name: string): Promise<void> {
     const node = this.node(name);
     if (this.#containerdRunning(node)) return;
@@ -224,6 +234,9 @@ export class Sandbox {
   async heal(name: string): Promise<void> {
     const node = this.node(name);
     await ip('-n', this.hubNetns, 'link', 'set', `n${node.record.index}`, 'up');
+    // neighbours that failed while cut off would refuse traffic until re-probed: forget them
+    await ip('-n', node.netns, 'neigh', 'flush', 'dev', 'eth0');
+    await ip('-n', this.hubNetns, 'neigh', 'flush', 'dev', 'br0');
     node.record.partitioned = false;
     this.#saveNode(node.record);
   }
@@ -247,6 +260,9 @@ export class Sandbox {
    */
   async destroy(): Promise<void> {
     const problems: string[] = [];
+    if (this.record.controlPlane) {
+      try { await stopControlPlane(this.record.controlPlane); } catch (err) { problems.push(`control plane: ${(err as Error).message}`); }
+    }
     for (const node of this.nodes) {
       try {
         if (this.#containerdRunning(node)) {

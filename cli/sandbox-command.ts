@@ -1,0 +1,218 @@
+/**
+ * `bosun sandbox`: a cluster on one machine — every node a network namespace with its own
+ * containerd, the control plane on the host's loopback, pod networking routed between nodes, the
+ * service CIDR routed into a sink. For trying bosun out, for fault injection, and for tests.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { CliError, ExitCode } from './exit.ts';
+
+interface Common {
+  name: string;
+  root: string;
+}
+
+const namePattern = /^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/;
+
+function common<T>(y: Argv<T>): Argv<T & Common> {
+  return y
+    .option('name', { type: 'string', default: 'default', describe: 'Which sandbox' })
+    .option('root', { type: 'string', default: '/var/lib/bosun/sandbox', describe: 'Where sandboxes keep their state', hidden: true }) as Argv<T & Common>;
+}
+
+function checkName(name: string): void {
+  if (!namePattern.test(name)) {
+    throw new CliError(`sandbox name '${name}' must be lower-case letters, digits and '-', at most 30 characters`, ExitCode.usage);
+  }
+}
+
+async function load(args: Common) {
+  checkName(args.name);
+  const stateDir = join(args.root, args.name);
+  if (!existsSync(join(stateDir, 'sandbox.json'))) {
+    throw new CliError(`there is no sandbox '${args.name}'; create it with: bosun sandbox up --name ${args.name}`);
+  }
+  const { Sandbox } = await import('./sandbox/sandbox.ts');
+  return Sandbox.load(stateDir, join(args.root, '.images'));
+}
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new CliError('bosun sandbox needs root (it creates network namespaces and runs containerd)');
+}
+
+const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]; 'agent-arg': string[] }> = {
+  command: 'up',
+  describe: 'Create a sandbox cluster and print its kubeconfig path',
+  builder: (y) => common(y)
+    .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
+    .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
+    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for each node agent (repeatable)' }) as never,
+  handler: async (args) => {
+    requireRoot();
+    checkName(args.name);
+    if (!Number.isInteger(args.nodes) || args.nodes < 1 || args.nodes > 50) throw new CliError('--nodes must be a whole number from 1 to 50', ExitCode.usage);
+    const stateDir = join(args.root, args.name);
+    if (existsSync(join(stateDir, 'sandbox.json'))) {
+      throw new CliError(`sandbox '${args.name}' already exists; remove it first: bosun sandbox down --name ${args.name}`);
+    }
+    const { Sandbox } = await import('./sandbox/sandbox.ts');
+    let sandbox;
+    try {
+      sandbox = await Sandbox.create({
+        name: args.name, id: `bosun-${args.name}`, stateDir, ownerPid: 0,
+        images: ['pause', 'busybox'], imageCacheDir: join(args.root, '.images'),
+      }, args.nodes);
+    } catch (err) {
+      throw new CliError(`sandbox '${args.name}' could not be created (nothing was left behind): ${(err as Error).message}`);
+    }
+    try {
+      const controlPlane = await sandbox.startControlPlane(args['server-arg']);
+      process.stderr.write(`sandbox '${args.name}': ${args.nodes} node(s), API server on https://127.0.0.1:${controlPlane.port}\n`);
+      process.stderr.write('node agents are not started by the sandbox yet; nodes run containerd only\n');
+      process.stdout.write(`${controlPlane.kubeconfig}\n`);
+    } catch (err) {
+      await sandbox.destroy().catch(() => undefined);
+      throw new CliError(`sandbox '${args.name}' could not start its control plane (nothing was left behind): ${(err as Error).message}`);
+    }
+  },
+};
+
+const down: CommandModule<object, Common> = {
+  command: 'down',
+  describe: 'Remove a sandbox and everything it created',
+  builder: (y) => common(y) as never,
+  handler: async (args) => {
+    requireRoot();
+    checkName(args.name);
+    if (!existsSync(join(args.root, args.name, 'sandbox.json'))) {
+      process.stderr.write(`there is no sandbox '${args.name}'; nothing to remove\n`);
+      return;
+    }
+    const sandbox = await load(args);
+    await sandbox.destroy();
+    process.stderr.write(`sandbox '${args.name}' removed\n`);
+  },
+};
+
+const status: CommandModule<object, Common & { output: string }> = {
+  command: 'status',
+  describe: 'Show a sandbox: nodes, addresses, what runs',
+  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }) as never,
+  handler: async (args) => {
+    const sandbox = await load(args);
+    const { isOurs } = await import('./sandbox/process.ts');
+    const { controlPlaneRunning } = await import('./sandbox/control-plane.ts');
+    const nodes = sandbox.nodes.map((node) => ({
+      name: node.name,
+      netns: node.netns,
+      ip: node.ip,
+      podCIDR: node.podCIDR,
+      containerd: isOurs(node.containerdPid, node.layout.config) ? 'running' : 'stopped',
+      link: node.record.partitioned ? 'partitioned' : 'up',
+    }));
+    const cp = sandbox.record.controlPlane;
+    const server = cp ? { port: cp.port, running: controlPlaneRunning(cp), kubeconfig: cp.kubeconfig } : undefined;
+    if (args.output === 'json') {
+      process.stdout.write(`${JSON.stringify({ name: sandbox.record.name, server, nodes }, null, 2)}\n`);
+      return;
+    }
+    process.stdout.write(`sandbox ${sandbox.record.name}: server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`);
+    const rows = [['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'LINK'], ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.link])];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+  },
+};
+
+const kubeconfig: CommandModule<object, Common> = {
+  command: 'kubeconfig',
+  describe: "Print the path of a sandbox's kubeconfig",
+  builder: (y) => common(y) as never,
+  handler: async (args) => {
+    const sandbox = await load(args);
+    if (!sandbox.record.controlPlane) throw new CliError(`sandbox '${args.name}' has no control plane`);
+    process.stdout.write(`${sandbox.record.controlPlane.kubeconfig}\n`);
+  },
+};
+
+const exec: CommandModule<object, Common & { node: string; command?: string[]; '--'?: string[] }> = {
+  command: 'exec <node> [command..]',
+  describe: "Run a command inside a node's network namespace, with the environment pointing at its runtime",
+  builder: (y) => common(y)
+    .positional('node', { type: 'string', describe: 'node-1, node-2, ...' })
+    .positional('command', { type: 'string', array: true })
+    .parserConfiguration({ 'populate--': true })
+    .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers") as never,
+  handler: async (args) => {
+    const argv = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
+    if (argv.length === 0) throw new CliError('name the command to run, after --: bosun sandbox exec node-1 -- ip addr', ExitCode.usage);
+    const sandbox = await load(args);
+    const node = sandbox.node(args.node);
+    const socket = node.layout.socket;
+    const env: Record<string, string> = {
+      ...process.env as Record<string, string>,
+      CONTAINER_RUNTIME_ENDPOINT: `unix://${socket}`,
+      CONTAINERD_ADDRESS: socket,
+      CONTAINERD_NAMESPACE: 'k8s.io',
+    };
+    if (sandbox.record.controlPlane) env.KUBECONFIG = sandbox.record.controlPlane.nodeKubeconfig;
+    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, '--', ...argv], { stdio: 'inherit', env });
+    const code = await new Promise<number>((resolve) => {
+      child.on('error', () => resolve(127));
+      child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
+    });
+    process.exitCode = code;
+  },
+};
+
+type Component = 'containerd' | 'agent';
+const componentOption = <T>(y: Argv<T>) => y.option('component', { type: 'string', choices: ['containerd', 'agent'], default: 'agent', describe: 'Which part of the node' });
+
+function faultCommand(command: string, describe: string, act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>, withComponent: boolean): CommandModule<object, Common & { node: string; component: Component }> {
+  return {
+    command: `${command} <node>`,
+    describe,
+    builder: (y) => (withComponent ? componentOption(common(y)) : common(y)).positional('node', { type: 'string' }) as never,
+    handler: async (args) => {
+      requireRoot();
+      const sandbox = await load(args);
+      sandbox.node(args.node); // says which nodes exist when this one does not
+      await act(sandbox, args.node, args.component);
+    },
+  };
+}
+
+function agentsNotYet(): never {
+  throw new CliError('node agents are not part of the sandbox yet; use --component containerd');
+}
+
+const kill = faultCommand('kill', 'SIGKILL a component of a node (fault injection)', async (sandbox, node, component) => {
+  if (component === 'agent') agentsNotYet();
+  await sandbox.killContainerd(node);
+}, true);
+
+const start = faultCommand('start', 'Start a component of a node again', async (sandbox, node, component) => {
+  if (component === 'agent') agentsNotYet();
+  await sandbox.startContainerd(node);
+}, true);
+
+const partition = faultCommand('partition', "Cut a node's link to the rest of the sandbox", (sandbox, node) => sandbox.partition(node), false);
+const heal = faultCommand('heal', "Restore a node's link", (sandbox, node) => sandbox.heal(node), false);
+
+export const sandboxCommand: CommandModule = {
+  command: 'sandbox <command>',
+  describe: 'A cluster on this machine: nodes in network namespaces, each with its own containerd',
+  builder: (y) => y
+    .command(up as unknown as CommandModule)
+    .command(down as unknown as CommandModule)
+    .command(status as unknown as CommandModule)
+    .command(kubeconfig as unknown as CommandModule)
+    .command(exec as unknown as CommandModule)
+    .command(kill as unknown as CommandModule)
+    .command(start as unknown as CommandModule)
+    .command(partition as unknown as CommandModule)
+    .command(heal as unknown as CommandModule)
+    .demandCommand(1, 'name a sandbox command; see bosun sandbox --help'),
+  handler: () => undefined,
+};

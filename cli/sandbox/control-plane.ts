@@ -1,0 +1,92 @@
+/**
+ * The sandbox's control plane: `bosun server` on the host's loopback (so kubectl on the host reaches
+ * it), and two relays that make it reachable from the nodes at the hub address through a unix
+ * socket — the host's own network namespace gets no route, address or rule.
+ */
+import { createServer } from 'node:net';
+import { get } from 'node:https';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startDaemon, stopDaemon, isOurs } from './process.ts';
+import { waitFor } from './wait.ts';
+import { sandboxAddresses } from './names.ts';
+
+export interface ControlPlaneRecord {
+  port: number;
+  dataDir: string;
+  serverPid: number;
+  hostRelayPid: number;
+  hubRelayPid: number;
+  /** kubeconfig for kubectl on the host (server https://127.0.0.1:<port>) */
+  kubeconfig: string;
+  /** kubeconfig as the nodes see the server (https://<hub address>:<port>) */
+  nodeKubeconfig: string;
+}
+
+const root = join(import.meta.dirname, '..', '..');
+const bosunBin = join(root, 'bin', 'bosun');
+const relayScript = join(import.meta.dirname, 'relay.ts');
+
+async function freeLoopbackPort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function readyz(port: number, caPath: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const request = get({ host: '127.0.0.1', port, path: '/readyz', ca: readFileSync(caPath), timeout: 2_000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode === 200);
+    });
+    request.on('error', () => resolve(false));
+    request.on('timeout', () => { request.destroy(); resolve(false); });
+  });
+}
+
+export async function startControlPlane(stateDir: string, hubNetns: string, serverArgs: readonly string[] = []): Promise<ControlPlaneRecord> {
+  const port = await freeLoopbackPort();
+  const dataDir = join(stateDir, 'server');
+  const socket = join(stateDir, 'api.sock');
+  const hub = sandboxAddresses.hubIP;
+  const serverPid = startDaemon({
+    argv: [bosunBin, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(port),
+      '--advertise-address', hub, '--tls-san', '127.0.0.1', ...serverArgs],
+    log: join(stateDir, 'server.log'),
+  });
+  const caPath = join(dataDir, 'pki', 'ca.crt');
+  await waitFor(async () => {
+    if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
+    return existsSync(caPath) && (await readyz(port, caPath));
+  }, { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 });
+  const hostRelayPid = startDaemon({
+    argv: [process.execPath, relayScript, '--listen', `unix:${socket}`, '--connect', `tcp:127.0.0.1:${port}`],
+    log: join(stateDir, 'relay-host.log'),
+  });
+  await waitFor(() => existsSync(socket), { what: `the relay socket ${socket}`, timeoutMs: 10_000 });
+  const hubRelayPid = startDaemon({
+    argv: [process.execPath, relayScript, '--listen', `tcp:${hub}:${port}`, '--connect', `unix:${socket}`],
+    netns: hubNetns,
+    log: join(stateDir, 'relay-hub.log'),
+  });
+  const nodeKubeconfig = join(dataDir, 'admin.kubeconfig');
+  const kubeconfig = join(stateDir, 'kubeconfig');
+  writeFileSync(kubeconfig, readFileSync(nodeKubeconfig, 'utf8').replaceAll(`https://${hub}:${port}`, `https://127.0.0.1:${port}`), { mode: 0o600 });
+  return { port, dataDir, serverPid, hostRelayPid, hubRelayPid, kubeconfig, nodeKubeconfig };
+}
+
+export async function stopControlPlane(record: ControlPlaneRecord): Promise<void> {
+  await stopDaemon(record.hubRelayPid, relayScript);
+  await stopDaemon(record.hostRelayPid, relayScript);
+  await stopDaemon(record.serverPid, record.dataDir);
+}
+
+export function controlPlaneRunning(record: ControlPlaneRecord): boolean {
+  return isOurs(record.serverPid, record.dataDir);
+}
