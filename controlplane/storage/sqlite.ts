@@ -4,8 +4,9 @@
  *   kv    current value of every live key, with its create and last-modify revision;
  *   log   every change (put/delete) by revision, the history watches replay from;
  *   meta  the global revision counter and the compacted revision.
- * All statements run synchronously in this process (node:sqlite), so a write and its publication
+ * All statements run synchronously in this process (node:sqlite), so a commit and its publication
  * to watchers happen in one step and a watch that replays the log and then subscribes sees no gap.
+ * Writes queued in the same event-loop turn share one transaction and one fsync (group commit).
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
@@ -48,6 +49,12 @@ interface LogRow {
   value: string;
 }
 
+interface PendingWrite {
+  body(revision: number): { result: KeyValue; change: Change };
+  resolve(kv: KeyValue): void;
+  reject(err: unknown): void;
+}
+
 function toKeyValue(row: Row): KeyValue {
   return { key: row.key, value: row.value, createRevision: Number(row.create_rev), modRevision: Number(row.mod_rev) };
 }
@@ -62,6 +69,8 @@ export class SqliteStorage implements Storage {
     StatementSync
   >;
   #closed = false;
+  readonly #queue: PendingWrite[] = [];
+  #flushScheduled = false;
 
   /** Opens (creating when missing) the database file at `path`. */
   constructor(path: string) {
@@ -95,23 +104,73 @@ export class SqliteStorage implements Storage {
     if (this.#closed) throw new StorageError('Unavailable', 'the sqlite datastore is closed');
   }
 
-  /** Runs `body` in one IMMEDIATE transaction that takes the next revision; publishes on commit. */
-  #write(body: (revision: number) => { result: KeyValue; change: Change }): KeyValue {
-    this.#check();
-    this.#db.exec('BEGIN IMMEDIATE');
-    let outcome: { result: KeyValue; change: Change };
+  /**
+   * Queues a write; all writes queued in the same turn of the event loop commit in one transaction
+   * (group commit), so one fsync serves many writers. Each write runs inside its own savepoint:
+   * a write that fails (KeyExists, Conflict) is undone alone and the others still commit. Nothing is
+   * resolved or published before the COMMIT returns.
+   */
+  #write(body: (revision: number) => { result: KeyValue; change: Change }): Promise<KeyValue> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.#check();
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      this.#queue.push({ body, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#queue.splice(0);
+    if (batch.length === 0) return;
+    if (this.#closed) {
+      for (const op of batch) op.reject(new StorageError('Unavailable', 'the sqlite datastore is closed'));
+      return;
+    }
+    const done: { op: PendingWrite; outcome: { result: KeyValue; change: Change } }[] = [];
+    const failed: { op: PendingWrite; err: unknown }[] = [];
     try {
-      const revision = this.#meta('revision') + 1;
-      outcome = body(revision);
+      this.#db.exec('BEGIN IMMEDIATE');
+      let revision = this.#meta('revision');
+      for (const op of batch) {
+        this.#db.exec('SAVEPOINT one_write');
+        try {
+          const outcome = op.body(revision + 1);
+          revision++;
+          this.#db.exec('RELEASE one_write');
+          done.push({ op, outcome });
+        } catch (err) {
+          this.#db.exec('ROLLBACK TO one_write');
+          this.#db.exec('RELEASE one_write');
+          failed.push({ op, err });
+        }
+      }
       this.#stmt.setMeta.run(revision, 'revision');
       this.#db.exec('COMMIT');
     } catch (err) {
-      this.#db.exec('ROLLBACK');
-      if (err instanceof StorageError) throw err;
-      throw new StorageError('Unavailable', `sqlite write failed: ${(err as Error).message}`, { cause: err });
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // the transaction may not have started
+      }
+      const unavailable = new StorageError('Unavailable', `sqlite write failed: ${(err as Error).message}`, { cause: err });
+      for (const op of batch) op.reject(unavailable);
+      return;
     }
-    this.#fanout.publish(outcome.change);
-    return outcome.result;
+    for (const { op, outcome } of done) {
+      this.#fanout.publish(outcome.change);
+      op.resolve(outcome.result);
+    }
+    for (const { op, err } of failed) {
+      op.reject(err instanceof StorageError ? err : new StorageError('Unavailable', `sqlite write failed: ${(err as Error).message}`, { cause: err }));
+    }
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -139,7 +198,7 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  async create(key: string, value: string): Promise<KeyValue> {
+  create(key: string, value: string): Promise<KeyValue> {
     return this.#write((revision) => {
       if (this.#stmt.get.get(key) !== undefined) throw new StorageError('KeyExists', `${key} already exists`);
       this.#stmt.insertKv.run(key, value, revision, revision);
@@ -151,7 +210,7 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
+  update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
     return this.#write((revision) => {
       const row = this.#stmt.get.get(key) as Row | undefined;
       if (row === undefined) throw new StorageError('NotFound', `${key} not found`);
@@ -167,7 +226,7 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
+  delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     return this.#write((revision) => {
       const row = this.#stmt.get.get(key) as Row | undefined;
       if (row === undefined) throw new StorageError('NotFound', `${key} not found`);
@@ -230,6 +289,8 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    // Writes already queued still commit: their callers are waiting for an answer.
+    this.#flush();
     this.#closed = true;
     this.#fanout.failAll(new StorageError('Unavailable', 'the datastore closed'));
     this.#db.close();

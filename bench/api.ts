@@ -1,0 +1,211 @@
+/**
+ * API server speed: `npm run bench -- api [--quick] [--backend sqlite|etcd|both]`.
+ * For each datastore, against a `bosun server` child process on loopback:
+ *  - mutating and read latency: 50 concurrent clients paced to 500 writes/s in total, each doing
+ *    pod create, lease update and pod get (p50/p99 per kind);
+ *  - watch fan-out: 500 watchers on one collection, then a paced series of updates; the time from
+ *    sending an update until each watcher has it (p99 over every delivery).
+ * Same-run baseline: raw etcd put/get through the etcd3 client at the same concurrency.
+ * Last line: one JSON object (sqlite numbers at top level, etcd's under "etcd").
+ */
+import { parseArgs } from 'node:util';
+import { Etcd3 } from 'etcd3';
+import { KubeClient } from '../kube/client.ts';
+import { refs } from '../kube/resource-ref.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { startEtcd, type EtcdProcess } from '../test/controlplane/etcd-process.ts';
+import { startServerProcess, type ServerProcess } from '../test/controlplane/server-process.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, backend: { type: 'string', default: 'both' } },
+});
+const quick = values.quick;
+const clients = 50;
+const writesPerSecond = 500;
+const loadSeconds = quick ? 4 : 15;
+const watcherCount = 500;
+const fanoutEvents = quick ? 20 : 100;
+const baselineOps = quick ? 2000 : 10000;
+
+function percentile(samples: number[], p: number): number {
+  if (samples.length === 0) return NaN;
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const round = (n: number) => Math.round(n * 100) / 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function clientFor(server: ServerProcess): KubeClient {
+  const pki = (name: string) => readFileSync(join(server.dataDir, 'pki', name), 'utf8');
+  return new KubeClient({ server: server.url, ca: pki('ca.crt'), cert: pki('admin.crt'), key: pki('admin.key') });
+}
+
+interface LoadResult {
+  create: number[];
+  update: number[];
+  get: number[];
+  errors: number;
+  achievedWritesPerSecond: number;
+}
+
+async function mutatingLoad(client: KubeClient): Promise<LoadResult> {
+  const result: LoadResult = { create: [], update: [], get: [], errors: 0, achievedWritesPerSecond: 0 };
+  const leases: KubeObject[] = [];
+  for (let i = 0; i < clients; i++) {
+    leases.push(await client.create(refs.leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace: 'bench' }, spec: { holderIdentity: `c${i}` } }));
+  }
+  // Each client does two writes (create + update) per cycle; cycles are paced on a fixed schedule.
+  const cycleMs = (1000 * clients * 2) / writesPerSecond;
+  const start = performance.now();
+  const end = start + loadSeconds * 1000;
+  let writes = 0;
+  const worker = async (i: number) => {
+    let lease = leases[i]!;
+    for (let k = 0; ; k++) {
+      const due = start + (i / clients) * cycleMs + k * cycleMs;
+      if (due >= end) return;
+      const wait = due - performance.now();
+      if (wait > 0) await sleep(wait);
+      try {
+        let t = performance.now();
+        const name = `p-${i}-${k}`;
+        await client.create(refs.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bench' }, spec: { containers: [{ name: 'c', image: 'img:1' }] } });
+        result.create.push(performance.now() - t);
+        t = performance.now();
+        lease = await client.update(refs.leases, { ...lease, spec: { ...(lease.spec as object), renewTime: new Date().toISOString().replace('Z', '000Z') } });
+        result.update.push(performance.now() - t);
+        writes += 2;
+        t = performance.now();
+        await client.get(refs.pods, name, 'bench');
+        result.get.push(performance.now() - t);
+      } catch {
+        result.errors++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, (_, i) => worker(i)));
+  result.achievedWritesPerSecond = writes / ((performance.now() - start) / 1000);
+  return result;
+}
+
+async function watchFanout(client: KubeClient): Promise<{ p50: number; p99: number; deliveries: number; missing: number }> {
+  const target = await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fan', namespace: 'bench' }, data: { seq: '-1' } });
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  const received = new Array<number>(watcherCount).fill(0);
+  const abort = new AbortController();
+  const watchers = Array.from({ length: watcherCount }, async (_, w) => {
+    try {
+      for await (const event of client.watch(refs.configmaps, { namespace: 'bench', fieldSelector: 'metadata.name=fan', resourceVersion: target.metadata.resourceVersion!, signal: abort.signal })) {
+        const seq = (event.object.data as Record<string, string>).seq!;
+        const at = sentAt.get(seq);
+        if (at !== undefined) latencies.push(performance.now() - at);
+        received[w]!++;
+      }
+    } catch {
+      // ended by abort
+    }
+  });
+  // Warm-up update: wait until every watcher has it, so all 500 watches are established.
+  let current = await client.patch(refs.configmaps, 'fan', { data: { seq: 'warm' } }, { namespace: 'bench' });
+  const warmDeadline = Date.now() + 60_000;
+  while (received.some((n) => n < 1) && Date.now() < warmDeadline) await sleep(20);
+  const established = received.filter((n) => n >= 1).length;
+  latencies.length = 0;
+  for (let i = 0; i < fanoutEvents; i++) {
+    const seq = String(i);
+    sentAt.set(seq, performance.now());
+    current = await client.patch(refs.configmaps, 'fan', { data: { seq } }, { namespace: 'bench' });
+    await sleep(50);
+  }
+  void current;
+  const expected = established * fanoutEvents;
+  const deadline = Date.now() + 10_000;
+  while (latencies.length < expected && Date.now() < deadline) await sleep(20);
+  abort.abort();
+  await Promise.all(watchers);
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), deliveries: latencies.length, missing: watcherCount * fanoutEvents - latencies.length };
+}
+
+async function etcdBaseline(endpoint: string): Promise<{ put_p50: number; put_p99: number; get_p50: number; get_p99: number }> {
+  const etcd = new Etcd3({ hosts: [endpoint] });
+  const puts: number[] = [];
+  const gets: number[] = [];
+  let next = 0;
+  const value = JSON.stringify({ metadata: { name: 'x' }, spec: { holderIdentity: 'bench' }, pad: 'x'.repeat(600) });
+  await Promise.all(
+    Array.from({ length: clients }, async () => {
+      while (next < baselineOps) {
+        const i = next++;
+        let t = performance.now();
+        await etcd.put(`/baseline/${i}`).value(value).exec();
+        puts.push(performance.now() - t);
+        t = performance.now();
+        await etcd.get(`/baseline/${i}`).string();
+        gets.push(performance.now() - t);
+      }
+    }),
+  );
+  etcd.close();
+  return { put_p50: round(percentile(puts, 50)), put_p99: round(percentile(puts, 99)), get_p50: round(percentile(gets, 50)), get_p99: round(percentile(gets, 99)) };
+}
+
+async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefined) {
+  const server = await startServerProcess({ datastore: backend, ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
+  const client = clientFor(server);
+  try {
+    await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
+    const load = await mutatingLoad(client);
+    const mutating = [...load.create, ...load.update];
+    const fan = await watchFanout(client);
+    const numbers = {
+      backend,
+      mutating_p50_ms: round(percentile(mutating, 50)),
+      mutating_p99_ms: round(percentile(mutating, 99)),
+      pod_create_p50_ms: round(percentile(load.create, 50)),
+      pod_create_p99_ms: round(percentile(load.create, 99)),
+      lease_update_p50_ms: round(percentile(load.update, 50)),
+      lease_update_p99_ms: round(percentile(load.update, 99)),
+      get_p50_ms: round(percentile(load.get, 50)),
+      get_p99_ms: round(percentile(load.get, 99)),
+      writes_per_s: round(load.achievedWritesPerSecond),
+      errors: load.errors,
+      watch_fanout_p50_ms: round(fan.p50),
+      watch_fanout_p99_ms: round(fan.p99),
+      watch_deliveries: fan.deliveries,
+      watch_missing: fan.missing,
+    };
+    process.stdout.write(
+      `${backend}: ${numbers.writes_per_s} writes/s by ${clients} clients; mutating p50 ${numbers.mutating_p50_ms} ms p99 ${numbers.mutating_p99_ms} ms ` +
+        `(pod create p99 ${numbers.pod_create_p99_ms}, lease update p99 ${numbers.lease_update_p99_ms}); get p50 ${numbers.get_p50_ms} p99 ${numbers.get_p99_ms}; ` +
+        `watch to ${watcherCount} watchers p50 ${numbers.watch_fanout_p50_ms} ms p99 ${numbers.watch_fanout_p99_ms} ms (${fan.deliveries} deliveries, ${fan.missing} missing); errors ${load.errors}\n`,
+    );
+    return numbers;
+  } finally {
+    client.close();
+    await server.destroy();
+  }
+}
+
+const wanted = values.backend === 'both' ? (['sqlite', 'etcd'] as const) : ([values.backend] as ('sqlite' | 'etcd')[]);
+const etcd = await startEtcd();
+try {
+  const baseline = await etcdBaseline(etcd.endpoint);
+  process.stdout.write(`etcd baseline (raw etcd3 client, ${clients} concurrent): put p50 ${baseline.put_p50} ms p99 ${baseline.put_p99} ms; get p50 ${baseline.get_p50} ms p99 ${baseline.get_p99} ms\n`);
+  const results: Record<string, Awaited<ReturnType<typeof runBackend>>> = {};
+  for (const backend of wanted) results[backend] = await runBackend(backend, backend === 'etcd' ? etcd : undefined);
+  const primary = results.sqlite ?? results.etcd!;
+  const summary = {
+    ...primary,
+    etcd_put_p50_ms: baseline.put_p50,
+    etcd_put_p99_ms: baseline.put_p99,
+    etcd_get_p50_ms: baseline.get_p50,
+    quick,
+    ...(results.sqlite && results.etcd ? { etcd: results.etcd } : {}),
+  };
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+} finally {
+  await etcd.destroy();
+}
