@@ -1,0 +1,134 @@
+/**
+ * Shapes of the workload objects the controllers read and write (apps/v1, batch/v1,
+ * discovery.k8s.io/v1, core/v1 Service and Endpoints), with the API's field names. Only the fields
+ * the controllers use are typed; everything else passes through untouched.
+ */
+import type { IntOrString, PodSpec, Pod } from '../../kube/corev1.ts';
+import type { LabelSelectorObject } from '../../kube/labels.ts';
+import type { KubeObject, ObjectMeta } from '../../kube/types.ts';
+
+export interface PodTemplateSpec {
+  metadata?: Pick<ObjectMeta, 'labels' | 'annotations' | 'name' | 'generateName'>;
+  spec: PodSpec;
+}
+
+/** Deployment, ReplicaSet, DaemonSet and StatefulSet conditions, and Job conditions. */
+export interface WorkloadCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+  lastProbeTime?: string;
+  reason?: string;
+  message?: string;
+}
+
+export interface ReplicaSet extends KubeObject {
+  spec: { replicas?: number; minReadySeconds?: number; selector: LabelSelectorObject; template: PodTemplateSpec };
+  status?: {
+    replicas?: number;
+    fullyLabeledReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    observedGeneration?: number;
+    conditions?: WorkloadCondition[];
+  };
+}
+
+export interface RollingUpdateDeployment {
+  maxSurge?: IntOrString;
+  maxUnavailable?: IntOrString;
+}
+
+export interface Deployment extends KubeObject {
+  spec: {
+    replicas?: number;
+    selector: LabelSelectorObject;
+    template: PodTemplateSpec;
+    strategy?: { type?: 'RollingUpdate' | 'Recreate'; rollingUpdate?: RollingUpdateDeployment };
+    minReadySeconds?: number;
+    revisionHistoryLimit?: number;
+    paused?: boolean;
+    progressDeadlineSeconds?: number;
+  };
+  status?: {
+    observedGeneration?: number;
+    replicas?: number;
+    updatedReplicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    unavailableReplicas?: number;
+    conditions?: WorkloadCondition[];
+    collisionCount?: number;
+  };
+}
+
+export interface Job extends KubeObject {
+  spec: {
+    parallelism?: number;
+    completions?: number | null;
+    backoffLimit?: number;
+    activeDeadlineSeconds?: number;
+    ttlSecondsAfterFinished?: number;
+    selector?: LabelSelectorObject;
+    manualSelector?: boolean;
+    suspend?: boolean;
+    template: PodTemplateSpec;
+  };
+  status?: {
+    active?: number;
+    succeeded?: number;
+    failed?: number;
+    ready?: number;
+    startTime?: string;
+    completionTime?: string;
+    conditions?: WorkloadCondition[];
+  };
+}
+
+export interface ServicePort {
+  name?: string;
+  protocol?: 'TCP' | 'UDP' | 'SCTP';
+  port: number;
+  targetPort?: IntOrString;
+  appProtocol?: string;
+}
+
+export interface Service extends KubeObject {
+  spec?: {
+    selector?: Record<string, string>;
+    ports?: ServicePort[];
+    clusterIP?: string;
+    type?: string;
+    publishNotReadyAddresses?: boolean;
+  };
+}
+
+export interface EndpointConditions {
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
+
+export interface Endpoint {
+  addresses: string[];
+  conditions: EndpointConditions;
+  hostname?: string;
+  nodeName?: string;
+  targetRef?: { kind: 'Pod'; namespace?: string; name?: string; uid?: string };
+}
+
+export interface EndpointPort {
+  name?: string;
+  protocol?: string;
+  port?: number;
+  appProtocol?: string;
+}
+
+export interface EndpointSlice extends KubeObject {
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: Endpoint[];
+  ports?: EndpointPort[];
+}
+
+export type { Pod };
