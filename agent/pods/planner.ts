@@ -55,6 +55,8 @@ export interface PlanInput {
   /** By container name: the last start that failed, while its backoff applies. */
   startFailures: ReadonlyMap<string, StartFailure>;
   now: number;
+  /** The lowest sandbox attempt number still free (a failed RunPodSandbox may keep its name reserved). */
+  sandboxAttemptFloor?: number;
 }
 
 export type PodAction =
@@ -288,7 +290,7 @@ export function planPod(input: PlanInput): PodPlan {
       plan.completed = true;
       return plan;
     }
-    const attempt = observed.sandboxes.reduce((max, s) => Math.max(max, s.attempt + 1), 0);
+    const attempt = observed.sandboxes.reduce((max, s) => Math.max(max, s.attempt + 1), input.sandboxAttemptFloor ?? 0);
     plan.actions.push({ kind: 'createSandbox', attempt, reason: sandbox === undefined ? 'no sandbox yet' : 'sandbox is gone or not ready' });
     return plan;
   }

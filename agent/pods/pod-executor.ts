@@ -1,0 +1,260 @@
+/**
+ * Carries out the planners' actions through the CRI runtime: thin on purpose. Every decision was
+ * made by planPod / planTermination; this file only knows how to do each action, and how to
+ * report a failed start with the reason the API shows.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { CriRuntime } from '../../cri/runtime.ts';
+import { CriError } from '../../cri/errors.ts';
+import type { PodSandboxConfig } from '../../cri/types.ts';
+import type { LifecycleHandler, Pod } from '../../kube/corev1.ts';
+import type { Clock } from '../clock.ts';
+import { buildContainerConfig } from './container-config.ts';
+import { pullPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
+import { resolveEnv } from './env.ts';
+import type { ImagePuller } from './image-puller.ts';
+import type { NodePodSettings } from './node-settings.ts';
+import { currentSandbox, type ObservedPod } from './observed.ts';
+import type { PodAction } from './planner.ts';
+import { allContainers, podKey, type PodContainer } from './pod-containers.ts';
+import type { ProbeNetwork } from './probe-network.ts';
+import { runHandler } from './probe-runner.ts';
+import { buildSandboxConfig } from './sandbox-config.ts';
+import { ContainerStartError } from './start-errors.ts';
+import type { StopContainerAction, TerminationAction } from './termination-plan.ts';
+import { planMounts, prepareMounts, terminationMessageFile } from './volumes.ts';
+
+/** ConfigMaps and Secrets as the agent's cache holds them (secret values decoded). */
+export interface ConfigLookup {
+  configMap(namespace: string, name: string): Record<string, string> | undefined;
+  secret(namespace: string, name: string): Record<string, string> | undefined;
+}
+
+export const noConfigLookup: ConfigLookup = { configMap: () => undefined, secret: () => undefined };
+
+export interface ExecutorDeps {
+  runtime: CriRuntime;
+  settings: NodePodSettings;
+  images: ImagePuller;
+  network: ProbeNetwork;
+  clock: Clock;
+  config: ConfigLookup;
+  log: Logger;
+  /** CRI runtime handler (RuntimeClass); '' for the default. */
+  runtimeHandler?: string;
+}
+
+export type ActionResult =
+  | { ok: true }
+  | { ok: false; action: PodAction | TerminationAction; container?: string; reason: string; message: string; sandboxAttempt?: number };
+
+/** Extra seconds a CRI stop call may take beyond the grace it was given, before we stop waiting. */
+const stopCallSlackMs = 10_000;
+
+export class PodExecutor {
+  readonly #deps: ExecutorDeps;
+
+  constructor(deps: ExecutorDeps) {
+    this.#deps = deps;
+  }
+
+  sandboxConfigFor(pod: Pod, observed: ObservedPod): PodSandboxConfig {
+    return buildSandboxConfig(pod, currentSandbox(observed)?.attempt ?? 0, this.#deps.settings);
+  }
+
+  async run(pod: Pod, observed: ObservedPod, action: PodAction): Promise<ActionResult> {
+    try {
+      await this.#run(pod, observed, action);
+      return { ok: true };
+    } catch (err) {
+      return this.#failure(pod, action, err);
+    }
+  }
+
+  #failure(pod: Pod, action: PodAction | TerminationAction, err: unknown): ActionResult {
+    const message = (err as Error).message;
+    this.#deps.log.warn({ pod: podKey(pod), action: action.kind, err: message }, 'pod action failed');
+    if (err instanceof ContainerStartError) {
+      return { ok: false, action, ...('name' in action ? { container: action.name } : {}), reason: err.reason, message };
+    }
+    if (action.kind === 'createSandbox') return { ok: false, action, reason: 'FailedCreatePodSandBox', message, sandboxAttempt: action.attempt };
+    return { ok: false, action, reason: err instanceof CriError ? err.code : 'Error', message };
+  }
+
+  async #run(pod: Pod, observed: ObservedPod, action: PodAction): Promise<void> {
+    const { runtime } = this.#deps;
+    switch (action.kind) {
+      case 'createSandbox':
+        return this.#createSandbox(pod, action.attempt);
+      case 'killPod':
+        return this.#killPod(pod, observed);
+      case 'removeSandbox':
+        await runtime.stopPodSandbox(action.sandboxId).catch(ignoreNotFound);
+        return runtime.removePodSandbox(action.sandboxId);
+      case 'startContainer': {
+        const c = allContainers(pod).find((x) => x.spec.name === action.name);
+        if (c === undefined) return;
+        return this.#startContainer(pod, observed, c, action.attempt);
+      }
+      case 'killContainer': {
+        const c = allContainers(pod).find((x) => x.spec.name === action.name);
+        const target = observed.containers.find((x) => x.id === action.containerId);
+        this.#deps.log.info({ pod: podKey(pod), container: action.name, reason: action.reason }, action.message);
+        return this.stop(pod, observed, {
+          kind: 'stopContainer',
+          containerId: action.containerId,
+          name: action.name,
+          role: c?.role ?? 'main',
+          preStop: target?.state === 'running' ? c?.spec.lifecycle?.preStop : undefined,
+          graceSeconds: action.graceSeconds,
+        });
+      }
+      case 'removeContainer':
+        return runtime.removeContainer(action.containerId);
+    }
+  }
+
+  /**
+   * RunPodSandbox; when it fails, whatever it left under that name is stopped and removed so the
+   * next attempt starts clean (the caller moves on to the next attempt number).
+   */
+  async #createSandbox(pod: Pod, attempt: number): Promise<void> {
+    const { runtime, settings } = this.#deps;
+    const config = buildSandboxConfig(pod, attempt, settings);
+    await mkdir(config.logDirectory!, { recursive: true, mode: 0o755 });
+    try {
+      await runtime.runPodSandbox(config, this.#deps.runtimeHandler ?? '');
+    } catch (err) {
+      const leftovers = await runtime.listPodSandbox({ labelSelector: config.labels! }).catch(() => []);
+      for (const sandbox of leftovers) {
+        if ((sandbox.metadata?.attempt ?? 0) !== attempt) continue;
+        await runtime.stopPodSandbox(sandbox.id).catch(() => undefined);
+        await runtime.removePodSandbox(sandbox.id).catch(() => undefined);
+      }
+      throw err;
+    }
+  }
+
+  async #killPod(pod: Pod, observed: ObservedPod): Promise<void> {
+    const grace = terminationGraceSecondsOf(pod);
+    await Promise.all(
+      observed.containers
+        .filter((c) => c.state === 'running' || c.state === 'created' || c.state === 'unknown')
+        .map((c) => this.#deps.runtime.stopContainer(c.id, grace, { timeoutMs: grace * 1000 + stopCallSlackMs }).catch(ignoreNotFound)),
+    );
+    for (const sandbox of observed.sandboxes) {
+      if (sandbox.ready) await this.#deps.runtime.stopPodSandbox(sandbox.id).catch(ignoreNotFound);
+    }
+  }
+
+  async #startContainer(pod: Pod, observed: ObservedPod, c: PodContainer, attempt: number): Promise<void> {
+    const { runtime, settings, images, config: lookup } = this.#deps;
+    const sandbox = currentSandbox(observed);
+    if (sandbox === undefined) throw new ContainerStartError('CreateContainerError', 'the pod has no sandbox');
+    const sandboxConfig = buildSandboxConfig(pod, sandbox.attempt, settings);
+    const image = await images.ensure(c.spec.image ?? '', pullPolicyOf(c.spec), sandboxConfig).catch((err) => {
+      if (err instanceof ContainerStartError) throw err;
+      throw new ContainerStartError('ErrImagePull', (err as Error).message);
+    });
+    const namespace = pod.metadata.namespace ?? 'default';
+    const podIP = pod.spec.hostNetwork ? settings.nodeIP : sandbox.ip;
+    const env = resolveEnv(pod, c.spec, {
+      podIP,
+      podIPs: podIP ? [podIP] : [],
+      hostIP: settings.nodeIP,
+      nodeName: settings.nodeName,
+      allocatable: settings.allocatable,
+      configMap: (name) => lookup.configMap(namespace, name),
+      secret: (name) => lookup.secret(namespace, name),
+    });
+    const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings));
+    const containerConfig = buildContainerConfig(pod, c, attempt, {
+      imageRef: image.imageRef,
+      env,
+      mounts,
+      terminationMessageFile: terminationMessageFile(settings, pod.metadata.uid ?? '', c.spec.name, attempt),
+      imageUser: image.user,
+      memoryCapacityBytes: settings.allocatable.memoryBytes,
+    });
+    // the runtime writes the container's log under the sandbox's log folder
+    await mkdir(join(sandboxConfig.logDirectory!, c.spec.name), { recursive: true });
+    let id: string;
+    try {
+      id = await runtime.createContainer(sandbox.id, containerConfig, sandboxConfig);
+    } catch (err) {
+      throw new ContainerStartError('CreateContainerError', (err as Error).message);
+    }
+    try {
+      await runtime.startContainer(id);
+    } catch (err) {
+      // a container that never started is of no use; the next plan starts a fresh one
+      await runtime.removeContainer(id).catch(() => undefined);
+      throw new ContainerStartError('RunContainerError', (err as Error).message);
+    }
+    const postStart = c.spec.lifecycle?.postStart;
+    if (postStart !== undefined) {
+      const grace = terminationGraceSecondsOf(pod);
+      const outcome = await runHandler(postStart, { containerId: id, container: c.spec, podIP }, grace * 1000, this.#tools());
+      if (outcome.kind !== 'success') {
+        await runtime.stopContainer(id, grace).catch(ignoreNotFound);
+        throw new ContainerStartError('PostStartHookError', `PostStartHook failed: ${outcome.message}`);
+      }
+    }
+  }
+
+  #tools() {
+    return { runtime: this.#deps.runtime, network: this.#deps.network, clock: this.#deps.clock };
+  }
+
+  /** Runs a preStop hook (bounded by the grace period), then StopContainer with what is left of it. */
+  async stop(pod: Pod, observed: ObservedPod, action: StopContainerAction): Promise<void> {
+    const { runtime, clock } = this.#deps;
+    const started = clock.now();
+    let grace = action.graceSeconds;
+    if (action.preStop !== undefined && grace > 0) {
+      await this.#preStop(pod, observed, action, action.preStop, grace);
+      grace = Math.max(0, grace - Math.floor((clock.now() - started) / 1000));
+    }
+    await runtime.stopContainer(action.containerId, grace, { timeoutMs: grace * 1000 + stopCallSlackMs }).catch(ignoreNotFound);
+  }
+
+  async #preStop(pod: Pod, observed: ObservedPod, action: StopContainerAction, hook: LifecycleHandler, graceSeconds: number): Promise<void> {
+    const spec = allContainers(pod).find((c) => c.spec.name === action.name)?.spec;
+    if (spec === undefined) return;
+    const podIP = pod.spec.hostNetwork ? this.#deps.settings.nodeIP : currentSandbox(observed)?.ip ?? '';
+    const outcome = await runHandler(hook, { containerId: action.containerId, container: spec, podIP }, graceSeconds * 1000, this.#tools());
+    if (outcome.kind !== 'success') {
+      this.#deps.log.warn({ pod: podKey(pod), container: action.name, outcome: outcome.kind }, `preStop hook did not succeed: ${outcome.message}`);
+    }
+  }
+
+  async runTermination(pod: Pod, observed: ObservedPod, actions: readonly TerminationAction[]): Promise<ActionResult[]> {
+    return Promise.all(
+      actions.map(async (action): Promise<ActionResult> => {
+        try {
+          if (action.kind === 'stopContainer') await this.stop(pod, observed, action);
+          else await this.#deps.runtime.stopPodSandbox(action.sandboxId).catch(ignoreNotFound);
+          return { ok: true };
+        } catch (err) {
+          return this.#failure(pod, action, err);
+        }
+      }),
+    );
+  }
+
+  /** Removes every sandbox (and with it every container) of a pod that is gone for good. */
+  async removeAll(observed: ObservedPod): Promise<void> {
+    for (const sandbox of observed.sandboxes) {
+      await this.#deps.runtime.stopPodSandbox(sandbox.id).catch(ignoreNotFound);
+      await this.#deps.runtime.removePodSandbox(sandbox.id);
+    }
+  }
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (err instanceof CriError && err.code === 'CRI_NOT_FOUND') return;
+  throw err;
+}
+

@@ -1,0 +1,327 @@
+/**
+ * One pod's worker: keeps the pod's containers as its spec says, reports its status, and stops it
+ * when it is deleted or has finished.
+ *
+ * Each sync observes the runtime, asks the planner what to do (planPod while the pod runs,
+ * planTermination while it stops), has the executor do it, and computes the status. Updates to
+ * the pod coalesce into one slot: the latest desired state wins, and a sync in progress is
+ * followed by exactly one more. Besides updates, a sync happens when a probe result changes,
+ * when a backoff ends, and every `resyncMs` (the runtime does not push container exits here).
+ *
+ * Lifecycle (one guarded transition function):
+ *   running      the pod should run; containers are started and kept
+ *   terminating  deleted, or finished for good: containers, sidecars and sandbox are being stopped
+ *   terminated   everything is stopped; the final status is reported
+ *   removed      the pod is gone from the API; its sandboxes and containers were removed
+ * close() stops the worker without touching the containers (agent shutdown: they keep running
+ * and a new worker re-adopts them).
+ */
+import type { Logger } from 'pino';
+import type { Pod, PodStatus } from '../../kube/corev1.ts';
+import type { Clock, TimerHandle } from '../clock.ts';
+import { recordStartFailure, type CrashLoopEntry, type StartFailure } from './backoff.ts';
+import type { ObservedPod } from './observed.ts';
+import { PodExecutor, type ExecutorDeps } from './pod-executor.ts';
+import { computePodStatus } from './pod-status.ts';
+import { planPod, type ContainerWait } from './planner.ts';
+import { podKey } from './pod-containers.ts';
+import { ProbeManager } from './probe-manager.ts';
+import { RuntimeObserver } from './runtime-observer.ts';
+import { planTermination, type TerminationStepName } from './termination-plan.ts';
+
+export type PodWorkerPhase = 'running' | 'terminating' | 'terminated' | 'removed';
+
+const transitions: Record<PodWorkerPhase, readonly PodWorkerPhase[]> = {
+  running: ['terminating'],
+  terminating: ['terminated'],
+  terminated: ['removed'],
+  removed: [],
+};
+
+export interface PodWorkerDeps extends ExecutorDeps {
+  clock: Clock;
+  log: Logger;
+  /** When the agent process started (probe jitter after a restart). */
+  agentStartedAt: number;
+  /** How often a pod is synced with nothing else happening (ms). Default 1000. */
+  resyncMs?: number;
+  random?: () => number;
+  /** A new status to write (the status manager coalesces and writes it). */
+  onStatus(pod: Pod, status: PodStatus): void;
+  /** The deleted pod has nothing left running: the API object may go. */
+  onTerminated?(pod: Pod): void;
+}
+
+/** Consecutive syncs that made progress before the worker waits for the next tick anyway. */
+const maxRoundsPerKick = 20;
+const ownConditionTypes = new Set(['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready']);
+
+export class PodWorker {
+  readonly uid: string;
+  readonly #deps: PodWorkerDeps;
+  readonly #observer: RuntimeObserver;
+  readonly #executor: PodExecutor;
+  readonly #probes: ProbeManager;
+  #pod: Pod;
+  #phase: PodWorkerPhase = 'running';
+  #observed: ObservedPod = { sandboxes: [], containers: [] };
+  #status: PodStatus | undefined;
+  #reported: string | undefined;
+  #crashLoops = new Map<string, CrashLoopEntry>();
+  #startFailures = new Map<string, StartFailure>();
+  #sandboxAttemptFloor = 0;
+  #initFailed = false;
+  #terminationStartedAt = 0;
+  #step: { name: TerminationStepName; since: number; deadline: number } | undefined;
+  #notifiedTerminated = false;
+  #dirty = false;
+  #loop: Promise<void> | undefined;
+  #timer: TimerHandle | undefined;
+  #closed = false;
+
+  constructor(pod: Pod, deps: PodWorkerDeps) {
+    this.uid = pod.metadata.uid ?? '';
+    this.#pod = pod;
+    this.#deps = deps;
+    this.#observer = new RuntimeObserver(deps.runtime);
+    this.#executor = new PodExecutor(deps);
+    this.#probes = new ProbeManager({
+      tools: { runtime: deps.runtime, network: deps.network, clock: deps.clock },
+      clock: deps.clock,
+      agentStartedAt: deps.agentStartedAt,
+      ...(deps.random ? { random: deps.random } : {}),
+      onChange: () => this.#kick(),
+    });
+  }
+
+  get phase(): PodWorkerPhase {
+    return this.#phase;
+  }
+
+  get status(): PodStatus | undefined {
+    return this.#status;
+  }
+
+  get observed(): ObservedPod {
+    return this.#observed;
+  }
+
+  /** The termination step the pod waits on, while terminating. */
+  get terminationStep(): string | undefined {
+    return this.#step?.name;
+  }
+
+  /** Starts the worker (first sync). */
+  start(): void {
+    this.#kick();
+  }
+
+  /** The pod's latest desired state; the worker syncs to it. */
+  update(pod: Pod): void {
+    if (pod.metadata.uid !== this.uid) throw new Error(`pod worker for ${this.uid} got pod ${pod.metadata.uid}`);
+    this.#pod = pod;
+    this.#kick();
+  }
+
+  /** Resolves when no sync is running or pending. */
+  async idle(): Promise<void> {
+    while (this.#loop !== undefined) await this.#loop;
+  }
+
+  /**
+   * The pod is gone from the API: stop what still runs (with the pod's grace period), then remove
+   * its sandboxes and containers.
+   */
+  async remove(): Promise<void> {
+    if (this.#phase === 'removed') return;
+    if (this.#pod.metadata.deletionTimestamp === undefined) {
+      this.#pod = { ...this.#pod, metadata: { ...this.#pod.metadata, deletionTimestamp: new Date(this.#deps.clock.now()).toISOString() } };
+    }
+    const done = (): boolean => this.#phase === 'terminated' || this.#closed;
+    while (!done()) {
+      this.#kick();
+      await this.idle();
+      if (!done()) await new Promise<void>((resolve) => this.#deps.clock.after(100, resolve));
+    }
+    if (this.#closed) return;
+    const observed = await this.#observer.observe(this.uid);
+    await this.#executor.removeAll(observed);
+    this.#transition('removed');
+    this.close();
+  }
+
+  /** Stops timers and probes; containers keep running. Idempotent. */
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    this.#probes.close();
+    this.#observer.forget();
+  }
+
+  #transition(to: PodWorkerPhase): void {
+    if (!transitions[this.#phase].includes(to)) {
+      throw new Error(`pod ${podKey(this.#pod)}: no transition from ${this.#phase} to ${to}`);
+    }
+    this.#deps.log.info({ pod: podKey(this.#pod), from: this.#phase, to }, 'pod worker phase');
+    this.#phase = to;
+  }
+
+  #kick(): void {
+    if (this.#closed) return;
+    this.#dirty = true;
+    if (this.#loop !== undefined) return;
+    this.#loop = this.#runLoop().finally(() => {
+      this.#loop = undefined;
+    });
+  }
+
+  async #runLoop(): Promise<void> {
+    let rounds = 0;
+    let wakeAt: number | undefined;
+    while (this.#dirty && !this.#closed) {
+      this.#dirty = false;
+      try {
+        const outcome = await this.#sync();
+        wakeAt = outcome.wakeAt;
+        if (outcome.progressed && ++rounds < maxRoundsPerKick) this.#dirty = true;
+      } catch (err) {
+        // the runtime being unreachable is transient: nothing is concluded, the next tick retries
+        this.#deps.log.warn({ pod: podKey(this.#pod), err: (err as Error).message }, 'pod sync failed');
+      }
+    }
+    this.#scheduleWake(wakeAt);
+  }
+
+  #scheduleWake(wakeAt: number | undefined): void {
+    if (this.#closed || this.#phase === 'removed') return;
+    this.#timer?.cancel();
+    const now = this.#deps.clock.now();
+    const resync = now + (this.#deps.resyncMs ?? 1_000);
+    const at = wakeAt !== undefined && wakeAt < resync ? wakeAt : resync;
+    this.#timer = this.#deps.clock.after(at - now, () => this.#kick());
+  }
+
+  #previousStatus(): PodStatus | undefined {
+    const api = this.#pod.status;
+    const base = this.#status ?? api;
+    if (base === undefined) return undefined;
+    return {
+      ...base,
+      conditions: [
+        ...(base.conditions ?? []).filter((c) => ownConditionTypes.has(c.type)),
+        ...(api?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
+      ],
+    };
+  }
+
+  /** The readiness the API last showed for this very container (not for an earlier one of the name). */
+  #lastKnownReady(name: string, containerId: string): boolean | undefined {
+    const statuses = [...(this.#pod.status?.containerStatuses ?? []), ...(this.#pod.status?.initContainerStatuses ?? [])];
+    const known = statuses.find((s) => s.name === name && s.containerID === `${this.#deps.settings.runtimeName}://${containerId}`);
+    return known?.ready;
+  }
+
+  #report(waiting: ReadonlyMap<string, ContainerWait>): void {
+    const status = computePodStatus({
+      pod: this.#pod,
+      observed: this.#observed,
+      probes: this.#probes.views(),
+      waiting,
+      nodeIP: this.#deps.settings.nodeIP,
+      now: this.#deps.clock.now(),
+      previous: this.#previousStatus(),
+      terminal: this.#phase === 'terminated',
+      initFailed: this.#initFailed,
+      runtimeName: this.#deps.settings.runtimeName,
+      ...(this.#phase === 'terminating' && this.#step !== undefined ? { termination: { step: this.#step.name, deadline: this.#step.deadline } } : {}),
+    });
+    this.#status = status;
+    const text = JSON.stringify(status);
+    if (text === this.#reported) return;
+    this.#reported = text;
+    this.#deps.onStatus(this.#pod, status);
+  }
+
+  async #sync(): Promise<{ progressed: boolean; wakeAt?: number }> {
+    if (this.#phase === 'removed') return { progressed: false };
+    const pod = this.#pod;
+    const now = this.#deps.clock.now();
+    this.#observed = await this.#observer.observe(this.uid);
+    this.#probes.reconcile(pod, this.#observed, (name, id) => this.#lastKnownReady(name, id));
+
+    if (this.#phase === 'running' && pod.metadata.deletionTimestamp !== undefined) this.#beginTermination(now);
+    if (this.#phase === 'running') {
+      const plan = planPod({
+        pod,
+        observed: this.#observed,
+        health: this.#probes.views(),
+        crashLoops: this.#crashLoops,
+        startFailures: this.#startFailures,
+        now,
+        sandboxAttemptFloor: this.#sandboxAttemptFloor,
+      });
+      if (plan.completed) {
+        this.#initFailed = plan.initFailed;
+        this.#beginTermination(now);
+      } else {
+        for (const [name, entry] of plan.crashLoopUpdates) this.#crashLoops.set(name, entry);
+        const waiting = new Map(plan.waiting);
+        let allOk = true;
+        for (const action of plan.actions) {
+          const result = await this.#executor.run(pod, this.#observed, action);
+          if (action.kind === 'startContainer' && result.ok) this.#startFailures.delete(action.name);
+          if (result.ok) continue;
+          allOk = false;
+          if (action.kind === 'createSandbox') {
+            // its name may stay reserved: the retry uses the next attempt number
+            this.#sandboxAttemptFloor = action.attempt + 1;
+            break;
+          }
+          if (action.kind === 'startContainer') {
+            const failure = recordStartFailure(this.#startFailures.get(action.name), result.reason, result.message, this.#deps.clock.now());
+            this.#startFailures.set(action.name, failure);
+            waiting.set(action.name, { reason: result.reason, message: result.message });
+            // init containers run in order: nothing after a failed one may start
+            if (action.role !== 'main') break;
+          }
+        }
+        if (plan.actions.length > 0) this.#observed = await this.#observer.observe(this.uid);
+        this.#report(waiting);
+        return { progressed: plan.actions.length > 0 && allOk, ...(plan.wakeAt !== undefined ? { wakeAt: plan.wakeAt } : {}) };
+      }
+    }
+
+    if (this.#phase === 'terminating') {
+      const plan = planTermination({
+        pod,
+        observed: this.#observed,
+        startedAt: this.#terminationStartedAt,
+        now,
+        ...(this.#step !== undefined ? { previousStep: this.#step } : {}),
+      });
+      if (plan.step === 'done') {
+        this.#step = undefined;
+        this.#transition('terminated');
+      } else {
+        if (this.#step?.name !== plan.step || plan.escalated) this.#step = { name: plan.step, since: now, deadline: plan.deadline };
+        this.#deps.log.info({ pod: podKey(pod), step: plan.step, escalated: plan.escalated }, 'terminating');
+        this.#report(new Map());
+        await this.#executor.runTermination(pod, this.#observed, plan.actions);
+        return { progressed: true };
+      }
+    }
+
+    // terminated: report the final status; a deleted pod may now leave the API
+    this.#report(new Map());
+    if (pod.metadata.deletionTimestamp !== undefined && !this.#notifiedTerminated) {
+      this.#notifiedTerminated = true;
+      this.#deps.onTerminated?.(pod);
+    }
+    return { progressed: false };
+  }
+
+  #beginTermination(now: number): void {
+    this.#terminationStartedAt = now;
+    this.#transition('terminating');
+  }
+}
