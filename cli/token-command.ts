@@ -1,0 +1,194 @@
+/**
+ * `bosun token create|list|delete`: bootstrap tokens, the credentials a new node joins with. Each is
+ * a Secret `bootstrap-token-<id>` (type bootstrap.kubernetes.io/token) in kube-system, as kubeadm
+ * stores them, so the server's authenticator and the cluster-info signer find them.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { CliError, ExitCode } from './exit.ts';
+
+interface Common {
+  kubeconfig?: string;
+  output: string;
+}
+
+const defaultKubeconfig = '/etc/bosun/admin.kubeconfig';
+const secretType = 'bootstrap.kubernetes.io/token';
+const defaultGroup = 'system:bootstrappers:bosun:default-node-token';
+
+function common<T>(y: Argv<T>): Argv<T & Common> {
+  return y
+    .option('kubeconfig', { type: 'string', describe: `Admin kubeconfig (default: $KUBECONFIG, then ${defaultKubeconfig})` })
+    .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'yaml'], default: 'table' }) as Argv<T & Common>;
+}
+
+/** '24h', '90m', '45s', '1h30m' -> seconds; '0' means the token never expires. */
+export function parseDuration(text: string): number {
+  if (text === '0') return 0;
+  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+  if (!match || text === '') throw new CliError(`--ttl ${text}: use a duration like 24h, 90m or 1h30m (0: never expires)`, ExitCode.usage);
+  return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+}
+
+async function connect(args: Common) {
+  const [{ loadKubeconfig, kubeconfigPath, KubeconfigError }, { KubeClient }] = await Promise.all([
+    import('../kube/kubeconfig.ts'),
+    import('../kube/client.ts'),
+  ]);
+  try {
+    const config = loadKubeconfig(kubeconfigPath(args.kubeconfig, defaultKubeconfig));
+    return { config, client: new KubeClient(config.client) };
+  } catch (err) {
+    if (err instanceof KubeconfigError) throw new CliError(`${err.message} (pass --kubeconfig, or run on a server node)`);
+    throw err;
+  }
+}
+
+async function apiFailure(err: unknown, doing: string): Promise<never> {
+  const { isApiError } = await import('../kube/errors.ts');
+  if (isApiError(err)) throw new CliError(`${doing}: ${err.message}`);
+  throw err;
+}
+
+interface TokenSecret {
+  metadata: { name: string; namespace?: string; creationTimestamp?: string };
+  type?: string;
+  data?: Record<string, string>;
+}
+
+function field(secret: TokenSecret, key: string): string | undefined {
+  const value = secret.data?.[key];
+  return value === undefined ? undefined : Buffer.from(value, 'base64').toString('utf8');
+}
+
+function describeToken(secret: TokenSecret, now: number) {
+  const id = field(secret, 'token-id') ?? '';
+  const expiration = field(secret, 'expiration');
+  const usages = Object.keys(secret.data ?? {}).filter((k) => k.startsWith('usage-bootstrap-') && field(secret, k) === 'true').map((k) => k.slice('usage-bootstrap-'.length)).sort();
+  const ttlSeconds = expiration ? Math.round((Date.parse(expiration) - now) / 1000) : undefined;
+  return {
+    token: `${id}.${field(secret, 'token-secret') ?? ''}`,
+    ttl: ttlSeconds === undefined ? '<forever>' : ttlSeconds <= 0 ? '<expired>' : humanDuration(ttlSeconds),
+    expires: expiration ?? '<never>',
+    usages: usages.join(','),
+    description: field(secret, 'description') ?? '',
+    extraGroups: field(secret, 'auth-extra-groups') ?? '',
+  };
+}
+
+function humanDuration(seconds: number): string {
+  if (seconds >= 3600) return `${Math.floor(seconds / 3600)}h`;
+  if (seconds >= 60) return `${Math.floor(seconds / 60)}m`;
+  return `${seconds}s`;
+}
+
+const create: CommandModule<object, Common & { ttl: string; usages: string; groups: string; description: string; 'print-join-command': boolean }> = {
+  command: 'create',
+  describe: 'Create a bootstrap token and print it',
+  builder: (y) => common(y)
+    .option('ttl', { type: 'string', default: '24h', describe: 'How long the token is valid (0: forever)' })
+    .option('usages', { type: 'string', default: 'signing,authentication', describe: 'signing (of cluster-info), authentication (join)' })
+    .option('groups', { type: 'string', default: defaultGroup, describe: 'Extra groups the token authenticates as' })
+    .option('description', { type: 'string', default: '', describe: 'A note for people' })
+    .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }) as never,
+  handler: async (args) => {
+    const ttl = parseDuration(args.ttl);
+    const usages = args.usages.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const unknown = usages.filter((u) => u !== 'signing' && u !== 'authentication');
+    if (unknown.length > 0) throw new CliError(`--usages: unknown usage ${unknown.join(', ')}; use signing and/or authentication`, ExitCode.usage);
+    const groups = args.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
+    const badGroup = groups.find((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
+    if (badGroup) throw new CliError(`--groups: ${badGroup} must start with system:bootstrappers:`, ExitCode.usage);
+    const { generateBootstrapToken, bootstrapTokenSecretName, formatBootstrapToken, caCertHash } = await import('../kube/bootstrap.ts');
+    const { refs } = await import('../kube/resource-ref.ts');
+    const { config, client } = await connect(args);
+    const token = generateBootstrapToken();
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const data: Record<string, string> = { 'token-id': b64(token.id), 'token-secret': b64(token.secret) };
+    if (ttl > 0) data.expiration = b64(new Date(Date.now() + ttl * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+    for (const usage of usages) data[`usage-bootstrap-${usage}`] = b64('true');
+    if (groups.length > 0) data['auth-extra-groups'] = b64(groups.join(','));
+    if (args.description) data.description = b64(args.description);
+    try {
+      await client.create(refs.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: bootstrapTokenSecretName(token.id), namespace: 'kube-system' }, type: secretType, data } as never);
+    } catch (err) {
+      await apiFailure(err, 'creating the token');
+    } finally {
+      client.close();
+    }
+    const text = formatBootstrapToken(token);
+    if (args['print-join-command']) {
+      process.stdout.write(`bosun join ${config.client.server} --token ${text} --discovery-token-ca-cert-hash ${caCertHash(config.client.ca)}\n`);
+    } else {
+      process.stdout.write(`${text}\n`);
+    }
+  },
+};
+
+const list: CommandModule<object, Common> = {
+  command: 'list',
+  describe: 'List bootstrap tokens',
+  builder: (y) => common(y) as never,
+  handler: async (args) => {
+    const { refs } = await import('../kube/resource-ref.ts');
+    const { client } = await connect(args);
+    let secrets: TokenSecret[] = [];
+    try {
+      const result = await client.list(refs.secrets, { namespace: 'kube-system', fieldSelector: `type=${secretType}` });
+      secrets = (result.items as unknown as TokenSecret[]).filter((s) => s.type === secretType);
+    } catch (err) {
+      await apiFailure(err, 'listing tokens');
+    } finally {
+      client.close();
+    }
+    const tokens = secrets.map((s) => describeToken(s, Date.now())).sort((a, b) => a.token.localeCompare(b.token));
+    if (args.output === 'json') {
+      process.stdout.write(`${JSON.stringify(tokens, null, 2)}\n`);
+      return;
+    }
+    if (args.output === 'yaml') {
+      const yaml = (await import('js-yaml')).default;
+      process.stdout.write(yaml.dump(tokens));
+      return;
+    }
+    const rows = [['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS'], ...tokens.map((t) => [t.token, t.ttl, t.expires, t.usages, t.description || '<none>', t.extraGroups])];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+    for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+  },
+};
+
+const remove: CommandModule<object, Common & { tokens: string[] }> = {
+  command: 'delete <tokens..>',
+  describe: 'Delete bootstrap tokens (by id or whole token)',
+  builder: (y) => common(y).positional('tokens', { type: 'string', array: true }) as never,
+  handler: async (args) => {
+    const { bootstrapTokenSecretName } = await import('../kube/bootstrap.ts');
+    const { refs } = await import('../kube/resource-ref.ts');
+    const ids = args.tokens.map((t) => String(t).split('.')[0]!);
+    const bad = ids.find((id) => !/^[a-z0-9]{6}$/.test(id));
+    if (bad !== undefined) throw new CliError(`${bad} is not a token id (6 lower-case letters or digits) or a token`, ExitCode.usage);
+    const { client } = await connect(args);
+    try {
+      for (const id of ids) {
+        try {
+          await client.delete(refs.secrets, bootstrapTokenSecretName(id), { namespace: 'kube-system' });
+          process.stdout.write(`bootstrap token "${id}" deleted\n`);
+        } catch (err) {
+          await apiFailure(err, `deleting token ${id}`);
+        }
+      }
+    } finally {
+      client.close();
+    }
+  },
+};
+
+export const tokenCommand: CommandModule = {
+  command: 'token <command>',
+  describe: 'Manage bootstrap tokens that nodes join with',
+  builder: (y) => y
+    .command(create as unknown as CommandModule)
+    .command(list as unknown as CommandModule)
+    .command(remove as unknown as CommandModule)
+    .demandCommand(1, 'name a token command; see bosun token --help'),
+  handler: () => undefined,
+};
