@@ -1,0 +1,104 @@
+import test from 'ava';
+import type { Pod } from '../../../kube/corev1.ts';
+import { planJob } from '../../../controlplane/controllers/job.ts';
+import type { Action } from '../../../controlplane/controllers/actions.ts';
+import type { Job } from '../../../controlplane/controllers/workload-types.ts';
+import { at, describe, now, ownerRef, pod } from './fixtures.ts';
+
+function job(spec: Partial<Job['spec']> = {}, status?: Job['status']): Job {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'pi', namespace: 'default', uid: 'uid-pi', generation: 1, resourceVersion: '2' },
+    spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'busybox' }] } }, ...spec },
+    ...(status ? { status } : {}),
+  };
+}
+
+const mine = ownerRef('Job', 'pi', 'batch/v1');
+const running = (name: string, extra = {}) => pod(name, { owner: mine, node: 'n', labels: {}, ...extra });
+const succeeded = (name: string) => pod(name, { owner: mine, node: 'n', phase: 'Succeeded', labels: {} });
+const failed = (name: string) => pod(name, { owner: mine, node: 'n', phase: 'Failed', labels: {} });
+
+function status(actions: readonly Action[]): Job['status'] {
+  const found = actions.find((a) => a.kind === 'updateStatus');
+  return found?.kind === 'updateStatus' ? (found.object as Job).status : undefined;
+}
+
+function conditionTypes(actions: readonly Action[]): string[] {
+  return (status(actions)?.conditions ?? []).map((c) => `${c.type}:${c.reason}`);
+}
+
+const creations: [string, Partial<Job['spec']>, Pod[], number][] = [
+  ['a plain Job runs one pod', {}, [], 1],
+  ['completions 5, parallelism 2: two at a time', { completions: 5, parallelism: 2 }, [], 2],
+  ['completions 5, parallelism 2, one running, three done: one more', { completions: 5, parallelism: 2 }, [running('a'), succeeded('b'), succeeded('c'), succeeded('d')], 1],
+  ['completions 5, parallelism 3, four done: just the last one', { completions: 5, parallelism: 3 }, [succeeded('a'), succeeded('b'), succeeded('c'), succeeded('d')], 1],
+  ['work queue (parallelism only): three workers', { parallelism: 3 }, [], 3],
+  ['work queue with one success: no new workers', { parallelism: 3 }, [succeeded('a'), running('b')], 0],
+  ['a failed pod is replaced', { completions: 1 }, [failed('a')], 1],
+];
+for (const [title, spec, pods, expected] of creations) {
+  test(`job: ${title}`, (t) => {
+    const plan = planJob(job(spec), pods, now);
+    const created = plan.actions.find((a) => a.kind === 'createPods');
+    t.is(created?.kind === 'createPods' ? created.pods.length : 0, expected);
+  });
+}
+
+test('job pods carry the job-name and controller-uid labels and the owner reference', (t) => {
+  const created = planJob(job(), [], now).actions.find((a) => a.kind === 'createPods');
+  const p = created?.kind === 'createPods' ? created.pods[0] : undefined;
+  t.like(p?.metadata.labels, { 'batch.kubernetes.io/job-name': 'pi', 'job-name': 'pi', 'batch.kubernetes.io/controller-uid': 'uid-pi', 'controller-uid': 'uid-pi' });
+  t.deepEqual(p?.metadata.ownerReferences, [{ ...mine, uid: 'uid-pi' }]);
+});
+
+test('enough successes: SuccessCriteriaMet and Complete with completionTime and counts', (t) => {
+  const { actions } = planJob(job({ completions: 2 }), [succeeded('a'), succeeded('b')], now);
+  t.deepEqual(conditionTypes(actions), ['SuccessCriteriaMet:CompletionsReached', 'Complete:CompletionsReached']);
+  t.like(status(actions), { succeeded: 2, failed: 0, active: 0, completionTime: '2026-01-01T00:10:00Z' });
+});
+
+test('failures beyond backoffLimit fail the Job and stop its running pods; Failed waits until they are gone', (t) => {
+  const pods = [failed('a'), failed('b'), failed('c'), running('d')];
+  const first = planJob(job({ backoffLimit: 2, parallelism: 1 }), pods, now);
+  t.deepEqual(describe(first.actions).filter((a) => a.startsWith('delete')), ['delete pods d']);
+  t.deepEqual(conditionTypes(first.actions), ['FailureTarget:BackoffLimitExceeded']);
+  const next = planJob(job({ backoffLimit: 2 }, status(first.actions)), pods.slice(0, 3), now);
+  t.deepEqual(conditionTypes(next.actions), ['FailureTarget:BackoffLimitExceeded', 'Failed:BackoffLimitExceeded']);
+  t.false(next.actions.some((a) => a.kind === 'createPods'), 'a failing Job starts nothing new');
+});
+
+test('exactly backoffLimit failures still retries', (t) => {
+  const plan = planJob(job({ backoffLimit: 2 }), [failed('a'), failed('b')], now);
+  t.true(plan.actions.some((a) => a.kind === 'createPods'));
+  t.deepEqual(conditionTypes(plan.actions), []);
+});
+
+test('with restartPolicy OnFailure, container restarts count against the backoff limit', (t) => {
+  const spec = { backoffLimit: 1, template: { spec: { restartPolicy: 'OnFailure' as const, containers: [{ name: 'pi', image: 'busybox' }] } } };
+  const plan = planJob(job(spec), [running('a', { restarts: 2 })], now);
+  t.deepEqual(conditionTypes(plan.actions), ['FailureTarget:BackoffLimitExceeded']);
+});
+
+test('activeDeadlineSeconds: fails once passed, else asks to be looked at when it passes', (t) => {
+  const started = { startTime: at(0), active: 1, ready: 0, succeeded: 0, failed: 0 };
+  const late = planJob(job({ activeDeadlineSeconds: 300 }, started), [running('a')], now);
+  t.deepEqual(conditionTypes(late.actions), ['FailureTarget:DeadlineExceeded']);
+  const early = planJob(job({ activeDeadlineSeconds: 900 }, started), [running('a')], now);
+  t.is(early.requeueAfterMs, 300_001);
+});
+
+test('ttlSecondsAfterFinished deletes the finished Job when due, and not before', (t) => {
+  const done = { completionTime: at(0), succeeded: 1, conditions: [{ type: 'Complete', status: 'True' as const, lastTransitionTime: at(0) }] };
+  t.deepEqual(describe(planJob(job({ ttlSecondsAfterFinished: 60 }, done), [], now).actions), ['delete jobs pi (Foreground)']);
+  const wait = planJob(job({ ttlSecondsAfterFinished: 3600 }, done), [], now);
+  t.deepEqual(wait.actions, []);
+  t.is(wait.requeueAfterMs, 3000_001);
+  t.deepEqual(planJob(job({}, done), [], now).actions, [], 'without a TTL a finished Job stays');
+});
+
+test('a suspended Job stops its pods and starts none', (t) => {
+  const plan = planJob(job({ suspend: true, parallelism: 2 }), [running('a')], now);
+  t.deepEqual(describe(plan.actions), ['delete pods a', 'status jobs pi']);
+});
