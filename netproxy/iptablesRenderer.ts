@@ -315,7 +315,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
   // filter: refuse what has nowhere to go; accept forwarded service traffic.
   for (const c of [chains.services, chains.externalServices, chains.forward, chains.canary]) filter.declare(c);
   for (const { port, targets } of sortedPlans) {
-    for (const r of refusals(port, targets)) filter.add(r.chain, r.comment, `${r.match} -j ${r.verdict}`);
+    for (const r of refusals(port, targets)) filter.add(r.chain, r.comment, `${r.match} -j ${r.target}`);
   }
   filter.add(chains.forward, undefined, '-m conntrack --ctstate INVALID -j DROP');
   filter.add(chains.forward, 'bosun forwarding rules', `-m mark --mark ${mark}/${mark} -j ACCEPT`);

@@ -101,7 +101,7 @@ export function renderIpvs(state: ReadonlyMap<string, ServicePortState>, config:
     }
     for (const e of targets.local) sets.loopBack.members.add(`${e.ip},${port.protocol}:${e.port},${e.ip}`);
     for (const r of refusals(port, targets)) {
-      const line = `${r.match} -j ${r.verdict}`;
+      const line = `${r.match} -j ${r.target}`;
       filterRules.push(`-A ${r.chain} ${line}`);
       // Service addresses are local in this mode: refusals must also apply on the way in.
       if (r.chain === chains.services) filterRules.push(`-A ${chains.externalServices} ${line}`);

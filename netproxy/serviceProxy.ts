@@ -92,6 +92,8 @@ export class ServiceProxy {
   #pendingKeys = new Set<string>();
   #pendingChanges: ServiceChange[] = [];
   #markReady: () => void = () => {};
+  #generation = 0;
+  #appliedGeneration = 0;
 
   constructor(options: ServiceProxyOptions) {
     const syncPeriodMs = options.syncPeriodMs ?? 30_000;
@@ -129,6 +131,16 @@ export class ServiceProxy {
   onNodeUpdate(previous: NodeObject | undefined, current: NodeObject | undefined): void {
     this.#tracker.onNodeUpdate(previous, current);
     if (this.#tracker.hasPending()) this.#queue();
+  }
+
+  /** Counts informer events received; see appliedGeneration. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /** The generation the last successful sync programmed: every event up to it is in the kernel. */
+  get appliedGeneration(): number {
+    return this.#appliedGeneration;
   }
 
   /** Every programmed service port, as of the last commit. */
@@ -182,6 +194,7 @@ export class ServiceProxy {
     const report: SyncReport = { ok: false, full: false, renderMs: 0, totalMs: 0, restoreMs: 0, payloadBytes: 0 };
     const eventAt = this.#firstEventAt;
     this.#firstEventAt = undefined;
+    const generation = this.#generation;
     try {
       const commit = this.#tracker.commit();
       this.#state = commit.state;
@@ -245,6 +258,7 @@ export class ServiceProxy {
       }
       const done = this.#clock.now();
       report.ok = true;
+      this.#appliedGeneration = generation;
       report.totalMs = done - started;
       this.#lastSyncAt = done;
       if (this.#queuedAt !== undefined && this.#queuedAt <= started) this.#queuedAt = undefined;
@@ -271,6 +285,7 @@ export class ServiceProxy {
   }
 
   #queue(): void {
+    this.#generation++;
     const now = this.#clock.now();
     this.#queuedAt ??= now;
     this.#firstEventAt ??= now;
