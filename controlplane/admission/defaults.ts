@@ -101,7 +101,8 @@ export function defaultWorkload(kind: string, object: Any): void {
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.progressDeadlineSeconds ??= 600;
-      spec.strategy ??= { type: 'RollingUpdate' };
+      spec.strategy ??= {};
+      spec.strategy.type ??= 'RollingUpdate';
       if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
       break;
     case 'ReplicaSet':

@@ -8,10 +8,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
+import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
 import type { Registry } from './registry.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
+import { decodeProtobufObject } from './protobuf/decode.ts';
 import { parseRequest, type ParsedRequest } from './request.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
@@ -152,7 +154,7 @@ export class ApiServer {
     let user: UserInfo | undefined;
     try {
       const url = new URL(req.url ?? '/', 'https://localhost');
-      user = await this.#authenticate(req);
+      user = await applyImpersonation(await this.#authenticate(req), req.headers, this.#options.authorizer);
       parsed = parseRequest(req.method ?? 'GET', url);
       const decision = await this.#options.authorizer.authorize(
         parsed.kind === 'resource'
@@ -186,10 +188,12 @@ export class ApiServer {
       }
       const raw = await readBody(req);
       const contentType = req.headers['content-type'];
-      if (raw.length > 0 && contentType && (/yaml|protobuf/i.test(contentType)) && !/apply-patch/.test(contentType)) {
+      const protobuf = contentType !== undefined && /^application\/vnd\.kubernetes\.protobuf/i.test(contentType);
+      if (raw.length > 0 && contentType && /yaml/i.test(contentType) && !/apply-patch/.test(contentType)) {
         throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
       }
-      const reply = await this.#rest.handle({ user, request: parsed, url, body: parseJsonBody(raw), contentType, accept: req.headers.accept });
+      const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
+      const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept });
       const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
       sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json');
     } catch (err) {

@@ -43,9 +43,8 @@ export async function kubectlScenario(t: ExecutionContext, server: ServerProcess
     }
     t.regex(await k(['api-versions']), /^apps\/v1$/m);
 
-    // kubectl's generator commands (create namespace/configmap/deployment) send protobuf, which this
-    // server does not decode yet: objects are created from manifests instead.
-    await k(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scenario' } }));
+    // kubectl 1.32+ sends the objects of its generator commands as protobuf.
+    await k(['create', 'namespace', 'scenario']);
     const manifest = join(dir, 'app.yaml');
     const write = (text: string) => writeFileSync(manifest, text);
     write(`apiVersion: apps/v1
@@ -147,7 +146,7 @@ spec:
     );
 
     // replace with a stale resourceVersion: 409, and nothing changes.
-    await k(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg', namespace: 'scenario' }, data: { k: 'v1' } }));
+    await k(['create', 'configmap', 'cfg', '-n', 'scenario', '--from-literal=k=v1']);
     const cm = JSON.parse(await k(['get', 'cm', 'cfg', '-n', 'scenario', '-o', 'json']));
     await k(['patch', 'cm', 'cfg', '-n', 'scenario', '-p', '{"data":{"k":"v2"}}']);
     cm.data.k = 'stale';
@@ -171,7 +170,30 @@ spec:
     await k(['edit', 'cm', 'cfg', '-n', 'scenario'], undefined, { EDITOR: editor, KUBE_EDITOR: editor });
     t.is(await k(['get', 'cm', 'cfg', '-n', 'scenario', '-o', 'jsonpath={.data.k}']), 'edited');
 
-    // describe, auth, config.
+    // More generators (protobuf bodies): every field they set must arrive intact.
+    await k(['create', 'secret', 'generic', 'sec', '-n', 'scenario', '--from-literal=password=s3cret']);
+    t.is(Buffer.from(await k(['get', 'secret', 'sec', '-n', 'scenario', '-o', 'jsonpath={.data.password}']), 'base64').toString(), 's3cret');
+    await k(['create', 'deployment', 'gen', '-n', 'scenario', '--image=registry.local/gen:3', '--replicas=0', '--port=9090']);
+    t.is(
+      await k(['get', 'deploy', 'gen', '-n', 'scenario', '-o', 'jsonpath={.spec.replicas}|{.spec.selector.matchLabels.app}|{.spec.template.spec.containers[0].image}|{.spec.template.spec.containers[0].ports[0].containerPort}|{.spec.strategy.type}']),
+      '0|gen|registry.local/gen:3|9090|RollingUpdate',
+    );
+    await k(['create', 'service', 'clusterip', 'gen', '-n', 'scenario', '--tcp=80:9090']);
+    t.is(await k(['get', 'svc', 'gen', '-n', 'scenario', '-o', 'jsonpath={.spec.ports[0].port}:{.spec.ports[0].targetPort}/{.spec.selector.app}']), '80:9090/gen');
+    await k(['create', 'cronjob', 'tick', '-n', 'scenario', '--image=busybox:1', '--schedule=*/5 * * * *', '--', 'date']);
+    t.is(await k(['get', 'cronjob', 'tick', '-n', 'scenario', '-o', 'jsonpath={.spec.schedule}|{.spec.jobTemplate.spec.template.spec.containers[0].command[0]}']), '*/5 * * * *|date');
+    await k(['create', 'role', 'reader', '-n', 'scenario', '--verb=get,list', '--resource=pods']);
+    await k(['create', 'rolebinding', 'reader', '-n', 'scenario', '--role=reader', '--user=alice']);
+
+    // auth can-i, with impersonation through the role just created.
+    t.is((await k(['auth', 'can-i', 'create', 'pods'])).trim(), 'yes');
+    t.is((await k(['auth', 'can-i', 'list', 'pods', '-n', 'scenario', '--as=alice'])).trim(), 'yes');
+    const denied = await kubectl(server, ['auth', 'can-i', 'delete', 'pods', '-n', 'scenario', '--as=alice']);
+    t.is(denied.stdout.trim(), 'no');
+    const forbidden = await kubectl(server, ['get', 'secrets', '-n', 'scenario', '--as=alice']);
+    t.regex(forbidden.stderr, /Forbidden.*User "alice" cannot list resource "secrets"/);
+
+    // describe, config.
     t.regex(await k(['describe', 'pod', 'solo', '-n', 'scenario']), /Labels:\s+app=solo/);
     t.regex(await k(['describe', 'svc', 'web', '-n', 'scenario']), /NodePort:\s+<unset>\s+3\d{4}\/TCP/);
     t.is((await k(['config', 'current-context'])).trim(), 'kubernetes-admin@bosun');
@@ -180,7 +202,7 @@ spec:
     // get -w sees a change and a deletion.
     const watcher = kubectl(server, ['get', 'cm', '-n', 'scenario', '-w', '--request-timeout=8s', '-o', 'name']);
     await new Promise((r) => setTimeout(r, 1500));
-    await k(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'watched', namespace: 'scenario' } }));
+    await k(['create', 'configmap', 'watched', '-n', 'scenario']);
     await k(['delete', 'configmap', 'watched', '-n', 'scenario']);
     const watched = await watcher;
     t.regex(watched.stdout, /configmap\/watched/, `watch output: ${watched.stdout} ${watched.stderr}`);
