@@ -91,7 +91,7 @@ async function mutatingLoad(client: KubeClient): Promise<LoadResult> {
 }
 
 async function watchFanout(client: KubeClient): Promise<{ p50: number; p99: number; deliveries: number; missing: number }> {
-  const target = await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fan', namespace: 'bench' }, data: { seq: '-1' } });
+  const target: KubeObject = await client.create<KubeObject>(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fan', namespace: 'bench' }, data: { seq: '-1' } });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const received = new Array<number>(watcherCount).fill(0);

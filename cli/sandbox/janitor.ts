@@ -88,6 +88,7 @@ export async function cleanOrphanedBeds(): Promise<string[]> {
   const recorded = new Set<string>();
   if (existsSync(bedRoot)) {
     for (const id of readdirSync(bedRoot)) {
+      if (id.startsWith('.')) continue; // shared caches (built images), not a bed
       const file = join(bedRoot, id, recordFile);
       let record: BedRecord;
       try {
