@@ -47,6 +47,7 @@ export class ChangeTracker {
   readonly #dirty = new Set<string>();
   #nodeSignature = '';
   #nodeDirty = false;
+  #nodeAddresses: string[] = [];
 
   constructor(nodeName: string) {
     this.#nodeName = nodeName;
@@ -54,6 +55,11 @@ export class ChangeTracker {
 
   get nodeName(): string {
     return this.#nodeName;
+  }
+
+  /** This node's IPv4 InternalIP and ExternalIP addresses, from its Node object. */
+  get nodeAddresses(): string[] {
+    return [...this.#nodeAddresses];
   }
 
   /** Informer style: (undefined, obj) adds, (obj, obj2) updates, (obj, undefined) deletes. */
@@ -92,6 +98,8 @@ export class ChangeTracker {
     const signature = JSON.stringify([current?.status?.addresses ?? [], current?.metadata.labels ?? {}]);
     if (signature !== this.#nodeSignature) {
       this.#nodeSignature = signature;
+      this.#nodeAddresses = (current?.status?.addresses ?? [])
+        .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && isIPv4(a.address)).map((a) => a.address);
       this.#nodeDirty = true;
     }
   }

@@ -15,6 +15,8 @@ import { cleanConntrack } from './conntrackCleaner.ts';
 import { planConntrackCleanup } from './conntrackPlanner.ts';
 import { insertHooks } from './hooks.ts';
 import { IptablesApplier } from './iptablesApplier.ts';
+import { IpvsApplier } from './ipvsApplier.ts';
+import { renderIpvs } from './ipvsRenderer.ts';
 import { detectBackend, type IptablesBackend } from './iptablesBackend.ts';
 import { emptyMemory, renderIptables, type ProxyConfig, type RenderMemory } from './iptablesRenderer.ts';
 import type { EndpointSlice, NodeObject, Service } from './kubeShapes.ts';
@@ -43,6 +45,8 @@ export interface ServiceProxyOptions {
   canaryPeriodMs?: number;
   /** healthz fails when queued work has waited longer than this. Default 2 x syncPeriod. */
   healthTimeoutMs?: number;
+  /** 'iptables' (default) or 'ipvs' (needs the kernel's ip_vs, ipvsadm and ipset). */
+  mode?: 'iptables' | 'ipvs';
   /** Skip detection (tests, or a host whose backend is known). */
   backend?: IptablesBackend;
   clock?: Clock;
@@ -74,7 +78,9 @@ export class ServiceProxy {
   readonly metrics = new ProxyMetrics();
   readonly ready: Promise<void>;
   readonly #tracker: ChangeTracker;
-  readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth'>>;
+  readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth' | 'mode'>>;
+  readonly #mode: 'iptables' | 'ipvs';
+  #ipvs: IpvsApplier | undefined;
   readonly #serviceHealth: ServiceProxyOptions['serviceHealth'];
   readonly #clock: Clock;
   readonly #log: ProxyLogger;
@@ -108,6 +114,7 @@ export class ServiceProxy {
     };
     this.#backend = options.backend;
     this.#serviceHealth = options.serviceHealth;
+    this.#mode = options.mode ?? 'iptables';
     this.#clock = options.clock ?? realClock;
     this.#log = options.logger ?? silent;
     this.#tracker = new ChangeTracker(options.nodeName);
@@ -207,42 +214,9 @@ export class ServiceProxy {
       if (started - this.#lastFullAt >= this.#options.syncPeriodMs) this.#needFull = true;
 
       const applier = await this.#ensureApplier();
-      if (this.#memory === undefined) {
-        // After a restart: learn which of our chains exist so leftovers are deleted.
-        const existing = await applier.ourChains();
-        this.#memory = { ...emptyMemory, natChains: existing.nat, filterChains: existing.filter };
-        this.#needFull = true;
-      }
-      const renderStart = this.#clock.now();
-      const result = renderIptables({
-        state: this.#state, config: this.#options.config, changed: this.#needFull ? 'all' : this.#pendingKeys, memory: this.#memory,
-      });
-      report.renderMs = this.#clock.now() - renderStart;
-      report.full = result.full;
-      let payload = result.payload;
-      let hooks: HookRule[] = [];
-      if (result.full) {
-        hooks = await applier.missingHooks();
-        payload = insertHooks(payload, hooks);
-      }
-      report.payloadBytes = payload.length;
-      const restoreStart = this.#clock.now();
-      try {
-        await applier.restore(payload);
-      } catch (err) {
-        report.restoreMs = this.#clock.now() - restoreStart;
-        this.metrics.restoreFailures.value++;
-        if (!result.full) this.metrics.partialRestoreFailures.value++;
-        this.#needFull = true;
-        throw err;
-      }
-      report.restoreMs = this.#clock.now() - restoreStart;
-      this.#memory = result.memory;
-      if (result.full) {
-        this.#needFull = false;
-        this.#lastFullAt = started;
-        if (hooks.length > 0) this.#log.info({ hooks: hooks.map((h) => `${h.table}/${h.chain}`) }, 'inserted hooks into built-in chains');
-      }
+      const ruleCount = this.#mode === 'ipvs'
+        ? await this.#applyIpvs(applier, report, started)
+        : await this.#applyIptables(applier, report, started);
       this.#pendingKeys.clear();
       const changes = this.#pendingChanges;
       this.#pendingChanges = [];
@@ -262,7 +236,7 @@ export class ServiceProxy {
       report.totalMs = done - started;
       this.#lastSyncAt = done;
       if (this.#queuedAt !== undefined && this.#queuedAt <= started) this.#queuedAt = undefined;
-      this.#observe(report, result.ruleCount, eventAt, done);
+      this.#observe(report, ruleCount, eventAt, done);
       this.#markReady();
       return report;
     } catch (err) {
@@ -274,6 +248,77 @@ export class ServiceProxy {
       this.#queue();
       return report;
     }
+  }
+
+  /** Renders (partial unless a full sync is due) and restores; returns the rule count. */
+  async #applyIptables(applier: IptablesApplier, report: SyncReport, started: number): Promise<number> {
+    if (this.#memory === undefined) {
+      // After a restart: learn which of our chains exist so leftovers are deleted.
+      const existing = await applier.ourChains();
+      this.#memory = { ...emptyMemory, natChains: existing.nat, filterChains: existing.filter };
+      this.#needFull = true;
+    }
+    const renderStart = this.#clock.now();
+    const result = renderIptables({
+      state: this.#state, config: this.#options.config, changed: this.#needFull ? 'all' : this.#pendingKeys, memory: this.#memory,
+    });
+    report.renderMs = this.#clock.now() - renderStart;
+    report.full = result.full;
+    let payload = result.payload;
+    let hooks: HookRule[] = [];
+    if (result.full) {
+      hooks = await applier.missingHooks();
+      payload = insertHooks(payload, hooks);
+    }
+    report.payloadBytes = payload.length;
+    const restoreStart = this.#clock.now();
+    try {
+      await applier.restore(payload);
+    } catch (err) {
+      report.restoreMs = this.#clock.now() - restoreStart;
+      this.metrics.restoreFailures.value++;
+      if (!result.full) this.metrics.partialRestoreFailures.value++;
+      this.#needFull = true;
+      throw err;
+    }
+    report.restoreMs = this.#clock.now() - restoreStart;
+    this.#memory = result.memory;
+    if (result.full) {
+      this.#needFull = false;
+      this.#lastFullAt = started;
+      if (hooks.length > 0) this.#log.info({ hooks: hooks.map((h) => `${h.table}/${h.chain}`) }, 'inserted hooks into built-in chains');
+    }
+    return result.ruleCount;
+  }
+
+  /** IPVS syncs are always whole: the IPVS table is diffed by the applier, the iptables part is small. */
+  async #applyIpvs(applier: IptablesApplier, report: SyncReport, started: number): Promise<number> {
+    if (this.#ipvs === undefined) {
+      const ipvs = new IpvsApplier(this.#options.runner, applier);
+      await ipvs.check();
+      this.#ipvs = ipvs;
+    }
+    const renderStart = this.#clock.now();
+    const plan = renderIpvs(this.#state, this.#options.config, { nodePortAddresses: this.#nodePortAddresses() });
+    report.renderMs = this.#clock.now() - renderStart;
+    report.full = true;
+    report.payloadBytes = plan.iptablesPayload.length;
+    const applyStart = this.#clock.now();
+    try {
+      await this.#ipvs.apply(plan, await applier.missingHooks());
+    } catch (err) {
+      this.metrics.restoreFailures.value++;
+      throw err;
+    } finally {
+      report.restoreMs = this.#clock.now() - applyStart;
+    }
+    this.#needFull = false;
+    this.#lastFullAt = started;
+    return plan.iptablesPayload.split('\n-A ').length - 1;
+  }
+
+  #nodePortAddresses(): string[] {
+    return this.#options.config.nodePortAddresses !== undefined ? [...this.#options.config.nodePortAddresses] : this.#tracker.nodeAddresses;
   }
 
   async #ensureApplier(): Promise<IptablesApplier> {

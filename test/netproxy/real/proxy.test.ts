@@ -86,11 +86,8 @@ test.after.always(async () => {
 });
 
 if (unavailable !== undefined) {
-  test('real-host proxy tests', (t) => {
-    t.log(`SKIPPED: ${unavailable}`);
-    process.stdout.write(`  - SKIPPED real-host proxy tests: ${unavailable}\n`);
-    t.pass();
-  });
+  process.stdout.write(`  - SKIP real-host proxy tests: ${unavailable}\n`);
+  test.skip(`real-host proxy tests — skipped: ${unavailable}`, () => {});
 } else {
   test.serial('a cluster IP reached from a pod on node 1 lands on pods of both nodes', async (t) => {
     const seen = await waitFor('both pods answered through the cluster IP', async () => {
