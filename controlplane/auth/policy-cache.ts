@@ -1,7 +1,8 @@
 /**
  * Roles and bindings for RBAC, held in memory and reloaded after any change to them: a watch on
  * their keys marks the cache stale, and the next decision reloads it. Requests never wait on the
- * datastore for policy unless policy just changed.
+ * datastore for policy unless policy just changed. While the datastore is unreachable the last
+ * loaded policy keeps answering (health checks and cached decisions keep working).
  */
 import type { KubeObject } from '../../kube/types.ts';
 import type { Registry } from '../api/registry.ts';
@@ -15,6 +16,8 @@ type Kind = (typeof kinds)[number];
 export class PolicyCache implements PolicySource {
   readonly #registry: Registry;
   #snapshot: Record<Kind, KubeObject[]> | undefined;
+  #stale = true;
+  #reloadTimer: NodeJS.Timeout | undefined;
   #loading: Promise<Record<Kind, KubeObject[]>> | undefined;
   #handles: WatchHandle[] = [];
 
@@ -22,22 +25,34 @@ export class PolicyCache implements PolicySource {
     this.#registry = registry;
   }
 
-  /** Starts watching for policy changes; call once before use. */
+  /** Loads the policy and starts watching for changes to it; call once before use. */
   async start(): Promise<void> {
     const revision = await this.#registry.storage.currentRevision();
+    await this.#load();
     for (const kind of kinds) {
       const info = findResource('rbac.authorization.k8s.io', 'v1', kind)!;
       this.#handles.push(
         await this.#registry.storage.watch(this.#registry.prefix(info, undefined), revision, {
-          onChange: () => (this.#snapshot = undefined),
+          onChange: () => this.#changed(),
           onError: () => {
-            this.#snapshot = undefined;
+            this.#stale = true;
             // The watch ended (datastore restart or compaction): stop caching until restarted.
             void this.#restart();
           },
         }),
       );
     }
+  }
+
+  /** Marks the policy stale and reloads it soon, so that it is fresh before anyone needs it. */
+  #changed(): void {
+    this.#stale = true;
+    if (this.#reloadTimer) return;
+    this.#reloadTimer = setTimeout(() => {
+      this.#reloadTimer = undefined;
+      this.#load().catch(() => undefined);
+    }, 10);
+    this.#reloadTimer.unref();
   }
 
   async #restart(): Promise<void> {
@@ -53,21 +68,28 @@ export class PolicyCache implements PolicySource {
   }
 
   stop(): void {
+    if (this.#reloadTimer) clearTimeout(this.#reloadTimer);
+    this.#reloadTimer = undefined;
     for (const h of this.#handles) h.cancel();
     this.#handles = [];
-    this.#snapshot = undefined;
+    this.#stale = true;
   }
 
   async #load(): Promise<Record<Kind, KubeObject[]>> {
-    if (this.#snapshot && this.#handles.length > 0) return this.#snapshot;
+    if (this.#snapshot && !this.#stale && this.#handles.length > 0) return this.#snapshot;
     this.#loading ??= (async () => {
       try {
+        this.#stale = false;
         const entries = await Promise.all(
           kinds.map(async (kind) => [kind, (await this.#registry.list(findResource('rbac.authorization.k8s.io', 'v1', kind)!, undefined)).items] as const),
         );
         const snapshot = Object.fromEntries(entries) as Record<Kind, KubeObject[]>;
         this.#snapshot = snapshot;
         return snapshot;
+      } catch (err) {
+        this.#stale = true;
+        if (this.#snapshot) return this.#snapshot;
+        throw err;
       } finally {
         this.#loading = undefined;
       }
