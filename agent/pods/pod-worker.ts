@@ -285,9 +285,14 @@ export class PodWorker {
             if (action.role !== 'main') break;
           }
         }
-        if (plan.actions.length > 0) this.#observed = await this.#observer.observe(this.uid);
-        this.#report(waiting);
-        return { progressed: plan.actions.length > 0 && allOk, ...(plan.wakeAt !== undefined ? { wakeAt: plan.wakeAt } : {}) };
+        const progressed = plan.actions.length > 0 && allOk;
+        // after progress the next sync follows at once and reports what it observes then; otherwise
+        // report now, with what the failed or waiting actions left behind
+        if (!progressed) {
+          if (plan.actions.length > 0) this.#observed = await this.#observer.observe(this.uid);
+          this.#report(waiting);
+        }
+        return { progressed, ...(plan.wakeAt !== undefined ? { wakeAt: plan.wakeAt } : {}) };
       }
     }
 

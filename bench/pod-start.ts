@@ -1,0 +1,149 @@
+/**
+ * Pod start-up through the agent's pod worker vs the same CRI calls made directly:
+ * `npm run bench -- pod-start [--quick]`.
+ *
+ * On one test-bed node (real containerd, runc and bridge CNI, image present), `pods` pods are
+ * started `concurrency` at a time, twice:
+ *  - raw:   RunPodSandbox, CreateContainer, StartContainer with the very configs the agent
+ *           builds for the same pod (so only orchestration differs), timed from the first call
+ *           to the last answer;
+ *  - agent: a PodWorker per pod, timed from start() to the first status it reports with every
+ *           container running (what the status manager would write to the API).
+ * Reports p50/p99 of both and the overhead ratio (agent p50 / raw p50). Last line: one JSON
+ * object. (The API-to-watch measurement of the issue needs the agent's API pod source; see the
+ * agent notes.)
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createBed, bedImages, type Bed, type BedNode } from '../test/bed/index.ts';
+import { CriClient } from '../cri/client.ts';
+import { systemClock } from '../agent/clock.ts';
+import { ImagePuller } from '../agent/pods/image-puller.ts';
+import { PodWorker } from '../agent/pods/pod-worker.ts';
+import { noConfigLookup } from '../agent/pods/pod-executor.ts';
+import { nodeNetwork } from '../agent/pods/probe-network.ts';
+import { defaultClusterDNS, type NodePodSettings } from '../agent/pods/node-settings.ts';
+import { buildSandboxConfig } from '../agent/pods/sandbox-config.ts';
+import { buildContainerConfig } from '../agent/pods/container-config.ts';
+import { mainContainers } from '../agent/pods/pod-containers.ts';
+import { planMounts, prepareMounts, terminationMessageFile } from '../agent/pods/volumes.ts';
+import { mkdir } from 'node:fs/promises';
+import type { Pod } from '../kube/corev1.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '10' } } });
+const pods = values.quick ? 10 : 50;
+const concurrency = Number(values.concurrency);
+const idle = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'];
+
+function percentile(samples: number[], p: number): number {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+const round = (n: number) => Math.round(n * 10) / 10;
+
+async function inBatches(count: number, one: (i: number) => Promise<number>): Promise<number[]> {
+  const samples: number[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < count) samples.push(await one(next++));
+  }));
+  return samples;
+}
+
+function benchPod(kind: string, i: number): Pod {
+  return {
+    metadata: { name: `${kind}-${i}`, namespace: 'bench', uid: `${kind}-${i}-${process.pid}` },
+    spec: { containers: [{ name: 'app', image: bedImages.busybox, command: idle }] },
+  };
+}
+
+async function raw(cri: CriClient, settings: NodePodSettings): Promise<number[]> {
+  const image = await new ImagePuller(cri).ensure(bedImages.busybox, 'IfNotPresent', undefined);
+  return inBatches(pods, async (i) => {
+    const pod = benchPod('raw', i);
+    const sandboxConfig = buildSandboxConfig(pod, 0, settings);
+    const main = mainContainers(pod)[0]!;
+    // what the executor prepares before CreateContainer, done ahead of the clock
+    const mounts = await prepareMounts(planMounts(pod, main.spec, 0, settings));
+    await mkdir(join(sandboxConfig.logDirectory!, 'app'), { recursive: true });
+    const containerConfig = buildContainerConfig(pod, main, 0, {
+      imageRef: image.imageRef, env: [], mounts, imageUser: image.user,
+      terminationMessageFile: terminationMessageFile(settings, pod.metadata.uid!, 'app', 0),
+      memoryCapacityBytes: settings.allocatable.memoryBytes,
+    });
+    const started = performance.now();
+    const sandbox = await cri.runPodSandbox(sandboxConfig);
+    const id = await cri.createContainer(sandbox, containerConfig, sandboxConfig);
+    await cri.startContainer(id);
+    return performance.now() - started;
+  });
+}
+
+function nodeSettings(node: BedNode): NodePodSettings {
+  return {
+    nodeName: node.name, nodeIP: node.ip, podLogRoot: node.podLogDir, podsDir: join(node.stateDir, 'agent-pods'),
+    clusterDNS: [defaultClusterDNS], clusterDomain: 'cluster.local', hostDns: { servers: [], searches: [], options: [] },
+    cgroupRoot: undefined, cgroupDriver: 'cgroupfs', runtimeName: 'containerd',
+    allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 }, hostPathAllowList: [],
+  };
+}
+
+async function agent(cri: CriClient, settings: NodePodSettings, workers: PodWorker[]): Promise<number[]> {
+  const images = new ImagePuller(cri);
+  return inBatches(pods, (i) => new Promise<number>((resolve) => {
+    const pod = benchPod('agent', i);
+    const started = performance.now();
+    let done = false;
+    const worker = new PodWorker(pod, {
+      runtime: cri, settings, images, network: nodeNetwork, clock: systemClock, config: noConfigLookup,
+      log: pino({ level: 'silent' }), agentStartedAt: Date.now(),
+      onStatus: (_p, status) => {
+        if (!done && status.containerStatuses?.every((c) => c.state?.running !== undefined)) {
+          done = true;
+          resolve(performance.now() - started);
+        }
+      },
+    });
+    workers.push(worker);
+    worker.start();
+  }));
+}
+
+let bed: Bed | undefined;
+const workers: PodWorker[] = [];
+try {
+  bed = await createBed({ nodes: 1 });
+  const node = bed.nodes[0]!;
+  const cri = new CriClient(node.criEndpoint);
+  const settings = nodeSettings(node);
+  const removeAll = async () => {
+    for (const sandbox of await cri.listPodSandbox()) {
+      await cri.stopPodSandbox(sandbox.id);
+      await cri.removePodSandbox(sandbox.id);
+    }
+  };
+  // each run starts from the same empty node
+  const rawSamples = await raw(cri, settings);
+  await removeAll();
+  const agentSamples = await agent(cri, settings, workers);
+  for (const worker of workers) worker.close();
+  await removeAll();
+  for (const worker of workers) worker.close();
+  cri.close();
+  const result = {
+    suite: 'pod-start',
+    pods,
+    concurrency,
+    raw: { p50: round(percentile(rawSamples, 50)), p99: round(percentile(rawSamples, 99)) },
+    agent: { p50: round(percentile(agentSamples, 50)), p99: round(percentile(agentSamples, 99)) },
+    overheadRatio: round((percentile(agentSamples, 50) / percentile(rawSamples, 50)) * 100) / 100,
+    unit: 'ms',
+  };
+  process.stdout.write(`raw CRI      p50 ${result.raw.p50} ms  p99 ${result.raw.p99} ms\n`);
+  process.stdout.write(`agent worker p50 ${result.agent.p50} ms  p99 ${result.agent.p99} ms  (ratio ${result.overheadRatio})\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  for (const worker of workers) worker.close();
+  await bed?.destroy();
+}
