@@ -9,7 +9,7 @@ import { containerAnnotations, containerLabels } from './cri-labels.ts';
 import { terminationGraceSecondsOf, terminationMessagePolicyOf } from './defaults.ts';
 import { expandReferences } from './env.ts';
 import type { PodContainer } from './pod-containers.ts';
-import { bytesOf, milliCpu } from './quantity.ts';
+import { wholeUnits as bytesOf, milliCpu } from '../../kube/quantity.ts';
 import { qosClassOf } from './qos.ts';
 import { containerSpecHash } from './spec-hash.ts';
 import { configError } from './start-errors.ts';

@@ -8,7 +8,7 @@
 import type { KeyValue } from '../../cri/types.ts';
 import type { Container, Pod } from '../../kube/corev1.ts';
 import { configError } from './start-errors.ts';
-import { milliCpu, bytesOf, parseQuantity } from './quantity.ts';
+import { milliCpu, wholeUnits as bytesOf, parseQuantity } from '../../kube/quantity.ts';
 
 export interface EnvSources {
   podIP: string;

@@ -6,7 +6,7 @@
  *   Burstable   anything else
  */
 import type { Container, PodQOSClass, PodSpec } from '../../kube/corev1.ts';
-import { parseQuantity } from './quantity.ts';
+import { parseQuantity } from '../../kube/quantity.ts';
 
 const qosResources = ['cpu', 'memory'] as const;
 

@@ -1,24 +1,11 @@
-/** Quantities, QoS class, spec hash and backoff: small pure pieces with exact answers. */
+/** QoS class, spec hash, backoff and pull policy: small pure pieces with exact answers. */
 import test from 'ava';
-import { bytesOf, milliCpu, parseQuantity } from '../../agent/pods/quantity.ts';
 import { qosClassOf } from '../../agent/pods/qos.ts';
 import { containerSpecHash, specStillMatches } from '../../agent/pods/spec-hash.ts';
 import { recordStartFailure, restartDecision, type CrashLoopEntry } from '../../agent/pods/backoff.ts';
 import { pullPolicyOf } from '../../agent/pods/defaults.ts';
 import type { Container, PodQOSClass, ResourceRequirements } from '../../kube/corev1.ts';
 import { c, pod } from './fixtures.ts';
-
-test('quantities', (t) => {
-  t.is(milliCpu('250m'), 250);
-  t.is(milliCpu('1.5'), 1500);
-  t.is(milliCpu(2), 2000);
-  t.is(milliCpu('0.0001'), 1, 'rounds up to 1m');
-  t.is(bytesOf('64Mi'), 64 * 1024 * 1024);
-  t.is(bytesOf('1G'), 1e9);
-  t.is(bytesOf('1e3'), 1000);
-  t.is(parseQuantity('100k'), 100_000);
-  t.throws(() => parseQuantity('12 apples'), { message: /not a quantity/ });
-});
 
 const res = (requests?: Record<string, string>, limits?: Record<string, string>): ResourceRequirements => ({
   ...(requests ? { requests } : {}),
