@@ -1,0 +1,56 @@
+/**
+ * The entry point `bosun server` calls: the scheduler and the controllers, running against the API
+ * through a ClusterClient. Start-up reads as a script: build, start the controllers' caches, start
+ * the scheduler's, report ready. `stop()` is graceful and idempotent.
+ */
+import type { Logger } from 'pino';
+import type { ClusterClient } from './client.ts';
+import { deploymentController, endpointsController, jobController, replicaSetController } from './definitions.ts';
+import { ControllerManager, type ControllerSpec } from './manager.ts';
+import { Scheduler } from '../scheduler/scheduler.ts';
+
+export interface ControlLoopsOptions {
+  readonly client: ClusterClient;
+  readonly logger?: Logger;
+  readonly now?: () => Date;
+  /** Leave the scheduler out (another scheduler places pods). */
+  readonly withoutScheduler?: boolean;
+  /** Replace the default set of controllers (tests run a subset). */
+  readonly controllers?: readonly ControllerSpec[];
+}
+
+export interface RunningControlLoops {
+  readonly scheduler: Scheduler | undefined;
+  readonly manager: ControllerManager;
+  stop(): Promise<void>;
+}
+
+export const defaultControllers: readonly ControllerSpec[] = [replicaSetController, deploymentController, jobController, endpointsController];
+
+export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {
+  const log = options.logger;
+  const manager = new ControllerManager({
+    client: options.client,
+    controllers: options.controllers ?? defaultControllers,
+    ...(options.now ? { now: options.now } : {}),
+    onError: (err, controller, key) => log?.warn({ err, controller, key }, 'controller pass failed; will retry'),
+  });
+  const scheduler = options.withoutScheduler
+    ? undefined
+    : new Scheduler({ client: options.client, ...(options.now ? { now: options.now } : {}), onError: (err, what) => log?.warn({ err, what }, 'scheduler') });
+  try {
+    await manager.start();
+    await scheduler?.start();
+  } catch (err) {
+    await scheduler?.stop();
+    await manager.stop();
+    throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });
+  }
+  log?.info({ controllers: (options.controllers ?? defaultControllers).map((c) => c.name), scheduler: scheduler !== undefined }, 'control loops running');
+  let stopping: Promise<void> | undefined;
+  return {
+    scheduler,
+    manager,
+    stop: () => (stopping ??= Promise.all([scheduler?.stop(), manager.stop()]).then(() => undefined)),
+  };
+}

@@ -1,0 +1,105 @@
+/**
+ * The controllers as ControllerSpecs: which resource each reconciles, which changes wake which
+ * keys, and the pure planner it calls. Nothing here talks to the API.
+ */
+import type { Pod } from '../../kube/corev1.ts';
+import { matchesLabels, selectorFromObject } from '../../kube/labels.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { objectKey } from './client.ts';
+import { planDeployment } from './deployment.ts';
+import { planEndpoints, planEndpointSlices, serviceNameLabel } from './endpointslice.ts';
+import { planJob } from './job.ts';
+import { ownerKeys, type Caches, type ControllerSpec } from './manager.ts';
+import { controllerOf } from './pods.ts';
+import { planReplicaSet } from './replicaset.ts';
+import type { Deployment, EndpointSlice, Job, ReplicaSet, Service } from './workload-types.ts';
+
+/** Owners of `kind` in the object's namespace whose selector matches an orphan (for adoption). */
+function adoptersOf(object: KubeObject, caches: Caches, resource: 'replicasets' | 'deployments' | 'jobs'): string[] {
+  if (controllerOf(object) !== undefined) return [];
+  return caches
+    .list(resource, object.metadata.namespace)
+    .filter((owner) => {
+      const selector = (owner as { spec?: { selector?: Parameters<typeof selectorFromObject>[0] } }).spec?.selector;
+      const requirements = selectorFromObject(selector);
+      return requirements.length > 0 && matchesLabels(requirements, object.metadata.labels);
+    })
+    .map(objectKey);
+}
+
+export const replicaSetController: ControllerSpec = {
+  name: 'replicaset',
+  primary: 'replicasets',
+  workers: 2,
+  triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'ReplicaSet'), ...adoptersOf(pod, caches, 'replicasets')] }],
+  plan: (rs, caches, now) => planReplicaSet(rs as ReplicaSet, caches.list('pods', rs.metadata.namespace) as Pod[], now),
+};
+
+/** The Deployment that controls the ReplicaSet that controls this pod, if any. */
+function deploymentOfPod(pod: KubeObject, caches: Caches): string[] {
+  return ownerKeys(pod, 'ReplicaSet').flatMap((rsKey) => {
+    const rs = caches.get('replicasets', rsKey);
+    return rs ? ownerKeys(rs, 'Deployment') : [];
+  });
+}
+
+export const deploymentController: ControllerSpec = {
+  name: 'deployment',
+  primary: 'deployments',
+  workers: 2,
+  triggers: [
+    { resource: 'replicasets', keysFor: (rs, caches) => [...ownerKeys(rs, 'Deployment'), ...adoptersOf(rs, caches, 'deployments')] },
+    // Recreate waits for old pods to be gone: their deletion must wake the Deployment.
+    { resource: 'pods', keysFor: (pod, caches) => (pod.metadata.deletionTimestamp !== undefined || pod.status ? deploymentOfPod(pod, caches) : []) },
+  ],
+  plan: (d, caches, now) =>
+    planDeployment({
+      deployment: d as Deployment,
+      replicaSets: caches.list('replicasets', d.metadata.namespace) as ReplicaSet[],
+      pods: caches.list('pods', d.metadata.namespace) as Pod[],
+      now,
+    }),
+};
+
+export const jobController: ControllerSpec = {
+  name: 'job',
+  primary: 'jobs',
+  workers: 2,
+  triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'Job'), ...adoptersOf(pod, caches, 'jobs')] }],
+  plan: (job, caches, now) => planJob(job as Job, caches.list('pods', job.metadata.namespace) as Pod[], now),
+};
+
+function servicesSelecting(pod: KubeObject, caches: Caches): string[] {
+  return caches
+    .list('services', pod.metadata.namespace)
+    .filter((svc) => {
+      const selector = (svc as Service).spec?.selector ?? {};
+      const entries = Object.entries(selector);
+      return entries.length > 0 && entries.every(([k, v]) => pod.metadata.labels?.[k] === v);
+    })
+    .map(objectKey);
+}
+
+export const endpointsController: ControllerSpec = {
+  name: 'endpointslice',
+  primary: 'services',
+  workers: 2,
+  triggers: [
+    { resource: 'pods', keysFor: servicesSelecting },
+    {
+      resource: 'endpointslices',
+      keysFor: (slice) => {
+        const service = slice.metadata.labels?.[serviceNameLabel];
+        return service ? [`${slice.metadata.namespace}/${service}`] : [];
+      },
+    },
+  ],
+  reads: ['endpoints'],
+  plan: (svc, caches) => {
+    const service = svc as Service;
+    const pods = caches.list('pods', service.metadata.namespace) as Pod[];
+    const slices = planEndpointSlices(service, pods, caches.list('endpointslices', service.metadata.namespace) as EndpointSlice[]);
+    const legacy = planEndpoints(service, pods, caches.get('endpoints', objectKey(service)));
+    return { actions: [...slices.actions, ...legacy.actions] };
+  },
+};

@@ -1,0 +1,178 @@
+/**
+ * Runs controllers: one shared informer per resource, one work queue per controller, and the
+ * observe → plan → execute cycle for each key. A controller is described as data (ControllerSpec):
+ * its primary resource, which changes of other resources concern which primary keys, and its
+ * pure planner. Keys whose previous plan is still on its way (expectations) are skipped until the
+ * informers show the result, which also triggers the key again.
+ */
+import type { KubeObject } from '../../kube/types.ts';
+import type { Plan } from './actions.ts';
+import { objectKey, type ClusterClient, type ResourceName } from './client.ts';
+import { eventRecorder, type EventRecorder } from './events.ts';
+import { execute } from './execute.ts';
+import { Expectations } from './expectations.ts';
+import { Informer } from './informer.ts';
+import { controllerOf } from './pods.ts';
+import { WorkQueue } from './work-queue.ts';
+
+export interface Caches {
+  get(resource: ResourceName, key: string): KubeObject | undefined;
+  /** Every cached object of the resource, or only those in `namespace`. */
+  list(resource: ResourceName, namespace?: string): KubeObject[];
+}
+
+export interface Trigger {
+  readonly resource: ResourceName;
+  /** Primary keys ("namespace/name", or "name" when cluster-scoped) to look at when `object` changes. */
+  readonly keysFor: (object: KubeObject, caches: Caches) => string[];
+}
+
+export interface ControllerSpec {
+  readonly name: string;
+  readonly primary: ResourceName;
+  readonly triggers: readonly Trigger[];
+  /** Plan for one primary object (a missing one is not planned for). */
+  readonly plan: (object: KubeObject, caches: Caches, now: Date) => Plan;
+  /** Extra resources the planner reads without being triggered by them. */
+  readonly reads?: readonly ResourceName[];
+  readonly workers?: number;
+}
+
+export interface ManagerOptions {
+  readonly client: ClusterClient;
+  readonly controllers: readonly ControllerSpec[];
+  readonly now?: () => Date;
+  readonly onError?: (err: unknown, controller: string, key: string) => void;
+  /** Records every completed pass; tests wait on it. */
+  readonly onSynced?: (controller: string, key: string) => void;
+}
+
+/** Keys of the controllers of `object` that are of `kind`. */
+export function ownerKeys(object: KubeObject, kind: string): string[] {
+  const ref = controllerOf(object);
+  if (ref === undefined || ref.kind !== kind) return [];
+  return [object.metadata.namespace ? `${object.metadata.namespace}/${ref.name}` : ref.name];
+}
+
+export class ControllerManager {
+  readonly #options: ManagerOptions;
+  readonly #informers = new Map<ResourceName, Informer>();
+  readonly #queues = new Map<string, WorkQueue>();
+  readonly #expectations: Expectations;
+  readonly #events: EventRecorder;
+  readonly #now: () => Date;
+  readonly #workers: Promise<void>[] = [];
+  readonly caches: Caches;
+  #stopped = false;
+
+  constructor(options: ManagerOptions) {
+    this.#options = options;
+    this.#now = options.now ?? (() => new Date());
+    this.#expectations = new Expectations(() => this.#now().getTime());
+    this.#events = eventRecorder(options.client, 'controller-manager', this.#now);
+    this.caches = {
+      get: (resource, key) => this.#informer(resource).get(key),
+      list: (resource, namespace) => {
+        const all = this.#informer(resource).list();
+        return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+      },
+    };
+    for (const spec of options.controllers) {
+      const queue = new WorkQueue();
+      this.#queues.set(spec.name, queue);
+      const primary = this.#informer(spec.primary);
+      primary.on({
+        added: (o) => queue.add(objectKey(o)),
+        updated: (_old, o) => queue.add(objectKey(o)),
+        deleted: (o) => {
+          if (o.metadata.uid) this.#expectations.forget(o.metadata.uid);
+        },
+      });
+      for (const trigger of spec.triggers) {
+        const enqueue = (o: KubeObject) => {
+          for (const key of trigger.keysFor(o, this.caches)) queue.add(key);
+        };
+        this.#informer(trigger.resource).on({
+          added: enqueue,
+          updated: (old, o) => {
+            // A change can move an object from one owner to another (labels): tell both.
+            enqueue(old);
+            enqueue(o);
+          },
+          deleted: enqueue,
+        });
+      }
+      for (const resource of spec.reads ?? []) this.#informer(resource);
+    }
+    // Dependents showing up (or going) satisfy their owner's expectations, whoever the owner is.
+    for (const informer of this.#informers.values()) {
+      informer.on({
+        added: (o) => {
+          const owner = controllerOf(o)?.uid;
+          if (owner) this.#expectations.observedAdd(owner);
+        },
+        updated: (old, o) => {
+          const owner = controllerOf(o)?.uid;
+          if (owner && !old.metadata.deletionTimestamp && o.metadata.deletionTimestamp) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+        },
+        deleted: (o) => {
+          const owner = controllerOf(o)?.uid;
+          if (owner) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+        },
+      });
+    }
+  }
+
+  #informer(resource: ResourceName): Informer {
+    let informer = this.#informers.get(resource);
+    if (informer === undefined) {
+      informer = new Informer(this.#options.client, resource, { onError: (err) => this.#options.onError?.(err, `informer ${resource}`, '') });
+      this.#informers.set(resource, informer);
+    }
+    return informer;
+  }
+
+  /** Fills every cache, then starts the workers. Resolves when all caches are synced. */
+  async start(): Promise<void> {
+    await Promise.all([...this.#informers.values()].map((i) => i.start()));
+    for (const spec of this.#options.controllers) {
+      const queue = this.#queues.get(spec.name)!;
+      for (let i = 0; i < (spec.workers ?? 1); i++) this.#workers.push(this.#work(spec, queue));
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    for (const informer of this.#informers.values()) informer.stop();
+    for (const queue of this.#queues.values()) queue.close();
+    await Promise.allSettled(this.#workers);
+  }
+
+  async #work(spec: ControllerSpec, queue: WorkQueue): Promise<void> {
+    for (;;) {
+      const key = await queue.next();
+      if (key === undefined || this.#stopped) return;
+      try {
+        await this.#sync(spec, queue, key);
+        queue.forget(key);
+      } catch (err) {
+        this.#options.onError?.(err, spec.name, key);
+        queue.addRateLimited(key);
+      } finally {
+        queue.done(key);
+        this.#options.onSynced?.(spec.name, key);
+      }
+    }
+  }
+
+  async #sync(spec: ControllerSpec, queue: WorkQueue, key: string): Promise<void> {
+    const object = this.caches.get(spec.primary, key);
+    if (object === undefined) return;
+    const uid = object.metadata.uid ?? key;
+    if (!this.#expectations.satisfied(uid)) return;
+    const plan = spec.plan(object, this.caches, this.#now());
+    await execute({ client: this.#options.client, events: this.#events, expectations: this.#expectations, ownerUid: uid }, plan.actions);
+    if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
+  }
+}

@@ -1,0 +1,121 @@
+import test from 'ava';
+import type { Pod } from '../../../kube/corev1.ts';
+import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
+import { startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
+import type { Deployment, EndpointSlice, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
+import { waitFor } from '../../helpers/wait.ts';
+import { node } from '../scheduler/fixtures.ts';
+import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
+
+const running: (RunningControlLoops | FakeKubelet)[] = [];
+test.after.always(async () => {
+  for (const r of running) await r.stop();
+});
+
+async function cluster(): Promise<{ memory: MemoryCluster; kubelet: FakeKubelet }> {
+  const memory = new MemoryCluster();
+  for (const name of ['node-a', 'node-b']) await memory.create('nodes', node(name));
+  const kubelet = await startFakeKubelet(memory);
+  running.push(kubelet);
+  running.push(await startControlLoops({ client: memory }));
+  return { memory, kubelet };
+}
+
+function deployment(image: string, replicas: number): Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image, ports: [{ name: 'http', containerPort: 8080 }] }] } },
+    },
+  };
+}
+
+function rolledOut(memory: MemoryCluster, image: string, replicas: number): Deployment | undefined {
+  const d = memory.peek('deployments', 'default', 'web') as Deployment | undefined;
+  const s = d?.status;
+  const pods = memory.all('pods') as Pod[];
+  const live = pods.filter((p) => !p.metadata.deletionTimestamp && p.spec.containers[0]?.image === image && p.status?.phase === 'Running');
+  const stale = pods.filter((p) => p.spec.containers[0]?.image !== image);
+  const done =
+    s?.observedGeneration === d?.metadata.generation &&
+    s?.updatedReplicas === replicas &&
+    s?.availableReplicas === replicas &&
+    s?.replicas === replicas &&
+    s?.conditions?.some((c) => c.type === 'Progressing' && c.reason === 'NewReplicaSetAvailable') &&
+    live.length === replicas &&
+    stale.length === 0;
+  return done ? d : undefined;
+}
+
+test('a Deployment rolls out, rolls to a new image within its bounds, and its Service gets endpoints', async (t) => {
+  const { memory } = await cluster();
+  await memory.create('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+  await memory.create('deployments', deployment('web:1', 3));
+  const first = await waitFor(() => rolledOut(memory, 'web:1', 3), { what: 'web:1 rolled out with 3 available replicas', timeoutMs: 10_000 });
+  t.is(first.metadata.annotations?.['deployment.kubernetes.io/revision'], '1');
+  const slices = await waitFor(
+    () => {
+      const found = memory.all('endpointslices') as EndpointSlice[];
+      return found.length === 1 && found[0]!.endpoints.filter((e) => e.conditions.ready).length === 3 ? found : undefined;
+    },
+    { what: 'one EndpointSlice with 3 ready endpoints', timeoutMs: 10_000 },
+  );
+  t.deepEqual(slices[0]!.ports, [{ name: 'http', port: 8080, protocol: 'TCP' }]);
+
+  // Never more than replicas + maxSurge pods that hold a slot during the update (25% of 3 → surge 1).
+  let mostPods = 0;
+  const watchSurge = await memory.watch('pods', '0', () => {
+    const count = (memory.all('pods') as Pod[]).filter((p) => !p.metadata.deletionTimestamp).length;
+    mostPods = Math.max(mostPods, count);
+  }, () => {});
+  const current = memory.peek('deployments', 'default', 'web') as Deployment;
+  await memory.update('deployments', { ...current, spec: { ...current.spec, template: deployment('web:2', 3).spec.template } });
+  const second = await waitFor(() => rolledOut(memory, 'web:2', 3), { what: 'web:2 rolled out', timeoutMs: 15_000 });
+  watchSurge.stop();
+  t.is(second.metadata.annotations?.['deployment.kubernetes.io/revision'], '2');
+  t.true(mostPods <= 4, `at most 4 pods at once, saw ${mostPods}`);
+  const sets = memory.all('replicasets') as ReplicaSet[];
+  t.deepEqual(sets.map((rs) => rs.spec.replicas).sort(), [0, 3]);
+
+  // Undo: the old template comes back and becomes revision 3 on the old ReplicaSet.
+  const now2 = memory.peek('deployments', 'default', 'web') as Deployment;
+  await memory.update('deployments', { ...now2, spec: { ...now2.spec, template: deployment('web:1', 3).spec.template } });
+  const third = await waitFor(() => rolledOut(memory, 'web:1', 3), { what: 'rolled back to web:1', timeoutMs: 15_000 });
+  t.is(third.metadata.annotations?.['deployment.kubernetes.io/revision'], '3');
+  t.is((memory.all('replicasets') as ReplicaSet[]).length, 2, 'the undo reused the first ReplicaSet');
+});
+
+test('a Job runs its pods to completion and reports Complete', async (t) => {
+  const { memory, kubelet } = await cluster();
+  kubelet.outcomes.set('pi-', 'Succeeded');
+  await memory.create('jobs', {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: 'pi', namespace: 'default' },
+    spec: { completions: 3, parallelism: 2, template: { spec: { restartPolicy: 'Never', containers: [{ name: 'pi', image: 'busybox' }] } } },
+  });
+  const job = await waitFor(
+    () => {
+      const j = memory.peek('jobs', 'default', 'pi') as Job | undefined;
+      return j?.status?.conditions?.some((c) => c.type === 'Complete' && c.status === 'True') ? j : undefined;
+    },
+    { what: 'Job pi Complete', timeoutMs: 10_000 },
+  );
+  t.is(job.status?.succeeded, 3);
+  t.truthy(job.status?.completionTime);
+  t.is((memory.all('pods') as Pod[]).filter((p) => p.metadata.name?.startsWith('pi-')).length, 3, 'no pod more than needed');
+});
+
+test('an unplaceable pod shows the scheduler message while controllers keep working', async (t) => {
+  const { memory } = await cluster();
+  await memory.create('pods', { metadata: { name: 'huge', namespace: 'default' }, spec: { containers: [{ name: 'a', image: 'x', resources: { requests: { cpu: '64' } } }] } });
+  const message = await waitFor(() => (memory.peek('pods', 'default', 'huge') as Pod).status?.conditions?.find((c) => c.type === 'PodScheduled')?.message, {
+    what: 'PodScheduled message on huge',
+    timeoutMs: 5000,
+  });
+  t.is(message, '0/2 nodes are available: 2 Insufficient cpu.');
+});
