@@ -1,10 +1,10 @@
 /**
- * Plays the node agents for control-loop tests against MemoryCluster: every pod bound to a node
- * gets an IP and becomes Running and Ready (or, for pods named in `outcomes`, Succeeded/Failed),
- * and pods marked for deletion are removed, as an agent confirms termination.
+ * Plays the node agents for control-loop tests: every pod bound to a node gets an IP and becomes
+ * Running and Ready (or, for pods named in `outcomes`, Succeeded/Failed), and pods marked for
+ * deletion are removed at once, as an agent confirms termination.
  */
 import type { Pod } from '../../../kube/corev1.ts';
-import type { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
+import type { ClusterClient } from '../../../controlplane/controllers/client.ts';
 
 export interface FakeKubelet {
   /** Pods whose name starts with a key end in that phase instead of running. */
@@ -12,14 +12,17 @@ export interface FakeKubelet {
   stop(): void;
 }
 
-export async function startFakeKubelet(cluster: MemoryCluster): Promise<FakeKubelet> {
+export async function startFakeKubelet(cluster: ClusterClient): Promise<FakeKubelet> {
   const outcomes = new Map<string, 'Succeeded' | 'Failed'>();
   let ip = 10;
   let stopped = false;
   const handle = async (pod: Pod) => {
     if (stopped || !pod.spec.nodeName) return;
     const name = pod.metadata.name ?? '';
-    if (pod.metadata.deletionTimestamp) return;
+    if (pod.metadata.deletionTimestamp) {
+      await cluster.delete('pods', pod.metadata.namespace, name, { gracePeriodSeconds: 0 }).catch(() => {});
+      return;
+    }
     const phase = pod.status?.phase;
     if (phase === 'Running' || phase === 'Succeeded' || phase === 'Failed') return;
     const outcome = [...outcomes].find(([prefix]) => name.startsWith(prefix))?.[1];
@@ -33,9 +36,11 @@ export async function startFakeKubelet(cluster: MemoryCluster): Promise<FakeKube
       // The pod changed meanwhile; the next event brings it back.
     }
   };
+  const listed = await cluster.list('pods');
+  for (const pod of listed.items) void handle(pod as Pod);
   const subscription = await cluster.watch(
     'pods',
-    '0',
+    listed.resourceVersion,
     (event) => {
       if (event.type !== 'DELETED') void handle(event.object as Pod);
     },
