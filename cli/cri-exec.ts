@@ -79,7 +79,22 @@ export async function attach(ctx: CriContext, args: { container: string; interac
     { containerId: id, tty: args.tty, stdin: args.interactive, stdout: true, stderr: !args.tty },
     callOptions(ctx),
   );
-  return streamSession(url, ctx, terminal, args.interactive, args.tty);
+  const streamed = await streamSession(url, ctx, terminal, args.interactive, args.tty);
+  return (await exitCodeOnceExited(ctx, id)) ?? streamed;
+}
+
+/**
+ * The attach stream ends when the process does, but reports no exit code (containerd sends
+ * "Success" either way), so ask the runtime; it may take a moment to record the exit.
+ */
+async function exitCodeOnceExited(ctx: CriContext, id: string): Promise<number | undefined> {
+  const deadline = Date.now() + 2000;
+  for (;;) {
+    const status = (await ctx.runtime.containerStatus(id, false, callOptions(ctx))).status;
+    if (status?.state === 'CONTAINER_EXITED') return status.exitCode;
+    if (Date.now() > deadline) return undefined;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
 
 /** '8080' -> 8080 on both sides; '9000:8080' -> local 9000 to pod 8080; '0:8080' -> any free local port. */

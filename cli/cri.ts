@@ -7,14 +7,22 @@
  * 2 wrong usage (unknown flag, bad argument, unreadable config file). `exec` and `attach` exit
  * with the remote command's own exit code.
  */
+import { enableCompileCache } from 'node:module';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import type { CriContext, CriGlobalArgs } from './cri-session.ts';
+import { CliError, ExitCode } from './exit.ts';
 
 type Args = CriGlobalArgs & Record<string, unknown>;
 
 /** Runs a subcommand's implementation with a connected runtime. */
 function act<A>(run: (ctx: CriContext, args: A) => Promise<void | number>) {
   return async (args: Args): Promise<void> => {
+    // What a subcommand loads from here on (grpc-js, protobufjs, our cri code) is much of its
+    // start-up; Node's compile cache lets the next run skip compiling it again (bench/cri-cli.ts).
+    // It lives in the user's own cache folder, not a shared temp folder others could write to.
+    enableCompileCache(process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'bosun') : join(homedir(), '.cache', 'bosun'));
     const { withRuntime } = await import('./cri-session.ts');
     await withRuntime(args, async (ctx) => {
       const code = await run(ctx, args as unknown as A);
@@ -46,6 +54,22 @@ const listFilters = (y: Argv) =>
     .option('state', { alias: 's', type: 'string', describe: 'Filter by state' })
     .option('latest', { alias: 'l', type: 'boolean', default: false, describe: 'Only the newest one' })
     .option('last', { alias: 'n', type: 'number', default: 0, describe: 'Only the newest N' });
+
+/**
+ * `exec CONTAINER ls -l` would hand `-l` to our own parser (and `sh -c ...` would set --config),
+ * so options meant for the command must come after `--`, as with kubectl exec. Caught here,
+ * before anything runs, with the fix in the message.
+ */
+function commandAfterDashes(argv: Record<string, unknown>): true {
+  const raw = process.argv.slice(2);
+  const at = raw.indexOf(String(argv.container));
+  const dashes = raw.indexOf('--');
+  const end = dashes === -1 ? raw.length : dashes;
+  if (at !== -1 && at < end && raw.slice(at + 1, end).some((token) => token.startsWith('-'))) {
+    throw new CliError('put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]', ExitCode.usage);
+  }
+  return true;
+}
 
 const ids = (y: Argv, what: string) => y.positional('ids', { type: 'string', array: true, default: [] as string[], describe: `${what} IDs or ID prefixes` });
 
@@ -125,14 +149,19 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
     describe: 'Run a command in a container: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]',
     builder: (y) =>
       y
-        .parserConfiguration({ 'halt-at-non-option': true })
+        .parserConfiguration({ 'populate--': true })
+        .check(commandAfterDashes)
         .positional('container', { type: 'string', describe: 'Container ID or prefix' })
         .positional('cmd', { type: 'string', array: true, default: [] as string[], describe: 'Command and arguments' })
         .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin to the command' })
         .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Run the command in a terminal' })
         .option('sync', { alias: 's', type: 'boolean', default: false, describe: 'Run through ExecSync (no streaming)' })
         .option('exec-timeout', { type: 'number', default: 0, describe: 'With --sync: seconds before the runtime stops the command (0: none)' }) as never,
-    handler: act((ctx, a) => import('./cri-exec.ts').then((m) => m.exec(ctx, a as never, { stdin: process.stdin, stdout: process.stdout }))),
+    handler: act((ctx, a: { cmd: string[]; '--'?: string[] }) =>
+      import('./cri-exec.ts').then((m) =>
+        m.exec(ctx, { ...a, cmd: [...a.cmd, ...(a['--'] ?? [])] } as never, { stdin: process.stdin, stdout: process.stdout }),
+      ),
+    ),
   },
   {
     command: 'attach <container>',

@@ -2,21 +2,27 @@
  * The CRI v1 schema as protobufjs reflection objects, loaded once per process from the prebuilt
  * descriptor (proto/runtime_v1.json, compiled from proto/runtime_v1.proto) and the light build of
  * protobufjs, which has no .proto parser to load.
+ *
+ * protobufjs is loaded from its single-file bundle: the same code as 'protobufjs/light.js', but
+ * one file instead of about 45, which takes ~8 ms instead of ~30 ms at every `bosun cri` start.
  */
 import { readFileSync } from 'node:fs';
-import protobuf from 'protobufjs/light.js';
+import { createRequire } from 'node:module';
+import type * as ProtobufLight from 'protobufjs/light.js';
 
-let root: protobuf.Root | undefined;
+const protobuf = createRequire(import.meta.url)('protobufjs/dist/light/protobuf.min.js') as typeof ProtobufLight;
 
-function schemaRoot(): protobuf.Root {
+let root: ProtobufLight.Root | undefined;
+
+function schemaRoot(): ProtobufLight.Root {
   root ??= protobuf.Root.fromJSON(
-    JSON.parse(readFileSync(new URL('./proto/runtime_v1.json', import.meta.url), 'utf8')) as protobuf.INamespace,
+    JSON.parse(readFileSync(new URL('./proto/runtime_v1.json', import.meta.url), 'utf8')) as ProtobufLight.INamespace,
   );
   return root;
 }
 
 /** How decoded messages are turned into plain objects; see types.ts for why. */
-const toObjectOptions: protobuf.IConversionOptions = {
+const toObjectOptions: ProtobufLight.IConversionOptions = {
   longs: Number,
   enums: String,
   defaults: true,
@@ -65,6 +71,6 @@ function withoutNulls(value: unknown): unknown {
 }
 
 /** The message type of a fully qualified name, e.g. 'runtime.v1.PodSandboxConfig' (used by tests and config loading). */
-export function messageType(name: string): protobuf.Type {
+export function messageType(name: string): ProtobufLight.Type {
   return schemaRoot().lookupType(name);
 }

@@ -211,6 +211,8 @@ export async function forwardConnection(url: string, port: number, connection: D
     connection.on('data', (chunk: Buffer) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(0, chunk));
     });
+    // Callers may have paused the connection while the stream opened; its bytes flow from now on.
+    connection.resume();
     const finish = () => {
       if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close();
     };

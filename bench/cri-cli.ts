@@ -1,0 +1,114 @@
+/**
+ * `bosun cri ps` against a node with many containers: `npm run bench -- cri-cli [--quick]`.
+ *
+ * On one test-bed node (real containerd 1.6), `containers` running containers are created (10
+ * per pod), then in the same run:
+ *  - ps:        wall time of the whole `bin/bosun cri ps` process, start-up included, as a user
+ *               runs it (checked to list every container);
+ *  - ps with compile cache: the same with NODE_COMPILE_CACHE set, which Node uses to skip
+ *               recompiling (and re-stripping the types of) every module on each start;
+ *  - raw list:  one ListContainers call from an already warm process (the floor: what the
+ *               runtime and the wire cost);
+ *  - node:      `node -e ''`, and `bosun --version` (the CLI framework without any cri code).
+ * Medians over `runs` runs. Last line: one JSON object.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createBed, bedImages } from '../test/bed/index.ts';
+import { CriClient } from '../cri/client.ts';
+import type { PodSandboxConfig } from '../cri/types.ts';
+
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const containers = values.quick ? 20 : 100;
+const runs = values.quick ? 7 : 15;
+const perPod = 10;
+const root = join(import.meta.dirname, '..');
+const bosun = join(root, 'bin', 'bosun');
+
+const median = (samples: number[]) => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+const round = (n: number) => Math.round(n * 10) / 10;
+
+/** Wall time of one process run; fails loudly if it does not succeed. */
+function timeProcess(argv: string[], env: NodeJS.ProcessEnv, check?: (stdout: string) => void): number {
+  const started = performance.now();
+  const result = spawnSync(argv[0]!, argv.slice(1), { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const elapsed = performance.now() - started;
+  if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status}): ${result.stderr}`);
+  check?.(result.stdout);
+  return elapsed;
+}
+
+const bed = await createBed();
+const cacheDir = mkdtempSync(join(tmpdir(), `bosun-bench-cri-cli-${process.pid}-`));
+try {
+  const node = bed.nodes[0]!;
+  const cri = new CriClient(node.criEndpoint);
+  const setupStarted = performance.now();
+  for (let p = 0; p < containers / perPod; p += 1) {
+    const config: PodSandboxConfig = {
+      metadata: { name: `bench-${p}`, namespace: 'bench', uid: `bench-${p}-${process.pid}`, attempt: 0 },
+      logDirectory: join(node.podLogDir, `bench_${p}`),
+    };
+    const pod = await cri.runPodSandbox(config);
+    await Promise.all(
+      Array.from({ length: perPod }, async (_, c) => {
+        const id = await cri.createContainer(pod, { metadata: { name: `c${c}` }, image: { image: bedImages.busybox }, command: ['sleep', '3600'], logPath: `c${c}.log` }, config);
+        await cri.startContainer(id);
+      }),
+    );
+  }
+  process.stdout.write(`created ${containers} containers in ${Math.round(performance.now() - setupStarted)} ms\n`);
+
+  const env: NodeJS.ProcessEnv = { ...process.env, CONTAINER_RUNTIME_ENDPOINT: node.criEndpoint };
+  delete env.NODE_COMPILE_CACHE;
+  const listsAll = (stdout: string) => {
+    const rows = stdout.trimEnd().split('\n').length - 1;
+    if (rows !== containers) throw new Error(`bosun cri ps listed ${rows} containers, expected ${containers}`);
+  };
+  const series = (argv: string[], runEnv: NodeJS.ProcessEnv, check?: (stdout: string) => void) => {
+    timeProcess(argv, runEnv, check); // warm the page cache
+    return Array.from({ length: runs }, () => timeProcess(argv, runEnv, check));
+  };
+  const nodeBaseline = series([process.execPath, '-e', ''], env);
+  const versionBaseline = series([bosun, '--version'], env);
+  const ps = series([bosun, 'cri', 'ps'], env, listsAll);
+  const cached = series([bosun, 'cri', 'ps'], { ...env, NODE_COMPILE_CACHE: cacheDir }, listsAll);
+
+  for (let i = 0; i < 3; i += 1) await cri.listContainers();
+  const raw: number[] = [];
+  for (let i = 0; i < runs * 2; i += 1) {
+    const started = performance.now();
+    const list = await cri.listContainers();
+    raw.push(performance.now() - started);
+    if (list.length !== containers) throw new Error(`ListContainers returned ${list.length}, expected ${containers}`);
+  }
+  cri.close();
+
+  const result = {
+    suite: 'cri-cli',
+    containers,
+    runs,
+    ps_median_ms: round(median(ps)),
+    ps_compile_cache_median_ms: round(median(cached)),
+    raw_list_median_ms: round(median(raw)),
+    bosun_version_median_ms: round(median(versionBaseline)),
+    node_startup_median_ms: round(median(nodeBaseline)),
+    target_ps_ms: 250,
+    load_average_1m: Number((await import('node:os')).loadavg()[0]!.toFixed(2)),
+  };
+  process.stdout.write(`bosun cri ps             median ${result.ps_median_ms} ms (${containers} containers)\n`);
+  process.stdout.write(`  with NODE_COMPILE_CACHE median ${result.ps_compile_cache_median_ms} ms\n`);
+  process.stdout.write(`raw ListContainers (warm) median ${result.raw_list_median_ms} ms\n`);
+  process.stdout.write(`bosun --version          median ${result.bosun_version_median_ms} ms; node -e '' ${result.node_startup_median_ms} ms\n`);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} finally {
+  rmSync(cacheDir, { recursive: true, force: true });
+  await bed.destroy();
+}
