@@ -1,0 +1,97 @@
+/** The pod manager and status writer: workers per pod, status writes, letting deleted pods go, garbage collection. */
+import test from 'ava';
+import type { Pod, PodStatus } from '../../kube/corev1.ts';
+import { PodManager } from '../../agent/pods/pod-manager.ts';
+import type { PodApi } from '../../agent/pods/status-writer.ts';
+import { c, pod } from './fixtures.ts';
+import { Harness } from './worker-harness.ts';
+
+class FakePodApi implements PodApi {
+  readonly written: { uid: string; status: PodStatus }[] = [];
+  readonly deleted: string[] = [];
+  failNext = 0;
+  async writeStatus(p: Pod, status: PodStatus): Promise<void> {
+    if (this.failNext > 0) {
+      this.failNext -= 1;
+      throw new Error('503 from the API');
+    }
+    this.written.push({ uid: p.metadata.uid!, status });
+  }
+  async deletePod(p: Pod): Promise<void> {
+    this.deleted.push(p.metadata.uid!);
+  }
+}
+
+const harnesses: Harness[] = [];
+test.after.always(() => {
+  for (const h of harnesses) h.cleanup();
+});
+
+function setup() {
+  const h = new Harness();
+  harnesses.push(h);
+  const api = new FakePodApi();
+  const { onStatus: _s, onTerminated: _t, ...deps } = h.deps();
+  const manager = new PodManager({ ...deps, api });
+  return { h, api, manager };
+}
+
+async function settle(h: Harness, manager: PodManager, ms = 0): Promise<void> {
+  for (const worker of manager.workers.values()) await h.advance(worker, ms);
+  await manager.statuses.flushed();
+}
+
+test('pod manager: a pod gets a worker and its status is written; a failed write is retried', async (t) => {
+  const { h, api, manager } = setup();
+  api.failNext = 1;
+  manager.upsert(pod());
+  for (const worker of manager.workers.values()) await worker.idle();
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(api.written.length, 0, 'the first write failed');
+  h.clock.advance(200);
+  await manager.statuses.flushed();
+  t.is(manager.workers.size, 1);
+  t.true(api.written.length >= 1);
+  t.is(api.written.at(-1)?.status.phase, 'Running');
+  manager.close();
+});
+
+test('pod manager: a deleted pod is stopped, then the API object is let go', async (t) => {
+  const { h, api, manager } = setup();
+  const p = pod({ terminationGracePeriodSeconds: 1 });
+  manager.upsert(p);
+  await settle(h, manager);
+  manager.upsert({ ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T12:00:00Z' } });
+  await settle(h, manager, 100);
+  await settle(h, manager, 100);
+  t.deepEqual(api.deleted, ['uid-web']);
+  t.is(api.written.at(-1)?.status.phase, 'Failed', 'the final status is written before the delete');
+  await manager.remove(p);
+  t.is(manager.workers.size, 0);
+  t.deepEqual(await h.runtime.listPodSandbox(), []);
+});
+
+test('pod manager: a pod the API shows finished is not started again', async (t) => {
+  const { h, manager } = setup();
+  manager.upsert({ ...pod(), status: { phase: 'Succeeded' } });
+  await settle(h, manager);
+  t.is(manager.workers.size, 0);
+  t.deepEqual(await h.runtime.listPodSandbox(), []);
+});
+
+test('pod manager: garbage collection removes only bosun sandboxes of pods that no longer exist', async (t) => {
+  const { h, manager } = setup();
+  manager.upsert(pod({}, 'kept'));
+  await settle(h, manager);
+  const orphan = new PodManager({ ...h.deps(), api: new FakePodApi() });
+  orphan.upsert(pod({ containers: [c('x')] }, 'orphan'));
+  for (const worker of orphan.workers.values()) await worker.idle();
+  orphan.close();
+  const foreign = await h.runtime.runPodSandbox({ metadata: { name: 'foreign', namespace: 'x', uid: 'foreign-1' }, labels: { app: 'not-ours' } });
+  const removed = await manager.collectGarbage(new Set(['uid-kept']));
+  t.is(removed.length, 1);
+  const left = (await h.runtime.listPodSandbox()).map((s) => s.metadata?.name).sort();
+  t.deepEqual(left, ['foreign', 'kept']);
+  t.truthy(foreign);
+  manager.close();
+});
