@@ -1,0 +1,120 @@
+/**
+ * The agent's pod machinery end to end with real parts: pods created through a real `bosun server`
+ * with spec.nodeName set reach the agent through an informer (fieldSelector spec.nodeName), run on
+ * a test-bed node's real containerd, report their status through the status subresource, and a
+ * deleted pod is stopped and let go so the API object disappears.
+ */
+import test from 'ava';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { createBed, bedImages, type Bed } from '../bed/index.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { startServerProcess, type ServerProcess } from '../controlplane/server-process.ts';
+import { CriClient } from '../../cri/client.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { Informer } from '../../kube/informer.ts';
+import { loadKubeconfig } from '../../kube/kubeconfig.ts';
+import { refs } from '../../kube/resource-ref.ts';
+import { isApiError } from '../../kube/errors.ts';
+import type { Pod } from '../../kube/corev1.ts';
+import { systemClock } from '../../agent/clock.ts';
+import { ImagePuller } from '../../agent/pods/image-puller.ts';
+import { PodManager } from '../../agent/pods/pod-manager.ts';
+import { kubePodApi } from '../../agent/pods/kube-pod-api.ts';
+import { noConfigLookup } from '../../agent/pods/pod-executor.ts';
+import { defaultClusterDNS } from '../../agent/pods/node-settings.ts';
+import { bedNetwork } from './bed-network.ts';
+
+let bed: Bed | undefined;
+let server: ServerProcess | undefined;
+let client: KubeClient | undefined;
+let cri: CriClient | undefined;
+let manager: PodManager | undefined;
+let informer: Informer<Pod> | undefined;
+
+test.before(async () => {
+  server = await startServerProcess({ datastore: 'sqlite' });
+  bed = await createBed({ nodes: 1 });
+  const node = bed.nodes[0]!;
+  client = new KubeClient(loadKubeconfig(server.kubeconfig).client);
+  cri = new CriClient(node.criEndpoint);
+  manager = new PodManager({
+    runtime: cri,
+    settings: {
+      nodeName: node.name, nodeIP: node.ip, podLogRoot: node.podLogDir, podsDir: join(node.stateDir, 'agent-pods'),
+      clusterDNS: [defaultClusterDNS], clusterDomain: 'cluster.local', hostDns: { servers: [], searches: [], options: [] },
+      cgroupRoot: undefined, cgroupDriver: 'cgroupfs', runtimeName: 'containerd',
+      allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 }, hostPathAllowList: [],
+    },
+    images: new ImagePuller(cri),
+    network: bedNetwork(node),
+    clock: systemClock,
+    config: noConfigLookup,
+    log: pino({ level: process.env.BOSUN_TEST_LOG ?? 'silent' }),
+    agentStartedAt: Date.now() - 3_600_000,
+    resyncMs: 500,
+    api: kubePodApi(client),
+  });
+  informer = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${node.name}` });
+  informer.addHandlers({
+    onAdd: (pod) => manager!.upsert(pod),
+    onUpdate: (_previous, pod) => manager!.upsert(pod),
+    onDelete: (pod) => void manager!.remove(pod),
+  });
+  void informer.run();
+  await informer.synced;
+});
+
+test.after.always(async () => {
+  informer?.stop();
+  manager?.close();
+  cri?.close();
+  client?.close();
+  await bed?.destroy();
+  await server?.destroy();
+});
+
+test.serial('a pod created through bosun server runs on the node and its status reaches the API', async (t) => {
+  const created = performance.now();
+  await client!.create<Pod>(refs.pods, {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'hello', namespace: 'default' },
+    spec: {
+      nodeName: 'node-1',
+      terminationGracePeriodSeconds: 5,
+      initContainers: [{ name: 'proxy', image: bedImages.busybox, restartPolicy: 'Always', command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'] }],
+      containers: [{
+        name: 'app', image: bedImages.busybox,
+        command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
+        readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 },
+      }],
+    },
+  });
+  const ready = await waitFor(async () => {
+    const pod = await client!.get<Pod>(refs.pods, 'hello', 'default');
+    return pod.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? pod : undefined;
+  }, { what: 'pod hello Ready in the API', timeoutMs: 60_000 });
+  t.log(`Ready in the API ${Math.round(performance.now() - created)} ms after create`);
+  t.is(ready.status?.phase, 'Running');
+  t.regex(ready.status?.podIP ?? '', /^10\.244\.1\.\d+$/);
+  t.regex(ready.status?.containerStatuses?.[0]?.containerID ?? '', /^containerd:\/\/[0-9a-f]{64}$/);
+  t.true(ready.status?.initContainerStatuses?.[0]?.started);
+  t.is(ready.status?.qosClass, 'BestEffort');
+});
+
+test.serial('deleting the pod through the API stops it and the object goes away', async (t) => {
+  const before = await client!.get<Pod>(refs.pods, 'hello', 'default');
+  const lingering = await client!.delete<Pod>(refs.pods, 'hello', { namespace: 'default' });
+  t.truthy(lingering.metadata.deletionTimestamp, 'the server keeps the pod until the agent lets it go');
+  await waitFor(async () => {
+    try {
+      await client!.get(refs.pods, 'hello', 'default');
+      return false;
+    } catch (err) {
+      return isApiError(err, 'NotFound');
+    }
+  }, { what: 'pod hello gone from the API after its containers stopped', timeoutMs: 60_000 });
+  await waitFor(async () => (await cri!.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': before.metadata.uid! } })).length === 0, {
+    what: 'the pod sandbox removed from containerd', timeoutMs: 30_000,
+  });
+});
