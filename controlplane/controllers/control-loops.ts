@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { ClusterClient } from './client.ts';
 import { deploymentController, endpointsController, jobController, replicaSetController } from './definitions.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
+import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
 export interface ControlLoopsOptions {
@@ -15,6 +16,8 @@ export interface ControlLoopsOptions {
   readonly now?: () => Date;
   /** Leave the scheduler out (another scheduler places pods). */
   readonly withoutScheduler?: boolean;
+  /** Grace periods, monitor period and --cluster-cidr for the node lifecycle controller. */
+  readonly nodeLifecycle?: NodeLifecycleOptions;
   /** Replace the default set of controllers (tests run a subset). */
   readonly controllers?: readonly ControllerSpec[];
 }
@@ -25,13 +28,16 @@ export interface RunningControlLoops {
   stop(): Promise<void>;
 }
 
-export const defaultControllers: readonly ControllerSpec[] = [replicaSetController, deploymentController, jobController, endpointsController];
+export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifecycle'> = {}): ControllerSpec[] {
+  return [replicaSetController, deploymentController, jobController, endpointsController, nodeLifecycleController(options.nodeLifecycle)];
+}
 
 export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {
   const log = options.logger;
+  const controllers = options.controllers ?? defaultControllers(options);
   const manager = new ControllerManager({
     client: options.client,
-    controllers: options.controllers ?? defaultControllers,
+    controllers,
     ...(options.now ? { now: options.now } : {}),
     onError: (err, controller, key) => log?.warn({ err, controller, key }, 'controller pass failed; will retry'),
   });
@@ -46,7 +52,7 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
     await manager.stop();
     throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });
   }
-  log?.info({ controllers: (options.controllers ?? defaultControllers).map((c) => c.name), scheduler: scheduler !== undefined }, 'control loops running');
+  log?.info({ controllers: controllers.map((c) => c.name), scheduler: scheduler !== undefined }, 'control loops running');
   let stopping: Promise<void> | undefined;
   return {
     scheduler,

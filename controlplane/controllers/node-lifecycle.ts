@@ -1,0 +1,90 @@
+/**
+ * The node lifecycle controller as a ControllerSpec. Per node, every monitor period (5 s):
+ *  1. note signs of life (Lease renewals, status heartbeats); past the grace period set the node's
+ *     conditions to Unknown and mark its pods not ready, so Services stop sending them traffic;
+ *  2. keep the condition taints in line (NoSchedule for the scheduler, NoExecute for eviction) and
+ *     give the node a pod CIDR when --cluster-cidr is set;
+ *  3. evict pods whose toleration of the NoExecute taints has run out.
+ * A write of the node's status and one of its spec never go in the same pass (the second would
+ * conflict with the first): the status change brings the node back through the queue at once.
+ */
+import type { Lease, Node, Pod } from '../../kube/corev1.ts';
+import type { Action, Plan } from './actions.ts';
+import type { ControllerSpec } from './manager.ts';
+import { assessNode, defaultMonitorPeriodMs, type HealthOptions, type NodeHealth } from './node-health.ts';
+import { reconcileTaints } from './node-taints.ts';
+import { assignPodCidr, usedPodCidrs } from './pod-cidr.ts';
+import { isActive, readyCondition, timestamp } from './pods.ts';
+import { planTaintEvictions } from './taint-eviction.ts';
+
+export const nodeLeaseNamespace = 'kube-node-lease';
+
+export interface NodeLifecycleOptions extends HealthOptions {
+  readonly monitorPeriodMs?: number;
+  /** --cluster-cidr: when set, nodes without spec.podCIDR get a block from it. */
+  readonly clusterCidr?: string;
+  readonly nodeCidrMaskSize?: number;
+}
+
+function markPodsNotReady(pods: readonly Pod[], now: Date): Action[] {
+  const actions: Action[] = [];
+  for (const pod of pods) {
+    const ready = readyCondition(pod);
+    if (ready?.status !== 'True') continue;
+    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: timestamp(now) } : c));
+    actions.push({ kind: 'updateStatus', resource: 'pods', object: { ...pod, status: { ...pod.status, conditions } } });
+  }
+  return actions;
+}
+
+export function nodeLifecycleController(options: NodeLifecycleOptions = {}): ControllerSpec {
+  const health = new Map<string, NodeHealth>();
+  // Blocks handed out but maybe not yet visible in the cache, so two nodes never get the same one.
+  const reserved = new Map<string, string>();
+  return {
+    name: 'nodelifecycle',
+    primary: 'nodes',
+    triggers: [
+      { resource: 'leases', keysFor: (lease) => (lease.metadata.namespace === nodeLeaseNamespace && lease.metadata.name ? [lease.metadata.name] : []) },
+      { resource: 'pods', keysFor: (pod) => ((pod as Pod).spec?.nodeName ? [(pod as Pod).spec.nodeName!] : []) },
+    ],
+    plan: (object, caches, now): Plan => {
+      const node = object as Node;
+      const name = node.metadata.name ?? '';
+      const lease = caches.get('leases', `${nodeLeaseNamespace}/${name}`) as Lease | undefined;
+      const pods = (caches.list('pods') as Pod[]).filter((p) => p.spec.nodeName === name && isActive(p));
+      const assessment = assessNode(node, lease, health.get(name), now, options);
+      health.set(name, assessment.health);
+      const period = options.monitorPeriodMs ?? defaultMonitorPeriodMs;
+      if (assessment.statusUpdate) {
+        const wasReady = node.status?.conditions?.find((c) => c.type === 'Ready');
+        return {
+          actions: [
+            { kind: 'updateStatus', resource: 'nodes', object: assessment.statusUpdate },
+            ...(wasReady?.status === 'Unknown' ? [] : markPodsNotReady(pods, now)),
+            { kind: 'event', object: { ...node, apiVersion: 'v1', kind: 'Node' }, type: 'Normal', reason: 'NodeNotReady', message: `Node ${name} status is now: NodeNotReady` },
+          ],
+          requeueAfterMs: period,
+        };
+      }
+      const actions: Action[] = [];
+      let next = reconcileTaints(node, now);
+      if (options.clusterCidr) {
+        const used = usedPodCidrs(caches.list('nodes') as Node[]);
+        for (const [holder, cidr] of reserved) {
+          if (holder !== name) used.add(cidr);
+        }
+        const withCidr = assignPodCidr(next ?? node, options.clusterCidr, options.nodeCidrMaskSize ?? 24, used);
+        if (withCidr) {
+          reserved.set(name, withCidr.spec!.podCIDR!);
+          next = withCidr;
+        } else if (node.spec?.podCIDR) reserved.delete(name);
+      }
+      if (next) actions.push({ kind: 'update', resource: 'nodes', object: next });
+      const evictions = planTaintEvictions(next ?? node, pods, now);
+      actions.push(...evictions.actions);
+      const remaining = assessment.remainingMs ?? period;
+      return { actions, requeueAfterMs: Math.max(1, Math.min(period, remaining, evictions.requeueAfterMs ?? Infinity)) };
+    },
+  };
+}

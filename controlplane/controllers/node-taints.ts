@@ -1,0 +1,56 @@
+/**
+ * The taints a node's state implies, kept in sync by the node lifecycle controller:
+ *  - NoSchedule from conditions (not-ready, unreachable, memory/disk/pid pressure, network
+ *    unavailable) and from spec.unschedulable, so the scheduler needs no special cases;
+ *  - NoExecute not-ready / unreachable, stamped with timeAdded, which start the eviction clock of
+ *    pods that tolerate them only for tolerationSeconds (300 s by the API's defaulting).
+ * Taints that users or other components set are left alone.
+ */
+import type { Node, Taint } from '../../kube/corev1.ts';
+import { timestamp } from './pods.ts';
+
+export const taintKeys = {
+  notReady: 'node.kubernetes.io/not-ready',
+  unreachable: 'node.kubernetes.io/unreachable',
+  unschedulable: 'node.kubernetes.io/unschedulable',
+  memoryPressure: 'node.kubernetes.io/memory-pressure',
+  diskPressure: 'node.kubernetes.io/disk-pressure',
+  pidPressure: 'node.kubernetes.io/pid-pressure',
+  networkUnavailable: 'node.kubernetes.io/network-unavailable',
+} as const;
+
+const managed = new Set<string>(Object.values(taintKeys));
+
+function statusOf(node: Node, type: string): string | undefined {
+  return node.status?.conditions?.find((c) => c.type === type)?.status;
+}
+
+export function impliedTaints(node: Node): Taint[] {
+  const taints: Taint[] = [];
+  const ready = statusOf(node, 'Ready');
+  if (ready === 'False') taints.push({ key: taintKeys.notReady, effect: 'NoSchedule' }, { key: taintKeys.notReady, effect: 'NoExecute' });
+  if (ready === 'Unknown') taints.push({ key: taintKeys.unreachable, effect: 'NoSchedule' }, { key: taintKeys.unreachable, effect: 'NoExecute' });
+  if (statusOf(node, 'MemoryPressure') === 'True') taints.push({ key: taintKeys.memoryPressure, effect: 'NoSchedule' });
+  if (statusOf(node, 'DiskPressure') === 'True') taints.push({ key: taintKeys.diskPressure, effect: 'NoSchedule' });
+  if (statusOf(node, 'PIDPressure') === 'True') taints.push({ key: taintKeys.pidPressure, effect: 'NoSchedule' });
+  if (statusOf(node, 'NetworkUnavailable') === 'True') taints.push({ key: taintKeys.networkUnavailable, effect: 'NoSchedule' });
+  if (node.spec?.unschedulable === true) taints.push({ key: taintKeys.unschedulable, effect: 'NoSchedule' });
+  return taints;
+}
+
+/** The node with its managed taints brought in line, or undefined when they already are. */
+export function reconcileTaints(node: Node, now: Date): Node | undefined {
+  const current = node.spec?.taints ?? [];
+  const wanted = impliedTaints(node);
+  const same = (a: Taint, b: Taint) => a.key === b.key && a.effect === b.effect;
+  const kept = current.filter((t) => !managed.has(t.key) || wanted.some((w) => same(w, t)));
+  const added = wanted
+    .filter((w) => !current.some((t) => same(t, w)))
+    .map((w) => (w.effect === 'NoExecute' ? { ...w, timeAdded: timestamp(now) } : w));
+  if (added.length === 0 && kept.length === current.length) return undefined;
+  const taints = [...kept, ...added];
+  const spec = { ...node.spec };
+  if (taints.length > 0) spec.taints = taints;
+  else delete spec.taints;
+  return { ...node, spec };
+}
