@@ -24,6 +24,9 @@ import { kubePodApi } from '../../agent/pods/kube-pod-api.ts';
 import { noConfigLookup } from '../../agent/pods/pod-executor.ts';
 import { defaultClusterDNS } from '../../agent/pods/node-settings.ts';
 import { bedNetwork } from './bed-network.ts';
+import { NodeLease } from '../../agent/node/lease.ts';
+import { kubeLeaseApi } from '../../agent/node/kube-lease-api.ts';
+import type { Lease } from '../../kube/corev1.ts';
 
 let bed: Bed | undefined;
 let server: ServerProcess | undefined;
@@ -117,4 +120,34 @@ test.serial('deleting the pod through the API stops it and the object goes away'
   await waitFor(async () => (await cri!.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': before.metadata.uid! } })).length === 0, {
     what: 'the pod sandbox removed from containerd', timeoutMs: 30_000,
   });
+});
+
+test.serial('the node lease is written to the API and recreated after someone deletes it', async (t) => {
+  // its own client: the heartbeat never queues behind pod traffic
+  const leaseClient = new KubeClient({ ...loadKubeconfig(server!.kubeconfig).client, timeoutMs: 10_000 });
+  const abort = new AbortController();
+  const lease = new NodeLease({ api: kubeLeaseApi(leaseClient), nodeName: 'node-1', nodeUid: undefined, clock: systemClock, log: pino({ level: 'silent' }), renewIntervalMs: 300 });
+  const running = lease.run(abort.signal);
+  try {
+    const first = await waitFor(async () => {
+      const found = await client!.get<Lease>(refs.leases, 'node-1', 'kube-node-lease').catch(() => undefined);
+      return found?.spec?.holderIdentity === 'node-1' ? found : undefined;
+    }, { what: 'lease kube-node-lease/node-1 held by node-1', timeoutMs: 10_000 });
+    t.is(first.spec?.leaseDurationSeconds, 40);
+    await waitFor(async () => {
+      const now = await client!.get<Lease>(refs.leases, 'node-1', 'kube-node-lease');
+      return now.spec?.renewTime !== first.spec?.renewTime;
+    }, { what: 'a second renewal of the lease', timeoutMs: 10_000 });
+    const deleted = await client!.get<Lease>(refs.leases, 'node-1', 'kube-node-lease');
+    await client!.delete(refs.leases, 'node-1', { namespace: 'kube-node-lease' });
+    const recreated = await waitFor(async () => {
+      const found = await client!.get<Lease>(refs.leases, 'node-1', 'kube-node-lease').catch(() => undefined);
+      return found !== undefined && found.metadata.uid !== deleted.metadata.uid ? found : undefined;
+    }, { what: 'the deleted lease created again', timeoutMs: 10_000 });
+    t.is(recreated.spec?.holderIdentity, 'node-1');
+  } finally {
+    abort.abort();
+    await running;
+    leaseClient.close();
+  }
 });

@@ -1,0 +1,112 @@
+/**
+ * The node's heartbeat: the Lease kube-node-lease/<node>, held by the node, 40 s long, renewed
+ * every 10 s on its own loop (give it its own API client, so a slow pod-status write never
+ * delays it). A renewal that fails is retried after 200 ms, doubling up to 7 s, until it works;
+ * a lease that went missing is created again, and the log says so.
+ *
+ * Lifecycle: the constructor does nothing; run(signal) renews until the signal aborts.
+ */
+import type { Logger } from 'pino';
+import type { Lease } from '../../kube/corev1.ts';
+import type { Clock } from '../clock.ts';
+
+export const leaseNamespace = 'kube-node-lease';
+export const leaseDurationSeconds = 40;
+export const renewIntervalMs = 10_000;
+const firstRetryMs = 200;
+const maxRetryMs = 7_000;
+
+/** The calls the heartbeat makes; an adapter over KubeClient provides them. */
+export interface LeaseApi {
+  /** undefined when the lease does not exist. */
+  get(namespace: string, name: string): Promise<Lease | undefined>;
+  create(lease: Lease): Promise<Lease>;
+  /** Fails on a resourceVersion conflict. */
+  update(lease: Lease): Promise<Lease>;
+}
+
+export interface NodeLeaseOptions {
+  api: LeaseApi;
+  nodeName: string;
+  /** The Node's UID, for the owner reference (the lease goes when the Node goes). */
+  nodeUid: string | undefined;
+  clock: Clock;
+  log: Logger;
+  renewIntervalMs?: number;
+}
+
+/** MicroTime: RFC 3339 with microseconds. */
+export function microTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+/** The lease as this node wants it at `now`, keeping what the server holds (resourceVersion, transitions). */
+export function desiredLease(current: Lease | undefined, nodeName: string, nodeUid: string | undefined, now: number): Lease {
+  const holderChanged = current?.spec?.holderIdentity !== nodeName;
+  return {
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      ...(current?.metadata ?? {}),
+      name: nodeName,
+      namespace: leaseNamespace,
+      ...(nodeUid !== undefined
+        ? { ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: nodeName, uid: nodeUid }] }
+        : {}),
+    },
+    spec: {
+      holderIdentity: nodeName,
+      leaseDurationSeconds,
+      renewTime: microTime(now),
+      acquireTime: holderChanged || current?.spec?.acquireTime === undefined ? microTime(now) : current.spec.acquireTime,
+      leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + (current !== undefined && holderChanged ? 1 : 0),
+    },
+  };
+}
+
+export class NodeLease {
+  readonly #options: NodeLeaseOptions;
+  /** Successful renewals (for tests and metrics). */
+  renewals = 0;
+  lastRenewedAt: number | undefined;
+
+  constructor(options: NodeLeaseOptions) {
+    this.#options = options;
+  }
+
+  /** One renewal: read, then create or update. */
+  async renewOnce(): Promise<void> {
+    const { api, nodeName, nodeUid, clock, log } = this.#options;
+    const current = await api.get(leaseNamespace, nodeName);
+    const wanted = desiredLease(current, nodeName, nodeUid, clock.now());
+    if (current === undefined) {
+      if (this.renewals > 0) log.warn({ lease: `${leaseNamespace}/${nodeName}` }, 'the node lease was deleted; creating it again');
+      await api.create(wanted);
+    } else {
+      await api.update(wanted);
+    }
+    this.renewals += 1;
+    this.lastRenewedAt = clock.now();
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const { clock, log } = this.#options;
+    const sleep = (ms: number) =>
+      new Promise<void>((resolve) => {
+        const timer = clock.after(ms, resolve);
+        signal.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
+      });
+    let retryMs = firstRetryMs;
+    while (!signal.aborted) {
+      try {
+        await this.renewOnce();
+        retryMs = firstRetryMs;
+        await sleep(this.#options.renewIntervalMs ?? renewIntervalMs);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, retryMs }, 'node lease renewal failed');
+        await sleep(retryMs);
+        retryMs = Math.min(retryMs * 2, maxRetryMs);
+      }
+    }
+  }
+}
