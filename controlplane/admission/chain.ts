@@ -8,6 +8,7 @@ import type { Admit, AdmissionRequest } from '../api/registry.ts';
 import type { ResourceInfo } from '../api/resources.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
+import { checkShape } from './shape.ts';
 import { addDefaultTolerations } from './tolerations.ts';
 import {
   FieldErrors,
@@ -69,7 +70,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       const usedPorts = new Set<number>();
       for (const s of all) for (const p of ((s.spec as Any)?.ports ?? []) as Any[]) if (p.nodePort) usedPorts.add(p.nodePort);
       const errors = new FieldErrors();
-      for (const [i, port] of (spec.ports as Any[]).entries()) {
+      for (const [i, port] of ((spec.ports ?? []) as Any[]).entries()) {
         const previous = (old?.ports as Any[] | undefined)?.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
         if (port.nodePort === undefined) port.nodePort = previous ?? allocatePort(usedPorts);
         else if (port.nodePort !== previous) {
@@ -80,7 +81,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       }
       errors.throwIfAny('Service', '', svc.metadata.name);
     } else {
-      for (const port of spec.ports as Any[]) delete port.nodePort;
+      for (const port of (spec.ports ?? []) as Any[]) delete port.nodePort;
     }
   }
 
@@ -89,9 +90,16 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const o = object as Any;
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource !== undefined) return;
-    mutate(info, o, request.old === undefined);
-    if (info.group === '' && info.resource === 'services') await allocate(request, o);
-    validate(info, o, request.old);
+    checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
+    try {
+      mutate(info, o, request.old === undefined);
+      if (info.group === '' && info.resource === 'services') await allocate(request, o);
+      validate(info, o, request.old);
+    } catch (err) {
+      // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.
+      if (err instanceof TypeError) throw new ApiError('BadRequest', `${info.kind} has a field of an unexpected type: ${err.message}`);
+      throw err;
+    }
   };
 }
 

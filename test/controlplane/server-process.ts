@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { waitFor } from './ports.ts';
@@ -98,6 +98,18 @@ export interface HttpReply {
   body: any;
 }
 
+const agents = new Map<string, Agent>();
+/** Keep-alive connections per server and client certificate, so tests do not pay a TLS handshake per call. */
+function agentFor(port: number, ca: string, identity: Identity): Agent {
+  const key = `${port}|${identity.cert ?? ''}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = new Agent({ keepAlive: true, ca, ...(identity.cert ? { cert: identity.cert, key: identity.key } : {}) });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
 /** One HTTPS request to the server, verifying it with the cluster CA. */
 export async function call(server: { dataDir: string; port: number }, method: string, path: string, identity: Identity = {}, body?: unknown, contentType = 'application/json'): Promise<HttpReply> {
   const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
@@ -109,13 +121,11 @@ export async function call(server: { dataDir: string; port: number }, method: st
         port: server.port,
         method,
         path,
-        ca,
-        ...(identity.cert ? { cert: identity.cert, key: identity.key } : {}),
         headers: {
           ...(identity.token ? { Authorization: `Bearer ${identity.token}` } : {}),
           ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
         },
-        agent: false,
+        agent: agentFor(server.port, ca, identity),
       },
       (res) => {
         const chunks: Buffer[] = [];

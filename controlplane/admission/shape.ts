@@ -1,0 +1,195 @@
+/**
+ * JSON shape checks before defaulting: the fields that defaulting and validation read must have
+ * the right JSON types, or the request is refused with 400 and the field's path (as upstream's
+ * decoder does), instead of code tripping over a string where a list belongs.
+ */
+import { ApiError } from '../../kube/errors.ts';
+import type { StatusCause } from '../../kube/types.ts';
+
+export type Shape =
+  | 'string'
+  | 'integer'
+  | 'number'
+  | 'boolean'
+  | 'any'
+  | 'intOrString'
+  | { readonly map: Shape }
+  | { readonly list: Shape }
+  | { readonly fields: Readonly<Record<string, Shape>> };
+
+const str = 'string' as const;
+const int = 'integer' as const;
+const bool = 'boolean' as const;
+const strMap = { map: str } as const;
+const strList = { list: str } as const;
+const obj = (fields: Record<string, Shape>): Shape => ({ fields });
+
+const ownerReference = obj({ apiVersion: str, kind: str, name: str, uid: str, controller: bool, blockOwnerDeletion: bool });
+export const objectMeta = obj({
+  name: str,
+  generateName: str,
+  namespace: str,
+  uid: str,
+  resourceVersion: str,
+  generation: int,
+  creationTimestamp: 'any',
+  deletionTimestamp: 'any',
+  deletionGracePeriodSeconds: int,
+  labels: strMap,
+  annotations: strMap,
+  finalizers: strList,
+  ownerReferences: { list: ownerReference },
+});
+
+const probe = obj({
+  httpGet: obj({ path: str, port: 'intOrString', host: str, scheme: str }),
+  tcpSocket: obj({ port: 'intOrString', host: str }),
+  exec: obj({ command: strList }),
+  initialDelaySeconds: int,
+  timeoutSeconds: int,
+  periodSeconds: int,
+  successThreshold: int,
+  failureThreshold: int,
+});
+const container = obj({
+  name: str,
+  image: str,
+  command: strList,
+  args: strList,
+  workingDir: str,
+  imagePullPolicy: str,
+  ports: { list: obj({ name: str, containerPort: int, hostPort: int, protocol: str, hostIP: str }) },
+  env: { list: obj({ name: str, value: str, valueFrom: 'any' }) },
+  envFrom: { list: obj({ prefix: str, configMapRef: obj({ name: str }), secretRef: obj({ name: str }) }) },
+  resources: obj({ limits: { map: 'intOrString' }, requests: { map: 'intOrString' } }),
+  volumeMounts: { list: obj({ name: str, mountPath: str, readOnly: bool, subPath: str }) },
+  livenessProbe: probe,
+  readinessProbe: probe,
+  startupProbe: probe,
+  terminationMessagePath: str,
+  terminationMessagePolicy: str,
+  restartPolicy: str,
+});
+export const podSpec = obj({
+  containers: { list: container },
+  initContainers: { list: container },
+  volumes: { list: obj({ name: str, secret: obj({ secretName: str, defaultMode: int }), configMap: obj({ name: str, defaultMode: int }) }) },
+  restartPolicy: str,
+  dnsPolicy: str,
+  nodeName: str,
+  nodeSelector: strMap,
+  serviceAccountName: str,
+  serviceAccount: str,
+  schedulerName: str,
+  terminationGracePeriodSeconds: int,
+  activeDeadlineSeconds: int,
+  priority: int,
+  enableServiceLinks: bool,
+  hostNetwork: bool,
+  securityContext: 'any',
+  tolerations: { list: obj({ key: str, operator: str, value: str, effect: str, tolerationSeconds: int }) },
+  imagePullSecrets: { list: obj({ name: str }) },
+  readinessGates: { list: obj({ conditionType: str }) },
+});
+const podTemplate = obj({ metadata: objectMeta, spec: podSpec });
+const labelSelector = obj({ matchLabels: strMap, matchExpressions: { list: obj({ key: str, operator: str, values: strList }) } });
+
+/** Shapes by resource (core resources by plural name; others as group/resource). */
+export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> = {
+  pods: { spec: podSpec, status: obj({ phase: str, conditions: { list: obj({ type: str, status: str }) }, containerStatuses: { list: 'any' } }) },
+  services: {
+    spec: obj({
+      type: str,
+      clusterIP: str,
+      clusterIPs: strList,
+      selector: strMap,
+      externalIPs: strList,
+      sessionAffinity: str,
+      ports: { list: obj({ name: str, port: int, targetPort: 'intOrString', nodePort: int, protocol: str, appProtocol: str }) },
+    }),
+  },
+  configmaps: { data: strMap, binaryData: strMap, immutable: bool },
+  secrets: { data: strMap, stringData: strMap, type: str, immutable: bool },
+  namespaces: { spec: obj({ finalizers: strList }), status: obj({ phase: str }) },
+  nodes: { spec: obj({ podCIDR: str, podCIDRs: strList, unschedulable: bool, taints: { list: obj({ key: str, value: str, effect: str }) } }) },
+  'coordination.k8s.io/leases': { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, leaseTransitions: int, acquireTime: 'any', renewTime: 'any' }) },
+  'apps/deployments': { spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, strategy: obj({ type: str, rollingUpdate: obj({ maxSurge: 'intOrString', maxUnavailable: 'intOrString' }) }), revisionHistoryLimit: int, progressDeadlineSeconds: int, minReadySeconds: int, paused: bool }) },
+  'apps/replicasets': { spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, minReadySeconds: int }) },
+  'apps/daemonsets': { spec: obj({ selector: labelSelector, template: podTemplate, updateStrategy: 'any', revisionHistoryLimit: int }) },
+  'apps/statefulsets': { spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, serviceName: str }) },
+  'batch/jobs': { spec: obj({ parallelism: int, completions: int, backoffLimit: int, selector: labelSelector, template: podTemplate, suspend: bool }) },
+  'batch/cronjobs': { spec: obj({ schedule: str, suspend: bool, jobTemplate: obj({ metadata: objectMeta, spec: obj({ template: podTemplate }) }) }) },
+};
+
+function describe(shape: Shape): string {
+  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape;
+  if ('map' in shape) return 'object';
+  if ('list' in shape) return 'array';
+  return 'object';
+}
+
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';
+  return typeof value;
+}
+
+function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]): void {
+  if (value === undefined || value === null) return;
+  const actual = typeOf(value);
+  const fail = (): void => {
+    causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: "${actual}": ${path} must be of type ${describe(shape)}` });
+  };
+  if (typeof shape === 'string') {
+    switch (shape) {
+      case 'any':
+        return;
+      case 'string':
+        if (actual !== 'string') fail();
+        return;
+      case 'integer':
+        if (actual !== 'integer') fail();
+        return;
+      case 'number':
+        if (actual !== 'integer' && actual !== 'number') fail();
+        return;
+      case 'boolean':
+        if (actual !== 'boolean') fail();
+        return;
+      case 'intOrString':
+        if (actual !== 'integer' && actual !== 'string') fail();
+        return;
+    }
+  }
+  if ('list' in shape) {
+    if (!Array.isArray(value)) return fail();
+    value.forEach((item, i) => {
+      if (item === null) causes.push({ reason: 'FieldValueTypeInvalid', field: `${path}[${i}]`, message: `Invalid value: "null": ${path}[${i}] must be of type ${describe(shape.list)}` });
+      else check(item, shape.list, `${path}[${i}]`, causes);
+    });
+    return;
+  }
+  if (actual !== 'object') return fail();
+  const record = value as Record<string, unknown>;
+  if ('map' in shape) {
+    for (const [k, v] of Object.entries(record)) check(v, shape.map, `${path}[${k}]`, causes);
+    return;
+  }
+  for (const [k, fieldShape] of Object.entries(shape.fields)) check(record[k], fieldShape, path ? `${path}.${k}` : k, causes);
+}
+
+/** Throws 400 BadRequest naming every field with a wrong JSON type. */
+export function checkShape(resourceKey: string, kind: string, object: Record<string, unknown>): void {
+  const causes: StatusCause[] = [];
+  if (typeof object.metadata !== 'object' || object.metadata === null || Array.isArray(object.metadata)) {
+    causes.push({ reason: 'FieldValueTypeInvalid', field: 'metadata', message: 'metadata must be an object' });
+  } else {
+    check(object.metadata, objectMeta, 'metadata', causes);
+  }
+  for (const [field, shape] of Object.entries(shapes[resourceKey] ?? {})) check(object[field], shape, field, causes);
+  if (causes.length > 0) {
+    const name = typeof (object.metadata as { name?: unknown } | undefined)?.name === 'string' ? String((object.metadata as { name: string }).name) : '';
+    throw new ApiError('BadRequest', `${kind} in version is invalid: ${causes.slice(0, 5).map((c) => c.message).join('; ')}`, { name, kind, causes });
+  }
+}
