@@ -22,8 +22,17 @@ export type Action =
       /** Only delete this very object, not a successor with the same name. */
       readonly uid?: string;
       readonly propagationPolicy?: PropagationPolicy;
+      /** Delete only if none of these objects exists any more (checked against the API, not a cache). */
+      readonly ifAbsent?: readonly ObjectReference[];
     }
   | { readonly kind: 'event'; readonly object: KubeObject; readonly type: EventType; readonly reason: string; readonly message: string };
+
+export interface ObjectReference {
+  readonly resource: ResourceName;
+  readonly namespace: string | undefined;
+  readonly name: string;
+  readonly uid: string;
+}
 
 export interface Plan {
   readonly actions: Action[];

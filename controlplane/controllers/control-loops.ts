@@ -7,7 +7,10 @@ import type { Logger } from 'pino';
 import type { ClusterClient } from './client.ts';
 import { deploymentController, endpointsController, jobController, replicaSetController } from './definitions.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
+import { garbageCollectorFor } from './garbage-collector.ts';
+import { namespaceController } from './namespace.ts';
 import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.ts';
+import { serviceAccountController } from './serviceaccount.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
 export interface ControlLoopsOptions {
@@ -29,7 +32,21 @@ export interface RunningControlLoops {
 }
 
 export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifecycle'> = {}): ControllerSpec[] {
-  return [replicaSetController, deploymentController, jobController, endpointsController, nodeLifecycleController(options.nodeLifecycle)];
+  return [
+    replicaSetController,
+    deploymentController,
+    jobController,
+    endpointsController,
+    nodeLifecycleController(options.nodeLifecycle),
+    namespaceController,
+    serviceAccountController,
+    garbageCollectorFor('pods', ['replicasets', 'jobs', 'daemonsets', 'statefulsets']),
+    garbageCollectorFor('replicasets', ['deployments']),
+    garbageCollectorFor('jobs', ['cronjobs']),
+    garbageCollectorFor('endpointslices', ['services']),
+    garbageCollectorFor('controllerrevisions', ['daemonsets', 'statefulsets']),
+    garbageCollectorFor('leases', ['nodes']),
+  ];
 }
 
 export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {

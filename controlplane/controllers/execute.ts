@@ -6,7 +6,7 @@
  * later with fresh observations.
  */
 import { isApiError } from '../../kube/errors.ts';
-import type { Action } from './actions.ts';
+import type { Action, ObjectReference } from './actions.ts';
 import type { ClusterClient } from './client.ts';
 import type { EventRecorder } from './events.ts';
 import type { Expectations } from './expectations.ts';
@@ -47,6 +47,19 @@ async function createPods(context: ExecuteContext, action: Extract<Action, { kin
   }
 }
 
+/** Whether any of the objects still exists with the same uid (a cache may not have seen it yet). */
+async function anyExists(client: ClusterClient, refs: readonly ObjectReference[]): Promise<boolean> {
+  for (const ref of refs) {
+    try {
+      const found = await client.get(ref.resource, ref.namespace, ref.name);
+      if (found.metadata.uid === ref.uid) return true;
+    } catch (err) {
+      if (!isApiError(err, 'NotFound')) throw err;
+    }
+  }
+  return false;
+}
+
 export async function execute(context: ExecuteContext, actions: readonly Action[]): Promise<void> {
   const { client, events, expectations, ownerUid } = context;
   const failures: unknown[] = [];
@@ -75,6 +88,7 @@ export async function execute(context: ExecuteContext, actions: readonly Action[
           await client.updateStatus(action.resource, action.object);
           break;
         case 'delete': {
+          if (action.ifAbsent && (await anyExists(client, action.ifAbsent))) break;
           const key = `${action.namespace ?? ''}/${action.name}`;
           // Pod deletions are what a controller counts on seeing; other deletions need no waiting.
           const dependent = ownerUid !== undefined && action.resource === 'pods';

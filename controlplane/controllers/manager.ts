@@ -31,8 +31,10 @@ export interface ControllerSpec {
   readonly name: string;
   readonly primary: ResourceName;
   readonly triggers: readonly Trigger[];
-  /** Plan for one primary object (a missing one is not planned for). */
+  /** Plan for one primary object. */
   readonly plan: (object: KubeObject, caches: Caches, now: Date) => Plan;
+  /** Plan for a key whose primary object is gone (cleaning up after it); by default nothing. */
+  readonly planMissing?: (key: string, caches: Caches, now: Date) => Plan;
   /** Extra resources the planner reads without being triggered by them. */
   readonly reads?: readonly ResourceName[];
   readonly workers?: number;
@@ -86,6 +88,7 @@ export class ControllerManager {
         updated: (_old, o) => queue.add(objectKey(o)),
         deleted: (o) => {
           if (o.metadata.uid) this.#expectations.forget(o.metadata.uid);
+          if (spec.planMissing) queue.add(objectKey(o));
         },
       });
       for (const trigger of spec.triggers) {
@@ -168,7 +171,14 @@ export class ControllerManager {
 
   async #sync(spec: ControllerSpec, queue: WorkQueue, key: string): Promise<void> {
     const object = this.caches.get(spec.primary, key);
-    if (object === undefined) return;
+    if (object === undefined) {
+      if (spec.planMissing) {
+        const plan = spec.planMissing(key, this.caches, this.#now());
+        await execute({ client: this.#options.client, events: this.#events }, plan.actions);
+        if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
+      }
+      return;
+    }
     const uid = object.metadata.uid ?? key;
     if (!this.#expectations.satisfied(uid)) return;
     const plan = spec.plan(object, this.caches, this.#now());
