@@ -81,13 +81,19 @@ export const affinityList = (portKey: string, endpoint: string) => `BOSUN-SEP-${
 
 /**
  * Service destinations are dispatched through a two-level tree on the destination address
- * (/16, then /24) instead of one long list: a packet walks a few hundred rules at most, and a
- * partial sync rewrites only the small chains that hold the changed services.
+ * (/16, then /20) instead of one long list: a packet walks a few dozen rules instead of one per
+ * service, and a partial sync rewrites only the small chains that hold the changed services.
+ * /20 keeps the number of dispatch chains small (at most 256 inside the service CIDR): every extra
+ * chain makes iptables-nft restores slower.
  */
-export function bucket24(ip: string): string {
-  return ip.slice(0, ip.lastIndexOf('.'));
+export function bucketOf(ip: string): string {
+  const lastDot = ip.lastIndexOf('.');
+  const prefix = ip.slice(0, lastDot);
+  const thirdDot = prefix.lastIndexOf('.');
+  return `${prefix.slice(0, thirdDot)}.${Number(prefix.slice(thirdDot + 1)) & 0xf0}`;
 }
-export function bucket16(b24: string): string {
-  return b24.slice(0, b24.lastIndexOf('.'));
+/** The /16 that holds a bucket ("10.96.48" -> "10.96"). */
+export function parentOf(bucket: string): string {
+  return bucket.slice(0, bucket.lastIndexOf('.'));
 }
 export const bucketChain = (bucket: string) => `BOSUN-SVCS-${bucket.replaceAll('.', '-')}`;

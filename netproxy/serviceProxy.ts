@@ -41,7 +41,7 @@ export interface ServiceProxyOptions {
   minSyncPeriodMs?: number;
   /** A full resync at least this often (--iptables-sync-period). Default 30 s. */
   syncPeriodMs?: number;
-  /** How often the canary chains are checked. Default 1 s, so a flush is repaired within about 1 s. */
+  /** How often the canary chains are checked. Default 500 ms, so a flush is repaired well within 2 s even on a busy host. */
   canaryPeriodMs?: number;
   /** healthz fails when queued work has waited longer than this. Default 2 x syncPeriod. */
   healthTimeoutMs?: number;
@@ -109,7 +109,7 @@ export class ServiceProxy {
       config: options.config,
       minSyncPeriodMs: options.minSyncPeriodMs ?? 100,
       syncPeriodMs,
-      canaryPeriodMs: options.canaryPeriodMs ?? 1000,
+      canaryPeriodMs: options.canaryPeriodMs ?? 500,
       healthTimeoutMs: options.healthTimeoutMs ?? 2 * syncPeriodMs,
     };
     this.#backend = options.backend;
@@ -344,10 +344,11 @@ export class ServiceProxy {
     (report.full ? this.metrics.fullSyncDuration : this.metrics.partialSyncDuration).observe(seconds);
     if (eventAt !== undefined) this.metrics.programmingDuration.observe((done - eventAt) / 1000);
     this.metrics.lastSyncTimestamp.value = Date.now() / 1000;
-    this.metrics.totalRules.value = rules;
+    if (report.full) this.metrics.totalRules.value = rules; // a partial sync writes only some
     let noLocal = 0;
     for (const port of this.#state.values()) {
-      if ((port.externalPolicyLocal || port.internalPolicyLocal) && port.endpoints.length > 0 && trafficTargets(port).local.length === 0) noLocal++;
+      if (!port.externalPolicyLocal && !port.internalPolicyLocal) continue;
+      if (port.endpoints.length > 0 && trafficTargets(port).local.length === 0) noLocal++;
     }
     this.metrics.noLocalEndpoints.value = noLocal;
   }

@@ -90,7 +90,20 @@ test('a partial sync does not touch chains of unchanged services', (t) => {
   t.true(partial.payload.includes(`:${serviceChain('default/a:http/tcp')} `));
   t.false(partial.payload.includes(serviceChain('default/b:http/tcp')));
   t.false(partial.payload.includes(':BOSUN-SVCS-10-100'), 'dispatch chains of unchanged services are kept');
-  t.true(partial.payload.includes(`:${chains.services} `), 'top-level chains are always rewritten');
+  t.false(partial.payload.includes(`:${chains.services} `), 'an unchanged top-level chain is not rewritten');
+  const added = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' }), service('c', { clusterIP: '10.101.0.3' })],
+    [slice('a', [remotePod(6)]), slice('b', [remotePod(7)]), slice('c', [remotePod(8)])]);
+  const withNew = renderIptables({ state: added, config: testConfig, changed: new Set(['default/c:http/tcp']), memory: full.memory });
+  t.true(withNew.payload.includes(`:${chains.services} `), 'a new /16 changes the top-level chain, which is rewritten');
+  t.true(withNew.payload.includes(':BOSUN-SVCS-10-101 ') && withNew.payload.includes(':BOSUN-SVCS-10-101-0 '));
+});
+
+test('an endpoint change rewrites only that port\'s chain', (t) => {
+  const state = stateOf([service('a', { clusterIP: '10.96.0.1' })], [slice('a', [remotePod(6)])]);
+  const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
+  const moved = stateOf([service('a', { clusterIP: '10.96.0.1' })], [slice('a', [remotePod(7)])]);
+  const partial = renderIptables({ state: moved, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
+  t.deepEqual(partial.payload.split('\n').filter((l) => l.startsWith(':')), [`:${serviceChain('default/a:http/tcp')} - [0:0]`]);
 });
 
 test('comments are dropped above 1000 endpoints', (t) => {
@@ -102,9 +115,10 @@ test('comments are dropped above 1000 endpoints', (t) => {
   t.false(result.payload.includes('--comment'));
 });
 
-test('the canary chains are in every payload, full or partial', (t) => {
+test('the canary chains are in every full payload, with one rule each', (t) => {
   const state = stateOf([service('a')], [slice('a', [remotePod(6)])]);
   const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
-  const partial = renderIptables({ state, config: testConfig, changed: new Set(), memory: full.memory });
-  for (const p of [full.payload, partial.payload]) t.is(p.split('\n').filter((l) => l === `-A ${chains.canary} -m comment --comment "bosun flush detector" -j RETURN`).length, 2);
+  t.is(full.payload.split('\n').filter((l) => l === `-A ${chains.canary} -m comment --comment "bosun flush detector" -j RETURN`).length, 2);
+  const again = renderIptables({ state, config: testConfig, changed: 'all', memory: full.memory });
+  t.is(again.payload, full.payload, 'a full payload is written whole even when nothing changed');
 });
