@@ -130,17 +130,17 @@ export class KubeClient {
     return this.#json('GET', `${resourcePath(ref, options.namespace)}${q ? `?${q}` : ''}`);
   }
 
-  create<T extends KubeObject = KubeObject>(ref: ResourceRef, object: T): Promise<T> {
+  create<T extends KubeObject = KubeObject>(ref: ResourceRef, object: NoInfer<T>): Promise<T> {
     return this.#json('POST', resourcePath(ref, object.metadata.namespace), object);
   }
 
   /** Replaces the object; with metadata.resourceVersion set, a concurrent change is a Conflict. */
-  update<T extends KubeObject = KubeObject>(ref: ResourceRef, object: T): Promise<T> {
+  update<T extends KubeObject = KubeObject>(ref: ResourceRef, object: NoInfer<T>): Promise<T> {
     return this.#json('PUT', resourcePath(ref, object.metadata.namespace, object.metadata.name), object);
   }
 
   /** Writes only .status (the status subresource). */
-  updateStatus<T extends KubeObject = KubeObject>(ref: ResourceRef, object: T): Promise<T> {
+  updateStatus<T extends KubeObject = KubeObject>(ref: ResourceRef, object: NoInfer<T>): Promise<T> {
     return this.#json('PUT', resourcePath(ref, object.metadata.namespace, object.metadata.name, 'status'), object);
   }
 

@@ -1,0 +1,197 @@
+/**
+ * API conventions clients depend on, checked over HTTPS against a live server: watch resume,
+ * 410 on compacted history, bookmarks, paging, generateName, finalizers, graceful pod deletion,
+ * status subresource and generation, errors by reason with field causes, namespace existence,
+ * Table output, aggregated discovery, ClusterIP/NodePort allocation, default tolerations.
+ */
+import test from 'ava';
+import { KubeClient } from '../kube/client.ts';
+import { ApiError, isApiError } from '../kube/errors.ts';
+import { refs } from '../kube/resource-ref.ts';
+import type { KubeObject, WatchEvent } from '../kube/types.ts';
+import { startInProcess, type InProcessServer } from './controlplane/in-process.ts';
+import { call, type Identity } from './controlplane/server-process.ts';
+
+let env: InProcessServer;
+let client: KubeClient;
+let admin: Identity;
+test.before(async () => {
+  env = await startInProcess({ bookmarkIntervalMs: 200 });
+  client = new KubeClient(env.admin);
+  admin = { cert: env.admin.cert!, key: env.admin.key! };
+});
+test.after.always(async () => {
+  client?.close();
+  await env?.destroy();
+});
+
+const http = (method: string, path: string, body?: unknown, contentType?: string) => call({ dataDir: env.dataDir, port: env.server.port }, method, path, admin, body, contentType);
+const pod = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: 'default' },
+  spec: { containers: [{ name: 'c', image: 'img:1' }], ...extra },
+});
+
+async function collect(events: AsyncGenerator<WatchEvent>, count: number, timeoutMs = 5000): Promise<WatchEvent[]> {
+  const out: WatchEvent[] = [];
+  const timer = setTimeout(() => void events.return(undefined), timeoutMs);
+  for await (const event of events) {
+    out.push(event);
+    if (out.length >= count) break;
+  }
+  clearTimeout(timer);
+  return out;
+}
+
+test.serial('watch: 410 Expired for a compacted resourceVersion; bookmarks carry progress', async (t) => {
+  const first = await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'old', namespace: 'default' } });
+  await client.patch(refs.configmaps, 'old', { data: { a: '1' } }, { namespace: 'default' });
+  await env.server.storage.compact(await env.server.storage.currentRevision());
+  const err = await t.throwsAsync(collect(client.watch(refs.configmaps, { namespace: 'default', resourceVersion: first.metadata.resourceVersion! }), 1));
+  t.true(isApiError(err, 'Expired'), String(err));
+  t.is((err as ApiError).code, 410);
+  const current = await client.list(refs.configmaps, { namespace: 'default' });
+  const events = await collect(client.watch(refs.configmaps, { namespace: 'default', resourceVersion: current.metadata.resourceVersion!, allowBookmarks: true }), 1);
+  t.is(events[0]!.type, 'BOOKMARK');
+  t.is(events[0]!.object.metadata.resourceVersion, current.metadata.resourceVersion);
+});
+
+test('watch with resourceVersion 0 starts with the current objects', async (t) => {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'w0' } });
+  await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'w0' } });
+  const events = await collect(client.watch(refs.configmaps, { namespace: 'w0', resourceVersion: '0' }), 1);
+  t.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED a']);
+});
+
+test('list: limit and continue page through everything once', async (t) => {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pages' } });
+  for (let i = 0; i < 7; i++) await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}`, namespace: 'pages' } });
+  const names: string[] = [];
+  let token: string | undefined;
+  do {
+    const page = await client.list(refs.configmaps, { namespace: 'pages', limit: 3, ...(token ? { continue: token } : {}) });
+    names.push(...page.items.map((i) => i.metadata.name!));
+    token = page.metadata.continue;
+  } while (token);
+  t.deepEqual(names, ['c0', 'c1', 'c2', 'c3', 'c4', 'c5', 'c6']);
+  t.is((await http('GET', '/api/v1/namespaces/pages/configmaps?limit=2&continue=garbage')).status, 400);
+});
+
+test('create: generateName, AlreadyExists, Invalid with field causes, missing namespace', async (t) => {
+  const generated = await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { generateName: 'gen-', namespace: 'default' } });
+  t.regex(generated.metadata.name!, /^gen-[a-z0-9]{5}$/);
+  const dup = await http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: generated.metadata.name } });
+  t.is(dup.status, 409);
+  t.is(dup.body.reason, 'AlreadyExists');
+  const invalid = await http('POST', '/api/v1/namespaces/default/pods', { metadata: { name: 'Bad_Name' }, spec: { containers: [{ name: 'c' }] } });
+  t.is(invalid.status, 422);
+  t.is(invalid.body.reason, 'Invalid');
+  t.deepEqual(invalid.body.details.causes.map((c: { field: string }) => c.field).sort(), ['metadata.name', 'spec.containers[0].image']);
+  const nowhere = await http('POST', '/api/v1/namespaces/nowhere/configmaps', { metadata: { name: 'x' } });
+  t.is(nowhere.status, 404);
+  t.regex(nowhere.body.message, /namespaces "nowhere" not found/);
+  const wrongKind = await http('POST', '/api/v1/namespaces/default/configmaps', { kind: 'Secret', metadata: { name: 'x' } });
+  t.is(wrongKind.status, 400);
+  const malformed = await http('POST', '/api/v1/namespaces/default/configmaps', '{"metadata": {');
+  t.is(malformed.status, 400);
+  t.is(malformed.body.kind, 'Status');
+  const longName = await http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'x'.repeat(254) } });
+  t.is(longName.status, 422);
+  t.is((await http('GET', '/apis/nope.example.com/v1/things')).status, 404);
+});
+
+test('finalizers hold a deleted object until they are removed', async (t) => {
+  await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fin', namespace: 'default', finalizers: ['example.com/keep'] } });
+  const marked = await client.delete(refs.configmaps, 'fin', { namespace: 'default' });
+  t.truthy(marked.metadata.deletionTimestamp);
+  t.truthy((await client.get(refs.configmaps, 'fin', 'default')).metadata.deletionTimestamp);
+  await client.patch(refs.configmaps, 'fin', { metadata: { finalizers: null } }, { namespace: 'default' });
+  t.true(isApiError(await t.throwsAsync(client.get(refs.configmaps, 'fin', 'default')), 'NotFound'));
+});
+
+test('graceful pod deletion: a bound pod waits for its node; unbound pods go at once', async (t) => {
+  await client.create(refs.pods, pod('bound', { nodeName: 'n1', terminationGracePeriodSeconds: 20 }));
+  const marked = await client.delete(refs.pods, 'bound', { namespace: 'default' });
+  t.is(marked.metadata.deletionGracePeriodSeconds, 20);
+  const deadline = Date.parse(marked.metadata.deletionTimestamp!);
+  t.true(deadline > Date.now() + 15_000, 'deletionTimestamp is now + grace');
+  const shorter = await client.delete(refs.pods, 'bound', { namespace: 'default', gracePeriodSeconds: 5 });
+  t.is(shorter.metadata.deletionGracePeriodSeconds, 5, 'a second delete may shorten the grace');
+  t.is((await client.get(refs.pods, 'bound', 'default')).metadata.deletionGracePeriodSeconds, 5);
+  await client.delete(refs.pods, 'bound', { namespace: 'default', gracePeriodSeconds: 0 });
+  t.true(isApiError(await t.throwsAsync(client.get(refs.pods, 'bound', 'default')), 'NotFound'));
+  await client.create(refs.pods, pod('loose'));
+  await client.delete(refs.pods, 'loose', { namespace: 'default' });
+  t.true(isApiError(await t.throwsAsync(client.get(refs.pods, 'loose', 'default')), 'NotFound'));
+});
+
+test('status subresource and generation', async (t) => {
+  const created = await client.create(refs.deployments, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'gen', namespace: 'default' },
+    spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'i:1' }] } } },
+  });
+  t.is(created.metadata.generation, 1);
+  const labelled = await client.patch(refs.deployments, 'gen', { metadata: { labels: { x: 'y' } }, status: { replicas: 99 } }, { namespace: 'default' });
+  t.is(labelled.metadata.generation, 1, 'metadata changes do not bump generation');
+  t.is((labelled.status as { replicas?: number } | undefined)?.replicas, undefined, 'the main resource ignores status');
+  const scaled = await client.patch(refs.deployments, 'gen', { spec: { replicas: 3 } }, { namespace: 'default' });
+  t.is(scaled.metadata.generation, 2);
+  const status = await client.patch(refs.deployments, 'gen', { status: { observedGeneration: 2, replicas: 3 }, spec: { replicas: 7 } }, { namespace: 'default', subresource: 'status' });
+  t.deepEqual(status.status, { observedGeneration: 2, replicas: 3 });
+  t.is((status.spec as { replicas: number }).replicas, 3, 'the status subresource ignores spec');
+  const scale = await http('GET', '/apis/apps/v1/namespaces/default/deployments/gen/scale');
+  t.deepEqual([scale.body.kind, scale.body.spec.replicas, scale.body.status.selector], ['Scale', 3, 'a=b']);
+});
+
+test('services: ClusterIP from the range, NodePort from 30000-32767, duplicates refused', async (t) => {
+  const a = await client.create(refs.services, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a', namespace: 'default' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } });
+  const spec = a.spec as { clusterIP: string; ports: { nodePort: number; targetPort: number }[] };
+  t.regex(spec.clusterIP, /^10\.(9[6-9]|10\d|11[01])\.\d+\.\d+$/);
+  t.true(spec.ports[0]!.nodePort >= 30000 && spec.ports[0]!.nodePort <= 32767);
+  t.is(spec.ports[0]!.targetPort, 80);
+  const dupIp = await http('POST', '/api/v1/namespaces/default/services', { metadata: { name: 'b' }, spec: { clusterIP: spec.clusterIP, ports: [{ port: 80 }] } });
+  t.is(dupIp.status, 422);
+  t.regex(dupIp.body.message, /already allocated/);
+  const dupPort = await http('POST', '/api/v1/namespaces/default/services', { metadata: { name: 'c' }, spec: { type: 'NodePort', ports: [{ port: 80, nodePort: spec.ports[0]!.nodePort }] } });
+  t.is(dupPort.status, 422);
+  const outOfRange = await http('POST', '/api/v1/namespaces/default/services', { metadata: { name: 'd' }, spec: { clusterIP: '192.168.1.1', ports: [{ port: 80 }] } });
+  t.is(outOfRange.status, 422);
+  const immutable = await client.patch(refs.services, 'a', { spec: { clusterIP: '10.96.99.99' } }, { namespace: 'default' }).catch((e: unknown) => e);
+  t.true(isApiError(immutable, 'Invalid'), String(immutable));
+});
+
+test('pods get the default not-ready/unreachable tolerations once', async (t) => {
+  const created = await client.create(refs.pods, pod('tol', { tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 60 }] }));
+  const tolerations = (created.spec as { tolerations: { key: string; tolerationSeconds: number }[] }).tolerations;
+  t.deepEqual(tolerations.map((x) => `${x.key}:${x.tolerationSeconds}`).sort(), ['node.kubernetes.io/not-ready:300', 'node.kubernetes.io/unreachable:60']);
+});
+
+test('Table output and aggregated discovery answer in the formats kubectl asks for', async (t) => {
+  const table = await call({ dataDir: env.dataDir, port: env.server.port }, 'GET', '/api/v1/namespaces', admin);
+  t.is(table.body.kind, 'NamespaceList');
+  const { request } = await import('node:https');
+  const get = (path: string, accept: string) =>
+    new Promise<{ type: string; body: any }>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: env.server.port, path, ca: env.admin.ca, cert: env.admin.cert, key: env.admin.key, headers: { Accept: accept } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c));
+        res.on('end', () => resolve({ type: String(res.headers['content-type']), body: JSON.parse(text) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const asTable = await get('/api/v1/namespaces', 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json');
+  t.is(asTable.body.kind, 'Table');
+  t.deepEqual(asTable.body.columnDefinitions.map((c: { name: string }) => c.name), ['Name', 'Status', 'Age']);
+  t.true(asTable.body.rows.some((r: { cells: string[] }) => r.cells[0] === 'kube-system' && r.cells[1] === 'Active'));
+  const aggregated = await get('/apis', 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json');
+  t.regex(aggregated.type, /g=apidiscovery\.k8s\.io;v=v2;as=APIGroupDiscoveryList/);
+  const apps = aggregated.body.items.find((g: { metadata: { name: string } }) => g.metadata.name === 'apps');
+  const deployments = apps.versions[0].resources.find((r: { resource: string }) => r.resource === 'deployments');
+  t.deepEqual(deployments.subresources.map((s: { subresource: string }) => s.subresource), ['status', 'scale']);
+  const legacy = await get('/apis', 'application/json');
+  t.is(legacy.body.kind, 'APIGroupList');
+});
