@@ -2,20 +2,21 @@
  * The controllers as ControllerSpecs: which resource each reconciles, which changes wake which
  * keys, and the pure planner it calls. Nothing here talks to the API.
  */
-import type { Pod } from '../../kube/corev1.ts';
+import type { Node, Pod } from '../../kube/corev1.ts';
 import { matchesLabels, selectorFromObject } from '../../kube/labels.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { objectKey } from './client.ts';
+import { planDaemonSet } from './daemonset.ts';
 import { planDeployment } from './deployment.ts';
 import { planEndpoints, planEndpointSlices, serviceNameLabel } from './endpointslice.ts';
 import { planJob } from './job.ts';
 import { ownerKeys, type Caches, type ControllerSpec } from './manager.ts';
 import { controllerOf } from './pods.ts';
 import { planReplicaSet } from './replicaset.ts';
-import type { Deployment, EndpointSlice, Job, ReplicaSet, Service } from './workload-types.ts';
+import type { DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service } from './workload-types.ts';
 
 /** Owners of `kind` in the object's namespace whose selector matches an orphan (for adoption). */
-function adoptersOf(object: KubeObject, caches: Caches, resource: 'replicasets' | 'deployments' | 'jobs'): string[] {
+function adoptersOf(object: KubeObject, caches: Caches, resource: 'replicasets' | 'deployments' | 'jobs' | 'daemonsets' | 'statefulsets'): string[] {
   if (controllerOf(object) !== undefined) return [];
   return caches
     .list(resource, object.metadata.namespace)
@@ -102,4 +103,15 @@ export const endpointsController: ControllerSpec = {
     const legacy = planEndpoints(service, pods, caches.get('endpoints', objectKey(service)));
     return { actions: [...slices.actions, ...legacy.actions] };
   },
+};
+
+export const daemonSetController: ControllerSpec = {
+  name: 'daemonset',
+  primary: 'daemonsets',
+  triggers: [
+    { resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'DaemonSet'), ...adoptersOf(pod, caches, 'daemonsets')] },
+    // A node joining, leaving or changing labels and taints may change where daemons belong.
+    { resource: 'nodes', keysFor: (_node, caches) => caches.list('daemonsets').map(objectKey) },
+  ],
+  plan: (ds, caches, now) => planDaemonSet(ds as DaemonSet, caches.list('nodes') as Node[], caches.list('pods', ds.metadata.namespace) as Pod[], now),
 };

@@ -63,6 +63,47 @@ export interface Deployment extends KubeObject {
   };
 }
 
+export interface DaemonSet extends KubeObject {
+  spec: {
+    selector: LabelSelectorObject;
+    template: PodTemplateSpec;
+    minReadySeconds?: number;
+    updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString } };
+  };
+  status?: {
+    desiredNumberScheduled?: number;
+    currentNumberScheduled?: number;
+    numberMisscheduled?: number;
+    numberReady?: number;
+    numberAvailable?: number;
+    numberUnavailable?: number;
+    updatedNumberScheduled?: number;
+    observedGeneration?: number;
+  };
+}
+
+export interface StatefulSet extends KubeObject {
+  spec: {
+    replicas?: number;
+    selector: LabelSelectorObject;
+    template: PodTemplateSpec;
+    serviceName?: string;
+    minReadySeconds?: number;
+    podManagementPolicy?: 'OrderedReady' | 'Parallel';
+    updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { partition?: number } };
+  };
+  status?: {
+    replicas?: number;
+    readyReplicas?: number;
+    availableReplicas?: number;
+    currentReplicas?: number;
+    updatedReplicas?: number;
+    currentRevision?: string;
+    updateRevision?: string;
+    observedGeneration?: number;
+  };
+}
+
 export interface Job extends KubeObject {
   spec: {
     parallelism?: number;

@@ -119,3 +119,20 @@ test('an unplaceable pod shows the scheduler message while controllers keep work
   });
   t.is(message, '0/2 nodes are available: 2 Insufficient cpu.');
 });
+
+test('a DaemonSet covers every node, and a node that joins later', async (t) => {
+  const { memory } = await cluster();
+  await memory.create('daemonsets', {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'agent', namespace: 'default' },
+    spec: { selector: { matchLabels: { app: 'agent' } }, template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'a', image: 'agent' }] } } },
+  });
+  const placed = () => (memory.all('pods') as Pod[]).filter((p) => p.metadata.labels?.app === 'agent' && p.status?.phase === 'Running').map((p) => p.spec.nodeName).sort();
+  await waitFor(() => placed().join() === 'node-a,node-b', { what: 'daemon pods running on node-a and node-b', timeoutMs: 10_000 });
+  await memory.create('nodes', node('node-c'));
+  await waitFor(() => placed().join() === 'node-a,node-b,node-c', { what: 'a daemon pod on the new node-c', timeoutMs: 10_000 });
+  const ds = memory.peek('daemonsets', 'default', 'agent') as { status?: { desiredNumberScheduled?: number; numberReady?: number } };
+  await waitFor(() => (memory.peek('daemonsets', 'default', 'agent') as typeof ds).status?.numberReady === 3, { what: 'DaemonSet status numberReady 3', timeoutMs: 5000 });
+  t.is((memory.peek('daemonsets', 'default', 'agent') as typeof ds).status?.desiredNumberScheduled, 3);
+});
