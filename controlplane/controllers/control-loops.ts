@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterClient } from './client.ts';
-import { daemonSetController, deploymentController, endpointsController, jobController, replicaSetController } from './definitions.ts';
+import { daemonSetController, deploymentController, endpointsController, jobController, replicaSetController, statefulSetController } from './definitions.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
 import { garbageCollectorFor } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
@@ -38,6 +38,7 @@ export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifec
     jobController,
     endpointsController,
     daemonSetController,
+    statefulSetController,
     nodeLifecycleController(options.nodeLifecycle),
     namespaceController,
     serviceAccountController,

@@ -13,7 +13,8 @@ import { planJob } from './job.ts';
 import { ownerKeys, type Caches, type ControllerSpec } from './manager.ts';
 import { controllerOf } from './pods.ts';
 import { planReplicaSet } from './replicaset.ts';
-import type { DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service } from './workload-types.ts';
+import { planStatefulSet } from './statefulset.ts';
+import type { DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service, StatefulSet } from './workload-types.ts';
 
 /** Owners of `kind` in the object's namespace whose selector matches an orphan (for adoption). */
 function adoptersOf(object: KubeObject, caches: Caches, resource: 'replicasets' | 'deployments' | 'jobs' | 'daemonsets' | 'statefulsets'): string[] {
@@ -114,4 +115,11 @@ export const daemonSetController: ControllerSpec = {
     { resource: 'nodes', keysFor: (_node, caches) => caches.list('daemonsets').map(objectKey) },
   ],
   plan: (ds, caches, now) => planDaemonSet(ds as DaemonSet, caches.list('nodes') as Node[], caches.list('pods', ds.metadata.namespace) as Pod[], now),
+};
+
+export const statefulSetController: ControllerSpec = {
+  name: 'statefulset',
+  primary: 'statefulsets',
+  triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'StatefulSet'), ...adoptersOf(pod, caches, 'statefulsets')] }],
+  plan: (set, caches, now) => planStatefulSet(set as StatefulSet, caches.list('pods', set.metadata.namespace) as Pod[], now),
 };

@@ -136,3 +136,25 @@ test('a DaemonSet covers every node, and a node that joins later', async (t) => 
   await waitFor(() => (memory.peek('daemonsets', 'default', 'agent') as typeof ds).status?.numberReady === 3, { what: 'DaemonSet status numberReady 3', timeoutMs: 5000 });
   t.is((memory.peek('daemonsets', 'default', 'agent') as typeof ds).status?.desiredNumberScheduled, 3);
 });
+
+test('a StatefulSet comes up in ordinal order, each pod after the previous is ready', async (t) => {
+  const { memory } = await cluster();
+  const order: string[] = [];
+  const seen = await memory.watch('pods', '0', (event) => {
+    const name = event.object.metadata.name ?? '';
+    if (event.type === 'ADDED' && name.startsWith('db-')) {
+      // Every earlier ordinal must already be Running and Ready when a pod is created.
+      const earlier = (memory.all('pods') as Pod[]).filter((p) => p.metadata.name!.startsWith('db-') && p.metadata.name! < name);
+      order.push(`${name}:${earlier.every((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))}`);
+    }
+  }, () => {});
+  await memory.create('statefulsets', {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'db', namespace: 'default' },
+    spec: { replicas: 3, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image: 'db' }] } } },
+  });
+  await waitFor(() => (memory.peek('statefulsets', 'default', 'db') as { status?: { readyReplicas?: number } }).status?.readyReplicas === 3, { what: 'StatefulSet db with 3 ready replicas', timeoutMs: 10_000 });
+  seen.stop();
+  t.deepEqual(order, ['db-0:true', 'db-1:true', 'db-2:true']);
+});
