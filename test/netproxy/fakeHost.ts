@@ -60,6 +60,15 @@ export class FakeHost implements CommandRunner {
       if (rules === undefined) return { code: 1, stdout: '', stderr: `iptables: No chain/target/match by that name.` };
       return { code: 0, stdout: [`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${r}`)].join('\n') + '\n', stderr: '' };
     }
+    if (command === 'sh' && args[0] === '-c') {
+      // Only the form the applier uses: commands joined by "; echo <separator>; ".
+      let stdout = '';
+      for (const part of (args[1] ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
+        if (part.startsWith('echo ')) stdout += `${part.slice(5)}\n`;
+        else stdout += (await this.run(part.split(' '))).stdout;
+      }
+      return { code: 0, stdout, stderr: '' };
+    }
     if (command === 'ip') return this.#ip(args);
     if (command === 'ipset') return this.#ipset(options.input ?? '');
     if (command === 'ipvsadm') return this.#ipvsadm(args, options.input ?? '');
