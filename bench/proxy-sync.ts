@@ -1,0 +1,254 @@
+/**
+ * `npm run bench -- proxy-sync [--quick]`: how fast the service proxy programs iptables.
+ *
+ * All rules go into network namespaces created here (never the host's). Per size (services x 5
+ * endpoints, cluster IPs spread at random over 10.96.0.0/12 as the allocator does):
+ *   - render_ms: building the payload (pure);
+ *   - sync_ms: the proxy's whole first sync into an empty namespace (render, hook checks, restore);
+ *   - restore_only_ms: iptables-restore alone on the same payload, into another empty namespace.
+ * Then at the largest size, 50 single-endpoint changes, each a partial sync (p50/p99), and the
+ * RSS growth per service measured in a fresh child process.
+ * Writes bench/results/proxy-sync.json and proxy-sync.svg; the last line is the JSON summary.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
+import { runInNewContext } from 'node:vm';
+import { setFlagsFromString } from 'node:v8';
+import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts';
+import { backends } from '../netproxy/iptablesBackend.ts';
+import { emptyMemory, renderIptables } from '../netproxy/iptablesRenderer.ts';
+import type { EndpointSlice, Service } from '../netproxy/kubeShapes.ts';
+import { ServiceProxy } from '../netproxy/serviceProxy.ts';
+import { Lab } from '../test/netproxy/real/lab.ts';
+import { drawChart } from './proxy-sync/chart.ts';
+
+const endpointsPerService = 5;
+const partialChanges = 50;
+
+interface SizeResult {
+  services: number;
+  /** warm render, wall clock (median) */
+  render_ms: number;
+  /** warm render, CPU time of this process (the host may be busy with other work) */
+  render_cpu_ms: number;
+  /** a full resync of a namespace that already holds the rules (what runs every sync period), median */
+  sync_ms: number;
+  /** iptables-restore alone, same payload, into a namespace that already holds it, median */
+  restore_only_ms: number;
+  ratio: number;
+  /** the very first sync into an empty namespace (reads existing chains and hooks first) */
+  first_sync_ms: number;
+  /** iptables-restore alone, same payload, into an empty namespace */
+  first_restore_only_ms: number;
+  rules: number;
+  payload_kib: number;
+}
+
+function seeded(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+function objects(count: number): { services: Service[]; slices: EndpointSlice[] } {
+  const random = seeded(42);
+  const used = new Set<number>();
+  const services: Service[] = [];
+  const slices: EndpointSlice[] = [];
+  for (let i = 0; i < count; i++) {
+    let n: number;
+    do n = 1 + Math.floor(random() * 0xffffe); while (used.has(n));
+    used.add(n);
+    const name = `svc-${i}`;
+    services.push({
+      metadata: { name, namespace: 'bench' },
+      spec: { type: 'ClusterIP', clusterIP: `10.${96 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+    });
+    slices.push(sliceFor(name, i, 0));
+  }
+  return { services, slices };
+}
+
+/** Endpoint addresses of service i; `generation` moves the first one (a pod replaced). */
+function sliceFor(name: string, i: number, generation: number): EndpointSlice {
+  const endpoints = [];
+  for (let k = 0; k < endpointsPerService; k++) {
+    const n = i * endpointsPerService + k + (k === 0 ? generation * 1_000_003 : 0);
+    endpoints.push({ addresses: [`10.${244 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`], nodeName: 'node-b', conditions: { ready: true } });
+  }
+  return {
+    metadata: { name: `${name}-1`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints,
+  };
+}
+
+/** Remembers the last iptables-restore input, so restore-alone can be timed on the very same payload. */
+class RecordingRunner implements CommandRunner {
+  readonly inner: CommandRunner;
+  lastRestore = '';
+  constructor(inner: CommandRunner) {
+    this.inner = inner;
+  }
+  run(argv: readonly string[], options?: { input?: string; timeoutMs?: number }) {
+    if (argv[0]!.endsWith('-restore') && options?.input !== undefined) this.lastRestore = options.input;
+    return this.inner.run(argv, options);
+  }
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+const round = (x: number) => Math.round(x * 10) / 10;
+
+function newProxy(runner: CommandRunner): ServiceProxy {
+  return new ServiceProxy({ nodeName: 'node-a', runner, config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 }, backend: backends.nf_tables, syncPeriodMs: 3_600_000 });
+}
+
+async function restoreAlone(lab: Lab, ns: string, payload: string): Promise<number> {
+  const t0 = performance.now();
+  const r = await lab.runner(ns).run([backends.nf_tables.restore, '-w', '--noflush', '--counters'], { input: payload, timeoutMs: 600_000 });
+  const ms = performance.now() - t0;
+  if (r.code !== 0) throw new Error(`restore alone failed: ${r.stderr}`);
+  return ms;
+}
+
+async function measureSize(lab: Lab, count: number, rounds: number, keepForPartial: boolean): Promise<{ result: SizeResult; partial?: number[] }> {
+  const { services, slices } = objects(count);
+  const proxyNs = await lab.namespace(`s${count}`);
+  const aloneNs = await lab.namespace(`r${count}`);
+  const runner = new RecordingRunner(lab.runner(proxyNs));
+  const proxy = newProxy(runner);
+  for (const s of services) proxy.onServiceUpdate(undefined, s);
+  for (const s of slices) proxy.onEndpointSliceUpdate(undefined, s);
+  const first = await proxy.sync();
+  if (!first.ok) throw new Error(`sync of ${count} services failed: ${first.error}`);
+  const firstAlone = await restoreAlone(lab, aloneNs, runner.lastRestore);
+  // Steady state: forced full resyncs, each followed by restore alone of the same payload.
+  const syncs: number[] = [];
+  const alones: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    proxy.requestFullSync();
+    const full = await proxy.sync();
+    if (!full.ok || !full.full) throw new Error(`full resync failed: ${full.error}`);
+    syncs.push(full.totalMs);
+    alones.push(await restoreAlone(lab, aloneNs, runner.lastRestore));
+  }
+  // The pure render alone, warm, on the same state.
+  const renders: number[] = [];
+  const renderCpu: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    renderIptables({ state: proxy.state, config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 }, changed: 'all', memory: emptyMemory });
+    renders.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    renderCpu.push((c.user + c.system) / 1000);
+  }
+  const syncMs = percentile(syncs, 50);
+  const aloneMs = percentile(alones, 50);
+  const result: SizeResult = {
+    services: count,
+    render_ms: round(percentile(renders, 50)),
+    render_cpu_ms: round(percentile(renderCpu, 50)),
+    sync_ms: round(syncMs),
+    restore_only_ms: round(aloneMs),
+    ratio: Math.round((syncMs / aloneMs) * 1000) / 1000,
+    first_sync_ms: round(first.totalMs),
+    first_restore_only_ms: round(firstAlone),
+    rules: proxy.metrics.totalRules.value,
+    payload_kib: Math.round(runner.lastRestore.length / 1024),
+  };
+  process.stderr.write(`proxy-sync: ${JSON.stringify(result)}\n`);
+  if (!keepForPartial) return { result };
+  const partial: number[] = [];
+  for (let c = 0; c < partialChanges; c++) {
+    const i = Math.floor((c * 7919) % count);
+    proxy.onEndpointSliceUpdate(slices[i], sliceFor(`svc-${i}`, i, c + 1));
+    const r = await proxy.sync();
+    if (!r.ok || r.full) throw new Error(`change ${c} was not a good partial sync: ${r.error ?? 'full'}`);
+    partial.push(r.totalMs);
+  }
+  return { result, partial };
+}
+
+/** Child mode: RSS growth of a fresh process from nothing to `count` services programmed. */
+async function rssChild(ns: string, count: number): Promise<void> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  const before = process.memoryUsage().rss;
+  const { services, slices } = objects(count);
+  const proxy = newProxy(new ProcessRunner(['nsenter', `--net=/run/netns/${ns}`]));
+  for (const s of services) proxy.onServiceUpdate(undefined, s);
+  for (const s of slices) proxy.onEndpointSliceUpdate(undefined, s);
+  const r = await proxy.sync();
+  if (!r.ok) throw new Error(r.error);
+  gc();
+  const after = process.memoryUsage().rss;
+  process.stdout.write(`${JSON.stringify({ before, after })}\n`);
+}
+
+async function rssPerService(lab: Lab, count: number): Promise<number> {
+  const ns = await lab.namespace(`m${count}`);
+  const out = await new Promise<string>((resolve, reject) => {
+    const child = spawn(process.execPath, [import.meta.filename, '--rss-child', ns, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+    child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`rss child exited ${code}`))));
+  });
+  const { before, after } = JSON.parse(out.trim().split('\n').at(-1)!) as { before: number; after: number };
+  return Math.round(((after - before) / 1024 / count) * 100) / 100;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--rss-child') return rssChild(args[1]!, Number(args[2]));
+  const quick = args.includes('--quick');
+  const sizes = quick ? [500, 1000, 2000] : [1000, 5000, 10000];
+  const lab = new Lab();
+  const cleanup = () => { void lab.destroy(); };
+  process.once('SIGINT', cleanup);
+  try {
+    const results: SizeResult[] = [];
+    let partial: number[] = [];
+    for (const size of sizes) {
+      const largest = size === sizes.at(-1);
+      const m = await measureSize(lab, size, quick ? 2 : 3, largest);
+      results.push(m.result);
+      if (m.partial) partial = m.partial;
+    }
+    const largest = sizes.at(-1)!;
+    const rss = await rssPerService(lab, largest);
+    const summary = {
+      suite: 'proxy-sync',
+      quick,
+      host_load_average: loadavg().map((x) => Math.round(x * 100) / 100),
+      cores: availableParallelism(),
+      backend: 'iptables-nft (this host)',
+      endpoints_per_service: endpointsPerService,
+      sizes: results.map(({ services, render_ms, sync_ms, restore_only_ms, ratio }) => ({ services, render_ms, sync_ms, restore_only_ms, ratio })),
+      partial_at_services: largest,
+      partial_changes: partial.length,
+      partial_p50_ms: round(percentile(partial, 50)),
+      partial_p99_ms: round(percentile(partial, 99)),
+      rss_kib_per_service: rss,
+    };
+    const dir = join(import.meta.dirname, 'results');
+    mkdirSync(dir, { recursive: true });
+    const name = quick ? 'proxy-sync-quick' : 'proxy-sync';
+    writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ ...summary, details: results, partial_ms: partial.map(round), measured_at: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(join(dir, `${name}.svg`), drawChart(results));
+    process.stdout.write(`${JSON.stringify(summary)}\n`);
+  } finally {
+    process.off('SIGINT', cleanup);
+    await lab.destroy();
+  }
+}
+
+await main();
