@@ -17,9 +17,12 @@ import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './a
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
+import { serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
+import { tokenRequestHandler } from './auth/token-request.ts';
 import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
 import { ensureClusterPki } from './pki/cluster-pki.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
+import { CertificateLoop } from './certificates/loop.ts';
 import { startCompactor } from './storage/compactor.ts';
 import { EtcdStorage } from './storage/etcd.ts';
 import { SqliteStorage } from './storage/sqlite.ts';
@@ -158,12 +161,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const pkiFor = (port: number) =>
     ensureClusterPki({ dataDir: options.dataDir, serverNames: [options.advertiseAddress, ...options.tlsSans], serverUrl: serverUrl(port), serviceIP });
   let pki = pkiFor(options.securePort);
+  const serviceAccounts = findResource('', 'v1', 'serviceaccounts')!;
+  const findObject = async (info: typeof pods, namespace: string, name: string) => {
+    try {
+      return await registry.get(info, namespace, name);
+    } catch (err) {
+      if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+      throw err;
+    }
+  };
+  const tokens = new ServiceAccountTokens(pki.serviceAccountKey);
+  const reviewAccess = accessReviewHandler(authorizer);
+  const issueToken = tokenRequestHandler({
+    tokens,
+    serviceAccount: (namespace, name) => findObject(serviceAccounts, namespace, name),
+    pod: (namespace, name) => findObject(pods, namespace, name),
+  });
   const [major, minor] = options.kubernetesVersion.replace(/^v/, '').split('.');
   const api = new ApiServer({
     registry,
-    authenticators: [clientCertificateAuthenticator, bootstrapTokenAuthenticator(readSecret)],
+    authenticators: [
+      clientCertificateAuthenticator,
+      bootstrapTokenAuthenticator(readSecret),
+      serviceAccountAuthenticator(tokens, async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid),
+    ],
     authorizer,
-    virtual: accessReviewHandler(authorizer),
+    virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : reviewAccess(call)),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     bindAddress: options.bindAddress,
     port: options.securePort,
@@ -194,6 +217,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
+  // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
+  const selfHost = options.bindAddress === '0.0.0.0' || options.bindAddress === '::' ? '127.0.0.1' : options.bindAddress;
+  const certificates = new CertificateLoop({
+    client: { server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key },
+    ca: pki.ca,
+    logger: logger.child({ component: 'certificates' }),
+  });
+  certificates.start();
   logger.info({ port, datastore: options.datastore, kubeconfig: pki.kubeconfigPath }, 'bosun server is serving');
   let closed = false;
   return {
@@ -205,6 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       if (closed) return;
       closed = true;
+      await certificates.stop();
       compactor.stop();
       policy.stop();
       await api.close();

@@ -1,5 +1,6 @@
 /**
  * Each identity gets exactly its access: anonymous (version, health, kube-public/cluster-info only),
+ * a service-account token (what RBAC grants it, while the account exists),
  * a bootstrap token (CSRs only), a node (its own Node, Lease, and the Secrets its pods use), admin.
  */
 import test from 'ava';
@@ -83,4 +84,32 @@ test('admin: everything; a body over 3 MiB is 413 with a Status', async (t) => {
   t.is(big.status, 413);
   t.is(big.body.kind, 'Status');
   t.is((await call(server, 'GET', '/api/v1/namespaces/default/configmaps/big', admin)).status, 404, 'nothing half-stored');
+});
+
+test('service account token: issued by TokenRequest, limited by RBAC, dead with its account', async (t) => {
+  t.is((await call(server, 'POST', '/api/v1/namespaces/default/serviceaccounts', admin, { metadata: { name: 'robot' } })).status, 201);
+  const short = await call(server, 'POST', '/api/v1/namespaces/default/serviceaccounts/robot/token', admin, { spec: { expirationSeconds: 60 } });
+  t.is(short.status, 422, 'tokens shorter than 10 minutes are refused');
+  const issued = await call(server, 'POST', '/api/v1/namespaces/default/serviceaccounts/robot/token', admin, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} });
+  t.is(issued.status, 201);
+  const robot: Identity = { token: issued.body.status.token };
+  t.is((await call(server, 'GET', '/api/v1/namespaces/default/pods', robot)).status, 403);
+  t.is(
+    (await call(server, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', admin, {
+      metadata: { name: 'robot-view' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+      subjects: [{ kind: 'ServiceAccount', name: 'robot', namespace: 'default' }],
+    })).status,
+    201,
+  );
+  // Policy reloads shortly after a change: wait for it rather than sleeping a fixed time.
+  const deadline = Date.now() + 5000;
+  let status = 0;
+  while (Date.now() < deadline && (status = (await call(server, 'GET', '/api/v1/namespaces/default/pods', robot)).status) !== 200) await new Promise((r) => setTimeout(r, 50));
+  t.is(status, 200, 'the rolebinding to view lets the robot list pods');
+  t.is((await call(server, 'GET', '/api/v1/namespaces/default/secrets', robot)).status, 403, 'view does not read secrets');
+  t.is((await call(server, 'DELETE', '/api/v1/namespaces/default/serviceaccounts/robot', admin)).status, 200);
+  t.is((await call(server, 'GET', '/api/v1/namespaces/default/pods', robot)).status, 401, 'the token dies with its account');
+  const forged = `${issued.body.status.token.slice(0, -4)}AAAA`;
+  t.is((await call(server, 'GET', '/api/v1/namespaces/default/pods', { token: forged })).status, 401);
 });

@@ -28,7 +28,7 @@ export interface RestReply {
   readonly body: unknown;
 }
 
-/** Answers requests for resources that are not stored (access reviews); provided by the auth layer. */
+/** Answers requests that store nothing (access reviews, token requests); provided by the auth layer. */
 export type VirtualHandler = (call: RestCall) => Promise<RestReply>;
 
 export function wantsTable(accept: string | undefined): boolean {
@@ -177,6 +177,8 @@ export class RestHandler {
   async #create(call: RestCall): Promise<RestReply> {
     const { info, namespace, name, subresource } = call.request;
     if (subresource === 'binding') return this.#bind(call);
+    // Requests answered without storing anything (service-account TokenRequest).
+    if (subresource === 'token') return this.#virtual(call);
     if (subresource === 'eviction') {
       const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, isPlainObject(call.body) ? call.body.deleteOptions : undefined));
       return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201, details: { name: result.object.metadata.name, kind: 'pods' } } };

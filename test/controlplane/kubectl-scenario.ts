@@ -193,6 +193,14 @@ spec:
     const forbidden = await kubectl(server, ['get', 'secrets', '-n', 'scenario', '--as=alice']);
     t.regex(forbidden.stderr, /Forbidden.*User "alice" cannot list resource "secrets"/);
 
+    // A service account and a token for it (TokenRequest, protobuf from 1.32 on).
+    await k(['create', 'serviceaccount', 'robot', '-n', 'scenario']);
+    const token = (await k(['create', 'token', 'robot', '-n', 'scenario', '--duration=15m'])).trim();
+    t.regex(token, /^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    // Without the admin kubeconfig: its client certificate would authenticate first.
+    const whoami = await kubectl(server, ['auth', 'whoami', '--kubeconfig=/dev/null', `--server=${server.url}`, `--certificate-authority=${server.dataDir}/pki/ca.crt`, `--token=${token}`]);
+    t.regex(whoami.stdout, /system:serviceaccount:scenario:robot/, whoami.stderr);
+
     // describe, config.
     t.regex(await k(['describe', 'pod', 'solo', '-n', 'scenario']), /Labels:\s+app=solo/);
     t.regex(await k(['describe', 'svc', 'web', '-n', 'scenario']), /NodePort:\s+<unset>\s+3\d{4}\/TCP/);

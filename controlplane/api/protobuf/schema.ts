@@ -154,6 +154,9 @@ export const messages: Readonly<Record<string, MessageSchema>> = {
   ResourceAttributes: { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] },
   NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
   SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
+  TokenRequest: objectMessage('TokenRequestSpec', 'Empty'),
+  TokenRequestSpec: { 1: ['audiences', 'string', 'repeated'], 3: ['boundObjectRef', 'BoundObjectReference'], 4: ['expirationSeconds', 'int', 'keep'] },
+  BoundObjectReference: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
 };
 
 /** Which message a top-level object of this kind is. */
