@@ -64,6 +64,18 @@ test('watch with resourceVersion 0 starts with the current objects', async (t) =
   t.deepEqual(events.map((e) => `${e.type} ${e.object.metadata.name}`), ['ADDED a']);
 });
 
+test('watch with a label selector: entering is ADDED, leaving is DELETED', async (t) => {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'sel' } });
+  const start = await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'm', namespace: 'sel', labels: { role: 'other' } } });
+  const events = client.watch(refs.configmaps, { namespace: 'sel', labelSelector: 'role=web', resourceVersion: start.metadata.resourceVersion! });
+  const collected = collect(events, 3);
+  await client.patch(refs.configmaps, 'm', { metadata: { labels: { role: 'web' } } }, { namespace: 'sel' });
+  await client.patch(refs.configmaps, 'm', { data: { x: '1' } }, { namespace: 'sel' });
+  await client.patch(refs.configmaps, 'm', { metadata: { labels: { role: 'db' } } }, { namespace: 'sel' });
+  const seen = await collected;
+  t.deepEqual(seen.map((e) => `${e.type} ${e.object.metadata.labels?.role}`), ['ADDED web', 'MODIFIED web', 'DELETED web']);
+});
+
 test('list: limit and continue page through everything once', async (t) => {
   await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pages' } });
   for (let i = 0; i < 7; i++) await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `c${i}`, namespace: 'pages' } });

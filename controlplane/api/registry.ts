@@ -377,7 +377,7 @@ export class Registry {
 
   /**
    * Streams changes after `fromRevision` as watch events (ADDED/MODIFIED/DELETED), filtered by the
-   * selectors: an object that stops matching arrives as DELETED only when the backend can tell.
+   * selectors: an object that starts matching arrives as ADDED, one that stops matching as DELETED.
    */
   async watch(
     info: ResourceInfo,
@@ -390,9 +390,14 @@ export class Registry {
     const prefix = this.prefix(info, namespace);
     const toEvent = (change: Change): WatchEvent | undefined => {
       const object = this.decode(info, { value: change.value, modRevision: change.revision });
-      if (!this.matches(object, selectors)) return undefined;
-      const type = change.type === 'delete' ? 'DELETED' : change.created ? 'ADDED' : 'MODIFIED';
-      return { type, object };
+      const matches = this.matches(object, selectors);
+      if (change.type === 'delete') return matches ? { type: 'DELETED', object } : undefined;
+      if (change.created || change.prevValue === undefined) return matches ? { type: change.created ? 'ADDED' : 'MODIFIED', object } : undefined;
+      const previous = this.decode(info, { value: change.prevValue, modRevision: change.revision });
+      const matched = this.matches(previous, selectors);
+      if (matches) return { type: matched ? 'MODIFIED' : 'ADDED', object };
+      // Left the selection: to this watcher it is gone (the last state it could see, at this revision).
+      return matched ? { type: 'DELETED', object: previous } : undefined;
     };
     return this.#call(info, '', () =>
       this.storage.watch(prefix, fromRevision, {

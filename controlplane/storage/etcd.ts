@@ -127,14 +127,16 @@ export class EtcdStorage implements Storage {
       this.#client.watch().prefix(prefix).withPreviousKV().startRevision(String(fromRevision + 1)).create(),
     );
     let cancelled = false;
-    watcher.on('put', (kv) => {
+    watcher.on('put', (kv, previous) => {
       const change = toKeyValue(kv);
+      const created = change.createRevision === change.modRevision;
       callbacks.onChange({
         type: 'put',
         key: change.key,
         value: change.value,
         revision: change.modRevision,
-        created: change.createRevision === change.modRevision,
+        created,
+        ...(!created && previous ? { prevValue: previous.value.toString() } : {}),
       });
     });
     watcher.on('delete', (kv, previous) => {

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS log (
   key TEXT NOT NULL,
   deleted INTEGER NOT NULL,
   created INTEGER NOT NULL,
-  value TEXT NOT NULL
+  value TEXT NOT NULL,
+  prev_value TEXT
 );
 CREATE INDEX IF NOT EXISTS log_key ON log (key, rev);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
@@ -47,6 +48,7 @@ interface LogRow {
   deleted: number;
   created: number;
   value: string;
+  prev_value: string | null;
 }
 
 interface PendingWrite {
@@ -85,12 +87,12 @@ export class SqliteStorage implements Storage {
       insertKv: p('INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?, ?, ?, ?)'),
       updateKv: p('UPDATE kv SET value = ?, mod_rev = ? WHERE key = ?'),
       deleteKv: p('DELETE FROM kv WHERE key = ?'),
-      insertLog: p('INSERT INTO log (rev, key, deleted, created, value) VALUES (?, ?, ?, ?, ?)'),
+      insertLog: p('INSERT INTO log (rev, key, deleted, created, value, prev_value) VALUES (?, ?, ?, ?, ?, ?)'),
       getMeta: p('SELECT value FROM meta WHERE name = ?'),
       setMeta: p('UPDATE meta SET value = ? WHERE name = ?'),
       list: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
       listAfter: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key > ? AND key < ? ORDER BY key LIMIT ?'),
-      history: p('SELECT rev, key, deleted, created, value FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev'),
+      history: p('SELECT rev, key, deleted, created, value, prev_value FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev'),
       compactLog: p('DELETE FROM log WHERE rev <= ?'),
     };
   }
@@ -202,7 +204,7 @@ export class SqliteStorage implements Storage {
     return this.#write((revision) => {
       if (this.#stmt.get.get(key) !== undefined) throw new StorageError('KeyExists', `${key} already exists`);
       this.#stmt.insertKv.run(key, value, revision, revision);
-      this.#stmt.insertLog.run(revision, key, 0, 1, value);
+      this.#stmt.insertLog.run(revision, key, 0, 1, value, null);
       return {
         result: { key, value, createRevision: revision, modRevision: revision },
         change: { type: 'put', key, value, revision, created: true },
@@ -218,10 +220,10 @@ export class SqliteStorage implements Storage {
         throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
       }
       this.#stmt.updateKv.run(value, revision, key);
-      this.#stmt.insertLog.run(revision, key, 0, 0, value);
+      this.#stmt.insertLog.run(revision, key, 0, 0, value, row.value);
       return {
         result: { key, value, createRevision: Number(row.create_rev), modRevision: revision },
-        change: { type: 'put', key, value, revision, created: false },
+        change: { type: 'put', key, value, revision, created: false, prevValue: row.value },
       };
     });
   }
@@ -234,7 +236,7 @@ export class SqliteStorage implements Storage {
         throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
       }
       this.#stmt.deleteKv.run(key);
-      this.#stmt.insertLog.run(revision, key, 1, 0, row.value);
+      this.#stmt.insertLog.run(revision, key, 1, 0, row.value, null);
       return {
         result: { key, value: row.value, createRevision: Number(row.create_rev), modRevision: revision },
         change: { type: 'delete', key, value: row.value, revision, created: false },
@@ -255,6 +257,7 @@ export class SqliteStorage implements Storage {
         value: row.value,
         revision: Number(row.rev),
         created: Boolean(row.created),
+        ...(row.prev_value !== null ? { prevValue: row.prev_value } : {}),
       }),
     );
     // Reading the backlog and subscribing happen in one synchronous step: no write can slip between.

@@ -44,6 +44,8 @@ export interface Change {
   readonly revision: number;
   /** For 'put': whether this write created the key. */
   readonly created: boolean;
+  /** For a 'put' that updated the key: the value it had before (so watchers can tell what changed). */
+  readonly prevValue?: string;
 }
 
 export interface WatchHandle {

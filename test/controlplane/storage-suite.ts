@@ -133,6 +133,8 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
       ],
     );
     t.is(watch.changes[0]!.revision, second.modRevision);
+    t.is(watch.changes[0]!.prevValue, 'a', 'an update carries the value it replaced');
+    t.is(watch.changes[1]!.prevValue, undefined, 'a create has no previous value');
     const revisions = watch.changes.map((c) => c.revision);
     t.deepEqual([...revisions].sort((x, y) => x - y), revisions, 'revision order');
     await store.create('/registry/nodes/w/n3', 'after cancel');
