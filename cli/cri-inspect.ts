@@ -42,11 +42,13 @@ export async function resolveImageId(ctx: CriContext, typed: string): Promise<st
   throw new CriNotFoundError(`no image "${typed}"`);
 }
 
+// As crictl prints them: the status, then each verbose info entry (containerd's is "info", with
+// the pid, the OCI spec, ...) at the top level of the document.
 export async function inspect(ctx: CriContext, args: { ids: string[]; output: OutputFormat }): Promise<void> {
   for (const typed of args.ids) {
     const id = await resolveContainerId(ctx, typed);
     const res = await ctx.runtime.containerStatus(id, true, callOptions(ctx));
-    await printDocument(ctx, args.output, { status: res.status, info: parseInfo(res.info) });
+    await printDocument(ctx, args.output, { status: res.status, ...parseInfo(res.info) });
   }
 }
 
@@ -54,7 +56,7 @@ export async function inspectp(ctx: CriContext, args: { ids: string[]; output: O
   for (const typed of args.ids) {
     const id = await resolvePodId(ctx, typed);
     const res = await ctx.runtime.podSandboxStatus(id, true, callOptions(ctx));
-    await printDocument(ctx, args.output, { status: res.status, info: parseInfo(res.info) });
+    await printDocument(ctx, args.output, { status: res.status, ...parseInfo(res.info) });
   }
 }
 
@@ -63,6 +65,6 @@ export async function inspecti(ctx: CriContext, args: { ids: string[]; output: O
     const id = await resolveImageId(ctx, typed);
     const res = await ctx.runtime.imageStatus(id, true, callOptions(ctx));
     if (!res.image) throw new CriNotFoundError(`no image "${typed}"`);
-    await printDocument(ctx, args.output, { status: res.image, info: parseInfo(res.info) });
+    await printDocument(ctx, args.output, { status: res.image, ...parseInfo(res.info) });
   }
 }

@@ -14,7 +14,7 @@ export interface CriGlobalArgs {
   'runtime-endpoint'?: string | undefined;
   config?: string | undefined;
   /** Seconds, for inspection calls. */
-  timeout?: number | undefined;
+  'request-timeout'?: number | undefined;
 }
 
 export interface Output {
@@ -46,7 +46,8 @@ export async function withRuntime(args: CriGlobalArgs, action: (ctx: CriContext)
   try {
     const resolved = resolveEndpoint({ endpoint: args['runtime-endpoint'], configFile: args.config });
     runtime = new CriClient(resolved.endpoint);
-    const timeoutMs = args.timeout !== undefined ? args.timeout * 1000 : resolved.timeoutMs;
+    const seconds = args['request-timeout'];
+    const timeoutMs = seconds !== undefined && seconds > 0 ? seconds * 1000 : resolved.timeoutMs;
     await action({ runtime, out: process.stdout, err: process.stderr, now: Date.now, timeoutMs });
   } catch (err) {
     throw cliErrorFrom(err);

@@ -13,6 +13,8 @@ export interface StatsArgs {
   output: OutputFormat;
   seconds: number;
   'no-trunc': boolean;
+  /** stats only: include containers that are not running (containerd reports them too). */
+  all?: boolean;
 }
 
 function labelSelector(pairs: string[]): Record<string, string> | undefined {
@@ -29,8 +31,17 @@ export async function stats(ctx: CriContext, args: StatsArgs): Promise<void> {
   if (args.pod) filter.podSandboxId = await resolvePodId(ctx, args.pod);
   const labels = labelSelector(args.label);
   if (labels) filter.labelSelector = labels;
-  const first = await ctx.runtime.listContainerStats(filter, callOptions(ctx));
-  const second = args.seconds > 0 ? (await sleep(args.seconds * 1000), await ctx.runtime.listContainerStats(filter, callOptions(ctx))) : first;
+  const sample = async () => {
+    const [stats, running] = await Promise.all([
+      ctx.runtime.listContainerStats(filter, callOptions(ctx)),
+      args.all ? undefined : ctx.runtime.listContainers({ state: { state: 'CONTAINER_RUNNING' } }, callOptions(ctx)),
+    ]);
+    if (!running) return stats;
+    const ids = new Set(running.map((c) => c.id));
+    return stats.filter((s) => ids.has(s.attributes?.id ?? ''));
+  };
+  const first = await sample();
+  const second = args.seconds > 0 ? (await sleep(args.seconds * 1000), await sample()) : first;
   await printAs(ctx, args.output, { stats: second }, () => ({
     header: containerStatsHeader,
     rows: containerStatsRows(first, second, args['no-trunc']),

@@ -191,6 +191,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('pod', { alias: 'p', type: 'string', describe: 'Only containers of this pod' })
         .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value' })
         .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
+        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Also stopped containers' })
         .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }) as never,
     handler: act((ctx, a) => import('./cri-stats.ts').then((m) => m.stats(ctx, a as never))),
   },
@@ -295,7 +296,8 @@ export const criCommand: CommandModule<object, CriGlobalArgs> = {
         describe: 'CRI endpoint (default: $CONTAINER_RUNTIME_ENDPOINT, the config file, or unix:///run/containerd/containerd.sock)',
       })
       .option('config', { alias: 'c', type: 'string', describe: 'crictl-style config file (default: $CRI_CONFIG_FILE or /etc/crictl.yaml)' })
-      .option('timeout', { type: 'number', describe: 'Seconds to wait for inspection calls (default 10)' })
+      // Not --timeout as in crictl: in one yargs tree it would collide with stop's --timeout/-t.
+      .option('request-timeout', { type: 'number', describe: 'Seconds to wait for inspection calls (default 10)' })
       .epilogue('Exit codes: 0 ok, 1 failed (runtime unreachable, not found, ...), 2 wrong usage; exec/attach exit with the command\'s own code.');
     for (const sub of subcommands) withGlobals.command(sub as CommandModule<CriGlobalArgs, Args>);
     return withGlobals.demandCommand(1, 'name a cri subcommand; see bosun cri --help') as never;

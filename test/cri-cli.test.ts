@@ -123,10 +123,10 @@ test('images: one row per tag with truncated ID and size', async (t) => {
 test('inspect prints status and the verbose info as data', async (t) => {
   const s = await scene();
   await inspect(s.ctx, { ids: [s.nginx.slice(0, 8)], output: 'json' });
-  const doc = JSON.parse(s.out()) as { status: { id: string; state: string }; info: { info: { sandboxID: string } } };
+  const doc = JSON.parse(s.out()) as { status: { id: string; state: string }; info: { sandboxID: string } };
   t.is(doc.status.id, s.nginx);
   t.is(doc.status.state, 'CONTAINER_RUNNING');
-  t.is(doc.info.info.sandboxID, s.web);
+  t.is(doc.info.sandboxID, s.web);
   s.clear();
   await inspecti(s.ctx, { ids: [busybox], output: 'json' });
   t.deepEqual((JSON.parse(s.out()) as { status: { repoTags: string[] } }).status.repoTags, [busybox]);
