@@ -1,6 +1,6 @@
 /** `bosun cri` subcommands against the fake runtime: what they print and when they refuse. */
 import test from 'ava';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FakeRuntime } from '../cri/fake.ts';
@@ -9,7 +9,7 @@ import { ps, pods, images } from '../cli/cri-list.ts';
 import { inspect, inspecti, version } from '../cli/cri-inspect.ts';
 import { rm, rmp, runp, create, start, stop, stopp } from '../cli/cri-lifecycle.ts';
 import { exec } from '../cli/cri-exec.ts';
-import { rmi } from '../cli/cri-images.ts';
+import { pull, rmi } from '../cli/cri-images.ts';
 import { CliError } from '../cli/exit.ts';
 import type { CriError } from '../cri/errors.ts';
 
@@ -200,4 +200,40 @@ test('version prints crictl\'s four lines', async (t) => {
   const s = setup();
   await version(s.ctx, { output: 'table' });
   t.is(s.out(), 'Version:  0.1.0\nRuntimeName:  fake\nRuntimeVersion:  0.0.0\nRuntimeApiVersion:  v1\n');
+});
+
+test('pull shows progress from the ingest folder: a redrawn bar on a terminal, plain lines otherwise', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), `bosun-cri-pull-${process.pid}-`));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const ingest = join(root, 'io.containerd.content.v1.content', 'ingest', 'layer-1');
+  // A runtime whose pull takes a while and leaves a half-done download where containerd would.
+  class SlowPull extends FakeRuntime {
+    override async status(verbose?: boolean) {
+      const status = await super.status(verbose);
+      return { ...status, info: { config: JSON.stringify({ containerdRootDir: root }) } };
+    }
+    override async pullImage(ref: string) {
+      mkdirSync(ingest, { recursive: true });
+      writeFileSync(join(ingest, 'data'), Buffer.alloc(1500));
+      writeFileSync(join(ingest, 'total'), '3000');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      rmSync(ingest, { recursive: true });
+      return super.pullImage(ref);
+    }
+  }
+  for (const isTTY of [true, false]) {
+    const s = setup();
+    const ctx = { ...s.ctx, runtime: new SlowPull() };
+    await pull(ctx, { image: 'localhost/x:1' }, { isTTY, intervalMs: 40 });
+    t.regex(s.out(), /^Image is up to date for sha256:[0-9a-f]{64}\n$/);
+    const progress = s.err();
+    t.regex(progress, /localhost\/x:1: \[#{15}-{15}\] 1\.5kB \/ 3kB {2}1 layer/, isTTY ? 'terminal' : 'plain');
+    if (isTTY) {
+      t.true(progress.startsWith('\r'), 'redrawn in place');
+      t.regex(progress, /\r +\r$/, 'the bar is cleared at the end');
+    } else {
+      t.false(progress.includes('\r'));
+      t.true(progress.split('\n').filter((line) => line !== '').every((line) => line.startsWith('localhost/x:1: ')));
+    }
+  }
 });
