@@ -123,8 +123,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const namespaces = findResource('', 'v1', 'namespaces')!;
   const secrets = findResource('', 'v1', 'secrets')!;
   let registry!: Registry;
+  const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
+    listIn: async (info, namespace) => (await registry.list(info, namespace)).items,
+    recordQuotaUsage: async (namespace, name, hard, used) => {
+      await registry
+        .guaranteedUpdate(resourceQuotas, namespace, name, 'status', (quota) => ({ ...quota, status: { hard, used } }))
+        .catch(() => undefined); // best effort: the next charge recomputes usage from the objects
+    },
     services: async () => (await registry.list(services, undefined)).items,
     namespace: async (name) => {
       try {

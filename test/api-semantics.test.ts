@@ -207,3 +207,28 @@ test('Table output and aggregated discovery answer in the formats kubectl asks f
   const legacy = await get('/apis', 'application/json');
   t.is(legacy.body.kind, 'APIGroupList');
 });
+
+test('LimitRange fills container defaults and enforces max; ResourceQuota counts and refuses', async (t) => {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quota' } });
+  t.is(
+    (await http('POST', '/api/v1/namespaces/quota/limitranges', {
+      metadata: { name: 'limits' },
+      spec: { limits: [{ type: 'Container', default: { cpu: '500m', memory: '128Mi' }, defaultRequest: { cpu: '100m' }, max: { cpu: '1' } }] },
+    })).status,
+    201,
+  );
+  t.is((await http('POST', '/api/v1/namespaces/quota/resourcequotas', { metadata: { name: 'small' }, spec: { hard: { pods: '2', 'requests.cpu': '250m' } } })).status, 201);
+  const first = await http('POST', '/api/v1/namespaces/quota/pods', { metadata: { name: 'a' }, spec: { containers: [{ name: 'c', image: 'i:1' }] } });
+  t.is(first.status, 201);
+  t.deepEqual(first.body.spec.containers[0].resources, { limits: { cpu: '500m', memory: '128Mi' }, requests: { cpu: '100m', memory: '128Mi' } });
+  const tooBig = await http('POST', '/api/v1/namespaces/quota/pods', { metadata: { name: 'big' }, spec: { containers: [{ name: 'c', image: 'i:1', resources: { limits: { cpu: '2' } } }] } });
+  t.is(tooBig.status, 403);
+  t.regex(tooBig.body.message, /maximum cpu usage per Container is 1, but limit is 2/);
+  t.is((await http('POST', '/api/v1/namespaces/quota/pods', { metadata: { name: 'b' }, spec: { containers: [{ name: 'c', image: 'i:1' }] } })).status, 201);
+  const third = await http('POST', '/api/v1/namespaces/quota/pods', { metadata: { name: 'c' }, spec: { containers: [{ name: 'c', image: 'i:1' }] } });
+  t.is(third.status, 403);
+  t.regex(third.body.message, /exceeded quota: small, requested: pods=1,requests.cpu=100m, used: pods=2,requests.cpu=200m, limited: pods=2,requests.cpu=250m/);
+  t.is((await http('GET', '/api/v1/namespaces/quota/pods/c')).status, 404);
+  const quota = await http('GET', '/api/v1/namespaces/quota/resourcequotas/small');
+  t.deepEqual(quota.body.status.used, { pods: '2', 'requests.cpu': '200m' });
+});

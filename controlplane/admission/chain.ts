@@ -5,7 +5,9 @@
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { Admit, AdmissionRequest } from '../api/registry.ts';
-import type { ResourceInfo } from '../api/resources.ts';
+import { findResource, type ResourceInfo } from '../api/resources.ts';
+import { applyLimitRanges } from './limit-range.ts';
+import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
@@ -27,6 +29,10 @@ export interface AdmissionDeps {
   services(): Promise<readonly KubeObject[]>;
   /** The namespace object, if it exists. */
   namespace(name: string): Promise<KubeObject | undefined>;
+  /** Objects of a resource (by ResourceInfo) in one namespace. */
+  listIn(info: ResourceInfo, namespace: string): Promise<readonly KubeObject[]>;
+  /** Records a quota's usage after an admitted create. */
+  recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
 }
 
 const nameRules: Record<string, NameRule> = {
@@ -42,6 +48,8 @@ const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet
 
 export function admissionChain(deps: AdmissionDeps): Admit {
   const range = parseCidr(deps.serviceCidr);
+  const limitRanges = findResource('', 'v1', 'limitranges')!;
+  const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
     const spec = svc.spec;
@@ -85,16 +93,40 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     }
   }
 
+  /** Refuses a create that would exceed a quota of its namespace, else records the new usage. */
+  async function chargeQuota(info: ResourceInfo, object: Any, namespace: string): Promise<void> {
+    const quotas = await deps.listIn(resourceQuotas, namespace);
+    if (quotas.length === 0) return;
+    const adding = usageOf(info.resource, info.group, object);
+    const limited = new Set(quotas.flatMap((q) => Object.keys((q.spec as Any | undefined)?.hard ?? {})));
+    if (!Object.keys(adding).some((k) => limited.has(k))) return;
+    let current: Usage = {};
+    for (const existing of await deps.listIn(info, namespace)) current = addUsage(current, usageOf(info.resource, info.group, existing));
+    const verdict = checkQuotas(quotas, current, adding);
+    if (verdict.exceeded.length > 0) {
+      throw new ApiError('Forbidden', `${info.resource} "${object.metadata?.name ?? ''}" is forbidden: ${verdict.exceeded.join('; ')}`);
+    }
+    for (const quota of quotas) {
+      await deps.recordQuotaUsage(namespace, quota.metadata.name!, (quota.spec as Any | undefined)?.hard ?? {}, verdict.used[quota.metadata.name!] ?? {});
+    }
+  }
+
   return async (request) => {
     const { info, object, operation, subresource } = request;
     const o = object as Any;
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource !== undefined) return;
+    const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
       mutate(info, o, request.old === undefined);
+      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') {
+        const violations = applyLimitRanges(o, await deps.listIn(limitRanges, namespace));
+        if (violations.length > 0) throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
+      }
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
       validate(info, o, request.old);
+      if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.
       if (err instanceof TypeError) throw new ApiError('BadRequest', `${info.kind} has a field of an unexpected type: ${err.message}`);
