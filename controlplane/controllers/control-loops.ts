@@ -5,7 +5,15 @@
  */
 import type { Logger } from 'pino';
 import type { ClusterClient } from './client.ts';
-import { daemonSetController, deploymentController, endpointsController, jobController, replicaSetController, statefulSetController } from './definitions.ts';
+import {
+  cronJobController,
+  daemonSetController,
+  deploymentController,
+  endpointsController,
+  jobController,
+  replicaSetController,
+  statefulSetController,
+} from './definitions.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
 import { garbageCollectorFor } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
@@ -36,6 +44,7 @@ export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifec
     replicaSetController,
     deploymentController,
     jobController,
+    cronJobController,
     endpointsController,
     daemonSetController,
     statefulSetController,

@@ -6,6 +6,7 @@ import type { Node, Pod } from '../../kube/corev1.ts';
 import { matchesLabels, selectorFromObject } from '../../kube/labels.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { objectKey } from './client.ts';
+import { planCronJob } from './cronjob.ts';
 import { planDaemonSet } from './daemonset.ts';
 import { planDeployment } from './deployment.ts';
 import { planEndpoints, planEndpointSlices, serviceNameLabel } from './endpointslice.ts';
@@ -14,7 +15,7 @@ import { ownerKeys, type Caches, type ControllerSpec } from './manager.ts';
 import { controllerOf } from './pods.ts';
 import { planReplicaSet } from './replicaset.ts';
 import { planStatefulSet } from './statefulset.ts';
-import type { DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service, StatefulSet } from './workload-types.ts';
+import type { CronJob, DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service, StatefulSet } from './workload-types.ts';
 
 /** Owners of `kind` in the object's namespace whose selector matches an orphan (for adoption). */
 function adoptersOf(object: KubeObject, caches: Caches, resource: 'replicasets' | 'deployments' | 'jobs' | 'daemonsets' | 'statefulsets'): string[] {
@@ -122,4 +123,11 @@ export const statefulSetController: ControllerSpec = {
   primary: 'statefulsets',
   triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'StatefulSet'), ...adoptersOf(pod, caches, 'statefulsets')] }],
   plan: (set, caches, now) => planStatefulSet(set as StatefulSet, caches.list('pods', set.metadata.namespace) as Pod[], now),
+};
+
+export const cronJobController: ControllerSpec = {
+  name: 'cronjob',
+  primary: 'cronjobs',
+  triggers: [{ resource: 'jobs', keysFor: (job) => ownerKeys(job, 'CronJob') }],
+  plan: (cronJob, caches, now) => planCronJob(cronJob as CronJob, caches.list('jobs', cronJob.metadata.namespace) as Job[], now),
 };

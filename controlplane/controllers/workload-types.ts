@@ -127,6 +127,29 @@ export interface Job extends KubeObject {
   };
 }
 
+export interface ObjectRef {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+}
+
+export interface CronJob extends KubeObject {
+  spec: {
+    schedule: string;
+    timeZone?: string;
+    startingDeadlineSeconds?: number;
+    concurrencyPolicy?: 'Allow' | 'Forbid' | 'Replace';
+    suspend?: boolean;
+    successfulJobsHistoryLimit?: number;
+    failedJobsHistoryLimit?: number;
+    jobTemplate: { metadata?: Pick<ObjectMeta, 'labels' | 'annotations'>; spec: Job['spec'] };
+  };
+  status?: { active?: ObjectRef[]; lastScheduleTime?: string; lastSuccessfulTime?: string };
+}
+
 export interface ServicePort {
   name?: string;
   protocol?: 'TCP' | 'UDP' | 'SCTP';

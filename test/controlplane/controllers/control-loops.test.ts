@@ -1,8 +1,8 @@
 import test from 'ava';
 import type { Pod } from '../../../kube/corev1.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
-import { startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
-import type { Deployment, EndpointSlice, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
+import { defaultControllers, startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
+import type { CronJob, Deployment, EndpointSlice, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { node } from '../scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
@@ -157,4 +157,32 @@ test('a StatefulSet comes up in ordinal order, each pod after the previous is re
   await waitFor(() => (memory.peek('statefulsets', 'default', 'db') as { status?: { readyReplicas?: number } }).status?.readyReplicas === 3, { what: 'StatefulSet db with 3 ready replicas', timeoutMs: 10_000 });
   seen.stop();
   t.deepEqual(order, ['db-0:true', 'db-1:true', 'db-2:true']);
+});
+
+test('a CronJob fires when its minute comes, and its Job runs to completion', async (t) => {
+  // The controllers' clock is moved by hand; node lifecycle stays out (no leases here).
+  let clock = Date.parse('2026-03-01T10:00:30Z');
+  const now = () => new Date(clock);
+  const memory = new MemoryCluster({ now });
+  for (const name of ['node-a', 'node-b']) await memory.create('nodes', node(name));
+  const kubelet = await startFakeKubelet(memory);
+  kubelet.outcomes.set('tick-', 'Succeeded');
+  running.push(kubelet);
+  running.push(await startControlLoops({ client: memory, now, controllers: defaultControllers().filter((c) => c.name !== 'nodelifecycle') }));
+  await memory.create('cronjobs', {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: 'tick', namespace: 'default' },
+    spec: { schedule: '* * * * *', timeZone: 'UTC', jobTemplate: { spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } } },
+  });
+  const cronJob = () => memory.peek('cronjobs', 'default', 'tick') as CronJob;
+  t.deepEqual(memory.all('jobs'), [], 'nothing before the first minute');
+  clock = Date.parse('2026-03-01T10:01:05Z');
+  // Touch the CronJob so the controller looks again now instead of at its real-time requeue.
+  await memory.update('cronjobs', { ...cronJob(), metadata: { ...cronJob().metadata, labels: { poke: '1' } } });
+  const job = await waitFor(() => (memory.all('jobs') as Job[])[0], { what: 'a Job for 10:01', timeoutMs: 5000 });
+  t.is(job.metadata.name, `tick-${Math.floor(Date.parse('2026-03-01T10:01:00Z') / 60_000)}`);
+  await waitFor(() => (memory.peek('jobs', 'default', job.metadata.name!) as Job).status?.conditions?.some((c) => c.type === 'Complete'), { what: 'the Job Complete', timeoutMs: 5000 });
+  const status = await waitFor(() => cronJob().status?.lastSuccessfulTime ? cronJob().status : undefined, { what: 'lastSuccessfulTime on the CronJob', timeoutMs: 5000 });
+  t.is(status?.lastScheduleTime, '2026-03-01T10:01:00Z');
 });
