@@ -102,15 +102,23 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (event.type === 'DELETED') {
       if (old === undefined) return;
       this.#cache.delete(key);
-      for (const h of this.#handlers) h.deleted?.(object);
+      this.#notify((h) => h.deleted?.(object));
       return;
     }
     // A replayed or repeated event with nothing new changes nothing.
     if (old !== undefined && old.metadata.resourceVersion === object.metadata.resourceVersion) return;
     this.#cache.set(key, object);
+    this.#notify((h) => (old === undefined ? h.added?.(object) : h.updated?.(old, object)));
+  }
+
+  /** One failing handler must not keep the others (or the cache) from seeing the change. */
+  #notify(call: (handlers: InformerHandlers<T>) => void): void {
     for (const h of this.#handlers) {
-      if (old === undefined) h.added?.(object);
-      else h.updated?.(old, object);
+      try {
+        call(h);
+      } catch (err) {
+        this.#options.onError?.(err);
+      }
     }
   }
 }
