@@ -1,0 +1,99 @@
+/**
+ * `bosun join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>`:
+ * make this machine a node of the cluster, the kubeadm way:
+ *   preflight → discovery (cluster-info, verified by token signature and CA pin) → clock check →
+ *   TLS bootstrap (a client certificate for system:node:<name>) → kubeconfig (0600) → start the agent.
+ */
+import type { CommandModule } from 'yargs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { CliError, ExitCode } from './exit.ts';
+
+interface JoinArgs {
+  server: string;
+  token: string;
+  'discovery-token-ca-cert-hash': string[];
+  'node-name': string;
+  'config-dir': string;
+  'container-runtime-endpoint': string;
+  'ignore-preflight-errors': string[];
+  start: boolean;
+  'agent-arg': string[];
+}
+
+export const joinCommand: CommandModule<object, JoinArgs> = {
+  command: 'join <server>',
+  describe: 'Join this machine to a cluster as a node',
+  builder: (y) => y
+    .positional('server', { type: 'string', describe: 'The API server, https://host:port' })
+    .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
+    .option('discovery-token-ca-cert-hash', { type: 'string', array: true, demandOption: true, describe: 'sha256:<hex> of the cluster CA public key (repeatable)' })
+    .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
+    .option('config-dir', { type: 'string', default: '/etc/bosun', describe: 'Where the agent kubeconfig is written' })
+    .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
+    .option('ignore-preflight-errors', { type: 'string', array: true, default: [] as string[], describe: 'Checks to ignore: root, runtime, iptables, swap, ports, clock, joined' })
+    .option('start', { type: 'boolean', default: true, describe: 'Start the node agent once joined (--no-start to skip)' })
+    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' })
+    .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', '') as never,
+  handler: async (args) => {
+    const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
+    const token = parseBootstrapToken(args.token);
+    if (!token) throw new CliError('--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)', ExitCode.usage);
+    const pins = args['discovery-token-ca-cert-hash'].map(String);
+    const parsedPins = pins.map(parseCaCertHash);
+    const badPin = pins.find((_, i) => parsedPins[i] === undefined);
+    if (badPin !== undefined) throw new CliError(`--discovery-token-ca-cert-hash ${badPin}: use sha256:<64 hex digits> (bosun token create --print-join-command prints it)`, ExitCode.usage);
+    let server: URL;
+    try {
+      server = new URL(args.server);
+      if (server.protocol !== 'https:') throw new Error('not https');
+    } catch {
+      throw new CliError(`${args.server} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`, ExitCode.usage);
+    }
+    const nodeName = args['node-name'];
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new CliError(`--node-name ${nodeName} is not a valid node name (lower-case DNS name)`, ExitCode.usage);
+    const ignore = new Set(args['ignore-preflight-errors'].map(String));
+    const kubeconfigPath = join(args['config-dir'], 'agent.kubeconfig');
+
+    const [{ observe, judge }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
+      import('./join/preflight.ts'), import('./join/discovery.ts'), import('./join/tls-bootstrap.ts'), import('./join/errors.ts'),
+      import('../cri/client.ts'), import('./join/runtime-probe.ts'),
+    ]);
+    const fail = (message: string): never => { throw new CliError(message); };
+    const endpoint = args['container-runtime-endpoint'];
+    const probeRuntime = async () => {
+      const client = new CriClient(endpoint);
+      try {
+        await client.version({ timeoutMs: 3_000 });
+        return undefined;
+      } catch (err) {
+        return describeCriError(err);
+      } finally {
+        client.close();
+      }
+    };
+
+    try {
+      // local checks first: they fail fast without touching the network
+      const local = judge(await observe({ runtimeEndpoint: endpoint, probeRuntime, clockOffsetMs: 0, kubeconfigPath, ports: [10250, 10256] }), ignore);
+      if (local.length > 0) fail(`preflight: ${local.map((f) => f.message).join('; ')}`);
+      const cluster = await discover(server.origin, token, parsedPins as string[]);
+      const clock = judge({ uid: 0, runtimeProblem: undefined, runtimeEndpoint: endpoint, iptablesRules: { legacy: 0, nft: 0 }, swapDevices: 0, busyPorts: [], clockOffsetMs: cluster.clockOffsetMs, kubeconfigExists: false, kubeconfigPath }, ignore);
+      if (clock.length > 0) fail(`preflight: ${clock.map((f) => f.message).join('; ')}`);
+      process.stderr.write(`[join] ${server.origin} verified: CA ${cluster.caHash}, token ${token.id}\n`);
+      const credentials = await requestNodeCertificate(server.origin, cluster.caPem, args.token, nodeName);
+      const { writeAgentKubeconfig } = await import('./join/write-kubeconfig.ts');
+      writeAgentKubeconfig(kubeconfigPath, { server: server.origin, caPem: cluster.caPem, nodeName, ...credentials });
+      process.stderr.write(`[join] node ${nodeName}: client certificate issued, ${kubeconfigPath} written\n`);
+    } catch (err) {
+      if (err instanceof JoinError) throw new CliError(err.message);
+      throw err;
+    }
+    if (!args.start) {
+      process.stderr.write(`[join] not starting the agent (--no-start); start it with: bosun agent --kubeconfig ${kubeconfigPath} --node-name ${nodeName}\n`);
+      return;
+    }
+    const { startAgent } = await import('./join/start-agent.ts');
+    await startAgent({ kubeconfigPath, nodeName, runtimeEndpoint: endpoint, extraArgs: args['agent-arg'].map(String) });
+  },
+};

@@ -1,0 +1,93 @@
+/**
+ * The control plane's certificate decisions (pure): which node requests are approved without a
+ * person, the certificate issued for them, and the cluster-info signatures per bootstrap token.
+ */
+import test from 'ava';
+import { X509Certificate } from 'node:crypto';
+import forge from 'node-forge';
+import { decide, parseRequest, signRequest, kubeletClientSigner, kubeletServingSigner, type CsrObject } from '../../controlplane/certificates/csr.ts';
+import { planClusterInfo } from '../../controlplane/certificates/cluster-info.ts';
+import { nodeClientRequest } from '../../cli/join/tls-bootstrap.ts';
+import { verifyDetached } from '../../kube/bootstrap.ts';
+import { createCertificateAuthority } from '../../controlplane/pki/certificates.ts';
+
+const ca = createCertificateAuthority('test-ca');
+
+function servingRequest(node: string, dns: string[], ips: string[]): string {
+  const keys = forge.pki.rsa.generateKeyPair(1024);
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = keys.publicKey;
+  csr.setSubject([{ name: 'organizationName', value: 'system:nodes' }, { name: 'commonName', value: `system:node:${node}` }]);
+  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [...dns.map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] }] }]);
+  csr.sign(keys.privateKey, forge.md.sha256.create());
+  return Buffer.from(forge.pki.certificationRequestToPem(csr)).toString('base64');
+}
+
+function csr(request: string, signerName: string, requester: { username: string; groups: string[] }, usages: string[]): CsrObject {
+  return { metadata: { name: 'x' }, spec: { request, signerName, usages, ...requester } };
+}
+
+const clientRequest = Buffer.from(nodeClientRequest('node-1').csrPem).toString('base64');
+const bootstrapper = { username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] };
+const node1 = { username: 'system:node:node-1', groups: ['system:nodes', 'system:authenticated'] };
+const stranger = { username: 'alice', groups: ['system:authenticated'] };
+const clientUsages = ['digital signature', 'key encipherment', 'client auth'];
+const addresses = () => ['172.30.0.11', 'node-1'];
+
+test('a node client request reads back: subject system:node:<name>, group system:nodes, no names', (t) => {
+  const parsed = parseRequest(clientRequest);
+  t.is(parsed.commonName, 'system:node:node-1');
+  t.deepEqual(parsed.organizations, ['system:nodes']);
+  t.deepEqual([...parsed.dnsNames, ...parsed.ipAddresses], []);
+});
+
+const cases: [string, CsrObject, 'approve' | 'wait'][] = [
+  ['client cert asked with a bootstrap token', csr(clientRequest, kubeletClientSigner, bootstrapper, clientUsages), 'approve'],
+  ['client cert renewal by the node itself', csr(clientRequest, kubeletClientSigner, node1, clientUsages), 'approve'],
+  ['client cert for node-1 asked by another node', csr(clientRequest, kubeletClientSigner, { username: 'system:node:node-2', groups: ['system:nodes'] }, clientUsages), 'wait'],
+  ['client cert asked by an ordinary user', csr(clientRequest, kubeletClientSigner, stranger, clientUsages), 'wait'],
+  ['client cert with server auth usage', csr(clientRequest, kubeletClientSigner, bootstrapper, [...clientUsages, 'server auth']), 'wait'],
+  ['other signer', csr(clientRequest, 'example.com/custom', bootstrapper, clientUsages), 'wait'],
+  ['serving cert for the node own names', csr(servingRequest('node-1', ['node-1'], ['172.30.0.11']), kubeletServingSigner, node1, ['digital signature', 'key encipherment', 'server auth']), 'approve'],
+  ['serving cert with a name the node does not report', csr(servingRequest('node-1', ['node-1', 'evil.example.com'], []), kubeletServingSigner, node1, ['digital signature', 'server auth']), 'wait'],
+  ['serving cert asked with a bootstrap token', csr(servingRequest('node-1', ['node-1'], []), kubeletServingSigner, bootstrapper, ['server auth']), 'wait'],
+];
+
+for (const [title, object, expected] of cases) {
+  test(`approval: ${title} → ${expected}`, (t) => {
+    t.is(decide(object, parseRequest(object.spec.request), addresses).kind, expected);
+  });
+}
+
+test('the issued certificate is signed by the CA, names the node, is backdated and lasts a year at most', (t) => {
+  const object = csr(clientRequest, kubeletClientSigner, bootstrapper, clientUsages);
+  const now = Date.now();
+  const pem = signRequest(ca, object, parseRequest(object.spec.request), now);
+  const cert = new X509Certificate(pem);
+  t.true(cert.verify(new X509Certificate(ca.cert).publicKey));
+  t.regex(cert.subject, /CN=system:node:node-1/);
+  t.regex(cert.subject, /O=system:nodes/);
+  t.true(Date.parse(cert.validFrom) <= now - 4 * 60 * 1000, 'backdated for clock skew');
+  t.true(Date.parse(cert.validTo) <= now + 366 * 24 * 3600 * 1000);
+  t.false(cert.ca);
+});
+
+test('cluster-info gets one signature per signing, unexpired token, and loses stale ones', (t) => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const token = (id: string, extra: Record<string, string> = {}) => ({
+    type: 'bootstrap.kubernetes.io/token',
+    data: { 'token-id': b64(id), 'token-secret': b64('0123456789abcdef'), 'usage-bootstrap-signing': b64('true'), ...extra },
+  });
+  const now = Date.parse('2026-11-22T00:00:00Z');
+  const data = { kubeconfig: 'apiVersion: v1\n', 'jws-kubeconfig-oldold': 'stale' };
+  const next = planClusterInfo(data, [
+    token('aaaaaa'),
+    token('bbbbbb', { expiration: b64('2026-11-21T00:00:00Z') }),
+    token('cccccc', { 'usage-bootstrap-signing': b64('false') }),
+    { type: 'Opaque', data: { 'token-id': b64('dddddd') } },
+  ], now);
+  t.truthy(next);
+  t.deepEqual(Object.keys(next!).sort(), ['jws-kubeconfig-aaaaaa', 'kubeconfig']);
+  t.true(verifyDetached('apiVersion: v1\n', next!['jws-kubeconfig-aaaaaa']!, { id: 'aaaaaa', secret: '0123456789abcdef' }).ok);
+  t.is(planClusterInfo(next!, [token('aaaaaa')], now), undefined, 'nothing to do once signed');
+});
