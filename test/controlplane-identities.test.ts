@@ -76,6 +76,17 @@ test('node: its own Node and Lease, secrets of its own pods only', async (t) => 
   t.is((await call(server, 'PATCH', '/api/v1/namespaces/default/pods/p1/status', node, { status: { phase: 'Running' } }, 'application/merge-patch+json')).status, 200);
   t.is((await call(server, 'PATCH', '/api/v1/namespaces/default/pods/p2/status', node, { status: { phase: 'Running' } }, 'application/merge-patch+json')).status, 403);
   t.is((await call(server, 'GET', '/api/v1/pods', node)).status, 200);
+
+  // NodeRestriction: no restricted labels, no taint changes, only mirror pods bound to itself.
+  const restricted = await call(server, 'PATCH', '/api/v1/nodes/n1', node, { metadata: { labels: { 'node-restriction.kubernetes.io/pool': 'gold' } } }, 'application/merge-patch+json');
+  t.is(restricted.status, 403);
+  t.is((await call(server, 'PATCH', '/api/v1/nodes/n1', node, { metadata: { labels: { 'kubernetes.io/arch': 'amd64' } } }, 'application/merge-patch+json')).status, 200);
+  t.is((await call(server, 'PATCH', '/api/v1/nodes/n1', node, { spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] } }, 'application/merge-patch+json')).status, 403);
+  t.is((await call(server, 'POST', '/api/v1/nodes', node, { metadata: { name: 'impostor' } })).status, 403, 'a node registers only itself');
+  const plain = { metadata: { name: 'own' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'img:1' }] } };
+  t.is((await call(server, 'POST', '/api/v1/namespaces/default/pods', node, plain)).status, 403, 'not a mirror pod');
+  const mirror = { ...plain, metadata: { name: 'mirror', annotations: { 'kubernetes.io/config.mirror': 'abc' } } };
+  t.is((await call(server, 'POST', '/api/v1/namespaces/default/pods', node, mirror)).status, 403, 'pods/create is not granted by the node authorizer');
 });
 
 test('admin: everything; a body over 3 MiB is 413 with a Status', async (t) => {

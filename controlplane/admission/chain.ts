@@ -6,7 +6,9 @@ import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { Admit, AdmissionRequest } from '../api/registry.ts';
 import { findResource, type ResourceInfo } from '../api/resources.ts';
+import { currentUser } from '../api/request-context.ts';
 import { applyLimitRanges } from './limit-range.ts';
+import { nodeRestriction } from './node-restriction.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
@@ -114,6 +116,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   return async (request) => {
     const { info, object, operation, subresource } = request;
     const o = object as Any;
+    nodeRestriction(request, currentUser());
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource !== undefined) return;
     const namespace = object.metadata.namespace ?? '';

@@ -14,7 +14,8 @@ import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersio
 import type { Registry } from './registry.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
-import { parseRequest, type ParsedRequest } from './request.ts';
+import { parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
+import { runAs } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
 
@@ -182,20 +183,8 @@ export class ApiServer {
         await this.#handlePath(parsed.path, req, res);
         return;
       }
-      if (parsed.verb === 'watch') {
-        await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch);
-        return;
-      }
-      const raw = await readBody(req);
-      const contentType = req.headers['content-type'];
-      const protobuf = contentType !== undefined && /^application\/vnd\.kubernetes\.protobuf/i.test(contentType);
-      if (raw.length > 0 && contentType && /yaml/i.test(contentType) && !/apply-patch/.test(contentType)) {
-        throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
-      }
-      const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
-      const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept });
-      const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
-      sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json');
+      const requestUser = user;
+      await runAs(requestUser, () => this.#serve(parsed as ResourceRequest, url, req, res, requestUser));
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
       if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
@@ -203,6 +192,24 @@ export class ApiServer {
     } finally {
       this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
     }
+  }
+
+  /** A resource request, authenticated and authorized: a watch stream or one REST call. */
+  async #serve(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
+    if (parsed.verb === 'watch') {
+      await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch);
+      return;
+    }
+    const raw = await readBody(req);
+    const contentType = req.headers['content-type'];
+    const protobuf = contentType !== undefined && /^application\/vnd\.kubernetes\.protobuf/i.test(contentType);
+    if (raw.length > 0 && contentType && /yaml/i.test(contentType) && !/apply-patch/.test(contentType)) {
+      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
+    }
+    const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
+    const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept });
+    const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
+    sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json');
   }
 
   async #handlePath(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
