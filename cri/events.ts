@@ -22,8 +22,9 @@ export type EventSource = 'stream' | 'relist';
 /**
  * The events that turn snapshot `before` into snapshot `after`, in a stable order (by container
  * ID). A container seen for the first time in a later state gets every event it must have gone
- * through (created, then started, then stopped), so a consumer sees the same sequence however
- * fast the container moved.
+ * through (created, then started, then stopped), and one that vanished while running is
+ * reported stopped before deleted, so a consumer sees the same sequence however fast the
+ * container moved.
  */
 export function diffContainers(before: readonly Container[], after: readonly Container[], nowNs: number): ContainerEvent[] {
   const previous = new Map(before.map((c) => [c.id, c.state]));
@@ -40,7 +41,12 @@ export function diffContainers(before: readonly Container[], after: readonly Con
     for (let step = from + 1; step <= to; step += 1) push(container.id, steps[step]!);
   }
   const now = new Set(after.map((c) => c.id));
-  for (const id of [...previous.keys()].sort()) if (!now.has(id)) push(id, 'CONTAINER_DELETED_EVENT');
+  for (const [id, state] of [...previous].sort(([a], [b]) => a.localeCompare(b))) {
+    if (now.has(id)) continue;
+    // Stopped and removed between two lists: it still died before it went (as the kubelet's PLEG reports).
+    if (state === 'CONTAINER_RUNNING') push(id, 'CONTAINER_STOPPED_EVENT');
+    push(id, 'CONTAINER_DELETED_EVENT');
+  }
   return events;
 }
 

@@ -17,9 +17,24 @@ const container = (id: string, state: ContainerState): Container => ({
 const kinds = (events: ContainerEvent[]) => events.map((e) => `${e.containerId}:${e.containerEventType.replace(/^CONTAINER_|_EVENT$/g, '')}`);
 
 test('diff: new, moved, skipped-over and vanished containers', (t) => {
-  const before = [container('a', 'CONTAINER_CREATED'), container('b', 'CONTAINER_RUNNING'), container('gone', 'CONTAINER_EXITED')];
+  const before = [
+    container('a', 'CONTAINER_CREATED'),
+    container('b', 'CONTAINER_RUNNING'),
+    container('gone', 'CONTAINER_EXITED'),
+    container('killed', 'CONTAINER_RUNNING'),
+    container('unstarted', 'CONTAINER_CREATED'),
+  ];
   const after = [container('a', 'CONTAINER_RUNNING'), container('b', 'CONTAINER_RUNNING'), container('c', 'CONTAINER_EXITED')];
-  t.deepEqual(kinds(diffContainers(before, after, 5)), ['a:STARTED', 'c:CREATED', 'c:STARTED', 'c:STOPPED', 'gone:DELETED']);
+  t.deepEqual(kinds(diffContainers(before, after, 5)), [
+    'a:STARTED',
+    'c:CREATED',
+    'c:STARTED',
+    'c:STOPPED',
+    'gone:DELETED',
+    'killed:STOPPED',
+    'killed:DELETED',
+    'unstarted:DELETED',
+  ]);
   t.deepEqual(diffContainers(after, after, 5), []);
 });
 
@@ -52,7 +67,7 @@ test('relist fallback on a runtime without the event stream (like containerd 1.6
   }
   t.deepEqual(sources, ['relist']);
   const id = seen[0]?.containerId ?? '';
-  t.deepEqual(kinds(seen), [`${id}:CREATED`, `${id}:STARTED`, `${id}:DELETED`]);
+  t.deepEqual(kinds(seen), [`${id}:CREATED`, `${id}:STARTED`, `${id}:STOPPED`, `${id}:DELETED`]);
 });
 
 test('the runtime event stream is used when offered', async (t) => {

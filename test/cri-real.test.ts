@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createBed, bedImages, type Bed, type BedNode } from './bed/index.ts';
 import { CriClient } from '../cri/client.ts';
+import { watchContainerEvents } from '../cri/events.ts';
 
 const bosunBin = join(import.meta.dirname, '..', 'bin', 'bosun');
 const cgroupParent = `/bosun-cri-test-${process.pid}`;
@@ -293,6 +294,43 @@ test.serial('stats and statsp: the running containers with their use; a busy one
   const pods = rows(await ok(['statsp', '--seconds', '1']));
   t.deepEqual(pods.map((r) => [r[0], r[1]]), [['web', id('pod').slice(0, 13)]]);
   t.true(Number(pods[0]![2]) > 5, `pod CPU % ${pods[0]![2]}`);
+});
+
+test.serial('client calls the CLI does not make: events by relist, resource update, sandbox stats, image fs', async (t) => {
+  // containerd 1.6 has no GetContainerEvents: the watcher must notice and relist instead.
+  const controller = new AbortController();
+  t.teardown(() => controller.abort());
+  const sources: string[] = [];
+  const seen: string[] = [];
+  const watching = (async () => {
+    for await (const event of watchContainerEvents(cri, { signal: controller.signal, relistIntervalMs: 200, onSource: (source) => sources.push(source) })) {
+      seen.push(`${event.containerId}:${event.containerEventType}`);
+    }
+  })();
+  await waitFor('the watcher to pick its source', () => sources.length > 0);
+  const sandbox = JSON.parse(readFileSync(join(dir, 'web-pod.json'), 'utf8')) as never;
+  const created = await cri.createContainer(id('pod'), { metadata: { name: 'evt' }, image: { image: bedImages.busybox }, command: ['sleep', '600'] }, sandbox);
+  await cri.startContainer(created);
+  await waitFor(() => `created and started events; saw ${JSON.stringify(seen)}`, () =>
+    seen.includes(`${created}:CONTAINER_CREATED_EVENT`) && seen.includes(`${created}:CONTAINER_STARTED_EVENT`));
+  await cri.stopContainer(created, 0);
+  await cri.removeContainer(created);
+  await waitFor(() => `stopped and deleted events; saw ${JSON.stringify(seen)}`, () =>
+    seen.includes(`${created}:CONTAINER_STOPPED_EVENT`) && seen.includes(`${created}:CONTAINER_DELETED_EVENT`));
+  controller.abort();
+  await watching;
+  t.deepEqual(sources, ['relist']);
+
+  await cri.updateContainerResources(id('web'), { cpuShares: 512, memoryLimitInBytes: 64 * 1024 * 1024 });
+  const resources = (await cri.containerStatus(id('web'))).status?.resources?.linux;
+  t.deepEqual([resources?.cpuShares, resources?.memoryLimitInBytes], [512, 64 * 1024 * 1024]);
+
+  const podStats = await cri.podSandboxStats(id('pod'));
+  t.is(podStats.attributes?.id, id('pod'));
+  t.true((podStats.linux?.memory?.workingSetBytes?.value ?? 0) > 0);
+
+  const fs = await cri.imageFsInfo();
+  t.true(fs.imageFilesystems[0]!.fsId!.mountpoint.startsWith(node.stateDir));
 });
 
 test.serial('stop, rm, stopp and rmp: refusals without --force, and nothing left for ctr', async (t) => {
