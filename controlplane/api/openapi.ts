@@ -2,11 +2,51 @@
  * Just enough OpenAPI v3 for kubectl: for each group/version, a document whose PATCH operations
  * carry the group/version/kind extension and the `fieldValidation` parameter, which tells kubectl
  * that this server validates fields itself (so it sends fieldValidation instead of downloading
- * schemas to validate on the client). Schemas are not published yet, so `kubectl explain` cannot
- * describe fields.
+ * schemas to validate on the client), and a schema per kind built from the shapes admission checks,
+ * so `kubectl explain` can list fields and their types.
  */
 import { createHash } from 'node:crypto';
-import { groups } from './resources.ts';
+import { objectMeta, shapes, type Shape } from '../admission/shape.ts';
+import { groups, type ResourceInfo } from './resources.ts';
+
+type Schema = Record<string, unknown>;
+
+function schemaOf(shape: Shape): Schema {
+  if (typeof shape === 'string') {
+    switch (shape) {
+      case 'any':
+        return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      case 'intOrString':
+        return { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
+      default:
+        return { type: shape };
+    }
+  }
+  if ('list' in shape) return { type: 'array', items: schemaOf(shape.list) };
+  if ('map' in shape) return { type: 'object', additionalProperties: schemaOf(shape.map) };
+  return { type: 'object', properties: Object.fromEntries(Object.entries(shape.fields).map(([k, v]) => [k, schemaOf(v)])) };
+}
+
+function schemaName(r: ResourceInfo): string {
+  return `io.bosun.${r.group === '' ? 'core' : r.group}.${r.version}.${r.kind}`;
+}
+
+function kindSchema(r: ResourceInfo): Schema {
+  const extra = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
+  const properties: Record<string, Schema> = {
+    apiVersion: { type: 'string', description: 'The versioned schema of this object.' },
+    kind: { type: 'string', description: 'The kind of this object.' },
+    metadata: { ...schemaOf(objectMeta), description: "Standard object's metadata." },
+  };
+  for (const [field, shape] of Object.entries(extra)) properties[field] = schemaOf(shape);
+  properties.spec ??= { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+  return {
+    type: 'object',
+    description: `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
+    properties,
+    'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
+  };
+}
 
 function groupVersionPath(group: string, version: string): string {
   return group === '' ? `api/${version}` : `apis/${group}/${version}`;
@@ -32,7 +72,8 @@ export function openApiV3Document(group: string, version: string) {
     const collection = `/${groupVersionPath(group, version)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.resource}`;
     paths[collection] = { post: { ...operation, operationId: `create${r.kind}`, 'x-kubernetes-action': 'post' } };
   }
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: version }, paths, components: { schemas: {} } };
+  const schemas = Object.fromEntries(g.resources.map((r) => [schemaName(r), kindSchema(r)]));
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: version }, paths, components: { schemas } };
 }
 
 export function openApiV3Root() {

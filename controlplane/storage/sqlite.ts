@@ -81,6 +81,9 @@ export class SqliteStorage implements Storage {
     this.#db = new DatabaseSync(path);
     this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
     this.#db.exec(schema);
+    // Databases made before the log kept previous values get the column (empty for old rows).
+    const columns = this.#db.prepare('PRAGMA table_info(log)').all() as { name: string }[];
+    if (!columns.some((c) => c.name === 'prev_value')) this.#db.exec('ALTER TABLE log ADD COLUMN prev_value TEXT');
     const p = (sql: string) => this.#db.prepare(sql);
     this.#stmt = {
       get: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?'),

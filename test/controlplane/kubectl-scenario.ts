@@ -201,6 +201,10 @@ spec:
     const whoami = await kubectl(server, ['auth', 'whoami', '--kubeconfig=/dev/null', `--server=${server.url}`, `--certificate-authority=${server.dataDir}/pki/ca.crt`, `--token=${token}`]);
     t.regex(whoami.stdout, /system:serviceaccount:scenario:robot/, whoami.stderr);
 
+    // explain lists fields and their types from the served OpenAPI v3 schemas.
+    t.regex(await k(['explain', 'deployment.spec.replicas']), /FIELD:\s+replicas <integer>/);
+    t.regex(await k(['explain', 'pods.spec.containers']), /image\s+<string>/);
+
     // describe, config.
     t.regex(await k(['describe', 'pod', 'solo', '-n', 'scenario']), /Labels:\s+app=solo/);
     t.regex(await k(['describe', 'svc', 'web', '-n', 'scenario']), /NodePort:\s+<unset>\s+3\d{4}\/TCP/);
