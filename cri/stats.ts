@@ -18,34 +18,38 @@ const percent = (value: number | undefined) => (value === undefined ? '-' : valu
 export const containerStatsHeader = ['CONTAINER', 'NAME', 'CPU %', 'MEM', 'DISK', 'INODES'];
 export const podStatsHeader = ['POD', 'POD ID', 'CPU %', 'MEM'];
 
-export function containerStatsRows(first: readonly ContainerStats[], second: readonly ContainerStats[], noTrunc = false): string[][] {
-  const earlier = new Map(first.map((s) => [s.attributes?.id ?? '', s]));
+/** The second sample's entries by name, each with its CPU % against the same entry in the first. */
+function withCpu<S extends { attributes?: { id: string; metadata?: { name: string } } }>(
+  first: readonly S[],
+  second: readonly S[],
+  cpuOf: (sample: S) => CpuUsage | undefined,
+): { sample: S; id: string; cpu: string }[] {
+  const earlier = new Map(first.map((sample) => [sample.attributes?.id ?? '', sample]));
   return [...second]
     .sort((a, b) => (a.attributes?.metadata?.name ?? '').localeCompare(b.attributes?.metadata?.name ?? ''))
-    .map((s) => {
-      const id = s.attributes?.id ?? '';
-      return [
-        noTrunc ? id : truncateId(id),
-        s.attributes?.metadata?.name ?? '',
-        percent(cpuPercent(earlier.get(id)?.cpu, s.cpu)),
-        humanSize(s.memory?.workingSetBytes?.value ?? 0),
-        humanSize(s.writableLayer?.usedBytes?.value ?? 0),
-        String(s.writableLayer?.inodesUsed?.value ?? 0),
-      ];
+    .map((sample) => {
+      const id = sample.attributes?.id ?? '';
+      const before = earlier.get(id);
+      return { sample, id, cpu: percent(cpuPercent(before && cpuOf(before), cpuOf(sample))) };
     });
 }
 
+export function containerStatsRows(first: readonly ContainerStats[], second: readonly ContainerStats[], noTrunc = false): string[][] {
+  return withCpu(first, second, (s) => s.cpu).map(({ sample, id, cpu }) => [
+    noTrunc ? id : truncateId(id),
+    sample.attributes?.metadata?.name ?? '',
+    cpu,
+    humanSize(sample.memory?.workingSetBytes?.value ?? 0),
+    humanSize(sample.writableLayer?.usedBytes?.value ?? 0),
+    String(sample.writableLayer?.inodesUsed?.value ?? 0),
+  ]);
+}
+
 export function podStatsRows(first: readonly PodSandboxStats[], second: readonly PodSandboxStats[], noTrunc = false): string[][] {
-  const earlier = new Map(first.map((s) => [s.attributes?.id ?? '', s]));
-  return [...second]
-    .sort((a, b) => (a.attributes?.metadata?.name ?? '').localeCompare(b.attributes?.metadata?.name ?? ''))
-    .map((s) => {
-      const id = s.attributes?.id ?? '';
-      return [
-        s.attributes?.metadata?.name ?? '',
-        noTrunc ? id : truncateId(id),
-        percent(cpuPercent(earlier.get(id)?.linux?.cpu, s.linux?.cpu)),
-        humanSize(s.linux?.memory?.workingSetBytes?.value ?? 0),
-      ];
-    });
+  return withCpu(first, second, (s) => s.linux?.cpu).map(({ sample, id, cpu }) => [
+    sample.attributes?.metadata?.name ?? '',
+    noTrunc ? id : truncateId(id),
+    cpu,
+    humanSize(sample.linux?.memory?.workingSetBytes?.value ?? 0),
+  ]);
 }

@@ -6,7 +6,7 @@ import { displayState, humanAge, humanDuration, humanSize, renderTable, splitIma
 import { resolveId } from '../cri/resolve.ts';
 import { filterContainers, filterImages, imageRows, parseContainerState, parsePodState, podOf } from '../cri/listing.ts';
 import { LineJoiner, parseLogRecord, parseSince, readLog, wholeLines } from '../cri/logfile.ts';
-import { cpuPercent } from '../cri/stats.ts';
+import { containerStatsRows, cpuPercent } from '../cri/stats.ts';
 import { renderProgressBar, scanIngest, containerdRootFromInfo, ingestDir } from '../cri/pull-progress.ts';
 import type { CriError } from '../cri/errors.ts';
 import type { Container, Image, PodSandbox } from '../cri/types.ts';
@@ -213,4 +213,20 @@ test('pull progress: sums what arrived against the totals in the ingest folder',
   t.is(renderProgressBar(progress, 10), '[#####-----] 2kB / 4kB  2 layers');
   t.is(containerdRootFromInfo({ config: JSON.stringify({ containerdRootDir: '/var/lib/containerd' }) }), '/var/lib/containerd');
   t.is(containerdRootFromInfo({}), undefined);
+});
+
+test('stats rows: sorted by name, CPU % against the same container in the first sample', (t) => {
+  const sample = (id: string, name: string, at: number, used: number, memory: number) => ({
+    attributes: { id, metadata: { name, attempt: 0 }, labels: {}, annotations: {} },
+    cpu: { timestamp: at, usageCoreNanoSeconds: { value: used } },
+    memory: { timestamp: at, workingSetBytes: { value: memory } },
+    writableLayer: { timestamp: at, usedBytes: { value: 4096 }, inodesUsed: { value: 7 } },
+  });
+  const first = [sample('b'.repeat(64), 'web', 0, 0, 0), sample('a'.repeat(64), 'burner', 0, 0, 0)];
+  const second = [sample('b'.repeat(64), 'web', 1e9, 1e7, 2_500_000), sample('a'.repeat(64), 'burner', 1e9, 9e8, 1000), sample('c'.repeat(64), 'new', 1e9, 5, 0)];
+  t.deepEqual(containerStatsRows(first, second), [
+    ['a'.repeat(13), 'burner', '90.00', '1kB', '4.1kB', '7'],
+    ['c'.repeat(13), 'new', '-', '0B', '4.1kB', '7'],
+    ['b'.repeat(13), 'web', '1.00', '2.5MB', '4.1kB', '7'],
+  ]);
 });
