@@ -1,0 +1,290 @@
+/**
+ * `bosun agent` as one linear script:
+ *
+ *   validate -> runtime -> API -> node -> lease + node status -> pods (informer on
+ *   spec.nodeName=<node>, PodManager, garbage collection after the first list) -> services
+ *   (proxy, DNS) -> healthz -> ready -> wait for the signal -> graceful stop
+ *
+ * Each step's failure names the step and what to do. Stopping (the signal aborts) ends the loops
+ * and closes the connections but leaves every container running: they belong to containerd, and
+ * the next agent re-adopts them by their CRI labels. Nothing the agent needs is kept only in its
+ * memory, so SIGKILL at any point is safe too.
+ *
+ * Lifecycle: the constructor does nothing; run(signal) starts everything, resolves `ready` once
+ * the node is registered and the first pod list is in, and returns after the signal aborted and
+ * everything stopped.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { CriClient } from '../cri/client.ts';
+import { KubeClient } from '../kube/client.ts';
+import type { Pod, Taint } from '../kube/corev1.ts';
+import { isApiError } from '../kube/errors.ts';
+import { Informer } from '../kube/informer.ts';
+import { KubeconfigError, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
+import { refs } from '../kube/resource-ref.ts';
+import { resourceAmount } from '../kube/quantity.ts';
+import { ProcessRunner } from '../netproxy/commandRunner.ts';
+import { defaultProxyConfig } from '../netproxy/iptablesRenderer.ts';
+import { ServiceProxy } from '../netproxy/serviceProxy.ts';
+import { AgentStartError } from './agent-errors.ts';
+import { systemClock, type Clock } from './clock.ts';
+import { ClusterServices } from './cluster-services.ts';
+import { readHostUpstreams } from './dns/forward.ts';
+import { DnsServer } from './dns/server.ts';
+import { createHealthzServer } from './healthz.ts';
+import { kubeLeaseApi } from './node/kube-lease-api.ts';
+import { kubeNodeApi } from './node/kube-node-api.ts';
+import { NodeLease } from './node/lease.ts';
+import type { Reserved } from './node/node-flags.ts';
+import { detectNodeIP } from './node/node-ip.ts';
+import { NodeObserver } from './node/node-observer.ts';
+import { NodeStatusLoop } from './node/node-status-loop.ts';
+import { ImagePuller } from './pods/image-puller.ts';
+import { kubePodApi } from './pods/kube-pod-api.ts';
+import { parseResolvConf } from './pods/node-settings.ts';
+import { noConfigLookup } from './pods/pod-executor.ts';
+import { PodManager } from './pods/pod-manager.ts';
+import { nodeNetwork } from './pods/probe-network.ts';
+
+export interface AgentConfig {
+  kubeconfig: string;
+  nodeName: string;
+  /** undefined: detected from the default route's interface. */
+  nodeIP: string | undefined;
+  runtimeEndpoint: string;
+  /** The sandbox (pause) image: checked at start and never removed. */
+  podInfraImage: string;
+  podLogDir: string;
+  rootDir: string;
+  clusterDNS: string[];
+  clusterDomain: string;
+  nodeLabels: Record<string, string>;
+  registerTaints: Taint[];
+  maxPods: number;
+  reserved: Reserved;
+  healthzAddress: string;
+  /** 0: no healthz listener. */
+  healthzPort: number;
+  proxyMode: 'iptables' | 'ipvs' | 'none';
+  /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
+  clusterCIDR: string | undefined;
+  /** Serve cluster DNS on the node IP, port `dnsPort`. */
+  dnsServe: boolean;
+  dnsPort: number;
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  /** bosun's version, as the Node's kubeletVersion shows it. */
+  version: string;
+  /** Default 10 s (the kubelet's nodeStatusUpdateFrequency). */
+  nodeStatusIntervalMs?: number;
+  /**
+   * How often each pod is synced when nothing else happens (default 5 s). containerd 1.6 pushes
+   * no container events, so this bounds how late a container exit is seen; each sync costs two
+   * CRI list calls, which is what makes a shorter period expensive at 110 pods.
+   */
+  podResyncMs?: number;
+  log: Logger;
+  clock?: Clock;
+}
+
+/** One line for a failed API call at start-up. */
+function apiUnreachable(loaded: LoadedKubeconfig, err: unknown): AgentStartError {
+  if (isApiError(err, 'Unauthorized') || isApiError(err, 'Forbidden')) {
+    return new AgentStartError('AGENT_API_UNREACHABLE', `the API server at ${loaded.client.server} refused ${loaded.path}'s credentials (${(err as Error).message}); get a new kubeconfig with bosun join`);
+  }
+  return new AgentStartError('AGENT_API_UNREACHABLE', `cannot reach the API server at ${loaded.client.server} (${(err as Error).message}); check that bosun server runs and that this node can reach it`);
+}
+
+export class Agent {
+  readonly #config: AgentConfig;
+  #markReady: () => void = () => {};
+  /** Resolves once the node is registered and the first pod list was handed to the pod manager. */
+  readonly ready: Promise<void>;
+
+  constructor(config: AgentConfig) {
+    this.#config = config;
+    this.ready = new Promise((resolve) => { this.#markReady = resolve; });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const config = this.#config;
+    const { log } = config;
+    const clock = config.clock ?? systemClock;
+    const startedAt = clock.now();
+    // everything opened below is closed in the finally block, in reverse order
+    const closers: (() => unknown)[] = [];
+    const loops: Promise<unknown>[] = [];
+    try {
+      // -- validate
+      if (!Number.isInteger(config.maxPods) || config.maxPods < 1) throw new AgentStartError('AGENT_BAD_CONFIG', `--max-pods ${config.maxPods} must be a positive whole number`);
+      let loaded: LoadedKubeconfig;
+      try {
+        loaded = loadKubeconfig(config.kubeconfig);
+      } catch (err) {
+        if (err instanceof KubeconfigError) throw new AgentStartError('AGENT_KUBECONFIG', `${err.message}; run bosun join on this node, or pass --kubeconfig`);
+        throw err;
+      }
+      const nodeIP = config.nodeIP ?? await detectNodeIP();
+      if (nodeIP === undefined) throw new AgentStartError('AGENT_BAD_CONFIG', 'this host has no IPv4 address to report as the node\'s InternalIP; pass --node-ip');
+      await mkdir(config.rootDir, { recursive: true });
+      await mkdir(config.podLogDir, { recursive: true });
+
+      // -- runtime
+      const runtime = new CriClient(config.runtimeEndpoint);
+      closers.push(() => runtime.close());
+      const observer = new NodeObserver({ runtime, rootDir: config.rootDir });
+      let runtimeVersion: string;
+      try {
+        runtimeVersion = await observer.runtimeVersion();
+      } catch (err) {
+        throw new AgentStartError('AGENT_RUNTIME_UNREACHABLE', `cannot reach the container runtime at ${config.runtimeEndpoint} (${(err as Error).message.split('\n')[0]}); start containerd, or pass --container-runtime-endpoint`);
+      }
+      const pause = await runtime.imageStatus(config.podInfraImage).catch(() => undefined);
+      if (pause?.image === undefined) log.warn({ image: config.podInfraImage }, 'the pod infra (pause) image is not in the runtime; pods cannot start until it is imported');
+      log.info({ runtime: runtimeVersion, endpoint: config.runtimeEndpoint }, 'container runtime reachable');
+
+      // -- API: one client for pods and the node, its own for the heartbeat (a slow pod write
+      // must never delay the lease)
+      const client = new KubeClient(loaded.client);
+      closers.push(() => client.close());
+      const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
+      closers.push(() => leaseClient.close());
+      const probeClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
+      try {
+        await kubeNodeApi(probeClient).get(config.nodeName);
+      } catch (err) {
+        throw apiUnreachable(loaded, err);
+      } finally {
+        probeClient.close();
+      }
+
+      // -- node
+      const settings = {
+        nodeName: config.nodeName, nodeIP, labels: config.nodeLabels, taints: config.registerTaints,
+        maxPods: config.maxPods, reserved: config.reserved, kubeletPort: 10250, kubeletVersion: config.version,
+      };
+      const nodeStatus = new NodeStatusLoop({
+        api: kubeNodeApi(client), settings, observe: () => observer.observe(), clock, log: log.child({ loop: 'node-status' }),
+        ...(config.nodeStatusIntervalMs !== undefined ? { updateIntervalMs: config.nodeStatusIntervalMs } : {}),
+      });
+      const node = await nodeStatus.register(signal);
+      log.info({ node: config.nodeName, nodeIP }, 'node registered');
+
+      // -- heartbeat and status, each on its own loop
+      const lease = new NodeLease({ api: kubeLeaseApi(leaseClient), nodeName: config.nodeName, nodeUid: node.metadata.uid, clock, log: log.child({ loop: 'lease' }) });
+      loops.push(lease.run(signal), nodeStatus.run(signal));
+
+      // -- pods
+      const allocatable = node.status?.allocatable ?? {};
+      const resolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      const manager = new PodManager({
+        runtime,
+        settings: {
+          nodeName: config.nodeName, nodeIP, podLogRoot: config.podLogDir, podsDir: join(config.rootDir, 'pods'),
+          clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
+          cgroupRoot: undefined, cgroupDriver: config.cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
+          allocatable: { cpuMilli: resourceOr(allocatable.cpu, 'cpu'), memoryBytes: resourceOr(allocatable.memory, 'memory') },
+          hostPathAllowList: [],
+        },
+        images: new ImagePuller(runtime),
+        network: nodeNetwork,
+        clock,
+        config: noConfigLookup,
+        log: log.child({ loop: 'pods' }),
+        agentStartedAt: startedAt,
+        resyncMs: config.podResyncMs ?? 5_000,
+        api: kubePodApi(client),
+      });
+      closers.push(() => manager.close());
+      const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });
+      pods.addHandlers({
+        onAdd: (pod) => manager.upsert(pod),
+        onUpdate: (_previous, pod) => manager.upsert(pod),
+        onDelete: (pod) => void manager.remove(pod),
+      });
+      closers.push(() => pods.stop());
+      loops.push(pods.run());
+      await Promise.race([pods.synced, aborted(signal)]);
+      if (signal.aborted) return;
+      // only now is the list of this node's pods complete: anything else bosun runs is garbage
+      const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
+      if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
+
+      // -- services: proxy and DNS
+      const proxy = config.proxyMode === 'none' ? undefined : new ServiceProxy({
+        nodeName: config.nodeName,
+        runner: new ProcessRunner(),
+        config: { ...defaultProxyConfig, ...(config.clusterCIDR ? { clusterCIDR: config.clusterCIDR } : {}) },
+        mode: config.proxyMode,
+        logger: log.child({ loop: 'proxy' }),
+      });
+      let dns: DnsServer | undefined;
+      if (config.dnsServe) {
+        dns = new DnsServer({ address: nodeIP, port: config.dnsPort, zone: config.clusterDomain, upstreams: readHostUpstreams('/etc/resolv.conf', [nodeIP, ...config.clusterDNS]) });
+        await listenOrFail(() => dns!.listen(), `cluster DNS on ${nodeIP}:${config.dnsPort}`);
+        const listening = dns;
+        closers.push(() => listening.close());
+      }
+      const services = new ClusterServices({ client, nodeName: config.nodeName, zone: config.clusterDomain, log, ...(proxy ? { proxy } : {}), ...(dns ? { dns } : {}) });
+      services.start(signal);
+      closers.push(() => services.stop());
+
+      // -- healthz
+      if (config.healthzPort > 0) {
+        const healthz = createHealthzServer(async () => {
+          const health = await observer.ping();
+          if (!health.reachable) return { ok: false, reason: `container runtime is down: ${health.message}` };
+          return nodeStatus.node === undefined ? { ok: false, reason: 'the node is not registered' } : { ok: true };
+        });
+        await listenOrFail(() => listen(healthz, config.healthzPort, config.healthzAddress), `healthz on ${config.healthzAddress}:${config.healthzPort}`);
+        closers.push(() => new Promise((resolve) => healthz.close(resolve)));
+      }
+
+      log.info({ node: config.nodeName, pods: pods.list().length, startMs: clock.now() - startedAt }, 'agent ready');
+      this.#markReady();
+      await aborted(signal);
+      log.info('stopping; containers keep running');
+    } finally {
+      for (const close of closers.reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'while stopping');
+        }
+      }
+      await Promise.allSettled(loops);
+    }
+  }
+}
+
+/** An allocatable amount in the pod machinery's units (millicores, bytes); 0 when absent or unreadable. */
+function resourceOr(value: string | number | undefined, name: 'cpu' | 'memory'): number {
+  if (value === undefined) return 0;
+  try {
+    return resourceAmount(name, value);
+  } catch {
+    return 0;
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+function listen(server: Server, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address, () => { server.off('error', reject); resolve(); });
+  });
+}
+
+async function listenOrFail(start: () => Promise<void>, what: string): Promise<void> {
+  try {
+    await start();
+  } catch (err) {
+    throw new AgentStartError('AGENT_LISTEN_FAILED', `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`);
+  }
+}

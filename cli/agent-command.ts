@@ -1,0 +1,122 @@
+/**
+ * `bosun agent`: the node agent (kubelet + kube-proxy). Runs in the foreground until SIGTERM or
+ * SIGINT, then stops its loops and leaves every container running for the next agent to adopt.
+ */
+import { hostname } from 'node:os';
+import type { CommandModule } from 'yargs';
+import { CliError, ExitCode } from './exit.ts';
+import { bosunVersion } from './version.ts';
+
+interface AgentArgs {
+  kubeconfig: string;
+  'node-name': string;
+  'node-ip': string | undefined;
+  'container-runtime-endpoint': string;
+  'pod-infra-image': string;
+  'pod-log-dir': string;
+  'root-dir': string;
+  'cluster-dns': string;
+  'cluster-domain': string;
+  'cluster-cidr': string | undefined;
+  'node-labels': string;
+  'register-with-taints': string;
+  'max-pods': number;
+  'system-reserved': string;
+  'kube-reserved': string;
+  'healthz-port': number;
+  'proxy-mode': string;
+  'cluster-dns-serve': boolean;
+  'cgroup-driver': string;
+  'log-level': string;
+}
+
+const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const isIPv4 = (text: string) => ipv4.test(text) && text.split('.').every((part) => Number(part) <= 255);
+
+export const agentCommand: CommandModule<object, AgentArgs> = {
+  command: 'agent',
+  describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
+  builder: (y) =>
+    y
+      .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig', describe: 'How to reach and authenticate to the API server' })
+      .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
+      .option('node-ip', { type: 'string', describe: 'The node\'s InternalIP (default: the address of the default route\'s interface)' })
+      .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
+      .option('pod-infra-image', { type: 'string', default: 'localhost/bosun/pause:3.10', describe: 'The sandbox (pause) image; checked at start, never removed' })
+      .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)' })
+      .option('root-dir', { type: 'string', default: '/var/lib/bosun/agent', describe: 'The agent\'s state (pod volumes); its filesystem is the node\'s nodefs' })
+      .option('cluster-dns', { type: 'string', default: '10.96.0.10', describe: 'Comma-separated DNS server addresses pods with dnsPolicy ClusterFirst use' })
+      .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: 'The cluster\'s DNS domain' })
+      .option('cluster-cidr', { type: 'string', describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded' })
+      .option('node-labels', { type: 'string', default: '', describe: 'Labels to add when registering, key=value,...' })
+      .option('register-with-taints', { type: 'string', default: '', describe: 'Taints to register the node with, key=value:Effect,...' })
+      .option('max-pods', { type: 'number', default: 110, describe: 'Pods this node can run' })
+      .option('system-reserved', { type: 'string', default: '', describe: 'Resources kept for the OS, e.g. cpu=100m,memory=256Mi' })
+      .option('kube-reserved', { type: 'string', default: '', describe: 'Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi' })
+      .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
+      .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
+      .option('cluster-dns-serve', { type: 'boolean', default: false, describe: 'Serve cluster DNS on the node IP, port 53' })
+      .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs', describe: 'Must match containerd\'s (SystemdCgroup in its runc options)' })
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
+  handler: async (args) => {
+    const [{ Agent }, { AgentStartError }, flags, { pino }] = await Promise.all([
+      import('../agent/agent.ts'), import('../agent/agent-errors.ts'), import('../agent/node/node-flags.ts'), import('pino'),
+    ]);
+    let labels, taints, reserved;
+    try {
+      labels = flags.parseNodeLabels(args['node-labels']);
+      taints = flags.parseTaints(args['register-with-taints']);
+      reserved = flags.addReserved(flags.parseReserved('system-reserved', args['system-reserved']), flags.parseReserved('kube-reserved', args['kube-reserved']));
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage);
+    }
+    const nodeIP = args['node-ip'];
+    if (nodeIP !== undefined && !isIPv4(nodeIP)) throw new CliError(`--node-ip ${nodeIP} is not an IPv4 address`, ExitCode.usage);
+    const clusterDNS = args['cluster-dns'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const badDns = clusterDNS.find((s) => !isIPv4(s));
+    if (badDns !== undefined) throw new CliError(`--cluster-dns ${badDns} is not an IPv4 address`, ExitCode.usage);
+    const port = args['healthz-port'];
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--healthz-port ${port} is not a port`, ExitCode.usage);
+    if (args['node-name'] === '' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(args['node-name'])) {
+      throw new CliError(`--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`, ExitCode.usage);
+    }
+    const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
+    const agent = new Agent({
+      kubeconfig: args.kubeconfig,
+      nodeName: args['node-name'],
+      nodeIP,
+      runtimeEndpoint: args['container-runtime-endpoint'],
+      podInfraImage: args['pod-infra-image'],
+      podLogDir: args['pod-log-dir'],
+      rootDir: args['root-dir'],
+      clusterDNS,
+      clusterDomain: args['cluster-domain'],
+      clusterCIDR: args['cluster-cidr'],
+      nodeLabels: labels,
+      registerTaints: taints,
+      maxPods: args['max-pods'],
+      reserved,
+      healthzAddress: '127.0.0.1',
+      healthzPort: port,
+      proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
+      dnsServe: args['cluster-dns-serve'],
+      dnsPort: 53,
+      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
+      version: `v${bosunVersion}`,
+      log,
+    });
+    const abort = new AbortController();
+    const stop = () => abort.abort();
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+    try {
+      await agent.run(abort.signal);
+    } catch (err) {
+      if (err instanceof AgentStartError) throw new CliError(err.message);
+      throw new CliError(`agent failed: ${(err as Error).message}`);
+    } finally {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+    }
+  },
+};
