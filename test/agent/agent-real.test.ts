@@ -1,0 +1,282 @@
+/**
+ * `bosun agent` as a process on a sandbox node, against `bosun server` and real kubectl: the node
+ * registers and turns Ready, a pod created with kubectl runs and reports its IP, the agent survives
+ * SIGKILL in the middle of a pod's start-up and with 20 running pods (no container restarted, no
+ * second sandbox, Ready never flips), containerd restarting leaves nothing in Created, deleting a
+ * pod removes its sandbox, and start-up failures are one line and exit code 1.
+ *
+ * The server runs on the host's loopback; relays make it reachable from the node at the hub
+ * address (cli/sandbox/control-plane.ts). The agent runs inside the node's namespace.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { run } from '../../cli/sandbox/run.ts';
+import { Sandbox } from '../../cli/sandbox/sandbox.ts';
+import { sandboxRoots } from '../../cli/sandbox/names.ts';
+import { CriClient } from '../../cri/client.ts';
+import { KubeClient } from '../../kube/client.ts';
+import { loadKubeconfig } from '../../kube/kubeconfig.ts';
+import { refs } from '../../kube/resource-ref.ts';
+import type { Node, Pod } from '../../kube/corev1.ts';
+import { bedImages } from '../bed/index.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { AgentProcess } from './agent-process.ts';
+
+const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+
+let sandbox: Sandbox | undefined;
+let agent: AgentProcess | undefined;
+let client: KubeClient | undefined;
+let cri: CriClient | undefined;
+let kubeconfig = '';
+
+test.before(async () => {
+  const id = `bsa${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+  sandbox = await Sandbox.create({
+    name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir,
+  }, 1);
+  const plane = await sandbox.startControlPlane();
+  kubeconfig = plane.kubeconfig;
+  client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
+  const node = sandbox.node('node-1');
+  cri = new CriClient(node.criEndpoint);
+  agent = new AgentProcess(node, plane.nodeKubeconfig, ['--node-labels', 'bosun.test/role=worker']);
+  agent.start();
+  await agent.ready();
+});
+
+test.after.always(async () => {
+  if (agent?.running) await agent.stop(5_000);
+  agent?.close();
+  cri?.close();
+  client?.close();
+  await sandbox?.destroy();
+});
+
+async function kubectl(...args: string[]): Promise<string> {
+  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 30_000 });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
+
+function podManifest(name: string, extra: Partial<Pod['spec']> = {}): Pod {
+  return {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name, namespace: 'default', labels: { app: 'agent-test' } },
+    spec: {
+      nodeName: 'node-1', terminationGracePeriodSeconds: 2,
+      containers: [{ name: 'app', image: bedImages.busybox, command: ['sh', '-c', sleeper], readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } }],
+      ...extra,
+    },
+  };
+}
+
+async function kubectlCreate(objects: Pod[]): Promise<void> {
+  const file = join(sandbox!.stateDir, `pods-${randomBytes(3).toString('hex')}.yaml`);
+  writeFileSync(file, objects.map((o) => yaml.dump(o)).join('---\n'));
+  await kubectl('create', '-f', file);
+}
+
+const isReady = (pod: Pod | undefined) => pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+
+async function getPod(name: string): Promise<Pod | undefined> {
+  return client!.get<Pod>(refs.pods, name, 'default').catch(() => undefined);
+}
+
+async function sandboxesOf(uid: string) {
+  return cri!.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
+}
+
+/** Container IDs and restart counts as the API shows them, per pod name. */
+async function containerFacts(names: string[]): Promise<Record<string, string>> {
+  const facts: Record<string, string> = {};
+  for (const name of names) {
+    const pod = await getPod(name);
+    for (const s of [...(pod?.status?.initContainerStatuses ?? []), ...(pod?.status?.containerStatuses ?? [])]) {
+      facts[`${name}/${s.name}`] = `${s.containerID} restarts=${s.restartCount}`;
+    }
+  }
+  return facts;
+}
+
+/** Watches pods and records every Ready=False (or missing Ready) seen for a pod that was Ready. */
+function watchReadiness(names: Set<string>): { stop: () => Promise<string[]> } {
+  const abort = new AbortController();
+  const flips: string[] = [];
+  const watching = (async () => {
+    const list = await client!.list<Pod>(refs.pods, { namespace: 'default' });
+    try {
+      for await (const event of client!.watch<Pod>(refs.pods, { namespace: 'default', resourceVersion: list.metadata.resourceVersion ?? '', signal: abort.signal })) {
+        const name = event.object.metadata.name ?? '';
+        if (names.has(name) && event.type !== 'BOOKMARK' && !isReady(event.object)) flips.push(`${event.type} ${name} ${event.object.metadata.resourceVersion}`);
+      }
+    } catch (err) {
+      if (!abort.signal.aborted) flips.push(`watch failed: ${(err as Error).message}`);
+    }
+  })();
+  return {
+    stop: async () => {
+      abort.abort();
+      await watching;
+      return flips;
+    },
+  };
+}
+
+test.serial('the agent registers the node and it turns Ready in kubectl get nodes', async (t) => {
+  const node = await waitFor(async () => {
+    const found = JSON.parse(await kubectl('get', 'node', 'node-1', '-o', 'json')) as Node;
+    return found.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? found : undefined;
+  }, { what: 'node-1 Ready in the API', timeoutMs: 30_000 });
+  t.like(node.metadata.labels, { 'kubernetes.io/hostname': 'node-1', 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', 'bosun.test/role': 'worker' });
+  t.deepEqual(node.status?.addresses, [{ type: 'InternalIP', address: '172.30.0.11' }, { type: 'Hostname', address: 'node-1' }]);
+  t.regex(node.status?.nodeInfo?.containerRuntimeVersion ?? '', /^containerd:\/\/\d/);
+  t.regex(node.status?.nodeInfo?.kubeletVersion ?? '', /^v\d+\.\d+\.\d+/);
+  t.is(node.status?.capacity?.pods, '110');
+  t.true(Number(node.status?.capacity?.cpu) >= 1);
+  t.deepEqual(node.status?.conditions?.map((c) => `${c.type}=${c.status}`).sort(), ['DiskPressure=False', 'MemoryPressure=False', 'PIDPressure=False', 'Ready=True']);
+  t.true((node.status?.images ?? []).some((i) => i.names?.includes(bedImages.pause)), 'the image list names the pause image');
+  const table = await kubectl('get', 'nodes');
+  t.regex(table, /^node-1\s+Ready\s/m);
+  const healthz = await sandbox!.node('node-1').run(['/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:10248/healthz'], { timeoutMs: 10_000 });
+  t.is(healthz.stdout.trim(), 'ok');
+});
+
+test.serial('a pod created with kubectl runs and shows Running, Ready and its IP', async (t) => {
+  await kubectlCreate([podManifest('hello')]);
+  await waitFor(async () => isReady(await getPod('hello')), { what: 'pod hello Ready', timeoutMs: 60_000 });
+  const wide = await kubectl('get', 'pods', 'hello', '-o', 'wide');
+  t.regex(wide, /^hello\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.1\.\d+\s+node-1\s/m);
+});
+
+async function sigkillAndRestart(t: ExecutionContext): Promise<void> {
+  await agent!.kill();
+  t.log('agent killed with SIGKILL');
+  agent!.start();
+  await agent!.ready();
+}
+
+test.serial('SIGKILL in the middle of a pod start-up: after the restart one sandbox, nothing started twice', async (t) => {
+  // the init container holds start-up for a moment; the kill lands while it runs
+  await kubectlCreate([podManifest('midway', { initContainers: [{ name: 'setup', image: bedImages.busybox, command: ['sh', '-c', 'sleep 3'] }] })]);
+  const uid = await waitFor(async () => (await getPod('midway'))?.metadata.uid, { what: 'pod midway in the API' });
+  await waitFor(async () => {
+    const containers = await cri!.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
+    return containers.some((c) => c.metadata?.name === 'setup' && c.state === 'CONTAINER_RUNNING');
+  }, { what: 'the init container of midway running', timeoutMs: 60_000 });
+  await sigkillAndRestart(t);
+  const pod = await waitFor(async () => { const p = await getPod('midway'); return isReady(p) ? p : undefined; }, { what: 'pod midway Ready after the restart', timeoutMs: 60_000 });
+  t.is((await sandboxesOf(uid)).length, 1, 'one sandbox');
+  const containers = await cri!.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
+  t.deepEqual(containers.map((c) => c.metadata?.name).sort(), ['app', 'setup'], 'each container created once');
+  t.is(pod.status?.initContainerStatuses?.[0]?.restartCount, 0);
+  t.is(pod.status?.containerStatuses?.[0]?.restartCount, 0);
+});
+
+test.serial('SIGKILL with 20 running pods: after the restart no container restarted and Ready never flipped', async (t) => {
+  t.timeout(240_000);
+  const names = Array.from({ length: 20 }, (_, i) => `many-${i}`);
+  await kubectlCreate(names.map((n) => podManifest(n)));
+  await waitFor(async () => {
+    const list = await client!.list<Pod>(refs.pods, { namespace: 'default' });
+    return names.every((n) => isReady(list.items.find((p) => p.metadata.name === n)));
+  }, { what: '20 pods Ready', timeoutMs: 180_000, intervalMs: 500 });
+  const before = await containerFacts(names);
+  const readySince = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await getPod(n))?.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime])));
+  const watch = watchReadiness(new Set(names));
+  await sigkillAndRestart(t);
+  // proof that the new agent works through its pods: a pod created after the restart gets Ready
+  await kubectlCreate([podManifest('after-restart')]);
+  await waitFor(async () => isReady(await getPod('after-restart')), { what: 'pod after-restart Ready', timeoutMs: 60_000 });
+  const flips = await watch.stop();
+  t.deepEqual(flips, [], 'no pod was reported not Ready');
+  t.deepEqual(await containerFacts(names), before, 'same container IDs, no restarts');
+  for (const name of names) {
+    const pod = await getPod(name);
+    t.is(pod?.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime, readySince[name], `${name} Ready since before the kill`);
+    t.is((await sandboxesOf(pod!.metadata.uid!)).length, 1, `${name}: one sandbox`);
+  }
+  await kubectl('delete', 'pods', '-l', 'app=agent-test', '--wait=false');
+  await waitFor(async () => (await client!.list<Pod>(refs.pods, { namespace: 'default' })).items.length === 0, { what: 'all test pods gone', timeoutMs: 120_000, intervalMs: 500 });
+});
+
+test.serial('containerd restarted under a running pod: nothing is left in Created and the pod stays up', async (t) => {
+  await kubectlCreate([podManifest('steady')]);
+  await waitFor(async () => isReady(await getPod('steady')), { what: 'pod steady Ready', timeoutMs: 60_000 });
+  const before = await containerFacts(['steady']);
+  const node = sandbox!.node('node-1');
+  await sandbox!.stopContainerd(node.name);
+  // while containerd is down the node turns NotReady, with the runtime named as the reason
+  const notReady = await waitFor(async () => {
+    const found = await client!.get<Node>(refs.nodes, 'node-1');
+    const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
+    return ready?.status === 'False' ? ready : undefined;
+  }, { what: 'node-1 NotReady while containerd is down', timeoutMs: 30_000 });
+  t.regex(notReady.message ?? '', /container runtime is down/);
+  await sandbox!.startContainerd(node.name);
+  await waitFor(async () => {
+    const found = await client!.get<Node>(refs.nodes, 'node-1');
+    return found.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+  }, { what: 'node-1 Ready again after containerd came back', timeoutMs: 30_000 });
+  // a pod started after the restart proves pods start again
+  await kubectlCreate([podManifest('after-containerd')]);
+  await waitFor(async () => isReady(await getPod('after-containerd')), { what: 'pod after-containerd Ready', timeoutMs: 60_000 });
+  const fresh = new CriClient(node.criEndpoint);
+  try {
+    const created = (await fresh.listContainers()).filter((c) => c.state === 'CONTAINER_CREATED');
+    t.deepEqual(created.map((c) => c.metadata?.name), [], 'no container left in Created');
+  } finally {
+    fresh.close();
+  }
+  t.deepEqual(await containerFacts(['steady']), before, 'the pod kept its container');
+  t.true(isReady(await getPod('steady')));
+});
+
+test.serial('kubectl delete pod stops it and removes its sandbox', async (t) => {
+  const pod = await getPod('steady');
+  const uid = pod!.metadata.uid!;
+  await kubectl('delete', 'pod', 'steady', '--timeout=60s');
+  t.is(await getPod('steady'), undefined);
+  await waitFor(async () => (await sandboxesOf(uid)).length === 0, { what: 'the sandbox of steady removed', timeoutMs: 30_000 });
+  t.pass();
+});
+
+test.serial('SIGTERM stops the agent with exit 0 and leaves the containers running', async (t) => {
+  const uid = (await getPod('after-containerd'))!.metadata.uid!;
+  const result = await agent!.stop();
+  t.deepEqual(result, { code: 0, signal: null });
+  const containers = await cri!.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': uid } });
+  t.deepEqual(containers.map((c) => c.state), ['CONTAINER_RUNNING']);
+  const warnings = new Map<string, number>();
+  for (const line of agent!.lines()) if ((line.level ?? 0) >= 40) warnings.set(String(line.msg), (warnings.get(String(line.msg)) ?? 0) + 1);
+  t.log(`agent warnings over the whole file: ${JSON.stringify(Object.fromEntries(warnings))}`);
+});
+
+test.serial('start-up failures are one line and exit code 1', async (t) => {
+  const node = sandbox!.node('node-1');
+  const runAgent = async (extra: string[]) => {
+    const a = new AgentProcess(node, agent!.kubeconfig, ['--healthz-port', '0']);
+    const started = a.start(extra);
+    const { code } = await started.exited;
+    a.close();
+    const text = readFileSync(a.logFile, 'utf8').trim().split('\n');
+    return { code, last: text[text.length - 1] ?? '' };
+  };
+  const noRuntime = await runAgent(['--container-runtime-endpoint', `unix://${join(node.stateDir, 'missing.sock')}`]);
+  t.is(noRuntime.code, 1);
+  t.regex(noRuntime.last, /^bosun: cannot reach the container runtime at unix:\/\/\S+missing\.sock .*start containerd, or pass --container-runtime-endpoint$/);
+  const noConfig = await runAgent(['--kubeconfig', join(node.stateDir, 'nothing.kubeconfig')]);
+  t.is(noConfig.code, 1);
+  t.regex(noConfig.last, /^bosun: kubeconfig \S+nothing\.kubeconfig does not exist; run bosun join on this node, or pass --kubeconfig$/);
+  // the same credentials, but a port on the hub address where nothing listens
+  const closed = join(node.stateDir, 'closed.kubeconfig');
+  writeFileSync(closed, readFileSync(agent!.kubeconfig, 'utf8').replace(/(server: https:\/\/172\.30\.0\.1:)\d+/, '$11'));
+  const noApi = await runAgent(['--kubeconfig', closed]);
+  t.is(noApi.code, 1);
+  t.regex(noApi.last, /^bosun: cannot reach the API server at https:\/\/172\.30\.0\.1:1 .*check that bosun server runs/);
+});
