@@ -6,6 +6,7 @@
 import { CriClient } from '../cri/client.ts';
 import { resolveEndpoint } from '../cri/endpoint.ts';
 import { CriError } from '../cri/errors.ts';
+import { checkRuntimeVersion } from '../cri/version-check.ts';
 import { renderTable } from '../cri/format.ts';
 import type { CriRuntime } from '../cri/runtime.ts';
 import { CliError, ExitCode } from './exit.ts';
@@ -40,6 +41,20 @@ export function cliErrorFrom(err: unknown): unknown {
   return err;
 }
 
+/**
+ * A runtime that answers Unimplemented to a basic call most likely speaks an older CRI (containerd
+ * 1.5 and older only have v1alpha2); ask its version so the user reads that, not a method name.
+ */
+export async function explainFailure(err: unknown, runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined): Promise<unknown> {
+  if (!(err instanceof CriError) || err.code !== 'CRI_UNIMPLEMENTED' || !runtime) return err;
+  try {
+    await checkRuntimeVersion(runtime);
+  } catch (versionErr) {
+    if (versionErr instanceof CriError && versionErr.code === 'CRI_UNSUPPORTED_VERSION') return versionErr;
+  }
+  return err;
+}
+
 /** Connects to the runtime the flags/env/config name, runs `action`, and always closes. */
 export async function withRuntime(args: CriGlobalArgs, action: (ctx: CriContext) => Promise<void>): Promise<void> {
   let runtime: CriClient | undefined;
@@ -50,7 +65,7 @@ export async function withRuntime(args: CriGlobalArgs, action: (ctx: CriContext)
     const timeoutMs = seconds !== undefined && seconds > 0 ? seconds * 1000 : resolved.timeoutMs;
     await action({ runtime, out: process.stdout, err: process.stderr, now: Date.now, timeoutMs });
   } catch (err) {
-    throw cliErrorFrom(err);
+    throw cliErrorFrom(await explainFailure(err, runtime));
   } finally {
     runtime?.close();
   }

@@ -237,3 +237,13 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
     }
   }
 });
+
+test('an Unimplemented answer from a runtime that speaks an older CRI is explained by its version', async (t) => {
+  const { explainFailure } = await import('../cli/cri-session.ts');
+  const { CriUnimplementedError } = await import('../cri/errors.ts');
+  const unimplemented = new CriUnimplementedError('containerd at unix:///x.sock does not implement ListContainers');
+  const old = { endpoint: 'unix:///x.sock', version: async () => ({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.5.9', runtimeApiVersion: 'v1alpha2' }) };
+  t.regex(((await explainFailure(unimplemented, old)) as Error).message, /containerd v1\.5\.9 at unix:\/\/\/x\.sock speaks CRI v1alpha2, bosun needs v1/);
+  // A v1 runtime that lacks one method keeps the original error.
+  t.is(await explainFailure(unimplemented, new FakeRuntime()), unimplemented);
+});
