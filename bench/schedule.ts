@@ -1,9 +1,11 @@
 /**
  * Scheduling throughput: N pods onto 100 simulated nodes (4 CPU, 16 GiB, 110 pods each) with the
- * real scheduler core. Two measurements:
+ * real scheduler core. Three measurements:
  *  - core: decide() + assume, in a tight loop (the algorithm's cost alone);
  *  - loop: the whole Scheduler against the in-memory API (informers, queue, binding calls, watch
- *    confirmations, events), from "all pods created" to "all pods bound".
+ *    confirmations, events), from "all pods created" to "all pods bound";
+ *  - rollout: a Deployment of N replicas through the controllers and the scheduler, with a fake
+ *    kubelet that marks bound pods Running, from "Deployment created" to "all replicas Running".
  * The same-run baseline is a first-fit placement over the same state (no scoring), which shows
  * what the filters and scores cost on this machine.
  * Usage: npm run bench -- schedule [--quick] [--pods N] [--nodes N]
@@ -18,6 +20,8 @@ import { podRequests } from '../controlplane/scheduler/resources.ts';
 import { forbiddenDomains } from '../controlplane/scheduler/pod-anti-affinity.ts';
 import { Scheduler } from '../controlplane/scheduler/scheduler.ts';
 import { MemoryCluster } from '../controlplane/controllers/memory-cluster.ts';
+import { startControlLoops } from '../controlplane/controllers/control-loops.ts';
+import { startFakeKubelet } from '../test/controlplane/controllers/fake-kubelet.ts';
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, pods: { type: 'string' }, nodes: { type: 'string' } },
@@ -104,13 +108,42 @@ async function loop(): Promise<{ seconds: number; placed: number }> {
   }
 }
 
+async function rollout(): Promise<{ seconds: number; placed: number }> {
+  const cluster = new MemoryCluster();
+  for (let i = 0; i < nodeCount; i++) await cluster.create('nodes', simulatedNode(i));
+  const kubelet = await startFakeKubelet(cluster);
+  // No leases are renewed here: a long grace keeps the node lifecycle controller from marking nodes Unknown.
+  const loops = await startControlLoops({ client: cluster, nodeLifecycle: { graceMs: 3_600_000 } });
+  const deadline = Date.now() + (values.quick ? 50_000 : 300_000);
+  const started = performance.now();
+  try {
+    await cluster.create('deployments', {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'web', namespace: 'bench' },
+      spec: { replicas: podCount, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: workloadPod(0).spec } },
+    });
+    for (;;) {
+      const running = cluster.all('pods').filter((p) => (p as Pod).status?.phase === 'Running').length;
+      if (running >= podCount) return { seconds: (performance.now() - started) / 1000, placed: running };
+      if (Date.now() > deadline) throw new Error(`only ${running} of ${podCount} replicas running before the time limit`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await loops.stop();
+    kubelet.stop();
+  }
+}
+
 const baseline = firstFit();
 const measuredCore = core();
 const measuredLoop = await loop();
+const measuredRollout = await rollout();
 const rate = (r: { seconds: number; placed: number }) => Math.round(r.placed / r.seconds);
 process.stdout.write(`first-fit baseline: ${baseline.placed} pods in ${baseline.seconds.toFixed(3)} s\n`);
 process.stdout.write(`scheduler core:     ${measuredCore.placed} pods in ${measuredCore.seconds.toFixed(3)} s\n`);
 process.stdout.write(`full loop:          ${measuredLoop.placed} pods in ${measuredLoop.seconds.toFixed(3)} s\n`);
+process.stdout.write(`deployment rollout: ${measuredRollout.placed} replicas Running in ${measuredRollout.seconds.toFixed(3)} s\n`);
 process.stdout.write(
   `${JSON.stringify({
     suite: 'schedule',
@@ -120,5 +153,6 @@ process.stdout.write(
     core_pods_per_s: rate(measuredCore),
     baseline_first_fit_pods_per_s: rate(baseline),
     loop_seconds: Number(measuredLoop.seconds.toFixed(3)),
+    deployment_to_running_s: Number(measuredRollout.seconds.toFixed(3)),
   })}\n`,
 );

@@ -3,7 +3,8 @@
  * list, watch, get, create, update (spec or status), delete, and the pod binding subresource.
  *
  * Contract:
- *  - objects passed in are never mutated; objects returned are the caller's to keep;
+ *  - objects passed in are never mutated; objects returned by calls are the caller's to keep;
+ *    objects delivered by watch may be shared between watchers and must be treated as read-only;
  *  - update sends metadata.resourceVersion, and a stale one fails with ApiError 'Conflict';
  *  - updateStatus changes only status; update keeps status as stored;
  *  - delete of a missing object fails with ApiError 'NotFound'; with finalizers or a pod grace

@@ -52,8 +52,12 @@ export const deploymentController: ControllerSpec = {
   workers: 2,
   triggers: [
     { resource: 'replicasets', keysFor: (rs, caches) => [...ownerKeys(rs, 'Deployment'), ...adoptersOf(rs, caches, 'deployments')] },
-    // Recreate waits for old pods to be gone: their deletion must wake the Deployment.
-    { resource: 'pods', keysFor: (pod, caches) => (pod.metadata.deletionTimestamp !== undefined || pod.status ? deploymentOfPod(pod, caches) : []) },
+    // Recreate waits for old pods to be gone: their changes must wake such a Deployment (only such:
+    // a RollingUpdate Deployment learns everything it needs from its ReplicaSets' status).
+    {
+      resource: 'pods',
+      keysFor: (pod, caches) => deploymentOfPod(pod, caches).filter((key) => (caches.get('deployments', key) as Deployment | undefined)?.spec.strategy?.type === 'Recreate'),
+    },
   ],
   plan: (d, caches, now) =>
     planDeployment({

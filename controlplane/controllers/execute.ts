@@ -23,6 +23,10 @@ export interface ExecuteContext {
 export class PlanFailed extends Error {
   readonly code = 'CONTROLLER_PLAN_FAILED';
   readonly causes: unknown[];
+  /** Only write conflicts: the cache was behind and its watch event is on the way. */
+  get onlyConflicts(): boolean {
+    return this.causes.every((c) => isApiError(c, 'Conflict'));
+  }
   constructor(causes: unknown[]) {
     super(`${causes.length} action(s) failed; first: ${causes[0] instanceof Error ? causes[0].message : String(causes[0])}`);
     this.name = 'PlanFailed';
@@ -85,7 +89,15 @@ export async function execute(context: ExecuteContext, actions: readonly Action[
           await client.update(action.resource, action.object);
           break;
         case 'updateStatus':
-          await client.updateStatus(action.resource, action.object);
+          try {
+            await client.updateStatus(action.resource, action.object);
+          } catch (err) {
+            if (!isApiError(err, 'Conflict')) throw err;
+            // The status was computed from fresh observations; only the object's version is stale.
+            // Write it once more onto the latest version (what upstream's status updates do).
+            const latest = await client.get(action.resource, action.object.metadata.namespace, action.object.metadata.name ?? '');
+            await client.updateStatus(action.resource, { ...latest, status: action.object.status });
+          }
           break;
         case 'delete': {
           if (action.ifAbsent && (await anyExists(client, action.ifAbsent))) break;

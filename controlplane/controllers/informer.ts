@@ -22,6 +22,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly resource: ResourceName;
   readonly #client: ClusterClient;
   readonly #cache = new Map<string, T>();
+  /** namespace → key → object, so per-namespace reads do not scan the whole cache. */
+  readonly #byNamespace = new Map<string, Map<string, T>>();
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #options: InformerOptions;
   #subscription: WatchSubscription | undefined;
@@ -60,6 +62,22 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   list(): T[] {
     return [...this.#cache.values()];
+  }
+
+  listNamespace(namespace: string): T[] {
+    return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  #index(key: string, object: T | undefined, namespace: string | undefined): void {
+    const ns = namespace ?? '';
+    let bucket = this.#byNamespace.get(ns);
+    if (object === undefined) {
+      bucket?.delete(key);
+      if (bucket?.size === 0) this.#byNamespace.delete(ns);
+      return;
+    }
+    if (bucket === undefined) this.#byNamespace.set(ns, (bucket = new Map()));
+    bucket.set(key, object);
   }
 
   async #listAndWatch(): Promise<void> {
@@ -102,12 +120,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (event.type === 'DELETED') {
       if (old === undefined) return;
       this.#cache.delete(key);
+      this.#index(key, undefined, old.metadata.namespace);
       this.#notify((h) => h.deleted?.(object));
       return;
     }
     // A replayed or repeated event with nothing new changes nothing.
     if (old !== undefined && old.metadata.resourceVersion === object.metadata.resourceVersion) return;
     this.#cache.set(key, object);
+    this.#index(key, object, object.metadata.namespace);
     this.#notify((h) => (old === undefined ? h.added?.(object) : h.updated?.(old, object)));
   }
 

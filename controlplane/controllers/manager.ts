@@ -9,11 +9,13 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Plan } from './actions.ts';
 import { objectKey, type ClusterClient, type ResourceName } from './client.ts';
 import { eventRecorder, type EventRecorder } from './events.ts';
-import { execute } from './execute.ts';
+import { execute, PlanFailed } from './execute.ts';
 import { Expectations } from './expectations.ts';
 import { Informer } from './informer.ts';
 import { controllerOf } from './pods.ts';
 import { WorkQueue } from './work-queue.ts';
+
+const conflictRetryMs = 50;
 
 export interface Caches {
   get(resource: ResourceName, key: string): KubeObject | undefined;
@@ -74,10 +76,7 @@ export class ControllerManager {
     this.#events = eventRecorder(options.client, 'controller-manager', this.#now);
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),
-      list: (resource, namespace) => {
-        const all = this.#informer(resource).list();
-        return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
-      },
+      list: (resource, namespace) => (namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace)),
     };
     for (const spec of options.controllers) {
       const queue = new WorkQueue();
@@ -160,8 +159,13 @@ export class ControllerManager {
         await this.#sync(spec, queue, key);
         queue.forget(key);
       } catch (err) {
-        this.#options.onError?.(err, spec.name, key);
-        queue.addRateLimited(key);
+        if (err instanceof PlanFailed && err.onlyConflicts) {
+          // A stale cache, not a failure: look again soon, without growing the backoff.
+          queue.addAfter(key, conflictRetryMs);
+        } else {
+          this.#options.onError?.(err, spec.name, key);
+          queue.addRateLimited(key);
+        }
       } finally {
         queue.done(key);
         this.#options.onSynced?.(spec.name, key);

@@ -46,13 +46,22 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
     primary: 'nodes',
     triggers: [
       { resource: 'leases', keysFor: (lease) => (lease.metadata.namespace === nodeLeaseNamespace && lease.metadata.name ? [lease.metadata.name] : []) },
-      { resource: 'pods', keysFor: (pod) => ((pod as Pod).spec?.nodeName ? [(pod as Pod).spec.nodeName!] : []) },
+      // A pod matters to its node only for eviction, which only NoExecute taints start.
+      {
+        resource: 'pods',
+        keysFor: (pod, caches) => {
+          const nodeName = (pod as Pod).spec?.nodeName;
+          const node = nodeName ? (caches.get('nodes', nodeName) as Node | undefined) : undefined;
+          return nodeName && node?.spec?.taints?.some((t) => t.effect === 'NoExecute') ? [nodeName] : [];
+        },
+      },
     ],
     plan: (object, caches, now): Plan => {
       const node = object as Node;
       const name = node.metadata.name ?? '';
       const lease = caches.get('leases', `${nodeLeaseNamespace}/${name}`) as Lease | undefined;
-      const pods = (caches.list('pods') as Pod[]).filter((p) => p.spec.nodeName === name && isActive(p));
+      // Reading every pod is the expensive part: only done when a node is going or tainted.
+      const podsHere = () => (caches.list('pods') as Pod[]).filter((p) => p.spec.nodeName === name && isActive(p));
       const assessment = assessNode(node, lease, health.get(name), now, options);
       health.set(name, assessment.health);
       const period = options.monitorPeriodMs ?? defaultMonitorPeriodMs;
@@ -61,7 +70,7 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
         return {
           actions: [
             { kind: 'updateStatus', resource: 'nodes', object: assessment.statusUpdate },
-            ...(wasReady?.status === 'Unknown' ? [] : markPodsNotReady(pods, now)),
+            ...(wasReady?.status === 'Unknown' ? [] : markPodsNotReady(podsHere(), now)),
             { kind: 'event', object: { ...node, apiVersion: 'v1', kind: 'Node' }, type: 'Normal', reason: 'NodeNotReady', message: `Node ${name} status is now: NodeNotReady` },
           ],
           requeueAfterMs: period,
@@ -81,7 +90,8 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
         } else if (node.spec?.podCIDR) reserved.delete(name);
       }
       if (next) actions.push({ kind: 'update', resource: 'nodes', object: next });
-      const evictions = planTaintEvictions(next ?? node, pods, now);
+      const tainted = (next ?? node).spec?.taints?.some((t) => t.effect === 'NoExecute') === true;
+      const evictions = tainted ? planTaintEvictions(next ?? node, podsHere(), now) : { actions: [] };
       actions.push(...evictions.actions);
       const remaining = assessment.remainingMs ?? period;
       return { actions, requeueAfterMs: Math.max(1, Math.min(period, remaining, evictions.requeueAfterMs ?? Infinity)) };

@@ -4,7 +4,6 @@
  * batches). At most `burstReplicas` pods are created or deleted per pass.
  */
 import type { Pod } from '../../kube/corev1.ts';
-import { matchesLabels, selectorFromObject } from '../../kube/labels.ts';
 import { claimPods } from './claim.ts';
 import { deletePod, type Plan } from './actions.ts';
 import { availableAt, deletionOrder, isActive, isAvailable, isReady, podFromTemplate } from './pods.ts';
@@ -29,11 +28,11 @@ export function planReplicaSet(rs: ReplicaSet, pods: readonly Pod[], now: Date):
   }
 
   const minReady = rs.spec.minReadySeconds ?? 0;
-  const selector = selectorFromObject(rs.spec.selector);
-  const templateLabels = rs.spec.template.metadata?.labels ?? {};
+  // Claimed pods match the selector already; "fully labeled" means they carry every template label too.
+  const templateLabels = Object.entries(rs.spec.template.metadata?.labels ?? {});
   const status = {
     replicas: active.length,
-    fullyLabeledReplicas: active.filter((p) => Object.entries(templateLabels).every(([k, v]) => p.metadata.labels?.[k] === v) && matchesLabels(selector, p.metadata.labels)).length,
+    fullyLabeledReplicas: active.filter((p) => templateLabels.every(([k, v]) => p.metadata.labels?.[k] === v)).length,
     readyReplicas: active.filter(isReady).length,
     availableReplicas: active.filter((p) => isAvailable(p, minReady, now)).length,
     observedGeneration: rs.metadata.generation ?? 1,
