@@ -18,6 +18,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts';
 import { backends } from '../netproxy/iptablesBackend.ts';
+import { IptablesApplier } from '../netproxy/iptablesApplier.ts';
 import { emptyMemory, renderIptables } from '../netproxy/iptablesRenderer.ts';
 import type { EndpointSlice, Service } from '../netproxy/kubeShapes.ts';
 import { ServiceProxy } from '../netproxy/serviceProxy.ts';
@@ -42,6 +43,8 @@ interface SizeResult {
   first_sync_ms: number;
   /** iptables-restore alone, same payload, into an empty namespace */
   first_restore_only_ms: number;
+  /** one canary check (runs every 500 ms by default) */
+  canary_check_ms: number;
   rules: number;
   payload_kib: number;
 }
@@ -150,6 +153,13 @@ async function measureSize(lab: Lab, count: number, rounds: number, keepForParti
     const c = process.cpuUsage(c0);
     renderCpu.push((c.user + c.system) / 1000);
   }
+  const applier = new IptablesApplier(lab.runner(proxyNs), backends.nf_tables);
+  const canary: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = performance.now();
+    if (!(await applier.canaryIntact())) throw new Error('canary missing after a sync');
+    canary.push(performance.now() - t0);
+  }
   const syncMs = percentile(syncs, 50);
   const aloneMs = percentile(alones, 50);
   const result: SizeResult = {
@@ -161,6 +171,7 @@ async function measureSize(lab: Lab, count: number, rounds: number, keepForParti
     ratio: Math.round((syncMs / aloneMs) * 1000) / 1000,
     first_sync_ms: round(first.totalMs),
     first_restore_only_ms: round(firstAlone),
+    canary_check_ms: round(percentile(canary, 50)),
     rules: proxy.metrics.totalRules.value,
     payload_kib: Math.round(runner.lastRestore.length / 1024),
   };

@@ -70,10 +70,6 @@ export function shortHash(input: string): string {
   return out;
 }
 
-/** Balances a port's cluster-wide endpoints. */
-export const serviceChain = (portKey: string) => `BOSUN-SVC-${shortHash(portKey)}`;
-/** Balances a port's endpoints on this node (Local traffic policies). */
-export const localChain = (portKey: string) => `BOSUN-SVL-${shortHash(portKey)}`;
 /** Entry for node ports, external IPs and load-balancer IPs of a port. */
 export const externalChain = (portKey: string) => `BOSUN-EXT-${shortHash(portKey)}`;
 /** The xt_recent list that remembers clients of one endpoint (ClientIP affinity). */
@@ -81,7 +77,7 @@ export const affinityList = (portKey: string, endpoint: string) => `BOSUN-SEP-${
 
 /**
  * Service destinations are dispatched through a two-level tree on the destination address
- * (/16, then /20) instead of one long list: a packet walks a few dozen rules instead of one per
+ * (/16, then /20) instead of one long list: a packet walks a few hundred rules instead of one per
  * service, and a partial sync rewrites only the small chains that hold the changed services.
  * /20 keeps the number of dispatch chains small (at most 256 inside the service CIDR): every extra
  * chain makes iptables-nft restores slower.

@@ -33,12 +33,12 @@ export class IptablesApplier {
   /** Our chains that exist now, per table (read once after start so stale ones can be deleted). */
   async ourChains(): Promise<{ nat: Set<string>; filter: Set<string> }> {
     const out = { nat: new Set<string>(), filter: new Set<string>() };
-    for (const table of ['nat', 'filter'] as const) {
-      const r = await this.#runner.run([this.#backend.save, '-t', table], { timeoutMs: 60_000 });
-      if (r.code !== 0) throw new ProxyError(ProxyErrorCode.commandFailed, `${this.#backend.save} -t ${table} failed: ${firstLines(r.stderr)}`);
-      for (const line of r.stdout.split('\n')) {
-        if (line.startsWith(`:${chainPrefix}`)) out[table].add(line.slice(1).split(' ')[0]!);
-      }
+    const r = await this.#runner.run([this.#backend.save], { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new ProxyError(ProxyErrorCode.commandFailed, `${this.#backend.save} failed: ${firstLines(r.stderr)}`);
+    let table: Set<string> | undefined;
+    for (const line of r.stdout.split('\n')) {
+      if (line.startsWith('*')) table = line === '*nat' ? out.nat : line === '*filter' ? out.filter : undefined;
+      else if (table !== undefined && line.startsWith(`:${chainPrefix}`)) table.add(line.slice(1).split(' ')[0]!);
     }
     return out;
   }

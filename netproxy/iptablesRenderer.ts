@@ -3,26 +3,25 @@
  * payload. Pure: state and the memory of the previous render in, payload and new memory out.
  *
  * Layout (nat):
- *   BOSUN-SERVICES   -> per /16 dispatch -> per /20 dispatch -> BOSUN-SVC-/SVL-/EXT- chain of a port
- *                    -> BOSUN-NODEPORTS (local destinations) -> BOSUN-EXT-
- *   BOSUN-SVC-x      balances over cluster-wide endpoints with DNAT rules
- *   BOSUN-SVL-x      balances over this node's endpoints (Local traffic policies)
- *   BOSUN-EXT-x      external entry: marks for masquerade (Cluster policy) or keeps the source (Local)
- *   BOSUN-POSTROUTING masquerades marked packets; marks hairpin packets first
- * There is no chain per endpoint: the DNAT rules carry the statistic and affinity matches
- * themselves. With iptables-nft, restore time grows much faster than linearly with the number of
- * chains (measured here: 4,000 services with one chain per endpoint took 17.7 s to restore, the
- * same services without them 0.7 s), so fewer chains is the largest single speed-up available.
+ *   BOSUN-SERVICES      -> per /16 dispatch chain -> per /20 dispatch chain, which holds each
+ *                          cluster IP's balancing DNAT rules inline, and jumps for external IPs
+ *                       -> BOSUN-NODEPORTS (local destinations) -> BOSUN-EXT-<hash>
+ *   BOSUN-EXT-<hash>    a port's external entry (node port, external and load-balancer IPs):
+ *                       marks for masquerade (Cluster policy) or keeps the source (Local), balances
+ *   BOSUN-POSTROUTING   masquerades marked packets; marks hairpin packets first
+ * There is no chain per service or per endpoint for cluster IPs: the DNAT rules carry the
+ * destination, statistic and affinity matches themselves. With iptables-nft, restore time grows
+ * much faster than linearly with the number of chains (measured here: 4,000 services with one
+ * chain per endpoint took 17.7 s to restore, 0.7 s with one chain per service; 10,000 services
+ * with rules inline in 256 dispatch chains 2-4 s), so fewer chains is the largest speed-up there is.
  *
  * filter: REJECT for ports without endpoints, DROP for Local policies without local endpoints,
  * and forwarding accepted for marked and established traffic.
  *
- * A partial render writes the top-level chains whole, plus only the chains of changed ports and
- * the dispatch chains that contain them; chains of ours that are no longer needed are deleted.
+ * A partial render writes only the chains of changed ports and the dispatch chains holding them,
+ * plus top-level chains whose text changed; chains of ours that are no longer needed are deleted.
  */
-import {
-  affinityList, bucketOf, bucketChain, parentOf, chains, externalChain, localChain, serviceChain,
-} from './chainNames.ts';
+import { affinityList, bucketChain, bucketOf, chains, externalChain, parentOf } from './chainNames.ts';
 import { refusals } from './refusals.ts';
 import {
   endpointAddress, externalAddresses, hasExternalEntry, internalTargets, trafficTargets,
@@ -47,7 +46,7 @@ export interface RenderMemory {
   /** Our chains that exist in the kernel after the sync that used this render. */
   readonly natChains: ReadonlySet<string>;
   readonly filterChains: ReadonlySet<string>;
-  /** Per port key: the per-port nat chains it owns. */
+  /** Per port key: the per-port nat chains it owns (its external chain, if any). */
   readonly portChains: ReadonlyMap<string, readonly string[]>;
   /** Per port key: the /20 buckets its destinations fall in. */
   readonly portBuckets: ReadonlyMap<string, readonly string[]>;
@@ -84,9 +83,10 @@ export interface RenderResult {
 interface PortPlan {
   port: ServicePortState;
   targets: TrafficTargets;
-  /** SVC or SVL chain that cluster-IP traffic enters; undefined when it has nowhere to go. */
-  internalChain: string | undefined;
+  /** Endpoints that cluster-IP traffic is balanced over (internal policy applied); empty: refused. */
+  internal: readonly Endpoint[];
   externalChain: string | undefined;
+  /** The dispatch buckets holding this port's entries. */
   buckets: string[];
 }
 
@@ -108,38 +108,16 @@ function planPort(port: ServicePortState): PortPlan {
 
 function computePlan(port: ServicePortState): PortPlan {
   const targets = trafficTargets(port);
-  let internal: string | undefined;
-  if (internalTargets(port, targets).length > 0) internal = port.internalPolicyLocal ? localChain(port.key) : serviceChain(port.key);
+  const internal = port.clusterIP === undefined ? [] : internalTargets(port, targets);
   const external = hasExternalEntry(port) && targets.cluster.length > 0 ? externalChain(port.key) : undefined;
   const buckets = new Set<string>();
-  if (internal !== undefined && port.clusterIP !== undefined) buckets.add(bucketOf(port.clusterIP));
+  if (internal.length > 0 && port.clusterIP !== undefined) buckets.add(bucketOf(port.clusterIP));
   if (external !== undefined) for (const ip of externalAddresses(port)) buckets.add(bucketOf(ip));
-  return { port, targets, internalChain: internal, externalChain: external, buckets: [...buckets] };
-}
-
-/** Where chain text goes while it is built. */
-interface ChainSink {
-  declare(chain: string, shared?: boolean): void;
-  add(chain: string, comment: string | undefined, args: string): void;
+  return { port, targets, internal, externalChain: external, buckets: [...buckets] };
 }
 
 function ruleLine(chain: string, comment: string | undefined, args: string, comments: boolean): string {
   return comment !== undefined && comments ? `-A ${chain} -m comment --comment "${comment}" ${args}` : `-A ${chain} ${args}`;
-}
-
-/** The per-port chains of one port, kept with its plan so an unchanged port costs nothing to re-render. */
-class PortChainText implements ChainSink {
-  readonly chains: [string, string[]][] = [];
-  readonly comments: boolean;
-  constructor(comments: boolean) {
-    this.comments = comments;
-  }
-  declare(chain: string): void {
-    this.chains.push([chain, []]);
-  }
-  add(chain: string, comment: string | undefined, args: string): void {
-    this.chains.find(([name]) => name === chain)![1].push(ruleLine(chain, comment, args, this.comments));
-  }
 }
 
 /**
@@ -151,20 +129,97 @@ function flatten(s: string): void {
   void (Number(s) | 0);
 }
 
-const portTextCache = new WeakMap<PortPlan, { key: string; text: PortChainText }>();
+/**
+ * DNAT rules that pick one endpoint at random (and stick to it under ClientIP affinity). Every
+ * rule carries `match`, so the balancer can sit inside a shared dispatch chain: rule i is tried
+ * only by packets that skipped rules 0..i-1, hence the probability 1/(n-i).
+ */
+function balancer(out: string[], chain: string, match: string, port: ServicePortState, endpoints: readonly Endpoint[], comments: boolean): void {
+  const n = endpoints.length;
+  if (port.affinitySeconds > 0) {
+    for (const e of endpoints) {
+      const address = endpointAddress(e);
+      out.push(ruleLine(chain, `${port.key} -> ${address} (affinity)`, `${match} -m recent --name ${affinityList(port.key, address)} --update --seconds ${port.affinitySeconds} --reap -j DNAT --to-destination ${address}`, comments));
+    }
+  }
+  endpoints.forEach((e, i) => {
+    const address = endpointAddress(e);
+    const chance = i < n - 1 ? ` -m statistic --mode random --probability ${(1 / (n - i)).toFixed(10)}` : '';
+    const remember = port.affinitySeconds > 0 ? ` -m recent --name ${affinityList(port.key, address)} --set` : '';
+    out.push(ruleLine(chain, `${port.key} -> ${address}`, `${match}${chance}${remember} -j DNAT --to-destination ${address}`, comments));
+  });
+}
 
-function portChainText(plan: PortPlan, config: ProxyConfig, comments: boolean): PortChainText {
+function clusterIPMatch(p: ServicePortState): string {
+  return `-d ${p.clusterIP}/32 ${protoMatch(p)} --dport ${p.port}`;
+}
+
+/** A port's rendered text: its lines in each dispatch bucket, and its external chain. */
+interface PortText {
+  buckets: Map<string, string[]>;
+  external: [string, string[]] | undefined;
+}
+
+function renderPort(plan: PortPlan, config: ProxyConfig, comments: boolean): PortText {
+  const { port, targets } = plan;
+  const mask = chains.markMasq;
+  const buckets = new Map<string, string[]>();
+  const linesOf = (bucket: string) => {
+    let list = buckets.get(bucket);
+    if (list === undefined) buckets.set(bucket, (list = []));
+    return list;
+  };
+  if (plan.internal.length > 0 && port.clusterIP !== undefined) {
+    const bucket = bucketOf(port.clusterIP);
+    const chain = bucketChain(bucket);
+    const out = linesOf(bucket);
+    if (config.clusterCIDR !== undefined) {
+      out.push(ruleLine(chain, `${port.key} cluster IP from outside the cluster`, `${clusterIPMatch(port)} ! -s ${config.clusterCIDR} -j ${mask}`, comments));
+    }
+    balancer(out, chain, clusterIPMatch(port), port, plan.internal, comments);
+  }
+  let external: PortText['external'];
+  const ext = plan.externalChain;
+  if (ext !== undefined) {
+    for (const [ips, what] of [[port.externalIPs, 'external IP'], [port.loadBalancerIPs, 'loadbalancer IP']] as const) {
+      for (const ip of ips) {
+        const bucket = bucketOf(ip);
+        linesOf(bucket).push(ruleLine(bucketChain(bucket), `${port.key} ${what}`, `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${ext}`, comments));
+      }
+    }
+    const out: string[] = [];
+    const proto = `-p ${port.protocol}`;
+    if (!port.externalPolicyLocal) {
+      out.push(ruleLine(ext, `masquerade traffic for ${port.key} external destinations`, `-j ${mask}`, comments));
+      balancer(out, ext, proto, port, targets.cluster, comments);
+    } else {
+      // Local policy keeps the client's address, except for traffic that must leave the node anyway:
+      // pods and the node itself may reach any endpoint (short-circuit), the node's own masqueraded.
+      if (config.clusterCIDR !== undefined) balancer(out, ext, `-s ${config.clusterCIDR} ${proto}`, port, targets.cluster, comments);
+      out.push(ruleLine(ext, `masquerade LOCAL traffic for ${port.key} external destinations`, `-m addrtype --src-type LOCAL -j ${mask}`, comments));
+      balancer(out, ext, `-m addrtype --src-type LOCAL ${proto}`, port, targets.cluster, comments);
+      if (targets.local.length > 0) balancer(out, ext, proto, port, targets.local, comments);
+    }
+    external = [ext, out];
+  }
+  for (const list of buckets.values()) for (const l of list) flatten(l);
+  if (external !== undefined) for (const l of external[1]) flatten(l);
+  return { buckets, external };
+}
+
+const portTextCache = new WeakMap<PortPlan, { key: string; text: PortText }>();
+
+/** A port's text, cached with its plan so an unchanged port costs nothing to re-render. */
+function portText(plan: PortPlan, config: ProxyConfig, comments: boolean): PortText {
   const key = `${comments}|${config.clusterCIDR ?? ''}|${config.masqueradeBit}`;
   const hit = portTextCache.get(plan);
   if (hit !== undefined && hit.key === key) return hit.text;
-  const text = new PortChainText(comments);
-  writePortChains(text, plan, config);
-  for (const [, lines] of text.chains) for (const l of lines) flatten(l);
+  const text = renderPort(plan, config, comments);
   portTextCache.set(plan, { key, text });
   return text;
 }
 
-class Writer implements ChainSink {
+class Writer {
   readonly table: string;
   readonly comments: boolean;
   readonly #order: string[] = [];
@@ -187,12 +242,15 @@ class Writer implements ChainSink {
   add(chain: string, comment: string | undefined, args: string): void {
     this.#rules.get(chain)!.push(ruleLine(chain, comment, args, this.comments));
   }
-  /** Takes finished chains as they are (their line arrays are not copied). */
-  adopt(chains: readonly [string, string[]][]): void {
-    for (const [chain, lines] of chains) {
-      this.#order.push(chain);
-      this.#rules.set(chain, lines);
-    }
+  /** Appends finished rule lines. */
+  addLines(chain: string, lines: readonly string[]): void {
+    const list = this.#rules.get(chain)!;
+    for (const l of lines) list.push(l);
+  }
+  /** Takes a finished chain as it is (its line array is not copied). */
+  adopt(chain: string, lines: string[]): void {
+    this.#order.push(chain);
+    this.#rules.set(chain, lines);
   }
   /**
    * Appends this table's declarations, then its rules, to `out` (one array for the whole payload:
@@ -224,86 +282,15 @@ class Writer implements ChainSink {
   }
 }
 
-/** DNAT rules that pick one endpoint at random (and stick to it under ClientIP affinity). */
-function writeBalancer(w: ChainSink, chain: string, plan: PortPlan, endpoints: readonly Endpoint[]): void {
-  const { port } = plan;
-  const proto = `-p ${port.protocol}`;
-  const n = endpoints.length;
-  if (port.affinitySeconds > 0) {
-    for (const e of endpoints) {
-      const address = endpointAddress(e);
-      w.add(chain, `${port.key} -> ${address} (affinity)`, `${proto} -m recent --name ${affinityList(port.key, address)} --update --seconds ${port.affinitySeconds} --reap -j DNAT --to-destination ${address}`);
-    }
-  }
-  endpoints.forEach((e, i) => {
-    const address = endpointAddress(e);
-    const chance = i < n - 1 ? ` -m statistic --mode random --probability ${(1 / (n - i)).toFixed(10)}` : '';
-    const remember = port.affinitySeconds > 0 ? ` -m recent --name ${affinityList(port.key, address)} --set` : '';
-    w.add(chain, `${port.key} -> ${address}`, `${proto}${chance}${remember} -j DNAT --to-destination ${address}`);
-  });
-}
+const byKey = (a: PortPlan, b: PortPlan) => (a.port.key < b.port.key ? -1 : a.port.key > b.port.key ? 1 : 0);
 
-function clusterIPMatch(p: ServicePortState): string {
-  return `-d ${p.clusterIP}/32 ${protoMatch(p)} --dport ${p.port}`;
-}
-
-/** Writes the per-port chains of one port; returns their names. */
-function writePortChains(w: ChainSink, plan: PortPlan, config: ProxyConfig): string[] {
-  const { port, targets } = plan;
-  const owned: string[] = [];
-  const svc = serviceChain(port.key);
-  const svl = localChain(port.key);
-  const offClusterMasq = (chain: string) => {
-    if (config.clusterCIDR !== undefined && port.clusterIP !== undefined) {
-      w.add(chain, `${port.key} cluster IP from outside the cluster`, `${clusterIPMatch(port)} ! -s ${config.clusterCIDR} -j ${chains.markMasq}`);
-    }
-  };
-  if (targets.cluster.length > 0 && (!port.internalPolicyLocal || plan.externalChain !== undefined)) {
-    owned.push(svc);
-    w.declare(svc);
-    if (!port.internalPolicyLocal) offClusterMasq(svc);
-    writeBalancer(w, svc, plan, targets.cluster);
-  }
-  if (targets.local.length > 0 && (port.internalPolicyLocal || port.externalPolicyLocal)) {
-    owned.push(svl);
-    w.declare(svl);
-    if (port.internalPolicyLocal) offClusterMasq(svl);
-    writeBalancer(w, svl, plan, targets.local);
-  }
-  const ext = plan.externalChain;
-  if (ext !== undefined) {
-    owned.push(ext);
-    w.declare(ext);
-    if (!port.externalPolicyLocal) {
-      w.add(ext, `masquerade traffic for ${port.key} external destinations`, `-j ${chains.markMasq}`);
-      w.add(ext, undefined, `-j ${svc}`);
-    } else {
-      // Local policy keeps the client's address, except for traffic that must leave the node anyway:
-      // pods and the node itself may reach any endpoint (short-circuit), the node's own masqueraded.
-      if (config.clusterCIDR !== undefined) w.add(ext, `pod traffic for ${port.key} external destinations`, `-s ${config.clusterCIDR} -j ${svc}`);
-      w.add(ext, `masquerade LOCAL traffic for ${port.key} external destinations`, `-m addrtype --src-type LOCAL -j ${chains.markMasq}`);
-      w.add(ext, `route LOCAL traffic for ${port.key} external destinations`, `-m addrtype --src-type LOCAL -j ${svc}`);
-      if (targets.local.length > 0) w.add(ext, undefined, `-j ${svl}`);
-    }
-  }
-  return owned;
-}
-
-/** The rules of one /20 dispatch chain. */
-function writeBucket(w: Writer, bucket: string, plans: readonly PortPlan[]): void {
+/** The rules of one /20 dispatch chain: every entry of every port in it, in port key order. */
+function writeBucket(w: Writer, bucket: string, plans: PortPlan[], config: ProxyConfig, comments: boolean): void {
   const chain = bucketChain(bucket);
   w.declare(chain, true);
-  for (const { port, internalChain, externalChain: ext } of plans) {
-    if (internalChain !== undefined && port.clusterIP !== undefined && bucketOf(port.clusterIP) === bucket) {
-      w.add(chain, `${port.key} cluster IP`, `${clusterIPMatch(port)} -j ${internalChain}`);
-    }
-    if (ext === undefined) continue;
-    for (const ip of port.externalIPs) {
-      if (bucketOf(ip) === bucket) w.add(chain, `${port.key} external IP`, `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${ext}`);
-    }
-    for (const ip of port.loadBalancerIPs) {
-      if (bucketOf(ip) === bucket) w.add(chain, `${port.key} loadbalancer IP`, `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${ext}`);
-    }
+  for (const plan of plans.sort(byKey)) {
+    const lines = portText(plan, config, comments).buckets.get(bucket);
+    if (lines !== undefined) w.addLines(chain, lines);
   }
 }
 
@@ -320,8 +307,6 @@ function bucketNumber(bucket: string): number {
   return n;
 }
 const byNumericBucket = (a: string, b: string) => bucketNumber(a) - bucketNumber(b);
-
-const byKey = (a: PortPlan, b: PortPlan) => (a.port.key < b.port.key ? -1 : a.port.key > b.port.key ? 1 : 0);
 
 export function renderIptables(request: RenderRequest): RenderResult {
   const { state, config, memory } = request;
@@ -346,7 +331,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
       list.push(plan);
     }
     if (plan.externalChain !== undefined && port.nodePort > 0) withNodePort.push(plan);
-    if (plan.internalChain === undefined || (hasExternalEntry(port) && (plan.targets.cluster.length === 0 || (port.externalPolicyLocal && plan.targets.local.length === 0)))) refused.push(plan);
+    if (plan.internal.length === 0 || (hasExternalEntry(port) && (plan.targets.cluster.length === 0 || (port.externalPolicyLocal && plan.targets.local.length === 0)))) refused.push(plan);
   }
   const comments = endpointCount <= commentEndpointLimit;
   // Crossing the comment limit changes every chain's text: rewrite all of them.
@@ -386,9 +371,9 @@ export function renderIptables(request: RenderRequest): RenderResult {
   }
   rewritePorts.sort(byKey);
   for (const plan of rewritePorts) {
-    const text = portChainText(plan, config, comments);
-    nat.adopt(text.chains);
-    const owned = text.chains.map(([name]) => name);
+    const external = portText(plan, config, comments).external;
+    if (external !== undefined) nat.adopt(external[0], external[1]);
+    const owned = external === undefined ? [] : [external[0]];
     for (const c of owned) natNow.add(c);
     if (owned.length > 0) portChains.set(plan.port.key, owned);
     if (plan.buckets.length > 0) portBuckets.set(plan.port.key, plan.buckets);
@@ -408,7 +393,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
       natNow.delete(bucketChain(b));
       continue;
     }
-    writeBucket(nat, b, list);
+    writeBucket(nat, b, list, config, comments);
     natNow.add(bucketChain(b));
   }
   const rewriteParents = new Set<string>([...rewriteBuckets].map(parentOf));

@@ -1,7 +1,7 @@
 /** Structure of the rendered payload: names, partial syncs, stale chains, size limits. */
 import test from 'ava';
 import { ChangeTracker } from '../../netproxy/changeTracker.ts';
-import { chains, maxChainNameLength, serviceChain } from '../../netproxy/chainNames.ts';
+import { chains, externalChain, maxChainNameLength } from '../../netproxy/chainNames.ts';
 import { IptablesModel } from '../../netproxy/iptablesModel.ts';
 import { emptyMemory, renderIptables, type RenderMemory } from '../../netproxy/iptablesRenderer.ts';
 import { remotePod, service, slice, stateOf, testConfig, thisNode } from './fixtures.ts';
@@ -16,11 +16,11 @@ function tablesOf(model: IptablesModel): Record<string, Record<string, string[]>
 }
 
 test('chain names are deterministic, within 28 characters, and differ per port', (t) => {
-  const a = serviceChain('default/web:http/tcp');
-  t.is(a, serviceChain('default/web:http/tcp'));
-  t.not(a, serviceChain('default/web:http/udp'));
+  const a = externalChain('default/web:http/tcp');
+  t.is(a, externalChain('default/web:http/tcp'));
+  t.not(a, externalChain('default/web:http/udp'));
   t.true(a.length <= maxChainNameLength);
-  t.regex(a, /^BOSUN-SVC-[A-Z2-7]{16}$/);
+  t.regex(a, /^BOSUN-EXT-[A-Z2-7]{16}$/);
   const { payload } = renderIptables({ state: stateOf(generate(300, 1).services, generate(300, 1).slices), config: testConfig, changed: 'all', memory: emptyMemory });
   for (const m of payload.matchAll(/^:(\S+)/gm)) t.true(m[1]!.length <= maxChainNameLength, m[1]);
   t.false(payload.includes('KUBE-'));
@@ -69,7 +69,8 @@ test('partial syncs leave exactly what a full sync would, across 60 random chang
 test('chains of deleted services are deleted; leftovers from an earlier run are deleted on the first sync', (t) => {
   const model = new IptablesModel();
   model.restore('*nat\n:BOSUN-SVC-OLDLEFTOVER00000 - [0:0]\n-A BOSUN-SVC-OLDLEFTOVER00000 -j RETURN\nCOMMIT\n');
-  const before = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.97.0.2' })], [slice('a', [remotePod(6)]), slice('b', [remotePod(7)])]);
+  const np = { type: 'NodePort' as const, ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
+  const before = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.97.0.2', ...np })], [slice('a', [remotePod(6)]), slice('b', [remotePod(7)])]);
   const leftover: RenderMemory = { ...emptyMemory, natChains: new Set(['BOSUN-SVC-OLDLEFTOVER00000']) };
   const one = renderIptables({ state: before, config: testConfig, changed: 'all', memory: leftover });
   model.restore(one.payload);
@@ -78,17 +79,19 @@ test('chains of deleted services are deleted; leftovers from an earlier run are 
   const two = renderIptables({ state: after, config: testConfig, changed: new Set(['default/b:http/tcp']), memory: one.memory });
   model.restore(two.payload);
   const nat = [...model.tables.get('nat')!.keys()];
-  t.false(nat.includes(serviceChain('default/b:http/tcp')));
+  t.false(nat.includes(externalChain('default/b:http/tcp')));
   t.false(nat.some((c) => c.startsWith('BOSUN-SVCS-10-97')), 'empty dispatch chains go too');
-  t.true(two.deletedChains.includes(serviceChain('default/b:http/tcp')));
+  t.true(two.deletedChains.includes(externalChain('default/b:http/tcp')));
 });
 
 test('a partial sync does not touch chains of unchanged services', (t) => {
   const state = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' })], [slice('a', [remotePod(6)]), slice('b', [remotePod(7)])]);
   const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
-  const partial = renderIptables({ state, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
-  t.true(partial.payload.includes(`:${serviceChain('default/a:http/tcp')} `));
-  t.false(partial.payload.includes(serviceChain('default/b:http/tcp')));
+  const changedA = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' })], [slice('a', [remotePod(9)]), slice('b', [remotePod(7)])]);
+  const partial = renderIptables({ state: changedA, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
+  t.true(partial.payload.includes(':BOSUN-SVCS-10-96-0 '), 'the dispatch chain holding the changed port');
+  const same = renderIptables({ state, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
+  t.deepEqual(same.payload.split('\n').filter((l) => l.startsWith(':')), [], 'a port marked changed whose text is the same writes nothing');
   t.false(partial.payload.includes(':BOSUN-SVCS-10-100'), 'dispatch chains of unchanged services are kept');
   t.false(partial.payload.includes(`:${chains.services} `), 'an unchanged top-level chain is not rewritten');
   const added = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' }), service('c', { clusterIP: '10.101.0.3' })],
@@ -98,12 +101,17 @@ test('a partial sync does not touch chains of unchanged services', (t) => {
   t.true(withNew.payload.includes(':BOSUN-SVCS-10-101 ') && withNew.payload.includes(':BOSUN-SVCS-10-101-0 '));
 });
 
-test('an endpoint change rewrites only that port\'s chain', (t) => {
+test('an endpoint change rewrites only the chains holding that port', (t) => {
   const state = stateOf([service('a', { clusterIP: '10.96.0.1' })], [slice('a', [remotePod(6)])]);
   const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
   const moved = stateOf([service('a', { clusterIP: '10.96.0.1' })], [slice('a', [remotePod(7)])]);
   const partial = renderIptables({ state: moved, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
-  t.deepEqual(partial.payload.split('\n').filter((l) => l.startsWith(':')), [`:${serviceChain('default/a:http/tcp')} - [0:0]`]);
+  t.deepEqual(partial.payload.split('\n').filter((l) => l.startsWith(':')), [':BOSUN-SVCS-10-96-0 - [0:0]']);
+  const np = { type: 'NodePort' as const, ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
+  const fullNp = renderIptables({ state: stateOf([service('a', { clusterIP: '10.96.0.1', ...np })], [slice('a', [remotePod(6)])]), config: testConfig, changed: 'all', memory: emptyMemory });
+  const movedNp = stateOf([service('a', { clusterIP: '10.96.0.1', ...np })], [slice('a', [remotePod(7)])]);
+  const partialNp = renderIptables({ state: movedNp, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: fullNp.memory });
+  t.deepEqual(partialNp.payload.split('\n').filter((l) => l.startsWith(':')).sort(), [`:${externalChain('default/a:http/tcp')} - [0:0]`, ':BOSUN-SVCS-10-96-0 - [0:0]']);
 });
 
 test('comments are dropped above 1000 endpoints', (t) => {
