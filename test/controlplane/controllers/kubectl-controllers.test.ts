@@ -91,6 +91,10 @@ spec:
   t.regex(await ok(t, 'rollout', 'history', 'deployment/web'), /^3\s/m);
   const ready = await ok(t, 'get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.metadata.annotations.deployment\\.kubernetes\\.io/revision}');
   t.is(ready, '3/3/3');
+  // The scale subresource: the controller follows a new replica count.
+  await ok(t, 'scale', 'deployment/web', '--replicas=5');
+  t.regex(await ok(t, 'rollout', 'status', 'deployment/web', '--timeout=60s'), /successfully rolled out/);
+  t.is(await ok(t, 'get', 'deployment', 'web', '-o', 'jsonpath={.status.availableReplicas}'), '5');
 });
 
 test.serial('a Job completes and kubectl wait sees it', async (t) => {
