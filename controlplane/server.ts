@@ -3,6 +3,7 @@
  * authentication and authorization, create the objects every cluster starts with, then serve.
  */
 import { mkdirSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
@@ -81,27 +82,81 @@ async function ensureObject(registry: Registry, object: KubeObject): Promise<voi
   }
 }
 
-/** Namespaces, default policy, the `kubernetes` Service and kube-public/cluster-info. */
-async function createStartingObjects(registry: Registry, serviceIP: string, port: number, clusterKubeconfig: string): Promise<void> {
+/**
+ * Makes an object hold `desired` in the given top-level fields: creates it when missing, rewrites
+ * those fields when they differ (the server's address and port can change between starts).
+ */
+async function reconcileObject(registry: Registry, desired: KubeObject, fields: readonly string[]): Promise<void> {
+  const info = resourceByKind(desired.apiVersion ?? '', desired.kind ?? '')!;
+  const name = desired.metadata.name ?? '';
+  try {
+    await registry.guaranteedUpdate(info, desired.metadata.namespace, name, undefined, (current) => {
+      for (const field of fields) current[field] = desired[field];
+      return current;
+    });
+  } catch (err) {
+    if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+    await ensureObject(registry, desired);
+  }
+}
+
+interface StartingObjects {
+  readonly serviceIP: string;
+  /** The address and port that the `kubernetes` Service leads to. */
+  readonly advertiseAddress: string;
+  readonly port: number;
+  readonly clusterKubeconfig: string;
+}
+
+/** Namespaces, default policy, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
+async function createStartingObjects(registry: Registry, start: StartingObjects): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
   for (const object of [...defaultClusterRoles, ...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
     await ensureObject(registry, object);
   }
-  await ensureObject(registry, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { clusterIP: serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: port }] },
-  });
-  await ensureObject(registry, {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: 'cluster-info', namespace: 'kube-public' },
-    data: { kubeconfig: clusterKubeconfig },
-  });
-
+  const https = { name: 'https', port: start.port, protocol: 'TCP' };
+  await reconcileObject(
+    registry,
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+      spec: { clusterIP: start.serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: start.port }] },
+    },
+    // The whole spec: admission fills the defaults again, the ClusterIP stays the same.
+    ['spec'],
+  );
+  if (isIPv4(start.advertiseAddress)) {
+    await reconcileObject(
+      registry,
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+        subsets: [{ addresses: [{ ip: start.advertiseAddress }], ports: [https] }],
+      },
+      ['subsets'],
+    );
+    await reconcileObject(
+      registry,
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: [start.advertiseAddress], conditions: { ready: true } }],
+        ports: [https],
+      },
+      ['endpoints', 'ports'],
+    );
+  }
+  await reconcileObject(
+    registry,
+    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cluster-info', namespace: 'kube-public' }, data: { kubeconfig: start.clusterKubeconfig } },
+    ['data'],
+  );
 }
 
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
@@ -215,7 +270,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port = await api.listen();
     // With port 0 the real port is known only now: rewrite the kubeconfig to name it.
     if (port !== options.securePort) pki = pkiFor(port);
-    await createStartingObjects(registry, serviceIP, port, kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split('users:')[0]!);
+    await createStartingObjects(registry, {
+      serviceIP,
+      advertiseAddress: options.advertiseAddress,
+      port,
+      clusterKubeconfig: kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split('users:')[0]!,
+    });
   } catch (err) {
     policy.stop();
     await api.close();

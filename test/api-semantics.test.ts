@@ -232,3 +232,16 @@ test('LimitRange fills container defaults and enforces max; ResourceQuota counts
   const quota = await http('GET', '/api/v1/namespaces/quota/resourcequotas/small');
   t.deepEqual(quota.body.status.used, { pods: '2', 'requests.cpu': '200m' });
 });
+
+test('the kubernetes Service leads to this server: Endpoints, EndpointSlice and cluster-info', async (t) => {
+  const svc = await client.get(refs.services, 'kubernetes', 'default');
+  t.is((svc.spec as { clusterIP: string }).clusterIP, '10.96.0.1');
+  t.is((svc.spec as { ports: { targetPort: number }[] }).ports[0]!.targetPort, env.server.port);
+  const endpoints = await client.get(refs.endpoints, 'kubernetes', 'default');
+  t.deepEqual(endpoints.subsets, [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port: env.server.port, protocol: 'TCP' }] }]);
+  const slices = await client.list(refs.endpointslices, { namespace: 'default', labelSelector: 'kubernetes.io/service-name=kubernetes' });
+  t.is(slices.items.length, 1);
+  t.deepEqual(slices.items[0]!.endpoints, [{ addresses: ['127.0.0.1'], conditions: { ready: true } }]);
+  const info = await client.get(refs.configmaps, 'cluster-info', 'kube-public');
+  t.true((info.data as { kubeconfig: string }).kubeconfig.includes(`server: ${env.server.url}`));
+});
