@@ -21,6 +21,23 @@ export const outcomes = {
   completed: { reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
 } as const;
 
+/** Pods are recreated after failures with a delay of 10 s doubling per failure, at most 6 minutes. */
+export function retryDelayMs(failures: number): number {
+  return Math.min(360_000, 10_000 * 2 ** Math.max(0, failures - 1));
+}
+
+/** When the most recent failed pod finished (its containers' end, else its last condition change). */
+function lastFailureAt(pods: readonly Pod[]): number {
+  let latest = 0;
+  for (const pod of pods) {
+    if (pod.status?.phase !== 'Failed') continue;
+    const ends = (pod.status.containerStatuses ?? []).map((c) => parseTime(c.state?.terminated?.finishedAt) ?? 0);
+    const conditions = (pod.status.conditions ?? []).map((c) => parseTime(c.lastTransitionTime) ?? 0);
+    latest = Math.max(latest, ...ends, ...conditions, parseTime(pod.metadata.creationTimestamp) ?? 0);
+  }
+  return latest;
+}
+
 function hasCondition(job: Job, type: string): WorkloadCondition | undefined {
   return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
 }
@@ -99,7 +116,10 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     remainingActive = [];
   } else {
     const wanted = completions !== undefined ? Math.max(0, Math.min(parallelism, completions - succeeded)) : succeeded > 0 ? 0 : parallelism;
-    if (wanted > active.length) {
+    const retryAt = failed > 0 ? lastFailureAt(mine) + retryDelayMs(failed) : 0;
+    if (wanted > active.length && retryAt > now.getTime()) {
+      requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retryAt - now.getTime() + 1);
+    } else if (wanted > active.length) {
       const labels = { [jobNameLabel]: job.metadata.name ?? '', 'job-name': job.metadata.name ?? '', [controllerUidLabel]: job.metadata.uid ?? '', 'controller-uid': job.metadata.uid ?? '' };
       actions.push({ kind: 'createPods', pods: Array.from({ length: wanted - active.length }, () => podFromTemplate(job.spec.template, job, labels)) });
     } else if (wanted < active.length) {

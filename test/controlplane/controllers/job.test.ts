@@ -36,7 +36,7 @@ const creations: [string, Partial<Job['spec']>, Pod[], number][] = [
   ['completions 5, parallelism 3, four done: just the last one', { completions: 5, parallelism: 3 }, [succeeded('a'), succeeded('b'), succeeded('c'), succeeded('d')], 1],
   ['work queue (parallelism only): three workers', { parallelism: 3 }, [], 3],
   ['work queue with one success: no new workers', { parallelism: 3 }, [succeeded('a'), running('b')], 0],
-  ['a failed pod is replaced', { completions: 1 }, [failed('a')], 1],
+  ['a failed pod is replaced once its retry delay has passed', { completions: 1 }, [failed('a')], 1],
 ];
 for (const [title, spec, pods, expected] of creations) {
   test(`job: ${title}`, (t) => {
@@ -101,4 +101,20 @@ test('ttlSecondsAfterFinished deletes the finished Job when due, and not before'
 test('a suspended Job stops its pods and starts none', (t) => {
   const plan = planJob(job({ suspend: true, parallelism: 2 }), [running('a')], now);
   t.deepEqual(describe(plan.actions), ['delete pods a', 'status jobs pi']);
+});
+
+test('failed pods are retried after 10 s, doubling per failure up to 6 minutes', (t) => {
+  const failedAt = (name: string, second: number) => {
+    const p = failed(name);
+    p.status!.containerStatuses = [{ name: 'pi', ready: false, restartCount: 0, image: 'busybox', imageID: '', state: { terminated: { exitCode: 1, finishedAt: at(second) } } }];
+    return p;
+  };
+  // now is 600 s; one failure at 595 s: 10 s delay, 5 s to go.
+  const early = planJob(job(), [failedAt('a', 595)], now);
+  t.false(early.actions.some((a) => a.kind === 'createPods'));
+  t.is(early.requeueAfterMs, 5_001);
+  // Three failures, the last at 570 s: 40 s delay, ready at 610 s.
+  const three = planJob(job(), [failedAt('a', 500), failedAt('b', 550), failedAt('c', 570)], now);
+  t.is(three.requeueAfterMs, 10_001);
+  t.true(planJob(job(), [failedAt('a', 500), failedAt('b', 550), failedAt('c', 560)], now).actions.some((a) => a.kind === 'createPods'));
 });
