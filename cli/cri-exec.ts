@@ -35,6 +35,9 @@ async function streamSession(url: string, ctx: CriContext, terminal: Terminal, i
       stdin: interactive ? terminal.stdin : undefined,
       stdout: ctx.out,
       stderr: tty ? undefined : ctx.err,
+      onStdinEndLost: tty
+        ? undefined
+        : () => ctx.err.write('bosun: input ended, but this runtime cannot pass end-of-input on (stream protocol v4): the command runs until it exits by itself or you press Ctrl-C\n'),
       onResize: tty
         ? (send) => {
             const first = terminalSize(terminal.stdout);

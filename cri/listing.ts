@@ -131,8 +131,10 @@ export function filterPods(pods: readonly PodSandbox[], filters: PodFilters): Po
 export function filterImages(images: readonly Image[], ref: string | undefined): Image[] {
   const sorted = [...images].sort((a, b) => (a.repoTags[0] ?? a.id).localeCompare(b.repoTags[0] ?? b.id));
   if (!ref) return sorted;
+  // 'busybox' matches localhost/bosun/busybox:1.35 (any tag), 'busybox:1.35' that tag only.
+  const matches = (name: string) => name === ref || name.endsWith(`/${ref}`);
   return sorted.filter((image) =>
-    image.repoTags.some((tag) => tag === ref || splitImageRef(tag).repo === ref || tag.endsWith(`/${ref}`)) ||
+    image.repoTags.some((tag) => matches(tag) || matches(splitImageRef(tag).repo)) ||
     image.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')),
   );
 }

@@ -87,6 +87,8 @@ export interface RemoteCommandOptions {
    * unsubscribe function. The CLI hooks it to its terminal's 'resize' events.
    */
   onResize?: ((send: (size: TerminalSize) => void) => () => void) | undefined;
+  /** Called when stdin ends but the protocol (v4) has no way to pass that on to the command. */
+  onStdinEndLost?: (() => void) | undefined;
   signal?: AbortSignal | undefined;
 }
 
@@ -156,7 +158,8 @@ export async function runRemoteCommand(url: string, options: RemoteCommandOption
       if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(Channel.stdin, typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     };
     const onEnd = () => {
-      if (canCloseStdin && socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(Channel.close, Buffer.from([Channel.stdin])));
+      if (!canCloseStdin) options.onStdinEndLost?.();
+      else if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(Channel.close, Buffer.from([Channel.stdin])));
     };
     stdin?.on('data', onData);
     stdin?.once('end', onEnd);

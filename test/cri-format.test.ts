@@ -111,6 +111,9 @@ test('image rows: one per tag, untagged images show <none>, filter by repository
     ['localhost/b', '<none>', '2222222222222', '999B'],
   ]);
   t.deepEqual(filterImages(images, 'localhost/a').map((i) => i.id), ['sha256:1111111111111111']);
+  t.deepEqual(filterImages(images, 'a').map((i) => i.id), ['sha256:1111111111111111']);
+  t.deepEqual(filterImages(images, 'a:latest').map((i) => i.id), ['sha256:1111111111111111']);
+  t.deepEqual(filterImages(images, 'a:2').map((i) => i.id), []);
   t.deepEqual(filterImages(images, '2222').map((i) => i.id), ['sha256:2222222222222222']);
 });
 

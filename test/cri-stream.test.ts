@@ -143,3 +143,17 @@ test('port-forward: the port prefix is stripped on each channel and bytes flow b
   t.is(answer, 'echo:ping');
   t.regex(requestedUrl, /[?&]port=8080\b/);
 });
+
+test('over v4 the end of stdin cannot be passed on, and the caller is told so', async (t) => {
+  const fake = await server('v4.channel.k8s.io', (socket) => {
+    socket.on('message', (data: Buffer) => {
+      if (decodeFrame(data)?.channel === 0) setTimeout(() => socket.close(), 100);
+    });
+  });
+  const stdin = new PassThrough();
+  stdin.end('all of it');
+  let told = 0;
+  await runRemoteCommand(fake.url, { stdin, onStdinEndLost: () => (told += 1) });
+  await fake.close();
+  t.is(told, 1);
+});
