@@ -9,6 +9,7 @@ import { findResource, type ResourceInfo } from '../api/resources.ts';
 import { currentUser } from '../api/request-context.ts';
 import { applyLimitRanges } from './limit-range.ts';
 import { nodeRestriction } from './node-restriction.ts';
+import { stampRequester } from './csr-requester.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
@@ -117,6 +118,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const { info, object, operation, subresource } = request;
     const o = object as Any;
     nodeRestriction(request, currentUser());
+    stampRequester(request, currentUser());
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource !== undefined) return;
     const namespace = object.metadata.namespace ?? '';
@@ -148,6 +150,16 @@ async function requireNamespace(deps: AdmissionDeps, info: ResourceInfo, object:
 }
 
 function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
+  if (info.group === 'certificates.k8s.io' && creating) {
+    // The requestor is who sent the request, whatever the body claims.
+    const user = currentUser();
+    o.spec ??= {};
+    o.spec.username = user?.name ?? '';
+    o.spec.groups = [...(user?.groups ?? [])];
+    if (user?.uid) o.spec.uid = user.uid;
+    else delete o.spec.uid;
+    return;
+  }
   if (info.group === '') {
     switch (info.resource) {
       case 'pods':
