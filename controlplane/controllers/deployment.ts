@@ -164,6 +164,50 @@ export function rollingScaleDowns(d: Deployment, oldRss: readonly ReplicaSet[], 
   return targets;
 }
 
+function annotatedNumber(rs: ReplicaSet, annotation: string): number | undefined {
+  const text = rs.metadata.annotations?.[annotation];
+  const value = text === undefined ? NaN : Number(text);
+  return Number.isInteger(value) ? value : undefined;
+}
+
+/**
+ * Upstream's proportional scaling: when spec.replicas changes while more than one ReplicaSet has
+ * replicas, each gets a share in proportion to its size (relative to the max-replicas it was sized
+ * for), largest first, the rounding rest going to the largest. Undefined when this is not a scaling
+ * event of several active ReplicaSets.
+ */
+export function proportionalScaling(d: Deployment, rss: readonly ReplicaSet[], maxSurge: number): Map<ReplicaSet, number> | undefined {
+  const active = rss.filter((rs) => specReplicas(rs) > 0);
+  if (active.length < 2) return undefined;
+  const scalingEvent = active.some((rs) => {
+    const desired = annotatedNumber(rs, desiredReplicasAnnotation);
+    return desired !== undefined && desired !== replicasOf(d);
+  });
+  if (!scalingEvent) return undefined;
+  const allowed = replicasOf(d) + maxSurge;
+  const toAdd = allowed - sum(active, specReplicas);
+  const newerFirst = (a: ReplicaSet, b: ReplicaSet) => specReplicas(b) - specReplicas(a) || byCreation(b, a);
+  const olderFirst = (a: ReplicaSet, b: ReplicaSet) => specReplicas(b) - specReplicas(a) || byCreation(a, b);
+  const ordered = [...active].sort(toAdd > 0 ? newerFirst : olderFirst);
+  const result = new Map<ReplicaSet, number>();
+  let added = 0;
+  for (const rs of ordered) {
+    let share = 0;
+    if (toAdd !== 0 && added !== toAdd) {
+      const sizedFor = annotatedNumber(rs, maxReplicasAnnotation) ?? d.status?.replicas ?? specReplicas(rs);
+      const fraction = replicasOf(d) === 0 ? -specReplicas(rs) : Math.round((specReplicas(rs) * allowed) / Math.max(1, sizedFor)) - specReplicas(rs);
+      const left = toAdd - added;
+      share = toAdd > 0 ? Math.min(fraction, left) : Math.max(fraction, left);
+    }
+    added += share;
+    result.set(rs, specReplicas(rs) + share);
+  }
+  // The rest from rounding goes to the largest ReplicaSet.
+  const first = ordered[0]!;
+  result.set(first, Math.max(0, result.get(first)! + (toAdd - added)));
+  return result;
+}
+
 function condition(type: string, status: WorkloadCondition['status'], reason: string, message: string, now: string, previous?: WorkloadCondition): WorkloadCondition {
   const sameStatus = previous?.status === status;
   return {
@@ -227,9 +271,14 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
     }
   }
 
-  // 3. Move replicas.
+  // 3. Move replicas. A change of spec.replicas while several ReplicaSets run (mid-rollout, or
+  // paused) is spread over them in proportion first; the rollout continues on the next pass.
   let movedReplicas = false;
-  if (!paused && newRs !== undefined) {
+  const scaling = recreate ? undefined : proportionalScaling(d, ownedRss, maxSurge);
+  if (scaling !== undefined) {
+    for (const [rs, replicas] of scaling) actions.push(scaleAction(rs, replicas, d, maxSurge));
+    movedReplicas = scaling.size > 0;
+  } else if (!paused && newRs !== undefined) {
     if (recreate) {
       const stillUp = oldRss.filter((rs) => specReplicas(rs) > 0);
       for (const rs of stillUp) actions.push(scaleAction(rs, 0, d, 0));

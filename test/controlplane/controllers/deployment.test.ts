@@ -185,3 +185,26 @@ test('once status is current and nothing moves, the plan is empty', (t) => {
   const settled: Deployment = { ...d, metadata: { ...d.metadata, annotations: { [revisionAnnotation]: '1' } }, status: statusOf(first.actions)! };
   t.deepEqual(planDeployment({ deployment: settled, replicaSets: [rs], pods: [], now: new Date(now.getTime() + 60_000) }).actions, []);
 });
+
+test('scaling mid-rollout spreads the new replicas over both ReplicaSets in proportion', (t) => {
+  const d = deployment('v2', 20);
+  const annotate = (rs: ReplicaSet) => {
+    rs.metadata.annotations = { ...rs.metadata.annotations, 'deployment.kubernetes.io/desired-replicas': '10', 'deployment.kubernetes.io/max-replicas': '13' };
+    return rs;
+  };
+  const old = annotate(rsFor(d, 'v1', 1, 6));
+  const fresh = annotate(rsFor(d, 'v2', 2, 4, 0));
+  const sizes = scaled(planDeployment({ deployment: d, replicaSets: [old, fresh], pods: [], now }).actions);
+  // 20 replicas + 5 surge = 25 allowed; the old set was sized for 13: 6→12 and 4→8, the rest to the largest.
+  t.deepEqual(sizes, { v1: 17, v2: 8 });
+  t.is(sizes.v1! + sizes.v2!, 25);
+  const paused = scaled(planDeployment({ deployment: { ...d, spec: { ...d.spec, paused: true } }, replicaSets: [old, fresh], pods: [], now }).actions);
+  t.deepEqual(paused, { v1: 17, v2: 8 }, 'a paused Deployment still scales');
+});
+
+test('the change-cause annotation of the Deployment is recorded on its new ReplicaSet', (t) => {
+  const d = deployment('v1', 1);
+  d.metadata.annotations = { 'kubernetes.io/change-cause': 'kubectl set image deployment/web app=v1' };
+  const created = planDeployment({ deployment: d, replicaSets: [], pods: [], now }).actions.find((a) => a.kind === 'create');
+  t.is(created?.kind === 'create' ? created.object.metadata.annotations?.['kubernetes.io/change-cause'] : undefined, 'kubectl set image deployment/web app=v1');
+});
