@@ -209,10 +209,33 @@ const columns: Record<string, Column[]> = {
     age,
   ],
   leases: [name, { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' }, age],
+  certificatesigningrequests: [
+    name,
+    age,
+    { name: 'SignerName', type: 'string', description: 'Signer', cell: (o) => spec(o).signerName ?? '' },
+    { name: 'Requestor', type: 'string', description: 'Who asked', cell: (o) => spec(o).username ?? '' },
+    {
+      name: 'RequestedDuration',
+      type: 'string',
+      description: 'Requested validity',
+      cell: (o) => (spec(o).expirationSeconds ? humanDuration(spec(o).expirationSeconds * 1000) : '<none>'),
+    },
+    {
+      name: 'Condition',
+      type: 'string',
+      description: 'Approval and issuance',
+      cell: (o) => {
+        const conditions = ((status(o).conditions ?? []) as Any[]).filter((c) => c.status !== 'False').map((c) => c.type as string);
+        if (status(o).certificate) conditions.push('Issued');
+        return conditions.length ? conditions.join(',') : 'Pending';
+      },
+    },
+  ],
 };
 
 export function tableFor(info: ResourceInfo, objects: readonly KubeObject[], resourceVersion: string | undefined, includeObject: string, now = Date.now()) {
-  const cols = (info.group === '' || info.group === 'apps' || info.group === 'coordination.k8s.io' ? columns[info.resource] : undefined) ?? [name, createdAt];
+  const ownColumns = ['', 'apps', 'coordination.k8s.io', 'certificates.k8s.io'];
+  const cols = (ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt];
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

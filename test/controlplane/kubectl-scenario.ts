@@ -4,6 +4,7 @@
  * updates that must all land.
  */
 import type { ExecutionContext } from 'ava';
+import forge from 'node-forge';
 import { execFile } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -204,6 +205,26 @@ spec:
     // explain lists fields and their types from the served OpenAPI v3 schemas.
     t.regex(await k(['explain', 'deployment.spec.replicas']), /FIELD:\s+replicas <integer>/);
     t.regex(await k(['explain', 'pods.spec.containers']), /image\s+<string>/);
+
+    // A CSR: requestor set by the server, kubectl's columns, approval (protobuf PUT from 1.32 on).
+    const keys = forge.pki.rsa.generateKeyPair(1024);
+    const csr = forge.pki.createCertificationRequest();
+    csr.publicKey = keys.publicKey;
+    csr.setSubject([{ name: 'commonName', value: 'system:node:n9' }, { name: 'organizationName', value: 'system:nodes' }]);
+    csr.sign(keys.privateKey);
+    const requestPem = forge.pki.certificationRequestToPem(csr);
+    await k(['create', '-f', '-'], JSON.stringify({
+      apiVersion: 'certificates.k8s.io/v1',
+      kind: 'CertificateSigningRequest',
+      metadata: { name: 'node-n9' },
+      spec: { request: Buffer.from(requestPem).toString('base64'), signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['client auth'], username: 'someone-else' },
+    }));
+    const csrs = await k(['get', 'csr']);
+    t.deepEqual(headerOf(csrs), ['NAME', 'AGE', 'SIGNERNAME', 'REQUESTOR', 'REQUESTEDDURATION', 'CONDITION']);
+    t.regex(csrs, /^node-n9\s+\d+s\s+kubernetes\.io\/kube-apiserver-client-kubelet\s+kubernetes-admin\s+<none>\s+Pending$/m);
+    await k(['certificate', 'approve', 'node-n9']);
+    t.regex(await k(['get', 'csr', 'node-n9']), /Approved$/m);
+    t.is(Buffer.from(await k(['get', 'csr', 'node-n9', '-o', 'jsonpath={.spec.request}']), 'base64').toString(), requestPem);
 
     // describe, config.
     t.regex(await k(['describe', 'pod', 'solo', '-n', 'scenario']), /Labels:\s+app=solo/);

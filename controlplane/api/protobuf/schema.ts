@@ -139,6 +139,27 @@ export const messages: Readonly<Record<string, MessageSchema>> = {
   },
   JobTemplateSpec: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'JobSpec'] },
 
+  // certificates.k8s.io/v1 (kubectl certificate approve|deny sends the whole object back)
+  CertificateSigningRequest: objectMessage('CertificateSigningRequestSpec', 'CertificateSigningRequestStatus'),
+  CertificateSigningRequestSpec: {
+    1: ['request', 'bytes'],
+    2: ['username', 'string'],
+    3: ['uid', 'string'],
+    4: ['groups', 'string', 'repeated'],
+    6: ['usages', 'string', 'repeated'],
+    7: ['signerName', 'string'],
+    8: ['expirationSeconds', 'int', 'keep'],
+  },
+  CertificateSigningRequestStatus: { 1: ['conditions', 'CertificateSigningRequestCondition', 'repeated'], 2: ['certificate', 'bytes'] },
+  CertificateSigningRequestCondition: {
+    1: ['type', 'string'],
+    2: ['reason', 'string'],
+    3: ['message', 'string'],
+    4: ['lastUpdateTime', 'time'],
+    5: ['lastTransitionTime', 'time'],
+    6: ['status', 'string'],
+  },
+
   // rbac.authorization.k8s.io/v1
   Role: { 1: ['metadata', 'ObjectMeta'], 2: ['rules', 'PolicyRule', 'repeated'] },
   ClusterRole: { 1: ['metadata', 'ObjectMeta'], 2: ['rules', 'PolicyRule', 'repeated'] },
