@@ -12,13 +12,50 @@ import type * as ProtobufLight from 'protobufjs/light.js';
 
 const protobuf = createRequire(import.meta.url)('protobufjs/dist/light/protobuf.min.js') as typeof ProtobufLight;
 
-let root: ProtobufLight.Root | undefined;
+interface TypeJSON {
+  fields?: Record<string, { type: string }>;
+  values?: Record<string, number>;
+  nested?: Record<string, TypeJSON>;
+  methods?: Record<string, { requestType: string; responseType: string }>;
+}
 
-function schemaRoot(): ProtobufLight.Root {
-  root ??= protobuf.Root.fromJSON(
-    JSON.parse(readFileSync(new URL('./proto/runtime_v1.json', import.meta.url), 'utf8')) as ProtobufLight.INamespace,
-  );
-  return root;
+let descriptor: Record<string, TypeJSON> | undefined;
+
+/** The runtime.v1 namespace of the descriptor: plain JSON, cheap to read. */
+function v1(): Record<string, TypeJSON> {
+  descriptor ??= (
+    JSON.parse(readFileSync(new URL('./proto/runtime_v1.json', import.meta.url), 'utf8')) as {
+      nested: { runtime: { nested: { v1: { nested: Record<string, TypeJSON> } } } };
+    }
+  ).nested.runtime.nested.v1.nested;
+  return descriptor;
+}
+
+/**
+ * The named types and every type they reference, transitively. Building protobufjs reflection for
+ * all ~160 CRI types costs tens of milliseconds; a call needs a handful, so each gets a small
+ * root of its own. (Nested types, like SecurityProfile.ProfileType, travel inside their parent.)
+ */
+function closureOf(names: readonly string[]): Record<string, TypeJSON> {
+  const all = v1();
+  const picked: Record<string, TypeJSON> = {};
+  const visit = (name: string): void => {
+    const top = name.split('.')[0]!;
+    const type = all[top];
+    if (type === undefined || picked[top] !== undefined) return;
+    picked[top] = type;
+    const walk = (t: TypeJSON): void => {
+      for (const field of Object.values(t.fields ?? {})) if (!t.nested?.[field.type]) visit(field.type);
+      for (const inner of Object.values(t.nested ?? {})) walk(inner);
+    };
+    walk(type);
+  };
+  for (const name of names) visit(name);
+  return picked;
+}
+
+function rootFor(names: readonly string[]): ProtobufLight.Root {
+  return protobuf.Root.fromJSON({ nested: { runtime: { nested: { v1: { nested: closureOf(names) } } } } });
 }
 
 /** How decoded messages are turned into plain objects; see types.ts for why. */
@@ -39,11 +76,11 @@ export interface Codec<Req, Res> {
 
 /** Encoder/decoder pair of one RPC, e.g. codecFor('RuntimeService', 'ListContainers'). */
 export function codecFor<Req, Res>(service: 'RuntimeService' | 'ImageService', method: string): Codec<Req, Res> {
-  const rpc = schemaRoot().lookupService(`runtime.v1.${service}`).methods[method];
+  const rpc = v1()[service]?.methods?.[method];
   if (rpc === undefined) throw new Error(`runtime.v1.${service} has no method ${method}`);
-  rpc.resolve();
-  const requestType = rpc.resolvedRequestType!;
-  const responseType = rpc.resolvedResponseType!;
+  const root = rootFor([rpc.requestType, rpc.responseType]);
+  const requestType = root.lookupType(`runtime.v1.${rpc.requestType}`);
+  const responseType = root.lookupType(`runtime.v1.${rpc.responseType}`);
   return {
     path: `/runtime.v1.${service}/${method}`,
     serialize(request: Req): Buffer {
@@ -72,5 +109,5 @@ function withoutNulls(value: unknown): unknown {
 
 /** The message type of a fully qualified name, e.g. 'runtime.v1.PodSandboxConfig' (used by tests and config loading). */
 export function messageType(name: string): ProtobufLight.Type {
-  return schemaRoot().lookupType(name);
+  return rootFor([name.replace(/^runtime\.v1\./, '')]).lookupType(name);
 }
