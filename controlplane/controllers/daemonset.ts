@@ -11,6 +11,7 @@
 import type { Node, Pod, Toleration } from '../../kube/corev1.ts';
 import { deletePod, type Action, type Plan } from './actions.ts';
 import { claimPods } from './claim.ts';
+import { planRevisions, revisionName, type ControllerRevision } from './controller-revisions.ts';
 import { scaledValue } from './int-or-percent.ts';
 import { isActive, isAvailable, isReady, parseTime, podFromTemplate } from './pods.ts';
 import { templateHash } from './template-hash.ts';
@@ -74,7 +75,7 @@ function created(pod: Pod): number {
   return parseTime(pod.metadata.creationTimestamp) ?? 0;
 }
 
-export function planDaemonSet(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], now: Date): Plan {
+export function planDaemonSet(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], now: Date, revisions: readonly ControllerRevision[] = []): Plan {
   const { owned, actions } = claimPods(ds, pods);
   if (ds.metadata.deletionTimestamp) return { actions };
   const hash = templateHash(ds.spec.template);
@@ -143,6 +144,9 @@ export function planDaemonSet(ds: DaemonSet, nodes: readonly Node[], pods: reado
       }
     }
   }
+
+  const inUse = new Set(owned.map((p) => revisionName(ds, p.metadata.labels?.[revisionHashLabel] ?? '')));
+  actions.push(...planRevisions({ owner: ds, hash, revisions, inUse }));
 
   const status = {
     desiredNumberScheduled: desired,

@@ -6,6 +6,7 @@ import type { Node, Pod } from '../../kube/corev1.ts';
 import { matchesLabels, selectorFromObject } from '../../kube/labels.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { objectKey } from './client.ts';
+import type { ControllerRevision } from './controller-revisions.ts';
 import { planCronJob } from './cronjob.ts';
 import { planDaemonSet } from './daemonset.ts';
 import { planDeployment } from './deployment.ts';
@@ -119,14 +120,17 @@ export const daemonSetController: ControllerSpec = {
     // A node joining, leaving or changing labels and taints may change where daemons belong.
     { resource: 'nodes', keysFor: (_node, caches) => caches.list('daemonsets').map(objectKey) },
   ],
-  plan: (ds, caches, now) => planDaemonSet(ds as DaemonSet, caches.list('nodes') as Node[], caches.list('pods', ds.metadata.namespace) as Pod[], now),
+  reads: ['controllerrevisions'],
+  plan: (ds, caches, now) =>
+    planDaemonSet(ds as DaemonSet, caches.list('nodes') as Node[], caches.list('pods', ds.metadata.namespace) as Pod[], now, caches.list('controllerrevisions', ds.metadata.namespace) as ControllerRevision[]),
 };
 
 export const statefulSetController: ControllerSpec = {
   name: 'statefulset',
   primary: 'statefulsets',
   triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'StatefulSet'), ...adoptersOf(pod, caches, 'statefulsets')] }],
-  plan: (set, caches, now) => planStatefulSet(set as StatefulSet, caches.list('pods', set.metadata.namespace) as Pod[], now),
+  reads: ['controllerrevisions'],
+  plan: (set, caches, now) => planStatefulSet(set as StatefulSet, caches.list('pods', set.metadata.namespace) as Pod[], now, caches.list('controllerrevisions', set.metadata.namespace) as ControllerRevision[]),
 };
 
 export const cronJobController: ControllerSpec = {

@@ -13,6 +13,7 @@
 import type { Pod } from '../../kube/corev1.ts';
 import { deletePod, type Action, type Plan } from './actions.ts';
 import { claimPods } from './claim.ts';
+import { planRevisions, revisionName, type ControllerRevision } from './controller-revisions.ts';
 import { revisionHashLabel } from './daemonset.ts';
 import { isActive, isAvailable, isReady, podFromTemplate } from './pods.ts';
 import { templateHash } from './template-hash.ts';
@@ -30,7 +31,7 @@ export function ordinalOf(set: StatefulSet, pod: Pod): number | undefined {
 }
 
 export function updateRevision(set: StatefulSet): string {
-  return `${set.metadata.name}-${templateHash(set.spec.template)}`;
+  return revisionName(set, templateHash(set.spec.template));
 }
 
 function newPod(set: StatefulSet, ordinal: number, revision: string): Pod {
@@ -43,7 +44,7 @@ function newPod(set: StatefulSet, ordinal: number, revision: string): Pod {
 
 const healthy = (pod: Pod) => pod.status?.phase === 'Running' && isReady(pod) && !pod.metadata.deletionTimestamp;
 
-export function planStatefulSet(set: StatefulSet, pods: readonly Pod[], now: Date): Plan {
+export function planStatefulSet(set: StatefulSet, pods: readonly Pod[], now: Date, revisions: readonly ControllerRevision[] = []): Plan {
   const { owned, actions } = claimPods(set, pods);
   if (set.metadata.deletionTimestamp) return { actions };
   const replicas = set.spec.replicas ?? 1;
@@ -97,6 +98,9 @@ export function planStatefulSet(set: StatefulSet, pods: readonly Pod[], now: Dat
       }
     }
   }
+
+  const inUse = new Set(owned.map((p) => p.metadata.labels?.[revisionHashLabel] ?? ''));
+  actions.push(...planRevisions({ owner: set, hash: templateHash(set.spec.template), revisions, inUse }));
 
   const counted = live;
   const updated = counted.filter((p) => p.metadata.labels?.[revisionHashLabel] === revision).length;

@@ -68,6 +68,7 @@ export interface DaemonSet extends KubeObject {
     selector: LabelSelectorObject;
     template: PodTemplateSpec;
     minReadySeconds?: number;
+    revisionHistoryLimit?: number;
     updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString } };
   };
   status?: {
@@ -90,6 +91,7 @@ export interface StatefulSet extends KubeObject {
     serviceName?: string;
     minReadySeconds?: number;
     podManagementPolicy?: 'OrderedReady' | 'Parallel';
+    revisionHistoryLimit?: number;
     updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { partition?: number } };
   };
   status?: {

@@ -97,6 +97,41 @@ spec:
   t.is(await ok(t, 'get', 'deployment', 'web', '-o', 'jsonpath={.status.availableReplicas}'), '5');
 });
 
+test.serial('a DaemonSet rolls out on both nodes, updates and rolls back through its ControllerRevisions', async (t) => {
+  const manifest = join(dir, 'agent.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      containers: [{name: a, image: "agent:1"}]
+`,
+  );
+  await ok(t, 'apply', '-f', manifest);
+  t.regex(await ok(t, 'rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
+  await ok(t, 'set', 'image', 'daemonset/agent', 'a=agent:2');
+  t.regex(await ok(t, 'rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
+  const history = await ok(t, 'rollout', 'history', 'daemonset/agent');
+  t.regex(history, /^1\s/m);
+  t.regex(history, /^2\s/m);
+  await ok(t, 'rollout', 'undo', 'daemonset/agent');
+  t.regex(await ok(t, 'rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
+  const images = await waitFor(
+    async () => {
+      const out = await ok(t, 'get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.spec.nodeName}{"\\n"}{end}');
+      const lines = out.trim().split('\n').sort();
+      return lines.length === 2 && lines.every((l) => l.startsWith('agent:1 ')) ? lines : undefined;
+    },
+    { what: 'one agent:1 pod on each node after the undo', timeoutMs: 30_000, intervalMs: 200 },
+  );
+  t.deepEqual(images, ['agent:1 node-a', 'agent:1 node-b']);
+});
+
 test.serial('a Job completes and kubectl wait sees it', async (t) => {
   await ok(t, 'create', 'job', 'pi', '--image=busybox');
   await ok(t, 'wait', '--for=condition=complete', 'job/pi', '--timeout=60s');

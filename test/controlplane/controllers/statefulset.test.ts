@@ -1,6 +1,7 @@
 import test from 'ava';
 import type { Pod } from '../../../kube/corev1.ts';
 import { planStatefulSet, updateRevision } from '../../../controlplane/controllers/statefulset.ts';
+import { planRevisions, type ControllerRevision } from '../../../controlplane/controllers/controller-revisions.ts';
 import type { Action } from '../../../controlplane/controllers/actions.ts';
 import type { StatefulSet } from '../../../controlplane/controllers/workload-types.ts';
 import { describe, now, ownerRef, pod } from './fixtures.ts';
@@ -76,4 +77,23 @@ test('a failed pod is deleted to come back under the same name; status tracks re
     updatedReplicas: 1,
     updateRevision: updateRevision(statefulSet(1, {}, 'db:2')),
   });
+});
+
+test('controller revisions: one per template, the current one on top, old unused ones pruned', (t) => {
+  const set = statefulSet(1, { revisionHistoryLimit: 1 }, 'db:3');
+  const revision = (hash: string, number: number): ControllerRevision => ({
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: { name: `db-${hash}`, namespace: 'default', uid: `uid-rev-${hash}`, ownerReferences: [ownerRef('StatefulSet', 'db')] },
+    revision: number,
+  });
+  const created = planRevisions({ owner: set, hash: 'new', revisions: [revision('a', 1), revision('b', 2), revision('c', 3)], inUse: new Set(['db-a']) });
+  t.deepEqual(describe(created), ['create controllerrevisions db-new', 'delete controllerrevisions db-b']);
+  const first = created[0]!;
+  t.is(first.kind === 'create' ? (first.object as ControllerRevision).revision : 0, 4);
+  t.like(first.kind === 'create' ? (first.object as ControllerRevision).data : undefined, { spec: { template: { $patch: 'replace' } } });
+  // An old template coming back (rollout undo) is renumbered to the top.
+  const undo = planRevisions({ owner: set, hash: 'a', revisions: [revision('a', 1), revision('b', 2)], inUse: new Set() });
+  t.deepEqual(describe(undo), ['update controllerrevisions db-a']);
+  t.is(undo[0]!.kind === 'update' ? (undo[0]!.object as ControllerRevision).revision : 0, 3);
 });
