@@ -143,6 +143,17 @@ if (unavailable !== undefined) {
     t.not(cluster.text.split(' ')[1], outsideIP);
   });
 
+  test.serial('hairpin: a pod reaches itself through its own service, seeing the node as the client', async (t) => {
+    publish(undefined, svc('self', '10.96.0.60'));
+    publish(undefined, slices('self', [pods.a!]));
+    await synced();
+    const r = await topo.get(pods.a!.ns, 'http://10.96.0.60/cgi-bin/who');
+    t.true(r.ok, r.text);
+    const [name, client] = r.text.split(' ');
+    t.is(name, 'pod-a');
+    t.not(client, pods.a!.ip, 'without masquerade the reply would bypass the reverse NAT');
+  });
+
   test.serial('a UDP client keeps working when its only endpoint is replaced (conntrack cleaned)', async (t) => {
     const udpPeer = join(import.meta.dirname, 'udpPeer.ts');
     const serverA = topo.lab.spawn(pods.a!.ns, [process.execPath, udpPeer, 'server', '5353', 'udp-a']);
