@@ -3,7 +3,7 @@
  * driven with real kubectl. No agents run: a fake kubelet marks bound pods Running and Ready (or
  * Succeeded) through the API, and two Node objects stand in for nodes.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -54,10 +54,24 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
   });
 }
 
-async function ok(t: { is: (a: unknown, b: unknown, m?: string) => void }, ...args: string[]): Promise<string> {
+async function ok(t: ExecutionContext, ...args: string[]): Promise<string> {
   const result = await kubectl(...args);
   t.is(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
   return result.stdout;
+}
+
+/** apply → rollout status → set image → status → history shows 1 and 2 → undo → status. */
+async function rolloutUpdateUndo(t: ExecutionContext, manifest: string, target: string, container: string, nextImage: string): Promise<void> {
+  const rolledOut = async () => t.regex(await ok(t, 'rollout', 'status', target, '--timeout=60s'), /successfully rolled out/);
+  await ok(t, 'apply', '-f', manifest);
+  await rolledOut();
+  await ok(t, 'set', 'image', target, `${container}=${nextImage}`);
+  await rolledOut();
+  const history = await ok(t, 'rollout', 'history', target);
+  t.regex(history, /^1\s/m);
+  t.regex(history, /^2\s/m);
+  await ok(t, 'rollout', 'undo', target);
+  await rolledOut();
 }
 
 test.serial('a Deployment rolls out, updates and rolls back, as kubectl rollout sees it', async (t) => {
@@ -76,15 +90,7 @@ spec:
       containers: [{name: app, image: "web:1", resources: {requests: {cpu: 100m}}}]
 `,
   );
-  await ok(t, 'apply', '-f', manifest);
-  t.regex(await ok(t, 'rollout', 'status', 'deployment/web', '--timeout=60s'), /successfully rolled out/);
-  await ok(t, 'set', 'image', 'deployment/web', 'app=web:2');
-  t.regex(await ok(t, 'rollout', 'status', 'deployment/web', '--timeout=60s'), /successfully rolled out/);
-  const history = await ok(t, 'rollout', 'history', 'deployment/web');
-  t.regex(history, /^1\s/m);
-  t.regex(history, /^2\s/m);
-  await ok(t, 'rollout', 'undo', 'deployment/web');
-  t.regex(await ok(t, 'rollout', 'status', 'deployment/web', '--timeout=60s'), /successfully rolled out/);
+  await rolloutUpdateUndo(t, manifest, 'deployment/web', 'app', 'web:2');
   const images = await ok(t, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.metadata.deletionTimestamp}{"\\n"}{end}');
   const live = images.split('\n').filter((line) => line.trim() !== '' && line.trim().split(' ').length === 1);
   t.deepEqual(live.map((l) => l.trim()), ['web:1', 'web:1', 'web:1']);
@@ -112,15 +118,7 @@ spec:
       containers: [{name: a, image: "agent:1"}]
 `,
   );
-  await ok(t, 'apply', '-f', manifest);
-  t.regex(await ok(t, 'rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
-  await ok(t, 'set', 'image', 'daemonset/agent', 'a=agent:2');
-  t.regex(await ok(t, 'rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
-  const history = await ok(t, 'rollout', 'history', 'daemonset/agent');
-  t.regex(history, /^1\s/m);
-  t.regex(history, /^2\s/m);
-  await ok(t, 'rollout', 'undo', 'daemonset/agent');
-  t.regex(await ok(t, 'rollout', 'status', 'daemonset/agent', '--timeout=60s'), /successfully rolled out/);
+  await rolloutUpdateUndo(t, manifest, 'daemonset/agent', 'a', 'agent:2');
   const images = await waitFor(
     async () => {
       const out = await ok(t, 'get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.spec.nodeName}{"\\n"}{end}');
