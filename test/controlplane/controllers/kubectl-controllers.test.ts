@@ -62,7 +62,8 @@ async function ok(t: ExecutionContext, ...args: string[]): Promise<string> {
 
 /** apply → rollout status → set image → status → history shows 1 and 2 → undo → status. */
 async function rolloutUpdateUndo(t: ExecutionContext, manifest: string, target: string, container: string, nextImage: string): Promise<void> {
-  const rolledOut = async () => t.regex(await ok(t, 'rollout', 'status', target, '--timeout=60s'), /successfully rolled out/);
+  // Deployments and DaemonSets say "successfully rolled out"; StatefulSets "rolling update complete".
+  const rolledOut = async () => t.regex(await ok(t, 'rollout', 'status', target, '--timeout=60s'), /successfully rolled out|rolling update complete/);
   await ok(t, 'apply', '-f', manifest);
   await rolledOut();
   await ok(t, 'set', 'image', target, `${container}=${nextImage}`);
@@ -128,6 +129,30 @@ spec:
     { what: 'one agent:1 pod on each node after the undo', timeoutMs: 30_000, intervalMs: 200 },
   );
   t.deepEqual(images, ['agent:1 node-a', 'agent:1 node-b']);
+});
+
+test.serial('a StatefulSet rolls out and updates in order, as kubectl rollout status reports it', async (t) => {
+  const manifest = join(dir, 'db.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  replicas: 2
+  serviceName: db
+  # Named explicitly: bosun server does not default it yet, and kubectl rollout status needs it.
+  updateStrategy: {type: RollingUpdate}
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "db:1"}]
+`,
+  );
+  await rolloutUpdateUndo(t, manifest, 'statefulset/db', 'db', 'db:2');
+  const pods = await ok(t, 'get', 'pods', '-l', 'app=db', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.containers[0].image}/{.spec.hostname}.{.spec.subdomain} {end}');
+  t.deepEqual(pods.trim().split(' ').sort(), ['db-0=db:1/db-0.db', 'db-1=db:1/db-1.db']);
 });
 
 test.serial('a Job completes and kubectl wait sees it', async (t) => {
