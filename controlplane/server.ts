@@ -250,6 +250,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     authorizer,
     virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : reviewAccess(call)),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
+    kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,

@@ -12,6 +12,10 @@ const subresourceVerbs: Record<Subresource, { verbs: string[]; kind?: { group: s
   eviction: { verbs: ['create'], kind: { group: 'policy', version: 'v1', kind: 'Eviction' } },
   approval: { verbs: ['get', 'patch', 'update'] },
   token: { verbs: ['create'], kind: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest' } },
+  log: { verbs: ['get'], kind: { group: '', version: 'v1', kind: 'Pod' } },
+  exec: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodExecOptions' } },
+  attach: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
+  portforward: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
 };
 
 export function apiVersions(serverAddress: string) {

@@ -4,7 +4,8 @@
  * stream. Every failure leaves as a metav1.Status with the matching HTTP code.
  */
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
@@ -12,7 +13,9 @@ import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
 import type { Registry } from './registry.ts';
+import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
+import { kubeletSubresources } from './resources.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { runAs } from './request-context.ts';
@@ -28,6 +31,8 @@ export interface ApiServerOptions {
   readonly authorizer: Authorizer;
   readonly virtual: VirtualHandler;
   readonly tls: { key: string; cert: string; ca: string };
+  /** Client certificate (and the CA that signed kubelets' serving certificates) for the kubelet port. */
+  readonly kubeletClient: KubeletClientTls;
   readonly bindAddress: string;
   readonly port: number;
   /** host:port clients are told to use (discovery's serverAddressByClientCIDRs). */
@@ -97,16 +102,19 @@ export class ApiServer {
   readonly #options: ApiServerOptions;
   readonly #rest: RestHandler;
   readonly #server: Server;
+  readonly #kubelet: KubeletProxy;
   #requests = 0;
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
     this.#rest = new RestHandler(options.registry, options.virtual);
+    this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient);
     this.#server = createServer(
       { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
       (req, res) => void this.#handle(req, res),
     );
     this.#server.keepAliveTimeout = 60_000;
+    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head));
   }
 
   /** Starts listening; resolves with the port actually bound (useful with port 0). */
@@ -148,43 +156,55 @@ export class ApiServer {
     return anonymousUser;
   }
 
+  /**
+   * Authenticates (with impersonation), parses and authorizes a request; throws ApiError when it
+   * may not proceed. Shared by plain requests and upgraded (streaming) ones.
+   */
+  async #admit(req: IncomingMessage): Promise<{ url: URL; user: UserInfo; parsed: ParsedRequest }> {
+    const url = new URL(req.url ?? '/', 'https://localhost');
+    const user = await applyImpersonation(await this.#authenticate(req), req.headers, this.#options.authorizer);
+    const parsed = parseRequest(req.method ?? 'GET', url);
+    // Opening an exec/attach/port-forward stream is a create, whatever the HTTP method.
+    const verb = parsed.kind === 'resource' && parsed.subresource !== undefined && parsed.subresource !== 'log' && kubeletSubresources.has(parsed.subresource) ? 'create' : parsed.verb;
+    const decision = await this.#options.authorizer.authorize(
+      parsed.kind === 'resource'
+        ? {
+            user,
+            verb,
+            resource: {
+              group: parsed.info.group,
+              resource: parsed.info.resource,
+              subresource: parsed.subresource ?? '',
+              namespace: parsed.namespace ?? (parsed.info.group === '' && parsed.info.resource === 'namespaces' ? (parsed.name ?? '') : ''),
+              name: parsed.name ?? '',
+            },
+          }
+        : { user, verb: parsed.verb, path: parsed.path },
+    );
+    if (!decision.allowed) {
+      const what =
+        parsed.kind === 'resource'
+          ? `cannot ${verb} resource "${parsed.info.resource}${parsed.subresource ? `/${parsed.subresource}` : ''}" in API group "${parsed.info.group}"${parsed.namespace ? ` in the namespace "${parsed.namespace}"` : parsed.info.namespaced ? '' : ' at the cluster scope'}`
+          : `cannot ${parsed.verb} path "${parsed.path}"`;
+      throw new ApiError('Forbidden', `${parsed.kind === 'resource' ? `${parsed.info.resource}${parsed.name ? ` "${parsed.name}"` : ''}` : 'forbidden'} is forbidden: User "${user.name}" ${what}${decision.reason ? `: ${decision.reason}` : ''}`);
+    }
+    return { url, user, parsed };
+  }
+
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.#requests++;
     const started = Date.now();
-    let parsed: ParsedRequest | undefined;
     let user: UserInfo | undefined;
     try {
-      const url = new URL(req.url ?? '/', 'https://localhost');
-      user = await applyImpersonation(await this.#authenticate(req), req.headers, this.#options.authorizer);
-      parsed = parseRequest(req.method ?? 'GET', url);
-      const decision = await this.#options.authorizer.authorize(
-        parsed.kind === 'resource'
-          ? {
-              user,
-              verb: parsed.verb,
-              resource: {
-                group: parsed.info.group,
-                resource: parsed.info.resource,
-                subresource: parsed.subresource ?? '',
-                namespace: parsed.namespace ?? (parsed.info.group === '' && parsed.info.resource === 'namespaces' ? (parsed.name ?? '') : ''),
-                name: parsed.name ?? '',
-              },
-            }
-          : { user, verb: parsed.verb, path: parsed.path },
-      );
-      if (!decision.allowed) {
-        const what =
-          parsed.kind === 'resource'
-            ? `cannot ${parsed.verb} resource "${parsed.info.resource}${parsed.subresource ? `/${parsed.subresource}` : ''}" in API group "${parsed.info.group}"${parsed.namespace ? ` in the namespace "${parsed.namespace}"` : parsed.info.namespaced ? '' : ' at the cluster scope'}`
-            : `cannot ${parsed.verb} path "${parsed.path}"`;
-        throw new ApiError('Forbidden', `${parsed.kind === 'resource' ? `${parsed.info.resource}${parsed.name ? ` "${parsed.name}"` : ''}` : 'forbidden'} is forbidden: User "${user.name}" ${what}${decision.reason ? `: ${decision.reason}` : ''}`);
-      }
+      const admitted = await this.#admit(req);
+      user = admitted.user;
+      const { url, parsed } = admitted;
       if (parsed.kind === 'path') {
         await this.#handlePath(parsed.path, req, res);
         return;
       }
       const requestUser = user;
-      await runAs(requestUser, () => this.#serve(parsed as ResourceRequest, url, req, res, requestUser));
+      await runAs(requestUser, () => this.#serve(parsed, url, req, res, requestUser));
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
       if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
@@ -194,8 +214,29 @@ export class ApiServer {
     }
   }
 
+  /** Requests asking to upgrade the connection: only the kubelet streams (exec, attach, port-forward). */
+  async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    this.#requests++;
+    try {
+      const { url, parsed } = await this.#admit(req);
+      if (parsed.kind !== 'resource' || parsed.subresource === undefined || !kubeletSubresources.has(parsed.subresource) || parsed.subresource === 'log') {
+        throw new ApiError('BadRequest', 'only exec, attach and portforward take an upgraded connection');
+      }
+      await this.#kubelet.upgrade(parsed, url, req, socket, head);
+    } catch (err) {
+      const apiError = err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
+      const body = JSON.stringify(apiError.toStatus());
+      const reason = STATUS_CODES[apiError.code] ?? 'Error';
+      socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+  }
+
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
   async #serve(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
+    if (parsed.subresource !== undefined && kubeletSubresources.has(parsed.subresource)) {
+      await this.#kubelet.forward(parsed, url, req, res);
+      return;
+    }
     if (parsed.verb === 'watch') {
       await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch);
       return;

@@ -16,6 +16,8 @@ export interface ClusterPki {
   readonly admin: KeyPair;
   /** PEM private key that signs service-account tokens. */
   readonly serviceAccountKey: string;
+  /** The server's client certificate towards the agents' kubelet port (logs, exec, port-forward). */
+  readonly kubeletClient: KeyPair;
   readonly kubeconfigPath: string;
 }
 
@@ -79,6 +81,9 @@ export function ensureClusterPki(options: PkiOptions): ClusterPki {
     );
   }
   const admin = readPair(dir, 'admin') ?? writePair(dir, 'admin', issueCertificate(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' }));
+  const kubeletClient =
+    readPair(dir, 'apiserver-kubelet-client') ??
+    writePair(dir, 'apiserver-kubelet-client', issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' }));
   const saKeyPath = join(dir, 'sa.key');
   if (!existsSync(saKeyPath)) {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -90,5 +95,5 @@ export function ensureClusterPki(options: PkiOptions): ClusterPki {
     kubeconfigYaml({ cluster: 'bosun', server: options.serverUrl, caPem: ca.cert, user: 'kubernetes-admin', clientCertPem: admin.cert, clientKeyPem: admin.key }),
     { mode: 0o600 },
   );
-  return { ca, serving, admin, serviceAccountKey: readFileSync(saKeyPath, 'utf8'), kubeconfigPath };
+  return { ca, serving, admin, kubeletClient, serviceAccountKey: readFileSync(saKeyPath, 'utf8'), kubeconfigPath };
 }

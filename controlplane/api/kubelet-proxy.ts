@@ -1,0 +1,134 @@
+/**
+ * pods/log, pods/exec, pods/attach and pods/portforward: the server finds the pod's node, and
+ * forwards the request to that node's kubelet port over TLS with its own client certificate
+ * (CN kube-apiserver-kubelet-client), verifying the kubelet against the cluster CA. Plain requests
+ * (logs, also when followed) are streamed back; upgraded ones (websocket or SPDY streams for exec,
+ * attach and port-forward) become a byte pipe between the client and the kubelet.
+ */
+import { request } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { connect } from 'node:tls';
+import { ApiError } from '../../kube/errors.ts';
+import type { Registry } from './registry.ts';
+import type { ResourceRequest } from './request.ts';
+import { findResource } from './resources.ts';
+
+type Any = Record<string, any>;
+
+export interface KubeletTarget {
+  readonly host: string;
+  readonly port: number;
+  /** Path and query on the kubelet. */
+  readonly path: string;
+}
+
+export interface KubeletClientTls {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** Default kubelet port when a Node does not report one. */
+export const defaultKubeletPort = 10250;
+
+const kubeletPaths: Record<string, string> = { log: 'containerLogs', exec: 'exec', attach: 'attach', portforward: 'portForward' };
+
+/** Which container a request means: the named one, or the only one. */
+function chooseContainer(pod: Any, requested: string | null): string {
+  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((c: Any) => String(c.name));
+  const main = (pod.spec?.containers ?? []).map((c: Any) => String(c.name));
+  if (requested) {
+    if (!names.includes(requested)) throw new ApiError('BadRequest', `container ${requested} is not valid for pod ${pod.metadata.name}`);
+    return requested;
+  }
+  if (main.length === 1) return main[0]!;
+  const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
+  if (annotated && main.includes(annotated)) return annotated;
+  throw new ApiError('BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${main.join(' ')}]`);
+}
+
+/** The node's kubelet address: InternalIP first, then any address; port from daemonEndpoints. */
+export function kubeletAddress(node: Any): { host: string; port: number } {
+  const addresses = (node.status?.addresses ?? []) as { type: string; address: string }[];
+  const address = addresses.find((a) => a.type === 'InternalIP') ?? addresses.find((a) => a.type === 'ExternalIP') ?? addresses.find((a) => a.type === 'Hostname');
+  if (!address) throw new ApiError('ServiceUnavailable', `node ${node.metadata.name} reports no address to reach its kubelet`, { retryAfterSeconds: 5 });
+  const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port) || defaultKubeletPort;
+  return { host: address.address, port };
+}
+
+export class KubeletProxy {
+  readonly #registry: Registry;
+  readonly #tls: KubeletClientTls;
+
+  constructor(registry: Registry, tls: KubeletClientTls) {
+    this.#registry = registry;
+    this.#tls = tls;
+  }
+
+  async target(parsed: ResourceRequest, url: URL): Promise<KubeletTarget> {
+    const pod = (await this.#registry.get(parsed.info, parsed.namespace, parsed.name ?? '')) as Any;
+    const nodeName = pod.spec?.nodeName as string | undefined;
+    if (!nodeName) throw new ApiError('BadRequest', `pod ${pod.metadata.name} does not have a host assigned`);
+    const node = (await this.#registry.get(findResource('', 'v1', 'nodes')!, undefined, nodeName)) as Any;
+    const { host, port } = kubeletAddress(node);
+    const sub = parsed.subresource!;
+    const base = `/${kubeletPaths[sub]}/${encodeURIComponent(parsed.namespace ?? '')}/${encodeURIComponent(pod.metadata.name)}`;
+    const query = new URLSearchParams(url.searchParams);
+    let path = base;
+    if (sub !== 'portforward') {
+      path = `${base}/${encodeURIComponent(chooseContainer(pod, query.get('container')))}`;
+      query.delete('container');
+    }
+    const q = query.toString();
+    return { host, port, path: `${path}${q ? `?${q}` : ''}` };
+  }
+
+  /** A plain request (logs): streamed back with the kubelet's status and content type. */
+  async forward(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const target = await this.target(parsed, url);
+    await new Promise<void>((resolve, reject) => {
+      const upstream = request(
+        { host: target.host, port: target.port, path: target.path, method: req.method, ...this.#tls, headers: { accept: req.headers.accept ?? '*/*' } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache, private' });
+          answer.pipe(res);
+          answer.on('end', resolve);
+          answer.on('error', resolve);
+        },
+      );
+      upstream.on('error', (err) => reject(new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 })));
+      res.on('close', () => upstream.destroy());
+      upstream.end();
+    });
+  }
+
+  /** An upgraded request (exec, attach, port-forward): the raw connection is spliced to the kubelet. */
+  async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
+    const target = await this.target(parsed, url);
+    const kubelet = connect({ host: target.host, port: target.port, ...this.#tls });
+    await new Promise<void>((resolve, reject) => {
+      kubelet.once('secureConnect', resolve);
+      kubelet.once('error', (err) => reject(new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 })));
+    });
+    // Credentials meant for this server stay here; everything that negotiates the stream goes on.
+    const skip = new Set(['authorization', 'host', 'impersonate-user', 'impersonate-group']);
+    const lines = [`${req.method} ${target.path} HTTP/1.1`, `Host: ${target.host}:${target.port}`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) {
+      const name = req.rawHeaders[i]!;
+      if (!skip.has(name.toLowerCase())) lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
+    }
+    kubelet.write(`${lines.join('\r\n')}\r\n\r\n`);
+    if (head.length > 0) kubelet.write(head);
+    kubelet.pipe(client);
+    client.pipe(kubelet);
+    const close = () => {
+      kubelet.destroy();
+      client.destroy();
+    };
+    kubelet.on('error', close);
+    client.on('error', close);
+    kubelet.on('close', close);
+    client.on('close', close);
+  }
+}
