@@ -11,7 +11,7 @@
  * Writes bench/results/proxy-sync.json and proxy-sync.svg; the last line is the JSON summary.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { runInNewContext } from 'node:vm';
@@ -43,6 +43,11 @@ interface SizeResult {
   first_sync_ms: number;
   /** iptables-restore alone, same payload, into an empty namespace */
   first_restore_only_ms: number;
+  /** CPU time of the steady-state full sync: this process plus iptables-restore (median) */
+  sync_cpu_ms: number;
+  /** CPU time of iptables-restore alone (median) */
+  restore_only_cpu_ms: number;
+  cpu_ratio: number;
   /** one canary check (runs every 500 ms by default) */
   canary_check_ms: number;
   rules: number;
@@ -89,17 +94,42 @@ function sliceFor(name: string, i: number, generation: number): EndpointSlice {
   };
 }
 
-/** Remembers the last iptables-restore input, so restore-alone can be timed on the very same payload. */
+/**
+ * Remembers the last iptables-restore input, so restore-alone can be timed on the very same
+ * payload, and measures the restore's own CPU time with /usr/bin/time when it is there: on a
+ * busy host CPU time is the figure that does not depend on what else runs.
+ */
 class RecordingRunner implements CommandRunner {
   readonly inner: CommandRunner;
   lastRestore = '';
+  /** CPU ms (user + system) of the last restore; NaN when it could not be measured. */
+  lastRestoreCpuMs = Number.NaN;
   constructor(inner: CommandRunner) {
     this.inner = inner;
   }
-  run(argv: readonly string[], options?: { input?: string; timeoutMs?: number }) {
-    if (argv[0]!.endsWith('-restore') && options?.input !== undefined) this.lastRestore = options.input;
-    return this.inner.run(argv, options);
+  async run(argv: readonly string[], options?: { input?: string; timeoutMs?: number }) {
+    if (!argv[0]!.endsWith('-restore') || options?.input === undefined) return this.inner.run(argv, options);
+    this.lastRestore = options.input;
+    const timed = await runTimed(this.inner, argv, options);
+    this.lastRestoreCpuMs = timed.cpuMs;
+    return timed.result;
   }
+}
+
+const timeTool = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+
+async function runTimed(runner: CommandRunner, argv: readonly string[], options?: { input?: string; timeoutMs?: number }) {
+  if (timeTool === undefined) return { result: await runner.run(argv, options), cpuMs: Number.NaN };
+  const result = await runner.run([timeTool, '-f', '@bosun-cpu %U %S', ...argv], options);
+  const m = /@bosun-cpu ([\d.]+) ([\d.]+)\s*$/.exec(result.stderr);
+  if (m === null) return { result, cpuMs: Number.NaN };
+  return { result: { ...result, stderr: result.stderr.slice(0, m.index) }, cpuMs: (Number(m[1]) + Number(m[2])) * 1000 };
+}
+
+/** CPU ms of this process since `start` (from process.cpuUsage()). */
+function cpuSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -113,15 +143,15 @@ function newProxy(runner: CommandRunner): ServiceProxy {
   return new ServiceProxy({ nodeName: 'node-a', runner, config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 }, backend: backends.nf_tables, syncPeriodMs: 3_600_000 });
 }
 
-async function restoreAlone(lab: Lab, ns: string, payload: string): Promise<number> {
+async function restoreAlone(lab: Lab, ns: string, payload: string): Promise<{ ms: number; cpuMs: number }> {
   const t0 = performance.now();
-  const r = await lab.runner(ns).run([backends.nf_tables.restore, '-w', '--noflush', '--counters'], { input: payload, timeoutMs: 600_000 });
+  const { result, cpuMs } = await runTimed(lab.runner(ns), [backends.nf_tables.restore, '-w', '--noflush', '--counters'], { input: payload, timeoutMs: 600_000 });
   const ms = performance.now() - t0;
-  if (r.code !== 0) throw new Error(`restore alone failed: ${r.stderr}`);
-  return ms;
+  if (result.code !== 0) throw new Error(`restore alone failed: ${result.stderr}`);
+  return { ms, cpuMs };
 }
 
-async function measureSize(lab: Lab, count: number, rounds: number, keepForPartial: boolean): Promise<{ result: SizeResult; partial?: number[] }> {
+async function measureSize(lab: Lab, count: number, rounds: number, keepForPartial: boolean): Promise<{ result: SizeResult; partial?: number[]; partialCpu?: number[] }> {
   const { services, slices } = objects(count);
   const proxyNs = await lab.namespace(`s${count}`);
   const aloneNs = await lab.namespace(`r${count}`);
@@ -131,16 +161,23 @@ async function measureSize(lab: Lab, count: number, rounds: number, keepForParti
   for (const s of slices) proxy.onEndpointSliceUpdate(undefined, s);
   const first = await proxy.sync();
   if (!first.ok) throw new Error(`sync of ${count} services failed: ${first.error}`);
-  const firstAlone = await restoreAlone(lab, aloneNs, runner.lastRestore);
+  const firstAlone = (await restoreAlone(lab, aloneNs, runner.lastRestore)).ms;
   // Steady state: forced full resyncs, each followed by restore alone of the same payload.
   const syncs: number[] = [];
   const alones: number[] = [];
+  const syncCpu: number[] = [];
+  const aloneCpu: number[] = [];
   for (let r = 0; r < rounds; r++) {
     proxy.requestFullSync();
+    const c0 = process.cpuUsage();
     const full = await proxy.sync();
+    const ownCpu = cpuSince(c0);
     if (!full.ok || !full.full) throw new Error(`full resync failed: ${full.error}`);
     syncs.push(full.totalMs);
-    alones.push(await restoreAlone(lab, aloneNs, runner.lastRestore));
+    syncCpu.push(ownCpu + runner.lastRestoreCpuMs);
+    const alone = await restoreAlone(lab, aloneNs, runner.lastRestore);
+    alones.push(alone.ms);
+    aloneCpu.push(alone.cpuMs);
   }
   // The pure render alone, warm, on the same state.
   const renders: number[] = [];
@@ -169,6 +206,9 @@ async function measureSize(lab: Lab, count: number, rounds: number, keepForParti
     sync_ms: round(syncMs),
     restore_only_ms: round(aloneMs),
     ratio: Math.round((syncMs / aloneMs) * 1000) / 1000,
+    sync_cpu_ms: round(percentile(syncCpu, 50)),
+    restore_only_cpu_ms: round(percentile(aloneCpu, 50)),
+    cpu_ratio: Math.round((percentile(syncCpu, 50) / percentile(aloneCpu, 50)) * 1000) / 1000,
     first_sync_ms: round(first.totalMs),
     first_restore_only_ms: round(firstAlone),
     canary_check_ms: round(percentile(canary, 50)),
@@ -178,14 +218,18 @@ async function measureSize(lab: Lab, count: number, rounds: number, keepForParti
   process.stderr.write(`proxy-sync: ${JSON.stringify(result)}\n`);
   if (!keepForPartial) return { result };
   const partial: number[] = [];
+  const partialCpu: number[] = [];
   for (let c = 0; c < partialChanges; c++) {
     const i = Math.floor((c * 7919) % count);
     proxy.onEndpointSliceUpdate(slices[i], sliceFor(`svc-${i}`, i, c + 1));
+    const c0 = process.cpuUsage();
     const r = await proxy.sync();
+    const ownCpu = cpuSince(c0);
     if (!r.ok || r.full) throw new Error(`change ${c} was not a good partial sync: ${r.error ?? 'full'}`);
     partial.push(r.totalMs);
+    partialCpu.push(ownCpu + runner.lastRestoreCpuMs);
   }
-  return { result, partial };
+  return { result, partial, partialCpu };
 }
 
 /** Child mode: RSS growth of a fresh process from nothing to `count` services programmed. */
@@ -228,11 +272,13 @@ async function main(): Promise<void> {
   try {
     const results: SizeResult[] = [];
     let partial: number[] = [];
+    let partialCpu: number[] = [];
     for (const size of sizes) {
       const largest = size === sizes.at(-1);
       const m = await measureSize(lab, size, quick ? 2 : 3, largest);
       results.push(m.result);
       if (m.partial) partial = m.partial;
+      if (m.partialCpu) partialCpu = m.partialCpu;
     }
     const largest = sizes.at(-1)!;
     const rss = await rssPerService(lab, largest);
@@ -248,6 +294,8 @@ async function main(): Promise<void> {
       partial_changes: partial.length,
       partial_p50_ms: round(percentile(partial, 50)),
       partial_p99_ms: round(percentile(partial, 99)),
+      partial_cpu_p50_ms: round(percentile(partialCpu, 50)),
+      partial_cpu_p99_ms: round(percentile(partialCpu, 99)),
       rss_kib_per_service: rss,
     };
     const dir = join(import.meta.dirname, 'results');
