@@ -4,7 +4,10 @@
  * the scheduler's, report ready. `stop()` is graceful and idempotent.
  */
 import type { Logger } from 'pino';
+import { KubeClient } from '../../kube/client.ts';
+import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import type { ClusterClient } from './client.ts';
+import { KubeClusterClient } from './kube-cluster-client.ts';
 import {
   cronJobController,
   daemonSetController,
@@ -86,5 +89,29 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
     scheduler,
     manager,
     stop: () => (stopping ??= Promise.all([scheduler?.stop(), manager.stop()]).then(() => undefined)),
+  };
+}
+
+/**
+ * The control loops of a `bosun server`, talking to it over HTTPS with the identity in
+ * `kubeconfigPath` (the server's admin.kubeconfig until the loops get identities of their own),
+ * as a separate kube-controller-manager would. `stop()` also closes the connections.
+ */
+export async function startControlLoopsWithKubeconfig(kubeconfigPath: string, options: Omit<ControlLoopsOptions, 'client'> = {}): Promise<RunningControlLoops> {
+  const http = new KubeClient(loadKubeconfig(kubeconfigPath).client);
+  let loops: RunningControlLoops;
+  try {
+    loops = await startControlLoops({ ...options, client: new KubeClusterClient(http) });
+  } catch (err) {
+    http.close();
+    throw err;
+  }
+  return {
+    scheduler: loops.scheduler,
+    manager: loops.manager,
+    stop: async () => {
+      await loops.stop();
+      http.close();
+    },
   };
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { KubeClient } from '../../../kube/client.ts';
 import type { Node } from '../../../kube/corev1.ts';
-import { startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
+import { startControlLoopsWithKubeconfig, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
 import { KubeClusterClient } from '../../../controlplane/controllers/kube-cluster-client.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { startInProcess, type InProcessServer } from '../in-process.ts';
@@ -35,7 +35,8 @@ test.before(async () => {
   }
   kubelet = await startFakeKubelet(api);
   kubelet.outcomes.set('pi-', 'Succeeded');
-  loops = await startControlLoops({ client: api, logger: pino({ level: 'silent' }) });
+  // The same entry point `bosun server` is meant to call: its admin.kubeconfig, over HTTPS.
+  loops = await startControlLoopsWithKubeconfig(server.server.kubeconfigPath, { logger: pino({ level: 'silent' }) });
 });
 
 test.after.always(async () => {
