@@ -245,3 +245,17 @@ test('the kubernetes Service leads to this server: Endpoints, EndpointSlice and 
   const info = await client.get(refs.configmaps, 'cluster-info', 'kube-public');
   t.true((info.data as { kubeconfig: string }).kubeconfig.includes(`server: ${env.server.url}`));
 });
+
+test('/metrics counts requests with upstream metric names; anonymous may not read it', async (t) => {
+  await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'metered', namespace: 'default' } });
+  await t.throwsAsync(client.get(refs.configmaps, 'not-there', 'default'));
+  const scrape = await http('GET', '/metrics');
+  t.is(scrape.status, 200);
+  const text = String(scrape.body);
+  t.regex(text, /apiserver_request_total\{verb="POST",group="",version="v1",resource="configmaps",subresource="",scope="namespace",component="apiserver",code="201"\} [1-9]/);
+  t.regex(text, /apiserver_request_total\{verb="GET",group="",version="v1",resource="configmaps",subresource="",scope="resource",component="apiserver",code="404"\} [1-9]/);
+  t.regex(text, /apiserver_request_duration_seconds_bucket\{verb="POST",.*resource="configmaps".*le="\+Inf"\} [1-9]/);
+  t.regex(text, /apiserver_current_inflight_requests\{request_kind="readOnly"\} [1-9]\d*/, 'at least the scrape itself is in flight');
+  const anonymous = await call({ dataDir: env.dataDir, port: env.server.port }, 'GET', '/metrics');
+  t.is(anonymous.status, 403);
+});

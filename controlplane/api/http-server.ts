@@ -14,6 +14,7 @@ import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } fro
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
 import type { Registry } from './registry.ts';
 import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
+import { ApiMetrics, type RequestLabels } from './metrics.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
 import { kubeletSubresources } from './resources.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
@@ -44,8 +45,32 @@ export interface ApiServerOptions {
   readonly datastoreHealthy: () => Promise<boolean>;
 }
 
-export interface RequestContext {
-  readonly user: UserInfo;
+const verbLabels: Record<string, string> = {
+  get: 'GET',
+  list: 'LIST',
+  watch: 'WATCH',
+  create: 'POST',
+  update: 'PUT',
+  patch: 'PATCH',
+  delete: 'DELETE',
+  deletecollection: 'DELETECOLLECTION',
+};
+
+/** The metric labels of a request, as upstream names them (CONNECT for streams to the kubelet). */
+function requestLabels(method: string, parsed: ParsedRequest | undefined, code: number): RequestLabels {
+  if (parsed === undefined || parsed.kind === 'path') {
+    return { verb: method, group: '', version: '', resource: '', subresource: '', scope: '', code };
+  }
+  const streamed = parsed.subresource !== undefined && kubeletSubresources.has(parsed.subresource);
+  return {
+    verb: streamed ? 'CONNECT' : (verbLabels[parsed.verb] ?? method),
+    group: parsed.info.group,
+    version: parsed.info.version,
+    resource: parsed.info.resource,
+    subresource: parsed.subresource ?? '',
+    scope: parsed.name !== undefined ? 'resource' : parsed.namespace !== undefined ? 'namespace' : 'cluster',
+    code,
+  };
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): void {
@@ -103,6 +128,7 @@ export class ApiServer {
   readonly #rest: RestHandler;
   readonly #server: Server;
   readonly #kubelet: KubeletProxy;
+  readonly #metrics = new ApiMetrics();
   #requests = 0;
 
   constructor(options: ApiServerOptions) {
@@ -195,10 +221,17 @@ export class ApiServer {
     this.#requests++;
     const started = Date.now();
     let user: UserInfo | undefined;
+    let parsedRequest: ParsedRequest | undefined;
+    const finishInflight = this.#metrics.begin(!['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET'));
+    res.on('close', () => {
+      finishInflight();
+      this.#metrics.observeRequest(requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode), (Date.now() - started) / 1000);
+    });
     try {
       const admitted = await this.#admit(req);
       user = admitted.user;
       const { url, parsed } = admitted;
+      parsedRequest = parsed;
       if (parsed.kind === 'path') {
         await this.#handlePath(parsed.path, req, res);
         return;
@@ -269,6 +302,10 @@ export class ApiServer {
           platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
         });
       }
+      case '/metrics':
+        res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
+        res.end(this.#metrics.render());
+        return;
       case '/healthz':
       case '/livez':
         return sendText(res, 200, 'ok');

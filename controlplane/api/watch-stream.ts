@@ -26,6 +26,8 @@ export async function serveWatch(
   accept: string | undefined,
   res: ServerResponse,
   settings: WatchSettings,
+  /** Called for each event written (metrics). */
+  onEventWritten: () => void = () => undefined,
 ): Promise<void> {
   const { info, namespace, name } = request;
   const selectors = selectorsFrom(info, url);
@@ -53,7 +55,9 @@ export async function serveWatch(
   let sentColumns = false;
   let open = true;
   const write = (event: WatchEvent<unknown>) => {
-    if (open) res.write(`${JSON.stringify(event)}\n`);
+    if (!open) return;
+    res.write(`${JSON.stringify(event)}\n`);
+    onEventWritten();
   };
   const send = (event: WatchEvent) => {
     lastRevision = Math.max(lastRevision, Number(event.object.metadata.resourceVersion ?? 0));

@@ -1,0 +1,120 @@
+/**
+ * The API server's Prometheus metrics, with upstream's names so existing dashboards read them:
+ * apiserver_request_total, apiserver_request_duration_seconds (histogram),
+ * apiserver_current_inflight_requests, apiserver_registered_watchers and
+ * apiserver_watch_events_total. Rendered as Prometheus text on GET /metrics.
+ */
+const durationBuckets = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10, 30, 60];
+
+export interface RequestLabels {
+  readonly verb: string;
+  readonly group: string;
+  readonly version: string;
+  readonly resource: string;
+  readonly subresource: string;
+  readonly scope: string;
+  readonly code: number;
+}
+
+function escape(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}
+
+function labelText(labels: Record<string, string | number>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(String(v))}"`);
+  return parts.length ? `{${parts.join(',')}}` : '';
+}
+
+interface Histogram {
+  labels: Record<string, string>;
+  counts: number[];
+  sum: number;
+  count: number;
+}
+
+export class ApiMetrics {
+  readonly #requests = new Map<string, { labels: Record<string, string | number>; value: number }>();
+  readonly #durations = new Map<string, Histogram>();
+  readonly #watchEvents = new Map<string, { labels: Record<string, string>; value: number }>();
+  readonly #watchers = new Map<string, { labels: Record<string, string>; value: number }>();
+  #inflight = { readOnly: 0, mutating: 0 };
+
+  /** Counts a request in flight until the returned function is called. */
+  begin(mutating: boolean): () => void {
+    const kind = mutating ? 'mutating' : 'readOnly';
+    this.#inflight[kind]++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.#inflight[kind]--;
+    };
+  }
+
+  observeRequest(labels: RequestLabels, seconds: number): void {
+    const counterLabels = { verb: labels.verb, group: labels.group, version: labels.version, resource: labels.resource, subresource: labels.subresource, scope: labels.scope, component: 'apiserver', code: labels.code };
+    const key = JSON.stringify(counterLabels);
+    const counter = this.#requests.get(key) ?? { labels: counterLabels, value: 0 };
+    counter.value++;
+    this.#requests.set(key, counter);
+    // Long-running requests (watches, streams) would drown the latency histogram, as upstream notes.
+    if (labels.verb === 'WATCH' || labels.verb === 'CONNECT') return;
+    const histogramLabels = { verb: labels.verb, group: labels.group, version: labels.version, resource: labels.resource, subresource: labels.subresource, scope: labels.scope, component: 'apiserver' };
+    const hKey = JSON.stringify(histogramLabels);
+    const histogram = this.#durations.get(hKey) ?? { labels: histogramLabels, counts: durationBuckets.map(() => 0), sum: 0, count: 0 };
+    durationBuckets.forEach((bound, i) => {
+      if (seconds <= bound) histogram.counts[i]!++;
+    });
+    histogram.sum += seconds;
+    histogram.count++;
+    this.#durations.set(hKey, histogram);
+  }
+
+  watcherStarted(group: string, version: string, kind: string): () => void {
+    const labels = { group, version, kind };
+    const key = JSON.stringify(labels);
+    const gauge = this.#watchers.get(key) ?? { labels, value: 0 };
+    gauge.value++;
+    this.#watchers.set(key, gauge);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      gauge.value--;
+    };
+  }
+
+  watchEvent(group: string, version: string, kind: string): void {
+    const labels = { group, version, kind };
+    const key = JSON.stringify(labels);
+    const counter = this.#watchEvents.get(key) ?? { labels, value: 0 };
+    counter.value++;
+    this.#watchEvents.set(key, counter);
+  }
+
+  render(): string {
+    const out: string[] = [];
+    out.push('# HELP apiserver_request_total Requests answered, by verb, group, version, resource, subresource, scope and HTTP code.');
+    out.push('# TYPE apiserver_request_total counter');
+    for (const { labels, value } of this.#requests.values()) out.push(`apiserver_request_total${labelText(labels)} ${value}`);
+    out.push('# HELP apiserver_request_duration_seconds Time to answer a request, in seconds (watches and streams excluded).');
+    out.push('# TYPE apiserver_request_duration_seconds histogram');
+    for (const h of this.#durations.values()) {
+      durationBuckets.forEach((bound, i) => out.push(`apiserver_request_duration_seconds_bucket${labelText({ ...h.labels, le: bound })} ${h.counts[i]}`));
+      out.push(`apiserver_request_duration_seconds_bucket${labelText({ ...h.labels, le: '+Inf' })} ${h.count}`);
+      out.push(`apiserver_request_duration_seconds_sum${labelText(h.labels)} ${h.sum}`);
+      out.push(`apiserver_request_duration_seconds_count${labelText(h.labels)} ${h.count}`);
+    }
+    out.push('# HELP apiserver_current_inflight_requests Requests being served right now, read-only and mutating.');
+    out.push('# TYPE apiserver_current_inflight_requests gauge');
+    out.push(`apiserver_current_inflight_requests{request_kind="readOnly"} ${this.#inflight.readOnly}`);
+    out.push(`apiserver_current_inflight_requests{request_kind="mutating"} ${this.#inflight.mutating}`);
+    out.push('# HELP apiserver_registered_watchers Open watches, by group, version and kind.');
+    out.push('# TYPE apiserver_registered_watchers gauge');
+    for (const { labels, value } of this.#watchers.values()) out.push(`apiserver_registered_watchers${labelText(labels)} ${value}`);
+    out.push('# HELP apiserver_watch_events_total Events written to watch clients, by group, version and kind.');
+    out.push('# TYPE apiserver_watch_events_total counter');
+    for (const { labels, value } of this.#watchEvents.values()) out.push(`apiserver_watch_events_total${labelText(labels)} ${value}`);
+    return `${out.join('\n')}\n`;
+  }
+}
