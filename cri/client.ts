@@ -240,7 +240,12 @@ export class CriClient implements CriRuntime {
   containerEvents(options?: CallOptions): AsyncIterable<ContainerEvent> {
     const method = 'GetContainerEvents';
     const where = { method, endpoint: this.endpoint, timeoutMs: options?.timeoutMs };
-    if (this.#closed) throw new CriClosedError(`the CRI client for ${this.endpoint} is closed`, { method });
+    if (this.#closed) {
+      const closed = new CriClosedError(`the CRI client for ${this.endpoint} is closed`, { method });
+      return (async function* (): AsyncGenerator<ContainerEvent> {
+        throw closed;
+      })();
+    }
     const codec = this.#codec<object, ContainerEvent>('RuntimeService', method);
     const deadline = options?.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
     const stream = this.#grpc.makeServerStreamRequest(

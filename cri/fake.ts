@@ -573,10 +573,21 @@ export class FakeRuntime implements CriRuntime {
       .map((sandbox) => this.#sandboxStatsOf(sandbox));
   }
 
+  /** Like the client's: failures (Unimplemented, closed, queued) surface when iteration starts. */
   containerEvents(options?: CallOptions): AsyncIterable<ContainerEvent> {
-    this.#enter('containerEvents', [], options);
-    if (!this.#events) {
-      throw new CriUnimplementedError('fake runtime does not implement GetContainerEvents', { method: 'GetContainerEvents' });
+    let failure: unknown;
+    try {
+      this.#enter('containerEvents', [], options);
+      if (!this.#events) {
+        throw new CriUnimplementedError('fake runtime does not implement GetContainerEvents', { method: 'GetContainerEvents' });
+      }
+    } catch (err) {
+      failure = err;
+    }
+    if (failure !== undefined) {
+      return (async function* (): AsyncGenerator<ContainerEvent> {
+        throw failure;
+      })();
     }
     const queue: ContainerEvent[] = [];
     let wake: (() => void) | undefined;

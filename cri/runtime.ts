@@ -88,7 +88,8 @@ export interface RuntimeService {
   /**
    * Container lifecycle events as the runtime pushes them. Fails with 'CRI_UNIMPLEMENTED' on
    * runtimes without the stream (containerd 1.6); events.ts falls back to relisting then.
-   * Ends when `options.signal` aborts.
+   * Failures surface when iteration starts, never from the call itself. Ends when
+   * `options.signal` aborts.
    */
   containerEvents(options?: CallOptions): AsyncIterable<ContainerEvent>;
 }

@@ -175,7 +175,8 @@ test('execSync answers through onExecSync and needs a running container', async 
 });
 
 test('events: Unimplemented by default; with events on, lifecycle changes arrive in order', async (t) => {
-  t.throws(() => fake().runtime.containerEvents(), { message: /GetContainerEvents/ });
+  const withoutEvents = fake().runtime.containerEvents();
+  await t.throwsAsync(withoutEvents[Symbol.asyncIterator]().next(), { message: /GetContainerEvents/ });
   const { runtime } = fake({ events: true });
   const controller = new AbortController();
   const seen: string[] = [];
