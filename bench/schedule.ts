@@ -17,7 +17,7 @@ import { ClusterState } from '../controlplane/scheduler/cluster-state.ts';
 import { decide } from '../controlplane/scheduler/schedule-pod.ts';
 import { firstRefusal, type PodContext } from '../controlplane/scheduler/filters.ts';
 import { podRequests } from '../controlplane/scheduler/resources.ts';
-import { forbiddenDomains } from '../controlplane/scheduler/pod-anti-affinity.ts';
+import { interPodDomains } from '../controlplane/scheduler/inter-pod-affinity.ts';
 import { Scheduler } from '../controlplane/scheduler/scheduler.ts';
 import { MemoryCluster } from '../controlplane/controllers/memory-cluster.ts';
 import { startControlLoops } from '../controlplane/controllers/control-loops.ts';
@@ -83,7 +83,7 @@ function core(): { seconds: number; placed: number } {
 
 function firstFit(): { seconds: number; placed: number } {
   return placeAll((pod, state) => {
-    const context: PodContext = { pod, requests: podRequests(pod), domains: forbiddenDomains(pod, [], false) };
+    const context: PodContext = { pod, requests: podRequests(pod), domains: interPodDomains(pod, [], false) };
     return state.schedulableNodes().find((info) => firstRefusal(context, info).length === 0)?.name;
   });
 }

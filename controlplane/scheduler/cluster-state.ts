@@ -5,7 +5,7 @@
  * node entry without a Node object, which scheduling skips.
  */
 import type { ContainerPort, Node, Pod, Taint } from '../../kube/corev1.ts';
-import { podAntiAffinityTerms } from './pod-anti-affinity.ts';
+import { podAntiAffinityTerms } from './inter-pod-affinity.ts';
 import { nodeAllocatable, podRequests, podRequestsForScoring, type Amounts } from './resources.ts';
 import { schedulingTaints } from './taints.ts';
 

@@ -8,7 +8,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import type { NodeInfo } from './cluster-state.ts';
 import { hostPortsOf } from './cluster-state.ts';
 import { nodeMatchesPodRequirements } from './node-affinity.ts';
-import { antiAffinityVerdict, type ForbiddenDomains } from './pod-anti-affinity.ts';
+import { interPodVerdict, type InterPodDomains } from './inter-pod-affinity.ts';
 import type { Amounts } from './resources.ts';
 import { firstUntoleratedTaint, toleratedByAny, unschedulableTaintKey } from './taints.ts';
 
@@ -20,6 +20,7 @@ export const reasons = {
   insufficient: (resource: string) => `Insufficient ${resource}`,
   untoleratedTaint: (key: string, value: string | undefined) => `node(s) had untolerated taint {${key}: ${value ?? ''}}`,
   antiAffinity: "node(s) didn't match pod anti-affinity rules",
+  podAffinity: "node(s) didn't match pod affinity rules",
   existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules",
 } as const;
 
@@ -27,7 +28,7 @@ export const reasons = {
 export interface PodContext {
   readonly pod: Pod;
   readonly requests: Amounts;
-  readonly domains: ForbiddenDomains;
+  readonly domains: InterPodDomains;
 }
 
 export interface Filter {
@@ -90,17 +91,23 @@ const nodeResourcesFit: Filter = {
   },
 };
 
-const interPodAntiAffinity: Filter = {
+const interPodAffinity: Filter = {
   name: 'InterPodAffinity',
   check: ({ domains }, info) => {
-    const verdict = antiAffinityVerdict(info.node!, domains);
-    if (verdict === 'existing-pods-rules') return [reasons.existingAntiAffinity];
-    if (verdict === 'own-rules') return [reasons.antiAffinity];
-    return [];
+    switch (interPodVerdict(info.node!, domains)) {
+      case 'existing-pods-anti-affinity':
+        return [reasons.existingAntiAffinity];
+      case 'affinity':
+        return [reasons.podAffinity];
+      case 'anti-affinity':
+        return [reasons.antiAffinity];
+      case 'fits':
+        return [];
+    }
   },
 };
 
-export const defaultFilters: readonly Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, interPodAntiAffinity];
+export const defaultFilters: readonly Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, interPodAffinity];
 
 /** The reasons of the first filter that refuses the node; empty when the pod fits. */
 export function firstRefusal(context: PodContext, info: NodeInfo, filters: readonly Filter[] = defaultFilters): string[] {

@@ -7,7 +7,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import type { ClusterState, NodeInfo } from './cluster-state.ts';
 import { defaultFilters, firstRefusal, type Filter, type PodContext } from './filters.ts';
 import { noNodesMessage, unschedulableMessage } from './failure-message.ts';
-import { forbiddenDomains } from './pod-anti-affinity.ts';
+import { interPodDomains } from './inter-pod-affinity.ts';
 import { podRequests } from './resources.ts';
 import { defaultScorers, totalScores, type Scorer } from './scores.ts';
 
@@ -28,7 +28,7 @@ export function decide(pod: Pod, state: ClusterState, options: DecisionOptions =
   const context: PodContext = {
     pod,
     requests: podRequests(pod),
-    domains: forbiddenDomains(pod, nodes.map((info) => ({ node: info.node, pods: info.pods.values() })), state.anyPodHasAntiAffinity()),
+    domains: interPodDomains(pod, nodes.map((info) => ({ node: info.node, pods: info.pods.values() })), state.anyPodHasAntiAffinity()),
   };
   const feasible: NodeInfo[] = [];
   const refusals = new Map<string, readonly string[]>();

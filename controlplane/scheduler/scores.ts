@@ -75,14 +75,36 @@ const taintPreference: Scorer = {
   },
 };
 
-/** Pods of one controller spread over nodes: fewer siblings on a node is better. */
+export const zoneLabel = 'topology.kubernetes.io/zone';
+/** How much the zone counts against the node when nodes have zones (upstream's two thirds). */
+const zoneWeighting = 2 / 3;
+
+/**
+ * Pods of one controller spread over nodes and, where nodes carry a zone label, over zones: fewer
+ * siblings on the node and in its zone is better, the zone weighing twice as much as the node so
+ * that a zone outage takes out as few replicas as possible.
+ */
 const ownerSpreading: Scorer = {
   name: 'SelectorSpread',
   weight: 2,
   score: (pod, nodes) => {
     const owner = controllerUid(pod);
     if (owner === undefined) return nodes.map(() => maxNodeScore);
-    return scaleInverse(nodes.map((info) => info.ownerCounts.get(owner) ?? 0));
+    const counts = nodes.map((info) => info.ownerCounts.get(owner) ?? 0);
+    const zones = nodes.map((info) => info.node?.metadata.labels?.[zoneLabel]);
+    const perZone = new Map<string, number>();
+    zones.forEach((zone, i) => zone !== undefined && perZone.set(zone, (perZone.get(zone) ?? 0) + counts[i]!));
+    const maxNode = Math.max(0, ...counts);
+    const maxZone = Math.max(0, ...perZone.values());
+    return nodes.map((_, i) => {
+      let score = maxNode > 0 ? (maxNodeScore * (maxNode - counts[i]!)) / maxNode : maxNodeScore;
+      const zone = zones[i];
+      if (zone !== undefined) {
+        const zoneScore = maxZone > 0 ? (maxNodeScore * (maxZone - perZone.get(zone)!)) / maxZone : maxNodeScore;
+        score = score * (1 - zoneWeighting) + zoneScore * zoneWeighting;
+      }
+      return Math.trunc(score);
+    });
   },
 };
 

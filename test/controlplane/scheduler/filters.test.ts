@@ -192,3 +192,26 @@ test('anti-affinity looks only at the namespaces the term names', (t) => {
   const bound = [pod('db-0', { nodeName: 'node-a', labels: { app: 'db' }, namespace: 'other' })];
   t.is(placement(decide(pod('db-1', { labels: { app: 'db' }, affinity: apartByHost }), cluster(nodes, bound))), 'node-a');
 });
+
+const nearCache = {
+  podAffinity: {
+    requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'topology.kubernetes.io/zone' }],
+  },
+};
+
+test('required pod affinity: only zones that run a matching pod', (t) => {
+  const nodes = [node('node-a', { labels: { 'topology.kubernetes.io/zone': 'z1' } }), node('node-b', { labels: { 'topology.kubernetes.io/zone': 'z2' } }), node('node-c')];
+  const bound = [pod('cache-0', { nodeName: 'node-b', labels: { app: 'cache' } })];
+  t.is(placement(decide(pod('web', { labels: { app: 'web' }, affinity: nearCache }), cluster(nodes, bound))), 'node-b');
+  t.is(
+    placement(decide(pod('web', { labels: { app: 'web' }, affinity: nearCache }), cluster(nodes))),
+    "unschedulable: 0/3 nodes are available: 3 node(s) didn't match pod affinity rules.",
+    'no cache pod anywhere: nothing to be near',
+  );
+});
+
+test('required pod affinity: the first pod of a group that selects itself may start it', (t) => {
+  const nodes = [node('node-a', { labels: { 'topology.kubernetes.io/zone': 'z1' } }), node('node-c')];
+  const first = pod('cache-0', { labels: { app: 'cache' }, affinity: nearCache });
+  t.is(placement(decide(first, cluster(nodes))), 'node-a', 'only nodes with the topology label qualify');
+});

@@ -84,3 +84,9 @@ test('a pod without an owner is not affected by spreading, and totals are weight
   const onlySpread = [{ ...scorer('SelectorSpread') }];
   t.deepEqual(totalScores(pod('p'), state.schedulableNodes(), onlySpread), [200, 200]);
 });
+
+test('spreading also counts zones: a node in an empty zone beats an empty node in a busy zone', (t) => {
+  const zone = (z: string) => ({ labels: { 'topology.kubernetes.io/zone': z } });
+  const state = cluster([node('node-a', zone('z1')), node('node-b', zone('z1')), node('node-c', zone('z2'))], [pod('web-0', { nodeName: 'node-a', owner: 'web' })]);
+  t.deepEqual(scorer('SelectorSpread').score(pod('web-1', { owner: 'web' }), state.schedulableNodes()), [0, 33, 100]);
+});
