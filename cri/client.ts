@@ -16,6 +16,7 @@ import type { CallOptions, CriRuntime } from './runtime.ts';
 import type {
   AttachRequest,
   AuthConfig,
+  CgroupDriver,
   Container,
   ContainerConfig,
   ContainerEvent,
@@ -131,6 +132,15 @@ export class CriClient implements CriRuntime {
 
   status(verbose = false, options?: CallOptions): Promise<StatusResponse> {
     return this.#runtime('Status', { verbose }, options);
+  }
+
+  async updateRuntimeConfig(podCidr: string, options?: CallOptions): Promise<void> {
+    await this.#runtime('UpdateRuntimeConfig', { runtimeConfig: { networkConfig: { podCidr } } }, options);
+  }
+
+  async runtimeConfig(options?: CallOptions): Promise<{ cgroupDriver?: CgroupDriver }> {
+    const res = await this.#runtime<{ linux?: { cgroupDriver: CgroupDriver } }>('RuntimeConfig', {}, options);
+    return res.linux ? { cgroupDriver: res.linux.cgroupDriver } : {};
   }
 
   async runPodSandbox(config: PodSandboxConfig, runtimeHandler = '', options?: CallOptions): Promise<string> {

@@ -32,6 +32,7 @@ import type { CallOptions, CriRuntime } from './runtime.ts';
 import type {
   AttachRequest,
   AuthConfig,
+  CgroupDriver,
   Container,
   ContainerConfig,
   ContainerEvent,
@@ -259,6 +260,24 @@ export class FakeRuntime implements CriRuntime {
       info: verbose ? { config: '{}' } : {},
       runtimeHandlers: [{ name: '', features: { recursiveReadOnlyMounts: false, userNamespaces: false } }],
     };
+  }
+
+  /** The pod CIDR last given through updateRuntimeConfig. */
+  podCidr = '';
+  /** What runtimeConfig answers; undefined: Unimplemented, as containerd 1.6. */
+  cgroupDriver: CgroupDriver | undefined;
+
+  async updateRuntimeConfig(podCidr: string, options?: CallOptions): Promise<void> {
+    this.#enter('updateRuntimeConfig', [podCidr], options);
+    this.podCidr = podCidr;
+  }
+
+  async runtimeConfig(options?: CallOptions): Promise<{ cgroupDriver?: CgroupDriver }> {
+    this.#enter('runtimeConfig', [], options);
+    if (this.cgroupDriver === undefined) {
+      throw new CriUnimplementedError('fake runtime does not implement RuntimeConfig', { method: 'RuntimeConfig' });
+    }
+    return { cgroupDriver: this.cgroupDriver };
   }
 
   async runPodSandbox(config: PodSandboxConfig, runtimeHandler = '', options?: CallOptions): Promise<string> {

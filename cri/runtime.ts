@@ -14,6 +14,7 @@
 import type {
   AttachRequest,
   AuthConfig,
+  CgroupDriver,
   Container,
   ContainerConfig,
   ContainerEvent,
@@ -48,6 +49,13 @@ export interface CallOptions {
 export interface RuntimeService {
   version(options?: CallOptions): Promise<VersionResponse>;
   status(verbose?: boolean, options?: CallOptions): Promise<StatusResponse>;
+  /** Tells the runtime the node's pod CIDR, as the kubelet does once it knows it. */
+  updateRuntimeConfig(podCidr: string, options?: CallOptions): Promise<void>;
+  /**
+   * The runtime's cgroup driver. containerd 1.6 answers 'CRI_UNIMPLEMENTED': callers then fall
+   * back to their own detection.
+   */
+  runtimeConfig(options?: CallOptions): Promise<{ cgroupDriver?: CgroupDriver }>;
 
   /** Returns the new sandbox's ID. */
   runPodSandbox(config: PodSandboxConfig, runtimeHandler?: string, options?: CallOptions): Promise<string>;

@@ -220,3 +220,12 @@ test('image references normalise like containerd stores them', (t) => {
   t.is(normalizeImageRef('localhost/bosun/pause:3.10'), 'localhost/bosun/pause:3.10');
   t.is(normalizeImageRef('x@sha256:abc'), 'docker.io/library/x@sha256:abc');
 });
+
+test('runtime config: the pod CIDR is kept; the cgroup driver is Unimplemented unless set', async (t) => {
+  const { runtime } = fake();
+  await runtime.updateRuntimeConfig('10.244.1.0/24');
+  t.is(runtime.podCidr, '10.244.1.0/24');
+  t.is(await codeOf(runtime.runtimeConfig()), 'CRI_UNIMPLEMENTED');
+  runtime.cgroupDriver = 'SYSTEMD';
+  t.deepEqual(await runtime.runtimeConfig(), { cgroupDriver: 'SYSTEMD' });
+});

@@ -296,7 +296,7 @@ test.serial('stats and statsp: the running containers with their use; a busy one
   t.true(Number(pods[0]![2]) > 5, `pod CPU % ${pods[0]![2]}`);
 });
 
-test.serial('client calls the CLI does not make: events by relist, resource update, sandbox stats, image fs', async (t) => {
+test.serial('client calls the CLI does not make: events by relist, resource update, sandbox stats, runtime config, image fs', async (t) => {
   // containerd 1.6 has no GetContainerEvents: the watcher must notice and relist instead.
   const controller = new AbortController();
   t.teardown(() => controller.abort());
@@ -328,6 +328,10 @@ test.serial('client calls the CLI does not make: events by relist, resource upda
   const podStats = await cri.podSandboxStats(id('pod'));
   t.is(podStats.attributes?.id, id('pod'));
   t.true((podStats.linux?.memory?.workingSetBytes?.value ?? 0) > 0);
+
+  await cri.updateRuntimeConfig(node.podCIDR);
+  const runtimeConfig = await cri.runtimeConfig().then(() => 'answered', (err: { code: string }) => err.code);
+  t.is(runtimeConfig, 'CRI_UNIMPLEMENTED', 'containerd 1.6 has no RuntimeConfig');
 
   const fs = await cri.imageFsInfo();
   t.true(fs.imageFilesystems[0]!.fsId!.mountpoint.startsWith(node.stateDir));
