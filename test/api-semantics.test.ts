@@ -259,3 +259,17 @@ test('/metrics counts requests with upstream metric names; anonymous may not rea
   const anonymous = await call({ dataDir: env.dataDir, port: env.server.port }, 'GET', '/metrics');
   t.is(anonymous.status, 403);
 });
+
+test('a quiet watch gets bookmarks that keep up with the store (sqlite), so it can resume later', async (t) => {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'quiet' } });
+  const list = await client.list(refs.configmaps, { namespace: 'quiet' });
+  const elsewhere = await client.create(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'busy', namespace: 'default' } });
+  const abort = new AbortController();
+  let bookmark = 0;
+  for await (const event of client.watch(refs.configmaps, { namespace: 'quiet', resourceVersion: list.metadata.resourceVersion!, allowBookmarks: true, signal: abort.signal })) {
+    t.is(event.type, 'BOOKMARK');
+    bookmark = Number(event.object.metadata.resourceVersion);
+    if (bookmark >= Number(elsewhere.metadata.resourceVersion)) abort.abort();
+  }
+  t.true(bookmark >= Number(elsewhere.metadata.resourceVersion), `bookmark ${bookmark} never reached ${elsewhere.metadata.resourceVersion}`);
+});

@@ -135,6 +135,14 @@ export class Registry {
     }
   }
 
+  /**
+   * A revision every open watch has already been told about, for bookmarks: the backend's own
+   * promise when it can make one (see Storage.deliveredRevision), else undefined.
+   */
+  deliveredRevision(): number | undefined {
+    return this.storage.deliveredRevision?.();
+  }
+
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)));
     if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
@@ -386,6 +394,8 @@ export class Registry {
     selectors: Selectors,
     onEvent: (event: WatchEvent) => void,
     onError: (err: unknown) => void,
+    /** Every change seen, matching or not: the watch has caught up to this revision. */
+    onProgress: (revision: number) => void = () => undefined,
   ): Promise<WatchHandle> {
     const prefix = this.prefix(info, namespace);
     const toEvent = (change: Change): WatchEvent | undefined => {
@@ -410,6 +420,7 @@ export class Registry {
             return;
           }
           if (event) onEvent(event);
+          onProgress(change.revision);
         },
         onError: (err) => onError(apiErrorFromStorage(err, info, '')),
       }),

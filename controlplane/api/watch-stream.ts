@@ -79,7 +79,17 @@ export async function serveWatch(
   };
   let handle;
   try {
-    handle = await registry.watch(info, namespace, startRevision, selectors, (event) => (ready ? send(event) : pending.push(event)), fail);
+    handle = await registry.watch(
+      info,
+      namespace,
+      startRevision,
+      selectors,
+      (event) => (ready ? send(event) : pending.push(event)),
+      fail,
+      (revision) => {
+        if (ready) lastRevision = Math.max(lastRevision, revision);
+      },
+    );
   } catch (err) {
     if (err instanceof ApiError && err.reason === 'Expired') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
@@ -98,6 +108,7 @@ export async function serveWatch(
 
   const bookmarkTimer = bookmarks
     ? setInterval(() => {
+        lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0);
         write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
       }, settings.bookmarkIntervalMs)
     : undefined;

@@ -288,6 +288,14 @@ export class SqliteStorage implements Storage {
     return this.#meta('revision');
   }
 
+  /**
+   * Commits publish to watchers synchronously and delivery runs in microtasks, so by the time any
+   * timer callback runs, every committed change has reached every watcher.
+   */
+  deliveredRevision(): number {
+    return this.#closed ? 0 : this.#meta('revision');
+  }
+
   async compactedRevision(): Promise<number> {
     this.#check();
     return this.#meta('compacted');

@@ -80,5 +80,11 @@ export interface Storage {
   currentRevision(): Promise<number>;
   /** Oldest revision a watch may still start from. */
   compactedRevision(): Promise<number>;
+  /**
+   * Optional: a revision such that every change at or below it has already been handed to every
+   * watch's onChange, when asked from a timer callback. Lets quiet watches get bookmarks that keep
+   * up with the store, so they can resume after compaction instead of relisting.
+   */
+  deliveredRevision?(): number;
   close(): Promise<void>;
 }
