@@ -77,9 +77,11 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
         };
       }
       const actions: Action[] = [];
-      let next = reconcileTaints(node, now);
+      const nodes = caches.list('nodes') as Node[];
+      const anyReady = nodes.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      let next = reconcileTaints(node, now, anyReady);
       if (options.clusterCidr) {
-        const used = usedPodCidrs(caches.list('nodes') as Node[]);
+        const used = usedPodCidrs(nodes);
         for (const [holder, cidr] of reserved) {
           if (holder !== name) used.add(cidr);
         }

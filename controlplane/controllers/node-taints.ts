@@ -25,11 +25,19 @@ function statusOf(node: Node, type: string): string | undefined {
   return node.status?.conditions?.find((c) => c.type === type)?.status;
 }
 
-export function impliedTaints(node: Node): Taint[] {
+/**
+ * `evictions: false` leaves the NoExecute taints out (and takes existing ones off): the controller
+ * does that when no node at all is Ready, because then the fault is far more likely on the control
+ * plane's side (its network, its clock) than on every node at once, and evicting every pod of the
+ * cluster would only make it worse (upstream's "full disruption" rule).
+ */
+export function impliedTaints(node: Node, evictions = true): Taint[] {
   const taints: Taint[] = [];
   const ready = statusOf(node, 'Ready');
-  if (ready === 'False') taints.push({ key: taintKeys.notReady, effect: 'NoSchedule' }, { key: taintKeys.notReady, effect: 'NoExecute' });
-  if (ready === 'Unknown') taints.push({ key: taintKeys.unreachable, effect: 'NoSchedule' }, { key: taintKeys.unreachable, effect: 'NoExecute' });
+  if (ready === 'False') taints.push({ key: taintKeys.notReady, effect: 'NoSchedule' });
+  if (ready === 'False' && evictions) taints.push({ key: taintKeys.notReady, effect: 'NoExecute' });
+  if (ready === 'Unknown') taints.push({ key: taintKeys.unreachable, effect: 'NoSchedule' });
+  if (ready === 'Unknown' && evictions) taints.push({ key: taintKeys.unreachable, effect: 'NoExecute' });
   if (statusOf(node, 'MemoryPressure') === 'True') taints.push({ key: taintKeys.memoryPressure, effect: 'NoSchedule' });
   if (statusOf(node, 'DiskPressure') === 'True') taints.push({ key: taintKeys.diskPressure, effect: 'NoSchedule' });
   if (statusOf(node, 'PIDPressure') === 'True') taints.push({ key: taintKeys.pidPressure, effect: 'NoSchedule' });
@@ -39,9 +47,9 @@ export function impliedTaints(node: Node): Taint[] {
 }
 
 /** The node with its managed taints brought in line, or undefined when they already are. */
-export function reconcileTaints(node: Node, now: Date): Node | undefined {
+export function reconcileTaints(node: Node, now: Date, evictions = true): Node | undefined {
   const current = node.spec?.taints ?? [];
-  const wanted = impliedTaints(node);
+  const wanted = impliedTaints(node, evictions);
   const same = (a: Taint, b: Taint) => a.key === b.key && a.effect === b.effect;
   const kept = current.filter((t) => !managed.has(t.key) || wanted.some((w) => same(w, t)));
   const added = wanted

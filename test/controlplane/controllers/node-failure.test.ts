@@ -90,3 +90,35 @@ test('a silent node goes Unknown, is tainted, and its pods move to the other nod
   });
   t.true(cluster.all('events').some((e) => e.reason === 'TaintManagerEviction'));
 });
+
+test('when every node goes silent at once, nothing is evicted', async (t) => {
+  const cluster = new MemoryCluster();
+  for (const name of ['node-a', 'node-b']) await cluster.create('nodes', node(name));
+  const agents = await startAgents(cluster, ['node-a', 'node-b']);
+  const kubelet: FakeKubelet = await startFakeKubelet(cluster);
+  cleanups.push(() => kubelet.stop());
+  const loops = await startControlLoops({ client: cluster, nodeLifecycle: { graceMs: 300, monitorPeriodMs: 50 } });
+  cleanups.push(() => loops.stop());
+  // Real pods carry the default 300 s tolerations (admission); 2 s stands in for them here. Nodes
+  // are noticed one by one, so the first one may get a NoExecute taint for a moment.
+  await cluster.create('pods', {
+    metadata: { name: 'solo', namespace: 'default' },
+    spec: { containers: [{ name: 'a', image: 'x' }], tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 }] },
+  });
+  await waitFor(() => (cluster.peek('pods', 'default', 'solo') as Pod).status?.phase === 'Running', { what: 'solo running', timeoutMs: 5000 });
+  agents.kill('node-a');
+  agents.kill('node-b');
+  await waitFor(
+    () => (cluster.all('nodes') as Node[]).every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown' && n.spec?.taints?.some((x) => x.effect === 'NoSchedule')),
+    { what: 'both nodes Unknown with NoSchedule taints', timeoutMs: 5000 },
+  );
+  await waitFor(() => !(cluster.all('nodes') as Node[]).some((n) => n.spec?.taints?.some((x) => x.effect === 'NoExecute')), {
+    what: 'no NoExecute taint left on any node',
+    timeoutMs: 2000,
+  });
+  // Past the toleration: had a NoExecute taint stayed, the pod would be gone by now.
+  const past = Date.now() + 2500;
+  await waitFor(() => Date.now() >= past || cluster.peek('pods', 'default', 'solo') === undefined, { what: 'the toleration period to pass', timeoutMs: 4000, intervalMs: 50 });
+  t.truthy(cluster.peek('pods', 'default', 'solo'), 'the pod was not evicted');
+  t.false((cluster.all('nodes') as Node[]).some((n) => n.spec?.taints?.some((x) => x.effect === 'NoExecute')));
+});

@@ -105,3 +105,9 @@ test('pod CIDRs: lowest free /24 in the cluster CIDR, none when full', (t) => {
   t.is(nextPodCidr('10.244.0.0/23', 24, new Set(['10.244.0.0/24', '10.244.1.0/24'])), undefined);
   t.throws(() => nextPodCidr('10.244.0.0/24', 16, new Set()));
 });
+
+test('when no node is Ready, NoExecute taints are not set and existing ones come off', (t) => {
+  const evicting: Taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: at(1) };
+  const next = reconcileTaints(node('Unknown', { spec: { taints: [evicting] } }), now, false);
+  t.deepEqual(next?.spec?.taints, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }]);
+});
