@@ -7,6 +7,7 @@ import test from 'ava';
 import type { Lease, Node, Pod } from '../../../kube/corev1.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
+import type { NodeLifecycleOptions } from '../../../controlplane/controllers/node-lifecycle.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { node } from '../scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
@@ -32,17 +33,20 @@ async function startAgents(cluster: MemoryCluster, names: string[]): Promise<{ k
   return { kill: (name) => alive.delete(name) };
 }
 
-test('a silent node goes Unknown, is tainted, and its pods move to the other node', async (t) => {
+/** Two nodes with renewing agents, a fake kubelet and the control loops with these node options. */
+async function twoNodeCluster(nodeLifecycle: NodeLifecycleOptions): Promise<{ cluster: MemoryCluster; agents: { kill(name: string): void } }> {
   const cluster = new MemoryCluster();
   for (const name of ['node-a', 'node-b']) await cluster.create('nodes', node(name));
   const agents = await startAgents(cluster, ['node-a', 'node-b']);
   const kubelet: FakeKubelet = await startFakeKubelet(cluster);
   cleanups.push(() => kubelet.stop());
-  const loops: RunningControlLoops = await startControlLoops({
-    client: cluster,
-    nodeLifecycle: { graceMs: 500, monitorPeriodMs: 100, clusterCidr: '10.244.0.0/16' },
-  });
+  const loops: RunningControlLoops = await startControlLoops({ client: cluster, nodeLifecycle });
   cleanups.push(() => loops.stop());
+  return { cluster, agents };
+}
+
+test('a silent node goes Unknown, is tainted, and its pods move to the other node', async (t) => {
+  const { cluster, agents } = await twoNodeCluster({ graceMs: 500, monitorPeriodMs: 100, clusterCidr: '10.244.0.0/16' });
 
   const cidrs = await waitFor(
     () => {
@@ -92,13 +96,7 @@ test('a silent node goes Unknown, is tainted, and its pods move to the other nod
 });
 
 test('when every node goes silent at once, nothing is evicted', async (t) => {
-  const cluster = new MemoryCluster();
-  for (const name of ['node-a', 'node-b']) await cluster.create('nodes', node(name));
-  const agents = await startAgents(cluster, ['node-a', 'node-b']);
-  const kubelet: FakeKubelet = await startFakeKubelet(cluster);
-  cleanups.push(() => kubelet.stop());
-  const loops = await startControlLoops({ client: cluster, nodeLifecycle: { graceMs: 300, monitorPeriodMs: 50 } });
-  cleanups.push(() => loops.stop());
+  const { cluster, agents } = await twoNodeCluster({ graceMs: 300, monitorPeriodMs: 50 });
   // Real pods carry the default 300 s tolerations (admission); 2 s stands in for them here. Nodes
   // are noticed one by one, so the first one may get a NoExecute taint for a moment.
   await cluster.create('pods', {
