@@ -36,14 +36,22 @@ const median = (samples: number[]) => {
 };
 const round = (n: number) => Math.round(n * 10) / 10;
 
-/** Wall time of one process run; fails loudly if it does not succeed. */
-function timeProcess(argv: string[], env: NodeJS.ProcessEnv, check?: (stdout: string) => void): number {
+interface Timing {
+  wallMs: number;
+  /** user + system CPU of the process: less disturbed than wall time when the host is busy. */
+  cpuMs: number;
+}
+
+/** Wall and CPU time of one process run (through GNU time); fails loudly if it does not succeed. */
+function timeProcess(argv: string[], env: NodeJS.ProcessEnv, check?: (stdout: string) => void): Timing {
   const started = performance.now();
-  const result = spawnSync(argv[0]!, argv.slice(1), { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-  const elapsed = performance.now() - started;
+  const result = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...argv], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status}): ${result.stderr}`);
   check?.(result.stdout);
-  return elapsed;
+  const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(result.stderr);
+  if (!cpu) throw new Error(`no CPU times from /usr/bin/time: ${result.stderr}`);
+  return { wallMs, cpuMs: (Number(cpu[1]) + Number(cpu[2])) * 1000 };
 }
 
 const bed = await createBed();
@@ -75,12 +83,14 @@ try {
   };
   const series = (argv: string[], runEnv: NodeJS.ProcessEnv, check?: (stdout: string) => void) => {
     timeProcess(argv, runEnv, check); // warm the page cache
-    return Array.from({ length: runs }, () => timeProcess(argv, runEnv, check));
+    const timings = Array.from({ length: runs }, () => timeProcess(argv, runEnv, check));
+    return { wall: timings.map((t) => t.wallMs), cpu: timings.map((t) => t.cpuMs) };
   };
-  const nodeBaseline = series([process.execPath, '-e', ''], env);
-  const versionBaseline = series([bosun, '--version'], env);
-  const ps = series([bosun, 'cri', 'ps'], env, listsAll);
-  const cached = series([bosun, 'cri', 'ps'], { ...env, NODE_COMPILE_CACHE: cacheDir }, listsAll);
+  const nodeStart = series([process.execPath, '-e', ''], env);
+  const versionRuns = series([bosun, '--version'], env);
+  const psRuns = series([bosun, 'cri', 'ps'], env, listsAll);
+  const cachedRuns = series([bosun, 'cri', 'ps'], { ...env, NODE_COMPILE_CACHE: cacheDir }, listsAll);
+  const [nodeBaseline, versionBaseline, ps, cached] = [nodeStart.wall, versionRuns.wall, psRuns.wall, cachedRuns.wall];
 
   for (let i = 0; i < 3; i += 1) await cri.listContainers();
   const raw: number[] = [];
@@ -103,6 +113,8 @@ try {
     /** What the cri code adds on top of the CLI framework's own start (less sensitive to host load). */
     ps_over_version_ms: round(median(ps) - median(versionBaseline)),
     node_startup_median_ms: round(median(nodeBaseline)),
+    ps_cpu_median_ms: round(median(psRuns.cpu)),
+    bosun_version_cpu_median_ms: round(median(versionRuns.cpu)),
     target_ps_ms: 250,
     load_average_1m: Number((await import('node:os')).loadavg()[0]!.toFixed(2)),
   };
@@ -110,6 +122,7 @@ try {
   process.stdout.write(`  with NODE_COMPILE_CACHE median ${result.ps_compile_cache_median_ms} ms\n`);
   process.stdout.write(`raw ListContainers (warm) median ${result.raw_list_median_ms} ms\n`);
   process.stdout.write(`bosun --version          median ${result.bosun_version_median_ms} ms; node -e '' ${result.node_startup_median_ms} ms\n`);
+  process.stdout.write(`CPU (user+sys) medians: bosun cri ps ${result.ps_cpu_median_ms} ms, bosun --version ${result.bosun_version_cpu_median_ms} ms\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   rmSync(cacheDir, { recursive: true, force: true });
