@@ -23,6 +23,11 @@ function act<A>(run: (ctx: CriContext, args: A) => Promise<void | number>) {
     // start-up; Node's compile cache lets the next run skip compiling it again (bench/cri-cli.ts).
     // It lives in the user's own cache folder, not a shared temp folder others could write to.
     enableCompileCache(process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'bosun') : join(homedir(), '.cache', 'bosun'));
+    // `bosun cri logs ID | head` closes our stdout early: that is the reader's choice, not a failure.
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
     const { withRuntime } = await import('./cri-session.ts');
     await withRuntime(args, async (ctx) => {
       const code = await run(ctx, args as unknown as A);
