@@ -12,7 +12,8 @@ import { admissionChain } from './admission/chain.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import { ApiServer } from './api/http-server.ts';
 import { Registry } from './api/registry.ts';
-import { findResource, resourceByKind } from './api/resources.ts';
+import { ObjectCache } from './api/object-cache.ts';
+import { findResource, resourceByKind, type ResourceInfo } from './api/resources.ts';
 import { accessReviewHandler } from './auth/access-review.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
@@ -179,28 +180,44 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const secrets = findResource('', 'v1', 'secrets')!;
   let registry!: Registry;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
+  const limitRanges = findResource('', 'v1', 'limitranges')!;
+  // Looked up on every write: kept in memory (a miss still reads the datastore).
+  const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
-    listIn: async (info, namespace) => (await registry.list(info, namespace)).items,
+    listIn: async (info, namespace) => caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry
         .guaranteedUpdate(resourceQuotas, namespace, name, 'status', (quota) => ({ ...quota, status: { hard, used } }))
         .catch(() => undefined); // best effort: the next charge recomputes usage from the objects
     },
     services: async () => (await registry.list(services, undefined)).items,
-    namespace: async (name) => {
-      try {
-        return await registry.get(namespaces, undefined, name);
-      } catch (err) {
-        if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
-        throw err;
-      }
-    },
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
   });
   registry = new Registry(storage, admit);
+  const stopCaches = () => {
+    for (const cache of caches.values()) cache.stop();
+  };
+  try {
+    for (const info of [namespaces, limitRanges, resourceQuotas]) {
+      const cache = new ObjectCache(registry, info);
+      await cache.start();
+      caches.set(info, cache);
+    }
+  } catch (err) {
+    stopCaches();
+    await storage.close();
+    throw err;
+  }
 
   const policy = new PolicyCache(registry);
-  await policy.start();
+  try {
+    await policy.start();
+  } catch (err) {
+    stopCaches();
+    await storage.close();
+    throw err;
+  }
   const authorizer = unionAuthorizer([
     mastersAuthorizer,
     new NodeAuthorizer({
@@ -279,6 +296,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     });
   } catch (err) {
     policy.stop();
+    stopCaches();
     await api.close();
     await storage.close();
     throw err;
@@ -307,6 +325,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await certificates.stop();
       compactor.stop();
       policy.stop();
+      stopCaches();
       await api.close();
       await storage.close();
     },
