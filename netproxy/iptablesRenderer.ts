@@ -42,22 +42,43 @@ export const defaultProxyConfig: ProxyConfig = { masqueradeBit: 14 };
 /** Above this many endpoints comments are left out: they are a large share of the payload. */
 export const commentEndpointLimit = 1000;
 
+/**
+ * What a render leaves for the next one. Besides the chain sets and texts it carries an index of
+ * every port's plan that a partial render updates in place, so a partial sync costs O(changes)
+ * rather than O(services). A memory is therefore good for one partial render: pass the returned
+ * memory to the next call. Reusing an older one is safe but falls back to a full render.
+ */
 export interface RenderMemory {
   /** Our chains that exist in the kernel after the sync that used this render. */
   readonly natChains: ReadonlySet<string>;
   readonly filterChains: ReadonlySet<string>;
-  /** Per port key: the per-port nat chains it owns (its external chain, if any). */
-  readonly portChains: ReadonlyMap<string, readonly string[]>;
-  /** Per port key: the /20 buckets its destinations fall in. */
-  readonly portBuckets: ReadonlyMap<string, readonly string[]>;
   /** Whether the chains in the kernel carry comments; a switch forces a full rewrite. */
   readonly comments: boolean;
   /** Text of shared (dispatch and top-level) chains as last written, by "table/chain", to skip unchanged ones. */
   readonly chainText: ReadonlyMap<string, string>;
+  /** Present after a render; consumed by the next partial render. */
+  readonly index?: RenderIndex;
+  /** Which render of the index this memory belongs to; only the latest may build on it. */
+  readonly generation?: number;
+}
+
+/** Every port's plan and the lookups built from them; owned by the renderer. */
+interface RenderIndex {
+  plans: Map<string, PortPlan>;
+  /** bucket -> port key -> plan */
+  bucketPorts: Map<string, Map<string, PortPlan>>;
+  withNodePort: Map<string, PortPlan>;
+  refused: Map<string, PortPlan>;
+  /** local endpoint address -> how many (port, endpoint) pairs use it */
+  localIPs: Map<string, number>;
+  endpointCount: number;
+  natChains: Set<string>;
+  /** Bumped by every render that builds on the index: an older memory no longer matches it. */
+  generation: number;
 }
 
 export const emptyMemory: RenderMemory = {
-  natChains: new Set(), filterChains: new Set(), portChains: new Map(), portBuckets: new Map(), comments: true, chainText: new Map(),
+  natChains: new Set(), filterChains: new Set(), comments: true, chainText: new Map(),
 };
 
 export interface RenderRequest {
@@ -78,6 +99,11 @@ export interface RenderResult {
   endpointCount: number;
   /** Chains that this payload deletes. */
   deletedChains: string[];
+  /**
+   * If applying this payload fails, the memory to render the next (full) payload from: the
+   * kernel may still hold the chains this payload was to delete.
+   */
+  memoryAfterFailure: RenderMemory;
 }
 
 interface PortPlan {
@@ -308,97 +334,136 @@ function bucketNumber(bucket: string): number {
 }
 const byNumericBucket = (a: string, b: string) => bucketNumber(a) - bucketNumber(b);
 
+function emptyIndex(): RenderIndex {
+  return {
+    plans: new Map(), bucketPorts: new Map(), withNodePort: new Map(), refused: new Map(),
+    localIPs: new Map(), endpointCount: 0, natChains: new Set(), generation: 0,
+  };
+}
+
+function isRefused(plan: PortPlan): boolean {
+  const { port, targets } = plan;
+  return plan.internal.length === 0
+    || (hasExternalEntry(port) && (targets.cluster.length === 0 || (port.externalPolicyLocal && targets.local.length === 0)));
+}
+
+function addPlan(index: RenderIndex, plan: PortPlan): void {
+  const key = plan.port.key;
+  index.plans.set(key, plan);
+  for (const b of plan.buckets) {
+    let ports = index.bucketPorts.get(b);
+    if (ports === undefined) index.bucketPorts.set(b, (ports = new Map()));
+    ports.set(key, plan);
+  }
+  if (plan.externalChain !== undefined && plan.port.nodePort > 0) index.withNodePort.set(key, plan);
+  if (isRefused(plan)) index.refused.set(key, plan);
+  for (const e of plan.targets.local) index.localIPs.set(e.ip, (index.localIPs.get(e.ip) ?? 0) + 1);
+  index.endpointCount += plan.port.endpoints.length;
+}
+
+function removePlan(index: RenderIndex, plan: PortPlan): void {
+  const key = plan.port.key;
+  index.plans.delete(key);
+  for (const b of plan.buckets) {
+    const ports = index.bucketPorts.get(b);
+    ports?.delete(key);
+    if (ports?.size === 0) index.bucketPorts.delete(b);
+  }
+  index.withNodePort.delete(key);
+  index.refused.delete(key);
+  for (const e of plan.targets.local) {
+    const n = (index.localIPs.get(e.ip) ?? 1) - 1;
+    if (n > 0) index.localIPs.set(e.ip, n);
+    else index.localIPs.delete(e.ip);
+  }
+  index.endpointCount -= plan.port.endpoints.length;
+}
+
+const sortedByKey = (plans: Iterable<PortPlan>) => [...plans].sort(byKey);
+
 export function renderIptables(request: RenderRequest): RenderResult {
   const { state, config, memory } = request;
   const mark = `0x${(1 << config.masqueradeBit).toString(16)}`;
 
-  // One pass over every port, cheap facts only (plans are cached); rule text is built only for
-  // what gets written.
-  const plans = new Map<string, PortPlan>();
-  const bucketPorts = new Map<string, PortPlan[]>();
-  const withNodePort: PortPlan[] = [];
-  const refused: PortPlan[] = [];
-  let endpointCount = 0;
-  const localEndpointIPs = new Set<string>();
-  for (const port of state.values()) {
-    const plan = planPort(port);
-    plans.set(port.key, plan);
-    endpointCount += port.endpoints.length;
-    for (const e of plan.targets.local) localEndpointIPs.add(e.ip);
-    for (const b of plan.buckets) {
-      let list = bucketPorts.get(b);
-      if (list === undefined) bucketPorts.set(b, (list = []));
-      list.push(plan);
-    }
-    if (plan.externalChain !== undefined && port.nodePort > 0) withNodePort.push(plan);
-    if (plan.internal.length === 0 || (hasExternalEntry(port) && (plan.targets.cluster.length === 0 || (port.externalPolicyLocal && plan.targets.local.length === 0)))) refused.push(plan);
-  }
-  const comments = endpointCount <= commentEndpointLimit;
-  // Crossing the comment limit changes every chain's text: rewrite all of them.
-  const full = request.changed === 'all' || comments !== memory.comments;
-  const changed = full || request.changed === 'all' ? undefined : request.changed;
-
-  // Which per-port chains and buckets get rewritten.
-  const rewriteBuckets = new Set<string>();
+  // Bring the index up to date: from scratch, or by replacing the changed ports' plans.
+  let full = request.changed === 'all' || memory.index === undefined || memory.generation !== memory.index.generation;
+  let index: RenderIndex;
   const rewritePorts: PortPlan[] = [];
-  if (changed === undefined) {
-    for (const b of bucketPorts.keys()) rewriteBuckets.add(b);
-    for (const plan of plans.values()) rewritePorts.push(plan);
-  } else {
-    for (const key of changed) {
-      for (const b of memory.portBuckets.get(key) ?? []) rewriteBuckets.add(b);
-      const plan = plans.get(key);
-      if (plan === undefined) continue;
+  const rewriteBuckets = new Set<string>();
+  const removedNat: string[] = [];
+  if (!full) {
+    index = memory.index!;
+    index.generation++;
+    for (const key of request.changed as ReadonlySet<string>) {
+      const old = index.plans.get(key);
+      if (old !== undefined) {
+        removePlan(index, old);
+        for (const b of old.buckets) rewriteBuckets.add(b);
+        if (old.externalChain !== undefined) removedNat.push(old.externalChain);
+      }
+      const port = state.get(key);
+      if (port === undefined) continue;
+      const plan = planPort(port);
+      addPlan(index, plan);
       for (const b of plan.buckets) rewriteBuckets.add(b);
       rewritePorts.push(plan);
     }
+    // Crossing the comment limit changes every chain's text: rewrite all of them.
+    if ((index.endpointCount <= commentEndpointLimit) !== memory.comments) full = true;
   }
-
+  if (full) {
+    index = emptyIndex();
+    rewritePorts.length = 0;
+    rewriteBuckets.clear();
+    removedNat.length = 0;
+    for (const port of state.values()) {
+      const plan = planPort(port);
+      addPlan(index, plan);
+      rewritePorts.push(plan);
+    }
+    for (const b of index.bucketPorts.keys()) rewriteBuckets.add(b);
+  }
+  index = index!;
+  const comments = index.endpointCount <= commentEndpointLimit;
   const nat = new Writer('nat', comments);
   const filter = new Writer('filter', comments);
   // Our nat chains after this payload: rebuilt on a full sync, adjusted on a partial one.
-  const natNow = full ? new Set<string>() : new Set(memory.natChains);
+  const natNow = index.natChains;
+  for (const c of removedNat) natNow.delete(c);
 
-  // Per-port chains.
-  const portChains = new Map(full ? [] : memory.portChains);
-  const portBuckets = new Map(full ? [] : memory.portBuckets);
-  if (changed !== undefined) {
-    for (const key of changed) {
-      for (const c of portChains.get(key) ?? []) natNow.delete(c);
-      portChains.delete(key);
-      portBuckets.delete(key);
-    }
-  }
-  rewritePorts.sort(byKey);
-  for (const plan of rewritePorts) {
+  // Per-port chains (external entries).
+  for (const plan of rewritePorts.sort(byKey)) {
     const external = portText(plan, config, comments).external;
-    if (external !== undefined) nat.adopt(external[0], external[1]);
-    const owned = external === undefined ? [] : [external[0]];
-    for (const c of owned) natNow.add(c);
-    if (owned.length > 0) portChains.set(plan.port.key, owned);
-    if (plan.buckets.length > 0) portBuckets.set(plan.port.key, plan.buckets);
+    if (external === undefined) continue;
+    nat.adopt(external[0], external[1]);
+    natNow.add(external[0]);
   }
 
   // Dispatch tree: a rewritten bucket's /16 parent is rewritten too (both are small).
   const children = new Map<string, string[]>();
-  for (const b of bucketPorts.keys()) {
+  for (const b of index.bucketPorts.keys()) {
     const parent = parentOf(b);
     let list = children.get(parent);
     if (list === undefined) children.set(parent, (list = []));
     list.push(b);
   }
   for (const b of [...rewriteBuckets].sort(byNumericBucket)) {
-    const list = bucketPorts.get(b);
-    if (list === undefined) {
+    const ports = index.bucketPorts.get(b);
+    if (ports === undefined) {
       natNow.delete(bucketChain(b));
+      removedNat.push(bucketChain(b));
       continue;
     }
-    writeBucket(nat, b, list, config, comments);
+    writeBucket(nat, b, [...ports.values()], config, comments);
     natNow.add(bucketChain(b));
   }
   const rewriteParents = new Set<string>([...rewriteBuckets].map(parentOf));
   const parents = [...children.keys()].sort(byNumericBucket);
-  for (const parent of rewriteParents) if (!children.has(parent)) natNow.delete(bucketChain(parent));
+  for (const parent of rewriteParents) {
+    if (children.has(parent)) continue;
+    natNow.delete(bucketChain(parent));
+    removedNat.push(bucketChain(parent));
+  }
   for (const parent of parents) {
     if (!rewriteParents.has(parent)) continue;
     const chain = bucketChain(parent);
@@ -407,7 +472,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
     for (const b of children.get(parent)!.sort(byNumericBucket)) nat.add(chain, undefined, `-d ${b}.0/20 -j ${bucketChain(b)}`);
   }
 
-  // Top-level nat chains, always whole.
+  // Top-level nat chains: always rendered, written when their text changed.
   for (const c of [chains.services, chains.nodePorts, chains.postrouting, chains.markMasq, chains.canary]) {
     nat.declare(c, true);
     natNow.add(c);
@@ -418,12 +483,12 @@ export function renderIptables(request: RenderRequest): RenderResult {
   } else {
     for (const ip of config.nodePortAddresses) nat.add(chains.services, 'bosun service nodeports', `-d ${ip}/32 -j ${chains.nodePorts}`);
   }
-  for (const { port, externalChain: ext } of withNodePort.sort(byKey)) {
+  for (const { port, externalChain: ext } of sortedByKey(index.withNodePort.values())) {
     nat.add(chains.nodePorts, port.key, `${protoMatch(port)} --dport ${port.nodePort} -j ${ext}`);
   }
   // Hairpin: a pod that reaches itself through its service must see another source address, or
   // its reply would bypass the reverse NAT. Only local endpoints can be their own clients.
-  for (const ip of [...localEndpointIPs].sort()) {
+  for (const ip of [...index.localIPs.keys()].sort()) {
     nat.add(chains.postrouting, undefined, `-s ${ip}/32 -d ${ip}/32 -m conntrack --ctstate DNAT -j MARK --or-mark ${mark}`);
   }
   nat.add(chains.postrouting, undefined, `-m mark ! --mark ${mark}/${mark} -j RETURN`);
@@ -435,7 +500,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
 
   // filter: refuse what has nowhere to go; accept forwarded service traffic.
   for (const c of [chains.services, chains.externalServices, chains.forward, chains.canary]) filter.declare(c, true);
-  for (const { port, targets } of refused.sort(byKey)) {
+  for (const { port, targets } of sortedByKey(index.refused.values())) {
     for (const r of refusals(port, targets)) filter.add(r.chain, r.comment, `${r.match} -j ${r.target}`);
   }
   filter.add(chains.forward, undefined, '-m conntrack --ctstate INVALID -j DROP');
@@ -443,9 +508,12 @@ export function renderIptables(request: RenderRequest): RenderResult {
   filter.add(chains.forward, 'bosun forwarding conntrack rule', '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
   filter.add(chains.canary, 'bosun flush detector', '-j RETURN');
 
-  // What of ours must go.
+  // What of ours must go: on a full sync everything we knew of and no longer render; on a
+  // partial one only what the changed ports and emptied buckets left behind.
   const filterNow = new Set<string>([chains.services, chains.externalServices, chains.forward, chains.canary]);
-  const staleNat = [...memory.natChains].filter((c) => !natNow.has(c)).sort();
+  const staleNat = full
+    ? [...memory.natChains].filter((c) => !natNow.has(c)).sort()
+    : [...new Set(removedNat)].filter((c) => !natNow.has(c)).sort();
   const staleFilter = [...memory.filterChains].filter((c) => !filterNow.has(c)).sort();
 
   const chainText = new Map(full ? [] : memory.chainText);
@@ -459,10 +527,15 @@ export function renderIptables(request: RenderRequest): RenderResult {
 
   return {
     payload: out.join('\n'),
-    memory: { natChains: natNow, filterChains: filterNow, portChains, portBuckets, comments, chainText },
+    memory: { natChains: natNow, filterChains: filterNow, comments, chainText, index, generation: index.generation },
     full,
     ruleCount,
-    endpointCount,
+    endpointCount: index.endpointCount,
     deletedChains: [...staleFilter, ...staleNat],
+    memoryAfterFailure: {
+      ...emptyMemory,
+      natChains: new Set([...natNow, ...staleNat]),
+      filterChains: new Set([...filterNow, ...staleFilter]),
+    },
   };
 }

@@ -279,6 +279,8 @@ export class ServiceProxy {
       this.metrics.restoreFailures.value++;
       if (!result.full) this.metrics.partialRestoreFailures.value++;
       this.#needFull = true;
+      // The kernel still holds what this payload was to delete; the next (full) render must know.
+      this.#memory = result.memoryAfterFailure;
       throw err;
     }
     report.restoreMs = this.#clock.now() - restoreStart;

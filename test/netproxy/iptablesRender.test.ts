@@ -84,19 +84,39 @@ test('chains of deleted services are deleted; leftovers from an earlier run are 
   t.true(two.deletedChains.includes(externalChain('default/b:http/tcp')));
 });
 
+test('after a failed partial restore, the next full render still deletes what that one was to delete', (t) => {
+  const np = { type: 'NodePort' as const, ports: [{ name: 'http', port: 80, nodePort: 30080 }] };
+  const model = new IptablesModel();
+  const before = stateOf([service('b', { clusterIP: '10.97.0.2', ...np })], [slice('b', [remotePod(7)])]);
+  const one = renderIptables({ state: before, config: testConfig, changed: 'all', memory: emptyMemory });
+  model.restore(one.payload);
+  const after = stateOf([], []);
+  const failed = renderIptables({ state: after, config: testConfig, changed: new Set(['default/b:http/tcp']), memory: one.memory });
+  t.true(failed.deletedChains.includes(externalChain('default/b:http/tcp')));
+  // The restore of `failed` did not happen; a full render from memoryAfterFailure follows.
+  const repair = renderIptables({ state: after, config: testConfig, changed: 'all', memory: failed.memoryAfterFailure });
+  model.restore(repair.payload);
+  t.false(model.tables.get('nat')!.has(externalChain('default/b:http/tcp')));
+  t.false([...model.tables.get('nat')!.keys()].some((c) => c.startsWith('BOSUN-SVCS-10-97')));
+});
+
 test('a partial sync does not touch chains of unchanged services', (t) => {
   const state = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' })], [slice('a', [remotePod(6)]), slice('b', [remotePod(7)])]);
   const full = renderIptables({ state, config: testConfig, changed: 'all', memory: emptyMemory });
   const changedA = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' })], [slice('a', [remotePod(9)]), slice('b', [remotePod(7)])]);
   const partial = renderIptables({ state: changedA, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
   t.true(partial.payload.includes(':BOSUN-SVCS-10-96-0 '), 'the dispatch chain holding the changed port');
-  const same = renderIptables({ state, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
+  const same = renderIptables({ state: changedA, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: partial.memory });
+  t.false(same.full);
   t.deepEqual(same.payload.split('\n').filter((l) => l.startsWith(':')), [], 'a port marked changed whose text is the same writes nothing');
+  const reused = renderIptables({ state: changedA, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
+  t.true(reused.full, 'an older memory is not trusted for a partial render');
   t.false(partial.payload.includes(':BOSUN-SVCS-10-100'), 'dispatch chains of unchanged services are kept');
   t.false(partial.payload.includes(`:${chains.services} `), 'an unchanged top-level chain is not rewritten');
   const added = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' }), service('c', { clusterIP: '10.101.0.3' })],
-    [slice('a', [remotePod(6)]), slice('b', [remotePod(7)]), slice('c', [remotePod(8)])]);
-  const withNew = renderIptables({ state: added, config: testConfig, changed: new Set(['default/c:http/tcp']), memory: full.memory });
+    [slice('a', [remotePod(9)]), slice('b', [remotePod(7)]), slice('c', [remotePod(8)])]);
+  const withNew = renderIptables({ state: added, config: testConfig, changed: new Set(['default/c:http/tcp']), memory: same.memory });
+  t.false(withNew.full);
   t.true(withNew.payload.includes(`:${chains.services} `), 'a new /16 changes the top-level chain, which is rewritten');
   t.true(withNew.payload.includes(':BOSUN-SVCS-10-101 ') && withNew.payload.includes(':BOSUN-SVCS-10-101-0 '));
 });
