@@ -48,6 +48,7 @@ import { parseResolvConf } from './pods/node-settings.ts';
 import { noConfigLookup } from './pods/pod-executor.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
+import { SystemdNotifier, spawnNotifyRunner } from './systemd-notify.ts';
 
 export interface AgentConfig {
   kubeconfig: string;
@@ -87,6 +88,8 @@ export interface AgentConfig {
   podResyncMs?: number;
   log: Logger;
   clock?: Clock;
+  /** Default: systemd-notify when NOTIFY_SOCKET is set, else nothing. */
+  notifier?: SystemdNotifier;
 }
 
 /** One line for a failed API call at start-up. */
@@ -244,8 +247,12 @@ export class Agent {
 
       log.info({ node: config.nodeName, pods: pods.list().length, startMs: clock.now() - startedAt }, 'agent ready');
       this.#markReady();
+      const notifier = config.notifier ?? new SystemdNotifier(spawnNotifyRunner, log);
+      await notifier.ready(`node ${config.nodeName} registered, ${pods.list().length} pods`);
+      notifier.watchdog(signal);
       await aborted(signal);
       log.info('stopping; containers keep running');
+      await notifier.stopping();
     } finally {
       for (const close of closers.reverse()) {
         try {

@@ -145,6 +145,8 @@ test.serial('the agent registers the node and it turns Ready in kubectl get node
   t.regex(table, /^node-1\s+Ready\s/m);
   const healthz = await sandbox!.node('node-1').run(['/bin/busybox', 'wget', '-qO-', 'http://127.0.0.1:10248/healthz'], { timeoutMs: 10_000 });
   t.is(healthz.stdout.trim(), 'ok');
+  // the agent re-executed itself (same PID) with a small young generation
+  t.true(readFileSync(`/proc/${agent!.running!.pid}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=1'));
 });
 
 test.serial('a pod created with kubectl runs and shows Running, Ready and its IP', async (t) => {
