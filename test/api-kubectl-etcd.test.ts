@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { startEtcd, type EtcdProcess } from './controlplane/etcd-process.ts';
 import { kubectlScenario } from './controlplane/kubectl-scenario.ts';
 import { startServerProcess, type ServerProcess } from './controlplane/server-process.ts';
@@ -14,4 +15,15 @@ test('kubectl scenario against bosun server on etcd', async (t) => {
   etcd = await startEtcd();
   server = await startServerProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint });
   await kubectlScenario(t, server);
+  // The keys are laid out as on a real cluster, for etcdctl users.
+  const keys = await new Promise<string>((resolve, reject) =>
+    execFile('etcdctl', ['--endpoints', etcd!.endpoint, 'get', '/registry', '--prefix', '--keys-only'], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout) =>
+      err ? reject(err) : resolve(stdout),
+    ),
+  );
+  const listed = keys.split('\n').filter((k) => k !== '');
+  for (const key of ['/registry/namespaces/default', '/registry/services/default/kubernetes', '/registry/clusterroles/cluster-admin', '/registry/configmaps/kube-public/cluster-info']) {
+    t.true(listed.includes(key), `etcdctl does not list ${key}`);
+  }
+  t.true(listed.every((k) => k.startsWith('/registry/')), 'only /registry/ keys under the prefix');
 });

@@ -273,3 +273,24 @@ test('a quiet watch gets bookmarks that keep up with the store (sqlite), so it c
   }
   t.true(bookmark >= Number(elsewhere.metadata.resourceVersion), `bookmark ${bookmark} never reached ${elsewhere.metadata.resourceVersion}`);
 });
+
+test('immutable fields: deployment selector, immutable configmaps, secret type, roleRef', async (t) => {
+  const deployment = await http('POST', '/apis/apps/v1/namespaces/default/deployments', {
+    metadata: { name: 'fixed' },
+    spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b', c: 'd' } }, spec: { containers: [{ name: 'c', image: 'i:1' }] } } },
+  });
+  t.is(deployment.status, 201);
+  const moved = await http('PATCH', '/apis/apps/v1/namespaces/default/deployments/fixed', { spec: { selector: { matchLabels: { c: 'd' } } } }, 'application/merge-patch+json');
+  t.is(moved.status, 422);
+  t.is(moved.body.details.causes[0].field, 'spec.selector');
+  t.is((await http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'frozen' }, data: { k: 'v' }, immutable: true })).status, 201);
+  t.is((await http('PATCH', '/api/v1/namespaces/default/configmaps/frozen', { data: { k: 'w' } }, 'application/merge-patch+json')).status, 422);
+  t.is((await http('PATCH', '/api/v1/namespaces/default/configmaps/frozen', { metadata: { labels: { ok: 'yes' } } }, 'application/merge-patch+json')).status, 200, 'metadata may still change');
+  t.is((await http('POST', '/api/v1/namespaces/default/secrets', { metadata: { name: 'typed' }, type: 'Opaque' })).status, 201);
+  t.is((await http('PATCH', '/api/v1/namespaces/default/secrets/typed', { type: 'kubernetes.io/tls' }, 'application/merge-patch+json')).status, 422);
+  t.is(
+    (await http('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', { metadata: { name: 'rb' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [] })).status,
+    201,
+  );
+  t.is((await http('PATCH', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/rb', { roleRef: { name: 'edit' } }, 'application/merge-patch+json')).status, 422);
+});

@@ -178,6 +178,29 @@ function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o);
 }
 
+/** Fields that may not change once set, by resource. */
+function checkImmutable(errors: FieldErrors, info: ResourceInfo, o: Any, old: Any): void {
+  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+  const immutable = (field: string, a: unknown, b: unknown) => {
+    if (!same(a, b)) errors.invalid(field, a, 'field is immutable');
+  };
+  if (info.group === 'apps' && ['deployments', 'replicasets', 'daemonsets', 'statefulsets'].includes(info.resource)) {
+    immutable('spec.selector', o.spec?.selector, old.spec?.selector);
+  }
+  if (info.group === 'batch' && info.resource === 'jobs') {
+    immutable('spec.selector', o.spec?.selector, old.spec?.selector);
+    immutable('spec.completions', o.spec?.completions, old.spec?.completions);
+  }
+  if (info.group === '' && info.resource === 'secrets') immutable('type', o.type, old.type);
+  if (info.group === '' && (info.resource === 'configmaps' || info.resource === 'secrets') && old.immutable === true) {
+    if (o.immutable !== true) errors.forbidden('immutable', 'field is immutable when `immutable` is set');
+    if (!same(o.data, old.data) || !same(o.binaryData, old.binaryData)) errors.forbidden('data', 'field is immutable when `immutable` is set');
+  }
+  if (info.group === 'rbac.authorization.k8s.io' && (info.resource === 'rolebindings' || info.resource === 'clusterrolebindings')) {
+    if (!same(o.roleRef, old.roleRef)) errors.invalid('roleRef', o.roleRef, 'cannot change roleRef');
+  }
+}
+
 function validate(info: ResourceInfo, o: Any, old: KubeObject | undefined): void {
   const errors = new FieldErrors();
   validateMetadata(errors, o.metadata, nameRules[info.resource] ?? 'subdomain');
@@ -200,6 +223,7 @@ function validate(info: ResourceInfo, o: Any, old: KubeObject | undefined): void
       errors.invalid('spec.replicas', o.spec.replicas, 'must be greater than or equal to 0');
     }
   }
+  if (old) checkImmutable(errors, info, o, old as Any);
   if (info.group === 'batch' && info.resource === 'cronjobs') {
     if (typeof o.spec?.schedule !== 'string' || o.spec.schedule === '') errors.required('spec.schedule');
   }
