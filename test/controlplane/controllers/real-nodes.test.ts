@@ -1,0 +1,157 @@
+/**
+ * The scheduler and controllers with real nodes: `bosun server`, two sandbox nodes each with its
+ * own containerd and `bosun agent`, the control loops started the way the server is meant to start
+ * them (its kubeconfig, over HTTPS), and real kubectl. A Deployment spreads over both nodes, Jobs
+ * complete or stop at their backoff limit, and when one node's agent is killed the node goes
+ * Unknown after the (shortened) grace period and its pod comes back on the other node.
+ */
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { run } from '../../../cli/sandbox/run.ts';
+import { Sandbox } from '../../../cli/sandbox/sandbox.ts';
+import { sandboxRoots } from '../../../cli/sandbox/names.ts';
+import { startControlLoopsWithKubeconfig, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
+import { bedImages } from '../../bed/index.ts';
+import { waitFor } from '../../helpers/wait.ts';
+import { AgentProcess } from '../../agent/agent-process.ts';
+
+const imageCacheDir = join(import.meta.dirname, '..', '..', '..', '.cache', 'images');
+
+let sandbox: Sandbox | undefined;
+let loops: RunningControlLoops | undefined;
+const agents = new Map<string, AgentProcess>();
+let kubeconfig = '';
+
+test.before(async () => {
+  const id = `bsc${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 2);
+  const plane = await sandbox.startControlPlane();
+  kubeconfig = plane.kubeconfig;
+  loops = await startControlLoopsWithKubeconfig(plane.kubeconfig, {
+    logger: pino({ level: 'silent' }),
+    // Shortened from 50 s / 5 s so the node failure shows within the test's time, yet longer than
+    // the agents' 10 s lease renewal so that healthy nodes never look silent.
+    nodeLifecycle: { graceMs: 15_000, monitorPeriodMs: 1_000 },
+  });
+  for (const node of sandbox.nodes) {
+    const agent = new AgentProcess(node, plane.nodeKubeconfig);
+    agents.set(node.name, agent);
+    agent.start();
+  }
+  await Promise.all([...agents.values()].map((a) => a.ready()));
+});
+
+test.after.always(async () => {
+  await loops?.stop();
+  for (const agent of agents.values()) {
+    if (agent.running) await agent.stop(5_000);
+    agent.close();
+  }
+  await sandbox?.destroy();
+});
+
+async function kubectl(...args: string[]): Promise<string> {
+  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 150_000 });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+async function apply(name: string, manifest: string): Promise<void> {
+  const file = join(sandbox!.stateDir, `${name}.yaml`);
+  writeFileSync(file, manifest);
+  await kubectl('apply', '-f', file);
+}
+
+const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
+
+test.serial('a Deployment rolls out over both nodes', async (t) => {
+  await waitFor(async () => (await kubectl('get', 'nodes', '--no-headers')).split('\n').filter((l) => / Ready /.test(l)).length === 2, {
+    what: 'both nodes Ready',
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
+  await apply(
+    'web',
+    `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      tolerations: [{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 2}]
+      containers:
+      - name: app
+        image: ${bedImages.busybox}
+        command: [sh, -c, '${sleeper}']
+        readinessProbe: {exec: {command: ['true']}, periodSeconds: 1}
+`,
+  );
+  t.regex(await kubectl('rollout', 'status', 'deployment/web', '--timeout=120s'), /successfully rolled out/);
+  const nodes = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}')).trim().split('\n').sort();
+  t.deepEqual(nodes, ['node-1', 'node-2'], 'one replica per node: the scheduler spreads pods of one owner');
+});
+
+test.serial('a Job completes, and a failing one stops at its backoff limit', async (t) => {
+  await kubectl('create', 'job', 'ok', `--image=${bedImages.busybox}`, '--', 'sh', '-c', 'exit 0');
+  await kubectl('wait', '--for=condition=complete', 'job/ok', '--timeout=120s');
+  await apply(
+    'fails',
+    `apiVersion: batch/v1
+kind: Job
+metadata: {name: fails, namespace: default}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: c, image: ${bedImages.busybox}, command: [sh, -c, 'exit 3']}]
+`,
+  );
+  await kubectl('wait', '--for=condition=failed', 'job/fails', '--timeout=120s');
+  t.regex(await kubectl('get', 'job', 'fails', '-o', 'jsonpath={.status.failed}/{.status.conditions[?(@.type=="Failed")].reason}'), /^2\/BackoffLimitExceeded$/);
+});
+
+test.serial('a node whose agent is killed goes Unknown, and its pod comes back on the other node', async (t) => {
+  const notReady = (await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}')).trim();
+  t.is(notReady, 'node-1=True node-2=True', 'both nodes Ready before the kill');
+  const victim = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].spec.nodeName}')).trim();
+  const survivor = victim === 'node-1' ? 'node-2' : 'node-1';
+  await agents.get(victim)!.kill();
+  await waitFor(async () => (await kubectl('get', 'node', victim, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')).trim() === 'Unknown', {
+    what: `${victim} Ready=Unknown after its agent was killed`,
+    timeoutMs: 60_000,
+    intervalMs: 1000,
+  });
+  const taints = await waitFor(
+    async () => {
+      const text = await kubectl('get', 'node', victim, '-o', 'jsonpath={range .spec.taints[*]}{.key}:{.effect}{"\\n"}{end}');
+      return /node\.kubernetes\.io\/unreachable:NoExecute/.test(text) ? text : undefined;
+    },
+    { what: `the unreachable NoExecute taint on ${victim}`, timeoutMs: 15_000, intervalMs: 500 },
+  );
+  t.regex(taints, /node\.kubernetes\.io\/unreachable:NoSchedule/);
+  await waitFor(
+    async () => {
+      const rows = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.nodeName} {.status.phase} {.metadata.deletionTimestamp}{"\\n"}{end}')).trim().split('\n');
+      return rows.filter((r) => r.trim() === `${survivor} Running`).length === 2;
+    },
+    { what: `both web replicas Running on ${survivor}`, timeoutMs: 120_000, intervalMs: 1000 },
+  );
+  // A pod that fits nowhere names the tainted node in kube-scheduler's words.
+  await apply('huge', `apiVersion: v1\nkind: Pod\nmetadata: {name: huge, namespace: default}\nspec:\n  containers: [{name: a, image: ${bedImages.busybox}, resources: {requests: {cpu: "500"}}}]\n`);
+  const described = await waitFor(
+    async () => {
+      const text = await kubectl('describe', 'pod', 'huge');
+      return /FailedScheduling/.test(text) ? text : undefined;
+    },
+    { what: 'FailedScheduling on pod huge', timeoutMs: 30_000, intervalMs: 500 },
+  );
+  t.regex(described, /0\/2 nodes are available: 1 Insufficient cpu, 1 node\(s\) had untolerated taint \{node\.kubernetes\.io\/unreachable: \}\./);
+});
