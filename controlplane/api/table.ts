@@ -209,6 +209,165 @@ const columns: Record<string, Column[]> = {
     age,
   ],
   leases: [name, { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' }, age],
+  daemonsets: [
+    name,
+    { name: 'Desired', type: 'integer', description: 'Nodes that should run the pod', cell: (o) => status(o).desiredNumberScheduled ?? 0 },
+    { name: 'Current', type: 'integer', description: 'Nodes running the pod', cell: (o) => status(o).currentNumberScheduled ?? 0 },
+    { name: 'Ready', type: 'integer', description: 'Nodes with the pod ready', cell: (o) => status(o).numberReady ?? 0 },
+    { name: 'Up-to-date', type: 'integer', description: 'Nodes with the current template', cell: (o) => status(o).updatedNumberScheduled ?? 0 },
+    { name: 'Available', type: 'integer', description: 'Nodes with the pod available', cell: (o) => status(o).numberAvailable ?? 0 },
+    {
+      name: 'Node Selector',
+      type: 'string',
+      description: 'Node selector of the pods',
+      cell: (o) => {
+        const sel = (spec(o).template?.spec?.nodeSelector ?? {}) as Record<string, string>;
+        const parts = Object.entries(sel).map(([k, v]) => `${k}=${v}`);
+        return parts.length ? parts.join(',') : '<none>';
+      },
+    },
+    age,
+    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
+    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => selectorText(spec(o).selector) },
+  ],
+  statefulsets: [
+    name,
+    { name: 'Ready', type: 'string', description: 'Ready replicas', cell: (o) => `${status(o).readyReplicas ?? 0}/${spec(o).replicas ?? 1}` },
+    age,
+    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
+    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+  ],
+  controllerrevisions: [
+    name,
+    {
+      name: 'Controller',
+      type: 'string',
+      description: 'Owning controller',
+      cell: (o) => {
+        const owner = (o.metadata.ownerReferences ?? []).find((r) => r.controller);
+        return owner ? `${owner.kind.toLowerCase()}.${owner.apiVersion.split('/')[0]}/${owner.name}` : '<none>';
+      },
+    },
+    { name: 'Revision', type: 'integer', description: 'Revision', cell: (o) => Number(o.revision ?? 0) },
+    age,
+  ],
+  jobs: [
+    name,
+    {
+      name: 'Status',
+      type: 'string',
+      description: 'Job state',
+      cell: (o) => {
+        const conditions = (status(o).conditions ?? []) as Any[];
+        const has = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
+        if (has('Complete')) return 'Complete';
+        if (has('Failed')) return 'Failed';
+        if (has('Suspended')) return 'Suspended';
+        return 'Running';
+      },
+    },
+    { name: 'Completions', type: 'string', description: 'Succeeded of wanted', cell: (o) => `${status(o).succeeded ?? 0}/${spec(o).completions ?? 1}` },
+    {
+      name: 'Duration',
+      type: 'string',
+      description: 'Run time',
+      cell: (o, now) => {
+        const start = status(o).startTime ? Date.parse(status(o).startTime) : undefined;
+        if (start === undefined) return '';
+        const end = status(o).completionTime ? Date.parse(status(o).completionTime) : now;
+        return humanDuration(end - start);
+      },
+    },
+    age,
+  ],
+  cronjobs: [
+    name,
+    { name: 'Schedule', type: 'string', description: 'Cron schedule', cell: (o) => spec(o).schedule ?? '' },
+    { name: 'Timezone', type: 'string', description: 'Time zone', cell: (o) => spec(o).timeZone ?? '<none>' },
+    { name: 'Suspend', type: 'string', description: 'Suspended', cell: (o) => (spec(o).suspend ? 'True' : 'False') },
+    { name: 'Active', type: 'integer', description: 'Running jobs', cell: (o) => ((status(o).active ?? []) as unknown[]).length },
+    {
+      name: 'Last Schedule',
+      type: 'string',
+      description: 'Since the last run was scheduled',
+      cell: (o, now) => (status(o).lastScheduleTime ? humanDuration(now - Date.parse(status(o).lastScheduleTime)) : '<none>'),
+    },
+    age,
+  ],
+  endpointslices: [
+    name,
+    { name: 'AddressType', type: 'string', description: 'Address family', cell: (o) => (o.addressType as string) ?? '' },
+    {
+      name: 'Ports',
+      type: 'string',
+      description: 'Ports',
+      cell: (o) => {
+        const ports = ((o.ports as Any[]) ?? []).map((p) => String(p.port ?? ''));
+        return ports.length ? ports.join(',') : '<unset>';
+      },
+    },
+    {
+      name: 'Endpoints',
+      type: 'string',
+      description: 'Addresses',
+      cell: (o) => {
+        const list = ((o.endpoints as Any[]) ?? []).flatMap((e) => (e.addresses ?? []) as string[]);
+        if (list.length === 0) return '<unset>';
+        return list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',');
+      },
+    },
+    age,
+  ],
+  events: [
+    {
+      name: 'Last Seen',
+      type: 'string',
+      description: 'Since the event last happened',
+      cell: (o, now) => {
+        const when = (o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp) as string | undefined;
+        return when ? humanDuration(now - Date.parse(when)) : '<unknown>';
+      },
+    },
+    { name: 'Type', type: 'string', description: 'Normal or Warning', cell: (o) => (o.type as string) ?? '' },
+    { name: 'Reason', type: 'string', description: 'Reason', cell: (o) => (o.reason as string) ?? '' },
+    {
+      name: 'Object',
+      type: 'string',
+      description: 'What the event is about',
+      cell: (o) => {
+        const io = (o.involvedObject ?? {}) as Any;
+        return `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`;
+      },
+    },
+    { name: 'Message', type: 'string', description: 'Message', cell: (o) => String(o.message ?? '').trim() },
+  ],
+  rolebindings: [name, { name: 'Role', type: 'string', description: 'Bound role', cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}` }, age],
+  clusterrolebindings: [name, { name: 'Role', type: 'string', description: 'Bound role', cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}` }, age],
+  resourcequotas: [
+    name,
+    age,
+    {
+      name: 'Request',
+      type: 'string',
+      description: 'Used and hard request limits',
+      cell: (o) => {
+        const hard = (status(o).hard ?? spec(o).hard ?? {}) as Record<string, string>;
+        const used = (status(o).used ?? {}) as Record<string, string>;
+        return Object.keys(hard).filter((k) => !k.startsWith('limits.')).sort().map((k) => `${k}: ${used[k] ?? '0'}/${hard[k]}`).join(', ');
+      },
+    },
+    {
+      name: 'Limit',
+      type: 'string',
+      description: 'Used and hard limit limits',
+      cell: (o) => {
+        const hard = (status(o).hard ?? spec(o).hard ?? {}) as Record<string, string>;
+        const used = (status(o).used ?? {}) as Record<string, string>;
+        return Object.keys(hard).filter((k) => k.startsWith('limits.')).sort().map((k) => `${k}: ${used[k] ?? '0'}/${hard[k]}`).join(', ');
+      },
+    },
+  ],
   certificatesigningrequests: [
     name,
     age,
@@ -234,7 +393,7 @@ const columns: Record<string, Column[]> = {
 };
 
 export function tableFor(info: ResourceInfo, objects: readonly KubeObject[], resourceVersion: string | undefined, includeObject: string, now = Date.now()) {
-  const ownColumns = ['', 'apps', 'coordination.k8s.io', 'certificates.k8s.io'];
+  const ownColumns = ['', 'apps', 'batch', 'coordination.k8s.io', 'certificates.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io'];
   const cols = (ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt];
   return {
     kind: 'Table',
