@@ -1,7 +1,8 @@
 /**
  * ClusterIP and NodePort allocation. Addresses and ports in use are read from the services that
- * exist, so there is no separate bitmap to drift from them; a collision between two concurrent
- * creates is caught by the caller re-checking after the write.
+ * exist, so there is no separate bitmap to drift from them. Known limit: two creates admitted at
+ * the same moment (or by two servers sharing etcd) can pick the same free value; the random start
+ * makes that unlikely for ClusterIPs, less so for NodePorts, and nothing re-checks yet.
  */
 import { ApiError } from '../../kube/errors.ts';
 
