@@ -118,6 +118,37 @@ spec:
   t.regex(await kubectl('get', 'job', 'fails', '-o', 'jsonpath={.status.failed}/{.status.conditions[?(@.type=="Failed")].reason}'), /^2\/BackoffLimitExceeded$/);
 });
 
+test.serial('a DaemonSet runs on every node and a StatefulSet comes up in ordinal order', async (t) => {
+  const podSpec = (app: string) => `
+    metadata: {labels: {app: ${app}}}
+    spec:
+      terminationGracePeriodSeconds: 2
+      containers:
+      - name: app
+        image: ${bedImages.busybox}
+        command: [sh, -c, '${sleeper}']
+        readinessProbe: {exec: {command: ['true']}, periodSeconds: 1}
+`;
+  await apply('daemon', `apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: daemon, namespace: default}\nspec:\n  selector: {matchLabels: {app: daemon}}\n  template:${podSpec('daemon')}`);
+  await apply(
+    'db',
+    `apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: default}\nspec:\n  replicas: 3\n  serviceName: db\n  updateStrategy: {type: RollingUpdate}\n  selector: {matchLabels: {app: db}}\n  template:${podSpec('db')}`,
+  );
+  t.regex(await kubectl('rollout', 'status', 'daemonset/daemon', '--timeout=120s'), /successfully rolled out/);
+  t.regex(await kubectl('rollout', 'status', 'statefulset/db', '--timeout=120s'), /rolling update complete|partitioned roll out complete/);
+  const daemons = (await kubectl('get', 'pods', '-l', 'app=daemon', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}{"\\n"}{end}')).trim().split('\n').sort();
+  t.deepEqual(daemons, ['node-1', 'node-2']);
+  // Each ordinal started only after the one before it was Ready: creation times are in order and
+  // each pod was created after its predecessor's Ready transition.
+  const rows = (await kubectl('get', 'pods', '-l', 'app=db', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.creationTimestamp} {.status.conditions[?(@.type=="Ready")].lastTransitionTime}{"\\n"}{end}'))
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '))
+    .sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
+  t.deepEqual(rows.map((r) => r[0]), ['db-0', 'db-1', 'db-2']);
+  for (let i = 1; i < rows.length; i++) t.true(rows[i]![1]! >= rows[i - 1]![2]!, `${rows[i]![0]} created at ${rows[i]![1]}, after ${rows[i - 1]![0]} was Ready at ${rows[i - 1]![2]}`);
+});
+
 test.serial('a node whose agent is killed goes Unknown, and its pod comes back on the other node', async (t) => {
   const notReady = (await kubectl('get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status} {end}')).trim();
   t.is(notReady, 'node-1=True node-2=True', 'both nodes Ready before the kill');
