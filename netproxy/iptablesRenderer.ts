@@ -519,11 +519,16 @@ export function renderIptables(request: RenderRequest): RenderResult {
   const chainText = new Map(full ? [] : memory.chainText);
   for (const c of staleNat) chainText.delete(`nat/${c}`);
   for (const c of staleFilter) chainText.delete(`filter/${c}`);
-  const out: string[] = ['*filter'];
-  let ruleCount = filter.finish(memory.chainText, full, chainText, out, staleFilter);
-  out.push('COMMIT', '*nat');
-  ruleCount += nat.finish(memory.chainText, full, chainText, out, staleNat);
-  out.push('COMMIT', '');
+  // A table with nothing to write is left out: iptables-restore would still read its state.
+  const out: string[] = [];
+  let ruleCount = 0;
+  for (const [name, writer, stale] of [['filter', filter, staleFilter], ['nat', nat, staleNat]] as const) {
+    const start = out.push(`*${name}`);
+    ruleCount += writer.finish(memory.chainText, full, chainText, out, stale);
+    if (out.length === start) out.pop();
+    else out.push('COMMIT');
+  }
+  out.push('');
 
   return {
     payload: out.join('\n'),

@@ -273,7 +273,8 @@ export class ServiceProxy {
     report.payloadBytes = payload.length;
     const restoreStart = this.#clock.now();
     try {
-      await applier.restore(payload);
+      // A partial sync whose changes did not change any rule text has nothing to apply.
+      if (result.full || payload.trim() !== '') await applier.restore(payload);
     } catch (err) {
       report.restoreMs = this.#clock.now() - restoreStart;
       this.metrics.restoreFailures.value++;
