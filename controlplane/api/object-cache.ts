@@ -7,6 +7,7 @@
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { WatchHandle } from '../storage/store.ts';
+import { keepTrying } from './keep-trying.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceInfo } from './resources.ts';
 
@@ -52,14 +53,7 @@ export class ObjectCache {
 
   async #rebuild(): Promise<void> {
     this.#handle?.cancel();
-    for (let attempt = 0; !this.#stopped && attempt < 1000; attempt++) {
-      try {
-        await this.start();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    await keepTrying(() => this.start(), () => this.#stopped);
   }
 
   stop(): void {

@@ -7,6 +7,7 @@
 import type { KubeObject } from '../../kube/types.ts';
 import type { Registry } from '../api/registry.ts';
 import { findResource } from '../api/resources.ts';
+import { keepTrying } from '../api/keep-trying.ts';
 import type { WatchHandle } from '../storage/store.ts';
 import type { Binding, PolicySource, Role } from './rbac.ts';
 
@@ -18,6 +19,7 @@ export class PolicyCache implements PolicySource {
   #snapshot: Record<Kind, KubeObject[]> | undefined;
   #stale = true;
   #reloadTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
   #loading: Promise<Record<Kind, KubeObject[]>> | undefined;
   #handles: WatchHandle[] = [];
 
@@ -27,6 +29,15 @@ export class PolicyCache implements PolicySource {
 
   /** Loads the policy and starts watching for changes to it; call once before use. */
   async start(): Promise<void> {
+    try {
+      await this.#watchAll();
+    } catch (err) {
+      this.#detach(); // no half-started set of watches left behind for the next try
+      throw err;
+    }
+  }
+
+  async #watchAll(): Promise<void> {
     const revision = await this.#registry.storage.currentRevision();
     await this.#load();
     for (const kind of kinds) {
@@ -56,18 +67,17 @@ export class PolicyCache implements PolicySource {
   }
 
   async #restart(): Promise<void> {
-    this.stop();
-    for (let attempt = 0; attempt < 1000; attempt++) {
-      try {
-        await this.start();
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    this.#detach();
+    await keepTrying(() => this.start(), () => this.#stopped);
   }
 
+  /** Ends the cache for good (server shutdown); a pending restart gives up. */
   stop(): void {
+    this.#stopped = true;
+    this.#detach();
+  }
+
+  #detach(): void {
     if (this.#reloadTimer) clearTimeout(this.#reloadTimer);
     this.#reloadTimer = undefined;
     for (const h of this.#handles) h.cancel();
