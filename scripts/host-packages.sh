@@ -6,11 +6,11 @@
 set -euo pipefail
 
 runtime_packages=(
-  containerd runc containernetworking-plugins iptables conntrack ipvsadm iproute2 catatonit
+  containerd runc containernetworking-plugins iptables ipset conntrack ipvsadm iproute2 catatonit
   util-linux ca-certificates openssl
 )
 test_packages=(
-  busybox-static etcd-server etcd-client docker-registry curl
+  busybox-static etcd-server etcd-client docker-registry curl time
 )
 
 mode=${1:-runtime}
