@@ -6,7 +6,6 @@
 import { CriClient } from '../cri/client.ts';
 import { resolveEndpoint } from '../cri/endpoint.ts';
 import { CriError } from '../cri/errors.ts';
-import { checkRuntimeVersion } from '../cri/version-check.ts';
 import { renderTable } from '../cri/format.ts';
 import type { CriRuntime } from '../cri/runtime.ts';
 import { CliError, ExitCode } from './exit.ts';
@@ -47,6 +46,7 @@ export function cliErrorFrom(err: unknown): unknown {
  */
 export async function explainFailure(err: unknown, runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined): Promise<unknown> {
   if (!(err instanceof CriError) || err.code !== 'CRI_UNIMPLEMENTED' || !runtime) return err;
+  const { checkRuntimeVersion } = await import('../cri/version-check.ts');
   try {
     await checkRuntimeVersion(runtime);
   } catch (versionErr) {
