@@ -2,7 +2,7 @@
 import net from 'node:net';
 import { forwardConnection, runRemoteCommand, type TerminalSize } from '../cri/stream.ts';
 import { resolveContainerId, resolvePodId } from './cri-inspect.ts';
-import { callOptions, usage, type CriContext } from './cri-session.ts';
+import { callOptions, usage, type CriContext } from './cri-context.ts';
 
 export interface ExecArgs {
   container: string;

@@ -5,7 +5,7 @@ import { CriNotFoundError } from '../cri/errors.ts';
 import { containerdRootFromInfo, ingestDir, renderProgressBar, scanIngest } from '../cri/pull-progress.ts';
 import type { AuthConfig, PodSandboxConfig } from '../cri/types.ts';
 import { resolveImageId } from './cri-inspect.ts';
-import { callOptions, usage, type CriContext } from './cri-session.ts';
+import { callOptions, usage, type CriContext } from './cri-context.ts';
 
 export interface PullArgs {
   image: string;

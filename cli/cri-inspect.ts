@@ -2,7 +2,7 @@
 import { CriNotFoundError } from '../cri/errors.ts';
 import { resolveId } from '../cri/resolve.ts';
 import { bosunVersion } from './version.ts';
-import { callOptions, parseInfo, printDocument, type CriContext, type OutputFormat } from './cri-session.ts';
+import { callOptions, parseInfo, printDocument, type CriContext, type OutputFormat } from './cri-context.ts';
 
 export async function version(ctx: CriContext, args: { output: OutputFormat }): Promise<void> {
   const v = await ctx.runtime.version(callOptions(ctx));

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { parseContainerConfig, parsePodConfig } from '../cri/config-file.ts';
 import { resolveContainerId, resolvePodId } from './cri-inspect.ts';
 import { CliError } from './exit.ts';
-import { callOptions, usage, type CriContext } from './cri-session.ts';
+import { callOptions, usage, type CriContext } from './cri-context.ts';
 
 async function readConfigFile(path: string): Promise<string> {
   try {

@@ -15,7 +15,7 @@ import {
 } from '../cri/listing.ts';
 import { resolveId } from '../cri/resolve.ts';
 import type { ContainerFilter, ContainerState, PodSandbox, PodSandboxFilter } from '../cri/types.ts';
-import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './cri-session.ts';
+import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './cri-context.ts';
 
 export interface ListArgs {
   output: OutputFormat;

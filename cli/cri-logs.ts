@@ -2,7 +2,7 @@
 import { readLog, parseSince } from '../cri/logfile.ts';
 import { CriNotFoundError } from '../cri/errors.ts';
 import { resolveContainerId } from './cri-inspect.ts';
-import { callOptions, usage, type CriContext } from './cri-session.ts';
+import { callOptions, usage, type CriContext } from './cri-context.ts';
 
 export interface LogsArgs {
   container: string;

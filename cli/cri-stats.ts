@@ -4,7 +4,7 @@ import { parseLabelPairs } from '../cri/listing.ts';
 import { containerStatsHeader, containerStatsRows, podStatsHeader, podStatsRows } from '../cri/stats.ts';
 import type { ContainerStatsFilter, PodSandboxStatsFilter } from '../cri/types.ts';
 import { resolveContainerId, resolvePodId } from './cri-inspect.ts';
-import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './cri-session.ts';
+import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './cri-context.ts';
 
 export interface StatsArgs {
   ids: string[];

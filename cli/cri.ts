@@ -11,7 +11,7 @@ import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import type { CriContext, CriGlobalArgs } from './cri-session.ts';
+import type { CriContext, CriGlobalArgs } from './cri-context.ts';
 import { CliError, ExitCode } from './exit.ts';
 
 type Args = CriGlobalArgs & Record<string, unknown>;
@@ -28,7 +28,7 @@ function act<A>(run: (ctx: CriContext, args: A) => Promise<void | number>) {
       if (err.code === 'EPIPE') process.exit(0);
       throw err;
     });
-    const { withRuntime } = await import('./cri-session.ts');
+    const { withRuntime } = await import('./cri-context.ts');
     await withRuntime(args, async (ctx) => {
       const code = await run(ctx, args as unknown as A);
       if (typeof code === 'number') process.exitCode = code;

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FakeRuntime } from '../cri/fake.ts';
-import type { CriContext } from '../cli/cri-session.ts';
+import type { CriContext } from '../cli/cri-context.ts';
 import { ps, pods, images } from '../cli/cri-list.ts';
 import { inspect, inspecti, version } from '../cli/cri-inspect.ts';
 import { rm, rmp, runp, create, start, stop, stopp } from '../cli/cri-lifecycle.ts';
@@ -239,7 +239,7 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
 });
 
 test('an Unimplemented answer from a runtime that speaks an older CRI is explained by its version', async (t) => {
-  const { explainFailure } = await import('../cli/cri-session.ts');
+  const { explainFailure } = await import('../cli/cri-context.ts');
   const { CriUnimplementedError } = await import('../cri/errors.ts');
   const unimplemented = new CriUnimplementedError('containerd at unix:///x.sock does not implement ListContainers');
   const old = { endpoint: 'unix:///x.sock', version: async () => ({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.5.9', runtimeApiVersion: 'v1alpha2' }) };
