@@ -27,7 +27,7 @@ function terminalSize(stdout: NodeJS.WriteStream): TerminalSize | undefined {
  * With -t on a real terminal: raw mode (keys go to the remote shell as typed, Ctrl-C included)
  * and the terminal's size, again on every resize. Always undone, also on failure.
  */
-async function streamSession(url: string, ctx: CriContext, terminal: Terminal, interactive: boolean, tty: boolean): Promise<number> {
+async function streamToTerminal(url: string, ctx: CriContext, terminal: Terminal, interactive: boolean, tty: boolean): Promise<number> {
   const rawMode = tty && interactive && terminal.stdin.isTTY;
   if (rawMode) terminal.stdin.setRawMode(true);
   try {
@@ -73,7 +73,7 @@ export async function exec(ctx: CriContext, args: ExecArgs, terminal: Terminal):
     { containerId: id, cmd: args.cmd, tty: args.tty, stdin: args.interactive, stdout: true, stderr: !args.tty },
     callOptions(ctx),
   );
-  return streamSession(url, ctx, terminal, args.interactive, args.tty);
+  return streamToTerminal(url, ctx, terminal, args.interactive, args.tty);
 }
 
 export async function attach(ctx: CriContext, args: { container: string; interactive: boolean; tty: boolean }, terminal: Terminal): Promise<number> {
@@ -82,7 +82,7 @@ export async function attach(ctx: CriContext, args: { container: string; interac
     { containerId: id, tty: args.tty, stdin: args.interactive, stdout: true, stderr: !args.tty },
     callOptions(ctx),
   );
-  const streamed = await streamSession(url, ctx, terminal, args.interactive, args.tty);
+  const streamed = await streamToTerminal(url, ctx, terminal, args.interactive, args.tty);
   return (await exitCodeOnceExited(ctx, id)) ?? streamed;
 }
 

@@ -126,7 +126,7 @@ function open(
   });
 }
 
-/** Runs an exec or attach session to its end and returns the command's exit code. */
+/** Runs an exec or attach stream to its end and returns the command's exit code. */
 export async function runRemoteCommand(url: string, options: RemoteCommandOptions = {}): Promise<RemoteCommandResult> {
   let exitCode: number | undefined;
   let failure: Error | undefined;

@@ -250,16 +250,16 @@ test.serial('exec: stdout, stderr and the exit code; --sync the same through Exe
 });
 
 test.serial('exec -it gives an interactive shell in a PTY, with the terminal size passed on', async (t) => {
-  const session = node.spawn(['script', '-qfec', `stty cols 91 rows 33; ${bosunBin} cri exec -it ${id('web')} sh`, '/dev/null'], {
+  const shell = node.spawn(['script', '-qfec', `stty cols 91 rows 33; ${bosunBin} cri exec -it ${id('web')} sh`, '/dev/null'], {
     env: { ...process.env, ...env() },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  children.push(session);
-  const output = capture(session);
+  children.push(shell);
+  const output = capture(shell);
   await waitFor('the remote shell prompt', () => output.out().includes('/ #'));
-  session.stdin!.write('echo $((6*7)); stty size\n');
+  shell.stdin!.write('echo $((6*7)); stty size\n');
   await waitFor(() => `the shell to answer; it printed ${JSON.stringify(output.out().slice(-300))}`, () => /42\r*\n/.test(output.out()) && /33 91/.test(output.out()));
-  session.stdin!.write('exit 7\n');
+  shell.stdin!.write('exit 7\n');
   t.is(await output.exit, 7, 'script passes on the remote shell exit code');
   t.regex(output.out(), /\b42\b/);
   t.regex(output.out(), /33 91/);
