@@ -294,3 +294,18 @@ test('immutable fields: deployment selector, immutable configmaps, secret type, 
   );
   t.is((await http('PATCH', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings/rb', { roleRef: { name: 'edit' } }, 'application/merge-patch+json')).status, 422);
 });
+
+test('dryRun=All checks and answers but writes nothing (query or DeleteOptions)', async (t) => {
+  const created = await http('POST', '/api/v1/namespaces/default/configmaps?dryRun=All', { metadata: { name: 'dry' }, data: { k: 'v' } });
+  t.is(created.status, 201);
+  t.is(created.body.metadata.name, 'dry');
+  t.is((await http('GET', '/api/v1/namespaces/default/configmaps/dry')).status, 404);
+  t.is((await http('POST', '/api/v1/namespaces/default/pods?dryRun=All', { metadata: { name: 'x' }, spec: { containers: [{ name: 'c' }] } })).status, 422, 'validation still runs');
+  await http('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'wet' }, data: { k: 'v' } });
+  const patched = await http('PATCH', '/api/v1/namespaces/default/configmaps/wet?dryRun=All', { data: { k: 'changed' } }, 'application/merge-patch+json');
+  t.is(patched.body.data.k, 'changed');
+  t.is((await http('GET', '/api/v1/namespaces/default/configmaps/wet')).body.data.k, 'v');
+  t.is((await http('DELETE', '/api/v1/namespaces/default/configmaps/wet', { kind: 'DeleteOptions', apiVersion: 'v1', dryRun: ['All'] })).status, 200);
+  t.is((await http('GET', '/api/v1/namespaces/default/configmaps/wet')).status, 200, 'still there after a dry-run delete');
+  t.is((await http('DELETE', '/api/v1/namespaces/default/configmaps/wet?dryRun=Some')).status, 400);
+});

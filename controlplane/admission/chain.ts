@@ -6,7 +6,7 @@ import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { Admit, AdmissionRequest } from '../api/registry.ts';
 import { findResource, type ResourceInfo } from '../api/resources.ts';
-import { currentUser } from '../api/request-context.ts';
+import { currentUser, isDryRun } from '../api/request-context.ts';
 import { applyLimitRanges } from './limit-range.ts';
 import { nodeRestriction } from './node-restriction.ts';
 import { stampRequester } from './csr-requester.ts';
@@ -109,6 +109,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     if (verdict.exceeded.length > 0) {
       throw new ApiError('Forbidden', `${info.resource} "${object.metadata?.name ?? ''}" is forbidden: ${verdict.exceeded.join('; ')}`);
     }
+    if (isDryRun()) return;
     for (const quota of quotas) {
       await deps.recordQuotaUsage(namespace, quota.metadata.name!, (quota.spec as Any | undefined)?.hard ?? {}, verdict.used[quota.metadata.name!] ?? {});
     }

@@ -19,7 +19,7 @@ import { openApiV3Document, openApiV3Root } from './openapi.ts';
 import { kubeletSubresources } from './resources.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
-import { runAs } from './request-context.ts';
+import { runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
 
@@ -237,7 +237,9 @@ export class ApiServer {
         return;
       }
       const requestUser = user;
-      await runAs(requestUser, () => this.#serve(parsed, url, req, res, requestUser));
+      const dryRun = url.searchParams.getAll('dryRun');
+      if (dryRun.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(dryRun)}`);
+      await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
       if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');

@@ -10,6 +10,7 @@ import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../storage/errors.ts';
 import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import { isDryRun } from './request-context.ts';
 import type { ResourceInfo } from './resources.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -213,6 +214,12 @@ export class Registry {
     else delete metadata.generation;
     await this.#admit({ operation: 'CREATE', info, subresource: undefined, object, old: undefined });
     const name = metadata.name ?? '';
+    if (isDryRun()) {
+      if (await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)))) {
+        throw apiErrorFromStorage(new StorageError('KeyExists', name), info, name);
+      }
+      return object;
+    }
     const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), this.#encode(object)));
     return this.decode(info, kv);
   }
@@ -258,6 +265,7 @@ export class Registry {
       const next = this.#carryOver(info, current, proposed, subresource);
       if (JSON.stringify(next) === JSON.stringify(current)) return current;
       await this.#admit({ operation: 'UPDATE', info, subresource, object: next, old: current });
+      if (isDryRun()) return next;
       if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next)) {
         try {
           const deleted = await this.storage.delete(key, kv.modRevision);
@@ -355,6 +363,7 @@ export class Registry {
           next.metadata.deletionGracePeriodSeconds = 0;
         }
         if (JSON.stringify(next) === JSON.stringify(current)) return { object: current, removed: false };
+        if (isDryRun()) return { object: next, removed: false };
         try {
           const written = await this.storage.update(key, this.#encode(next), kv.modRevision);
           return { object: this.decode(info, written), removed: false };
@@ -363,6 +372,7 @@ export class Registry {
           throw apiErrorFromStorage(err, info, name);
         }
       }
+      if (isDryRun()) return { object: current, removed: true };
       try {
         const deleted = await this.storage.delete(key, kv.modRevision);
         return { object: this.decode(info, { value: kv.value, modRevision: deleted.modRevision }), removed: true };

@@ -1,17 +1,28 @@
 /**
- * Who made the request being served, available to code deep in a request (admission) without
- * threading it through every registry call.
+ * What code deep inside a request (admission, the registry) needs to know about the request being
+ * served, without threading it through every call: who made it, and whether it is a dry run
+ * (`?dryRun=All`: everything is checked and answered, nothing is written).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UserInfo } from '../auth/types.ts';
 
-const storage = new AsyncLocalStorage<UserInfo>();
+interface RequestContext {
+  readonly user: UserInfo;
+  readonly dryRun: boolean;
+}
 
-export function runAs<T>(user: UserInfo, body: () => Promise<T>): Promise<T> {
-  return storage.run(user, body);
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export function runRequest<T>(context: RequestContext, body: () => Promise<T>): Promise<T> {
+  return storage.run(context, body);
 }
 
 /** The requesting user, or undefined outside a request (the server's own writes at start-up). */
 export function currentUser(): UserInfo | undefined {
-  return storage.getStore();
+  return storage.getStore()?.user;
+}
+
+/** Whether the request being served must leave the datastore untouched. */
+export function isDryRun(): boolean {
+  return storage.getStore()?.dryRun ?? false;
 }

@@ -10,6 +10,7 @@ import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.t
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
 import type { DeleteOptions, Registry } from './registry.ts';
+import { isDryRun, runRequest } from './request-context.ts';
 import type { ResourceRequest } from './request.ts';
 import { findResource, resources, type ResourceInfo } from './resources.ts';
 import { tableFor } from './table.ts';
@@ -271,9 +272,20 @@ export class RestHandler {
     return { code: 200, body: updated };
   }
 
+  /** DeleteOptions may ask for a dry run in the body (kubectl delete --dry-run=server does). */
+  #withBodyDryRun(call: RestCall, body: () => Promise<RestReply>): Promise<RestReply> {
+    const asked = isPlainObject(call.body) && Array.isArray(call.body.dryRun) ? (call.body.dryRun as unknown[]) : [];
+    if (asked.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(asked)}`);
+    return asked.length > 0 && !isDryRun() ? runRequest({ user: call.user, dryRun: true }, body) : body();
+  }
+
   async #delete(call: RestCall): Promise<RestReply> {
+    return this.#withBodyDryRun(call, () => this.#deleteOne(call));
+  }
+
+  async #deleteOne(call: RestCall): Promise<RestReply> {
     const { info, namespace, name } = call.request;
-    if (info.group === '' && info.resource === 'namespaces') await this.#purgeNamespace(name!);
+    if (info.group === '' && info.resource === 'namespaces' && !isDryRun()) await this.#purgeNamespace(name!);
     const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, call.body));
     return { code: 200, body: result.object };
   }
@@ -298,6 +310,10 @@ export class RestHandler {
   }
 
   async #deleteCollection(call: RestCall): Promise<RestReply> {
+    return this.#withBodyDryRun(call, () => this.#deleteAll(call));
+  }
+
+  async #deleteAll(call: RestCall): Promise<RestReply> {
     const { info, namespace } = call.request;
     const list = await this.#registry.list(info, namespace, selectorsFrom(info, call.url));
     const options = deleteOptions(call.url, call.body);

@@ -6,7 +6,7 @@
 import type { ExecutionContext } from 'ava';
 import forge from 'node-forge';
 import { execFile } from 'node:child_process';
-import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerProcess } from './server-process.ts';
@@ -145,6 +145,18 @@ spec:
       await k(['get', 'deploy', 'web', '-n', 'scenario', '-o', 'jsonpath={.metadata.labels} {.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].env[*].name}']),
       '{"app":"web","owner":"ops"} registry.local/web:2.0 B',
     );
+
+    // Server-side dry runs and diff: everything is checked, nothing is written.
+    t.regex(await k(['create', 'configmap', 'dry', '-n', 'scenario', '--dry-run=server']), /configmap\/dry created \(server dry run\)/);
+    t.regex((await kubectl(server, ['get', 'configmap', 'dry', '-n', 'scenario'])).stderr, /NotFound/);
+    t.regex(await k(['delete', 'deploy', 'web', '-n', 'scenario', '--dry-run=server']), /deleted \(server dry run\)/);
+    writeFileSync(manifest, readFileSync(manifest, 'utf8').replace('registry.local/web:2.0', 'registry.local/web:3.0'));
+    const diff = await kubectl(server, ['diff', '-f', manifest]);
+    t.is(diff.code, 1, `kubectl diff exits 1 when there is a difference: ${diff.stderr}`);
+    t.regex(diff.stdout, /-\s+image: registry\.local\/web:2\.0\n\+\s+image: registry\.local\/web:3\.0/);
+    t.is(await k(['get', 'deploy', 'web', '-n', 'scenario', '-o', 'jsonpath={.spec.template.spec.containers[0].image}']), 'registry.local/web:2.0', 'diff changed nothing');
+    const dryInvalid = await kubectl(server, ['run', 'bad', '-n', 'scenario', '--image=', '--dry-run=server']);
+    t.not(dryInvalid.code, 0, 'a dry run still validates');
 
     // replace with a stale resourceVersion: 409, and nothing changes.
     await k(['create', 'configmap', 'cfg', '-n', 'scenario', '--from-literal=k=v1']);
