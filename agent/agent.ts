@@ -199,8 +199,20 @@ export class Agent {
         agentStartedAt: startedAt,
         resyncMs: config.podResyncMs ?? 5_000,
         api: kubePodApi(client),
+        admissionNode: () => {
+          const current = nodeStatus.node ?? node;
+          const alloc = current.status?.allocatable ?? {};
+          return {
+            name: config.nodeName,
+            labels: current.metadata.labels ?? {},
+            taints: current.spec?.taints ?? [],
+            allocatable: { cpu: resourceOr(alloc.cpu, 'cpu'), memory: resourceOr(alloc.memory, 'memory'), pods: config.maxPods },
+          };
+        },
       });
       closers.push(() => manager.close());
+      // pods that already run here are adopted, never admitted again
+      await manager.loadAdopted();
       const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });
       pods.addHandlers({
         onAdd: (pod) => manager.upsert(pod),

@@ -9,12 +9,18 @@
  */
 import type { Logger } from 'pino';
 import type { Pod } from '../../kube/corev1.ts';
+import { admitPod, type Admission, type AdmissionNode } from './admission.ts';
 import { criLabel, managedSelector } from './cri-labels.ts';
 import { podKey } from './pod-containers.ts';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.ts';
 import { StatusWriter, type PodApi } from './status-writer.ts';
 
-export type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & { api: PodApi; log: Logger };
+export type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & {
+  api: PodApi;
+  log: Logger;
+  /** The node as admission sees it now; without it every pod is admitted. */
+  admissionNode?: () => AdmissionNode | undefined;
+};
 
 /** Phases after which the kubelet never runs a pod again. */
 const finalPhases = new Set(['Succeeded', 'Failed']);
@@ -22,6 +28,12 @@ const finalPhases = new Set(['Succeeded', 'Failed']);
 export class PodManager {
   readonly #deps: PodManagerDeps;
   readonly #workers = new Map<string, PodWorker>();
+  /** Admitted pods by UID, as last seen (what admission counts as the node's load). */
+  readonly #admitted = new Map<string, Pod>();
+  /** Pods refused at admission: never started, their Failed status written once. */
+  readonly #rejected = new Set<string>();
+  /** UIDs that have sandboxes in the runtime: running pods are never admitted again. */
+  #adopted = new Set<string>();
   readonly statuses: StatusWriter;
 
   constructor(deps: PodManagerDeps) {
@@ -33,13 +45,49 @@ export class PodManager {
     return this.#workers;
   }
 
+  /**
+   * Notes the pods the runtime already runs, so that after an agent restart they are adopted
+   * without being admitted again (a running pod is never refused because the agent restarted).
+   * Call it before the first pod arrives.
+   */
+  async loadAdopted(): Promise<void> {
+    const sandboxes = await this.#deps.runtime.listPodSandbox({ labelSelector: managedSelector });
+    this.#adopted = new Set(sandboxes.map((s) => s.labels[criLabel.podUid] ?? '').filter((uid) => uid !== ''));
+  }
+
+  #admit(pod: Pod): Admission {
+    const node = this.#deps.admissionNode?.();
+    const uid = pod.metadata.uid ?? '';
+    if (node === undefined || pod.metadata.deletionTimestamp !== undefined) return { admit: true };
+    if (this.#adopted.has(uid) || pod.status?.phase === 'Running') return { admit: true };
+    // pods that finished (their worker terminated) no longer hold resources
+    const load = [...this.#admitted.entries()].filter(([other]) => other !== uid && this.#workers.get(other)?.phase !== 'terminated').map(([, p]) => p);
+    return admitPod(pod, node, load);
+  }
+
   /** A pod bound to this node was added or changed. */
   upsert(pod: Pod): void {
     const uid = pod.metadata.uid ?? '';
     const existing = this.#workers.get(uid);
-    if (existing !== undefined) return existing.update(pod);
+    if (existing !== undefined) {
+      this.#admitted.set(uid, pod);
+      return existing.update(pod);
+    }
+    if (this.#rejected.has(uid)) {
+      // nothing runs for it: a deletion can let the object go at once
+      if (pod.metadata.deletionTimestamp !== undefined) void this.#letGo(pod);
+      return;
+    }
     // a pod the API already shows finished is not started again (also after an agent restart)
     if (finalPhases.has(pod.status?.phase ?? '') && pod.metadata.deletionTimestamp === undefined) return;
+    const verdict = this.#admit(pod);
+    if (!verdict.admit) {
+      this.#rejected.add(uid);
+      this.#deps.log.info({ pod: podKey(pod), reason: verdict.reason }, verdict.message);
+      this.statuses.set(pod, { phase: 'Failed', reason: verdict.reason, message: verdict.message });
+      return;
+    }
+    this.#admitted.set(uid, pod);
     const worker = new PodWorker(pod, {
       ...this.#deps,
       onStatus: (p, status) => this.statuses.set(p, status),
@@ -54,12 +102,16 @@ export class PodManager {
     const uid = pod.metadata.uid ?? '';
     const worker = this.#workers.get(uid);
     this.statuses.forget(uid);
+    this.#admitted.delete(uid);
+    this.#rejected.delete(uid);
     if (worker === undefined) return;
     await worker.remove();
     this.#workers.delete(uid);
   }
 
   async #letGo(pod: Pod): Promise<void> {
+    // a stopped pod no longer takes the node's resources
+    this.#admitted.delete(pod.metadata.uid ?? '');
     await this.statuses.flushed();
     try {
       await this.#deps.api.deletePod(pod);

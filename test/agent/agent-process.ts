@@ -16,7 +16,10 @@ const mainScript = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 export interface AgentRun {
   child: ChildProcess;
   pid: number;
+  /** Resolves once the process exited and its output was read to the end. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** stderr of this run so far (the one-line errors of a failed start land here). */
+  stderr(): string;
 }
 
 /** `base` with each `--flag value` pair of `extra` replacing the same flag (a repeated flag would become a list). */
@@ -68,14 +71,17 @@ export class AgentProcess {
     if (child.pid === undefined) throw new Error('the agent did not start');
     child.stdout!.pipe(this.#log, { end: false });
     child.stderr!.pipe(this.#log, { end: false });
+    let stderr = '';
+    child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
     this.starts++;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-      child.once('exit', (code, signal) => {
+      // 'close' comes after the output streams ended, so stderr() is complete by then
+      child.once('close', (code, signal) => {
         if (this.#current?.child === child) this.#current = undefined;
         resolve({ code, signal });
       });
     });
-    this.#current = { child, pid: child.pid, exited };
+    this.#current = { child, pid: child.pid, exited, stderr: () => stderr };
     return this.#current;
   }
 

@@ -156,6 +156,16 @@ test.serial('a pod created with kubectl runs and shows Running, Ready and its IP
   t.regex(wide, /^hello\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.1\.\d+\s+node-1\s/m);
 });
 
+test.serial('a pod the node does not fit is refused at admission: Failed with the reason, never started', async (t) => {
+  await kubectlCreate([podManifest('misplaced', { nodeSelector: { 'bosun.test/role': 'gpu' } })]);
+  const pod = await waitFor(async () => { const p = await getPod('misplaced'); return p?.status?.phase === 'Failed' ? p : undefined; }, { what: 'pod misplaced Failed', timeoutMs: 30_000 });
+  t.is(pod.status?.reason, 'NodeAffinity');
+  t.regex(await kubectl('get', 'pod', 'misplaced'), /^misplaced\s+0\/1\s+NodeAffinity\s/m);
+  t.is((await sandboxesOf(pod.metadata.uid!)).length, 0);
+  await kubectl('delete', 'pod', 'misplaced', '--timeout=30s');
+  t.is(await getPod('misplaced'), undefined);
+});
+
 async function sigkillAndRestart(t: ExecutionContext): Promise<void> {
   await agent!.kill();
   t.log('agent killed with SIGKILL');
@@ -266,7 +276,7 @@ test.serial('start-up failures are one line and exit code 1', async (t) => {
     const started = a.start(extra);
     const { code } = await started.exited;
     a.close();
-    const text = readFileSync(a.logFile, 'utf8').trim().split('\n');
+    const text = started.stderr().trim().split('\n');
     return { code, last: text[text.length - 1] ?? '' };
   };
   const noRuntime = await runAgent(['--container-runtime-endpoint', `unix://${join(node.stateDir, 'missing.sock')}`]);
