@@ -4,6 +4,7 @@
  * Secret `bootstrap-token-<id>` in kube-system.
  */
 import { timingSafeEqual } from 'node:crypto';
+import { parseBootstrapToken } from '../../kube/bootstrap.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { Authenticator, UserInfo } from './types.ts';
 
@@ -18,17 +19,15 @@ export const clientCertificateAuthenticator: Authenticator = {
   },
 };
 
-export const bootstrapTokenPattern = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-
 /** Reads a Secret's data by namespace/name (decoded); undefined when there is none. */
 export type SecretReader = (namespace: string, name: string) => Promise<Record<string, string> | undefined>;
 
 export function bootstrapTokenAuthenticator(readSecret: SecretReader, now: () => Date = () => new Date()): Authenticator {
   return {
     async authenticate({ bearerToken }) {
-      const match = bearerToken?.match(bootstrapTokenPattern);
-      if (!match) return undefined;
-      const [, id, secret] = match as unknown as [string, string, string];
+      const token = bearerToken === undefined ? undefined : parseBootstrapToken(bearerToken);
+      if (!token) return undefined;
+      const { id, secret } = token;
       const data = await readSecret('kube-system', `bootstrap-token-${id}`);
       const fail = () => new ApiError('Unauthorized', 'Unauthorized');
       if (!data || data['token-id'] !== id || typeof data['token-secret'] !== 'string') throw fail();
