@@ -2,7 +2,8 @@
  * The scheduler and controllers with real nodes: `bosun server`, two sandbox nodes each with its
  * own containerd and `bosun agent`, the control loops started the way the server is meant to start
  * them (its kubeconfig, over HTTPS), and real kubectl. A Deployment spreads over both nodes, Jobs
- * complete or stop at their backoff limit, and when one node's agent is killed the node goes
+ * complete or stop at their backoff limit, a DaemonSet covers every node (also one that joins
+ * later), a StatefulSet comes up in order, and when one node's agent is killed the node goes
  * Unknown after the (shortened) grace period and its pod comes back on the other node.
  */
 import test from 'ava';
@@ -24,12 +25,14 @@ let sandbox: Sandbox | undefined;
 let loops: RunningControlLoops | undefined;
 const agents = new Map<string, AgentProcess>();
 let kubeconfig = '';
+let nodeKubeconfig = '';
 
 test.before(async () => {
   const id = `bsc${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
   sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 2);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
+  nodeKubeconfig = plane.nodeKubeconfig;
   loops = await startControlLoopsWithKubeconfig(plane.kubeconfig, {
     logger: pino({ level: 'silent' }),
     // Shortened from 50 s / 5 s so the node failure shows within the test's time, yet longer than
@@ -185,4 +188,20 @@ test.serial('a node whose agent is killed goes Unknown, and its pod comes back o
     { what: 'FailedScheduling on pod huge', timeoutMs: 30_000, intervalMs: 500 },
   );
   t.regex(described, /0\/2 nodes are available: 1 Insufficient cpu, 1 node\(s\) had untolerated taint \{node\.kubernetes\.io\/unreachable: \}\./);
+});
+
+test.serial('a node that joins later gets the DaemonSet pod', async (t) => {
+  const node = await sandbox!.addNode();
+  const agent = new AgentProcess(node, nodeKubeconfig);
+  agents.set(node.name, agent);
+  agent.start();
+  await agent.ready();
+  const where = await waitFor(
+    async () => {
+      const rows = (await kubectl('get', 'pods', '-l', 'app=daemon', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}={.status.phase}{"\\n"}{end}')).trim().split('\n');
+      return rows.includes(`${node.name}=Running`) ? rows : undefined;
+    },
+    { what: `a daemon pod Running on the new ${node.name}`, timeoutMs: 90_000, intervalMs: 1000 },
+  );
+  t.is(where.filter((r) => r.startsWith(`${node.name}=`)).length, 1);
 });
