@@ -84,15 +84,15 @@ async function ensureObject(registry: Registry, object: KubeObject): Promise<voi
 }
 
 /**
- * Makes an object hold `desired` in the given top-level fields: creates it when missing, rewrites
- * those fields when they differ (the server's address and port can change between starts).
+ * Creates `desired` when missing, else lets `update` bring the stored object in line (the server's
+ * address and port can change between starts).
  */
-async function reconcileObject(registry: Registry, desired: KubeObject, fields: readonly string[]): Promise<void> {
+async function reconcileObject(registry: Registry, desired: KubeObject, update: (current: KubeObject) => void): Promise<void> {
   const info = resourceByKind(desired.apiVersion ?? '', desired.kind ?? '')!;
   const name = desired.metadata.name ?? '';
   try {
     await registry.guaranteedUpdate(info, desired.metadata.namespace, name, undefined, (current) => {
-      for (const field of fields) current[field] = desired[field];
+      update(current);
       return current;
     });
   } catch (err) {
@@ -118,45 +118,40 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     await ensureObject(registry, object);
   }
   const https = { name: 'https', port: start.port, protocol: 'TCP' };
-  await reconcileObject(
-    registry,
-    {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: { clusterIP: start.serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: start.port }] },
-    },
-    // The whole spec: admission fills the defaults again, the ClusterIP stays the same.
-    ['spec'],
-  );
+  const service: KubeObject = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: { clusterIP: start.serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: start.port }] },
+  };
+  // The whole spec: admission fills the defaults again, the ClusterIP stays the same.
+  await reconcileObject(registry, service, (current) => (current.spec = service.spec));
   if (isIPv4(start.advertiseAddress)) {
-    await reconcileObject(
-      registry,
-      {
-        apiVersion: 'v1',
-        kind: 'Endpoints',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-        subsets: [{ addresses: [{ ip: start.advertiseAddress }], ports: [https] }],
-      },
-      ['subsets'],
-    );
-    await reconcileObject(
-      registry,
-      {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
-        addressType: 'IPv4',
-        endpoints: [{ addresses: [start.advertiseAddress], conditions: { ready: true } }],
-        ports: [https],
-      },
-      ['endpoints', 'ports'],
-    );
+    const endpoints: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      subsets: [{ addresses: [{ ip: start.advertiseAddress }], ports: [https] }],
+    };
+    await reconcileObject(registry, endpoints, (current) => (current.subsets = endpoints.subsets));
+    const slice: KubeObject = {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [start.advertiseAddress], conditions: { ready: true } }],
+      ports: [https],
+    };
+    await reconcileObject(registry, slice, (current) => {
+      current.endpoints = slice.endpoints;
+      current.ports = slice.ports;
+    });
   }
   await reconcileObject(
     registry,
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cluster-info', namespace: 'kube-public' }, data: { kubeconfig: start.clusterKubeconfig } },
-    ['data'],
+    // Only the kubeconfig key: the jws-kubeconfig-<token> signatures beside it belong to the signer.
+    (current) => (current.data = { ...(current.data as Record<string, string> | undefined), kubeconfig: start.clusterKubeconfig }),
   );
 }
 
