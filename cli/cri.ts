@@ -291,7 +291,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
 ];
 
 export const criCommand: CommandModule<object, CriGlobalArgs> = {
-  command: 'cri <command>',
+  command: 'cri',
   describe: 'Inspect and drive the container runtime through CRI (like crictl)',
   builder: (y) => {
     const withGlobals = y
