@@ -176,6 +176,7 @@ test.serial('ps lists exactly the running containers ctr shows, with crictl colu
   const json = JSON.parse(await ok(['ps', '-a', '--name', '^do', '-o', 'json'])) as { containers: { id: string; state: string }[] };
   t.deepEqual(json.containers.map((c) => [c.id, c.state]), [[id('done'), 'CONTAINER_EXITED']]);
   t.is((await ok(['ps', '--state', 'exited', '-q'])).trim(), id('done'));
+  t.regex(await ok(['ps', '-o', 'yaml', '--name', '^web$']), new RegExp(`^containers:\n  - .*\n(    .*\n)*    id: ${id('web')}\n`, 'm'));
   t.is((await ok(['ps', '--label', 'role=web', '-q'])).trim(), id('web'));
   t.is((await ok(['ps', '--latest', '-a', '-q'])).trim().split('\n').length, 1);
 });
