@@ -151,16 +151,6 @@ async function requireNamespace(deps: AdmissionDeps, info: ResourceInfo, object:
 }
 
 function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
-  if (info.group === 'certificates.k8s.io' && creating) {
-    // The requestor is who sent the request, whatever the body claims.
-    const user = currentUser();
-    o.spec ??= {};
-    o.spec.username = user?.name ?? '';
-    o.spec.groups = [...(user?.groups ?? [])];
-    if (user?.uid) o.spec.uid = user.uid;
-    else delete o.spec.uid;
-    return;
-  }
   if (info.group === '') {
     switch (info.resource) {
       case 'pods':
