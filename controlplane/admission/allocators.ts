@@ -1,8 +1,8 @@
 /**
  * ClusterIP and NodePort allocation. Addresses and ports in use are read from the services that
- * exist, so there is no separate bitmap to drift from them. Known limit: two creates admitted at
- * the same moment (or by two servers sharing etcd) can pick the same free value; the random start
- * makes that unlikely for ClusterIPs, less so for NodePorts, and nothing re-checks yet.
+ * exist, so there is no separate bitmap to drift from them. Within one server, Service writes run
+ * one at a time (Registry), so a value seen free stays free until its write lands. Known limit: two
+ * servers sharing etcd can still pick the same value at the same moment.
  */
 import { ApiError } from '../../kube/errors.ts';
 

@@ -11,6 +11,7 @@ import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '.
 import { isStorageError, StorageError } from '../storage/errors.ts';
 import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
 import { isDryRun } from './request-context.ts';
+import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -99,6 +100,7 @@ export class Registry {
   readonly storage: Storage;
   readonly #admit: Admit;
   readonly #now: Now;
+  readonly #sections = new SerialSections();
 
   constructor(storage: Storage, admit: Admit, now: Now = () => new Date()) {
     this.storage = storage;
@@ -195,7 +197,19 @@ export class Registry {
     return true;
   }
 
-  async create(info: ResourceInfo, namespace: string | undefined, input: KubeObject): Promise<KubeObject> {
+  /**
+   * Writes whose admission allocates from what other objects hold (Service ClusterIPs and
+   * NodePorts) run one at a time in this server, so two of them cannot pick the same value.
+   */
+  #serialized<T>(info: ResourceInfo, body: () => Promise<T>): Promise<T> {
+    return info.group === '' && info.resource === 'services' ? this.#sections.run('services', body) : body();
+  }
+
+  create(info: ResourceInfo, namespace: string | undefined, input: KubeObject): Promise<KubeObject> {
+    return this.#serialized(info, () => this.#create(info, namespace, input));
+  }
+
+  async #create(info: ResourceInfo, namespace: string | undefined, input: KubeObject): Promise<KubeObject> {
     const object = clone(input);
     object.apiVersion = apiVersionOf(info.group, info.version);
     object.kind = info.kind;
@@ -249,7 +263,17 @@ export class Registry {
    * Reads the current object, lets `mutate` compute the next one, and writes it on the exact version
    * read; on a concurrent write, reads again and retries. Errors thrown by `mutate` stop the loop.
    */
-  async guaranteedUpdate(
+  guaranteedUpdate(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    subresource: string | undefined,
+    mutate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+  ): Promise<KubeObject> {
+    return this.#serialized(info, () => this.#guaranteedUpdate(info, namespace, name, subresource, mutate));
+  }
+
+  async #guaranteedUpdate(
     info: ResourceInfo,
     namespace: string | undefined,
     name: string,
