@@ -4,6 +4,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
+import { parseDurationSeconds } from './duration.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -15,6 +16,13 @@ interface ServerArgs {
   'service-cluster-ip-range': string;
   'tls-san': string[];
   'log-level': string;
+  controllers: boolean;
+  scheduler: boolean;
+  'cluster-cidr': string;
+  'node-cidr-mask-size': number;
+  'node-monitor-period': string;
+  'node-monitor-grace-period': string;
+  'node-startup-grace-period': string;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -30,7 +38,14 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('advertise-address', { type: 'string', default: '127.0.0.1', describe: 'Address clients and nodes use to reach this server' })
       .option('service-cluster-ip-range', { type: 'string', default: '10.96.0.0/12', describe: 'CIDR that Service ClusterIPs come from' })
       .option('tls-san', { type: 'string', array: true, default: [] as string[], describe: 'Extra names or IPs for the serving certificate' })
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
+      .option('controllers', { type: 'boolean', default: true, describe: 'Run the controllers (--no-controllers: serve the API only)' })
+      .option('scheduler', { type: 'boolean', default: true, describe: 'Run the scheduler (--no-scheduler when another one places pods)' })
+      .option('cluster-cidr', { type: 'string', default: '10.244.0.0/16', describe: 'CIDR that node pod subnets come from' })
+      .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'Prefix length of each node pod subnet' })
+      .option('node-monitor-period', { type: 'string', default: '5s', describe: 'How often node health is checked' })
+      .option('node-monitor-grace-period', { type: 'string', default: '50s', describe: 'Silence after which a node is Unknown' })
+      .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' }) as never,
   handler: async (args) => {
     const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
     const port = args['secure-port'];
@@ -38,6 +53,23 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['service-cluster-ip-range'])) {
       throw new CliError(`--service-cluster-ip-range ${args['service-cluster-ip-range']} is not an IPv4 CIDR`, ExitCode.usage);
     }
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['cluster-cidr'])) throw new CliError(`--cluster-cidr ${args['cluster-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
+    const mask = args['node-cidr-mask-size'];
+    if (!Number.isInteger(mask) || mask < Number(args['cluster-cidr'].split('/')[1]) || mask > 30) {
+      throw new CliError(`--node-cidr-mask-size ${mask} must be between the cluster CIDR's prefix and 30`, ExitCode.usage);
+    }
+    const durationMs = (flag: 'node-monitor-period' | 'node-monitor-grace-period' | 'node-startup-grace-period') => {
+      const seconds = parseDurationSeconds(args[flag]);
+      if (seconds === undefined || seconds === 0) throw new CliError(`--${flag} ${args[flag]}: use a duration like 5s, 50s or 1m`, ExitCode.usage);
+      return seconds * 1000;
+    };
+    const nodeLifecycle = {
+      clusterCidr: args['cluster-cidr'],
+      nodeCidrMaskSize: mask,
+      monitorPeriodMs: durationMs('node-monitor-period'),
+      graceMs: durationMs('node-monitor-grace-period'),
+      startupGraceMs: durationMs('node-startup-grace-period'),
+    };
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -54,6 +86,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         bookmarkIntervalMs: 60 * 1000,
         logger,
         kubernetesVersion: 'v1.32.0',
+        ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });
     } catch (err) {
       throw new CliError(`server failed to start: ${(err as Error).message}`);

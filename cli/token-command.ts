@@ -5,6 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
+import { parseDurationSeconds } from './duration.ts';
 
 interface Common {
   kubeconfig?: string;
@@ -22,11 +23,10 @@ function common<T>(y: Argv<T>): Argv<T & Common> {
 }
 
 /** '24h', '90m', '45s', '1h30m' -> seconds; '0' means the token never expires. */
-export function parseDuration(text: string): number {
-  if (text === '0') return 0;
-  const match = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
-  if (!match || text === '') throw new CliError(`--ttl ${text}: use a duration like 24h, 90m or 1h30m (0: never expires)`, ExitCode.usage);
-  return Number(match[1] ?? 0) * 3600 + Number(match[2] ?? 0) * 60 + Number(match[3] ?? 0);
+function parseTtl(text: string): number {
+  const seconds = parseDurationSeconds(text);
+  if (seconds === undefined) throw new CliError(`--ttl ${text}: use a duration like 24h, 90m or 1h30m (0: never expires)`, ExitCode.usage);
+  return seconds;
 }
 
 async function connect(args: Common) {
@@ -91,7 +91,7 @@ const create: CommandModule<object, Common & { ttl: string; usages: string; grou
     .option('description', { type: 'string', default: '', describe: 'A note for people' })
     .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }) as never,
   handler: async (args) => {
-    const ttl = parseDuration(args.ttl);
+    const ttl = parseTtl(args.ttl);
     const usages = args.usages.split(',').map((u) => u.trim()).filter((u) => u !== '');
     const unknown = usages.filter((u) => u !== 'signing' && u !== 'authentication');
     if (unknown.length > 0) throw new CliError(`--usages: unknown usage ${unknown.join(', ')}; use signing and/or authentication`, ExitCode.usage);

@@ -25,6 +25,10 @@ import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.
 import { ensureClusterPki } from './pki/cluster-pki.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
+import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
+import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
+import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
+import { KubeClient } from '../kube/client.ts';
 import { startCompactor } from './storage/compactor.ts';
 import { EtcdStorage } from './storage/etcd.ts';
 import { SqliteStorage } from './storage/sqlite.ts';
@@ -46,6 +50,11 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Kubernetes version this server reports (kubectl warns about skew beyond one minor). */
   readonly kubernetesVersion: string;
+  /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
+  readonly controlLoops?: {
+    readonly withoutScheduler?: boolean;
+    readonly nodeLifecycle?: NodeLifecycleOptions;
+  };
 }
 
 export interface RunningServer {
@@ -306,6 +315,26 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: logger.child({ component: 'certificates' }),
   });
   certificates.start();
+  // the scheduler and controllers reach this server over loopback with the admin identity, as a
+  // separate controller manager would (they meet the API only through HTTP)
+  let loops: RunningControlLoops | undefined;
+  if (options.controlLoops) {
+    try {
+      loops = await startControlLoops({
+        client: new KubeClusterClient(new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key })),
+        logger: logger.child({ component: 'controllers' }),
+        ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
+        ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
+      });
+    } catch (err) {
+      await certificates.stop();
+      compactor.stop();
+      policy.stop();
+      await api.close();
+      await storage.close();
+      throw new Error(`the controllers could not start: ${(err as Error).message}`);
+    }
+  }
   logger.info({ port, datastore: options.datastore, kubeconfig: pki.kubeconfigPath }, 'bosun server is serving');
   let closed = false;
   return {
@@ -317,6 +346,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       if (closed) return;
       closed = true;
+      await loops?.stop();
       await certificates.stop();
       compactor.stop();
       policy.stop();

@@ -29,6 +29,8 @@ export interface ServerStartOptions {
   datastore: 'sqlite' | 'etcd';
   etcdEndpoint?: string;
   dataDir?: string;
+  /** Run the scheduler and controllers too (default: the API alone, so scenarios see only their own writes). */
+  controllers?: boolean;
 }
 
 export async function startServerProcess(options: ServerStartOptions): Promise<ServerProcess> {
@@ -40,6 +42,7 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     '--bind-address', '127.0.0.1',
     '--secure-port', '0',
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
+    ...(options.controllers ? [] : ['--no-controllers']),
   ];
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';

@@ -38,10 +38,16 @@ test.after.always(async () => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
+/** A fresh token's join command, once the server has signed cluster-info for it. */
 async function joinCommand(...extra: string[]): Promise<string[]> {
   const created = await run([bosun, 'token', 'create', '--print-join-command', '--kubeconfig', server.kubeconfig, ...extra]);
   if (created.code !== 0) throw new Error(created.stderr);
   const [, ...args] = created.stdout.trim().split(' ');
+  const id = args[args.indexOf('--token') + 1]!.slice(0, 6);
+  await waitFor(async () => {
+    const info = await run(['kubectl', '--kubeconfig', server.kubeconfig, 'get', 'configmap', '-n', 'kube-public', 'cluster-info', '-o', `jsonpath={.data.jws-kubeconfig-${id}}`]);
+    return info.stdout !== '';
+  }, { what: `cluster-info signed for token ${id}`, timeoutMs: 15_000 });
   return [bosun, ...args];
 }
 
@@ -50,11 +56,7 @@ const nodeFlags = () => ['--no-start', '--container-runtime-endpoint', bed.nodes
 test.serial('join: discovery, TLS bootstrap, and a 0600 kubeconfig holding a node certificate from the cluster CA', async (t) => {
   const command = await joinCommand();
   const dir = tempDir();
-  // the server signs cluster-info for the new token on its next round
-  const result = await waitFor(async () => {
-    const r = await run([...command, ...nodeFlags(), '--node-name', 'worker-1', '--config-dir', dir], { timeoutMs: 90_000 });
-    return r.stderr.includes('does not know token') ? undefined : r;
-  }, { what: 'cluster-info signed for the new token', timeoutMs: 10_000 });
+  const result = await run([...command, ...nodeFlags(), '--node-name', 'worker-1', '--config-dir', dir], { timeoutMs: 90_000 });
   t.is(result.code, 0, result.stderr);
   const path = join(dir, 'agent.kubeconfig');
   t.is(statSync(path).mode & 0o777, 0o600);
@@ -97,7 +99,7 @@ test.serial('join fails fast and says why: wrong CA pin, unknown token, expired 
   t.is(down.code, 1);
   t.regex(down.stderr, /preflight: containerd is not usable at unix:\/\/\/nonexistent\/containerd\.sock/);
 
-  const expiring = await joinCommand('--ttl', '1s');
+  const expiring = await joinCommand('--ttl', '3s');
   await waitFor(async () => {
     const r = await run([...expiring, ...nodeFlags(), '--config-dir', tempDir()]);
     return r.code === 1 && /does not know token/.test(r.stderr);

@@ -1,7 +1,6 @@
 /**
  * The scheduler and controllers with real nodes: `bosun server`, two sandbox nodes each with its
- * own containerd and `bosun agent`, the control loops started the way the server is meant to start
- * them (its kubeconfig, over HTTPS), and real kubectl. A Deployment spreads over both nodes, Jobs
+ * own containerd and `bosun agent`, the control loops run by the server itself, and real kubectl. A Deployment spreads over both nodes, Jobs
  * complete or stop at their backoff limit, a DaemonSet covers every node (also one that joins
  * later), a StatefulSet comes up in order, and when one node's agent is killed the node goes
  * Unknown after the (shortened) grace period and its pod comes back on the other node.
@@ -10,11 +9,9 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { run } from '../../../cli/sandbox/run.ts';
 import { Sandbox } from '../../../cli/sandbox/sandbox.ts';
 import { sandboxRoots } from '../../../cli/sandbox/names.ts';
-import { startControlLoopsWithKubeconfig, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
 import { bedImages } from '../../bed/index.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { AgentProcess } from '../../agent/agent-process.ts';
@@ -22,7 +19,6 @@ import { AgentProcess } from '../../agent/agent-process.ts';
 const imageCacheDir = join(import.meta.dirname, '..', '..', '..', '.cache', 'images');
 
 let sandbox: Sandbox | undefined;
-let loops: RunningControlLoops | undefined;
 const agents = new Map<string, AgentProcess>();
 let kubeconfig = '';
 let nodeKubeconfig = '';
@@ -30,15 +26,12 @@ let nodeKubeconfig = '';
 test.before(async () => {
   const id = `bsc${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
   sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 2);
-  const plane = await sandbox.startControlPlane();
+  // bosun server runs the scheduler and controllers itself. Grace shortened from 50 s / 5 s so the
+  // node failure shows within the test's time, yet longer than the agents' 10 s lease renewal so
+  // that healthy nodes never look silent.
+  const plane = await sandbox.startControlPlane(['--node-monitor-grace-period', '15s', '--node-monitor-period', '1s']);
   kubeconfig = plane.kubeconfig;
   nodeKubeconfig = plane.nodeKubeconfig;
-  loops = await startControlLoopsWithKubeconfig(plane.kubeconfig, {
-    logger: pino({ level: 'silent' }),
-    // Shortened from 50 s / 5 s so the node failure shows within the test's time, yet longer than
-    // the agents' 10 s lease renewal so that healthy nodes never look silent.
-    nodeLifecycle: { graceMs: 15_000, monitorPeriodMs: 1_000 },
-  });
   for (const node of sandbox.nodes) {
     const agent = new AgentProcess(node, plane.nodeKubeconfig);
     agents.set(node.name, agent);
@@ -48,7 +41,6 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  await loops?.stop();
   for (const agent of agents.values()) {
     if (agent.running) await agent.stop(5_000);
     agent.close();
