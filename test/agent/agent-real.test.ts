@@ -43,7 +43,7 @@ test.before(async () => {
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
   const node = sandbox.node('node-1');
   cri = new CriClient(node.criEndpoint);
-  agent = new AgentProcess(node, plane.nodeKubeconfig, ['--node-labels', 'bosun.test/role=worker']);
+  agent = new AgentProcess(node, plane.nodeKubeconfig, ['--node-labels', 'bosun.test/role=worker', '--cluster-dns-serve', 'true']);
   agent.start();
   await agent.ready();
 });
@@ -164,6 +164,44 @@ test.serial('a pod the node does not fit is refused at admission: Failed with th
   t.is((await sandboxesOf(pod.metadata.uid!)).length, 0);
   await kubectl('delete', 'pod', 'misplaced', '--timeout=30s');
   t.is(await getPod('misplaced'), undefined);
+});
+
+test.serial('a Service reaches its pod through the agent\'s proxy rules, and its name resolves through the agent\'s DNS', async (t) => {
+  const web = podManifest('web');
+  web.metadata.labels = { app: 'web-svc' };
+  web.spec.containers = [{ name: 'httpd', image: bedImages.busybox, command: ['sh', '-c', 'mkdir -p /www && echo hello-from-web > /www/index.html && exec httpd -f -p 8080 -h /www'] }];
+  await kubectlCreate([web]);
+  const ready = await waitFor(async () => { const p = await getPod('web'); return isReady(p) ? p : undefined; }, { what: 'pod web Ready', timeoutMs: 60_000 });
+  // a Service without a selector and its EndpointSlice written by hand (a documented pattern):
+  // what is tested is the agent's side, not the server's endpoints controller
+  const objects = join(sandbox!.stateDir, 'web-service.yaml');
+  writeFileSync(objects, [
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
+    {
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', addressType: 'IPv4',
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: [ready.status!.podIP!], conditions: { ready: true }, nodeName: 'node-1' }],
+    },
+  ].map((o) => yaml.dump(o)).join('---\n'));
+  await kubectl('create', '-f', objects);
+  const clusterIP = (await kubectl('get', 'service', 'web', '-o', 'jsonpath={.spec.clusterIP}')).trim();
+  t.regex(clusterIP, /^10\.(9[6-9]|1[01]\d)\.\d+\.\d+$/);
+  const node = sandbox!.node('node-1');
+  // the node's namespace routes the service CIDR into the sink: only a DNAT rule of ours gets the packet to the pod
+  // busybox nc, not wget: this host's static busybox wget crashes on remote addresses
+  const page = await waitFor(async () => {
+    const got = await node.run(['/bin/busybox', 'nc', '-w', '2', clusterIP, '80'], { input: `GET / HTTP/1.0\r\nHost: web\r\n\r\n`, timeoutMs: 10_000 });
+    return got.code === 0 && got.stdout.includes(' 200 ') ? got.stdout : undefined;
+  }, { what: `http://${clusterIP}/ answered through the proxy rules`, timeoutMs: 30_000, intervalMs: 500 });
+  t.is(page.slice(page.indexOf('\r\n\r\n') + 4).trim(), 'hello-from-web');
+  const answer = await waitFor(async () => {
+    const got = await node.run(['/bin/busybox', 'nslookup', 'web.default.svc.cluster.local', node.ip], { timeoutMs: 10_000 });
+    return got.stdout.includes(clusterIP) ? got.stdout : undefined;
+  }, { what: 'web.default.svc.cluster.local resolved by the agent\'s DNS', timeoutMs: 20_000, intervalMs: 500 });
+  t.true(answer.includes(clusterIP));
+  await kubectl('delete', '-f', objects);
+  await kubectl('delete', 'pod', 'web', '--timeout=60s');
 });
 
 async function sigkillAndRestart(t: ExecutionContext): Promise<void> {
