@@ -109,8 +109,8 @@ test('fuzz: mutated objects never crash the server nor half-store anything', asy
       if (mode < 0.1) body = JSON.stringify(object).slice(0, Math.floor(r() * 200)); // broken JSON
       else if (mode < 0.2) {
         method = 'PATCH';
-        path = `${base.path}/fuzz-target`;
-        contentType = ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json'][Math.floor(r() * 3)]!;
+        path = `${base.path}/fuzz-target?fieldManager=fuzz`;
+        contentType = ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml'][Math.floor(r() * 4)]!;
         body = contentType === 'application/json-patch+json' ? [{ op: ['add', 'remove', 'replace', 'move', 'bogus'][Math.floor(r() * 5)], path: `/${String(paths(object).at(-1)?.join('/') ?? '')}`, value: weird(r) }] : mutate(object, r);
       } else if (mode < 0.3) {
         method = 'PUT';

@@ -155,9 +155,10 @@ const mergeKeys: Record<string, string | ((item: JsonObject) => string)> = {
 };
 
 /** Lists of scalars that merge as sets instead of being replaced. */
-const mergedScalarLists = new Set(['finalizers']);
+export const mergedScalarLists: ReadonlySet<string> = new Set(['finalizers']);
 
-function mergeKeyFor(field: string, sample: JsonObject | undefined): string | undefined {
+/** The key that identifies items of list `field`, judged from one of its items; undefined for atomic lists. */
+export function mergeKeyFor(field: string, sample: JsonObject | undefined): string | undefined {
   const entry = mergeKeys[field];
   if (entry === undefined) return undefined;
   return typeof entry === 'string' ? entry : sample ? entry(sample) : undefined;

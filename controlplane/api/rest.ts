@@ -7,6 +7,7 @@ import { ApiError } from '../../kube/errors.ts';
 import { parseFieldSelector, type FieldSelector } from '../../kube/fields.ts';
 import { formatLabelSelector, parseLabelSelector, selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../../kube/labels.ts';
 import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.ts';
+import { applyConfiguration } from './apply/apply.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
 import type { DeleteOptions, Registry } from './registry.ts';
@@ -245,9 +246,10 @@ export class RestHandler {
     const { info, namespace, name, subresource } = call.request;
     if (name === undefined) throw new ApiError('MethodNotAllowed', 'PATCH needs an object name');
     const type = patchTypeOf(call.contentType);
-    if (type === undefined || type === 'apply') {
-      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`);
+    if (type === undefined) {
+      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`);
     }
+    if (type === 'apply') return this.#apply(call);
     if (subresource === 'scale') {
       const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
         const scale = applyPatch(type, toScale(current), call.body) as KubeObject;
@@ -277,6 +279,40 @@ export class RestHandler {
     const asked = isPlainObject(call.body) && Array.isArray(call.body.dryRun) ? (call.body.dryRun as unknown[]) : [];
     if (asked.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(asked)}`);
     return asked.length > 0 && !isDryRun() ? runRequest({ user: call.user, dryRun: true }, body) : body();
+  }
+
+  /** Server-side apply (PATCH with application/apply-patch+yaml; the body must be JSON). */
+  async #apply(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name, subresource } = call.request;
+    if (subresource !== undefined) throw new ApiError('MethodNotAllowed', 'server-side apply works on the main resource only');
+    const manager = call.url.searchParams.get('fieldManager');
+    if (!manager) throw new ApiError('BadRequest', 'fieldManager is required for apply requests');
+    const force = call.url.searchParams.get('force') === 'true';
+    const applied = requireObject(call.body);
+    checkKind(info, applied);
+    checkNamespace(call.request, applied);
+    if (applied.kind === undefined || applied.apiVersion === undefined) throw new ApiError('BadRequest', 'an applied configuration must name its apiVersion and kind');
+    if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
+      throw new ApiError('BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    if (applied.metadata.managedFields !== undefined) throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
+    applied.metadata.name = name;
+    const request = { applied, manager, force, now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) => applyConfiguration(current, request));
+        return { code: 200, body: updated };
+      } catch (err) {
+        if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
+      }
+      try {
+        return { code: 201, body: await this.#registry.create(info, namespace, applyConfiguration(undefined, request)) };
+      } catch (err) {
+        // Someone created it in between: apply to what they made.
+        if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
+      }
+    }
+    throw new ApiError('Conflict', `the object ${name} kept changing between apply attempts; try again`);
   }
 
   async #delete(call: RestCall): Promise<RestReply> {

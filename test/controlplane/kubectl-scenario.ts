@@ -146,6 +146,22 @@ spec:
       '{"app":"web","owner":"ops"} registry.local/web:2.0 B',
     );
 
+    // Server-side apply: creates, drops what the configuration no longer sets, reports conflicts
+    // with another field manager and lets --force-conflicts take the field over.
+    const ssa = join(dir, 'ssa.json');
+    const cmConfig = (data: Record<string, string>) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'ssa', namespace: 'scenario' }, data });
+    writeFileSync(ssa, cmConfig({ a: '1', b: '2' }));
+    t.regex(await k(['apply', '--server-side', '-f', ssa]), /configmap\/ssa serverside-applied/);
+    writeFileSync(ssa, cmConfig({ a: '1' }));
+    await k(['apply', '--server-side', '-f', ssa]);
+    t.is(await k(['get', 'cm', 'ssa', '-n', 'scenario', '-o', 'jsonpath={.data}']), '{"a":"1"}');
+    writeFileSync(ssa, cmConfig({ a: 'mine' }));
+    const clash = await kubectl(server, ['apply', '--server-side', '--field-manager=other', '-f', ssa]);
+    t.not(clash.code, 0);
+    t.regex(clash.stderr, /Apply failed with 1 conflict: conflict with "kubectl": \.data\.a/);
+    await k(['apply', '--server-side', '--field-manager=other', '--force-conflicts', '-f', ssa]);
+    t.is(await k(['get', 'cm', 'ssa', '-n', 'scenario', '-o', 'jsonpath={.data.a}']), 'mine');
+
     // Server-side dry runs and diff: everything is checked, nothing is written.
     t.regex(await k(['create', 'configmap', 'dry', '-n', 'scenario', '--dry-run=server']), /configmap\/dry created \(server dry run\)/);
     t.regex((await kubectl(server, ['get', 'configmap', 'dry', '-n', 'scenario'])).stderr, /NotFound/);

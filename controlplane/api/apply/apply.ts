@@ -1,0 +1,92 @@
+/**
+ * Server-side apply: merges an applied configuration into the live object and records, per field
+ * manager, which fields it set (metadata.managedFields, operation Apply). Applying a field that
+ * another applier owns with a different value is a conflict (409) unless forced, which moves the
+ * conflicting fields to the new manager. Fields a manager applied before and no longer applies are removed,
+ * unless another manager owns them too.
+ *
+ * Ownership is tracked between appliers only: writes that are not applies (create, replace, patch)
+ * are not recorded as owners, so they never conflict with an apply.
+ */
+import { ApiError } from '../../../kube/errors.ts';
+import { isPlainObject, type KubeObject } from '../../../kube/types.ts';
+import { strategicMerge } from '../patch.ts';
+import { fieldSet, fromFieldsV1, keyPath, pathKey, removeAt, toFieldsV1, valueAt, type FieldPath } from './field-set.ts';
+
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion?: string;
+  time?: string;
+  fieldsType?: 'FieldsV1';
+  fieldsV1?: Record<string, unknown>;
+  subresource?: string;
+}
+
+/** `.spec.containers[name="web"].image`, as conflicts are reported. */
+export function describePath(path: FieldPath): string {
+  return path
+    .map((segment) => {
+      if (segment.startsWith('f:')) return `.${segment.slice(2)}`;
+      if (segment.startsWith('k:')) {
+        const key = JSON.parse(segment.slice(2)) as Record<string, unknown>;
+        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+      }
+      if (segment.startsWith('v:')) return `[${segment.slice(2)}]`;
+      return '';
+    })
+    .join('');
+}
+
+export interface ApplyRequest {
+  readonly applied: KubeObject;
+  readonly manager: string;
+  readonly force: boolean;
+  /** RFC 3339 time recorded on the manager's entry. */
+  readonly now: string;
+}
+
+/** The object after applying; throws 409 Conflict naming every conflicting field and its owner. */
+export function applyConfiguration(current: KubeObject | undefined, request: ApplyRequest): KubeObject {
+  const { applied, manager, force, now } = request;
+  const base: KubeObject = current ? structuredClone(current) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
+  const entries = ((base.metadata.managedFields ?? []) as ManagedFieldsEntry[]).filter((e) => isPlainObject(e));
+  const owned = entries.map((entry) => ({ entry, fields: entry.operation === 'Apply' ? fromFieldsV1(entry.fieldsV1) : new Set<string>() }));
+  const mine = owned.find((o) => o.entry.manager === manager && o.entry.operation === 'Apply');
+  const others = owned.filter((o) => o !== mine && o.entry.operation === 'Apply');
+  const wanted = fieldSet(applied);
+
+  const conflicts: { manager: string; path: FieldPath }[] = [];
+  for (const other of others) {
+    for (const key of wanted) {
+      if (!other.fields.has(key)) continue;
+      const path = keyPath(key);
+      if (path.at(-1) === '.') continue; // both want the list item to exist: no disagreement
+      if (JSON.stringify(valueAt(base, path)) !== JSON.stringify(valueAt(applied, path))) conflicts.push({ manager: other.entry.manager, path });
+    }
+  }
+  if (conflicts.length > 0 && !force) {
+    const lines = conflicts.map((c) => `conflict with "${c.manager}": ${describePath(c.path)}`);
+    throw new ApiError('Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${lines.join('\n')}`, {
+      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with "${c.manager}"`, field: describePath(c.path) })),
+    });
+  }
+  if (force) {
+    // Forcing moves the conflicting fields to this manager; fields applied with equal values stay shared.
+    for (const conflict of conflicts) others.find((o) => o.entry.manager === conflict.manager)?.fields.delete(pathKey(conflict.path));
+  }
+
+  let merged = strategicMerge(base, applied) as KubeObject;
+  const dropped = [...(mine?.fields ?? [])].filter((key) => !wanted.has(key) && !others.some((o) => o.fields.has(key)));
+  for (const key of dropped.sort((a, b) => keyPath(b).length - keyPath(a).length)) removeAt(merged, keyPath(key));
+  merged = merged as KubeObject;
+  merged.metadata ??= {};
+
+  const entry: ManagedFieldsEntry = { manager, operation: 'Apply', apiVersion: applied.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(wanted) };
+  const kept = owned
+    .filter((o) => o !== mine)
+    .map((o) => (o.entry.operation === 'Apply' ? { ...o.entry, fieldsV1: toFieldsV1(o.fields) } : o.entry))
+    .filter((e) => e.operation !== 'Apply' || Object.keys(e.fieldsV1 ?? {}).length > 0);
+  merged.metadata.managedFields = [...kept, entry];
+  return merged;
+}
