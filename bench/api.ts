@@ -193,7 +193,7 @@ const wanted = values.backend === 'both' ? (['sqlite', 'etcd'] as const) : ([val
 const etcd = await startEtcd();
 try {
   const baseline = await etcdBaseline(etcd.endpoint);
-  process.stdout.write(`etcd baseline (raw etcd3 client, ${clients} concurrent): put p50 ${baseline.put_p50} ms p99 ${baseline.put_p99} ms; get p50 ${baseline.get_p50} ms p99 ${baseline.get_p99} ms\n`);
+  process.stdout.write(`etcd baseline (raw etcd3 client, ${clients} in flight, unpaced: as fast as etcd answers): put p50 ${baseline.put_p50} ms p99 ${baseline.put_p99} ms; get p50 ${baseline.get_p50} ms p99 ${baseline.get_p99} ms\n`);
   const results: Record<string, Awaited<ReturnType<typeof runBackend>>> = {};
   for (const backend of wanted) results[backend] = await runBackend(backend, backend === 'etcd' ? etcd : undefined);
   const primary = results.sqlite ?? results.etcd!;
