@@ -309,3 +309,41 @@ test('dryRun=All checks and answers but writes nothing (query or DeleteOptions)'
   t.is((await http('GET', '/api/v1/namespaces/default/configmaps/wet')).status, 200, 'still there after a dry-run delete');
   t.is((await http('DELETE', '/api/v1/namespaces/default/configmaps/wet?dryRun=Some')).status, 400);
 });
+
+test('clients that hang up mid-watch leave no watcher behind', async (t) => {
+  const controllers = Array.from({ length: 20 }, () => new AbortController());
+  const list = await client.list(refs.secrets, { namespace: 'default' });
+  const streams = controllers.map(async (abort) => {
+    try {
+      for await (const _ of client.watch(refs.secrets, { namespace: 'default', resourceVersion: list.metadata.resourceVersion!, signal: abort.signal })) {
+        // nothing arrives; the client leaves
+      }
+    } catch {
+      // aborted
+    }
+  });
+  const watchers = async () => {
+    const text = String((await http('GET', '/metrics')).body);
+    return Number(/apiserver_registered_watchers\{group="",version="v1",kind="Secret"\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  const deadline = Date.now() + 5000;
+  while ((await watchers()) < 20 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  t.is(await watchers(), 20, 'all twenty watches were open');
+  for (const abort of controllers) abort.abort();
+  await Promise.all(streams);
+  while ((await watchers()) > 0 && Date.now() < deadline + 5000) await new Promise((r) => setTimeout(r, 20));
+  t.is(await watchers(), 0, 'every watch was torn down when its client left');
+});
+
+test('malformed protobuf and unknown protobuf kinds are refused with a Status', async (t) => {
+  const garbage = await http('POST', '/api/v1/namespaces/default/configmaps', 'k8s\u0000\u00ff\u00ff\u00ff', 'application/vnd.kubernetes.protobuf');
+  t.is(garbage.status, 400);
+  t.is(garbage.body.kind, 'Status');
+  const notEnvelope = await http('POST', '/api/v1/namespaces/default/configmaps', 'hello', 'application/vnd.kubernetes.protobuf');
+  t.is(notEnvelope.status, 400);
+  // An envelope naming a kind the decoder has no table for: 415, so the client can send JSON.
+  const typeMeta = Buffer.concat([Buffer.from([0x0a, 2]), Buffer.from('v1'), Buffer.from([0x12, 4]), Buffer.from('Node')]);
+  const envelope = Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta]);
+  const unknown = await http('POST', '/api/v1/nodes', envelope.toString('latin1'), 'application/vnd.kubernetes.protobuf');
+  t.is(unknown.status, 415, JSON.stringify(unknown.body));
+});

@@ -273,7 +273,13 @@ export class ApiServer {
       return;
     }
     if (parsed.verb === 'watch') {
-      await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch);
+      const { group, version, kind } = parsed.info;
+      const stopped = this.#metrics.watcherStarted(group, version, kind);
+      try {
+        await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch, () => this.#metrics.watchEvent(group, version, kind));
+      } finally {
+        stopped();
+      }
       return;
     }
     const raw = await readBody(req);
