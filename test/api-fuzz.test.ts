@@ -13,8 +13,10 @@ const concurrency = 16;
 const timeLimitMs = 90_000;
 
 let server: ServerProcess | undefined;
+let protobufServer: ServerProcess | undefined;
 test.after.always(async () => {
   await server?.destroy();
+  await protobufServer?.destroy();
 });
 
 function prng(seed: number): () => number {
@@ -149,4 +151,28 @@ test('fuzz: mutated objects never crash the server nor half-store anything', asy
     t.is(got.status, 200, `${path}/${name} was accepted but does not read back`);
   }
   t.log(`${sent} requests; ${stored.length} accepted creates, ${refusedNames.length} refused`);
+});
+
+test('fuzz: mutated protobuf bodies get 400/415 with a Status, never a 5xx', async (t) => {
+  const target = await startServerProcess({ datastore: 'sqlite' });
+  protobufServer = target;
+  const admin = adminIdentity(target.dataDir);
+  const seed = Number(process.env.BOSUN_FUZZ_SEED ?? Date.now() % 1_000_000);
+  const r = prng(seed + 1);
+  // A valid envelope for a ConfigMap: typeMeta {apiVersion v1, kind ConfigMap}, raw {metadata {name}, data {k: v}}.
+  const field = (number: number, bytes: Buffer) => Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
+  const typeMeta = Buffer.concat([field(1, Buffer.from('v1')), field(2, Buffer.from('ConfigMap'))]);
+  const raw = Buffer.concat([field(1, field(1, Buffer.from('pb'))), field(2, Buffer.concat([field(1, Buffer.from('k')), field(2, Buffer.from('v'))]))]);
+  const valid = Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, typeMeta), field(2, raw)]);
+  const failures: string[] = [];
+  for (let i = 0; i < 400; i++) {
+    const body = Buffer.from(valid);
+    const flips = 1 + Math.floor(r() * 4);
+    for (let f = 0; f < flips; f++) body[4 + Math.floor(r() * (body.length - 4))] = Math.floor(r() * 256);
+    const cut = r() < 0.2 ? body.subarray(0, 4 + Math.floor(r() * (body.length - 4))) : body;
+    const reply = await call(target, 'POST', '/api/v1/namespaces/default/configmaps', admin, cut.toString('latin1'), 'application/vnd.kubernetes.protobuf');
+    if (reply.status >= 500 || (reply.status >= 400 && reply.body?.kind !== 'Status')) failures.push(`${reply.status} for ${cut.toString('hex')}: ${JSON.stringify(reply.body).slice(0, 200)}`);
+  }
+  t.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers (seed ${seed})`);
+  t.is((await call(target, 'GET', '/livez')).status, 200);
 });
