@@ -19,6 +19,8 @@ interface JoinArgs {
   'ignore-preflight-errors': string[];
   start: boolean;
   'agent-arg': string[];
+  'log-dir': string;
+  'run-dir': string;
 }
 
 export const joinCommand: CommandModule<object, JoinArgs> = {
@@ -34,6 +36,8 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     .option('ignore-preflight-errors', { type: 'string', array: true, default: [] as string[], describe: 'Checks to ignore: root, runtime, iptables, swap, ports, clock, joined' })
     .option('start', { type: 'boolean', default: true, describe: 'Start the node agent once joined (--no-start to skip)' })
     .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' })
+    .option('log-dir', { type: 'string', default: '/var/log/bosun', describe: "Where a detached agent's log goes (without systemd)" })
+    .option('run-dir', { type: 'string', default: '/run/bosun', describe: "Where a detached agent's PID file goes (without systemd)" })
     .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', '') as never,
   handler: async (args) => {
     const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
@@ -94,6 +98,6 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       return;
     }
     const { startAgent } = await import('./join/start-agent.ts');
-    await startAgent({ kubeconfigPath, nodeName, runtimeEndpoint: endpoint, extraArgs: args['agent-arg'].map(String) });
+    await startAgent({ kubeconfigPath, nodeName, runtimeEndpoint: endpoint, extraArgs: args['agent-arg'].map(String), logDir: args['log-dir'], runDir: args['run-dir'] });
   },
 };

@@ -69,12 +69,13 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
     }
     try {
       const controlPlane = await sandbox.startControlPlane(args['server-arg']);
-      process.stderr.write(`sandbox '${args.name}': ${args.nodes} node(s), API server on https://127.0.0.1:${controlPlane.port}\n`);
-      process.stderr.write('node agents are not started by the sandbox yet; nodes run containerd only\n');
+      process.stderr.write(`sandbox '${args.name}': API server on https://127.0.0.1:${controlPlane.port}; joining ${args.nodes} node(s)\n`);
+      await sandbox.joinAgents(args['agent-arg']);
+      process.stderr.write(`sandbox '${args.name}': ${args.nodes} node(s) joined; kubectl --kubeconfig ${controlPlane.kubeconfig} get nodes\n`);
       process.stdout.write(`${controlPlane.kubeconfig}\n`);
     } catch (err) {
       await sandbox.destroy().catch(() => undefined);
-      throw new CliError(`sandbox '${args.name}' could not start its control plane (nothing was left behind): ${(err as Error).message}`);
+      throw new CliError(`sandbox '${args.name}' could not start (nothing was left behind): ${(err as Error).message}`);
     }
   },
 };
@@ -110,6 +111,7 @@ const status: CommandModule<object, Common & { output: string }> = {
       ip: node.ip,
       podCIDR: node.podCIDR,
       containerd: isOurs(node.containerdPid, node.layout.config) ? 'running' : 'stopped',
+      agent: node.record.agent === undefined ? 'none' : sandbox.agentRunning(node.name) ? 'running' : 'stopped',
       link: node.record.partitioned ? 'partitioned' : 'up',
     }));
     const cp = sandbox.record.controlPlane;
@@ -119,7 +121,7 @@ const status: CommandModule<object, Common & { output: string }> = {
       return;
     }
     process.stdout.write(`sandbox ${sandbox.record.name}: server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`);
-    const rows = [['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'LINK'], ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.link])];
+    const rows = [['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'AGENT', 'LINK'], ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.agent, n.link])];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
   },
@@ -183,18 +185,14 @@ function faultCommand(command: string, describe: string, act: (sandbox: Awaited<
   };
 }
 
-function agentsNotYet(): never {
-  throw new CliError('node agents are not part of the sandbox yet; use --component containerd');
-}
-
 const kill = faultCommand('kill', 'SIGKILL a component of a node (fault injection)', async (sandbox, node, component) => {
-  if (component === 'agent') agentsNotYet();
-  await sandbox.killContainerd(node);
+  if (component === 'agent') await sandbox.killAgent(node);
+  else await sandbox.killContainerd(node);
 }, true);
 
 const start = faultCommand('start', 'Start a component of a node again', async (sandbox, node, component) => {
-  if (component === 'agent') agentsNotYet();
-  await sandbox.startContainerd(node);
+  if (component === 'agent') await sandbox.startAgent(node);
+  else await sandbox.startContainerd(node);
 }, true);
 
 const partition = faultCommand('partition', "Cut a node's link to the rest of the sandbox", (sandbox, node) => sandbox.partition(node), false);

@@ -24,23 +24,39 @@ function healthy(): Promise<boolean> {
   });
 }
 
-export async function startAgent(options: { kubeconfigPath: string; nodeName: string; runtimeEndpoint: string; extraArgs: readonly string[] }): Promise<void> {
-  const args = ['--kubeconfig', options.kubeconfigPath, '--node-name', options.nodeName, '--container-runtime-endpoint', options.runtimeEndpoint, ...options.extraArgs];
+export interface AgentStart {
+  kubeconfigPath: string;
+  nodeName: string;
+  runtimeEndpoint: string;
+  extraArgs: readonly string[];
+  logDir: string;
+  runDir: string;
+}
+
+/** The agent's command line after a join (also what a sandbox uses to start it again). */
+export function agentArgv(options: AgentStart): string[] {
+  return [bosunBin, 'agent', '--kubeconfig', options.kubeconfigPath, '--node-name', options.nodeName, '--container-runtime-endpoint', options.runtimeEndpoint, ...options.extraArgs];
+}
+
+export async function startAgent(options: AgentStart): Promise<void> {
+  const argv = agentArgv(options);
+  const args = argv.slice(2);
+  const log = join(options.logDir, 'agent.log');
   if (existsSync('/run/systemd/system')) {
     writeFileSync('/etc/default/bosun-agent', `BOSUN_AGENT_ARGS="${args.join(' ')}"\n`);
     const started = await run(['systemctl', 'enable', '--now', 'bosun-agent.service'], { timeoutMs: 120_000 });
     if (started.code !== 0) throw new JoinError('JOIN_AGENT', `systemctl could not start bosun-agent: ${started.stderr.trim()}`);
   } else {
-    mkdirSync('/var/log/bosun', { recursive: true });
-    mkdirSync('/run/bosun', { recursive: true });
-    const pid = startDaemon({ argv: [bosunBin, 'agent', ...args], log: '/var/log/bosun/agent.log' });
-    writeFileSync('/run/bosun/agent.pid', `${pid}\n`);
-    process.stderr.write(`[join] systemd is not running this machine: the agent runs detached (pid ${pid}, log /var/log/bosun/agent.log)\n`);
+    mkdirSync(options.logDir, { recursive: true });
+    mkdirSync(options.runDir, { recursive: true });
+    const pid = startDaemon({ argv, log });
+    writeFileSync(join(options.runDir, 'agent.pid'), `${pid}\n`);
+    process.stderr.write(`[join] systemd is not running this machine: the agent runs detached (pid ${pid}, log ${log})\n`);
   }
   try {
     await waitFor(healthy, { what: 'the node agent answering on 127.0.0.1:10248/healthz', timeoutMs: 60_000, intervalMs: 200 });
   } catch {
-    throw new JoinError('JOIN_AGENT', 'the node agent did not become healthy within 60 s: see /var/log/bosun/agent.log (or journalctl -u bosun-agent)');
+    throw new JoinError('JOIN_AGENT', `the node agent did not become healthy within 60 s: see ${log} (or journalctl -u bosun-agent)`);
   }
   process.stderr.write('[join] the node agent is running\n');
 }

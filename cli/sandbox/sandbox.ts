@@ -17,6 +17,8 @@ import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
 import { inNetns, isOurs, killDaemon, stopDaemon } from './process.ts';
 import { namespaceNames, sandboxAddresses, sandboxImages, type SandboxImage } from './names.ts';
 import { startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
+import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
+import { startDaemon } from './process.ts';
 
 export interface SandboxNodeRecord {
   index: number;
@@ -25,6 +27,8 @@ export interface SandboxNodeRecord {
   containerdPid: number;
   /** Link to the hub cut (fault injection). */
   partitioned: boolean;
+  /** The node's agent, once joined. */
+  agent?: AgentRecord;
 }
 
 export interface SandboxRecord extends BedRecord {
@@ -202,6 +206,43 @@ export class Sandbox {
     return this.record.controlPlane;
   }
 
+  /** Joins every node that has no agent yet, through `bosun join` (see agents.ts). */
+  async joinAgents(agentArgs: readonly string[] = []): Promise<void> {
+    const controlPlane = this.record.controlPlane;
+    if (!controlPlane) throw new Error('start the control plane before joining nodes');
+    const pending = this.nodes.filter((n) => !n.record.agent);
+    if (pending.length === 0) return;
+    const token = await sandboxJoinToken(controlPlane);
+    // one at a time: each join generates a key and waits for its certificate; the 2 cores are shared
+    for (const node of pending) {
+      node.record.agent = await joinNode(node, controlPlane, token, agentArgs);
+      this.#saveNode(node.record);
+    }
+  }
+
+  #agentRunning(node: SandboxNode): boolean {
+    return node.record.agent !== undefined && isOurs(node.record.agent.pid, node.record.agent.kubeconfig);
+  }
+
+  agentRunning(name: string): boolean {
+    return this.#agentRunning(this.node(name));
+  }
+
+  async killAgent(name: string): Promise<void> {
+    const node = this.node(name);
+    if (!node.record.agent) throw new Error(`${name} has no agent`);
+    await killDaemon(node.record.agent.pid, node.record.agent.kubeconfig);
+  }
+
+  async startAgent(name: string): Promise<void> {
+    const node = this.node(name);
+    const agent = node.record.agent;
+    if (!agent) throw new Error(`${name} has no agent; it joins with bosun sandbox up`);
+    if (this.#agentRunning(node)) return;
+    agent.pid = startDaemon({ argv: agent.argv, netns: node.netns, log: agent.log });
+    this.#saveNode(node.record);
+  }
+
   async startContainerd(name: string): Promise<void> {
     const node = this.node(name);
     if (this.#containerdRunning(node)) return;
@@ -260,6 +301,12 @@ export class Sandbox {
    */
   async destroy(): Promise<void> {
     const problems: string[] = [];
+    for (const node of this.nodes) {
+      if (node.record.agent && this.#agentRunning(node)) {
+        // SIGTERM: the agent stops and leaves its pods to be removed below
+        try { await stopDaemon(node.record.agent.pid, node.record.agent.kubeconfig); } catch (err) { problems.push(`${node.name} agent: ${(err as Error).message}`); }
+      }
+    }
     if (this.record.controlPlane) {
       try { await stopControlPlane(this.record.controlPlane); } catch (err) { problems.push(`control plane: ${(err as Error).message}`); }
     }

@@ -21,7 +21,7 @@ test.after.always(async () => {
   await sandbox('down');
 });
 
-test.serial('up prints a kubeconfig that kubectl uses to reach the sandbox API server', async (t) => {
+test.serial('up joins every node through bosun join; kubectl sees them Ready', async (t) => {
   const up = await sandbox('up', '--nodes', '2');
   t.is(up.code, 0, up.stderr);
   const kubeconfig = up.stdout.trim();
@@ -30,6 +30,15 @@ test.serial('up prints a kubeconfig that kubectl uses to reach the sandbox API s
   const namespaces = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name']);
   t.is(namespaces.code, 0, namespaces.stderr);
   t.true(namespaces.stdout.includes('namespace/kube-system'));
+  const nodes = await waitFor(async () => {
+    const list = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'json']);
+    const items = (JSON.parse(list.stdout || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[] }).items;
+    const ready = items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name).sort();
+    return ready.length === 2 ? ready : undefined;
+  }, { what: 'node-1 and node-2 Ready in kubectl get nodes', timeoutMs: 60_000 });
+  t.deepEqual(nodes, ['node-1', 'node-2']);
+  const csrs = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'csr', '-o', 'jsonpath={range .items[*]}{.spec.username}{"\\n"}{end}']);
+  t.is(csrs.stdout.trim().split('\n').filter((u) => /^system:bootstrap:[a-z0-9]{6}$/.test(u)).length, 2, 'each node joined with the bootstrap token');
   const again = await sandbox('up');
   t.is(again.code, 1);
   t.regex(again.stderr, /already exists; remove it first/);
@@ -75,6 +84,20 @@ test.serial('kill and start containerd of one node', async (t) => {
   t.is((await sandbox('exec', 'node-2', '--', bosun, 'cri', 'ps')).code, 0);
 });
 
+test.serial('kill and start the agent of one node', async (t) => {
+  t.is((await sandbox('kill', 'node-1')).code, 0, 'the agent is the default component');
+  let status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as { nodes: { name: string; agent: string }[] };
+  t.deepEqual(status.nodes.map((n) => `${n.name}:${n.agent}`), ['node-1:stopped', 'node-2:running']);
+  t.is((await sandbox('start', 'node-1')).code, 0);
+  status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as { nodes: { name: string; agent: string }[] };
+  t.deepEqual(status.nodes.map((n) => `${n.name}:${n.agent}`), ['node-1:running', 'node-2:running']);
+  const health = await waitFor(async () => {
+    const r = await sandbox('exec', 'node-1', '--', 'curl', '-s', '--max-time', '2', 'http://127.0.0.1:10248/healthz');
+    return r.code === 0 ? r.stdout : undefined;
+  }, { what: "node-1's agent answering /healthz again", timeoutMs: 30_000 });
+  t.is(health.trim(), 'ok');
+});
+
 test.serial('bad input: unknown node, bad name, missing sandbox — one line each, nothing changed', async (t) => {
   const unknown = await sandbox('exec', 'node-9', '--', 'true');
   t.is(unknown.code, 1);
@@ -88,12 +111,13 @@ test.serial('bad input: unknown node, bad name, missing sandbox — one line eac
 
 test.serial('down removes every namespace, process, mount and file of the sandbox', async (t) => {
   const stateDir = join(sandboxRoots.tests, name);
-  const record = JSON.parse(readFileSync(join(stateDir, 'sandbox.json'), 'utf8')) as { netns: string[]; controlPlane: { serverPid: number } };
+  const record = JSON.parse(readFileSync(join(stateDir, 'sandbox.json'), 'utf8')) as { netns: string[]; controlPlane: { serverPid: number }; nodes: { agent?: { pid: number } }[] };
   const down = await sandbox('down');
   t.is(down.code, 0, down.stderr);
   const netns = (await run(['ip', 'netns', 'list'])).stdout;
   for (const ns of record.netns) t.false(netns.includes(ns), `${ns} is gone`);
   t.false(alive(record.controlPlane.serverPid), 'the server is gone');
+  for (const node of record.nodes) t.false(alive(node.agent!.pid), 'the agents are gone');
   t.false(existsSync(stateDir));
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(stateDir));
   t.false((await run(['ps', '-eo', 'args'])).stdout.includes(stateDir), 'no process runs from the sandbox folder');
