@@ -33,9 +33,9 @@ ln -sfn "$prefix/bin/bosun" /usr/local/bin/bosun
 say "$(/usr/local/bin/bosun --version)"
 
 cat <<'MSG'
-install.sh: done. What works today:
-  - bosun --help, bosun --version
-  - the host packages a node needs (containerd, runc, CNI plugins, iptables, conntrack, ipvsadm, catatonit)
-Not yet: the single-node cluster (bosun server + bosun agent as services) is not brought up by this
-installer yet; README.md says what each command does today.
+install.sh: done. Installed: bosun (server, agent, cri, token, join, sandbox) and the host packages a
+node needs (containerd, runc, CNI plugins, iptables, ipset, conntrack, ipvsadm, catatonit).
+Not yet: this installer does not bring up the single-node cluster as services. A cluster on this
+machine today, in network namespaces:  bosun sandbox up --nodes 2
+(it prints a kubeconfig path for kubectl; bosun sandbox down removes it all).
 MSG
