@@ -7,10 +7,10 @@ set -euo pipefail
 
 runtime_packages=(
   containerd runc containernetworking-plugins iptables ipset conntrack ipvsadm iproute2 catatonit
-  util-linux ca-certificates openssl
+  util-linux procps ca-certificates openssl
 )
 test_packages=(
-  busybox-static etcd-server etcd-client docker-registry curl time
+  busybox-static etcd-server etcd-client docker-registry curl time systemd
 )
 
 mode=${1:-runtime}
