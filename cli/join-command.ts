@@ -59,7 +59,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     const ignore = new Set(args['ignore-preflight-errors'].map(String));
     const kubeconfigPath = join(args['config-dir'], 'agent.kubeconfig');
 
-    const [{ observe, judge }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
+    const [{ observe, judge, judgeClock }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
       import('./join/preflight.ts'), import('./join/discovery.ts'), import('./join/tls-bootstrap.ts'), import('./join/errors.ts'),
       import('../cri/client.ts'), import('./join/runtime-probe.ts'),
     ]);
@@ -82,7 +82,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       const local = judge(await observe({ runtimeEndpoint: endpoint, probeRuntime, clockOffsetMs: 0, kubeconfigPath, ports: [10250, 10256] }), ignore);
       if (local.length > 0) fail(`preflight: ${local.map((f) => f.message).join('; ')}`);
       const cluster = await discover(server.origin, token, parsedPins as string[]);
-      const clock = judge({ uid: 0, runtimeProblem: undefined, runtimeEndpoint: endpoint, iptablesRules: { legacy: 0, nft: 0 }, swapDevices: 0, busyPorts: [], clockOffsetMs: cluster.clockOffsetMs, kubeconfigExists: false, kubeconfigPath }, ignore);
+      const clock = judgeClock(cluster.clockOffsetMs, ignore);
       if (clock.length > 0) fail(`preflight: ${clock.map((f) => f.message).join('; ')}`);
       process.stderr.write(`[join] ${server.origin} verified: CA ${cluster.caHash}, token ${token.id}\n`);
       const credentials = await requestNodeCertificate(server.origin, cluster.caPem, args.token, nodeName);

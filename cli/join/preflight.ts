@@ -38,11 +38,15 @@ export function judge(facts: HostFacts, ignore: ReadonlySet<string> = new Set())
   }
   if (facts.swapDevices > 0) failures.push({ check: 'swap', message: 'swap is on; the node agent does not support swap yet: turn it off (swapoff -a) or pass --ignore-preflight-errors=swap' });
   if (facts.busyPorts.length > 0) failures.push({ check: 'ports', message: `port(s) ${facts.busyPorts.join(', ')} are in use; the node agent needs 10250 (kubelet API) and 10256 (proxy health): stop what holds them` });
-  if (Math.abs(facts.clockOffsetMs) > maxClockOffsetMs) {
-    const seconds = Math.round(facts.clockOffsetMs / 1000);
-    failures.push({ check: 'clock', message: `this machine's clock is ${Math.abs(seconds)} s ${seconds > 0 ? 'behind' : 'ahead of'} the server's (at most ${maxClockOffsetMs / 1000} s allowed): fix the time, e.g. with NTP (timedatectl set-ntp true)` });
-  }
+  failures.push(...judgeClock(facts.clockOffsetMs));
   return failures.filter((f) => !ignore.has(f.check));
+}
+
+/** The server's clock minus ours (ms): more than 5 minutes either way fails. */
+export function judgeClock(offsetMs: number, ignore: ReadonlySet<string> = new Set()): PreflightFailure[] {
+  if (ignore.has('clock') || Math.abs(offsetMs) <= maxClockOffsetMs) return [];
+  const seconds = Math.round(offsetMs / 1000);
+  return [{ check: 'clock', message: `this machine's clock is ${Math.abs(seconds)} s ${seconds > 0 ? 'behind' : 'ahead of'} the server's (at most ${maxClockOffsetMs / 1000} s allowed): fix the time, e.g. with NTP (timedatectl set-ntp true)` }];
 }
 
 function portBusy(port: number): Promise<boolean> {

@@ -27,7 +27,8 @@ const root = join(import.meta.dirname, '..', '..');
 const bosunBin = join(root, 'bin', 'bosun');
 const relayScript = join(import.meta.dirname, 'relay.ts');
 
-async function freeLoopbackPort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it). */
+export async function freeLoopbackPort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

@@ -72,6 +72,8 @@ export class CertificateLoop {
     const list = await this.#client.list(refs.certificatesigningrequests);
     for (const item of list.items as unknown as CsrObject[]) {
       if (item.spec.signerName !== kubeletClientSigner && item.spec.signerName !== kubeletServingSigner) continue;
+      // settled requests cost nothing per round: no parse, no signature check
+      if (item.status?.certificate || (item.status?.conditions ?? []).some((c) => c.type === 'Denied' || c.type === 'Failed')) continue;
       let parsed;
       try {
         parsed = parseRequest(item.spec.request);
