@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import { CriClient } from '../cri/client.ts';
+import type { CriRuntime } from '../cri/runtime.ts';
 import { KubeClient } from '../kube/client.ts';
 import type { Pod, Taint } from '../kube/corev1.ts';
 import { isApiError } from '../kube/errors.ts';
@@ -26,7 +27,7 @@ import { Informer } from '../kube/informer.ts';
 import { KubeconfigError, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
 import { refs } from '../kube/resource-ref.ts';
 import { resourceAmount } from '../kube/quantity.ts';
-import { ProcessRunner } from '../netproxy/commandRunner.ts';
+import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts';
 import { defaultProxyConfig } from '../netproxy/iptablesRenderer.ts';
 import { ServiceProxy } from '../netproxy/serviceProxy.ts';
 import { AgentStartError } from './agent-errors.ts';
@@ -56,6 +57,10 @@ export interface AgentConfig {
   /** undefined: detected from the default route's interface. */
   nodeIP: string | undefined;
   runtimeEndpoint: string;
+  /** The container runtime; default: a CRI client for runtimeEndpoint. Hollow nodes pass a fake. */
+  runtime?: CriRuntime;
+  /** Runs the proxy's iptables tools; default: real processes. Hollow nodes pass one without effects. */
+  proxyRunner?: CommandRunner;
   /** The sandbox (pause) image: checked at start and never removed. */
   podInfraImage: string;
   podLogDir: string;
@@ -135,7 +140,7 @@ export class Agent {
       await mkdir(config.podLogDir, { recursive: true });
 
       // -- runtime
-      const runtime = new CriClient(config.runtimeEndpoint);
+      const runtime = config.runtime ?? new CriClient(config.runtimeEndpoint);
       closers.push(() => runtime.close());
       const observer = new NodeObserver({ runtime, rootDir: config.rootDir });
       let runtimeVersion: string;
@@ -230,7 +235,7 @@ export class Agent {
       // -- services: proxy and DNS
       const proxy = config.proxyMode === 'none' ? undefined : new ServiceProxy({
         nodeName: config.nodeName,
-        runner: new ProcessRunner(),
+        runner: config.proxyRunner ?? new ProcessRunner(),
         config: { ...defaultProxyConfig, ...(config.clusterCIDR ? { clusterCIDR: config.clusterCIDR } : {}) },
         mode: config.proxyMode,
         logger: log.child({ loop: 'proxy' }),

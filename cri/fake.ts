@@ -76,6 +76,8 @@ export interface FakeOptions {
   images?: readonly string[];
   /** Offer GetContainerEvents (containerd 1.6 does not). */
   events?: boolean;
+  /** Record every call in `calls` (default true); long-running users turn it off to keep memory flat. */
+  record?: boolean;
 }
 
 interface SandboxRecord {
@@ -105,6 +107,7 @@ export class FakeRuntime implements CriRuntime {
 
   readonly #now: () => number;
   readonly #events: boolean;
+  readonly #record: boolean;
   readonly #sandboxes = new Map<string, SandboxRecord>();
   readonly #containers = new Map<string, ContainerRecord>();
   readonly #images = new Map<string, Image>();
@@ -117,6 +120,7 @@ export class FakeRuntime implements CriRuntime {
   constructor(options: FakeOptions = {}) {
     this.#now = options.now ?? Date.now;
     this.#events = options.events ?? false;
+    this.#record = options.record ?? true;
     for (const ref of options.images ?? []) this.addImage(ref);
   }
 
@@ -166,7 +170,7 @@ export class FakeRuntime implements CriRuntime {
   // ---------------------------------------------------------------- plumbing
 
   #enter(method: FakeMethod, args: unknown[], options?: CallOptions): void {
-    this.calls.push({ method, args: structuredClone(args) });
+    if (this.#record) this.calls.push({ method, args: structuredClone(args) });
     if (this.#closed) throw new CriClosedError('the fake runtime is closed', { method });
     if (options?.signal?.aborted) throw new CriError('CRI_CANCELLED', `${method} was cancelled`, { method });
     const queued = this.#queuedErrors.get(method)?.shift();
