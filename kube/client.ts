@@ -54,6 +54,7 @@ export interface DeleteOptions {
   namespace?: string;
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
 }
 
 export class KubeClient {
@@ -158,6 +159,7 @@ export class KubeClient {
     const body: Record<string, unknown> = { kind: 'DeleteOptions', apiVersion: 'v1' };
     if (options.gracePeriodSeconds !== undefined) body.gracePeriodSeconds = options.gracePeriodSeconds;
     if (options.preconditions) body.preconditions = options.preconditions;
+    if (options.propagationPolicy) body.propagationPolicy = options.propagationPolicy;
     return this.#json('DELETE', resourcePath(ref, options.namespace, name), body);
   }
 

@@ -10,6 +10,7 @@ import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../storage/errors.ts';
 import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
 import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
@@ -38,7 +39,7 @@ export interface ListRequest extends Selectors {
   continueToken?: string;
 }
 
-export interface DeleteOptions {
+export interface DeleteOptions extends PropagationRequest {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
 }
@@ -370,9 +371,12 @@ export class Registry {
         );
       }
       const grace = this.#graceFor(info, current, options);
-      const hasFinalizers = (current.metadata.finalizers ?? []).length > 0;
-      if (hasFinalizers || grace > 0) {
+      // The propagation policy becomes a finalizer the garbage collector acts on (delete-propagation.ts).
+      const finalizers = finalizersAfterDelete(info, current.metadata.finalizers ?? [], options);
+      if (finalizers.length > 0 || grace > 0) {
         const next = clone(current);
+        if (finalizers.length > 0) next.metadata.finalizers = finalizers;
+        else delete next.metadata.finalizers;
         const now = this.#now();
         if (grace > 0) {
           const deadline = new Date(now.getTime() + grace * 1000);

@@ -10,6 +10,7 @@ import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.t
 import { applyConfiguration } from './apply/apply.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
+import { parsePropagation } from './delete-propagation.ts';
 import type { DeleteOptions, Registry } from './registry.ts';
 import { isDryRun, runRequest } from './request-context.ts';
 import type { ResourceRequest } from './request.ts';
@@ -107,7 +108,7 @@ function deleteOptions(url: URL, body: unknown): DeleteOptions {
     options.gracePeriodSeconds = n;
   }
   if (isPlainObject(source.preconditions)) options.preconditions = source.preconditions as DeleteOptions['preconditions'] & object;
-  return options;
+  return { ...options, ...parsePropagation(url.searchParams, source) };
 }
 
 export class RestHandler {
@@ -337,7 +338,7 @@ export class RestHandler {
       const list = await this.#registry.list(info, namespace);
       for (const object of list.items) {
         try {
-          await this.#registry.delete(info, namespace, object.metadata.name!, { gracePeriodSeconds: 0 });
+          await this.#registry.delete(info, namespace, object.metadata.name!, { gracePeriodSeconds: 0, propagationPolicy: 'Background' });
         } catch (err) {
           if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
         }

@@ -18,7 +18,7 @@ import {
   statefulSetController,
 } from './definitions.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
-import { garbageCollectorFor } from './garbage-collector.ts';
+import { garbageCollectors } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
 import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.ts';
 import { serviceAccountController } from './serviceaccount.ts';
@@ -54,12 +54,7 @@ export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifec
     nodeLifecycleController(options.nodeLifecycle),
     namespaceController,
     serviceAccountController,
-    garbageCollectorFor('pods', ['replicasets', 'jobs', 'daemonsets', 'statefulsets']),
-    garbageCollectorFor('replicasets', ['deployments']),
-    garbageCollectorFor('jobs', ['cronjobs']),
-    garbageCollectorFor('endpointslices', ['services']),
-    garbageCollectorFor('controllerrevisions', ['daemonsets', 'statefulsets']),
-    garbageCollectorFor('leases', ['nodes']),
+    ...garbageCollectors(),
   ];
 }
 

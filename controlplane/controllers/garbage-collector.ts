@@ -65,9 +65,74 @@ export function planGarbage(dependent: KubeObject, resource: ResourceName): (cac
     const finalizersOf = (s: (typeof states)[number]) => (s.state.kind === 'present' && s.state.owner.metadata.deletionTimestamp ? (s.state.owner.metadata.finalizers ?? []) : []);
     const orphaning = states.filter((s) => finalizersOf(s).includes(orphanFinalizer));
     if (orphaning.length > 0 || gone.length > 0) return { actions: [remove((s) => !orphaning.includes(s) && s.state.kind !== 'gone')] };
-    if (states.some((s) => finalizersOf(s).includes(foregroundFinalizer))) return { actions: [deleteDependent([])] };
+    if (states.some((s) => finalizersOf(s).includes(foregroundFinalizer))) {
+      // A dependent that owns things itself goes in the foreground too, so the whole chain blocks.
+      return { actions: [{ ...deleteDependent([]), ...(collectedOwners.has(resource) ? { propagationPolicy: 'Foreground' as const } : {}) }] };
+    }
     return { actions: [] };
   };
+}
+
+/** Which dependents the collector follows, and the owner resources they may point at. */
+export const collection: readonly { readonly dependent: ResourceName; readonly owners: readonly ResourceName[] }[] = [
+  { dependent: 'pods', owners: ['replicasets', 'jobs', 'daemonsets', 'statefulsets'] },
+  { dependent: 'replicasets', owners: ['deployments'] },
+  { dependent: 'jobs', owners: ['cronjobs'] },
+  { dependent: 'endpointslices', owners: ['services'] },
+  { dependent: 'controllerrevisions', owners: ['daemonsets', 'statefulsets'] },
+  { dependent: 'leases', owners: ['nodes'] },
+];
+
+/** Owners whose `orphan` / `foregroundDeletion` finalizers the collector removes. */
+export const collectedOwners: ReadonlySet<ResourceName> = new Set(collection.flatMap((c) => c.owners));
+
+function referencesTo(owner: KubeObject, dependent: KubeObject): OwnerReference[] {
+  return (dependent.metadata.ownerReferences ?? []).filter((r) => r.uid === owner.metadata.uid);
+}
+
+/**
+ * Owner side: an owner deleting with `orphan` keeps it until no dependent points at it any more;
+ * with `foregroundDeletion`, until no dependent that blocks its deletion (blockOwnerDeletion) is
+ * left. Then the finalizer goes, and with the last finalizer the API removes the owner.
+ */
+export function planOwnerFinalizers(owner: KubeObject, resource: ResourceName, dependents: readonly KubeObject[]): Plan {
+  const finalizers = owner.metadata.finalizers ?? [];
+  if (!owner.metadata.deletionTimestamp) return { actions: [] };
+  const pointing = dependents.filter((d) => referencesTo(owner, d).length > 0);
+  const done = new Set<string>();
+  if (finalizers.includes(orphanFinalizer) && pointing.length === 0) done.add(orphanFinalizer);
+  if (finalizers.includes(foregroundFinalizer) && !pointing.some((d) => referencesTo(owner, d).some((r) => r.blockOwnerDeletion === true))) {
+    done.add(foregroundFinalizer);
+  }
+  if (done.size === 0) return { actions: [] };
+  return { actions: [{ kind: 'update', resource, object: { ...owner, metadata: { ...owner.metadata, finalizers: finalizers.filter((f) => !done.has(f)) } } }] };
+}
+
+/** One owner-side collector per owner resource, woken by its own changes and its dependents'. */
+export function ownerFinalizerController(owner: ResourceName): ControllerSpec {
+  const dependentResources = collection.filter((c) => c.owners.includes(owner)).map((c) => c.dependent);
+  const ownerKind = Object.entries(ownerResources).find(([, r]) => r === owner)?.[0].split('/').at(-1);
+  return {
+    name: `garbagecollector-owner-${owner}`,
+    primary: owner,
+    triggers: dependentResources.map((resource) => ({
+      resource,
+      keysFor: (dependent: KubeObject) =>
+        (dependent.metadata.ownerReferences ?? [])
+          .filter((r) => r.kind === ownerKind)
+          .map((r) => (clusterScoped.has(owner) || !dependent.metadata.namespace ? r.name : `${dependent.metadata.namespace}/${r.name}`)),
+    })),
+    plan: (object, caches) => {
+      const namespace = clusterScoped.has(owner) ? undefined : object.metadata.namespace;
+      const dependents = dependentResources.flatMap((resource) => caches.list(resource, clusterScoped.has(resource) ? undefined : namespace));
+      return planOwnerFinalizers(object, owner, dependents);
+    },
+  };
+}
+
+/** Every collector: dependent side and owner side. */
+export function garbageCollectors(): ControllerSpec[] {
+  return [...collection.map((c) => garbageCollectorFor(c.dependent, c.owners)), ...[...collectedOwners].map(ownerFinalizerController)];
 }
 
 /** One collector per dependent resource; woken by its own objects and by any owner going away. */

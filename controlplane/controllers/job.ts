@@ -73,6 +73,8 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     }
     return { actions: [], requeueAfterMs: expires - now.getTime() + 1 };
   }
+  // A Job being deleted starts nothing: an orphaning delete would otherwise see its pods go and replace them.
+  if (job.metadata.deletionTimestamp) return { actions: [] };
 
   // Jobs select their pods by controller uid unless the user chose a selector.
   const owned = job.spec.selector ? claimPods(job, pods) : { owned: pods.filter((p) => controllerOf(p)?.uid === job.metadata.uid), actions: [] as Action[] };

@@ -3,9 +3,6 @@
  * to the API server exactly as a remote kube-controller-manager would. Watches that the server
  * ends normally (its timeout) are resumed from the last version seen; a broken or expired watch is
  * reported so the informer lists again.
- *
- * Not carried: DeleteRequest.propagationPolicy (bosun server does not take it yet; the garbage
- * collector cascades deletions itself).
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -89,6 +86,7 @@ export class KubeClusterClient implements ClusterClient {
       ...(namespace !== undefined ? { namespace } : {}),
       ...(request.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: request.gracePeriodSeconds } : {}),
       ...(request.preconditions ? { preconditions: request.preconditions } : {}),
+      ...(request.propagationPolicy ? { propagationPolicy: request.propagationPolicy } : {}),
     });
   }
 

@@ -37,7 +37,8 @@ function contentDeletions(namespace: string, caches: Caches): Action[] {
     for (const object of caches.list(resource, namespace)) {
       if (object.metadata.deletionTimestamp) continue;
       // Pods get no grace: their namespace is going and nothing will serve them anyway.
-      actions.push({ kind: 'delete', resource, namespace, name: object.metadata.name ?? '', ...(object.metadata.uid ? { uid: object.metadata.uid } : {}) });
+      // Background, as upstream's namespace controller: a Job's own default would orphan its pods.
+      actions.push({ kind: 'delete', resource, namespace, name: object.metadata.name ?? '', propagationPolicy: 'Background', ...(object.metadata.uid ? { uid: object.metadata.uid } : {}) });
     }
   }
   return actions;

@@ -1,0 +1,83 @@
+/**
+ * What a DELETE asks for its dependents, as the API server decides it: `propagationPolicy`
+ * (or the older `orphanDependents`) becomes a finalizer that the garbage collector acts on.
+ * Orphan adds `orphan` (the collector strips the owner from its dependents, then the finalizer);
+ * Foreground adds `foregroundDeletion` (the collector deletes the dependents first); Background
+ * adds nothing (the object goes now, the collector deletes its dependents after it).
+ */
+import { ApiError } from '../../kube/errors.ts';
+import type { ResourceInfo } from './resources.ts';
+
+export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+
+export const orphanFinalizer = 'orphan';
+export const foregroundFinalizer = 'foregroundDeletion';
+
+const policies: readonly PropagationPolicy[] = ['Foreground', 'Background', 'Orphan'];
+
+export interface PropagationRequest {
+  readonly propagationPolicy?: PropagationPolicy;
+  readonly orphanDependents?: boolean;
+}
+
+/** Reads the two DeleteOptions fields (query wins over body, as upstream decodes them). */
+export function parsePropagation(query: URLSearchParams, body: Record<string, unknown>): PropagationRequest {
+  const policy = query.get('propagationPolicy') ?? body.propagationPolicy;
+  const orphanRaw = query.get('orphanDependents') ?? body.orphanDependents;
+  const request: { propagationPolicy?: PropagationPolicy; orphanDependents?: boolean } = {};
+  if (policy !== undefined && policy !== null && policy !== '') {
+    if (!policies.includes(policy as PropagationPolicy)) {
+      throw new ApiError('Invalid', `DeleteOptions.propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
+    }
+    request.propagationPolicy = policy as PropagationPolicy;
+  }
+  if (orphanRaw !== undefined && orphanRaw !== null) {
+    if (orphanRaw !== true && orphanRaw !== false && orphanRaw !== 'true' && orphanRaw !== 'false') {
+      throw new ApiError('BadRequest', `orphanDependents must be true or false, not "${String(orphanRaw)}"`);
+    }
+    request.orphanDependents = orphanRaw === true || orphanRaw === 'true';
+  }
+  if (request.propagationPolicy !== undefined && request.orphanDependents !== undefined) {
+    throw new ApiError('Invalid', 'DeleteOptions.propagationPolicy: Invalid value: "' + request.propagationPolicy + '": orphanDependents and deletionPropagation cannot be both set');
+  }
+  return request;
+}
+
+/**
+ * The policy when the request names none: batch/v1 Jobs orphan their pods (upstream keeps that
+ * for compatibility; kubectl always sends Background); everything else is Background.
+ */
+export function defaultPropagation(info: ResourceInfo): PropagationPolicy {
+  if (info.group === 'batch' && info.version === 'v1' && info.resource === 'jobs') return 'Orphan';
+  return 'Background';
+}
+
+/**
+ * Resources whose dependents the garbage collector follows (controllers/garbage-collector.ts), so
+ * that it also removes their `orphan` and `foregroundDeletion` finalizers. Anything else has no
+ * dependents it could wait for: every policy deletes it at once, rather than leaving it stuck.
+ */
+const collectedOwners = new Set(['apps/replicasets', 'apps/deployments', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs', '/services', '/nodes']);
+
+function collected(info: ResourceInfo): boolean {
+  return collectedOwners.has(`${info.group}/${info.resource}`);
+}
+
+/**
+ * The finalizers an object carries after this delete. An explicit request overrides what the
+ * object has; without one, a finalizer already there (from an earlier delete) decides; else the
+ * resource's default.
+ */
+export function finalizersAfterDelete(info: ResourceInfo, finalizers: readonly string[], request: PropagationRequest): string[] {
+  if (!collected(info)) return [...finalizers];
+  let policy: PropagationPolicy;
+  if (request.orphanDependents !== undefined) policy = request.orphanDependents ? 'Orphan' : 'Background';
+  else if (request.propagationPolicy !== undefined) policy = request.propagationPolicy;
+  else if (finalizers.includes(orphanFinalizer)) policy = 'Orphan';
+  else if (finalizers.includes(foregroundFinalizer)) policy = 'Foreground';
+  else policy = defaultPropagation(info);
+  const others = finalizers.filter((f) => f !== orphanFinalizer && f !== foregroundFinalizer);
+  if (policy === 'Orphan') return [...others, orphanFinalizer];
+  if (policy === 'Foreground') return [...others, foregroundFinalizer];
+  return others;
+}
