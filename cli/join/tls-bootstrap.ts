@@ -36,9 +36,10 @@ export function nodeClientRequest(nodeName: string): { csrPem: string; keyPem: s
 
 export async function requestNodeCertificate(
   server: string, caPem: string, token: string, nodeName: string, timeoutMs = 60_000,
+  request: { csrPem: string; keyPem: string } = nodeClientRequest(nodeName),
 ): Promise<IssuedCredentials> {
   const client = new KubeClient({ server, ca: caPem, token, timeoutMs: 10_000 });
-  const { csrPem, keyPem } = nodeClientRequest(nodeName);
+  const { csrPem, keyPem } = request;
   const name = `node-csr-${nodeName}-${randomBytes(4).toString('hex')}`;
   try {
     try {

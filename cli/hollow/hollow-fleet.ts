@@ -1,0 +1,149 @@
+/**
+ * Many hollow nodes in one process, as kubemark runs them: each is the real agent (registration,
+ * lease, node status, pod workers, status writer, service proxy change tracking) over its own
+ * stateful fake CRI and a proxy runner without a host. Each node has its own identity, joined
+ * through the real path: one discovery per process (cluster-info, verified by token signature and
+ * CA pin), then a CSR and a client certificate per node, a few at a time.
+ *
+ * Per node there is no DNS server, no healthz listener and no kubelet server: those are per-host
+ * costs that say nothing about the control plane.
+ *
+ * Lifecycle: run(signal) joins and starts the nodes, resolves `allStarted` when every node is
+ * ready (or failed), and returns after the signal aborted and every agent stopped.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { Agent } from '../../agent/agent.ts';
+import { nothingReserved } from '../../agent/node/node-flags.ts';
+import { SystemdNotifier } from '../../agent/systemd-notify.ts';
+import type { BootstrapToken } from '../../kube/bootstrap.ts';
+import { discover } from '../join/discovery.ts';
+import { requestNodeCertificate } from '../join/tls-bootstrap.ts';
+import { writeAgentKubeconfig } from '../join/write-kubeconfig.ts';
+import { HollowRuntime } from './hollow-runtime.ts';
+import { NullHostRunner } from './null-host.ts';
+import { SharedKeyRequests } from './shared-key-requests.ts';
+
+export interface HollowFleetOptions {
+  server: string;
+  token: BootstrapToken;
+  caHashes: readonly string[];
+  nodes: number;
+  /** Node names are `<namePrefix>-<index>`, indexes from `firstIndex`. */
+  namePrefix: string;
+  firstIndex: number;
+  /** Kubeconfigs and the agents' (empty) pod folders go below here. */
+  dataDir: string;
+  /** CSRs (and registrations) in flight at once. */
+  joinConcurrency: number;
+  runtimeLatencyMs: number;
+  podResyncMs: number;
+  pauseImage: string;
+  version: string;
+  log: Logger;
+}
+
+export interface FleetProgress {
+  nodes: number;
+  joined: number;
+  ready: number;
+  failed: number;
+  lastError: string | undefined;
+}
+
+/** A distinct, never-routed address per node index (198.18.0.0/15 is the benchmarking range). */
+export function hollowNodeIP(index: number): string {
+  return `198.${18 + ((index >> 16) & 1)}.${(index >> 8) & 255}.${index & 255}`;
+}
+
+export function hollowNodeName(prefix: string, index: number): string {
+  return `${prefix}-${String(index).padStart(4, '0')}`;
+}
+
+const silentNotifier = (log: Logger) => new SystemdNotifier({ run: async () => 0 }, log, {});
+
+export class HollowFleet {
+  readonly #options: HollowFleetOptions;
+  readonly progress: FleetProgress;
+  #markStarted: () => void = () => {};
+  readonly allStarted: Promise<void>;
+
+  constructor(options: HollowFleetOptions) {
+    this.#options = options;
+    this.progress = { nodes: options.nodes, joined: 0, ready: 0, failed: 0, lastError: undefined };
+    this.allStarted = new Promise((resolve) => { this.#markStarted = resolve; });
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    const options = this.#options;
+    const cluster = await discover(options.server, options.token, options.caHashes);
+    const requests = new SharedKeyRequests();
+    const running: Promise<void>[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (!signal.aborted && next < options.nodes) {
+        const index = options.firstIndex + next++;
+        try {
+          const agent = await this.#join(index, cluster.caPem, requests);
+          this.progress.joined++;
+          const done = agent.run(signal);
+          running.push(done.catch((err: unknown) => this.#failed(index, err)));
+          // the slot is free once the node registered, which bounds registrations in flight too
+          await Promise.race([agent.ready, done]);
+          if (!signal.aborted) this.progress.ready++;
+        } catch (err) {
+          this.#failed(index, err);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, options.joinConcurrency) }, worker));
+    this.#markStarted();
+    await Promise.all(running);
+  }
+
+  #failed(index: number, err: unknown): void {
+    this.progress.failed++;
+    this.progress.lastError = `${hollowNodeName(this.#options.namePrefix, index)}: ${(err as Error).message}`;
+    this.#options.log.error({ node: hollowNodeName(this.#options.namePrefix, index), err: (err as Error).message }, 'hollow node failed');
+  }
+
+  async #join(index: number, caPem: string, requests: SharedKeyRequests): Promise<Agent> {
+    const options = this.#options;
+    const nodeName = hollowNodeName(options.namePrefix, index);
+    const credentials = await requestNodeCertificate(options.server, caPem, `${options.token.id}.${options.token.secret}`, nodeName, 300_000, requests.request(nodeName));
+    const nodeDir = join(options.dataDir, nodeName);
+    mkdirSync(nodeDir, { recursive: true });
+    const kubeconfig = join(nodeDir, 'kubeconfig');
+    writeAgentKubeconfig(kubeconfig, { server: options.server, caPem, nodeName, ...credentials });
+    const log = options.log.child({ node: nodeName });
+    return new Agent({
+      kubeconfig,
+      nodeName,
+      nodeIP: hollowNodeIP(index),
+      runtimeEndpoint: 'fake://hollow',
+      runtime: new HollowRuntime({ pauseImage: options.pauseImage, latencyMs: options.runtimeLatencyMs }),
+      proxyRunner: new NullHostRunner(),
+      podInfraImage: options.pauseImage,
+      podLogDir: join(nodeDir, 'logs'),
+      rootDir: join(nodeDir, 'root'),
+      clusterDNS: ['10.96.0.10'],
+      clusterDomain: 'cluster.local',
+      clusterCIDR: undefined,
+      nodeLabels: { 'node.bosun.dev/hollow': 'true' },
+      registerTaints: [],
+      maxPods: 110,
+      reserved: nothingReserved,
+      healthzAddress: '127.0.0.1',
+      healthzPort: 0,
+      proxyMode: 'iptables',
+      dnsServe: false,
+      dnsPort: 53,
+      cgroupDriver: 'cgroupfs',
+      version: options.version,
+      podResyncMs: options.podResyncMs,
+      log,
+      notifier: silentNotifier(log),
+    });
+  }
+}
