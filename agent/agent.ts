@@ -48,6 +48,8 @@ import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf } from './pods/node-settings.ts';
 import { noConfigLookup } from './pods/pod-executor.ts';
 import { PodManager } from './pods/pod-manager.ts';
+import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
+import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
 import { SystemdNotifier, spawnNotifyRunner } from './systemd-notify.ts';
 
@@ -80,7 +82,15 @@ export interface AgentConfig {
   /** Serve cluster DNS on the node IP, port `dnsPort`. */
   dnsServe: boolean;
   dnsPort: number;
-  cgroupDriver: 'cgroupfs' | 'systemd';
+  /** 'auto': asked of the runtime, else chosen from the host (agent/pods/cgroup-driver.ts). */
+  cgroupDriver: 'cgroupfs' | 'systemd' | 'auto';
+  /**
+   * The kubelet's --cgroups-per-QoS (default true): pods' cgroups go under
+   * <cgroupRoot>/kubepods/<qos>/pod<uid>; false leaves each sandbox's cgroup to the runtime.
+   */
+  cgroupsPerQOS?: boolean;
+  /** The kubelet's --cgroup-root (default '/'). */
+  cgroupRoot?: string;
   /** bosun's version, as the Node's kubeletVersion shows it. */
   version: string;
   /** Default 10 s (the kubelet's nodeStatusUpdateFrequency). */
@@ -152,6 +162,16 @@ export class Agent {
       const pause = await runtime.imageStatus(config.podInfraImage).catch(() => undefined);
       if (pause?.image === undefined) log.warn({ image: config.podInfraImage }, 'the pod infra (pause) image is not in the runtime; pods cannot start until it is imported');
       log.info({ runtime: runtimeVersion, endpoint: config.runtimeEndpoint }, 'container runtime reachable');
+      let cgroupDriver: CgroupDriverName;
+      if (config.cgroupDriver === 'auto') {
+        const fromRuntime = (await runtime.runtimeConfig().catch(() => ({ cgroupDriver: undefined }))).cgroupDriver;
+        const chosen = chooseCgroupDriver({ fromRuntime, ...await hostCgroupClues() });
+        cgroupDriver = chosen.driver;
+        log.info({ cgroupDriver, why: chosen.why }, 'cgroup driver chosen');
+      } else {
+        cgroupDriver = config.cgroupDriver;
+      }
+      const podRoot = config.cgroupsPerQOS === false ? undefined : podCgroupRoot(cgroupDriver, config.cgroupRoot ?? '/');
 
       // -- API: one client for pods and the node, its own for the heartbeat (a slow pod write
       // must never delay the lease)
@@ -192,7 +212,7 @@ export class Agent {
         settings: {
           nodeName: config.nodeName, nodeIP, podLogRoot: config.podLogDir, podsDir: join(config.rootDir, 'pods'),
           clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
-          cgroupRoot: undefined, cgroupDriver: config.cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
+          cgroupRoot: podRoot, cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
           allocatable: { cpuMilli: resourceOr(allocatable.cpu, 'cpu'), memoryBytes: resourceOr(allocatable.memory, 'memory') },
           hostPathAllowList: [],
         },
@@ -231,6 +251,9 @@ export class Agent {
       // only now is the list of this node's pods complete: anything else bosun runs is garbage
       const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
+      if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {
+        loops.push(sweepPodCgroupsEvery(runtime, podRoot, signal, log.child({ loop: 'pod-cgroups' })));
+      }
 
       // -- services: proxy and DNS
       const proxy = config.proxyMode === 'none' ? undefined : new ServiceProxy({

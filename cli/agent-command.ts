@@ -27,6 +27,8 @@ interface AgentArgs {
   'proxy-mode': string;
   'cluster-dns-serve': boolean;
   'cgroup-driver': string;
+  'cgroups-per-qos': boolean;
+  'cgroup-root': string;
   'log-level': string;
 }
 
@@ -70,7 +72,9 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
       .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
       .option('cluster-dns-serve', { type: 'boolean', default: false, describe: 'Serve cluster DNS on the node IP, port 53' })
-      .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs', describe: 'Must match containerd\'s (SystemdCgroup in its runc options)' })
+      .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
+      .option('cgroups-per-qos', { type: 'boolean', default: true, describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does' })
+      .option('cgroup-root', { type: 'string', default: '/', describe: 'The cgroup under which the kubepods hierarchy is made' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
@@ -95,6 +99,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     if (args['node-name'] === '' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(args['node-name'])) {
       throw new CliError(`--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`, ExitCode.usage);
     }
+    if (!args['cgroup-root'].startsWith('/')) throw new CliError(`--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`, ExitCode.usage);
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
@@ -116,7 +121,9 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
       dnsServe: args['cluster-dns-serve'],
       dnsPort: 53,
-      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
+      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd' | 'auto',
+      cgroupsPerQOS: args['cgroups-per-qos'],
+      cgroupRoot: args['cgroup-root'],
       version: `v${bosunVersion}`,
       log,
     });

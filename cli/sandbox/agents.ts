@@ -50,6 +50,8 @@ export interface NodeForJoin {
   stateDir: string;
   podLogDir: string;
   criEndpoint: string;
+  /** The agent's --cgroup-root, inside the sandbox's own cgroup subtree. */
+  cgroupRoot: string;
 }
 
 export async function joinNode(node: NodeForJoin, controlPlane: ControlPlaneRecord, join_: { token: string; caHash: string }, agentArgs: readonly string[]): Promise<AgentRecord> {
@@ -58,6 +60,7 @@ export async function joinNode(node: NodeForJoin, controlPlane: ControlPlaneReco
     `--root-dir=${join(node.stateDir, 'agent')}`,
     `--pod-log-dir=${node.podLogDir}`,
     `--node-ip=${node.ip}`,
+    `--cgroup-root=${node.cgroupRoot}`,
     `--cluster-cidr=${sandboxAddresses.clusterCIDR}`,
     ...agentArgs,
   ];

@@ -1,14 +1,15 @@
 /**
  * Removes what a sandbox created, by the names and paths it recorded: processes whose command line
  * or root lies in its folder (its containerd, shims, containers, server, agents), mounts under that
- * folder, its namespaces, and the folder itself. Run as a script, it removes test beds whose owner
+ * folder, its namespaces, its pods' cgroup subtree, and the folder itself. Run as a script, it removes test beds whose owner
  * process is gone (a crashed or killed test run) and namespaces with test-bed names but no record.
  */
 import { readdirSync, readFileSync, readlinkSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './run.ts';
 
-import { sandboxRoots } from './names.ts';
+import { sandboxCgroupParent, sandboxCgroupRoot, sandboxRoots } from './names.ts';
+import { hostCgroupMounts, removeCgroupTree, removeEmptyCgroup } from '../../agent/pods/pod-cgroups.ts';
 
 export const bedRoot = sandboxRoots.tests;
 /** Every namespace a test bed creates is named like this (see test/bed/index.ts). */
@@ -70,6 +71,10 @@ export async function removeBedLeftovers(record: BedRecord): Promise<void> {
   for (const name of record.netns) {
     if (existsSync(`/run/netns/${name}`)) await run(['ip', 'netns', 'del', name]);
   }
+  // the pod-level cgroups its agents' pods had (the runtime removes only the containers' own)
+  const mounts = await hostCgroupMounts();
+  await removeCgroupTree(mounts, sandboxCgroupRoot(record.id));
+  await removeEmptyCgroup(mounts, sandboxCgroupParent);
   rmSync(record.stateDir, { recursive: true, force: true });
 }
 

@@ -36,3 +36,13 @@ export function namespaceNames(prefix: string) {
     node: (k: number) => `${prefix}-n${k}`,
   };
 }
+
+/**
+ * The cgroup subtree of a sandbox's pods (each node's agent gets <this>/<node> as --cgroup-root),
+ * so that taking the sandbox down can remove the pod cgroups the runtime leaves behind.
+ */
+export const sandboxCgroupParent = '/bosun-sandbox';
+
+export function sandboxCgroupRoot(id: string): string {
+  return `${sandboxCgroupParent}/${id}`;
+}

@@ -15,7 +15,7 @@ import { containerdLayout, containerdMarker, importImage, startContainerd, write
 import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
 import { inNetns, isOurs, killDaemon, stopDaemon } from './process.ts';
-import { namespaceNames, sandboxAddresses, sandboxImages, type SandboxImage } from './names.ts';
+import { namespaceNames, sandboxAddresses, sandboxCgroupRoot, sandboxImages, type SandboxImage } from './names.ts';
 import { startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
 import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
 import { startDaemon } from './process.ts';
@@ -63,8 +63,10 @@ export class SandboxNode {
   readonly podLogDir: string;
   readonly layout: ContainerdLayout;
   readonly criEndpoint: string;
+  /** The agent's --cgroup-root: pods' cgroups stay inside the sandbox's own subtree. */
+  readonly cgroupRoot: string;
 
-  constructor(sandboxDir: string, record: SandboxNodeRecord) {
+  constructor(sandboxDir: string, record: SandboxNodeRecord, sandboxId: string) {
     this.record = record;
     this.ip = sandboxAddresses.nodeIP(record.index);
     this.podCIDR = sandboxAddresses.podCIDR(record.index);
@@ -72,6 +74,7 @@ export class SandboxNode {
     this.podLogDir = join(this.stateDir, 'pods');
     this.layout = containerdLayout(this.stateDir);
     this.criEndpoint = `unix://${this.layout.socket}`;
+    this.cgroupRoot = `${sandboxCgroupRoot(sandboxId)}/${record.name}`;
   }
 
   get name(): string { return this.record.name; }
@@ -96,12 +99,12 @@ export class Sandbox {
   get stateDir(): string { return this.record.stateDir; }
   get hubNetns(): string { return this.record.hubNetns; }
   get sinkNetns(): string { return this.record.sinkNetns; }
-  get nodes(): SandboxNode[] { return this.record.nodes.map((n) => new SandboxNode(this.stateDir, n)); }
+  get nodes(): SandboxNode[] { return this.record.nodes.map((n) => new SandboxNode(this.stateDir, n, this.id)); }
 
   node(name: string): SandboxNode {
     const record = this.record.nodes.find((n) => n.name === name);
     if (!record) throw new Error(`sandbox ${this.record.name} has no node ${name}; it has ${this.record.nodes.map((n) => n.name).join(', ') || 'none'}`);
-    return new SandboxNode(this.stateDir, record);
+    return new SandboxNode(this.stateDir, record, this.id);
   }
 
   /** Reads a sandbox's record from its folder. */
@@ -164,7 +167,7 @@ export class Sandbox {
     this.record.nodes.push(record);
     this.record.netns.push(netns);
     this.save();
-    const node = new SandboxNode(this.stateDir, record);
+    const node = new SandboxNode(this.stateDir, record, this.id);
     mkdirSync(node.podLogDir, { recursive: true });
     const { hubNetns, sinkNetns } = this.record;
     const sink = sandboxAddresses.sinkLink(index);

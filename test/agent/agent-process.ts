@@ -58,6 +58,7 @@ export class AgentProcess {
       '--pod-log-dir', this.node.podLogDir,
       '--root-dir', join(this.node.stateDir, 'agent'),
       '--cluster-cidr', '10.244.0.0/16',
+      '--cgroup-root', this.node.cgroupRoot,
       ...this.extraArgs,
     ];
   }

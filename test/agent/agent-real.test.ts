@@ -10,7 +10,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { run } from '../../cli/sandbox/run.ts';
@@ -24,6 +24,7 @@ import type { Node, Pod } from '../../kube/corev1.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
+import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
@@ -57,7 +58,7 @@ test.after.always(async () => {
 });
 
 async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 30_000 });
+  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
   if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
   return result.stdout;
 }
@@ -154,6 +155,17 @@ test.serial('a pod created with kubectl runs and shows Running, Ready and its IP
   await waitFor(async () => isReady(await getPod('hello')), { what: 'pod hello Ready', timeoutMs: 60_000 });
   const wide = await kubectl('get', 'pods', 'hello', '-o', 'wide');
   t.regex(wide, /^hello\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.1\.\d+\s+node-1\s/m);
+});
+
+test.serial('the pod runs in its QoS class\'s pod cgroup under the agent\'s --cgroup-root, as the kubelet lays it out', async (t) => {
+  const pod = await getPod('hello');
+  t.is(pod?.status?.qosClass, 'BestEffort');
+  const podCgroup = `${sandbox!.node('node-1').cgroupRoot}/kubepods/besteffort/pod${pod?.metadata.uid}`;
+  const mounts = await hostCgroupMounts();
+  const memory = mounts.find((m) => m.split('/').pop()!.split(',').includes('memory')) ?? mounts[0]!;
+  // the pause container and the main container each have their own cgroup inside the pod's
+  const children = readdirSync(join(memory, podCgroup), { withFileTypes: true }).filter((e) => e.isDirectory());
+  t.true(children.length >= 2, `expected the sandbox's and the container's cgroups in ${podCgroup}, found ${children.map((c) => c.name).join(', ')}`);
 });
 
 test.serial('a pod the node does not fit is refused at admission: Failed with the reason, never started', async (t) => {
