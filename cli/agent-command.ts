@@ -4,6 +4,7 @@
  */
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
+import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from './agent-housekeeping-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { bosunVersion } from './version.ts';
 
@@ -53,7 +54,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
   command: 'agent',
   describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
   builder: (y) =>
-    y
+    housekeepingOptions(y)
       .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig', describe: 'How to reach and authenticate to the API server' })
       .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
       .option('node-ip', { type: 'string', describe: 'The node\'s InternalIP (default: the address of the default route\'s interface)' })
@@ -100,6 +101,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       throw new CliError(`--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`, ExitCode.usage);
     }
     if (!args['cgroup-root'].startsWith('/')) throw new CliError(`--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`, ExitCode.usage);
+    const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
@@ -125,6 +127,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       cgroupsPerQOS: args['cgroups-per-qos'],
       cgroupRoot: args['cgroup-root'],
       version: `v${bosunVersion}`,
+      housekeeping,
       log,
     });
     const abort = new AbortController();
