@@ -35,11 +35,8 @@ import { systemClock, type Clock } from './clock.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { readHostUpstreams } from './dns/forward.ts';
 import { DnsServer } from './dns/server.ts';
-import { EventRecorder } from './events/event-recorder.ts';
-import { kubeEventSink } from './events/kube-event-sink.ts';
-import { podEvents } from './events/pod-events.ts';
 import { createHealthzServer } from './healthz.ts';
-import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
+import { KubeletPort } from './kubelet-server/kubelet-port.ts';
 import { kubeLeaseApi } from './node/kube-lease-api.ts';
 import { kubeNodeApi } from './node/kube-node-api.ts';
 import { NodeLease } from './node/lease.ts';
@@ -80,6 +77,11 @@ export interface AgentConfig {
   healthzAddress: string;
   /** 0: no healthz listener. */
   healthzPort: number;
+  /** The kubelet port (logs, exec, port-forward, stats): address (default 0.0.0.0) and port; undefined or 0: none. */
+  kubeletAddress?: string;
+  kubeletPort?: number;
+  /** Operator-provided serving certificate and key (PEM); undefined: requested through a CSR. */
+  kubeletServingCertificate?: { certPem: string; keyPem: string } | undefined;
   proxyMode: 'iptables' | 'ipvs' | 'none';
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
@@ -105,8 +107,6 @@ export interface AgentConfig {
    * CRI list calls, which is what makes a shorter period expensive at 110 pods.
    */
   podResyncMs?: number;
-  /** Log rotation, image GC and eviction settings (default: upstream's). */
-  housekeeping?: HousekeepingConfig;
   log: Logger;
   clock?: Clock;
   /** Default: systemd-notify when NOTIFY_SOCKET is set, else nothing. */
@@ -158,8 +158,7 @@ export class Agent {
       // -- runtime
       const runtime = config.runtime ?? new CriClient(config.runtimeEndpoint);
       closers.push(() => runtime.close());
-      let housekeeping: Housekeeping | undefined;
-      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, pressure: () => housekeeping?.pressure() });
+      const observer = new NodeObserver({ runtime, rootDir: config.rootDir });
       let runtimeVersion: string;
       try {
         runtimeVersion = await observer.runtimeVersion();
@@ -184,10 +183,6 @@ export class Agent {
       // must never delay the lease)
       const client = new KubeClient(loaded.client);
       closers.push(() => client.close());
-      // events are written in the background, off the pod workers' path
-      const recorder = new EventRecorder({ sink: kubeEventSink(client), clock, log: log.child({ loop: 'events' }), component: 'kubelet', host: config.nodeName });
-      closers.push(() => recorder.close());
-      const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
       closers.push(() => leaseClient.close());
       const probeClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
@@ -202,7 +197,7 @@ export class Agent {
       // -- node
       const settings = {
         nodeName: config.nodeName, nodeIP, labels: config.nodeLabels, taints: config.registerTaints,
-        maxPods: config.maxPods, reserved: config.reserved, kubeletPort: 10250, kubeletVersion: config.version,
+        maxPods: config.maxPods, reserved: config.reserved, kubeletPort: config.kubeletPort || 10250, kubeletVersion: config.version,
       };
       const nodeStatus = new NodeStatusLoop({
         api: kubeNodeApi(client), settings, observe: () => observer.observe(), clock, log: log.child({ loop: 'node-status' }),
@@ -233,7 +228,6 @@ export class Agent {
         config: noConfigLookup,
         log: log.child({ loop: 'pods' }),
         agentStartedAt: startedAt,
-        events,
         resyncMs: config.podResyncMs ?? 5_000,
         api: kubePodApi(client),
         admissionNode: () => {
@@ -244,7 +238,6 @@ export class Agent {
             labels: current.metadata.labels ?? {},
             taints: current.spec?.taints ?? [],
             allocatable: { cpu: resourceOr(alloc.cpu, 'cpu'), memory: resourceOr(alloc.memory, 'memory'), pods: config.maxPods },
-            ...(housekeeping !== undefined ? { pressure: housekeeping.admissionPressure() } : {}),
           };
         },
       });
@@ -264,13 +257,6 @@ export class Agent {
       // only now is the list of this node's pods complete: anything else bosun runs is garbage
       const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
-
-      // -- the node defends itself: log rotation, image GC, eviction under pressure
-      housekeeping = new Housekeeping({
-        config: config.housekeeping ?? defaultHousekeeping, runtime, clock, log, nodeName: config.nodeName, rootDir: config.rootDir,
-        podsDir: join(config.rootDir, 'pods'), podLogDir: config.podLogDir, podInfraImage: config.podInfraImage, manager, recorder,
-      });
-      loops.push(...housekeeping.start(signal));
       if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {
         loops.push(sweepPodCgroupsEvery(runtime, podRoot, signal, log.child({ loop: 'pod-cgroups' })));
       }
@@ -303,6 +289,15 @@ export class Agent {
         });
         await listenOrFail(() => listen(healthz, config.healthzPort, config.healthzAddress), `healthz on ${config.healthzAddress}:${config.healthzPort}`);
         closers.push(() => new Promise((resolve) => healthz.close(resolve)));
+      }
+
+      // -- kubelet port: comes up in the background (its certificate may wait for the signer)
+      if (config.kubeletPort !== undefined && config.kubeletPort > 0) {
+        const kubeletPort = new KubeletPort({
+          nodeName: config.nodeName, nodeIP, address: config.kubeletAddress ?? '0.0.0.0', port: config.kubeletPort, certificate: config.kubeletServingCertificate,
+          caPem: loaded.client.ca, client, runtime, pods: () => pods.list(), podLogDir: config.podLogDir, rootDir: config.rootDir, log: log.child({ loop: 'kubelet-server' }),
+        });
+        closers.push(() => kubeletPort.close());
       }
 
       log.info({ node: config.nodeName, pods: pods.list().length, startMs: clock.now() - startedAt }, 'agent ready');

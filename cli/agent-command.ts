@@ -2,9 +2,9 @@
  * `bosun agent`: the node agent (kubelet + kube-proxy). Runs in the foreground until SIGTERM or
  * SIGINT, then stops its loops and leaves every container running for the next agent to adopt.
  */
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
-import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from './agent-housekeeping-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { bosunVersion } from './version.ts';
 
@@ -25,11 +25,13 @@ interface AgentArgs {
   'system-reserved': string;
   'kube-reserved': string;
   'healthz-port': number;
+  address: string;
+  port: number;
+  'tls-cert-file': string | undefined;
+  'tls-private-key-file': string | undefined;
   'proxy-mode': string;
   'cluster-dns-serve': boolean;
   'cgroup-driver': string;
-  'cgroups-per-qos': boolean;
-  'cgroup-root': string;
   'log-level': string;
 }
 
@@ -50,11 +52,22 @@ function reexecWithSmallYoungGeneration(): void {
   process.execve(process.execPath, [process.execPath, youngGenerationFlag, ...process.execArgv, ...process.argv.slice(1)], process.env);
 }
 
+/** --tls-cert-file and --tls-private-key-file: both or neither, both readable. */
+function readServingCertificate(certFile: string | undefined, keyFile: string | undefined): { certPem: string; keyPem: string } | undefined {
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (certFile === undefined || keyFile === undefined) throw new CliError('--tls-cert-file and --tls-private-key-file go together; give both or neither', ExitCode.usage);
+  try {
+    return { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
+  } catch (err) {
+    throw new CliError(`cannot read the kubelet serving certificate: ${(err as Error).message}`, ExitCode.usage);
+  }
+}
+
 export const agentCommand: CommandModule<object, AgentArgs> = {
   command: 'agent',
   describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
   builder: (y) =>
-    housekeepingOptions(y)
+    y
       .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig', describe: 'How to reach and authenticate to the API server' })
       .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
       .option('node-ip', { type: 'string', describe: 'The node\'s InternalIP (default: the address of the default route\'s interface)' })
@@ -71,11 +84,13 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('system-reserved', { type: 'string', default: '', describe: 'Resources kept for the OS, e.g. cpu=100m,memory=256Mi' })
       .option('kube-reserved', { type: 'string', default: '', describe: 'Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi' })
       .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
+      .option('address', { type: 'string', default: '0.0.0.0', describe: 'Address of the kubelet port (logs, exec, port-forward, stats)' })
+      .option('port', { type: 'number', default: 10250, describe: 'The kubelet port: HTTPS, client certificates only, each request authorized (0: none)' })
+      .option('tls-cert-file', { type: 'string', describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR' })
+      .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
       .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
       .option('cluster-dns-serve', { type: 'boolean', default: false, describe: 'Serve cluster DNS on the node IP, port 53' })
-      .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
-      .option('cgroups-per-qos', { type: 'boolean', default: true, describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does' })
-      .option('cgroup-root', { type: 'string', default: '/', describe: 'The cgroup under which the kubepods hierarchy is made' })
+      .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs', describe: 'Must match containerd\'s (SystemdCgroup in its runc options)' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
@@ -100,8 +115,10 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     if (args['node-name'] === '' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(args['node-name'])) {
       throw new CliError(`--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`, ExitCode.usage);
     }
-    if (!args['cgroup-root'].startsWith('/')) throw new CliError(`--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`, ExitCode.usage);
-    const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
+    const kubeletPort = args.port;
+    if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535) throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
+    if (args.address !== '0.0.0.0' && !isIPv4(args.address)) throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
+    const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
@@ -120,14 +137,14 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       reserved,
       healthzAddress: '127.0.0.1',
       healthzPort: port,
+      kubeletAddress: args.address,
+      kubeletPort,
+      kubeletServingCertificate: servingCertificate,
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
       dnsServe: args['cluster-dns-serve'],
       dnsPort: 53,
-      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd' | 'auto',
-      cgroupsPerQOS: args['cgroups-per-qos'],
-      cgroupRoot: args['cgroup-root'],
+      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
       version: `v${bosunVersion}`,
-      housekeeping,
       log,
     });
     const abort = new AbortController();

@@ -97,6 +97,8 @@ export interface ReadLogOptions {
   signal?: AbortSignal | undefined;
   /** How often to look for new lines while following (default 100 ms). */
   pollMs?: number | undefined;
+  /** Awaited after each chunk read, so a slow reader (a network client) holds the file reading back. */
+  drain?: (() => Promise<void>) | undefined;
 }
 
 function emit(sink: LogSink, line: LogRecord, options: ReadLogOptions): void {
@@ -113,9 +115,11 @@ export async function readLog(path: string, sink: LogSink, options: ReadLogOptio
   let carry = '';
   let offset = 0;
 
+  // Without a tail, lines go out as they are read: a large file is never held in memory.
+  const streaming = options.tail === undefined || options.tail < 0;
   const readNew = async (): Promise<LogRecord[]> => {
     const lines: LogRecord[] = [];
-    for (;;) {
+    while (!options.signal?.aborted) {
       const buffer = Buffer.allocUnsafe(64 * 1024);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, offset);
       if (bytesRead === 0) break;
@@ -127,8 +131,12 @@ export async function readLog(path: string, sink: LogSink, options: ReadLogOptio
       for (const raw of text.slice(0, end).split('\n')) {
         const record = raw === '' ? undefined : parseLogRecord(raw);
         const line = record && joiner.push(record);
-        if (line) lines.push(line);
+        if (line) {
+          if (streaming) emit(sink, line, options);
+          else lines.push(line);
+        }
       }
+      if (streaming && options.drain) await options.drain();
     }
     return lines;
   };

@@ -91,6 +91,10 @@ export class NodeAuthorizer implements Authorizer {
       case '/events':
       case 'events.k8s.io/events':
         return writeVerbs.has(verb) ? yes('records events') : no;
+      case 'authorization.k8s.io/subjectaccessreviews':
+      case 'authentication.k8s.io/tokenreviews':
+        // upstream's system:node role: the kubelet port asks who may use it
+        return verb === 'create' ? yes('checks who may use its kubelet port') : no;
       case 'certificates.k8s.io/certificatesigningrequests':
         return verb === 'create' || readVerbs.has(verb) ? yes('requests certificates') : no;
       case '/secrets':

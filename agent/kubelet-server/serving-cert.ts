@@ -1,0 +1,143 @@
+/**
+ * The kubelet port's serving certificate, as upstream's kubelet gets it with
+ * serverTLSBootstrap: a CSR (signer kubernetes.io/kubelet-serving, CN system:node:<name>,
+ * O system:nodes, SANs = the node's name and InternalIP) that the control plane approves and signs.
+ * The key and certificate are kept under the agent's root dir (0600) and reused while they are
+ * valid for at least another day and still name the same address. When no certificate can be had
+ * in time, a self-signed one keeps the port up; the caller reports that as a warning, because the
+ * API server (which verifies kubelets against the cluster CA) will refuse to talk to it.
+ */
+import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import forge from 'node-forge';
+import type { KubeClient } from '../../kube/client.ts';
+import type { ResourceRef } from '../../kube/resource-ref.ts';
+
+export interface ServingIdentity {
+  nodeName: string;
+  nodeIP: string;
+}
+
+export interface ServingCertificate {
+  certPem: string;
+  keyPem: string;
+  /** Where it came from: issued by the cluster, reused from disk, or self-signed (a fallback). */
+  source: 'issued' | 'reused' | 'self-signed';
+  /** Why there is no issued one, when self-signed. */
+  problem?: string;
+}
+
+const csrRef: ResourceRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false };
+const oneDayMs = 24 * 3600 * 1000;
+
+export function servingFiles(rootDir: string): { cert: string; key: string } {
+  return { cert: join(rootDir, 'pki', 'kubelet-server.crt'), key: join(rootDir, 'pki', 'kubelet-server.key') };
+}
+
+/** Whether a stored certificate can be served again: valid a day longer, for this node's address, from this CA. */
+export function reusable(certPem: string, identity: ServingIdentity, caPem: string, nowMs: number): boolean {
+  try {
+    const cert = new X509Certificate(certPem);
+    if (Date.parse(cert.validTo) - nowMs < oneDayMs || Date.parse(cert.validFrom) > nowMs) return false;
+    if (!cert.checkIP(identity.nodeIP) || !cert.checkHost(identity.nodeName)) return false;
+    return cert.checkIssued(new X509Certificate(caPem)) && cert.verify(new X509Certificate(caPem).publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** A new key and a PKCS#10 request for the node's serving certificate. */
+export function servingRequest(identity: ServingIdentity): { csrPem: string; keyPem: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  csr.setSubject([
+    { name: 'organizationName', value: 'system:nodes' },
+    { name: 'commonName', value: `system:node:${identity.nodeName}` },
+  ]);
+  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: identity.nodeName }, { type: 7, ip: identity.nodeIP }] }] }]);
+  csr.sign(key, forge.md.sha256.create());
+  return { csrPem: forge.pki.certificationRequestToPem(csr), keyPem };
+}
+
+/** A self-signed certificate for the node's name and address (the fallback). */
+export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem: string; keyPem: string } {
+  const keys = forge.pki.rsa.generateKeyPair(2048);
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = keys.publicKey;
+  const serial = randomBytes(16);
+  serial[0] = serial[0]! & 0x7f;
+  cert.serialNumber = serial.toString('hex');
+  cert.validity.notBefore = new Date(nowMs - 5 * 60 * 1000);
+  cert.validity.notAfter = new Date(nowMs + 365 * oneDayMs);
+  const subject = [{ name: 'commonName', value: `${identity.nodeName}@${Math.floor(nowMs / 1000)}` }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: 'basicConstraints', cA: false },
+    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+    { name: 'extKeyUsage', serverAuth: true },
+    { name: 'subjectAltName', altNames: [{ type: 2, value: identity.nodeName }, { type: 7, ip: identity.nodeIP }] },
+  ]);
+  cert.sign(keys.privateKey, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+interface CsrStatus {
+  status?: { certificate?: string; conditions?: { type: string; status: string; message?: string }[] };
+}
+
+/** Creates the CSR and waits (bounded) until it is issued; throws with one line when it is not. */
+export async function requestServingCertificate(client: KubeClient, identity: ServingIdentity, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
+  const { csrPem, keyPem } = servingRequest(identity);
+  const name = `csr-kubelet-serving-${identity.nodeName}-${randomBytes(4).toString('hex')}`;
+  await client.create(csrRef, {
+    apiVersion: 'certificates.k8s.io/v1',
+    kind: 'CertificateSigningRequest',
+    metadata: { name },
+    spec: {
+      request: Buffer.from(csrPem).toString('base64'),
+      signerName: 'kubernetes.io/kubelet-serving',
+      usages: ['digital signature', 'key encipherment', 'server auth'],
+    },
+  } as never);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const csr = await client.get(csrRef, name) as unknown as CsrStatus;
+    const refused = csr.status?.conditions?.find((c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
+    if (refused) throw new Error(`certificate request ${name} was ${refused.type.toLowerCase()}: ${refused.message ?? 'no reason given'}`);
+    if (csr.status?.certificate) return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
+    if (Date.now() > deadline || signal?.aborted) throw new Error(`certificate request ${name} was not issued within ${Math.round(timeoutMs / 1000)} s; approve it with kubectl certificate approve ${name}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+async function writePrivate(path: string, text: string): Promise<void> {
+  await writeFile(`${path}.tmp`, text, { mode: 0o600 });
+  await rename(`${path}.tmp`, path);
+}
+
+/**
+ * The certificate to serve: the stored one if still good, else a newly issued one (stored), else a
+ * self-signed fallback (not stored, so the next start asks again).
+ */
+export async function obtainServingCertificate(options: {
+  client: KubeClient; caPem: string; rootDir: string; identity: ServingIdentity; timeoutMs: number; nowMs: number; signal?: AbortSignal;
+}): Promise<ServingCertificate> {
+  const files = servingFiles(options.rootDir);
+  const [certPem, keyPem] = await Promise.all([readFile(files.cert, 'utf8').catch(() => ''), readFile(files.key, 'utf8').catch(() => '')]);
+  if (certPem !== '' && keyPem !== '' && reusable(certPem, options.identity, options.caPem, options.nowMs)) return { certPem, keyPem, source: 'reused' };
+  try {
+    const issued = await requestServingCertificate(options.client, options.identity, options.timeoutMs, options.signal);
+    await mkdir(join(options.rootDir, 'pki'), { recursive: true, mode: 0o700 });
+    // key first: a certificate on disk always has its key next to it
+    await writePrivate(files.key, issued.keyPem);
+    await writePrivate(files.cert, issued.certPem);
+    return { ...issued, source: 'issued' };
+  } catch (err) {
+    return { ...selfSigned(options.identity, options.nowMs), source: 'self-signed', problem: (err as Error).message };
+  }
+}
