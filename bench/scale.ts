@@ -1,0 +1,300 @@
+/**
+ * Control-plane scale, the kubemark way: `bosun server` (scheduler and controllers on) on the
+ * embedded sqlite datastore and on a real etcd, with hollow nodes (`bosun hollow`: the real agent
+ * over a fake runtime, each node joined with its own certificate) added in steps, and after each
+ * step `pods-per-node` pods per node created through Deployments. Per step it reports:
+ *  - API request latency p50/p99 per verb and resource over the step (the SLI: the server's own
+ *    apiserver_request_duration_seconds, two scrapes subtracted), all mutating calls together and
+ *    single-object GETs together;
+ *  - heartbeat (lease) writes per second in a steady window after the rollout;
+ *  - time until every node is Ready, and until every replica is ready (Running);
+ *  - server and hollow-process RSS and CPU, and the datastore's size on disk.
+ * The same-run baseline is the step with the fewest nodes: the curve shows what growth costs.
+ * Targets at the largest size on sqlite: mutating p99 <= 100 ms, single GET p99 <= 50 ms, server
+ * RSS <= 1 GiB. Hollow processes hold at most `nodes-per-process` nodes each, so CPU spreads.
+ *
+ * Usage: npm run bench -- scale [--quick] [--sizes 100,300,1000] [--backends sqlite,etcd]
+ *          [--pods-per-node 30] [--nodes-per-process 250] [--budget-minutes 15]
+ * Writes bench/results/scale.json (scale-quick.json with --quick); the last line is the JSON summary.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KubeClient } from '../kube/client.ts';
+import { loadKubeconfig } from '../kube/kubeconfig.ts';
+import { refs } from '../kube/resource-ref.ts';
+import type { KubeObject } from '../kube/types.ts';
+import { startEtcd, type EtcdProcess } from '../test/controlplane/etcd-process.ts';
+import { call, adminIdentity, startServerProcess, type ServerProcess } from '../test/controlplane/server-process.ts';
+import { parseScrape, summarize, windowOf, type LatencySummary, type Scrape } from './scale/api-latency.ts';
+import { HollowProcess } from './scale/hollow-process.ts';
+import { ProcessWatch } from './scale/process-stats.ts';
+import { Progress } from './scale/progress.ts';
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    backends: { type: 'string' },
+    'pods-per-node': { type: 'string' },
+    'nodes-per-process': { type: 'string' },
+    'budget-minutes': { type: 'string' },
+  },
+});
+const quick = values.quick;
+const sizes = (values.sizes ?? (quick ? '20' : '100,300,1000')).split(',').map(Number);
+const backends = (values.backends ?? (quick ? 'sqlite' : 'sqlite,etcd')).split(',') as ('sqlite' | 'etcd')[];
+const podsPerNode = Number(values['pods-per-node'] ?? (quick ? 5 : 30));
+const nodesPerProcess = Number(values['nodes-per-process'] ?? 250);
+const budgetMs = Number(values['budget-minutes'] ?? (quick ? 1.5 : 14)) * 60_000;
+const steadyMs = quick ? 8_000 : 30_000;
+const replicasPerDeployment = 300;
+const targets = { mutating_p99_ms: 100, read_p99_ms: 50, server_rss_mib: 1024 };
+
+const startedAt = Date.now();
+/** Each backend gets an equal share of what is left of the budget when it starts. */
+let backendDeadline = 0;
+const progress = new Progress();
+const mib = (bytes: number) => Math.round(bytes / 1048576);
+
+export interface StepResult {
+  backend: string;
+  nodes_target: number;
+  nodes_ready: number;
+  pods_target: number;
+  pods_running: number;
+  complete: boolean;
+  /** From the step's start until every new node was Ready. */
+  join_s: number;
+  /** From the first new Deployment until every replica was ready. */
+  rollout_s: number;
+  lease_writes_per_s: number;
+  node_status_writes_per_s: number;
+  mutating: LatencySummary['mutating'];
+  read: LatencySummary['read'];
+  list: LatencySummary['list'];
+  busiest: LatencySummary['rows'];
+  server_rss_mib: number;
+  server_peak_rss_mib: number;
+  server_cpu_pct: number;
+  hollow_processes: number;
+  hollow_rss_mib: number;
+  hollow_kib_per_node: number;
+  hollow_cpu_pct: number;
+  datastore_mib: number;
+  note?: string;
+}
+
+function dirBytes(dir: string): number {
+  let total = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const info = statSync(path);
+    total += info.isDirectory() ? dirBytes(path) : info.size;
+  }
+  return total;
+}
+
+async function scrape(server: ServerProcess): Promise<Scrape> {
+  const reply = await call(server, 'GET', '/metrics', adminIdentity(server.dataDir));
+  if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
+  return parseScrape(String(reply.body));
+}
+
+async function joinArgs(server: ServerProcess): Promise<string[]> {
+  const { stdout } = await promisify(execFile)(process.execPath, [join(import.meta.dirname, '../cli/main.ts'), 'token', 'create', '--kubeconfig', server.kubeconfig, '--print-join-command']);
+  const words = stdout.trim().split('\n').at(-1)!.split(/\s+/);
+  const token = words[words.indexOf('--token') + 1]!;
+  const hash = words[words.indexOf('--discovery-token-ca-cert-hash') + 1]!;
+  return ['--token', token, '--discovery-token-ca-cert-hash', hash];
+}
+
+function deployment(index: number, replicas: number): KubeObject {
+  const app = `load-${index}`;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: app, namespace: 'scale' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app } },
+      template: {
+        metadata: { labels: { app } },
+        spec: { containers: [{ name: 'app', image: 'registry.local/scale/app:1', resources: { requests: { cpu: '5m', memory: '8Mi' } } }] },
+      },
+    },
+  } as KubeObject;
+}
+
+interface DeploymentStatus { spec?: { replicas?: number }; status?: { readyReplicas?: number } }
+
+async function readyReplicas(admin: KubeClient): Promise<number> {
+  const list = await admin.list<KubeObject & DeploymentStatus>(refs.deployments, { namespace: 'scale' });
+  return list.items.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0);
+}
+
+async function readyNodes(admin: KubeClient): Promise<number> {
+  const list = await admin.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(refs.nodes);
+  return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+}
+
+/** Polls `check` until it reaches `target` or the backend's time is up; returns the last value. */
+async function waitUntil(what: string, target: number, check: () => Promise<number>, status: (value: number) => string, periodMs: number, sample: () => void): Promise<number> {
+  let value = 0;
+  for (;;) {
+    try {
+      value = await check();
+    } catch (err) {
+      progress.note(`${what}: ${(err as Error).message}`);
+    }
+    sample();
+    progress.update(status(value));
+    if (value >= target || Date.now() > backendDeadline) return value;
+    await sleep(periodMs);
+  }
+}
+
+async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<StepResult[]> {
+  backendDeadline = Date.now() + share;
+  const results: StepResult[] = [];
+  let etcd: EtcdProcess | undefined;
+  let server: ServerProcess | undefined;
+  const hollows: HollowProcess[] = [];
+  const onSignal = () => process.exit(130);
+  process.once('SIGINT', onSignal);
+  try {
+    if (backend === 'etcd') etcd = await startEtcd();
+    server = await startServerProcess({ datastore: backend, controllers: true, ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
+    const running = server;
+    const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 120_000 });
+    const join = await joinArgs(running);
+    await admin.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scale' } } as KubeObject);
+    const serverWatch = new ProcessWatch(() => [running.pid]);
+    const hollowWatch = new ProcessWatch(() => hollows.map((h) => h.pid));
+    const sample = () => { serverWatch.sample(); hollowWatch.sample(); };
+    let nodes = 0;
+    let podsCreated = 0;
+    let deployments = 0;
+    for (const size of sizes) {
+      if (Date.now() > backendDeadline) {
+        progress.note(`[${backend}] no time left for ${size} nodes`);
+        break;
+      }
+      const before = await scrape(running);
+      serverWatch.start();
+      hollowWatch.start();
+      const stepStart = performance.now();
+      // -- nodes: new hollow processes, each with at most nodesPerProcess nodes
+      while (nodes < size) {
+        const count = Math.min(nodesPerProcess, size - nodes);
+        hollows.push(new HollowProcess({ server: running.url, joinArgs: join, nodes: count, firstIndex: nodes, namePrefix: `hollow-${backend}`, joinConcurrency: 24 }));
+        nodes += count;
+      }
+      const joinedStatus = () => {
+        const ready = hollows.reduce((sum, h) => sum + (h.latest?.ready ?? 0), 0);
+        const failed = hollows.reduce((sum, h) => sum + (h.latest?.failed ?? 0), 0);
+        return { ready, failed };
+      };
+      await waitUntil('nodes', size, async () => {
+        const dead = hollows.find((h) => h.exitReason !== undefined);
+        if (dead) throw new Error(`a hollow process ${dead.exitReason}`);
+        return joinedStatus().ready;
+      }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
+      const nodesReady = await readyNodes(admin);
+      const joinSeconds = (performance.now() - stepStart) / 1000;
+      progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
+
+      // -- pods through Deployments
+      const podTarget = size * podsPerNode;
+      const rolloutStart = performance.now();
+      while (podsCreated < podTarget && Date.now() < backendDeadline) {
+        const replicas = Math.min(replicasPerDeployment, podTarget - podsCreated);
+        await admin.create(refs.deployments, deployment(deployments++, replicas));
+        podsCreated += replicas;
+      }
+      const podsRunning = await waitUntil('replicas', podTarget, () => readyReplicas(admin),
+        (v) => `[${backend}] ${size} nodes: ${v}/${podTarget} replicas ready, server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - rolloutStart) / 1000)} s`, 3_000, sample);
+      const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
+      progress.note(`[${backend}] ${podsRunning}/${podTarget} replicas ready ${rolloutSeconds.toFixed(1)} s after the first Deployment`);
+
+      // -- steady state: heartbeats only
+      const steadyBefore = await scrape(running);
+      const steadyStart = performance.now();
+      const steadyEnd = steadyStart + steadyMs;
+      while (performance.now() < steadyEnd) {
+        sample();
+        progress.update(`[${backend}] ${size} nodes: steady window, ${Math.round((steadyEnd - performance.now()) / 1000)} s left`);
+        await sleep(1_000);
+      }
+      const after = await scrape(running);
+      const steady = windowOf(steadyBefore, after);
+      const steadySeconds = (performance.now() - steadyStart) / 1000;
+      const latency = summarize(windowOf(before, after));
+      sample();
+      const datastoreBytes = etcd ? dirBytes(etcd.dataDir) : dirBytes(running.dataDir);
+      const hollowRss = hollowWatch.lastRssBytes;
+      const complete = nodesReady >= size && podsRunning >= podTarget;
+      results.push({
+        backend, nodes_target: size, nodes_ready: nodesReady, pods_target: podTarget, pods_running: podsRunning, complete,
+        join_s: Math.round(joinSeconds * 10) / 10, rollout_s: Math.round(rolloutSeconds * 10) / 10,
+        lease_writes_per_s: Math.round(((steady.requests.get('PUT leases') ?? 0) / steadySeconds) * 10) / 10,
+        node_status_writes_per_s: Math.round((((steady.requests.get('PUT nodes/status') ?? 0) + (steady.requests.get('PATCH nodes/status') ?? 0)) / steadySeconds) * 10) / 10,
+        mutating: latency.mutating, read: latency.read, list: latency.list, busiest: latency.rows.slice(0, 12),
+        server_rss_mib: mib(serverWatch.lastRssBytes), server_peak_rss_mib: mib(serverWatch.peakRssBytes), server_cpu_pct: serverWatch.cpu().pct,
+        hollow_processes: hollows.length, hollow_rss_mib: mib(hollowRss), hollow_kib_per_node: Math.round(hollowRss / 1024 / Math.max(1, nodesReady)),
+        hollow_cpu_pct: hollowWatch.cpu().pct, datastore_mib: Math.round((datastoreBytes / 1048576) * 10) / 10,
+        ...(complete ? {} : { note: 'time budget ran out before every node or replica was ready' }),
+      });
+      const r = results.at(-1)!;
+      progress.note(`[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node`);
+      if (!complete) break;
+    }
+    admin.close();
+  } finally {
+    process.off('SIGINT', onSignal);
+    await Promise.all(hollows.map((h) => h.stop()));
+    await server?.destroy();
+    await etcd?.destroy();
+  }
+  return results;
+}
+
+const steps: StepResult[] = [];
+for (const [i, backend] of backends.entries()) {
+  const left = budgetMs - (Date.now() - startedAt);
+  // leave a little for stopping everything; the remaining backends share what is left evenly
+  steps.push(...await runBackend(backend, Math.max(0, (left - 20_000) / (backends.length - i))));
+}
+
+const sqliteSteps = steps.filter((s) => s.backend === 'sqlite');
+const headline = (sqliteSteps.length > 0 ? sqliteSteps : steps).at(-1);
+const summary = {
+  suite: 'scale',
+  quick,
+  nodes: headline?.nodes_ready ?? 0,
+  pods: headline?.pods_running ?? 0,
+  backend: headline?.backend,
+  mutating_p99_ms: headline?.mutating.p99_ms,
+  read_p99_ms: headline?.read.p99_ms,
+  server_rss_mib: headline?.server_rss_mib,
+  server_peak_rss_mib: headline?.server_peak_rss_mib,
+  lease_writes_per_s: headline?.lease_writes_per_s,
+  hollow_kib_per_node: headline?.hollow_kib_per_node,
+  targets,
+  met: headline ? {
+    mutating_p99_ms: headline.mutating.p99_ms <= targets.mutating_p99_ms,
+    read_p99_ms: headline.read.p99_ms <= targets.read_p99_ms,
+    server_rss_mib: headline.server_peak_rss_mib <= targets.server_rss_mib,
+    full_size: headline.complete && headline.nodes_target === Math.max(...sizes),
+  } : undefined,
+  elapsed_s: Math.round((Date.now() - startedAt) / 1000),
+  host: { cores: availableParallelism(), memory_gib: Math.round(totalmem() / 2 ** 30), load_average: loadavg().map((x) => Math.round(x * 100) / 100) },
+  steps: steps.map(({ busiest: _busiest, ...rest }) => rest),
+};
+const dir = join(import.meta.dirname, 'results');
+mkdirSync(dir, { recursive: true });
+writeFileSync(join(dir, quick ? 'scale-quick.json' : 'scale.json'), `${JSON.stringify({ ...summary, steps, measured_at: new Date().toISOString() }, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(summary)}\n`);
