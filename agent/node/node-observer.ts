@@ -5,7 +5,7 @@
  */
 import type { CriRuntime } from '../../cri/runtime.ts';
 import { readHostFacts, readPressureSignals, type HostFacts, type PressureSignals } from './host-facts.ts';
-import type { PressureState, RuntimeHealth } from './node-conditions.ts';
+import type { RuntimeHealth } from './node-conditions.ts';
 import type { NodeObservation, ObservedImage } from './node-plan.ts';
 
 export interface NodeObserverOptions {
@@ -17,8 +17,6 @@ export interface NodeObserverOptions {
   /** Seams for tests; default to the real host. */
   readHostFacts?: () => Promise<HostFacts>;
   readPressureSignals?: (rootDir: string) => Promise<PressureSignals>;
-  /** The eviction manager's current pressure conditions, when it runs. */
-  pressure?: () => PressureState | undefined;
 }
 
 export class NodeObserver {
@@ -80,7 +78,6 @@ export class NodeObserver {
     } else {
       this.#versionStale = true;
     }
-    const pressure = this.#options.pressure?.();
-    return { host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images, ...(pressure !== undefined ? { pressure } : {}) };
+    return { host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images };
   }
 }

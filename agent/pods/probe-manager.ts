@@ -45,8 +45,6 @@ export interface ProbeManagerOptions {
   onChange: () => void;
   /** Where probes of a hostNetwork pod go: the node's IP, which is such a pod's IP. */
   nodeIP?: string;
-  /** Called on every failed or timed-out probe run (the Unhealthy event). */
-  onFailure?: (container: string, kind: ProbeKind, message: string) => void;
 }
 
 const kinds: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
@@ -130,7 +128,6 @@ export class ProbeManager {
     if (this.#closed || this.#containers.get(entry.container.id) !== entry) return;
     const before = track.state;
     track.state = recordProbeOutcome(before, track.settings, outcome, this.#options.clock.now());
-    if (outcome.kind === 'failure' || outcome.kind === 'timeout') this.#options.onFailure?.(entry.container.name, kind, outcome.message);
     const changed = before.result !== track.state.result || before.finished !== track.state.finished;
     if (probeDemandsRestart(track.state)) {
       // the planner kills the container; its successor gets fresh tracks
