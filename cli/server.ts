@@ -23,6 +23,7 @@ interface ServerArgs {
   'node-monitor-period': string;
   'node-monitor-grace-period': string;
   'node-startup-grace-period': string;
+  'kubelet-egress-socket': string | undefined;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -39,6 +40,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('service-cluster-ip-range', { type: 'string', default: '10.96.0.0/12', describe: 'CIDR that Service ClusterIPs come from' })
       .option('tls-san', { type: 'string', array: true, default: [] as string[], describe: 'Extra names or IPs for the serving certificate' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
+      .option('kubelet-egress-socket', { type: 'string', describe: 'Reach nodes\' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)' })
       .option('controllers', { type: 'boolean', default: true, describe: 'Run the controllers (--no-controllers: serve the API only)' })
       .option('scheduler', { type: 'boolean', default: true, describe: 'Run the scheduler (--no-scheduler when another one places pods)' })
       .option('cluster-cidr', { type: 'string', default: '10.244.0.0/16', describe: 'CIDR that node pod subnets come from' })
@@ -86,6 +88,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         bookmarkIntervalMs: 60 * 1000,
         logger,
         kubernetesVersion: 'v1.32.0',
+        ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });
     } catch (err) {

@@ -25,6 +25,7 @@ import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.
 import { ensureClusterPki } from './pki/cluster-pki.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
+import { connectProxyDialer } from './api/kubelet-dialer.ts';
 import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
@@ -50,6 +51,8 @@ export interface ServerOptions {
   readonly logger: Logger;
   /** Kubernetes version this server reports (kubectl warns about skew beyond one minor). */
   readonly kubernetesVersion: string;
+  /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
+  readonly kubeletEgressSocket?: string;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -272,6 +275,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : reviewAccess(call)),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+    ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,

@@ -91,7 +91,6 @@ export class PodWorker {
       agentStartedAt: deps.agentStartedAt,
       ...(deps.random ? { random: deps.random } : {}),
       onChange: () => this.#kick(),
-      nodeIP: deps.settings.nodeIP,
     });
   }
 

@@ -43,8 +43,6 @@ export interface ProbeManagerOptions {
   random?: () => number;
   /** Called when a result changed; the worker syncs the pod. */
   onChange: () => void;
-  /** Where probes of a hostNetwork pod go: the node's IP, which is such a pod's IP. */
-  nodeIP?: string;
 }
 
 const kinds: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
@@ -80,8 +78,7 @@ export class ProbeManager {
       if (this.#containers.has(container.id)) continue;
       const spec = findContainer(pod, container.name)?.spec;
       if (spec === undefined) continue;
-      const podIP = pod.spec.hostNetwork === true ? this.#options.nodeIP ?? '' : sandbox?.ip ?? '';
-      const entry: ContainerProbes = { container, podIP, tracks: new Map() };
+      const entry: ContainerProbes = { container, podIP: sandbox?.ip ?? '', tracks: new Map() };
       const now = this.#options.clock.now();
       for (const kind of kinds) {
         const probe = kind === 'startup' ? spec.startupProbe : kind === 'liveness' ? spec.livenessProbe : spec.readinessProbe;

@@ -17,6 +17,8 @@ export interface ControlPlaneRecord {
   serverPid: number;
   hostRelayPid: number;
   hubRelayPid: number;
+  /** The CONNECT proxy in the hub namespace through which the server reaches kubelet ports. */
+  egressProxyPid?: number;
   /** kubeconfig for kubectl on the host (server https://127.0.0.1:<port>) */
   kubeconfig: string;
   /** kubeconfig as the nodes see the server (https://<hub address>:<port>) */
@@ -26,6 +28,7 @@ export interface ControlPlaneRecord {
 const root = join(import.meta.dirname, '..', '..');
 const bosunBin = join(root, 'bin', 'bosun');
 const relayScript = join(import.meta.dirname, 'relay.ts');
+const connectProxyScript = join(import.meta.dirname, 'connect-proxy.ts');
 
 /** A TCP port on 127.0.0.1 that was free a moment ago (the kernel picked it). */
 export async function freeLoopbackPort(): Promise<number> {
@@ -56,9 +59,16 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
   const dataDir = join(stateDir, 'server');
   const socket = join(stateDir, 'api.sock');
   const hub = sandboxAddresses.hubIP;
+  // the server reaches the nodes' kubelet ports (logs, exec, port-forward) through this proxy
+  const egressSocket = join(stateDir, 'kubelet-egress.sock');
+  const egressProxyPid = startDaemon({
+    argv: [process.execPath, connectProxyScript, '--listen', egressSocket, '--allow', sandboxAddresses.bridgeCIDR],
+    netns: hubNetns,
+    log: join(stateDir, 'kubelet-egress.log'),
+  });
   const serverPid = startDaemon({
     argv: [bosunBin, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(port),
-      '--advertise-address', hub, '--tls-san', '127.0.0.1', ...serverArgs],
+      '--advertise-address', hub, '--tls-san', '127.0.0.1', '--kubelet-egress-socket', egressSocket, ...serverArgs],
     log: join(stateDir, 'server.log'),
   });
   const caPath = join(dataDir, 'pki', 'ca.crt');
@@ -79,12 +89,13 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
   const nodeKubeconfig = join(dataDir, 'admin.kubeconfig');
   const kubeconfig = join(stateDir, 'kubeconfig');
   writeFileSync(kubeconfig, readFileSync(nodeKubeconfig, 'utf8').replaceAll(`https://${hub}:${port}`, `https://127.0.0.1:${port}`), { mode: 0o600 });
-  return { port, dataDir, serverPid, hostRelayPid, hubRelayPid, kubeconfig, nodeKubeconfig };
+  return { port, dataDir, serverPid, hostRelayPid, hubRelayPid, egressProxyPid, kubeconfig, nodeKubeconfig };
 }
 
 export async function stopControlPlane(record: ControlPlaneRecord): Promise<void> {
   await stopDaemon(record.hubRelayPid, relayScript);
   await stopDaemon(record.hostRelayPid, relayScript);
+  if (record.egressProxyPid) await stopDaemon(record.egressProxyPid, connectProxyScript);
   await stopDaemon(record.serverPid, record.dataDir);
 }
 

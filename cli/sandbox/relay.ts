@@ -6,7 +6,7 @@
  *
  *   node relay.ts --listen tcp:172.30.0.1:6443 --connect unix:/var/lib/.../api.sock
  */
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 
 export type Endpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
@@ -34,6 +34,11 @@ export async function runRelay(listen: Endpoint, target: Endpoint, signal?: Abor
     client.pipe(upstream);
     upstream.pipe(client);
   });
+  await serveUntilStopped(server, listen, open, signal);
+}
+
+/** Listens, then serves until the signal or SIGTERM/SIGINT; open connections are cut at the stop. */
+export async function serveUntilStopped(server: Server, listen: Endpoint, open: Set<Socket>, signal?: AbortSignal): Promise<void> {
   if (listen.kind === 'unix') rmSync(listen.path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -16,7 +16,8 @@ import type { Registry } from './registry.ts';
 import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
 import { ApiMetrics, type RequestLabels } from './metrics.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
-import { kubeletSubresources } from './resources.ts';
+import { isNodeProxy, kubeletSubresources } from './resources.ts';
+import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { runRequest } from './request-context.ts';
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   readonly tls: { key: string; cert: string; ca: string };
   /** Client certificate (and the CA that signed kubelets' serving certificates) for the kubelet port. */
   readonly kubeletClient: KubeletClientTls;
+  /** How kubelet ports are reached (default: directly). */
+  readonly kubeletDialer?: KubeletDialer;
   readonly bindAddress: string;
   readonly port: number;
   /** host:port clients are told to use (discovery's serverAddressByClientCIDRs). */
@@ -134,7 +137,7 @@ export class ApiServer {
   constructor(options: ApiServerOptions) {
     this.#options = options;
     this.#rest = new RestHandler(options.registry, options.virtual);
-    this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient);
+    this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient, options.kubeletDialer);
     this.#server = createServer(
       { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
       (req, res) => void this.#handle(req, res),
@@ -254,8 +257,9 @@ export class ApiServer {
     this.#requests++;
     try {
       const { url, parsed } = await this.#admit(req);
-      if (parsed.kind !== 'resource' || parsed.subresource === undefined || !kubeletSubresources.has(parsed.subresource) || parsed.subresource === 'log') {
-        throw new ApiError('BadRequest', 'only exec, attach and portforward take an upgraded connection');
+      const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
+      if (parsed.kind !== 'resource' || !streamed) {
+        throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes/proxy take an upgraded connection');
       }
       await this.#kubelet.upgrade(parsed, url, req, socket, head);
     } catch (err) {
@@ -268,7 +272,7 @@ export class ApiServer {
 
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
   async #serve(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
-    if (parsed.subresource !== undefined && kubeletSubresources.has(parsed.subresource)) {
+    if (parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed))) {
       await this.#kubelet.forward(parsed, url, req, res);
       return;
     }

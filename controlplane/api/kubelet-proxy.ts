@@ -1,14 +1,17 @@
 /**
- * pods/log, pods/exec, pods/attach and pods/portforward: the server finds the pod's node, and
+ * pods/log, pods/exec, pods/attach, pods/portforward and nodes/proxy: the server finds the node, and
  * forwards the request to that node's kubelet port over TLS with its own client certificate
  * (CN kube-apiserver-kubelet-client), verifying the kubelet against the cluster CA. Plain requests
  * (logs, also when followed) are streamed back; upgraded ones (websocket or SPDY streams for exec,
- * attach and port-forward) become a byte pipe between the client and the kubelet.
+ * attach and port-forward) become a byte pipe between the client and the kubelet. The kubelet's
+ * answer goes back as it is: a redirect is passed on, never followed. Connections are opened by a
+ * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts).
  */
-import { request } from 'node:https';
+import { request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { connect } from 'node:tls';
+import { connect, type TLSSocket } from 'node:tls';
+import { directDialer, type KubeletDialer } from './kubelet-dialer.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceRequest } from './request.ts';
@@ -60,13 +63,35 @@ export function kubeletAddress(node: Any): { host: string; port: number } {
 export class KubeletProxy {
   readonly #registry: Registry;
   readonly #tls: KubeletClientTls;
+  readonly #dial: KubeletDialer;
 
-  constructor(registry: Registry, tls: KubeletClientTls) {
+  constructor(registry: Registry, tls: KubeletClientTls, dial: KubeletDialer = directDialer) {
     this.#registry = registry;
     this.#tls = tls;
+    this.#dial = dial;
+  }
+
+  /** A TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
+  async #connect(target: KubeletTarget): Promise<TLSSocket> {
+    const unreachable = (err: Error) => new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 });
+    const raw = await this.#dial(target.host, target.port).catch((err: Error) => { throw unreachable(err); });
+    const socket = connect({ socket: raw, host: target.host, ...this.#tls });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('secureConnect', resolve);
+      socket.once('error', (err) => { raw.destroy(); reject(unreachable(err)); });
+    });
+    return socket;
+  }
+
+  /** nodes/<name>/proxy/<path>: the same path on the node's kubelet port. */
+  async nodeTarget(nodeName: string, subpath: string, url: URL): Promise<KubeletTarget> {
+    const node = (await this.#registry.get(findResource('', 'v1', 'nodes')!, undefined, nodeName)) as Any;
+    const { host, port } = kubeletAddress(node);
+    return { host, port, path: `/${subpath}${url.search}` };
   }
 
   async target(parsed: ResourceRequest, url: URL): Promise<KubeletTarget> {
+    if (parsed.info.resource === 'nodes') return this.nodeTarget(parsed.name ?? '', parsed.subpath ?? '', url);
     const pod = (await this.#registry.get(parsed.info, parsed.namespace, parsed.name ?? '')) as Any;
     const nodeName = pod.spec?.nodeName as string | undefined;
     if (!nodeName) throw new ApiError('BadRequest', `pod ${pod.metadata.name} does not have a host assigned`);
@@ -84,33 +109,34 @@ export class KubeletProxy {
     return { host, port, path: `${path}${q ? `?${q}` : ''}` };
   }
 
-  /** A plain request (logs): streamed back with the kubelet's status and content type. */
+  /** A plain request (logs, nodes/proxy): the body goes on, the answer streams back with its status and content type. */
   async forward(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = await this.target(parsed, url);
+    const socket = await this.#connect(target);
     await new Promise<void>((resolve, reject) => {
+      const headers: Record<string, string> = { accept: req.headers.accept ?? '*/*', host: `${target.host}:${target.port}` };
+      if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
       const upstream = request(
-        { host: target.host, port: target.port, path: target.path, method: req.method, ...this.#tls, headers: { accept: req.headers.accept ?? '*/*' } },
+        { createConnection: () => socket, path: target.path, method: req.method, headers },
         (answer) => {
-          res.writeHead(answer.statusCode ?? 502, { 'Content-Type': answer.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache, private' });
+          const passed: Record<string, string> = { 'Content-Type': answer.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache, private' };
+          if (answer.headers.location) passed.Location = answer.headers.location;
+          res.writeHead(answer.statusCode ?? 502, passed);
           answer.pipe(res);
           answer.on('end', resolve);
           answer.on('error', resolve);
         },
       );
       upstream.on('error', (err) => reject(new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 })));
-      res.on('close', () => upstream.destroy());
-      upstream.end();
+      res.on('close', () => { upstream.destroy(); socket.destroy(); });
+      req.pipe(upstream);
     });
   }
 
   /** An upgraded request (exec, attach, port-forward): the raw connection is spliced to the kubelet. */
   async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = await this.target(parsed, url);
-    const kubelet = connect({ host: target.host, port: target.port, ...this.#tls });
-    await new Promise<void>((resolve, reject) => {
-      kubelet.once('secureConnect', resolve);
-      kubelet.once('error', (err) => reject(new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 })));
-    });
+    const kubelet = await this.#connect(target);
     // Credentials meant for this server stay here; everything that negotiates the stream goes on.
     const skip = new Set(['authorization', 'host', 'impersonate-user', 'impersonate-group']);
     const lines = [`${req.method} ${target.path} HTTP/1.1`, `Host: ${target.host}:${target.port}`];

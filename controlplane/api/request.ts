@@ -12,6 +12,8 @@ export interface ResourceRequest {
   readonly namespace: string | undefined;
   readonly name: string | undefined;
   readonly subresource: string | undefined;
+  /** nodes/<name>/proxy/<subpath>: the path on the node's kubelet. */
+  readonly subpath?: string;
 }
 
 export interface PathRequest {
@@ -56,7 +58,9 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
     rest = rest.slice(2);
   }
   const [resource, name, subresource, ...extra] = rest;
-  if (resource === undefined || extra.length > 0) throw new ApiError('NotFound', `the server could not find the requested resource`);
+  // nodes/<name>/proxy/<any path on the kubelet>
+  const proxied = group === '' && resource === 'nodes' && name !== undefined && subresource === 'proxy';
+  if (resource === undefined || (extra.length > 0 && !proxied)) throw new ApiError('NotFound', `the server could not find the requested resource`);
   const info = findResource(group, version, resource);
   if (info === undefined) throw new ApiError('NotFound', `the server could not find the requested resource`);
   if (namespace !== undefined && !info.namespaced) throw new ApiError('NotFound', `the server could not find the requested resource`);
@@ -83,5 +87,5 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
     default:
       throw new ApiError('MethodNotAllowed', `${method} is not supported`);
   }
-  return { kind: 'resource', info, verb, namespace, name, subresource };
+  return { kind: 'resource', info, verb, namespace, name, subresource, ...(proxied ? { subpath: extra.join('/') } : {}) };
 }

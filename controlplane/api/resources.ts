@@ -4,10 +4,15 @@
  */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'approval' | 'token' | 'log' | 'exec' | 'attach' | 'portforward';
+export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'approval' | 'token' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy';
 
 /** Pod subresources the server forwards to the node's agent (its kubelet port). */
 export const kubeletSubresources: ReadonlySet<string> = new Set(['log', 'exec', 'attach', 'portforward']);
+
+/** nodes/<name>/proxy/...: forwarded to the node's kubelet port as it is. */
+export function isNodeProxy(request: { info: { group: string; resource: string }; subresource: string | undefined }): boolean {
+  return request.info.group === '' && request.info.resource === 'nodes' && request.subresource === 'proxy';
+}
 
 export interface ResourceInfo {
   readonly group: string;
@@ -69,7 +74,7 @@ const apps = 'apps';
 
 export const resources: readonly ResourceInfo[] = [
   define({ resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], subresources: ['status'], fields: ['status.phase'] }),
-  define({ resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: ['status'], fields: ['spec.unschedulable'] }),
+  define({ resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: ['status', 'proxy'], fields: ['spec.unschedulable'] }),
   define({
     resource: 'pods',
     kind: 'Pod',
