@@ -196,13 +196,14 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<St
       const joinedStatus = () => {
         const ready = hollows.reduce((sum, h) => sum + (h.latest?.ready ?? 0), 0);
         const failed = hollows.reduce((sum, h) => sum + (h.latest?.failed ?? 0), 0);
-        return { ready, failed };
+        const lastError = hollows.map((h) => h.latest?.last_error).find((e) => e !== undefined);
+        return { ready, failed, lastError };
       };
       await waitUntil('nodes', size, async () => {
         const dead = hollows.find((h) => h.exitReason !== undefined);
         if (dead) throw new Error(`a hollow process ${dead.exitReason}`);
         return joinedStatus().ready;
-      }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
+      }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed${joinedStatus().lastError ? `; last error: ${joinedStatus().lastError}` : ''}), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
       const nodesReady = await readyNodes(admin);
       const joinSeconds = (performance.now() - stepStart) / 1000;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);

@@ -13,6 +13,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import { nothingReserved } from '../../agent/node/node-flags.ts';
@@ -49,6 +50,8 @@ export interface FleetProgress {
   joined: number;
   ready: number;
   failed: number;
+  /** Joins that failed once and were tried again. */
+  retries: number;
   lastError: string | undefined;
 }
 
@@ -61,6 +64,8 @@ export function hollowNodeName(prefix: string, index: number): string {
   return `${prefix}-${String(index).padStart(4, '0')}`;
 }
 
+const joinAttempts = 4;
+
 const silentNotifier = (log: Logger) => new SystemdNotifier({ run: async () => 0 }, log, {});
 
 export class HollowFleet {
@@ -71,7 +76,7 @@ export class HollowFleet {
 
   constructor(options: HollowFleetOptions) {
     this.#options = options;
-    this.progress = { nodes: options.nodes, joined: 0, ready: 0, failed: 0, lastError: undefined };
+    this.progress = { nodes: options.nodes, joined: 0, ready: 0, failed: 0, retries: 0, lastError: undefined };
     this.allStarted = new Promise((resolve) => { this.#markStarted = resolve; });
   }
 
@@ -85,7 +90,7 @@ export class HollowFleet {
       while (!signal.aborted && next < options.nodes) {
         const index = options.firstIndex + next++;
         try {
-          const agent = await this.#join(index, cluster.caPem, requests);
+          const agent = await this.#joinWithRetries(index, cluster.caPem, requests, signal);
           this.progress.joined++;
           const done = agent.run(signal);
           running.push(done.catch((err: unknown) => this.#failed(index, err)));
@@ -106,6 +111,20 @@ export class HollowFleet {
     this.progress.failed++;
     this.progress.lastError = `${hollowNodeName(this.#options.namePrefix, index)}: ${(err as Error).message}`;
     this.#options.log.error({ node: hollowNodeName(this.#options.namePrefix, index), err: (err as Error).message }, 'hollow node failed');
+  }
+
+  /** A join that fails (a busy server times out) is tried again, as a kubelet's bootstrap would be. */
+  async #joinWithRetries(index: number, caPem: string, requests: SharedKeyRequests, signal: AbortSignal): Promise<Agent> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#join(index, caPem, requests);
+      } catch (err) {
+        if (attempt >= joinAttempts || signal.aborted) throw err;
+        this.progress.retries++;
+        this.progress.lastError = `${hollowNodeName(this.#options.namePrefix, index)} (attempt ${attempt}): ${(err as Error).message}`;
+        await sleep(2_000 * attempt);
+      }
+    }
   }
 
   async #join(index: number, caPem: string, requests: SharedKeyRequests): Promise<Agent> {
