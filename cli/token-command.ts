@@ -98,24 +98,16 @@ const create: CommandModule<object, Common & { ttl: string; usages: string; grou
     const groups = args.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
     const badGroup = groups.find((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
     if (badGroup) throw new CliError(`--groups: ${badGroup} must start with system:bootstrappers:`, ExitCode.usage);
-    const { generateBootstrapToken, bootstrapTokenSecretName, formatBootstrapToken, caCertHash } = await import('../kube/bootstrap.ts');
-    const { refs } = await import('../kube/resource-ref.ts');
+    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('./init/bootstrap-token.ts')]);
     const { config, client } = await connect(args);
-    const token = generateBootstrapToken();
-    const b64 = (s: string) => Buffer.from(s).toString('base64');
-    const data: Record<string, string> = { 'token-id': b64(token.id), 'token-secret': b64(token.secret) };
-    if (ttl > 0) data.expiration = b64(new Date(Date.now() + ttl * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
-    for (const usage of usages) data[`usage-bootstrap-${usage}`] = b64('true');
-    if (groups.length > 0) data['auth-extra-groups'] = b64(groups.join(','));
-    if (args.description) data.description = b64(args.description);
+    let text = '';
     try {
-      await client.create(refs.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: bootstrapTokenSecretName(token.id), namespace: 'kube-system' }, type: secretType, data } as never);
+      text = await createBootstrapToken(client, { ttlSeconds: ttl, usages, groups, description: args.description });
     } catch (err) {
       await apiFailure(err, 'creating the token');
     } finally {
       client.close();
     }
-    const text = formatBootstrapToken(token);
     if (args['print-join-command']) {
       process.stdout.write(`bosun join ${config.client.server} --token ${text} --discovery-token-ca-cert-hash ${caCertHash(config.client.ca)}\n`);
     } else {

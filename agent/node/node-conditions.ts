@@ -43,14 +43,28 @@ export function readyVerdict(runtime: RuntimeHealth): Verdict {
   return { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bosun agent is posting ready status' };
 }
 
-export function pressureVerdicts(signals: PressureSignals): Verdict[] {
+/** The pressures as the eviction manager decided them (its thresholds, its transition period). */
+export interface PressureState {
+  MemoryPressure: boolean;
+  DiskPressure: boolean;
+  PIDPressure: boolean;
+}
+
+/**
+ * Without `pressure` (no eviction manager yet) the default thresholds are applied to the signals
+ * directly; with it, its verdict is reported and the signals only shape the messages.
+ */
+export function pressureVerdicts(signals: PressureSignals, pressure?: PressureState): Verdict[] {
   const t = pressureThresholds;
-  const memoryLow = signals.memoryAvailableBytes < t.memoryAvailableBytes;
+  const memoryLow = pressure?.MemoryPressure ?? signals.memoryAvailableBytes < t.memoryAvailableBytes;
   const fs = signals.nodefs;
-  const spaceLow = fs.capacityBytes > 0 && fs.availableBytes / fs.capacityBytes < t.nodefsAvailableFraction;
-  const inodesLow = fs.inodes > 0 && fs.inodesFree / fs.inodes < t.nodefsInodesFreeFraction;
+  const spaceBelow = fs.capacityBytes > 0 && fs.availableBytes / fs.capacityBytes < t.nodefsAvailableFraction;
+  const inodesBelow = fs.inodes > 0 && fs.inodesFree / fs.inodes < t.nodefsInodesFreeFraction;
+  const diskPressure = pressure?.DiskPressure ?? (spaceBelow || inodesBelow);
+  const spaceLow = diskPressure && (spaceBelow || !inodesBelow);
+  const inodesLow = diskPressure && !spaceLow;
   const pidsFree = signals.pidMax - signals.pidsInUse;
-  const pidsLow = signals.pidMax > 0 && pidsFree / signals.pidMax < t.pidsAvailableFraction;
+  const pidsLow = pressure?.PIDPressure ?? (signals.pidMax > 0 && pidsFree / signals.pidMax < t.pidsAvailableFraction);
   // Messages carry no live numbers: a message that changed every round would make every
   // round a status write. They name the threshold and, for disk, the filesystem it is read from.
   const disk = `nodefs ${fs.mount}`;
@@ -67,7 +81,9 @@ export function pressureVerdicts(signals: PressureSignals): Verdict[] {
       type: 'DiskPressure',
       status: spaceLow || inodesLow ? 'True' : 'False',
       reason: spaceLow || inodesLow ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure',
-      message: spaceLow
+      message: pressure !== undefined && diskPressure
+        ? 'bosun agent has disk pressure: an --eviction-hard threshold of nodefs or imagefs was met'
+        : spaceLow
         ? `${disk} has less than ${t.nodefsAvailableFraction * 100}% space free`
         : inodesLow
           ? `${disk} has less than ${t.nodefsInodesFreeFraction * 100}% inodes free`

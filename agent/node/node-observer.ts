@@ -5,7 +5,7 @@
  */
 import type { CriRuntime } from '../../cri/runtime.ts';
 import { readHostFacts, readPressureSignals, type HostFacts, type PressureSignals } from './host-facts.ts';
-import type { RuntimeHealth } from './node-conditions.ts';
+import type { PressureState, RuntimeHealth } from './node-conditions.ts';
 import type { NodeObservation, ObservedImage } from './node-plan.ts';
 
 export interface NodeObserverOptions {
@@ -17,6 +17,8 @@ export interface NodeObserverOptions {
   /** Seams for tests; default to the real host. */
   readHostFacts?: () => Promise<HostFacts>;
   readPressureSignals?: (rootDir: string) => Promise<PressureSignals>;
+  /** The eviction manager's current pressure conditions, when it runs. */
+  pressure?: () => PressureState | undefined;
 }
 
 export class NodeObserver {
@@ -78,6 +80,7 @@ export class NodeObserver {
     } else {
       this.#versionStale = true;
     }
-    return { host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images };
+    const pressure = this.#options.pressure?.();
+    return { host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images, ...(pressure !== undefined ? { pressure } : {}) };
   }
 }

@@ -12,7 +12,7 @@
 import type { ContainerImage, Node, NodeCondition, NodeStatus, ResourceList, Taint } from '../../kube/corev1.ts';
 import { resourceAmount } from '../../kube/quantity.ts';
 import type { HostFacts, PressureSignals } from './host-facts.ts';
-import { conditionOrder, nodeConditions, pressureThresholds, pressureVerdicts, readyVerdict, type RuntimeHealth } from './node-conditions.ts';
+import { conditionOrder, nodeConditions, pressureThresholds, pressureVerdicts, readyVerdict, type PressureState, type RuntimeHealth } from './node-conditions.ts';
 import type { Reserved } from './node-flags.ts';
 
 export interface NodeSettings {
@@ -42,6 +42,8 @@ export interface NodeObservation {
   /** `<runtime name>://<runtime version>`; kept from the last successful Version call. */
   runtimeVersion: string;
   images: readonly ObservedImage[];
+  /** The eviction manager's pressure conditions; absent: derived from `signals`. */
+  pressure?: PressureState;
 }
 
 export type NodePlan =
@@ -122,7 +124,7 @@ export function statusImages(images: readonly ObservedImage[]): ContainerImage[]
 }
 
 function desiredStatus(settings: NodeSettings, seen: NodeObservation, previous: NodeCondition[] | undefined, now: string, heartbeat: string): NodeStatus {
-  const verdicts = [...pressureVerdicts(seen.signals), readyVerdict(seen.runtime)];
+  const verdicts = [...pressureVerdicts(seen.signals, seen.pressure), readyVerdict(seen.runtime)];
   return {
     ...nodeResources(settings, seen.host, seen.signals),
     conditions: nodeConditions(verdicts, previous, now, heartbeat),

@@ -13,6 +13,7 @@
 import type { Container, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from '../../kube/corev1.ts';
 import { resourceAmount } from '../../kube/quantity.ts';
 import { isSidecar } from './pod-containers.ts';
+import { qosClassOf } from './qos.ts';
 
 export interface AdmissionNode {
   name: string;
@@ -20,6 +21,8 @@ export interface AdmissionNode {
   taints: readonly Taint[];
   /** Millicores, bytes and a pod count. */
   allocatable: { cpu: number; memory: number; pods: number };
+  /** The node's pressure conditions as its eviction manager sees them now. */
+  pressure?: { memory: boolean; disk: boolean };
 }
 
 export type Admission = { admit: true } | { admit: false; reason: string; message: string };
@@ -90,7 +93,24 @@ function hostPorts(pod: Pod): string[] {
 }
 
 /** `admitted`: the pods this node already runs (not finished), without `pod` itself. */
+/**
+ * Upstream's eviction admission: under DiskPressure no pod is admitted; under MemoryPressure no
+ * BestEffort pod, unless it tolerates the memory-pressure taint. Critical pods pass regardless.
+ */
+function pressureRefuses(pod: Pod, node: AdmissionNode): Admission | undefined {
+  if (pod.spec.priority !== undefined && pod.spec.priority >= 2_000_000_000) return undefined;
+  const refuse = (condition: string): Admission => ({ admit: false, reason: 'Evicted', message: `The node had condition: [${condition}]. ` });
+  if (node.pressure?.disk) return refuse('DiskPressure');
+  if (node.pressure?.memory && qosClassOf(pod.spec) === 'BestEffort') {
+    const taint: Taint = { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' };
+    if (!(pod.spec.tolerations ?? []).some((t) => covers(t, taint))) return refuse('MemoryPressure');
+  }
+  return undefined;
+}
+
 export function admitPod(pod: Pod, node: AdmissionNode, admitted: readonly Pod[]): Admission {
+  const pressure = pressureRefuses(pod, node);
+  if (pressure !== undefined) return pressure;
   if (!nodeFitsSelector(pod, node)) {
     return { admit: false, reason: 'NodeAffinity', message: `Predicate NodeAffinity failed: node ${node.name} does not match the pod's node selector or required node affinity` };
   }

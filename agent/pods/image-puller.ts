@@ -16,6 +16,13 @@ export interface PresentImage {
   user: ImageUser;
 }
 
+/** Told what ensure() did, for the pod's events (Pulling, Pulled). */
+export interface PullObserver {
+  pulling(): void;
+  pulled(tookMs: number): void;
+  alreadyPresent(): void;
+}
+
 export class ImagePuller {
   readonly #runtime: CriRuntime;
   readonly #serial: boolean;
@@ -26,16 +33,22 @@ export class ImagePuller {
     this.#serial = options.serial ?? true;
   }
 
-  async ensure(image: string, policy: PullPolicy, sandboxConfig: PodSandboxConfig | undefined): Promise<PresentImage> {
+  async ensure(image: string, policy: PullPolicy, sandboxConfig: PodSandboxConfig | undefined, observer?: PullObserver): Promise<PresentImage> {
     if (image.trim() === '') throw new ContainerStartError('InvalidImageName', 'the container names no image');
     if (policy !== 'Always') {
       const present = await this.#present(image);
-      if (present !== undefined) return present;
+      if (present !== undefined) {
+        observer?.alreadyPresent();
+        return present;
+      }
       if (policy === 'Never') {
         throw new ContainerStartError('ErrImageNeverPull', `container image "${image}" is not present with pull policy of Never`);
       }
     }
+    observer?.pulling();
+    const started = performance.now();
     await this.#pull(image, sandboxConfig);
+    observer?.pulled(Math.round(performance.now() - started));
     const present = await this.#present(image);
     if (present === undefined) throw new ContainerStartError('ErrImagePull', `image "${image}" is not present after pulling it`);
     return present;

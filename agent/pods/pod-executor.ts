@@ -11,6 +11,7 @@ import { CriError } from '../../cri/errors.ts';
 import type { PodSandboxConfig } from '../../cri/types.ts';
 import type { LifecycleHandler, Pod } from '../../kube/corev1.ts';
 import type { Clock } from '../clock.ts';
+import type { PodEvents } from '../events/pod-events.ts';
 import { buildContainerConfig } from './container-config.ts';
 import { pullPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
 import { resolveEnv } from './env.ts';
@@ -44,6 +45,8 @@ export interface ExecutorDeps {
   log: Logger;
   /** CRI runtime handler (RuntimeClass); '' for the default. */
   runtimeHandler?: string;
+  /** Where the pod's events go (Pulled, Created, Started, Killing, ...); none when absent. */
+  events?: PodEvents;
 }
 
 export type ActionResult =
@@ -102,6 +105,7 @@ export class PodExecutor {
         const c = allContainers(pod).find((x) => x.spec.name === action.name);
         const target = observed.containers.find((x) => x.id === action.containerId);
         this.#deps.log.info({ pod: podKey(pod), container: action.name, reason: action.reason }, action.message);
+        this.#deps.events?.killing(pod, action.name, action.message.charAt(0).toUpperCase() + action.message.slice(1));
         return this.stop(pod, observed, {
           kind: 'stopContainer',
           containerId: action.containerId,
@@ -154,7 +158,14 @@ export class PodExecutor {
     const sandbox = currentSandbox(observed);
     if (sandbox === undefined) throw new ContainerStartError('CreateContainerError', 'the pod has no sandbox');
     const sandboxConfig = buildSandboxConfig(pod, sandbox.attempt, settings);
-    const image = await images.ensure(c.spec.image ?? '', pullPolicyOf(c.spec), sandboxConfig).catch((err) => {
+    const events = this.#deps.events;
+    const imageName = c.spec.image ?? '';
+    const pullObserver = events === undefined ? undefined : {
+      pulling: () => events.pulling(pod, c.spec.name, imageName),
+      pulled: (tookMs: number) => events.pulled(pod, c.spec.name, imageName, tookMs, undefined),
+      alreadyPresent: () => events.alreadyPresent(pod, c.spec.name, imageName),
+    };
+    const image = await images.ensure(imageName, pullPolicyOf(c.spec), sandboxConfig, pullObserver).catch((err) => {
       if (err instanceof ContainerStartError) throw err;
       throw new ContainerStartError('ErrImagePull', (err as Error).message);
     });
@@ -186,6 +197,7 @@ export class PodExecutor {
     } catch (err) {
       throw new ContainerStartError('CreateContainerError', (err as Error).message);
     }
+    events?.created(pod, c.spec.name);
     try {
       await runtime.startContainer(id);
     } catch (err) {
@@ -193,6 +205,7 @@ export class PodExecutor {
       await runtime.removeContainer(id).catch(() => undefined);
       throw new ContainerStartError('RunContainerError', (err as Error).message);
     }
+    events?.started(pod, c.spec.name);
     const postStart = c.spec.lifecycle?.postStart;
     if (postStart !== undefined) {
       const grace = terminationGraceSecondsOf(pod);
@@ -234,7 +247,10 @@ export class PodExecutor {
     return Promise.all(
       actions.map(async (action): Promise<ActionResult> => {
         try {
-          if (action.kind === 'stopContainer') await this.stop(pod, observed, action);
+          if (action.kind === 'stopContainer') {
+            this.#deps.events?.killing(pod, action.name, undefined);
+            await this.stop(pod, observed, action);
+          }
           else await this.#deps.runtime.stopPodSandbox(action.sandboxId).catch(ignoreNotFound);
           return { ok: true };
         } catch (err) {

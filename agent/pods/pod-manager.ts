@@ -12,7 +12,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import { admitPod, type Admission, type AdmissionNode } from './admission.ts';
 import { criLabel, managedSelector } from './cri-labels.ts';
 import { podKey } from './pod-containers.ts';
-import { PodWorker, type PodWorkerDeps } from './pod-worker.ts';
+import { PodWorker, type PodWorkerDeps, type PodWorkerPhase } from './pod-worker.ts';
 import { StatusWriter, type PodApi } from './status-writer.ts';
 
 export type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & {
@@ -135,6 +135,38 @@ export class PodManager {
       removed.push(sandbox.id);
     }
     return removed;
+  }
+
+  /** Pods the eviction manager may choose from: running here, not terminating, not evicted. */
+  evictionCandidates(): Pod[] {
+    return [...this.#workers.values()]
+      .filter((w) => w.phase === 'running' && !w.evicted && this.#admitted.has(w.uid))
+      .map((w) => this.#admitted.get(w.uid)!)
+      .filter((p) => p.metadata.deletionTimestamp === undefined);
+  }
+
+  /**
+   * Evicts one pod (hard eviction threshold): killed at once, phase Failed with reason Evicted,
+   * an Evicted event. Resolves once its containers stopped (or `timeoutMs` passed); false when
+   * there is no such running pod.
+   */
+  async evict(uid: string, message: string, timeoutMs = 30_000): Promise<boolean> {
+    const worker = this.#workers.get(uid);
+    const pod = this.#admitted.get(uid);
+    if (worker === undefined || pod === undefined || worker.phase !== 'running' || worker.evicted) return false;
+    this.#deps.log.warn({ pod: podKey(pod) }, message);
+    this.#deps.events?.evicted(pod, message);
+    worker.evict('Evicted', message);
+    const deadline = this.#deps.clock.now() + timeoutMs;
+    // read afresh each time: the worker moves on while this waits
+    const phase = (): PodWorkerPhase => worker.phase;
+    while (phase() === 'running' || phase() === 'terminating') {
+      if (this.#deps.clock.now() >= deadline) break;
+      await new Promise<void>((resolve) => this.#deps.clock.after(200, resolve));
+    }
+    // a stopped pod no longer takes the node's resources
+    if (phase() === 'terminated') this.#admitted.delete(uid);
+    return true;
   }
 
   /** Stops all workers; containers keep running for the next agent to adopt. */

@@ -74,6 +74,8 @@ export class PodWorker {
   #terminationStartedAt = 0;
   #step: { name: TerminationStepName; since: number; deadline: number } | undefined;
   #notifiedTerminated = false;
+  /** Set by evict(): the pod stops with no grace and ends Failed with this reason and message. */
+  #evicted: { reason: string; message: string } | undefined;
   #dirty = false;
   #loop: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
@@ -91,6 +93,11 @@ export class PodWorker {
       agentStartedAt: deps.agentStartedAt,
       ...(deps.random ? { random: deps.random } : {}),
       onChange: () => this.#kick(),
+      nodeIP: deps.settings.nodeIP,
+      onFailure: (container, kind, message) => {
+        const probe = kind === 'liveness' ? 'Liveness' : kind === 'readiness' ? 'Readiness' : 'Startup';
+        deps.events?.unhealthy(this.#pod, container, probe, message);
+      },
     });
   }
 
@@ -148,6 +155,21 @@ export class PodWorker {
     await this.#executor.removeAll(observed);
     this.#transition('removed');
     this.close();
+  }
+
+  /**
+   * The node evicts the pod (hard eviction threshold): its containers are killed without grace
+   * and it ends in phase Failed with `reason` (Evicted) and `message`. It is not deleted: the
+   * API keeps it, as upstream does, until its owner or a user removes it.
+   */
+  evict(reason: string, message: string): void {
+    if (this.#evicted !== undefined || this.#phase !== 'running') return;
+    this.#evicted = { reason, message };
+    this.#kick();
+  }
+
+  get evicted(): boolean {
+    return this.#evicted !== undefined;
   }
 
   /** Stops timers and probes; containers keep running. Idempotent. */
@@ -235,6 +257,11 @@ export class PodWorker {
       runtimeName: this.#deps.settings.runtimeName,
       ...(this.#phase === 'terminating' && this.#step !== undefined ? { termination: { step: this.#step.name, deadline: this.#step.deadline } } : {}),
     });
+    if (this.#evicted !== undefined) {
+      status.phase = 'Failed';
+      status.reason = this.#evicted.reason;
+      status.message = this.#evicted.message;
+    }
     this.#status = status;
     const text = JSON.stringify(status);
     if (text === this.#reported) return;
@@ -244,12 +271,13 @@ export class PodWorker {
 
   async #sync(): Promise<{ progressed: boolean; wakeAt?: number }> {
     if (this.#phase === 'removed') return { progressed: false };
-    const pod = this.#pod;
+    // an evicted pod is killed at once: upstream's hard eviction gives no grace period
+    const pod = this.#evicted === undefined ? this.#pod : { ...this.#pod, metadata: { ...this.#pod.metadata, deletionGracePeriodSeconds: 0 } };
     const now = this.#deps.clock.now();
     this.#observed = await this.#observer.observe(this.uid);
     this.#probes.reconcile(pod, this.#observed, (name, id) => this.#lastKnownReady(name, id));
 
-    if (this.#phase === 'running' && pod.metadata.deletionTimestamp !== undefined) this.#beginTermination(now);
+    if (this.#phase === 'running' && (pod.metadata.deletionTimestamp !== undefined || this.#evicted !== undefined)) this.#beginTermination(now);
     if (this.#phase === 'running') {
       const plan = planPod({
         pod,
@@ -266,6 +294,7 @@ export class PodWorker {
       } else {
         for (const [name, entry] of plan.crashLoopUpdates) this.#crashLoops.set(name, entry);
         const waiting = new Map(plan.waiting);
+        this.#reportBackOffs(pod, plan.waiting);
         let allOk = true;
         for (const action of plan.actions) {
           const result = await this.#executor.run(pod, this.#observed, action);
@@ -273,6 +302,7 @@ export class PodWorker {
           if (result.ok) continue;
           allOk = false;
           if (action.kind === 'createSandbox') {
+            this.#deps.events?.failedCreateSandbox(pod, result.message);
             // its name may stay reserved: the retry uses the next attempt number
             this.#sandboxAttemptFloor = action.attempt + 1;
             break;
@@ -280,6 +310,7 @@ export class PodWorker {
           if (action.kind === 'startContainer') {
             const failure = recordStartFailure(this.#startFailures.get(action.name), result.reason, result.message, this.#deps.clock.now());
             this.#startFailures.set(action.name, failure);
+            this.#deps.events?.startFailed(pod, action.name, result.reason, result.message);
             waiting.set(action.name, { reason: result.reason, message: result.message });
             // init containers run in order: nothing after a failed one may start
             if (action.role !== 'main') break;
@@ -323,6 +354,17 @@ export class PodWorker {
       this.#deps.onTerminated?.(pod);
     }
     return { progressed: false };
+  }
+
+  /** BackOff events for containers waiting out a crash loop or an image pull backoff (the correlator counts repeats). */
+  #reportBackOffs(pod: Pod, waiting: ReadonlyMap<string, ContainerWait>): void {
+    const events = this.#deps.events;
+    if (events === undefined) return;
+    for (const [name, wait] of waiting) {
+      if (wait.reason !== 'CrashLoopBackOff' && wait.reason !== 'ImagePullBackOff') continue;
+      const image = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name)?.image ?? '';
+      events.backOff(pod, name, wait.reason, image);
+    }
   }
 
   #beginTermination(now: number): void {

@@ -43,6 +43,10 @@ export interface ProbeManagerOptions {
   random?: () => number;
   /** Called when a result changed; the worker syncs the pod. */
   onChange: () => void;
+  /** Where probes of a hostNetwork pod go: the node's IP, which is such a pod's IP. */
+  nodeIP?: string;
+  /** Called on every failed or timed-out probe run (the Unhealthy event). */
+  onFailure?: (container: string, kind: ProbeKind, message: string) => void;
 }
 
 const kinds: readonly ProbeKind[] = ['startup', 'liveness', 'readiness'];
@@ -78,7 +82,8 @@ export class ProbeManager {
       if (this.#containers.has(container.id)) continue;
       const spec = findContainer(pod, container.name)?.spec;
       if (spec === undefined) continue;
-      const entry: ContainerProbes = { container, podIP: sandbox?.ip ?? '', tracks: new Map() };
+      const podIP = pod.spec.hostNetwork === true ? this.#options.nodeIP ?? '' : sandbox?.ip ?? '';
+      const entry: ContainerProbes = { container, podIP, tracks: new Map() };
       const now = this.#options.clock.now();
       for (const kind of kinds) {
         const probe = kind === 'startup' ? spec.startupProbe : kind === 'liveness' ? spec.livenessProbe : spec.readinessProbe;
@@ -125,6 +130,7 @@ export class ProbeManager {
     if (this.#closed || this.#containers.get(entry.container.id) !== entry) return;
     const before = track.state;
     track.state = recordProbeOutcome(before, track.settings, outcome, this.#options.clock.now());
+    if (outcome.kind === 'failure' || outcome.kind === 'timeout') this.#options.onFailure?.(entry.container.name, kind, outcome.message);
     const changed = before.result !== track.state.result || before.finished !== track.state.finished;
     if (probeDemandsRestart(track.state)) {
       // the planner kills the container; its successor gets fresh tracks

@@ -41,6 +41,8 @@ export interface ContainerdSettings {
   podCIDR: string;
   /** Distinct per node so two nodes' CNI results never mix. */
   networkName: string;
+  /** runc's SystemdCgroup option: must match the agent's --cgroup-driver (default cgroupfs). */
+  cgroupDriver?: 'cgroupfs' | 'systemd';
 }
 
 export function renderContainerdConfig(s: ContainerdSettings): string {
@@ -69,6 +71,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
     snapshotter = "overlayfs"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = ${s.cgroupDriver === 'systemd'}
   [plugins."io.containerd.grpc.v1.cri".registry]
     config_path = ${JSON.stringify(layout.registryConfigDir)}
 `;
@@ -108,7 +112,7 @@ export function writeContainerdFiles(s: ContainerdSettings): void {
 }
 
 /** Starts containerd in the namespace, waits until it answers on its socket, returns its PID. */
-export async function startContainerd(netns: string, layout: ContainerdLayout): Promise<number> {
+export async function startContainerd(netns: string | undefined, layout: ContainerdLayout): Promise<number> {
   const pid = startDaemon({ argv: ['containerd', '--config', layout.config], netns, log: layout.log });
   await waitFor(async () => {
     if (!isOurs(pid, layout.config)) throw new Error(`containerd exited before it was ready; see ${layout.log}`);

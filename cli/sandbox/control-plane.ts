@@ -4,12 +4,12 @@
  * socket — the host's own network namespace gets no route, address or rule.
  */
 import { createServer } from 'node:net';
-import { get } from 'node:https';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, stopDaemon, isOurs } from './process.ts';
 import { waitFor } from './wait.ts';
 import { sandboxAddresses } from './names.ts';
+import { readyz } from '../init/readyz.ts';
 
 export interface ControlPlaneRecord {
   port: number;
@@ -43,17 +43,6 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-function readyz(port: number, caPath: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const request = get({ host: '127.0.0.1', port, path: '/readyz', ca: readFileSync(caPath), timeout: 2_000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode === 200);
-    });
-    request.on('error', () => resolve(false));
-    request.on('timeout', () => { request.destroy(); resolve(false); });
-  });
-}
-
 export async function startControlPlane(stateDir: string, hubNetns: string, serverArgs: readonly string[] = []): Promise<ControlPlaneRecord> {
   const port = await freeLoopbackPort();
   const dataDir = join(stateDir, 'server');
@@ -74,7 +63,7 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
   const caPath = join(dataDir, 'pki', 'ca.crt');
   await waitFor(async () => {
     if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
-    return existsSync(caPath) && (await readyz(port, caPath));
+    return existsSync(caPath) && (await readyz(port, readFileSync(caPath)));
   }, { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 });
   const hostRelayPid = startDaemon({
     argv: [process.execPath, relayScript, '--listen', `unix:${socket}`, '--connect', `tcp:127.0.0.1:${port}`],

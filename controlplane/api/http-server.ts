@@ -82,6 +82,12 @@ function sendJson(res: ServerResponse, code: number, body: unknown, contentType 
   res.end(text);
 }
 
+/** RFC 7234 warnings (code 299, as the API server sends them); client-go splits a comma-joined list. */
+function warningHeaders(warnings: readonly string[] | undefined): Record<string, string> {
+  if (!warnings || warnings.length === 0) return {};
+  return { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') };
+}
+
 function sendText(res: ServerResponse, code: number, text: string): void {
   res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
   res.end(text);
@@ -293,9 +299,10 @@ export class ApiServer {
       throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
     }
     const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
-    const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept });
+    const rawJson = protobuf || raw.length === 0 ? undefined : raw.toString('utf8');
+    const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, ...(rawJson !== undefined ? { rawJson } : {}) });
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
-    sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json');
+    sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(reply.warnings));
   }
 
   async #handlePath(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -11,6 +11,7 @@ import { applyConfiguration } from './apply/apply.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
 import { parsePropagation } from './delete-propagation.ts';
+import { checkFields, decodingContext, fieldValidationOf } from './field-validation.ts';
 import type { DeleteOptions, Registry } from './registry.ts';
 import { isDryRun, runRequest } from './request-context.ts';
 import type { ResourceRequest } from './request.ts';
@@ -24,11 +25,25 @@ export interface RestCall {
   readonly body: unknown;
   readonly contentType: string | undefined;
   readonly accept: string | undefined;
+  /** The body as sent when it was JSON (field validation looks for duplicate keys in it). */
+  readonly rawJson?: string;
 }
 
 export interface RestReply {
   readonly code: number;
   readonly body: unknown;
+  /** Sent as `Warning` headers (kubectl prints them as "Warning: ..."). */
+  readonly warnings?: readonly string[];
+}
+
+/** Unknown and duplicate fields of an object about to be written, as ?fieldValidation= asks. */
+function fieldWarnings(call: RestCall, object: KubeObject, context: 'decode' | 'patch'): string[] {
+  const { group, version, kind } = call.request.info;
+  return checkFields(group, version, kind, object as Record<string, unknown>, {
+    mode: fieldValidationOf(call.url.searchParams),
+    rawJson: call.rawJson,
+    context: context === 'decode' ? decodingContext(group, version, kind) : '',
+  });
 }
 
 /** Answers requests that store nothing (access reviews, token requests); provided by the auth layer. */
@@ -190,6 +205,7 @@ export class RestHandler {
     const object = requireObject(call.body);
     checkKind(info, object);
     checkNamespace(call.request, object);
+    const warnings = fieldWarnings(call, object, 'decode');
     if (!object.metadata.name && !object.metadata.generateName) {
       throw new ApiError('Invalid', `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, {
         kind: info.kind,
@@ -198,7 +214,7 @@ export class RestHandler {
       });
     }
     const created = await this.#registry.create(info, namespace, object);
-    return { code: 201, body: created };
+    return { code: 201, body: created, warnings };
   }
 
   async #bind(call: RestCall): Promise<RestReply> {
@@ -238,9 +254,10 @@ export class RestHandler {
     if (object.metadata.name !== undefined && object.metadata.name !== name) {
       throw new ApiError('BadRequest', `the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`);
     }
+    const warnings = fieldWarnings(call, object, 'decode');
     const status = subresource === 'status' || subresource === 'approval' ? 'status' : undefined;
     const updated = await this.#registry.update(info, namespace, name, object, status);
-    return { code: 200, body: updated };
+    return { code: 200, body: updated, warnings };
   }
 
   async #patch(call: RestCall): Promise<RestReply> {
@@ -260,6 +277,7 @@ export class RestHandler {
       return { code: 200, body: toScale(updated) };
     }
     const status = subresource === 'status' || subresource === 'approval' ? 'status' : undefined;
+    let warnings: string[] = [];
     const updated = await this.#registry.guaranteedUpdate(info, namespace, name, status, (current) => {
       const patched = applyPatch(type, current, call.body);
       if (!isPlainObject(patched)) throw new ApiError('BadRequest', 'the patch does not leave an object');
@@ -270,9 +288,10 @@ export class RestHandler {
         throw new ApiError('Conflict', `Operation cannot be fulfilled on ${info.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
       }
       if (object.metadata.name !== current.metadata.name) throw new ApiError('BadRequest', 'metadata.name cannot be changed by a patch');
+      warnings = fieldWarnings(call, object, 'patch');
       return object;
     });
-    return { code: 200, body: updated };
+    return { code: 200, body: updated, warnings };
   }
 
   /** DeleteOptions may ask for a dry run in the body (kubectl delete --dry-run=server does). */
@@ -298,16 +317,17 @@ export class RestHandler {
     }
     if (applied.metadata.managedFields !== undefined) throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
     applied.metadata.name = name;
+    const warnings = fieldWarnings(call, applied, 'patch');
     const request = { applied, manager, force, now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) => applyConfiguration(current, request));
-        return { code: 200, body: updated };
+        return { code: 200, body: updated, warnings };
       } catch (err) {
         if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
       }
       try {
-        return { code: 201, body: await this.#registry.create(info, namespace, applyConfiguration(undefined, request)) };
+        return { code: 201, body: await this.#registry.create(info, namespace, applyConfiguration(undefined, request)), warnings };
       } catch (err) {
         // Someone created it in between: apply to what they made.
         if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;

@@ -12,7 +12,7 @@
  * Anything else waits for `kubectl certificate approve`.
  */
 import forge from 'node-forge';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign as nodeSign } from 'node:crypto';
 
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const kubeletServingSigner = 'kubernetes.io/kubelet-serving';
@@ -118,9 +118,11 @@ export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (no
 }
 
 /** Issues the certificate for an approved request, signed by the cluster CA, backdated 5 minutes. */
+/** forge builds this block when signing but its typings leave the function out. */
+const tbsCertificate = (forge.pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+
 export function signRequest(ca: { cert: string; key: string }, csr: CsrObject, parsed: ParsedRequest, now = Date.now()): string {
   const caCert = forge.pki.certificateFromPem(ca.cert);
-  const caKey = forge.pki.privateKeyFromPem(ca.key);
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(parsed.publicKeyPem);
   const serial = randomBytes(16);
@@ -142,6 +144,14 @@ export function signRequest(ca: { cert: string; key: string }, csr: CsrObject, p
     { name: 'extKeyUsage', clientAuth: usages.has('client auth'), serverAuth: usages.has('server auth') },
     ...(altNames.length > 0 ? [{ name: 'subjectAltName', altNames }] : []),
   ]);
-  cert.sign(caKey, forge.md.sha256.create());
+  // forge lays out the certificate; Node's crypto makes the signature: forge's JavaScript RSA
+  // takes ~100 ms a certificate here, which serialised 1,000 nodes' joins behind one another
+  const signer = {
+    sign: () => {
+      const tbs = Buffer.from(forge.asn1.toDer(tbsCertificate(cert)).getBytes(), 'binary');
+      return nodeSign('sha256', tbs, createPrivateKey(ca.key)).toString('binary');
+    },
+  };
+  cert.sign(signer as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
 }

@@ -1,0 +1,70 @@
+/**
+ * `bosun init`: make this machine the cluster's control plane, the kubeadm way — start `bosun server`
+ * as a daemon (its unit under systemd, otherwise detached), write the admin kubeconfig, create a
+ * bootstrap token and print the exact `bosun join` command for nodes.
+ */
+import type { CommandModule } from 'yargs';
+import { CliError, ExitCode } from './exit.ts';
+import { parseDurationSeconds } from './duration.ts';
+import { nodePathOptions, nodePathsFrom } from './init/node-paths.ts';
+
+interface InitArgs {
+  'config-dir': string;
+  'data-dir': string;
+  'run-dir': string;
+  'log-dir': string;
+  'defaults-dir': string;
+  'advertise-address': string | undefined;
+  'bind-address': string;
+  'secure-port': number;
+  'token-ttl': string;
+  'server-arg': string[];
+}
+
+const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+
+export const initCommand: CommandModule<object, InitArgs> = {
+  command: 'init',
+  describe: 'Start the control plane on this machine and print the command that joins nodes',
+  builder: (y) => y
+    .options(nodePathOptions)
+    .option('advertise-address', { type: 'string', describe: "Address nodes reach the API server on (default: this machine's default-route address)" })
+    .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address the API server listens on' })
+    .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
+    .option('token-ttl', { type: 'string', default: '24h', describe: 'Lifetime of the bootstrap token in the join command' })
+    .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
+    .example('$0 init', 'then run the printed bosun join command on each node') as never,
+  handler: async (args) => {
+    if (process.getuid?.() !== 0) throw new CliError('bosun init needs root (it runs the server as a daemon and writes under /etc/bosun)');
+    const port = args['secure-port'];
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
+    const ttl = parseDurationSeconds(args['token-ttl']);
+    if (ttl === undefined) throw new CliError(`--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`, ExitCode.usage);
+    let advertise = args['advertise-address'];
+    if (advertise === undefined) {
+      const { detectNodeIP } = await import('../agent/node/node-ip.ts');
+      advertise = await detectNodeIP();
+      if (advertise === undefined) throw new CliError('this machine has no IPv4 address to advertise; pass --advertise-address', ExitCode.usage);
+    }
+    if (!ipv4.test(advertise)) throw new CliError(`--advertise-address ${advertise} is not an IPv4 address`, ExitCode.usage);
+    const { initCluster } = await import('./init/init-cluster.ts');
+    let result;
+    try {
+      result = await initCluster({
+        paths: nodePathsFrom(args),
+        advertiseAddress: advertise,
+        bindAddress: args['bind-address'],
+        port,
+        tokenTtlSeconds: ttl,
+        serverArgs: args['server-arg'].map(String),
+        say: (line) => process.stderr.write(`[init] ${line}\n`),
+      });
+    } catch (err) {
+      throw new CliError(`init: ${(err as Error).message.split('\n')[0]}`);
+    }
+    process.stderr.write(`[init] the control plane runs at ${result.server}\n`);
+    process.stderr.write(`[init] use it with: export KUBECONFIG=${result.adminKubeconfig}; kubectl get nodes\n`);
+    process.stderr.write('[init] join nodes (as root on each) with:\n');
+    process.stdout.write(`${result.joinCommand}\n`);
+  },
+};

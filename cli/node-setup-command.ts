@@ -1,0 +1,190 @@
+/**
+ * `bosun node-setup` (hidden; install.sh's building blocks): the files a node's runtime needs,
+ * rendered by the same code the sandbox uses — containerd's CRI configuration, the CNI conflist —
+ * plus the locally built images (pause, busybox) imported into containerd, the host's cgroup
+ * driver, and this node's pod subnet once the control plane has given it one.
+ */
+import type { CommandModule } from 'yargs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CliError, ExitCode } from './exit.ts';
+
+function writeAtomically(path: string, text: string | Buffer): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+const networkName = 'bosun';
+
+const containerdConfig: CommandModule<object, { config: string; root: string; state: string; socket: string; 'cni-conf-dir': string; 'cgroup-driver': string }> = {
+  command: 'containerd-config',
+  describe: "Write containerd's configuration for bosun (CRI, local pause image, CNI folders, cgroup driver)",
+  builder: (y) => y
+    .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
+    .option('root', { type: 'string', default: '/var/lib/containerd' })
+    .option('state', { type: 'string', default: '/run/containerd' })
+    .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
+    .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
+    .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs' }) as never,
+  handler: async (args) => {
+    const [{ renderContainerdConfig }, { pauseImageReference }] = await Promise.all([import('./sandbox/containerd.ts'), import('../agent/oci/local-images.ts')]);
+    const confDir = dirname(args.config);
+    const text = renderContainerdConfig({
+      layout: {
+        dir: confDir, root: args.root, state: args.state, socket: args.socket, config: args.config,
+        cniConfDir: args['cni-conf-dir'], cniDataDir: '', registryConfigDir: join(confDir, 'certs.d'), log: '',
+      },
+      sandboxImage: pauseImageReference,
+      podCIDR: '',
+      networkName,
+      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
+    });
+    for (const dir of [args.root, args.state, args['cni-conf-dir'], join(confDir, 'certs.d')]) mkdirSync(dir, { recursive: true });
+    writeAtomically(args.config, text);
+  },
+};
+
+const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': string; 'pod-cidr': string }> = {
+  command: 'cni',
+  describe: 'Write the CNI conflist (bridge + host-local + portmap) for this node\'s pod subnet',
+  builder: (y) => y
+    .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
+    .option('cni-data-dir', { type: 'string', default: '/var/lib/cni/networks' })
+    .option('pod-cidr', { type: 'string', demandOption: true }) as never,
+  handler: async (args) => {
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr'])) throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
+    const [{ renderCniConfig }, { bosunConflistName }] = await Promise.all([import('./sandbox/containerd.ts'), import('./reset/cni-cleanup.ts')]);
+    const text = renderCniConfig({
+      layout: { cniDataDir: args['cni-data-dir'] } as never,
+      sandboxImage: '',
+      podCIDR: args['pod-cidr'],
+      networkName,
+    });
+    mkdirSync(args['cni-data-dir'], { recursive: true });
+    writeAtomically(join(args['cni-conf-dir'], bosunConflistName), text);
+  },
+};
+
+const images: CommandModule<object, { address: string; 'cache-dir': string }> = {
+  command: 'images',
+  describe: 'Build the pause and busybox images from this host\'s static binaries and import them into containerd',
+  builder: (y) => y
+    .option('address', { type: 'string', default: '/run/containerd/containerd.sock', describe: "containerd's socket" })
+    .option('cache-dir', { type: 'string', default: '/var/cache/bosun/images' }) as never,
+  handler: async (args) => {
+    const [{ buildPauseImage, buildBusyboxImage }, { importImage }] = await Promise.all([import('../agent/oci/local-images.ts'), import('./sandbox/containerd.ts')]);
+    // pause is what every pod needs; busybox (for trying things out) only where busybox-static is installed
+    const builds = [buildPauseImage, ...(existsSync('/bin/busybox') ? [buildBusyboxImage] : [])];
+    mkdirSync(args['cache-dir'], { recursive: true });
+    for (const build of builds) {
+      try {
+        const image = build();
+        const archive = join(args['cache-dir'], `${image.manifestDigest.slice('sha256:'.length)}.tar`);
+        if (!existsSync(archive)) writeAtomically(archive, image.archive);
+        await importImage({ socket: args.address } as never, archive);
+      } catch (err) {
+        throw new CliError((err as Error).message.split('\n')[0]!);
+      }
+    }
+  },
+};
+
+const cgroupDriver: CommandModule = {
+  command: 'cgroup-driver',
+  describe: 'Print the cgroup driver for this host (systemd on cgroup v2 with systemd, else cgroupfs)',
+  handler: async () => {
+    const { chooseCgroupDriver } = await import('./node-setup/cgroup-driver.ts');
+    process.stdout.write(`${chooseCgroupDriver({ systemdIsInit: existsSync('/run/systemd/system'), cgroupV2Unified: existsSync('/sys/fs/cgroup/cgroup.controllers') })}\n`);
+  },
+};
+
+const podCidr: CommandModule<object, { kubeconfig: string; 'node-name': string; timeout: number }> = {
+  command: 'pod-cidr',
+  describe: "Wait until the control plane has given this node a pod subnet, and print it",
+  builder: (y) => y
+    .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
+    .option('node-name', { type: 'string', demandOption: true })
+    .option('timeout', { type: 'number', default: 120, describe: 'seconds' }) as never,
+  handler: async (args) => {
+    const cidr = await nodeField(args, `node ${args['node-name']} given a pod subnet (spec.podCIDR); is the control plane running its controllers?`, (node) => node.spec?.podCIDR || undefined);
+    process.stdout.write(`${cidr}\n`);
+  },
+};
+
+const containerdStart: CommandModule<object, { config: string; socket: string; log: string; 'pid-file': string }> = {
+  command: 'containerd-start',
+  describe: 'Start containerd detached (for hosts without systemd), unless it already runs; wait until it answers',
+  builder: (y) => y
+    .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
+    .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
+    .option('log', { type: 'string', default: '/var/log/bosun/containerd.log' })
+    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }) as never,
+  handler: async (args) => {
+    const [{ startContainerd }, { isOurs }, { readFileSync }] = await Promise.all([import('./sandbox/containerd.ts'), import('./sandbox/process.ts'), import('node:fs')]);
+    const known = existsSync(args['pid-file']) ? Number(readFileSync(args['pid-file'], 'utf8').trim()) : 0;
+    if (known > 0 && isOurs(known, args.config)) {
+      process.stderr.write(`containerd already runs (pid ${known})\n`);
+      return;
+    }
+    mkdirSync(dirname(args.log), { recursive: true });
+    mkdirSync(dirname(args['pid-file']), { recursive: true });
+    try {
+      const pid = await startContainerd(undefined, { config: args.config, socket: args.socket, log: args.log } as never);
+      writeAtomically(args['pid-file'], `${pid}\n`);
+      process.stderr.write(`containerd runs detached (pid ${pid}, log ${args.log})\n`);
+    } catch (err) {
+      throw new CliError((err as Error).message.split('\n')[0]!);
+    }
+  },
+};
+
+const containerdStop: CommandModule<object, { config: string; 'pid-file': string }> = {
+  command: 'containerd-stop',
+  describe: 'Stop the containerd that containerd-start started (by its PID file)',
+  builder: (y) => y
+    .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
+    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }) as never,
+  handler: async (args) => {
+    const [{ stopDaemon }, { readFileSync, rmSync }] = await Promise.all([import('./sandbox/process.ts'), import('node:fs')]);
+    if (!existsSync(args['pid-file'])) return;
+    await stopDaemon(Number(readFileSync(args['pid-file'], 'utf8').trim()), args.config, 15_000);
+    rmSync(args['pid-file'], { force: true });
+  },
+};
+
+const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string; timeout: number }> = {
+  command: 'wait-ready',
+  describe: 'Wait until this node is Ready',
+  builder: (y) => y
+    .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
+    .option('node-name', { type: 'string', demandOption: true })
+    .option('timeout', { type: 'number', default: 180, describe: 'seconds' }) as never,
+  handler: async (args) => {
+    await nodeField(args, `node ${args['node-name']} Ready`, (node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : undefined);
+  },
+};
+
+interface NodeShape { spec?: { podCIDR?: string }; status?: { conditions?: { type: string; status: string }[] } }
+
+/** Waits until `pick` finds something on this node object, and returns it. */
+async function nodeField(args: { kubeconfig: string; 'node-name': string; timeout: number }, what: string, pick: (node: NodeShape) => string | undefined): Promise<string> {
+  const [{ loadKubeconfig }, { KubeClient }, { refs }, { waitFor }] = await Promise.all([
+    import('../kube/kubeconfig.ts'), import('../kube/client.ts'), import('../kube/resource-ref.ts'), import('./sandbox/wait.ts'),
+  ]);
+  const client = new KubeClient(loadKubeconfig(args.kubeconfig).client);
+  try {
+    return await waitFor(async () => pick(await client.get(refs.nodes, args['node-name']) as NodeShape), { what, timeoutMs: args.timeout * 1000, intervalMs: 250 });
+  } catch (err) {
+    throw new CliError((err as Error).message.split('\n')[0]!);
+  } finally {
+    client.close();
+  }
+}
+
+export const nodeSetupCommand: CommandModule = {
+  command: 'node-setup <what>',
+  describe: false,
+  builder: (y) => y.command(containerdConfig as never).command(cni as never).command(images as never).command(cgroupDriver).command(podCidr as never).command(waitReady as never).command(containerdStart as never).command(containerdStop as never).demandCommand(1),
+  handler: () => undefined,
+};

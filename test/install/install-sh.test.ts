@@ -1,0 +1,106 @@
+/**
+ * install.sh as an operator runs it, in its no-systemd mode, on a "machine" that is a network
+ * namespace of a test bed, with every folder moved under the test's own state folder (BOSUN_ROOT):
+ * the single-node cluster comes up through bosun init and the real bosun join path, kubectl sees the
+ * node Ready and a pod runs; then `install.sh uninstall` leaves no process, chain, bridge, mount,
+ * CNI state or file behind.
+ */
+import test from 'ava';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createBed, type Bed, type BedNode } from '../bed/index.ts';
+import { run } from '../helpers/run.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+const repo = join(import.meta.dirname, '..', '..');
+let bed: Bed;
+let node: BedNode;
+let root: string;
+
+test.before(async () => {
+  // no images in the bed's own containerd: the installer builds and imports them into its own
+  bed = await createBed({ nodes: 1, images: [] });
+  node = bed.nodes[0]!;
+  root = join(bed.stateDir, 'machine');
+});
+
+test.after.always(async () => {
+  // uninstall first (the thing under test); the bed then removes whatever a failure left
+  if (root !== undefined && existsSync(join(root, 'opt', 'bosun', 'bin', 'bosun'))) await installSh('uninstall').catch(() => undefined);
+  await bed?.destroy();
+});
+
+function installSh(...args: string[]) {
+  return node.run(['env',
+    `BOSUN_ROOT=${root}`,
+    `BOSUN_NODE_MODULES=${join(repo, 'node_modules')}`,
+    'BOSUN_NODE_NAME=solo',
+    `BOSUN_NODE_IP=${node.ip}`,
+    'BOSUN_NO_SYSTEMD=1',
+    'bash', join(repo, 'install.sh'), ...args], { timeoutMs: 400_000 });
+}
+
+const kubectl = (...args: string[]) => node.run(['kubectl', '--kubeconfig', join(root, 'etc', 'bosun', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
+
+/** Every file, link or socket under `dir` (empty folders do not count). */
+function entriesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name));
+}
+
+test.serial('install.sh: a single-node cluster that kubectl sees Ready and that runs a pod', async (t) => {
+  const installed = await installSh();
+  t.is(installed.code, 0, `${installed.stdout}\n${installed.stderr}`);
+  t.regex(installed.stdout, /systemd is not running this machine: containerd runs detached/);
+  t.regex(installed.stderr, /\[init\] systemd is not running this machine: bosun server runs detached/);
+  t.regex(installed.stderr, /\[join\] systemd is not running this machine: the agent runs detached/);
+  t.regex(installed.stdout, new RegExp(`export KUBECONFIG=${root}/etc/bosun/admin.kubeconfig`));
+  // the join command bosun init printed is the one the local node joined with
+  t.regex(installed.stdout, /install\.sh join https:\/\/172\.30\.0\.11:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}/);
+  t.is(statSync(join(root, 'etc', 'bosun', 'admin.kubeconfig')).mode & 0o777, 0o600);
+  t.is(statSync(join(root, 'etc', 'bosun', 'agent.kubeconfig')).mode & 0o777, 0o600);
+
+  const ready = await kubectl('get', 'node', 'solo', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
+  t.is(ready.stdout, 'True', ready.stderr);
+  const csrs = await kubectl('get', 'csr', '-o', 'jsonpath={.items[*].spec.username}');
+  t.regex(csrs.stdout, /system:bootstrap:[a-z0-9]{6}/, 'the node joined with the bootstrap token');
+
+  const created = await kubectl('run', 'hello', '--image=localhost/bosun/busybox:1.35', '--restart=Never', '--', 'sh', '-c', 'echo hello from solo; sleep 3600');
+  t.is(created.code, 0, created.stderr);
+  const podIP = await waitFor(async () => {
+    const pod = await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase} {.status.podIP}');
+    const [phase, ip] = pod.stdout.split(' ');
+    return phase === 'Running' && ip ? ip : undefined;
+  }, { what: 'pod hello Running with an address', timeoutMs: 120_000, intervalMs: 500 });
+  const cidr = await kubectl('get', 'node', 'solo', '-o', 'jsonpath={.spec.podCIDR}');
+  t.true(podIP.startsWith(cidr.stdout.split('.').slice(0, 3).join('.')), `pod address ${podIP} from the node's subnet ${cidr.stdout}`);
+  const logs = await waitFor(async () => {
+    const out = await kubectl('logs', 'hello');
+    return out.stdout.includes('hello from solo') ? out.stdout : undefined;
+  }, { what: "the pod's output through kubectl logs", timeoutMs: 30_000, intervalMs: 500 });
+  t.regex(logs, /hello from solo/);
+});
+
+test.serial('install.sh again changes nothing and keeps the node Ready', async (t) => {
+  const again = await installSh();
+  t.is(again.code, 0, `${again.stdout}\n${again.stderr}`);
+  t.regex(again.stderr, /containerd already runs/);
+  t.regex(again.stderr, /bosun server already runs/);
+  t.regex(again.stdout, /node solo already joined and its agent runs/);
+  const pod = await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase}');
+  t.is(pod.stdout, 'Running');
+});
+
+test.serial('install.sh uninstall leaves no process, chain, bridge, mount, CNI state or file', async (t) => {
+  const removed = await installSh('uninstall');
+  t.is(removed.code, 0, `${removed.stdout}\n${removed.stderr}`);
+  t.regex(removed.stderr, /\[reset\] removed 1 pod sandbox/);
+  t.false((await run(['ps', '-eo', 'args'])).stdout.includes(root), 'no process runs from the machine folder');
+  const save = await node.run(['iptables-save']);
+  t.false(save.stdout.includes('BOSUN-'), 'no BOSUN chain or rule in the node namespace');
+  t.false(existsSync(`/run/netns/${node.netns}`) && (await node.run(['ip', 'link', 'show', 'cni0'])).code === 0, 'no cni0 bridge');
+  t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount under the machine folder');
+  t.deepEqual(entriesUnder(root), [], 'no file left under the machine folder');
+  const twice = await installSh('uninstall');
+  t.is(twice.code, 0, `uninstall again is harmless: ${twice.stderr}`);
+});
