@@ -10,7 +10,7 @@ runtime_packages=(
   util-linux procps ca-certificates openssl
 )
 test_packages=(
-  busybox-static etcd-server etcd-client docker-registry curl time systemd
+  busybox-static etcd-server etcd-client docker-registry curl time systemd librsvg2-bin
 )
 
 mode=${1:-runtime}

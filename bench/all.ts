@@ -1,0 +1,107 @@
+/**
+ * `npm run bench -- all [--quick]`: every suite, one after another (they would disturb each
+ * other's numbers if run together), each with its own same-run baseline; then bench/REPORT.md
+ * (REPORT-quick.md with --quick) with targets, pass/miss marks and SVG charts in bench/results/.
+ * A suite whose file does not exist is reported as "not run: suite missing"; one that fails is
+ * reported with its last error line, and the others still run.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { renderReport, type SuiteOutcome } from './report/report.ts';
+import { suiteOrder } from './report/targets.ts';
+
+const quick = process.argv.includes('--quick');
+const here = import.meta.dirname;
+const resultsDir = join(here, 'results');
+mkdirSync(resultsDir, { recursive: true });
+/** Per suite; scale has its own 15-minute budget inside. */
+const suiteTimeoutMs = quick ? 5 * 60_000 : 25 * 60_000;
+
+function lastJsonLine(text: string): Record<string, unknown> | undefined {
+  for (const line of text.trim().split('\n').reverse()) {
+    if (!line.startsWith('{')) continue;
+    try {
+      return JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      // a progress line that happens to start with a brace
+    }
+  }
+  return undefined;
+}
+
+function runSuite(suite: string): Promise<SuiteOutcome> {
+  const file = join(here, `${suite}.ts`);
+  if (!existsSync(file)) return Promise.resolve({ suite, status: 'missing' });
+  const load = loadavg()[0]!;
+  const started = performance.now();
+  const resultFile = join(resultsDir, `${suite}${quick ? '-quick' : ''}.json`);
+  process.stdout.write(`[all] ${suite}${quick ? ' --quick' : ''} (load ${load.toFixed(2)})\n`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [file, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderrTail = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      process.stderr.write(chunk);
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderrTail = (stderrTail + chunk).slice(-4000);
+      process.stderr.write(chunk);
+    });
+    const timer = setTimeout(() => child.kill('SIGINT'), suiteTimeoutMs);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const seconds = (performance.now() - started) / 1000;
+      const summary = lastJsonLine(stdout);
+      if (code !== 0 || summary === undefined) {
+        const why = signal ? `stopped by ${signal}${seconds * 1000 >= suiteTimeoutMs ? ' after its time limit' : ''}` : `exit ${code}`;
+        const lastLine = stderrTail.trim().split('\n').at(-1)?.slice(0, 200) ?? '';
+        resolve({ suite, status: 'failed', seconds, load, error: `${why}${lastLine ? `: ${lastLine}` : ''}`.replace(/\|/g, '/') });
+        return;
+      }
+      // a suite that writes a richer file of its own during this run keeps it; others get their summary saved
+      let result = summary;
+      const wroteOwn = existsSync(resultFile) && statSync(resultFile).mtimeMs >= Date.now() - seconds * 1000;
+      if (wroteOwn) result = { ...JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>, ...summary };
+      else writeFileSync(resultFile, `${JSON.stringify({ ...summary, measured_at: new Date().toISOString() }, null, 2)}\n`);
+      resolve({ suite, status: 'ran', result, seconds, load });
+    });
+  });
+}
+
+const onlyArg = process.argv.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const outcomes: SuiteOutcome[] = [];
+for (const suite of suiteOrder) {
+  if (only && !only.has(suite)) {
+    // reuse this suite's last saved result, if any, so a partial rerun still gives a whole report
+    const saved = join(resultsDir, `${suite}${quick ? '-quick' : ''}.json`);
+    if (existsSync(saved)) outcomes.push({ suite, status: 'ran', result: JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown> });
+    else outcomes.push({ suite, status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing', error: 'not run in this invocation' });
+    continue;
+  }
+  outcomes.push(await runSuite(suite));
+}
+
+const machine = {
+  cores: availableParallelism(),
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+  kernel: release(),
+  os: (() => {
+    try {
+      return /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+    } catch {
+      return 'Linux';
+    }
+  })(),
+  loadAverage: loadavg(),
+};
+const report = renderReport(outcomes, machine, new Date(), quick);
+for (const [name, svg] of Object.entries(report.charts)) writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
+const markdown = quick ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)') : report.markdown;
+writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
+const ran = outcomes.filter((o) => o.status === 'ran').length;
+process.stdout.write(`${JSON.stringify({ suite: 'all', quick, ran, failed: outcomes.filter((o) => o.status === 'failed').map((o) => o.suite), missing: outcomes.filter((o) => o.status === 'missing').map((o) => o.suite), report: quick ? 'bench/REPORT-quick.md' : 'bench/REPORT.md' })}\n`);

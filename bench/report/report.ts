@@ -1,0 +1,174 @@
+/**
+ * The benchmark report: one Markdown page with the machine, the date, each suite's targets
+ * against what it measured (pass/miss), and SVG charts drawn from the suites' result JSON.
+ * Pure: outcomes in, Markdown and SVG text out; bench/all.ts writes the files.
+ */
+import { drawChart as proxySyncChart, type ChartPoint } from '../proxy-sync/chart.ts';
+import { cdfPoints, lineChart, type ChartSeries } from './svg-chart.ts';
+import { suiteChecks, suiteOrder, verdict } from './targets.ts';
+
+type Result = Record<string, unknown>;
+
+export interface SuiteOutcome {
+  suite: string;
+  status: 'ran' | 'failed' | 'missing';
+  result?: Result;
+  seconds?: number;
+  /** One line: why it failed. */
+  error?: string;
+  /** Load average (1 min) when the suite started. */
+  load?: number;
+}
+
+export interface Machine {
+  cores: number;
+  memoryGiB: number;
+  cpuModel: string;
+  kernel: string;
+  os: string;
+  loadAverage: readonly number[];
+}
+
+export interface Report {
+  markdown: string;
+  /** file name (without folder) -> SVG text */
+  charts: Record<string, string>;
+}
+
+interface ScaleStep {
+  backend: string;
+  nodes_ready: number;
+  pods_running: number;
+  mutating: { p99_ms: number };
+  read: { p99_ms: number };
+  server_rss_mib: number;
+}
+
+const mark = { pass: 'pass ✅', miss: 'miss ❌', 'no data': 'no data' } as const;
+
+function numbers(value: unknown): number[] | undefined {
+  return Array.isArray(value) && value.every((v) => typeof v === 'number') ? value : undefined;
+}
+
+function podStartChart(result: Result): string | undefined {
+  const samples = result.samples_ms as Record<string, unknown> | undefined;
+  const series: ChartSeries[] = [];
+  const names: [string, string][] = [['api', 'through bosun server + agent (SLI)'], ['agent', 'agent pod worker alone'], ['raw', 'raw CRI calls (baseline)']];
+  for (const [key, label] of names) {
+    const values = numbers(samples?.[key]);
+    if (values && values.length > 0) series.push({ label, points: cdfPoints(values), step: true, ...(key === 'raw' ? { dash: '6 4' } : {}) });
+  }
+  if (series.length === 0) return undefined;
+  return lineChart({ title: 'Pod start latency, CDF', xLabel: 'milliseconds', yLabel: '% of pods started', series, yMax: 100, marks: [] });
+}
+
+function scaleSteps(result: Result): ScaleStep[] {
+  return ((result.steps as ScaleStep[] | undefined) ?? []).filter((s) => s.nodes_ready > 0);
+}
+
+function apiByNodesChart(steps: readonly ScaleStep[]): string | undefined {
+  if (steps.length === 0) return undefined;
+  const series: ChartSeries[] = [];
+  for (const backend of [...new Set(steps.map((s) => s.backend))]) {
+    const own = steps.filter((s) => s.backend === backend);
+    series.push({ label: `${backend}: mutating p99`, points: own.map((s) => [s.nodes_ready, s.mutating.p99_ms]) });
+    series.push({ label: `${backend}: single GET p99`, points: own.map((s) => [s.nodes_ready, s.read.p99_ms]), dash: '6 4' });
+  }
+  return lineChart({
+    title: 'API request latency p99 vs. hollow nodes (30 pods per node)', xLabel: 'nodes', yLabel: 'milliseconds', series,
+    marks: [{ y: 100, label: 'mutating target 100 ms' }, { y: 50, label: 'read target 50 ms' }],
+  });
+}
+
+function rssChart(steps: readonly ScaleStep[]): string | undefined {
+  const series: ChartSeries[] = [];
+  for (const backend of [...new Set(steps.map((s) => s.backend))]) {
+    series.push({ label: `bosun server (${backend})`, points: steps.filter((s) => s.backend === backend).map((s) => [s.pods_running, s.server_rss_mib]) });
+  }
+  if (series.length === 0) return undefined;
+  return lineChart({ title: 'Server RSS vs. pods in the cluster', xLabel: 'pods', yLabel: 'MiB', series, marks: [{ y: 1024, label: 'target 1 GiB' }] });
+}
+
+function agentRssChart(footprint: Result | undefined): string | undefined {
+  const idle = typeof footprint?.idle_rss_mib === 'number' ? footprint.idle_rss_mib : undefined;
+  const loaded = typeof footprint?.rss_110_pods_mib === 'number' ? footprint.rss_110_pods_mib : undefined;
+  if (idle === undefined || loaded === undefined) return undefined;
+  const pods = typeof footprint?.pods === 'number' ? footprint.pods : 110;
+  return lineChart({
+    title: 'Node agent RSS vs. pods on the node', xLabel: 'pods', yLabel: 'MiB',
+    series: [{ label: 'bosun agent', points: [[0, idle], [pods, loaded]] }],
+    marks: [{ y: 120, label: 'target with 110 pods' }, { y: 60, label: 'target idle' }],
+  });
+}
+
+function fmt(value: number | undefined, unit: string): string {
+  if (value === undefined) return '—';
+  const text = Math.abs(value) >= 100 ? String(Math.round(value)) : String(Math.round(value * 100) / 100);
+  return unit === '×' ? `${text}×` : `${text} ${unit}`;
+}
+
+export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine, date: Date, quick: boolean): Report {
+  const bySuite = new Map(outcomes.map((o) => [o.suite, o]));
+  const charts: Record<string, string> = {};
+  const lines: string[] = [];
+  lines.push(`# bosun benchmark report${quick ? ' (quick sizes)' : ''}`, '');
+  lines.push(`Generated by \`npm run bench -- all${quick ? ' --quick' : ''}\` on ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC. Every suite measured its own baseline in the same run.`, '');
+  lines.push('## Machine', '');
+  lines.push(`- ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB memory`);
+  lines.push(`- ${machine.os}, kernel ${machine.kernel}`);
+  lines.push(`- load average at the end: ${machine.loadAverage.map((v) => v.toFixed(2)).join(', ')} (1, 5, 15 min); other work shared the machine, so absolute times are pessimistic`);
+  lines.push('');
+  lines.push('## Targets', '', '| suite | what | target | measured | |', '|---|---|---|---|---|');
+  for (const suite of suiteOrder) {
+    const outcome = bySuite.get(suite);
+    if (!outcome || outcome.status !== 'ran') {
+      const why = !outcome || outcome.status === 'missing' ? 'not run: suite missing' : `not run: failed (${outcome.error ?? 'no reason'})`;
+      lines.push(`| ${suite} | ${why} | | | |`);
+      continue;
+    }
+    for (const check of suiteChecks[suite] ?? []) {
+      const value = check.measured(outcome.result ?? {});
+      const comparison = check.better === 'lower' ? '≤' : '≥';
+      lines.push(`| ${suite} | ${check.label} | ${comparison} ${fmt(check.target, check.unit)} | ${fmt(value, check.unit)} | ${mark[verdict(check, value)]} |`);
+    }
+  }
+  lines.push('');
+  lines.push('## Runs', '', '| suite | status | duration | load (1 min) at start |', '|---|---|---|---|');
+  for (const suite of suiteOrder) {
+    const outcome = bySuite.get(suite);
+    const status = !outcome || outcome.status === 'missing' ? 'not run: suite missing' : outcome.status === 'failed' ? `failed: ${outcome.error ?? ''}` : 'ran';
+    lines.push(`| ${suite} | ${status} | ${outcome?.seconds !== undefined ? `${Math.round(outcome.seconds)} s` : '—'} | ${outcome?.load !== undefined ? outcome.load.toFixed(2) : '—'} |`);
+  }
+  lines.push('');
+
+  lines.push('## Charts', '');
+  const addChart = (name: string, title: string, svg: string | undefined, missing: string) => {
+    if (svg === undefined) {
+      lines.push(`### ${title}`, '', `No chart: ${missing}.`, '');
+      return;
+    }
+    charts[name] = svg;
+    lines.push(`### ${title}`, '', `![${title}](results/${name})`, '');
+  };
+  const podStart = bySuite.get('pod-start')?.result;
+  addChart('report-pod-start-cdf.svg', 'Pod start latency (CDF) vs. raw CRI', podStart ? podStartChart(podStart) : undefined, 'pod-start did not run or saved no samples');
+  const proxy = bySuite.get('proxy-sync')?.result;
+  const sizes = proxy?.sizes as ChartPoint[] | undefined;
+  addChart('report-proxy-sync.svg', 'Proxy sync time vs. services, and iptables-restore alone', sizes && sizes.length > 0 ? proxySyncChart(sizes) : undefined, 'proxy-sync did not run');
+  const scale = bySuite.get('scale')?.result;
+  const steps = scale ? scaleSteps(scale) : [];
+  addChart('report-api-p99-vs-nodes.svg', 'API p99 vs. nodes', apiByNodesChart(steps), 'scale did not run');
+  const footprint = bySuite.get('agent-footprint')?.result;
+  addChart('report-server-rss-vs-pods.svg', 'Server RSS vs. pods', rssChart(steps), 'scale did not run');
+  addChart('report-agent-rss-vs-pods.svg', 'Agent RSS vs. pods', agentRssChart(footprint), 'agent-footprint did not run');
+
+  if (steps.length > 0) {
+    lines.push('## Scale steps', '', '| backend | nodes Ready | pods running | join s | rollout s | mutating p50/p99 ms | GET p50/p99 ms | leases/s | server RSS MiB (peak) | server CPU % | hollow KiB/node | datastore MiB |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
+    for (const s of (scale!.steps as Record<string, any>[])) {
+      lines.push(`| ${s.backend} | ${s.nodes_ready}/${s.nodes_target} | ${s.pods_running}/${s.pods_target} | ${s.join_s} | ${s.rollout_s} | ${s.mutating.p50_ms} / ${s.mutating.p99_ms} | ${s.read.p50_ms} / ${s.read.p99_ms} | ${s.lease_writes_per_s} | ${s.server_rss_mib} (${s.server_peak_rss_mib}) | ${s.server_cpu_pct} | ${s.hollow_kib_per_node} | ${s.datastore_mib} |`);
+    }
+    lines.push('');
+  }
+  lines.push('Raw results: `bench/results/<suite>.json`.', '');
+  return { markdown: `${lines.join('\n')}\n`, charts };
+}
