@@ -23,6 +23,8 @@ export interface HostFacts {
   operatingSystem: string;
   /** GOARCH spelling (amd64, arm64), as kubernetes.io/arch wants it. */
   architecture: string;
+  /** The cloud instance type when the firmware names it (node.kubernetes.io/instance-type). */
+  instanceType?: string;
 }
 
 /** The filesystem a pressure signal is read from, and what it holds. */
@@ -90,7 +92,19 @@ export async function readHostFacts(): Promise<HostFacts> {
     osImage: [os.distro, os.release, os.codename ? `(${os.codename})` : ''].filter((p) => p !== '').join(' '),
     operatingSystem: 'linux',
     architecture: archNames[arch()] ?? arch(),
+    ...instanceTypeOf(system.manufacturer, system.model),
   };
+}
+
+/**
+ * The instance type, read from the firmware's (DMI) vendor and product name where a cloud puts it
+ * there: EC2 Nitro instances report vendor "Amazon EC2" and the type ("m5.large") as the product.
+ * Other clouds keep it in their metadata service, which the agent does not call; there the
+ * operator can set it with --node-labels. Without a cloud provider the kubelet sets nothing either.
+ */
+export function instanceTypeOf(vendor: string, product: string): { instanceType?: string } {
+  if (vendor.trim() === 'Amazon EC2' && /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(product.trim())) return { instanceType: product.trim() };
+  return {};
 }
 
 /** The mount point holding `path`: the longest mount prefix in /proc/self/mountinfo. */

@@ -86,6 +86,7 @@ export function defaultLabels(settings: NodeSettings, host: HostFacts): Record<s
     'kubernetes.io/arch': host.architecture,
     'beta.kubernetes.io/os': host.operatingSystem,
     'beta.kubernetes.io/arch': host.architecture,
+    ...(host.instanceType !== undefined ? { 'node.kubernetes.io/instance-type': host.instanceType, 'beta.kubernetes.io/instance-type': host.instanceType } : {}),
   };
 }
 

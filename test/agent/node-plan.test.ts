@@ -6,7 +6,7 @@
 import test from 'ava';
 import { pino } from 'pino';
 import type { Node, NodeStatus } from '../../kube/corev1.ts';
-import type { HostFacts, PressureSignals } from '../../agent/node/host-facts.ts';
+import { instanceTypeOf, type HostFacts, type PressureSignals } from '../../agent/node/host-facts.ts';
 import type { RuntimeHealth } from '../../agent/node/node-conditions.ts';
 import { addReserved, nothingReserved, parseNodeLabels, parseReserved, parseTaints } from '../../agent/node/node-flags.ts';
 import { apiTime, planNode, type NodeObservation, type NodePlan, type NodeSettings } from '../../agent/node/node-plan.ts';
@@ -77,6 +77,18 @@ test('no Node yet: it is created with labels, taints, resources, addresses and n
     'PIDPressure=False/KubeletHasSufficientPID', 'Ready=True/KubeletReady',
   ]);
   t.true(status?.conditions?.every((c) => c.lastHeartbeatTime === apiTime(t0) && c.lastTransitionTime === apiTime(t0)));
+});
+
+test('the instance type label comes from the firmware where a cloud names it there, and only then', (t) => {
+  t.deepEqual(instanceTypeOf('Amazon EC2', 'm5.large'), { instanceType: 'm5.large' });
+  t.deepEqual(instanceTypeOf('Google', 'Google Compute Engine'), {});
+  t.deepEqual(instanceTypeOf('QEMU', 'Standard PC (i440FX + PIIX, 1996)'), {});
+  const withType = planNode(settings, { ...seen(), host: { ...host, instanceType: 'm5.large' } }, undefined, t0);
+  if (withType.kind !== 'create') return t.fail('expected a create');
+  t.like(withType.node.metadata.labels, { 'node.kubernetes.io/instance-type': 'm5.large', 'beta.kubernetes.io/instance-type': 'm5.large' });
+  const without = planNode(settings, seen(), undefined, t0);
+  if (without.kind !== 'create') return t.fail('expected a create');
+  t.false('node.kubernetes.io/instance-type' in (without.node.metadata.labels ?? {}));
 });
 
 test('huge pages are their own resources and leave allocatable memory', (t) => {
