@@ -46,9 +46,10 @@ import { NodeObserver } from './node/node-observer.ts';
 import { NodeStatusLoop } from './node/node-status-loop.ts';
 import { ImagePuller } from './pods/image-puller.ts';
 import { kubePodApi } from './pods/kube-pod-api.ts';
-import { parseResolvConf } from './pods/node-settings.ts';
-import { noConfigLookup } from './pods/pod-executor.ts';
+import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
+import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
+import { PodVolumes, sandboxPodUids } from './pods/volume-manager.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
@@ -77,6 +78,8 @@ export interface AgentConfig {
   healthzAddress: string;
   /** 0: no healthz listener. */
   healthzPort: number;
+  /** Host path prefixes hostPath volumes may use (--allowed-host-paths); default none. */
+  allowedHostPaths?: string[];
   /** The kubelet port (logs, exec, port-forward, stats): address (default 0.0.0.0) and port; undefined or 0: none. */
   kubeletAddress?: string;
   kubeletPort?: number;
@@ -213,19 +216,24 @@ export class Agent {
       // -- pods
       const allocatable = node.status?.allocatable ?? {};
       const resolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      const podSettings: NodePodSettings = {
+        nodeName: config.nodeName, nodeIP, podLogRoot: config.podLogDir, podsDir: join(config.rootDir, 'pods'),
+        clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
+        cgroupRoot: podRoot, cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
+        allocatable: { cpuMilli: resourceOr(allocatable.cpu, 'cpu'), memoryBytes: resourceOr(allocatable.memory, 'memory') },
+        hostPathAllowList: config.allowedHostPaths ?? [], rootDir: config.rootDir,
+      };
+      // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
+      const configSource = new ApiConfigSource(client, clock);
+      const volumes = new PodVolumes({ settings: podSettings, config: configSource, log: log.child({ loop: 'volumes' }) });
       const manager = new PodManager({
         runtime,
-        settings: {
-          nodeName: config.nodeName, nodeIP, podLogRoot: config.podLogDir, podsDir: join(config.rootDir, 'pods'),
-          clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
-          cgroupRoot: podRoot, cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
-          allocatable: { cpuMilli: resourceOr(allocatable.cpu, 'cpu'), memoryBytes: resourceOr(allocatable.memory, 'memory') },
-          hostPathAllowList: [],
-        },
+        settings: podSettings,
+        volumes,
         images: new ImagePuller(runtime),
         network: nodeNetwork,
         clock,
-        config: noConfigLookup,
+        config: configSource,
         log: log.child({ loop: 'pods' }),
         agentStartedAt: startedAt,
         resyncMs: config.podResyncMs ?? 5_000,
@@ -257,6 +265,8 @@ export class Agent {
       // only now is the list of this node's pods complete: anything else bosun runs is garbage
       const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
+      // volumes follow their ConfigMaps and Secrets; those of pods gone (also before a restart) are torn down
+      loops.push(volumes.run(signal, config.podResyncMs ?? 5_000, () => pods.list(), () => sandboxPodUids(runtime), clock));
       if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {
         loops.push(sweepPodCgroupsEvery(runtime, podRoot, signal, log.child({ loop: 'pod-cgroups' })));
       }

@@ -16,6 +16,7 @@ interface AgentArgs {
   'pod-infra-image': string;
   'pod-log-dir': string;
   'root-dir': string;
+  'allowed-host-paths': string;
   'cluster-dns': string;
   'cluster-domain': string;
   'cluster-cidr': string | undefined;
@@ -75,6 +76,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('pod-infra-image', { type: 'string', default: 'localhost/bosun/pause:3.10', describe: 'The sandbox (pause) image; checked at start, never removed' })
       .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)' })
       .option('root-dir', { type: 'string', default: '/var/lib/bosun/agent', describe: 'The agent\'s state (pod volumes); its filesystem is the node\'s nodefs' })
+      .option('allowed-host-paths', { type: 'string', default: '', describe: 'Comma-separated host path prefixes that hostPath volumes may use (default: none); / and the root dir are refused always' })
       .option('cluster-dns', { type: 'string', default: '10.96.0.10', describe: 'Comma-separated DNS server addresses pods with dnsPolicy ClusterFirst use' })
       .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: 'The cluster\'s DNS domain' })
       .option('cluster-cidr', { type: 'string', describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded' })
@@ -128,6 +130,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       podInfraImage: args['pod-infra-image'],
       podLogDir: args['pod-log-dir'],
       rootDir: args['root-dir'],
+      allowedHostPaths: args['allowed-host-paths'].split(',').map((p) => p.trim()).filter((p) => p !== ''),
       clusterDNS,
       clusterDomain: args['cluster-domain'],
       clusterCIDR: args['cluster-cidr'],

@@ -200,6 +200,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     services: async () => (await registry.list(services, undefined)).items,
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    serviceAccount: (namespace, name) => registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
   });
   registry = new Registry(storage, admit);
   const stopCaches = () => {
@@ -327,6 +328,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       loops = await startControlLoops({
         client: new KubeClusterClient(new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key })),
         logger: logger.child({ component: 'controllers' }),
+        rootCaPem: pki.ca.cert,
         ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
         ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
       });

@@ -10,12 +10,16 @@ import type { Container, Pod } from '../../kube/corev1.ts';
 import { configError } from './start-errors.ts';
 import { milliCpu, wholeUnits as bytesOf, parseQuantity } from '../../kube/quantity.ts';
 
-export interface EnvSources {
+/** What fieldRef and resourceFieldRef values come from, besides the pod itself. */
+export interface FieldSources {
   podIP: string;
   podIPs: string[];
   hostIP: string;
   nodeName: string;
   allocatable: { cpuMilli: number; memoryBytes: number };
+}
+
+export interface EnvSources extends FieldSources {
   /** ConfigMap data by name; undefined when it does not exist. */
   configMap(name: string): Record<string, string> | undefined;
   /** Secret data (decoded) by name; undefined when it does not exist. */
@@ -36,7 +40,7 @@ function labelOrAnnotation(path: string, values: Record<string, string> | undefi
   return values?.[match[1]!] ?? '';
 }
 
-export function fieldRefValue(pod: Pod, path: string, sources: EnvSources): string {
+export function fieldRefValue(pod: Pod, path: string, sources: FieldSources): string {
   switch (path) {
     case 'metadata.name': return pod.metadata.name ?? '';
     case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
@@ -54,7 +58,7 @@ export function fieldRefValue(pod: Pod, path: string, sources: EnvSources): stri
 }
 
 /** limits.cpu, requests.memory, ...: an unset limit reads as the node's allocatable. */
-export function resourceFieldValue(container: Container, resource: string, divisor: string | number | undefined, sources: EnvSources): string {
+export function resourceFieldValue(container: Container, resource: string, divisor: string | number | undefined, sources: FieldSources): string {
   const [kind, name] = resource.split('.') as [string, string | undefined];
   const list = kind === 'limits' ? container.resources?.limits : kind === 'requests' ? container.resources?.requests : undefined;
   const raw = list?.[name ?? ''] ?? (kind === 'requests' ? container.resources?.limits?.[name ?? ''] : undefined);
@@ -71,7 +75,7 @@ export function resourceFieldValue(container: Container, resource: string, divis
   throw configError(`unsupported resourceFieldRef ${resource}`);
 }
 
-function lookup(kind: 'configmap' | 'secret', name: string, key: string | undefined, optional: boolean | undefined, sources: EnvSources): string | Record<string, string> | undefined {
+function lookup(pod: Pod, kind: 'configmap' | 'secret', name: string, key: string | undefined, optional: boolean | undefined, sources: EnvSources): string | Record<string, string> | undefined {
   const data = kind === 'configmap' ? sources.configMap(name) : sources.secret(name);
   if (data === undefined) {
     if (optional) return undefined;
@@ -80,7 +84,7 @@ function lookup(kind: 'configmap' | 'secret', name: string, key: string | undefi
   if (key === undefined) return data;
   if (!(key in data)) {
     if (optional) return undefined;
-    throw configError(`couldn't find key ${key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${name}`);
+    throw configError(`couldn't find key ${key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${pod.metadata.namespace ?? 'default'}/${name}`);
   }
   return data[key];
 }
@@ -90,9 +94,9 @@ export function resolveEnv(pod: Pod, container: Container, sources: EnvSources):
   for (const from of container.envFrom ?? []) {
     const prefix = from.prefix ?? '';
     const data = from.configMapRef
-      ? lookup('configmap', from.configMapRef.name, undefined, from.configMapRef.optional, sources)
+      ? lookup(pod, 'configmap', from.configMapRef.name, undefined, from.configMapRef.optional, sources)
       : from.secretRef
-        ? lookup('secret', from.secretRef.name, undefined, from.secretRef.optional, sources)
+        ? lookup(pod, 'secret', from.secretRef.name, undefined, from.secretRef.optional, sources)
         : undefined;
     if (typeof data === 'object') for (const [key, value] of Object.entries(data)) vars.set(`${prefix}${key}`, value);
   }
@@ -107,10 +111,10 @@ export function resolveEnv(pod: Pod, container: Container, sources: EnvSources):
       value = resourceFieldValue(target, from.resourceFieldRef.resource, from.resourceFieldRef.divisor, sources);
     } else if (from?.configMapKeyRef) {
       const ref = from.configMapKeyRef;
-      value = lookup('configmap', ref.name, ref.key, ref.optional, sources) as string | undefined;
+      value = lookup(pod, 'configmap', ref.name, ref.key, ref.optional, sources) as string | undefined;
     } else if (from?.secretKeyRef) {
       const ref = from.secretKeyRef;
-      value = lookup('secret', ref.name, ref.key, ref.optional, sources) as string | undefined;
+      value = lookup(pod, 'secret', ref.name, ref.key, ref.optional, sources) as string | undefined;
     } else value = expandReferences(env.value ?? '', vars);
     if (value !== undefined) vars.set(env.name, value);
   }

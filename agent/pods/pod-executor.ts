@@ -26,14 +26,11 @@ import { buildSandboxConfig } from './sandbox-config.ts';
 import { ContainerStartError } from './start-errors.ts';
 import type { StopContainerAction, TerminationAction } from './termination-plan.ts';
 import { planMounts, prepareMounts, terminationMessageFile } from './volumes.ts';
+import type { ConfigLookup } from './config-source.ts';
+import { resolveEnvSources } from './env-sources.ts';
+import { PodVolumes } from './volume-manager.ts';
 
-/** ConfigMaps and Secrets as the agent's cache holds them (secret values decoded). */
-export interface ConfigLookup {
-  configMap(namespace: string, name: string): Record<string, string> | undefined;
-  secret(namespace: string, name: string): Record<string, string> | undefined;
-}
-
-export const noConfigLookup: ConfigLookup = { configMap: () => undefined, secret: () => undefined };
+export { noConfigLookup, type ConfigLookup } from './config-source.ts';
 
 export interface ExecutorDeps {
   runtime: CriRuntime;
@@ -42,6 +39,8 @@ export interface ExecutorDeps {
   network: ProbeNetwork;
   clock: Clock;
   config: ConfigLookup;
+  /** The node's pod volumes; without it each executor keeps its own (tests, benchmarks). */
+  volumes?: PodVolumes;
   log: Logger;
   /** CRI runtime handler (RuntimeClass); '' for the default. */
   runtimeHandler?: string;
@@ -58,9 +57,11 @@ const stopCallSlackMs = 10_000;
 
 export class PodExecutor {
   readonly #deps: ExecutorDeps;
+  readonly #volumes: PodVolumes;
 
   constructor(deps: ExecutorDeps) {
     this.#deps = deps;
+    this.#volumes = deps.volumes ?? new PodVolumes(deps);
   }
 
   sandboxConfigFor(pod: Pod, observed: ObservedPod): PodSandboxConfig {
@@ -171,15 +172,10 @@ export class PodExecutor {
     });
     const namespace = pod.metadata.namespace ?? 'default';
     const podIP = pod.spec.hostNetwork ? settings.nodeIP : sandbox.ip;
-    const env = resolveEnv(pod, c.spec, {
-      podIP,
-      podIPs: podIP ? [podIP] : [],
-      hostIP: settings.nodeIP,
-      nodeName: settings.nodeName,
-      allocatable: settings.allocatable,
-      configMap: (name) => lookup.configMap(namespace, name),
-      secret: (name) => lookup.secret(namespace, name),
-    });
+    const fields = { podIP, podIPs: podIP ? [podIP] : [], hostIP: settings.nodeIP, nodeName: settings.nodeName, allocatable: settings.allocatable };
+    await this.#volumes.setUp(pod, fields);
+    // values are taken now and kept for the container's life (upstream)
+    const env = resolveEnv(pod, c.spec, { ...fields, ...(await resolveEnvSources(c.spec, namespace, lookup)) });
     const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings));
     const containerConfig = buildContainerConfig(pod, c, attempt, {
       imageRef: image.imageRef,

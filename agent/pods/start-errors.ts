@@ -9,7 +9,9 @@ export type StartErrorReason =
   | 'CreateContainerConfigError'
   | 'CreateContainerError'
   | 'RunContainerError'
-  | 'PostStartHookError';
+  | 'PostStartHookError'
+  /** A volume could not be set up; the pod keeps waiting in ContainerCreating and it is retried. */
+  | 'ContainerCreating';
 
 export class ContainerStartError extends Error {
   readonly reason: StartErrorReason;

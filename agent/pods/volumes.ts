@@ -1,62 +1,115 @@
 /**
  * Volume mounts of a container: where each mount's host side lives (planned purely) and the
- * folders and files made ready before CreateContainer.
+ * folders and files made ready before CreateContainer. The contents of configMap, secret,
+ * downwardAPI and projected volumes, and the tmpfs of memory-backed ones, are the
+ * PodVolumes' business (volume-manager.ts); this file only says where they are.
  *
- * This increment handles emptyDir and hostPath. hostPath is only allowed under the node's allow
- * list and is read-only unless the mount says `readOnly: false`. subPath must stay inside its
- * volume: it may not be absolute or climb with '..', and after the folder exists its real path
- * (symlinks resolved) must still lie inside the volume. configMap, secret, projected and
- * downwardAPI volumes are refused with a clear reason until the agent serves them.
+ * hostPath is only allowed under the node's allow list (never `/` nor anything holding the
+ * agent's own state), checked again after symlinks are resolved, and is read-only unless the
+ * mount says `readOnly: false`. A subPath is resolved inside its volume without following a link
+ * out of it, and what was resolved is bind-mounted for the container (volumes/subpath.ts).
  */
 import { mkdir, realpath, stat, writeFile, chmod } from 'node:fs/promises';
-import { isAbsolute, join, sep } from 'node:path';
+import { dirname, isAbsolute, join, sep } from 'node:path';
 import type { Mount } from '../../cri/types.ts';
 import type { Container, Pod, Volume } from '../../kube/corev1.ts';
-import { configError } from './start-errors.ts';
+import { configError, ContainerStartError } from './start-errors.ts';
 import { terminationMessagePathOf } from './defaults.ts';
 import type { NodePodSettings } from './node-settings.ts';
+import { bindOpenFile, isMountPoint, unmountAllUnder } from './volumes/host-mounts.ts';
+import { openInsideVolume, resolveSubPath, subPathProblem } from './volumes/subpath.ts';
+
+export type VolumeKind = 'emptyDir' | 'hostPath' | 'configMap' | 'secret' | 'downwardAPI' | 'projected';
 
 export interface MountPlan {
   volume: string;
-  kind: 'emptyDir' | 'hostPath' | 'terminationMessage';
+  kind: VolumeKind | 'terminationMessage';
   /** The volume's root on the host. */
   volumeRoot: string;
-  /** What gets mounted (volumeRoot, or volumeRoot/subPath). */
+  /** What gets mounted: volumeRoot, or for a subPath the bind of it made under the pod folder. */
   hostPath: string;
+  /** The subPath inside the volume, if any. */
+  subPath?: string;
   containerPath: string;
   readonly: boolean;
   propagation: Mount['propagation'];
   hostPathType?: string;
+  /** Allowed prefixes and refused paths, for hostPath volumes. */
+  hostPathPolicy?: HostPathPolicy;
 }
+
+export interface HostPathPolicy {
+  allowed: readonly string[];
+  /** Never mountable, nor anything that contains them. */
+  refused: readonly string[];
+}
+
+/** The folder names the kubelet uses for each volume plugin under pods/<uid>/volumes. */
+export const pluginDirs: Record<Exclude<VolumeKind, 'hostPath'>, string> = {
+  emptyDir: 'kubernetes.io~empty-dir',
+  configMap: 'kubernetes.io~configmap',
+  secret: 'kubernetes.io~secret',
+  downwardAPI: 'kubernetes.io~downward-api',
+  projected: 'kubernetes.io~projected',
+};
 
 export function podDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string): string {
   return join(settings.podsDir, uid);
 }
 
+export function volumeDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, kind: Exclude<VolumeKind, 'hostPath'>, volume: string): string {
+  return join(podDir(settings, uid), 'volumes', pluginDirs[kind], volume);
+}
+
 export function emptyDirPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string): string {
-  return join(podDir(settings, uid), 'volumes', 'kubernetes.io~empty-dir', volume);
+  return volumeDir(settings, uid, 'emptyDir', volume);
 }
 
 export function terminationMessageFile(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, container: string, attempt: number): string {
   return join(podDir(settings, uid), 'containers', container, `${attempt}-termination-log`);
 }
 
+/** Where the bind of a subPath mount lives (one per container and mount, as the kubelet keeps them). */
+export function subPathBindPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string, container: string, index: number): string {
+  return join(podDir(settings, uid), 'volume-subpaths', volume, container, String(index));
+}
+
 function within(root: string, path: string): boolean {
   return path === root || path.startsWith(root.endsWith(sep) ? root : root + sep);
 }
 
-function volumeRoot(pod: Pod, volume: Volume, settings: NodePodSettings): { kind: 'emptyDir' | 'hostPath'; root: string; type?: string } {
-  if (volume.emptyDir !== undefined) return { kind: 'emptyDir', root: emptyDirPath(settings, pod.metadata.uid ?? '', volume.name) };
-  if (volume.hostPath !== undefined) {
-    const path = volume.hostPath.path;
-    if (!isAbsolute(path) || path.split('/').includes('..')) throw configError(`hostPath ${path} must be an absolute path without '..'`);
-    if (!settings.hostPathAllowList.some((allowed) => within(allowed, path))) {
-      throw configError(`hostPath ${path} is not allowed on this node (allowed: ${settings.hostPathAllowList.join(', ') || 'none'})`);
-    }
-    return { kind: 'hostPath', root: path, type: volume.hostPath.type ?? '' };
+export function volumeKindOf(volume: Volume): VolumeKind | undefined {
+  const kinds: VolumeKind[] = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'];
+  return kinds.find((kind) => volume[kind] !== undefined);
+}
+
+export function hostPathPolicyOf(settings: NodePodSettings): HostPathPolicy {
+  return { allowed: settings.hostPathAllowList, refused: [settings.rootDir ?? dirname(settings.podsDir)] };
+}
+
+/** Why `path` may not be a hostPath volume under `policy`, or undefined when it may. */
+export function hostPathProblem(path: string, policy: HostPathPolicy): string | undefined {
+  if (!isAbsolute(path) || path.split('/').includes('..')) return `hostPath ${path} must be an absolute path without '..'`;
+  if (path.replace(/\/+$/, '') === '') return 'hostPath / is never allowed: it would give the pod the whole node';
+  const clash = policy.refused.find((refused) => within(path, refused) || within(refused, path));
+  if (clash !== undefined) return `hostPath ${path} is not allowed: it holds or lies in the agent's own state (${clash})`;
+  if (!policy.allowed.some((allowed) => within(allowed, path))) {
+    return `hostPath ${path} is not allowed on this node (allowed: ${policy.allowed.join(', ') || 'none'}); start the agent with --allowed-host-paths to allow it`;
   }
-  const kind = Object.keys(volume).find((key) => key !== 'name') ?? 'unknown';
-  throw configError(`volume "${volume.name}" of type ${kind} is not supported by this agent yet`);
+  return undefined;
+}
+
+function volumeRoot(pod: Pod, volume: Volume, settings: NodePodSettings): { kind: VolumeKind; root: string; type?: string } {
+  const kind = volumeKindOf(volume);
+  if (kind === 'hostPath') {
+    const path = volume.hostPath!.path;
+    const problem = hostPathProblem(path, hostPathPolicyOf(settings));
+    if (problem !== undefined) throw configError(problem);
+    return { kind, root: path, type: volume.hostPath!.type ?? '' };
+  }
+  if (kind !== undefined) return { kind, root: volumeDir(settings, pod.metadata.uid ?? '', kind, volume.name) };
+  const other = Object.keys(volume).find((key) => key !== 'name') ?? 'unknown';
+  throw configError(`volume "${volume.name}" of type ${other} is not supported by this agent`);
 }
 
 const propagations: Record<string, Mount['propagation']> = {
@@ -65,29 +118,33 @@ const propagations: Record<string, Mount['propagation']> = {
   Bidirectional: 'PROPAGATION_BIDIRECTIONAL',
 };
 
+/** configMap, secret, downwardAPI and projected volumes are always read-only (upstream). */
+const alwaysReadOnly = new Set<VolumeKind>(['configMap', 'secret', 'downwardAPI', 'projected']);
+
 export function planMounts(pod: Pod, container: Container, attempt: number, settings: NodePodSettings): MountPlan[] {
   const volumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
+  const uid = pod.metadata.uid ?? '';
   const plans: MountPlan[] = [];
-  for (const mount of container.volumeMounts ?? []) {
+  for (const [index, mount] of (container.volumeMounts ?? []).entries()) {
     const volume = volumes.get(mount.name);
     if (volume === undefined) throw configError(`volumeMount ${mount.name} names no volume of the pod`);
     const root = volumeRoot(pod, volume, settings);
     const subPath = mount.subPath ?? '';
-    if (subPath !== '' && (isAbsolute(subPath) || subPath.split('/').includes('..'))) {
-      throw configError(`subPath ${subPath} must be relative and stay inside volume ${mount.name}`);
-    }
+    const problem = subPath === '' ? undefined : subPathProblem(subPath);
+    if (problem !== undefined) throw configError(`subPath ${subPath} of volume ${mount.name} ${problem}`);
     plans.push({
       volume: mount.name,
       kind: root.kind,
       volumeRoot: root.root,
-      hostPath: subPath === '' ? root.root : join(root.root, subPath),
+      hostPath: subPath === '' ? root.root : subPathBindPath(settings, uid, mount.name, container.name, index),
+      ...(subPath !== '' ? { subPath } : {}),
       containerPath: mount.mountPath,
-      readonly: root.kind === 'hostPath' ? mount.readOnly !== false : mount.readOnly === true,
+      readonly: alwaysReadOnly.has(root.kind) || (root.kind === 'hostPath' ? mount.readOnly !== false : mount.readOnly === true),
       propagation: propagations[mount.mountPropagation ?? 'None'],
-      ...(root.type !== undefined ? { hostPathType: root.type } : {}),
+      ...(root.type !== undefined ? { hostPathType: root.type, hostPathPolicy: hostPathPolicyOf(settings) } : {}),
     });
   }
-  const file = terminationMessageFile(settings, pod.metadata.uid ?? '', container.name, attempt);
+  const file = terminationMessageFile(settings, uid, container.name, attempt);
   plans.push({
     volume: '',
     kind: 'terminationMessage',
@@ -115,12 +172,49 @@ async function checkHostPathType(path: string, type: string): Promise<void> {
     return;
   }
   if (type === 'FileOrCreate') {
-    if (info === undefined) await writeFile(path, '', { flag: 'a', mode: 0o644 });
-    else if (!info.isFile()) throw configError(`hostPath ${path} exists and is not a file`);
+    if (info === undefined) {
+      await mkdir(dirname(path), { recursive: true, mode: 0o755 });
+      await writeFile(path, '', { flag: 'a', mode: 0o644 });
+    } else if (!info.isFile()) throw configError(`hostPath ${path} exists and is not a file`);
     return;
   }
   const check = want[type];
-  if (check !== undefined && (info === undefined || !check[0](info))) throw configError(`hostPath ${path} is not ${check[1]}`);
+  if (check !== undefined && (info === undefined || !check[0](info))) throw configError(`hostPath ${path} is not ${check[1]}${info === undefined ? ' (it does not exist)' : ''}`);
+  if (type !== '' && check === undefined) throw configError(`hostPath ${path} has an unknown type ${type}`);
+}
+
+/** A symlinked hostPath must not lead out of the allowed prefixes (k/k#61043). */
+async function checkHostPathTarget(path: string, policy: HostPathPolicy): Promise<void> {
+  const real = await realpath(path).catch(() => undefined);
+  if (real === undefined || real === path) return;
+  const problem = hostPathProblem(real, policy);
+  if (problem !== undefined) throw configError(`hostPath ${path} resolves to ${real}: ${problem}`);
+}
+
+/**
+ * Binds what `plan.subPath` resolves to inside the volume onto plan.hostPath, refusing a subPath
+ * that leads out of the volume. A bind from an earlier container is replaced (the content may differ).
+ */
+async function bindSubPath(plan: MountPlan): Promise<void> {
+  let handle;
+  try {
+    const root = await realpath(plan.volumeRoot);
+    const resolved = await resolveSubPath(root, plan.subPath!);
+    handle = await openInsideVolume(root, resolved);
+  } catch (err) {
+    throw configError(`subPath ${plan.subPath} of volume ${plan.volume}: ${(err as Error).message}`);
+  }
+  try {
+    const target = plan.hostPath;
+    await unmountAllUnder(target);
+    const isDir = (await stat(`/proc/self/fd/${handle.fd}`)).isDirectory();
+    await mkdir(isDir ? target : dirname(target), { recursive: true, mode: 0o750 });
+    if (!isDir) await writeFile(target, '', { flag: 'a', mode: 0o600 });
+    await bindOpenFile(handle.fd, target);
+    if (!(await isMountPoint(target))) throw new ContainerStartError('CreateContainerConfigError', `the bind of subPath ${plan.subPath} did not take effect`);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Creates what the mounts need on the host and returns the CRI mounts. */
@@ -132,17 +226,16 @@ export async function prepareMounts(plans: readonly MountPlan[]): Promise<Mount[
       await writeFile(plan.hostPath, '', { flag: 'a' });
       // any user in the container may write its termination message
       await chmod(plan.hostPath, 0o666);
-    } else if (plan.kind === 'emptyDir') {
-      await mkdir(plan.volumeRoot, { recursive: true, mode: 0o777 });
-      await chmod(plan.volumeRoot, 0o777);
-    } else {
+    } else if (plan.kind === 'hostPath') {
       await checkHostPathType(plan.volumeRoot, plan.hostPathType ?? '');
+      if (plan.hostPathPolicy !== undefined) await checkHostPathTarget(plan.volumeRoot, plan.hostPathPolicy);
+    } else {
+      // PodVolumes set the volume up; a missing folder means it never was
+      await stat(plan.volumeRoot).catch(() => {
+        throw new ContainerStartError('ContainerCreating', `volume ${plan.volume} is not set up`);
+      });
     }
-    if (plan.hostPath !== plan.volumeRoot) {
-      await mkdir(plan.hostPath, { recursive: true });
-      const [real, root] = await Promise.all([realpath(plan.hostPath), realpath(plan.volumeRoot)]);
-      if (!within(root, real)) throw configError(`subPath of volume ${plan.volume} leaves the volume (resolves to ${real})`);
-    }
+    if (plan.subPath !== undefined) await bindSubPath(plan);
     mounts.push({ containerPath: plan.containerPath, hostPath: plan.hostPath, readonly: plan.readonly, propagation: plan.propagation });
   }
   return mounts;

@@ -15,6 +15,7 @@ import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './a
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
 import { addDefaultTolerations } from './tolerations.ts';
+import { mountServiceAccountToken } from './service-account.ts';
 import {
   FieldErrors,
   type NameRule,
@@ -34,6 +35,8 @@ export interface AdmissionDeps {
   namespace(name: string): Promise<KubeObject | undefined>;
   /** Objects of a resource (by ResourceInfo) in one namespace. */
   listIn(info: ResourceInfo, namespace: string): Promise<readonly KubeObject[]>;
+  /** The service account, if it exists (for the token volume of new pods); absent: no token volumes. */
+  serviceAccount?(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
 }
@@ -126,6 +129,9 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
       mutate(info, o, request.old === undefined);
+      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods' && deps.serviceAccount !== undefined) {
+        mountServiceAccountToken(o, await deps.serviceAccount(namespace, o.spec.serviceAccountName));
+      }
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') {
         const violations = applyLimitRanges(o, await deps.listIn(limitRanges, namespace));
         if (violations.length > 0) throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);

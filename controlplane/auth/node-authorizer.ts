@@ -1,7 +1,8 @@
 /**
  * The node authorizer: an agent authenticated as `system:node:<name>` (group system:nodes) may read
  * what every node needs (nodes, pods, services, endpoints), write only its own Node, its own Lease
- * and the status of pods bound to it, and read only the Secrets and ConfigMaps those pods use.
+ * and the status of pods bound to it, read only the Secrets and ConfigMaps those pods use, and
+ * request tokens only for the service accounts those pods run as.
  * Everything else falls through to RBAC.
  */
 import type { KubeObject } from '../../kube/types.ts';
@@ -97,6 +98,15 @@ export class NodeAuthorizer implements Authorizer {
         return verb === 'create' ? yes('checks who may use its kubelet port') : no;
       case 'certificates.k8s.io/certificatesigningrequests':
         return verb === 'create' || readVerbs.has(verb) ? yes('requests certificates') : no;
+      case '/serviceaccounts/token': {
+        // a bound token for a pod of this node, for the service account that pod runs as
+        if (verb !== 'create' || r.name === '') return no;
+        for (const pod of await this.#graph.podsOnNode(node)) {
+          const account = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? 'default';
+          if (pod.metadata.namespace === r.namespace && account === r.name) return yes('requests a token for its pod\'s service account');
+        }
+        return no;
+      }
       case '/secrets':
       case '/configmaps': {
         if (verb !== 'get' || r.name === '') return no;

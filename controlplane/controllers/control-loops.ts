@@ -22,6 +22,7 @@ import { garbageCollectors } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
 import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.ts';
 import { serviceAccountController } from './serviceaccount.ts';
+import { rootCaPublisher } from './root-ca-publisher.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
 export interface ControlLoopsOptions {
@@ -32,6 +33,8 @@ export interface ControlLoopsOptions {
   readonly withoutScheduler?: boolean;
   /** Grace periods, monitor period and --cluster-cidr for the node lifecycle controller. */
   readonly nodeLifecycle?: NodeLifecycleOptions;
+  /** The cluster CA (PEM) that every namespace's kube-root-ca.crt ConfigMap publishes; absent: not published. */
+  readonly rootCaPem?: string;
   /** Replace the default set of controllers (tests run a subset). */
   readonly controllers?: readonly ControllerSpec[];
 }
@@ -42,7 +45,7 @@ export interface RunningControlLoops {
   stop(): Promise<void>;
 }
 
-export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifecycle'> = {}): ControllerSpec[] {
+export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem'> = {}): ControllerSpec[] {
   return [
     replicaSetController,
     deploymentController,
@@ -54,6 +57,7 @@ export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifec
     nodeLifecycleController(options.nodeLifecycle),
     namespaceController,
     serviceAccountController,
+    ...(options.rootCaPem !== undefined ? [rootCaPublisher(options.rootCaPem)] : []),
     ...garbageCollectors(),
   ];
 }

@@ -1,0 +1,126 @@
+/**
+ * The ConfigMaps, Secrets and service-account tokens that pods on this node use, fetched with the
+ * node's own identity. The node authorizer lets a node GET (not list or watch) only the objects
+ * its pods refer to, so this is the kubelet's TTL strategy: a GET whose answer (also "not found")
+ * is reused for `ttlMs`, and for ever once the object is immutable.
+ */
+import type { ConfigMap, Secret } from '../../kube/corev1.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import { isApiError } from '../../kube/errors.ts';
+import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
+import type { Clock } from '../clock.ts';
+import { ServiceAccountTokens, type TokenRequestSpec } from './service-account-tokens.ts';
+
+/** Keys to values; secret values decoded, configMap binaryData included. undefined: no such object. */
+export type ConfigData = Record<string, Buffer>;
+
+export interface ConfigLookup {
+  configMap(namespace: string, name: string): Promise<ConfigData | undefined>;
+  secret(namespace: string, name: string): Promise<ConfigData | undefined>;
+  serviceAccountToken(spec: TokenRequestSpec): Promise<string>;
+  /** The pod is gone: its tokens need not be kept. */
+  forgetPod?(uid: string): void;
+}
+
+/** For runs without an API server: nothing exists. */
+export const noConfigLookup: ConfigLookup = {
+  configMap: async () => undefined,
+  secret: async () => undefined,
+  serviceAccountToken: async () => {
+    throw new Error('this agent has no API access to request service account tokens');
+  },
+};
+
+export function configMapData(cm: ConfigMap): ConfigData {
+  const data: ConfigData = {};
+  for (const [key, value] of Object.entries(cm.data ?? {})) data[key] = Buffer.from(value, 'utf8');
+  for (const [key, value] of Object.entries(cm.binaryData ?? {})) data[key] = Buffer.from(value, 'base64');
+  return data;
+}
+
+export function secretData(secret: Secret): ConfigData {
+  const data: ConfigData = {};
+  for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
+  return data;
+}
+
+/** The TokenRequest subresource, addressed through the collection path the client already builds. */
+function tokenRequestRef(serviceAccount: string): ResourceRef {
+  return { ...refs.serviceaccounts, resource: `serviceaccounts/${encodeURIComponent(serviceAccount)}/token` };
+}
+
+interface Cached {
+  data: ConfigData | undefined;
+  at: number;
+  immutable: boolean;
+}
+
+export class ApiConfigSource implements ConfigLookup {
+  readonly #client: KubeClient;
+  readonly #clock: Clock;
+  readonly #ttlMs: number;
+  readonly #cache = new Map<string, Cached>();
+  readonly #inFlight = new Map<string, Promise<ConfigData | undefined>>();
+  readonly #tokens: ServiceAccountTokens;
+
+  constructor(client: KubeClient, clock: Clock, ttlMs = 4_000) {
+    this.#client = client;
+    this.#clock = clock;
+    this.#ttlMs = ttlMs;
+    this.#tokens = new ServiceAccountTokens(async (spec) => {
+      const reply = await this.#client.create<any>(tokenRequestRef(spec.serviceAccount), {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        metadata: { namespace: spec.namespace },
+        spec: {
+          audiences: spec.audience === '' ? [] : [spec.audience],
+          expirationSeconds: spec.expirationSeconds,
+          boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: spec.pod.name, uid: spec.pod.uid },
+        },
+      });
+      const token = reply?.status?.token;
+      const expiresAt = Date.parse(reply?.status?.expirationTimestamp ?? '');
+      if (typeof token !== 'string' || Number.isNaN(expiresAt)) throw new Error(`the API server's TokenRequest reply for ${spec.namespace}/${spec.serviceAccount} has no token`);
+      return { token, expiresAt };
+    }, clock);
+  }
+
+  configMap(namespace: string, name: string): Promise<ConfigData | undefined> {
+    return this.#get(refs.configmaps, namespace, name, (o) => configMapData(o as ConfigMap));
+  }
+
+  secret(namespace: string, name: string): Promise<ConfigData | undefined> {
+    return this.#get(refs.secrets, namespace, name, (o) => secretData(o as Secret));
+  }
+
+  serviceAccountToken(spec: TokenRequestSpec): Promise<string> {
+    return this.#tokens.get(spec);
+  }
+
+  forgetPod(uid: string): void {
+    this.#tokens.forgetPod(uid);
+  }
+
+  #get(ref: ResourceRef, namespace: string, name: string, decode: (o: ConfigMap | Secret) => ConfigData): Promise<ConfigData | undefined> {
+    const key = `${ref.resource}/${namespace}/${name}`;
+    const cached = this.#cache.get(key);
+    const now = this.#clock.now();
+    if (cached !== undefined && (cached.immutable || now - cached.at < this.#ttlMs)) return Promise.resolve(cached.data);
+    const running = this.#inFlight.get(key);
+    if (running !== undefined) return running;
+    const fetch = (async () => {
+      try {
+        const object = await this.#client.get<ConfigMap | Secret>(ref, name, namespace);
+        const data = decode(object);
+        this.#cache.set(key, { data, at: now, immutable: (object as { immutable?: boolean }).immutable === true });
+        return data;
+      } catch (err) {
+        if (!isApiError(err, 'NotFound')) throw err;
+        this.#cache.set(key, { data: undefined, at: now, immutable: false });
+        return undefined;
+      }
+    })().finally(() => this.#inFlight.delete(key));
+    this.#inFlight.set(key, fetch);
+    return fetch;
+  }
+}

@@ -1,0 +1,222 @@
+/**
+ * The pod volumes that have contents or a filesystem of their own: emptyDir (a tmpfs for
+ * `medium: Memory`), configMap, secret, downwardAPI and projected (a tmpfs for the last three, as
+ * the kubelet keeps secrets off the disk). setUp runs before a pod's container starts; refresh
+ * rewrites the files of running pods when their ConfigMaps, Secrets, labels or tokens change
+ * (through the AtomicWriter swap, so a reader never sees half an update); collect tears down what
+ * is left of pods that are gone and whose sandboxes were removed, also after an agent restart.
+ */
+import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import type { CriRuntime } from '../../cri/runtime.ts';
+import type { Clock } from '../clock.ts';
+import { criLabel, managedSelector } from './cri-labels.ts';
+import type { Pod, Volume, VolumeProjection } from '../../kube/corev1.ts';
+import { parseQuantity } from '../../kube/quantity.ts';
+import type { ConfigLookup } from './config-source.ts';
+import type { FieldSources } from './env.ts';
+import type { NodePodSettings } from './node-settings.ts';
+import { podKey } from './pod-containers.ts';
+import { defaultTokenSeconds, minTokenSeconds } from './service-account-tokens.ts';
+import { ContainerStartError } from './start-errors.ts';
+import { podDir, volumeDir, volumeKindOf, type VolumeKind } from './volumes.ts';
+import { writeAtomically, type Payload } from './volumes/atomic-writer.ts';
+import { isMountPoint, mountsUnder, mountTmpfs, unmountAllUnder } from './volumes/host-mounts.ts';
+import { defaultVolumeMode, projectAll, projectDownward, projectKeys, VolumeSetupError, type ResolvedProjection } from './volumes/projection.ts';
+
+export interface PodVolumesDeps {
+  settings: NodePodSettings;
+  config: ConfigLookup;
+  log: Logger;
+}
+
+type ContentKind = Extract<VolumeKind, 'configMap' | 'secret' | 'downwardAPI' | 'projected'>;
+const contentKinds = new Set<VolumeKind>(['configMap', 'secret', 'downwardAPI', 'projected']);
+/** Volumes that live on a tmpfs: secrets never reach the disk (upstream wraps these in a memory emptyDir). */
+const memoryKinds = new Set<VolumeKind>(['secret', 'downwardAPI', 'projected']);
+
+interface SetUpPod {
+  pod: Pod;
+  fields: FieldSources;
+}
+
+export class PodVolumes {
+  readonly #deps: PodVolumesDeps;
+  /** Pods whose volumes were set up, by UID, with what their downward API values come from. */
+  readonly #pods = new Map<string, SetUpPod>();
+
+  constructor(deps: PodVolumesDeps) {
+    this.#deps = deps;
+  }
+
+  /**
+   * Makes every volume of the pod ready. Throws a ContainerStartError (ContainerCreating) naming
+   * the volume and the cause, as the kubelet's `MountVolume.SetUp failed` does.
+   */
+  async setUp(pod: Pod, fields: FieldSources): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    for (const volume of pod.spec.volumes ?? []) {
+      try {
+        await this.#setUpVolume(pod, volume, fields);
+      } catch (err) {
+        throw new ContainerStartError('ContainerCreating', `MountVolume.SetUp failed for volume "${volume.name}" : ${(err as Error).message}`);
+      }
+    }
+    this.#pods.set(uid, { pod, fields });
+  }
+
+  async #setUpVolume(pod: Pod, volume: Volume, fields: FieldSources): Promise<void> {
+    const kind = volumeKindOf(volume);
+    if (kind === undefined || kind === 'hostPath') return;
+    const dir = volumeDir(this.#deps.settings, pod.metadata.uid ?? '', kind, volume.name);
+    if (kind === 'emptyDir') {
+      await mkdir(dir, { recursive: true, mode: 0o777 });
+      if (volume.emptyDir?.medium === 'Memory' && !(await isMountPoint(dir, 'tmpfs'))) {
+        const limit = volume.emptyDir.sizeLimit;
+        await mountTmpfs(dir, limit !== undefined ? Math.ceil(parseQuantity(limit)) : undefined);
+      }
+      await chmod(dir, 0o777);
+      return;
+    }
+    // compute the files first: a missing ConfigMap leaves nothing half made
+    const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
+    await mkdir(dir, { recursive: true, mode: 0o755 });
+    if (memoryKinds.has(kind) && !(await isMountPoint(dir, 'tmpfs'))) await mountTmpfs(dir);
+    await writeAtomically(dir, payload);
+  }
+
+  async #payload(pod: Pod, volume: Volume, kind: ContentKind, fields: FieldSources): Promise<Payload> {
+    const namespace = pod.metadata.namespace ?? 'default';
+    const { config } = this.#deps;
+    switch (kind) {
+      case 'configMap': {
+        const source = volume.configMap!;
+        return projectKeys('configmap', source.name, await config.configMap(namespace, source.name), source, source.defaultMode ?? defaultVolumeMode);
+      }
+      case 'secret': {
+        const source = volume.secret!;
+        return projectKeys('secret', source.secretName, await config.secret(namespace, source.secretName), source, source.defaultMode ?? defaultVolumeMode);
+      }
+      case 'downwardAPI':
+        return projectDownward(pod, volume.downwardAPI!.items ?? [], volume.downwardAPI!.defaultMode ?? defaultVolumeMode, fields);
+      case 'projected': {
+        const resolved: ResolvedProjection[] = [];
+        for (const source of volume.projected!.sources ?? []) resolved.push(await this.#resolveProjection(pod, source));
+        return projectAll(pod, resolved, volume.projected!.defaultMode ?? defaultVolumeMode, fields);
+      }
+    }
+  }
+
+  async #resolveProjection(pod: Pod, source: VolumeProjection): Promise<ResolvedProjection> {
+    const namespace = pod.metadata.namespace ?? 'default';
+    const { config } = this.#deps;
+    if (source.configMap) return { kind: 'configmap', ...source.configMap, data: await config.configMap(namespace, source.configMap.name) };
+    if (source.secret) return { kind: 'secret', ...source.secret, data: await config.secret(namespace, source.secret.name) };
+    if (source.downwardAPI) return { kind: 'downwardAPI', items: source.downwardAPI.items ?? [] };
+    if (source.serviceAccountToken) {
+      const request = source.serviceAccountToken;
+      const expirationSeconds = request.expirationSeconds ?? defaultTokenSeconds;
+      if (expirationSeconds < minTokenSeconds) throw new VolumeSetupError(`serviceAccountToken expirationSeconds ${expirationSeconds} is below the minimum of ${minTokenSeconds}`);
+      const serviceAccount = pod.spec.serviceAccountName ?? 'default';
+      const token = await config.serviceAccountToken({
+        namespace,
+        serviceAccount,
+        audience: request.audience ?? '',
+        expirationSeconds,
+        pod: { name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' },
+      }).catch((err: Error) => {
+        throw new VolumeSetupError(`failed to fetch token for service account ${namespace}/${serviceAccount}: ${err.message}`);
+      });
+      return { kind: 'serviceAccountToken', path: request.path, token };
+    }
+    throw new VolumeSetupError('a projected volume source names none of configMap, secret, downwardAPI, serviceAccountToken');
+  }
+
+  /**
+   * Brings the files of set-up pods up to date with `pods` (the latest objects of this node's
+   * pods). A failure keeps the files as they were (the kubelet does the same) and is logged.
+   */
+  async refresh(pods: readonly Pod[]): Promise<void> {
+    for (const pod of pods) {
+      const uid = pod.metadata.uid ?? '';
+      const known = this.#pods.get(uid);
+      if (known === undefined) continue;
+      const podIP = pod.status?.podIP ?? known.fields.podIP;
+      const fields = { ...known.fields, podIP, podIPs: podIP ? [podIP] : known.fields.podIPs };
+      this.#pods.set(uid, { pod, fields });
+      for (const volume of pod.spec.volumes ?? []) {
+        const kind = volumeKindOf(volume);
+        if (kind === undefined || !contentKinds.has(kind)) continue;
+        try {
+          const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
+          const changed = await writeAtomically(volumeDir(this.#deps.settings, uid, kind as ContentKind, volume.name), payload);
+          if (changed) this.#deps.log.info({ pod: podKey(pod), volume: volume.name }, 'volume contents updated');
+        } catch (err) {
+          this.#deps.log.warn({ pod: podKey(pod), volume: volume.name, err: (err as Error).message }, 'could not update the volume');
+        }
+      }
+    }
+  }
+
+  /**
+   * Tears down the folders (unmounting their tmpfs and subPath binds first) of pods that are not
+   * in `keep`: pods that are gone from the API and have no sandbox left. A folder that still has a
+   * mount after unmounting is left alone, never removed across a mount. Returns the UIDs removed.
+   */
+  async collect(keep: ReadonlySet<string>): Promise<string[]> {
+    const { settings, log } = this.#deps;
+    const removed: string[] = [];
+    const uids = await readdir(settings.podsDir).catch(() => [] as string[]);
+    for (const uid of uids) {
+      if (keep.has(uid)) continue;
+      const dir = podDir(settings, uid);
+      try {
+        await unmountAllUnder(dir);
+        if ((await mountsUnder(dir)).length > 0) throw new Error('mounts remain under it');
+        await rm(dir, { recursive: true, force: true });
+        this.#pods.delete(uid);
+        this.#deps.config.forgetPod?.(uid);
+        removed.push(uid);
+      } catch (err) {
+        log.warn({ uid, dir, err: (err as Error).message }, 'could not tear down the volumes of a removed pod; retrying later');
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Every `periodMs` until `signal` aborts: refresh the volumes of `pods()`, then collect what
+   * belongs to neither those pods nor a sandbox the runtime still has (`sandboxUids()`).
+   */
+  async run(signal: AbortSignal, periodMs: number, pods: () => readonly Pod[], sandboxUids: () => Promise<ReadonlySet<string>>, clock: Clock): Promise<void> {
+    while (!signal.aborted) {
+      try {
+        const current = pods();
+        await this.refresh(current);
+        const keep = new Set([...current.map((p) => p.metadata.uid ?? ''), ...(await sandboxUids())]);
+        await this.collect(keep);
+      } catch (err) {
+        this.#deps.log.warn({ err: (err as Error).message }, 'volume sync failed');
+      }
+      await new Promise<void>((resolve) => {
+        const timer = clock.after(periodMs, resolve);
+        signal.addEventListener('abort', () => {
+          timer.cancel();
+          resolve();
+        }, { once: true });
+      });
+    }
+  }
+
+  /** UIDs with volumes set up by this process. */
+  get setUpPods(): ReadonlySet<string> {
+    return new Set(this.#pods.keys());
+  }
+}
+
+
+/** UIDs of the pods that have bosun-managed sandboxes in the runtime. */
+export async function sandboxPodUids(runtime: Pick<CriRuntime, 'listPodSandbox'>): Promise<ReadonlySet<string>> {
+  const sandboxes = await runtime.listPodSandbox({ labelSelector: managedSelector });
+  return new Set(sandboxes.map((s) => s.labels[criLabel.podUid] ?? '').filter((uid) => uid !== ''));
+}
