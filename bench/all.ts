@@ -71,37 +71,49 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
   });
 }
 
+/** Written after every suite, so a run that is stopped part way still leaves a report of what ran. */
+function writeReport(outcomes: readonly SuiteOutcome[]): void {
+  const machine = {
+    cores: availableParallelism(),
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    kernel: release(),
+    os: (() => {
+      try {
+        return /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
+      } catch {
+        return 'Linux';
+      }
+    })(),
+    loadAverage: loadavg(),
+  };
+  const reached = new Set(outcomes.map((o) => o.suite));
+  const pending: SuiteOutcome[] = suiteOrder.filter((s) => !reached.has(s)).map((suite) => ({
+    suite, status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing', error: 'not reached yet in this run',
+  }));
+  const report = renderReport([...outcomes, ...pending], machine, new Date(), quick);
+  for (const [name, svg] of Object.entries(report.charts)) writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
+  const markdown = quick ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)') : report.markdown;
+  writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
+}
+
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
 const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
 const outcomes: SuiteOutcome[] = [];
-for (const suite of suiteOrder) {
+// scale first: it has a budget of its own and is the one a stopped run should not lose
+const runOrder = ['scale', ...suiteOrder.filter((s) => s !== 'scale')];
+for (const suite of runOrder) {
   if (only && !only.has(suite)) {
     // reuse this suite's last saved result, if any, so a partial rerun still gives a whole report
     const saved = join(resultsDir, `${suite}${quick ? '-quick' : ''}.json`);
-    if (existsSync(saved)) outcomes.push({ suite, status: 'ran', result: JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown> });
+    if (existsSync(saved)) outcomes.push({ suite, status: 'ran', note: 'result of an earlier run', result: JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown> });
     else outcomes.push({ suite, status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing', error: 'not run in this invocation' });
     continue;
   }
   outcomes.push(await runSuite(suite));
+  writeReport(outcomes);
 }
+writeReport(outcomes);
 
-const machine = {
-  cores: availableParallelism(),
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-  kernel: release(),
-  os: (() => {
-    try {
-      return /PRETTY_NAME="([^"]+)"/.exec(readFileSync('/etc/os-release', 'utf8'))?.[1] ?? 'Linux';
-    } catch {
-      return 'Linux';
-    }
-  })(),
-  loadAverage: loadavg(),
-};
-const report = renderReport(outcomes, machine, new Date(), quick);
-for (const [name, svg] of Object.entries(report.charts)) writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
-const markdown = quick ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)') : report.markdown;
-writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
 const ran = outcomes.filter((o) => o.status === 'ran').length;
 process.stdout.write(`${JSON.stringify({ suite: 'all', quick, ran, failed: outcomes.filter((o) => o.status === 'failed').map((o) => o.suite), missing: outcomes.filter((o) => o.status === 'missing').map((o) => o.suite), report: quick ? 'bench/REPORT-quick.md' : 'bench/REPORT.md' })}\n`);

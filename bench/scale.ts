@@ -202,7 +202,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<St
       await waitUntil('nodes', size, async () => {
         const dead = hollows.find((h) => h.exitReason !== undefined);
         if (dead) throw new Error(`a hollow process ${dead.exitReason}`);
-        return joinedStatus().ready;
+        // nodes that gave up will not come: stop waiting once every process is through its list
+        return hollows.every((h) => h.latest?.started) ? size : joinedStatus().ready;
       }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed${joinedStatus().lastError ? `; last error: ${joinedStatus().lastError}` : ''}), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
       const nodesReady = await readyNodes(admin);
       const joinSeconds = (performance.now() - stepStart) / 1000;

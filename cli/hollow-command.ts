@@ -64,17 +64,21 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
       dataDir, joinConcurrency: args['join-concurrency'], runtimeLatencyMs: args['runtime-latency-ms'], podResyncMs: args['pod-resync-seconds'] * 1000,
       pauseImage: 'localhost/bosun/pause:3.10', version: `v${bosunVersion}`, log,
     });
+    let started = false;
     const report = (event: string) => {
       const memory = process.memoryUsage();
       const { lastError, ...counts } = fleet.progress;
-      process.stdout.write(`${JSON.stringify({ hollow: event, ...counts, rss_mib: Math.round(memory.rss / 1048576), heap_mib: Math.round(memory.heapUsed / 1048576), ...(lastError ? { last_error: lastError } : {}) })}\n`);
+      process.stdout.write(`${JSON.stringify({ hollow: event, started, ...counts, rss_mib: Math.round(memory.rss / 1048576), heap_mib: Math.round(memory.heapUsed / 1048576), ...(lastError ? { last_error: lastError } : {}) })}\n`);
     };
     const abort = new AbortController();
     const stop = () => abort.abort();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     const ticker = setInterval(() => report('progress'), args['progress-seconds'] * 1000);
-    void fleet.allStarted.then(() => report('started'));
+    void fleet.allStarted.then(() => {
+      started = true;
+      report('started');
+    });
     try {
       await fleet.run(abort.signal);
     } catch (err) {

@@ -16,6 +16,8 @@ export interface SuiteOutcome {
   seconds?: number;
   /** One line: why it failed. */
   error?: string;
+  /** Shown beside the status, e.g. that the result was reused from an earlier run. */
+  note?: string;
   /** Load average (1 min) when the suite started. */
   load?: number;
 }
@@ -136,7 +138,7 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
   lines.push('## Runs', '', '| suite | status | duration | load (1 min) at start |', '|---|---|---|---|');
   for (const suite of suiteOrder) {
     const outcome = bySuite.get(suite);
-    const status = !outcome || outcome.status === 'missing' ? 'not run: suite missing' : outcome.status === 'failed' ? `failed: ${outcome.error ?? ''}` : 'ran';
+    const status = !outcome || outcome.status === 'missing' ? 'not run: suite missing' : outcome.status === 'failed' ? `failed: ${outcome.error ?? ''}` : outcome.note ? `ran (${outcome.note})` : 'ran';
     lines.push(`| ${suite} | ${status} | ${outcome?.seconds !== undefined ? `${Math.round(outcome.seconds)} s` : '—'} | ${outcome?.load !== undefined ? outcome.load.toFixed(2) : '—'} |`);
   }
   lines.push('');

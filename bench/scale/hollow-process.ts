@@ -9,6 +9,8 @@ const repo = resolve(import.meta.dirname, '../..');
 
 export interface HollowProgress {
   hollow: string;
+  /** Every node of the process joined or gave up. */
+  started: boolean;
   nodes: number;
   joined: number;
   ready: number;

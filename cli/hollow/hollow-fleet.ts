@@ -52,6 +52,8 @@ export interface FleetProgress {
   failed: number;
   /** Joins that failed once and were tried again. */
   retries: number;
+  /** Agents that stopped with an error and were started again. */
+  restarts: number;
   lastError: string | undefined;
 }
 
@@ -65,6 +67,7 @@ export function hollowNodeName(prefix: string, index: number): string {
 }
 
 const joinAttempts = 4;
+const agentAttempts = 5;
 
 const silentNotifier = (log: Logger) => new SystemdNotifier({ run: async () => 0 }, log, {});
 
@@ -76,7 +79,7 @@ export class HollowFleet {
 
   constructor(options: HollowFleetOptions) {
     this.#options = options;
-    this.progress = { nodes: options.nodes, joined: 0, ready: 0, failed: 0, retries: 0, lastError: undefined };
+    this.progress = { nodes: options.nodes, joined: 0, ready: 0, failed: 0, retries: 0, restarts: 0, lastError: undefined };
     this.allStarted = new Promise((resolve) => { this.#markStarted = resolve; });
   }
 
@@ -90,13 +93,12 @@ export class HollowFleet {
       while (!signal.aborted && next < options.nodes) {
         const index = options.firstIndex + next++;
         try {
-          const agent = await this.#joinWithRetries(index, cluster.caPem, requests, signal);
+          const kubeconfig = await this.#joinWithRetries(index, cluster.caPem, requests, signal);
           this.progress.joined++;
-          const done = agent.run(signal);
-          running.push(done.catch((err: unknown) => this.#failed(index, err)));
+          const node = this.#runWithRestarts(index, kubeconfig, signal);
+          running.push(node.done.catch((err: unknown) => this.#failed(index, err)));
           // the slot is free once the node registered, which bounds registrations in flight too
-          await Promise.race([agent.ready, done]);
-          if (!signal.aborted) this.progress.ready++;
+          await Promise.race([node.ready, node.done.catch(() => {})]);
         } catch (err) {
           this.#failed(index, err);
         }
@@ -113,8 +115,37 @@ export class HollowFleet {
     this.#options.log.error({ node: hollowNodeName(this.#options.namePrefix, index), err: (err as Error).message }, 'hollow node failed');
   }
 
+  /**
+   * Runs a node's agent; when it stops with an error (a start-up call timed out on a busy server)
+   * a new one starts after a pause, as systemd's Restart= would do for a real node.
+   */
+  #runWithRestarts(index: number, kubeconfig: string, signal: AbortSignal): { ready: Promise<void>; done: Promise<void> } {
+    let markReady: () => void = () => {};
+    const ready = new Promise<void>((resolve) => { markReady = resolve; });
+    const done = (async () => {
+      for (let attempt = 1; ; attempt++) {
+        const agent = this.#agent(index, kubeconfig);
+        void agent.ready.then(() => {
+          if (signal.aborted) return;
+          this.progress.ready++;
+          markReady();
+        });
+        try {
+          await agent.run(signal);
+          return;
+        } catch (err) {
+          if (signal.aborted || attempt >= agentAttempts) throw err;
+          this.progress.restarts++;
+          this.progress.lastError = `${hollowNodeName(this.#options.namePrefix, index)} agent restarted: ${(err as Error).message}`;
+          await sleep(5_000);
+        }
+      }
+    })();
+    return { ready, done };
+  }
+
   /** A join that fails (a busy server times out) is tried again, as a kubelet's bootstrap would be. */
-  async #joinWithRetries(index: number, caPem: string, requests: SharedKeyRequests, signal: AbortSignal): Promise<Agent> {
+  async #joinWithRetries(index: number, caPem: string, requests: SharedKeyRequests, signal: AbortSignal): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#join(index, caPem, requests);
@@ -127,7 +158,8 @@ export class HollowFleet {
     }
   }
 
-  async #join(index: number, caPem: string, requests: SharedKeyRequests): Promise<Agent> {
+  /** Joins node `index`: a client certificate through a CSR, written into its kubeconfig; returns the kubeconfig's path. */
+  async #join(index: number, caPem: string, requests: SharedKeyRequests): Promise<string> {
     const options = this.#options;
     const nodeName = hollowNodeName(options.namePrefix, index);
     const credentials = await requestNodeCertificate(options.server, caPem, `${options.token.id}.${options.token.secret}`, nodeName, 300_000, requests.request(nodeName));
@@ -135,6 +167,13 @@ export class HollowFleet {
     mkdirSync(nodeDir, { recursive: true });
     const kubeconfig = join(nodeDir, 'kubeconfig');
     writeAgentKubeconfig(kubeconfig, { server: options.server, caPem, nodeName, ...credentials });
+    return kubeconfig;
+  }
+
+  #agent(index: number, kubeconfig: string): Agent {
+    const options = this.#options;
+    const nodeName = hollowNodeName(options.namePrefix, index);
+    const nodeDir = join(options.dataDir, nodeName);
     const log = options.log.child({ node: nodeName });
     return new Agent({
       kubeconfig,
