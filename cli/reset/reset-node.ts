@@ -1,6 +1,6 @@
 /**
  * `bosun reset`, as a script: stop the agent (unit or PID file) → remove bosun's pods through CRI →
- * delete bosun's iptables chains → remove the CNI state → stop the server if this machine runs
+ * remove the emptied /kubepods cgroups → delete bosun's iptables chains → remove the CNI state → stop the server if this machine runs
  * one → remove bosun's files. The Node object is left to the control plane, as kubeadm reset does.
  * Every step runs even when an earlier one had a problem; the problems are reported together.
  */
@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CriClient } from '../../cri/client.ts';
 import { criLabel, managedByValue } from '../../agent/pods/cri-labels.ts';
+import { hostCgroupMounts, podCgroupRoot, removeCgroupTree } from '../../agent/pods/pod-cgroups.ts';
 import { run } from '../sandbox/run.ts';
 import { daemonPlace, stopBosunDaemon } from '../init/daemons.ts';
 import { adminKubeconfig, agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
@@ -90,6 +91,10 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
   });
   await step(`removing pods through ${spec.runtimeEndpoint}`, async () => {
     say(`removed ${await removePods(spec.runtimeEndpoint)} pod sandbox(es) and their containers`);
+  });
+  await step('removing pod cgroups', async () => {
+    // runc removes each container's cgroup but not the pod and QoS levels the agent asked for
+    await removeCgroupTree(await hostCgroupMounts(), podCgroupRoot('cgroupfs', '/'));
   });
   await step('deleting iptables chains', async () => {
     say(await removeChains() ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');

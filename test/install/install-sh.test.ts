@@ -10,6 +10,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBed, type Bed, type BedNode } from '../bed/index.ts';
 import { run } from '../helpers/run.ts';
+import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
@@ -101,6 +102,8 @@ test.serial('install.sh uninstall leaves no process, chain, bridge, mount, CNI s
   t.false(existsSync(`/run/netns/${node.netns}`) && (await node.run(['ip', 'link', 'show', 'cni0'])).code === 0, 'no cni0 bridge');
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount under the machine folder');
   t.deepEqual(entriesUnder(root), [], 'no file left under the machine folder');
+  const podCgroups = (await hostCgroupMounts()).map((mount) => join(mount, 'kubepods')).filter((dir) => existsSync(dir));
+  t.deepEqual(podCgroups, [], 'no pod cgroup left in any hierarchy');
   const twice = await installSh('uninstall');
   t.is(twice.code, 0, `uninstall again is harmless: ${twice.stderr}`);
 });
