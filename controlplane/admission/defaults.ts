@@ -121,8 +121,14 @@ export function defaultWorkload(kind: string, object: Any): void {
   }
 }
 
-export function defaultNamespace(ns: Any): void {
+export function defaultNamespace(ns: Any, creating: boolean): void {
   ns.status ??= {};
   ns.status.phase ??= 'Active';
+  // As upstream's create strategy: every new namespace waits for the namespace controller to empty it.
+  if (creating) {
+    ns.spec ??= {};
+    const finalizers: unknown[] = Array.isArray(ns.spec.finalizers) ? ns.spec.finalizers : [];
+    ns.spec.finalizers = finalizers.includes('kubernetes') ? finalizers : [...finalizers, 'kubernetes'];
+  }
   ns.metadata.labels = { ...(ns.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns.metadata.name };
 }

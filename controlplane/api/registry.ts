@@ -291,7 +291,7 @@ export class Registry {
       if (JSON.stringify(next) === JSON.stringify(current)) return current;
       await this.#admit({ operation: 'UPDATE', info, subresource, object: next, old: current });
       if (isDryRun()) return next;
-      if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next)) {
+      if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next) && !this.#namespaceFinalizing(info, next)) {
         try {
           const deleted = await this.storage.delete(key, kv.modRevision);
           return this.decode(info, { value: this.#encode(next), modRevision: deleted.modRevision });
@@ -349,6 +349,11 @@ export class Registry {
     return next;
   }
 
+  /** A namespace with spec.finalizers stays, Terminating, until the namespace controller has emptied it. */
+  #namespaceFinalizing(info: ResourceInfo, object: KubeObject): boolean {
+    return info.group === '' && info.resource === 'namespaces' && ((object.spec as { finalizers?: unknown[] } | undefined)?.finalizers ?? []).length > 0;
+  }
+
   /** A pod on a node is removed only when its node's agent confirms (or the grace is forced to 0). */
   #gracefulPending(info: ResourceInfo, object: KubeObject): boolean {
     return info.group === '' && info.resource === 'pods' && (object.metadata.deletionGracePeriodSeconds ?? 0) > 0;
@@ -373,10 +378,11 @@ export class Registry {
       const grace = this.#graceFor(info, current, options);
       // The propagation policy becomes a finalizer the garbage collector acts on (delete-propagation.ts).
       const finalizers = finalizersAfterDelete(info, current.metadata.finalizers ?? [], options);
-      if (finalizers.length > 0 || grace > 0) {
+      if (finalizers.length > 0 || grace > 0 || this.#namespaceFinalizing(info, current)) {
         const next = clone(current);
         if (finalizers.length > 0) next.metadata.finalizers = finalizers;
         else delete next.metadata.finalizers;
+        if (this.#namespaceFinalizing(info, current)) next.status = { ...(next.status as object), phase: 'Terminating' };
         const now = this.#now();
         if (grace > 0) {
           const deadline = new Date(now.getTime() + grace * 1000);

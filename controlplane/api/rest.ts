@@ -12,10 +12,11 @@ import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
 import { parsePropagation } from './delete-propagation.ts';
 import { checkFields, decodingContext, fieldValidationOf } from './field-validation.ts';
+import { refuseNamespaceDeletion } from '../admission/namespace-lifecycle.ts';
 import type { DeleteOptions, Registry } from './registry.ts';
 import { isDryRun, runRequest } from './request-context.ts';
 import type { ResourceRequest } from './request.ts';
-import { findResource, resources, type ResourceInfo } from './resources.ts';
+import type { ResourceInfo } from './resources.ts';
 import { tableFor } from './table.ts';
 
 export interface RestCall {
@@ -342,28 +343,9 @@ export class RestHandler {
 
   async #deleteOne(call: RestCall): Promise<RestReply> {
     const { info, namespace, name } = call.request;
-    if (info.group === '' && info.resource === 'namespaces' && !isDryRun()) await this.#purgeNamespace(name!);
+    if (info.group === '' && info.resource === 'namespaces') await refuseNamespaceDeletion(await this.#registry.get(info, namespace, name!));
     const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, call.body));
     return { code: 200, body: result.object };
-  }
-
-  /** Removes everything inside a namespace before the namespace itself (its termination). */
-  async #purgeNamespace(namespace: string): Promise<void> {
-    await this.#registry.guaranteedUpdate(findResource('', 'v1', 'namespaces')!, undefined, namespace, 'status', (ns) => {
-      ns.status = { ...(ns.status as object), phase: 'Terminating' };
-      return ns;
-    });
-    for (const info of resources) {
-      if (!info.namespaced || !info.verbs.includes('delete')) continue;
-      const list = await this.#registry.list(info, namespace);
-      for (const object of list.items) {
-        try {
-          await this.#registry.delete(info, namespace, object.metadata.name!, { gracePeriodSeconds: 0, propagationPolicy: 'Background' });
-        } catch (err) {
-          if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
-        }
-      }
-    }
   }
 
   async #deleteCollection(call: RestCall): Promise<RestReply> {

@@ -40,6 +40,12 @@ export interface ControllerSpec {
   /** Extra resources the planner reads without being triggered by them. */
   readonly reads?: readonly ResourceName[];
   readonly workers?: number;
+  /**
+   * Whether the pods this controller creates and deletes are its own dependents, whose arrival and
+   * departure it waits to see (expectations). Default true; false for controllers that delete
+   * other owners' pods (the namespace controller), which would otherwise wait for ever.
+   */
+  readonly ownsWhatItTouches?: boolean;
 }
 
 export interface ManagerOptions {
@@ -184,9 +190,10 @@ export class ControllerManager {
       return;
     }
     const uid = object.metadata.uid ?? key;
-    if (!this.#expectations.satisfied(uid)) return;
+    const owning = spec.ownsWhatItTouches !== false;
+    if (owning && !this.#expectations.satisfied(uid)) return;
     const plan = spec.plan(object, this.caches, this.#now());
-    await execute({ client: this.#options.client, events: this.#events, expectations: this.#expectations, ownerUid: uid }, plan.actions);
+    await execute({ client: this.#options.client, events: this.#events, ...(owning ? { expectations: this.#expectations, ownerUid: uid } : {}) }, plan.actions);
     if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
   }
 }

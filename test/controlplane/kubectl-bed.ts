@@ -3,6 +3,7 @@
  * a fake kubelet that runs bound pods, driven by real kubectl: the bed for tests of API semantics
  * that need the control loops (deletion, namespaces, validation). One bed per test file.
  */
+import type { ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,8 @@ export interface KubectlBed {
   readonly api: KubeClusterClient;
   /** Runs kubectl (or another kubectl binary) against the server; never throws. */
   kubectl(args: readonly string[], options?: { binary?: string; stdin?: string }): Promise<KubectlResult>;
+  /** Runs kubectl, asserts it succeeded, and returns its output. */
+  ok(t: ExecutionContext, ...args: string[]): Promise<string>;
   /** Writes a manifest into the bed's folder and returns its path. */
   file(name: string, content: string): string;
   close(): Promise<void>;
@@ -61,17 +64,23 @@ export async function startKubectlBed(options: { controllers?: boolean } = {}): 
     await close();
     throw err;
   }
+  const kubectl: KubectlBed['kubectl'] = (args, opts = {}) =>
+    new Promise((resolve) => {
+      const child = execFile(opts.binary ?? 'kubectl', [...args], { env: { ...process.env, KUBECONFIG: server.server.kubeconfigPath }, timeout: 90_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      });
+      if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
+    });
   return {
     server,
     client,
     api,
-    kubectl: (args, opts = {}) =>
-      new Promise((resolve) => {
-        const child = execFile(opts.binary ?? 'kubectl', [...args], { env: { ...process.env, KUBECONFIG: server.server.kubeconfigPath }, timeout: 90_000 }, (err, stdout, stderr) => {
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-        });
-        if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
-      }),
+    kubectl,
+    ok: async (t, ...args) => {
+      const result = await kubectl(args);
+      t.is(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
+      return result.stdout;
+    },
     file: (name, content) => {
       const path = join(dir, name);
       writeFileSync(path, content);

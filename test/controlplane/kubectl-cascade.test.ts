@@ -17,11 +17,7 @@ test.after.always(async () => {
   await bed?.close();
 });
 
-async function ok(t: ExecutionContext, ...args: string[]): Promise<string> {
-  const result = await bed.kubectl(args);
-  t.is(result.code, 0, `kubectl ${args.join(' ')}: ${result.stderr}`);
-  return result.stdout;
-}
+const ok = (t: ExecutionContext, ...args: string[]) => bed.ok(t, ...args);
 
 async function list(t: ExecutionContext, kind: string, selector: string): Promise<KubeObject[]> {
   return (JSON.parse(await ok(t, 'get', kind, '-l', selector, '-o', 'json')) as { items: KubeObject[] }).items;

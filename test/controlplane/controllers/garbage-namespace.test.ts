@@ -58,7 +58,7 @@ test('gc: an owner deleting with the orphan finalizer releases; with foregroundD
 test('namespace: a terminating namespace empties itself, then drops its finalizer', (t) => {
   const ns: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team', deletionTimestamp: '2026-01-01T00:00:00Z' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } };
   const full = planNamespace(ns, caches({ pods: [pod('a', { namespace: 'team' }), pod('b', { namespace: 'other' })], configmaps: [{ metadata: { name: 'cfg', namespace: 'team' } }] }));
-  t.deepEqual(describe(full.actions), ['delete pods a (Background)', 'delete configmaps cfg (Background)']);
+  t.deepEqual(describe(full.actions), ['delete pods a (Background)', 'delete configmaps cfg (Background)', 'status namespaces team']);
   t.is(full.requeueAfterMs, 2000);
   const empty = planNamespace(ns, caches({}));
   t.deepEqual(describe(empty.actions), ['update namespaces team']);
