@@ -10,6 +10,7 @@ import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.t
 import { applyConfiguration } from './apply/apply.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
+import { bindPod } from './binding.ts';
 import { parsePropagation } from './delete-propagation.ts';
 import { checkFields, decodingContext, fieldValidationOf } from './field-validation.ts';
 import { refuseNamespaceDeletion } from '../admission/namespace-lifecycle.ts';
@@ -223,12 +224,12 @@ export class RestHandler {
     const binding = requireObject(call.body);
     const target = (binding.target ?? {}) as { name?: string; kind?: string };
     if (!target.name) throw new ApiError('Invalid', 'Binding is invalid: target.name: Required value', { causes: [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }] });
-    await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (pod) => {
+    // 'binding' writes spec and status together: the bind also records PodScheduled=True.
+    await this.#registry.guaranteedUpdate(info, namespace, name!, 'binding', (pod) => {
       const spec = (pod.spec ?? {}) as { nodeName?: string };
       if (pod.metadata.deletionTimestamp) throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
       if (spec.nodeName) throw new ApiError('Conflict', `pod ${name} is already assigned to node "${spec.nodeName}"`);
-      pod.spec = { ...spec, nodeName: target.name };
-      return pod;
+      return bindPod(pod, target.name!, binding.metadata.annotations, new Date());
     });
     return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 } };
   }

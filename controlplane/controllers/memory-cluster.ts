@@ -4,6 +4,7 @@
  * replay, binding), for unit tests and benchmarks. It runs no admission and no kubelet: pods are
  * removed at once on delete, and nothing sets their status unless a test does.
  */
+import { bindPod } from '../api/binding.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import {
@@ -244,9 +245,7 @@ export class MemoryCluster implements ClusterClient {
     const spec = (current.spec ?? {}) as { nodeName?: string };
     if (current.metadata.deletionTimestamp) throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
     if (spec.nodeName) throw new ApiError('Conflict', `pod ${name} is already assigned to node "${spec.nodeName}"`);
-    const next = clone(current);
-    next.spec = { ...spec, nodeName };
-    this.#write('pods', key, next, 'bind');
+    this.#write('pods', key, bindPod(clone(current), nodeName, undefined, this.#now()), 'bind');
   }
 
   /** Test helper: replaces an object's status directly, as an agent would report it. */
