@@ -5,23 +5,17 @@
  */
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
+import { advertiseAddress } from './init/advertise-address.ts';
 import { parseDurationSeconds } from './duration.ts';
-import { nodePathOptions, nodePathsFrom } from './init/node-paths.ts';
+import { nodePathOptions, nodePathsFrom, type NodePathArgs } from './init/node-paths.ts';
 
-interface InitArgs {
-  'config-dir': string;
-  'data-dir': string;
-  'run-dir': string;
-  'log-dir': string;
-  'defaults-dir': string;
+interface InitArgs extends NodePathArgs {
   'advertise-address': string | undefined;
   'bind-address': string;
   'secure-port': number;
   'token-ttl': string;
   'server-arg': string[];
 }
-
-const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 
 export const initCommand: CommandModule<object, InitArgs> = {
   command: 'init',
@@ -40,13 +34,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     const ttl = parseDurationSeconds(args['token-ttl']);
     if (ttl === undefined) throw new CliError(`--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`, ExitCode.usage);
-    let advertise = args['advertise-address'];
-    if (advertise === undefined) {
-      const { detectNodeIP } = await import('../agent/node/node-ip.ts');
-      advertise = await detectNodeIP();
-      if (advertise === undefined) throw new CliError('this machine has no IPv4 address to advertise; pass --advertise-address', ExitCode.usage);
-    }
-    if (!ipv4.test(advertise)) throw new CliError(`--advertise-address ${advertise} is not an IPv4 address`, ExitCode.usage);
+    const advertise = await advertiseAddress(args['advertise-address']);
     const { initCluster } = await import('./init/init-cluster.ts');
     let result;
     try {

@@ -15,7 +15,6 @@ function writeAtomically(path: string, text: string | Buffer): void {
   renameSync(`${path}.tmp`, path);
 }
 
-const networkName = 'bosun';
 
 const containerdConfig: CommandModule<object, { config: string; root: string; state: string; socket: string; 'cni-conf-dir': string; 'cgroup-driver': string }> = {
   command: 'containerd-config',
@@ -37,7 +36,7 @@ const containerdConfig: CommandModule<object, { config: string; root: string; st
       },
       sandboxImage: pauseImageReference,
       podCIDR: '',
-      networkName,
+      networkName: 'bosun',
       cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
     });
     for (const dir of [args.root, args.state, args['cni-conf-dir'], join(confDir, 'certs.d')]) mkdirSync(dir, { recursive: true });
@@ -54,15 +53,8 @@ const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': strin
     .option('pod-cidr', { type: 'string', demandOption: true }) as never,
   handler: async (args) => {
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr'])) throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
-    const [{ renderCniConfig }, { bosunConflistName }] = await Promise.all([import('./sandbox/containerd.ts'), import('./reset/cni-cleanup.ts')]);
-    const text = renderCniConfig({
-      layout: { cniDataDir: args['cni-data-dir'] } as never,
-      sandboxImage: '',
-      podCIDR: args['pod-cidr'],
-      networkName,
-    });
-    mkdirSync(args['cni-data-dir'], { recursive: true });
-    writeAtomically(join(args['cni-conf-dir'], bosunConflistName), text);
+    const { writeCniConflist } = await import('./node-setup/cni-file.ts');
+    writeCniConflist(args['cni-conf-dir'], args['cni-data-dir'], args['pod-cidr']);
   },
 };
 
@@ -107,7 +99,7 @@ const podCidr: CommandModule<object, { kubeconfig: string; 'node-name': string; 
     .option('node-name', { type: 'string', demandOption: true })
     .option('timeout', { type: 'number', default: 120, describe: 'seconds' }) as never,
   handler: async (args) => {
-    const cidr = await nodeField(args, `node ${args['node-name']} given a pod subnet (spec.podCIDR); is the control plane running its controllers?`, (node) => node.spec?.podCIDR || undefined);
+    const cidr = await nodeField(args, `node ${args['node-name']} given a pod subnet (spec.podCIDR); is the control plane running its controllers?`, 'podCIDR');
     process.stdout.write(`${cidr}\n`);
   },
 };
@@ -161,24 +153,17 @@ const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string
     .option('node-name', { type: 'string', demandOption: true })
     .option('timeout', { type: 'number', default: 180, describe: 'seconds' }) as never,
   handler: async (args) => {
-    await nodeField(args, `node ${args['node-name']} Ready`, (node) => node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? 'Ready' : undefined);
+    await nodeField(args, `node ${args['node-name']} Ready`, 'ready');
   },
 };
 
-interface NodeShape { spec?: { podCIDR?: string }; status?: { conditions?: { type: string; status: string }[] } }
-
-/** Waits until `pick` finds something on this node object, and returns it. */
-async function nodeField(args: { kubeconfig: string; 'node-name': string; timeout: number }, what: string, pick: (node: NodeShape) => string | undefined): Promise<string> {
-  const [{ loadKubeconfig }, { KubeClient }, { refs }, { waitFor }] = await Promise.all([
-    import('../kube/kubeconfig.ts'), import('../kube/client.ts'), import('../kube/resource-ref.ts'), import('./sandbox/wait.ts'),
-  ]);
-  const client = new KubeClient(loadKubeconfig(args.kubeconfig).client);
+/** Waits on this node's object; a timeout is the one line the user reads. */
+async function nodeField(args: { kubeconfig: string; 'node-name': string; timeout: number }, what: string, pick: 'podCIDR' | 'ready'): Promise<string> {
+  const { waitNodeField, podCIDROf, readyOf } = await import('./node-setup/node-wait.ts');
   try {
-    return await waitFor(async () => pick(await client.get(refs.nodes, args['node-name']) as NodeShape), { what, timeoutMs: args.timeout * 1000, intervalMs: 250 });
+    return await waitNodeField(args.kubeconfig, args['node-name'], args.timeout * 1000, what, pick === 'ready' ? readyOf : podCIDROf);
   } catch (err) {
     throw new CliError((err as Error).message.split('\n')[0]!);
-  } finally {
-    client.close();
   }
 }
 

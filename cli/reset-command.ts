@@ -6,14 +6,9 @@
 import type { CommandModule } from 'yargs';
 import { createInterface } from 'node:readline/promises';
 import { CliError } from './exit.ts';
-import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir } from './init/node-paths.ts';
+import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir, type NodePathArgs } from './init/node-paths.ts';
 
-interface ResetArgs {
-  'config-dir': string;
-  'data-dir': string;
-  'run-dir': string;
-  'log-dir': string;
-  'defaults-dir': string;
+interface ResetArgs extends NodePathArgs {
   'container-runtime-endpoint': string;
   'cni-conf-dir': string;
   'pod-log-dir': string;

@@ -63,16 +63,24 @@ export async function initCluster(spec: InitSpec): Promise<InitResult> {
     environmentFile: join(paths.defaultsDir, 'bosun-server'),
     say,
   });
+  return await prepareJoin(paths, spec.tokenTtlSeconds, say);
+}
+
+/**
+ * Once the server is ready: the admin kubeconfig in the config folder (0600), a bootstrap token,
+ * cluster-info signed for it, and the join command.
+ */
+export async function prepareJoin(paths: NodePaths, tokenTtlSeconds: number, say: (line: string) => void): Promise<InitResult> {
   mkdirSync(paths.configDir, { recursive: true, mode: 0o755 });
   const admin = adminKubeconfig(paths);
-  copyPrivate(join(dataDir, 'admin.kubeconfig'), admin);
+  copyPrivate(join(serverDataDir(paths), 'admin.kubeconfig'), admin);
   say(`admin kubeconfig: ${admin}`);
   const config = loadKubeconfig(admin);
   const client = new KubeClient(config.client);
   let token: string;
   try {
     token = await createBootstrapToken(client, {
-      ttlSeconds: spec.tokenTtlSeconds,
+      ttlSeconds: tokenTtlSeconds,
       usages: ['signing', 'authentication'],
       groups: [defaultBootstrapGroup],
       description: 'made by bosun init',

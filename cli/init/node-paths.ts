@@ -39,6 +39,15 @@ export const nodePathOptions = {
   'defaults-dir': { type: 'string', default: defaultNodePaths.defaultsDir, describe: "Where systemd units' environment files go", hidden: true },
 } as const;
 
-export function nodePathsFrom(args: { 'config-dir': string; 'data-dir': string; 'run-dir': string; 'log-dir': string; 'defaults-dir': string }): NodePaths {
+/** The parsed folder flags. */
+export interface NodePathArgs {
+  'config-dir': string;
+  'data-dir': string;
+  'run-dir': string;
+  'log-dir': string;
+  'defaults-dir': string;
+}
+
+export function nodePathsFrom(args: NodePathArgs): NodePaths {
   return { configDir: args['config-dir'], dataDir: args['data-dir'], runDir: args['run-dir'], logDir: args['log-dir'], defaultsDir: args['defaults-dir'] };
 }
