@@ -75,6 +75,8 @@ export function podEvents(recorder: Recorder): PodEvents {
       `Successfully pulled image "${image}" in ${seconds(tookMs)}.${size !== undefined ? ` Image size: ${size} bytes.` : ''}`),
     alreadyPresent: (pod, c, image) => recorder.event(podReference(pod, c), 'Normal', r.pulled, `Container image "${image}" already present on machine`),
     startFailed: (pod, c, reason, message) => {
+      // a volume that could not be set up: the kubelet reports it on the pod, as FailedMount
+      if (reason === 'ContainerCreating') return recorder.event(podReference(pod), 'Warning', r.failedMount, message);
       if (reason === 'ErrImagePull') recorder.event(podReference(pod, c), 'Warning', r.failed, message);
       recorder.event(podReference(pod, c), 'Warning', r.failed, `Error: ${reason === 'ErrImagePull' ? reason : message}`);
     },

@@ -49,6 +49,10 @@ function tokenRequestRef(serviceAccount: string): ResourceRef {
   return { ...refs.serviceaccounts, resource: `serviceaccounts/${encodeURIComponent(serviceAccount)}/token` };
 }
 
+/** Above this many cached answers, the ones no pod asked for in a while are dropped. */
+const maxCachedObjects = 1_000;
+const idleDropMs = 10 * 60_000;
+
 interface Cached {
   data: ConfigData | undefined;
   at: number;
@@ -101,11 +105,16 @@ export class ApiConfigSource implements ConfigLookup {
     this.#tokens.forgetPod(uid);
   }
 
+  #sweep(now: number): void {
+    for (const [key, entry] of this.#cache) if (now - entry.at > idleDropMs) this.#cache.delete(key);
+  }
+
   #get(ref: ResourceRef, namespace: string, name: string, decode: (o: ConfigMap | Secret) => ConfigData): Promise<ConfigData | undefined> {
     const key = `${ref.resource}/${namespace}/${name}`;
     const cached = this.#cache.get(key);
     const now = this.#clock.now();
     if (cached !== undefined && (cached.immutable || now - cached.at < this.#ttlMs)) return Promise.resolve(cached.data);
+    if (this.#cache.size > maxCachedObjects) this.#sweep(now);
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
     const fetch = (async () => {

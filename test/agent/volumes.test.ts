@@ -9,6 +9,9 @@ import { openInsideVolume, resolveSubPath } from '../../agent/pods/volumes/subpa
 import { hostPathProblem } from '../../agent/pods/volumes.ts';
 import { tokenNeedsRefresh, ServiceAccountTokens } from '../../agent/pods/service-account-tokens.ts';
 import { resolveEnv } from '../../agent/pods/env.ts';
+import { ApiConfigSource } from '../../agent/pods/config-source.ts';
+import { podEvents } from '../../agent/events/pod-events.ts';
+import { ApiError } from '../../kube/errors.ts';
 
 const text = (s: string) => Buffer.from(s);
 const payloadOf = (entries: Record<string, [string, number]>): Payload => new Map(Object.entries(entries).map(([k, [d, m]]) => [k, { data: text(d), mode: m }]));
@@ -185,4 +188,52 @@ test('env from configMapKeyRef, secretKeyRef and envFrom with prefix; missing re
   t.deepEqual(env, [{ key: 'CFG_mode', value: 'prod' }, { key: 'CFG_size', value: 'L' }, { key: 'MODE', value: 'prod' }, { key: 'PASS', value: 's3cret' }]);
   t.throws(() => resolveEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'absent', key: 'k' } } }] }, sources), { message: 'configmap "absent" not found' });
   t.throws(() => resolveEnv(pod, { name: 'c', env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'k' } } }] }, sources), { message: "couldn't find key k in ConfigMap shop/cfg" });
+});
+
+test('config source: GETs reused for the TTL (also "not found"), immutable objects for ever, one request in flight per object', async (t) => {
+  let now = 0;
+  const gets: string[] = [];
+  const objects = new Map<string, any>([
+    ['configmaps/ns/cfg', { metadata: { name: 'cfg' }, data: { a: '1' }, binaryData: { b: Buffer.from([0, 1]).toString('base64') } }],
+    ['secrets/ns/s', { metadata: { name: 's' }, data: { p: Buffer.from('pw').toString('base64') }, immutable: true }],
+  ]);
+  const posts: any[] = [];
+  const client = {
+    get: async (ref: { resource: string }, name: string, namespace: string) => {
+      gets.push(`${ref.resource}/${namespace}/${name}`);
+      const object = objects.get(`${ref.resource}/${namespace}/${name}`);
+      if (object === undefined) throw new ApiError('NotFound', `${ref.resource} "${name}" not found`);
+      return object;
+    },
+    create: async (ref: { resource: string }, body: any) => {
+      posts.push({ resource: ref.resource, body });
+      return { status: { token: 'jwt', expirationTimestamp: '2030-01-01T00:00:00Z' } };
+    },
+  };
+  const source = new ApiConfigSource(client as never, { now: () => now, after: () => ({ cancel() {} }) }, 1_000);
+  const [first, second] = await Promise.all([source.configMap('ns', 'cfg'), source.configMap('ns', 'cfg')]);
+  t.is(first!.a!.toString(), '1');
+  t.deepEqual([...first!.b!], [0, 1], 'binaryData decoded');
+  t.is(second, first);
+  t.is(await source.configMap('ns', 'absent'), undefined);
+  t.is((await source.secret('ns', 's'))!.p!.toString(), 'pw');
+  now = 500;
+  await source.configMap('ns', 'absent');
+  t.deepEqual(gets, ['configmaps/ns/cfg', 'configmaps/ns/absent', 'secrets/ns/s']);
+  now = 1_500;
+  await source.configMap('ns', 'cfg');
+  await source.secret('ns', 's');
+  t.deepEqual(gets.slice(3), ['configmaps/ns/cfg'], 'after the TTL the ConfigMap is fetched again, the immutable Secret is not');
+  t.is(await source.serviceAccountToken({ namespace: 'ns', serviceAccount: 'builder', audience: 'vault', expirationSeconds: 600, pod: { name: 'p', uid: 'u' } }), 'jwt');
+  t.is(posts[0].resource, 'serviceaccounts/builder/token');
+  t.deepEqual(posts[0].body.spec, { audiences: ['vault'], expirationSeconds: 600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: 'p', uid: 'u' } });
+});
+
+test('a volume that cannot be set up is reported as a FailedMount event on the pod', (t) => {
+  const recorded: Array<{ ref: any; type: string; reason: string; message: string }> = [];
+  const events = podEvents({ event: (ref, type, reason, message) => recorded.push({ ref, type, reason, message }) });
+  events.startFailed(pod, 'c', 'ContainerCreating', 'MountVolume.SetUp failed for volume "cfg" : configmap "gone" not found');
+  t.is(recorded.length, 1);
+  t.like(recorded[0], { type: 'Warning', reason: 'FailedMount', message: 'MountVolume.SetUp failed for volume "cfg" : configmap "gone" not found' });
+  t.is(recorded[0]!.ref.fieldPath, undefined, 'about the pod, not a container');
 });
