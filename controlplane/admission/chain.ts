@@ -50,7 +50,7 @@ const nameRules: Record<string, NameRule> = {
   clusterrolebindings: 'path',
 };
 
-const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job']);
+const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
 
 export function admissionChain(deps: AdmissionDeps): Admit {
   const range = parseCidr(deps.serviceCidr);
@@ -172,7 +172,7 @@ function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
         return;
     }
   }
-  if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o);
+  if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o, creating);
 }
 
 /** Fields that may not change once set, by resource. */

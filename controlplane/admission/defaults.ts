@@ -84,8 +84,7 @@ export function defaultService(svc: Any): void {
   }
 }
 
-function defaultTemplate(object: Any): void {
-  const template = object.spec?.template;
+function defaultTemplate(template: Any | undefined): void {
   if (template) {
     template.metadata ??= {};
     template.spec ??= {};
@@ -93,31 +92,88 @@ function defaultTemplate(object: Any): void {
   }
 }
 
-export function defaultWorkload(kind: string, object: Any): void {
+/** RollingUpdate fills in what the client left out, field by field (upstream's SetDefaults_*). */
+function defaultRollingUpdate(strategy: Any, defaults: Any): void {
+  strategy.type ??= 'RollingUpdate';
+  if (strategy.type !== 'RollingUpdate') return;
+  strategy.rollingUpdate ??= {};
+  for (const [k, v] of Object.entries(defaults)) strategy.rollingUpdate[k] ??= v;
+}
+
+export const jobNameLabel = 'batch.kubernetes.io/job-name';
+export const jobControllerUidLabel = 'batch.kubernetes.io/controller-uid';
+
+/**
+ * A Job without manualSelector gets its selector from its uid, and its pods the labels that match
+ * it (the legacy unprefixed ones too), as upstream's job strategy generates them on create.
+ */
+export function generateJobSelector(job: Any): void {
+  const spec = job.spec;
+  if (spec.manualSelector === true) return;
+  const uid = job.metadata?.uid;
+  if (!uid) return;
+  const name = job.metadata.name ?? '';
+  // A selector the client sent is kept and narrowed to this Job (upstream's generateSelector).
+  const selector = (spec.selector ??= {});
+  selector.matchLabels = { ...selector.matchLabels, [jobControllerUidLabel]: selector.matchLabels?.[jobControllerUidLabel] ?? uid };
+  const template = (spec.template ??= {});
+  template.metadata ??= {};
+  template.metadata.labels = { ...template.metadata.labels, [jobControllerUidLabel]: uid, [jobNameLabel]: name, 'controller-uid': uid, 'job-name': name };
+}
+
+function defaultJobSpec(spec: Any): void {
+  // Both unset: a single pod. Parallelism alone: a work queue, completions stay unset.
+  if (spec.completions === undefined && spec.parallelism === undefined) spec.completions = 1;
+  spec.parallelism ??= 1;
+  spec.backoffLimit ??= spec.backoffLimitPerIndex !== undefined ? 2147483647 : 6;
+  spec.completionMode ??= 'NonIndexed';
+  spec.suspend ??= false;
+  spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+}
+
+export function defaultWorkload(kind: string, object: Any, creating = true): void {
   const spec = (object.spec ??= {});
-  defaultTemplate(object);
+  defaultTemplate(spec.template);
   switch (kind) {
     case 'Deployment':
       spec.replicas ??= 1;
       spec.revisionHistoryLimit ??= 10;
       spec.progressDeadlineSeconds ??= 600;
-      spec.strategy ??= {};
-      spec.strategy.type ??= 'RollingUpdate';
-      if (spec.strategy.type === 'RollingUpdate') spec.strategy.rollingUpdate ??= { maxUnavailable: '25%', maxSurge: '25%' };
+      defaultRollingUpdate((spec.strategy ??= {}), { maxUnavailable: '25%', maxSurge: '25%' });
       break;
     case 'ReplicaSet':
+      spec.replicas ??= 1;
+      break;
     case 'StatefulSet':
       spec.replicas ??= 1;
+      spec.podManagementPolicy ??= 'OrderedReady';
+      spec.revisionHistoryLimit ??= 10;
+      defaultRollingUpdate((spec.updateStrategy ??= {}), { partition: 0 });
+      spec.persistentVolumeClaimRetentionPolicy ??= {};
+      spec.persistentVolumeClaimRetentionPolicy.whenDeleted ??= 'Retain';
+      spec.persistentVolumeClaimRetentionPolicy.whenScaled ??= 'Retain';
       break;
     case 'DaemonSet':
       spec.revisionHistoryLimit ??= 10;
-      spec.updateStrategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } };
+      defaultRollingUpdate((spec.updateStrategy ??= {}), { maxUnavailable: 1, maxSurge: 0 });
       break;
     case 'Job':
-      spec.backoffLimit ??= 6;
-      spec.completions ??= spec.parallelism ?? 1;
-      spec.parallelism ??= 1;
+      if (creating) generateJobSelector(object);
+      defaultJobSpec(spec);
+      // A Job without labels of its own shows its pods' labels (upstream defaults them so).
+      if (Object.keys(object.metadata?.labels ?? {}).length === 0 && spec.template?.metadata?.labels) {
+        object.metadata.labels = { ...spec.template.metadata.labels };
+      }
       break;
+    case 'CronJob': {
+      spec.concurrencyPolicy ??= 'Allow';
+      spec.suspend ??= false;
+      spec.successfulJobsHistoryLimit ??= 3;
+      spec.failedJobsHistoryLimit ??= 1;
+      // Only the pod template inside: upstream defaults a Job's own fields on the Job, not here.
+      defaultTemplate(spec.jobTemplate?.spec?.template);
+      break;
+    }
   }
 }
 

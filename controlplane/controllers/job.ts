@@ -12,8 +12,9 @@ import { claimPods } from './claim.ts';
 import { controllerOf, deletionOrder, isActive, isReady, parseTime, podFromTemplate, restartCount, timestamp } from './pods.ts';
 import type { Job, WorkloadCondition } from './workload-types.ts';
 
-export const jobNameLabel = 'batch.kubernetes.io/job-name';
-export const controllerUidLabel = 'batch.kubernetes.io/controller-uid';
+// The labels the API's Job defaulting puts on a Job's pods; the controller stamps them too.
+export { jobNameLabel, jobControllerUidLabel as controllerUidLabel } from '../admission/defaults.ts';
+import { jobNameLabel, jobControllerUidLabel as controllerUidLabel } from '../admission/defaults.ts';
 
 export const outcomes = {
   backoffLimit: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },

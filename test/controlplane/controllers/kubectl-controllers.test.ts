@@ -63,8 +63,9 @@ async function ok(t: ExecutionContext, ...args: string[]): Promise<string> {
 
 /** apply → rollout status → set image → status → history shows 1 and 2 → undo → status. */
 async function rolloutUpdateUndo(t: ExecutionContext, manifest: string, target: string, container: string, nextImage: string): Promise<void> {
-  // Deployments and DaemonSets say "successfully rolled out"; StatefulSets "rolling update complete".
-  const rolledOut = async () => t.regex(await ok(t, 'rollout', 'status', target, '--timeout=60s'), /successfully rolled out|rolling update complete/);
+  // Deployments and DaemonSets say "successfully rolled out"; StatefulSets, whose partition the API
+  // defaults to 0 as upstream does, "partitioned roll out complete".
+  const rolledOut = async () => t.regex(await ok(t, 'rollout', 'status', target, '--timeout=60s'), /successfully rolled out|partitioned roll out complete/);
   await ok(t, 'apply', '-f', manifest);
   await rolledOut();
   await ok(t, 'set', 'image', target, `${container}=${nextImage}`);
