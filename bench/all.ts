@@ -4,6 +4,8 @@
  * (REPORT-quick.md with --quick) with targets, pass/miss marks and SVG charts in bench/results/.
  * A suite whose file does not exist is reported as "not run: suite missing"; one that fails is
  * reported with its last error line, and the others still run.
+ * `--only=scale,api` runs just those and takes the others from their saved results (marked so in
+ * the report); `--report-only` only redraws the report from the saved results.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -97,8 +99,9 @@ function writeReport(outcomes: readonly SuiteOutcome[]): void {
   writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
 }
 
+// --only=a,b runs those suites and reuses the others' saved results; --report-only runs none
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const only = process.argv.includes('--report-only') ? new Set<string>() : onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
 const outcomes: SuiteOutcome[] = [];
 // scale first: it has a budget of its own and is the one a stopped run should not lose
 const runOrder = ['scale', ...suiteOrder.filter((s) => s !== 'scale')];
