@@ -255,3 +255,28 @@ spec:
   t.is(await sh('novolume', 'app', 'cat /cfg/k'), 'v');
   await kubectl('delete', 'pod', 'escape', 'hostpath', 'missing', 'novolume', '--wait=false');
 });
+
+test.serial('the volumes of a pod deleted while the agent was down are torn down when it starts again', async (t) => {
+  await apply('orphan', `apiVersion: v1
+kind: Pod
+metadata: {name: orphan, namespace: default}
+spec:
+  nodeName: node-1
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: ${bedImages.busybox}, command: [sh, -c, '${sleeper}'], volumeMounts: [{name: sec, mountPath: /sec}, {name: mem, mountPath: /mem}]}
+  volumes: [{name: sec, secret: {secretName: app-secret}}, {name: mem, emptyDir: {medium: Memory}}]
+`);
+  t.is(await sh('orphan', 'app', 'cat /sec/password'), 's3cret');
+  const uid = (await podJson('orphan')).metadata.uid as string;
+  const dir = join(agentRoot, 'pods', uid);
+  const mountsOfPod = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.includes(` ${dir}/`)).length;
+  t.true(mountsOfPod() >= 3, 'the token, secret and memory volumes are tmpfs mounts');
+  await agent!.stop(10_000);
+  await kubectl('delete', 'pod', 'orphan', '--grace-period=0', '--force', '--wait=true', '--timeout=60s');
+  t.true(existsSync(dir), 'nothing removed it while the agent was down');
+  agent!.start();
+  await agent!.ready();
+  await waitFor(() => !existsSync(dir) && mountsOfPod() === 0, { what: `the folder and mounts of ${uid} gone after the agent restarted`, timeoutMs: 90_000, intervalMs: 500 });
+  t.pass();
+});
