@@ -105,20 +105,23 @@ test('security: runAsNonRoot is checked against the image user; capabilities get
   t.is(containerSecurityContext(privileged, privileged.spec.containers[0]!, undefined).maskedPaths, undefined);
 });
 
-test('volumes: emptyDir under the pod folder, hostPath only from the allow list and read-only by default, subPath kept inside', (t) => {
-  const settings = nodeSettings('/srv/bosun-test');
+test('volumes: emptyDir under the pod folder, hostPath only from the allow list and read-only by default, subPath bound from its own folder', (t) => {
+  const settings = { ...nodeSettings('/srv/bosun-test'), hostPathAllowList: ['/srv/shared'] };
   const p = pod({
-    volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'data', hostPath: { path: '/srv/bosun-test/data' } }, { name: 'etc', hostPath: { path: '/etc' } }, { name: 'cfg', configMap: { name: 'x' } }],
-    containers: [c('a', { volumeMounts: [{ name: 'scratch', mountPath: '/tmp/s', subPath: 'a/b' }, { name: 'data', mountPath: '/data' }] })],
+    volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'data', hostPath: { path: '/srv/shared/data' } }, { name: 'etc', hostPath: { path: '/etc' } }, { name: 'cfg', configMap: { name: 'x' } }, { name: 'nfs', nfs: { server: 'x', path: '/' } } as never],
+    containers: [c('a', { volumeMounts: [{ name: 'scratch', mountPath: '/tmp/s', subPath: 'a/b' }, { name: 'data', mountPath: '/data' }, { name: 'cfg', mountPath: '/cfg', readOnly: false }] })],
   });
   const plans = planMounts(p, p.spec.containers[0]!, 0, settings);
-  t.deepEqual(plans.map((m) => [m.hostPath, m.containerPath, m.readonly]), [
-    ['/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~empty-dir/scratch/a/b', '/tmp/s', false],
-    ['/srv/bosun-test/data', '/data', true],
-    ['/srv/bosun-test/pods/uid-web/containers/a/0-termination-log', '/dev/termination-log', false],
+  t.deepEqual(plans.map((m) => [m.volumeRoot, m.hostPath, m.subPath, m.containerPath, m.readonly]), [
+    ['/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~empty-dir/scratch', '/srv/bosun-test/pods/uid-web/volume-subpaths/scratch/a/0', 'a/b', '/tmp/s', false],
+    ['/srv/shared/data', '/srv/shared/data', undefined, '/data', true],
+    ['/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~configmap/cfg', '/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~configmap/cfg', undefined, '/cfg', true],
+    ['/srv/bosun-test/pods/uid-web/containers/a/0-termination-log', '/srv/bosun-test/pods/uid-web/containers/a/0-termination-log', undefined, '/dev/termination-log', false],
   ]);
   const mount = (name: string, subPath?: string) => planMounts(p, c('a', { volumeMounts: [{ name, mountPath: '/m', ...(subPath ? { subPath } : {}) }] }), 0, settings);
   t.throws(() => mount('etc'), { message: /not allowed on this node/ });
-  t.throws(() => mount('cfg'), { message: /configMap is not supported by this agent yet/ });
-  t.throws(() => mount('scratch', '../../etc'), { message: /stay inside/ });
+  t.throws(() => mount('nfs'), { message: /volume "nfs" of type nfs is not supported by this agent/ });
+  t.throws(() => mount('scratch', '../../etc'), { message: /must not contain '\.\.'/ });
+  const own = pod({ volumes: [{ name: 'own', hostPath: { path: '/srv/bosun-test/pods' } }], containers: [c('a', { volumeMounts: [{ name: 'own', mountPath: '/m' }] })] });
+  t.throws(() => planMounts(own, own.spec.containers[0]!, 0, { ...settings, hostPathAllowList: ['/srv'] }), { message: /agent's own state/ }, 'the agent root is never mountable, even under an allowed prefix');
 });
