@@ -54,6 +54,8 @@ import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
 import { SystemdNotifier, spawnNotifyRunner } from './systemd-notify.ts';
+import { ClientCertRotator, requestClientCertificate } from './certs/client-cert-rotation.ts';
+import { X509Certificate } from 'node:crypto';
 
 export interface AgentConfig {
   kubeconfig: string;
@@ -208,6 +210,20 @@ export class Agent {
       });
       const node = await nodeStatus.register(signal);
       log.info({ node: config.nodeName, nodeIP }, 'node registered');
+
+      // -- the node's client certificate, renewed at about 2/3 of its life (a kubeconfig with a token has none)
+      if (loaded.client.cert !== undefined) {
+        const rotator = new ClientCertRotator({
+          kubeconfigPath: config.kubeconfig, clock,
+          request: () => requestClientCertificate(client, config.nodeName, 15 * 60_000, signal),
+          onRotated: (cert, key) => {
+            for (const c of [client, leaseClient]) c.useClientCertificate(cert, key);
+            log.info({ kubeconfig: config.kubeconfig, validTo: new X509Certificate(cert).validTo }, 'client certificate renewed');
+          },
+          onError: (err) => log.warn({ err: err.message }, 'client certificate renewal failed; retrying in 30 s'),
+        });
+        loops.push(rotator.run(signal));
+      }
 
       // -- heartbeat and status, each on its own loop
       const lease = new NodeLease({ api: kubeLeaseApi(leaseClient), nodeName: config.nodeName, nodeUid: node.metadata.uid, clock, log: log.child({ loop: 'lease' }) });

@@ -58,12 +58,24 @@ export interface DeleteOptions {
 }
 
 export class KubeClient {
-  readonly #config: ClientConfig;
-  readonly #agent: Agent;
+  #config: ClientConfig;
+  #agent: Agent;
 
   constructor(config: ClientConfig) {
     this.#config = config;
     this.#agent = new Agent({ keepAlive: true, ca: config.ca, ...(config.cert ? { cert: config.cert, key: config.key } : {}) });
+  }
+
+  /**
+   * Switches to a new client certificate (after a rotation): new requests use it; connections
+   * already open (watches) keep the old one, still valid, until they end.
+   */
+  useClientCertificate(cert: string, key: string): void {
+    const previous = this.#agent;
+    this.#config = { ...this.#config, cert, key };
+    this.#agent = new Agent({ keepAlive: true, ca: this.#config.ca, cert, key });
+    // idle pooled sockets would carry the old identity on: drop them, let busy ones finish
+    for (const sockets of Object.values(previous.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
 
   /** Closes pooled connections. */

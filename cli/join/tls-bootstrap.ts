@@ -3,8 +3,8 @@
  * system:node:<name> (signer kubernetes.io/kube-apiserver-client-kubelet), wait until it is approved
  * and issued, and hand back the certificate and its private key.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import { randomBytes } from 'node:crypto';
+import { nodeClientRequest } from '../../agent/certs/client-cert-rotation.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { isApiError } from '../../kube/errors.ts';
@@ -19,20 +19,7 @@ interface CsrStatus {
   status?: { certificate?: string; conditions?: { type: string; status: string; message?: string }[] };
 }
 
-/** A PKCS#10 request for the node's client identity, and its new private key. */
-export function nodeClientRequest(nodeName: string): { csrPem: string; keyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const forgeKey = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e);
-  csr.setSubject([
-    { name: 'organizationName', value: 'system:nodes' },
-    { name: 'commonName', value: `system:node:${nodeName}` },
-  ]);
-  csr.sign(forgeKey, forge.md.sha256.create());
-  return { csrPem: forge.pki.certificationRequestToPem(csr), keyPem };
-}
+export { nodeClientRequest } from '../../agent/certs/client-cert-rotation.ts';
 
 export async function requestNodeCertificate(
   server: string, caPem: string, token: string, nodeName: string, timeoutMs = 60_000,

@@ -1,0 +1,156 @@
+/**
+ * Rotation of the node's client certificate (the identity in the agent's kubeconfig), as the
+ * kubelet's certificate manager does it: at about two thirds of the certificate's life the agent
+ * asks for a new one with a CSR for system:node:<name> (signer kubernetes.io/kube-apiserver-client-kubelet)
+ * made with its current certificate — the control plane approves renewals by the node itself — and
+ * rewrites the kubeconfig atomically (0600), so a crash never leaves half a credential. A failed
+ * attempt is retried; the old certificate keeps working until it expires.
+ */
+import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import forge from 'node-forge';
+import yaml from 'js-yaml';
+import type { Clock } from '../clock.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { ResourceRef } from '../../kube/resource-ref.ts';
+
+const csrRef: ResourceRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false };
+export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
+/** Share of the certificate's life after which it is renewed. */
+export const rotationFraction = 2 / 3;
+
+/** When a certificate should be renewed: notBefore + 2/3 of its validity (notBefore is backdated by the signer, which only makes it earlier). */
+export function rotationDeadline(certPem: string): number {
+  const cert = new X509Certificate(certPem);
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  return from + (to - from) * rotationFraction;
+}
+
+/** A new key and a PKCS#10 request for the node's client identity (CN system:node:<name>, O system:nodes). */
+export function nodeClientRequest(nodeName: string): { csrPem: string; keyPem: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
+  const csr = forge.pki.createCertificationRequest();
+  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  csr.setSubject([
+    { name: 'organizationName', value: 'system:nodes' },
+    { name: 'commonName', value: `system:node:${nodeName}` },
+  ]);
+  csr.sign(key, forge.md.sha256.create());
+  return { csrPem: forge.pki.certificationRequestToPem(csr), keyPem };
+}
+
+interface CsrStatus { status?: { certificate?: string; conditions?: { type: string; status: string; message?: string }[] } }
+
+/** Asks for a renewed client certificate with the node's current credentials and waits until it is issued. */
+export async function requestClientCertificate(client: KubeClient, nodeName: string, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
+  const { csrPem, keyPem } = nodeClientRequest(nodeName);
+  const name = `node-csr-${nodeName}-${randomBytes(4).toString('hex')}`;
+  await client.create(csrRef, {
+    apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name },
+    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: kubeletClientSigner, usages: ['digital signature', 'key encipherment', 'client auth'] },
+  } as never);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const csr = await client.get(csrRef, name) as unknown as CsrStatus;
+    const refused = csr.status?.conditions?.find((c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
+    if (refused) throw new Error(`certificate request ${name} was ${refused.type.toLowerCase()}: ${refused.message ?? 'no reason given'}`);
+    if (csr.status?.certificate) return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
+    if (Date.now() > deadline || signal?.aborted) throw new Error(`certificate request ${name} was not issued within ${timeoutMs / 1000} s (kubectl certificate approve ${name})`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
+interface KubeconfigDoc {
+  'current-context'?: string;
+  contexts?: { name: string; context: { user: string } }[];
+  users?: { name: string; user: Record<string, string> }[];
+}
+
+/** The client certificate inside a kubeconfig (its current context's user), as PEM. */
+export function kubeconfigCertificate(text: string): string {
+  const doc = yaml.load(text) as KubeconfigDoc;
+  const userName = doc.contexts?.find((c) => c.name === doc['current-context'])?.context.user ?? doc.users?.[0]?.name;
+  const data = doc.users?.find((u) => u.name === userName)?.user['client-certificate-data'];
+  if (data === undefined) throw new Error('the kubeconfig has no client-certificate-data to rotate');
+  return Buffer.from(data, 'base64').toString('utf8');
+}
+
+/** The same kubeconfig with the current user's certificate and key replaced (pure). */
+export function withCredentials(text: string, certPem: string, keyPem: string): string {
+  const doc = yaml.load(text) as KubeconfigDoc;
+  const userName = doc.contexts?.find((c) => c.name === doc['current-context'])?.context.user ?? doc.users?.[0]?.name;
+  const user = doc.users?.find((u) => u.name === userName);
+  if (user === undefined) throw new Error('the kubeconfig has no user to rotate');
+  user.user['client-certificate-data'] = Buffer.from(certPem).toString('base64');
+  user.user['client-key-data'] = Buffer.from(keyPem).toString('base64');
+  return yaml.dump(doc, { lineWidth: -1 });
+}
+
+/** Rewrites the kubeconfig atomically, 0600. */
+export function rewriteKubeconfig(path: string, certPem: string, keyPem: string): void {
+  const next = withCredentials(readFileSync(path, 'utf8'), certPem, keyPem);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, next, { mode: 0o600 });
+  renameSync(tmp, path);
+}
+
+export interface RotatorOptions {
+  kubeconfigPath: string;
+  clock: Clock;
+  /** Issues a new certificate (the seam: a CSR through the API in the agent, a fake in tests). */
+  request: () => Promise<{ certPem: string; keyPem: string }>;
+  /** Called after the kubeconfig holds the new certificate (the agent's clients pick it up). */
+  onRotated?: (certPem: string, keyPem: string) => void;
+  onError?: (err: Error) => void;
+  retryMs?: number;
+}
+
+/** Sleeps on the injected clock until `at`, or until the signal aborts. */
+function sleepUntil(clock: Clock, at: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const handle = clock.after(Math.max(0, at - clock.now()), () => { signal.removeEventListener('abort', stop); resolve(); });
+    const stop = () => { handle.cancel(); resolve(); };
+    signal.addEventListener('abort', stop, { once: true });
+  });
+}
+
+export class ClientCertRotator {
+  readonly #options: RotatorOptions;
+
+  constructor(options: RotatorOptions) {
+    this.#options = options;
+  }
+
+  /** When the certificate in the kubeconfig is due. */
+  deadline(): number {
+    return rotationDeadline(kubeconfigCertificate(readFileSync(this.#options.kubeconfigPath, 'utf8')));
+  }
+
+  /** Renews now if due; true when it renewed. */
+  async rotateIfDue(): Promise<boolean> {
+    if (this.#options.clock.now() < this.deadline()) return false;
+    const { certPem, keyPem } = await this.#options.request();
+    rewriteKubeconfig(this.#options.kubeconfigPath, certPem, keyPem);
+    this.#options.onRotated?.(certPem, keyPem);
+    return true;
+  }
+
+  /** Until aborted: sleep to the deadline, renew, repeat; a failure is retried after retryMs. */
+  async run(signal: AbortSignal): Promise<void> {
+    const { clock } = this.#options;
+    while (!signal.aborted) {
+      let next: number;
+      try {
+        next = await this.rotateIfDue() ? clock.now() : this.deadline();
+      } catch (err) {
+        this.#options.onError?.(err as Error);
+        next = clock.now() + (this.#options.retryMs ?? 30_000);
+      }
+      await sleepUntil(clock, next, signal);
+    }
+  }
+}
