@@ -10,6 +10,7 @@ import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../storage/errors.ts';
 import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
 import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
@@ -84,6 +85,11 @@ export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: stri
   }
 }
 
+/** events.k8s.io/v1 events live in the core form (see event-conversion.ts). */
+function servedAsEventsV1(info: ResourceInfo): boolean {
+  return info.group === 'events.k8s.io';
+}
+
 function clone<T>(value: T): T {
   return structuredClone(value);
 }
@@ -119,16 +125,18 @@ export class Registry {
   }
 
   decode(info: ResourceInfo, kv: KeyValue | { value: string; modRevision: number }): KubeObject {
-    const object = JSON.parse(kv.value) as KubeObject;
+    const stored = JSON.parse(kv.value) as KubeObject;
+    const object = servedAsEventsV1(info) ? coreToEventsV1(stored) : stored;
     object.apiVersion = apiVersionOf(info.group, info.version);
     object.kind = info.kind;
     object.metadata.resourceVersion = String(kv.modRevision);
     return object;
   }
 
-  #encode(object: KubeObject): string {
+  #encode(info: ResourceInfo, object: KubeObject): string {
     const { resourceVersion: _rv, ...metadata } = object.metadata;
-    return JSON.stringify({ ...object, metadata });
+    const stored = servedAsEventsV1(info) ? { ...eventsV1ToCore(object), apiVersion: 'v1' } : object;
+    return JSON.stringify({ ...stored, metadata });
   }
 
   async #call<T>(info: ResourceInfo, name: string, body: () => Promise<T>): Promise<T> {
@@ -235,7 +243,7 @@ export class Registry {
       }
       return object;
     }
-    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), this.#encode(object)));
+    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), this.#encode(info, object)));
     return this.decode(info, kv);
   }
 
@@ -294,14 +302,14 @@ export class Registry {
       if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next) && !this.#namespaceFinalizing(info, next)) {
         try {
           const deleted = await this.storage.delete(key, kv.modRevision);
-          return this.decode(info, { value: this.#encode(next), modRevision: deleted.modRevision });
+          return this.decode(info, { value: this.#encode(info, next), modRevision: deleted.modRevision });
         } catch (err) {
           if (isStorageError(err, 'Conflict') && attempt < 20) continue;
           throw apiErrorFromStorage(err, info, name);
         }
       }
       try {
-        const written = await this.storage.update(key, this.#encode(next), kv.modRevision);
+        const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
         return this.decode(info, written);
       } catch (err) {
         if (isStorageError(err, 'Conflict') && attempt < 20) continue;
@@ -399,7 +407,7 @@ export class Registry {
         if (JSON.stringify(next) === JSON.stringify(current)) return { object: current, removed: false };
         if (isDryRun()) return { object: next, removed: false };
         try {
-          const written = await this.storage.update(key, this.#encode(next), kv.modRevision);
+          const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
           return { object: this.decode(info, written), removed: false };
         } catch (err) {
           if (isStorageError(err, 'Conflict') && attempt < 20) continue;

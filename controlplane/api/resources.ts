@@ -118,9 +118,15 @@ export const resources: readonly ResourceInfo[] = [
   define({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
   define({ group: 'rbac.authorization.k8s.io', resource: 'rolebindings', kind: 'RoleBinding' }),
   define({ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
-  // Stored apart from core events: the two versions name their fields differently and this
-  // server does not convert between them.
-  define({ group: 'events.k8s.io', resource: 'events', kind: 'Event', shortNames: ['ev'], storageName: 'events.k8s.io' }),
+  // The same objects as core events, converted on the way in and out (event-conversion.ts).
+  define({
+    group: 'events.k8s.io',
+    resource: 'events',
+    kind: 'Event',
+    shortNames: ['ev'],
+    storageName: 'events',
+    fields: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath', 'reason', 'reportingController', 'type'],
+  }),
   define({ group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] }),
   define({ group: 'authorization.k8s.io', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false, verbs: ['create'] }),
   define({ group: 'authentication.k8s.io', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'] }),

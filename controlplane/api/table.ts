@@ -3,6 +3,7 @@
  * priority 1 appear only with `-o wide`. Resources without their own columns get NAME + CREATED AT,
  * as upstream's default.
  */
+import { eventsV1ToCore } from './event-conversion.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { humanDuration } from './age.ts';
 import type { ResourceInfo } from './resources.ts';
@@ -394,14 +395,17 @@ const columns: Record<string, Column[]> = {
 
 export function tableFor(info: ResourceInfo, objects: readonly KubeObject[], resourceVersion: string | undefined, includeObject: string, now = Date.now()) {
   const ownColumns = ['', 'apps', 'batch', 'coordination.k8s.io', 'certificates.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io'];
-  const cols = (ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt];
+  // events.k8s.io events print as core events do (upstream prints both from one internal type).
+  const eventsV1 = info.group === 'events.k8s.io';
+  const cols = eventsV1 ? columns.events! : ((ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt]);
+  const cellSource = eventsV1 ? eventsV1ToCore : (o: KubeObject) => o;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: resourceVersion !== undefined ? { resourceVersion } : {},
     columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 })),
     rows: objects.map((o) => ({
-      cells: cols.map((c) => c.cell(o, now)),
+      cells: cols.map((c) => c.cell(cellSource(o), now)),
       object:
         includeObject === 'None'
           ? undefined
