@@ -1,0 +1,72 @@
+/**
+ * The graceful node shutdown manager: with a grace period set and logind present it holds a delay
+ * inhibitor lock, and on PrepareForShutdown runs the plan — regular pods, then critical pods, each
+ * phase bounded by its budget — then releases the lock so the shutdown goes on. Without logind it
+ * logs that graceful shutdown is off and does nothing. The pods and how to stop them are seams.
+ */
+import type { Logind } from './logind.ts';
+import { planShutdown, type ShutdownKill, type ShutdownPod, type ShutdownSettings } from './shutdown-plan.ts';
+
+export interface ShutdownLog {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+export interface GracefulShutdownOptions {
+  settings: ShutdownSettings;
+  logind: Logind;
+  pods: () => readonly ShutdownPod[];
+  /** Stops the pod within kill.gracePeriodSeconds and records kill.status on it. */
+  stopPod: (kill: ShutdownKill) => Promise<void>;
+  log: ShutdownLog;
+}
+
+export class GracefulShutdown {
+  readonly #options: GracefulShutdownOptions;
+  #release: (() => void) | undefined;
+  #unwatch: (() => void) | undefined;
+  #done: Promise<void> | undefined;
+
+  constructor(options: GracefulShutdownOptions) {
+    this.#options = options;
+  }
+
+  /** Takes the lock and starts watching; false when graceful shutdown is off or impossible here. */
+  start(): boolean {
+    const { settings, logind, log } = this.#options;
+    if (settings.gracePeriodSeconds === 0) return false;
+    if (!logind.available()) {
+      log.warn({}, 'graceful node shutdown is off: systemd-logind is not running on this machine');
+      return false;
+    }
+    this.#release = logind.inhibitShutdown(`stopping pods within ${settings.gracePeriodSeconds} s`);
+    this.#unwatch = logind.watchShutdown(() => { this.#done ??= this.#drain(); });
+    log.info({ gracePeriodSeconds: settings.gracePeriodSeconds, criticalGracePeriodSeconds: settings.criticalGracePeriodSeconds }, 'graceful node shutdown armed (logind delay lock taken; logind\'s InhibitDelayMaxSec must be at least the grace period)');
+    return true;
+  }
+
+  /** Resolves when a drain that started has finished. */
+  get drained(): Promise<void> | undefined {
+    return this.#done;
+  }
+
+  async #drain(): Promise<void> {
+    const { log } = this.#options;
+    log.info({}, 'node shutdown: stopping pods');
+    for (const phase of planShutdown(this.#options.pods(), this.#options.settings)) {
+      const budget = new Promise<void>((resolve) => setTimeout(resolve, phase.budgetSeconds * 1000).unref());
+      const stops = Promise.allSettled(phase.kills.map((kill) => this.#options.stopPod(kill)));
+      await Promise.race([stops, budget]);
+      log.info({ critical: phase.critical, pods: phase.kills.length }, 'node shutdown: phase done');
+    }
+    this.close();
+  }
+
+  /** Releases the lock and stops watching (idempotent). */
+  close(): void {
+    this.#unwatch?.();
+    this.#release?.();
+    this.#unwatch = undefined;
+    this.#release = undefined;
+  }
+}
