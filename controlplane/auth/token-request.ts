@@ -5,6 +5,7 @@
 import { ApiError } from '../../kube/errors.ts';
 import { isPlainObject, type KubeObject } from '../../kube/types.ts';
 import type { RestCall, RestReply } from '../api/rest.ts';
+import type { UserInfo } from './types.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
 type Any = Record<string, any>;
@@ -32,14 +33,16 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
     }
     const audiences: string[] = Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : [deps.tokens.issuer];
     let pod: { name: string; uid: string } | undefined;
+    let found: KubeObject | undefined;
     const ref = spec.boundObjectRef as Any | undefined;
     if (ref?.kind === 'Pod') {
-      const found = await deps.pod(namespace, String(ref.name ?? ''));
+      found = await deps.pod(namespace, String(ref.name ?? ''));
       if (!found || (ref.uid && ref.uid !== found.metadata.uid)) throw new ApiError('NotFound', `pods "${ref.name}" not found`);
       pod = { name: found.metadata.name!, uid: found.metadata.uid! };
     } else if (ref?.kind !== undefined) {
       throw new ApiError('BadRequest', `cannot bind a token to a ${ref.kind}; only Pod is supported`);
     }
+    refuseOtherNodesPods(call.user, namespace, name, found);
     const now = deps.now?.() ?? Date.now();
     const exp = Math.floor(now / 1000) + expirationSeconds;
     const token = deps.tokens.issue(
@@ -62,4 +65,17 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
       },
     };
   };
+}
+
+/**
+ * NodeRestriction for tokens: a node asks only for tokens bound to a pod that runs on it, for
+ * the service account that pod runs as.
+ */
+function refuseOtherNodesPods(user: UserInfo, namespace: string, serviceAccount: string, pod: KubeObject | undefined): void {
+  if (!user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return;
+  const node = user.name.slice('system:node:'.length);
+  const spec = (pod?.spec ?? {}) as Any;
+  if (pod === undefined || spec.nodeName !== node || (spec.serviceAccountName ?? 'default') !== serviceAccount) {
+    throw new ApiError('Forbidden', `node "${node}" can only create tokens for pods bound to it, for their own service account (${namespace}/${serviceAccount})`);
+  }
 }

@@ -3,6 +3,9 @@ import { mountServiceAccountToken, serviceAccountMountPath } from '../../control
 import { planRootCaConfigMap } from '../../controlplane/controllers/root-ca-publisher.ts';
 import { NodeAuthorizer } from '../../controlplane/auth/node-authorizer.ts';
 import type { KubeObject } from '../../kube/types.ts';
+import { generateKeyPairSync } from 'node:crypto';
+import { tokenRequestHandler } from '../../controlplane/auth/token-request.ts';
+import { ServiceAccountTokens } from '../../controlplane/auth/service-account-tokens.ts';
 
 type Any = Record<string, any>;
 const account = (extra: Any = {}): KubeObject => ({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: 'ns' }, ...extra }) as KubeObject;
@@ -61,4 +64,25 @@ test('node authorizer: a node may request tokens only for service accounts its p
   t.false((await ask('n1', 'other', 'builder')).allowed, 'same name, other namespace');
   t.false((await ask('n2', 'ns', 'builder')).allowed, 'another node');
   t.false((await ask('n1', 'ns', 'builder', 'get')).allowed);
+});
+
+test('TokenRequest from a node: only bound to a pod of that node, for the account that pod runs as', async (t) => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const pods: Record<string, KubeObject> = {
+    mine: { metadata: { name: 'mine', namespace: 'ns', uid: 'u1' }, spec: { nodeName: 'n1', serviceAccountName: 'builder' } } as KubeObject,
+    theirs: { metadata: { name: 'theirs', namespace: 'ns', uid: 'u2' }, spec: { nodeName: 'n2', serviceAccountName: 'builder' } } as KubeObject,
+  };
+  const handler = tokenRequestHandler({
+    tokens: new ServiceAccountTokens(privateKey),
+    serviceAccount: async (_ns, name) => ({ metadata: { name, namespace: 'ns', uid: `sa-${name}` } }) as KubeObject,
+    pod: async (_ns, name) => pods[name],
+  });
+  const node = { name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] };
+  const ask = (user: typeof node, account: string, podName?: string) =>
+    handler({ user, request: { namespace: 'ns', name: account }, body: { spec: { expirationSeconds: 600, ...(podName ? { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: podName } } : {}) } } } as never);
+  t.is((await ask(node, 'builder', 'mine')).code, 201);
+  await t.throwsAsync(ask(node, 'builder', 'theirs'), { message: /can only create tokens for pods bound to it/ });
+  await t.throwsAsync(ask(node, 'default', 'mine'), { message: /can only create tokens for pods bound to it/ }, 'not the account the pod runs as');
+  await t.throwsAsync(ask(node, 'builder'), { message: /can only create tokens for pods bound to it/ }, 'an unbound token');
+  t.is((await ask({ name: 'admin', groups: ['system:masters'] }, 'builder')).code, 201, 'other callers are not limited by this');
 });
