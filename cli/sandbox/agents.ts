@@ -6,13 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from './run.ts';
-import { waitFor } from './wait.ts';
 import { inNetns } from './process.ts';
 import { sandboxAddresses } from './names.ts';
 import type { ControlPlaneRecord } from './control-plane.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
-import { refs } from '../../kube/resource-ref.ts';
+import { waitClusterInfoSigned } from '../init/wait-cluster-info.ts';
 import { caCertHash } from '../../kube/bootstrap.ts';
 
 export interface AgentRecord {
@@ -33,10 +32,7 @@ export async function sandboxJoinToken(controlPlane: ControlPlaneRecord): Promis
   const config = loadKubeconfig(controlPlane.kubeconfig);
   const client = new KubeClient(config.client);
   try {
-    await waitFor(async () => {
-      const info = await client.get(refs.configmaps, 'cluster-info', 'kube-public') as { data?: Record<string, string> };
-      return info.data?.[`jws-kubeconfig-${token.slice(0, 6)}`] !== undefined;
-    }, { what: 'cluster-info signed for the sandbox token', timeoutMs: 30_000, intervalMs: 100 });
+    await waitClusterInfoSigned(client, token);
   } finally {
     client.close();
   }
