@@ -166,7 +166,7 @@ function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
       case 'services':
         return defaultService(o);
       case 'namespaces':
-        return defaultNamespace(o);
+        return defaultNamespace(o, creating);
       case 'secrets':
         o.type ??= 'Opaque';
         return;
