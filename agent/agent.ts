@@ -49,6 +49,8 @@ import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
 import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
+import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
+import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes, sandboxPodUids } from './pods/volume-manager.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
@@ -112,6 +114,14 @@ export interface AgentConfig {
    * CRI list calls, which is what makes a shorter period expensive at 110 pods.
    */
   podResyncMs?: number;
+  /**
+   * The kubelet's --shutdown-grace-period and --shutdown-grace-period-critical-pods, in seconds
+   * (default 0: graceful node shutdown off, as upstream).
+   */
+  shutdownGracePeriodSeconds?: number;
+  shutdownGracePeriodCriticalPodsSeconds?: number;
+  /** How the node learns of an imminent shutdown; default: systemd-logind. */
+  logind?: Logind;
   log: Logger;
   clock?: Clock;
   /** Default: systemd-notify when NOTIFY_SOCKET is set, else nothing. */
@@ -281,6 +291,18 @@ export class Agent {
       // only now is the list of this node's pods complete: anything else bosun runs is garbage
       const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
+
+      // -- graceful node shutdown: regular pods, then critical ones, before logind lets the machine go
+      const shutdown = new GracefulShutdown({
+        settings: { gracePeriodSeconds: config.shutdownGracePeriodSeconds ?? 0, criticalGracePeriodSeconds: config.shutdownGracePeriodCriticalPodsSeconds ?? 0 },
+        logind: config.logind ?? systemLogind,
+        pods: () => manager.shutdownCandidates(),
+        stopPod: (kill) => manager.stopForShutdown(kill),
+        log: log.child({ loop: 'shutdown' }),
+        clock,
+      });
+      shutdown.start();
+      closers.push(() => shutdown.close());
       // volumes follow their ConfigMaps and Secrets; those of pods gone (also before a restart) are torn down
       loops.push(volumes.run(signal, config.podResyncMs ?? 5_000, () => pods.list(), () => sandboxPodUids(runtime), clock));
       if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {

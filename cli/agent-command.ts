@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
+import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-shutdown-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { bosunVersion } from './version.ts';
 
-interface AgentArgs {
+interface AgentArgs extends ShutdownArgs {
   kubeconfig: string;
   'node-name': string;
   'node-ip': string | undefined;
@@ -68,7 +69,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
   command: 'agent',
   describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
   builder: (y) =>
-    y
+    shutdownOptions(y)
       .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig', describe: 'How to reach and authenticate to the API server' })
       .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
       .option('node-ip', { type: 'string', describe: 'The node\'s InternalIP (default: the address of the default route\'s interface)' })
@@ -121,6 +122,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535) throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
     if (args.address !== '0.0.0.0' && !isIPv4(args.address)) throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
+    const shutdown = shutdownSettings(args);
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
@@ -148,6 +150,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       dnsPort: 53,
       cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
       version: `v${bosunVersion}`,
+      shutdownGracePeriodSeconds: shutdown.gracePeriodSeconds,
+      shutdownGracePeriodCriticalPodsSeconds: shutdown.criticalGracePeriodSeconds,
       log,
     });
     const abort = new AbortController();

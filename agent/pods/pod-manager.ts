@@ -9,6 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pod } from '../../kube/corev1.ts';
+import type { ShutdownKill, ShutdownPod } from '../shutdown/shutdown-plan.ts';
 import { admitPod, type Admission, type AdmissionNode } from './admission.ts';
 import { criLabel, managedSelector } from './cri-labels.ts';
 import { podKey } from './pod-containers.ts';
@@ -21,6 +22,9 @@ export type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & 
   /** The node as admission sees it now; without it every pod is admitted. */
   admissionNode?: () => AdmissionNode | undefined;
 };
+
+/** The time a CRI stop may take beyond the grace it was given, before a shutdown phase moves on. */
+const shutdownSlackSeconds = 2;
 
 /** Phases after which the kubelet never runs a pod again. */
 const finalPhases = new Set(['Succeeded', 'Failed']);
@@ -151,12 +155,55 @@ export class PodManager {
    * there is no such running pod.
    */
   async evict(uid: string, message: string, timeoutMs = 30_000): Promise<boolean> {
-    const worker = this.#workers.get(uid);
-    const pod = this.#admitted.get(uid);
-    if (worker === undefined || pod === undefined || worker.phase !== 'running' || worker.evicted) return false;
+    const pod = this.#stoppable(uid);
+    if (pod === undefined) return false;
     this.#deps.log.warn({ pod: podKey(pod) }, message);
     this.#deps.events?.evicted(pod, message);
-    worker.evict('Evicted', message);
+    await this.#stopOnItsOwn(uid, { reason: 'Evicted', message, graceSeconds: 0 }, timeoutMs);
+    return true;
+  }
+
+  /** Pods graceful node shutdown stops: every pod admitted here, with what orders its stop. */
+  shutdownCandidates(): ShutdownPod[] {
+    return [...this.#workers.values()]
+      .filter((w) => this.#admitted.has(w.uid))
+      .map((w) => {
+        const pod = this.#admitted.get(w.uid)!;
+        return {
+          uid: w.uid,
+          namespace: pod.metadata.namespace ?? 'default',
+          name: pod.metadata.name ?? '',
+          ...(pod.spec.priorityClassName !== undefined ? { priorityClassName: pod.spec.priorityClassName } : {}),
+          ...(pod.spec.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds } : {}),
+          // a pod whose worker already stopped it is done, whatever the API shows yet
+          ...(w.phase !== 'running' ? { phase: 'Succeeded' } : {}),
+        };
+      });
+  }
+
+  /**
+   * Stops a pod because the node shuts down: within `kill.gracePeriodSeconds`, ending with
+   * `kill.status` (Failed, Terminated). Resolves once its containers stopped, or a little after
+   * its grace ran out.
+   */
+  async stopForShutdown(kill: ShutdownKill): Promise<void> {
+    const pod = this.#stoppable(kill.uid);
+    if (pod === undefined) return;
+    this.#deps.log.info({ pod: podKey(pod), gracePeriodSeconds: kill.gracePeriodSeconds }, 'stopping the pod: the node is shutting down');
+    await this.#stopOnItsOwn(kill.uid, { reason: kill.status.reason, message: kill.status.message, graceSeconds: kill.gracePeriodSeconds }, (kill.gracePeriodSeconds + shutdownSlackSeconds) * 1000);
+  }
+
+  /** The pod, when it runs here and nothing stops it yet. */
+  #stoppable(uid: string): Pod | undefined {
+    const worker = this.#workers.get(uid);
+    const pod = this.#admitted.get(uid);
+    if (worker === undefined || pod === undefined || worker.phase !== 'running' || worker.evicted) return undefined;
+    return pod;
+  }
+
+  async #stopOnItsOwn(uid: string, why: { reason: string; message: string; graceSeconds: number }, timeoutMs: number): Promise<void> {
+    const worker = this.#workers.get(uid)!;
+    worker.evict(why.reason, why.message, why.graceSeconds);
     const deadline = this.#deps.clock.now() + timeoutMs;
     // read afresh each time: the worker moves on while this waits
     const phase = (): PodWorkerPhase => worker.phase;
@@ -166,7 +213,6 @@ export class PodManager {
     }
     // a stopped pod no longer takes the node's resources
     if (phase() === 'terminated') this.#admitted.delete(uid);
-    return true;
   }
 
   /** Stops all workers; containers keep running for the next agent to adopt. */

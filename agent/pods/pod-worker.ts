@@ -74,8 +74,8 @@ export class PodWorker {
   #terminationStartedAt = 0;
   #step: { name: TerminationStepName; since: number; deadline: number } | undefined;
   #notifiedTerminated = false;
-  /** Set by evict(): the pod stops with no grace and ends Failed with this reason and message. */
-  #evicted: { reason: string; message: string } | undefined;
+  /** Set by evict(): the pod stops within graceSeconds and ends Failed with this reason and message. */
+  #evicted: { reason: string; message: string; graceSeconds: number } | undefined;
   #dirty = false;
   #loop: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
@@ -158,13 +158,14 @@ export class PodWorker {
   }
 
   /**
-   * The node evicts the pod (hard eviction threshold): its containers are killed without grace
-   * and it ends in phase Failed with `reason` (Evicted) and `message`. It is not deleted: the
-   * API keeps it, as upstream does, until its owner or a user removes it.
+   * The node stops the pod on its own: a hard eviction threshold (no grace) or the node shutting
+   * down (the grace its shutdown phase allows). It ends in phase Failed with `reason` and
+   * `message`. It is not deleted: the API keeps it, as upstream does, until its owner or a user
+   * removes it.
    */
-  evict(reason: string, message: string): void {
+  evict(reason: string, message: string, graceSeconds = 0): void {
     if (this.#evicted !== undefined || this.#phase !== 'running') return;
-    this.#evicted = { reason, message };
+    this.#evicted = { reason, message, graceSeconds };
     this.#kick();
   }
 
@@ -271,13 +272,15 @@ export class PodWorker {
 
   async #sync(): Promise<{ progressed: boolean; wakeAt?: number }> {
     if (this.#phase === 'removed') return { progressed: false };
-    // an evicted pod is killed at once: upstream's hard eviction gives no grace period
-    const pod = this.#evicted === undefined ? this.#pod : { ...this.#pod, metadata: { ...this.#pod.metadata, deletionGracePeriodSeconds: 0 } };
+    // read once: an evict() while this sync awaits must not start termination with the pod's own grace
+    const evicted = this.#evicted;
+    // upstream's hard eviction gives no grace period; node shutdown gives what its phase allows
+    const pod = evicted === undefined ? this.#pod : { ...this.#pod, metadata: { ...this.#pod.metadata, deletionGracePeriodSeconds: evicted.graceSeconds } };
     const now = this.#deps.clock.now();
     this.#observed = await this.#observer.observe(this.uid);
     this.#probes.reconcile(pod, this.#observed, (name, id) => this.#lastKnownReady(name, id));
 
-    if (this.#phase === 'running' && (pod.metadata.deletionTimestamp !== undefined || this.#evicted !== undefined)) this.#beginTermination(now);
+    if (this.#phase === 'running' && (pod.metadata.deletionTimestamp !== undefined || evicted !== undefined)) this.#beginTermination(now);
     if (this.#phase === 'running') {
       const plan = planPod({
         pod,

@@ -4,6 +4,7 @@
  * phase bounded by its budget — then releases the lock so the shutdown goes on. Without logind it
  * logs that graceful shutdown is off and does nothing. The pods and how to stop them are seams.
  */
+import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
 import type { Logind } from './logind.ts';
 import { planShutdown, type ShutdownKill, type ShutdownPod, type ShutdownSettings } from './shutdown-plan.ts';
 
@@ -19,6 +20,8 @@ export interface GracefulShutdownOptions {
   /** Stops the pod within kill.gracePeriodSeconds and records kill.status on it. */
   stopPod: (kill: ShutdownKill) => Promise<void>;
   log: ShutdownLog;
+  /** Times each phase's budget; default: the system's. */
+  clock?: Clock;
 }
 
 export class GracefulShutdown {
@@ -45,18 +48,25 @@ export class GracefulShutdown {
     return true;
   }
 
+  /** Whether the node is shutting down: a drain started (the node then reports NotReady). */
+  get shuttingDown(): boolean {
+    return this.#done !== undefined;
+  }
+
   /** Resolves when a drain that started has finished. */
   get drained(): Promise<void> | undefined {
     return this.#done;
   }
 
   async #drain(): Promise<void> {
-    const { log } = this.#options;
+    const { log, clock = systemClock } = this.#options;
     log.info({}, 'node shutdown: stopping pods');
     for (const phase of planShutdown(this.#options.pods(), this.#options.settings)) {
-      const budget = new Promise<void>((resolve) => setTimeout(resolve, phase.budgetSeconds * 1000).unref());
+      let timer: TimerHandle | undefined;
+      const budget = new Promise<void>((resolve) => { timer = clock.after(phase.budgetSeconds * 1000, resolve); });
       const stops = Promise.allSettled(phase.kills.map((kill) => this.#options.stopPod(kill)));
       await Promise.race([stops, budget]);
+      timer?.cancel();
       log.info({ critical: phase.critical, pods: phase.kills.length }, 'node shutdown: phase done');
     }
     this.close();
