@@ -4,12 +4,9 @@
  * A release that is not installed is reported as a visible skip line.
  */
 import test from 'ava';
-import { existsSync } from 'node:fs';
 import { kubectl } from './controlplane/kubectl-scenario.ts';
+import { kubectlReleaseBinaries } from './controlplane/kubectl-releases.ts';
 import { startServerProcess, type ServerProcess } from './controlplane/server-process.ts';
-
-const folder = '/usr/lib/google-cloud-sdk/bin';
-const releases = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33'];
 
 let server: ServerProcess | undefined;
 test.before(async () => {
@@ -19,9 +16,8 @@ test.after.always(async () => {
   await server?.destroy();
 });
 
-for (const release of releases) {
-  const binary = `${folder}/kubectl.${release}`;
-  if (!existsSync(binary)) {
+for (const { release, binary, installed } of kubectlReleaseBinaries()) {
+  if (!installed) {
     test.skip(`kubectl ${release}: not installed at ${binary}`, () => undefined);
     continue;
   }

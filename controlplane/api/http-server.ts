@@ -16,6 +16,7 @@ import type { Registry } from './registry.ts';
 import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
 import { ApiMetrics, type RequestLabels } from './metrics.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
+import { OpenApiV2Endpoint } from './openapi-v2-endpoint.ts';
 import { isNodeProxy, kubeletSubresources } from './resources.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
@@ -125,24 +126,19 @@ function parseJsonBody(raw: Buffer): unknown {
   }
 }
 
-const minimalOpenApi = (version: string) => ({
-  swagger: '2.0',
-  info: { title: 'Kubernetes', version },
-  paths: {},
-  definitions: {},
-});
-
 export class ApiServer {
   readonly #options: ApiServerOptions;
   readonly #rest: RestHandler;
   readonly #server: Server;
   readonly #kubelet: KubeletProxy;
   readonly #metrics = new ApiMetrics();
+  readonly #openApiV2: OpenApiV2Endpoint;
   #requests = 0;
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
     this.#rest = new RestHandler(options.registry, options.virtual);
+    this.#openApiV2 = new OpenApiV2Endpoint(options.version.gitVersion);
     this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient, options.kubeletDialer);
     this.#server = createServer(
       { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
@@ -341,9 +337,9 @@ export class ApiServer {
         return sendJson(res, 200, apiGroupList());
       }
       case '/openapi/v2':
-        // Only JSON: a client asking for the protobuf form alone gets 406 rather than bytes it cannot parse.
-        if (accept && !/application\/json|\*\/\*/.test(accept)) throw new ApiError('NotAcceptable', 'only application/json is served');
-        return sendJson(res, 200, minimalOpenApi(this.#options.version.gitVersion));
+        return this.#openApiV2.serve(req, res, false);
+      case '/swagger-2.0.0.pb-v1':
+        return this.#openApiV2.serve(req, res, true);
       case '/openapi/v3':
         return sendJson(res, 200, openApiV3Root());
     }
