@@ -13,10 +13,23 @@ export interface Clock {
   after(ms: number, fn: () => void): TimerHandle;
 }
 
+/**
+ * setTimeout holds at most 2^31-1 ms (24.8 days) and fires after 1 ms when asked for more, which
+ * turns a long wait (a certificate due in eight months) into a busy loop. Longer waits are made
+ * of several timers, each re-armed for what is left.
+ */
+export const longestTimerMs = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => Date.now(),
   after(ms, fn) {
-    const timer = setTimeout(fn, Math.max(0, ms));
+    const due = Date.now() + Math.max(0, ms);
+    let timer: ReturnType<typeof setTimeout>;
+    const arm = () => {
+      const left = due - Date.now();
+      timer = left > longestTimerMs ? setTimeout(arm, longestTimerMs) : setTimeout(fn, Math.max(0, left));
+    };
+    arm();
     return { cancel: () => clearTimeout(timer) };
   },
 };

@@ -65,6 +65,7 @@ export class Housekeeping {
     const { config, runtime, clock, log } = deps;
     this.logs = new ContainerLogManager({
       runtime, clock, log: log.child({ loop: 'container-logs' }), maxSizeBytes: config.containerLogMaxSizeBytes, maxFiles: config.containerLogMaxFiles,
+      podLogDir: deps.podLogDir,
     });
     this.images = new ImageGc({ runtime, clock, log: log.child({ loop: 'image-gc' }), policy: config.imageGc, pinnedNames: [deps.podInfraImage] });
     const nodeRef = { kind: 'Node', apiVersion: 'v1', name: deps.nodeName, uid: deps.nodeName };

@@ -5,13 +5,15 @@
  * The kubelet checks every 10 s, which lets a fast writer run far over budget (k/k#110630). Here
  * a check is one stat per running container every second (cheap), and the list of running
  * containers and their log paths is refreshed from the runtime every 10 s (one ListContainers
- * call; ContainerStatus only for containers not seen before). A rotation renames the live file,
+ * call; ContainerStatus only for containers not seen before) — and at once when the check finds a
+ * log file over the size that it does not know yet: a container that started a moment ago can
+ * write megabytes before the next refresh was due. A rotation renames the live file,
  * asks the runtime to reopen it (CRI ReopenContainerLog) and, if that fails, renames it back so no
  * line is lost.
  *
  * Lifecycle: the constructor does nothing; run(signal) loops until the signal aborts.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, watch, type FSWatcher } from 'node:fs';
 import { readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +22,9 @@ import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Clock } from '../clock.ts';
 import { planRotation, tmpSuffix, type RotationStep } from './rotation-plan.ts';
+
+/** The least time between two checks while logs are being written (bounds the overshoot). */
+const changeCheckGapMs = 50;
 
 export interface ContainerLogManagerOptions {
   runtime: CriRuntime;
@@ -31,6 +36,8 @@ export interface ContainerLogManagerOptions {
   checkIntervalMs?: number;
   /** How often the list of running containers is refreshed (default 10 s). */
   listIntervalMs?: number;
+  /** The pod log folder (<ns>_<pod>_<uid>/<container>/<n>.log), scanned for logs not known yet. */
+  podLogDir?: string;
 }
 
 /** What --container-log-max-size and --container-log-max-files accept; a one-line error otherwise. */
@@ -45,6 +52,11 @@ export class ContainerLogManager {
   /** Running containers: id -> live log path ('' when the runtime keeps no log for it). */
   #containers = new Map<string, string>();
   #listedAt = -Infinity;
+  /** Rotated files being compressed in the background. */
+  readonly #compressing = new Set<string>();
+  /** A live log was written since the last check began. */
+  #changed = false;
+  #wake: (() => void) | undefined;
   /** Rotations done, for tests and metrics. */
   rotations = 0;
 
@@ -53,24 +65,71 @@ export class ContainerLogManager {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    while (!signal.aborted) {
-      try {
-        await this.checkOnce();
-      } catch (err) {
-        this.#o.log.warn({ err: (err as Error).message }, 'container log check failed');
+    const watcher = this.#watchLogs();
+    try {
+      while (!signal.aborted) {
+        this.#changed = false;
+        try {
+          await this.checkOnce();
+        } catch (err) {
+          this.#o.log.warn({ err: (err as Error).message }, 'container log check failed');
+        }
+        await this.#sleep(signal);
       }
-      await new Promise<void>((resolve) => {
-        const onAbort = () => { timer.cancel(); resolve(); };
-        const timer = this.#o.clock.after(this.#o.checkIntervalMs ?? 1_000, () => { signal.removeEventListener('abort', onAbort); resolve(); });
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
+    } finally {
+      watcher?.close();
     }
+  }
+
+  /**
+   * A write to any live log under the pod log folder wakes the loop (inotify through a recursive
+   * fs.watch), so a writer doing tens of MB/s is caught within `changeCheckGapMs`, not after a
+   * whole check interval. Without the folder (or when watching fails) the loop only polls.
+   */
+  #watchLogs(): FSWatcher | undefined {
+    const root = this.#o.podLogDir;
+    if (root === undefined) return undefined;
+    try {
+      const watcher = watch(root, { recursive: true, persistent: false }, (_event, name) => {
+        if (name !== null && /\d+\.log$/.test(name)) this.#onChange();
+      });
+      watcher.on('error', (err) => this.#o.log.debug({ err: err.message }, 'watching the pod log folder stopped; polling only'));
+      return watcher;
+    } catch (err) {
+      this.#o.log.debug({ err: (err as Error).message, root }, 'cannot watch the pod log folder; polling only');
+      return undefined;
+    }
+  }
+
+  #onChange(): void {
+    this.#changed = true;
+    this.#wake?.();
+  }
+
+  /** Until the check interval passes, or `changeCheckGapMs` after a log changed. */
+  #sleep(signal: AbortSignal): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const done = () => {
+        this.#wake = undefined;
+        timer.cancel();
+        signal.removeEventListener('abort', done);
+        resolve();
+      };
+      let timer = this.#o.clock.after(this.#o.checkIntervalMs ?? 1_000, done);
+      this.#wake = () => {
+        this.#wake = undefined;
+        timer.cancel();
+        timer = this.#o.clock.after(changeCheckGapMs, done);
+      };
+      signal.addEventListener('abort', done, { once: true });
+      if (this.#changed) this.#wake();
+    });
   }
 
   /** One round: refresh the container list when due, then rotate every log over its size. */
   async checkOnce(): Promise<void> {
     const now = this.#o.clock.now();
-    if (now - this.#listedAt >= (this.#o.listIntervalMs ?? 10_000)) {
+    if (now - this.#listedAt >= (this.#o.listIntervalMs ?? 10_000) || await this.#unknownLogOverSize()) {
       await this.#refresh();
       this.#listedAt = now;
     }
@@ -84,6 +143,23 @@ export class ContainerLogManager {
         this.#o.log.warn({ container: id, log: logPath, err: (err as Error).message }, 'could not rotate a container log');
       }
     }
+  }
+
+  /** Whether a live log file under the pod log folder is over the size and belongs to no known container. */
+  async #unknownLogOverSize(): Promise<boolean> {
+    const root = this.#o.podLogDir;
+    if (root === undefined) return false;
+    const known = new Set(this.#containers.values());
+    for (const pod of await readdir(root).catch(() => [] as string[])) {
+      for (const container of await readdir(join(root, pod)).catch(() => [] as string[])) {
+        const dir = join(root, pod, container);
+        for (const name of await readdir(dir).catch(() => [] as string[])) {
+          if (!/^\d+\.log$/.test(name) || known.has(join(dir, name))) continue;
+          if (await stat(join(dir, name)).then((s) => s.size >= this.#o.maxSizeBytes, () => false)) return true;
+        }
+      }
+    }
+    return false;
   }
 
   async #refresh(): Promise<void> {
@@ -103,9 +179,23 @@ export class ContainerLogManager {
   async rotate(containerId: string, logPath: string, sizeBytes: number): Promise<void> {
     const dir = dirname(logPath);
     const prefix = `${basename(logPath)}.`;
-    const rotated = (await readdir(dir)).filter((n) => n.startsWith(prefix)).map((n) => join(dir, n));
+    // a file being compressed (and its .tmp) is neither a leftover nor one to count yet
+    const busy = (path: string) => this.#compressing.has(path) || this.#compressing.has(path.replace(/\.gz\.tmp$/, ''));
+    const rotated = (await readdir(dir)).filter((n) => n.startsWith(prefix)).map((n) => join(dir, n)).filter((path) => !busy(path));
     const steps = planRotation({ logPath, sizeBytes, rotated, maxSizeBytes: this.#o.maxSizeBytes, maxFiles: this.#o.maxFiles, now: this.#o.clock.now() });
-    for (const step of steps) await this.#do(containerId, step);
+    for (const step of steps) {
+      // compressing a rotated file can take a while; the checks go on meanwhile
+      if (step.kind === 'compress') this.#compressInBackground(step.path, step.to);
+      else await this.#do(containerId, step);
+    }
+  }
+
+  #compressInBackground(path: string, to: string): void {
+    if (this.#compressing.has(path)) return;
+    this.#compressing.add(path);
+    void compress(path, to)
+      .catch((err: Error) => this.#o.log.warn({ log: path, err: err.message }, 'could not compress a rotated container log'))
+      .finally(() => this.#compressing.delete(path));
   }
 
   async #do(containerId: string, step: RotationStep): Promise<void> {
@@ -113,7 +203,7 @@ export class ContainerLogManager {
       case 'remove':
         return rm(step.path, { force: true });
       case 'compress':
-        return compress(step.path, step.to);
+        return this.#compressInBackground(step.path, step.to);
       case 'rotate': {
         await rename(step.from, step.to);
         try {

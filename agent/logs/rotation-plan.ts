@@ -13,6 +13,11 @@
  * is renamed to `<name>.<timestamp>` (UTC, `YYYYMMDD-hhmmss`), after which the runtime is asked to
  * reopen it. So a container never holds more than max-files files: the live one, the newest
  * rotated one and max-files − 2 compressed ones.
+ *
+ * The rename comes first (the live file must stop growing now; compressing can follow). The
+ * kubelet rotates at most every 10 s, so its one-second timestamps never collide; a writer of tens
+ * of MB/s fills max-size several times a second, so a second rotation within one second gets
+ * `-<n>` after the timestamp rather than waiting (and growing) until the next second.
  */
 export interface RotationInput {
   /** Path of the live log file (`.../0.log`). */
@@ -52,16 +57,27 @@ export function planRotation(input: RotationInput): RotationStep[] {
       files.delete(path);
     }
   }
-  // timestamps sort as text: oldest first
-  const kept = [...files].sort();
+  const kept = [...files].sort(byAge);
   const keep = Math.max(0, input.maxFiles - 2);
   while (kept.length > keep) steps.push({ kind: 'remove', path: kept.shift()! });
   for (const path of kept) {
     if (!path.endsWith(compressSuffix)) steps.push({ kind: 'compress', path, to: `${path}${compressSuffix}` });
   }
-  const to = `${input.logPath}.${rotationStamp(input.now)}`;
-  // twice in one second would overwrite the file rotated a moment ago: wait for the next second
-  if (files.has(to) || files.has(`${to}${compressSuffix}`)) return steps.filter((s) => s.kind === 'remove');
-  steps.push({ kind: 'rotate', from: input.logPath, to });
-  return steps;
+  const taken = new Set(input.rotated.map((p) => p.replace(/\.tmp$/, '').replace(/\.gz$/, '')));
+  const stamp = `${input.logPath}.${rotationStamp(input.now)}`;
+  let to = stamp;
+  for (let n = 1; taken.has(to); n++) to = `${stamp}-${n}`;
+  return [{ kind: 'rotate', from: input.logPath, to }, ...steps];
+}
+
+/** Oldest first: by timestamp, then by the `-<n>` of a rotation within the same second. */
+function byAge(a: string, b: string): number {
+  const [stampA, nA] = ageKey(a);
+  const [stampB, nB] = ageKey(b);
+  return stampA < stampB ? -1 : stampA > stampB ? 1 : nA - nB;
+}
+
+function ageKey(path: string): [string, number] {
+  const match = /\.(\d{8}-\d{6})(?:-(\d+))?(?:\.gz)?$/.exec(path);
+  return match === null ? [path, 0] : [match[1]!, Number(match[2] ?? 0)];
 }

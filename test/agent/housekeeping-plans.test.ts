@@ -32,21 +32,30 @@ test('rotation keeps max-files − 2 older files, compressed, and removes leftov
   ];
   const steps = planRotation({ logPath: log, sizeBytes: 11 * Mi, rotated, maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 });
   t.deepEqual(steps, [
+    { kind: 'rotate', from: log, to: `${log}.20260101-120000` },
     { kind: 'remove', path: `${log}.20251231-140000` },
     { kind: 'remove', path: `${log}.20251231-150000.gz.tmp` },
     { kind: 'remove', path: `${log}.20251231-100000.gz` },
     { kind: 'remove', path: `${log}.20251231-110000.gz` },
     { kind: 'compress', path: `${log}.20251231-130000`, to: `${log}.20251231-130000.gz` },
-    { kind: 'rotate', from: log, to: `${log}.20260101-120000` },
   ]);
   // after it: the live file, the new rotated one and max-files − 2 compressed ones
   const left = rotated.filter((r) => !steps.some((s) => s.kind === 'remove' && s.path === r));
   t.is(left.length + 2, 5);
 });
 
-test('a second rotation within the same second waits for the next one', (t) => {
-  const steps = planRotation({ logPath: log, sizeBytes: 11 * Mi, rotated: [`${log}.20260101-120000`], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 + 500 });
-  t.false(steps.some((s) => s.kind === 'rotate'));
+test('rotations within the same second get -<n> and still sort oldest first', (t) => {
+  const second = planRotation({ logPath: log, sizeBytes: 11 * Mi, rotated: [`${log}.20260101-120000`], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 + 500 });
+  t.deepEqual(second[0], { kind: 'rotate', from: log, to: `${log}.20260101-120000-1` });
+  const third = planRotation({
+    logPath: log, sizeBytes: 11 * Mi, rotated: [`${log}.20260101-120000.gz`, `${log}.20260101-120000-1`], maxSizeBytes: 10 * Mi, maxFiles: 3, now: t0 + 900,
+  });
+  t.deepEqual(third, [
+    { kind: 'rotate', from: log, to: `${log}.20260101-120000-2` },
+    // max-files 3 keeps one older file: the -1 one is newer than the plain stamp, so the plain one goes
+    { kind: 'remove', path: `${log}.20260101-120000.gz` },
+    { kind: 'compress', path: `${log}.20260101-120000-1`, to: `${log}.20260101-120000-1.gz` },
+  ]);
 });
 
 // -- image GC

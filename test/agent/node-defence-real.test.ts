@@ -6,11 +6,12 @@
  *  - events of a normal start (Pulled, Created, Started) and of a crash loop (one BackOff Event
  *    whose count climbs) through kubectl;
  *  - a pod filling an emptyDir: DiskPressure and its taint, the pod Failed/Evicted with the event,
- *    and (transition period shortened to 15 s) DiskPressure False again.
+ *    and (transition period shortened to 15 s) DiskPressure False again;
+ *  - a fast writer's log rotated within 1Mi × 3 files (bounded: 24 MB written, then it sleeps).
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../cli/sandbox/run.ts';
 import { Sandbox } from '../../cli/sandbox/sandbox.ts';
@@ -40,6 +41,7 @@ test.before(async () => {
   agent = new AgentProcess(node, plane.nodeKubeconfig, [
     '--eviction-hard', 'memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%',
     '--eviction-pressure-transition-period', '15s',
+    '--container-log-max-size', '1Mi', '--container-log-max-files', '3',
   ]);
   // replaces the default --root-dir (a repeated flag would become a list)
   const started = agent.start(['--root-dir', rootDir]);
@@ -160,3 +162,40 @@ test.serial('a pod filling its emptyDir is evicted under DiskPressure, which the
     what: 'the disk-pressure taint removed', timeoutMs: 60_000, intervalMs: 1_000,
   });
 });
+
+test.serial('a fast writer\'s log is rotated and stays within --container-log-max-size × --container-log-max-files', async (t) => {
+  // after two quiet seconds, 24 MB of 1 kB lines at up to ~2 MB/s (100 lines, then 50 ms), then quiet
+  await apply('chatty', podManifest('chatty', 'sleep 2; line=$(head -c 1000 /dev/zero | tr "\\\\0" x); j=0; while [ $j -lt 240 ]; do i=0; while [ $i -lt 100 ]; do echo $line; i=$((i+1)); done; usleep 50000; j=$((j+1)); done; echo done; trap "exit 0" TERM; while true; do sleep 1; done'));
+  const uid = (await kubectl('get', 'pod', 'chatty', '-o', 'jsonpath={.metadata.uid}')).trim();
+  const dir = join(sandbox!.nodes[0]!.podLogDir, `default_chatty_${uid}`, 'app');
+  const budget = 3 * 1024 * 1024;
+  let largest = 0;
+  let files: string[] = [];
+  // sample the folder while the writer runs: every file and their sum stay near the budget
+  await waitFor(async () => {
+    files = existsSync(dir) ? readdirSync(dir) : [];
+    const total = files.reduce((sum, name) => sum + (statOrZero(join(dir, name))), 0);
+    largest = Math.max(largest, total);
+    // the last line is in the live file or the newest rotated one (older ones are gzipped)
+    return files.filter((name) => !name.endsWith('.gz')).some((name) => readFileSync(join(dir, name), 'utf8').includes(' done\n'));
+  }, { what: 'the writer in pod chatty to finish (its last line in its log)', timeoutMs: 180_000, intervalMs: 200 });
+  t.true(files.some((name) => /^0\.log\.\d{8}-\d{6}/.test(name)), `rotated files named as upstream names them, found ${files.join(', ')}`);
+  // compressing the older rotated file finishes in the background: then at most max-files remain
+  await waitFor(async () => {
+    files = readdirSync(dir);
+    return files.length <= 3 && !files.some((name) => name.endsWith('.tmp'));
+  }, { what: `at most 3 log files for the container once compression finished (last seen: ${files.join(', ')})`, timeoutMs: 30_000, intervalMs: 200 });
+  t.true(files.some((name) => name.endsWith('.gz')), `an older rotated file is compressed, found ${files.join(', ')}`);
+  // the runtime goes on writing into the renamed file until ReopenContainerLog returns (up to a
+  // second or so on this busy machine), so each of the two uncompressed files may pass max-size by
+  // what the writer wrote meanwhile; unrotated, the folder would hold all 24 MB
+  t.true(largest <= budget + 4 * 1024 * 1024, `the log folder held at most ${largest} bytes (budget ${budget} plus 4 MiB)`);
+});
+
+function statOrZero(path: string): number {
+  try {
+    return statSync(path).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The system clock's timers: a wait longer than setTimeout can hold (2^31-1 ms) must not fire
+ * early (Node would fire it after 1 ms, making any long wait a busy loop).
+ */
+import test from 'ava';
+import { systemClock } from '../../agent/clock.ts';
+
+test('a wait of months does not fire early, and short waits still fire', async (t) => {
+  let longFired = false;
+  const long = systemClock.after(240 * 24 * 3600 * 1000, () => { longFired = true; });
+  const fired = await new Promise<boolean>((resolve) => { systemClock.after(50, () => resolve(true)); });
+  t.true(fired);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  t.false(longFired, 'a 240-day timer fired within 100 ms');
+  long.cancel();
+});
