@@ -324,7 +324,8 @@ export class Agent {
         const listening = dns;
         closers.push(() => listening.close());
       }
-      const services = new ClusterServices({ client, nodeName: config.nodeName, zone: config.clusterDomain, log, ...(proxy ? { proxy } : {}), ...(dns ? { dns } : {}) });
+      const nodeLocalDns = { nodeName: config.nodeName, nodeIP, clusterDNS: config.clusterDNS, port: config.dnsPort };
+      const services = new ClusterServices({ client, nodeName: config.nodeName, zone: config.clusterDomain, log, nodeLocalDns, ...(proxy ? { proxy } : {}), ...(dns ? { dns } : {}) });
       services.start(signal);
       closers.push(() => services.stop());
 

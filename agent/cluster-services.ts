@@ -18,6 +18,7 @@ import type { EndpointSlice, NodeObject, Service } from '../netproxy/kubeShapes.
 import type { DnsServer } from './dns/server.ts';
 import { buildZoneIndex, type DnsEndpointSlice } from './dns/records.ts';
 import { dnsEndpointSlice, dnsService } from './dns/from-kube.ts';
+import { nodeLocalDnsSlice, type NodeLocalDns } from './dns/node-local-endpoint.ts';
 
 export interface ClusterServicesOptions {
   client: KubeClient;
@@ -26,6 +27,8 @@ export interface ClusterServicesOptions {
   log: Logger;
   proxy?: ServiceProxy;
   dns?: DnsServer;
+  /** With both proxy and dns: route the cluster DNS IP to this node's DNS server (node-local-endpoint.ts). */
+  nodeLocalDns?: NodeLocalDns;
   /** Rebuild the DNS zone at most this often (default 100 ms): a burst of changes costs one rebuild. */
   zoneDelayMs?: number;
 }
@@ -61,10 +64,27 @@ export class ClusterServices {
     const asSlice = (o: KubeObject) => o as unknown as EndpointSlice;
     const asNode = (o: KubeObject) => o as unknown as NodeObject;
     if (proxy) {
+      const local = dns ? this.#options.nodeLocalDns : undefined;
+      // The cluster DNS Service's proxy-only endpoint follows the Service.
+      const localDns = (before: KubeObject | undefined, after: KubeObject | undefined) => {
+        if (local === undefined) return;
+        const previous = nodeLocalDnsSlice(before && asService(before), local);
+        const next = nodeLocalDnsSlice(after && asService(after), local);
+        if (previous !== undefined || next !== undefined) proxy.onEndpointSliceUpdate(previous, next);
+      };
       this.#services.addHandlers({
-        onAdd: (o) => proxy.onServiceUpdate(undefined, asService(o)),
-        onUpdate: (a, b) => proxy.onServiceUpdate(asService(a), asService(b)),
-        onDelete: (o) => proxy.onServiceUpdate(asService(o), undefined),
+        onAdd: (o) => {
+          proxy.onServiceUpdate(undefined, asService(o));
+          localDns(undefined, o);
+        },
+        onUpdate: (a, b) => {
+          proxy.onServiceUpdate(asService(a), asService(b));
+          localDns(a, b);
+        },
+        onDelete: (o) => {
+          proxy.onServiceUpdate(asService(o), undefined);
+          localDns(o, undefined);
+        },
       });
       this.#slices.addHandlers({
         onAdd: (o) => proxy.onEndpointSliceUpdate(undefined, asSlice(o)),

@@ -115,6 +115,8 @@ async function reconcileObject(registry: Registry, desired: KubeObject, update: 
 
 interface StartingObjects {
   readonly serviceIP: string;
+  /** The cluster DNS address pods are told to use: the tenth of the service CIDR, as kubeadm picks it. */
+  readonly clusterDnsIP: string;
   /** The address and port that the `kubernetes` Service leads to. */
   readonly advertiseAddress: string;
   readonly port: number;
@@ -138,6 +140,20 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   };
   // The whole spec: admission fills the defaults again, the ClusterIP stays the same.
   await reconcileObject(registry, service, (current) => (current.spec = service.spec));
+  // kube-dns holds the cluster DNS address (no other Service can take it); it has no endpoints in
+  // the API: each agent serving DNS routes it to itself (agent/dns/node-local-endpoint.ts).
+  await ensureObject(registry, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'KubeDNS' } },
+    spec: {
+      clusterIP: start.clusterDnsIP,
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+      ],
+    },
+  });
   if (isIPv4(start.advertiseAddress)) {
     const endpoints: KubeObject = {
       apiVersion: 'v1',
@@ -299,6 +315,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (port !== options.securePort) pki = pkiFor(port);
     await createStartingObjects(registry, {
       serviceIP,
+      clusterDnsIP: numberToIp(range.base + 10),
       advertiseAddress: options.advertiseAddress,
       port,
       clusterKubeconfig: kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split('users:')[0]!,
