@@ -54,6 +54,8 @@ export interface SandboxSpec {
 }
 
 const ip = (...args: string[]) => mustRun(['ip', ...args]);
+/** How many nodes join at once. */
+const parallelJoins = 3;
 
 export class SandboxNode {
   readonly record: SandboxNodeRecord;
@@ -216,11 +218,22 @@ export class Sandbox {
     const pending = this.nodes.filter((n) => !n.record.agent);
     if (pending.length === 0) return;
     const token = await sandboxJoinToken(controlPlane);
-    // one at a time: each join generates a key and waits for its certificate; the 2 cores are shared
-    for (const node of pending) {
-      node.record.agent = await joinNode(node, controlPlane, token, agentArgs);
-      this.#saveNode(node.record);
-    }
+    // side by side: a join spends most of its time waiting (its certificate, the agent's healthz),
+    // so a few at once overlap those waits without crowding the shared cores
+    const queue = [...pending];
+    const failures: Error[] = [];
+    const joinNext = async (): Promise<void> => {
+      for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
+        try {
+          node.record.agent = await joinNode(node, controlPlane, token, agentArgs);
+          this.#saveNode(node.record);
+        } catch (err) {
+          failures.push(err as Error);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallelJoins, queue.length) }, joinNext));
+    if (failures.length > 0) throw failures[0]!;
   }
 
   #agentRunning(node: SandboxNode): boolean {

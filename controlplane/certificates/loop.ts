@@ -1,12 +1,13 @@
 /**
- * The control plane's certificate work, on a short period: keep kube-public/cluster-info signed
+ * The control plane's certificate work, as soon as a request or a token changes (watched) and on a
+ * short period besides: keep kube-public/cluster-info signed
  * for every signing bootstrap token, approve the node requests that need no person (csr.ts), and
  * issue certificates for approved requests of the kubelet signers. Each round observes through the
  * API, plans with the pure functions, then writes; a conflict is left to the next round.
  */
 import type { Logger } from 'pino';
 import { KubeClient, type ClientConfig } from '../../kube/client.ts';
-import { refs } from '../../kube/resource-ref.ts';
+import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { planClusterInfo, type TokenSecret } from './cluster-info.ts';
 import { decide, isDecided, kubeletClientSigner, kubeletServingSigner, parseRequest, signRequest, type CsrObject } from './csr.ts';
@@ -26,7 +27,10 @@ export class CertificateLoop {
   readonly #client: KubeClient;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
+  /** A change arrived while a round ran: run another right after it. */
+  #again = false;
   #stopped = false;
+  readonly #watches = new AbortController();
 
   constructor(options: CertificateLoopOptions) {
     this.#options = options;
@@ -34,19 +38,49 @@ export class CertificateLoop {
   }
 
   start(): void {
-    const tick = () => {
+    this.#kick();
+    // a joining node waits on these: react to them at once, not on the next period
+    void this.#watchForChanges(refs.certificatesigningrequests);
+    void this.#watchForChanges(refs.secrets, 'kube-system');
+  }
+
+  /** Runs a round now, or right after the one running; the period starts again after it. */
+  #kick(): void {
+    if (this.#stopped) return;
+    if (this.#running !== undefined) {
+      this.#again = true;
+      return;
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#running = this.round().catch((err: unknown) => {
+      this.#options.logger.warn({ err: (err as Error).message }, 'certificate round failed; retrying next period');
+    }).finally(() => {
+      this.#running = undefined;
       if (this.#stopped) return;
-      this.#running = this.round().catch((err: unknown) => {
-        this.#options.logger.warn({ err: (err as Error).message }, 'certificate round failed; retrying next period');
-      }).finally(() => {
-        if (!this.#stopped) this.#timer = setTimeout(tick, this.#options.periodMs ?? 1_000);
-      });
-    };
-    tick();
+      if (this.#again) {
+        this.#again = false;
+        this.#kick();
+        return;
+      }
+      this.#timer = setTimeout(() => this.#kick(), this.#options.periodMs ?? 1_000);
+    });
+  }
+
+  async #watchForChanges(ref: ResourceRef, namespace?: string): Promise<void> {
+    const { signal } = this.#watches;
+    while (!this.#stopped) {
+      try {
+        for await (const _event of this.#client.watch(ref, { signal, timeoutSeconds: 300, ...(namespace !== undefined ? { namespace } : {}) })) this.#kick();
+      } catch {
+        // the period still covers it; try the watch again shortly
+        if (!this.#stopped) await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#watches.abort();
     if (this.#timer) clearTimeout(this.#timer);
     await this.#running;
     this.#client.close();
