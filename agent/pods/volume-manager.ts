@@ -17,6 +17,7 @@ import type { ConfigLookup } from './config-source.ts';
 import type { FieldSources } from './env.ts';
 import type { NodePodSettings } from './node-settings.ts';
 import { podKey } from './pod-containers.ts';
+import { removeLogDirsOfGonePods } from './pod-log-dirs.ts';
 import { defaultTokenSeconds, minTokenSeconds } from './service-account-tokens.ts';
 import { ContainerStartError } from './start-errors.ts';
 import { podDir, volumeDir, volumeKindOf, type VolumeKind } from './volumes.ts';
@@ -195,6 +196,8 @@ export class PodVolumes {
         await this.refresh(current);
         const keep = new Set([...current.map((p) => p.metadata.uid ?? ''), ...(await sandboxUids())]);
         await this.collect(keep);
+        // the pod's log folder goes by the same rule
+        await removeLogDirsOfGonePods(this.#deps.settings.podLogRoot, keep);
       } catch (err) {
         this.#deps.log.warn({ err: (err as Error).message }, 'volume sync failed');
       }

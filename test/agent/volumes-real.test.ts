@@ -189,6 +189,8 @@ spec:
   await kubectl('delete', 'pod', 'vol', '--wait=true', '--timeout=120s');
   await waitFor(() => !existsSync(join(agentRoot, 'pods', uid)), { what: `the pod folder of ${uid} removed`, timeoutMs: 60_000, intervalMs: 500 });
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(join(agentRoot, 'pods', uid)), 'no mount left under the pod folder');
+  // and its log folder, as the kubelet's container GC removes it
+  await waitFor(() => !existsSync(join(sandbox!.nodes[0]!.podLogDir, `default_vol_${uid}`)), { what: `the log folder of pod vol (${uid}) removed`, timeoutMs: 60_000, intervalMs: 500 });
 });
 
 test.serial('a subPath that leads out of its volume, a hostPath outside the allow list and missing ConfigMaps keep the container waiting', async (t) => {
