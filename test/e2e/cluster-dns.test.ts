@@ -49,7 +49,8 @@ async function kubectl(...args: string[]): Promise<string> {
 }
 
 async function apply(objects: unknown[]): Promise<void> {
-  // --validate=false: kubectl validates a List on the client, from OpenAPI documents this server does not serve.
+  // --validate=false: through the sandbox's control plane, kubectl's validation of a List ends in
+  // "unable to respond with a content type that the client supports" (406); not this test's subject.
   const result = await run(['kubectl', '--kubeconfig', kubeconfig, 'apply', '--validate=false', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), timeoutMs: 60_000 });
   if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
 }
