@@ -325,6 +325,7 @@ export interface PodSpec {
   subdomain?: string;
   setHostnameAsFQDN?: boolean;
   affinity?: Affinity;
+  topologySpreadConstraints?: TopologySpreadConstraint[];
   schedulerName?: string;
   tolerations?: Toleration[];
   hostAliases?: HostAlias[];
@@ -518,4 +519,16 @@ export interface Lease extends KubeObject {
   kind?: 'Lease';
   metadata: ObjectMeta;
   spec?: LeaseSpec;
+}
+
+/** How evenly matching pods must spread over a topology (kubernetes.io/hostname, zones). */
+export interface TopologySpreadConstraint {
+  maxSkew: number;
+  topologyKey: string;
+  whenUnsatisfiable: 'DoNotSchedule' | 'ScheduleAnyway';
+  labelSelector?: { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  minDomains?: number;
+  matchLabelKeys?: string[];
+  nodeAffinityPolicy?: 'Honor' | 'Ignore';
+  nodeTaintsPolicy?: 'Honor' | 'Ignore';
 }

@@ -11,6 +11,7 @@ import { nodeMatchesPodRequirements } from './node-affinity.ts';
 import { interPodVerdict, type InterPodDomains } from './inter-pod-affinity.ts';
 import type { Amounts } from './resources.ts';
 import { firstUntoleratedTaint, toleratedByAny, unschedulableTaintKey } from './taints.ts';
+import { spreadRefusal, type SpreadContext } from './topology-spread.ts';
 
 export const reasons = {
   unschedulable: 'node(s) were unschedulable',
@@ -29,6 +30,8 @@ export interface PodContext {
   readonly pod: Pod;
   readonly requests: Amounts;
   readonly domains: InterPodDomains;
+  /** The pod's DoNotSchedule topology spread constraints, counted (empty: none). */
+  readonly spread?: SpreadContext;
 }
 
 export interface Filter {
@@ -91,6 +94,11 @@ const nodeResourcesFit: Filter = {
   },
 };
 
+const podTopologySpread: Filter = {
+  name: 'PodTopologySpread',
+  check: ({ spread }, info) => (spread && spread.length > 0 ? spreadRefusal(spread, info.node!) : []),
+};
+
 const interPodAffinity: Filter = {
   name: 'InterPodAffinity',
   check: ({ domains }, info) => {
@@ -107,7 +115,7 @@ const interPodAffinity: Filter = {
   },
 };
 
-export const defaultFilters: readonly Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, interPodAffinity];
+export const defaultFilters: readonly Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, podTopologySpread, interPodAffinity];
 
 /** The reasons of the first filter that refuses the node; empty when the pod fits. */
 export function firstRefusal(context: PodContext, info: NodeInfo, filters: readonly Filter[] = defaultFilters): string[] {

@@ -9,6 +9,7 @@ import { defaultFilters, firstRefusal, type Filter, type PodContext } from './fi
 import { noNodesMessage, unschedulableMessage } from './failure-message.ts';
 import { interPodDomains } from './inter-pod-affinity.ts';
 import { podRequests } from './resources.ts';
+import { spreadContext } from './topology-spread.ts';
 import { defaultScorers, totalScores, type Scorer } from './scores.ts';
 
 export type Decision =
@@ -25,10 +26,12 @@ export interface DecisionOptions {
 export function decide(pod: Pod, state: ClusterState, options: DecisionOptions = {}): Decision {
   const nodes = state.schedulableNodes();
   if (nodes.length === 0) return { kind: 'unschedulable', message: noNodesMessage, refusals: new Map() };
+  const placed = () => nodes.map((info) => ({ node: info.node, pods: info.pods.values() }));
   const context: PodContext = {
     pod,
     requests: podRequests(pod),
-    domains: interPodDomains(pod, nodes.map((info) => ({ node: info.node, pods: info.pods.values() })), state.anyPodHasAntiAffinity()),
+    domains: interPodDomains(pod, placed(), state.anyPodHasAntiAffinity()),
+    spread: spreadContext(pod, placed()),
   };
   const feasible: NodeInfo[] = [];
   const refusals = new Map<string, readonly string[]>();
