@@ -68,7 +68,10 @@ export class AgentProcess {
     if (this.#current !== undefined) throw new Error('the agent already runs');
     this.#log ??= createWriteStream(this.logFile, { flags: 'a' });
     const [command, ...rest] = inNetns(this.node.netns, [process.execPath, '--disable-warning=ExperimentalWarning', mainScript, 'agent', ...withOverrides(this.args(), extra)]);
-    const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // as bin/bosun runs it: with Node's compile cache, which also keeps the type-stripped sources
+    // (without it every start strips types again, and the stripper stays in memory: ~17 MiB)
+    const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };
+    const child = spawn(command!, rest, { stdio: ['ignore', 'pipe', 'pipe'], env });
     if (child.pid === undefined) throw new Error('the agent did not start');
     child.stdout!.pipe(this.#log, { end: false });
     child.stderr!.pipe(this.#log, { end: false });
