@@ -35,7 +35,11 @@ import { systemClock, type Clock } from './clock.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { readHostUpstreams } from './dns/forward.ts';
 import { DnsServer } from './dns/server.ts';
+import { EventRecorder } from './events/event-recorder.ts';
+import { kubeEventSink } from './events/kube-event-sink.ts';
+import { podEvents } from './events/pod-events.ts';
 import { createHealthzServer } from './healthz.ts';
+import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
 import { KubeletPort } from './kubelet-server/kubelet-port.ts';
 import { kubeLeaseApi } from './node/kube-lease-api.ts';
 import { kubeNodeApi } from './node/kube-node-api.ts';
@@ -114,6 +118,8 @@ export interface AgentConfig {
    * CRI list calls, which is what makes a shorter period expensive at 110 pods.
    */
   podResyncMs?: number;
+  /** Log rotation, image GC and eviction settings (default: upstream's). */
+  housekeeping?: HousekeepingConfig;
   /**
    * The kubelet's --shutdown-grace-period and --shutdown-grace-period-critical-pods, in seconds
    * (default 0: graceful node shutdown off, as upstream).
@@ -173,7 +179,8 @@ export class Agent {
       // -- runtime
       const runtime = config.runtime ?? new CriClient(config.runtimeEndpoint);
       closers.push(() => runtime.close());
-      const observer = new NodeObserver({ runtime, rootDir: config.rootDir });
+      let housekeeping: Housekeeping | undefined;
+      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, pressure: () => housekeeping?.pressure() });
       let runtimeVersion: string;
       try {
         runtimeVersion = await observer.runtimeVersion();
@@ -198,6 +205,10 @@ export class Agent {
       // must never delay the lease)
       const client = new KubeClient(loaded.client);
       closers.push(() => client.close());
+      // events are written in the background, off the pod workers' path
+      const recorder = new EventRecorder({ sink: kubeEventSink(client), clock, log: log.child({ loop: 'events' }), component: 'kubelet', host: config.nodeName });
+      closers.push(() => recorder.close());
+      const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
       closers.push(() => leaseClient.close());
       const probeClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
@@ -262,6 +273,7 @@ export class Agent {
         config: configSource,
         log: log.child({ loop: 'pods' }),
         agentStartedAt: startedAt,
+        events,
         resyncMs: config.podResyncMs ?? 5_000,
         api: kubePodApi(client),
         admissionNode: () => {
@@ -272,6 +284,7 @@ export class Agent {
             labels: current.metadata.labels ?? {},
             taints: current.spec?.taints ?? [],
             allocatable: { cpu: resourceOr(alloc.cpu, 'cpu'), memory: resourceOr(alloc.memory, 'memory'), pods: config.maxPods },
+            ...(housekeeping !== undefined ? { pressure: housekeeping.admissionPressure() } : {}),
           };
         },
       });
@@ -303,6 +316,13 @@ export class Agent {
       });
       shutdown.start();
       closers.push(() => shutdown.close());
+
+      // -- the node defends itself: log rotation, image GC, eviction under pressure
+      housekeeping = new Housekeeping({
+        config: config.housekeeping ?? defaultHousekeeping, runtime, clock, log, nodeName: config.nodeName, rootDir: config.rootDir,
+        podsDir: join(config.rootDir, 'pods'), podLogDir: config.podLogDir, podInfraImage: config.podInfraImage, manager, recorder,
+      });
+      loops.push(...housekeeping.start(signal));
       // volumes follow their ConfigMaps and Secrets; those of pods gone (also before a restart) are torn down
       loops.push(volumes.run(signal, config.podResyncMs ?? 5_000, () => pods.list(), () => sandboxPodUids(runtime), clock));
       if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
+import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from './agent-housekeeping-flags.ts';
 import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-shutdown-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { bosunVersion } from './version.ts';
@@ -34,6 +35,8 @@ interface AgentArgs extends ShutdownArgs {
   'proxy-mode': string;
   'cluster-dns-serve': boolean;
   'cgroup-driver': string;
+  'cgroups-per-qos': boolean;
+  'cgroup-root': string;
   'log-level': string;
 }
 
@@ -69,7 +72,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
   command: 'agent',
   describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
   builder: (y) =>
-    shutdownOptions(y)
+    shutdownOptions(housekeepingOptions(y))
       .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig', describe: 'How to reach and authenticate to the API server' })
       .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
       .option('node-ip', { type: 'string', describe: 'The node\'s InternalIP (default: the address of the default route\'s interface)' })
@@ -93,7 +96,9 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
       .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
       .option('cluster-dns-serve', { type: 'boolean', default: false, describe: 'Serve cluster DNS on the node IP, port 53' })
-      .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs', describe: 'Must match containerd\'s (SystemdCgroup in its runc options)' })
+      .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
+      .option('cgroups-per-qos', { type: 'boolean', default: true, describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does' })
+      .option('cgroup-root', { type: 'string', default: '/', describe: 'The cgroup under which the kubepods hierarchy is made' })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
@@ -118,10 +123,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     if (args['node-name'] === '' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(args['node-name'])) {
       throw new CliError(`--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`, ExitCode.usage);
     }
+    if (!args['cgroup-root'].startsWith('/')) throw new CliError(`--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`, ExitCode.usage);
     const kubeletPort = args.port;
     if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535) throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
     if (args.address !== '0.0.0.0' && !isIPv4(args.address)) throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
+    const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const shutdown = shutdownSettings(args);
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
@@ -148,8 +155,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
       dnsServe: args['cluster-dns-serve'],
       dnsPort: 53,
-      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
+      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd' | 'auto',
+      cgroupsPerQOS: args['cgroups-per-qos'],
+      cgroupRoot: args['cgroup-root'],
       version: `v${bosunVersion}`,
+      housekeeping,
       shutdownGracePeriodSeconds: shutdown.gracePeriodSeconds,
       shutdownGracePeriodCriticalPodsSeconds: shutdown.criticalGracePeriodSeconds,
       log,
