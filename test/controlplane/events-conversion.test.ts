@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { KubeObject } from '../../kube/types.ts';
 import { coreToEventsV1, eventsV1ToCore } from '../../controlplane/api/event-conversion.ts';
-import { startKubectlBed, type KubectlBed } from './kubectl-bed.ts';
+import { useKubectlBed } from './kubectl-bed.ts';
 
 const core = {
   apiVersion: 'v1',
@@ -41,13 +41,7 @@ test('conversion maps the renamed fields both ways and keeps the shared ones', (
   t.deepEqual(eventsV1ToCore(v1 as KubeObject), core);
 });
 
-let bed: KubectlBed;
-test.before(async () => {
-  bed = await startKubectlBed({ controllers: false });
-});
-test.after.always(async () => {
-  await bed?.close();
-});
+const bed = useKubectlBed({ controllers: false });
 
 test('a core event shows through events.k8s.io/v1, and an events.k8s.io/v1 event through kubectl get events and kubectl events', async (t) => {
   await bed.ok(t, 'create', '-f', bed.file('core.json', JSON.stringify(core)));

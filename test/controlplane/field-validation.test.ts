@@ -5,7 +5,7 @@
 import test, { type ExecutionContext } from 'ava';
 import type { KubeObject } from '../../kube/types.ts';
 import { duplicateFields, pruneUnknownFields } from '../../controlplane/api/field-validation.ts';
-import { startKubectlBed, type KubectlBed } from './kubectl-bed.ts';
+import { useKubectlBed } from './kubectl-bed.ts';
 
 test('duplicateFields finds repeated keys at any depth, with list indexes', (t) => {
   t.deepEqual(duplicateFields('{"a":1,"b":{"c":[{"d":1,"d":2}],"c":3},"a":"x\\"y"}'), ['b.c[0].d', 'b.c', 'a']);
@@ -31,13 +31,7 @@ test('pruneUnknownFields removes and names unknown fields, keeps maps and free-f
   t.deepEqual(pruneUnknownFields('example.com', 'v1', 'Widget', { spec: { anything: 1 } }), [], 'kinds without a schema are left alone');
 });
 
-let bed: KubectlBed;
-test.before(async () => {
-  bed = await startKubectlBed({ controllers: false });
-});
-test.after.always(async () => {
-  await bed?.close();
-});
+const bed = useKubectlBed({ controllers: false });
 
 const deployment = (name: string, containerExtra: string, specExtra = '') => `apiVersion: apps/v1
 kind: Deployment

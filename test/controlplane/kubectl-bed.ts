@@ -3,7 +3,7 @@
  * a fake kubelet that runs bound pods, driven by real kubectl: the bed for tests of API semantics
  * that need the control loops (deletion, namespaces, validation). One bed per test file.
  */
-import type { ExecutionContext } from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -87,5 +87,38 @@ export async function startKubectlBed(options: { controllers?: boolean } = {}): 
       return path;
     },
     close,
+  };
+}
+
+/**
+ * One bed shared by the tests of a file: started in test.before, closed in test.after.always
+ * (also when tests fail). The returned object may be used only inside tests.
+ */
+export function useKubectlBed(options: { controllers?: boolean } = {}): KubectlBed {
+  let started: KubectlBed | undefined;
+  test.before(async () => {
+    started = await startKubectlBed(options);
+  });
+  test.after.always(async () => {
+    await started?.close();
+  });
+  const current = (): KubectlBed => {
+    if (started === undefined) throw new Error('the kubectl bed is not started: use it inside tests');
+    return started;
+  };
+  return {
+    get server() {
+      return current().server;
+    },
+    get client() {
+      return current().client;
+    },
+    get api() {
+      return current().api;
+    },
+    kubectl: (args, opts) => current().kubectl(args, opts),
+    ok: (t, ...args) => current().ok(t, ...args),
+    file: (name, content) => current().file(name, content),
+    close: () => current().close(),
   };
 }

@@ -5,17 +5,9 @@
 import test, { type ExecutionContext } from 'ava';
 import type { KubeObject } from '../../kube/types.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startKubectlBed, type KubectlBed } from './kubectl-bed.ts';
+import { useKubectlBed } from './kubectl-bed.ts';
 
-let bed: KubectlBed;
-
-test.before(async () => {
-  bed = await startKubectlBed();
-});
-
-test.after.always(async () => {
-  await bed?.close();
-});
+const bed = useKubectlBed();
 
 const ok = (t: ExecutionContext, ...args: string[]) => bed.ok(t, ...args);
 

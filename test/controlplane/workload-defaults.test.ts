@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { KubeObject } from '../../kube/types.ts';
 import { defaultWorkload } from '../../controlplane/admission/defaults.ts';
-import { startKubectlBed, type KubectlBed } from './kubectl-bed.ts';
+import { useKubectlBed } from './kubectl-bed.ts';
 
 type Any = Record<string, any>;
 const template = () => ({ metadata: { labels: { app: 'a' } }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
@@ -54,13 +54,7 @@ test('a Job gets a selector and pod labels from its uid, unless manualSelector',
   t.deepEqual(manual.metadata.labels, { own: 'yes' });
 });
 
-let bed: KubectlBed;
-test.before(async () => {
-  bed = await startKubectlBed({ controllers: false });
-});
-test.after.always(async () => {
-  await bed?.close();
-});
+const bed = useKubectlBed({ controllers: false });
 
 test('kubectl sees the defaults on what it created', async (t) => {
   await bed.ok(t, 'create', 'job', 'pi', '--image=busybox:1.36');
