@@ -86,8 +86,9 @@ const cgroupDriver: CommandModule = {
   command: 'cgroup-driver',
   describe: 'Print the cgroup driver for this host (systemd on cgroup v2 with systemd, else cgroupfs)',
   handler: async () => {
-    const { chooseCgroupDriver } = await import('./node-setup/cgroup-driver.ts');
-    process.stdout.write(`${chooseCgroupDriver({ systemdIsInit: existsSync('/run/systemd/system'), cgroupV2Unified: existsSync('/sys/fs/cgroup/cgroup.controllers') })}\n`);
+    // the agent's own rule (with --cgroup-driver auto), so containerd and the agent agree
+    const { chooseCgroupDriver, hostCgroupClues } = await import('../agent/pods/cgroup-driver.ts');
+    process.stdout.write(`${chooseCgroupDriver({ fromRuntime: undefined, ...await hostCgroupClues() }).driver}\n`);
   },
 };
 

@@ -5,7 +5,6 @@
  */
 import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
-import { existsSync } from 'node:fs';
 import { CliError, ExitCode } from './exit.ts';
 import { advertiseAddress } from './init/advertise-address.ts';
 import { nodePathOptions, nodePathsFrom, type NodePathArgs } from './init/node-paths.ts';
@@ -43,8 +42,8 @@ export const upCommand: CommandModule<object, UpArgs> = {
     const port = args['secure-port'];
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     const advertise = await advertiseAddress(args['advertise-address']);
-    const { chooseCgroupDriver } = await import('./node-setup/cgroup-driver.ts');
-    const cgroupDriver = args['cgroup-driver'] ?? chooseCgroupDriver({ systemdIsInit: existsSync('/run/systemd/system'), cgroupV2Unified: existsSync('/sys/fs/cgroup/cgroup.controllers') });
+    const { chooseCgroupDriver, hostCgroupClues } = await import('../agent/pods/cgroup-driver.ts');
+    const cgroupDriver = args['cgroup-driver'] ?? chooseCgroupDriver({ fromRuntime: undefined, ...await hostCgroupClues() }).driver;
     const { runUp } = await import('./up/run-up.ts');
     const stopRequested = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
