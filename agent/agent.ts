@@ -180,7 +180,8 @@ export class Agent {
       const runtime = config.runtime ?? new CriClient(config.runtimeEndpoint);
       closers.push(() => runtime.close());
       let housekeeping: Housekeeping | undefined;
-      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, pressure: () => housekeeping?.pressure() });
+      let shutdown: GracefulShutdown | undefined;
+      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, pressure: () => housekeeping?.pressure(), shuttingDown: () => shutdown?.shuttingDown ?? false });
       let runtimeVersion: string;
       try {
         runtimeVersion = await observer.runtimeVersion();
@@ -306,7 +307,7 @@ export class Agent {
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
 
       // -- graceful node shutdown: regular pods, then critical ones, before logind lets the machine go
-      const shutdown = new GracefulShutdown({
+      shutdown = new GracefulShutdown({
         settings: { gracePeriodSeconds: config.shutdownGracePeriodSeconds ?? 0, criticalGracePeriodSeconds: config.shutdownGracePeriodCriticalPodsSeconds ?? 0 },
         logind: config.logind ?? systemLogind,
         pods: () => manager.shutdownCandidates(),
@@ -315,7 +316,8 @@ export class Agent {
         clock,
       });
       shutdown.start();
-      closers.push(() => shutdown.close());
+      const started = shutdown;
+      closers.push(() => started.close());
 
       // -- the node defends itself: log rotation, image GC, eviction under pressure
       housekeeping = new Housekeeping({

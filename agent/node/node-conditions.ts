@@ -30,7 +30,9 @@ type Verdict = Pick<NodeCondition, 'type' | 'status' | 'reason' | 'message'>;
 
 const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))}Mi`;
 
-export function readyVerdict(runtime: RuntimeHealth): Verdict {
+export function readyVerdict(runtime: RuntimeHealth, shuttingDown = false): Verdict {
+  // as the kubelet's shutdown manager reports it while it drains pods for an imminent shutdown
+  if (shuttingDown) return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'node is shutting down' };
   if (!runtime.reachable) {
     return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: `container runtime is down: ${runtime.message}` };
   }

@@ -19,6 +19,8 @@ export interface NodeObserverOptions {
   readPressureSignals?: (rootDir: string) => Promise<PressureSignals>;
   /** The eviction manager's current pressure conditions, when it runs. */
   pressure?: () => PressureState | undefined;
+  /** Whether graceful node shutdown has begun. */
+  shuttingDown?: () => boolean;
 }
 
 export class NodeObserver {
@@ -81,6 +83,10 @@ export class NodeObserver {
       this.#versionStale = true;
     }
     const pressure = this.#options.pressure?.();
-    return { host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images, ...(pressure !== undefined ? { pressure } : {}) };
+    return {
+      host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images,
+      ...(pressure !== undefined ? { pressure } : {}),
+      ...(this.#options.shuttingDown?.() === true ? { shuttingDown: true } : {}),
+    };
   }
 }

@@ -44,6 +44,8 @@ export interface NodeObservation {
   images: readonly ObservedImage[];
   /** The eviction manager's pressure conditions; absent: derived from `signals`. */
   pressure?: PressureState;
+  /** Graceful node shutdown has begun (the node turns NotReady). */
+  shuttingDown?: boolean;
 }
 
 export type NodePlan =
@@ -125,7 +127,7 @@ export function statusImages(images: readonly ObservedImage[]): ContainerImage[]
 }
 
 function desiredStatus(settings: NodeSettings, seen: NodeObservation, previous: NodeCondition[] | undefined, now: string, heartbeat: string): NodeStatus {
-  const verdicts = [...pressureVerdicts(seen.signals, seen.pressure), readyVerdict(seen.runtime)];
+  const verdicts = [...pressureVerdicts(seen.signals, seen.pressure), readyVerdict(seen.runtime, seen.shuttingDown === true)];
   return {
     ...nodeResources(settings, seen.host, seen.signals),
     conditions: nodeConditions(verdicts, previous, now, heartbeat),

@@ -173,6 +173,12 @@ for (const row of rows) {
   });
 }
 
+test('a node shutting down turns NotReady with the kubelet\'s message', (t) => {
+  const plan = planNode(settings, seen({ shuttingDown: true }), undefined, t0);
+  if (plan.kind !== 'create') return t.fail('expected a create');
+  t.like(plan.node.status?.conditions?.find((c) => c.type === 'Ready'), { status: 'False', reason: 'KubeletNotReady', message: 'node is shutting down' });
+});
+
 test('a recovered runtime turns Ready back True with a new transition time', (t) => {
   const up = applied(planNode(settings, seen(), undefined, t0));
   const down = applied(planNode(settings, seen({ runtime: { reachable: false, message: 'gone' } }), up, sec(10)), up);
