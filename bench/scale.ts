@@ -15,6 +15,7 @@
  *
  * Usage: npm run bench -- scale [--quick] [--sizes 100,300,1000] [--backends sqlite,etcd]
  *          [--pods-per-node 30] [--nodes-per-process 250] [--budget-minutes 15]
+ *          [--server-cpu-prof <dir>]
  * Writes bench/results/scale.json (scale-quick.json with --quick); the last line is the JSON summary.
  */
 import { execFile } from 'node:child_process';
@@ -42,6 +43,7 @@ const { values } = parseArgs({
     'pods-per-node': { type: 'string' },
     'nodes-per-process': { type: 'string' },
     'budget-minutes': { type: 'string' },
+    'server-cpu-prof': { type: 'string' },
   },
 });
 const quick = values.quick;
@@ -49,6 +51,8 @@ const sizes = (values.sizes ?? (quick ? '20' : '100,300,1000')).split(',').map(N
 const backends = (values.backends ?? (quick ? 'sqlite' : 'sqlite,etcd')).split(',') as ('sqlite' | 'etcd')[];
 const podsPerNode = Number(values['pods-per-node'] ?? (quick ? 5 : 30));
 const nodesPerProcess = Number(values['nodes-per-process'] ?? 250);
+/** A folder to write the server's CPU profile into (one .cpuprofile per backend, written when it stops). */
+const serverCpuProfDir = values['server-cpu-prof'];
 const budgetMs = Number(values['budget-minutes'] ?? (quick ? 1.5 : 14)) * 60_000;
 const steadyMs = quick ? 8_000 : 30_000;
 const replicasPerDeployment = 300;
@@ -168,7 +172,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<St
   process.once('SIGINT', onSignal);
   try {
     if (backend === 'etcd') etcd = await startEtcd();
-    server = await startServerProcess({ datastore: backend, controllers: true, ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
+    server = await startServerProcess({ datastore: backend, controllers: true, ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
     const running = server;
     const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 120_000 });
     const join = await joinArgs(running);

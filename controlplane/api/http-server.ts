@@ -21,6 +21,7 @@ import { isNodeProxy, kubeletSubresources } from './resources.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
+import { peerSubject } from './peer-subject.ts';
 import { runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
@@ -173,11 +174,10 @@ export class ApiServer {
   async #authenticate(req: IncomingMessage): Promise<UserInfo> {
     const header = req.headers.authorization;
     const bearerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const socket = req.socket as TLSSocket;
-    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+    const subject = peerSubject(req.socket as TLSSocket);
     const credentials = {
       ...(bearerToken ? { bearerToken } : {}),
-      ...(peer && peer.subject ? { peerCertificate: { subject: peer.subject as unknown as Record<string, string | string[]> } } : {}),
+      ...(subject ? { peerCertificate: { subject } } : {}),
     };
     for (const authenticator of this.#options.authenticators) {
       const user = await authenticator.authenticate(credentials);

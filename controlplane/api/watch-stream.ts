@@ -10,6 +10,7 @@ import type { Registry } from './registry.ts';
 import type { ResourceRequest } from './request.ts';
 import { selectorsFrom, wantsTable } from './rest.ts';
 import { tableFor } from './table.ts';
+import { watchEventLine } from './watch-line.ts';
 import { apiVersionOf } from '../../kube/types.ts';
 
 export interface WatchSettings {
@@ -56,7 +57,7 @@ export async function serveWatch(
   let open = true;
   const write = (event: WatchEvent<unknown>) => {
     if (!open) return;
-    res.write(`${JSON.stringify(event)}\n`);
+    res.write(event.type === 'BOOKMARK' || event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : watchEventLine(event));
     onEventWritten();
   };
   const send = (event: WatchEvent) => {

@@ -31,6 +31,8 @@ export interface ServerStartOptions {
   dataDir?: string;
   /** Run the scheduler and controllers too (default: the API alone, so scenarios see only their own writes). */
   controllers?: boolean;
+  /** Extra Node options for the server process, e.g. ['--cpu-prof', '--cpu-prof-dir', dir] to profile it. */
+  nodeArgs?: readonly string[];
 }
 
 export async function startServerProcess(options: ServerStartOptions): Promise<ServerProcess> {
@@ -44,7 +46,7 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
     ...(options.controllers ? [] : ['--no-controllers']),
   ];
-  const child: ChildProcess = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   let port = 0;
   child.stdout?.on('data', (chunk: Buffer) => {
