@@ -69,21 +69,36 @@ export class NodeLease {
   /** Successful renewals (for tests and metrics). */
   renewals = 0;
   lastRenewedAt: number | undefined;
+  /** The lease as the server returned it after this node's last successful write. */
+  #latest: Lease | undefined;
 
   constructor(options: NodeLeaseOptions) {
     this.#options = options;
   }
 
-  /** One renewal: read, then create or update. */
+  /**
+   * One renewal. As upstream's lease controller does, it updates the lease it wrote last, and reads
+   * the lease only when it has none (the first renewal, or after a failed one: a conflict or the
+   * lease gone). A GET per renewal would be 100 needless reads a second at 1,000 nodes.
+   */
   async renewOnce(): Promise<void> {
     const { api, nodeName, nodeUid, clock, log } = this.#options;
-    const current = await api.get(leaseNamespace, nodeName);
-    const wanted = desiredLease(current, nodeName, nodeUid, clock.now());
-    if (current === undefined) {
-      if (this.renewals > 0) log.warn({ lease: `${leaseNamespace}/${nodeName}` }, 'the node lease was deleted; creating it again');
-      await api.create(wanted);
+    if (this.#latest !== undefined) {
+      try {
+        this.#latest = await api.update(desiredLease(this.#latest, nodeName, nodeUid, clock.now()));
+      } catch (err) {
+        this.#latest = undefined;
+        throw err;
+      }
     } else {
-      await api.update(wanted);
+      const current = await api.get(leaseNamespace, nodeName);
+      const wanted = desiredLease(current, nodeName, nodeUid, clock.now());
+      if (current === undefined) {
+        if (this.renewals > 0) log.warn({ lease: `${leaseNamespace}/${nodeName}` }, 'the node lease was deleted; creating it again');
+        this.#latest = await api.create(wanted);
+      } else {
+        this.#latest = await api.update(wanted);
+      }
     }
     this.renewals += 1;
     this.lastRenewedAt = clock.now();

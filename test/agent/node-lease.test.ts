@@ -10,12 +10,15 @@ class FakeLeaseApi implements LeaseApi {
   lease: Lease | undefined;
   calls: string[] = [];
   failures = 0;
-  async get(): Promise<Lease | undefined> {
-    this.calls.push('get');
+  #maybeFail(): void {
     if (this.failures > 0) {
       this.failures -= 1;
       throw new Error('connection refused');
     }
+  }
+  async get(): Promise<Lease | undefined> {
+    this.calls.push('get');
+    this.#maybeFail();
     return this.lease === undefined ? undefined : structuredClone(this.lease);
   }
   async create(lease: Lease): Promise<Lease> {
@@ -25,6 +28,9 @@ class FakeLeaseApi implements LeaseApi {
   }
   async update(lease: Lease): Promise<Lease> {
     this.calls.push('update');
+    this.#maybeFail();
+    if (this.lease === undefined) throw new Error('leases "node-1" not found');
+    if (this.lease.metadata.resourceVersion !== lease.metadata.resourceVersion) throw new Error('conflict');
     this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(Number(lease.metadata.resourceVersion) + 1) } };
     return this.lease;
   }
@@ -45,7 +51,7 @@ test('lease: the desired lease is held by the node, 40 s, owned by the Node', (t
   t.is(renewed.spec?.leaseTransitions, 0);
 });
 
-test('lease: renewed every 10 s; failures retried after 200, 400, 800 ms; recreated after deletion', async (t) => {
+test('lease: renewed every 10 s from the lease last written (no read); failures retried after 200, 400, 800 ms with a fresh read; recreated after deletion', async (t) => {
   const clock = new ManualClock(t0);
   const api = new FakeLeaseApi();
   const lease = new NodeLease({ api, nodeName: 'node-1', nodeUid: 'uid-1', clock, log: pino({ level: 'silent' }) });
@@ -55,7 +61,7 @@ test('lease: renewed every 10 s; failures retried after 200, 400, 800 ms; recrea
   t.deepEqual(api.calls, ['get', 'create']);
   clock.advance(10_000);
   await flush();
-  t.deepEqual(api.calls.slice(2), ['get', 'update']);
+  t.deepEqual(api.calls.slice(2), ['update'], 'a renewal updates the lease it wrote last, without reading it');
   t.is(api.lease?.spec?.renewTime, '2026-01-01T12:00:10.000000Z');
 
   api.failures = 3;
@@ -70,13 +76,15 @@ test('lease: renewed every 10 s; failures retried after 200, 400, 800 ms; recrea
     await flush();
     t.true(api.calls.length > before, `retried after ${wait} ms`);
   }
-  t.deepEqual(api.calls.slice(-2), ['get', 'update']);
+  t.deepEqual(api.calls, ['update', 'get', 'get', 'get', 'update'], 'after a failure the lease is read again');
 
   api.lease = undefined;
   api.calls = [];
   clock.advance(10_000);
   await flush();
-  t.deepEqual(api.calls, ['get', 'create'], 'a deleted lease is created again');
+  clock.advance(200);
+  await flush();
+  t.deepEqual(api.calls, ['update', 'get', 'create'], 'a deleted lease is created again');
   abort.abort();
   await running;
 });
