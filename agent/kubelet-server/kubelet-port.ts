@@ -10,7 +10,8 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { KubeletAuthorizer, subjectAccessReviewer } from './authorization.ts';
 import { KubeletServer } from './server.ts';
-import { obtainServingCertificate, type ServingCertificate } from './serving-cert.ts';
+import { obtainServingCertificate, renewalDueMs, renewServingCertificate, type ServingCertificate } from './serving-cert.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 export interface KubeletPortOptions {
   nodeName: string;
@@ -28,6 +29,9 @@ export interface KubeletPortOptions {
   log: Logger;
   /** How long to wait for the serving certificate to be issued (default 60 s). */
   certificateTimeoutMs?: number;
+  /** How soon to ask again after a self-signed fallback or a failed renewal (default 30 s). */
+  certificateRetryMs?: number;
+  clock?: Clock;
 }
 
 export class KubeletPort {
@@ -59,7 +63,7 @@ export class KubeletPort {
     }
     if (this.#closed) return undefined;
     if (certificate.source === 'self-signed') {
-      o.log.warn({ problem: certificate.problem }, 'serving the kubelet port with a self-signed certificate: the API server will not trust it until a serving certificate is issued (restart the agent after approving the CSR)');
+      o.log.warn({ problem: certificate.problem }, 'serving the kubelet port with a self-signed certificate: the API server will not trust it until a serving certificate is issued; asking again every 30 s');
     } else {
       o.log.info({ source: certificate.source }, 'kubelet serving certificate ready');
     }
@@ -75,7 +79,38 @@ export class KubeletPort {
       return undefined;
     }
     o.log.info({ address: o.address, port }, 'kubelet port listening');
+    if (!o.certificate) void this.#renewLoop(server, certificate);
     return port;
+  }
+
+  /**
+   * Keeps the serving certificate current: replaces a self-signed fallback as soon as the cluster
+   * issues one, and renews an issued one before it expires (no restart needed either way).
+   */
+  async #renewLoop(server: KubeletServer, current: ServingCertificate): Promise<void> {
+    const o = this.#options;
+    const clock = o.clock ?? systemClock;
+    const retryMs = o.certificateRetryMs ?? 30_000;
+    let due = renewalDueMs(current, clock.now(), retryMs);
+    while (!this.#closed) {
+      await new Promise<void>((resolve) => {
+        const timer = clock.after(Math.max(0, due - clock.now()), resolve);
+        this.#stop.signal.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
+      });
+      if (this.#closed) return;
+      try {
+        current = await renewServingCertificate({
+          client: o.client, rootDir: o.rootDir, identity: { nodeName: o.nodeName, nodeIP: o.nodeIP }, timeoutMs: o.certificateTimeoutMs ?? 60_000, signal: this.#stop.signal,
+        });
+        server.replaceCertificate(current.certPem, current.keyPem);
+        o.log.info('kubelet serving certificate issued and now served');
+        due = renewalDueMs(current, clock.now(), retryMs);
+      } catch (err) {
+        if (this.#closed) return;
+        o.log.warn({ err: (err as Error).message }, 'could not get a kubelet serving certificate; asking again later');
+        due = clock.now() + retryMs;
+      }
+    }
   }
 
   async close(): Promise<void> {

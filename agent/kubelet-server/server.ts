@@ -59,6 +59,11 @@ export class KubeletServer {
     this.#server.on('tlsClientError', (_err, socket) => socket.destroy());
   }
 
+  /** Serves a new certificate from now on (connections already open keep theirs). */
+  replaceCertificate(certPem: string, keyPem: string): void {
+    this.#server.setSecureContext({ cert: certPem, key: keyPem, ca: this.#options.tls.ca });
+  }
+
   /** Binds; resolves with the port actually bound. */
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {

@@ -121,6 +121,33 @@ async function writePrivate(path: string, text: string): Promise<void> {
 }
 
 /**
+ * When to ask for the next certificate: a self-signed fallback soon (the signer may only have been
+ * slow), an issued one at 80 % of its life, as the kubelet's certificate manager rotates (70–90 %).
+ */
+export function renewalDueMs(certificate: ServingCertificate, nowMs: number, retryMs: number): number {
+  if (certificate.source === 'self-signed') return nowMs + retryMs;
+  try {
+    const cert = new X509Certificate(certificate.certPem);
+    const from = Date.parse(cert.validFrom);
+    return from + 0.8 * (Date.parse(cert.validTo) - from);
+  } catch {
+    return nowMs + retryMs;
+  }
+}
+
+/** Asks for a new serving certificate and stores it (key first); throws with one line when not issued. */
+export async function renewServingCertificate(options: {
+  client: KubeClient; rootDir: string; identity: ServingIdentity; timeoutMs: number; signal?: AbortSignal;
+}): Promise<ServingCertificate> {
+  const files = servingFiles(options.rootDir);
+  const issued = await requestServingCertificate(options.client, options.identity, options.timeoutMs, options.signal);
+  await mkdir(join(options.rootDir, 'pki'), { recursive: true, mode: 0o700 });
+  await writePrivate(files.key, issued.keyPem);
+  await writePrivate(files.cert, issued.certPem);
+  return { ...issued, source: 'issued' };
+}
+
+/**
  * The certificate to serve: the stored one if still good, else a newly issued one (stored), else a
  * self-signed fallback (not stored, so the next start asks again).
  */
@@ -131,12 +158,7 @@ export async function obtainServingCertificate(options: {
   const [certPem, keyPem] = await Promise.all([readFile(files.cert, 'utf8').catch(() => ''), readFile(files.key, 'utf8').catch(() => '')]);
   if (certPem !== '' && keyPem !== '' && reusable(certPem, options.identity, options.caPem, options.nowMs)) return { certPem, keyPem, source: 'reused' };
   try {
-    const issued = await requestServingCertificate(options.client, options.identity, options.timeoutMs, options.signal);
-    await mkdir(join(options.rootDir, 'pki'), { recursive: true, mode: 0o700 });
-    // key first: a certificate on disk always has its key next to it
-    await writePrivate(files.key, issued.keyPem);
-    await writePrivate(files.cert, issued.certPem);
-    return { ...issued, source: 'issued' };
+    return await renewServingCertificate(options);
   } catch (err) {
     return { ...selfSigned(options.identity, options.nowMs), source: 'self-signed', problem: (err as Error).message };
   }
