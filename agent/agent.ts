@@ -56,6 +56,7 @@ import { PodManager } from './pods/pod-manager.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes, sandboxPodUids } from './pods/volume-manager.ts';
+import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
@@ -73,6 +74,8 @@ export interface AgentConfig {
   runtime?: CriRuntime;
   /** Runs the proxy's iptables tools; default: real processes. Hollow nodes pass one without effects. */
   proxyRunner?: CommandRunner;
+  /** Mounts for pod volumes (tmpfs); default: this host. Hollow nodes pass one that mounts nothing. */
+  hostMounts?: HostMounts;
   /** The sandbox (pause) image: checked at start and never removed. */
   podInfraImage: string;
   podLogDir: string;
@@ -263,7 +266,7 @@ export class Agent {
       };
       // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
       const configSource = new ApiConfigSource(client, clock);
-      const volumes = new PodVolumes({ settings: podSettings, config: configSource, log: log.child({ loop: 'volumes' }) });
+      const volumes = new PodVolumes({ settings: podSettings, config: configSource, log: log.child({ loop: 'volumes' }), ...(config.hostMounts ? { mounts: config.hostMounts } : {}) });
       const manager = new PodManager({
         runtime,
         settings: podSettings,

@@ -134,8 +134,8 @@ function deployment(index: number, replicas: number): KubeObject {
       selector: { matchLabels: { app } },
       template: {
         metadata: { labels: { app } },
-        // no token volume: a hollow node's volume manager would mount a real tmpfs for it on this host
-        spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.local/scale/app:1', resources: { requests: { cpu: '5m', memory: '8Mi' } } }] },
+        // the default service-account token volume: hollow nodes write it without mounting anything
+        spec: { containers: [{ name: 'app', image: 'registry.local/scale/app:1', resources: { requests: { cpu: '5m', memory: '8Mi' } } }] },
       },
     },
   } as KubeObject;

@@ -22,13 +22,15 @@ import { defaultTokenSeconds, minTokenSeconds } from './service-account-tokens.t
 import { ContainerStartError } from './start-errors.ts';
 import { podDir, volumeDir, volumeKindOf, type VolumeKind } from './volumes.ts';
 import { writeAtomically, type Payload } from './volumes/atomic-writer.ts';
-import { isMountPoint, mountsUnder, mountTmpfs, unmountAllUnder } from './volumes/host-mounts.ts';
+import { hostMounts, type HostMounts } from './volumes/host-mounts.ts';
 import { defaultVolumeMode, projectAll, projectDownward, projectKeys, VolumeSetupError, type ResolvedProjection } from './volumes/projection.ts';
 
 export interface PodVolumesDeps {
   settings: NodePodSettings;
   config: ConfigLookup;
   log: Logger;
+  /** Where tmpfs mounts are made and undone; default: this host (hollow nodes pass one that mounts nothing). */
+  mounts?: HostMounts;
 }
 
 type ContentKind = Extract<VolumeKind, 'configMap' | 'secret' | 'downwardAPI' | 'projected'>;
@@ -43,11 +45,13 @@ interface SetUpPod {
 
 export class PodVolumes {
   readonly #deps: PodVolumesDeps;
+  readonly #mounts: HostMounts;
   /** Pods whose volumes were set up, by UID, with what their downward API values come from. */
   readonly #pods = new Map<string, SetUpPod>();
 
   constructor(deps: PodVolumesDeps) {
     this.#deps = deps;
+    this.#mounts = deps.mounts ?? hostMounts;
   }
 
   /**
@@ -72,9 +76,9 @@ export class PodVolumes {
     const dir = volumeDir(this.#deps.settings, pod.metadata.uid ?? '', kind, volume.name);
     if (kind === 'emptyDir') {
       await mkdir(dir, { recursive: true, mode: 0o777 });
-      if (volume.emptyDir?.medium === 'Memory' && !(await isMountPoint(dir, 'tmpfs'))) {
+      if (volume.emptyDir?.medium === 'Memory' && !(await this.#mounts.isMountPoint(dir, 'tmpfs'))) {
         const limit = volume.emptyDir.sizeLimit;
-        await mountTmpfs(dir, limit !== undefined ? Math.ceil(parseQuantity(limit)) : undefined);
+        await this.#mounts.mountTmpfs(dir, limit !== undefined ? Math.ceil(parseQuantity(limit)) : undefined);
       }
       await chmod(dir, 0o777);
       return;
@@ -82,7 +86,7 @@ export class PodVolumes {
     // compute the files first: a missing ConfigMap leaves nothing half made
     const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
     await mkdir(dir, { recursive: true, mode: 0o755 });
-    if (memoryKinds.has(kind) && !(await isMountPoint(dir, 'tmpfs'))) await mountTmpfs(dir);
+    if (memoryKinds.has(kind) && !(await this.#mounts.isMountPoint(dir, 'tmpfs'))) await this.#mounts.mountTmpfs(dir);
     await writeAtomically(dir, payload);
   }
 
@@ -172,8 +176,8 @@ export class PodVolumes {
       if (keep.has(uid)) continue;
       const dir = podDir(settings, uid);
       try {
-        await unmountAllUnder(dir);
-        if ((await mountsUnder(dir)).length > 0) throw new Error('mounts remain under it');
+        await this.#mounts.unmountAllUnder(dir);
+        if ((await this.#mounts.mountsUnder(dir)).length > 0) throw new Error('mounts remain under it');
         await rm(dir, { recursive: true, force: true });
         this.#pods.delete(uid);
         this.#deps.config.forgetPod?.(uid);

@@ -6,7 +6,8 @@
  * CA pin), then a CSR and a client certificate per node, a few at a time.
  *
  * Per node there is no DNS server, no healthz listener and no kubelet server: those are per-host
- * costs that say nothing about the control plane.
+ * costs that say nothing about the control plane. Pod volumes are written to folders but never
+ * mounted (NullMounts), so pods keep their default service-account token volume.
  *
  * Lifecycle: run(signal) joins and starts the nodes, resolves `allStarted` when every node is
  * ready (or failed), and returns after the signal aborted and every agent stopped.
@@ -24,6 +25,7 @@ import { requestNodeCertificate } from '../join/tls-bootstrap.ts';
 import { writeAgentKubeconfig } from '../join/write-kubeconfig.ts';
 import { HollowRuntime } from './hollow-runtime.ts';
 import { NullHostRunner } from './null-host.ts';
+import { NullMounts } from './null-mounts.ts';
 import { SharedKeyRequests } from './shared-key-requests.ts';
 
 export interface HollowFleetOptions {
@@ -182,6 +184,7 @@ export class HollowFleet {
       runtimeEndpoint: 'fake://hollow',
       runtime: new HollowRuntime({ pauseImage: options.pauseImage, latencyMs: options.runtimeLatencyMs }),
       proxyRunner: new NullHostRunner(),
+      hostMounts: new NullMounts(),
       podInfraImage: options.pauseImage,
       podLogDir: join(nodeDir, 'logs'),
       rootDir: join(nodeDir, 'root'),

@@ -10,6 +10,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
@@ -45,7 +46,7 @@ test.after.always(async () => {
 });
 
 type NodeObject = KubeObject & { status?: { conditions?: { type: string; status: string }[]; addresses?: { type: string; address: string }[] } };
-type PodObject = KubeObject & { spec?: { nodeName?: string }; status?: { phase?: string } };
+type PodObject = KubeObject & { spec?: { nodeName?: string; volumes?: { projected?: { sources?: { serviceAccountToken?: unknown }[] } }[] }; status?: { phase?: string } };
 
 test.serial('each hollow node joins with its own certificate, registers and becomes Ready', async (t) => {
   const names = ['hollow-test-0007', 'hollow-test-0008', 'hollow-test-0009'];
@@ -79,12 +80,12 @@ test.serial('each hollow node joins with its own certificate, registers and beco
   t.is(hollow.latest?.failed ?? 0, 0);
 });
 
-test.serial('a Deployment\'s replicas run on the hollow nodes and are reported Running', async (t) => {
+test.serial('a Deployment\'s replicas, with their default token volume, run on the hollow nodes and are reported Running; nothing is mounted on the host', async (t) => {
   await admin.create(refs.deployments, {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' },
     spec: {
       replicas, selector: { matchLabels: { app: 'web' } },
-      template: { metadata: { labels: { app: 'web' } }, spec: { automountServiceAccountToken: false, containers: [{ name: 'app', image: 'registry.local/web:1' }] } },
+      template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'registry.local/web:1' }] } },
     },
   } as KubeObject);
   await waitFor(async () => {
@@ -94,6 +95,9 @@ test.serial('a Deployment\'s replicas run on the hollow nodes and are reported R
   const pods = (await admin.list<PodObject>(refs.pods, { namespace: 'default', labelSelector: 'app=web' })).items;
   t.true(pods.every((p) => p.spec?.nodeName?.startsWith('hollow-test-')));
   t.true(new Set(pods.map((p) => p.spec?.nodeName)).size > 1, 'the scheduler spread the replicas over more than one node');
+  t.true(pods.every((p) => p.spec?.volumes?.some((v) => v.projected?.sources?.some((source) => source.serviceAccountToken !== undefined))), 'each pod has its service-account token volume');
+  const mountInfo = await readFile('/proc/self/mountinfo', 'utf8');
+  t.false(mountInfo.includes('/hollow-test-'), 'no volume of a hollow node is mounted on the host');
   await waitFor(async () => {
     const deployment = await admin.get<KubeObject & { status?: { readyReplicas?: number } }>(refs.deployments, 'web', 'default');
     return deployment.status?.readyReplicas === replicas;

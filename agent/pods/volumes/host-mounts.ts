@@ -1,7 +1,8 @@
 /**
  * The few mount(2) operations volumes need on the host: tmpfs for memory-backed volumes, a bind of
  * an already opened file (a resolved subPath), the mounts under a folder, and unmounting them.
- * Node has no mount API, so these run util-linux mount/umount.
+ * Node has no mount API, so these run util-linux mount/umount. `HostMounts` is the seam the volume
+ * manager uses, so a node without a host of its own (a hollow node) can pass one that mounts nothing.
  */
 import { execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -79,3 +80,13 @@ export async function unmountAllUnder(dir: string): Promise<void> {
     }
   }
 }
+
+/** The mount operations the volume manager needs; `hostMounts` performs them on this host. */
+export interface HostMounts {
+  mountsUnder(dir: string): Promise<MountEntry[]>;
+  isMountPoint(dir: string, fsType?: string): Promise<boolean>;
+  mountTmpfs(dir: string, sizeBytes?: number): Promise<void>;
+  unmountAllUnder(dir: string): Promise<void>;
+}
+
+export const hostMounts: HostMounts = { mountsUnder, isMountPoint, mountTmpfs, unmountAllUnder };
