@@ -2,7 +2,8 @@
  * An in-memory copy of one resource kept current by a datastore watch, for lookups that admission
  * makes on every write (namespaces, LimitRanges, ResourceQuotas). A miss is answered by a live read,
  * so an object created a moment ago is never reported missing; if the watch fails the cache
- * rebuilds itself and reads go live meanwhile.
+ * rebuilds itself and reads go live meanwhile. An optional index (pods by node) answers
+ * `indexed(value)` from memory.
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -15,13 +16,43 @@ export class ObjectCache {
   readonly #registry: Registry;
   readonly #info: ResourceInfo;
   readonly #objects = new Map<string, KubeObject>();
+  readonly #indexBy: ((object: KubeObject) => string | undefined) | undefined;
+  /** Index value -> object keys. */
+  readonly #index = new Map<string, Set<string>>();
   #handle: WatchHandle | undefined;
   #ready = false;
   #stopped = false;
 
-  constructor(registry: Registry, info: ResourceInfo) {
+  constructor(registry: Registry, info: ResourceInfo, indexBy?: (object: KubeObject) => string | undefined) {
     this.#registry = registry;
     this.#info = info;
+    this.#indexBy = indexBy;
+  }
+
+  #put(key: string, object: KubeObject | undefined): void {
+    const before = this.#objects.get(key);
+    if (object === undefined) this.#objects.delete(key);
+    else this.#objects.set(key, object);
+    if (this.#indexBy === undefined) return;
+    const was = before === undefined ? undefined : this.#indexBy(before);
+    const now = object === undefined ? undefined : this.#indexBy(object);
+    if (was === now) return;
+    if (was !== undefined) {
+      const keys = this.#index.get(was);
+      keys?.delete(key);
+      if (keys?.size === 0) this.#index.delete(was);
+    }
+    if (now !== undefined) {
+      let keys = this.#index.get(now);
+      if (keys === undefined) this.#index.set(now, (keys = new Set()));
+      keys.add(key);
+    }
+  }
+
+  /** Objects whose index value is `value`, from memory; undefined when the cache is not current (read live then). */
+  indexed(value: string): KubeObject[] | undefined {
+    if (!this.#ready) return undefined;
+    return [...(this.#index.get(value) ?? [])].map((key) => this.#objects.get(key)!);
   }
 
   #key(namespace: string | undefined, name: string): string {
@@ -32,7 +63,8 @@ export class ObjectCache {
   async start(): Promise<void> {
     const list = await this.#registry.list(this.#info, undefined);
     this.#objects.clear();
-    for (const object of list.items) this.#objects.set(this.#key(object.metadata.namespace, object.metadata.name ?? ''), object);
+    this.#index.clear();
+    for (const object of list.items) this.#put(this.#key(object.metadata.namespace, object.metadata.name ?? ''), object);
     this.#handle = await this.#registry.watch(
       this.#info,
       undefined,
@@ -40,8 +72,7 @@ export class ObjectCache {
       {},
       (event) => {
         const key = this.#key(event.object.metadata.namespace, event.object.metadata.name ?? '');
-        if (event.type === 'DELETED') this.#objects.delete(key);
-        else this.#objects.set(key, event.object);
+        this.#put(key, event.type === 'DELETED' ? undefined : event.object);
       },
       () => {
         this.#ready = false;

@@ -10,7 +10,11 @@ import type { Attributes, Authorizer, Decision } from './types.ts';
 
 export interface NodeGraph {
   /** Pods whose spec.nodeName is `node`. */
-  podsOnNode(node: string): Promise<readonly KubeObject[]>;
+  /**
+   * Pods bound to the node; may come from a cache a moment behind the datastore unless `fresh`.
+   * A check that finds no matching pod asks again with `fresh`, so a pod bound a moment ago is seen.
+   */
+  podsOnNode(node: string, fresh?: boolean): Promise<readonly KubeObject[]>;
   /** The pod namespace/name, if it exists. */
   pod(namespace: string, name: string): Promise<KubeObject | undefined>;
 }
@@ -101,24 +105,25 @@ export class NodeAuthorizer implements Authorizer {
       case '/serviceaccounts/token': {
         // a bound token for a pod of this node, for the service account that pod runs as
         if (verb !== 'create' || r.name === '') return no;
-        for (const pod of await this.#graph.podsOnNode(node)) {
-          const account = (pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? 'default';
-          if (pod.metadata.namespace === r.namespace && account === r.name) return yes('requests a token for its pod\'s service account');
-        }
-        return no;
+        const runsAs = (pod: KubeObject) => pod.metadata.namespace === r.namespace && ((pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? 'default') === r.name;
+        return (await this.#anyPodOn(node, runsAs)) ? yes('requests a token for its pod\'s service account') : no;
       }
       case '/secrets':
       case '/configmaps': {
         if (verb !== 'get' || r.name === '') return no;
         const kind = r.resource as 'secrets' | 'configmaps';
-        for (const pod of await this.#graph.podsOnNode(node)) {
-          if (pod.metadata.namespace === r.namespace && referencedNames(pod, kind).has(r.name)) return yes(`reads a ${kind.slice(0, -1)} its pod uses`);
-        }
-        return no;
+        const uses = (pod: KubeObject) => pod.metadata.namespace === r.namespace && referencedNames(pod, kind).has(r.name);
+        return (await this.#anyPodOn(node, uses)) ? yes(`reads a ${kind.slice(0, -1)} its pod uses`) : no;
       }
       default:
         return no;
     }
+  }
+
+  /** Whether a pod on the node passes `test`: the (possibly cached) pods first, then a fresh read before saying no. */
+  async #anyPodOn(node: string, test: (pod: KubeObject) => boolean): Promise<boolean> {
+    if ((await this.#graph.podsOnNode(node)).some(test)) return true;
+    return (await this.#graph.podsOnNode(node, true)).some(test);
   }
 
   async #boundHere(namespace: string, name: string, node: string): Promise<boolean> {
