@@ -87,7 +87,7 @@ export class HollowFleet {
 
   async run(signal: AbortSignal): Promise<void> {
     const options = this.#options;
-    const cluster = await discover(options.server, options.token, options.caHashes);
+    const cluster = await this.#discoverWithRetries(signal);
     const requests = new SharedKeyRequests();
     const running: Promise<void>[] = [];
     let next = 0;
@@ -144,6 +144,21 @@ export class HollowFleet {
       }
     })();
     return { ready, done };
+  }
+
+  /** Discovery on a busy server (a large rollout under way) can time out: it is tried again, like a join. */
+  async #discoverWithRetries(signal: AbortSignal): ReturnType<typeof discover> {
+    const options = this.#options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await discover(options.server, options.token, options.caHashes);
+      } catch (err) {
+        if (attempt >= joinAttempts || signal.aborted) throw err;
+        this.progress.retries++;
+        this.progress.lastError = `discovery (attempt ${attempt}): ${(err as Error).message}`;
+        await sleep(2_000 * attempt);
+      }
+    }
   }
 
   /** A join that fails (a busy server times out) is tried again, as a kubelet's bootstrap would be. */
