@@ -46,7 +46,10 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
     ...(options.controllers ? [] : ['--no-controllers']),
   ];
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // with Node's compile cache, as bin/bosun runs the server: a cold start strips the types of every
+  // module again, which on a busy machine took longer than the wait below
+  const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let output = '';
   let port = 0;
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -57,10 +60,16 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const killNow = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
   process.once('exit', killNow);
-  await waitFor(`bosun server to report its port (output: ${output.slice(-500)})`, () => {
-    if (child.exitCode !== null) throw new Error(`bosun server exited ${child.exitCode}: ${output.slice(-500)}`);
-    return port !== 0;
-  }, 30_000);
+  try {
+    await waitFor('bosun server to report its port', () => {
+      if (child.exitCode !== null) throw new Error(`bosun server exited ${child.exitCode}: ${output.slice(-500)}`);
+      return port !== 0;
+    }, 90_000);
+  } catch (err) {
+    // a server that never came up must not outlive the test (nor keep its worker alive)
+    killNow();
+    throw new Error(`${(err as Error).message} (output: ${output.slice(-500)})`);
+  }
   const stop = async (signal: NodeJS.Signals) => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((r) => child.once('exit', r));
