@@ -206,8 +206,9 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
   const root = mkdtempSync(join(tmpdir(), `bosun-cri-pull-${process.pid}-`));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const ingest = join(root, 'io.containerd.content.v1.content', 'ingest', 'layer-1');
-  // A runtime whose pull takes a while and leaves a half-done download where containerd would.
-  class SlowPull extends FakeRuntime {
+  // A runtime whose pull leaves a half-done download where containerd would, and finishes only
+  // once the progress of it was shown (or after 10 s): a busy machine must not make it flaky.
+  const slowPull = (shown: () => string) => new (class extends FakeRuntime {
     override async status(verbose?: boolean) {
       const status = await super.status(verbose);
       return { ...status, info: { config: JSON.stringify({ containerdRootDir: root }) } };
@@ -216,14 +217,15 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
       mkdirSync(ingest, { recursive: true });
       writeFileSync(join(ingest, 'data'), Buffer.alloc(1500));
       writeFileSync(join(ingest, 'total'), '3000');
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      const deadline = Date.now() + 10_000;
+      while (!shown().includes('1.5kB / 3kB') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
       rmSync(ingest, { recursive: true });
       return super.pullImage(ref);
     }
-  }
+  })();
   for (const isTTY of [true, false]) {
     const s = setup();
-    const ctx = { ...s.ctx, runtime: new SlowPull() };
+    const ctx = { ...s.ctx, runtime: slowPull(() => s.err()) };
     await pull(ctx, { image: 'localhost/x:1' }, { isTTY, intervalMs: 40 });
     t.regex(s.out(), /^Image is up to date for sha256:[0-9a-f]{64}\n$/);
     const progress = s.err();
