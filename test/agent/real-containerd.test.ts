@@ -158,7 +158,8 @@ test.serial('real containerd: a crash-looping container restarts with growing de
   const delayMs = (newest!.startedAt - previous!.finishedAt) / 1e6;
   t.log(`attempt ${newest!.metadata!.attempt} started ${Math.round(delayMs)} ms after attempt ${previous!.metadata!.attempt} exited`);
   t.true(delayMs >= 10_000, `the second restart waited the 10 s backoff (waited ${Math.round(delayMs)} ms)`);
-  t.true(delayMs < 13_000, 'and not much more');
+  // not the next step of the backoff (20 s); what lies between is how busy the machine is
+  t.true(delayMs < 20_000, `and less than the next doubling (waited ${Math.round(delayMs)} ms)`);
   await tracked.worker.remove();
 });
 
