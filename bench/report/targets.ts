@@ -55,6 +55,10 @@ export const suiteChecks: Record<string, Check[]> = {
     { label: 'RSS growth per service', target: 20, unit: 'KiB', better: 'lower', measured: field('rss_kib_per_service') },
   ],
   schedule: [{ label: 'scheduling throughput', target: 300, unit: 'pods/s', better: 'higher', measured: field('pods_per_s') }],
+  dns: [
+    { label: 'node-local DNS queries/s', target: 5000, unit: 'queries/s', better: 'higher', measured: field('qps') },
+    { label: 'node-local DNS p99 at 5,000 queries/s', target: 5, unit: 'ms', better: 'lower', measured: field('p99_ms') },
+  ],
   bringup: [
     { label: '`bosun sandbox up --nodes 3` to all Ready', target: 20, unit: 's', better: 'lower', measured: field('sandbox_3_nodes_s') },
     { label: '`bosun join` to Ready', target: 5, unit: 's', better: 'lower', measured: field('join_s') },
@@ -67,7 +71,7 @@ export const suiteChecks: Record<string, Check[]> = {
   ],
 };
 
-export const suiteOrder = ['cri-cli', 'api', 'pod-start', 'agent-footprint', 'exec', 'proxy-sync', 'schedule', 'bringup', 'scale'] as const;
+export const suiteOrder = ['cri-cli', 'api', 'pod-start', 'agent-footprint', 'exec', 'proxy-sync', 'schedule', 'dns', 'bringup', 'scale'] as const;
 
 export function verdict(check: Check, value: number | undefined): 'pass' | 'miss' | 'no data' {
   if (value === undefined) return 'no data';
