@@ -121,6 +121,19 @@ test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.3
   t.regex(tty.stdout, /\/dev\/pts\/\d+/);
 });
 
+test.serial('kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32 and 1.33', async (t) => {
+  for (const [i, binary] of ['kubectl', kubectlOld, kubectlNew].entries()) {
+    const name = `attached-${i}`;
+    // the container waits for a line on its stdin, answers, and exits (which ends the attach)
+    await apply(name, pod(name, 'read line; echo "got:$line"', `    stdin: true
+    stdinOnce: true
+  restartPolicy: Never`));
+    await waitFor(async () => (await podField(name, '{.status.containerStatuses[0].state.running.startedAt}')) !== '', { what: `pod ${name} running`, timeoutMs: 90_000, intervalMs: 300 });
+    const r = await run([binary, '--kubeconfig', kubeconfig, 'attach', '-i', name, '-c', 'main'], { input: 'hello\n', timeoutMs: 60_000 });
+    t.regex(r.stdout, /got:hello/, `${binary}: ${r.stderr}`);
+  }
+});
+
 /** Runs `kubectl port-forward` until it prints its local port, GETs a file through it, stops it. */
 async function fetchThroughPortForward(binary: string): Promise<string> {
   const child = spawn(binary, ['--kubeconfig', kubeconfig, 'port-forward', '--address', '127.0.0.1', 'pod/web', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
