@@ -208,3 +208,10 @@ test('the change-cause annotation of the Deployment is recorded on its new Repli
   const created = planDeployment({ deployment: d, replicaSets: [], pods: [], now }).actions.find((a) => a.kind === 'create');
   t.is(created?.kind === 'create' ? created.object.metadata.annotations?.['kubernetes.io/change-cause'] : undefined, 'kubectl set image deployment/web app=v1');
 });
+
+test('a template sent back with null fields (kubectl rollout undo) hashes as the one without them', (t) => {
+  const template = { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } };
+  const undone = { metadata: { creationTimestamp: null, labels: { app: 'web' } }, spec: { containers: [{ name: 'app', image: 'busybox' }] } };
+  t.is(templateHash(undone), templateHash(template));
+  t.not(templateHash({ ...template, spec: { containers: [{ name: 'app', image: 'other' }] } }), templateHash(template));
+});

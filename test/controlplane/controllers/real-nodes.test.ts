@@ -93,6 +93,33 @@ spec:
   t.deepEqual(nodes, ['node-1', 'node-2'], 'one replica per node: the scheduler spreads pods of one owner');
 });
 
+test.serial('the Deployment is updated (a new ReplicaSet, the old one scaled down) and rolled back', async (t) => {
+  const replicaSets = async () => (await kubectl('get', 'replicasets', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.replicas} {end}')).trim().split(' ').sort();
+  const [original] = await replicaSets();
+  await kubectl('set', 'env', 'deployment/web', 'MARK=2');
+  t.regex(await kubectl('rollout', 'status', 'deployment/web', '--timeout=120s'), /successfully rolled out/);
+  const updated = await replicaSets();
+  t.is(updated.length, 2, `a second ReplicaSet for the new template: ${updated.join(' ')}`);
+  t.true(updated.includes(`${original!.split('=')[0]}=0`), `the old ReplicaSet scaled to 0: ${updated.join(' ')}`);
+  await kubectl('rollout', 'undo', 'deployment/web');
+  t.regex(await kubectl('rollout', 'status', 'deployment/web', '--timeout=120s'), /successfully rolled out/);
+  const after = await replicaSets();
+  t.true(after.includes(`${original!.split('=')[0]}=2`), `rolled back: the first ReplicaSet runs the replicas again (${original} before, now ${after.join(' ')})`);
+  t.regex(await kubectl('rollout', 'history', 'deployment/web'), /REVISION/);
+});
+
+test.serial('a CronJob fires on its schedule and its Job completes on a real node', async (t) => {
+  await kubectl('create', 'cronjob', 'tick', `--image=${bedImages.busybox}`, '--schedule=*/1 * * * *', '--', 'sh', '-c', 'exit 0');
+  // the next minute boundary, then the Job's pod on a node
+  const job = await waitFor(async () => {
+    const rows = (await kubectl('get', 'jobs', '-o', 'jsonpath={range .items[*]}{.metadata.name} {.metadata.ownerReferences[0].name} {.status.succeeded}{"\\n"}{end}')).trim().split('\n');
+    return rows.map((r) => r.split(' ')).find(([, owner, succeeded]) => owner === 'tick' && succeeded === '1')?.[0];
+  }, { what: 'a Job of CronJob tick that succeeded', timeoutMs: 150_000, intervalMs: 1_000 });
+  t.regex(job, /^tick-\d+$/);
+  t.regex(await kubectl('get', 'cronjob', 'tick', '-o', 'jsonpath={.status.lastSuccessfulTime}'), /^\d{4}-/);
+  await kubectl('delete', 'cronjob', 'tick');
+});
+
 test.serial('a Job completes, and a failing one stops at its backoff limit', async (t) => {
   await kubectl('create', 'job', 'ok', `--image=${bedImages.busybox}`, '--', 'sh', '-c', 'exit 0');
   await kubectl('wait', '--for=condition=complete', 'job/ok', '--timeout=120s');
