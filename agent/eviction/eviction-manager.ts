@@ -8,7 +8,7 @@
  * Lifecycle: the constructor does nothing; run(signal) loops until the signal aborts.
  */
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
+import { pause, type Clock } from '../clock.ts';
 import type { PressureState } from '../node/node-conditions.ts';
 import { evictionMessage, planPressure, rankForEviction, type Observations, type PodUsage, type PressureMemory, type PressurePlan } from './eviction-plan.ts';
 import type { Threshold } from './thresholds.ts';
@@ -56,11 +56,7 @@ export class EvictionManager {
       } catch (err) {
         this.#o.log.warn({ err: (err as Error).message }, 'eviction round failed');
       }
-      await new Promise<void>((resolve) => {
-        const onAbort = () => { timer.cancel(); resolve(); };
-        const timer = this.#o.clock.after(this.#o.intervalMs ?? 10_000, () => { signal.removeEventListener('abort', onAbort); resolve(); });
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
+      await pause(this.#o.clock, this.#o.intervalMs ?? 10_000, signal);
     }
   }
 

@@ -10,7 +10,7 @@
 import { statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
-import type { Clock } from '../clock.ts';
+import { pause, type Clock } from '../clock.ts';
 import { bytesToFree, chooseImagesToDelete, type GcPolicy, type ImageRecord } from './image-gc-plan.ts';
 
 export interface ImageGcOptions {
@@ -62,11 +62,7 @@ export class ImageGc {
       } catch (err) {
         this.#o.log.warn({ err: (err as Error).message }, 'image garbage collection failed');
       }
-      await new Promise<void>((resolve) => {
-        const onAbort = () => { timer.cancel(); resolve(); };
-        const timer = this.#o.clock.after(this.#o.periodMs ?? 300_000, () => { signal.removeEventListener('abort', onAbort); resolve(); });
-        signal.addEventListener('abort', onAbort, { once: true });
-      });
+      await pause(this.#o.clock, this.#o.periodMs ?? 300_000, signal);
     }
   }
 

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import { criLabel, managedSelector } from './cri-labels.ts';
+import { pause, systemClock } from '../clock.ts';
 
 /** The QoS tiers under the pod root ('' is Guaranteed, whose pods sit right under it). */
 const qosTiers = ['', 'burstable', 'besteffort'] as const;
@@ -147,18 +148,6 @@ export async function sweepPodCgroupsEvery(runtime: Pick<CriRuntime, 'listPodSan
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'pod cgroup sweep skipped');
     }
-    await sleepUnlessAborted(everyMs, signal);
+    await pause(systemClock, everyMs, signal);
   }
-}
-
-function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -3,7 +3,7 @@
  * early (Node would fire it after 1 ms, making any long wait a busy loop).
  */
 import test from 'ava';
-import { systemClock } from '../../agent/clock.ts';
+import { pause, systemClock } from '../../agent/clock.ts';
 
 test('a wait of months does not fire early, and short waits still fire', async (t) => {
   let longFired = false;
@@ -13,4 +13,18 @@ test('a wait of months does not fire early, and short waits still fire', async (
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.false(longFired, 'a 240-day timer fired within 100 ms');
   long.cancel();
+});
+
+test('pause ends after its time, or at once when its signal aborts', async (t) => {
+  const started = Date.now();
+  await pause(systemClock, 30, new AbortController().signal);
+  t.true(Date.now() - started >= 25);
+  const abort = new AbortController();
+  const long = pause(systemClock, 60_000, abort.signal);
+  abort.abort();
+  await long;
+  const already = new AbortController();
+  already.abort();
+  await pause(systemClock, 60_000, already.signal);
+  t.pass();
 });
