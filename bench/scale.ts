@@ -169,9 +169,9 @@ async function waitUntil(what: string, target: number, check: () => Promise<numb
   }
 }
 
-async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<StepResult[]> {
+/** Appends each finished step to `results` as it ends, so a backend that fails later keeps them. */
+async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: StepResult[]): Promise<void> {
   const backendDeadline = Date.now() + share;
-  const results: StepResult[] = [];
   let etcd: EtcdProcess | undefined;
   let server: ServerProcess | undefined;
   const hollows: HollowProcess[] = [];
@@ -220,7 +220,11 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<St
         // nodes that gave up will not come: stop waiting once every process is through its list
         return hollows.every((h) => h.latest?.started) ? size : joinedStatus().ready;
       }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed${joinedStatus().lastError ? `; last error: ${joinedStatus().lastError}` : ''}), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
-      const nodesReady = await readyNodes(admin);
+      // an overloaded server may answer 503 for a while: the count is then what the joins reported
+      const nodesReady = await readyNodes(admin).catch((err: Error) => {
+        progress.note(`[${backend}] could not count Ready nodes (${err.message.split('\n')[0]})`);
+        return joinedStatus().ready;
+      });
       const joinSeconds = (performance.now() - stepStart) / 1000;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
 
@@ -275,15 +279,22 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number): Promise<St
     await server?.destroy();
     await etcd?.destroy();
   }
-  return results;
 }
 
 const steps: StepResult[] = [];
+const backendErrors: { backend: string; error: string }[] = [];
 for (const [i, backend] of backends.entries()) {
   const left = budgetMs - (Date.now() - startedAt);
   // leave a little for stopping everything; the remaining backends share what is left by weight
   const weights = backends.slice(i).map((b) => backendWeight[b]);
-  steps.push(...await runBackend(backend, Math.max(0, ((left - 20_000) * weights[0]!) / weights.reduce((a, b) => a + b, 0))));
+  try {
+    await runBackend(backend, Math.max(0, ((left - 20_000) * weights[0]!) / weights.reduce((a, b) => a + b, 0)), steps);
+  } catch (err) {
+    // one backend failing (an etcd outage under load, say) must not lose the others' numbers
+    const message = (err as Error).message.split('\n')[0] ?? '';
+    backendErrors.push({ backend, error: message });
+    progress.note(`[${backend}] stopped: ${message}`);
+  }
 }
 
 const sqliteSteps = steps.filter((s) => s.backend === 'sqlite');
@@ -310,6 +321,7 @@ const summary = {
   elapsed_s: Math.round((Date.now() - startedAt) / 1000),
   host: { cores: availableParallelism(), memory_gib: Math.round(totalmem() / 2 ** 30), load_average: loadavg().map((x) => Math.round(x * 100) / 100) },
   steps: steps.map(({ busiest: _busiest, ...rest }) => rest),
+  ...(backendErrors.length > 0 ? { backend_errors: backendErrors } : {}),
 };
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
