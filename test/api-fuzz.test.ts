@@ -69,6 +69,8 @@ function mutate(object: Record<string, any>, r: () => number): Record<string, an
   const rounds = 1 + Math.floor(r() * 3);
   for (let i = 0; i < rounds; i++) {
     const all = paths(copy).filter((p) => p.length > 0);
+    // an earlier round may have deleted every field: nothing left to mutate
+    if (all.length === 0) break;
     const path = all[Math.floor(r() * all.length)]!;
     let parent: any = copy;
     for (const key of path.slice(0, -1)) parent = parent?.[key];
