@@ -6,15 +6,13 @@
  * rewrites the kubeconfig atomically (0600), so a crash never leaves half a credential. A failed
  * attempt is retried; the old certificate keeps working until it expires.
  */
-import { X509Certificate, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import forge from 'node-forge';
 import yaml from 'js-yaml';
 import type { Clock } from '../clock.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import type { ResourceRef } from '../../kube/resource-ref.ts';
+import { requestNodeCertificate } from './node-csr.ts';
 
-const csrRef: ResourceRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false };
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
 /** Share of the certificate's life after which it is renewed. */
 export const rotationFraction = 2 / 3;
@@ -27,40 +25,11 @@ export function rotationDeadline(certPem: string): number {
   return from + (to - from) * rotationFraction;
 }
 
-/** A new key and a PKCS#10 request for the node's client identity (CN system:node:<name>, O system:nodes). */
-export function nodeClientRequest(nodeName: string): { csrPem: string; keyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  csr.setSubject([
-    { name: 'organizationName', value: 'system:nodes' },
-    { name: 'commonName', value: `system:node:${nodeName}` },
-  ]);
-  csr.sign(key, forge.md.sha256.create());
-  return { csrPem: forge.pki.certificationRequestToPem(csr), keyPem };
-}
-
-interface CsrStatus { status?: { certificate?: string; conditions?: { type: string; status: string; message?: string }[] } }
-
 /** Asks for a renewed client certificate with the node's current credentials and waits until it is issued. */
-export async function requestClientCertificate(client: KubeClient, nodeName: string, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
-  const { csrPem, keyPem } = nodeClientRequest(nodeName);
-  const name = `node-csr-${nodeName}-${randomBytes(4).toString('hex')}`;
-  await client.create(csrRef, {
-    apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name },
-    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: kubeletClientSigner, usages: ['digital signature', 'key encipherment', 'client auth'] },
-  } as never);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const csr = await client.get(csrRef, name) as unknown as CsrStatus;
-    const refused = csr.status?.conditions?.find((c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
-    if (refused) throw new Error(`certificate request ${name} was ${refused.type.toLowerCase()}: ${refused.message ?? 'no reason given'}`);
-    if (csr.status?.certificate) return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
-    if (Date.now() > deadline || signal?.aborted) throw new Error(`certificate request ${name} was not issued within ${timeoutMs / 1000} s (kubectl certificate approve ${name})`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+export function requestClientCertificate(client: KubeClient, nodeName: string, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
+  return requestNodeCertificate(client, {
+    namePrefix: `node-csr-${nodeName}`, nodeName, signerName: kubeletClientSigner, usages: ['digital signature', 'key encipherment', 'client auth'],
+  }, timeoutMs, signal);
 }
 
 interface KubeconfigDoc {

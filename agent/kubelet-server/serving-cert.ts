@@ -12,7 +12,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import type { KubeClient } from '../../kube/client.ts';
-import type { ResourceRef } from '../../kube/resource-ref.ts';
+import { requestNodeCertificate } from '../certs/node-csr.ts';
 
 export interface ServingIdentity {
   nodeName: string;
@@ -28,7 +28,6 @@ export interface ServingCertificate {
   problem?: string;
 }
 
-const csrRef: ResourceRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false };
 const oneDayMs = 24 * 3600 * 1000;
 
 export function servingFiles(rootDir: string): { cert: string; key: string } {
@@ -47,27 +46,13 @@ export function reusable(certPem: string, identity: ServingIdentity, caPem: stri
   }
 }
 
-/** A new key and a PKCS#10 request for the node's serving certificate. */
-export function servingRequest(identity: ServingIdentity): { csrPem: string; keyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  csr.setSubject([
-    { name: 'organizationName', value: 'system:nodes' },
-    { name: 'commonName', value: `system:node:${identity.nodeName}` },
-  ]);
-  csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 2, value: identity.nodeName }, { type: 7, ip: identity.nodeIP }] }] }]);
-  csr.sign(key, forge.md.sha256.create());
-  return { csrPem: forge.pki.certificationRequestToPem(csr), keyPem };
-}
-
 /** A self-signed certificate for the node's name and address (the fallback). */
 export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem: string; keyPem: string } {
-  const keys = forge.pki.rsa.generateKeyPair(2048);
+  // Node's native key generation: forge's JavaScript RSA holds the event loop for seconds
+  const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
+  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f;
   cert.serialNumber = serial.toString('hex');
@@ -82,37 +67,16 @@ export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem:
     { name: 'extKeyUsage', serverAuth: true },
     { name: 'subjectAltName', altNames: [{ type: 2, value: identity.nodeName }, { type: 7, ip: identity.nodeIP }] },
   ]);
-  cert.sign(keys.privateKey, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  cert.sign(key, forge.md.sha256.create());
+  return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
-interface CsrStatus {
-  status?: { certificate?: string; conditions?: { type: string; status: string; message?: string }[] };
-}
-
-/** Creates the CSR and waits (bounded) until it is issued; throws with one line when it is not. */
-export async function requestServingCertificate(client: KubeClient, identity: ServingIdentity, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
-  const { csrPem, keyPem } = servingRequest(identity);
-  const name = `csr-kubelet-serving-${identity.nodeName}-${randomBytes(4).toString('hex')}`;
-  await client.create(csrRef, {
-    apiVersion: 'certificates.k8s.io/v1',
-    kind: 'CertificateSigningRequest',
-    metadata: { name },
-    spec: {
-      request: Buffer.from(csrPem).toString('base64'),
-      signerName: 'kubernetes.io/kubelet-serving',
-      usages: ['digital signature', 'key encipherment', 'server auth'],
-    },
-  } as never);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const csr = await client.get(csrRef, name) as unknown as CsrStatus;
-    const refused = csr.status?.conditions?.find((c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
-    if (refused) throw new Error(`certificate request ${name} was ${refused.type.toLowerCase()}: ${refused.message ?? 'no reason given'}`);
-    if (csr.status?.certificate) return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
-    if (Date.now() > deadline || signal?.aborted) throw new Error(`certificate request ${name} was not issued within ${Math.round(timeoutMs / 1000)} s; approve it with kubectl certificate approve ${name}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+/** Creates the serving CSR and waits (bounded) until it is issued; throws with one line when it is not. */
+export function requestServingCertificate(client: KubeClient, identity: ServingIdentity, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
+  return requestNodeCertificate(client, {
+    namePrefix: `csr-kubelet-serving-${identity.nodeName}`, nodeName: identity.nodeName, signerName: 'kubernetes.io/kubelet-serving',
+    usages: ['digital signature', 'key encipherment', 'server auth'], sans: { dns: [identity.nodeName], ips: [identity.nodeIP] },
+  }, timeoutMs, signal);
 }
 
 async function writePrivate(path: string, text: string): Promise<void> {

@@ -4,7 +4,7 @@
  * and issued, and hand back the certificate and its private key.
  */
 import { randomBytes } from 'node:crypto';
-import { nodeClientRequest } from '../../agent/certs/client-cert-rotation.ts';
+import { nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { isApiError } from '../../kube/errors.ts';
@@ -19,11 +19,10 @@ interface CsrStatus {
   status?: { certificate?: string; conditions?: { type: string; status: string; message?: string }[] };
 }
 
-export { nodeClientRequest } from '../../agent/certs/client-cert-rotation.ts';
 
 export async function requestNodeCertificate(
   server: string, caPem: string, token: string, nodeName: string, timeoutMs = 60_000,
-  request: { csrPem: string; keyPem: string } = nodeClientRequest(nodeName),
+  request: { csrPem: string; keyPem: string } = nodeCertificateRequest(nodeName),
 ): Promise<IssuedCredentials> {
   const client = new KubeClient({ server, ca: caPem, token, timeoutMs: 10_000 });
   const { csrPem, keyPem } = request;

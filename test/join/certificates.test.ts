@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { decide, parseRequest, signRequest, kubeletClientSigner, kubeletServingSigner, type CsrObject } from '../../controlplane/certificates/csr.ts';
 import { planClusterInfo } from '../../controlplane/certificates/cluster-info.ts';
-import { nodeClientRequest } from '../../cli/join/tls-bootstrap.ts';
+import { nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
 import { verifyDetached } from '../../kube/bootstrap.ts';
 import { createCertificateAuthority } from '../../controlplane/pki/certificates.ts';
 
@@ -27,7 +27,7 @@ function csr(request: string, signerName: string, requester: { username: string;
   return { metadata: { name: 'x' }, spec: { request, signerName, usages, ...requester } };
 }
 
-const clientRequest = Buffer.from(nodeClientRequest('node-1').csrPem).toString('base64');
+const clientRequest = Buffer.from(nodeCertificateRequest('node-1').csrPem).toString('base64');
 const bootstrapper = { username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] };
 const node1 = { username: 'system:node:node-1', groups: ['system:nodes', 'system:authenticated'] };
 const stranger = { username: 'alice', groups: ['system:authenticated'] };
