@@ -51,11 +51,17 @@ export class ContainerLogManager {
   readonly #o: ContainerLogManagerOptions;
   /** Running containers: id -> live log path ('' when the runtime keeps no log for it). */
   #containers = new Map<string, string>();
+  /** The live log paths of #containers. */
+  #knownPaths = new Set<string>();
   #listedAt = -Infinity;
   /** Rotated files being compressed in the background. */
   readonly #compressing = new Set<string>();
   /** A live log was written since the last check began. */
   #changed = false;
+  /** Whether the pod log folder is watched (else new logs are found by scanning it). */
+  #watching = false;
+  /** Live logs written to that belong to no container listed yet (from the watch). */
+  readonly #unknownWritten = new Set<string>();
   #wake: (() => void) | undefined;
   /** Rotations done, for tests and metrics. */
   rotations = 0;
@@ -91,9 +97,16 @@ export class ContainerLogManager {
     if (root === undefined) return undefined;
     try {
       const watcher = watch(root, { recursive: true, persistent: false }, (_event, name) => {
-        if (name !== null && /\d+\.log$/.test(name)) this.#onChange();
+        if (name === null || !/\d+\.log$/.test(name)) return;
+        const path = join(root, name);
+        if (!this.#knownPaths.has(path)) this.#unknownWritten.add(path);
+        this.#onChange();
       });
-      watcher.on('error', (err) => this.#o.log.debug({ err: err.message }, 'watching the pod log folder stopped; polling only'));
+      watcher.on('error', (err) => {
+        this.#watching = false;
+        this.#o.log.debug({ err: err.message }, 'watching the pod log folder stopped; polling only');
+      });
+      this.#watching = true;
       return watcher;
     } catch (err) {
       this.#o.log.debug({ err: (err as Error).message, root }, 'cannot watch the pod log folder; polling only');
@@ -145,17 +158,25 @@ export class ContainerLogManager {
     }
   }
 
-  /** Whether a live log file under the pod log folder is over the size and belongs to no known container. */
+  /**
+   * Whether a live log of no known container is over the size: those the watch saw written to, or
+   * (without a watch) any found by scanning the pod log folder.
+   */
   async #unknownLogOverSize(): Promise<boolean> {
+    const overSize = (path: string) => stat(path).then((s) => s.size >= this.#o.maxSizeBytes, () => false);
+    if (this.#watching) {
+      for (const path of this.#unknownWritten) if (await overSize(path)) return true;
+      return false;
+    }
     const root = this.#o.podLogDir;
     if (root === undefined) return false;
-    const known = new Set(this.#containers.values());
+    const known = this.#knownPaths;
     for (const pod of await readdir(root).catch(() => [] as string[])) {
       for (const container of await readdir(join(root, pod)).catch(() => [] as string[])) {
         const dir = join(root, pod, container);
         for (const name of await readdir(dir).catch(() => [] as string[])) {
           if (!/^\d+\.log$/.test(name) || known.has(join(dir, name))) continue;
-          if (await stat(join(dir, name)).then((s) => s.size >= this.#o.maxSizeBytes, () => false)) return true;
+          if (await overSize(join(dir, name))) return true;
         }
       }
     }
@@ -174,6 +195,8 @@ export class ContainerLogManager {
       next.set(c.id, path);
     }
     this.#containers = next;
+    this.#knownPaths = new Set(next.values());
+    this.#unknownWritten.clear();
   }
 
   async rotate(containerId: string, logPath: string, sizeBytes: number): Promise<void> {
