@@ -55,7 +55,8 @@ import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
-import { PodVolumes, sandboxPodUids } from './pods/volume-manager.ts';
+import { PodVolumes } from './pods/volume-manager.ts';
+import { sandboxPodUids } from './pods/cri-labels.ts';
 import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
@@ -331,7 +332,7 @@ export class Agent {
       // volumes follow their ConfigMaps and Secrets; those of pods gone (also before a restart) are torn down
       loops.push(volumes.run(signal, config.podResyncMs ?? 5_000, () => pods.list(), () => sandboxPodUids(runtime), clock));
       if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {
-        loops.push(sweepPodCgroupsEvery(runtime, podRoot, signal, log.child({ loop: 'pod-cgroups' })));
+        loops.push(sweepPodCgroupsEvery(runtime, podRoot, signal, clock, log.child({ loop: 'pod-cgroups' })));
       }
 
       // -- services: proxy and DNS

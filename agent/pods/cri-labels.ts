@@ -3,6 +3,7 @@
  * re-adopt them after an agent restart. The pod identity labels are the names the kubelet uses,
  * so crictl and other tools show bosun's pods like any other.
  */
+import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Labels } from '../../cri/types.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import type { ContainerRole } from './pod-containers.ts';
@@ -73,3 +74,9 @@ export function podSelector(uid: string): Labels {
 
 /** The selector that lists everything bosun manages on a node. */
 export const managedSelector: Labels = { [criLabel.managedBy]: managedByValue };
+
+/** UIDs of the pods that have bosun-managed sandboxes in the runtime. */
+export async function sandboxPodUids(runtime: Pick<CriRuntime, 'listPodSandbox'>): Promise<ReadonlySet<string>> {
+  const sandboxes = await runtime.listPodSandbox({ labelSelector: managedSelector });
+  return new Set(sandboxes.map((s) => s.labels[criLabel.podUid] ?? '').filter((uid) => uid !== ''));
+}

@@ -16,8 +16,8 @@ import { readFile, readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
-import { criLabel, managedSelector } from './cri-labels.ts';
-import { pause, systemClock } from '../clock.ts';
+import { sandboxPodUids } from './cri-labels.ts';
+import { pause, type Clock } from '../clock.ts';
 
 /** The QoS tiers under the pod root ('' is Guaranteed, whose pods sit right under it). */
 const qosTiers = ['', 'burstable', 'besteffort'] as const;
@@ -137,17 +137,15 @@ export async function hostCgroupMounts(): Promise<string[]> {
 const podCgroupSweepMs = 30_000;
 
 /** Removes the pod-level cgroups of pods with no sandbox left, now and then every `everyMs`. */
-export async function sweepPodCgroupsEvery(runtime: Pick<CriRuntime, 'listPodSandbox'>, podRoot: string, signal: AbortSignal, log: Logger, everyMs = podCgroupSweepMs): Promise<void> {
+export async function sweepPodCgroupsEvery(runtime: Pick<CriRuntime, 'listPodSandbox'>, podRoot: string, signal: AbortSignal, clock: Clock, log: Logger, everyMs = podCgroupSweepMs): Promise<void> {
   const mounts = await hostCgroupMounts();
   while (!signal.aborted) {
     try {
-      const sandboxes = await runtime.listPodSandbox({ labelSelector: managedSelector });
-      const live = new Set(sandboxes.map((s) => s.labels[criLabel.podUid] ?? ''));
-      const removed = await sweepPodCgroups(mounts, podRoot, live);
+      const removed = await sweepPodCgroups(mounts, podRoot, await sandboxPodUids(runtime));
       if (removed.length > 0) log.debug({ removed: removed.length }, 'removed cgroups of pods that are gone');
     } catch (err) {
       log.debug({ err: (err as Error).message }, 'pod cgroup sweep skipped');
     }
-    await pause(systemClock, everyMs, signal);
+    await pause(clock, everyMs, signal);
   }
 }

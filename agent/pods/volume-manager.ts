@@ -8,9 +8,7 @@
  */
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Clock } from '../clock.ts';
-import { criLabel, managedSelector } from './cri-labels.ts';
 import type { Pod, Volume, VolumeProjection } from '../../kube/corev1.ts';
 import { parseQuantity } from '../../kube/quantity.ts';
 import type { ConfigLookup } from './config-source.ts';
@@ -219,11 +217,4 @@ export class PodVolumes {
   get setUpPods(): ReadonlySet<string> {
     return new Set(this.#pods.keys());
   }
-}
-
-
-/** UIDs of the pods that have bosun-managed sandboxes in the runtime. */
-export async function sandboxPodUids(runtime: Pick<CriRuntime, 'listPodSandbox'>): Promise<ReadonlySet<string>> {
-  const sandboxes = await runtime.listPodSandbox({ labelSelector: managedSelector });
-  return new Set(sandboxes.map((s) => s.labels[criLabel.podUid] ?? '').filter((uid) => uid !== ''));
 }
