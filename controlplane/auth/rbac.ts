@@ -82,13 +82,11 @@ export class RbacAuthorizer implements Authorizer {
   async authorize(attributes: Attributes): Promise<Decision> {
     const { user } = attributes;
     const clusterRoles = await this.#source.clusterRoles();
-    const roleRules = (ref: RoleRef, namespace: string | undefined): PolicyRule[] => {
-      if (ref.kind === 'ClusterRole') return clusterRoles.find((r) => r.metadata.name === ref.name)?.rules ?? [];
-      return [];
-    };
+    const clusterRoleRules = (ref: RoleRef): PolicyRule[] =>
+      ref.kind === 'ClusterRole' ? clusterRoles.find((r) => r.metadata.name === ref.name)?.rules ?? [] : [];
     for (const binding of await this.#source.clusterRoleBindings()) {
       if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, undefined))) continue;
-      if (roleRules(binding.roleRef, undefined).some((rule) => ruleAllows(rule, attributes))) {
+      if (clusterRoleRules(binding.roleRef).some((rule) => ruleAllows(rule, attributes))) {
         return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}"` };
       }
     }
@@ -101,7 +99,7 @@ export class RbacAuthorizer implements Authorizer {
         const rules =
           binding.roleRef.kind === 'Role'
             ? (roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)?.rules ?? [])
-            : roleRules(binding.roleRef, namespace);
+            : clusterRoleRules(binding.roleRef);
         if (rules.some((rule) => ruleAllows(rule, attributes))) {
           return { allowed: true, reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}"` };
         }

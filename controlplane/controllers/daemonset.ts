@@ -9,7 +9,7 @@
  * nodes lack an available pod; OnDelete waits for the user to delete them.
  */
 import type { Node, Pod, Toleration } from '../../kube/corev1.ts';
-import { deletePod, type Action, type Plan } from './actions.ts';
+import { deletePod, type Plan } from './actions.ts';
 import { claimPods } from './claim.ts';
 import { planRevisions, revisionName, type ControllerRevision } from './controller-revisions.ts';
 import { scaledValue } from './int-or-percent.ts';

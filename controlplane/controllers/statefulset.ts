@@ -11,7 +11,7 @@
  * Failed pods are deleted so they come back. Volume claim templates are not handled.
  */
 import type { Pod } from '../../kube/corev1.ts';
-import { deletePod, type Action, type Plan } from './actions.ts';
+import { deletePod, type Plan } from './actions.ts';
 import { claimPods } from './claim.ts';
 import { planRevisions, revisionName, type ControllerRevision } from './controller-revisions.ts';
 import { revisionHashLabel } from './daemonset.ts';

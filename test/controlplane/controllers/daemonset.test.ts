@@ -1,5 +1,5 @@
 import test from 'ava';
-import type { Node, Pod } from '../../../kube/corev1.ts';
+import type { Pod } from '../../../kube/corev1.ts';
 import { nodeEligibility, planDaemonSet, revisionHashLabel, targetNode } from '../../../controlplane/controllers/daemonset.ts';
 import { templateHash } from '../../../controlplane/controllers/template-hash.ts';
 import type { Action } from '../../../controlplane/controllers/actions.ts';
