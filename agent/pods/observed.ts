@@ -4,6 +4,7 @@
  * `observedFromCri` (pure) so planners never see CRI messages.
  */
 import type { ContainerStatus, PodSandbox, PodSandboxStatus } from '../../cri/types.ts';
+import type { Pod } from '../../kube/corev1.ts';
 import { criAnnotation, criLabel } from './cri-labels.ts';
 
 export type ObservedContainerState = 'created' | 'running' | 'exited' | 'unknown';
@@ -91,6 +92,14 @@ export function observedContainer(status: ContainerStatus, sandboxId: string, te
 /** The sandbox containers run in now: the newest one. */
 export function currentSandbox(observed: ObservedPod): ObservedSandbox | undefined {
   return observed.sandboxes[0];
+}
+
+/**
+ * The pod's IP: a hostNetwork pod shares the node's network, so its IP is the node's; any other pod
+ * has its sandbox's ('' while it has none). Status, env, probes and hooks all use this one answer.
+ */
+export function podIPOf(pod: Pod, sandbox: Pick<ObservedSandbox, 'ip'> | undefined, nodeIP: string): string {
+  return pod.spec.hostNetwork === true ? nodeIP : sandbox?.ip ?? '';
 }
 
 /** All containers of `name`, newest attempt first. */

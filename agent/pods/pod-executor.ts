@@ -17,7 +17,7 @@ import { pullPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
 import { resolveEnv } from './env.ts';
 import type { ImagePuller } from './image-puller.ts';
 import type { NodePodSettings } from './node-settings.ts';
-import { currentSandbox, type ObservedPod } from './observed.ts';
+import { currentSandbox, podIPOf, type ObservedPod } from './observed.ts';
 import type { PodAction } from './planner.ts';
 import { allContainers, podKey, type PodContainer } from './pod-containers.ts';
 import type { ProbeNetwork } from './probe-network.ts';
@@ -171,7 +171,7 @@ export class PodExecutor {
       throw new ContainerStartError('ErrImagePull', (err as Error).message);
     });
     const namespace = pod.metadata.namespace ?? 'default';
-    const podIP = pod.spec.hostNetwork ? settings.nodeIP : sandbox.ip;
+    const podIP = podIPOf(pod, sandbox, settings.nodeIP);
     const fields = { podIP, podIPs: podIP ? [podIP] : [], hostIP: settings.nodeIP, nodeName: settings.nodeName, allocatable: settings.allocatable };
     await this.#volumes.setUp(pod, fields);
     // values are taken now and kept for the container's life (upstream)
@@ -232,7 +232,7 @@ export class PodExecutor {
   async #preStop(pod: Pod, observed: ObservedPod, action: StopContainerAction, hook: LifecycleHandler, graceSeconds: number): Promise<void> {
     const spec = allContainers(pod).find((c) => c.spec.name === action.name)?.spec;
     if (spec === undefined) return;
-    const podIP = pod.spec.hostNetwork ? this.#deps.settings.nodeIP : currentSandbox(observed)?.ip ?? '';
+    const podIP = podIPOf(pod, currentSandbox(observed), this.#deps.settings.nodeIP);
     const outcome = await runHandler(hook, { containerId: action.containerId, container: spec, podIP }, graceSeconds * 1000, this.#tools());
     if (outcome.kind !== 'success') {
       this.#deps.log.warn({ pod: podKey(pod), container: action.name, outcome: outcome.kind }, `preStop hook did not succeed: ${outcome.message}`);

@@ -24,7 +24,7 @@ import type {
 } from '../../kube/corev1.ts';
 import { restartPolicyOf } from './defaults.ts';
 import { initSequence, mainContainers, type PodContainer } from './pod-containers.ts';
-import { attemptsOf, currentSandbox, latestInSandbox, type ObservedContainer, type ObservedPod } from './observed.ts';
+import { attemptsOf, currentSandbox, latestInSandbox, podIPOf, type ObservedContainer, type ObservedPod } from './observed.ts';
 import type { ContainerHealth, ContainerWait } from './planner.ts';
 import { qosClassOf } from './qos.ts';
 
@@ -230,7 +230,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
     ...(input.previous?.conditions ?? []).filter((c) => !ownTypes.has(c.type)),
   ];
 
-  const podIP = hostNetwork ? input.nodeIP : sandbox?.ip ?? '';
+  const podIP = podIPOf(input.pod, sandbox, input.nodeIP);
   const status: PodStatus = {
     phase,
     conditions,

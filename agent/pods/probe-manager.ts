@@ -9,7 +9,7 @@
 import type { Pod, Probe } from '../../kube/corev1.ts';
 import type { Clock, TimerHandle } from '../clock.ts';
 import { findContainer } from './pod-containers.ts';
-import { currentSandbox, type ObservedContainer, type ObservedPod } from './observed.ts';
+import { currentSandbox, podIPOf, type ObservedContainer, type ObservedPod } from './observed.ts';
 import type { ContainerProbeView } from './pod-status.ts';
 import {
   firstProbeTrack,
@@ -82,7 +82,7 @@ export class ProbeManager {
       if (this.#containers.has(container.id)) continue;
       const spec = findContainer(pod, container.name)?.spec;
       if (spec === undefined) continue;
-      const podIP = pod.spec.hostNetwork === true ? this.#options.nodeIP ?? '' : sandbox?.ip ?? '';
+      const podIP = podIPOf(pod, sandbox, this.#options.nodeIP ?? '');
       const entry: ContainerProbes = { container, podIP, tracks: new Map() };
       const now = this.#options.clock.now();
       for (const kind of kinds) {
