@@ -338,6 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     policy.stop();
     stopCaches();
     await api.close();
+    await registry.close();
     await storage.close();
     throw err;
   }
@@ -368,6 +369,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       compactor.stop();
       policy.stop();
       await api.close();
+      await registry.close();
       await storage.close();
       throw new Error(`the controllers could not start: ${(err as Error).message}`);
     }
@@ -389,6 +391,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       policy.stop();
       stopCaches();
       await api.close();
+      await registry.close();
       await storage.close();
     },
   };

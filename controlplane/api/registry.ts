@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ApiError } from '../../kube/errors.ts';
-import { matchesFields, type FieldSelector } from '../../kube/fields.ts';
+import { fieldValue, matchesFields, type FieldSelector } from '../../kube/fields.ts';
 import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../storage/errors.ts';
@@ -15,6 +15,7 @@ import { finalizersAfterDelete, type PropagationRequest } from './delete-propaga
 import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
+import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -116,9 +117,11 @@ export class Registry {
   readonly #admit: Admit;
   readonly #now: Now;
   readonly #sections = new SerialSections();
+  readonly #watches: WatchHub;
 
   constructor(storage: Storage, admit: Admit, now: Now = () => new Date()) {
     this.storage = storage;
+    this.#watches = new WatchHub(storage);
     this.#admit = admit;
     this.#now = now;
   }
@@ -473,10 +476,9 @@ export class Registry {
     selectors: Selectors,
     onEvent: (event: WatchEvent) => void,
     onError: (err: unknown) => void,
-    /** Every change seen, matching or not: the watch has caught up to this revision. */
+    /** Every change this watch was offered, matching or not: the watch has caught up to this revision. */
     onProgress: (revision: number) => void = () => undefined,
-  ): Promise<WatchHandle> {
-    const prefix = this.prefix(info, namespace);
+  ): Promise<HubWatchHandle> {
     const toEvent = (change: Change): WatchEvent | undefined => {
       const decoded = this.#decodeChange(info, change);
       const object = decoded.object;
@@ -489,8 +491,13 @@ export class Registry {
       // Left the selection: to this watcher it is gone (the last state it could see, at this revision).
       return matched ? { type: 'DELETED', object: previous } : undefined;
     };
+    const root = this.prefix(info, undefined);
+    const triggerValues = (change: Change, field: string): string[] => {
+      const decoded = this.#decodeChange(info, change);
+      return decoded.previous === undefined ? [fieldValue(decoded.object, field)] : [fieldValue(decoded.object, field), fieldValue(decoded.previous, field)];
+    };
     return this.#call(info, '', () =>
-      this.storage.watch(prefix, fromRevision, {
+      this.#watches.watch(`${root}|${info.group}/${info.version}`, root, this.prefix(info, namespace), fromRevision, watchTrigger(info, selectors), triggerValues, {
         onChange: (change) => {
           let event: WatchEvent | undefined;
           try {
@@ -506,6 +513,26 @@ export class Registry {
       }),
     );
   }
+
+  /** Stops the shared datastore watches (the server is closing). */
+  close(): Promise<void> {
+    return this.#watches.close();
+  }
+}
+
+/**
+ * Fields a watch can be indexed by: the one every resource has, and the one a watch per node asks
+ * for. A selector that asks for one value of either reaches only changes that have or had it.
+ */
+const triggerFields: Record<string, readonly string[]> = { pods: ['spec.nodeName', 'metadata.name'] };
+
+function watchTrigger(info: ResourceInfo, selectors: Selectors): WatchTrigger | undefined {
+  const indexed = triggerFields[info.resource] ?? ['metadata.name'];
+  for (const field of indexed) {
+    const requirement = selectors.fields?.find((r) => r.equal && r.field === field);
+    if (requirement !== undefined) return { field, value: requirement.value };
+  }
+  return undefined;
 }
 
 const alphabet = 'bcdfghjklmnpqrstvwxz2456789';

@@ -109,7 +109,7 @@ export async function serveWatch(
 
   const bookmarkTimer = bookmarks
     ? setInterval(() => {
-        lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0);
+        lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0, handle.caughtUp());
         write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
       }, settings.bookmarkIntervalMs)
     : undefined;

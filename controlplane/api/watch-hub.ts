@@ -1,0 +1,227 @@
+/**
+ * One datastore watch per resource, shared by every API watch of that resource (the idea of the
+ * kube-apiserver's watch cache). Each change is handed only to the watches that can care about it:
+ * a watch whose field selector asks for one value of an indexed field (`spec.nodeName=<node>`,
+ * `metadata.name=<name>`) gets the changes whose object has, or had, that value; watches without
+ * such a selector get every change. With one pod watch per node, a pod write then reaches one
+ * node's watch instead of a thousand, and on etcd the server holds one etcd watch per resource
+ * instead of one per client.
+ *
+ * The newest changes are kept in a window so that a watch starting a little behind the stream (an
+ * informer lists, then watches from the list's revision) is caught up from memory. A watch from
+ * further back than the window gets a datastore watch of its own, as every watch had before.
+ *
+ * Delivery is synchronous from the stream's datastore callback; a subscriber that throws does not
+ * stop the others. When the datastore watch fails (etcd lost, history compacted under it), every
+ * subscriber gets the error and the stream is dropped; the next watch starts a new one.
+ */
+import type { Change, Storage, WatchCallbacks } from '../storage/store.ts';
+
+/** What a subscriber filters on: one value of one indexed field, or nothing (every change). */
+export interface WatchTrigger {
+  readonly field: string;
+  readonly value: string;
+}
+
+export interface HubWatchHandle {
+  cancel(): void;
+  /** Every change of the stream at or below this revision has been offered to this watch. */
+  caughtUp(): number;
+}
+
+interface Subscriber {
+  readonly prefix: string;
+  readonly trigger: WatchTrigger | undefined;
+  readonly callbacks: WatchCallbacks;
+  /** Changes at or below this were delivered (or were before the watch's start). */
+  delivered: number;
+  cancelled: boolean;
+}
+
+/** The values that a change's object and previous object have for `field` (either may be missing). */
+export type TriggerValues = (change: Change, field: string) => readonly string[];
+
+class Stream {
+  readonly #window: Change[] = [];
+  /** Changes at or below this revision are no longer in the window. */
+  floor: number;
+  /** The newest revision the stream has dispatched. */
+  latest: number;
+  readonly #capacity: number;
+  readonly #triggerValues: TriggerValues;
+  readonly #untriggered = new Set<Subscriber>();
+  /** field -> value -> subscribers */
+  readonly #byField = new Map<string, Map<string, Set<Subscriber>>>();
+  cancelStorage: () => void = () => undefined;
+
+  constructor(fromRevision: number, capacity: number, triggerValues: TriggerValues) {
+    this.floor = fromRevision;
+    this.latest = fromRevision;
+    this.#capacity = capacity;
+    this.#triggerValues = triggerValues;
+  }
+
+  get subscribers(): number {
+    let count = this.#untriggered.size;
+    for (const values of this.#byField.values()) for (const set of values.values()) count += set.size;
+    return count;
+  }
+
+  add(subscriber: Subscriber): void {
+    // catch up from the window first; nothing can be dispatched in between (all of this is synchronous)
+    for (const change of this.#window) this.#offer(subscriber, change);
+    const trigger = subscriber.trigger;
+    if (trigger === undefined) {
+      this.#untriggered.add(subscriber);
+      return;
+    }
+    let values = this.#byField.get(trigger.field);
+    if (values === undefined) this.#byField.set(trigger.field, (values = new Map()));
+    let set = values.get(trigger.value);
+    if (set === undefined) values.set(trigger.value, (set = new Set()));
+    set.add(subscriber);
+  }
+
+  remove(subscriber: Subscriber): void {
+    const trigger = subscriber.trigger;
+    if (trigger === undefined) {
+      this.#untriggered.delete(subscriber);
+      return;
+    }
+    const values = this.#byField.get(trigger.field);
+    const set = values?.get(trigger.value);
+    set?.delete(subscriber);
+    if (set?.size === 0) values!.delete(trigger.value);
+    if (values?.size === 0) this.#byField.delete(trigger.field);
+  }
+
+  dispatch(change: Change): void {
+    this.#window.push(change);
+    if (this.#window.length > this.#capacity) this.floor = this.#window.shift()!.revision;
+    this.latest = change.revision;
+    for (const [field, values] of this.#byField) {
+      for (const value of new Set(this.#triggerValues(change, field))) {
+        const set = values.get(value);
+        if (set !== undefined) for (const subscriber of set) this.#offer(subscriber, change);
+      }
+    }
+    for (const subscriber of this.#untriggered) this.#offer(subscriber, change);
+  }
+
+  fail(err: Error): void {
+    const all = [...this.#untriggered];
+    for (const values of this.#byField.values()) for (const set of values.values()) all.push(...set);
+    this.#untriggered.clear();
+    this.#byField.clear();
+    for (const subscriber of all) {
+      subscriber.cancelled = true;
+      subscriber.callbacks.onError(err);
+    }
+  }
+
+  #offer(subscriber: Subscriber, change: Change): void {
+    if (subscriber.cancelled || change.revision <= subscriber.delivered || !change.key.startsWith(subscriber.prefix)) return;
+    subscriber.delivered = change.revision;
+    try {
+      subscriber.callbacks.onChange(change);
+    } catch {
+      // a watcher's own failure must not stop delivery to the others
+    }
+  }
+}
+
+export interface WatchHubOptions {
+  /** Changes kept per resource for watches that start behind the stream (default 1,000). */
+  windowSize?: number;
+}
+
+export class WatchHub {
+  readonly #storage: Storage;
+  readonly #windowSize: number;
+  readonly #streams = new Map<string, Promise<Stream>>();
+
+  constructor(storage: Storage, options: WatchHubOptions = {}) {
+    this.#storage = storage;
+    this.#windowSize = options.windowSize ?? 1000;
+  }
+
+  /**
+   * Delivers the changes under `prefix` after `fromRevision`, in revision order, through the shared
+   * stream `streamKey` (whose datastore watch covers `root`, a prefix of `prefix`). Only changes
+   * whose trigger values include the trigger's value are offered when a trigger is given: the
+   * caller's own filter must never match any other.
+   */
+  async watch(
+    streamKey: string,
+    root: string,
+    prefix: string,
+    fromRevision: number,
+    trigger: WatchTrigger | undefined,
+    triggerValues: TriggerValues,
+    callbacks: WatchCallbacks,
+  ): Promise<HubWatchHandle> {
+    // the first watch of a resource starts its stream: a failure to start is that watch's error
+    const stream = await this.#stream(streamKey, root, fromRevision, triggerValues);
+    if (fromRevision < stream.floor) return this.#ownWatch(prefix, fromRevision, callbacks);
+    const subscriber: Subscriber = { prefix, trigger, callbacks, delivered: fromRevision, cancelled: false };
+    stream.add(subscriber);
+    return {
+      cancel: () => {
+        subscriber.cancelled = true;
+        stream.remove(subscriber);
+      },
+      caughtUp: () => Math.max(subscriber.delivered, stream.latest),
+    };
+  }
+
+  /** How many shared streams and subscribers there are (metrics and tests). */
+  async stats(): Promise<{ streams: number; subscribers: number }> {
+    let subscribers = 0;
+    const streams = await Promise.all([...this.#streams.values()].map((s) => s.catch(() => undefined)));
+    for (const stream of streams) subscribers += stream?.subscribers ?? 0;
+    return { streams: streams.filter(Boolean).length, subscribers };
+  }
+
+  async #ownWatch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<HubWatchHandle> {
+    let delivered = fromRevision;
+    const handle = await this.#storage.watch(prefix, fromRevision, {
+      onChange: (change) => {
+        delivered = change.revision;
+        callbacks.onChange(change);
+      },
+      onError: (err) => callbacks.onError(err),
+    });
+    return { cancel: () => handle.cancel(), caughtUp: () => delivered };
+  }
+
+  #stream(key: string, root: string, fromRevision: number, triggerValues: TriggerValues): Promise<Stream> {
+    const existing = this.#streams.get(key);
+    if (existing !== undefined) return existing;
+    const stream = new Stream(fromRevision, this.#windowSize, triggerValues);
+    const started = this.#storage
+      .watch(root, fromRevision, {
+        onChange: (change) => stream.dispatch(change),
+        onError: (err) => {
+          if (this.#streams.get(key) === started) this.#streams.delete(key);
+          stream.fail(err);
+        },
+      })
+      .then((handle) => {
+        stream.cancelStorage = () => handle.cancel();
+        return stream;
+      });
+    this.#streams.set(key, started);
+    // a stream that could not start is forgotten, so the next watch tries again
+    started.catch(() => {
+      if (this.#streams.get(key) === started) this.#streams.delete(key);
+    });
+    return started;
+  }
+
+  /** Stops every stream (the server is closing); their subscribers are not told. */
+  async close(): Promise<void> {
+    const streams = await Promise.all([...this.#streams.values()].map((s) => s.catch(() => undefined)));
+    this.#streams.clear();
+    for (const stream of streams) stream?.cancelStorage();
+  }
+}
