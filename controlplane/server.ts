@@ -240,6 +240,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   try {
     podsByNode = new ObjectCache(registry, pods, (pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName || undefined);
     await podsByNode.start();
+    // a node's agent lists its pods on every start and relist: from the index, not every pod decoded
+    const byNode = podsByNode;
+    registry.serveListsFrom((info, selectors) => {
+      if (info !== pods) return undefined;
+      const node = selectors.fields?.find((r) => r.equal && r.field === 'spec.nodeName' && r.value !== '');
+      return node === undefined ? undefined : byNode.indexedAt(node.value);
+    });
   } catch (err) {
     stopCaches();
     await storage.close();

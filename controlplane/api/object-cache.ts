@@ -20,6 +20,8 @@ export class ObjectCache {
   /** Index value -> object keys. */
   readonly #index = new Map<string, Set<string>>();
   #handle: WatchHandle | undefined;
+  /** Every change at or below this revision is in the objects. */
+  #revision = 0;
   #ready = false;
   #stopped = false;
 
@@ -55,6 +57,15 @@ export class ObjectCache {
     return [...(this.#index.get(value) ?? [])].map((key) => this.#objects.get(key)!);
   }
 
+  /**
+   * Like indexed(), with the revision the answer is current at (every change up to it is in it), for
+   * lists served from memory; undefined when the cache is not current.
+   */
+  indexedAt(value: string): { items: KubeObject[]; revision: number } | undefined {
+    const items = this.indexed(value);
+    return items === undefined ? undefined : { items, revision: this.#revision };
+  }
+
   #key(namespace: string | undefined, name: string): string {
     return this.#info.namespaced ? `${namespace ?? ''}/${name}` : name;
   }
@@ -65,6 +76,7 @@ export class ObjectCache {
     this.#objects.clear();
     this.#index.clear();
     for (const object of list.items) this.#put(this.#key(object.metadata.namespace, object.metadata.name ?? ''), object);
+    this.#revision = Number(list.metadata.resourceVersion);
     this.#handle = await this.#registry.watch(
       this.#info,
       undefined,
@@ -78,6 +90,7 @@ export class ObjectCache {
         this.#ready = false;
         void this.#rebuild();
       },
+      (revision) => { this.#revision = revision; },
     );
     this.#ready = true;
   }

@@ -39,7 +39,18 @@ export interface Selectors {
 export interface ListRequest extends Selectors {
   limit?: number;
   continueToken?: string;
+  /**
+   * The list may be served from memory when it is at least this new (a list's resourceVersion=N;
+   * "0" is 0: any). Absent: read the datastore, the newest state.
+   */
+  notOlderThan?: number;
 }
+
+/**
+ * Answers a list from memory when it can (pods of one node from the pods-by-node index), with the
+ * revision the answer is current at; undefined when it cannot.
+ */
+export type ListFromMemory = (info: ResourceInfo, selectors: Selectors) => { items: KubeObject[]; revision: number } | undefined;
 
 export interface DeleteOptions extends PropagationRequest {
   gracePeriodSeconds?: number;
@@ -118,6 +129,7 @@ export class Registry {
   readonly #now: Now;
   readonly #sections = new SerialSections();
   readonly #watches: WatchHub;
+  #listFromMemory: ListFromMemory = () => undefined;
 
   constructor(storage: Storage, admit: Admit, now: Now = () => new Date()) {
     this.storage = storage;
@@ -172,7 +184,20 @@ export class Registry {
     return this.decode(info, kv);
   }
 
+  /** Lets lists that allow an older answer be served from memory (see ListRequest.notOlderThan). */
+  serveListsFrom(source: ListFromMemory): void {
+    this.#listFromMemory = source;
+  }
+
   async list(info: ResourceInfo, namespace: string | undefined, request: ListRequest = {}): Promise<KubeList> {
+    if (request.notOlderThan !== undefined && request.continueToken === undefined) {
+      const remembered = this.#listFromMemory(info, request);
+      if (remembered !== undefined && remembered.revision >= request.notOlderThan) {
+        const items = remembered.items.filter((o) => (namespace === undefined || namespace === '' || o.metadata.namespace === namespace) && this.matches(o, request));
+        // served as upstream's watch cache serves resourceVersion=0: the whole answer, limit ignored
+        return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(remembered.revision) }, items };
+      }
+    }
     const prefix = this.prefix(info, namespace);
     let token: ContinueToken | undefined;
     if (request.continueToken) {

@@ -182,10 +182,13 @@ export class RestHandler {
     const limit = limitText ? Number(limitText) : undefined;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new ApiError('BadRequest', 'limit must be a non-negative integer');
     const continueToken = call.url.searchParams.get('continue') ?? undefined;
+    const rvText = call.url.searchParams.get('resourceVersion') ?? '';
+    if (rvText !== '' && !/^\d+$/.test(rvText)) throw new ApiError('BadRequest', `invalid resourceVersion "${rvText}"`);
     const list = await this.#registry.list(info, namespace, {
       ...selectorsFrom(info, call.url),
       ...(limit ? { limit } : {}),
       ...(continueToken ? { continueToken } : {}),
+      ...(rvText !== '' && call.url.searchParams.get('resourceVersionMatch') !== 'Exact' ? { notOlderThan: Number(rvText) } : {}),
     });
     if (wantsTable(call.accept)) {
       const table = tableFor(info, list.items, list.metadata.resourceVersion, call.url.searchParams.get('includeObject') ?? 'Metadata');

@@ -9,12 +9,14 @@
  *
  * The newest changes are kept in a window so that a watch starting a little behind the stream (an
  * informer lists, then watches from the list's revision) is caught up from memory. A watch from
- * further back than the window gets a datastore watch of its own, as every watch had before.
+ * further back than the window gets a datastore watch of its own, as every watch had before; one
+ * from before the datastore's compacted revision fails with Compacted (410) either way.
  *
  * Delivery is synchronous from the stream's datastore callback; a subscriber that throws does not
  * stop the others. When the datastore watch fails (etcd lost, history compacted under it), every
  * subscriber gets the error and the stream is dropped; the next watch starts a new one.
  */
+import { StorageError } from '../storage/errors.ts';
 import type { Change, Storage, WatchCallbacks } from '../storage/store.ts';
 
 /** What a subscriber filters on: one value of one indexed field, or nothing (every change). */
@@ -160,6 +162,10 @@ export class WatchHub {
     triggerValues: TriggerValues,
     callbacks: WatchCallbacks,
   ): Promise<HubWatchHandle> {
+    // history compacted past the start is a 410 even when the window still holds it, so that a
+    // watch's fate does not depend on which server it reached or how busy the resource was
+    const compacted = await this.#storage.compactedRevision();
+    if (fromRevision < compacted) throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     // the first watch of a resource starts its stream: a failure to start is that watch's error
     const stream = await this.#stream(streamKey, root, fromRevision, triggerValues);
     if (fromRevision < stream.floor) return this.#ownWatch(prefix, fromRevision, callbacks);

@@ -107,13 +107,17 @@ export async function serveWatch(
   ready = true;
   for (const event of pending.splice(0)) send(event);
 
-  const bookmarkTimer = bookmarks
-    ? setInterval(() => {
-        lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0, handle.caughtUp());
-        write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
-      }, settings.bookmarkIntervalMs)
-    : undefined;
-  const timeout = setTimeout(finish, timeoutSeconds * 1000);
+  const bookmark = () => {
+    lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0, handle.caughtUp());
+    write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
+  };
+  const bookmarkTimer = bookmarks ? setInterval(bookmark, settings.bookmarkIntervalMs) : undefined;
+  // a last bookmark as the watch times out, as upstream's watch cache sends: the client resumes
+  // from now, not from its last event or bookmark (which may be far behind on a quiet selection)
+  const timeout = setTimeout(() => {
+    if (bookmarks) bookmark();
+    finish();
+  }, timeoutSeconds * 1000);
   res.on('close', finish);
   await done;
   open = false;

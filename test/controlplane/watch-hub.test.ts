@@ -101,6 +101,9 @@ class FailingWatchStore {
     this.watches.push(callbacks);
     return this.inner.watch(prefix, from, callbacks);
   }
+  compactedRevision(): Promise<number> {
+    return this.inner.compactedRevision();
+  }
   failAll(err: Error): void {
     for (const w of this.watches.splice(0)) w.onError(err);
   }

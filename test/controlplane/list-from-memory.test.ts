@@ -1,0 +1,56 @@
+/**
+ * A node's pod list (fieldSelector spec.nodeName=<node>) that allows an older answer
+ * (resourceVersion=0, or not older than N) is served from the server's pods-by-node index, as
+ * upstream serves such lists from its watch cache; without a resourceVersion it is a fresh read.
+ * Both answers agree, and the remembered one is never older than asked for.
+ */
+import test from 'ava';
+import { KubeClient } from '../../kube/client.ts';
+import { isApiError } from '../../kube/errors.ts';
+import { refs } from '../../kube/resource-ref.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { startInProcess, type InProcessServer } from './in-process.ts';
+
+let server: InProcessServer | undefined;
+let client: KubeClient | undefined;
+test.before(async () => {
+  server = await startInProcess();
+  client = new KubeClient(server.admin);
+});
+test.after.always(async () => {
+  client?.close();
+  await server?.destroy();
+});
+
+const pod = (name: string, nodeName: string, namespace = 'default'): KubeObject =>
+  ({ apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { nodeName, containers: [{ name: 'c', image: 'busybox:1.36' }] } }) as KubeObject;
+
+test('a node\'s pod list at resourceVersion=0 or not older than N matches the fresh read', async (t) => {
+  const api = client!;
+  await api.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'elsewhere' } } as KubeObject);
+  await api.create(refs.pods, pod('a1', 'mem-a'));
+  await api.create(refs.pods, pod('b1', 'mem-b'));
+  const last = await api.create(refs.pods, pod('a2', 'mem-a', 'elsewhere'));
+  const names = (list: { items: KubeObject[] }) => list.items.map((p) => `${p.metadata.namespace}/${p.metadata.name}`).sort();
+
+  const fresh = await api.list(refs.pods, { fieldSelector: 'spec.nodeName=mem-a' });
+  const remembered = await api.list(refs.pods, { fieldSelector: 'spec.nodeName=mem-a', resourceVersion: '0' });
+  const notOlder = await api.list(refs.pods, { fieldSelector: 'spec.nodeName=mem-a', resourceVersion: last.metadata.resourceVersion! });
+  t.deepEqual(names(fresh), ['default/a1', 'elsewhere/a2']);
+  t.deepEqual(names(remembered), names(fresh));
+  t.deepEqual(names(notOlder), names(fresh));
+  t.true(Number(notOlder.metadata.resourceVersion) >= Number(last.metadata.resourceVersion), 'never older than asked for');
+  // a namespace still narrows, other selectors still apply
+  t.deepEqual(names(await api.list(refs.pods, { namespace: 'elsewhere', fieldSelector: 'spec.nodeName=mem-a', resourceVersion: '0' })), ['elsewhere/a2']);
+  t.deepEqual(names(await api.list(refs.pods, { fieldSelector: 'spec.nodeName=mem-a,metadata.name=a1', resourceVersion: '0' })), ['default/a1']);
+  // a pod deleted is gone from the remembered answer too
+  await api.delete(refs.pods, 'a1', { namespace: 'default', gracePeriodSeconds: 0 });
+  const afterDelete = await api.list(refs.pods, { fieldSelector: 'spec.nodeName=mem-a', resourceVersion: '0' });
+  t.deepEqual(names(afterDelete), ['elsewhere/a2']);
+});
+
+test('a list with a resourceVersion that is not a number is refused', async (t) => {
+  const err = await t.throwsAsync(client!.list(refs.pods, { fieldSelector: 'spec.nodeName=mem-a', resourceVersion: 'latest' }));
+  t.true(isApiError(err, 'BadRequest'));
+  t.regex(err.message, /invalid resourceVersion "latest"/);
+});
