@@ -80,7 +80,9 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       const nodes = caches.list('nodes') as Node[];
       const anyReady = nodes.some((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
       let next = reconcileTaints(node, now, anyReady);
-      if (options.clusterCidr) {
+      // the used blocks are gathered only for a node without one: lease renewals plan every node
+      // every 10 s, and a set of every node's block each time made that O(nodes) per renewal
+      if (options.clusterCidr && !(next ?? node).spec?.podCIDR) {
         const used = usedPodCidrs(nodes);
         for (const [holder, cidr] of reserved) {
           if (holder !== name) used.add(cidr);
@@ -89,7 +91,9 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
         if (withCidr) {
           reserved.set(name, withCidr.spec!.podCIDR!);
           next = withCidr;
-        } else if (node.spec?.podCIDR) reserved.delete(name);
+        }
+      } else if (options.clusterCidr && reserved.has(name)) {
+        reserved.delete(name);
       }
       if (next) actions.push({ kind: 'update', resource: 'nodes', object: next });
       const tainted = (next ?? node).spec?.taints?.some((t) => t.effect === 'NoExecute') === true;
