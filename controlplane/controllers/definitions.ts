@@ -36,7 +36,7 @@ export const replicaSetController: ControllerSpec = {
   primary: 'replicasets',
   workers: 2,
   triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'ReplicaSet'), ...adoptersOf(pod, caches, 'replicasets')] }],
-  plan: (rs, caches, now) => planReplicaSet(rs as ReplicaSet, caches.list('pods', rs.metadata.namespace) as Pod[], now),
+  plan: (rs, caches, now) => planReplicaSet(rs as ReplicaSet, caches.claimable('pods', rs) as Pod[], now),
 };
 
 /** The Deployment that controls the ReplicaSet that controls this pod, if any. */

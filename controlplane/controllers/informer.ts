@@ -5,6 +5,7 @@
  */
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { objectKey, type ClusterClient, type ResourceName, type WatchSubscription } from './client.ts';
+import { controllerOf } from './pods.ts';
 
 export interface InformerHandlers<T> {
   added?(object: T): void;
@@ -24,6 +25,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #cache = new Map<string, T>();
   /** namespace → key → object, so per-namespace reads do not scan the whole cache. */
   readonly #byNamespace = new Map<string, Map<string, T>>();
+  /**
+   * Controller uid → key → object, and '' + namespace → key → object for objects without a
+   * controller: what a controller may claim (its own and the orphans) without a scan of the
+   * namespace (30,000 pods per ReplicaSet pass at 1,000 nodes).
+   */
+  readonly #byController = new Map<string, Map<string, T>>();
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #options: InformerOptions;
   #subscription: WatchSubscription | undefined;
@@ -66,6 +73,27 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   listNamespace(namespace: string): T[] {
     return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
+  listClaimable(namespace: string, controllerUid: string): T[] {
+    return [...(this.#byController.get(controllerUid)?.values() ?? []), ...(this.#byController.get(`\0${namespace}`)?.values() ?? [])];
+  }
+
+  #indexController(key: string, old: T | undefined, object: T | undefined): void {
+    const bucketOf = (o: T) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`;
+    const before = old === undefined ? undefined : bucketOf(old);
+    const after = object === undefined ? undefined : bucketOf(object);
+    if (before !== undefined && before !== after) {
+      const bucket = this.#byController.get(before);
+      bucket?.delete(key);
+      if (bucket?.size === 0) this.#byController.delete(before);
+    }
+    if (after !== undefined) {
+      let bucket = this.#byController.get(after);
+      if (bucket === undefined) this.#byController.set(after, (bucket = new Map()));
+      bucket.set(key, object!);
+    }
   }
 
   #index(key: string, object: T | undefined, namespace: string | undefined): void {
@@ -121,6 +149,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       if (old === undefined) return;
       this.#cache.delete(key);
       this.#index(key, undefined, old.metadata.namespace);
+      this.#indexController(key, old, undefined);
       this.#notify((h) => h.deleted?.(object));
       return;
     }
@@ -128,6 +157,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (old !== undefined && old.metadata.resourceVersion === object.metadata.resourceVersion) return;
     this.#cache.set(key, object);
     this.#index(key, object, object.metadata.namespace);
+    this.#indexController(key, old, object);
     this.#notify((h) => (old === undefined ? h.added?.(object) : h.updated?.(old, object)));
   }
 

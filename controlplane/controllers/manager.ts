@@ -21,6 +21,11 @@ export interface Caches {
   get(resource: ResourceName, key: string): KubeObject | undefined;
   /** Every cached object of the resource, or only those in `namespace`. */
   list(resource: ResourceName, namespace?: string): KubeObject[];
+  /**
+   * What `owner` may claim: the objects it controls and those in its namespace that no controller
+   * controls (claim.ts ignores the rest, so this is the same answer as list() for claiming).
+   */
+  claimable(resource: ResourceName, owner: KubeObject): KubeObject[];
 }
 
 export interface Trigger {
@@ -83,6 +88,7 @@ export class ControllerManager {
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),
       list: (resource, namespace) => (namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace)),
+      claimable: (resource, owner) => this.#informer(resource).listClaimable(owner.metadata.namespace ?? '', owner.metadata.uid ?? ''),
     };
     for (const spec of options.controllers) {
       const queue = new WorkQueue();

@@ -68,6 +68,7 @@ test('dependent side: a foreground owner takes a ReplicaSet down in the foregrou
   const caches = (owner: KubeObject, resource: 'deployments' | 'replicasets'): Caches => ({
     get: (r, key) => (r === resource && key === 'default/web' ? owner : undefined),
     list: (r) => (r === resource ? [owner] : []),
+    claimable: () => [],
   });
   const rs: KubeObject = { apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name: 'web-1', namespace: 'default', uid: 'uid-rs', ownerReferences: [ownerRef('Deployment', 'web')] } };
   t.deepEqual(describe(planGarbage(rs, 'replicasets')(caches(deployment, 'deployments')).actions), ['delete replicasets web-1 (Foreground)']);

@@ -17,6 +17,7 @@ function caches(objects: Partial<Record<ResourceName, KubeObject[]>>): Caches {
   return {
     get: (resource, k) => (objects[resource] ?? []).find((o) => key(o) === k),
     list: (resource, namespace) => (objects[resource] ?? []).filter((o) => namespace === undefined || o.metadata.namespace === namespace),
+    claimable: (resource, owner) => (objects[resource] ?? []).filter((o) => o.metadata.namespace === owner.metadata.namespace),
   };
 }
 

@@ -127,3 +127,26 @@ test('informer: after a broken watch it lists again and reports what changed mea
   t.is(client.lists, 2);
   t.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['kept', 'new']);
 });
+
+test('informer: what an owner may claim is its own objects and its namespace\'s orphans, kept current as ownership changes', async (t) => {
+  const client = new MemoryCluster();
+  const controller = (uid: string) => [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: uid, uid, controller: true }];
+  await client.create('pods', { metadata: { name: 'mine', namespace: 'a', ownerReferences: controller('rs-1') } });
+  await client.create('pods', { metadata: { name: 'theirs', namespace: 'a', ownerReferences: controller('rs-2') } });
+  await client.create('pods', { metadata: { name: 'orphan', namespace: 'a' } });
+  await client.create('pods', { metadata: { name: 'orphan-elsewhere', namespace: 'b' } });
+  const informer = new Informer<KubeObject>(client, 'pods');
+  await informer.start();
+  const claimable = () => informer.listClaimable('a', 'rs-1').map((o) => o.metadata.name).sort();
+  t.deepEqual(claimable(), ['mine', 'orphan']);
+  // the orphan is adopted by rs-2, and rs-2's pod is released: both move
+  const orphan = informer.get('a/orphan')!;
+  await client.update('pods', { ...orphan, metadata: { ...orphan.metadata, ownerReferences: controller('rs-2') } });
+  const theirs = informer.get('a/theirs')!;
+  await client.update('pods', { ...theirs, metadata: { ...theirs.metadata, ownerReferences: [] } });
+  await waitFor(() => claimable().join() === 'mine,theirs', { what: 'the adoption and the release to reach the index', timeoutMs: 2000 });
+  await client.delete('pods', 'a', 'mine');
+  await waitFor(() => claimable().join() === 'theirs', { what: 'the deletion to reach the index', timeoutMs: 2000 });
+  t.deepEqual(informer.listClaimable('b', 'rs-1').map((o) => o.metadata.name), ['orphan-elsewhere']);
+  informer.stop();
+});
