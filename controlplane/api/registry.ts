@@ -198,6 +198,17 @@ export class Registry {
         return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(remembered.revision) }, items };
       }
     }
+    // One object asked for by name (an agent's informer on its own Node): read that key, not the
+    // whole collection. The revision is read first: a write in between can only make the answer
+    // newer than it says, and a watch from it then repeats that write rather than missing it.
+    const byName = request.fields?.find((r) => r.equal && r.field === 'metadata.name');
+    if (byName !== undefined && request.continueToken === undefined && (!info.namespaced || (namespace !== undefined && namespace !== ''))) {
+      const revision = await this.#call(info, '', () => this.storage.currentRevision());
+      const kv = await this.#call(info, byName.value, () => this.storage.get(this.key(info, namespace, byName.value)));
+      const object = kv === undefined ? undefined : this.decode(info, kv);
+      const items = object !== undefined && this.matches(object, request) ? [object] : [];
+      return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(revision) }, items };
+    }
     const prefix = this.prefix(info, namespace);
     let token: ContinueToken | undefined;
     if (request.continueToken) {

@@ -12,7 +12,7 @@ function ipToNumber(ip: string): number {
 }
 
 function numberToIp(value: number): string {
-  return [value >>> 24, (value >>> 16) & 255, (value >>> 8) & 255, value & 255].join('.');
+  return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
 export interface CidrRange {
