@@ -365,7 +365,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   if (options.controlLoops) {
     try {
       loops = await startControlLoops({
-        client: new KubeClusterClient(new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key })),
+        client: new KubeClusterClient(new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key, maxConnections: 64 })),
         logger: logger.child({ component: 'controllers' }),
         rootCaPem: pki.ca.cert,
         ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),

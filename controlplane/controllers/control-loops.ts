@@ -97,7 +97,8 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
  * as a separate kube-controller-manager would. `stop()` also closes the connections.
  */
 export async function startControlLoopsWithKubeconfig(kubeconfigPath: string, options: Omit<ControlLoopsOptions, 'client'> = {}): Promise<RunningControlLoops> {
-  const http = new KubeClient(loadKubeconfig(kubeconfigPath).client);
+  // the scheduler and every controller share it: more connections than one agent's
+  const http = new KubeClient({ ...loadKubeconfig(kubeconfigPath).client, maxConnections: 64 });
   let loops: RunningControlLoops;
   try {
     loops = await startControlLoops({ ...options, client: new KubeClusterClient(http) });
