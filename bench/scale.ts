@@ -82,8 +82,11 @@ export interface StepResult {
   join_s: number;
   /** From the first new Deployment until every replica was ready. */
   rollout_s: number;
-  lease_writes_per_s: number;
-  node_status_writes_per_s: number;
+  /** null when the server did not answer after the rollout. */
+  lease_writes_per_s: number | null;
+  node_status_writes_per_s: number | null;
+  /** 'step': from the step's start to its end; 'join': up to every node Ready (the server stopped answering later). */
+  latency_window: 'step' | 'join';
   mutating: LatencySummary['mutating'];
   read: LatencySummary['read'];
   list: LatencySummary['list'];
@@ -109,10 +112,17 @@ function dirBytes(dir: string): number {
   return total;
 }
 
+/** The server's metrics; a server that does not answer within 30 s is reported as such (an overloaded one may not accept at all). */
 async function scrape(server: ServerProcess): Promise<Scrape> {
-  const reply = await call(server, 'GET', '/metrics', adminIdentity(server.dataDir));
-  if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
-  return parseScrape(String(reply.body));
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('GET /metrics: no answer within 30 s')), 30_000); });
+  try {
+    const reply = await Promise.race([call(server, 'GET', '/metrics', adminIdentity(server.dataDir)), timeout]);
+    if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
+    return parseScrape(String(reply.body));
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function joinArgs(server: ServerProcess): Promise<string[]> {
@@ -181,7 +191,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
     if (backend === 'etcd') etcd = await startEtcd();
     server = await startServerProcess({ datastore: backend, controllers: true, ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
     const running = server;
-    const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 120_000 });
+    const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 30_000 });
     const join = await joinArgs(running);
     await admin.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scale' } } as KubeObject);
     const serverWatch = new ProcessWatch(() => [running.pid]);
@@ -227,6 +237,11 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       });
       const joinSeconds = (performance.now() - stepStart) / 1000;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
+      // the join's own window: kept for the step if the server stops answering during the rollout
+      const joined = await scrape(running).catch((err: Error) => {
+        progress.note(`[${backend}] no metrics after the join: ${err.message}`);
+        return undefined;
+      });
 
       // -- pods through Deployments
       const podTarget = size * podsPerNode;
@@ -242,7 +257,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       progress.note(`[${backend}] ${podsRunning}/${podTarget} replicas ready ${rolloutSeconds.toFixed(1)} s after the first Deployment`);
 
       // -- steady state: heartbeats only
-      const steadyBefore = await scrape(running);
+      const steadyBefore = await scrape(running).catch(() => undefined);
       const steadyStart = performance.now();
       const steadyEnd = steadyStart + steadyMs;
       while (performance.now() < steadyEnd) {
@@ -250,10 +265,14 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         progress.update(`[${backend}] ${size} nodes: steady window, ${Math.round((steadyEnd - performance.now()) / 1000)} s left`);
         await sleep(1_000);
       }
-      const after = await scrape(running);
-      const steady = windowOf(steadyBefore, after);
+      const after = steadyBefore === undefined ? undefined : await scrape(running).catch(() => undefined);
       const steadySeconds = (performance.now() - steadyStart) / 1000;
-      const latency = summarize(windowOf(before, after));
+      // a server that stopped answering: the step keeps what was measured up to the join
+      const end = after ?? joined;
+      if (end === undefined) throw new Error(`the server stopped answering at ${size} nodes (no metrics after the join or the rollout)`);
+      if (after === undefined) progress.note(`[${backend}] the server did not answer after the rollout: latency is the join's, the lease rate unknown`);
+      const steady = after !== undefined && steadyBefore !== undefined ? windowOf(steadyBefore, after) : undefined;
+      const latency = summarize(windowOf(before, end));
       sample();
       const datastoreBytes = etcd ? dirBytes(etcd.dataDir) : dirBytes(running.dataDir);
       const hollowRss = hollowWatch.lastRssBytes;
@@ -261,13 +280,16 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       results.push({
         backend, nodes_target: size, nodes_ready: nodesReady, pods_target: podTarget, pods_running: podsRunning, complete,
         join_s: Math.round(joinSeconds * 10) / 10, rollout_s: Math.round(rolloutSeconds * 10) / 10,
-        lease_writes_per_s: Math.round(((steady.requests.get('PUT leases') ?? 0) / steadySeconds) * 10) / 10,
-        node_status_writes_per_s: Math.round((((steady.requests.get('PUT nodes/status') ?? 0) + (steady.requests.get('PATCH nodes/status') ?? 0)) / steadySeconds) * 10) / 10,
+        lease_writes_per_s: steady ? Math.round(((steady.requests.get('PUT leases') ?? 0) / steadySeconds) * 10) / 10 : null,
+        node_status_writes_per_s: steady ? Math.round((((steady.requests.get('PUT nodes/status') ?? 0) + (steady.requests.get('PATCH nodes/status') ?? 0)) / steadySeconds) * 10) / 10 : null,
+        latency_window: after !== undefined ? 'step' : 'join',
         mutating: latency.mutating, read: latency.read, list: latency.list, busiest: latency.rows.slice(0, 12),
         server_rss_mib: mib(serverWatch.lastRssBytes), server_peak_rss_mib: mib(serverWatch.peakRssBytes), server_cpu_pct: serverWatch.cpu().pct,
         hollow_processes: hollows.length, hollow_rss_mib: mib(hollowRss), hollow_kib_per_node: Math.round(hollowRss / 1024 / Math.max(1, nodesReady)),
         hollow_cpu_pct: hollowWatch.cpu().pct, datastore_mib: Math.round((datastoreBytes / 1048576) * 10) / 10,
-        ...(complete ? {} : { note: 'the step\'s share of the time budget ran out before every node or replica was ready' }),
+        ...(complete ? {} : { note: after === undefined
+          ? 'the server stopped answering during the rollout (connections not accepted): latency and RSS are from the join'
+          : 'the step\'s share of the time budget ran out before every node or replica was ready' }),
       });
       const r = results.at(-1)!;
       progress.note(`[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node`);
