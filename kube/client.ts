@@ -79,7 +79,8 @@ export class KubeClient {
     const identity = this.#config.cert ? { cert: this.#config.cert, key: this.#config.key } : {};
     return pooled
       ? new Agent({ keepAlive: true, maxSockets: this.#config.maxConnections ?? 8, ca: this.#config.ca, ...identity })
-      : new Agent({ keepAlive: false, ca: this.#config.ca, ...identity });
+      // keep-alive here too: a watch sent with "Connection: close" made joins four times slower
+      : new Agent({ keepAlive: true, ca: this.#config.ca, ...identity });
   }
 
   /**
