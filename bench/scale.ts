@@ -62,9 +62,11 @@ const targets = { mutating_p99_ms: 100, read_p99_ms: 50, server_rss_mib: 1024 };
 const startedAt = Date.now();
 /**
  * The targets are set on sqlite, so it gets twice etcd's share of what is left of the budget when it
- * starts. Within a backend each step gets a share of what is left, weighted by the square root of
- * its size, and a step that runs out of its share is recorded as incomplete and the next starts:
- * a slow rollout at 300 nodes must not keep the run from reaching the largest size.
+ * starts. Within a backend each step gets a share of what is left, weighted by its size (joining
+ * takes time in proportion to the nodes added; a step that ends early leaves its time to the next),
+ * and a step that runs out of its share is recorded as incomplete and the next starts: a slow
+ * rollout at 300 nodes must not keep the run from reaching the largest size. (Weighted by the
+ * square root of the size, the 1,000-node step got 281 s and stopped at 990 nodes Ready.)
  */
 const backendWeight = { sqlite: 2, etcd: 1 } as const;
 let stepDeadline = 0;
@@ -205,7 +207,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         progress.note(`[${backend}] no time left for ${size} nodes`);
         break;
       }
-      const weights = sizes.slice(i).map(Math.sqrt);
+      const weights = sizes.slice(i);
       // the steady window and the stop come after the waits: keep them out of the step's share
       stepDeadline = Date.now() + ((backendDeadline - Date.now()) * weights[0]!) / weights.reduce((a, b) => a + b, 0) - steadyMs - 5_000;
       const before = await scrape(running);
