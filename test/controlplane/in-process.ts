@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../controlplane/server.ts';
-import type { ClientConfig } from '../../kube/client.ts';
+import type { TestFn } from 'ava';
+import { KubeClient, type ClientConfig } from '../../kube/client.ts';
 
 export interface InProcessServer {
   readonly server: RunningServer;
@@ -39,4 +40,22 @@ export async function startInProcess(options: { bookmarkIntervalMs?: number; dat
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * One in-process server and an admin client shared by a test file's tests: started before the
+ * first, stopped after the last (also when one fails). Call it at the top level of the file.
+ */
+export function sharedInProcess(test: TestFn): { client(): KubeClient; server(): InProcessServer } {
+  let server: InProcessServer | undefined;
+  let client: KubeClient | undefined;
+  test.before(async () => {
+    server = await startInProcess();
+    client = new KubeClient(server.admin);
+  });
+  test.after.always(async () => {
+    client?.close();
+    await server?.destroy();
+  });
+  return { client: () => client!, server: () => server! };
 }

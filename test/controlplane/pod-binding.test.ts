@@ -3,11 +3,10 @@
  * PodScheduled=True replacing the scheduler's PodScheduled=False.
  */
 import test from 'ava';
-import { KubeClient } from '../../kube/client.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
 import { bindPod } from '../../controlplane/api/binding.ts';
-import { startInProcess, type InProcessServer } from './in-process.ts';
+import { sharedInProcess } from './in-process.ts';
 
 test('bindPod replaces a False PodScheduled and keeps other conditions', (t) => {
   const pod = {
@@ -24,19 +23,10 @@ test('bindPod replaces a False PodScheduled and keeps other conditions', (t) => 
   ]);
 });
 
-let server: InProcessServer | undefined;
-let client: KubeClient | undefined;
-test.before(async () => {
-  server = await startInProcess();
-  client = new KubeClient(server.admin);
-});
-test.after.always(async () => {
-  client?.close();
-  await server?.destroy();
-});
+const shared = sharedInProcess(test);
 
 test('POST pods/<name>/binding sets PodScheduled=True through the API, clearing the scheduler\'s False', async (t) => {
-  const api = client!;
+  const api = shared.client();
   await api.create(refs.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'waiting', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox:1.36' }] } });
   const unschedulable = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes are available: 2 Insufficient cpu.', lastTransitionTime: '2026-01-01T00:00:00Z' };
   await api.patch(refs.pods, 'waiting', { status: { conditions: [unschedulable] } }, { namespace: 'default', subresource: 'status' });
