@@ -8,6 +8,7 @@
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { WatchHandle } from '../storage/store.ts';
+import { BucketIndex } from '../bucket-index.ts';
 import { keepTrying } from './keep-trying.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceInfo } from './resources.ts';
@@ -16,9 +17,8 @@ export class ObjectCache {
   readonly #registry: Registry;
   readonly #info: ResourceInfo;
   readonly #objects = new Map<string, KubeObject>();
-  readonly #indexBy: ((object: KubeObject) => string | undefined) | undefined;
-  /** Index value -> object keys. */
-  readonly #index = new Map<string, Set<string>>();
+  /** By the index value, when the cache has one. */
+  readonly #index: BucketIndex<KubeObject> | undefined;
   #handle: WatchHandle | undefined;
   /** Every change at or below this revision is in the objects. */
   #revision = 0;
@@ -28,33 +28,20 @@ export class ObjectCache {
   constructor(registry: Registry, info: ResourceInfo, indexBy?: (object: KubeObject) => string | undefined) {
     this.#registry = registry;
     this.#info = info;
-    this.#indexBy = indexBy;
+    this.#index = indexBy === undefined ? undefined : new BucketIndex(indexBy);
   }
 
   #put(key: string, object: KubeObject | undefined): void {
     const before = this.#objects.get(key);
     if (object === undefined) this.#objects.delete(key);
     else this.#objects.set(key, object);
-    if (this.#indexBy === undefined) return;
-    const was = before === undefined ? undefined : this.#indexBy(before);
-    const now = object === undefined ? undefined : this.#indexBy(object);
-    if (was === now) return;
-    if (was !== undefined) {
-      const keys = this.#index.get(was);
-      keys?.delete(key);
-      if (keys?.size === 0) this.#index.delete(was);
-    }
-    if (now !== undefined) {
-      let keys = this.#index.get(now);
-      if (keys === undefined) this.#index.set(now, (keys = new Set()));
-      keys.add(key);
-    }
+    this.#index?.update(key, before, object);
   }
 
   /** Objects whose index value is `value`, from memory; undefined when the cache is not current (read live then). */
   indexed(value: string): KubeObject[] | undefined {
     if (!this.#ready) return undefined;
-    return [...(this.#index.get(value) ?? [])].map((key) => this.#objects.get(key)!);
+    return this.#index?.get(value) ?? [];
   }
 
   /**
@@ -74,7 +61,7 @@ export class ObjectCache {
   async start(): Promise<void> {
     const list = await this.#registry.list(this.#info, undefined);
     this.#objects.clear();
-    this.#index.clear();
+    this.#index?.clear();
     for (const object of list.items) this.#put(this.#key(object.metadata.namespace, object.metadata.name ?? ''), object);
     this.#revision = Number(list.metadata.resourceVersion);
     this.#handle = await this.#registry.watch(

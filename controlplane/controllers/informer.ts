@@ -5,6 +5,7 @@
  */
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { objectKey, type ClusterClient, type ResourceName, type WatchSubscription } from './client.ts';
+import { BucketIndex } from '../bucket-index.ts';
 import { controllerOf } from './pods.ts';
 
 export interface InformerHandlers<T> {
@@ -23,14 +24,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly resource: ResourceName;
   readonly #client: ClusterClient;
   readonly #cache = new Map<string, T>();
-  /** namespace → key → object, so per-namespace reads do not scan the whole cache. */
-  readonly #byNamespace = new Map<string, Map<string, T>>();
+  /** By namespace, so per-namespace reads do not scan the whole cache. */
+  readonly #byNamespace = new BucketIndex<T>((o) => o.metadata.namespace ?? '');
   /**
-   * Controller uid → key → object, and '' + namespace → key → object for objects without a
-   * controller: what a controller may claim (its own and the orphans) without a scan of the
-   * namespace (30,000 pods per ReplicaSet pass at 1,000 nodes).
+   * By controller uid, and by '\0' + namespace for objects without a controller: what a controller
+   * may claim (its own and the orphans) without a scan of the namespace (30,000 pods per
+   * ReplicaSet pass at 1,000 nodes).
    */
-  readonly #byController = new Map<string, Map<string, T>>();
+  readonly #byController = new BucketIndex<T>((o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`);
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #options: InformerOptions;
   #subscription: WatchSubscription | undefined;
@@ -72,40 +73,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   listNamespace(namespace: string): T[] {
-    return [...(this.#byNamespace.get(namespace)?.values() ?? [])];
+    return this.#byNamespace.get(namespace);
   }
 
   /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
   listClaimable(namespace: string, controllerUid: string): T[] {
-    return [...(this.#byController.get(controllerUid)?.values() ?? []), ...(this.#byController.get(`\0${namespace}`)?.values() ?? [])];
-  }
-
-  #indexController(key: string, old: T | undefined, object: T | undefined): void {
-    const bucketOf = (o: T) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`;
-    const before = old === undefined ? undefined : bucketOf(old);
-    const after = object === undefined ? undefined : bucketOf(object);
-    if (before !== undefined && before !== after) {
-      const bucket = this.#byController.get(before);
-      bucket?.delete(key);
-      if (bucket?.size === 0) this.#byController.delete(before);
-    }
-    if (after !== undefined) {
-      let bucket = this.#byController.get(after);
-      if (bucket === undefined) this.#byController.set(after, (bucket = new Map()));
-      bucket.set(key, object!);
-    }
-  }
-
-  #index(key: string, object: T | undefined, namespace: string | undefined): void {
-    const ns = namespace ?? '';
-    let bucket = this.#byNamespace.get(ns);
-    if (object === undefined) {
-      bucket?.delete(key);
-      if (bucket?.size === 0) this.#byNamespace.delete(ns);
-      return;
-    }
-    if (bucket === undefined) this.#byNamespace.set(ns, (bucket = new Map()));
-    bucket.set(key, object);
+    return [...this.#byController.get(controllerUid), ...this.#byController.get(`\0${namespace}`)];
   }
 
   async #listAndWatch(): Promise<void> {
@@ -148,16 +121,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (event.type === 'DELETED') {
       if (old === undefined) return;
       this.#cache.delete(key);
-      this.#index(key, undefined, old.metadata.namespace);
-      this.#indexController(key, old, undefined);
+      this.#byNamespace.update(key, old, undefined);
+      this.#byController.update(key, old, undefined);
       this.#notify((h) => h.deleted?.(object));
       return;
     }
     // A replayed or repeated event with nothing new changes nothing.
     if (old !== undefined && old.metadata.resourceVersion === object.metadata.resourceVersion) return;
     this.#cache.set(key, object);
-    this.#index(key, object, object.metadata.namespace);
-    this.#indexController(key, old, object);
+    this.#byNamespace.update(key, old, object);
+    this.#byController.update(key, old, object);
     this.#notify((h) => (old === undefined ? h.added?.(object) : h.updated?.(old, object)));
   }
 
