@@ -24,7 +24,7 @@ export interface ClientConfig {
    * Connections for requests other than watches (default 8); more requests at once wait for one.
    * Watches each hold a connection of their own. Upstream clients multiplex over one HTTP/2
    * connection; over HTTP/1.1 an unbounded pool let a slow server be met with a new TLS
-   * connection per waiting request (15,000 of them at 1,000 nodes).
+   * connection per waiting request (about 7,500 of them at 1,000 nodes).
    */
   readonly maxConnections?: number;
 }

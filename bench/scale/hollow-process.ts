@@ -30,8 +30,6 @@ export interface HollowProcessOptions {
   joinConcurrency?: number;
   runtimeLatencyMs?: number;
   podResyncSeconds?: number;
-  /** The process's nice value (default 10: below the server under test). */
-  niceness?: number;
 }
 
 export class HollowProcess {
@@ -50,7 +48,7 @@ export class HollowProcess {
     // Hollow nodes stand in for other machines: on this one they must not take the control plane's
     // CPU, so they run at a lower priority (kubemark runs them on machines of their own). `nice`
     // execs node, so every thread of the process has the lower priority and the PID stays node's.
-    this.#child = spawn('nice', ['-n', String(options.niceness ?? 10), process.execPath, '--max-semi-space-size=1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = spawn('nice', ['-n', '10', process.execPath, '--max-semi-space-size=1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let buffered = '';
     this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;

@@ -180,7 +180,7 @@ export class WatchHub {
     };
   }
 
-  /** How many shared streams and subscribers there are (metrics and tests). */
+  /** How many shared streams and subscribers there are (for tests). */
   async stats(): Promise<{ streams: number; subscribers: number }> {
     let subscribers = 0;
     const streams = await Promise.all([...this.#streams.values()].map((s) => s.catch(() => undefined)));
