@@ -3,6 +3,8 @@
  * stops it by PID (SIGTERM, then SIGKILL if it lingers), also when the parent exits.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -38,9 +40,12 @@ export class HollowProcess {
   latest: HollowProgress | undefined;
   stderrTail = '';
 
+  /** The nodes' folders: ours, so they go also when the process had to be killed before it cleaned up. */
+  readonly #dataDir = mkdtempSync(join(tmpdir(), 'bosun-hollow-'));
+
   constructor(options: HollowProcessOptions) {
     const args = [
-      join(repo, 'cli/main.ts'), 'hollow', options.server, ...options.joinArgs,
+      join(repo, 'cli/main.ts'), 'hollow', options.server, ...options.joinArgs, '--data-dir', this.#dataDir,
       '--nodes', String(options.nodes), '--first-index', String(options.firstIndex), '--name-prefix', options.namePrefix,
       '--join-concurrency', String(options.joinConcurrency ?? 16), '--runtime-latency-ms', String(options.runtimeLatencyMs ?? 0),
       '--pod-resync-seconds', String(options.podResyncSeconds ?? 60), '--progress-seconds', '2',
@@ -63,7 +68,10 @@ export class HollowProcess {
       }
     });
     this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-2000); });
-    this.#onExit = () => { if (this.running) this.#child.kill('SIGKILL'); };
+    this.#onExit = () => {
+      if (this.running) this.#child.kill('SIGKILL');
+      rmSync(this.#dataDir, { recursive: true, force: true });
+    };
     process.once('exit', this.#onExit);
   }
 
@@ -83,11 +91,13 @@ export class HollowProcess {
 
   async stop(graceMs = 20_000): Promise<void> {
     process.off('exit', this.#onExit);
-    if (!this.running) return;
-    const exited = new Promise((r) => this.#child.once('exit', r));
-    this.#child.kill('SIGTERM');
-    const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
-    await exited;
-    clearTimeout(timer);
+    if (this.running) {
+      const exited = new Promise((r) => this.#child.once('exit', r));
+      this.#child.kill('SIGTERM');
+      const timer = setTimeout(() => this.#child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    }
+    rmSync(this.#dataDir, { recursive: true, force: true });
   }
 }
