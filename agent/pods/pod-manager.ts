@@ -215,8 +215,9 @@ export class PodManager {
     if (phase() === 'terminated') this.#admitted.delete(uid);
   }
 
-  /** Stops all workers; containers keep running for the next agent to adopt. */
+  /** Stops all workers and status writes; containers keep running for the next agent to adopt. */
   close(): void {
     for (const worker of this.#workers.values()) worker.close();
+    this.statuses.close();
   }
 }

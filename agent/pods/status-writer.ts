@@ -5,7 +5,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
-import type { Clock } from '../clock.ts';
+import { pause, type Clock } from '../clock.ts';
 import { podKey } from './pod-containers.ts';
 
 /** The API calls the pod machinery makes; KubeClient provides them in production. */
@@ -33,6 +33,7 @@ export class StatusWriter {
   readonly #clock: Clock;
   readonly #log: Logger;
   readonly #slots = new Map<string, Slot>();
+  readonly #stop = new AbortController();
   #versions = 0;
   /** Writes done (for tests and metrics). */
   writes = 0;
@@ -50,7 +51,15 @@ export class StatusWriter {
     slot.status = status;
     slot.version = ++this.#versions;
     this.#slots.set(uid, slot);
-    if (!slot.writing) void this.#write(uid, slot);
+    if (!slot.writing && !this.#stop.signal.aborted) void this.#write(uid, slot);
+  }
+
+  /**
+   * Stops writing and retrying (the agent is stopping): a failed write no longer waits and tries
+   * again for ever, keeping the process alive; the next agent reports what it finds.
+   */
+  close(): void {
+    this.#stop.abort();
   }
 
   forget(uid: string): void {
@@ -66,7 +75,7 @@ export class StatusWriter {
 
   async #write(uid: string, slot: Slot): Promise<void> {
     slot.writing = true;
-    while (this.#slots.get(uid) === slot && slot.writtenVersion < slot.version) {
+    while (this.#slots.get(uid) === slot && slot.writtenVersion < slot.version && !this.#stop.signal.aborted) {
       const version = slot.version;
       try {
         await this.#api.writeStatus(slot.pod, slot.status);
@@ -77,7 +86,7 @@ export class StatusWriter {
         this.#log.warn({ pod: podKey(slot.pod), err: (err as Error).message, retryMs: slot.retryMs }, 'pod status write failed');
         const wait = slot.retryMs;
         slot.retryMs = Math.min(slot.retryMs * 2, maxRetryMs);
-        await new Promise<void>((resolve) => this.#clock.after(wait, resolve));
+        await pause(this.#clock, wait, this.#stop.signal);
       }
     }
     slot.writing = false;

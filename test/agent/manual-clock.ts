@@ -20,6 +20,11 @@ export class ManualClock implements Clock {
     return { cancel: () => { this.#timers = this.#timers.filter((t) => t !== timer); } };
   }
 
+  /** Timers set and not yet fired or cancelled. */
+  get pending(): number {
+    return this.#timers.length;
+  }
+
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     const end = this.#now + ms;

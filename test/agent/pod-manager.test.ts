@@ -10,7 +10,9 @@ class FakePodApi implements PodApi {
   readonly written: { uid: string; status: PodStatus }[] = [];
   readonly deleted: string[] = [];
   failNext = 0;
+  tries = 0;
   async writeStatus(p: Pod, status: PodStatus): Promise<void> {
+    this.tries += 1;
     if (this.failNext > 0) {
       this.failNext -= 1;
       throw new Error('503 from the API');
@@ -54,6 +56,24 @@ test('pod manager: a pod gets a worker and its status is written; a failed write
   t.true(api.written.length >= 1);
   t.is(api.written.at(-1)?.status.phase, 'Running');
   manager.close();
+});
+
+test('pod manager: once closed, a status write that keeps failing is not retried (nothing keeps the process alive)', async (t) => {
+  const { h, api, manager } = setup();
+  api.failNext = 1_000;
+  manager.upsert(pod());
+  for (const worker of manager.workers.values()) await worker.idle();
+  await new Promise((resolve) => setImmediate(resolve));
+  h.clock.advance(200);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.true(api.tries >= 2, 'retried while open');
+  manager.close();
+  await new Promise((resolve) => setImmediate(resolve));
+  const tries = api.tries;
+  t.is(h.clock.pending, 0, 'no retry (nor anything else) waits on the clock');
+  h.clock.advance(60_000);
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(api.tries, tries);
 });
 
 test('pod manager: a deleted pod is stopped, then the API object is let go', async (t) => {
