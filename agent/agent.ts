@@ -41,6 +41,7 @@ import { podEvents } from './events/pod-events.ts';
 import { createHealthzServer } from './healthz.ts';
 import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
 import { KubeletPort } from './kubelet-server/kubelet-port.ts';
+import type { HostFacts } from './node/host-facts.ts';
 import { kubeLeaseApi } from './node/kube-lease-api.ts';
 import { kubeNodeApi } from './node/kube-node-api.ts';
 import { NodeLease } from './node/lease.ts';
@@ -77,6 +78,11 @@ export interface AgentConfig {
   proxyRunner?: CommandRunner;
   /** Mounts for pod volumes (tmpfs); default: this host. Hollow nodes pass one that mounts nothing. */
   hostMounts?: HostMounts;
+  /**
+   * Reads the host's fixed facts (cores, memory, identity, OS); default: systeminformation, once per
+   * agent. Hollow nodes share one host, so they pass one reading for the whole process.
+   */
+  hostFacts?: () => Promise<HostFacts>;
   /** The sandbox (pause) image: checked at start and never removed. */
   podInfraImage: string;
   podLogDir: string;
@@ -185,7 +191,7 @@ export class Agent {
       closers.push(() => runtime.close());
       let housekeeping: Housekeeping | undefined;
       let shutdown: GracefulShutdown | undefined;
-      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, pressure: () => housekeeping?.pressure(), shuttingDown: () => shutdown?.shuttingDown ?? false });
+      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, ...(config.hostFacts ? { readHostFacts: config.hostFacts } : {}), pressure: () => housekeeping?.pressure(), shuttingDown: () => shutdown?.shuttingDown ?? false });
       let runtimeVersion: string;
       try {
         runtimeVersion = await observer.runtimeVersion();

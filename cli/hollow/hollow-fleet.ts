@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { Agent } from '../../agent/agent.ts';
+import { readHostFacts, type HostFacts } from '../../agent/node/host-facts.ts';
 import { nothingReserved } from '../../agent/node/node-flags.ts';
 import { SystemdNotifier } from '../../agent/systemd-notify.ts';
 import type { BootstrapToken } from '../../kube/bootstrap.ts';
@@ -78,6 +79,11 @@ export class HollowFleet {
   readonly progress: FleetProgress;
   #markStarted: () => void = () => {};
   readonly allStarted: Promise<void>;
+  /**
+   * The host's facts, read once for every node of the process: systeminformation starts processes
+   * (some synchronously, which stalls every node's event loop) and the answer is the same for all.
+   */
+  #hostFacts: Promise<HostFacts> | undefined;
 
   constructor(options: HollowFleetOptions) {
     this.#options = options;
@@ -124,6 +130,12 @@ export class HollowFleet {
   #runWithRestarts(index: number, kubeconfig: string, signal: AbortSignal): { ready: Promise<void>; done: Promise<void> } {
     let markReady: () => void = () => {};
     const ready = new Promise<void>((resolve) => { markReady = resolve; });
+    // Each node stops on its own signal, which follows the process's: the loops of an agent add and
+    // remove abort listeners on every pause, and EventTarget's cost of that grows with the listeners
+    // already there, so one signal shared by hundreds of agents made every pause slow.
+    const nodeStop = new AbortController();
+    const forward = () => nodeStop.abort();
+    signal.addEventListener('abort', forward, { once: true });
     const done = (async () => {
       for (let attempt = 1; ; attempt++) {
         const agent = this.#agent(index, kubeconfig);
@@ -133,7 +145,7 @@ export class HollowFleet {
           markReady();
         });
         try {
-          await agent.run(signal);
+          await agent.run(nodeStop.signal);
           return;
         } catch (err) {
           if (signal.aborted || attempt >= agentAttempts) throw err;
@@ -142,7 +154,7 @@ export class HollowFleet {
           await sleep(5_000);
         }
       }
-    })();
+    })().finally(() => signal.removeEventListener('abort', forward));
     return { ready, done };
   }
 
@@ -200,6 +212,10 @@ export class HollowFleet {
       runtime: new HollowRuntime({ pauseImage: options.pauseImage, latencyMs: options.runtimeLatencyMs }),
       proxyRunner: new NullHostRunner(),
       hostMounts: new NullMounts(),
+      hostFacts: () => (this.#hostFacts ??= readHostFacts().catch((err: unknown) => {
+        this.#hostFacts = undefined; // the next node tries again
+        throw err;
+      })),
       podInfraImage: options.pauseImage,
       podLogDir: join(nodeDir, 'logs'),
       rootDir: join(nodeDir, 'root'),
