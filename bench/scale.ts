@@ -34,6 +34,7 @@ import { parseScrape, summarize, windowOf, type LatencySummary, type Scrape } fr
 import { HollowProcess } from './scale/hollow-process.ts';
 import { ProcessWatch } from './scale/process-stats.ts';
 import { Progress } from './scale/progress.ts';
+import { joinDeadline, rolloutDeadline } from './scale/step-budget.ts';
 
 const { values } = parseArgs({
   options: {
@@ -62,14 +63,12 @@ const targets = { mutating_p99_ms: 100, read_p99_ms: 50, server_rss_mib: 1024 };
 const startedAt = Date.now();
 /**
  * The targets are set on sqlite, so it gets twice etcd's share of what is left of the budget when it
- * starts. Within a backend each step gets a share of what is left, weighted by its size (joining
- * takes time in proportion to the nodes added; a step that ends early leaves its time to the next),
- * and a step that runs out of its share is recorded as incomplete and the next starts: a slow
- * rollout at 300 nodes must not keep the run from reaching the largest size. (Weighted by the
- * square root of the size, the 1,000-node step got 281 s and stopped at 990 nodes Ready.)
+ * starts. Within a backend, bench/scale/step-budget.ts shares the time between the steps: every
+ * step's join first, then the rollouts.
  */
 const backendWeight = { sqlite: 2, etcd: 1 } as const;
-let stepDeadline = 0;
+/** Per step, beyond joining and rolling out: the steady window and the scrapes around it. */
+const stepOverheadMs = steadyMs + 5_000;
 const progress = new Progress();
 const mib = (bytes: number) => Math.round(bytes / 1048576);
 
@@ -166,7 +165,7 @@ async function readyNodes(admin: KubeClient): Promise<number> {
 }
 
 /** Polls `check` until it reaches `target` or the backend's time is up; returns the last value. */
-async function waitUntil(what: string, target: number, check: () => Promise<number>, status: (value: number) => string, periodMs: number, sample: () => void): Promise<number> {
+async function waitUntil(what: string, target: number, deadline: number, check: () => Promise<number>, status: (value: number) => string, periodMs: number, sample: () => void): Promise<number> {
   let value = 0;
   for (;;) {
     try {
@@ -176,7 +175,7 @@ async function waitUntil(what: string, target: number, check: () => Promise<numb
     }
     sample();
     progress.update(status(value));
-    if (value >= target || Date.now() > stepDeadline) return value;
+    if (value >= target || Date.now() > deadline) return value;
     await sleep(periodMs);
   }
 }
@@ -191,7 +190,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
   process.once('SIGINT', onSignal);
   try {
     if (backend === 'etcd') etcd = await startEtcd();
-    server = await startServerProcess({ datastore: backend, controllers: true, ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
+    // a pod block for every node: the default 10.244.0.0/16 holds 256 nodes' /24s, and nodes past it wait for one on every renewal
+    server = await startServerProcess({ datastore: backend, controllers: true, serverArgs: ['--cluster-cidr', '10.64.0.0/12'], ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
     const running = server;
     const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 30_000 });
     const join = await joinArgs(running);
@@ -202,14 +202,15 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
     let nodes = 0;
     let podsCreated = 0;
     let deployments = 0;
+    /** Nodes per second, first a guess, then what this backend's last join measured. */
+    let joinRate = 4;
     for (const [i, size] of sizes.entries()) {
       if (Date.now() > backendDeadline) {
         progress.note(`[${backend}] no time left for ${size} nodes`);
         break;
       }
-      const weights = sizes.slice(i);
-      // the steady window and the stop come after the waits: keep them out of the step's share
-      stepDeadline = Date.now() + ((backendDeadline - Date.now()) * weights[0]!) / weights.reduce((a, b) => a + b, 0) - steadyMs - 5_000;
+      const budget = () => ({ sizes, step: i, now: Date.now(), backendDeadline, joinRate, overheadMs: stepOverheadMs });
+      const nodesBefore = nodes;
       const before = await scrape(running);
       serverWatch.start();
       hollowWatch.start();
@@ -226,7 +227,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         const lastError = hollows.map((h) => h.latest?.last_error).find((e) => e !== undefined);
         return { ready, failed, lastError };
       };
-      await waitUntil('nodes', size, async () => {
+      await waitUntil('nodes', size, joinDeadline(budget()), async () => {
         const dead = hollows.find((h) => h.exitReason !== undefined);
         if (dead) throw new Error(`a hollow process ${dead.exitReason}`);
         // nodes that gave up will not come: stop waiting once every process is through its list
@@ -238,6 +239,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         return joinedStatus().ready;
       });
       const joinSeconds = (performance.now() - stepStart) / 1000;
+      if (nodesReady > nodesBefore) joinRate = (nodesReady - nodesBefore) / joinSeconds;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
       // the join's own window: kept for the step if the server stops answering during the rollout
       const joined = await scrape(running).catch((err: Error) => {
@@ -248,12 +250,13 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       // -- pods through Deployments
       const podTarget = size * podsPerNode;
       const rolloutStart = performance.now();
-      while (podsCreated < podTarget && Date.now() < stepDeadline) {
+      const rolloutEnd = rolloutDeadline(budget());
+      while (podsCreated < podTarget && Date.now() < rolloutEnd) {
         const replicas = Math.min(replicasPerDeployment, podTarget - podsCreated);
         await admin.create(refs.deployments, deployment(deployments++, replicas));
         podsCreated += replicas;
       }
-      const podsRunning = await waitUntil('replicas', podTarget, () => readyReplicas(admin),
+      const podsRunning = await waitUntil('replicas', podTarget, rolloutEnd, () => readyReplicas(admin),
         (v) => `[${backend}] ${size} nodes: ${v}/${podTarget} replicas ready, server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - rolloutStart) / 1000)} s`, 3_000, sample);
       const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
       progress.note(`[${backend}] ${podsRunning}/${podTarget} replicas ready ${rolloutSeconds.toFixed(1)} s after the first Deployment`);

@@ -33,6 +33,8 @@ export interface ServerStartOptions {
   controllers?: boolean;
   /** Extra Node options for the server process, e.g. ['--cpu-prof', '--cpu-prof-dir', dir] to profile it. */
   nodeArgs?: readonly string[];
+  /** Extra `bosun server` flags, e.g. ['--cluster-cidr', '10.64.0.0/12']. */
+  serverArgs?: readonly string[];
 }
 
 export async function startServerProcess(options: ServerStartOptions): Promise<ServerProcess> {
@@ -45,6 +47,7 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     '--secure-port', '0',
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
     ...(options.controllers ? [] : ['--no-controllers']),
+    ...(options.serverArgs ?? []),
   ];
   // with Node's compile cache, as bin/bosun runs the server: a cold start strips the types of every
   // module again, which on a busy machine took longer than the wait below
@@ -58,7 +61,11 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     if (match && port === 0) port = Number(match[1]);
   });
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const killNow = () => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL');
+  // the parent exiting early (Ctrl-C on a bench) must not leave the server or its folder behind
+  const killNow = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
   process.once('exit', killNow);
   try {
     await waitFor('bosun server to report its port', () => {
