@@ -9,8 +9,10 @@
  *
  * The newest changes are kept in a window so that a watch starting a little behind the stream (an
  * informer lists, then watches from the list's revision) is caught up from memory. A watch from
- * further back than the window gets a datastore watch of its own, as every watch had before; one
- * from before the datastore's compacted revision fails with Compacted (410) either way.
+ * further back than the window replays from a datastore watch of its own and joins the stream once
+ * it reaches the window (a busy client can be seconds behind while the window holds less than that
+ * on a busy resource; kept on its own watch, it cost a decode of every later change); one from
+ * before the datastore's compacted revision fails with Compacted (410) either way.
  *
  * Delivery is synchronous from the stream's datastore callback; a subscriber that throws does not
  * stop the others. When the datastore watch fails (etcd lost, history compacted under it), every
@@ -55,6 +57,8 @@ class Stream {
   /** field -> value -> subscribers */
   readonly #byField = new Map<string, Map<string, Set<Subscriber>>>();
   cancelStorage: () => void = () => undefined;
+  /** The datastore watch ended with an error: nothing more comes through this stream. */
+  failed = false;
 
   constructor(fromRevision: number, capacity: number, triggerValues: TriggerValues) {
     this.floor = fromRevision;
@@ -111,6 +115,7 @@ class Stream {
   }
 
   fail(err: Error): void {
+    this.failed = true;
     const all = [...this.#untriggered];
     for (const values of this.#byField.values()) for (const set of values.values()) all.push(...set);
     this.#untriggered.clear();
@@ -168,8 +173,8 @@ export class WatchHub {
     if (fromRevision < compacted) throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     // the first watch of a resource starts its stream: a failure to start is that watch's error
     const stream = await this.#stream(streamKey, root, fromRevision, triggerValues);
-    if (fromRevision < stream.floor) return this.#ownWatch(prefix, fromRevision, callbacks);
     const subscriber: Subscriber = { prefix, trigger, callbacks, delivered: fromRevision, cancelled: false };
+    if (fromRevision < stream.floor) return this.#catchUp(stream, subscriber);
     stream.add(subscriber);
     return {
       cancel: () => {
@@ -188,16 +193,40 @@ export class WatchHub {
     return { streams: streams.filter(Boolean).length, subscribers };
   }
 
-  async #ownWatch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<HubWatchHandle> {
-    let delivered = fromRevision;
-    const handle = await this.#storage.watch(prefix, fromRevision, {
+  /**
+   * Replays from the datastore what the window no longer holds, then joins the stream: as soon as
+   * the replay delivered a change at or above the window's floor, every later change is in the
+   * window or still to come, so the stream catches the watch up from there. A watch whose prefix
+   * sees no change until then stays on its datastore watch, as before the hub.
+   */
+  async #catchUp(stream: Stream, subscriber: Subscriber): Promise<HubWatchHandle> {
+    let own: { cancel(): void } | undefined;
+    let joined = false;
+    const handle = await this.#storage.watch(subscriber.prefix, subscriber.delivered, {
       onChange: (change) => {
-        delivered = change.revision;
-        callbacks.onChange(change);
+        if (joined || subscriber.cancelled) return;
+        subscriber.delivered = change.revision;
+        subscriber.callbacks.onChange(change);
+        if (change.revision >= stream.floor && !subscriber.cancelled && !stream.failed) {
+          joined = true;
+          own?.cancel(); // still unset when the first change arrives before the watch call returned
+          stream.add(subscriber);
+        }
       },
-      onError: (err) => callbacks.onError(err),
+      onError: (err) => {
+        if (!joined) subscriber.callbacks.onError(err);
+      },
     });
-    return { cancel: () => handle.cancel(), caughtUp: () => delivered };
+    own = handle;
+    if (joined) handle.cancel();
+    return {
+      cancel: () => {
+        subscriber.cancelled = true;
+        if (joined) stream.remove(subscriber);
+        else handle.cancel();
+      },
+      caughtUp: () => (joined ? Math.max(subscriber.delivered, stream.latest) : subscriber.delivered),
+    };
   }
 
   #stream(key: string, root: string, fromRevision: number, triggerValues: TriggerValues): Promise<Stream> {

@@ -1,8 +1,8 @@
 /**
  * Watches share one datastore watch per resource (controlplane/api/watch-hub.ts): a pod watch per
  * node sees its own pods, including a pod that moves onto or off its node, and nothing else; a
- * watch from before the shared window still gets every change; a failed datastore watch ends every
- * watch with the error.
+ * watch from before the shared window still gets every change, and joins the stream once caught up;
+ * a failed datastore watch ends every watch with the error.
  */
 import test from 'ava';
 import { Registry } from '../../controlplane/api/registry.ts';
@@ -130,6 +130,62 @@ test('watches share one datastore watch; when it fails every watch gets the erro
     t.deepEqual(errors, ['one datastore lost', 'two datastore lost']);
     await hub.watch('pods', '/registry/pods/', '/registry/pods/', await inner.currentRevision(), undefined, values, callbacks('three'));
     t.is(store.watches.length, 1, 'a new datastore watch');
+    t.deepEqual(await hub.stats(), { streams: 1, subscribers: 1 });
+  } finally {
+    await hub.close();
+    await inner.close();
+  }
+});
+
+/** A store that counts the datastore watches still open. */
+class CountingStore {
+  open = 0;
+  readonly inner: Storage;
+  constructor(inner: Storage) {
+    this.inner = inner;
+  }
+  async watch(prefix: string, from: number, callbacks: WatchCallbacks): Promise<WatchHandle> {
+    const handle = await this.inner.watch(prefix, from, callbacks);
+    this.open++;
+    let cancelled = false;
+    return {
+      cancel: () => {
+        if (!cancelled) this.open--;
+        cancelled = true;
+        handle.cancel();
+      },
+    };
+  }
+  compactedRevision(): Promise<number> {
+    return this.inner.compactedRevision();
+  }
+}
+
+test('a watch from before the window replays from the datastore, then joins the stream and drops its own watch', async (t) => {
+  const inner = new SqliteStorage(':memory:');
+  const store = new CountingStore(inner);
+  const hub = new WatchHub(store as unknown as Storage, { windowSize: 3 });
+  try {
+    const from = await inner.currentRevision();
+    const values = () => [] as string[];
+    const seen = (list: string[]): WatchCallbacks => ({ onChange: (c: Change) => list.push(c.key.split('/').at(-1)!), onError: (e) => list.push(`error ${e.message}`) });
+    const early: string[] = [];
+    await hub.watch('pods', '/registry/pods/', '/registry/pods/', from, undefined, values, seen(early));
+    for (let i = 0; i < 6; i++) await inner.create(`/registry/pods/ns/p${i}`, '{}');
+    await settle();
+    // the window holds p3..p5: this watch starts three changes before it
+    const late: string[] = [];
+    const handle = await hub.watch('pods', '/registry/pods/', '/registry/pods/ns/', from, undefined, values, seen(late));
+    await settle();
+    for (let i = 6; i < 8; i++) await inner.create(`/registry/pods/ns/p${i}`, '{}');
+    await settle();
+    const all = Array.from({ length: 8 }, (_, i) => `p${i}`);
+    t.deepEqual(early, all);
+    t.deepEqual(late, all, 'every change once, in order, across the switch');
+    t.is(store.open, 1, 'only the shared stream\'s datastore watch is left');
+    t.deepEqual(await hub.stats(), { streams: 1, subscribers: 2 });
+    t.is(handle.caughtUp(), await inner.currentRevision());
+    handle.cancel();
     t.deepEqual(await hub.stats(), { streams: 1, subscribers: 1 });
   } finally {
     await hub.close();
