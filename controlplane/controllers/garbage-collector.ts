@@ -123,6 +123,8 @@ export function ownerFinalizerController(owner: ResourceName): ControllerSpec {
           .map((r) => (clusterScoped.has(owner) || !dependent.metadata.namespace ? r.name : `${dependent.metadata.namespace}/${r.name}`)),
     })),
     plan: (object, caches) => {
+      // every dependent's change wakes its owner: the dependents are read only for an owner that is going
+      if (!object.metadata.deletionTimestamp) return { actions: [] };
       const namespace = clusterScoped.has(owner) ? undefined : object.metadata.namespace;
       const dependents = dependentResources.flatMap((resource) => caches.list(resource, clusterScoped.has(resource) ? undefined : namespace));
       return planOwnerFinalizers(object, owner, dependents);
