@@ -77,13 +77,24 @@ const nodePorts: Filter = {
 /** Resources in a fixed order so that a node short of several lists them predictably. */
 const wellKnownResources = ['cpu', 'memory', 'ephemeral-storage'];
 
+/** The resources a pod's requests name, in reporting order; one list per pod, not per node. */
+const checkedResources = new WeakMap<Amounts, readonly string[]>();
+function resourcesToCheck(requests: Amounts): readonly string[] {
+  let names = checkedResources.get(requests);
+  if (names === undefined) {
+    names = [...wellKnownResources, ...[...requests.keys()].filter((n) => !wellKnownResources.includes(n) && n !== 'pods').sort()];
+    checkedResources.set(requests, names);
+  }
+  return names;
+}
+
 const nodeResourcesFit: Filter = {
   name: 'NodeResourcesFit',
   check: ({ requests }, info) => {
     const out: string[] = [];
     const allowedPods = info.allocatable.get('pods') ?? 0;
     if (info.pods.size + 1 > allowedPods) out.push(reasons.tooManyPods);
-    const names = [...wellKnownResources, ...[...requests.keys()].filter((n) => !wellKnownResources.includes(n) && n !== 'pods').sort()];
+    const names = resourcesToCheck(requests);
     for (const name of names) {
       const wanted = requests.get(name) ?? 0;
       if (wanted <= 0) continue;

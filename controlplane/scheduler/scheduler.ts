@@ -53,6 +53,8 @@ export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #now: () => Date;
   readonly #state = new ClusterState();
+  /** Where the next decision's filtering starts in a cluster too large to evaluate whole. */
+  #nextStartIndex = 0;
   readonly #queue: SchedulingQueue;
   readonly #pods: Informer<Pod>;
   readonly #nodes: Informer<Node>;
@@ -195,13 +197,14 @@ export class Scheduler {
 
   #scheduleOne(pod: Pod): void {
     const key = podKey(pod);
-    const decision = decide(pod, this.#state, { ...this.#options.decision, ...(this.#options.random ? { random: this.#options.random } : {}) });
+    const decision = decide(pod, this.#state, { ...this.#options.decision, ...(this.#options.random ? { random: this.#options.random } : {}), startIndex: this.#nextStartIndex });
     if (decision.kind === 'unschedulable') {
       this.stats.unschedulable++;
       this.#queue.parkUnschedulable(pod);
       this.#track(this.#reportUnschedulable(pod, decision.message));
       return;
     }
+    this.#nextStartIndex = (this.#nextStartIndex + decision.evaluated) % Math.max(1, this.#state.nodeCount());
     this.#assumed.add(key);
     this.#state.setPod(pod, decision.node);
     this.#track(this.#bind(pod, decision.node));
