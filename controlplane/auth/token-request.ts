@@ -45,7 +45,7 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
     refuseOtherNodesPods(call.user, namespace, name, found);
     const now = deps.now?.() ?? Date.now();
     const exp = Math.floor(now / 1000) + expirationSeconds;
-    const token = deps.tokens.issue(
+    const token = await deps.tokens.issue(
       {
         sub: `system:serviceaccount:${namespace}:${name}`,
         aud: audiences,
