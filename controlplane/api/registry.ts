@@ -97,6 +97,9 @@ export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: stri
   }
 }
 
+/** How long a list of the newest state waits for memory to catch up before reading the datastore (upstream: 3 s). */
+const freshListWaitMs = 3_000;
+
 /** events.k8s.io/v1 events live in the core form (see event-conversion.ts). */
 function servedAsEventsV1(info: ResourceInfo): boolean {
   return info.group === 'events.k8s.io';
@@ -184,15 +187,44 @@ export class Registry {
     return this.decode(info, kv);
   }
 
+  /**
+   * Memory's answer once it is at least at `revision`, waiting up to `waitMs` for its watch to bring
+   * it there (a few milliseconds normally: it follows the datastore's own stream); undefined when it
+   * cannot answer or stays behind (the caller reads the datastore).
+   */
+  async #rememberedAt(info: ResourceInfo, request: ListRequest, revision: number, waitMs: number): Promise<{ items: KubeObject[]; revision: number } | undefined> {
+    const until = performance.now() + waitMs;
+    for (;;) {
+      const remembered = this.#listFromMemory(info, request);
+      if (remembered === undefined || remembered.revision >= revision) return remembered;
+      // every change up to the delivered revision, read in a timer callback, has reached memory's
+      // watch: memory is current at that revision even when none of those changes was its resource's
+      const delivered = await new Promise<number>((resolve) => setTimeout(() => resolve(this.deliveredRevision() ?? 0), 0));
+      const now = this.#listFromMemory(info, request);
+      if (now === undefined) return undefined;
+      const at = Math.max(now.revision, delivered);
+      if (at >= revision) return { items: now.items, revision: at };
+      if (performance.now() >= until) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  }
+
   /** Lets lists that allow an older answer be served from memory (see ListRequest.notOlderThan). */
   serveListsFrom(source: ListFromMemory): void {
     this.#listFromMemory = source;
   }
 
   async list(info: ResourceInfo, namespace: string | undefined, request: ListRequest = {}): Promise<KubeList> {
-    if (request.notOlderThan !== undefined && request.continueToken === undefined) {
-      const remembered = this.#listFromMemory(info, request);
-      if (remembered !== undefined && remembered.revision >= request.notOlderThan) {
+    if (request.continueToken === undefined && this.#listFromMemory(info, request) !== undefined) {
+      // A list of the newest state (no resourceVersion) is answered from memory too once memory has
+      // seen the datastore's current revision, as upstream's consistent reads from its watch cache:
+      // every agent relisting its pods after a 410 would otherwise decode every pod of the cluster.
+      // (Only where the datastore says what has reached every watch: sqlite. Memory follows one
+      // resource, so its own revision trails the datastore's while other resources are written.)
+      const fresh = request.notOlderThan === undefined && request.limit === undefined && this.storage.deliveredRevision !== undefined;
+      const wanted = request.notOlderThan ?? (fresh ? await this.#call(info, '', () => this.storage.currentRevision()) : undefined);
+      const remembered = wanted === undefined ? undefined : await this.#rememberedAt(info, request, wanted, request.notOlderThan === undefined ? freshListWaitMs : 0);
+      if (remembered !== undefined) {
         const items = remembered.items.filter((o) => (namespace === undefined || namespace === '' || o.metadata.namespace === namespace) && this.matches(o, request));
         // served as upstream's watch cache serves resourceVersion=0: the whole answer, limit ignored
         return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(remembered.revision) }, items };

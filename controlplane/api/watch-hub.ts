@@ -8,11 +8,17 @@
  * instead of one per client.
  *
  * The newest changes are kept in a window so that a watch starting a little behind the stream (an
- * informer lists, then watches from the list's revision) is caught up from memory. A watch from
- * further back than the window replays from a datastore watch of its own and joins the stream once
- * it reaches the window (a busy client can be seconds behind while the window holds less than that
- * on a busy resource; kept on its own watch, it cost a decode of every later change); one from
- * before the datastore's compacted revision fails with Compacted (410) either way.
+ * informer lists, then watches from the list's revision) is caught up from memory. From further
+ * back than the window:
+ *  - a selective watch (one node's pods, one object by name) fails with Compacted (410, "too old
+ *    resource version") once the window has dropped changes, as upstream's watch cache answers: its
+ *    client relists, which memory answers
+ *    for a few objects, where a replay would decode every change of the resource since (a busy
+ *    client is seconds behind, and the window holds less than that while pods are written at
+ *    hundreds per second);
+ *  - any other watch replays from a datastore watch of its own and joins the stream once it
+ *    reaches the window (kept on its own watch, it cost a decode of every later change).
+ * A watch from before the datastore's compacted revision fails with Compacted either way.
  *
  * Delivery is synchronous from the stream's datastore callback; a subscriber that throws does not
  * stop the others. When the datastore watch fails (etcd lost, history compacted under it), every
@@ -60,7 +66,11 @@ class Stream {
   /** The datastore watch ended with an error: nothing more comes through this stream. */
   failed = false;
 
+  /** The revision the stream started from: its floor until the window first drops a change. */
+  readonly start: number;
+
   constructor(fromRevision: number, capacity: number, triggerValues: TriggerValues) {
+    this.start = fromRevision;
     this.floor = fromRevision;
     this.latest = fromRevision;
     this.#capacity = capacity;
@@ -174,7 +184,11 @@ export class WatchHub {
     // the first watch of a resource starts its stream: a failure to start is that watch's error
     const stream = await this.#stream(streamKey, root, fromRevision, triggerValues);
     const subscriber: Subscriber = { prefix, trigger, callbacks, delivered: fromRevision, cancelled: false };
-    if (fromRevision < stream.floor) return this.#catchUp(stream, subscriber);
+    if (fromRevision < stream.floor) {
+      // (a stream that has dropped nothing yet is young: a replay from before it is short)
+      if (trigger !== undefined && stream.floor > stream.start) throw new StorageError('Compacted', `${fromRevision} (the server's window starts after ${stream.floor})`);
+      return this.#catchUp(stream, subscriber);
+    }
     stream.add(subscriber);
     return {
       cancel: () => {

@@ -1,13 +1,15 @@
 /**
  * Watches share one datastore watch per resource (controlplane/api/watch-hub.ts): a pod watch per
  * node sees its own pods, including a pod that moves onto or off its node, and nothing else; a
- * watch from before the shared window still gets every change, and joins the stream once caught up;
+ * watch from before the shared window still gets every change, and joins the stream once caught up
+ * (a selective one gets 410, and its client relists);
  * a failed datastore watch ends every watch with the error.
  */
 import test from 'ava';
 import { Registry } from '../../controlplane/api/registry.ts';
 import { findResource } from '../../controlplane/api/resources.ts';
 import { WatchHub } from '../../controlplane/api/watch-hub.ts';
+import { StorageError } from '../../controlplane/storage/errors.ts';
 import { SqliteStorage } from '../../controlplane/storage/sqlite.ts';
 import type { Change, Storage, WatchCallbacks, WatchHandle } from '../../controlplane/storage/store.ts';
 import { parseFieldSelector } from '../../kube/fields.ts';
@@ -187,6 +189,9 @@ test('a watch from before the window replays from the datastore, then joins the 
     t.is(handle.caughtUp(), await inner.currentRevision());
     handle.cancel();
     t.deepEqual(await hub.stats(), { streams: 1, subscribers: 1 });
+    // one node's pods from before the window: its client relists (from memory) rather than replay every pod's changes
+    const err = await t.throwsAsync(hub.watch('pods', '/registry/pods/', '/registry/pods/', from, { field: 'spec.nodeName', value: 'node-a' }, values, seen([])));
+    t.is((err as StorageError).code, 'Compacted');
   } finally {
     await hub.close();
     await inner.close();
