@@ -9,8 +9,8 @@ const s = 1000;
 const base: StepBudget = { sizes: [100, 300, 1000], step: 0, now: 0, backendDeadline: 540 * s, joinRate: 5, overheadMs: 25 * s };
 
 test('the first join may use all but what the later joins and overheads need', (t) => {
-  // later: 200 nodes / 5 per s * 1.25 + 25 s, and 700 / 5 * 1.25 + 25 s; then this step's 25 s
-  t.is(joinDeadline(base), 540 * s - (50 * s + 25 * s) - (175 * s + 25 * s) - 25 * s);
+  // later: 200 nodes / 5 per s * 1.5 + 25 s, and 700 / 5 * 1.5 + 25 s; then this step's 25 s
+  t.is(joinDeadline(base), 540 * s - (60 * s + 25 * s) - (210 * s + 25 * s) - 25 * s);
 });
 
 test('the last step keeps everything for its join and its rollout', (t) => {
@@ -21,7 +21,7 @@ test('the last step keeps everything for its join and its rollout', (t) => {
 
 test('rollouts share the free time by the square root of the nodes each step adds', (t) => {
   const afterJoin = { ...base, now: 20 * s };
-  const free = 540 * s - 20 * s - 275 * s - 25 * s;
+  const free = 540 * s - 20 * s - 320 * s - 25 * s;
   const weights = [Math.sqrt(100), Math.sqrt(200), Math.sqrt(700)];
   t.is(rolloutDeadline(afterJoin), 20 * s + (free * weights[0]!) / (weights[0]! + weights[1]! + weights[2]!));
 });
