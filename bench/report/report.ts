@@ -167,7 +167,7 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
   if (steps.length > 0) {
     lines.push('## Scale steps', '', '| backend | nodes Ready | pods running | join s | rollout s | mutating p50/p99 ms | GET p50/p99 ms | leases/s | server RSS MiB (peak) | server CPU % | hollow KiB/node | datastore MiB |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
     for (const s of (scale!.steps as Record<string, any>[])) {
-      lines.push(`| ${s.backend} | ${s.nodes_ready}/${s.nodes_target} | ${s.pods_running}/${s.pods_target} | ${s.join_s} | ${s.rollout_s} | ${s.mutating.p50_ms} / ${s.mutating.p99_ms}${s.latency_window === 'join' ? ' (join only)' : ''} | ${s.read.p50_ms} / ${s.read.p99_ms} | ${s.lease_writes_per_s ?? 'n/a'} | ${s.server_rss_mib} (${s.server_peak_rss_mib}) | ${s.server_cpu_pct} | ${s.hollow_kib_per_node} | ${s.datastore_mib} |`);
+      lines.push(`| ${s.backend} | ${s.nodes_ready}/${s.nodes_target} | ${s.pods_running}/${s.pods_target} | ${s.join_s} | ${s.rollout_s} | ${s.mutating.p50_ms} / ${s.mutating.p99_ms}${s.latency_window === 'join' ? ' (join only)' : ''} | ${s.read.p50_ms} / ${s.read.p99_ms} | ${s.lease_writes_per_s ?? 'n/a'} | ${s.server_rss_mib} (${s.server_peak_rss_mib}) | ${s.server_cpu_pct} | ${s.hollow_kib_per_node ?? 'n/a'} | ${s.datastore_mib} |`);
     }
     for (const s of (scale!.steps as Record<string, any>[])) if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
     lines.push('');
