@@ -32,10 +32,19 @@ test('a step that ended early leaves its time to the next ones', (t) => {
   t.true(early - 100 * s > late - 200 * s, 'a later start gets a shorter rollout');
 });
 
-test('with no time to spare the rollout gets none and the join stops at once', (t) => {
-  const squeezed = { ...base, now: 400 * s, backendDeadline: 420 * s };
+test('with no time to spare the rollout gets none, and the join its own estimate within the share', (t) => {
+  const squeezed = { ...base, now: 400 * s, backendDeadline: 460 * s };
   t.is(rolloutDeadline(squeezed), 400 * s);
-  t.true(joinDeadline(squeezed) < squeezed.now);
+  // 100 nodes at 5/s with the margin: 30 s, although the later steps would want more than is left
+  t.is(joinDeadline(squeezed), 430 * s);
+  // never past the share itself (less this step's overhead)
+  t.is(joinDeadline({ ...squeezed, backendDeadline: 440 * s }), 415 * s);
+});
+
+test('a first guess far below the real rate still gives the first step its join', (t) => {
+  // equal shares of a 14-minute run: 410 s; at 4 nodes/s the later joins seem to need 387.5 s and more
+  const guessed = { ...base, backendDeadline: 410 * s, joinRate: 4 };
+  t.is(joinDeadline(guessed), (100 / 4) * 1.5 * s);
 });
 
 test('a slower measured join reserves more for the later steps', (t) => {
