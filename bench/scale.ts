@@ -72,8 +72,14 @@ const startedAt = Date.now();
 const backendWeight = { sqlite: 1, etcd: 1 } as const;
 /** Nodes per second of the last join measured in this run: the next backend's first guess (the first backend's is 4). */
 let lastJoinRate = 4;
-/** Per step, beyond joining and rolling out: the steady window and the scrapes around it. */
-const stepOverheadMs = steadyMs + 5_000;
+/** Per step, beyond joining and rolling out: the steady window and the scrapes and lists around it (slow on a loaded server). */
+const stepOverheadMs = steadyMs + 15_000;
+/**
+ * Stopping a backend (hollow processes have 20 s to end, then the server and etcd) is inside the
+ * budget too: without this reserve, and with calls to an overloaded server taking their full 30 s,
+ * a 14-minute budget ran for 18.7 minutes.
+ */
+const teardownReserveMs = 40_000;
 const progress = new Progress();
 const mib = (bytes: number) => Math.round(bytes / 1048576);
 
@@ -119,17 +125,22 @@ function dirBytes(dir: string): number {
   return total;
 }
 
-/** The server's metrics; a server that does not answer within 30 s is reported as such (an overloaded one may not accept at all). */
-async function scrape(server: ServerProcess): Promise<Scrape> {
+/** `work`'s answer, or an error naming `what` when none comes within `ms` (an overloaded server may not accept at all). */
+async function within<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('GET /metrics: no answer within 30 s')), 30_000); });
+  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms); });
   try {
-    const reply = await Promise.race([call(server, 'GET', '/metrics', adminIdentity(server.dataDir)), timeout]);
-    if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
-    return parseScrape(String(reply.body));
+    return await Promise.race([work, timeout]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The server's metrics. */
+async function scrape(server: ServerProcess, timeoutMs = 30_000): Promise<Scrape> {
+  const reply = await within('GET /metrics', timeoutMs, call(server, 'GET', '/metrics', adminIdentity(server.dataDir)));
+  if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
+  return parseScrape(String(reply.body));
 }
 
 async function joinArgs(server: ServerProcess): Promise<string[]> {
@@ -175,7 +186,8 @@ async function waitUntil(what: string, target: number, deadline: number, check: 
   let value = 0;
   for (;;) {
     try {
-      value = await check();
+      // a check may not run far past the deadline: a loaded server can take the client's whole 30 s
+      value = await within(what, Math.min(30_000, Math.max(5_000, deadline - Date.now() + 5_000)), check());
     } catch (err) {
       progress.note(`${what}: ${(err as Error).message}`);
     }
@@ -188,7 +200,7 @@ async function waitUntil(what: string, target: number, deadline: number, check: 
 
 /** Appends each finished step to `results` as it ends, so a backend that fails later keeps them. */
 async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: StepResult[]): Promise<void> {
-  const backendDeadline = Date.now() + share;
+  const backendDeadline = Date.now() + share - teardownReserveMs;
   let etcd: EtcdProcess | undefined;
   let server: ServerProcess | undefined;
   const hollows: HollowProcess[] = [];
@@ -240,7 +252,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         return hollows.every((h) => h.latest?.started) ? size : joinedStatus().ready;
       }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed${joinedStatus().lastError ? `; last error: ${joinedStatus().lastError}` : ''}), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
       // an overloaded server may answer 503 for a while: the count is then what the joins reported
-      const nodesReady = await readyNodes(admin).catch((err: Error) => {
+      const nodesReady = await within('listing the nodes', 15_000, readyNodes(admin)).catch((err: Error) => {
         progress.note(`[${backend}] could not count Ready nodes (${err.message.split('\n')[0]})`);
         return joinedStatus().ready;
       });
@@ -248,7 +260,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       if (nodesReady > nodesBefore) lastJoinRate = joinRate = (nodesReady - nodesBefore) / joinSeconds;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
       // the join's own window: kept for the step if the server stops answering during the rollout
-      const joined = await scrape(running).catch((err: Error) => {
+      const joined = await scrape(running, 15_000).catch((err: Error) => {
         progress.note(`[${backend}] no metrics after the join: ${err.message}`);
         return undefined;
       });
@@ -268,7 +280,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       progress.note(`[${backend}] ${podsRunning}/${podTarget} replicas ready ${rolloutSeconds.toFixed(1)} s after the first Deployment`);
 
       // -- steady state: heartbeats only
-      const steadyBefore = await scrape(running).catch(() => undefined);
+      const steadyBefore = await scrape(running, 15_000).catch(() => undefined);
       const steadyStart = performance.now();
       const steadyEnd = steadyStart + steadyMs;
       while (performance.now() < steadyEnd) {
@@ -276,7 +288,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         progress.update(`[${backend}] ${size} nodes: steady window, ${Math.round((steadyEnd - performance.now()) / 1000)} s left`);
         await sleep(1_000);
       }
-      const after = steadyBefore === undefined ? undefined : await scrape(running).catch(() => undefined);
+      const after = steadyBefore === undefined ? undefined : await scrape(running, 15_000).catch(() => undefined);
       const steadySeconds = (performance.now() - steadyStart) / 1000;
       // a server that stopped answering: the step keeps what was measured up to the join
       const end = after ?? joined;
