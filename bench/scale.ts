@@ -63,7 +63,7 @@ const targets = { mutating_p99_ms: 100, read_p99_ms: 50, server_rss_mib: 1024 };
 const startedAt = Date.now();
 /**
  * Each backend gets an equal share of what is left of the budget when it starts: joining 1,000 nodes
- * and holding three steady windows takes about four minutes on either, and the rollout at 1,000
+ * and holding three steady windows took three to five minutes on either, and the rollout at 1,000
  * nodes cannot finish on a 2-core machine on either, so a larger share for sqlite (the targets are
  * set on it) only left etcd short of its largest size (904 of 1,000 nodes with sqlite at 2:1).
  * Within a backend, bench/scale/step-budget.ts shares the time between the steps: every step's

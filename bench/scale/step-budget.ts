@@ -5,11 +5,11 @@
  * run must not cut short: a slow rollout at 300 nodes must not keep the run from reaching the
  * largest size. So every later step's join (estimated from the join rate measured so far) and its
  * fixed overhead are reserved first, and a step's join may use everything else. The time no join
- * needs is shared between the rollouts, weighted by the square root of the nodes (so pods) each step adds:
- * weighted in proportion, the first steps got too little to finish theirs, and the largest
- * step's rollout cannot finish on a 2-core machine anyway (30,000 pods at the ~50 pods/s measured
- * there take ten minutes); complete small steps give the curve its first points. A step that ends
- * early leaves its time to the next ones.
+ * needs is shared between the rollouts, weighted by the square root of the nodes (so pods) each
+ * step adds: in proportion, the 100-node step would get a tenth of it, less than its 3,000 pods
+ * take (about 28 s), while the largest step's rollout does not finish on a 2-core machine in any
+ * share (9,400 of 30,000 pods ready in the report's run); complete small steps give the curve its
+ * first points. A step that ends early leaves its time to the next ones.
  */
 export interface StepBudget {
   /** Node counts of the steps, ascending. */

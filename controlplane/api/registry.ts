@@ -188,22 +188,30 @@ export class Registry {
   }
 
   /**
-   * Memory's answer once it is at least at `revision`, waiting up to `waitMs` for its watch to bring
-   * it there (a few milliseconds normally: it follows the datastore's own stream); undefined when it
-   * cannot answer or stays behind (the caller reads the datastore).
+   * The list from memory when memory can answer it: at least as new as `notOlderThan`, or, for a
+   * list of the newest state (no resourceVersion), once memory has seen the datastore's current
+   * revision, as upstream's consistent reads from its watch cache (every agent relisting its pods
+   * after a 410 would otherwise decode every pod of the cluster). The latter waits up to
+   * freshListWaitMs for memory's watch (a few milliseconds normally), and only where the datastore
+   * says what has reached every watch (sqlite): memory follows one resource, so its own revision
+   * trails the datastore's while other resources are written. undefined: read the datastore.
    */
-  async #rememberedAt(info: ResourceInfo, request: ListRequest, revision: number, waitMs: number): Promise<{ items: KubeObject[]; revision: number } | undefined> {
-    const until = performance.now() + waitMs;
+  async #fromMemory(info: ResourceInfo, request: ListRequest): Promise<{ items: KubeObject[]; revision: number } | undefined> {
+    let remembered = this.#listFromMemory(info, request);
+    if (remembered === undefined) return undefined;
+    const fresh = request.notOlderThan === undefined && request.limit === undefined && this.storage.deliveredRevision !== undefined;
+    const wanted = request.notOlderThan ?? (fresh ? await this.#call(info, '', () => this.storage.currentRevision()) : undefined);
+    if (wanted === undefined) return undefined;
+    const until = performance.now() + (fresh ? freshListWaitMs : 0);
     for (;;) {
-      const remembered = this.#listFromMemory(info, request);
-      if (remembered === undefined || remembered.revision >= revision) return remembered;
+      if (remembered.revision >= wanted) return remembered;
       // every change up to the delivered revision, read in a timer callback, has reached memory's
       // watch: memory is current at that revision even when none of those changes was its resource's
       const delivered = await new Promise<number>((resolve) => setTimeout(() => resolve(this.deliveredRevision() ?? 0), 0));
       const now = this.#listFromMemory(info, request);
       if (now === undefined) return undefined;
-      const at = Math.max(now.revision, delivered);
-      if (at >= revision) return { items: now.items, revision: at };
+      remembered = { items: now.items, revision: Math.max(now.revision, delivered) };
+      if (remembered.revision >= wanted) return remembered;
       if (performance.now() >= until) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -215,15 +223,8 @@ export class Registry {
   }
 
   async list(info: ResourceInfo, namespace: string | undefined, request: ListRequest = {}): Promise<KubeList> {
-    if (request.continueToken === undefined && this.#listFromMemory(info, request) !== undefined) {
-      // A list of the newest state (no resourceVersion) is answered from memory too once memory has
-      // seen the datastore's current revision, as upstream's consistent reads from its watch cache:
-      // every agent relisting its pods after a 410 would otherwise decode every pod of the cluster.
-      // (Only where the datastore says what has reached every watch: sqlite. Memory follows one
-      // resource, so its own revision trails the datastore's while other resources are written.)
-      const fresh = request.notOlderThan === undefined && request.limit === undefined && this.storage.deliveredRevision !== undefined;
-      const wanted = request.notOlderThan ?? (fresh ? await this.#call(info, '', () => this.storage.currentRevision()) : undefined);
-      const remembered = wanted === undefined ? undefined : await this.#rememberedAt(info, request, wanted, request.notOlderThan === undefined ? freshListWaitMs : 0);
+    if (request.continueToken === undefined) {
+      const remembered = await this.#fromMemory(info, request);
       if (remembered !== undefined) {
         const items = remembered.items.filter((o) => (namespace === undefined || namespace === '' || o.metadata.namespace === namespace) && this.matches(o, request));
         // served as upstream's watch cache serves resourceVersion=0: the whole answer, limit ignored

@@ -204,7 +204,7 @@ export class Scheduler {
       this.#track(this.#reportUnschedulable(pod, decision.message));
       return;
     }
-    this.#nextStartIndex = (this.#nextStartIndex + decision.evaluated) % Math.max(1, this.#state.nodeCount());
+    this.#nextStartIndex = (this.#nextStartIndex + decision.evaluated) % Math.max(1, this.#state.schedulableNodes().length);
     this.#assumed.add(key);
     this.#state.setPod(pod, decision.node);
     this.#track(this.#bind(pod, decision.node));

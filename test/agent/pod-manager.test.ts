@@ -43,12 +43,18 @@ async function settle(h: Harness, manager: PodManager, ms = 0): Promise<void> {
   await manager.statuses.flushed();
 }
 
-test('pod manager: a pod gets a worker and its status is written; a failed write is retried', async (t) => {
-  const { h, api, manager } = setup();
-  api.failNext = 1;
-  manager.upsert(pod());
-  for (const worker of manager.workers.values()) await worker.idle();
+/** A pod whose first `failures` status writes fail, with its worker idle and the first write tried. */
+async function withFailingWrites(failures: number) {
+  const started = setup();
+  started.api.failNext = failures;
+  started.manager.upsert(pod());
+  for (const worker of started.manager.workers.values()) await worker.idle();
   await new Promise((resolve) => setImmediate(resolve));
+  return started;
+}
+
+test('pod manager: a pod gets a worker and its status is written; a failed write is retried', async (t) => {
+  const { h, api, manager } = await withFailingWrites(1);
   t.is(api.written.length, 0, 'the first write failed');
   h.clock.advance(200);
   await manager.statuses.flushed();
@@ -59,11 +65,7 @@ test('pod manager: a pod gets a worker and its status is written; a failed write
 });
 
 test('pod manager: once closed, a status write that keeps failing is not retried (nothing keeps the process alive)', async (t) => {
-  const { h, api, manager } = setup();
-  api.failNext = 1_000;
-  manager.upsert(pod());
-  for (const worker of manager.workers.values()) await worker.idle();
-  await new Promise((resolve) => setImmediate(resolve));
+  const { h, api, manager } = await withFailingWrites(1_000);
   h.clock.advance(200);
   await new Promise((resolve) => setImmediate(resolve));
   t.true(api.tries >= 2, 'retried while open');
