@@ -70,8 +70,8 @@ const startedAt = Date.now();
  * join first, then the rollouts.
  */
 const backendWeight = { sqlite: 1, etcd: 1 } as const;
-/** Nodes per second of the last join measured in this run: the next backend's first guess (the first backend's is 4). */
-let lastJoinRate = 4;
+/** Nodes per second of the last join measured in this run (4 until one is): what later joins are estimated at, also the next backend's. */
+let joinRate = 4;
 /** Per step, beyond joining and rolling out: the steady window and the scrapes and lists around it (slow on a loaded server). */
 const stepOverheadMs = steadyMs + 15_000;
 /**
@@ -220,8 +220,6 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
     let nodes = 0;
     let podsCreated = 0;
     let deployments = 0;
-    /** Nodes per second, first a guess, then what this backend's last join measured. */
-    let joinRate = lastJoinRate;
     for (const [i, size] of sizes.entries()) {
       if (Date.now() > backendDeadline) {
         progress.note(`[${backend}] no time left for ${size} nodes`);
@@ -257,7 +255,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         return joinedStatus().ready;
       });
       const joinSeconds = (performance.now() - stepStart) / 1000;
-      if (nodesReady > nodesBefore) lastJoinRate = joinRate = (nodesReady - nodesBefore) / joinSeconds;
+      if (nodesReady > nodesBefore) joinRate = (nodesReady - nodesBefore) / joinSeconds;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
       // the join's own window: kept for the step if the server stops answering during the rollout
       const joined = await scrape(running, 15_000).catch((err: Error) => {
