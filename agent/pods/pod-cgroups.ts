@@ -105,10 +105,13 @@ export async function sweepPodCgroups(mounts: readonly string[], podRoot: string
 
 /**
  * Removes a whole cgroup subtree (deepest folders first) in every hierarchy: what a test bed or
- * `bosun reset` does with the pod root it gave its agent. Folders that still hold processes stay.
+ * `bosun reset` does with the pod root it gave its agent. A folder still busy is tried again until
+ * `waitMs` has passed (the processes of a pod just removed can take a moment to be gone: `bosun
+ * reset` under load left every /kubepods behind); after that, folders that hold processes stay.
  */
-export async function removeCgroupTree(mounts: readonly string[], relative: string): Promise<void> {
-  for (const mount of mounts) await removeDepthFirst(join(mount, relative));
+export async function removeCgroupTree(mounts: readonly string[], relative: string, waitMs = 0): Promise<void> {
+  const until = performance.now() + waitMs;
+  for (const mount of mounts) await removeDepthFirst(join(mount, relative), until);
 }
 
 /** Removes one cgroup folder in every hierarchy if nothing is left in it (a shared parent). */
@@ -116,7 +119,7 @@ export async function removeEmptyCgroup(mounts: readonly string[], relative: str
   for (const mount of mounts) await rmdir(join(mount, relative)).catch(() => undefined);
 }
 
-async function removeDepthFirst(dir: string): Promise<void> {
+async function removeDepthFirst(dir: string, until: number): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -124,9 +127,17 @@ async function removeDepthFirst(dir: string): Promise<void> {
     return;
   }
   for (const entry of entries) {
-    if (entry.isDirectory()) await removeDepthFirst(join(dir, entry.name));
+    if (entry.isDirectory()) await removeDepthFirst(join(dir, entry.name), until);
   }
-  await rmdir(dir).catch(() => undefined);
+  for (;;) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || performance.now() >= until) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 export async function hostCgroupMounts(): Promise<string[]> {

@@ -94,7 +94,7 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
   });
   await step('removing pod cgroups', async () => {
     // runc removes each container's cgroup but not the pod and QoS levels the agent asked for
-    await removeCgroupTree(await hostCgroupMounts(), podCgroupRoot('cgroupfs', '/'));
+    await removeCgroupTree(await hostCgroupMounts(), podCgroupRoot('cgroupfs', '/'), 10_000);
   });
   await step('deleting iptables chains', async () => {
     say(await removeChains() ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');
