@@ -18,6 +18,7 @@ import { accessReviewHandler } from './auth/access-review.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
+import { signerPermission } from './auth/signer-permission.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
 import { serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
@@ -217,6 +218,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: async () => (await registry.list(services, undefined)).items,
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) => registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
+    // the authorizer is built below, before the first request
+    signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
   registry = new Registry(storage, admit);
   const stopCaches = () => {
