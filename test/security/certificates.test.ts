@@ -5,7 +5,10 @@
  * certificate names only addresses recorded for it, and ECDSA P-256 and Ed25519 keys work.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { kubeconfigYaml } from '../../controlplane/pki/kubeconfig.ts';
 import { join } from 'node:path';
 import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
 import { x509 } from '../../controlplane/pki/x509.ts';
@@ -74,6 +77,17 @@ async function watchRequest(name: string, done: (csr: any) => boolean, ms: numbe
 const issued = (csr: any) => typeof csr?.status?.certificate === 'string' && csr.status.certificate !== '';
 const settled = (csr: any) => issued(csr) || (csr?.status?.conditions ?? []).some((c: any) => c.type === 'Failed' || c.type === 'Denied');
 
+/** Runs real kubectl; resolves with its exit code and output, whatever the code. */
+async function kubectl(kubeconfig: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
+  }
+}
+
 /** The server still serves everyone else after each attempt. */
 async function serverStillAnswers(t: { is: (a: unknown, b: unknown, m?: string) => void }): Promise<void> {
   t.is((await call(server, 'GET', '/readyz')).status, 200, 'readyz');
@@ -117,10 +131,15 @@ test('approval needs approve on the signer: without it 403 and nothing changes; 
   const current = (await call(server, 'GET', `${csrs}/reporter`, clerk)).body;
   const withApproval = { ...current, status: { conditions: [{ type: 'Approved', status: 'True', reason: 'KubectlApprove', message: 'This CSR was approved by kubectl certificate approve.' }] } };
 
-  // as `kubectl certificate approve` does it
+  // as `kubectl certificate approve` does it, then with kubectl itself
   const refused = await call(server, 'PUT', `${csrs}/reporter/approval`, clerk, withApproval);
   t.is(refused.status, 403, JSON.stringify(refused.body));
   t.is(refused.body.message, 'certificatesigningrequests.certificates.k8s.io "reporter" is forbidden: user not permitted to approve requests with signerName "kubernetes.io/kube-apiserver-client"');
+  const kubeconfig = join(server.dataDir, 'csr-clerk.kubeconfig');
+  writeFileSync(kubeconfig, kubeconfigYaml({ cluster: 'bosun', server: server.url, caPem: ca.cert, user: 'csr-clerk', clientCertPem: user.cert, clientKeyPem: user.key }), { mode: 0o600 });
+  const viaKubectl = await kubectl(kubeconfig, 'certificate', 'approve', 'reporter');
+  t.not(viaKubectl.code, 0);
+  t.regex(viaKubectl.stderr, /user not permitted to approve requests with signerName "kubernetes\.io\/kube-apiserver-client"/);
   // nor through status, which never adds approvals
   const throughStatus = await call(server, 'PUT', `${csrs}/reporter/status`, clerk, withApproval);
   t.is(throughStatus.status, 422, JSON.stringify(throughStatus.body));
@@ -138,8 +157,8 @@ test('approval needs approve on the signer: without it 403 and nothing changes; 
   const signerRole = { metadata: { name: 'client-approver' }, rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: ['kubernetes.io/kube-apiserver-client'], verbs: ['approve'] }] };
   t.is((await call(server, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterroles', admin, signerRole)).status, 201);
   t.is((await call(server, 'POST', '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', admin, { ...binding, metadata: { name: 'client-approver' }, roleRef: { ...binding.roleRef, name: 'client-approver' } })).status, 201);
-  const allowed = await call(server, 'PUT', `${csrs}/reporter/approval`, clerk, withApproval);
-  t.is(allowed.status, 200, JSON.stringify(allowed.body));
+  const allowed = await kubectl(kubeconfig, 'certificate', 'approve', 'reporter');
+  t.is(allowed.code, 0, allowed.stderr);
   const signed = await watchRequest('reporter', issued, 5_000);
   t.true(issued(signed), 'the approved request is signed');
   const cert = new X509Certificate(Buffer.from(signed.status.certificate, 'base64'));
@@ -151,7 +170,8 @@ test('the legacy-unknown signer is refused at create and nothing is stored', asy
   const ask = await certificateRequest('CN=system:node:legacy, O=system:nodes');
   const reply = await call(server, 'POST', csrs, admin, csrObject('legacy', ask.request, 'kubernetes.io/legacy-unknown', ['client auth']));
   t.is(reply.status, 422, JSON.stringify(reply.body));
-  t.is(reply.body.message, 'CertificateSigningRequest "legacy" is invalid: spec.signerName: Invalid value: "kubernetes.io/legacy-unknown": the legacy signerName is not allowed via this API version');
+  // upstream qualifies the kind with its group; bosun's field errors may not (yet)
+  t.regex(reply.body.message, /^CertificateSigningRequest(\.certificates\.k8s\.io)? "legacy" is invalid: spec\.signerName: Invalid value: "kubernetes\.io\/legacy-unknown": the legacy signerName is not allowed via this API version$/);
   t.is((await call(server, 'GET', `${csrs}/legacy`, admin)).status, 404);
   await serverStillAnswers(t);
 });
