@@ -15,7 +15,7 @@
  * its signer's rules before it is signed (signer-rules.ts).
  */
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
-import { x509 } from '../pki/x509.ts';
+import { x509 } from '../../kube/x509.ts';
 import { signerRefusal } from './signer-rules.ts';
 
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';

@@ -8,7 +8,7 @@ import forge from 'node-forge';
 import { decide, parseRequest, signRequest, kubeletClientSigner, kubeletServingSigner, type CsrObject, type ParsedRequest } from '../../controlplane/certificates/csr.ts';
 import { signerRefusal } from '../../controlplane/certificates/signer-rules.ts';
 import { planClusterInfo } from '../../controlplane/certificates/cluster-info.ts';
-import { nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
+import { kubeletUsages, nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
 import { verifyDetached } from '../../kube/bootstrap.ts';
 import { createCertificateAuthority } from '../../controlplane/pki/certificates.ts';
 
@@ -28,7 +28,7 @@ function csr(request: string, signerName: string, requester: { username: string;
   return { metadata: { name: 'x' }, spec: { request, signerName, usages, ...requester } };
 }
 
-const clientRequest = Buffer.from(nodeCertificateRequest('node-1').csrPem).toString('base64');
+const clientRequest = Buffer.from((await nodeCertificateRequest('node-1')).csrPem).toString('base64');
 const bootstrapper = { username: 'system:bootstrap:abcdef', groups: ['system:bootstrappers', 'system:authenticated'] };
 const node1 = { username: 'system:node:node-1', groups: ['system:nodes', 'system:authenticated'] };
 const stranger = { username: 'alice', groups: ['system:authenticated'] };
@@ -119,3 +119,14 @@ for (const [title, signer, fields, usages, expected] of signerCases) {
     t.is(signerRefusal(signer, parsedAs(fields), usages), expected);
   });
 }
+
+test('a node asks with an ECDSA P-256 key, as upstream kubelets do, and so without key encipherment', async (t) => {
+  const { csrPem, keyPem } = await nodeCertificateRequest('node-1', { dns: ['node-1'], ips: ['172.30.0.11'] });
+  const parsed = await parseRequest(Buffer.from(csrPem).toString('base64'));
+  t.is(parsed.keyAlgorithm, 'ECDSA');
+  t.is(parsed.commonName, 'system:node:node-1');
+  t.deepEqual(parsed.organizations, ['system:nodes']);
+  t.deepEqual([parsed.dnsNames, parsed.ipAddresses], [['node-1'], ['172.30.0.11']]);
+  t.deepEqual(kubeletUsages(keyPem, 'client auth'), ['digital signature', 'client auth']);
+  t.deepEqual(kubeletUsages(ca.key, 'server auth'), ['digital signature', 'key encipherment', 'server auth'], 'an RSA key also enciphers');
+});

@@ -11,9 +11,8 @@ import { promisify } from 'node:util';
 import { kubeconfigYaml } from '../../controlplane/pki/kubeconfig.ts';
 import { join } from 'node:path';
 import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
-import { x509 } from '../../controlplane/pki/x509.ts';
+import { x509 } from '../../kube/x509.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
-import { nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
 import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
