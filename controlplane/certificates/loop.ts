@@ -18,7 +18,7 @@ import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { planClusterInfo, type TokenSecret } from './cluster-info.ts';
 import { registeredAddresses } from '../admission/registered-addresses.ts';
-import { decide, hasCondition, isDecided, parseRequest, signRequest, type CsrObject, type ParsedRequest } from './csr.ts';
+import { apiServerClientSigner, decide, hasCondition, isDecided, parseRequest, signRequest, type CsrObject, type ParsedRequest } from './csr.ts';
 import { servedSigners, signerRefusal } from './signer-rules.ts';
 
 export interface CertificateLoopOptions {
@@ -192,7 +192,9 @@ export class CertificateLoop {
       const addresses = await this.#registeredAddresses(parsed.commonName.replace(/^system:node:/, ''));
       const decision = decide(item, parsed, () => addresses);
       if (decision.kind === 'wait') {
-        this.#waiting.set(item.metadata.name, item);
+        // a kubelet request may become approvable (its node registers its addresses); any other
+        // waits for a person, whose approval arrives through the watch
+        if (item.spec.signerName !== apiServerClientSigner) this.#waiting.set(item.metadata.name, item);
         return;
       }
       // through the approval subresource, as any approver: the server checks this identity may

@@ -106,6 +106,11 @@ test('a bootstrap token asking for system:masters with Approved already in the b
     t.deepEqual(created.body.status ?? {}, {}, 'status is not taken from the client');
   }
   // the signer runs every second: three rounds at least
+  // not even the admin may approve one
+  const current = (await call(server, 'GET', `${csrs}/masters-client`, admin)).body;
+  const approval = await call(server, 'PUT', `${csrs}/masters-client/approval`, admin, { ...current, status: approved });
+  t.is(approval.status, 403, JSON.stringify(approval.body));
+  t.is(approval.body.message, 'certificatesigningrequests.certificates.k8s.io "masters-client" is forbidden: requests for the group system:masters may not be approved');
   const lasts = await Promise.all(['masters-kubelet', 'masters-client'].map((name) => watchRequest(name, issued, 3_500)));
   for (const last of lasts) {
     t.false(issued(last), `${last.metadata.name} got a certificate`);
