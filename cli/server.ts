@@ -24,6 +24,8 @@ interface ServerArgs {
   'node-monitor-grace-period': string;
   'node-startup-grace-period': string;
   'kubelet-egress-socket': string | undefined;
+  'service-account-issuer': string;
+  'service-account-max-token-expiration': string;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -47,7 +49,9 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'Prefix length of each node pod subnet' })
       .option('node-monitor-period', { type: 'string', default: '5s', describe: 'How often node health is checked' })
       .option('node-monitor-grace-period', { type: 'string', default: '50s', describe: 'Silence after which a node is Unknown' })
-      .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' }) as never,
+      .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' })
+      .option('service-account-issuer', { type: 'string', default: 'https://kubernetes.default.svc.cluster.local', describe: 'The iss claim of service-account tokens, and the issuer named by /.well-known/openid-configuration' })
+      .option('service-account-max-token-expiration', { type: 'string', default: '48h', describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit' }) as never,
   handler: async (args) => {
     const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
     const port = args['secure-port'];
@@ -72,6 +76,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       graceMs: durationMs('node-monitor-grace-period'),
       startupGraceMs: durationMs('node-startup-grace-period'),
     };
+    const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
+    if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
+      throw new CliError(`--service-account-max-token-expiration ${args['service-account-max-token-expiration']}: use 0 or a duration of at least 10m, like 48h`, ExitCode.usage);
+    }
+    if (args['service-account-issuer'].trim() === '') throw new CliError('--service-account-issuer may not be empty', ExitCode.usage);
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -88,6 +97,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         bookmarkIntervalMs: 60 * 1000,
         logger,
         kubernetesVersion: 'v1.32.0',
+        serviceAccountIssuer: args['service-account-issuer'],
+        serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });

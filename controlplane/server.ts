@@ -18,8 +18,10 @@ import { accessReviewHandler } from './auth/access-review.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
+import { signerPermission } from './auth/signer-permission.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
-import { serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
+import { defaultIssuer, serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
+import { issuerDiscoveryDocument } from './auth/oidc-discovery.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
 import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
 import { ensureClusterPki } from './pki/cluster-pki.ts';
@@ -34,6 +36,9 @@ import { startCompactor } from './storage/compactor.ts';
 import { EtcdStorage } from './storage/etcd.ts';
 import { SqliteStorage } from './storage/sqlite.ts';
 import type { Storage } from './storage/store.ts';
+
+/** Upstream's --service-account-max-token-expiration is unset (no cap) by default; bosun caps at 48 h. */
+export const defaultMaxTokenExpirationSeconds = 48 * 3600;
 
 export interface ServerOptions {
   readonly dataDir: string;
@@ -53,6 +58,10 @@ export interface ServerOptions {
   readonly kubernetesVersion: string;
   /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
   readonly kubeletEgressSocket?: string;
+  /** The `iss` of service-account tokens (default https://kubernetes.default.svc.cluster.local). */
+  readonly serviceAccountIssuer?: string;
+  /** The longest lifetime a TokenRequest gets, in seconds; 0: as asked (default 48 h). */
+  readonly serviceAccountMaxTokenExpirationSeconds?: number;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -217,6 +226,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     services: async () => (await registry.list(services, undefined)).items,
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) => registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
+    // the authorizer is built below, before the first request
+    signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
   registry = new Registry(storage, admit);
   const stopCaches = () => {
@@ -294,20 +305,27 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw err;
     }
   };
-  const tokens = new ServiceAccountTokens(pki.serviceAccountKey);
+  const tokens = new ServiceAccountTokens(pki.serviceAccountKey, options.serviceAccountIssuer ?? defaultIssuer);
   const reviewAccess = accessReviewHandler(authorizer);
   const issueToken = tokenRequestHandler({
     tokens,
     serviceAccount: (namespace, name) => findObject(serviceAccounts, namespace, name),
     pod: (namespace, name) => findObject(pods, namespace, name),
+    secret: (namespace, name) => findObject(secrets, namespace, name),
+    maxExpirationSeconds: options.serviceAccountMaxTokenExpirationSeconds ?? defaultMaxTokenExpirationSeconds,
   });
+  // every request with a pod-bound token looks its pod up: from the pods-by-node cache's memory
+  const boundObjects = {
+    pod: async (namespace: string, name: string) => (await podsByNode!.get(namespace, name))?.metadata.uid,
+    secret: async (namespace: string, name: string) => (await findObject(secrets, namespace, name))?.metadata.uid,
+  };
   const [major, minor] = options.kubernetesVersion.replace(/^v/, '').split('.');
   const api = new ApiServer({
     registry,
     authenticators: [
       clientCertificateAuthenticator,
       bootstrapTokenAuthenticator(readSecret),
-      serviceAccountAuthenticator(tokens, async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid),
+      serviceAccountAuthenticator(tokens, async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid, boundObjects),
     ],
     authorizer,
     virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : reviewAccess(call)),
@@ -320,6 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     version: { major: major ?? '1', minor: minor ?? '0', gitVersion: `${options.kubernetesVersion}-bosun` },
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
     logger,
+    documents: (path, port) => issuerDiscoveryDocument(tokens, path, serverUrl(port)),
     datastoreHealthy: async () => {
       try {
         await storage.currentRevision();

@@ -176,6 +176,11 @@ export class KubeClient {
     return this.#json('PUT', resourcePath(ref, object.metadata.namespace, object.metadata.name, 'status'), object);
   }
 
+  /** Writes only a CertificateSigningRequest's conditions (the approval subresource, as `kubectl certificate approve`). */
+  updateApproval<T extends KubeObject = KubeObject>(ref: ResourceRef, object: NoInfer<T>): Promise<T> {
+    return this.#json('PUT', resourcePath(ref, object.metadata.namespace, object.metadata.name, 'approval'), object);
+  }
+
   patch<T extends KubeObject = KubeObject>(
     ref: ResourceRef,
     name: string,

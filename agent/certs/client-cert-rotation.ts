@@ -28,7 +28,7 @@ export function rotationDeadline(certPem: string): number {
 /** Asks for a renewed client certificate with the node's current credentials and waits until it is issued. */
 export function requestClientCertificate(client: KubeClient, nodeName: string, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
   return requestNodeCertificate(client, {
-    namePrefix: `node-csr-${nodeName}`, nodeName, signerName: kubeletClientSigner, usages: ['digital signature', 'key encipherment', 'client auth'],
+    namePrefix: `node-csr-${nodeName}`, nodeName, signerName: kubeletClientSigner, purpose: 'client auth',
   }, timeoutMs, signal);
 }
 

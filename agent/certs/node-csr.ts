@@ -1,13 +1,14 @@
 /**
  * A node's certificate requests, shared by the client certificate (join and its renewals) and the
- * kubelet port's serving certificate: a new RSA key, a PKCS#10 request for system:node:<name> in
- * system:nodes (with the serving names and addresses as SANs when given), a
+ * kubelet port's serving certificate: a new ECDSA P-256 key (as upstream kubelets make; an RSA
+ * 2048 key and a forge-built request took ~74 ms here, this takes ~5 ms), a PKCS#10 request for
+ * system:node:<name> in system:nodes (with the serving names and addresses as SANs when given), a
  * CertificateSigningRequest for a signer, and a bounded wait until the control plane issues it.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import forge from 'node-forge';
+import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
 import type { KubeClient } from '../../kube/client.ts';
 import type { ResourceRef } from '../../kube/resource-ref.ts';
+import { x509 } from '../../kube/x509.ts';
 
 const csrRef: ResourceRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false };
 
@@ -17,22 +18,25 @@ export interface SubjectAltNames {
 }
 
 /** A new key and a PKCS#10 request for system:node:<nodeName> (O system:nodes), with SANs when given. */
-export function nodeCertificateRequest(nodeName: string, sans?: SubjectAltNames): { csrPem: string; keyPem: string } {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const keyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  csr.setSubject([
-    { name: 'organizationName', value: 'system:nodes' },
-    { name: 'commonName', value: `system:node:${nodeName}` },
-  ]);
-  if (sans !== undefined) {
-    const altNames = [...sans.dns.map((value) => ({ type: 2, value })), ...sans.ips.map((ip) => ({ type: 7, ip }))];
-    csr.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames }] }]);
-  }
-  csr.sign(key, forge.md.sha256.create());
-  return { csrPem: forge.pki.certificationRequestToPem(csr), keyPem };
+export async function nodeCertificateRequest(nodeName: string, sans?: SubjectAltNames): Promise<{ csrPem: string; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const names = sans === undefined ? [] : [...sans.dns.map((value) => ({ type: 'dns' as const, value })), ...sans.ips.map((value) => ({ type: 'ip' as const, value }))];
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
+    name: [{ O: ['system:nodes'] }, { CN: [`system:node:${nodeName}`] }],
+    keys: keys as never,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
+  });
+  return { csrPem: csr.toString('pem'), keyPem: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString() };
+}
+
+/**
+ * The usages a kubelet asks for with a key: key encipherment only for an RSA key (an ECDSA key
+ * cannot encipher), as upstream's kubelet does and as the kubelet signers accept.
+ */
+export function kubeletUsages(keyPem: string, purpose: 'client auth' | 'server auth'): string[] {
+  const rsa = createPrivateKey(keyPem).asymmetricKeyType === 'rsa';
+  return ['digital signature', ...(rsa ? ['key encipherment'] : []), purpose];
 }
 
 export interface NodeCertificateAsk {
@@ -40,7 +44,7 @@ export interface NodeCertificateAsk {
   namePrefix: string;
   nodeName: string;
   signerName: string;
-  usages: readonly string[];
+  purpose: 'client auth' | 'server auth';
   sans?: SubjectAltNames;
 }
 
@@ -50,13 +54,13 @@ interface CsrStatus {
 
 /** Creates the CSR and waits (bounded) until it is issued; throws with one line when it is refused or late. */
 export async function requestNodeCertificate(client: KubeClient, ask: NodeCertificateAsk, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
-  const { csrPem, keyPem } = nodeCertificateRequest(ask.nodeName, ask.sans);
+  const { csrPem, keyPem } = await nodeCertificateRequest(ask.nodeName, ask.sans);
   const name = `${ask.namePrefix}-${randomBytes(4).toString('hex')}`;
   await client.create(csrRef, {
     apiVersion: 'certificates.k8s.io/v1',
     kind: 'CertificateSigningRequest',
     metadata: { name },
-    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: ask.signerName, usages: [...ask.usages] },
+    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: ask.signerName, usages: kubeletUsages(keyPem, ask.purpose) },
   } as never);
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -75,7 +75,7 @@ export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem:
 export function requestServingCertificate(client: KubeClient, identity: ServingIdentity, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
   return requestNodeCertificate(client, {
     namePrefix: `csr-kubelet-serving-${identity.nodeName}`, nodeName: identity.nodeName, signerName: 'kubernetes.io/kubelet-serving',
-    usages: ['digital signature', 'key encipherment', 'server auth'], sans: { dns: [identity.nodeName], ips: [identity.nodeIP] },
+    purpose: 'server auth', sans: { dns: [identity.nodeName], ips: [identity.nodeIP] },
   }, timeoutMs, signal);
 }
 

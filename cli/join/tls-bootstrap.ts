@@ -4,7 +4,7 @@
  * and issued, and hand back the certificate and its private key.
  */
 import { randomBytes } from 'node:crypto';
-import { nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
+import { kubeletUsages, nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { isApiError } from '../../kube/errors.ts';
@@ -22,10 +22,10 @@ interface CsrStatus {
 
 export async function requestNodeCertificate(
   server: string, caPem: string, token: string, nodeName: string, timeoutMs = 60_000,
-  request: { csrPem: string; keyPem: string } = nodeCertificateRequest(nodeName),
+  request?: { csrPem: string; keyPem: string },
 ): Promise<IssuedCredentials> {
   const client = new KubeClient({ server, ca: caPem, token, timeoutMs: 10_000 });
-  const { csrPem, keyPem } = request;
+  const { csrPem, keyPem } = request ?? (await nodeCertificateRequest(nodeName));
   const name = `node-csr-${nodeName}-${randomBytes(4).toString('hex')}`;
   try {
     try {
@@ -36,7 +36,7 @@ export async function requestNodeCertificate(
         spec: {
           request: Buffer.from(csrPem).toString('base64'),
           signerName: 'kubernetes.io/kube-apiserver-client-kubelet',
-          usages: ['digital signature', 'key encipherment', 'client auth'],
+          usages: kubeletUsages(keyPem, 'client auth'),
         },
       } as never);
     } catch (err) {

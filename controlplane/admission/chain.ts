@@ -10,6 +10,9 @@ import { currentUser, isDryRun } from '../api/request-context.ts';
 import { applyLimitRanges } from './limit-range.ts';
 import { nodeRestriction } from './node-restriction.ts';
 import { stampRequester } from './csr-requester.ts';
+import { admitCertificateRequest } from './csr-approval.ts';
+import type { SignerPermission } from '../auth/signer-permission.ts';
+import { recordRegisteredAddresses } from './registered-addresses.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
@@ -37,6 +40,8 @@ export interface AdmissionDeps {
   listIn(info: ResourceInfo, namespace: string): Promise<readonly KubeObject[]>;
   /** The service account, if it exists (for the token volume of new pods); absent: no token volumes. */
   serviceAccount?(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Whether a user may approve or sign for a CSR signer; absent: only system:masters may. */
+  signerPermission?: SignerPermission;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
 }
@@ -123,6 +128,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const o = object as Any;
     nodeRestriction(request, currentUser());
     stampRequester(request, currentUser());
+    await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
+    recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource !== undefined) return;
     const namespace = object.metadata.namespace ?? '';
@@ -146,6 +153,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     }
   };
 }
+
+const mastersOnly: SignerPermission = async (user) => user.groups.includes('system:masters');
 
 async function requireNamespace(deps: AdmissionDeps, info: ResourceInfo, object: KubeObject): Promise<void> {
   const name = object.metadata.namespace ?? '';

@@ -48,6 +48,8 @@ export interface ApiServerOptions {
   readonly logger: Logger;
   /** Whether the datastore answers: /readyz fails while it does not. */
   readonly datastoreHealthy: () => Promise<boolean>;
+  /** Further documents served at fixed paths (service-account issuer discovery), given the local port. */
+  readonly documents?: (path: string, port: number) => { contentType: string; body: unknown; headers: Record<string, string> } | undefined;
 }
 
 const verbLabels: Record<string, string> = {
@@ -348,6 +350,8 @@ export class ApiServer {
       const doc = rest[0] === 'api' ? openApiV3Document('', rest[1] ?? '') : rest[0] === 'apis' ? openApiV3Document(rest[1] ?? '', rest[2] ?? '') : undefined;
       if (doc) return sendJson(res, 200, doc);
     }
+    const document = this.#options.documents?.(trimmed, req.socket.localPort ?? this.#options.port);
+    if (document) return sendJson(res, 200, document.body, document.contentType, document.headers);
     const parts = trimmed.split('/').filter((p) => p !== '');
     if (parts[0] === 'api' && parts.length === 2) {
       const list = apiResourceList('', parts[1]!);

@@ -330,14 +330,15 @@ export class Registry {
   /**
    * Replaces an object. With metadata.resourceVersion set, a stale version is a 409; without it the
    * write applies to whatever is current. For the main resource, status is kept from the stored
-   * object when the resource has a status subresource; for 'status', only status is taken.
+   * object when the resource has a status subresource; for 'status', only status is taken, and so
+   * for a CSR's 'approval' (whose admission then keeps all of status but the conditions).
    */
   async update(
     info: ResourceInfo,
     namespace: string | undefined,
     name: string,
     input: KubeObject,
-    subresource?: 'status',
+    subresource?: 'status' | 'approval',
   ): Promise<KubeObject> {
     const wanted = input.metadata?.resourceVersion;
     return this.guaranteedUpdate(info, namespace, name, subresource, (current) => {
@@ -401,7 +402,7 @@ export class Registry {
   /** Applies the API's rules about which fields a write may change. */
   #carryOver(info: ResourceInfo, current: KubeObject, proposed: KubeObject, subresource: string | undefined): KubeObject {
     let next: KubeObject;
-    if (subresource === 'status') {
+    if (subresource === 'status' || subresource === 'approval') {
       next = clone(current);
       if (proposed.status !== undefined) next.status = proposed.status;
       else delete next.status;

@@ -260,7 +260,7 @@ export class RestHandler {
       throw new ApiError('BadRequest', `the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`);
     }
     const warnings = fieldWarnings(call, object, 'decode');
-    const status = subresource === 'status' || subresource === 'approval' ? 'status' : undefined;
+    const status = subresource === 'status' || subresource === 'approval' ? subresource : undefined;
     const updated = await this.#registry.update(info, namespace, name, object, status);
     return { code: 200, body: updated, warnings };
   }
@@ -281,7 +281,7 @@ export class RestHandler {
       });
       return { code: 200, body: toScale(updated) };
     }
-    const status = subresource === 'status' || subresource === 'approval' ? 'status' : undefined;
+    const status = subresource === 'status' || subresource === 'approval' ? subresource : undefined;
     let warnings: string[] = [];
     const updated = await this.#registry.guaranteedUpdate(info, namespace, name, status, (current) => {
       const patched = applyPatch(type, current, call.body);

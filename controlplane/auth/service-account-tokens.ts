@@ -1,9 +1,13 @@
 /**
  * Service-account tokens: RS256 JWTs signed with the server's key (<data-dir>/pki/sa.key), issued
  * through the TokenRequest subresource (`kubectl create token`) and accepted as bearer tokens while
- * unexpired and while the service account they name still exists with the same uid.
+ * unexpired, while the service account they name still exists with the same uid, and, for a token
+ * bound to a pod or a secret, while that object exists with the uid the token names (as upstream's
+ * bound-token validation): deleting a pod kills the tokens issued for it, even if a new pod of
+ * the same name appears. The header's `kid` names the key as upstream does (base64url of the
+ * SHA-256 of the DER public key), so the JWKS document (oidc-discovery.ts) can be matched.
  */
-import { createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
 import { ApiError } from '../../kube/errors.ts';
 import type { Authenticator, UserInfo } from './types.ts';
 
@@ -20,7 +24,18 @@ export interface ServiceAccountClaims {
     namespace: string;
     serviceaccount: { name: string; uid: string };
     pod?: { name: string; uid: string };
+    secret?: { name: string; uid: string };
   };
+}
+
+/** One key of a JSON Web Key Set (RFC 7517), as upstream's /openid/v1/jwks lists it. */
+export interface JsonWebKey {
+  use: 'sig';
+  kty: string;
+  kid: string;
+  alg: 'RS256';
+  n: string;
+  e: string;
 }
 
 const b64url = (data: Buffer | string) => Buffer.from(data).toString('base64url');
@@ -29,11 +44,22 @@ export class ServiceAccountTokens {
   readonly #privateKey: KeyObject;
   readonly #publicKey: KeyObject;
   readonly issuer: string;
+  /** The `kid` of every token this server signs. */
+  readonly keyId: string;
+  readonly #header: string;
 
   constructor(privateKeyPem: string, issuer = defaultIssuer) {
     this.#privateKey = createPrivateKey(privateKeyPem);
     this.#publicKey = createPublicKey(this.#privateKey);
     this.issuer = issuer;
+    this.keyId = createHash('sha256').update(this.#publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    this.#header = b64url(JSON.stringify({ alg: 'RS256', kid: this.keyId }));
+  }
+
+  /** The public half of the signing key, for relying parties that verify tokens themselves. */
+  jwks(): { keys: JsonWebKey[] } {
+    const jwk = this.#publicKey.export({ format: 'jwk' });
+    return { keys: [{ use: 'sig', kty: String(jwk.kty), kid: this.keyId, alg: 'RS256', n: String(jwk.n), e: String(jwk.e) }] };
   }
 
   /**
@@ -44,7 +70,7 @@ export class ServiceAccountTokens {
   async issue(claims: Omit<ServiceAccountClaims, 'iss' | 'iat' | 'nbf'>, now = Date.now()): Promise<string> {
     const seconds = Math.floor(now / 1000);
     const payload: ServiceAccountClaims = { iss: this.issuer, iat: seconds, nbf: seconds, ...claims };
-    const head = `${b64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${b64url(JSON.stringify(payload))}`;
+    const head = `${this.#header}.${b64url(JSON.stringify(payload))}`;
     const signature = await new Promise<Buffer>((resolve, reject) => {
       sign('sha256', Buffer.from(head), this.#privateKey, (err, result) => (err ? reject(err) : resolve(result)));
     });
@@ -74,7 +100,23 @@ export class ServiceAccountTokens {
 /** Looks up the uid of a service account (undefined when it does not exist). */
 export type ServiceAccountLookup = (namespace: string, name: string) => Promise<string | undefined>;
 
-export function serviceAccountAuthenticator(tokens: ServiceAccountTokens, lookup: ServiceAccountLookup): Authenticator {
+/** Looks up the uid of an object a token may be bound to (undefined when it does not exist). */
+export interface BoundObjectLookup {
+  pod(namespace: string, name: string): Promise<string | undefined>;
+  secret(namespace: string, name: string): Promise<string | undefined>;
+}
+
+/** Whether the objects a token is bound to still exist as they were when it was issued. */
+async function boundObjectsAlive(claims: ServiceAccountClaims, lookup: BoundObjectLookup | undefined): Promise<boolean> {
+  const { namespace, pod, secret } = claims['kubernetes.io'];
+  if (pod === undefined && secret === undefined) return true;
+  if (lookup === undefined) return false;
+  if (pod !== undefined && (await lookup.pod(namespace, pod.name)) !== pod.uid) return false;
+  if (secret !== undefined && (await lookup.secret(namespace, secret.name)) !== secret.uid) return false;
+  return true;
+}
+
+export function serviceAccountAuthenticator(tokens: ServiceAccountTokens, lookup: ServiceAccountLookup, boundObjects?: BoundObjectLookup): Authenticator {
   return {
     async authenticate({ bearerToken }) {
       if (!bearerToken || bearerToken.split('.').length !== 3) return undefined;
@@ -83,6 +125,7 @@ export function serviceAccountAuthenticator(tokens: ServiceAccountTokens, lookup
       const { namespace, serviceaccount } = claims['kubernetes.io'];
       const uid = await lookup(namespace, serviceaccount.name);
       if (uid === undefined || uid !== serviceaccount.uid) throw new ApiError('Unauthorized', 'Unauthorized');
+      if (!(await boundObjectsAlive(claims, boundObjects))) throw new ApiError('Unauthorized', 'Unauthorized');
       const user: UserInfo = {
         name: `system:serviceaccount:${namespace}:${serviceaccount.name}`,
         groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`],

@@ -1,6 +1,8 @@
 /**
  * POST .../serviceaccounts/<name>/token (TokenRequest): a signed token for an existing service
- * account, optionally bound to a pod, valid for spec.expirationSeconds (default 1 h, at least 10 min).
+ * account, optionally bound to a pod or a secret of its namespace, valid for spec.expirationSeconds
+ * (default 1 h, at least 10 min, at most `maxExpirationSeconds`: longer asks are shortened with a
+ * warning, as upstream's --service-account-max-token-expiration does).
  */
 import { ApiError } from '../../kube/errors.ts';
 import { isPlainObject, type KubeObject } from '../../kube/types.ts';
@@ -14,7 +16,55 @@ export interface TokenRequestDeps {
   readonly tokens: ServiceAccountTokens;
   serviceAccount(namespace: string, name: string): Promise<KubeObject | undefined>;
   pod(namespace: string, name: string): Promise<KubeObject | undefined>;
+  secret?(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** The longest lifetime a token is issued for; 0 or absent: as asked. */
+  maxExpirationSeconds?: number;
   now?: () => number;
+}
+
+/** Upstream's own ceiling on any TokenRequest (its validation's 2^32 seconds). */
+const longestExpirationSeconds = 2 ** 32;
+
+/** The asked lifetime: 400 when it is not an integer (upstream cannot decode it), 422 out of range. */
+function expirationOf(spec: Any): number {
+  const asked: unknown = spec.expirationSeconds ?? 3600;
+  if (typeof asked !== 'number' || !Number.isInteger(asked)) {
+    const what = typeof asked === 'number' ? `number ${asked}` : typeof asked;
+    throw new ApiError('BadRequest', `TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal ${what} into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64`);
+  }
+  const detail = asked < 600 ? 'may not specify a duration less than 10 minutes' : asked > longestExpirationSeconds ? 'may not specify a duration larger than 2^32 seconds' : undefined;
+  if (detail !== undefined) {
+    throw new ApiError('Invalid', `TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: ${asked}: ${detail}`, {
+      group: 'authentication.k8s.io',
+      kind: 'TokenRequest',
+      causes: [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${asked}: ${detail}` }],
+    });
+  }
+  return asked;
+}
+
+type BoundObject = { kind: 'Pod' | 'Secret'; object: KubeObject };
+
+/** The object the token is bound to, checked as upstream checks it (kind, existence, uid, account). */
+async function boundObjectOf(deps: TokenRequestDeps, ref: Any | undefined, namespace: string): Promise<BoundObject | undefined> {
+  if (ref === undefined || ref === null) return undefined;
+  const kind = String(ref.kind ?? '');
+  const apiVersion = String(ref.apiVersion ?? '');
+  const core = apiVersion === 'v1' || apiVersion === '';
+  const name = String(ref.name ?? '');
+  let found: KubeObject | undefined;
+  if (core && kind === 'Pod') found = await deps.pod(namespace, name);
+  else if (core && kind === 'Secret' && deps.secret !== undefined) found = await deps.secret(namespace, name);
+  else {
+    const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+    throw new ApiError('BadRequest', `cannot bind token to object of type ${group}/${version}, Kind=${kind}`);
+  }
+  const resource = kind === 'Pod' ? 'pods' : 'secrets';
+  if (found === undefined) throw new ApiError('NotFound', `${resource} "${name}" not found`, { name, kind: resource });
+  if (ref.uid && ref.uid !== found.metadata.uid) {
+    throw new ApiError('Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`, { name, kind });
+  }
+  return { kind: kind as BoundObject['kind'], object: found };
 }
 
 export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) => Promise<RestReply> {
@@ -25,32 +75,26 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
     const spec = (isPlainObject(body.spec) ? body.spec : {}) as Any;
     const sa = await deps.serviceAccount(namespace, name);
     if (!sa) throw new ApiError('NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
-    const expirationSeconds = spec.expirationSeconds ?? 3600;
-    if (!Number.isInteger(expirationSeconds) || expirationSeconds < 600) {
-      throw new ApiError('Invalid', `TokenRequest is invalid: spec.expirationSeconds: Invalid value: ${JSON.stringify(expirationSeconds)}: may not specify a duration less than 10 minutes`, {
-        causes: [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: 'may not specify a duration less than 10 minutes' }],
-      });
-    }
+    const asked = expirationOf(spec);
     const audiences: string[] = Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : [deps.tokens.issuer];
-    let pod: { name: string; uid: string } | undefined;
-    let found: KubeObject | undefined;
-    const ref = spec.boundObjectRef as Any | undefined;
-    if (ref?.kind === 'Pod') {
-      found = await deps.pod(namespace, String(ref.name ?? ''));
-      if (!found || (ref.uid && ref.uid !== found.metadata.uid)) throw new ApiError('NotFound', `pods "${ref.name}" not found`);
-      pod = { name: found.metadata.name!, uid: found.metadata.uid! };
-    } else if (ref?.kind !== undefined) {
-      throw new ApiError('BadRequest', `cannot bind a token to a ${ref.kind}; only Pod is supported`);
+    const bound = await boundObjectOf(deps, spec.boundObjectRef as Any | undefined, namespace);
+    const pod = bound?.kind === 'Pod' ? bound.object : undefined;
+    refuseOtherNodesPods(call.user, namespace, name, pod);
+    if (pod !== undefined && ((pod.spec as Any | undefined)?.serviceAccountName ?? 'default') !== name) {
+      throw new ApiError('BadRequest', `cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`);
     }
-    refuseOtherNodesPods(call.user, namespace, name, found);
+    const max = deps.maxExpirationSeconds ?? 0;
+    const expirationSeconds = max > 0 && asked > max ? max : asked;
+    const warnings = expirationSeconds < asked ? [`requested expiration of ${asked} seconds shortened to ${expirationSeconds} seconds`] : [];
     const now = deps.now?.() ?? Date.now();
     const exp = Math.floor(now / 1000) + expirationSeconds;
+    const boundClaim = bound === undefined ? {} : { [bound.kind === 'Pod' ? 'pod' : 'secret']: { name: bound.object.metadata.name!, uid: bound.object.metadata.uid! } };
     const token = await deps.tokens.issue(
       {
         sub: `system:serviceaccount:${namespace}:${name}`,
         aud: audiences,
         exp,
-        'kubernetes.io': { namespace, serviceaccount: { name, uid: sa.metadata.uid! }, ...(pod ? { pod } : {}) },
+        'kubernetes.io': { namespace, serviceaccount: { name, uid: sa.metadata.uid! }, ...boundClaim },
       },
       now,
     );
@@ -63,6 +107,7 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
         spec: { ...spec, audiences, expirationSeconds },
         status: { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
       },
+      warnings,
     };
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Certificate signing requests from nodes: what a request asks for, whether the control plane
- * approves it on its own, and the certificate it issues.
+ * Certificate signing requests: what a request asks for (parsed with @peculiar/x509, so RSA,
+ * ECDSA P-256 and Ed25519 keys all read back, as upstream kubelets send ECDSA), whether the control
+ * plane approves it on its own, and the certificate it issues.
  *
  * Approved without a person (as upstream's csrapproving controller does for kubelets):
  *  - a node client certificate (signer kubernetes.io/kube-apiserver-client-kubelet) for
@@ -8,14 +9,27 @@
  *    encipherment), asked for by a bootstrap token (system:bootstrappers) or by that same node
  *    renewing its certificate;
  *  - a node serving certificate (signer kubernetes.io/kubelet-serving) asked for by that same node,
- *    whose DNS names and IPs are only the node's own names and addresses.
- * Anything else waits for `kubectl certificate approve`.
+ *    whose DNS names and IPs are only the node's name and the addresses the control plane recorded
+ *    for it when it registered (node-addresses.ts), never addresses it wrote into its status later.
+ * Anything else waits for `kubectl certificate approve`. Every request is checked again against
+ * its signer's rules before it is signed (signer-rules.ts).
  */
-import forge from 'node-forge';
-import { createPrivateKey, randomBytes, sign as nodeSign } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
+import { x509 } from '../../kube/x509.ts';
+import { signerRefusal } from './signer-rules.ts';
 
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const kubeletServingSigner = 'kubernetes.io/kubelet-serving';
+export const apiServerClientSigner = 'kubernetes.io/kube-apiserver-client';
+export const legacyUnknownSigner = 'kubernetes.io/legacy-unknown';
+
+export interface CsrCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+}
 
 export interface CsrObject {
   metadata: { name: string; resourceVersion?: string; creationTimestamp?: string };
@@ -28,7 +42,7 @@ export interface CsrObject {
     expirationSeconds?: number;
   };
   status?: {
-    conditions?: { type: string; status: string; reason?: string; message?: string; lastUpdateTime?: string }[];
+    conditions?: CsrCondition[];
     certificate?: string;
   };
 }
@@ -38,42 +52,55 @@ export interface ParsedRequest {
   organizations: string[];
   dnsNames: string[];
   ipAddresses: string[];
-  publicKeyPem: string;
+  emailAddresses: string[];
+  uris: string[];
+  /** The DER SubjectPublicKeyInfo, copied unchanged into the certificate. */
+  publicKey: ArrayBuffer;
+  /** WebCrypto's name of the key's algorithm: RSASSA-PKCS1-v1_5, ECDSA, Ed25519, ... */
+  keyAlgorithm: string;
 }
 
 export class CsrError extends Error {
   readonly code = 'CSR_INVALID';
 }
 
-export function parseRequest(base64Pem: string): ParsedRequest {
-  let request: forge.pki.CertificateSigningRequest;
+const subjectAltNameOid = '2.5.29.17';
+
+/** Reads a base64 PEM PKCS#10 request and checks that its own key signed it. */
+export async function parseRequest(base64Pem: string): Promise<ParsedRequest> {
+  let request: x509.Pkcs10CertificateRequest;
+  let names: { type: string; value: string }[] = [];
   try {
-    request = forge.pki.certificationRequestFromPem(Buffer.from(base64Pem, 'base64').toString('utf8'));
+    request = new x509.Pkcs10CertificateRequest(Buffer.from(base64Pem, 'base64').toString('utf8'));
+    const san = request.extensions.find((e) => e.type === subjectAltNameOid);
+    if (san !== undefined) names = new x509.SubjectAlternativeNameExtension(san.rawData).names.toJSON();
   } catch (err) {
     throw new CsrError(`spec.request is not a PEM certificate request: ${(err as Error).message}`);
   }
-  if (!request.verify()) throw new CsrError('the request is not signed by its own key');
-  if (request.publicKey === null) throw new CsrError('the request carries no public key');
-  const attrs: forge.pki.CertificateField[] = request.subject.attributes;
-  const extensionRequest = request.getAttribute({ name: 'extensionRequest' }) as { extensions?: { name: string; altNames?: { type: number; value?: string; ip?: string }[] }[] } | null;
-  const san = extensionRequest?.extensions?.find((e) => e.name === 'subjectAltName')?.altNames ?? [];
+  let signed: boolean;
+  try {
+    signed = await request.verify();
+  } catch (err) {
+    throw new CsrError(`the request's signature cannot be checked: ${(err as Error).message}`);
+  }
+  if (!signed) throw new CsrError('the request is not signed by its own key');
+  const of = (type: string) => names.filter((n) => n.type === type).map((n) => n.value);
   return {
-    commonName: String(attrs.find((a) => a.name === 'commonName')?.value ?? ''),
-    organizations: attrs.filter((a) => a.name === 'organizationName').map((a) => String(a.value)),
-    dnsNames: san.filter((n) => n.type === 2).map((n) => n.value ?? ''),
-    ipAddresses: san.filter((n) => n.type === 7).map((n) => n.ip ?? ''),
-    publicKeyPem: forge.pki.publicKeyToPem(request.publicKey),
+    commonName: request.subjectName.getField('CN')[0] ?? '',
+    organizations: request.subjectName.getField('O'),
+    dnsNames: of('dns'),
+    ipAddresses: of('ip'),
+    emailAddresses: of('email'),
+    uris: of('url'),
+    publicKey: request.publicKey.rawData,
+    keyAlgorithm: request.publicKey.algorithm.name,
   };
 }
 
 export type Decision = { kind: 'approve'; reason: string; message: string } | { kind: 'wait'; why: string };
 
-const clientUsages = new Set(['client auth', 'digital signature', 'key encipherment']);
-const servingUsages = new Set(['server auth', 'digital signature', 'key encipherment']);
-
-function usagesWithin(usages: readonly string[] | undefined, allowed: Set<string>, required: string): boolean {
-  const list = usages ?? [];
-  return list.includes(required) && list.every((u) => allowed.has(u));
+export function hasCondition(csr: CsrObject, type: string): boolean {
+  return (csr.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');
 }
 
 export function isDecided(csr: CsrObject): boolean {
@@ -81,19 +108,21 @@ export function isDecided(csr: CsrObject): boolean {
 }
 
 /**
- * Whether the control plane approves this request by itself. `nodeAddresses` are the addresses and
- * hostnames the named node reports, for serving certificates.
+ * Whether the control plane approves this request by itself. `nodeAddresses` are the addresses the
+ * control plane recorded for the named node, for serving certificates.
  */
 export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (node: string) => readonly string[]): Decision {
   const groups = csr.spec.groups ?? [];
   const username = csr.spec.username ?? '';
-  const node = parsed.commonName.startsWith('system:node:') ? parsed.commonName.slice('system:node:'.length) : undefined;
-  if (node === undefined || node === '') return { kind: 'wait', why: 'the subject is not system:node:<name>' };
-  if (parsed.organizations.length !== 1 || parsed.organizations[0] !== 'system:nodes') return { kind: 'wait', why: 'the subject organization is not exactly system:nodes' };
+  const { signerName } = csr.spec;
+  if (signerName !== kubeletClientSigner && signerName !== kubeletServingSigner) return { kind: 'wait', why: `signer ${signerName} is not approved automatically` };
+  // the same rules the signer applies: a request it would refuse is never approved here
+  const refusal = signerRefusal(signerName, parsed, csr.spec.usages ?? []);
+  if (refusal !== undefined) return { kind: 'wait', why: refusal };
+  const node = parsed.commonName.slice('system:node:'.length);
+  if (node === '') return { kind: 'wait', why: 'the subject names no node' };
 
-  if (csr.spec.signerName === kubeletClientSigner) {
-    if (parsed.dnsNames.length > 0 || parsed.ipAddresses.length > 0) return { kind: 'wait', why: 'a client certificate request carries names' };
-    if (!usagesWithin(csr.spec.usages, clientUsages, 'client auth')) return { kind: 'wait', why: 'usages other than client auth' };
+  if (signerName === kubeletClientSigner) {
     if (groups.includes('system:bootstrappers')) {
       return { kind: 'approve', reason: 'AutoApproved', message: `node client certificate for ${node}, asked with a bootstrap token` };
     }
@@ -103,55 +132,80 @@ export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (no
     return { kind: 'wait', why: `asked by ${username}, neither a bootstrap token nor node ${node} itself` };
   }
 
-  if (csr.spec.signerName === kubeletServingSigner) {
-    if (username !== parsed.commonName || !groups.includes('system:nodes')) return { kind: 'wait', why: 'a serving certificate must be asked for by the node itself' };
-    if (!usagesWithin(csr.spec.usages, servingUsages, 'server auth')) return { kind: 'wait', why: 'usages other than server auth' };
-    const known = new Set(nodeAddresses(node));
-    const names = [...parsed.dnsNames, ...parsed.ipAddresses];
-    if (names.length === 0) return { kind: 'wait', why: 'a serving certificate request without names' };
-    const foreign = names.filter((n) => !known.has(n));
-    if (foreign.length > 0) return { kind: 'wait', why: `names not reported by node ${node}: ${foreign.join(', ')}` };
-    return { kind: 'approve', reason: 'AutoApproved', message: `serving certificate for node ${node}` };
-  }
-
-  return { kind: 'wait', why: `signer ${csr.spec.signerName} is not approved automatically` };
+  if (username !== parsed.commonName || !groups.includes('system:nodes')) return { kind: 'wait', why: 'a serving certificate must be asked for by the node itself' };
+  const known = new Set([node, ...nodeAddresses(node)]);
+  const foreign = [...parsed.dnsNames, ...parsed.ipAddresses].filter((n) => !known.has(n));
+  if (foreign.length > 0) return { kind: 'wait', why: `names not recorded for node ${node}: ${foreign.join(', ')}` };
+  return { kind: 'approve', reason: 'AutoApproved', message: `serving certificate for node ${node}` };
 }
 
-/** Issues the certificate for an approved request, signed by the cluster CA, backdated 5 minutes. */
-/** forge builds this block when signing but its typings leave the function out. */
-const tbsCertificate = (forge.pki as unknown as { getTBSCertificate(cert: forge.pki.Certificate): forge.asn1.Asn1 }).getTBSCertificate;
+/** The CA's key as WebCrypto wants it, imported once per CA. */
+const signingKeys = new WeakMap<{ key: string }, Promise<{ key: webcrypto.CryptoKey; algorithm: webcrypto.Algorithm }>>();
 
-export function signRequest(ca: { cert: string; key: string }, csr: CsrObject, parsed: ParsedRequest, now = Date.now()): string {
-  const caCert = forge.pki.certificateFromPem(ca.cert);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(parsed.publicKeyPem);
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
-  cert.serialNumber = serial.toString('hex');
-  const lifetimeSeconds = Math.max(600, Math.min(csr.spec.expirationSeconds ?? 365 * 24 * 3600, 365 * 24 * 3600));
-  cert.validity.notBefore = new Date(now - 5 * 60 * 1000);
-  cert.validity.notAfter = new Date(now + lifetimeSeconds * 1000);
-  cert.setSubject([
-    ...parsed.organizations.map((value) => ({ name: 'organizationName', value })),
-    { name: 'commonName', value: parsed.commonName },
-  ]);
-  cert.setIssuer(caCert.subject.attributes);
+/** WebCrypto's import and signing parameters for each kind of CA key Node can read. */
+const caAlgorithms: Record<string, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
+  rsa: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+  ec: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as webcrypto.EcKeyImportParams,
+  ed25519: { name: 'Ed25519' },
+};
+
+function caSigningKey(ca: { key: string }): Promise<{ key: webcrypto.CryptoKey; algorithm: webcrypto.Algorithm }> {
+  let imported = signingKeys.get(ca);
+  if (imported === undefined) {
+    const privateKey = createPrivateKey(ca.key);
+    const algorithm = caAlgorithms[privateKey.asymmetricKeyType ?? ''];
+    if (algorithm === undefined) throw new Error(`a CA key of type ${privateKey.asymmetricKeyType} cannot sign certificates`);
+    const der = privateKey.export({ type: 'pkcs8', format: 'der' });
+    imported = webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']).then((key) => ({ key, algorithm }));
+    signingKeys.set(ca, imported);
+  }
+  return imported;
+}
+
+const maxLifetimeSeconds = 365 * 24 * 3600;
+
+/**
+ * Issues the certificate for an approved request, signed by the cluster CA with the CA's own key
+ * type (an RSA CA signs over an ECDSA or Ed25519 public key), backdated 5 minutes, for the
+ * request's subject and names, for at most a year and at least 10 minutes.
+ */
+export async function signRequest(ca: { cert: string; key: string }, csr: CsrObject, parsed: ParsedRequest, now = Date.now()): Promise<string> {
+  const signing = await caSigningKey(ca);
   const usages = new Set(csr.spec.usages ?? []);
-  const altNames = [...parsed.dnsNames.map((value) => ({ type: 2, value })), ...parsed.ipAddresses.map((ip) => ({ type: 7, ip }))];
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false, critical: true },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: usages.has('key encipherment'), critical: true },
-    { name: 'extKeyUsage', clientAuth: usages.has('client auth'), serverAuth: usages.has('server auth') },
-    ...(altNames.length > 0 ? [{ name: 'subjectAltName', altNames }] : []),
-  ]);
-  // forge lays out the certificate; Node's crypto makes the signature: forge's JavaScript RSA
-  // takes ~100 ms a certificate here, which serialised 1,000 nodes' joins behind one another
-  const signer = {
-    sign: () => {
-      const tbs = Buffer.from(forge.asn1.toDer(tbsCertificate(cert)).getBytes(), 'binary');
-      return nodeSign('sha256', tbs, createPrivateKey(ca.key)).toString('binary');
-    },
-  };
-  cert.sign(signer as unknown as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
-  return forge.pki.certificateToPem(cert);
+  const serial = randomBytes(16);
+  serial[0] = serial[0]! & 0x7f; // positive
+  const lifetimeSeconds = Math.max(600, Math.min(csr.spec.expirationSeconds ?? maxLifetimeSeconds, maxLifetimeSeconds));
+  const names = [
+    ...parsed.dnsNames.map((value) => ({ type: 'dns' as const, value })),
+    ...parsed.ipAddresses.map((value) => ({ type: 'ip' as const, value })),
+    ...parsed.emailAddresses.map((value) => ({ type: 'email' as const, value })),
+    ...parsed.uris.map((value) => ({ type: 'url' as const, value })),
+  ];
+  const extendedUsages = [
+    ...(usages.has('client auth') ? [x509.ExtendedKeyUsage.clientAuth] : []),
+    ...(usages.has('server auth') ? [x509.ExtendedKeyUsage.serverAuth] : []),
+  ];
+  const keyUsage = x509.KeyUsageFlags.digitalSignature | (usages.has('key encipherment') ? x509.KeyUsageFlags.keyEncipherment : 0);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial.toString('hex'),
+    subject: subjectOf(parsed),
+    issuer: new x509.X509Certificate(ca.cert).subjectName,
+    notBefore: new Date(now - 5 * 60 * 1000),
+    notAfter: new Date(now + lifetimeSeconds * 1000),
+    publicKey: parsed.publicKey,
+    signingKey: signing.key,
+    signingAlgorithm: signing.algorithm,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(keyUsage, true),
+      ...(extendedUsages.length > 0 ? [new x509.ExtendedKeyUsageExtension(extendedUsages)] : []),
+      ...(names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : []),
+    ],
+  });
+  return cert.toString('pem');
+}
+
+/** The subject as the request named it: organizations, then the common name. */
+function subjectOf(parsed: ParsedRequest): x509.JsonName {
+  return [...parsed.organizations.map((o) => ({ O: [o] })), ...(parsed.commonName !== '' ? [{ CN: [parsed.commonName] }] : [])];
 }

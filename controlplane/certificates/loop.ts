@@ -1,8 +1,10 @@
 /**
  * The control plane's certificate work: keep kube-public/cluster-info signed for every signing
  * bootstrap token, approve the node requests that need no person (csr.ts), and issue certificates
- * for approved requests of the kubelet signers. Each round observes, plans with the pure
- * functions, then writes; a conflict is left to the next round.
+ * for approved requests of the signers served here (the two kubelet signers and
+ * kube-apiserver-client), each checked against its signer's rules right before signing
+ * (signer-rules.ts): a request that breaks them is marked Failed, whoever approved it. Each round
+ * observes, plans with the pure functions, then writes; a conflict is left to the next round.
  *
  * Requests arrive through a watch, and a round triggered by it handles only the unsettled requests
  * the watch delivered, several at a time: listing every request per round made a join of N nodes
@@ -15,7 +17,9 @@ import { KubeClient, type ClientConfig } from '../../kube/client.ts';
 import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { planClusterInfo, type TokenSecret } from './cluster-info.ts';
-import { decide, isDecided, kubeletClientSigner, kubeletServingSigner, parseRequest, signRequest, type CsrObject } from './csr.ts';
+import { registeredAddresses } from '../admission/registered-addresses.ts';
+import { apiServerClientSigner, decide, hasCondition, isDecided, parseRequest, signRequest, type CsrObject, type ParsedRequest } from './csr.ts';
+import { servedSigners, signerRefusal } from './signer-rules.ts';
 
 export interface CertificateLoopOptions {
   client: ClientConfig;
@@ -31,13 +35,11 @@ export interface CertificateLoopOptions {
 /** Requests handled concurrently in a round: each waits mostly on two API round trips. */
 const requestsAtOnce = 8;
 
-/** An unsettled request of a kubelet signer: one this loop may still approve or sign. */
+/** An unsettled request of a signer served here: one this loop may still approve, sign or fail. */
 function needsWork(item: CsrObject): boolean {
-  if (item.spec.signerName !== kubeletClientSigner && item.spec.signerName !== kubeletServingSigner) return false;
+  if (!servedSigners.has(item.spec.signerName)) return false;
   return !item.status?.certificate && !(item.status?.conditions ?? []).some((c) => c.type === 'Denied' || c.type === 'Failed');
 }
-
-interface NodeObject { status?: { addresses?: { type: string; address: string }[] } }
 
 export class CertificateLoop {
   readonly #options: CertificateLoopOptions;
@@ -180,43 +182,55 @@ export class CertificateLoop {
   async #handleOne(item: CsrObject): Promise<void> {
     let parsed;
     try {
-      parsed = parseRequest(item.spec.request);
+      parsed = await parseRequest(item.spec.request);
     } catch (err) {
       this.#options.logger.warn({ csr: item.metadata.name, err: (err as Error).message }, 'unreadable certificate request left alone');
       return;
     }
-    let status = item.status ?? {};
-    let approvedNow: { reason: string; message: string } | undefined;
+    let current = item;
     if (!isDecided(item)) {
-      const addresses = await this.#nodeAddresses(parsed.commonName.replace(/^system:node:/, ''));
+      const addresses = await this.#registeredAddresses(parsed.commonName.replace(/^system:node:/, ''));
       const decision = decide(item, parsed, () => addresses);
       if (decision.kind === 'wait') {
-        this.#waiting.set(item.metadata.name, item);
+        // a kubelet request may become approvable (its node registers its addresses); any other
+        // waits for a person, whose approval arrives through the watch
+        if (item.spec.signerName !== apiServerClientSigner) this.#waiting.set(item.metadata.name, item);
         return;
       }
+      // through the approval subresource, as any approver: the server checks this identity may
+      // approve for the signer, and status writes cannot add approvals
       const condition = { type: 'Approved', status: 'True', reason: decision.reason, message: decision.message, lastUpdateTime: new Date().toISOString() };
-      status = { ...status, conditions: [...(status.conditions ?? []), condition] };
-      approvedNow = decision;
+      current = await this.#client.updateApproval(refs.certificatesigningrequests, { ...item, status: { ...item.status, conditions: [...(item.status?.conditions ?? []), condition] } } as never) as unknown as CsrObject;
+      this.#options.logger.info({ csr: item.metadata.name, node: parsed.commonName }, decision.message);
     }
-    const current = { ...item, status } as CsrObject;
-    const approved = (status.conditions ?? []).some((c) => c.type === 'Approved' && c.status === 'True');
-    const denied = (status.conditions ?? []).some((c) => c.type === 'Denied' || c.type === 'Failed');
-    if (!approved || denied || status.certificate) {
-      if (approvedNow) await this.#client.updateStatus(refs.certificatesigningrequests, current as never);
-      return;
-    }
-    // approval and certificate in one write: half the writes (and events) per joining node
-    const pem = signRequest(this.#options.ca, current, parsed, this.#options.now?.() ?? Date.now());
-    await this.#client.updateStatus(refs.certificatesigningrequests, { ...current, status: { ...status, certificate: Buffer.from(pem).toString('base64') } } as never);
-    this.#settledByUs.add(item.metadata.name ?? '');
-    if (approvedNow) this.#options.logger.info({ csr: item.metadata.name, node: parsed.commonName }, approvedNow.message);
-    this.#options.logger.info({ csr: item.metadata.name, subject: parsed.commonName }, 'certificate issued');
+    if (!hasCondition(current, 'Approved') || !needsWork(current)) return;
+    await this.#sign(current, parsed);
   }
 
-  async #nodeAddresses(node: string): Promise<string[]> {
+  /**
+   * Signs an approved request, or marks it Failed when its signer's rules refuse it: an Approved
+   * condition says someone approved, not that the request is one this signer may sign.
+   */
+  async #sign(item: CsrObject, parsed: ParsedRequest): Promise<void> {
+    const refusal = signerRefusal(item.spec.signerName, parsed, item.spec.usages ?? []);
+    let status: CsrObject['status'];
+    if (refusal !== undefined) {
+      const failed = { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: refusal, lastUpdateTime: new Date().toISOString() };
+      status = { ...item.status, conditions: [...(item.status?.conditions ?? []), failed] };
+      this.#options.logger.warn({ csr: item.metadata.name, signer: item.spec.signerName, subject: parsed.commonName, why: refusal }, 'approved certificate request refused by its signer');
+    } else {
+      const pem = await signRequest(this.#options.ca, item, parsed, this.#options.now?.() ?? Date.now());
+      status = { ...item.status, certificate: Buffer.from(pem).toString('base64') };
+    }
+    await this.#client.updateStatus(refs.certificatesigningrequests, { ...item, status } as never);
+    this.#settledByUs.add(item.metadata.name ?? '');
+    if (refusal === undefined) this.#options.logger.info({ csr: item.metadata.name, subject: parsed.commonName }, 'certificate issued');
+  }
+
+  /** The addresses the server recorded when the node registered (not what its status says today). */
+  async #registeredAddresses(node: string): Promise<string[]> {
     try {
-      const object = await this.#client.get(refs.nodes, node) as unknown as NodeObject;
-      return (object.status?.addresses ?? []).map((a) => a.address);
+      return registeredAddresses(await this.#client.get(refs.nodes, node) as { metadata?: { annotations?: Record<string, string> } });
     } catch {
       return [];
     }

@@ -31,11 +31,11 @@ class FakeCsrApi {
     if (csr === undefined) throw new Error(`certificatesigningrequests "${name}" not found`);
     return structuredClone(csr);
   }
-  issue(): number {
+  async issue(): Promise<number> {
     let issued = 0;
     for (const csr of this.csrs.values()) {
       if (csr.status?.certificate) continue;
-      const pem = signRequest(this.ca, csr, parseRequest(csr.spec.request));
+      const pem = await signRequest(this.ca, csr, await parseRequest(csr.spec.request));
       csr.status = { conditions: [{ type: 'Approved', status: 'True' }], certificate: Buffer.from(pem).toString('base64') };
       issued++;
     }
@@ -71,7 +71,7 @@ test('a self-signed fallback is replaced by the issued certificate without a res
   t.false((await servedCertificate(bound)).checkIssued(caCert), 'first served: the self-signed fallback');
   // the signer catches up: every request the port made from now on is issued
   await waitFor(async () => {
-    api.issue();
+    await api.issue();
     return (await servedCertificate(bound)).checkIssued(caCert);
   }, { what: 'the port to serve a certificate issued by the cluster CA', timeoutMs: 20_000, intervalMs: 100 });
   const served = await servedCertificate(bound);
