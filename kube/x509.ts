@@ -2,9 +2,9 @@
  * @peculiar/x509 on Node's WebCrypto, for the control plane and the agent alike: certificate
  * requests of every key type upstream kubelets send (RSA, ECDSA P-256, Ed25519) are built, read and
  * signed with it. Import it from here so the library always finds its crypto provider and the
- * metadata functions it needs at load.
+ * Reflect metadata functions its dependency container needs when it loads.
  */
-import './reflect-metadata.ts';
+import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { webcrypto } from 'node:crypto';
 
