@@ -15,6 +15,9 @@ import { Registry } from './api/registry.ts';
 import { ObjectCache } from './api/object-cache.ts';
 import { findResource, resourceByKind, type ResourceInfo } from './api/resources.ts';
 import { accessReviewHandler } from './auth/access-review.ts';
+import { escalationCheck } from './auth/escalation-check.ts';
+import { snapshotOf } from './auth/rule-resolver.ts';
+import { currentUser } from './api/request-context.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
@@ -218,7 +221,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) => registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
   });
-  registry = new Registry(storage, admit);
+  // RBAC escalation prevention needs the authorizer, which needs the registry: set once both exist
+  // (before the API listens; the server's own writes at start-up carry no user and are not checked)
+  let checkEscalation: ReturnType<typeof escalationCheck> | undefined;
+  registry = new Registry(storage, async (request) => {
+    await checkEscalation?.(request, currentUser());
+    await admit(request);
+  });
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -271,6 +280,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }),
     new RbacAuthorizer(policy),
   ]);
+  checkEscalation = escalationCheck({ policy: () => snapshotOf(policy), authorizer });
   const readSecret = async (namespace: string, name: string) => {
     const secret = await registry.get(secrets, namespace, name).catch((err: unknown) => {
       if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
