@@ -19,7 +19,7 @@ import { escalationCheck } from './auth/escalation-check.ts';
 import { snapshotOf } from './auth/rule-resolver.ts';
 import { currentUser } from './api/request-context.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
-import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
+import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles, reconcileDefaultRole } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
 import { serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
@@ -116,6 +116,18 @@ async function reconcileObject(registry: Registry, desired: KubeObject, update: 
   }
 }
 
+/** Creates a default ClusterRole, or brings a stored one up to date (reconcileDefaultRole). */
+async function reconcileDefaultClusterRole(registry: Registry, desired: KubeObject): Promise<void> {
+  const info = resourceByKind(desired.apiVersion ?? '', desired.kind ?? '')!;
+  const current = await registry.get(info, undefined, desired.metadata.name ?? '').catch((err: unknown) => {
+    if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+    throw err;
+  });
+  if (current === undefined) return ensureObject(registry, desired);
+  if (reconcileDefaultRole(current, desired) === undefined) return;
+  await registry.guaranteedUpdate(info, undefined, desired.metadata.name ?? '', undefined, (latest) => reconcileDefaultRole(latest, desired) ?? latest);
+}
+
 interface StartingObjects {
   readonly serviceIP: string;
   /** The cluster DNS address pods are told to use: the tenth of the service CIDR, as kubeadm picks it. */
@@ -131,7 +143,8 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
-  for (const object of [...defaultClusterRoles, ...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
+  for (const role of defaultClusterRoles) await reconcileDefaultClusterRole(registry, role);
+  for (const object of [...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
     await ensureObject(registry, object);
   }
   const https = { name: 'https', port: start.port, protocol: 'TCP' };

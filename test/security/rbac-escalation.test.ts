@@ -155,3 +155,24 @@ test('escalate on roles lets a user write a Role beyond its own rights, in that 
   t.is(aggregating.body.message, 'clusterroles.rbac.authorization.k8s.io "gather" is forbidden: must have cluster-admin privileges to use the aggregationRule');
   t.is((await call(server, 'GET', `${rbacApi}/clusterroles/gather`, admin)).status, 404);
 });
+
+test('edit does not write what controls a namespace (status, quota, slices), but writes workloads', async (t) => {
+  const erin = certificateIdentity(server.dataDir, 'erin');
+  await grant('team', erin, 'erin', 'ClusterRole', 'edit', { verb: 'create', resource: 'pods' });
+  const may = (verb: string, resource: string, group = '', subresource = '') => canI(erin, { namespace: 'team', verb, resource, group, subresource });
+  t.true(await may('create', 'deployments', 'apps'));
+  t.true(await may('delete', 'secrets'));
+  t.true(await may('get', 'endpointslices', 'discovery.k8s.io'));
+  for (const verb of ['create', 'update', 'patch', 'delete']) {
+    t.false(await may(verb, 'endpointslices', 'discovery.k8s.io'), `${verb} endpointslices`);
+    t.false(await may(verb, 'resourcequotas'), `${verb} resourcequotas`);
+    t.false(await may(verb, 'limitranges'), `${verb} limitranges`);
+    t.false(await may(verb, 'endpoints'), `${verb} endpoints`);
+  }
+  t.false(await may('update', 'pods', '', 'status'), 'pods/status');
+  t.false(await may('patch', 'deployments', 'apps', 'status'), 'deployments/status');
+  t.false(await may('create', 'roles', rbacGroup), 'edit grants no RBAC');
+  const slice = await create('/apis/discovery.k8s.io/v1/namespaces/team/endpointslices', erin, { metadata: { name: 's' }, addressType: 'IPv4', endpoints: [], ports: [] });
+  t.is(slice.status, 403);
+  t.is((await call(server, 'GET', '/apis/discovery.k8s.io/v1/namespaces/team/endpointslices/s', admin)).status, 404);
+});
