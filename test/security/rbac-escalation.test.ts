@@ -50,7 +50,8 @@ async function canI(who: Identity, attributes: { namespace: string; verb: string
 }
 
 test.before(async () => {
-  server = await startServerProcess({ datastore: 'sqlite' });
+  // with the controllers: ClusterRole aggregation is one of them
+  server = await startServerProcess({ datastore: 'sqlite', controllers: true });
   admin = adminIdentity(server.dataDir);
   for (const name of ['team', 'other']) t201(await create('/api/v1/namespaces', admin, { metadata: { name } }));
 });
@@ -175,4 +176,22 @@ test('edit does not write what controls a namespace (status, quota, slices), but
   const slice = await create('/apis/discovery.k8s.io/v1/namespaces/team/endpointslices', erin, { metadata: { name: 's' }, addressType: 'IPv4', endpoints: [], ports: [] });
   t.is(slice.status, 403);
   t.is((await call(server, 'GET', '/apis/discovery.k8s.io/v1/namespaces/team/endpointslices/s', admin)).status, 404);
+});
+
+test('a ClusterRole labelled aggregate-to-edit extends edit and admin, and so what an admin may grant', async (t) => {
+  t201(
+    await create(`${rbacApi}/clusterroles`, admin, {
+      metadata: { name: 'widget-editor', labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } },
+      rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get', 'create'] }],
+    }),
+  );
+  const gathered = (name: string) => async () => JSON.stringify((await call(server, 'GET', `${rbacApi}/clusterroles/${name}`, admin)).body.rules).includes('"widgets"');
+  t.true(await eventually(gathered('edit')), 'edit gathers the new rules');
+  t.true(await eventually(gathered('admin')), 'admin gathers them through edit');
+  t.false(await gathered('view')(), 'view does not');
+
+  const frank = certificateIdentity(server.dataDir, 'frank');
+  await grant('team', frank, 'frank', 'ClusterRole', 'admin', { verb: 'create', resource: 'widgets', group: 'example.com' });
+  const role = await create(`${rbacApi}/namespaces/team/roles`, frank, { metadata: { name: 'widget-reader' }, rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] });
+  t.is(role.status, 201, JSON.stringify(role.body));
 });

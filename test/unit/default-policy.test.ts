@@ -1,9 +1,11 @@
 /**
  * Default roles on a server that already has them: gathered roles (admin/edit/view) take exactly
- * the gathered rules, others only gain what they lack, and autoupdate "false" leaves a role alone.
+ * the gathered rules, others only gain what they lack, and autoupdate "false" leaves a role alone;
+ * and what the aggregation controller gathers for them.
  */
 import test from 'ava';
 import { defaultClusterRoles, reconcileDefaultRole } from '../../controlplane/auth/default-policy.ts';
+import { aggregatedRules, planAggregation } from '../../controlplane/controllers/clusterrole-aggregation.ts';
 import type { KubeObject } from '../../kube/types.ts';
 
 const role = (name: string) => defaultClusterRoles.find((r) => r.metadata.name === name)!;
@@ -41,4 +43,24 @@ test('admin holds all of edit, edit all of view, and edit writes no status, quot
   const writes = (JSON.parse(rules('edit')) as Array<{ resources?: string[]; verbs: string[] }>).filter((r) => r.verbs.includes('update'));
   const written = writes.flatMap((r) => r.resources ?? []);
   for (const resource of ['endpointslices', 'endpoints', 'resourcequotas', 'limitranges', 'pods/status', 'roles', 'rolebindings']) t.false(written.includes(resource), resource);
+});
+
+test('the stored rules of admin, edit and view are what aggregation gathers from the defaults', (t) => {
+  for (const name of ['admin', 'edit', 'view']) {
+    t.deepEqual(aggregatedRules(role(name), defaultClusterRoles), (role(name) as Record<string, any>).rules, name);
+  }
+});
+
+test('a ClusterRole labelled aggregate-to-edit extends edit; planAggregation writes only a change', (t) => {
+  const widgets = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'widgets', labels: { 'rbac.authorization.k8s.io/aggregate-to-edit': 'true' } }, rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] };
+  const all = [...defaultClusterRoles, widgets];
+  const caches = { list: () => all, get: () => undefined, claimable: () => [] };
+  const plan = planAggregation(role('edit'), caches);
+  t.is(plan.actions.length, 1);
+  const written = (plan.actions[0] as { object: Record<string, any> }).object;
+  t.deepEqual(written.rules.at(-1), widgets.rules[0], 'the new role sorts last by name');
+  t.deepEqual(planAggregation(written as KubeObject, caches).actions, [], 'nothing left to do');
+  t.deepEqual(planAggregation(role('cluster-admin'), caches).actions, [], 'roles without aggregationRule are left alone');
+  const everything = { ...widgets, metadata: { name: 'all' }, aggregationRule: { clusterRoleSelectors: [{}] } } as KubeObject;
+  t.is(aggregatedRules(everything, [...all, everything]).length > 0, true, 'an empty selector gathers every role but itself');
 });
