@@ -195,3 +195,26 @@ test('a ClusterRole labelled aggregate-to-edit extends edit and admin, and so wh
   const role = await create(`${rbacApi}/namespaces/team/roles`, frank, { metadata: { name: 'widget-reader' }, rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] });
   t.is(role.status, 201, JSON.stringify(role.body));
 });
+
+test('a server restarted on older default roles brings them up to date, unless told not to', async (t) => {
+  const own = await startServerProcess({ datastore: 'sqlite' });
+  let restarted: ServerProcess | undefined;
+  try {
+    const root = adminIdentity(own.dataDir);
+    const widen = async (name: string, annotations?: Record<string, string>) => {
+      const current = (await call(own, 'GET', `${rbacApi}/clusterroles/${name}`, root)).body;
+      const rules = [...current.rules, { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['create'] }];
+      const reply = await call(own, 'PUT', `${rbacApi}/clusterroles/${name}`, root, { ...current, metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, ...annotations } }, rules });
+      if (reply.status !== 200) throw new Error(JSON.stringify(reply.body));
+    };
+    await widen('edit');
+    await widen('view', { 'rbac.authorization.kubernetes.io/autoupdate': 'false' });
+    restarted = await own.restart();
+    const writesSlices = async (name: string) => JSON.stringify((await call(restarted!, 'GET', `${rbacApi}/clusterroles/${name}`, root)).body.rules).includes('"endpointslices"],"verbs":["create"]');
+    t.false(await writesSlices('edit'), 'edit is upstream edit again');
+    t.true(await writesSlices('view'), 'autoupdate=false is left alone');
+  } finally {
+    await restarted?.destroy();
+    await own.destroy(); // the data folder is the first process's to remove
+  }
+});
