@@ -65,7 +65,9 @@ export function escalationCheck(deps: EscalationDeps): (request: AdmissionReques
     switch (info.resource) {
       case 'roles':
       case 'clusterroles': {
-        if (await allowed(user, 'escalate', info.resource, namespace, name)) return;
+        // asked as the request's own attributes: a create names no object, so `escalate` limited
+        // by resourceNames covers updates of those roles only (as upstream)
+        if (await allowed(user, 'escalate', info.resource, namespace, operation === 'CREATE' ? '' : name)) return;
         const policy = await deps.policy();
         const held = rulesFor(policy, user, namespace);
         const missing = uncoveredRules(held, (o.rules ?? []) as PolicyRule[]);

@@ -148,6 +148,14 @@ test('escalate on roles lets a user write a Role beyond its own rights, in that 
   const refused = await create(`${rbacApi}/namespaces/other/roles`, dave, wide);
   t.is(refused.status, 403);
   t.is((await call(server, 'GET', `${rbacApi}/namespaces/other/roles/wide`, admin)).status, 404);
+  // escalate limited to a name: an update of that role, never a create (which names no object)
+  const gina = certificateIdentity(server.dataDir, 'gina');
+  t201(await create(`${rbacApi}/clusterroles`, admin, { metadata: { name: 'named-escalator' }, rules: [{ apiGroups: [rbacGroup], resources: ['roles'], verbs: ['create', 'update', 'get'] }, { apiGroups: [rbacGroup], resources: ['roles'], verbs: ['escalate'], resourceNames: ['wide2'] }] }));
+  await grant('other', gina, 'gina', 'ClusterRole', 'named-escalator', { verb: 'escalate', resource: 'roles', group: rbacGroup, name: 'wide2' });
+  t.is((await create(`${rbacApi}/namespaces/other/roles`, gina, { ...wide, metadata: { name: 'wide2' } })).status, 403, 'no create through a named escalate');
+  t.is((await call(server, 'GET', `${rbacApi}/namespaces/other/roles/wide2`, admin)).status, 404);
+  const narrow = await create(`${rbacApi}/namespaces/other/roles`, admin, { metadata: { name: 'wide2' }, rules: [] });
+  t.is((await call(server, 'PUT', `${rbacApi}/namespaces/other/roles/wide2`, gina, { ...narrow.body, rules: wide.rules })).status, 200, 'the named role may be widened');
   t201(await create(`${rbacApi}/clusterroles`, admin, { metadata: { name: 'clusterrole-writer' }, rules: [{ apiGroups: [rbacGroup], resources: ['clusterroles'], verbs: ['create'] }] }));
   t201(await create(`${rbacApi}/clusterrolebindings`, admin, { ...roleBinding('dave-clusterrole-writer', 'ClusterRole', 'clusterrole-writer', 'dave') }));
   t.true(await eventually(() => canI(dave, { namespace: '', verb: 'create', resource: 'clusterroles', group: rbacGroup })));
