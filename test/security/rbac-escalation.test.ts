@@ -5,6 +5,7 @@
  * Every refusal is checked for its status, its wording, and that nothing was stored.
  */
 import test from 'ava';
+import { kubectl } from '../controlplane/kubectl-scenario.ts';
 import { adminIdentity, call, certificateIdentity, startServerProcess, type HttpReply, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
@@ -82,6 +83,14 @@ test('a namespace admin grants what it holds, and nothing more', async (t) => {
     bindAdmin.body.message,
   );
   t.is((await call(server, 'GET', `${rbacApi}/namespaces/team/rolebindings/alice-root`, admin)).status, 404, 'no binding stored');
+
+  // the same through kubectl's own generator, as alice (impersonated by the admin kubeconfig)
+  const viaKubectl = await kubectl(server, ['--as=alice', '-n', 'team', 'create', 'rolebinding', 'alice-root2', '--clusterrole=cluster-admin', '--user=alice']);
+  t.not(viaKubectl.code, 0);
+  t.regex(viaKubectl.stderr, /rolebindings\.rbac\.authorization\.k8s\.io "alice-root2" is forbidden: user "alice" \(groups=\["system:authenticated"\]\) is attempting to grant RBAC permissions not currently held:\n\{APIGroups:\["\*"\], Resources:\["\*"\], Verbs:\["\*"\]\}/);
+  t.is((await call(server, 'GET', `${rbacApi}/namespaces/team/rolebindings/alice-root2`, admin)).status, 404);
+  const allowedViaKubectl = await kubectl(server, ['--as=alice', '-n', 'team', 'create', 'rolebinding', 'bob-view', '--clusterrole=view', '--user=bob']);
+  t.is(allowedViaKubectl.code, 0, allowedViaKubectl.stderr);
 
   const everything = await create(`${rbacApi}/namespaces/team/roles`, alice, { metadata: { name: 'god' }, rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }] });
   t.is(everything.status, 403);
