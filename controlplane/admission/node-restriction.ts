@@ -11,6 +11,7 @@
  * Refusals are 403 in upstream's words: `nodes "x" is forbidden: node "n" is not allowed to ...`.
  */
 import { ApiError } from '../../kube/errors.ts';
+import { isKubeletLabel, isKubernetesLabel, labelNamespace, withinNamespace } from '../../kube/node-labels.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { UserInfo } from '../auth/types.ts';
 import type { AdmissionRequest } from '../api/registry.ts';
@@ -19,30 +20,6 @@ import { referencedNames } from '../auth/node-authorizer.ts';
 type Any = Record<string, any>;
 const mirrorAnnotation = 'kubernetes.io/config.mirror';
 const nodeLeaseNamespace = 'kube-node-lease';
-
-/** Labels a kubelet sets on its own Node (upstream's kubelet label list and namespaces). */
-const kubeletLabels = new Set([
-  'kubernetes.io/hostname',
-  'kubernetes.io/os',
-  'kubernetes.io/arch',
-  'beta.kubernetes.io/os',
-  'beta.kubernetes.io/arch',
-  'beta.kubernetes.io/instance-type',
-  'node.kubernetes.io/instance-type',
-  'topology.kubernetes.io/region',
-  'topology.kubernetes.io/zone',
-  'failure-domain.beta.kubernetes.io/region',
-  'failure-domain.beta.kubernetes.io/zone',
-]);
-const kubeletLabelDomains = ['kubelet.kubernetes.io', 'node.kubernetes.io'];
-
-const labelDomain = (key: string) => (key.includes('/') ? key.slice(0, key.indexOf('/')) : '');
-const within = (domain: string, parent: string) => domain === parent || domain.endsWith(`.${parent}`);
-
-/** Whether a kubelet may set this label on its Node. */
-export function isKubeletLabel(key: string): boolean {
-  return kubeletLabels.has(key) || kubeletLabelDomains.some((d) => within(labelDomain(key), d));
-}
 
 /** Keys added, removed or changed between two label maps. */
 export function modifiedLabels(next: Record<string, string> | undefined, old: Record<string, string> | undefined): string[] {
@@ -55,9 +32,8 @@ export function modifiedLabels(next: Record<string, string> | undefined, old: Re
 export function forbiddenNodeLabels(modified: readonly string[]): string[] {
   return modified
     .filter((key) => {
-      const domain = labelDomain(key);
-      if (within(domain, 'node-restriction.kubernetes.io')) return true;
-      return (within(domain, 'kubernetes.io') || within(domain, 'k8s.io')) && !isKubeletLabel(key);
+      if (withinNamespace(labelNamespace(key), 'node-restriction.kubernetes.io')) return true;
+      return isKubernetesLabel(key) && !isKubeletLabel(key);
     })
     .sort();
 }
