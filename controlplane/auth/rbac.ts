@@ -4,8 +4,7 @@
  * Roles and bindings are read through `PolicySource`, which the server backs with a cache kept
  * fresh by a watch.
  */
-import { matchesSubject, referencedRole, snapshotOf } from './rule-resolver.ts';
-import type { Attributes, Authorizer, Decision } from './types.ts';
+import type { Attributes, Authorizer, Decision, UserInfo } from './types.ts';
 
 export interface PolicyRule {
   verbs?: string[];
@@ -44,6 +43,19 @@ export interface PolicySource {
   roleBindings(): Promise<readonly Binding[]>;
 }
 
+export function matchesSubject(subject: Subject, user: UserInfo, bindingNamespace: string | undefined): boolean {
+  switch (subject.kind) {
+    case 'User':
+      return subject.name === user.name;
+    case 'Group':
+      return user.groups.includes(subject.name);
+    case 'ServiceAccount':
+      return user.name === `system:serviceaccount:${subject.namespace ?? bindingNamespace}:${subject.name}`;
+    default:
+      return false;
+  }
+}
+
 const has = (list: readonly string[] | undefined, value: string) => (list ?? []).some((v) => v === '*' || v === value);
 
 export function ruleAllows(rule: PolicyRule, attributes: Attributes): boolean {
@@ -69,19 +81,26 @@ export class RbacAuthorizer implements Authorizer {
 
   async authorize(attributes: Attributes): Promise<Decision> {
     const { user } = attributes;
-    const policy = await snapshotOf(this.#source);
-    for (const binding of policy.clusterRoleBindings) {
+    const clusterRoles = await this.#source.clusterRoles();
+    const clusterRoleRules = (ref: RoleRef): PolicyRule[] =>
+      ref.kind === 'ClusterRole' ? clusterRoles.find((r) => r.metadata.name === ref.name)?.rules ?? [] : [];
+    for (const binding of await this.#source.clusterRoleBindings()) {
       if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, undefined))) continue;
-      if ((referencedRole(policy, binding.roleRef, '')?.rules ?? []).some((rule) => ruleAllows(rule, attributes))) {
+      if (clusterRoleRules(binding.roleRef).some((rule) => ruleAllows(rule, attributes))) {
         return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}"` };
       }
     }
     const namespace = attributes.resource?.namespace;
     if (namespace) {
-      for (const binding of policy.roleBindings) {
+      const roles = await this.#source.roles();
+      for (const binding of await this.#source.roleBindings()) {
         if (binding.metadata.namespace !== namespace) continue;
         if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, namespace))) continue;
-        if ((referencedRole(policy, binding.roleRef, namespace)?.rules ?? []).some((rule) => ruleAllows(rule, attributes))) {
+        const rules =
+          binding.roleRef.kind === 'Role'
+            ? (roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)?.rules ?? [])
+            : clusterRoleRules(binding.roleRef);
+        if (rules.some((rule) => ruleAllows(rule, attributes))) {
           return { allowed: true, reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}"` };
         }
       }

@@ -5,7 +5,7 @@
  * Only RBAC counts here, as upstream: what the node authorizer or system:masters allow is not a
  * rule a user can hand on.
  */
-import type { Binding, PolicyRule, PolicySource, Role, RoleRef, Subject } from './rbac.ts';
+import { matchesSubject, type Binding, type PolicyRule, type PolicySource, type Role, type RoleRef } from './rbac.ts';
 import type { UserInfo } from './types.ts';
 
 export interface PolicySnapshot {
@@ -13,20 +13,6 @@ export interface PolicySnapshot {
   readonly roles: readonly Role[];
   readonly clusterRoleBindings: readonly Binding[];
   readonly roleBindings: readonly Binding[];
-}
-
-/** Whether a binding's subject names the user (directly, by group, or as its service account). */
-export function matchesSubject(subject: Subject, user: UserInfo, bindingNamespace: string | undefined): boolean {
-  switch (subject.kind) {
-    case 'User':
-      return subject.name === user.name;
-    case 'Group':
-      return user.groups.includes(subject.name);
-    case 'ServiceAccount':
-      return user.name === `system:serviceaccount:${subject.namespace ?? bindingNamespace}:${subject.name}`;
-    default:
-      return false;
-  }
 }
 
 export async function snapshotOf(source: PolicySource): Promise<PolicySnapshot> {
