@@ -13,7 +13,7 @@ import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { AdmissionRequest } from '../api/registry.ts';
 import type { PolicyRule, RoleRef } from './rbac.ts';
-import { describeMissing, quotedList, uncoveredRules } from './rule-coverage.ts';
+import { describeMissing, quotedList, requestedRules, uncoveredRules } from './rule-coverage.ts';
 import { referencedRole, rulesFor, type PolicySnapshot } from './rule-resolver.ts';
 import type { Authorizer, UserInfo } from './types.ts';
 
@@ -70,7 +70,7 @@ export function escalationCheck(deps: EscalationDeps): (request: AdmissionReques
         if (await allowed(user, 'escalate', info.resource, namespace, operation === 'CREATE' ? '' : name)) return;
         const policy = await deps.policy();
         const held = rulesFor(policy, user, namespace);
-        const missing = uncoveredRules(held, (o.rules ?? []) as PolicyRule[]);
+        const missing = uncoveredRules(held, requestedRules(o.rules));
         if (missing.length > 0) throw escalationError(info.resource, name, user, missing);
         const aggregates = o.aggregationRule != null || (old as Any | undefined)?.aggregationRule != null;
         if (info.resource === 'clusterroles' && aggregates && uncoveredRules(held, fullAuthority).length > 0) {
@@ -86,7 +86,7 @@ export function escalationCheck(deps: EscalationDeps): (request: AdmissionReques
         const policy = await deps.policy();
         const role = referencedRole(policy, ref, namespace);
         if (role === undefined) throw new ApiError('NotFound', `${roleResource}.${rbacGroup} "${ref.name ?? ''}" not found`, { name: ref.name ?? '', group: rbacGroup, kind: roleResource });
-        const missing = uncoveredRules(rulesFor(policy, user, namespace), role.rules ?? []);
+        const missing = uncoveredRules(rulesFor(policy, user, namespace), requestedRules(role.rules));
         if (missing.length > 0) throw escalationError(info.resource, name, user, missing);
         return;
       }

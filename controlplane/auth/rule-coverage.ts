@@ -11,6 +11,26 @@ import type { PolicyRule } from './rbac.ts';
 const anyOf = (held: readonly string[] | undefined, value: string) => (held ?? []).some((h) => h === '*' || h === value);
 const listed = (held: readonly string[] | undefined, value: string) => (held ?? []).includes(value);
 
+/**
+ * Rules as a client sent them, made safe to reason about before validation has looked at them:
+ * a single string where a list belongs counts as that one entry (the strictest reading, so a
+ * malformed rule never grants more than it seems to), anything else that is not a list as none.
+ */
+export function requestedRules(value: unknown): PolicyRule[] {
+  if (!Array.isArray(value)) return [];
+  const list = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);
+  return value
+    .filter((rule): rule is Record<string, unknown> => typeof rule === 'object' && rule !== null && !Array.isArray(rule))
+    .map((rule) => {
+      const normalized: PolicyRule = {};
+      for (const field of ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs'] as const) {
+        const values = list(rule[field]);
+        if (values !== undefined) normalized[field] = values;
+      }
+      return normalized;
+    });
+}
+
 /** The requested rule as atoms of one verb on one resource (and one name) or on one URL. */
 export function breakdownRule(rule: PolicyRule): PolicyRule[] {
   const atoms: PolicyRule[] = [];

@@ -6,6 +6,7 @@
  * rule a user can hand on.
  */
 import { matchesSubject, type Binding, type PolicyRule, type PolicySource, type Role, type RoleRef } from './rbac.ts';
+import { requestedRules } from './rule-coverage.ts';
 import type { UserInfo } from './types.ts';
 
 export interface PolicySnapshot {
@@ -32,13 +33,13 @@ export function rulesFor(policy: PolicySnapshot, user: UserInfo, namespace: stri
   const rules: PolicyRule[] = [];
   for (const binding of policy.clusterRoleBindings) {
     if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, undefined))) continue;
-    rules.push(...(referencedRole(policy, binding.roleRef, '')?.rules ?? []));
+    rules.push(...requestedRules(referencedRole(policy, binding.roleRef, '')?.rules));
   }
   if (namespace === '') return rules;
   for (const binding of policy.roleBindings) {
     if (binding.metadata.namespace !== namespace) continue;
     if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, namespace))) continue;
-    rules.push(...(referencedRole(policy, binding.roleRef, namespace)?.rules ?? []));
+    rules.push(...requestedRules(referencedRole(policy, binding.roleRef, namespace)?.rules));
   }
   return rules;
 }

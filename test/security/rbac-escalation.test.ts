@@ -100,6 +100,11 @@ test('a namespace admin grants what it holds, and nothing more', async (t) => {
   );
   t.is((await call(server, 'GET', `${rbacApi}/namespaces/team/roles/god`, admin)).status, 404, 'no role stored');
 
+  // a malformed rule is still checked for what it could grant, never a server error
+  const stringly = await create(`${rbacApi}/namespaces/team/roles`, alice, { metadata: { name: 'stringly' }, rules: [{ apiGroups: '*', resources: ['*'], verbs: ['*'], resourceNames: 7 }] });
+  t.is(stringly.status, 403, JSON.stringify(stringly.body));
+  t.is((await call(server, 'GET', `${rbacApi}/namespaces/team/roles/stringly`, admin)).status, 404);
+
   const nodes = await create(`${rbacApi}/namespaces/team/roles`, alice, { metadata: { name: 'nodes' }, rules: [{ apiGroups: [''], resources: ['nodes', 'pods'], verbs: ['get', 'delete'] }] });
   t.is(nodes.status, 403, 'a namespace admin holds no node permissions');
   t.is(nodes.body.message.split('\n').slice(1).join('\n'), '{APIGroups:[""], Resources:["nodes"], Verbs:["get" "delete"]}', 'only what is missing, verbs merged');

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import type { PolicyRule } from '../../controlplane/auth/rbac.ts';
-import { describeMissing, uncoveredRules } from '../../controlplane/auth/rule-coverage.ts';
+import { describeMissing, requestedRules, uncoveredRules } from '../../controlplane/auth/rule-coverage.ts';
 import { rulesFor, type PolicySnapshot } from '../../controlplane/auth/rule-resolver.ts';
 import { onlyGarbageCollectionFields } from '../../controlplane/auth/escalation-check.ts';
 
@@ -89,4 +89,11 @@ test('an update that only touches owner references or finalizers is a garbage-co
   t.true(onlyGarbageCollectionFields({ ...role, metadata: { ...role.metadata, resourceVersion: '2', finalizers: ['f'], ownerReferences: [] } }, role));
   t.false(onlyGarbageCollectionFields({ ...role, metadata: { ...role.metadata, labels: { a: 'b' } } }, role));
   t.false(onlyGarbageCollectionFields({ ...role, rules: [] }, role));
+});
+
+test('rules as sent are read strictly: a string counts as one entry, junk as nothing', (t) => {
+  t.deepEqual(requestedRules([{ verbs: '*', apiGroups: [''], resources: ['pods', 7], resourceNames: null }]), [{ verbs: ['*'], apiGroups: [''], resources: ['pods', '7'] }]);
+  t.deepEqual(requestedRules('junk'), []);
+  t.deepEqual(requestedRules([null, 'x', []]), []);
+  t.is(uncoveredRules([rule([''], ['pods'], ['get'])], requestedRules([{ apiGroups: [''], resources: 'pods', verbs: '*' }])).length, 1);
 });
