@@ -126,8 +126,16 @@ export async function nodeRestriction(request: AdmissionRequest, user: UserInfo 
   if (subresource === 'status') return refuse(podStatusViolation(node, o, request.old as Any | undefined));
   if (subresource !== undefined) return refuse(`unexpected pod subresource "${subresource}", only 'status' and 'eviction' are allowed`);
   if (operation !== 'CREATE') return refuse(`unexpected operation "${operation}", node "${node}" can only create and delete mirror pods`);
-  refuse(mirrorPodViolation(node, o, undefined));
   const uid = await lookups.nodeUid(node);
+  let why: string | undefined;
+  try {
+    why = mirrorPodViolation(node, o, undefined);
+  } catch (err) {
+    // a pod whose fields have the wrong JSON types (validation refuses it too): never a 500
+    if (err instanceof TypeError) throw new ApiError('BadRequest', `Pod has a field of an unexpected type: ${err.message}`);
+    throw err;
+  }
+  refuse(why);
   if (uid === undefined) throw new ApiError('NotFound', `nodes "${node}" not found`, { name: node, kind: 'nodes' });
   refuse(mirrorPodViolation(node, o, uid));
 }

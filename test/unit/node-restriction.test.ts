@@ -3,7 +3,7 @@
  * pod a node may create.
  */
 import test from 'ava';
-import { forbiddenNodeLabels, mirrorPodViolation, modifiedLabels } from '../../controlplane/admission/node-restriction.ts';
+import { forbiddenNodeLabels, mirrorPodViolation, modifiedLabels, nodeRestriction } from '../../controlplane/admission/node-restriction.ts';
 
 const labels: Array<[string, boolean]> = [
   ['kubernetes.io/hostname', true],
@@ -64,3 +64,10 @@ for (const [name, pod, why] of pods) {
     t.is(mirrorPodViolation('n1', pod, 'u1'), why);
   });
 }
+
+test('NodeRestriction answers a mirror pod with wrongly typed fields with 400, not a server error', async (t) => {
+  const pod = { metadata: { name: 'm', annotations: { 'kubernetes.io/config.mirror': 'h' }, ownerReferences: [owner] }, spec: { nodeName: 'n1', containers: 5 } };
+  const request = { operation: 'CREATE' as const, info: { group: '', resource: 'pods' } as never, subresource: undefined, object: pod as never, old: undefined };
+  const error = await t.throwsAsync(nodeRestriction(request, { name: 'system:node:n1', groups: ['system:nodes'] }, { nodeUid: async () => 'u1' }));
+  t.is((error as { code?: number }).code, 400);
+});
