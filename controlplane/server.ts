@@ -15,8 +15,11 @@ import { Registry } from './api/registry.ts';
 import { ObjectCache } from './api/object-cache.ts';
 import { findResource, resourceByKind, type ResourceInfo } from './api/resources.ts';
 import { accessReviewHandler } from './auth/access-review.ts';
+import { escalationCheck } from './auth/escalation-check.ts';
+import { snapshotOf } from './auth/rule-resolver.ts';
+import { currentUser } from './api/request-context.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
-import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
+import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles, reconcileDefaultRole } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
 import { signerPermission } from './auth/signer-permission.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
@@ -122,6 +125,18 @@ async function reconcileObject(registry: Registry, desired: KubeObject, update: 
   }
 }
 
+/** Creates a default ClusterRole, or brings a stored one up to date (reconcileDefaultRole). */
+async function reconcileDefaultClusterRole(registry: Registry, desired: KubeObject): Promise<void> {
+  const info = resourceByKind(desired.apiVersion ?? '', desired.kind ?? '')!;
+  const current = await registry.get(info, undefined, desired.metadata.name ?? '').catch((err: unknown) => {
+    if (err instanceof ApiError && err.reason === 'NotFound') return undefined;
+    throw err;
+  });
+  if (current === undefined) return ensureObject(registry, desired);
+  if (reconcileDefaultRole(current, desired) === undefined) return;
+  await registry.guaranteedUpdate(info, undefined, desired.metadata.name ?? '', undefined, (latest) => reconcileDefaultRole(latest, desired) ?? latest);
+}
+
 interface StartingObjects {
   readonly serviceIP: string;
   /** The cluster DNS address pods are told to use: the tenth of the service CIDR, as kubeadm picks it. */
@@ -137,7 +152,8 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
   }
-  for (const object of [...defaultClusterRoles, ...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
+  for (const role of defaultClusterRoles) await reconcileDefaultClusterRole(registry, role);
+  for (const object of [...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
     await ensureObject(registry, object);
   }
   const https = { name: 'https', port: start.port, protocol: 'TCP' };
@@ -229,7 +245,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
-  registry = new Registry(storage, admit);
+  // RBAC escalation prevention needs the authorizer, which needs the registry: set once both exist
+  // (before the API listens; the server's own writes at start-up carry no user and are not checked)
+  let checkEscalation: ReturnType<typeof escalationCheck> | undefined;
+  registry = new Registry(storage, async (request) => {
+    await checkEscalation?.(request, currentUser());
+    await admit(request);
+  });
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -282,6 +304,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }),
     new RbacAuthorizer(policy),
   ]);
+  checkEscalation = escalationCheck({ policy: () => snapshotOf(policy), authorizer });
   const readSecret = async (namespace: string, name: string) => {
     const secret = await registry.get(secrets, namespace, name).catch((err: unknown) => {
       if (err instanceof ApiError && err.reason === 'NotFound') return undefined;

@@ -5,6 +5,7 @@
  * and the bad entry, so the command can print one useful line.
  */
 import type { Taint } from '../../kube/corev1.ts';
+import { isKubeletLabel, isKubernetesLabel, kubeletLabelNamespaces, kubeletLabels } from '../../kube/node-labels.ts';
 import { milliCpu, wholeUnits } from '../../kube/quantity.ts';
 
 export class NodeFlagError extends Error {
@@ -39,6 +40,14 @@ export function parseNodeLabels(text: string): Record<string, string> {
     if (!labelKey.test(key)) throw new NodeFlagError(`--node-labels: '${key}' is not a label key`);
     if (!labelValue.test(value)) throw new NodeFlagError(`--node-labels: '${value}' is not a label value (for ${key})`);
     labels[key] = value;
+  }
+  // the API server would refuse to register the node with these (NodeRestriction): say so now
+  const unknown = Object.keys(labels).filter((key) => isKubernetesLabel(key) && !isKubeletLabel(key)).sort();
+  if (unknown.length > 0) {
+    throw new NodeFlagError(
+      `unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknown.join(' ')}]\n` +
+        `--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${kubeletLabelNamespaces.join(', ')}) or be in the specifically allowed set (${kubeletLabels.join(', ')})`,
+    );
   }
   return labels;
 }

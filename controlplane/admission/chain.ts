@@ -61,6 +61,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const range = parseCidr(deps.serviceCidr);
   const limitRanges = findResource('', 'v1', 'limitranges')!;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
+  const nodes = findResource('', 'v1', 'nodes')!;
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
     const spec = svc.spec;
@@ -126,7 +127,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   return async (request) => {
     const { info, object, operation, subresource } = request;
     const o = object as Any;
-    nodeRestriction(request, currentUser());
+    await nodeRestriction(request, currentUser(), { nodeUid: async (name) => (await deps.listIn(nodes, '')).find((n) => n.metadata.name === name)?.metadata.uid });
     stampRequester(request, currentUser());
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);

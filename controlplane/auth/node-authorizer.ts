@@ -1,7 +1,7 @@
 /**
  * The node authorizer: an agent authenticated as `system:node:<name>` (group system:nodes) may read
  * what every node needs (nodes, pods, services, endpoints), write only its own Node, its own Lease
- * and the status of pods bound to it, read only the Secrets and ConfigMaps those pods use, and
+ * and the status (or eviction) of pods bound to it, read only the Secrets and ConfigMaps those pods use, and
  * request tokens only for the service accounts those pods run as.
  * Everything else falls through to RBAC.
  */
@@ -80,6 +80,10 @@ export class NodeAuthorizer implements Authorizer {
       case '/pods':
         if (readVerbs.has(verb)) return yes('reads pods');
         if (verb === 'delete' && (await this.#boundHere(r.namespace, r.name, node))) return yes('confirms deletion of its pod');
+        return no;
+      case '/pods/eviction':
+        // as upstream's system:node rules with NodeRestriction: evictions only of pods bound to it
+        if (verb === 'create' && (await this.#boundHere(r.namespace, r.name, node))) return yes('evicts its own pod');
         return no;
       case '/pods/status':
         if ((writeVerbs.has(verb) || verb === 'get') && (await this.#boundHere(r.namespace, r.name, node))) return yes('reports status of its pod');

@@ -43,7 +43,7 @@ export interface PolicySource {
   roleBindings(): Promise<readonly Binding[]>;
 }
 
-function matchesSubject(subject: Subject, user: UserInfo, bindingNamespace: string | undefined): boolean {
+export function matchesSubject(subject: Subject, user: UserInfo, bindingNamespace: string | undefined): boolean {
   switch (subject.kind) {
     case 'User':
       return subject.name === user.name;

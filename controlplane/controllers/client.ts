@@ -33,7 +33,8 @@ export type ResourceName =
   | 'jobs'
   | 'cronjobs'
   | 'configmaps'
-  | 'secrets';
+  | 'secrets'
+  | 'clusterroles';
 
 export interface ListResult {
   readonly items: KubeObject[];
@@ -69,7 +70,7 @@ export interface ClusterClient {
   bind(namespace: string, name: string, nodeName: string): Promise<void>;
 }
 
-export const clusterScoped: ReadonlySet<ResourceName> = new Set(['nodes', 'namespaces']);
+export const clusterScoped: ReadonlySet<ResourceName> = new Set(['nodes', 'namespaces', 'clusterroles']);
 
 /** Resources whose spec changes bump metadata.generation (the API's rule for these kinds). */
 export const generationTracked: ReadonlySet<ResourceName> = new Set(['replicasets', 'deployments', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs']);

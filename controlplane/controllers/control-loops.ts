@@ -23,6 +23,7 @@ import { namespaceController } from './namespace.ts';
 import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifecycle.ts';
 import { serviceAccountController } from './serviceaccount.ts';
 import { rootCaPublisher } from './root-ca-publisher.ts';
+import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
 export interface ControlLoopsOptions {
@@ -57,6 +58,7 @@ export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifec
     nodeLifecycleController(options.nodeLifecycle),
     namespaceController,
     serviceAccountController,
+    clusterRoleAggregationController,
     ...(options.rootCaPem !== undefined ? [rootCaPublisher(options.rootCaPem)] : []),
     ...garbageCollectors(),
   ];

@@ -29,6 +29,7 @@ const groups: Record<ResourceName, string> = {
   controllerrevisions: 'apps',
   jobs: 'batch',
   cronjobs: 'batch',
+  clusterroles: 'rbac.authorization.k8s.io',
 };
 
 export function refFor(resource: ResourceName): ResourceRef {

@@ -231,6 +231,21 @@ test('flags: labels, taints and reserved resources parse as the kubelet spells t
   t.throws(() => parseReserved('system-reserved', 'memory=lots'), { message: /memory=lots is not a quantity/ });
 });
 
+test('flags: --node-labels refuses kubernetes.io and k8s.io labels the API server would not let the node set', (t) => {
+  t.deepEqual(parseNodeLabels('node.kubernetes.io/pool=a,kubelet.kubernetes.io/x=y,topology.kubernetes.io/zone=z,example.com/role=db'), {
+    'node.kubernetes.io/pool': 'a',
+    'kubelet.kubernetes.io/x': 'y',
+    'topology.kubernetes.io/zone': 'z',
+    'example.com/role': 'db',
+  });
+  const error = t.throws(() => parseNodeLabels('node-role.kubernetes.io/worker=,x.k8s.io/a=b,node-restriction.kubernetes.io/pool=gold'));
+  t.is(
+    error?.message.split('\n')[0],
+    "unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [node-restriction.kubernetes.io/pool node-role.kubernetes.io/worker x.k8s.io/a]",
+  );
+  t.regex(error?.message ?? '', /must begin with an allowed prefix \(kubelet\.kubernetes\.io, node\.kubernetes\.io\)/);
+});
+
 class FakeNodeApi implements NodeApi {
   node: Node | undefined;
   writes: string[] = [];

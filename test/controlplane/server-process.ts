@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from './ports.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
@@ -111,6 +112,13 @@ export interface Identity {
 
 export function adminIdentity(dataDir: string): Identity {
   return { cert: readFileSync(join(dataDir, 'pki/admin.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/admin.key'), 'utf8') };
+}
+
+/** A client certificate signed by the cluster CA: user `commonName` in the groups `organizations`. */
+export function certificateIdentity(dataDir: string, commonName: string, organizations: readonly string[] = []): Identity {
+  const ca = { cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8') };
+  const pair = issueCertificate(ca, { commonName, organizations: [...organizations], usage: 'client' });
+  return { cert: pair.cert, key: pair.key };
 }
 
 export interface HttpReply {
