@@ -10,6 +10,7 @@ import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
+import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
 import { ApiServer } from './api/http-server.ts';
 import { Registry } from './api/registry.ts';
 import { ObjectCache } from './api/object-cache.ts';
@@ -53,6 +54,8 @@ export interface ServerOptions {
   readonly kubernetesVersion: string;
   /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
   readonly kubeletEgressSocket?: string;
+  /** DefaultTolerationSeconds admission: how long new pods tolerate not-ready and unreachable nodes (300 s each). */
+  readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -208,6 +211,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
+    ...(options.defaultTolerationSeconds !== undefined ? { defaultTolerationSeconds: options.defaultTolerationSeconds } : {}),
     listIn: async (info, namespace) => caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry
