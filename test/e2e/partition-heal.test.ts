@@ -6,58 +6,24 @@
  * containers, same restart counts). Two sandbox nodes, real containerd, a real `bosun server`.
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../cli/sandbox/run.ts';
-import { Sandbox } from '../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { AgentProcess } from '../agent/agent-process.ts';
+import { useSandboxCluster } from '../helpers/sandbox-cluster.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
-
-let sandbox: Sandbox | undefined;
-const agents = new Map<string, AgentProcess>();
-let kubeconfig = '';
-
-test.before(async () => {
-  const id = `bph${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 2);
-  // grace shortened from 50 s so the partition shows within the test's time, yet longer than the
-  // agents' 10 s lease renewal so that the healthy node never looks silent
-  const plane = await sandbox.startControlPlane(['--node-monitor-grace-period', '15s', '--node-monitor-period', '1s']);
-  kubeconfig = plane.kubeconfig;
-  for (const node of sandbox.nodes) {
-    const agent = new AgentProcess(node, plane.nodeKubeconfig);
-    agents.set(node.name, agent);
-    agent.start();
-  }
-  await Promise.all([...agents.values()].map((a) => a.ready()));
-});
-
-test.after.always(async () => {
-  for (const agent of agents.values()) {
-    if (agent.running) await agent.stop(5_000);
-    agent.close();
-  }
-  await sandbox?.destroy();
-});
-
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 60_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+// grace shortened from 50 s so the partition shows within the test's time, yet longer than the
+// agents' 10 s lease renewal so that the healthy node never looks silent
+const cluster = useSandboxCluster({ idPrefix: 'bph', nodes: 2, serverArgs: ['--node-monitor-grace-period', '15s', '--node-monitor-period', '1s'] });
+const kubectl = cluster.kubectl;
 
 const pods = async () => (JSON.parse(await kubectl('get', 'pods', '-l', 'app=steady', '-o', 'json')) as { items: Pod[] }).items;
 const ready = (pod: Pod) => pod.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 const containers = (list: Pod[]) => list.map((p) => `${p.metadata.name}:${p.status?.containerStatuses?.map((c) => `${c.containerID}#${c.restartCount}`).join(',')}`).sort();
 
 test.serial('after a partition longer than the grace period, the node\'s pods turn Ready again without restarting', async (t) => {
-  const manifest = join(sandbox!.stateDir, 'steady.yaml');
+  const manifest = join(cluster.sandbox().stateDir, 'steady.yaml');
   writeFileSync(manifest, ['a', 'b'].map((n) => `apiVersion: v1
 kind: Pod
 metadata: {name: steady-${n}, namespace: default, labels: {app: steady}}
@@ -73,11 +39,11 @@ spec:
   }, { what: 'both pods Ready on node-1', timeoutMs: 60_000, intervalMs: 500 });
   const before = containers(running);
 
-  await sandbox!.partition('node-1');
+  await cluster.sandbox().partition('node-1');
   try {
     await waitFor(async () => (await pods()).every((p) => ready(p) === 'False'), { what: 'the node controller marking node-1\'s pods Ready=False', timeoutMs: 60_000, intervalMs: 500 });
   } finally {
-    await sandbox!.heal('node-1');
+    await cluster.sandbox().heal('node-1');
   }
   const healedAt = Date.now();
   await waitFor(async () => (await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')).trim() === 'True', {
