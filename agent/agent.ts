@@ -300,6 +300,8 @@ export class Agent {
         },
       });
       closers.push(() => manager.close());
+      // statuses that someone else's write replaced (MarkPodsNotReady in a partition) are written again
+      manager.statuses.startReconciling();
       // pods that already run here are adopted, never admitted again
       await manager.loadAdopted();
       const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });

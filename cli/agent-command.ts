@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from './agent-housekeeping-flags.ts';
 import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-shutdown-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
+import { listOption } from './list-flag.ts';
 import { bosunVersion } from './version.ts';
 
 interface AgentArgs extends ShutdownArgs {
@@ -18,15 +19,15 @@ interface AgentArgs extends ShutdownArgs {
   'pod-infra-image': string;
   'pod-log-dir': string;
   'root-dir': string;
-  'allowed-host-paths': string;
-  'cluster-dns': string;
+  'allowed-host-paths': string[];
+  'cluster-dns': string[];
   'cluster-domain': string;
   'cluster-cidr': string | undefined;
-  'node-labels': string;
-  'register-with-taints': string;
+  'node-labels': string[];
+  'register-with-taints': string[];
   'max-pods': number;
-  'system-reserved': string;
-  'kube-reserved': string;
+  'system-reserved': string[];
+  'kube-reserved': string[];
   'healthz-port': number;
   address: string;
   port: number;
@@ -80,15 +81,15 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('pod-infra-image', { type: 'string', default: 'localhost/bosun/pause:3.10', describe: 'The sandbox (pause) image; checked at start, never removed' })
       .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)' })
       .option('root-dir', { type: 'string', default: '/var/lib/bosun/agent', describe: 'The agent\'s state (pod volumes); its filesystem is the node\'s nodefs' })
-      .option('allowed-host-paths', { type: 'string', default: '', describe: 'Comma-separated host path prefixes that hostPath volumes may use (default: none); / and the root dir are refused always' })
-      .option('cluster-dns', { type: 'string', default: '10.96.0.10', describe: 'Comma-separated DNS server addresses pods with dnsPolicy ClusterFirst use' })
+      .option('allowed-host-paths', listOption('Host path prefixes that hostPath volumes may use (default: none); / and the root dir are refused always'))
+      .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
       .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: 'The cluster\'s DNS domain' })
       .option('cluster-cidr', { type: 'string', describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded' })
-      .option('node-labels', { type: 'string', default: '', describe: 'Labels to add when registering, key=value,...' })
-      .option('register-with-taints', { type: 'string', default: '', describe: 'Taints to register the node with, key=value:Effect,...' })
+      .option('node-labels', listOption('Labels to add when registering, key=value'))
+      .option('register-with-taints', listOption('Taints to register the node with, key=value:Effect'))
       .option('max-pods', { type: 'number', default: 110, describe: 'Pods this node can run' })
-      .option('system-reserved', { type: 'string', default: '', describe: 'Resources kept for the OS, e.g. cpu=100m,memory=256Mi' })
-      .option('kube-reserved', { type: 'string', default: '', describe: 'Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi' })
+      .option('system-reserved', listOption('Resources kept for the OS, e.g. cpu=100m,memory=256Mi'))
+      .option('kube-reserved', listOption('Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi'))
       .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
       .option('address', { type: 'string', default: '0.0.0.0', describe: 'Address of the kubelet port (logs, exec, port-forward, stats)' })
       .option('port', { type: 'number', default: 10250, describe: 'The kubelet port: HTTPS, client certificates only, each request authorized (0: none)' })
@@ -107,15 +108,15 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     ]);
     let labels, taints, reserved;
     try {
-      labels = flags.parseNodeLabels(args['node-labels']);
-      taints = flags.parseTaints(args['register-with-taints']);
-      reserved = flags.addReserved(flags.parseReserved('system-reserved', args['system-reserved']), flags.parseReserved('kube-reserved', args['kube-reserved']));
+      labels = flags.parseNodeLabels(args['node-labels'].join(','));
+      taints = flags.parseTaints(args['register-with-taints'].join(','));
+      reserved = flags.addReserved(flags.parseReserved('system-reserved', args['system-reserved'].join(',')), flags.parseReserved('kube-reserved', args['kube-reserved'].join(',')));
     } catch (err) {
       throw new CliError((err as Error).message, ExitCode.usage);
     }
     const nodeIP = args['node-ip'];
     if (nodeIP !== undefined && !isIPv4(nodeIP)) throw new CliError(`--node-ip ${nodeIP} is not an IPv4 address`, ExitCode.usage);
-    const clusterDNS = args['cluster-dns'].split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const clusterDNS = args['cluster-dns'];
     const badDns = clusterDNS.find((s) => !isIPv4(s));
     if (badDns !== undefined) throw new CliError(`--cluster-dns ${badDns} is not an IPv4 address`, ExitCode.usage);
     const port = args['healthz-port'];
@@ -139,7 +140,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       podInfraImage: args['pod-infra-image'],
       podLogDir: args['pod-log-dir'],
       rootDir: args['root-dir'],
-      allowedHostPaths: args['allowed-host-paths'].split(',').map((p) => p.trim()).filter((p) => p !== ''),
+      allowedHostPaths: args['allowed-host-paths'],
       clusterDNS,
       clusterDomain: args['cluster-domain'],
       clusterCIDR: args['cluster-cidr'],

@@ -11,6 +11,7 @@ import type { HousekeepingConfig } from '../agent/housekeeping.ts';
 import { parseQuantity } from '../kube/quantity.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { CliError, ExitCode } from './exit.ts';
+import { listOption } from './list-flag.ts';
 
 export interface HousekeepingArgs {
   'container-log-max-size': string;
@@ -18,7 +19,7 @@ export interface HousekeepingArgs {
   'image-gc-high-threshold': number;
   'image-gc-low-threshold': number;
   'minimum-image-ttl-duration': string;
-  'eviction-hard': string;
+  'eviction-hard': string[];
   'eviction-pressure-transition-period': string;
 }
 
@@ -29,7 +30,7 @@ export function housekeepingOptions<T>(y: Argv<T>): Argv<T> {
     .option('image-gc-high-threshold', { type: 'number', default: 85, describe: 'Image filesystem usage (percent) at which unused images are removed' })
     .option('image-gc-low-threshold', { type: 'number', default: 80, describe: 'Image filesystem usage (percent) image garbage collection frees down to' })
     .option('minimum-image-ttl-duration', { type: 'string', default: '2m', describe: 'An unused image is kept at least this long after it was first seen' })
-    .option('eviction-hard', { type: 'string', default: defaultEvictionHard, describe: 'Hard eviction thresholds: signal<quantity or percentage, comma-separated; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available' })
+    .option('eviction-hard', listOption('Hard eviction thresholds: signal<quantity or percentage; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available', [defaultEvictionHard]))
     .option('eviction-pressure-transition-period', { type: 'string', default: '5m', describe: 'How long a pressure condition stays True after its threshold was last met' });
 }
 
@@ -53,7 +54,7 @@ export function housekeepingConfig(args: HousekeepingArgs): HousekeepingConfig {
   if (gcProblem !== undefined) throw new CliError(gcProblem, ExitCode.usage);
   let evictionHard;
   try {
-    evictionHard = parseThresholds(args['eviction-hard']);
+    evictionHard = parseThresholds(args['eviction-hard'].join(','));
   } catch (err) {
     throw new CliError((err as Error).message, ExitCode.usage);
   }

@@ -7,6 +7,7 @@
  */
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
+import { requiredListOption } from './list-flag.ts';
 import { bosunVersion } from './version.ts';
 
 interface HollowArgs {
@@ -30,7 +31,7 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
   builder: (y) => y
     .positional('server', { type: 'string', describe: 'The API server, https://host:port' })
     .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
-    .option('discovery-token-ca-cert-hash', { type: 'string', array: true, demandOption: true, describe: 'sha256:<hex> of the cluster CA public key' })
+    .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
     .option('nodes', { type: 'number', default: 10, describe: 'How many hollow nodes' })
     .option('name-prefix', { type: 'string', default: 'hollow', describe: 'Node names are <prefix>-<index>' })
     .option('first-index', { type: 'number', default: 0, describe: 'Index of the first node (distinct per process)' })

@@ -8,6 +8,7 @@ import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CliError, ExitCode } from './exit.ts';
+import { listOption, requiredListOption } from './list-flag.ts';
 
 interface JoinArgs {
   server: string;
@@ -29,11 +30,11 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
   builder: (y) => y
     .positional('server', { type: 'string', describe: 'The API server, https://host:port' })
     .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
-    .option('discovery-token-ca-cert-hash', { type: 'string', array: true, demandOption: true, describe: 'sha256:<hex> of the cluster CA public key (repeatable)' })
+    .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
     .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
     .option('config-dir', { type: 'string', default: '/etc/bosun', describe: 'Where the agent kubeconfig is written' })
     .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
-    .option('ignore-preflight-errors', { type: 'string', array: true, default: [] as string[], describe: 'Checks to ignore: root, runtime, iptables, swap, ports, clock, joined' })
+    .option('ignore-preflight-errors', listOption('Checks to ignore: root, runtime, iptables, swap, ports, clock, joined; all ignores every one'))
     .option('start', { type: 'boolean', default: true, describe: 'Start the node agent once joined (--no-start to skip)' })
     .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' })
     .option('log-dir', { type: 'string', default: '/var/log/bosun', describe: "Where a detached agent's log goes (without systemd)" })
@@ -56,14 +57,19 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     }
     const nodeName = args['node-name'];
     if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new CliError(`--node-name ${nodeName} is not a valid node name (lower-case DNS name)`, ExitCode.usage);
-    const ignore = new Set(args['ignore-preflight-errors'].map(String));
     const kubeconfigPath = join(args['config-dir'], 'agent.kubeconfig');
 
-    const [{ observe, judge, judgeClock }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
+    const [{ observe, judge, judgeClock, ignoredPreflightChecks }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
       import('./join/preflight.ts'), import('./join/discovery.ts'), import('./join/tls-bootstrap.ts'), import('./join/errors.ts'),
       import('../cri/client.ts'), import('./join/runtime-probe.ts'),
     ]);
     const fail = (message: string): never => { throw new CliError(message); };
+    let ignore: Set<string>;
+    try {
+      ignore = ignoredPreflightChecks(args['ignore-preflight-errors']);
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage);
+    }
     const endpoint = args['container-runtime-endpoint'];
     const probeRuntime = async () => {
       const client = new CriClient(endpoint);

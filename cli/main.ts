@@ -7,9 +7,18 @@ import { hideBin } from 'yargs/helpers';
 import { versionLine } from './version.ts';
 import { CliError, describeFailure, ExitCode } from './exit.ts';
 import { commands } from './commands.ts';
+import { unknownArgumentLine, unknownLongFlags, unknownWordsOf } from './unknown-arguments.ts';
+
+/** What yargs' usage of the failed command tells: its usage lines and its flags. */
+interface CommandUsage {
+  getUsage(): [string, string][];
+  getDescriptions(): Record<string, unknown>;
+}
+
+/** A command line the parser refused for another reason than an unknown word (a missing argument). */
+class UsageFailure extends Error {}
 
 export async function main(argv: string[]): Promise<number> {
-  let usageError: string | undefined;
   const parser = yargs(argv)
     .scriptName('bosun')
     .usage('$0 <command> [options]\n\nA node agent (kubelet + kube-proxy) with a small Kubernetes-compatible control plane.')
@@ -21,9 +30,19 @@ export async function main(argv: string[]): Promise<number> {
     .demandCommand(1, 'name a command; see bosun --help')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
-    .fail((msg, err) => {
+    .fail((msg, err, usage) => {
       if (err) throw err;
-      usageError = msg;
+      // throwing stops here: a command line with an unknown word never runs its command
+      // yargs hands its usage of the command that failed, not the parser its types promise
+      const command = usage as unknown as CommandUsage;
+      const [[line] = ['$0']] = command.getUsage();
+      const commandPath = line.split(/ [<[]/)[0]!.replace('$0', 'bosun');
+      // no command yet: the catch-all command below words it
+      if (commandPath === 'bosun') return;
+      const known = Object.keys(command.getDescriptions());
+      const unknown = unknownWordsOf(msg ?? '') ?? unknownLongFlags(argv, known);
+      if (unknown.length === 0) throw new UsageFailure(msg ?? 'bad command line');
+      throw new CliError(unknownArgumentLine(unknown, argv, commandPath, known), ExitCode.usage);
     });
   for (const command of commands) parser.command(command);
   // anything that is not a command lands here: say so, as a usage error
@@ -37,13 +56,14 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await parser.parseAsync();
   } catch (err) {
+    if (err instanceof UsageFailure) {
+      process.stderr.write(`bosun: ${err.message}\n(see bosun --help)\n`);
+      return ExitCode.usage;
+    }
     const { line, code } = describeFailure(err);
-    process.stderr.write(`bosun: ${line}\n`);
+    // an unknown word names its command itself ("bosun server: unknown flag ...")
+    process.stderr.write(line.startsWith('bosun') ? `${line}\n` : `bosun: ${line}\n`);
     return code;
-  }
-  if (usageError !== undefined) {
-    process.stderr.write(`bosun: ${usageError}\n(see bosun --help)\n`);
-    return ExitCode.usage;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
 }

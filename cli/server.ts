@@ -5,11 +5,12 @@
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
+import { listOption } from './list-flag.ts';
 
 interface ServerArgs {
   'data-dir': string;
   datastore: string;
-  'etcd-endpoints': string;
+  'etcd-endpoints': string[];
   'bind-address': string;
   'secure-port': number;
   'advertise-address': string;
@@ -26,6 +27,8 @@ interface ServerArgs {
   'kubelet-egress-socket': string | undefined;
   'service-account-issuer': string;
   'service-account-max-token-expiration': string;
+  'default-not-ready-toleration-seconds': number;
+  'default-unreachable-toleration-seconds': number;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -35,12 +38,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
     y
       .option('data-dir', { type: 'string', default: '/var/lib/bosun/server', describe: 'Where the datastore (sqlite), PKI and admin.kubeconfig live' })
       .option('datastore', { type: 'string', choices: ['sqlite', 'etcd'], default: 'sqlite', describe: 'Embedded sqlite, or an etcd cluster' })
-      .option('etcd-endpoints', { type: 'string', default: '', describe: 'Comma-separated etcd client URLs (with --datastore etcd)' })
+      .option('etcd-endpoints', listOption('etcd client URLs (with --datastore etcd)'))
       .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address to serve HTTPS on' })
       .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port (0: pick a free one)' })
       .option('advertise-address', { type: 'string', default: '127.0.0.1', describe: 'Address clients and nodes use to reach this server' })
       .option('service-cluster-ip-range', { type: 'string', default: '10.96.0.0/12', describe: 'CIDR that Service ClusterIPs come from' })
-      .option('tls-san', { type: 'string', array: true, default: [] as string[], describe: 'Extra names or IPs for the serving certificate' })
+      .option('tls-san', listOption('Extra names or IPs for the serving certificate'))
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
       .option('kubelet-egress-socket', { type: 'string', describe: 'Reach nodes\' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)' })
       .option('controllers', { type: 'boolean', default: true, describe: 'Run the controllers (--no-controllers: serve the API only)' })
@@ -51,7 +54,9 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('node-monitor-grace-period', { type: 'string', default: '50s', describe: 'Silence after which a node is Unknown' })
       .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' })
       .option('service-account-issuer', { type: 'string', default: 'https://kubernetes.default.svc.cluster.local', describe: 'The iss claim of service-account tokens, and the issuer named by /.well-known/openid-configuration' })
-      .option('service-account-max-token-expiration', { type: 'string', default: '48h', describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit' }) as never,
+      .option('service-account-max-token-expiration', { type: 'string', default: '48h', describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit' })
+      .option('default-not-ready-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the not-ready:NoExecute taint unless they say otherwise' })
+      .option('default-unreachable-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the unreachable:NoExecute taint unless they say otherwise' }) as never,
   handler: async (args) => {
     const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
     const port = args['secure-port'];
@@ -81,13 +86,19 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       throw new CliError(`--service-account-max-token-expiration ${args['service-account-max-token-expiration']}: use 0 or a duration of at least 10m, like 48h`, ExitCode.usage);
     }
     if (args['service-account-issuer'].trim() === '') throw new CliError('--service-account-issuer may not be empty', ExitCode.usage);
+    const tolerationSeconds = (flag: 'default-not-ready-toleration-seconds' | 'default-unreachable-toleration-seconds') => {
+      const seconds = args[flag];
+      if (!Number.isInteger(seconds) || seconds < 0) throw new CliError(`--${flag} ${seconds}: use a whole number of seconds`, ExitCode.usage);
+      return seconds;
+    };
+    const defaultTolerationSeconds = { notReady: tolerationSeconds('default-not-ready-toleration-seconds'), unreachable: tolerationSeconds('default-unreachable-toleration-seconds') };
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
       server = await startServer({
         dataDir: args['data-dir'],
         datastore: args.datastore as 'sqlite' | 'etcd',
-        etcdEndpoints: args['etcd-endpoints'].split(',').map((e) => e.trim()).filter((e) => e !== ''),
+        etcdEndpoints: args['etcd-endpoints'],
         bindAddress: args['bind-address'],
         securePort: port,
         advertiseAddress: args['advertise-address'],
@@ -99,6 +110,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         kubernetesVersion: 'v1.32.0',
         serviceAccountIssuer: args['service-account-issuer'],
         serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
+        defaultTolerationSeconds,
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });

@@ -5,6 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
+import { listOption } from './list-flag.ts';
 import { parseDurationSeconds } from './duration.ts';
 
 interface Common {
@@ -81,21 +82,21 @@ function humanDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
-const create: CommandModule<object, Common & { ttl: string; usages: string; groups: string; description: string; 'print-join-command': boolean }> = {
+const create: CommandModule<object, Common & { ttl: string; usages: string[]; groups: string[]; description: string; 'print-join-command': boolean }> = {
   command: 'create',
   describe: 'Create a bootstrap token and print it',
   builder: (y) => common(y)
     .option('ttl', { type: 'string', default: '24h', describe: 'How long the token is valid (0: forever)' })
-    .option('usages', { type: 'string', default: 'signing,authentication', describe: 'signing (of cluster-info), authentication (join)' })
-    .option('groups', { type: 'string', default: defaultGroup, describe: 'Extra groups the token authenticates as' })
+    .option('usages', listOption('signing (of cluster-info), authentication (join)', ['signing', 'authentication']))
+    .option('groups', listOption('Extra groups the token authenticates as', [defaultGroup]))
     .option('description', { type: 'string', default: '', describe: 'A note for people' })
     .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }) as never,
   handler: async (args) => {
     const ttl = parseTtl(args.ttl);
-    const usages = args.usages.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const usages = args.usages;
     const unknown = usages.filter((u) => u !== 'signing' && u !== 'authentication');
     if (unknown.length > 0) throw new CliError(`--usages: unknown usage ${unknown.join(', ')}; use signing and/or authentication`, ExitCode.usage);
-    const groups = args.groups.split(',').map((g) => g.trim()).filter((g) => g !== '');
+    const groups = args.groups;
     const badGroup = groups.find((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
     if (badGroup) throw new CliError(`--groups: ${badGroup} must start with system:bootstrappers:`, ExitCode.usage);
     const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('./init/bootstrap-token.ts')]);

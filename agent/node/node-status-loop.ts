@@ -32,6 +32,8 @@ export interface NodeStatusLoopOptions {
 }
 
 export const statusUpdateIntervalMs = 10_000;
+/** The pause between tries while the API does not answer. */
+export const unreachableRetryMs = 1_000;
 
 export class NodeStatusLoop {
   readonly #options: NodeStatusLoopOptions;
@@ -91,14 +93,23 @@ export class NodeStatusLoop {
     }
   }
 
+  /**
+   * Rounds every updateIntervalMs; after a failed round (the API unreachable) the next comes after
+   * `unreachableRetryMs`, so the node's status is written again as soon as the API answers, rather
+   * than up to a full interval later (the node controller may have marked it Unknown meanwhile).
+   */
   async run(signal: AbortSignal): Promise<void> {
+    const interval = this.#options.updateIntervalMs ?? statusUpdateIntervalMs;
+    let failed = false;
     while (!signal.aborted) {
-      await this.#sleep(this.#options.updateIntervalMs ?? statusUpdateIntervalMs, signal);
+      await this.#sleep(failed ? Math.min(interval, unreachableRetryMs) : interval, signal);
       if (signal.aborted) break;
       try {
         await this.syncOnce();
+        failed = false;
       } catch (err) {
-        this.#options.log.warn({ err: (err as Error).message }, 'node status round failed');
+        if (!failed) this.#options.log.warn({ err: (err as Error).message }, 'node status round failed');
+        failed = true;
       }
     }
   }

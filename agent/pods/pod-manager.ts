@@ -72,6 +72,7 @@ export class PodManager {
   /** A pod bound to this node was added or changed. */
   upsert(pod: Pod): void {
     const uid = pod.metadata.uid ?? '';
+    this.statuses.observed(pod);
     const existing = this.#workers.get(uid);
     if (existing !== undefined) {
       this.#admitted.set(uid, pod);

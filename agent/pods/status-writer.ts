@@ -2,11 +2,17 @@
  * Writes pod statuses to the API: one slot per pod (the latest status wins, older ones are never
  * written after it), at most one write in flight per pod, and a failed write retried with backoff
  * (200 ms doubling to 7 s) unless a newer status replaced it meanwhile.
+ *
+ * It also keeps the API's copy true: every 10 s (the kubelet's syncBatch period) it compares each
+ * pod's status as the API last showed it with the status it last wrote, and writes its own again
+ * where someone else's write replaced it (a partition's MarkPodsNotReady, a restored snapshot, a
+ * hand-made patch). Only its latest status is ever written, so it never undoes a newer one of its own.
  */
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
-import { pause, type Clock } from '../clock.ts';
+import { pause, type Clock, type TimerHandle } from '../clock.ts';
 import { podKey } from './pod-containers.ts';
+import { statusNeedsReconcile } from './status-reconcile.ts';
 
 /** The API calls the pod machinery makes; KubeClient provides them in production. */
 export interface PodApi {
@@ -23,10 +29,16 @@ interface Slot {
   writtenVersion: number;
   writing: boolean;
   retryMs: number;
+  /** The status as the API last showed it (informer), once seen. */
+  apiStatus?: PodStatus | undefined;
+  /** The API showed the pod at least once since the slot was made. */
+  apiSeen: boolean;
 }
 
 const firstRetryMs = 200;
 const maxRetryMs = 7_000;
+/** How often the API's copies are compared with what was written (the kubelet's syncBatch period). */
+export const reconcilePeriodMs = 10_000;
 
 export class StatusWriter {
   readonly #api: PodApi;
@@ -35,8 +47,11 @@ export class StatusWriter {
   readonly #slots = new Map<string, Slot>();
   readonly #stop = new AbortController();
   #versions = 0;
+  #reconcileTimer: TimerHandle | undefined;
   /** Writes done (for tests and metrics). */
   writes = 0;
+  /** Writes made because the API's copy had drifted (for tests and metrics). */
+  reconciles = 0;
 
   constructor(api: PodApi, clock: Clock, log: Logger) {
     this.#api = api;
@@ -46,12 +61,45 @@ export class StatusWriter {
 
   set(pod: Pod, status: PodStatus): void {
     const uid = pod.metadata.uid ?? '';
-    const slot = this.#slots.get(uid) ?? { pod, status, version: 0, writtenVersion: 0, writing: false, retryMs: firstRetryMs };
+    const slot = this.#slots.get(uid) ?? { pod, status, version: 0, writtenVersion: 0, writing: false, retryMs: firstRetryMs, apiSeen: false };
     slot.pod = pod;
     slot.status = status;
     slot.version = ++this.#versions;
     this.#slots.set(uid, slot);
     if (!slot.writing && !this.#stop.signal.aborted) void this.#write(uid, slot);
+  }
+
+  /** The API showed this pod (an informer event): its status is what the next reconcile compares. */
+  observed(pod: Pod): void {
+    const slot = this.#slots.get(pod.metadata.uid ?? '');
+    if (slot === undefined) return;
+    slot.apiStatus = pod.status;
+    slot.apiSeen = true;
+  }
+
+  /** Compares the API's copies with what was written every `periodMs`, until close(). */
+  startReconciling(periodMs = reconcilePeriodMs): void {
+    if (this.#reconcileTimer !== undefined || this.#stop.signal.aborted) return;
+    const tick = () => {
+      this.reconcile();
+      if (!this.#stop.signal.aborted) this.#reconcileTimer = this.#clock.after(periodMs, tick);
+    };
+    this.#reconcileTimer = this.#clock.after(periodMs, tick);
+  }
+
+  /**
+   * Writes again each status whose API copy lacks or contradicts it. A pod with a write pending or
+   * in flight is skipped: that write brings the API up to date anyway.
+   */
+  reconcile(): void {
+    for (const [uid, slot] of this.#slots) {
+      if (!slot.apiSeen || slot.writing || slot.writtenVersion < slot.version) continue;
+      if (!statusNeedsReconcile(slot.status, slot.apiStatus)) continue;
+      this.#log.info({ pod: podKey(slot.pod) }, 'the API holds another status than the one last written; writing it again');
+      this.reconciles += 1;
+      slot.version = ++this.#versions;
+      if (!this.#stop.signal.aborted) void this.#write(uid, slot);
+    }
   }
 
   /**
@@ -60,6 +108,7 @@ export class StatusWriter {
    */
   close(): void {
     this.#stop.abort();
+    this.#reconcileTimer?.cancel();
   }
 
   forget(uid: string): void {
@@ -82,6 +131,8 @@ export class StatusWriter {
         this.writes += 1;
         slot.writtenVersion = version;
         slot.retryMs = firstRetryMs;
+        // the API's copy seen so far predates this write: compare again once its echo arrives
+        slot.apiSeen = false;
       } catch (err) {
         this.#log.warn({ pod: podKey(slot.pod), err: (err as Error).message, retryMs: slot.retryMs }, 'pod status write failed');
         const wait = slot.retryMs;

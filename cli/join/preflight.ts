@@ -27,6 +27,18 @@ export interface PreflightFailure {
 
 export const maxClockOffsetMs = 5 * 60 * 1000;
 
+/**
+ * The checks --ignore-preflight-errors names, as kubeadm reads them: in any case, and `all` for
+ * every check (alone: naming checks beside it is a mistake kubeadm refuses).
+ */
+export function ignoredPreflightChecks(items: readonly string[]): Set<string> {
+  const checks = new Set(items.map((item) => item.toLowerCase()));
+  if (checks.has('all') && checks.size > 1) throw new Error(`--ignore-preflight-errors: Invalid value: "${items.join(',')}": don't specify individual checks if 'all' is used`);
+  return checks;
+}
+
+const ignores = (ignore: ReadonlySet<string>, check: PreflightFailure['check']) => ignore.has('all') || ignore.has(check);
+
 export function judge(facts: HostFacts, ignore: ReadonlySet<string> = new Set()): PreflightFailure[] {
   const failures: PreflightFailure[] = [];
   if (facts.uid !== 0) failures.push({ check: 'root', message: 'bosun join must run as root (it writes /etc/bosun and starts the node agent)' });
@@ -39,12 +51,12 @@ export function judge(facts: HostFacts, ignore: ReadonlySet<string> = new Set())
   if (facts.swapDevices > 0) failures.push({ check: 'swap', message: 'swap is on; the node agent does not support swap yet: turn it off (swapoff -a) or pass --ignore-preflight-errors=swap' });
   if (facts.busyPorts.length > 0) failures.push({ check: 'ports', message: `port(s) ${facts.busyPorts.join(', ')} are in use; the node agent needs 10250 (kubelet API) and 10256 (proxy health): stop what holds them` });
   failures.push(...judgeClock(facts.clockOffsetMs));
-  return failures.filter((f) => !ignore.has(f.check));
+  return failures.filter((f) => !ignores(ignore, f.check));
 }
 
 /** The server's clock minus ours (ms): more than 5 minutes either way fails. */
 export function judgeClock(offsetMs: number, ignore: ReadonlySet<string> = new Set()): PreflightFailure[] {
-  if (ignore.has('clock') || Math.abs(offsetMs) <= maxClockOffsetMs) return [];
+  if (ignores(ignore, 'clock') || Math.abs(offsetMs) <= maxClockOffsetMs) return [];
   const seconds = Math.round(offsetMs / 1000);
   return [{ check: 'clock', message: `this machine's clock is ${Math.abs(seconds)} s ${seconds > 0 ? 'behind' : 'ahead of'} the server's (at most ${maxClockOffsetMs / 1000} s allowed): fix the time, e.g. with NTP (timedatectl set-ntp true)` }];
 }

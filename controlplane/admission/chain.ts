@@ -17,7 +17,7 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
-import { addDefaultTolerations } from './tolerations.ts';
+import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { mountServiceAccountToken } from './service-account.ts';
 import {
   FieldErrors,
@@ -42,6 +42,8 @@ export interface AdmissionDeps {
   serviceAccount?(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** Whether a user may approve or sign for a CSR signer; absent: only system:masters may. */
   signerPermission?: SignerPermission;
+  /** How long new pods tolerate not-ready and unreachable nodes (default 300 s each). */
+  readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
 }
@@ -136,7 +138,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
-      mutate(info, o, request.old === undefined);
+      mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods' && deps.serviceAccount !== undefined) {
         mountServiceAccountToken(o, await deps.serviceAccount(namespace, o.spec.serviceAccountName));
       }
@@ -166,12 +168,12 @@ async function requireNamespace(deps: AdmissionDeps, info: ResourceInfo, object:
   }
 }
 
-function mutate(info: ResourceInfo, o: Any, creating: boolean): void {
+function mutate(info: ResourceInfo, o: Any, creating: boolean, tolerationSeconds: DefaultTolerationSeconds | undefined): void {
   if (info.group === '') {
     switch (info.resource) {
       case 'pods':
         defaultPod(o);
-        if (creating) addDefaultTolerations(o.spec);
+        if (creating) addDefaultTolerations(o.spec, tolerationSeconds);
         return;
       case 'services':
         return defaultService(o);

@@ -1,6 +1,7 @@
 /** How long ago, in kubectl's short form ("45s", "3m20s", "5h", "12d"), as the AGE column shows it. */
 export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
+  // whole seconds toward zero: a clock 1.5 s ahead still reads "0s", as upstream allows
+  const seconds = Math.trunc(ms / 1000);
   if (seconds < -1) return '<invalid>';
   if (seconds < 0) return '0s';
   if (seconds < 120) return `${seconds}s`;

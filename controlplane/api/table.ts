@@ -6,11 +6,12 @@
 import { eventsV1ToCore } from './event-conversion.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { humanDuration } from './age.ts';
+import { summarisePod } from './table-pod.ts';
 import type { ResourceInfo } from './resources.ts';
 
 interface Column {
   name: string;
-  type: 'string' | 'integer' | 'date';
+  type: 'string' | 'integer' | 'boolean' | 'date';
   format?: string;
   priority?: number;
   description: string;
@@ -30,26 +31,33 @@ const age: Column = {
 };
 const createdAt: Column = { name: 'Created At', type: 'date', description: 'Creation timestamp', cell: (o) => o.metadata.creationTimestamp ?? '' };
 
-function podStatus(pod: KubeObject): string {
-  const st = status(pod);
-  let reason: string = st.reason ?? st.phase ?? 'Pending';
-  const initStatuses: Any[] = st.initContainerStatuses ?? [];
-  for (const [i, c] of initStatuses.entries()) {
-    if (c.state?.terminated?.exitCode === 0) continue;
-    if (c.state?.terminated) reason = c.state.terminated.reason ? `Init:${c.state.terminated.reason}` : `Init:ExitCode:${c.state.terminated.exitCode}`;
-    else if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') reason = `Init:${c.state.waiting.reason}`;
-    else reason = `Init:${i}/${(spec(pod).initContainers ?? []).length}`;
-    break;
-  }
-  if (!reason.startsWith('Init:')) {
-    for (const c of (st.containerStatuses ?? []) as Any[]) {
-      if (c.state?.waiting?.reason) reason = c.state.waiting.reason;
-      else if (c.state?.terminated?.reason) reason = c.state.terminated.reason;
-    }
-  }
-  if (pod.metadata.deletionTimestamp) reason = st.reason === 'NodeLost' ? 'Unknown' : 'Terminating';
-  return reason;
+/** `k=v` pairs sorted by key, as upstream's labels.FormatLabels; `<none>` when empty. */
+function labelsText(labels: Record<string, string> | undefined): string {
+  const parts = Object.keys(labels ?? {}).sort().map((k) => `${k}=${labels![k]}`);
+  return parts.length ? parts.join(',') : '<none>';
 }
+
+/** A LabelSelector as upstream's FormatLabelSelector writes it: labels, then expressions. */
+function selectorText(selector: Any | undefined): string {
+  if (!selector) return '<none>';
+  const parts = Object.keys(selector.matchLabels ?? {}).sort().map((k) => `${k}=${selector.matchLabels[k]}`);
+  for (const e of (selector.matchExpressions ?? []) as Any[]) {
+    const values = ((e.values ?? []) as string[]).join(',');
+    if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
+    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${values})`);
+    else if (e.operator === 'Exists') parts.push(e.key);
+    else if (e.operator === 'DoesNotExist') parts.push(`!${e.key}`);
+  }
+  return parts.length ? parts.join(',') : '<none>';
+}
+
+/** At most three items, then "+ N more...", as upstream lists endpoints; `empty` when none. */
+function listWithMore(items: string[], empty: string): string {
+  if (items.length === 0) return empty;
+  return items.length > 3 ? `${items.slice(0, 3).join(',')} + ${items.length - 3} more...` : items.join(',');
+}
+
+const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
 function servicePorts(svc: KubeObject): string {
   const ports: Any[] = spec(svc).ports ?? [];
@@ -57,33 +65,110 @@ function servicePorts(svc: KubeObject): string {
   return ports.map((p) => `${p.port}${p.nodePort ? `:${p.nodePort}` : ''}/${p.protocol ?? 'TCP'}`).join(',');
 }
 
-function selectorText(selector: Any | undefined): string {
-  if (!selector) return '<none>';
-  const labels = (selector.matchLabels ?? selector) as Record<string, string>;
-  const parts = Object.entries(labels).filter(([, v]) => typeof v === 'string').map(([k, v]) => `${k}=${v}`);
-  return parts.length ? parts.join(',') : '<none>';
+/** EXTERNAL-IP: external IPs, load balancer ingress (`<pending>` until it has one), the external name. */
+function serviceExternalIP(svc: KubeObject): string {
+  const type: string = spec(svc).type ?? 'ClusterIP';
+  const externalIPs: string[] = spec(svc).externalIPs ?? [];
+  if (type === 'ClusterIP' || type === 'NodePort') return externalIPs.length ? externalIPs.join(',') : '<none>';
+  if (type === 'ExternalName') return spec(svc).externalName ?? '';
+  if (type !== 'LoadBalancer') return '<unknown>';
+  const ingress = ((status(svc).loadBalancer?.ingress ?? []) as Any[]).map((i) => i.ip || i.hostname).filter(Boolean) as string[];
+  const all = [...ingress, ...externalIPs];
+  return all.length ? all.join(',') : '<pending>';
 }
+
+/** Node STATUS: Ready or NotReady from the Ready condition (Unknown only without one), and SchedulingDisabled. */
+function nodeStatus(node: KubeObject): string {
+  const ready = ((status(node).conditions ?? []) as Any[]).find((c) => c.type === 'Ready');
+  const parts = [ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : 'NotReady'];
+  if (spec(node).unschedulable) parts.push('SchedulingDisabled');
+  return parts.join(',');
+}
+
+/** Node ROLES: node-role.kubernetes.io/<role> labels and the older kubernetes.io/role label, sorted. */
+function nodeRoles(node: KubeObject): string {
+  const roles = new Set<string>();
+  for (const [key, value] of Object.entries(node.metadata.labels ?? {})) {
+    if (key.startsWith('node-role.kubernetes.io/') && key.length > 'node-role.kubernetes.io/'.length) roles.add(key.slice('node-role.kubernetes.io/'.length));
+    else if (key === 'kubernetes.io/role' && value !== '') roles.add(value);
+  }
+  return roles.size ? [...roles].sort().join(',') : '<none>';
+}
+
+function jobStatus(job: KubeObject): string {
+  const conditions = (status(job).conditions ?? []) as Any[];
+  const has = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
+  if (has('Complete')) return 'Complete';
+  if (has('Failed')) return 'Failed';
+  if (job.metadata.deletionTimestamp) return 'Terminating';
+  if (has('Suspended')) return 'Suspended';
+  if (has('FailureTarget')) return 'FailureTarget';
+  if (has('SuccessCriteriaMet')) return 'SuccessCriteriaMet';
+  return 'Running';
+}
+
+function jobCompletions(job: KubeObject): string {
+  const succeeded = status(job).succeeded ?? 0;
+  if (spec(job).completions !== undefined && spec(job).completions !== null) return `${succeeded}/${spec(job).completions}`;
+  const parallelism = spec(job).parallelism;
+  return typeof parallelism === 'number' && parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
+}
+
+/** CSR CONDITION: Denied, Approved or Pending, then Failed and Issued. */
+function csrCondition(csr: KubeObject): string {
+  const types = new Set(((status(csr).conditions ?? []) as Any[]).map((c) => c.type as string));
+  let text = types.has('Denied') ? 'Denied' : types.has('Approved') ? 'Approved' : 'Pending';
+  if (types.has('Failed')) text += ',Failed';
+  if (status(csr).certificate) text += ',Issued';
+  return text;
+}
+
+const since = (when: unknown, now: number) => (typeof when === 'string' && when !== '' ? humanDuration(now - Date.parse(when)) : '<unknown>');
+
+/** LAST SEEN, FIRST SEEN and COUNT of an event: the series when there is one, eventTime for new-style events. */
+function eventTimes(event: KubeObject, now: number): { last: string; first: string; count: number } {
+  const first = since(event.firstTimestamp || event.eventTime, now);
+  const series = event.series as Any | undefined;
+  if (series) return { last: since(series.lastObservedTime, now), first, count: series.count ?? 0 };
+  return { last: event.lastTimestamp ? since(event.lastTimestamp, now) : first, first, count: (event.count as number | undefined) || 1 };
+}
+
+const templateColumns: Column[] = [
+  { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
+  { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+];
+const selectorColumn: Column = { name: 'Selector', type: 'string', priority: 1, description: 'Label selector of the pods', cell: (o) => selectorText(spec(o).selector) };
+const jobTemplateColumns: Column[] = [
+  { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.', cell: (o) => ((spec(o).jobTemplate?.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
+  { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.', cell: (o) => ((spec(o).jobTemplate?.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+  { name: 'Selector', type: 'string', priority: 1, description: 'Label selector of the pods', cell: (o) => selectorText(spec(o).jobTemplate?.spec?.selector) },
+];
+
+function subjectsOf(binding: KubeObject, kind: string): string {
+  return ((binding.subjects as Any[] | undefined) ?? [])
+    .filter((s) => s.kind === kind)
+    .map((s) => (kind === 'ServiceAccount' ? `${s.namespace ?? ''}/${s.name}` : s.name))
+    .join(',');
+}
+const bindingColumns: Column[] = [
+  name,
+  { name: 'Role', type: 'string', description: 'Bound role', cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}` },
+  age,
+  { name: 'Users', type: 'string', priority: 1, description: 'Users in the binding', cell: (o) => subjectsOf(o, 'User') },
+  { name: 'Groups', type: 'string', priority: 1, description: 'Groups in the binding', cell: (o) => subjectsOf(o, 'Group') },
+  { name: 'ServiceAccounts', type: 'string', priority: 1, description: 'Service accounts in the binding', cell: (o) => subjectsOf(o, 'ServiceAccount') },
+];
 
 const columns: Record<string, Column[]> = {
   pods: [
     name,
-    {
-      name: 'Ready',
-      type: 'string',
-      description: 'Ready containers of all containers',
-      cell: (o) => `${((status(o).containerStatuses ?? []) as Any[]).filter((c) => c.ready).length}/${(spec(o).containers ?? []).length}`,
-    },
-    { name: 'Status', type: 'string', description: 'Why the pod is in its current state', cell: podStatus },
-    {
-      name: 'Restarts',
-      type: 'string',
-      description: 'Container restarts',
-      cell: (o) => String(((status(o).containerStatuses ?? []) as Any[]).reduce((n, c) => n + (c.restartCount ?? 0), 0)),
-    },
+    { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.', cell: (o, now) => summarisePod(o, now).ready },
+    { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.', cell: (o, now) => summarisePod(o, now).reason },
+    { name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.', cell: (o, now) => summarisePod(o, now).restarts },
     age,
-    { name: 'IP', type: 'string', priority: 1, description: 'Pod IP', cell: (o) => status(o).podIP ?? '<none>' },
-    { name: 'Node', type: 'string', priority: 1, description: 'Node the pod runs on', cell: (o) => spec(o).nodeName ?? '<none>' },
-    { name: 'Nominated Node', type: 'string', priority: 1, description: 'Nominated node', cell: (o) => status(o).nominatedNodeName ?? '<none>' },
+    { name: 'IP', type: 'string', priority: 1, description: 'Pod IP', cell: (o) => status(o).podIPs?.[0]?.ip || status(o).podIP || '<none>' },
+    { name: 'Node', type: 'string', priority: 1, description: 'Node the pod runs on', cell: (o) => spec(o).nodeName || '<none>' },
+    { name: 'Nominated Node', type: 'string', priority: 1, description: 'Nominated node', cell: (o) => status(o).nominatedNodeName || '<none>' },
     {
       name: 'Readiness Gates',
       type: 'string',
@@ -101,28 +186,8 @@ const columns: Record<string, Column[]> = {
   namespaces: [name, { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? 'Active' }, age],
   nodes: [
     name,
-    {
-      name: 'Status',
-      type: 'string',
-      description: 'Readiness',
-      cell: (o) => {
-        const ready = ((status(o).conditions ?? []) as Any[]).find((c) => c.type === 'Ready');
-        let text = ready?.status === 'True' ? 'Ready' : ready?.status === 'False' ? 'NotReady' : 'Unknown';
-        if (spec(o).unschedulable) text += ',SchedulingDisabled';
-        return text;
-      },
-    },
-    {
-      name: 'Roles',
-      type: 'string',
-      description: 'Roles from node-role.kubernetes.io labels',
-      cell: (o) => {
-        const roles = Object.keys(o.metadata.labels ?? {})
-          .filter((k) => k.startsWith('node-role.kubernetes.io/'))
-          .map((k) => k.slice('node-role.kubernetes.io/'.length));
-        return roles.length ? roles.sort().join(',') : '<none>';
-      },
-    },
+    { name: 'Status', type: 'string', description: 'The status of the node', cell: nodeStatus },
+    { name: 'Roles', type: 'string', description: 'The roles of the node', cell: nodeRoles },
     age,
     { name: 'Version', type: 'string', description: 'Kubelet version', cell: (o) => status(o).nodeInfo?.kubeletVersion ?? '' },
     {
@@ -139,33 +204,24 @@ const columns: Record<string, Column[]> = {
       description: 'External address',
       cell: (o) => ((status(o).addresses ?? []) as Any[]).find((a) => a.type === 'ExternalIP')?.address ?? '<none>',
     },
-    { name: 'OS-Image', type: 'string', priority: 1, description: 'OS image', cell: (o) => status(o).nodeInfo?.osImage ?? '<unknown>' },
-    { name: 'Kernel-Version', type: 'string', priority: 1, description: 'Kernel', cell: (o) => status(o).nodeInfo?.kernelVersion ?? '<unknown>' },
+    { name: 'OS-Image', type: 'string', priority: 1, description: 'OS image', cell: (o) => status(o).nodeInfo?.osImage || '<unknown>' },
+    { name: 'Kernel-Version', type: 'string', priority: 1, description: 'Kernel', cell: (o) => status(o).nodeInfo?.kernelVersion || '<unknown>' },
     {
       name: 'Container-Runtime',
       type: 'string',
       priority: 1,
       description: 'Container runtime',
-      cell: (o) => status(o).nodeInfo?.containerRuntimeVersion ?? '<unknown>',
+      cell: (o) => status(o).nodeInfo?.containerRuntimeVersion || '<unknown>',
     },
   ],
   services: [
     name,
     { name: 'Type', type: 'string', description: 'Service type', cell: (o) => spec(o).type ?? 'ClusterIP' },
-    { name: 'Cluster-IP', type: 'string', description: 'Cluster IP', cell: (o) => spec(o).clusterIP ?? '<none>' },
-    {
-      name: 'External-IP',
-      type: 'string',
-      description: 'External addresses',
-      cell: (o) => {
-        const ips: string[] = [...(spec(o).externalIPs ?? []), ...((status(o).loadBalancer?.ingress ?? []) as Any[]).map((i) => i.ip ?? i.hostname)];
-        if (ips.length) return ips.join(',');
-        return spec(o).type === 'LoadBalancer' ? '<pending>' : spec(o).type === 'ExternalName' ? (spec(o).externalName ?? '<none>') : '<none>';
-      },
-    },
+    { name: 'Cluster-IP', type: 'string', description: 'Cluster IP', cell: (o) => spec(o).clusterIP || '<none>' },
+    { name: 'External-IP', type: 'string', description: 'External addresses', cell: serviceExternalIP },
     { name: 'Port(s)', type: 'string', description: 'Ports', cell: servicePorts },
     age,
-    { name: 'Selector', type: 'string', priority: 1, description: 'Pod selector', cell: (o) => selectorText(spec(o).selector) },
+    { name: 'Selector', type: 'string', priority: 1, description: 'Pod selector', cell: (o) => labelsText(spec(o).selector) },
   ],
   configmaps: [name, { name: 'Data', type: 'integer', description: 'Number of keys', cell: (o) => Object.keys((o.data as Any) ?? {}).length + Object.keys((o.binaryData as Any) ?? {}).length }, age],
   secrets: [
@@ -182,12 +238,15 @@ const columns: Record<string, Column[]> = {
       type: 'string',
       description: 'Endpoints',
       cell: (o) => {
-        const list: string[] = [];
-        for (const subset of ((o.subsets as Any[]) ?? [])) {
-          for (const a of (subset.addresses ?? []) as Any[]) for (const p of (subset.ports ?? [{}]) as Any[]) list.push(p.port ? `${a.ip}:${p.port}` : a.ip);
-        }
-        if (list.length === 0) return '<none>';
-        return list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',');
+        const subsets = (o.subsets as Any[] | undefined) ?? [];
+        if (subsets.length === 0) return '<none>';
+        // each port with each address, as upstream lists them
+        const list = subsets.flatMap((subset) => {
+          const addresses = ((subset.addresses ?? []) as Any[]).map((a) => a.ip as string);
+          const ports = (subset.ports ?? []) as Any[];
+          return ports.length === 0 ? addresses : ports.flatMap((p) => addresses.map((ip) => hostPort(ip, p.port)));
+        });
+        return listWithMore(list, '');
       },
     },
     age,
@@ -198,9 +257,8 @@ const columns: Record<string, Column[]> = {
     { name: 'Up-to-date', type: 'integer', description: 'Updated replicas', cell: (o) => status(o).updatedReplicas ?? 0 },
     { name: 'Available', type: 'integer', description: 'Available replicas', cell: (o) => status(o).availableReplicas ?? 0 },
     age,
-    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
-    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
-    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => selectorText(spec(o).selector) },
+    ...templateColumns,
+    selectorColumn,
   ],
   replicasets: [
     name,
@@ -208,6 +266,8 @@ const columns: Record<string, Column[]> = {
     { name: 'Current', type: 'integer', description: 'Current replicas', cell: (o) => status(o).replicas ?? 0 },
     { name: 'Ready', type: 'integer', description: 'Ready replicas', cell: (o) => status(o).readyReplicas ?? 0 },
     age,
+    ...templateColumns,
+    selectorColumn,
   ],
   leases: [name, { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' }, age],
   daemonsets: [
@@ -217,27 +277,16 @@ const columns: Record<string, Column[]> = {
     { name: 'Ready', type: 'integer', description: 'Nodes with the pod ready', cell: (o) => status(o).numberReady ?? 0 },
     { name: 'Up-to-date', type: 'integer', description: 'Nodes with the current template', cell: (o) => status(o).updatedNumberScheduled ?? 0 },
     { name: 'Available', type: 'integer', description: 'Nodes with the pod available', cell: (o) => status(o).numberAvailable ?? 0 },
-    {
-      name: 'Node Selector',
-      type: 'string',
-      description: 'Node selector of the pods',
-      cell: (o) => {
-        const sel = (spec(o).template?.spec?.nodeSelector ?? {}) as Record<string, string>;
-        const parts = Object.entries(sel).map(([k, v]) => `${k}=${v}`);
-        return parts.length ? parts.join(',') : '<none>';
-      },
-    },
+    { name: 'Node Selector', type: 'string', description: 'Node selector of the pods', cell: (o) => labelsText(spec(o).template?.spec?.nodeSelector) },
     age,
-    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
-    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
-    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => selectorText(spec(o).selector) },
+    ...templateColumns,
+    selectorColumn,
   ],
   statefulsets: [
     name,
     { name: 'Ready', type: 'string', description: 'Ready replicas', cell: (o) => `${status(o).readyReplicas ?? 0}/${spec(o).replicas ?? 1}` },
     age,
-    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
-    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+    ...templateColumns,
   ],
   controllerrevisions: [
     name,
@@ -255,24 +304,12 @@ const columns: Record<string, Column[]> = {
   ],
   jobs: [
     name,
-    {
-      name: 'Status',
-      type: 'string',
-      description: 'Job state',
-      cell: (o) => {
-        const conditions = (status(o).conditions ?? []) as Any[];
-        const has = (type: string) => conditions.some((c) => c.type === type && c.status === 'True');
-        if (has('Complete')) return 'Complete';
-        if (has('Failed')) return 'Failed';
-        if (has('Suspended')) return 'Suspended';
-        return 'Running';
-      },
-    },
-    { name: 'Completions', type: 'string', description: 'Succeeded of wanted', cell: (o) => `${status(o).succeeded ?? 0}/${spec(o).completions ?? 1}` },
+    { name: 'Status', type: 'string', description: 'Status of the job', cell: jobStatus },
+    { name: 'Completions', type: 'string', description: 'The completed pods of the wanted', cell: jobCompletions },
     {
       name: 'Duration',
       type: 'string',
-      description: 'Run time',
+      description: 'Time the job took, or has been running',
       cell: (o, now) => {
         const start = status(o).startTime ? Date.parse(status(o).startTime) : undefined;
         if (start === undefined) return '';
@@ -281,12 +318,14 @@ const columns: Record<string, Column[]> = {
       },
     },
     age,
+    ...templateColumns,
+    selectorColumn,
   ],
   cronjobs: [
     name,
     { name: 'Schedule', type: 'string', description: 'Cron schedule', cell: (o) => spec(o).schedule ?? '' },
     { name: 'Timezone', type: 'string', description: 'Time zone', cell: (o) => spec(o).timeZone ?? '<none>' },
-    { name: 'Suspend', type: 'string', description: 'Suspended', cell: (o) => (spec(o).suspend ? 'True' : 'False') },
+    { name: 'Suspend', type: 'boolean', description: 'Suspended', cell: (o) => (spec(o).suspend ? 'True' : 'False') },
     { name: 'Active', type: 'integer', description: 'Running jobs', cell: (o) => ((status(o).active ?? []) as unknown[]).length },
     {
       name: 'Last Schedule',
@@ -295,41 +334,17 @@ const columns: Record<string, Column[]> = {
       cell: (o, now) => (status(o).lastScheduleTime ? humanDuration(now - Date.parse(status(o).lastScheduleTime)) : '<none>'),
     },
     age,
+    ...jobTemplateColumns,
   ],
   endpointslices: [
     name,
     { name: 'AddressType', type: 'string', description: 'Address family', cell: (o) => (o.addressType as string) ?? '' },
-    {
-      name: 'Ports',
-      type: 'string',
-      description: 'Ports',
-      cell: (o) => {
-        const ports = ((o.ports as Any[]) ?? []).map((p) => String(p.port ?? ''));
-        return ports.length ? ports.join(',') : '<unset>';
-      },
-    },
-    {
-      name: 'Endpoints',
-      type: 'string',
-      description: 'Addresses',
-      cell: (o) => {
-        const list = ((o.endpoints as Any[]) ?? []).flatMap((e) => (e.addresses ?? []) as string[]);
-        if (list.length === 0) return '<unset>';
-        return list.length > 3 ? `${list.slice(0, 3).join(',')} + ${list.length - 3} more...` : list.join(',');
-      },
-    },
+    { name: 'Ports', type: 'string', description: 'Ports', cell: (o) => listWithMore(((o.ports as Any[]) ?? []).map((p) => String(p.port ?? p.name ?? '*')), '<unset>') },
+    { name: 'Endpoints', type: 'string', description: 'Addresses', cell: (o) => listWithMore(((o.endpoints as Any[]) ?? []).flatMap((e) => (e.addresses ?? []) as string[]), '<unset>') },
     age,
   ],
   events: [
-    {
-      name: 'Last Seen',
-      type: 'string',
-      description: 'Since the event last happened',
-      cell: (o, now) => {
-        const when = (o.lastTimestamp ?? o.eventTime ?? o.metadata.creationTimestamp) as string | undefined;
-        return when ? humanDuration(now - Date.parse(when)) : '<unknown>';
-      },
-    },
+    { name: 'Last Seen', type: 'string', description: 'Since the event last happened', cell: (o, now) => eventTimes(o, now).last },
     { name: 'Type', type: 'string', description: 'Normal or Warning', cell: (o) => (o.type as string) ?? '' },
     { name: 'Reason', type: 'string', description: 'Reason', cell: (o) => (o.reason as string) ?? '' },
     {
@@ -338,13 +353,30 @@ const columns: Record<string, Column[]> = {
       description: 'What the event is about',
       cell: (o) => {
         const io = (o.involvedObject ?? {}) as Any;
-        return `${String(io.kind ?? '').toLowerCase()}/${io.name ?? ''}`;
+        const kind = String(io.kind ?? '').toLowerCase();
+        return io.name ? `${kind}/${io.name}` : kind;
+      },
+    },
+    { name: 'Subobject', type: 'string', priority: 1, description: 'Field of the object', cell: (o) => String((o.involvedObject as Any | undefined)?.fieldPath ?? '') },
+    {
+      name: 'Source',
+      type: 'string',
+      priority: 1,
+      description: 'Component and host that reported it',
+      cell: (o) => {
+        const source = (o.source ?? {}) as Any;
+        const component = source.component || o.reportingComponent || '';
+        const host = source.host || o.reportingInstance || '';
+        return host ? `${component}, ${host}` : String(component);
       },
     },
     { name: 'Message', type: 'string', description: 'Message', cell: (o) => String(o.message ?? '').trim() },
+    { name: 'First Seen', type: 'string', priority: 1, description: 'Since the event first happened', cell: (o, now) => eventTimes(o, now).first },
+    { name: 'Count', type: 'string', priority: 1, description: 'How often it happened', cell: (o) => eventTimes(o, 0).count },
+    { ...name, priority: 1 },
   ],
-  rolebindings: [name, { name: 'Role', type: 'string', description: 'Bound role', cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}` }, age],
-  clusterrolebindings: [name, { name: 'Role', type: 'string', description: 'Bound role', cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}` }, age],
+  rolebindings: bindingColumns,
+  clusterrolebindings: bindingColumns,
   resourcequotas: [
     name,
     age,
@@ -374,22 +406,8 @@ const columns: Record<string, Column[]> = {
     age,
     { name: 'SignerName', type: 'string', description: 'Signer', cell: (o) => spec(o).signerName ?? '' },
     { name: 'Requestor', type: 'string', description: 'Who asked', cell: (o) => spec(o).username ?? '' },
-    {
-      name: 'RequestedDuration',
-      type: 'string',
-      description: 'Requested validity',
-      cell: (o) => (spec(o).expirationSeconds ? humanDuration(spec(o).expirationSeconds * 1000) : '<none>'),
-    },
-    {
-      name: 'Condition',
-      type: 'string',
-      description: 'Approval and issuance',
-      cell: (o) => {
-        const conditions = ((status(o).conditions ?? []) as Any[]).filter((c) => c.status !== 'False').map((c) => c.type as string);
-        if (status(o).certificate) conditions.push('Issued');
-        return conditions.length ? conditions.join(',') : 'Pending';
-      },
-    },
+    { name: 'RequestedDuration', type: 'string', description: 'Requested validity', cell: (o) => (spec(o).expirationSeconds ? humanDuration(spec(o).expirationSeconds * 1000) : '<none>') },
+    { name: 'Condition', type: 'string', description: 'Approval and issuance', cell: csrCondition },
   ],
 };
 

@@ -307,3 +307,34 @@ test('status loop: registration retries until the API answers', async (t) => {
   t.is(node.metadata.name, 'node-1');
   t.is(failures, -1);
 });
+
+test('status loop: once the API answers again after a partition, the status is written within a second, not a round later', async (t) => {
+  const clock = new ManualClock(t0);
+  const api = new FakeNodeApi();
+  let reachable = true;
+  const partitioned: NodeApi = {
+    get: async (name) => { if (!reachable) throw new Error('connect ETIMEDOUT'); return api.get(name); },
+    create: (n) => api.create(n), patchLabels: (n, l) => api.patchLabels(n, l), patchStatus: (n, s) => api.patchStatus(n, s),
+  };
+  const loop = new NodeStatusLoop({ api: partitioned, settings, observe: async () => seen(), clock, log: pino({ level: 'silent' }) });
+  const abort = new AbortController();
+  await loop.register(abort.signal);
+  const running = loop.run(abort.signal);
+  reachable = false;
+  clock.advance(10_000);
+  await flush();
+  // meanwhile the node controller marked the node Unknown
+  const ready = condition(api.node?.status, 'Ready')!;
+  ready.status = 'Unknown';
+  ready.reason = 'NodeStatusUnknown';
+  const writes = api.writes.length;
+  clock.advance(5_500);
+  await flush();
+  reachable = true;
+  clock.advance(1_000);
+  await flush();
+  t.is(api.writes.length, writes + 1, 'written one second after the API answered');
+  t.is(condition(api.node?.status, 'Ready')?.status, 'True');
+  abort.abort();
+  await running;
+});

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { startServer, type RunningServer } from '../../controlplane/server.ts';
+import { startServer, type RunningServer, type ServerOptions } from '../../controlplane/server.ts';
 import type { TestFn } from 'ava';
 import { KubeClient, type ClientConfig } from '../../kube/client.ts';
 
@@ -14,7 +14,7 @@ export interface InProcessServer {
   destroy(): Promise<void>;
 }
 
-export async function startInProcess(options: { bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string } = {}): Promise<InProcessServer> {
+export async function startInProcess(options: { bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'] } = {}): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
   const server = await startServer({
     dataDir,
@@ -29,6 +29,7 @@ export async function startInProcess(options: { bookmarkIntervalMs?: number; dat
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     logger: pino({ level: 'silent' }),
     kubernetesVersion: 'v1.32.0',
+    ...(options.defaultTolerationSeconds !== undefined ? { defaultTolerationSeconds: options.defaultTolerationSeconds } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {

@@ -5,53 +5,20 @@
  * ClusterIP and a headless Service to its ready pods' IPs, through its resolv.conf (10.96.0.10).
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../cli/sandbox/run.ts';
-import { Sandbox } from '../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { AgentProcess } from '../agent/agent-process.ts';
+import { useSandboxCluster } from '../helpers/sandbox-cluster.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
-
-let sandbox: Sandbox | undefined;
-const agents: AgentProcess[] = [];
-let kubeconfig = '';
-
-test.before(async () => {
-  const id = `bsd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 2);
-  const plane = await sandbox.startControlPlane();
-  kubeconfig = plane.kubeconfig;
-  for (const node of sandbox.nodes) {
-    const agent = new AgentProcess(node, plane.nodeKubeconfig, ['--cluster-dns-serve', 'true']);
-    agents.push(agent);
-    agent.start();
-  }
-  await Promise.all(agents.map((a) => a.ready()));
-});
-
-test.after.always(async () => {
-  for (const agent of agents) {
-    if (agent.running) await agent.stop(5_000);
-    agent.close();
-  }
-  await sandbox?.destroy();
-});
-
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 120_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+const cluster = useSandboxCluster({ idPrefix: 'bsd', nodes: 2, agentArgs: ['--cluster-dns-serve', 'true'], kubectlTimeoutMs: 120_000 });
+const kubectl = cluster.kubectl;
 
 async function apply(objects: unknown[]): Promise<void> {
   // --validate=false: through the sandbox's control plane, kubectl's validation of a List ends in
   // "unable to respond with a content type that the client supports" (406); not this test's subject.
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, 'apply', '--validate=false', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), timeoutMs: 60_000 });
+  const result = await run(['kubectl', '--kubeconfig', cluster.kubeconfig(), 'apply', '--validate=false', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }), timeoutMs: 60_000 });
   if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
 }
 
@@ -78,7 +45,7 @@ test('nslookup inside pods on both nodes: a Service gives its ClusterIP, a headl
   });
   t.is(await kubectl('get', 'service', 'kube-dns', '-n', 'kube-system', '-o', 'jsonpath={.spec.clusterIP}'), '10.96.0.10', 'the server made kube-dns at the cluster DNS address');
   // Hard rule: nothing goes to a service address unless the node routes the service CIDR into the sink.
-  for (const node of sandbox!.nodes) {
+  for (const node of cluster.sandbox().nodes) {
     const route = await node.run(['ip', 'route', 'get', '10.96.0.10']);
     t.regex(route.stdout, /dev sink0/, `${node.name} routes 10.96.0.10 into the sink: ${route.stdout}`);
   }
@@ -105,14 +72,14 @@ test('nslookup inside pods on both nodes: a Service gives its ClusterIP, a headl
   // Bounded: 15 rounds of two lookups, then the pod idles.
   const lookups = 'for i in $(seq 1 15); do nslookup web.default.svc.cluster.local; nslookup db.default.svc.cluster.local; sleep 2; done; echo DONE; sleep 3600';
   await apply(
-    sandbox!.nodes.map((node) => ({
+    cluster.sandbox().nodes.map((node) => ({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: { name: `lookup-${node.name}`, namespace: 'default' },
       spec: { nodeName: node.name, restartPolicy: 'Never', terminationGracePeriodSeconds: 1, containers: [{ name: 'lookup', image: bedImages.busybox, command: ['sh', '-c', lookups] }] },
     })),
   );
-  for (const node of sandbox!.nodes) {
+  for (const node of cluster.sandbox().nodes) {
     let last = '';
     const logs = await waitFor(async () => {
       last = podLog(node.podLogDir, `lookup-${node.name}`);
@@ -123,5 +90,5 @@ test('nslookup inside pods on both nodes: a Service gives its ClusterIP, a headl
     });
     t.regex(logs, /Server:\s+10\.96\.0\.10/, 'the pod asked the cluster DNS address from its resolv.conf');
   }
-  await kubectl('delete', 'pod', ...sandbox!.nodes.map((n) => `lookup-${n.name}`), '--timeout=60s');
+  await kubectl('delete', 'pod', ...cluster.sandbox().nodes.map((n) => `lookup-${n.name}`), '--timeout=60s');
 });

@@ -6,56 +6,20 @@
  * Unknown after the (shortened) grace period and its pod comes back on the other node.
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../../cli/sandbox/run.ts';
-import { Sandbox } from '../../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../../cli/sandbox/names.ts';
 import { bedImages } from '../../bed/index.ts';
 import { waitFor } from '../../helpers/wait.ts';
-import { AgentProcess } from '../../agent/agent-process.ts';
+import { useSandboxCluster } from '../../helpers/sandbox-cluster.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '..', '.cache', 'images');
-
-let sandbox: Sandbox | undefined;
-const agents = new Map<string, AgentProcess>();
-let kubeconfig = '';
-let nodeKubeconfig = '';
-
-test.before(async () => {
-  const id = `bsc${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 2);
-  // bosun server runs the scheduler and controllers itself. Grace shortened from 50 s / 5 s so the
-  // node failure shows within the test's time, yet longer than the agents' 10 s lease renewal so
-  // that healthy nodes never look silent.
-  const plane = await sandbox.startControlPlane(['--node-monitor-grace-period', '15s', '--node-monitor-period', '1s']);
-  kubeconfig = plane.kubeconfig;
-  nodeKubeconfig = plane.nodeKubeconfig;
-  for (const node of sandbox.nodes) {
-    const agent = new AgentProcess(node, plane.nodeKubeconfig);
-    agents.set(node.name, agent);
-    agent.start();
-  }
-  await Promise.all([...agents.values()].map((a) => a.ready()));
-});
-
-test.after.always(async () => {
-  for (const agent of agents.values()) {
-    if (agent.running) await agent.stop(5_000);
-    agent.close();
-  }
-  await sandbox?.destroy();
-});
-
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 150_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
-}
+// bosun server runs the scheduler and controllers itself. Grace shortened from 50 s / 5 s so the
+// node failure shows within the test's time, yet longer than the agents' 10 s lease renewal so
+// that healthy nodes never look silent.
+const cluster = useSandboxCluster({ idPrefix: 'bsc', nodes: 2, serverArgs: ['--node-monitor-grace-period', '15s', '--node-monitor-period', '1s'], kubectlTimeoutMs: 150_000 });
+const kubectl = cluster.kubectl;
 
 async function apply(name: string, manifest: string): Promise<void> {
-  const file = join(sandbox!.stateDir, `${name}.yaml`);
+  const file = join(cluster.sandbox().stateDir, `${name}.yaml`);
   writeFileSync(file, manifest);
   await kubectl('apply', '-f', file);
 }
@@ -176,7 +140,7 @@ test.serial('a node whose agent is killed goes Unknown, and its pod comes back o
   t.is(notReady, 'node-1=True node-2=True', 'both nodes Ready before the kill');
   const victim = (await kubectl('get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].spec.nodeName}')).trim();
   const survivor = victim === 'node-1' ? 'node-2' : 'node-1';
-  await agents.get(victim)!.kill();
+  await cluster.agent(victim).kill();
   await waitFor(async () => (await kubectl('get', 'node', victim, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}')).trim() === 'Unknown', {
     what: `${victim} Ready=Unknown after its agent was killed`,
     timeoutMs: 60_000,
@@ -210,11 +174,7 @@ test.serial('a node whose agent is killed goes Unknown, and its pod comes back o
 });
 
 test.serial('a node that joins later gets the DaemonSet pod', async (t) => {
-  const node = await sandbox!.addNode();
-  const agent = new AgentProcess(node, nodeKubeconfig);
-  agents.set(node.name, agent);
-  agent.start();
-  await agent.ready();
+  const { node } = await cluster.addNode();
   const where = await waitFor(
     async () => {
       const rows = (await kubectl('get', 'pods', '-l', 'app=daemon', '-o', 'jsonpath={range .items[*]}{.spec.nodeName}={.status.phase}{"\\n"}{end}')).trim().split('\n');
