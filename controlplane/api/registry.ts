@@ -16,6 +16,7 @@ import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
+import { prepareForCreate, prepareForUpdate } from './write-strategy.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -315,6 +316,7 @@ export class Registry {
     delete metadata.deletionGracePeriodSeconds;
     if (info.tracksGeneration) metadata.generation = 1;
     else delete metadata.generation;
+    prepareForCreate(info, object);
     await this.#admit({ operation: 'CREATE', info, subresource: undefined, object, old: undefined });
     const name = metadata.name ?? '';
     if (isDryRun()) {
@@ -329,8 +331,8 @@ export class Registry {
 
   /**
    * Replaces an object. With metadata.resourceVersion set, a stale version is a 409; without it the
-   * write applies to whatever is current. For the main resource, status is kept from the stored
-   * object when the resource has a status subresource; for 'status', only status is taken.
+   * write applies to whatever is current. For the main resource, the kind's write strategy applies
+   * (write-strategy.ts: the stored status is kept); for 'status', only status is taken.
    */
   async update(
     info: ResourceInfo,
@@ -408,10 +410,7 @@ export class Registry {
     } else {
       next = proposed;
       next.metadata ??= {};
-      if (info.subresources.includes('status') && subresource === undefined) {
-        if (current.status !== undefined) next.status = current.status;
-        else delete next.status;
-      }
+      if (subresource === undefined) prepareForUpdate(info, next, current);
     }
     const m = next.metadata;
     const c = current.metadata;
