@@ -24,6 +24,9 @@ interface ServerArgs {
   'node-monitor-grace-period': string;
   'node-startup-grace-period': string;
   'kubelet-egress-socket': string | undefined;
+  'max-requests-inflight': number;
+  'max-mutating-requests-inflight': number;
+  'max-watches-per-user': number;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -47,7 +50,10 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'Prefix length of each node pod subnet' })
       .option('node-monitor-period', { type: 'string', default: '5s', describe: 'How often node health is checked' })
       .option('node-monitor-grace-period', { type: 'string', default: '50s', describe: 'Silence after which a node is Unknown' })
-      .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' }) as never,
+      .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' })
+      .option('max-requests-inflight', { type: 'number', default: 400, describe: 'Read-only requests served at once; more get 429 (0: no limit; watches and streams not counted)' })
+      .option('max-mutating-requests-inflight', { type: 'number', default: 200, describe: 'Mutating requests served at once; more get 429 (0: no limit)' })
+      .option('max-watches-per-user', { type: 'number', default: 1000, describe: 'Watches one user may hold open; more get 429 (0: no limit)' }) as never,
   handler: async (args) => {
     const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
     const port = args['secure-port'];
@@ -72,6 +78,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       graceMs: durationMs('node-monitor-grace-period'),
       startupGraceMs: durationMs('node-startup-grace-period'),
     };
+    const count = (flag: 'max-requests-inflight' | 'max-mutating-requests-inflight' | 'max-watches-per-user') => {
+      const value = args[flag];
+      if (!Number.isInteger(value) || value < 0) throw new CliError(`--${flag} ${value} must be a whole number, 0 or more`, ExitCode.usage);
+      return value;
+    };
+    const inflight = { maxReadOnly: count('max-requests-inflight'), maxMutating: count('max-mutating-requests-inflight'), maxWatchesPerUser: count('max-watches-per-user') };
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -86,6 +98,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         tlsSans: args['tls-san'],
         compactionIntervalMs: 5 * 60 * 1000,
         bookmarkIntervalMs: 60 * 1000,
+        inflight,
         logger,
         kubernetesVersion: 'v1.32.0',
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),

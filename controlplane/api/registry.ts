@@ -17,6 +17,7 @@ import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
 import { prepareForCreate, prepareForUpdate } from './write-strategy.ts';
+import { maxObjectBytes, objectTooLarge } from './limits.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -164,6 +165,17 @@ export class Registry {
     const { resourceVersion: _rv, ...metadata } = object.metadata;
     const stored = servedAsEventsV1(info) ? { ...eventsV1ToCore(object), apiVersion: 'v1' } : object;
     return JSON.stringify({ ...stored, metadata });
+  }
+
+  /**
+   * The stored form of an object that a client wrote, refused with 422 when it is larger than etcd
+   * would take; the same limit holds on SQLite, so what one datastore stores the other does too.
+   */
+  #encodeWrite(info: ResourceInfo, object: KubeObject): string {
+    const value = this.#encode(info, object);
+    const bytes = Buffer.byteLength(value);
+    if (bytes > maxObjectBytes) throw objectTooLarge(info.kind, info.group, object.metadata.name ?? '', bytes);
+    return value;
   }
 
   async #call<T>(info: ResourceInfo, name: string, body: () => Promise<T>): Promise<T> {
@@ -325,7 +337,8 @@ export class Registry {
       }
       return object;
     }
-    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), this.#encode(info, object)));
+    const value = this.#encodeWrite(info, object);
+    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), value));
     return this.decode(info, kv);
   }
 
@@ -391,7 +404,7 @@ export class Registry {
         }
       }
       try {
-        const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
+        const written = await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision);
         return this.decode(info, written);
       } catch (err) {
         if (isStorageError(err, 'Conflict') && attempt < 20) continue;
