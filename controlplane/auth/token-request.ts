@@ -17,6 +17,14 @@ export interface TokenRequestDeps {
   now?: () => number;
 }
 
+/** How Go's JSON decoder names a value it cannot put into a number field (numbers with their text). */
+function goJsonKind(value: unknown): string {
+  if (typeof value === 'number') return `number ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  return typeof value === 'boolean' ? 'bool' : typeof value;
+}
+
 export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) => Promise<RestReply> {
   return async (call) => {
     const namespace = call.request.namespace ?? '';
@@ -26,6 +34,13 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
     const sa = await deps.serviceAccount(namespace, name);
     if (!sa) throw new ApiError('NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
     const expirationSeconds = spec.expirationSeconds ?? 3600;
+    // upstream's decoder refuses what is not an int64 before validation sees it
+    if (typeof expirationSeconds !== 'number' || !Number.isSafeInteger(expirationSeconds)) {
+      throw new ApiError(
+        'BadRequest',
+        `TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal ${goJsonKind(expirationSeconds)} into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64`,
+      );
+    }
     if (!Number.isInteger(expirationSeconds) || expirationSeconds < 600) {
       throw new ApiError('Invalid', `TokenRequest is invalid: spec.expirationSeconds: Invalid value: ${JSON.stringify(expirationSeconds)}: may not specify a duration less than 10 minutes`, {
         causes: [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: 'may not specify a duration less than 10 minutes' }],

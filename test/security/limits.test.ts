@@ -153,6 +153,18 @@ test.serial('malformed percent-escapes in the path or the query are 400, never 5
   await serverStillAnswers(t);
 });
 
+test.serial('a TokenRequest whose expirationSeconds is not an int64 is 400, never 500', async (t) => {
+  t.is((await call(server, 'POST', `/api/v1/namespaces/${ns}/serviceaccounts`, alice, { metadata: { name: 'robot' } })).status, 201);
+  const path = `/api/v1/namespaces/${ns}/serviceaccounts/robot/token`;
+  for (const expirationSeconds of ['3600', 1e20, 3600.5, { seconds: 1 }]) {
+    const reply = await call(server, 'POST', path, admin, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } });
+    t.is(reply.status, 400, JSON.stringify(expirationSeconds));
+    t.regex(reply.body.message, /cannot unmarshal .* into Go struct field TokenRequestSpec\.spec\.expirationSeconds of type int64$/);
+  }
+  t.is((await call(server, 'POST', path, admin, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600 } })).status, 201);
+  await serverStillAnswers(t);
+});
+
 async function registeredWatchers(kind: string): Promise<number> {
   const text = (await freshCall('GET', '/metrics', admin)).body as string;
   return text
