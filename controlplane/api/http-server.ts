@@ -263,9 +263,9 @@ export class ApiServer {
     let user: UserInfo | undefined;
     let parsedRequest: ParsedRequest | undefined;
     let releaseSeat: Release | undefined;
-    const finishInflight = this.#metrics.begin(!['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET'));
+    let finishInflight: (() => void) | undefined;
     res.on('close', () => {
-      finishInflight();
+      finishInflight?.();
       this.#metrics.observeRequest(requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode), (Date.now() - started) / 1000);
     });
     try {
@@ -273,7 +273,12 @@ export class ApiServer {
       user = admitted.user;
       const { url, parsed } = admitted;
       parsedRequest = parsed;
-      if (!isLongRunning(parsed)) releaseSeat = this.#limiter.enter(admitted.user, isMutatingVerb(parsed.verb));
+      if (!isLongRunning(parsed)) {
+        // the gauge counts what the limiter counts, as upstream's: streams are not in flight
+        const mutating = isMutatingVerb(parsed.verb);
+        releaseSeat = this.#limiter.enter(admitted.user, mutating);
+        finishInflight = this.#metrics.begin(mutating);
+      }
       if (parsed.kind === 'path') {
         await this.#handlePath(parsed.path, req, res);
         return;

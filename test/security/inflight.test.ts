@@ -92,12 +92,15 @@ function openWatch(identity: Identity): Promise<{ status: number; req: ClientReq
   });
 }
 
-test.serial('watches hold no in-flight seat; a user gets --max-watches-per-user of them, then 429', async (t) => {
+test.serial('watches hold no in-flight seat and are not counted in flight; a user gets --max-watches-per-user of them, then 429', async (t) => {
   const open = [await openWatch(alice), await openWatch(alice), await openWatch(alice)];
   t.teardown(() => open.forEach((w) => w.req.destroy()));
   t.deepEqual(open.map((w) => w.status), [200, 200, 200]);
   // three watches open and --max-requests-inflight 2: short reads still go through
   t.is((await call(server, 'GET', `/api/v1/namespaces/${ns}/secrets`, alice)).status, 200);
+  // and the in-flight gauge counts the scrape, not the streams
+  const metrics = (await call(server, 'GET', '/metrics', admin)).body as string;
+  t.regex(metrics, /^apiserver_current_inflight_requests\{request_kind="readOnly"\} 1$/m);
   const fourth = await openWatch(alice);
   t.teardown(() => fourth.req.destroy());
   t.is(fourth.status, 429);
