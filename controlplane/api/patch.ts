@@ -79,6 +79,15 @@ function addAt(doc: Json, pointer: string, value: Json, replace: boolean): Json 
   return doc;
 }
 
+/** Equality of JSON values as `test` means it: object keys in any order (Go compares maps so). */
+function sameJson(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]));
+}
+
 /** Bytes of JSON a value takes: what a `copy` of it adds to the document. */
 function jsonSize(value: Json): number {
   return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
@@ -122,7 +131,7 @@ export function applyJsonPatch(document: Json, patch: Json): Json {
         break;
       }
       case 'test':
-        if (JSON.stringify(readPointer(doc, path)) !== JSON.stringify(raw.value)) {
+        if (!sameJson(raw.value, readPointer(doc, path))) {
           throw new ApiError('Invalid', `json patch: test failed at "${path}"`);
         }
         break;
