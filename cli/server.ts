@@ -29,6 +29,9 @@ interface ServerArgs {
   'service-account-max-token-expiration': string;
   'default-not-ready-toleration-seconds': number;
   'default-unreachable-toleration-seconds': number;
+  'max-requests-inflight': number;
+  'max-mutating-requests-inflight': number;
+  'max-watches-per-user': number;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -56,7 +59,10 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('service-account-issuer', { type: 'string', default: 'https://kubernetes.default.svc.cluster.local', describe: 'The iss claim of service-account tokens, and the issuer named by /.well-known/openid-configuration' })
       .option('service-account-max-token-expiration', { type: 'string', default: '48h', describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit' })
       .option('default-not-ready-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the not-ready:NoExecute taint unless they say otherwise' })
-      .option('default-unreachable-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the unreachable:NoExecute taint unless they say otherwise' }) as never,
+      .option('default-unreachable-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the unreachable:NoExecute taint unless they say otherwise' })
+      .option('max-requests-inflight', { type: 'number', default: 400, describe: 'Read-only requests served at once; more get 429 (0: no limit; watches and streams not counted)' })
+      .option('max-mutating-requests-inflight', { type: 'number', default: 200, describe: 'Mutating requests served at once; more get 429 (0: no limit)' })
+      .option('max-watches-per-user', { type: 'number', default: 1000, describe: 'Watches one user may hold open; more get 429 (0: no limit)' }) as never,
   handler: async (args) => {
     const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
     const port = args['secure-port'];
@@ -92,6 +98,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       return seconds;
     };
     const defaultTolerationSeconds = { notReady: tolerationSeconds('default-not-ready-toleration-seconds'), unreachable: tolerationSeconds('default-unreachable-toleration-seconds') };
+    const count = (flag: 'max-requests-inflight' | 'max-mutating-requests-inflight' | 'max-watches-per-user') => {
+      const value = args[flag];
+      if (!Number.isInteger(value) || value < 0) throw new CliError(`--${flag} ${value} must be a whole number, 0 or more`, ExitCode.usage);
+      return value;
+    };
+    const inflight = { maxReadOnly: count('max-requests-inflight'), maxMutating: count('max-mutating-requests-inflight'), maxWatchesPerUser: count('max-watches-per-user') };
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -106,6 +118,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         tlsSans: args['tls-san'],
         compactionIntervalMs: 5 * 60 * 1000,
         bookmarkIntervalMs: 60 * 1000,
+        inflight,
         logger,
         kubernetesVersion: 'v1.32.0',
         serviceAccountIssuer: args['service-account-issuer'],

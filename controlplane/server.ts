@@ -2,6 +2,7 @@
  * `bosun server`, start to finish: open the datastore, make sure the PKI exists, wire admission,
  * authentication and authorization, create the objects every cluster starts with, then serve.
  */
+import type { InflightLimits } from './api/inflight.ts';
 import { mkdirSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
 import { join } from 'node:path';
@@ -68,6 +69,8 @@ export interface ServerOptions {
   readonly serviceAccountMaxTokenExpirationSeconds?: number;
   /** DefaultTolerationSeconds admission: how long new pods tolerate not-ready and unreachable nodes (300 s each). */
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
+  /** Ceilings on requests in flight and watches per user (default: upstream's 400 read-only, 200 mutating; 1,000 watches). */
+  readonly inflight?: InflightLimits;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -364,6 +367,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,
     version: { major: major ?? '1', minor: minor ?? '0', gitVersion: `${options.kubernetesVersion}-bosun` },
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
+    ...(options.inflight ? { inflight: options.inflight } : {}),
     logger,
     documents: (path, port) => issuerDiscoveryDocument(tokens, path, serverUrl(port)),
     datastoreHealthy: async () => {

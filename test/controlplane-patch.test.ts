@@ -64,3 +64,11 @@ test('json patch: every operation, errors as 400/422', (t) => {
   t.is((failedTest as ApiError).code, 422);
   t.is((t.throws(() => applyJsonPatch(doc, { op: 'add' })) as ApiError).code, 400);
 });
+
+test('json patch: test compares objects whatever the order of their keys, as upstream does', (t) => {
+  const doc = { spec: { a: 1, b: { c: [1, { d: 2, e: 3 }] } } };
+  t.deepEqual(applyJsonPatch(doc, [{ op: 'test', path: '/spec', value: { b: { c: [1, { e: 3, d: 2 }] }, a: 1 } }]), doc);
+  for (const value of [{ a: 1 }, { a: 1, b: { c: [1, { d: 2 }] } }, { a: 1, b: { c: [{ d: 2, e: 3 }, 1] } }, { a: 1, b: { c: [1, { d: 2, e: 3 }] }, x: null }]) {
+    t.throws(() => applyJsonPatch(doc, [{ op: 'test', path: '/spec', value }]), undefined, JSON.stringify(value));
+  }
+});

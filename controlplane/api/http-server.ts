@@ -13,6 +13,8 @@ import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
 import type { Registry } from './registry.ts';
+import { bodyTooLarge, maxBodyBytes } from './limits.ts';
+import { InflightLimiter, isMutatingVerb, type InflightLimits, type Release } from './inflight.ts';
 import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
 import { ApiMetrics, type RequestLabels } from './metrics.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
@@ -20,14 +22,11 @@ import { OpenApiV2Endpoint } from './openapi-v2-endpoint.ts';
 import { isNodeProxy, kubeletSubresources } from './resources.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
-import { parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
+import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerSubject } from './peer-subject.ts';
 import { runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
-
-/** Bodies above this size are refused with 413, as upstream does. */
-export const maxBodyBytes = 3 * 1024 * 1024;
 
 export interface ApiServerOptions {
   readonly registry: Registry;
@@ -50,6 +49,15 @@ export interface ApiServerOptions {
   readonly datastoreHealthy: () => Promise<boolean>;
   /** Further documents served at fixed paths (service-account issuer discovery), given the local port. */
   readonly documents?: (path: string, port: number) => { contentType: string; body: unknown; headers: Record<string, string> } | undefined;
+  /** Ceilings on requests served at once and watches open per user (default: upstream's 400/200, 1,000 watches). */
+  readonly inflight?: InflightLimits;
+}
+
+/** Requests that may stay open for long (streams): they hold no in-flight seat, as upstream's long-running check. */
+function isLongRunning(parsed: ParsedRequest): boolean {
+  if (parsed.kind !== 'resource') return false;
+  if (parsed.verb === 'watch') return true;
+  return parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed));
 }
 
 const verbLabels: Record<string, string> = {
@@ -107,17 +115,41 @@ export function sendStatus(res: ServerResponse, err: ApiError): void {
   sendJson(res, err.code, err.toStatus(), 'application/json', headers);
 }
 
-async function readBody(req: IncomingMessage): Promise<Buffer> {
+/**
+ * The request body, up to the limit. Counted as it arrives (chunked bodies declare no length);
+ * past the limit nothing more is kept and the request is refused with 413 on a connection that is
+ * then closed (its unread rest is never drained).
+ */
+function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBodyBytes) throw new ApiError('RequestEntityTooLarge', `the request body is larger than ${maxBodyBytes} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBodyBytes) throw new ApiError('RequestEntityTooLarge', `the request body is larger than ${maxBodyBytes} bytes`);
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks);
+  if (declared > maxBodyBytes) return Promise.reject(bodyTooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const stop = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= maxBodyBytes) return void chunks.push(chunk);
+      stop();
+      req.pause();
+      reject(bodyTooLarge());
+    };
+    const onEnd = () => {
+      stop();
+      resolve(Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      stop();
+      reject(err);
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+  });
 }
 
 function parseJsonBody(raw: Buffer): unknown {
@@ -136,12 +168,14 @@ export class ApiServer {
   readonly #kubelet: KubeletProxy;
   readonly #metrics = new ApiMetrics();
   readonly #openApiV2: OpenApiV2Endpoint;
+  readonly #limiter: InflightLimiter;
   #requests = 0;
 
   constructor(options: ApiServerOptions) {
     this.#options = options;
     this.#rest = new RestHandler(options.registry, options.virtual);
     this.#openApiV2 = new OpenApiV2Endpoint(options.version.gitVersion);
+    this.#limiter = new InflightLimiter(options.inflight);
     this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient, options.kubeletDialer);
     this.#server = createServer(
       { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
@@ -194,6 +228,7 @@ export class ApiServer {
    * may not proceed. Shared by plain requests and upgraded (streaming) ones.
    */
   async #admit(req: IncomingMessage): Promise<{ url: URL; user: UserInfo; parsed: ParsedRequest }> {
+    checkEscapes(req.url ?? '/');
     const url = new URL(req.url ?? '/', 'https://localhost');
     const user = await applyImpersonation(await this.#authenticate(req), req.headers, this.#options.authorizer);
     const parsed = parseRequest(req.method ?? 'GET', url);
@@ -229,9 +264,10 @@ export class ApiServer {
     const started = Date.now();
     let user: UserInfo | undefined;
     let parsedRequest: ParsedRequest | undefined;
-    const finishInflight = this.#metrics.begin(!['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET'));
+    let releaseSeat: Release | undefined;
+    let finishInflight: (() => void) | undefined;
     res.on('close', () => {
-      finishInflight();
+      finishInflight?.();
       this.#metrics.observeRequest(requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode), (Date.now() - started) / 1000);
     });
     try {
@@ -239,6 +275,12 @@ export class ApiServer {
       user = admitted.user;
       const { url, parsed } = admitted;
       parsedRequest = parsed;
+      if (!isLongRunning(parsed)) {
+        // the gauge counts what the limiter counts, as upstream's: streams are not in flight
+        const mutating = isMutatingVerb(parsed.verb);
+        releaseSeat = this.#limiter.enter(admitted.user, mutating);
+        finishInflight = this.#metrics.begin(mutating);
+      }
       if (parsed.kind === 'path') {
         await this.#handlePath(parsed.path, req, res);
         return;
@@ -250,8 +292,11 @@ export class ApiServer {
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
       if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+      // a body left unread (too large, or refused before it was read) is not drained: the connection goes
+      if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
       sendStatus(res, apiError);
     } finally {
+      releaseSeat?.();
       this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
     }
   }
@@ -282,11 +327,13 @@ export class ApiServer {
     }
     if (parsed.verb === 'watch') {
       const { group, version, kind } = parsed.info;
+      const closeWatch = this.#limiter.openWatch(user);
       const stopped = this.#metrics.watcherStarted(group, version, kind);
       try {
         await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch, () => this.#metrics.watchEvent(group, version, kind));
       } finally {
         stopped();
+        closeWatch();
       }
       return;
     }

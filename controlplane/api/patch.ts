@@ -6,6 +6,7 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import { isPlainObject } from '../../kube/types.ts';
+import { copyTooLarge, maxJsonPatchCopyBytes, maxJsonPatchOperations, tooManyPatchOperations } from './limits.ts';
 
 type Json = unknown;
 type JsonObject = Record<string, unknown>;
@@ -78,9 +79,28 @@ function addAt(doc: Json, pointer: string, value: Json, replace: boolean): Json 
   return doc;
 }
 
+/** Equality of JSON values as `test` means it: object keys in any order (Go compares maps so). */
+function sameJson(a: Json, b: Json): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
+  if (!isPlainObject(a) || !isPlainObject(b)) return false;
+  const keys = Object.keys(a);
+  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]));
+}
+
+/** Bytes of JSON a value takes: what a `copy` of it adds to the document. */
+function jsonSize(value: Json): number {
+  return value === undefined ? 0 : Buffer.byteLength(JSON.stringify(value));
+}
+
 export function applyJsonPatch(document: Json, patch: Json): Json {
   if (!Array.isArray(patch)) throw bad('json patch: the body must be a list of operations');
+  if (patch.length > maxJsonPatchOperations) throw tooManyPatchOperations(patch.length);
   let doc = structuredClone(document);
+  // `copy` is the one operation that grows the document beyond the body's own size (each one may
+  // double it): their sum is checked before each copy is made, so a patch built to blow up memory
+  // stops at the limit instead of after it
+  let copiedBytes = 0;
   for (const raw of patch) {
     if (!isPlainObject(raw) || typeof raw.op !== 'string' || typeof raw.path !== 'string') {
       throw bad('json patch: every operation needs "op" and "path"');
@@ -104,11 +124,14 @@ export function applyJsonPatch(document: Json, patch: Json): Json {
       }
       case 'copy': {
         if (typeof raw.from !== 'string') throw bad('json patch: copy needs "from"');
-        doc = addAt(doc, path, structuredClone(readPointer(doc, raw.from)), false);
+        const value = readPointer(doc, raw.from);
+        copiedBytes += jsonSize(value);
+        if (copiedBytes > maxJsonPatchCopyBytes) throw copyTooLarge(copiedBytes);
+        doc = addAt(doc, path, structuredClone(value), false);
         break;
       }
       case 'test':
-        if (JSON.stringify(readPointer(doc, path)) !== JSON.stringify(raw.value)) {
+        if (!sameJson(raw.value, readPointer(doc, path))) {
           throw new ApiError('Invalid', `json patch: test failed at "${path}"`);
         }
         break;

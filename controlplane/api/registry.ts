@@ -16,6 +16,8 @@ import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
+import { prepareForCreate, prepareForUpdate } from './write-strategy.ts';
+import { maxObjectBytes, objectTooLarge } from './limits.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -163,6 +165,17 @@ export class Registry {
     const { resourceVersion: _rv, ...metadata } = object.metadata;
     const stored = servedAsEventsV1(info) ? { ...eventsV1ToCore(object), apiVersion: 'v1' } : object;
     return JSON.stringify({ ...stored, metadata });
+  }
+
+  /**
+   * The stored form of an object that a client wrote, refused with 422 when it is larger than etcd
+   * would take; the same limit holds on SQLite, so what one datastore stores the other does too.
+   */
+  #encodeWrite(info: ResourceInfo, object: KubeObject): string {
+    const value = this.#encode(info, object);
+    const bytes = Buffer.byteLength(value);
+    if (bytes > maxObjectBytes) throw objectTooLarge(info.kind, info.group, object.metadata.name ?? '', bytes);
+    return value;
   }
 
   async #call<T>(info: ResourceInfo, name: string, body: () => Promise<T>): Promise<T> {
@@ -315,6 +328,7 @@ export class Registry {
     delete metadata.deletionGracePeriodSeconds;
     if (info.tracksGeneration) metadata.generation = 1;
     else delete metadata.generation;
+    prepareForCreate(info, object);
     await this.#admit({ operation: 'CREATE', info, subresource: undefined, object, old: undefined });
     const name = metadata.name ?? '';
     if (isDryRun()) {
@@ -323,15 +337,16 @@ export class Registry {
       }
       return object;
     }
-    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), this.#encode(info, object)));
+    const value = this.#encodeWrite(info, object);
+    const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), value));
     return this.decode(info, kv);
   }
 
   /**
    * Replaces an object. With metadata.resourceVersion set, a stale version is a 409; without it the
-   * write applies to whatever is current. For the main resource, status is kept from the stored
-   * object when the resource has a status subresource; for 'status', only status is taken, and so
-   * for a CSR's 'approval' (whose admission then keeps all of status but the conditions).
+   * write applies to whatever is current. For the main resource, the kind's write strategy applies
+   * (write-strategy.ts: the stored status is kept); for 'status', only status is taken, and so for a
+   * CSR's 'approval' (whose admission then keeps all of status but the conditions).
    */
   async update(
     info: ResourceInfo,
@@ -390,7 +405,7 @@ export class Registry {
         }
       }
       try {
-        const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
+        const written = await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision);
         return this.decode(info, written);
       } catch (err) {
         if (isStorageError(err, 'Conflict') && attempt < 20) continue;
@@ -409,10 +424,7 @@ export class Registry {
     } else {
       next = proposed;
       next.metadata ??= {};
-      if (info.subresources.includes('status') && subresource === undefined) {
-        if (current.status !== undefined) next.status = current.status;
-        else delete next.status;
-      }
+      if (subresource === undefined) prepareForUpdate(info, next, current);
     }
     const m = next.metadata;
     const c = current.metadata;

@@ -28,9 +28,28 @@ function httpVerb(method: string): string {
   return method.toLowerCase();
 }
 
+/**
+ * Refuses a request target with a malformed percent-escape (in the path or the query) as Go's URL
+ * parser does, with 400: left to the URL class, a bad escape in a query value passes through as
+ * text and one in the path throws where it is decoded.
+ */
+export function checkEscapes(target: string): void {
+  const bad = /%(?![0-9a-fA-F]{2})[^%]{0,2}/.exec(target);
+  if (bad) throw new ApiError('BadRequest', `invalid URL escape ${JSON.stringify(bad[0])}`);
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    // well-formed escapes that are not UTF-8 (%ff): no name or resource can hold them
+    throw new ApiError('BadRequest', `invalid UTF-8 in URL path segment ${JSON.stringify(segment)}`);
+  }
+}
+
 /** Splits /api/v1/... and /apis/<group>/<version>/... into the request's parts. */
 export function parseRequest(method: string, url: URL): ParsedRequest {
-  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];

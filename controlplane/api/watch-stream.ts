@@ -20,6 +20,17 @@ export interface WatchSettings {
   readonly maxTimeoutSeconds: number;
 }
 
+/**
+ * A watcher's send buffer (what the server holds, beyond the kernel's socket buffers, because the
+ * client has not read it yet): above `softBytes` for longer than `stallMs`, or ever above
+ * `hardBytes`, the watch is closed and the client, as any informer does on a closed watch, watches
+ * again from its last version or lists. Upstream's watch cache does the same with its per-watcher
+ * queue of events: a watcher that cannot take an event within a short budget is terminated rather
+ * than buffered for without end. Each watcher holds its own copy of what it was not sent, so
+ * these bytes times the open watches is what slow clients can pin.
+ */
+export const watchBufferLimits = { softBytes: 512 * 1024, stallMs: 250, hardBytes: 8 * 1024 * 1024, maxQueuedEvents: 10_000 };
+
 export async function serveWatch(
   registry: Registry,
   request: ResourceRequest,
@@ -55,10 +66,50 @@ export async function serveWatch(
   let lastRevision = startRevision;
   let sentColumns = false;
   let open = true;
+  let live = false;
+  let stallTimer: NodeJS.Timeout | undefined;
+  let finished = false;
+  let finish: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (finish = () => {
+    finished = true;
+    resolve();
+  }));
+  /** Drops a watcher that does not read: its buffer goes with the connection. */
+  const abandon = () => {
+    open = false;
+    res.destroy();
+    finish();
+  };
   const write = (event: WatchEvent<unknown>) => {
     if (!open) return;
     res.write(event.type === 'BOOKMARK' || event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : watchEventLine(event));
     onEventWritten();
+    // the initial events wait for the client instead (see below): only live ones can outrun it
+    if (!live) return;
+    const buffered = res.writableLength;
+    if (buffered > watchBufferLimits.hardBytes) return abandon();
+    if (buffered > watchBufferLimits.softBytes && stallTimer === undefined) {
+      stallTimer = setTimeout(() => {
+        stallTimer = undefined;
+        if (res.writableLength > watchBufferLimits.softBytes) abandon();
+      }, watchBufferLimits.stallMs);
+    }
+  };
+  /** Waits while the client has more than the soft limit to read (or until it goes). */
+  const drained = async () => {
+    while (open && !finished && !res.destroyed && res.writableLength > watchBufferLimits.softBytes) {
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          res.off('drain', wake);
+          res.off('close', wake);
+          resolve();
+        };
+        res.once('drain', wake);
+        res.once('close', wake);
+        // the watch's time can run out while the client is not reading
+        void done.then(wake);
+      });
+    }
   };
   const send = (event: WatchEvent) => {
     lastRevision = Math.max(lastRevision, Number(event.object.metadata.resourceVersion ?? 0));
@@ -71,8 +122,6 @@ export async function serveWatch(
 
   const pending: WatchEvent[] = [];
   let ready = false;
-  let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finish = resolve));
   const fail = (err: unknown) => {
     const status = err instanceof ApiError ? err : new ApiError('InternalError', String(err));
     write({ type: 'ERROR', object: status.toStatus() });
@@ -85,7 +134,12 @@ export async function serveWatch(
       namespace,
       startRevision,
       selectors,
-      (event) => (ready ? send(event) : pending.push(event)),
+      (event) => {
+        if (ready) return send(event);
+        pending.push(event);
+        // a client that reads its initial events too slowly for the changes coming in
+        if (pending.length > watchBufferLimits.maxQueuedEvents) abandon();
+      },
       fail,
       (revision) => {
         if (ready) lastRevision = Math.max(lastRevision, revision);
@@ -103,11 +157,8 @@ export async function serveWatch(
 
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
-  for (const object of initial) send({ type: 'ADDED', object });
-  ready = true;
-  for (const event of pending.splice(0)) send(event);
-
   const bookmark = () => {
+    if (!live) return;
     lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0, handle.caughtUp());
     write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
   };
@@ -119,10 +170,28 @@ export async function serveWatch(
     finish();
   }, timeoutSeconds * 1000);
   res.on('close', finish);
+  // the initial state (and what changed meanwhile) goes out as fast as the client takes it, however
+  // large it is, holding at most about the soft limit; after it, a client that stops reading is dropped
+  for (const object of initial) {
+    if (finished) break;
+    send({ type: 'ADDED', object });
+    await drained();
+  }
+  for (let next = 0; next < pending.length && open && !finished; next++) {
+    send(pending[next]!);
+    await drained();
+  }
+  pending.length = 0;
+  ready = true;
+  live = true;
+
   await done;
   open = false;
   handle.cancel();
   clearTimeout(timeout);
+  clearTimeout(stallTimer);
   if (bookmarkTimer) clearInterval(bookmarkTimer);
-  if (!res.writableEnded) res.end();
+  // a client that left a full buffer unread would keep it (and the connection) as long as it likes
+  if (res.writableLength > watchBufferLimits.softBytes) res.destroy();
+  else if (!res.writableEnded) res.end();
 }

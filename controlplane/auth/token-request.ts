@@ -22,15 +22,23 @@ export interface TokenRequestDeps {
   now?: () => number;
 }
 
+/** How Go's JSON decoder names a value it cannot put into a number field (numbers with their text). */
+function goJsonKind(value: unknown): string {
+  if (typeof value === 'number') return `number ${JSON.stringify(value)}`;
+  if (Array.isArray(value)) return 'array';
+  if (value === null) return 'null';
+  return typeof value === 'boolean' ? 'bool' : typeof value;
+}
+
 /** Upstream's own ceiling on any TokenRequest (its validation's 2^32 seconds). */
 const longestExpirationSeconds = 2 ** 32;
 
 /** The asked lifetime: 400 when it is not an integer (upstream cannot decode it), 422 out of range. */
 function expirationOf(spec: Any): number {
   const asked: unknown = spec.expirationSeconds ?? 3600;
-  if (typeof asked !== 'number' || !Number.isInteger(asked)) {
-    const what = typeof asked === 'number' ? `number ${asked}` : typeof asked;
-    throw new ApiError('BadRequest', `TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal ${what} into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64`);
+  // upstream's decoder refuses what is not an int64 before validation sees it
+  if (typeof asked !== 'number' || !Number.isSafeInteger(asked)) {
+    throw new ApiError('BadRequest', `TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal ${goJsonKind(asked)} into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64`);
   }
   const detail = asked < 600 ? 'may not specify a duration less than 10 minutes' : asked > longestExpirationSeconds ? 'may not specify a duration larger than 2^32 seconds' : undefined;
   if (detail !== undefined) {

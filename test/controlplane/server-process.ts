@@ -114,11 +114,31 @@ export function adminIdentity(dataDir: string): Identity {
   return { cert: readFileSync(join(dataDir, 'pki/admin.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/admin.key'), 'utf8') };
 }
 
-/** A client certificate signed by the cluster CA: user `commonName` in the groups `organizations`. */
-export function certificateIdentity(dataDir: string, commonName: string, organizations: readonly string[] = []): Identity {
+/** A client certificate for `user` (in `groups`), signed by the server's cluster CA. */
+export function userIdentity(dataDir: string, user: string, groups: readonly string[] = []): Identity {
   const ca = { cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8') };
-  const pair = issueCertificate(ca, { commonName, organizations: [...organizations], usage: 'client' });
+  const pair = issueCertificate(ca, { commonName: user, organizations: [...groups], usage: 'client' });
   return { cert: pair.cert, key: pair.key };
+}
+
+/**
+ * Creates `namespace` and makes `user` its admin (a RoleBinding to the ClusterRole `admin`, as
+ * `kubectl create rolebinding --clusterrole=admin --user=<user>` does); returns the user's identity.
+ */
+export async function namespaceAdmin(server: { dataDir: string; port: number }, namespace: string, user: string): Promise<Identity> {
+  const admin = adminIdentity(server.dataDir);
+  const ns = await call(server, 'POST', '/api/v1/namespaces', admin, { metadata: { name: namespace } });
+  if (ns.status !== 201) throw new Error(`creating namespace ${namespace}: ${ns.status} ${JSON.stringify(ns.body)}`);
+  const binding = await call(server, 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, admin, {
+    metadata: { name: `${user}-admin` },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+  });
+  if (binding.status !== 201) throw new Error(`binding ${user} to admin: ${binding.status} ${JSON.stringify(binding.body)}`);
+  const identity = userIdentity(server.dataDir, user);
+  // the authorizer's policy cache follows bindings through a watch: wait until it has this one
+  await waitFor(`${user} to be admin of ${namespace}`, async () => (await call(server, 'GET', `/api/v1/namespaces/${namespace}/pods`, identity)).status === 200, 10_000);
+  return identity;
 }
 
 export interface HttpReply {

@@ -5,7 +5,7 @@
  * its status and that nothing was stored or changed; the server keeps serving normal clients.
  */
 import test from 'ava';
-import { adminIdentity, call, certificateIdentity, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import { adminIdentity, call, userIdentity, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
 let admin: Identity;
@@ -21,7 +21,7 @@ const pod = (name: string, nodeName: string, extra: Record<string, unknown> = {}
 test.before(async () => {
   server = await startServerProcess({ datastore: 'sqlite' });
   admin = adminIdentity(server.dataDir);
-  n1 = certificateIdentity(server.dataDir, 'system:node:n1', ['system:nodes']);
+  n1 = userIdentity(server.dataDir, 'system:node:n1', ['system:nodes']);
   const labels = { 'kubernetes.io/hostname': 'n1', 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'vm', 'topology.kubernetes.io/zone': 'z1' };
   const registered = await call(server, 'POST', '/api/v1/nodes', n1, { metadata: { name: 'n1', labels }, spec: { taints: [{ key: 'dedicated', value: 'x', effect: 'NoSchedule' }] } });
   if (registered.status !== 201) throw new Error(`n1 registers: ${registered.status} ${JSON.stringify(registered.body)}`);
@@ -56,7 +56,7 @@ test('a node may not give itself labels that steer workloads to it', async (t) =
   t.is((await call(server, 'PATCH', '/api/v1/nodes/n1', n1, { metadata: { labels: allowed } }, merge)).status, 200);
 
   // nor may it register with them
-  const n3 = certificateIdentity(server.dataDir, 'system:node:n3', ['system:nodes']);
+  const n3 = userIdentity(server.dataDir, 'system:node:n3', ['system:nodes']);
   const registered = await call(server, 'POST', '/api/v1/nodes', n3, { metadata: { name: 'n3', labels: { 'node-role.kubernetes.io/master': '', 'kubernetes.io/hostname': 'n3' } } });
   t.is(registered.status, 403);
   t.is(registered.body.message, 'nodes "n3" is forbidden: node "n3" is not allowed to set the following labels: node-role.kubernetes.io/master');
@@ -75,7 +75,7 @@ test('a node sets its taints and configSource only at registration, and writes n
   const after = (await call(server, 'GET', '/api/v1/nodes/n1', admin)).body;
   t.deepEqual(after.spec, current.spec, 'spec unchanged');
 
-  const n4 = certificateIdentity(server.dataDir, 'system:node:n4', ['system:nodes']);
+  const n4 = userIdentity(server.dataDir, 'system:node:n4', ['system:nodes']);
   const withSource = await call(server, 'POST', '/api/v1/nodes', n4, { metadata: { name: 'n4' }, spec: { configSource: { configMap: { name: 'c', namespace: 'kube-system', kubeletConfigKey: 'kubelet' } } } });
   t.is(withSource.status, 403);
   t.is((await call(server, 'GET', '/api/v1/nodes/n4', admin)).status, 404);

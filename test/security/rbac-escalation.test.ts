@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { kubectl } from '../controlplane/kubectl-scenario.ts';
-import { adminIdentity, call, certificateIdentity, startServerProcess, type HttpReply, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import { adminIdentity, call, userIdentity, startServerProcess, type HttpReply, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
 let admin: Identity;
@@ -70,7 +70,7 @@ async function stillServes(t: { is: (a: unknown, b: unknown, m?: string) => void
 }
 
 test('a namespace admin grants what it holds, and nothing more', async (t) => {
-  const alice = certificateIdentity(server.dataDir, 'alice');
+  const alice = userIdentity(server.dataDir, 'alice');
   await grant('team', alice, 'alice', 'ClusterRole', 'admin', { verb: 'create', resource: 'roles', group: rbacGroup });
 
   const bindAdmin = await create(`${rbacApi}/namespaces/team/rolebindings`, alice, roleBinding('alice-root', 'ClusterRole', 'cluster-admin', 'alice'));
@@ -129,7 +129,7 @@ test('a namespace admin grants what it holds, and nothing more', async (t) => {
 });
 
 test('bind on a ClusterRole (by name) lets a user bind it without holding it', async (t) => {
-  const binder = certificateIdentity(server.dataDir, 'binder');
+  const binder = userIdentity(server.dataDir, 'binder');
   t201(
     await create(`${rbacApi}/clusterroles`, admin, {
       metadata: { name: 'bind-cluster-admin' },
@@ -152,7 +152,7 @@ test('bind on a ClusterRole (by name) lets a user bind it without holding it', a
 });
 
 test('escalate on roles lets a user write a Role beyond its own rights, in that namespace only', async (t) => {
-  const dave = certificateIdentity(server.dataDir, 'dave');
+  const dave = userIdentity(server.dataDir, 'dave');
   t201(await create(`${rbacApi}/clusterroles`, admin, { metadata: { name: 'role-escalator' }, rules: [{ apiGroups: [rbacGroup], resources: ['roles'], verbs: ['create', 'escalate'] }] }));
   t201(await create(`${rbacApi}/clusterroles`, admin, { metadata: { name: 'role-writer' }, rules: [{ apiGroups: [rbacGroup], resources: ['roles'], verbs: ['create'] }] }));
   await grant('team', dave, 'dave', 'ClusterRole', 'role-escalator', { verb: 'escalate', resource: 'roles', group: rbacGroup });
@@ -163,7 +163,7 @@ test('escalate on roles lets a user write a Role beyond its own rights, in that 
   t.is(refused.status, 403);
   t.is((await call(server, 'GET', `${rbacApi}/namespaces/other/roles/wide`, admin)).status, 404);
   // escalate limited to a name: an update of that role, never a create (which names no object)
-  const gina = certificateIdentity(server.dataDir, 'gina');
+  const gina = userIdentity(server.dataDir, 'gina');
   t201(await create(`${rbacApi}/clusterroles`, admin, { metadata: { name: 'named-escalator' }, rules: [{ apiGroups: [rbacGroup], resources: ['roles'], verbs: ['create', 'update', 'get'] }, { apiGroups: [rbacGroup], resources: ['roles'], verbs: ['escalate'], resourceNames: ['wide2'] }] }));
   await grant('other', gina, 'gina', 'ClusterRole', 'named-escalator', { verb: 'escalate', resource: 'roles', group: rbacGroup, name: 'wide2' });
   t.is((await create(`${rbacApi}/namespaces/other/roles`, gina, { ...wide, metadata: { name: 'wide2' } })).status, 403, 'no create through a named escalate');
@@ -180,7 +180,7 @@ test('escalate on roles lets a user write a Role beyond its own rights, in that 
 });
 
 test('edit does not write what controls a namespace (status, quota, slices), but writes workloads', async (t) => {
-  const erin = certificateIdentity(server.dataDir, 'erin');
+  const erin = userIdentity(server.dataDir, 'erin');
   await grant('team', erin, 'erin', 'ClusterRole', 'edit', { verb: 'create', resource: 'pods' });
   const may = (verb: string, resource: string, group = '', subresource = '') => canI(erin, { namespace: 'team', verb, resource, group, subresource });
   t.true(await may('create', 'deployments', 'apps'));
@@ -212,7 +212,7 @@ test('a ClusterRole labelled aggregate-to-edit extends edit and admin, and so wh
   t.true(await eventually(gathered('admin')), 'admin gathers them through edit');
   t.false(await gathered('view')(), 'view does not');
 
-  const frank = certificateIdentity(server.dataDir, 'frank');
+  const frank = userIdentity(server.dataDir, 'frank');
   await grant('team', frank, 'frank', 'ClusterRole', 'admin', { verb: 'create', resource: 'widgets', group: 'example.com' });
   const role = await create(`${rbacApi}/namespaces/team/roles`, frank, { metadata: { name: 'widget-reader' }, rules: [{ apiGroups: ['example.com'], resources: ['widgets'], verbs: ['get'] }] });
   t.is(role.status, 201, JSON.stringify(role.body));

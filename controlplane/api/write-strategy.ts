@@ -1,0 +1,85 @@
+/**
+ * Upstream's write strategies (PrepareForCreate / PrepareForUpdate): what the server itself decides
+ * about an object before admission sees it, whatever the client sent. One table, kind by kind, that
+ * the registry applies to every create and every update of the main resource.
+ *
+ * - A resource with a status subresource owns its status: a create starts from an empty status
+ *   (the defaults then write what upstream writes, e.g. a Pod's Pending phase and QoS class), an
+ *   update of the main resource keeps the stored status. Only /status changes it. Nodes are the
+ *   exception upstream makes: a kubelet registers its Node with its status in the create.
+ * - A Secret's stringData is folded into data (base64, stringData winning on the same key) and
+ *   never stored, as upstream's v1 conversion does on every write.
+ */
+import type { KubeObject } from '../../kube/types.ts';
+import type { ResourceInfo } from './resources.ts';
+
+type Any = Record<string, any>;
+
+export interface WriteStrategy {
+  /** Fixes up a new object in place. */
+  prepareForCreate(object: Any): void;
+  /** Fixes up the next version of an object in place, from the stored one. */
+  prepareForUpdate(object: Any, old: Any): void;
+}
+
+function ownsStatus(info: ResourceInfo): boolean {
+  return info.subresources.includes('status');
+}
+
+/** Status written by the client on create: dropped where the server owns it. */
+function resetStatusOnCreate(info: ResourceInfo, object: Any): void {
+  if (!ownsStatus(info)) return;
+  if (info.group === '' && info.resource === 'nodes') return;
+  delete object.status;
+}
+
+/** Status in an update of the main resource: the stored one, whatever the client sent. */
+function keepStatusOnUpdate(info: ResourceInfo, object: Any, old: Any): void {
+  if (!ownsStatus(info)) return;
+  if (old.status !== undefined) object.status = old.status;
+  else delete object.status;
+}
+
+/** Secret.stringData is a write-only convenience: merged into data, never stored. */
+export function foldStringData(secret: Any): void {
+  const stringData: unknown = secret.stringData;
+  delete secret.stringData;
+  if (stringData === null || typeof stringData !== 'object' || Array.isArray(stringData)) return;
+  const entries = Object.entries(stringData as Record<string, unknown>);
+  if (entries.length === 0) return;
+  const data: Record<string, unknown> = secret.data !== null && typeof secret.data === 'object' && !Array.isArray(secret.data) ? { ...secret.data } : {};
+  for (const [key, value] of entries) data[key] = Buffer.from(typeof value === 'string' ? value : String(value), 'utf8').toString('base64');
+  secret.data = data;
+}
+
+/** Extra steps per resource ("group/resource"), after the status rules that every kind shares. */
+const perResource: Record<string, Partial<WriteStrategy>> = {
+  '/secrets': {
+    prepareForCreate: foldStringData,
+    prepareForUpdate: (object) => foldStringData(object),
+  },
+};
+
+export function writeStrategyFor(info: ResourceInfo): WriteStrategy {
+  const extra = perResource[`${info.group}/${info.resource}`] ?? {};
+  return {
+    prepareForCreate(object) {
+      resetStatusOnCreate(info, object);
+      extra.prepareForCreate?.(object);
+    },
+    prepareForUpdate(object, old) {
+      keepStatusOnUpdate(info, object, old);
+      extra.prepareForUpdate?.(object, old);
+    },
+  };
+}
+
+/** Applies the create strategy of `info` to `object` (in place). */
+export function prepareForCreate(info: ResourceInfo, object: KubeObject): void {
+  writeStrategyFor(info).prepareForCreate(object as Any);
+}
+
+/** Applies the update strategy of `info` for a write of the main resource (in place). */
+export function prepareForUpdate(info: ResourceInfo, object: KubeObject, old: KubeObject): void {
+  writeStrategyFor(info).prepareForUpdate(object as Any, old as Any);
+}
