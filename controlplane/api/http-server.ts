@@ -115,14 +115,18 @@ export function sendStatus(res: ServerResponse, err: ApiError): void {
   sendJson(res, err.code, err.toStatus(), 'application/json', headers);
 }
 
+/** How much of a too-large body is still read (and dropped) so its sender gets the 413 instead of a reset. */
+const drainBytes = 4 * maxBodyBytes;
+
 /**
  * The request body, up to the limit. Counted as it arrives (chunked bodies declare no length);
- * past the limit nothing more is kept and the request is refused with 413 on a connection that is
- * then closed (its unread rest is never drained).
+ * past the limit nothing more is kept. The rest is read and dropped up to `drainBytes`, so that a
+ * client still writing its body reads the 413 rather than a broken pipe (Go's server drains too);
+ * a body larger still is refused at once and its connection closed.
  */
 function readBody(req: IncomingMessage): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > maxBodyBytes) return Promise.reject(bodyTooLarge());
+  if (declared > drainBytes) return Promise.reject(bodyTooLarge());
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -133,14 +137,17 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     };
     const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size <= maxBodyBytes) return void chunks.push(chunk);
+      if (size <= maxBodyBytes && declared <= maxBodyBytes) return void chunks.push(chunk);
+      chunks.length = 0;
+      if (size <= drainBytes) return;
       stop();
       req.pause();
       reject(bodyTooLarge());
     };
     const onEnd = () => {
       stop();
-      resolve(Buffer.concat(chunks));
+      if (size > maxBodyBytes || declared > maxBodyBytes) reject(bodyTooLarge());
+      else resolve(Buffer.concat(chunks));
     };
     const onError = (err: Error) => {
       stop();
