@@ -87,8 +87,10 @@ export function podEvents(recorder: Recorder): PodEvents {
       if (reason === 'ErrImagePull') recorder.event(podReference(pod, c), 'Warning', r.failed, `Failed to pull image "${imageOf(pod, c)}": ${message}`);
       recorder.event(podReference(pod, c), 'Warning', r.failed, `Error: ${reason === 'ErrImagePull' ? reason : message}`);
     },
-    backOff: (pod, c, reason, image) => recorder.event(podReference(pod, c), 'Warning', r.backOff,
-      reason === 'ImagePullBackOff' ? `Back-off pulling image "${image}"` : `Back-off restarting failed container ${c} in pod ${podDescription(pod)}`),
+    // the kubelet records a pull back-off as Normal (it is waiting, not failing anew) and a crash loop as Warning
+    backOff: (pod, c, reason, image) => reason === 'ImagePullBackOff'
+      ? recorder.event(podReference(pod, c), 'Normal', r.backOff, `Back-off pulling image "${image}"`)
+      : recorder.event(podReference(pod, c), 'Warning', r.backOff, `Back-off restarting failed container ${c} in pod ${podDescription(pod)}`),
     missingPullSecrets: (pod, names) => recorder.event(podReference(pod), 'Warning', r.failedToRetrieveImagePullSecret,
       `Unable to retrieve some image pull secrets (${names.join(', ')}); attempting to pull the image may not succeed.`),
     created: (pod, c) => recorder.event(podReference(pod, c), 'Normal', r.created, `Created container: ${c}`),

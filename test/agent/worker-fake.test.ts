@@ -163,6 +163,7 @@ test('worker (fake CRI): a refused private pull shows the runtime error, then ba
   t.true(events.includes('Warning Failed Error: ErrImagePull'));
   await h.advance(worker, 1_000);
   t.deepEqual(h.last().containerStatuses?.[0]?.state?.waiting, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${privateImage}": ErrImagePull: ${denied}` });
+  t.true(events.includes(`Normal BackOff Back-off pulling image "${privateImage}"`), events.join('\n'));
   t.is(h.runtime.callsOf('pullImage').length, 1, 'no anonymous pull after the credential failed');
   t.false(JSON.stringify([h.statuses, events]).includes(password));
   worker.close();
