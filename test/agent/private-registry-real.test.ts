@@ -183,10 +183,12 @@ test.serial('with a dockerconfigjson secret in imagePullSecrets the image is pul
   t.false(JSON.stringify(pod.status).includes(password));
 });
 
-test.serial('the service account\'s imagePullSecrets reach a pod that names none, and it runs', async (t) => {
-  await client!.create(refs.serviceaccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'registry-user', namespace: 'default' }, imagePullSecrets: [{ name: 'regcred' }] });
+test.serial('the service account\'s imagePullSecrets (a legacy dockercfg secret) reach a pod that names none, and it runs', async (t) => {
+  const dockercfg = Buffer.from(JSON.stringify({ [`http://${registryHost}`]: { auth: Buffer.from(`${user}:${password}`).toString('base64') } })).toString('base64');
+  await client!.create(refs.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcfg', namespace: 'default' }, type: 'kubernetes.io/dockercfg', data: { '.dockercfg': dockercfg } });
+  await client!.create(refs.serviceaccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'registry-user', namespace: 'default' }, imagePullSecrets: [{ name: 'regcfg' }] });
   const created = await client!.create<Pod>(refs.pods, privatePod('via-account', { serviceAccountName: 'registry-user' }));
-  t.deepEqual(created.spec.imagePullSecrets, [{ name: 'regcred' }]);
+  t.deepEqual(created.spec.imagePullSecrets, [{ name: 'regcfg' }]);
   await runs('via-account');
   t.pass();
 });
