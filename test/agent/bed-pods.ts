@@ -4,7 +4,7 @@
  * as the agent wires them. `config` is how the node reads Secrets and ConfigMaps.
  */
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { BedNode } from '../bed/index.ts';
 import { CriClient } from '../../cri/client.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -26,7 +26,7 @@ export interface BedPods {
   close(): void;
 }
 
-export async function startBedPods(node: BedNode, client: KubeClient, config: ConfigLookup): Promise<BedPods> {
+export async function startBedPods(node: BedNode, client: KubeClient, config: ConfigLookup, log?: Logger): Promise<BedPods> {
   const cri = new CriClient(node.criEndpoint);
   const manager = new PodManager({
     runtime: cri,
@@ -40,7 +40,7 @@ export async function startBedPods(node: BedNode, client: KubeClient, config: Co
     network: bedNetwork(node),
     clock: systemClock,
     config,
-    log: pino({ level: process.env.BOSUN_TEST_LOG ?? 'silent' }),
+    log: log ?? pino({ level: process.env.BOSUN_TEST_LOG ?? 'silent' }),
     agentStartedAt: Date.now() - 3_600_000,
     resyncMs: 500,
     api: kubePodApi(client),
