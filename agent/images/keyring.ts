@@ -78,6 +78,8 @@ export function buildKeyring(entries: readonly RegistryCredential[]): Keyring {
   return { keys, credentials };
 }
 
+const literal = (ch: string) => ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
 /** A label glob as Go's path.Match reads one: '*' and '?' within the label, '[...]' classes. */
 function globToRegExp(glob: string): RegExp | undefined {
   let out = '';
@@ -88,12 +90,11 @@ function globToRegExp(glob: string): RegExp | undefined {
     else if (ch === '[') {
       const end = glob.indexOf(']', i + 2);
       if (end === -1) return undefined;
-      let body = glob.slice(i + 1, end);
-      if (body.startsWith('^')) body = `^${body.slice(1)}`;
-      out += `[${body.replace(/\\/g, '\\\\')}]`;
+      // Go negates a class with '^' as regular expressions do
+      out += `[${glob.slice(i + 1, end).replace(/\\/g, '\\\\')}]`;
       i = end;
-    } else if (ch === '\\' && i + 1 < glob.length) out += `\\${glob[++i]}`;
-    else out += ch.replace(/[.+^${}()|\]\\]/g, '\\$&');
+    } else if (ch === '\\' && i + 1 < glob.length) out += literal(glob[++i]!);
+    else out += literal(ch);
   }
   try {
     return new RegExp(`^${out}$`);

@@ -45,6 +45,7 @@ test('the keyring matches host, port, label globs and path prefixes, most specif
     { registry: '10.0.0.1:5000', username: 'port', password: 'p4' },
     { registry: 'https://index.docker.io/v1/', username: 'hub', password: 'p5' },
     { registry: 'quay.io', username: 'host-again', password: 'p6' },
+    { registry: 'r*.[a-c]\\d.test', username: 'classes', password: 'p7' },
   ]);
   const users = (image: string) => lookupCredentials(keyring, imageRepository(image)).map((c) => c.username);
   const cases: [string, string[]][] = [
@@ -60,6 +61,10 @@ test('the keyring matches host, port, label globs and path prefixes, most specif
     ['busybox', ['hub']],
     ['docker.io/me/app', ['hub']],
     ['elsewhere.io/app', []],
+    ['r1.bd.test/app', ['classes']],
+    ['r1.b1.test/app', []],
+    ['r12.bd.test/app', ['classes']],
+    ['r1.x.bd.test/app', []],
   ];
   for (const [image, expected] of cases) t.deepEqual(users(image), expected, image);
 });
