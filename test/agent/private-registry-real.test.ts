@@ -179,8 +179,9 @@ test.serial('a wrong password is refused too, and the secret never shows in the 
   t.false(JSON.stringify(pod.status).includes('not-the-password'));
 });
 
-test.serial('with a dockerconfigjson secret in imagePullSecrets the image is pulled and the pod runs', async (t) => {
-  await client!.create(refs.secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'regcred', namespace: 'default' }, type: 'kubernetes.io/dockerconfigjson', data: dockerConfigJson(registryHost, user, password) });
+test.serial('with the secret kubectl create secret docker-registry makes, in imagePullSecrets, the image is pulled and the pod runs', async (t) => {
+  await must('kubectl create secret docker-registry', run(['kubectl', '--kubeconfig', server!.kubeconfig, '-n', 'default', 'create', 'secret', 'docker-registry', 'regcred',
+    `--docker-server=${registryHost}`, `--docker-username=${user}`, `--docker-password=${password}`], { timeoutMs: 30_000 }));
   await client!.create<Pod>(refs.pods, privatePod('with-secret', { imagePullSecrets: [{ name: 'regcred' }] }));
   const pod = await runs('with-secret');
   t.regex(pod.status?.containerStatuses?.[0]?.imageID ?? '', /sha256:[0-9a-f]{64}/);
