@@ -61,8 +61,8 @@ export class ImagePuller {
         throw new ContainerStartError('ErrImageNeverPull', `container image "${image}" is not present with pull policy of Never`);
       }
     }
-    const auths = authsFor(image, pullSecrets);
     observer?.pulling();
+    const auths = authsFor(image, pullSecrets);
     const started = performance.now();
     await this.#pull(image, auths, sandboxConfig);
     observer?.pulled(Math.round(performance.now() - started));
