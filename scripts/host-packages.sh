@@ -10,7 +10,7 @@ runtime_packages=(
   util-linux mount procps ca-certificates openssl
 )
 test_packages=(
-  busybox-static etcd-server etcd-client docker-registry curl time systemd librsvg2-bin
+  busybox-static etcd-server etcd-client docker-registry apache2-utils curl time systemd librsvg2-bin
 )
 
 mode=${1:-runtime}

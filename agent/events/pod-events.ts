@@ -21,6 +21,7 @@ export const podEventReasons = {
   evicted: 'Evicted',
   failedCreatePodSandBox: 'FailedCreatePodSandBox',
   sandboxChanged: 'SandboxChanged',
+  failedToRetrieveImagePullSecret: 'FailedToRetrieveImagePullSecret',
 } as const;
 
 export function podReference(pod: Pod, container?: string): ObjectReference {
@@ -45,6 +46,10 @@ export function podDescription(pod: Pod): string {
   return `${pod.metadata.name ?? ''}_${pod.metadata.namespace ?? 'default'}(${pod.metadata.uid ?? ''})`;
 }
 
+function imageOf(pod: Pod, container: string): string {
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === container)?.image ?? '';
+}
+
 function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
 }
@@ -57,6 +62,8 @@ export interface PodEvents {
   /** A start failed: `reason` is the waiting reason (ErrImagePull, CreateContainerError, ...). */
   startFailed(pod: Pod, container: string, reason: string, message: string): void;
   backOff(pod: Pod, container: string, reason: string, image: string): void;
+  /** Some of spec.imagePullSecrets could not be read; the pull goes ahead without them. */
+  missingPullSecrets(pod: Pod, names: readonly string[]): void;
   created(pod: Pod, container: string): void;
   started(pod: Pod, container: string): void;
   killing(pod: Pod, container: string, why: string | undefined): void;
@@ -77,11 +84,15 @@ export function podEvents(recorder: Recorder): PodEvents {
     startFailed: (pod, c, reason, message) => {
       // a volume that could not be set up: the kubelet reports it on the pod, as FailedMount
       if (reason === 'ContainerCreating') return recorder.event(podReference(pod), 'Warning', r.failedMount, message);
-      if (reason === 'ErrImagePull') recorder.event(podReference(pod, c), 'Warning', r.failed, message);
+      if (reason === 'ErrImagePull') recorder.event(podReference(pod, c), 'Warning', r.failed, `Failed to pull image "${imageOf(pod, c)}": ${message}`);
       recorder.event(podReference(pod, c), 'Warning', r.failed, `Error: ${reason === 'ErrImagePull' ? reason : message}`);
     },
-    backOff: (pod, c, reason, image) => recorder.event(podReference(pod, c), 'Warning', r.backOff,
-      reason === 'ImagePullBackOff' ? `Back-off pulling image "${image}"` : `Back-off restarting failed container ${c} in pod ${podDescription(pod)}`),
+    // the kubelet records a pull back-off as Normal (it is waiting, not failing anew) and a crash loop as Warning
+    backOff: (pod, c, reason, image) => reason === 'ImagePullBackOff'
+      ? recorder.event(podReference(pod, c), 'Normal', r.backOff, `Back-off pulling image "${image}"`)
+      : recorder.event(podReference(pod, c), 'Warning', r.backOff, `Back-off restarting failed container ${c} in pod ${podDescription(pod)}`),
+    missingPullSecrets: (pod, names) => recorder.event(podReference(pod), 'Warning', r.failedToRetrieveImagePullSecret,
+      `Unable to retrieve some image pull secrets (${names.join(', ')}); attempting to pull the image may not succeed.`),
     created: (pod, c) => recorder.event(podReference(pod, c), 'Normal', r.created, `Created container: ${c}`),
     started: (pod, c) => recorder.event(podReference(pod, c), 'Normal', r.started, `Started container ${c}`),
     killing: (pod, c, why) => recorder.event(podReference(pod, c), 'Normal', r.killing, why ? `${why}` : `Stopping container ${c}`),

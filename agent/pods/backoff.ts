@@ -73,6 +73,14 @@ export function backoffReasonFor(failure: StartFailure): string {
   return failure.reason === 'ErrImagePull' ? 'ImagePullBackOff' : failure.reason;
 }
 
+/**
+ * The waiting message during that backoff. A pull backoff names the image and carries the pull's
+ * own error, as kubelets since 1.32 show it (`Back-off pulling image "x": ErrImagePull: ...`).
+ */
+export function backoffMessageFor(failure: StartFailure, image: string): string {
+  return failure.reason === 'ErrImagePull' ? `Back-off pulling image "${image}": ${failure.reason}: ${failure.message}` : failure.message;
+}
+
 export function startFailureRetryAt(failure: StartFailure): number {
   return failure.at + failure.delayMs;
 }

@@ -17,15 +17,23 @@ export type ConfigData = Record<string, Buffer>;
 export interface ConfigLookup {
   configMap(namespace: string, name: string): Promise<ConfigData | undefined>;
   secret(namespace: string, name: string): Promise<ConfigData | undefined>;
+  /** A Secret with its type, for image pull secrets (only some types carry registry credentials). */
+  typedSecret(namespace: string, name: string): Promise<TypedSecret | undefined>;
   serviceAccountToken(spec: TokenRequestSpec): Promise<string>;
   /** The pod is gone: its tokens need not be kept. */
   forgetPod?(uid: string): void;
+}
+
+export interface TypedSecret {
+  type: string | undefined;
+  data: ConfigData;
 }
 
 /** For runs without an API server: nothing exists. */
 export const noConfigLookup: ConfigLookup = {
   configMap: async () => undefined,
   secret: async () => undefined,
+  typedSecret: async () => undefined,
   serviceAccountToken: async () => {
     throw new Error('this agent has no API access to request service account tokens');
   },
@@ -53,8 +61,14 @@ function tokenRequestRef(serviceAccount: string): ResourceRef {
 const maxCachedObjects = 1_000;
 const idleDropMs = 10 * 60_000;
 
+interface Fetched {
+  data: ConfigData;
+  /** A Secret's type; undefined for ConfigMaps. */
+  type?: string | undefined;
+}
+
 interface Cached {
-  data: ConfigData | undefined;
+  fetched: Fetched | undefined;
   at: number;
   immutable: boolean;
 }
@@ -64,7 +78,7 @@ export class ApiConfigSource implements ConfigLookup {
   readonly #clock: Clock;
   readonly #ttlMs: number;
   readonly #cache = new Map<string, Cached>();
-  readonly #inFlight = new Map<string, Promise<ConfigData | undefined>>();
+  readonly #inFlight = new Map<string, Promise<Fetched | undefined>>();
   readonly #tokens: ServiceAccountTokens;
 
   constructor(client: KubeClient, clock: Clock, ttlMs = 4_000) {
@@ -89,12 +103,17 @@ export class ApiConfigSource implements ConfigLookup {
     }, clock);
   }
 
-  configMap(namespace: string, name: string): Promise<ConfigData | undefined> {
-    return this.#get(refs.configmaps, namespace, name, (o) => configMapData(o as ConfigMap));
+  async configMap(namespace: string, name: string): Promise<ConfigData | undefined> {
+    return (await this.#get(refs.configmaps, namespace, name, (o) => ({ data: configMapData(o as ConfigMap) })))?.data;
   }
 
-  secret(namespace: string, name: string): Promise<ConfigData | undefined> {
-    return this.#get(refs.secrets, namespace, name, (o) => secretData(o as Secret));
+  async secret(namespace: string, name: string): Promise<ConfigData | undefined> {
+    return (await this.typedSecret(namespace, name))?.data;
+  }
+
+  async typedSecret(namespace: string, name: string): Promise<TypedSecret | undefined> {
+    const fetched = await this.#get(refs.secrets, namespace, name, (o) => ({ data: secretData(o as Secret), type: (o as Secret).type }));
+    return fetched === undefined ? undefined : { data: fetched.data, type: fetched.type };
   }
 
   serviceAccountToken(spec: TokenRequestSpec): Promise<string> {
@@ -109,23 +128,23 @@ export class ApiConfigSource implements ConfigLookup {
     for (const [key, entry] of this.#cache) if (now - entry.at > idleDropMs) this.#cache.delete(key);
   }
 
-  #get(ref: ResourceRef, namespace: string, name: string, decode: (o: ConfigMap | Secret) => ConfigData): Promise<ConfigData | undefined> {
+  #get(ref: ResourceRef, namespace: string, name: string, decode: (o: ConfigMap | Secret) => Fetched): Promise<Fetched | undefined> {
     const key = `${ref.resource}/${namespace}/${name}`;
     const cached = this.#cache.get(key);
     const now = this.#clock.now();
-    if (cached !== undefined && (cached.immutable || now - cached.at < this.#ttlMs)) return Promise.resolve(cached.data);
+    if (cached !== undefined && (cached.immutable || now - cached.at < this.#ttlMs)) return Promise.resolve(cached.fetched);
     if (this.#cache.size > maxCachedObjects) this.#sweep(now);
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
     const fetch = (async () => {
       try {
         const object = await this.#client.get<ConfigMap | Secret>(ref, name, namespace);
-        const data = decode(object);
-        this.#cache.set(key, { data, at: now, immutable: (object as { immutable?: boolean }).immutable === true });
-        return data;
+        const fetched = decode(object);
+        this.#cache.set(key, { fetched, at: now, immutable: (object as { immutable?: boolean }).immutable === true });
+        return fetched;
       } catch (err) {
         if (!isApiError(err, 'NotFound')) throw err;
-        this.#cache.set(key, { data: undefined, at: now, immutable: false });
+        this.#cache.set(key, { fetched: undefined, at: now, immutable: false });
         return undefined;
       }
     })().finally(() => this.#inFlight.delete(key));

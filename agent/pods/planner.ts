@@ -34,7 +34,7 @@ import {
   type ObservedContainer,
   type ObservedPod,
 } from './observed.ts';
-import { backoffReasonFor, restartDecision, startFailureRetryAt, type CrashLoopEntry, type StartFailure } from './backoff.ts';
+import { backoffMessageFor, backoffReasonFor, restartDecision, startFailureRetryAt, type CrashLoopEntry, type StartFailure } from './backoff.ts';
 import { specStillMatches } from './spec-hash.ts';
 
 /** What the agent knows about a running container beyond the runtime's view, from its probes. */
@@ -126,7 +126,7 @@ class PlanBuilder {
     const name = c.spec.name;
     const failure = this.input.startFailures.get(name);
     if (failure !== undefined && this.input.now < startFailureRetryAt(failure)) {
-      this.wait(name, { reason: backoffReasonFor(failure), message: failure.message, until: startFailureRetryAt(failure) });
+      this.wait(name, { reason: backoffReasonFor(failure), message: backoffMessageFor(failure, c.spec.image ?? ''), until: startFailureRetryAt(failure) });
       return;
     }
     this.plan.actions.push({

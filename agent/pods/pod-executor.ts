@@ -27,6 +27,7 @@ import { ContainerStartError } from './start-errors.ts';
 import type { StopContainerAction, TerminationAction } from './termination-plan.ts';
 import { planMounts, prepareMounts, terminationMessageFile } from './volumes.ts';
 import type { ConfigLookup } from './config-source.ts';
+import { readPullSecrets } from './pull-secrets.ts';
 import { resolveEnvSources } from './env-sources.ts';
 import { PodVolumes } from './volume-manager.ts';
 
@@ -166,7 +167,9 @@ export class PodExecutor {
       pulled: (tookMs: number) => events.pulled(pod, c.spec.name, imageName, tookMs, undefined),
       alreadyPresent: () => events.alreadyPresent(pod, c.spec.name, imageName),
     };
-    const image = await images.ensure(imageName, pullPolicyOf(c.spec), sandboxConfig, pullObserver).catch((err) => {
+    const pullSecrets = await readPullSecrets(pod, lookup);
+    if (pullSecrets.missing.length > 0) events?.missingPullSecrets(pod, pullSecrets.missing);
+    const image = await images.ensure(imageName, pullPolicyOf(c.spec), sandboxConfig, pullObserver, pullSecrets.secrets).catch((err) => {
       if (err instanceof ContainerStartError) throw err;
       throw new ContainerStartError('ErrImagePull', (err as Error).message);
     });

@@ -18,7 +18,7 @@ import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './a
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
-import { mountServiceAccountToken } from './service-account.ts';
+import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import {
   FieldErrors,
   type NameRule,
@@ -140,7 +140,9 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     try {
       mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods' && deps.serviceAccount !== undefined) {
-        mountServiceAccountToken(o, await deps.serviceAccount(namespace, o.spec.serviceAccountName));
+        const serviceAccount = await deps.serviceAccount(namespace, o.spec.serviceAccountName);
+        mountServiceAccountToken(o, serviceAccount);
+        inheritImagePullSecrets(o, serviceAccount);
       }
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') {
         const violations = applyLimitRanges(o, await deps.listIn(limitRanges, namespace));

@@ -61,3 +61,19 @@ export function mountServiceAccountToken(pod: Any, serviceAccount: KubeObject | 
   for (const c of needing) c.volumeMounts = [...((c.volumeMounts ?? []) as Any[]), { name, readOnly: true, mountPath: serviceAccountMountPath }];
   spec.volumes = [...((spec.volumes ?? []) as Any[]), tokenVolume(name)];
 }
+
+/**
+ * A new pod that names no image pull secrets gets its service account's (the ServiceAccount
+ * admission plugin's rule), so that `kubectl patch serviceaccount default -p
+ * '{"imagePullSecrets":[{"name":"regcred"}]}'` makes every later pod of the namespace pull with
+ * them. A pod with its own list keeps it unchanged.
+ */
+export function inheritImagePullSecrets(pod: Any, serviceAccount: KubeObject | undefined): void {
+  if (serviceAccount === undefined) return;
+  if (pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
+  const spec = pod.spec as Any;
+  if (((spec.imagePullSecrets ?? []) as Any[]).length > 0) return;
+  const fromAccount = ((serviceAccount as Any).imagePullSecrets ?? []) as Any[];
+  if (fromAccount.length === 0) return;
+  spec.imagePullSecrets = fromAccount.map((ref) => ({ name: typeof ref?.name === 'string' ? ref.name : '' }));
+}

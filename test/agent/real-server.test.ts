@@ -5,25 +5,19 @@
  * deleted pod is stopped and let go so the API object disappears.
  */
 import test from 'ava';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { createBed, bedImages, type Bed } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startServerProcess, type ServerProcess } from '../controlplane/server-process.ts';
 import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
-import { Informer } from '../../kube/informer.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { isApiError } from '../../kube/errors.ts';
 import type { Pod } from '../../kube/corev1.ts';
+import { pino } from 'pino';
 import { systemClock } from '../../agent/clock.ts';
-import { ImagePuller } from '../../agent/pods/image-puller.ts';
-import { PodManager } from '../../agent/pods/pod-manager.ts';
-import { kubePodApi } from '../../agent/pods/kube-pod-api.ts';
 import { noConfigLookup } from '../../agent/pods/pod-executor.ts';
-import { defaultClusterDNS } from '../../agent/pods/node-settings.ts';
-import { bedNetwork } from './bed-network.ts';
+import { startBedPods, type BedPods } from './bed-pods.ts';
 import { NodeLease } from '../../agent/node/lease.ts';
 import { kubeLeaseApi } from '../../agent/node/kube-lease-api.ts';
 import type { Lease } from '../../kube/corev1.ts';
@@ -32,46 +26,19 @@ let bed: Bed | undefined;
 let server: ServerProcess | undefined;
 let client: KubeClient | undefined;
 let cri: CriClient | undefined;
-let manager: PodManager | undefined;
-let informer: Informer<Pod> | undefined;
+let pods: BedPods | undefined;
 
 test.before(async () => {
   server = await startServerProcess({ datastore: 'sqlite' });
   bed = await createBed({ nodes: 1 });
   const node = bed.nodes[0]!;
   client = new KubeClient(loadKubeconfig(server.kubeconfig).client);
-  cri = new CriClient(node.criEndpoint);
-  manager = new PodManager({
-    runtime: cri,
-    settings: {
-      nodeName: node.name, nodeIP: node.ip, podLogRoot: node.podLogDir, podsDir: join(node.stateDir, 'agent-pods'),
-      clusterDNS: [defaultClusterDNS], clusterDomain: 'cluster.local', hostDns: { servers: [], searches: [], options: [] },
-      cgroupRoot: undefined, cgroupDriver: 'cgroupfs', runtimeName: 'containerd',
-      allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 }, hostPathAllowList: [],
-    },
-    images: new ImagePuller(cri),
-    network: bedNetwork(node),
-    clock: systemClock,
-    config: noConfigLookup,
-    log: pino({ level: process.env.BOSUN_TEST_LOG ?? 'silent' }),
-    agentStartedAt: Date.now() - 3_600_000,
-    resyncMs: 500,
-    api: kubePodApi(client),
-  });
-  informer = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${node.name}` });
-  informer.addHandlers({
-    onAdd: (pod) => manager!.upsert(pod),
-    onUpdate: (_previous, pod) => manager!.upsert(pod),
-    onDelete: (pod) => void manager!.remove(pod),
-  });
-  void informer.run();
-  await informer.synced;
+  pods = await startBedPods(node, client, noConfigLookup);
+  cri = pods.cri;
 });
 
 test.after.always(async () => {
-  informer?.stop();
-  manager?.close();
-  cri?.close();
+  pods?.close();
   client?.close();
   await bed?.destroy();
   await server?.destroy();

@@ -6,6 +6,9 @@
 import test from 'ava';
 import { CriRuntimeError, CriUnavailableError } from '../../cri/errors.ts';
 import type { Pod } from '../../kube/corev1.ts';
+import { GrpcStatus } from '../../cri/errors.ts';
+import { noConfigLookup, type ConfigLookup } from '../../agent/pods/pod-executor.ts';
+import { podEvents } from '../../agent/events/pod-events.ts';
 import { c, pod, sidecar } from './fixtures.ts';
 import { busybox, condition, Harness } from './worker-harness.ts';
 
@@ -110,6 +113,59 @@ test('worker (fake CRI): an image that cannot be pulled shows ErrImagePull, then
   for (let i = 0; i < 10; i++) await h.advance(worker, 1_000);
   t.is(h.runtime.callsOf('pullImage').length, 2);
   t.truthy(h.last().containerStatuses?.[0]?.state?.running, 'the second pull worked and the container runs');
+  worker.close();
+});
+
+const privateImage = 'registry.example.com:5000/team/app:1';
+const password = 'pa55-never-shown';
+/** Two dockerconfigjson secrets for the image's registry (a stale one first), one unrelated. */
+const registryLookup: ConfigLookup = {
+  ...noConfigLookup,
+  typedSecret: async (_namespace, name) => {
+    const auths: Record<string, Record<string, unknown>> = {
+      stale: { 'registry.example.com:5000': { username: 'old', password: 'expired' } },
+      current: { 'https://registry.example.com:5000/v2/': { auth: Buffer.from(`puller:${password}`).toString('base64') } },
+      other: { 'other.example.com': { username: 'x', password: 'y' } },
+    };
+    if (auths[name] === undefined) return undefined;
+    return { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: auths[name] })) } };
+  },
+};
+const unauthorized = () => new CriRuntimeError('PullImage failed', { grpcCode: GrpcStatus.UNKNOWN, detail: `failed to pull and unpack image "${privateImage}": 401 Unauthorized` });
+
+test('worker (fake CRI): image pull secrets are passed to the runtime, each matching credential in turn until one pulls', async (t) => {
+  const h = harness([]);
+  h.runtime.addImage('localhost/bosun/pause:3.10');
+  h.runtime.queueError('pullImage', unauthorized());
+  const events: string[] = [];
+  const p = pod({ containers: [c('app', { image: privateImage })], imagePullSecrets: [{ name: 'other' }, { name: 'gone' }, { name: '' }, { name: 'stale' }, { name: 'current' }] });
+  const worker = h.worker(p, { config: registryLookup, events: podEvents({ event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`) }) });
+  await worker.idle();
+  const auths = h.runtime.callsOf('pullImage').map((call) => call[1]);
+  t.deepEqual(auths, [{ username: 'old', password: 'expired' }, { username: 'puller', password }]);
+  t.truthy(h.last().containerStatuses?.[0]?.state?.running);
+  t.true(events.includes('Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (gone); attempting to pull the image may not succeed.'), events.join('\n'));
+  t.false(events.some((e) => e.includes(password)));
+  worker.close();
+});
+
+test('worker (fake CRI): a refused private pull shows the runtime error, then backs off naming it, with no secret in either', async (t) => {
+  const h = harness([]);
+  h.runtime.addImage('localhost/bosun/pause:3.10');
+  h.runtime.queueError('pullImage', unauthorized());
+  const events: string[] = [];
+  const p = pod({ containers: [c('app', { image: privateImage })], imagePullSecrets: [{ name: 'current' }] });
+  const worker = h.worker(p, { config: registryLookup, events: podEvents({ event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`) }) });
+  await worker.idle();
+  const denied = `rpc error: code = Unknown desc = failed to pull and unpack image "${privateImage}": 401 Unauthorized`;
+  t.deepEqual(h.last().containerStatuses?.[0]?.state?.waiting, { reason: 'ErrImagePull', message: denied });
+  t.true(events.includes(`Warning Failed Failed to pull image "${privateImage}": ${denied}`), events.join('\n'));
+  t.true(events.includes('Warning Failed Error: ErrImagePull'));
+  await h.advance(worker, 1_000);
+  t.deepEqual(h.last().containerStatuses?.[0]?.state?.waiting, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${privateImage}": ErrImagePull: ${denied}` });
+  t.true(events.includes(`Normal BackOff Back-off pulling image "${privateImage}"`), events.join('\n'));
+  t.is(h.runtime.callsOf('pullImage').length, 1, 'no anonymous pull after the credential failed');
+  t.false(JSON.stringify([h.statuses, events]).includes(password));
   worker.close();
 });
 
