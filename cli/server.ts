@@ -26,6 +26,10 @@ interface ServerArgs {
   'kubelet-egress-socket': string | undefined;
   'service-account-issuer': string;
   'service-account-max-token-expiration': string;
+  'pod-security-default': string;
+  'pod-security-exempt-namespaces': string;
+  'pod-security-exempt-usernames': string;
+  'pod-security-exempt-runtime-classes': string;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -51,9 +55,13 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('node-monitor-grace-period', { type: 'string', default: '50s', describe: 'Silence after which a node is Unknown' })
       .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' })
       .option('service-account-issuer', { type: 'string', default: 'https://kubernetes.default.svc.cluster.local', describe: 'The iss claim of service-account tokens, and the issuer named by /.well-known/openid-configuration' })
+      .option('pod-security-default', { type: 'string', default: 'enforce=privileged,audit=baseline,warn=baseline', describe: 'Pod Security levels for namespaces without pod-security.kubernetes.io labels: mode=level[:version] per mode (enforce, audit, warn; level privileged, baseline or restricted; version latest or v1.x)' })
+      .option('pod-security-exempt-namespaces', { type: 'string', default: 'kube-system', describe: 'Comma-separated namespaces that Pod Security never checks' })
+      .option('pod-security-exempt-usernames', { type: 'string', default: '', describe: 'Comma-separated users whose pods Pod Security never checks' })
+      .option('pod-security-exempt-runtime-classes', { type: 'string', default: '', describe: 'Comma-separated RuntimeClass names whose pods Pod Security never checks' })
       .option('service-account-max-token-expiration', { type: 'string', default: '48h', describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit' }) as never,
   handler: async (args) => {
-    const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
+    const [{ startServer }, { pino }, { podSecurityConfigFromFlags }] = await Promise.all([import('../controlplane/server.ts'), import('pino'), import('../controlplane/admission/pod-security/config.ts')]);
     const port = args['secure-port'];
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['service-cluster-ip-range'])) {
@@ -81,6 +89,17 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       throw new CliError(`--service-account-max-token-expiration ${args['service-account-max-token-expiration']}: use 0 or a duration of at least 10m, like 48h`, ExitCode.usage);
     }
     if (args['service-account-issuer'].trim() === '') throw new CliError('--service-account-issuer may not be empty', ExitCode.usage);
+    let podSecurity;
+    try {
+      podSecurity = podSecurityConfigFromFlags({
+        default: args['pod-security-default'],
+        exemptNamespaces: args['pod-security-exempt-namespaces'],
+        exemptUsernames: args['pod-security-exempt-usernames'],
+        exemptRuntimeClasses: args['pod-security-exempt-runtime-classes'],
+      });
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage);
+    }
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -99,6 +118,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         kubernetesVersion: 'v1.32.0',
         serviceAccountIssuer: args['service-account-issuer'],
         serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
+        podSecurity,
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });

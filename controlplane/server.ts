@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
+import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import { ApiServer } from './api/http-server.ts';
 import { Registry } from './api/registry.ts';
@@ -65,6 +66,8 @@ export interface ServerOptions {
   readonly serviceAccountIssuer?: string;
   /** The longest lifetime a TokenRequest gets, in seconds; 0: as asked (default 48 h). */
   readonly serviceAccountMaxTokenExpirationSeconds?: number;
+  /** Pod Security admission's cluster-wide defaults and exemptions; absent: upstream's defaults, kube-system exempt. */
+  readonly podSecurity?: PodSecurityConfig;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -233,6 +236,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
+    ...(options.podSecurity !== undefined ? { podSecurity: options.podSecurity } : {}),
     listIn: async (info, namespace) => caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry
