@@ -98,6 +98,8 @@ export interface AgentConfig {
   healthzPort: number;
   /** Host path prefixes hostPath volumes may use (--allowed-host-paths); default none. */
   allowedHostPaths?: string[];
+  /** Of those, the prefixes that may only be mounted read-only (`:ro` in --allowed-host-paths). */
+  readOnlyHostPaths?: string[];
   /** The kubelet port (logs, exec, port-forward, stats): address (default 0.0.0.0) and port; undefined or 0: none. */
   kubeletAddress?: string;
   kubeletPort?: number;
@@ -269,7 +271,7 @@ export class Agent {
         clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
         cgroupRoot: podRoot, cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
         allocatable: { cpuMilli: resourceOr(allocatable.cpu, 'cpu'), memoryBytes: resourceOr(allocatable.memory, 'memory') },
-        hostPathAllowList: config.allowedHostPaths ?? [], rootDir: config.rootDir,
+        hostPathAllowList: config.allowedHostPaths ?? [], hostPathReadOnlyList: config.readOnlyHostPaths ?? [], rootDir: config.rootDir,
       };
       // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
       const configSource = new ApiConfigSource(client, clock);

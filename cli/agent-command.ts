@@ -81,7 +81,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('pod-infra-image', { type: 'string', default: 'localhost/bosun/pause:3.10', describe: 'The sandbox (pause) image; checked at start, never removed' })
       .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)' })
       .option('root-dir', { type: 'string', default: '/var/lib/bosun/agent', describe: 'The agent\'s state (pod volumes); its filesystem is the node\'s nodefs' })
-      .option('allowed-host-paths', listOption('Host path prefixes that hostPath volumes may use (default: none); / and the root dir are refused always'))
+      .option('allowed-host-paths', listOption('Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / and the root dir are refused always'))
       .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
       .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: 'The cluster\'s DNS domain' })
       .option('cluster-cidr', { type: 'string', describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded' })
@@ -131,6 +131,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
     const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const shutdown = shutdownSettings(args);
+    const allowedHostPaths = (await import('../agent/pods/volumes.ts')).parseAllowedHostPaths(args['allowed-host-paths'].join(','));
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
@@ -140,7 +141,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       podInfraImage: args['pod-infra-image'],
       podLogDir: args['pod-log-dir'],
       rootDir: args['root-dir'],
-      allowedHostPaths: args['allowed-host-paths'],
+      allowedHostPaths: allowedHostPaths.allowed,
+      readOnlyHostPaths: allowedHostPaths.readOnly,
       clusterDNS,
       clusterDomain: args['cluster-domain'],
       clusterCIDR: args['cluster-cidr'],

@@ -15,6 +15,7 @@ interface InitArgs extends NodePathArgs {
   'secure-port': number;
   'token-ttl': string;
   'server-arg': string[];
+  'pod-security': 'privileged' | 'baseline' | 'restricted' | undefined;
 }
 
 export const initCommand: CommandModule<object, InitArgs> = {
@@ -27,6 +28,8 @@ export const initCommand: CommandModule<object, InitArgs> = {
     .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
     .option('token-ttl', { type: 'string', default: '24h', describe: 'Lifetime of the bootstrap token in the join command' })
     .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
+    .option('pod-security', { type: 'string', choices: ['privileged', 'baseline', 'restricted'], describe: 'Pod Security level enforced in every namespace without its own labels (kube-system stays exempt); default: privileged enforced, baseline warned and audited' })
+    .example('$0 init --pod-security restricted', 'refuse pods that do not meet the restricted Pod Security Standard')
     .example('$0 init', 'then run the printed bosun join command on each node') as never,
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun init needs root (it runs the server as a daemon and writes under /etc/bosun)');
@@ -36,6 +39,8 @@ export const initCommand: CommandModule<object, InitArgs> = {
     if (ttl === undefined) throw new CliError(`--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`, ExitCode.usage);
     const advertise = await advertiseAddress(args['advertise-address']);
     const { initCluster } = await import('./init/init-cluster.ts');
+    const { podSecurityDefaultForLevel } = await import('../controlplane/admission/pod-security/config.ts');
+    const podSecurity = args['pod-security'] === undefined ? [] : [`--pod-security-default=${podSecurityDefaultForLevel(args['pod-security'])}`];
     let result;
     try {
       result = await initCluster({
@@ -44,7 +49,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
         bindAddress: args['bind-address'],
         port,
         tokenTtlSeconds: ttl,
-        serverArgs: args['server-arg'].map(String),
+        serverArgs: [...podSecurity, ...args['server-arg'].map(String)],
         say: (line) => process.stderr.write(`[init] ${line}\n`),
       });
     } catch (err) {

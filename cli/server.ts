@@ -32,6 +32,10 @@ interface ServerArgs {
   'max-requests-inflight': number;
   'max-mutating-requests-inflight': number;
   'max-watches-per-user': number;
+  'pod-security-default': string;
+  'pod-security-exempt-namespaces': string;
+  'pod-security-exempt-usernames': string;
+  'pod-security-exempt-runtime-classes': string;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -62,9 +66,13 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('default-unreachable-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the unreachable:NoExecute taint unless they say otherwise' })
       .option('max-requests-inflight', { type: 'number', default: 400, describe: 'Read-only requests served at once; more get 429 (0: no limit; watches and streams not counted)' })
       .option('max-mutating-requests-inflight', { type: 'number', default: 200, describe: 'Mutating requests served at once; more get 429 (0: no limit)' })
-      .option('max-watches-per-user', { type: 'number', default: 1000, describe: 'Watches one user may hold open; more get 429 (0: no limit)' }) as never,
+      .option('max-watches-per-user', { type: 'number', default: 1000, describe: 'Watches one user may hold open; more get 429 (0: no limit)' })
+      .option('pod-security-default', { type: 'string', default: 'enforce=privileged,audit=baseline,warn=baseline', describe: 'Pod Security levels for namespaces without pod-security.kubernetes.io labels: mode=level[:version] per mode (enforce, audit, warn; level privileged, baseline or restricted; version latest or v1.x)' })
+      .option('pod-security-exempt-namespaces', { type: 'string', default: 'kube-system', describe: 'Comma-separated namespaces that Pod Security never checks' })
+      .option('pod-security-exempt-usernames', { type: 'string', default: '', describe: 'Comma-separated users whose pods Pod Security never checks' })
+      .option('pod-security-exempt-runtime-classes', { type: 'string', default: '', describe: 'Comma-separated RuntimeClass names whose pods Pod Security never checks' }) as never,
   handler: async (args) => {
-    const [{ startServer }, { pino }] = await Promise.all([import('../controlplane/server.ts'), import('pino')]);
+    const [{ startServer }, { pino }, { podSecurityConfigFromFlags }] = await Promise.all([import('../controlplane/server.ts'), import('pino'), import('../controlplane/admission/pod-security/config.ts')]);
     const port = args['secure-port'];
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['service-cluster-ip-range'])) {
@@ -104,6 +112,17 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       return value;
     };
     const inflight = { maxReadOnly: count('max-requests-inflight'), maxMutating: count('max-mutating-requests-inflight'), maxWatchesPerUser: count('max-watches-per-user') };
+    let podSecurity;
+    try {
+      podSecurity = podSecurityConfigFromFlags({
+        default: args['pod-security-default'],
+        exemptNamespaces: args['pod-security-exempt-namespaces'],
+        exemptUsernames: args['pod-security-exempt-usernames'],
+        exemptRuntimeClasses: args['pod-security-exempt-runtime-classes'],
+      });
+    } catch (err) {
+      throw new CliError((err as Error).message, ExitCode.usage);
+    }
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -124,6 +143,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         serviceAccountIssuer: args['service-account-issuer'],
         serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
         defaultTolerationSeconds,
+        podSecurity,
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
+import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
 import { ApiServer } from './api/http-server.ts';
@@ -71,6 +72,8 @@ export interface ServerOptions {
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** Ceilings on requests in flight and watches per user (default: upstream's 400 read-only, 200 mutating; 1,000 watches). */
   readonly inflight?: InflightLimits;
+  /** Pod Security admission's cluster-wide defaults and exemptions; absent: upstream's defaults, kube-system exempt. */
+  readonly podSecurity?: PodSecurityConfig;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -240,6 +243,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
     ...(options.defaultTolerationSeconds !== undefined ? { defaultTolerationSeconds: options.defaultTolerationSeconds } : {}),
+    ...(options.podSecurity !== undefined ? { podSecurity: options.podSecurity } : {}),
     listIn: async (info, namespace) => caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry

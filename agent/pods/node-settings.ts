@@ -29,6 +29,8 @@ export interface NodePodSettings {
   allocatable: { cpuMilli: number; memoryBytes: number };
   /** Host paths a hostPath volume may use; empty allows none. */
   hostPathAllowList: string[];
+  /** Allowed prefixes that hostPath mounts may use only read-only (`--allowed-host-paths /x:ro`). */
+  hostPathReadOnlyList?: string[];
   /** The agent's own state folder: never mountable as a hostPath. Default: the parent of podsDir. */
   rootDir?: string;
 }

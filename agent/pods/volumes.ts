@@ -5,8 +5,9 @@
  * PodVolumes' business (volume-manager.ts); this file only says where they are.
  *
  * hostPath is only allowed under the node's allow list (never `/` nor anything holding the
- * agent's own state), checked again after symlinks are resolved, and is read-only unless the
- * mount says `readOnly: false`. A subPath is resolved inside its volume without following a link
+ * agent's own state), checked again after symlinks are resolved, and is read-write unless the
+ * mount says `readOnly: true`, as upstream mounts it; a prefix allowed read-only only (`:ro`, like
+ * PodSecurityPolicy's allowedHostPaths readOnly) refuses a mount that does not say so. A subPath is resolved inside its volume without following a link
  * out of it, and what was resolved is bind-mounted for the container (volumes/subpath.ts).
  */
 import { mkdir, realpath, stat, writeFile, chmod } from 'node:fs/promises';
@@ -40,6 +41,8 @@ export interface MountPlan {
 
 export interface HostPathPolicy {
   allowed: readonly string[];
+  /** Allowed prefixes that a mount may only use with `readOnly: true`. */
+  readOnly?: readonly string[];
   /** Never mountable, nor anything that contains them. */
   refused: readonly string[];
 }
@@ -84,7 +87,26 @@ export function volumeKindOf(volume: Volume): VolumeKind | undefined {
 }
 
 export function hostPathPolicyOf(settings: NodePodSettings): HostPathPolicy {
-  return { allowed: settings.hostPathAllowList, refused: [settings.rootDir ?? dirname(settings.podsDir)] };
+  return { allowed: settings.hostPathAllowList, readOnly: settings.hostPathReadOnlyList ?? [], refused: [settings.rootDir ?? dirname(settings.podsDir)] };
+}
+
+/** Reads `--allowed-host-paths`: comma-separated prefixes, each optionally suffixed `:ro` (read-only mounts only). */
+export function parseAllowedHostPaths(flag: string): { allowed: string[]; readOnly: string[] } {
+  const allowed: string[] = [];
+  const readOnly: string[] = [];
+  for (const entry of flag.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+    const path = entry.endsWith(':ro') ? entry.slice(0, -':ro'.length) : entry;
+    allowed.push(path);
+    if (path !== entry) readOnly.push(path);
+  }
+  return { allowed, readOnly };
+}
+
+/** Why a mount of an allowed hostPath is refused for writing, or undefined when it is not. */
+export function hostPathWriteProblem(path: string, readOnlyMount: boolean, policy: HostPathPolicy): string | undefined {
+  if (readOnlyMount) return undefined;
+  const prefix = (policy.readOnly ?? []).find((ro) => within(ro, path));
+  return prefix === undefined ? undefined : `hostPath ${path} may only be mounted with readOnly: true on this node (--allowed-host-paths ${prefix}:ro)`;
 }
 
 /** Why `path` may not be a hostPath volume under `policy`, or undefined when it may. */
@@ -132,6 +154,9 @@ export function planMounts(pod: Pod, container: Container, attempt: number, sett
     const subPath = mount.subPath ?? '';
     const problem = subPath === '' ? undefined : subPathProblem(subPath);
     if (problem !== undefined) throw configError(`subPath ${subPath} of volume ${mount.name} ${problem}`);
+    const readonly = alwaysReadOnly.has(root.kind) || mount.readOnly === true;
+    const writeProblem = root.kind === 'hostPath' ? hostPathWriteProblem(root.root, readonly, hostPathPolicyOf(settings)) : undefined;
+    if (writeProblem !== undefined) throw configError(writeProblem);
     plans.push({
       volume: mount.name,
       kind: root.kind,
@@ -139,7 +164,7 @@ export function planMounts(pod: Pod, container: Container, attempt: number, sett
       hostPath: subPath === '' ? root.root : subPathBindPath(settings, uid, mount.name, container.name, index),
       ...(subPath !== '' ? { subPath } : {}),
       containerPath: mount.mountPath,
-      readonly: alwaysReadOnly.has(root.kind) || (root.kind === 'hostPath' ? mount.readOnly !== false : mount.readOnly === true),
+      readonly,
       propagation: propagations[mount.mountPropagation ?? 'None'],
       ...(root.type !== undefined ? { hostPathType: root.type, hostPathPolicy: hostPathPolicyOf(settings) } : {}),
     });

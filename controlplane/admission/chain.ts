@@ -1,6 +1,7 @@
 /**
  * The admission chain the registry calls before every write: defaulting, DefaultTolerationSeconds,
- * ClusterIP/NodePort allocation, namespace existence and termination, then validation.
+ * ClusterIP/NodePort allocation, namespace existence and termination, validation, then Pod Security
+ * (validating admission, so it sees the object as mutated) and ResourceQuota.
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -19,6 +20,8 @@ import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from '.
 import { checkShape } from './shape.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
+import { admitPodSecurity } from './pod-security/admit.ts';
+import { defaultPodSecurityConfig, type PodSecurityConfig } from './pod-security/config.ts';
 import {
   FieldErrors,
   type NameRule,
@@ -44,6 +47,8 @@ export interface AdmissionDeps {
   signerPermission?: SignerPermission;
   /** How long new pods tolerate not-ready and unreachable nodes (default 300 s each). */
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
+  /** Pod Security defaults and exemptions; absent: upstream's defaults (enforce privileged, warn and audit baseline). */
+  podSecurity?: PodSecurityConfig;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
 }
@@ -64,6 +69,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const limitRanges = findResource('', 'v1', 'limitranges')!;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const nodes = findResource('', 'v1', 'nodes')!;
+  const pods = findResource('', 'v1', 'pods')!;
+  const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
     const spec = svc.spec;
@@ -150,6 +157,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       }
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
       validate(info, o, request.old);
+      await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.

@@ -24,7 +24,7 @@ import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerSubject } from './peer-subject.ts';
-import { runRequest } from './request-context.ts';
+import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
 
@@ -354,7 +354,8 @@ export class ApiServer {
     const rawJson = protobuf || raw.length === 0 ? undefined : raw.toString('utf8');
     const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, ...(rawJson !== undefined ? { rawJson } : {}) });
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
-    sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(reply.warnings));
+    const warnings = [...(reply.warnings ?? []), ...requestWarnings()];
+    sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(warnings));
   }
 
   async #handlePath(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -3,7 +3,7 @@ import test from 'ava';
 import { podDnsConfig, podCgroupParent, hostPortMappings, podHostname } from '../../agent/pods/sandbox-config.ts';
 import { resolveEnv, expandReferences, type EnvSources } from '../../agent/pods/env.ts';
 import { linuxResources, containerSecurityContext, oomScoreAdj } from '../../agent/pods/container-config.ts';
-import { planMounts } from '../../agent/pods/volumes.ts';
+import { parseAllowedHostPaths, planMounts } from '../../agent/pods/volumes.ts';
 import { parseResolvConf } from '../../agent/pods/node-settings.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { c, pod } from './fixtures.ts';
@@ -105,16 +105,17 @@ test('security: runAsNonRoot is checked against the image user; capabilities get
   t.is(containerSecurityContext(privileged, privileged.spec.containers[0]!, undefined).maskedPaths, undefined);
 });
 
-test('volumes: emptyDir under the pod folder, hostPath only from the allow list and read-only by default, subPath bound from its own folder', (t) => {
+test('volumes: emptyDir under the pod folder, hostPath only from the allow list and read-write unless readOnly: true (as upstream), subPath bound from its own folder', (t) => {
   const settings = { ...nodeSettings('/srv/bosun-test'), hostPathAllowList: ['/srv/shared'] };
   const p = pod({
     volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'data', hostPath: { path: '/srv/shared/data' } }, { name: 'etc', hostPath: { path: '/etc' } }, { name: 'cfg', configMap: { name: 'x' } }, { name: 'nfs', nfs: { server: 'x', path: '/' } } as never],
-    containers: [c('a', { volumeMounts: [{ name: 'scratch', mountPath: '/tmp/s', subPath: 'a/b' }, { name: 'data', mountPath: '/data' }, { name: 'cfg', mountPath: '/cfg', readOnly: false }] })],
+    containers: [c('a', { volumeMounts: [{ name: 'scratch', mountPath: '/tmp/s', subPath: 'a/b' }, { name: 'data', mountPath: '/data' }, { name: 'data', mountPath: '/data-ro', readOnly: true }, { name: 'cfg', mountPath: '/cfg', readOnly: false }] })],
   });
   const plans = planMounts(p, p.spec.containers[0]!, 0, settings);
   t.deepEqual(plans.map((m) => [m.volumeRoot, m.hostPath, m.subPath, m.containerPath, m.readonly]), [
     ['/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~empty-dir/scratch', '/srv/bosun-test/pods/uid-web/volume-subpaths/scratch/a/0', 'a/b', '/tmp/s', false],
-    ['/srv/shared/data', '/srv/shared/data', undefined, '/data', true],
+    ['/srv/shared/data', '/srv/shared/data', undefined, '/data', false],
+    ['/srv/shared/data', '/srv/shared/data', undefined, '/data-ro', true],
     ['/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~configmap/cfg', '/srv/bosun-test/pods/uid-web/volumes/kubernetes.io~configmap/cfg', undefined, '/cfg', true],
     ['/srv/bosun-test/pods/uid-web/containers/a/0-termination-log', '/srv/bosun-test/pods/uid-web/containers/a/0-termination-log', undefined, '/dev/termination-log', false],
   ]);
@@ -124,4 +125,9 @@ test('volumes: emptyDir under the pod folder, hostPath only from the allow list 
   t.throws(() => mount('scratch', '../../etc'), { message: /must not contain '\.\.'/ });
   const own = pod({ volumes: [{ name: 'own', hostPath: { path: '/srv/bosun-test/pods' } }], containers: [c('a', { volumeMounts: [{ name: 'own', mountPath: '/m' }] })] });
   t.throws(() => planMounts(own, own.spec.containers[0]!, 0, { ...settings, hostPathAllowList: ['/srv'] }), { message: /agent's own state/ }, 'the agent root is never mountable, even under an allowed prefix');
+  const { allowed, readOnly } = parseAllowedHostPaths('/srv/shared:ro, /data');
+  t.deepEqual([allowed, readOnly], [['/srv/shared', '/data'], ['/srv/shared']]);
+  const readOnlyNode = { ...settings, hostPathAllowList: allowed, hostPathReadOnlyList: readOnly };
+  t.throws(() => planMounts(p, c('a', { volumeMounts: [{ name: 'data', mountPath: '/m' }] }), 0, readOnlyNode), { message: /hostPath \/srv\/shared\/data may only be mounted with readOnly: true on this node \(--allowed-host-paths \/srv\/shared:ro\)/ });
+  t.true(planMounts(p, c('a', { volumeMounts: [{ name: 'data', mountPath: '/m', readOnly: true }] }), 0, readOnlyNode)[0]!.readonly, 'a read-only mount of a :ro prefix is allowed');
 });

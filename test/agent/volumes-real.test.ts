@@ -5,11 +5,12 @@
  * not), a secret with mode 0400 on tmpfs, env from ConfigMaps and Secrets, the downward API labels
  * file, a memory emptyDir, and the service-account token the admission mounted, which the API
  * server accepts. A subPath that a container pointed out of its volume, a hostPath outside the
- * allow list and missing ConfigMaps keep containers waiting with the kubelet's reasons.
+ * allow list and missing ConfigMaps keep containers waiting with the kubelet's reasons. An allowed
+ * hostPath is writable unless the mount says `readOnly: true`, as upstream mounts it.
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { run } from '../../cli/sandbox/run.ts';
@@ -114,6 +115,22 @@ async function whoAmI(token: string): Promise<{ code: number; body: any }> {
     req.end(payload);
   });
 }
+
+test.serial('an allowed hostPath is mounted read-write unless the mount says readOnly: true', async (t) => {
+  const hostFolder = join(sandbox!.stateDir, 'allowed', 'shipper');
+  mkdirSync(hostFolder, { recursive: true });
+  const logs = { name: 'logs', hostPath: { path: hostFolder, type: 'Directory' } };
+  const mounts = [{ name: 'logs', mountPath: '/logs' }, { name: 'logs', mountPath: '/logs-ro', readOnly: true }];
+  const container = { name: 'app', image: bedImages.busybox, command: ['sh', '-c', sleeper], volumeMounts: mounts };
+  await apply('shipper', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'shipper' }, spec: { nodeName: 'node-1', terminationGracePeriodSeconds: 2, containers: [container], volumes: [logs] } }));
+  await sh('shipper', 'app', 'echo shipped > /logs/from-pod');
+  t.is(readFileSync(join(hostFolder, 'from-pod'), 'utf8'), 'shipped\n', 'what the pod wrote is in the host folder');
+  const readOnly = await cri!.execSync(await containerId('shipper', 'app'), ['sh', '-c', 'echo no > /logs-ro/refused'], 20);
+  t.not(readOnly.exitCode, 0);
+  t.regex(readOnly.stderr.toString(), /Read-only file system/);
+  t.false(existsSync(join(hostFolder, 'refused')));
+  await kubectl('delete', 'pod', 'shipper', '--wait=false');
+});
 
 test.serial('configMap, secret, downwardAPI, memory emptyDir, env and the service-account token inside a running container', async (t) => {
   await kubectl('create', 'configmap', 'app-config', '--from-literal=greeting=hello', '--from-literal=mode=prod');
