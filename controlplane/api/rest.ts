@@ -19,6 +19,7 @@ import { isDryRun, runRequest } from './request-context.ts';
 import type { ResourceRequest } from './request.ts';
 import type { ResourceInfo } from './resources.ts';
 import { tableFor } from './table.ts';
+import { checkListOptions } from './watch-options.ts';
 
 export interface RestCall {
   readonly user: UserInfo;
@@ -178,6 +179,7 @@ export class RestHandler {
 
   async #list(call: RestCall): Promise<RestReply> {
     const { info, namespace } = call.request;
+    checkListOptions(call.url.searchParams);
     const limitText = call.url.searchParams.get('limit');
     const limit = limitText ? Number(limitText) : undefined;
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new ApiError('BadRequest', 'limit must be a non-negative integer');
