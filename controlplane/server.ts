@@ -15,6 +15,7 @@ import { Registry } from './api/registry.ts';
 import { ObjectCache } from './api/object-cache.ts';
 import { findResource, resourceByKind, type ResourceInfo } from './api/resources.ts';
 import { accessReviewHandler } from './auth/access-review.ts';
+import { rulesReviewHandler } from './auth/rules-review.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
@@ -296,6 +297,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const tokens = new ServiceAccountTokens(pki.serviceAccountKey);
   const reviewAccess = accessReviewHandler(authorizer);
+  const reviewRules = rulesReviewHandler(policy);
   const issueToken = tokenRequestHandler({
     tokens,
     serviceAccount: (namespace, name) => findObject(serviceAccounts, namespace, name),
@@ -310,7 +312,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serviceAccountAuthenticator(tokens, async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid),
     ],
     authorizer,
-    virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : reviewAccess(call)),
+    virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : call.request.info.resource === 'selfsubjectrulesreviews' ? reviewRules(call) : reviewAccess(call)),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
     ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),
