@@ -11,6 +11,7 @@
  *    int64; anything else is a 400 carrying strconv's own words.
  */
 import { ApiError } from '../../kube/errors.ts';
+import type { StatusCause } from '../../kube/types.ts';
 
 /** A boolean parameter; undefined when absent (upstream's *bool fields stay nil). */
 export function booleanParam(query: URLSearchParams, name: string): boolean | undefined {
@@ -45,3 +46,21 @@ export function integerParam(query: URLSearchParams, name: string): number | und
 export function stringParam(query: URLSearchParams, name: string): string {
   return query.get(name) ?? '';
 }
+
+/**
+ * 422 Invalid for a request's options (ListOptions, CreateOptions, ...), as upstream words it:
+ * `<Kind>.meta.k8s.io "" is invalid: <field>: <problem>`, several problems in brackets.
+ */
+export function invalidOptions(kind: string, causes: readonly StatusCause[]): ApiError {
+  const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
+  return new ApiError('Invalid', `${kind}.meta.k8s.io "" is invalid: ${causes.length > 1 ? `[${summary}]` : summary}`, { group: 'meta.k8s.io', kind, name: '', causes: [...causes] });
+}
+
+export const forbiddenOption = (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field });
+
+/** `shown` is the value as Go prints it (a string quoted, a list as []string{...}). */
+export const unsupportedOption = (field: string, shown: string, allowed: readonly string[]): StatusCause => ({
+  reason: 'FieldValueNotSupported',
+  message: `Unsupported value: ${shown}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`,
+  field,
+});

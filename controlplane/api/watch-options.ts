@@ -14,7 +14,7 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
-import { booleanParam, flagParam, integerParam, stringParam } from './query-params.ts';
+import { booleanParam, flagParam, forbiddenOption, integerParam, invalidOptions, stringParam, unsupportedOption } from './query-params.ts';
 
 export const initialEventsEndAnnotation = 'k8s.io/initial-events-end';
 
@@ -33,23 +33,9 @@ export interface WatchPlan {
   readonly timeoutSeconds?: number;
 }
 
-/** 422 Invalid for ListOptions, as upstream words it. */
-function invalidListOptions(causes: StatusCause[]): ApiError {
-  const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  return new ApiError('Invalid', `ListOptions.meta.k8s.io "" is invalid: ${causes.length > 1 ? `[${summary}]` : summary}`, {
-    group: 'meta.k8s.io',
-    kind: 'ListOptions',
-    name: '',
-    causes,
-  });
-}
-
-const forbidden = (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field });
-const notSupported = (field: string, value: string, allowed: readonly string[]): StatusCause => ({
-  reason: 'FieldValueNotSupported',
-  message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`,
-  field,
-});
+const invalidListOptions = (causes: StatusCause[]) => invalidOptions('ListOptions', causes);
+const forbidden = forbiddenOption;
+const notSupported = (field: string, value: string, allowed: readonly string[]) => unsupportedOption(field, JSON.stringify(value), allowed);
 
 /** The ListOptions rules of a watch (upstream's validateWatchOptions). */
 function watchOptionErrors(sendInitialEvents: boolean | undefined, match: string, continueToken: string): StatusCause[] {
