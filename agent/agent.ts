@@ -110,6 +110,8 @@ export interface AgentConfig {
   clusterCIDR: string | undefined;
   /** Serve cluster DNS on the node IP, port `dnsPort`. */
   dnsServe: boolean;
+  /** The resolv.conf whose resolvers answer names outside the cluster (kubelet's --resolv-conf); default /etc/resolv.conf. */
+  resolvConf?: string;
   dnsPort: number;
   /** 'auto': asked of the runtime, else chosen from the host (agent/pods/cgroup-driver.ts). */
   cgroupDriver: 'cgroupfs' | 'systemd' | 'auto';
@@ -265,7 +267,7 @@ export class Agent {
 
       // -- pods
       const allocatable = node.status?.allocatable ?? {};
-      const resolvConf = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+      const resolvConf = await readFile(config.resolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
       const podSettings: NodePodSettings = {
         nodeName: config.nodeName, nodeIP, podLogRoot: config.podLogDir, podsDir: join(config.rootDir, 'pods'),
         clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
@@ -355,7 +357,7 @@ export class Agent {
       });
       let dns: DnsServer | undefined;
       if (config.dnsServe) {
-        dns = new DnsServer({ address: nodeIP, port: config.dnsPort, zone: config.clusterDomain, upstreams: readHostUpstreams('/etc/resolv.conf', [nodeIP, ...config.clusterDNS]) });
+        dns = new DnsServer({ address: nodeIP, port: config.dnsPort, zone: config.clusterDomain, upstreams: readHostUpstreams(config.resolvConf ?? '/etc/resolv.conf', [nodeIP, ...config.clusterDNS]) });
         await listenOrFail(() => dns!.listen(), `cluster DNS on ${nodeIP}:${config.dnsPort}`);
         const listening = dns;
         closers.push(() => listening.close());

@@ -35,6 +35,7 @@ interface AgentArgs extends ShutdownArgs {
   'tls-private-key-file': string | undefined;
   'proxy-mode': string;
   'cluster-dns-serve': boolean;
+  'resolv-conf': string;
   'cgroup-driver': string;
   'cgroups-per-qos': boolean;
   'cgroup-root': string;
@@ -96,7 +97,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('tls-cert-file', { type: 'string', describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR' })
       .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
       .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
-      .option('cluster-dns-serve', { type: 'boolean', default: false, describe: 'Serve cluster DNS on the node IP, port 53' })
+      .option('cluster-dns-serve', { type: 'boolean', default: true, describe: 'Serve cluster DNS on the node IP, port 53, for this node\'s pods (--no-cluster-dns-serve when another DNS serves the cluster DNS address)' })
+      .option('resolv-conf', { type: 'string', default: '/etc/resolv.conf', describe: 'Resolver file for names outside the cluster and for dnsPolicy Default pods (as the kubelet\'s --resolv-conf)' })
       .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
       .option('cgroups-per-qos', { type: 'boolean', default: true, describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does' })
       .option('cgroup-root', { type: 'string', default: '/', describe: 'The cgroup under which the kubepods hierarchy is made' })
@@ -157,6 +159,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       kubeletServingCertificate: servingCertificate,
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
       dnsServe: args['cluster-dns-serve'],
+      resolvConf: args['resolv-conf'],
       dnsPort: 53,
       cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd' | 'auto',
       cgroupsPerQOS: args['cgroups-per-qos'],

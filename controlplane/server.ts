@@ -21,6 +21,7 @@ import { accessReviewHandler } from './auth/access-review.ts';
 import { escalationCheck } from './auth/escalation-check.ts';
 import { snapshotOf } from './auth/rule-resolver.ts';
 import { currentUser } from './api/request-context.ts';
+import { rulesReviewHandler } from './auth/rules-review.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
 import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles, reconcileDefaultRole } from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
@@ -341,6 +342,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const tokens = new ServiceAccountTokens(pki.serviceAccountKey, options.serviceAccountIssuer ?? defaultIssuer);
   const reviewAccess = accessReviewHandler(authorizer);
+  const reviewRules = rulesReviewHandler(policy);
   const issueToken = tokenRequestHandler({
     tokens,
     serviceAccount: (namespace, name) => findObject(serviceAccounts, namespace, name),
@@ -362,7 +364,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       serviceAccountAuthenticator(tokens, async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid, boundObjects),
     ],
     authorizer,
-    virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : reviewAccess(call)),
+    virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : call.request.info.resource === 'selfsubjectrulesreviews' ? reviewRules(call) : reviewAccess(call)),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
     ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),

@@ -53,6 +53,12 @@ export interface WatchOptions {
   /** Changes after this version; absent or '0' starts with the current objects as ADDED. */
   resourceVersion?: string;
   allowBookmarks?: boolean;
+  /**
+   * A streaming list (sendInitialEvents with resourceVersionMatch=NotOlderThan): true sends the
+   * state as ADDED, then a bookmark annotated k8s.io/initial-events-end (with allowBookmarks);
+   * false sends no state, even from resourceVersion '0' or none.
+   */
+  sendInitialEvents?: boolean;
   timeoutSeconds?: number;
   signal?: AbortSignal;
 }
@@ -209,6 +215,10 @@ export class KubeClient {
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     if (options.resourceVersion) query.set('resourceVersion', options.resourceVersion);
     if (options.allowBookmarks) query.set('allowWatchBookmarks', 'true');
+    if (options.sendInitialEvents !== undefined) {
+      query.set('sendInitialEvents', String(options.sendInitialEvents));
+      query.set('resourceVersionMatch', 'NotOlderThan');
+    }
     if (options.timeoutSeconds) query.set('timeoutSeconds', String(options.timeoutSeconds));
     const response = await this.#open('GET', `${resourcePath(ref, options.namespace)}?${query}`, undefined, undefined, undefined, options.signal, this.#watchAgent);
     const code = response.statusCode ?? 0;

@@ -56,9 +56,9 @@ interface Container {
   env?: { name: string; value?: string }[];
 }
 
-for (const { release, binary, installed } of kubectlReleaseBinaries()) {
+for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) {
   if (!installed) {
-    test.skip(`kubectl ${release}: not installed at ${binary}`, () => undefined);
+    test.skip(`kubectl ${release}: ${missing}`, () => undefined);
     continue;
   }
   test(`kubectl ${release}: apply, update by strategic merge patch, unknown field, explain`, async (t) => {

@@ -24,12 +24,36 @@ export function upstreamsFromResolvConf(text: string, exclude: readonly string[]
   return upstreams;
 }
 
-export function readHostUpstreams(path = '/etc/resolv.conf', exclude: readonly string[] = []): Upstream[] {
+/** 127.0.0.0/8 and ::1: a stub resolver on the host (systemd-resolved's 127.0.0.53, dnsmasq). */
+export function isLoopbackResolver(address: string): boolean {
+  return address.startsWith('127.') || address === '::1';
+}
+
+/**
+ * The resolvers to forward to, from the host's resolv.conf and, where systemd-resolved runs, the
+ * file that lists the resolvers behind its stub (what kubeadm points the kubelet's --resolv-conf
+ * at). Loopback stubs are skipped while a real resolver is known: a stub answers only inside the
+ * host, and names it forwards for pods would loop back through it. With nothing else, the stubs
+ * are kept: this server runs in the host's network namespace, where they answer.
+ */
+export function chooseUpstreams(hostResolvConf: string, resolvedResolvConf: string | undefined, exclude: readonly string[] = []): Upstream[] {
+  const host = upstreamsFromResolvConf(hostResolvConf, exclude);
+  const real = host.filter((u) => !isLoopbackResolver(u.address));
+  if (real.length > 0) return real;
+  const behindStub = upstreamsFromResolvConf(resolvedResolvConf ?? '', exclude).filter((u) => !isLoopbackResolver(u.address));
+  return behindStub.length > 0 ? behindStub : host;
+}
+
+const readText = (path: string): string | undefined => {
   try {
-    return upstreamsFromResolvConf(readFileSync(path, 'utf8'), exclude);
+    return readFileSync(path, 'utf8');
   } catch {
-    return [];
+    return undefined;
   }
+};
+
+export function readHostUpstreams(path = '/etc/resolv.conf', exclude: readonly string[] = [], resolvedPath = '/run/systemd/resolve/resolv.conf'): Upstream[] {
+  return chooseUpstreams(readText(path) ?? '', readText(resolvedPath), exclude);
 }
 
 function askUdp(query: Buffer, upstream: Upstream, timeoutMs: number): Promise<Buffer> {

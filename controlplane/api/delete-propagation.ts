@@ -6,6 +6,8 @@
  * adds nothing (the object goes now, the collector deletes its dependents after it).
  */
 import { ApiError } from '../../kube/errors.ts';
+import type { StatusCause } from '../../kube/types.ts';
+import { booleanParam, invalidOptions, unsupportedOption } from './query-params.ts';
 import type { ResourceInfo } from './resources.ts';
 
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
@@ -20,26 +22,27 @@ export interface PropagationRequest {
   readonly orphanDependents?: boolean;
 }
 
-/** Reads the two DeleteOptions fields (query wins over body, as upstream decodes them). */
+/**
+ * Reads the two DeleteOptions fields (query wins over body, as upstream decodes them; a query
+ * boolean is read as every query boolean is, see query-params.ts).
+ */
 export function parsePropagation(query: URLSearchParams, body: Record<string, unknown>): PropagationRequest {
   const policy = query.get('propagationPolicy') ?? body.propagationPolicy;
-  const orphanRaw = query.get('orphanDependents') ?? body.orphanDependents;
+  const orphanRaw = booleanParam(query, 'orphanDependents') ?? body.orphanDependents;
   const request: { propagationPolicy?: PropagationPolicy; orphanDependents?: boolean } = {};
+  const causes: StatusCause[] = [];
+  if (orphanRaw !== undefined && orphanRaw !== null) {
+    if (orphanRaw !== true && orphanRaw !== false) throw new ApiError('BadRequest', `orphanDependents must be true or false, not ${JSON.stringify(orphanRaw)}`);
+    request.orphanDependents = orphanRaw;
+  }
   if (policy !== undefined && policy !== null && policy !== '') {
-    if (!policies.includes(policy as PropagationPolicy)) {
-      throw new ApiError('Invalid', `DeleteOptions.propagationPolicy: Unsupported value: "${String(policy)}": supported values: "Foreground", "Background", "Orphan"`);
+    if (request.orphanDependents !== undefined) {
+      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(String(policy))}: orphanDependents and deletionPropagation cannot be both set`, field: 'propagationPolicy' });
     }
+    if (!policies.includes(policy as PropagationPolicy)) causes.push(unsupportedOption('propagationPolicy', JSON.stringify(String(policy)), [...policies, 'nil']));
     request.propagationPolicy = policy as PropagationPolicy;
   }
-  if (orphanRaw !== undefined && orphanRaw !== null) {
-    if (orphanRaw !== true && orphanRaw !== false && orphanRaw !== 'true' && orphanRaw !== 'false') {
-      throw new ApiError('BadRequest', `orphanDependents must be true or false, not "${String(orphanRaw)}"`);
-    }
-    request.orphanDependents = orphanRaw === true || orphanRaw === 'true';
-  }
-  if (request.propagationPolicy !== undefined && request.orphanDependents !== undefined) {
-    throw new ApiError('Invalid', 'DeleteOptions.propagationPolicy: Invalid value: "' + request.propagationPolicy + '": orphanDependents and deletionPropagation cannot be both set');
-  }
+  if (causes.length > 0) throw invalidOptions('DeleteOptions', causes);
   return request;
 }
 

@@ -293,8 +293,8 @@ export class ApiServer {
         return;
       }
       const requestUser = user;
+      // the values are checked with the write's other options (write-options.ts)
       const dryRun = url.searchParams.getAll('dryRun');
-      if (dryRun.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(dryRun)}`);
       await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
     } catch (err) {
       const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);

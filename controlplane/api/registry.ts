@@ -194,6 +194,11 @@ export class Registry {
     return this.storage.deliveredRevision?.();
   }
 
+  /** The datastore's newest revision (where a watch that wants no history starts). */
+  currentRevision(info: ResourceInfo): Promise<number> {
+    return this.#call(info, '', () => this.storage.currentRevision());
+  }
+
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)));
     if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);

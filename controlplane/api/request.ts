@@ -3,6 +3,7 @@
  * authorization and the REST handlers share.
  */
 import { ApiError } from '../../kube/errors.ts';
+import { flagParam } from './query-params.ts';
 import { findResource, type ResourceInfo } from './resources.ts';
 
 export interface ResourceRequest {
@@ -83,8 +84,7 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
   const info = findResource(group, version, resource);
   if (info === undefined) throw new ApiError('NotFound', `the server could not find the requested resource`);
   if (namespace !== undefined && !info.namespaced) throw new ApiError('NotFound', `the server could not find the requested resource`);
-  const watchParam = url.searchParams.get('watch');
-  const watching = watchPath || watchParam === 'true' || watchParam === '1';
+  const watching = watchPath || flagParam(url.searchParams, 'watch');
   let verb: string;
   switch (method) {
     case 'GET':

@@ -19,6 +19,9 @@ import { isDryRun, runRequest } from './request-context.ts';
 import type { ResourceRequest } from './request.ts';
 import type { ResourceInfo } from './resources.ts';
 import { tableFor } from './table.ts';
+import { checkListOptions } from './watch-options.ts';
+import { flagParam, integerParam } from './query-params.ts';
+import { checkWriteOptions } from './write-options.ts';
 
 export interface RestCall {
   readonly user: UserInfo;
@@ -118,11 +121,12 @@ function toScale(object: KubeObject): KubeObject {
 function deleteOptions(url: URL, body: unknown): DeleteOptions {
   const options: DeleteOptions = {};
   const source = isPlainObject(body) ? body : {};
-  const grace = url.searchParams.get('gracePeriodSeconds') ?? source.gracePeriodSeconds;
+  const fromQuery = integerParam(url.searchParams, 'gracePeriodSeconds');
+  const grace = fromQuery ?? source.gracePeriodSeconds;
   if (grace !== undefined && grace !== null) {
-    const n = Number(grace);
-    if (!Number.isInteger(n) || n < 0) throw new ApiError('BadRequest', `gracePeriodSeconds must be a non-negative integer`);
-    options.gracePeriodSeconds = n;
+    if (!Number.isInteger(grace)) throw new ApiError('BadRequest', `gracePeriodSeconds must be an integer`);
+    // a negative period means 1 s, as upstream reads it on the delete path
+    options.gracePeriodSeconds = (grace as number) < 0 ? 1 : (grace as number);
   }
   if (isPlainObject(source.preconditions)) options.preconditions = source.preconditions as DeleteOptions['preconditions'] & object;
   return { ...options, ...parsePropagation(url.searchParams, source) };
@@ -139,6 +143,7 @@ export class RestHandler {
 
   async handle(call: RestCall): Promise<RestReply> {
     const { request } = call;
+    checkWriteOptions(request.verb, call.url.searchParams, request.verb === 'patch' ? patchTypeOf(call.contentType) : undefined);
     if (!request.info.verbs.includes('get')) {
       if (request.verb !== 'create') throw new ApiError('MethodNotAllowed', `${request.info.resource} only accepts create`);
       return this.#virtual(call);
@@ -178,9 +183,10 @@ export class RestHandler {
 
   async #list(call: RestCall): Promise<RestReply> {
     const { info, namespace } = call.request;
-    const limitText = call.url.searchParams.get('limit');
-    const limit = limitText ? Number(limitText) : undefined;
-    if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) throw new ApiError('BadRequest', 'limit must be a non-negative integer');
+    checkListOptions(call.url.searchParams);
+    // zero or negative: no limit, as upstream pages only for a positive one
+    const asked = integerParam(call.url.searchParams, 'limit');
+    const limit = asked !== undefined && asked > 0 ? asked : undefined;
     const continueToken = call.url.searchParams.get('continue') ?? undefined;
     const rvText = call.url.searchParams.get('resourceVersion') ?? '';
     if (rvText !== '' && !/^\d+$/.test(rvText)) throw new ApiError('BadRequest', `invalid resourceVersion "${rvText}"`);
@@ -302,7 +308,7 @@ export class RestHandler {
   /** DeleteOptions may ask for a dry run in the body (kubectl delete --dry-run=server does). */
   #withBodyDryRun(call: RestCall, body: () => Promise<RestReply>): Promise<RestReply> {
     const asked = isPlainObject(call.body) && Array.isArray(call.body.dryRun) ? (call.body.dryRun as unknown[]) : [];
-    if (asked.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(asked)}`);
+    checkWriteOptions('delete', new URLSearchParams(asked.map((v): [string, string] => ['dryRun', String(v)])));
     return asked.length > 0 && !isDryRun() ? runRequest({ user: call.user, dryRun: true }, body) : body();
   }
 
@@ -312,7 +318,7 @@ export class RestHandler {
     if (subresource !== undefined) throw new ApiError('MethodNotAllowed', 'server-side apply works on the main resource only');
     const manager = call.url.searchParams.get('fieldManager');
     if (!manager) throw new ApiError('BadRequest', 'fieldManager is required for apply requests');
-    const force = call.url.searchParams.get('force') === 'true';
+    const force = flagParam(call.url.searchParams, 'force');
     const applied = requireObject(call.body);
     checkKind(info, applied);
     checkNamespace(call.request, applied);

@@ -1,7 +1,9 @@
 /**
- * A watch over HTTP: one JSON event per line on a chunked 200 response. rv unset or "0" starts
- * with the current objects as ADDED; a numeric rv resumes after it, or ends with an ERROR event
- * carrying 410 Expired when that history is compacted. Bookmarks carry the newest revision seen.
+ * A watch over HTTP: one JSON event per line on a chunked 200 response. Where it starts is
+ * planned from the query (watch-options.ts): with the current objects as ADDED (rv unset or "0",
+ * or sendInitialEvents=true, which then ends them with an annotated bookmark), or after a numeric
+ * rv, ending with an ERROR event carrying 410 Expired when that history is compacted. Bookmarks
+ * carry the newest revision seen.
  */
 import type { ServerResponse } from 'node:http';
 import { ApiError } from '../../kube/errors.ts';
@@ -12,6 +14,7 @@ import { selectorsFrom, wantsTable } from './rest.ts';
 import { tableFor } from './table.ts';
 import { watchEventLine } from './watch-line.ts';
 import { apiVersionOf } from '../../kube/types.ts';
+import { initialEventsEndAnnotation, planWatch } from './watch-options.ts';
 
 export interface WatchSettings {
   /** How often a bookmark is sent to clients that allow them. */
@@ -46,21 +49,20 @@ export async function serveWatch(
   if (name !== undefined) {
     selectors.fields = [...(selectors.fields ?? []), { field: 'metadata.name', equal: true, value: name }];
   }
+  const plan = planWatch(url.searchParams);
   const rvText = url.searchParams.get('resourceVersion') ?? '';
-  if (rvText !== '' && !/^\d+$/.test(rvText)) throw new ApiError('BadRequest', `invalid resourceVersion "${rvText}"`);
-  const bookmarks = url.searchParams.get('allowWatchBookmarks') === 'true';
-  const timeoutText = url.searchParams.get('timeoutSeconds');
-  const timeoutSeconds = timeoutText ? Math.min(Number(timeoutText), settings.maxTimeoutSeconds) : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
+  const bookmarks = plan.bookmarks;
+  const timeoutSeconds = plan.timeoutSeconds !== undefined ? Math.min(plan.timeoutSeconds, settings.maxTimeoutSeconds) : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
   const asTable = wantsTable(accept);
 
   let startRevision: number;
   let initial: KubeObject[] = [];
-  if (rvText === '' || rvText === '0') {
-    const list = await registry.list(info, namespace, selectors);
+  if (plan.initialEvents) {
+    const list = await registry.list(info, namespace, { ...selectors, ...(plan.notOlderThan !== undefined ? { notOlderThan: plan.notOlderThan } : {}) });
     startRevision = Number(list.metadata.resourceVersion);
     initial = list.items;
   } else {
-    startRevision = Number(rvText);
+    startRevision = plan.after ?? (await registry.currentRevision(info));
   }
 
   let lastRevision = startRevision;
@@ -176,6 +178,11 @@ export async function serveWatch(
     if (finished) break;
     send({ type: 'ADDED', object });
     await drained();
+  }
+  // a streaming list (sendInitialEvents) says where its initial state ends
+  if (plan.endBookmark && !finished) {
+    const metadata = { resourceVersion: String(startRevision), annotations: { [initialEventsEndAnnotation]: 'true' } };
+    write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata } });
   }
   for (let next = 0; next < pending.length && open && !finished; next++) {
     send(pending[next]!);

@@ -56,6 +56,11 @@ export function matchesSubject(subject: Subject, user: UserInfo, bindingNamespac
   }
 }
 
+/** Whether a binding names the user, one of its groups, or its service account. */
+export function bindingApplies(binding: Binding, user: UserInfo, bindingNamespace: string | undefined): boolean {
+  return (binding.subjects ?? []).some((s) => matchesSubject(s, user, bindingNamespace));
+}
+
 const has = (list: readonly string[] | undefined, value: string) => (list ?? []).some((v) => v === '*' || v === value);
 
 export function ruleAllows(rule: PolicyRule, attributes: Attributes): boolean {
@@ -85,7 +90,7 @@ export class RbacAuthorizer implements Authorizer {
     const clusterRoleRules = (ref: RoleRef): PolicyRule[] =>
       ref.kind === 'ClusterRole' ? clusterRoles.find((r) => r.metadata.name === ref.name)?.rules ?? [] : [];
     for (const binding of await this.#source.clusterRoleBindings()) {
-      if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, undefined))) continue;
+      if (!bindingApplies(binding, user, undefined)) continue;
       if (clusterRoleRules(binding.roleRef).some((rule) => ruleAllows(rule, attributes))) {
         return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${binding.metadata.name}"` };
       }
@@ -95,7 +100,7 @@ export class RbacAuthorizer implements Authorizer {
       const roles = await this.#source.roles();
       for (const binding of await this.#source.roleBindings()) {
         if (binding.metadata.namespace !== namespace) continue;
-        if (!(binding.subjects ?? []).some((s) => matchesSubject(s, user, namespace))) continue;
+        if (!bindingApplies(binding, user, namespace)) continue;
         const rules =
           binding.roleRef.kind === 'Role'
             ? (roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)?.rules ?? [])

