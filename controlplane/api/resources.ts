@@ -85,6 +85,7 @@ export const resources: readonly ResourceInfo[] = [
   }),
   define({ resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], subresources: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
   define({ resource: 'endpoints', kind: 'Endpoints', shortNames: ['ep'] }),
+  define({ resource: 'replicationcontrollers', kind: 'ReplicationController', shortNames: ['rc'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.replicas'] }),
   define({ resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
   define({ resource: 'secrets', kind: 'Secret', fields: ['type'] }),
   define({ resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'], subresources: ['token'] }),

@@ -100,6 +100,8 @@ function checkNamespace(request: ResourceRequest, object: KubeObject): void {
 function toScale(object: KubeObject): KubeObject {
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: LabelSelectorObject };
   const status = (object.status ?? {}) as { replicas?: number };
+  // A ReplicationController's selector is a plain map of labels that must be equal.
+  const selector = object.kind === 'ReplicationController' ? { matchLabels: spec.selector as Record<string, string> | undefined } : spec.selector;
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -111,7 +113,7 @@ function toScale(object: KubeObject): KubeObject {
       creationTimestamp: object.metadata.creationTimestamp,
     },
     spec: { replicas: spec.replicas ?? 1 },
-    status: { replicas: status.replicas ?? 0, selector: formatLabelSelector(selectorFromObject(spec.selector)) },
+    status: { replicas: status.replicas ?? 0, selector: formatLabelSelector(selectorFromObject(selector)) },
   };
 }
 

@@ -32,7 +32,11 @@ const workloadResources = [
   { apiGroups: ['batch'], resources: ['jobs', 'cronjobs'] },
   { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'] },
   { apiGroups: ['coordination.k8s.io'], resources: ['leases'] },
+  { apiGroups: [''], resources: ['replicationcontrollers/scale'] },
 ];
+
+/** Status that every default role reads and none writes (upstream's view rules, aggregated into edit and admin). */
+const readOnlyStatus = { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: readVerbs };
 
 export const defaultClusterRoles: KubeObject[] = [
   clusterRole('cluster-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }]),
@@ -41,13 +45,15 @@ export const defaultClusterRoles: KubeObject[] = [
     { apiGroups: [''], resources: ['secrets'], verbs: [...readVerbs, ...writeVerbs] },
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...readVerbs, ...writeVerbs] },
     { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward', 'pods/eviction'], verbs: ['create', 'get'] },
+    readOnlyStatus,
   ]),
   clusterRole('edit', [
     ...workloadResources.map((r) => ({ ...r, verbs: [...readVerbs, ...writeVerbs] })),
     { apiGroups: [''], resources: ['secrets'], verbs: [...readVerbs, ...writeVerbs] },
     { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward', 'pods/eviction'], verbs: ['create', 'get'] },
+    readOnlyStatus,
   ]),
-  clusterRole('view', workloadResources.map((r) => ({ ...r, verbs: readVerbs }))),
+  clusterRole('view', [...workloadResources.map((r) => ({ ...r, verbs: readVerbs })), readOnlyStatus]),
   clusterRole('system:discovery', [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/readyz', '/openapi', '/openapi/*', '/version', '/version/'], verbs: ['get'] }]),
   clusterRole('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
   clusterRole('system:service-account-issuer-discovery', [{ nonResourceURLs: ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'], verbs: ['get'] }]),
