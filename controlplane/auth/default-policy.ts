@@ -38,6 +38,9 @@ const workloadResources = [
 /** Status that every default role reads and none writes (upstream's view rules, aggregated into edit and admin). */
 const readOnlyStatus = { apiGroups: [''], resources: ['replicationcontrollers/status'], verbs: readVerbs };
 
+/** Reaching into pods and services over HTTP: edit and admin may, view may not (as upstream). */
+const proxyRule = { apiGroups: [''], resources: ['pods/proxy', 'services/proxy'], verbs: [...readVerbs, ...writeVerbs] };
+
 export const defaultClusterRoles: KubeObject[] = [
   clusterRole('cluster-admin', [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }, { nonResourceURLs: ['*'], verbs: ['*'] }]),
   clusterRole('admin', [
@@ -46,12 +49,14 @@ export const defaultClusterRoles: KubeObject[] = [
     { apiGroups: ['rbac.authorization.k8s.io'], resources: ['roles', 'rolebindings'], verbs: [...readVerbs, ...writeVerbs] },
     { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward', 'pods/eviction'], verbs: ['create', 'get'] },
     readOnlyStatus,
+    proxyRule,
   ]),
   clusterRole('edit', [
     ...workloadResources.map((r) => ({ ...r, verbs: [...readVerbs, ...writeVerbs] })),
     { apiGroups: [''], resources: ['secrets'], verbs: [...readVerbs, ...writeVerbs] },
     { apiGroups: [''], resources: ['pods/exec', 'pods/attach', 'pods/portforward', 'pods/eviction'], verbs: ['create', 'get'] },
     readOnlyStatus,
+    proxyRule,
   ]),
   clusterRole('view', [...workloadResources.map((r) => ({ ...r, verbs: readVerbs })), readOnlyStatus]),
   clusterRole('system:discovery', [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/readyz', '/openapi', '/openapi/*', '/version', '/version/'], verbs: ['get'] }]),
