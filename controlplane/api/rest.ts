@@ -245,7 +245,8 @@ export class RestHandler {
     const object = requireObject(call.body);
     if (subresource === 'scale') {
       checkKind(info, object, 'Scale', 'autoscaling/v1');
-      const replicas = (object.spec as { replicas?: unknown } | undefined)?.replicas;
+      // autoscaling/v1 omits a zero count (omitempty): kubectl 1.27 scales to 0 with `spec: {}`.
+      const replicas = (object.spec as { replicas?: unknown } | undefined)?.replicas ?? 0;
       const wanted = object.metadata.resourceVersion;
       const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
         if (wanted && wanted !== current.metadata.resourceVersion) {

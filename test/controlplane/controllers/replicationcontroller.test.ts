@@ -13,6 +13,7 @@ import type { ResourceRef } from '../../../kube/resource-ref.ts';
 import { planReplicationController, type ReplicationController } from '../../../controlplane/controllers/replicationcontroller.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { useKubectlBed } from '../kubectl-bed.ts';
+import { kubectlReleaseBinaries } from '../kubectl-releases.ts';
 import { describe, now, ownerRef, pod } from './fixtures.ts';
 
 const rcs: ResourceRef = { group: '', version: 'v1', resource: 'replicationcontrollers', namespaced: true };
@@ -177,7 +178,10 @@ spec:
   });
 
   // The dump also fetches every pod's logs, which the fake nodes cannot serve: an RC without pods.
-  await bed.ok(t, 'create', '-f', bed.file('idle.yaml', `apiVersion: v1\nkind: ReplicationController\nmetadata: {name: idle}\nspec:\n  replicas: 0\n  template:\n    metadata: {labels: {app: idle}}\n    spec:\n      containers: [{name: c, image: busybox}]\n`));
+  const idle = (image: string) => `apiVersion: v1\nkind: ReplicationController\nmetadata: {name: idle}\nspec:\n  replicas: 0\n  template:\n    metadata: {labels: {app: idle}}\n    spec:\n      containers: [{name: c, image: ${image}}]\n`;
+  await bed.ok(t, 'apply', '-f', bed.file('idle.yaml', idle('busybox:1')));
+  t.regex(await bed.ok(t, 'apply', '-f', bed.file('idle.yaml', idle('busybox:2'))), /replicationcontroller\/idle configured/);
+  t.is(await bed.ok(t, 'get', 'rc', 'idle', '-o', 'jsonpath={.spec.template.spec.containers[0].image} {.metadata.generation}'), 'busybox:2 2');
   const dump = mkdtempSync(join(tmpdir(), `bosun-dump-${process.pid}-`));
   try {
     await bed.ok(t, 'cluster-info', 'dump', '--output-directory', dump);
@@ -187,4 +191,33 @@ spec:
     rmSync(dump, { recursive: true, force: true });
   }
   await bed.ok(t, 'delete', 'rc', 'idle');
+});
+
+test.serial('every installed kubectl release applies, updates, scales, dumps and deletes an RC', async (t) => {
+  for (const { release, binary, installed } of kubectlReleaseBinaries()) {
+    if (!installed) {
+      t.log(`SKIP kubectl ${release}: ${binary} is not installed`);
+      continue;
+    }
+    const run = async (...args: string[]) => {
+      const result = await bed.kubectl(args, { binary });
+      t.is(result.code, 0, `kubectl ${release} ${args.join(' ')}: ${result.stderr}`);
+      return result.stdout;
+    };
+    const manifest = (image: string) => bed.file(`v${release}.yaml`, `apiVersion: v1\nkind: ReplicationController\nmetadata: {name: v${release.replace('.', '-')}}\nspec:\n  replicas: 0\n  template:\n    metadata: {labels: {release: "${release}"}}\n    spec:\n      containers: [{name: c, image: "${image}"}]\n`);
+    const name = `rc/v${release.replace('.', '-')}`;
+    await run('apply', '-f', manifest('busybox:1'));
+    await run('apply', '-f', manifest('busybox:2'));
+    t.is(await run('get', name, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'), 'busybox:2', release);
+    // kubectl 1.27 sends `spec: {}` for zero replicas (the field is omitempty): zero it is.
+    await run('scale', name, '--replicas=0', '--current-replicas=0');
+    t.is(await run('get', name, '-o', 'jsonpath={.spec.replicas}'), '0', release);
+    const dump = mkdtempSync(join(tmpdir(), `bosun-dump-${process.pid}-`));
+    try {
+      await run('cluster-info', 'dump', '--output-directory', dump);
+    } finally {
+      rmSync(dump, { recursive: true, force: true });
+    }
+    await run('delete', name);
+  }
 });
