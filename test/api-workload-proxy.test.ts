@@ -12,6 +12,7 @@ import { connect as connectTls } from 'node:tls';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { kubectl } from './controlplane/kubectl-scenario.ts';
 import { adminIdentity, call, startServerProcess, type HttpReply, type ServerProcess } from './controlplane/server-process.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `bosun-wproxy-${process.pid}-`));
@@ -159,6 +160,10 @@ test.serial('services/proxy picks a ready endpoint of the port asked for, by nam
   t.deepEqual(byName.dialled, ['10.244.1.5:8080']);
   t.is(byName.reply.body.url, '/?a=b');
   t.deepEqual((await proxied('GET', '/api/v1/namespaces/default/services/web:80/proxy/')).dialled, ['10.244.1.5:8080']);
+  // The same through kubectl, as dashboards' `kubectl get --raw` recipes use it.
+  const raw = await kubectl(server!, ['get', '--raw', '/api/v1/namespaces/default/services/http:web:http/proxy/status?full=1']);
+  t.is(raw.code, 0, raw.stderr);
+  t.is(JSON.parse(raw.stdout).url, '/status?full=1');
   const noPort = await proxied('GET', '/api/v1/namespaces/default/services/web:81/proxy/');
   t.is(noPort.reply.status, 503);
   t.is(noPort.reply.body.message, 'no service port 81 found for service "web"');
