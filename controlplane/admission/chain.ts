@@ -18,6 +18,7 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
+import { defaultReplicationController, validateReplicationControllerSpec } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
@@ -192,6 +193,8 @@ function mutate(info: ResourceInfo, o: Any, creating: boolean, tolerationSeconds
       case 'secrets':
         o.type ??= 'Opaque';
         return;
+      case 'replicationcontrollers':
+        return defaultReplicationController(o);
     }
   }
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o, creating);
@@ -235,6 +238,7 @@ function validate(info: ResourceInfo, o: Any, old: KubeObject | undefined): void
     }
   }
   if (info.group === '' && info.resource === 'services') validateServiceSpec(errors, o.spec);
+  if (info.group === '' && info.resource === 'replicationcontrollers') validateReplicationControllerSpec(errors, o.spec);
   if ((info.group === 'apps' && info.resource !== 'controllerrevisions') || (info.group === 'batch' && info.resource === 'jobs')) {
     if (info.resource !== 'jobs') validateSelectorMatchesTemplate(errors, o.spec);
     validatePodSpec(errors, o.spec?.template?.spec, 'spec.template.spec');

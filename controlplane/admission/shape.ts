@@ -108,6 +108,7 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       ports: { list: obj({ name: str, port: int, targetPort: 'intOrString', nodePort: int, protocol: str, appProtocol: str }) },
     }),
   },
+  replicationcontrollers: { spec: obj({ replicas: int, minReadySeconds: int, selector: strMap, template: podTemplate }) },
   configmaps: { data: strMap, binaryData: strMap, immutable: bool },
   secrets: { data: strMap, stringData: strMap, type: str, immutable: bool },
   namespaces: { spec: obj({ finalizers: strList }), status: obj({ phase: str }) },

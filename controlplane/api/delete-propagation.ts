@@ -47,11 +47,13 @@ export function parsePropagation(query: URLSearchParams, body: Record<string, un
 }
 
 /**
- * The policy when the request names none: batch/v1 Jobs orphan their pods (upstream keeps that
- * for compatibility; kubectl always sends Background); everything else is Background.
+ * The policy when the request names none: batch/v1 Jobs and v1 ReplicationControllers orphan
+ * their pods (upstream keeps that for compatibility; kubectl always sends Background); everything
+ * else is Background.
  */
 export function defaultPropagation(info: ResourceInfo): PropagationPolicy {
   if (info.group === 'batch' && info.version === 'v1' && info.resource === 'jobs') return 'Orphan';
+  if (info.group === '' && info.version === 'v1' && info.resource === 'replicationcontrollers') return 'Orphan';
   return 'Background';
 }
 
@@ -60,7 +62,7 @@ export function defaultPropagation(info: ResourceInfo): PropagationPolicy {
  * that it also removes their `orphan` and `foregroundDeletion` finalizers. Anything else has no
  * dependents it could wait for: every policy deletes it at once, rather than leaving it stuck.
  */
-const collectedOwners = new Set(['apps/replicasets', 'apps/deployments', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs', '/services', '/nodes']);
+const collectedOwners = new Set(['apps/replicasets', 'apps/deployments', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs', '/services', '/nodes', '/replicationcontrollers']);
 
 function collected(info: ResourceInfo): boolean {
   return collectedOwners.has(`${info.group}/${info.resource}`);

@@ -19,6 +19,12 @@ const subresourceVerbs: Record<Subresource, { verbs: string[]; kind?: { group: s
   proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' } },
 };
 
+/** A proxy's options kind is named after its resource's kind (NodeProxyOptions, PodProxyOptions, ServiceProxyOptions). */
+function subresourceMeta(r: ResourceInfo, sub: Subresource): (typeof subresourceVerbs)[Subresource] {
+  const meta = subresourceVerbs[sub];
+  return sub === 'proxy' ? { ...meta, kind: { group: '', version: 'v1', kind: `${r.kind}ProxyOptions` } } : meta;
+}
+
 export function apiVersions(serverAddress: string) {
   return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
 }
@@ -52,7 +58,7 @@ export function apiResourceList(groupName: string, version: string) {
       ...(r.categories.length ? { categories: r.categories } : {}),
     });
     for (const sub of r.subresources) {
-      const meta = subresourceVerbs[sub];
+      const meta = subresourceMeta(r, sub);
       list.push({
         name: `${r.resource}/${sub}`,
         singularName: '',
@@ -79,8 +85,8 @@ function discoveryResource(r: ResourceInfo) {
       ? {
           subresources: r.subresources.map((sub) => ({
             subresource: sub,
-            responseKind: subresourceVerbs[sub].kind ?? { group: r.group, version: r.version, kind: r.kind },
-            verbs: subresourceVerbs[sub].verbs,
+            responseKind: subresourceMeta(r, sub).kind ?? { group: r.group, version: r.version, kind: r.kind },
+            verbs: subresourceMeta(r, sub).verbs,
           })),
         }
       : {}),

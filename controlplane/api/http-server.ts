@@ -19,7 +19,9 @@ import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
 import { ApiMetrics, type RequestLabels } from './metrics.ts';
 import { openApiV3Document, openApiV3Root } from './openapi.ts';
 import { OpenApiV2Endpoint } from './openapi-v2-endpoint.ts';
-import { isNodeProxy, kubeletSubresources } from './resources.ts';
+import { isNodeProxy, isWorkloadProxy, kubeletSubresources } from './resources.ts';
+import { WorkloadProxy } from './workload-proxy.ts';
+import { directDialer } from './kubelet-dialer.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
@@ -76,7 +78,7 @@ function requestLabels(method: string, parsed: ParsedRequest | undefined, code: 
   if (parsed === undefined || parsed.kind === 'path') {
     return { verb: method, group: '', version: '', resource: '', subresource: '', scope: '', code };
   }
-  const streamed = parsed.subresource !== undefined && kubeletSubresources.has(parsed.subresource);
+  const streamed = parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || parsed.subresource === 'proxy');
   return {
     verb: streamed ? 'CONNECT' : (verbLabels[parsed.verb] ?? method),
     group: parsed.info.group,
@@ -173,6 +175,7 @@ export class ApiServer {
   readonly #rest: RestHandler;
   readonly #server: Server;
   readonly #kubelet: KubeletProxy;
+  readonly #workloads: WorkloadProxy;
   readonly #metrics = new ApiMetrics();
   readonly #openApiV2: OpenApiV2Endpoint;
   readonly #limiter: InflightLimiter;
@@ -184,6 +187,8 @@ export class ApiServer {
     this.#openApiV2 = new OpenApiV2Endpoint(options.version.gitVersion);
     this.#limiter = new InflightLimiter(options.inflight);
     this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient, options.kubeletDialer);
+    // Pods are reached the way their nodes are: where the server has no route, through the egress proxy.
+    this.#workloads = new WorkloadProxy(options.registry, options.kubeletDialer ?? directDialer);
     this.#server = createServer(
       { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
       (req, res) => void this.#handle(req, res),
@@ -313,9 +318,13 @@ export class ApiServer {
     this.#requests++;
     try {
       const { url, parsed } = await this.#admit(req);
+      if (parsed.kind === 'resource' && isWorkloadProxy(parsed)) {
+        await this.#workloads.upgrade(parsed, url, req, socket, head);
+        return;
+      }
       const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
       if (parsed.kind !== 'resource' || !streamed) {
-        throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes/proxy take an upgraded connection');
+        throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes, pods and services proxies take an upgraded connection');
       }
       await this.#kubelet.upgrade(parsed, url, req, socket, head);
     } catch (err) {
@@ -328,6 +337,10 @@ export class ApiServer {
 
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
   async #serve(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
+    if (isWorkloadProxy(parsed)) {
+      await this.#workloads.forward(parsed, url, req, res);
+      return;
+    }
     if (parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed))) {
       await this.#kubelet.forward(parsed, url, req, res);
       return;

@@ -16,6 +16,7 @@ import { ApiError } from '../../kube/errors.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceRequest } from './request.ts';
 import { findResource } from './resources.ts';
+import { spliceUpgrade } from './upgrade-splice.ts';
 
 type Any = Record<string, any>;
 
@@ -136,25 +137,6 @@ export class KubeletProxy {
   /** An upgraded request (exec, attach, port-forward): the raw connection is spliced to the kubelet. */
   async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = await this.target(parsed, url);
-    const kubelet = await this.#connect(target);
-    // Credentials meant for this server stay here; everything that negotiates the stream goes on.
-    const skip = new Set(['authorization', 'host', 'impersonate-user', 'impersonate-group']);
-    const lines = [`${req.method} ${target.path} HTTP/1.1`, `Host: ${target.host}:${target.port}`];
-    for (let i = 0; i < req.rawHeaders.length; i += 2) {
-      const name = req.rawHeaders[i]!;
-      if (!skip.has(name.toLowerCase())) lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
-    }
-    kubelet.write(`${lines.join('\r\n')}\r\n\r\n`);
-    if (head.length > 0) kubelet.write(head);
-    kubelet.pipe(client);
-    client.pipe(kubelet);
-    const close = () => {
-      kubelet.destroy();
-      client.destroy();
-    };
-    kubelet.on('error', close);
-    client.on('error', close);
-    kubelet.on('close', close);
-    client.on('close', close);
+    spliceUpgrade(await this.#connect(target), target.path, `${target.host}:${target.port}`, req, client, head);
   }
 }

@@ -13,7 +13,7 @@ export interface ResourceRequest {
   readonly namespace: string | undefined;
   readonly name: string | undefined;
   readonly subresource: string | undefined;
-  /** nodes/<name>/proxy/<subpath>: the path on the node's kubelet. */
+  /** nodes|pods|services/<name>/proxy/<subpath>: the path on the target. */
   readonly subpath?: string;
 }
 
@@ -24,6 +24,19 @@ export interface PathRequest {
 }
 
 export type ParsedRequest = ResourceRequest | PathRequest;
+
+const proxyResources = new Set(['nodes', 'pods', 'services']);
+
+/**
+ * The raw path after its first `consumed` segments (for pods and services proxies: what follows
+ * `/proxy`), still encoded, with its trailing slash (upstream keeps it: `/proxy/ui/` asks the
+ * target for `/ui/`).
+ */
+function rawPathAfter(pathname: string, consumed: number): string {
+  const segment = /\/+[^/]+/y;
+  for (let i = 0; i < consumed; i++) segment.exec(pathname);
+  return pathname.slice(segment.lastIndex).replace(/^\/+/, '');
+}
 
 function httpVerb(method: string): string {
   return method.toLowerCase();
@@ -78,8 +91,8 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
     rest = rest.slice(2);
   }
   const [resource, name, subresource, ...extra] = rest;
-  // nodes/<name>/proxy/<any path on the kubelet>
-  const proxied = group === '' && resource === 'nodes' && name !== undefined && subresource === 'proxy';
+  // nodes|pods|services/<name>/proxy/<any path on the target>
+  const proxied = group === '' && resource !== undefined && proxyResources.has(resource) && name !== undefined && subresource === 'proxy';
   if (resource === undefined || (extra.length > 0 && !proxied)) throw new ApiError('NotFound', `the server could not find the requested resource`);
   const info = findResource(group, version, resource);
   if (info === undefined) throw new ApiError('NotFound', `the server could not find the requested resource`);
@@ -106,5 +119,5 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
     default:
       throw new ApiError('MethodNotAllowed', `${method} is not supported`);
   }
-  return { kind: 'resource', info, verb, namespace, name, subresource, ...(proxied ? { subpath: extra.join('/') } : {}) };
+  return { kind: 'resource', info, verb, namespace, name, subresource, ...(proxied ? { subpath: resource === 'nodes' ? extra.join('/') : rawPathAfter(url.pathname, parts.length - extra.length) } : {}) };
 }

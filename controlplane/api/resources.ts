@@ -14,6 +14,11 @@ export function isNodeProxy(request: { info: { group: string; resource: string }
   return request.info.group === '' && request.info.resource === 'nodes' && request.subresource === 'proxy';
 }
 
+/** pods/<name>/proxy/... and services/<name>/proxy/...: sent on by the server to the pod itself. */
+export function isWorkloadProxy(request: { info: { group: string; resource: string }; subresource: string | undefined }): boolean {
+  return request.info.group === '' && (request.info.resource === 'pods' || request.info.resource === 'services') && request.subresource === 'proxy';
+}
+
 export interface ResourceInfo {
   readonly group: string;
   readonly version: string;
@@ -80,11 +85,12 @@ export const resources: readonly ResourceInfo[] = [
     kind: 'Pod',
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward'],
+    subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'proxy'],
     fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
   }),
-  define({ resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], subresources: ['status'], fields: ['spec.clusterIP', 'spec.type'] }),
+  define({ resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'], fields: ['spec.clusterIP', 'spec.type'] }),
   define({ resource: 'endpoints', kind: 'Endpoints', shortNames: ['ep'] }),
+  define({ resource: 'replicationcontrollers', kind: 'ReplicationController', shortNames: ['rc'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.replicas'] }),
   define({ resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
   define({ resource: 'secrets', kind: 'Secret', fields: ['type'] }),
   define({ resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'], subresources: ['token'] }),

@@ -103,6 +103,8 @@ function checkNamespace(request: ResourceRequest, object: KubeObject): void {
 function toScale(object: KubeObject): KubeObject {
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: LabelSelectorObject };
   const status = (object.status ?? {}) as { replicas?: number };
+  // A ReplicationController's selector is a plain map of labels that must be equal.
+  const selector = object.kind === 'ReplicationController' ? { matchLabels: spec.selector as Record<string, string> | undefined } : spec.selector;
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -114,7 +116,7 @@ function toScale(object: KubeObject): KubeObject {
       creationTimestamp: object.metadata.creationTimestamp,
     },
     spec: { replicas: spec.replicas ?? 1 },
-    status: { replicas: status.replicas ?? 0, selector: formatLabelSelector(selectorFromObject(spec.selector)) },
+    status: { replicas: status.replicas ?? 0, selector: formatLabelSelector(selectorFromObject(selector)) },
   };
 }
 
@@ -249,7 +251,8 @@ export class RestHandler {
     const object = requireObject(call.body);
     if (subresource === 'scale') {
       checkKind(info, object, 'Scale', 'autoscaling/v1');
-      const replicas = (object.spec as { replicas?: unknown } | undefined)?.replicas;
+      // autoscaling/v1 omits a zero count (omitempty): kubectl 1.27 scales to 0 with `spec: {}`.
+      const replicas = (object.spec as { replicas?: unknown } | undefined)?.replicas ?? 0;
       const wanted = object.metadata.resourceVersion;
       const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
         if (wanted && wanted !== current.metadata.resourceVersion) {

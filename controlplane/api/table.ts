@@ -269,6 +269,16 @@ const columns: Record<string, Column[]> = {
     ...templateColumns,
     selectorColumn,
   ],
+  replicationcontrollers: [
+    name,
+    { name: 'Desired', type: 'integer', description: 'Desired replicas', cell: (o) => spec(o).replicas ?? 1 },
+    { name: 'Current', type: 'integer', description: 'Current replicas', cell: (o) => status(o).replicas ?? 0 },
+    { name: 'Ready', type: 'integer', description: 'Ready replicas', cell: (o) => status(o).readyReplicas ?? 0 },
+    age,
+    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
+    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => selectorText(spec(o).selector) },
+  ],
   leases: [name, { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' }, age],
   daemonsets: [
     name,

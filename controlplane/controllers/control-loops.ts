@@ -15,6 +15,7 @@ import {
   endpointsController,
   jobController,
   replicaSetController,
+  replicationControllerController,
   statefulSetController,
 } from './definitions.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
@@ -49,6 +50,7 @@ export interface RunningControlLoops {
 export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem'> = {}): ControllerSpec[] {
   return [
     replicaSetController,
+    replicationControllerController,
     deploymentController,
     jobController,
     cronJobController,

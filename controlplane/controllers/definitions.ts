@@ -3,7 +3,7 @@
  * keys, and the pure planner it calls. Nothing here talks to the API.
  */
 import type { Node, Pod } from '../../kube/corev1.ts';
-import { matchesLabels, selectorFromObject } from '../../kube/labels.ts';
+import { matchesLabels, selectorFromObject, type LabelSelectorObject } from '../../kube/labels.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { objectKey } from './client.ts';
 import type { ControllerRevision } from './controller-revisions.ts';
@@ -15,17 +15,26 @@ import { planJob } from './job.ts';
 import { ownerKeys, type Caches, type ControllerSpec } from './manager.ts';
 import { controllerOf } from './pods.ts';
 import { planReplicaSet } from './replicaset.ts';
+import { equalitySelector, planReplicationController, type ReplicationController } from './replicationcontroller.ts';
 import { planStatefulSet } from './statefulset.ts';
 import type { CronJob, DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service, StatefulSet } from './workload-types.ts';
 
+type OwnerSelector = (owner: KubeObject) => LabelSelectorObject | undefined;
+
+const specSelector: OwnerSelector = (owner) => (owner as { spec?: { selector?: LabelSelectorObject } }).spec?.selector;
+
 /** Owners of `kind` in the object's namespace whose selector matches an orphan (for adoption). */
-function adoptersOf(object: KubeObject, caches: Caches, resource: 'replicasets' | 'deployments' | 'jobs' | 'daemonsets' | 'statefulsets'): string[] {
+function adoptersOf(
+  object: KubeObject,
+  caches: Caches,
+  resource: 'replicasets' | 'replicationcontrollers' | 'deployments' | 'jobs' | 'daemonsets' | 'statefulsets',
+  selectorOf: OwnerSelector = specSelector,
+): string[] {
   if (controllerOf(object) !== undefined) return [];
   return caches
     .list(resource, object.metadata.namespace)
     .filter((owner) => {
-      const selector = (owner as { spec?: { selector?: Parameters<typeof selectorFromObject>[0] } }).spec?.selector;
-      const requirements = selectorFromObject(selector);
+      const requirements = selectorFromObject(selectorOf(owner));
       return requirements.length > 0 && matchesLabels(requirements, object.metadata.labels);
     })
     .map(objectKey);
@@ -37,6 +46,22 @@ export const replicaSetController: ControllerSpec = {
   workers: 2,
   triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'ReplicaSet'), ...adoptersOf(pod, caches, 'replicasets')] }],
   plan: (rs, caches, now) => planReplicaSet(rs as ReplicaSet, caches.claimable('pods', rs) as Pod[], now),
+};
+
+export const replicationControllerController: ControllerSpec = {
+  name: 'replicationcontroller',
+  primary: 'replicationcontrollers',
+  workers: 2,
+  triggers: [
+    {
+      resource: 'pods',
+      keysFor: (pod, caches) => [
+        ...ownerKeys(pod, 'ReplicationController'),
+        ...adoptersOf(pod, caches, 'replicationcontrollers', (rc) => equalitySelector((rc as ReplicationController).spec?.selector)),
+      ],
+    },
+  ],
+  plan: (rc, caches, now) => planReplicationController(rc as ReplicationController, caches.claimable('pods', rc) as Pod[], now),
 };
 
 /** The Deployment that controls the ReplicaSet that controls this pod, if any. */

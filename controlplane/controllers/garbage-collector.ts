@@ -23,6 +23,7 @@ export const ownerResources: Readonly<Record<string, ResourceName>> = {
   'v1/ServiceAccount': 'serviceaccounts',
   'v1/ConfigMap': 'configmaps',
   'v1/Secret': 'secrets',
+  'v1/ReplicationController': 'replicationcontrollers',
   'apps/v1/Deployment': 'deployments',
   'apps/v1/ReplicaSet': 'replicasets',
   'apps/v1/DaemonSet': 'daemonsets',
@@ -75,7 +76,7 @@ export function planGarbage(dependent: KubeObject, resource: ResourceName): (cac
 
 /** Which dependents the collector follows, and the owner resources they may point at. */
 export const collection: readonly { readonly dependent: ResourceName; readonly owners: readonly ResourceName[] }[] = [
-  { dependent: 'pods', owners: ['replicasets', 'jobs', 'daemonsets', 'statefulsets'] },
+  { dependent: 'pods', owners: ['replicasets', 'replicationcontrollers', 'jobs', 'daemonsets', 'statefulsets'] },
   { dependent: 'replicasets', owners: ['deployments'] },
   { dependent: 'jobs', owners: ['cronjobs'] },
   { dependent: 'endpointslices', owners: ['services'] },

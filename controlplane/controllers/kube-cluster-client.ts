@@ -23,6 +23,7 @@ const groups: Record<ResourceName, string> = {
   endpointslices: 'discovery.k8s.io',
   leases: 'coordination.k8s.io',
   replicasets: 'apps',
+  replicationcontrollers: '',
   deployments: 'apps',
   daemonsets: 'apps',
   statefulsets: 'apps',

@@ -24,6 +24,7 @@ export const namespacedResources: readonly ResourceName[] = [
   'events',
   'leases',
   'replicasets',
+  'replicationcontrollers',
   'deployments',
   'daemonsets',
   'statefulsets',

@@ -160,7 +160,15 @@ function agentFor(port: number, ca: string, identity: Identity): Agent {
 }
 
 /** One HTTPS request to the server, verifying it with the cluster CA. */
-export async function call(server: { dataDir: string; port: number }, method: string, path: string, identity: Identity = {}, body?: unknown, contentType = 'application/json'): Promise<HttpReply> {
+export async function call(
+  server: { dataDir: string; port: number },
+  method: string,
+  path: string,
+  identity: Identity = {},
+  body?: unknown,
+  contentType = 'application/json',
+  extraHeaders: Record<string, string> = {},
+): Promise<HttpReply> {
   const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   return new Promise((resolvePromise, reject) => {
@@ -173,6 +181,7 @@ export async function call(server: { dataDir: string; port: number }, method: st
         headers: {
           ...(identity.token ? { Authorization: `Bearer ${identity.token}` } : {}),
           ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
+          ...extraHeaders,
         },
         agent: agentFor(server.port, ca, identity),
       },
