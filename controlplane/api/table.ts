@@ -277,7 +277,7 @@ const columns: Record<string, Column[]> = {
     age,
     { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
     { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
-    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => selectorText(spec(o).selector) },
+    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => labelsText(spec(o).selector) },
   ],
   leases: [name, { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' }, age],
   daemonsets: [
