@@ -1,0 +1,69 @@
+/**
+ * batch/v1 rules (upstream's pkg/apis/batch/validation): Job counts and restart policy, CronJob
+ * schedule and policies, templates through the PodSpec rules.
+ */
+import type { FieldErrors } from './field-errors.ts';
+import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, sameJson, type Any } from './fields.ts';
+import { validatePodTemplate } from './pod.ts';
+import { validateLabelSelector } from './selectors.ts';
+
+const jobRestartPolicies = ['OnFailure', 'Never'];
+
+function validateJobSpec(errors: FieldErrors, path: string, spec: Any): void {
+  for (const field of ['parallelism', 'completions', 'backoffLimit', 'ttlSecondsAfterFinished', 'backoffLimitPerIndex', 'maxFailedIndexes'] as const) {
+    checkInteger(errors, `${path}.${field}`, spec[field], { min: 0 });
+  }
+  checkInteger(errors, `${path}.activeDeadlineSeconds`, spec.activeDeadlineSeconds, { min: 1, rangeMessage: 'must be greater than 0' });
+  checkEnum(errors, `${path}.completionMode`, spec.completionMode, ['Indexed', 'NonIndexed']);
+  checkBoolean(errors, `${path}.suspend`, spec.suspend);
+  checkBoolean(errors, `${path}.manualSelector`, spec.manualSelector);
+  validateLabelSelector(errors, `${path}.selector`, spec.selector);
+  validatePodTemplate(errors, `${path}.template`, spec.template, jobRestartPolicies);
+  // Upstream defaults an absent restart policy to Always, which a Job cannot honour.
+  const templateSpec: unknown = isObject(spec.template) ? spec.template.spec : undefined;
+  if (isObject(templateSpec) && !isSet(templateSpec.restartPolicy)) errors.notSupported(`${path}.template.spec.restartPolicy`, 'Always', jobRestartPolicies);
+}
+
+export function validateJob(errors: FieldErrors, o: Any): void {
+  const spec = objectAt(errors, 'spec', o.spec);
+  if (spec === undefined) return errors.required('spec');
+  validateJobSpec(errors, 'spec', spec);
+}
+
+export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
+  if (!sameJson(o.spec?.selector, old.spec?.selector)) errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
+  if (!sameJson(o.spec?.completions, old.spec?.completions)) errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
+}
+
+const scheduleMacros = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
+
+/** What the cron parser upstream uses would say about a schedule, or nothing when it parses. */
+export function scheduleProblem(schedule: string): string | undefined {
+  const text = schedule.trim().replace(/^(CRON_)?TZ=\S+\s+/, '');
+  if (scheduleMacros.has(text)) return undefined;
+  if (text.startsWith('@every ')) return /^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text) ? undefined : `unrecognized descriptor: ${text}`;
+  const fields = text.split(/\s+/).filter((f) => f !== '');
+  if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${text}`;
+  const field = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?|\*\/[0-9]+|[0-9A-Za-z]+(-[0-9A-Za-z]+)?\/[0-9]+)(,(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?|\*\/[0-9]+|[0-9A-Za-z]+(-[0-9A-Za-z]+)?\/[0-9]+))*$/;
+  const bad = fields.find((f) => !field.test(f));
+  return bad === undefined ? undefined : `failed to parse field: ${bad}`;
+}
+
+export function validateCronJob(errors: FieldErrors, o: Any): void {
+  const spec = objectAt(errors, 'spec', o.spec);
+  if (spec === undefined) return errors.required('spec');
+  if (checkString(errors, 'spec.schedule', spec.schedule, undefined, true)) {
+    const problem = scheduleProblem(spec.schedule);
+    if (problem !== undefined) errors.invalid('spec.schedule', spec.schedule, problem);
+  }
+  checkString(errors, 'spec.timeZone', spec.timeZone);
+  checkEnum(errors, 'spec.concurrencyPolicy', spec.concurrencyPolicy, ['Allow', 'Forbid', 'Replace']);
+  checkInteger(errors, 'spec.startingDeadlineSeconds', spec.startingDeadlineSeconds, { min: 0 });
+  checkInteger(errors, 'spec.successfulJobsHistoryLimit', spec.successfulJobsHistoryLimit, { min: 0 });
+  checkInteger(errors, 'spec.failedJobsHistoryLimit', spec.failedJobsHistoryLimit, { min: 0 });
+  checkBoolean(errors, 'spec.suspend', spec.suspend);
+  const jobTemplate = objectAt(errors, 'spec.jobTemplate', spec.jobTemplate);
+  const jobSpec = objectAt(errors, 'spec.jobTemplate.spec', jobTemplate?.spec);
+  if (jobSpec === undefined) return errors.required('spec.jobTemplate.spec');
+  validateJobSpec(errors, 'spec.jobTemplate.spec', jobSpec);
+}
