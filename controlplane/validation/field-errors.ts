@@ -83,10 +83,11 @@ export class FieldErrors {
     this.add('FieldValueTypeInvalid', field, `Invalid value: "${jsonType(value)}": ${field} must be of type ${expected}`);
   }
 
-  /** Throws 422 naming the object when anything was found. */
+  /** Throws 422 naming the object (`Deployment.apps "web"`, as upstream names it) when anything was found. */
   throwIfAny(kind: string, group: string, name: string): void {
     if (this.empty) return;
     const summary = this.causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-    throw new ApiError('Invalid', `${kind} "${name}" is invalid: ${this.causes.length > 1 ? `[${summary}]` : summary}`, { name, group, kind, causes: this.causes });
+    const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
+    throw new ApiError('Invalid', `${qualifiedKind} "${name}" is invalid: ${this.causes.length > 1 ? `[${summary}]` : summary}`, { name, group, kind, causes: this.causes });
   }
 }
