@@ -150,7 +150,7 @@ function validateVolumes(errors: FieldErrors, path: string, volumes: unknown): S
 function checkProbePort(errors: FieldErrors, path: string, port: unknown): void {
   if (typeof port === 'string') {
     if (port === '') errors.required(path);
-    else errors.invalidEach(path, port, /^\d+$/.test(port) ? portNumber(Number(port)) : portName(port));
+    else errors.invalidEach(path, port, portName(port));
   } else if (typeof port === 'number') {
     errors.invalidEach(path, port, portNumber(port));
   } else if (!isSet(port)) {

@@ -15,7 +15,8 @@ function checkTargetPort(errors: FieldErrors, path: string, value: unknown): voi
   if (typeof value === 'number') {
     if (value !== 0) errors.invalidEach(path, value, portNumber(value));
   } else if (typeof value === 'string') {
-    errors.invalidEach(path, value, portName(value));
+    // An empty name, like 0, means "the same as port" (upstream defaults it so).
+    if (value !== '') errors.invalidEach(path, value, portName(value));
   } else {
     errors.wrongType(path, value, 'integer or string');
   }
