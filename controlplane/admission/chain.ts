@@ -17,7 +17,7 @@ import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from '.
 import { checkShape } from './shape.ts';
 import { addDefaultTolerations } from './tolerations.ts';
 import { mountServiceAccountToken } from './service-account.ts';
-import { FieldErrors, validateObject } from '../validation/index.ts';
+import { FieldErrors, validateObject, validateStatus } from '../validation/index.ts';
 
 type Any = Record<string, any>;
 
@@ -109,6 +109,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     nodeRestriction(request, currentUser());
     stampRequester(request, currentUser());
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    if (subresource === 'status') validateStatus(info, o);
     if (subresource !== undefined) return;
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);

@@ -113,11 +113,14 @@ export function setKeys(object: Any, keys: readonly string[]): string[] {
   return keys.filter((k) => isSet(object[k]));
 }
 
-/** Deep equality of JSON values, whatever order their keys came in (for immutable fields). */
+/** Deep equality of JSON values, whatever order their keys came in, an absent field equal to null. */
 export function sameJson(a: unknown, b: unknown): boolean {
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(canonical);
-    if (isObject(value)) return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical(value[k])]));
+    if (isObject(value)) {
+      const keys = Object.keys(value).filter((k) => isSet(value[k])).sort();
+      return Object.fromEntries(keys.map((k) => [k, canonical(value[k])]));
+    }
     return value ?? null;
   };
   return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));

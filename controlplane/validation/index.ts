@@ -26,6 +26,7 @@ import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
 import { validateCsr } from './certificates.ts';
+import { statusErrors } from './status.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -93,4 +94,10 @@ export function validationErrors(resource: ValidatedResource, object: Any, old?:
 export function validateObject(resource: ValidatedResource, object: Any, old?: Any): void {
   const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
   validationErrors(resource, object, old).throwIfAny(resource.kind, resource.group, name);
+}
+
+/** Throws 422 Invalid when a write through the status subresource carries a malformed status. */
+export function validateStatus(resource: ValidatedResource, object: Any): void {
+  const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
+  statusErrors(resource, object).throwIfAny(resource.kind, resource.group, name);
 }

@@ -69,9 +69,10 @@ export function portNumber(value: number): string[] {
 }
 
 const cIdentifierSource = '[A-Za-z_][A-Za-z0-9_]*';
+const cIdentifierPattern = new RegExp(`^${cIdentifierSource}$`);
 
 export function cIdentifier(value: string): string[] {
-  return new RegExp(`^${cIdentifierSource}$`).test(value)
+  return cIdentifierPattern.test(value)
     ? []
     : [patternError("a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'", cIdentifierSource, 'my_name', 'MY_NAME', 'MyName')];
 }
@@ -83,12 +84,13 @@ export function envVarName(value: string): string[] {
 }
 
 const configKeySource = '[-._a-zA-Z0-9]+';
+const configKeyPattern = new RegExp(`^${configKeySource}$`);
 
 /** Keys of ConfigMap and Secret data: they become file names in the pod's volume. */
 export function configMapKey(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 253) errors.push(maxLengthError(253));
-  if (!new RegExp(`^${configKeySource}$`).test(value)) {
+  if (!configKeyPattern.test(value)) {
     errors.push(patternError("a valid config key must consist of alphanumeric characters, '-', '_' or '.'", configKeySource, 'key.name', 'KEY_NAME', 'key-name'));
   }
   if (value === '.') errors.push("must not be '.'");
@@ -98,6 +100,7 @@ export function configMapKey(value: string): string[] {
 }
 
 const qualifiedSource = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
+const qualifiedPattern = new RegExp(`^${qualifiedSource}$`);
 const qualifiedMessage = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 /** A qualified name (`[prefix/]name`): label and annotation keys, finalizers, signer names. */
@@ -115,16 +118,17 @@ export function qualifiedName(value: string): string[] {
   }
   if (name === '') errors.push('name part must be non-empty');
   else if (name.length > 63) errors.push(`name part ${maxLengthError(63)}`);
-  if (name !== '' && !new RegExp(`^${qualifiedSource}$`).test(name)) errors.push(`name part ${patternError(qualifiedMessage, qualifiedSource, 'MyName', 'my.name', '123-abc')}`);
+  if (name !== '' && !qualifiedPattern.test(name)) errors.push(`name part ${patternError(qualifiedMessage, qualifiedSource, 'MyName', 'my.name', '123-abc')}`);
   return errors;
 }
 
 const labelValueSource = '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?';
+const labelValuePattern = new RegExp(`^${labelValueSource}$`);
 
 export function labelValue(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 63) errors.push(maxLengthError(63));
-  if (!new RegExp(`^${labelValueSource}$`).test(value)) {
+  if (!labelValuePattern.test(value)) {
     errors.push(patternError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", labelValueSource, 'MyValue', 'my_value', '12345'));
   }
   return errors;

@@ -13,6 +13,7 @@ import {
   isSet,
   objectAt,
   objectsOf,
+  sameJson,
   setKeys,
   stringsOf,
   uniqueTracker,
@@ -21,6 +22,7 @@ import {
 import { validateAnnotations, validateLabels } from './metadata.ts';
 import { configMapKey, labelValue, dns1123Label, dns1123Subdomain, envVarName, ipAddress, portName, portNumber, qualifiedName } from './names.ts';
 import { checkQuantity, checkResourceList } from './quantities.ts';
+import { validateAffinity, validateTopologySpread } from './scheduling.ts';
 
 /** Every volume source upstream knows; a volume names at most one (none means emptyDir). */
 const volumeSources = [
@@ -390,6 +392,8 @@ export function validatePodSpec(errors: FieldErrors, spec: unknown, path: string
   checkString(errors, `${path}.schedulerName`, s.schedulerName, dns1123Subdomain);
   validateLabels(errors, `${path}.nodeSelector`, s.nodeSelector);
   validateTolerations(errors, `${path}.tolerations`, s.tolerations);
+  validateAffinity(errors, `${path}.affinity`, s.affinity);
+  validateTopologySpread(errors, `${path}.topologySpreadConstraints`, s.topologySpreadConstraints);
   checkInteger(errors, `${path}.terminationGracePeriodSeconds`, s.terminationGracePeriodSeconds, { min: 0 });
   checkInteger(errors, `${path}.activeDeadlineSeconds`, s.activeDeadlineSeconds, { min: 1, max: 2147483647 });
   for (const field of ['hostNetwork', 'hostPID', 'hostIPC', 'shareProcessNamespace', 'automountServiceAccountToken', 'enableServiceLinks'] as const) checkBoolean(errors, `${path}.${field}`, s[field]);
@@ -398,21 +402,29 @@ export function validatePodSpec(errors: FieldErrors, spec: unknown, path: string
   for (const [gate, at] of objectsOf(errors, `${path}.readinessGates`, s.readinessGates)) checkString(errors, `${at}.conditionType`, gate.conditionType, qualifiedName, true);
 }
 
+/** The spec with the fields that may change after creation blanked out. */
+function withoutMutableFields(spec: Any): Any {
+  const blankImage = (c: Any) => ({ ...c, image: '' });
+  return {
+    ...spec,
+    containers: ((spec.containers ?? []) as Any[]).map(blankImage),
+    initContainers: ((spec.initContainers ?? []) as Any[]).map(blankImage),
+    activeDeadlineSeconds: 0,
+    tolerations: [],
+    terminationGracePeriodSeconds: 0,
+  };
+}
+
 /** The pod fields a client may change after creation (upstream's ValidatePodUpdate). */
 export function validatePodUpdate(errors: FieldErrors, spec: Any, old: Any): void {
-  const blankMutable = (s: Any) =>
-    JSON.stringify({
-      ...s,
-      containers: ((s.containers ?? []) as Any[]).map((c) => ({ ...c, image: '' })),
-      initContainers: ((s.initContainers ?? []) as Any[]).map((c) => ({ ...c, image: '' })),
-      activeDeadlineSeconds: 0,
-      tolerations: [],
-      terminationGracePeriodSeconds: 0,
-    });
-  const unchanged = blankMutable(old) === blankMutable(spec);
+  // Tolerations may be added, never taken away or changed (but for their tolerationSeconds).
+  const sameToleration = (a: Any, b: Any) => sameJson({ ...a, tolerationSeconds: 0 }, { ...b, tolerationSeconds: 0 });
+  const current = Array.isArray(spec.tolerations) ? (spec.tolerations as Any[]) : [];
+  const keptTolerations = ((old.tolerations ?? []) as Any[]).every((t) => current.some((n) => sameToleration(n, t)));
+  const unchanged = sameJson(withoutMutableFields(old), withoutMutableFields(spec));
   // Binding sets nodeName once; an update that only adds it is the scheduler's binding.
-  const onlyBound = old.nodeName === undefined && blankMutable({ ...spec, nodeName: undefined }) === blankMutable(old);
-  if (!unchanged && !onlyBound) {
+  const onlyBound = old.nodeName === undefined && sameJson(withoutMutableFields({ ...spec, nodeName: undefined }), withoutMutableFields(old));
+  if (!keptTolerations || !(unchanged || onlyBound)) {
     errors.forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)');
   }
 }

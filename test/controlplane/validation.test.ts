@@ -199,3 +199,45 @@ test('a whole 422 reads as upstream prints it', (t) => {
   });
   t.is(error.message, `Pod "p" is invalid: spec.volumes[0].name: Invalid value: "../..": ${label1123}`);
 });
+
+test('pod updates: tolerations may be added but not removed; binding adds nodeName; key order does not matter', (t) => {
+  const toleration = { key: 'k', operator: 'Exists', effect: 'NoSchedule' };
+  const old = pod({ tolerations: [toleration] });
+  t.deepEqual(validationErrors(pods, pod({ tolerations: [toleration, { key: 'j', operator: 'Exists' }] }), old).causes, []);
+  t.is(validationErrors(pods, pod({ tolerations: [] }), old).causes[0]?.field, 'spec');
+  t.deepEqual(validationErrors(pods, pod({ tolerations: [toleration], nodeName: 'n1' }), old).causes, []);
+  const reordered = { metadata: meta('p'), spec: { restartPolicy: 'Always', tolerations: [{ effect: 'NoSchedule', operator: 'Exists', key: 'k' }], containers: [{ image: 'nginx:1.27', name: 'web' }] } };
+  t.deepEqual(validationErrors(pods, reordered, old).causes, []);
+});
+
+test('scheduling: node affinity operators, pod affinity topology keys, spread skew', (t) => {
+  const affinity = {
+    nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'zone', operator: 'Near', values: ['a'] }] }] } },
+    podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 101, podAffinityTerm: { labelSelector: { matchLabels: { app: 'web' } } } }] },
+  };
+  const causes = validationErrors(pods, pod({ affinity, topologySpreadConstraints: [{ maxSkew: 0, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }] })).causes;
+  t.deepEqual(causes.map((c) => c.field).sort(), [
+    'spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator',
+    'spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologyKey',
+    'spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].weight',
+    'spec.topologySpreadConstraints[0].maxSkew',
+  ]);
+  const fine = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1'] }] }] } }, podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }] } };
+  t.deepEqual(validationErrors(pods, pod({ affinity: fine, topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } }] })).causes, []);
+});
+
+test('status writes: pod IPs and load balancer ingress addresses must be addresses', async (t) => {
+  const { statusErrors } = await import('../../controlplane/validation/status.ts');
+  const fields = (info: ValidatedResource, status: Any) => statusErrors(info, { metadata: meta('x'), status }).causes.map((c) => `${c.field}: ${c.message}`);
+  t.deepEqual(fields(pods, { podIP: '10.244.1.5', podIPs: [{ ip: '10.244.1.5' }], hostIP: '192.168.1.10' }), []);
+  t.deepEqual(fields(pods, { podIP: '10.0.0.1 -j ACCEPT', podIPs: [{ ip: 'x' }] }), [
+    'status.podIP: Invalid value: "10.0.0.1 -j ACCEPT": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+    'status.podIPs[0].ip: Invalid value: "x": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+    'status.podIPs[0].ip: Invalid value: "x": must be equal to the value of podIP',
+  ]);
+  t.deepEqual(fields(services, { loadBalancer: { ingress: [{ ip: '192.168.1.240' }, { hostname: 'lb.example.com' }] } }), []);
+  t.deepEqual(fields(services, { loadBalancer: { ingress: [{ ip: '1.2.3.4\n' }, { hostname: '1.2.3.4' }] } }), [
+    'status.loadBalancer.ingress[0].ip: Invalid value: "1.2.3.4\\n": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)',
+    'status.loadBalancer.ingress[1].hostname: Invalid value: "1.2.3.4": must be a DNS name, not an IP address',
+  ]);
+});

@@ -97,6 +97,20 @@ for (const attempt of attempts) {
   });
 }
 
+test('a status write with a load balancer address that is a rule fragment is refused and changes nothing', async (t) => {
+  const admin = adminIdentity(server.dataDir);
+  const path = `/api/v1/namespaces/${ns}/services/lb`;
+  const created = await call(server, 'POST', `/api/v1/namespaces/${ns}/services`, admin, { metadata: { name: 'lb' }, spec: { type: 'LoadBalancer', selector: { app: 'x' }, ports: [{ port: 80 }] } });
+  t.is(created.status, 201, JSON.stringify(created.body));
+  const reply = await call(server, 'PATCH', `${path}/status`, admin, { status: { loadBalancer: { ingress: [{ ip: '1.2.3.4 -j ACCEPT' }] } } }, 'application/merge-patch+json');
+  t.is(reply.status, 422, JSON.stringify(reply.body));
+  t.is(reply.body.message, 'Service "lb" is invalid: status.loadBalancer.ingress[0].ip: Invalid value: "1.2.3.4 -j ACCEPT": must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)');
+  const after = await call(server, 'GET', path, admin);
+  t.deepEqual(after.body.status?.loadBalancer?.ingress ?? [], []);
+  t.is(after.body.metadata.resourceVersion, created.body.metadata.resourceVersion);
+  t.is((await call(server, 'GET', '/readyz')).status, 200);
+});
+
 test('namespace admin: the same kinds, well formed, are stored', async (t) => {
   const pod = await call(server, 'POST', `/api/v1/namespaces/${ns}/pods`, tenant, { metadata: { name: 'fine' }, spec: { containers: [{ ...container, volumeMounts: [{ name: 'data', mountPath: '/data', subPath: 'app' }] }], volumes: [{ name: 'data', emptyDir: {} }] } });
   t.is(pod.status, 201, JSON.stringify(pod.body));
