@@ -102,3 +102,8 @@ export function validateAppsUpdate(errors: FieldErrors, resource: string, o: Any
     errors.forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden");
   }
 }
+
+/** A ControllerRevision's revision number orders a workload's history, so it is never negative. */
+export function validateControllerRevision(errors: FieldErrors, o: Any): void {
+  checkInteger(errors, 'revision', o.revision, { min: 0 });
+}

@@ -21,7 +21,7 @@ import {
   validateServiceAccount,
 } from './core.ts';
 import { validateEndpointSlice } from './discovery.ts';
-import { validateAppsUpdate, validateDaemonSet, validateDeployment, validateReplicaSet, validateStatefulSet } from './apps.ts';
+import { validateAppsUpdate, validateControllerRevision, validateDaemonSet, validateDeployment, validateReplicaSet, validateStatefulSet } from './apps.ts';
 import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
@@ -63,6 +63,7 @@ const rules: Readonly<Record<string, Rules>> = {
   'apps/replicasets': { create: validateReplicaSet, update: (e, o, old) => validateAppsUpdate(e, 'replicasets', o, old) },
   'apps/daemonsets': { create: validateDaemonSet, update: (e, o, old) => validateAppsUpdate(e, 'daemonsets', o, old) },
   'apps/statefulsets': { create: validateStatefulSet, update: (e, o, old) => validateAppsUpdate(e, 'statefulsets', o, old) },
+  'apps/controllerrevisions': { create: validateControllerRevision },
   'batch/jobs': { create: validateJob, update: validateJobUpdate },
   'batch/cronjobs': { create: validateCronJob },
   'rbac.authorization.k8s.io/roles': { name: 'path', create: (e, o) => validateRole(e, o, true) },
@@ -75,8 +76,15 @@ const rules: Readonly<Record<string, Rules>> = {
   'events.k8s.io/events': { name: 'path' },
 };
 
+const keyOf = (resource: { group: string; resource: string }): string => (resource.group === '' ? resource.resource : `${resource.group}/${resource.resource}`);
+
 function rulesFor(resource: ValidatedResource): Rules {
-  return rules[resource.group === '' ? resource.resource : `${resource.group}/${resource.resource}`] ?? {};
+  return rules[keyOf(resource)] ?? {};
+}
+
+/** Whether the kind has rules of its own here (every stored built-in kind should). */
+export function hasKindRules(resource: { group: string; resource: string }): boolean {
+  return keyOf(resource) in rules;
 }
 
 /** Every problem of the object (and of the change, when `old` is the stored object). */

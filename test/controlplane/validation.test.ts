@@ -241,3 +241,10 @@ test('status writes: pod IPs and load balancer ingress addresses must be address
     'status.loadBalancer.ingress[1].hostname: Invalid value: "1.2.3.4": must be a DNS name, not an IP address',
   ]);
 });
+
+test('every stored built-in kind has validation rules of its own', async (t) => {
+  const { resources, isVirtual } = await import('../../controlplane/api/resources.ts');
+  const { hasKindRules } = await import('../../controlplane/validation/index.ts');
+  const missing = resources.filter((r) => !isVirtual(r) && !hasKindRules(r)).map((r) => `${r.group}/${r.resource}`);
+  t.deepEqual(missing, []);
+});
