@@ -4,6 +4,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, sameJson, type Any } from './fields.ts';
+import { parseSchedule, ScheduleError } from '../controllers/cron-schedule.ts';
 import { validatePodTemplate } from './pod.ts';
 import { validateLabelSelector } from './selectors.ts';
 
@@ -35,18 +36,33 @@ export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
   if (!sameJson(o.spec?.completions, old.spec?.completions)) errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
 }
 
-const scheduleMacros = new Set(['@yearly', '@annually', '@monthly', '@weekly', '@daily', '@midnight', '@hourly']);
-
-/** What the cron parser upstream uses would say about a schedule, or nothing when it parses. */
+/**
+ * What is wrong with a schedule, or nothing. The field count is worded as upstream's cron parser
+ * words it; the values are judged by the parser the CronJob controller runs, so a stored schedule
+ * is one the controller can follow.
+ */
 export function scheduleProblem(schedule: string): string | undefined {
-  const text = schedule.trim().replace(/^(CRON_)?TZ=\S+\s+/, '');
-  if (scheduleMacros.has(text)) return undefined;
-  if (text.startsWith('@every ')) return /^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text) ? undefined : `unrecognized descriptor: ${text}`;
+  if (/^\s*(CRON_)?TZ=/.test(schedule)) return 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead';
+  const text = schedule.trim();
+  if (text.startsWith('@every ')) return /^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text) ? undefined : `failed to parse duration ${text.slice(7)}`;
   const fields = text.split(/\s+/).filter((f) => f !== '');
-  if (fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${text}`;
-  const field = /^(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?|\*\/[0-9]+|[0-9A-Za-z]+(-[0-9A-Za-z]+)?\/[0-9]+)(,(\*|\?|[0-9A-Za-z]+(-[0-9A-Za-z]+)?|\*\/[0-9]+|[0-9A-Za-z]+(-[0-9A-Za-z]+)?\/[0-9]+))*$/;
-  const bad = fields.find((f) => !field.test(f));
-  return bad === undefined ? undefined : `failed to parse field: ${bad}`;
+  if (!text.startsWith('@') && fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${text}`;
+  try {
+    parseSchedule(text, undefined);
+    return undefined;
+  } catch (err) {
+    return err instanceof ScheduleError ? err.message : 'unparseable schedule';
+  }
+}
+
+/** An IANA time zone name the runtime knows (upstream loads it from the zone database). */
+function timeZoneProblem(zone: string): string | undefined {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return undefined;
+  } catch {
+    return `unknown time zone ${zone}`;
+  }
 }
 
 export function validateCronJob(errors: FieldErrors, o: Any): void {
@@ -56,7 +72,10 @@ export function validateCronJob(errors: FieldErrors, o: Any): void {
     const problem = scheduleProblem(spec.schedule);
     if (problem !== undefined) errors.invalid('spec.schedule', spec.schedule, problem);
   }
-  checkString(errors, 'spec.timeZone', spec.timeZone);
+  if (checkString(errors, 'spec.timeZone', spec.timeZone)) {
+    const problem = timeZoneProblem(spec.timeZone);
+    if (problem !== undefined) errors.invalid('spec.timeZone', spec.timeZone, problem);
+  }
   checkEnum(errors, 'spec.concurrencyPolicy', spec.concurrencyPolicy, ['Allow', 'Forbid', 'Replace']);
   checkInteger(errors, 'spec.startingDeadlineSeconds', spec.startingDeadlineSeconds, { min: 0 });
   checkInteger(errors, 'spec.successfulJobsHistoryLimit', spec.successfulJobsHistoryLimit, { min: 0 });
