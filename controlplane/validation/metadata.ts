@@ -41,11 +41,11 @@ export function validateAnnotations(errors: FieldErrors, path: string, annotatio
 const standardFinalizers = new Set(['kubernetes', 'orphan', 'foregroundDeletion']);
 
 function validateFinalizers(errors: FieldErrors, path: string, finalizers: unknown): void {
-  for (const [finalizer] of stringsOf(errors, path, finalizers)) {
+  for (const [finalizer, at] of stringsOf(errors, path, finalizers)) {
     const problems = qualifiedName(finalizer);
     errors.invalidEach(path, finalizer, problems);
     if (problems.length === 0 && !finalizer.includes('/') && !standardFinalizers.has(finalizer)) {
-      errors.invalid(path, finalizer, 'name is neither a standard finalizer name nor is it fully qualified');
+      errors.invalid(at, finalizer, 'name is neither a standard finalizer name nor is it fully qualified');
     }
   }
 }

@@ -24,12 +24,11 @@ import { configMapKey, labelValue, dns1123Label, dns1123Subdomain, envVarName, i
 import { checkQuantity, checkResourceList } from './quantities.ts';
 import { validateAffinity, validateTopologySpread } from './scheduling.ts';
 
-/** Every volume source upstream knows; a volume names at most one (none means emptyDir). */
+/** Every volume source upstream knows, in the order upstream looks at them; a volume names at most one (none means emptyDir). */
 const volumeSources = [
-  'hostPath', 'emptyDir', 'gcePersistentDisk', 'awsElasticBlockStore', 'gitRepo', 'secret', 'nfs', 'iscsi', 'glusterfs',
-  'persistentVolumeClaim', 'rbd', 'flexVolume', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'configMap',
-  'vsphereVolume', 'quobyte', 'azureDisk', 'photonPersistentDisk', 'projected', 'portworxVolume', 'scaleIO', 'storageos', 'csi',
-  'ephemeral', 'image',
+  'emptyDir', 'hostPath', 'gitRepo', 'gcePersistentDisk', 'awsElasticBlockStore', 'secret', 'nfs', 'iscsi', 'glusterfs', 'flexVolume',
+  'persistentVolumeClaim', 'rbd', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk',
+  'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'configMap', 'projected', 'storageos', 'csi', 'ephemeral', 'image',
 ] as const;
 
 const protocols = ['SCTP', 'TCP', 'UDP'];
@@ -66,7 +65,8 @@ function validateDownwardApiItems(errors: FieldErrors, path: string, items: unkn
     checkItemPath(errors, `${at}.path`, item.path);
     checkMode(errors, `${at}.mode`, item.mode);
     const sources = setKeys(item, ['fieldRef', 'resourceFieldRef']);
-    if (sources.length > 1) errors.invalid(at, '', 'fieldRef and resourceFieldRef can not be specified simultaneously');
+    if (sources.length > 1) errors.invalid(at, 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously');
+    else if (sources.length === 0) errors.required(at, 'one of fieldRef and resourceFieldRef is required');
   }
 }
 
@@ -142,8 +142,8 @@ function validateVolumes(errors: FieldErrors, path: string, volumes: unknown): S
       if (names.has(volume.name)) errors.duplicate(`${at}.name`, volume.name);
       names.add(volume.name);
     }
-    const sources = setKeys(volume, volumeSources);
-    if (sources.length > 1) errors.forbidden(`${at}.${sources[1]}`, 'may not specify more than 1 volume type');
+    // Upstream keeps the first source it finds and refuses each further one.
+    for (const extra of setKeys(volume, volumeSources).slice(1)) errors.forbidden(`${at}.${extra}`, 'may not specify more than 1 volume type');
     validateVolumeSource(errors, at, volume);
   }
   return names;
@@ -167,7 +167,7 @@ const handlerKinds = ['exec', 'httpGet', 'tcpSocket', 'grpc'] as const;
 function validateHandler(errors: FieldErrors, path: string, handler: Any): void {
   const kinds = setKeys(handler, handlerKinds);
   if (kinds.length === 0) errors.required(path, 'must specify a handler type');
-  else if (kinds.length > 1) errors.forbidden(`${path}.${kinds[1]}`, 'may not specify more than 1 handler type');
+  for (const extra of kinds.slice(1)) errors.forbidden(`${path}.${extra}`, 'may not specify more than 1 handler type');
   const exec = objectAt(errors, `${path}.exec`, handler.exec);
   if (exec && stringsOf(errors, `${path}.exec.command`, exec.command).length === 0) errors.required(`${path}.exec.command`);
   const httpGet = objectAt(errors, `${path}.httpGet`, handler.httpGet);

@@ -92,7 +92,7 @@ const label1123 = "a lowercase RFC 1123 label must consist of lower case alphanu
 const refused: Array<[string, ValidatedResource, Any, string, string]> = [
   ['a volume name that climbs out of the pod folder', pods, pod({ volumes: [{ name: '../../..', emptyDir: {} }] }), 'spec.volumes[0].name', `Invalid value: "../../..": ${label1123}`],
   ['a duplicate volume name', pods, pod({ volumes: [{ name: 'a', emptyDir: {} }, { name: 'a', emptyDir: {} }] }), 'spec.volumes[1].name', 'Duplicate value: "a"'],
-  ['two sources in one volume', pods, pod({ volumes: [{ name: 'a', emptyDir: {}, hostPath: { path: '/x' } }] }), 'spec.volumes[0].emptyDir', 'Forbidden: may not specify more than 1 volume type'],
+  ['two sources in one volume', pods, pod({ volumes: [{ name: 'a', emptyDir: {}, hostPath: { path: '/x' } }] }), 'spec.volumes[0].hostPath', 'Forbidden: may not specify more than 1 volume type'],
   ['a subPath that climbs out', pods, pod({ volumes: [{ name: 'a', emptyDir: {} }] }, { volumeMounts: [{ name: 'a', mountPath: '/a', subPath: '../../etc' }] }), 'spec.containers[0].volumeMounts[0].subPath', 'Invalid value: "../../etc": must not contain \'..\''],
   ['an absolute subPath', pods, pod({ volumes: [{ name: 'a', emptyDir: {} }] }, { volumeMounts: [{ name: 'a', mountPath: '/a', subPath: '/etc' }] }), 'spec.containers[0].volumeMounts[0].subPath', 'Invalid value: "/etc": must be a relative path'],
   ['a mount of a volume that does not exist', pods, pod({}, { volumeMounts: [{ name: 'ghost', mountPath: '/a' }] }), 'spec.containers[0].volumeMounts[0].name', 'Not found: "ghost"'],
