@@ -205,9 +205,9 @@ function validateEnv(errors: FieldErrors, path: string, env: unknown): void {
     const from = objectAt(errors, `${at}.valueFrom`, variable.valueFrom);
     if (from === undefined) continue;
     const sources = setKeys(from, ['fieldRef', 'resourceFieldRef', 'configMapKeyRef', 'secretKeyRef', 'fileKeyRef']);
-    if (sources.length === 0) errors.required(`${at}.valueFrom`, 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`');
+    if (sources.length === 0) errors.invalid(`${at}.valueFrom`, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`');
+    else if (typeof variable.value === 'string' && variable.value !== '') errors.invalid(`${at}.valueFrom`, '', 'may not be specified when `value` is not empty');
     else if (sources.length > 1) errors.invalid(`${at}.valueFrom`, '', 'may not have more than one field specified at a time');
-    if (typeof variable.value === 'string' && variable.value !== '' && sources.length > 0) errors.invalid(`${at}.valueFrom`, '', 'may not be specified when `value` is not empty');
     for (const ref of ['configMapKeyRef', 'secretKeyRef'] as const) {
       const selector = objectAt(errors, `${at}.valueFrom.${ref}`, from[ref]);
       if (selector === undefined) continue;
