@@ -6,13 +6,16 @@
  * every node's iptables-restore payload, an EndpointSlice whose port is a string.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
 let tenant: Identity;
+let kubeconfigDir: string;
 const ns = 'tenant';
 const label1123 = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
 
@@ -36,7 +39,30 @@ test.before(async () => {
 });
 test.after.always(async () => {
   await server?.destroy();
+  if (kubeconfigDir) rmSync(kubeconfigDir, { recursive: true, force: true });
 });
+
+/** Real kubectl as the tenant: a kubeconfig with the tenant's client certificate. */
+function kubectlAsTenant(args: string[], stdin: string): Promise<{ code: number; stderr: string }> {
+  kubeconfigDir ??= mkdtempSync(join(tmpdir(), 'bosun-validation-'));
+  const kubeconfig = join(kubeconfigDir, 'tenant.kubeconfig');
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
+  writeFileSync(kubeconfig, JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'c', cluster: { server: server.url, 'certificate-authority-data': b64(ca) } }],
+    users: [{ name: 'alice', user: { 'client-certificate-data': b64(tenant.cert!), 'client-key-data': b64(tenant.key!) } }],
+    contexts: [{ name: 'c', context: { cluster: 'c', user: 'alice', namespace: ns } }],
+    'current-context': 'c',
+  }));
+  return new Promise((resolvePromise) => {
+    const child = execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 }, (error, _stdout, stderr) => {
+      resolvePromise({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
+    });
+    child.stdin?.end(stdin);
+  });
+}
 
 const container = { name: 'c', image: 'busybox:1.36' };
 const hostilePodSpec = { containers: [{ ...container, volumeMounts: [{ name: '../../..', mountPath: '/host' }] }], volumes: [{ name: '../../..', emptyDir: {} }] };
@@ -96,6 +122,14 @@ for (const attempt of attempts) {
     t.is((await call(server, 'GET', '/readyz')).status, 200);
   });
 }
+
+test('kubectl apply of the hostile Pod prints the upstream error and stores nothing', async (t) => {
+  const manifest = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'kclimber' }, spec: hostilePodSpec });
+  const result = await kubectlAsTenant(['apply', '-f', '-'], manifest);
+  t.not(result.code, 0);
+  t.true(result.stderr.includes(`The Pod "kclimber" is invalid: spec.volumes[0].name: Invalid value: "../../..": ${label1123}`), result.stderr);
+  t.is((await call(server, 'GET', `/api/v1/namespaces/${ns}/pods/kclimber`, tenant)).status, 404);
+});
 
 test('a status write with a load balancer address that is a rule fragment is refused and changes nothing', async (t) => {
   const admin = adminIdentity(server.dataDir);
