@@ -4,10 +4,19 @@
  * ServiceAccount, LimitRange, ResourceQuota.
  */
 import type { FieldErrors } from './field-errors.ts';
-import { checkBoolean, checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, sameJson, stringMapAt, stringsOf, uniqueTracker, type Any } from './fields.ts';
+import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, objectsOf, sameJson, stringMapAt, stringsOf, uniqueTracker, type Any } from './fields.ts';
 import { cidr, configMapKey, dns1123Label, dns1123Subdomain, ipAddress, labelValue, portNumber, qualifiedName } from './names.ts';
 import { checkResourceList } from './quantities.ts';
 import { protocols } from './service.ts';
+
+/** Upstream's limit on the data of one ConfigMap or Secret (core.MaxSecretSize). */
+export const maxDataSize = 1024 * 1024;
+
+/** Bytes a data map holds: text as UTF-8, base64 values decoded. */
+function dataSize(map: unknown, encoding: 'utf8' | 'base64'): number {
+  if (!isObject(map)) return 0;
+  return Object.values(map).reduce<number>((sum, value) => sum + (typeof value === 'string' ? Buffer.byteLength(value, encoding) : 0), 0);
+}
 
 /** Keys of data maps: each key becomes a file name in the pods that mount the object. */
 function validateDataKeys(errors: FieldErrors, field: string, map: unknown): string[] {
@@ -21,6 +30,7 @@ export function validateConfigMap(errors: FieldErrors, o: Any): void {
   for (const key of validateDataKeys(errors, 'binaryData', o.binaryData)) {
     if (textKeys.has(key)) errors.invalid(`binaryData[${key}]`, key, 'duplicate of key present in data');
   }
+  if (dataSize(o.data, 'utf8') + dataSize(o.binaryData, 'base64') > maxDataSize) errors.tooLong('', maxDataSize);
   checkBoolean(errors, 'immutable', o.immutable);
 }
 
@@ -35,6 +45,7 @@ const requiredSecretKeys: Readonly<Record<string, readonly string[]>> = {
 export function validateSecret(errors: FieldErrors, o: Any): void {
   validateDataKeys(errors, 'data', o.data);
   validateDataKeys(errors, 'stringData', o.stringData);
+  if (dataSize(o.data, 'base64') + dataSize(o.stringData, 'utf8') > maxDataSize) errors.tooLong('data', maxDataSize);
   checkBoolean(errors, 'immutable', o.immutable);
   if (!checkString(errors, 'type', o.type)) return;
   const present = (key: string) => (isSet(o.data?.[key]) && o.data[key] !== '') || (isSet(o.stringData?.[key]) && o.stringData[key] !== '');

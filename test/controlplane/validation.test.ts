@@ -157,6 +157,8 @@ const refused: Array<[string, ValidatedResource, Any, string, string]> = [
   ['a configmap key that climbs out', configmaps, { metadata: meta('c'), data: { '../x': 'y' } }, 'data[../x]', "Invalid value: \"../x\": a valid config key must consist of alphanumeric characters, '-', '_' or '.'"],
   ['a configmap key of ..', configmaps, { metadata: meta('c'), data: { '..': 'y' } }, 'data[..]', "Invalid value: \"..\": must not be '..'"],
   ['a key in both data and binaryData', configmaps, { metadata: meta('c'), data: { a: 'y' }, binaryData: { a: 'AA==' } }, 'binaryData[a]', 'Invalid value: "a": duplicate of key present in data'],
+  ['a configmap over 1 MiB', configmaps, { metadata: meta('c'), data: { a: 'x'.repeat(600 * 1024), b: 'y'.repeat(600 * 1024) } }, '', 'Too long: may not be more than 1048576 bytes'],
+  ['a secret over 1 MiB once decoded', secrets, { metadata: meta('s'), data: { a: Buffer.alloc(1024 * 1024 + 1).toString('base64') } }, 'data', 'Too long: may not be more than 1048576 bytes'],
   ['a tls secret without a key', secrets, { metadata: meta('s'), type: 'kubernetes.io/tls', data: { 'tls.crt': 'AA==' } }, 'data[tls.key]', 'Required value'],
   ['a job that restarts Always', jobs, { metadata: meta('j'), spec: { template: { spec: podSpec({ restartPolicy: 'Always' }) } } }, 'spec.template.spec.restartPolicy', 'Unsupported value: "Always": supported values: "OnFailure", "Never"'],
   ['a negative backoffLimit', jobs, { metadata: meta('j'), spec: { backoffLimit: -1, template: { spec: podSpec({ restartPolicy: 'Never' }) } } }, 'spec.backoffLimit', 'Invalid value: -1: must be greater than or equal to 0'],
