@@ -3,7 +3,7 @@
  * port number belongs is one clean field error, never an exception deeper down. A value that is
  * absent (undefined or null) is "not set", as upstream's decoder treats a JSON null.
  */
-import { FieldErrors, jsonType } from './field-errors.ts';
+import type { FieldErrors } from './field-errors.ts';
 
 export type Any = Record<string, any>;
 export type NameCheck = (value: string) => string[];
