@@ -148,3 +148,19 @@ export function validateDataUpdate(errors: FieldErrors, resource: string, o: Any
   if (o.immutable !== true) errors.forbidden('immutable', 'field is immutable when `immutable` is set');
   if (!sameJson(o.data, old.data) || !sameJson(o.binaryData, old.binaryData)) errors.forbidden('data', 'field is immutable when `immutable` is set');
 }
+
+/**
+ * A core Event written the old way (no eventTime) lives in the namespace of the object it is
+ * about, or in `default` when that object has none (upstream's legacy event rule): a tenant
+ * cannot file events about another namespace's objects.
+ */
+export function validateEvent(errors: FieldErrors, o: Any): void {
+  const involved = objectAt(errors, 'involvedObject', o.involvedObject);
+  for (const field of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const) checkString(errors, `involvedObject.${field}`, involved?.[field]);
+  checkInteger(errors, 'count', o.count, { min: 0 });
+  if (isSet(o.eventTime)) return;
+  const namespace = o.metadata?.namespace ?? '';
+  const involvedNamespace = typeof involved?.namespace === 'string' ? involved.namespace : '';
+  const agrees = involvedNamespace === '' ? namespace === '' || namespace === 'default' : namespace === involvedNamespace;
+  if (!agrees) errors.invalid('involvedObject.namespace', involvedNamespace, 'does not match event.namespace');
+}

@@ -13,6 +13,7 @@ import {
   validateConfigMap,
   validateDataUpdate,
   validateEndpoints,
+  validateEvent,
   validateLimitRange,
   validateNamespace,
   validateNode,
@@ -57,7 +58,7 @@ const rules: Readonly<Record<string, Rules>> = {
   limitranges: { create: validateLimitRange },
   resourcequotas: { create: validateResourceQuota },
   // Event names carry the involved object's name and a suffix; upstream is lenient about them.
-  events: { name: 'path' },
+  events: { name: 'path', create: validateEvent },
   'discovery.k8s.io/endpointslices': { create: (e, o, old) => validateEndpointSlice(e, o, old) },
   'apps/deployments': { create: validateDeployment, update: (e, o, old) => validateAppsUpdate(e, 'deployments', o, old) },
   'apps/replicasets': { create: validateReplicaSet, update: (e, o, old) => validateAppsUpdate(e, 'replicasets', o, old) },

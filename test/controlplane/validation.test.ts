@@ -23,6 +23,7 @@ const roles = resource('rbac.authorization.k8s.io', 'roles', 'Role');
 const rolebindings = resource('rbac.authorization.k8s.io', 'rolebindings', 'RoleBinding');
 const clusterrolebindings = resource('rbac.authorization.k8s.io', 'clusterrolebindings', 'ClusterRoleBinding', false);
 const leases = resource('coordination.k8s.io', 'leases', 'Lease');
+const events = resource('', 'events', 'Event');
 const csrs = resource('certificates.k8s.io', 'certificatesigningrequests', 'CertificateSigningRequest', false);
 
 const meta = (name: string, extra: Any = {}) => ({ name, namespace: 'default', ...extra });
@@ -76,6 +77,8 @@ const valid: Array<[string, ValidatedResource, Any]> = [
   ['cronjob from kubectl create cronjob', cronjobs, { metadata: meta('tick'), spec: { schedule: '*/1 * * * *', jobTemplate: { metadata: { name: 'tick' }, spec: { template: { metadata: {}, spec: podSpec({ restartPolicy: 'OnFailure' }) } } } } }],
   ['role from kubectl create role', roles, { metadata: meta('reader'), rules: [{ verbs: ['get', 'list'], apiGroups: [''], resources: ['pods'] }] }],
   ['rolebinding from kubectl create rolebinding', rolebindings, { metadata: meta('admin-alice'), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' }, subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'alice' }, { kind: 'ServiceAccount', name: 'default', namespace: 'default' }] }],
+  ['event about a pod, as the kubelet writes it', events, { metadata: meta('web-1.17a3b'), involvedObject: { kind: 'Pod', namespace: 'default', name: 'web-1' }, reason: 'Started', type: 'Normal', count: 1 }],
+  ['event about a node, in default', events, { metadata: meta('n1.17a3b'), involvedObject: { kind: 'Node', name: 'n1' }, reason: 'NodeReady', count: 1 }],
   ['lease', leases, { metadata: meta('n1'), spec: { holderIdentity: 'n1', leaseDurationSeconds: 40 } }],
   ['csr', csrs, { metadata: { name: 'node-csr-abc' }, spec: { request: 'AAAA', signerName: 'kubernetes.io/kube-apiserver-client-kubelet', usages: ['digital signature', 'client auth'], expirationSeconds: 86400 } }],
 ];
@@ -166,6 +169,7 @@ const refused: Array<[string, ValidatedResource, Any, string, string]> = [
   ['a cron minute of 61', cronjobs, { metadata: meta('c'), spec: { schedule: '61 * * * *', jobTemplate: { spec: { template: { spec: podSpec({ restartPolicy: 'Never' }) } } } } }, 'spec.schedule', 'Invalid value: "61 * * * *": unparseable schedule'],
   ['a time zone inside the schedule', cronjobs, { metadata: meta('c'), spec: { schedule: 'TZ=UTC 0 * * * *', jobTemplate: { spec: { template: { spec: podSpec({ restartPolicy: 'Never' }) } } } } }, 'spec.schedule', 'Invalid value: "TZ=UTC 0 * * * *": cannot use TZ or CRON_TZ in schedule, use timeZone field instead'],
   ['an unknown time zone', cronjobs, { metadata: meta('c'), spec: { schedule: '0 * * * *', timeZone: 'Mars/Olympus', jobTemplate: { spec: { template: { spec: podSpec({ restartPolicy: 'Never' }) } } } } }, 'spec.timeZone', 'Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus'],
+  ['an event about another namespace\'s object', events, { metadata: meta('x.1'), involvedObject: { kind: 'Pod', namespace: 'kube-system', name: 'etcd' }, reason: 'Killing' }, 'involvedObject.namespace', 'Invalid value: "kube-system": does not match event.namespace'],
   ['a rule without verbs', roles, { metadata: meta('r'), rules: [{ apiGroups: [''], resources: ['pods'] }] }, 'rules[0].verbs', 'Required value: verbs must contain at least one value'],
   ['a namespaced rule on a non-resource URL', roles, { metadata: meta('r'), rules: [{ verbs: ['get'], nonResourceURLs: ['/metrics'] }] }, 'rules[0].nonResourceURLs', 'Invalid value: ["/metrics"]: namespaced rules cannot apply to non-resource URLs'],
   ['a ClusterRoleBinding to a Role', clusterrolebindings, { metadata: { name: 'b' }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' }, subjects: [] }, 'roleRef.kind', 'Unsupported value: "Role": supported values: "ClusterRole"'],
