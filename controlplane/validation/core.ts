@@ -164,3 +164,18 @@ export function validateEvent(errors: FieldErrors, o: Any): void {
   const agrees = involvedNamespace === '' ? namespace === '' || namespace === 'default' : namespace === involvedNamespace;
   if (!agrees) errors.invalid('involvedObject.namespace', involvedNamespace, 'does not match event.namespace');
 }
+
+/** A node's pod subnets are assigned once (upstream's ValidateNodeUpdate), and so is its provider ID. */
+export function validateNodeUpdate(errors: FieldErrors, o: Any, old: Any): void {
+  const cidrsOf = (node: Any): unknown[] => {
+    const spec = isObject(node.spec) ? node.spec : {};
+    if (Array.isArray(spec.podCIDRs) && spec.podCIDRs.length > 0) return spec.podCIDRs;
+    return typeof spec.podCIDR === 'string' && spec.podCIDR !== '' ? [spec.podCIDR] : [];
+  };
+  const before = cidrsOf(old);
+  if (before.length > 0 && !sameJson(before, cidrsOf(o))) errors.forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid');
+  const oldProvider = old.spec?.providerID;
+  if (typeof oldProvider === 'string' && oldProvider !== '' && o.spec?.providerID !== oldProvider) {
+    errors.forbidden('spec.providerID', 'node updates may not change providerID except from "" to valid');
+  }
+}

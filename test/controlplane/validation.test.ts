@@ -258,3 +258,13 @@ test('every stored built-in kind has validation rules of its own', async (t) => 
   const missing = resources.filter((r) => !isVirtual(r) && !hasKindRules(r)).map((r) => `${r.group}/${r.resource}`);
   t.deepEqual(missing, []);
 });
+
+test('node updates: pod subnets and provider ID are assigned once', (t) => {
+  const node = (spec: Any) => ({ metadata: { name: 'n1' }, spec });
+  t.deepEqual(validationErrors(nodes, node({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] }), node({})).causes, []);
+  t.deepEqual(validationErrors(nodes, node({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'], unschedulable: true }), node({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] })).causes, []);
+  const moved = validationErrors(nodes, node({ podCIDR: '10.244.9.0/24', podCIDRs: ['10.244.9.0/24'] }), node({ podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] })).causes;
+  t.deepEqual(moved.map((c) => `${c.field}: ${c.message}`), ['spec.podCIDRs: Forbidden: node updates may not change podCIDR except from "" to valid']);
+  const provider = validationErrors(nodes, node({ providerID: 'b' }), node({ providerID: 'a' })).causes;
+  t.deepEqual(provider.map((c) => c.field), ['spec.providerID']);
+});
