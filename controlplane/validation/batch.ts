@@ -31,9 +31,16 @@ export function validateJob(errors: FieldErrors, o: Any): void {
   validateJobSpec(errors, 'spec', spec);
 }
 
+/**
+ * A Job's selector, completions and pod template are fixed once it exists (upstream's
+ * ValidateJobSpecUpdate); the template may still change while the Job is suspended, before any
+ * of its pods ran (upstream allows its scheduling fields then; this is more lenient, never stricter).
+ */
 export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
   if (!sameJson(o.spec?.selector, old.spec?.selector)) errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
   if (!sameJson(o.spec?.completions, old.spec?.completions)) errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
+  const suspended = old.spec?.suspend === true;
+  if (!suspended && !sameJson(o.spec?.template, old.spec?.template)) errors.invalid('spec.template', o.spec?.template, 'field is immutable');
 }
 
 /**

@@ -268,3 +268,10 @@ test('node updates: pod subnets and provider ID are assigned once', (t) => {
   const provider = validationErrors(nodes, node({ providerID: 'b' }), node({ providerID: 'a' })).causes;
   t.deepEqual(provider.map((c) => c.field), ['spec.providerID']);
 });
+
+test('job updates: the template is fixed unless the job is suspended', (t) => {
+  const job = (image: string, suspend?: boolean) => ({ metadata: meta('j'), spec: { ...(suspend === undefined ? {} : { suspend }), template: { metadata: {}, spec: podSpec({ restartPolicy: 'Never' }, { image }) } } });
+  t.deepEqual(validationErrors(jobs, job('busybox:2'), job('busybox:1')).causes.map((c) => c.field), ['spec.template']);
+  t.deepEqual(validationErrors(jobs, job('busybox:2', true), job('busybox:1', true)).causes, []);
+  t.deepEqual(validationErrors(jobs, { ...job('busybox:1'), metadata: meta('j', { labels: { a: 'b' } }) }, job('busybox:1')).causes, []);
+});
