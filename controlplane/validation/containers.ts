@@ -102,13 +102,15 @@ function validateMounts(errors: FieldErrors, path: string, mounts: unknown, volu
       if (mountPaths.has(mount.mountPath)) errors.invalid(`${at}.mountPath`, mount.mountPath, 'must be unique');
       mountPaths.add(mount.mountPath);
     }
-    if (checkString(errors, `${at}.subPath`, mount.subPath)) checkRelativePath(errors, `${at}.subPath`, mount.subPath);
+    // Upstream reports the path checks on the list's path, without the index (its own quirk, kept
+    // so that clients see the same field).
+    if (checkString(errors, `${at}.subPath`, mount.subPath)) checkRelativePath(errors, `${path}.subPath`, mount.subPath);
     if (checkString(errors, `${at}.subPathExpr`, mount.subPathExpr)) {
       if (isSet(mount.subPath) && mount.subPath !== '') errors.invalid(`${at}.subPathExpr`, mount.subPathExpr, 'subPathExpr and subPath are mutually exclusive');
-      checkRelativePath(errors, `${at}.subPathExpr`, mount.subPathExpr);
+      checkRelativePath(errors, `${path}.subPathExpr`, mount.subPathExpr);
     }
     checkBoolean(errors, `${at}.readOnly`, mount.readOnly);
-    checkEnum(errors, `${at}.mountPropagation`, mount.mountPropagation, ['Bidirectional', 'HostToContainer', 'None']);
+    checkEnum(errors, `${path}.mountPropagation`, mount.mountPropagation, ['Bidirectional', 'HostToContainer', 'None']);
   }
 }
 

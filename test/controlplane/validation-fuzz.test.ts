@@ -64,8 +64,8 @@ interface StringField {
 
 const stringFields: StringField[] = [
   { resource: pods, field: 'spec.volumes[0].name', build: (v) => pod({ volumes: [{ name: v, emptyDir: {} }] }), accepts: dnsLabel },
-  { resource: pods, field: 'spec.containers[0].volumeMounts[0].subPath', build: (v) => pod({ volumes: [{ name: 'v', emptyDir: {} }] }, { volumeMounts: [{ name: 'v', mountPath: '/m', subPath: v }] }), accepts: relativeDescending },
-  { resource: pods, field: 'spec.containers[0].volumeMounts[0].subPathExpr', build: (v) => pod({ volumes: [{ name: 'v', emptyDir: {} }] }, { volumeMounts: [{ name: 'v', mountPath: '/m', subPathExpr: v }] }), accepts: relativeDescending },
+  { resource: pods, field: 'spec.containers[0].volumeMounts.subPath', build: (v) => pod({ volumes: [{ name: 'v', emptyDir: {} }] }, { volumeMounts: [{ name: 'v', mountPath: '/m', subPath: v }] }), accepts: relativeDescending },
+  { resource: pods, field: 'spec.containers[0].volumeMounts.subPathExpr', build: (v) => pod({ volumes: [{ name: 'v', emptyDir: {} }] }, { volumeMounts: [{ name: 'v', mountPath: '/m', subPathExpr: v }] }), accepts: relativeDescending },
   // Upstream asks only that a mountPath is given; the node refuses the rest where it mounts.
   { resource: pods, field: 'spec.containers[0].volumeMounts[0].mountPath', build: (v) => pod({ volumes: [{ name: 'v', emptyDir: {} }] }, { volumeMounts: [{ name: 'v', mountPath: v }] }), accepts: (v) => v !== '' },
   { resource: pods, field: 'spec.volumes[0].configMap.items[0].path', build: (v) => pod({ volumes: [{ name: 'v', configMap: { name: 'c', items: [{ key: 'k', path: v }] } }] }), accepts: itemPath },

@@ -80,7 +80,7 @@ const attempts: Array<{ title: string; collection: string; name: string; body: u
     collection: `/api/v1/namespaces/${ns}/pods`,
     name: 'subpath',
     body: { metadata: { name: 'subpath' }, spec: { containers: [{ ...container, volumeMounts: [{ name: 'v', mountPath: '/v', subPath: '../../../../etc' }] }], volumes: [{ name: 'v', emptyDir: {} }] } },
-    message: `Pod "subpath" is invalid: spec.containers[0].volumeMounts[0].subPath: Invalid value: "../../../../etc": must not contain '..'`,
+    message: `Pod "subpath" is invalid: spec.containers[0].volumeMounts.subPath: Invalid value: "../../../../etc": must not contain '..'`,
   },
   {
     title: 'a Deployment whose template carries the same volume',
