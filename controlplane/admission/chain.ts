@@ -1,7 +1,8 @@
 /**
  * The admission chain the registry calls before every write: defaulting, DefaultTolerationSeconds,
- * ClusterIP/NodePort allocation, namespace existence and termination, validation, then Pod Security
- * (validating admission, so it sees the object as mutated) and ResourceQuota.
+ * ClusterIP/NodePort allocation, namespace existence and termination, validation (one module per API
+ * group, in ../validation/), then Pod Security (validating admission, so it sees the object as
+ * mutated) and ResourceQuota.
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -18,19 +19,12 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
-import { defaultReplicationController, validateReplicationControllerSpec } from './replication-controller.ts';
+import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
 import { defaultPodSecurityConfig, type PodSecurityConfig } from './pod-security/config.ts';
-import {
-  FieldErrors,
-  type NameRule,
-  validateMetadata,
-  validatePodSpec,
-  validateSelectorMatchesTemplate,
-  validateServiceSpec,
-} from './validation.ts';
+import { FieldErrors, validateObject, validateStatus } from '../validation/index.ts';
 
 type Any = Record<string, any>;
 
@@ -53,15 +47,6 @@ export interface AdmissionDeps {
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
 }
-
-const nameRules: Record<string, NameRule> = {
-  namespaces: 'label',
-  services: 'label1035',
-  roles: 'path',
-  clusterroles: 'path',
-  rolebindings: 'path',
-  clusterrolebindings: 'path',
-};
 
 const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
 
@@ -142,6 +127,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    if (subresource === 'status') validateStatus(info, o);
     if (subresource !== undefined) return;
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
@@ -157,7 +143,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         if (violations.length > 0) throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
-      validate(info, o, request.old);
+      validateObject(info, o, request.old as Any | undefined);
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
@@ -198,57 +184,4 @@ function mutate(info: ResourceInfo, o: Any, creating: boolean, tolerationSeconds
     }
   }
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o, creating);
-}
-
-/** Fields that may not change once set, by resource. */
-function checkImmutable(errors: FieldErrors, info: ResourceInfo, o: Any, old: Any): void {
-  const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
-  const immutable = (field: string, a: unknown, b: unknown) => {
-    if (!same(a, b)) errors.invalid(field, a, 'field is immutable');
-  };
-  if (info.group === 'apps' && ['deployments', 'replicasets', 'daemonsets', 'statefulsets'].includes(info.resource)) {
-    immutable('spec.selector', o.spec?.selector, old.spec?.selector);
-  }
-  if (info.group === 'batch' && info.resource === 'jobs') {
-    immutable('spec.selector', o.spec?.selector, old.spec?.selector);
-    immutable('spec.completions', o.spec?.completions, old.spec?.completions);
-  }
-  if (info.group === '' && info.resource === 'secrets') immutable('type', o.type, old.type);
-  if (info.group === '' && (info.resource === 'configmaps' || info.resource === 'secrets') && old.immutable === true) {
-    if (o.immutable !== true) errors.forbidden('immutable', 'field is immutable when `immutable` is set');
-    if (!same(o.data, old.data) || !same(o.binaryData, old.binaryData)) errors.forbidden('data', 'field is immutable when `immutable` is set');
-  }
-  if (info.group === 'rbac.authorization.k8s.io' && (info.resource === 'rolebindings' || info.resource === 'clusterrolebindings')) {
-    if (!same(o.roleRef, old.roleRef)) errors.invalid('roleRef', o.roleRef, 'cannot change roleRef');
-  }
-}
-
-function validate(info: ResourceInfo, o: Any, old: KubeObject | undefined): void {
-  const errors = new FieldErrors();
-  validateMetadata(errors, o.metadata, nameRules[info.resource] ?? 'subdomain');
-  if (info.group === '' && info.resource === 'pods') {
-    validatePodSpec(errors, o.spec, 'spec');
-    if (old) {
-      const before = old.spec as Any;
-      // Only a few pod fields may change after creation.
-      const strip = (spec: Any) => JSON.stringify({ ...spec, containers: (spec.containers ?? []).map((c: Any) => ({ ...c, image: '' })), initContainers: (spec.initContainers ?? []).map((c: Any) => ({ ...c, image: '' })), activeDeadlineSeconds: 0, tolerations: [], terminationGracePeriodSeconds: 0 });
-      if (strip(before) !== strip(o.spec) && !(before.nodeName === undefined && strip({ ...o.spec, nodeName: undefined }) === strip(before))) {
-        errors.forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`, `spec.initContainers[*].image`, `spec.activeDeadlineSeconds`, `spec.tolerations` (only additions to existing tolerations) or `spec.terminationGracePeriodSeconds`');
-      }
-    }
-  }
-  if (info.group === '' && info.resource === 'services') validateServiceSpec(errors, o.spec);
-  if (info.group === '' && info.resource === 'replicationcontrollers') validateReplicationControllerSpec(errors, o.spec);
-  if ((info.group === 'apps' && info.resource !== 'controllerrevisions') || (info.group === 'batch' && info.resource === 'jobs')) {
-    if (info.resource !== 'jobs') validateSelectorMatchesTemplate(errors, o.spec);
-    validatePodSpec(errors, o.spec?.template?.spec, 'spec.template.spec');
-    if (info.resource === 'deployments' && o.spec?.replicas !== undefined && (!Number.isInteger(o.spec.replicas) || o.spec.replicas < 0)) {
-      errors.invalid('spec.replicas', o.spec.replicas, 'must be greater than or equal to 0');
-    }
-  }
-  if (old) checkImmutable(errors, info, o, old as Any);
-  if (info.group === 'batch' && info.resource === 'cronjobs') {
-    if (typeof o.spec?.schedule !== 'string' || o.spec.schedule === '') errors.required('spec.schedule');
-  }
-  errors.throwIfAny(info.kind, info.group, o.metadata?.name ?? '');
 }

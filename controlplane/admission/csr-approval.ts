@@ -17,7 +17,7 @@ import type { SignerPermission } from '../auth/signer-permission.ts';
 import type { UserInfo } from '../auth/types.ts';
 import { legacyUnknownSigner, parseRequest, type CsrCondition, type CsrObject } from '../certificates/csr.ts';
 import { mastersGroup } from '../certificates/signer-rules.ts';
-import { FieldErrors } from './validation.ts';
+import { FieldErrors } from '../validation/field-errors.ts';
 
 const kind = 'CertificateSigningRequest';
 const group = 'certificates.k8s.io';

@@ -1,0 +1,115 @@
+/**
+ * Validation of every object the API server stores, as upstream validates it: one table from
+ * resource to its rules (per API group, in the files beside this one), the metadata rules for all,
+ * and the update rules that compare with the stored object. Collects every problem, then refuses
+ * with one 422 Invalid naming each field.
+ */
+import { FieldErrors } from './field-errors.ts';
+import { isObject, type Any } from './fields.ts';
+import { validateObjectMeta, type NameRule } from './metadata.ts';
+import { validatePodSpec, validatePodUpdate } from './pod.ts';
+import { validateServiceSpec } from './service.ts';
+import {
+  validateConfigMap,
+  validateDataUpdate,
+  validateEndpoints,
+  validateEvent,
+  validateLimitRange,
+  validateNamespace,
+  validateNode,
+  validateNodeUpdate,
+  validateResourceQuota,
+  validateSecret,
+  validateServiceAccount,
+} from './core.ts';
+import { validateEndpointSlice } from './discovery.ts';
+import { validateAppsUpdate, validateControllerRevision, validateDaemonSet, validateDeployment, validateReplicaSet, validateStatefulSet } from './apps.ts';
+import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
+import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
+import { validateLease } from './coordination.ts';
+import { validateReplicationController } from './replication-controller.ts';
+import { validateCsr } from './certificates.ts';
+import { statusErrors } from './status.ts';
+
+export { FieldErrors } from './field-errors.ts';
+
+/** What validation needs to know about the resource being written. */
+export interface ValidatedResource {
+  readonly group: string;
+  readonly resource: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+}
+
+interface Rules {
+  /** The name format of the kind (DNS-1123 subdomain unless said otherwise). */
+  readonly name?: NameRule;
+  readonly create?: (errors: FieldErrors, o: Any, old: Any | undefined) => void;
+  readonly update?: (errors: FieldErrors, o: Any, old: Any) => void;
+}
+
+const rules: Readonly<Record<string, Rules>> = {
+  pods: { create: (e, o) => validatePodSpec(e, o.spec, 'spec'), update: (e, o, old) => validatePodUpdate(e, o.spec ?? {}, old.spec ?? {}) },
+  services: { name: 'label1035', create: (e, o) => validateServiceSpec(e, o.spec) },
+  endpoints: { create: validateEndpoints },
+  configmaps: { create: validateConfigMap, update: (e, o, old) => validateDataUpdate(e, 'configmaps', o, old) },
+  secrets: { create: validateSecret, update: (e, o, old) => validateDataUpdate(e, 'secrets', o, old) },
+  nodes: { create: validateNode, update: validateNodeUpdate },
+  namespaces: { name: 'label', create: validateNamespace },
+  serviceaccounts: { create: validateServiceAccount },
+  limitranges: { create: validateLimitRange },
+  resourcequotas: { create: validateResourceQuota },
+  // Event names carry the involved object's name and a suffix; upstream is lenient about them.
+  events: { name: 'path', create: validateEvent },
+  replicationcontrollers: { create: validateReplicationController },
+  'discovery.k8s.io/endpointslices': { create: (e, o, old) => validateEndpointSlice(e, o, old) },
+  'apps/deployments': { create: validateDeployment, update: (e, o, old) => validateAppsUpdate(e, 'deployments', o, old) },
+  'apps/replicasets': { create: validateReplicaSet, update: (e, o, old) => validateAppsUpdate(e, 'replicasets', o, old) },
+  'apps/daemonsets': { create: validateDaemonSet, update: (e, o, old) => validateAppsUpdate(e, 'daemonsets', o, old) },
+  'apps/statefulsets': { create: validateStatefulSet, update: (e, o, old) => validateAppsUpdate(e, 'statefulsets', o, old) },
+  'apps/controllerrevisions': { create: validateControllerRevision },
+  'batch/jobs': { create: validateJob, update: validateJobUpdate },
+  'batch/cronjobs': { create: validateCronJob },
+  'rbac.authorization.k8s.io/roles': { name: 'path', create: (e, o) => validateRole(e, o, true) },
+  'rbac.authorization.k8s.io/clusterroles': { name: 'path', create: (e, o) => validateRole(e, o, false) },
+  'rbac.authorization.k8s.io/rolebindings': { name: 'path', create: (e, o) => validateBinding(e, o, true), update: validateBindingUpdate },
+  'rbac.authorization.k8s.io/clusterrolebindings': { name: 'path', create: (e, o) => validateBinding(e, o, false), update: validateBindingUpdate },
+  'coordination.k8s.io/leases': { create: validateLease },
+  // Upstream does not care what certificate requests are called.
+  'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
+  'events.k8s.io/events': { name: 'path' },
+};
+
+const keyOf = (resource: { group: string; resource: string }): string => (resource.group === '' ? resource.resource : `${resource.group}/${resource.resource}`);
+
+function rulesFor(resource: ValidatedResource): Rules {
+  return rules[keyOf(resource)] ?? {};
+}
+
+/** Whether the kind has rules of its own here (every stored built-in kind should). */
+export function hasKindRules(resource: { group: string; resource: string }): boolean {
+  return keyOf(resource) in rules;
+}
+
+/** Every problem of the object (and of the change, when `old` is the stored object). */
+export function validationErrors(resource: ValidatedResource, object: Any, old?: Any): FieldErrors {
+  const errors = new FieldErrors();
+  const kindRules = rulesFor(resource);
+  if (!isObject(object.metadata)) errors.wrongType('metadata', object.metadata, 'object');
+  else validateObjectMeta(errors, object.metadata, kindRules.name ?? 'subdomain', resource.namespaced);
+  kindRules.create?.(errors, object, old);
+  if (old !== undefined) kindRules.update?.(errors, object, old);
+  return errors;
+}
+
+/** Throws 422 Invalid, in upstream's words, when the object may not be stored. */
+export function validateObject(resource: ValidatedResource, object: Any, old?: Any): void {
+  const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
+  validationErrors(resource, object, old).throwIfAny(resource.kind, resource.group, name);
+}
+
+/** Throws 422 Invalid when a write through the status subresource carries a malformed status. */
+export function validateStatus(resource: ValidatedResource, object: Any): void {
+  const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
+  statusErrors(resource, object).throwIfAny(resource.kind, resource.group, name);
+}
