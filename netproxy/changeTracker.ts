@@ -95,7 +95,7 @@ export class ChangeTracker {
     if (meta === undefined) return;
     const key = keyOf(meta);
     const clean = current === undefined ? undefined : sanitizeService(current);
-    if (clean !== undefined) this.#report('Service', meta, clean.object === undefined ? undefined : key, clean.problems);
+    if (clean !== undefined) this.#report('Service', meta, clean.identified ? key : undefined, clean.problems);
     if (clean?.object === undefined) this.#services.delete(key);
     else this.#services.set(key, clean.object);
     this.#dirty.add(key);

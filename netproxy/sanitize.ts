@@ -19,6 +19,8 @@ export interface Sanitized<T> {
   object: T | undefined;
   /** What was left out, one field error each; empty for a clean object. */
   problems: string[];
+  /** Whether namespace and name are usable (an event can name the object). */
+  identified: boolean;
 }
 
 const protocols: readonly WireProtocol[] = ['TCP', 'UDP', 'SCTP'];
@@ -71,15 +73,15 @@ function servicePortProblems(port: ServicePortSpec, at: string): string[] {
 
 export function sanitizeService(service: Service): Sanitized<Service> {
   const identity = identityProblems('Service', service.metadata);
-  if (identity.length > 0) return { object: undefined, problems: identity };
+  if (identity.length > 0) return { object: undefined, problems: identity, identified: false };
   const spec = service.spec ?? {};
   const problems: string[] = [];
   if (spec.type !== undefined && !serviceTypes.includes(spec.type)) {
-    return { object: undefined, problems: [invalidValue('spec.type', spec.type, [`supported values: ${serviceTypes.map((t) => `"${t}"`).join(', ')}`])] };
+    return { object: undefined, problems: [invalidValue('spec.type', spec.type, [`supported values: ${serviceTypes.map((t) => `"${t}"`).join(', ')}`])], identified: true };
   }
   const clusterIP = spec.clusterIP;
   if (clusterIP !== undefined && clusterIP !== '' && clusterIP !== 'None' && ipProblems(clusterIP).length > 0) {
-    return { object: undefined, problems: [invalidValue('spec.clusterIP', clusterIP, ipProblems(clusterIP))] };
+    return { object: undefined, problems: [invalidValue('spec.clusterIP', clusterIP, ipProblems(clusterIP))], identified: true };
   }
   const ports = (spec.ports ?? []).filter((port, i) => {
     const found = servicePortProblems(port, `spec.ports[${i}]`);
@@ -106,12 +108,12 @@ export function sanitizeService(service: Service): Sanitized<Service> {
   }
   const healthProblems = optionalPortProblems(spec.healthCheckNodePort);
   if (healthProblems.length > 0) problems.push(invalidValue('spec.healthCheckNodePort', spec.healthCheckNodePort, healthProblems));
-  if (problems.length === 0) return { object: service, problems };
+  if (problems.length === 0) return { object: service, problems, identified: true };
   const cleanSpec: Service['spec'] = { ...spec, ports, externalIPs };
   if (affinityConfig === undefined) delete cleanSpec.sessionAffinityConfig;
   if (healthProblems.length > 0) delete cleanSpec.healthCheckNodePort;
   const status = service.status?.loadBalancer ? { ...service.status, loadBalancer: { ...service.status.loadBalancer, ingress } } : service.status;
-  return { object: { ...service, spec: cleanSpec, ...(status !== undefined ? { status } : {}) }, problems };
+  return { object: { ...service, spec: cleanSpec, ...(status !== undefined ? { status } : {}) }, problems, identified: true };
 }
 
 export function sanitizeEndpointSlice(slice: EndpointSlice): Sanitized<EndpointSlice> {
@@ -120,7 +122,7 @@ export function sanitizeEndpointSlice(slice: EndpointSlice): Sanitized<EndpointS
   if (owner !== undefined && dnsLabelProblems(owner).length > 0) {
     identity.push(invalidValue(`metadata.labels[${serviceNameLabel}]`, owner, dnsLabelProblems(owner)));
   }
-  if (identity.length > 0) return { object: undefined, problems: identity };
+  if (identity.length > 0) return { object: undefined, problems: identity, identified: false };
   const problems: string[] = [];
   const ports = (slice.ports ?? []).filter((port, i) => {
     const checks: [string, unknown, string[]][] = [
@@ -141,6 +143,6 @@ export function sanitizeEndpointSlice(slice: EndpointSlice): Sanitized<EndpointS
     });
     return addresses.length > 0 ? [{ ...endpoint, addresses }] : [];
   });
-  if (problems.length === 0) return { object: slice, problems };
-  return { object: { ...slice, ports, endpoints }, problems };
+  if (problems.length === 0) return { object: slice, problems, identified: true };
+  return { object: { ...slice, ports, endpoints }, problems, identified: true };
 }

@@ -56,7 +56,7 @@ test('hostile fields are left out of the iptables payload, reported once; good s
     'EndpointSlice default/ext-abc -> default/ext',
     'EndpointSlice default/stringport-abc -> default/stringport',
     'Service default/bad"name -> -',
-    'Service default/badip -> -',
+    'Service default/badip -> default/badip',
     'Service default/bigport -> default/bigport',
     'Service default/ext -> default/ext',
     'Service default/icmp -> default/icmp',
@@ -136,4 +136,22 @@ test('a failing sync backs off 1 s doubling to 30 s, counts failures, and recove
   t.true(proxy.metrics.lastQueuedTimestamp.value > 0);
   t.regex(proxy.metrics.text(), /kubeproxy_sync_proxy_rules_iptables_restore_failures_total 8/);
   t.true(proxy.appliedGeneration > 0, 'the ninth try succeeded');
+});
+
+test('the agent turns a refusal into one Warning event on the Service', async (t) => {
+  const { reportProxyRefusal, refusedFieldsReason } = await import('../../agent/events/service-events.ts');
+  const events: unknown[][] = [];
+  const recorder = { event: (...args: unknown[]) => { events.push(args); } };
+  const host = new FakeHost();
+  const proxy = proxyOn(host, { onRefused: (refusal) => reportProxyRefusal(recorder, refusal) });
+  for (const svc of hostileServices()) proxy.onServiceUpdate(undefined, svc);
+  proxy.onEndpointSliceUpdate(undefined, hostileSlices()[0]!);
+  const onBigPort = events.find(([ref]) => (ref as { name: string }).name === 'bigport');
+  t.deepEqual(onBigPort, [
+    { kind: 'Service', apiVersion: 'v1', namespace: 'default', name: 'bigport' }, 'Warning', refusedFieldsReason,
+    'Service: left out of the service rules of this node: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive',
+  ]);
+  t.truthy(events.find(([ref, , , message]) => (ref as { name: string }).name === 'stringport' && String(message).startsWith('EndpointSlice stringport-abc: ')));
+  t.false(events.some(([ref]) => (ref as { name: string }).name === 'bad"name'), 'no event on an object whose identity is unusable');
+  t.truthy(events.find(([ref]) => (ref as { name: string }).name === 'badip'), 'a Service left out whole because of its clusterIP still gets its event');
 });
