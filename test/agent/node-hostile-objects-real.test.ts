@@ -34,9 +34,7 @@ let etcd: EtcdProcess | undefined;
 let store: Etcd3 | undefined;
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
-let cri: CriClient | undefined;
 let kubeconfig = '';
-let agentRoot = '';
 
 test.before(async () => {
   etcd = await startEtcd();
@@ -46,8 +44,6 @@ test.before(async () => {
   const plane = await sandbox.startControlPlane(['--datastore', 'etcd', '--etcd-endpoints', etcd.endpoint]);
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;
-  agentRoot = join(node.stateDir, 'agent');
-  cri = new CriClient(node.criEndpoint);
   agent = new AgentProcess(node, plane.nodeKubeconfig, ['--cluster-dns-serve', 'true']);
   agent.start();
   await agent.ready();
@@ -57,7 +53,6 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  cri?.close();
   if (agent?.running) await agent.stop(5_000);
   agent?.close();
   await sandbox?.destroy();
@@ -117,7 +112,10 @@ test.serial('a pod whose volume name climbs out of its folder is refused with an
   }, { what: 'a Warning event on pod climber', timeoutMs: 60_000, intervalMs: 500 });
   t.regex(events, /FailedCreatePodSandBox: .*spec\.volumes\[0\]\.name: Invalid value: "\.\.\/\.\.\/\.\.\/\.\.\/\.\.\/climbed": a lowercase RFC 1123 label/);
   const uid = (await kubectl('get', 'pod', 'climber', '-o', 'jsonpath={.metadata.uid}')).trim();
-  t.deepEqual(await cri!.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }), [], 'no sandbox');
+  const cri = new CriClient(sandbox!.nodes[0]!.criEndpoint);
+  t.teardown(() => cri.close());
+  const agentRoot = join(sandbox!.nodes[0]!.stateDir, 'agent');
+  t.deepEqual(await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': uid } }), [], 'no sandbox');
   // wherever the name could lead from the volume folder, nothing was made there
   const volumeParent = join(agentRoot, 'pods', uid, 'volumes', 'kubernetes.io~empty-dir');
   for (let up = 1; up <= 8; up++) t.false(existsSync(join(volumeParent, '../'.repeat(up), 'climbed')), `${up} levels up`);
