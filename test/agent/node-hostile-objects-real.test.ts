@@ -9,7 +9,9 @@
  *  - a Service with a port name that would inject a rule and a port 70000, and an EndpointSlice
  *    with a string port: nothing of them in the node's iptables-save, a Warning event on each
  *    Service, and a good Service still reaches its pod through the proxy rules;
- *  - the bad SRV record does not take the agent's DNS down: it keeps answering.
+ *  - the bad SRV record does not take the agent's DNS down: it keeps answering;
+ *  - an unhandled rejection and an uncaught exception (made on purpose through a preloaded module)
+ *    are logged with their origin and the agent keeps running.
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +31,8 @@ import { AgentProcess } from './agent-process.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
+/** Makes the agent reject a promise and throw from a timer on SIGUSR2. */
+const escapeOnSignal = join(import.meta.dirname, 'preload', 'escape-on-signal.mjs');
 
 let etcd: EtcdProcess | undefined;
 let store: Etcd3 | undefined;
@@ -45,7 +49,7 @@ test.before(async () => {
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;
   agent = new AgentProcess(node, plane.nodeKubeconfig, ['--cluster-dns-serve', 'true']);
-  agent.start();
+  agent.start([], ['--import', escapeOnSignal]);
   await agent.ready();
   await waitFor(async () => / Ready /.test(await kubectl('get', 'nodes', '--no-headers')), { what: 'the node Ready', timeoutMs: 90_000, intervalMs: 500 });
   // the controllers publish these; pods need both
@@ -187,4 +191,24 @@ test.serial('hostile Service and EndpointSlice fields stay out of iptables; a go
   t.truthy(agent!.running, 'the agent is still up');
   await kubectl('delete', 'service', 'web', 'injector', 'stringport', '--wait=false');
   await kubectl('delete', 'pod', 'web', '--wait=false');
+});
+
+test.serial('an unhandled rejection and an uncaught exception in the agent are logged with their origin; it keeps running', async (t) => {
+  const run = agent!.running;
+  if (run === undefined) return t.fail('the agent does not run');
+  process.kill(run.pid, 'SIGUSR2');
+  const logged = await waitFor(() => {
+    const lines = agent!.lines().filter((line) => typeof line.origin === 'string');
+    return lines.length >= 2 ? lines : undefined;
+  }, { what: 'both escaped errors in the agent log', timeoutMs: 20_000, intervalMs: 200 });
+  t.deepEqual(logged.map((line) => [line.origin, (line.err as { message: string }).message]), [
+    ['unhandledRejection', 'test: a rejection nobody handles'],
+    ['uncaughtException', 'test: an exception thrown from a timer'],
+  ]);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  t.is(agent!.running, run, 'the same agent process still runs');
+  // and still does its work: the node stays Ready and a new pod starts
+  await kubectlCreate([pod('after-escape', { nodeName: sandbox!.nodes[0]!.name })]);
+  await waitFor(async () => (await kubectl('get', 'pod', 'after-escape', '-o', 'jsonpath={.status.phase}')) === 'Running', { what: 'pod after-escape Running', timeoutMs: 60_000, intervalMs: 500 });
+  await kubectl('delete', 'pod', 'after-escape', '--wait=false');
 });
