@@ -38,7 +38,11 @@ export interface MountPlan {
   hostPathType?: string;
   /** Allowed prefixes and refused paths, for hostPath volumes. */
   hostPathPolicy?: HostPathPolicy;
-  /** The agent-made folder (the pods folder) the host side must stay inside; not for hostPath. */
+  /**
+   * The pods folder, when the host side is something the agent makes below it (a volume folder, a
+   * subPath bind, the termination message): it must stay inside it after symlinks. Unset for a
+   * hostPath mounted as it is (the allow list governs that).
+   */
   insideOf?: string;
 }
 
