@@ -38,6 +38,7 @@ import { DnsServer } from './dns/server.ts';
 import { EventRecorder } from './events/event-recorder.ts';
 import { kubeEventSink } from './events/kube-event-sink.ts';
 import { podEvents } from './events/pod-events.ts';
+import { reportProxyRefusal } from './events/service-events.ts';
 import { createHealthzServer } from './healthz.ts';
 import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
 import { KubeletPort } from './kubelet-server/kubelet-port.ts';
@@ -354,6 +355,7 @@ export class Agent {
         config: { ...defaultProxyConfig, ...(config.clusterCIDR ? { clusterCIDR: config.clusterCIDR } : {}) },
         mode: config.proxyMode,
         logger: log.child({ loop: 'proxy' }),
+        onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
       });
       let dns: DnsServer | undefined;
       if (config.dnsServe) {

@@ -105,8 +105,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
-    const [{ Agent }, { AgentStartError }, flags, { pino }] = await Promise.all([
-      import('../agent/agent.ts'), import('../agent/agent-errors.ts'), import('../agent/node/node-flags.ts'), import('pino'),
+    const [{ Agent }, { AgentStartError }, flags, { pino }, { installProcessGuard }] = await Promise.all([
+      import('../agent/agent.ts'), import('../agent/agent-errors.ts'), import('../agent/node/node-flags.ts'), import('pino'), import('../agent/process-guard.ts'),
     ]);
     let labels, taints, reserved;
     try {
@@ -174,12 +174,14 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const stop = () => abort.abort();
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
+    const guard = installProcessGuard(log);
     try {
       await agent.run(abort.signal);
     } catch (err) {
       if (err instanceof AgentStartError) throw new CliError(err.message);
       throw new CliError(`agent failed: ${(err as Error).message}`);
     } finally {
+      guard.uninstall();
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
     }

@@ -10,6 +10,17 @@ import {
 } from './kubeShapes.ts';
 import type { Endpoint, Protocol, ServicePortState } from './servicePort.ts';
 import { ipToNumber, isIPv4 } from './ipv4.ts';
+import { sanitizeEndpointSlice, sanitizeService } from './sanitize.ts';
+
+/** An object (or part of one) the tracker left out because a field breaks the API's rules. */
+export interface Refusal {
+  kind: 'Service' | 'EndpointSlice';
+  namespace: string;
+  name: string;
+  /** The Service the event belongs on: the object itself, or the slice's owner; undefined if unknown. */
+  service: string | undefined;
+  problems: readonly string[];
+}
 
 export interface ServiceChange {
   /** `namespace/name` */
@@ -48,9 +59,25 @@ export class ChangeTracker {
   #nodeSignature = '';
   #nodeDirty = false;
   #nodeAddresses: string[] = [];
+  readonly #onRefused: (refusal: Refusal) => void;
+  /** What was last reported refused per object (kind/namespace/name), so a resync does not repeat it. */
+  readonly #refused = new Map<string, string>();
 
-  constructor(nodeName: string) {
+  constructor(nodeName: string, onRefused: (refusal: Refusal) => void = () => {}) {
     this.#nodeName = nodeName;
+    this.#onRefused = onRefused;
+  }
+
+  /** Reports problems of an object once per distinct set; a clean object clears its entry. */
+  #report(kind: Refusal['kind'], meta: { namespace?: string; name: string }, service: string | undefined, problems: readonly string[]): void {
+    const id = `${kind}/${meta.namespace ?? 'default'}/${meta.name}`;
+    const signature = problems.join('\n');
+    if (problems.length === 0 || this.#refused.get(id) === signature) {
+      if (problems.length === 0) this.#refused.delete(id);
+      return;
+    }
+    this.#refused.set(id, signature);
+    this.#onRefused({ kind, namespace: String(meta.namespace ?? 'default'), name: String(meta.name), service, problems });
   }
 
   get nodeName(): string {
@@ -67,14 +94,22 @@ export class ChangeTracker {
     const meta = (current ?? previous)?.metadata;
     if (meta === undefined) return;
     const key = keyOf(meta);
-    if (current === undefined) this.#services.delete(key);
-    else this.#services.set(key, current);
+    const clean = current === undefined ? undefined : sanitizeService(current);
+    if (clean !== undefined) this.#report('Service', meta, clean.identified ? key : undefined, clean.problems);
+    if (clean?.object === undefined) this.#services.delete(key);
+    else this.#services.set(key, clean.object);
     this.#dirty.add(key);
   }
 
-  onEndpointSliceUpdate(previous: EndpointSlice | undefined, current: EndpointSlice | undefined): void {
-    const meta = (current ?? previous)?.metadata;
+  onEndpointSliceUpdate(previous: EndpointSlice | undefined, original: EndpointSlice | undefined): void {
+    const meta = (original ?? previous)?.metadata;
     if (meta === undefined) return;
+    const clean = original === undefined ? undefined : sanitizeEndpointSlice(original);
+    const current = clean?.object;
+    if (clean !== undefined) {
+      const owner = current?.metadata.labels?.[serviceNameLabel];
+      this.#report('EndpointSlice', meta, owner === undefined ? undefined : `${meta.namespace ?? 'default'}/${owner}`, clean.problems);
+    }
     const sliceKey = keyOf(meta);
     const oldOwner = this.#sliceOwner.get(sliceKey);
     if (oldOwner !== undefined) {

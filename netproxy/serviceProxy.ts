@@ -9,7 +9,8 @@
  * canary shows that someone flushed our tables.
  */
 import type { HookRule } from './chainNames.ts';
-import { ChangeTracker, type ServiceChange } from './changeTracker.ts';
+import { ChangeTracker, type Refusal, type ServiceChange } from './changeTracker.ts';
+import { syncRetryDelayMs } from './syncBackoff.ts';
 import type { CommandRunner } from './commandRunner.ts';
 import { cleanConntrack } from './conntrackCleaner.ts';
 import { planConntrackCleanup } from './conntrackPlanner.ts';
@@ -53,6 +54,8 @@ export interface ServiceProxyOptions {
   logger?: ProxyLogger;
   /** Told the local endpoint counts after every sync (serves healthCheckNodePorts). */
   serviceHealth?: { update(targets: ReadonlyMap<number, HealthCheckTarget>): Promise<{ failed: string[] }> };
+  /** Told once per distinct set of problems when a Service or EndpointSlice (or part of one) is left out. */
+  onRefused?: (refusal: Refusal) => void;
 }
 
 export interface SyncReport {
@@ -78,7 +81,7 @@ export class ServiceProxy {
   readonly metrics = new ProxyMetrics();
   readonly ready: Promise<void>;
   readonly #tracker: ChangeTracker;
-  readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth' | 'mode'>>;
+  readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth' | 'mode' | 'onRefused'>>;
   readonly #mode: 'iptables' | 'ipvs';
   #ipvs: IpvsApplier | undefined;
   readonly #serviceHealth: ServiceProxyOptions['serviceHealth'];
@@ -100,6 +103,8 @@ export class ServiceProxy {
   #markReady: () => void = () => {};
   #generation = 0;
   #appliedGeneration = 0;
+  /** Failed syncs in a row: the back-off before the next try grows with it. */
+  #failuresInRow = 0;
 
   constructor(options: ServiceProxyOptions) {
     const syncPeriodMs = options.syncPeriodMs ?? 30_000;
@@ -117,7 +122,10 @@ export class ServiceProxy {
     this.#mode = options.mode ?? 'iptables';
     this.#clock = options.clock ?? realClock;
     this.#log = options.logger ?? silent;
-    this.#tracker = new ChangeTracker(options.nodeName);
+    this.#tracker = new ChangeTracker(options.nodeName, (refusal) => {
+      this.#log.warn({ kind: refusal.kind, object: `${refusal.namespace}/${refusal.name}`, problems: refusal.problems }, 'left out of the proxy rules: fields the API does not allow');
+      options.onRefused?.(refusal);
+    });
     this.#startedAt = this.#clock.now();
     this.ready = new Promise((resolve) => { this.#markReady = resolve; });
     this.#runner = new SyncRunner(async () => { await this.sync(); }, {
@@ -232,6 +240,7 @@ export class ServiceProxy {
       }
       const done = this.#clock.now();
       report.ok = true;
+      this.#failuresInRow = 0;
       this.#appliedGeneration = generation;
       report.totalMs = done - started;
       this.#lastSyncAt = done;
@@ -242,10 +251,13 @@ export class ServiceProxy {
     } catch (err) {
       report.totalMs = this.#clock.now() - started;
       report.error = err instanceof Error ? err.message : String(err);
-      this.#log.error({ err: report.error, full: report.full }, 'proxy sync failed; the next sync is full');
-      // Retry through the runner (spaced by the minimum sync period), with every change kept.
+      this.#failuresInRow++;
+      const retryMs = syncRetryDelayMs(this.#failuresInRow);
+      this.#log.error({ err: report.error, full: report.full, failuresInRow: this.#failuresInRow, retryMs }, 'proxy sync failed; the next sync is full');
+      // Retry through the runner after a back-off that grows with each failure, every change kept.
       if (eventAt !== undefined && this.#firstEventAt === undefined) this.#firstEventAt = eventAt;
       this.#queue();
+      this.#runner.retryAfter(retryMs);
       return report;
     }
   }

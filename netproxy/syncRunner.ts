@@ -32,6 +32,8 @@ export class SyncRunner {
   #pending = false;
   #wake: AbortController = new AbortController();
   #lastRun = Number.NEGATIVE_INFINITY;
+  /** No run before this time, requested or not (a failed run's back-off). */
+  #heldUntil = Number.NEGATIVE_INFINITY;
 
   constructor(work: () => Promise<void>, options: { minIntervalMs: number; maxIntervalMs: number; clock?: Clock }) {
     this.#work = work;
@@ -46,6 +48,16 @@ export class SyncRunner {
     this.#wake.abort();
   }
 
+  /**
+   * Asks for a run no sooner than `ms` from now; requests in between wait for it too (they are
+   * coalesced into that run). For retrying work that failed.
+   */
+  retryAfter(ms: number): void {
+    this.#heldUntil = this.#clock.now() + ms;
+    this.#pending = true;
+    this.#wake.abort();
+  }
+
   /** Runs until the signal aborts. Errors from the work are the work's business: it must not throw. */
   async run(signal: AbortSignal): Promise<void> {
     const stop = () => this.#wake.abort();
@@ -53,7 +65,7 @@ export class SyncRunner {
     try {
       while (!signal.aborted) {
         const now = this.#clock.now();
-        const due = this.#pending ? this.#lastRun + this.#minIntervalMs : this.#lastRun + this.#maxIntervalMs;
+        const due = Math.max(this.#heldUntil, this.#pending ? this.#lastRun + this.#minIntervalMs : this.#lastRun + this.#maxIntervalMs);
         if (now < due) {
           if (this.#wake.signal.aborted) this.#wake = new AbortController();
           // A request while waiting for the periodic run shortens the wait; loop to recompute.

@@ -9,6 +9,7 @@
  * Built whole from a snapshot (pure), so a lookup never sees half an update.
  */
 import { isIPv4, isIPv6 } from 'node:net';
+import { isServableName, isServablePort } from './record-guards.ts';
 
 export interface DnsServicePort {
   name?: string;
@@ -97,6 +98,17 @@ function addressRecord(address: string): DnsRecord | undefined {
   return undefined;
 }
 
+/** A record whose owner name, target and port the wire format can carry (see record-guards.ts). */
+function isServable(name: string, record: DnsRecord): boolean {
+  if (!isServableName(name)) return false;
+  switch (record.type) {
+    case 'SRV': return isServablePort(record.port) && isServableName(record.target);
+    case 'CNAME':
+    case 'PTR': return isServableName(record.target);
+    default: return true;
+  }
+}
+
 export function buildZoneIndex(
   zone: string,
   services: readonly DnsService[],
@@ -105,6 +117,7 @@ export function buildZoneIndex(
   const domain = normalizeName(zone);
   const records = new Map<string, DnsRecord[]>();
   const add = (name: string, record: DnsRecord) => {
+    if (!isServable(name, record)) return;
     const list = records.get(name);
     if (list === undefined) records.set(name, [record]);
     else if (!list.some((r) => JSON.stringify(r) === JSON.stringify(record))) list.push(record);

@@ -77,8 +77,10 @@ export class DnsServer {
       udp.once('error', reject);
       udp.bind(this.#port, address, () => { udp.off('error', reject); resolve(); });
     });
+    // a send that fails (the client's address unreachable) loses that answer, nothing more
+    udp.on('error', () => {});
     udp.on('message', (message, remote) => {
-      void this.answer(message, 'udp').then((reply) => {
+      void this.#answerSafely(message, 'udp').then((reply) => {
         if (reply) udp.send(reply, remote.port, remote.address);
       });
     });
@@ -106,7 +108,7 @@ export class DnsServer {
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
         const message = buffered.subarray(2, 2 + buffered.readUInt16BE(0));
         buffered = buffered.subarray(2 + message.length);
-        void this.answer(Buffer.from(message), 'tcp').then((reply) => {
+        void this.#answerSafely(Buffer.from(message), 'tcp').then((reply) => {
           if (!reply || socket.destroyed) return;
           const length = Buffer.alloc(2);
           length.writeUInt16BE(reply.length);
@@ -114,6 +116,24 @@ export class DnsServer {
         });
       }
     });
+  }
+
+  /**
+   * One query's answer that never rejects: whatever goes wrong while answering (a record the
+   * encoder cannot write, a reply that does not decode) costs that query a SERVFAIL, or nothing
+   * when even that cannot be written, and never the process.
+   */
+  async #answerSafely(message: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer | undefined> {
+    try {
+      return await this.answer(message, transport);
+    } catch {
+      this.stats.failures++;
+      try {
+        return reply(dnsPacket.decode(message), 'SERVFAIL', [], [], [], false);
+      } catch {
+        return undefined;
+      }
+    }
   }
 
   /** Answers one wire-format query; undefined when it is not worth an answer (not a query at all). */

@@ -9,6 +9,7 @@ import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { resourceAmount } from '../../kube/quantity.ts';
 import { criLabel } from '../pods/cri-labels.ts';
+import { podPathProblems } from '../pods/path-parts.ts';
 import { podLogDirectory } from '../pods/sandbox-config.ts';
 import { podDir } from '../pods/volumes.ts';
 import type { PodUsage } from './eviction-plan.ts';
@@ -47,6 +48,8 @@ export async function collectPodUsage(pods: readonly Pod[], runtime: CriRuntime,
   const usage: PodUsage[] = [];
   for (const pod of pods) {
     const uid = pod.metadata.uid ?? '';
+    // a pod whose names cannot form its folders was refused before anything was made for it
+    if (podPathProblems(pod).length > 0) continue;
     const logDir = podLogDirectory({ podLogRoot: dirs.podLogRoot }, pod);
     const containers = await Promise.all([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map(async (spec) => {
       const mine = stats.filter((s) => s.attributes?.labels[criLabel.podUid] === uid && s.attributes?.labels[criLabel.containerName] === spec.name);

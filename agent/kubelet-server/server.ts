@@ -24,6 +24,7 @@ import { userFromCertificate, type KubeletAuthorizer } from './authorization.ts'
 import { serveContainerLogs } from './container-logs.ts';
 import { kubeletMetricsText, resourceMetricsText } from './metrics.ts';
 import { KubeletRequestError } from './request-error.ts';
+import { requestLabels } from './request-labels.ts';
 import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
 
@@ -44,6 +45,24 @@ export interface KubeletServerOptions {
 }
 
 const streamKinds: Record<string, StreamKind> = { exec: 'exec', attach: 'attach', portForward: 'portForward' };
+
+/** The request's URL; a request line no URL parser accepts is the client's mistake (400). */
+function requestUrl(req: IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'https://kubelet');
+  } catch {
+    throw new KubeletRequestError(400, 'the request URL cannot be parsed');
+  }
+}
+
+/** The path's segments, percent-decoded; a broken escape (`%zz`) is the client's mistake (400). */
+function pathSegments(url: URL): string[] {
+  try {
+    return url.pathname.split('/').slice(1).map((p) => decodeURIComponent(p));
+  } catch {
+    throw new KubeletRequestError(400, `${url.pathname}: the path has an invalid percent escape`);
+  }
+}
 
 export class KubeletServer {
   readonly #options: KubeletServerOptions;
@@ -86,17 +105,22 @@ export class KubeletServer {
     return (this.#options.now ?? Date.now)();
   }
 
-  #count(method: string, path: string, code: number): void {
-    const kind = path.split('/')[1] ?? '';
-    const key = `${method} ${kind === '' ? '/' : kind} ${code}`;
+  #count(req: IncomingMessage, path: string, code: number): void {
+    const labels = requestLabels(req.method ?? 'GET', path, code, this.#user(req) !== undefined);
+    const key = `${labels.method} ${labels.path} ${labels.code}`;
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+  }
+
+  /** The client's identity from its certificate; undefined without one the cluster CA signed. */
+  #user(req: IncomingMessage): ReturnType<typeof userFromCertificate> {
+    const socket = req.socket as TLSSocket;
+    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
+    return peer?.subject ? userFromCertificate(peer.subject as unknown as Record<string, string | string[]>) : undefined;
   }
 
   /** Authentication and authorization, for plain and upgraded requests alike. */
   async #admit(req: IncomingMessage, url: URL): Promise<void> {
-    const socket = req.socket as TLSSocket;
-    const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-    const user = peer?.subject ? userFromCertificate(peer.subject as unknown as Record<string, string | string[]>) : undefined;
+    const user = this.#user(req);
     const decision = await this.#options.authorizer.decide(user, req.method ?? 'GET', url.pathname);
     if (!decision.allowed) throw new KubeletRequestError(decision.code, decision.message);
   }
@@ -108,15 +132,17 @@ export class KubeletServer {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://kubelet');
-    const method = req.method ?? 'GET';
-    res.on('close', () => this.#count(method, url.pathname, res.statusCode));
+    let pathname = '/';
+    res.on('close', () => this.#count(req, pathname, res.statusCode));
     try {
+      const url = requestUrl(req);
+      pathname = url.pathname;
+      const method = req.method ?? 'GET';
       await this.#admit(req, url);
       await this.#route(method, url, req, res);
     } catch (err) {
       const status = err instanceof KubeletRequestError ? err.status : 500;
-      if (!(err instanceof KubeletRequestError)) this.#options.log.warn({ err: (err as Error).message, path: url.pathname }, 'kubelet request failed');
+      if (!(err instanceof KubeletRequestError)) this.#options.log.warn({ err: (err as Error).message, path: pathname }, 'kubelet request failed');
       if (res.headersSent) {
         res.destroy();
         return;
@@ -128,7 +154,7 @@ export class KubeletServer {
   }
 
   async #route(method: string, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const parts = url.pathname.split('/').slice(1).map((p) => decodeURIComponent(p));
+    const parts = pathSegments(url);
     const [head, ...rest] = parts;
     const o = this.#options;
     const json = (body: unknown) => {
@@ -215,11 +241,14 @@ export class KubeletServer {
   }
 
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'https://kubelet');
-    const method = req.method ?? 'GET';
+    // a client that resets the connection ends it here, not in an unhandled 'error' event
+    socket.on('error', () => socket.destroy());
+    let pathname = '/';
     try {
+      const url = requestUrl(req);
+      pathname = url.pathname;
       await this.#admit(req, url);
-      const [kindText, ...rest] = url.pathname.split('/').slice(1).map((p) => decodeURIComponent(p));
+      const [kindText, ...rest] = pathSegments(url);
       const kind = streamKinds[kindText ?? ''];
       if (kind === undefined) throw new KubeletRequestError(400, `${url.pathname} does not take an upgraded connection; only exec, attach and portForward do`);
       let pod: Pod;
@@ -231,11 +260,11 @@ export class KubeletServer {
         ({ pod, container } = this.#podAndContainer(rest));
       }
       const target = await streamingUrl(this.#options.runtime, kind, pod, container, url.searchParams);
-      this.#count(method, url.pathname, 101);
+      this.#count(req, pathname, 101);
       await spliceToRuntime(target, req, socket, head);
     } catch (err) {
       const status = err instanceof KubeletRequestError ? err.status : 500;
-      this.#count(method, url.pathname, status);
+      this.#count(req, pathname, status);
       const body = `${(err as Error).message.split('\n')[0]}\n`;
       socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }

@@ -26,6 +26,8 @@ import { buildSandboxConfig } from './sandbox-config.ts';
 import { ContainerStartError } from './start-errors.ts';
 import type { StopContainerAction, TerminationAction } from './termination-plan.ts';
 import { planMounts, prepareMounts, terminationMessageFile } from './volumes.ts';
+import { podPathProblems, requirePathPart, UnsafePodPathError } from './path-parts.ts';
+import { checkInsideParent } from './volumes/inside-parent.ts';
 import type { ConfigLookup } from './config-source.ts';
 import { readPullSecrets } from './pull-secrets.ts';
 import { resolveEnvSources } from './env-sources.ts';
@@ -128,7 +130,11 @@ export class PodExecutor {
    */
   async #createSandbox(pod: Pod, attempt: number): Promise<void> {
     const { runtime, settings } = this.#deps;
+    // a pod whose names would lead a path out of its folders gets nothing made on this node
+    const problems = podPathProblems(pod);
+    if (problems.length > 0) throw new UnsafePodPathError(`Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start it`, problems);
     const config = buildSandboxConfig(pod, attempt, settings);
+    await checkInsideParent(settings.podLogRoot, config.logDirectory!);
     await mkdir(config.logDirectory!, { recursive: true, mode: 0o755 });
     try {
       await runtime.runPodSandbox(config, this.#deps.runtimeHandler ?? '');
@@ -189,7 +195,9 @@ export class PodExecutor {
       memoryCapacityBytes: settings.allocatable.memoryBytes,
     });
     // the runtime writes the container's log under the sandbox's log folder
-    await mkdir(join(sandboxConfig.logDirectory!, c.spec.name), { recursive: true });
+    const logDirectory = join(sandboxConfig.logDirectory!, requirePathPart('container name', c.spec.name));
+    await checkInsideParent(settings.podLogRoot, logDirectory);
+    await mkdir(logDirectory, { recursive: true });
     let id: string;
     try {
       id = await runtime.createContainer(sandbox.id, containerConfig, sandboxConfig);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { DNSConfig, LinuxSandboxSecurityContext, PodSandboxConfig, PortMapping } from '../../cri/types.ts';
 import type { Pod, PodQOSClass } from '../../kube/corev1.ts';
 import { dnsPolicyOf } from './defaults.ts';
+import { requirePathPart } from './path-parts.ts';
 import { sandboxLabels } from './cri-labels.ts';
 import { qosClassOf } from './qos.ts';
 import type { NodePodSettings } from './node-settings.ts';
@@ -16,7 +17,9 @@ export const maxNameservers = 3;
 
 export function podLogDirectory(settings: Pick<NodePodSettings, 'podLogRoot'>, pod: Pod): string {
   const m = pod.metadata;
-  return join(settings.podLogRoot, `${m.namespace ?? 'default'}_${m.name ?? ''}_${m.uid ?? ''}`);
+  // each part must be what the API allows: none may hold '/' or '_' (the separator)
+  const namespace = requirePathPart('namespace', m.namespace ?? 'default');
+  return join(settings.podLogRoot, `${namespace}_${requirePathPart('pod name', m.name ?? '')}_${requirePathPart('pod UID', m.uid ?? '')}`);
 }
 
 /** The pod's hostname: spec.hostname or the pod name, cut to a DNS label. */

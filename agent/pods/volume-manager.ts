@@ -21,6 +21,8 @@ import { ContainerStartError } from './start-errors.ts';
 import { podDir, volumeDir, volumeKindOf, type VolumeKind } from './volumes.ts';
 import { writeAtomically, type Payload } from './volumes/atomic-writer.ts';
 import { hostMounts, type HostMounts } from './volumes/host-mounts.ts';
+import { checkInsideParent } from './volumes/inside-parent.ts';
+import { uidProblems } from './path-parts.ts';
 import { defaultVolumeMode, projectAll, projectDownward, projectKeys, VolumeSetupError, type ResolvedProjection } from './volumes/projection.ts';
 
 export interface PodVolumesDeps {
@@ -71,9 +73,13 @@ export class PodVolumes {
   async #setUpVolume(pod: Pod, volume: Volume, fields: FieldSources): Promise<void> {
     const kind = volumeKindOf(volume);
     if (kind === undefined || kind === 'hostPath') return;
+    const { podsDir } = this.#deps.settings;
     const dir = volumeDir(this.#deps.settings, pod.metadata.uid ?? '', kind, volume.name);
+    // checked before the folder is made and again before it is opened up, mounted on or written
+    await checkInsideParent(podsDir, dir);
     if (kind === 'emptyDir') {
       await mkdir(dir, { recursive: true, mode: 0o777 });
+      await checkInsideParent(podsDir, dir);
       if (volume.emptyDir?.medium === 'Memory' && !(await this.#mounts.isMountPoint(dir, 'tmpfs'))) {
         const limit = volume.emptyDir.sizeLimit;
         await this.#mounts.mountTmpfs(dir, limit !== undefined ? Math.ceil(parseQuantity(limit)) : undefined);
@@ -84,6 +90,7 @@ export class PodVolumes {
     // compute the files first: a missing ConfigMap leaves nothing half made
     const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
     await mkdir(dir, { recursive: true, mode: 0o755 });
+    await checkInsideParent(podsDir, dir);
     if (memoryKinds.has(kind) && !(await this.#mounts.isMountPoint(dir, 'tmpfs'))) await this.#mounts.mountTmpfs(dir);
     await writeAtomically(dir, payload);
   }
@@ -152,7 +159,9 @@ export class PodVolumes {
         if (kind === undefined || !contentKinds.has(kind)) continue;
         try {
           const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
-          const changed = await writeAtomically(volumeDir(this.#deps.settings, uid, kind as ContentKind, volume.name), payload);
+          const dir = volumeDir(this.#deps.settings, uid, kind as ContentKind, volume.name);
+          await checkInsideParent(this.#deps.settings.podsDir, dir);
+          const changed = await writeAtomically(dir, payload);
           if (changed) this.#deps.log.info({ pod: podKey(pod), volume: volume.name }, 'volume contents updated');
         } catch (err) {
           this.#deps.log.warn({ pod: podKey(pod), volume: volume.name, err: (err as Error).message }, 'could not update the volume');
@@ -171,7 +180,8 @@ export class PodVolumes {
     const removed: string[] = [];
     const uids = await readdir(settings.podsDir).catch(() => [] as string[]);
     for (const uid of uids) {
-      if (keep.has(uid)) continue;
+      // a folder the agent did not name after a pod is not the agent's to remove
+      if (keep.has(uid) || uidProblems(uid).length > 0) continue;
       const dir = podDir(settings, uid);
       try {
         await this.#mounts.unmountAllUnder(dir);

@@ -19,6 +19,8 @@ import { terminationMessagePathOf } from './defaults.ts';
 import type { NodePodSettings } from './node-settings.ts';
 import { bindOpenFile, isMountPoint, unmountAllUnder } from './volumes/host-mounts.ts';
 import { openInsideVolume, resolveSubPath, subPathProblem } from './volumes/subpath.ts';
+import { checkInsideParent } from './volumes/inside-parent.ts';
+import { requirePathPart } from './path-parts.ts';
 
 export type VolumeKind = 'emptyDir' | 'hostPath' | 'configMap' | 'secret' | 'downwardAPI' | 'projected';
 
@@ -37,6 +39,12 @@ export interface MountPlan {
   hostPathType?: string;
   /** Allowed prefixes and refused paths, for hostPath volumes. */
   hostPathPolicy?: HostPathPolicy;
+  /**
+   * The pods folder, when the host side is something the agent makes below it (a volume folder, a
+   * subPath bind, the termination message): it must stay inside it after symlinks. Unset for a
+   * hostPath mounted as it is (the allow list governs that).
+   */
+  insideOf?: string;
 }
 
 export interface HostPathPolicy {
@@ -56,12 +64,14 @@ export const pluginDirs: Record<Exclude<VolumeKind, 'hostPath'>, string> = {
   projected: 'kubernetes.io~projected',
 };
 
+/* The path builders take names from the API and refuse any that is not one safe folder name. */
+
 export function podDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string): string {
-  return join(settings.podsDir, uid);
+  return join(settings.podsDir, requirePathPart('pod UID', uid));
 }
 
 export function volumeDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, kind: Exclude<VolumeKind, 'hostPath'>, volume: string): string {
-  return join(podDir(settings, uid), 'volumes', pluginDirs[kind], volume);
+  return join(podDir(settings, uid), 'volumes', pluginDirs[kind], requirePathPart('volume name', volume));
 }
 
 export function emptyDirPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string): string {
@@ -69,12 +79,12 @@ export function emptyDirPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: st
 }
 
 export function terminationMessageFile(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, container: string, attempt: number): string {
-  return join(podDir(settings, uid), 'containers', container, `${attempt}-termination-log`);
+  return join(podDir(settings, uid), 'containers', requirePathPart('container name', container), `${attempt}-termination-log`);
 }
 
 /** Where the bind of a subPath mount lives (one per container and mount, as the kubelet keeps them). */
 export function subPathBindPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string, container: string, index: number): string {
-  return join(podDir(settings, uid), 'volume-subpaths', volume, container, String(index));
+  return join(podDir(settings, uid), 'volume-subpaths', requirePathPart('volume name', volume), requirePathPart('container name', container), String(index));
 }
 
 function within(root: string, path: string): boolean {
@@ -167,6 +177,8 @@ export function planMounts(pod: Pod, container: Container, attempt: number, sett
       readonly,
       propagation: propagations[mount.mountPropagation ?? 'None'],
       ...(root.type !== undefined ? { hostPathType: root.type, hostPathPolicy: hostPathPolicyOf(settings) } : {}),
+      // what the agent makes (volume folders, subPath binds) stays inside the pods folder
+      ...(root.type === undefined || subPath !== '' ? { insideOf: settings.podsDir } : {}),
     });
   }
   const file = terminationMessageFile(settings, uid, container.name, attempt);
@@ -178,6 +190,7 @@ export function planMounts(pod: Pod, container: Container, attempt: number, sett
     containerPath: terminationMessagePathOf(container),
     readonly: false,
     propagation: 'PROPAGATION_PRIVATE',
+    insideOf: settings.podsDir,
   });
   return plans;
 }
@@ -246,6 +259,7 @@ async function bindSubPath(plan: MountPlan): Promise<void> {
 export async function prepareMounts(plans: readonly MountPlan[]): Promise<Mount[]> {
   const mounts: Mount[] = [];
   for (const plan of plans) {
+    if (plan.insideOf !== undefined) await checkInsideParent(plan.insideOf, plan.hostPath);
     if (plan.kind === 'terminationMessage') {
       await mkdir(join(plan.hostPath, '..'), { recursive: true });
       await writeFile(plan.hostPath, '', { flag: 'a' });

@@ -63,11 +63,14 @@ export class AgentProcess {
     ];
   }
 
-  /** Starts the agent; a flag in `extra` replaces the same flag of args(). */
-  start(extra: string[] = []): AgentRun {
+  /**
+   * Starts the agent; a flag in `extra` replaces the same flag of args(). `nodeFlags` go to Node
+   * itself (e.g. `--import` of a test's preload module).
+   */
+  start(extra: string[] = [], nodeFlags: readonly string[] = []): AgentRun {
     if (this.#current !== undefined) throw new Error('the agent already runs');
     this.#log ??= createWriteStream(this.logFile, { flags: 'a' });
-    const [command, ...rest] = inNetns(this.node.netns, [process.execPath, '--disable-warning=ExperimentalWarning', mainScript, 'agent', ...withOverrides(this.args(), extra)]);
+    const [command, ...rest] = inNetns(this.node.netns, [process.execPath, '--disable-warning=ExperimentalWarning', ...nodeFlags, mainScript, 'agent', ...withOverrides(this.args(), extra)]);
     // as bin/bosun runs it: with Node's compile cache, which also keeps the type-stripped sources
     // (without it every start strips types again, and the stripper stays in memory: ~17 MiB)
     const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };
