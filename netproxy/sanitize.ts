@@ -10,7 +10,7 @@
  * is bad), with a message in upstream's field-error words; the rest of the object and every other
  * object still sync.
  */
-import { dnsLabelProblems, dnsSubdomainProblems, invalidValue, portNumberProblems } from '../kube/name-formats.ts';
+import { dns1123Label, dns1123Subdomain, invalidValue, portNumber } from '../kube/name-formats.ts';
 import { isIP } from 'node:net';
 import { serviceNameLabel, type EndpointSlice, type Service, type ServicePortSpec, type WireProtocol } from './kubeShapes.ts';
 
@@ -32,14 +32,14 @@ function protocolProblems(value: unknown): string[] {
 }
 
 /** A port name: empty, or an RFC 1123 label as the API requires of Service and EndpointSlice ports. */
-function portNameProblems(value: unknown): string[] {
+function portName(value: unknown): string[] {
   if (value === undefined || value === '') return [];
-  return typeof value === 'string' ? dnsLabelProblems(value) : ['must be a string'];
+  return typeof value === 'string' ? dns1123Label(value) : ['must be a string'];
 }
 
 /** 0 means "none" for node ports and health check ports. */
 function optionalPortProblems(value: unknown): string[] {
-  return value === undefined || value === 0 ? [] : portNumberProblems(value);
+  return value === undefined || value === 0 ? [] : portNumber(value);
 }
 
 /** Any address the API accepts (IPv6 too: the IPv4 proxy skips those later, silently). */
@@ -52,9 +52,9 @@ function identityProblems(kind: 'Service' | 'EndpointSlice', metadata: { name?: 
   const out: string[] = [];
   const name = metadata?.name;
   const namespace = metadata?.namespace ?? 'default';
-  const nameProblems = typeof name !== 'string' ? ['must be a string'] : kind === 'Service' ? dnsLabelProblems(name) : dnsSubdomainProblems(name);
+  const nameProblems = typeof name !== 'string' ? ['must be a string'] : kind === 'Service' ? dns1123Label(name) : dns1123Subdomain(name);
   if (nameProblems.length > 0) out.push(invalidValue('metadata.name', name, nameProblems));
-  const namespaceProblems = typeof namespace === 'string' ? dnsLabelProblems(namespace) : ['must be a string'];
+  const namespaceProblems = typeof namespace === 'string' ? dns1123Label(namespace) : ['must be a string'];
   if (namespaceProblems.length > 0) out.push(invalidValue('metadata.namespace', namespace, namespaceProblems));
   return out;
 }
@@ -62,9 +62,9 @@ function identityProblems(kind: 'Service' | 'EndpointSlice', metadata: { name?: 
 function servicePortProblems(port: ServicePortSpec, at: string): string[] {
   const out: string[] = [];
   const checks: [string, unknown, string[]][] = [
-    [`${at}.name`, port.name, portNameProblems(port.name)],
+    [`${at}.name`, port.name, portName(port.name)],
     [`${at}.protocol`, port.protocol, protocolProblems(port.protocol)],
-    [`${at}.port`, port.port, portNumberProblems(port.port)],
+    [`${at}.port`, port.port, portNumber(port.port)],
     [`${at}.nodePort`, port.nodePort, optionalPortProblems(port.nodePort)],
   ];
   for (const [field, value, problems] of checks) if (problems.length > 0) out.push(invalidValue(field, value, problems));
@@ -119,16 +119,16 @@ export function sanitizeService(service: Service): Sanitized<Service> {
 export function sanitizeEndpointSlice(slice: EndpointSlice): Sanitized<EndpointSlice> {
   const identity = identityProblems('EndpointSlice', slice.metadata);
   const owner = slice.metadata?.labels?.[serviceNameLabel];
-  if (owner !== undefined && dnsLabelProblems(owner).length > 0) {
-    identity.push(invalidValue(`metadata.labels[${serviceNameLabel}]`, owner, dnsLabelProblems(owner)));
+  if (owner !== undefined && dns1123Label(owner).length > 0) {
+    identity.push(invalidValue(`metadata.labels[${serviceNameLabel}]`, owner, dns1123Label(owner)));
   }
   if (identity.length > 0) return { object: undefined, problems: identity, identified: false };
   const problems: string[] = [];
   const ports = (slice.ports ?? []).filter((port, i) => {
     const checks: [string, unknown, string[]][] = [
-      [`ports[${i}].name`, port.name, portNameProblems(port.name)],
+      [`ports[${i}].name`, port.name, portName(port.name)],
       [`ports[${i}].protocol`, port.protocol, protocolProblems(port.protocol)],
-      [`ports[${i}].port`, port.port, port.port === undefined ? [] : portNumberProblems(port.port)],
+      [`ports[${i}].port`, port.port, port.port === undefined ? [] : portNumber(port.port)],
     ];
     const found = checks.filter(([, , p]) => p.length > 0).map(([field, value, p]) => invalidValue(field, value, p));
     problems.push(...found);

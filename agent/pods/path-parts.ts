@@ -7,7 +7,7 @@
  * outside the pod. Pure; the messages are upstream's field errors.
  */
 import type { Container, Pod, Volume } from '../../kube/corev1.ts';
-import { dnsLabelProblems, dnsSubdomainProblems, invalidValue } from '../../kube/name-formats.ts';
+import { dns1123Label, dns1123Subdomain, invalidValue } from '../../kube/name-formats.ts';
 
 /**
  * A pod UID as the agent uses it for folder names: the API server makes UUIDs and the agent's
@@ -42,7 +42,7 @@ function check(out: string[], field: string, value: string, problems: string[]):
 }
 
 function volumeProblems(volume: Volume, field: string, out: string[]): void {
-  check(out, `${field}.name`, volume.name, dnsLabelProblems(volume.name));
+  check(out, `${field}.name`, volume.name, dns1123Label(volume.name));
   const items = (source: { items?: readonly { path: string }[] } | undefined, at: string) => {
     for (const [k, item] of (source?.items ?? []).entries()) check(out, `${at}.items[${k}].path`, item.path, filePathProblems(item.path));
   };
@@ -64,7 +64,7 @@ function volumeProblems(volume: Volume, field: string, out: string[]): void {
 }
 
 function containerProblems(container: Container, field: string, out: string[]): void {
-  check(out, `${field}.name`, container.name, dnsLabelProblems(container.name));
+  check(out, `${field}.name`, container.name, dns1123Label(container.name));
   for (const [m, mount] of (container.volumeMounts ?? []).entries()) {
     if (mount.subPath) check(out, `${field}.volumeMounts[${m}].subPath`, mount.subPath, localPathProblems(mount.subPath, false));
   }
@@ -74,8 +74,8 @@ function containerProblems(container: Container, field: string, out: string[]): 
 export function podPathProblems(pod: Pod): string[] {
   const out: string[] = [];
   const { metadata, spec } = pod;
-  check(out, 'metadata.namespace', metadata.namespace ?? 'default', dnsLabelProblems(metadata.namespace ?? 'default'));
-  check(out, 'metadata.name', metadata.name ?? '', dnsSubdomainProblems(metadata.name ?? ''));
+  check(out, 'metadata.namespace', metadata.namespace ?? 'default', dns1123Label(metadata.namespace ?? 'default'));
+  check(out, 'metadata.name', metadata.name ?? '', dns1123Subdomain(metadata.name ?? ''));
   check(out, 'metadata.uid', metadata.uid ?? '', uidProblems(metadata.uid ?? ''));
   for (const [i, volume] of (spec.volumes ?? []).entries()) volumeProblems(volume, `spec.volumes[${i}]`, out);
   for (const [i, c] of (spec.initContainers ?? []).entries()) containerProblems(c, `spec.initContainers[${i}]`, out);
@@ -97,8 +97,8 @@ export class UnsafePodPathError extends Error {
 export function requirePathPart(what: 'pod UID' | 'volume name' | 'container name' | 'namespace' | 'pod name', value: string): string {
   let problems: string[];
   if (what === 'pod UID') problems = uidProblems(value);
-  else if (what === 'pod name') problems = dnsSubdomainProblems(value);
-  else problems = dnsLabelProblems(value);
+  else if (what === 'pod name') problems = dns1123Subdomain(value);
+  else problems = dns1123Label(value);
   if (problems.length > 0) throw new UnsafePodPathError(`refusing ${what} ${JSON.stringify(value)} as a folder name`, problems);
   return value;
 }

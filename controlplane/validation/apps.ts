@@ -4,7 +4,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, sameJson, type Any } from './fields.ts';
-import { dns1123Subdomain } from './names.ts';
+import { dns1123Subdomain } from '../../kube/name-formats.ts';
 import { validatePodTemplate } from './pod.ts';
 import { validateSelectorMatchesTemplate } from './selectors.ts';
 

@@ -5,7 +5,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkInteger, checkString, objectAt, stringsOf, uniqueTracker, type Any } from './fields.ts';
-import { dns1123Subdomain } from './names.ts';
+import { dns1123Subdomain } from '../../kube/name-formats.ts';
 
 export const keyUsages = [
   'signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign',

@@ -4,7 +4,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkBoolean, checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, setKeys, stringsOf, uniqueTracker, type Any } from './fields.ts';
-import { configMapKey, dns1123Subdomain, envVarName, ipAddress, portName, portNumber, qualifiedName } from './names.ts';
+import { configMapKey, dns1123Subdomain, envVarName, ipAddress, portName, portNumber, qualifiedName } from '../../kube/name-formats.ts';
 import { checkResourceList } from './quantities.ts';
 import { protocols } from './service.ts';
 import { checkRelativePath } from './volumes.ts';

@@ -5,7 +5,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, objectsOf, sameJson, stringMapAt, stringsOf, uniqueTracker, type Any } from './fields.ts';
-import { cidr, configMapKey, dns1123Label, dns1123Subdomain, ipAddress, labelValue, portNumber, qualifiedName } from './names.ts';
+import { cidr, configMapKey, dns1123Label, dns1123Subdomain, ipAddress, labelValue, portNumber, qualifiedName } from '../../kube/name-formats.ts';
 import { checkResourceList } from './quantities.ts';
 import { protocols } from './service.ts';
 

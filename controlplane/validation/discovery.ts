@@ -6,7 +6,7 @@ import { isIPv4 } from 'node:net';
 import type { FieldErrors } from './field-errors.ts';
 import { checkBoolean, checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, uniqueTracker, type Any } from './fields.ts';
 import { validateLabels } from './metadata.ts';
-import { dns1123Label, dns1123Subdomain, fullyQualifiedDomainName, isIp, labelValue, portNumber, qualifiedName } from './names.ts';
+import { dns1123Label, dns1123Subdomain, fullyQualifiedDomainName, isIp, labelValue, portNumber, qualifiedName } from '../../kube/name-formats.ts';
 import { protocols } from './service.ts';
 
 export const addressTypes = ['FQDN', 'IPv4', 'IPv6'];

@@ -5,7 +5,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkString, isSet, objectsOf, stringMapAt, stringsOf, type Any, type NameCheck } from './fields.ts';
-import { dns1035Label, dns1123Label, dns1123Subdomain, labelValue, pathSegment, qualifiedName } from './names.ts';
+import { dns1035Label, dns1123Label, dns1123Subdomain, labelValue, pathSegment, qualifiedName } from '../../kube/name-formats.ts';
 
 export type NameRule = 'subdomain' | 'label' | 'label1035' | 'path';
 

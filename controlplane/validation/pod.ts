@@ -6,7 +6,7 @@
 import type { FieldErrors } from './field-errors.ts';
 import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, objectsOf, sameJson, stringsOf, uniqueTracker, type Any } from './fields.ts';
 import { validateAnnotations, validateLabels } from './metadata.ts';
-import { dns1123Label, dns1123Subdomain, ipAddress, labelValue, qualifiedName } from './names.ts';
+import { dns1123Label, dns1123Subdomain, ipAddress, labelValue, qualifiedName } from '../../kube/name-formats.ts';
 import { validateContainer, validateSecurityContext } from './containers.ts';
 import { validateVolumes } from './volumes.ts';
 import { validateAffinity, validateTopologySpread } from './scheduling.ts';

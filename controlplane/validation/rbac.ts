@@ -4,7 +4,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkString, isSet, objectAt, objectsOf, sameJson, stringsOf, type Any } from './fields.ts';
-import { dns1123Label, dns1123Subdomain, pathSegment } from './names.ts';
+import { dns1123Label, dns1123Subdomain, pathSegment } from '../../kube/name-formats.ts';
 import { validateLabelSelector } from './selectors.ts';
 
 const rbacGroup = 'rbac.authorization.k8s.io';

@@ -6,7 +6,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, objectAt, objectsOf, stringsOf, type Any } from './fields.ts';
-import { labelValue, qualifiedName } from './names.ts';
+import { labelValue, qualifiedName } from '../../kube/name-formats.ts';
 import { validateLabelSelector } from './selectors.ts';
 
 const nodeOperators = ['DoesNotExist', 'Exists', 'Gt', 'In', 'Lt', 'NotIn'];

@@ -5,7 +5,7 @@
 import type { FieldErrors } from './field-errors.ts';
 import { checkString, isObject, objectAt, objectsOf, stringsOf, type Any } from './fields.ts';
 import { validateLabels } from './metadata.ts';
-import { labelValue, qualifiedName } from './names.ts';
+import { labelValue, qualifiedName } from '../../kube/name-formats.ts';
 
 const operators = ['DoesNotExist', 'Exists', 'In', 'NotIn'];
 

@@ -5,7 +5,7 @@
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, stringsOf, uniqueTracker, type Any } from './fields.ts';
 import { validateLabels } from './metadata.ts';
-import { cidr, dns1123Label, dns1123Subdomain, ipAddress, isIp, portName, portNumber, qualifiedName } from './names.ts';
+import { cidr, dns1123Label, dns1123Subdomain, ipAddress, isIp, portName, portNumber, qualifiedName } from '../../kube/name-formats.ts';
 
 export const serviceTypes = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 export const protocols = ['SCTP', 'TCP', 'UDP'];

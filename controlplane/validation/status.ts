@@ -6,7 +6,7 @@
  */
 import { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, type Any } from './fields.ts';
-import { dns1123Subdomain, ipAddress, isIp, portNumber } from './names.ts';
+import { dns1123Subdomain, ipAddress, isIp, portNumber } from '../../kube/name-formats.ts';
 import { protocols } from './service.ts';
 import type { ValidatedResource } from './index.ts';
 

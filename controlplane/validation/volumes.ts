@@ -6,7 +6,7 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, setKeys, type Any } from './fields.ts';
-import { dns1123Label, dns1123Subdomain } from './names.ts';
+import { dns1123Label, dns1123Subdomain } from '../../kube/name-formats.ts';
 import { checkQuantity } from './quantities.ts';
 
 /** Every volume source upstream knows, in the order upstream looks at them; a volume names at most one (none means emptyDir). */
