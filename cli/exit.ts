@@ -18,6 +18,14 @@ export class CliError extends Error {
   }
 }
 
+/** A word on the command line that the command does not take; its line names the command itself. */
+export class UnknownArgumentError extends CliError {
+  constructor(message: string) {
+    super(message, ExitCode.usage);
+    this.name = 'UnknownArgumentError';
+  }
+}
+
 /** Turns anything thrown into the one line a user sees. */
 export function describeFailure(err: unknown): { line: string; code: ExitCode } {
   if (err instanceof CliError) return { line: err.message, code: err.exitCode };

@@ -5,7 +5,7 @@
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { versionLine } from './version.ts';
-import { CliError, describeFailure, ExitCode } from './exit.ts';
+import { CliError, describeFailure, ExitCode, UnknownArgumentError } from './exit.ts';
 import { commands } from './commands.ts';
 import { unknownArgumentLine, unknownLongFlags, unknownWordsOf } from './unknown-arguments.ts';
 
@@ -17,6 +17,13 @@ interface CommandUsage {
 
 /** A command line the parser refused for another reason than an unknown word (a missing argument). */
 class UsageFailure extends Error {}
+
+/** Whether the first unknown flag comes after a plain word (a container ID, then its command's options). */
+function unknownAfterAWord(argv: readonly string[], unknown: readonly string[]): boolean {
+  const word = argv.findIndex((arg, i) => i > argv.indexOf('exec') && !arg.startsWith('-'));
+  const flag = argv.findIndex((arg) => arg.startsWith('-') && unknown.includes(arg.replace(/^--?/, '').split('=')[0]!));
+  return word !== -1 && flag > word;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
@@ -42,7 +49,11 @@ export async function main(argv: string[]): Promise<number> {
       const known = Object.keys(command.getDescriptions());
       const unknown = unknownWordsOf(msg ?? '') ?? unknownLongFlags(argv, known);
       if (unknown.length === 0) throw new UsageFailure(msg ?? 'bad command line');
-      throw new CliError(unknownArgumentLine(unknown, argv, commandPath, known), ExitCode.usage);
+      // `bosun cri exec ID ls -l`: the unknown flag belongs to the command being run, not to bosun
+      if (commandPath === 'bosun cri exec' && !argv.includes('--') && unknownAfterAWord(argv, unknown)) {
+        throw new CliError('put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]', ExitCode.usage);
+      }
+      throw new UnknownArgumentError(unknownArgumentLine(unknown, argv, commandPath, known));
     });
   for (const command of commands) parser.command(command);
   // anything that is not a command lands here: say so, as a usage error
@@ -62,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     const { line, code } = describeFailure(err);
     // an unknown word names its command itself ("bosun server: unknown flag ...")
-    process.stderr.write(line.startsWith('bosun') ? `${line}\n` : `bosun: ${line}\n`);
+    process.stderr.write(err instanceof UnknownArgumentError ? `${line}\n` : `bosun: ${line}\n`);
     return code;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
