@@ -50,11 +50,11 @@ interface LoadResult {
   achievedWritesPerSecond: number;
 }
 
-async function mutatingLoad(client: KubeClient): Promise<LoadResult> {
+async function mutatingLoad(client: KubeClient, namespace = 'bench'): Promise<LoadResult> {
   const result: LoadResult = { create: [], update: [], get: [], errors: 0, achievedWritesPerSecond: 0 };
   const leases: KubeObject[] = [];
   for (let i = 0; i < clients; i++) {
-    leases.push(await client.create(refs.leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace: 'bench' }, spec: { holderIdentity: `c${i}` } }));
+    leases.push(await client.create(refs.leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace }, spec: { holderIdentity: `c${i}` } }));
   }
   // Each client does two writes (create + update) per cycle; cycles are paced on a fixed schedule.
   const cycleMs = (1000 * clients * 2) / writesPerSecond;
@@ -71,14 +71,14 @@ async function mutatingLoad(client: KubeClient): Promise<LoadResult> {
       try {
         let t = performance.now();
         const name = `p-${i}-${k}`;
-        await client.create(refs.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bench' }, spec: { containers: [{ name: 'c', image: 'img:1' }] } });
+        await client.create(refs.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [{ name: 'c', image: 'img:1' }] } });
         result.create.push(performance.now() - t);
         t = performance.now();
         lease = await client.update(refs.leases, { ...lease, spec: { ...(lease.spec as object), renewTime: new Date().toISOString().replace('Z', '000Z') } });
         result.update.push(performance.now() - t);
         writes += 2;
         t = performance.now();
-        await client.get(refs.pods, name, 'bench');
+        await client.get(refs.pods, name, namespace);
         result.get.push(performance.now() - t);
       } catch {
         result.errors++;
@@ -189,6 +189,50 @@ async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefi
   }
 }
 
+/**
+ * What validating every object costs a write: the same load against two sqlite servers, one as
+ * shipped and one with its validation module taken out by a load hook (bench/_without-validation.ts),
+ * in alternating rounds so that the machine's drift falls on both. First proves that the second
+ * server really stores what the first refuses.
+ */
+async function validationCost() {
+  const shipped = await startServerProcess({ datastore: 'sqlite' });
+  const unvalidated = await startServerProcess({ datastore: 'sqlite', nodeArgs: ['--import', join(import.meta.dirname, '_without-validation.ts')] });
+  const clients = { with: clientFor(shipped), without: clientFor(unvalidated) };
+  try {
+    const hostile = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hostile', namespace: 'default' }, data: { '../x': 'y' } };
+    const refused = await clients.with.create(refs.configmaps, hostile).then(() => false, () => true);
+    const stored = await clients.without.create(refs.configmaps, hostile).then(() => true, () => false);
+    if (!refused || !stored) throw new Error(`validation cost: the comparison is void (shipped server refused: ${refused}, unvalidated server stored: ${stored})`);
+    const samples = { with: [] as number[], without: [] as number[] };
+    const rounds = 2;
+    for (let round = 0; round < rounds; round++) {
+      for (const variant of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
+        const namespace = `cost-${round}`;
+        await clients[variant].create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+        const load = await mutatingLoad(clients[variant], namespace);
+        samples[variant].push(...load.create, ...load.update);
+      }
+    }
+    const numbers = {
+      with_validation_p50_ms: round(percentile(samples.with, 50)),
+      with_validation_p99_ms: round(percentile(samples.with, 99)),
+      without_validation_p50_ms: round(percentile(samples.without, 50)),
+      without_validation_p99_ms: round(percentile(samples.without, 99)),
+      validation_p99_ratio: round(percentile(samples.with, 99) / percentile(samples.without, 99)),
+    };
+    process.stdout.write(
+      `validation cost (sqlite, ${rounds} alternating rounds each): mutating p50 ${numbers.with_validation_p50_ms} ms with validation, ${numbers.without_validation_p50_ms} ms without; ` +
+        `p99 ${numbers.with_validation_p99_ms} ms with, ${numbers.without_validation_p99_ms} ms without (ratio ${numbers.validation_p99_ratio}, target ≤ 1.10)\n`,
+    );
+    return numbers;
+  } finally {
+    clients.with.close();
+    clients.without.close();
+    await Promise.all([shipped.destroy(), unvalidated.destroy()]);
+  }
+}
+
 const wanted = values.backend === 'both' ? (['sqlite', 'etcd'] as const) : ([values.backend] as ('sqlite' | 'etcd')[]);
 const etcd = await startEtcd();
 try {
@@ -197,8 +241,10 @@ try {
   const results: Record<string, Awaited<ReturnType<typeof runBackend>>> = {};
   for (const backend of wanted) results[backend] = await runBackend(backend, backend === 'etcd' ? etcd : undefined);
   const primary = results.sqlite ?? results.etcd!;
+  const cost = wanted.includes('sqlite') ? await validationCost() : undefined;
   const summary = {
     ...primary,
+    ...(cost ?? {}),
     etcd_put_p50_ms: baseline.put_p50,
     etcd_put_p99_ms: baseline.put_p99,
     etcd_get_p50_ms: baseline.get_p50,

@@ -29,6 +29,7 @@ export const suiteChecks: Record<string, Check[]> = {
   api: [
     { label: 'mutating p99 (sqlite, 50 clients)', target: 50, unit: 'ms', better: 'lower', measured: field('mutating_p99_ms') },
     { label: 'watch fan-out to 500 watchers p99', target: 100, unit: 'ms', better: 'lower', measured: field('watch_fanout_p99_ms') },
+    { label: 'mutating p99 with validation / without (same run)', target: 1.1, unit: '×', better: 'lower', measured: field('validation_p99_ratio') },
   ],
   'pod-start': [
     { label: 'pod start p99 (API → all containers started)', target: 600, unit: 'ms', better: 'lower', measured: firstOf(field('p99_ms'), field('api', 'p99')) },
