@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { listOption } from './list-flag.ts';
+import { etcdClientTls, readEncryptionConfig } from './server-files.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -29,6 +30,10 @@ interface ServerArgs {
   'service-account-max-token-expiration': string;
   'default-not-ready-toleration-seconds': number;
   'default-unreachable-toleration-seconds': number;
+  'encryption-provider-config': string | undefined;
+  'etcd-cafile': string | undefined;
+  'etcd-certfile': string | undefined;
+  'etcd-keyfile': string | undefined;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -39,6 +44,10 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('data-dir', { type: 'string', default: '/var/lib/bosun/server', describe: 'Where the datastore (sqlite), PKI and admin.kubeconfig live' })
       .option('datastore', { type: 'string', choices: ['sqlite', 'etcd'], default: 'sqlite', describe: 'Embedded sqlite, or an etcd cluster' })
       .option('etcd-endpoints', listOption('etcd client URLs (with --datastore etcd)'))
+      .option('etcd-cafile', { type: 'string', describe: 'CA bundle that signed etcd\'s serving certificate (https:// endpoints)' })
+      .option('etcd-certfile', { type: 'string', describe: 'Client certificate for etcd (etcd --client-cert-auth)' })
+      .option('etcd-keyfile', { type: 'string', describe: 'Key of --etcd-certfile' })
+      .option('encryption-provider-config', { type: 'string', describe: 'EncryptionConfiguration (apiserver.config.k8s.io/v1) that encrypts resources at rest: aescbc, aesgcm, identity' })
       .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address to serve HTTPS on' })
       .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port (0: pick a free one)' })
       .option('advertise-address', { type: 'string', default: '127.0.0.1', describe: 'Address clients and nodes use to reach this server' })
@@ -92,6 +101,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       return seconds;
     };
     const defaultTolerationSeconds = { notReady: tolerationSeconds('default-not-ready-toleration-seconds'), unreachable: tolerationSeconds('default-unreachable-toleration-seconds') };
+    const encryption = args['encryption-provider-config'] === undefined ? undefined : readEncryptionConfig(args['encryption-provider-config']);
+    const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -99,6 +110,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         dataDir: args['data-dir'],
         datastore: args.datastore as 'sqlite' | 'etcd',
         etcdEndpoints: args['etcd-endpoints'],
+        ...(etcdTls ? { etcdTls } : {}),
+        ...(encryption ? { encryption } : {}),
         bindAddress: args['bind-address'],
         securePort: port,
         advertiseAddress: args['advertise-address'],
