@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { Etcd3 } from 'etcd3';
 import { ValueTransformer } from '../controlplane/encryption/value-transformer.ts';
+import { etcdCredentials } from '../controlplane/storage/etcd.ts';
 import { startEtcd, type EtcdProcess } from './controlplane/etcd-process.ts';
 import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from './controlplane/server-process.ts';
 
@@ -190,12 +191,12 @@ test('a bad config stops the server with one line and exit code 2', async (t) =>
 test.serial('etcd: `get /registry/secrets/default/x` is the envelope, never the plaintext; reads decrypt', async (t) => {
   let etcd: EtcdProcess | undefined;
   let onEtcd: ServerProcess | undefined;
-  const client = () => new Etcd3({ hosts: [etcd!.endpoint] });
+  const client = () => new Etcd3({ hosts: [etcd!.endpoint], ...(etcd!.clientTls ? { credentials: etcdCredentials(etcd!.clientTls) } : {}) });
   try {
     etcd = await startEtcd();
     const path = join(folder, 'etcd-encryption.yaml');
     writeFileSync(path, encryptionConfig([aescbc(['key1', key1])]), { mode: 0o600 });
-    onEtcd = await startServerProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint, serverArgs: ['--encryption-provider-config', path] });
+    onEtcd = await startServerProcess({ datastore: 'etcd', etcd, serverArgs: ['--encryption-provider-config', path] });
     const etcdAdmin = adminIdentity(onEtcd.dataDir);
     t.is((await call(onEtcd, 'POST', '/api/v1/namespaces/default/secrets', etcdAdmin, secret('x'))).status, 201);
     const kv = client();

@@ -26,7 +26,8 @@ function toKeyValue(kv: IKeyValue): KeyValue {
 
 function unavailable(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  // grpc-js appends a second line (a timestamp and an empty resolution note): keep the cause only
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
   if (/compacted/i.test(message)) return new StorageError('Compacted', message, { cause: err });
   return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
 }
@@ -40,6 +41,11 @@ export interface EtcdClientTls {
   readonly key?: Buffer;
 }
 
+/** The etcd3 client's `credentials` option for these files. */
+export function etcdCredentials(tls: EtcdClientTls): { rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } {
+  return { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert } : {}), ...(tls.key ? { privateKey: tls.key } : {}) };
+}
+
 export class EtcdStorage implements Storage {
   readonly backend = 'etcd' as const;
   readonly #client: Etcd3;
@@ -48,7 +54,7 @@ export class EtcdStorage implements Storage {
   constructor(endpoints: readonly string[], tls?: EtcdClientTls) {
     this.#client = new Etcd3({
       hosts: [...endpoints],
-      ...(tls ? { credentials: { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert } : {}), ...(tls.key ? { privateKey: tls.key } : {}) } } : {}),
+      ...(tls ? { credentials: etcdCredentials(tls) } : {}),
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     });
   }
