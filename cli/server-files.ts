@@ -3,6 +3,8 @@
  * mistake ends the command with one line and exit code 2.
  */
 import { readFileSync } from 'node:fs';
+import type { AuditLogOptions } from '../controlplane/audit/log-writer.ts';
+import { AuditPolicyError, parseAuditPolicy, type AuditPolicy } from '../controlplane/audit/policy.ts';
 import { EncryptionConfigError, parseEncryptionConfig, type EncryptionConfig } from '../controlplane/encryption/config.ts';
 import type { EtcdClientTls } from '../controlplane/storage/etcd.ts';
 import { CliError, ExitCode } from './exit.ts';
@@ -35,4 +37,36 @@ export function etcdClientTls(cafile: string | undefined, certfile: string | und
     ...(certfile !== undefined ? { cert: readFlagFile('etcd-certfile', certfile) } : {}),
     ...(keyfile !== undefined ? { key: readFlagFile('etcd-keyfile', keyfile) } : {}),
   };
+}
+
+export interface AuditFlags {
+  'audit-policy-file': string | undefined;
+  'audit-log-path': string | undefined;
+  'audit-log-maxsize': number;
+  'audit-log-maxbackup': number;
+  'audit-log-maxage': number;
+}
+
+/**
+ * The audit policy and log from their flags. As upstream: a policy without a log path, or a log
+ * path without a policy, audits nothing.
+ */
+export function auditSettings(flags: AuditFlags): { policy: AuditPolicy; log: AuditLogOptions } | undefined {
+  for (const flag of ['audit-log-maxsize', 'audit-log-maxbackup', 'audit-log-maxage'] as const) {
+    const value = flags[flag];
+    if (!Number.isInteger(value) || value < 0) throw new CliError(`--${flag} ${value}: use a whole number, 0 or more`, ExitCode.usage);
+  }
+  const policyFile = flags['audit-policy-file'];
+  const path = flags['audit-log-path'];
+  if (policyFile === undefined) return undefined;
+  const text = readFlagFile('audit-policy-file', policyFile).toString('utf8');
+  let policy: AuditPolicy;
+  try {
+    policy = parseAuditPolicy(text);
+  } catch (err) {
+    if (err instanceof AuditPolicyError) throw new CliError(`--audit-policy-file ${policyFile}: ${err.message}`, ExitCode.usage);
+    throw err;
+  }
+  if (path === undefined || path === '') return undefined;
+  return { policy, log: { path, maxSizeMB: flags['audit-log-maxsize'], maxBackups: flags['audit-log-maxbackup'], maxAgeDays: flags['audit-log-maxage'] } };
 }

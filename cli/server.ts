@@ -6,7 +6,7 @@ import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { listOption } from './list-flag.ts';
-import { etcdClientTls, readEncryptionConfig } from './server-files.ts';
+import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -34,6 +34,11 @@ interface ServerArgs {
   'etcd-cafile': string | undefined;
   'etcd-certfile': string | undefined;
   'etcd-keyfile': string | undefined;
+  'audit-policy-file': string | undefined;
+  'audit-log-path': string | undefined;
+  'audit-log-maxsize': number;
+  'audit-log-maxbackup': number;
+  'audit-log-maxage': number;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -47,6 +52,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('etcd-cafile', { type: 'string', describe: 'CA bundle that signed etcd\'s serving certificate (https:// endpoints)' })
       .option('etcd-certfile', { type: 'string', describe: 'Client certificate for etcd (etcd --client-cert-auth)' })
       .option('etcd-keyfile', { type: 'string', describe: 'Key of --etcd-certfile' })
+      .option('audit-policy-file', { type: 'string', describe: 'Audit policy (audit.k8s.io/v1 Policy): which requests are logged, at which level' })
+      .option('audit-log-path', { type: 'string', describe: 'Write audit events here, one JSON line each (- for stdout)' })
+      .option('audit-log-maxsize', { type: 'number', default: 0, describe: 'Rotate the audit log past this many megabytes (0: never)' })
+      .option('audit-log-maxbackup', { type: 'number', default: 0, describe: 'Keep at most this many rotated audit logs (0: all)' })
+      .option('audit-log-maxage', { type: 'number', default: 0, describe: 'Remove rotated audit logs older than this many days (0: never)' })
       .option('encryption-provider-config', { type: 'string', describe: 'EncryptionConfiguration (apiserver.config.k8s.io/v1) that encrypts resources at rest: aescbc, aesgcm, identity' })
       .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address to serve HTTPS on' })
       .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port (0: pick a free one)' })
@@ -102,6 +112,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
     };
     const defaultTolerationSeconds = { notReady: tolerationSeconds('default-not-ready-toleration-seconds'), unreachable: tolerationSeconds('default-unreachable-toleration-seconds') };
     const encryption = args['encryption-provider-config'] === undefined ? undefined : readEncryptionConfig(args['encryption-provider-config']);
+    const audit = auditSettings(args);
     const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
@@ -112,6 +123,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         etcdEndpoints: args['etcd-endpoints'],
         ...(etcdTls ? { etcdTls } : {}),
         ...(encryption ? { encryption } : {}),
+        ...(audit ? { audit } : {}),
         bindAddress: args['bind-address'],
         securePort: port,
         advertiseAddress: args['advertise-address'],

@@ -37,6 +37,9 @@ import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
 import { startCompactor } from './storage/compactor.ts';
+import { AuditLogWriter, type AuditLogOptions } from './audit/log-writer.ts';
+import type { AuditPolicy } from './audit/policy.ts';
+import { Auditor } from './audit/request-audit.ts';
 import { EncryptingStorage } from './encryption/encrypting-storage.ts';
 import type { EncryptionConfig } from './encryption/config.ts';
 import { transformerForKeyFrom } from './encryption/resource-rules.ts';
@@ -55,6 +58,8 @@ export interface ServerOptions {
   readonly etcdTls?: EtcdClientTls;
   /** --encryption-provider-config: which resources are encrypted at rest, and how. */
   readonly encryption?: EncryptionConfig;
+  /** --audit-policy-file and --audit-log-*: which requests are audited, and where events go. */
+  readonly audit?: { readonly policy: AuditPolicy; readonly log: AuditLogOptions };
   readonly bindAddress: string;
   readonly securePort: number;
   /** Address clients and nodes use to reach this server (certificate SAN, kubeconfig, discovery). */
@@ -360,7 +365,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secret: async (namespace: string, name: string) => (await findObject(secrets, namespace, name))?.metadata.uid,
   };
   const [major, minor] = options.kubernetesVersion.replace(/^v/, '').split('.');
+  const auditor = options.audit
+    ? new Auditor(options.audit.policy, new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }))
+    : undefined;
   const api = new ApiServer({
+    ...(auditor ? { auditor } : {}),
     registry,
     authenticators: [
       clientCertificateAuthenticator,
@@ -457,6 +466,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       policy.stop();
       stopCaches();
       await api.close();
+      await auditor?.close();
       await registry.close();
       await storage.close();
     },

@@ -3,12 +3,15 @@
  * authorization of every request, health and discovery endpoints, then the REST handlers or a watch
  * stream. Every failure leaves as a metav1.Status with the matching HTTP code.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
+import { auditedRequest } from '../audit/audited-request.ts';
+import { addAuditAnnotation, currentAudit, type Auditor } from '../audit/request-audit.ts';
 import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
@@ -50,6 +53,8 @@ export interface ApiServerOptions {
   readonly datastoreHealthy: () => Promise<boolean>;
   /** Further documents served at fixed paths (service-account issuer discovery), given the local port. */
   readonly documents?: (path: string, port: number) => { contentType: string; body: unknown; headers: Record<string, string> } | undefined;
+  /** --audit-policy-file + --audit-log-path: every request is audited through it. */
+  readonly auditor?: Auditor;
 }
 
 const verbLabels: Record<string, string> = {
@@ -195,10 +200,13 @@ export class ApiServer {
    */
   async #admit(req: IncomingMessage): Promise<{ url: URL; user: UserInfo; parsed: ParsedRequest }> {
     const url = new URL(req.url ?? '/', 'https://localhost');
-    const user = await applyImpersonation(await this.#authenticate(req), req.headers, this.#options.authorizer);
+    const authenticated = await this.#authenticate(req);
+    const user = await applyImpersonation(authenticated, req.headers, this.#options.authorizer);
     const parsed = parseRequest(req.method ?? 'GET', url);
     // Opening an exec/attach/port-forward stream is a create, whatever the HTTP method.
     const verb = parsed.kind === 'resource' && parsed.subresource !== undefined && parsed.subresource !== 'log' && kubeletSubresources.has(parsed.subresource) ? 'create' : parsed.verb;
+    currentAudit()?.setUser(authenticated, user);
+    currentAudit()?.setRequest(auditedRequest(parsed, verb, url.pathname));
     const decision = await this.#options.authorizer.authorize(
       parsed.kind === 'resource'
         ? {
@@ -214,6 +222,8 @@ export class ApiServer {
           }
         : { user, verb: parsed.verb, path: parsed.path },
     );
+    addAuditAnnotation('authorization.k8s.io/decision', decision.allowed ? 'allow' : 'forbid');
+    addAuditAnnotation('authorization.k8s.io/reason', decision.reason);
     if (!decision.allowed) {
       const what =
         parsed.kind === 'resource'
@@ -230,30 +240,38 @@ export class ApiServer {
     let user: UserInfo | undefined;
     let parsedRequest: ParsedRequest | undefined;
     const finishInflight = this.#metrics.begin(!['GET', 'HEAD', 'OPTIONS'].includes(req.method ?? 'GET'));
+    const audit = this.#options.auditor?.begin(req);
+    res.setHeader('Audit-Id', audit?.auditID ?? randomUUID());
     res.on('close', () => {
       finishInflight();
       this.#metrics.observeRequest(requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode), (Date.now() - started) / 1000);
+      audit?.complete(res.statusCode);
     });
-    try {
-      const admitted = await this.#admit(req);
-      user = admitted.user;
-      const { url, parsed } = admitted;
-      parsedRequest = parsed;
-      if (parsed.kind === 'path') {
-        await this.#handlePath(parsed.path, req, res);
-        return;
+    const serve = async () => {
+      try {
+        const admitted = await this.#admit(req);
+        user = admitted.user;
+        const { url, parsed } = admitted;
+        parsedRequest = parsed;
+        if (parsed.kind === 'path') {
+          await this.#handlePath(parsed.path, req, res);
+          return;
+        }
+        const requestUser = user;
+        const dryRun = url.searchParams.getAll('dryRun');
+        if (dryRun.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(dryRun)}`);
+        await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
+      } catch (err) {
+        const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
+        if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+        if (err instanceof ApiError) audit?.setResponseStatus(apiError.toStatus());
+        else audit?.panic(apiError.message);
+        sendStatus(res, apiError);
+      } finally {
+        this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
       }
-      const requestUser = user;
-      const dryRun = url.searchParams.getAll('dryRun');
-      if (dryRun.some((v) => v !== 'All')) throw new ApiError('BadRequest', `invalid dry run value: only "All" is supported, got ${JSON.stringify(dryRun)}`);
-      await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
-    } catch (err) {
-      const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
-      if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
-      sendStatus(res, apiError);
-    } finally {
-      this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
-    }
+    };
+    await (audit ? audit.run(serve) : serve());
   }
 
   /** Requests asking to upgrade the connection: only the kubelet streams (exec, attach, port-forward). */
@@ -277,12 +295,14 @@ export class ApiServer {
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
   async #serve(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
     if (parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed))) {
+      currentAudit()?.responseStarted(200);
       await this.#kubelet.forward(parsed, url, req, res);
       return;
     }
     if (parsed.verb === 'watch') {
       const { group, version, kind } = parsed.info;
       const stopped = this.#metrics.watcherStarted(group, version, kind);
+      currentAudit()?.responseStarted(200);
       try {
         await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch, () => this.#metrics.watchEvent(group, version, kind));
       } finally {
@@ -298,7 +318,9 @@ export class ApiServer {
     }
     const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
     const rawJson = protobuf || raw.length === 0 ? undefined : raw.toString('utf8');
+    currentAudit()?.setRequestObject(body);
     const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, ...(rawJson !== undefined ? { rawJson } : {}) });
+    currentAudit()?.setResponseObject(reply.body);
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
     sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(reply.warnings));
   }
@@ -321,7 +343,7 @@ export class ApiServer {
       }
       case '/metrics':
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(this.#metrics.render());
+        res.end(this.#metrics.render() + (this.#options.auditor?.renderMetrics() ?? ''));
         return;
       case '/healthz':
       case '/livez':

@@ -8,7 +8,7 @@
  * being half-supported. Upstream does not check the file's mode, and neither does bosun (`bosun
  * init` writes it 0600).
  */
-import { load } from 'js-yaml';
+import { loadConfigDocument } from '../config-document.ts';
 
 export type ProviderKind = 'aescbc' | 'aesgcm' | 'identity';
 
@@ -130,11 +130,5 @@ export function encryptionConfigFrom(document: unknown): EncryptionConfig {
 
 /** Parses the file's text (YAML or JSON). */
 export function parseEncryptionConfig(text: string): EncryptionConfig {
-  let document: unknown;
-  try {
-    document = load(text);
-  } catch (err) {
-    throw new EncryptionConfigError(`not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  return encryptionConfigFrom(document);
+  return encryptionConfigFrom(loadConfigDocument(text, (message) => new EncryptionConfigError(message)));
 }
