@@ -8,6 +8,7 @@
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditLogWriter, backupName } from '../controlplane/audit/log-writer.ts';
@@ -168,6 +169,31 @@ test.serial('impersonation and refusals: user, impersonatedUser, decision forbid
   t.is(refused!.responseStatus?.code, 403);
   t.is(refused!.responseStatus?.reason, 'Forbidden');
   t.is(refused!.annotations?.['authorization.k8s.io/decision'], 'forbid');
+});
+
+test.serial('an exec (an upgraded connection) is audited too, refusals included', async (t) => {
+  const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'));
+  const status = await new Promise<number>((done, fail) => {
+    const req = httpsRequest(
+      { host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/v1/namespaces/default/pods/ghost/exec?command=sh&stdout=true', ca, cert: admin.cert, key: admin.key, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } },
+      (res) => {
+        res.resume();
+        done(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
+  t.is(status, 404);
+  let exec: Event | undefined;
+  await waitFor('the exec\'s event', () => {
+    exec = events().find((e) => e.objectRef?.name === 'ghost' && e.stage === 'ResponseComplete');
+    return exec !== undefined;
+  }, 10_000);
+  t.like(exec!, { verb: 'create', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default' }, responseStatus: { code: 404, reason: 'NotFound' } } as never);
+  const metrics = String((await call(server, 'GET', '/metrics', admin)).body);
+  t.regex(metrics, /^apiserver_audit_event_total [1-9]\d*$/m);
+  t.regex(metrics, /^apiserver_audit_error_total\{plugin="log"\} 0$/m);
 });
 
 const repo = resolve(import.meta.dirname, '..');

@@ -277,19 +277,28 @@ export class ApiServer {
   /** Requests asking to upgrade the connection: only the kubelet streams (exec, attach, port-forward). */
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     this.#requests++;
-    try {
-      const { url, parsed } = await this.#admit(req);
-      const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
-      if (parsed.kind !== 'resource' || !streamed) {
-        throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes/proxy take an upgraded connection');
+    const audit = this.#options.auditor?.begin(req);
+    let code = 101;
+    socket.once('close', () => audit?.complete(code));
+    const serve = async () => {
+      try {
+        const { url, parsed } = await this.#admit(req);
+        const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
+        if (parsed.kind !== 'resource' || !streamed) {
+          throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes/proxy take an upgraded connection');
+        }
+        audit?.responseStarted(101);
+        await this.#kubelet.upgrade(parsed, url, req, socket, head);
+      } catch (err) {
+        const apiError = err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
+        code = apiError.code;
+        audit?.setResponseStatus(apiError.toStatus());
+        const body = JSON.stringify(apiError.toStatus());
+        const reason = STATUS_CODES[apiError.code] ?? 'Error';
+        socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
       }
-      await this.#kubelet.upgrade(parsed, url, req, socket, head);
-    } catch (err) {
-      const apiError = err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
-      const body = JSON.stringify(apiError.toStatus());
-      const reason = STATUS_CODES[apiError.code] ?? 'Error';
-      socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    }
+    };
+    await (audit ? audit.run(serve) : serve());
   }
 
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
