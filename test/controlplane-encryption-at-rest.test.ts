@@ -6,7 +6,7 @@
  * config stops the server with one line and exit code 2.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { createDecipheriv, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,12 +120,13 @@ test.serial('rotation as upstream documents it keeps every secret readable', asy
   server = await server.restart();
   for (const name of names) t.is((await call(server, 'GET', `/api/v1/namespaces/default/secrets/${name}`, admin)).body.data?.password, b64(plaintext));
   t.true(sqliteRow(server.dataDir, '/registry/secrets/default/rot-a')!.toString('latin1').startsWith('k8s:enc:aescbc:v1:key1:'));
-  // 2. rewrite every secret (what `kubectl get secrets -A -o json | kubectl replace -f -` does)
-  const all = await call(server, 'GET', '/api/v1/secrets', admin);
-  for (const item of all.body.items as { metadata: { namespace: string; name: string } }[]) {
-    const replaced = await call(server, 'PUT', `/api/v1/namespaces/${item.metadata.namespace}/secrets/${item.metadata.name}`, admin, { apiVersion: 'v1', kind: 'Secret', ...item });
-    t.is(replaced.status, 200, JSON.stringify(replaced.body));
-  }
+  // 2. rewrite every secret, with upstream's documented command and the machine's kubectl
+  const rewrite = await new Promise<{ code: number; stderr: string }>((done) =>
+    execFile('sh', ['-c', 'kubectl get secrets -A -o json | kubectl replace -f -'], { env: { ...process.env, KUBECONFIG: server.kubeconfig }, timeout: 60_000 }, (err, _stdout, stderr) =>
+      done({ code: err ? 1 : 0, stderr }),
+    ),
+  );
+  t.is(rewrite.code, 0, rewrite.stderr);
   for (const name of names) {
     const stored = sqliteRow(server.dataDir, `/registry/secrets/default/${name}`)!;
     t.is((openAescbc(stored, 'key2', key2) as { data: Record<string, string> }).data['password'], b64(plaintext));
