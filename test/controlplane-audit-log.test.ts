@@ -173,23 +173,24 @@ test.serial('impersonation and refusals: user, impersonatedUser, decision forbid
 
 test.serial('an exec (an upgraded connection) is audited too, refusals included', async (t) => {
   const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'));
-  const status = await new Promise<number>((done, fail) => {
+  const reply = await new Promise<{ status: number; auditId: unknown }>((done, fail) => {
     const req = httpsRequest(
       { host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/v1/namespaces/default/pods/ghost/exec?command=sh&stdout=true', ca, cert: admin.cert, key: admin.key, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } },
       (res) => {
         res.resume();
-        done(res.statusCode ?? 0);
+        done({ status: res.statusCode ?? 0, auditId: res.headers['audit-id'] });
       },
     );
     req.on('error', fail);
     req.end();
   });
-  t.is(status, 404);
+  t.is(reply.status, 404);
   let exec: Event | undefined;
   await waitFor('the exec\'s event', () => {
     exec = events().find((e) => e.objectRef?.name === 'ghost' && e.stage === 'ResponseComplete');
     return exec !== undefined;
   }, 10_000);
+  t.is(exec!.auditID, String(reply.auditId));
   t.like(exec!, { verb: 'create', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default' }, responseStatus: { code: 404, reason: 'NotFound' } } as never);
   const metrics = String((await call(server, 'GET', '/metrics', admin)).body);
   t.regex(metrics, /^apiserver_audit_event_total [1-9]\d*$/m);

@@ -295,7 +295,7 @@ export class ApiServer {
         audit?.setResponseStatus(apiError.toStatus());
         const body = JSON.stringify(apiError.toStatus());
         const reason = STATUS_CODES[apiError.code] ?? 'Error';
-        socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nAudit-Id: ${audit?.auditID ?? randomUUID()}\r\nConnection: close\r\n\r\n${body}`);
       }
     };
     await (audit ? audit.run(serve) : serve());
