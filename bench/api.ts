@@ -10,6 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
+import { etcdCredentials } from '../controlplane/storage/etcd.ts';
 import { KubeClient } from '../kube/client.ts';
 import { refs } from '../kube/resource-ref.ts';
 import type { KubeObject } from '../kube/types.ts';
@@ -129,8 +130,8 @@ async function watchFanout(client: KubeClient): Promise<{ p50: number; p99: numb
   return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), deliveries: latencies.length, missing: watcherCount * fanoutEvents - latencies.length };
 }
 
-async function etcdBaseline(endpoint: string): Promise<{ put_p50: number; put_p99: number; get_p50: number; get_p99: number }> {
-  const etcd = new Etcd3({ hosts: [endpoint] });
+async function etcdBaseline(target: EtcdProcess): Promise<{ put_p50: number; put_p99: number; get_p50: number; get_p99: number }> {
+  const etcd = new Etcd3({ hosts: [target.endpoint], ...(target.clientTls ? { credentials: etcdCredentials(target.clientTls) } : {}) });
   const puts: number[] = [];
   const gets: number[] = [];
   let next = 0;
@@ -153,7 +154,7 @@ async function etcdBaseline(endpoint: string): Promise<{ put_p50: number; put_p9
 }
 
 async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefined) {
-  const server = await startServerProcess({ datastore: backend, ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
+  const server = await startServerProcess({ datastore: backend, ...(etcd ? { etcd } : {}) });
   const client = clientFor(server);
   try {
     await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
@@ -236,7 +237,7 @@ async function validationCost() {
 const wanted = values.backend === 'both' ? (['sqlite', 'etcd'] as const) : ([values.backend] as ('sqlite' | 'etcd')[]);
 const etcd = await startEtcd();
 try {
-  const baseline = await etcdBaseline(etcd.endpoint);
+  const baseline = await etcdBaseline(etcd);
   process.stdout.write(`etcd baseline (raw etcd3 client, ${clients} in flight, unpaced: as fast as etcd answers): put p50 ${baseline.put_p50} ms p99 ${baseline.put_p99} ms; get p50 ${baseline.get_p50} ms p99 ${baseline.get_p99} ms\n`);
   const results: Record<string, Awaited<ReturnType<typeof runBackend>>> = {};
   for (const backend of wanted) results[backend] = await runBackend(backend, backend === 'etcd' ? etcd : undefined);

@@ -209,7 +209,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
   try {
     if (backend === 'etcd') etcd = await startEtcd();
     // a pod block for every node: the default 10.244.0.0/16 holds 256 nodes' /24s, and nodes past it wait for one on every renewal
-    server = await startServerProcess({ datastore: backend, controllers: true, serverArgs: ['--cluster-cidr', '10.64.0.0/12'], ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcdEndpoint: etcd.endpoint } : {}) });
+    server = await startServerProcess({ datastore: backend, controllers: true, serverArgs: ['--cluster-cidr', '10.64.0.0/12'], ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcd } : {}) });
     const running = server;
     const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 30_000 });
     const join = await joinArgs(running);

@@ -6,6 +6,7 @@ import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { listOption } from './list-flag.ts';
+import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -36,6 +37,15 @@ interface ServerArgs {
   'pod-security-exempt-namespaces': string;
   'pod-security-exempt-usernames': string;
   'pod-security-exempt-runtime-classes': string;
+  'encryption-provider-config': string | undefined;
+  'etcd-cafile': string | undefined;
+  'etcd-certfile': string | undefined;
+  'etcd-keyfile': string | undefined;
+  'audit-policy-file': string | undefined;
+  'audit-log-path': string | undefined;
+  'audit-log-maxsize': number;
+  'audit-log-maxbackup': number;
+  'audit-log-maxage': number;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -46,6 +56,15 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('data-dir', { type: 'string', default: '/var/lib/bosun/server', describe: 'Where the datastore (sqlite), PKI and admin.kubeconfig live' })
       .option('datastore', { type: 'string', choices: ['sqlite', 'etcd'], default: 'sqlite', describe: 'Embedded sqlite, or an etcd cluster' })
       .option('etcd-endpoints', listOption('etcd client URLs (with --datastore etcd)'))
+      .option('etcd-cafile', { type: 'string', describe: 'CA bundle that signed etcd\'s serving certificate (https:// endpoints)' })
+      .option('etcd-certfile', { type: 'string', describe: 'Client certificate for etcd (etcd --client-cert-auth)' })
+      .option('etcd-keyfile', { type: 'string', describe: 'Key of --etcd-certfile' })
+      .option('audit-policy-file', { type: 'string', describe: 'Audit policy (audit.k8s.io/v1 Policy): which requests are logged, at which level' })
+      .option('audit-log-path', { type: 'string', describe: 'Write audit events here, one JSON line each (- for stdout)' })
+      .option('audit-log-maxsize', { type: 'number', default: 0, describe: 'Rotate the audit log past this many megabytes (0: never)' })
+      .option('audit-log-maxbackup', { type: 'number', default: 0, describe: 'Keep at most this many rotated audit logs (0: all)' })
+      .option('audit-log-maxage', { type: 'number', default: 0, describe: 'Remove rotated audit logs older than this many days (0: never)' })
+      .option('encryption-provider-config', { type: 'string', describe: 'EncryptionConfiguration (apiserver.config.k8s.io/v1) that encrypts resources at rest: aescbc, aesgcm, identity' })
       .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address to serve HTTPS on' })
       .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port (0: pick a free one)' })
       .option('advertise-address', { type: 'string', default: '127.0.0.1', describe: 'Address clients and nodes use to reach this server' })
@@ -123,6 +142,9 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
     } catch (err) {
       throw new CliError((err as Error).message, ExitCode.usage);
     }
+    const encryption = args['encryption-provider-config'] === undefined ? undefined : readEncryptionConfig(args['encryption-provider-config']);
+    const audit = auditSettings(args);
+    const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });
     let server;
     try {
@@ -130,6 +152,9 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         dataDir: args['data-dir'],
         datastore: args.datastore as 'sqlite' | 'etcd',
         etcdEndpoints: args['etcd-endpoints'],
+        ...(etcdTls ? { etcdTls } : {}),
+        ...(encryption ? { encryption } : {}),
+        ...(audit ? { audit } : {}),
         bindAddress: args['bind-address'],
         securePort: port,
         advertiseAddress: args['advertise-address'],

@@ -40,7 +40,13 @@ import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
 import { startCompactor } from './storage/compactor.ts';
-import { EtcdStorage } from './storage/etcd.ts';
+import { AuditLogWriter, type AuditLogOptions } from './audit/log-writer.ts';
+import type { AuditPolicy } from './audit/policy.ts';
+import { Auditor } from './audit/request-audit.ts';
+import { EncryptingStorage } from './encryption/encrypting-storage.ts';
+import type { EncryptionConfig } from './encryption/config.ts';
+import { transformerForKeyFrom } from './encryption/resource-rules.ts';
+import { EtcdStorage, type EtcdClientTls } from './storage/etcd.ts';
 import { SqliteStorage } from './storage/sqlite.ts';
 import type { Storage } from './storage/store.ts';
 
@@ -51,6 +57,12 @@ export interface ServerOptions {
   readonly dataDir: string;
   readonly datastore: 'sqlite' | 'etcd';
   readonly etcdEndpoints: readonly string[];
+  /** Client TLS towards etcd (--etcd-cafile/--etcd-certfile/--etcd-keyfile). */
+  readonly etcdTls?: EtcdClientTls;
+  /** --encryption-provider-config: which resources are encrypted at rest, and how. */
+  readonly encryption?: EncryptionConfig;
+  /** --audit-policy-file and --audit-log-*: which requests are audited, and where events go. */
+  readonly audit?: { readonly policy: AuditPolicy; readonly log: AuditLogOptions };
   readonly bindAddress: string;
   readonly securePort: number;
   /** Address clients and nodes use to reach this server (certificate SAN, kubeconfig, discovery). */
@@ -92,12 +104,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function openStorage(options: ServerOptions): Storage {
+function openDatastore(options: ServerOptions): Storage {
   if (options.datastore === 'etcd') {
     if (options.etcdEndpoints.length === 0) throw new Error('--datastore etcd needs --etcd-endpoints');
-    return new EtcdStorage(options.etcdEndpoints);
+    return new EtcdStorage(options.etcdEndpoints, options.etcdTls);
   }
   return new SqliteStorage(join(options.dataDir, 'db', 'state.db'));
+}
+
+/** The datastore, behind encryption at rest when it is configured. */
+function openStorage(options: ServerOptions): Storage {
+  const datastore = openDatastore(options);
+  return options.encryption ? new EncryptingStorage(datastore, transformerForKeyFrom(options.encryption)) : datastore;
 }
 
 async function ensureObject(registry: Registry, object: KubeObject): Promise<void> {
@@ -356,7 +374,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     secret: async (namespace: string, name: string) => (await findObject(secrets, namespace, name))?.metadata.uid,
   };
   const [major, minor] = options.kubernetesVersion.replace(/^v/, '').split('.');
+  const auditor = options.audit
+    ? new Auditor(options.audit.policy, new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }))
+    : undefined;
   const api = new ApiServer({
+    ...(auditor ? { auditor } : {}),
     registry,
     authenticators: [
       clientCertificateAuthenticator,
@@ -454,6 +476,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       policy.stop();
       stopCaches();
       await api.close();
+      await auditor?.close();
       await registry.close();
       await storage.close();
     },

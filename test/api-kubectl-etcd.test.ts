@@ -13,11 +13,11 @@ test.after.always(async () => {
 
 test('kubectl scenario against bosun server on etcd', async (t) => {
   etcd = await startEtcd();
-  server = await startServerProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint });
+  server = await startServerProcess({ datastore: 'etcd', etcd });
   await kubectlScenario(t, server);
   // The keys are laid out as on a real cluster, for etcdctl users.
   const keys = await new Promise<string>((resolve, reject) =>
-    execFile('etcdctl', ['--endpoints', etcd!.endpoint, 'get', '/registry', '--prefix', '--keys-only'], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout) =>
+    execFile('etcdctl', [...etcd!.etcdctlFlags, 'get', '/registry', '--prefix', '--keys-only'], { env: { ...process.env, ETCDCTL_API: '3' } }, (err, stdout) =>
       err ? reject(err) : resolve(stdout),
     ),
   );

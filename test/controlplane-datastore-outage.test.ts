@@ -16,7 +16,7 @@ test.after.always(async () => {
 
 test('etcd down: 503 + Retry-After, readyz fails, then recovery', async (t) => {
   etcd = await startEtcd();
-  server = await startServerProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint });
+  server = await startServerProcess({ datastore: 'etcd', etcd });
   const admin = adminIdentity(server.dataDir);
   t.is((await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'before' } })).status, 201);
 

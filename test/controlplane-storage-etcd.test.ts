@@ -11,6 +11,6 @@ test.after.always(async () => {
 storageSuite(test, 'etcd', {
   open: async () => {
     etcd ??= await startEtcd();
-    return new EtcdStorage([etcd.endpoint]);
+    return new EtcdStorage([etcd.endpoint], etcd.clientTls);
   },
 });

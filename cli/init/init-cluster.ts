@@ -11,6 +11,7 @@ import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { caCertHash } from '../../kube/bootstrap.ts';
 import { createBootstrapToken, defaultBootstrapGroup } from './bootstrap-token.ts';
 import { waitClusterInfoSigned } from './wait-cluster-info.ts';
+import { withServerDefaults } from './server-defaults.ts';
 import { startServerDaemon } from './start-server.ts';
 import { daemonPlace } from './daemons.ts';
 import { adminKubeconfig, serverDataDir, type NodePaths } from './node-paths.ts';
@@ -57,7 +58,7 @@ export async function initCluster(spec: InitSpec): Promise<InitResult> {
   const dataDir = serverDataDir(paths);
   await startServerDaemon({
     place: daemonPlace('server', paths, dataDir),
-    args: serverFlags(spec),
+    args: serverFlags({ ...spec, serverArgs: withServerDefaults(paths, spec.serverArgs) }),
     dataDir,
     port: spec.port,
     environmentFile: join(paths.defaultsDir, 'bosun-server'),

@@ -12,6 +12,7 @@ import { hostCgroupMounts, podCgroupRoot, removeCgroupTree } from '../../agent/p
 import { run } from '../sandbox/run.ts';
 import { daemonPlace, stopBosunDaemon } from '../init/daemons.ts';
 import { adminKubeconfig, agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
+import { encryptionConfigPath } from '../init/at-rest-encryption.ts';
 import { planChainCleanup } from './chain-cleanup.ts';
 import { bosunConflistName, cniLeftovers } from './cni-cleanup.ts';
 
@@ -113,7 +114,8 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
   }
   await step('removing files', async () => {
     await unmountUnder(agentRootDir(paths));
-    const files = [agentKubeconfig(paths), adminKubeconfig(paths), agentRootDir(paths), serverDataDir(paths), spec.podLogDir];
+    // the at-rest key goes with the data it protects; the audit policy and the audit log stay
+    const files = [agentKubeconfig(paths), adminKubeconfig(paths), agentRootDir(paths), serverDataDir(paths), encryptionConfigPath(paths), spec.podLogDir];
     for (const file of files) rmSync(file, { recursive: true, force: true });
     say(`removed ${files.join(', ')}`);
   });

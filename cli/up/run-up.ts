@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { run } from '../sandbox/run.ts';
 import { waitFor } from '../sandbox/wait.ts';
 import { readyz } from '../init/readyz.ts';
+import { withServerDefaults } from '../init/server-defaults.ts';
 import { prepareJoin, serverFlags } from '../init/init-cluster.ts';
 import { agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
 import { agentArgv } from '../join/start-agent.ts';
@@ -74,7 +75,7 @@ export async function runUp(spec: UpSpec): Promise<void> {
   let server: ChildProcess | undefined;
   let agent: ChildProcess | undefined;
   try {
-    server = startChild([bosunBin, 'server', ...serverFlags({ paths, advertiseAddress: spec.advertiseAddress, bindAddress: '0.0.0.0', port: spec.port, serverArgs: spec.serverArgs })], serverLog);
+    server = startChild([bosunBin, 'server', ...serverFlags({ paths, advertiseAddress: spec.advertiseAddress, bindAddress: '0.0.0.0', port: spec.port, serverArgs: withServerDefaults(paths, spec.serverArgs) })], serverLog);
     say(`bosun server started (pid ${server.pid}, log ${serverLog})`);
     const serverDied = watchChild(server, 'server', serverLog);
     serverDied.catch(() => undefined);

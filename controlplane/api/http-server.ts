@@ -3,12 +3,15 @@
  * authorization of every request, health and discovery endpoints, then the REST handlers or a watch
  * stream. Every failure leaves as a metav1.Status with the matching HTTP code.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
+import { auditedRequest } from '../audit/audited-request.ts';
+import { addAuditAnnotation, currentAudit, type Auditor } from '../audit/request-audit.ts';
 import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
@@ -51,6 +54,8 @@ export interface ApiServerOptions {
   readonly datastoreHealthy: () => Promise<boolean>;
   /** Further documents served at fixed paths (service-account issuer discovery), given the local port. */
   readonly documents?: (path: string, port: number) => { contentType: string; body: unknown; headers: Record<string, string> } | undefined;
+  /** --audit-policy-file + --audit-log-path: every request is audited through it. */
+  readonly auditor?: Auditor;
   /** Ceilings on requests served at once and watches open per user (default: upstream's 400/200, 1,000 watches). */
   readonly inflight?: InflightLimits;
 }
@@ -242,10 +247,13 @@ export class ApiServer {
   async #admit(req: IncomingMessage): Promise<{ url: URL; user: UserInfo; parsed: ParsedRequest }> {
     checkEscapes(req.url ?? '/');
     const url = new URL(req.url ?? '/', 'https://localhost');
-    const user = await applyImpersonation(await this.#authenticate(req), req.headers, this.#options.authorizer);
+    const authenticated = await this.#authenticate(req);
+    const user = await applyImpersonation(authenticated, req.headers, this.#options.authorizer);
     const parsed = parseRequest(req.method ?? 'GET', url);
     // Opening an exec/attach/port-forward stream is a create, whatever the HTTP method.
     const verb = parsed.kind === 'resource' && parsed.subresource !== undefined && parsed.subresource !== 'log' && kubeletSubresources.has(parsed.subresource) ? 'create' : parsed.verb;
+    currentAudit()?.setUser(authenticated, user);
+    currentAudit()?.setRequest(auditedRequest(parsed, verb, url.pathname));
     const decision = await this.#options.authorizer.authorize(
       parsed.kind === 'resource'
         ? {
@@ -261,6 +269,8 @@ export class ApiServer {
           }
         : { user, verb: parsed.verb, path: parsed.path },
     );
+    addAuditAnnotation('authorization.k8s.io/decision', decision.allowed ? 'allow' : 'forbid');
+    addAuditAnnotation('authorization.k8s.io/reason', decision.reason);
     if (!decision.allowed) {
       const what =
         parsed.kind === 'resource'
@@ -278,61 +288,79 @@ export class ApiServer {
     let parsedRequest: ParsedRequest | undefined;
     let releaseSeat: Release | undefined;
     let finishInflight: (() => void) | undefined;
+    const audit = this.#options.auditor?.begin(req);
+    res.setHeader('Audit-Id', audit?.auditID ?? randomUUID());
     res.on('close', () => {
       finishInflight?.();
       this.#metrics.observeRequest(requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode), (Date.now() - started) / 1000);
+      audit?.complete(res.statusCode);
     });
-    try {
-      const admitted = await this.#admit(req);
-      user = admitted.user;
-      const { url, parsed } = admitted;
-      parsedRequest = parsed;
-      if (!isLongRunning(parsed)) {
-        // the gauge counts what the limiter counts, as upstream's: streams are not in flight
-        const mutating = isMutatingVerb(parsed.verb);
-        releaseSeat = this.#limiter.enter(admitted.user, mutating);
-        finishInflight = this.#metrics.begin(mutating);
+    const serve = async () => {
+      try {
+        const admitted = await this.#admit(req);
+        user = admitted.user;
+        const { url, parsed } = admitted;
+        parsedRequest = parsed;
+        if (!isLongRunning(parsed)) {
+          // the gauge counts what the limiter counts, as upstream's: streams are not in flight
+          const mutating = isMutatingVerb(parsed.verb);
+          releaseSeat = this.#limiter.enter(admitted.user, mutating);
+          finishInflight = this.#metrics.begin(mutating);
+        }
+        if (parsed.kind === 'path') {
+          await this.#handlePath(parsed.path, req, res);
+          return;
+        }
+        const requestUser = user;
+        // the values are checked with the write's other options (write-options.ts)
+        const dryRun = url.searchParams.getAll('dryRun');
+        await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
+      } catch (err) {
+        const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
+        if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+        if (err instanceof ApiError) audit?.setResponseStatus(apiError.toStatus());
+        else audit?.panic(apiError.message);
+        // a body left unread (too large, or refused before it was read) is not drained: the connection goes
+        if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
+        sendStatus(res, apiError);
+      } finally {
+        releaseSeat?.();
+        this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
       }
-      if (parsed.kind === 'path') {
-        await this.#handlePath(parsed.path, req, res);
-        return;
-      }
-      const requestUser = user;
-      // the values are checked with the write's other options (write-options.ts)
-      const dryRun = url.searchParams.getAll('dryRun');
-      await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
-    } catch (err) {
-      const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
-      if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
-      // a body left unread (too large, or refused before it was read) is not drained: the connection goes
-      if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
-      sendStatus(res, apiError);
-    } finally {
-      releaseSeat?.();
-      this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
-    }
+    };
+    await (audit ? audit.run(serve) : serve());
   }
 
   /** Requests asking to upgrade the connection: only the kubelet streams (exec, attach, port-forward). */
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     this.#requests++;
-    try {
-      const { url, parsed } = await this.#admit(req);
-      if (parsed.kind === 'resource' && isWorkloadProxy(parsed)) {
-        await this.#workloads.upgrade(parsed, url, req, socket, head);
-        return;
+    const audit = this.#options.auditor?.begin(req);
+    let code = 101;
+    socket.once('close', () => audit?.complete(code));
+    const serve = async () => {
+      try {
+        const { url, parsed } = await this.#admit(req);
+        if (parsed.kind === 'resource' && isWorkloadProxy(parsed)) {
+          audit?.responseStarted(101);
+          await this.#workloads.upgrade(parsed, url, req, socket, head);
+          return;
+        }
+        const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
+        if (parsed.kind !== 'resource' || !streamed) {
+          throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes, pods and services proxies take an upgraded connection');
+        }
+        audit?.responseStarted(101);
+        await this.#kubelet.upgrade(parsed, url, req, socket, head);
+      } catch (err) {
+        const apiError = err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
+        code = apiError.code;
+        audit?.setResponseStatus(apiError.toStatus());
+        const body = JSON.stringify(apiError.toStatus());
+        const reason = STATUS_CODES[apiError.code] ?? 'Error';
+        socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nAudit-Id: ${audit?.auditID ?? randomUUID()}\r\nConnection: close\r\n\r\n${body}`);
       }
-      const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
-      if (parsed.kind !== 'resource' || !streamed) {
-        throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes, pods and services proxies take an upgraded connection');
-      }
-      await this.#kubelet.upgrade(parsed, url, req, socket, head);
-    } catch (err) {
-      const apiError = err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
-      const body = JSON.stringify(apiError.toStatus());
-      const reason = STATUS_CODES[apiError.code] ?? 'Error';
-      socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    }
+    };
+    await (audit ? audit.run(serve) : serve());
   }
 
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
@@ -342,6 +370,7 @@ export class ApiServer {
       return;
     }
     if (parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed))) {
+      currentAudit()?.responseStarted(200);
       await this.#kubelet.forward(parsed, url, req, res);
       return;
     }
@@ -349,6 +378,7 @@ export class ApiServer {
       const { group, version, kind } = parsed.info;
       const closeWatch = this.#limiter.openWatch(user);
       const stopped = this.#metrics.watcherStarted(group, version, kind);
+      currentAudit()?.responseStarted(200);
       try {
         await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch, () => this.#metrics.watchEvent(group, version, kind));
       } finally {
@@ -365,7 +395,9 @@ export class ApiServer {
     }
     const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
     const rawJson = protobuf || raw.length === 0 ? undefined : raw.toString('utf8');
+    currentAudit()?.setRequestObject(body);
     const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, ...(rawJson !== undefined ? { rawJson } : {}) });
+    currentAudit()?.setResponseObject(reply.body);
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
     const warnings = [...(reply.warnings ?? []), ...requestWarnings()];
     sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(warnings));
@@ -389,7 +421,7 @@ export class ApiServer {
       }
       case '/metrics':
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(this.#metrics.render());
+        res.end(this.#metrics.render() + (this.#options.auditor?.renderMetrics() ?? ''));
         return;
       case '/healthz':
       case '/livez':

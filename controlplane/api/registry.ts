@@ -397,7 +397,7 @@ export class Registry {
       const current = this.decode(info, kv);
       const proposed = await mutate(clone(current));
       const next = this.#carryOver(info, current, proposed, subresource);
-      if (JSON.stringify(next) === JSON.stringify(current)) return current;
+      if (kv.stale !== true && JSON.stringify(next) === JSON.stringify(current)) return current;
       await this.#admit({ operation: 'UPDATE', info, subresource, object: next, old: current });
       if (isDryRun()) return next;
       if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next) && !this.#namespaceFinalizing(info, next)) {

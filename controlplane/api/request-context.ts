@@ -7,6 +7,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { UserInfo } from '../auth/types.ts';
+import { addAuditAnnotation as annotateAudit } from '../audit/request-audit.ts';
 
 interface RequestContext {
   readonly user: UserInfo;
@@ -37,10 +38,11 @@ export function requestWarnings(): readonly string[] {
   return storage.getStore()?.warnings ?? [];
 }
 
-/** Records an annotation for the audit event of the request being served. */
+/** Records an annotation for the audit event of the request being served (and so in the audit log). */
 export function addAuditAnnotation(key: string, value: string): void {
   const annotations = storage.getStore()?.auditAnnotations;
   if (annotations !== undefined) annotations[key] = value;
+  annotateAudit(key, value);
 }
 
 /** The audit annotations of the current request (for the audit log). */

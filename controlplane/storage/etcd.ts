@@ -5,6 +5,7 @@
  * write is one etcd transaction on the key's mod/create revision.
  */
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
+import { valueFromBytes, valueToBytes } from './binary-values.ts';
 import { StorageError } from './errors.ts';
 import { prefixEnd } from './prefix.ts';
 import type { KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from './store.ts';
@@ -17,7 +18,7 @@ const callTimeoutMs = 5_000;
 function toKeyValue(kv: IKeyValue): KeyValue {
   return {
     key: kv.key.toString(),
-    value: kv.value.toString(),
+    value: valueFromBytes(kv.value),
     createRevision: Number(kv.create_revision),
     modRevision: Number(kv.mod_revision),
   };
@@ -25,9 +26,24 @@ function toKeyValue(kv: IKeyValue): KeyValue {
 
 function unavailable(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  // grpc-js appends a second line (a timestamp and an empty resolution note): keep the cause only
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
   if (/compacted/i.test(message)) return new StorageError('Compacted', message, { cause: err });
   return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
+}
+
+/** PEM contents for a TLS connection to etcd; a client certificate when etcd runs with --client-cert-auth. */
+export interface EtcdClientTls {
+  /** The CA that signed etcd's serving certificate (--etcd-cafile). */
+  readonly ca: Buffer;
+  /** The client certificate and its key (--etcd-certfile, --etcd-keyfile). */
+  readonly cert?: Buffer;
+  readonly key?: Buffer;
+}
+
+/** The etcd3 client's `credentials` option for these files. */
+export function etcdCredentials(tls: EtcdClientTls): { rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } {
+  return { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert } : {}), ...(tls.key ? { privateKey: tls.key } : {}) };
 }
 
 export class EtcdStorage implements Storage {
@@ -35,9 +51,10 @@ export class EtcdStorage implements Storage {
   readonly #client: Etcd3;
   #closed = false;
 
-  constructor(endpoints: readonly string[]) {
+  constructor(endpoints: readonly string[], tls?: EtcdClientTls) {
     this.#client = new Etcd3({
       hosts: [...endpoints],
+      ...(tls ? { credentials: etcdCredentials(tls) } : {}),
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     });
   }
@@ -75,7 +92,7 @@ export class EtcdStorage implements Storage {
 
   async create(key: string, value: string): Promise<KeyValue> {
     return this.#call(async () => {
-      const response = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(value)).commit();
+      const response = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(valueToBytes(value))).commit();
       if (!response.succeeded) throw new StorageError('KeyExists', `${key} already exists`);
       const revision = Number(response.header.revision);
       return { key, value, createRevision: revision, modRevision: revision };
@@ -86,7 +103,7 @@ export class EtcdStorage implements Storage {
     return this.#call(async () => {
       const response = await this.#client
         .if(key, 'Mod', '==', expectedModRevision)
-        .then(this.#client.put(key).value(value), this.#client.get(key))
+        .then(this.#client.put(key).value(valueToBytes(value)), this.#client.get(key))
         .else(this.#client.get(key))
         .commit();
       if (!response.succeeded) {
@@ -136,14 +153,14 @@ export class EtcdStorage implements Storage {
         value: change.value,
         revision: change.modRevision,
         created,
-        ...(!created && previous ? { prevValue: previous.value.toString() } : {}),
+        ...(!created && previous ? { prevValue: valueFromBytes(previous.value) } : {}),
       });
     });
     watcher.on('delete', (kv, previous) => {
       callbacks.onChange({
         type: 'delete',
         key: kv.key.toString(),
-        value: previous?.value.toString() ?? '',
+        value: previous ? valueFromBytes(previous.value) : '',
         revision: Number(kv.mod_revision),
         created: false,
       });

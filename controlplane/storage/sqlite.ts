@@ -12,6 +12,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ChangeFanout } from './fanout.ts';
+import { fromSqliteValue, sqliteValue } from './binary-values.ts';
 import { StorageError } from './errors.ts';
 import { prefixEnd } from './prefix.ts';
 import type { Change, KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from './store.ts';
@@ -38,7 +39,7 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0), ('compacted', 0
 
 interface Row {
   key: string;
-  value: string;
+  value: string | Uint8Array;
   create_rev: number;
   mod_rev: number;
 }
@@ -47,8 +48,8 @@ interface LogRow {
   key: string;
   deleted: number;
   created: number;
-  value: string;
-  prev_value: string | null;
+  value: string | Uint8Array;
+  prev_value: string | Uint8Array | null;
 }
 
 interface PendingWrite {
@@ -58,7 +59,7 @@ interface PendingWrite {
 }
 
 function toKeyValue(row: Row): KeyValue {
-  return { key: row.key, value: row.value, createRevision: Number(row.create_rev), modRevision: Number(row.mod_rev) };
+  return { key: row.key, value: fromSqliteValue(row.value), createRevision: Number(row.create_rev), modRevision: Number(row.mod_rev) };
 }
 
 export class SqliteStorage implements Storage {
@@ -206,8 +207,8 @@ export class SqliteStorage implements Storage {
   create(key: string, value: string): Promise<KeyValue> {
     return this.#write((revision) => {
       if (this.#stmt.get.get(key) !== undefined) throw new StorageError('KeyExists', `${key} already exists`);
-      this.#stmt.insertKv.run(key, value, revision, revision);
-      this.#stmt.insertLog.run(revision, key, 0, 1, value, null);
+      this.#stmt.insertKv.run(key, sqliteValue(value), revision, revision);
+      this.#stmt.insertLog.run(revision, key, 0, 1, sqliteValue(value), null);
       return {
         result: { key, value, createRevision: revision, modRevision: revision },
         change: { type: 'put', key, value, revision, created: true },
@@ -222,11 +223,11 @@ export class SqliteStorage implements Storage {
       if (Number(row.mod_rev) !== expectedModRevision) {
         throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
       }
-      this.#stmt.updateKv.run(value, revision, key);
-      this.#stmt.insertLog.run(revision, key, 0, 0, value, row.value);
+      this.#stmt.updateKv.run(sqliteValue(value), revision, key);
+      this.#stmt.insertLog.run(revision, key, 0, 0, sqliteValue(value), row.value);
       return {
         result: { key, value, createRevision: Number(row.create_rev), modRevision: revision },
-        change: { type: 'put', key, value, revision, created: false, prevValue: row.value },
+        change: { type: 'put', key, value, revision, created: false, prevValue: fromSqliteValue(row.value) },
       };
     });
   }
@@ -240,9 +241,10 @@ export class SqliteStorage implements Storage {
       }
       this.#stmt.deleteKv.run(key);
       this.#stmt.insertLog.run(revision, key, 1, 0, row.value, null);
+      const value = fromSqliteValue(row.value);
       return {
-        result: { key, value: row.value, createRevision: Number(row.create_rev), modRevision: revision },
-        change: { type: 'delete', key, value: row.value, revision, created: false },
+        result: { key, value, createRevision: Number(row.create_rev), modRevision: revision },
+        change: { type: 'delete', key, value, revision, created: false },
       };
     });
   }
@@ -257,10 +259,10 @@ export class SqliteStorage implements Storage {
       (row): Change => ({
         type: row.deleted ? 'delete' : 'put',
         key: row.key,
-        value: row.value,
+        value: fromSqliteValue(row.value),
         revision: Number(row.rev),
         created: Boolean(row.created),
-        ...(row.prev_value !== null ? { prevValue: row.prev_value } : {}),
+        ...(row.prev_value !== null ? { prevValue: fromSqliteValue(row.prev_value) } : {}),
       }),
     );
     // Reading the backlog and subscribing happen in one synchronous step: no write can slip between.

@@ -18,6 +18,11 @@ export interface KeyValue {
   readonly createRevision: number;
   /** Revision of the last write to this key. */
   readonly modRevision: number;
+  /**
+   * Set by encryption at rest when the value was read with a key other than the one that writes:
+   * an update that changes nothing still rewrites it, so a rotation can re-encrypt everything.
+   */
+  readonly stale?: boolean;
 }
 
 export interface ListOptions {

@@ -29,6 +29,8 @@ export interface ServerProcess {
 export interface ServerStartOptions {
   datastore: 'sqlite' | 'etcd';
   etcdEndpoint?: string;
+  /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate flags. */
+  etcd?: { readonly serverFlags: readonly string[] };
   dataDir?: string;
   /** Run the scheduler and controllers too (default: the API alone, so scenarios see only their own writes). */
   controllers?: boolean;
@@ -47,6 +49,7 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     '--bind-address', '127.0.0.1',
     '--secure-port', '0',
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
+    ...(options.etcd?.serverFlags ?? []),
     ...(options.controllers ? [] : ['--no-controllers']),
     ...(options.serverArgs ?? []),
   ];

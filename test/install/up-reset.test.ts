@@ -72,7 +72,7 @@ test.serial('reset removes pods, chains, CNI state and files; the runtime keeps 
   t.false(save.stdout.includes('BOSUN-'), 'no BOSUN chain or hook');
   t.false(existsSync(join(node.stateDir, 'cni', 'net.d', '10-bosun.conflist')), 'no CNI conflist');
   t.false(existsSync(join(dir, 'ipam', 'bosun')), 'no IPAM leases');
-  for (const gone of ['etc/admin.kubeconfig', 'etc/agent.kubeconfig', 'lib/server', 'lib/agent', 'pods']) t.false(existsSync(join(dir, gone)), `${gone} removed`);
+  for (const gone of ['etc/admin.kubeconfig', 'etc/agent.kubeconfig', 'etc/encryption-config.yaml', 'lib/server', 'lib/agent', 'pods']) t.false(existsSync(join(dir, gone)), `${gone} removed`);
   for (const pidFile of ['agent.pid', 'server.pid']) t.false(existsSync(join(dir, 'run', pidFile)), `no ${pidFile}`);
   const again = await node.run([bosun, 'reset', '--force', ...paths(), ...cni(), '--container-runtime-endpoint', node.criEndpoint]);
   t.is(again.code, 0, `reset again is harmless: ${again.stderr}`);
