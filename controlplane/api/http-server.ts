@@ -210,6 +210,15 @@ export class ApiServer {
     await closed;
   }
 
+  /**
+   * Serves a new certificate (a renewal) from the next TLS handshake on, and presents a new client
+   * certificate to kubelets; connections already open keep the certificate they started with.
+   */
+  useCertificates(certificates: { serving: { key: string; cert: string }; ca: string; kubeletClient: KubeletClientTls }): void {
+    this.#server.setSecureContext({ key: certificates.serving.key, cert: certificates.serving.cert, ca: certificates.ca });
+    this.#kubelet.useClientTls(certificates.kubeletClient);
+  }
+
   get requestCount(): number {
     return this.#requests;
   }
