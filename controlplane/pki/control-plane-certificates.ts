@@ -12,6 +12,8 @@ export interface ControlPlaneCertificate {
   readonly name: string;
   /** `<file>.crt` and `<file>.key` under pki/. */
   readonly file: string;
+  /** What it is for, in a few words. */
+  readonly purpose: string;
   /** The request it is issued from; `servingNames` are the names and addresses the server answers to. */
   request(servingNames: readonly string[]): Omit<LeafRequest, 'days' | 'lifetimeMs'>;
 }
@@ -21,17 +23,20 @@ export const controlPlaneCertificates: readonly ControlPlaneCertificate[] = [
     // also embedded in admin.kubeconfig, which is rewritten with it
     name: 'admin.kubeconfig',
     file: 'admin',
+    purpose: 'the admin client certificate, also in admin.kubeconfig',
     request: () => ({ commonName: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' }),
   },
   {
     name: 'apiserver',
     file: 'apiserver',
+    purpose: "the API server's serving certificate",
     request: (names) => ({ commonName: 'kube-apiserver', dnsNames: names.filter((n) => !isIP(n)), ipAddresses: names.filter((n) => isIP(n)), usage: 'server' }),
   },
   {
     // what the server presents to kubelet ports (logs, exec, port-forward)
     name: 'apiserver-kubelet-client',
     file: 'apiserver-kubelet-client',
+    purpose: 'the client certificate the API server presents to kubelets',
     request: () => ({ commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' }),
   },
 ];
