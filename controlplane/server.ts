@@ -77,6 +77,8 @@ export interface ServerOptions {
   readonly certificateLifetimeMs?: number;
   /** How often the server looks whether its certificates are due or were renewed on disk (default 1 min). */
   readonly certificateCheckIntervalMs?: number;
+  /** Copies of admin.kubeconfig to keep current when the admin certificate is renewed (bosun init's). */
+  readonly adminKubeconfigCopies?: readonly string[];
   /** The clock certificate renewal is judged by (default the system's). */
   readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
@@ -334,6 +336,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const pkiOptions = (port: number) => ({
     dataDir: options.dataDir, serverNames: [options.advertiseAddress, ...options.tlsSans], serverUrl: serverUrl(port), serviceIP,
     ...(options.certificateLifetimeMs !== undefined ? { lifetimeMs: options.certificateLifetimeMs } : {}),
+    ...(options.adminKubeconfigCopies !== undefined ? { kubeconfigCopies: options.adminKubeconfigCopies } : {}),
   });
   const pkiFor = (port: number) => ensureClusterPki(pkiOptions(port));
   let pki = pkiFor(options.securePort);

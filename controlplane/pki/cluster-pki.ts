@@ -9,7 +9,7 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomically } from '../../kube/atomic-file.ts';
 import { readKeyPair, writeKeyPair } from '../../kube/key-pair-files.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from './certificates.ts';
@@ -44,6 +44,8 @@ export interface PkiOptions {
   readonly now?: number;
   /** Certificates to issue again whatever their age (`bosun certs renew`), by name. */
   readonly renew?: ReadonlySet<string>;
+  /** Copies of admin.kubeconfig kept the same (bosun init's in the config folder), where their folder exists. */
+  readonly kubeconfigCopies?: readonly string[];
 }
 
 export const pkiDir = (dataDir: string) => join(dataDir, 'pki');
@@ -93,9 +95,8 @@ export function ensureClusterPki(options: PkiOptions): ClusterPki {
     writeFileAtomically(saKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
   }
   const kubeconfigPath = adminKubeconfigPath(options.dataDir);
-  writeIfChanged(
-    kubeconfigPath,
-    kubeconfigYaml({ cluster: 'bosun', server: options.serverUrl, caPem: ca.cert, user: 'kubernetes-admin', clientCertPem: admin.cert, clientKeyPem: admin.key }),
-  );
+  const kubeconfig = kubeconfigYaml({ cluster: 'bosun', server: options.serverUrl, caPem: ca.cert, user: 'kubernetes-admin', clientCertPem: admin.cert, clientKeyPem: admin.key });
+  writeIfChanged(kubeconfigPath, kubeconfig);
+  for (const copy of options.kubeconfigCopies ?? []) if (existsSync(dirname(copy))) writeIfChanged(copy, kubeconfig);
   return { ca, serving: pair('apiserver'), admin, kubeletClient: pair('apiserver-kubelet-client'), serviceAccountKey: readFileSync(saKeyPath, 'utf8'), kubeconfigPath, reissued };
 }

@@ -6,7 +6,8 @@
  */
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { Agent, request, type RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import { connect, type TLSSocket } from 'node:tls';
@@ -23,8 +24,11 @@ const lifetimeMs = 8_000;
 let server: InProcessServer | undefined;
 let kubelet: FakeKubelet | undefined;
 let tester: Identity;
+const copyDir = mkdtempSync(join(tmpdir(), `bosun-certrenew-copy-${process.pid}-`));
+// bosun init's copy of admin.kubeconfig, in the config folder
+const copy = join(copyDir, 'admin.kubeconfig');
 test.before(async () => {
-  server = await startInProcess({ certificates: { certificateLifetimeMs: lifetimeMs, certificateCheckIntervalMs: 200 } });
+  server = await startInProcess({ certificates: { certificateLifetimeMs: lifetimeMs, certificateCheckIntervalMs: 200, adminKubeconfigCopies: [copy] } });
   kubelet = await startFakeKubelet(server.dataDir);
   // a client of its own, valid for a year: the admin certificate is one of those being renewed
   tester = userIdentity(server.dataDir, 'tester', ['system:masters']);
@@ -36,6 +40,7 @@ test.before(async () => {
 test.after.always(async () => {
   await kubelet?.close();
   await server?.destroy();
+  rmSync(copyDir, { recursive: true, force: true });
 });
 
 const caPem = () => readFileSync(join(server!.dataDir, 'pki', 'ca.crt'), 'utf8');
@@ -105,6 +110,7 @@ test('the serving, admin and kubelet-client certificates are renewed while the s
   await waitFor('admin.kubeconfig to be rewritten', () => serialOf(loadKubeconfig(server!.server.kubeconfigPath).client.cert!) !== first.admin, 20_000);
   const admin = loadKubeconfig(server!.server.kubeconfigPath).client;
   t.true(keyMatchesCertificate({ cert: admin.cert!, key: admin.key! }));
+  t.is(readFileSync(copy, 'utf8'), readFileSync(server!.server.kubeconfigPath, 'utf8'), "bosun init's copy follows");
   const adminClient = new KubeClient(admin);
   t.is((await adminClient.get(refs.namespaces, 'default')).metadata.name, 'default');
   adminClient.close();

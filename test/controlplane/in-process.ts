@@ -16,7 +16,7 @@ export interface InProcessServer {
 
 export async function startInProcess(options: {
   bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
-  certificates?: Pick<ServerOptions, 'certificateLifetimeMs' | 'certificateCheckIntervalMs'>;
+  certificates?: Pick<ServerOptions, 'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'>;
 } = {}): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
   const server = await startServer({
