@@ -16,6 +16,9 @@ import { keyMatchesCertificate, KeyPairMismatchError, readKeyPair, writeKeyPair 
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { ensureClusterPki } from '../../controlplane/pki/cluster-pki.ts';
 import { planReissue } from '../../controlplane/pki/reissue-plan.ts';
+import { CertificateRenewal } from '../../controlplane/pki/renewal-loop.ts';
+import { renewOnDisk } from '../../controlplane/pki/renew-on-disk.ts';
+import { pino } from 'pino';
 import { ManualClock } from '../agent/manual-clock.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), `bosun-certrenew-${process.pid}-`));
@@ -83,6 +86,39 @@ test('a start after two thirds of the life issues the certificates again and rew
   t.true(keyMatchesCertificate(inKubeconfig));
   // the new ones last a year again (the default)
   t.true(Date.parse(new X509Certificate(due.admin.cert).validTo) > Date.now() + 360 * dayMs);
+});
+
+test("the server's renewal loop on a manual clock: a pair renewed on disk is handed over at the next round, the three are renewed at two thirds of their life", async (t) => {
+  const dataDir = join(scratch, 'loop');
+  const options = { ...pkiOptions(dataDir), lifetimeMs: 90 * dayMs };
+  const clock = new ManualClock(Date.now());
+  const applied: string[][] = [];
+  const renewal = new CertificateRenewal({
+    pki: options, current: ensureClusterPki(options), clock, checkIntervalMs: 60_000, logger: pino({ level: 'silent' }),
+    apply: (next, changed) => {
+      applied.push([...changed]);
+      t.is(next.serving.cert, pem(dataDir, 'apiserver.crt'));
+    },
+  });
+  const stop = new AbortController();
+  const running = renewal.run(stop.signal);
+  const day = async () => {
+    clock.advance(dayMs);
+    await new Promise((r) => setImmediate(r));
+  };
+  await day();
+  t.deepEqual(applied, []);
+  // as `bosun certs renew apiserver` does from another process
+  renewOnDisk(dataDir, new Set(['apiserver']), 90 * dayMs);
+  await day();
+  t.deepEqual(applied, [['apiserver']]);
+  for (let days = 2; days < 59; days++) await day();
+  t.is(applied.length, 1, 'nothing due before two thirds of 90 days');
+  await day();
+  await day();
+  t.deepEqual(applied[1], ['admin.kubeconfig', 'apiserver', 'apiserver-kubelet-client']);
+  stop.abort();
+  await running;
 });
 
 test('a write interrupted between its two renames is finished by the next read; a pair that matches in no way is refused by name', (t) => {
