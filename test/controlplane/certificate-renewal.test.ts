@@ -144,6 +144,32 @@ test('a write interrupted between its two renames is finished by the next read; 
   t.regex(err.message, /x\.key does not belong to the certificate .*x\.crt/);
 });
 
+test('two writers at once (the server and bosun certs renew), both killed at a random moment: every pair still matches', async (t) => {
+  const dataDir = join(scratch, 'two-writers');
+  ensureClusterPki(pkiOptions(dataDir));
+  const script = resolve(import.meta.dirname, 'renew-in-a-loop.ts');
+  for (let i = 0; i < 3; i++) {
+    const writers = [0, 1].map(() => {
+      const child = spawn(process.execPath, [script, dataDir, 'rewrite'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const state = { output: '', exited: new Promise<void>((done) => child.once('exit', () => done())) };
+      child.stdout.on('data', (chunk: Buffer) => (state.output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (state.output += chunk.toString()));
+      return { child, state };
+    });
+    const started = Date.now();
+    // both writing (bounded), then a while of both at once
+    while (writers.some((w) => !/round 20\n/.test(w.state.output)) && writers.every((w) => w.child.exitCode === null) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 10));
+    await new Promise((r) => setTimeout(r, Math.random() * 200));
+    for (const w of writers) w.child.kill('SIGKILL');
+    await Promise.all(writers.map((w) => w.state.exited));
+    for (const w of writers) t.regex(w.state.output, /round 20\n/, w.state.output.slice(-300));
+    for (const file of ['admin', 'apiserver', 'apiserver-kubelet-client']) {
+      const pair = readKeyPair(join(dataDir, 'pki'), file);
+      t.true(keyMatchesCertificate(pair!), `${file} after round ${i + 1}`);
+    }
+  }
+});
+
 test('kill -9 at random moments of renewals in a loop always leaves a matching pair of every certificate and a valid admin.kubeconfig', async (t) => {
   const dataDir = join(scratch, 'killed');
   const script = resolve(import.meta.dirname, 'renew-in-a-loop.ts');
