@@ -23,7 +23,7 @@ import { isNodeProxy, kubeletSubresources } from './resources.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
-import { peerSubject } from './peer-subject.ts';
+import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
@@ -226,7 +226,9 @@ export class ApiServer {
   async #authenticate(req: IncomingMessage): Promise<UserInfo> {
     const header = req.headers.authorization;
     const bearerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const subject = peerSubject(req.socket as TLSSocket);
+    // an expired certificate names nobody; a bearer token may still (upstream tries every authenticator)
+    const outOfDate = peerCertificateOutOfDate(req.socket as TLSSocket);
+    const subject = outOfDate ? undefined : peerSubject(req.socket as TLSSocket);
     const credentials = {
       ...(bearerToken ? { bearerToken } : {}),
       ...(subject ? { peerCertificate: { subject } } : {}),
@@ -235,7 +237,7 @@ export class ApiServer {
       const user = await authenticator.authenticate(credentials);
       if (user) return { ...user, groups: [...new Set([...user.groups, 'system:authenticated'])] };
     }
-    if (bearerToken) throw new ApiError('Unauthorized', 'Unauthorized');
+    if (bearerToken || outOfDate) throw new ApiError('Unauthorized', 'Unauthorized');
     return anonymousUser;
   }
 

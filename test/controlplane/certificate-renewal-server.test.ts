@@ -2,7 +2,9 @@
  * A running server renews its own certificates in place: started with certificates that last
  * seconds, it serves a renewed certificate to new TLS handshakes while a client keeps working and
  * connections already open keep theirs, rewrites admin.kubeconfig with a renewed admin certificate,
- * and reaches kubelets with a renewed client certificate once the first one has expired.
+ * and reaches kubelets (and itself, from its certificate loop) with renewed client certificates once
+ * the first ones have expired. A client certificate that has expired is refused, also on a
+ * connection opened while it was valid.
  */
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
@@ -15,6 +17,9 @@ import { KubeClient } from '../../kube/client.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { keyMatchesCertificate } from '../../kube/key-pair-files.ts';
+import { createBootstrapToken } from '../../cli/init/bootstrap-token.ts';
+import { waitClusterInfoSigned } from '../../cli/init/wait-cluster-info.ts';
+import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
 import { startInProcess, type InProcessServer } from './in-process.ts';
 import { waitFor } from './ports.ts';
@@ -122,10 +127,41 @@ test('the serving, admin and kubelet-client certificates are renewed while the s
   const logs = await get('/api/v1/namespaces/default/pods/p1/log', false);
   t.is(logs.status, 200, logs.body);
   t.is(logs.body, 'log line 1\nlog line 2\ntail=\n');
+  // the certificate loop signs cluster-info for a new token: it writes with the renewed admin identity
+  const testerClient = new KubeClient({ server: server!.server.url, ca: caPem(), cert: tester.cert!, key: tester.key! });
+  const token = await createBootstrapToken(testerClient, { ttlSeconds: 600, usages: ['signing', 'authentication'], groups: [], description: 'renewal test' });
+  await waitClusterInfoSigned(testerClient, token, 15_000);
+  testerClient.close();
 
   stop = true;
   await busy;
   kept.destroy();
   t.true(outcomes.length > 20, `${outcomes.length} requests`);
   t.deepEqual(outcomes.filter((o) => o !== '200'), [], 'every request of the busy client succeeded');
+});
+
+test('a client certificate that expires is refused from then on (401), also on a connection opened while it was valid', async (t) => {
+  const ca = { cert: caPem(), key: readFileSync(join(server!.dataDir, 'pki', 'ca.key'), 'utf8') };
+  const brief = issueCertificate(ca, { commonName: 'brief', organizations: ['system:masters'], usage: 'client', lifetimeMs: 2_000 });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: ca.cert, cert: brief.cert, key: brief.key });
+  t.teardown(() => agent.destroy());
+  const ask = (over: Agent | false) => new Promise<{ status: number; body: string; socket: TLSSocket }>((resolve, reject) => {
+    request({ host: '127.0.0.1', port: server!.server.port, path: '/api/v1/namespaces/default', ca: ca.cert, cert: brief.cert, key: brief.key, agent: over }, (res) => {
+      const socket = res.socket as TLSSocket;
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket }));
+    }).on('error', reject).end();
+  });
+  const valid = await ask(agent);
+  t.is(valid.status, 200);
+  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(new X509Certificate(brief.cert).validTo) + 1_100 - Date.now())));
+  const kept = await ask(agent);
+  t.is(kept.socket, valid.socket, 'the same connection');
+  t.is(kept.status, 401);
+  t.like(JSON.parse(kept.body), { kind: 'Status', status: 'Failure', reason: 'Unauthorized', code: 401 });
+  // a new connection with it: 401 too, not an anonymous request
+  t.is((await ask(false)).status, 401);
+  // and the server goes on answering valid clients
+  t.is((await call({ dataDir: server!.dataDir, port: server!.server.port }, 'GET', '/api/v1/namespaces/default', tester)).status, 200);
 });
