@@ -53,6 +53,14 @@ test('check-expiration prints both tables as kubeadm does; a missing certificate
     '',
   ].join('\n'));
 
+  const json = await run([bosun, 'certs', 'check-expiration', '--data-dir', dataDir, '-o', 'json']);
+  t.is(json.code, 0, json.stderr);
+  const document = JSON.parse(json.stdout) as { certificates: { name: string; expirationDate: string; residualSeconds: number }[]; certificateAuthorities: { name: string }[] };
+  t.deepEqual(document.certificates.map((c) => c.name), ['admin.kubeconfig', 'apiserver', 'apiserver-kubelet-client']);
+  t.is(Date.parse(document.certificates[0]!.expirationDate), Date.parse(new X509Certificate(pem(dataDir, 'admin.crt')).validTo));
+  t.true(document.certificates[0]!.residualSeconds > 89 * 86400);
+  t.is(document.certificateAuthorities[0]!.name, 'ca');
+
   rmSync(join(dataDir, 'pki', 'apiserver-kubelet-client.crt'));
   rmSync(join(dataDir, 'pki', 'apiserver-kubelet-client.key'));
   renameSync(join(dataDir, 'pki', 'ca.key'), join(scratch, 'ca.key.elsewhere'));
