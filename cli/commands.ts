@@ -3,6 +3,7 @@ import { serverCommand } from './server.ts';
 import { criCommand } from './cri.ts';
 import { sandboxCommand } from './sandbox-command.ts';
 import { tokenCommand } from './token-command.ts';
+import { certsCommand } from './certs-command.ts';
 import { agentCommand } from './agent-command.ts';
 import { joinCommand } from './join-command.ts';
 import { initCommand } from './init-command.ts';
@@ -15,4 +16,4 @@ import { hollowCommand } from './hollow-command.ts';
  * Every top-level subcommand. Each entry's builder/handler import their module only when the
  * command runs, which keeps `bosun --help` and small commands fast.
  */
-export const commands: CommandModule[] = [serverCommand as unknown as CommandModule, criCommand as unknown as CommandModule, sandboxCommand, tokenCommand, joinCommand as unknown as CommandModule, initCommand as unknown as CommandModule, resetCommand as unknown as CommandModule, upCommand as unknown as CommandModule, nodeSetupCommand, agentCommand as unknown as CommandModule, hollowCommand as unknown as CommandModule];
+export const commands: CommandModule[] = [serverCommand as unknown as CommandModule, criCommand as unknown as CommandModule, sandboxCommand, tokenCommand, certsCommand, joinCommand as unknown as CommandModule, initCommand as unknown as CommandModule, resetCommand as unknown as CommandModule, upCommand as unknown as CommandModule, nodeSetupCommand, agentCommand as unknown as CommandModule, hollowCommand as unknown as CommandModule];

@@ -46,6 +46,7 @@ interface ServerArgs {
   'audit-log-maxsize': number;
   'audit-log-maxbackup': number;
   'audit-log-maxage': number;
+  'admin-kubeconfig-copy': string | undefined;
 }
 
 export const serverCommand: CommandModule<object, ServerArgs> = {
@@ -71,6 +72,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('service-cluster-ip-range', { type: 'string', default: '10.96.0.0/12', describe: 'CIDR that Service ClusterIPs come from' })
       .option('tls-san', listOption('Extra names or IPs for the serving certificate'))
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
+      .option('admin-kubeconfig-copy', { type: 'string', describe: 'Keep this copy of admin.kubeconfig current when the server renews the admin certificate (bosun init passes its own)' })
       .option('kubelet-egress-socket', { type: 'string', describe: 'Reach nodes\' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)' })
       .option('controllers', { type: 'boolean', default: true, describe: 'Run the controllers (--no-controllers: serve the API only)' })
       .option('scheduler', { type: 'boolean', default: true, describe: 'Run the scheduler (--no-scheduler when another one places pods)' })
@@ -170,6 +172,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         defaultTolerationSeconds,
         podSecurity,
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
+        ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
       });
     } catch (err) {

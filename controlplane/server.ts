@@ -32,6 +32,8 @@ import { issuerDiscoveryDocument } from './auth/oidc-discovery.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
 import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
 import { ensureClusterPki } from './pki/cluster-pki.ts';
+import { CertificateRenewal } from './pki/renewal-loop.ts';
+import { systemClock, type Clock } from '../kube/clock.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
@@ -87,6 +89,14 @@ export interface ServerOptions {
   readonly inflight?: InflightLimits;
   /** Pod Security admission's cluster-wide defaults and exemptions; absent: upstream's defaults, kube-system exempt. */
   readonly podSecurity?: PodSecurityConfig;
+  /** Lifetime of the certificates the server issues itself, in ms (default one year; short ones are for tests). */
+  readonly certificateLifetimeMs?: number;
+  /** How often the server looks whether its certificates are due or were renewed on disk (default 1 min). */
+  readonly certificateCheckIntervalMs?: number;
+  /** Copies of admin.kubeconfig to keep current when the admin certificate is renewed (bosun init's). */
+  readonly adminKubeconfigCopies?: readonly string[];
+  /** The clock certificate renewal is judged by (default the system's). */
+  readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
@@ -346,8 +356,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 
   const serverUrl = (port: number) => `https://${options.advertiseAddress.includes(':') ? `[${options.advertiseAddress}]` : options.advertiseAddress}:${port}`;
-  const pkiFor = (port: number) =>
-    ensureClusterPki({ dataDir: options.dataDir, serverNames: [options.advertiseAddress, ...options.tlsSans], serverUrl: serverUrl(port), serviceIP });
+  const pkiOptions = (port: number) => ({
+    dataDir: options.dataDir, serverNames: [options.advertiseAddress, ...options.tlsSans], serverUrl: serverUrl(port), serviceIP,
+    ...(options.certificateLifetimeMs !== undefined ? { lifetimeMs: options.certificateLifetimeMs } : {}),
+    ...(options.adminKubeconfigCopies !== undefined ? { kubeconfigCopies: options.adminKubeconfigCopies } : {}),
+  });
+  const pkiFor = (port: number) => ensureClusterPki(pkiOptions(port));
   let pki = pkiFor(options.securePort);
   const serviceAccounts = findResource('', 'v1', 'serviceaccounts')!;
   const findObject = async (info: typeof pods, namespace: string, name: string) => {
@@ -440,10 +454,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // the scheduler and controllers reach this server over loopback with the admin identity, as a
   // separate controller manager would (they meet the API only through HTTP)
   let loops: RunningControlLoops | undefined;
+  let loopsClient: KubeClient | undefined;
   if (options.controlLoops) {
     try {
+      loopsClient = new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key, maxConnections: 64 });
       loops = await startControlLoops({
-        client: new KubeClusterClient(new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key, maxConnections: 64 })),
+        client: new KubeClusterClient(loopsClient),
         logger: logger.child({ component: 'controllers' }),
         rootCaPem: pki.ca.cert,
         ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
@@ -459,6 +475,21 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       throw new Error(`the controllers could not start: ${(err as Error).message}`);
     }
   }
+  // certificates renewed (here at a third of their life left, or by `bosun certs renew`) go to use in place
+  const renewal = new CertificateRenewal({
+    pki: pkiOptions(port),
+    current: pki,
+    clock: options.clock ?? systemClock,
+    ...(options.certificateCheckIntervalMs !== undefined ? { checkIntervalMs: options.certificateCheckIntervalMs } : {}),
+    logger: logger.child({ component: 'certificate-renewal' }),
+    apply: (next) => {
+      api.useCertificates({ serving: next.serving, ca: next.ca.cert, kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key } });
+      certificates.useClientCertificate(next.admin.cert, next.admin.key);
+      loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
+    },
+  });
+  const stopRenewal = new AbortController();
+  const renewing = renewal.run(stopRenewal.signal);
   logger.info({ port, datastore: options.datastore, kubeconfig: pki.kubeconfigPath }, 'bosun server is serving');
   let closed = false;
   return {
@@ -470,6 +501,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       if (closed) return;
       closed = true;
+      stopRenewal.abort();
+      await renewing;
       await loops?.stop();
       await certificates.stop();
       compactor.stop();

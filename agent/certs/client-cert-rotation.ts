@@ -6,24 +6,17 @@
  * rewrites the kubeconfig atomically (0600), so a crash never leaves half a credential. A failed
  * attempt is retried; the old certificate keeps working until it expires.
  */
-import { X509Certificate } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
 import type { Clock } from '../clock.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import { writeFileAtomically } from '../../kube/atomic-file.ts';
+import { renewalDeadline, validityOf } from '../../kube/certificate-renewal.ts';
 import { requestNodeCertificate } from './node-csr.ts';
 
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
-/** Share of the certificate's life after which it is renewed. */
-export const rotationFraction = 2 / 3;
-
-/** When a certificate should be renewed: notBefore + 2/3 of its validity (notBefore is backdated by the signer, which only makes it earlier). */
-export function rotationDeadline(certPem: string): number {
-  const cert = new X509Certificate(certPem);
-  const from = Date.parse(cert.validFrom);
-  const to = Date.parse(cert.validTo);
-  return from + (to - from) * rotationFraction;
-}
+/** When a certificate should be renewed: notBefore + 2/3 of its validity (the control plane's own certificates follow the same rule). */
+export const rotationDeadline = (certPem: string): number => renewalDeadline(validityOf(certPem));
 
 /** Asks for a renewed client certificate with the node's current credentials and waits until it is issued. */
 export function requestClientCertificate(client: KubeClient, nodeName: string, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
@@ -60,10 +53,7 @@ export function withCredentials(text: string, certPem: string, keyPem: string): 
 
 /** Rewrites the kubeconfig atomically, 0600. */
 export function rewriteKubeconfig(path: string, certPem: string, keyPem: string): void {
-  const next = withCredentials(readFileSync(path, 'utf8'), certPem, keyPem);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, next, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileAtomically(path, withCredentials(readFileSync(path, 'utf8'), certPem, keyPem), 0o600);
 }
 
 export interface RotatorOptions {

@@ -2,16 +2,18 @@
  * The kubelet port's serving certificate, as upstream's kubelet gets it with
  * serverTLSBootstrap: a CSR (signer kubernetes.io/kubelet-serving, CN system:node:<name>,
  * O system:nodes, SANs = the node's name and InternalIP) that the control plane approves and signs.
- * The key and certificate are kept under the agent's root dir (0600) and reused while they are
- * valid for at least another day and still name the same address. When no certificate can be had
+ * The key and certificate are kept under the agent's root dir, replaced together crash-safe
+ * (kube/key-pair-files.ts), and reused while they are valid for at least another day and still
+ * name the same address. When no certificate can be had
  * in time, a self-signed one keeps the port up; the caller reports that as a warning, because the
  * API server (which verifies kubelets against the cluster CA) will refuse to talk to it.
  */
 import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
 import type { KubeClient } from '../../kube/client.ts';
+import { readKeyPair, writeKeyPair } from '../../kube/key-pair-files.ts';
 import { requestNodeCertificate } from '../certs/node-csr.ts';
 
 export interface ServingIdentity {
@@ -30,9 +32,9 @@ export interface ServingCertificate {
 
 const oneDayMs = 24 * 3600 * 1000;
 
-export function servingFiles(rootDir: string): { cert: string; key: string } {
-  return { cert: join(rootDir, 'pki', 'kubelet-server.crt'), key: join(rootDir, 'pki', 'kubelet-server.key') };
-}
+/** `<root>/pki/kubelet-server.crt` and `.key`. */
+const servingPairName = 'kubelet-server';
+
 
 /** Whether a stored certificate can be served again: valid a day longer, for this node's address, from this CA. */
 export function reusable(certPem: string, identity: ServingIdentity, caPem: string, nowMs: number): boolean {
@@ -79,11 +81,6 @@ export function requestServingCertificate(client: KubeClient, identity: ServingI
   }, timeoutMs, signal);
 }
 
-async function writePrivate(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text, { mode: 0o600 });
-  await rename(`${path}.tmp`, path);
-}
-
 /**
  * When to ask for the next certificate: a self-signed fallback soon (the signer may only have been
  * slow), an issued one at 80 % of its life, as the kubelet's certificate manager rotates (70–90 %).
@@ -99,15 +96,13 @@ export function renewalDueMs(certificate: ServingCertificate, nowMs: number, ret
   }
 }
 
-/** Asks for a new serving certificate and stores it (key first); throws with one line when not issued. */
+/** Asks for a new serving certificate and stores it with its key; throws with one line when not issued. */
 export async function renewServingCertificate(options: {
   client: KubeClient; rootDir: string; identity: ServingIdentity; timeoutMs: number; signal?: AbortSignal;
 }): Promise<ServingCertificate> {
-  const files = servingFiles(options.rootDir);
   const issued = await requestServingCertificate(options.client, options.identity, options.timeoutMs, options.signal);
   await mkdir(join(options.rootDir, 'pki'), { recursive: true, mode: 0o700 });
-  await writePrivate(files.key, issued.keyPem);
-  await writePrivate(files.cert, issued.certPem);
+  writeKeyPair(join(options.rootDir, 'pki'), servingPairName, { cert: issued.certPem, key: issued.keyPem });
   return { ...issued, source: 'issued' };
 }
 
@@ -118,9 +113,13 @@ export async function renewServingCertificate(options: {
 export async function obtainServingCertificate(options: {
   client: KubeClient; caPem: string; rootDir: string; identity: ServingIdentity; timeoutMs: number; nowMs: number; signal?: AbortSignal;
 }): Promise<ServingCertificate> {
-  const files = servingFiles(options.rootDir);
-  const [certPem, keyPem] = await Promise.all([readFile(files.cert, 'utf8').catch(() => ''), readFile(files.key, 'utf8').catch(() => '')]);
-  if (certPem !== '' && keyPem !== '' && reusable(certPem, options.identity, options.caPem, options.nowMs)) return { certPem, keyPem, source: 'reused' };
+  let stored: { cert: string; key: string } | undefined;
+  try {
+    stored = readKeyPair(join(options.rootDir, 'pki'), servingPairName);
+  } catch {
+    // a key that belongs to no certificate here (written by an older agent, killed between the two): ask again
+  }
+  if (stored !== undefined && reusable(stored.cert, options.identity, options.caPem, options.nowMs)) return { certPem: stored.cert, keyPem: stored.key, source: 'reused' };
   try {
     return await renewServingCertificate(options);
   } catch (err) {

@@ -43,6 +43,8 @@ export function serverFlags(spec: Pick<InitSpec, 'paths' | 'advertiseAddress' | 
     '--secure-port', String(spec.port),
     '--advertise-address', spec.advertiseAddress,
     '--tls-san', '127.0.0.1',
+    // the copy bosun init and up make: renewed with the admin certificate
+    '--admin-kubeconfig-copy', adminKubeconfig(spec.paths),
     ...spec.serverArgs,
   ];
 }

@@ -28,7 +28,7 @@ import { directDialer } from './kubelet-dialer.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { decodeProtobufObject } from './protobuf/decode.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
-import { peerSubject } from './peer-subject.ts';
+import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
@@ -220,6 +220,15 @@ export class ApiServer {
     await closed;
   }
 
+  /**
+   * Serves a new certificate (a renewal) from the next TLS handshake on, and presents a new client
+   * certificate to kubelets; connections already open keep the certificate they started with.
+   */
+  useCertificates(certificates: { serving: { key: string; cert: string }; ca: string; kubeletClient: KubeletClientTls }): void {
+    this.#server.setSecureContext({ key: certificates.serving.key, cert: certificates.serving.cert, ca: certificates.ca });
+    this.#kubelet.useClientTls(certificates.kubeletClient);
+  }
+
   get requestCount(): number {
     return this.#requests;
   }
@@ -227,7 +236,9 @@ export class ApiServer {
   async #authenticate(req: IncomingMessage): Promise<UserInfo> {
     const header = req.headers.authorization;
     const bearerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
-    const subject = peerSubject(req.socket as TLSSocket);
+    // an expired certificate names nobody; a bearer token may still (upstream tries every authenticator)
+    const outOfDate = peerCertificateOutOfDate(req.socket as TLSSocket);
+    const subject = outOfDate ? undefined : peerSubject(req.socket as TLSSocket);
     const credentials = {
       ...(bearerToken ? { bearerToken } : {}),
       ...(subject ? { peerCertificate: { subject } } : {}),
@@ -236,7 +247,7 @@ export class ApiServer {
       const user = await authenticator.authenticate(credentials);
       if (user) return { ...user, groups: [...new Set([...user.groups, 'system:authenticated'])] };
     }
-    if (bearerToken) throw new ApiError('Unauthorized', 'Unauthorized');
+    if (bearerToken || outOfDate) throw new ApiError('Unauthorized', 'Unauthorized');
     return anonymousUser;
   }
 

@@ -63,13 +63,18 @@ export function kubeletAddress(node: Any): { host: string; port: number } {
 
 export class KubeletProxy {
   readonly #registry: Registry;
-  readonly #tls: KubeletClientTls;
+  #tls: KubeletClientTls;
   readonly #dial: KubeletDialer;
 
   constructor(registry: Registry, tls: KubeletClientTls, dial: KubeletDialer = directDialer) {
     this.#registry = registry;
     this.#tls = tls;
     this.#dial = dial;
+  }
+
+  /** Presents a renewed client certificate from the next connection on (each request connects anew). */
+  useClientTls(tls: KubeletClientTls): void {
+    this.#tls = tls;
   }
 
   /** A TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */

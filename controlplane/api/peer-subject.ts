@@ -19,3 +19,26 @@ export function peerSubject(socket: TLSSocket): Subject | undefined {
   }
   return subject ?? undefined;
 }
+
+/** The connection's client certificate's notAfter (ms), or null when it presented none that verified. */
+const expiries = new WeakMap<TLSSocket, number | null>();
+
+/** How the TLS layer words a certificate refused for its dates alone. */
+const outOfDate = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+
+/**
+ * Whether the connection's client certificate is out of date now: refused at the handshake for its
+ * dates, or expired since on a connection kept open. Upstream verifies the certificate on every
+ * request, so a kept-alive connection does not outlive its certificate, and an expired certificate
+ * is 401 Unauthorized rather than an anonymous request.
+ */
+export function peerCertificateOutOfDate(socket: TLSSocket, now: number = Date.now()): boolean {
+  if (!socket.authorized) return outOfDate.has((socket.authorizationError as unknown as { code?: string } | undefined)?.code ?? String(socket.authorizationError ?? ''));
+  let notAfter = expiries.get(socket);
+  if (notAfter === undefined) {
+    const validTo = socket.getPeerCertificate().valid_to;
+    notAfter = validTo ? Date.parse(validTo) : null;
+    expiries.set(socket, notAfter);
+  }
+  return notAfter !== null && now > notAfter;
+}

@@ -64,6 +64,11 @@ export class CertificateLoop {
     this.#client = new KubeClient(options.client);
   }
 
+  /** Talks to the API with a renewed admin certificate from now on. */
+  useClientCertificate(cert: string, key: string): void {
+    this.#client.useClientCertificate(cert, key);
+  }
+
   start(): void {
     this.#kick(true);
     // a joining node waits on these: react to them at once, not on the next period

@@ -5,16 +5,16 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
+import type { KeyPair } from '../../kube/key-pair-files.ts';
 
-export interface KeyPair {
-  /** PEM certificate. */
-  readonly cert: string;
-  /** PEM private key (PKCS#8). */
-  readonly key: string;
-}
+export type { KeyPair };
 
-/** Certificates start 5 minutes in the past so that a little clock skew does not reject them. */
+/**
+ * Certificates start 5 minutes in the past so that a little clock skew does not reject them; a
+ * short-lived one (seconds, in tests) at most a tenth of its life, so most of its life lies ahead.
+ */
 const backdateMs = 5 * 60 * 1000;
+const dayMs = 24 * 3600 * 1000;
 
 function newKey(): { pem: string; forgeKey: forge.pki.rsa.PrivateKey; forgePublic: forge.pki.rsa.PublicKey } {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -30,10 +30,10 @@ function serial(): string {
   return bytes.toString('hex');
 }
 
-function validity(cert: forge.pki.Certificate, days: number): void {
+function validity(cert: forge.pki.Certificate, lifetimeMs: number): void {
   const now = Date.now();
-  cert.validity.notBefore = new Date(now - backdateMs);
-  cert.validity.notAfter = new Date(now + days * 24 * 3600 * 1000);
+  cert.validity.notBefore = new Date(now - Math.min(backdateMs, lifetimeMs / 10));
+  cert.validity.notAfter = new Date(now + lifetimeMs);
 }
 
 export function createCertificateAuthority(commonName: string, days = 3650): KeyPair {
@@ -41,7 +41,7 @@ export function createCertificateAuthority(commonName: string, days = 3650): Key
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.forgePublic;
   cert.serialNumber = serial();
-  validity(cert, days);
+  validity(cert, days * dayMs);
   const subject = [{ name: 'commonName', value: commonName }];
   cert.setSubject(subject);
   cert.setIssuer(subject);
@@ -61,6 +61,8 @@ export interface LeafRequest {
   readonly ipAddresses?: readonly string[];
   readonly usage: 'server' | 'client' | 'both';
   readonly days?: number;
+  /** How long it is valid, in milliseconds (wins over `days`; short lifetimes are for tests). */
+  readonly lifetimeMs?: number;
 }
 
 export function issueCertificate(ca: KeyPair, request: LeafRequest): KeyPair {
@@ -70,7 +72,7 @@ export function issueCertificate(ca: KeyPair, request: LeafRequest): KeyPair {
   const cert = forge.pki.createCertificate();
   cert.publicKey = key.forgePublic;
   cert.serialNumber = serial();
-  validity(cert, request.days ?? 365);
+  validity(cert, request.lifetimeMs ?? (request.days ?? 365) * dayMs);
   cert.setSubject([
     ...(request.organizations ?? []).map((o) => ({ name: 'organizationName', value: o })),
     { name: 'commonName', value: request.commonName },

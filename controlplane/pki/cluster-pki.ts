@@ -1,14 +1,21 @@
 /**
- * The server's files under <data-dir>/pki, created on first start and reused after: the cluster CA,
- * the API server's serving certificate, the admin client certificate, the service-account signing
- * key; and <data-dir>/admin.kubeconfig for kubectl.
+ * The server's files under <data-dir>/pki, created on first start and kept current after: the
+ * cluster CA, the API server's serving certificate, the admin client certificate, the
+ * kubelet-client certificate, the service-account signing key; and <data-dir>/admin.kubeconfig for
+ * kubectl. Each call observes the files, plans what to issue again (reissue-plan.ts: missing, a
+ * third of life left, another CA, new names, or asked for) and writes those pairs the crash-safe
+ * way (kube/key-pair-files.ts), so the same call serves the first start, every later start, the
+ * server's renewal loop and `bosun certs renew`.
  */
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { writeFileAtomically } from '../../kube/atomic-file.ts';
+import { readKeyPair, writeKeyPair } from '../../kube/key-pair-files.ts';
 import { createCertificateAuthority, issueCertificate, type KeyPair } from './certificates.ts';
+import { caFile, controlPlaneCertificates } from './control-plane-certificates.ts';
 import { kubeconfigYaml } from './kubeconfig.ts';
+import { planReissue, type Reissue } from './reissue-plan.ts';
 
 export interface ClusterPki {
   readonly ca: KeyPair;
@@ -19,6 +26,8 @@ export interface ClusterPki {
   /** The server's client certificate towards the agents' kubelet port (logs, exec, port-forward). */
   readonly kubeletClient: KeyPair;
   readonly kubeconfigPath: string;
+  /** What this call issued again, and why. */
+  readonly reissued: readonly Reissue[];
 }
 
 export interface PkiOptions {
@@ -29,33 +38,22 @@ export interface PkiOptions {
   readonly serverUrl: string;
   /** First address of the service CIDR: the `kubernetes` service's ClusterIP. */
   readonly serviceIP: string;
+  /** Lifetime of the certificates issued here, in ms (default one year, as kubeadm's). */
+  readonly lifetimeMs?: number;
+  /** The time renewal is judged at (default now). */
+  readonly now?: number;
+  /** Certificates to issue again whatever their age (`bosun certs renew`), by name. */
+  readonly renew?: ReadonlySet<string>;
+  /** Copies of admin.kubeconfig kept the same (bosun init's in the config folder), where their folder exists. */
+  readonly kubeconfigCopies?: readonly string[];
 }
 
-function readPair(dir: string, name: string): KeyPair | undefined {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  if (!existsSync(cert) || !existsSync(key)) return undefined;
-  return { cert: readFileSync(cert, 'utf8'), key: readFileSync(key, 'utf8') };
-}
+export const pkiDir = (dataDir: string) => join(dataDir, 'pki');
+export const adminKubeconfigPath = (dataDir: string) => join(dataDir, 'admin.kubeconfig');
 
-function writePair(dir: string, name: string, pair: KeyPair): KeyPair {
-  writeFileSync(join(dir, `${name}.crt`), pair.cert, { mode: 0o644 });
-  writeFileSync(join(dir, `${name}.key`), pair.key, { mode: 0o600 });
-  return pair;
-}
-
-/** Whether an existing serving certificate covers every name we need now. */
-function coversNames(pair: KeyPair, names: readonly string[]): boolean {
-  const x509 = new X509Certificate(pair.cert);
-  const san = x509.subjectAltName ?? '';
-  return names.every((n) => (isIP(n) ? san.includes(`IP Address:${n}`) : san.includes(`DNS:${n}`))) && Date.parse(x509.validTo) > Date.now() + 24 * 3600 * 1000;
-}
-
-export function ensureClusterPki(options: PkiOptions): ClusterPki {
-  const dir = join(options.dataDir, 'pki');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const ca = readPair(dir, 'ca') ?? writePair(dir, 'ca', createCertificateAuthority('bosun-ca'));
-  const names = [
+/** Every name and address the serving certificate holds. */
+export function servingNames(options: Pick<PkiOptions, 'serverNames' | 'serviceIP'>): string[] {
+  return [
     ...new Set([
       'localhost',
       '127.0.0.1',
@@ -67,33 +65,38 @@ export function ensureClusterPki(options: PkiOptions): ClusterPki {
       ...options.serverNames,
     ]),
   ];
-  let serving = readPair(dir, 'apiserver');
-  if (serving === undefined || !coversNames(serving, names)) {
-    serving = writePair(
-      dir,
-      'apiserver',
-      issueCertificate(ca, {
-        commonName: 'kube-apiserver',
-        dnsNames: names.filter((n) => !isIP(n)),
-        ipAddresses: names.filter((n) => isIP(n)),
-        usage: 'server',
-      }),
-    );
+}
+
+/** Writes `path` only when its content changes (atomically, 0600): every call of ensureClusterPki would otherwise rewrite it. */
+function writeIfChanged(path: string, text: string): void {
+  if (existsSync(path) && readFileSync(path, 'utf8') === text) return;
+  writeFileAtomically(path, text, 0o600);
+}
+
+export function ensureClusterPki(options: PkiOptions): ClusterPki {
+  const dir = pkiDir(options.dataDir);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ca = readKeyPair(dir, caFile) ?? writeKeyPair(dir, caFile, createCertificateAuthority('bosun-ca'));
+  const names = servingNames(options);
+  // observe, plan, then issue what the plan names
+  const current = new Map(controlPlaneCertificates.map((c) => [c.name, readKeyPair(dir, c.file)]));
+  const observed = controlPlaneCertificates.map((c) => ({ name: c.name, cert: current.get(c.name)?.cert, ...(c.file === 'apiserver' ? { requiredNames: names } : {}) }));
+  const reissued = planReissue(observed, ca.cert, options.now ?? Date.now(), options.renew);
+  for (const { name } of reissued) {
+    const spec = controlPlaneCertificates.find((c) => c.name === name)!;
+    const lifetime = options.lifetimeMs !== undefined ? { lifetimeMs: options.lifetimeMs } : {};
+    current.set(name, writeKeyPair(dir, spec.file, issueCertificate(ca, { ...spec.request(names), ...lifetime })));
   }
-  const admin = readPair(dir, 'admin') ?? writePair(dir, 'admin', issueCertificate(ca, { commonName: 'kubernetes-admin', organizations: ['system:masters'], usage: 'client' }));
-  const kubeletClient =
-    readPair(dir, 'apiserver-kubelet-client') ??
-    writePair(dir, 'apiserver-kubelet-client', issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' }));
+  const pair = (file: string) => current.get(controlPlaneCertificates.find((c) => c.file === file)!.name)!;
+  const admin = pair('admin');
   const saKeyPath = join(dir, 'sa.key');
   if (!existsSync(saKeyPath)) {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    writeFileSync(saKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
+    writeFileAtomically(saKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
   }
-  const kubeconfigPath = join(options.dataDir, 'admin.kubeconfig');
-  writeFileSync(
-    kubeconfigPath,
-    kubeconfigYaml({ cluster: 'bosun', server: options.serverUrl, caPem: ca.cert, user: 'kubernetes-admin', clientCertPem: admin.cert, clientKeyPem: admin.key }),
-    { mode: 0o600 },
-  );
-  return { ca, serving, admin, kubeletClient, serviceAccountKey: readFileSync(saKeyPath, 'utf8'), kubeconfigPath };
+  const kubeconfigPath = adminKubeconfigPath(options.dataDir);
+  const kubeconfig = kubeconfigYaml({ cluster: 'bosun', server: options.serverUrl, caPem: ca.cert, user: 'kubernetes-admin', clientCertPem: admin.cert, clientKeyPem: admin.key });
+  writeIfChanged(kubeconfigPath, kubeconfig);
+  for (const copy of options.kubeconfigCopies ?? []) if (existsSync(dirname(copy))) writeIfChanged(copy, kubeconfig);
+  return { ca, serving: pair('apiserver'), admin, kubeletClient: pair('apiserver-kubelet-client'), serviceAccountKey: readFileSync(saKeyPath, 'utf8'), kubeconfigPath, reissued };
 }

@@ -4,14 +4,16 @@
  * without a restart. The API is a stateful fake (CSRs stored, signed on demand by a test CA).
  */
 import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { pino } from 'pino';
 import { KubeletPort } from '../../agent/kubelet-server/kubelet-port.ts';
-import { renewalDueMs } from '../../agent/kubelet-server/serving-cert.ts';
+import { obtainServingCertificate, renewalDueMs } from '../../agent/kubelet-server/serving-cert.ts';
+import { issueCertificate } from '../../controlplane/pki/certificates.ts';
+import { writeKeyPair } from '../../kube/key-pair-files.ts';
 import { FakeRuntime } from '../../cri/fake.ts';
 import { createCertificateAuthority } from '../../controlplane/pki/certificates.ts';
 import { parseRequest, signRequest, type CsrObject } from '../../controlplane/certificates/csr.ts';
@@ -85,4 +87,27 @@ test('renewal is due soon after a fallback and at 80 % of an issued certificate\
   const from = Date.parse(cert.validFrom);
   const due = renewalDueMs({ certPem: ca.cert, keyPem: ca.key, source: 'issued' }, from, 30_000);
   t.is(due, from + 0.8 * (Date.parse(cert.validTo) - from));
+});
+
+test('a serving pair left half-replaced by a kill is read whole, never served with a key of another certificate', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'bosun-serving-torn-'));
+  t.teardown(() => rmSync(root, { recursive: true, force: true }));
+  const ca = createCertificateAuthority('test-ca');
+  const request = { commonName: 'system:node:node-1', organizations: ['system:nodes'], dnsNames: ['node-1'], ipAddresses: ['127.0.0.1'], usage: 'server' } as const;
+  const [old, next] = [issueCertificate(ca, request), issueCertificate(ca, request)];
+  const pki = join(root, 'pki');
+  mkdirSync(pki);
+  writeKeyPair(pki, 'kubelet-server', old);
+  // a renewal killed between its two renames: the new key in place, the new certificate beside it
+  writeFileSync(join(pki, 'kubelet-server.crt.new'), next.cert);
+  writeFileSync(join(pki, 'kubelet-server.key.new'), next.key);
+  renameSync(join(pki, 'kubelet-server.key.new'), join(pki, 'kubelet-server.key'));
+  const api = new FakeCsrApi(ca);
+  const served = await obtainServingCertificate({
+    client: api as unknown as KubeClient, caPem: ca.cert, rootDir: root, identity: { nodeName: 'node-1', nodeIP: '127.0.0.1' }, timeoutMs: 200, nowMs: Date.now(),
+  });
+  t.is(served.source, 'reused');
+  t.is(served.certPem, next.cert);
+  t.is(served.keyPem, next.key);
+  t.is(api.csrs.size, 0, 'nothing asked for');
 });

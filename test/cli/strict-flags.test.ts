@@ -35,6 +35,7 @@ const bosunUnprivileged = (args: readonly string[]) =>
 const commands = [
   'server', 'agent', 'join', 'init', 'up', 'reset', 'hollow',
   'token', 'token create', 'token list', 'token delete',
+  'certs', 'certs check-expiration', 'certs renew',
   'cri', 'cri version', 'cri info', 'cri ps', 'cri pods', 'cri images', 'cri inspect', 'cri inspectp', 'cri inspecti', 'cri logs', 'cri exec',
   'cri attach', 'cri port-forward', 'cri stats', 'cri statsp', 'cri pull', 'cri rmi', 'cri runp', 'cri create', 'cri start', 'cri stop', 'cri stopp',
   'cri rm', 'cri rmp',

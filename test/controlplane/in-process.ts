@@ -14,7 +14,10 @@ export interface InProcessServer {
   destroy(): Promise<void>;
 }
 
-export async function startInProcess(options: { bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'] } = {}): Promise<InProcessServer> {
+export async function startInProcess(options: {
+  bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
+  certificates?: Pick<ServerOptions, 'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'>;
+} = {}): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
   const server = await startServer({
     dataDir,
@@ -30,6 +33,7 @@ export async function startInProcess(options: { bookmarkIntervalMs?: number; dat
     logger: pino({ level: 'silent' }),
     kubernetesVersion: 'v1.32.0',
     ...(options.defaultTolerationSeconds !== undefined ? { defaultTolerationSeconds: options.defaultTolerationSeconds } : {}),
+    ...options.certificates,
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {
