@@ -27,6 +27,7 @@ function unavailable(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
   const message = err instanceof Error ? err.message : String(err);
   if (/compacted/i.test(message)) return new StorageError('Compacted', message, { cause: err });
+  if (/future revision/i.test(message)) return new StorageError('FutureRevision', message, { cause: err });
   return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
 }
 
@@ -64,11 +65,15 @@ export class EtcdStorage implements Storage {
       const start = options.afterKey !== undefined && options.afterKey >= prefix ? `${options.afterKey}\0` : prefix;
       let query = this.#client.getAll().inRange({ start, end: prefixEnd(prefix) }).sort('Key', 'Ascend');
       if (options.limit !== undefined && options.limit > 0) query = query.limit(options.limit);
+      // etcd keeps every revision since its compaction: a snapshot is one read at that revision
+      if (options.atRevision !== undefined) query = query.revision(options.atRevision);
       const response = await query.exec();
       return {
         items: response.kvs.map(toKeyValue),
-        revision: Number(response.header.revision),
+        revision: options.atRevision ?? Number(response.header.revision),
         more: response.more,
+        // count is every key in the range at that revision, the returned ones included
+        remaining: Math.max(0, Number(response.count) - response.kvs.length),
       };
     });
   }
