@@ -62,7 +62,12 @@ export class EtcdStorage implements Storage {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
     return this.#call(async () => {
-      const start = options.afterKey !== undefined && options.afterKey >= prefix ? `${options.afterKey}\0` : prefix;
+      const start =
+        options.afterKey !== undefined && options.afterKey >= prefix
+          ? `${options.afterKey}\0`
+          : options.fromKey !== undefined && options.fromKey > prefix
+            ? options.fromKey
+            : prefix;
       let query = this.#client.getAll().inRange({ start, end: prefixEnd(prefix) }).sort('Key', 'Ascend');
       if (options.limit !== undefined && options.limit > 0) query = query.limit(options.limit);
       // etcd keeps every revision since its compaction: a snapshot is one read at that revision

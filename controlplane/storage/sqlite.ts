@@ -225,23 +225,24 @@ export class SqliteStorage implements Storage {
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : undefined;
     const end = prefixEnd(prefix);
     const after = options.afterKey !== undefined && options.afterKey >= prefix ? options.afterKey : undefined;
+    const from = after === undefined && options.fromKey !== undefined && options.fromKey > prefix ? options.fromKey : prefix;
     this.#db.exec('BEGIN');
     try {
       const current = this.#meta('revision');
       const at = options.atRevision;
-      if (at === undefined || at === current) return this.#listCurrent(prefix, end, after, limit, current);
+      if (at === undefined || at === current) return this.#listCurrent(from, end, after, limit, current);
       if (at > current) throw new StorageError('FutureRevision', `revision ${at} is newer than the store's ${current}`);
       const compacted = this.#meta('compacted');
       if (at < compacted) throw new StorageError('Compacted', `revision ${at} is compacted (oldest ${compacted})`);
-      return this.#listAt(at, prefix, end, after, limit);
+      return this.#listAt(at, from, end, after, limit);
     } finally {
       this.#db.exec('COMMIT');
     }
   }
 
-  /** Rows from the live table: keys under [prefix, end) after `after` (or from prefix), in key order. */
-  #liveRows(prefix: string, end: string, after: string | undefined, fetch: number): KeyValue[] {
-    const rows = (after !== undefined ? this.#stmt.listAfter.all(after, end, fetch) : this.#stmt.list.all(prefix, end, fetch)) as unknown as Row[];
+  /** Rows from the live table: keys in [from, end) after `after` (when given), in key order. */
+  #liveRows(from: string, end: string, after: string | undefined, fetch: number): KeyValue[] {
+    const rows = (after !== undefined ? this.#stmt.listAfter.all(after, end, fetch) : this.#stmt.list.all(from, end, fetch)) as unknown as Row[];
     return rows.map(toKeyValue);
   }
 
@@ -249,8 +250,8 @@ export class SqliteStorage implements Storage {
     return Number((this.#stmt.countFrom.get(from, end) as { n: number }).n);
   }
 
-  #listCurrent(prefix: string, end: string, after: string | undefined, limit: number | undefined, revision: number): ListResult {
-    const rows = this.#liveRows(prefix, end, after, limit === undefined ? -1 : limit + 1);
+  #listCurrent(from: string, end: string, after: string | undefined, limit: number | undefined, revision: number): ListResult {
+    const rows = this.#liveRows(from, end, after, limit === undefined ? -1 : limit + 1);
     const more = limit !== undefined && rows.length > limit;
     const items = more ? rows.slice(0, limit) : rows;
     const last = items.at(-1);
@@ -264,12 +265,12 @@ export class SqliteStorage implements Storage {
    * value and modRevision it replaced). The live rows read are enough for a page: each changed key
    * can take at most one of them away.
    */
-  #listAt(at: number, prefix: string, end: string, after: string | undefined, limit: number | undefined): ListResult {
-    const from = after !== undefined ? `${after}\0` : prefix;
+  #listAt(at: number, start: string, end: string, after: string | undefined, limit: number | undefined): ListResult {
+    const from = after !== undefined ? `${after}\0` : start;
     const changed = this.#stmt.firstChangesAfter.all(at, from, end) as unknown as FirstChangeRow[];
     const firstChange = new Map(changed.map((row) => [row.key, row]));
     const fetch = limit === undefined ? -1 : limit + 1 + changed.length;
-    const live = this.#liveRows(prefix, end, after, fetch);
+    const live = this.#liveRows(start, end, after, fetch);
     const unchanged = live.filter((kv) => !firstChange.has(kv.key));
     const restored = changed.flatMap((row) => {
       if (row.created) return [];

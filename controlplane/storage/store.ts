@@ -23,6 +23,8 @@ export interface KeyValue {
 export interface ListOptions {
   /** Only keys strictly greater than this one (for paging). */
   readonly afterKey?: string;
+  /** Only keys at or after this one (a continue token's start key). */
+  readonly fromKey?: string;
   /** At most this many items; `more` says whether there were others. 0 or absent: no limit. */
   readonly limit?: number;
   /**
