@@ -146,6 +146,45 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     t.true(isStorageError(future, 'FutureRevision'), String(future));
   });
 
+  test(`${name}: every earlier state reads back the same, whole and in pages`, async (t) => {
+    const prefix = '/registry/secrets/replay/';
+    // a fixed pseudo-random run of creates, updates and deletes over a few keys
+    let seed = 7;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const states: { revision: number; items: [string, string, number][] }[] = [];
+    const live = new Map<string, number>();
+    for (let step = 0; step < 60; step++) {
+      const key = `${prefix}k${next(8)}`;
+      const held = live.get(key);
+      let written;
+      if (held === undefined) written = await store.create(key, `v${step}`);
+      else if (next(3) === 0) {
+        written = await store.delete(key);
+        live.delete(key);
+      } else written = await store.update(key, `v${step}`, held);
+      if (live.has(key) || held === undefined) live.set(key, written.modRevision);
+      const now = await store.list(prefix);
+      states.push({ revision: now.revision, items: now.items.map((i) => [i.key, i.value, i.modRevision]) });
+    }
+    for (const state of states) {
+      const whole = await store.list(prefix, { atRevision: state.revision });
+      t.deepEqual(whole.items.map((i) => [i.key, i.value, i.modRevision]), state.items, `at ${state.revision}`);
+      const paged: [string, string, number][] = [];
+      let afterKey: string | undefined;
+      for (;;) {
+        const page = await store.list(prefix, { limit: 3, atRevision: state.revision, ...(afterKey ? { afterKey } : {}) });
+        paged.push(...page.items.map((i): [string, string, number] => [i.key, i.value, i.modRevision]));
+        t.is(page.remaining, state.items.length - paged.length, `remaining at ${state.revision}`);
+        if (!page.more) break;
+        afterKey = page.items.at(-1)!.key;
+      }
+      t.deepEqual(paged, state.items, `paged at ${state.revision}`);
+    }
+  });
+
   test.serial(`${name}: a list at a compacted revision fails with Compacted`, async (t) => {
     const first = await store.create('/registry/configmaps/gone/x', '1');
     await store.update('/registry/configmaps/gone/x', '2', first.modRevision);
