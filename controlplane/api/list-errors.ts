@@ -21,9 +21,9 @@ export function tooOldResourceVersion(): ApiError {
   return new ApiError('Expired', 'The resourceVersion for the provided list is too old.');
 }
 
-/** A resourceVersion the datastore has not reached: 504, to be retried after a second. */
+/** A resourceVersion the datastore has not reached: 504 (upstream words every timeout "Timeout: ..."), to be retried after a second. */
 export function tooLargeResourceVersion(asked: number, current: number): ApiError {
-  return new ApiError('Timeout', `Too large resource version: ${asked}, current: ${current}`, {
+  return new ApiError('Timeout', `Timeout: Too large resource version: ${asked}, current: ${current}`, {
     causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
     retryAfterSeconds: 1,
   });

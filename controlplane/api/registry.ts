@@ -94,7 +94,7 @@ export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: stri
     case 'Compacted':
       return new ApiError('Expired', `too old resource version: ${err.message}`);
     case 'FutureRevision':
-      return new ApiError('Timeout', `Too large resource version: ${err.message}`, { retryAfterSeconds: 1 });
+      return new ApiError('Timeout', `Timeout: Too large resource version: ${err.message}`, { retryAfterSeconds: 1 });
     case 'Unavailable':
       return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, { retryAfterSeconds: 1 });
   }

@@ -102,7 +102,8 @@ for (const backend of ['sqlite', 'etcd'] as const) {
       const tooLarge = await get(backend, `${path}?resourceVersion=${future}&resourceVersionMatch=${match}`);
       t.is(tooLarge.status, 504, `${match}: ${JSON.stringify(tooLarge.body)}`);
       t.is(tooLarge.body.reason, 'Timeout');
-      t.regex(tooLarge.body.message, new RegExp(`^Too large resource version: ${future}, current: \\d+$`));
+      t.regex(tooLarge.body.message, new RegExp(`^Timeout: Too large resource version: ${future}, current: \\d+$`));
+      t.deepEqual(tooLarge.body.details, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
     }
     const withContinue = await get(backend, `${path}?resourceVersion=${before}&continue=abc`);
     t.is(withContinue.status, 400);
