@@ -3,7 +3,7 @@
  * the client turns a Status it receives back into the same class, so callers on both sides branch on
  * `reason` / `code`, never on message text.
  */
-import type { Status, StatusCause } from './types.ts';
+import type { ListMeta, Status, StatusCause } from './types.ts';
 
 export type StatusReason =
   | 'BadRequest'
@@ -56,19 +56,22 @@ export class ApiError extends Error {
   readonly reason: StatusReason;
   readonly code: number;
   readonly details: ApiErrorDetails | undefined;
-  constructor(reason: StatusReason, message: string, details?: ApiErrorDetails) {
+  /** The Status's list metadata (a 410 on a stale continue token carries a fresh token here). */
+  readonly listMeta: ListMeta | undefined;
+  constructor(reason: StatusReason, message: string, details?: ApiErrorDetails, listMeta?: ListMeta) {
     super(message);
     this.name = 'ApiError';
     this.reason = reason;
     this.code = codes[reason];
     this.details = details;
+    this.listMeta = listMeta;
   }
 
   toStatus(): Status {
     const status: Status = {
       kind: 'Status',
       apiVersion: 'v1',
-      metadata: {},
+      metadata: { ...this.listMeta },
       status: 'Failure',
       message: this.message,
       reason: this.reason,

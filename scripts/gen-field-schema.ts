@@ -2,7 +2,10 @@
  * Writes controlplane/api/field-schema.json: every field name of every kind the API serves, and
  * of the types inside them, from the generated Kubernetes models in @kubernetes/client-node (made
  * from the upstream OpenAPI document). The API server reads it to find unknown fields
- * (fieldValidation). Run again after upgrading @kubernetes/client-node:
+ * (fieldValidation). Beside it, field-descriptions.json: the API documentation of each of those
+ * types and fields, as the upstream document gives it (the models carry it as doc comments), which
+ * the OpenAPI documents serve so that `kubectl explain` prints it. Run again after upgrading
+ * @kubernetes/client-node:
  *
  *   node scripts/gen-field-schema.ts
  *
@@ -10,10 +13,12 @@
  * "[]<type>" (a list of it) or "{}<type>" (a map of it).
  */
 import * as models from '@kubernetes/client-node';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { resources } from '../controlplane/api/resources.ts';
 
-type AttributeMap = readonly { readonly baseName: string; readonly type: string }[];
+type AttributeMap = readonly { readonly name: string; readonly baseName: string; readonly type: string }[];
 type Model = { getAttributeTypeMap?: () => AttributeMap };
 const byName = models as unknown as Record<string, Model | undefined>;
 
@@ -67,3 +72,35 @@ for (const r of roots) {
 const out = new URL('../controlplane/api/field-schema.json', import.meta.url);
 writeFileSync(out, `${JSON.stringify({ source: '@kubernetes/client-node models', kinds, types }, null, 0)}\n`);
 process.stdout.write(`${Object.keys(kinds).length} kinds, ${Object.keys(types).length} types -> ${out.pathname}\n`);
+
+/** The models' declaration files keep each schema's description as the doc comment above it. */
+const modelsDir = join(dirname(createRequire(import.meta.url).resolve('@kubernetes/client-node')), 'gen', 'models');
+
+/** The text of a doc comment: its lines without the leading `*`, with the generator's escapes undone. */
+function commentText(comment: string): string {
+  return comment
+    .split('\n')
+    .map((line) => line.replace(/^\s*\*\s?/, '').trim())
+    .filter((line) => line !== '')
+    .join('\n')
+    .replace(/\\(['"\\])/g, '$1');
+}
+
+/** "" is the type's own description; every other key is a field's JSON name. */
+function descriptionsOf(model: string): Record<string, string> {
+  const source = readFileSync(join(modelsDir, `${model}.d.ts`), 'utf8');
+  const described: Record<string, string> = {};
+  const own = /\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*export declare class /.exec(source);
+  if (own) described[''] = commentText(own[1]!);
+  const jsonName = new Map((byName[model]?.getAttributeTypeMap?.() ?? []).map((a) => [a.name, a.baseName]));
+  for (const match of source.matchAll(/\/\*\*((?:(?!\*\/)[\s\S])*)\*\/\s*'([^']+)'\??:/g)) {
+    const field = jsonName.get(match[2]!);
+    if (field !== undefined) described[field] = commentText(match[1]!);
+  }
+  return described;
+}
+
+const descriptions = Object.fromEntries(Object.keys(types).sort().map((model) => [model, descriptionsOf(model)]));
+const descriptionsOut = new URL('../controlplane/api/field-descriptions.json', import.meta.url);
+writeFileSync(descriptionsOut, `${JSON.stringify({ source: '@kubernetes/client-node models', types: descriptions }, null, 0)}\n`);
+process.stdout.write(`descriptions of ${Object.keys(descriptions).length} types -> ${descriptionsOut.pathname}\n`);

@@ -3,7 +3,8 @@
  * bosun server. 1.27 and 1.28 read the OpenAPI v2 document, and only as gnostic protobuf; later
  * releases read v3. Per release: create a Deployment, a Service and a Pod with `apply -f`, apply
  * again with other replicas and a changed container env (a strategic merge patch), refuse a
- * manifest with an unknown field, and explain deployment.spec.replicas. A release that is not
+ * manifest with an unknown field, and explain deployment.spec.replicas and pod.spec.containers
+ * (with upstream's field descriptions). A release that is not
  * installed is reported as a visible skip line.
  */
 import test from 'ava';
@@ -95,6 +96,12 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
       const explained = await run(['explain', 'deployment.spec.replicas']);
       t.regex(explained, /KIND:\s+Deployment/);
       t.regex(explained, /FIELD:\s+replicas\s+<integer>/);
+      // upstream's field documentation, as a real apiserver's OpenAPI carries it
+      t.regex(explained, /Number of desired pods\./);
+      const explainedContainers = await run(['explain', 'pod.spec.containers']);
+      t.regex(explainedContainers, /List of containers belonging to the pod\./);
+      t.regex(explainedContainers, /image\s+<string>\s+Container image name\./);
+      t.regex(explainedContainers, /args\s+<\[\]string>\s+Arguments to the entrypoint\. The container image's CMD/);
     } finally {
       // No controllers run here: the namespace stays Terminating, so do not wait for it to go.
       await kubectl(server!, ['delete', 'namespace', ns, '--wait=false'], undefined, {}, binary);

@@ -17,7 +17,8 @@ interface FieldSchema {
 }
 
 let schema: FieldSchema | undefined;
-function loadSchema(): FieldSchema {
+/** Every served kind's model type and every type's fields, from field-schema.json. */
+export function fieldSchema(): FieldSchema {
   schema ??= JSON.parse(readFileSync(new URL('./field-schema.json', import.meta.url), 'utf8')) as FieldSchema;
   return schema;
 }
@@ -31,7 +32,7 @@ export function fieldValidationOf(query: URLSearchParams): FieldValidation {
 
 /** The paths of unknown fields, removed from `object` in place. An unknown kind is left alone. */
 export function pruneUnknownFields(group: string, version: string, kind: string, object: Record<string, unknown>): string[] {
-  const { kinds, types } = loadSchema();
+  const { kinds, types } = fieldSchema();
   const root = kinds[`${group}/${version}/${kind}`];
   if (root === undefined) return [];
   const unknown: string[] = [];

@@ -7,6 +7,7 @@
  * the lists that have it, so a patch computed from this document merges lists as upstream would.
  */
 import { objectMeta, podSpec, shapes, type Shape } from '../admission/shape.ts';
+import { fieldDescription, fieldType, kindType, typeDescription } from './field-descriptions.ts';
 import { groups, type ResourceInfo } from './resources.ts';
 
 export type SchemaV2 = Record<string, unknown>;
@@ -77,10 +78,13 @@ class DefinitionBuilder {
   readonly definitions: Record<string, SchemaV2> = {};
   readonly #shared = sharedDefinitions();
 
-  /** The schema of `shape`; `name` names the definition an object shape becomes, if any. */
-  schema(shape: Shape, name?: string): SchemaV2 {
+  /**
+   * The schema of `shape`; `name` names the definition an object shape becomes, if any; `type` is
+   * the upstream model type it stands for (field-descriptions.ts), when known.
+   */
+  schema(shape: Shape, name?: string, type?: string): SchemaV2 {
     const shared = this.#shared.get(shape);
-    if (shared !== undefined) return this.#reference(shape, shared);
+    if (shared !== undefined) return this.#reference(shape, shared, type);
     if (typeof shape === 'string') {
       switch (shape) {
         case 'any':
@@ -91,49 +95,55 @@ class DefinitionBuilder {
           return { type: shape };
       }
     }
-    if ('list' in shape) return { type: 'array', items: this.schema(shape.list) };
-    if ('map' in shape) return { type: 'object', additionalProperties: this.schema(shape.map) };
-    return name === undefined ? this.#object(shape.fields) : this.#reference(shape, name);
+    if ('list' in shape) return { type: 'array', items: this.schema(shape.list, undefined, type) };
+    if ('map' in shape) return { type: 'object', additionalProperties: this.schema(shape.map, undefined, type) };
+    return name === undefined ? this.#object(shape.fields, undefined, type) : this.#reference(shape, name, type);
   }
 
-  #reference(shape: Shape, name: string): SchemaV2 {
+  #reference(shape: Shape, name: string, type: string | undefined): SchemaV2 {
     if (!(name in this.definitions)) {
       this.definitions[name] = {}; // claimed first, so a shape that contains itself terminates
-      this.definitions[name] = this.#object(typeof shape === 'object' && 'fields' in shape ? shape.fields : {}, name);
+      this.definitions[name] = this.#object(typeof shape === 'object' && 'fields' in shape ? shape.fields : {}, name, type);
     }
     return { $ref: `#/definitions/${name}` };
   }
 
-  #object(fields: Readonly<Record<string, Shape>>, name?: string): SchemaV2 {
+  #object(fields: Readonly<Record<string, Shape>>, name: string | undefined, type: string | undefined): SchemaV2 {
     const properties: Record<string, SchemaV2> = {};
     for (const [field, shape] of Object.entries(fields)) {
-      const schema = this.schema(shape);
+      const schema = this.schema(shape, undefined, fieldType(type, field));
+      const description = fieldDescription(type, field);
+      if (description !== undefined) schema.description = description;
       const patch = name === undefined ? undefined : patchMeta[`${name}.${field}`];
       if (patch?.mergeKey !== undefined) schema['x-kubernetes-patch-merge-key'] = patch.mergeKey;
       if (patch !== undefined) schema['x-kubernetes-patch-strategy'] = patch.strategy;
       properties[field] = schema;
     }
-    return { type: 'object', properties };
+    const own = typeDescription(type);
+    return { type: 'object', ...(own !== undefined ? { description: own } : {}), properties };
   }
 
   kind(r: ResourceInfo): string {
     const pkg = packageOf(r.group, r.version);
     const fields = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
+    const type = kindType(r.group, r.version, r.kind);
     const properties: Record<string, SchemaV2> = {
-      apiVersion: { type: 'string', description: 'The versioned schema of this object.' },
-      kind: { type: 'string', description: 'The kind of this object.' },
-      metadata: { ...this.schema(objectMeta), description: "Standard object's metadata." },
+      apiVersion: { type: 'string', description: fieldDescription(type, 'apiVersion') ?? 'The versioned schema of this object.' },
+      kind: { type: 'string', description: fieldDescription(type, 'kind') ?? 'The kind of this object.' },
+      metadata: { ...this.schema(objectMeta, undefined, fieldType(type, 'metadata')), description: fieldDescription(type, 'metadata') ?? "Standard object's metadata." },
     };
     for (const [field, shape] of Object.entries(fields)) {
       const subName = field === 'spec' || field === 'status' ? `${pkg}.${r.kind}${field === 'spec' ? 'Spec' : 'Status'}` : undefined;
-      properties[field] = this.schema(shape, subName);
+      const schema = this.schema(shape, subName, fieldType(type, field));
+      const description = fieldDescription(type, field);
+      properties[field] = description === undefined ? schema : { ...schema, description };
     }
     // A kind whose spec bosun does not check still has one; its fields are not described.
     if (!('spec' in fields)) properties.spec = { type: 'object' };
     const name = `${pkg}.${r.kind}`;
     this.definitions[name] = {
       type: 'object',
-      description: `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
+      description: typeDescription(type) ?? `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
       properties,
       'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
     };

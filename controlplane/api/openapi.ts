@@ -7,11 +7,13 @@
  */
 import { createHash } from 'node:crypto';
 import { objectMeta, shapes, type Shape } from '../admission/shape.ts';
+import { fieldDescription, fieldType, kindType, typeDescription } from './field-descriptions.ts';
 import { groups, type ResourceInfo } from './resources.ts';
 
 type Schema = Record<string, unknown>;
 
-function schemaOf(shape: Shape): Schema {
+/** `type` is the upstream model type the shape stands for (field-descriptions.ts), when known. */
+function schemaOf(shape: Shape, type?: string): Schema {
   if (typeof shape === 'string') {
     switch (shape) {
       case 'any':
@@ -22,9 +24,13 @@ function schemaOf(shape: Shape): Schema {
         return { type: shape };
     }
   }
-  if ('list' in shape) return { type: 'array', items: schemaOf(shape.list) };
-  if ('map' in shape) return { type: 'object', additionalProperties: schemaOf(shape.map) };
-  return { type: 'object', properties: Object.fromEntries(Object.entries(shape.fields).map(([k, v]) => [k, schemaOf(v)])) };
+  if ('list' in shape) return { type: 'array', items: schemaOf(shape.list, type) };
+  if ('map' in shape) return { type: 'object', additionalProperties: schemaOf(shape.map, type) };
+  return { type: 'object', properties: Object.fromEntries(Object.entries(shape.fields).map(([k, v]) => [k, described(schemaOf(v, fieldType(type, k)), fieldDescription(type, k))])) };
+}
+
+function described(schema: Schema, description: string | undefined): Schema {
+  return description === undefined ? schema : { ...schema, description };
 }
 
 function schemaName(r: ResourceInfo): string {
@@ -33,16 +39,17 @@ function schemaName(r: ResourceInfo): string {
 
 function kindSchema(r: ResourceInfo): Schema {
   const extra = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
+  const type = kindType(r.group, r.version, r.kind);
   const properties: Record<string, Schema> = {
-    apiVersion: { type: 'string', description: 'The versioned schema of this object.' },
-    kind: { type: 'string', description: 'The kind of this object.' },
-    metadata: { ...schemaOf(objectMeta), description: "Standard object's metadata." },
+    apiVersion: { type: 'string', description: fieldDescription(type, 'apiVersion') ?? 'The versioned schema of this object.' },
+    kind: { type: 'string', description: fieldDescription(type, 'kind') ?? 'The kind of this object.' },
+    metadata: { ...schemaOf(objectMeta, fieldType(type, 'metadata')), description: fieldDescription(type, 'metadata') ?? "Standard object's metadata." },
   };
-  for (const [field, shape] of Object.entries(extra)) properties[field] = schemaOf(shape);
+  for (const [field, shape] of Object.entries(extra)) properties[field] = described(schemaOf(shape, fieldType(type, field)), fieldDescription(type, field));
   properties.spec ??= { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   return {
     type: 'object',
-    description: `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
+    description: typeDescription(type) ?? `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
     properties,
     'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
   };

@@ -17,6 +17,8 @@ import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
 import { prepareForCreate, prepareForUpdate } from './write-strategy.ts';
+import { continueAtNewest, decodeContinue, encodeContinue, encodeStart } from './continue-token.ts';
+import { staleContinue, tooLargeResourceVersion, tooOldResourceVersion } from './list-errors.ts';
 import { maxObjectBytes, objectTooLarge } from './limits.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
@@ -46,6 +48,8 @@ export interface ListRequest extends Selectors {
    * "0" is 0: any). Absent: read the datastore, the newest state.
    */
   notOlderThan?: number;
+  /** Read the state exactly at this revision (resourceVersionMatch=Exact; 410 once compacted). */
+  exact?: number;
 }
 
 /**
@@ -63,11 +67,6 @@ export interface DeleteResult {
   object: KubeObject;
   /** false when the object stays, marked for deletion (finalizers or graceful pod deletion). */
   removed: boolean;
-}
-
-interface ContinueToken {
-  rv: number;
-  start: string;
 }
 
 /** The registry's own clock seam, so tests can control timestamps. */
@@ -94,6 +93,8 @@ export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: stri
       );
     case 'Compacted':
       return new ApiError('Expired', `too old resource version: ${err.message}`);
+    case 'FutureRevision':
+      return new ApiError('Timeout', `Timeout: Too large resource version: ${err.message}`, { retryAfterSeconds: 1 });
     case 'Unavailable':
       return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, { retryAfterSeconds: 1 });
   }
@@ -241,7 +242,7 @@ export class Registry {
   }
 
   async list(info: ResourceInfo, namespace: string | undefined, request: ListRequest = {}): Promise<KubeList> {
-    if (request.continueToken === undefined) {
+    if (request.continueToken === undefined && request.exact === undefined) {
       const remembered = await this.#fromMemory(info, request);
       if (remembered !== undefined) {
         const items = remembered.items.filter((o) => (namespace === undefined || namespace === '' || o.metadata.namespace === namespace) && this.matches(o, request));
@@ -253,47 +254,65 @@ export class Registry {
     // whole collection. The revision is read first: a write in between can only make the answer
     // newer than it says, and a watch from it then repeats that write rather than missing it.
     const byName = request.fields?.find((r) => r.equal && r.field === 'metadata.name');
-    if (byName !== undefined && request.continueToken === undefined && (!info.namespaced || (namespace !== undefined && namespace !== ''))) {
+    if (byName !== undefined && request.continueToken === undefined && request.exact === undefined && (!info.namespaced || (namespace !== undefined && namespace !== ''))) {
       const revision = await this.#call(info, '', () => this.storage.currentRevision());
       const kv = await this.#call(info, byName.value, () => this.storage.get(this.key(info, namespace, byName.value)));
       const object = kv === undefined ? undefined : this.decode(info, kv);
       const items = object !== undefined && this.matches(object, request) ? [object] : [];
       return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(revision) }, items };
     }
+    return this.#listFromStore(info, namespace, request);
+  }
+
+  /**
+   * A list read from the datastore, paged as upstream's: every page of one list is read at the
+   * first page's revision (the continue token carries it), so objects written between pages neither
+   * show up nor go missing. A token older than compaction is 410 with a token to go on at the
+   * newest state; an exact revision that is compacted is 410; one not reached yet is 504.
+   */
+  async #listFromStore(info: ResourceInfo, namespace: string | undefined, request: ListRequest): Promise<KubeList> {
     const prefix = this.prefix(info, namespace);
-    let token: ContinueToken | undefined;
-    if (request.continueToken) {
-      try {
-        token = JSON.parse(Buffer.from(request.continueToken, 'base64url').toString()) as ContinueToken;
-        if (typeof token.start !== 'string' || !token.start.startsWith(prefix)) throw new Error('wrong prefix');
-      } catch {
-        throw new ApiError('BadRequest', 'the provided continue parameter is not valid');
-      }
-    }
+    const point = request.continueToken ? decodeContinue(request.continueToken, prefix) : undefined;
     const limit = request.limit !== undefined && request.limit > 0 ? request.limit : undefined;
     const items: KubeObject[] = [];
-    let afterKey = token?.start;
-    let revision = token?.rv;
+    let start: { afterKey: string } | { fromKey: string } | object =
+      point === undefined ? {} : point.startKey.endsWith('\0') ? { afterKey: point.startKey.slice(0, -1) } : { fromKey: point.startKey };
+    let atRevision = point !== undefined && point.revision !== continueAtNewest ? point.revision : request.exact;
     let more = false;
+    let remaining = 0;
     let lastKey: string | undefined;
-    // Selectors filter after reading, so keep reading pages until the limit is filled.
+    // Selectors filter after reading, so keep reading pages (of the same snapshot) until the limit is filled.
     for (;;) {
-      const page = await this.#call(info, '', () =>
-        this.storage.list(prefix, { ...(afterKey !== undefined ? { afterKey } : {}), ...(limit ? { limit: limit - items.length } : {}) }),
-      );
-      revision ??= page.revision;
+      const at = atRevision;
+      const page = await this.#call(info, '', async () => {
+        try {
+          return await this.storage.list(prefix, { ...start, ...(limit ? { limit: limit - items.length } : {}), ...(at !== undefined ? { atRevision: at } : {}) });
+        } catch (err) {
+          if (isStorageError(err, 'Compacted') && point !== undefined) throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
+          if (isStorageError(err, 'Compacted')) throw tooOldResourceVersion();
+          if (isStorageError(err, 'FutureRevision')) throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
+          throw err;
+        }
+      });
+      atRevision ??= page.revision;
       for (const kv of page.items) {
         lastKey = kv.key;
         const object = this.decode(info, kv);
         if (this.matches(object, request)) items.push(object);
       }
       more = page.more;
-      if (!more || limit === undefined || items.length >= limit) break;
-      afterKey = lastKey;
+      remaining = page.remaining;
+      if (!more || limit === undefined || items.length >= limit || lastKey === undefined) break;
+      start = { afterKey: lastKey };
     }
-    const metadata: KubeList['metadata'] = { resourceVersion: String(revision) };
+    if (request.notOlderThan !== undefined && atRevision < request.notOlderThan) {
+      throw tooLargeResourceVersion(request.notOlderThan, atRevision);
+    }
+    const metadata: KubeList['metadata'] = { resourceVersion: String(atRevision) };
     if (more && lastKey !== undefined) {
-      metadata.continue = Buffer.from(JSON.stringify({ rv: revision, start: lastKey } satisfies ContinueToken)).toString('base64url');
+      metadata.continue = encodeContinue(lastKey, prefix, atRevision);
+      // as upstream: a count only when every key is an item (no selector filters them)
+      if (request.labels === undefined && request.fields === undefined) metadata.remainingItemCount = remaining;
     }
     return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata, items };
   }

@@ -20,6 +20,7 @@ import type { ResourceRequest } from './request.ts';
 import type { ResourceInfo } from './resources.ts';
 import { tableFor } from './table.ts';
 import { checkListOptions } from './watch-options.ts';
+import { listRevision } from './list-revision.ts';
 import { flagParam, integerParam } from './query-params.ts';
 import { checkWriteOptions } from './write-options.ts';
 
@@ -192,11 +193,12 @@ export class RestHandler {
     const continueToken = call.url.searchParams.get('continue') ?? undefined;
     const rvText = call.url.searchParams.get('resourceVersion') ?? '';
     if (rvText !== '' && !/^\d+$/.test(rvText)) throw new ApiError('BadRequest', `invalid resourceVersion "${rvText}"`);
+    if (continueToken && rvText !== '' && rvText !== '0') throw new ApiError('BadRequest', 'specifying resource version is not allowed when using continue');
     const list = await this.#registry.list(info, namespace, {
       ...selectorsFrom(info, call.url),
       ...(limit ? { limit } : {}),
       ...(continueToken ? { continueToken } : {}),
-      ...(rvText !== '' && call.url.searchParams.get('resourceVersionMatch') !== 'Exact' ? { notOlderThan: Number(rvText) } : {}),
+      ...listRevision(rvText, call.url.searchParams.get('resourceVersionMatch') ?? '', limit),
     });
     if (wantsTable(call.accept)) {
       const table = tableFor(info, list.items, list.metadata.resourceVersion, call.url.searchParams.get('includeObject') ?? 'Metadata');

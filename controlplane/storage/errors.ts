@@ -4,6 +4,8 @@ export type StorageErrorCode =
   | 'KeyExists'
   | 'Conflict'
   | 'Compacted'
+  /** A read at a revision the store has not reached yet. */
+  | 'FutureRevision'
   /** The backend cannot be reached or refused to work; the request may succeed later. */
   | 'Unavailable';
 

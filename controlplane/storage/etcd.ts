@@ -29,6 +29,7 @@ function unavailable(err: unknown): StorageError {
   // grpc-js appends a second line (a timestamp and an empty resolution note): keep the cause only
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
   if (/compacted/i.test(message)) return new StorageError('Compacted', message, { cause: err });
+  if (/future revision/i.test(message)) return new StorageError('FutureRevision', message, { cause: err });
   return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
 }
 
@@ -78,14 +79,23 @@ export class EtcdStorage implements Storage {
 
   async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
     return this.#call(async () => {
-      const start = options.afterKey !== undefined && options.afterKey >= prefix ? `${options.afterKey}\0` : prefix;
+      const start =
+        options.afterKey !== undefined && options.afterKey >= prefix
+          ? `${options.afterKey}\0`
+          : options.fromKey !== undefined && options.fromKey > prefix
+            ? options.fromKey
+            : prefix;
       let query = this.#client.getAll().inRange({ start, end: prefixEnd(prefix) }).sort('Key', 'Ascend');
       if (options.limit !== undefined && options.limit > 0) query = query.limit(options.limit);
+      // etcd keeps every revision since its compaction: a snapshot is one read at that revision
+      if (options.atRevision !== undefined) query = query.revision(options.atRevision);
       const response = await query.exec();
       return {
         items: response.kvs.map(toKeyValue),
-        revision: Number(response.header.revision),
+        revision: options.atRevision ?? Number(response.header.revision),
         more: response.more,
+        // count is every key in the range at that revision, the returned ones included
+        remaining: Math.max(0, Number(response.count) - response.kvs.length),
       };
     });
   }

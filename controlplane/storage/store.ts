@@ -28,15 +28,25 @@ export interface KeyValue {
 export interface ListOptions {
   /** Only keys strictly greater than this one (for paging). */
   readonly afterKey?: string;
+  /** Only keys at or after this one (a continue token's start key). */
+  readonly fromKey?: string;
   /** At most this many items; `more` says whether there were others. 0 or absent: no limit. */
   readonly limit?: number;
+  /**
+   * Read the keys as they were at this revision (a snapshot, for paging through one consistent
+   * state). Fails with 'Compacted' when the history back to it is gone, 'FutureRevision' when the
+   * store has not reached it. Absent: the newest state.
+   */
+  readonly atRevision?: number;
 }
 
 export interface ListResult {
   readonly items: readonly KeyValue[];
-  /** The store's revision when the list was read. */
+  /** The revision the list shows: `atRevision` when given, else the store's revision when read. */
   readonly revision: number;
   readonly more: boolean;
+  /** How many keys under the prefix follow the returned ones (at the same revision). */
+  readonly remaining: number;
 }
 
 export type ChangeType = 'put' | 'delete';
