@@ -27,6 +27,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startEtcd, type EtcdProcess } from '../controlplane/etcd-process.ts';
+import { etcdCredentials } from '../../controlplane/storage/etcd.ts';
 import { AgentProcess } from './agent-process.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
@@ -42,10 +43,10 @@ let kubeconfig = '';
 
 test.before(async () => {
   etcd = await startEtcd();
-  store = new Etcd3({ hosts: etcd.endpoint });
+  store = new Etcd3({ hosts: etcd.endpoint, ...(etcd.clientTls ? { credentials: etcdCredentials(etcd.clientTls) } : {}) });
   const id = `bho${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
   sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 1);
-  const plane = await sandbox.startControlPlane(['--datastore', 'etcd', '--etcd-endpoints', etcd.endpoint]);
+  const plane = await sandbox.startControlPlane(['--datastore', 'etcd', ...etcd.serverFlags]);
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;
   agent = new AgentProcess(node, plane.nodeKubeconfig, ['--cluster-dns-serve', 'true']);

@@ -15,14 +15,17 @@ export interface InProcessServer {
 }
 
 export async function startInProcess(options: {
-  bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; etcdEndpoint?: string; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
+  bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
+  /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate. */
+  etcd?: { readonly endpoint: string; readonly clientTls: ServerOptions['etcdTls'] };
   certificates?: Pick<ServerOptions, 'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'>;
 } = {}): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
   const server = await startServer({
     dataDir,
     datastore: options.datastore ?? 'sqlite',
-    etcdEndpoints: options.etcdEndpoint ? [options.etcdEndpoint] : [],
+    etcdEndpoints: options.etcd ? [options.etcd.endpoint] : [],
+    ...(options.etcd?.clientTls ? { etcdTls: options.etcd.clientTls } : {}),
     bindAddress: '127.0.0.1',
     securePort: 0,
     advertiseAddress: '127.0.0.1',

@@ -14,7 +14,7 @@ const servers: Partial<Record<'sqlite' | 'etcd', InProcessServer>> = {};
 test.before(async () => {
   etcd = await startEtcd();
   servers.sqlite = await startInProcess();
-  servers.etcd = await startInProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint });
+  servers.etcd = await startInProcess({ datastore: 'etcd', etcd });
 });
 test.after.always(async () => {
   await servers.sqlite?.destroy();

@@ -26,7 +26,7 @@ test.before(async () => {
   backends.set('sqlite', { server: sqlite, client: new KubeClient(sqlite.admin) });
   if (haveEtcd) {
     const etcd = await startEtcd();
-    const server = await startInProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint });
+    const server = await startInProcess({ datastore: 'etcd', etcd });
     backends.set('etcd', { server, client: new KubeClient(server.admin), etcd });
   }
 });
@@ -142,13 +142,16 @@ for (const name of ['sqlite', 'etcd']) {
     await client.create(refs.configmaps, configMap(ns, 'before'));
     // the stream's start is not visible from here: write until a change arrives
     let written = 0;
-    const writer = setInterval(() => void client.create(refs.configmaps, configMap(ns, `after-${written++}`)), 300);
+    const writes: Promise<unknown>[] = [];
+    const writer = setInterval(() => writes.push(client.create(refs.configmaps, configMap(ns, `after-${written++}`))), 300);
     try {
       const events = await eventsUntil(client, refs.configmaps, { namespace: ns, sendInitialEvents: false, allowBookmarks: true, resourceVersion: '0' }, (seen) => seen.at(-1)!.type !== 'BOOKMARK');
       t.regex(events.at(-1)!.object.metadata.name!, /^after-/);
       t.is(events.at(-1)!.type, 'ADDED');
     } finally {
       clearInterval(writer);
+      // every write answered before the test ends (a write still open as the server stops would reject unseen)
+      await Promise.all(writes);
     }
   });
 }

@@ -14,7 +14,7 @@ const MiB = 1024 * 1024;
 
 test.before(async () => {
   etcd = await startEtcd();
-  server = await startServerProcess({ datastore: 'etcd', etcdEndpoint: etcd.endpoint });
+  server = await startServerProcess({ datastore: 'etcd', etcd });
   admin = adminIdentity(server.dataDir);
 });
 test.after.always(async () => {
