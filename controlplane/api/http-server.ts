@@ -23,7 +23,8 @@ import { isNodeProxy, isWorkloadProxy, kubeletSubresources } from './resources.t
 import { WorkloadProxy } from './workload-proxy.ts';
 import { directDialer } from './kubelet-dialer.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
-import { decodeProtobufObject } from './protobuf/decode.ts';
+import { canEncodeProtobuf, decodeProtobufObject, encodeProtobufObject, protobufMediaType } from './protobuf/envelope.ts';
+import { wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerSubject } from './peer-subject.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
@@ -91,9 +92,12 @@ function requestLabels(method: string, parsed: ParsedRequest | undefined, code: 
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', ...extraHeaders });
-  res.end(text);
+  sendBytes(res, code, Buffer.from(JSON.stringify(body)), contentType, extraHeaders);
+}
+
+function sendBytes(res: ServerResponse, code: number, body: Buffer, contentType: string, extraHeaders: Record<string, string>): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': body.length, 'Cache-Control': 'no-cache, private', ...extraHeaders });
+  res.end(body);
 }
 
 /** RFC 7234 warnings (code 299, as the API server sends them); client-go splits a comma-joined list. */
@@ -368,6 +372,9 @@ export class ApiServer {
     const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, ...(rawJson !== undefined ? { rawJson } : {}) });
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
     const warnings = [...(reply.warnings ?? []), ...requestWarnings()];
+    if (!isTable && wantsProtobuf(req.headers.accept) && canEncodeProtobuf(reply.body)) {
+      return sendBytes(res, reply.code, encodeProtobufObject(reply.body as Record<string, unknown>), protobufMediaType, warningHeaders(warnings));
+    }
     sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(warnings));
   }
 
