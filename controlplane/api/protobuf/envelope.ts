@@ -16,18 +16,18 @@ const magic = Buffer.from('k8s\0', 'latin1');
 const unknownType = 'k8s.io.apimachinery.pkg.runtime.Unknown';
 const watchEventType = 'k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent';
 
-const asPlain = { longs: Number, bytes: String, defaults: false, arrays: false, objects: false } as const;
-
 export function isProtobufEnvelope(body: Uint8Array): boolean {
   return body.length >= magic.length && magic.every((b, i) => body[i] === b);
 }
 
-function decodePlain(type: MessageType, bytes: Uint8Array): Record<string, unknown> {
-  return type.toObject(type.decode(bytes), asPlain);
+/** The decoded message: present fields are its own properties (int64 as Long, bytes as Uint8Array). */
+function decodeMessage(type: MessageType, bytes: Uint8Array): Record<string, unknown> {
+  return type.decode(bytes) as unknown as Record<string, unknown>;
 }
 
-function encodePlain(type: MessageType, plain: Record<string, unknown>): Uint8Array {
-  return type.encode(type.fromObject(plain)).finish();
+/** Encodes a value already typed as the schema says (json-mapping.ts builds those). */
+function encodeMessage(type: MessageType, value: Record<string, unknown>): Uint8Array {
+  return type.encode(value).finish();
 }
 
 /** Decodes a protobuf request body into the JSON object a JSON client would have sent. */
@@ -35,7 +35,7 @@ export function decodeProtobufObject(body: Uint8Array): Record<string, unknown> 
   if (!isProtobufEnvelope(body)) throw new ApiError('BadRequest', 'the protobuf body does not start with the k8s envelope');
   let envelope: Record<string, unknown>;
   try {
-    envelope = decodePlain(messageNamed(unknownType), body.subarray(magic.length));
+    envelope = decodeMessage(messageNamed(unknownType), body.subarray(magic.length));
   } catch (err) {
     throw new ApiError('BadRequest', `the protobuf body is malformed: ${(err as Error).message}`);
   }
@@ -48,7 +48,7 @@ export function decodeProtobufObject(body: Uint8Array): Record<string, unknown> 
   }
   let object: unknown;
   try {
-    object = messageToJson(type, decodePlain(type, Buffer.from(String(envelope.raw ?? ''), 'base64')));
+    object = messageToJson(type, decodeMessage(type, (envelope.raw as Uint8Array | undefined) ?? new Uint8Array()));
   } catch (err) {
     throw new ApiError('BadRequest', `the protobuf body is malformed: ${(err as Error).message}`);
   }
@@ -67,14 +67,14 @@ export function encodeProtobufObject(object: Record<string, unknown>): Buffer {
   const kind = String(object.kind);
   const type = messageForKind(apiVersion, kind);
   if (type === undefined) throw new ApiError('NotAcceptable', `${kind} objects cannot be sent as ${protobufMediaType}`);
-  const raw = encodePlain(type, messageFromJson(type, object) ?? {});
-  const envelope = encodePlain(messageNamed(unknownType), { typeMeta: { apiVersion, kind }, raw, contentEncoding: '', contentType: '' });
+  const raw = encodeMessage(type, messageFromJson(type, object) ?? {});
+  const envelope = encodeMessage(messageNamed(unknownType), { typeMeta: { apiVersion, kind }, raw, contentEncoding: '', contentType: '' });
   return Buffer.concat([magic, envelope]);
 }
 
 /** One watch event, framed for a ;stream=watch response. */
 export function encodeProtobufWatchEvent(type: string, object: Record<string, unknown>): Buffer {
-  const event = encodePlain(messageNamed(watchEventType), { type, object: { raw: encodeProtobufObject(object) } });
+  const event = encodeMessage(messageNamed(watchEventType), { type, object: { raw: encodeProtobufObject(object) } });
   const length = Buffer.alloc(4);
   length.writeUInt32BE(event.length);
   return Buffer.concat([length, event]);
@@ -88,8 +88,8 @@ export function decodeProtobufWatchEvents(stream: Uint8Array): Array<{ type: str
     const length = view.readUInt32BE(offset);
     const frame = view.subarray(offset + 4, offset + 4 + length);
     offset += 4 + length;
-    const event = decodePlain(messageNamed(watchEventType), frame);
-    const raw = Buffer.from(String((event.object as { raw?: string } | undefined)?.raw ?? ''), 'base64');
+    const event = decodeMessage(messageNamed(watchEventType), frame);
+    const raw = (event.object as { raw?: Uint8Array } | undefined)?.raw ?? new Uint8Array();
     events.push({ type: String(event.type ?? ''), object: decodeProtobufObject(raw) });
   }
   return events;
