@@ -15,7 +15,7 @@ import { tableFor } from './table.ts';
 import { watchEventLine } from './watch-line.ts';
 import { apiVersionOf } from '../../kube/types.ts';
 import { initialEventsEndAnnotation, planWatch } from './watch-options.ts';
-import { encodeProtobufWatchEvent, protobufWatchMediaType } from './protobuf/envelope.ts';
+import { canEncodeProtobuf, encodeProtobufWatchEvent, protobufWatchMediaType } from './protobuf/envelope.ts';
 import { wantsProtobuf } from './protobuf/negotiate.ts';
 
 export interface WatchSettings {
@@ -56,7 +56,7 @@ export async function serveWatch(
   const bookmarks = plan.bookmarks;
   const timeoutSeconds = plan.timeoutSeconds !== undefined ? Math.min(plan.timeoutSeconds, settings.maxTimeoutSeconds) : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
   const asTable = wantsTable(accept);
-  const asProtobuf = !asTable && wantsProtobuf(accept);
+  const asProtobuf = !asTable && wantsProtobuf(accept) && canEncodeProtobuf({ apiVersion: apiVersionOf(info.group, info.version), kind: info.kind });
 
   let startRevision: number;
   let initial: KubeObject[] = [];

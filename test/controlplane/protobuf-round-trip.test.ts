@@ -6,7 +6,7 @@
 import test from 'ava';
 import * as models from '@kubernetes/client-node';
 import fieldSchema from '../../controlplane/api/field-schema.json' with { type: 'json' };
-import { decodeProtobufObject, decodeProtobufWatchEvents, encodeProtobufObject, encodeProtobufWatchEvent } from '../../controlplane/api/protobuf/envelope.ts';
+import { canEncodeProtobuf, decodeProtobufObject, decodeProtobufWatchEvents, encodeProtobufObject, encodeProtobufWatchEvent } from '../../controlplane/api/protobuf/envelope.ts';
 import { wantsProtobuf } from '../../controlplane/api/protobuf/negotiate.ts';
 import { compileDescriptor } from '../../controlplane/api/protobuf/schema/compile.ts';
 import { readFileSync } from 'node:fs';
@@ -132,4 +132,12 @@ test('protobuf is chosen only when the client prefers it over JSON and asks for 
 
 test('kubernetes.json is the compiled form of the .proto files beside it', (t) => {
   t.is(readFileSync(new URL('../../controlplane/api/protobuf/schema/kubernetes.json', import.meta.url), 'utf8'), compileDescriptor());
+});
+
+test('only built-in groups use the schema: a custom resource named like a built-in kind stays JSON', (t) => {
+  t.true(canEncodeProtobuf({ apiVersion: 'apps/v1', kind: 'Deployment' }));
+  t.true(canEncodeProtobuf({ apiVersion: 'v1', kind: 'Status' }));
+  t.false(canEncodeProtobuf({ apiVersion: 'apps.example.com/v1', kind: 'Deployment' }));
+  t.false(canEncodeProtobuf({ apiVersion: 'apps/v1beta1', kind: 'Deployment' }));
+  t.false(canEncodeProtobuf({ apiVersion: 'example.com/v1', kind: 'Widget' }));
 });

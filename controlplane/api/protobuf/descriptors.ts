@@ -27,16 +27,32 @@ export function messageNamed(fullName: string): MessageType {
 }
 
 /**
- * The package that holds a group/version's messages: the core group is k8s.io.api.core.v1, and
- * every other group is named by its first label ('rbac.authorization.k8s.io' → k8s.io.api.rbac.v1);
- * meta.k8s.io is apimachinery's meta/v1.
+ * The schema's package of each API group it holds (the package's last part is the version). Only
+ * these groups: a custom resource's group may share a first label with one of them
+ * (apps.example.com) and must never be read with a built-in kind's schema.
  */
-function packageOf(apiVersion: string): string {
+const packagesByGroup: Readonly<Record<string, string>> = {
+  '': 'k8s.io.api.core',
+  apps: 'k8s.io.api.apps',
+  batch: 'k8s.io.api.batch',
+  autoscaling: 'k8s.io.api.autoscaling',
+  policy: 'k8s.io.api.policy',
+  'coordination.k8s.io': 'k8s.io.api.coordination',
+  'discovery.k8s.io': 'k8s.io.api.discovery',
+  'events.k8s.io': 'k8s.io.api.events',
+  'rbac.authorization.k8s.io': 'k8s.io.api.rbac',
+  'certificates.k8s.io': 'k8s.io.api.certificates',
+  'authentication.k8s.io': 'k8s.io.api.authentication',
+  'authorization.k8s.io': 'k8s.io.api.authorization',
+  'meta.k8s.io': 'k8s.io.apimachinery.pkg.apis.meta',
+};
+
+function packageOf(apiVersion: string): string | undefined {
   const slash = apiVersion.indexOf('/');
   const group = slash === -1 ? '' : apiVersion.slice(0, slash);
   const version = slash === -1 ? apiVersion : apiVersion.slice(slash + 1);
-  if (group === 'meta.k8s.io') return `k8s.io.apimachinery.pkg.apis.meta.${version}`;
-  return `k8s.io.api.${group === '' ? 'core' : group.split('.')[0]}.${version}`;
+  const base = Object.hasOwn(packagesByGroup, group) ? packagesByGroup[group] : undefined;
+  return base === undefined ? undefined : `${base}.${version}`;
 }
 
 /** Kinds of meta/v1 that every group version also serves (a delete's or an error's Status). */
@@ -45,7 +61,8 @@ const sharedMetaKinds = new Set(['Status']);
 /** The message of a top-level object, or undefined when this server has no schema for it. */
 export function messageForKind(apiVersion: string, kind: string): MessageType | undefined {
   if (!/^[A-Z]\w*$/.test(kind) || !/^([a-z0-9.-]+\/)?v\w+$/.test(apiVersion)) return undefined;
-  const packageName = sharedMetaKinds.has(kind) ? packageOf('meta.k8s.io/v1') : packageOf(apiVersion);
-  const found = schemaRoot().lookup(`${packageName}.${kind}`);
+  const packageName = packageOf(apiVersion);
+  if (packageName === undefined) return undefined;
+  const found = schemaRoot().lookup(`${sharedMetaKinds.has(kind) ? packageOf('meta.k8s.io/v1') : packageName}.${kind}`);
   return found instanceof protobuf.Type ? found : undefined;
 }
