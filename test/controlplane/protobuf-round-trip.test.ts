@@ -90,7 +90,13 @@ test('every field of every served kind survives JSON → protobuf → JSON', (t)
     differences(sample, back, key, lost);
   }
   t.deepEqual(lost, []);
+  t.log(`${kinds.length} kinds, ${kinds.reduce((sum, [key, model]) => sum + leafCount(sampleOf(key, model)), 0)} field values`);
 });
+
+function leafCount(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 1;
+  return Object.values(value).reduce((sum: number, inner) => sum + leafCount(inner), 0);
+}
 
 test('zero values come back as Go would marshal them: pointers and non-omitempty fields kept, the rest left out', (t) => {
   const deployment = {
