@@ -103,3 +103,19 @@ test('a protobuf Pod with host namespaces, hostPath, probes and quantities is st
   const stored = await call(server, 'GET', '/api/v1/namespaces/default/pods/pb-debug', admin);
   t.deepEqual(stored.body.spec, twin.body.spec);
 });
+
+test('a streaming list (sendInitialEvents) in protobuf ends its initial events with the annotated bookmark', async (t) => {
+  const reply = await callBytes(
+    server,
+    'GET',
+    '/api/v1/namespaces/default/pods?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1',
+    admin,
+    protobufAccept,
+  );
+  t.is(reply.status, 200);
+  const events = decodeProtobufWatchEvents(reply.bytes);
+  const end = events.findIndex((e) => e.type === 'BOOKMARK' && (e.object.metadata as { annotations?: Record<string, string> }).annotations?.['k8s.io/initial-events-end'] === 'true');
+  t.true(end > 0, JSON.stringify(events.map((e) => e.type)));
+  t.true(events.slice(0, end).some((e) => e.type === 'ADDED' && (e.object.metadata as { name?: string }).name === 'pb-pod'));
+  t.regex(String((events[end]!.object.metadata as { resourceVersion?: string }).resourceVersion), /^\d+$/);
+});
