@@ -119,3 +119,10 @@ test('a streaming list (sendInitialEvents) in protobuf ends its initial events w
   t.true(events.slice(0, end).some((e) => e.type === 'ADDED' && (e.object.metadata as { name?: string }).name === 'pb-pod'));
   t.regex(String((events[end]!.object.metadata as { resourceVersion?: string }).resourceVersion), /^\d+$/);
 });
+
+test('errors reach a protobuf client as a protobuf Status with upstream\'s code, reason and words', async (t) => {
+  const reply = await callBytes(server, 'GET', '/api/v1/namespaces/default/pods/nope', admin, protobufAccept);
+  t.is(reply.status, 404);
+  t.is(reply.headers['content-type'], 'application/vnd.kubernetes.protobuf');
+  t.like(decodeProtobufObject(reply.bytes), { kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404, message: 'pods "nope" not found', details: { name: 'nope', kind: 'pods' } });
+});

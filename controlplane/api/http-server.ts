@@ -111,14 +111,17 @@ function sendText(res: ServerResponse, code: number, text: string): void {
   res.end(text);
 }
 
-export function sendStatus(res: ServerResponse, err: ApiError): void {
+/** An error as a metav1.Status, in protobuf for a client that prefers it (as upstream negotiates errors too). */
+export function sendStatus(res: ServerResponse, err: ApiError, accept?: string): void {
   const headers: Record<string, string> = {};
   if (err.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.details.retryAfterSeconds);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, err.code, err.toStatus(), 'application/json', headers);
+  const status = err.toStatus();
+  if (wantsProtobuf(accept)) return sendBytes(res, err.code, encodeProtobufObject(status as unknown as Record<string, unknown>), protobufMediaType, headers);
+  sendJson(res, err.code, status, 'application/json', headers);
 }
 
 /** How much of a too-large body is still read (and dropped) so its sender gets the 413 instead of a reset. */
@@ -310,7 +313,7 @@ export class ApiServer {
       if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
       // a body left unread (too large, or refused before it was read) is not drained: the connection goes
       if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
-      sendStatus(res, apiError);
+      sendStatus(res, apiError, req.headers.accept);
     } finally {
       releaseSeat?.();
       this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
