@@ -78,3 +78,12 @@ test('every field kubectl create generators set arrives in the stored object', a
   }
   t.deepEqual(lost, []);
 });
+
+test('kubectl drain --disable-eviction deletes with a protobuf DeleteOptions whose gracePeriodSeconds 0 is honoured', async (t) => {
+  t.is((await call(server, 'POST', '/api/v1/nodes', admin, { metadata: { name: 'drained' } })).status, 201);
+  const pod = { metadata: { name: 'on-drained' }, spec: { nodeName: 'drained', containers: [{ name: 'c', image: 'busybox' }] } };
+  t.is((await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, pod)).status, 201);
+  const drained = await kubectl('drain', 'drained', '--force', '--disable-eviction', '--grace-period=0', '--timeout=20s');
+  t.is(drained.code, 0, drained.stderr);
+  t.is((await call(server, 'GET', '/api/v1/namespaces/default/pods/on-drained', admin)).status, 404, 'deleted at once, not left terminating');
+});

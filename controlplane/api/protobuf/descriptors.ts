@@ -55,8 +55,11 @@ function packageOf(apiVersion: string): string | undefined {
   return base === undefined ? undefined : `${base}.${version}`;
 }
 
-/** Kinds of meta/v1 that every group version also serves (a delete's or an error's Status). */
-const sharedMetaKinds = new Set(['Status']);
+/**
+ * Kinds of meta/v1 that every group version also carries: a delete's or an error's Status, and the
+ * DeleteOptions body client-go's typed clients send with a DELETE (in protobuf when they speak it).
+ */
+const sharedMetaKinds = new Set(['Status', 'DeleteOptions']);
 
 /** The message of a top-level object, or undefined when this server has no schema for it. */
 export function messageForKind(apiVersion: string, kind: string): MessageType | undefined {
