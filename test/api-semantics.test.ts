@@ -343,8 +343,8 @@ test('malformed protobuf and unknown protobuf kinds are refused with a Status', 
   t.is(garbage.body.kind, 'Status');
   const notEnvelope = await http('POST', '/api/v1/namespaces/default/configmaps', 'hello', 'application/vnd.kubernetes.protobuf');
   t.is(notEnvelope.status, 400);
-  // An envelope naming a kind the decoder has no table for: 415, so the client can send JSON.
-  const typeMeta = Buffer.concat([Buffer.from([0x0a, 2]), Buffer.from('v1'), Buffer.from([0x12, 4]), Buffer.from('Node')]);
+  // An envelope naming a kind the schema does not have: 415, so the client can send JSON.
+  const typeMeta = Buffer.concat([Buffer.from([0x0a, 2]), Buffer.from('v1'), Buffer.from([0x12, 6]), Buffer.from('Widget')]);
   const envelope = Buffer.concat([Buffer.from('k8s\u0000', 'latin1'), Buffer.from([0x0a, typeMeta.length]), typeMeta]);
   const unknown = await http('POST', '/api/v1/nodes', envelope.toString('latin1'), 'application/vnd.kubernetes.protobuf');
   t.is(unknown.status, 415, JSON.stringify(unknown.body));

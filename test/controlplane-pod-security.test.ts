@@ -136,10 +136,25 @@ test('kubectl prints the warnings; labelling a namespace stricter warns about it
 test('kubectl debug node/: its node-debugging pod is refused under baseline enforce, as upstream refuses it', async (t) => {
   t.is((await call(server, 'POST', '/api/v1/nodes', admin, { metadata: { name: 'psa-node' } })).status, 201);
   t.is((await namespace('psa-debug', { 'pod-security.kubernetes.io/enforce': 'baseline' })).status, 201);
-  // kubectl 1.32 sends the debugging pod as protobuf, which this server does not read for Pods yet
-  const debug = await kubectlOf('/usr/lib/google-cloud-sdk/bin/kubectl.1.30', '-n', 'psa-debug', 'debug', 'node/psa-node', '--image=busybox');
+  // kubectl 1.32 and later send the debugging pod as protobuf
+  const debug = await kubectl('-n', 'psa-debug', 'debug', 'node/psa-node', '--image=busybox');
   t.not(debug.code, 0);
   t.regex(debug.stderr, /is forbidden: violates PodSecurity "baseline:latest": host namespaces \(hostIPC=true, hostNetwork=true, hostPID=true\), hostPath volumes \(volume "host-root"\)/);
   const left = await call(server, 'GET', '/api/v1/namespaces/psa-debug/pods', admin);
   t.deepEqual(left.body.items, [], 'no debugging pod was stored');
+});
+
+test('kubectl debug node/: the pod kubectl 1.32 sends as protobuf is stored as the one kubectl 1.30 sends as JSON', async (t) => {
+  t.is((await call(server, 'POST', '/api/v1/nodes', admin, { metadata: { name: 'pb-node' } })).status, 201);
+  t.is((await namespace('psa-debug-privileged', { 'pod-security.kubernetes.io/enforce': 'privileged' })).status, 201);
+  const viaProtobuf = await kubectl('-n', 'psa-debug-privileged', 'debug', 'node/pb-node', '--image=busybox', '--profile=sysadmin');
+  t.is(viaProtobuf.code, 0, viaProtobuf.stderr);
+  const viaJson = await kubectlOf('/usr/lib/google-cloud-sdk/bin/kubectl.1.30', '-n', 'psa-debug-privileged', 'debug', 'node/pb-node', '--image=busybox', '--profile=sysadmin');
+  t.is(viaJson.code, 0, viaJson.stderr);
+  const pods = (await call(server, 'GET', '/api/v1/namespaces/psa-debug-privileged/pods', admin)).body.items as Array<{ spec: Record<string, unknown>; metadata: { labels?: unknown } }>;
+  t.is(pods.length, 2);
+  const [first, second] = pods.map((pod) => pod.spec);
+  t.deepEqual(first, second, 'same spec from protobuf and JSON');
+  t.like(first, { hostNetwork: true, hostPID: true, hostIPC: true, nodeName: 'pb-node', volumes: [{ name: 'host-root', hostPath: { path: '/' } }] });
+  t.like((first!.containers as unknown[])[0], { securityContext: { privileged: true }, volumeMounts: [{ name: 'host-root', mountPath: '/host' }] });
 });

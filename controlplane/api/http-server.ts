@@ -26,7 +26,8 @@ import { isNodeProxy, isWorkloadProxy, kubeletSubresources } from './resources.t
 import { WorkloadProxy } from './workload-proxy.ts';
 import { directDialer } from './kubelet-dialer.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
-import { decodeProtobufObject } from './protobuf/decode.ts';
+import { canEncodeProtobuf, decodeProtobufObject, encodeProtobufObject, protobufMediaType } from './protobuf/envelope.ts';
+import { wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
@@ -96,9 +97,12 @@ function requestLabels(method: string, parsed: ParsedRequest | undefined, code: 
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private', ...extraHeaders });
-  res.end(text);
+  sendBytes(res, code, Buffer.from(JSON.stringify(body)), contentType, extraHeaders);
+}
+
+function sendBytes(res: ServerResponse, code: number, body: Buffer, contentType: string, extraHeaders: Record<string, string>): void {
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': body.length, 'Cache-Control': 'no-cache, private', ...extraHeaders });
+  res.end(body);
 }
 
 /** RFC 7234 warnings (code 299, as the API server sends them); client-go splits a comma-joined list. */
@@ -112,14 +116,17 @@ function sendText(res: ServerResponse, code: number, text: string): void {
   res.end(text);
 }
 
-export function sendStatus(res: ServerResponse, err: ApiError): void {
+/** An error as a metav1.Status, in protobuf for a client that prefers it (as upstream negotiates errors too). */
+export function sendStatus(res: ServerResponse, err: ApiError, accept?: string): void {
   const headers: Record<string, string> = {};
   if (err.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.details.retryAfterSeconds);
   if (res.headersSent) {
     res.destroy();
     return;
   }
-  sendJson(res, err.code, err.toStatus(), 'application/json', headers);
+  const status = err.toStatus();
+  if (wantsProtobuf(accept)) return sendBytes(res, err.code, encodeProtobufObject(status as unknown as Record<string, unknown>), protobufMediaType, headers);
+  sendJson(res, err.code, status, 'application/json', headers);
 }
 
 /** How much of a too-large body is still read (and dropped) so its sender gets the 413 instead of a reset. */
@@ -333,7 +340,7 @@ export class ApiServer {
         else audit?.panic(apiError.message);
         // a body left unread (too large, or refused before it was read) is not drained: the connection goes
         if (!req.complete && !res.headersSent) res.setHeader('Connection', 'close');
-        sendStatus(res, apiError);
+        sendStatus(res, apiError, req.headers.accept);
       } finally {
         releaseSeat?.();
         this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
@@ -411,6 +418,9 @@ export class ApiServer {
     currentAudit()?.setResponseObject(reply.body);
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
     const warnings = [...(reply.warnings ?? []), ...requestWarnings()];
+    if (!isTable && wantsProtobuf(req.headers.accept) && canEncodeProtobuf(reply.body)) {
+      return sendBytes(res, reply.code, encodeProtobufObject(reply.body as Record<string, unknown>), protobufMediaType, warningHeaders(warnings));
+    }
     sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(warnings));
   }
 

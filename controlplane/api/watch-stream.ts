@@ -15,6 +15,8 @@ import { tableFor } from './table.ts';
 import { watchEventLine } from './watch-line.ts';
 import { apiVersionOf } from '../../kube/types.ts';
 import { initialEventsEndAnnotation, planWatch } from './watch-options.ts';
+import { canEncodeProtobuf, encodeProtobufWatchEvent, protobufWatchMediaType } from './protobuf/envelope.ts';
+import { wantsProtobuf } from './protobuf/negotiate.ts';
 
 export interface WatchSettings {
   /** How often a bookmark is sent to clients that allow them. */
@@ -54,6 +56,7 @@ export async function serveWatch(
   const bookmarks = plan.bookmarks;
   const timeoutSeconds = plan.timeoutSeconds !== undefined ? Math.min(plan.timeoutSeconds, settings.maxTimeoutSeconds) : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
   const asTable = wantsTable(accept);
+  const asProtobuf = !asTable && wantsProtobuf(accept) && canEncodeProtobuf({ apiVersion: apiVersionOf(info.group, info.version), kind: info.kind });
 
   let startRevision: number;
   let initial: KubeObject[] = [];
@@ -84,7 +87,8 @@ export async function serveWatch(
   };
   const write = (event: WatchEvent<unknown>) => {
     if (!open) return;
-    res.write(event.type === 'BOOKMARK' || event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : watchEventLine(event));
+    if (asProtobuf) res.write(encodeProtobufWatchEvent(event.type, event.object as Record<string, unknown>));
+    else res.write(event.type === 'BOOKMARK' || event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : watchEventLine(event));
     onEventWritten();
     // the initial events wait for the client instead (see below): only live ones can outrun it
     if (!live) return;
@@ -157,7 +161,7 @@ export async function serveWatch(
     throw err;
   }
 
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, { 'Content-Type': asProtobuf ? protobufWatchMediaType : 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   res.flushHeaders();
   const bookmark = () => {
     if (!live) return;

@@ -8,7 +8,7 @@ import test from 'ava';
 import { negotiateMediaType } from '../../controlplane/api/media-type-negotiation.ts';
 import { openApiV2Document } from '../../controlplane/api/openapi-v2.ts';
 import { documentMessage, encodeOpenApiV2, openApiV2ProtobufType } from '../../controlplane/api/openapi-v2-protobuf.ts';
-import { readFields, type RawField } from '../../controlplane/api/protobuf/wire.ts';
+import { readFields, type RawField } from './protobuf-wire.ts';
 
 const bytes = encodeOpenApiV2(openApiV2Document('v1.32.0'));
 const text = (f: RawField | undefined) => new TextDecoder().decode(f?.bytes);

@@ -208,3 +208,28 @@ export async function call(
     req.end();
   });
 }
+
+/** One HTTPS request whose reply body is kept as bytes (protobuf, watch streams). */
+export async function callBytes(
+  server: { dataDir: string; port: number },
+  method: string,
+  path: string,
+  identity: Identity,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; bytes: Buffer }> {
+  const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
+  return new Promise((resolvePromise, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port: server.port, method, path, headers: { ...headers, ...(body ? { 'Content-Length': body.length } : {}) }, agent: agentFor(server.port, ca, identity) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) }));
+      },
+    );
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}

@@ -1,4 +1,4 @@
-/** Reading the protobuf wire format: varints, length-delimited fields, and skipping unknown ones. */
+/** Reading the protobuf wire format field by field (tests check hand-built encodings with it): varints, length-delimited fields, skipping the rest. */
 export type WireType = 0 | 1 | 2 | 5;
 
 export interface RawField {

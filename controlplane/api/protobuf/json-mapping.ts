@@ -1,0 +1,210 @@
+/**
+ * Between a Kubernetes object's JSON form and its protobuf message, as upstream's types marshal:
+ * - metav1.Time is {seconds, nanos} and JSON's RFC 3339 to the second; MicroTime to the microsecond;
+ *   a zero time is JSON null, which an object leaves out;
+ * - IntOrString is {type, intVal, strVal} and a JSON number or string; Quantity is its string;
+ * - RawExtension and FieldsV1 carry their JSON text as bytes; bytes fields are base64 in JSON;
+ * - wrappers of one repeated 'items' field (ExtraValue, Verbs) are plain JSON arrays;
+ * - embedded structs ((inline) in the schema) lift their fields into the parent's JSON;
+ * - a scalar left at its zero value is left out of JSON (omitempty) unless the schema marks it
+ *   (keep_zero): Go pointers, where zero means something (replicas: 0), and fields without omitempty.
+ * Both directions build new values and never touch their input. They walk the keys that are there
+ * (an object sets a few of a PodSpec's forty fields), not the schema's fields.
+ */
+import type { MessageType } from './descriptors.ts';
+
+type Json = Record<string, unknown>;
+type Field = MessageType['fieldsArray'][number];
+
+const meta = 'k8s.io.apimachinery.pkg.apis.meta.v1';
+const specialTypes: Readonly<Record<string, Special>> = {
+  [`${meta}.Time`]: 'time',
+  [`${meta}.MicroTime`]: 'microTime',
+  'k8s.io.apimachinery.pkg.util.intstr.IntOrString': 'intOrString',
+  'k8s.io.apimachinery.pkg.api.resource.Quantity': 'quantity',
+  'k8s.io.apimachinery.pkg.runtime.RawExtension': 'rawExtension',
+  [`${meta}.FieldsV1`]: 'fieldsV1',
+};
+type Special = 'time' | 'microTime' | 'intOrString' | 'quantity' | 'rawExtension' | 'fieldsV1' | 'list';
+
+/** What the mapping needs of one message, worked out once per message. */
+interface Plan {
+  readonly special: Special | undefined;
+  /** JSON name → the field, and the inline field that holds it when it is lifted from one. */
+  readonly byJsonName: ReadonlyMap<string, { readonly field: Field; readonly via?: Field }>;
+}
+
+const plans = new WeakMap<MessageType, Plan>();
+const option = (field: Field, name: string): boolean => field.options?.[`(${name})`] === true;
+const messageOf = (field: Field): MessageType | undefined => {
+  const type = field.resolvedType;
+  return type !== null && 'fieldsArray' in type ? (type as MessageType) : undefined;
+};
+
+function planOf(type: MessageType): Plan {
+  let plan = plans.get(type);
+  if (plan === undefined) {
+    const byJsonName = new Map<string, { field: Field; via?: Field }>();
+    for (const field of type.fieldsArray) {
+      const inner = option(field, 'inline') ? messageOf(field) : undefined;
+      if (inner === undefined) byJsonName.set(field.name, { field });
+      else for (const lifted of inner.fieldsArray) byJsonName.set(lifted.name, { field: lifted, via: field });
+    }
+    const special = specialTypes[type.fullName.replace(/^\./, '')] ?? (type.options?.['(json_list)'] === true ? 'list' : undefined);
+    plan = { special, byJsonName };
+    plans.set(type, plan);
+  }
+  return plan;
+}
+
+/** int64 fields decode as Long objects where the long package is present. */
+const toNumber = (value: unknown): number => (typeof value === 'object' && value !== null ? Number(String(value)) : Number(value ?? 0));
+const bytesOf = (value: unknown): Buffer => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.alloc(0));
+
+function timeToJson(value: Json, fractionDigits: 0 | 6): string | null {
+  const seconds = toNumber(value.seconds);
+  const nanos = toNumber(value.nanos);
+  if (seconds === 0 && nanos === 0) return null;
+  const whole = new Date(seconds * 1000).toISOString().slice(0, 19);
+  return fractionDigits === 0 ? `${whole}Z` : `${whole}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z`;
+}
+
+function timeFromJson(value: unknown): Json | undefined {
+  if (typeof value !== 'string') return undefined;
+  const millis = Date.parse(value);
+  if (Number.isNaN(millis)) return undefined;
+  const fraction = /\.(\d+)/.exec(value)?.[1] ?? '';
+  return { seconds: Math.floor(millis / 1000), nanos: Number(fraction.padEnd(9, '0').slice(0, 9)) };
+}
+
+function jsonText(bytes: unknown): unknown {
+  const text = bytesOf(bytes).toString('utf8');
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+/** The JSON value of one decoded message (as protobufjs decodes it), or undefined when JSON leaves it out. */
+export function messageToJson(type: MessageType, value: Json): unknown {
+  const plan = planOf(type);
+  switch (plan.special) {
+    case 'time':
+      return timeToJson(value, 0);
+    case 'microTime':
+      return timeToJson(value, 6);
+    case 'intOrString':
+      return toNumber(value.type) === 1 ? String(value.strVal ?? '') : toNumber(value.intVal);
+    case 'quantity':
+      return String(value.string ?? '0');
+    case 'rawExtension':
+      return jsonText(value.raw);
+    case 'fieldsV1':
+      return jsonText(value.Raw);
+    case 'list':
+      return [...((value.items as unknown[] | undefined) ?? [])];
+  }
+  const out: Json = {};
+  for (const name of Object.keys(value)) {
+    const field = type.fields[name];
+    if (field === undefined) continue;
+    const fieldValue = value[name];
+    if (field.map) {
+      // absent and empty maps decode alike; Go's JSON leaves both out
+      const entries = Object.entries(fieldValue as Json);
+      if (entries.length > 0) out[name] = Object.fromEntries(entries.map(([k, v]) => [k, valueToJson(field, v)]));
+    } else if (field.repeated) {
+      const items = fieldValue as unknown[];
+      if (items.length > 0) out[name] = items.map((item) => valueToJson(field, item));
+    } else if (option(field, 'inline')) {
+      Object.assign(out, messageToJson(messageOf(field)!, fieldValue as Json));
+    } else {
+      const converted = valueToJson(field, fieldValue);
+      if (converted === undefined || converted === null) continue;
+      if (!option(field, 'keep_zero') && (converted === '' || converted === 0 || converted === false)) continue;
+      out[name] = converted;
+    }
+  }
+  return out;
+}
+
+function valueToJson(field: Field, value: unknown): unknown {
+  const message = messageOf(field);
+  if (message !== undefined) return messageToJson(message, value as Json);
+  switch (field.type) {
+    case 'bytes':
+      return bytesOf(value).toString('base64');
+    case 'int64':
+    case 'int32':
+      return toNumber(value);
+    default:
+      return value;
+  }
+}
+
+/** The value protobufjs encodes for one JSON value of a message, or undefined when nothing is sent. */
+export function messageFromJson(type: MessageType, value: unknown): Json | undefined {
+  const plan = planOf(type);
+  switch (plan.special) {
+    case 'time':
+    case 'microTime':
+      return timeFromJson(value);
+    case 'intOrString':
+      if (typeof value === 'number') return { type: 0, intVal: value };
+      return typeof value === 'string' ? { type: 1, strVal: value } : undefined;
+    case 'quantity':
+      return typeof value === 'string' || typeof value === 'number' ? { string: String(value) } : undefined;
+    case 'rawExtension':
+      return value === undefined || value === null ? undefined : { raw: Buffer.from(JSON.stringify(value)) };
+    case 'fieldsV1':
+      return value === undefined || value === null ? undefined : { Raw: Buffer.from(JSON.stringify(value)) };
+    case 'list':
+      return Array.isArray(value) ? { items: value.map(String) } : undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const json = value as Json;
+  const out: Json = {};
+  for (const name of Object.keys(json)) {
+    const entry = plan.byJsonName.get(name);
+    const fieldValue = json[name];
+    if (entry === undefined || fieldValue === undefined || fieldValue === null) continue;
+    const converted = fieldFromJson(entry.field, fieldValue);
+    if (converted === undefined) continue;
+    if (entry.via === undefined) out[entry.field.name] = converted;
+    else ((out[entry.via.name] ??= {}) as Json)[entry.field.name] = converted;
+  }
+  return out;
+}
+
+function fieldFromJson(field: Field, value: unknown): unknown {
+  if (field.map) {
+    if (typeof value !== 'object' || Array.isArray(value)) return undefined;
+    return Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, valueFromJson(field, v)]).filter(([, v]) => v !== undefined));
+  }
+  if (field.repeated) return Array.isArray(value) ? value.map((item) => valueFromJson(field, item)).filter((item) => item !== undefined) : undefined;
+  return valueFromJson(field, value);
+}
+
+/** One JSON value as the encoder wants it: typed as the schema says, whatever a client stored. */
+function valueFromJson(field: Field, value: unknown): unknown {
+  const message = messageOf(field);
+  if (message !== undefined) return messageFromJson(message, value) ?? {};
+  switch (field.type) {
+    case 'string':
+      return typeof value === 'string' ? value : JSON.stringify(value);
+    case 'bytes':
+      return Buffer.from(String(value), 'base64');
+    case 'bool':
+      return value === true;
+    case 'int32':
+    case 'int64':
+      return Number.isFinite(Number(value)) ? Math.trunc(Number(value)) : undefined;
+    case 'double':
+    case 'float':
+      return Number(value);
+    default:
+      return value;
+  }
+}

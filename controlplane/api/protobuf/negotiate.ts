@@ -1,0 +1,19 @@
+/**
+ * Whether a response goes out as protobuf: when the client's Accept header names
+ * application/vnd.kubernetes.protobuf before any JSON type it takes (client-go sends
+ * "application/vnd.kubernetes.protobuf" followed by the any-type range when its content type is protobuf). A protobuf range
+ * asking for a conversion (as=Table, as=PartialObjectMetadata) is not served as protobuf here.
+ */
+import { protobufMediaType } from './envelope.ts';
+
+export function wantsProtobuf(accept: string | undefined): boolean {
+  for (const range of (accept ?? '').split(',')) {
+    const [type = '', ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
+    if (type === protobufMediaType) {
+      if (!parameters.some((parameter) => parameter.startsWith('as='))) return true;
+    } else if (type === 'application/json' || type === '*/*' || type === 'application/*') {
+      return false;
+    }
+  }
+  return false;
+}
