@@ -129,6 +129,8 @@ export function validatePodTemplate(errors: FieldErrors, path: string, value: un
   validateLabels(errors, `${path}.metadata.labels`, metadata?.labels);
   validateAnnotations(errors, `${path}.metadata.annotations`, metadata?.annotations);
   validatePodSpec(errors, template.spec, `${path}.spec`);
+  const ephemeral = isObject(template.spec) ? template.spec.ephemeralContainers : undefined;
+  if (Array.isArray(ephemeral) && ephemeral.length > 0) errors.forbidden(`${path}.spec.ephemeralContainers`, 'ephemeral containers not allowed in pod template');
   const policy = isObject(template.spec) ? template.spec.restartPolicy : undefined;
   if (isSet(policy) && !restartPolicies.includes(policy)) errors.notSupported(`${path}.spec.restartPolicy`, policy, restartPolicies);
 }

@@ -144,3 +144,30 @@ test.serial('view may read a pod but not add an ephemeral container to it; nothi
   t.is((await send('GET', podPath('guarded'), undefined, undefined, viewer)).status, 200, 'the server still answers the viewer');
   t.is((await send('PATCH', `${podPath('guarded')}/ephemeralcontainers`, debugPatch({}), strategic)).status, 200, 'cluster-admin may');
 });
+
+test.serial('Pod Security judges the added container: under baseline a privileged one is refused and nothing is stored', async (t) => {
+  t.is((await send('POST', '/api/v1/namespaces', { metadata: { name: 'guarded-ns', labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } })).status, 201);
+  const created = await send('POST', '/api/v1/namespaces/guarded-ns/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'app' }, spec: { containers: [{ name: 'app', image: 'busybox:1.36' }] } });
+  t.is(created.status, 201);
+  const path = '/api/v1/namespaces/guarded-ns/pods/app/ephemeralcontainers';
+  const refused = await send('PATCH', path, debugPatch({ securityContext: { privileged: true } }), strategic);
+  t.is(refused.status, 403);
+  t.is(refused.body.message, 'pods "app" is forbidden: violates PodSecurity "baseline:latest": privileged (container "debugger" must not set securityContext.privileged=true)');
+  t.is((await send('GET', '/api/v1/namespaces/guarded-ns/pods/app')).body.spec.ephemeralContainers, undefined, 'nothing stored');
+  t.is((await send('PATCH', path, debugPatch({}), strategic)).status, 200, 'an ordinary debugging container is let in');
+});
+
+test.serial('a workload\'s pod template may not carry ephemeral containers', async (t) => {
+  const reply = await send('POST', '/apis/apps/v1/namespaces/default/deployments', {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'templated' },
+    spec: {
+      selector: { matchLabels: { app: 'templated' } },
+      template: { metadata: { labels: { app: 'templated' } }, spec: { containers: [{ name: 'app', image: 'busybox:1.36' }], ephemeralContainers: [{ name: 'debugger', image: 'busybox:1.36' }] } },
+    },
+  });
+  t.is(reply.status, 422);
+  t.true(String(reply.body.message).includes('spec.template.spec.ephemeralContainers: Forbidden: ephemeral containers not allowed in pod template'), reply.body.message);
+  t.is((await send('GET', '/apis/apps/v1/namespaces/default/deployments/templated')).status, 404);
+});
