@@ -104,6 +104,7 @@ test.serial('kubectl debug -i pod/x --target=c runs a shell that sees the target
   t.regex(shown.containerID ?? '', /^containerd:\/\//);
   t.is(shown.image, sandboxImages.busybox);
   t.is(status.containerStatuses![0]!.restartCount, 0, 'the target was not touched');
+  t.regex(await kubectl('logs', 'target', '-c', 'debugger'), /sleep 3217/, 'its output is in its log, as for any container');
   // a finished ephemeral container is never started again
   await new Promise((r) => setTimeout(r, 3_000));
   const later = (await getPod('target')).status!.ephemeralContainerStatuses![0]!;
