@@ -120,28 +120,30 @@ test.serial('static pods take no ephemeral containers', async (t) => {
   t.is((await send('GET', podPath('mirror'))).body.spec.ephemeralContainers, undefined);
 });
 
-test.serial('view may read a pod but not add an ephemeral container to it; nothing changes, the server still answers', async (t) => {
+test.serial('view and edit may read a pod but not add an ephemeral container to it (upstream grants neither); nothing changes, the server still answers', async (t) => {
   await createPod('guarded');
-  const binding = await send('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
-    metadata: { name: 'viewer-view' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'viewer' }],
-  });
-  t.is(binding.status, 201);
-  const viewer = userIdentity(endpoint().dataDir, 'viewer');
-  let read = await send('GET', podPath('guarded'), undefined, undefined, viewer);
-  for (let i = 0; i < 100 && read.status === 403; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    read = await send('GET', podPath('guarded'), undefined, undefined, viewer);
-  }
-  t.is(read.status, 200, 'the binding is in force');
-  for (const [method, body, type] of [['PATCH', debugPatch({}), strategic], ['PUT', { ...read.body, spec: { ...read.body.spec, ...debugPatch({}).spec } }, 'application/json']] as const) {
-    const reply = await send(method, `${podPath('guarded')}/ephemeralcontainers`, body, type, viewer);
-    t.is(reply.status, 403, method);
-    t.is(reply.body.message, `pods "guarded" is forbidden: User "viewer" cannot ${method === 'PUT' ? 'update' : 'patch'} resource "pods/ephemeralcontainers" in API group "" in the namespace "default"`);
+  for (const [user, role] of [['viewer', 'view'], ['editor', 'edit']] as const) {
+    const binding = await send('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', {
+      metadata: { name: `${user}-${role}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    });
+    t.is(binding.status, 201);
+    const identity = userIdentity(endpoint().dataDir, user);
+    let read = await send('GET', podPath('guarded'), undefined, undefined, identity);
+    for (let i = 0; i < 100 && read.status === 403; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      read = await send('GET', podPath('guarded'), undefined, undefined, identity);
+    }
+    t.is(read.status, 200, `${user}: the binding is in force`);
+    for (const [method, body, type] of [['PATCH', debugPatch({}), strategic], ['PUT', { ...read.body, spec: { ...read.body.spec, ...debugPatch({}).spec } }, 'application/json']] as const) {
+      const reply = await send(method, `${podPath('guarded')}/ephemeralcontainers`, body, type, identity);
+      t.is(reply.status, 403, `${user} ${method}`);
+      t.is(reply.body.message, `pods "guarded" is forbidden: User "${user}" cannot ${method === 'PUT' ? 'update' : 'patch'} resource "pods/ephemeralcontainers" in API group "" in the namespace "default"`);
+    }
+    t.is((await send('GET', podPath('guarded'), undefined, undefined, identity)).status, 200, `the server still answers ${user}`);
   }
   t.is((await send('GET', podPath('guarded'))).body.spec.ephemeralContainers, undefined, 'nothing stored');
-  t.is((await send('GET', podPath('guarded'), undefined, undefined, viewer)).status, 200, 'the server still answers the viewer');
   t.is((await send('PATCH', `${podPath('guarded')}/ephemeralcontainers`, debugPatch({}), strategic)).status, 200, 'cluster-admin may');
 });
 
