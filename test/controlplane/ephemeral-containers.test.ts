@@ -86,6 +86,7 @@ test.serial('ephemeral containers are refused as upstream refuses them, and noth
     ['resources', { resources: { limits: { cpu: '1' } } }, 'spec.ephemeralContainers[0].resources: Forbidden: cannot be set for an Ephemeral Container'],
     ['a probe', { readinessProbe: { exec: { command: ['true'] } } }, 'spec.ephemeralContainers[0].readinessProbe: Forbidden: cannot be set for an Ephemeral Container'],
     ['lifecycle hooks', { lifecycle: { preStop: { exec: { command: ['true'] } } } }, 'spec.ephemeralContainers[0].lifecycle: Forbidden: cannot be set for an Ephemeral Container'],
+    ['no image', { image: '' }, 'spec.ephemeralContainers[0].image: Required value'],
     ['a bad name', { name: 'Debugger' }, 'spec.ephemeralContainers[0].name: Invalid value: "Debugger": a lowercase RFC 1123 label must consist of'],
   ];
   for (const [what, container, message] of cases) {
