@@ -286,7 +286,6 @@ function ignoreNotFound(err: unknown): void {
   throw err;
 }
 
-
 /** The running container an ephemeral container's process namespace joins; refuses to start it while its target does not run. */
 function pidTargetIdOf(c: PodContainer, observed: ObservedPod): string | undefined {
   const target = pidTargetOf(c);
