@@ -204,6 +204,15 @@ export interface Container {
   tty?: boolean;
 }
 
+/**
+ * A debugging container added to a running pod through pods/<name>/ephemeralcontainers: the
+ * fields of a container (without ports, probes, resources or lifecycle, which validation refuses)
+ * and the container whose process namespace it may join.
+ */
+export interface EphemeralContainer extends Container {
+  targetContainerName?: string;
+}
+
 // ---------------------------------------------------------------- volumes
 
 export interface KeyToPath {
@@ -305,6 +314,7 @@ export interface HostAlias {
 export interface PodSpec {
   initContainers?: Container[];
   containers: Container[];
+  ephemeralContainers?: EphemeralContainer[];
   volumes?: Volume[];
   restartPolicy?: RestartPolicy;
   terminationGracePeriodSeconds?: number;
@@ -407,6 +417,7 @@ export interface PodStatus {
   startTime?: string;
   initContainerStatuses?: ContainerStatus[];
   containerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
   qosClass?: PodQOSClass;
   nominatedNodeName?: string;
 }

@@ -27,8 +27,9 @@ export const podEventReasons = {
 export function podReference(pod: Pod, container?: string): ObjectReference {
   let fieldPath: string | undefined;
   if (container !== undefined) {
-    const init = (pod.spec.initContainers ?? []).some((c) => c.name === container);
-    fieldPath = init ? `spec.initContainers{${container}}` : `spec.containers{${container}}`;
+    const listed = (list: { name: string }[] | undefined) => (list ?? []).some((c) => c.name === container);
+    const list = listed(pod.spec.initContainers) ? 'initContainers' : listed(pod.spec.ephemeralContainers) ? 'ephemeralContainers' : 'containers';
+    fieldPath = `spec.${list}{${container}}`;
   }
   return {
     kind: 'Pod',
@@ -47,7 +48,7 @@ export function podDescription(pod: Pod): string {
 }
 
 function imageOf(pod: Pod, container: string): string {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === container)?.image ?? '';
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])].find((c) => c.name === container)?.image ?? '';
 }
 
 function seconds(ms: number): string {

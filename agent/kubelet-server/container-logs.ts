@@ -67,7 +67,7 @@ export async function serveContainerLogs(options: {
   pod: Pod; container: string; query: URLSearchParams; podLogDir: string; runtime: Pick<CriRuntime, 'listContainers'>; res: ServerResponse; nowMs: number;
 }): Promise<void> {
   const { pod, container, res } = options;
-  const known = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].some((c) => c.name === container);
+  const known = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].some((c) => c.name === container);
   if (!known) throw new KubeletRequestError(400, `container ${container} is not valid for pod ${pod.metadata.name}`);
   const logOptions = parseLogOptions(options.query, options.nowMs);
   const dir = join(podLogDirectory(options.podLogDir, pod), container);

@@ -3,7 +3,7 @@
  * expansion), environment, mounts, log path, labels and annotations, Linux resources from
  * requests/limits, and the security context. Pure: env and mounts are resolved by the caller.
  */
-import type { ContainerConfig, KeyValue, LinuxContainerResources, LinuxContainerSecurityContext, Mount } from '../../cri/types.ts';
+import type { ContainerConfig, KeyValue, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption } from '../../cri/types.ts';
 import type { Container, Pod, PodQOSClass } from '../../kube/corev1.ts';
 import { containerAnnotations, containerLabels } from './cri-labels.ts';
 import { terminationGraceSecondsOf, terminationMessagePolicyOf } from './defaults.ts';
@@ -112,6 +112,18 @@ export interface ContainerConfigInputs {
   terminationMessageFile: string;
   imageUser: ImageUser | undefined;
   memoryCapacityBytes: number;
+  /** The runtime ID of the running container whose process namespace this one joins (an ephemeral container's target). */
+  pidTargetId?: string;
+}
+
+/**
+ * The namespaces of a container: the sandbox's, except that an ephemeral container with a target
+ * joins the target's process namespace where each container has its own (the kubelet does the
+ * same; with a shared or host process namespace it already sees the target's processes).
+ */
+export function withPidTarget(options: NamespaceOption, targetId: string | undefined): NamespaceOption {
+  if (targetId === undefined || options.pid !== 'CONTAINER') return options;
+  return { ...options, pid: 'TARGET', targetId };
 }
 
 export function buildContainerConfig(pod: Pod, c: PodContainer, attempt: number, inputs: ContainerConfigInputs): ContainerConfig {
@@ -141,6 +153,8 @@ export function buildContainerConfig(pod: Pod, c: PodContainer, attempt: number,
       securityContext: containerSecurityContext(pod, spec, inputs.imageUser),
     },
   };
+  const security = config.linux!.securityContext!;
+  security.namespaceOptions = withPidTarget(security.namespaceOptions!, inputs.pidTargetId);
   if (spec.command !== undefined) config.command = spec.command.map((part) => expandReferences(part, vars));
   if (spec.args !== undefined) config.args = spec.args.map((part) => expandReferences(part, vars));
   if (spec.workingDir !== undefined) config.workingDir = spec.workingDir;

@@ -80,6 +80,7 @@ export function podPathProblems(pod: Pod): string[] {
   for (const [i, volume] of (spec.volumes ?? []).entries()) volumeProblems(volume, `spec.volumes[${i}]`, out);
   for (const [i, c] of (spec.initContainers ?? []).entries()) containerProblems(c, `spec.initContainers[${i}]`, out);
   for (const [i, c] of spec.containers.entries()) containerProblems(c, `spec.containers[${i}]`, out);
+  for (const [i, c] of (spec.ephemeralContainers ?? []).entries()) containerProblems(c, `spec.ephemeralContainers[${i}]`, out);
   return out;
 }
 

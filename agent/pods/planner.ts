@@ -22,10 +22,13 @@
  *  6. A running container is killed when its liveness or startup probe failed, or when its spec
  *     hash no longer matches; a container left in Created (a start cut short) is removed and
  *     started again; one in Unknown state is killed.
+ *  7. Ephemeral containers start in the current sandbox as soon as it is usable (initialization
+ *     need not be done), once each: one that ran in any sandbox of the pod, whatever its end, is
+ *     never started again, nor killed for a probe or a spec change (it has neither).
  */
 import type { Container, Pod } from '../../kube/corev1.ts';
 import { restartPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
-import { initSequence, mainContainers, type ContainerRole, type PodContainer } from './pod-containers.ts';
+import { ephemeralContainers, initSequence, mainContainers, type ContainerRole, type PodContainer } from './pod-containers.ts';
 import {
   attemptsOf,
   currentSandbox,
@@ -219,6 +222,13 @@ class PlanBuilder {
     }
   }
 
+  /** Starts an ephemeral container that never ran in this pod (rule 7); finishes a start cut short. */
+  startOnce(c: PodContainer): void {
+    const latest = attemptsOf(this.input.observed, c.spec.name)[0];
+    if (latest === undefined) return this.start(c);
+    if (latest.state === 'created' && latest.sandboxId === currentSandbox(this.input.observed)?.id) this.replaceCreated(c, latest);
+  }
+
   /**
    * Walks the init sequence in order. Returns true when every entry is done (regular ones exited
    * 0, sidecars started), false when an entry still holds the sequence.
@@ -299,6 +309,7 @@ export function planPod(input: PlanInput): PodPlan {
     if (!old.ready) plan.actions.push({ kind: 'removeSandbox', sandboxId: old.id, reason: 'replaced by a newer sandbox' });
   }
   pruneOldAttempts(builder, sandbox.id);
+  for (const c of ephemeralContainers(pod)) builder.startOnce(c);
 
   const mainsStarted = mainContainers(pod).some((c) => latestInSandbox(observed, c.spec.name) !== undefined);
   if (!mainsStarted && !builder.runInitSequence()) return plan;

@@ -17,9 +17,9 @@ import { pullPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
 import { resolveEnv } from './env.ts';
 import type { ImagePuller } from './image-puller.ts';
 import type { NodePodSettings } from './node-settings.ts';
-import { currentSandbox, podIPOf, type ObservedPod } from './observed.ts';
+import { currentSandbox, latestInSandbox, podIPOf, type ObservedPod } from './observed.ts';
 import type { PodAction } from './planner.ts';
-import { allContainers, podKey, type PodContainer } from './pod-containers.ts';
+import { allContainers, pidTargetOf, podKey, type PodContainer } from './pod-containers.ts';
 import type { ProbeNetwork } from './probe-network.ts';
 import { runHandler } from './probe-runner.ts';
 import { buildSandboxConfig } from './sandbox-config.ts';
@@ -163,6 +163,9 @@ export class PodExecutor {
 
   async #startContainer(pod: Pod, observed: ObservedPod, c: PodContainer, attempt: number): Promise<void> {
     const { runtime, settings, images, config: lookup } = this.#deps;
+    // ephemeral containers arrive after the sandbox's check of the pod: their fields are checked again here
+    const problems = c.role === 'ephemeral' ? podPathProblems(pod) : [];
+    if (problems.length > 0) throw new UnsafePodPathError(`Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start ephemeral container ${c.spec.name}`, problems);
     const sandbox = currentSandbox(observed);
     if (sandbox === undefined) throw new ContainerStartError('CreateContainerError', 'the pod has no sandbox');
     const sandboxConfig = buildSandboxConfig(pod, sandbox.attempt, settings);
@@ -186,7 +189,9 @@ export class PodExecutor {
     // values are taken now and kept for the container's life (upstream)
     const env = resolveEnv(pod, c.spec, { ...fields, ...(await resolveEnvSources(c.spec, namespace, lookup)) });
     const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings));
+    const pidTargetId = pidTargetIdOf(c, observed);
     const containerConfig = buildContainerConfig(pod, c, attempt, {
+      ...(pidTargetId !== undefined ? { pidTargetId } : {}),
       imageRef: image.imageRef,
       env,
       mounts,
@@ -281,3 +286,11 @@ function ignoreNotFound(err: unknown): void {
   throw err;
 }
 
+/** The running container an ephemeral container's process namespace joins; refuses to start it while its target does not run. */
+function pidTargetIdOf(c: PodContainer, observed: ObservedPod): string | undefined {
+  const target = pidTargetOf(c);
+  if (target === undefined) return undefined;
+  const running = latestInSandbox(observed, target);
+  if (running?.state !== 'running') throw new ContainerStartError('CreateContainerConfigError', `target container "${target}" of ephemeral container "${c.spec.name}" is not running`);
+  return running.id;
+}

@@ -23,7 +23,7 @@ import type {
   PodStatus,
 } from '../../kube/corev1.ts';
 import { restartPolicyOf } from './defaults.ts';
-import { initSequence, mainContainers, type PodContainer } from './pod-containers.ts';
+import { ephemeralContainers, initSequence, mainContainers, type PodContainer } from './pod-containers.ts';
 import { attemptsOf, currentSandbox, latestInSandbox, podIPOf, type ObservedContainer, type ObservedPod } from './observed.ts';
 import type { ContainerHealth, ContainerWait } from './planner.ts';
 import { qosClassOf } from './qos.ts';
@@ -88,7 +88,8 @@ function probeView(input: StatusInput, container: ObservedContainer, spec: Conta
 function isReady(input: StatusInput, c: PodContainer, latest: ObservedContainer | undefined): boolean {
   if (latest === undefined) return false;
   if (c.role === 'init') return latest.state === 'exited' && latest.exitCode === 0;
-  if (latest.state !== 'running') return false;
+  // an ephemeral container never counts as ready: it serves no one (upstream)
+  if (c.role === 'ephemeral' || latest.state !== 'running') return false;
   const view = probeView(input, latest, c.spec);
   return view.started && (c.spec.readinessProbe === undefined || view.ready);
 }
@@ -249,6 +250,8 @@ export function computePodStatus(input: StatusInput): PodStatus {
     status.podIPs = input.previous.podIPs ?? [{ ip: input.previous.podIP }];
   }
   if (initStatuses.length > 0) status.initContainerStatuses = initStatuses;
+  const ephemeralStatuses = ephemeralContainers(pod).map((c) => containerStatus(input, c, 'ContainerCreating'));
+  if (ephemeralStatuses.length > 0) status.ephemeralContainerStatuses = ephemeralStatuses;
   if (input.termination !== undefined) {
     status.message = `terminating: ${input.termination.step} (deadline ${apiTime(input.termination.deadline)})`;
   }

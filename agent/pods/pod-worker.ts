@@ -24,7 +24,7 @@ import type { ObservedPod } from './observed.ts';
 import { PodExecutor, type ExecutorDeps } from './pod-executor.ts';
 import { computePodStatus } from './pod-status.ts';
 import { planPod, type ContainerWait } from './planner.ts';
-import { podKey } from './pod-containers.ts';
+import { findContainer, podKey } from './pod-containers.ts';
 import { ProbeManager } from './probe-manager.ts';
 import { RuntimeObserver } from './runtime-observer.ts';
 import { planTermination, type TerminationStepName } from './termination-plan.ts';
@@ -316,7 +316,7 @@ export class PodWorker {
             this.#deps.events?.startFailed(pod, action.name, result.reason, result.message);
             waiting.set(action.name, { reason: result.reason, message: result.message });
             // init containers run in order: nothing after a failed one may start
-            if (action.role !== 'main') break;
+            if (action.role === 'init' || action.role === 'sidecar') break;
           }
         }
         const progressed = plan.actions.length > 0 && allOk;
@@ -365,7 +365,7 @@ export class PodWorker {
     if (events === undefined) return;
     for (const [name, wait] of waiting) {
       if (wait.reason !== 'CrashLoopBackOff' && wait.reason !== 'ImagePullBackOff') continue;
-      const image = [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === name)?.image ?? '';
+      const image = findContainer(pod, name)?.spec.image ?? '';
       events.backOff(pod, name, wait.reason, image);
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The termination plan: how a pod stops, one step at a time, each with its own deadline.
  *
- *   1. main containers   — all at once: preStop hook, then StopContainer with what is left of the
+ *   1. main containers   — all at once (with the ephemeral ones): preStop hook, then StopContainer with what is left of the
  *                          grace period (the runtime sends the image's STOPSIGNAL, SIGTERM by
  *                          default, then SIGKILL);
  *   2. sidecars          — only once every main container has exited, one at a time in reverse
@@ -19,7 +19,7 @@
  */
 import type { LifecycleHandler, Pod } from '../../kube/corev1.ts';
 import { minimumStopGraceSeconds, terminationGraceSecondsOf } from './defaults.ts';
-import { initSequence, mainContainers, sidecars, type ContainerRole } from './pod-containers.ts';
+import { ephemeralContainers, initSequence, mainContainers, sidecars, type ContainerRole } from './pod-containers.ts';
 import type { ObservedPod } from './observed.ts';
 
 export const overdueAfterMs = 5_000;
@@ -97,6 +97,7 @@ export function planTermination(input: TerminationInput): TerminationPlan {
   const first = [
     ...initSequence(pod).filter((c) => c.role === 'init'),
     ...mainContainers(pod),
+    ...ephemeralContainers(pod),
   ].filter((c) => runningOf(c.spec.name).length > 0);
   if (first.length > 0) {
     return build('stopping main containers', first.map((c) => ({ name: c.spec.name, role: c.role, preStop: c.spec.lifecycle?.preStop })));

@@ -122,7 +122,10 @@ export function hostPathWriteProblem(path: string, readOnlyMount: boolean, polic
 /** Why `path` may not be a hostPath volume under `policy`, or undefined when it may. */
 export function hostPathProblem(path: string, policy: HostPathPolicy): string | undefined {
   if (!isAbsolute(path) || path.split('/').includes('..')) return `hostPath ${path} must be an absolute path without '..'`;
-  if (path.replace(/\/+$/, '') === '') return 'hostPath / is never allowed: it would give the pod the whole node';
+  // the whole node (kubectl debug node/ mounts it at /host): only when the operator listed / itself
+  if (path.replace(/\/+$/, '') === '') {
+    return policy.allowed.some((allowed) => allowed.replace(/\/+$/, '') === '') ? undefined : 'hostPath / gives the pod the whole node: it is allowed only when --allowed-host-paths lists / itself';
+  }
   const clash = policy.refused.find((refused) => within(path, refused) || within(refused, path));
   if (clash !== undefined) return `hostPath ${path} is not allowed: it holds or lies in the agent's own state (${clash})`;
   if (!policy.allowed.some((allowed) => within(allowed, path))) {

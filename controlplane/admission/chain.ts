@@ -24,7 +24,7 @@ import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerati
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
 import { defaultPodSecurityConfig, type PodSecurityConfig } from './pod-security/config.ts';
-import { FieldErrors, validateObject, validateStatus } from '../validation/index.ts';
+import { FieldErrors, validateEphemeralContainersWrite, validateObject, validateStatus } from '../validation/index.ts';
 
 type Any = Record<string, any>;
 
@@ -128,6 +128,13 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource === 'status') validateStatus(info, o);
+    if (subresource === 'ephemeralcontainers' && request.old !== undefined) {
+      // The only subresource that changes a pod's spec: defaulted, validated and judged by Pod Security as upstream does.
+      defaultPod(o);
+      validateEphemeralContainersWrite(info, o, request.old as Any);
+      await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
+      return;
+    }
     if (subresource !== undefined) return;
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);

@@ -42,7 +42,7 @@ export function defaultPodSpec(spec: Any): void {
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
   spec.enableServiceLinks ??= true;
-  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? [])] as Any[]) defaultContainer(c);
+  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])] as Any[]) defaultContainer(c);
   for (const volume of (spec.volumes ?? []) as Any[]) {
     if (volume.secret) volume.secret.defaultMode ??= 0o644;
     if (volume.configMap) volume.configMap.defaultMode ??= 0o644;

@@ -17,6 +17,7 @@ const subresourceVerbs: Record<Subresource, { verbs: string[]; kind?: { group: s
   attach: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
   portforward: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
   proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' } },
+  ephemeralcontainers: { verbs: ['get', 'patch', 'update'] },
 };
 
 /** A proxy's options kind is named after its resource's kind (NodeProxyOptions, PodProxyOptions, ServiceProxyOptions). */

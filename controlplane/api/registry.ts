@@ -16,7 +16,7 @@ import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
-import { prepareForCreate, prepareForUpdate } from './write-strategy.ts';
+import { prepareForCreate, prepareForUpdate, withEphemeralContainersOf, type StoredSubresource } from './write-strategy.ts';
 import { continueAtNewest, decodeContinue, encodeContinue, encodeStart } from './continue-token.ts';
 import { staleContinue, tooLargeResourceVersion, tooOldResourceVersion } from './list-errors.ts';
 import { maxObjectBytes, objectTooLarge } from './limits.ts';
@@ -377,7 +377,7 @@ export class Registry {
     namespace: string | undefined,
     name: string,
     input: KubeObject,
-    subresource?: 'status' | 'approval',
+    subresource?: StoredSubresource,
   ): Promise<KubeObject> {
     const wanted = input.metadata?.resourceVersion;
     return this.guaranteedUpdate(info, namespace, name, subresource, (current) => {
@@ -445,6 +445,8 @@ export class Registry {
       next = clone(current);
       if (proposed.status !== undefined) next.status = proposed.status;
       else delete next.status;
+    } else if (subresource === 'ephemeralcontainers') {
+      next = withEphemeralContainersOf(current, proposed);
     } else {
       next = proposed;
       next.metadata ??= {};

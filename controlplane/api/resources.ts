@@ -4,7 +4,7 @@
  */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'approval' | 'token' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy';
+export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'approval' | 'token' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'ephemeralcontainers';
 
 /** Pod subresources the server forwards to the node's agent (its kubelet port). */
 export const kubeletSubresources: ReadonlySet<string> = new Set(['log', 'exec', 'attach', 'portforward']);
@@ -85,7 +85,7 @@ export const resources: readonly ResourceInfo[] = [
     kind: 'Pod',
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'proxy'],
+    subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers'],
     fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
   }),
   define({ resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'], fields: ['spec.clusterIP', 'spec.type'] }),

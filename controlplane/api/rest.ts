@@ -23,6 +23,7 @@ import { checkListOptions } from './watch-options.ts';
 import { listRevision } from './list-revision.ts';
 import { flagParam, integerParam } from './query-params.ts';
 import { checkWriteOptions } from './write-options.ts';
+import { storedSubresource } from './write-strategy.ts';
 
 export interface RestCall {
   readonly user: UserInfo;
@@ -271,7 +272,7 @@ export class RestHandler {
       throw new ApiError('BadRequest', `the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`);
     }
     const warnings = fieldWarnings(call, object, 'decode');
-    const status = subresource === 'status' || subresource === 'approval' ? subresource : undefined;
+    const status = storedSubresource(subresource);
     const updated = await this.#registry.update(info, namespace, name, object, status);
     return { code: 200, body: updated, warnings };
   }
@@ -292,7 +293,7 @@ export class RestHandler {
       });
       return { code: 200, body: toScale(updated) };
     }
-    const status = subresource === 'status' || subresource === 'approval' ? subresource : undefined;
+    const status = storedSubresource(subresource);
     let warnings: string[] = [];
     const updated = await this.#registry.guaranteedUpdate(info, namespace, name, status, (current) => {
       const patched = applyPatch(type, current, call.body);

@@ -83,3 +83,23 @@ export function prepareForCreate(info: ResourceInfo, object: KubeObject): void {
 export function prepareForUpdate(info: ResourceInfo, object: KubeObject, old: KubeObject): void {
   writeStrategyFor(info).prepareForUpdate(object as Any, old as Any);
 }
+
+/** Subresources whose writes the registry stores, each taking only its own part of the request. */
+export type StoredSubresource = 'status' | 'approval' | 'ephemeralcontainers';
+
+export function storedSubresource(subresource: string | undefined): StoredSubresource | undefined {
+  return subresource === 'status' || subresource === 'approval' || subresource === 'ephemeralcontainers' ? subresource : undefined;
+}
+
+/**
+ * A write through pods/<name>/ephemeralcontainers (upstream's ephemeral-containers strategy): the
+ * stored pod with the request's spec.ephemeralContainers, every other change of the request dropped.
+ */
+export function withEphemeralContainersOf(current: KubeObject, proposed: KubeObject): KubeObject {
+  const next = structuredClone(current) as Any;
+  const wanted: unknown = (proposed as Any).spec?.ephemeralContainers;
+  next.spec ??= {};
+  if (wanted === undefined || wanted === null) delete next.spec.ephemeralContainers;
+  else next.spec.ephemeralContainers = structuredClone(wanted);
+  return next as KubeObject;
+}

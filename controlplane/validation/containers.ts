@@ -160,7 +160,7 @@ export function validateSecurityContext(errors: FieldErrors, path: string, value
 export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 
 export function validateContainer(errors: FieldErrors, at: string, container: Any, list: ContainerList, volumes: ReadonlySet<string>): void {
-  if (list !== 'ephemeralContainers' && (typeof container.image !== 'string' || container.image.trim() === '')) {
+  if (typeof container.image !== 'string' || container.image.trim() === '') {
     if (isSet(container.image) && typeof container.image !== 'string') errors.wrongType(`${at}.image`, container.image, 'string');
     else errors.required(`${at}.image`);
   }

@@ -8,6 +8,7 @@ import { FieldErrors } from './field-errors.ts';
 import { isObject, type Any } from './fields.ts';
 import { validateObjectMeta, type NameRule } from './metadata.ts';
 import { validatePodSpec, validatePodUpdate } from './pod.ts';
+import { validateEphemeralContainersUpdate, validateNoEphemeralContainersOnCreate } from './ephemeral-containers.ts';
 import { validateServiceSpec } from './service.ts';
 import {
   validateConfigMap,
@@ -49,7 +50,12 @@ interface Rules {
 }
 
 const rules: Readonly<Record<string, Rules>> = {
-  pods: { create: (e, o) => validatePodSpec(e, o.spec, 'spec'), update: (e, o, old) => validatePodUpdate(e, o.spec ?? {}, old.spec ?? {}) },
+  pods: {
+    create: (e, o, old) => {
+      validatePodSpec(e, o.spec, 'spec');
+      if (old === undefined) validateNoEphemeralContainersOnCreate(e, o.spec);
+    },
+    update: (e, o, old) => validatePodUpdate(e, o.spec ?? {}, old.spec ?? {}) },
   services: { name: 'label1035', create: (e, o) => validateServiceSpec(e, o.spec) },
   endpoints: { create: validateEndpoints },
   configmaps: { create: validateConfigMap, update: (e, o, old) => validateDataUpdate(e, 'configmaps', o, old) },
@@ -106,6 +112,18 @@ export function validationErrors(resource: ValidatedResource, object: Any, old?:
 export function validateObject(resource: ValidatedResource, object: Any, old?: Any): void {
   const name = isObject(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
   validationErrors(resource, object, old).throwIfAny(resource.kind, resource.group, name);
+}
+
+/**
+ * Throws 422 Invalid when a write through pods/<name>/ephemeralcontainers may not be stored: the
+ * pod as a whole must still be valid, and the ephemeral containers already there must stay.
+ */
+export function validateEphemeralContainersWrite(resource: ValidatedResource, pod: Any, old: Any): void {
+  const errors = new FieldErrors();
+  if (isObject(pod.metadata)) validateObjectMeta(errors, pod.metadata, 'subdomain', resource.namespaced);
+  validatePodSpec(errors, pod.spec, 'spec');
+  validateEphemeralContainersUpdate(errors, pod, old);
+  errors.throwIfAny(resource.kind, resource.group, typeof pod.metadata?.name === 'string' ? pod.metadata.name : '');
 }
 
 /** Throws 422 Invalid when a write through the status subresource carries a malformed status. */

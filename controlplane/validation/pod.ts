@@ -10,6 +10,7 @@ import { dns1123Label, dns1123Subdomain, ipAddress, labelValue, qualifiedName } 
 import { validateContainer, validateSecurityContext } from './containers.ts';
 import { validateVolumes } from './volumes.ts';
 import { validateAffinity, validateTopologySpread } from './scheduling.ts';
+import { validateEphemeralContainers } from './ephemeral-containers.ts';
 
 function validateTolerations(errors: FieldErrors, path: string, tolerations: unknown): void {
   for (const [toleration, at] of objectsOf(errors, path, tolerations)) {
@@ -65,6 +66,7 @@ export function validatePodSpec(errors: FieldErrors, spec: unknown, path: string
       validateContainer(errors, at, container, list, volumes);
     }
   }
+  validateEphemeralContainers(errors, path, s);
   checkEnum(errors, `${path}.restartPolicy`, s.restartPolicy, ['Always', 'OnFailure', 'Never']);
   validateDns(errors, path, s);
   for (const [alias, at] of objectsOf(errors, `${path}.hostAliases`, s.hostAliases)) {
@@ -127,6 +129,8 @@ export function validatePodTemplate(errors: FieldErrors, path: string, value: un
   validateLabels(errors, `${path}.metadata.labels`, metadata?.labels);
   validateAnnotations(errors, `${path}.metadata.annotations`, metadata?.annotations);
   validatePodSpec(errors, template.spec, `${path}.spec`);
+  const ephemeral = isObject(template.spec) ? template.spec.ephemeralContainers : undefined;
+  if (Array.isArray(ephemeral) && ephemeral.length > 0) errors.forbidden(`${path}.spec.ephemeralContainers`, 'ephemeral containers not allowed in pod template');
   const policy = isObject(template.spec) ? template.spec.restartPolicy : undefined;
   if (isSet(policy) && !restartPolicies.includes(policy)) errors.notSupported(`${path}.spec.restartPolicy`, policy, restartPolicies);
 }

@@ -2,7 +2,7 @@
 import test from 'ava';
 import { podDnsConfig, podCgroupParent, hostPortMappings, podHostname } from '../../agent/pods/sandbox-config.ts';
 import { resolveEnv, expandReferences, type EnvSources } from '../../agent/pods/env.ts';
-import { linuxResources, containerSecurityContext, oomScoreAdj } from '../../agent/pods/container-config.ts';
+import { linuxResources, containerSecurityContext, oomScoreAdj, withPidTarget } from '../../agent/pods/container-config.ts';
 import { parseAllowedHostPaths, planMounts } from '../../agent/pods/volumes.ts';
 import { parseResolvConf } from '../../agent/pods/node-settings.ts';
 import type { Pod } from '../../kube/corev1.ts';
@@ -130,4 +130,12 @@ test('volumes: emptyDir under the pod folder, hostPath only from the allow list 
   const readOnlyNode = { ...settings, hostPathAllowList: allowed, hostPathReadOnlyList: readOnly };
   t.throws(() => planMounts(p, c('a', { volumeMounts: [{ name: 'data', mountPath: '/m' }] }), 0, readOnlyNode), { message: /hostPath \/srv\/shared\/data may only be mounted with readOnly: true on this node \(--allowed-host-paths \/srv\/shared:ro\)/ });
   t.true(planMounts(p, c('a', { volumeMounts: [{ name: 'data', mountPath: '/m', readOnly: true }] }), 0, readOnlyNode)[0]!.readonly, 'a read-only mount of a :ro prefix is allowed');
+});
+
+test('an ephemeral container with a target joins the target\'s process namespace where each container has its own', (t) => {
+  const own = { network: 'POD', pid: 'CONTAINER', ipc: 'POD' } as const;
+  t.deepEqual(withPidTarget(own, 'abc123'), { network: 'POD', pid: 'TARGET', ipc: 'POD', targetId: 'abc123' });
+  t.deepEqual(withPidTarget(own, undefined), own, 'no target: the container keeps its own');
+  t.deepEqual(withPidTarget({ ...own, pid: 'POD' }, 'abc123').pid, 'POD', 'shareProcessNamespace already shows every process');
+  t.deepEqual(withPidTarget({ ...own, pid: 'NODE' }, 'abc123').pid, 'NODE', 'hostPID stays the host\'s');
 });

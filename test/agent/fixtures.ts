@@ -35,7 +35,7 @@ export function seen(
   state: string,
   extra: Partial<ObservedContainer> & { startedAtS?: number; finishedAtS?: number } = {},
 ): ObservedContainer {
-  const spec = [...(p.spec.initContainers ?? []), ...p.spec.containers].find((x) => x.name === name);
+  const spec = [...(p.spec.initContainers ?? []), ...p.spec.containers, ...(p.spec.ephemeralContainers ?? [])].find((x) => x.name === name);
   if (spec === undefined) throw new Error(`fixture: pod has no container ${name}`);
   const [kind, code] = state.split(':');
   const attempt = extra.attempt ?? 0;

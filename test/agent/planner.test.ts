@@ -6,6 +6,7 @@ import test from 'ava';
 import { runPlan, type PlanRow } from './plan-helpers.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { c, observed, pod, sandbox, seen, sec, withPolicy } from './fixtures.ts';
+import type { ObservedContainer, ObservedSandbox } from '../../agent/pods/observed.ts';
 
 interface Row extends PlanRow {
   title: string;
@@ -19,6 +20,10 @@ const never = (p: Pod) => withPolicy(p, 'Never');
 const onFailure = (p: Pod) => withPolicy(p, 'OnFailure');
 const single = pod();
 const live = pod({ containers: [c('app', { livenessProbe: { exec: { command: ['true'] } } })] });
+/** What `kubectl debug --target=app` adds to a running pod. */
+const debugger_ = { ...c('debugger', { stdin: true, tty: true }), targetContainerName: 'app' };
+const debugged = pod({ containers: [c('app')], ephemeralContainers: [debugger_] });
+const debuggedInit = pod({ initContainers: [c('setup')], containers: [c('app')], ephemeralContainers: [debugger_] });
 
 const rows: Row[] = [
   { title: 'a new pod gets sandbox attempt 0 first', pod: single, observed: observed([], []), actions: ['sandbox#0'] },
@@ -199,6 +204,18 @@ const rows: Row[] = [
     observed: observed([seen(single, 'app', 'exited:137', { attempt: 4, sandboxId: 'sb0' })], [sandbox(1, { id: 'sb1' }), sandbox(0, { ready: false })]),
     actions: ['remove sandbox sb0', 'start main app#5'],
   },
+  { title: 'an ephemeral container added to a running pod is created and started', pod: debugged, observed: observed([seen(debugged, 'app', 'running')]), actions: ['start ephemeral debugger#0'] },
+  { title: 'an ephemeral container starts while an init container still runs', pod: debuggedInit, observed: observed([seen(debuggedInit, 'setup', 'running')]), actions: ['start ephemeral debugger#0'] },
+  { title: 'an ephemeral container left in Created (a start cut short) is removed and started again', pod: debugged, observed: observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'created')]), actions: ['remove debugger-0-sb0', 'start ephemeral debugger#0'] },
+  {
+    title: 'a failed start of an ephemeral container waits out its backoff',
+    pod: debugged,
+    observed: observed([seen(debugged, 'app', 'running')]),
+    startFailures: { debugger: { reason: 'ErrImagePull', message: 'not found', at: sec(1), delayMs: 10_000 } },
+    now: sec(5),
+    actions: [],
+    waiting: { debugger: 'ImagePullBackOff' },
+  },
 ];
 
 for (const row of rows) {
@@ -223,4 +240,24 @@ test('planner: a backoff sets the time to plan again', (t) => {
     now: sec(4),
   });
   t.is(plan.wakeAt, sec(43));
+});
+
+test('planner: an ephemeral container is started once and never again, in this sandbox or a later one', (t) => {
+  const app = seen(debugged, 'app', 'running');
+  const steps: [string, Pod, ObservedContainer[], ObservedSandbox[] | undefined, string[]][] = [
+    ['added', debugged, [app], undefined, ['start ephemeral debugger#0']],
+    ['running (also when found in the runtime after an agent restart)', debugged, [app, seen(debugged, 'debugger', 'running')], undefined, []],
+    ['exited 0', debugged, [app, seen(debugged, 'debugger', 'exited:0')], undefined, []],
+    ['failed, under OnFailure', onFailure(debugged), [app, seen(debugged, 'debugger', 'exited:137')], undefined, []],
+    [
+      'ran in a sandbox since replaced',
+      debugged,
+      [seen(debugged, 'app', 'exited:137'), seen(debugged, 'debugger', 'exited:137')],
+      [sandbox(1, { id: 'sb1' }), sandbox(0, { ready: false })],
+      ['remove sandbox sb0', 'start main app#1'],
+    ],
+  ];
+  for (const [what, p, containers, sandboxes, actions] of steps) {
+    t.deepEqual(runPlan({ pod: p, observed: observed(containers, sandboxes) }).actions, actions, what);
+  }
 });

@@ -141,3 +141,21 @@ test('pod status: a pod whose sandbox is gone is not ready to start containers',
   const s = status(single, observed([], [sandbox(0, { ready: false })]));
   t.is(cond(s, 'PodReadyToStartContainers')?.status, 'False');
 });
+
+test('pod status: ephemeral containers are reported apart, never ready, and stay Terminated once they exit', (t) => {
+  const debugged = pod({ containers: [c('app')], ephemeralContainers: [{ ...c('debugger'), targetContainerName: 'app' }] });
+  const waiting = status(debugged, observed([seen(debugged, 'app', 'running')]));
+  t.deepEqual(waiting.ephemeralContainerStatuses?.map((x) => [x.name, x.state?.waiting?.reason]), [['debugger', 'ContainerCreating']]);
+  t.is(waiting.containerStatuses?.length, 1, 'not among the main containers');
+
+  const running = status(debugged, observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'running')]));
+  const shown = running.ephemeralContainerStatuses![0]!;
+  t.like(shown, { name: 'debugger', ready: false, restartCount: 0, image: 'localhost/bosun/busybox:1.35', containerID: 'containerd://debugger-0-sb0' });
+  t.truthy(shown.state?.running);
+  t.is(cond(running, 'Ready')?.status, 'True', 'an ephemeral container does not hold the pod back');
+
+  const exited = status(debugged, observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'exited:0')]));
+  t.like(exited.ephemeralContainerStatuses![0]!.state?.terminated, { exitCode: 0, reason: 'Completed', containerID: 'containerd://debugger-0-sb0' });
+  t.is(exited.phase, 'Running');
+  t.is(status(single, observed([seen(single, 'app', 'running')])).ephemeralContainerStatuses, undefined);
+});

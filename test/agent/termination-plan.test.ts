@@ -58,3 +58,10 @@ test('termination: a container left in Created is stopped too, without a hook', 
   const plan = planTermination({ pod: p, observed: observed([seen(p, 'app', 'created')]), startedAt: sec(0), now: sec(0) });
   t.deepEqual(plan.actions.map((a) => a.kind === 'stopContainer' && [a.name, a.preStop]), [['app', undefined]]);
 });
+
+test('termination: a running ephemeral container stops with the main containers, before the sidecars', (t) => {
+  const debugged = { ...p, spec: { ...p.spec, ephemeralContainers: [{ ...c('debugger'), targetContainerName: 'app' }] } };
+  const plan = planTermination({ pod: debugged, observed: observed([...running.containers, seen(debugged, 'debugger', 'running')]), startedAt: sec(0), now: sec(0) });
+  t.is(plan.step, 'stopping main containers');
+  t.deepEqual(plan.actions.map((a) => a.kind === 'stopContainer' && [a.name, a.role]), [['app', 'main'], ['worker', 'main'], ['debugger', 'ephemeral']]);
+});

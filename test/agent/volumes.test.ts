@@ -133,10 +133,13 @@ test('subPath resolution stays inside the volume; symlinks out of it are refused
   await t.throwsAsync(openInsideVolume(root, '/etc'), { message: /outside the volume/ }, 'what is opened is checked again');
 });
 
-test('hostPath policy: allow list, never / nor the agent root, neither above nor below it', (t) => {
+test('hostPath policy: allow list; / only when listed itself; never the agent root, neither above nor below it', (t) => {
   const policy = { allowed: ['/srv/data', '/var/lib'], refused: ['/var/lib/bosun'] };
   t.is(hostPathProblem('/srv/data/x', policy), undefined);
-  t.regex(hostPathProblem('/', { ...policy, allowed: ['/'] })!, /never allowed/);
+  t.regex(hostPathProblem('/', policy)!, /allowed only when --allowed-host-paths lists \/ itself/);
+  t.regex(hostPathProblem('/', { ...policy, allowed: ['/var'] })!, /allowed only when --allowed-host-paths lists \/ itself/);
+  // the operator's explicit choice (node debugging pods): the whole node, even past the agent's state
+  t.is(hostPathProblem('/', { ...policy, allowed: ['/'] }), undefined);
   t.regex(hostPathProblem('/var/lib/bosun/pods', policy)!, /agent's own state/);
   t.regex(hostPathProblem('/var/lib', policy)!, /agent's own state/);
   t.regex(hostPathProblem('/etc', policy)!, /not allowed on this node \(allowed: \/srv\/data, \/var\/lib\); start the agent with --allowed-host-paths/);

@@ -295,3 +295,38 @@ test('worker (fake CRI): updates coalesce, the latest desired state wins', async
   t.is(created.at(-1), 'localhost/bosun/busybox:2');
   worker.close();
 });
+
+test('worker (fake CRI): an ephemeral container starts in the target\'s PID namespace, is reported, stays Terminated, and a new worker leaves it be', async (t) => {
+  const h = harness();
+  const p = pod();
+  const worker = h.worker(p);
+  await worker.idle();
+  const app = await h.running('app');
+  const debugged: Pod = { ...p, spec: { ...p.spec, ephemeralContainers: [{ ...c('debugger', { command: ['sh'], stdin: true, tty: true }), targetContainerName: 'app' }] } };
+  worker.update(debugged);
+  await worker.idle();
+  const created = h.runtime.callsOf('createContainer').map((args) => args[1] as { metadata: { name: string }; stdin: boolean; tty: boolean; linux: { securityContext: { namespaceOptions: unknown } } });
+  const config = created.find((x) => x.metadata.name === 'debugger');
+  t.like(config, { stdin: true, tty: true });
+  t.deepEqual(config?.linux.securityContext.namespaceOptions, { network: 'POD', pid: 'TARGET', ipc: 'POD', targetId: app });
+  const debuggerId = await h.running('debugger');
+  t.truthy(h.last().ephemeralContainerStatuses?.[0]?.state?.running);
+  t.is(h.last().ephemeralContainerStatuses?.[0]?.containerID, `containerd://${debuggerId}`);
+
+  h.runtime.exitContainer(debuggerId, 0);
+  await h.advance(worker, 1_000);
+  await h.advance(worker, 20_000);
+  t.is(h.runtime.callsOf('createContainer').length, created.length, 'not started again');
+  t.like(h.last().ephemeralContainerStatuses?.[0]?.state?.terminated, { exitCode: 0, reason: 'Completed' });
+  t.is(h.last().phase, 'Running');
+  worker.close();
+
+  const callsBefore = h.runtime.calls.length;
+  const second = h.worker({ ...debugged, status: h.last() }, { agentStartedAt: h.clock.now() });
+  await second.idle();
+  await h.advance(second, 1_000);
+  const changes = h.runtime.calls.slice(callsBefore).map((call) => call.method).filter((m) => !/^(list|containerStatus|podSandboxStatus|execSync|imageStatus)/.test(m));
+  t.deepEqual(changes, [], 'nothing created, started or stopped after the agent restarts');
+  t.like(h.last().ephemeralContainerStatuses?.[0]?.state?.terminated, { exitCode: 0 });
+  second.close();
+});
