@@ -68,7 +68,8 @@ test.before(async () => {
   const id = `bdb${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
   sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 1);
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
-  await sandbox.joinAgents();
+  // the operator's explicit choice that lets node debugging pods mount the whole node
+  await sandbox.joinAgents(['--allowed-host-paths', '/']);
   const manifest = join(sandbox.stateDir, 'target.yaml');
   writeFileSync(manifest, `apiVersion: v1
 kind: Pod
@@ -128,4 +129,19 @@ test.serial('kubectl debug --target works the same with kubectl 1.27 and 1.35', 
   }
   const names = (await getPod('target')).spec.ephemeralContainers?.map((c) => c.name) ?? [];
   t.deepEqual(names.slice(-otherReleases.length), otherReleases.map((_, i) => `debugger-${i}`));
+});
+
+test.serial('kubectl debug node/<n> runs a pod on that node with the node\'s root at /host, in its network', async (t) => {
+  const node = sandbox!.nodes[0]!.name;
+  const created = await kubectlWithInput('', 'debug', `node/${node}`, `--image=${sandboxImages.busybox}`, '--', 'sh', '-c', 'test -d /host/proc && test -d /host/etc && echo host-root-seen; ip -o link | grep -c . ');
+  t.is(created.code, 0, created.stderr);
+  const name = /debugging pod (node-debugger-\S+) with/.exec(`${created.stdout}${created.stderr}`)?.[1];
+  t.truthy(name, `kubectl named its pod: ${created.stdout}${created.stderr}`);
+  await waitFor(async () => (await getPod(name!)).status?.phase === 'Succeeded', { what: `${name} Succeeded`, timeoutMs: 60_000, intervalMs: 300 });
+  const pod = await getPod(name!);
+  t.is(pod.spec.nodeName, node);
+  t.true(pod.spec.hostNetwork === true && pod.spec.hostPID === true, 'kubectl asked for the node\'s namespaces');
+  t.deepEqual(pod.spec.volumes?.flatMap((v) => (v.hostPath ? [v.hostPath.path] : [])), ['/'], 'the node\'s root is its one hostPath volume');
+  t.regex(await kubectl('logs', name!), /host-root-seen/);
+  await kubectl('delete', 'pod', name!, '--wait=false');
 });
