@@ -3,7 +3,8 @@
  * sandbox node joined through `bosun join`. `cp` runs `tar` in the container through exec, in both
  * directions; `drain` cordons the node, evicts a Deployment's pod through pods/eviction (its
  * emptyDir needs --delete-emptydir-data, the DaemonSet's pod is left alone with
- * --ignore-daemonsets), and with one node the replacement stays Pending until `uncordon`.
+ * --ignore-daemonsets), and with one node the replacement stays Pending until `uncordon`; the
+ * same drain with --dry-run=server first changes nothing.
  * A release that is not installed is reported as a visible skip line.
  */
 import test from 'ava';
@@ -119,6 +120,13 @@ test.serial('kubectl drain evicts the Deployment pod, leaves the DaemonSet pod, 
   for (const { release, binary } of releases) {
     const before = await waitFor(() => runningOn('drained', 'node-1'), { what: `the Deployment pod Running on node-1 before drain with ${release}`, timeoutMs: 60_000, intervalMs: 300 });
     const daemon = await waitFor(() => runningOn('per-node', 'node-1'), { what: 'the DaemonSet pod Running on node-1', timeoutMs: 60_000, intervalMs: 300 });
+
+    // a server-side dry run cordons nothing and evicts nothing
+    const rehearsed = await kubectlWith(binary, ['drain', 'node-1', '--ignore-daemonsets', '--delete-emptydir-data', '--dry-run=server']);
+    t.is(rehearsed.code, 0, `${release} drain --dry-run=server: ${rehearsed.stderr}`);
+    t.regex(rehearsed.stdout, /\(server dry run\)/, `${release}: ${rehearsed.stdout}`);
+    t.is(await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'), '', `${release} dry run left the node schedulable`);
+    t.deepEqual(await runningOn('drained', 'node-1'), before, `${release} dry run left the pod running`);
 
     const drained = await kubectlWith(binary, ['drain', 'node-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s']);
     t.is(drained.code, 0, `${release} drain: ${drained.stderr}`);
