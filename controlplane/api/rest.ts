@@ -213,10 +213,7 @@ export class RestHandler {
     if (subresource === 'binding') return this.#bind(call);
     // Requests answered without storing anything (service-account TokenRequest).
     if (subresource === 'token') return this.#virtual(call);
-    if (subresource === 'eviction') {
-      const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, isPlainObject(call.body) ? call.body.deleteOptions : undefined));
-      return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201, details: { name: result.object.metadata.name, kind: 'pods' } } };
-    }
+    if (subresource === 'eviction') return this.#evict(call);
     if (name !== undefined || subresource !== undefined) throw new ApiError('MethodNotAllowed', 'POST is only for collections');
     const object = requireObject(call.body);
     checkKind(info, object);
@@ -231,6 +228,23 @@ export class RestHandler {
     }
     const created = await this.#registry.create(info, namespace, object);
     return { code: 201, body: created, warnings };
+  }
+
+  /**
+   * pods/<name>/eviction: a delete with the Eviction's own DeleteOptions (no PodDisruptionBudgets
+   * are served, so none can refuse it). As upstream, the Eviction must name the pod of the URL, and
+   * a dry run in its DeleteOptions (`kubectl drain --dry-run=server`) deletes nothing.
+   */
+  async #evict(call: RestCall): Promise<RestReply> {
+    const { info, namespace, name } = call.request;
+    const eviction = isPlainObject(call.body) ? call.body : {};
+    const evicted = isPlainObject(eviction.metadata) ? eviction.metadata.name : undefined;
+    if (evicted !== name) throw new ApiError('BadRequest', 'name in URL does not match name in Eviction object');
+    const options = isPlainObject(eviction.deleteOptions) ? eviction.deleteOptions : undefined;
+    return this.#withBodyDryRun({ ...call, body: options }, async () => {
+      const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, options));
+      return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201, details: { name: result.object.metadata.name, kind: 'pods' } } };
+    });
   }
 
   async #bind(call: RestCall): Promise<RestReply> {

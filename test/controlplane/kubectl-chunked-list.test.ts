@@ -46,7 +46,7 @@ function oneState(names: readonly string[]): boolean {
 
 const releases = [
   { release: 'machine', binary: 'kubectl', installed: true, missing: undefined as string | undefined },
-  ...kubectlReleaseBinaries().filter((r) => r.release === '1.35'),
+  ...kubectlReleaseBinaries().filter((r) => r.release === '1.34' || r.release === '1.35'),
 ];
 for (const { release, binary, installed, missing } of releases) {
   if (!installed) {

