@@ -22,6 +22,16 @@ function loadSchema(): FieldSchema {
   return schema;
 }
 
+/** Upstream's model name for a kind (`V1Deployment`), when the schema has it. */
+export function upstreamKindModel(group: string, version: string, kind: string): string | undefined {
+  return loadSchema().kinds[`${group}/${version}/${kind}`];
+}
+
+/** Every field of an upstream model with its type ("" scalar, "*" anything, a model, "[]"/"{}" wrapped). */
+export function upstreamModelFields(model: string): Readonly<Record<string, string>> | undefined {
+  return loadSchema().types[model];
+}
+
 export function fieldValidationOf(query: URLSearchParams): FieldValidation {
   const value = query.get('fieldValidation');
   if (value === null || value === '') return 'Warn';

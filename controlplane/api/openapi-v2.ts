@@ -8,6 +8,7 @@
  */
 import { objectMeta, podSpec, shapes, type Shape } from '../admission/shape.ts';
 import { groups, type ResourceInfo } from './resources.ts';
+import { upstreamKindModel, upstreamModelFields } from './field-validation.ts';
 
 export type SchemaV2 = Record<string, unknown>;
 
@@ -51,6 +52,13 @@ function sharedDefinitions(): Map<Shape, string> {
   return new Map(named.filter((entry): entry is [Shape, string] => entry[0] !== undefined));
 }
 
+/** The upstream model that `field` of `model` holds, list and map wrappers removed. */
+function fieldModel(model: string | undefined, field: string): string | undefined {
+  const type = model === undefined ? undefined : upstreamModelFields(model)?.[field];
+  const inner = type?.replace(/^(\[\]|\{\})+/, '');
+  return inner === undefined || inner === '' || inner === '*' ? undefined : inner;
+}
+
 interface PatchMeta {
   readonly strategy: string;
   readonly mergeKey?: string;
@@ -77,10 +85,13 @@ class DefinitionBuilder {
   readonly definitions: Record<string, SchemaV2> = {};
   readonly #shared = sharedDefinitions();
 
-  /** The schema of `shape`; `name` names the definition an object shape becomes, if any. */
-  schema(shape: Shape, name?: string): SchemaV2 {
+  /**
+   * The schema of `shape`; `name` names the definition an object shape becomes, if any; `model`
+   * is the upstream model it stands for, whose other fields the schema lists too.
+   */
+  schema(shape: Shape, name?: string, model?: string): SchemaV2 {
     const shared = this.#shared.get(shape);
-    if (shared !== undefined) return this.#reference(shape, shared);
+    if (shared !== undefined) return this.#reference(shape, shared, model);
     if (typeof shape === 'string') {
       switch (shape) {
         case 'any':
@@ -91,43 +102,49 @@ class DefinitionBuilder {
           return { type: shape };
       }
     }
-    if ('list' in shape) return { type: 'array', items: this.schema(shape.list) };
-    if ('map' in shape) return { type: 'object', additionalProperties: this.schema(shape.map) };
-    return name === undefined ? this.#object(shape.fields) : this.#reference(shape, name);
+    if ('list' in shape) return { type: 'array', items: this.schema(shape.list, undefined, model) };
+    if ('map' in shape) return { type: 'object', additionalProperties: this.schema(shape.map, undefined, model) };
+    return name === undefined ? this.#object(shape.fields, undefined, model) : this.#reference(shape, name, model);
   }
 
-  #reference(shape: Shape, name: string): SchemaV2 {
+  #reference(shape: Shape, name: string, model: string | undefined): SchemaV2 {
     if (!(name in this.definitions)) {
       this.definitions[name] = {}; // claimed first, so a shape that contains itself terminates
-      this.definitions[name] = this.#object(typeof shape === 'object' && 'fields' in shape ? shape.fields : {}, name);
+      this.definitions[name] = this.#object(typeof shape === 'object' && 'fields' in shape ? shape.fields : {}, name, model);
     }
     return { $ref: `#/definitions/${name}` };
   }
 
-  #object(fields: Readonly<Record<string, Shape>>, name?: string): SchemaV2 {
+  #object(fields: Readonly<Record<string, Shape>>, name: string | undefined, model: string | undefined): SchemaV2 {
     const properties: Record<string, SchemaV2> = {};
     for (const [field, shape] of Object.entries(fields)) {
-      const schema = this.schema(shape);
+      const schema = this.schema(shape, undefined, fieldModel(model, field));
       const patch = name === undefined ? undefined : patchMeta[`${name}.${field}`];
       if (patch?.mergeKey !== undefined) schema['x-kubernetes-patch-merge-key'] = patch.mergeKey;
       if (patch !== undefined) schema['x-kubernetes-patch-strategy'] = patch.strategy;
       properties[field] = schema;
     }
+    // kubectl refuses a field its downloaded schema does not list (when it validates on the client:
+    // a List, kubectl 1.27/1.28), so every upstream field is listed; those bosun does not check
+    // accept any value
+    for (const field of Object.keys(model === undefined ? {} : upstreamModelFields(model) ?? {})) properties[field] ??= {};
     return { type: 'object', properties };
   }
 
   kind(r: ResourceInfo): string {
     const pkg = packageOf(r.group, r.version);
     const fields = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
+    const model = upstreamKindModel(r.group, r.version, r.kind);
     const properties: Record<string, SchemaV2> = {
       apiVersion: { type: 'string', description: 'The versioned schema of this object.' },
       kind: { type: 'string', description: 'The kind of this object.' },
-      metadata: { ...this.schema(objectMeta), description: "Standard object's metadata." },
+      metadata: { ...this.schema(objectMeta, undefined, fieldModel(model, 'metadata')), description: "Standard object's metadata." },
     };
     for (const [field, shape] of Object.entries(fields)) {
       const subName = field === 'spec' || field === 'status' ? `${pkg}.${r.kind}${field === 'spec' ? 'Spec' : 'Status'}` : undefined;
-      properties[field] = this.schema(shape, subName);
+      properties[field] = this.schema(shape, subName, fieldModel(model, field));
     }
+    for (const field of Object.keys(model === undefined ? {} : upstreamModelFields(model) ?? {})) properties[field] ??= {};
     // A kind whose spec bosun does not check still has one; its fields are not described.
     if (!('spec' in fields)) properties.spec = { type: 'object' };
     const name = `${pkg}.${r.kind}`;
