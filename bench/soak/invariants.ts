@@ -146,6 +146,11 @@ export function checkLeaks(nodes: readonly NodeRuntimeState[]): string[] {
   return problems;
 }
 
+/** Every agent and the server run (RSS known); a process that died after its restart is named. */
+export function checkRunning(rssByProcess: ReadonlyMap<string, number | undefined>): string[] {
+  return [...rssByProcess].filter(([, kib]) => kib === undefined).map(([process]) => `${process} does not run`);
+}
+
 /** Resident memory of one process at the start and now, in KiB. */
 export interface RssSample {
   process: string;

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { faultKinds, scheduleFaults, seededRandom } from '../../bench/soak/faults.ts';
 import { percentile, renderTable, summarizeByKind } from '../../bench/soak/report.ts';
+import { renderReport } from '../../bench/report/report.ts';
 
 const nodes = ['node-1', 'node-2', 'node-3'];
 
@@ -48,4 +49,20 @@ test('recovery p50/p99 per kind count only faults that recovered', (t) => {
   const table = renderTable(outcomes);
   t.regex(table, /agent-kill node-1 +4\.0 s/);
   t.regex(table, /server-kill +— +Deployment default\/web: 1 of 3 pods Ready/);
+});
+
+test('the benchmark report has a soak section with recovery per fault kind and the findings', (t) => {
+  const md = renderReport([{ suite: 'soak', status: 'ran', result: {
+    minutes: 10, seed: 26, faults: 2, recovered_pct: 50, worst_p99_recovery_s: 4,
+    by_kind: { 'agent-kill': { count: 1, recovered: 1, p50_ms: 4000, p99_ms: 4000, max_ms: 4000 }, partition: { count: 1, recovered: 0 } },
+    rss_mib: { server: { start: 100, end: 110 } }, rss_bound_pct: 20,
+    findings: ['partition node-2: Deployment soak/web: 2 of 3 pods Ready (3 pods)'],
+  } }], { cores: 2, memoryGiB: 8, cpuModel: 'cpu', kernel: 'k', os: 'os', loadAverage: [1, 1, 1] }, new Date('2026-01-01T00:00:00Z'), false).markdown;
+  t.regex(md, /\| soak \| faults after which every invariant held again within 120 s \| ≥ 100 % \| 50 % \| miss ❌ \|/);
+  t.regex(md, /\| soak \| recovery p99, slowest fault kind \| ≤ 60 s \| 4 s \| pass ✅ \|/);
+  t.regex(md, /## Fault soak\n\n10 minutes of faults \(seed 26/);
+  t.regex(md, /\| agent-kill \| 1 \| 1 \| 4\.0 s \| 4\.0 s \| 4\.0 s \|/);
+  t.regex(md, /\| partition \| 1 \| 0 \| — \| — \| — \|/);
+  t.regex(md, /server 100 → 110 MiB/);
+  t.regex(md, /- partition node-2: Deployment soak\/web: 2 of 3 pods Ready/);
 });

@@ -5,7 +5,7 @@
 import test from 'ava';
 import type { Pod } from '../../kube/corev1.ts';
 import {
-  checkAcknowledgedWrites, checkLeaks, checkNoPodTwice, checkRss, checkServices, checkWorkloads, orphanChains,
+  checkAcknowledgedWrites, checkLeaks, checkNoPodTwice, checkRss, checkRunning, checkServices, checkWorkloads, orphanChains,
   type NodeRuntimeState, type RuntimeSandbox,
 } from '../../bench/soak/invariants.ts';
 
@@ -106,4 +106,9 @@ test('leaks: a sandbox, a container, a chain and mounts that outlived their pod 
 test('RSS over the bound is named, within it is not', (t) => {
   t.deepEqual(checkRss([{ process: 'agent node-1', startKiB: 100 * 1024, nowKiB: 119 * 1024 }], 0.2), []);
   t.deepEqual(checkRss([{ process: 'server', startKiB: 100 * 1024, nowKiB: 121 * 1024 }], 0.2), ['server RSS 121.0 MiB, more than 20 % over its start 100.0 MiB']);
+});
+
+test('a process that does not run (an agent that died after its restart) is named', (t) => {
+  t.deepEqual(checkRunning(new Map([['server', 150_000], ['agent node-1', 100_000]])), []);
+  t.deepEqual(checkRunning(new Map([['server', 150_000], ['agent node-3', undefined]])), ['agent node-3 does not run']);
 });
