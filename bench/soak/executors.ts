@@ -31,16 +31,22 @@ async function inParallel(count: number, width: number, work: (i: number) => Pro
   return failed;
 }
 
-/** Names bosun's chains in each table of `iptables-save` output. */
-export function bosunChains(iptablesSave: string): { table: string; chain: string }[] {
-  const found: { table: string; chain: string }[] = [];
+/**
+ * An `iptables-restore --noflush` payload that empties every BOSUN- chain of `iptables-save`
+ * output, one commit per table: the whole flush lands at once, as a firewall reload's would. (Chain
+ * by chain, the agent may repair the first ones before the last are emptied; the ones emptied
+ * after its repair, canary intact, would wait for the periodic resync.)
+ */
+export function flushPayload(iptablesSave: string): { payload: string; chains: number } {
+  const byTable = new Map<string, string[]>();
   let table = '';
   for (const line of iptablesSave.split('\n')) {
     if (line.startsWith('*')) table = line.slice(1);
     const chain = /^:(BOSUN-\S+) /.exec(line)?.[1];
-    if (chain !== undefined) found.push({ table, chain });
+    if (chain !== undefined) byTable.set(table, [...(byTable.get(table) ?? []), chain]);
   }
-  return found;
+  const payload = [...byTable].map(([t, chains]) => [`*${t}`, ...chains.map((c) => `-F ${c}`), 'COMMIT'].join('\n')).join('\n');
+  return { payload: `${payload}\n`, chains: [...byTable.values()].reduce((n, c) => n + c.length, 0) };
 }
 
 export function executors(target: SoakTarget, client: KubeClient, settings: ExecutorSettings): Record<FaultKind, (fault: Fault) => Promise<string>> {
@@ -83,9 +89,10 @@ export function executors(target: SoakTarget, client: KubeClient, settings: Exec
     'iptables-flush': async ({ node }) => {
       const where = sandbox.node(node!);
       const saved = await where.run(['iptables-save'], { timeoutMs: 10_000 });
-      const found = bosunChains(saved.stdout);
-      for (const { table, chain } of found) await where.run(['iptables', '-w', '-t', table, '-F', chain], { timeoutMs: 10_000 });
-      return `${found.length} chains flushed`;
+      const { payload, chains } = flushPayload(saved.stdout);
+      const flushed = await where.run(['iptables-restore', '-w', '--noflush'], { input: payload, timeoutMs: 10_000 });
+      if (flushed.code !== 0) throw new Error(`flushing bosun's chains on ${node}: ${flushed.stderr.trim()}`);
+      return `${chains} chains flushed`;
     },
   };
 }

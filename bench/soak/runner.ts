@@ -68,13 +68,20 @@ async function currentProblems(target: SoakTarget, client: KubeClient, load: Cli
   }
 }
 
-/** Polls until no problem is left or the deadline passes; returns the time taken and what is left. */
-async function awaitInvariants(target: SoakTarget, client: KubeClient, load: ClientLoad, deadlineMs: number): Promise<{ ms: number; problems: string[] }> {
+/**
+ * Polls until no problem is left or the deadline passes; returns the time taken and what is left.
+ * Each new set of problems is logged with its time, so a slow recovery shows what held it back.
+ */
+async function awaitInvariants(target: SoakTarget, client: KubeClient, load: ClientLoad, deadlineMs: number, log: (line: string) => void): Promise<{ ms: number; problems: string[] }> {
   const started = performance.now();
+  let previous = '';
   for (;;) {
     const problems = await currentProblems(target, client, load);
     const ms = performance.now() - started;
     if (problems.length === 0 || ms >= deadlineMs) return { ms, problems };
+    const text = problems.join('; ');
+    if (text !== previous) log(`  at ${(ms / 1000).toFixed(1)} s: ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`);
+    previous = text;
     await sleep(pollMs);
   }
 }
@@ -94,7 +101,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
   const load = new ClientLoad(client, { objects: 20, intervalMs: 250, maxOps: Math.ceil((options.budgetMs + options.faults * options.recoveryDeadlineMs) / 250) });
   try {
     await mustRun(['kubectl', '--kubeconfig', target.kubeconfig, 'apply', '-f', '-'], { input: soakManifests(), timeoutMs: 60_000 });
-    const setup = await awaitInvariants(target, client, load, 180_000);
+    const setup = await awaitInvariants(target, client, load, 180_000, () => undefined);
     if (setup.problems.length > 0) throw new Error(`the workload never became healthy: ${setup.problems.join('; ')}`);
     log(`workload healthy after ${(setup.ms / 1000).toFixed(1)} s`);
     await load.prepare();
@@ -110,7 +117,7 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     for (const fault of plan) {
       if (performance.now() - started >= options.budgetMs) break;
       const detail = await act[fault.kind](fault);
-      const { ms, problems } = await awaitInvariants(target, client, load, options.recoveryDeadlineMs);
+      const { ms, problems } = await awaitInvariants(target, client, load, options.recoveryDeadlineMs, log);
       outcomes.push(problems.length === 0 ? { fault, recoveryMs: Math.round(ms), problems } : { fault, problems });
       const rss = [...rssNow(target)].map(([p, kib]) => `${p} ${mib(kib)}`).join(', ');
       log(`fault ${fault.index} ${describeFault(fault)} (${detail}): ${problems.length === 0 ? `recovered in ${(ms / 1000).toFixed(1)} s` : `NOT recovered within ${options.recoveryDeadlineMs / 1000} s: ${problems.join('; ')}`}; RSS ${rss}`);

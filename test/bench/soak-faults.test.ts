@@ -2,6 +2,7 @@ import test from 'ava';
 import { faultKinds, scheduleFaults, seededRandom } from '../../bench/soak/faults.ts';
 import { percentile, renderTable, summarizeByKind } from '../../bench/soak/report.ts';
 import { renderReport } from '../../bench/report/report.ts';
+import { flushPayload } from '../../bench/soak/executors.ts';
 
 const nodes = ['node-1', 'node-2', 'node-3'];
 
@@ -65,4 +66,13 @@ test('the benchmark report has a soak section with recovery per fault kind and t
   t.regex(md, /\| partition \| 1 \| 0 \| — \| — \| — \|/);
   t.regex(md, /server 100 → 110 MiB/);
   t.regex(md, /- partition node-2: Deployment soak\/web: 2 of 3 pods Ready/);
+});
+
+test('the iptables fault empties every BOSUN- chain of each table in one commit, nothing else', (t) => {
+  const saved = ['*nat', ':PREROUTING ACCEPT [0:0]', ':BOSUN-SERVICES - [0:0]', ':CNI-HOSTPORT-DNAT - [0:0]', ':BOSUN-PROXY-CANARY - [0:0]', '-A PREROUTING -j BOSUN-SERVICES', 'COMMIT',
+    '*filter', ':INPUT ACCEPT [0:0]', ':BOSUN-FORWARD - [0:0]', 'COMMIT', ''].join('\n');
+  t.deepEqual(flushPayload(saved), {
+    payload: '*nat\n-F BOSUN-SERVICES\n-F BOSUN-PROXY-CANARY\nCOMMIT\n*filter\n-F BOSUN-FORWARD\nCOMMIT\n',
+    chains: 3,
+  });
 });
