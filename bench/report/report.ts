@@ -109,6 +109,27 @@ function fmt(value: number | undefined, unit: string): string {
   return unit === '×' ? `${text}×` : `${text} ${unit}`;
 }
 
+interface SoakKind { count: number; recovered: number; p50_ms?: number; p99_ms?: number; max_ms?: number }
+
+/** Recovery per fault kind, RSS before and after, and what the soak found (empty when it ran clean). */
+export function soakSection(result: Result | undefined): string[] {
+  const byKind = result?.by_kind as Record<string, SoakKind> | undefined;
+  if (result === undefined || byKind === undefined) return [];
+  const s = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
+  const lines = ['## Fault soak', ''];
+  lines.push(`${result.minutes ?? '?'} minutes of faults (seed ${result.seed}, 3 sandbox nodes, node-monitor grace 15 s), ${result.faults} faults; after each, every invariant had to hold again within 120 s: Deployments and the StatefulSet at their replica count and Ready, each Service answering from a pod on another node, no pod running twice, no acknowledged write lost, no leaked sandbox/container/iptables chain/mount. Recovery is timed from the end of the injection (process restarted, link healed, burst written).`, '');
+  lines.push('| fault | count | recovered | p50 | p99 | max |', '|---|---|---|---|---|---|');
+  for (const [kind, k] of Object.entries(byKind)) lines.push(`| ${kind} | ${k.count} | ${k.recovered} | ${s(k.p50_ms)} | ${s(k.p99_ms)} | ${s(k.max_ms)} |`);
+  lines.push('');
+  const rss = result.rss_mib as Record<string, { start: number; end: number }> | undefined;
+  if (rss !== undefined) {
+    lines.push(`RSS after a settle period, against the start (bound ${result.rss_bound_pct ?? 20} %): ${Object.entries(rss).map(([p, v]) => `${p} ${v.start} → ${v.end} MiB`).join('; ')}.`, '');
+  }
+  const findings = (result.findings as string[] | undefined) ?? [];
+  lines.push(findings.length === 0 ? 'Findings: none.' : `Findings:\n${findings.map((f) => `- ${f}`).join('\n')}`, '');
+  return lines;
+}
+
 export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine, date: Date, quick: boolean): Report {
   const bySuite = new Map(outcomes.map((o) => [o.suite, o]));
   const charts: Record<string, string> = {};
@@ -172,6 +193,7 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
     for (const s of (scale!.steps as Record<string, any>[])) if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
     lines.push('');
   }
+  lines.push(...soakSection(bySuite.get('soak')?.result));
   lines.push('Raw results: `bench/results/<suite>.json`.', '');
   return { markdown: `${lines.join('\n')}\n`, charts };
 }

@@ -70,9 +70,13 @@ export const suiteChecks: Record<string, Check[]> = {
     { label: 'server RSS, largest sqlite step', target: 1024, unit: 'MiB', better: 'lower', measured: field('server_rss_mib') },
     { label: 'hollow nodes reached (of 1,000)', target: 1000, unit: 'nodes', better: 'higher', measured: field('nodes') },
   ],
+  soak: [
+    { label: 'faults after which every invariant held again within 120 s', target: 100, unit: '%', better: 'higher', measured: field('recovered_pct') },
+    { label: 'recovery p99, slowest fault kind', target: 60, unit: 's', better: 'lower', measured: field('worst_p99_recovery_s') },
+  ],
 };
 
-export const suiteOrder = ['cri-cli', 'api', 'pod-start', 'agent-footprint', 'exec', 'proxy-sync', 'schedule', 'dns', 'bringup', 'scale'] as const;
+export const suiteOrder = ['cri-cli', 'api', 'pod-start', 'agent-footprint', 'exec', 'proxy-sync', 'schedule', 'dns', 'bringup', 'scale', 'soak'] as const;
 
 export function verdict(check: Check, value: number | undefined): 'pass' | 'miss' | 'no data' {
   if (value === undefined) return 'no data';

@@ -6,7 +6,7 @@
 import { createServer } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, isOurs } from './process.ts';
+import { startDaemon, stopDaemon, killDaemon, isOurs } from './process.ts';
 import { waitFor } from './wait.ts';
 import { sandboxAddresses } from './names.ts';
 import { readyz } from '../init/readyz.ts';
@@ -15,6 +15,8 @@ export interface ControlPlaneRecord {
   port: number;
   dataDir: string;
   serverPid: number;
+  /** The server's command line, to start it again after a kill (fault injection). */
+  serverArgv?: string[];
   hostRelayPid: number;
   hubRelayPid: number;
   /** The CONNECT proxy in the hub namespace through which the server reaches kubelet ports. */
@@ -55,16 +57,10 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
     netns: hubNetns,
     log: join(stateDir, 'kubelet-egress.log'),
   });
-  const serverPid = startDaemon({
-    argv: [bosunBin, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(port),
-      '--advertise-address', hub, '--tls-san', '127.0.0.1', '--kubelet-egress-socket', egressSocket, ...serverArgs],
-    log: join(stateDir, 'server.log'),
-  });
-  const caPath = join(dataDir, 'pki', 'ca.crt');
-  await waitFor(async () => {
-    if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
-    return existsSync(caPath) && (await readyz(port, readFileSync(caPath)));
-  }, { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 });
+  const serverArgv = [bosunBin, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(port),
+    '--advertise-address', hub, '--tls-san', '127.0.0.1', '--kubelet-egress-socket', egressSocket, ...serverArgs];
+  const serverPid = startDaemon({ argv: serverArgv, log: join(stateDir, 'server.log') });
+  await waitServerReady(stateDir, dataDir, port, serverPid);
   const hostRelayPid = startDaemon({
     argv: [process.execPath, relayScript, '--listen', `unix:${socket}`, '--connect', `tcp:127.0.0.1:${port}`],
     log: join(stateDir, 'relay-host.log'),
@@ -78,7 +74,29 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
   const nodeKubeconfig = join(dataDir, 'admin.kubeconfig');
   const kubeconfig = join(stateDir, 'kubeconfig');
   writeFileSync(kubeconfig, readFileSync(nodeKubeconfig, 'utf8').replaceAll(`https://${hub}:${port}`, `https://127.0.0.1:${port}`), { mode: 0o600 });
-  return { port, dataDir, serverPid, hostRelayPid, hubRelayPid, egressProxyPid, kubeconfig, nodeKubeconfig };
+  return { port, dataDir, serverPid, serverArgv, hostRelayPid, hubRelayPid, egressProxyPid, kubeconfig, nodeKubeconfig };
+}
+
+async function waitServerReady(stateDir: string, dataDir: string, port: number, serverPid: number): Promise<void> {
+  const caPath = join(dataDir, 'pki', 'ca.crt');
+  await waitFor(async () => {
+    if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
+    return existsSync(caPath) && (await readyz(port, readFileSync(caPath)));
+  }, { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 });
+}
+
+/** SIGKILL to the server alone (the relays stay), as a crash would; resolves once it is gone. */
+export async function killServer(record: ControlPlaneRecord): Promise<void> {
+  await killDaemon(record.serverPid, record.dataDir);
+}
+
+/** Starts the server again on the same data, port and flags; returns its new PID once it is ready. */
+export async function restartServer(stateDir: string, record: ControlPlaneRecord): Promise<number> {
+  if (record.serverArgv === undefined) throw new Error('this control plane was started without a recorded command line; take the sandbox down and up again');
+  if (isOurs(record.serverPid, record.dataDir)) return record.serverPid;
+  const serverPid = startDaemon({ argv: record.serverArgv, log: join(stateDir, 'server.log') });
+  await waitServerReady(stateDir, record.dataDir, record.port, serverPid);
+  return serverPid;
 }
 
 export async function stopControlPlane(record: ControlPlaneRecord): Promise<void> {

@@ -16,7 +16,7 @@ import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
 import { inNetns, isOurs, killDaemon, stopDaemon } from './process.ts';
 import { namespaceNames, sandboxAddresses, sandboxCgroupRoot, sandboxImages, type SandboxImage } from './names.ts';
-import { startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
+import { killServer, restartServer, startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
 import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
 import { startDaemon } from './process.ts';
 
@@ -209,6 +209,21 @@ export class Sandbox {
     this.record.controlPlane = await startControlPlane(this.stateDir, this.hubNetns, serverArgs);
     this.save();
     return this.record.controlPlane;
+  }
+
+  /** SIGKILL to `bosun server` (fault injection); its relays and the nodes stay. */
+  async killServer(): Promise<void> {
+    const controlPlane = this.record.controlPlane;
+    if (!controlPlane) throw new Error('the sandbox has no control plane');
+    await killServer(controlPlane);
+  }
+
+  /** Starts `bosun server` again on its data, port and flags after killServer; resolves once it is ready. */
+  async startServer(): Promise<void> {
+    const controlPlane = this.record.controlPlane;
+    if (!controlPlane) throw new Error('the sandbox has no control plane');
+    controlPlane.serverPid = await restartServer(this.stateDir, controlPlane);
+    this.save();
   }
 
   /** Joins every node that has no agent yet, through `bosun join` (see agents.ts). */

@@ -23,6 +23,11 @@ export function fieldSchema(): FieldSchema {
   return schema;
 }
 
+/** Every field of an upstream model with its type ("" scalar, "*" anything, a model, "[]"/"{}" wrapped). */
+export function upstreamModelFields(model: string): Readonly<Record<string, string>> | undefined {
+  return fieldSchema().types[model];
+}
+
 export function fieldValidationOf(query: URLSearchParams): FieldValidation {
   const value = query.get('fieldValidation');
   if (value === null || value === '') return 'Warn';

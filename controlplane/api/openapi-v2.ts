@@ -9,6 +9,7 @@
 import { objectMeta, podSpec, shapes, type Shape } from '../admission/shape.ts';
 import { fieldDescription, fieldType, kindType, typeDescription } from './field-descriptions.ts';
 import { groups, type ResourceInfo } from './resources.ts';
+import { upstreamModelFields } from './field-validation.ts';
 
 export type SchemaV2 = Record<string, unknown>;
 
@@ -119,6 +120,10 @@ class DefinitionBuilder {
       if (patch !== undefined) schema['x-kubernetes-patch-strategy'] = patch.strategy;
       properties[field] = schema;
     }
+    // kubectl refuses a field its downloaded schema does not list (when it validates on the client:
+    // a List, kubectl 1.27/1.28), so every upstream field is listed; those bosun does not check
+    // accept any value
+    for (const field of Object.keys(type === undefined ? {} : upstreamModelFields(type) ?? {})) properties[field] ??= {};
     const own = typeDescription(type);
     return { type: 'object', ...(own !== undefined ? { description: own } : {}), properties };
   }
@@ -138,6 +143,7 @@ class DefinitionBuilder {
       const description = fieldDescription(type, field);
       properties[field] = description === undefined ? schema : { ...schema, description };
     }
+    for (const field of Object.keys(type === undefined ? {} : upstreamModelFields(type) ?? {})) properties[field] ??= {};
     // A kind whose spec bosun does not check still has one; its fields are not described.
     if (!('spec' in fields)) properties.spec = { type: 'object' };
     const name = `${pkg}.${r.kind}`;
