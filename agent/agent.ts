@@ -241,8 +241,11 @@ export class Agent {
         nodeName: config.nodeName, nodeIP, labels: config.nodeLabels, taints: config.registerTaints,
         maxPods: config.maxPods, reserved: config.reserved, kubeletPort: config.kubeletPort || 10250, kubeletVersion: config.version,
       };
+      // set once the pod informer runs: its watch may have died silently while the API was away
+      let apiReachableAgain = () => {};
       const nodeStatus = new NodeStatusLoop({
         api: kubeNodeApi(client), settings, observe: () => observer.observe(), clock, log: log.child({ loop: 'node-status' }),
+        onReachableAgain: () => apiReachableAgain(),
         ...(config.nodeStatusIntervalMs !== undefined ? { updateIntervalMs: config.nodeStatusIntervalMs } : {}),
       });
       const node = await nodeStatus.register(signal);
@@ -317,6 +320,10 @@ export class Agent {
       });
       closers.push(() => pods.stop());
       loops.push(pods.run());
+      apiReachableAgain = () => {
+        log.info('the API answers again: resuming the pod watch, so what changed meanwhile is seen now');
+        pods.resumeWatch();
+      };
       await Promise.race([pods.synced, aborted(signal)]);
       if (signal.aborted) return;
       // only now is the list of this node's pods complete: anything else bosun runs is garbage

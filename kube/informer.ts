@@ -41,6 +41,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly #handlers: InformerHandlers<T>[] = [];
   readonly #cache = new Map<string, T>();
   readonly #abort = new AbortController();
+  /** Ends the current watch only (resumeWatch); replaced for each watch. */
+  #watchAbort = new AbortController();
   #resourceVersion = '';
   #running = false;
   #resolveSynced!: () => void;
@@ -118,6 +120,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   async #watchOnce(): Promise<void> {
+    this.#watchAbort = new AbortController();
     const events = this.#client.watch<T>(this.#ref, {
       ...(this.#options.namespace ? { namespace: this.#options.namespace } : {}),
       ...(this.#options.labelSelector ? { labelSelector: this.#options.labelSelector } : {}),
@@ -125,7 +128,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       resourceVersion: this.#resourceVersion,
       allowBookmarks: true,
       timeoutSeconds: this.#options.watchTimeoutSeconds ?? 300,
-      signal: this.#abort.signal,
+      signal: AbortSignal.any([this.#abort.signal, this.#watchAbort.signal]),
     });
     for await (const event of events) {
       const object = event.object;
@@ -167,6 +170,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           retry = baseRetry;
         } catch (err) {
           if (this.#abort.signal.aborted) break;
+          // resumeWatch(): watch again at once from where this one was (what it missed is replayed)
+          if (this.#watchAbort.signal.aborted) continue;
           // 410: our resourceVersion is older than the server's history; start from a new list.
           if (isApiError(err, 'Expired') || isApiError(err, 'Gone')) {
             needList = true;
@@ -181,6 +186,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     } finally {
       if (resync) clearInterval(resync);
     }
+  }
+
+  /**
+   * Ends the current watch and starts the next at once from the last resourceVersion seen. For a
+   * caller that knows the connection may be dead without either end having noticed (a network
+   * partition that healed: the server's writes into it are lost until TCP gives up, which takes
+   * minutes), so that what changed meanwhile arrives now.
+   */
+  resumeWatch(): void {
+    this.#watchAbort.abort();
   }
 
   stop(): void {

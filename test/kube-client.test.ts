@@ -118,3 +118,36 @@ test.serial('informer: follows adds, updates, deletes; resyncs; relists after 41
     await running;
   }
 });
+
+test.serial('informer: resumeWatch ends a watch that went deaf and catches up from where it was, without a relist', async (t) => {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'deaf' } });
+  // A partition as the informer lives it: its connection stays open but carries nothing more,
+  // and neither end notices. Watches started afterwards work.
+  const dead = new Set<object>();
+  let current: object | undefined;
+  const partitionable = {
+    list: client.list.bind(client),
+    watch: async function* (ref: Parameters<KubeClient['watch']>[0], options: Parameters<KubeClient['watch']>[1]) {
+      const connection = {};
+      current = connection;
+      for await (const event of client.watch(ref, options)) if (!dead.has(connection)) yield event;
+    },
+  } as unknown as KubeClient;
+  const informer = new Informer(partitionable, refs.configmaps, { namespace: 'deaf', watchTimeoutSeconds: 300 });
+  const running = informer.run();
+  try {
+    await informer.synced;
+    await client.create(refs.configmaps, cm('before', {}, 'deaf'));
+    await waitFor('the informer to see the first object', () => informer.get('deaf/before') !== undefined, 5000);
+    dead.add(current!);
+    await client.create(refs.configmaps, cm('meanwhile', {}, 'deaf'));
+    await new Promise((r) => setTimeout(r, 300));
+    t.is(informer.get('deaf/meanwhile'), undefined, 'the deaf watch did not bring it');
+    informer.resumeWatch();
+    await waitFor('the informer to catch up once its watch resumed', () => informer.get('deaf/meanwhile') !== undefined, 5000);
+    t.is(informer.lists, 1, 'caught up by watching again from its resourceVersion, not by listing');
+  } finally {
+    informer.stop();
+    await running;
+  }
+});

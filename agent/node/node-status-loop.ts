@@ -29,6 +29,8 @@ export interface NodeStatusLoopOptions {
   log: Logger;
   /** Default 10 s. */
   updateIntervalMs?: number;
+  /** Called when a round succeeds after failed ones: the API answers again (after a partition, say). */
+  onReachableAgain?(): void;
 }
 
 export const statusUpdateIntervalMs = 10_000;
@@ -106,6 +108,7 @@ export class NodeStatusLoop {
       if (signal.aborted) break;
       try {
         await this.syncOnce();
+        if (failed) this.#options.onReachableAgain?.();
         failed = false;
       } catch (err) {
         if (!failed) this.#options.log.warn({ err: (err as Error).message }, 'node status round failed');

@@ -338,3 +338,36 @@ test('status loop: once the API answers again after a partition, the status is w
   abort.abort();
   await running;
 });
+
+test('status loop: says once that the API answers again after failed rounds (the agent resumes its pod watch then)', async (t) => {
+  const clock = new ManualClock(t0);
+  const api = new FakeNodeApi();
+  let reachable = true;
+  const partitioned: NodeApi = {
+    get: async (name) => { if (!reachable) throw new Error('connect ETIMEDOUT'); return api.get(name); },
+    create: (n) => api.create(n), patchLabels: (n, l) => api.patchLabels(n, l), patchStatus: (n, s) => api.patchStatus(n, s),
+  };
+  let told = 0;
+  const loop = new NodeStatusLoop({ api: partitioned, settings, observe: async () => seen(), clock, log: pino({ level: 'silent' }), onReachableAgain: () => told++ });
+  const abort = new AbortController();
+  await loop.register(abort.signal);
+  const running = loop.run(abort.signal);
+  clock.advance(10_000);
+  await flush();
+  t.is(told, 0, 'not while rounds succeed');
+  reachable = false;
+  for (let i = 0; i < 4; i++) {
+    clock.advance(10_000);
+    await flush();
+  }
+  t.is(told, 0, 'not while the API is away');
+  reachable = true;
+  clock.advance(1_000);
+  await flush();
+  t.is(told, 1, 'once, on the first round that succeeds again');
+  clock.advance(10_000);
+  await flush();
+  t.is(told, 1, 'and not again while rounds keep succeeding');
+  abort.abort();
+  await running;
+});
