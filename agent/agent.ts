@@ -157,6 +157,39 @@ function apiUnreachable(loaded: LoadedKubeconfig, err: unknown): AgentStartError
   return new AgentStartError('AGENT_API_UNREACHABLE', `cannot reach the API server at ${loaded.client.server} (${(err as Error).message}); check that bosun server runs and that this node can reach it`);
 }
 
+/**
+ * Waits until the API server answers, as the kubelet does: an unreachable server (not started yet,
+ * restarting, a partition) is retried, 1 s doubling to 30 s, with one warning per try, so a node
+ * started before its control plane joins once it is there. Refused credentials end the start with
+ * one line (trying again cannot help).
+ */
+async function waitForApi(loaded: LoadedKubeconfig, nodeName: string, log: Logger, signal: AbortSignal): Promise<void> {
+  let retryMs = 1_000;
+  while (!signal.aborted) {
+    const probeClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
+    try {
+      await kubeNodeApi(probeClient).get(nodeName);
+      return;
+    } catch (err) {
+      const refusal = apiUnreachable(loaded, err);
+      if (isApiError(err, 'Unauthorized') || isApiError(err, 'Forbidden')) throw refusal;
+      log.warn({ retryMs }, `${refusal.message}; trying again`);
+    } finally {
+      probeClient.close();
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, retryMs);
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        resolve();
+      }
+      signal.addEventListener('abort', done, { once: true });
+    });
+    retryMs = Math.min(retryMs * 2, 30_000);
+  }
+}
+
 export class Agent {
   readonly #config: AgentConfig;
   #markReady: () => void = () => {};
@@ -227,14 +260,8 @@ export class Agent {
       const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
       closers.push(() => leaseClient.close());
-      const probeClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
-      try {
-        await kubeNodeApi(probeClient).get(config.nodeName);
-      } catch (err) {
-        throw apiUnreachable(loaded, err);
-      } finally {
-        probeClient.close();
-      }
+      await waitForApi(loaded, config.nodeName, log, signal);
+      if (signal.aborted) return;
 
       // -- node
       const settings = {
