@@ -8,7 +8,10 @@ import type { StatusCause } from '../../kube/types.ts';
 
 export type Shape =
   | 'string'
+  /** int32, as almost every integer of the API (replicas, ports, probe timings, modes) */
   | 'integer'
+  /** int64: durations in seconds and metadata.generation */
+  | 'int64'
   | 'number'
   | 'boolean'
   | 'any'
@@ -19,6 +22,7 @@ export type Shape =
 
 const str = 'string' as const;
 const int = 'integer' as const;
+const int64 = 'int64' as const;
 const bool = 'boolean' as const;
 const strMap = { map: str } as const;
 const strList = { list: str } as const;
@@ -31,10 +35,10 @@ export const objectMeta = obj({
   namespace: str,
   uid: str,
   resourceVersion: str,
-  generation: int,
+  generation: int64,
   creationTimestamp: 'any',
   deletionTimestamp: 'any',
-  deletionGracePeriodSeconds: int,
+  deletionGracePeriodSeconds: int64,
   labels: strMap,
   annotations: strMap,
   finalizers: strList,
@@ -81,13 +85,13 @@ export const podSpec = obj({
   serviceAccountName: str,
   serviceAccount: str,
   schedulerName: str,
-  terminationGracePeriodSeconds: int,
-  activeDeadlineSeconds: int,
+  terminationGracePeriodSeconds: int64,
+  activeDeadlineSeconds: int64,
   priority: int,
   enableServiceLinks: bool,
   hostNetwork: bool,
   securityContext: 'any',
-  tolerations: { list: obj({ key: str, operator: str, value: str, effect: str, tolerationSeconds: int }) },
+  tolerations: { list: obj({ key: str, operator: str, value: str, effect: str, tolerationSeconds: int64 }) },
   imagePullSecrets: { list: obj({ name: str }) },
   readinessGates: { list: obj({ conditionType: str }) },
 });
@@ -123,7 +127,7 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
 };
 
 function describe(shape: Shape): string {
-  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape;
+  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape === 'int64' ? 'integer' : shape;
   if ('map' in shape) return 'object';
   if ('list' in shape) return 'array';
   return 'object';
@@ -136,11 +140,22 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
+function fitsInteger(value: number, shape: 'integer' | 'int64'): boolean {
+  if (shape === 'integer') return value >= -(2 ** 31) && value < 2 ** 31;
+  // a double cannot tell 2^63 - 1 from 2^63: the edge is given the benefit of the doubt
+  return Math.abs(value) <= 2 ** 63;
+}
+
 function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]): void {
   if (value === undefined || value === null) return;
   const actual = typeOf(value);
   const fail = (): void => {
     causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: "${actual}": ${path} must be of type ${describe(shape)}` });
+  };
+  // upstream decodes into Go's int32/int64 and refuses a number that does not fit (400), so a
+  // stored object always decodes in every typed client (an overflowing replicas breaks their lists)
+  const outOfRange = (number: number, type: string): void => {
+    causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: ${number}: ${path} must be of type ${type}` });
   };
   if (typeof shape === 'string') {
     switch (shape) {
@@ -150,7 +165,9 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
         if (actual !== 'string') fail();
         return;
       case 'integer':
+      case 'int64':
         if (actual !== 'integer') fail();
+        else if (!fitsInteger(value as number, shape)) outOfRange(value as number, shape === 'integer' ? 'int32' : 'int64');
         return;
       case 'number':
         if (actual !== 'integer' && actual !== 'number') fail();

@@ -85,7 +85,9 @@ class DefinitionBuilder {
       switch (shape) {
         case 'any':
           return {};
-        case 'intOrString':
+        case 'int64':
+        return { type: 'integer', format: 'int64' };
+      case 'intOrString':
           return { type: 'string', format: 'int-or-string' };
         default:
           return { type: shape };

@@ -16,6 +16,8 @@ function schemaOf(shape: Shape): Schema {
     switch (shape) {
       case 'any':
         return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      case 'int64':
+        return { type: 'integer', format: 'int64' };
       case 'intOrString':
         return { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
       default:
