@@ -5,6 +5,7 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
+import { illegalBase64Message, illegalBase64Offset } from './base64-bytes.ts';
 
 export type Shape =
   | 'string'
@@ -12,6 +13,8 @@ export type Shape =
   | 'integer'
   /** int64: durations in seconds and metadata.generation */
   | 'int64'
+  /** a Go []byte: base64 in JSON */
+  | 'bytes'
   | 'number'
   | 'boolean'
   | 'any'
@@ -25,6 +28,7 @@ const int = 'integer' as const;
 const int64 = 'int64' as const;
 const bool = 'boolean' as const;
 const strMap = { map: str } as const;
+const bytesMap = { map: 'bytes' } as const;
 const strList = { list: str } as const;
 const obj = (fields: Record<string, Shape>): Shape => ({ fields });
 
@@ -113,8 +117,8 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
     }),
   },
   replicationcontrollers: { spec: obj({ replicas: int, minReadySeconds: int, selector: strMap, template: podTemplate }) },
-  configmaps: { data: strMap, binaryData: strMap, immutable: bool },
-  secrets: { data: strMap, stringData: strMap, type: str, immutable: bool },
+  configmaps: { data: strMap, binaryData: bytesMap, immutable: bool },
+  secrets: { data: bytesMap, stringData: strMap, type: str, immutable: bool },
   namespaces: { spec: obj({ finalizers: strList }), status: obj({ phase: str }) },
   nodes: { spec: obj({ podCIDR: str, podCIDRs: strList, unschedulable: bool, taints: { list: obj({ key: str, value: str, effect: str }) } }) },
   'coordination.k8s.io/leases': { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, leaseTransitions: int, acquireTime: 'any', renewTime: 'any' }) },
@@ -127,7 +131,7 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
 };
 
 function describe(shape: Shape): string {
-  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape === 'int64' ? 'integer' : shape;
+  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape === 'int64' ? 'integer' : shape === 'bytes' ? 'string' : shape;
   if ('map' in shape) return 'object';
   if ('list' in shape) return 'array';
   return 'object';
@@ -172,6 +176,13 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
       case 'number':
         if (actual !== 'integer' && actual !== 'number') fail();
         return;
+      case 'bytes': {
+        if (actual !== 'string') return fail();
+        // Go's decoder names the byte offset only: the value may be a secret and is never echoed
+        const offset = illegalBase64Offset(value as string);
+        if (offset !== undefined) causes.push({ reason: 'FieldValueInvalid', field: path, message: illegalBase64Message(offset) });
+        return;
+      }
       case 'boolean':
         if (actual !== 'boolean') fail();
         return;

@@ -87,6 +87,8 @@ class DefinitionBuilder {
           return {};
         case 'int64':
         return { type: 'integer', format: 'int64' };
+      case 'bytes':
+        return { type: 'string', format: 'byte' };
       case 'intOrString':
           return { type: 'string', format: 'int-or-string' };
         default:
