@@ -19,7 +19,11 @@ function timeValue(bytes: Uint8Array): string | null {
   let seconds = 0n;
   for (const f of readFields(bytes)) if (f.number === 1 && f.varint !== undefined) seconds = f.varint;
   if (seconds === 0n) return null;
-  return new Date(Number(seconds) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // int64 on the wire: a time before 1970 arrives as a 64-bit two's complement
+  const date = new Date(Number(BigInt.asIntN(64, seconds)) * 1000);
+  // beyond what a date can hold (some 270,000 years): the client's mistake, not the server's
+  if (Number.isNaN(date.getTime())) throw new WireError(`timestamp of ${seconds} seconds is out of range`);
+  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function scalar(kind: string, field: RawField): unknown {

@@ -1,0 +1,59 @@
+/**
+ * A protobuf body whose timestamp no date can hold: the server answered 500 InternalError with
+ * V8's words ("Invalid time value"). It is the client's malformed body: 400, nothing stored, and
+ * the server keeps answering. Sent by a namespace admin to a real server process.
+ */
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { adminIdentity, call, namespaceAdmin, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+
+let server: ServerProcess;
+let alice: Identity;
+const ns = 'team-protobuf';
+
+test.before(async () => {
+  server = await startServerProcess({ datastore: 'sqlite' });
+  alice = await namespaceAdmin(server, ns, 'alice');
+});
+test.after.always(async () => {
+  await server?.destroy();
+});
+
+const varint = (value: bigint): number[] => {
+  const out: number[] = [];
+  do {
+    const low = Number(value & 0x7fn);
+    value >>= 7n;
+    out.push(value > 0n ? low | 0x80 : low);
+  } while (value > 0n);
+  return out;
+};
+const bytesField = (number: number, bytes: number[]) => [...varint(BigInt((number << 3) | 2)), ...varint(BigInt(bytes.length)), ...bytes];
+const varintField = (number: number, value: bigint) => [...varint(BigInt(number << 3)), ...varint(value)];
+const text = (s: string) => [...Buffer.from(s)];
+
+/** POSTs raw bytes (call() sends text) as a protobuf body. */
+function postProtobuf(path: string, identity: Identity, body: Buffer): Promise<{ status: number; body: any }> {
+  const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path, ca, cert: identity.cert, key: identity.key, headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf', 'Content-Length': body.length } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString()) }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('a ConfigMap whose creationTimestamp is 2^62 seconds is a malformed body: 400, nothing stored', async (t) => {
+  // ObjectMeta {1: name, 8: creationTimestamp {1: seconds}} in ConfigMap {1: metadata}, in the k8s envelope
+  const metadata = [...bytesField(1, text('far-future')), ...bytesField(8, varintField(1, 2n ** 62n))];
+  const envelope = [...bytesField(1, [...bytesField(1, text('v1')), ...bytesField(2, text('ConfigMap'))]), ...bytesField(2, bytesField(1, metadata))];
+  const reply = await postProtobuf(`/api/v1/namespaces/${ns}/configmaps`, alice, Buffer.from([0x6b, 0x38, 0x73, 0x00, ...envelope]));
+  t.like(reply, { status: 400, body: { kind: 'Status', reason: 'BadRequest', message: `the protobuf body is malformed: timestamp of ${2n ** 62n} seconds is out of range` } });
+  t.is((await call(server, 'GET', `/api/v1/namespaces/${ns}/configmaps/far-future`, adminIdentity(server.dataDir))).status, 404);
+  t.is((await call(server, 'GET', '/readyz')).status, 200);
+});
