@@ -5,23 +5,17 @@
  * refused as malformed before it is parsed, whichever write carries it, and nothing is stored.
  */
 import test from 'ava';
-import { adminIdentity, call, namespaceAdmin, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import { call } from '../controlplane/server-process.ts';
+import { sharedTenantServer } from './tenant-server.ts';
 
-let server: ServerProcess;
-let admin: Identity;
-let alice: Identity;
 const ns = 'team-deep';
 const configmaps = `/api/v1/namespaces/${ns}/configmaps`;
 
+const tenant = sharedTenantServer(test, ns);
 test.before(async () => {
-  server = await startServerProcess({ datastore: 'sqlite' });
-  admin = adminIdentity(server.dataDir);
-  alice = await namespaceAdmin(server, ns, 'alice');
+  const { server, alice } = await tenant();
   const created = await call(server, 'POST', configmaps, alice, { metadata: { name: 'target' }, data: { a: 'b' } });
   if (created.status !== 201) throw new Error(`configmap: ${JSON.stringify(created.body)}`);
-});
-test.after.always(async () => {
-  await server?.destroy();
 });
 
 /** `{"a":{"a":...leaf...}}`, `levels` objects deep. */
@@ -33,11 +27,13 @@ const withDeepFields = (name: string, levels: number) =>
 const refusedAsTooDeep = { status: 400, body: { reason: 'BadRequest', message: 'the request body is not valid JSON: exceeded max depth' } };
 
 test('a create nested 3,000 levels deep is 400 and stores nothing', async (t) => {
+  const { server, admin, alice } = await tenant();
   t.like(await call(server, 'POST', configmaps, alice, withDeepFields('deep', 3000)), refusedAsTooDeep);
   t.is((await call(server, 'GET', `${configmaps}/deep`, admin)).status, 404);
 });
 
 test('merge, strategic merge, JSON patch and apply bodies nested 3,000 levels deep are 400 and change nothing', async (t) => {
+  const { server, admin, alice } = await tenant();
   const before = await call(server, 'GET', `${configmaps}/target`, admin);
   const bodies: Array<[string, string]> = [
     ['application/merge-patch+json', `{"data":${nested(3000, '"x"')}}`],
@@ -54,6 +50,7 @@ test('merge, strategic merge, JSON patch and apply bodies nested 3,000 levels de
 });
 
 test('brackets inside strings do not count, and ordinary nesting is stored', async (t) => {
+  const { server, alice } = await tenant();
   const body = `{"metadata":{"name":"shallow","annotations":{"text":"${'{['.repeat(5000)}"},"managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${nested(100, '{}')}}]},"data":{}}`;
   t.is((await call(server, 'POST', configmaps, alice, body)).status, 201);
 });

@@ -6,11 +6,9 @@
  * client that lists Deployments, cluster-wide. Now refused with 400, and nothing changes.
  */
 import test from 'ava';
-import { adminIdentity, call, namespaceAdmin, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import { call } from '../controlplane/server-process.ts';
+import { sharedTenantServer } from './tenant-server.ts';
 
-let server: ServerProcess;
-let admin: Identity;
-let alice: Identity;
 const ns = 'team-ints';
 const deployments = `/apis/apps/v1/namespaces/${ns}/deployments`;
 const deployment = (name: string, replicas: number) => ({
@@ -18,20 +16,17 @@ const deployment = (name: string, replicas: number) => ({
   spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
 });
 
+const tenant = sharedTenantServer(test, ns);
 test.before(async () => {
-  server = await startServerProcess({ datastore: 'sqlite' });
-  admin = adminIdentity(server.dataDir);
-  alice = await namespaceAdmin(server, ns, 'alice');
+  const { server, alice } = await tenant();
   const created = await call(server, 'POST', deployments, alice, deployment('web', 1));
   if (created.status !== 201) throw new Error(`deployment: ${JSON.stringify(created.body)}`);
-});
-test.after.always(async () => {
-  await server?.destroy();
 });
 
 const overflowing = { status: 400, body: { reason: 'BadRequest', details: { causes: [{ reason: 'FieldValueTypeInvalid', field: 'spec.replicas', message: 'Invalid value: 2147483648: spec.replicas must be of type int32' }] } } };
 
 test('replicas beyond int32 are 400 through create, patch, scale and a JSON patch of scale, and nothing changes', async (t) => {
+  const { server, admin, alice } = await tenant();
   const before = await call(server, 'GET', `${deployments}/web`, admin);
   t.like(await call(server, 'POST', deployments, alice, deployment('huge', 2 ** 31)), overflowing, 'create');
   t.like(await call(server, 'PATCH', `${deployments}/web`, alice, { spec: { replicas: 2 ** 31 } }, 'application/merge-patch+json'), overflowing, 'merge patch');
@@ -46,6 +41,7 @@ test('replicas beyond int32 are 400 through create, patch, scale and a JSON patc
 });
 
 test('the largest int32 and int64 durations beyond int32 are still stored', async (t) => {
+  const { server, alice } = await tenant();
   t.is((await call(server, 'POST', deployments, alice, deployment('widest', 2 ** 31 - 1))).status, 201);
   const pod = { metadata: { name: 'long' }, spec: { terminationGracePeriodSeconds: 2 ** 40, containers: [{ name: 'c', image: 'busybox' }] } };
   t.is((await call(server, 'POST', `/api/v1/namespaces/${ns}/pods`, alice, pod)).status, 201);

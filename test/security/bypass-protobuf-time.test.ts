@@ -7,19 +7,12 @@ import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { adminIdentity, call, namespaceAdmin, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import { call, type Identity } from '../controlplane/server-process.ts';
+import { sharedTenantServer } from './tenant-server.ts';
 
-let server: ServerProcess;
-let alice: Identity;
 const ns = 'team-protobuf';
 
-test.before(async () => {
-  server = await startServerProcess({ datastore: 'sqlite' });
-  alice = await namespaceAdmin(server, ns, 'alice');
-});
-test.after.always(async () => {
-  await server?.destroy();
-});
+const tenant = sharedTenantServer(test, ns);
 
 const varint = (value: bigint): number[] => {
   const out: number[] = [];
@@ -35,7 +28,8 @@ const varintField = (number: number, value: bigint) => [...varint(BigInt(number 
 const text = (s: string) => [...Buffer.from(s)];
 
 /** POSTs raw bytes (call() sends text) as a protobuf body. */
-function postProtobuf(path: string, identity: Identity, body: Buffer): Promise<{ status: number; body: any }> {
+async function postProtobuf(path: string, identity: Identity, body: Buffer): Promise<{ status: number; body: any }> {
+  const { server } = await tenant();
   const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port: server.port, method: 'POST', path, ca, cert: identity.cert, key: identity.key, headers: { 'Content-Type': 'application/vnd.kubernetes.protobuf', 'Content-Length': body.length } }, (res) => {
@@ -49,11 +43,12 @@ function postProtobuf(path: string, identity: Identity, body: Buffer): Promise<{
 }
 
 test('a ConfigMap whose creationTimestamp is 2^62 seconds is a malformed body: 400, nothing stored', async (t) => {
+  const { server, admin, alice } = await tenant();
   // ObjectMeta {1: name, 8: creationTimestamp {1: seconds}} in ConfigMap {1: metadata}, in the k8s envelope
   const metadata = [...bytesField(1, text('far-future')), ...bytesField(8, varintField(1, 2n ** 62n))];
   const envelope = [...bytesField(1, [...bytesField(1, text('v1')), ...bytesField(2, text('ConfigMap'))]), ...bytesField(2, bytesField(1, metadata))];
   const reply = await postProtobuf(`/api/v1/namespaces/${ns}/configmaps`, alice, Buffer.from([0x6b, 0x38, 0x73, 0x00, ...envelope]));
   t.like(reply, { status: 400, body: { kind: 'Status', reason: 'BadRequest', message: `the protobuf body is malformed: timestamp of ${2n ** 62n} seconds is out of range` } });
-  t.is((await call(server, 'GET', `/api/v1/namespaces/${ns}/configmaps/far-future`, adminIdentity(server.dataDir))).status, 404);
+  t.is((await call(server, 'GET', `/api/v1/namespaces/${ns}/configmaps/far-future`, admin)).status, 404);
   t.is((await call(server, 'GET', '/readyz')).status, 200);
 });

@@ -6,30 +6,25 @@
  * real server process; nothing is stored, and the refusal does not echo the value.
  */
 import test from 'ava';
-import { adminIdentity, call, namespaceAdmin, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import { call } from '../controlplane/server-process.ts';
+import { sharedTenantServer } from './tenant-server.ts';
 
-let server: ServerProcess;
-let admin: Identity;
-let alice: Identity;
 const ns = 'team-bytes';
 const secrets = `/api/v1/namespaces/${ns}/secrets`;
 const configmaps = `/api/v1/namespaces/${ns}/configmaps`;
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
+const tenant = sharedTenantServer(test, ns);
 test.before(async () => {
-  server = await startServerProcess({ datastore: 'sqlite' });
-  admin = adminIdentity(server.dataDir);
-  alice = await namespaceAdmin(server, ns, 'alice');
+  const { server, alice } = await tenant();
   const created = await call(server, 'POST', secrets, alice, { metadata: { name: 'kept' }, data: { password: b64('hunter2') } });
   if (created.status !== 201) throw new Error(`secret: ${JSON.stringify(created.body)}`);
-});
-test.after.always(async () => {
-  await server?.destroy();
 });
 
 const refusedAt = (offset: number) => ({ status: 400, body: { reason: 'BadRequest', details: { causes: [{ message: `illegal base64 data at input byte ${offset}` }] } } });
 
 test('a secret value that is not base64 is 400 on create, patch and apply, names the byte, not the value, and nothing changes', async (t) => {
+  const { server, admin, alice } = await tenant();
   const before = await call(server, 'GET', `${secrets}/kept`, admin);
   const created = await call(server, 'POST', secrets, alice, { metadata: { name: 'plain' }, data: { password: 'TOPSECRET!!VALUE' } });
   t.like(created, refusedAt(9), 'create');
@@ -43,11 +38,13 @@ test('a secret value that is not base64 is 400 on create, patch and apply, names
 });
 
 test('ConfigMap binaryData is held to the same rule', async (t) => {
+  const { server, admin, alice } = await tenant();
   t.like(await call(server, 'POST', configmaps, alice, { metadata: { name: 'bin' }, binaryData: { blob: 'not base64' } }), refusedAt(3));
   t.is((await call(server, 'GET', `${configmaps}/bin`, admin)).status, 404);
 });
 
 test('padded base64, line breaks inside it and empty values are stored, as upstream stores them', async (t) => {
+  const { server, alice } = await tenant();
   const data = { a: b64('x'), b: b64('xy'), c: b64('xyz'), wrapped: `${b64('first line of a long value')}\n`, empty: '' };
   t.is((await call(server, 'POST', secrets, alice, { metadata: { name: 'fine' }, data })).status, 201);
   t.is((await call(server, 'POST', configmaps, alice, { metadata: { name: 'fine' }, binaryData: { blob: b64('\u0000\u0001') } })).status, 201);
