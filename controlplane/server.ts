@@ -36,6 +36,7 @@ import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
+import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
 import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
@@ -449,6 +450,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     client: { server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key },
     ca: pki.ca,
     logger: logger.child({ component: 'certificates' }),
+    reserved: reservedServingNames(options.serviceCidr),
   });
   certificates.start();
   // the scheduler and controllers reach this server over loopback with the admin identity, as a

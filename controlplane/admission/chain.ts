@@ -19,6 +19,7 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
+import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
@@ -139,6 +140,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
+      // before defaulting fills in priority 0: the number a client sent must be seen as sent
+      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') admitPodPriority(o);
       mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods' && deps.serviceAccount !== undefined) {
         const serviceAccount = await deps.serviceAccount(namespace, o.spec.serviceAccountName);

@@ -5,10 +5,16 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
+import { illegalBase64Message, illegalBase64Offset } from './base64-bytes.ts';
 
 export type Shape =
   | 'string'
+  /** int32, as almost every integer of the API (replicas, ports, probe timings, modes) */
   | 'integer'
+  /** int64: durations in seconds and metadata.generation */
+  | 'int64'
+  /** a Go []byte: base64 in JSON */
+  | 'bytes'
   | 'number'
   | 'boolean'
   | 'any'
@@ -19,8 +25,10 @@ export type Shape =
 
 const str = 'string' as const;
 const int = 'integer' as const;
+const int64 = 'int64' as const;
 const bool = 'boolean' as const;
 const strMap = { map: str } as const;
+const bytesMap = { map: 'bytes' } as const;
 const strList = { list: str } as const;
 const obj = (fields: Record<string, Shape>): Shape => ({ fields });
 
@@ -31,10 +39,10 @@ export const objectMeta = obj({
   namespace: str,
   uid: str,
   resourceVersion: str,
-  generation: int,
+  generation: int64,
   creationTimestamp: 'any',
   deletionTimestamp: 'any',
-  deletionGracePeriodSeconds: int,
+  deletionGracePeriodSeconds: int64,
   labels: strMap,
   annotations: strMap,
   finalizers: strList,
@@ -81,13 +89,13 @@ export const podSpec = obj({
   serviceAccountName: str,
   serviceAccount: str,
   schedulerName: str,
-  terminationGracePeriodSeconds: int,
-  activeDeadlineSeconds: int,
+  terminationGracePeriodSeconds: int64,
+  activeDeadlineSeconds: int64,
   priority: int,
   enableServiceLinks: bool,
   hostNetwork: bool,
   securityContext: 'any',
-  tolerations: { list: obj({ key: str, operator: str, value: str, effect: str, tolerationSeconds: int }) },
+  tolerations: { list: obj({ key: str, operator: str, value: str, effect: str, tolerationSeconds: int64 }) },
   imagePullSecrets: { list: obj({ name: str }) },
   readinessGates: { list: obj({ conditionType: str }) },
 });
@@ -109,8 +117,8 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
     }),
   },
   replicationcontrollers: { spec: obj({ replicas: int, minReadySeconds: int, selector: strMap, template: podTemplate }) },
-  configmaps: { data: strMap, binaryData: strMap, immutable: bool },
-  secrets: { data: strMap, stringData: strMap, type: str, immutable: bool },
+  configmaps: { data: strMap, binaryData: bytesMap, immutable: bool },
+  secrets: { data: bytesMap, stringData: strMap, type: str, immutable: bool },
   namespaces: { spec: obj({ finalizers: strList }), status: obj({ phase: str }) },
   nodes: { spec: obj({ podCIDR: str, podCIDRs: strList, unschedulable: bool, taints: { list: obj({ key: str, value: str, effect: str }) } }) },
   'coordination.k8s.io/leases': { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, leaseTransitions: int, acquireTime: 'any', renewTime: 'any' }) },
@@ -123,7 +131,7 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
 };
 
 function describe(shape: Shape): string {
-  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape;
+  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape === 'int64' ? 'integer' : shape === 'bytes' ? 'string' : shape;
   if ('map' in shape) return 'object';
   if ('list' in shape) return 'array';
   return 'object';
@@ -136,11 +144,22 @@ function typeOf(value: unknown): string {
   return typeof value;
 }
 
+function fitsInteger(value: number, shape: 'integer' | 'int64'): boolean {
+  if (shape === 'integer') return value >= -(2 ** 31) && value < 2 ** 31;
+  // a double cannot tell 2^63 - 1 from 2^63: the edge is given the benefit of the doubt
+  return Math.abs(value) <= 2 ** 63;
+}
+
 function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]): void {
   if (value === undefined || value === null) return;
   const actual = typeOf(value);
   const fail = (): void => {
     causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: "${actual}": ${path} must be of type ${describe(shape)}` });
+  };
+  // upstream decodes into Go's int32/int64 and refuses a number that does not fit (400), so a
+  // stored object always decodes in every typed client (an overflowing replicas breaks their lists)
+  const outOfRange = (number: number, type: string): void => {
+    causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: ${number}: ${path} must be of type ${type}` });
   };
   if (typeof shape === 'string') {
     switch (shape) {
@@ -150,11 +169,20 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
         if (actual !== 'string') fail();
         return;
       case 'integer':
+      case 'int64':
         if (actual !== 'integer') fail();
+        else if (!fitsInteger(value as number, shape)) outOfRange(value as number, shape === 'integer' ? 'int32' : 'int64');
         return;
       case 'number':
         if (actual !== 'integer' && actual !== 'number') fail();
         return;
+      case 'bytes': {
+        if (actual !== 'string') return fail();
+        // Go's decoder names the byte offset only: the value may be a secret and is never echoed
+        const offset = illegalBase64Offset(value as string);
+        if (offset !== undefined) causes.push({ reason: 'FieldValueInvalid', field: path, message: illegalBase64Message(offset) });
+        return;
+      }
       case 'boolean':
         if (actual !== 'boolean') fail();
         return;

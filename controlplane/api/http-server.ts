@@ -16,7 +16,7 @@ import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
 import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
 import type { Registry } from './registry.ts';
-import { bodyTooLarge, maxBodyBytes } from './limits.ts';
+import { bodyTooLarge, jsonNestsDeeperThan, maxBodyBytes, maxJsonDepth, nestedTooDeep } from './limits.ts';
 import { InflightLimiter, isMutatingVerb, type InflightLimits, type Release } from './inflight.ts';
 import { KubeletProxy, type KubeletClientTls } from './kubelet-proxy.ts';
 import { ApiMetrics, type RequestLabels } from './metrics.ts';
@@ -175,6 +175,9 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
 
 function parseJsonBody(raw: Buffer): unknown {
   if (raw.length === 0) return undefined;
+  // before parsing: what comes after JSON.parse (patches, clones, checks) recurses, and a deep
+  // enough body would overflow the stack there
+  if (jsonNestsDeeperThan(raw, maxJsonDepth)) throw nestedTooDeep();
   try {
     return JSON.parse(raw.toString('utf8'));
   } catch (err) {

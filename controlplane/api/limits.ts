@@ -20,6 +20,42 @@ export const maxJsonPatchCopyBytes = 3 * 1024 * 1024;
 /** An object as stored (its JSON) may be at most this large: etcd's default request limit. */
 export const maxObjectBytes = 1.5 * 1024 * 1024;
 
+/**
+ * How deep objects and arrays of a JSON body may nest. Upstream's decoder stops at 10,000; the
+ * registry copies objects with structuredClone, whose recursion gives out near 2,000 levels (a
+ * 500 with V8's words), so the bound sits well below both. No Kubernetes object nests beyond a
+ * few dozen levels.
+ */
+export const maxJsonDepth = 1000;
+
+/**
+ * Whether `json` (a request body as received) opens more than `limit` objects or arrays inside
+ * one another. One pass over the bytes and no recursion, so a hostile body cannot exhaust the
+ * stack while it is measured; brackets inside strings do not count.
+ */
+export function jsonNestsDeeperThan(json: Uint8Array, limit: number): boolean {
+  const quote = 0x22;
+  const backslash = 0x5c;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < json.length; i++) {
+    const byte = json[i]!;
+    if (inString) {
+      if (byte === backslash) i++;
+      else if (byte === quote) inString = false;
+    } else if (byte === quote) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > limit) return true;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return false;
+}
+
+/** Upstream's decoder refuses such a body as malformed: 400 with encoding/json's words. */
+export function nestedTooDeep(): ApiError {
+  return new ApiError('BadRequest', 'the request body is not valid JSON: exceeded max depth');
+}
+
 export function bodyTooLarge(): ApiError {
   return new ApiError('RequestEntityTooLarge', `Request entity too large: limit is ${maxBodyBytes}`);
 }

@@ -90,7 +90,11 @@ class DefinitionBuilder {
       switch (shape) {
         case 'any':
           return {};
-        case 'intOrString':
+        case 'int64':
+        return { type: 'integer', format: 'int64' };
+      case 'bytes':
+        return { type: 'string', format: 'byte' };
+      case 'intOrString':
           return { type: 'string', format: 'int-or-string' };
         default:
           return { type: shape };

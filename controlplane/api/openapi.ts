@@ -18,6 +18,10 @@ function schemaOf(shape: Shape, type?: string): Schema {
     switch (shape) {
       case 'any':
         return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+      case 'int64':
+        return { type: 'integer', format: 'int64' };
+      case 'bytes':
+        return { type: 'string', format: 'byte' };
       case 'intOrString':
         return { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] };
       default:

@@ -16,6 +16,7 @@
  */
 import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { x509 } from '../../kube/x509.ts';
+import type { ReservedNames } from './reserved-names.ts';
 import { signerRefusal } from './signer-rules.ts';
 
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
@@ -111,7 +112,7 @@ export function isDecided(csr: CsrObject): boolean {
  * Whether the control plane approves this request by itself. `nodeAddresses` are the addresses the
  * control plane recorded for the named node, for serving certificates.
  */
-export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (node: string) => readonly string[]): Decision {
+export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (node: string) => readonly string[], reserved: ReservedNames): Decision {
   const groups = csr.spec.groups ?? [];
   const username = csr.spec.username ?? '';
   const { signerName } = csr.spec;
@@ -133,6 +134,9 @@ export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (no
   }
 
   if (username !== parsed.commonName || !groups.includes('system:nodes')) return { kind: 'wait', why: 'a serving certificate must be asked for by the node itself' };
+  // before the node's own names: a node named `kubernetes` or registered at the Service's IP is no exception
+  const reservedWhy = [...parsed.dnsNames, ...parsed.ipAddresses].map((n) => reserved.why(n)).filter((why) => why !== undefined);
+  if (reservedWhy.length > 0) return { kind: 'wait', why: reservedWhy.join('; ') };
   const known = new Set([node, ...nodeAddresses(node)]);
   const foreign = [...parsed.dnsNames, ...parsed.ipAddresses].filter((n) => !known.has(n));
   if (foreign.length > 0) return { kind: 'wait', why: `names not recorded for node ${node}: ${foreign.join(', ')}` };

@@ -20,11 +20,14 @@ import { planClusterInfo, type TokenSecret } from './cluster-info.ts';
 import { registeredAddresses } from '../admission/registered-addresses.ts';
 import { apiServerClientSigner, decide, hasCondition, isDecided, parseRequest, signRequest, type CsrObject, type ParsedRequest } from './csr.ts';
 import { servedSigners, signerRefusal } from './signer-rules.ts';
+import type { ReservedNames } from './reserved-names.ts';
 
 export interface CertificateLoopOptions {
   client: ClientConfig;
   ca: { cert: string; key: string };
   logger: Logger;
+  /** The names and addresses no node is approved for by itself (reserved-names.ts). */
+  reserved: ReservedNames;
   /** How often requests that had to wait are looked at again (default 1 s). */
   periodMs?: number;
   /** How often everything is listed and cluster-info re-signed, besides on changes (default 10 s). */
@@ -195,7 +198,7 @@ export class CertificateLoop {
     let current = item;
     if (!isDecided(item)) {
       const addresses = await this.#registeredAddresses(parsed.commonName.replace(/^system:node:/, ''));
-      const decision = decide(item, parsed, () => addresses);
+      const decision = decide(item, parsed, () => addresses, this.#options.reserved);
       if (decision.kind === 'wait') {
         // a kubelet request may become approvable (its node registers its addresses); any other
         // waits for a person, whose approval arrives through the watch

@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { decide, parseRequest, signRequest, kubeletClientSigner, kubeletServingSigner, type CsrObject, type ParsedRequest } from '../../controlplane/certificates/csr.ts';
 import { signerRefusal } from '../../controlplane/certificates/signer-rules.ts';
+import { reservedServingNames } from '../../controlplane/certificates/reserved-names.ts';
 import { planClusterInfo } from '../../controlplane/certificates/cluster-info.ts';
 import { kubeletUsages, nodeCertificateRequest } from '../../agent/certs/node-csr.ts';
 import { verifyDetached } from '../../kube/bootstrap.ts';
@@ -56,7 +57,7 @@ const cases: [string, CsrObject, 'approve' | 'wait'][] = [
 
 for (const [title, object, expected] of cases) {
   test(`approval: ${title} → ${expected}`, async (t) => {
-    t.is(decide(object, await parseRequest(object.spec.request), addresses).kind, expected);
+    t.is(decide(object, await parseRequest(object.spec.request), addresses, reservedServingNames('10.96.0.0/12')).kind, expected);
   });
 }
 

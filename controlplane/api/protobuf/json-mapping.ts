@@ -65,7 +65,10 @@ function timeToJson(value: Json, fractionDigits: 0 | 6): string | null {
   const seconds = toNumber(value.seconds);
   const nanos = toNumber(value.nanos);
   if (seconds === 0 && nanos === 0) return null;
-  const whole = new Date(seconds * 1000).toISOString().slice(0, 19);
+  const date = new Date(seconds * 1000);
+  // beyond what a date can hold (some 270,000 years): the client's mistake, not the server's
+  if (Number.isNaN(date.getTime())) throw new Error(`timestamp of ${String(value.seconds)} seconds is out of range`);
+  const whole = date.toISOString().slice(0, 19);
   return fractionDigits === 0 ? `${whole}Z` : `${whole}.${String(Math.floor(nanos / 1000)).padStart(6, '0')}Z`;
 }
 
