@@ -3,14 +3,15 @@ import { EtcdStorage } from '../controlplane/storage/etcd.ts';
 import { startEtcd, type EtcdProcess } from './controlplane/etcd-process.ts';
 import { storageSuite } from './controlplane/storage-suite.ts';
 
-let etcd: EtcdProcess | undefined;
+// one etcd for the file, started by whichever test opens a store first (tests run at once)
+let etcd: Promise<EtcdProcess> | undefined;
 test.after.always(async () => {
-  await etcd?.destroy();
+  await (await etcd)?.destroy();
 });
 
 storageSuite(test, 'etcd', {
   open: async () => {
-    etcd ??= await startEtcd();
-    return new EtcdStorage([etcd.endpoint], etcd.clientTls);
+    const running = await (etcd ??= startEtcd());
+    return new EtcdStorage([running.endpoint], running.clientTls);
   },
 });

@@ -61,6 +61,8 @@ export async function requestNodeCertificate(
         }
       } catch (err) {
         if (err instanceof JoinError) throw err;
+        // the token expired (or was deleted) while the request waited: waiting on cannot help
+        if (isApiError(err, 'Unauthorized')) throw new JoinError('JOIN_BAD_TOKEN', 'the server refused the token while the certificate request waited: it expired or was deleted; create a new one with bosun token create');
         // the watch broke (or the deadline passed): look again, shortly
         if (!stop.aborted) await new Promise((resolve) => setTimeout(resolve, 500));
       }

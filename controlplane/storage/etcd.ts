@@ -33,6 +33,11 @@ function unavailable(err: unknown): StorageError {
   return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
 }
 
+/** grpc-js' words for a call refused by a channel that closed before the call went out. */
+function neverStarted(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('Channel closed before call started');
+}
+
 /** PEM contents for a TLS connection to etcd; a client certificate when etcd runs with --client-cert-auth. */
 export interface EtcdClientTls {
   /** The CA that signed etcd's serving certificate (--etcd-cafile). */
@@ -61,11 +66,16 @@ export class EtcdStorage implements Storage {
   }
 
   async #call<T>(body: () => Promise<T>): Promise<T> {
-    if (this.#closed) throw new StorageError('Unavailable', 'the etcd datastore is closed');
-    try {
-      return await body();
-    } catch (err) {
-      throw unavailable(err);
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed) throw new StorageError('Unavailable', 'the etcd datastore is closed');
+      try {
+        return await body();
+      } catch (err) {
+        // the client replaced a connection it gave up on while this call waited for it: the call
+        // never reached etcd, so sending it again is safe, writes included
+        if (attempt < 3 && neverStarted(err)) continue;
+        throw unavailable(err);
+      }
     }
   }
 
