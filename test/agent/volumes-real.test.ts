@@ -2,7 +2,7 @@
  * Configuration volumes and env on a real node: `bosun server` with its controllers, one sandbox
  * node with its own containerd and `bosun agent`, real kubectl. What the container sees is read
  * through CRI ExecSync inside it: configMap files that follow an update (a subPath copy that does
- * not), a secret with mode 0400 on tmpfs, env from ConfigMaps and Secrets, the downward API labels
+ * not), a Secret written with stringData, a secret with mode 0400 on tmpfs, env from ConfigMaps and Secrets, the downward API labels
  * file, a memory emptyDir, and the service-account token the admission mounted, which the API
  * server accepts. A subPath that a container pointed out of its volume, a hostPath outside the
  * allow list and missing ConfigMaps keep containers waiting with the kubelet's reasons. An allowed
@@ -130,6 +130,24 @@ test.serial('an allowed hostPath is mounted read-write unless the mount says rea
   t.regex(readOnly.stderr.toString(), /Read-only file system/);
   t.false(existsSync(join(hostFolder, 'refused')));
   await kubectl('delete', 'pod', 'shipper', '--wait=false');
+});
+
+test.serial('a Secret written with stringData (as most manifests write it) shows its values in the pod that mounts it', async (t) => {
+  await apply('string-secret', `apiVersion: v1
+kind: Secret
+metadata: {name: string-secret}
+stringData:
+  password: from-string-data
+  config.yaml: "a: 1"
+`);
+  const container = { name: 'app', image: bedImages.busybox, command: ['sh', '-c', sleeper], volumeMounts: [{ name: 's', mountPath: '/s' }] };
+  await apply('string-reader', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'string-reader' }, spec: { nodeName: 'node-1', terminationGracePeriodSeconds: 2, containers: [container], volumes: [{ name: 's', secret: { secretName: 'string-secret' } }] } }));
+  t.is(await sh('string-reader', 'app', 'cat /s/password'), 'from-string-data');
+  t.is(await sh('string-reader', 'app', 'cat /s/config.yaml'), 'a: 1');
+  const stored = JSON.parse(await kubectl('get', 'secret', 'string-secret', '-o', 'json'));
+  t.is(stored.stringData, undefined, 'stringData is never stored');
+  t.is(Buffer.from(stored.data.password, 'base64').toString(), 'from-string-data');
+  await kubectl('delete', 'pod', 'string-reader', '--wait=false');
 });
 
 test.serial('configMap, secret, downwardAPI, memory emptyDir, env and the service-account token inside a running container', async (t) => {
