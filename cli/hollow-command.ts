@@ -43,7 +43,7 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
     .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error'] }) as never,
   handler: async (args) => {
     const [{ parseBootstrapToken, parseCaCertHash }, { HollowFleet }, { pino }, fs, os, path] = await Promise.all([
-      import('../kube/bootstrap.ts'), import('./hollow/hollow-fleet.ts'), import('pino'), import('node:fs'), import('node:os'), import('node:path'),
+      import('../kube/bootstrap.ts'), import('../sandbox/hollow/hollow-fleet.ts'), import('pino'), import('node:fs'), import('node:os'), import('node:path'),
     ]);
     const token = parseBootstrapToken(args.token);
     if (!token) throw new CliError('--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)', ExitCode.usage);

@@ -5,9 +5,9 @@
  */
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
-import { advertiseAddress } from './init/advertise-address.ts';
+import { advertiseAddress } from './advertise-address.ts';
 import { parseDurationSeconds } from './duration.ts';
-import { nodePathOptions, nodePathsFrom, type NodePathArgs } from './init/node-paths.ts';
+import { nodePathOptions, nodePathsFrom, type NodePathArgs } from '../host/init/node-paths.ts';
 
 interface InitArgs extends NodePathArgs {
   'advertise-address': string | undefined;
@@ -38,7 +38,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
     const ttl = parseDurationSeconds(args['token-ttl']);
     if (ttl === undefined) throw new CliError(`--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`, ExitCode.usage);
     const advertise = await advertiseAddress(args['advertise-address']);
-    const { initCluster } = await import('./init/init-cluster.ts');
+    const { initCluster } = await import('../host/init/init-cluster.ts');
     const { podSecurityDefaultForLevel } = await import('../controlplane/admission/pod-security/config.ts');
     const podSecurity = args['pod-security'] === undefined ? [] : [`--pod-security-default=${podSecurityDefaultForLevel(args['pod-security'])}`];
     let result;

@@ -27,7 +27,7 @@ const containerdConfig: CommandModule<object, { config: string; root: string; st
     .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
     .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs' }) as never,
   handler: async (args) => {
-    const [{ renderContainerdConfig }, { pauseImageReference }] = await Promise.all([import('./sandbox/containerd.ts'), import('../agent/oci/local-images.ts')]);
+    const [{ renderContainerdConfig }, { pauseImageReference }] = await Promise.all([import('../host/node-setup/containerd.ts'), import('../agent/oci/local-images.ts')]);
     const confDir = dirname(args.config);
     const text = renderContainerdConfig({
       layout: {
@@ -53,7 +53,7 @@ const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': strin
     .option('pod-cidr', { type: 'string', demandOption: true }) as never,
   handler: async (args) => {
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr'])) throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
-    const { writeCniConflist } = await import('./node-setup/cni-file.ts');
+    const { writeCniConflist } = await import('../host/node-setup/cni-file.ts');
     writeCniConflist(args['cni-conf-dir'], args['cni-data-dir'], args['pod-cidr']);
   },
 };
@@ -65,7 +65,7 @@ const images: CommandModule<object, { address: string; 'cache-dir': string }> = 
     .option('address', { type: 'string', default: '/run/containerd/containerd.sock', describe: "containerd's socket" })
     .option('cache-dir', { type: 'string', default: '/var/cache/bosun/images' }) as never,
   handler: async (args) => {
-    const [{ buildPauseImage, buildBusyboxImage }, { importImage }] = await Promise.all([import('../agent/oci/local-images.ts'), import('./sandbox/containerd.ts')]);
+    const [{ buildPauseImage, buildBusyboxImage }, { importImage }] = await Promise.all([import('../agent/oci/local-images.ts'), import('../host/node-setup/containerd.ts')]);
     // pause is what every pod needs; busybox (for trying things out) only where busybox-static is installed
     const builds = [buildPauseImage, ...(existsSync('/bin/busybox') ? [buildBusyboxImage] : [])];
     mkdirSync(args['cache-dir'], { recursive: true });
@@ -114,7 +114,7 @@ const containerdStart: CommandModule<object, { config: string; socket: string; l
     .option('log', { type: 'string', default: '/var/log/bosun/containerd.log' })
     .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }) as never,
   handler: async (args) => {
-    const [{ startContainerd }, { isOurs }, { readFileSync }] = await Promise.all([import('./sandbox/containerd.ts'), import('./sandbox/process.ts'), import('node:fs')]);
+    const [{ startContainerd }, { isOurs }, { readFileSync }] = await Promise.all([import('../host/node-setup/containerd.ts'), import('../host/process/process.ts'), import('node:fs')]);
     const known = existsSync(args['pid-file']) ? Number(readFileSync(args['pid-file'], 'utf8').trim()) : 0;
     if (known > 0 && isOurs(known, args.config)) {
       process.stderr.write(`containerd already runs (pid ${known})\n`);
@@ -139,7 +139,7 @@ const containerdStop: CommandModule<object, { config: string; 'pid-file': string
     .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
     .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }) as never,
   handler: async (args) => {
-    const [{ stopDaemon }, { readFileSync, rmSync }] = await Promise.all([import('./sandbox/process.ts'), import('node:fs')]);
+    const [{ stopDaemon }, { readFileSync, rmSync }] = await Promise.all([import('../host/process/process.ts'), import('node:fs')]);
     if (!existsSync(args['pid-file'])) return;
     await stopDaemon(Number(readFileSync(args['pid-file'], 'utf8').trim()), args.config, 15_000);
     rmSync(args['pid-file'], { force: true });
@@ -160,7 +160,7 @@ const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string
 
 /** Waits on this node's object; a timeout is the one line the user reads. */
 async function nodeField(args: { kubeconfig: string; 'node-name': string; timeout: number }, what: string, pick: 'podCIDR' | 'ready'): Promise<string> {
-  const { waitNodeField, podCIDROf, readyOf } = await import('./node-setup/node-wait.ts');
+  const { waitNodeField, podCIDROf, readyOf } = await import('../host/node-setup/node-wait.ts');
   try {
     return await waitNodeField(args.kubeconfig, args['node-name'], args.timeout * 1000, what, pick === 'ready' ? readyOf : podCIDROf);
   } catch (err) {

@@ -6,7 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { createInterface } from 'node:readline/promises';
 import { CliError } from './exit.ts';
-import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir, type NodePathArgs } from './init/node-paths.ts';
+import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir, type NodePathArgs } from '../host/init/node-paths.ts';
 
 interface ResetArgs extends NodePathArgs {
   'container-runtime-endpoint': string;
@@ -41,7 +41,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
       if (!process.stdin.isTTY) throw new CliError(`${what}; pass --force to do it without asking`);
       if (!await confirm(`${what}.\nContinue? [y/N] `)) throw new CliError('reset cancelled; nothing was changed');
     }
-    const { resetNode } = await import('./reset/reset-node.ts');
+    const { resetNode } = await import('../host/reset/reset-node.ts');
     const problems = await resetNode({
       paths,
       runtimeEndpoint: args['container-runtime-endpoint'],

@@ -34,7 +34,7 @@ async function load(args: Common) {
   if (!existsSync(join(stateDir, 'sandbox.json'))) {
     throw new CliError(`there is no sandbox '${args.name}'; create it with: bosun sandbox up --name ${args.name}`);
   }
-  const { Sandbox } = await import('./sandbox/sandbox.ts');
+  const { Sandbox } = await import('../sandbox/sandbox.ts');
   return Sandbox.load(stateDir, join(args.root, '.images'));
 }
 
@@ -57,7 +57,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
     if (existsSync(join(stateDir, 'sandbox.json'))) {
       throw new CliError(`sandbox '${args.name}' already exists; remove it first: bosun sandbox down --name ${args.name}`);
     }
-    const { Sandbox } = await import('./sandbox/sandbox.ts');
+    const { Sandbox } = await import('../sandbox/sandbox.ts');
     let sandbox;
     try {
       sandbox = await Sandbox.create({
@@ -103,8 +103,8 @@ const status: CommandModule<object, Common & { output: string }> = {
   builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }) as never,
   handler: async (args) => {
     const sandbox = await load(args);
-    const { isOurs } = await import('./sandbox/process.ts');
-    const { controlPlaneRunning } = await import('./sandbox/control-plane.ts');
+    const { isOurs } = await import('../host/process/process.ts');
+    const { controlPlaneRunning } = await import('../sandbox/control-plane.ts');
     const nodes = sandbox.nodes.map((node) => ({
       name: node.name,
       netns: node.netns,

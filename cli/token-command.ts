@@ -99,7 +99,7 @@ const create: CommandModule<object, Common & { ttl: string; usages: string[]; gr
     const groups = args.groups;
     const badGroup = groups.find((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
     if (badGroup) throw new CliError(`--groups: ${badGroup} must start with system:bootstrappers:`, ExitCode.usage);
-    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('./init/bootstrap-token.ts')]);
+    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('../host/init/bootstrap-token.ts')]);
     const { config, client } = await connect(args);
     let text = '';
     try {

@@ -2,7 +2,7 @@
  * Address and naming conventions of a sandbox (a cluster of network namespaces on one machine).
  * Addresses are private to the sandbox's own namespaces: nothing in them has a route off the machine.
  */
-import { busyboxImageReference, pauseImageReference } from '../../agent/oci/local-images.ts';
+import { busyboxImageReference, pauseImageReference } from '../agent/oci/local-images.ts';
 
 export const sandboxAddresses = {
   bridgeCIDR: '172.30.0.0/24',

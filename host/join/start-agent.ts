@@ -6,9 +6,9 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { run } from '../sandbox/run.ts';
-import { startDaemon } from '../sandbox/process.ts';
-import { waitFor } from '../sandbox/wait.ts';
+import { run } from '../process/run.ts';
+import { startDaemon } from '../process/process.ts';
+import { waitFor } from '../process/wait.ts';
 import { JoinError } from './errors.ts';
 
 const bosunBin = join(import.meta.dirname, '..', '..', 'bin', 'bosun');

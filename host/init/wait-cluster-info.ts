@@ -1,7 +1,7 @@
 /** Waits until the server's certificate loop has signed cluster-info for a bootstrap token (its jws-kubeconfig-<id> key). */
 import type { KubeClient } from '../../kube/client.ts';
 import { refs } from '../../kube/resource-ref.ts';
-import { waitFor } from '../sandbox/wait.ts';
+import { waitFor } from '../process/wait.ts';
 
 export async function waitClusterInfoSigned(client: KubeClient, token: string, timeoutMs = 30_000): Promise<void> {
   const id = token.slice(0, 6);

@@ -6,8 +6,8 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { isOurs, stopDaemon } from '../sandbox/process.ts';
-import { run } from '../sandbox/run.ts';
+import { isOurs, stopDaemon } from '../process/process.ts';
+import { run } from '../process/run.ts';
 
 export type DaemonName = 'server' | 'agent';
 

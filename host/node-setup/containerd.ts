@@ -5,9 +5,9 @@
  */
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './run.ts';
-import { waitFor } from './wait.ts';
-import { isOurs, startDaemon } from './process.ts';
+import { run } from '../process/run.ts';
+import { waitFor } from '../process/wait.ts';
+import { isOurs, startDaemon } from '../process/process.ts';
 
 export interface ContainerdLayout {
   dir: string;

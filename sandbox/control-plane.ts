@@ -6,10 +6,10 @@
 import { createServer } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startDaemon, stopDaemon, killDaemon, isOurs } from './process.ts';
-import { waitFor } from './wait.ts';
+import { startDaemon, stopDaemon, killDaemon, isOurs } from '../host/process/process.ts';
+import { waitFor } from '../host/process/wait.ts';
 import { sandboxAddresses } from './names.ts';
-import { readyz } from '../init/readyz.ts';
+import { readyz } from '../host/init/readyz.ts';
 
 export interface ControlPlaneRecord {
   port: number;
@@ -27,7 +27,7 @@ export interface ControlPlaneRecord {
   nodeKubeconfig: string;
 }
 
-const root = join(import.meta.dirname, '..', '..');
+const root = join(import.meta.dirname, '..');
 const bosunBin = join(root, 'bin', 'bosun');
 const relayScript = join(import.meta.dirname, 'relay.ts');
 const connectProxyScript = join(import.meta.dirname, 'connect-proxy.ts');

@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildBusyboxImage, buildPauseImage } from '../../agent/oci/local-images.ts';
+import { buildBusyboxImage, buildPauseImage } from '../agent/oci/local-images.ts';
 import { sandboxImages, type SandboxImage } from './names.ts';
 
 const built = new Map<string, Record<SandboxImage, string>>();

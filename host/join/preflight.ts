@@ -4,7 +4,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { run } from '../sandbox/run.ts';
+import { run } from '../process/run.ts';
 
 export interface HostFacts {
   uid: number;

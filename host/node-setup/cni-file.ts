@@ -1,7 +1,7 @@
 /** Writes bosun's CNI conflist (bridge + host-local + portmap) for the node's pod subnet, atomically. */
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { renderCniConfig } from '../sandbox/containerd.ts';
+import { renderCniConfig } from './containerd.ts';
 import { bosunConflistName } from '../reset/cni-cleanup.ts';
 
 export const bosunNetworkName = 'bosun';

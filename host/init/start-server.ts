@@ -5,9 +5,9 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { run } from '../sandbox/run.ts';
-import { isOurs, startDaemon } from '../sandbox/process.ts';
-import { waitFor } from '../sandbox/wait.ts';
+import { run } from '../process/run.ts';
+import { isOurs, startDaemon } from '../process/process.ts';
+import { waitFor } from '../process/wait.ts';
 import { readyz } from './readyz.ts';
 import { daemonState, systemdRunsMachine, type DaemonPlace } from './daemons.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { CriClient } from '../../cri/client.ts';
 import { criLabel, managedByValue } from '../../agent/pods/cri-labels.ts';
 import { hostCgroupMounts, podCgroupRoot, removeCgroupTree } from '../../agent/pods/pod-cgroups.ts';
-import { run } from '../sandbox/run.ts';
+import { run } from '../process/run.ts';
 import { daemonPlace, stopBosunDaemon } from '../init/daemons.ts';
 import { adminKubeconfig, agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
 import { encryptionConfigPath } from '../init/at-rest-encryption.ts';

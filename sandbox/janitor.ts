@@ -6,10 +6,10 @@
  */
 import { readdirSync, readFileSync, readlinkSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './run.ts';
+import { run } from '../host/process/run.ts';
 
 import { sandboxCgroupParent, sandboxCgroupRoot, sandboxRoots } from './names.ts';
-import { hostCgroupMounts, removeCgroupTree, removeEmptyCgroup } from '../../agent/pods/pod-cgroups.ts';
+import { hostCgroupMounts, removeCgroupTree, removeEmptyCgroup } from '../agent/pods/pod-cgroups.ts';
 
 export const bedRoot = sandboxRoots.tests;
 /** Every namespace a test bed creates is named like this (see test/bed/index.ts). */

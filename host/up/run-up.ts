@@ -8,8 +8,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../sandbox/run.ts';
-import { waitFor } from '../sandbox/wait.ts';
+import { run } from '../process/run.ts';
+import { waitFor } from '../process/wait.ts';
 import { readyz } from '../init/readyz.ts';
 import { withServerDefaults } from '../init/server-defaults.ts';
 import { prepareJoin, serverFlags } from '../init/init-cluster.ts';

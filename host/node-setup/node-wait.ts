@@ -2,7 +2,7 @@
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { refs } from '../../kube/resource-ref.ts';
-import { waitFor } from '../sandbox/wait.ts';
+import { waitFor } from '../process/wait.ts';
 
 export interface NodeShape { spec?: { podCIDR?: string }; status?: { conditions?: { type: string; status: string }[] } }
 

@@ -4,7 +4,7 @@
  * nodes share one RSA key pair, and the request is signed by Node's crypto rather than forge's
  * JavaScript RSA: on this kind of machine a 2048-bit key costs ~200 ms to make and a forge
  * signature ~100 ms, which would make the hollow fleet's own joining the slowest part of a
- * 1,000-node benchmark. A real node's join (cli/join/tls-bootstrap.ts) keeps a key of its own.
+ * 1,000-node benchmark. A real node's join (host/join/tls-bootstrap.ts) keeps a key of its own.
  */
 import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';

@@ -5,14 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from './run.ts';
-import { inNetns } from './process.ts';
+import { run } from '../host/process/run.ts';
+import { inNetns } from '../host/process/process.ts';
 import { sandboxAddresses } from './names.ts';
 import type { ControlPlaneRecord } from './control-plane.ts';
-import { KubeClient } from '../../kube/client.ts';
-import { loadKubeconfig } from '../../kube/kubeconfig.ts';
-import { waitClusterInfoSigned } from '../init/wait-cluster-info.ts';
-import { caCertHash } from '../../kube/bootstrap.ts';
+import { KubeClient } from '../kube/client.ts';
+import { loadKubeconfig } from '../kube/kubeconfig.ts';
+import { waitClusterInfoSigned } from '../host/init/wait-cluster-info.ts';
+import { caCertHash } from '../kube/bootstrap.ts';
 
 export interface AgentRecord {
   pid: number;
@@ -22,7 +22,7 @@ export interface AgentRecord {
   kubeconfig: string;
 }
 
-const bosunBin = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
+const bosunBin = join(import.meta.dirname, '..', 'bin', 'bosun');
 
 /** A bootstrap token for the sandbox's nodes, once the server has signed cluster-info for it. */
 export async function sandboxJoinToken(controlPlane: ControlPlaneRecord): Promise<{ token: string; caHash: string }> {

@@ -10,15 +10,15 @@
  */
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { mustRun, run, type RunOptions, type RunResult } from './run.ts';
-import { containerdLayout, containerdMarker, importImage, startContainerd, writeContainerdFiles, type ContainerdLayout } from './containerd.ts';
+import { mustRun, run, type RunOptions, type RunResult } from '../host/process/run.ts';
+import { containerdLayout, containerdMarker, importImage, startContainerd, writeContainerdFiles, type ContainerdLayout } from '../host/node-setup/containerd.ts';
 import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
-import { inNetns, isOurs, killDaemon, stopDaemon } from './process.ts';
+import { inNetns, isOurs, killDaemon, stopDaemon } from '../host/process/process.ts';
 import { namespaceNames, sandboxAddresses, sandboxCgroupRoot, sandboxImages, type SandboxImage } from './names.ts';
 import { killServer, restartServer, startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
 import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
-import { startDaemon } from './process.ts';
+import { startDaemon } from '../host/process/process.ts';
 
 export interface SandboxNodeRecord {
   index: number;
