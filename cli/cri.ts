@@ -11,7 +11,7 @@ import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import type { CriContext, CriGlobalArgs } from './cri-context.ts';
+import type { CriContext, CriGlobalArgs } from '../cri/commands/context.ts';
 import { CliError, ExitCode } from './exit.ts';
 
 type Args = CriGlobalArgs & Record<string, unknown>;
@@ -28,11 +28,15 @@ function act<A>(run: (ctx: CriContext, args: A) => Promise<void | number>) {
       if (err.code === 'EPIPE') process.exit(0);
       throw err;
     });
-    const { withRuntime } = await import('./cri-context.ts');
-    await withRuntime(args, async (ctx) => {
-      const code = await run(ctx, args as unknown as A);
-      if (typeof code === 'number') process.exitCode = code;
-    });
+    const [{ withRuntime }, { cliErrorFrom }] = await Promise.all([import('../cri/commands/context.ts'), import('./cri-failure.ts')]);
+    try {
+      await withRuntime(args, async (ctx) => {
+        const code = await run(ctx, args as unknown as A);
+        if (typeof code === 'number') process.exitCode = code;
+      });
+    } catch (err) {
+      throw cliErrorFrom(err);
+    }
   };
 }
 
@@ -83,13 +87,13 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
     command: 'version',
     describe: 'Runtime name and versions, and the CRI version it speaks',
     builder: (y) => output(y) as never,
-    handler: act((ctx, a: { output: 'table' }) => import('./cri-inspect.ts').then((m) => m.version(ctx, a))),
+    handler: act((ctx, a: { output: 'table' }) => Promise.all([import('../cri/commands/inspect.ts'), import('./version.ts')]).then(([m, { bosunVersion }]) => m.version(ctx, { ...a, clientVersion: bosunVersion }))),
   },
   {
     command: 'info',
     describe: "The runtime's status, conditions and configuration",
     builder: (y) => output(y, 'json') as never,
-    handler: act((ctx, a: { output: 'json' }) => import('./cri-inspect.ts').then((m) => m.info(ctx, a))),
+    handler: act((ctx, a: { output: 'json' }) => import('../cri/commands/inspect.ts').then((m) => m.info(ctx, a))),
   },
   {
     command: 'ps',
@@ -99,13 +103,13 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers, not only running ones' })
         .option('pod', { alias: 'p', type: 'string', describe: 'Only containers of this pod (ID or prefix)' })
         .option('image', { type: 'string', describe: 'Only containers of this image (reference or ID prefix)' }) as never,
-    handler: act((ctx, a) => import('./cri-list.ts').then((m) => m.ps(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/list.ts').then((m) => m.ps(ctx, a as never))),
   },
   {
     command: 'pods',
     describe: 'List pod sandboxes',
     builder: (y) => listFilters(y) as never,
-    handler: act((ctx, a) => import('./cri-list.ts').then((m) => m.pods(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/list.ts').then((m) => m.pods(ctx, a as never))),
   },
   {
     command: 'images [ref]',
@@ -117,25 +121,25 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'Only print image IDs' })
         .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' })
         .option('digests', { type: 'boolean', default: false, describe: 'Show digests' }) as never,
-    handler: act((ctx, a) => import('./cri-list.ts').then((m) => m.images(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/list.ts').then((m) => m.images(ctx, a as never))),
   },
   {
     command: 'inspect <ids..>',
     describe: 'Status and runtime details of containers',
     builder: (y) => output(ids(y, 'Container'), 'json') as never,
-    handler: act((ctx, a) => import('./cri-inspect.ts').then((m) => m.inspect(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/inspect.ts').then((m) => m.inspect(ctx, a as never))),
   },
   {
     command: 'inspectp <ids..>',
     describe: 'Status and runtime details of pods',
     builder: (y) => output(ids(y, 'Pod'), 'json') as never,
-    handler: act((ctx, a) => import('./cri-inspect.ts').then((m) => m.inspectp(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/inspect.ts').then((m) => m.inspectp(ctx, a as never))),
   },
   {
     command: 'inspecti <ids..>',
     describe: 'Status and details of images (by reference, ID or ID prefix)',
     builder: (y) => output(ids(y, 'Image'), 'json') as never,
-    handler: act((ctx, a) => import('./cri-inspect.ts').then((m) => m.inspecti(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/inspect.ts').then((m) => m.inspecti(ctx, a as never))),
   },
   {
     command: 'logs <container>',
@@ -147,7 +151,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('tail', { type: 'number', default: -1, describe: 'Only the last N lines' })
         .option('since', { type: 'string', describe: 'Only lines since a duration ago (30s, 5m, 1h) or an RFC 3339 time' })
         .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Show the time of each line' }) as never,
-    handler: act((ctx, a) => import('./cri-logs.ts').then((m) => m.logs(ctx, a as never, untilInterrupted()))),
+    handler: act((ctx, a) => import('../cri/commands/logs.ts').then((m) => m.logs(ctx, a as never, untilInterrupted()))),
   },
   {
     command: 'exec <container> [cmd..]',
@@ -163,7 +167,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('sync', { alias: 's', type: 'boolean', default: false, describe: 'Run through ExecSync (no streaming)' })
         .option('exec-timeout', { type: 'number', default: 0, describe: 'With --sync: seconds before the runtime stops the command (0: none)' }) as never,
     handler: act((ctx, a: { cmd: string[]; '--'?: string[] }) =>
-      import('./cri-exec.ts').then((m) =>
+      import('../cri/commands/exec.ts').then((m) =>
         m.exec(ctx, { ...a, cmd: [...a.cmd, ...(a['--'] ?? [])] } as never, { stdin: process.stdin, stdout: process.stdout }),
       ),
     ),
@@ -176,7 +180,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .positional('container', { type: 'string', describe: 'Container ID or prefix' })
         .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin' })
         .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'The container runs in a terminal' }) as never,
-    handler: act((ctx, a) => import('./cri-exec.ts').then((m) => m.attach(ctx, a as never, { stdin: process.stdin, stdout: process.stdout }))),
+    handler: act((ctx, a) => import('../cri/commands/exec.ts').then((m) => m.attach(ctx, a as never, { stdin: process.stdin, stdout: process.stdout }))),
   },
   {
     command: 'port-forward <pod> <ports..>',
@@ -186,7 +190,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .positional('pod', { type: 'string', describe: 'Pod ID or prefix' })
         .positional('ports', { type: 'string', array: true, describe: 'PORT or LOCAL:REMOTE (LOCAL 0: any free port)' })
         .option('address', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' }) as never,
-    handler: act((ctx, a) => import('./cri-exec.ts').then((m) => m.portForward(ctx, a as never, untilInterrupted()))),
+    handler: act((ctx, a) => import('../cri/commands/exec.ts').then((m) => m.portForward(ctx, a as never, untilInterrupted()))),
   },
   {
     command: 'stats [ids..]',
@@ -198,7 +202,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
         .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Also stopped containers' })
         .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }) as never,
-    handler: act((ctx, a) => import('./cri-stats.ts').then((m) => m.stats(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/stats.ts').then((m) => m.stats(ctx, a as never))),
   },
   {
     command: 'statsp [ids..]',
@@ -208,7 +212,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value' })
         .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
         .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }) as never,
-    handler: act((ctx, a) => import('./cri-stats.ts').then((m) => m.statsp(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/stats.ts').then((m) => m.statsp(ctx, a as never))),
   },
   {
     command: 'pull <image>',
@@ -219,7 +223,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .option('creds', { type: 'string', describe: 'Registry credentials USERNAME:PASSWORD' })
         .option('auth', { type: 'string', describe: 'Registry auth as base64 USERNAME:PASSWORD' })
         .option('pod-config', { type: 'string', describe: 'Pull in the context of this pod config file' }) as never,
-    handler: act((ctx, a) => import('./cri-images.ts').then((m) => m.pull(ctx, a as never, { isTTY: process.stderr.isTTY === true }))),
+    handler: act((ctx, a) => import('../cri/commands/images.ts').then((m) => m.pull(ctx, a as never, { isTTY: process.stderr.isTTY === true }))),
   },
   {
     command: 'rmi [images..]',
@@ -229,7 +233,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .positional('images', { type: 'string', array: true, default: [] as string[] })
         .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all images' })
         .option('prune', { type: 'boolean', default: false, describe: 'Remove images no container uses' }) as never,
-    handler: act((ctx, a) => import('./cri-images.ts').then((m) => m.rmi(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/images.ts').then((m) => m.rmi(ctx, a as never))),
   },
   {
     command: 'runp <config>',
@@ -238,7 +242,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
       y
         .positional('config', { type: 'string', describe: 'Pod sandbox config file' })
         .option('runtime', { type: 'string', describe: 'Runtime handler (default: the runtime default)' }) as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.runp(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.runp(ctx, a as never))),
   },
   {
     command: 'create <pod> <container-config> <pod-config>',
@@ -249,26 +253,26 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
         .positional('container-config', { type: 'string' })
         .positional('pod-config', { type: 'string' })
         .option('no-pull', { type: 'boolean', default: false, describe: 'Do not pull a missing image' }) as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.create(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.create(ctx, a as never))),
   },
   {
     command: 'start <ids..>',
     describe: 'Start created containers',
     builder: (y) => ids(y, 'Container') as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.start(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.start(ctx, a as never))),
   },
   {
     command: 'stop [ids..]',
     describe: 'Stop running containers',
     builder: (y) =>
       ids(y, 'Container').option('timeout', { alias: 't', type: 'number', default: 0, describe: 'Seconds to wait before killing' }) as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.stop(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.stop(ctx, a as never))),
   },
   {
     command: 'stopp [ids..]',
     describe: 'Stop pods (and their containers)',
     builder: (y) => ids(y, 'Pod') as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.stopp(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.stopp(ctx, a as never))),
   },
   {
     command: 'rm [ids..]',
@@ -277,7 +281,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
       ids(y, 'Container')
         .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Stop running containers first' })
         .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all stopped containers (all with --force)' }) as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.rm(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.rm(ctx, a as never))),
   },
   {
     command: 'rmp [ids..]',
@@ -286,7 +290,7 @@ const subcommands: CommandModule<CriGlobalArgs, Args>[] = [
       ids(y, 'Pod')
         .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Stop ready pods first' })
         .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all stopped pods (all with --force)' }) as never,
-    handler: act((ctx, a) => import('./cri-lifecycle.ts').then((m) => m.rmp(ctx, a as never))),
+    handler: act((ctx, a) => import('../cri/commands/lifecycle.ts').then((m) => m.rmp(ctx, a as never))),
   },
 ];
 

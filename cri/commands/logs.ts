@@ -1,8 +1,8 @@
 /** `bosun cri logs`: reads the container's CRI log file directly, as the kubelet does. */
-import { readLog, parseSince } from '../cri/logfile.ts';
-import { CriNotFoundError } from '../cri/errors.ts';
-import { resolveContainerId } from './cri-inspect.ts';
-import { callOptions, usage, type CriContext } from './cri-context.ts';
+import { readLog, parseSince } from '../logfile.ts';
+import { CriNotFoundError } from '../errors.ts';
+import { resolveContainerId } from './inspect.ts';
+import { callOptions, usage, type CriContext } from './context.ts';
 
 export interface LogsArgs {
   container: string;

@@ -1,8 +1,8 @@
 /** `bosun cri exec`, `attach` and `port-forward`, through the runtime's streaming server. */
 import net from 'node:net';
-import { forwardConnection, runRemoteCommand, type TerminalSize } from '../cri/stream.ts';
-import { resolveContainerId, resolvePodId } from './cri-inspect.ts';
-import { callOptions, usage, type CriContext } from './cri-context.ts';
+import { forwardConnection, runRemoteCommand, type TerminalSize } from '../stream.ts';
+import { resolveContainerId, resolvePodId } from './inspect.ts';
+import { callOptions, usage, type CriContext } from './context.ts';
 
 export interface ExecArgs {
   container: string;

@@ -1,9 +1,9 @@
 /** `bosun cri runp|create|start|stop|stopp|rm|rmp`: crictl's lifecycle commands. Each prints the full IDs it acted on. */
 import { readFile } from 'node:fs/promises';
-import { parseContainerConfig, parsePodConfig } from '../cri/config-file.ts';
-import { resolveContainerId, resolvePodId } from './cri-inspect.ts';
-import { CliError } from './exit.ts';
-import { callOptions, usage, type CriContext } from './cri-context.ts';
+import { parseContainerConfig, parsePodConfig } from '../config-file.ts';
+import { resolveContainerId, resolvePodId } from './inspect.ts';
+import { CommandError } from './command-error.ts';
+import { callOptions, usage, type CriContext } from './context.ts';
 
 async function readConfigFile(path: string): Promise<string> {
   try {
@@ -72,7 +72,7 @@ export async function rm(ctx: CriContext, args: { ids: string[]; force: boolean;
   for (const id of ids) {
     const state = (await ctx.runtime.containerStatus(id, false, callOptions(ctx))).status?.state;
     if (state === 'CONTAINER_RUNNING') {
-      if (!args.force) throw new CliError(`container ${id.slice(0, 13)} is running: stop it first, or use --force`);
+      if (!args.force) throw new CommandError(`container ${id.slice(0, 13)} is running: stop it first, or use --force`);
       await ctx.runtime.stopContainer(id, 0);
     }
     await ctx.runtime.removeContainer(id);
@@ -92,7 +92,7 @@ export async function rmp(ctx: CriContext, args: { ids: string[]; force: boolean
   for (const id of ids) {
     const state = (await ctx.runtime.podSandboxStatus(id, false, callOptions(ctx))).status?.state;
     if (state === 'SANDBOX_READY') {
-      if (!args.force) throw new CliError(`pod ${id.slice(0, 13)} is ready: stop it first (bosun cri stopp), or use --force`);
+      if (!args.force) throw new CommandError(`pod ${id.slice(0, 13)} is ready: stop it first (bosun cri stopp), or use --force`);
       await ctx.runtime.stopPodSandbox(id);
     }
     await ctx.runtime.removePodSandbox(id);

@@ -1,11 +1,11 @@
 /** `bosun cri pull` and `rmi`. */
 import { readFile } from 'node:fs/promises';
-import { parsePodConfig } from '../cri/config-file.ts';
-import { CriNotFoundError } from '../cri/errors.ts';
-import { containerdRootFromInfo, ingestDir, renderProgressBar, scanIngest } from '../cri/pull-progress.ts';
-import type { AuthConfig, PodSandboxConfig } from '../cri/types.ts';
-import { resolveImageId } from './cri-inspect.ts';
-import { callOptions, usage, type CriContext } from './cri-context.ts';
+import { parsePodConfig } from '../config-file.ts';
+import { CriNotFoundError } from '../errors.ts';
+import { containerdRootFromInfo, ingestDir, renderProgressBar, scanIngest } from '../pull-progress.ts';
+import type { AuthConfig, PodSandboxConfig } from '../types.ts';
+import { resolveImageId } from './inspect.ts';
+import { callOptions, usage, type CriContext } from './context.ts';
 
 export interface PullArgs {
   image: string;

@@ -1,10 +1,10 @@
 /** `bosun cri stats` and `statsp`: resource use from two samples `--seconds` apart. */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseLabelPairs } from '../cri/listing.ts';
-import { containerStatsHeader, containerStatsRows, podStatsHeader, podStatsRows } from '../cri/stats.ts';
-import type { ContainerStatsFilter, PodSandboxStatsFilter } from '../cri/types.ts';
-import { resolveContainerId, resolvePodId } from './cri-inspect.ts';
-import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './cri-context.ts';
+import { parseLabelPairs } from '../listing.ts';
+import { containerStatsHeader, containerStatsRows, podStatsHeader, podStatsRows } from '../stats.ts';
+import type { ContainerStatsFilter, PodSandboxStatsFilter } from '../types.ts';
+import { resolveContainerId, resolvePodId } from './inspect.ts';
+import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './context.ts';
 
 export interface StatsArgs {
   ids: string[];

@@ -1,13 +1,13 @@
 /** `bosun cri version`, `info`, `inspect`, `inspectp`, `inspecti`. */
-import { CriNotFoundError } from '../cri/errors.ts';
-import { resolveId } from '../cri/resolve.ts';
-import { bosunVersion } from './version.ts';
-import { callOptions, parseInfo, printDocument, type CriContext, type OutputFormat } from './cri-context.ts';
+import { CriNotFoundError } from '../errors.ts';
+import { resolveId } from '../resolve.ts';
+import { callOptions, parseInfo, printDocument, type CriContext, type OutputFormat } from './context.ts';
 
-export async function version(ctx: CriContext, args: { output: OutputFormat }): Promise<void> {
+/** `clientVersion`: bosun's own version, shown with -o json|yaml as crictl shows its own. */
+export async function version(ctx: CriContext, args: { output: OutputFormat; clientVersion?: string }): Promise<void> {
   const v = await ctx.runtime.version(callOptions(ctx));
   if (args.output !== 'table') {
-    await printDocument(ctx, args.output, { version: v.version, runtimeName: v.runtimeName, runtimeVersion: v.runtimeVersion, runtimeApiVersion: v.runtimeApiVersion, clientVersion: bosunVersion });
+    await printDocument(ctx, args.output, { version: v.version, runtimeName: v.runtimeName, runtimeVersion: v.runtimeVersion, runtimeApiVersion: v.runtimeApiVersion, clientVersion: args.clientVersion });
     return;
   }
   ctx.out.write(

@@ -1,14 +1,14 @@
 /**
  * What every `bosun cri` subcommand shares: finding the runtime, one client per run, printing in
- * the chosen format, and turning CRI errors into the one line (and exit code) a user sees.
+ * the chosen format, and naming the runtime's real fault when a call fails.
  * Subcommand implementations take a CriContext, so tests can run them against the fake runtime.
  */
-import { CriClient } from '../cri/client.ts';
-import { resolveEndpoint } from '../cri/endpoint.ts';
-import { CriError } from '../cri/errors.ts';
-import { renderTable } from '../cri/format.ts';
-import type { CriRuntime } from '../cri/runtime.ts';
-import { CliError, ExitCode } from './exit.ts';
+import { CriClient } from '../client.ts';
+import { resolveEndpoint } from '../endpoint.ts';
+import { CriError } from '../errors.ts';
+import { renderTable } from '../format.ts';
+import type { CriRuntime } from '../runtime.ts';
+import { CommandError } from './command-error.ts';
 
 export interface CriGlobalArgs {
   'runtime-endpoint'?: string | undefined;
@@ -32,21 +32,13 @@ export interface CriContext {
 
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
-/** Which CRI errors are the user's input rather than the runtime's failure (exit 2). */
-const usageCodes = new Set(['CRI_BAD_ENDPOINT', 'CRI_INVALID_ARGUMENT']);
-
-export function cliErrorFrom(err: unknown): unknown {
-  if (err instanceof CriError) return new CliError(err.message, usageCodes.has(err.code) ? ExitCode.usage : ExitCode.failed);
-  return err;
-}
-
 /**
  * A runtime that answers Unimplemented to a basic call most likely speaks an older CRI (containerd
  * 1.5 and older only have v1alpha2); ask its version so the user reads that, not a method name.
  */
 export async function explainFailure(err: unknown, runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined): Promise<unknown> {
   if (!(err instanceof CriError) || err.code !== 'CRI_UNIMPLEMENTED' || !runtime) return err;
-  const { checkRuntimeVersion } = await import('../cri/version-check.ts');
+  const { checkRuntimeVersion } = await import('../version-check.ts');
   try {
     await checkRuntimeVersion(runtime);
   } catch (versionErr) {
@@ -65,7 +57,7 @@ export async function withRuntime(args: CriGlobalArgs, action: (ctx: CriContext)
     const timeoutMs = seconds !== undefined && seconds > 0 ? seconds * 1000 : resolved.timeoutMs;
     await action({ runtime, out: process.stdout, err: process.stderr, now: Date.now, timeoutMs });
   } catch (err) {
-    throw cliErrorFrom(await explainFailure(err, runtime));
+    throw await explainFailure(err, runtime);
   } finally {
     runtime?.close();
   }
@@ -76,8 +68,8 @@ export function callOptions(ctx: CriContext): { timeoutMs?: number } {
   return ctx.timeoutMs === undefined ? {} : { timeoutMs: ctx.timeoutMs };
 }
 
-export function usage(message: string): CliError {
-  return new CliError(message, ExitCode.usage);
+export function usage(message: string): CommandError {
+  return new CommandError(message, 2);
 }
 
 /** Prints `data` as JSON or YAML, or the table that `table()` builds. */

@@ -12,10 +12,10 @@ import {
   parsePodState,
   podHeader,
   podRows,
-} from '../cri/listing.ts';
-import { resolveId } from '../cri/resolve.ts';
-import type { ContainerFilter, ContainerState, PodSandbox, PodSandboxFilter } from '../cri/types.ts';
-import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './cri-context.ts';
+} from '../listing.ts';
+import { resolveId } from '../resolve.ts';
+import type { ContainerFilter, ContainerState, PodSandbox, PodSandboxFilter } from '../types.ts';
+import { callOptions, printAs, usage, type CriContext, type OutputFormat } from './context.ts';
 
 export interface ListArgs {
   output: OutputFormat;
