@@ -7,7 +7,7 @@ import { bosunConflistName } from '../reset/cni-cleanup.ts';
 export const bosunNetworkName = 'bosun';
 
 export function writeCniConflist(confDir: string, ipamDataDir: string, podCIDR: string): string {
-  const text = renderCniConfig({ layout: { cniDataDir: ipamDataDir } as never, sandboxImage: '', podCIDR, networkName: bosunNetworkName });
+  const text = renderCniConfig({ layout: { cniDataDir: ipamDataDir }, podCIDR, networkName: bosunNetworkName });
   mkdirSync(confDir, { recursive: true });
   mkdirSync(ipamDataDir, { recursive: true });
   const path = join(confDir, bosunConflistName);

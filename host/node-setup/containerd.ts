@@ -79,7 +79,7 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 }
 
 /** bridge + host-local + portmap, the node's podCIDR as the subnet, IPAM state in the node's folder. */
-export function renderCniConfig(s: ContainerdSettings): string {
+export function renderCniConfig(s: Pick<ContainerdSettings, 'podCIDR' | 'networkName'> & { layout: Pick<ContainerdLayout, 'cniDataDir'> }): string {
   return `${JSON.stringify({
     cniVersion: '0.4.0',
     name: s.networkName,
@@ -112,7 +112,7 @@ export function writeContainerdFiles(s: ContainerdSettings): void {
 }
 
 /** Starts containerd in the namespace, waits until it answers on its socket, returns its PID. */
-export async function startContainerd(netns: string | undefined, layout: ContainerdLayout): Promise<number> {
+export async function startContainerd(netns: string | undefined, layout: Pick<ContainerdLayout, 'config' | 'socket' | 'log'>): Promise<number> {
   const pid = startDaemon({ argv: ['containerd', '--config', layout.config], netns, log: layout.log });
   await waitFor(async () => {
     if (!isOurs(pid, layout.config)) throw new Error(`containerd exited before it was ready; see ${layout.log}`);
@@ -128,7 +128,7 @@ export function containerdMarker(layout: ContainerdLayout): string {
   return layout.config;
 }
 
-export async function importImage(layout: ContainerdLayout, archivePath: string): Promise<void> {
+export async function importImage(layout: Pick<ContainerdLayout, 'socket'>, archivePath: string): Promise<void> {
   const result = await run(['ctr', '--address', layout.socket, '-n', 'k8s.io', 'images', 'import', archivePath], { timeoutMs: 60_000 });
   if (result.code !== 0) {
     throw new Error(`ctr images import ${archivePath} failed: ${(result.stderr || result.stdout).trim()}`);
