@@ -10,9 +10,10 @@
 import { enableCompileCache } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { Argv, CommandModule, PositionalOptions } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
 import type { CriContext, CriGlobalArgs, OutputFormat } from '../cri/commands/context.ts';
 import { CliError, ExitCode } from './exit.ts';
+import { afterDashes, requiredPositional } from './typed-args.ts';
 
 /** Runs a subcommand's implementation with a runtime connected as `args` say. */
 async function act(args: CriGlobalArgs, run: (ctx: CriContext) => Promise<void | number>): Promise<void> {
@@ -74,22 +75,6 @@ function commandAfterDashes(argv: Record<string, unknown>): true {
     throw new CliError('put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]', ExitCode.usage);
   }
   return true;
-}
-
-/**
- * A positional that the command string marks required (`<name>` or `<name..>`): yargs refuses the
- * command line without it before any handler runs, which its types cannot see from the string.
- */
-function required<T, K extends string>(y: Argv<T>, key: K, options: PositionalOptions & { type: 'string'; array?: false }): Argv<Omit<T, K> & { [k in K]: string }>;
-function required<T, K extends string>(y: Argv<T>, key: K, options: PositionalOptions & { type: 'string'; array: true }): Argv<Omit<T, K> & { [k in K]: string[] }>;
-function required<T, K extends string>(y: Argv<T>, key: K, options: PositionalOptions): Argv<unknown> {
-  return y.positional(key, options);
-}
-
-/** What came after `--` (yargs' populate-- puts it beside the arguments, outside their types). */
-function afterDashes(args: object): string[] {
-  const rest: unknown = (args as { '--'?: unknown })['--'];
-  return Array.isArray(rest) ? rest.map(String) : [];
 }
 
 const ids = <T>(y: Argv<T>, what: string) => y.positional('ids', { type: 'string', array: true, default: [] as string[], describe: `${what} IDs or ID prefixes` });
@@ -160,7 +145,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'logs <container>',
     describe: "Print a container's log (read from its CRI log file)",
     builder: (y) =>
-      required(y, 'container', { type: 'string', describe: 'Container ID or prefix' })
+      requiredPositional(y, 'container', { type: 'string', describe: 'Container ID or prefix' })
         .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new lines until the container stops' })
         .option('tail', { type: 'number', default: -1, describe: 'Only the last N lines' })
         .option('since', { type: 'string', describe: 'Only lines since a duration ago (30s, 5m, 1h) or an RFC 3339 time' })
@@ -171,7 +156,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'exec <container> [cmd..]',
     describe: 'Run a command in a container: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]',
     builder: (y) =>
-      required(y.parserConfiguration({ 'populate--': true }).check(commandAfterDashes), 'container', { type: 'string', describe: 'Container ID or prefix' })
+      requiredPositional(y.parserConfiguration({ 'populate--': true }).check(commandAfterDashes), 'container', { type: 'string', describe: 'Container ID or prefix' })
         .positional('cmd', { type: 'string', array: true, default: [] as string[], describe: 'Command and arguments' })
         .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin to the command' })
         .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Run the command in a terminal' })
@@ -187,7 +172,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'attach <container>',
     describe: "Attach to a running container's main process",
     builder: (y) =>
-      required(y, 'container', { type: 'string', describe: 'Container ID or prefix' })
+      requiredPositional(y, 'container', { type: 'string', describe: 'Container ID or prefix' })
         .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin' })
         .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'The container runs in a terminal' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/exec.ts').then((m) => m.attach(ctx, a, { stdin: process.stdin, stdout: process.stdout }))),
@@ -196,7 +181,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'port-forward <pod> <ports..>',
     describe: 'Forward local ports to a pod: bosun cri port-forward POD [LOCAL:]REMOTE...',
     builder: (y) =>
-      required(required(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'ports', { type: 'string', array: true, describe: 'PORT or LOCAL:REMOTE (LOCAL 0: any free port)' })
+      requiredPositional(requiredPositional(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'ports', { type: 'string', array: true, describe: 'PORT or LOCAL:REMOTE (LOCAL 0: any free port)' })
         .option('address', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/exec.ts').then((m) => m.portForward(ctx, a, untilInterrupted()))),
   }),
@@ -226,7 +211,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'pull <image>',
     describe: 'Pull an image (a progress bar on a terminal, plain lines otherwise)',
     builder: (y) =>
-      required(y, 'image', { type: 'string', describe: 'Image reference' })
+      requiredPositional(y, 'image', { type: 'string', describe: 'Image reference' })
         .option('creds', { type: 'string', describe: 'Registry credentials USERNAME:PASSWORD' })
         .option('auth', { type: 'string', describe: 'Registry auth as base64 USERNAME:PASSWORD' })
         .option('pod-config', { type: 'string', describe: 'Pull in the context of this pod config file' }),
@@ -246,7 +231,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'runp <config>',
     describe: 'Run a pod sandbox from a JSON or YAML config file; prints its ID',
     builder: (y) =>
-      required(y, 'config', { type: 'string', describe: 'Pod sandbox config file' })
+      requiredPositional(y, 'config', { type: 'string', describe: 'Pod sandbox config file' })
         .option('runtime', { type: 'string', describe: 'Runtime handler (default: the runtime default)' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.runp(ctx, a))),
   }),
@@ -254,7 +239,7 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'create <pod> <container-config> <pod-config>',
     describe: 'Create a container in a pod from config files; prints its ID',
     builder: (y) =>
-      required(required(required(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'container-config', { type: 'string' }), 'pod-config', { type: 'string' })
+      requiredPositional(requiredPositional(requiredPositional(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'container-config', { type: 'string' }), 'pod-config', { type: 'string' })
         .option('no-pull', { type: 'boolean', default: false, describe: 'Do not pull a missing image' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.create(ctx, a))),
   }),

@@ -32,7 +32,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
     .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
     .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d', describe: "Where bosun's CNI configuration (10-bosun.conflist) is" })
     .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs are' })
-    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }) as never,
+    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }),
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun reset needs root (it stops daemons, removes pods and iptables rules)');
     const paths = nodePathsFrom(args);

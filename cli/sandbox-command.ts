@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { CliError, ExitCode } from './exit.ts';
+import { afterDashes, requiredPositional } from './typed-args.ts';
 
 interface Common {
   name: string;
@@ -48,7 +49,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
   builder: (y) => common(y)
     .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
     .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for each node agent (repeatable)' }) as never,
+    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for each node agent (repeatable)' }),
   handler: async (args) => {
     requireRoot();
     checkName(args.name);
@@ -83,7 +84,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
 const down: CommandModule<object, Common> = {
   command: 'down',
   describe: 'Remove a sandbox and everything it created',
-  builder: (y) => common(y) as never,
+  builder: (y) => common(y),
   handler: async (args) => {
     requireRoot();
     checkName(args.name);
@@ -100,7 +101,7 @@ const down: CommandModule<object, Common> = {
 const status: CommandModule<object, Common & { output: string }> = {
   command: 'status',
   describe: 'Show a sandbox: nodes, addresses, what runs',
-  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }) as never,
+  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }),
   handler: async (args) => {
     const sandbox = await load(args);
     const { isOurs } = await import('../host/process/process.ts');
@@ -130,7 +131,7 @@ const status: CommandModule<object, Common & { output: string }> = {
 const kubeconfig: CommandModule<object, Common> = {
   command: 'kubeconfig',
   describe: "Print the path of a sandbox's kubeconfig",
-  builder: (y) => common(y) as never,
+  builder: (y) => common(y),
   handler: async (args) => {
     const sandbox = await load(args);
     if (!sandbox.record.controlPlane) throw new CliError(`sandbox '${args.name}' has no control plane`);
@@ -138,16 +139,15 @@ const kubeconfig: CommandModule<object, Common> = {
   },
 };
 
-const exec: CommandModule<object, Common & { node: string; command?: string[]; '--'?: string[] }> = {
+const exec: CommandModule<object, Common & { node: string; command: string[] | undefined }> = {
   command: 'exec <node> [command..]',
   describe: "Run a command inside a node's network namespace, with the environment pointing at its runtime",
-  builder: (y) => common(y)
-    .positional('node', { type: 'string', describe: 'node-1, node-2, ...' })
+  builder: (y) => requiredPositional(common(y), 'node', { type: 'string', describe: 'node-1, node-2, ...' })
     .positional('command', { type: 'string', array: true })
     .parserConfiguration({ 'populate--': true })
-    .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers") as never,
+    .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers"),
   handler: async (args) => {
-    const argv = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
+    const argv = [...(args.command ?? []), ...afterDashes(args)].map(String);
     if (argv.length === 0) throw new CliError('name the command to run, after --: bosun sandbox exec node-1 -- ip addr', ExitCode.usage);
     const sandbox = await load(args);
     const node = sandbox.node(args.node);

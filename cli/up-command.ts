@@ -36,7 +36,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go' })
     .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], describe: "Must match containerd's (default: chosen from the host)" })
     .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' }) as never,
+    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' }),
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun up needs root (the agent runs pods and programs iptables)');
     const port = args['secure-port'];
