@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption, requiredListOption } from './list-flag.ts';
+import { requiredPositional } from './typed-args.ts';
 
 interface JoinArgs {
   server: string;
@@ -27,8 +28,7 @@ interface JoinArgs {
 export const joinCommand: CommandModule<object, JoinArgs> = {
   command: 'join <server>',
   describe: 'Join this machine to a cluster as a node',
-  builder: (y) => y
-    .positional('server', { type: 'string', describe: 'The API server, https://host:port' })
+  builder: (y) => requiredPositional(y, 'server', { type: 'string', describe: 'The API server, https://host:port' })
     .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
     .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
     .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
@@ -39,7 +39,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' })
     .option('log-dir', { type: 'string', default: '/var/log/bosun', describe: "Where a detached agent's log goes (without systemd)" })
     .option('run-dir', { type: 'string', default: '/run/bosun', describe: "Where a detached agent's PID file goes (without systemd)" })
-    .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', '') as never,
+    .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', ''),
   handler: async (args) => {
     const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
     const token = parseBootstrapToken(args.token);

@@ -169,18 +169,19 @@ const exec: CommandModule<object, Common & { node: string; command: string[] | u
 };
 
 type Component = 'containerd' | 'agent';
-const componentOption = <T>(y: Argv<T>) => y.option('component', { type: 'string', choices: ['containerd', 'agent'], default: 'agent', describe: 'Which part of the node' });
+const componentOption = <T>(y: Argv<T>) => y.option('component', { type: 'string', choices: ['containerd', 'agent'] as const, default: 'agent' as Component, describe: 'Which part of the node' });
 
-function faultCommand(command: string, describe: string, act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>, withComponent: boolean): CommandModule<object, Common & { node: string; component: Component }> {
+function faultCommand(command: string, describe: string, act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>, withComponent: boolean): CommandModule<object, Common & { node: string; component?: Component }> {
   return {
     command: `${command} <node>`,
     describe,
-    builder: (y) => (withComponent ? componentOption(common(y)) : common(y)).positional('node', { type: 'string' }) as never,
+    builder: (y) => requiredPositional<Common & { component?: Component }, 'node'>(withComponent ? componentOption(common(y)) : common(y), 'node', { type: 'string' }),
     handler: async (args) => {
       requireRoot();
       const sandbox = await load(args);
       sandbox.node(args.node); // says which nodes exist when this one does not
-      await act(sandbox, args.node, args.component);
+      // --component exists (default agent) only where withComponent; the others ignore it
+      await act(sandbox, args.node, args.component ?? 'agent');
     },
   };
 }
