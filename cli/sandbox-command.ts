@@ -6,7 +6,6 @@
 import type { Argv, CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { CliError, ExitCode } from './exit.ts';
 import { afterDashes, requiredPositional } from './typed-args.ts';
 
@@ -150,20 +149,8 @@ const exec: CommandModule<object, Common & { node: string; command: string[] | u
     const argv = [...(args.command ?? []), ...afterDashes(args)].map(String);
     if (argv.length === 0) throw new CliError('name the command to run, after --: bosun sandbox exec node-1 -- ip addr', ExitCode.usage);
     const sandbox = await load(args);
-    const node = sandbox.node(args.node);
-    const socket = node.layout.socket;
-    const env: Record<string, string> = {
-      ...process.env as Record<string, string>,
-      CONTAINER_RUNTIME_ENDPOINT: `unix://${socket}`,
-      CONTAINERD_ADDRESS: socket,
-      CONTAINERD_NAMESPACE: 'k8s.io',
-    };
-    if (sandbox.record.controlPlane) env.KUBECONFIG = sandbox.record.controlPlane.nodeKubeconfig;
-    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, '--', ...argv], { stdio: 'inherit', env });
-    const code = await new Promise<number>((resolve) => {
-      child.on('error', () => resolve(127));
-      child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
-    });
+    const { runInNode } = await import('../sandbox/node-exec.ts');
+    const code = await runInNode(sandbox, args.node, argv);
     process.exitCode = code;
   },
 };
