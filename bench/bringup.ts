@@ -12,11 +12,11 @@ import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../cli/sandbox/run.ts';
-import { waitFor } from '../cli/sandbox/wait.ts';
-import { Sandbox } from '../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../cli/sandbox/names.ts';
-import { joinNode, sandboxJoinToken } from '../cli/sandbox/agents.ts';
+import { run } from '../host/process/run.ts';
+import { waitFor } from '../host/process/wait.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { sandboxRoots } from '../sandbox/names.ts';
+import { joinNode, sandboxJoinToken } from '../sandbox/agents.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const rounds = values.quick ? 1 : 3;

@@ -15,9 +15,9 @@ import { parseArgs } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { Sandbox } from '../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../cli/sandbox/names.ts';
-import { waitFor } from '../cli/sandbox/wait.ts';
+import { Sandbox } from '../sandbox/sandbox.ts';
+import { sandboxRoots } from '../sandbox/names.ts';
+import { waitFor } from '../host/process/wait.ts';
 import { runSoak, soakSummary } from './soak/runner.ts';
 
 const { values } = parseArgs({

@@ -102,7 +102,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
       .option('cgroups-per-qos', { type: 'boolean', default: true, describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does' })
       .option('cgroup-root', { type: 'string', default: '/', describe: 'The cgroup under which the kubepods hierarchy is made' })
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }) as never,
+      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }),
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
     const [{ Agent }, { AgentStartError }, flags, { pino }, { installProcessGuard }] = await Promise.all([

@@ -23,7 +23,7 @@ export interface HousekeepingArgs {
   'eviction-pressure-transition-period': string;
 }
 
-export function housekeepingOptions<T>(y: Argv<T>): Argv<T> {
+export function housekeepingOptions<T>(y: Argv<T>): Argv<T & HousekeepingArgs> {
   return y
     .option('container-log-max-size', { type: 'string', default: '10Mi', describe: 'Rotate a container\'s log file when it reaches this size' })
     .option('container-log-max-files', { type: 'number', default: 5, describe: 'Log files kept per container, the live one included (older ones gzip-compressed)' })

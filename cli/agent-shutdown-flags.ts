@@ -13,7 +13,7 @@ export interface ShutdownArgs {
   'shutdown-grace-period-critical-pods': string;
 }
 
-export function shutdownOptions<T>(y: Argv<T>): Argv<T> {
+export function shutdownOptions<T>(y: Argv<T>): Argv<T & ShutdownArgs> {
   return y
     .option('shutdown-grace-period', { type: 'string', default: '0s', describe: 'How long the node delays its shutdown to stop pods (needs systemd-logind); 0s: graceful node shutdown off' })
     .option('shutdown-grace-period-critical-pods', { type: 'string', default: '0s', describe: 'The part of --shutdown-grace-period kept for critical pods, stopped after all others' });

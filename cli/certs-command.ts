@@ -7,6 +7,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
+import { requiredPositional } from './typed-args.ts';
 
 interface Common {
   'data-dir': string;
@@ -22,7 +23,7 @@ function common<T>(y: Argv<T>): Argv<T & Common> {
 const checkExpiration: CommandModule<object, Common & { output: string }> = {
   command: 'check-expiration',
   describe: "Print when the control plane's certificates and its CA expire",
-  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['text', 'json', 'yaml'], default: 'text' }) as never,
+  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['text', 'json', 'yaml'], default: 'text' }),
   handler: async (args) => {
     const { observeExpirations, renderExpirationReport } = await import('../controlplane/pki/expiration-report.ts');
     const report = observeExpirations(args['data-dir']);
@@ -49,9 +50,8 @@ const renew: CommandModule<object, Common & { name: string; 'config-dir': string
   command: 'renew <name>',
   describe: "Issue a control-plane certificate again now: admin.kubeconfig, apiserver, apiserver-kubelet-client, or all",
   builder: (y) =>
-    common(y)
-      .positional('name', { type: 'string', describe: 'admin.kubeconfig, apiserver, apiserver-kubelet-client, or all' })
-      .option('config-dir', { type: 'string', default: defaultConfigDir, describe: 'Where bosun init put its copy of admin.kubeconfig (rewritten too when it is there)' }) as never,
+    requiredPositional(common(y), 'name', { type: 'string', describe: 'admin.kubeconfig, apiserver, apiserver-kubelet-client, or all' })
+      .option('config-dir', { type: 'string', default: defaultConfigDir, describe: 'Where bosun init put its copy of admin.kubeconfig (rewritten too when it is there)' }),
   handler: async (args) => {
     const [{ renewOnDisk, RenewalRefusedError }, { certificateNames, controlPlaneCertificates }, { expiryText }, { rewriteKubeconfig }, { existsSync }, { join }] = await Promise.all([
       import('../controlplane/pki/renew-on-disk.ts'),

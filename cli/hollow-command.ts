@@ -8,6 +8,7 @@
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { requiredListOption } from './list-flag.ts';
+import { requiredPositional } from './typed-args.ts';
 import { bosunVersion } from './version.ts';
 
 interface HollowArgs {
@@ -28,8 +29,7 @@ interface HollowArgs {
 export const hollowCommand: CommandModule<object, HollowArgs> = {
   command: 'hollow <server>',
   describe: 'Run many hollow nodes (real agent, fake runtime) in one process, for scale tests',
-  builder: (y) => y
-    .positional('server', { type: 'string', describe: 'The API server, https://host:port' })
+  builder: (y) => requiredPositional(y, 'server', { type: 'string', describe: 'The API server, https://host:port' })
     .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
     .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
     .option('nodes', { type: 'number', default: 10, describe: 'How many hollow nodes' })
@@ -40,10 +40,10 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
     .option('pod-resync-seconds', { type: 'number', default: 60, describe: 'Pod resync period (the kubelet\'s syncFrequency; a fake runtime has no exits to notice)' })
     .option('data-dir', { type: 'string', describe: 'Where the nodes\' kubeconfigs go (default: a temporary folder, removed at exit)' })
     .option('progress-seconds', { type: 'number', default: 5, describe: 'How often a progress line is printed' })
-    .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error'] }) as never,
+    .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error'] }),
   handler: async (args) => {
     const [{ parseBootstrapToken, parseCaCertHash }, { HollowFleet }, { pino }, fs, os, path] = await Promise.all([
-      import('../kube/bootstrap.ts'), import('./hollow/hollow-fleet.ts'), import('pino'), import('node:fs'), import('node:os'), import('node:path'),
+      import('../kube/bootstrap.ts'), import('../sandbox/hollow/hollow-fleet.ts'), import('pino'), import('node:fs'), import('node:os'), import('node:path'),
     ]);
     const token = parseBootstrapToken(args.token);
     if (!token) throw new CliError('--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)', ExitCode.usage);

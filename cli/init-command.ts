@@ -5,9 +5,9 @@
  */
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
-import { advertiseAddress } from './init/advertise-address.ts';
+import { advertiseAddress } from './advertise-address.ts';
 import { parseDurationSeconds } from './duration.ts';
-import { nodePathOptions, nodePathsFrom, type NodePathArgs } from './init/node-paths.ts';
+import { nodePathOptions, nodePathsFrom, type NodePathArgs } from '../host/init/node-paths.ts';
 
 interface InitArgs extends NodePathArgs {
   'advertise-address': string | undefined;
@@ -28,9 +28,9 @@ export const initCommand: CommandModule<object, InitArgs> = {
     .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
     .option('token-ttl', { type: 'string', default: '24h', describe: 'Lifetime of the bootstrap token in the join command' })
     .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('pod-security', { type: 'string', choices: ['privileged', 'baseline', 'restricted'], describe: 'Pod Security level enforced in every namespace without its own labels (kube-system stays exempt); default: privileged enforced, baseline warned and audited' })
+    .option('pod-security', { type: 'string', choices: ['privileged', 'baseline', 'restricted'] as const, describe: 'Pod Security level enforced in every namespace without its own labels (kube-system stays exempt); default: privileged enforced, baseline warned and audited' })
     .example('$0 init --pod-security restricted', 'refuse pods that do not meet the restricted Pod Security Standard')
-    .example('$0 init', 'then run the printed bosun join command on each node') as never,
+    .example('$0 init', 'then run the printed bosun join command on each node'),
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun init needs root (it runs the server as a daemon and writes under /etc/bosun)');
     const port = args['secure-port'];
@@ -38,7 +38,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
     const ttl = parseDurationSeconds(args['token-ttl']);
     if (ttl === undefined) throw new CliError(`--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`, ExitCode.usage);
     const advertise = await advertiseAddress(args['advertise-address']);
-    const { initCluster } = await import('./init/init-cluster.ts');
+    const { initCluster } = await import('../host/init/init-cluster.ts');
     const { podSecurityDefaultForLevel } = await import('../controlplane/admission/pod-security/config.ts');
     const podSecurity = args['pod-security'] === undefined ? [] : [`--pod-security-default=${podSecurityDefaultForLevel(args['pod-security'])}`];
     let result;

@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption, requiredListOption } from './list-flag.ts';
+import { requiredPositional } from './typed-args.ts';
 
 interface JoinArgs {
   server: string;
@@ -27,8 +28,7 @@ interface JoinArgs {
 export const joinCommand: CommandModule<object, JoinArgs> = {
   command: 'join <server>',
   describe: 'Join this machine to a cluster as a node',
-  builder: (y) => y
-    .positional('server', { type: 'string', describe: 'The API server, https://host:port' })
+  builder: (y) => requiredPositional(y, 'server', { type: 'string', describe: 'The API server, https://host:port' })
     .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
     .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
     .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
@@ -39,7 +39,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' })
     .option('log-dir', { type: 'string', default: '/var/log/bosun', describe: "Where a detached agent's log goes (without systemd)" })
     .option('run-dir', { type: 'string', default: '/run/bosun', describe: "Where a detached agent's PID file goes (without systemd)" })
-    .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', '') as never,
+    .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', ''),
   handler: async (args) => {
     const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
     const token = parseBootstrapToken(args.token);
@@ -60,8 +60,8 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     const kubeconfigPath = join(args['config-dir'], 'agent.kubeconfig');
 
     const [{ observe, judge, judgeClock, ignoredPreflightChecks }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
-      import('./join/preflight.ts'), import('./join/discovery.ts'), import('./join/tls-bootstrap.ts'), import('./join/errors.ts'),
-      import('../cri/client.ts'), import('./join/runtime-probe.ts'),
+      import('../host/join/preflight.ts'), import('../host/join/discovery.ts'), import('../host/join/tls-bootstrap.ts'), import('../host/join/errors.ts'),
+      import('../cri/client.ts'), import('../host/join/runtime-probe.ts'),
     ]);
     const fail = (message: string): never => { throw new CliError(message); };
     let ignore: Set<string>;
@@ -92,7 +92,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       if (clock.length > 0) fail(`preflight: ${clock.map((f) => f.message).join('; ')}`);
       process.stderr.write(`[join] ${server.origin} verified: CA ${cluster.caHash}, token ${token.id}\n`);
       const credentials = await requestNodeCertificate(server.origin, cluster.caPem, args.token, nodeName);
-      const { writeAgentKubeconfig } = await import('./join/write-kubeconfig.ts');
+      const { writeAgentKubeconfig } = await import('../host/join/write-kubeconfig.ts');
       writeAgentKubeconfig(kubeconfigPath, { server: server.origin, caPem: cluster.caPem, nodeName, ...credentials });
       process.stderr.write(`[join] node ${nodeName}: client certificate issued, ${kubeconfigPath} written\n`);
     } catch (err) {
@@ -103,7 +103,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       process.stderr.write(`[join] not starting the agent (--no-start); start it with: bosun agent --kubeconfig ${kubeconfigPath} --node-name ${nodeName}\n`);
       return;
     }
-    const { startAgent } = await import('./join/start-agent.ts');
+    const { startAgent } = await import('../host/join/start-agent.ts');
     await startAgent({ kubeconfigPath, nodeName, runtimeEndpoint: endpoint, extraArgs: args['agent-arg'].map(String), logDir: args['log-dir'], runDir: args['run-dir'] });
   },
 };

@@ -6,6 +6,9 @@
  */
 import type { Options } from 'yargs';
 
+/** A list flag's yargs options, typed so that a builder knows the handler gets a list. */
+type ListOption = Options & { type: 'string'; describe: string; coerce: typeof listItems };
+
 /** The items of a list flag's value (one string, or one per repetition); blanks dropped. */
 export function listItems(value: unknown): string[] {
   const values = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
@@ -16,11 +19,11 @@ export function listItems(value: unknown): string[] {
  * A yargs option for a list flag. Not a yargs array: that one would also swallow the words after
  * it (`--tls-san a b` taking b), which upstream's parsers do not.
  */
-export function listOption(describe: string, defaults: readonly string[] = []): Options {
+export function listOption(describe: string, defaults: readonly string[] = []): ListOption & { default: string[] } {
   return { type: 'string', default: [...defaults], describe: `${describe} (comma-separated, repeatable)`, coerce: listItems };
 }
 
 /** A list flag that must be given at least once (no default, or yargs would count it as given). */
-export function requiredListOption(describe: string): Options {
+export function requiredListOption(describe: string): ListOption & { demandOption: true } {
   return { type: 'string', demandOption: true, describe: `${describe} (comma-separated, repeatable)`, coerce: listItems };
 }

@@ -5,18 +5,9 @@
  * driver, and this node's pod subnet once the control plane has given it one.
  */
 import type { CommandModule } from 'yargs';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { CliError, ExitCode } from './exit.ts';
 
-function writeAtomically(path: string, text: string | Buffer): void {
-  mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
-}
-
-
-const containerdConfig: CommandModule<object, { config: string; root: string; state: string; socket: string; 'cni-conf-dir': string; 'cgroup-driver': string }> = {
+const containerdConfig: CommandModule<object, { config: string; root: string; state: string; socket: string; 'cni-conf-dir': string; 'cgroup-driver': 'cgroupfs' | 'systemd' }> = {
   command: 'containerd-config',
   describe: "Write containerd's configuration for bosun (CRI, local pause image, CNI folders, cgroup driver)",
   builder: (y) => y
@@ -25,22 +16,10 @@ const containerdConfig: CommandModule<object, { config: string; root: string; st
     .option('state', { type: 'string', default: '/run/containerd' })
     .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
     .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
-    .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], default: 'cgroupfs' }) as never,
+    .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'] as const, default: 'cgroupfs' as const }),
   handler: async (args) => {
-    const [{ renderContainerdConfig }, { pauseImageReference }] = await Promise.all([import('./sandbox/containerd.ts'), import('../agent/oci/local-images.ts')]);
-    const confDir = dirname(args.config);
-    const text = renderContainerdConfig({
-      layout: {
-        dir: confDir, root: args.root, state: args.state, socket: args.socket, config: args.config,
-        cniConfDir: args['cni-conf-dir'], cniDataDir: '', registryConfigDir: join(confDir, 'certs.d'), log: '',
-      },
-      sandboxImage: pauseImageReference,
-      podCIDR: '',
-      networkName: 'bosun',
-      cgroupDriver: args['cgroup-driver'] as 'cgroupfs' | 'systemd',
-    });
-    for (const dir of [args.root, args.state, args['cni-conf-dir'], join(confDir, 'certs.d')]) mkdirSync(dir, { recursive: true });
-    writeAtomically(args.config, text);
+    const { writeHostContainerdConfig } = await import('../host/node-setup/containerd-setup.ts');
+    writeHostContainerdConfig({ config: args.config, root: args.root, state: args.state, socket: args.socket, cniConfDir: args['cni-conf-dir'], cgroupDriver: args['cgroup-driver'] });
   },
 };
 
@@ -50,10 +29,10 @@ const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': strin
   builder: (y) => y
     .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
     .option('cni-data-dir', { type: 'string', default: '/var/lib/cni/networks' })
-    .option('pod-cidr', { type: 'string', demandOption: true }) as never,
+    .option('pod-cidr', { type: 'string', demandOption: true }),
   handler: async (args) => {
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr'])) throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
-    const { writeCniConflist } = await import('./node-setup/cni-file.ts');
+    const { writeCniConflist } = await import('../host/node-setup/cni-file.ts');
     writeCniConflist(args['cni-conf-dir'], args['cni-data-dir'], args['pod-cidr']);
   },
 };
@@ -63,24 +42,21 @@ const images: CommandModule<object, { address: string; 'cache-dir': string }> = 
   describe: 'Build the pause and busybox images from this host\'s static binaries and import them into containerd',
   builder: (y) => y
     .option('address', { type: 'string', default: '/run/containerd/containerd.sock', describe: "containerd's socket" })
-    .option('cache-dir', { type: 'string', default: '/var/cache/bosun/images' }) as never,
+    .option('cache-dir', { type: 'string', default: '/var/cache/bosun/images' }),
   handler: async (args) => {
-    const [{ buildPauseImage, buildBusyboxImage }, { importImage }] = await Promise.all([import('../agent/oci/local-images.ts'), import('./sandbox/containerd.ts')]);
-    // pause is what every pod needs; busybox (for trying things out) only where busybox-static is installed
-    const builds = [buildPauseImage, ...(existsSync('/bin/busybox') ? [buildBusyboxImage] : [])];
-    mkdirSync(args['cache-dir'], { recursive: true });
-    for (const build of builds) {
-      try {
-        const image = build();
-        const archive = join(args['cache-dir'], `${image.manifestDigest.slice('sha256:'.length)}.tar`);
-        if (!existsSync(archive)) writeAtomically(archive, image.archive);
-        await importImage({ socket: args.address } as never, archive);
-      } catch (err) {
-        throw new CliError((err as Error).message.split('\n')[0]!);
-      }
-    }
+    const { importLocalImages } = await import('../host/node-setup/containerd-setup.ts');
+    await firstLineOnFailure(importLocalImages(args.address, args['cache-dir']));
   },
 };
+
+/** A host step's failure as the one line the user reads (its first line, exit 1). */
+async function firstLineOnFailure<T>(step: Promise<T>): Promise<T> {
+  try {
+    return await step;
+  } catch (err) {
+    throw new CliError((err as Error).message.split('\n')[0]!);
+  }
+}
 
 const cgroupDriver: CommandModule = {
   command: 'cgroup-driver',
@@ -98,7 +74,7 @@ const podCidr: CommandModule<object, { kubeconfig: string; 'node-name': string; 
   builder: (y) => y
     .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
     .option('node-name', { type: 'string', demandOption: true })
-    .option('timeout', { type: 'number', default: 120, describe: 'seconds' }) as never,
+    .option('timeout', { type: 'number', default: 120, describe: 'seconds' }),
   handler: async (args) => {
     const cidr = await nodeField(args, `node ${args['node-name']} given a pod subnet (spec.podCIDR); is the control plane running its controllers?`, 'podCIDR');
     process.stdout.write(`${cidr}\n`);
@@ -112,23 +88,11 @@ const containerdStart: CommandModule<object, { config: string; socket: string; l
     .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
     .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
     .option('log', { type: 'string', default: '/var/log/bosun/containerd.log' })
-    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }) as never,
+    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }),
   handler: async (args) => {
-    const [{ startContainerd }, { isOurs }, { readFileSync }] = await Promise.all([import('./sandbox/containerd.ts'), import('./sandbox/process.ts'), import('node:fs')]);
-    const known = existsSync(args['pid-file']) ? Number(readFileSync(args['pid-file'], 'utf8').trim()) : 0;
-    if (known > 0 && isOurs(known, args.config)) {
-      process.stderr.write(`containerd already runs (pid ${known})\n`);
-      return;
-    }
-    mkdirSync(dirname(args.log), { recursive: true });
-    mkdirSync(dirname(args['pid-file']), { recursive: true });
-    try {
-      const pid = await startContainerd(undefined, { config: args.config, socket: args.socket, log: args.log } as never);
-      writeAtomically(args['pid-file'], `${pid}\n`);
-      process.stderr.write(`containerd runs detached (pid ${pid}, log ${args.log})\n`);
-    } catch (err) {
-      throw new CliError((err as Error).message.split('\n')[0]!);
-    }
+    const { startDetachedContainerd } = await import('../host/node-setup/containerd-setup.ts');
+    const started = await firstLineOnFailure(startDetachedContainerd({ config: args.config, socket: args.socket, log: args.log, pidFile: args['pid-file'] }));
+    process.stderr.write(started.alreadyRunning ? `containerd already runs (pid ${started.pid})\n` : `containerd runs detached (pid ${started.pid}, log ${args.log})\n`);
   },
 };
 
@@ -137,12 +101,10 @@ const containerdStop: CommandModule<object, { config: string; 'pid-file': string
   describe: 'Stop the containerd that containerd-start started (by its PID file)',
   builder: (y) => y
     .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
-    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }) as never,
+    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }),
   handler: async (args) => {
-    const [{ stopDaemon }, { readFileSync, rmSync }] = await Promise.all([import('./sandbox/process.ts'), import('node:fs')]);
-    if (!existsSync(args['pid-file'])) return;
-    await stopDaemon(Number(readFileSync(args['pid-file'], 'utf8').trim()), args.config, 15_000);
-    rmSync(args['pid-file'], { force: true });
+    const { stopDetachedContainerd } = await import('../host/node-setup/containerd-setup.ts');
+    await stopDetachedContainerd(args.config, args['pid-file']);
   },
 };
 
@@ -152,7 +114,7 @@ const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string
   builder: (y) => y
     .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
     .option('node-name', { type: 'string', demandOption: true })
-    .option('timeout', { type: 'number', default: 180, describe: 'seconds' }) as never,
+    .option('timeout', { type: 'number', default: 180, describe: 'seconds' }),
   handler: async (args) => {
     await nodeField(args, `node ${args['node-name']} Ready`, 'ready');
   },
@@ -160,17 +122,13 @@ const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string
 
 /** Waits on this node's object; a timeout is the one line the user reads. */
 async function nodeField(args: { kubeconfig: string; 'node-name': string; timeout: number }, what: string, pick: 'podCIDR' | 'ready'): Promise<string> {
-  const { waitNodeField, podCIDROf, readyOf } = await import('./node-setup/node-wait.ts');
-  try {
-    return await waitNodeField(args.kubeconfig, args['node-name'], args.timeout * 1000, what, pick === 'ready' ? readyOf : podCIDROf);
-  } catch (err) {
-    throw new CliError((err as Error).message.split('\n')[0]!);
-  }
+  const { waitNodeField, podCIDROf, readyOf } = await import('../host/node-setup/node-wait.ts');
+  return firstLineOnFailure(waitNodeField(args.kubeconfig, args['node-name'], args.timeout * 1000, what, pick === 'ready' ? readyOf : podCIDROf));
 }
 
 export const nodeSetupCommand: CommandModule = {
   command: 'node-setup <what>',
   describe: false,
-  builder: (y) => y.command(containerdConfig as never).command(cni as never).command(images as never).command(cgroupDriver).command(podCidr as never).command(waitReady as never).command(containerdStart as never).command(containerdStop as never).demandCommand(1),
+  builder: (y) => y.command(containerdConfig).command(cni).command(images).command(cgroupDriver).command(podCidr).command(waitReady).command(containerdStart).command(containerdStop).demandCommand(1),
   handler: () => undefined,
 };

@@ -6,7 +6,7 @@
 import type { CommandModule } from 'yargs';
 import { createInterface } from 'node:readline/promises';
 import { CliError } from './exit.ts';
-import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir, type NodePathArgs } from './init/node-paths.ts';
+import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir, type NodePathArgs } from '../host/init/node-paths.ts';
 
 interface ResetArgs extends NodePathArgs {
   'container-runtime-endpoint': string;
@@ -32,7 +32,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
     .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
     .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d', describe: "Where bosun's CNI configuration (10-bosun.conflist) is" })
     .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs are' })
-    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }) as never,
+    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }),
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun reset needs root (it stops daemons, removes pods and iptables rules)');
     const paths = nodePathsFrom(args);
@@ -41,7 +41,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
       if (!process.stdin.isTTY) throw new CliError(`${what}; pass --force to do it without asking`);
       if (!await confirm(`${what}.\nContinue? [y/N] `)) throw new CliError('reset cancelled; nothing was changed');
     }
-    const { resetNode } = await import('./reset/reset-node.ts');
+    const { resetNode } = await import('../host/reset/reset-node.ts');
     const problems = await resetNode({
       paths,
       runtimeEndpoint: args['container-runtime-endpoint'],

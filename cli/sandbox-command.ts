@@ -6,8 +6,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
 import { CliError, ExitCode } from './exit.ts';
+import { afterDashes, requiredPositional } from './typed-args.ts';
 
 interface Common {
   name: string;
@@ -34,7 +34,7 @@ async function load(args: Common) {
   if (!existsSync(join(stateDir, 'sandbox.json'))) {
     throw new CliError(`there is no sandbox '${args.name}'; create it with: bosun sandbox up --name ${args.name}`);
   }
-  const { Sandbox } = await import('./sandbox/sandbox.ts');
+  const { Sandbox } = await import('../sandbox/sandbox.ts');
   return Sandbox.load(stateDir, join(args.root, '.images'));
 }
 
@@ -48,7 +48,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
   builder: (y) => common(y)
     .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
     .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for each node agent (repeatable)' }) as never,
+    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for each node agent (repeatable)' }),
   handler: async (args) => {
     requireRoot();
     checkName(args.name);
@@ -57,7 +57,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
     if (existsSync(join(stateDir, 'sandbox.json'))) {
       throw new CliError(`sandbox '${args.name}' already exists; remove it first: bosun sandbox down --name ${args.name}`);
     }
-    const { Sandbox } = await import('./sandbox/sandbox.ts');
+    const { Sandbox } = await import('../sandbox/sandbox.ts');
     let sandbox;
     try {
       sandbox = await Sandbox.create({
@@ -83,7 +83,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
 const down: CommandModule<object, Common> = {
   command: 'down',
   describe: 'Remove a sandbox and everything it created',
-  builder: (y) => common(y) as never,
+  builder: (y) => common(y),
   handler: async (args) => {
     requireRoot();
     checkName(args.name);
@@ -100,11 +100,11 @@ const down: CommandModule<object, Common> = {
 const status: CommandModule<object, Common & { output: string }> = {
   command: 'status',
   describe: 'Show a sandbox: nodes, addresses, what runs',
-  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }) as never,
+  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }),
   handler: async (args) => {
     const sandbox = await load(args);
-    const { isOurs } = await import('./sandbox/process.ts');
-    const { controlPlaneRunning } = await import('./sandbox/control-plane.ts');
+    const { isOurs } = await import('../host/process/process.ts');
+    const { controlPlaneRunning } = await import('../sandbox/control-plane.ts');
     const nodes = sandbox.nodes.map((node) => ({
       name: node.name,
       netns: node.netns,
@@ -130,7 +130,7 @@ const status: CommandModule<object, Common & { output: string }> = {
 const kubeconfig: CommandModule<object, Common> = {
   command: 'kubeconfig',
   describe: "Print the path of a sandbox's kubeconfig",
-  builder: (y) => common(y) as never,
+  builder: (y) => common(y),
   handler: async (args) => {
     const sandbox = await load(args);
     if (!sandbox.record.controlPlane) throw new CliError(`sandbox '${args.name}' has no control plane`);
@@ -138,49 +138,37 @@ const kubeconfig: CommandModule<object, Common> = {
   },
 };
 
-const exec: CommandModule<object, Common & { node: string; command?: string[]; '--'?: string[] }> = {
+const exec: CommandModule<object, Common & { node: string; command: string[] | undefined }> = {
   command: 'exec <node> [command..]',
   describe: "Run a command inside a node's network namespace, with the environment pointing at its runtime",
-  builder: (y) => common(y)
-    .positional('node', { type: 'string', describe: 'node-1, node-2, ...' })
+  builder: (y) => requiredPositional(common(y), 'node', { type: 'string', describe: 'node-1, node-2, ...' })
     .positional('command', { type: 'string', array: true })
     .parserConfiguration({ 'populate--': true })
-    .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers") as never,
+    .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers"),
   handler: async (args) => {
-    const argv = [...(args.command ?? []), ...(args['--'] ?? [])].map(String);
+    const argv = [...(args.command ?? []), ...afterDashes(args)].map(String);
     if (argv.length === 0) throw new CliError('name the command to run, after --: bosun sandbox exec node-1 -- ip addr', ExitCode.usage);
     const sandbox = await load(args);
-    const node = sandbox.node(args.node);
-    const socket = node.layout.socket;
-    const env: Record<string, string> = {
-      ...process.env as Record<string, string>,
-      CONTAINER_RUNTIME_ENDPOINT: `unix://${socket}`,
-      CONTAINERD_ADDRESS: socket,
-      CONTAINERD_NAMESPACE: 'k8s.io',
-    };
-    if (sandbox.record.controlPlane) env.KUBECONFIG = sandbox.record.controlPlane.nodeKubeconfig;
-    const child = spawn('nsenter', [`--net=/run/netns/${node.netns}`, '--', ...argv], { stdio: 'inherit', env });
-    const code = await new Promise<number>((resolve) => {
-      child.on('error', () => resolve(127));
-      child.on('exit', (c, signal) => resolve(c ?? (signal ? 128 : 1)));
-    });
+    const { runInNode } = await import('../sandbox/node-exec.ts');
+    const code = await runInNode(sandbox, args.node, argv);
     process.exitCode = code;
   },
 };
 
 type Component = 'containerd' | 'agent';
-const componentOption = <T>(y: Argv<T>) => y.option('component', { type: 'string', choices: ['containerd', 'agent'], default: 'agent', describe: 'Which part of the node' });
+const componentOption = <T>(y: Argv<T>) => y.option('component', { type: 'string', choices: ['containerd', 'agent'] as const, default: 'agent' as Component, describe: 'Which part of the node' });
 
-function faultCommand(command: string, describe: string, act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>, withComponent: boolean): CommandModule<object, Common & { node: string; component: Component }> {
+function faultCommand(command: string, describe: string, act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>, withComponent: boolean): CommandModule<object, Common & { node: string; component?: Component }> {
   return {
     command: `${command} <node>`,
     describe,
-    builder: (y) => (withComponent ? componentOption(common(y)) : common(y)).positional('node', { type: 'string' }) as never,
+    builder: (y) => requiredPositional<Common & { component?: Component }, 'node'>(withComponent ? componentOption(common(y)) : common(y), 'node', { type: 'string' }),
     handler: async (args) => {
       requireRoot();
       const sandbox = await load(args);
       sandbox.node(args.node); // says which nodes exist when this one does not
-      await act(sandbox, args.node, args.component);
+      // --component exists (default agent) only where withComponent; the others ignore it
+      await act(sandbox, args.node, args.component ?? 'agent');
     },
   };
 }

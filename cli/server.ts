@@ -91,7 +91,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('pod-security-default', { type: 'string', default: 'enforce=privileged,audit=baseline,warn=baseline', describe: 'Pod Security levels for namespaces without pod-security.kubernetes.io labels: mode=level[:version] per mode (enforce, audit, warn; level privileged, baseline or restricted; version latest or v1.x)' })
       .option('pod-security-exempt-namespaces', { type: 'string', default: 'kube-system', describe: 'Comma-separated namespaces that Pod Security never checks' })
       .option('pod-security-exempt-usernames', { type: 'string', default: '', describe: 'Comma-separated users whose pods Pod Security never checks' })
-      .option('pod-security-exempt-runtime-classes', { type: 'string', default: '', describe: 'Comma-separated RuntimeClass names whose pods Pod Security never checks' }) as never,
+      .option('pod-security-exempt-runtime-classes', { type: 'string', default: '', describe: 'Comma-separated RuntimeClass names whose pods Pod Security never checks' }),
   handler: async (args) => {
     const [{ startServer }, { pino }, { podSecurityConfigFromFlags }] = await Promise.all([import('../controlplane/server.ts'), import('pino'), import('../controlplane/admission/pod-security/config.ts')]);
     const port = args['secure-port'];

@@ -7,6 +7,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
 import { parseDurationSeconds } from './duration.ts';
+import { requiredPositional } from './typed-args.ts';
 
 interface Common {
   kubeconfig?: string;
@@ -90,7 +91,7 @@ const create: CommandModule<object, Common & { ttl: string; usages: string[]; gr
     .option('usages', listOption('signing (of cluster-info), authentication (join)', ['signing', 'authentication']))
     .option('groups', listOption('Extra groups the token authenticates as', [defaultGroup]))
     .option('description', { type: 'string', default: '', describe: 'A note for people' })
-    .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }) as never,
+    .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }),
   handler: async (args) => {
     const ttl = parseTtl(args.ttl);
     const usages = args.usages;
@@ -99,7 +100,7 @@ const create: CommandModule<object, Common & { ttl: string; usages: string[]; gr
     const groups = args.groups;
     const badGroup = groups.find((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
     if (badGroup) throw new CliError(`--groups: ${badGroup} must start with system:bootstrappers:`, ExitCode.usage);
-    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('./init/bootstrap-token.ts')]);
+    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('../host/init/bootstrap-token.ts')]);
     const { config, client } = await connect(args);
     let text = '';
     try {
@@ -120,7 +121,7 @@ const create: CommandModule<object, Common & { ttl: string; usages: string[]; gr
 const list: CommandModule<object, Common> = {
   command: 'list',
   describe: 'List bootstrap tokens',
-  builder: (y) => common(y) as never,
+  builder: (y) => common(y),
   handler: async (args) => {
     const { refs } = await import('../kube/resource-ref.ts');
     const { client } = await connect(args);
@@ -152,7 +153,7 @@ const list: CommandModule<object, Common> = {
 const remove: CommandModule<object, Common & { tokens: string[] }> = {
   command: 'delete <tokens..>',
   describe: 'Delete bootstrap tokens (by id or whole token)',
-  builder: (y) => common(y).positional('tokens', { type: 'string', array: true }) as never,
+  builder: (y) => requiredPositional(common(y), 'tokens', { type: 'string', array: true }),
   handler: async (args) => {
     const { bootstrapTokenSecretName } = await import('../kube/bootstrap.ts');
     const { refs } = await import('../kube/resource-ref.ts');

@@ -6,8 +6,8 @@
 import type { CommandModule } from 'yargs';
 import { hostname } from 'node:os';
 import { CliError, ExitCode } from './exit.ts';
-import { advertiseAddress } from './init/advertise-address.ts';
-import { nodePathOptions, nodePathsFrom, type NodePathArgs } from './init/node-paths.ts';
+import { advertiseAddress } from './advertise-address.ts';
+import { nodePathOptions, nodePathsFrom, type NodePathArgs } from '../host/init/node-paths.ts';
 
 interface UpArgs extends NodePathArgs {
   'advertise-address': string | undefined;
@@ -36,7 +36,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go' })
     .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], describe: "Must match containerd's (default: chosen from the host)" })
     .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' }) as never,
+    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' }),
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun up needs root (the agent runs pods and programs iptables)');
     const port = args['secure-port'];
@@ -44,7 +44,7 @@ export const upCommand: CommandModule<object, UpArgs> = {
     const advertise = await advertiseAddress(args['advertise-address']);
     const { chooseCgroupDriver, hostCgroupClues } = await import('../agent/pods/cgroup-driver.ts');
     const cgroupDriver = args['cgroup-driver'] ?? chooseCgroupDriver({ fromRuntime: undefined, ...await hostCgroupClues() }).driver;
-    const { runUp } = await import('./up/run-up.ts');
+    const { runUp } = await import('../host/up/run-up.ts');
     const stopRequested = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());
       process.once('SIGTERM', () => resolve());

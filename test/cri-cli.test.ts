@@ -4,13 +4,13 @@ import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { FakeRuntime } from '../cri/fake.ts';
-import type { CriContext } from '../cli/cri-context.ts';
-import { ps, pods, images } from '../cli/cri-list.ts';
-import { inspect, inspecti, version } from '../cli/cri-inspect.ts';
-import { rm, rmp, runp, create, start, stop, stopp } from '../cli/cri-lifecycle.ts';
-import { exec } from '../cli/cri-exec.ts';
-import { pull, rmi } from '../cli/cri-images.ts';
-import { CliError } from '../cli/exit.ts';
+import type { CriContext } from '../cri/commands/context.ts';
+import { ps, pods, images } from '../cri/commands/list.ts';
+import { inspect, inspecti, version } from '../cri/commands/inspect.ts';
+import { rm, rmp, runp, create, start, stop, stopp } from '../cri/commands/lifecycle.ts';
+import { exec } from '../cri/commands/exec.ts';
+import { pull, rmi } from '../cri/commands/images.ts';
+import type { CommandError } from '../cri/commands/command-error.ts';
 import type { CriError } from '../cri/errors.ts';
 
 const busybox = 'localhost/bosun/busybox:1.35';
@@ -93,9 +93,9 @@ test('ps --pod takes a prefix; an ambiguous one lists the candidates', async (t)
 
 test('ps refuses a bad --state and a bad regular expression as usage errors', async (t) => {
   const s = await scene();
-  t.is(((await t.throwsAsync(ps(s.ctx, { ...psDefaults, state: 'sleeping' }))) as CliError).exitCode, 2);
-  t.is(((await t.throwsAsync(ps(s.ctx, { ...psDefaults, name: '(' }))) as CliError).exitCode, 2);
-  t.is(((await t.throwsAsync(ps(s.ctx, { ...psDefaults, label: ['novalue'] }))) as CliError).exitCode, 2);
+  t.is(((await t.throwsAsync(ps(s.ctx, { ...psDefaults, state: 'sleeping' }))) as CommandError).exitCode, 2);
+  t.is(((await t.throwsAsync(ps(s.ctx, { ...psDefaults, name: '(' }))) as CommandError).exitCode, 2);
+  t.is(((await t.throwsAsync(ps(s.ctx, { ...psDefaults, label: ['novalue'] }))) as CommandError).exitCode, 2);
 });
 
 test('pods: crictl columns, state filter, runtime handler shown as (default)', async (t) => {
@@ -136,7 +136,7 @@ test('inspect prints status and the verbose info as data', async (t) => {
 test('rm refuses a running container without --force; rmp refuses a ready pod without --force', async (t) => {
   const s = await scene();
   const refused = await t.throwsAsync(rm(s.ctx, { ids: [s.nginx], force: false, all: false }));
-  t.is((refused as CliError).exitCode, 1);
+  t.is((refused as CommandError).exitCode, 1);
   t.regex(refused!.message, /is running: stop it first, or use --force/);
   await rm(s.ctx, { ids: [s.nginx], force: true, all: false });
   t.is(s.out(), `${s.nginx}\n`);
@@ -171,7 +171,7 @@ test('runp, create (pulling a missing image) and start from config files', async
   const status = (await s.runtime.containerStatus(id)).status!;
   t.deepEqual([status.state, status.logPath], ['CONTAINER_RUNNING', '/logs/p/c.log']);
   const missing = await t.throwsAsync(runp(s.ctx, { config: join(dir, 'nope.json') }));
-  t.is((missing as CliError).exitCode, 2);
+  t.is((missing as CommandError).exitCode, 2);
 });
 
 test('exec --sync prints the output and returns the exit code', async (t) => {
@@ -183,7 +183,7 @@ test('exec --sync prints the output and returns the exit code', async (t) => {
   t.is(s.out(), 'ran ls -l\n');
   t.is(s.err(), 'warn\n');
   t.deepEqual(s.runtime.callsOf('execSync'), [[s.nginx, ['ls', '-l'], 5]]);
-  t.is(((await t.throwsAsync(exec(s.ctx, { container: s.nginx, cmd: [], interactive: false, tty: false, sync: true, 'exec-timeout': 0 }, terminal))) as CliError).exitCode, 2);
+  t.is(((await t.throwsAsync(exec(s.ctx, { container: s.nginx, cmd: [], interactive: false, tty: false, sync: true, 'exec-timeout': 0 }, terminal))) as CommandError).exitCode, 2);
 });
 
 test('rmi --prune keeps images in use; rmi by reference prints what it deleted', async (t) => {
@@ -241,7 +241,7 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
 });
 
 test('an Unimplemented answer from a runtime that speaks an older CRI is explained by its version', async (t) => {
-  const { explainFailure } = await import('../cli/cri-context.ts');
+  const { explainFailure } = await import('../cri/commands/context.ts');
   const { CriUnimplementedError } = await import('../cri/errors.ts');
   const unimplemented = new CriUnimplementedError('containerd at unix:///x.sock does not implement ListContainers');
   const old = { endpoint: 'unix:///x.sock', version: async () => ({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.5.9', runtimeApiVersion: 'v1alpha2' }) };

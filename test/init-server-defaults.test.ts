@@ -8,9 +8,9 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseEncryptionConfig } from '../controlplane/encryption/config.ts';
-import { encryptionConfigPath, withAtRestEncryption } from '../cli/init/at-rest-encryption.ts';
-import { auditLogPath, auditPolicyPath } from '../cli/init/audit-defaults.ts';
-import { withServerDefaults } from '../cli/init/server-defaults.ts';
+import { encryptionConfigPath, withAtRestEncryption } from '../host/init/at-rest-encryption.ts';
+import { auditLogPath, auditPolicyPath } from '../host/init/audit-defaults.ts';
+import { withServerDefaults } from '../host/init/server-defaults.ts';
 import { auditDecision, parseAuditPolicy, type AuditAttributes } from '../controlplane/audit/policy.ts';
 
 test('init writes a 0600 aescbc config once and passes it to the server', (t) => {

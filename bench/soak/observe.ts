@@ -5,8 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../cli/sandbox/run.ts';
-import type { Sandbox, SandboxNode } from '../../cli/sandbox/sandbox.ts';
+import { run } from '../../host/process/run.ts';
+import type { Sandbox, SandboxNode } from '../../sandbox/sandbox.ts';
 import { CriClient } from '../../cri/client.ts';
 import { criLabel } from '../../agent/pods/cri-labels.ts';
 import type { KubeClient } from '../../kube/client.ts';

@@ -6,7 +6,7 @@
  */
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
-import { mustRun } from '../../cli/sandbox/run.ts';
+import { mustRun } from '../../host/process/run.ts';
 import { describeFault, scheduleFaults, type Fault } from './faults.ts';
 import { executors } from './executors.ts';
 import { checkAcknowledgedWrites, checkLeaks, checkNoPodTwice, checkRss, checkRunning, checkServices, checkWorkloads, type RssSample } from './invariants.ts';

@@ -2,7 +2,7 @@
  * The cluster a soak runs against: a sandbox (its nodes, containerd and server) plus whatever
  * starts the agents (detached by `bosun join` in the bench, child processes in the test suite).
  */
-import type { Sandbox } from '../../cli/sandbox/sandbox.ts';
+import type { Sandbox } from '../../sandbox/sandbox.ts';
 
 export interface SoakTarget {
   sandbox: Sandbox;

@@ -4,7 +4,7 @@
  * Service says which pod (and so which node) answered.
  */
 import { dump } from 'js-yaml';
-import { sandboxImages } from '../../cli/sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import type { Workload } from './invariants.ts';
 
 export const soakNamespace = 'soak';

@@ -7,8 +7,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { inNetns } from '../../cli/sandbox/process.ts';
-import type { SandboxNode } from '../../cli/sandbox/sandbox.ts';
+import { inNetns } from '../../host/process/process.ts';
+import type { SandboxNode } from '../../sandbox/sandbox.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const mainScript = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');

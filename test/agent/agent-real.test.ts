@@ -6,16 +6,16 @@
  * pod removes its sandbox, and start-up failures are one line and exit code 1.
  *
  * The server runs on the host's loopback; relays make it reachable from the node at the hub
- * address (cli/sandbox/control-plane.ts). The agent runs inside the node's namespace.
+ * address (sandbox/control-plane.ts). The agent runs inside the node's namespace.
  */
 import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { run } from '../../cli/sandbox/run.ts';
-import { Sandbox } from '../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
+import { run } from '../../host/process/run.ts';
+import { Sandbox } from '../../sandbox/sandbox.ts';
+import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';

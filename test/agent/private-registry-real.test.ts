@@ -13,7 +13,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createBed, bedImages, type Bed, type BedNode } from '../bed/index.ts';
-import { run } from '../../cli/sandbox/run.ts';
+import { run } from '../../host/process/run.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startServerProcess, type ServerProcess } from '../controlplane/server-process.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';

@@ -11,10 +11,10 @@
  * Every name the bed creates contains its id; destroy() removes all of it, by PID and by name.
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
-import type { RunOptions, RunResult } from '../../cli/sandbox/run.ts';
-import { sandboxAddresses, sandboxImages } from '../../cli/sandbox/names.ts';
+import type { RunOptions, RunResult } from '../../host/process/run.ts';
+import { sandboxAddresses, sandboxImages } from '../../sandbox/names.ts';
 
-export type { RunOptions, RunResult } from '../../cli/sandbox/run.ts';
+export type { RunOptions, RunResult } from '../../host/process/run.ts';
 
 export interface BedNode {
   /** 'node-1', 'node-2', ... */

@@ -1,5 +1,5 @@
 /**
- * The test bed: a sandbox (cli/sandbox/) owned by the test process, under the test root, with the
+ * The test bed: a sandbox (sandbox/) owned by the test process, under the test root, with the
  * conveniences tests want (commands and long-running processes inside a node's namespace, killed
  * with the bed). See api.ts for the contract.
  */
@@ -7,10 +7,10 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../cli/sandbox/run.ts';
-import { inNetns } from '../../cli/sandbox/process.ts';
-import { Sandbox, type SandboxNode } from '../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
+import { run } from '../../host/process/run.ts';
+import { inNetns } from '../../host/process/process.ts';
+import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
+import { sandboxRoots } from '../../sandbox/names.ts';
 import type { Bed, BedNode, BedOptions, RunOptions, RunResult } from './api.ts';
 
 export { bedImages, bedAddresses } from './api.ts';

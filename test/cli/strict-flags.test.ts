@@ -9,7 +9,7 @@ import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Pod } from '../../kube/corev1.ts';
-import { ignoredPreflightChecks, judge, type HostFacts } from '../../cli/join/preflight.ts';
+import { ignoredPreflightChecks, judge, type HostFacts } from '../../host/join/preflight.ts';
 import { editDistance, nearestFlag } from '../../cli/unknown-arguments.ts';
 import { listItems } from '../../cli/list-flag.ts';
 import { run } from '../helpers/run.ts';

@@ -1,4 +1,4 @@
-export { freeLoopbackPort as freePort } from '../../cli/sandbox/control-plane.ts';
+export { freeLoopbackPort as freePort } from '../../sandbox/control-plane.ts';
 
 /** Polls `check` until it returns true; fails with `what` when the deadline passes first. */
 export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {

@@ -12,16 +12,16 @@ import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../cli/sandbox/run.ts';
-import { Sandbox } from '../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
+import { run } from '../../host/process/run.ts';
+import { Sandbox } from '../../sandbox/sandbox.ts';
+import { sandboxRoots } from '../../sandbox/names.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { sandboxAddresses } from '../../cli/sandbox/names.ts';
-import { inNetns } from '../../cli/sandbox/process.ts';
+import { sandboxAddresses } from '../../sandbox/names.ts';
+import { inNetns } from '../../host/process/process.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 

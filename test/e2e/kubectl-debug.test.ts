@@ -11,9 +11,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from '../../kube/corev1.ts';
-import { run } from '../../cli/sandbox/run.ts';
-import { Sandbox } from '../../cli/sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../cli/sandbox/names.ts';
+import { run } from '../../host/process/run.ts';
+import { Sandbox } from '../../sandbox/sandbox.ts';
+import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 

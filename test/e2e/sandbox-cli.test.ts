@@ -7,8 +7,8 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../helpers/run.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
-import { alive } from '../../cli/sandbox/process.ts';
+import { sandboxRoots } from '../../sandbox/names.ts';
+import { alive } from '../../host/process/process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');

@@ -9,7 +9,7 @@ import test from 'ava';
 import { join } from 'node:path';
 import { run } from '../helpers/run.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
+import { sandboxRoots } from '../../sandbox/names.ts';
 
 const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 const name = `three${process.pid.toString(36)}`;

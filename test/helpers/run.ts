@@ -1,1 +1,1 @@
-export { run, mustRun } from '../../cli/sandbox/run.ts';
+export { run, mustRun } from '../../host/process/run.ts';

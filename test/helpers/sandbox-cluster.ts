@@ -6,9 +6,9 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { run } from '../../cli/sandbox/run.ts';
-import { Sandbox, type SandboxNode } from '../../cli/sandbox/sandbox.ts';
-import { sandboxRoots } from '../../cli/sandbox/names.ts';
+import { run } from '../../host/process/run.ts';
+import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
+import { sandboxRoots } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');

@@ -1,1 +1,1 @@
-export { waitFor, type WaitOptions } from '../../cli/sandbox/wait.ts';
+export { waitFor, type WaitOptions } from '../../host/process/wait.ts';

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { judge, type HostFacts } from '../../cli/join/preflight.ts';
+import { judge, type HostFacts } from '../../host/join/preflight.ts';
 
 const healthy: HostFacts = {
   uid: 0, runtimeProblem: undefined, runtimeEndpoint: 'unix:///run/containerd/containerd.sock',
