@@ -1,9 +1,9 @@
 /** Structure of the rendered payload: names, partial syncs, stale chains, size limits. */
 import test from 'ava';
-import { ChangeTracker } from '../../netproxy/changeTracker.ts';
-import { chains, externalChain, maxChainNameLength } from '../../netproxy/chainNames.ts';
-import { IptablesModel } from '../../netproxy/iptablesModel.ts';
-import { emptyMemory, renderIptables, type RenderMemory } from '../../netproxy/iptablesRenderer.ts';
+import { ChangeTracker } from '../../netproxy/change-tracker.ts';
+import { chains, externalChain, maxChainNameLength } from '../../netproxy/chain-names.ts';
+import { IptablesModel } from '../../netproxy/iptables-model.ts';
+import { emptyMemory, renderIptables, type RenderMemory } from '../../netproxy/iptables-renderer.ts';
 import { remotePod, service, slice, stateOf, testConfig, thisNode } from './fixtures.ts';
 import { generate, rng } from './generate.ts';
 

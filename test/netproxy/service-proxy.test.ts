@@ -2,17 +2,17 @@
 import test from 'ava';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chains, hookRules } from '../../netproxy/chainNames.ts';
+import { chains, hookRules } from '../../netproxy/chain-names.ts';
 import { ProxyErrorCode, ProxyError } from '../../netproxy/errors.ts';
-import { createProxyHealthServer } from '../../netproxy/healthServer.ts';
-import { backends, chooseBackend } from '../../netproxy/iptablesBackend.ts';
-import { emptyMemory, renderIptables } from '../../netproxy/iptablesRenderer.ts';
-import { IptablesModel } from '../../netproxy/iptablesModel.ts';
-import { ServiceHealthServers } from '../../netproxy/serviceHealth.ts';
-import { ServiceProxy } from '../../netproxy/serviceProxy.ts';
-import { SyncRunner } from '../../netproxy/syncRunner.ts';
+import { createProxyHealthServer } from '../../netproxy/health-server.ts';
+import { backends, chooseBackend } from '../../netproxy/iptables-backend.ts';
+import { emptyMemory, renderIptables } from '../../netproxy/iptables-renderer.ts';
+import { IptablesModel } from '../../netproxy/iptables-model.ts';
+import { ServiceHealthServers } from '../../netproxy/service-health.ts';
+import { ServiceProxy } from '../../netproxy/service-proxy.ts';
+import { SyncRunner } from '../../netproxy/sync-runner.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
-import { FakeHost } from './fakeHost.ts';
+import { FakeHost } from './fake-host.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
 function proxyOn(host: FakeHost, extra: Partial<ConstructorParameters<typeof ServiceProxy>[0]> = {}) {

@@ -3,7 +3,7 @@
  * /metrics (Prometheus text). The agent decides where to listen.
  */
 import { createServer, type Server } from 'node:http';
-import type { ServiceProxy } from './serviceProxy.ts';
+import type { ServiceProxy } from './service-proxy.ts';
 
 export const defaultHealthzPort = 10256;
 

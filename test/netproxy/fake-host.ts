@@ -3,9 +3,9 @@
  * iptables -S listing, and conntrack. It keeps its tables in an IptablesModel (so a bad payload is
  * refused as the kernel would refuse it), records every call, and fails on request.
  */
-import type { CommandResult, CommandRunner } from '../../netproxy/commandRunner.ts';
-import { IptablesModel, RestoreError } from '../../netproxy/iptablesModel.ts';
-import type { VirtualServer } from '../../netproxy/ipvsRenderer.ts';
+import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
+import { IptablesModel, RestoreError } from '../../netproxy/iptables-model.ts';
+import type { VirtualServer } from '../../netproxy/ipvs-renderer.ts';
 
 export class FakeHost implements CommandRunner {
   readonly nft = new IptablesModel();

@@ -8,23 +8,23 @@
  * at start, every sync period, after the node changed, after a failed restore, and when the
  * canary shows that someone flushed our tables.
  */
-import type { HookRule } from './chainNames.ts';
-import { ChangeTracker, type Refusal, type ServiceChange } from './changeTracker.ts';
-import { syncRetryDelayMs } from './syncBackoff.ts';
-import type { CommandRunner } from './commandRunner.ts';
-import { cleanConntrack } from './conntrackCleaner.ts';
-import { planConntrackCleanup } from './conntrackPlanner.ts';
+import type { HookRule } from './chain-names.ts';
+import { ChangeTracker, type Refusal, type ServiceChange } from './change-tracker.ts';
+import { syncRetryDelayMs } from './sync-backoff.ts';
+import type { CommandRunner } from './command-runner.ts';
+import { cleanConntrack } from './conntrack-cleaner.ts';
+import { planConntrackCleanup } from './conntrack-planner.ts';
 import { insertHooks } from './hooks.ts';
-import { IptablesApplier } from './iptablesApplier.ts';
-import { IpvsApplier } from './ipvsApplier.ts';
-import { renderIpvs } from './ipvsRenderer.ts';
-import { detectBackend, type IptablesBackend } from './iptablesBackend.ts';
-import { emptyMemory, renderIptables, type ProxyConfig, type RenderMemory } from './iptablesRenderer.ts';
-import type { EndpointSlice, NodeObject, Service } from './kubeShapes.ts';
+import { IptablesApplier } from './iptables-applier.ts';
+import { IpvsApplier } from './ipvs-applier.ts';
+import { renderIpvs } from './ipvs-renderer.ts';
+import { detectBackend, type IptablesBackend } from './iptables-backend.ts';
+import { emptyMemory, renderIptables, type ProxyConfig, type RenderMemory } from './iptables-renderer.ts';
+import type { EndpointSlice, NodeObject, Service } from './kube-shapes.ts';
 import { ProxyMetrics } from './metrics.ts';
-import { trafficTargets, type ServicePortState } from './servicePort.ts';
-import type { HealthCheckTarget } from './serviceHealth.ts';
-import { realClock, SyncRunner, type Clock } from './syncRunner.ts';
+import { trafficTargets, type ServicePortState } from './service-port.ts';
+import type { HealthCheckTarget } from './service-health.ts';
+import { realClock, SyncRunner, type Clock } from './sync-runner.ts';
 
 export interface ProxyLogger {
   info(obj: object, msg: string): void;

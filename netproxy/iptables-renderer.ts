@@ -21,12 +21,12 @@
  * A partial render writes only the chains of changed ports and the dispatch chains holding them,
  * plus top-level chains whose text changed; chains of ours that are no longer needed are deleted.
  */
-import { affinityList, bucketChain, bucketOf, chains, externalChain, parentOf } from './chainNames.ts';
+import { affinityList, bucketChain, bucketOf, chains, externalChain, parentOf } from './chain-names.ts';
 import { refusals } from './refusals.ts';
 import {
   endpointAddress, externalAddresses, hasExternalEntry, internalTargets, trafficTargets,
   type Endpoint, type ServicePortState, type TrafficTargets,
-} from './servicePort.ts';
+} from './service-port.ts';
 
 export interface ProxyConfig {
   /** Pod addresses of the whole cluster; traffic to a cluster IP from outside it is masqueraded. */
