@@ -131,11 +131,14 @@ test('replacing a UDP endpoint deletes its conntrack entries after the restore',
   proxy.onEndpointSliceUpdate(undefined, dnsSlice(remotePod(6)));
   await proxy.sync();
   host.calls.length = 0;
+  const flow = (replySrc: string) => ({ protocol: 'udp' as const, origDst: '10.96.0.10', origDport: 53, replySrc });
+  host.flows.push(flow(remotePod(6)), flow(remotePod(6)), flow(remotePod(7)));
   proxy.onEndpointSliceUpdate(undefined, dnsSlice(remotePod(7)));
   await proxy.sync();
   const order = host.calls.map((c) => c.argv[0]);
   t.deepEqual(order, ['iptables-nft-restore', 'conntrack']);
   t.deepEqual(host.conntrackDeletes.at(-1), ['-D', '-p', 'udp', '--orig-dst', '10.96.0.10', '--orig-port-dst', '53', '--reply-src', remotePod(6)]);
+  t.deepEqual(host.flows, [flow(remotePod(7))], 'the flows to the removed endpoint are gone, those to the new one kept');
 });
 
 test('backend choice: follow the backend holding rules, refuse a host with rules in both', (t) => {
