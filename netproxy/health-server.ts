@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ProxyLogger, ServiceProxy } from './service-proxy.ts';
+import type { ProxyLogger } from './proxy-logger.ts';
+import type { ServiceProxy } from './service-proxy.ts';
 
 export const defaultHealthzPort = 10256;
 /** kube-proxy's --healthz-bind-address default: every IPv4 address, port 10256. */

@@ -13,7 +13,7 @@ import { IptablesApplier } from './iptables-applier.ts';
 import type { ProxyConfig } from './iptables-renderer.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { ServicePortState } from './service-port.ts';
-import type { ProxyLogger } from './service-proxy.ts';
+import type { ProxyLogger } from './proxy-logger.ts';
 
 export type ProxyMode = 'iptables' | 'ipvs';
 

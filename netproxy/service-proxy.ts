@@ -19,18 +19,12 @@ import type { ProxyConfig } from './iptables-renderer.ts';
 import { IpvsProxyBackend } from './ipvs-proxy-backend.ts';
 import type { EndpointSlice, NodeObject, Service } from './kube-shapes.ts';
 import { ProxyMetrics } from './metrics.ts';
+import { silentProxyLogger, type ProxyLogger } from './proxy-logger.ts';
 import type { BackendContext, ProxyBackend, ProxyMode } from './proxy-backend.ts';
 import { trafficTargets, type ServicePortState } from './service-port.ts';
 import type { HealthCheckTarget } from './service-health.ts';
 import { realClock, SyncRunner, type Clock } from './sync-runner.ts';
 
-export interface ProxyLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-const silent: ProxyLogger = { info() {}, warn() {}, error() {} };
 
 export interface ServiceProxyOptions {
   nodeName: string;
@@ -113,7 +107,7 @@ export class ServiceProxy {
     };
     this.#serviceHealth = options.serviceHealth;
     this.#clock = options.clock ?? realClock;
-    this.#log = options.logger ?? silent;
+    this.#log = options.logger ?? silentProxyLogger;
     const clock = this.#clock;
     this.#backend = chooseBackend(options.mode ?? 'iptables', {
       runner: options.runner, metrics: this.metrics, now: () => clock.now(), log: this.#log, ...(options.backend ? { iptables: options.backend } : {}),
