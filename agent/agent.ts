@@ -27,9 +27,10 @@ import { Informer } from '../kube/informer.ts';
 import { KubeconfigError, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
 import { refs } from '../kube/resource-ref.ts';
 import { resourceAmount } from '../kube/quantity.ts';
-import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts';
-import { defaultProxyConfig } from '../netproxy/iptablesRenderer.ts';
-import { ServiceProxy } from '../netproxy/serviceProxy.ts';
+import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
+import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
+import { ServiceProxy } from '../netproxy/service-proxy.ts';
+import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './agent-errors.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { ClusterServices } from './cluster-services.ts';
@@ -107,6 +108,8 @@ export interface AgentConfig {
   /** Operator-provided serving certificate and key (PEM); undefined: requested through a CSR. */
   kubeletServingCertificate?: { certPem: string; keyPem: string } | undefined;
   proxyMode: 'iptables' | 'ipvs' | 'none';
+  /** Where the proxy's /healthz and /metrics listen (kube-proxy's port 10256); undefined: nowhere. */
+  proxyHealthz?: BindAddress;
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
   /** Serve cluster DNS on the node IP, port `dnsPort`. */
@@ -391,6 +394,9 @@ export class Agent {
         logger: log.child({ loop: 'proxy' }),
         onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
       });
+      if (proxy !== undefined && config.proxyHealthz !== undefined) {
+        loops.push(serveProxyHealth(createProxyHealthServer(proxy), config.proxyHealthz, signal, log.child({ loop: 'proxy-healthz' })));
+      }
       let dns: DnsServer | undefined;
       if (config.dnsServe) {
         dns = new DnsServer({ address: nodeIP, port: config.dnsPort, zone: config.clusterDomain, upstreams: readHostUpstreams(config.resolvConf ?? '/etc/resolv.conf', [nodeIP, ...config.clusterDNS]) });

@@ -16,12 +16,12 @@ import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
 import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
-import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts';
-import { backends } from '../netproxy/iptablesBackend.ts';
-import { IptablesApplier } from '../netproxy/iptablesApplier.ts';
-import { emptyMemory, renderIptables } from '../netproxy/iptablesRenderer.ts';
-import type { EndpointSlice, Service } from '../netproxy/kubeShapes.ts';
-import { ServiceProxy } from '../netproxy/serviceProxy.ts';
+import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
+import { backends } from '../netproxy/iptables-backend.ts';
+import { IptablesApplier } from '../netproxy/iptables-applier.ts';
+import { emptyMemory, renderIptables } from '../netproxy/iptables-renderer.ts';
+import type { EndpointSlice, Service } from '../netproxy/kube-shapes.ts';
+import { ServiceProxy } from '../netproxy/service-proxy.ts';
 import { Lab } from '../test/netproxy/real/lab.ts';
 import { drawChart } from './proxy-sync/chart.ts';
 

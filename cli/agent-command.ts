@@ -10,6 +10,7 @@ import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-sh
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
 import { bosunVersion } from './version.ts';
+import { defaultHealthzBindAddress, parseHealthzBindAddress } from '../netproxy/health-server.ts';
 
 interface AgentArgs extends ShutdownArgs {
   kubeconfig: string;
@@ -34,6 +35,7 @@ interface AgentArgs extends ShutdownArgs {
   'tls-cert-file': string | undefined;
   'tls-private-key-file': string | undefined;
   'proxy-mode': string;
+  'proxy-healthz-bind-address': string;
   'cluster-dns-serve': boolean;
   'resolv-conf': string;
   'cgroup-driver': string;
@@ -97,6 +99,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('tls-cert-file', { type: 'string', describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR' })
       .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
       .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
+      .option('proxy-healthz-bind-address', { type: 'string', default: defaultHealthzBindAddress, describe: 'Where the proxy serves /healthz and /metrics, as kube-proxy\'s --healthz-bind-address (IP:port; empty: nowhere)' })
       .option('cluster-dns-serve', { type: 'boolean', default: true, describe: 'Serve cluster DNS on the node IP, port 53, for this node\'s pods (--no-cluster-dns-serve when another DNS serves the cluster DNS address)' })
       .option('resolv-conf', { type: 'string', default: '/etc/resolv.conf', describe: 'Resolver file for names outside the cluster and for dnsPolicy Default pods (as the kubelet\'s --resolv-conf)' })
       .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
@@ -130,6 +133,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const kubeletPort = args.port;
     if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535) throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
     if (args.address !== '0.0.0.0' && !isIPv4(args.address)) throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
+    const proxyHealthz = parseHealthzBindAddress(args['proxy-healthz-bind-address']);
+    if (proxyHealthz !== undefined && 'error' in proxyHealthz) throw new CliError(`--proxy-healthz-bind-address ${proxyHealthz.error}`, ExitCode.usage);
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
     const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const shutdown = shutdownSettings(args);
@@ -158,6 +163,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       kubeletPort,
       kubeletServingCertificate: servingCertificate,
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
+      ...(proxyHealthz !== undefined ? { proxyHealthz } : {}),
       dnsServe: args['cluster-dns-serve'],
       resolvConf: args['resolv-conf'],
       dnsPort: 53,

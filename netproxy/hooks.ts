@@ -2,8 +2,8 @@
  * Keeping our hooks in the built-in chains. We never rewrite built-in chains (other software owns
  * rules there too), so a full sync lists them and inserts only the hooks that are missing.
  */
-import { hookRules, type HookRule, type Table } from './chainNames.ts';
-import { jumpTarget } from './iptablesModel.ts';
+import { hookRules, type HookRule, type Table } from './chain-names.ts';
+import { jumpTarget } from './iptables-model.ts';
 
 /** The built-in chains that hold our hooks, as "table/chain". */
 export const hookedChains: readonly { table: Table; chain: string }[] = [

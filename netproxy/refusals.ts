@@ -3,8 +3,8 @@
  * endpoint (the client fails at once instead of timing out), DROP for a Local policy with no
  * endpoint on this node (another node may still answer the client's retry).
  */
-import { chains } from './chainNames.ts';
-import { externalAddresses, hasExternalEntry, internalTargets, type ServicePortState, type TrafficTargets } from './servicePort.ts';
+import { chains } from './chain-names.ts';
+import { externalAddresses, hasExternalEntry, internalTargets, type ServicePortState, type TrafficTargets } from './service-port.ts';
 
 export interface Refusal {
   /** filter chain of ours */

@@ -12,7 +12,7 @@
  */
 import { dns1123Label, dns1123Subdomain, invalidValue, portNumber } from '../kube/name-formats.ts';
 import { isIP } from 'node:net';
-import { serviceNameLabel, type EndpointSlice, type Service, type ServicePortSpec, type WireProtocol } from './kubeShapes.ts';
+import { serviceNameLabel, type EndpointSlice, type Service, type ServicePortSpec, type WireProtocol } from './kube-shapes.ts';
 
 export interface Sanitized<T> {
   /** The object with what breaks a rule left out; undefined when nothing of it can be used. */

@@ -6,7 +6,7 @@
  * Tests use it to check behaviour rather than rule text.
  */
 import { cidrContains } from './ipv4.ts';
-import type { IptablesModel } from './iptablesModel.ts';
+import type { IptablesModel } from './iptables-model.ts';
 
 export interface Packet {
   src: string;

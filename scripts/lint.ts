@@ -3,10 +3,12 @@
  *  - which top-level folder may import which (ARCHITECTURE.md, "Which folder may use which"),
  *    including that nothing but the CLI, tests and benchmarks loads the sandbox;
  *  - no `console.log` left in library folders (they log through pino or return values);
+ *  - kebab-case file and folder names (scripts/file-names.ts);
  * Prints one line per finding and exits 1 when there is any.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
+import { fileNameFinding, namesUnder } from './file-names.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -60,6 +62,11 @@ for (const top of topFolders) {
       findings.push(`${relative(root, file)}: console.log in a library folder; log through pino or return the value`);
     }
   }
+}
+
+for (const path of namesUnder(root)) {
+  const finding = fileNameFinding(path);
+  if (finding !== undefined) findings.push(finding);
 }
 
 for (const line of findings) process.stdout.write(`${line}\n`);

@@ -4,7 +4,7 @@
  * field that was left out, so whoever owns the Service sees why some of it does not work on this
  * node. A Service whose own name is unusable cannot carry an event; the proxy's log has it.
  */
-import type { Refusal } from '../../netproxy/changeTracker.ts';
+import type { Refusal } from '../../netproxy/change-tracker.ts';
 import type { Recorder } from './event-recorder.ts';
 
 export const refusedFieldsReason = 'RefusedInvalidFields';

@@ -5,7 +5,7 @@
  * deadline passes.
  */
 import type { Pod } from '../../kube/corev1.ts';
-import { chains } from '../../netproxy/chainNames.ts';
+import { chains } from '../../netproxy/chain-names.ts';
 
 /** A Deployment or StatefulSet, reduced to what the replica check needs. */
 export interface Workload {

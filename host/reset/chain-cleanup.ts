@@ -3,7 +3,7 @@
  * `iptables-restore --noflush` payload that deletes our hook rules in the built-in chains, then
  * flushes and deletes every chain under our prefix — and touches nothing else.
  */
-import { chainPrefix } from '../../netproxy/chainNames.ts';
+import { chainPrefix } from '../../netproxy/chain-names.ts';
 
 export function planChainCleanup(saveText: string): string | undefined {
   const out: string[] = [];

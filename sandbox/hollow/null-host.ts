@@ -5,8 +5,8 @@
  * canary check finds its chains intact and never forces a full resync. The proxy's change
  * tracking, rendering and sync pacing all run for real; only the kernel is missing.
  */
-import type { CommandResult, CommandRunner } from '../../netproxy/commandRunner.ts';
-import { listSeparator } from '../../netproxy/iptablesApplier.ts';
+import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
+import { listSeparator } from '../../netproxy/iptables-applier.ts';
 
 export class NullHostRunner implements CommandRunner {
   /** iptables-restore payloads accepted so far (how many syncs the proxy made). */

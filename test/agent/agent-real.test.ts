@@ -3,7 +3,8 @@
  * registers and turns Ready, a pod created with kubectl runs and reports its IP, the agent survives
  * SIGKILL in the middle of a pod's start-up and with 20 running pods (no container restarted, no
  * second sandbox, Ready never flips), containerd restarting leaves nothing in Created, deleting a
- * pod removes its sandbox, and start-up failures are one line and exit code 1.
+ * pod removes its sandbox, and start-up failures are one line and exit code 1. The proxy's health
+ * port (10256) answers as kube-proxy's.
  *
  * The server runs on the host's loopback; relays make it reachable from the node at the hub
  * address (sandbox/control-plane.ts). The agent runs inside the node's namespace.
@@ -148,6 +149,20 @@ test.serial('the agent registers the node and it turns Ready in kubectl get node
   t.is(healthz.stdout.trim(), 'ok');
   // the agent re-executed itself (same PID) with a small young generation
   t.true(readFileSync(`/proc/${agent!.running!.pid}/cmdline`, 'utf8').split('\0').includes('--max-semi-space-size=1'));
+});
+
+test.serial('the proxy answers kube-proxy\'s /healthz and /metrics on port 10256 of every node address', async (t) => {
+  const node = sandbox!.node('node-1');
+  const fetchText = async (path: string) => (await node.run(['/bin/busybox', 'wget', '-qO-', `http://${node.ip}:10256${path}`], { timeoutMs: 10_000 })).stdout;
+  const health = await waitFor(async () => {
+    const text = await fetchText('/healthz').catch(() => '');
+    const parsed = (text.startsWith('{') ? JSON.parse(text) : {}) as { lastUpdated?: string | null; currentTime?: string };
+    return typeof parsed.lastUpdated === 'string' ? parsed : undefined;
+  }, { what: 'the proxy healthz on 10256 after a first sync', timeoutMs: 30_000 });
+  t.false(Number.isNaN(Date.parse(health.lastUpdated!)), health.lastUpdated!);
+  t.false(Number.isNaN(Date.parse(health.currentTime!)), health.currentTime!);
+  t.true(Date.parse(health.lastUpdated!) <= Date.parse(health.currentTime!) + 1_000);
+  t.regex(await fetchText('/metrics'), /^kubeproxy_sync_proxy_rules_last_timestamp_seconds /m);
 });
 
 test.serial('a pod created with kubectl runs and shows Running, Ready and its IP', async (t) => {

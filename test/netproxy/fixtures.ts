@@ -6,13 +6,13 @@
  *   cluster CIDR   10.244.0.0/16                service CIDR   10.96.0.0/12
  *   off-cluster    203.0.113.7 (a client)       external IPs / LB IPs 192.0.2.0/24
  */
-import type { EndpointSlice, Service, ServicePortSpec, WireProtocol } from '../../netproxy/kubeShapes.ts';
-import { ChangeTracker } from '../../netproxy/changeTracker.ts';
-import { IptablesModel } from '../../netproxy/iptablesModel.ts';
-import { renderIptables, emptyMemory, type ProxyConfig } from '../../netproxy/iptablesRenderer.ts';
-import { hookRules } from '../../netproxy/chainNames.ts';
+import type { EndpointSlice, Service, ServicePortSpec, WireProtocol } from '../../netproxy/kube-shapes.ts';
+import { ChangeTracker } from '../../netproxy/change-tracker.ts';
+import { IptablesModel } from '../../netproxy/iptables-model.ts';
+import { renderIptables, emptyMemory, type ProxyConfig } from '../../netproxy/iptables-renderer.ts';
+import { hookRules } from '../../netproxy/chain-names.ts';
 import { insertHooks } from '../../netproxy/hooks.ts';
-import type { ServicePortState } from '../../netproxy/servicePort.ts';
+import type { ServicePortState } from '../../netproxy/service-port.ts';
 
 export const thisNode = { name: 'node-a', ip: '172.30.0.11' };
 export const otherNode = { name: 'node-b', ip: '172.30.0.12' };

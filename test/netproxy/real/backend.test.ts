@@ -1,7 +1,7 @@
 /** Backend detection on the real iptables tools, inside namespaces the test creates. */
 import test from 'ava';
 import { ProxyError, ProxyErrorCode } from '../../../netproxy/errors.ts';
-import { detectBackend } from '../../../netproxy/iptablesBackend.ts';
+import { detectBackend } from '../../../netproxy/iptables-backend.ts';
 import { Lab, labUnavailable } from './lab.ts';
 
 const unavailable = labUnavailable();

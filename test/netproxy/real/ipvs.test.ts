@@ -5,8 +5,8 @@
  */
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { ipvsUnavailable } from '../../../netproxy/ipvsApplier.ts';
-import { ServiceProxy } from '../../../netproxy/serviceProxy.ts';
+import { ipvsUnavailable } from '../../../netproxy/ipvs-applier.ts';
+import { ServiceProxy } from '../../../netproxy/service-proxy.ts';
 import { Lab, labUnavailable, waitFor } from './lab.ts';
 import { Topology } from './topology.ts';
 

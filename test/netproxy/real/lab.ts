@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ProcessRunner, type CommandResult } from '../../../netproxy/commandRunner.ts';
+import { ProcessRunner, type CommandResult } from '../../../netproxy/command-runner.ts';
 
 const host = new ProcessRunner();
 

@@ -5,8 +5,8 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { join } from 'node:path';
-import type { EndpointSlice, Service } from '../../../netproxy/kubeShapes.ts';
-import { ServiceProxy } from '../../../netproxy/serviceProxy.ts';
+import type { EndpointSlice, Service } from '../../../netproxy/kube-shapes.ts';
+import { ServiceProxy } from '../../../netproxy/service-proxy.ts';
 import { labUnavailable, waitFor } from './lab.ts';
 import { outsideIP, Topology, type LabPod } from './topology.ts';
 
@@ -155,7 +155,7 @@ if (unavailable !== undefined) {
   });
 
   test.serial('a UDP client keeps working when its only endpoint is replaced (conntrack cleaned)', async (t) => {
-    const udpPeer = join(import.meta.dirname, 'udpPeer.ts');
+    const udpPeer = join(import.meta.dirname, 'udp-peer.ts');
     const serverA = topo.lab.spawn(pods.a!.ns, [process.execPath, udpPeer, 'server', '5353', 'udp-a']);
     const serverB = topo.lab.spawn(pods.b!.ns, [process.execPath, udpPeer, 'server', '5353', 'udp-b']);
     let gotA = '';

@@ -1,9 +1,9 @@
 /** The IPVS backend's plan, traced (this kernel has no ip_vs; the live test lives elsewhere). */
 import test from 'ava';
-import { ipsetRestoreText, ipvsInterface, ipvsPlanCommands, parseIpvsSave, type VirtualServer } from '../../netproxy/ipvsRenderer.ts';
+import { ipsetRestoreText, ipvsInterface, ipvsPlanCommands, parseIpvsSave, type VirtualServer } from '../../netproxy/ipvs-renderer.ts';
 import { landing, tracePacket, type Packet } from '../../netproxy/tracer.ts';
 import { localPod, offClusterClient, remotePod, service, slice, stateOf, thisNode } from './fixtures.ts';
-import { ipvsSetup } from './ipvsHarness.ts';
+import { ipvsSetup } from './ipvs-harness.ts';
 
 const tcp = (src: string, dst: string, dport: number): Packet => ({ src, dst, protocol: 'tcp', dport });
 

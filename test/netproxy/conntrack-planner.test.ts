@@ -1,6 +1,6 @@
 import test from 'ava';
-import { ChangeTracker } from '../../netproxy/changeTracker.ts';
-import { conntrackArgs, planConntrackCleanup } from '../../netproxy/conntrackPlanner.ts';
+import { ChangeTracker } from '../../netproxy/change-tracker.ts';
+import { conntrackArgs, planConntrackCleanup } from '../../netproxy/conntrack-planner.ts';
 import { remotePod, service, slice, thisNode } from './fixtures.ts';
 
 const dnsService = () => service('dns', { type: 'NodePort', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }, { name: 'tcp', port: 53, protocol: 'TCP' }] });

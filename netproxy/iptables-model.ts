@@ -4,7 +4,7 @@
  * not empty, over-long names, a built-in chain that cannot be deleted). The packet tracer walks it,
  * and the fake host in tests keeps its state in it.
  */
-import { maxChainNameLength } from './chainNames.ts';
+import { maxChainNameLength } from './chain-names.ts';
 
 export const builtinChains: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],

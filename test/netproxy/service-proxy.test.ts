@@ -2,17 +2,17 @@
 import test from 'ava';
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { chains, hookRules } from '../../netproxy/chainNames.ts';
+import { chains, hookRules } from '../../netproxy/chain-names.ts';
 import { ProxyErrorCode, ProxyError } from '../../netproxy/errors.ts';
-import { createProxyHealthServer } from '../../netproxy/healthServer.ts';
-import { backends, chooseBackend } from '../../netproxy/iptablesBackend.ts';
-import { emptyMemory, renderIptables } from '../../netproxy/iptablesRenderer.ts';
-import { IptablesModel } from '../../netproxy/iptablesModel.ts';
-import { ServiceHealthServers } from '../../netproxy/serviceHealth.ts';
-import { ServiceProxy } from '../../netproxy/serviceProxy.ts';
-import { SyncRunner } from '../../netproxy/syncRunner.ts';
+import { createProxyHealthServer } from '../../netproxy/health-server.ts';
+import { backends, chooseBackend } from '../../netproxy/iptables-backend.ts';
+import { emptyMemory, renderIptables } from '../../netproxy/iptables-renderer.ts';
+import { IptablesModel } from '../../netproxy/iptables-model.ts';
+import { ServiceHealthServers } from '../../netproxy/service-health.ts';
+import { ServiceProxy } from '../../netproxy/service-proxy.ts';
+import { SyncRunner } from '../../netproxy/sync-runner.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
-import { FakeHost } from './fakeHost.ts';
+import { FakeHost } from './fake-host.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
 function proxyOn(host: FakeHost, extra: Partial<ConstructorParameters<typeof ServiceProxy>[0]> = {}) {
@@ -131,11 +131,14 @@ test('replacing a UDP endpoint deletes its conntrack entries after the restore',
   proxy.onEndpointSliceUpdate(undefined, dnsSlice(remotePod(6)));
   await proxy.sync();
   host.calls.length = 0;
+  const flow = (replySrc: string) => ({ protocol: 'udp' as const, origDst: '10.96.0.10', origDport: 53, replySrc });
+  host.flows.push(flow(remotePod(6)), flow(remotePod(6)), flow(remotePod(7)));
   proxy.onEndpointSliceUpdate(undefined, dnsSlice(remotePod(7)));
   await proxy.sync();
   const order = host.calls.map((c) => c.argv[0]);
   t.deepEqual(order, ['iptables-nft-restore', 'conntrack']);
   t.deepEqual(host.conntrackDeletes.at(-1), ['-D', '-p', 'udp', '--orig-dst', '10.96.0.10', '--orig-port-dst', '53', '--reply-src', remotePod(6)]);
+  t.deepEqual(host.flows, [flow(remotePod(7))], 'the flows to the removed endpoint are gone, those to the new one kept');
 });
 
 test('backend choice: follow the backend holding rules, refuse a host with rules in both', (t) => {

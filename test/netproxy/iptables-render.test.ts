@@ -1,9 +1,9 @@
 /** Structure of the rendered payload: names, partial syncs, stale chains, size limits. */
 import test from 'ava';
-import { ChangeTracker } from '../../netproxy/changeTracker.ts';
-import { chains, externalChain, maxChainNameLength } from '../../netproxy/chainNames.ts';
-import { IptablesModel } from '../../netproxy/iptablesModel.ts';
-import { emptyMemory, renderIptables, type RenderMemory } from '../../netproxy/iptablesRenderer.ts';
+import { ChangeTracker } from '../../netproxy/change-tracker.ts';
+import { chains, externalChain, maxChainNameLength } from '../../netproxy/chain-names.ts';
+import { IptablesModel } from '../../netproxy/iptables-model.ts';
+import { emptyMemory, renderIptables, type RenderMemory } from '../../netproxy/iptables-renderer.ts';
 import { remotePod, service, slice, stateOf, testConfig, thisNode } from './fixtures.ts';
 import { generate, rng } from './generate.ts';
 
@@ -110,7 +110,8 @@ test('a partial sync does not touch chains of unchanged services', (t) => {
   t.false(same.full);
   t.deepEqual(same.payload.split('\n').filter((l) => l.startsWith(':')), [], 'a port marked changed whose text is the same writes nothing');
   const reused = renderIptables({ state: changedA, config: testConfig, changed: new Set(['default/a:http/tcp']), memory: full.memory });
-  t.true(reused.full, 'an older memory is not trusted for a partial render');
+  t.false(reused.full, 'rendering left the older memory as it was, so a partial render may still build on it');
+  t.is(reused.payload, partial.payload, 'the same request gives the same payload');
   t.false(partial.payload.includes(':BOSUN-SVCS-10-100'), 'dispatch chains of unchanged services are kept');
   t.false(partial.payload.includes(`:${chains.services} `), 'an unchanged top-level chain is not rewritten');
   const added = stateOf([service('a', { clusterIP: '10.96.0.1' }), service('b', { clusterIP: '10.100.0.2' }), service('c', { clusterIP: '10.101.0.3' })],
@@ -149,4 +150,39 @@ test('the canary chains are in every full payload, with one rule each', (t) => {
   t.is(full.payload.split('\n').filter((l) => l === `-A ${chains.canary} -m comment --comment "bosun flush detector" -j RETURN`).length, 2);
   const again = renderIptables({ state, config: testConfig, changed: 'all', memory: full.memory });
   t.is(again.payload, full.payload, 'a full payload is written whole even when nothing changed');
+});
+
+test('a render never changes its input: two branches from one memory render as from fresh copies', (t) => {
+  const { services, slices } = generate(300, 5);
+  const tracker = new ChangeTracker(thisNode.name);
+  services.forEach((s) => tracker.onServiceUpdate(undefined, s));
+  slices.forEach((s) => tracker.onEndpointSliceUpdate(undefined, s));
+  const base = tracker.commit().state;
+  const full = renderIptables({ state: base, config: testConfig, changed: 'all', memory: emptyMemory });
+  const snapshot = (m: RenderMemory) => JSON.stringify({ nat: [...m.natChains].sort(), filter: [...m.filterChains].sort(), text: [...m.chainText].sort(), comments: m.comments });
+  const before = snapshot(full.memory);
+  const stateBefore = JSON.stringify([...base]);
+
+  // One branch moves svc-3's endpoints; the other drops svc-7. Both start from `full.memory`.
+  const branch = (edit: (tr: ChangeTracker) => void) => {
+    const tr = new ChangeTracker(thisNode.name);
+    services.forEach((s) => tr.onServiceUpdate(undefined, s));
+    slices.forEach((s) => tr.onEndpointSliceUpdate(undefined, s));
+    tr.commit();
+    edit(tr);
+    const commit = tr.commit();
+    return { state: commit.state, changed: new Set(commit.changes.flatMap((c) => [...c.previous, ...c.current].map((p) => p.key))) };
+  };
+  const moved = branch((tr) => tr.onEndpointSliceUpdate(undefined, slice('svc-3', [remotePod(201)], { ports: slices[3]!.ports! })));
+  const dropped = branch((tr) => tr.onServiceUpdate(services[7], undefined));
+  const first = renderIptables({ state: moved.state, config: testConfig, changed: moved.changed, memory: full.memory });
+  const second = renderIptables({ state: dropped.state, config: testConfig, changed: dropped.changed, memory: full.memory });
+  const fresh = renderIptables({ state: base, config: testConfig, changed: 'all', memory: emptyMemory });
+  const reference = renderIptables({ state: dropped.state, config: testConfig, changed: dropped.changed, memory: fresh.memory });
+
+  t.false(first.full);
+  t.false(second.full, 'the second branch is partial too');
+  t.is(second.payload, reference.payload, 'the first branch left nothing behind in the memory');
+  t.is(snapshot(full.memory), before, 'chain sets and texts of the memory are unchanged');
+  t.is(JSON.stringify([...base]), stateBefore, 'the state is unchanged');
 });

@@ -1,6 +1,6 @@
 /** Executes conntrack deletions with Debian's `conntrack` tool. */
-import type { CommandRunner } from './commandRunner.ts';
-import { conntrackArgs, type ConntrackDeletion } from './conntrackPlanner.ts';
+import type { CommandRunner } from './command-runner.ts';
+import { conntrackArgs, type ConntrackDeletion } from './conntrack-planner.ts';
 
 export interface CleanupReport {
   /** Filters that ran. */

@@ -1,11 +1,11 @@
 /** The IPVS executor against the fake host. */
 import test from 'ava';
 import { ProxyErrorCode } from '../../netproxy/errors.ts';
-import { backends } from '../../netproxy/iptablesBackend.ts';
-import { ipvsUnavailable, parseInterfaceAddresses, planInterfaceAddresses } from '../../netproxy/ipvsApplier.ts';
-import { ServiceProxy } from '../../netproxy/serviceProxy.ts';
+import { backends } from '../../netproxy/iptables-backend.ts';
+import { ipvsUnavailable, parseInterfaceAddresses, planInterfaceAddresses } from '../../netproxy/ipvs-applier.ts';
+import { ServiceProxy } from '../../netproxy/service-proxy.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
-import { FakeHost } from './fakeHost.ts';
+import { FakeHost } from './fake-host.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
 function ipvsProxy(host: FakeHost) {

@@ -21,12 +21,13 @@
  * A partial render writes only the chains of changed ports and the dispatch chains holding them,
  * plus top-level chains whose text changed; chains of ours that are no longer needed are deleted.
  */
-import { affinityList, bucketChain, bucketOf, chains, externalChain, parentOf } from './chainNames.ts';
+import { LayeredMap } from './layered-map.ts';
+import { affinityList, bucketChain, bucketOf, chains, externalChain, parentOf } from './chain-names.ts';
 import { refusals } from './refusals.ts';
 import {
   endpointAddress, externalAddresses, hasExternalEntry, internalTargets, trafficTargets,
   type Endpoint, type ServicePortState, type TrafficTargets,
-} from './servicePort.ts';
+} from './service-port.ts';
 
 export interface ProxyConfig {
   /** Pod addresses of the whole cluster; traffic to a cluster IP from outside it is masqueraded. */
@@ -44,9 +45,9 @@ export const commentEndpointLimit = 1000;
 
 /**
  * What a render leaves for the next one. Besides the chain sets and texts it carries an index of
- * every port's plan that a partial render updates in place, so a partial sync costs O(changes)
- * rather than O(services). A memory is therefore good for one partial render: pass the returned
- * memory to the next call. Reusing an older one is safe but falls back to a full render.
+ * every port's plan and rule text, so a partial sync renders only the changed ports and an
+ * unchanged port is never planned or rendered twice. A render never changes the memory it is
+ * given (it copies what it updates), so rendering twice from one memory gives the same result.
  */
 export interface RenderMemory {
   /** Our chains that exist in the kernel after the sync that used this render. */
@@ -56,15 +57,26 @@ export interface RenderMemory {
   readonly comments: boolean;
   /** Text of shared (dispatch and top-level) chains as last written, by "table/chain", to skip unchanged ones. */
   readonly chainText: ReadonlyMap<string, string>;
-  /** Present after a render; consumed by the next partial render. */
+  /** Plans and texts of the render that made this memory; read, never changed, by the next one. */
   readonly index?: RenderIndex;
-  /** Which render of the index this memory belongs to; only the latest may build on it. */
-  readonly generation?: number;
+  /**
+   * The kernel holds what `index` describes, so the next render may be partial. Unset after a
+   * failed restore: the index then only saves re-planning unchanged ports in the full render.
+   */
+  readonly indexMatchesKernel?: boolean;
 }
 
-/** Every port's plan and the lookups built from them; owned by the renderer. */
+/** A port's rule text, with the plan and settings it was rendered from. */
+interface CachedText {
+  plan: PortPlan;
+  /** comments, cluster CIDR and mark: the settings the text depends on besides the plan */
+  settings: string;
+  text: PortText;
+}
+
+/** Every port's plan and the lookups built from them; made by one render, then only read. */
 interface RenderIndex {
-  plans: Map<string, PortPlan>;
+  plans: LayeredMap<string, PortPlan>;
   /** bucket -> port key -> plan */
   bucketPorts: Map<string, Map<string, PortPlan>>;
   withNodePort: Map<string, PortPlan>;
@@ -73,8 +85,8 @@ interface RenderIndex {
   localIPs: Map<string, number>;
   endpointCount: number;
   natChains: Set<string>;
-  /** Bumped by every render that builds on the index: an older memory no longer matches it. */
-  generation: number;
+  /** port key -> its rule text */
+  texts: LayeredMap<string, CachedText>;
 }
 
 export const emptyMemory: RenderMemory = {
@@ -120,16 +132,11 @@ const protoMatch = (p: ServicePortState) => `-p ${p.protocol} -m ${p.protocol}`;
 
 /**
  * Plans depend only on the port state, and the tracker replaces a port's state object only when
- * it changes: caching by object keeps a partial sync from redoing every port's plan.
+ * it changes: the previous render's plan for the same object is reused as it is.
  */
-const planCache = new WeakMap<ServicePortState, PortPlan>();
-
-function planPort(port: ServicePortState): PortPlan {
-  const cached = planCache.get(port);
-  if (cached !== undefined) return cached;
-  const plan = computePlan(port);
-  planCache.set(port, plan);
-  return plan;
+function planPort(previous: RenderIndex | undefined, port: ServicePortState): PortPlan {
+  const known = previous?.plans.get(port.key);
+  return known !== undefined && known.port === port ? known : computePlan(port);
 }
 
 function computePlan(port: ServicePortState): PortPlan {
@@ -233,15 +240,26 @@ function renderPort(plan: PortPlan, config: ProxyConfig, comments: boolean): Por
   return { buckets, external };
 }
 
-const portTextCache = new WeakMap<PortPlan, { key: string; text: PortText }>();
+/** Where a render finds ports' texts: its own index first, then the previous render's. */
+interface TextSource {
+  config: ProxyConfig;
+  comments: boolean;
+  texts: LayeredMap<string, CachedText>;
+  previous: LayeredMap<string, CachedText> | undefined;
+}
 
-/** A port's text, cached with its plan so an unchanged port costs nothing to re-render. */
-function portText(plan: PortPlan, config: ProxyConfig, comments: boolean): PortText {
-  const key = `${comments}|${config.clusterCIDR ?? ''}|${config.masqueradeBit}`;
-  const hit = portTextCache.get(plan);
-  if (hit !== undefined && hit.key === key) return hit.text;
+/** A port's text, kept with its plan so an unchanged port costs nothing to re-render. */
+function portText(plan: PortPlan, source: TextSource): PortText {
+  const { config, comments } = source;
+  const settings = `${comments}|${config.clusterCIDR ?? ''}|${config.masqueradeBit}`;
+  const key = plan.port.key;
+  const hit = source.texts.get(key) ?? source.previous?.get(key);
+  if (hit !== undefined && hit.plan === plan && hit.settings === settings) {
+    source.texts.set(key, hit);
+    return hit.text;
+  }
   const text = renderPort(plan, config, comments);
-  portTextCache.set(plan, { key, text });
+  source.texts.set(key, { plan, settings, text });
   return text;
 }
 
@@ -311,34 +329,50 @@ class Writer {
 const byKey = (a: PortPlan, b: PortPlan) => (a.port.key < b.port.key ? -1 : a.port.key > b.port.key ? 1 : 0);
 
 /** The rules of one /20 dispatch chain: every entry of every port in it, in port key order. */
-function writeBucket(w: Writer, bucket: string, plans: PortPlan[], config: ProxyConfig, comments: boolean): void {
+function writeBucket(w: Writer, bucket: string, plans: PortPlan[], source: TextSource): void {
   const chain = bucketChain(bucket);
   w.declare(chain, true);
   for (const plan of plans.sort(byKey)) {
-    const lines = portText(plan, config, comments).buckets.get(bucket);
+    const lines = portText(plan, source).buckets.get(bucket);
     if (lines !== undefined) w.addLines(chain, lines);
   }
 }
 
-/** Orders buckets by address ("10.96.48" before "10.96.112"); keys are cached, there are few. */
-const bucketNumbers = new Map<string, number>();
+/** Orders buckets by address ("10.96.48" before "10.96.112"); a render sorts a few hundred at most. */
 function bucketNumber(bucket: string): number {
-  let n = bucketNumbers.get(bucket);
-  if (n === undefined) {
-    const parts = bucket.split('.').map(Number);
-    n = ((parts[0] ?? 0) * 256 + (parts[1] ?? 0)) * 256 + (parts.length > 2 ? (parts[2] ?? 0) : 0);
-    if (bucketNumbers.size > 100_000) bucketNumbers.clear();
-    bucketNumbers.set(bucket, n);
-  }
-  return n;
+  const parts = bucket.split('.').map(Number);
+  return ((parts[0] ?? 0) * 256 + (parts[1] ?? 0)) * 256 + (parts.length > 2 ? (parts[2] ?? 0) : 0);
 }
 const byNumericBucket = (a: string, b: string) => bucketNumber(a) - bucketNumber(b);
 
 function emptyIndex(): RenderIndex {
   return {
-    plans: new Map(), bucketPorts: new Map(), withNodePort: new Map(), refused: new Map(),
-    localIPs: new Map(), endpointCount: 0, natChains: new Set(), generation: 0,
+    plans: LayeredMap.empty(), bucketPorts: new Map(), withNodePort: new Map(), refused: new Map(),
+    localIPs: new Map(), endpointCount: 0, natChains: new Set(), texts: LayeredMap.empty(),
   };
+}
+
+/**
+ * A copy of `index` that a partial render may change. Plans and texts are new versions over the
+ * old ones and the per-bucket port maps stay shared until a bucket is written (writableBucket), so
+ * the copy costs O(buckets + ports with a node port, a refusal or a local endpoint).
+ */
+function copyIndex(index: RenderIndex): RenderIndex {
+  return {
+    plans: index.plans.next(), bucketPorts: new Map(index.bucketPorts), withNodePort: new Map(index.withNodePort),
+    refused: new Map(index.refused), localIPs: new Map(index.localIPs), endpointCount: index.endpointCount,
+    natChains: new Set(index.natChains), texts: index.texts.next(),
+  };
+}
+
+/** The bucket's port map, copied first if it may still belong to an earlier render's index. */
+function writableBucket(index: RenderIndex, bucket: string, own: Set<string>): Map<string, PortPlan> | undefined {
+  const ports = index.bucketPorts.get(bucket);
+  if (ports === undefined || own.has(bucket)) return ports;
+  const copy = new Map(ports);
+  index.bucketPorts.set(bucket, copy);
+  own.add(bucket);
+  return copy;
 }
 
 function isRefused(plan: PortPlan): boolean {
@@ -347,12 +381,16 @@ function isRefused(plan: PortPlan): boolean {
     || (hasExternalEntry(port) && (targets.cluster.length === 0 || (port.externalPolicyLocal && targets.local.length === 0)));
 }
 
-function addPlan(index: RenderIndex, plan: PortPlan): void {
+/** `own`: buckets whose port maps this render made or copied (the others are shared). */
+function addPlan(index: RenderIndex, plan: PortPlan, own: Set<string>): void {
   const key = plan.port.key;
   index.plans.set(key, plan);
   for (const b of plan.buckets) {
-    let ports = index.bucketPorts.get(b);
-    if (ports === undefined) index.bucketPorts.set(b, (ports = new Map()));
+    let ports = writableBucket(index, b, own);
+    if (ports === undefined) {
+      index.bucketPorts.set(b, (ports = new Map()));
+      own.add(b);
+    }
     ports.set(key, plan);
   }
   if (plan.externalChain !== undefined && plan.port.nodePort > 0) index.withNodePort.set(key, plan);
@@ -361,11 +399,12 @@ function addPlan(index: RenderIndex, plan: PortPlan): void {
   index.endpointCount += plan.port.endpoints.length;
 }
 
-function removePlan(index: RenderIndex, plan: PortPlan): void {
+function removePlan(index: RenderIndex, plan: PortPlan, own: Set<string>): void {
   const key = plan.port.key;
   index.plans.delete(key);
+  index.texts.delete(key);
   for (const b of plan.buckets) {
-    const ports = index.bucketPorts.get(b);
+    const ports = writableBucket(index, b, own);
     ports?.delete(key);
     if (ports?.size === 0) index.bucketPorts.delete(b);
   }
@@ -386,25 +425,26 @@ export function renderIptables(request: RenderRequest): RenderResult {
   const mark = `0x${(1 << config.masqueradeBit).toString(16)}`;
 
   // Bring the index up to date: from scratch, or by replacing the changed ports' plans.
-  let full = request.changed === 'all' || memory.index === undefined || memory.generation !== memory.index.generation;
+  const previous = memory.index;
+  let full = request.changed === 'all' || previous === undefined || memory.indexMatchesKernel !== true;
   let index: RenderIndex;
   const rewritePorts: PortPlan[] = [];
   const rewriteBuckets = new Set<string>();
   const removedNat: string[] = [];
   if (!full) {
-    index = memory.index!;
-    index.generation++;
+    index = copyIndex(previous!);
+    const own = new Set<string>();
     for (const key of request.changed as ReadonlySet<string>) {
       const old = index.plans.get(key);
       if (old !== undefined) {
-        removePlan(index, old);
+        removePlan(index, old, own);
         for (const b of old.buckets) rewriteBuckets.add(b);
         if (old.externalChain !== undefined) removedNat.push(old.externalChain);
       }
       const port = state.get(key);
       if (port === undefined) continue;
-      const plan = planPort(port);
-      addPlan(index, plan);
+      const plan = planPort(previous, port);
+      addPlan(index, plan, own);
       for (const b of plan.buckets) rewriteBuckets.add(b);
       rewritePorts.push(plan);
     }
@@ -413,12 +453,13 @@ export function renderIptables(request: RenderRequest): RenderResult {
   }
   if (full) {
     index = emptyIndex();
+    const own = new Set<string>();
     rewritePorts.length = 0;
     rewriteBuckets.clear();
     removedNat.length = 0;
     for (const port of state.values()) {
-      const plan = planPort(port);
-      addPlan(index, plan);
+      const plan = planPort(previous, port);
+      addPlan(index, plan, own);
       rewritePorts.push(plan);
     }
     for (const b of index.bucketPorts.keys()) rewriteBuckets.add(b);
@@ -427,13 +468,14 @@ export function renderIptables(request: RenderRequest): RenderResult {
   const comments = index.endpointCount <= commentEndpointLimit;
   const nat = new Writer('nat', comments);
   const filter = new Writer('filter', comments);
+  const texts: TextSource = { config, comments, texts: index.texts, previous: full ? previous?.texts : undefined };
   // Our nat chains after this payload: rebuilt on a full sync, adjusted on a partial one.
   const natNow = index.natChains;
   for (const c of removedNat) natNow.delete(c);
 
   // Per-port chains (external entries).
   for (const plan of rewritePorts.sort(byKey)) {
-    const external = portText(plan, config, comments).external;
+    const external = portText(plan, texts).external;
     if (external === undefined) continue;
     nat.adopt(external[0], external[1]);
     natNow.add(external[0]);
@@ -454,7 +496,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
       removedNat.push(bucketChain(b));
       continue;
     }
-    writeBucket(nat, b, [...ports.values()], config, comments);
+    writeBucket(nat, b, [...ports.values()], texts);
     natNow.add(bucketChain(b));
   }
   const rewriteParents = new Set<string>([...rewriteBuckets].map(parentOf));
@@ -532,7 +574,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
 
   return {
     payload: out.join('\n'),
-    memory: { natChains: natNow, filterChains: filterNow, comments, chainText, index, generation: index.generation },
+    memory: { natChains: natNow, filterChains: filterNow, comments, chainText, index, indexMatchesKernel: true },
     full,
     ruleCount,
     endpointCount: index.endpointCount,
@@ -541,6 +583,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
       ...emptyMemory,
       natChains: new Set([...natNow, ...staleNat]),
       filterChains: new Set([...filterNow, ...staleFilter]),
+      index,
     },
   };
 }

@@ -1,17 +1,33 @@
 /**
  * A stateful fake of the host tools the proxy runs: iptables-{nft,legacy}-{restore,save}, the
- * iptables -S listing, and conntrack. It keeps its tables in an IptablesModel (so a bad payload is
- * refused as the kernel would refuse it), records every call, and fails on request.
+ * iptables -S listing, conntrack, ipset, ip, ipvsadm and `sh -c`. It keeps its tables in an
+ * IptablesModel (so a bad payload is refused as the kernel would refuse it), a conntrack flow
+ * table that `conntrack -D` deletes from, and ipsets that refuse what ipset refuses; it records
+ * every call, and fails on request (failNext, for any command, also inside `sh -c`).
  */
-import type { CommandResult, CommandRunner } from '../../netproxy/commandRunner.ts';
-import { IptablesModel, RestoreError } from '../../netproxy/iptablesModel.ts';
-import type { VirtualServer } from '../../netproxy/ipvsRenderer.ts';
+import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
+import { IptablesModel, RestoreError } from '../../netproxy/iptables-model.ts';
+import type { VirtualServer } from '../../netproxy/ipvs-renderer.ts';
+
+/** One connection in the fake's conntrack table, in the terms `conntrack -D` filters on. */
+export interface ConntrackFlow {
+  protocol: 'tcp' | 'udp' | 'sctp';
+  origDst: string;
+  origDport: number;
+  /** The endpoint that answers (after DNAT). */
+  replySrc: string;
+}
+
+const conntrackBanner = 'conntrack v1.4.7 (conntrack-tools)';
+const ipsetBanner = 'ipset v7.17';
 
 export class FakeHost implements CommandRunner {
   readonly nft = new IptablesModel();
   readonly legacy = new IptablesModel();
   readonly calls: { argv: string[]; input?: string }[] = [];
   readonly conntrackDeletes: string[][] = [];
+  /** The conntrack table; tests add flows, `conntrack -D` removes the matching ones. */
+  readonly flows: ConntrackFlow[] = [];
   /** IPVS side: whether the kernel has ip_vs, the dummy link, its addresses, ipsets, virtual servers. */
   ipvsAvailable = true;
   dummyLink = false;
@@ -61,21 +77,23 @@ export class FakeHost implements CommandRunner {
       return { code: 0, stdout: [`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${r}`)].join('\n') + '\n', stderr: '' };
     }
     if (command === 'sh' && args[0] === '-c') {
-      // Only the form the applier uses: commands joined by "; echo <separator>; ".
+      // Only the form the applier uses: commands joined by "; echo <separator>; ". As sh does, every
+      // part runs whatever the one before returned, stderr is passed on, the last part's code is sh's.
       let stdout = '';
+      let stderr = '';
+      let code = 0;
       for (const part of (args[1] ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
-        if (part.startsWith('echo ')) stdout += `${part.slice(5)}\n`;
-        else stdout += (await this.run(part.split(' '))).stdout;
+        const result = part.startsWith('echo ') ? { code: 0, stdout: `${part.slice(5)}\n`, stderr: '' } : await this.run(part.split(' '));
+        stdout += result.stdout;
+        stderr += result.stderr;
+        code = result.code;
       }
-      return { code: 0, stdout, stderr: '' };
+      return { code, stdout, stderr };
     }
     if (command === 'ip') return this.#ip(args);
-    if (command === 'ipset') return this.#ipset(options.input ?? '');
+    if (command === 'ipset') return this.#ipset(args, options.input ?? '');
     if (command === 'ipvsadm') return this.#ipvsadm(args, options.input ?? '');
-    if (command === 'conntrack') {
-      this.conntrackDeletes.push(args);
-      return { code: 1, stdout: '', stderr: 'conntrack v1.4.7 (conntrack-tools): 0 flow entries have been deleted.\n' };
-    }
+    if (command === 'conntrack') return this.#conntrack(args);
     return { code: 127, stdout: '', stderr: `fake: unknown command ${command}` };
   }
 
@@ -100,12 +118,53 @@ export class FakeHost implements CommandRunner {
     return { code: 1, stdout: '', stderr: `fake ip: unsupported ${joined}` };
   }
 
-  #ipset(input: string): CommandResult {
-    for (const line of input.split('\n')) {
-      const [op, name = '', member] = line.split(' ');
-      if (op === 'create' && !this.ipsets.has(name)) this.ipsets.set(name, new Set());
-      else if (op === 'flush') this.ipsets.get(name)?.clear();
-      else if (op === 'add' && member !== undefined) this.ipsets.get(name)!.add(member);
+  /** `conntrack -D -p <proto> [--orig-dst a] [--orig-port-dst p] [--reply-src e]`; exits 1 when nothing matched, as the tool does. */
+  #conntrack(args: string[]): CommandResult {
+    this.conntrackDeletes.push(args);
+    const value = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+    if (args[0] !== '-D' || value('-p') === undefined) return { code: 2, stdout: '', stderr: `${conntrackBanner}: fake: unsupported ${args.join(' ')}\n` };
+    const matches = (f: ConntrackFlow) => f.protocol === value('-p')
+      && (value('--orig-dst') ?? f.origDst) === f.origDst
+      && (value('--orig-port-dst') ?? String(f.origDport)) === String(f.origDport)
+      && (value('--reply-src') ?? f.replySrc) === f.replySrc;
+    const kept = this.flows.filter((f) => !matches(f));
+    const deleted = this.flows.length - kept.length;
+    this.flows.splice(0, this.flows.length, ...kept);
+    return { code: deleted > 0 ? 0 : 1, stdout: '', stderr: `${conntrackBanner}: ${deleted} flow entries have been deleted.\n` };
+  }
+
+  /**
+   * `ipset restore [-exist]` as ipset reads it: lines apply in order until one fails (those before
+   * it stay applied). Without -exist, creating an existing set or adding a present member is refused.
+   */
+  #ipset(args: string[], input: string): CommandResult {
+    if (args[0] !== 'restore') return { code: 1, stdout: '', stderr: `${ipsetBanner}: fake: unsupported ${args.join(' ')}\n` };
+    const lines = input.split('\n');
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      const words = line.split(' ');
+      const exist = args.includes('-exist') || words.includes('-exist');
+      const [op, name = '', member] = words;
+      const set = this.ipsets.get(name);
+      const fail = (why: string) => ({ code: 1, stdout: '', stderr: `${ipsetBanner}: Error in line ${i + 1}: ${why}\n` });
+      if (op === 'create') {
+        if (set !== undefined && !exist) return fail('Set cannot be created: set with the same name already exists');
+        if (set === undefined) this.ipsets.set(name, new Set());
+      } else if (set === undefined) {
+        return fail('The set with the given name does not exist');
+      } else if (op === 'flush') {
+        set.clear();
+      } else if (op === 'add' && member !== undefined) {
+        if (set.has(member) && !exist) return fail("Element cannot be added to the set: it's already added");
+        set.add(member);
+      } else if (op === 'del' && member !== undefined) {
+        if (!set.has(member) && !exist) return fail("Element cannot be deleted from the set: it's not added");
+        set.delete(member);
+      } else if (op === 'destroy') {
+        this.ipsets.delete(name);
+      } else {
+        return fail(`fake: unsupported ${line}`);
+      }
     }
     return { code: 0, stdout: '', stderr: '' };
   }

@@ -7,8 +7,8 @@
 import {
   defaultAffinitySeconds, serviceNameLabel,
   type EndpointSlice, type NodeObject, type Service,
-} from './kubeShapes.ts';
-import type { Endpoint, Protocol, ServicePortState } from './servicePort.ts';
+} from './kube-shapes.ts';
+import type { Endpoint, Protocol, ServicePortState } from './service-port.ts';
 import { ipToNumber, isIPv4 } from './ipv4.ts';
 import { sanitizeEndpointSlice, sanitizeService } from './sanitize.ts';
 

@@ -2,11 +2,11 @@
  * Thin executor for the iptables backend: one iptables-restore per sync, plus the few reads a
  * sync needs (our chains after a restart, the hooks in the built-in chains, the canary).
  */
-import { chainPrefix, chains, type HookRule, type Table } from './chainNames.ts';
-import type { CommandRunner } from './commandRunner.ts';
+import { chainPrefix, chains, type HookRule, type Table } from './chain-names.ts';
+import type { CommandRunner } from './command-runner.ts';
 import { ProxyError, ProxyErrorCode } from './errors.ts';
 import { hookedChains, missingHooks } from './hooks.ts';
-import type { IptablesBackend } from './iptablesBackend.ts';
+import type { IptablesBackend } from './iptables-backend.ts';
 
 export class IptablesApplier {
   readonly #runner: CommandRunner;

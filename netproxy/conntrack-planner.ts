@@ -4,8 +4,8 @@
  * removed endpoint, or to the REJECT it got while the service had none, until it stopped for the
  * conntrack timeout. TCP needs nothing: a dead endpoint resets or times out the connection.
  */
-import type { ServiceChange } from './changeTracker.ts';
-import { endpointAddress, externalAddresses, trafficTargets, type ServicePortState } from './servicePort.ts';
+import type { ServiceChange } from './change-tracker.ts';
+import { endpointAddress, externalAddresses, trafficTargets, type ServicePortState } from './service-port.ts';
 
 /** One `conntrack -D` filter. */
 export interface ConntrackDeletion {

@@ -3,36 +3,28 @@
  * onEndpointSliceUpdate / onNodeUpdate; run(signal) keeps iptables in step with them until the
  * signal aborts.
  *
- * One sync = commit the tracker's changes -> render (partial when possible) -> one
- * iptables-restore -> delete stale UDP conntrack entries. A sync is full (every chain rewritten)
+ * One sync = commit the tracker's changes -> the backend renders and applies (iptables: partial
+ * when possible, one iptables-restore; IPVS: whole) -> delete stale UDP conntrack entries. A sync is full (every chain rewritten)
  * at start, every sync period, after the node changed, after a failed restore, and when the
  * canary shows that someone flushed our tables.
  */
-import type { HookRule } from './chainNames.ts';
-import { ChangeTracker, type Refusal, type ServiceChange } from './changeTracker.ts';
-import { syncRetryDelayMs } from './syncBackoff.ts';
-import type { CommandRunner } from './commandRunner.ts';
-import { cleanConntrack } from './conntrackCleaner.ts';
-import { planConntrackCleanup } from './conntrackPlanner.ts';
-import { insertHooks } from './hooks.ts';
-import { IptablesApplier } from './iptablesApplier.ts';
-import { IpvsApplier } from './ipvsApplier.ts';
-import { renderIpvs } from './ipvsRenderer.ts';
-import { detectBackend, type IptablesBackend } from './iptablesBackend.ts';
-import { emptyMemory, renderIptables, type ProxyConfig, type RenderMemory } from './iptablesRenderer.ts';
-import type { EndpointSlice, NodeObject, Service } from './kubeShapes.ts';
+import { ChangeTracker, type Refusal, type ServiceChange } from './change-tracker.ts';
+import { syncRetryDelayMs } from './sync-backoff.ts';
+import type { CommandRunner } from './command-runner.ts';
+import { cleanConntrack } from './conntrack-cleaner.ts';
+import { planConntrackCleanup } from './conntrack-planner.ts';
+import type { IptablesBackend } from './iptables-backend.ts';
+import { IptablesProxyBackend } from './iptables-proxy-backend.ts';
+import type { ProxyConfig } from './iptables-renderer.ts';
+import { IpvsProxyBackend } from './ipvs-proxy-backend.ts';
+import type { EndpointSlice, NodeObject, Service } from './kube-shapes.ts';
 import { ProxyMetrics } from './metrics.ts';
-import { trafficTargets, type ServicePortState } from './servicePort.ts';
-import type { HealthCheckTarget } from './serviceHealth.ts';
-import { realClock, SyncRunner, type Clock } from './syncRunner.ts';
+import { silentProxyLogger, type ProxyLogger } from './proxy-logger.ts';
+import type { BackendContext, ProxyBackend, ProxyMode } from './proxy-backend.ts';
+import { trafficTargets, type ServicePortState } from './service-port.ts';
+import type { HealthCheckTarget } from './service-health.ts';
+import { realClock, SyncRunner, type Clock } from './sync-runner.ts';
 
-export interface ProxyLogger {
-  info(obj: object, msg: string): void;
-  warn(obj: object, msg: string): void;
-  error(obj: object, msg: string): void;
-}
-
-const silent: ProxyLogger = { info() {}, warn() {}, error() {} };
 
 export interface ServiceProxyOptions {
   nodeName: string;
@@ -47,7 +39,7 @@ export interface ServiceProxyOptions {
   /** healthz fails when queued work has waited longer than this. Default 2 x syncPeriod. */
   healthTimeoutMs?: number;
   /** 'iptables' (default) or 'ipvs' (needs the kernel's ip_vs, ipvsadm and ipset). */
-  mode?: 'iptables' | 'ipvs';
+  mode?: ProxyMode;
   /** Skip detection (tests, or a host whose backend is known). */
   backend?: IptablesBackend;
   clock?: Clock;
@@ -82,15 +74,11 @@ export class ServiceProxy {
   readonly ready: Promise<void>;
   readonly #tracker: ChangeTracker;
   readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth' | 'mode' | 'onRefused'>>;
-  readonly #mode: 'iptables' | 'ipvs';
-  #ipvs: IpvsApplier | undefined;
+  readonly #backend: ProxyBackend;
   readonly #serviceHealth: ServiceProxyOptions['serviceHealth'];
   readonly #clock: Clock;
   readonly #log: ProxyLogger;
   readonly #runner: SyncRunner;
-  #backend: IptablesBackend | undefined;
-  #applier: IptablesApplier | undefined;
-  #memory: RenderMemory | undefined;
   #state: ReadonlyMap<string, ServicePortState> = new Map();
   #needFull = true;
   #lastFullAt = Number.NEGATIVE_INFINITY;
@@ -117,11 +105,13 @@ export class ServiceProxy {
       canaryPeriodMs: options.canaryPeriodMs ?? 500,
       healthTimeoutMs: options.healthTimeoutMs ?? 2 * syncPeriodMs,
     };
-    this.#backend = options.backend;
     this.#serviceHealth = options.serviceHealth;
-    this.#mode = options.mode ?? 'iptables';
     this.#clock = options.clock ?? realClock;
-    this.#log = options.logger ?? silent;
+    this.#log = options.logger ?? silentProxyLogger;
+    const clock = this.#clock;
+    this.#backend = chooseBackend(options.mode ?? 'iptables', {
+      runner: options.runner, metrics: this.metrics, now: () => clock.now(), log: this.#log, ...(options.backend ? { iptables: options.backend } : {}),
+    });
     this.#tracker = new ChangeTracker(options.nodeName, (refusal) => {
       this.#log.warn({ kind: refusal.kind, object: `${refusal.namespace}/${refusal.name}`, problems: refusal.problems }, 'left out of the proxy rules: fields the API does not allow');
       options.onRefused?.(refusal);
@@ -161,10 +151,6 @@ export class ServiceProxy {
   /** Every programmed service port, as of the last commit. */
   get state(): ReadonlyMap<string, ServicePortState> {
     return this.#state;
-  }
-
-  get backend(): IptablesBackend | undefined {
-    return this.#backend;
   }
 
   /** Syncs until the signal aborts; also watches the canary. */
@@ -221,10 +207,13 @@ export class ServiceProxy {
       if (commit.nodeChanged) this.#needFull = true;
       if (started - this.#lastFullAt >= this.#options.syncPeriodMs) this.#needFull = true;
 
-      const applier = await this.#ensureApplier();
-      const ruleCount = this.#mode === 'ipvs'
-        ? await this.#applyIpvs(applier, report, started)
-        : await this.#applyIptables(applier, report, started);
+      const ruleCount = await this.#backend.sync({
+        state: this.#state, config: this.#options.config, full: this.#needFull, changed: this.#pendingKeys, nodePortAddresses: this.#nodePortAddresses(),
+      }, report);
+      if (report.full) {
+        this.#needFull = false;
+        this.#lastFullAt = started;
+      }
       this.#pendingKeys.clear();
       const changes = this.#pendingChanges;
       this.#pendingChanges = [];
@@ -262,86 +251,8 @@ export class ServiceProxy {
     }
   }
 
-  /** Renders (partial unless a full sync is due) and restores; returns the rule count. */
-  async #applyIptables(applier: IptablesApplier, report: SyncReport, started: number): Promise<number> {
-    if (this.#memory === undefined) {
-      // After a restart: learn which of our chains exist so leftovers are deleted.
-      const existing = await applier.ourChains();
-      this.#memory = { ...emptyMemory, natChains: existing.nat, filterChains: existing.filter };
-      this.#needFull = true;
-    }
-    const renderStart = this.#clock.now();
-    const result = renderIptables({
-      state: this.#state, config: this.#options.config, changed: this.#needFull ? 'all' : this.#pendingKeys, memory: this.#memory,
-    });
-    report.renderMs = this.#clock.now() - renderStart;
-    report.full = result.full;
-    let payload = result.payload;
-    let hooks: HookRule[] = [];
-    if (result.full) {
-      hooks = await applier.missingHooks();
-      payload = insertHooks(payload, hooks);
-    }
-    report.payloadBytes = payload.length;
-    const restoreStart = this.#clock.now();
-    try {
-      // A partial sync whose changes did not change any rule text has nothing to apply.
-      if (result.full || payload.trim() !== '') await applier.restore(payload);
-    } catch (err) {
-      report.restoreMs = this.#clock.now() - restoreStart;
-      this.metrics.restoreFailures.value++;
-      if (!result.full) this.metrics.partialRestoreFailures.value++;
-      this.#needFull = true;
-      // The kernel still holds what this payload was to delete; the next (full) render must know.
-      this.#memory = result.memoryAfterFailure;
-      throw err;
-    }
-    report.restoreMs = this.#clock.now() - restoreStart;
-    this.#memory = result.memory;
-    if (result.full) {
-      this.#needFull = false;
-      this.#lastFullAt = started;
-      if (hooks.length > 0) this.#log.info({ hooks: hooks.map((h) => `${h.table}/${h.chain}`) }, 'inserted hooks into built-in chains');
-    }
-    return result.ruleCount;
-  }
-
-  /** IPVS syncs are always whole: the IPVS table is diffed by the applier, the iptables part is small. */
-  async #applyIpvs(applier: IptablesApplier, report: SyncReport, started: number): Promise<number> {
-    if (this.#ipvs === undefined) {
-      const ipvs = new IpvsApplier(this.#options.runner, applier);
-      await ipvs.check();
-      this.#ipvs = ipvs;
-    }
-    const renderStart = this.#clock.now();
-    const plan = renderIpvs(this.#state, this.#options.config, { nodePortAddresses: this.#nodePortAddresses() });
-    report.renderMs = this.#clock.now() - renderStart;
-    report.full = true;
-    report.payloadBytes = plan.iptablesPayload.length;
-    const applyStart = this.#clock.now();
-    try {
-      await this.#ipvs.apply(plan, await applier.missingHooks());
-    } catch (err) {
-      this.metrics.restoreFailures.value++;
-      throw err;
-    } finally {
-      report.restoreMs = this.#clock.now() - applyStart;
-    }
-    this.#needFull = false;
-    this.#lastFullAt = started;
-    return plan.iptablesPayload.split('\n-A ').length - 1;
-  }
-
   #nodePortAddresses(): string[] {
     return this.#options.config.nodePortAddresses !== undefined ? [...this.#options.config.nodePortAddresses] : this.#tracker.nodeAddresses;
-  }
-
-  async #ensureApplier(): Promise<IptablesApplier> {
-    if (this.#applier !== undefined) return this.#applier;
-    this.#backend ??= await detectBackend(this.#options.runner);
-    this.#log.info({ backend: this.#backend.kind }, 'iptables backend chosen');
-    this.#applier = new IptablesApplier(this.#options.runner, this.#backend);
-    return this.#applier;
   }
 
   #queue(): void {
@@ -371,10 +282,10 @@ export class ServiceProxy {
   async #watchCanary(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       await this.#clock.sleep(this.#options.canaryPeriodMs, signal);
-      if (signal.aborted || this.#applier === undefined || this.#lastSyncAt === undefined) continue;
+      if (signal.aborted || this.#lastSyncAt === undefined) continue;
       let intact = true;
       try {
-        intact = await this.#applier.canaryIntact();
+        intact = await (this.#backend.canaryIntact() ?? true);
       } catch (err) {
         this.#log.warn({ err: String(err) }, 'canary check failed to run');
       }
@@ -384,4 +295,9 @@ export class ServiceProxy {
       }
     }
   }
+}
+
+/** The one place that maps --proxy-mode to a backend. */
+function chooseBackend(mode: ProxyMode, context: BackendContext): ProxyBackend {
+  return mode === 'ipvs' ? new IpvsProxyBackend(context) : new IptablesProxyBackend(context);
 }

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { ChangeTracker } from '../../netproxy/changeTracker.ts';
+import { ChangeTracker } from '../../netproxy/change-tracker.ts';
 import { localPod, remotePod, service, slice, thisNode } from './fixtures.ts';
 
 test('a new service with its slice is one change with previous empty', (t) => {

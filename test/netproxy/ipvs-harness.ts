@@ -1,10 +1,10 @@
 /** Loads an IPVS plan into a model plus a tracer context that knows its sets and servers. */
-import { hookRules } from '../../netproxy/chainNames.ts';
+import { hookRules } from '../../netproxy/chain-names.ts';
 import { insertHooks } from '../../netproxy/hooks.ts';
-import { IptablesModel } from '../../netproxy/iptablesModel.ts';
-import { renderIpvs, type IpvsPlan } from '../../netproxy/ipvsRenderer.ts';
-import type { ProxyConfig } from '../../netproxy/iptablesRenderer.ts';
-import type { ServicePortState } from '../../netproxy/servicePort.ts';
+import { IptablesModel } from '../../netproxy/iptables-model.ts';
+import { renderIpvs, type IpvsPlan } from '../../netproxy/ipvs-renderer.ts';
+import type { ProxyConfig } from '../../netproxy/iptables-renderer.ts';
+import type { ServicePortState } from '../../netproxy/service-port.ts';
 import type { TraceContext } from '../../netproxy/tracer.ts';
 import { testConfig, thisNode, traceContext } from './fixtures.ts';
 

@@ -5,17 +5,17 @@
  * doubling to 30 s) instead of running iptables-restore every 100 ms. The host is a stateful fake.
  */
 import test from 'ava';
-import type { EndpointSlice, Service } from '../../netproxy/kubeShapes.ts';
-import type { Refusal } from '../../netproxy/changeTracker.ts';
-import { backends } from '../../netproxy/iptablesBackend.ts';
-import { renderIpvs } from '../../netproxy/ipvsRenderer.ts';
+import type { EndpointSlice, Service } from '../../netproxy/kube-shapes.ts';
+import type { Refusal } from '../../netproxy/change-tracker.ts';
+import { backends } from '../../netproxy/iptables-backend.ts';
+import { renderIpvs } from '../../netproxy/ipvs-renderer.ts';
 import { sanitizeEndpointSlice, sanitizeService } from '../../netproxy/sanitize.ts';
-import { ServiceProxy } from '../../netproxy/serviceProxy.ts';
-import { syncRetryDelayMs } from '../../netproxy/syncBackoff.ts';
-import type { Clock } from '../../netproxy/syncRunner.ts';
+import { ServiceProxy } from '../../netproxy/service-proxy.ts';
+import { syncRetryDelayMs } from '../../netproxy/sync-backoff.ts';
+import type { Clock } from '../../netproxy/sync-runner.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
 import { ManualClock } from '../agent/manual-clock.ts';
-import { FakeHost } from './fakeHost.ts';
+import { FakeHost } from './fake-host.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
 const injected = '-A BOSUN-INJECTED -j ACCEPT';

@@ -4,7 +4,7 @@
  * software writes one kind while we write the other is broken in ways that are hard to see. So we
  * follow whichever backend already holds rules, and refuse to start where both do.
  */
-import type { CommandRunner } from './commandRunner.ts';
+import type { CommandRunner } from './command-runner.ts';
 import { ProxyError, ProxyErrorCode } from './errors.ts';
 
 export type BackendKind = 'nf_tables' | 'legacy';

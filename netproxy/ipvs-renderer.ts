@@ -9,12 +9,12 @@
  * ipvsPlanCommands() turns desired + observed (`ipvsadm -Sn`) into an `ipvsadm --restore` script
  * that touches only what differs, so established connections to unchanged servers survive.
  */
-import { chains } from './chainNames.ts';
+import { chains } from './chain-names.ts';
 import { refusals } from './refusals.ts';
-import type { ProxyConfig } from './iptablesRenderer.ts';
+import type { ProxyConfig } from './iptables-renderer.ts';
 import {
   externalAddresses, internalTargets, trafficTargets, type Endpoint, type Protocol, type ServicePortState,
-} from './servicePort.ts';
+} from './service-port.ts';
 import type { IpSet } from './tracer.ts';
 
 export const ipvsInterface = 'bosun-ipvs0';

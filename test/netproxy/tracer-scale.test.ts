@@ -4,10 +4,10 @@
  */
 import test from 'ava';
 import { landing, tracePacket, type TraceContext } from '../../netproxy/tracer.ts';
-import type { IptablesModel } from '../../netproxy/iptablesModel.ts';
+import type { IptablesModel } from '../../netproxy/iptables-model.ts';
 import { modelOf, offClusterClient, stateOf, thisNode, traceContext } from './fixtures.ts';
 import { expected, generate, sameLanding, type Generated } from './generate.ts';
-import { ipvsSetup } from './ipvsHarness.ts';
+import { ipvsSetup } from './ipvs-harness.ts';
 
 function checkAll(t: import('ava').ExecutionContext, { services, slices }: Generated, model: IptablesModel, ctx: TraceContext) {
   let nodePorts = 0;

@@ -1,14 +1,14 @@
 /**
  * Thin executor for the IPVS backend: the dummy interface and its addresses, the ipsets, the
  * IPVS table (a diff against `ipvsadm -Sn`), then the small iptables payload. Each step is one
- * process; the planning is in ipvsRenderer.ts and the pure helpers below.
+ * process; the planning is in ipvs-renderer.ts and the pure helpers below.
  */
-import type { HookRule } from './chainNames.ts';
-import type { CommandRunner } from './commandRunner.ts';
+import type { HookRule } from './chain-names.ts';
+import type { CommandRunner } from './command-runner.ts';
 import { ProxyError, ProxyErrorCode } from './errors.ts';
 import { insertHooks } from './hooks.ts';
-import type { IptablesApplier } from './iptablesApplier.ts';
-import { ipsetRestoreText, ipvsInterface, ipvsPlanCommands, parseIpvsSave, type IpvsPlan } from './ipvsRenderer.ts';
+import type { IptablesApplier } from './iptables-applier.ts';
+import { ipsetRestoreText, ipvsInterface, ipvsPlanCommands, parseIpvsSave, type IpvsPlan } from './ipvs-renderer.ts';
 
 /** `ip addr` commands that make the dummy interface hold exactly `wanted`. */
 export function planInterfaceAddresses(observed: readonly string[], wanted: readonly string[]): string[][] {
