@@ -20,6 +20,7 @@ import { prepareForCreate, prepareForUpdate, withEphemeralContainersOf, type Sto
 import { continueAtNewest, decodeContinue, encodeContinue, encodeStart } from './continue-token.ts';
 import { staleContinue, tooLargeResourceVersion, tooOldResourceVersion } from './list-errors.ts';
 import { maxObjectBytes, objectTooLarge } from './limits.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -71,10 +72,6 @@ export interface DeleteResult {
 
 /** The registry's own clock seam, so tests can control timestamps. */
 export type Now = () => Date;
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** Turns datastore failures into API errors; everything else passes through. */
 export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
@@ -346,7 +343,7 @@ export class Registry {
       metadata.name = `${metadata.generateName}${randomSuffix()}`;
     }
     metadata.uid = randomUUID();
-    metadata.creationTimestamp = timestamp(this.#now());
+    metadata.creationTimestamp = apiTime(this.#now());
     delete metadata.resourceVersion;
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
@@ -516,11 +513,11 @@ export class Registry {
           // A second delete may shorten the grace period, never lengthen it.
           const existing = current.metadata.deletionTimestamp ? Date.parse(current.metadata.deletionTimestamp) : Infinity;
           if (deadline.getTime() < existing) {
-            next.metadata.deletionTimestamp = timestamp(deadline);
+            next.metadata.deletionTimestamp = apiTime(deadline);
             next.metadata.deletionGracePeriodSeconds = grace;
           }
         } else {
-          next.metadata.deletionTimestamp ??= timestamp(now);
+          next.metadata.deletionTimestamp ??= apiTime(now);
           next.metadata.deletionGracePeriodSeconds = 0;
         }
         if (JSON.stringify(next) === JSON.stringify(current)) return { object: current, removed: false };

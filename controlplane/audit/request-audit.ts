@@ -13,7 +13,8 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { AuditLogWriter } from './log-writer.ts';
-import { microTime, withoutManagedFields, type AuditEvent, type AuditUser, type ObjectReference, type ResponseStatus } from './audit-event.ts';
+import { microTime } from '../../kube/api-time.ts';
+import { withoutManagedFields, type AuditEvent, type AuditUser, type ObjectReference, type ResponseStatus } from './audit-event.ts';
 import { auditDecision, auditLevels, type AuditAttributes, type AuditDecision, type AuditLevel, type AuditPolicy, type AuditStage } from './policy.ts';
 
 /** The caller, as authentication and impersonation left it. */

@@ -9,6 +9,7 @@ import { isPlainObject, type KubeObject } from '../../kube/types.ts';
 import type { RestCall, RestReply } from '../api/rest.ts';
 import type { UserInfo } from './types.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 type Any = Record<string, any>;
 
@@ -113,7 +114,7 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
         apiVersion: 'authentication.k8s.io/v1',
         metadata: { name, namespace, creationTimestamp: null },
         spec: { ...spec, audiences, expirationSeconds },
-        status: { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        status: { token, expirationTimestamp: apiTime(exp * 1000) },
       },
       warnings,
     };

@@ -5,6 +5,7 @@
  */
 import type { KubeObject } from '../../kube/types.ts';
 import type { ClusterClient } from './client.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -17,10 +18,6 @@ interface Sent {
   namespace: string;
   count: number;
   firstTimestamp: string;
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function eventRecorder(client: ClusterClient, component: string, now: () => Date = () => new Date()): EventRecorder {
@@ -38,7 +35,7 @@ export function eventRecorder(client: ClusterClient, component: string, now: () 
         resourceVersion: object.metadata.resourceVersion,
       };
       const key = JSON.stringify([object.metadata.uid, type, reason, message]);
-      const at = timestamp(now());
+      const at = apiTime(now());
       const previous = sent.get(key);
       if (previous !== undefined) {
         previous.count++;

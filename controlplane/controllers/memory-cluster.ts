@@ -7,6 +7,7 @@
 import { bindPod } from '../api/binding.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
+import { apiTime } from '../../kube/api-time.ts';
 import {
   clusterScoped,
   generationTracked,
@@ -101,7 +102,7 @@ export class MemoryCluster implements ClusterClient {
   }
 
   #timestamp(): string {
-    return this.#now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return apiTime(this.#now());
   }
 
   async list(resource: ResourceName): Promise<ListResult> {

@@ -14,6 +14,7 @@ import { Informer } from '../controllers/informer.ts';
 import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
 import { decide, type DecisionOptions } from './schedule-pod.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export const defaultSchedulerName = 'default-scheduler';
 
@@ -41,10 +42,6 @@ export function wantsScheduling(pod: Pod): boolean {
     !pod.metadata.deletionTimestamp &&
     holdsResources(pod)
   );
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export class Scheduler {
@@ -245,7 +242,7 @@ export class Scheduler {
           type: 'PodScheduled',
           status: 'False',
           lastProbeTime: null,
-          lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime ? existing.lastTransitionTime : timestamp(this.#now()),
+          lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime ? existing.lastTransitionTime : apiTime(this.#now()),
           reason: 'Unschedulable',
           message,
         };
