@@ -31,7 +31,7 @@ import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts'
 import { defaultProxyConfig } from '../netproxy/iptablesRenderer.ts';
 import { ServiceProxy } from '../netproxy/serviceProxy.ts';
 import { AgentStartError } from './agent-errors.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from '../kube/clock.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { readHostUpstreams } from './dns/forward.ts';
 import { DnsServer } from './dns/server.ts';

@@ -24,7 +24,8 @@ import type { EndpointSlice, NodeObject, Service } from './kubeShapes.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { trafficTargets, type ServicePortState } from './servicePort.ts';
 import type { HealthCheckTarget } from './serviceHealth.ts';
-import { realClock, SyncRunner, type Clock } from './syncRunner.ts';
+import { monotonicClock, pause, type Clock } from '../kube/clock.ts';
+import { SyncRunner } from './syncRunner.ts';
 
 export interface ProxyLogger {
   info(obj: object, msg: string): void;
@@ -120,7 +121,7 @@ export class ServiceProxy {
     this.#backend = options.backend;
     this.#serviceHealth = options.serviceHealth;
     this.#mode = options.mode ?? 'iptables';
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? monotonicClock;
     this.#log = options.logger ?? silent;
     this.#tracker = new ChangeTracker(options.nodeName, (refusal) => {
       this.#log.warn({ kind: refusal.kind, object: `${refusal.namespace}/${refusal.name}`, problems: refusal.problems }, 'left out of the proxy rules: fields the API does not allow');
@@ -370,7 +371,7 @@ export class ServiceProxy {
 
   async #watchCanary(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#clock.sleep(this.#options.canaryPeriodMs, signal);
+      await pause(this.#clock, this.#options.canaryPeriodMs, signal);
       if (signal.aborted || this.#applier === undefined || this.#lastSyncAt === undefined) continue;
       let intact = true;
       try {

@@ -14,7 +14,7 @@
  * Pure apart from its caches: time comes from the clock. Caches are bounded (4096 keys, oldest
  * forgotten first).
  */
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import { apiTime } from '../../kube/api-time.ts';
 
 export type EventType = 'Normal' | 'Warning';

@@ -8,7 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { Lease } from '../../kube/corev1.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import { microTime } from '../../kube/api-time.ts';
 
 export const leaseNamespace = 'kube-node-lease';

@@ -12,7 +12,7 @@ import type { Container, IntOrString, LifecycleHandler, ProbeHandler } from '../
 import { bosunUserAgent } from './user-agent.ts';
 import type { ProbeOutcome } from './probe-schedule.ts';
 import { ProbeTimeoutError, type ProbeNetwork } from './probe-network.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 
 export interface ProbeTarget {
   containerId: string;
