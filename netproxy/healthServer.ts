@@ -3,6 +3,7 @@
  * /metrics (Prometheus text). The agent decides where to listen.
  */
 import { createServer, type Server } from 'node:http';
+import { processMetricsText } from '../kube/prometheus-text.ts';
 import type { ServiceProxy } from './serviceProxy.ts';
 
 export const defaultHealthzPort = 10256;
@@ -23,7 +24,7 @@ export function createProxyHealthServer(proxy: Pick<ServiceProxy, 'health' | 'me
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(proxy.metrics.text());
+      res.end(proxy.metrics.text() + processMetricsText());
       return;
     }
     res.writeHead(404).end();

@@ -23,6 +23,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import { userFromCertificate, type KubeletAuthorizer } from './authorization.ts';
 import { serveContainerLogs } from './container-logs.ts';
 import { kubeletMetricsText, resourceMetricsText } from './metrics.ts';
+import { processMetricsText } from '../../kube/prometheus-text.ts';
 import { KubeletRequestError } from './request-error.ts';
 import { requestLabels } from './request-labels.ts';
 import { observeStats, summarize, type HostSample } from './stats.ts';
@@ -237,7 +238,7 @@ export class KubeletServer {
       const state = c.state.replace(/^CONTAINER_/, '').toLowerCase();
       byState[state] = (byState[state] ?? 0) + 1;
     }
-    return kubeletMetricsText({ nodeName: o.nodeName, runningPods: sandboxes.length, containersByState: byState, requests: this.#requests });
+    return kubeletMetricsText({ nodeName: o.nodeName, runningPods: sandboxes.length, containersByState: byState, requests: this.#requests }) + processMetricsText();
   }
 
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
