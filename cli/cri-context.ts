@@ -33,7 +33,7 @@ export interface CriContext {
 export type OutputFormat = 'table' | 'json' | 'yaml';
 
 /** Which CRI errors are the user's input rather than the runtime's failure (exit 2). */
-const usageCodes = new Set(['CRI_BAD_ENDPOINT', 'CRI_INVALID_ARGUMENT']);
+const usageCodes = new Set(['BOSUN_CRI_BAD_ENDPOINT', 'BOSUN_CRI_INVALID_ARGUMENT']);
 
 export function cliErrorFrom(err: unknown): unknown {
   if (err instanceof CriError) return new CliError(err.message, usageCodes.has(err.code) ? ExitCode.usage : ExitCode.failed);
@@ -45,12 +45,12 @@ export function cliErrorFrom(err: unknown): unknown {
  * 1.5 and older only have v1alpha2); ask its version so the user reads that, not a method name.
  */
 export async function explainFailure(err: unknown, runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined): Promise<unknown> {
-  if (!(err instanceof CriError) || err.code !== 'CRI_UNIMPLEMENTED' || !runtime) return err;
+  if (!(err instanceof CriError) || err.code !== 'BOSUN_CRI_UNIMPLEMENTED' || !runtime) return err;
   const { checkRuntimeVersion } = await import('../cri/version-check.ts');
   try {
     await checkRuntimeVersion(runtime);
   } catch (versionErr) {
-    if (versionErr instanceof CriError && versionErr.code === 'CRI_UNSUPPORTED_VERSION') return versionErr;
+    if (versionErr instanceof CriError && versionErr.code === 'BOSUN_CRI_UNSUPPORTED_VERSION') return versionErr;
   }
   return err;
 }

@@ -282,7 +282,7 @@ export class PodExecutor {
 }
 
 function ignoreNotFound(err: unknown): void {
-  if (err instanceof CriError && err.code === 'CRI_NOT_FOUND') return;
+  if (err instanceof CriError && err.code === 'BOSUN_CRI_NOT_FOUND') return;
   throw err;
 }
 

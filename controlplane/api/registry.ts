@@ -8,7 +8,7 @@ import { ApiError } from '../../kube/errors.ts';
 import { fieldValue, matchesFields, type FieldSelector } from '../../kube/fields.ts';
 import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
-import { isStorageError, StorageError } from '../storage/errors.ts';
+import { isStorageError, StorageError } from '../errors.ts';
 import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
@@ -78,21 +78,21 @@ export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: stri
   if (!(err instanceof StorageError)) return err;
   const qualified = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
   switch (err.code) {
-    case 'NotFound':
+    case 'BOSUN_STORAGE_NOT_FOUND':
       return new ApiError('NotFound', `${qualified} "${name}" not found`, { name, group: info.group, kind: info.resource });
-    case 'KeyExists':
+    case 'BOSUN_STORAGE_KEY_EXISTS':
       return new ApiError('AlreadyExists', `${qualified} "${name}" already exists`, { name, group: info.group, kind: info.resource });
-    case 'Conflict':
+    case 'BOSUN_STORAGE_CONFLICT':
       return new ApiError(
         'Conflict',
         `Operation cannot be fulfilled on ${qualified} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
         { name, group: info.group, kind: info.resource },
       );
-    case 'Compacted':
+    case 'BOSUN_STORAGE_COMPACTED':
       return new ApiError('Expired', `too old resource version: ${err.message}`);
-    case 'FutureRevision':
+    case 'BOSUN_STORAGE_FUTURE_REVISION':
       return new ApiError('Timeout', `Timeout: Too large resource version: ${err.message}`, { retryAfterSeconds: 1 });
-    case 'Unavailable':
+    case 'BOSUN_STORAGE_UNAVAILABLE':
       return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, { retryAfterSeconds: 1 });
   }
 }
@@ -199,7 +199,7 @@ export class Registry {
 
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)));
-    if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+    if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
     return this.decode(info, kv);
   }
 
@@ -285,9 +285,9 @@ export class Registry {
         try {
           return await this.storage.list(prefix, { ...start, ...(limit ? { limit: limit - items.length } : {}), ...(at !== undefined ? { atRevision: at } : {}) });
         } catch (err) {
-          if (isStorageError(err, 'Compacted') && point !== undefined) throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
-          if (isStorageError(err, 'Compacted')) throw tooOldResourceVersion();
-          if (isStorageError(err, 'FutureRevision')) throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
+          if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED') && point !== undefined) throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
+          if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED')) throw tooOldResourceVersion();
+          if (isStorageError(err, 'BOSUN_STORAGE_FUTURE_REVISION')) throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
           throw err;
         }
       });
@@ -354,7 +354,7 @@ export class Registry {
     const name = metadata.name ?? '';
     if (isDryRun()) {
       if (await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)))) {
-        throw apiErrorFromStorage(new StorageError('KeyExists', name), info, name);
+        throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_KEY_EXISTS', name), info, name);
       }
       return object;
     }
@@ -379,7 +379,7 @@ export class Registry {
     const wanted = input.metadata?.resourceVersion;
     return this.guaranteedUpdate(info, namespace, name, subresource, (current) => {
       if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) {
-        throw apiErrorFromStorage(new StorageError('Conflict', name), info, name);
+        throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_CONFLICT', name), info, name);
       }
       return clone(input);
     });
@@ -409,7 +409,7 @@ export class Registry {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
-      if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+      if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
       const current = this.decode(info, kv);
       const proposed = await mutate(clone(current));
       const next = this.#carryOver(info, current, proposed, subresource);
@@ -421,7 +421,7 @@ export class Registry {
           const deleted = await this.storage.delete(key, kv.modRevision);
           return this.decode(info, { value: this.#encode(info, next), modRevision: deleted.modRevision });
         } catch (err) {
-          if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+          if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
           throw apiErrorFromStorage(err, info, name);
         }
       }
@@ -429,7 +429,7 @@ export class Registry {
         const written = await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision);
         return this.decode(info, written);
       } catch (err) {
-        if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+        if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
       }
     }
@@ -487,7 +487,7 @@ export class Registry {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
-      if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+      if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
       const current = this.decode(info, kv);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
@@ -526,7 +526,7 @@ export class Registry {
           const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
           return { object: this.decode(info, written), removed: false };
         } catch (err) {
-          if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+          if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
           throw apiErrorFromStorage(err, info, name);
         }
       }
@@ -535,7 +535,7 @@ export class Registry {
         const deleted = await this.storage.delete(key, kv.modRevision);
         return { object: this.decode(info, { value: kv.value, modRevision: deleted.modRevision }), removed: true };
       } catch (err) {
-        if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+        if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
       }
     }

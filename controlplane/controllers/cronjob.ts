@@ -9,7 +9,8 @@
  */
 import type { KubeObject } from '../../kube/types.ts';
 import type { Action, Plan } from './actions.ts';
-import { missedRuns, parseSchedule, ScheduleError, type Schedule } from './cron-schedule.ts';
+import { missedRuns, parseSchedule, type Schedule } from './cron-schedule.ts';
+import { ScheduleError } from '../errors.ts';
 import { isFinished } from './job.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { controllerOf, controllerReference, parseTime } from './pods.ts';
