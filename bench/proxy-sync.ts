@@ -20,7 +20,8 @@ import { ProcessRunner, type CommandRunner } from '../netproxy/commandRunner.ts'
 import { backends } from '../netproxy/iptablesBackend.ts';
 import { IptablesApplier } from '../netproxy/iptablesApplier.ts';
 import { emptyMemory, renderIptables } from '../netproxy/iptablesRenderer.ts';
-import type { EndpointSlice, Service } from '../netproxy/kubeShapes.ts';
+import type { Service } from '../kube/corev1.ts';
+import type { EndpointSlice } from '../kube/discoveryv1.ts';
 import { ServiceProxy } from '../netproxy/serviceProxy.ts';
 import { Lab } from '../test/netproxy/real/lab.ts';
 import { drawChart } from './proxy-sync/chart.ts';

@@ -5,7 +5,8 @@
  * doubling to 30 s) instead of running iptables-restore every 100 ms. The host is a stateful fake.
  */
 import test from 'ava';
-import type { EndpointSlice, Service } from '../../netproxy/kubeShapes.ts';
+import type { Service } from '../../kube/corev1.ts';
+import type { EndpointSlice } from '../../kube/discoveryv1.ts';
 import type { Refusal } from '../../netproxy/changeTracker.ts';
 import { backends } from '../../netproxy/iptablesBackend.ts';
 import { renderIpvs } from '../../netproxy/ipvsRenderer.ts';

@@ -2,7 +2,8 @@ import test from 'ava';
 import type { Pod } from '../../../kube/corev1.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { defaultControllers, startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
-import type { CronJob, Deployment, EndpointSlice, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
+import type { EndpointSlice } from '../../../kube/discoveryv1.ts';
+import type { CronJob, Deployment, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { node } from '../scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
@@ -60,7 +61,7 @@ test('a Deployment rolls out, rolls to a new image within its bounds, and its Se
   const slices = await waitFor(
     () => {
       const found = memory.all('endpointslices') as EndpointSlice[];
-      return found.length === 1 && found[0]!.endpoints.filter((e) => e.conditions.ready).length === 3 ? found : undefined;
+      return found.length === 1 && found[0]!.endpoints?.filter((e) => e.conditions?.ready).length === 3 ? found : undefined;
     },
     { what: 'one EndpointSlice with 3 ready endpoints', timeoutMs: 10_000 },
   );
