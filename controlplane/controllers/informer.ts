@@ -1,18 +1,15 @@
 /**
- * A cache of one resource kept current by list + watch, with change handlers. When the watch
+ * The controllers' informer: a cache of one resource kept current by list + watch over a
+ * ClusterClient (the in-memory cluster in tests, the API in a server), indexed by namespace and by
+ * controller, with the same handlers (onAdd/onUpdate/onDelete) and cache keys as kube/informer.ts. When the watch
  * breaks (including 410 Gone after compaction) it lists again after a short pause and reports the
  * differences as adds, updates and deletes, so handlers never miss a change for good.
  */
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
-import { objectKey, type ClusterClient, type ResourceName, type WatchSubscription } from './client.ts';
+import { cacheKey, type InformerHandlers } from '../../kube/informer.ts';
+import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { BucketIndex } from '../bucket-index.ts';
 import { controllerOf } from './pods.ts';
-
-export interface InformerHandlers<T> {
-  added?(object: T): void;
-  updated?(old: T, object: T): void;
-  deleted?(object: T): void;
-}
 
 export interface InformerOptions {
   /** Pause before listing again after a broken watch. */
@@ -45,7 +42,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#options = options;
   }
 
-  on(handlers: InformerHandlers<T>): void {
+  addHandlers(handlers: InformerHandlers<T>): void {
     this.#handlers.push(handlers);
   }
 
@@ -86,7 +83,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     const listed = await this.#client.list(this.resource);
     const seen = new Set<string>();
     for (const item of listed.items as T[]) {
-      const key = objectKey(item);
+      const key = cacheKey(item);
       seen.add(key);
       this.#apply({ type: this.#cache.has(key) ? 'MODIFIED' : 'ADDED', object: item });
     }
@@ -116,14 +113,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   #apply(event: WatchEvent<T> | WatchEvent): void {
     if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
     const object = event.object as T;
-    const key = objectKey(object);
+    const key = cacheKey(object);
     const old = this.#cache.get(key);
     if (event.type === 'DELETED') {
       if (old === undefined) return;
       this.#cache.delete(key);
       this.#byNamespace.update(key, old, undefined);
       this.#byController.update(key, old, undefined);
-      this.#notify((h) => h.deleted?.(object));
+      this.#notify((h) => h.onDelete?.(object));
       return;
     }
     // A replayed or repeated event with nothing new changes nothing.
@@ -131,7 +128,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#cache.set(key, object);
     this.#byNamespace.update(key, old, object);
     this.#byController.update(key, old, object);
-    this.#notify((h) => (old === undefined ? h.added?.(object) : h.updated?.(old, object)));
+    this.#notify((h) => (old === undefined ? h.onAdd?.(object) : h.onUpdate?.(old, object)));
   }
 
   /** One failing handler must not keep the others (or the cache) from seeing the change. */

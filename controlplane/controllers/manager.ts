@@ -95,10 +95,10 @@ export class ControllerManager {
       const queue = new WorkQueue();
       this.#queues.set(spec.name, queue);
       const primary = this.#informer(spec.primary);
-      primary.on({
-        added: (o) => queue.add(objectKey(o)),
-        updated: (_old, o) => queue.add(objectKey(o)),
-        deleted: (o) => {
+      primary.addHandlers({
+        onAdd: (o) => queue.add(objectKey(o)),
+        onUpdate: (_old, o) => queue.add(objectKey(o)),
+        onDelete: (o) => {
           if (o.metadata.uid) this.#expectations.forget(o.metadata.uid);
           if (spec.planMissing) queue.add(objectKey(o));
         },
@@ -107,30 +107,30 @@ export class ControllerManager {
         const enqueue = (o: KubeObject) => {
           for (const key of trigger.keysFor(o, this.caches)) queue.add(key);
         };
-        this.#informer(trigger.resource).on({
-          added: enqueue,
-          updated: (old, o) => {
+        this.#informer(trigger.resource).addHandlers({
+          onAdd: enqueue,
+          onUpdate: (old, o) => {
             // A change can move an object from one owner to another (labels): tell both.
             enqueue(old);
             enqueue(o);
           },
-          deleted: enqueue,
+          onDelete: enqueue,
         });
       }
       for (const resource of spec.reads ?? []) this.#informer(resource);
     }
     // Dependents showing up (or going) satisfy their owner's expectations, whoever the owner is.
     for (const informer of this.#informers.values()) {
-      informer.on({
-        added: (o) => {
+      informer.addHandlers({
+        onAdd: (o) => {
           const owner = controllerOf(o)?.uid;
           if (owner) this.#expectations.observedAdd(owner);
         },
-        updated: (old, o) => {
+        onUpdate: (old, o) => {
           const owner = controllerOf(o)?.uid;
           if (owner && !old.metadata.deletionTimestamp && o.metadata.deletionTimestamp) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
         },
-        deleted: (o) => {
+        onDelete: (o) => {
           const owner = controllerOf(o)?.uid;
           if (owner) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
         },

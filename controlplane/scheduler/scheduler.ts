@@ -77,18 +77,18 @@ export class Scheduler {
     const onError = (err: unknown) => options.onError?.(err, 'watch');
     this.#pods = new Informer<Pod>(options.client, 'pods', { onError });
     this.#nodes = new Informer<Node>(options.client, 'nodes', { onError });
-    this.#nodes.on({
-      added: (node) => this.#nodeChanged(node),
-      updated: (_old, node) => this.#nodeChanged(node),
-      deleted: (node) => {
+    this.#nodes.addHandlers({
+      onAdd: (node) => this.#nodeChanged(node),
+      onUpdate: (_old, node) => this.#nodeChanged(node),
+      onDelete: (node) => {
         this.#state.removeNode(node.metadata.name ?? '');
         this.#signal();
       },
     });
-    this.#pods.on({
-      added: (pod) => this.#podChanged(pod),
-      updated: (_old, pod) => this.#podChanged(pod),
-      deleted: (pod) => this.#podGone(pod),
+    this.#pods.addHandlers({
+      onAdd: (pod) => this.#podChanged(pod),
+      onUpdate: (_old, pod) => this.#podChanged(pod),
+      onDelete: (pod) => this.#podGone(pod),
     });
   }
 

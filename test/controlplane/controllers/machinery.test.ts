@@ -112,9 +112,9 @@ test('informer: after a broken watch it lists again and reports what changed mea
   await client.create('configmaps', { metadata: { name: 'removed', namespace: 'default' } });
   const informer = new Informer<KubeObject>(client as ClusterClient, 'configmaps', { relistDelayMs: 10 });
   const seen: string[] = [];
-  informer.on({ added: (o) => seen.push(`+${o.metadata.name}`), deleted: (o) => seen.push(`-${o.metadata.name}`) });
-  informer.on({
-    added: () => {
+  informer.addHandlers({ onAdd: (o) => seen.push(`+${o.metadata.name}`), onDelete: (o) => seen.push(`-${o.metadata.name}`) });
+  informer.addHandlers({
+    onAdd: () => {
       throw new Error('a broken handler');
     },
   });
