@@ -21,6 +21,7 @@ import { continueAtNewest, decodeContinue, encodeContinue, encodeStart } from '.
 import { staleContinue, tooLargeResourceVersion, tooOldResourceVersion } from './list-errors.ts';
 import { maxObjectBytes, objectTooLarge } from './limits.ts';
 import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -70,8 +71,6 @@ export interface DeleteResult {
   removed: boolean;
 }
 
-/** The registry's own clock seam, so tests can control timestamps. */
-export type Now = () => Date;
 
 /** Turns datastore failures into API errors; everything else passes through. */
 export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
@@ -129,16 +128,16 @@ export class Registry {
   readonly #decodedChanges = new WeakMap<Change, DecodedChange>();
   readonly storage: Storage;
   readonly #admit: Admit;
-  readonly #now: Now;
+  readonly #now: () => Date;
   readonly #sections = new SerialSections();
   readonly #watches: WatchHub;
   #listFromMemory: ListFromMemory = () => undefined;
 
-  constructor(storage: Storage, admit: Admit, now: Now = () => new Date()) {
+  constructor(storage: Storage, admit: Admit, clock: Pick<Clock, 'now'> = systemClock) {
     this.storage = storage;
     this.#watches = new WatchHub(storage);
     this.#admit = admit;
-    this.#now = now;
+    this.#now = () => new Date(clock.now());
   }
 
   prefix(info: ResourceInfo, namespace: string | undefined): string {

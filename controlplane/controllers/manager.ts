@@ -11,6 +11,7 @@ import { objectKey, type ClusterClient, type ResourceName } from './client.ts';
 import { eventRecorder, type EventRecorder } from './events.ts';
 import { execute } from './execute.ts';
 import { PlanFailed } from '../errors.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 import { Expectations } from './expectations.ts';
 import { Informer } from './informer.ts';
 import { controllerOf } from './pods.ts';
@@ -57,7 +58,8 @@ export interface ControllerSpec {
 export interface ManagerOptions {
   readonly client: ClusterClient;
   readonly controllers: readonly ControllerSpec[];
-  readonly now?: () => Date;
+  /** The controllers' time (plans, events, expectations); default the system's. */
+  readonly clock?: Clock;
   readonly onError?: (err: unknown, controller: string, key: string) => void;
   /** Records every completed pass; tests wait on it. */
   readonly onSynced?: (controller: string, key: string) => void;
@@ -83,9 +85,10 @@ export class ControllerManager {
 
   constructor(options: ManagerOptions) {
     this.#options = options;
-    this.#now = options.now ?? (() => new Date());
+    const clock = options.clock ?? systemClock;
+    this.#now = () => new Date(clock.now());
     this.#expectations = new Expectations(() => this.#now().getTime());
-    this.#events = eventRecorder(options.client, 'controller-manager', this.#now);
+    this.#events = eventRecorder(options.client, 'controller-manager', clock);
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),
       list: (resource, namespace) => (namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace)),

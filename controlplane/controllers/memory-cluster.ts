@@ -8,6 +8,7 @@ import { bindPod } from '../api/binding.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 import {
   clusterScoped,
   generationTracked,
@@ -30,7 +31,7 @@ interface Recorded {
 }
 
 export interface MemoryClusterOptions {
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 type Method = 'create' | 'update' | 'updateStatus' | 'delete' | 'bind';
@@ -57,7 +58,8 @@ export class MemoryCluster implements ClusterClient {
   readonly writes: { method: Method; resource: ResourceName; key: string }[] = [];
 
   constructor(options: MemoryClusterOptions = {}) {
-    this.#now = options.now ?? (() => new Date());
+    const clock = options.clock ?? systemClock;
+    this.#now = () => new Date(clock.now());
   }
 
   /** The next call of `method` on `resource` fails with `error` (queued, in order). */

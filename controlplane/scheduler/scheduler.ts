@@ -15,12 +15,13 @@ import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
 import { decide, type DecisionOptions } from './schedule-pod.ts';
 import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export const defaultSchedulerName = 'default-scheduler';
 
 export interface SchedulerOptions {
   readonly client: ClusterClient;
-  readonly now?: () => Date;
+  readonly clock?: Clock;
   readonly random?: () => number;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -67,13 +68,14 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#client = options.client;
-    this.#now = options.now ?? (() => new Date());
+    const clock = options.clock ?? systemClock;
+    this.#now = () => new Date(clock.now());
     this.#queue = new SchedulingQueue({
       now: () => this.#now().getTime(),
       ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
     });
-    this.#events = eventRecorder(options.client, defaultSchedulerName, this.#now);
+    this.#events = eventRecorder(options.client, defaultSchedulerName, clock);
     const onError = (err: unknown) => options.onError?.(err, 'watch');
     this.#pods = new Informer<Pod>(options.client, 'pods', { onError });
     this.#nodes = new Informer<Node>(options.client, 'nodes', { onError });
