@@ -28,6 +28,7 @@ import { KubeletRequestError } from './request-error.ts';
 import { requestLabels } from './request-labels.ts';
 import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface KubeletServerOptions {
   nodeName: string;
@@ -42,7 +43,7 @@ export interface KubeletServerOptions {
   podLogDir: string;
   rootDir: string;
   log: Logger;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 const streamKinds: Record<string, StreamKind> = { exec: 'exec', attach: 'attach', portForward: 'portForward' };
@@ -103,7 +104,7 @@ export class KubeletServer {
   }
 
   #now(): number {
-    return (this.#options.now ?? Date.now)();
+    return (this.#options.clock ?? systemClock).now();
   }
 
   #count(req: IncomingMessage, path: string, code: number): void {
