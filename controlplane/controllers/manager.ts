@@ -87,7 +87,7 @@ export class ControllerManager {
     this.#options = options;
     const clock = options.clock ?? systemClock;
     this.#now = () => new Date(clock.now());
-    this.#expectations = new Expectations(() => this.#now().getTime());
+    this.#expectations = new Expectations(clock);
     this.#events = eventRecorder(options.client, 'controller-manager', clock);
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),

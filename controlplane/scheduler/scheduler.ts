@@ -71,7 +71,7 @@ export class Scheduler {
     const clock = options.clock ?? systemClock;
     this.#now = () => new Date(clock.now());
     this.#queue = new SchedulingQueue({
-      now: () => this.#now().getTime(),
+      clock,
       ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
     });

@@ -45,7 +45,7 @@ test('work queue: failures back off per key and forget resets', async (t) => {
 
 test('expectations: satisfied once every create and delete is seen, or after the timeout', (t) => {
   let now = 0;
-  const expectations = new Expectations(() => now);
+  const expectations = new Expectations({ now: () => now });
   expectations.expect('rs', 2, ['default/p1']);
   t.false(expectations.satisfied('rs'));
   expectations.observedAdd('rs');
@@ -63,7 +63,7 @@ test('executor: pod creations stop at the first failing batch, and failures are 
   const cluster = new MemoryCluster();
   const pods: Pod[] = Array.from({ length: 10 }, (_, i) => ({ metadata: { name: `p${i}`, namespace: 'default' }, spec: { containers: [] } }));
   cluster.failNext('create', 'pods', new ApiError('Forbidden', 'quota'));
-  const expectations = new Expectations(() => 0);
+  const expectations = new Expectations({ now: () => 0 });
   const error = await t.throwsAsync(execute({ client: cluster, events: { record: async () => {} }, expectations, ownerUid: 'rs' }, [{ kind: 'createPods', pods }]), { instanceOf: PlanFailed });
   t.is(error?.causes.length, 1);
   t.is(cluster.all('pods').length, 0, 'the first batch (one pod) failed: nothing more was sent');
