@@ -24,15 +24,16 @@ import { KubeClient } from '../kube/client.ts';
 import type { Pod, Taint } from '../kube/corev1.ts';
 import { isApiError } from '../kube/errors.ts';
 import { Informer } from '../kube/informer.ts';
-import { KubeconfigError, loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
+import { KubeconfigError } from '../kube/errors.ts';
+import { loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
 import { refs } from '../kube/resource-ref.ts';
 import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
-import { AgentStartError } from './agent-errors.ts';
-import { systemClock, type Clock } from './clock.ts';
+import { AgentStartError } from './errors.ts';
+import { systemClock, type Clock } from '../kube/clock.ts';
 import { ClusterServices } from './cluster-services.ts';
 import { readHostUpstreams } from './dns/forward.ts';
 import { DnsServer } from './dns/server.ts';
@@ -155,9 +156,9 @@ export interface AgentConfig {
 /** One line for a failed API call at start-up. */
 function apiUnreachable(loaded: LoadedKubeconfig, err: unknown): AgentStartError {
   if (isApiError(err, 'Unauthorized') || isApiError(err, 'Forbidden')) {
-    return new AgentStartError('AGENT_API_UNREACHABLE', `the API server at ${loaded.client.server} refused ${loaded.path}'s credentials (${(err as Error).message}); get a new kubeconfig with bosun join`);
+    return new AgentStartError('BOSUN_AGENT_API_UNREACHABLE', `the API server at ${loaded.client.server} refused ${loaded.path}'s credentials (${(err as Error).message}); get a new kubeconfig with bosun join`);
   }
-  return new AgentStartError('AGENT_API_UNREACHABLE', `cannot reach the API server at ${loaded.client.server} (${(err as Error).message}); check that bosun server runs and that this node can reach it`);
+  return new AgentStartError('BOSUN_AGENT_API_UNREACHABLE', `cannot reach the API server at ${loaded.client.server} (${(err as Error).message}); check that bosun server runs and that this node can reach it`);
 }
 
 /**
@@ -214,16 +215,16 @@ export class Agent {
     const loops: Promise<unknown>[] = [];
     try {
       // -- validate
-      if (!Number.isInteger(config.maxPods) || config.maxPods < 1) throw new AgentStartError('AGENT_BAD_CONFIG', `--max-pods ${config.maxPods} must be a positive whole number`);
+      if (!Number.isInteger(config.maxPods) || config.maxPods < 1) throw new AgentStartError('BOSUN_AGENT_BAD_CONFIG', `--max-pods ${config.maxPods} must be a positive whole number`);
       let loaded: LoadedKubeconfig;
       try {
         loaded = loadKubeconfig(config.kubeconfig);
       } catch (err) {
-        if (err instanceof KubeconfigError) throw new AgentStartError('AGENT_KUBECONFIG', `${err.message}; run bosun join on this node, or pass --kubeconfig`);
+        if (err instanceof KubeconfigError) throw new AgentStartError('BOSUN_AGENT_KUBECONFIG', `${err.message}; run bosun join on this node, or pass --kubeconfig`);
         throw err;
       }
       const nodeIP = config.nodeIP ?? await detectNodeIP();
-      if (nodeIP === undefined) throw new AgentStartError('AGENT_BAD_CONFIG', 'this host has no IPv4 address to report as the node\'s InternalIP; pass --node-ip');
+      if (nodeIP === undefined) throw new AgentStartError('BOSUN_AGENT_BAD_CONFIG', 'this host has no IPv4 address to report as the node\'s InternalIP; pass --node-ip');
       await mkdir(config.rootDir, { recursive: true });
       await mkdir(config.podLogDir, { recursive: true });
 
@@ -237,7 +238,7 @@ export class Agent {
       try {
         runtimeVersion = await observer.runtimeVersion();
       } catch (err) {
-        throw new AgentStartError('AGENT_RUNTIME_UNREACHABLE', `cannot reach the container runtime at ${config.runtimeEndpoint} (${(err as Error).message.split('\n')[0]}); start containerd, or pass --container-runtime-endpoint`);
+        throw new AgentStartError('BOSUN_AGENT_RUNTIME_UNREACHABLE', `cannot reach the container runtime at ${config.runtimeEndpoint} (${(err as Error).message.split('\n')[0]}); start containerd, or pass --container-runtime-endpoint`);
       }
       const pause = await runtime.imageStatus(config.podInfraImage).catch(() => undefined);
       if (pause?.image === undefined) log.warn({ image: config.podInfraImage }, 'the pod infra (pause) image is not in the runtime; pods cannot start until it is imported');
@@ -476,6 +477,6 @@ async function listenOrFail(start: () => Promise<void>, what: string): Promise<v
   try {
     await start();
   } catch (err) {
-    throw new AgentStartError('AGENT_LISTEN_FAILED', `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`);
+    throw new AgentStartError('BOSUN_AGENT_LISTEN_FAILED', `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`);
   }
 }

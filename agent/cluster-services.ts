@@ -14,7 +14,8 @@ import { Informer } from '../kube/informer.ts';
 import { refs } from '../kube/resource-ref.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { ServiceProxy } from '../netproxy/service-proxy.ts';
-import type { EndpointSlice, NodeObject, Service } from '../netproxy/kube-shapes.ts';
+import type { Node, Service } from '../kube/corev1.ts';
+import type { EndpointSlice } from '../kube/discoveryv1.ts';
 import type { DnsServer } from './dns/server.ts';
 import { buildZoneIndex, type DnsEndpointSlice } from './dns/records.ts';
 import { dnsEndpointSlice, dnsService } from './dns/from-kube.ts';
@@ -62,7 +63,7 @@ export class ClusterServices {
     const { proxy, dns } = this.#options;
     const asService = (o: KubeObject) => o as unknown as Service;
     const asSlice = (o: KubeObject) => o as unknown as EndpointSlice;
-    const asNode = (o: KubeObject) => o as unknown as NodeObject;
+    const asNode = (o: KubeObject) => o as unknown as Node;
     if (proxy) {
       const local = dns ? this.#options.nodeLocalDns : undefined;
       // The cluster DNS Service's proxy-only endpoint follows the Service.

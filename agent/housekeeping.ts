@@ -7,7 +7,7 @@
 import { rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../cri/runtime.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from '../kube/clock.ts';
 import type { Recorder } from './events/event-recorder.ts';
 import { removeDeadContainers } from './eviction/dead-containers.ts';
 import { EvictionManager } from './eviction/eviction-manager.ts';

@@ -27,7 +27,7 @@ import { loadKubeconfig } from '../kube/kubeconfig.ts';
 import { refs } from '../kube/resource-ref.ts';
 import { AgentProcess } from '../test/agent/agent-process.ts';
 import { CriClient } from '../cri/client.ts';
-import { systemClock } from '../agent/clock.ts';
+import { systemClock } from '../kube/clock.ts';
 import { ImagePuller } from '../agent/pods/image-puller.ts';
 import { PodWorker } from '../agent/pods/pod-worker.ts';
 import { noConfigLookup } from '../agent/pods/pod-executor.ts';

@@ -20,7 +20,8 @@ import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts
 import { backends } from '../netproxy/iptables-backend.ts';
 import { IptablesApplier } from '../netproxy/iptables-applier.ts';
 import { emptyMemory, renderIptables } from '../netproxy/iptables-renderer.ts';
-import type { EndpointSlice, Service } from '../netproxy/kube-shapes.ts';
+import type { Service } from '../kube/corev1.ts';
+import type { EndpointSlice } from '../kube/discoveryv1.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
 import { Lab } from '../test/netproxy/real/lab.ts';
 import { drawChart } from './proxy-sync/chart.ts';

@@ -109,7 +109,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
     const [{ Agent }, { AgentStartError }, flags, { pino }, { installProcessGuard }] = await Promise.all([
-      import('../agent/agent.ts'), import('../agent/agent-errors.ts'), import('../agent/node/node-flags.ts'), import('pino'), import('../agent/process-guard.ts'),
+      import('../agent/agent.ts'), import('../agent/errors.ts'), import('../agent/node/node-flags.ts'), import('pino'), import('../agent/process-guard.ts'),
     ]);
     let labels, taints, reserved;
     try {

@@ -53,8 +53,9 @@ const renew: CommandModule<object, Common & { name: string; 'config-dir': string
     requiredPositional(common(y), 'name', { type: 'string', describe: 'admin.kubeconfig, apiserver, apiserver-kubelet-client, or all' })
       .option('config-dir', { type: 'string', default: defaultConfigDir, describe: 'Where bosun init put its copy of admin.kubeconfig (rewritten too when it is there)' }),
   handler: async (args) => {
-    const [{ renewOnDisk, RenewalRefusedError }, { certificateNames, controlPlaneCertificates }, { expiryText }, { rewriteKubeconfig }, { existsSync }, { join }] = await Promise.all([
+    const [{ renewOnDisk }, { RenewalRefusedError }, { certificateNames, controlPlaneCertificates }, { expiryText }, { rewriteKubeconfig }, { existsSync }, { join }] = await Promise.all([
       import('../controlplane/pki/renew-on-disk.ts'),
+      import('../controlplane/errors.ts'),
       import('../controlplane/pki/control-plane-certificates.ts'),
       import('../controlplane/pki/expiration-report.ts'),
       import('../agent/certs/client-cert-rotation.ts'),

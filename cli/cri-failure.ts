@@ -7,7 +7,7 @@ import { CriError } from '../cri/errors.ts';
 import { CliError, ExitCode } from './exit.ts';
 
 /** Which CRI errors are the user's input rather than the runtime's failure (exit 2). */
-const usageCodes = new Set(['CRI_BAD_ENDPOINT', 'CRI_INVALID_ARGUMENT']);
+const usageCodes = new Set(['BOSUN_CRI_BAD_ENDPOINT', 'BOSUN_CRI_INVALID_ARGUMENT']);
 
 export function cliErrorFrom(err: unknown): unknown {
   if (err instanceof CommandError) return new CliError(err.message, err.exitCode);

@@ -32,8 +32,9 @@ function parseTtl(text: string): number {
 }
 
 async function connect(args: Common) {
-  const [{ loadKubeconfig, kubeconfigPath, KubeconfigError }, { KubeClient }] = await Promise.all([
+  const [{ loadKubeconfig, kubeconfigPath }, { KubeconfigError }, { KubeClient }] = await Promise.all([
     import('../kube/kubeconfig.ts'),
+    import('../kube/errors.ts'),
     import('../kube/client.ts'),
   ]);
   try {

@@ -1,20 +1,22 @@
 /**
  * Every error the CRI layer raises, in one place, each with a stable `code`. Callers branch on the
- * code (or instanceof); the message is for people and may change.
+ * code (or instanceof); the message is for people and may change. The codes follow the project's
+ * convention `BOSUN_<AREA>_<WHAT>` (kube/errors.ts); cri/ imports nothing of ours, so its base class
+ * is its own.
  *
  * gRPC status -> error:
- *   NOT_FOUND          CriNotFoundError           'CRI_NOT_FOUND'
- *   UNAVAILABLE        CriUnavailableError        'CRI_UNAVAILABLE'   (socket missing, refused, runtime restarting)
- *   DEADLINE_EXCEEDED  CriDeadlineExceededError   'CRI_DEADLINE_EXCEEDED'
- *   PERMISSION_DENIED  CriPermissionDeniedError   'CRI_PERMISSION_DENIED' (also EACCES on the socket)
- *   UNIMPLEMENTED      CriUnimplementedError      'CRI_UNIMPLEMENTED'
- *   ALREADY_EXISTS     CriAlreadyExistsError      'CRI_ALREADY_EXISTS'
- *   INVALID_ARGUMENT   CriInvalidArgumentError    'CRI_INVALID_ARGUMENT'
- *   CANCELLED          CriCancelledError          'CRI_CANCELLED'
- *   anything else      CriRuntimeError            'CRI_RUNTIME'
- * and, raised by bosun itself: CriUnsupportedVersionError 'CRI_UNSUPPORTED_VERSION',
- * CriClosedError 'CRI_CLOSED', CriStreamError 'CRI_STREAM', CriBadEndpointError 'CRI_BAD_ENDPOINT',
- * CriAmbiguousIdError 'CRI_AMBIGUOUS_ID'.
+ *   NOT_FOUND          CriNotFoundError           'BOSUN_CRI_NOT_FOUND'
+ *   UNAVAILABLE        CriUnavailableError        'BOSUN_CRI_UNAVAILABLE'   (socket missing, refused, runtime restarting)
+ *   DEADLINE_EXCEEDED  CriDeadlineExceededError   'BOSUN_CRI_DEADLINE_EXCEEDED'
+ *   PERMISSION_DENIED  CriPermissionDeniedError   'BOSUN_CRI_PERMISSION_DENIED' (also EACCES on the socket)
+ *   UNIMPLEMENTED      CriUnimplementedError      'BOSUN_CRI_UNIMPLEMENTED'
+ *   ALREADY_EXISTS     CriAlreadyExistsError      'BOSUN_CRI_ALREADY_EXISTS'
+ *   INVALID_ARGUMENT   CriInvalidArgumentError    'BOSUN_CRI_INVALID_ARGUMENT'
+ *   CANCELLED          CriCancelledError          'BOSUN_CRI_CANCELLED'
+ *   anything else      CriRuntimeError            'BOSUN_CRI_RUNTIME'
+ * and, raised by bosun itself: CriUnsupportedVersionError 'BOSUN_CRI_UNSUPPORTED_VERSION',
+ * CriClosedError 'BOSUN_CRI_CLOSED', CriStreamError 'BOSUN_CRI_STREAM', CriBadEndpointError 'BOSUN_CRI_BAD_ENDPOINT',
+ * CriAmbiguousIdError 'BOSUN_CRI_AMBIGUOUS_ID'.
  */
 
 /** gRPC status numbers (the wire values; the same in every gRPC implementation). */
@@ -39,20 +41,20 @@ export const GrpcStatus = {
 } as const;
 
 export type CriErrorCode =
-  | 'CRI_NOT_FOUND'
-  | 'CRI_UNAVAILABLE'
-  | 'CRI_DEADLINE_EXCEEDED'
-  | 'CRI_PERMISSION_DENIED'
-  | 'CRI_UNIMPLEMENTED'
-  | 'CRI_ALREADY_EXISTS'
-  | 'CRI_INVALID_ARGUMENT'
-  | 'CRI_CANCELLED'
-  | 'CRI_RUNTIME'
-  | 'CRI_UNSUPPORTED_VERSION'
-  | 'CRI_CLOSED'
-  | 'CRI_STREAM'
-  | 'CRI_BAD_ENDPOINT'
-  | 'CRI_AMBIGUOUS_ID';
+  | 'BOSUN_CRI_NOT_FOUND'
+  | 'BOSUN_CRI_UNAVAILABLE'
+  | 'BOSUN_CRI_DEADLINE_EXCEEDED'
+  | 'BOSUN_CRI_PERMISSION_DENIED'
+  | 'BOSUN_CRI_UNIMPLEMENTED'
+  | 'BOSUN_CRI_ALREADY_EXISTS'
+  | 'BOSUN_CRI_INVALID_ARGUMENT'
+  | 'BOSUN_CRI_CANCELLED'
+  | 'BOSUN_CRI_RUNTIME'
+  | 'BOSUN_CRI_UNSUPPORTED_VERSION'
+  | 'BOSUN_CRI_CLOSED'
+  | 'BOSUN_CRI_STREAM'
+  | 'BOSUN_CRI_BAD_ENDPOINT'
+  | 'BOSUN_CRI_AMBIGUOUS_ID';
 
 /** Where a failure happened; all optional because the fake and the stream code know less. */
 export interface CriErrorContext {
@@ -84,80 +86,80 @@ export class CriError extends Error {
 
 export class CriNotFoundError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_NOT_FOUND', message, context);
+    super('BOSUN_CRI_NOT_FOUND', message, context);
   }
 }
 export class CriUnavailableError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_UNAVAILABLE', message, context);
+    super('BOSUN_CRI_UNAVAILABLE', message, context);
   }
 }
 export class CriDeadlineExceededError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_DEADLINE_EXCEEDED', message, context);
+    super('BOSUN_CRI_DEADLINE_EXCEEDED', message, context);
   }
 }
 export class CriPermissionDeniedError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_PERMISSION_DENIED', message, context);
+    super('BOSUN_CRI_PERMISSION_DENIED', message, context);
   }
 }
 export class CriUnimplementedError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_UNIMPLEMENTED', message, context);
+    super('BOSUN_CRI_UNIMPLEMENTED', message, context);
   }
 }
 export class CriAlreadyExistsError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_ALREADY_EXISTS', message, context);
+    super('BOSUN_CRI_ALREADY_EXISTS', message, context);
   }
 }
 export class CriInvalidArgumentError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_INVALID_ARGUMENT', message, context);
+    super('BOSUN_CRI_INVALID_ARGUMENT', message, context);
   }
 }
 export class CriCancelledError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_CANCELLED', message, context);
+    super('BOSUN_CRI_CANCELLED', message, context);
   }
 }
 /** The runtime failed for a reason of its own (gRPC Unknown, Internal, FailedPrecondition, ...). */
 export class CriRuntimeError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_RUNTIME', message, context);
+    super('BOSUN_CRI_RUNTIME', message, context);
   }
 }
 /** The runtime does not speak CRI v1. */
 export class CriUnsupportedVersionError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_UNSUPPORTED_VERSION', message, context);
+    super('BOSUN_CRI_UNSUPPORTED_VERSION', message, context);
   }
 }
 /** A call on a client after close(). */
 export class CriClosedError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_CLOSED', message, context);
+    super('BOSUN_CRI_CLOSED', message, context);
   }
 }
 /** An exec/attach/port-forward stream failed (handshake refused, connection lost, protocol error). */
 export class CriStreamError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_STREAM', message, context);
+    super('BOSUN_CRI_STREAM', message, context);
   }
 }
 
 /** An endpoint or crictl-style config file that cannot be used (a usage error on the CLI). */
 export class CriBadEndpointError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_BAD_ENDPOINT', message, context);
+    super('BOSUN_CRI_BAD_ENDPOINT', message, context);
   }
 }
 
 /** An ID prefix that matches more than one object; the message lists them. */
 export class CriAmbiguousIdError extends CriError {
   constructor(message: string, context?: CriErrorContext) {
-    super('CRI_AMBIGUOUS_ID', message, context);
+    super('BOSUN_CRI_AMBIGUOUS_ID', message, context);
   }
 }
 

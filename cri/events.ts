@@ -70,7 +70,7 @@ export async function* watchContainerEvents(
     }
     return;
   } catch (err) {
-    if ((err as CriError).code !== 'CRI_UNIMPLEMENTED') throw err;
+    if ((err as CriError).code !== 'BOSUN_CRI_UNIMPLEMENTED') throw err;
   }
   options.onSource?.('relist');
   const interval = options.relistIntervalMs ?? 1000;
@@ -84,7 +84,7 @@ export async function* watchContainerEvents(
     } catch (err) {
       if (signal.aborted) return;
       const code = (err as CriError).code;
-      if (code !== 'CRI_UNAVAILABLE' && code !== 'CRI_DEADLINE_EXCEEDED') throw err;
+      if (code !== 'BOSUN_CRI_UNAVAILABLE' && code !== 'BOSUN_CRI_DEADLINE_EXCEEDED') throw err;
     }
     await wait(interval, signal);
   }

@@ -7,8 +7,8 @@
  *  - IDs are 64 hex characters derived from a counter: the same sequence of calls gives the same
  *    IDs in every run; a unique ID prefix is accepted wherever an ID is, as containerd does.
  *  - Names are reserved like containerd's: a second sandbox with the same metadata, or a second
- *    container with the same name+attempt in a sandbox, fails with 'CRI_RUNTIME'.
- *  - StopPodSandbox / StopContainer of an unknown ID fail with 'CRI_NOT_FOUND' (containerd does
+ *    container with the same name+attempt in a sandbox, fails with 'BOSUN_CRI_RUNTIME'.
+ *  - StopPodSandbox / StopContainer of an unknown ID fail with 'BOSUN_CRI_NOT_FOUND' (containerd does
  *    that too, though CRI calls them idempotent); Remove* of an unknown ID succeed.
  *  - CreateContainer needs a READY sandbox and a present image; StartContainer needs CREATED;
  *    ExecSync needs RUNNING. Stopping a sandbox kills its containers (exit 137).
@@ -172,7 +172,7 @@ export class FakeRuntime implements CriRuntime {
   #enter(method: FakeMethod, args: unknown[], options?: CallOptions): void {
     if (this.#record) this.calls.push({ method, args: structuredClone(args) });
     if (this.#closed) throw new CriClosedError('the fake runtime is closed', { method });
-    if (options?.signal?.aborted) throw new CriError('CRI_CANCELLED', `${method} was cancelled`, { method });
+    if (options?.signal?.aborted) throw new CriError('BOSUN_CRI_CANCELLED', `${method} was cancelled`, { method });
     const queued = this.#queuedErrors.get(method)?.shift();
     if (queued) throw queued;
   }

@@ -6,7 +6,7 @@
  * Contract, as CRI defines it and as the fake enforces it:
  *  - Stop* and Remove* are idempotent: stopping something stopped, or removing something already
  *    gone, succeeds.
- *  - *Status of an unknown ID fails with a CriError whose code is 'CRI_NOT_FOUND'; imageStatus of
+ *  - *Status of an unknown ID fails with a CriError whose code is 'BOSUN_CRI_NOT_FOUND'; imageStatus of
  *    an unknown image instead answers with `image` absent.
  *  - Every failure is a CriError (errors.ts); callers branch on `err.code`, never on the text.
  *  - Returned objects are the caller's: mutating them changes nothing in the runtime.
@@ -42,7 +42,7 @@ import type {
 export interface CallOptions {
   /** Overrides the method's default deadline (milliseconds from now). */
   timeoutMs?: number;
-  /** Cancels the call; it then fails with code 'CRI_CANCELLED'. */
+  /** Cancels the call; it then fails with code 'BOSUN_CRI_CANCELLED'. */
   signal?: AbortSignal;
 }
 
@@ -52,7 +52,7 @@ export interface RuntimeService {
   /** Tells the runtime the node's pod CIDR, as the kubelet does once it knows it. */
   updateRuntimeConfig(podCidr: string, options?: CallOptions): Promise<void>;
   /**
-   * The runtime's cgroup driver. containerd 1.6 answers 'CRI_UNIMPLEMENTED': callers then fall
+   * The runtime's cgroup driver. containerd 1.6 answers 'BOSUN_CRI_UNIMPLEMENTED': callers then fall
    * back to their own detection.
    */
   runtimeConfig(options?: CallOptions): Promise<{ cgroupDriver?: CgroupDriver }>;
@@ -89,12 +89,12 @@ export interface RuntimeService {
 
   containerStats(containerId: string, options?: CallOptions): Promise<ContainerStats>;
   listContainerStats(filter?: ContainerStatsFilter, options?: CallOptions): Promise<ContainerStats[]>;
-  /** May fail with 'CRI_UNIMPLEMENTED' (containerd 1.6 has it; older runtimes may not). */
+  /** May fail with 'BOSUN_CRI_UNIMPLEMENTED' (containerd 1.6 has it; older runtimes may not). */
   podSandboxStats(podSandboxId: string, options?: CallOptions): Promise<PodSandboxStats>;
   listPodSandboxStats(filter?: PodSandboxStatsFilter, options?: CallOptions): Promise<PodSandboxStats[]>;
 
   /**
-   * Container lifecycle events as the runtime pushes them. Fails with 'CRI_UNIMPLEMENTED' on
+   * Container lifecycle events as the runtime pushes them. Fails with 'BOSUN_CRI_UNIMPLEMENTED' on
    * runtimes without the stream (containerd 1.6); events.ts falls back to relisting then.
    * Failures surface when iteration starts, never from the call itself. Ends when
    * `options.signal` aborts.
@@ -111,7 +111,7 @@ export interface ImageService {
   imageFsInfo(options?: CallOptions): Promise<ImageFsInfoResponse>;
 }
 
-/** A connection to one runtime. close() is idempotent; calls after it fail with 'CRI_CLOSED'. */
+/** A connection to one runtime. close() is idempotent; calls after it fail with 'BOSUN_CRI_CLOSED'. */
 export interface CriRuntime extends RuntimeService, ImageService {
   /** The endpoint this runtime was reached at, e.g. 'unix:///run/containerd/containerd.sock'. */
   readonly endpoint: string;

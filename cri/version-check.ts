@@ -14,7 +14,7 @@ export async function checkRuntimeVersion(
   try {
     version = await runtime.version(options);
   } catch (err) {
-    if ((err as CriError).code === 'CRI_UNIMPLEMENTED') {
+    if ((err as CriError).code === 'BOSUN_CRI_UNIMPLEMENTED') {
       throw new CriUnsupportedVersionError(
         `${runtimeNameOf(runtime.endpoint).name} at ${runtime.endpoint} does not offer CRI v1: bosun needs containerd 1.6 or newer`,
         { endpoint: runtime.endpoint, method: 'Version' },

@@ -34,6 +34,15 @@ export const systemClock: Clock = {
   },
 };
 
+/**
+ * A clock for measuring elapsed time (sync durations, "last sync N s ago"): performance.now() never
+ * jumps when the wall clock is set, so a step of NTP cannot make a sync look minutes long.
+ */
+export const monotonicClock: Clock = {
+  now: () => performance.now(),
+  after: systemClock.after,
+};
+
 /** Waits `ms` on `clock`, or less when `signal` aborts first (a loop's pause between rounds). */
 export function pause(clock: Clock, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise<void>((resolve) => {

@@ -543,3 +543,50 @@ export interface TopologySpreadConstraint {
   nodeAffinityPolicy?: 'Honor' | 'Ignore';
   nodeTaintsPolicy?: 'Honor' | 'Ignore';
 }
+
+// ---------------------------------------------------------------- service (v1)
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+export interface ServicePort {
+  name?: string;
+  protocol?: Protocol;
+  port: number;
+  targetPort?: IntOrString;
+  nodePort?: number;
+  appProtocol?: string;
+}
+
+export interface ServiceSpec {
+  type?: ServiceType;
+  selector?: Record<string, string>;
+  clusterIP?: string;
+  clusterIPs?: string[];
+  ports?: ServicePort[];
+  externalIPs?: string[];
+  externalName?: string;
+  sessionAffinity?: 'None' | 'ClientIP';
+  sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+  externalTrafficPolicy?: 'Cluster' | 'Local';
+  internalTrafficPolicy?: 'Cluster' | 'Local';
+  healthCheckNodePort?: number;
+  publishNotReadyAddresses?: boolean;
+}
+
+export interface LoadBalancerIngress {
+  ip?: string;
+  hostname?: string;
+}
+
+export interface Service extends KubeObject {
+  apiVersion?: 'v1';
+  kind?: 'Service';
+  metadata: ObjectMeta;
+  /** Always there on a Service the API returns (upstream's spec is not a pointer, and defaulting fills it). */
+  spec: ServiceSpec;
+  status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] } };
+}
+
+/** The API's default ClientIP session affinity timeout (3 hours). */
+export const defaultAffinitySeconds = 10800;

@@ -1,7 +1,12 @@
 /**
- * API errors by reason, in one place. The server raises them and turns them into metav1.Status;
- * the client turns a Status it receives back into the same class, so callers on both sides branch on
- * `reason` / `code`, never on message text.
+ * Errors of the shared layer, in one place, and the base every folder's errors build on.
+ *
+ * - ApiError: API errors by reason. The server raises them and turns them into metav1.Status; the
+ *   client turns a Status it receives back into the same class, so callers on both sides branch on
+ *   `reason` / `code` (upstream's Status reasons and HTTP codes), never on message text.
+ * - CodedError: bosun's own failures, each with a stable code `BOSUN_<AREA>_<WHAT>` (as undici's
+ *   UND_ERR_* and fastify's FST_ERR_*). Each folder keeps its classes in its own errors module; the
+ *   message is the one line a person reads and may change, the code may not.
  */
 import type { ListMeta, Status, StatusCause } from './types.ts';
 
@@ -94,4 +99,51 @@ function reasonForCode(code: number): StatusReason {
 
 export function isApiError(err: unknown, reason?: StatusReason): err is ApiError {
   return err instanceof ApiError && (reason === undefined || err.reason === reason);
+}
+
+/** A stable error code: `BOSUN_<AREA>_<WHAT>`, upper case with underscores. */
+export type ErrorCode = `BOSUN_${string}`;
+
+export class CodedError<Code extends ErrorCode = ErrorCode> extends Error {
+  readonly code: Code;
+  constructor(code: Code, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** Whether `err` is one of bosun's coded errors, optionally with exactly `code`. */
+export function isCodedError(err: unknown, code?: ErrorCode): err is CodedError {
+  return err instanceof CodedError && (code === undefined || err.code === code);
+}
+
+/** A kubeconfig that cannot be read or used. */
+export class KubeconfigError extends CodedError<'BOSUN_KUBE_KUBECONFIG_INVALID'> {
+  constructor(message: string) {
+    super('BOSUN_KUBE_KUBECONFIG_INVALID', message);
+  }
+}
+
+/** A key and certificate that do not belong together, with no interrupted write to finish. */
+export class KeyPairMismatchError extends CodedError<'BOSUN_KUBE_KEY_PAIR_MISMATCH'> {
+  constructor(message: string) {
+    super('BOSUN_KUBE_KEY_PAIR_MISMATCH', message);
+  }
+}
+
+/** Another writer held the pair's lock for longer than a write takes. */
+export class KeyPairBusyError extends CodedError<'BOSUN_KUBE_KEY_PAIR_BUSY'> {
+  constructor(message: string) {
+    super('BOSUN_KUBE_KEY_PAIR_BUSY', message);
+  }
+}
+
+/** A quantity ("100m", "1Gi") that does not parse; `input` is what was given. */
+export class QuantityError extends CodedError<'BOSUN_KUBE_BAD_QUANTITY'> {
+  readonly input: string;
+  constructor(input: string, message: string) {
+    super('BOSUN_KUBE_BAD_QUANTITY', message);
+    this.input = input;
+  }
 }

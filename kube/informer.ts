@@ -7,6 +7,7 @@
  * Lifecycle: the constructor does nothing; run() starts it; synced resolves after the first list;
  * stop() ends it (idempotent).
  */
+import { BucketIndex } from './bucket-index.ts';
 import { isApiError } from './errors.ts';
 import type { KubeClient } from './client.ts';
 import type { ResourceRef } from './resource-ref.ts';
@@ -34,12 +35,102 @@ export function cacheKey(object: KubeObject): string {
   return object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : (object.metadata.name ?? '');
 }
 
+export interface InformerCacheOptions<T> {
+  /** Named groupings kept current with the cache (upstream's Indexers): name -> the group of an object, undefined for none. */
+  indexers?: Record<string, (object: T) => string | undefined>;
+  /** Told about a handler that threw (the other handlers and the cache carry on regardless). */
+  onError?: (err: unknown) => void;
+}
+
+/**
+ * What every informer keeps, whatever it lists and watches through: the objects by key, their
+ * indexes, and the handlers told about each change. Every informer in the tree (the agent's over
+ * the API, the controllers' over a ClusterClient) feeds list results and watch events in here, so
+ * they agree on keys, on which events count as changes, and on how handlers are called.
+ */
+export class InformerCache<T extends KubeObject> {
+  readonly #objects = new Map<string, T>();
+  readonly #indexes = new Map<string, BucketIndex<T>>();
+  readonly #handlers: InformerHandlers<T>[] = [];
+  readonly #onError: ((err: unknown) => void) | undefined;
+
+  constructor(options: InformerCacheOptions<T> = {}) {
+    for (const [name, groupOf] of Object.entries(options.indexers ?? {})) this.#indexes.set(name, new BucketIndex(groupOf));
+    this.#onError = options.onError;
+  }
+
+  addHandlers(handlers: InformerHandlers<T>): void {
+    this.#handlers.push(handlers);
+  }
+
+  get(key: string): T | undefined {
+    return this.#objects.get(key);
+  }
+
+  list(): T[] {
+    return [...this.#objects.values()];
+  }
+
+  /** The objects whose indexer `name` puts them in `group`. */
+  byIndex(name: string, group: string): T[] {
+    return this.#indexes.get(name)?.get(group) ?? [];
+  }
+
+  /** A watch event. A repeated event (same resourceVersion) or the delete of an unknown object changes nothing. */
+  apply(type: 'ADDED' | 'MODIFIED' | 'DELETED', object: T): void {
+    const key = cacheKey(object);
+    const previous = this.#objects.get(key);
+    if (type === 'DELETED') {
+      if (previous === undefined) return;
+      this.#set(key, previous, undefined);
+      this.#notify((h) => h.onDelete?.(object));
+      return;
+    }
+    if (previous !== undefined && previous.metadata.resourceVersion === object.metadata.resourceVersion) return;
+    this.#set(key, previous, object);
+    this.#notify((h) => (previous === undefined ? h.onAdd?.(object) : h.onUpdate?.(previous, object)));
+  }
+
+  /** A full list: every item is stored (as an add or a change), and what the list no longer has is deleted. */
+  replace(items: readonly T[]): void {
+    const seen = new Set<string>();
+    for (const item of items) {
+      seen.add(cacheKey(item));
+      this.apply(this.#objects.has(cacheKey(item)) ? 'MODIFIED' : 'ADDED', item);
+    }
+    for (const [key, object] of [...this.#objects]) {
+      if (!seen.has(key)) this.apply('DELETED', object);
+    }
+  }
+
+  /** Tells the handlers about every cached object again, as an update to itself (a periodic resync). */
+  resync(): void {
+    for (const object of this.#objects.values()) this.#notify((h) => h.onUpdate?.(object, object));
+  }
+
+  #set(key: string, before: T | undefined, after: T | undefined): void {
+    if (after === undefined) this.#objects.delete(key);
+    else this.#objects.set(key, after);
+    for (const index of this.#indexes.values()) index.update(key, before, after);
+  }
+
+  /** One failing handler must not keep the others (or the cache) from seeing the change. */
+  #notify(call: (handlers: InformerHandlers<T>) => void): void {
+    for (const handlers of this.#handlers) {
+      try {
+        call(handlers);
+      } catch (err) {
+        this.#onError?.(err);
+      }
+    }
+  }
+}
+
 export class Informer<T extends KubeObject = KubeObject> {
   readonly #client: KubeClient;
   readonly #ref: ResourceRef;
   readonly #options: InformerOptions;
-  readonly #handlers: InformerHandlers<T>[] = [];
-  readonly #cache = new Map<string, T>();
+  readonly #cache = new InformerCache<T>();
   readonly #abort = new AbortController();
   /** Ends the current watch only (resumeWatch); replaced for each watch. */
   #watchAbort = new AbortController();
@@ -59,7 +150,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   addHandlers(handlers: InformerHandlers<T>): void {
-    this.#handlers.push(handlers);
+    this.#cache.addHandlers(handlers);
   }
 
   get(key: string): T | undefined {
@@ -67,23 +158,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   list(): T[] {
-    return [...this.#cache.values()];
+    return this.#cache.list();
   }
 
   get resourceVersion(): string {
     return this.#resourceVersion;
-  }
-
-  #emit(kind: 'add' | 'update' | 'delete', a: T, b?: T): void {
-    for (const h of this.#handlers) {
-      try {
-        if (kind === 'add') h.onAdd?.(a);
-        else if (kind === 'update') h.onUpdate?.(a, b!);
-        else h.onDelete?.(a);
-      } catch {
-        // A handler's failure must not stop the informer or the other handlers.
-      }
-    }
   }
 
   /**
@@ -100,21 +179,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       ...(this.#options.fieldSelector ? { fieldSelector: this.#options.fieldSelector } : {}),
     });
     this.lists++;
-    const seen = new Set<string>();
-    for (const item of list.items) {
-      const key = cacheKey(item);
-      seen.add(key);
-      const previous = this.#cache.get(key);
-      this.#cache.set(key, item);
-      if (previous === undefined) this.#emit('add', item);
-      else if (previous.metadata.resourceVersion !== item.metadata.resourceVersion) this.#emit('update', previous, item);
-    }
-    for (const [key, object] of [...this.#cache]) {
-      if (!seen.has(key)) {
-        this.#cache.delete(key);
-        this.#emit('delete', object);
-      }
-    }
+    this.#cache.replace(list.items);
     this.#resourceVersion = list.metadata.resourceVersion ?? '';
     this.#resolveSynced();
   }
@@ -134,16 +199,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       const object = event.object;
       if (object.metadata.resourceVersion) this.#resourceVersion = object.metadata.resourceVersion;
       if (event.type === 'BOOKMARK') continue;
-      const key = cacheKey(object);
-      const previous = this.#cache.get(key);
-      if (event.type === 'DELETED') {
-        this.#cache.delete(key);
-        this.#emit('delete', object);
-      } else {
-        this.#cache.set(key, object);
-        if (previous === undefined) this.#emit('add', object);
-        else this.#emit('update', previous, object);
-      }
+      if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.#cache.apply(event.type, object);
     }
   }
 
@@ -152,9 +208,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (this.#running) return;
     this.#running = true;
     const resync = this.#options.resyncMs
-      ? setInterval(() => {
-          for (const object of this.#cache.values()) this.#emit('update', object, object);
-        }, this.#options.resyncMs)
+      ? setInterval(() => this.#cache.resync(), this.#options.resyncMs)
       : undefined;
     const baseRetry = this.#options.retryMs ?? 500;
     let retry = baseRetry;

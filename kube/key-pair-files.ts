@@ -29,6 +29,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { syncFolder, writeFileDurably } from './atomic-file.ts';
+import { KeyPairBusyError, KeyPairMismatchError } from './errors.ts';
 
 export interface KeyPair {
   /** PEM certificate. */
@@ -43,16 +44,6 @@ export interface KeyPairPaths {
 }
 
 export const keyPairPaths = (dir: string, name: string): KeyPairPaths => ({ cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) });
-
-/** A key and certificate that do not belong together, with no interrupted write to finish. */
-export class KeyPairMismatchError extends Error {
-  readonly code = 'KEY_PAIR_MISMATCH';
-}
-
-/** Another writer held the pair's lock for longer than a write takes. */
-export class KeyPairBusyError extends Error {
-  readonly code = 'KEY_PAIR_BUSY';
-}
 
 /** Whether the private key belongs to the certificate; false for anything unreadable (a torn file). */
 export function keyMatchesCertificate(pair: KeyPair): boolean {

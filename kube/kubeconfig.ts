@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import yaml from 'js-yaml';
 import type { ClientConfig } from './client.ts';
+import { KubeconfigError } from './errors.ts';
 
 interface NamedCluster { name: string; cluster: { server?: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string } }
 interface NamedUser { name: string; user: { 'client-certificate-data'?: string; 'client-certificate'?: string; 'client-key-data'?: string; 'client-key'?: string; token?: string } }
@@ -16,10 +17,6 @@ interface KubeconfigFile {
   users?: NamedUser[];
   contexts?: NamedContext[];
   'current-context'?: string;
-}
-
-export class KubeconfigError extends Error {
-  readonly code = 'KUBECONFIG_INVALID';
 }
 
 export interface LoadedKubeconfig {

@@ -5,6 +5,7 @@
  * values that matter (millicores, bytes up to exabytes) stay exact well within 2^53 after rounding.
  */
 import type { Quantity } from './corev1.ts';
+import { QuantityError } from './errors.ts';
 
 const multipliers: ReadonlyMap<string, number> = new Map([
   ['n', 1e-9],
@@ -28,24 +29,18 @@ const multipliers: ReadonlyMap<string, number> = new Map([
 // sign, digits with an optional fraction, then either a decimal exponent or a suffix (or neither).
 const grammar = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+)|([numkMGTPE]|[KMGTPE]i))?$/;
 
-export class QuantityError extends Error {
-  readonly code = 'KUBE_BAD_QUANTITY';
-  readonly input: string;
-  constructor(input: string) {
-    super(`quantities must match the regular expression '${grammar.source}': "${input}" does not`);
-    this.name = 'QuantityError';
-    this.input = input;
-  }
+function quantityError(input: string): QuantityError {
+  return new QuantityError(input, `quantities must match the regular expression '${grammar.source}': "${input}" does not`);
 }
 
 /** The value in base units (cores, bytes, counts). Throws QuantityError for anything malformed. */
 export function parseQuantity(value: Quantity): number {
   if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new QuantityError(String(value));
+    if (!Number.isFinite(value)) throw quantityError(String(value));
     return value;
   }
   const match = grammar.exec(value.trim());
-  if (match === null) throw new QuantityError(value);
+  if (match === null) throw quantityError(value);
   const [, sign, digits, exponent, suffix] = match;
   const magnitude = exponent !== undefined ? Number(`${digits}e${exponent}`) : Number(digits) * multipliers.get(suffix ?? '')!;
   return sign === '-' ? -magnitude : magnitude;

@@ -4,10 +4,9 @@
  * reports only real changes as {previous, current}. An update that is undone before the next sync
  * (or that touches fields the proxy ignores) therefore costs nothing downstream.
  */
-import {
-  defaultAffinitySeconds, serviceNameLabel,
-  type EndpointSlice, type NodeObject, type Service,
-} from './kube-shapes.ts';
+import { defaultAffinitySeconds, type Node, type Service } from '../kube/corev1.ts';
+import { serviceNameLabel, type EndpointSlice } from '../kube/discoveryv1.ts';
+import type { ObjectMeta } from '../kube/types.ts';
 import type { Endpoint, Protocol, ServicePortState } from './service-port.ts';
 import { ipToNumber, isIPv4 } from './ipv4.ts';
 import { sanitizeEndpointSlice, sanitizeService } from './sanitize.ts';
@@ -40,6 +39,11 @@ export interface CommitResult {
 interface Applied {
   ports: ServicePortState[];
   signature: string;
+}
+
+/** The namespace and name an event is about; the API always sets the name, a hostile object may not. */
+function identity(meta: ObjectMeta | undefined): { namespace?: string; name: string } | undefined {
+  return meta === undefined ? undefined : { ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }), name: meta.name ?? '' };
 }
 
 function keyOf(meta: { namespace?: string; name: string }): string {
@@ -91,7 +95,7 @@ export class ChangeTracker {
 
   /** Informer style: (undefined, obj) adds, (obj, obj2) updates, (obj, undefined) deletes. */
   onServiceUpdate(previous: Service | undefined, current: Service | undefined): void {
-    const meta = (current ?? previous)?.metadata;
+    const meta = identity((current ?? previous)?.metadata);
     if (meta === undefined) return;
     const key = keyOf(meta);
     const clean = current === undefined ? undefined : sanitizeService(current);
@@ -102,7 +106,7 @@ export class ChangeTracker {
   }
 
   onEndpointSliceUpdate(previous: EndpointSlice | undefined, original: EndpointSlice | undefined): void {
-    const meta = (original ?? previous)?.metadata;
+    const meta = identity((original ?? previous)?.metadata);
     if (meta === undefined) return;
     const clean = original === undefined ? undefined : sanitizeEndpointSlice(original);
     const current = clean?.object;
@@ -128,7 +132,7 @@ export class ChangeTracker {
   }
 
   /** Only this node's own Node object matters; others are ignored. */
-  onNodeUpdate(_previous: NodeObject | undefined, current: NodeObject | undefined): void {
+  onNodeUpdate(_previous: Node | undefined, current: Node | undefined): void {
     if (current !== undefined && current.metadata.name !== this.#nodeName) return;
     const signature = JSON.stringify([current?.status?.addresses ?? [], current?.metadata.labels ?? {}]);
     if (signature !== this.#nodeSignature) {

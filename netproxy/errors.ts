@@ -1,6 +1,9 @@
 /**
- * Every error the proxy raises, by stable code. Callers branch on `code`, never on the message.
+ * Every error the proxy raises, by stable code (base and convention in kube/errors.ts). Callers
+ * branch on `code`, never on the message.
  */
+import { CodedError } from '../kube/errors.ts';
+
 export const ProxyErrorCode = {
   /** iptables-restore refused a payload. */
   restoreFailed: 'BOSUN_PROXY_RESTORE_FAILED',
@@ -15,11 +18,4 @@ export const ProxyErrorCode = {
 } as const;
 export type ProxyErrorCode = (typeof ProxyErrorCode)[keyof typeof ProxyErrorCode];
 
-export class ProxyError extends Error {
-  readonly code: ProxyErrorCode;
-  constructor(code: ProxyErrorCode, message: string) {
-    super(message);
-    this.name = 'ProxyError';
-    this.code = code;
-  }
-}
+export class ProxyError extends CodedError<ProxyErrorCode> {}

@@ -5,6 +5,7 @@
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { processMetricsText } from '../kube/prometheus-text.ts';
 import type { ProxyLogger } from './proxy-logger.ts';
 import type { ServiceProxy } from './service-proxy.ts';
 
@@ -48,7 +49,7 @@ export function createProxyHealthServer(proxy: Pick<ServiceProxy, 'health' | 'me
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(proxy.metrics.text());
+      res.end(proxy.metrics.text() + processMetricsText());
       return;
     }
     res.writeHead(404).end();

@@ -1,7 +1,8 @@
 /**
  * The proxy's Prometheus metrics, under kube-proxy's names so existing dashboards work.
- * A tiny text-format registry: no client library is needed for histograms, counters and gauges.
+ * The text itself is written by the shared kube/prometheus-text.ts.
  */
+import { PrometheusText } from '../kube/prometheus-text.ts';
 
 /** kube-proxy's buckets: 1 ms doubling 15 times (to about 16 s). */
 export const syncBuckets: readonly number[] = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
@@ -28,11 +29,8 @@ export class Histogram {
     this.count++;
     for (let i = 0; i < this.buckets.length; i++) if (seconds <= this.buckets[i]!) this.counts[i]!++;
   }
-  text(): string {
-    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
-    this.buckets.forEach((b, i) => lines.push(`${this.name}_bucket{le="${b}"} ${this.counts[i]}`));
-    lines.push(`${this.name}_bucket{le="+Inf"} ${this.count}`, `${this.name}_sum ${this.sum}`, `${this.name}_count ${this.count}`);
-    return lines.join('\n');
+  writeTo(out: PrometheusText): void {
+    out.family(this.name, 'histogram', this.help).histogram(this.name, {}, this.buckets, this.counts, this.sum, this.count);
   }
 }
 
@@ -46,8 +44,8 @@ export class Scalar {
     this.help = help;
     this.type = type;
   }
-  text(): string {
-    return `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} ${this.type}\n${this.name} ${this.value}`;
+  writeTo(out: PrometheusText): void {
+    out.family(this.name, this.type, this.help).sample(this.name, {}, this.value);
   }
 }
 
@@ -64,10 +62,12 @@ export class ProxyMetrics {
   readonly noLocalEndpoints = new Scalar('kubeproxy_sync_proxy_rules_no_local_endpoints_total', 'Number of services with a Local traffic policy and no endpoints on this node', 'gauge');
 
   text(): string {
-    return `${[
+    const out = new PrometheusText();
+    for (const metric of [
       this.syncDuration, this.fullSyncDuration, this.partialSyncDuration, this.programmingDuration,
       this.lastSyncTimestamp, this.lastQueuedTimestamp, this.restoreFailures, this.partialRestoreFailures,
       this.totalRules, this.noLocalEndpoints,
-    ].map((m) => m.text()).join('\n')}\n`;
+    ]) metric.writeTo(out);
+    return out.text();
   }
 }

@@ -12,7 +12,8 @@
  */
 import { dns1123Label, dns1123Subdomain, invalidValue, portNumber } from '../kube/name-formats.ts';
 import { isIP } from 'node:net';
-import { serviceNameLabel, type EndpointSlice, type Service, type ServicePortSpec, type WireProtocol } from './kube-shapes.ts';
+import type { Protocol as WireProtocol, Service, ServicePort as ServicePortSpec } from '../kube/corev1.ts';
+import { serviceNameLabel, type EndpointSlice } from '../kube/discoveryv1.ts';
 
 export interface Sanitized<T> {
   /** The object with what breaks a rule left out; undefined when nothing of it can be used. */

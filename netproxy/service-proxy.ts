@@ -17,13 +17,15 @@ import type { IptablesBackend } from './iptables-backend.ts';
 import { IptablesProxyBackend } from './iptables-proxy-backend.ts';
 import type { ProxyConfig } from './iptables-renderer.ts';
 import { IpvsProxyBackend } from './ipvs-proxy-backend.ts';
-import type { EndpointSlice, NodeObject, Service } from './kube-shapes.ts';
+import type { Node as NodeObject, Service } from '../kube/corev1.ts';
+import type { EndpointSlice } from '../kube/discoveryv1.ts';
 import { ProxyMetrics } from './metrics.ts';
 import { silentProxyLogger, type ProxyLogger } from './proxy-logger.ts';
 import type { BackendContext, ProxyBackend, ProxyMode } from './proxy-backend.ts';
 import { trafficTargets, type ServicePortState } from './service-port.ts';
 import type { HealthCheckTarget } from './service-health.ts';
-import { realClock, SyncRunner, type Clock } from './sync-runner.ts';
+import { monotonicClock, pause, type Clock } from '../kube/clock.ts';
+import { SyncRunner } from './sync-runner.ts';
 
 
 export interface ServiceProxyOptions {
@@ -106,7 +108,7 @@ export class ServiceProxy {
       healthTimeoutMs: options.healthTimeoutMs ?? 2 * syncPeriodMs,
     };
     this.#serviceHealth = options.serviceHealth;
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? monotonicClock;
     this.#log = options.logger ?? silentProxyLogger;
     const clock = this.#clock;
     this.#backend = chooseBackend(options.mode ?? 'iptables', {
@@ -281,7 +283,7 @@ export class ServiceProxy {
 
   async #watchCanary(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      await this.#clock.sleep(this.#options.canaryPeriodMs, signal);
+      await pause(this.#clock, this.#options.canaryPeriodMs, signal);
       if (signal.aborted || this.#lastSyncAt === undefined) continue;
       let intact = true;
       try {

@@ -4,25 +4,7 @@
  * least every `maxIntervalMs` even without requests (the periodic resync). The latest state
  * always wins, because the sync reads the state when it runs, not when it was requested.
  */
-export interface Clock {
-  now(): number;
-  /** Resolves after ms, or early when the signal aborts. */
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
-}
-
-export const realClock: Clock = {
-  now: () => performance.now(),
-  sleep: (ms, signal) => new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  }),
-};
+import { monotonicClock, pause, type Clock } from '../kube/clock.ts';
 
 export class SyncRunner {
   readonly #minIntervalMs: number;
@@ -39,7 +21,7 @@ export class SyncRunner {
     this.#work = work;
     this.#minIntervalMs = options.minIntervalMs;
     this.#maxIntervalMs = options.maxIntervalMs;
-    this.#clock = options.clock ?? realClock;
+    this.#clock = options.clock ?? monotonicClock;
   }
 
   /** Asks for a run as soon as the minimum interval allows. Cheap; safe to call very often. */
@@ -69,7 +51,7 @@ export class SyncRunner {
         if (now < due) {
           if (this.#wake.signal.aborted) this.#wake = new AbortController();
           // A request while waiting for the periodic run shortens the wait; loop to recompute.
-          await this.#clock.sleep(due - now, this.#pending ? signal : this.#wake.signal);
+          await pause(this.#clock, due - now, this.#pending ? signal : this.#wake.signal);
           continue;
         }
         this.#pending = false;

@@ -11,6 +11,7 @@ import { spawn } from 'node:child_process';
 import { kubectl } from './controlplane/kubectl-scenario.ts';
 import { kubectlReleaseBinaries } from './controlplane/kubectl-releases.ts';
 import { startServerProcess, type ServerProcess } from './controlplane/server-process.ts';
+import { apiTime } from '../kube/api-time.ts';
 
 let server: ServerProcess | undefined;
 test.before(async () => {
@@ -106,7 +107,7 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
     t.regex(watched, /^kube-root-ca\.crt\s|^NAME\s/m, 'the current state first');
     t.regex(watched, /^late\s+0\s/m, `the change after it: ${watched}`);
 
-    const event = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1' }, involvedObject: { kind: 'Deployment', name: 'web', namespace: ns, apiVersion: 'apps/v1' }, reason: 'ScalingReplicaSet', message: 'Scaled up', type: 'Normal', count: 1, firstTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), lastTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') };
+    const event = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1' }, involvedObject: { kind: 'Deployment', name: 'web', namespace: ns, apiVersion: 'apps/v1' }, reason: 'ScalingReplicaSet', message: 'Scaled up', type: 'Normal', count: 1, firstTimestamp: apiTime(Date.now()), lastTimestamp: apiTime(Date.now()) };
     const created = await kubectl(server!, ['create', '-n', ns, '-f', '-'], JSON.stringify(event), {}, binary);
     t.is(created.code, 0, created.stderr);
     t.regex(await mustRun(['events', '-n', ns]), /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n.*Normal\s+ScalingReplicaSet\s+Deployment\/web\s+Scaled up$/m);

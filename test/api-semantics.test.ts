@@ -256,6 +256,8 @@ test('/metrics counts requests with upstream metric names; anonymous may not rea
   t.regex(text, /apiserver_request_total\{verb="GET",group="",version="v1",resource="configmaps",subresource="",scope="resource",component="apiserver",code="404"\} [1-9]/);
   t.regex(text, /apiserver_request_duration_seconds_bucket\{verb="POST",.*resource="configmaps".*le="\+Inf"\} [1-9]/);
   t.regex(text, /apiserver_current_inflight_requests\{request_kind="readOnly"\} [1-9]\d*/, 'at least the scrape itself is in flight');
+  t.regex(text, /^process_resident_memory_bytes [1-9]\d*$/m, 'the process_* family, as every upstream component has');
+  t.regex(text, /^process_cpu_seconds_total \d/m);
   const anonymous = await call({ dataDir: env.dataDir, port: env.server.port }, 'GET', '/metrics');
   t.is(anonymous.status, 403);
 });

@@ -218,7 +218,7 @@ test('rotation by size keeps upstream\'s names and honours maxbackup and maxage'
   const ancient = backupName(path, new Date('2020-01-01T00:00:00.000Z'));
   writeFileSync(ancient, 'old\n');
   let clock = new Date('2026-12-07T05:10:00.000Z').getTime();
-  const writer = new AuditLogWriter({ path, maxSizeMB: 1, maxBackups: 2, maxAgeDays: 30, now: () => new Date((clock += 60_000)) });
+  const writer = new AuditLogWriter({ path, maxSizeMB: 1, maxBackups: 2, maxAgeDays: 30, clock: { now: () => (clock += 60_000) } });
   const line = JSON.stringify({ pad: 'x'.repeat(1000) });
   for (let i = 0; i < 4000; i++) writer.write(line); // ~4 MB: three rotations
   await writer.close();

@@ -87,7 +87,7 @@ test('ps --pod takes a prefix; an ambiguous one lists the candidates', async (t)
   }
   const [digit, shared] = [...byFirstDigit].find(([, list]) => list.length > 1)!;
   const err = await t.throwsAsync(ps(s.ctx, { ...psDefaults, pod: digit }));
-  t.is((err as CriError).code, 'CRI_AMBIGUOUS_ID');
+  t.is((err as CriError).code, 'BOSUN_CRI_AMBIGUOUS_ID');
   for (const id of shared) t.true(err!.message.includes(id.slice(0, 13)), `candidate ${id.slice(0, 13)} listed`);
 });
 

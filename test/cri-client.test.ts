@@ -70,11 +70,11 @@ test('requests carry the schema\'s fields; answers come back typed', async (t) =
   client.close();
 });
 
-test('a deadline that passes is CRI_DEADLINE_EXCEEDED, naming the call and the wait', async (t) => {
+test('a deadline that passes is BOSUN_CRI_DEADLINE_EXCEEDED, naming the call and the wait', async (t) => {
   const client = new CriClient(`unix://${socket}`);
   const started = Date.now();
   const err = (await t.throwsAsync(client.listContainers(undefined, { timeoutMs: 300 }))) as CriError;
-  t.is(err.code, 'CRI_DEADLINE_EXCEEDED');
+  t.is(err.code, 'BOSUN_CRI_DEADLINE_EXCEEDED');
   t.is(err.message, `containerd at unix://${socket} did not answer ListContainers within 0.3s`);
   t.true(Date.now() - started < 5000);
   client.close();
@@ -84,24 +84,24 @@ test('an abort signal cancels the call', async (t) => {
   const client = new CriClient(`unix://${socket}`);
   const controller = new AbortController();
   setTimeout(() => controller.abort(), 100);
-  t.is(((await t.throwsAsync(client.listContainers(undefined, { signal: controller.signal }))) as CriError).code, 'CRI_CANCELLED');
+  t.is(((await t.throwsAsync(client.listContainers(undefined, { signal: controller.signal }))) as CriError).code, 'BOSUN_CRI_CANCELLED');
   client.close();
 });
 
-test('gRPC NOT_FOUND becomes CRI_NOT_FOUND with the runtime\'s words kept as detail', async (t) => {
+test('gRPC NOT_FOUND becomes BOSUN_CRI_NOT_FOUND with the runtime\'s words kept as detail', async (t) => {
   const client = new CriClient(`unix://${socket}`);
   const err = (await t.throwsAsync(client.stopContainer('zzz', 5))) as CriError;
-  t.is(err.code, 'CRI_NOT_FOUND');
+  t.is(err.code, 'BOSUN_CRI_NOT_FOUND');
   t.is(err.method, 'StopContainer');
   t.regex(err.detail ?? '', /find container "zzz"/);
   t.deepEqual(seen.find((s) => s.method === 'StopContainer')?.request, { containerId: 'zzz', timeout: 5 });
   client.close();
 });
 
-test('a method the server lacks is CRI_UNIMPLEMENTED; calls after close are CRI_CLOSED', async (t) => {
+test('a method the server lacks is BOSUN_CRI_UNIMPLEMENTED; calls after close are BOSUN_CRI_CLOSED', async (t) => {
   const client = new CriClient(`unix://${socket}`);
-  t.is(((await t.throwsAsync(client.listImages())) as CriError).code, 'CRI_UNIMPLEMENTED');
+  t.is(((await t.throwsAsync(client.listImages())) as CriError).code, 'BOSUN_CRI_UNIMPLEMENTED');
   client.close();
   client.close();
-  t.is(((await t.throwsAsync(client.version())) as CriError).code, 'CRI_CLOSED');
+  t.is(((await t.throwsAsync(client.version())) as CriError).code, 'BOSUN_CRI_CLOSED');
 });

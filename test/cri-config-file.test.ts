@@ -36,7 +36,7 @@ test('unknown fields, wrong shapes and missing essentials are refused with where
   t.regex(code(() => parsePodConfig('{"metadata":{"name":"a"}}', 'p.json')).message, /metadata needs name, namespace and uid/);
   t.regex(code(() => parseContainerConfig('{"metadata":{"name":"a"}}', 'c.json')).message, /image.image is required/);
   t.regex(code(() => parseContainerConfig('{"metadata":{"name":"a"},"image":{"image":"x"},"envs":{"k":"v"}}', 'c.json')).message, /envs must be a list/);
-  t.is(code(() => parseContainerConfig('{ not json: [', 'c.json')).code, 'CRI_INVALID_ARGUMENT');
+  t.is(code(() => parseContainerConfig('{ not json: [', 'c.json')).code, 'BOSUN_CRI_INVALID_ARGUMENT');
 });
 
 test('enum values must be names or numbers the schema knows', (t) => {

@@ -15,7 +15,7 @@ test('a missing socket says containerd is not reachable and how to check it', (t
     { code: GrpcStatus.UNAVAILABLE, details: 'No connection established. Last error: connect ENOENT /run/containerd/containerd.sock' },
     where,
   );
-  t.is(err.code, 'CRI_UNAVAILABLE');
+  t.is(err.code, 'BOSUN_CRI_UNAVAILABLE');
   t.is(err.message, 'containerd is not reachable at unix:///run/containerd/containerd.sock: is it running? (systemctl status containerd)');
   t.is(err.grpcCode, GrpcStatus.UNAVAILABLE);
   t.is(err.method, 'ListContainers');
@@ -23,21 +23,21 @@ test('a missing socket says containerd is not reachable and how to check it', (t
 
 test('EACCES on the socket is a permission error that says to run as root', (t) => {
   const err = criErrorFromGrpc({ code: GrpcStatus.UNAVAILABLE, details: 'connect EACCES /run/containerd/containerd.sock' }, where);
-  t.is(err.code, 'CRI_PERMISSION_DENIED');
+  t.is(err.code, 'BOSUN_CRI_PERMISSION_DENIED');
   t.regex(err.message, /run bosun as root/);
 });
 
 test('each gRPC status maps to its class and stable code', (t) => {
   const cases: [number, CriError['code']][] = [
-    [GrpcStatus.NOT_FOUND, 'CRI_NOT_FOUND'],
-    [GrpcStatus.DEADLINE_EXCEEDED, 'CRI_DEADLINE_EXCEEDED'],
-    [GrpcStatus.PERMISSION_DENIED, 'CRI_PERMISSION_DENIED'],
-    [GrpcStatus.UNIMPLEMENTED, 'CRI_UNIMPLEMENTED'],
-    [GrpcStatus.ALREADY_EXISTS, 'CRI_ALREADY_EXISTS'],
-    [GrpcStatus.INVALID_ARGUMENT, 'CRI_INVALID_ARGUMENT'],
-    [GrpcStatus.CANCELLED, 'CRI_CANCELLED'],
-    [GrpcStatus.UNKNOWN, 'CRI_RUNTIME'],
-    [GrpcStatus.INTERNAL, 'CRI_RUNTIME'],
+    [GrpcStatus.NOT_FOUND, 'BOSUN_CRI_NOT_FOUND'],
+    [GrpcStatus.DEADLINE_EXCEEDED, 'BOSUN_CRI_DEADLINE_EXCEEDED'],
+    [GrpcStatus.PERMISSION_DENIED, 'BOSUN_CRI_PERMISSION_DENIED'],
+    [GrpcStatus.UNIMPLEMENTED, 'BOSUN_CRI_UNIMPLEMENTED'],
+    [GrpcStatus.ALREADY_EXISTS, 'BOSUN_CRI_ALREADY_EXISTS'],
+    [GrpcStatus.INVALID_ARGUMENT, 'BOSUN_CRI_INVALID_ARGUMENT'],
+    [GrpcStatus.CANCELLED, 'BOSUN_CRI_CANCELLED'],
+    [GrpcStatus.UNKNOWN, 'BOSUN_CRI_RUNTIME'],
+    [GrpcStatus.INTERNAL, 'BOSUN_CRI_RUNTIME'],
   ];
   for (const [code, expected] of cases) {
     const err = criErrorFromGrpc({ code, details: 'x' }, where);
@@ -77,7 +77,7 @@ test('endpoint forms: unix URLs, bare paths and tcp; others are refused with the
   t.is(checkEndpoint('/run/x.sock'), 'unix:///run/x.sock');
   t.is(checkEndpoint('tcp://127.0.0.1:1234'), '127.0.0.1:1234');
   const err = t.throws(() => checkEndpoint('npipe:////./pipe/x'));
-  t.is((err as CriError).code, 'CRI_BAD_ENDPOINT');
+  t.is((err as CriError).code, 'BOSUN_CRI_BAD_ENDPOINT');
   t.regex(err!.message, /unix:\/\/\/path\/to\/socket/);
 });
 
@@ -89,7 +89,7 @@ test('resolveEndpoint reads the config file named by CRI_CONFIG_FILE and refuses
     t.is(resolveEndpoint({}, { CRI_CONFIG_FILE: file }).endpoint, 'unix:///x/containerd.sock');
     t.is(resolveEndpoint({}, { CRI_CONFIG_FILE: file, CONTAINER_RUNTIME_ENDPOINT: '/y.sock' }).endpoint, 'unix:///y.sock');
     const err = t.throws(() => resolveEndpoint({ configFile: join(dir, 'missing.yaml') }, {}));
-    t.is((err as CriError).code, 'CRI_BAD_ENDPOINT');
+    t.is((err as CriError).code, 'BOSUN_CRI_BAD_ENDPOINT');
     // An absent file that nobody named is normal: the default endpoint applies.
     t.deepEqual(resolveEndpoint({}, {}, join(dir, 'absent.yaml')), { endpoint: defaultEndpoint, source: 'default' });
   } finally {
@@ -114,8 +114,8 @@ test('version check accepts v1 and explains anything else', async (t) => {
   t.is((await checkRuntimeVersion(fake)).runtimeApiVersion, 'v1');
   const old = { endpoint: 'unix:///run/containerd/containerd.sock', version: async () => ({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.4.0', runtimeApiVersion: 'v1alpha2' }) };
   const err = await t.throwsAsync(checkRuntimeVersion(old));
-  t.is((err as CriError).code, 'CRI_UNSUPPORTED_VERSION');
+  t.is((err as CriError).code, 'BOSUN_CRI_UNSUPPORTED_VERSION');
   t.regex(err!.message, /speaks CRI v1alpha2, bosun needs v1/);
   const none = { endpoint: 'unix:///x.sock', version: async () => { throw criErrorFromGrpc({ code: GrpcStatus.UNIMPLEMENTED }, { method: 'Version', endpoint: 'unix:///x.sock' }); } };
-  t.is(((await t.throwsAsync(checkRuntimeVersion(none))) as CriError).code, 'CRI_UNSUPPORTED_VERSION');
+  t.is(((await t.throwsAsync(checkRuntimeVersion(none))) as CriError).code, 'BOSUN_CRI_UNSUPPORTED_VERSION');
 });

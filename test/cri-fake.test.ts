@@ -53,43 +53,43 @@ test('a container goes created -> running -> exited -> removed, with times from 
   const exited = (await runtime.containerStatus(id)).status!;
   t.deepEqual([exited.state, exited.exitCode, exited.reason, exited.finishedAt], ['CONTAINER_EXITED', 3, 'Error', (t0 + 1500) * 1e6]);
   await runtime.removeContainer(id);
-  t.is(await codeOf(runtime.containerStatus(id)), 'CRI_NOT_FOUND');
+  t.is(await codeOf(runtime.containerStatus(id)), 'BOSUN_CRI_NOT_FOUND');
 });
 
 test('state rules follow containerd: start twice, exec in a created container, create in a stopped sandbox', async (t) => {
   const { runtime } = fake();
   const pod = await runtime.runPodSandbox(sandboxConfig());
   const id = await runtime.createContainer(pod, containerConfig(), sandboxConfig());
-  t.is(await codeOf(runtime.execSync(id, ['true'], 1)), 'CRI_RUNTIME');
+  t.is(await codeOf(runtime.execSync(id, ['true'], 1)), 'BOSUN_CRI_RUNTIME');
   await runtime.startContainer(id);
-  t.is(await codeOf(runtime.startContainer(id)), 'CRI_RUNTIME');
+  t.is(await codeOf(runtime.startContainer(id)), 'BOSUN_CRI_RUNTIME');
   await runtime.stopPodSandbox(pod);
   const status = (await runtime.containerStatus(id)).status!;
   t.deepEqual([status.state, status.exitCode], ['CONTAINER_EXITED', 137]);
   t.is((await runtime.podSandboxStatus(pod)).status?.state, 'SANDBOX_NOTREADY');
-  t.is(await codeOf(runtime.createContainer(pod, containerConfig('late'), sandboxConfig())), 'CRI_NOT_FOUND');
+  t.is(await codeOf(runtime.createContainer(pod, containerConfig('late'), sandboxConfig())), 'BOSUN_CRI_NOT_FOUND');
 });
 
 test('names are reserved until removal, as containerd does', async (t) => {
   const { runtime } = fake();
   const pod = await runtime.runPodSandbox(sandboxConfig());
-  t.is(await codeOf(runtime.runPodSandbox(sandboxConfig())), 'CRI_RUNTIME');
+  t.is(await codeOf(runtime.runPodSandbox(sandboxConfig())), 'BOSUN_CRI_RUNTIME');
   const next = await runtime.runPodSandbox(sandboxConfig('web', 1));
   t.not(next, pod);
   await runtime.createContainer(pod, containerConfig(), sandboxConfig());
-  t.is(await codeOf(runtime.createContainer(pod, containerConfig(), sandboxConfig())), 'CRI_RUNTIME');
+  t.is(await codeOf(runtime.createContainer(pod, containerConfig(), sandboxConfig())), 'BOSUN_CRI_RUNTIME');
   await runtime.removePodSandbox(pod);
   t.regex(await runtime.runPodSandbox(sandboxConfig()), /^[0-9a-f]{64}$/);
 });
 
 test('stop of an unknown ID is NotFound, remove of an unknown ID succeeds (containerd 1.6 behaviour)', async (t) => {
   const { runtime } = fake();
-  t.is(await codeOf(runtime.stopPodSandbox('nope')), 'CRI_NOT_FOUND');
-  t.is(await codeOf(runtime.stopContainer('nope', 0)), 'CRI_NOT_FOUND');
+  t.is(await codeOf(runtime.stopPodSandbox('nope')), 'BOSUN_CRI_NOT_FOUND');
+  t.is(await codeOf(runtime.stopContainer('nope', 0)), 'BOSUN_CRI_NOT_FOUND');
   t.is(await codeOf(runtime.removePodSandbox('nope')), undefined);
   t.is(await codeOf(runtime.removeContainer('nope')), undefined);
   t.is(await codeOf(runtime.removeImage('nope:1')), undefined);
-  t.is(await codeOf(runtime.podSandboxStatus('nope')), 'CRI_NOT_FOUND');
+  t.is(await codeOf(runtime.podSandboxStatus('nope')), 'BOSUN_CRI_NOT_FOUND');
 });
 
 test('removing a sandbox removes its containers', async (t) => {
@@ -161,7 +161,7 @@ test('images: pull, find by short name, ID and ID prefix, remove', async (t) => 
 test('creating a container from a missing image is NotFound', async (t) => {
   const { runtime } = fake({ images: [] });
   const pod = await runtime.runPodSandbox(sandboxConfig());
-  t.is(await codeOf(runtime.createContainer(pod, containerConfig(), sandboxConfig())), 'CRI_NOT_FOUND');
+  t.is(await codeOf(runtime.createContainer(pod, containerConfig(), sandboxConfig())), 'BOSUN_CRI_NOT_FOUND');
 });
 
 test('execSync answers through onExecSync and needs a running container', async (t) => {
@@ -195,11 +195,11 @@ test('events: Unimplemented by default; with events on, lifecycle changes arrive
   t.deepEqual(seen, ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT']);
 });
 
-test('after close every call fails with CRI_CLOSED', async (t) => {
+test('after close every call fails with BOSUN_CRI_CLOSED', async (t) => {
   const { runtime } = fake();
   runtime.close();
   runtime.close();
-  t.is(await codeOf(runtime.version()), 'CRI_CLOSED');
+  t.is(await codeOf(runtime.version()), 'BOSUN_CRI_CLOSED');
 });
 
 test('stats cover running containers and ready sandboxes', async (t) => {
@@ -225,7 +225,7 @@ test('runtime config: the pod CIDR is kept; the cgroup driver is Unimplemented u
   const { runtime } = fake();
   await runtime.updateRuntimeConfig('10.244.1.0/24');
   t.is(runtime.podCidr, '10.244.1.0/24');
-  t.is(await codeOf(runtime.runtimeConfig()), 'CRI_UNIMPLEMENTED');
+  t.is(await codeOf(runtime.runtimeConfig()), 'BOSUN_CRI_UNIMPLEMENTED');
   runtime.cgroupDriver = 'SYSTEMD';
   t.deepEqual(await runtime.runtimeConfig(), { cgroupDriver: 'SYSTEMD' });
 });

@@ -60,9 +60,9 @@ test('ID prefixes: exact wins, a unique prefix resolves, an ambiguous one lists 
   t.is(resolveId('container', 'abc1', candidates), 'abc1');
   t.is(resolveId('container', 'abc2', candidates), 'abc222');
   const ambiguous = t.throws(() => resolveId('container', 'abc', candidates)) as CriError;
-  t.is(ambiguous.code, 'CRI_AMBIGUOUS_ID');
+  t.is(ambiguous.code, 'BOSUN_CRI_AMBIGUOUS_ID');
   t.regex(ambiguous.message, /abc111 \(web\), abc222 \(db\), abc1 \(short\)/);
-  t.is((t.throws(() => resolveId('pod', 'zzz', candidates)) as CriError).code, 'CRI_NOT_FOUND');
+  t.is((t.throws(() => resolveId('pod', 'zzz', candidates)) as CriError).code, 'BOSUN_CRI_NOT_FOUND');
   t.is(resolveId('image', 'sha256:abc2', [{ id: 'sha256:abc222' }]), 'sha256:abc222');
 });
 

@@ -332,7 +332,7 @@ test.serial('client calls the CLI does not make: events by relist, resource upda
 
   await cri.updateRuntimeConfig(node.podCIDR);
   const runtimeConfig = await cri.runtimeConfig().then(() => 'answered', (err: { code: string }) => err.code);
-  t.is(runtimeConfig, 'CRI_UNIMPLEMENTED', 'containerd 1.6 has no RuntimeConfig');
+  t.is(runtimeConfig, 'BOSUN_CRI_UNIMPLEMENTED', 'containerd 1.6 has no RuntimeConfig');
 
   const fs = await cri.imageFsInfo();
   t.true(fs.imageFilesystems[0]!.fsId!.mountpoint.startsWith(node.stateDir));

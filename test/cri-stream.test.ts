@@ -39,7 +39,7 @@ test('status channel: success, non-zero exit code, and a failure that is not an 
     42,
   );
   const err = t.throws(() => exitCodeFromStatus('{"status":"Failure","message":"exec: \\"nope\\": not found","reason":"InternalError"}'));
-  t.is((err as CriError).code, 'CRI_STREAM');
+  t.is((err as CriError).code, 'BOSUN_CRI_STREAM');
   t.regex(err!.message, /not found/);
 });
 
@@ -105,11 +105,11 @@ test('over v5 the end of stdin is passed on as a close of channel 0', async (t) 
   t.is(stdout.text(), 'ABC');
 });
 
-test('a refused upgrade is a CRI_STREAM error naming the HTTP status', async (t) => {
+test('a refused upgrade is a BOSUN_CRI_STREAM error naming the HTTP status', async (t) => {
   const fake = await server('something-else', () => {});
   const err = await t.throwsAsync(runRemoteCommand(fake.url));
   await fake.close();
-  t.is((err as CriError).code, 'CRI_STREAM');
+  t.is((err as CriError).code, 'BOSUN_CRI_STREAM');
 });
 
 test('port-forward: the port prefix is stripped on each channel and bytes flow both ways', async (t) => {

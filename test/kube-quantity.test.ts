@@ -1,5 +1,6 @@
 import test from 'ava';
-import { milliCpu, parseQuantity, QuantityError, wholeUnits } from '../kube/quantity.ts';
+import { QuantityError } from '../kube/errors.ts';
+import { milliCpu, parseQuantity, wholeUnits } from '../kube/quantity.ts';
 
 const parsed: [string | number, number][] = [
   ['250m', 0.25],
@@ -39,6 +40,6 @@ test('bytes round up to whole bytes', (t) => {
 for (const bad of ['', 'abc', '1Mb', '1.2.3', '12 Mi', 'Mi', '1ki']) {
   test(`"${bad}" is not a quantity`, (t) => {
     const error = t.throws(() => parseQuantity(bad), { instanceOf: QuantityError });
-    t.is(error.code, 'KUBE_BAD_QUANTITY');
+    t.is(error.code, 'BOSUN_KUBE_BAD_QUANTITY');
   });
 }

@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import yaml from 'js-yaml';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { writeFileAtomically } from '../../kube/atomic-file.ts';
 import { renewalDeadline, validityOf } from '../../kube/certificate-renewal.ts';

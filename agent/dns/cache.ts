@@ -5,6 +5,7 @@
  */
 import type { Answer, Packet } from 'dns-packet';
 import { rcodeOf } from './wire.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface CachedResponse {
   rcode: string;
@@ -38,10 +39,10 @@ function withAge(records: Answer[], ageSeconds: number): Answer[] {
 export class ResponseCache {
   readonly #entries = new Map<string, Entry>();
   readonly #limits: CacheLimits;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
 
-  constructor(now: () => number = Date.now, limits: CacheLimits = defaultCacheLimits) {
-    this.#now = now;
+  constructor(clock: Pick<Clock, 'now'> = systemClock, limits: CacheLimits = defaultCacheLimits) {
+    this.#clock = clock;
     this.#limits = limits;
   }
 
@@ -56,7 +57,7 @@ export class ResponseCache {
   get(key: string): CachedResponse | undefined {
     const entry = this.#entries.get(key);
     if (entry === undefined) return undefined;
-    const now = this.#now();
+    const now = this.#clock.now();
     if (now >= entry.expiresAt) {
       this.#entries.delete(key);
       return undefined;
@@ -87,7 +88,7 @@ export class ResponseCache {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#entries.delete(key);
     this.#entries.set(key, { response: { rcode, answers, authorities, additionals }, storedAt: now, expiresAt: now + ttl * 1000 });
     return ttl;

@@ -1,25 +1,9 @@
 /** Services and EndpointSlices as the API sends them, in the shapes the zone index reads. */
+import type { Service } from '../../kube/corev1.ts';
+import { serviceNameLabel, type EndpointSlice } from '../../kube/discoveryv1.ts';
 import type { DnsEndpointSlice, DnsService } from './records.ts';
 
-interface KubeService {
-  metadata: { name?: string; namespace?: string };
-  spec?: {
-    type?: DnsService['type'];
-    clusterIP?: string;
-    clusterIPs?: string[];
-    externalName?: string;
-    ports?: { name?: string; port: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[];
-    publishNotReadyAddresses?: boolean;
-  };
-}
-
-interface KubeEndpointSlice {
-  metadata: { namespace?: string; labels?: Record<string, string> };
-  endpoints?: { addresses: string[]; hostname?: string; conditions?: { ready?: boolean } }[];
-  ports?: { name?: string; port?: number; protocol?: 'TCP' | 'UDP' | 'SCTP' }[];
-}
-
-export function dnsService(service: KubeService): DnsService {
+export function dnsService(service: Service): DnsService {
   const spec = service.spec ?? {};
   return {
     name: service.metadata.name ?? '',
@@ -33,8 +17,8 @@ export function dnsService(service: KubeService): DnsService {
 }
 
 /** undefined for a slice that names no service (it publishes nothing). */
-export function dnsEndpointSlice(slice: KubeEndpointSlice): DnsEndpointSlice | undefined {
-  const serviceName = slice.metadata.labels?.['kubernetes.io/service-name'];
+export function dnsEndpointSlice(slice: EndpointSlice): DnsEndpointSlice | undefined {
+  const serviceName = slice.metadata.labels?.[serviceNameLabel];
   if (serviceName === undefined) return undefined;
   return {
     serviceName,

@@ -5,8 +5,8 @@
  * pods' queries (node-local, and still answering when the control plane is away), and nothing is
  * written to the API: the EndpointSlice below exists in this agent's proxy alone.
  */
-import type { EndpointSlice, Service } from '../../netproxy/kube-shapes.ts';
-import { serviceNameLabel } from '../../netproxy/kube-shapes.ts';
+import type { Service } from '../../kube/corev1.ts';
+import { serviceNameLabel, type EndpointSlice } from '../../kube/discoveryv1.ts';
 
 export interface NodeLocalDns {
   readonly nodeName: string;

@@ -12,6 +12,7 @@ import { resolveQuestion } from './resolve.ts';
 import { ResponseCache } from './cache.ts';
 import { forwardQuery, type Upstream } from './forward.ts';
 import { responseCodes, type ResponseCode } from './wire.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface DnsServerOptions {
   address: string;
@@ -22,14 +23,14 @@ export interface DnsServerOptions {
   /** TTL of cluster answers, seconds (default 5). */
   ttl?: number;
   forwardTimeoutMs?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** Largest UDP answer without EDNS (RFC 1035); EDNS clients announce their own limit. */
 const classicUdpLimit = 512;
 
 export class DnsServer {
-  readonly #options: Required<Omit<DnsServerOptions, 'now'>> & { now: () => number };
+  readonly #options: Required<DnsServerOptions>;
   readonly #cache: ResponseCache;
   #index: ZoneIndex;
   #serial = 1;
@@ -45,10 +46,10 @@ export class DnsServer {
       zone: 'cluster.local',
       ttl: 5,
       forwardTimeoutMs: 2_000,
-      now: Date.now,
+      clock: systemClock,
       ...options,
     };
-    this.#cache = new ResponseCache(this.#options.now);
+    this.#cache = new ResponseCache(this.#options.clock);
     this.#index = buildZoneIndex(this.#options.zone, [], []);
   }
 

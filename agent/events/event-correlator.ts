@@ -14,7 +14,8 @@
  * Pure apart from its caches: time comes from the clock. Caches are bounded (4096 keys, oldest
  * forgotten first).
  */
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -74,11 +75,6 @@ export interface CorrelatorOptions {
 }
 
 export const correlatorDefaults = { burst: 25, refillMs: 300_000, aggregateWindowMs: 600_000, aggregateMaxEvents: 10, cacheSize: 4096 } as const;
-
-/** RFC 3339 at second precision, as the API stores Time. */
-function apiTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** A Map that forgets its oldest key past `limit` (an LRU by insertion and touch). */
 class BoundedMap<V> {

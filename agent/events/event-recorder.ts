@@ -14,7 +14,7 @@
  */
 import type { Logger } from 'pino';
 import { isApiError } from '../../kube/errors.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import { EventCorrelator, type CoreEvent, type CorrelatorOptions, type EventInput, type EventType, type ObjectReference } from './event-correlator.ts';
 
 /** Where events go; an adapter over the API client implements it. */

@@ -8,7 +8,7 @@
  * Lifecycle: the constructor does nothing; run(signal) loops until the signal aborts.
  */
 import type { Logger } from 'pino';
-import { pause, type Clock } from '../clock.ts';
+import { pause, type Clock } from '../../kube/clock.ts';
 import type { PressureState } from '../node/node-conditions.ts';
 import { evictionMessage, planPressure, rankForEviction, type Observations, type PodUsage, type PressureMemory, type PressurePlan } from './eviction-plan.ts';
 import type { Threshold } from './thresholds.ts';

@@ -10,7 +10,7 @@
 import { statfs } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
-import { pause, type Clock } from '../clock.ts';
+import { pause, type Clock } from '../../kube/clock.ts';
 import { bytesToFree, chooseImagesToDelete, type GcPolicy, type ImageRecord } from './image-gc-plan.ts';
 
 export interface ImageGcOptions {

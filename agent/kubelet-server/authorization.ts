@@ -10,6 +10,7 @@
  */
 import type { KubeClient } from '../../kube/client.ts';
 import type { ResourceRef } from '../../kube/resource-ref.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface KubeletUser {
   name: string;
@@ -70,13 +71,13 @@ export type Decision = { allowed: true } | { allowed: false; code: 401 | 403; me
 export class KubeletAuthorizer {
   readonly #reviewer: AccessReviewer;
   readonly #nodeName: string;
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
   readonly #cache = new Map<string, { allowed: boolean; until: number }>();
 
-  constructor(reviewer: AccessReviewer, nodeName: string, now: () => number = Date.now) {
+  constructor(reviewer: AccessReviewer, nodeName: string, clock: Pick<Clock, 'now'> = systemClock) {
     this.#reviewer = reviewer;
     this.#nodeName = nodeName;
-    this.#now = now;
+    this.#clock = clock;
   }
 
   async decide(user: KubeletUser | undefined, method: string, path: string): Promise<Decision> {
@@ -84,7 +85,7 @@ export class KubeletAuthorizer {
     if (user.name === apiServerClientName || user.groups.includes('system:masters')) return { allowed: true };
     const attributes = requestAttributes(method, path);
     const key = JSON.stringify([user.name, [...user.groups].sort(), attributes.verb, attributes.subresource]);
-    const now = this.#now();
+    const now = this.#clock.now();
     let cached = this.#cache.get(key);
     if (cached === undefined || cached.until <= now) {
       let allowed: boolean;

@@ -11,7 +11,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import { KubeletAuthorizer, subjectAccessReviewer } from './authorization.ts';
 import { KubeletServer } from './server.ts';
 import { obtainServingCertificate, renewalDueMs, renewServingCertificate, type ServingCertificate } from './serving-cert.ts';
-import { systemClock, type Clock } from '../clock.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface KubeletPortOptions {
   nodeName: string;

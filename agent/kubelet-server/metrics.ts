@@ -2,32 +2,12 @@
  * Prometheus text for the kubelet port, with upstream's metric names: /metrics (the kubelet's own
  * gauges and counters) and /metrics/resource (what metrics-server scrapes, from the stats summary).
  */
+import { PrometheusText } from '../../kube/prometheus-text.ts';
+
 type Any = Record<string, any>;
 
-const escape = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-const labels = (pairs: Record<string, string>) => {
-  const text = Object.entries(pairs).map(([k, v]) => `${k}="${escape(v)}"`).join(',');
-  return text === '' ? '' : `{${text}}`;
-};
-
-class TextBuilder {
-  readonly #lines: string[] = [];
-
-  family(name: string, type: 'gauge' | 'counter', help: string): this {
-    this.#lines.push(`# HELP ${name} [STABLE] ${help}`, `# TYPE ${name} ${type}`);
-    return this;
-  }
-
-  sample(name: string, pairs: Record<string, string>, value: number | undefined, timestampMs?: number): this {
-    if (value === undefined || Number.isNaN(value)) return this;
-    this.#lines.push(`${name}${labels(pairs)} ${value}${timestampMs !== undefined ? ` ${timestampMs}` : ''}`);
-    return this;
-  }
-
-  text(): string {
-    return `${this.#lines.join('\n')}\n`;
-  }
-}
+/** The kubelet marks these families stable in their help text, as upstream's registry prints them. */
+const stable = (help: string) => `[STABLE] ${help}`;
 
 export interface KubeletCounts {
   nodeName: string;
@@ -39,12 +19,12 @@ export interface KubeletCounts {
 
 /** /metrics */
 export function kubeletMetricsText(counts: KubeletCounts): string {
-  const b = new TextBuilder();
-  b.family('kubelet_node_name', 'gauge', 'The node\'s name. The count is always 1.').sample('kubelet_node_name', { node: counts.nodeName }, 1);
-  b.family('kubelet_running_pods', 'gauge', 'Number of pods that have a running pod sandbox').sample('kubelet_running_pods', {}, counts.runningPods);
-  b.family('kubelet_running_containers', 'gauge', 'Number of containers currently running');
+  const b = new PrometheusText();
+  b.family('kubelet_node_name', 'gauge', stable('The node\'s name. The count is always 1.')).sample('kubelet_node_name', { node: counts.nodeName }, 1);
+  b.family('kubelet_running_pods', 'gauge', stable('Number of pods that have a running pod sandbox')).sample('kubelet_running_pods', {}, counts.runningPods);
+  b.family('kubelet_running_containers', 'gauge', stable('Number of containers currently running'));
   for (const [state, n] of Object.entries(counts.containersByState)) b.sample('kubelet_running_containers', { container_state: state }, n);
-  b.family('kubelet_http_requests_total', 'counter', 'Number of the http requests received since the server started');
+  b.family('kubelet_http_requests_total', 'counter', stable('Number of the http requests received since the server started'));
   for (const [key, n] of counts.requests) {
     const [method, path, code] = key.split(' ') as [string, string, string];
     b.sample('kubelet_http_requests_total', { method, path, server_type: 'readwrite', code }, n);
@@ -57,21 +37,21 @@ const timeMs = (time: string | undefined) => (time ? Date.parse(time) : undefine
 
 /** /metrics/resource, from a stats summary (see stats.ts). */
 export function resourceMetricsText(summary: Any): string {
-  const b = new TextBuilder();
+  const b = new PrometheusText();
   const node = summary.node as Any;
-  b.family('node_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed by the node in core-seconds')
+  b.family('node_cpu_usage_seconds_total', 'counter', stable('Cumulative cpu time consumed by the node in core-seconds'))
     .sample('node_cpu_usage_seconds_total', {}, seconds(node.cpu?.usageCoreNanoSeconds), timeMs(node.cpu?.time));
-  b.family('node_memory_working_set_bytes', 'gauge', 'Current working set of the node in bytes')
+  b.family('node_memory_working_set_bytes', 'gauge', stable('Current working set of the node in bytes'))
     .sample('node_memory_working_set_bytes', {}, node.memory?.workingSetBytes, timeMs(node.memory?.time));
   const pods = summary.pods as Any[];
-  b.family('pod_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed by the pod in core-seconds');
+  b.family('pod_cpu_usage_seconds_total', 'counter', stable('Cumulative cpu time consumed by the pod in core-seconds'));
   for (const p of pods) b.sample('pod_cpu_usage_seconds_total', { namespace: p.podRef.namespace, pod: p.podRef.name }, seconds(p.cpu?.usageCoreNanoSeconds), timeMs(p.cpu?.time));
-  b.family('pod_memory_working_set_bytes', 'gauge', 'Current working set of the pod in bytes');
+  b.family('pod_memory_working_set_bytes', 'gauge', stable('Current working set of the pod in bytes'));
   for (const p of pods) b.sample('pod_memory_working_set_bytes', { namespace: p.podRef.namespace, pod: p.podRef.name }, p.memory?.workingSetBytes, timeMs(p.memory?.time));
-  b.family('container_cpu_usage_seconds_total', 'counter', 'Cumulative cpu time consumed by the container in core-seconds');
+  b.family('container_cpu_usage_seconds_total', 'counter', stable('Cumulative cpu time consumed by the container in core-seconds'));
   for (const p of pods) for (const c of p.containers as Any[]) b.sample('container_cpu_usage_seconds_total', { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name }, seconds(c.cpu?.usageCoreNanoSeconds), timeMs(c.cpu?.time));
-  b.family('container_memory_working_set_bytes', 'gauge', 'Current working set of the container in bytes');
+  b.family('container_memory_working_set_bytes', 'gauge', stable('Current working set of the container in bytes'));
   for (const p of pods) for (const c of p.containers as Any[]) b.sample('container_memory_working_set_bytes', { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name }, c.memory?.workingSetBytes, timeMs(c.memory?.time));
-  b.family('scrape_error', 'gauge', '1 if there was an error while getting container metrics, 0 otherwise').sample('scrape_error', {}, 0);
+  b.family('scrape_error', 'gauge', stable('1 if there was an error while getting container metrics, 0 otherwise')).sample('scrape_error', {}, 0);
   return b.text();
 }

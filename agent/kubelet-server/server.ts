@@ -23,10 +23,12 @@ import type { Pod } from '../../kube/corev1.ts';
 import { userFromCertificate, type KubeletAuthorizer } from './authorization.ts';
 import { serveContainerLogs } from './container-logs.ts';
 import { kubeletMetricsText, resourceMetricsText } from './metrics.ts';
+import { processMetricsText } from '../../kube/prometheus-text.ts';
 import { KubeletRequestError } from './request-error.ts';
 import { requestLabels } from './request-labels.ts';
 import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface KubeletServerOptions {
   nodeName: string;
@@ -41,7 +43,7 @@ export interface KubeletServerOptions {
   podLogDir: string;
   rootDir: string;
   log: Logger;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 const streamKinds: Record<string, StreamKind> = { exec: 'exec', attach: 'attach', portForward: 'portForward' };
@@ -102,7 +104,7 @@ export class KubeletServer {
   }
 
   #now(): number {
-    return (this.#options.now ?? Date.now)();
+    return (this.#options.clock ?? systemClock).now();
   }
 
   #count(req: IncomingMessage, path: string, code: number): void {
@@ -237,7 +239,7 @@ export class KubeletServer {
       const state = c.state.replace(/^CONTAINER_/, '').toLowerCase();
       byState[state] = (byState[state] ?? 0) + 1;
     }
-    return kubeletMetricsText({ nodeName: o.nodeName, runningPods: sandboxes.length, containersByState: byState, requests: this.#requests });
+    return kubeletMetricsText({ nodeName: o.nodeName, runningPods: sandboxes.length, containersByState: byState, requests: this.#requests }) + processMetricsText();
   }
 
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

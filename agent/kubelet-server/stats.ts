@@ -9,6 +9,7 @@ import type { CriRuntime } from '../../cri/runtime.ts';
 import type { ContainerStats, PodSandboxStats } from '../../cri/types.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { criLabel } from '../pods/cri-labels.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 type Any = Record<string, any>;
 
@@ -81,8 +82,7 @@ export async function sampleHost(rootDir: string, nowMs: number): Promise<HostSa
   };
 }
 
-const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-const nsToIso = (ns: number | undefined, fallbackMs: number) => iso(ns ? Math.floor(ns / 1e6) : fallbackMs);
+const nsToIso = (ns: number | undefined, fallbackMs: number) => apiTime(ns ? Math.floor(ns / 1e6) : fallbackMs);
 const v = (x: { value: number } | undefined) => (x === undefined ? undefined : Number(x.value));
 
 function cpuOf(usage: ContainerStats['cpu'], nowMs: number): Any | undefined {
@@ -101,7 +101,7 @@ function memoryOf(usage: ContainerStats['memory'], nowMs: number): Any | undefin
 function containerEntry(stats: ContainerStats, nowMs: number): Any {
   const name = stats.attributes?.metadata?.name ?? stats.attributes?.labels[criLabel.containerName] ?? '';
   const rootfs = stats.writableLayer ? { time: nsToIso(stats.writableLayer.timestamp, nowMs), usedBytes: v(stats.writableLayer.usedBytes), inodesUsed: v(stats.writableLayer.inodesUsed) } : undefined;
-  return { name, startTime: iso(nowMs), cpu: cpuOf(stats.cpu, nowMs), memory: memoryOf(stats.memory, nowMs), rootfs };
+  return { name, startTime: apiTime(nowMs), cpu: cpuOf(stats.cpu, nowMs), memory: memoryOf(stats.memory, nowMs), rootfs };
 }
 
 function sum(values: (number | undefined)[]): number | undefined {
@@ -118,23 +118,23 @@ export function summarize(input: StatsInput): Any {
   const nodeMemoryUsed = host.memTotalBytes - host.memFreeBytes;
   const node = {
     nodeName: input.nodeName,
-    startTime: iso(host.bootTimeMs),
-    cpu: { time: iso(now), usageNanoCores: nanoCores, usageCoreNanoSeconds: host.cpuUsageCoreNanoSeconds },
-    memory: { time: iso(now), availableBytes: host.memAvailableBytes, usageBytes: nodeMemoryUsed, workingSetBytes: host.memTotalBytes - host.memAvailableBytes },
+    startTime: apiTime(host.bootTimeMs),
+    cpu: { time: apiTime(now), usageNanoCores: nanoCores, usageCoreNanoSeconds: host.cpuUsageCoreNanoSeconds },
+    memory: { time: apiTime(now), availableBytes: host.memAvailableBytes, usageBytes: nodeMemoryUsed, workingSetBytes: host.memTotalBytes - host.memAvailableBytes },
     network: {
-      time: iso(now),
+      time: apiTime(now),
       ...(host.interfaces[0] ? { name: host.interfaces[0].name, rxBytes: host.interfaces[0].rxBytes, txBytes: host.interfaces[0].txBytes } : {}),
       interfaces: host.interfaces,
     },
-    fs: { time: iso(now), availableBytes: host.fs.availableBytes, capacityBytes: host.fs.capacityBytes, usedBytes: host.fs.usedBytes, inodesFree: host.fs.inodesFree, inodes: host.fs.inodes, inodesUsed: host.fs.inodes - host.fs.inodesFree },
+    fs: { time: apiTime(now), availableBytes: host.fs.availableBytes, capacityBytes: host.fs.capacityBytes, usedBytes: host.fs.usedBytes, inodesFree: host.fs.inodesFree, inodes: host.fs.inodes, inodesUsed: host.fs.inodes - host.fs.inodesFree },
   };
   const sandboxByUid = new Map(input.sandboxStats.map((s) => [s.attributes?.labels[criLabel.podUid] ?? '', s]));
   const pods = input.pods.map((pod) => {
     const uid = pod.metadata.uid ?? '';
     const sandbox = sandboxByUid.get(uid);
     const containers = (sandbox?.linux?.containers.length ? sandbox.linux.containers : input.containerStats.filter((c) => c.attributes?.labels[criLabel.podUid] === uid)).map((c) => containerEntry(c, now));
-    const cpu = sandbox?.linux?.cpu ? cpuOf(sandbox.linux.cpu, now) : { time: iso(now), usageNanoCores: sum(containers.map((c) => c.cpu?.usageNanoCores)), usageCoreNanoSeconds: sum(containers.map((c) => c.cpu?.usageCoreNanoSeconds)) };
-    const memory = sandbox?.linux?.memory ? memoryOf(sandbox.linux.memory, now) : { time: iso(now), usageBytes: sum(containers.map((c) => c.memory?.usageBytes)), workingSetBytes: sum(containers.map((c) => c.memory?.workingSetBytes)), rssBytes: sum(containers.map((c) => c.memory?.rssBytes)) };
+    const cpu = sandbox?.linux?.cpu ? cpuOf(sandbox.linux.cpu, now) : { time: apiTime(now), usageNanoCores: sum(containers.map((c) => c.cpu?.usageNanoCores)), usageCoreNanoSeconds: sum(containers.map((c) => c.cpu?.usageCoreNanoSeconds)) };
+    const memory = sandbox?.linux?.memory ? memoryOf(sandbox.linux.memory, now) : { time: apiTime(now), usageBytes: sum(containers.map((c) => c.memory?.usageBytes)), workingSetBytes: sum(containers.map((c) => c.memory?.workingSetBytes)), rssBytes: sum(containers.map((c) => c.memory?.rssBytes)) };
     const net = sandbox?.linux?.network;
     const network = net ? {
       time: nsToIso(net.timestamp, now),
@@ -143,12 +143,12 @@ export function summarize(input: StatsInput): Any {
     } : undefined;
     return {
       podRef: { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', uid },
-      startTime: pod.status?.startTime ?? iso(now),
+      startTime: pod.status?.startTime ?? apiTime(now),
       containers,
       cpu,
       memory,
       ...(network ? { network } : {}),
-      'ephemeral-storage': { time: iso(now), usedBytes: sum(containers.map((c) => c.rootfs?.usedBytes)) ?? 0 },
+      'ephemeral-storage': { time: apiTime(now), usedBytes: sum(containers.map((c) => c.rootfs?.usedBytes)) ?? 0 },
       ...(sandbox?.linux?.process?.processCount ? { process_stats: { process_count: v(sandbox.linux.process.processCount) } } : {}),
     };
   });

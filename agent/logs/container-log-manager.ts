@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import { planRotation, tmpSuffix, type RotationStep } from './rotation-plan.ts';
 
 /** The least time between two checks while logs are being written (bounds the overshoot). */

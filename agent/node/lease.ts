@@ -8,7 +8,8 @@
  */
 import type { Logger } from 'pino';
 import type { Lease } from '../../kube/corev1.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
+import { microTime } from '../../kube/api-time.ts';
 
 export const leaseNamespace = 'kube-node-lease';
 export const leaseDurationSeconds = 40;
@@ -33,11 +34,6 @@ export interface NodeLeaseOptions {
   clock: Clock;
   log: Logger;
   renewIntervalMs?: number;
-}
-
-/** MicroTime: RFC 3339 with microseconds. */
-export function microTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 /** The lease as this node wants it at `now`, keeping what the server holds (resourceVersion, transitions). */

@@ -7,10 +7,7 @@
 import type { Taint } from '../../kube/corev1.ts';
 import { isKubeletLabel, isKubernetesLabel, kubeletLabelNamespaces, kubeletLabels } from '../../kube/node-labels.ts';
 import { milliCpu, wholeUnits } from '../../kube/quantity.ts';
-
-export class NodeFlagError extends Error {
-  readonly code = 'AGENT_BAD_FLAG';
-}
+import { NodeFlagError } from '../errors.ts';
 
 /** Resources that may be reserved, in the units the planner works in. */
 export interface Reserved {

@@ -14,6 +14,7 @@ import { resourceAmount } from '../../kube/quantity.ts';
 import type { HostFacts, PressureSignals } from './host-facts.ts';
 import { conditionOrder, nodeConditions, pressureThresholds, pressureVerdicts, readyVerdict, type PressureState, type RuntimeHealth } from './node-conditions.ts';
 import type { Reserved } from './node-flags.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export interface NodeSettings {
   nodeName: string;
@@ -65,11 +66,6 @@ export const statusReportIntervalMs = 5 * 60 * 1000;
 /** The kubelet's nodeStatusMaxImages and maxNamesPerImageInNodeStatus. */
 export const maxImagesInStatus = 50;
 const maxNamesPerImage = 5;
-
-/** RFC 3339 at second precision, as the API stores Time. */
-export function apiTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function bytes(amount: number): string {
   const whole = Math.max(0, Math.floor(amount));

@@ -9,7 +9,7 @@
  */
 import type { Logger } from 'pino';
 import type { Node, NodeStatus } from '../../kube/corev1.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import { planNode, type NodeObservation, type NodeSettings } from './node-plan.ts';
 
 /** The calls node registration and status make; an adapter over KubeClient provides them. */

@@ -8,7 +8,7 @@ import type { ConfigMap, Secret } from '../../kube/corev1.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { isApiError } from '../../kube/errors.ts';
 import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import { ServiceAccountTokens, type TokenRequestSpec } from './service-account-tokens.ts';
 
 /** Keys to values; secret values decoded, configMap binaryData included. undefined: no such object. */

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import { sandboxPodUids } from './cri-labels.ts';
-import { pause, type Clock } from '../clock.ts';
+import { pause, type Clock } from '../../kube/clock.ts';
 
 /** The QoS tiers under the pod root ('' is Guaranteed, whose pods sit right under it). */
 const qosTiers = ['', 'burstable', 'besteffort'] as const;

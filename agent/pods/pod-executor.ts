@@ -10,7 +10,7 @@ import type { CriRuntime } from '../../cri/runtime.ts';
 import { CriError } from '../../cri/errors.ts';
 import type { PodSandboxConfig } from '../../cri/types.ts';
 import type { LifecycleHandler, Pod } from '../../kube/corev1.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import type { PodEvents } from '../events/pod-events.ts';
 import { buildContainerConfig } from './container-config.ts';
 import { pullPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
@@ -282,7 +282,7 @@ export class PodExecutor {
 }
 
 function ignoreNotFound(err: unknown): void {
-  if (err instanceof CriError && err.code === 'CRI_NOT_FOUND') return;
+  if (err instanceof CriError && err.code === 'BOSUN_CRI_NOT_FOUND') return;
   throw err;
 }
 

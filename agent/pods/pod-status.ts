@@ -27,6 +27,7 @@ import { ephemeralContainers, initSequence, mainContainers, type PodContainer } 
 import { attemptsOf, currentSandbox, latestInSandbox, podIPOf, type ObservedContainer, type ObservedPod } from './observed.ts';
 import type { ContainerHealth, ContainerWait } from './planner.ts';
 import { qosClassOf } from './qos.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 /** Probe-derived view of one running container. */
 export interface ContainerProbeView extends ContainerHealth {
@@ -53,10 +54,6 @@ export interface StatusInput {
   termination?: { step: string; deadline: number };
   /** Prefix of container IDs, as the API shows them ('containerd'). */
   runtimeName: string;
-}
-
-export function apiTime(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function terminatedReason(container: ObservedContainer): string {

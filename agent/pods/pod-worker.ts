@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../../kube/clock.ts';
 import { recordStartFailure, type CrashLoopEntry, type StartFailure } from './backoff.ts';
 import type { ObservedPod } from './observed.ts';
 import { PodExecutor, type ExecutorDeps } from './pod-executor.ts';

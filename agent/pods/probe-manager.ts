@@ -7,7 +7,7 @@
  * A run never overlaps the previous one of the same track: the next is scheduled when it ends.
  */
 import type { Pod, Probe } from '../../kube/corev1.ts';
-import type { Clock, TimerHandle } from '../clock.ts';
+import type { Clock, TimerHandle } from '../../kube/clock.ts';
 import { findContainer } from './pod-containers.ts';
 import { currentSandbox, podIPOf, type ObservedContainer, type ObservedPod } from './observed.ts';
 import type { ContainerProbeView } from './pod-status.ts';

@@ -6,6 +6,7 @@
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect } from 'node:net';
+import { ProbeTimeoutError } from '../errors.ts';
 
 export interface HttpCheck {
   scheme: 'HTTP' | 'HTTPS';
@@ -14,11 +15,6 @@ export interface HttpCheck {
   path: string;
   headers: Record<string, string>;
   timeoutMs: number;
-}
-
-/** Thrown when a check ran out of time, so callers can say "timed out" rather than "failed". */
-export class ProbeTimeoutError extends Error {
-  readonly code = 'AGENT_PROBE_TIMEOUT';
 }
 
 export interface ProbeNetwork {

@@ -11,8 +11,9 @@ import { CriError } from '../../cri/errors.ts';
 import type { Container, IntOrString, LifecycleHandler, ProbeHandler } from '../../kube/corev1.ts';
 import { bosunUserAgent } from './user-agent.ts';
 import type { ProbeOutcome } from './probe-schedule.ts';
-import { ProbeTimeoutError, type ProbeNetwork } from './probe-network.ts';
-import type { Clock } from '../clock.ts';
+import { ProbeTimeoutError } from '../errors.ts';
+import type { ProbeNetwork } from './probe-network.ts';
+import type { Clock } from '../../kube/clock.ts';
 
 export interface ProbeTarget {
   containerId: string;
@@ -37,7 +38,7 @@ export function resolvePort(port: IntOrString, container: Container): number {
 }
 
 function transient(err: unknown): boolean {
-  return err instanceof CriError && ['CRI_UNAVAILABLE', 'CRI_CLOSED', 'CRI_CANCELLED', 'CRI_PERMISSION_DENIED'].includes(err.code);
+  return err instanceof CriError && ['BOSUN_CRI_UNAVAILABLE', 'BOSUN_CRI_CLOSED', 'BOSUN_CRI_CANCELLED', 'BOSUN_CRI_PERMISSION_DENIED'].includes(err.code);
 }
 
 async function execCheck(target: ProbeTarget, command: string[], timeoutMs: number, tools: ProbeTools): Promise<ProbeOutcome> {
@@ -52,7 +53,7 @@ async function execCheck(target: ProbeTarget, command: string[], timeoutMs: numb
     if (transient(err)) return { kind: 'error', message: (err as Error).message };
     // the runtime stops the command at the timeout and reports an error of its own wording:
     // judge by the time it took, not by the text
-    if (tools.clock.now() - started >= timeoutMs || (err instanceof CriError && err.code === 'CRI_DEADLINE_EXCEEDED')) {
+    if (tools.clock.now() - started >= timeoutMs || (err instanceof CriError && err.code === 'BOSUN_CRI_DEADLINE_EXCEEDED')) {
       return { kind: 'timeout', message: `command ${JSON.stringify(command)} timed out after ${timeoutMs / 1000}s` };
     }
     return { kind: 'failure', message: (err as Error).message };

@@ -105,7 +105,7 @@ export class RuntimeObserver {
       response = await this.#runtime.containerStatus(container.id);
     } catch (err) {
       // removed between the list and the status call: it no longer belongs to the pod
-      if ((err as { code?: string }).code === 'CRI_NOT_FOUND') return undefined;
+      if ((err as { code?: string }).code === 'BOSUN_CRI_NOT_FOUND') return undefined;
       throw err;
     }
     const status = response.status;

@@ -4,7 +4,7 @@
  * 80 % of its life has passed or it is 24 h old, whichever comes first. When a refresh fails, the
  * old token is used while it is still valid.
  */
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 
 export interface TokenRequestSpec {
   namespace: string;

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
-import { pause, type Clock, type TimerHandle } from '../clock.ts';
+import { pause, type Clock, type TimerHandle } from '../../kube/clock.ts';
 import { podKey } from './pod-containers.ts';
 import { statusNeedsReconcile } from './status-reconcile.ts';
 

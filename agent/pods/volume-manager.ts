@@ -8,7 +8,7 @@
  */
 import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../../kube/clock.ts';
 import type { Pod, Volume, VolumeProjection } from '../../kube/corev1.ts';
 import { parseQuantity } from '../../kube/quantity.ts';
 import type { ConfigLookup } from './config-source.ts';

@@ -4,7 +4,7 @@
  * phase bounded by its budget — then releases the lock so the shutdown goes on. Without logind it
  * logs that graceful shutdown is off and does nothing. The pods and how to stop them are seams.
  */
-import { systemClock, type Clock, type TimerHandle } from '../clock.ts';
+import { systemClock, type Clock, type TimerHandle } from '../../kube/clock.ts';
 import type { Logind } from './logind.ts';
 import { planShutdown, type ShutdownKill, type ShutdownPod, type ShutdownSettings } from './shutdown-plan.ts';
 

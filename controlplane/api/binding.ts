@@ -4,6 +4,7 @@
  * scheduler wrote while the pod did not fit, with its reason and message).
  */
 import type { KubeObject } from '../../kube/types.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 interface Condition {
   type: string;
@@ -15,7 +16,7 @@ interface Condition {
 }
 
 export function bindPod(pod: KubeObject, nodeName: string, annotations: Record<string, string> | undefined, now: Date): KubeObject {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const stamp = apiTime(now);
   const status = (pod.status ?? {}) as { conditions?: Condition[] };
   const scheduled: Condition = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: stamp };
   const conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), scheduled];

@@ -33,6 +33,7 @@ import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
+import { processMetricsText } from '../../kube/prometheus-text.ts';
 
 export interface ApiServerOptions {
   readonly registry: Registry;
@@ -445,7 +446,7 @@ export class ApiServer {
       }
       case '/metrics':
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(this.#metrics.render() + (this.#options.auditor?.renderMetrics() ?? ''));
+        res.end(this.#metrics.render() + (this.#options.auditor?.renderMetrics() ?? '') + processMetricsText());
         return;
       case '/healthz':
       case '/livez':

@@ -4,6 +4,8 @@
  * apiserver_current_inflight_requests, apiserver_registered_watchers and
  * apiserver_watch_events_total. Rendered as Prometheus text on GET /metrics.
  */
+import { PrometheusText } from '../../kube/prometheus-text.ts';
+
 const durationBuckets = [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 5, 10, 30, 60];
 
 export interface RequestLabels {
@@ -14,15 +16,6 @@ export interface RequestLabels {
   readonly subresource: string;
   readonly scope: string;
   readonly code: number;
-}
-
-function escape(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function labelText(labels: Record<string, string | number>): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escape(String(v))}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
 }
 
 interface Histogram {
@@ -93,28 +86,19 @@ export class ApiMetrics {
   }
 
   render(): string {
-    const out: string[] = [];
-    out.push('# HELP apiserver_request_total Requests answered, by verb, group, version, resource, subresource, scope and HTTP code.');
-    out.push('# TYPE apiserver_request_total counter');
-    for (const { labels, value } of this.#requests.values()) out.push(`apiserver_request_total${labelText(labels)} ${value}`);
-    out.push('# HELP apiserver_request_duration_seconds Time to answer a request, in seconds (watches and streams excluded).');
-    out.push('# TYPE apiserver_request_duration_seconds histogram');
-    for (const h of this.#durations.values()) {
-      durationBuckets.forEach((bound, i) => out.push(`apiserver_request_duration_seconds_bucket${labelText({ ...h.labels, le: bound })} ${h.counts[i]}`));
-      out.push(`apiserver_request_duration_seconds_bucket${labelText({ ...h.labels, le: '+Inf' })} ${h.count}`);
-      out.push(`apiserver_request_duration_seconds_sum${labelText(h.labels)} ${h.sum}`);
-      out.push(`apiserver_request_duration_seconds_count${labelText(h.labels)} ${h.count}`);
-    }
-    out.push('# HELP apiserver_current_inflight_requests Requests being served right now, read-only and mutating.');
-    out.push('# TYPE apiserver_current_inflight_requests gauge');
-    out.push(`apiserver_current_inflight_requests{request_kind="readOnly"} ${this.#inflight.readOnly}`);
-    out.push(`apiserver_current_inflight_requests{request_kind="mutating"} ${this.#inflight.mutating}`);
-    out.push('# HELP apiserver_registered_watchers Open watches, by group, version and kind.');
-    out.push('# TYPE apiserver_registered_watchers gauge');
-    for (const { labels, value } of this.#watchers.values()) out.push(`apiserver_registered_watchers${labelText(labels)} ${value}`);
-    out.push('# HELP apiserver_watch_events_total Events written to watch clients, by group, version and kind.');
-    out.push('# TYPE apiserver_watch_events_total counter');
-    for (const { labels, value } of this.#watchEvents.values()) out.push(`apiserver_watch_events_total${labelText(labels)} ${value}`);
-    return `${out.join('\n')}\n`;
+    const b = new PrometheusText();
+    b.family('apiserver_request_total', 'counter', 'Requests answered, by verb, group, version, resource, subresource, scope and HTTP code.');
+    for (const { labels, value } of this.#requests.values()) b.sample('apiserver_request_total', labels, value);
+    b.family('apiserver_request_duration_seconds', 'histogram', 'Time to answer a request, in seconds (watches and streams excluded).');
+    for (const h of this.#durations.values()) b.histogram('apiserver_request_duration_seconds', h.labels, durationBuckets, h.counts, h.sum, h.count);
+    b.family('apiserver_current_inflight_requests', 'gauge', 'Requests being served right now, read-only and mutating.');
+    b.sample('apiserver_current_inflight_requests', { request_kind: 'readOnly' }, this.#inflight.readOnly);
+    b.sample('apiserver_current_inflight_requests', { request_kind: 'mutating' }, this.#inflight.mutating);
+    b.family('apiserver_registered_watchers', 'gauge', 'Open watches, by group, version and kind.');
+    for (const { labels, value } of this.#watchers.values()) b.sample('apiserver_registered_watchers', labels, value);
+    b.family('apiserver_watch_events_total', 'counter', 'Events written to watch clients, by group, version and kind.');
+    for (const { labels, value } of this.#watchEvents.values()) b.sample('apiserver_watch_events_total', labels, value);
+    return b.text();
   }
+
 }

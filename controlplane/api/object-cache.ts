@@ -8,7 +8,7 @@
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { WatchHandle } from '../storage/store.ts';
-import { BucketIndex } from '../bucket-index.ts';
+import { BucketIndex } from '../../kube/bucket-index.ts';
 import { keepTrying } from './keep-trying.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceInfo } from './resources.ts';

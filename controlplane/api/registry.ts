@@ -8,7 +8,7 @@ import { ApiError } from '../../kube/errors.ts';
 import { fieldValue, matchesFields, type FieldSelector } from '../../kube/fields.ts';
 import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
-import { isStorageError, StorageError } from '../storage/errors.ts';
+import { isStorageError, StorageError } from '../errors.ts';
 import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
@@ -20,6 +20,8 @@ import { prepareForCreate, prepareForUpdate, withEphemeralContainersOf, type Sto
 import { continueAtNewest, decodeContinue, encodeContinue, encodeStart } from './continue-token.ts';
 import { staleContinue, tooLargeResourceVersion, tooOldResourceVersion } from './list-errors.ts';
 import { maxObjectBytes, objectTooLarge } from './limits.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
@@ -69,33 +71,27 @@ export interface DeleteResult {
   removed: boolean;
 }
 
-/** The registry's own clock seam, so tests can control timestamps. */
-export type Now = () => Date;
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 /** Turns datastore failures into API errors; everything else passes through. */
 export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
   if (!(err instanceof StorageError)) return err;
   const qualified = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
   switch (err.code) {
-    case 'NotFound':
+    case 'BOSUN_STORAGE_NOT_FOUND':
       return new ApiError('NotFound', `${qualified} "${name}" not found`, { name, group: info.group, kind: info.resource });
-    case 'KeyExists':
+    case 'BOSUN_STORAGE_KEY_EXISTS':
       return new ApiError('AlreadyExists', `${qualified} "${name}" already exists`, { name, group: info.group, kind: info.resource });
-    case 'Conflict':
+    case 'BOSUN_STORAGE_CONFLICT':
       return new ApiError(
         'Conflict',
         `Operation cannot be fulfilled on ${qualified} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
         { name, group: info.group, kind: info.resource },
       );
-    case 'Compacted':
+    case 'BOSUN_STORAGE_COMPACTED':
       return new ApiError('Expired', `too old resource version: ${err.message}`);
-    case 'FutureRevision':
+    case 'BOSUN_STORAGE_FUTURE_REVISION':
       return new ApiError('Timeout', `Timeout: Too large resource version: ${err.message}`, { retryAfterSeconds: 1 });
-    case 'Unavailable':
+    case 'BOSUN_STORAGE_UNAVAILABLE':
       return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, { retryAfterSeconds: 1 });
   }
 }
@@ -132,16 +128,16 @@ export class Registry {
   readonly #decodedChanges = new WeakMap<Change, DecodedChange>();
   readonly storage: Storage;
   readonly #admit: Admit;
-  readonly #now: Now;
+  readonly #now: () => Date;
   readonly #sections = new SerialSections();
   readonly #watches: WatchHub;
   #listFromMemory: ListFromMemory = () => undefined;
 
-  constructor(storage: Storage, admit: Admit, now: Now = () => new Date()) {
+  constructor(storage: Storage, admit: Admit, clock: Pick<Clock, 'now'> = systemClock) {
     this.storage = storage;
     this.#watches = new WatchHub(storage);
     this.#admit = admit;
-    this.#now = now;
+    this.#now = () => new Date(clock.now());
   }
 
   prefix(info: ResourceInfo, namespace: string | undefined): string {
@@ -202,7 +198,7 @@ export class Registry {
 
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)));
-    if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+    if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
     return this.decode(info, kv);
   }
 
@@ -288,9 +284,9 @@ export class Registry {
         try {
           return await this.storage.list(prefix, { ...start, ...(limit ? { limit: limit - items.length } : {}), ...(at !== undefined ? { atRevision: at } : {}) });
         } catch (err) {
-          if (isStorageError(err, 'Compacted') && point !== undefined) throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
-          if (isStorageError(err, 'Compacted')) throw tooOldResourceVersion();
-          if (isStorageError(err, 'FutureRevision')) throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
+          if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED') && point !== undefined) throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
+          if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED')) throw tooOldResourceVersion();
+          if (isStorageError(err, 'BOSUN_STORAGE_FUTURE_REVISION')) throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
           throw err;
         }
       });
@@ -346,7 +342,7 @@ export class Registry {
       metadata.name = `${metadata.generateName}${randomSuffix()}`;
     }
     metadata.uid = randomUUID();
-    metadata.creationTimestamp = timestamp(this.#now());
+    metadata.creationTimestamp = apiTime(this.#now());
     delete metadata.resourceVersion;
     delete metadata.deletionTimestamp;
     delete metadata.deletionGracePeriodSeconds;
@@ -357,7 +353,7 @@ export class Registry {
     const name = metadata.name ?? '';
     if (isDryRun()) {
       if (await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)))) {
-        throw apiErrorFromStorage(new StorageError('KeyExists', name), info, name);
+        throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_KEY_EXISTS', name), info, name);
       }
       return object;
     }
@@ -382,7 +378,7 @@ export class Registry {
     const wanted = input.metadata?.resourceVersion;
     return this.guaranteedUpdate(info, namespace, name, subresource, (current) => {
       if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) {
-        throw apiErrorFromStorage(new StorageError('Conflict', name), info, name);
+        throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_CONFLICT', name), info, name);
       }
       return clone(input);
     });
@@ -412,7 +408,7 @@ export class Registry {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
-      if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+      if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
       const current = this.decode(info, kv);
       const proposed = await mutate(clone(current));
       const next = this.#carryOver(info, current, proposed, subresource);
@@ -424,7 +420,7 @@ export class Registry {
           const deleted = await this.storage.delete(key, kv.modRevision);
           return this.decode(info, { value: this.#encode(info, next), modRevision: deleted.modRevision });
         } catch (err) {
-          if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+          if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
           throw apiErrorFromStorage(err, info, name);
         }
       }
@@ -432,7 +428,7 @@ export class Registry {
         const written = await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision);
         return this.decode(info, written);
       } catch (err) {
-        if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+        if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
       }
     }
@@ -490,7 +486,7 @@ export class Registry {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
-      if (kv === undefined) throw apiErrorFromStorage(new StorageError('NotFound', name), info, name);
+      if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
       const current = this.decode(info, kv);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
@@ -516,11 +512,11 @@ export class Registry {
           // A second delete may shorten the grace period, never lengthen it.
           const existing = current.metadata.deletionTimestamp ? Date.parse(current.metadata.deletionTimestamp) : Infinity;
           if (deadline.getTime() < existing) {
-            next.metadata.deletionTimestamp = timestamp(deadline);
+            next.metadata.deletionTimestamp = apiTime(deadline);
             next.metadata.deletionGracePeriodSeconds = grace;
           }
         } else {
-          next.metadata.deletionTimestamp ??= timestamp(now);
+          next.metadata.deletionTimestamp ??= apiTime(now);
           next.metadata.deletionGracePeriodSeconds = 0;
         }
         if (JSON.stringify(next) === JSON.stringify(current)) return { object: current, removed: false };
@@ -529,7 +525,7 @@ export class Registry {
           const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
           return { object: this.decode(info, written), removed: false };
         } catch (err) {
-          if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+          if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
           throw apiErrorFromStorage(err, info, name);
         }
       }
@@ -538,7 +534,7 @@ export class Registry {
         const deleted = await this.storage.delete(key, kv.modRevision);
         return { object: this.decode(info, { value: kv.value, modRevision: deleted.modRevision }), removed: true };
       } catch (err) {
-        if (isStorageError(err, 'Conflict') && attempt < 20) continue;
+        if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
       }
     }

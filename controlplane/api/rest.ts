@@ -24,6 +24,7 @@ import { listRevision } from './list-revision.ts';
 import { flagParam, integerParam } from './query-params.ts';
 import { checkWriteOptions } from './write-options.ts';
 import { storedSubresource } from './write-strategy.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export interface RestCall {
   readonly user: UserInfo;
@@ -349,7 +350,7 @@ export class RestHandler {
     if (applied.metadata.managedFields !== undefined) throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
     applied.metadata.name = name;
     const warnings = fieldWarnings(call, applied, 'patch');
-    const request = { applied, manager, force, now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    const request = { applied, manager, force, now: apiTime(new Date()) };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) => applyConfiguration(current, request));

@@ -24,7 +24,7 @@
  * stop the others. When the datastore watch fails (etcd lost, history compacted under it), every
  * subscriber gets the error and the stream is dropped; the next watch starts a new one.
  */
-import { StorageError } from '../storage/errors.ts';
+import { StorageError } from '../errors.ts';
 import type { Change, Storage, WatchCallbacks } from '../storage/store.ts';
 
 /** What a subscriber filters on: one value of one indexed field, or nothing (every change). */
@@ -180,13 +180,13 @@ export class WatchHub {
     // history compacted past the start is a 410 even when the window still holds it, so that a
     // watch's fate does not depend on which server it reached or how busy the resource was
     const compacted = await this.#storage.compactedRevision();
-    if (fromRevision < compacted) throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
+    if (fromRevision < compacted) throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     // the first watch of a resource starts its stream: a failure to start is that watch's error
     const stream = await this.#stream(streamKey, root, fromRevision, triggerValues);
     const subscriber: Subscriber = { prefix, trigger, callbacks, delivered: fromRevision, cancelled: false };
     if (fromRevision < stream.floor) {
       // (a stream that has dropped nothing yet is young: a replay from before it is short)
-      if (trigger !== undefined && stream.floor > stream.start) throw new StorageError('Compacted', `${fromRevision} (the server's window starts after ${stream.floor})`);
+      if (trigger !== undefined && stream.floor > stream.start) throw new StorageError('BOSUN_STORAGE_COMPACTED', `${fromRevision} (the server's window starts after ${stream.floor})`);
       return this.#catchUp(stream, subscriber);
     }
     stream.add(subscriber);

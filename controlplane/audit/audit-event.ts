@@ -50,14 +50,6 @@ export interface AuditEvent {
   readonly annotations?: Readonly<Record<string, string>>;
 }
 
-/** Upstream's MicroTime: RFC 3339 with six fraction digits. */
-export function microTime(epochMs: number): string {
-  const whole = Math.floor(epochMs);
-  const micros = Math.floor((epochMs - whole) * 1000);
-  const iso = new Date(whole).toISOString(); // 2026-12-07T05:10:00.123Z
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
-}
-
 /** A copy without metadata.managedFields (also in a list's items), for omitManagedFields. */
 export function withoutManagedFields(object: unknown): unknown {
   if (typeof object !== 'object' || object === null || Array.isArray(object)) return object;

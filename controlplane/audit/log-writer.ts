@@ -12,6 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface AuditLogOptions {
   /** A file, or `-` for stdout. */
@@ -21,7 +22,7 @@ export interface AuditLogOptions {
   readonly maxAgeDays: number;
   /** Events held in memory while the disk catches up (upstream's buffer: 10000). */
   readonly queueLimit?: number;
-  readonly now?: () => Date;
+  readonly clock?: Pick<Clock, 'now'>;
   /** Told once per failed write (the server logs it); the writer keeps going. */
   readonly onError?: (err: Error) => void;
 }
@@ -151,7 +152,7 @@ export class AuditLogWriter {
 
   async #rotate(): Promise<void> {
     // two rotations within one millisecond must not share a backup name
-    const now = new Date(Math.max((this.#options.now?.() ?? new Date()).getTime(), this.#lastRotation + 1));
+    const now = new Date(Math.max((this.#options.clock ?? systemClock).now(), this.#lastRotation + 1));
     this.#lastRotation = now.getTime();
     await this.#file?.close();
     this.#file = undefined;

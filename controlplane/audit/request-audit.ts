@@ -13,7 +13,9 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { isIP } from 'node:net';
 import type { AuditLogWriter } from './log-writer.ts';
-import { microTime, withoutManagedFields, type AuditEvent, type AuditUser, type ObjectReference, type ResponseStatus } from './audit-event.ts';
+import { microTime } from '../../kube/api-time.ts';
+import { PrometheusText } from '../../kube/prometheus-text.ts';
+import { withoutManagedFields, type AuditEvent, type AuditUser, type ObjectReference, type ResponseStatus } from './audit-event.ts';
 import { auditDecision, auditLevels, type AuditAttributes, type AuditDecision, type AuditLevel, type AuditPolicy, type AuditStage } from './policy.ts';
 
 /** The caller, as authentication and impersonation left it. */
@@ -232,15 +234,12 @@ export class Auditor {
 
   /** upstream's audit metrics, in Prometheus text. */
   renderMetrics(): string {
-    return [
-      '# HELP apiserver_audit_event_total Counter of audit events generated and sent to the audit backend.',
-      '# TYPE apiserver_audit_event_total counter',
-      `apiserver_audit_event_total ${this.#events}`,
-      '# HELP apiserver_audit_error_total Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.',
-      '# TYPE apiserver_audit_error_total counter',
-      `apiserver_audit_error_total{plugin="log"} ${this.#log.dropped}`,
-      '',
-    ].join('\n');
+    return new PrometheusText()
+      .family('apiserver_audit_event_total', 'counter', 'Counter of audit events generated and sent to the audit backend.')
+      .sample('apiserver_audit_event_total', {}, this.#events)
+      .family('apiserver_audit_error_total', 'counter', 'Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.')
+      .sample('apiserver_audit_error_total', { plugin: 'log' }, this.#log.dropped)
+      .text();
   }
 
   close(): Promise<void> {

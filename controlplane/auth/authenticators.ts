@@ -6,6 +6,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { parseBootstrapToken } from '../../kube/bootstrap.ts';
 import { ApiError } from '../../kube/errors.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 import type { Authenticator, UserInfo } from './types.ts';
 
 export const clientCertificateAuthenticator: Authenticator = {
@@ -22,7 +23,7 @@ export const clientCertificateAuthenticator: Authenticator = {
 /** Reads a Secret's data by namespace/name (decoded); undefined when there is none. */
 export type SecretReader = (namespace: string, name: string) => Promise<Record<string, string> | undefined>;
 
-export function bootstrapTokenAuthenticator(readSecret: SecretReader, now: () => Date = () => new Date()): Authenticator {
+export function bootstrapTokenAuthenticator(readSecret: SecretReader, clock: Pick<Clock, 'now'> = systemClock): Authenticator {
   return {
     async authenticate({ bearerToken }) {
       const token = bearerToken === undefined ? undefined : parseBootstrapToken(bearerToken);
@@ -35,7 +36,7 @@ export function bootstrapTokenAuthenticator(readSecret: SecretReader, now: () =>
       const given = Buffer.from(secret);
       if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw fail();
       if (data['usage-bootstrap-authentication'] !== 'true') throw fail();
-      if (data.expiration && Date.parse(data.expiration) <= now().getTime()) throw fail();
+      if (data.expiration && Date.parse(data.expiration) <= clock.now()) throw fail();
       const extra = (data['auth-extra-groups'] ?? '')
         .split(',')
         .map((g) => g.trim())

@@ -9,6 +9,8 @@ import { isPlainObject, type KubeObject } from '../../kube/types.ts';
 import type { RestCall, RestReply } from '../api/rest.ts';
 import type { UserInfo } from './types.ts';
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 type Any = Record<string, any>;
 
@@ -19,7 +21,7 @@ export interface TokenRequestDeps {
   secret?(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** The longest lifetime a token is issued for; 0 or absent: as asked. */
   maxExpirationSeconds?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** How Go's JSON decoder names a value it cannot put into a number field (numbers with their text). */
@@ -94,7 +96,7 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
     const max = deps.maxExpirationSeconds ?? 0;
     const expirationSeconds = max > 0 && asked > max ? max : asked;
     const warnings = expirationSeconds < asked ? [`requested expiration of ${asked} seconds shortened to ${expirationSeconds} seconds`] : [];
-    const now = deps.now?.() ?? Date.now();
+    const now = (deps.clock ?? systemClock).now();
     const exp = Math.floor(now / 1000) + expirationSeconds;
     const boundClaim = bound === undefined ? {} : { [bound.kind === 'Pod' ? 'pod' : 'secret']: { name: bound.object.metadata.name!, uid: bound.object.metadata.uid! } };
     const token = await deps.tokens.issue(
@@ -113,7 +115,7 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
         apiVersion: 'authentication.k8s.io/v1',
         metadata: { name, namespace, creationTimestamp: null },
         spec: { ...spec, audiences, expirationSeconds },
-        status: { token, expirationTimestamp: new Date(exp * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') },
+        status: { token, expirationTimestamp: apiTime(exp * 1000) },
       },
       warnings,
     };

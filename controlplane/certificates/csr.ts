@@ -18,6 +18,7 @@ import { createPrivateKey, randomBytes, webcrypto } from 'node:crypto';
 import { x509 } from '../../kube/x509.ts';
 import type { ReservedNames } from './reserved-names.ts';
 import { signerRefusal } from './signer-rules.ts';
+import { CsrError } from '../errors.ts';
 
 export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
 export const kubeletServingSigner = 'kubernetes.io/kubelet-serving';
@@ -59,10 +60,6 @@ export interface ParsedRequest {
   publicKey: ArrayBuffer;
   /** WebCrypto's name of the key's algorithm: RSASSA-PKCS1-v1_5, ECDSA, Ed25519, ... */
   keyAlgorithm: string;
-}
-
-export class CsrError extends Error {
-  readonly code = 'CSR_INVALID';
 }
 
 const subjectAltNameOid = '2.5.29.17';

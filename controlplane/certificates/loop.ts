@@ -21,6 +21,7 @@ import { registeredAddresses } from '../admission/registered-addresses.ts';
 import { apiServerClientSigner, decide, hasCondition, isDecided, parseRequest, signRequest, type CsrObject, type ParsedRequest } from './csr.ts';
 import { servedSigners, signerRefusal } from './signer-rules.ts';
 import type { ReservedNames } from './reserved-names.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface CertificateLoopOptions {
   client: ClientConfig;
@@ -32,7 +33,7 @@ export interface CertificateLoopOptions {
   periodMs?: number;
   /** How often everything is listed and cluster-info re-signed, besides on changes (default 10 s). */
   fullPeriodMs?: number;
-  now?: () => number;
+  clock?: Pick<Clock, 'now'>;
 }
 
 /** Requests handled concurrently in a round: each waits mostly on two API round trips. */
@@ -162,7 +163,7 @@ export class CertificateLoop {
   }
 
   async #signClusterInfo(): Promise<void> {
-    const now = this.#options.now?.() ?? Date.now();
+    const now = (this.#options.clock ?? systemClock).now();
     const clusterInfo = await this.#client.get(refs.configmaps, 'cluster-info', 'kube-public') as KubeObject & { data?: Record<string, string> };
     const secrets = await this.#client.list(refs.secrets, { namespace: 'kube-system' });
     const next = planClusterInfo(clusterInfo.data ?? {}, secrets.items as unknown as TokenSecret[], now);
@@ -227,7 +228,7 @@ export class CertificateLoop {
       status = { ...item.status, conditions: [...(item.status?.conditions ?? []), failed] };
       this.#options.logger.warn({ csr: item.metadata.name, signer: item.spec.signerName, subject: parsed.commonName, why: refusal }, 'approved certificate request refused by its signer');
     } else {
-      const pem = await signRequest(this.#options.ca, item, parsed, this.#options.now?.() ?? Date.now());
+      const pem = await signRequest(this.#options.ca, item, parsed, (this.#options.clock ?? systemClock).now());
       status = { ...item.status, certificate: Buffer.from(pem).toString('base64') };
     }
     await this.#client.updateStatus(refs.certificatesigningrequests, { ...item, status } as never);

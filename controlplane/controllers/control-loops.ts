@@ -6,6 +6,7 @@
 import type { Logger } from 'pino';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
+import type { Clock } from '../../kube/clock.ts';
 import type { ClusterClient } from './client.ts';
 import { KubeClusterClient } from './kube-cluster-client.ts';
 import {
@@ -30,7 +31,7 @@ import { Scheduler } from '../scheduler/scheduler.ts';
 export interface ControlLoopsOptions {
   readonly client: ClusterClient;
   readonly logger?: Logger;
-  readonly now?: () => Date;
+  readonly clock?: Clock;
   /** Leave the scheduler out (another scheduler places pods). */
   readonly withoutScheduler?: boolean;
   /** Grace periods, monitor period and --cluster-cidr for the node lifecycle controller. */
@@ -72,12 +73,12 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
   const manager = new ControllerManager({
     client: options.client,
     controllers,
-    ...(options.now ? { now: options.now } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
     onError: (err, controller, key) => log?.warn({ err, controller, key }, 'controller pass failed; will retry'),
   });
   const scheduler = options.withoutScheduler
     ? undefined
-    : new Scheduler({ client: options.client, ...(options.now ? { now: options.now } : {}), onError: (err, what) => log?.warn({ err, what }, 'scheduler') });
+    : new Scheduler({ client: options.client, ...(options.clock ? { clock: options.clock } : {}), onError: (err, what) => log?.warn({ err, what }, 'scheduler') });
   try {
     await manager.start();
     await scheduler?.start();

@@ -5,10 +5,7 @@
  * to the croner library; this file only asks it the questions the controller has.
  */
 import { Cron } from 'croner';
-
-export class ScheduleError extends Error {
-  readonly code = 'CRONJOB_BAD_SCHEDULE';
-}
+import { ScheduleError } from '../errors.ts';
 
 export interface Schedule {
   /** The first scheduled time strictly after `after`, if any. */

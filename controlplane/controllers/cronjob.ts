@@ -9,9 +9,11 @@
  */
 import type { KubeObject } from '../../kube/types.ts';
 import type { Action, Plan } from './actions.ts';
-import { missedRuns, parseSchedule, ScheduleError, type Schedule } from './cron-schedule.ts';
+import { missedRuns, parseSchedule, type Schedule } from './cron-schedule.ts';
+import { ScheduleError } from '../errors.ts';
 import { isFinished } from './job.ts';
-import { controllerOf, controllerReference, parseTime, timestamp } from './pods.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { controllerOf, controllerReference, parseTime } from './pods.ts';
 import type { CronJob, Job, ObjectRef } from './workload-types.ts';
 
 export const scheduledTimestampAnnotation = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
@@ -96,7 +98,7 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
   const name = jobNameFor(cronJob, scheduled);
   if (mine.some((j) => j.metadata.name === name)) {
     // Already started (a pass after a crash, or a cache that is ahead of our status).
-    lastScheduleTime = timestamp(scheduled);
+    lastScheduleTime = apiTime(scheduled);
     return finish();
   }
   const policy = cronJob.spec.concurrencyPolicy ?? 'Allow';
@@ -119,7 +121,7 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
       name,
       namespace: cronJob.metadata.namespace,
       labels: { ...template.metadata?.labels },
-      annotations: { ...template.metadata?.annotations, [scheduledTimestampAnnotation]: timestamp(scheduled) },
+      annotations: { ...template.metadata?.annotations, [scheduledTimestampAnnotation]: apiTime(scheduled) },
       ownerReferences: [controllerReference({ ...cronJob, apiVersion: 'batch/v1', kind: 'CronJob' })],
     },
     spec: structuredClone(template.spec),
@@ -127,6 +129,6 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
   actions.push({ kind: 'create', resource: 'jobs', object: job });
   actions.push(event(cronJob, 'Normal', 'SuccessfulCreate', `Created job ${name}`));
   active = [...active, { apiVersion: 'batch/v1', kind: 'Job', name, namespace: cronJob.metadata.namespace }];
-  lastScheduleTime = timestamp(scheduled);
+  lastScheduleTime = apiTime(scheduled);
   return finish();
 }

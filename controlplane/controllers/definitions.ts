@@ -17,7 +17,9 @@ import { controllerOf } from './pods.ts';
 import { planReplicaSet } from './replicaset.ts';
 import { equalitySelector, planReplicationController, type ReplicationController } from './replicationcontroller.ts';
 import { planStatefulSet } from './statefulset.ts';
-import type { CronJob, DaemonSet, Deployment, EndpointSlice, Job, ReplicaSet, Service, StatefulSet } from './workload-types.ts';
+import type { Service } from '../../kube/corev1.ts';
+import type { EndpointSlice } from '../../kube/discoveryv1.ts';
+import type { CronJob, DaemonSet, Deployment, Job, ReplicaSet, StatefulSet } from './workload-types.ts';
 
 type OwnerSelector = (owner: KubeObject) => LabelSelectorObject | undefined;
 

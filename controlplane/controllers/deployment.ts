@@ -17,7 +17,8 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Action, Plan } from './actions.ts';
 import { claim } from './claim.ts';
 import { rollingBounds } from './int-or-percent.ts';
-import { controllerOf, controllerReference, isActive, parseTime, timestamp } from './pods.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { controllerOf, controllerReference, isActive, parseTime } from './pods.ts';
 import { canonicalJson, templateHash } from './template-hash.ts';
 import type { Deployment, PodTemplateSpec, ReplicaSet, WorkloadCondition } from './workload-types.ts';
 
@@ -244,7 +245,7 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
   const recreate = d.spec.strategy?.type === 'Recreate';
   const paused = d.spec.paused === true;
   const nextRevision = Math.max(0, ...oldRss.map(revisionOf)) + 1;
-  const nowText = timestamp(now);
+  const nowText = apiTime(now);
   let progressingReason: string | undefined;
   let newRsName = newRs?.metadata.name;
 

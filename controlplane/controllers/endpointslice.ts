@@ -13,7 +13,8 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Action, Plan } from './actions.ts';
 import { controllerReference, isReady } from './pods.ts';
 import { canonicalJson } from './template-hash.ts';
-import type { Endpoint, EndpointPort, EndpointSlice, Service } from './workload-types.ts';
+import type { Service } from '../../kube/corev1.ts';
+import type { Endpoint, EndpointPort, EndpointSlice } from '../../kube/discoveryv1.ts';
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
@@ -161,11 +162,11 @@ export function desiredEndpoints(service: Service, pods: readonly Pod[]): KubeOb
       subsets.set(key, subset);
     }
     for (const endpoint of group.endpoints) {
-      if (endpoint.conditions.terminating && service.spec?.publishNotReadyAddresses !== true) continue;
+      if (endpoint.conditions?.terminating && service.spec?.publishNotReadyAddresses !== true) continue;
       const address: EndpointAddress = { ip: endpoint.addresses[0]!, targetRef: endpoint.targetRef! };
       if (endpoint.hostname) address.hostname = endpoint.hostname;
       if (endpoint.nodeName) address.nodeName = endpoint.nodeName;
-      (endpoint.conditions.ready ? subset.addresses : subset.notReadyAddresses).push(address);
+      (endpoint.conditions?.ready ? subset.addresses : subset.notReadyAddresses).push(address);
     }
   }
   const list = [...subsets.values()]

@@ -5,6 +5,8 @@
  */
 import type { KubeObject } from '../../kube/types.ts';
 import type { ClusterClient } from './client.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -19,11 +21,7 @@ interface Sent {
   firstTimestamp: string;
 }
 
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-export function eventRecorder(client: ClusterClient, component: string, now: () => Date = () => new Date()): EventRecorder {
+export function eventRecorder(client: ClusterClient, component: string, clock: Pick<Clock, 'now'> = systemClock): EventRecorder {
   const sent = new Map<string, Sent>();
   let serial = 0;
   return {
@@ -38,7 +36,7 @@ export function eventRecorder(client: ClusterClient, component: string, now: () 
         resourceVersion: object.metadata.resourceVersion,
       };
       const key = JSON.stringify([object.metadata.uid, type, reason, message]);
-      const at = timestamp(now());
+      const at = apiTime(clock.now());
       const previous = sent.get(key);
       if (previous !== undefined) {
         previous.count++;

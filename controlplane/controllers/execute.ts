@@ -6,6 +6,7 @@
  * later with fresh observations.
  */
 import { isApiError } from '../../kube/errors.ts';
+import { PlanFailed } from '../errors.ts';
 import type { Action, ObjectReference } from './actions.ts';
 import type { ClusterClient } from './client.ts';
 import type { EventRecorder } from './events.ts';
@@ -18,20 +19,6 @@ export interface ExecuteContext {
   readonly expectations?: Expectations;
   /** The owner the plan is for, whose expectations the creations and deletions feed. */
   readonly ownerUid?: string;
-}
-
-export class PlanFailed extends Error {
-  readonly code = 'CONTROLLER_PLAN_FAILED';
-  readonly causes: unknown[];
-  /** Only write conflicts: the cache was behind and its watch event is on the way. */
-  get onlyConflicts(): boolean {
-    return this.causes.every((c) => isApiError(c, 'Conflict'));
-  }
-  constructor(causes: unknown[]) {
-    super(`${causes.length} action(s) failed; first: ${causes[0] instanceof Error ? causes[0].message : String(causes[0])}`);
-    this.name = 'PlanFailed';
-    this.causes = causes;
-  }
 }
 
 async function createPods(context: ExecuteContext, action: Extract<Action, { kind: 'createPods' }>, failures: unknown[]): Promise<void> {

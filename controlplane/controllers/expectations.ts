@@ -4,6 +4,8 @@
  * that owner, or it would count too few and create duplicates. Expectations expire after five
  * minutes so a lost watch event cannot wedge an owner forever (upstream's rule too).
  */
+import type { Clock } from '../../kube/clock.ts';
+
 export const expectationTimeoutMs = 5 * 60_000;
 
 interface Pending {
@@ -14,18 +16,18 @@ interface Pending {
 
 export class Expectations {
   readonly #pending = new Map<string, Pending>();
-  readonly #now: () => number;
+  readonly #clock: Pick<Clock, 'now'>;
 
-  constructor(now: () => number) {
-    this.#now = now;
+  constructor(clock: Pick<Clock, 'now'>) {
+    this.#clock = clock;
   }
 
   expect(ownerUid: string, adds: number, deletes: readonly string[]): void {
     if (adds === 0 && deletes.length === 0) return;
-    const entry = this.#pending.get(ownerUid) ?? { adds: 0, deletes: new Set<string>(), since: this.#now() };
+    const entry = this.#pending.get(ownerUid) ?? { adds: 0, deletes: new Set<string>(), since: this.#clock.now() };
     entry.adds += adds;
     for (const key of deletes) entry.deletes.add(key);
-    entry.since = this.#now();
+    entry.since = this.#clock.now();
     this.#pending.set(ownerUid, entry);
   }
 
@@ -47,7 +49,7 @@ export class Expectations {
   satisfied(ownerUid: string): boolean {
     const entry = this.#pending.get(ownerUid);
     if (entry === undefined) return true;
-    if ((entry.adds === 0 && entry.deletes.size === 0) || this.#now() - entry.since > expectationTimeoutMs) {
+    if ((entry.adds === 0 && entry.deletes.size === 0) || this.#clock.now() - entry.since > expectationTimeoutMs) {
       this.#pending.delete(ownerUid);
       return true;
     }

@@ -1,18 +1,14 @@
 /**
- * A cache of one resource kept current by list + watch, with change handlers. When the watch
- * breaks (including 410 Gone after compaction) it lists again after a short pause and reports the
+ * The controllers' transport for the shared informer cache (kube/informer.ts): lists and watches
+ * one resource through a ClusterClient (the in-memory cluster in tests, the API in a server), and
+ * indexes it by namespace and by controller. The cache, its keys and its handlers are kube's. When
+ * the watch breaks (including 410 Gone after compaction) it lists again after a short pause and reports the
  * differences as adds, updates and deletes, so handlers never miss a change for good.
  */
-import type { KubeObject, WatchEvent } from '../../kube/types.ts';
-import { objectKey, type ClusterClient, type ResourceName, type WatchSubscription } from './client.ts';
-import { BucketIndex } from '../bucket-index.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { InformerCache, type InformerHandlers } from '../../kube/informer.ts';
+import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { controllerOf } from './pods.ts';
-
-export interface InformerHandlers<T> {
-  added?(object: T): void;
-  updated?(old: T, object: T): void;
-  deleted?(object: T): void;
-}
 
 export interface InformerOptions {
   /** Pause before listing again after a broken watch. */
@@ -23,16 +19,12 @@ export interface InformerOptions {
 export class Informer<T extends KubeObject = KubeObject> {
   readonly resource: ResourceName;
   readonly #client: ClusterClient;
-  readonly #cache = new Map<string, T>();
-  /** By namespace, so per-namespace reads do not scan the whole cache. */
-  readonly #byNamespace = new BucketIndex<T>((o) => o.metadata.namespace ?? '');
   /**
-   * By controller uid, and by '\0' + namespace for objects without a controller: what a controller
-   * may claim (its own and the orphans) without a scan of the namespace (30,000 pods per
-   * ReplicaSet pass at 1,000 nodes).
+   * Indexed by namespace, so per-namespace reads do not scan the whole cache; and by controller uid,
+   * or '\0' + namespace for objects without a controller: what a controller may claim (its own and
+   * the orphans) without a scan of the namespace (30,000 pods per ReplicaSet pass at 1,000 nodes).
    */
-  readonly #byController = new BucketIndex<T>((o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`);
-  readonly #handlers: InformerHandlers<T>[] = [];
+  readonly #cache: InformerCache<T>;
   readonly #options: InformerOptions;
   #subscription: WatchSubscription | undefined;
   #stopped = false;
@@ -43,10 +35,17 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#client = client;
     this.resource = resource;
     this.#options = options;
+    this.#cache = new InformerCache<T>({
+      indexers: {
+        namespace: (o) => o.metadata.namespace ?? '',
+        controller: (o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`,
+      },
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
   }
 
-  on(handlers: InformerHandlers<T>): void {
-    this.#handlers.push(handlers);
+  addHandlers(handlers: InformerHandlers<T>): void {
+    this.#cache.addHandlers(handlers);
   }
 
   get synced(): boolean {
@@ -69,36 +68,30 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   list(): T[] {
-    return [...this.#cache.values()];
+    return this.#cache.list();
   }
 
   listNamespace(namespace: string): T[] {
-    return this.#byNamespace.get(namespace);
+    return this.#cache.byIndex('namespace', namespace);
   }
 
   /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
   listClaimable(namespace: string, controllerUid: string): T[] {
-    return [...this.#byController.get(controllerUid), ...this.#byController.get(`\0${namespace}`)];
+    return [...this.#cache.byIndex('controller', controllerUid), ...this.#cache.byIndex('controller', `\0${namespace}`)];
   }
 
   async #listAndWatch(): Promise<void> {
     if (this.#stopped) return;
     const listed = await this.#client.list(this.resource);
-    const seen = new Set<string>();
-    for (const item of listed.items as T[]) {
-      const key = objectKey(item);
-      seen.add(key);
-      this.#apply({ type: this.#cache.has(key) ? 'MODIFIED' : 'ADDED', object: item });
-    }
-    for (const [key, object] of [...this.#cache]) {
-      if (!seen.has(key)) this.#apply({ type: 'DELETED', object });
-    }
+    this.#cache.replace(listed.items as T[]);
     this.#synced = true;
     if (this.#stopped) return;
     this.#subscription = await this.#client.watch(
       this.resource,
       listed.resourceVersion,
-      (event) => this.#apply(event as WatchEvent<T>),
+      (event) => {
+        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.#cache.apply(event.type, event.object as T);
+      },
       (err) => this.#broken(err),
     );
   }
@@ -111,37 +104,5 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.#retry = setTimeout(() => {
       this.#listAndWatch().catch((again: unknown) => this.#broken(again));
     }, this.#options.relistDelayMs ?? 1000);
-  }
-
-  #apply(event: WatchEvent<T> | WatchEvent): void {
-    if (event.type !== 'ADDED' && event.type !== 'MODIFIED' && event.type !== 'DELETED') return;
-    const object = event.object as T;
-    const key = objectKey(object);
-    const old = this.#cache.get(key);
-    if (event.type === 'DELETED') {
-      if (old === undefined) return;
-      this.#cache.delete(key);
-      this.#byNamespace.update(key, old, undefined);
-      this.#byController.update(key, old, undefined);
-      this.#notify((h) => h.deleted?.(object));
-      return;
-    }
-    // A replayed or repeated event with nothing new changes nothing.
-    if (old !== undefined && old.metadata.resourceVersion === object.metadata.resourceVersion) return;
-    this.#cache.set(key, object);
-    this.#byNamespace.update(key, old, object);
-    this.#byController.update(key, old, object);
-    this.#notify((h) => (old === undefined ? h.added?.(object) : h.updated?.(old, object)));
-  }
-
-  /** One failing handler must not keep the others (or the cache) from seeing the change. */
-  #notify(call: (handlers: InformerHandlers<T>) => void): void {
-    for (const h of this.#handlers) {
-      try {
-        call(h);
-      } catch (err) {
-        this.#options.onError?.(err);
-      }
-    }
   }
 }

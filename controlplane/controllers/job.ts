@@ -9,7 +9,8 @@
 import type { Pod } from '../../kube/corev1.ts';
 import { deletePod, type Action, type Plan } from './actions.ts';
 import { claimPods } from './claim.ts';
-import { controllerOf, deletionOrder, isActive, isReady, parseTime, podFromTemplate, restartCount, timestamp } from './pods.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { controllerOf, deletionOrder, isActive, isReady, parseTime, podFromTemplate, restartCount } from './pods.ts';
 import type { Job, WorkloadCondition } from './workload-types.ts';
 
 // The labels the API's Job defaulting puts on a Job's pods; the controller stamps them too.
@@ -63,7 +64,7 @@ function trueCondition(type: string, reason: string, message: string, now: strin
 }
 
 export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
-  const nowText = timestamp(now);
+  const nowText = apiTime(now);
   if (isFinished(job)) {
     const ttl = job.spec.ttlSecondsAfterFinished;
     const done = finishedAt(job);

@@ -9,7 +9,9 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Plan } from './actions.ts';
 import { objectKey, type ClusterClient, type ResourceName } from './client.ts';
 import { eventRecorder, type EventRecorder } from './events.ts';
-import { execute, PlanFailed } from './execute.ts';
+import { execute } from './execute.ts';
+import { PlanFailed } from '../errors.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 import { Expectations } from './expectations.ts';
 import { Informer } from './informer.ts';
 import { controllerOf } from './pods.ts';
@@ -56,7 +58,8 @@ export interface ControllerSpec {
 export interface ManagerOptions {
   readonly client: ClusterClient;
   readonly controllers: readonly ControllerSpec[];
-  readonly now?: () => Date;
+  /** The controllers' time (plans, events, expectations); default the system's. */
+  readonly clock?: Clock;
   readonly onError?: (err: unknown, controller: string, key: string) => void;
   /** Records every completed pass; tests wait on it. */
   readonly onSynced?: (controller: string, key: string) => void;
@@ -82,9 +85,10 @@ export class ControllerManager {
 
   constructor(options: ManagerOptions) {
     this.#options = options;
-    this.#now = options.now ?? (() => new Date());
-    this.#expectations = new Expectations(() => this.#now().getTime());
-    this.#events = eventRecorder(options.client, 'controller-manager', this.#now);
+    const clock = options.clock ?? systemClock;
+    this.#now = () => new Date(clock.now());
+    this.#expectations = new Expectations(clock);
+    this.#events = eventRecorder(options.client, 'controller-manager', clock);
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),
       list: (resource, namespace) => (namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace)),
@@ -94,10 +98,10 @@ export class ControllerManager {
       const queue = new WorkQueue();
       this.#queues.set(spec.name, queue);
       const primary = this.#informer(spec.primary);
-      primary.on({
-        added: (o) => queue.add(objectKey(o)),
-        updated: (_old, o) => queue.add(objectKey(o)),
-        deleted: (o) => {
+      primary.addHandlers({
+        onAdd: (o) => queue.add(objectKey(o)),
+        onUpdate: (_old, o) => queue.add(objectKey(o)),
+        onDelete: (o) => {
           if (o.metadata.uid) this.#expectations.forget(o.metadata.uid);
           if (spec.planMissing) queue.add(objectKey(o));
         },
@@ -106,30 +110,30 @@ export class ControllerManager {
         const enqueue = (o: KubeObject) => {
           for (const key of trigger.keysFor(o, this.caches)) queue.add(key);
         };
-        this.#informer(trigger.resource).on({
-          added: enqueue,
-          updated: (old, o) => {
+        this.#informer(trigger.resource).addHandlers({
+          onAdd: enqueue,
+          onUpdate: (old, o) => {
             // A change can move an object from one owner to another (labels): tell both.
             enqueue(old);
             enqueue(o);
           },
-          deleted: enqueue,
+          onDelete: enqueue,
         });
       }
       for (const resource of spec.reads ?? []) this.#informer(resource);
     }
     // Dependents showing up (or going) satisfy their owner's expectations, whoever the owner is.
     for (const informer of this.#informers.values()) {
-      informer.on({
-        added: (o) => {
+      informer.addHandlers({
+        onAdd: (o) => {
           const owner = controllerOf(o)?.uid;
           if (owner) this.#expectations.observedAdd(owner);
         },
-        updated: (old, o) => {
+        onUpdate: (old, o) => {
           const owner = controllerOf(o)?.uid;
           if (owner && !old.metadata.deletionTimestamp && o.metadata.deletionTimestamp) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
         },
-        deleted: (o) => {
+        onDelete: (o) => {
           const owner = controllerOf(o)?.uid;
           if (owner) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
         },

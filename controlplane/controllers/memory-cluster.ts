@@ -7,6 +7,8 @@
 import { bindPod } from '../api/binding.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 import {
   clusterScoped,
   generationTracked,
@@ -29,7 +31,7 @@ interface Recorded {
 }
 
 export interface MemoryClusterOptions {
-  readonly now?: () => Date;
+  readonly clock?: Clock;
 }
 
 type Method = 'create' | 'update' | 'updateStatus' | 'delete' | 'bind';
@@ -56,7 +58,8 @@ export class MemoryCluster implements ClusterClient {
   readonly writes: { method: Method; resource: ResourceName; key: string }[] = [];
 
   constructor(options: MemoryClusterOptions = {}) {
-    this.#now = options.now ?? (() => new Date());
+    const clock = options.clock ?? systemClock;
+    this.#now = () => new Date(clock.now());
   }
 
   /** The next call of `method` on `resource` fails with `error` (queued, in order). */
@@ -101,7 +104,7 @@ export class MemoryCluster implements ClusterClient {
   }
 
   #timestamp(): string {
-    return this.#now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return apiTime(this.#now());
   }
 
   async list(resource: ResourceName): Promise<ListResult> {

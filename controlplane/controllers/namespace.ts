@@ -9,6 +9,7 @@ import type { Action, Plan } from './actions.ts';
 import type { ResourceName } from './client.ts';
 import { refFor } from './kube-cluster-client.ts';
 import type { Caches, ControllerSpec } from './manager.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export const namespaceFinalizer = 'kubernetes';
 
@@ -120,7 +121,7 @@ export function planNamespace(ns: KubeObject, caches: Caches, now: Date = new Da
   const emptied = left.resources.size === 0;
   // Once empty, the finalizer goes and the namespace with it: a last status write would only conflict.
   if (!emptied && (status.phase !== 'Terminating' || !sameConditions(oldConditions, conditions))) {
-    const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const stamp = apiTime(now);
     actions.push({ kind: 'updateStatus', resource: 'namespaces', object: { ...ns, status: { ...status, phase: 'Terminating', conditions: mergeConditions(oldConditions, conditions, stamp) } } });
   }
   if (emptied) {

@@ -7,7 +7,8 @@
  * goes out with the node status to write, if any.
  */
 import type { Lease, Node, NodeCondition } from '../../kube/corev1.ts';
-import { parseTime, timestamp } from './pods.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { parseTime } from './pods.ts';
 
 export const defaultMonitorGraceMs = 50_000;
 export const defaultStartupGraceMs = 60_000;
@@ -52,7 +53,7 @@ export function assessNode(node: Node, lease: Lease | undefined, previous: NodeH
   const remaining = probedAt + grace - nowMs;
   if (remaining > 0) return { health, remainingMs: remaining };
 
-  const nowText = timestamp(now);
+  const nowText = apiTime(now);
   const conditions: NodeCondition[] = [...(node.status?.conditions ?? [])];
   let changed = false;
   for (const type of conditionsMadeUnknown) {

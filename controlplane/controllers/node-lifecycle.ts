@@ -14,7 +14,8 @@ import type { ControllerSpec } from './manager.ts';
 import { assessNode, defaultMonitorPeriodMs, type HealthOptions, type NodeHealth } from './node-health.ts';
 import { reconcileTaints } from './node-taints.ts';
 import { assignPodCidr, usedPodCidrs } from './pod-cidr.ts';
-import { isActive, readyCondition, timestamp } from './pods.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { isActive, readyCondition } from './pods.ts';
 import { planTaintEvictions } from './taint-eviction.ts';
 
 export const nodeLeaseNamespace = 'kube-node-lease';
@@ -31,7 +32,7 @@ function markPodsNotReady(pods: readonly Pod[], now: Date): Action[] {
   for (const pod of pods) {
     const ready = readyCondition(pod);
     if (ready?.status !== 'True') continue;
-    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: timestamp(now) } : c));
+    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: apiTime(now) } : c));
     actions.push({ kind: 'updateStatus', resource: 'pods', object: { ...pod, status: { ...pod.status, conditions } } });
   }
   return actions;

@@ -7,7 +7,8 @@
  * Taints that users or other components set are left alone.
  */
 import type { Node, Taint } from '../../kube/corev1.ts';
-import { timestamp } from './pods.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import {  } from './pods.ts';
 
 export const taintKeys = {
   notReady: 'node.kubernetes.io/not-ready',
@@ -54,7 +55,7 @@ export function reconcileTaints(node: Node, now: Date, evictions = true): Node |
   const kept = current.filter((t) => !managed.has(t.key) || wanted.some((w) => same(w, t)));
   const added = wanted
     .filter((w) => !current.some((t) => same(t, w)))
-    .map((w) => (w.effect === 'NoExecute' ? { ...w, timeAdded: timestamp(now) } : w));
+    .map((w) => (w.effect === 'NoExecute' ? { ...w, timeAdded: apiTime(now) } : w));
   if (added.length === 0 && kept.length === current.length) return undefined;
   const taints = [...kept, ...added];
   const spec = { ...node.spec };

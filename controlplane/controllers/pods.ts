@@ -6,6 +6,7 @@
 import type { Pod } from '../../kube/corev1.ts';
 import type { KubeObject, OwnerReference } from '../../kube/types.ts';
 import type { PodTemplateSpec } from './workload-types.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 /** Not finished and not being deleted: the pods a controller counts towards its replicas. */
 export function isActive(pod: Pod): boolean {
@@ -68,10 +69,6 @@ export function parseTime(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const value = Date.parse(text);
   return Number.isFinite(value) ? value : undefined;
-}
-
-export function timestamp(date: Date | number): string {
-  return new Date(date).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function restartCount(pod: Pod): number {

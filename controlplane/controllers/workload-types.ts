@@ -152,49 +152,4 @@ export interface CronJob extends KubeObject {
   status?: { active?: ObjectRef[]; lastScheduleTime?: string; lastSuccessfulTime?: string };
 }
 
-export interface ServicePort {
-  name?: string;
-  protocol?: 'TCP' | 'UDP' | 'SCTP';
-  port: number;
-  targetPort?: IntOrString;
-  appProtocol?: string;
-}
-
-export interface Service extends KubeObject {
-  spec?: {
-    selector?: Record<string, string>;
-    ports?: ServicePort[];
-    clusterIP?: string;
-    type?: string;
-    publishNotReadyAddresses?: boolean;
-  };
-}
-
-export interface EndpointConditions {
-  ready?: boolean;
-  serving?: boolean;
-  terminating?: boolean;
-}
-
-export interface Endpoint {
-  addresses: string[];
-  conditions: EndpointConditions;
-  hostname?: string;
-  nodeName?: string;
-  targetRef?: { kind: 'Pod'; namespace?: string; name?: string; uid?: string };
-}
-
-export interface EndpointPort {
-  name?: string;
-  protocol?: string;
-  port?: number;
-  appProtocol?: string;
-}
-
-export interface EndpointSlice extends KubeObject {
-  addressType: 'IPv4' | 'IPv6' | 'FQDN';
-  endpoints: Endpoint[];
-  ports?: EndpointPort[];
-}
-
 export type { Pod };

@@ -10,15 +10,7 @@ import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { keyPairPaths, readKeyPair } from '../../kube/key-pair-files.ts';
 import { adminKubeconfigPath, ensureClusterPki, pkiDir, type ClusterPki } from './cluster-pki.ts';
 import { caFile } from './control-plane-certificates.ts';
-
-/** Why renewal cannot happen here, by code. */
-export class RenewalRefusedError extends Error {
-  readonly code: 'NO_PKI' | 'EXTERNAL_CA';
-  constructor(code: 'NO_PKI' | 'EXTERNAL_CA', message: string) {
-    super(message);
-    this.code = code;
-  }
-}
+import { RenewalRefusedError } from '../errors.ts';
 
 /** The names and addresses in a certificate's subjectAltName. */
 function subjectAltNames(certPem: string): string[] {
@@ -32,8 +24,8 @@ function subjectAltNames(certPem: string): string[] {
 export function renewOnDisk(dataDir: string, names: ReadonlySet<string>, lifetimeMs?: number): ClusterPki {
   const dir = pkiDir(dataDir);
   const ca = keyPairPaths(dir, caFile);
-  if (!existsSync(ca.cert)) throw new RenewalRefusedError('NO_PKI', `no cluster CA at ${ca.cert}: is ${dataDir} the server's data folder (bosun server --data-dir)?`);
-  if (!existsSync(ca.key)) throw new RenewalRefusedError('EXTERNAL_CA', `the CA's key ${ca.key} is not on this machine (an external CA): renew the certificates where it is`);
+  if (!existsSync(ca.cert)) throw new RenewalRefusedError('BOSUN_PKI_MISSING', `no cluster CA at ${ca.cert}: is ${dataDir} the server's data folder (bosun server --data-dir)?`);
+  if (!existsSync(ca.key)) throw new RenewalRefusedError('BOSUN_PKI_EXTERNAL_CA', `the CA's key ${ca.key} is not on this machine (an external CA): renew the certificates where it is`);
   const serving = readKeyPair(dir, 'apiserver');
   const kubeconfig = adminKubeconfigPath(dataDir);
   return ensureClusterPki({

@@ -6,11 +6,12 @@
  *    `clusterChanged`) or for at most 5 minutes, then go back through backoff.
  * The clock is injected; nothing here starts timers. `nextWakeAt` tells the loop when to look again.
  */
+import type { Clock } from '../../kube/clock.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { podKey } from './cluster-state.ts';
 
 export interface QueueOptions {
-  readonly now: () => number;
+  readonly clock: Pick<Clock, 'now'>;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
   readonly maxUnschedulableMs?: number;
@@ -96,19 +97,19 @@ export class SchedulingQueue {
   parkUnschedulable(pod: Pod): void {
     const key = podKey(pod);
     this.#attempts.set(key, (this.#attempts.get(key) ?? 0) + 1);
-    this.#unschedulable.set(key, { pod, since: this.#options.now() });
+    this.#unschedulable.set(key, { pod, since: this.#options.clock.now() });
   }
 
   /** Something transient failed (binding, an API error): retry after the backoff. */
   retryLater(pod: Pod): void {
     const key = podKey(pod);
     this.#attempts.set(key, (this.#attempts.get(key) ?? 0) + 1);
-    this.#backoff.set(key, { pod, since: this.#options.now() });
+    this.#backoff.set(key, { pod, since: this.#options.clock.now() });
   }
 
   /** A node or pod changed in a way that may let parked pods fit: move them towards active. */
   clusterChanged(): void {
-    const now = this.#options.now();
+    const now = this.#options.clock.now();
     for (const [key, waiting] of this.#unschedulable) {
       this.#unschedulable.delete(key);
       this.#backoff.set(key, { pod: waiting.pod, since: waiting.since });
@@ -133,7 +134,7 @@ export class SchedulingQueue {
 
   /** The next pod to try, or undefined when none is ready now. */
   pop(): Pod | undefined {
-    this.#promote(this.#options.now());
+    this.#promote(this.#options.clock.now());
     for (const priority of this.#priorities) {
       const bucket = this.#active.get(priority)!;
       const first = bucket.entries().next();

@@ -14,12 +14,14 @@ import { Informer } from '../controllers/informer.ts';
 import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
 import { decide, type DecisionOptions } from './schedule-pod.ts';
+import { apiTime } from '../../kube/api-time.ts';
+import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export const defaultSchedulerName = 'default-scheduler';
 
 export interface SchedulerOptions {
   readonly client: ClusterClient;
-  readonly now?: () => Date;
+  readonly clock?: Clock;
   readonly random?: () => number;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
@@ -41,10 +43,6 @@ export function wantsScheduling(pod: Pod): boolean {
     !pod.metadata.deletionTimestamp &&
     holdsResources(pod)
   );
-}
-
-function timestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 export class Scheduler {
@@ -70,28 +68,29 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     this.#client = options.client;
-    this.#now = options.now ?? (() => new Date());
+    const clock = options.clock ?? systemClock;
+    this.#now = () => new Date(clock.now());
     this.#queue = new SchedulingQueue({
-      now: () => this.#now().getTime(),
+      clock,
       ...(options.initialBackoffMs !== undefined ? { initialBackoffMs: options.initialBackoffMs } : {}),
       ...(options.maxBackoffMs !== undefined ? { maxBackoffMs: options.maxBackoffMs } : {}),
     });
-    this.#events = eventRecorder(options.client, defaultSchedulerName, this.#now);
+    this.#events = eventRecorder(options.client, defaultSchedulerName, clock);
     const onError = (err: unknown) => options.onError?.(err, 'watch');
     this.#pods = new Informer<Pod>(options.client, 'pods', { onError });
     this.#nodes = new Informer<Node>(options.client, 'nodes', { onError });
-    this.#nodes.on({
-      added: (node) => this.#nodeChanged(node),
-      updated: (_old, node) => this.#nodeChanged(node),
-      deleted: (node) => {
+    this.#nodes.addHandlers({
+      onAdd: (node) => this.#nodeChanged(node),
+      onUpdate: (_old, node) => this.#nodeChanged(node),
+      onDelete: (node) => {
         this.#state.removeNode(node.metadata.name ?? '');
         this.#signal();
       },
     });
-    this.#pods.on({
-      added: (pod) => this.#podChanged(pod),
-      updated: (_old, pod) => this.#podChanged(pod),
-      deleted: (pod) => this.#podGone(pod),
+    this.#pods.addHandlers({
+      onAdd: (pod) => this.#podChanged(pod),
+      onUpdate: (_old, pod) => this.#podChanged(pod),
+      onDelete: (pod) => this.#podGone(pod),
     });
   }
 
@@ -245,7 +244,7 @@ export class Scheduler {
           type: 'PodScheduled',
           status: 'False',
           lastProbeTime: null,
-          lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime ? existing.lastTransitionTime : timestamp(this.#now()),
+          lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime ? existing.lastTransitionTime : apiTime(this.#now()),
           reason: 'Unschedulable',
           message,
         };

@@ -6,7 +6,7 @@
  */
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { valueFromBytes, valueToBytes } from './binary-values.ts';
-import { StorageError } from './errors.ts';
+import { StorageError } from '../errors.ts';
 import { prefixEnd } from './prefix.ts';
 import type { KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from './store.ts';
 
@@ -28,9 +28,9 @@ function unavailable(err: unknown): StorageError {
   if (err instanceof StorageError) return err;
   // grpc-js appends a second line (a timestamp and an empty resolution note): keep the cause only
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
-  if (/compacted/i.test(message)) return new StorageError('Compacted', message, { cause: err });
-  if (/future revision/i.test(message)) return new StorageError('FutureRevision', message, { cause: err });
-  return new StorageError('Unavailable', `etcd: ${message}`, { cause: err });
+  if (/compacted/i.test(message)) return new StorageError('BOSUN_STORAGE_COMPACTED', message, { cause: err });
+  if (/future revision/i.test(message)) return new StorageError('BOSUN_STORAGE_FUTURE_REVISION', message, { cause: err });
+  return new StorageError('BOSUN_STORAGE_UNAVAILABLE', `etcd: ${message}`, { cause: err });
 }
 
 /** grpc-js' words for a call refused by a channel that closed before the call went out. */
@@ -67,7 +67,7 @@ export class EtcdStorage implements Storage {
 
   async #call<T>(body: () => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      if (this.#closed) throw new StorageError('Unavailable', 'the etcd datastore is closed');
+      if (this.#closed) throw new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the etcd datastore is closed');
       try {
         return await body();
       } catch (err) {
@@ -113,7 +113,7 @@ export class EtcdStorage implements Storage {
   async create(key: string, value: string): Promise<KeyValue> {
     return this.#call(async () => {
       const response = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(valueToBytes(value))).commit();
-      if (!response.succeeded) throw new StorageError('KeyExists', `${key} already exists`);
+      if (!response.succeeded) throw new StorageError('BOSUN_STORAGE_KEY_EXISTS', `${key} already exists`);
       const revision = Number(response.header.revision);
       return { key, value, createRevision: revision, modRevision: revision };
     });
@@ -128,8 +128,8 @@ export class EtcdStorage implements Storage {
         .commit();
       if (!response.succeeded) {
         const current = response.responses[0]?.response_range?.kvs[0];
-        if (current === undefined) throw new StorageError('NotFound', `${key} not found`);
-        throw new StorageError('Conflict', `${key} is at revision ${current.mod_revision}, not ${expectedModRevision}`);
+        if (current === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
+        throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${current.mod_revision}, not ${expectedModRevision}`);
       }
       const written = response.responses[1]?.response_range?.kvs[0];
       const createRevision = Number(written?.create_revision ?? response.header.revision);
@@ -141,10 +141,10 @@ export class EtcdStorage implements Storage {
     return this.#call(async () => {
       for (;;) {
         const current = (await this.#client.get(key).exec()).kvs[0];
-        if (current === undefined) throw new StorageError('NotFound', `${key} not found`);
+        if (current === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
         const seen = Number(current.mod_revision);
         if (expectedModRevision !== undefined && seen !== expectedModRevision) {
-          throw new StorageError('Conflict', `${key} is at revision ${seen}, not ${expectedModRevision}`);
+          throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${seen}, not ${expectedModRevision}`);
         }
         const response = await this.#client.if(key, 'Mod', '==', seen).then(this.#client.delete().key(key)).commit();
         if (response.succeeded) {
@@ -158,7 +158,7 @@ export class EtcdStorage implements Storage {
   async watch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<WatchHandle> {
     const compacted = await this.compactedRevision();
     if (fromRevision < compacted) {
-      throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
+      throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     }
     const watcher: Watcher = await this.#call(() =>
       this.#client.watch().prefix(prefix).withPreviousKV().startRevision(String(fromRevision + 1)).create(),

@@ -14,7 +14,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ChangeFanout } from './fanout.ts';
 import { fromSqliteValue, sqliteValue } from './binary-values.ts';
-import { StorageError } from './errors.ts';
+import { StorageError } from '../errors.ts';
 import { prefixEnd } from './prefix.ts';
 import type { Change, KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from './store.ts';
 
@@ -143,7 +143,7 @@ export class SqliteStorage implements Storage {
   }
 
   #check(): void {
-    if (this.#closed) throw new StorageError('Unavailable', 'the sqlite datastore is closed');
+    if (this.#closed) throw new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the sqlite datastore is closed');
   }
 
   /**
@@ -173,7 +173,7 @@ export class SqliteStorage implements Storage {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
     if (this.#closed) {
-      for (const op of batch) op.reject(new StorageError('Unavailable', 'the sqlite datastore is closed'));
+      for (const op of batch) op.reject(new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the sqlite datastore is closed'));
       return;
     }
     const done: { op: PendingWrite; outcome: { result: KeyValue; change: Change } }[] = [];
@@ -202,7 +202,7 @@ export class SqliteStorage implements Storage {
       } catch {
         // the transaction may not have started
       }
-      const unavailable = new StorageError('Unavailable', `sqlite write failed: ${(err as Error).message}`, { cause: err });
+      const unavailable = new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite write failed: ${(err as Error).message}`, { cause: err });
       for (const op of batch) op.reject(unavailable);
       return;
     }
@@ -211,7 +211,7 @@ export class SqliteStorage implements Storage {
       op.resolve(outcome.result);
     }
     for (const { op, err } of failed) {
-      op.reject(err instanceof StorageError ? err : new StorageError('Unavailable', `sqlite write failed: ${(err as Error).message}`, { cause: err }));
+      op.reject(err instanceof StorageError ? err : new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite write failed: ${(err as Error).message}`, { cause: err }));
     }
   }
 
@@ -232,9 +232,9 @@ export class SqliteStorage implements Storage {
       const current = this.#meta('revision');
       const at = options.atRevision;
       if (at === undefined || at === current) return this.#listCurrent(from, end, after, limit, current);
-      if (at > current) throw new StorageError('FutureRevision', `revision ${at} is newer than the store's ${current}`);
+      if (at > current) throw new StorageError('BOSUN_STORAGE_FUTURE_REVISION', `revision ${at} is newer than the store's ${current}`);
       const compacted = this.#meta('compacted');
-      if (at < compacted) throw new StorageError('Compacted', `revision ${at} is compacted (oldest ${compacted})`);
+      if (at < compacted) throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${at} is compacted (oldest ${compacted})`);
       return this.#listAt(at, from, end, after, limit);
     } finally {
       this.#db.exec('COMMIT');
@@ -305,7 +305,7 @@ export class SqliteStorage implements Storage {
 
   create(key: string, value: string): Promise<KeyValue> {
     return this.#write((revision) => {
-      if (this.#stmt.get.get(key) !== undefined) throw new StorageError('KeyExists', `${key} already exists`);
+      if (this.#stmt.get.get(key) !== undefined) throw new StorageError('BOSUN_STORAGE_KEY_EXISTS', `${key} already exists`);
       this.#stmt.insertKv.run(key, sqliteValue(value), revision, revision);
       this.#stmt.insertLog.run(revision, key, 0, 1, sqliteValue(value), null, null);
       return {
@@ -318,9 +318,9 @@ export class SqliteStorage implements Storage {
   update(key: string, value: string, expectedModRevision: number): Promise<KeyValue> {
     return this.#write((revision) => {
       const row = this.#stmt.get.get(key) as Row | undefined;
-      if (row === undefined) throw new StorageError('NotFound', `${key} not found`);
+      if (row === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
       if (Number(row.mod_rev) !== expectedModRevision) {
-        throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
+        throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
       }
       this.#stmt.updateKv.run(sqliteValue(value), revision, key);
       this.#stmt.insertLog.run(revision, key, 0, 0, sqliteValue(value), row.value, row.mod_rev);
@@ -334,9 +334,9 @@ export class SqliteStorage implements Storage {
   delete(key: string, expectedModRevision?: number): Promise<KeyValue> {
     return this.#write((revision) => {
       const row = this.#stmt.get.get(key) as Row | undefined;
-      if (row === undefined) throw new StorageError('NotFound', `${key} not found`);
+      if (row === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
       if (expectedModRevision !== undefined && Number(row.mod_rev) !== expectedModRevision) {
-        throw new StorageError('Conflict', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
+        throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
       }
       this.#stmt.deleteKv.run(key);
       this.#stmt.insertLog.run(revision, key, 1, 0, row.value, null, row.mod_rev);
@@ -352,7 +352,7 @@ export class SqliteStorage implements Storage {
     this.#check();
     const compacted = this.#meta('compacted');
     if (fromRevision < compacted) {
-      throw new StorageError('Compacted', `revision ${fromRevision} is compacted (oldest ${compacted})`);
+      throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     }
     const backlog = (this.#stmt.history.all(fromRevision, prefix, prefixEnd(prefix)) as unknown as LogRow[]).map(
       (row): Change => ({
@@ -380,7 +380,7 @@ export class SqliteStorage implements Storage {
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
-      throw new StorageError('Unavailable', `sqlite compaction failed: ${(err as Error).message}`, { cause: err });
+      throw new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite compaction failed: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -407,7 +407,7 @@ export class SqliteStorage implements Storage {
     // Writes already queued still commit: their callers are waiting for an answer.
     this.#flush();
     this.#closed = true;
-    this.#fanout.failAll(new StorageError('Unavailable', 'the datastore closed'));
+    this.#fanout.failAll(new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the datastore closed'));
     this.#db.close();
   }
 }

@@ -8,7 +8,7 @@
  *  - A write resolves only once it is durable: a crash right after the promise resolves loses nothing.
  *  - watch(prefix, from) delivers every change to keys under prefix with revision > from, in
  *    revision order, without gaps; if the history back to `from` was compacted it fails with
- *    StorageError code 'Compacted'.
+ *    StorageError code 'BOSUN_STORAGE_COMPACTED'.
  *  - Values are opaque strings (the API server stores JSON).
  */
 export interface KeyValue {
@@ -34,7 +34,7 @@ export interface ListOptions {
   readonly limit?: number;
   /**
    * Read the keys as they were at this revision (a snapshot, for paging through one consistent
-   * state). Fails with 'Compacted' when the history back to it is gone, 'FutureRevision' when the
+   * state). Fails with 'BOSUN_STORAGE_COMPACTED' when the history back to it is gone, 'BOSUN_STORAGE_FUTURE_REVISION' when the
    * store has not reached it. Absent: the newest state.
    */
   readonly atRevision?: number;
@@ -79,18 +79,18 @@ export interface Storage {
   readonly backend: 'sqlite' | 'etcd';
   get(key: string): Promise<KeyValue | undefined>;
   list(prefix: string, options?: ListOptions): Promise<ListResult>;
-  /** Fails with 'KeyExists' when the key is there. */
+  /** Fails with 'BOSUN_STORAGE_KEY_EXISTS' when the key is there. */
   create(key: string, value: string): Promise<KeyValue>;
-  /** Fails with 'NotFound', or 'Conflict' when modRevision no longer equals expectedModRevision. */
+  /** Fails with 'BOSUN_STORAGE_NOT_FOUND', or 'BOSUN_STORAGE_CONFLICT' when modRevision no longer equals expectedModRevision. */
   update(key: string, value: string, expectedModRevision: number): Promise<KeyValue>;
   /**
-   * Removes the key. With expectedModRevision it fails with 'Conflict' when the key changed since.
+   * Removes the key. With expectedModRevision it fails with 'BOSUN_STORAGE_CONFLICT' when the key changed since.
    * Resolves to the deleted value, with modRevision set to the revision of the deletion.
    */
   delete(key: string, expectedModRevision?: number): Promise<KeyValue>;
   /** Starts delivering changes after `fromRevision`; resolves once the watch is in place. */
   watch(prefix: string, fromRevision: number, callbacks: WatchCallbacks): Promise<WatchHandle>;
-  /** Drops history at and below `revision`; watches from there get 'Compacted'. */
+  /** Drops history at and below `revision`; watches from there get 'BOSUN_STORAGE_COMPACTED'. */
   compact(revision: number): Promise<void>;
   currentRevision(): Promise<number>;
   /** Oldest revision a watch may still start from. */

@@ -4,7 +4,8 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, sameJson, type Any } from './fields.ts';
-import { parseSchedule, ScheduleError } from '../controllers/cron-schedule.ts';
+import { parseSchedule } from '../controllers/cron-schedule.ts';
+import { ScheduleError } from '../errors.ts';
 import { validatePodTemplate } from './pod.ts';
 import { validateLabelSelector } from './selectors.ts';
 

@@ -37,12 +37,12 @@ export type OutputFormat = 'table' | 'json' | 'yaml';
  * 1.5 and older only have v1alpha2); ask its version so the user reads that, not a method name.
  */
 export async function explainFailure(err: unknown, runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined): Promise<unknown> {
-  if (!(err instanceof CriError) || err.code !== 'CRI_UNIMPLEMENTED' || !runtime) return err;
+  if (!(err instanceof CriError) || err.code !== 'BOSUN_CRI_UNIMPLEMENTED' || !runtime) return err;
   const { checkRuntimeVersion } = await import('../version-check.ts');
   try {
     await checkRuntimeVersion(runtime);
   } catch (versionErr) {
-    if (versionErr instanceof CriError && versionErr.code === 'CRI_UNSUPPORTED_VERSION') return versionErr;
+    if (versionErr instanceof CriError && versionErr.code === 'BOSUN_CRI_UNSUPPORTED_VERSION') return versionErr;
   }
   return err;
 }

@@ -6,6 +6,7 @@
 import type { KubeClient } from '../../kube/client.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { bootstrapTokenSecretName, formatBootstrapToken, generateBootstrapToken } from '../../kube/bootstrap.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 export const bootstrapTokenSecretType = 'bootstrap.kubernetes.io/token';
 export const defaultBootstrapGroup = 'system:bootstrappers:bosun:default-node-token';
@@ -22,7 +23,7 @@ export interface TokenSpec {
 export function tokenSecretData(token: { id: string; secret: string }, spec: TokenSpec, now: number): Record<string, string> {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const data: Record<string, string> = { 'token-id': b64(token.id), 'token-secret': b64(token.secret) };
-  if (spec.ttlSeconds > 0) data.expiration = b64(new Date(now + spec.ttlSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'));
+  if (spec.ttlSeconds > 0) data.expiration = b64(apiTime(now + spec.ttlSeconds * 1000));
   for (const usage of spec.usages) data[`usage-bootstrap-${usage}`] = b64('true');
   if (spec.groups.length > 0) data['auth-extra-groups'] = b64(spec.groups.join(','));
   if (spec.description) data.description = b64(spec.description);

@@ -4,7 +4,8 @@
  * started in the node's namespace.
  */
 import type { BedNode } from '../bed/index.ts';
-import { ProbeTimeoutError, type ProbeNetwork } from '../../agent/pods/probe-network.ts';
+import { ProbeTimeoutError } from '../../agent/errors.ts';
+import type { ProbeNetwork } from '../../agent/pods/probe-network.ts';
 
 const networkModule = new URL('../../agent/pods/probe-network.ts', import.meta.url).pathname;
 
@@ -15,7 +16,7 @@ async function runInNode(node: BedNode, call: string, args: unknown[], timeoutMs
       const value = await nodeNetwork[${JSON.stringify(call)}](...${JSON.stringify(args)});
       process.stdout.write(JSON.stringify({ value: value ?? null }));
     } catch (err) {
-      process.stdout.write(JSON.stringify({ error: err.message, timeout: err.code === 'AGENT_PROBE_TIMEOUT' }));
+      process.stdout.write(JSON.stringify({ error: err.message, timeout: err.code === 'BOSUN_AGENT_PROBE_TIMEOUT' }));
     }`;
   const result = await node.run([process.execPath, '--input-type=module', '-e', script], { timeoutMs: timeoutMs + 10_000 });
   const answer = JSON.parse(result.stdout || '{"error":"no output"}') as { value?: unknown; error?: string; timeout?: boolean };

@@ -11,7 +11,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { Informer } from '../../kube/informer.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import type { Pod } from '../../kube/corev1.ts';
-import { systemClock } from '../../agent/clock.ts';
+import { systemClock } from '../../kube/clock.ts';
 import { ImagePuller } from '../../agent/pods/image-puller.ts';
 import { PodManager } from '../../agent/pods/pod-manager.ts';
 import { kubePodApi } from '../../agent/pods/kube-pod-api.ts';

@@ -104,7 +104,7 @@ test('names outside the cluster zone are forwarded', (t) => {
 
 test('the cache keeps positive answers for their smallest TTL and negative ones for the SOA minimum, both capped', (t) => {
   let now = 1_000_000;
-  const cache = new ResponseCache(() => now, { maxEntries: 2, maxPositiveTtlSeconds: 300, maxNegativeTtlSeconds: 30 });
+  const cache = new ResponseCache({ now: () => now }, { maxEntries: 2, maxPositiveTtlSeconds: 300, maxNegativeTtlSeconds: 30 });
   const key = ResponseCache.key('Example.org.', 'A');
   t.is(cache.put(key, { flags: 0, answers: [{ type: 'A', name: 'example.org', ttl: 60, data: '192.0.2.1' }, { type: 'A', name: 'example.org', ttl: 40, data: '192.0.2.2' }] }), 40);
   now += 10_000;

@@ -74,6 +74,14 @@ test.serial('paths the port serves keep their own label', async (t) => {
   t.regex(metrics.body, /kubelet_http_requests_total\{method="GET",path="healthz",server_type="readwrite",code="200"\} 1/);
 });
 
+test.serial('/metrics carries the process_* family every upstream component exposes', async (t) => {
+  const { body } = await send(withCert, '/metrics');
+  t.regex(body, /^# TYPE process_cpu_seconds_total counter$/m);
+  t.regex(body, /^process_resident_memory_bytes [1-9]\d*$/m);
+  t.regex(body, /^process_start_time_seconds [1-9]\d*$/m);
+  t.regex(body, /^process_open_fds [1-9]\d*$/m);
+});
+
 test.serial('a path with a broken escape is the client\'s mistake (400), and the port keeps answering', async (t) => {
   const broken = await send(withCert, '/containerLogs/%zz/x/y');
   t.is(broken.status, 400);

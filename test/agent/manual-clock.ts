@@ -1,5 +1,5 @@
 /** A clock that moves only when the test says so; due timers fire in time order. */
-import type { Clock, TimerHandle } from '../../agent/clock.ts';
+import type { Clock, TimerHandle } from '../../kube/clock.ts';
 
 export class ManualClock implements Clock {
   #now: number;

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { nodeLocalDnsSlice } from '../../agent/dns/node-local-endpoint.ts';
-import type { Service } from '../../netproxy/kube-shapes.ts';
+import type { Service } from '../../kube/corev1.ts';
 
 const local = { nodeName: 'node-1', nodeIP: '172.30.0.11', clusterDNS: ['10.96.0.10'], port: 53 };
 const service = (clusterIP: string): Service => ({

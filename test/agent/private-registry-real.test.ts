@@ -21,7 +21,7 @@ import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import type { ContainerState, Pod } from '../../kube/corev1.ts';
-import { systemClock } from '../../agent/clock.ts';
+import { systemClock } from '../../kube/clock.ts';
 import { ApiConfigSource } from '../../agent/pods/config-source.ts';
 import { startBedPods, type BedPods } from './bed-pods.ts';
 

@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { createBed, bedImages, type Bed, type BedNode } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { CriClient } from '../../cri/client.ts';
-import { systemClock } from '../../agent/clock.ts';
+import { systemClock } from '../../kube/clock.ts';
 import { ImagePuller } from '../../agent/pods/image-puller.ts';
 import { PodWorker, type PodWorkerDeps } from '../../agent/pods/pod-worker.ts';
 import { noConfigLookup } from '../../agent/pods/pod-executor.ts';

@@ -15,7 +15,7 @@ import { refs } from '../../kube/resource-ref.ts';
 import { isApiError } from '../../kube/errors.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { pino } from 'pino';
-import { systemClock } from '../../agent/clock.ts';
+import { systemClock } from '../../kube/clock.ts';
 import { noConfigLookup } from '../../agent/pods/pod-executor.ts';
 import { startBedPods, type BedPods } from './bed-pods.ts';
 import { NodeLease } from '../../agent/node/lease.ts';

@@ -3,7 +3,7 @@
  * early (Node would fire it after 1 ms, making any long wait a busy loop).
  */
 import test from 'ava';
-import { pause, systemClock } from '../../agent/clock.ts';
+import { pause, systemClock } from '../../kube/clock.ts';
 
 test('a wait of months does not fire early, and short waits still fire', async (t) => {
   let longFired = false;

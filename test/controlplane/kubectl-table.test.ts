@@ -5,6 +5,7 @@
 import test from 'ava';
 import type { Node, Pod } from '../../kube/corev1.ts';
 import { useKubectlBed } from './kubectl-bed.ts';
+import { apiTime } from '../../kube/api-time.ts';
 
 const bed = useKubectlBed({ controllers: false });
 
@@ -30,7 +31,7 @@ test('kubectl get pods prints RESTARTS with how long ago the last restart was', 
     apiVersion: 'v1', kind: 'Pod', metadata: { name: 'flaky', namespace: 'default' },
     spec: { nodeName: 'node-a', containers: [{ name: 'app', image: 'busybox' }] },
   })) as Pod;
-  const finishedAt = new Date(Date.now() - 40_000).toISOString().replace(/\.\d+Z$/, 'Z');
+  const finishedAt = apiTime(Date.now() - 40_000);
   await bed.api.updateStatus('pods', {
     ...created,
     status: {

@@ -3,7 +3,7 @@
  * factory, so both backends are held to exactly the same contract (controlplane/storage/store.ts).
  */
 import type { TestFn } from 'ava';
-import { isStorageError } from '../../controlplane/storage/errors.ts';
+import { isStorageError } from '../../controlplane/errors.ts';
 import type { Change, Storage } from '../../controlplane/storage/store.ts';
 
 export interface StoreFactory {
@@ -60,7 +60,7 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     t.deepEqual(await store.get('/registry/pods/crud/a'), a);
     t.is(await store.get('/registry/pods/crud/none'), undefined);
     const err = await t.throwsAsync(store.create('/registry/pods/crud/a', '{}'));
-    t.true(isStorageError(err, 'KeyExists'), String(err));
+    t.true(isStorageError(err, 'BOSUN_STORAGE_KEY_EXISTS'), String(err));
     const listed = await store.list('/registry/pods/crud/');
     t.deepEqual(listed.items.map((i) => i.key), ['/registry/pods/crud/a', '/registry/pods/crud/b']);
     t.true(listed.revision >= b.modRevision);
@@ -76,23 +76,23 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     t.true(updated.modRevision > created.modRevision);
     t.is(updated.createRevision, created.createRevision);
     const stale = await t.throwsAsync(store.update('/registry/leases/cas/x', 'v3', created.modRevision));
-    t.true(isStorageError(stale, 'Conflict'), String(stale));
+    t.true(isStorageError(stale, 'BOSUN_STORAGE_CONFLICT'), String(stale));
     t.is((await store.get('/registry/leases/cas/x'))?.value, 'v2');
     const missing = await t.throwsAsync(store.update('/registry/leases/cas/none', 'v', 1));
-    t.true(isStorageError(missing, 'NotFound'), String(missing));
+    t.true(isStorageError(missing, 'BOSUN_STORAGE_NOT_FOUND'), String(missing));
   });
 
   test(`${name}: delete returns the old value and honours the expected revision`, async (t) => {
     const created = await store.create('/registry/configmaps/del/x', 'old');
     const updated = await store.update('/registry/configmaps/del/x', 'new', created.modRevision);
     const stale = await t.throwsAsync(store.delete('/registry/configmaps/del/x', created.modRevision));
-    t.true(isStorageError(stale, 'Conflict'), String(stale));
+    t.true(isStorageError(stale, 'BOSUN_STORAGE_CONFLICT'), String(stale));
     const deleted = await store.delete('/registry/configmaps/del/x', updated.modRevision);
     t.is(deleted.value, 'new');
     t.true(deleted.modRevision > updated.modRevision);
     t.is(await store.get('/registry/configmaps/del/x'), undefined);
     const again = await t.throwsAsync(store.delete('/registry/configmaps/del/x'));
-    t.true(isStorageError(again, 'NotFound'), String(again));
+    t.true(isStorageError(again, 'BOSUN_STORAGE_NOT_FOUND'), String(again));
     // The key can live again after its deletion.
     const reborn = await store.create('/registry/configmaps/del/x', 'again');
     t.is(reborn.createRevision, reborn.modRevision);
@@ -143,7 +143,7 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     t.deepEqual(now.items.map((i) => i.value), ['a1', 'b1']);
     t.is(now.remaining, 4);
     const future = await t.throwsAsync(store.list(prefix, { atRevision: (await store.currentRevision()) + 100 }));
-    t.true(isStorageError(future, 'FutureRevision'), String(future));
+    t.true(isStorageError(future, 'BOSUN_STORAGE_FUTURE_REVISION'), String(future));
   });
 
   test(`${name}: every earlier state reads back the same, whole and in pages`, async (t) => {
@@ -190,7 +190,7 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     await store.update('/registry/configmaps/gone/x', '2', first.modRevision);
     await store.compact(first.modRevision + 1);
     const err = await t.throwsAsync(store.list('/registry/configmaps/gone/', { atRevision: first.modRevision }));
-    t.true(isStorageError(err, 'Compacted'), String(err));
+    t.true(isStorageError(err, 'BOSUN_STORAGE_COMPACTED'), String(err));
     t.deepEqual((await store.list('/registry/configmaps/gone/', { atRevision: first.modRevision + 1 })).items.map((i) => i.value), ['2']);
   });
 
@@ -230,7 +230,7 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     await store.compact(second.modRevision);
     t.true((await store.compactedRevision()) >= second.modRevision);
     const err = await t.throwsAsync(store.watch('/registry/events/c/', first.modRevision, collector().callbacks));
-    t.true(isStorageError(err, 'Compacted'), String(err));
+    t.true(isStorageError(err, 'BOSUN_STORAGE_COMPACTED'), String(err));
     const watch = collector();
     const handle = await store.watch('/registry/events/c/', second.modRevision, watch.callbacks);
     await watch.until(1);

@@ -9,7 +9,7 @@ import test from 'ava';
 import { Registry } from '../../controlplane/api/registry.ts';
 import { findResource } from '../../controlplane/api/resources.ts';
 import { WatchHub } from '../../controlplane/api/watch-hub.ts';
-import { StorageError } from '../../controlplane/storage/errors.ts';
+import { StorageError } from '../../controlplane/errors.ts';
 import { SqliteStorage } from '../../controlplane/storage/sqlite.ts';
 import type { Change, Storage, WatchCallbacks, WatchHandle } from '../../controlplane/storage/store.ts';
 import { parseFieldSelector } from '../../kube/fields.ts';
@@ -191,7 +191,7 @@ test('a watch from before the window replays from the datastore, then joins the 
     t.deepEqual(await hub.stats(), { streams: 1, subscribers: 1 });
     // one node's pods from before the window: its client relists (from memory) rather than replay every pod's changes
     const err = await t.throwsAsync(hub.watch('pods', '/registry/pods/', '/registry/pods/', from, { field: 'spec.nodeName', value: 'node-a' }, values, seen([])));
-    t.is((err as StorageError).code, 'Compacted');
+    t.is((err as StorageError).code, 'BOSUN_STORAGE_COMPACTED');
   } finally {
     await hub.close();
     await inner.close();

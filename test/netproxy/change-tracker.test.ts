@@ -84,7 +84,7 @@ test('a slice relabelled to another service moves its endpoints', (t) => {
 
 test('only this node\'s Node object counts, and only a real change', (t) => {
   const tr = new ChangeTracker(thisNode.name);
-  const node = { metadata: { name: thisNode.name }, status: { addresses: [{ type: 'InternalIP', address: thisNode.ip }] } };
+  const node = { metadata: { name: thisNode.name }, status: { addresses: [{ type: 'InternalIP' as const, address: thisNode.ip }] } };
   tr.onNodeUpdate(undefined, { metadata: { name: 'other' } });
   t.false(tr.hasPending());
   tr.onNodeUpdate(undefined, node);

@@ -6,7 +6,8 @@
  *   cluster CIDR   10.244.0.0/16                service CIDR   10.96.0.0/12
  *   off-cluster    203.0.113.7 (a client)       external IPs / LB IPs 192.0.2.0/24
  */
-import type { EndpointSlice, Service, ServicePortSpec, WireProtocol } from '../../netproxy/kube-shapes.ts';
+import type { Protocol, Service, ServicePort } from '../../kube/corev1.ts';
+import type { EndpointSlice } from '../../kube/discoveryv1.ts';
 import { ChangeTracker } from '../../netproxy/change-tracker.ts';
 import { IptablesModel } from '../../netproxy/iptables-model.ts';
 import { renderIptables, emptyMemory, type ProxyConfig } from '../../netproxy/iptables-renderer.ts';
@@ -27,7 +28,7 @@ export interface ServiceOptions {
   namespace?: string;
   type?: Service['spec']['type'];
   clusterIP?: string;
-  ports?: ServicePortSpec[];
+  ports?: ServicePort[];
   externalIPs?: string[];
   lbIPs?: string[];
   affinitySeconds?: number;
@@ -64,7 +65,7 @@ export interface EndpointOptions {
 }
 
 export function slice(serviceName: string, endpoints: (string | EndpointOptions)[], o: {
-  name?: string; namespace?: string; ports?: { name?: string; port?: number; protocol?: WireProtocol }[];
+  name?: string; namespace?: string; ports?: { name?: string; port?: number; protocol?: Protocol }[];
 } = {}): EndpointSlice {
   return {
     metadata: { name: o.name ?? `${serviceName}-abc`, namespace: o.namespace ?? 'default', labels: { 'kubernetes.io/service-name': serviceName } },

@@ -2,7 +2,8 @@
  * Seeded generator of many varied services and slices for scale tests, plus the behaviour each
  * one should show (computed from the objects, independently of the renderer).
  */
-import type { EndpointSlice, Service } from '../../netproxy/kube-shapes.ts';
+import type { Service } from '../../kube/corev1.ts';
+import type { EndpointSlice } from '../../kube/discoveryv1.ts';
 import { service, slice, thisNode, type EndpointOptions } from './fixtures.ts';
 
 export function rng(seed: number): () => number {

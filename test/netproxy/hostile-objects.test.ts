@@ -5,14 +5,14 @@
  * doubling to 30 s) instead of running iptables-restore every 100 ms. The host is a stateful fake.
  */
 import test from 'ava';
-import type { EndpointSlice, Service } from '../../netproxy/kube-shapes.ts';
+import type { Service } from '../../kube/corev1.ts';
+import type { EndpointSlice } from '../../kube/discoveryv1.ts';
 import type { Refusal } from '../../netproxy/change-tracker.ts';
 import { backends } from '../../netproxy/iptables-backend.ts';
 import { renderIpvs } from '../../netproxy/ipvs-renderer.ts';
 import { sanitizeEndpointSlice, sanitizeService } from '../../netproxy/sanitize.ts';
 import { ServiceProxy } from '../../netproxy/service-proxy.ts';
 import { syncRetryDelayMs } from '../../netproxy/sync-backoff.ts';
-import type { Clock } from '../../netproxy/sync-runner.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
 import { ManualClock } from '../agent/manual-clock.ts';
 import { FakeHost } from './fake-host.ts';
@@ -92,18 +92,6 @@ test('sanitize keeps clean objects as they are and accepts what upstream accepts
   t.deepEqual(sanitizeService(service('headless', { clusterIP: 'None' })).problems, []);
 });
 
-/** The netproxy clock driven by the test's manual clock. */
-function clockOf(manual: ManualClock): Clock {
-  return {
-    now: () => manual.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-      if (signal.aborted) return resolve();
-      const timer = manual.after(ms, () => resolve());
-      signal.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
-    }),
-  };
-}
-
 async function settle(): Promise<void> {
   for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
 }
@@ -113,7 +101,7 @@ test('a failing sync backs off 1 s doubling to 30 s, counts failures, and recove
   const host = new FakeHost();
   for (let i = 0; i < 8; i++) host.failNext('iptables-nft-restore');
   const manual = new ManualClock(0);
-  const proxy = proxyOn(host, { clock: clockOf(manual), canaryPeriodMs: 3_600_000, syncPeriodMs: 3_600_000 });
+  const proxy = proxyOn(host, { clock: manual, canaryPeriodMs: 3_600_000, syncPeriodMs: 3_600_000 });
   proxy.onServiceUpdate(undefined, service('web'));
   proxy.onEndpointSliceUpdate(undefined, slice('web', [remotePod(6)]));
   const stop = new AbortController();

@@ -192,6 +192,7 @@ test('healthz turns 503 when a sync stalls, and /metrics uses kube-proxy names',
       t.true(metrics.includes(`${name} `) || metrics.includes(`${name}{`), name);
     }
     t.regex(metrics, /kubeproxy_sync_proxy_rules_duration_seconds_count [2-9]/);
+    t.regex(metrics, /^process_resident_memory_bytes [1-9]\d*$/m, 'the process_* family, as kube-proxy has');
   } finally {
     release();
     stop.abort();

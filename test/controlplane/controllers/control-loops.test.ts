@@ -2,7 +2,9 @@ import test from 'ava';
 import type { Pod } from '../../../kube/corev1.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { defaultControllers, startControlLoops, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
-import type { CronJob, Deployment, EndpointSlice, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
+import { systemClock } from '../../../kube/clock.ts';
+import type { EndpointSlice } from '../../../kube/discoveryv1.ts';
+import type { CronJob, Deployment, Job, ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { node } from '../scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
@@ -60,7 +62,7 @@ test('a Deployment rolls out, rolls to a new image within its bounds, and its Se
   const slices = await waitFor(
     () => {
       const found = memory.all('endpointslices') as EndpointSlice[];
-      return found.length === 1 && found[0]!.endpoints.filter((e) => e.conditions.ready).length === 3 ? found : undefined;
+      return found.length === 1 && found[0]!.endpoints?.filter((e) => e.conditions?.ready).length === 3 ? found : undefined;
     },
     { what: 'one EndpointSlice with 3 ready endpoints', timeoutMs: 10_000 },
   );
@@ -161,14 +163,14 @@ test('a StatefulSet comes up in ordinal order, each pod after the previous is re
 
 test('a CronJob fires when its minute comes, and its Job runs to completion', async (t) => {
   // The controllers' clock is moved by hand; node lifecycle stays out (no leases here).
-  let clock = Date.parse('2026-03-01T10:00:30Z');
-  const now = () => new Date(clock);
-  const memory = new MemoryCluster({ now });
+  let time = Date.parse('2026-03-01T10:00:30Z');
+  const clock = { now: () => time, after: systemClock.after };
+  const memory = new MemoryCluster({ clock });
   for (const name of ['node-a', 'node-b']) await memory.create('nodes', node(name));
   const kubelet = await startFakeKubelet(memory);
   kubelet.outcomes.set('tick-', 'Succeeded');
   running.push(kubelet);
-  running.push(await startControlLoops({ client: memory, now, controllers: defaultControllers().filter((c) => c.name !== 'nodelifecycle') }));
+  running.push(await startControlLoops({ client: memory, clock, controllers: defaultControllers().filter((c) => c.name !== 'nodelifecycle') }));
   await memory.create('cronjobs', {
     apiVersion: 'batch/v1',
     kind: 'CronJob',
@@ -177,7 +179,7 @@ test('a CronJob fires when its minute comes, and its Job runs to completion', as
   });
   const cronJob = () => memory.peek('cronjobs', 'default', 'tick') as CronJob;
   t.deepEqual(memory.all('jobs'), [], 'nothing before the first minute');
-  clock = Date.parse('2026-03-01T10:01:05Z');
+  time = Date.parse('2026-03-01T10:01:05Z');
   // Touch the CronJob so the controller looks again now instead of at its real-time requeue.
   await memory.update('cronjobs', { ...cronJob(), metadata: { ...cronJob().metadata, labels: { poke: '1' } } });
   const job = await waitFor(() => (memory.all('jobs') as Job[])[0], { what: 'a Job for 10:01', timeoutMs: 5000 });

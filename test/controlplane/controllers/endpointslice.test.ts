@@ -3,7 +3,8 @@ import type { Pod } from '../../../kube/corev1.ts';
 import type { KubeObject } from '../../../kube/types.ts';
 import { desiredEndpoints, planEndpoints, planEndpointSlices } from '../../../controlplane/controllers/endpointslice.ts';
 import type { Action } from '../../../controlplane/controllers/actions.ts';
-import type { EndpointSlice, Service } from '../../../controlplane/controllers/workload-types.ts';
+import type { Service } from '../../../kube/corev1.ts';
+import type { Endpoint, EndpointConditions, EndpointSlice } from '../../../kube/discoveryv1.ts';
 import { describe, pod } from './fixtures.ts';
 
 function service(extra: Partial<NonNullable<Service['spec']>> = {}): Service {
@@ -21,8 +22,11 @@ function serving(name: string, ip: string, opts: { ready?: boolean; deleting?: b
   return p;
 }
 
-function createdSlices(actions: readonly Action[]): EndpointSlice[] {
-  return actions.flatMap((a) => (a.kind === 'create' && a.resource === 'endpointslices' ? [a.object as EndpointSlice] : []));
+/** A slice as this controller writes it: every endpoint list and condition filled in. */
+type WrittenSlice = EndpointSlice & { endpoints: (Endpoint & { conditions: EndpointConditions })[] };
+
+function createdSlices(actions: readonly Action[]): WrittenSlice[] {
+  return actions.flatMap((a) => (a.kind === 'create' && a.resource === 'endpointslices' ? [a.object as WrittenSlice] : []));
 }
 
 test('ready, not ready and terminating pods get the right conditions; named ports resolve', (t) => {

@@ -3,13 +3,14 @@
  * 2026-01-01T00:10:00Z unless a test moves it; pods are created at minute 0 plus their index in
  * seconds, so "newer" is the higher index.
  */
+import { apiTime } from '../../../kube/api-time.ts';
 import type { Pod, PodCondition } from '../../../kube/corev1.ts';
 import type { OwnerReference } from '../../../kube/types.ts';
 import type { Action } from '../../../controlplane/controllers/actions.ts';
 import type { ReplicaSet } from '../../../controlplane/controllers/workload-types.ts';
 
 export const now = new Date('2026-01-01T00:10:00Z');
-export const at = (seconds: number) => new Date(Date.parse('2026-01-01T00:00:00Z') + seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+export const at = (seconds: number) => apiTime(Date.parse('2026-01-01T00:00:00Z') + seconds * 1000);
 
 export function ownerRef(kind: string, name: string, apiVersion = 'apps/v1'): OwnerReference {
   return { apiVersion, kind, name, uid: `uid-${name}`, controller: true, blockOwnerDeletion: true };

@@ -5,7 +5,8 @@ import { WorkQueue } from '../../../controlplane/controllers/work-queue.ts';
 import { Expectations, expectationTimeoutMs } from '../../../controlplane/controllers/expectations.ts';
 import { Informer } from '../../../controlplane/controllers/informer.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
-import { execute, PlanFailed } from '../../../controlplane/controllers/execute.ts';
+import { execute } from '../../../controlplane/controllers/execute.ts';
+import { PlanFailed } from '../../../controlplane/errors.ts';
 import type { ClusterClient, ListResult, ResourceName, WatchSubscription } from '../../../controlplane/controllers/client.ts';
 import type { Pod } from '../../../kube/corev1.ts';
 import { waitFor } from '../../helpers/wait.ts';
@@ -44,7 +45,7 @@ test('work queue: failures back off per key and forget resets', async (t) => {
 
 test('expectations: satisfied once every create and delete is seen, or after the timeout', (t) => {
   let now = 0;
-  const expectations = new Expectations(() => now);
+  const expectations = new Expectations({ now: () => now });
   expectations.expect('rs', 2, ['default/p1']);
   t.false(expectations.satisfied('rs'));
   expectations.observedAdd('rs');
@@ -62,7 +63,7 @@ test('executor: pod creations stop at the first failing batch, and failures are 
   const cluster = new MemoryCluster();
   const pods: Pod[] = Array.from({ length: 10 }, (_, i) => ({ metadata: { name: `p${i}`, namespace: 'default' }, spec: { containers: [] } }));
   cluster.failNext('create', 'pods', new ApiError('Forbidden', 'quota'));
-  const expectations = new Expectations(() => 0);
+  const expectations = new Expectations({ now: () => 0 });
   const error = await t.throwsAsync(execute({ client: cluster, events: { record: async () => {} }, expectations, ownerUid: 'rs' }, [{ kind: 'createPods', pods }]), { instanceOf: PlanFailed });
   t.is(error?.causes.length, 1);
   t.is(cluster.all('pods').length, 0, 'the first batch (one pod) failed: nothing more was sent');
@@ -111,9 +112,9 @@ test('informer: after a broken watch it lists again and reports what changed mea
   await client.create('configmaps', { metadata: { name: 'removed', namespace: 'default' } });
   const informer = new Informer<KubeObject>(client as ClusterClient, 'configmaps', { relistDelayMs: 10 });
   const seen: string[] = [];
-  informer.on({ added: (o) => seen.push(`+${o.metadata.name}`), deleted: (o) => seen.push(`-${o.metadata.name}`) });
-  informer.on({
-    added: () => {
+  informer.addHandlers({ onAdd: (o) => seen.push(`+${o.metadata.name}`), onDelete: (o) => seen.push(`-${o.metadata.name}`) });
+  informer.addHandlers({
+    onAdd: () => {
       throw new Error('a broken handler');
     },
   });

@@ -4,12 +4,12 @@ import { pod } from './fixtures.ts';
 
 function clockAt(start: number) {
   const clock = { now: start };
-  return { clock, now: () => clock.now };
+  return { clock, reader: { now: () => clock.now } };
 }
 
 test('higher priority first, then arrival order', (t) => {
-  const { now } = clockAt(0);
-  const queue = new SchedulingQueue({ now });
+  const { reader } = clockAt(0);
+  const queue = new SchedulingQueue({ clock: reader });
   const low = pod('low');
   const high = pod('high');
   high.spec.priority = 1000;
@@ -20,8 +20,8 @@ test('higher priority first, then arrival order', (t) => {
 });
 
 test('an unschedulable pod waits for a cluster change and then its backoff', (t) => {
-  const { clock, now } = clockAt(1000);
-  const queue = new SchedulingQueue({ now, initialBackoffMs: 100, maxBackoffMs: 400 });
+  const { clock, reader } = clockAt(1000);
+  const queue = new SchedulingQueue({ clock: reader, initialBackoffMs: 100, maxBackoffMs: 400 });
   queue.parkUnschedulable(pod('p'));
   clock.now += 10_000;
   t.is(queue.pop(), undefined, 'time alone does not release it before 5 minutes');
@@ -36,8 +36,8 @@ test('an unschedulable pod waits for a cluster change and then its backoff', (t)
 });
 
 test('backoff doubles up to the maximum', (t) => {
-  const { clock, now } = clockAt(0);
-  const queue = new SchedulingQueue({ now, initialBackoffMs: 100, maxBackoffMs: 300 });
+  const { clock, reader } = clockAt(0);
+  const queue = new SchedulingQueue({ clock: reader, initialBackoffMs: 100, maxBackoffMs: 300 });
   const waits: number[] = [];
   for (let i = 0; i < 4; i++) {
     queue.retryLater(pod('p'));
@@ -49,8 +49,8 @@ test('backoff doubles up to the maximum', (t) => {
 });
 
 test('a spec change releases a parked pod at once; a status-only change does not', (t) => {
-  const { now } = clockAt(0);
-  const queue = new SchedulingQueue({ now });
+  const { reader } = clockAt(0);
+  const queue = new SchedulingQueue({ clock: reader });
   const parked = pod('p');
   queue.parkUnschedulable(parked);
   queue.add({ ...parked, status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False' }] } });
@@ -60,8 +60,8 @@ test('a spec change releases a parked pod at once; a status-only change does not
 });
 
 test('pods parked for five minutes are retried even without events', (t) => {
-  const { clock, now } = clockAt(0);
-  const queue = new SchedulingQueue({ now, initialBackoffMs: 100 });
+  const { clock, reader } = clockAt(0);
+  const queue = new SchedulingQueue({ clock: reader, initialBackoffMs: 100 });
   queue.parkUnschedulable(pod('p'));
   t.is(queue.nextWakeAt(), 5 * 60_000);
   clock.now = 5 * 60_000 - 1;

@@ -5,7 +5,8 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { join } from 'node:path';
-import type { EndpointSlice, Service } from '../../../netproxy/kube-shapes.ts';
+import type { Service } from '../../../kube/corev1.ts';
+import type { EndpointSlice } from '../../../kube/discoveryv1.ts';
 import { ServiceProxy } from '../../../netproxy/service-proxy.ts';
 import { labUnavailable, waitFor } from './lab.ts';
 import { outsideIP, Topology, type LabPod } from './topology.ts';
