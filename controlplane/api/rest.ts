@@ -65,7 +65,7 @@ function writerOf(call: RestCall): UpdateWriter {
   return {
     manager: call.url.searchParams.get('fieldManager') || managerFromUserAgent(call.userAgent),
     apiVersion: apiVersionOf(info.group, info.version),
-    ...(subresource === 'status' ? { subresource } : {}),
+    ...(subresource === 'status' || subresource === 'approval' ? { subresource } : {}),
     now: nowInSeconds(),
   };
 }

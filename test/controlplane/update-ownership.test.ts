@@ -152,3 +152,12 @@ test('an apply that changes a field an Update manager owns conflicts, naming it;
   t.true(JSON.stringify(create!.fieldsV1).includes('f:image'));
   t.is(describeOwner({ manager: 'kcm', operation: 'Update', apiVersion: 'v1', subresource: 'status' }), '"kcm" with subresource "status" using v1');
 });
+
+test('a CSR approval owns the status it wrote, not the spec fields the client also sent (they are not stored)', (t) => {
+  const csr: KubeObject = { apiVersion: 'certificates.k8s.io/v1', kind: 'CertificateSigningRequest', metadata: { name: 'node' }, spec: { signerName: 'kubernetes.io/kubelet-serving' } };
+  const approved = { ...structuredClone(csr), spec: { signerName: 'other' }, status: { conditions: [{ type: 'Approved', status: 'True' }] } };
+  const out = recordUpdate(csr, approved, { manager: 'kubectl', apiVersion: 'certificates.k8s.io/v1', subresource: 'approval', now: time(0) });
+  t.deepEqual(out.metadata.managedFields, [
+    { manager: 'kubectl', operation: 'Update', apiVersion: 'certificates.k8s.io/v1', time: time(0), fieldsType: 'FieldsV1', fieldsV1: { 'f:status': { 'f:conditions': { 'k:{"type":"Approved"}': { '.': {}, 'f:status': {}, 'f:type': {} } } } }, subresource: 'approval' },
+  ]);
+});

@@ -13,7 +13,7 @@ export interface UpdateWriter {
   readonly manager: string;
   /** The apiVersion the write was made in (group/version of the URL). */
   readonly apiVersion: string;
-  /** 'status' for writes through the status subresource. */
+  /** 'status' (or a CSR's 'approval') for writes through that subresource: they own status fields. */
   readonly subresource?: string;
   /** RFC 3339 time recorded on the writer's entry. */
   readonly now: string;
@@ -72,10 +72,10 @@ function startingEntries(live: KubeObject | undefined, next: KubeObject, subreso
   return decoded(live?.metadata.managedFields) ?? [];
 }
 
-/** The fields a write owns: the status subresource owns status only, the main resource all but status. */
+/** The fields a write owns: the status and approval subresources own status only, the main resource all but status. */
 function ownedFields(object: KubeObject | undefined, subresource: string | undefined): Set<string> {
   if (object === undefined) return new Set();
-  if (subresource !== 'status') return fieldSet(object);
+  if (subresource !== 'status' && subresource !== 'approval') return fieldSet(object);
   if (object.status === undefined) return new Set();
   return fieldSet({ status: object.status }, { withStatus: true });
 }
