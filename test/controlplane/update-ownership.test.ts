@@ -161,3 +161,13 @@ test('a CSR approval owns the status it wrote, not the spec fields the client al
     { manager: 'kubectl', operation: 'Update', apiVersion: 'certificates.k8s.io/v1', time: time(0), fieldsType: 'FieldsV1', fieldsV1: { 'f:status': { 'f:conditions': { 'k:{"type":"Approved"}': { '.': {}, 'f:status': {}, 'f:type': {} } } } }, subresource: 'approval' },
   ]);
 });
+
+test('several conflicts are grouped by manager, one "- path" line per field, as upstream words them', (t) => {
+  const created = recordUpdate(undefined, base({ replicas: 1, paused: false, ...containers('nginx:1') }), writer('kubectl-create', 0));
+  const edited = recordUpdate(created, { ...structuredClone(created), spec: { replicas: 1, paused: false, ...containers('nginx:2') } }, writer('kubectl-edit', 1));
+  const err = t.throws(() => applyConfiguration(edited, { applied: base({ replicas: 3, paused: true, ...containers('nginx:3') }), manager: 'kubectl', force: false, now: time(2) }));
+  t.is(
+    err?.message,
+    'Apply failed with 3 conflicts: conflicts with "kubectl-create" using apps/v1:\n- .spec.paused\n- .spec.replicas\nconflicts with "kubectl-edit" using apps/v1:\n- .spec.template.spec.containers[name="web"].image',
+  );
+});

@@ -37,6 +37,31 @@ export interface ApplyRequest {
   readonly now: string;
 }
 
+interface FieldConflict {
+  readonly owner: ManagedFieldsEntry;
+  readonly path: FieldPath;
+}
+
+/**
+ * Upstream's wording: one conflict on one line; several grouped by manager (in manager order), each
+ * group `conflicts with "m" using v1:` followed by one `- .path` line per field.
+ */
+function conflictMessage(conflicts: readonly FieldConflict[]): string {
+  if (conflicts.length === 1) return `Apply failed with 1 conflict: conflict with ${describeOwner(conflicts[0]!.owner)}: ${describePath(conflicts[0]!.path)}`;
+  const byOwner = new Map<string, FieldConflict[]>();
+  for (const conflict of conflicts) {
+    const { manager, operation, apiVersion, subresource } = conflict.owner;
+    const key = JSON.stringify([manager, operation, operation === 'Update' ? (apiVersion ?? '') : '', subresource ?? '']);
+    byOwner.set(key, [...(byOwner.get(key) ?? []), conflict]);
+  }
+  const lines = [...byOwner.keys()].sort().flatMap((key) => {
+    // Fields in path order, as upstream's sorted field sets list them.
+    const group = byOwner.get(key)!.sort((a, b) => (pathKey(a.path) < pathKey(b.path) ? -1 : 1));
+    return [`conflicts with ${describeOwner(group[0]!.owner)}:`, ...group.map((c) => `- ${describePath(c.path)}`)];
+  });
+  return `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
+}
+
 /** The object after applying; throws 409 Conflict naming every conflicting field and its owner. */
 export function applyConfiguration(current: KubeObject | undefined, request: ApplyRequest): KubeObject {
   const { applied, manager, force, now } = request;
@@ -47,7 +72,7 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
   const others = owned.filter((o) => o !== mine);
   const wanted = fieldSet(applied);
 
-  const conflicts: { owner: ManagedFieldsEntry; path: FieldPath }[] = [];
+  const conflicts: FieldConflict[] = [];
   for (const other of others) {
     for (const key of wanted) {
       if (!other.fields.has(key)) continue;
@@ -57,8 +82,7 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
     }
   }
   if (conflicts.length > 0 && !force) {
-    const lines = conflicts.map((c) => `conflict with ${describeOwner(c.owner)}: ${describePath(c.path)}`);
-    throw new ApiError('Conflict', `Apply failed with ${conflicts.length} conflict${conflicts.length > 1 ? 's' : ''}: ${lines.join('\n')}`, {
+    throw new ApiError('Conflict', conflictMessage(conflicts), {
       causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeOwner(c.owner)}`, field: describePath(c.path) })),
     });
   }
