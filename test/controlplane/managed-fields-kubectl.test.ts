@@ -84,3 +84,16 @@ spec:
   t.false(JSON.stringify(entries[1]!.fieldsV1).includes('f:replicas'), 'forcing moved replicas to the applier');
   t.regex(await bed.ok(t, 'get', 'namespaces'), /default/, 'the server still answers');
 });
+
+test('kubectl apply, then kubectl apply --server-side with a new value: the client-side apply fields move without conflict', async (t) => {
+  const manifest = (value: string, extra = '') => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: moved\ndata:\n  a: "${value}"\n${extra}`;
+  await bed.ok(t, 'apply', '-f', bed.file('csa.yaml', manifest('1')));
+  await bed.ok(t, 'apply', '--server-side', '-f', bed.file('ssa.yaml', manifest('2')));
+  t.is(await bed.ok(t, 'get', 'configmap', 'moved', '-o', 'jsonpath={.data.a}'), '2');
+  const entries = await managedFields(t, 'configmap', 'moved');
+  t.true(JSON.stringify(entries.find((e) => e.manager === 'kubectl')?.fieldsV1).includes('f:a'), 'kubectl\'s apply owns the value now');
+  // A field the annotation does not name (set by someone else) still conflicts.
+  await bed.ok(t, 'patch', 'configmap', 'moved', '--type=merge', '-p', '{"data":{"b":"x"}}');
+  const refused = await bed.kubectl(['apply', '--server-side', '-f', bed.file('ssa2.yaml', manifest('2', '  b: "y"\n'))]);
+  t.regex(refused.stderr, /Apply failed with 1 conflict: conflict with "kubectl-patch" using v1: \.data\.b/);
+});

@@ -12,6 +12,7 @@ import { ApiError } from '../../../kube/errors.ts';
 import { isPlainObject, type KubeObject } from '../../../kube/types.ts';
 import { strategicMerge } from '../patch.ts';
 import { compareEntries, describeOwner, type ManagedFieldsEntry } from './managed-fields-entry.ts';
+import { fieldsFromLastApplied, takesOverClientSideApply } from './last-applied.ts';
 import { fieldSet, fromFieldsV1, keyPath, pathKey, removeAt, toFieldsV1, valueAt, type FieldPath } from './field-set.ts';
 
 /** `.spec.containers[name="web"].image`, as conflicts are reported. */
@@ -62,6 +63,12 @@ function conflictMessage(conflicts: readonly FieldConflict[]): string {
   return `Apply failed with ${conflicts.length} conflicts: ${lines.join('\n')}`;
 }
 
+function conflictError(conflicts: readonly FieldConflict[]): ApiError {
+  return new ApiError('Conflict', conflictMessage(conflicts), {
+    causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeOwner(c.owner)}`, field: describePath(c.path) })),
+  });
+}
+
 /** The object after applying; throws 409 Conflict naming every conflicting field and its owner. */
 export function applyConfiguration(current: KubeObject | undefined, request: ApplyRequest): KubeObject {
   const { applied, manager, force, now } = request;
@@ -81,15 +88,16 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
       if (JSON.stringify(valueAt(base, path)) !== JSON.stringify(valueAt(applied, path))) conflicts.push({ owner: other.entry, path });
     }
   }
-  if (conflicts.length > 0 && !force) {
-    throw new ApiError('Conflict', conflictMessage(conflicts), {
-      causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeOwner(c.owner)}`, field: describePath(c.path) })),
-    });
+  if (conflicts.length > 0 && !force && takesOverClientSideApply(manager) && current !== undefined) {
+    const fromClientSide = fieldsFromLastApplied(current);
+    const refused = conflicts.filter((c) => !fromClientSide.has(pathKey(c.path)));
+    if (refused.length > 0) throw conflictError(refused);
+  } else if (conflicts.length > 0 && !force) {
+    throw conflictError(conflicts);
   }
-  if (force) {
-    // Forcing moves the conflicting fields to this manager; fields applied with equal values stay shared.
-    for (const conflict of conflicts) others.find((o) => o.entry === conflict.owner)?.fields.delete(pathKey(conflict.path));
-  }
+  // Every conflict left is taken (forced, or client-side apply fields kubectl takes over): the field
+  // moves to this manager. Fields applied with equal values stay shared.
+  for (const conflict of conflicts) others.find((o) => o.entry === conflict.owner)?.fields.delete(pathKey(conflict.path));
 
   let merged = strategicMerge(base, applied) as KubeObject;
   const dropped = [...(mine?.fields ?? [])].filter((key) => !wanted.has(key) && !others.some((o) => o.fields.has(key)));
