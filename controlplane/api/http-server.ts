@@ -418,7 +418,7 @@ export class ApiServer {
     const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
     const rawJson = protobuf || raw.length === 0 ? undefined : raw.toString('utf8');
     currentAudit()?.setRequestObject(body);
-    const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, ...(rawJson !== undefined ? { rawJson } : {}) });
+    const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, userAgent: req.headers['user-agent'], ...(rawJson !== undefined ? { rawJson } : {}) });
     currentAudit()?.setResponseObject(reply.body);
     const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
     const warnings = [...(reply.warnings ?? []), ...requestWarnings()];

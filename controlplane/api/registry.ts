@@ -374,13 +374,14 @@ export class Registry {
     name: string,
     input: KubeObject,
     subresource?: StoredSubresource,
+    record?: (current: KubeObject, next: KubeObject) => KubeObject,
   ): Promise<KubeObject> {
     const wanted = input.metadata?.resourceVersion;
     return this.guaranteedUpdate(info, namespace, name, subresource, (current) => {
       if (wanted !== undefined && wanted !== '' && wanted !== current.metadata.resourceVersion) {
         throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_CONFLICT', name), info, name);
       }
-      return clone(input);
+      return record ? record(current, clone(input)) : clone(input);
     });
   }
 
@@ -441,6 +442,8 @@ export class Registry {
       next = clone(current);
       if (proposed.status !== undefined) next.status = proposed.status;
       else delete next.status;
+      // The status writer's ownership entry (update-ownership.ts) comes with the status.
+      if (proposed.metadata?.managedFields !== undefined) next.metadata.managedFields = proposed.metadata.managedFields;
     } else if (subresource === 'ephemeralcontainers') {
       next = withEphemeralContainersOf(current, proposed);
     } else {

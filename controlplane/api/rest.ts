@@ -8,6 +8,7 @@ import { parseFieldSelector, type FieldSelector } from '../../kube/fields.ts';
 import { formatLabelSelector, parseLabelSelector, selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../../kube/labels.ts';
 import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.ts';
 import { applyConfiguration } from './apply/apply.ts';
+import { managerFromUserAgent, recordUpdate, type UpdateWriter } from './apply/update-ownership.ts';
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
 import { bindPod } from './binding.ts';
@@ -33,6 +34,8 @@ export interface RestCall {
   readonly body: unknown;
   readonly contentType: string | undefined;
   readonly accept: string | undefined;
+  /** Names the field manager of a write that has no ?fieldManager=. */
+  readonly userAgent?: string | undefined;
   /** The body as sent when it was JSON (field validation looks for duplicate keys in it). */
   readonly rawJson?: string;
 }
@@ -52,6 +55,19 @@ function fieldWarnings(call: RestCall, object: KubeObject, context: 'decode' | '
     rawJson: call.rawJson,
     context: context === 'decode' ? decodingContext(group, version, kind) : '',
   });
+}
+
+/** managedFields times are whole seconds, as upstream's metav1.Time. */
+
+/** Who a create, replace or patch records as the owner of what it changed. */
+function writerOf(call: RestCall): UpdateWriter {
+  const { info, subresource } = call.request;
+  return {
+    manager: call.url.searchParams.get('fieldManager') || managerFromUserAgent(call.userAgent),
+    apiVersion: apiVersionOf(info.group, info.version),
+    ...(subresource === 'status' || subresource === 'approval' ? { subresource } : {}),
+    now: apiTime(new Date()),
+  };
 }
 
 /** Answers requests that store nothing (access reviews, token requests); provided by the auth layer. */
@@ -227,7 +243,7 @@ export class RestHandler {
         causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }],
       });
     }
-    const created = await this.#registry.create(info, namespace, object);
+    const created = await this.#registry.create(info, namespace, recordUpdate(undefined, object, writerOf(call)));
     return { code: 201, body: created, warnings };
   }
 
@@ -288,7 +304,8 @@ export class RestHandler {
     }
     const warnings = fieldWarnings(call, object, 'decode');
     const status = storedSubresource(subresource);
-    const updated = await this.#registry.update(info, namespace, name, object, status);
+    const writer = writerOf(call);
+    const updated = await this.#registry.update(info, namespace, name, object, status, (current, next) => recordUpdate(current, next, writer));
     return { code: 200, body: updated, warnings };
   }
 
@@ -310,6 +327,7 @@ export class RestHandler {
     }
     const status = storedSubresource(subresource);
     let warnings: string[] = [];
+    const writer = writerOf(call);
     const updated = await this.#registry.guaranteedUpdate(info, namespace, name, status, (current) => {
       const patched = applyPatch(type, current, call.body);
       if (!isPlainObject(patched)) throw new ApiError('BadRequest', 'the patch does not leave an object');
@@ -321,7 +339,7 @@ export class RestHandler {
       }
       if (object.metadata.name !== current.metadata.name) throw new ApiError('BadRequest', 'metadata.name cannot be changed by a patch');
       warnings = fieldWarnings(call, object, 'patch');
-      return object;
+      return recordUpdate(current, object, writer);
     });
     return { code: 200, body: updated, warnings };
   }

@@ -25,14 +25,14 @@ function itemSegment(field: string, item: unknown): Segment | undefined {
   return `k:${JSON.stringify({ [key]: item[key] })}`;
 }
 
-function walk(value: unknown, path: Segment[], out: Set<string>): void {
+function walk(value: unknown, path: Segment[], out: Set<string>, withStatus: boolean): void {
   if (!isPlainObject(value) || Object.keys(value).length === 0) {
     out.add(pathKey(path));
     return;
   }
   for (const [name, child] of Object.entries(value)) {
     const segment = `f:${name}`;
-    if (path.length === 0 && unowned.has(segment)) continue;
+    if (path.length === 0 && unowned.has(segment) && !(withStatus && segment === 'f:status')) continue;
     if (path.length === 1 && path[0] === 'f:metadata' && unownedMetadata.has(segment)) continue;
     const childPath = [...path, segment];
     if (Array.isArray(child)) {
@@ -41,7 +41,7 @@ function walk(value: unknown, path: Segment[], out: Set<string>): void {
         for (const item of child) {
           const itemPath = [...childPath, itemSegment(name, item)!];
           out.add(pathKey([...itemPath, '.']));
-          walk(item, itemPath, out);
+          walk(item, itemPath, out, withStatus);
         }
       } else if (mergedScalarLists.has(name) && child.every((v) => !isPlainObject(v) && !Array.isArray(v))) {
         for (const v of child) out.add(pathKey([...childPath, `v:${JSON.stringify(v)}`]));
@@ -49,15 +49,18 @@ function walk(value: unknown, path: Segment[], out: Set<string>): void {
         out.add(pathKey(childPath));
       }
     } else {
-      walk(child, childPath, out);
+      walk(child, childPath, out, withStatus);
     }
   }
 }
 
-/** Every field an object sets, as path keys (see pathKey). */
-export function fieldSet(object: unknown): Set<string> {
+/**
+ * Every field an object sets, as path keys (see pathKey). Status is left out unless asked for: only
+ * writes through the status subresource own it.
+ */
+export function fieldSet(object: unknown, options: { withStatus?: boolean } = {}): Set<string> {
   const out = new Set<string>();
-  walk(object, [], out);
+  walk(object, [], out, options.withStatus ?? false);
   out.delete(pathKey([]));
   return out;
 }
