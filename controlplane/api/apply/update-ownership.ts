@@ -42,7 +42,7 @@ function sameOwner(a: ManagedFieldsEntry, b: ManagedFieldsEntry): boolean {
 function isEntry(value: unknown): value is ManagedFieldsEntry {
   return (
     isPlainObject(value) &&
-    typeof value.manager === 'string' &&
+    (value.manager === undefined || typeof value.manager === 'string') &&
     (value.operation === 'Apply' || value.operation === 'Update') &&
     typeof value.apiVersion === 'string' &&
     value.apiVersion !== '' &&
@@ -52,7 +52,8 @@ function isEntry(value: unknown): value is ManagedFieldsEntry {
 }
 
 /** A list is taken whole or not at all: one entry that does not decode discards it. */
-const decoded = (list: unknown): ManagedFieldsEntry[] | undefined => (Array.isArray(list) && list.every(isEntry) ? list : undefined);
+// a manager left out (Go's omitempty for the empty name of a client that sent no User-Agent) is ''
+const decoded = (list: unknown): ManagedFieldsEntry[] | undefined => (Array.isArray(list) && list.every(isEntry) ? list.map((e) => ({ ...e, manager: e.manager ?? '' })) : undefined);
 
 /** `[]` or `[{}]` sent by a client: start from no owners at all. */
 const isReset = (sent: unknown): boolean => Array.isArray(sent) && (sent.length === 0 || (sent.length === 1 && isPlainObject(sent[0]) && Object.keys(sent[0]).length === 0));
@@ -122,7 +123,8 @@ function capUpdates(owners: Owner[]): Owner[] {
 /** An entry in the field order upstream writes it. */
 function asEntry({ entry, fields }: Owner): ManagedFieldsEntry {
   const { manager, operation, apiVersion, time, subresource } = entry;
-  return { manager, operation, ...(apiVersion ? { apiVersion } : {}), ...(time ? { time } : {}), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fields), ...(subresource ? { subresource } : {}) };
+  // upstream's JSON leaves an empty manager out (omitempty), as its protobuf does
+  return { ...(manager ? { manager } : {}) as { manager: string }, operation, ...(apiVersion ? { apiVersion } : {}), ...(time ? { time } : {}), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fields), ...(subresource ? { subresource } : {}) };
 }
 
 /** `next` with metadata.managedFields brought up to date for a create, replace or patch by `writer`. */
