@@ -473,10 +473,22 @@ function listen(server: Server, port: number, address: string): Promise<void> {
   });
 }
 
+/**
+ * Binds a port, trying again for a few seconds while it is in use: an agent started right after
+ * its predecessor was killed can find the port still held while that process goes away.
+ */
 async function listenOrFail(start: () => Promise<void>, what: string): Promise<void> {
-  try {
-    await start();
-  } catch (err) {
-    throw new AgentStartError('BOSUN_AGENT_LISTEN_FAILED', `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`);
+  const until = Date.now() + 10_000;
+  for (;;) {
+    try {
+      await start();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE' && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        continue;
+      }
+      throw new AgentStartError('BOSUN_AGENT_LISTEN_FAILED', `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`);
+    }
   }
 }

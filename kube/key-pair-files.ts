@@ -26,7 +26,7 @@
  * process is gone (killed mid-write) is taken over.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { closeSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { syncFolder, writeFileDurably } from './atomic-file.ts';
 import { KeyPairBusyError, KeyPairMismatchError } from './errors.ts';
@@ -84,22 +84,41 @@ function lockHeld(path: string): boolean {
   }
 }
 
+/**
+ * Creates the lock with its PID already in it: the PID is written to a file of this process's own,
+ * which is then linked to the lock's name (a link fails when the name exists). A lock created
+ * empty and filled afterwards would look abandoned to another writer in between.
+ */
+function tryLock(path: string): boolean {
+  const mine = `${path}.${process.pid}`;
+  const fd = openSync(mine, 'w', 0o600);
+  try {
+    writeSync(fd, String(process.pid));
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    linkSync(mine, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  } finally {
+    rmSync(mine, { force: true });
+  }
+}
+
 function withLock<T>(dir: string, name: string, write: () => T): T {
   const path = lockPath(dir, name);
   const until = Date.now() + waitLimitMs;
-  for (;;) {
-    try {
-      const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      // a writer killed mid-write leaves its lock: take it over (the files it left are recoverable)
-      if (!lockHeld(path)) rmSync(path, { force: true });
-      else if (Date.now() > until) throw new KeyPairBusyError(`${path} has been held by process ${readIfThere(path)} for ${waitLimitMs / 1000} s`);
-      else sleep(retryMs);
-    }
+  while (!tryLock(path)) {
+    const holder = readIfThere(path);
+    // a writer killed mid-write leaves its lock: take it over (the files it left are recoverable),
+    // unless another writer took it over meanwhile (the lock then names a live process)
+    if (!lockHeld(path)) {
+      if (readIfThere(path) === holder) rmSync(path, { force: true });
+    } else if (Date.now() > until) throw new KeyPairBusyError(`${path} has been held by process ${holder} for ${waitLimitMs / 1000} s`);
+    else sleep(retryMs);
   }
   try {
     return write();

@@ -74,10 +74,17 @@ export class DnsServer {
     const tcpAddress = tcp.address();
     this.#port = typeof tcpAddress === 'object' && tcpAddress !== null ? tcpAddress.port : this.#options.port;
     const udp = createSocket({ type: isIPv6(address) ? 'udp6' : 'udp4' });
-    await new Promise<void>((resolve, reject) => {
-      udp.once('error', reject);
-      udp.bind(this.#port, address, () => { udp.off('error', reject); resolve(); });
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        udp.once('error', reject);
+        udp.bind(this.#port, address, () => { udp.off('error', reject); resolve(); });
+      });
+    } catch (err) {
+      // nothing half-bound: the caller may try again
+      this.#tcp = undefined;
+      await new Promise<void>((resolve) => tcp.close(() => resolve()));
+      throw err;
+    }
     // a send that fails (the client's address unreachable) loses that answer, nothing more
     udp.on('error', () => {});
     udp.on('message', (message, remote) => {
