@@ -113,6 +113,25 @@ test.serial('ephemeral containers are refused as upstream refuses them, and noth
   t.deepEqual((second.body.spec.ephemeralContainers as { name: string }[]).map((c) => c.name), ['debugger', 'debugger-2']);
 });
 
+test.serial('hostile names, paths and sizes through the subresource are 422 and nothing is stored (they would become log paths and mounts on the node)', async (t) => {
+  await createPod('hostile');
+  const hostile: [string, Record<string, unknown>][] = [
+    ['a climbing name', { name: '../../etc' }],
+    ['a name with a quote and a newline', { name: 'a"\nb' }],
+    ['a name of 1 MB', { name: 'x'.repeat(1_000_000) }],
+    ['a target that climbs', { targetContainerName: '../app' }],
+    ['a relative mount path with ..', { volumeMounts: [{ name: 'nope', mountPath: '../../host' }] }],
+    ['a mount of a volume the pod does not have', { volumeMounts: [{ name: 'missing', mountPath: '/m' }] }],
+  ];
+  for (const [what, container] of hostile) {
+    const reply = await send('PATCH', `${podPath('hostile')}/ephemeralcontainers`, debugPatch(container), strategic);
+    t.is(reply.status, 422, `${what}: ${JSON.stringify(reply.body).slice(0, 200)}`);
+    t.is(reply.body.reason, 'Invalid', what);
+  }
+  t.is((await send('GET', podPath('hostile'))).body.spec.ephemeralContainers, undefined, 'nothing stored');
+  t.is((await call(endpoint(), 'GET', '/readyz', admin())).status, 200);
+});
+
 test.serial('static pods take no ephemeral containers', async (t) => {
   await createPod('mirror', { 'kubernetes.io/config.mirror': 'abc' });
   const reply = await send('PATCH', `${podPath('mirror')}/ephemeralcontainers`, debugPatch({}), strategic);
