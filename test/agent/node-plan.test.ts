@@ -309,19 +309,25 @@ test('status loop: registration retries until the API answers', async (t) => {
   t.is(failures, -1);
 });
 
+/** A NodeApi over `api` whose reads fail while `link.reachable` is false (a partition). */
+function partitionable(api: FakeNodeApi): { partitioned: NodeApi; link: { reachable: boolean } } {
+  const link = { reachable: true };
+  const partitioned: NodeApi = {
+    get: async (name) => { if (!link.reachable) throw new Error('connect ETIMEDOUT'); return api.get(name); },
+    create: (n) => api.create(n), patchLabels: (n, l) => api.patchLabels(n, l), patchStatus: (n, s) => api.patchStatus(n, s),
+  };
+  return { partitioned, link };
+}
+
 test('status loop: once the API answers again after a partition, the status is written within a second, not a round later', async (t) => {
   const clock = new ManualClock(t0);
   const api = new FakeNodeApi();
-  let reachable = true;
-  const partitioned: NodeApi = {
-    get: async (name) => { if (!reachable) throw new Error('connect ETIMEDOUT'); return api.get(name); },
-    create: (n) => api.create(n), patchLabels: (n, l) => api.patchLabels(n, l), patchStatus: (n, s) => api.patchStatus(n, s),
-  };
+  const { partitioned, link } = partitionable(api);
   const loop = new NodeStatusLoop({ api: partitioned, settings, observe: async () => seen(), clock, log: pino({ level: 'silent' }) });
   const abort = new AbortController();
   await loop.register(abort.signal);
   const running = loop.run(abort.signal);
-  reachable = false;
+  link.reachable = false;
   clock.advance(10_000);
   await flush();
   // meanwhile the node controller marked the node Unknown
@@ -331,7 +337,7 @@ test('status loop: once the API answers again after a partition, the status is w
   const writes = api.writes.length;
   clock.advance(5_500);
   await flush();
-  reachable = true;
+  link.reachable = true;
   clock.advance(1_000);
   await flush();
   t.is(api.writes.length, writes + 1, 'written one second after the API answered');
@@ -343,11 +349,7 @@ test('status loop: once the API answers again after a partition, the status is w
 test('status loop: says once that the API answers again after failed rounds (the agent resumes its pod watch then)', async (t) => {
   const clock = new ManualClock(t0);
   const api = new FakeNodeApi();
-  let reachable = true;
-  const partitioned: NodeApi = {
-    get: async (name) => { if (!reachable) throw new Error('connect ETIMEDOUT'); return api.get(name); },
-    create: (n) => api.create(n), patchLabels: (n, l) => api.patchLabels(n, l), patchStatus: (n, s) => api.patchStatus(n, s),
-  };
+  const { partitioned, link } = partitionable(api);
   let told = 0;
   const loop = new NodeStatusLoop({ api: partitioned, settings, observe: async () => seen(), clock, log: pino({ level: 'silent' }), onReachableAgain: () => told++ });
   const abort = new AbortController();
@@ -356,13 +358,13 @@ test('status loop: says once that the API answers again after failed rounds (the
   clock.advance(10_000);
   await flush();
   t.is(told, 0, 'not while rounds succeed');
-  reachable = false;
+  link.reachable = false;
   for (let i = 0; i < 4; i++) {
     clock.advance(10_000);
     await flush();
   }
   t.is(told, 0, 'not while the API is away');
-  reachable = true;
+  link.reachable = true;
   clock.advance(1_000);
   await flush();
   t.is(told, 1, 'once, on the first round that succeeds again');
