@@ -67,7 +67,7 @@ function describeToken(secret: TokenSecret, now: number) {
   const id = field(secret, 'token-id') ?? '';
   const expiration = field(secret, 'expiration');
   const usages = Object.keys(secret.data ?? {}).filter((k) => k.startsWith('usage-bootstrap-') && field(secret, k) === 'true').map((k) => k.slice('usage-bootstrap-'.length)).sort();
-  const ttlSeconds = expiration ? Math.round((Date.parse(expiration) - now) / 1000) : undefined;
+  const ttlSeconds = expiration ? Math.floor((Date.parse(expiration) - now) / 1000) : undefined;
   return {
     token: `${id}.${field(secret, 'token-secret') ?? ''}`,
     ttl: ttlSeconds === undefined ? '<forever>' : ttlSeconds <= 0 ? '<expired>' : humanDuration(ttlSeconds),
