@@ -156,9 +156,15 @@ export interface AgentConfig {
 /** One line for a failed API call at start-up. */
 function apiUnreachable(loaded: LoadedKubeconfig, err: unknown): AgentStartError {
   if (isApiError(err, 'Unauthorized') || isApiError(err, 'Forbidden')) {
-    return new AgentStartError('BOSUN_AGENT_API_UNREACHABLE', `the API server at ${loaded.client.server} refused ${loaded.path}'s credentials (${(err as Error).message}); get a new kubeconfig with bosun join`);
+    return new AgentStartError(
+      'BOSUN_AGENT_API_UNREACHABLE',
+      `the API server at ${loaded.client.server} refused ${loaded.path}'s credentials (${(err as Error).message}); get a new kubeconfig with bosun join`,
+    );
   }
-  return new AgentStartError('BOSUN_AGENT_API_UNREACHABLE', `cannot reach the API server at ${loaded.client.server} (${(err as Error).message}); check that bosun server runs and that this node can reach it`);
+  return new AgentStartError(
+    'BOSUN_AGENT_API_UNREACHABLE',
+    `cannot reach the API server at ${loaded.client.server} (${(err as Error).message}); check that bosun server runs and that this node can reach it`,
+  );
 }
 
 /**
@@ -202,7 +208,9 @@ export class Agent {
 
   constructor(config: AgentConfig) {
     this.#config = config;
-    this.ready = new Promise((resolve) => { this.#markReady = resolve; });
+    this.ready = new Promise((resolve) => {
+      this.#markReady = resolve;
+    });
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -215,16 +223,28 @@ export class Agent {
     const loops: Promise<unknown>[] = [];
     try {
       // -- validate
-      if (!Number.isInteger(config.maxPods) || config.maxPods < 1) throw new AgentStartError('BOSUN_AGENT_BAD_CONFIG', `--max-pods ${config.maxPods} must be a positive whole number`);
+      if (!Number.isInteger(config.maxPods) || config.maxPods < 1)
+        throw new AgentStartError(
+          'BOSUN_AGENT_BAD_CONFIG',
+          `--max-pods ${config.maxPods} must be a positive whole number`,
+        );
       let loaded: LoadedKubeconfig;
       try {
         loaded = loadKubeconfig(config.kubeconfig);
       } catch (err) {
-        if (err instanceof KubeconfigError) throw new AgentStartError('BOSUN_AGENT_KUBECONFIG', `${err.message}; run bosun join on this node, or pass --kubeconfig`);
+        if (err instanceof KubeconfigError)
+          throw new AgentStartError(
+            'BOSUN_AGENT_KUBECONFIG',
+            `${err.message}; run bosun join on this node, or pass --kubeconfig`,
+          );
         throw err;
       }
-      const nodeIP = config.nodeIP ?? await detectNodeIP();
-      if (nodeIP === undefined) throw new AgentStartError('BOSUN_AGENT_BAD_CONFIG', 'this host has no IPv4 address to report as the node\'s InternalIP; pass --node-ip');
+      const nodeIP = config.nodeIP ?? (await detectNodeIP());
+      if (nodeIP === undefined)
+        throw new AgentStartError(
+          'BOSUN_AGENT_BAD_CONFIG',
+          "this host has no IPv4 address to report as the node's InternalIP; pass --node-ip",
+        );
       await mkdir(config.rootDir, { recursive: true });
       await mkdir(config.podLogDir, { recursive: true });
 
@@ -233,33 +253,53 @@ export class Agent {
       closers.push(() => runtime.close());
       let housekeeping: Housekeeping | undefined;
       let shutdown: GracefulShutdown | undefined;
-      const observer = new NodeObserver({ runtime, rootDir: config.rootDir, ...(config.hostFacts ? { readHostFacts: config.hostFacts } : {}), pressure: () => housekeeping?.pressure(), shuttingDown: () => shutdown?.shuttingDown ?? false });
+      const observer = new NodeObserver({
+        runtime,
+        rootDir: config.rootDir,
+        ...(config.hostFacts ? { readHostFacts: config.hostFacts } : {}),
+        pressure: () => housekeeping?.pressure(),
+        shuttingDown: () => shutdown?.shuttingDown ?? false,
+      });
       let runtimeVersion: string;
       try {
         runtimeVersion = await observer.runtimeVersion();
       } catch (err) {
-        throw new AgentStartError('BOSUN_AGENT_RUNTIME_UNREACHABLE', `cannot reach the container runtime at ${config.runtimeEndpoint} (${(err as Error).message.split('\n')[0]}); start containerd, or pass --container-runtime-endpoint`);
+        throw new AgentStartError(
+          'BOSUN_AGENT_RUNTIME_UNREACHABLE',
+          `cannot reach the container runtime at ${config.runtimeEndpoint} (${(err as Error).message.split('\n')[0]}); start containerd, or pass --container-runtime-endpoint`,
+        );
       }
       const pause = await runtime.imageStatus(config.podInfraImage).catch(() => undefined);
-      if (pause?.image === undefined) log.warn({ image: config.podInfraImage }, 'the pod infra (pause) image is not in the runtime; pods cannot start until it is imported');
+      if (pause?.image === undefined)
+        log.warn(
+          { image: config.podInfraImage },
+          'the pod infra (pause) image is not in the runtime; pods cannot start until it is imported',
+        );
       log.info({ runtime: runtimeVersion, endpoint: config.runtimeEndpoint }, 'container runtime reachable');
       let cgroupDriver: CgroupDriverName;
       if (config.cgroupDriver === 'auto') {
         const fromRuntime = (await runtime.runtimeConfig().catch(() => ({ cgroupDriver: undefined }))).cgroupDriver;
-        const chosen = chooseCgroupDriver({ fromRuntime, ...await hostCgroupClues() });
+        const chosen = chooseCgroupDriver({ fromRuntime, ...(await hostCgroupClues()) });
         cgroupDriver = chosen.driver;
         log.info({ cgroupDriver, why: chosen.why }, 'cgroup driver chosen');
       } else {
         cgroupDriver = config.cgroupDriver;
       }
-      const podRoot = config.cgroupsPerQOS === false ? undefined : podCgroupRoot(cgroupDriver, config.cgroupRoot ?? '/');
+      const podRoot =
+        config.cgroupsPerQOS === false ? undefined : podCgroupRoot(cgroupDriver, config.cgroupRoot ?? '/');
 
       // -- API: one client for pods and the node, its own for the heartbeat (a slow pod write
       // must never delay the lease)
       const client = new KubeClient(loaded.client);
       closers.push(() => client.close());
       // events are written in the background, off the pod workers' path
-      const recorder = new EventRecorder({ sink: kubeEventSink(client), clock, log: log.child({ loop: 'events' }), component: 'kubelet', host: config.nodeName });
+      const recorder = new EventRecorder({
+        sink: kubeEventSink(client),
+        clock,
+        log: log.child({ loop: 'events' }),
+        component: 'kubelet',
+        host: config.nodeName,
+      });
       closers.push(() => recorder.close());
       const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
@@ -269,13 +309,23 @@ export class Agent {
 
       // -- node
       const settings = {
-        nodeName: config.nodeName, nodeIP, labels: config.nodeLabels, taints: config.registerTaints,
-        maxPods: config.maxPods, reserved: config.reserved, kubeletPort: config.kubeletPort || 10250, kubeletVersion: config.version,
+        nodeName: config.nodeName,
+        nodeIP,
+        labels: config.nodeLabels,
+        taints: config.registerTaints,
+        maxPods: config.maxPods,
+        reserved: config.reserved,
+        kubeletPort: config.kubeletPort || 10250,
+        kubeletVersion: config.version,
       };
       // set once the pod informer runs: its watch may have died silently while the API was away
       let apiReachableAgain = () => {};
       const nodeStatus = new NodeStatusLoop({
-        api: kubeNodeApi(client), settings, observe: () => observer.observe(), clock, log: log.child({ loop: 'node-status' }),
+        api: kubeNodeApi(client),
+        settings,
+        observe: () => observer.observe(),
+        clock,
+        log: log.child({ loop: 'node-status' }),
         onReachableAgain: () => apiReachableAgain(),
         ...(config.nodeStatusIntervalMs !== undefined ? { updateIntervalMs: config.nodeStatusIntervalMs } : {}),
       });
@@ -285,11 +335,15 @@ export class Agent {
       // -- the node's client certificate, renewed at about 2/3 of its life (a kubeconfig with a token has none)
       if (loaded.client.cert !== undefined) {
         const rotator = new ClientCertRotator({
-          kubeconfigPath: config.kubeconfig, clock,
+          kubeconfigPath: config.kubeconfig,
+          clock,
           request: () => requestClientCertificate(client, config.nodeName, 15 * 60_000, signal),
           onRotated: (cert, key) => {
             for (const c of [client, leaseClient]) c.useClientCertificate(cert, key);
-            log.info({ kubeconfig: config.kubeconfig, validTo: new X509Certificate(cert).validTo }, 'client certificate renewed');
+            log.info(
+              { kubeconfig: config.kubeconfig, validTo: new X509Certificate(cert).validTo },
+              'client certificate renewed',
+            );
           },
           onError: (err) => log.warn({ err: err.message }, 'client certificate renewal failed; retrying in 30 s'),
         });
@@ -297,22 +351,45 @@ export class Agent {
       }
 
       // -- heartbeat and status, each on its own loop
-      const lease = new NodeLease({ api: kubeLeaseApi(leaseClient), nodeName: config.nodeName, nodeUid: node.metadata.uid, clock, log: log.child({ loop: 'lease' }) });
+      const lease = new NodeLease({
+        api: kubeLeaseApi(leaseClient),
+        nodeName: config.nodeName,
+        nodeUid: node.metadata.uid,
+        clock,
+        log: log.child({ loop: 'lease' }),
+      });
       loops.push(lease.run(signal), nodeStatus.run(signal));
 
       // -- pods
       const allocatable = node.status?.allocatable ?? {};
       const resolvConf = await readFile(config.resolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
       const podSettings: NodePodSettings = {
-        nodeName: config.nodeName, nodeIP, podLogRoot: config.podLogDir, podsDir: join(config.rootDir, 'pods'),
-        clusterDNS: config.clusterDNS, clusterDomain: config.clusterDomain, hostDns: parseResolvConf(resolvConf),
-        cgroupRoot: podRoot, cgroupDriver, runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
-        allocatable: { cpuMilli: resourceOr(allocatable.cpu, 'cpu'), memoryBytes: resourceOr(allocatable.memory, 'memory') },
-        hostPathAllowList: config.allowedHostPaths ?? [], hostPathReadOnlyList: config.readOnlyHostPaths ?? [], rootDir: config.rootDir,
+        nodeName: config.nodeName,
+        nodeIP,
+        podLogRoot: config.podLogDir,
+        podsDir: join(config.rootDir, 'pods'),
+        clusterDNS: config.clusterDNS,
+        clusterDomain: config.clusterDomain,
+        hostDns: parseResolvConf(resolvConf),
+        cgroupRoot: podRoot,
+        cgroupDriver,
+        runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
+        allocatable: {
+          cpuMilli: resourceOr(allocatable.cpu, 'cpu'),
+          memoryBytes: resourceOr(allocatable.memory, 'memory'),
+        },
+        hostPathAllowList: config.allowedHostPaths ?? [],
+        hostPathReadOnlyList: config.readOnlyHostPaths ?? [],
+        rootDir: config.rootDir,
       };
       // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
       const configSource = new ApiConfigSource(client, clock);
-      const volumes = new PodVolumes({ settings: podSettings, config: configSource, log: log.child({ loop: 'volumes' }), ...(config.hostMounts ? { mounts: config.hostMounts } : {}) });
+      const volumes = new PodVolumes({
+        settings: podSettings,
+        config: configSource,
+        log: log.child({ loop: 'volumes' }),
+        ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
+      });
       const manager = new PodManager({
         runtime,
         settings: podSettings,
@@ -333,7 +410,11 @@ export class Agent {
             name: config.nodeName,
             labels: current.metadata.labels ?? {},
             taints: current.spec?.taints ?? [],
-            allocatable: { cpu: resourceOr(alloc.cpu, 'cpu'), memory: resourceOr(alloc.memory, 'memory'), pods: config.maxPods },
+            allocatable: {
+              cpu: resourceOr(alloc.cpu, 'cpu'),
+              memory: resourceOr(alloc.memory, 'memory'),
+              pods: config.maxPods,
+            },
             ...(housekeeping !== undefined ? { pressure: housekeeping.admissionPressure() } : {}),
           };
         },
@@ -363,7 +444,10 @@ export class Agent {
 
       // -- graceful node shutdown: regular pods, then critical ones, before logind lets the machine go
       shutdown = new GracefulShutdown({
-        settings: { gracePeriodSeconds: config.shutdownGracePeriodSeconds ?? 0, criticalGracePeriodSeconds: config.shutdownGracePeriodCriticalPodsSeconds ?? 0 },
+        settings: {
+          gracePeriodSeconds: config.shutdownGracePeriodSeconds ?? 0,
+          criticalGracePeriodSeconds: config.shutdownGracePeriodCriticalPodsSeconds ?? 0,
+        },
         logind: config.logind ?? systemLogind,
         pods: () => manager.shutdownCandidates(),
         stopPod: (kill) => manager.stopForShutdown(kill),
@@ -376,37 +460,77 @@ export class Agent {
 
       // -- the node defends itself: log rotation, image GC, eviction under pressure
       housekeeping = new Housekeeping({
-        config: config.housekeeping ?? defaultHousekeeping, runtime, clock, log, nodeName: config.nodeName, rootDir: config.rootDir,
-        podsDir: join(config.rootDir, 'pods'), podLogDir: config.podLogDir, podInfraImage: config.podInfraImage, manager, recorder,
+        config: config.housekeeping ?? defaultHousekeeping,
+        runtime,
+        clock,
+        log,
+        nodeName: config.nodeName,
+        rootDir: config.rootDir,
+        podsDir: join(config.rootDir, 'pods'),
+        podLogDir: config.podLogDir,
+        podInfraImage: config.podInfraImage,
+        manager,
+        recorder,
       });
       loops.push(...housekeeping.start(signal));
       // volumes follow their ConfigMaps and Secrets; those of pods gone (also before a restart) are torn down
-      loops.push(volumes.run(signal, config.podResyncMs ?? 5_000, () => pods.list(), () => sandboxPodUids(runtime), clock));
+      loops.push(
+        volumes.run(
+          signal,
+          config.podResyncMs ?? 5_000,
+          () => pods.list(),
+          () => sandboxPodUids(runtime),
+          clock,
+        ),
+      );
       if (podRoot !== undefined && cgroupDriver === 'cgroupfs' && config.runtime === undefined) {
         loops.push(sweepPodCgroupsEvery(runtime, podRoot, signal, clock, log.child({ loop: 'pod-cgroups' })));
       }
 
       // -- services: proxy and DNS
-      const proxy = config.proxyMode === 'none' ? undefined : new ServiceProxy({
-        nodeName: config.nodeName,
-        runner: config.proxyRunner ?? new ProcessRunner(),
-        config: { ...defaultProxyConfig, ...(config.clusterCIDR ? { clusterCIDR: config.clusterCIDR } : {}) },
-        mode: config.proxyMode,
-        logger: log.child({ loop: 'proxy' }),
-        onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
-      });
+      const proxy =
+        config.proxyMode === 'none'
+          ? undefined
+          : new ServiceProxy({
+              nodeName: config.nodeName,
+              runner: config.proxyRunner ?? new ProcessRunner(),
+              config: { ...defaultProxyConfig, ...(config.clusterCIDR ? { clusterCIDR: config.clusterCIDR } : {}) },
+              mode: config.proxyMode,
+              logger: log.child({ loop: 'proxy' }),
+              onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
+            });
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
-        loops.push(serveProxyHealth(createProxyHealthServer(proxy), config.proxyHealthz, signal, log.child({ loop: 'proxy-healthz' })));
+        loops.push(
+          serveProxyHealth(
+            createProxyHealthServer(proxy),
+            config.proxyHealthz,
+            signal,
+            log.child({ loop: 'proxy-healthz' }),
+          ),
+        );
       }
       let dns: DnsServer | undefined;
       if (config.dnsServe) {
-        dns = new DnsServer({ address: nodeIP, port: config.dnsPort, zone: config.clusterDomain, upstreams: readHostUpstreams(config.resolvConf ?? '/etc/resolv.conf', [nodeIP, ...config.clusterDNS]) });
+        dns = new DnsServer({
+          address: nodeIP,
+          port: config.dnsPort,
+          zone: config.clusterDomain,
+          upstreams: readHostUpstreams(config.resolvConf ?? '/etc/resolv.conf', [nodeIP, ...config.clusterDNS]),
+        });
         await listenOrFail(() => dns!.listen(), `cluster DNS on ${nodeIP}:${config.dnsPort}`);
         const listening = dns;
         closers.push(() => listening.close());
       }
       const nodeLocalDns = { nodeName: config.nodeName, nodeIP, clusterDNS: config.clusterDNS, port: config.dnsPort };
-      const services = new ClusterServices({ client, nodeName: config.nodeName, zone: config.clusterDomain, log, nodeLocalDns, ...(proxy ? { proxy } : {}), ...(dns ? { dns } : {}) });
+      const services = new ClusterServices({
+        client,
+        nodeName: config.nodeName,
+        zone: config.clusterDomain,
+        log,
+        nodeLocalDns,
+        ...(proxy ? { proxy } : {}),
+        ...(dns ? { dns } : {}),
+      });
       services.start(signal);
       closers.push(() => services.stop());
 
@@ -417,15 +541,28 @@ export class Agent {
           if (!health.reachable) return { ok: false, reason: `container runtime is down: ${health.message}` };
           return nodeStatus.node === undefined ? { ok: false, reason: 'the node is not registered' } : { ok: true };
         });
-        await listenOrFail(() => listen(healthz, config.healthzPort, config.healthzAddress), `healthz on ${config.healthzAddress}:${config.healthzPort}`);
+        await listenOrFail(
+          () => listen(healthz, config.healthzPort, config.healthzAddress),
+          `healthz on ${config.healthzAddress}:${config.healthzPort}`,
+        );
         closers.push(() => new Promise((resolve) => healthz.close(resolve)));
       }
 
       // -- kubelet port: comes up in the background (its certificate may wait for the signer)
       if (config.kubeletPort !== undefined && config.kubeletPort > 0) {
         const kubeletPort = new KubeletPort({
-          nodeName: config.nodeName, nodeIP, address: config.kubeletAddress ?? '0.0.0.0', port: config.kubeletPort, certificate: config.kubeletServingCertificate,
-          caPem: loaded.client.ca, client, runtime, pods: () => pods.list(), podLogDir: config.podLogDir, rootDir: config.rootDir, log: log.child({ loop: 'kubelet-server' }),
+          nodeName: config.nodeName,
+          nodeIP,
+          address: config.kubeletAddress ?? '0.0.0.0',
+          port: config.kubeletPort,
+          certificate: config.kubeletServingCertificate,
+          caPem: loaded.client.ca,
+          client,
+          runtime,
+          pods: () => pods.list(),
+          podLogDir: config.podLogDir,
+          rootDir: config.rootDir,
+          log: log.child({ loop: 'kubelet-server' }),
         });
         closers.push(() => kubeletPort.close());
       }
@@ -469,7 +606,10 @@ function aborted(signal: AbortSignal): Promise<void> {
 function listen(server: Server, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, address, () => { server.off('error', reject); resolve(); });
+    server.listen(port, address, () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
 }
 
@@ -488,7 +628,10 @@ async function listenOrFail(start: () => Promise<void>, what: string): Promise<v
         await new Promise((resolve) => setTimeout(resolve, 250));
         continue;
       }
-      throw new AgentStartError('BOSUN_AGENT_LISTEN_FAILED', `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`);
+      throw new AgentStartError(
+        'BOSUN_AGENT_LISTEN_FAILED',
+        `cannot listen for ${what} (${(err as Error).message}); is another agent running on this node?`,
+      );
     }
   }
 }

@@ -55,7 +55,11 @@ export class ClusterServices {
 
   get synced(): Promise<void> {
     if (!this.enabled) return Promise.resolve();
-    return Promise.all([this.#services.synced, this.#slices.synced, ...(this.#options.proxy ? [this.#node.synced] : [])]).then(() => undefined);
+    return Promise.all([
+      this.#services.synced,
+      this.#slices.synced,
+      ...(this.#options.proxy ? [this.#node.synced] : []),
+    ]).then(() => undefined);
   }
 
   start(signal: AbortSignal): void {
@@ -99,7 +103,11 @@ export class ClusterServices {
       });
     }
     if (dns) {
-      const changed = { onAdd: () => this.#queueZone(), onUpdate: () => this.#queueZone(), onDelete: () => this.#queueZone() };
+      const changed = {
+        onAdd: () => this.#queueZone(),
+        onUpdate: () => this.#queueZone(),
+        onDelete: () => this.#queueZone(),
+      };
       this.#services.addHandlers(changed);
       this.#slices.addHandlers(changed);
     }
@@ -115,8 +123,17 @@ export class ClusterServices {
     if (this.#zoneTimer !== undefined) return;
     this.#zoneTimer = setTimeout(() => {
       this.#zoneTimer = undefined;
-      const slices = this.#slices.list().map((s) => dnsEndpointSlice(s as never)).filter((s): s is DnsEndpointSlice => s !== undefined);
-      this.#options.dns?.setZone(buildZoneIndex(this.#options.zone, this.#services.list().map((s) => dnsService(s as never)), slices));
+      const slices = this.#slices
+        .list()
+        .map((s) => dnsEndpointSlice(s as never))
+        .filter((s): s is DnsEndpointSlice => s !== undefined);
+      this.#options.dns?.setZone(
+        buildZoneIndex(
+          this.#options.zone,
+          this.#services.list().map((s) => dnsService(s as never)),
+          slices,
+        ),
+      );
     }, this.#options.zoneDelayMs ?? 100);
   }
 

@@ -64,10 +64,20 @@ export class Housekeeping {
   constructor(deps: HousekeepingDeps) {
     const { config, runtime, clock, log } = deps;
     this.logs = new ContainerLogManager({
-      runtime, clock, log: log.child({ loop: 'container-logs' }), maxSizeBytes: config.containerLogMaxSizeBytes, maxFiles: config.containerLogMaxFiles,
+      runtime,
+      clock,
+      log: log.child({ loop: 'container-logs' }),
+      maxSizeBytes: config.containerLogMaxSizeBytes,
+      maxFiles: config.containerLogMaxFiles,
       podLogDir: deps.podLogDir,
     });
-    this.images = new ImageGc({ runtime, clock, log: log.child({ loop: 'image-gc' }), policy: config.imageGc, pinnedNames: [deps.podInfraImage] });
+    this.images = new ImageGc({
+      runtime,
+      clock,
+      log: log.child({ loop: 'image-gc' }),
+      policy: config.imageGc,
+      pinnedNames: [deps.podInfraImage],
+    });
     const nodeRef = { kind: 'Node', apiVersion: 'v1', name: deps.nodeName, uid: deps.nodeName };
     this.eviction = new EvictionManager({
       observe: () => observeSignals({ runtime, rootDir: deps.rootDir, podLogDir: deps.podLogDir }),
@@ -81,7 +91,11 @@ export class Housekeeping {
         const bytes = await this.images.deleteUnused();
         log.info({ containers, imageBytes: bytes }, 'reclaimed node-level disk');
       },
-      candidates: () => collectPodUsage(deps.manager.evictionCandidates(), runtime, { podLogRoot: deps.podLogDir, podsDir: deps.podsDir }),
+      candidates: () =>
+        collectPodUsage(deps.manager.evictionCandidates(), runtime, {
+          podLogRoot: deps.podLogDir,
+          podsDir: deps.podsDir,
+        }),
       evict: async (uid, message) => {
         if (!(await deps.manager.evict(uid, message))) return false;
         // the evicted pod's scratch space is what the node needs back (upstream tears down a

@@ -24,7 +24,8 @@ export interface ProcessGuard {
 }
 
 function describe(reason: unknown): { message: string; stack?: string } {
-  if (reason instanceof Error) return { message: reason.message, ...(reason.stack === undefined ? {} : { stack: reason.stack }) };
+  if (reason instanceof Error)
+    return { message: reason.message, ...(reason.stack === undefined ? {} : { stack: reason.stack }) };
   return { message: String(reason) };
 }
 
@@ -32,7 +33,10 @@ export function installProcessGuard(log: Pick<Logger, 'error'>, target: GuardedP
   let escaped = 0;
   const onRejection = (reason: unknown) => {
     escaped++;
-    log.error({ origin: 'unhandledRejection', err: describe(reason) }, 'a promise rejected with nobody to handle it; the agent keeps running');
+    log.error(
+      { origin: 'unhandledRejection', err: describe(reason) },
+      'a promise rejected with nobody to handle it; the agent keeps running',
+    );
   };
   const onException = (error: Error, origin: string) => {
     escaped++;
@@ -41,7 +45,9 @@ export function installProcessGuard(log: Pick<Logger, 'error'>, target: GuardedP
   target.on('unhandledRejection', onRejection);
   target.on('uncaughtException', onException);
   return {
-    get escaped() { return escaped; },
+    get escaped() {
+      return escaped;
+    },
     uninstall() {
       target.off('unhandledRejection', onRejection);
       target.off('uncaughtException', onException);

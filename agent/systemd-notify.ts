@@ -53,7 +53,11 @@ export class SystemdNotifier {
       code = await this.#runner.run(['systemd-notify', ...args]);
     } catch (err) {
       code = -1;
-      if (!this.#warned) this.#log.warn({ err: (err as Error).message }, 'cannot run systemd-notify; systemd will not see the agent as ready');
+      if (!this.#warned)
+        this.#log.warn(
+          { err: (err as Error).message },
+          'cannot run systemd-notify; systemd will not see the agent as ready',
+        );
       this.#warned = true;
       return;
     }
@@ -82,9 +86,10 @@ export class SystemdNotifier {
 
 /** The real runner: spawns the command, output ignored. */
 export const spawnNotifyRunner: NotifyRunner = {
-  run: (argv) => new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
-    child.once('error', reject);
-    child.once('exit', (code) => resolve(code ?? 1));
-  }),
+  run: (argv) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore' });
+      child.once('error', reject);
+      child.once('exit', (code) => resolve(code ?? 1));
+    }),
 };

@@ -52,12 +52,20 @@ function cpuTicks(pid: number): number {
 function countWrites(client: KubeClient): { stop: () => Promise<Record<string, number>> } {
   const abort = new AbortController();
   const counts: Record<string, number> = {};
-  const watched: [string, ResourceRef][] = [['nodes', refs.nodes], ['leases', refs.leases], ['pods', refs.pods], ['events', refs.events]];
+  const watched: [string, ResourceRef][] = [
+    ['nodes', refs.nodes],
+    ['leases', refs.leases],
+    ['pods', refs.pods],
+    ['events', refs.events],
+  ];
   const loops = watched.map(async ([name, ref]) => {
     counts[name] = 0;
     const list = await client.list(ref);
     try {
-      for await (const event of client.watch(ref, { resourceVersion: list.metadata.resourceVersion ?? '', signal: abort.signal })) {
+      for await (const event of client.watch(ref, {
+        resourceVersion: list.metadata.resourceVersion ?? '',
+        signal: abort.signal,
+      })) {
         if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') counts[name]! += 1;
       }
     } catch (err) {
@@ -73,7 +81,10 @@ function countWrites(client: KubeClient): { stop: () => Promise<Record<string, n
   };
 }
 
-async function measure(client: KubeClient, pid: number): Promise<{ rssMiB: number; cpuPct: number; writesPerMin: number; writes: Record<string, number> }> {
+async function measure(
+  client: KubeClient,
+  pid: number,
+): Promise<{ rssMiB: number; cpuPct: number; writesPerMin: number; writes: Record<string, number> }> {
   const writes = countWrites(client);
   const ticks = cpuTicks(pid);
   const started = performance.now();
@@ -88,20 +99,35 @@ async function measure(client: KubeClient, pid: number): Promise<{ rssMiB: numbe
 
 function benchPod(i: number): Pod {
   return {
-    apiVersion: 'v1', kind: 'Pod',
+    apiVersion: 'v1',
+    kind: 'Pod',
     metadata: { name: `idle-${i}`, namespace: 'default' },
     spec: {
-      nodeName: 'node-1', terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'app', image: bedImages.busybox, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 5; done'] }],
+      nodeName: 'node-1',
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'app',
+          image: bedImages.busybox,
+          command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 5; done'],
+        },
+      ],
     },
   };
 }
 
 const id = `bfp${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-const sandbox = await Sandbox.create({
-  name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'],
-  imageCacheDir: join(import.meta.dirname, '..', '.cache', 'images'),
-}, 1);
+const sandbox = await Sandbox.create(
+  {
+    name: id,
+    id,
+    stateDir: join(sandboxRoots.tests, id),
+    ownerPid: process.pid,
+    images: ['pause', 'busybox'],
+    imageCacheDir: join(import.meta.dirname, '..', '.cache', 'images'),
+  },
+  1,
+);
 let agent: AgentProcess | undefined;
 let client: KubeClient | undefined;
 try {
@@ -110,22 +136,34 @@ try {
   agent = new AgentProcess(sandbox.node('node-1'), plane.nodeKubeconfig);
   const { pid } = agent.start();
   await agent.ready();
-  process.stderr.write(`agent ready (pid ${pid}); warming up ${warmupMs / 1000} s, then measuring ${windowMs / 1000} s idle\n`);
+  process.stderr.write(
+    `agent ready (pid ${pid}); warming up ${warmupMs / 1000} s, then measuring ${windowMs / 1000} s idle\n`,
+  );
   await new Promise((resolve) => setTimeout(resolve, warmupMs));
   const idle = await measure(client, pid);
   process.stderr.write(`idle: ${JSON.stringify(idle)}\n`);
 
   const createdAt = performance.now();
   let next = 0;
-  await Promise.all(Array.from({ length: 10 }, async () => {
-    while (next < podCount) await client!.create<Pod>(refs.pods, benchPod(next++));
-  }));
-  await waitFor(async () => {
-    const list = await client!.list<Pod>(refs.pods, { namespace: 'default' });
-    return list.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length === podCount;
-  }, { what: `${podCount} pods Ready`, timeoutMs: 600_000, intervalMs: 1_000 });
+  await Promise.all(
+    Array.from({ length: 10 }, async () => {
+      while (next < podCount) await client!.create<Pod>(refs.pods, benchPod(next++));
+    }),
+  );
+  await waitFor(
+    async () => {
+      const list = await client!.list<Pod>(refs.pods, { namespace: 'default' });
+      return (
+        list.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+          .length === podCount
+      );
+    },
+    { what: `${podCount} pods Ready`, timeoutMs: 600_000, intervalMs: 1_000 },
+  );
   const startAllS = round((performance.now() - createdAt) / 1000);
-  process.stderr.write(`${podCount} pods Ready after ${startAllS} s; settling ${warmupMs / 1000} s, then measuring ${windowMs / 1000} s\n`);
+  process.stderr.write(
+    `${podCount} pods Ready after ${startAllS} s; settling ${warmupMs / 1000} s, then measuring ${windowMs / 1000} s\n`,
+  );
   await new Promise((resolve) => setTimeout(resolve, warmupMs));
   const loaded = await measure(client, pid);
   process.stderr.write(`with ${podCount} pods: ${JSON.stringify(loaded)}\n`);
@@ -148,7 +186,10 @@ try {
   };
   const resultsDir = join(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `agent-footprint${quick ? '-quick' : ''}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, `agent-footprint${quick ? '-quick' : ''}.json`),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   if (agent?.running) await agent.stop(5_000);

@@ -58,16 +58,29 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
       const seconds = (performance.now() - started) / 1000;
       const summary = lastJsonLine(stdout);
       if (code !== 0 || summary === undefined) {
-        const why = signal ? `stopped by ${signal}${seconds * 1000 >= suiteTimeoutMs ? ' after its time limit' : ''}` : `exit ${code}`;
+        const why = signal
+          ? `stopped by ${signal}${seconds * 1000 >= suiteTimeoutMs ? ' after its time limit' : ''}`
+          : `exit ${code}`;
         const lastLine = stderrTail.trim().split('\n').at(-1)?.slice(0, 200) ?? '';
-        resolve({ suite, status: 'failed', seconds, load, error: `${why}${lastLine ? `: ${lastLine}` : ''}`.replace(/\|/g, '/') });
+        resolve({
+          suite,
+          status: 'failed',
+          seconds,
+          load,
+          error: `${why}${lastLine ? `: ${lastLine}` : ''}`.replace(/\|/g, '/'),
+        });
         return;
       }
       // a suite that writes a richer file of its own during this run keeps it; others get their summary saved
       let result = summary;
       const wroteOwn = existsSync(resultFile) && statSync(resultFile).mtimeMs >= Date.now() - seconds * 1000;
-      if (wroteOwn) result = { ...JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>, ...summary };
-      else writeFileSync(resultFile, `${JSON.stringify({ ...summary, measured_at: new Date().toISOString() }, null, 2)}\n`);
+      if (wroteOwn)
+        result = { ...(JSON.parse(readFileSync(resultFile, 'utf8')) as Record<string, unknown>), ...summary };
+      else
+        writeFileSync(
+          resultFile,
+          `${JSON.stringify({ ...summary, measured_at: new Date().toISOString() }, null, 2)}\n`,
+        );
       resolve({ suite, status: 'ran', result, seconds, load });
     });
   });
@@ -90,18 +103,29 @@ function writeReport(outcomes: readonly SuiteOutcome[]): void {
     loadAverage: loadavg(),
   };
   const reached = new Set(outcomes.map((o) => o.suite));
-  const pending: SuiteOutcome[] = suiteOrder.filter((s) => !reached.has(s)).map((suite) => ({
-    suite, status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing', error: 'not reached yet in this run',
-  }));
+  const pending: SuiteOutcome[] = suiteOrder
+    .filter((s) => !reached.has(s))
+    .map((suite) => ({
+      suite,
+      status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing',
+      error: 'not reached yet in this run',
+    }));
   const report = renderReport([...outcomes, ...pending], machine, new Date(), quick);
-  for (const [name, svg] of Object.entries(report.charts)) writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
-  const markdown = quick ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)') : report.markdown;
+  for (const [name, svg] of Object.entries(report.charts))
+    writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
+  const markdown = quick
+    ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)')
+    : report.markdown;
   writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
 }
 
 // --only=a,b runs those suites and reuses the others' saved results; --report-only runs none
 const onlyArg = process.argv.find((a) => a.startsWith('--only='));
-const only = process.argv.includes('--report-only') ? new Set<string>() : onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const only = process.argv.includes('--report-only')
+  ? new Set<string>()
+  : onlyArg
+    ? new Set(onlyArg.slice('--only='.length).split(','))
+    : undefined;
 const outcomes: SuiteOutcome[] = [];
 // scale first: it has a budget of its own and is the one a stopped run should not lose
 const runOrder = ['scale', ...suiteOrder.filter((s) => s !== 'scale')];
@@ -109,8 +133,19 @@ for (const suite of runOrder) {
   if (only && !only.has(suite)) {
     // reuse this suite's last saved result, if any, so a partial rerun still gives a whole report
     const saved = join(resultsDir, `${suite}${quick ? '-quick' : ''}.json`);
-    if (existsSync(saved)) outcomes.push({ suite, status: 'ran', note: 'result of an earlier run', result: JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown> });
-    else outcomes.push({ suite, status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing', error: 'not run in this invocation' });
+    if (existsSync(saved))
+      outcomes.push({
+        suite,
+        status: 'ran',
+        note: 'result of an earlier run',
+        result: JSON.parse(readFileSync(saved, 'utf8')) as Record<string, unknown>,
+      });
+    else
+      outcomes.push({
+        suite,
+        status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing',
+        error: 'not run in this invocation',
+      });
     continue;
   }
   outcomes.push(await runSuite(suite));
@@ -119,4 +154,6 @@ for (const suite of runOrder) {
 writeReport(outcomes);
 
 const ran = outcomes.filter((o) => o.status === 'ran').length;
-process.stdout.write(`${JSON.stringify({ suite: 'all', quick, ran, failed: outcomes.filter((o) => o.status === 'failed').map((o) => o.suite), missing: outcomes.filter((o) => o.status === 'missing').map((o) => o.suite), report: quick ? 'bench/REPORT-quick.md' : 'bench/REPORT.md' })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ suite: 'all', quick, ran, failed: outcomes.filter((o) => o.status === 'failed').map((o) => o.suite), missing: outcomes.filter((o) => o.status === 'missing').map((o) => o.suite), report: quick ? 'bench/REPORT-quick.md' : 'bench/REPORT.md' })}\n`,
+);

@@ -55,7 +55,14 @@ async function mutatingLoad(client: KubeClient, namespace = 'bench'): Promise<Lo
   const result: LoadResult = { create: [], update: [], get: [], errors: 0, achievedWritesPerSecond: 0 };
   const leases: KubeObject[] = [];
   for (let i = 0; i < clients; i++) {
-    leases.push(await client.create(refs.leases, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: `l${i}`, namespace }, spec: { holderIdentity: `c${i}` } }));
+    leases.push(
+      await client.create(refs.leases, {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: `l${i}`, namespace },
+        spec: { holderIdentity: `c${i}` },
+      }),
+    );
   }
   // Each client does two writes (create + update) per cycle; cycles are paced on a fixed schedule.
   const cycleMs = (1000 * clients * 2) / writesPerSecond;
@@ -72,10 +79,18 @@ async function mutatingLoad(client: KubeClient, namespace = 'bench'): Promise<Lo
       try {
         let t = performance.now();
         const name = `p-${i}-${k}`;
-        await client.create(refs.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace }, spec: { containers: [{ name: 'c', image: 'img:1' }] } });
+        await client.create(refs.pods, {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name, namespace },
+          spec: { containers: [{ name: 'c', image: 'img:1' }] },
+        });
         result.create.push(performance.now() - t);
         t = performance.now();
-        lease = await client.update(refs.leases, { ...lease, spec: { ...(lease.spec as object), renewTime: new Date().toISOString().replace('Z', '000Z') } });
+        lease = await client.update(refs.leases, {
+          ...lease,
+          spec: { ...(lease.spec as object), renewTime: new Date().toISOString().replace('Z', '000Z') },
+        });
         result.update.push(performance.now() - t);
         writes += 2;
         t = performance.now();
@@ -91,15 +106,27 @@ async function mutatingLoad(client: KubeClient, namespace = 'bench'): Promise<Lo
   return result;
 }
 
-async function watchFanout(client: KubeClient): Promise<{ p50: number; p99: number; deliveries: number; missing: number }> {
-  const target: KubeObject = await client.create<KubeObject>(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'fan', namespace: 'bench' }, data: { seq: '-1' } });
+async function watchFanout(
+  client: KubeClient,
+): Promise<{ p50: number; p99: number; deliveries: number; missing: number }> {
+  const target: KubeObject = await client.create<KubeObject>(refs.configmaps, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'fan', namespace: 'bench' },
+    data: { seq: '-1' },
+  });
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const received = new Array<number>(watcherCount).fill(0);
   const abort = new AbortController();
   const watchers = Array.from({ length: watcherCount }, async (_, w) => {
     try {
-      for await (const event of client.watch(refs.configmaps, { namespace: 'bench', fieldSelector: 'metadata.name=fan', resourceVersion: target.metadata.resourceVersion!, signal: abort.signal })) {
+      for await (const event of client.watch(refs.configmaps, {
+        namespace: 'bench',
+        fieldSelector: 'metadata.name=fan',
+        resourceVersion: target.metadata.resourceVersion!,
+        signal: abort.signal,
+      })) {
         const seq = (event.object.data as Record<string, string>).seq!;
         const at = sentAt.get(seq);
         if (at !== undefined) latencies.push(performance.now() - at);
@@ -127,11 +154,21 @@ async function watchFanout(client: KubeClient): Promise<{ p50: number; p99: numb
   while (latencies.length < expected && Date.now() < deadline) await sleep(20);
   abort.abort();
   await Promise.all(watchers);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), deliveries: latencies.length, missing: watcherCount * fanoutEvents - latencies.length };
+  return {
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    deliveries: latencies.length,
+    missing: watcherCount * fanoutEvents - latencies.length,
+  };
 }
 
-async function etcdBaseline(target: EtcdProcess): Promise<{ put_p50: number; put_p99: number; get_p50: number; get_p99: number }> {
-  const etcd = new Etcd3({ hosts: [target.endpoint], ...(target.clientTls ? { credentials: etcdCredentials(target.clientTls) } : {}) });
+async function etcdBaseline(
+  target: EtcdProcess,
+): Promise<{ put_p50: number; put_p99: number; get_p50: number; get_p99: number }> {
+  const etcd = new Etcd3({
+    hosts: [target.endpoint],
+    ...(target.clientTls ? { credentials: etcdCredentials(target.clientTls) } : {}),
+  });
   const puts: number[] = [];
   const gets: number[] = [];
   let next = 0;
@@ -150,7 +187,12 @@ async function etcdBaseline(target: EtcdProcess): Promise<{ put_p50: number; put
     }),
   );
   etcd.close();
-  return { put_p50: round(percentile(puts, 50)), put_p99: round(percentile(puts, 99)), get_p50: round(percentile(gets, 50)), get_p99: round(percentile(gets, 99)) };
+  return {
+    put_p50: round(percentile(puts, 50)),
+    put_p99: round(percentile(puts, 99)),
+    get_p50: round(percentile(gets, 50)),
+    get_p99: round(percentile(gets, 99)),
+  };
 }
 
 async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefined) {
@@ -198,19 +240,40 @@ async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefi
  */
 async function validationCost() {
   const shipped = await startServerProcess({ datastore: 'sqlite' });
-  const unvalidated = await startServerProcess({ datastore: 'sqlite', nodeArgs: ['--import', join(import.meta.dirname, '_without-validation.ts')] });
+  const unvalidated = await startServerProcess({
+    datastore: 'sqlite',
+    nodeArgs: ['--import', join(import.meta.dirname, '_without-validation.ts')],
+  });
   const clients = { with: clientFor(shipped), without: clientFor(unvalidated) };
   try {
-    const hostile = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'hostile', namespace: 'default' }, data: { '../x': 'y' } };
-    const refused = await clients.with.create(refs.configmaps, hostile).then(() => false, () => true);
-    const stored = await clients.without.create(refs.configmaps, hostile).then(() => true, () => false);
-    if (!refused || !stored) throw new Error(`validation cost: the comparison is void (shipped server refused: ${refused}, unvalidated server stored: ${stored})`);
+    const hostile = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'hostile', namespace: 'default' },
+      data: { '../x': 'y' },
+    };
+    const refused = await clients.with.create(refs.configmaps, hostile).then(
+      () => false,
+      () => true,
+    );
+    const stored = await clients.without.create(refs.configmaps, hostile).then(
+      () => true,
+      () => false,
+    );
+    if (!refused || !stored)
+      throw new Error(
+        `validation cost: the comparison is void (shipped server refused: ${refused}, unvalidated server stored: ${stored})`,
+      );
     const samples = { with: [] as number[], without: [] as number[] };
     const rounds = 2;
     for (let round = 0; round < rounds; round++) {
       for (const variant of round % 2 === 0 ? (['without', 'with'] as const) : (['with', 'without'] as const)) {
         const namespace = `cost-${round}`;
-        await clients[variant].create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+        await clients[variant].create(refs.namespaces, {
+          apiVersion: 'v1',
+          kind: 'Namespace',
+          metadata: { name: namespace },
+        });
         const load = await mutatingLoad(clients[variant], namespace);
         samples[variant].push(...load.create, ...load.update);
       }
@@ -238,7 +301,9 @@ const wanted = values.backend === 'both' ? (['sqlite', 'etcd'] as const) : ([val
 const etcd = await startEtcd();
 try {
   const baseline = await etcdBaseline(etcd);
-  process.stdout.write(`etcd baseline (raw etcd3 client, ${clients} in flight, unpaced: as fast as etcd answers): put p50 ${baseline.put_p50} ms p99 ${baseline.put_p99} ms; get p50 ${baseline.get_p50} ms p99 ${baseline.get_p99} ms\n`);
+  process.stdout.write(
+    `etcd baseline (raw etcd3 client, ${clients} in flight, unpaced: as fast as etcd answers): put p50 ${baseline.put_p50} ms p99 ${baseline.put_p99} ms; get p50 ${baseline.get_p50} ms p99 ${baseline.get_p99} ms\n`,
+  );
   const results: Record<string, Awaited<ReturnType<typeof runBackend>>> = {};
   for (const backend of wanted) results[backend] = await runBackend(backend, backend === 'etcd' ? etcd : undefined);
   const primary = results.sqlite ?? results.etcd!;

@@ -28,12 +28,30 @@ const seconds = (ms: number) => Math.round(ms / 10) / 100;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function readyNodes(kubeconfig: string): Promise<number> {
-  const out = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}'], { timeoutMs: 30_000 });
+  const out = await run(
+    [
+      'kubectl',
+      '--kubeconfig',
+      kubeconfig,
+      'get',
+      'nodes',
+      '-o',
+      'jsonpath={range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}',
+    ],
+    { timeoutMs: 30_000 },
+  );
   return out.stdout.split('\n').filter((s) => s === 'True').length;
 }
 
 function spec(name: string) {
-  return { name, id: `b${name}`, stateDir: join(root, name), ownerPid: process.pid, images: ['pause', 'busybox'] as const, imageCacheDir };
+  return {
+    name,
+    id: `b${name}`,
+    stateDir: join(root, name),
+    ownerPid: process.pid,
+    images: ['pause', 'busybox'] as const,
+    imageCacheDir,
+  };
 }
 
 /** The bare sandbox: namespaces, containerd per node, images imported; no server, no agents. */
@@ -53,7 +71,11 @@ async function sandboxUp(round: number): Promise<number> {
     const up = await run([bosun, 'sandbox', 'up', ...scope, '--nodes', '3'], { timeoutMs: 300_000 });
     if (up.code !== 0) throw new Error(`bosun sandbox up failed: ${up.stderr.trim().split('\n').pop()}`);
     const kubeconfig = up.stdout.trim();
-    await waitFor(async () => await readyNodes(kubeconfig) === 3, { what: 'three sandbox nodes Ready', timeoutMs: 180_000, intervalMs: 100 });
+    await waitFor(async () => (await readyNodes(kubeconfig)) === 3, {
+      what: 'three sandbox nodes Ready',
+      timeoutMs: 180_000,
+      intervalMs: 100,
+    });
     return performance.now() - started;
   } finally {
     await run([bosun, 'sandbox', 'down', ...scope], { timeoutMs: 120_000 });
@@ -69,7 +91,11 @@ async function joinToReady(round: number): Promise<number> {
     const started = performance.now();
     node.record.agent = await joinNode(node, plane, token, []);
     sandbox.save();
-    await waitFor(async () => await readyNodes(plane.kubeconfig) === 1, { what: `${node.name} Ready after bosun join`, timeoutMs: 120_000, intervalMs: 50 });
+    await waitFor(async () => (await readyNodes(plane.kubeconfig)) === 1, {
+      what: `${node.name} Ready after bosun join`,
+      timeoutMs: 120_000,
+      intervalMs: 50,
+    });
     return performance.now() - started;
   } finally {
     await sandbox.destroy();
@@ -84,7 +110,9 @@ for (let round = 0; round < rounds; round++) {
   base.push(await baseline(round));
   up.push(await sandboxUp(round));
   join_.push(await joinToReady(round));
-  process.stdout.write(`round ${round + 1}/${rounds}: bare sandbox ${seconds(base.at(-1)!)} s, sandbox up (3 nodes Ready) ${seconds(up.at(-1)!)} s, join to Ready ${seconds(join_.at(-1)!)} s\n`);
+  process.stdout.write(
+    `round ${round + 1}/${rounds}: bare sandbox ${seconds(base.at(-1)!)} s, sandbox up (3 nodes Ready) ${seconds(up.at(-1)!)} s, join to Ready ${seconds(join_.at(-1)!)} s\n`,
+  );
 }
 const result = {
   suite: 'bringup',
@@ -93,7 +121,11 @@ const result = {
   join_s: seconds(median(join_)),
   baseline_bare_sandbox_3_nodes_s: seconds(median(base)),
   cluster_overhead_s: seconds(median(up) - median(base)),
-  samples: { sandbox_3_nodes_s: up.map(seconds), join_s: join_.map(seconds), baseline_bare_sandbox_3_nodes_s: base.map(seconds) },
+  samples: {
+    sandbox_3_nodes_s: up.map(seconds),
+    join_s: join_.map(seconds),
+    baseline_bare_sandbox_3_nodes_s: base.map(seconds),
+  },
   targets: { sandbox_3_nodes_s: 20, join_s: 5 },
   loadavg: { before: load.before, after: loadavg().map((x) => Math.round(x * 100) / 100) },
   unit: 's',

@@ -54,7 +54,11 @@ interface Timing {
 function timeProcess(argv: string[], env: NodeJS.ProcessEnv, check?: (stdout: string) => void): Timing {
   const started = performance.now();
   const command = values.realtime ? ['chrt', '-f', '50', ...argv] : argv;
-  const result = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...command], { env, encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+  const result = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', ...command], {
+    env,
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   const wallMs = performance.now() - started;
   if (result.status !== 0) throw new Error(`${argv.join(' ')} failed (${result.status}): ${result.stderr}`);
   check?.(result.stdout);
@@ -77,7 +81,16 @@ try {
     const pod = await cri.runPodSandbox(config);
     await Promise.all(
       Array.from({ length: perPod }, async (_, c) => {
-        const id = await cri.createContainer(pod, { metadata: { name: `c${c}` }, image: { image: bedImages.busybox }, command: ['sleep', '3600'], logPath: `c${c}.log` }, config);
+        const id = await cri.createContainer(
+          pod,
+          {
+            metadata: { name: `c${c}` },
+            image: { image: bedImages.busybox },
+            command: ['sleep', '3600'],
+            logPath: `c${c}.log`,
+          },
+          config,
+        );
         await cri.startContainer(id);
       }),
     );
@@ -131,8 +144,12 @@ try {
   process.stdout.write(`bosun cri ps             median ${result.ps_median_ms} ms (${containers} containers)\n`);
   process.stdout.write(`  with NODE_COMPILE_CACHE median ${result.ps_compile_cache_median_ms} ms\n`);
   process.stdout.write(`raw ListContainers (warm) median ${result.raw_list_median_ms} ms\n`);
-  process.stdout.write(`bosun --version          median ${result.bosun_version_median_ms} ms; node -e '' ${result.node_startup_median_ms} ms\n`);
-  process.stdout.write(`CPU (user+sys) medians: bosun cri ps ${result.ps_cpu_median_ms} ms, bosun --version ${result.bosun_version_cpu_median_ms} ms\n`);
+  process.stdout.write(
+    `bosun --version          median ${result.bosun_version_median_ms} ms; node -e '' ${result.node_startup_median_ms} ms\n`,
+  );
+  process.stdout.write(
+    `CPU (user+sys) medians: bosun cri ps ${result.ps_cpu_median_ms} ms, bosun --version ${result.bosun_version_cpu_median_ms} ms\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   rmSync(cacheDir, { recursive: true, force: true });

@@ -29,8 +29,18 @@ async function serve(mode: 'dns' | 'echo'): Promise<void> {
   const { DnsServer } = await import('../agent/dns/server.ts');
   const { buildZoneIndex } = await import('../agent/dns/records.ts');
   const server = new DnsServer({ address: '127.0.0.1', port: 0, upstreams: [] });
-  const list = Array.from({ length: services }, (_, i) => ({ name: `svc-${i}`, namespace: 'default', clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`], ports: [{ name: 'http', port: 80, protocol: 'TCP' as const }] }));
-  const headlessList = Array.from({ length: headless }, (_, i) => ({ name: `db-${i}`, namespace: 'default', clusterIPs: ['None'], ports: [{ name: 'pg', port: 5432, protocol: 'TCP' as const }] }));
+  const list = Array.from({ length: services }, (_, i) => ({
+    name: `svc-${i}`,
+    namespace: 'default',
+    clusterIPs: [`10.96.${(i >> 8) & 255}.${i & 255}`],
+    ports: [{ name: 'http', port: 80, protocol: 'TCP' as const }],
+  }));
+  const headlessList = Array.from({ length: headless }, (_, i) => ({
+    name: `db-${i}`,
+    namespace: 'default',
+    clusterIPs: ['None'],
+    ports: [{ name: 'pg', port: 5432, protocol: 'TCP' as const }],
+  }));
   const slices = headlessList.map((s, i) => ({
     serviceName: s.name,
     namespace: 'default',
@@ -65,15 +75,29 @@ function load(port: number, total: number, concurrency: number, limitMs: number)
       sent++;
       const id = nextId;
       nextId = (nextId % 65_535) + 1;
-      const name = sent % 10 === 0 ? `db-${sent % headless}.default.svc.cluster.local` : `svc-${sent % services}.default.svc.cluster.local`;
-      const query = dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] });
+      const name =
+        sent % 10 === 0
+          ? `db-${sent % headless}.default.svc.cluster.local`
+          : `svc-${sent % services}.default.svc.cluster.local`;
+      const query = dnsPacket.encode({
+        type: 'query',
+        id,
+        flags: dnsPacket.RECURSION_DESIRED,
+        questions: [{ type: 'A', name }],
+      });
       pending.set(id, performance.now());
       socket.send(query, port, '127.0.0.1');
     };
     const finish = () => {
       clearInterval(sweeper);
       socket.close();
-      resolve({ queries: sent, answered: latenciesMs.length, failed: failed + pending.size, seconds: (performance.now() - started) / 1000, latenciesMs });
+      resolve({
+        queries: sent,
+        answered: latenciesMs.length,
+        failed: failed + pending.size,
+        seconds: (performance.now() - started) / 1000,
+        latenciesMs,
+      });
     };
     socket.on('message', (msg) => {
       const id = msg.readUInt16BE(0);
@@ -82,7 +106,11 @@ function load(port: number, total: number, concurrency: number, limitMs: number)
       pending.delete(id);
       latenciesMs.push(performance.now() - at);
       if ((msg[3]! & 0x0f) !== 0) failed++;
-      if (latenciesMs.length + failed >= total || (pending.size === 0 && (sent >= total || performance.now() - started > limitMs))) finish();
+      if (
+        latenciesMs.length + failed >= total ||
+        (pending.size === 0 && (sent >= total || performance.now() - started > limitMs))
+      )
+        finish();
       else send();
     });
     // A lost datagram would stall its slot: after 1 s it counts as failed and the slot is reused.
@@ -121,7 +149,11 @@ function paced(port: number, rate: number, seconds: number): Promise<Run> {
         const id = (sent % 65_535) + 1;
         const name = `svc-${sent % services}.default.svc.cluster.local`;
         pending.set(id, performance.now());
-        socket.send(dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] }), port, '127.0.0.1');
+        socket.send(
+          dnsPacket.encode({ type: 'query', id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: 'A', name }] }),
+          port,
+          '127.0.0.1',
+        );
       }
       if (sent < total) setTimeout(tick, 1);
       else setTimeout(done, 1_000);
@@ -129,7 +161,13 @@ function paced(port: number, rate: number, seconds: number): Promise<Run> {
     const done = () => {
       failed += pending.size;
       socket.close();
-      resolve({ queries: sent, answered: latenciesMs.length, failed, seconds: (performance.now() - started) / 1000, latenciesMs });
+      resolve({
+        queries: sent,
+        answered: latenciesMs.length,
+        failed,
+        seconds: (performance.now() - started) / 1000,
+        latenciesMs,
+      });
     };
     socket.on('message', (msg) => {
       const id = msg.readUInt16BE(0);
@@ -153,7 +191,10 @@ const round = (x: number) => Math.round(x * 1000) / 1000;
 async function start(mode: 'dns' | 'echo'): Promise<{ child: ChildProcess; port: number }> {
   const child = fork(import.meta.filename, ['--serve', mode], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the ${mode} process did not report its port within 20 s`)), 20_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the ${mode} process did not report its port within 20 s`)),
+      20_000,
+    );
     child.once('message', (m) => {
       clearTimeout(timer);
       resolve((m as { port: number }).port);
@@ -166,7 +207,13 @@ async function start(mode: 'dns' | 'echo'): Promise<{ child: ChildProcess; port:
 const pacedRate = 5_000;
 
 /** Saturation throughput (closed loop), then latency at the target rate (open loop). */
-async function measure(mode: 'dns' | 'echo', total: number, concurrency: number, limitMs: number, pacedSeconds: number) {
+async function measure(
+  mode: 'dns' | 'echo',
+  total: number,
+  concurrency: number,
+  limitMs: number,
+  pacedSeconds: number,
+) {
   const { child, port } = await start(mode);
   try {
     await load(port, Math.min(2_000, total), concurrency, 5_000); // warm-up: JIT, caches
@@ -212,13 +259,21 @@ async function main(): Promise<void> {
     saturated_p50_ms: dns.saturated_p50_ms,
     saturated_p99_ms: dns.saturated_p99_ms,
     target: 'qps >= 5000, p99 <= 5 ms',
-    baseline_udp_echo: { qps: baseline.qps, p50_ms: baseline.p50_ms, p99_ms: baseline.p99_ms, saturated_p99_ms: baseline.saturated_p99_ms },
+    baseline_udp_echo: {
+      qps: baseline.qps,
+      p50_ms: baseline.p50_ms,
+      p99_ms: baseline.p99_ms,
+      saturated_p99_ms: baseline.saturated_p99_ms,
+    },
     host_load_average: loadavg().map((x) => Math.round(x * 100) / 100),
     cores: availableParallelism(),
   };
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, quick ? 'dns-quick.json' : 'dns.json'), `${JSON.stringify({ ...summary, measured_at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, quick ? 'dns-quick.json' : 'dns.json'),
+    `${JSON.stringify({ ...summary, measured_at: new Date().toISOString() }, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 }
 

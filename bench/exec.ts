@@ -41,7 +41,17 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 const id = `bex${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-const sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 1);
+const sandbox = await Sandbox.create(
+  {
+    name: id,
+    id,
+    stateDir: join(sandboxRoots.tests, id),
+    ownerPid: process.pid,
+    images: ['pause', 'busybox'],
+    imageCacheDir,
+  },
+  1,
+);
 const stop = () => void sandbox.destroy().finally(() => process.exit(1));
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
@@ -54,7 +64,11 @@ try {
   const help = await run([join(import.meta.dirname, '..', 'bin', 'bosun'), 'agent', '--help']);
   await sandbox.joinAgents(help.stdout.includes('--container-log-max-size') ? ['--container-log-max-size=1Gi'] : []);
   const node = sandbox.node('node-1');
-  await waitFor(async () => / Ready /.test((await kubectl('get', 'node', 'node-1', '--no-headers')).stdout), { what: 'node-1 Ready', timeoutMs: 120_000, intervalMs: 500 });
+  await waitFor(async () => / Ready /.test((await kubectl('get', 'node', 'node-1', '--no-headers')).stdout), {
+    what: 'node-1 Ready',
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  });
 
   const line = 'x'.repeat(99); // 100 bytes with the newline
   const bytes = logMegabytes * 1_000_000;
@@ -77,11 +91,18 @@ spec:
   writeFileSync(join(sandbox.stateDir, 'pods.yaml'), manifest);
   const applied = await kubectl('apply', '-f', join(sandbox.stateDir, 'pods.yaml'));
   if (applied.code !== 0) throw new Error(applied.stderr);
-  await waitFor(async () => (await kubectl('exec', 'target', '--', 'true')).code === 0, { what: 'kubectl exec into pod target to work', timeoutMs: 120_000, intervalMs: 500 });
+  await waitFor(async () => (await kubectl('exec', 'target', '--', 'true')).code === 0, {
+    what: 'kubectl exec into pod target to work',
+    timeoutMs: 120_000,
+    intervalMs: 500,
+  });
 
   // -- exec: raw CRI ExecSync
   const runtime = new CriClient(node.criEndpoint);
-  const [container] = await runtime.listContainers({ state: { state: 'CONTAINER_RUNNING' }, labelSelector: { 'io.kubernetes.pod.name': 'target' } });
+  const [container] = await runtime.listContainers({
+    state: { state: 'CONTAINER_RUNNING' },
+    labelSelector: { 'io.kubernetes.pod.name': 'target' },
+  });
   if (!container) throw new Error('no running container for pod target');
   const raw: number[] = [];
   for (let i = 0; i < rounds; i++) raw.push(await timed(() => runtime.execSync(container.id, ['true'], 10)));
@@ -90,10 +111,12 @@ spec:
   // -- exec: kubectl (its own process start included)
   const viaKubectl: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    viaKubectl.push(await timed(async () => {
-      const r = await kubectl('exec', 'target', '--', 'true');
-      if (r.code !== 0) throw new Error(`kubectl exec: ${r.stderr}`);
-    }));
+    viaKubectl.push(
+      await timed(async () => {
+        const r = await kubectl('exec', 'target', '--', 'true');
+        if (r.code !== 0) throw new Error(`kubectl exec: ${r.stderr}`);
+      }),
+    );
   }
   const kubectlVersion = await timed(() => kubectl('version', '--client', '-o', 'json'));
 
@@ -102,46 +125,80 @@ spec:
   const url = `wss://127.0.0.1:${plane.port}/api/v1/namespaces/default/pods/target/exec?command=true&stdout=true&stderr=true`;
   const viaWebsocket: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    viaWebsocket.push(await timed(() => new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(url, ['v4.channel.k8s.io'], { ca: admin.ca, cert: admin.cert!, key: admin.key!, followRedirects: false });
-      let status = '';
-      ws.on('message', (data: Buffer) => { if (data[0] === 3) status += data.subarray(1).toString(); });
-      ws.on('close', () => (status.includes('Success') ? resolve() : reject(new Error(`exec over websocket ended without success: ${status}`))));
-      ws.on('error', reject);
-    })));
+    viaWebsocket.push(
+      await timed(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const ws = new WebSocket(url, ['v4.channel.k8s.io'], {
+              ca: admin.ca,
+              cert: admin.cert!,
+              key: admin.key!,
+              followRedirects: false,
+            });
+            let status = '';
+            ws.on('message', (data: Buffer) => {
+              if (data[0] === 3) status += data.subarray(1).toString();
+            });
+            ws.on('close', () =>
+              status.includes('Success')
+                ? resolve()
+                : reject(new Error(`exec over websocket ended without success: ${status}`)),
+            );
+            ws.on('error', reject);
+          }),
+      ),
+    );
   }
 
   // -- logs: wait for the writer to finish, then kubectl logs vs the file on the node
   let logFile = '';
-  await waitFor(async () => {
-    const podDir = (await run(['sh', '-c', `ls -d ${node.podLogDir}/default_writer_* 2>/dev/null`])).stdout.trim();
-    if (podDir === '') return false;
-    logFile = join(podDir, 'main', '0.log');
-    const handle = await open(logFile, 'r').catch(() => undefined);
-    if (!handle) return false;
-    try {
-      const size = (await handle.stat()).size;
-      const tail = Buffer.alloc(Math.min(200, size));
-      await handle.read(tail, 0, tail.length, size - tail.length);
-      return tail.toString().includes('DONE');
-    } finally {
-      await handle.close();
-    }
-  }, { what: `pod writer to finish writing ${logMegabytes} MB`, timeoutMs: 300_000, intervalMs: 500 });
+  await waitFor(
+    async () => {
+      const podDir = (await run(['sh', '-c', `ls -d ${node.podLogDir}/default_writer_* 2>/dev/null`])).stdout.trim();
+      if (podDir === '') return false;
+      logFile = join(podDir, 'main', '0.log');
+      const handle = await open(logFile, 'r').catch(() => undefined);
+      if (!handle) return false;
+      try {
+        const size = (await handle.stat()).size;
+        const tail = Buffer.alloc(Math.min(200, size));
+        await handle.read(tail, 0, tail.length, size - tail.length);
+        return tail.toString().includes('DONE');
+      } finally {
+        await handle.close();
+      }
+    },
+    { what: `pod writer to finish writing ${logMegabytes} MB`, timeoutMs: 300_000, intervalMs: 500 },
+  );
   const fileBytes = statSync(logFile).size;
 
   let streamed = 0;
-  const logsMs = await timed(() => new Promise<void>((resolve, reject) => {
-    const child = spawn('kubectl', ['--kubeconfig', kubeconfig, 'logs', 'writer'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout.on('data', (d: Buffer) => { streamed += d.length; });
-    let err = '';
-    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
-    child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl logs: ${err}`))));
-  }));
+  const logsMs = await timed(
+    () =>
+      new Promise<void>((resolve, reject) => {
+        const child = spawn('kubectl', ['--kubeconfig', kubeconfig, 'logs', 'writer'], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        child.stdout.on('data', (d: Buffer) => {
+          streamed += d.length;
+        });
+        let err = '';
+        child.stderr.on('data', (d: Buffer) => {
+          err += d.toString();
+        });
+        child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`kubectl logs: ${err}`))));
+      }),
+  );
   let parsed = 0;
-  const count = { write: (text: string) => { parsed += Buffer.byteLength(text); } };
+  const count = {
+    write: (text: string) => {
+      parsed += Buffer.byteLength(text);
+    },
+  };
   const parseMs = await timed(() => readLog(logFile, { stdout: count, stderr: count }));
-  const readMs = await timed(async () => { readFileSync(logFile); });
+  const readMs = await timed(async () => {
+    readFileSync(logFile);
+  });
   if (streamed !== parsed) throw new Error(`kubectl logs gave ${streamed} bytes, the file holds ${parsed}`);
 
   const result = {
@@ -163,7 +220,10 @@ spec:
   };
   const resultsDir = join(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, values.quick ? 'exec-quick.json' : 'exec.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, values.quick ? 'exec-quick.json' : 'exec.json'),
+    `${JSON.stringify(result, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await sandbox.destroy();

@@ -40,7 +40,9 @@ import { planMounts, prepareMounts, terminationMessageFile } from '../agent/pods
 import { mkdir } from 'node:fs/promises';
 import type { Pod } from '../kube/corev1.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '10' } },
+});
 const pods = values.quick ? 10 : 50;
 const concurrency = Number(values.concurrency);
 const idle = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'];
@@ -54,9 +56,11 @@ const round = (n: number) => Math.round(n * 10) / 10;
 async function inBatches(count: number, one: (i: number) => Promise<number>): Promise<number[]> {
   const samples: number[] = [];
   let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < count) samples.push(await one(next++));
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) samples.push(await one(next++));
+    }),
+  );
   return samples;
 }
 
@@ -77,7 +81,10 @@ async function raw(cri: CriClient, settings: NodePodSettings): Promise<number[]>
     const mounts = await prepareMounts(planMounts(pod, main.spec, 0, settings));
     await mkdir(join(sandboxConfig.logDirectory!, 'app'), { recursive: true });
     const containerConfig = buildContainerConfig(pod, main, 0, {
-      imageRef: image.imageRef, env: [], mounts, imageUser: image.user,
+      imageRef: image.imageRef,
+      env: [],
+      mounts,
+      imageUser: image.user,
       terminationMessageFile: terminationMessageFile(settings, pod.metadata.uid!, 'app', 0),
       memoryCapacityBytes: settings.allocatable.memoryBytes,
     });
@@ -91,32 +98,50 @@ async function raw(cri: CriClient, settings: NodePodSettings): Promise<number[]>
 
 function nodeSettings(node: SandboxNode): NodePodSettings {
   return {
-    nodeName: node.name, nodeIP: node.ip, podLogRoot: node.podLogDir, podsDir: join(node.stateDir, 'agent-pods'),
-    clusterDNS: [defaultClusterDNS], clusterDomain: 'cluster.local', hostDns: { servers: [], searches: [], options: [] },
-    cgroupRoot: undefined, cgroupDriver: 'cgroupfs', runtimeName: 'containerd',
-    allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 }, hostPathAllowList: [],
+    nodeName: node.name,
+    nodeIP: node.ip,
+    podLogRoot: node.podLogDir,
+    podsDir: join(node.stateDir, 'agent-pods'),
+    clusterDNS: [defaultClusterDNS],
+    clusterDomain: 'cluster.local',
+    hostDns: { servers: [], searches: [], options: [] },
+    cgroupRoot: undefined,
+    cgroupDriver: 'cgroupfs',
+    runtimeName: 'containerd',
+    allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 },
+    hostPathAllowList: [],
   };
 }
 
 async function agent(cri: CriClient, settings: NodePodSettings, workers: PodWorker[]): Promise<number[]> {
   const images = new ImagePuller(cri);
-  return inBatches(pods, (i) => new Promise<number>((resolve) => {
-    const pod = benchPod('agent', i);
-    const started = performance.now();
-    let done = false;
-    const worker = new PodWorker(pod, {
-      runtime: cri, settings, images, network: nodeNetwork, clock: systemClock, config: noConfigLookup,
-      log: pino({ level: 'silent' }), agentStartedAt: Date.now(),
-      onStatus: (_p, status) => {
-        if (!done && status.containerStatuses?.every((c) => c.state?.running !== undefined)) {
-          done = true;
-          resolve(performance.now() - started);
-        }
-      },
-    });
-    workers.push(worker);
-    worker.start();
-  }));
+  return inBatches(
+    pods,
+    (i) =>
+      new Promise<number>((resolve) => {
+        const pod = benchPod('agent', i);
+        const started = performance.now();
+        let done = false;
+        const worker = new PodWorker(pod, {
+          runtime: cri,
+          settings,
+          images,
+          network: nodeNetwork,
+          clock: systemClock,
+          config: noConfigLookup,
+          log: pino({ level: 'silent' }),
+          agentStartedAt: Date.now(),
+          onStatus: (_p, status) => {
+            if (!done && status.containerStatuses?.every((c) => c.state?.running !== undefined)) {
+              done = true;
+              resolve(performance.now() - started);
+            }
+          },
+        });
+        workers.push(worker);
+        worker.start();
+      }),
+  );
 }
 
 /** Through the API: create with spec.nodeName, observe "all containers running" on a watch. */
@@ -127,7 +152,11 @@ async function api(client: KubeClient): Promise<number[]> {
   const list = await client.list<Pod>(refs.pods, { namespace: 'default' });
   const watching = (async () => {
     try {
-      for await (const event of client.watch<Pod>(refs.pods, { namespace: 'default', resourceVersion: list.metadata.resourceVersion ?? '', signal: abort.signal })) {
+      for await (const event of client.watch<Pod>(refs.pods, {
+        namespace: 'default',
+        resourceVersion: list.metadata.resourceVersion ?? '',
+        signal: abort.signal,
+      })) {
         const name = event.object.metadata.name ?? '';
         const statuses = event.object.status?.containerStatuses ?? [];
         const done = waiting.get(name);
@@ -147,7 +176,9 @@ async function api(client: KubeClient): Promise<number[]> {
       const observed = new Promise<number>((resolve) => waiting.set(name, resolve));
       sentAt.set(name, performance.now());
       await client.create<Pod>(refs.pods, {
-        apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name, namespace: 'default' },
         spec: { ...pod.spec, nodeName: 'node-1', terminationGracePeriodSeconds: 1 },
       });
       return observed;
@@ -164,10 +195,17 @@ let agentProcess: AgentProcess | undefined;
 let client: KubeClient | undefined;
 const workers: PodWorker[] = [];
 try {
-  sandbox = await Sandbox.create({
-    name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'],
-    imageCacheDir: join(import.meta.dirname, '..', '.cache', 'images'),
-  }, 1);
+  sandbox = await Sandbox.create(
+    {
+      name: id,
+      id,
+      stateDir: join(sandboxRoots.tests, id),
+      ownerPid: process.pid,
+      images: ['pause', 'busybox'],
+      imageCacheDir: join(import.meta.dirname, '..', '.cache', 'images'),
+    },
+    1,
+  );
   const node = sandbox.node('node-1');
   const cri = new CriClient(node.criEndpoint);
   const settings = nodeSettings(node);
@@ -209,8 +247,12 @@ try {
     samples_ms: { raw: rawSamples.map(round), agent: agentSamples.map(round), api: apiSamples.map(round) },
   };
   process.stdout.write(`raw CRI      p50 ${result.raw.p50} ms  p99 ${result.raw.p99} ms\n`);
-  process.stdout.write(`agent worker p50 ${result.agent.p50} ms  p99 ${result.agent.p99} ms  (ratio ${result.overheadRatio})\n`);
-  process.stdout.write(`API -> watch p50 ${result.api.p50} ms  p99 ${result.api.p99} ms  (ratio ${result.apiOverheadRatio})\n`);
+  process.stdout.write(
+    `agent worker p50 ${result.agent.p50} ms  p99 ${result.agent.p99} ms  (ratio ${result.overheadRatio})\n`,
+  );
+  process.stdout.write(
+    `API -> watch p50 ${result.api.p50} ms  p99 ${result.api.p99} ms  (ratio ${result.apiOverheadRatio})\n`,
+  );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   for (const worker of workers) worker.close();

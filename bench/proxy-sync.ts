@@ -70,12 +70,17 @@ function objects(count: number): { services: Service[]; slices: EndpointSlice[] 
   const slices: EndpointSlice[] = [];
   for (let i = 0; i < count; i++) {
     let n: number;
-    do n = 1 + Math.floor(random() * 0xffffe); while (used.has(n));
+    do n = 1 + Math.floor(random() * 0xffffe);
+    while (used.has(n));
     used.add(n);
     const name = `svc-${i}`;
     services.push({
       metadata: { name, namespace: 'bench' },
-      spec: { type: 'ClusterIP', clusterIP: `10.${96 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: `10.${96 + (n >> 16)}.${(n >> 8) & 255}.${n & 255}`,
+        ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }],
+      },
     });
     slices.push(sliceFor(name, i, 0));
   }
@@ -87,11 +92,17 @@ function sliceFor(name: string, i: number, generation: number): EndpointSlice {
   const endpoints = [];
   for (let k = 0; k < endpointsPerService; k++) {
     const n = i * endpointsPerService + k + (k === 0 ? generation * 1_000_003 : 0);
-    endpoints.push({ addresses: [`10.${244 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`], nodeName: 'node-b', conditions: { ready: true } });
+    endpoints.push({
+      addresses: [`10.${244 + ((n >> 16) & 7)}.${(n >> 8) & 255}.${n & 255}`],
+      nodeName: 'node-b',
+      conditions: { ready: true },
+    });
   }
   return {
     metadata: { name: `${name}-1`, namespace: 'bench', labels: { 'kubernetes.io/service-name': name } },
-    addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints,
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints,
   };
 }
 
@@ -119,12 +130,19 @@ class RecordingRunner implements CommandRunner {
 
 const timeTool = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
 
-async function runTimed(runner: CommandRunner, argv: readonly string[], options?: { input?: string; timeoutMs?: number }) {
+async function runTimed(
+  runner: CommandRunner,
+  argv: readonly string[],
+  options?: { input?: string; timeoutMs?: number },
+) {
   if (timeTool === undefined) return { result: await runner.run(argv, options), cpuMs: Number.NaN };
   const result = await runner.run([timeTool, '-f', '@bosun-cpu %U %S', ...argv], options);
   const m = /@bosun-cpu ([\d.]+) ([\d.]+)\s*$/.exec(result.stderr);
   if (m === null) return { result, cpuMs: Number.NaN };
-  return { result: { ...result, stderr: result.stderr.slice(0, m.index) }, cpuMs: (Number(m[1]) + Number(m[2])) * 1000 };
+  return {
+    result: { ...result, stderr: result.stderr.slice(0, m.index) },
+    cpuMs: (Number(m[1]) + Number(m[2])) * 1000,
+  };
 }
 
 /** CPU ms of this process since `start` (from process.cpuUsage()). */
@@ -141,18 +159,33 @@ function percentile(values: readonly number[], p: number): number {
 const round = (x: number) => Math.round(x * 10) / 10;
 
 function newProxy(runner: CommandRunner): ServiceProxy {
-  return new ServiceProxy({ nodeName: 'node-a', runner, config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 }, backend: backends.nf_tables, syncPeriodMs: 3_600_000 });
+  return new ServiceProxy({
+    nodeName: 'node-a',
+    runner,
+    config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 },
+    backend: backends.nf_tables,
+    syncPeriodMs: 3_600_000,
+  });
 }
 
 async function restoreAlone(lab: Lab, ns: string, payload: string): Promise<{ ms: number; cpuMs: number }> {
   const t0 = performance.now();
-  const { result, cpuMs } = await runTimed(lab.runner(ns), [backends.nf_tables.restore, '-w', '--noflush', '--counters'], { input: payload, timeoutMs: 600_000 });
+  const { result, cpuMs } = await runTimed(
+    lab.runner(ns),
+    [backends.nf_tables.restore, '-w', '--noflush', '--counters'],
+    { input: payload, timeoutMs: 600_000 },
+  );
   const ms = performance.now() - t0;
   if (result.code !== 0) throw new Error(`restore alone failed: ${result.stderr}`);
   return { ms, cpuMs };
 }
 
-async function measureSize(lab: Lab, count: number, rounds: number, keepForPartial: boolean): Promise<{ result: SizeResult; partial?: number[]; partialCpu?: number[] }> {
+async function measureSize(
+  lab: Lab,
+  count: number,
+  rounds: number,
+  keepForPartial: boolean,
+): Promise<{ result: SizeResult; partial?: number[]; partialCpu?: number[] }> {
   const { services, slices } = objects(count);
   const proxyNs = await lab.namespace(`s${count}`);
   const aloneNs = await lab.namespace(`r${count}`);
@@ -186,7 +219,12 @@ async function measureSize(lab: Lab, count: number, rounds: number, keepForParti
   for (let i = 0; i < 3; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    renderIptables({ state: proxy.state, config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 }, changed: 'all', memory: emptyMemory });
+    renderIptables({
+      state: proxy.state,
+      config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 },
+      changed: 'all',
+      memory: emptyMemory,
+    });
     renders.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     renderCpu.push((c.user + c.system) / 1000);
@@ -253,9 +291,13 @@ async function rssChild(ns: string, count: number): Promise<void> {
 async function rssPerService(lab: Lab, count: number): Promise<number> {
   const ns = await lab.namespace(`m${count}`);
   const out = await new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [import.meta.filename, '--rss-child', ns, String(count)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [import.meta.filename, '--rss-child', ns, String(count)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let text = '';
-    child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+    child.stdout.on('data', (c: Buffer) => {
+      text += c.toString();
+    });
     child.on('exit', (code) => (code === 0 ? resolve(text) : reject(new Error(`rss child exited ${code}`))));
   });
   const { before, after } = JSON.parse(out.trim().split('\n').at(-1)!) as { before: number; after: number };
@@ -268,7 +310,9 @@ async function main(): Promise<void> {
   const quick = args.includes('--quick');
   const sizes = quick ? [500, 1000, 2000] : [1000, 5000, 10000];
   const lab = new Lab();
-  const cleanup = () => { void lab.destroy(); };
+  const cleanup = () => {
+    void lab.destroy();
+  };
   process.once('SIGINT', cleanup);
   try {
     const results: SizeResult[] = [];
@@ -290,7 +334,13 @@ async function main(): Promise<void> {
       cores: availableParallelism(),
       backend: 'iptables-nft (this host)',
       endpoints_per_service: endpointsPerService,
-      sizes: results.map(({ services, render_ms, sync_ms, restore_only_ms, ratio }) => ({ services, render_ms, sync_ms, restore_only_ms, ratio })),
+      sizes: results.map(({ services, render_ms, sync_ms, restore_only_ms, ratio }) => ({
+        services,
+        render_ms,
+        sync_ms,
+        restore_only_ms,
+        ratio,
+      })),
       partial_at_services: largest,
       partial_changes: partial.length,
       partial_p50_ms: round(percentile(partial, 50)),
@@ -302,7 +352,10 @@ async function main(): Promise<void> {
     const dir = join(import.meta.dirname, 'results');
     mkdirSync(dir, { recursive: true });
     const name = quick ? 'proxy-sync-quick' : 'proxy-sync';
-    writeFileSync(join(dir, `${name}.json`), `${JSON.stringify({ ...summary, details: results, partial_ms: partial.map(round), measured_at: new Date().toISOString() }, null, 2)}\n`);
+    writeFileSync(
+      join(dir, `${name}.json`),
+      `${JSON.stringify({ ...summary, details: results, partial_ms: partial.map(round), measured_at: new Date().toISOString() }, null, 2)}\n`,
+    );
     writeFileSync(join(dir, `${name}.svg`), drawChart(results));
     process.stdout.write(`${JSON.stringify(summary)}\n`);
   } finally {

@@ -22,5 +22,7 @@ if (suite === undefined || suite === 'list' || suite === '--help') {
   process.exitCode = 2;
 } else {
   const child = spawn(process.execPath, [join(here, `${suite}.ts`), ...rest], { stdio: 'inherit' });
-  child.on('exit', (code, signal) => { process.exitCode = code ?? (signal ? 1 : 0); });
+  child.on('exit', (code, signal) => {
+    process.exitCode = code ?? (signal ? 1 : 0);
+  });
 }

@@ -128,7 +128,9 @@ function dirBytes(dir: string): number {
 /** `work`'s answer, or an error naming `what` when none comes within `ms` (an overloaded server may not accept at all). */
 async function within<T>(what: string, ms: number, work: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms); });
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${Math.round(ms / 1000)} s`)), ms);
+  });
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -144,7 +146,14 @@ async function scrape(server: ServerProcess, timeoutMs = 30_000): Promise<Scrape
 }
 
 async function joinArgs(server: ServerProcess): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [join(import.meta.dirname, '../cli/main.ts'), 'token', 'create', '--kubeconfig', server.kubeconfig, '--print-join-command']);
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    join(import.meta.dirname, '../cli/main.ts'),
+    'token',
+    'create',
+    '--kubeconfig',
+    server.kubeconfig,
+    '--print-join-command',
+  ]);
   const words = stdout.trim().split('\n').at(-1)!.split(/\s+/);
   const token = words[words.indexOf('--token') + 1]!;
   const hash = words[words.indexOf('--discovery-token-ca-cert-hash') + 1]!;
@@ -163,13 +172,20 @@ function deployment(index: number, replicas: number): KubeObject {
       template: {
         metadata: { labels: { app } },
         // the default service-account token volume: hollow nodes write it without mounting anything
-        spec: { containers: [{ name: 'app', image: 'registry.local/scale/app:1', resources: { requests: { cpu: '5m', memory: '8Mi' } } }] },
+        spec: {
+          containers: [
+            { name: 'app', image: 'registry.local/scale/app:1', resources: { requests: { cpu: '5m', memory: '8Mi' } } },
+          ],
+        },
       },
     },
   } as KubeObject;
 }
 
-interface DeploymentStatus { spec?: { replicas?: number }; status?: { readyReplicas?: number } }
+interface DeploymentStatus {
+  spec?: { replicas?: number };
+  status?: { readyReplicas?: number };
+}
 
 async function readyReplicas(admin: KubeClient): Promise<number> {
   const list = await admin.list<KubeObject & DeploymentStatus>(refs.deployments, { namespace: 'scale' });
@@ -177,12 +193,22 @@ async function readyReplicas(admin: KubeClient): Promise<number> {
 }
 
 async function readyNodes(admin: KubeClient): Promise<number> {
-  const list = await admin.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(refs.nodes);
+  const list = await admin.list<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>(
+    refs.nodes,
+  );
   return list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
 }
 
 /** Polls `check` until it reaches `target` or the backend's time is up; returns the last value. */
-async function waitUntil(what: string, target: number, deadline: number, check: () => Promise<number>, status: (value: number) => string, periodMs: number, sample: () => void): Promise<number> {
+async function waitUntil(
+  what: string,
+  target: number,
+  deadline: number,
+  check: () => Promise<number>,
+  status: (value: number) => string,
+  periodMs: number,
+  sample: () => void,
+): Promise<number> {
   let value = 0;
   for (;;) {
     try {
@@ -209,14 +235,27 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
   try {
     if (backend === 'etcd') etcd = await startEtcd();
     // a pod block for every node: the default 10.244.0.0/16 holds 256 nodes' /24s, and nodes past it wait for one on every renewal
-    server = await startServerProcess({ datastore: backend, controllers: true, serverArgs: ['--cluster-cidr', '10.64.0.0/12'], ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}), ...(etcd ? { etcd } : {}) });
+    server = await startServerProcess({
+      datastore: backend,
+      controllers: true,
+      serverArgs: ['--cluster-cidr', '10.64.0.0/12'],
+      ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}),
+      ...(etcd ? { etcd } : {}),
+    });
     const running = server;
     const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 30_000 });
     const join = await joinArgs(running);
-    await admin.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'scale' } } as KubeObject);
+    await admin.create(refs.namespaces, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'scale' },
+    } as KubeObject);
     const serverWatch = new ProcessWatch(() => [running.pid]);
     const hollowWatch = new ProcessWatch(() => hollows.map((h) => h.pid));
-    const sample = () => { serverWatch.sample(); hollowWatch.sample(); };
+    const sample = () => {
+      serverWatch.sample();
+      hollowWatch.sample();
+    };
     let nodes = 0;
     let podsCreated = 0;
     let deployments = 0;
@@ -234,7 +273,16 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       // -- nodes: new hollow processes, each with at most nodesPerProcess nodes
       while (nodes < size) {
         const count = Math.min(nodesPerProcess, size - nodes);
-        hollows.push(new HollowProcess({ server: running.url, joinArgs: join, nodes: count, firstIndex: nodes, namePrefix: `hollow-${backend}`, joinConcurrency: 24 }));
+        hollows.push(
+          new HollowProcess({
+            server: running.url,
+            joinArgs: join,
+            nodes: count,
+            firstIndex: nodes,
+            namePrefix: `hollow-${backend}`,
+            joinConcurrency: 24,
+          }),
+        );
         nodes += count;
       }
       const joinedStatus = () => {
@@ -243,12 +291,21 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         const lastError = hollows.map((h) => h.latest?.last_error).find((e) => e !== undefined);
         return { ready, failed, lastError };
       };
-      await waitUntil('nodes', size, joinDeadline(budget()), async () => {
-        const dead = hollows.find((h) => h.exitReason !== undefined);
-        if (dead) throw new Error(`a hollow process ${dead.exitReason}`);
-        // nodes that gave up will not come: stop waiting once every process is through its list
-        return hollows.every((h) => h.latest?.started) ? size : joinedStatus().ready;
-      }, (v) => `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed${joinedStatus().lastError ? `; last error: ${joinedStatus().lastError}` : ''}), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`, 1_000, sample);
+      await waitUntil(
+        'nodes',
+        size,
+        joinDeadline(budget()),
+        async () => {
+          const dead = hollows.find((h) => h.exitReason !== undefined);
+          if (dead) throw new Error(`a hollow process ${dead.exitReason}`);
+          // nodes that gave up will not come: stop waiting once every process is through its list
+          return hollows.every((h) => h.latest?.started) ? size : joinedStatus().ready;
+        },
+        (v) =>
+          `[${backend}] ${size} nodes: ${v} registered (${joinedStatus().failed} failed${joinedStatus().lastError ? `; last error: ${joinedStatus().lastError}` : ''}), server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - stepStart) / 1000)} s`,
+        1_000,
+        sample,
+      );
       // an overloaded server may answer 503 for a while: the count is then what the joins reported
       const nodesReady = await within('listing the nodes', 15_000, readyNodes(admin)).catch((err: Error) => {
         progress.note(`[${backend}] could not count Ready nodes (${err.message.split('\n')[0]})`);
@@ -272,10 +329,20 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         await admin.create(refs.deployments, deployment(deployments++, replicas));
         podsCreated += replicas;
       }
-      const podsRunning = await waitUntil('replicas', podTarget, rolloutEnd, () => readyReplicas(admin),
-        (v) => `[${backend}] ${size} nodes: ${v}/${podTarget} replicas ready, server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - rolloutStart) / 1000)} s`, 3_000, sample);
+      const podsRunning = await waitUntil(
+        'replicas',
+        podTarget,
+        rolloutEnd,
+        () => readyReplicas(admin),
+        (v) =>
+          `[${backend}] ${size} nodes: ${v}/${podTarget} replicas ready, server ${mib(serverWatch.lastRssBytes)} MiB, ${Math.round((performance.now() - rolloutStart) / 1000)} s`,
+        3_000,
+        sample,
+      );
       const rolloutSeconds = (performance.now() - rolloutStart) / 1000;
-      progress.note(`[${backend}] ${podsRunning}/${podTarget} replicas ready ${rolloutSeconds.toFixed(1)} s after the first Deployment`);
+      progress.note(
+        `[${backend}] ${podsRunning}/${podTarget} replicas ready ${rolloutSeconds.toFixed(1)} s after the first Deployment`,
+      );
 
       // -- steady state: heartbeats only
       const steadyBefore = await scrape(running, 15_000).catch(() => undefined);
@@ -283,15 +350,21 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       const steadyEnd = steadyStart + steadyMs;
       while (performance.now() < steadyEnd) {
         sample();
-        progress.update(`[${backend}] ${size} nodes: steady window, ${Math.round((steadyEnd - performance.now()) / 1000)} s left`);
+        progress.update(
+          `[${backend}] ${size} nodes: steady window, ${Math.round((steadyEnd - performance.now()) / 1000)} s left`,
+        );
         await sleep(1_000);
       }
       const after = steadyBefore === undefined ? undefined : await scrape(running, 15_000).catch(() => undefined);
       const steadySeconds = (performance.now() - steadyStart) / 1000;
       // a server that stopped answering: the step keeps what was measured up to the join
       const end = after ?? joined;
-      if (end === undefined) throw new Error(`the server stopped answering at ${size} nodes (no metrics after the join or the rollout)`);
-      if (after === undefined) progress.note(`[${backend}] the server did not answer after the rollout: latency is the join's, the lease rate unknown`);
+      if (end === undefined)
+        throw new Error(`the server stopped answering at ${size} nodes (no metrics after the join or the rollout)`);
+      if (after === undefined)
+        progress.note(
+          `[${backend}] the server did not answer after the rollout: latency is the join's, the lease rate unknown`,
+        );
       const steady = after !== undefined && steadyBefore !== undefined ? windowOf(steadyBefore, after) : undefined;
       const latency = summarize(windowOf(before, end));
       sample();
@@ -299,21 +372,50 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       const hollowRss = hollowWatch.lastRssBytes;
       const complete = nodesReady >= size && podsRunning >= podTarget;
       results.push({
-        backend, nodes_target: size, nodes_ready: nodesReady, pods_target: podTarget, pods_running: podsRunning, complete,
-        join_s: Math.round(joinSeconds * 10) / 10, rollout_s: Math.round(rolloutSeconds * 10) / 10,
-        lease_writes_per_s: steady ? Math.round(((steady.requests.get('PUT leases') ?? 0) / steadySeconds) * 10) / 10 : null,
-        node_status_writes_per_s: steady ? Math.round((((steady.requests.get('PUT nodes/status') ?? 0) + (steady.requests.get('PATCH nodes/status') ?? 0)) / steadySeconds) * 10) / 10 : null,
+        backend,
+        nodes_target: size,
+        nodes_ready: nodesReady,
+        pods_target: podTarget,
+        pods_running: podsRunning,
+        complete,
+        join_s: Math.round(joinSeconds * 10) / 10,
+        rollout_s: Math.round(rolloutSeconds * 10) / 10,
+        lease_writes_per_s: steady
+          ? Math.round(((steady.requests.get('PUT leases') ?? 0) / steadySeconds) * 10) / 10
+          : null,
+        node_status_writes_per_s: steady
+          ? Math.round(
+              (((steady.requests.get('PUT nodes/status') ?? 0) + (steady.requests.get('PATCH nodes/status') ?? 0)) /
+                steadySeconds) *
+                10,
+            ) / 10
+          : null,
         latency_window: after !== undefined ? 'step' : 'join',
-        mutating: latency.mutating, read: latency.read, list: latency.list, busiest: latency.rows.slice(0, 12),
-        server_rss_mib: mib(serverWatch.lastRssBytes), server_peak_rss_mib: mib(serverWatch.peakRssBytes), server_cpu_pct: serverWatch.cpu().pct,
-        hollow_processes: hollows.length, hollow_rss_mib: mib(hollowRss), hollow_kib_per_node: nodesReady > 0 ? Math.round(hollowRss / 1024 / nodesReady) : null,
-        hollow_cpu_pct: hollowWatch.cpu().pct, datastore_mib: Math.round((datastoreBytes / 1048576) * 10) / 10,
-        ...(complete ? {} : { note: after === undefined
-          ? 'the server stopped answering during the rollout (connections not accepted): latency and RSS are from the join'
-          : 'the step\'s share of the time budget ran out before every node or replica was ready' }),
+        mutating: latency.mutating,
+        read: latency.read,
+        list: latency.list,
+        busiest: latency.rows.slice(0, 12),
+        server_rss_mib: mib(serverWatch.lastRssBytes),
+        server_peak_rss_mib: mib(serverWatch.peakRssBytes),
+        server_cpu_pct: serverWatch.cpu().pct,
+        hollow_processes: hollows.length,
+        hollow_rss_mib: mib(hollowRss),
+        hollow_kib_per_node: nodesReady > 0 ? Math.round(hollowRss / 1024 / nodesReady) : null,
+        hollow_cpu_pct: hollowWatch.cpu().pct,
+        datastore_mib: Math.round((datastoreBytes / 1048576) * 10) / 10,
+        ...(complete
+          ? {}
+          : {
+              note:
+                after === undefined
+                  ? 'the server stopped answering during the rollout (connections not accepted): latency and RSS are from the join'
+                  : "the step's share of the time budget ran out before every node or replica was ready",
+            }),
       });
       const r = results.at(-1)!;
-      progress.note(`[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node`);
+      progress.note(
+        `[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node`,
+      );
     }
     admin.close();
   } finally {
@@ -355,18 +457,27 @@ const summary = {
   lease_writes_per_s: headline?.lease_writes_per_s,
   hollow_kib_per_node: headline?.hollow_kib_per_node,
   targets,
-  met: headline ? {
-    mutating_p99_ms: headline.mutating.p99_ms <= targets.mutating_p99_ms,
-    read_p99_ms: headline.read.p99_ms <= targets.read_p99_ms,
-    server_rss_mib: headline.server_peak_rss_mib <= targets.server_rss_mib,
-    full_size: headline.complete && headline.nodes_target === Math.max(...sizes),
-  } : undefined,
+  met: headline
+    ? {
+        mutating_p99_ms: headline.mutating.p99_ms <= targets.mutating_p99_ms,
+        read_p99_ms: headline.read.p99_ms <= targets.read_p99_ms,
+        server_rss_mib: headline.server_peak_rss_mib <= targets.server_rss_mib,
+        full_size: headline.complete && headline.nodes_target === Math.max(...sizes),
+      }
+    : undefined,
   elapsed_s: Math.round((Date.now() - startedAt) / 1000),
-  host: { cores: availableParallelism(), memory_gib: Math.round(totalmem() / 2 ** 30), load_average: loadavg().map((x) => Math.round(x * 100) / 100) },
+  host: {
+    cores: availableParallelism(),
+    memory_gib: Math.round(totalmem() / 2 ** 30),
+    load_average: loadavg().map((x) => Math.round(x * 100) / 100),
+  },
   steps: steps.map(({ busiest: _busiest, ...rest }) => rest),
   ...(backendErrors.length > 0 ? { backend_errors: backendErrors } : {}),
 };
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, quick ? 'scale-quick.json' : 'scale.json'), `${JSON.stringify({ ...summary, steps, measured_at: new Date().toISOString() }, null, 2)}\n`);
+writeFileSync(
+  join(dir, quick ? 'scale-quick.json' : 'scale.json'),
+  `${JSON.stringify({ ...summary, steps, measured_at: new Date().toISOString() }, null, 2)}\n`,
+);
 process.stdout.write(`${JSON.stringify(summary)}\n`);

@@ -32,22 +32,40 @@ const nodeCount = Number(values.nodes ?? 100);
 function simulatedNode(i: number): Node {
   const name = `hollow-${String(i).padStart(3, '0')}`;
   return {
-    metadata: { name, uid: `node-${i}`, labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 3}` } },
+    metadata: {
+      name,
+      uid: `node-${i}`,
+      labels: { 'kubernetes.io/hostname': name, 'topology.kubernetes.io/zone': `zone-${i % 3}` },
+    },
     spec: {},
-    status: { allocatable: { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' }, conditions: [{ type: 'Ready', status: 'True' }] },
+    status: {
+      allocatable: { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' },
+      conditions: [{ type: 'Ready', status: 'True' }],
+    },
   };
 }
 
 /** A mix like a small cluster's: three deployments of different sizes plus some bare pods. */
 function workloadPod(i: number): Pod {
   const owner = ['web', 'api', 'worker', ''][i % 4]!;
-  const sizes = [{ cpu: '50m', memory: '64Mi' }, { cpu: '100m', memory: '128Mi' }, { cpu: '25m', memory: '256Mi' }, { cpu: '10m', memory: '32Mi' }];
+  const sizes = [
+    { cpu: '50m', memory: '64Mi' },
+    { cpu: '100m', memory: '128Mi' },
+    { cpu: '25m', memory: '256Mi' },
+    { cpu: '10m', memory: '32Mi' },
+  ];
   return {
     metadata: {
       name: `pod-${i}`,
       namespace: 'bench',
       labels: { app: owner || 'bare' },
-      ...(owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: `rs-${owner}`, controller: true }] } : {}),
+      ...(owner
+        ? {
+            ownerReferences: [
+              { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: owner, uid: `rs-${owner}`, controller: true },
+            ],
+          }
+        : {}),
     },
     spec: { containers: [{ name: 'app', image: 'busybox', resources: { requests: sizes[i % 4]! } }] },
   };
@@ -99,7 +117,8 @@ async function loop(): Promise<{ seconds: number; placed: number }> {
     for (let i = 0; i < podCount; i++) await cluster.create('pods', workloadPod(i));
     for (;;) {
       if (scheduler.stats.scheduled >= podCount) break;
-      if (Date.now() > deadline) throw new Error(`only ${scheduler.stats.scheduled} of ${podCount} pods bound before the time limit`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${scheduler.stats.scheduled} of ${podCount} pods bound before the time limit`);
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     return { seconds: (performance.now() - started) / 1000, placed: scheduler.stats.scheduled };
@@ -121,12 +140,17 @@ async function rollout(): Promise<{ seconds: number; placed: number }> {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'web', namespace: 'bench' },
-      spec: { replicas: podCount, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: workloadPod(0).spec } },
+      spec: {
+        replicas: podCount,
+        selector: { matchLabels: { app: 'web' } },
+        template: { metadata: { labels: { app: 'web' } }, spec: workloadPod(0).spec },
+      },
     });
     for (;;) {
       const running = cluster.all('pods').filter((p) => (p as Pod).status?.phase === 'Running').length;
       if (running >= podCount) return { seconds: (performance.now() - started) / 1000, placed: running };
-      if (Date.now() > deadline) throw new Error(`only ${running} of ${podCount} replicas running before the time limit`);
+      if (Date.now() > deadline)
+        throw new Error(`only ${running} of ${podCount} replicas running before the time limit`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   } finally {
@@ -143,7 +167,9 @@ const rate = (r: { seconds: number; placed: number }) => Math.round(r.placed / r
 process.stdout.write(`first-fit baseline: ${baseline.placed} pods in ${baseline.seconds.toFixed(3)} s\n`);
 process.stdout.write(`scheduler core:     ${measuredCore.placed} pods in ${measuredCore.seconds.toFixed(3)} s\n`);
 process.stdout.write(`full loop:          ${measuredLoop.placed} pods in ${measuredLoop.seconds.toFixed(3)} s\n`);
-process.stdout.write(`deployment rollout: ${measuredRollout.placed} replicas Running in ${measuredRollout.seconds.toFixed(3)} s\n`);
+process.stdout.write(
+  `deployment rollout: ${measuredRollout.placed} replicas Running in ${measuredRollout.seconds.toFixed(3)} s\n`,
+);
 process.stdout.write(
   `${JSON.stringify({
     suite: 'schedule',

@@ -38,55 +38,87 @@ const graceSeconds = 15;
 /** How many times an agent's log says it became ready. */
 function agentReadyLines(log: string | undefined): number {
   if (log === undefined || !existsSync(log)) return 0;
-  return readFileSync(log, 'utf8').split('\n').filter((l) => l.includes('"msg":"agent ready"')).length;
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('"msg":"agent ready"')).length;
 }
 const log = (line: string) => process.stderr.write(`[soak] ${line}\n`);
 
 const id = `bsoak${process.pid.toString(36)}`;
-const sandbox = await Sandbox.create({
-  name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'],
-  imageCacheDir: join(import.meta.dirname, '..', '.cache', 'images'),
-}, 3);
+const sandbox = await Sandbox.create(
+  {
+    name: id,
+    id,
+    stateDir: join(sandboxRoots.tests, id),
+    ownerPid: process.pid,
+    images: ['pause', 'busybox'],
+    imageCacheDir: join(import.meta.dirname, '..', '.cache', 'images'),
+  },
+  3,
+);
 let destroyed: Promise<void> | undefined;
-const destroy = () => (destroyed ??= sandbox.destroy().catch((err: Error) => { log(`teardown: ${err.message}`); }));
-process.once('SIGINT', () => { void destroy().then(() => process.exit(130)); });
+const destroy = () =>
+  (destroyed ??= sandbox.destroy().catch((err: Error) => {
+    log(`teardown: ${err.message}`);
+  }));
+process.once('SIGINT', () => {
+  void destroy().then(() => process.exit(130));
+});
 
 try {
   const loadAtStart = loadavg()[0]!;
   // grace shortened from 50 s so that partitions outlast it many times in one run
-  const plane = await sandbox.startControlPlane(['--node-monitor-grace-period', `${graceSeconds}s`, '--node-monitor-period', '1s']);
+  const plane = await sandbox.startControlPlane([
+    '--node-monitor-grace-period',
+    `${graceSeconds}s`,
+    '--node-monitor-period',
+    '1s',
+  ]);
   await sandbox.joinAgents();
   const started = Date.now();
-  const result = await runSoak({
-    sandbox,
-    kubeconfig: plane.kubeconfig,
-    agentPid: (node) => (sandbox.agentRunning(node) ? sandbox.node(node).record.agent?.pid : undefined),
-    killAgent: (node) => sandbox.killAgent(node),
-    // the restart is over once the agent is ready: the next fault must not hit it half started
-    startAgent: async (node) => {
-      const readyLines = () => agentReadyLines(sandbox.node(node).record.agent?.log);
-      const before = readyLines();
-      await sandbox.startAgent(node);
-      await waitFor(() => {
-        if (!sandbox.agentRunning(node)) throw new Error(`the agent of ${node} exited while starting; see its log`);
-        return readyLines() > before;
-      }, { what: `the agent of ${node} ready`, timeoutMs: 120_000, intervalMs: 200 });
+  const result = await runSoak(
+    {
+      sandbox,
+      kubeconfig: plane.kubeconfig,
+      agentPid: (node) => (sandbox.agentRunning(node) ? sandbox.node(node).record.agent?.pid : undefined),
+      killAgent: (node) => sandbox.killAgent(node),
+      // the restart is over once the agent is ready: the next fault must not hit it half started
+      startAgent: async (node) => {
+        const readyLines = () => agentReadyLines(sandbox.node(node).record.agent?.log);
+        const before = readyLines();
+        await sandbox.startAgent(node);
+        await waitFor(
+          () => {
+            if (!sandbox.agentRunning(node)) throw new Error(`the agent of ${node} exited while starting; see its log`);
+            return readyLines() > before;
+          },
+          { what: `the agent of ${node} ready`, timeoutMs: 120_000, intervalMs: 200 },
+        );
+      },
     },
-  }, {
-    seed,
-    faults: 1000,
-    budgetMs: minutes * 60_000,
-    recoveryDeadlineMs: 120_000,
-    settleMs: 30_000,
-    rssBound: 0.2,
-    partitionMs: (graceSeconds + 5) * 1000,
-    log,
-  });
+    {
+      seed,
+      faults: 1000,
+      budgetMs: minutes * 60_000,
+      recoveryDeadlineMs: 120_000,
+      settleMs: 30_000,
+      rssBound: 0.2,
+      partitionMs: (graceSeconds + 5) * 1000,
+      log,
+    },
+  );
   process.stdout.write(`${result.table}\n\n`);
-  const summary = soakSummary(result, { minutes, load_at_start: Math.round(loadAtStart * 100) / 100, run_s: Math.round((Date.now() - started) / 1000) });
+  const summary = soakSummary(result, {
+    minutes,
+    load_at_start: Math.round(loadAtStart * 100) / 100,
+    run_s: Math.round((Date.now() - started) / 1000),
+  });
   const resultsDir = join(import.meta.dirname, 'results');
   mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(join(resultsDir, `soak${values.quick ? '-quick' : ''}.json`), `${JSON.stringify({ ...summary, outcomes: result.faults, measured_at: new Date().toISOString() }, null, 2)}\n`);
+  writeFileSync(
+    join(resultsDir, `soak${values.quick ? '-quick' : ''}.json`),
+    `${JSON.stringify({ ...summary, outcomes: result.faults, measured_at: new Date().toISOString() }, null, 2)}\n`,
+  );
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (!result.passed) process.exitCode = 1;
 } finally {

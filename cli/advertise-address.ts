@@ -8,7 +8,8 @@ export async function advertiseAddress(flag: string | undefined): Promise<string
   if (address === undefined) {
     const { detectNodeIP } = await import('../agent/node/node-ip.ts');
     address = await detectNodeIP();
-    if (address === undefined) throw new CliError('this machine has no IPv4 address to advertise; pass --advertise-address', ExitCode.usage);
+    if (address === undefined)
+      throw new CliError('this machine has no IPv4 address to advertise; pass --advertise-address', ExitCode.usage);
   }
   if (!ipv4.test(address)) throw new CliError(`--advertise-address ${address} is not an IPv4 address`, ExitCode.usage);
   return address;

@@ -58,13 +58,21 @@ const youngGenerationFlag = '--max-semi-space-size=1';
 
 function reexecWithSmallYoungGeneration(): void {
   if (process.execve === undefined || process.execArgv.some((a) => a.startsWith('--max-semi-space-size'))) return;
-  process.execve(process.execPath, [process.execPath, youngGenerationFlag, ...process.execArgv, ...process.argv.slice(1)], process.env);
+  process.execve(
+    process.execPath,
+    [process.execPath, youngGenerationFlag, ...process.execArgv, ...process.argv.slice(1)],
+    process.env,
+  );
 }
 
 /** --tls-cert-file and --tls-private-key-file: both or neither, both readable. */
-function readServingCertificate(certFile: string | undefined, keyFile: string | undefined): { certPem: string; keyPem: string } | undefined {
+function readServingCertificate(
+  certFile: string | undefined,
+  keyFile: string | undefined,
+): { certPem: string; keyPem: string } | undefined {
   if (certFile === undefined && keyFile === undefined) return undefined;
-  if (certFile === undefined || keyFile === undefined) throw new CliError('--tls-cert-file and --tls-private-key-file go together; give both or neither', ExitCode.usage);
+  if (certFile === undefined || keyFile === undefined)
+    throw new CliError('--tls-cert-file and --tls-private-key-file go together; give both or neither', ExitCode.usage);
   try {
     return { certPem: readFileSync(certFile, 'utf8'), keyPem: readFileSync(keyFile, 'utf8') };
   } catch (err) {
@@ -77,68 +85,165 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
   describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
   builder: (y) =>
     shutdownOptions(housekeepingOptions(y))
-      .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig', describe: 'How to reach and authenticate to the API server' })
+      .option('kubeconfig', {
+        type: 'string',
+        default: '/etc/bosun/agent.kubeconfig',
+        describe: 'How to reach and authenticate to the API server',
+      })
       .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
-      .option('node-ip', { type: 'string', describe: 'The node\'s InternalIP (default: the address of the default route\'s interface)' })
-      .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
-      .option('pod-infra-image', { type: 'string', default: 'localhost/bosun/pause:3.10', describe: 'The sandbox (pause) image; checked at start, never removed' })
-      .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)' })
-      .option('root-dir', { type: 'string', default: '/var/lib/bosun/agent', describe: 'The agent\'s state (pod volumes); its filesystem is the node\'s nodefs' })
-      .option('allowed-host-paths', listOption('Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / (the whole node, for kubectl debug node/) only when listed itself; the agent state folder never'))
+      .option('node-ip', {
+        type: 'string',
+        describe: "The node's InternalIP (default: the address of the default route's interface)",
+      })
+      .option('container-runtime-endpoint', {
+        type: 'string',
+        default: 'unix:///run/containerd/containerd.sock',
+        describe: 'CRI endpoint of containerd',
+      })
+      .option('pod-infra-image', {
+        type: 'string',
+        default: 'localhost/bosun/pause:3.10',
+        describe: 'The sandbox (pause) image; checked at start, never removed',
+      })
+      .option('pod-log-dir', {
+        type: 'string',
+        default: '/var/log/pods',
+        describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)',
+      })
+      .option('root-dir', {
+        type: 'string',
+        default: '/var/lib/bosun/agent',
+        describe: "The agent's state (pod volumes); its filesystem is the node's nodefs",
+      })
+      .option(
+        'allowed-host-paths',
+        listOption(
+          'Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / (the whole node, for kubectl debug node/) only when listed itself; the agent state folder never',
+        ),
+      )
       .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
-      .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: 'The cluster\'s DNS domain' })
-      .option('cluster-cidr', { type: 'string', describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded' })
+      .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
+      .option('cluster-cidr', {
+        type: 'string',
+        describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded',
+      })
       .option('node-labels', listOption('Labels to add when registering, key=value'))
       .option('register-with-taints', listOption('Taints to register the node with, key=value:Effect'))
       .option('max-pods', { type: 'number', default: 110, describe: 'Pods this node can run' })
       .option('system-reserved', listOption('Resources kept for the OS, e.g. cpu=100m,memory=256Mi'))
       .option('kube-reserved', listOption('Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi'))
       .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
-      .option('address', { type: 'string', default: '0.0.0.0', describe: 'Address of the kubelet port (logs, exec, port-forward, stats)' })
-      .option('port', { type: 'number', default: 10250, describe: 'The kubelet port: HTTPS, client certificates only, each request authorized (0: none)' })
-      .option('tls-cert-file', { type: 'string', describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR' })
+      .option('address', {
+        type: 'string',
+        default: '0.0.0.0',
+        describe: 'Address of the kubelet port (logs, exec, port-forward, stats)',
+      })
+      .option('port', {
+        type: 'number',
+        default: 10250,
+        describe: 'The kubelet port: HTTPS, client certificates only, each request authorized (0: none)',
+      })
+      .option('tls-cert-file', {
+        type: 'string',
+        describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR',
+      })
       .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
-      .option('proxy-mode', { type: 'string', choices: ['iptables', 'ipvs', 'none'], default: 'iptables', describe: 'How Services are programmed; none leaves it to something else' })
-      .option('proxy-healthz-bind-address', { type: 'string', default: defaultHealthzBindAddress, describe: 'Where the proxy serves /healthz and /metrics, as kube-proxy\'s --healthz-bind-address (IP:port; empty: nowhere)' })
-      .option('cluster-dns-serve', { type: 'boolean', default: true, describe: 'Serve cluster DNS on the node IP, port 53, for this node\'s pods (--no-cluster-dns-serve when another DNS serves the cluster DNS address)' })
-      .option('resolv-conf', { type: 'string', default: '/etc/resolv.conf', describe: 'Resolver file for names outside the cluster and for dnsPolicy Default pods (as the kubelet\'s --resolv-conf)' })
-      .option('cgroup-driver', { type: 'string', choices: ['auto', 'cgroupfs', 'systemd'], default: 'auto', describe: 'Must match containerd\'s (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise' })
-      .option('cgroups-per-qos', { type: 'boolean', default: true, describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does' })
-      .option('cgroup-root', { type: 'string', default: '/', describe: 'The cgroup under which the kubepods hierarchy is made' })
+      .option('proxy-mode', {
+        type: 'string',
+        choices: ['iptables', 'ipvs', 'none'],
+        default: 'iptables',
+        describe: 'How Services are programmed; none leaves it to something else',
+      })
+      .option('proxy-healthz-bind-address', {
+        type: 'string',
+        default: defaultHealthzBindAddress,
+        describe:
+          "Where the proxy serves /healthz and /metrics, as kube-proxy's --healthz-bind-address (IP:port; empty: nowhere)",
+      })
+      .option('cluster-dns-serve', {
+        type: 'boolean',
+        default: true,
+        describe:
+          "Serve cluster DNS on the node IP, port 53, for this node's pods (--no-cluster-dns-serve when another DNS serves the cluster DNS address)",
+      })
+      .option('resolv-conf', {
+        type: 'string',
+        default: '/etc/resolv.conf',
+        describe:
+          "Resolver file for names outside the cluster and for dnsPolicy Default pods (as the kubelet's --resolv-conf)",
+      })
+      .option('cgroup-driver', {
+        type: 'string',
+        choices: ['auto', 'cgroupfs', 'systemd'],
+        default: 'auto',
+        describe:
+          "Must match containerd's (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise",
+      })
+      .option('cgroups-per-qos', {
+        type: 'boolean',
+        default: true,
+        describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does',
+      })
+      .option('cgroup-root', {
+        type: 'string',
+        default: '/',
+        describe: 'The cgroup under which the kubepods hierarchy is made',
+      })
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }),
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
     const [{ Agent }, { AgentStartError }, flags, { pino }, { installProcessGuard }] = await Promise.all([
-      import('../agent/agent.ts'), import('../agent/errors.ts'), import('../agent/node/node-flags.ts'), import('pino'), import('../agent/process-guard.ts'),
+      import('../agent/agent.ts'),
+      import('../agent/errors.ts'),
+      import('../agent/node/node-flags.ts'),
+      import('pino'),
+      import('../agent/process-guard.ts'),
     ]);
     let labels, taints, reserved;
     try {
       labels = flags.parseNodeLabels(args['node-labels'].join(','));
       taints = flags.parseTaints(args['register-with-taints'].join(','));
-      reserved = flags.addReserved(flags.parseReserved('system-reserved', args['system-reserved'].join(',')), flags.parseReserved('kube-reserved', args['kube-reserved'].join(',')));
+      reserved = flags.addReserved(
+        flags.parseReserved('system-reserved', args['system-reserved'].join(',')),
+        flags.parseReserved('kube-reserved', args['kube-reserved'].join(',')),
+      );
     } catch (err) {
       throw new CliError((err as Error).message, ExitCode.usage);
     }
     const nodeIP = args['node-ip'];
-    if (nodeIP !== undefined && !isIPv4(nodeIP)) throw new CliError(`--node-ip ${nodeIP} is not an IPv4 address`, ExitCode.usage);
+    if (nodeIP !== undefined && !isIPv4(nodeIP))
+      throw new CliError(`--node-ip ${nodeIP} is not an IPv4 address`, ExitCode.usage);
     const clusterDNS = args['cluster-dns'];
     const badDns = clusterDNS.find((s) => !isIPv4(s));
     if (badDns !== undefined) throw new CliError(`--cluster-dns ${badDns} is not an IPv4 address`, ExitCode.usage);
     const port = args['healthz-port'];
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--healthz-port ${port} is not a port`, ExitCode.usage);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CliError(`--healthz-port ${port} is not a port`, ExitCode.usage);
     if (args['node-name'] === '' || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(args['node-name'])) {
-      throw new CliError(`--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`, ExitCode.usage);
+      throw new CliError(
+        `--node-name '${args['node-name']}' is not a valid node name (lower case letters, digits, '-' and '.')`,
+        ExitCode.usage,
+      );
     }
-    if (!args['cgroup-root'].startsWith('/')) throw new CliError(`--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`, ExitCode.usage);
+    if (!args['cgroup-root'].startsWith('/'))
+      throw new CliError(
+        `--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`,
+        ExitCode.usage,
+      );
     const kubeletPort = args.port;
-    if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535) throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
-    if (args.address !== '0.0.0.0' && !isIPv4(args.address)) throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
+    if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535)
+      throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
+    if (args.address !== '0.0.0.0' && !isIPv4(args.address))
+      throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
     const proxyHealthz = parseHealthzBindAddress(args['proxy-healthz-bind-address']);
-    if (proxyHealthz !== undefined && 'error' in proxyHealthz) throw new CliError(`--proxy-healthz-bind-address ${proxyHealthz.error}`, ExitCode.usage);
+    if (proxyHealthz !== undefined && 'error' in proxyHealthz)
+      throw new CliError(`--proxy-healthz-bind-address ${proxyHealthz.error}`, ExitCode.usage);
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
     const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const shutdown = shutdownSettings(args);
-    const allowedHostPaths = (await import('../agent/pods/volumes.ts')).parseAllowedHostPaths(args['allowed-host-paths'].join(','));
+    const allowedHostPaths = (await import('../agent/pods/volumes.ts')).parseAllowedHostPaths(
+      args['allowed-host-paths'].join(','),
+    );
     const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,

@@ -25,18 +25,49 @@ export interface HousekeepingArgs {
 
 export function housekeepingOptions<T>(y: Argv<T>): Argv<T & HousekeepingArgs> {
   return y
-    .option('container-log-max-size', { type: 'string', default: '10Mi', describe: 'Rotate a container\'s log file when it reaches this size' })
-    .option('container-log-max-files', { type: 'number', default: 5, describe: 'Log files kept per container, the live one included (older ones gzip-compressed)' })
-    .option('image-gc-high-threshold', { type: 'number', default: 85, describe: 'Image filesystem usage (percent) at which unused images are removed' })
-    .option('image-gc-low-threshold', { type: 'number', default: 80, describe: 'Image filesystem usage (percent) image garbage collection frees down to' })
-    .option('minimum-image-ttl-duration', { type: 'string', default: '2m', describe: 'An unused image is kept at least this long after it was first seen' })
-    .option('eviction-hard', listOption('Hard eviction thresholds: signal<quantity or percentage; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available', [defaultEvictionHard]))
-    .option('eviction-pressure-transition-period', { type: 'string', default: '5m', describe: 'How long a pressure condition stays True after its threshold was last met' });
+    .option('container-log-max-size', {
+      type: 'string',
+      default: '10Mi',
+      describe: "Rotate a container's log file when it reaches this size",
+    })
+    .option('container-log-max-files', {
+      type: 'number',
+      default: 5,
+      describe: 'Log files kept per container, the live one included (older ones gzip-compressed)',
+    })
+    .option('image-gc-high-threshold', {
+      type: 'number',
+      default: 85,
+      describe: 'Image filesystem usage (percent) at which unused images are removed',
+    })
+    .option('image-gc-low-threshold', {
+      type: 'number',
+      default: 80,
+      describe: 'Image filesystem usage (percent) image garbage collection frees down to',
+    })
+    .option('minimum-image-ttl-duration', {
+      type: 'string',
+      default: '2m',
+      describe: 'An unused image is kept at least this long after it was first seen',
+    })
+    .option(
+      'eviction-hard',
+      listOption(
+        'Hard eviction thresholds: signal<quantity or percentage; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available',
+        [defaultEvictionHard],
+      ),
+    )
+    .option('eviction-pressure-transition-period', {
+      type: 'string',
+      default: '5m',
+      describe: 'How long a pressure condition stays True after its threshold was last met',
+    });
 }
 
 function duration(flag: string, text: string): number {
   const seconds = parseDurationSeconds(text);
-  if (seconds === undefined) throw new CliError(`--${flag} ${text} is not a duration such as 30s, 2m or 1h`, ExitCode.usage);
+  if (seconds === undefined)
+    throw new CliError(`--${flag} ${text} is not a duration such as 30s, 2m or 1h`, ExitCode.usage);
   return seconds * 1000;
 }
 
@@ -45,11 +76,18 @@ export function housekeepingConfig(args: HousekeepingArgs): HousekeepingConfig {
   try {
     maxSize = parseQuantity(args['container-log-max-size']);
   } catch {
-    throw new CliError(`--container-log-max-size ${args['container-log-max-size']} is not a size such as 10Mi`, ExitCode.usage);
+    throw new CliError(
+      `--container-log-max-size ${args['container-log-max-size']} is not a size such as 10Mi`,
+      ExitCode.usage,
+    );
   }
   const logProblem = validateLogPolicy(maxSize, args['container-log-max-files']);
   if (logProblem !== undefined) throw new CliError(logProblem, ExitCode.usage);
-  const imageGc = { highPercent: args['image-gc-high-threshold'], lowPercent: args['image-gc-low-threshold'], minAgeMs: duration('minimum-image-ttl-duration', args['minimum-image-ttl-duration']) };
+  const imageGc = {
+    highPercent: args['image-gc-high-threshold'],
+    lowPercent: args['image-gc-low-threshold'],
+    minAgeMs: duration('minimum-image-ttl-duration', args['minimum-image-ttl-duration']),
+  };
   const gcProblem = validateGcPolicy(imageGc);
   if (gcProblem !== undefined) throw new CliError(gcProblem, ExitCode.usage);
   let evictionHard;
@@ -63,6 +101,9 @@ export function housekeepingConfig(args: HousekeepingArgs): HousekeepingConfig {
     containerLogMaxFiles: args['container-log-max-files'],
     imageGc,
     evictionHard,
-    evictionPressureTransitionMs: duration('eviction-pressure-transition-period', args['eviction-pressure-transition-period']),
+    evictionPressureTransitionMs: duration(
+      'eviction-pressure-transition-period',
+      args['eviction-pressure-transition-period'],
+    ),
   };
 }

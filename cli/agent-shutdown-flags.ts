@@ -15,8 +15,17 @@ export interface ShutdownArgs {
 
 export function shutdownOptions<T>(y: Argv<T>): Argv<T & ShutdownArgs> {
   return y
-    .option('shutdown-grace-period', { type: 'string', default: '0s', describe: 'How long the node delays its shutdown to stop pods (needs systemd-logind); 0s: graceful node shutdown off' })
-    .option('shutdown-grace-period-critical-pods', { type: 'string', default: '0s', describe: 'The part of --shutdown-grace-period kept for critical pods, stopped after all others' });
+    .option('shutdown-grace-period', {
+      type: 'string',
+      default: '0s',
+      describe:
+        'How long the node delays its shutdown to stop pods (needs systemd-logind); 0s: graceful node shutdown off',
+    })
+    .option('shutdown-grace-period-critical-pods', {
+      type: 'string',
+      default: '0s',
+      describe: 'The part of --shutdown-grace-period kept for critical pods, stopped after all others',
+    });
 }
 
 function seconds(flag: string, text: string): number {
@@ -28,7 +37,10 @@ function seconds(flag: string, text: string): number {
 export function shutdownSettings(args: ShutdownArgs): ShutdownSettings {
   const settings = {
     gracePeriodSeconds: seconds('shutdown-grace-period', args['shutdown-grace-period']),
-    criticalGracePeriodSeconds: seconds('shutdown-grace-period-critical-pods', args['shutdown-grace-period-critical-pods']),
+    criticalGracePeriodSeconds: seconds(
+      'shutdown-grace-period-critical-pods',
+      args['shutdown-grace-period-critical-pods'],
+    ),
   };
   const problem = invalidShutdownSettings(settings);
   if (problem !== undefined) throw new CliError(problem, ExitCode.usage);

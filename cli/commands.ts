@@ -16,4 +16,17 @@ import { hollowCommand } from './hollow-command.ts';
  * Every top-level subcommand. Each entry's builder/handler import their module only when the
  * command runs, which keeps `bosun --help` and small commands fast.
  */
-export const commands: CommandModule[] = [serverCommand as unknown as CommandModule, criCommand as unknown as CommandModule, sandboxCommand, tokenCommand, certsCommand, joinCommand as unknown as CommandModule, initCommand as unknown as CommandModule, resetCommand as unknown as CommandModule, upCommand as unknown as CommandModule, nodeSetupCommand, agentCommand as unknown as CommandModule, hollowCommand as unknown as CommandModule];
+export const commands: CommandModule[] = [
+  serverCommand as unknown as CommandModule,
+  criCommand as unknown as CommandModule,
+  sandboxCommand,
+  tokenCommand,
+  certsCommand,
+  joinCommand as unknown as CommandModule,
+  initCommand as unknown as CommandModule,
+  resetCommand as unknown as CommandModule,
+  upCommand as unknown as CommandModule,
+  nodeSetupCommand,
+  agentCommand as unknown as CommandModule,
+  hollowCommand as unknown as CommandModule,
+];

@@ -11,6 +11,7 @@ const usageCodes = new Set(['BOSUN_CRI_BAD_ENDPOINT', 'BOSUN_CRI_INVALID_ARGUMEN
 
 export function cliErrorFrom(err: unknown): unknown {
   if (err instanceof CommandError) return new CliError(err.message, err.exitCode);
-  if (err instanceof CriError) return new CliError(err.message, usageCodes.has(err.code) ? ExitCode.usage : ExitCode.failed);
+  if (err instanceof CriError)
+    return new CliError(err.message, usageCodes.has(err.code) ? ExitCode.usage : ExitCode.failed);
   return err;
 }

@@ -20,13 +20,18 @@ async function act(args: CriGlobalArgs, run: (ctx: CriContext) => Promise<void |
   // What a subcommand loads from here on (grpc-js, protobufjs, our cri code) is much of its
   // start-up; Node's compile cache lets the next run skip compiling it again (bench/cri-cli.ts).
   // It lives in the user's own cache folder, not a shared temp folder others could write to.
-  enableCompileCache(process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'bosun') : join(homedir(), '.cache', 'bosun'));
+  enableCompileCache(
+    process.env.XDG_CACHE_HOME ? join(process.env.XDG_CACHE_HOME, 'bosun') : join(homedir(), '.cache', 'bosun'),
+  );
   // `bosun cri logs ID | head` closes our stdout early: that is the reader's choice, not a failure.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  const [{ withRuntime }, { cliErrorFrom }] = await Promise.all([import('../cri/commands/context.ts'), import('./cri-failure.ts')]);
+  const [{ withRuntime }, { cliErrorFrom }] = await Promise.all([
+    import('../cri/commands/context.ts'),
+    import('./cri-failure.ts'),
+  ]);
   try {
     await withRuntime(args, async (ctx) => {
       const code = await run(ctx);
@@ -47,7 +52,12 @@ function untilInterrupted(): AbortSignal {
 }
 
 const output = <T>(y: Argv<T>, fallback: OutputFormat = 'table') =>
-  y.option('output', { alias: 'o', choices: ['table', 'json', 'yaml'] as const, default: fallback, describe: 'Output format' });
+  y.option('output', {
+    alias: 'o',
+    choices: ['table', 'json', 'yaml'] as const,
+    default: fallback,
+    describe: 'Output format',
+  });
 
 const listFilters = <T>(y: Argv<T>) =>
   output(y)
@@ -56,7 +66,12 @@ const listFilters = <T>(y: Argv<T>) =>
     .option('id', { type: 'string', describe: 'Filter by ID (or a prefix of it)' })
     .option('name', { type: 'string', describe: 'Filter by name (regular expression)' })
     .option('namespace', { type: 'string', describe: 'Filter by pod namespace (regular expression)' })
-    .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value (repeatable)' })
+    .option('label', {
+      type: 'string',
+      array: true,
+      default: [] as string[],
+      describe: 'Filter by label key=value (repeatable)',
+    })
     .option('state', { alias: 's', type: 'string', describe: 'Filter by state' })
     .option('latest', { alias: 'l', type: 'boolean', default: false, describe: 'Only the newest one' })
     .option('last', { alias: 'n', type: 'number', default: 0, describe: 'Only the newest N' });
@@ -72,22 +87,34 @@ function commandAfterDashes(argv: Record<string, unknown>): true {
   const dashes = raw.indexOf('--');
   const end = dashes === -1 ? raw.length : dashes;
   if (at !== -1 && at < end && raw.slice(at + 1, end).some((token) => token.startsWith('-'))) {
-    throw new CliError('put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]', ExitCode.usage);
+    throw new CliError(
+      'put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]',
+      ExitCode.usage,
+    );
   }
   return true;
 }
 
-const ids = <T>(y: Argv<T>, what: string) => y.positional('ids', { type: 'string', array: true, default: [] as string[], describe: `${what} IDs or ID prefixes` });
+const ids = <T>(y: Argv<T>, what: string) =>
+  y.positional('ids', { type: 'string', array: true, default: [] as string[], describe: `${what} IDs or ID prefixes` });
 
 /** Adds one subcommand to `bosun cri`, its handler typed by what its builder declares. */
-const subcommand = <A extends CriGlobalArgs>(module: CommandModule<CriGlobalArgs, A>) => (y: Argv<CriGlobalArgs>): Argv<CriGlobalArgs> => y.command(module);
+const subcommand =
+  <A extends CriGlobalArgs>(module: CommandModule<CriGlobalArgs, A>) =>
+  (y: Argv<CriGlobalArgs>): Argv<CriGlobalArgs> =>
+    y.command(module);
 
 const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
   subcommand({
     command: 'version',
     describe: 'Runtime name and versions, and the CRI version it speaks',
     builder: (y) => output(y),
-    handler: (a) => act(a, (ctx) => Promise.all([import('../cri/commands/inspect.ts'), import('./version.ts')]).then(([m, { bosunVersion }]) => m.version(ctx, { ...a, clientVersion: bosunVersion }))),
+    handler: (a) =>
+      act(a, (ctx) =>
+        Promise.all([import('../cri/commands/inspect.ts'), import('./version.ts')]).then(([m, { bosunVersion }]) =>
+          m.version(ctx, { ...a, clientVersion: bosunVersion }),
+        ),
+      ),
   }),
   subcommand({
     command: 'info',
@@ -100,7 +127,12 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     describe: 'List containers (running ones unless -a)',
     builder: (y) =>
       listFilters(y)
-        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Show all containers, not only running ones' })
+        .option('all', {
+          alias: 'a',
+          type: 'boolean',
+          default: false,
+          describe: 'Show all containers, not only running ones',
+        })
         .option('pod', { alias: 'p', type: 'string', describe: 'Only containers of this pod (ID or prefix)' })
         .option('image', { type: 'string', describe: 'Only containers of this image (reference or ID prefix)' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/list.ts').then((m) => m.ps(ctx, a))),
@@ -146,9 +178,17 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     describe: "Print a container's log (read from its CRI log file)",
     builder: (y) =>
       requiredPositional(y, 'container', { type: 'string', describe: 'Container ID or prefix' })
-        .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep printing new lines until the container stops' })
+        .option('follow', {
+          alias: 'f',
+          type: 'boolean',
+          default: false,
+          describe: 'Keep printing new lines until the container stops',
+        })
         .option('tail', { type: 'number', default: -1, describe: 'Only the last N lines' })
-        .option('since', { type: 'string', describe: 'Only lines since a duration ago (30s, 5m, 1h) or an RFC 3339 time' })
+        .option('since', {
+          type: 'string',
+          describe: 'Only lines since a duration ago (30s, 5m, 1h) or an RFC 3339 time',
+        })
         .option('timestamps', { alias: 't', type: 'boolean', default: false, describe: 'Show the time of each line' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/logs.ts').then((m) => m.logs(ctx, a, untilInterrupted()))),
   }),
@@ -156,17 +196,30 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'exec <container> [cmd..]',
     describe: 'Run a command in a container: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]',
     builder: (y) =>
-      requiredPositional(y.parserConfiguration({ 'populate--': true }).check(commandAfterDashes), 'container', { type: 'string', describe: 'Container ID or prefix' })
+      requiredPositional(y.parserConfiguration({ 'populate--': true }).check(commandAfterDashes), 'container', {
+        type: 'string',
+        describe: 'Container ID or prefix',
+      })
         .positional('cmd', { type: 'string', array: true, default: [] as string[], describe: 'Command and arguments' })
         .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin to the command' })
         .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'Run the command in a terminal' })
-        .option('sync', { alias: 's', type: 'boolean', default: false, describe: 'Run through ExecSync (no streaming)' })
-        .option('exec-timeout', { type: 'number', default: 0, describe: 'With --sync: seconds before the runtime stops the command (0: none)' }),
-    handler: (a) => act(a, (ctx) =>
-      import('../cri/commands/exec.ts').then((m) =>
-        m.exec(ctx, { ...a, cmd: [...a.cmd, ...afterDashes(a)] }, { stdin: process.stdin, stdout: process.stdout }),
+        .option('sync', {
+          alias: 's',
+          type: 'boolean',
+          default: false,
+          describe: 'Run through ExecSync (no streaming)',
+        })
+        .option('exec-timeout', {
+          type: 'number',
+          default: 0,
+          describe: 'With --sync: seconds before the runtime stops the command (0: none)',
+        }),
+    handler: (a) =>
+      act(a, (ctx) =>
+        import('../cri/commands/exec.ts').then((m) =>
+          m.exec(ctx, { ...a, cmd: [...a.cmd, ...afterDashes(a)] }, { stdin: process.stdin, stdout: process.stdout }),
+        ),
       ),
-    ),
   }),
   subcommand({
     command: 'attach <container>',
@@ -175,15 +228,24 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
       requiredPositional(y, 'container', { type: 'string', describe: 'Container ID or prefix' })
         .option('interactive', { alias: 'i', type: 'boolean', default: false, describe: 'Pass stdin' })
         .option('tty', { alias: 't', type: 'boolean', default: false, describe: 'The container runs in a terminal' }),
-    handler: (a) => act(a, (ctx) => import('../cri/commands/exec.ts').then((m) => m.attach(ctx, a, { stdin: process.stdin, stdout: process.stdout }))),
+    handler: (a) =>
+      act(a, (ctx) =>
+        import('../cri/commands/exec.ts').then((m) =>
+          m.attach(ctx, a, { stdin: process.stdin, stdout: process.stdout }),
+        ),
+      ),
   }),
   subcommand({
     command: 'port-forward <pod> <ports..>',
     describe: 'Forward local ports to a pod: bosun cri port-forward POD [LOCAL:]REMOTE...',
     builder: (y) =>
-      requiredPositional(requiredPositional(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'ports', { type: 'string', array: true, describe: 'PORT or LOCAL:REMOTE (LOCAL 0: any free port)' })
-        .option('address', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' }),
-    handler: (a) => act(a, (ctx) => import('../cri/commands/exec.ts').then((m) => m.portForward(ctx, a, untilInterrupted()))),
+      requiredPositional(requiredPositional(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'ports', {
+        type: 'string',
+        array: true,
+        describe: 'PORT or LOCAL:REMOTE (LOCAL 0: any free port)',
+      }).option('address', { type: 'string', default: '127.0.0.1', describe: 'Local address to listen on' }),
+    handler: (a) =>
+      act(a, (ctx) => import('../cri/commands/exec.ts').then((m) => m.portForward(ctx, a, untilInterrupted()))),
   }),
   subcommand({
     command: 'stats [ids..]',
@@ -191,8 +253,17 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     builder: (y) =>
       output(ids(y, 'Container'))
         .option('pod', { alias: 'p', type: 'string', describe: 'Only containers of this pod' })
-        .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value' })
-        .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
+        .option('label', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe: 'Filter by label key=value',
+        })
+        .option('seconds', {
+          type: 'number',
+          default: 1,
+          describe: 'Seconds between the two samples CPU % is computed from',
+        })
         .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Also stopped containers' })
         .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/stats.ts').then((m) => m.stats(ctx, a))),
@@ -202,8 +273,17 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     describe: 'Resource use of pods',
     builder: (y) =>
       output(ids(y, 'Pod'))
-        .option('label', { type: 'string', array: true, default: [] as string[], describe: 'Filter by label key=value' })
-        .option('seconds', { type: 'number', default: 1, describe: 'Seconds between the two samples CPU % is computed from' })
+        .option('label', {
+          type: 'string',
+          array: true,
+          default: [] as string[],
+          describe: 'Filter by label key=value',
+        })
+        .option('seconds', {
+          type: 'number',
+          default: 1,
+          describe: 'Seconds between the two samples CPU % is computed from',
+        })
         .option('no-trunc', { type: 'boolean', default: false, describe: 'Do not cut IDs' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/stats.ts').then((m) => m.statsp(ctx, a))),
   }),
@@ -215,7 +295,10 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
         .option('creds', { type: 'string', describe: 'Registry credentials USERNAME:PASSWORD' })
         .option('auth', { type: 'string', describe: 'Registry auth as base64 USERNAME:PASSWORD' })
         .option('pod-config', { type: 'string', describe: 'Pull in the context of this pod config file' }),
-    handler: (a) => act(a, (ctx) => import('../cri/commands/images.ts').then((m) => m.pull(ctx, a, { isTTY: process.stderr.isTTY === true }))),
+    handler: (a) =>
+      act(a, (ctx) =>
+        import('../cri/commands/images.ts').then((m) => m.pull(ctx, a, { isTTY: process.stderr.isTTY === true })),
+      ),
   }),
   subcommand({
     command: 'rmi [images..]',
@@ -231,16 +314,25 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'runp <config>',
     describe: 'Run a pod sandbox from a JSON or YAML config file; prints its ID',
     builder: (y) =>
-      requiredPositional(y, 'config', { type: 'string', describe: 'Pod sandbox config file' })
-        .option('runtime', { type: 'string', describe: 'Runtime handler (default: the runtime default)' }),
+      requiredPositional(y, 'config', { type: 'string', describe: 'Pod sandbox config file' }).option('runtime', {
+        type: 'string',
+        describe: 'Runtime handler (default: the runtime default)',
+      }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.runp(ctx, a))),
   }),
   subcommand({
     command: 'create <pod> <container-config> <pod-config>',
     describe: 'Create a container in a pod from config files; prints its ID',
     builder: (y) =>
-      requiredPositional(requiredPositional(requiredPositional(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }), 'container-config', { type: 'string' }), 'pod-config', { type: 'string' })
-        .option('no-pull', { type: 'boolean', default: false, describe: 'Do not pull a missing image' }),
+      requiredPositional(
+        requiredPositional(
+          requiredPositional(y, 'pod', { type: 'string', describe: 'Pod ID or prefix' }),
+          'container-config',
+          { type: 'string' },
+        ),
+        'pod-config',
+        { type: 'string' },
+      ).option('no-pull', { type: 'boolean', default: false, describe: 'Do not pull a missing image' }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.create(ctx, a))),
   }),
   subcommand({
@@ -253,7 +345,12 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     command: 'stop [ids..]',
     describe: 'Stop running containers',
     builder: (y) =>
-      ids(y, 'Container').option('timeout', { alias: 't', type: 'number', default: 0, describe: 'Seconds to wait before killing' }),
+      ids(y, 'Container').option('timeout', {
+        alias: 't',
+        type: 'number',
+        default: 0,
+        describe: 'Seconds to wait before killing',
+      }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.stop(ctx, a))),
   }),
   subcommand({
@@ -268,7 +365,12 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     builder: (y) =>
       ids(y, 'Container')
         .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Stop running containers first' })
-        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all stopped containers (all with --force)' }),
+        .option('all', {
+          alias: 'a',
+          type: 'boolean',
+          default: false,
+          describe: 'Remove all stopped containers (all with --force)',
+        }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.rm(ctx, a))),
   }),
   subcommand({
@@ -277,7 +379,12 @@ const subcommands: ((y: Argv<CriGlobalArgs>) => Argv<CriGlobalArgs>)[] = [
     builder: (y) =>
       ids(y, 'Pod')
         .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Stop ready pods first' })
-        .option('all', { alias: 'a', type: 'boolean', default: false, describe: 'Remove all stopped pods (all with --force)' }),
+        .option('all', {
+          alias: 'a',
+          type: 'boolean',
+          default: false,
+          describe: 'Remove all stopped pods (all with --force)',
+        }),
     handler: (a) => act(a, (ctx) => import('../cri/commands/lifecycle.ts').then((m) => m.rmp(ctx, a))),
   }),
 ];
@@ -290,12 +397,19 @@ export const criCommand: CommandModule<object, CriGlobalArgs> = {
       .option('runtime-endpoint', {
         alias: 'r',
         type: 'string',
-        describe: 'CRI endpoint (default: $CONTAINER_RUNTIME_ENDPOINT, the config file, or unix:///run/containerd/containerd.sock)',
+        describe:
+          'CRI endpoint (default: $CONTAINER_RUNTIME_ENDPOINT, the config file, or unix:///run/containerd/containerd.sock)',
       })
-      .option('config', { alias: 'c', type: 'string', describe: 'crictl-style config file (default: $CRI_CONFIG_FILE or /etc/crictl.yaml)' })
+      .option('config', {
+        alias: 'c',
+        type: 'string',
+        describe: 'crictl-style config file (default: $CRI_CONFIG_FILE or /etc/crictl.yaml)',
+      })
       // Not --timeout as in crictl: in one yargs tree it would collide with stop's --timeout/-t.
       .option('request-timeout', { type: 'number', describe: 'Seconds to wait for inspection calls (default 10)' })
-      .epilogue('Exit codes: 0 ok, 1 failed (runtime unreachable, not found, ...), 2 wrong usage; exec/attach exit with the command\'s own code.');
+      .epilogue(
+        "Exit codes: 0 ok, 1 failed (runtime unreachable, not found, ...), 2 wrong usage; exec/attach exit with the command's own code.",
+      );
     for (const add of subcommands) add(withGlobals);
     return withGlobals.demandCommand(1, 'name a cri subcommand; see bosun cri --help');
   },

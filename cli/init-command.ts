@@ -21,26 +21,53 @@ interface InitArgs extends NodePathArgs {
 export const initCommand: CommandModule<object, InitArgs> = {
   command: 'init',
   describe: 'Start the control plane on this machine and print the command that joins nodes',
-  builder: (y) => y
-    .options(nodePathOptions)
-    .option('advertise-address', { type: 'string', describe: "Address nodes reach the API server on (default: this machine's default-route address)" })
-    .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address the API server listens on' })
-    .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
-    .option('token-ttl', { type: 'string', default: '24h', describe: 'Lifetime of the bootstrap token in the join command' })
-    .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('pod-security', { type: 'string', choices: ['privileged', 'baseline', 'restricted'] as const, describe: 'Pod Security level enforced in every namespace without its own labels (kube-system stays exempt); default: privileged enforced, baseline warned and audited' })
-    .example('$0 init --pod-security restricted', 'refuse pods that do not meet the restricted Pod Security Standard')
-    .example('$0 init', 'then run the printed bosun join command on each node'),
+  builder: (y) =>
+    y
+      .options(nodePathOptions)
+      .option('advertise-address', {
+        type: 'string',
+        describe: "Address nodes reach the API server on (default: this machine's default-route address)",
+      })
+      .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address the API server listens on' })
+      .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
+      .option('token-ttl', {
+        type: 'string',
+        default: '24h',
+        describe: 'Lifetime of the bootstrap token in the join command',
+      })
+      .option('server-arg', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Extra flag for bosun server (repeatable)',
+      })
+      .option('pod-security', {
+        type: 'string',
+        choices: ['privileged', 'baseline', 'restricted'] as const,
+        describe:
+          'Pod Security level enforced in every namespace without its own labels (kube-system stays exempt); default: privileged enforced, baseline warned and audited',
+      })
+      .example('$0 init --pod-security restricted', 'refuse pods that do not meet the restricted Pod Security Standard')
+      .example('$0 init', 'then run the printed bosun join command on each node'),
   handler: async (args) => {
-    if (process.getuid?.() !== 0) throw new CliError('bosun init needs root (it runs the server as a daemon and writes under /etc/bosun)');
+    if (process.getuid?.() !== 0)
+      throw new CliError('bosun init needs root (it runs the server as a daemon and writes under /etc/bosun)');
     const port = args['secure-port'];
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     const ttl = parseDurationSeconds(args['token-ttl']);
-    if (ttl === undefined) throw new CliError(`--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`, ExitCode.usage);
+    if (ttl === undefined)
+      throw new CliError(
+        `--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`,
+        ExitCode.usage,
+      );
     const advertise = await advertiseAddress(args['advertise-address']);
     const { initCluster } = await import('../host/init/init-cluster.ts');
     const { podSecurityDefaultForLevel } = await import('../controlplane/admission/pod-security/config.ts');
-    const podSecurity = args['pod-security'] === undefined ? [] : [`--pod-security-default=${podSecurityDefaultForLevel(args['pod-security'])}`];
+    const podSecurity =
+      args['pod-security'] === undefined
+        ? []
+        : [`--pod-security-default=${podSecurityDefaultForLevel(args['pod-security'])}`];
     let result;
     try {
       result = await initCluster({

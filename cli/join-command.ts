@@ -28,42 +28,103 @@ interface JoinArgs {
 export const joinCommand: CommandModule<object, JoinArgs> = {
   command: 'join <server>',
   describe: 'Join this machine to a cluster as a node',
-  builder: (y) => requiredPositional(y, 'server', { type: 'string', describe: 'The API server, https://host:port' })
-    .option('token', { type: 'string', demandOption: true, describe: 'Bootstrap token <id>.<secret> (bosun token create)' })
-    .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
-    .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
-    .option('config-dir', { type: 'string', default: '/etc/bosun', describe: 'Where the agent kubeconfig is written' })
-    .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
-    .option('ignore-preflight-errors', listOption('Checks to ignore: root, runtime, iptables, swap, ports, clock, joined; all ignores every one'))
-    .option('start', { type: 'boolean', default: true, describe: 'Start the node agent once joined (--no-start to skip)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' })
-    .option('log-dir', { type: 'string', default: '/var/log/bosun', describe: "Where a detached agent's log goes (without systemd)" })
-    .option('run-dir', { type: 'string', default: '/run/bosun', describe: "Where a detached agent's PID file goes (without systemd)" })
-    .example('$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…', ''),
+  builder: (y) =>
+    requiredPositional(y, 'server', { type: 'string', describe: 'The API server, https://host:port' })
+      .option('token', {
+        type: 'string',
+        demandOption: true,
+        describe: 'Bootstrap token <id>.<secret> (bosun token create)',
+      })
+      .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
+      .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
+      .option('config-dir', {
+        type: 'string',
+        default: '/etc/bosun',
+        describe: 'Where the agent kubeconfig is written',
+      })
+      .option('container-runtime-endpoint', {
+        type: 'string',
+        default: 'unix:///run/containerd/containerd.sock',
+        describe: 'CRI endpoint of containerd',
+      })
+      .option(
+        'ignore-preflight-errors',
+        listOption('Checks to ignore: root, runtime, iptables, swap, ports, clock, joined; all ignores every one'),
+      )
+      .option('start', {
+        type: 'boolean',
+        default: true,
+        describe: 'Start the node agent once joined (--no-start to skip)',
+      })
+      .option('agent-arg', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Extra flag for bosun agent (repeatable)',
+      })
+      .option('log-dir', {
+        type: 'string',
+        default: '/var/log/bosun',
+        describe: "Where a detached agent's log goes (without systemd)",
+      })
+      .option('run-dir', {
+        type: 'string',
+        default: '/run/bosun',
+        describe: "Where a detached agent's PID file goes (without systemd)",
+      })
+      .example(
+        '$0 join https://10.0.0.1:6443 --token abcdef.0123456789abcdef --discovery-token-ca-cert-hash sha256:…',
+        '',
+      ),
   handler: async (args) => {
     const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
     const token = parseBootstrapToken(args.token);
-    if (!token) throw new CliError('--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)', ExitCode.usage);
+    if (!token)
+      throw new CliError(
+        '--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)',
+        ExitCode.usage,
+      );
     const pins = args['discovery-token-ca-cert-hash'].map(String);
     const parsedPins = pins.map(parseCaCertHash);
     const badPin = pins.find((_, i) => parsedPins[i] === undefined);
-    if (badPin !== undefined) throw new CliError(`--discovery-token-ca-cert-hash ${badPin}: use sha256:<64 hex digits> (bosun token create --print-join-command prints it)`, ExitCode.usage);
+    if (badPin !== undefined)
+      throw new CliError(
+        `--discovery-token-ca-cert-hash ${badPin}: use sha256:<64 hex digits> (bosun token create --print-join-command prints it)`,
+        ExitCode.usage,
+      );
     let server: URL;
     try {
       server = new URL(args.server);
       if (server.protocol !== 'https:') throw new Error('not https');
     } catch {
-      throw new CliError(`${args.server} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`, ExitCode.usage);
+      throw new CliError(
+        `${args.server} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`,
+        ExitCode.usage,
+      );
     }
     const nodeName = args['node-name'];
-    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) throw new CliError(`--node-name ${nodeName} is not a valid node name (lower-case DNS name)`, ExitCode.usage);
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName))
+      throw new CliError(`--node-name ${nodeName} is not a valid node name (lower-case DNS name)`, ExitCode.usage);
     const kubeconfigPath = join(args['config-dir'], 'agent.kubeconfig');
 
-    const [{ observe, judge, judgeClock, ignoredPreflightChecks }, { discover }, { requestNodeCertificate }, { JoinError }, { CriClient }, { describeCriError }] = await Promise.all([
-      import('../host/join/preflight.ts'), import('../host/join/discovery.ts'), import('../host/join/tls-bootstrap.ts'), import('../host/join/errors.ts'),
-      import('../cri/client.ts'), import('../host/join/runtime-probe.ts'),
+    const [
+      { observe, judge, judgeClock, ignoredPreflightChecks },
+      { discover },
+      { requestNodeCertificate },
+      { JoinError },
+      { CriClient },
+      { describeCriError },
+    ] = await Promise.all([
+      import('../host/join/preflight.ts'),
+      import('../host/join/discovery.ts'),
+      import('../host/join/tls-bootstrap.ts'),
+      import('../host/join/errors.ts'),
+      import('../cri/client.ts'),
+      import('../host/join/runtime-probe.ts'),
     ]);
-    const fail = (message: string): never => { throw new CliError(message); };
+    const fail = (message: string): never => {
+      throw new CliError(message);
+    };
     let ignore: Set<string>;
     try {
       ignore = ignoredPreflightChecks(args['ignore-preflight-errors']);
@@ -85,7 +146,16 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
 
     try {
       // local checks first: they fail fast without touching the network
-      const local = judge(await observe({ runtimeEndpoint: endpoint, probeRuntime, clockOffsetMs: 0, kubeconfigPath, ports: [10250, 10256] }), ignore);
+      const local = judge(
+        await observe({
+          runtimeEndpoint: endpoint,
+          probeRuntime,
+          clockOffsetMs: 0,
+          kubeconfigPath,
+          ports: [10250, 10256],
+        }),
+        ignore,
+      );
       if (local.length > 0) fail(`preflight: ${local.map((f) => f.message).join('; ')}`);
       const cluster = await discover(server.origin, token, parsedPins as string[]);
       const clock = judgeClock(cluster.clockOffsetMs, ignore);
@@ -100,10 +170,19 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       throw err;
     }
     if (!args.start) {
-      process.stderr.write(`[join] not starting the agent (--no-start); start it with: bosun agent --kubeconfig ${kubeconfigPath} --node-name ${nodeName}\n`);
+      process.stderr.write(
+        `[join] not starting the agent (--no-start); start it with: bosun agent --kubeconfig ${kubeconfigPath} --node-name ${nodeName}\n`,
+      );
       return;
     }
     const { startAgent } = await import('../host/join/start-agent.ts');
-    await startAgent({ kubeconfigPath, nodeName, runtimeEndpoint: endpoint, extraArgs: args['agent-arg'].map(String), logDir: args['log-dir'], runDir: args['run-dir'] });
+    await startAgent({
+      kubeconfigPath,
+      nodeName,
+      runtimeEndpoint: endpoint,
+      extraArgs: args['agent-arg'].map(String),
+      logDir: args['log-dir'],
+      runDir: args['run-dir'],
+    });
   },
 };

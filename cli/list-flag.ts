@@ -12,7 +12,10 @@ type ListOption = Options & { type: 'string'; describe: string; coerce: typeof l
 /** The items of a list flag's value (one string, or one per repetition); blanks dropped. */
 export function listItems(value: unknown): string[] {
   const values = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
-  return values.flatMap((v) => String(v).split(',')).map((item) => item.trim()).filter((item) => item !== '');
+  return values
+    .flatMap((v) => String(v).split(','))
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
 }
 
 /**
@@ -20,10 +23,20 @@ export function listItems(value: unknown): string[] {
  * it (`--tls-san a b` taking b), which upstream's parsers do not.
  */
 export function listOption(describe: string, defaults: readonly string[] = []): ListOption & { default: string[] } {
-  return { type: 'string', default: [...defaults], describe: `${describe} (comma-separated, repeatable)`, coerce: listItems };
+  return {
+    type: 'string',
+    default: [...defaults],
+    describe: `${describe} (comma-separated, repeatable)`,
+    coerce: listItems,
+  };
 }
 
 /** A list flag that must be given at least once (no default, or yargs would count it as given). */
 export function requiredListOption(describe: string): ListOption & { demandOption: true } {
-  return { type: 'string', demandOption: true, describe: `${describe} (comma-separated, repeatable)`, coerce: listItems };
+  return {
+    type: 'string',
+    demandOption: true,
+    describe: `${describe} (comma-separated, repeatable)`,
+    coerce: listItems,
+  };
 }

@@ -28,7 +28,9 @@ function unknownAfterAWord(argv: readonly string[], unknown: readonly string[]):
 export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('bosun')
-    .usage('$0 <command> [options]\n\nA node agent (kubelet + kube-proxy) with a small Kubernetes-compatible control plane.')
+    .usage(
+      '$0 <command> [options]\n\nA node agent (kubelet + kube-proxy) with a small Kubernetes-compatible control plane.',
+    )
     .version(versionLine())
     .alias('version', 'V')
     .help()
@@ -51,7 +53,10 @@ export async function main(argv: string[]): Promise<number> {
       if (unknown.length === 0) throw new UsageFailure(msg ?? 'bad command line');
       // `bosun cri exec ID ls -l`: the unknown flag belongs to the command being run, not to bosun
       if (commandPath === 'bosun cri exec' && !argv.includes('--') && unknownAfterAWord(argv, unknown)) {
-        throw new CliError('put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]', ExitCode.usage);
+        throw new CliError(
+          'put -- before a command that has options: bosun cri exec [-it] CONTAINER -- COMMAND [ARG...]',
+          ExitCode.usage,
+        );
       }
       throw new UnknownArgumentError(unknownArgumentLine(unknown, argv, commandPath, known));
     });

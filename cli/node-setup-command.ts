@@ -7,31 +7,55 @@
 import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 
-const containerdConfig: CommandModule<object, { config: string; root: string; state: string; socket: string; 'cni-conf-dir': string; 'cgroup-driver': 'cgroupfs' | 'systemd' }> = {
+const containerdConfig: CommandModule<
+  object,
+  {
+    config: string;
+    root: string;
+    state: string;
+    socket: string;
+    'cni-conf-dir': string;
+    'cgroup-driver': 'cgroupfs' | 'systemd';
+  }
+> = {
   command: 'containerd-config',
   describe: "Write containerd's configuration for bosun (CRI, local pause image, CNI folders, cgroup driver)",
-  builder: (y) => y
-    .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
-    .option('root', { type: 'string', default: '/var/lib/containerd' })
-    .option('state', { type: 'string', default: '/run/containerd' })
-    .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
-    .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
-    .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'] as const, default: 'cgroupfs' as const }),
+  builder: (y) =>
+    y
+      .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
+      .option('root', { type: 'string', default: '/var/lib/containerd' })
+      .option('state', { type: 'string', default: '/run/containerd' })
+      .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
+      .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
+      .option('cgroup-driver', {
+        type: 'string',
+        choices: ['cgroupfs', 'systemd'] as const,
+        default: 'cgroupfs' as const,
+      }),
   handler: async (args) => {
     const { writeHostContainerdConfig } = await import('../host/node-setup/containerd-setup.ts');
-    writeHostContainerdConfig({ config: args.config, root: args.root, state: args.state, socket: args.socket, cniConfDir: args['cni-conf-dir'], cgroupDriver: args['cgroup-driver'] });
+    writeHostContainerdConfig({
+      config: args.config,
+      root: args.root,
+      state: args.state,
+      socket: args.socket,
+      cniConfDir: args['cni-conf-dir'],
+      cgroupDriver: args['cgroup-driver'],
+    });
   },
 };
 
 const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': string; 'pod-cidr': string }> = {
   command: 'cni',
-  describe: 'Write the CNI conflist (bridge + host-local + portmap) for this node\'s pod subnet',
-  builder: (y) => y
-    .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
-    .option('cni-data-dir', { type: 'string', default: '/var/lib/cni/networks' })
-    .option('pod-cidr', { type: 'string', demandOption: true }),
+  describe: "Write the CNI conflist (bridge + host-local + portmap) for this node's pod subnet",
+  builder: (y) =>
+    y
+      .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
+      .option('cni-data-dir', { type: 'string', default: '/var/lib/cni/networks' })
+      .option('pod-cidr', { type: 'string', demandOption: true }),
   handler: async (args) => {
-    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr'])) throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr']))
+      throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
     const { writeCniConflist } = await import('../host/node-setup/cni-file.ts');
     writeCniConflist(args['cni-conf-dir'], args['cni-data-dir'], args['pod-cidr']);
   },
@@ -39,10 +63,15 @@ const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': strin
 
 const images: CommandModule<object, { address: string; 'cache-dir': string }> = {
   command: 'images',
-  describe: 'Build the pause and busybox images from this host\'s static binaries and import them into containerd',
-  builder: (y) => y
-    .option('address', { type: 'string', default: '/run/containerd/containerd.sock', describe: "containerd's socket" })
-    .option('cache-dir', { type: 'string', default: '/var/cache/bosun/images' }),
+  describe: "Build the pause and busybox images from this host's static binaries and import them into containerd",
+  builder: (y) =>
+    y
+      .option('address', {
+        type: 'string',
+        default: '/run/containerd/containerd.sock',
+        describe: "containerd's socket",
+      })
+      .option('cache-dir', { type: 'string', default: '/var/cache/bosun/images' }),
   handler: async (args) => {
     const { importLocalImages } = await import('../host/node-setup/containerd-setup.ts');
     await firstLineOnFailure(importLocalImages(args.address, args['cache-dir']));
@@ -64,19 +93,24 @@ const cgroupDriver: CommandModule = {
   handler: async () => {
     // the agent's own rule (with --cgroup-driver auto), so containerd and the agent agree
     const { chooseCgroupDriver, hostCgroupClues } = await import('../agent/pods/cgroup-driver.ts');
-    process.stdout.write(`${chooseCgroupDriver({ fromRuntime: undefined, ...await hostCgroupClues() }).driver}\n`);
+    process.stdout.write(`${chooseCgroupDriver({ fromRuntime: undefined, ...(await hostCgroupClues()) }).driver}\n`);
   },
 };
 
 const podCidr: CommandModule<object, { kubeconfig: string; 'node-name': string; timeout: number }> = {
   command: 'pod-cidr',
-  describe: "Wait until the control plane has given this node a pod subnet, and print it",
-  builder: (y) => y
-    .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
-    .option('node-name', { type: 'string', demandOption: true })
-    .option('timeout', { type: 'number', default: 120, describe: 'seconds' }),
+  describe: 'Wait until the control plane has given this node a pod subnet, and print it',
+  builder: (y) =>
+    y
+      .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
+      .option('node-name', { type: 'string', demandOption: true })
+      .option('timeout', { type: 'number', default: 120, describe: 'seconds' }),
   handler: async (args) => {
-    const cidr = await nodeField(args, `node ${args['node-name']} given a pod subnet (spec.podCIDR); is the control plane running its controllers?`, 'podCIDR');
+    const cidr = await nodeField(
+      args,
+      `node ${args['node-name']} given a pod subnet (spec.podCIDR); is the control plane running its controllers?`,
+      'podCIDR',
+    );
     process.stdout.write(`${cidr}\n`);
   },
 };
@@ -84,24 +118,32 @@ const podCidr: CommandModule<object, { kubeconfig: string; 'node-name': string; 
 const containerdStart: CommandModule<object, { config: string; socket: string; log: string; 'pid-file': string }> = {
   command: 'containerd-start',
   describe: 'Start containerd detached (for hosts without systemd), unless it already runs; wait until it answers',
-  builder: (y) => y
-    .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
-    .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
-    .option('log', { type: 'string', default: '/var/log/bosun/containerd.log' })
-    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }),
+  builder: (y) =>
+    y
+      .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
+      .option('socket', { type: 'string', default: '/run/containerd/containerd.sock' })
+      .option('log', { type: 'string', default: '/var/log/bosun/containerd.log' })
+      .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }),
   handler: async (args) => {
     const { startDetachedContainerd } = await import('../host/node-setup/containerd-setup.ts');
-    const started = await firstLineOnFailure(startDetachedContainerd({ config: args.config, socket: args.socket, log: args.log, pidFile: args['pid-file'] }));
-    process.stderr.write(started.alreadyRunning ? `containerd already runs (pid ${started.pid})\n` : `containerd runs detached (pid ${started.pid}, log ${args.log})\n`);
+    const started = await firstLineOnFailure(
+      startDetachedContainerd({ config: args.config, socket: args.socket, log: args.log, pidFile: args['pid-file'] }),
+    );
+    process.stderr.write(
+      started.alreadyRunning
+        ? `containerd already runs (pid ${started.pid})\n`
+        : `containerd runs detached (pid ${started.pid}, log ${args.log})\n`,
+    );
   },
 };
 
 const containerdStop: CommandModule<object, { config: string; 'pid-file': string }> = {
   command: 'containerd-stop',
   describe: 'Stop the containerd that containerd-start started (by its PID file)',
-  builder: (y) => y
-    .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
-    .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }),
+  builder: (y) =>
+    y
+      .option('config', { type: 'string', default: '/etc/containerd/config.toml' })
+      .option('pid-file', { type: 'string', default: '/run/bosun/containerd.pid' }),
   handler: async (args) => {
     const { stopDetachedContainerd } = await import('../host/node-setup/containerd-setup.ts');
     await stopDetachedContainerd(args.config, args['pid-file']);
@@ -111,24 +153,47 @@ const containerdStop: CommandModule<object, { config: string; 'pid-file': string
 const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string; timeout: number }> = {
   command: 'wait-ready',
   describe: 'Wait until this node is Ready',
-  builder: (y) => y
-    .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
-    .option('node-name', { type: 'string', demandOption: true })
-    .option('timeout', { type: 'number', default: 180, describe: 'seconds' }),
+  builder: (y) =>
+    y
+      .option('kubeconfig', { type: 'string', default: '/etc/bosun/agent.kubeconfig' })
+      .option('node-name', { type: 'string', demandOption: true })
+      .option('timeout', { type: 'number', default: 180, describe: 'seconds' }),
   handler: async (args) => {
     await nodeField(args, `node ${args['node-name']} Ready`, 'ready');
   },
 };
 
 /** Waits on this node's object; a timeout is the one line the user reads. */
-async function nodeField(args: { kubeconfig: string; 'node-name': string; timeout: number }, what: string, pick: 'podCIDR' | 'ready'): Promise<string> {
+async function nodeField(
+  args: { kubeconfig: string; 'node-name': string; timeout: number },
+  what: string,
+  pick: 'podCIDR' | 'ready',
+): Promise<string> {
   const { waitNodeField, podCIDROf, readyOf } = await import('../host/node-setup/node-wait.ts');
-  return firstLineOnFailure(waitNodeField(args.kubeconfig, args['node-name'], args.timeout * 1000, what, pick === 'ready' ? readyOf : podCIDROf));
+  return firstLineOnFailure(
+    waitNodeField(
+      args.kubeconfig,
+      args['node-name'],
+      args.timeout * 1000,
+      what,
+      pick === 'ready' ? readyOf : podCIDROf,
+    ),
+  );
 }
 
 export const nodeSetupCommand: CommandModule = {
   command: 'node-setup <what>',
   describe: false,
-  builder: (y) => y.command(containerdConfig).command(cni).command(images).command(cgroupDriver).command(podCidr).command(waitReady).command(containerdStart).command(containerdStop).demandCommand(1),
+  builder: (y) =>
+    y
+      .command(containerdConfig)
+      .command(cni)
+      .command(images)
+      .command(cgroupDriver)
+      .command(podCidr)
+      .command(waitReady)
+      .command(containerdStart)
+      .command(containerdStop)
+      .demandCommand(1),
   handler: () => undefined,
 };

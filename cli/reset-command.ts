@@ -6,7 +6,15 @@
 import type { CommandModule } from 'yargs';
 import { createInterface } from 'node:readline/promises';
 import { CliError } from './exit.ts';
-import { adminKubeconfig, agentKubeconfig, agentRootDir, nodePathOptions, nodePathsFrom, serverDataDir, type NodePathArgs } from '../host/init/node-paths.ts';
+import {
+  adminKubeconfig,
+  agentKubeconfig,
+  agentRootDir,
+  nodePathOptions,
+  nodePathsFrom,
+  serverDataDir,
+  type NodePathArgs,
+} from '../host/init/node-paths.ts';
 
 interface ResetArgs extends NodePathArgs {
   'container-runtime-endpoint': string;
@@ -27,19 +35,29 @@ async function confirm(question: string): Promise<boolean> {
 export const resetCommand: CommandModule<object, ResetArgs> = {
   command: 'reset',
   describe: "Undo init/join on this machine: stop bosun's daemons, remove its pods, rules, CNI state and files",
-  builder: (y) => y
-    .options(nodePathOptions)
-    .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd' })
-    .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d', describe: "Where bosun's CNI configuration (10-bosun.conflist) is" })
-    .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs are' })
-    .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }),
+  builder: (y) =>
+    y
+      .options(nodePathOptions)
+      .option('container-runtime-endpoint', {
+        type: 'string',
+        default: 'unix:///run/containerd/containerd.sock',
+        describe: 'CRI endpoint of containerd',
+      })
+      .option('cni-conf-dir', {
+        type: 'string',
+        default: '/etc/cni/net.d',
+        describe: "Where bosun's CNI configuration (10-bosun.conflist) is",
+      })
+      .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs are' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }),
   handler: async (args) => {
-    if (process.getuid?.() !== 0) throw new CliError('bosun reset needs root (it stops daemons, removes pods and iptables rules)');
+    if (process.getuid?.() !== 0)
+      throw new CliError('bosun reset needs root (it stops daemons, removes pods and iptables rules)');
     const paths = nodePathsFrom(args);
     if (!args.force) {
       const what = `bosun reset stops bosun's agent and server on this machine and removes its pods, iptables chains, CNI state and ${[agentKubeconfig(paths), adminKubeconfig(paths), agentRootDir(paths), serverDataDir(paths)].join(', ')}`;
       if (!process.stdin.isTTY) throw new CliError(`${what}; pass --force to do it without asking`);
-      if (!await confirm(`${what}.\nContinue? [y/N] `)) throw new CliError('reset cancelled; nothing was changed');
+      if (!(await confirm(`${what}.\nContinue? [y/N] `))) throw new CliError('reset cancelled; nothing was changed');
     }
     const { resetNode } = await import('../host/reset/reset-node.ts');
     const problems = await resetNode({
@@ -49,7 +67,10 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
       podLogDir: args['pod-log-dir'],
       say: (line) => process.stderr.write(`[reset] ${line}\n`),
     });
-    if (problems.length > 0) throw new CliError(`reset incomplete: ${problems.join('; ')}; fix that and run bosun reset again`);
-    process.stderr.write('[reset] done; the Node object is left in the cluster: kubectl delete node <name> on the control plane\n');
+    if (problems.length > 0)
+      throw new CliError(`reset incomplete: ${problems.join('; ')}; fix that and run bosun reset again`);
+    process.stderr.write(
+      '[reset] done; the Node object is left in the cluster: kubectl delete node <name> on the control plane\n',
+    );
   },
 };

@@ -17,14 +17,20 @@ interface Common {
 const namePattern = /^[a-z0-9]([-a-z0-9]{0,28}[a-z0-9])?$/;
 
 function common<T>(y: Argv<T>): Argv<T & Common> {
-  return y
-    .option('name', { type: 'string', default: 'default', describe: 'Which sandbox' })
-    .option('root', { type: 'string', default: '/var/lib/bosun/sandbox', describe: 'Where sandboxes keep their state', hidden: true }) as Argv<T & Common>;
+  return y.option('name', { type: 'string', default: 'default', describe: 'Which sandbox' }).option('root', {
+    type: 'string',
+    default: '/var/lib/bosun/sandbox',
+    describe: 'Where sandboxes keep their state',
+    hidden: true,
+  }) as Argv<T & Common>;
 }
 
 function checkName(name: string): void {
   if (!namePattern.test(name)) {
-    throw new CliError(`sandbox name '${name}' must be lower-case letters, digits and '-', at most 30 characters`, ExitCode.usage);
+    throw new CliError(
+      `sandbox name '${name}' must be lower-case letters, digits and '-', at most 30 characters`,
+      ExitCode.usage,
+    );
   }
 }
 
@@ -39,39 +45,67 @@ async function load(args: Common) {
 }
 
 function requireRoot(): void {
-  if (process.getuid?.() !== 0) throw new CliError('bosun sandbox needs root (it creates network namespaces and runs containerd)');
+  if (process.getuid?.() !== 0)
+    throw new CliError('bosun sandbox needs root (it creates network namespaces and runs containerd)');
 }
 
 const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]; 'agent-arg': string[] }> = {
   command: 'up',
   describe: 'Create a sandbox cluster and print its kubeconfig path',
-  builder: (y) => common(y)
-    .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
-    .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for each node agent (repeatable)' }),
+  builder: (y) =>
+    common(y)
+      .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
+      .option('server-arg', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Extra flag for bosun server (repeatable)',
+      })
+      .option('agent-arg', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Extra flag for each node agent (repeatable)',
+      }),
   handler: async (args) => {
     requireRoot();
     checkName(args.name);
-    if (!Number.isInteger(args.nodes) || args.nodes < 1 || args.nodes > 50) throw new CliError('--nodes must be a whole number from 1 to 50', ExitCode.usage);
+    if (!Number.isInteger(args.nodes) || args.nodes < 1 || args.nodes > 50)
+      throw new CliError('--nodes must be a whole number from 1 to 50', ExitCode.usage);
     const stateDir = join(args.root, args.name);
     if (existsSync(join(stateDir, 'sandbox.json'))) {
-      throw new CliError(`sandbox '${args.name}' already exists; remove it first: bosun sandbox down --name ${args.name}`);
+      throw new CliError(
+        `sandbox '${args.name}' already exists; remove it first: bosun sandbox down --name ${args.name}`,
+      );
     }
     const { Sandbox } = await import('../sandbox/sandbox.ts');
     let sandbox;
     try {
-      sandbox = await Sandbox.create({
-        name: args.name, id: `bosun-${args.name}`, stateDir, ownerPid: 0,
-        images: ['pause', 'busybox'], imageCacheDir: join(args.root, '.images'),
-      }, args.nodes);
+      sandbox = await Sandbox.create(
+        {
+          name: args.name,
+          id: `bosun-${args.name}`,
+          stateDir,
+          ownerPid: 0,
+          images: ['pause', 'busybox'],
+          imageCacheDir: join(args.root, '.images'),
+        },
+        args.nodes,
+      );
     } catch (err) {
-      throw new CliError(`sandbox '${args.name}' could not be created (nothing was left behind): ${(err as Error).message}`);
+      throw new CliError(
+        `sandbox '${args.name}' could not be created (nothing was left behind): ${(err as Error).message}`,
+      );
     }
     try {
       const controlPlane = await sandbox.startControlPlane(args['server-arg']);
-      process.stderr.write(`sandbox '${args.name}': API server on https://127.0.0.1:${controlPlane.port}; joining ${args.nodes} node(s)\n`);
+      process.stderr.write(
+        `sandbox '${args.name}': API server on https://127.0.0.1:${controlPlane.port}; joining ${args.nodes} node(s)\n`,
+      );
       await sandbox.joinAgents(args['agent-arg']);
-      process.stderr.write(`sandbox '${args.name}': ${args.nodes} node(s) joined; kubectl --kubeconfig ${controlPlane.kubeconfig} get nodes\n`);
+      process.stderr.write(
+        `sandbox '${args.name}': ${args.nodes} node(s) joined; kubectl --kubeconfig ${controlPlane.kubeconfig} get nodes\n`,
+      );
       process.stdout.write(`${controlPlane.kubeconfig}\n`);
     } catch (err) {
       await sandbox.destroy().catch(() => undefined);
@@ -100,7 +134,8 @@ const down: CommandModule<object, Common> = {
 const status: CommandModule<object, Common & { output: string }> = {
   command: 'status',
   describe: 'Show a sandbox: nodes, addresses, what runs',
-  builder: (y) => common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }),
+  builder: (y) =>
+    common(y).option('output', { alias: 'o', type: 'string', choices: ['table', 'json'], default: 'table' }),
   handler: async (args) => {
     const sandbox = await load(args);
     const { isOurs } = await import('../host/process/process.ts');
@@ -120,10 +155,21 @@ const status: CommandModule<object, Common & { output: string }> = {
       process.stdout.write(`${JSON.stringify({ name: sandbox.record.name, server, nodes }, null, 2)}\n`);
       return;
     }
-    process.stdout.write(`sandbox ${sandbox.record.name}: server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`);
-    const rows = [['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'AGENT', 'LINK'], ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.agent, n.link])];
+    process.stdout.write(
+      `sandbox ${sandbox.record.name}: server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`,
+    );
+    const rows = [
+      ['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'AGENT', 'LINK'],
+      ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.agent, n.link]),
+    ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+    for (const row of rows)
+      process.stdout.write(
+        `${row
+          .map((cell, i) => cell.padEnd(widths[i]!))
+          .join('   ')
+          .trimEnd()}\n`,
+      );
   },
 };
 
@@ -141,13 +187,15 @@ const kubeconfig: CommandModule<object, Common> = {
 const exec: CommandModule<object, Common & { node: string; command: string[] | undefined }> = {
   command: 'exec <node> [command..]',
   describe: "Run a command inside a node's network namespace, with the environment pointing at its runtime",
-  builder: (y) => requiredPositional(common(y), 'node', { type: 'string', describe: 'node-1, node-2, ...' })
-    .positional('command', { type: 'string', array: true })
-    .parserConfiguration({ 'populate--': true })
-    .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers"),
+  builder: (y) =>
+    requiredPositional(common(y), 'node', { type: 'string', describe: 'node-1, node-2, ...' })
+      .positional('command', { type: 'string', array: true })
+      .parserConfiguration({ 'populate--': true })
+      .example('$0 sandbox exec node-2 -- bosun cri ps', "node-2's containers"),
   handler: async (args) => {
     const argv = [...(args.command ?? []), ...afterDashes(args)].map(String);
-    if (argv.length === 0) throw new CliError('name the command to run, after --: bosun sandbox exec node-1 -- ip addr', ExitCode.usage);
+    if (argv.length === 0)
+      throw new CliError('name the command to run, after --: bosun sandbox exec node-1 -- ip addr', ExitCode.usage);
     const sandbox = await load(args);
     const { runInNode } = await import('../sandbox/node-exec.ts');
     const code = await runInNode(sandbox, args.node, argv);
@@ -156,13 +204,29 @@ const exec: CommandModule<object, Common & { node: string; command: string[] | u
 };
 
 type Component = 'containerd' | 'agent';
-const componentOption = <T>(y: Argv<T>) => y.option('component', { type: 'string', choices: ['containerd', 'agent'] as const, default: 'agent' as Component, describe: 'Which part of the node' });
+const componentOption = <T>(y: Argv<T>) =>
+  y.option('component', {
+    type: 'string',
+    choices: ['containerd', 'agent'] as const,
+    default: 'agent' as Component,
+    describe: 'Which part of the node',
+  });
 
-function faultCommand(command: string, describe: string, act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>, withComponent: boolean): CommandModule<object, Common & { node: string; component?: Component }> {
+function faultCommand(
+  command: string,
+  describe: string,
+  act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>,
+  withComponent: boolean,
+): CommandModule<object, Common & { node: string; component?: Component }> {
   return {
     command: `${command} <node>`,
     describe,
-    builder: (y) => requiredPositional<Common & { component?: Component }, 'node'>(withComponent ? componentOption(common(y)) : common(y), 'node', { type: 'string' }),
+    builder: (y) =>
+      requiredPositional<Common & { component?: Component }, 'node'>(
+        withComponent ? componentOption(common(y)) : common(y),
+        'node',
+        { type: 'string' },
+      ),
     handler: async (args) => {
       requireRoot();
       const sandbox = await load(args);
@@ -173,32 +237,48 @@ function faultCommand(command: string, describe: string, act: (sandbox: Awaited<
   };
 }
 
-const kill = faultCommand('kill', 'SIGKILL a component of a node (fault injection)', async (sandbox, node, component) => {
-  if (component === 'agent') await sandbox.killAgent(node);
-  else await sandbox.killContainerd(node);
-}, true);
+const kill = faultCommand(
+  'kill',
+  'SIGKILL a component of a node (fault injection)',
+  async (sandbox, node, component) => {
+    if (component === 'agent') await sandbox.killAgent(node);
+    else await sandbox.killContainerd(node);
+  },
+  true,
+);
 
-const start = faultCommand('start', 'Start a component of a node again', async (sandbox, node, component) => {
-  if (component === 'agent') await sandbox.startAgent(node);
-  else await sandbox.startContainerd(node);
-}, true);
+const start = faultCommand(
+  'start',
+  'Start a component of a node again',
+  async (sandbox, node, component) => {
+    if (component === 'agent') await sandbox.startAgent(node);
+    else await sandbox.startContainerd(node);
+  },
+  true,
+);
 
-const partition = faultCommand('partition', "Cut a node's link to the rest of the sandbox", (sandbox, node) => sandbox.partition(node), false);
+const partition = faultCommand(
+  'partition',
+  "Cut a node's link to the rest of the sandbox",
+  (sandbox, node) => sandbox.partition(node),
+  false,
+);
 const heal = faultCommand('heal', "Restore a node's link", (sandbox, node) => sandbox.heal(node), false);
 
 export const sandboxCommand: CommandModule = {
   command: 'sandbox <command>',
   describe: 'A cluster on this machine: nodes in network namespaces, each with its own containerd',
-  builder: (y) => y
-    .command(up as unknown as CommandModule)
-    .command(down as unknown as CommandModule)
-    .command(status as unknown as CommandModule)
-    .command(kubeconfig as unknown as CommandModule)
-    .command(exec as unknown as CommandModule)
-    .command(kill as unknown as CommandModule)
-    .command(start as unknown as CommandModule)
-    .command(partition as unknown as CommandModule)
-    .command(heal as unknown as CommandModule)
-    .demandCommand(1, 'name a sandbox command; see bosun sandbox --help'),
+  builder: (y) =>
+    y
+      .command(up as unknown as CommandModule)
+      .command(down as unknown as CommandModule)
+      .command(status as unknown as CommandModule)
+      .command(kubeconfig as unknown as CommandModule)
+      .command(exec as unknown as CommandModule)
+      .command(kill as unknown as CommandModule)
+      .command(start as unknown as CommandModule)
+      .command(partition as unknown as CommandModule)
+      .command(heal as unknown as CommandModule)
+      .demandCommand(1, 'name a sandbox command; see bosun sandbox --help'),
   handler: () => undefined,
 };

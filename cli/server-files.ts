@@ -5,7 +5,11 @@
 import { readFileSync } from 'node:fs';
 import type { AuditLogOptions } from '../controlplane/audit/log-writer.ts';
 import { AuditPolicyError, parseAuditPolicy, type AuditPolicy } from '../controlplane/audit/policy.ts';
-import { EncryptionConfigError, parseEncryptionConfig, type EncryptionConfig } from '../controlplane/encryption/config.ts';
+import {
+  EncryptionConfigError,
+  parseEncryptionConfig,
+  type EncryptionConfig,
+} from '../controlplane/encryption/config.ts';
 import type { EtcdClientTls } from '../controlplane/storage/etcd.ts';
 import { CliError, ExitCode } from './exit.ts';
 
@@ -13,7 +17,10 @@ function readFlagFile(flag: string, path: string): Buffer {
   try {
     return readFileSync(path);
   } catch (err) {
-    throw new CliError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`, ExitCode.usage);
+    throw new CliError(
+      `--${flag} ${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`,
+      ExitCode.usage,
+    );
   }
 }
 
@@ -22,16 +29,23 @@ export function readEncryptionConfig(path: string): EncryptionConfig {
   try {
     return parseEncryptionConfig(text);
   } catch (err) {
-    if (err instanceof EncryptionConfigError) throw new CliError(`--encryption-provider-config ${path}: ${err.message}`, ExitCode.usage);
+    if (err instanceof EncryptionConfigError)
+      throw new CliError(`--encryption-provider-config ${path}: ${err.message}`, ExitCode.usage);
     throw err;
   }
 }
 
 /** TLS towards etcd from the three flags; undefined when none is given. */
-export function etcdClientTls(cafile: string | undefined, certfile: string | undefined, keyfile: string | undefined): EtcdClientTls | undefined {
+export function etcdClientTls(
+  cafile: string | undefined,
+  certfile: string | undefined,
+  keyfile: string | undefined,
+): EtcdClientTls | undefined {
   if (cafile === undefined && certfile === undefined && keyfile === undefined) return undefined;
-  if ((certfile === undefined) !== (keyfile === undefined)) throw new CliError('--etcd-certfile and --etcd-keyfile go together', ExitCode.usage);
-  if (cafile === undefined) throw new CliError('--etcd-certfile needs --etcd-cafile (the CA of etcd\'s serving certificate)', ExitCode.usage);
+  if ((certfile === undefined) !== (keyfile === undefined))
+    throw new CliError('--etcd-certfile and --etcd-keyfile go together', ExitCode.usage);
+  if (cafile === undefined)
+    throw new CliError("--etcd-certfile needs --etcd-cafile (the CA of etcd's serving certificate)", ExitCode.usage);
   return {
     ca: readFlagFile('etcd-cafile', cafile),
     ...(certfile !== undefined ? { cert: readFlagFile('etcd-certfile', certfile) } : {}),
@@ -54,7 +68,8 @@ export interface AuditFlags {
 export function auditSettings(flags: AuditFlags): { policy: AuditPolicy; log: AuditLogOptions } | undefined {
   for (const flag of ['audit-log-maxsize', 'audit-log-maxbackup', 'audit-log-maxage'] as const) {
     const value = flags[flag];
-    if (!Number.isInteger(value) || value < 0) throw new CliError(`--${flag} ${value}: use a whole number, 0 or more`, ExitCode.usage);
+    if (!Number.isInteger(value) || value < 0)
+      throw new CliError(`--${flag} ${value}: use a whole number, 0 or more`, ExitCode.usage);
   }
   const policyFile = flags['audit-policy-file'];
   const path = flags['audit-log-path'];
@@ -64,9 +79,18 @@ export function auditSettings(flags: AuditFlags): { policy: AuditPolicy; log: Au
   try {
     policy = parseAuditPolicy(text);
   } catch (err) {
-    if (err instanceof AuditPolicyError) throw new CliError(`--audit-policy-file ${policyFile}: ${err.message}`, ExitCode.usage);
+    if (err instanceof AuditPolicyError)
+      throw new CliError(`--audit-policy-file ${policyFile}: ${err.message}`, ExitCode.usage);
     throw err;
   }
   if (path === undefined || path === '') return undefined;
-  return { policy, log: { path, maxSizeMB: flags['audit-log-maxsize'], maxBackups: flags['audit-log-maxbackup'], maxAgeDays: flags['audit-log-maxage'] } };
+  return {
+    policy,
+    log: {
+      path,
+      maxSizeMB: flags['audit-log-maxsize'],
+      maxBackups: flags['audit-log-maxbackup'],
+      maxAgeDays: flags['audit-log-maxage'],
+    },
+  };
 }

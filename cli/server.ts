@@ -54,59 +54,187 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
   describe: 'Run the Kubernetes-compatible API server (HTTPS, sqlite or etcd datastore)',
   builder: (y) =>
     y
-      .option('data-dir', { type: 'string', default: '/var/lib/bosun/server', describe: 'Where the datastore (sqlite), PKI and admin.kubeconfig live' })
-      .option('datastore', { type: 'string', choices: ['sqlite', 'etcd'], default: 'sqlite', describe: 'Embedded sqlite, or an etcd cluster' })
+      .option('data-dir', {
+        type: 'string',
+        default: '/var/lib/bosun/server',
+        describe: 'Where the datastore (sqlite), PKI and admin.kubeconfig live',
+      })
+      .option('datastore', {
+        type: 'string',
+        choices: ['sqlite', 'etcd'],
+        default: 'sqlite',
+        describe: 'Embedded sqlite, or an etcd cluster',
+      })
       .option('etcd-endpoints', listOption('etcd client URLs (with --datastore etcd)'))
-      .option('etcd-cafile', { type: 'string', describe: 'CA bundle that signed etcd\'s serving certificate (https:// endpoints)' })
+      .option('etcd-cafile', {
+        type: 'string',
+        describe: "CA bundle that signed etcd's serving certificate (https:// endpoints)",
+      })
       .option('etcd-certfile', { type: 'string', describe: 'Client certificate for etcd (etcd --client-cert-auth)' })
       .option('etcd-keyfile', { type: 'string', describe: 'Key of --etcd-certfile' })
-      .option('audit-policy-file', { type: 'string', describe: 'Audit policy (audit.k8s.io/v1 Policy): which requests are logged, at which level' })
-      .option('audit-log-path', { type: 'string', describe: 'Write audit events here, one JSON line each (- for stdout)' })
-      .option('audit-log-maxsize', { type: 'number', default: 0, describe: 'Rotate the audit log past this many megabytes (0: never)' })
-      .option('audit-log-maxbackup', { type: 'number', default: 0, describe: 'Keep at most this many rotated audit logs (0: all)' })
-      .option('audit-log-maxage', { type: 'number', default: 0, describe: 'Remove rotated audit logs older than this many days (0: never)' })
-      .option('encryption-provider-config', { type: 'string', describe: 'EncryptionConfiguration (apiserver.config.k8s.io/v1) that encrypts resources at rest: aescbc, aesgcm, identity' })
+      .option('audit-policy-file', {
+        type: 'string',
+        describe: 'Audit policy (audit.k8s.io/v1 Policy): which requests are logged, at which level',
+      })
+      .option('audit-log-path', {
+        type: 'string',
+        describe: 'Write audit events here, one JSON line each (- for stdout)',
+      })
+      .option('audit-log-maxsize', {
+        type: 'number',
+        default: 0,
+        describe: 'Rotate the audit log past this many megabytes (0: never)',
+      })
+      .option('audit-log-maxbackup', {
+        type: 'number',
+        default: 0,
+        describe: 'Keep at most this many rotated audit logs (0: all)',
+      })
+      .option('audit-log-maxage', {
+        type: 'number',
+        default: 0,
+        describe: 'Remove rotated audit logs older than this many days (0: never)',
+      })
+      .option('encryption-provider-config', {
+        type: 'string',
+        describe:
+          'EncryptionConfiguration (apiserver.config.k8s.io/v1) that encrypts resources at rest: aescbc, aesgcm, identity',
+      })
       .option('bind-address', { type: 'string', default: '0.0.0.0', describe: 'Address to serve HTTPS on' })
       .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port (0: pick a free one)' })
-      .option('advertise-address', { type: 'string', default: '127.0.0.1', describe: 'Address clients and nodes use to reach this server' })
-      .option('service-cluster-ip-range', { type: 'string', default: '10.96.0.0/12', describe: 'CIDR that Service ClusterIPs come from' })
+      .option('advertise-address', {
+        type: 'string',
+        default: '127.0.0.1',
+        describe: 'Address clients and nodes use to reach this server',
+      })
+      .option('service-cluster-ip-range', {
+        type: 'string',
+        default: '10.96.0.0/12',
+        describe: 'CIDR that Service ClusterIPs come from',
+      })
       .option('tls-san', listOption('Extra names or IPs for the serving certificate'))
       .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
-      .option('admin-kubeconfig-copy', { type: 'string', describe: 'Keep this copy of admin.kubeconfig current when the server renews the admin certificate (bosun init passes its own)' })
-      .option('kubelet-egress-socket', { type: 'string', describe: 'Reach nodes\' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)' })
-      .option('controllers', { type: 'boolean', default: true, describe: 'Run the controllers (--no-controllers: serve the API only)' })
-      .option('scheduler', { type: 'boolean', default: true, describe: 'Run the scheduler (--no-scheduler when another one places pods)' })
-      .option('cluster-cidr', { type: 'string', default: '10.244.0.0/16', describe: 'CIDR that node pod subnets come from' })
+      .option('admin-kubeconfig-copy', {
+        type: 'string',
+        describe:
+          'Keep this copy of admin.kubeconfig current when the server renews the admin certificate (bosun init passes its own)',
+      })
+      .option('kubelet-egress-socket', {
+        type: 'string',
+        describe:
+          "Reach nodes' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)",
+      })
+      .option('controllers', {
+        type: 'boolean',
+        default: true,
+        describe: 'Run the controllers (--no-controllers: serve the API only)',
+      })
+      .option('scheduler', {
+        type: 'boolean',
+        default: true,
+        describe: 'Run the scheduler (--no-scheduler when another one places pods)',
+      })
+      .option('cluster-cidr', {
+        type: 'string',
+        default: '10.244.0.0/16',
+        describe: 'CIDR that node pod subnets come from',
+      })
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'Prefix length of each node pod subnet' })
       .option('node-monitor-period', { type: 'string', default: '5s', describe: 'How often node health is checked' })
-      .option('node-monitor-grace-period', { type: 'string', default: '50s', describe: 'Silence after which a node is Unknown' })
-      .option('node-startup-grace-period', { type: 'string', default: '60s', describe: 'Silence allowed for a node that has just registered' })
-      .option('service-account-issuer', { type: 'string', default: 'https://kubernetes.default.svc.cluster.local', describe: 'The iss claim of service-account tokens, and the issuer named by /.well-known/openid-configuration' })
-      .option('service-account-max-token-expiration', { type: 'string', default: '48h', describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit' })
-      .option('default-not-ready-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the not-ready:NoExecute taint unless they say otherwise' })
-      .option('default-unreachable-toleration-seconds', { type: 'number', default: 300, describe: 'Seconds new pods tolerate the unreachable:NoExecute taint unless they say otherwise' })
-      .option('max-requests-inflight', { type: 'number', default: 400, describe: 'Read-only requests served at once; more get 429 (0: no limit; watches and streams not counted)' })
-      .option('max-mutating-requests-inflight', { type: 'number', default: 200, describe: 'Mutating requests served at once; more get 429 (0: no limit)' })
-      .option('max-watches-per-user', { type: 'number', default: 1000, describe: 'Watches one user may hold open; more get 429 (0: no limit)' })
-      .option('pod-security-default', { type: 'string', default: 'enforce=privileged,audit=baseline,warn=baseline', describe: 'Pod Security levels for namespaces without pod-security.kubernetes.io labels: mode=level[:version] per mode (enforce, audit, warn; level privileged, baseline or restricted; version latest or v1.x)' })
-      .option('pod-security-exempt-namespaces', { type: 'string', default: 'kube-system', describe: 'Comma-separated namespaces that Pod Security never checks' })
-      .option('pod-security-exempt-usernames', { type: 'string', default: '', describe: 'Comma-separated users whose pods Pod Security never checks' })
-      .option('pod-security-exempt-runtime-classes', { type: 'string', default: '', describe: 'Comma-separated RuntimeClass names whose pods Pod Security never checks' }),
+      .option('node-monitor-grace-period', {
+        type: 'string',
+        default: '50s',
+        describe: 'Silence after which a node is Unknown',
+      })
+      .option('node-startup-grace-period', {
+        type: 'string',
+        default: '60s',
+        describe: 'Silence allowed for a node that has just registered',
+      })
+      .option('service-account-issuer', {
+        type: 'string',
+        default: 'https://kubernetes.default.svc.cluster.local',
+        describe: 'The iss claim of service-account tokens, and the issuer named by /.well-known/openid-configuration',
+      })
+      .option('service-account-max-token-expiration', {
+        type: 'string',
+        default: '48h',
+        describe: 'The longest lifetime a TokenRequest gets (longer asks are shortened); 0: no limit',
+      })
+      .option('default-not-ready-toleration-seconds', {
+        type: 'number',
+        default: 300,
+        describe: 'Seconds new pods tolerate the not-ready:NoExecute taint unless they say otherwise',
+      })
+      .option('default-unreachable-toleration-seconds', {
+        type: 'number',
+        default: 300,
+        describe: 'Seconds new pods tolerate the unreachable:NoExecute taint unless they say otherwise',
+      })
+      .option('max-requests-inflight', {
+        type: 'number',
+        default: 400,
+        describe: 'Read-only requests served at once; more get 429 (0: no limit; watches and streams not counted)',
+      })
+      .option('max-mutating-requests-inflight', {
+        type: 'number',
+        default: 200,
+        describe: 'Mutating requests served at once; more get 429 (0: no limit)',
+      })
+      .option('max-watches-per-user', {
+        type: 'number',
+        default: 1000,
+        describe: 'Watches one user may hold open; more get 429 (0: no limit)',
+      })
+      .option('pod-security-default', {
+        type: 'string',
+        default: 'enforce=privileged,audit=baseline,warn=baseline',
+        describe:
+          'Pod Security levels for namespaces without pod-security.kubernetes.io labels: mode=level[:version] per mode (enforce, audit, warn; level privileged, baseline or restricted; version latest or v1.x)',
+      })
+      .option('pod-security-exempt-namespaces', {
+        type: 'string',
+        default: 'kube-system',
+        describe: 'Comma-separated namespaces that Pod Security never checks',
+      })
+      .option('pod-security-exempt-usernames', {
+        type: 'string',
+        default: '',
+        describe: 'Comma-separated users whose pods Pod Security never checks',
+      })
+      .option('pod-security-exempt-runtime-classes', {
+        type: 'string',
+        default: '',
+        describe: 'Comma-separated RuntimeClass names whose pods Pod Security never checks',
+      }),
   handler: async (args) => {
-    const [{ startServer }, { pino }, { podSecurityConfigFromFlags }] = await Promise.all([import('../controlplane/server.ts'), import('pino'), import('../controlplane/admission/pod-security/config.ts')]);
+    const [{ startServer }, { pino }, { podSecurityConfigFromFlags }] = await Promise.all([
+      import('../controlplane/server.ts'),
+      import('pino'),
+      import('../controlplane/admission/pod-security/config.ts'),
+    ]);
     const port = args['secure-port'];
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['service-cluster-ip-range'])) {
-      throw new CliError(`--service-cluster-ip-range ${args['service-cluster-ip-range']} is not an IPv4 CIDR`, ExitCode.usage);
+      throw new CliError(
+        `--service-cluster-ip-range ${args['service-cluster-ip-range']} is not an IPv4 CIDR`,
+        ExitCode.usage,
+      );
     }
-    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['cluster-cidr'])) throw new CliError(`--cluster-cidr ${args['cluster-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
+    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['cluster-cidr']))
+      throw new CliError(`--cluster-cidr ${args['cluster-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
     const mask = args['node-cidr-mask-size'];
     if (!Number.isInteger(mask) || mask < Number(args['cluster-cidr'].split('/')[1]) || mask > 30) {
-      throw new CliError(`--node-cidr-mask-size ${mask} must be between the cluster CIDR's prefix and 30`, ExitCode.usage);
+      throw new CliError(
+        `--node-cidr-mask-size ${mask} must be between the cluster CIDR's prefix and 30`,
+        ExitCode.usage,
+      );
     }
     const durationMs = (flag: 'node-monitor-period' | 'node-monitor-grace-period' | 'node-startup-grace-period') => {
       const seconds = parseDurationSeconds(args[flag]);
-      if (seconds === undefined || seconds === 0) throw new CliError(`--${flag} ${args[flag]}: use a duration like 5s, 50s or 1m`, ExitCode.usage);
+      if (seconds === undefined || seconds === 0)
+        throw new CliError(`--${flag} ${args[flag]}: use a duration like 5s, 50s or 1m`, ExitCode.usage);
       return seconds * 1000;
     };
     const nodeLifecycle = {
@@ -118,21 +246,36 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
     };
     const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
     if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
-      throw new CliError(`--service-account-max-token-expiration ${args['service-account-max-token-expiration']}: use 0 or a duration of at least 10m, like 48h`, ExitCode.usage);
+      throw new CliError(
+        `--service-account-max-token-expiration ${args['service-account-max-token-expiration']}: use 0 or a duration of at least 10m, like 48h`,
+        ExitCode.usage,
+      );
     }
-    if (args['service-account-issuer'].trim() === '') throw new CliError('--service-account-issuer may not be empty', ExitCode.usage);
-    const tolerationSeconds = (flag: 'default-not-ready-toleration-seconds' | 'default-unreachable-toleration-seconds') => {
+    if (args['service-account-issuer'].trim() === '')
+      throw new CliError('--service-account-issuer may not be empty', ExitCode.usage);
+    const tolerationSeconds = (
+      flag: 'default-not-ready-toleration-seconds' | 'default-unreachable-toleration-seconds',
+    ) => {
       const seconds = args[flag];
-      if (!Number.isInteger(seconds) || seconds < 0) throw new CliError(`--${flag} ${seconds}: use a whole number of seconds`, ExitCode.usage);
+      if (!Number.isInteger(seconds) || seconds < 0)
+        throw new CliError(`--${flag} ${seconds}: use a whole number of seconds`, ExitCode.usage);
       return seconds;
     };
-    const defaultTolerationSeconds = { notReady: tolerationSeconds('default-not-ready-toleration-seconds'), unreachable: tolerationSeconds('default-unreachable-toleration-seconds') };
+    const defaultTolerationSeconds = {
+      notReady: tolerationSeconds('default-not-ready-toleration-seconds'),
+      unreachable: tolerationSeconds('default-unreachable-toleration-seconds'),
+    };
     const count = (flag: 'max-requests-inflight' | 'max-mutating-requests-inflight' | 'max-watches-per-user') => {
       const value = args[flag];
-      if (!Number.isInteger(value) || value < 0) throw new CliError(`--${flag} ${value} must be a whole number, 0 or more`, ExitCode.usage);
+      if (!Number.isInteger(value) || value < 0)
+        throw new CliError(`--${flag} ${value} must be a whole number, 0 or more`, ExitCode.usage);
       return value;
     };
-    const inflight = { maxReadOnly: count('max-requests-inflight'), maxMutating: count('max-mutating-requests-inflight'), maxWatchesPerUser: count('max-watches-per-user') };
+    const inflight = {
+      maxReadOnly: count('max-requests-inflight'),
+      maxMutating: count('max-mutating-requests-inflight'),
+      maxWatchesPerUser: count('max-watches-per-user'),
+    };
     let podSecurity;
     try {
       podSecurity = podSecurityConfigFromFlags({
@@ -144,7 +287,10 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
     } catch (err) {
       throw new CliError((err as Error).message, ExitCode.usage);
     }
-    const encryption = args['encryption-provider-config'] === undefined ? undefined : readEncryptionConfig(args['encryption-provider-config']);
+    const encryption =
+      args['encryption-provider-config'] === undefined
+        ? undefined
+        : readEncryptionConfig(args['encryption-provider-config']);
     const audit = auditSettings(args);
     const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
     const logger = pino({ level: args['log-level'], base: { component: 'server' } });

@@ -20,14 +20,20 @@ const defaultGroup = 'system:bootstrappers:bosun:default-node-token';
 
 function common<T>(y: Argv<T>): Argv<T & Common> {
   return y
-    .option('kubeconfig', { type: 'string', describe: `Admin kubeconfig (default: $KUBECONFIG, then ${defaultKubeconfig})` })
-    .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'yaml'], default: 'table' }) as Argv<T & Common>;
+    .option('kubeconfig', {
+      type: 'string',
+      describe: `Admin kubeconfig (default: $KUBECONFIG, then ${defaultKubeconfig})`,
+    })
+    .option('output', { alias: 'o', type: 'string', choices: ['table', 'json', 'yaml'], default: 'table' }) as Argv<
+    T & Common
+  >;
 }
 
 /** '24h', '90m', '45s', '1h30m' -> seconds; '0' means the token never expires. */
 function parseTtl(text: string): number {
   const seconds = parseDurationSeconds(text);
-  if (seconds === undefined) throw new CliError(`--ttl ${text}: use a duration like 24h, 90m or 1h30m (0: never expires)`, ExitCode.usage);
+  if (seconds === undefined)
+    throw new CliError(`--ttl ${text}: use a duration like 24h, 90m or 1h30m (0: never expires)`, ExitCode.usage);
   return seconds;
 }
 
@@ -41,7 +47,8 @@ async function connect(args: Common) {
     const config = loadKubeconfig(kubeconfigPath(args.kubeconfig, defaultKubeconfig));
     return { config, client: new KubeClient(config.client) };
   } catch (err) {
-    if (err instanceof KubeconfigError) throw new CliError(`${err.message} (pass --kubeconfig, or run on a server node)`);
+    if (err instanceof KubeconfigError)
+      throw new CliError(`${err.message} (pass --kubeconfig, or run on a server node)`);
     throw err;
   }
 }
@@ -66,7 +73,10 @@ function field(secret: TokenSecret, key: string): string | undefined {
 function describeToken(secret: TokenSecret, now: number) {
   const id = field(secret, 'token-id') ?? '';
   const expiration = field(secret, 'expiration');
-  const usages = Object.keys(secret.data ?? {}).filter((k) => k.startsWith('usage-bootstrap-') && field(secret, k) === 'true').map((k) => k.slice('usage-bootstrap-'.length)).sort();
+  const usages = Object.keys(secret.data ?? {})
+    .filter((k) => k.startsWith('usage-bootstrap-') && field(secret, k) === 'true')
+    .map((k) => k.slice('usage-bootstrap-'.length))
+    .sort();
   const ttlSeconds = expiration ? Math.floor((Date.parse(expiration) - now) / 1000) : undefined;
   return {
     token: `${id}.${field(secret, 'token-secret') ?? ''}`,
@@ -84,24 +94,35 @@ function humanDuration(seconds: number): string {
   return `${seconds}s`;
 }
 
-const create: CommandModule<object, Common & { ttl: string; usages: string[]; groups: string[]; description: string; 'print-join-command': boolean }> = {
+const create: CommandModule<
+  object,
+  Common & { ttl: string; usages: string[]; groups: string[]; description: string; 'print-join-command': boolean }
+> = {
   command: 'create',
   describe: 'Create a bootstrap token and print it',
-  builder: (y) => common(y)
-    .option('ttl', { type: 'string', default: '24h', describe: 'How long the token is valid (0: forever)' })
-    .option('usages', listOption('signing (of cluster-info), authentication (join)', ['signing', 'authentication']))
-    .option('groups', listOption('Extra groups the token authenticates as', [defaultGroup]))
-    .option('description', { type: 'string', default: '', describe: 'A note for people' })
-    .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }),
+  builder: (y) =>
+    common(y)
+      .option('ttl', { type: 'string', default: '24h', describe: 'How long the token is valid (0: forever)' })
+      .option('usages', listOption('signing (of cluster-info), authentication (join)', ['signing', 'authentication']))
+      .option('groups', listOption('Extra groups the token authenticates as', [defaultGroup]))
+      .option('description', { type: 'string', default: '', describe: 'A note for people' })
+      .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }),
   handler: async (args) => {
     const ttl = parseTtl(args.ttl);
     const usages = args.usages;
     const unknown = usages.filter((u) => u !== 'signing' && u !== 'authentication');
-    if (unknown.length > 0) throw new CliError(`--usages: unknown usage ${unknown.join(', ')}; use signing and/or authentication`, ExitCode.usage);
+    if (unknown.length > 0)
+      throw new CliError(
+        `--usages: unknown usage ${unknown.join(', ')}; use signing and/or authentication`,
+        ExitCode.usage,
+      );
     const groups = args.groups;
     const badGroup = groups.find((g) => !/^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/.test(g));
     if (badGroup) throw new CliError(`--groups: ${badGroup} must start with system:bootstrappers:`, ExitCode.usage);
-    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([import('../kube/bootstrap.ts'), import('../host/init/bootstrap-token.ts')]);
+    const [{ caCertHash }, { createBootstrapToken }] = await Promise.all([
+      import('../kube/bootstrap.ts'),
+      import('../host/init/bootstrap-token.ts'),
+    ]);
     const { config, client } = await connect(args);
     let text = '';
     try {
@@ -112,7 +133,9 @@ const create: CommandModule<object, Common & { ttl: string; usages: string[]; gr
       client.close();
     }
     if (args['print-join-command']) {
-      process.stdout.write(`bosun join ${config.client.server} --token ${text} --discovery-token-ca-cert-hash ${caCertHash(config.client.ca)}\n`);
+      process.stdout.write(
+        `bosun join ${config.client.server} --token ${text} --discovery-token-ca-cert-hash ${caCertHash(config.client.ca)}\n`,
+      );
     } else {
       process.stdout.write(`${text}\n`);
     }
@@ -145,9 +168,18 @@ const list: CommandModule<object, Common> = {
       process.stdout.write(yaml.dump(tokens));
       return;
     }
-    const rows = [['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS'], ...tokens.map((t) => [t.token, t.ttl, t.expires, t.usages, t.description || '<none>', t.extraGroups])];
+    const rows = [
+      ['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS'],
+      ...tokens.map((t) => [t.token, t.ttl, t.expires, t.usages, t.description || '<none>', t.extraGroups]),
+    ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows) process.stdout.write(`${row.map((c, i) => c.padEnd(widths[i]!)).join('   ').trimEnd()}\n`);
+    for (const row of rows)
+      process.stdout.write(
+        `${row
+          .map((c, i) => c.padEnd(widths[i]!))
+          .join('   ')
+          .trimEnd()}\n`,
+      );
   },
 };
 
@@ -160,7 +192,8 @@ const remove: CommandModule<object, Common & { tokens: string[] }> = {
     const { refs } = await import('../kube/resource-ref.ts');
     const ids = args.tokens.map((t) => String(t).split('.')[0]!);
     const bad = ids.find((id) => !/^[a-z0-9]{6}$/.test(id));
-    if (bad !== undefined) throw new CliError(`${bad} is not a token id (6 lower-case letters or digits) or a token`, ExitCode.usage);
+    if (bad !== undefined)
+      throw new CliError(`${bad} is not a token id (6 lower-case letters or digits) or a token`, ExitCode.usage);
     const { client } = await connect(args);
     try {
       for (const id of ids) {
@@ -180,10 +213,11 @@ const remove: CommandModule<object, Common & { tokens: string[] }> = {
 export const tokenCommand: CommandModule = {
   command: 'token <command>',
   describe: 'Manage bootstrap tokens that nodes join with',
-  builder: (y) => y
-    .command(create as unknown as CommandModule)
-    .command(list as unknown as CommandModule)
-    .command(remove as unknown as CommandModule)
-    .demandCommand(1, 'name a token command; see bosun token --help'),
+  builder: (y) =>
+    y
+      .command(create as unknown as CommandModule)
+      .command(list as unknown as CommandModule)
+      .command(remove as unknown as CommandModule)
+      .demandCommand(1, 'name a token command; see bosun token --help'),
   handler: () => undefined,
 };

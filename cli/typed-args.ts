@@ -8,8 +8,16 @@ import type { Argv, PositionalOptions } from 'yargs';
  * A positional that the command string marks required (`<name>` or `<name..>`): yargs refuses the
  * command line without it before any handler runs, which its types cannot see from the string.
  */
-export function requiredPositional<T, K extends string>(y: Argv<T>, key: K, options: PositionalOptions & { type: 'string'; array?: false }): Argv<Omit<T, K> & { [k in K]: string }>;
-export function requiredPositional<T, K extends string>(y: Argv<T>, key: K, options: PositionalOptions & { type: 'string'; array: true }): Argv<Omit<T, K> & { [k in K]: string[] }>;
+export function requiredPositional<T, K extends string>(
+  y: Argv<T>,
+  key: K,
+  options: PositionalOptions & { type: 'string'; array?: false },
+): Argv<Omit<T, K> & { [k in K]: string }>;
+export function requiredPositional<T, K extends string>(
+  y: Argv<T>,
+  key: K,
+  options: PositionalOptions & { type: 'string'; array: true },
+): Argv<Omit<T, K> & { [k in K]: string[] }>;
 export function requiredPositional<T, K extends string>(y: Argv<T>, key: K, options: PositionalOptions): Argv<unknown> {
   return y.positional(key, options);
 }

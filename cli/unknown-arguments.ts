@@ -15,27 +15,78 @@
  */
 const upstreamFlags: Readonly<Record<string, string>> = {
   // kubelet
-  'feature-gates': 'upstream components', 'config': 'the kubelet', 'bootstrap-kubeconfig': 'the kubelet', 'cgroup-driver': 'the kubelet',
-  'cgroups-per-qos': 'the kubelet', 'container-runtime': 'the kubelet', 'pod-infra-container-image': 'the kubelet', 'fail-swap-on': 'the kubelet',
-  'rotate-certificates': 'the kubelet', 'rotate-server-certificates': 'the kubelet', 'cert-dir': 'the kubelet', 'read-only-port': 'the kubelet',
-  'anonymous-auth': 'the kubelet', 'authorization-mode': 'the kubelet and kube-apiserver', 'client-ca-file': 'the kubelet and kube-apiserver',
-  'eviction-hard': 'the kubelet', 'eviction-soft': 'the kubelet', 'kube-reserved': 'the kubelet', 'enforce-node-allocatable': 'the kubelet',
-  'image-gc-high-threshold': 'the kubelet', 'image-gc-low-threshold': 'the kubelet', 'cpu-manager-policy': 'the kubelet', 'topology-manager-policy': 'the kubelet',
-  'resolv-conf': 'the kubelet', 'node-ip': 'the kubelet', 'hostname-override': 'the kubelet and kube-proxy', 'provider-id': 'the kubelet',
-  'cloud-provider': 'upstream components', 'v': 'upstream components', 'logtostderr': 'upstream components', 'vmodule': 'upstream components',
+  'feature-gates': 'upstream components',
+  config: 'the kubelet',
+  'bootstrap-kubeconfig': 'the kubelet',
+  'cgroup-driver': 'the kubelet',
+  'cgroups-per-qos': 'the kubelet',
+  'container-runtime': 'the kubelet',
+  'pod-infra-container-image': 'the kubelet',
+  'fail-swap-on': 'the kubelet',
+  'rotate-certificates': 'the kubelet',
+  'rotate-server-certificates': 'the kubelet',
+  'cert-dir': 'the kubelet',
+  'read-only-port': 'the kubelet',
+  'anonymous-auth': 'the kubelet',
+  'authorization-mode': 'the kubelet and kube-apiserver',
+  'client-ca-file': 'the kubelet and kube-apiserver',
+  'eviction-hard': 'the kubelet',
+  'eviction-soft': 'the kubelet',
+  'kube-reserved': 'the kubelet',
+  'enforce-node-allocatable': 'the kubelet',
+  'image-gc-high-threshold': 'the kubelet',
+  'image-gc-low-threshold': 'the kubelet',
+  'cpu-manager-policy': 'the kubelet',
+  'topology-manager-policy': 'the kubelet',
+  'resolv-conf': 'the kubelet',
+  'node-ip': 'the kubelet',
+  'hostname-override': 'the kubelet and kube-proxy',
+  'provider-id': 'the kubelet',
+  'cloud-provider': 'upstream components',
+  v: 'upstream components',
+  logtostderr: 'upstream components',
+  vmodule: 'upstream components',
   // kube-apiserver
-  'etcd-servers': 'kube-apiserver', 'etcd-cafile': 'kube-apiserver', 'etcd-certfile': 'kube-apiserver', 'etcd-keyfile': 'kube-apiserver',
-  'enable-admission-plugins': 'kube-apiserver', 'disable-admission-plugins': 'kube-apiserver', 'admission-control-config-file': 'kube-apiserver',
-  'service-account-issuer': 'kube-apiserver', 'service-account-key-file': 'kube-apiserver', 'service-account-signing-key-file': 'kube-apiserver',
-  'tls-cert-file': 'kube-apiserver', 'tls-private-key-file': 'kube-apiserver', 'audit-log-path': 'kube-apiserver', 'audit-policy-file': 'kube-apiserver',
-  'runtime-config': 'kube-apiserver', 'encryption-provider-config': 'kube-apiserver', 'oidc-issuer-url': 'kube-apiserver', 'token-auth-file': 'kube-apiserver',
-  'requestheader-client-ca-file': 'kube-apiserver', 'service-node-port-range': 'kube-apiserver', 'allow-privileged': 'kube-apiserver', 'insecure-port': 'kube-apiserver',
+  'etcd-servers': 'kube-apiserver',
+  'etcd-cafile': 'kube-apiserver',
+  'etcd-certfile': 'kube-apiserver',
+  'etcd-keyfile': 'kube-apiserver',
+  'enable-admission-plugins': 'kube-apiserver',
+  'disable-admission-plugins': 'kube-apiserver',
+  'admission-control-config-file': 'kube-apiserver',
+  'service-account-issuer': 'kube-apiserver',
+  'service-account-key-file': 'kube-apiserver',
+  'service-account-signing-key-file': 'kube-apiserver',
+  'tls-cert-file': 'kube-apiserver',
+  'tls-private-key-file': 'kube-apiserver',
+  'audit-log-path': 'kube-apiserver',
+  'audit-policy-file': 'kube-apiserver',
+  'runtime-config': 'kube-apiserver',
+  'encryption-provider-config': 'kube-apiserver',
+  'oidc-issuer-url': 'kube-apiserver',
+  'token-auth-file': 'kube-apiserver',
+  'requestheader-client-ca-file': 'kube-apiserver',
+  'service-node-port-range': 'kube-apiserver',
+  'allow-privileged': 'kube-apiserver',
+  'insecure-port': 'kube-apiserver',
   // kube-proxy
-  'proxy-mode': 'kube-proxy', 'ipvs-scheduler': 'kube-proxy', 'masquerade-all': 'kube-proxy', 'conntrack-max-per-core': 'kube-proxy',
-  'metrics-bind-address': 'kube-proxy', 'healthz-bind-address': 'kube-proxy', 'nodeport-addresses': 'kube-proxy',
+  'proxy-mode': 'kube-proxy',
+  'ipvs-scheduler': 'kube-proxy',
+  'masquerade-all': 'kube-proxy',
+  'conntrack-max-per-core': 'kube-proxy',
+  'metrics-bind-address': 'kube-proxy',
+  'healthz-bind-address': 'kube-proxy',
+  'nodeport-addresses': 'kube-proxy',
   // kubeadm
-  'control-plane-endpoint': 'kubeadm', 'pod-network-cidr': 'kubeadm', 'service-cidr': 'kubeadm', 'upload-certs': 'kubeadm', 'cri-socket': 'kubeadm',
-  'apiserver-advertise-address': 'kubeadm', 'apiserver-cert-extra-sans': 'kubeadm', 'skip-phases': 'kubeadm', 'certificate-key': 'kubeadm',
+  'control-plane-endpoint': 'kubeadm',
+  'pod-network-cidr': 'kubeadm',
+  'service-cidr': 'kubeadm',
+  'upload-certs': 'kubeadm',
+  'cri-socket': 'kubeadm',
+  'apiserver-advertise-address': 'kubeadm',
+  'apiserver-cert-extra-sans': 'kubeadm',
+  'skip-phases': 'kubeadm',
+  'certificate-key': 'kubeadm',
 };
 
 /** Levenshtein distance: single-character inserts, deletes and substitutions. */
@@ -66,7 +117,8 @@ function writtenAsFlag(word: string, argv: readonly string[]): string | undefine
   for (const arg of argv) {
     if (arg === '--') break;
     const match = /^--?(?:no-)?([^=]+)/.exec(arg);
-    if (match !== null && (match[1] === word || arg.slice(arg.startsWith('--') ? 2 : 1).split('=')[0] === word)) return arg.split('=')[0];
+    if (match !== null && (match[1] === word || arg.slice(arg.startsWith('--') ? 2 : 1).split('=')[0] === word))
+      return arg.split('=')[0];
   }
   return undefined;
 }
@@ -76,14 +128,22 @@ function writtenAsFlag(word: string, argv: readonly string[]): string | undefine
  * `unknown`: the words the parser did not recognise (it may name a flag in two spellings);
  * `commandPath`: e.g. `bosun token list`; `known`: the command's flags, without dashes.
  */
-export function unknownArgumentLine(unknown: readonly string[], argv: readonly string[], commandPath: string, known: readonly string[]): string {
+export function unknownArgumentLine(
+  unknown: readonly string[],
+  argv: readonly string[],
+  commandPath: string,
+  known: readonly string[],
+): string {
   for (const word of unknown) {
     const written = writtenAsFlag(word, argv);
     if (written === undefined) continue;
     const name = written.replace(/^--?(no-)?/, '');
     const component = upstreamFlags[name];
     if (component !== undefined) return `${commandPath}: flag ${written} of ${component} is not supported by bosun`;
-    const suggestion = nearestFlag(name, known.filter((flag) => flag !== 'help' && flag !== 'version'));
+    const suggestion = nearestFlag(
+      name,
+      known.filter((flag) => flag !== 'help' && flag !== 'version'),
+    );
     return `${commandPath}: unknown flag ${written}${suggestion !== undefined ? ` (did you mean --${suggestion}?)` : ''}`;
   }
   return `${commandPath}: unknown argument '${unknown[0] ?? ''}'`;

@@ -25,25 +25,57 @@ interface UpArgs extends NodePathArgs {
 export const upCommand: CommandModule<object, UpArgs> = {
   command: 'up',
   describe: 'Run a single-node cluster in the foreground (server + agent; Ctrl-C stops both, pods keep running)',
-  builder: (y) => y
-    .options(nodePathOptions)
-    .option('advertise-address', { type: 'string', describe: "The server's and the node's address (default: this machine's default-route address)" })
-    .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
-    .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
-    .option('container-runtime-endpoint', { type: 'string', default: 'unix:///run/containerd/containerd.sock', describe: 'CRI endpoint of containerd (configured as install.sh does)' })
-    .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d', describe: "containerd's CNI configuration folder" })
-    .option('cni-data-dir', { type: 'string', default: '/var/lib/cni/networks', describe: 'Where host-local keeps its leases' })
-    .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go' })
-    .option('cgroup-driver', { type: 'string', choices: ['cgroupfs', 'systemd'], describe: "Must match containerd's (default: chosen from the host)" })
-    .option('server-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun server (repeatable)' })
-    .option('agent-arg', { type: 'string', array: true, default: [] as string[], describe: 'Extra flag for bosun agent (repeatable)' }),
+  builder: (y) =>
+    y
+      .options(nodePathOptions)
+      .option('advertise-address', {
+        type: 'string',
+        describe: "The server's and the node's address (default: this machine's default-route address)",
+      })
+      .option('secure-port', { type: 'number', default: 6443, describe: 'HTTPS port of the API server' })
+      .option('node-name', { type: 'string', default: hostname().toLowerCase(), describe: 'Name of this node' })
+      .option('container-runtime-endpoint', {
+        type: 'string',
+        default: 'unix:///run/containerd/containerd.sock',
+        describe: 'CRI endpoint of containerd (configured as install.sh does)',
+      })
+      .option('cni-conf-dir', {
+        type: 'string',
+        default: '/etc/cni/net.d',
+        describe: "containerd's CNI configuration folder",
+      })
+      .option('cni-data-dir', {
+        type: 'string',
+        default: '/var/lib/cni/networks',
+        describe: 'Where host-local keeps its leases',
+      })
+      .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs go' })
+      .option('cgroup-driver', {
+        type: 'string',
+        choices: ['cgroupfs', 'systemd'],
+        describe: "Must match containerd's (default: chosen from the host)",
+      })
+      .option('server-arg', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Extra flag for bosun server (repeatable)',
+      })
+      .option('agent-arg', {
+        type: 'string',
+        array: true,
+        default: [] as string[],
+        describe: 'Extra flag for bosun agent (repeatable)',
+      }),
   handler: async (args) => {
     if (process.getuid?.() !== 0) throw new CliError('bosun up needs root (the agent runs pods and programs iptables)');
     const port = args['secure-port'];
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new CliError(`--secure-port ${port} is not a port`, ExitCode.usage);
     const advertise = await advertiseAddress(args['advertise-address']);
     const { chooseCgroupDriver, hostCgroupClues } = await import('../agent/pods/cgroup-driver.ts');
-    const cgroupDriver = args['cgroup-driver'] ?? chooseCgroupDriver({ fromRuntime: undefined, ...await hostCgroupClues() }).driver;
+    const cgroupDriver =
+      args['cgroup-driver'] ?? chooseCgroupDriver({ fromRuntime: undefined, ...(await hostCgroupClues()) }).driver;
     const { runUp } = await import('../host/up/run-up.ts');
     const stopRequested = new Promise<void>((resolve) => {
       process.once('SIGINT', () => resolve());

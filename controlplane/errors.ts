@@ -45,7 +45,10 @@ export class PlanFailed extends CodedError<'BOSUN_CONTROLLER_PLAN_FAILED'> {
     return this.causes.every((c) => isApiError(c, 'Conflict'));
   }
   constructor(causes: unknown[]) {
-    super('BOSUN_CONTROLLER_PLAN_FAILED', `${causes.length} action(s) failed; first: ${causes[0] instanceof Error ? causes[0].message : String(causes[0])}`);
+    super(
+      'BOSUN_CONTROLLER_PLAN_FAILED',
+      `${causes.length} action(s) failed; first: ${causes[0] instanceof Error ? causes[0].message : String(causes[0])}`,
+    );
     this.causes = causes;
   }
 }

@@ -23,7 +23,13 @@ import { snapshotOf } from './auth/rule-resolver.ts';
 import { currentUser } from './api/request-context.ts';
 import { rulesReviewHandler } from './auth/rules-review.ts';
 import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './auth/authenticators.ts';
-import { clusterInfoRole, clusterInfoRoleBinding, defaultClusterRoleBindings, defaultClusterRoles, reconcileDefaultRole } from './auth/default-policy.ts';
+import {
+  clusterInfoRole,
+  clusterInfoRoleBinding,
+  defaultClusterRoleBindings,
+  defaultClusterRoles,
+  reconcileDefaultRole,
+} from './auth/default-policy.ts';
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
 import { signerPermission } from './auth/signer-permission.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
@@ -150,7 +156,11 @@ async function ensureObject(registry: Registry, object: KubeObject): Promise<voi
  * Creates `desired` when missing, else lets `update` bring the stored object in line (the server's
  * address and port can change between starts).
  */
-async function reconcileObject(registry: Registry, desired: KubeObject, update: (current: KubeObject) => void): Promise<void> {
+async function reconcileObject(
+  registry: Registry,
+  desired: KubeObject,
+  update: (current: KubeObject) => void,
+): Promise<void> {
   const info = resourceByKind(desired.apiVersion ?? '', desired.kind ?? '')!;
   const name = desired.metadata.name ?? '';
   try {
@@ -173,7 +183,13 @@ async function reconcileDefaultClusterRole(registry: Registry, desired: KubeObje
   });
   if (current === undefined) return ensureObject(registry, desired);
   if (reconcileDefaultRole(current, desired) === undefined) return;
-  await registry.guaranteedUpdate(info, undefined, desired.metadata.name ?? '', undefined, (latest) => reconcileDefaultRole(latest, desired) ?? latest);
+  await registry.guaranteedUpdate(
+    info,
+    undefined,
+    desired.metadata.name ?? '',
+    undefined,
+    (latest) => reconcileDefaultRole(latest, desired) ?? latest,
+  );
 }
 
 interface StartingObjects {
@@ -200,7 +216,10 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-    spec: { clusterIP: start.serviceIP, ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: start.port }] },
+    spec: {
+      clusterIP: start.serviceIP,
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: start.port }],
+    },
   };
   // The whole spec: admission fills the defaults again, the ClusterIP stays the same.
   await reconcileObject(registry, service, (current) => (current.spec = service.spec));
@@ -209,7 +228,11 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   await ensureObject(registry, {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'KubeDNS' } },
+    metadata: {
+      name: 'kube-dns',
+      namespace: 'kube-system',
+      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'KubeDNS' },
+    },
     spec: {
       clusterIP: start.clusterDnsIP,
       ports: [
@@ -222,7 +245,11 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     const endpoints: KubeObject = {
       apiVersion: 'v1',
       kind: 'Endpoints',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+      },
       subsets: [{ addresses: [{ ip: start.advertiseAddress }], ports: [https] }],
     };
     await reconcileObject(registry, endpoints, (current) => (current.subsets = endpoints.subsets));
@@ -241,9 +268,15 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   }
   await reconcileObject(
     registry,
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cluster-info', namespace: 'kube-public' }, data: { kubeconfig: start.clusterKubeconfig } },
+    {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'cluster-info', namespace: 'kube-public' },
+      data: { kubeconfig: start.clusterKubeconfig },
+    },
     // Only the kubeconfig key: the jws-kubeconfig-<token> signatures beside it belong to the signer.
-    (current) => (current.data = { ...(current.data as Record<string, string> | undefined), kubeconfig: start.clusterKubeconfig }),
+    (current) =>
+      (current.data = { ...(current.data as Record<string, string> | undefined), kubeconfig: start.clusterKubeconfig }),
   );
 }
 
@@ -272,9 +305,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
-    ...(options.defaultTolerationSeconds !== undefined ? { defaultTolerationSeconds: options.defaultTolerationSeconds } : {}),
+    ...(options.defaultTolerationSeconds !== undefined
+      ? { defaultTolerationSeconds: options.defaultTolerationSeconds }
+      : {}),
     ...(options.podSecurity !== undefined ? { podSecurity: options.podSecurity } : {}),
-    listIn: async (info, namespace) => caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
+    listIn: async (info, namespace) =>
+      caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry
         .guaranteedUpdate(resourceQuotas, namespace, name, 'status', (quota) => ({ ...quota, status: { hard, used } }))
@@ -282,7 +318,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     services: async () => (await registry.list(services, undefined)).items,
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
-    serviceAccount: (namespace, name) => registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
+    serviceAccount: (namespace, name) =>
+      registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
@@ -312,7 +349,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   try {
-    podsByNode = new ObjectCache(registry, pods, (pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName || undefined);
+    podsByNode = new ObjectCache(
+      registry,
+      pods,
+      (pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName || undefined,
+    );
     await podsByNode.start();
     // a node's agent lists its pods on every start and relist: from the index, not every pod decoded
     const byNode = podsByNode;
@@ -340,7 +381,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     new NodeAuthorizer({
       // from the pods-by-node index: listing every pod per check made each pod's token request
       // and ConfigMap read cost O(pods), 87% of the server's CPU during a 3,000-pod rollout
-      podsOnNode: async (node, fresh) => (fresh ? undefined : podsByNode?.indexed(node)) ?? (await registry.list(pods, undefined, { fields: [{ field: 'spec.nodeName', equal: true, value: node }] })).items,
+      podsOnNode: async (node, fresh) =>
+        (fresh ? undefined : podsByNode?.indexed(node)) ??
+        (await registry.list(pods, undefined, { fields: [{ field: 'spec.nodeName', equal: true, value: node }] }))
+          .items,
       pod: async (namespace, name) => registry.get(pods, namespace, name).catch(() => undefined),
     }),
     new RbacAuthorizer(policy),
@@ -356,9 +400,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
   };
 
-  const serverUrl = (port: number) => `https://${options.advertiseAddress.includes(':') ? `[${options.advertiseAddress}]` : options.advertiseAddress}:${port}`;
+  const serverUrl = (port: number) =>
+    `https://${options.advertiseAddress.includes(':') ? `[${options.advertiseAddress}]` : options.advertiseAddress}:${port}`;
   const pkiOptions = (port: number) => ({
-    dataDir: options.dataDir, serverNames: [options.advertiseAddress, ...options.tlsSans], serverUrl: serverUrl(port), serviceIP,
+    dataDir: options.dataDir,
+    serverNames: [options.advertiseAddress, ...options.tlsSans],
+    serverUrl: serverUrl(port),
+    serviceIP,
     ...(options.certificateLifetimeMs !== undefined ? { lifetimeMs: options.certificateLifetimeMs } : {}),
     ...(options.adminKubeconfigCopies !== undefined ? { kubeconfigCopies: options.adminKubeconfigCopies } : {}),
   });
@@ -390,7 +438,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
   const [major, minor] = options.kubernetesVersion.replace(/^v/, '').split('.');
   const auditor = options.audit
-    ? new Auditor(options.audit.policy, new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }))
+    ? new Auditor(
+        options.audit.policy,
+        new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }),
+      )
     : undefined;
   const api = new ApiServer({
     ...(auditor ? { auditor } : {}),
@@ -398,10 +449,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     authenticators: [
       clientCertificateAuthenticator,
       bootstrapTokenAuthenticator(readSecret),
-      serviceAccountAuthenticator(tokens, async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid, boundObjects),
+      serviceAccountAuthenticator(
+        tokens,
+        async (namespace, name) => (await findObject(serviceAccounts, namespace, name))?.metadata.uid,
+        boundObjects,
+      ),
     ],
     authorizer,
-    virtual: async (call) => (call.request.subresource === 'token' ? issueToken(call) : call.request.info.resource === 'selfsubjectrulesreviews' ? reviewRules(call) : reviewAccess(call)),
+    virtual: async (call) =>
+      call.request.subresource === 'token'
+        ? issueToken(call)
+        : call.request.info.resource === 'selfsubjectrulesreviews'
+          ? reviewRules(call)
+          : reviewAccess(call),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
     ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),
@@ -432,7 +492,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       clusterDnsIP: numberToIp(range.base + 10),
       advertiseAddress: options.advertiseAddress,
       port,
-      clusterKubeconfig: kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split('users:')[0]!,
+      clusterKubeconfig: kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split(
+        'users:',
+      )[0]!,
     });
   } catch (err) {
     policy.stop();
@@ -445,9 +507,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
   // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
-  const selfHost = options.bindAddress === '0.0.0.0' || options.bindAddress === '::' ? '127.0.0.1' : options.bindAddress;
+  const selfHost =
+    options.bindAddress === '0.0.0.0' || options.bindAddress === '::' ? '127.0.0.1' : options.bindAddress;
   const certificates = new CertificateLoop({
-    client: { server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key },
+    client: {
+      server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
+      ca: pki.ca.cert,
+      cert: pki.admin.cert,
+      key: pki.admin.key,
+    },
     ca: pki.ca,
     logger: logger.child({ component: 'certificates' }),
     reserved: reservedServingNames(options.serviceCidr),
@@ -459,7 +527,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let loopsClient: KubeClient | undefined;
   if (options.controlLoops) {
     try {
-      loopsClient = new KubeClient({ server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key, maxConnections: 64 });
+      loopsClient = new KubeClient({
+        server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
+        ca: pki.ca.cert,
+        cert: pki.admin.cert,
+        key: pki.admin.key,
+        maxConnections: 64,
+      });
       loops = await startControlLoops({
         client: new KubeClusterClient(loopsClient),
         logger: logger.child({ component: 'controllers' }),
@@ -482,10 +556,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     pki: pkiOptions(port),
     current: pki,
     clock: options.clock ?? systemClock,
-    ...(options.certificateCheckIntervalMs !== undefined ? { checkIntervalMs: options.certificateCheckIntervalMs } : {}),
+    ...(options.certificateCheckIntervalMs !== undefined
+      ? { checkIntervalMs: options.certificateCheckIntervalMs }
+      : {}),
     logger: logger.child({ component: 'certificate-renewal' }),
     apply: (next) => {
-      api.useCertificates({ serving: next.serving, ca: next.ca.cert, kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key } });
+      api.useCertificates({
+        serving: next.serving,
+        ca: next.ca.cert,
+        kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key },
+      });
       certificates.useClientCertificate(next.admin.cert, next.admin.key);
       loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
     },

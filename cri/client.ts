@@ -212,7 +212,12 @@ export class CriClient implements CriRuntime {
     await this.#runtime('ReopenContainerLog', { containerId }, options);
   }
 
-  execSync(containerId: string, cmd: readonly string[], timeoutSec: number, options?: CallOptions): Promise<ExecSyncResponse> {
+  execSync(
+    containerId: string,
+    cmd: readonly string[],
+    timeoutSec: number,
+    options?: CallOptions,
+  ): Promise<ExecSyncResponse> {
     return this.#runtime('ExecSync', { containerId, cmd, timeout: timeoutSec }, options, timeoutSec);
   }
 
@@ -242,9 +247,8 @@ export class CriClient implements CriRuntime {
   }
 
   async listPodSandboxStats(filter?: PodSandboxStatsFilter, options?: CallOptions): Promise<PodSandboxStats[]> {
-    return (
-      await this.#runtime<{ stats: PodSandboxStats[] }>('ListPodSandboxStats', filter ? { filter } : {}, options)
-    ).stats;
+    return (await this.#runtime<{ stats: PodSandboxStats[] }>('ListPodSandboxStats', filter ? { filter } : {}, options))
+      .stats;
   }
 
   containerEvents(options?: CallOptions): AsyncIterable<ContainerEvent> {
@@ -294,7 +298,12 @@ export class CriClient implements CriRuntime {
     return this.#image('ImageStatus', { image: { image: ref }, verbose }, options);
   }
 
-  async pullImage(ref: string, auth?: AuthConfig, sandboxConfig?: PodSandboxConfig, options?: CallOptions): Promise<string> {
+  async pullImage(
+    ref: string,
+    auth?: AuthConfig,
+    sandboxConfig?: PodSandboxConfig,
+    options?: CallOptions,
+  ): Promise<string> {
     const request = { image: { image: ref }, ...(auth ? { auth } : {}), ...(sandboxConfig ? { sandboxConfig } : {}) };
     return (await this.#image<{ imageRef: string }>('PullImage', request, options)).imageRef;
   }

@@ -20,17 +20,22 @@ function normalize(value: unknown, type: protobuf.Type, path: string): Record<st
   }
   const out: Record<string, unknown> = {};
   for (const [key, inner] of Object.entries(value as Record<string, unknown>)) {
-    const field = type.fields[key] ?? type.fields[camelCase(key)] ?? (key === 'CDI_devices' ? type.fields.CDIDevices : undefined);
+    const field =
+      type.fields[key] ?? type.fields[camelCase(key)] ?? (key === 'CDI_devices' ? type.fields.CDIDevices : undefined);
     const where = path ? `${path}.${key}` : key;
     if (!field) throw new CriInvalidArgumentError(`unknown field "${where}"`);
     field.resolve();
     const child = field.resolvedType;
     if (child && 'values' in child && !field.map) {
-      const known = (v: unknown) => (typeof v === 'number' && Object.values(child.values).includes(v)) || (typeof v === 'string' && v in child.values);
+      const known = (v: unknown) =>
+        (typeof v === 'number' && Object.values(child.values).includes(v)) ||
+        (typeof v === 'string' && v in child.values);
       const items = field.repeated && Array.isArray(inner) ? inner : [inner];
       const bad = items.find((v) => !known(v));
       if (bad !== undefined) {
-        throw new CriInvalidArgumentError(`${where}: "${String(bad)}" is not one of ${Object.keys(child.values).join(', ')}`);
+        throw new CriInvalidArgumentError(
+          `${where}: "${String(bad)}" is not one of ${Object.keys(child.values).join(', ')}`,
+        );
       }
       out[field.name] = inner;
     } else if (field.map || !child || !('fields' in child) || inner === null) {

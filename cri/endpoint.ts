@@ -58,7 +58,11 @@ export function parseCrictlConfig(text: string): CrictlConfig {
 }
 
 /** The pure decision; `configText` is undefined when there is no config file. */
-export function chooseEndpoint(input: { flag?: string | undefined; env?: string | undefined; configText?: string | undefined }): ResolvedEndpoint {
+export function chooseEndpoint(input: {
+  flag?: string | undefined;
+  env?: string | undefined;
+  configText?: string | undefined;
+}): ResolvedEndpoint {
   const config = input.configText === undefined ? {} : parseCrictlConfig(input.configText);
   const timeout = config.timeoutSec === undefined ? {} : { timeoutMs: config.timeoutSec * 1000 };
   if (input.flag) return { endpoint: checkEndpoint(input.flag), source: 'flag', ...timeout };

@@ -210,7 +210,10 @@ export function criErrorFromGrpc(
     case GrpcStatus.NOT_FOUND:
       return new CriNotFoundError(`not found: ${detail}`, context);
     case GrpcStatus.UNIMPLEMENTED:
-      return new CriUnimplementedError(`${runtime.name} at ${where.endpoint} does not implement ${where.method}`, context);
+      return new CriUnimplementedError(
+        `${runtime.name} at ${where.endpoint} does not implement ${where.method}`,
+        context,
+      );
     case GrpcStatus.ALREADY_EXISTS:
       return new CriAlreadyExistsError(`already exists: ${detail}`, context);
     case GrpcStatus.INVALID_ARGUMENT:

@@ -26,12 +26,21 @@ export type EventSource = 'stream' | 'relist';
  * reported stopped before deleted, so a consumer sees the same sequence however fast the
  * container moved.
  */
-export function diffContainers(before: readonly Container[], after: readonly Container[], nowNs: number): ContainerEvent[] {
+export function diffContainers(
+  before: readonly Container[],
+  after: readonly Container[],
+  nowNs: number,
+): ContainerEvent[] {
   const previous = new Map(before.map((c) => [c.id, c.state]));
   const events: ContainerEvent[] = [];
   const push = (containerId: string, containerEventType: ContainerEventType) =>
     events.push({ containerId, containerEventType, createdAt: nowNs, containersStatuses: [] });
-  const order: Record<ContainerState, number> = { CONTAINER_CREATED: 0, CONTAINER_RUNNING: 1, CONTAINER_EXITED: 2, CONTAINER_UNKNOWN: -1 };
+  const order: Record<ContainerState, number> = {
+    CONTAINER_CREATED: 0,
+    CONTAINER_RUNNING: 1,
+    CONTAINER_EXITED: 2,
+    CONTAINER_UNKNOWN: -1,
+  };
   const steps: ContainerEventType[] = ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT'];
   for (const container of [...after].sort((a, b) => a.id.localeCompare(b.id))) {
     const was = previous.get(container.id);
@@ -74,7 +83,8 @@ export async function* watchContainerEvents(
   }
   options.onSource?.('relist');
   const interval = options.relistIntervalMs ?? 1000;
-  const wait = options.sleep ?? ((ms: number, s: AbortSignal) => sleep(ms, undefined, { signal: s }).catch(() => undefined));
+  const wait =
+    options.sleep ?? ((ms: number, s: AbortSignal) => sleep(ms, undefined, { signal: s }).catch(() => undefined));
   let last: Container[] | undefined;
   while (!signal.aborted) {
     try {

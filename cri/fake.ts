@@ -288,13 +288,17 @@ export class FakeRuntime implements CriRuntime {
     this.#enter('runPodSandbox', [config, runtimeHandler], options);
     const meta = config.metadata;
     if (!meta?.name || !meta.namespace || !meta.uid) {
-      throw new CriInvalidArgumentError('RunPodSandbox refused its input: sandbox metadata needs name, namespace and uid');
+      throw new CriInvalidArgumentError(
+        'RunPodSandbox refused its input: sandbox metadata needs name, namespace and uid',
+      );
     }
     const attempt = meta.attempt ?? 0;
     const name = `${meta.name}_${meta.namespace}_${meta.uid}_${attempt}`;
     const holder = this.#reservedNames.get(name);
     if (holder) {
-      throw new CriRuntimeError(`RunPodSandbox failed: failed to reserve sandbox name "${name}": name "${name}" is reserved for "${holder}"`);
+      throw new CriRuntimeError(
+        `RunPodSandbox failed: failed to reserve sandbox name "${name}": name "${name}" is reserved for "${holder}"`,
+      );
     }
     const id = this.#nextId('sandbox');
     this.#reservedNames.set(name, id);
@@ -334,11 +338,16 @@ export class FakeRuntime implements CriRuntime {
     for (const [id, record] of [...this.#containers]) {
       if (record.podSandboxId === sandbox.status.id) this.#removeContainerRecord(id);
     }
-    for (const [name, holder] of this.#reservedNames) if (holder === sandbox.status.id) this.#reservedNames.delete(name);
+    for (const [name, holder] of this.#reservedNames)
+      if (holder === sandbox.status.id) this.#reservedNames.delete(name);
     this.#sandboxes.delete(sandbox.status.id);
   }
 
-  async podSandboxStatus(podSandboxId: string, verbose = false, options?: CallOptions): Promise<PodSandboxStatusResponse> {
+  async podSandboxStatus(
+    podSandboxId: string,
+    verbose = false,
+    options?: CallOptions,
+  ): Promise<PodSandboxStatusResponse> {
     this.#enter('podSandboxStatus', [podSandboxId, verbose], options);
     const sandbox = this.#sandbox(podSandboxId);
     return {
@@ -351,7 +360,9 @@ export class FakeRuntime implements CriRuntime {
 
   async listPodSandbox(filter?: PodSandboxFilter, options?: CallOptions): Promise<PodSandbox[]> {
     this.#enter('listPodSandbox', [filter], options);
-    const wantedId = filter?.id ? this.#resolve(this.#sandboxes, filter.id, 'sandbox')?.status.id ?? filter.id : undefined;
+    const wantedId = filter?.id
+      ? (this.#resolve(this.#sandboxes, filter.id, 'sandbox')?.status.id ?? filter.id)
+      : undefined;
     return [...this.#sandboxes.values()]
       .map((record) => record.status)
       .filter((status) => wantedId === undefined || status.id === wantedId)
@@ -373,7 +384,8 @@ export class FakeRuntime implements CriRuntime {
     if (sandbox.status.state !== 'SANDBOX_READY') {
       throw new CriNotFoundError(`not found: no running task found for sandbox ${sandbox.status.id}`);
     }
-    if (!config.metadata?.name) throw new CriInvalidArgumentError('CreateContainer refused its input: container metadata needs a name');
+    if (!config.metadata?.name)
+      throw new CriInvalidArgumentError('CreateContainer refused its input: container metadata needs a name');
     const imageRef = config.image?.image ?? '';
     const image = this.#findImage(imageRef);
     if (!image) throw new CriNotFoundError(`not found: failed to resolve image "${imageRef}": not found`);
@@ -382,7 +394,9 @@ export class FakeRuntime implements CriRuntime {
     const name = `${config.metadata.name}_${meta.name}_${meta.namespace}_${meta.uid}_${attempt}`;
     const holder = this.#reservedNames.get(name);
     if (holder) {
-      throw new CriRuntimeError(`CreateContainer failed: failed to reserve container name "${name}": name "${name}" is reserved for "${holder}"`);
+      throw new CriRuntimeError(
+        `CreateContainer failed: failed to reserve container name "${name}": name "${name}" is reserved for "${holder}"`,
+      );
     }
     const id = this.#nextId('container');
     this.#reservedNames.set(name, id);
@@ -419,7 +433,9 @@ export class FakeRuntime implements CriRuntime {
     this.#enter('startContainer', [containerId], options);
     const record = this.#container(containerId);
     if (record.status.state !== 'CONTAINER_CREATED') {
-      throw new CriRuntimeError(`StartContainer failed: container "${record.status.id}" is in ${record.status.state} state`);
+      throw new CriRuntimeError(
+        `StartContainer failed: container "${record.status.id}" is in ${record.status.state} state`,
+      );
     }
     record.status.state = 'CONTAINER_RUNNING';
     record.status.startedAt = this.#nowNs();
@@ -447,9 +463,11 @@ export class FakeRuntime implements CriRuntime {
 
   async listContainers(filter?: ContainerFilter, options?: CallOptions): Promise<Container[]> {
     this.#enter('listContainers', [filter], options);
-    const wantedId = filter?.id ? this.#resolve(this.#containers, filter.id, 'container')?.status.id ?? filter.id : undefined;
+    const wantedId = filter?.id
+      ? (this.#resolve(this.#containers, filter.id, 'container')?.status.id ?? filter.id)
+      : undefined;
     const wantedPod = filter?.podSandboxId
-      ? this.#resolve(this.#sandboxes, filter.podSandboxId, 'sandbox')?.status.id ?? filter.podSandboxId
+      ? (this.#resolve(this.#sandboxes, filter.podSandboxId, 'sandbox')?.status.id ?? filter.podSandboxId)
       : undefined;
     return [...this.#containers.values()]
       .filter((record) => wantedId === undefined || record.status.id === wantedId)
@@ -482,7 +500,11 @@ export class FakeRuntime implements CriRuntime {
     };
   }
 
-  async updateContainerResources(containerId: string, linux: LinuxContainerResources, options?: CallOptions): Promise<void> {
+  async updateContainerResources(
+    containerId: string,
+    linux: LinuxContainerResources,
+    options?: CallOptions,
+  ): Promise<void> {
     this.#enter('updateContainerResources', [containerId, linux], options);
     const record = this.#container(containerId);
     record.status.resources = { linux: { ...record.status.resources?.linux, ...structuredClone(linux) } };
@@ -496,14 +518,25 @@ export class FakeRuntime implements CriRuntime {
     }
   }
 
-  async execSync(containerId: string, cmd: readonly string[], timeoutSec: number, options?: CallOptions): Promise<ExecSyncResponse> {
+  async execSync(
+    containerId: string,
+    cmd: readonly string[],
+    timeoutSec: number,
+    options?: CallOptions,
+  ): Promise<ExecSyncResponse> {
     this.#enter('execSync', [containerId, [...cmd], timeoutSec], options);
     const record = this.#container(containerId);
     if (record.status.state !== 'CONTAINER_RUNNING') {
-      throw new CriRuntimeError(`ExecSync failed: failed to exec in container: container is in ${record.status.state} state`);
+      throw new CriRuntimeError(
+        `ExecSync failed: failed to exec in container: container is in ${record.status.state} state`,
+      );
     }
     const answer = this.onExecSync(record.status.id, cmd);
-    return { stdout: answer.stdout ?? Buffer.alloc(0), stderr: answer.stderr ?? Buffer.alloc(0), exitCode: answer.exitCode ?? 0 };
+    return {
+      stdout: answer.stdout ?? Buffer.alloc(0),
+      stderr: answer.stderr ?? Buffer.alloc(0),
+      exitCode: answer.exitCode ?? 0,
+    };
   }
 
   async exec(request: ExecRequest, options?: CallOptions): Promise<string> {
@@ -602,7 +635,9 @@ export class FakeRuntime implements CriRuntime {
     try {
       this.#enter('containerEvents', [], options);
       if (!this.#events) {
-        throw new CriUnimplementedError('fake runtime does not implement GetContainerEvents', { method: 'GetContainerEvents' });
+        throw new CriUnimplementedError('fake runtime does not implement GetContainerEvents', {
+          method: 'GetContainerEvents',
+        });
       }
     } catch (err) {
       failure = err;
@@ -647,7 +682,9 @@ export class FakeRuntime implements CriRuntime {
     this.#enter('listImages', [filter], options);
     const wanted = filter?.image?.image ? this.#findImage(filter.image.image) : undefined;
     if (filter?.image?.image && !wanted) return [];
-    return [...this.#images.values()].filter((image) => !wanted || image === wanted).map((image) => structuredClone(image));
+    return [...this.#images.values()]
+      .filter((image) => !wanted || image === wanted)
+      .map((image) => structuredClone(image));
   }
 
   async imageStatus(ref: string, verbose = false, options?: CallOptions): Promise<ImageStatusResponse> {
@@ -656,7 +693,12 @@ export class FakeRuntime implements CriRuntime {
     return image ? { image: structuredClone(image), info: verbose ? { info: '{}' } : {} } : { info: {} };
   }
 
-  async pullImage(ref: string, auth?: AuthConfig, sandboxConfig?: PodSandboxConfig, options?: CallOptions): Promise<string> {
+  async pullImage(
+    ref: string,
+    auth?: AuthConfig,
+    sandboxConfig?: PodSandboxConfig,
+    options?: CallOptions,
+  ): Promise<string> {
     this.#enter('pullImage', [ref, auth, sandboxConfig], options);
     return this.addImage(ref);
   }
@@ -673,7 +715,12 @@ export class FakeRuntime implements CriRuntime {
     for (const image of this.#images.values()) used += image.size;
     return {
       imageFilesystems: [
-        { timestamp: this.#nowNs(), fsId: { mountpoint: '/fake/images' }, usedBytes: { value: used }, inodesUsed: { value: this.#images.size } },
+        {
+          timestamp: this.#nowNs(),
+          fsId: { mountpoint: '/fake/images' },
+          usedBytes: { value: used },
+          inodesUsed: { value: this.#images.size },
+        },
       ],
       containerFilesystems: [],
     };

@@ -60,9 +60,7 @@ export function displayState(state: string): string {
 /** Aligned columns as crictl prints them; the last column is not padded. */
 export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows];
-  const widths = header.map((_, column) =>
-    Math.max(20, ...all.map((row) => (row[column] ?? '').length + 3)),
-  );
+  const widths = header.map((_, column) => Math.max(20, ...all.map((row) => (row[column] ?? '').length + 3)));
   return all
     .map((row) =>
       row

@@ -49,7 +49,10 @@ export function parseContainerState(text: string): ContainerState | undefined {
 
 /** 'ready' / 'notready' / 'SANDBOX_READY' -> the enum name; undefined when unknown. */
 export function parsePodState(text: string): PodSandboxState | undefined {
-  const word = text.toUpperCase().replace(/^SANDBOX_/, '').replace(/[^A-Z]/g, '');
+  const word = text
+    .toUpperCase()
+    .replace(/^SANDBOX_/, '')
+    .replace(/[^A-Z]/g, '');
   if (word === 'READY') return 'SANDBOX_READY';
   if (word === 'NOTREADY') return 'SANDBOX_NOTREADY';
   return undefined;
@@ -133,13 +136,24 @@ export function filterImages(images: readonly Image[], ref: string | undefined):
   if (!ref) return sorted;
   // 'busybox' matches localhost/bosun/busybox:1.35 (any tag), 'busybox:1.35' that tag only.
   const matches = (name: string) => name === ref || name.endsWith(`/${ref}`);
-  return sorted.filter((image) =>
-    image.repoTags.some((tag) => matches(tag) || matches(splitImageRef(tag).repo)) ||
-    image.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')),
+  return sorted.filter(
+    (image) =>
+      image.repoTags.some((tag) => matches(tag) || matches(splitImageRef(tag).repo)) ||
+      image.id.replace(/^sha256:/, '').startsWith(ref.replace(/^sha256:/, '')),
   );
 }
 
-export const containerHeader = ['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD', 'NAMESPACE'];
+export const containerHeader = [
+  'CONTAINER',
+  'IMAGE',
+  'CREATED',
+  'STATE',
+  'NAME',
+  'ATTEMPT',
+  'POD ID',
+  'POD',
+  'NAMESPACE',
+];
 export const podHeader = ['POD ID', 'CREATED', 'STATE', 'NAME', 'NAMESPACE', 'ATTEMPT', 'RUNTIME'];
 export const imageHeader = ['IMAGE', 'TAG', 'IMAGE ID', 'SIZE'];
 
@@ -181,13 +195,22 @@ export function podRows(pods: readonly PodSandbox[], nowMs: number, noTrunc = fa
 }
 
 /** One row per tag (an untagged image shows its repository from the digest and TAG <none>). */
-export function imageRows(images: readonly Image[], options: { noTrunc?: boolean; digests?: boolean } = {}): string[][] {
+export function imageRows(
+  images: readonly Image[],
+  options: { noTrunc?: boolean; digests?: boolean } = {},
+): string[][] {
   const rows: string[][] = [];
   for (const image of images) {
-    const names = image.repoTags.length > 0 ? image.repoTags : image.repoDigests.map((d) => d.split('@')[0]!).slice(0, 1);
+    const names =
+      image.repoTags.length > 0 ? image.repoTags : image.repoDigests.map((d) => d.split('@')[0]!).slice(0, 1);
     const digest = image.repoDigests[0]?.split('@')[1] ?? '';
     for (const name of names.length > 0 ? names : ['<none>']) {
-      const { repo, tag } = name === '<none>' ? { repo: '<none>', tag: '<none>' } : image.repoTags.length > 0 ? splitImageRef(name) : { repo: name, tag: '<none>' };
+      const { repo, tag } =
+        name === '<none>'
+          ? { repo: '<none>', tag: '<none>' }
+          : image.repoTags.length > 0
+            ? splitImageRef(name)
+            : { repo: name, tag: '<none>' };
       const id = options.noTrunc ? image.id : truncateId(image.id);
       const row = [repo, tag];
       if (options.digests) row.push(options.noTrunc ? digest : truncateId(digest));

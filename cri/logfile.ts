@@ -45,7 +45,9 @@ export class LineJoiner {
   /** Returns the completed line, if this record completes one. */
   push(record: LogRecord): LogRecord | undefined {
     const pending = this.#pending.get(record.stream);
-    const joined = pending ? { ...pending, message: pending.message + record.message, partial: record.partial } : record;
+    const joined = pending
+      ? { ...pending, message: pending.message + record.message, partial: record.partial }
+      : record;
     if (record.partial) {
       this.#pending.set(record.stream, joined);
       return undefined;

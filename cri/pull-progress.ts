@@ -22,7 +22,9 @@ export interface PullProgress {
 export function containerdRootFromInfo(info: Record<string, string>): string | undefined {
   try {
     const config = JSON.parse(info.config ?? '{}') as { containerdRootDir?: unknown };
-    return typeof config.containerdRootDir === 'string' && config.containerdRootDir !== '' ? config.containerdRootDir : undefined;
+    return typeof config.containerdRootDir === 'string' && config.containerdRootDir !== ''
+      ? config.containerdRootDir
+      : undefined;
   } catch {
     return undefined;
   }

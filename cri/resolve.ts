@@ -11,7 +11,11 @@ export interface Candidate {
   name?: string;
 }
 
-export function resolveId(kind: 'container' | 'pod' | 'image', typed: string, candidates: readonly Candidate[]): string {
+export function resolveId(
+  kind: 'container' | 'pod' | 'image',
+  typed: string,
+  candidates: readonly Candidate[],
+): string {
   const bare = (id: string) => (kind === 'image' ? id.replace(/^sha256:/, '') : id);
   const wanted = bare(typed);
   if (wanted === '') throw new CriNotFoundError(`no ${kind} ID given`);

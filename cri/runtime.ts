@@ -81,7 +81,12 @@ export interface RuntimeService {
   reopenContainerLog(containerId: string, options?: CallOptions): Promise<void>;
 
   /** Runs a command to completion; `timeoutSec` 0 means no limit on the runtime's side. */
-  execSync(containerId: string, cmd: readonly string[], timeoutSec: number, options?: CallOptions): Promise<ExecSyncResponse>;
+  execSync(
+    containerId: string,
+    cmd: readonly string[],
+    timeoutSec: number,
+    options?: CallOptions,
+  ): Promise<ExecSyncResponse>;
   /** The streaming URLs (see stream.ts to use them). */
   exec(request: ExecRequest, options?: CallOptions): Promise<string>;
   attach(request: AttachRequest, options?: CallOptions): Promise<string>;

@@ -34,7 +34,11 @@ function withCpu<S extends { attributes?: { id: string; metadata?: { name: strin
     });
 }
 
-export function containerStatsRows(first: readonly ContainerStats[], second: readonly ContainerStats[], noTrunc = false): string[][] {
+export function containerStatsRows(
+  first: readonly ContainerStats[],
+  second: readonly ContainerStats[],
+  noTrunc = false,
+): string[][] {
   return withCpu(first, second, (s) => s.cpu).map(({ sample, id, cpu }) => [
     noTrunc ? id : truncateId(id),
     sample.attributes?.metadata?.name ?? '',
@@ -45,7 +49,11 @@ export function containerStatsRows(first: readonly ContainerStats[], second: rea
   ]);
 }
 
-export function podStatsRows(first: readonly PodSandboxStats[], second: readonly PodSandboxStats[], noTrunc = false): string[][] {
+export function podStatsRows(
+  first: readonly PodSandboxStats[],
+  second: readonly PodSandboxStats[],
+  noTrunc = false,
+): string[][] {
   return withCpu(first, second, (s) => s.linux?.cpu).map(({ sample, id, cpu }) => [
     sample.attributes?.metadata?.name ?? '',
     noTrunc ? id : truncateId(id),

@@ -52,7 +52,12 @@ export function decodeFrame(message: Buffer): { channel: number; payload: Buffer
  * carrying the runtime's message (the command could not be started, for instance).
  */
 export function exitCodeFromStatus(text: string): number {
-  let status: { status?: string; message?: string; reason?: string; details?: { causes?: { reason?: string; message?: string }[] } };
+  let status: {
+    status?: string;
+    message?: string;
+    reason?: string;
+    details?: { causes?: { reason?: string; message?: string }[] };
+  };
   try {
     status = JSON.parse(text) as typeof status;
   } catch {
@@ -119,7 +124,11 @@ function open(
       resolve(socket);
     });
     socket.once('unexpected-response', (_req, res) => {
-      reject(new CriStreamError(`the streaming server refused the connection: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim()));
+      reject(
+        new CriStreamError(
+          `the streaming server refused the connection: HTTP ${res.statusCode} ${res.statusMessage ?? ''}`.trim(),
+        ),
+      );
       socket.terminate();
     });
     socket.once('error', (err) => reject(new CriStreamError(`cannot open the stream at ${url}: ${err.message}`)));
@@ -155,11 +164,13 @@ export async function runRemoteCommand(url: string, options: RemoteCommandOption
   return new Promise<RemoteCommandResult>((resolve, reject) => {
     const stdin = options.stdin;
     const onData = (chunk: Buffer | string) => {
-      if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(Channel.stdin, typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
+      if (socket.readyState === WebSocket.OPEN)
+        socket.send(encodeFrame(Channel.stdin, typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     };
     const onEnd = () => {
       if (!canCloseStdin) options.onStdinEndLost?.();
-      else if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(Channel.close, Buffer.from([Channel.stdin])));
+      else if (socket.readyState === WebSocket.OPEN)
+        socket.send(encodeFrame(Channel.close, Buffer.from([Channel.stdin])));
     };
     stdin?.on('data', onData);
     stdin?.once('end', onEnd);
@@ -190,7 +201,12 @@ export async function runRemoteCommand(url: string, options: RemoteCommandOption
  * for one websocket, so callers ask PortForward again for every connection).
  * Resolves when either side closes.
  */
-export async function forwardConnection(url: string, port: number, connection: Duplex, signal?: AbortSignal): Promise<void> {
+export async function forwardConnection(
+  url: string,
+  port: number,
+  connection: Duplex,
+  signal?: AbortSignal,
+): Promise<void> {
   const target = new URL(url);
   target.searchParams.set('port', String(port));
   const prefixSeen = new Set<number>();

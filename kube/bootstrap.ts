@@ -64,9 +64,13 @@ export function verifyDetached(content: string, jws: string, token: BootstrapTok
   } catch {
     return { ok: false, reason: 'the JWS header is not JSON' };
   }
-  if (header.alg !== 'HS256') return { ok: false, reason: `the JWS uses ${String(header.alg)}, only HS256 is accepted` };
-  if (header.kid !== undefined && header.kid !== token.id) return { ok: false, reason: `the JWS was made for token ${String(header.kid)}` };
-  const expected = createHmac('sha256', formatBootstrapToken(token)).update(`${parts[0]}.${base64url(content)}`).digest();
+  if (header.alg !== 'HS256')
+    return { ok: false, reason: `the JWS uses ${String(header.alg)}, only HS256 is accepted` };
+  if (header.kid !== undefined && header.kid !== token.id)
+    return { ok: false, reason: `the JWS was made for token ${String(header.kid)}` };
+  const expected = createHmac('sha256', formatBootstrapToken(token))
+    .update(`${parts[0]}.${base64url(content)}`)
+    .digest();
   const given = Buffer.from(parts[2]!, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
     return { ok: false, reason: 'the signature does not match this token' };

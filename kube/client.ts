@@ -85,8 +85,8 @@ export class KubeClient {
     const identity = this.#config.cert ? { cert: this.#config.cert, key: this.#config.key } : {};
     return pooled
       ? new Agent({ keepAlive: true, maxSockets: this.#config.maxConnections ?? 8, ca: this.#config.ca, ...identity })
-      // keep-alive here too: a watch sent with "Connection: close" made joins four times slower
-      : new Agent({ keepAlive: true, ca: this.#config.ca, ...identity });
+      : // keep-alive here too: a watch sent with "Connection: close" made joins four times slower
+        new Agent({ keepAlive: true, ca: this.#config.ca, ...identity });
   }
 
   /**
@@ -108,7 +108,15 @@ export class KubeClient {
     this.#watchAgent.destroy();
   }
 
-  #open(method: string, path: string, body: string | undefined, contentType: string | undefined, timeoutMs: number | undefined, signal?: AbortSignal, agent = this.#agent): Promise<IncomingMessage> {
+  #open(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    timeoutMs: number | undefined,
+    signal?: AbortSignal,
+    agent = this.#agent,
+  ): Promise<IncomingMessage> {
     const url = new URL(path, this.#config.server);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -121,22 +129,38 @@ export class KubeClient {
           headers: {
             Accept: 'application/json',
             ...(this.#config.token ? { Authorization: `Bearer ${this.#config.token}` } : {}),
-            ...(body !== undefined ? { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}),
+            ...(body !== undefined
+              ? { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }
+              : {}),
           },
           ...(timeoutMs ? { timeout: timeoutMs } : {}),
           ...(signal ? { signal } : {}),
         },
         resolve,
       );
-      req.on('timeout', () => req.destroy(new ApiError('Timeout', `${method} ${url.pathname} timed out after ${timeoutMs} ms`)));
-      req.on('error', (err) => reject(err instanceof ApiError ? err : new ApiError('ServiceUnavailable', `${method} ${url.pathname}: ${err.message}`)));
+      req.on('timeout', () =>
+        req.destroy(new ApiError('Timeout', `${method} ${url.pathname} timed out after ${timeoutMs} ms`)),
+      );
+      req.on('error', (err) =>
+        reject(
+          err instanceof ApiError
+            ? err
+            : new ApiError('ServiceUnavailable', `${method} ${url.pathname}: ${err.message}`),
+        ),
+      );
       if (body !== undefined) req.write(body);
       req.end();
     });
   }
 
   async #json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-    const response = await this.#open(method, path, body === undefined ? undefined : JSON.stringify(body), contentType, this.#config.timeoutMs ?? 30_000);
+    const response = await this.#open(
+      method,
+      path,
+      body === undefined ? undefined : JSON.stringify(body),
+      contentType,
+      this.#config.timeoutMs ?? 30_000,
+    );
     const chunks: Buffer[] = [];
     for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
     const text = Buffer.concat(chunks).toString('utf8');
@@ -193,7 +217,12 @@ export class KubeClient {
     patch: unknown,
     options: { type?: PatchType; namespace?: string; subresource?: 'status' | 'scale' } = {},
   ): Promise<T> {
-    return this.#json('PATCH', resourcePath(ref, options.namespace, name, options.subresource), patch, patchContentTypes[options.type ?? 'merge']);
+    return this.#json(
+      'PATCH',
+      resourcePath(ref, options.namespace, name, options.subresource),
+      patch,
+      patchContentTypes[options.type ?? 'merge'],
+    );
   }
 
   /** Resolves to the object as the server last had it (with deletionTimestamp when it lingers). */
@@ -209,7 +238,10 @@ export class KubeClient {
    * Streams watch events until the server ends the watch, the signal aborts, or the connection
    * breaks. An ERROR event (for example 410 Expired) is thrown as an ApiError.
    */
-  async *watch<T extends KubeObject = KubeObject>(ref: ResourceRef, options: WatchOptions = {}): AsyncGenerator<WatchEvent<T>> {
+  async *watch<T extends KubeObject = KubeObject>(
+    ref: ResourceRef,
+    options: WatchOptions = {},
+  ): AsyncGenerator<WatchEvent<T>> {
     const query = new URLSearchParams({ watch: 'true' });
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
     if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
@@ -220,7 +252,15 @@ export class KubeClient {
       query.set('resourceVersionMatch', 'NotOlderThan');
     }
     if (options.timeoutSeconds) query.set('timeoutSeconds', String(options.timeoutSeconds));
-    const response = await this.#open('GET', `${resourcePath(ref, options.namespace)}?${query}`, undefined, undefined, undefined, options.signal, this.#watchAgent);
+    const response = await this.#open(
+      'GET',
+      `${resourcePath(ref, options.namespace)}?${query}`,
+      undefined,
+      undefined,
+      undefined,
+      options.signal,
+      this.#watchAgent,
+    );
     const code = response.statusCode ?? 0;
     if (code !== 200) {
       const chunks: Buffer[] = [];

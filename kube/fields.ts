@@ -18,7 +18,8 @@ export function parseFieldSelector(text: string): FieldSelector {
     const term = raw.trim();
     if (term === '') continue;
     const match = term.match(/^([A-Za-z0-9_.\-[\]]+)\s*(==|=|!=)\s*(.*)$/);
-    if (match === null) throw new ApiError('BadRequest', `invalid field selector "${text}": cannot understand "${term}"`);
+    if (match === null)
+      throw new ApiError('BadRequest', `invalid field selector "${text}": cannot understand "${term}"`);
     requirements.push({ field: match[1]!, equal: match[2] !== '!=', value: match[3]! });
   }
   return requirements;

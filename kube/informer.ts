@@ -32,7 +32,9 @@ export interface InformerOptions {
 }
 
 export function cacheKey(object: KubeObject): string {
-  return object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : (object.metadata.name ?? '');
+  return object.metadata.namespace
+    ? `${object.metadata.namespace}/${object.metadata.name}`
+    : (object.metadata.name ?? '');
 }
 
 export interface InformerCacheOptions<T> {
@@ -55,7 +57,8 @@ export class InformerCache<T extends KubeObject> {
   readonly #onError: ((err: unknown) => void) | undefined;
 
   constructor(options: InformerCacheOptions<T> = {}) {
-    for (const [name, groupOf] of Object.entries(options.indexers ?? {})) this.#indexes.set(name, new BucketIndex(groupOf));
+    for (const [name, groupOf] of Object.entries(options.indexers ?? {}))
+      this.#indexes.set(name, new BucketIndex(groupOf));
     this.#onError = options.onError;
   }
 
@@ -199,7 +202,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       const object = event.object;
       if (object.metadata.resourceVersion) this.#resourceVersion = object.metadata.resourceVersion;
       if (event.type === 'BOOKMARK') continue;
-      if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.#cache.apply(event.type, object);
+      if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')
+        this.#cache.apply(event.type, object);
     }
   }
 
@@ -207,9 +211,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   async run(): Promise<void> {
     if (this.#running) return;
     this.#running = true;
-    const resync = this.#options.resyncMs
-      ? setInterval(() => this.#cache.resync(), this.#options.resyncMs)
-      : undefined;
+    const resync = this.#options.resyncMs ? setInterval(() => this.#cache.resync(), this.#options.resyncMs) : undefined;
     const baseRetry = this.#options.retryMs ?? 500;
     let retry = baseRetry;
     let needList = true;

@@ -43,7 +43,10 @@ export interface KeyPairPaths {
   readonly key: string;
 }
 
-export const keyPairPaths = (dir: string, name: string): KeyPairPaths => ({ cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) });
+export const keyPairPaths = (dir: string, name: string): KeyPairPaths => ({
+  cert: join(dir, `${name}.crt`),
+  key: join(dir, `${name}.key`),
+});
 
 /** Whether the private key belongs to the certificate; false for anything unreadable (a torn file). */
 export function keyMatchesCertificate(pair: KeyPair): boolean {
@@ -117,7 +120,8 @@ function withLock<T>(dir: string, name: string, write: () => T): T {
     // unless another writer took it over meanwhile (the lock then names a live process)
     if (!lockHeld(path)) {
       if (readIfThere(path) === holder) rmSync(path, { force: true });
-    } else if (Date.now() > until) throw new KeyPairBusyError(`${path} has been held by process ${holder} for ${waitLimitMs / 1000} s`);
+    } else if (Date.now() > until)
+      throw new KeyPairBusyError(`${path} has been held by process ${holder} for ${waitLimitMs / 1000} s`);
     else sleep(retryMs);
   }
   try {
@@ -164,7 +168,9 @@ export function readKeyPair(dir: string, name: string): KeyPair | undefined {
     finishInterruptedWrite(dir, paths);
     // read again: the write finished just now, or a writer came and went between the two reads above
     if (attempt < 3) continue;
-    throw new KeyPairMismatchError(`the private key ${paths.key} does not belong to the certificate ${paths.cert}; restore both from a backup or remove both to have them issued again`);
+    throw new KeyPairMismatchError(
+      `the private key ${paths.key} does not belong to the certificate ${paths.cert}; restore both from a backup or remove both to have them issued again`,
+    );
   }
 }
 

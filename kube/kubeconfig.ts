@@ -9,9 +9,24 @@ import yaml from 'js-yaml';
 import type { ClientConfig } from './client.ts';
 import { KubeconfigError } from './errors.ts';
 
-interface NamedCluster { name: string; cluster: { server?: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string } }
-interface NamedUser { name: string; user: { 'client-certificate-data'?: string; 'client-certificate'?: string; 'client-key-data'?: string; 'client-key'?: string; token?: string } }
-interface NamedContext { name: string; context: { cluster: string; user: string; namespace?: string } }
+interface NamedCluster {
+  name: string;
+  cluster: { server?: string; 'certificate-authority-data'?: string; 'certificate-authority'?: string };
+}
+interface NamedUser {
+  name: string;
+  user: {
+    'client-certificate-data'?: string;
+    'client-certificate'?: string;
+    'client-key-data'?: string;
+    'client-key'?: string;
+    token?: string;
+  };
+}
+interface NamedContext {
+  name: string;
+  context: { cluster: string; user: string; namespace?: string };
+}
 interface KubeconfigFile {
   clusters?: NamedCluster[];
   users?: NamedUser[];
@@ -26,7 +41,12 @@ export interface LoadedKubeconfig {
   user: string;
 }
 
-function inlineOrFile(base: string, data: string | undefined, file: string | undefined, what: string): string | undefined {
+function inlineOrFile(
+  base: string,
+  data: string | undefined,
+  file: string | undefined,
+  what: string,
+): string | undefined {
   if (data) return Buffer.from(data, 'base64').toString('utf8');
   if (file) {
     const path = isAbsolute(file) ? file : resolve(base, file);
@@ -54,7 +74,12 @@ export function parseKubeconfig(text: string, path: string, context?: string): L
   if (!cluster?.server) throw new KubeconfigError(`${path}: cluster ${ctx.cluster} has no server`);
   const user = doc.users?.find((u) => u.name === ctx.user)?.user ?? {};
   const base = dirname(path);
-  const ca = inlineOrFile(base, cluster['certificate-authority-data'], cluster['certificate-authority'], 'certificate authority');
+  const ca = inlineOrFile(
+    base,
+    cluster['certificate-authority-data'],
+    cluster['certificate-authority'],
+    'certificate authority',
+  );
   if (!ca) throw new KubeconfigError(`${path}: cluster ${ctx.cluster} names no certificate authority`);
   const cert = inlineOrFile(base, user['client-certificate-data'], user['client-certificate'], 'client certificate');
   const key = inlineOrFile(base, user['client-key-data'], user['client-key'], 'client key');
@@ -62,7 +87,13 @@ export function parseKubeconfig(text: string, path: string, context?: string): L
     path,
     namespace: ctx.namespace ?? 'default',
     user: ctx.user,
-    client: { server: cluster.server, ca, ...(cert ? { cert } : {}), ...(key ? { key } : {}), ...(user.token ? { token: user.token } : {}) },
+    client: {
+      server: cluster.server,
+      ca,
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(user.token ? { token: user.token } : {}),
+    },
   };
 }
 
@@ -72,7 +103,11 @@ export function loadKubeconfig(path: string, context?: string): LoadedKubeconfig
     text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new KubeconfigError(code === 'ENOENT' ? `kubeconfig ${path} does not exist` : `kubeconfig ${path} cannot be read: ${(err as Error).message}`);
+    throw new KubeconfigError(
+      code === 'ENOENT'
+        ? `kubeconfig ${path} does not exist`
+        : `kubeconfig ${path} cannot be read: ${(err as Error).message}`,
+    );
   }
   return parseKubeconfig(text, path, context);
 }

@@ -19,7 +19,8 @@ export interface LabelSelectorObject {
   matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
 }
 
-const keyPattern = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
+const keyPattern =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
 const valuePattern = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 function invalid(selector: string, why: string): ApiError {
@@ -51,7 +52,10 @@ export function parseLabelSelector(text: string): LabelSelector {
     if ((match = term.match(/^!\s*(\S+)$/))) {
       requirement = { key: match[1]!, operator: 'DoesNotExist', values: [] };
     } else if ((match = term.match(/^(\S+)\s+(in|notin)\s*\(([^)]*)\)$/))) {
-      const values = match[3]!.split(',').map((v) => v.trim()).filter((v) => v !== '');
+      const values = match[3]!
+        .split(',')
+        .map((v) => v.trim())
+        .filter((v) => v !== '');
       requirement = { key: match[1]!, operator: match[2] === 'in' ? 'In' : 'NotIn', values };
     } else if ((match = term.match(/^([^=!\s]+)\s*(==|=|!=)\s*(\S*)$/))) {
       requirement = { key: match[1]!, operator: match[2] === '!=' ? 'NotEquals' : 'Equals', values: [match[3]!] };
@@ -60,7 +64,8 @@ export function parseLabelSelector(text: string): LabelSelector {
     } else {
       throw invalid(text, `cannot understand "${term}"`);
     }
-    if (!keyPattern.test(requirement.key) || requirement.key.length > 317) throw invalid(text, `bad key "${requirement.key}"`);
+    if (!keyPattern.test(requirement.key) || requirement.key.length > 317)
+      throw invalid(text, `bad key "${requirement.key}"`);
     for (const value of requirement.values) {
       if (!valuePattern.test(value) || value.length > 63) throw invalid(text, `bad value "${value}"`);
     }

@@ -30,7 +30,12 @@ export function dns1123Label(value: string): string[] {
     errors.push(
       subdomain1123Pattern.test(value)
         ? 'must not contain dots'
-        : patternError("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character", label1123, 'my-name', '123-abc'),
+        : patternError(
+            "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+            label1123,
+            'my-name',
+            '123-abc',
+          ),
     );
   }
   return errors;
@@ -40,7 +45,13 @@ export function dns1123Subdomain(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 253) errors.push(maxLengthError(253));
   if (!subdomain1123Pattern.test(value)) {
-    errors.push(patternError("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character", subdomain1123, 'example.com'));
+    errors.push(
+      patternError(
+        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+        subdomain1123,
+        'example.com',
+      ),
+    );
   }
   return errors;
 }
@@ -49,7 +60,14 @@ export function dns1035Label(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 63) errors.push(maxLengthError(63));
   if (!label1035Pattern.test(value)) {
-    errors.push(patternError("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character", label1035, 'my-name', 'abc-123'));
+    errors.push(
+      patternError(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+        label1035,
+        'my-name',
+        'abc-123',
+      ),
+    );
   }
   return errors;
 }
@@ -58,7 +76,8 @@ export function dns1035Label(value: string): string[] {
 export function portName(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 15) errors.push(maxLengthError(15));
-  if (!/^[-a-z0-9]+$/.test(value)) errors.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
+  if (!/^[-a-z0-9]+$/.test(value))
+    errors.push('must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)');
   if (!/[a-z]/.test(value)) errors.push('must contain at least one letter (a-z)');
   if (value.includes('--')) errors.push('must not contain consecutive hyphens');
   if (value.startsWith('-') || value.endsWith('-')) errors.push('must not begin or end with a hyphen');
@@ -80,13 +99,23 @@ const cIdentifierPattern = new RegExp(`^${cIdentifierSource}$`);
 export function cIdentifier(value: string): string[] {
   return cIdentifierPattern.test(value)
     ? []
-    : [patternError("a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'", cIdentifierSource, 'my_name', 'MY_NAME', 'MyName')];
+    : [
+        patternError(
+          "a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'",
+          cIdentifierSource,
+          'my_name',
+          'MY_NAME',
+          'MyName',
+        ),
+      ];
 }
 
 /** Environment variable names as upstream accepts them today: printable ASCII without '='. */
 export function envVarName(value: string): string[] {
   if (value === '') return ['environment variable name must be non-empty'];
-  return /^[\x20-\x3c\x3e-\x7e]+$/.test(value) ? [] : ["a valid environment variable name must consist only of printable ASCII characters other than '='"];
+  return /^[\x20-\x3c\x3e-\x7e]+$/.test(value)
+    ? []
+    : ["a valid environment variable name must consist only of printable ASCII characters other than '='"];
 }
 
 const configKeySource = '[-._a-zA-Z0-9]+';
@@ -97,7 +126,15 @@ export function configMapKey(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 253) errors.push(maxLengthError(253));
   if (!configKeyPattern.test(value)) {
-    errors.push(patternError("a valid config key must consist of alphanumeric characters, '-', '_' or '.'", configKeySource, 'key.name', 'KEY_NAME', 'key-name'));
+    errors.push(
+      patternError(
+        "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
+        configKeySource,
+        'key.name',
+        'KEY_NAME',
+        'key-name',
+      ),
+    );
   }
   if (value === '.') errors.push("must not be '.'");
   else if (value === '..') errors.push("must not be '..'");
@@ -107,7 +144,8 @@ export function configMapKey(value: string): string[] {
 
 const qualifiedSource = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const qualifiedPattern = new RegExp(`^${qualifiedSource}$`);
-const qualifiedMessage = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const qualifiedMessage =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 
 /** A qualified name (`[prefix/]name`): label and annotation keys, finalizers, signer names. */
 export function qualifiedName(value: string): string[] {
@@ -120,11 +158,14 @@ export function qualifiedName(value: string): string[] {
     if (prefix === '') errors.push('prefix part must be non-empty');
     else errors.push(...dns1123Subdomain(prefix).map((e) => `prefix part ${e}`));
   } else if (parts.length > 2) {
-    return [`a qualified name ${patternError(qualifiedMessage, qualifiedSource, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`];
+    return [
+      `a qualified name ${patternError(qualifiedMessage, qualifiedSource, 'MyName', 'my.name', '123-abc')} with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')`,
+    ];
   }
   if (name === '') errors.push('name part must be non-empty');
   else if (name.length > 63) errors.push(`name part ${maxLengthError(63)}`);
-  if (name !== '' && !qualifiedPattern.test(name)) errors.push(`name part ${patternError(qualifiedMessage, qualifiedSource, 'MyName', 'my.name', '123-abc')}`);
+  if (name !== '' && !qualifiedPattern.test(name))
+    errors.push(`name part ${patternError(qualifiedMessage, qualifiedSource, 'MyName', 'my.name', '123-abc')}`);
   return errors;
 }
 
@@ -135,7 +176,15 @@ export function labelValue(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 63) errors.push(maxLengthError(63));
   if (!labelValuePattern.test(value)) {
-    errors.push(patternError("a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character", labelValueSource, 'MyValue', 'my_value', '12345'));
+    errors.push(
+      patternError(
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character",
+        labelValueSource,
+        'MyValue',
+        'my_value',
+        '12345',
+      ),
+    );
   }
   return errors;
 }

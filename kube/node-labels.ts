@@ -26,7 +26,8 @@ export const kubeletLabelNamespaces: readonly string[] = ['kubelet.kubernetes.io
 export const labelNamespace = (key: string) => (key.includes('/') ? key.slice(0, key.indexOf('/')) : '');
 
 /** Whether a label namespace is `parent` or below it. */
-export const withinNamespace = (namespace: string, parent: string) => namespace === parent || namespace.endsWith(`.${parent}`);
+export const withinNamespace = (namespace: string, parent: string) =>
+  namespace === parent || namespace.endsWith(`.${parent}`);
 
 /** Whether the key is in the kubernetes.io or k8s.io namespaces (or below them). */
 export function isKubernetesLabel(key: string): boolean {

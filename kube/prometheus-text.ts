@@ -35,9 +35,22 @@ export class PrometheusText {
   }
 
   /** One histogram's series: cumulative `counts` per upper bound in `buckets`, then +Inf, sum and count. */
-  histogram(name: string, labels: MetricLabels, buckets: readonly number[], counts: readonly number[], sum: number, count: number): this {
-    buckets.forEach((bound, i) => this.#lines.push(`${name}_bucket${labelText({ ...labels, le: bound })} ${counts[i]}`));
-    this.#lines.push(`${name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`, `${name}_sum${labelText(labels)} ${sum}`, `${name}_count${labelText(labels)} ${count}`);
+  histogram(
+    name: string,
+    labels: MetricLabels,
+    buckets: readonly number[],
+    counts: readonly number[],
+    sum: number,
+    count: number,
+  ): this {
+    buckets.forEach((bound, i) =>
+      this.#lines.push(`${name}_bucket${labelText({ ...labels, le: bound })} ${counts[i]}`),
+    );
+    this.#lines.push(
+      `${name}_bucket${labelText({ ...labels, le: '+Inf' })} ${count}`,
+      `${name}_sum${labelText(labels)} ${sum}`,
+      `${name}_count${labelText(labels)} ${count}`,
+    );
     return this;
   }
 

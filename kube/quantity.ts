@@ -30,7 +30,10 @@ const multipliers: ReadonlyMap<string, number> = new Map([
 const grammar = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:[eE]([+-]?\d+)|([numkMGTPE]|[KMGTPE]i))?$/;
 
 function quantityError(input: string): QuantityError {
-  return new QuantityError(input, `quantities must match the regular expression '${grammar.source}': "${input}" does not`);
+  return new QuantityError(
+    input,
+    `quantities must match the regular expression '${grammar.source}': "${input}" does not`,
+  );
 }
 
 /** The value in base units (cores, bytes, counts). Throws QuantityError for anything malformed. */
@@ -42,7 +45,8 @@ export function parseQuantity(value: Quantity): number {
   const match = grammar.exec(value.trim());
   if (match === null) throw quantityError(value);
   const [, sign, digits, exponent, suffix] = match;
-  const magnitude = exponent !== undefined ? Number(`${digits}e${exponent}`) : Number(digits) * multipliers.get(suffix ?? '')!;
+  const magnitude =
+    exponent !== undefined ? Number(`${digits}e${exponent}`) : Number(digits) * multipliers.get(suffix ?? '')!;
   return sign === '-' ? -magnitude : magnitude;
 }
 

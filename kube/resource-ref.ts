@@ -24,7 +24,12 @@ export const refs = {
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },
-  certificatesigningrequests: { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false },
+  certificatesigningrequests: {
+    group: 'certificates.k8s.io',
+    version: 'v1',
+    resource: 'certificatesigningrequests',
+    namespaced: false,
+  },
 } as const satisfies Record<string, ResourceRef>;
 
 /** `/api/v1/namespaces/ns/pods/name/status` and the like. */

@@ -34,14 +34,54 @@ export interface HookRule {
 
 /** Where traffic enters our chains. NEW-only in filter so established flows skip the REJECT lists. */
 export const hookRules: readonly HookRule[] = [
-  { table: 'nat', chain: 'PREROUTING', target: chains.services, args: '-m comment --comment "bosun service portals" -j BOSUN-SERVICES' },
-  { table: 'nat', chain: 'OUTPUT', target: chains.services, args: '-m comment --comment "bosun service portals" -j BOSUN-SERVICES' },
-  { table: 'nat', chain: 'POSTROUTING', target: chains.postrouting, args: '-m comment --comment "bosun postrouting" -j BOSUN-POSTROUTING' },
-  { table: 'filter', chain: 'INPUT', target: chains.externalServices, args: '-m conntrack --ctstate NEW -m comment --comment "bosun external services" -j BOSUN-EXTERNAL-SERVICES' },
-  { table: 'filter', chain: 'FORWARD', target: chains.services, args: '-m conntrack --ctstate NEW -m comment --comment "bosun service portals" -j BOSUN-SERVICES' },
-  { table: 'filter', chain: 'FORWARD', target: chains.externalServices, args: '-m conntrack --ctstate NEW -m comment --comment "bosun external services" -j BOSUN-EXTERNAL-SERVICES' },
-  { table: 'filter', chain: 'FORWARD', target: chains.forward, args: '-m comment --comment "bosun forwarding rules" -j BOSUN-FORWARD' },
-  { table: 'filter', chain: 'OUTPUT', target: chains.services, args: '-m conntrack --ctstate NEW -m comment --comment "bosun service portals" -j BOSUN-SERVICES' },
+  {
+    table: 'nat',
+    chain: 'PREROUTING',
+    target: chains.services,
+    args: '-m comment --comment "bosun service portals" -j BOSUN-SERVICES',
+  },
+  {
+    table: 'nat',
+    chain: 'OUTPUT',
+    target: chains.services,
+    args: '-m comment --comment "bosun service portals" -j BOSUN-SERVICES',
+  },
+  {
+    table: 'nat',
+    chain: 'POSTROUTING',
+    target: chains.postrouting,
+    args: '-m comment --comment "bosun postrouting" -j BOSUN-POSTROUTING',
+  },
+  {
+    table: 'filter',
+    chain: 'INPUT',
+    target: chains.externalServices,
+    args: '-m conntrack --ctstate NEW -m comment --comment "bosun external services" -j BOSUN-EXTERNAL-SERVICES',
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    target: chains.services,
+    args: '-m conntrack --ctstate NEW -m comment --comment "bosun service portals" -j BOSUN-SERVICES',
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    target: chains.externalServices,
+    args: '-m conntrack --ctstate NEW -m comment --comment "bosun external services" -j BOSUN-EXTERNAL-SERVICES',
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    target: chains.forward,
+    args: '-m comment --comment "bosun forwarding rules" -j BOSUN-FORWARD',
+  },
+  {
+    table: 'filter',
+    chain: 'OUTPUT',
+    target: chains.services,
+    args: '-m conntrack --ctstate NEW -m comment --comment "bosun service portals" -j BOSUN-SERVICES',
+  },
 ];
 
 const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';

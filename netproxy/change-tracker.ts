@@ -43,7 +43,9 @@ interface Applied {
 
 /** The namespace and name an event is about; the API always sets the name, a hostile object may not. */
 function identity(meta: ObjectMeta | undefined): { namespace?: string; name: string } | undefined {
-  return meta === undefined ? undefined : { ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }), name: meta.name ?? '' };
+  return meta === undefined
+    ? undefined
+    : { ...(meta.namespace === undefined ? {} : { namespace: meta.namespace }), name: meta.name ?? '' };
 }
 
 function keyOf(meta: { namespace?: string; name: string }): string {
@@ -73,7 +75,12 @@ export class ChangeTracker {
   }
 
   /** Reports problems of an object once per distinct set; a clean object clears its entry. */
-  #report(kind: Refusal['kind'], meta: { namespace?: string; name: string }, service: string | undefined, problems: readonly string[]): void {
+  #report(
+    kind: Refusal['kind'],
+    meta: { namespace?: string; name: string },
+    service: string | undefined,
+    problems: readonly string[],
+  ): void {
     const id = `${kind}/${meta.namespace ?? 'default'}/${meta.name}`;
     const signature = problems.join('\n');
     if (problems.length === 0 || this.#refused.get(id) === signature) {
@@ -81,7 +88,13 @@ export class ChangeTracker {
       return;
     }
     this.#refused.set(id, signature);
-    this.#onRefused({ kind, namespace: String(meta.namespace ?? 'default'), name: String(meta.name), service, problems });
+    this.#onRefused({
+      kind,
+      namespace: String(meta.namespace ?? 'default'),
+      name: String(meta.name),
+      service,
+      problems,
+    });
   }
 
   get nodeName(): string {
@@ -112,7 +125,12 @@ export class ChangeTracker {
     const current = clean?.object;
     if (clean !== undefined) {
       const owner = current?.metadata.labels?.[serviceNameLabel];
-      this.#report('EndpointSlice', meta, owner === undefined ? undefined : `${meta.namespace ?? 'default'}/${owner}`, clean.problems);
+      this.#report(
+        'EndpointSlice',
+        meta,
+        owner === undefined ? undefined : `${meta.namespace ?? 'default'}/${owner}`,
+        clean.problems,
+      );
     }
     const sliceKey = keyOf(meta);
     const oldOwner = this.#sliceOwner.get(sliceKey);
@@ -138,7 +156,8 @@ export class ChangeTracker {
     if (signature !== this.#nodeSignature) {
       this.#nodeSignature = signature;
       this.#nodeAddresses = (current?.status?.addresses ?? [])
-        .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && isIPv4(a.address)).map((a) => a.address);
+        .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && isIPv4(a.address))
+        .map((a) => a.address);
       this.#nodeDirty = true;
     }
   }
@@ -175,10 +194,16 @@ export class ChangeTracker {
     const clusterIP = spec.clusterIP !== undefined && isIPv4(spec.clusterIP) ? spec.clusterIP : undefined;
     if (clusterIP === undefined) return []; // headless or IPv6-only: nothing for an IPv4 proxy
     const slices = [...(this.#slices.get(key)?.values() ?? [])];
-    const lbIPs = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => ip !== undefined && isIPv4(ip));
-    const affinity = spec.sessionAffinity === 'ClientIP'
-      ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds) : 0;
-    const externalLocal = spec.externalTrafficPolicy === 'Local' && (spec.type === 'NodePort' || spec.type === 'LoadBalancer' || (spec.externalIPs?.length ?? 0) > 0);
+    const lbIPs = (svc.status?.loadBalancer?.ingress ?? [])
+      .map((i) => i.ip)
+      .filter((ip): ip is string => ip !== undefined && isIPv4(ip));
+    const affinity =
+      spec.sessionAffinity === 'ClientIP'
+        ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds)
+        : 0;
+    const externalLocal =
+      spec.externalTrafficPolicy === 'Local' &&
+      (spec.type === 'NodePort' || spec.type === 'LoadBalancer' || (spec.externalIPs?.length ?? 0) > 0);
     return (spec.ports ?? []).map((p): ServicePortState => {
       const protocol = (p.protocol ?? 'TCP').toLowerCase() as Protocol;
       const portName = p.name ?? '';
@@ -207,7 +232,8 @@ export class ChangeTracker {
     for (const slice of slices) {
       if ((slice.addressType ?? 'IPv4') !== 'IPv4') continue;
       for (const sp of slice.ports ?? []) {
-        if ((sp.name ?? '') !== portName || (sp.protocol ?? 'TCP').toLowerCase() !== protocol || sp.port === undefined) continue;
+        if ((sp.name ?? '') !== portName || (sp.protocol ?? 'TCP').toLowerCase() !== protocol || sp.port === undefined)
+          continue;
         for (const ep of slice.endpoints ?? []) {
           const ip = ep.addresses[0];
           if (ip === undefined || !isIPv4(ip)) continue;
@@ -215,7 +241,9 @@ export class ChangeTracker {
           // The API's rules for absent conditions: ready unknown counts as ready; serving follows ready.
           const ready = c.ready ?? true;
           const candidate: Endpoint = {
-            ip, port: sp.port, ready,
+            ip,
+            port: sp.port,
+            ready,
             serving: c.serving ?? ready,
             terminating: c.terminating ?? false,
             local: ep.nodeName === this.#nodeName,

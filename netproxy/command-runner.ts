@@ -37,12 +37,17 @@ export class ProcessRunner implements CommandRunner {
       }, options.timeoutMs ?? 60_000);
       child.stdout.on('data', (b: Buffer) => out.push(b));
       child.stderr.on('data', (b: Buffer) => err.push(b));
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
+      child.on('error', (e) => {
+        clearTimeout(timer);
+        reject(e);
+      });
       child.on('close', (code) => {
         clearTimeout(timer);
         resolve({ code: code ?? 1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() });
       });
-      child.stdin.on('error', () => { /* the tool may exit before reading all input; its exit code tells */ });
+      child.stdin.on('error', () => {
+        /* the tool may exit before reading all input; its exit code tells */
+      });
       child.stdin.end(options.input ?? '');
     });
   }

@@ -11,7 +11,10 @@ export interface CleanupReport {
   failed: string[];
 }
 
-export async function cleanConntrack(runner: CommandRunner, deletions: readonly ConntrackDeletion[]): Promise<CleanupReport> {
+export async function cleanConntrack(
+  runner: CommandRunner,
+  deletions: readonly ConntrackDeletion[],
+): Promise<CleanupReport> {
   const report: CleanupReport = { ran: 0, deleted: 0, failed: [] };
   for (const d of deletions) {
     const args = conntrackArgs(d);

@@ -28,7 +28,9 @@ export function parseHealthzBindAddress(text: string): BindAddress | undefined |
   const host = match?.[1] ?? match?.[2];
   const port = Number(match?.[3]);
   if (host === undefined || isIP(host) === 0 || !Number.isInteger(port) || port > 65535) {
-    return { error: `${text} is not an IP address with a port, such as ${defaultHealthzBindAddress} (empty: no health server)` };
+    return {
+      error: `${text} is not an IP address with a port, such as ${defaultHealthzBindAddress} (empty: no health server)`,
+    };
   }
   return { host, port };
 }
@@ -39,12 +41,15 @@ export function createProxyHealthServer(proxy: Pick<ServiceProxy, 'health' | 'me
     if (path === '/healthz' || path === '/livez') {
       const h = proxy.health();
       res.writeHead(h.ok ? 200 : 503, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({
-        lastUpdated: h.lastSyncAt === undefined ? null : new Date(Date.now() - (performance.now() - h.lastSyncAt)).toISOString(),
-        currentTime: new Date().toISOString(),
-        healthy: h.ok,
-        reason: h.reason,
-      }));
+      res.end(
+        JSON.stringify({
+          lastUpdated:
+            h.lastSyncAt === undefined ? null : new Date(Date.now() - (performance.now() - h.lastSyncAt)).toISOString(),
+          currentTime: new Date().toISOString(),
+          healthy: h.ok,
+          reason: h.reason,
+        }),
+      );
       return;
     }
     if (path === '/metrics') {
@@ -61,21 +66,34 @@ export function createProxyHealthServer(proxy: Pick<ServiceProxy, 'health' | 'me
  * opened (another process holds it) is logged and tried again every `retryMs`, never fatal: the
  * proxy's rules matter more than its health endpoint.
  */
-export async function serveProxyHealth(server: Server, bind: BindAddress, signal: AbortSignal, log: ProxyLogger, retryMs = 5_000): Promise<void> {
+export async function serveProxyHealth(
+  server: Server,
+  bind: BindAddress,
+  signal: AbortSignal,
+  log: ProxyLogger,
+  retryMs = 5_000,
+): Promise<void> {
   while (!signal.aborted) {
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(bind.port, bind.host, () => { server.off('error', reject); resolve(); });
+        server.listen(bind.port, bind.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
       break;
     } catch (err) {
-      log.warn({ err: (err as Error).message, address: `${bind.host}:${bind.port}`, retryMs }, 'proxy health server cannot listen; trying again');
+      log.warn(
+        { err: (err as Error).message, address: `${bind.host}:${bind.port}`, retryMs },
+        'proxy health server cannot listen; trying again',
+      );
       await sleep(retryMs, undefined, { signal }).catch(() => {});
     }
   }
   if (!server.listening) return;
-  if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  if (!signal.aborted)
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   server.closeAllConnections();
   await closed;

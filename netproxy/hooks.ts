@@ -28,7 +28,10 @@ export function insertHooks(payload: string, hooks: readonly HookRule[]): string
   let out = payload;
   for (const table of ['filter', 'nat'] as const) {
     // Inserted at position 1 in reverse, so they end up at the top in our order.
-    const lines = hooks.filter((h) => h.table === table).reverse().map((h) => `-I ${h.chain} 1 ${h.args}`);
+    const lines = hooks
+      .filter((h) => h.table === table)
+      .reverse()
+      .map((h) => `-I ${h.chain} 1 ${h.args}`);
     if (lines.length === 0) continue;
     const start = out.indexOf(`*${table}\n`);
     const commit = start < 0 ? -1 : out.indexOf('\nCOMMIT\n', start);

@@ -24,9 +24,15 @@ export class IptablesApplier {
   /** Applies a payload atomically per table; throws ProxyError(restoreFailed) with the tool's message. */
   async restore(payload: string): Promise<void> {
     // -w: wait for the xtables lock instead of failing when another tool holds it.
-    const r = await this.#runner.run([this.#backend.restore, '-w', '--noflush', '--counters'], { input: payload, timeoutMs: 120_000 });
+    const r = await this.#runner.run([this.#backend.restore, '-w', '--noflush', '--counters'], {
+      input: payload,
+      timeoutMs: 120_000,
+    });
     if (r.code !== 0) {
-      throw new ProxyError(ProxyErrorCode.restoreFailed, `${this.#backend.restore} failed (exit ${r.code}): ${firstLines(r.stderr)}`);
+      throw new ProxyError(
+        ProxyErrorCode.restoreFailed,
+        `${this.#backend.restore} failed (exit ${r.code}): ${firstLines(r.stderr)}`,
+      );
     }
   }
 
@@ -34,7 +40,8 @@ export class IptablesApplier {
   async ourChains(): Promise<{ nat: Set<string>; filter: Set<string> }> {
     const out = { nat: new Set<string>(), filter: new Set<string>() };
     const r = await this.#runner.run([this.#backend.save], { timeoutMs: 120_000 });
-    if (r.code !== 0) throw new ProxyError(ProxyErrorCode.commandFailed, `${this.#backend.save} failed: ${firstLines(r.stderr)}`);
+    if (r.code !== 0)
+      throw new ProxyError(ProxyErrorCode.commandFailed, `${this.#backend.save} failed: ${firstLines(r.stderr)}`);
     let table: Set<string> | undefined;
     for (const line of r.stdout.split('\n')) {
       if (line.startsWith('*')) table = line === '*nat' ? out.nat : line === '*filter' ? out.filter : undefined;
@@ -54,8 +61,13 @@ export class IptablesApplier {
    * reload) empties or removes them, and then nothing of ours can be trusted to be there.
    */
   async canaryIntact(): Promise<boolean> {
-    const [nat = [], filter = []] = await this.#list([{ table: 'nat', chain: chains.canary }, { table: 'filter', chain: chains.canary }]);
-    return nat.some((l) => l.startsWith(`-A ${chains.canary} `)) && filter.some((l) => l.startsWith(`-A ${chains.canary} `));
+    const [nat = [], filter = []] = await this.#list([
+      { table: 'nat', chain: chains.canary },
+      { table: 'filter', chain: chains.canary },
+    ]);
+    return (
+      nat.some((l) => l.startsWith(`-A ${chains.canary} `)) && filter.some((l) => l.startsWith(`-A ${chains.canary} `))
+    );
   }
 
   /**
@@ -63,7 +75,9 @@ export class IptablesApplier {
    * process from a large Node process costs more than the listing itself, so one beats several.
    */
   async #list(which: readonly { table: Table; chain: string }[]): Promise<string[][]> {
-    const script = which.map(({ table, chain }) => `${this.#backend.iptables} -w -t ${table} -S ${chain}`).join(`; echo ${listSeparator}; `);
+    const script = which
+      .map(({ table, chain }) => `${this.#backend.iptables} -w -t ${table} -S ${chain}`)
+      .join(`; echo ${listSeparator}; `);
     const r = await this.#runner.run(['sh', '-c', `${script}; echo ${listSeparator}`], { timeoutMs: 30_000 });
     const parts = r.stdout.split(`${listSeparator}\n`);
     return which.map((_, i) => (parts[i] ?? '').split('\n').filter((l) => l !== ''));

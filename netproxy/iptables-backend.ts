@@ -18,8 +18,18 @@ export interface IptablesBackend {
 }
 
 export const backends: Record<BackendKind, IptablesBackend> = {
-  nf_tables: { kind: 'nf_tables', iptables: 'iptables-nft', restore: 'iptables-nft-restore', save: 'iptables-nft-save' },
-  legacy: { kind: 'legacy', iptables: 'iptables-legacy', restore: 'iptables-legacy-restore', save: 'iptables-legacy-save' },
+  nf_tables: {
+    kind: 'nf_tables',
+    iptables: 'iptables-nft',
+    restore: 'iptables-nft-restore',
+    save: 'iptables-nft-save',
+  },
+  legacy: {
+    kind: 'legacy',
+    iptables: 'iptables-legacy',
+    restore: 'iptables-legacy-restore',
+    save: 'iptables-legacy-save',
+  },
 };
 
 /** Rule lines in an iptables-save dump (chains alone do not count: they are cheap to leave behind). */
@@ -34,15 +44,20 @@ export function chooseBackend(nftSave: string | undefined, legacySave: string | 
   const nft = nftSave === undefined ? 0 : countRules(nftSave);
   const legacy = legacySave === undefined ? 0 : countRules(legacySave);
   if (nft > 0 && legacy > 0) {
-    throw new ProxyError(ProxyErrorCode.mixedBackends,
+    throw new ProxyError(
+      ProxyErrorCode.mixedBackends,
       `iptables rules exist in both backends (nf_tables: ${nft} rules, legacy: ${legacy} rules); ` +
-      'packets would pass both rule sets in an undefined order. Remove one set (e.g. iptables-legacy-save shows the legacy rules) ' +
-      'or make every tool on this host use the same iptables, then start again');
+        'packets would pass both rule sets in an undefined order. Remove one set (e.g. iptables-legacy-save shows the legacy rules) ' +
+        'or make every tool on this host use the same iptables, then start again',
+    );
   }
   if (legacy > 0) return backends.legacy;
   if (nftSave !== undefined) return backends.nf_tables;
   if (legacySave !== undefined) return backends.legacy;
-  throw new ProxyError(ProxyErrorCode.noIptables, 'neither iptables-nft-save nor iptables-legacy-save works on this host; install the iptables package');
+  throw new ProxyError(
+    ProxyErrorCode.noIptables,
+    'neither iptables-nft-save nor iptables-legacy-save works on this host; install the iptables package',
+  );
 }
 
 export async function detectBackend(runner: CommandRunner): Promise<IptablesBackend> {

@@ -14,7 +14,18 @@ export const builtinChains: Record<string, readonly string[]> = {
 };
 
 /** Targets that are not chains. */
-export const builtinTargets = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'DNAT', 'SNAT', 'MASQUERADE', 'MARK', 'LOG', 'CONNMARK']);
+export const builtinTargets = new Set([
+  'ACCEPT',
+  'DROP',
+  'REJECT',
+  'RETURN',
+  'DNAT',
+  'SNAT',
+  'MASQUERADE',
+  'MARK',
+  'LOG',
+  'CONNMARK',
+]);
 
 export class RestoreError extends Error {
   readonly line: number;
@@ -117,7 +128,8 @@ export class IptablesModel {
         if (rules === undefined) throw new RestoreError(`no chain ${chain}`, n);
         if (rules.length > 0) throw new RestoreError(`chain ${chain} is not empty`, n);
         for (const [other, list] of t) {
-          if (list.some((r) => jumpTarget(r) === chain)) throw new RestoreError(`chain ${chain} is used by ${other}`, n);
+          if (list.some((r) => jumpTarget(r) === chain))
+            throw new RestoreError(`chain ${chain} is used by ${other}`, n);
         }
         t.delete(chain);
         return;

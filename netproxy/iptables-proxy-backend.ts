@@ -25,7 +25,10 @@ export class IptablesProxyBackend extends BackendOnIptables {
     }
     const renderStart = now();
     const result = renderIptables({
-      state: request.state, config: request.config, changed: request.full || this.#needFull ? 'all' : request.changed, memory: this.#memory,
+      state: request.state,
+      config: request.config,
+      changed: request.full || this.#needFull ? 'all' : request.changed,
+      memory: this.#memory,
     });
     progress.renderMs = now() - renderStart;
     progress.full = result.full;
@@ -53,7 +56,11 @@ export class IptablesProxyBackend extends BackendOnIptables {
     this.#memory = result.memory;
     if (result.full) {
       this.#needFull = false;
-      if (hooks.length > 0) this.context.log.info({ hooks: hooks.map((h) => `${h.table}/${h.chain}`) }, 'inserted hooks into built-in chains');
+      if (hooks.length > 0)
+        this.context.log.info(
+          { hooks: hooks.map((h) => `${h.table}/${h.chain}`) },
+          'inserted hooks into built-in chains',
+        );
     }
     return result.ruleCount;
   }

@@ -25,8 +25,14 @@ import { LayeredMap } from './layered-map.ts';
 import { affinityList, bucketChain, bucketOf, chains, externalChain, parentOf } from './chain-names.ts';
 import { refusals } from './refusals.ts';
 import {
-  endpointAddress, externalAddresses, hasExternalEntry, internalTargets, trafficTargets,
-  type Endpoint, type ServicePortState, type TrafficTargets,
+  endpointAddress,
+  externalAddresses,
+  hasExternalEntry,
+  internalTargets,
+  trafficTargets,
+  type Endpoint,
+  type ServicePortState,
+  type TrafficTargets,
 } from './service-port.ts';
 
 export interface ProxyConfig {
@@ -90,7 +96,10 @@ interface RenderIndex {
 }
 
 export const emptyMemory: RenderMemory = {
-  natChains: new Set(), filterChains: new Set(), comments: true, chainText: new Map(),
+  natChains: new Set(),
+  filterChains: new Set(),
+  comments: true,
+  chainText: new Map(),
 };
 
 export interface RenderRequest {
@@ -150,7 +159,9 @@ function computePlan(port: ServicePortState): PortPlan {
 }
 
 function ruleLine(chain: string, comment: string | undefined, args: string, comments: boolean): string {
-  return comment !== undefined && comments ? `-A ${chain} -m comment --comment "${comment}" ${args}` : `-A ${chain} ${args}`;
+  return comment !== undefined && comments
+    ? `-A ${chain} -m comment --comment "${comment}" ${args}`
+    : `-A ${chain} ${args}`;
 }
 
 /**
@@ -167,19 +178,40 @@ function flatten(s: string): void {
  * rule carries `match`, so the balancer can sit inside a shared dispatch chain: rule i is tried
  * only by packets that skipped rules 0..i-1, hence the probability 1/(n-i).
  */
-function balancer(out: string[], chain: string, match: string, port: ServicePortState, endpoints: readonly Endpoint[], comments: boolean): void {
+function balancer(
+  out: string[],
+  chain: string,
+  match: string,
+  port: ServicePortState,
+  endpoints: readonly Endpoint[],
+  comments: boolean,
+): void {
   const n = endpoints.length;
   if (port.affinitySeconds > 0) {
     for (const e of endpoints) {
       const address = endpointAddress(e);
-      out.push(ruleLine(chain, `${port.key} -> ${address} (affinity)`, `${match} -m recent --name ${affinityList(port.key, address)} --update --seconds ${port.affinitySeconds} --reap -j DNAT --to-destination ${address}`, comments));
+      out.push(
+        ruleLine(
+          chain,
+          `${port.key} -> ${address} (affinity)`,
+          `${match} -m recent --name ${affinityList(port.key, address)} --update --seconds ${port.affinitySeconds} --reap -j DNAT --to-destination ${address}`,
+          comments,
+        ),
+      );
     }
   }
   endpoints.forEach((e, i) => {
     const address = endpointAddress(e);
     const chance = i < n - 1 ? ` -m statistic --mode random --probability ${(1 / (n - i)).toFixed(10)}` : '';
     const remember = port.affinitySeconds > 0 ? ` -m recent --name ${affinityList(port.key, address)} --set` : '';
-    out.push(ruleLine(chain, `${port.key} -> ${address}`, `${match}${chance}${remember} -j DNAT --to-destination ${address}`, comments));
+    out.push(
+      ruleLine(
+        chain,
+        `${port.key} -> ${address}`,
+        `${match}${chance}${remember} -j DNAT --to-destination ${address}`,
+        comments,
+      ),
+    );
   });
 }
 
@@ -207,17 +239,34 @@ function renderPort(plan: PortPlan, config: ProxyConfig, comments: boolean): Por
     const chain = bucketChain(bucket);
     const out = linesOf(bucket);
     if (config.clusterCIDR !== undefined) {
-      out.push(ruleLine(chain, `${port.key} cluster IP from outside the cluster`, `${clusterIPMatch(port)} ! -s ${config.clusterCIDR} -j ${mask}`, comments));
+      out.push(
+        ruleLine(
+          chain,
+          `${port.key} cluster IP from outside the cluster`,
+          `${clusterIPMatch(port)} ! -s ${config.clusterCIDR} -j ${mask}`,
+          comments,
+        ),
+      );
     }
     balancer(out, chain, clusterIPMatch(port), port, plan.internal, comments);
   }
   let external: PortText['external'];
   const ext = plan.externalChain;
   if (ext !== undefined) {
-    for (const [ips, what] of [[port.externalIPs, 'external IP'], [port.loadBalancerIPs, 'loadbalancer IP']] as const) {
+    for (const [ips, what] of [
+      [port.externalIPs, 'external IP'],
+      [port.loadBalancerIPs, 'loadbalancer IP'],
+    ] as const) {
       for (const ip of ips) {
         const bucket = bucketOf(ip);
-        linesOf(bucket).push(ruleLine(bucketChain(bucket), `${port.key} ${what}`, `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${ext}`, comments));
+        linesOf(bucket).push(
+          ruleLine(
+            bucketChain(bucket),
+            `${port.key} ${what}`,
+            `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${ext}`,
+            comments,
+          ),
+        );
       }
     }
     const out: string[] = [];
@@ -228,8 +277,16 @@ function renderPort(plan: PortPlan, config: ProxyConfig, comments: boolean): Por
     } else {
       // Local policy keeps the client's address, except for traffic that must leave the node anyway:
       // pods and the node itself may reach any endpoint (short-circuit), the node's own masqueraded.
-      if (config.clusterCIDR !== undefined) balancer(out, ext, `-s ${config.clusterCIDR} ${proto}`, port, targets.cluster, comments);
-      out.push(ruleLine(ext, `masquerade LOCAL traffic for ${port.key} external destinations`, `-m addrtype --src-type LOCAL -j ${mask}`, comments));
+      if (config.clusterCIDR !== undefined)
+        balancer(out, ext, `-s ${config.clusterCIDR} ${proto}`, port, targets.cluster, comments);
+      out.push(
+        ruleLine(
+          ext,
+          `masquerade LOCAL traffic for ${port.key} external destinations`,
+          `-m addrtype --src-type LOCAL -j ${mask}`,
+          comments,
+        ),
+      );
       balancer(out, ext, `-m addrtype --src-type LOCAL ${proto}`, port, targets.cluster, comments);
       if (targets.local.length > 0) balancer(out, ext, proto, port, targets.local, comments);
     }
@@ -301,7 +358,13 @@ class Writer {
    * no intermediate copies of tens of thousands of lines); records shared chains' text into
    * `text`. Returns how many rule lines were written.
    */
-  finish(previous: ReadonlyMap<string, string>, full: boolean, text: Map<string, string>, out: string[], stale: readonly string[]): number {
+  finish(
+    previous: ReadonlyMap<string, string>,
+    full: boolean,
+    text: Map<string, string>,
+    out: string[],
+    stale: readonly string[],
+  ): number {
     const written: string[][] = [];
     for (const chain of this.#order) {
       const lines = this.#rules.get(chain)!;
@@ -347,8 +410,14 @@ const byNumericBucket = (a: string, b: string) => bucketNumber(a) - bucketNumber
 
 function emptyIndex(): RenderIndex {
   return {
-    plans: LayeredMap.empty(), bucketPorts: new Map(), withNodePort: new Map(), refused: new Map(),
-    localIPs: new Map(), endpointCount: 0, natChains: new Set(), texts: LayeredMap.empty(),
+    plans: LayeredMap.empty(),
+    bucketPorts: new Map(),
+    withNodePort: new Map(),
+    refused: new Map(),
+    localIPs: new Map(),
+    endpointCount: 0,
+    natChains: new Set(),
+    texts: LayeredMap.empty(),
   };
 }
 
@@ -359,9 +428,14 @@ function emptyIndex(): RenderIndex {
  */
 function copyIndex(index: RenderIndex): RenderIndex {
   return {
-    plans: index.plans.next(), bucketPorts: new Map(index.bucketPorts), withNodePort: new Map(index.withNodePort),
-    refused: new Map(index.refused), localIPs: new Map(index.localIPs), endpointCount: index.endpointCount,
-    natChains: new Set(index.natChains), texts: index.texts.next(),
+    plans: index.plans.next(),
+    bucketPorts: new Map(index.bucketPorts),
+    withNodePort: new Map(index.withNodePort),
+    refused: new Map(index.refused),
+    localIPs: new Map(index.localIPs),
+    endpointCount: index.endpointCount,
+    natChains: new Set(index.natChains),
+    texts: index.texts.next(),
   };
 }
 
@@ -377,8 +451,11 @@ function writableBucket(index: RenderIndex, bucket: string, own: Set<string>): M
 
 function isRefused(plan: PortPlan): boolean {
   const { port, targets } = plan;
-  return plan.internal.length === 0
-    || (hasExternalEntry(port) && (targets.cluster.length === 0 || (port.externalPolicyLocal && targets.local.length === 0)));
+  return (
+    plan.internal.length === 0 ||
+    (hasExternalEntry(port) &&
+      (targets.cluster.length === 0 || (port.externalPolicyLocal && targets.local.length === 0)))
+  );
 }
 
 /** `own`: buckets whose port maps this render made or copied (the others are shared). */
@@ -449,7 +526,7 @@ export function renderIptables(request: RenderRequest): RenderResult {
       rewritePorts.push(plan);
     }
     // Crossing the comment limit changes every chain's text: rewrite all of them.
-    if ((index.endpointCount <= commentEndpointLimit) !== memory.comments) full = true;
+    if (index.endpointCount <= commentEndpointLimit !== memory.comments) full = true;
   }
   if (full) {
     index = emptyIndex();
@@ -511,7 +588,8 @@ export function renderIptables(request: RenderRequest): RenderResult {
     const chain = bucketChain(parent);
     nat.declare(chain, true);
     natNow.add(chain);
-    for (const b of children.get(parent)!.sort(byNumericBucket)) nat.add(chain, undefined, `-d ${b}.0/20 -j ${bucketChain(b)}`);
+    for (const b of children.get(parent)!.sort(byNumericBucket))
+      nat.add(chain, undefined, `-d ${b}.0/20 -j ${bucketChain(b)}`);
   }
 
   // Top-level nat chains: always rendered, written when their text changed.
@@ -521,9 +599,14 @@ export function renderIptables(request: RenderRequest): RenderResult {
   }
   for (const parent of parents) nat.add(chains.services, undefined, `-d ${parent}.0.0/16 -j ${bucketChain(parent)}`);
   if (config.nodePortAddresses === undefined) {
-    nat.add(chains.services, 'bosun service nodeports; NOTE: this must be the last rule in this chain', `! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${chains.nodePorts}`);
+    nat.add(
+      chains.services,
+      'bosun service nodeports; NOTE: this must be the last rule in this chain',
+      `! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${chains.nodePorts}`,
+    );
   } else {
-    for (const ip of config.nodePortAddresses) nat.add(chains.services, 'bosun service nodeports', `-d ${ip}/32 -j ${chains.nodePorts}`);
+    for (const ip of config.nodePortAddresses)
+      nat.add(chains.services, 'bosun service nodeports', `-d ${ip}/32 -j ${chains.nodePorts}`);
   }
   for (const { port, externalChain: ext } of sortedByKey(index.withNodePort.values())) {
     nat.add(chains.nodePorts, port.key, `${protoMatch(port)} --dport ${port.nodePort} -j ${ext}`);
@@ -531,7 +614,11 @@ export function renderIptables(request: RenderRequest): RenderResult {
   // Hairpin: a pod that reaches itself through its service must see another source address, or
   // its reply would bypass the reverse NAT. Only local endpoints can be their own clients.
   for (const ip of [...index.localIPs.keys()].sort()) {
-    nat.add(chains.postrouting, undefined, `-s ${ip}/32 -d ${ip}/32 -m conntrack --ctstate DNAT -j MARK --or-mark ${mark}`);
+    nat.add(
+      chains.postrouting,
+      undefined,
+      `-s ${ip}/32 -d ${ip}/32 -m conntrack --ctstate DNAT -j MARK --or-mark ${mark}`,
+    );
   }
   nat.add(chains.postrouting, undefined, `-m mark ! --mark ${mark}/${mark} -j RETURN`);
   // Clear the bit so a packet that is re-routed (e.g. through a tunnel) is not masqueraded twice.
@@ -564,7 +651,10 @@ export function renderIptables(request: RenderRequest): RenderResult {
   // A table with nothing to write is left out: iptables-restore would still read its state.
   const out: string[] = [];
   let ruleCount = 0;
-  for (const [name, writer, stale] of [['filter', filter, staleFilter], ['nat', nat, staleNat]] as const) {
+  for (const [name, writer, stale] of [
+    ['filter', filter, staleFilter],
+    ['nat', nat, staleNat],
+  ] as const) {
     const start = out.push(`*${name}`);
     ruleCount += writer.finish(memory.chainText, full, chainText, out, stale);
     if (out.length === start) out.pop();

@@ -15,8 +15,14 @@ export function planInterfaceAddresses(observed: readonly string[], wanted: read
   const have = new Set(observed);
   const want = new Set(wanted);
   return [
-    ...[...have].filter((a) => !want.has(a)).sort().map((a) => ['ip', 'addr', 'del', `${a}/32`, 'dev', ipvsInterface]),
-    ...[...want].filter((a) => !have.has(a)).sort().map((a) => ['ip', 'addr', 'add', `${a}/32`, 'dev', ipvsInterface]),
+    ...[...have]
+      .filter((a) => !want.has(a))
+      .sort()
+      .map((a) => ['ip', 'addr', 'del', `${a}/32`, 'dev', ipvsInterface]),
+    ...[...want]
+      .filter((a) => !have.has(a))
+      .sort()
+      .map((a) => ['ip', 'addr', 'add', `${a}/32`, 'dev', ipvsInterface]),
   ];
 }
 
@@ -44,14 +50,19 @@ export class IpvsApplier {
   async check(): Promise<void> {
     const r = await this.#runner.run(['ipvsadm', '-Ln'], { timeoutMs: 10_000 });
     const why = ipvsUnavailable(r);
-    if (why !== undefined) throw new ProxyError(ProxyErrorCode.noIpvs, `IPVS is not usable on this kernel (${why}); load ip_vs or use the iptables mode`);
+    if (why !== undefined)
+      throw new ProxyError(
+        ProxyErrorCode.noIpvs,
+        `IPVS is not usable on this kernel (${why}); load ip_vs or use the iptables mode`,
+      );
   }
 
   async apply(plan: IpvsPlan, missingHooks: readonly HookRule[]): Promise<void> {
     await this.#must(['ip', 'link', 'add', ipvsInterface, 'type', 'dummy'], [/File exists/]);
     await this.#must(['ip', 'link', 'set', ipvsInterface, 'up']);
     const shown = await this.#must(['ip', '-o', '-4', 'addr', 'show', 'dev', ipvsInterface]);
-    for (const argv of planInterfaceAddresses(parseInterfaceAddresses(shown), plan.interfaceAddresses)) await this.#must(argv);
+    for (const argv of planInterfaceAddresses(parseInterfaceAddresses(shown), plan.interfaceAddresses))
+      await this.#must(argv);
     await this.#must(['ipset', 'restore', '-exist'], [], ipsetRestoreText(plan.ipsets));
     const observed = parseIpvsSave(await this.#must(['ipvsadm', '-Sn']));
     const commands = ipvsPlanCommands(plan.virtualServers, observed);
@@ -62,7 +73,10 @@ export class IpvsApplier {
   async #must(argv: readonly string[], tolerated: readonly RegExp[] = [], input?: string): Promise<string> {
     const r = await this.#runner.run(argv, input === undefined ? { timeoutMs: 60_000 } : { input, timeoutMs: 60_000 });
     if (r.code !== 0 && !tolerated.some((re) => re.test(r.stderr))) {
-      throw new ProxyError(ProxyErrorCode.commandFailed, `${argv.slice(0, 3).join(' ')} failed (exit ${r.code}): ${r.stderr.trim().split('\n')[0]}`);
+      throw new ProxyError(
+        ProxyErrorCode.commandFailed,
+        `${argv.slice(0, 3).join(' ')} failed (exit ${r.code}): ${r.stderr.trim().split('\n')[0]}`,
+      );
     }
     return r.stdout;
   }

@@ -13,7 +13,12 @@ import { chains } from './chain-names.ts';
 import { refusals } from './refusals.ts';
 import type { ProxyConfig } from './iptables-renderer.ts';
 import {
-  externalAddresses, internalTargets, trafficTargets, type Endpoint, type Protocol, type ServicePortState,
+  externalAddresses,
+  internalTargets,
+  trafficTargets,
+  type Endpoint,
+  type Protocol,
+  type ServicePortState,
 } from './service-port.ts';
 import type { IpSet } from './tracer.ts';
 
@@ -28,7 +33,11 @@ export const ipsetNames = {
   loopBack: 'BOSUN-LOOP-BACK',
 } as const;
 
-const nodePortSet: Record<Protocol, string> = { tcp: ipsetNames.nodePortTCP, udp: ipsetNames.nodePortUDP, sctp: ipsetNames.nodePortSCTP };
+const nodePortSet: Record<Protocol, string> = {
+  tcp: ipsetNames.nodePortTCP,
+  udp: ipsetNames.nodePortUDP,
+  sctp: ipsetNames.nodePortSCTP,
+};
 
 export interface RealServer {
   address: string;
@@ -60,20 +69,32 @@ export interface IpvsNode {
 
 const vsKey = (v: { protocol: Protocol; address: string; port: number }) => `${v.protocol}|${v.address}|${v.port}`;
 
-export function renderIpvs(state: ReadonlyMap<string, ServicePortState>, config: ProxyConfig, node: IpvsNode): IpvsPlan {
+export function renderIpvs(
+  state: ReadonlyMap<string, ServicePortState>,
+  config: ProxyConfig,
+  node: IpvsNode,
+): IpvsPlan {
   const mark = `0x${(1 << config.masqueradeBit).toString(16)}`;
   const servers = new Map<string, VirtualServer>();
   const addresses = new Set<string>();
   const members = (type: IpSet['type']) => ({ type, members: new Set<string>() });
   const sets = {
-    clusterIP: members('hash:ip,port'), externalIP: members('hash:ip,port'),
-    tcp: members('bitmap:port'), udp: members('bitmap:port'), sctp: members('bitmap:port'), loopBack: members('hash:ip,port,ip'),
+    clusterIP: members('hash:ip,port'),
+    externalIP: members('hash:ip,port'),
+    tcp: members('bitmap:port'),
+    udp: members('bitmap:port'),
+    sctp: members('bitmap:port'),
+    loopBack: members('hash:ip,port,ip'),
   };
   const filterRules: string[] = [];
   const addServer = (port: ServicePortState, address: string, vport: number, reals: readonly Endpoint[]) => {
     if (reals.length === 0) return;
     const vs: VirtualServer = {
-      protocol: port.protocol, address, port: vport, scheduler: 'rr', persistenceSeconds: port.affinitySeconds,
+      protocol: port.protocol,
+      address,
+      port: vport,
+      scheduler: 'rr',
+      persistenceSeconds: port.affinitySeconds,
       reals: reals.map((e) => ({ address: e.ip, port: e.port })),
     };
     servers.set(vsKey(vs), vs);
@@ -109,19 +130,26 @@ export function renderIpvs(state: ReadonlyMap<string, ServicePortState>, config:
   }
 
   const ipsets = new Map<string, IpSet>([
-    [ipsetNames.clusterIP, sets.clusterIP], [ipsetNames.externalIP, sets.externalIP],
-    [ipsetNames.nodePortTCP, sets.tcp], [ipsetNames.nodePortUDP, sets.udp], [ipsetNames.nodePortSCTP, sets.sctp],
+    [ipsetNames.clusterIP, sets.clusterIP],
+    [ipsetNames.externalIP, sets.externalIP],
+    [ipsetNames.nodePortTCP, sets.tcp],
+    [ipsetNames.nodePortUDP, sets.udp],
+    [ipsetNames.nodePortSCTP, sets.sctp],
     [ipsetNames.loopBack, sets.loopBack],
   ]);
 
   const nat: string[] = [];
   if (config.clusterCIDR !== undefined) {
-    nat.push(`-A ${chains.services} -m set --match-set ${ipsetNames.clusterIP} dst,dst ! -s ${config.clusterCIDR} -j ${chains.markMasq}`);
+    nat.push(
+      `-A ${chains.services} -m set --match-set ${ipsetNames.clusterIP} dst,dst ! -s ${config.clusterCIDR} -j ${chains.markMasq}`,
+    );
   }
   nat.push(`-A ${chains.services} -m set --match-set ${ipsetNames.externalIP} dst,dst -j ${chains.markMasq}`);
   nat.push(`-A ${chains.services} ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -j ${chains.nodePorts}`);
   for (const protocol of ['tcp', 'udp', 'sctp'] as const) {
-    nat.push(`-A ${chains.nodePorts} -p ${protocol} -m ${protocol} -m set --match-set ${nodePortSet[protocol]} dst -j ${chains.markMasq}`);
+    nat.push(
+      `-A ${chains.nodePorts} -p ${protocol} -m ${protocol} -m set --match-set ${nodePortSet[protocol]} dst -j ${chains.markMasq}`,
+    );
   }
   nat.push(`-A ${chains.postrouting} -m set --match-set ${ipsetNames.loopBack} dst,dst,src -j MARK --or-mark ${mark}`);
   nat.push(`-A ${chains.postrouting} -m mark ! --mark ${mark}/${mark} -j RETURN`);
@@ -132,12 +160,19 @@ export function renderIpvs(state: ReadonlyMap<string, ServicePortState>, config:
   const natChains = [chains.services, chains.nodePorts, chains.postrouting, chains.markMasq, chains.canary];
   const filterChains = [chains.services, chains.externalServices, chains.forward, chains.canary];
   const payload = [
-    '*filter', ...filterChains.map((c) => `:${c} - [0:0]`), ...filterRules,
+    '*filter',
+    ...filterChains.map((c) => `:${c} - [0:0]`),
+    ...filterRules,
     `-A ${chains.forward} -m conntrack --ctstate INVALID -j DROP`,
     `-A ${chains.forward} -m mark --mark ${mark}/${mark} -j ACCEPT`,
     `-A ${chains.forward} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
-    `-A ${chains.canary} -j RETURN`, 'COMMIT',
-    '*nat', ...natChains.map((c) => `:${c} - [0:0]`), ...nat, 'COMMIT', '',
+    `-A ${chains.canary} -j RETURN`,
+    'COMMIT',
+    '*nat',
+    ...natChains.map((c) => `:${c} - [0:0]`),
+    ...nat,
+    'COMMIT',
+    '',
   ].join('\n');
 
   return {
@@ -162,7 +197,14 @@ export function parseIpvsSave(text: string): VirtualServer[] {
     if (op === 'A') {
       const scheduler = /-s (\S+)/.exec(rest)?.[1] ?? 'wlc';
       const persistence = /-p (\d+)/.exec(rest)?.[1];
-      servers.set(key, { protocol, address, port: Number(portText), scheduler, persistenceSeconds: persistence ? Number(persistence) : 0, reals: [] });
+      servers.set(key, {
+        protocol,
+        address,
+        port: Number(portText),
+        scheduler,
+        persistenceSeconds: persistence ? Number(persistence) : 0,
+        reals: [],
+      });
     } else {
       const real = /-r (\S+):(\d+)/.exec(rest);
       if (real) servers.get(key)?.reals.push({ address: real[1]!, port: Number(real[2]) });
@@ -177,16 +219,20 @@ export function ipvsPlanCommands(desired: readonly VirtualServer[], observed: re
   const seen = new Map(observed.map((v) => [vsKey(v), v]));
   const wanted = new Set(desired.map(vsKey));
   const service = (v: VirtualServer) => `${serviceFlag[v.protocol]} ${v.address}:${v.port}`;
-  const options = (v: VirtualServer) => `-s ${v.scheduler}${v.persistenceSeconds > 0 ? ` -p ${v.persistenceSeconds}` : ''}`;
+  const options = (v: VirtualServer) =>
+    `-s ${v.scheduler}${v.persistenceSeconds > 0 ? ` -p ${v.persistenceSeconds}` : ''}`;
   for (const v of observed) if (!wanted.has(vsKey(v))) out.push(`-D ${service(v)}`);
   for (const v of desired) {
     const before = seen.get(vsKey(v));
     if (before === undefined) out.push(`-A ${service(v)} ${options(v)}`);
-    else if (before.scheduler !== v.scheduler || before.persistenceSeconds !== v.persistenceSeconds) out.push(`-E ${service(v)} ${options(v)}`);
+    else if (before.scheduler !== v.scheduler || before.persistenceSeconds !== v.persistenceSeconds)
+      out.push(`-E ${service(v)} ${options(v)}`);
     const had = new Set((before?.reals ?? []).map((r) => `${r.address}:${r.port}`));
     const want = new Set(v.reals.map((r) => `${r.address}:${r.port}`));
-    for (const r of before?.reals ?? []) if (!want.has(`${r.address}:${r.port}`)) out.push(`-d ${service(v)} -r ${r.address}:${r.port}`);
-    for (const r of v.reals) if (!had.has(`${r.address}:${r.port}`)) out.push(`-a ${service(v)} -r ${r.address}:${r.port} -m -w 1`);
+    for (const r of before?.reals ?? [])
+      if (!want.has(`${r.address}:${r.port}`)) out.push(`-d ${service(v)} -r ${r.address}:${r.port}`);
+    for (const r of v.reals)
+      if (!had.has(`${r.address}:${r.port}`)) out.push(`-a ${service(v)} -r ${r.address}:${r.port} -m -w 1`);
   }
   return out;
 }

@@ -74,7 +74,7 @@ export abstract class BackendOnIptables implements ProxyBackend {
 
   protected async iptables(): Promise<IptablesApplier> {
     if (this.#applier !== undefined) return this.#applier;
-    const flavour = this.context.iptables ?? await detectBackend(this.context.runner);
+    const flavour = this.context.iptables ?? (await detectBackend(this.context.runner));
     this.context.log.info({ backend: flavour.kind }, 'iptables backend chosen');
     this.#applier = new IptablesApplier(this.context.runner, flavour);
     return this.#applier;

@@ -4,7 +4,13 @@
  * endpoint on this node (another node may still answer the client's retry).
  */
 import { chains } from './chain-names.ts';
-import { externalAddresses, hasExternalEntry, internalTargets, type ServicePortState, type TrafficTargets } from './service-port.ts';
+import {
+  externalAddresses,
+  hasExternalEntry,
+  internalTargets,
+  type ServicePortState,
+  type TrafficTargets,
+} from './service-port.ts';
 
 export interface Refusal {
   /** filter chain of ours */
@@ -33,14 +39,34 @@ export function refusals(port: ServicePortState, targets: TrafficTargets): Refus
   const none = targets.cluster.length === 0;
   const comment = `${port.key} has no ${none ? '' : 'local '}endpoints`;
   if (port.clusterIP !== undefined && internalTargets(port, targets).length === 0) {
-    out.push({ chain: chains.services, comment, match: `-d ${port.clusterIP}/32 ${proto} --dport ${port.port}`, verdict: none ? 'REJECT' : 'DROP', target: targetOf(none ? 'REJECT' : 'DROP', port) });
+    out.push({
+      chain: chains.services,
+      comment,
+      match: `-d ${port.clusterIP}/32 ${proto} --dport ${port.port}`,
+      verdict: none ? 'REJECT' : 'DROP',
+      target: targetOf(none ? 'REJECT' : 'DROP', port),
+    });
   }
   if (!hasExternalEntry(port)) return out;
   let verdict: Refusal['verdict'] | undefined;
   if (none) verdict = 'REJECT';
   else if (port.externalPolicyLocal && targets.local.length === 0) verdict = 'DROP';
   if (verdict === undefined) return out;
-  for (const ip of externalAddresses(port)) out.push({ chain: chains.externalServices, comment, match: `-d ${ip}/32 ${proto} --dport ${port.port}`, verdict, target: targetOf(verdict, port) });
-  if (port.nodePort > 0) out.push({ chain: chains.externalServices, comment, match: `-m addrtype --dst-type LOCAL ${proto} --dport ${port.nodePort}`, verdict, target: targetOf(verdict, port) });
+  for (const ip of externalAddresses(port))
+    out.push({
+      chain: chains.externalServices,
+      comment,
+      match: `-d ${ip}/32 ${proto} --dport ${port.port}`,
+      verdict,
+      target: targetOf(verdict, port),
+    });
+  if (port.nodePort > 0)
+    out.push({
+      chain: chains.externalServices,
+      comment,
+      match: `-m addrtype --dst-type LOCAL ${proto} --dport ${port.nodePort}`,
+      verdict,
+      target: targetOf(verdict, port),
+    });
   return out;
 }

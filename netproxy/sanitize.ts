@@ -49,11 +49,15 @@ function ipProblems(value: unknown): string[] {
 }
 
 /** Identity of an object: a bad namespace or name leaves the whole object out. */
-function identityProblems(kind: 'Service' | 'EndpointSlice', metadata: { name?: unknown; namespace?: unknown } | undefined): string[] {
+function identityProblems(
+  kind: 'Service' | 'EndpointSlice',
+  metadata: { name?: unknown; namespace?: unknown } | undefined,
+): string[] {
   const out: string[] = [];
   const name = metadata?.name;
   const namespace = metadata?.namespace ?? 'default';
-  const nameProblems = typeof name !== 'string' ? ['must be a string'] : kind === 'Service' ? dns1123Label(name) : dns1123Subdomain(name);
+  const nameProblems =
+    typeof name !== 'string' ? ['must be a string'] : kind === 'Service' ? dns1123Label(name) : dns1123Subdomain(name);
   if (nameProblems.length > 0) out.push(invalidValue('metadata.name', name, nameProblems));
   const namespaceProblems = typeof namespace === 'string' ? dns1123Label(namespace) : ['must be a string'];
   if (namespaceProblems.length > 0) out.push(invalidValue('metadata.namespace', namespace, namespaceProblems));
@@ -68,7 +72,8 @@ function servicePortProblems(port: ServicePortSpec, at: string): string[] {
     [`${at}.port`, port.port, portNumber(port.port)],
     [`${at}.nodePort`, port.nodePort, optionalPortProblems(port.nodePort)],
   ];
-  for (const [field, value, problems] of checks) if (problems.length > 0) out.push(invalidValue(field, value, problems));
+  for (const [field, value, problems] of checks)
+    if (problems.length > 0) out.push(invalidValue(field, value, problems));
   return out;
 }
 
@@ -78,22 +83,33 @@ export function sanitizeService(service: Service): Sanitized<Service> {
   const spec = service.spec ?? {};
   const problems: string[] = [];
   if (spec.type !== undefined && !serviceTypes.includes(spec.type)) {
-    return { object: undefined, problems: [invalidValue('spec.type', spec.type, [`supported values: ${serviceTypes.map((t) => `"${t}"`).join(', ')}`])], identified: true };
+    return {
+      object: undefined,
+      problems: [
+        invalidValue('spec.type', spec.type, [`supported values: ${serviceTypes.map((t) => `"${t}"`).join(', ')}`]),
+      ],
+      identified: true,
+    };
   }
   const clusterIP = spec.clusterIP;
   if (clusterIP !== undefined && clusterIP !== '' && clusterIP !== 'None' && ipProblems(clusterIP).length > 0) {
-    return { object: undefined, problems: [invalidValue('spec.clusterIP', clusterIP, ipProblems(clusterIP))], identified: true };
+    return {
+      object: undefined,
+      problems: [invalidValue('spec.clusterIP', clusterIP, ipProblems(clusterIP))],
+      identified: true,
+    };
   }
   const ports = (spec.ports ?? []).filter((port, i) => {
     const found = servicePortProblems(port, `spec.ports[${i}]`);
     problems.push(...found);
     return found.length === 0;
   });
-  const addresses = (values: readonly unknown[] | undefined, at: string) => (values ?? []).filter((ip, i) => {
-    const found = ipProblems(ip);
-    if (found.length > 0) problems.push(invalidValue(`${at}[${i}]`, ip, found));
-    return found.length === 0;
-  }) as string[];
+  const addresses = (values: readonly unknown[] | undefined, at: string) =>
+    (values ?? []).filter((ip, i) => {
+      const found = ipProblems(ip);
+      if (found.length > 0) problems.push(invalidValue(`${at}[${i}]`, ip, found));
+      return found.length === 0;
+    }) as string[];
   const externalIPs = addresses(spec.externalIPs, 'spec.externalIPs');
   const ingress = (service.status?.loadBalancer?.ingress ?? []).filter((entry, i) => {
     if (entry.ip === undefined) return true;
@@ -104,17 +120,28 @@ export function sanitizeService(service: Service): Sanitized<Service> {
   const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
   let affinityConfig = spec.sessionAffinityConfig;
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout <= 86400)) {
-    problems.push(invalidValue('spec.sessionAffinityConfig.clientIP.timeoutSeconds', timeout, ['must be greater than 0 and less than 86400']));
+    problems.push(
+      invalidValue('spec.sessionAffinityConfig.clientIP.timeoutSeconds', timeout, [
+        'must be greater than 0 and less than 86400',
+      ]),
+    );
     affinityConfig = undefined;
   }
   const healthProblems = optionalPortProblems(spec.healthCheckNodePort);
-  if (healthProblems.length > 0) problems.push(invalidValue('spec.healthCheckNodePort', spec.healthCheckNodePort, healthProblems));
+  if (healthProblems.length > 0)
+    problems.push(invalidValue('spec.healthCheckNodePort', spec.healthCheckNodePort, healthProblems));
   if (problems.length === 0) return { object: service, problems, identified: true };
   const cleanSpec: Service['spec'] = { ...spec, ports, externalIPs };
   if (affinityConfig === undefined) delete cleanSpec.sessionAffinityConfig;
   if (healthProblems.length > 0) delete cleanSpec.healthCheckNodePort;
-  const status = service.status?.loadBalancer ? { ...service.status, loadBalancer: { ...service.status.loadBalancer, ingress } } : service.status;
-  return { object: { ...service, spec: cleanSpec, ...(status !== undefined ? { status } : {}) }, problems, identified: true };
+  const status = service.status?.loadBalancer
+    ? { ...service.status, loadBalancer: { ...service.status.loadBalancer, ingress } }
+    : service.status;
+  return {
+    object: { ...service, spec: cleanSpec, ...(status !== undefined ? { status } : {}) },
+    problems,
+    identified: true,
+  };
 }
 
 export function sanitizeEndpointSlice(slice: EndpointSlice): Sanitized<EndpointSlice> {

@@ -13,7 +13,10 @@ export interface HealthCheckTarget {
 }
 
 /** Pure: which listeners to open and close. */
-export function planHealthListeners(open: ReadonlySet<number>, wanted: ReadonlyMap<number, HealthCheckTarget>): { add: number[]; remove: number[] } {
+export function planHealthListeners(
+  open: ReadonlySet<number>,
+  wanted: ReadonlyMap<number, HealthCheckTarget>,
+): { add: number[]; remove: number[] } {
   return {
     add: [...wanted.keys()].filter((p) => !open.has(p)).sort((a, b) => a - b),
     remove: [...open].filter((p) => !wanted.has(p)).sort((a, b) => a - b),
@@ -45,7 +48,10 @@ export class ServiceHealthServers {
         const target = this.#targets.get(port);
         const [namespace = '', name = ''] = (target?.service ?? '/').split('/');
         const count = target?.localEndpoints ?? 0;
-        res.writeHead(count > 0 ? 200 : 503, { 'content-type': 'application/json', 'x-content-type-options': 'nosniff' });
+        res.writeHead(count > 0 ? 200 : 503, {
+          'content-type': 'application/json',
+          'x-content-type-options': 'nosniff',
+        });
         res.end(JSON.stringify({ service: { namespace, name }, localEndpoints: count }));
       });
       try {

@@ -27,7 +27,6 @@ import type { HealthCheckTarget } from './service-health.ts';
 import { monotonicClock, pause, type Clock } from '../kube/clock.ts';
 import { SyncRunner } from './sync-runner.ts';
 
-
 export interface ServiceProxyOptions {
   nodeName: string;
   runner: CommandRunner;
@@ -75,7 +74,9 @@ export class ServiceProxy {
   readonly metrics = new ProxyMetrics();
   readonly ready: Promise<void>;
   readonly #tracker: ChangeTracker;
-  readonly #options: Required<Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth' | 'mode' | 'onRefused'>>;
+  readonly #options: Required<
+    Omit<ServiceProxyOptions, 'backend' | 'clock' | 'logger' | 'serviceHealth' | 'mode' | 'onRefused'>
+  >;
   readonly #backend: ProxyBackend;
   readonly #serviceHealth: ServiceProxyOptions['serviceHealth'];
   readonly #clock: Clock;
@@ -112,17 +113,33 @@ export class ServiceProxy {
     this.#log = options.logger ?? silentProxyLogger;
     const clock = this.#clock;
     this.#backend = chooseBackend(options.mode ?? 'iptables', {
-      runner: options.runner, metrics: this.metrics, now: () => clock.now(), log: this.#log, ...(options.backend ? { iptables: options.backend } : {}),
+      runner: options.runner,
+      metrics: this.metrics,
+      now: () => clock.now(),
+      log: this.#log,
+      ...(options.backend ? { iptables: options.backend } : {}),
     });
     this.#tracker = new ChangeTracker(options.nodeName, (refusal) => {
-      this.#log.warn({ kind: refusal.kind, object: `${refusal.namespace}/${refusal.name}`, problems: refusal.problems }, 'left out of the proxy rules: fields the API does not allow');
+      this.#log.warn(
+        { kind: refusal.kind, object: `${refusal.namespace}/${refusal.name}`, problems: refusal.problems },
+        'left out of the proxy rules: fields the API does not allow',
+      );
       options.onRefused?.(refusal);
     });
     this.#startedAt = this.#clock.now();
-    this.ready = new Promise((resolve) => { this.#markReady = resolve; });
-    this.#runner = new SyncRunner(async () => { await this.sync(); }, {
-      minIntervalMs: this.#options.minSyncPeriodMs, maxIntervalMs: syncPeriodMs, clock: this.#clock,
+    this.ready = new Promise((resolve) => {
+      this.#markReady = resolve;
     });
+    this.#runner = new SyncRunner(
+      async () => {
+        await this.sync();
+      },
+      {
+        minIntervalMs: this.#options.minSyncPeriodMs,
+        maxIntervalMs: syncPeriodMs,
+        clock: this.#clock,
+      },
+    );
   }
 
   onServiceUpdate(previous: Service | undefined, current: Service | undefined): void {
@@ -165,7 +182,11 @@ export class ServiceProxy {
     const now = this.#clock.now();
     const timeout = this.#options.healthTimeoutMs;
     if (this.#queuedAt !== undefined && now - this.#queuedAt > timeout) {
-      return { ok: false, lastSyncAt: this.#lastSyncAt, reason: `a sync has been pending for ${Math.round((now - this.#queuedAt) / 1000)} s` };
+      return {
+        ok: false,
+        lastSyncAt: this.#lastSyncAt,
+        reason: `a sync has been pending for ${Math.round((now - this.#queuedAt) / 1000)} s`,
+      };
     }
     if (this.#lastSyncAt === undefined && now - this.#startedAt > timeout) {
       return { ok: false, lastSyncAt: undefined, reason: 'no successful sync since start' };
@@ -180,7 +201,10 @@ export class ServiceProxy {
       if (port.healthCheckNodePort === 0) continue;
       const count = trafficTargets(port).local.length;
       const seen = out.get(port.healthCheckNodePort);
-      out.set(port.healthCheckNodePort, { service: port.service, localEndpoints: Math.max(count, seen?.localEndpoints ?? 0) });
+      out.set(port.healthCheckNodePort, {
+        service: port.service,
+        localEndpoints: Math.max(count, seen?.localEndpoints ?? 0),
+      });
     }
     return out;
   }
@@ -209,9 +233,16 @@ export class ServiceProxy {
       if (commit.nodeChanged) this.#needFull = true;
       if (started - this.#lastFullAt >= this.#options.syncPeriodMs) this.#needFull = true;
 
-      const ruleCount = await this.#backend.sync({
-        state: this.#state, config: this.#options.config, full: this.#needFull, changed: this.#pendingKeys, nodePortAddresses: this.#nodePortAddresses(),
-      }, report);
+      const ruleCount = await this.#backend.sync(
+        {
+          state: this.#state,
+          config: this.#options.config,
+          full: this.#needFull,
+          changed: this.#pendingKeys,
+          nodePortAddresses: this.#nodePortAddresses(),
+        },
+        report,
+      );
       if (report.full) {
         this.#needFull = false;
         this.#lastFullAt = started;
@@ -244,7 +275,10 @@ export class ServiceProxy {
       report.error = err instanceof Error ? err.message : String(err);
       this.#failuresInRow++;
       const retryMs = syncRetryDelayMs(this.#failuresInRow);
-      this.#log.error({ err: report.error, full: report.full, failuresInRow: this.#failuresInRow, retryMs }, 'proxy sync failed; the next sync is full');
+      this.#log.error(
+        { err: report.error, full: report.full, failuresInRow: this.#failuresInRow, retryMs },
+        'proxy sync failed; the next sync is full',
+      );
       // Retry through the runner after a back-off that grows with each failure, every change kept.
       if (eventAt !== undefined && this.#firstEventAt === undefined) this.#firstEventAt = eventAt;
       this.#queue();
@@ -254,7 +288,9 @@ export class ServiceProxy {
   }
 
   #nodePortAddresses(): string[] {
-    return this.#options.config.nodePortAddresses !== undefined ? [...this.#options.config.nodePortAddresses] : this.#tracker.nodeAddresses;
+    return this.#options.config.nodePortAddresses !== undefined
+      ? [...this.#options.config.nodePortAddresses]
+      : this.#tracker.nodeAddresses;
   }
 
   #queue(): void {

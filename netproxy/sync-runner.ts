@@ -47,7 +47,10 @@ export class SyncRunner {
     try {
       while (!signal.aborted) {
         const now = this.#clock.now();
-        const due = Math.max(this.#heldUntil, this.#pending ? this.#lastRun + this.#minIntervalMs : this.#lastRun + this.#maxIntervalMs);
+        const due = Math.max(
+          this.#heldUntil,
+          this.#pending ? this.#lastRun + this.#minIntervalMs : this.#lastRun + this.#maxIntervalMs,
+        );
         if (now < due) {
           if (this.#wake.signal.aborted) this.#wake = new AbortController();
           // A request while waiting for the periodic run shortens the wait; loop to recompute.

@@ -90,36 +90,71 @@ export function parseRule(args: string): ParsedRule {
     const tok = t[i]!;
     const next = () => t[++i] ?? '';
     switch (tok) {
-      case '!': neg = true; continue;
-      case '-s': rule.src = { cidr: next(), neg }; break;
-      case '-d': rule.dst = { cidr: next(), neg }; break;
-      case '-p': rule.protocol = next(); break;
+      case '!':
+        neg = true;
+        continue;
+      case '-s':
+        rule.src = { cidr: next(), neg };
+        break;
+      case '-d':
+        rule.dst = { cidr: next(), neg };
+        break;
+      case '-p':
+        rule.protocol = next();
+        break;
       case '--dport': {
         const [lo = '0', hi] = next().split(':');
         rule.dport = [Number(lo), Number(hi ?? lo)];
         break;
       }
-      case '--src-type': next(); rule.srcLocal = true; break;
-      case '--dst-type': next(); rule.dstLocal = { neg }; break;
-      case '--probability': rule.probability = Number(next()); break;
-      case '--name': rule.recent = { name: next(), mode: rule.recent?.mode ?? 'check' }; break;
+      case '--src-type':
+        next();
+        rule.srcLocal = true;
+        break;
+      case '--dst-type':
+        next();
+        rule.dstLocal = { neg };
+        break;
+      case '--probability':
+        rule.probability = Number(next());
+        break;
+      case '--name':
+        rule.recent = { name: next(), mode: rule.recent?.mode ?? 'check' };
+        break;
       case '--set':
         rule.recent = { name: rule.recent?.name ?? '', mode: 'set' };
         break;
-      case '--rcheck': case '--update': break;
+      case '--rcheck':
+      case '--update':
+        break;
       case '--mark': {
         const [v = '0', m] = next().split('/');
         rule.mark = { value: Number(v), mask: m === undefined ? 0xffffffff : Number(m), neg };
         break;
       }
-      case '--ctstate': rule.ctstate = { states: next().split(','), neg }; break;
-      case '--match-set': rule.matchSet = { name: next(), dirs: next().split(','), neg }; break;
-      case '-j': rule.target = next(); break;
-      case '--to-destination': rule.toDestination = next(); break;
-      case '--or-mark': rule.orMark = Number(next()); break;
-      case '--xor-mark': rule.xorMark = Number(next()); break;
-      case '--comment': next(); break;
-      default: break;
+      case '--ctstate':
+        rule.ctstate = { states: next().split(','), neg };
+        break;
+      case '--match-set':
+        rule.matchSet = { name: next(), dirs: next().split(','), neg };
+        break;
+      case '-j':
+        rule.target = next();
+        break;
+      case '--to-destination':
+        rule.toDestination = next();
+        break;
+      case '--or-mark':
+        rule.orMark = Number(next());
+        break;
+      case '--xor-mark':
+        rule.xorMark = Number(next());
+        break;
+      case '--comment':
+        next();
+        break;
+      default:
+        break;
     }
     neg = false;
   }
@@ -150,10 +185,15 @@ function setKey(set: IpSet, dirs: readonly string[], pkt: Packet, flow: Flow): s
   const addr = (dir: string | undefined) => (dir === 'src' ? pkt.src : flow.dst);
   const port = (dir: string | undefined) => (dir === 'src' ? '0' : String(flow.dport));
   switch (set.type) {
-    case 'bitmap:port': return port(dirs[0]);
-    case 'hash:ip': case 'hash:net': return addr(dirs[0]);
-    case 'hash:ip,port': return `${addr(dirs[0])},${pkt.protocol}:${port(dirs[1])}`;
-    case 'hash:ip,port,ip': return `${addr(dirs[0])},${pkt.protocol}:${port(dirs[1])},${addr(dirs[2])}`;
+    case 'bitmap:port':
+      return port(dirs[0]);
+    case 'hash:ip':
+    case 'hash:net':
+      return addr(dirs[0]);
+    case 'hash:ip,port':
+      return `${addr(dirs[0])},${pkt.protocol}:${port(dirs[1])}`;
+    case 'hash:ip,port,ip':
+      return `${addr(dirs[0])},${pkt.protocol}:${port(dirs[1])},${addr(dirs[2])}`;
   }
 }
 
@@ -192,7 +232,15 @@ interface Ended {
   end: ChainEnd;
 }
 
-function walk(model: IptablesModel, table: string, chain: string, pkt: Packet, flow: Flow, ctx: TraceContext, depth: number): Ended[] {
+function walk(
+  model: IptablesModel,
+  table: string,
+  chain: string,
+  pkt: Packet,
+  flow: Flow,
+  ctx: TraceContext,
+  depth: number,
+): Ended[] {
   if (depth > 64) throw new Error(`trace: jump depth exceeded at ${table}/${chain}`);
   const rules = model.tables.get(table)?.get(chain);
   if (rules === undefined) throw new Error(`trace: no chain ${table}/${chain}`);
@@ -212,17 +260,29 @@ function walk(model: IptablesModel, table: string, chain: string, pkt: Packet, f
       const hit: Flow = { ...f, probability: f.probability * chance, remembered: [...f.remembered] };
       if (r.recent?.mode === 'set') hit.remembered.push(r.recent.name);
       switch (r.target) {
-        case 'ACCEPT': done.push({ flow: hit, end: 'ACCEPT' }); break;
-        case 'DROP': done.push({ flow: hit, end: 'DROP' }); break;
-        case 'REJECT': done.push({ flow: hit, end: 'REJECT' }); break;
-        case 'RETURN': done.push({ flow: hit, end: 'continue' }); break;
+        case 'ACCEPT':
+          done.push({ flow: hit, end: 'ACCEPT' });
+          break;
+        case 'DROP':
+          done.push({ flow: hit, end: 'DROP' });
+          break;
+        case 'REJECT':
+          done.push({ flow: hit, end: 'REJECT' });
+          break;
+        case 'RETURN':
+          done.push({ flow: hit, end: 'continue' });
+          break;
         case 'DNAT': {
           const to = r.toDestination ?? '';
           const [ip = '', port] = to.split(':');
-          done.push({ flow: { ...hit, dst: ip, dport: port === undefined ? hit.dport : Number(port), endpoint: to }, end: 'NAT' });
+          done.push({
+            flow: { ...hit, dst: ip, dport: port === undefined ? hit.dport : Number(port), endpoint: to },
+            end: 'NAT',
+          });
           break;
         }
-        case 'MASQUERADE': case 'SNAT':
+        case 'MASQUERADE':
+        case 'SNAT':
           done.push({ flow: { ...hit, masqueraded: true }, end: 'NAT' });
           break;
         case 'MARK':
@@ -248,41 +308,77 @@ function walk(model: IptablesModel, table: string, chain: string, pkt: Packet, f
 }
 
 /** Runs one built-in chain; the chain's policy (ACCEPT) applies when nothing decides. */
-function hook(model: IptablesModel, table: string, chain: string, pkt: Packet, flows: Flow[], ctx: TraceContext): Ended[] {
+function hook(
+  model: IptablesModel,
+  table: string,
+  chain: string,
+  pkt: Packet,
+  flows: Flow[],
+  ctx: TraceContext,
+): Ended[] {
   const out: Ended[] = [];
   for (const f of flows) {
     if (!model.tables.get(table)?.has(chain)) {
       out.push({ flow: f, end: 'ACCEPT' });
       continue;
     }
-    for (const e of walk(model, table, chain, pkt, f, ctx, 0)) out.push(e.end === 'continue' || e.end === 'NAT' ? { flow: e.flow, end: 'ACCEPT' } : e);
+    for (const e of walk(model, table, chain, pkt, f, ctx, 0))
+      out.push(e.end === 'continue' || e.end === 'NAT' ? { flow: e.flow, end: 'ACCEPT' } : e);
   }
   return out;
 }
 
 export function tracePacket(model: IptablesModel, pkt: Packet, origin: Origin, ctx: TraceContext): TraceOutcome[] {
-  const start: Flow = { probability: 1, dst: pkt.dst, dport: pkt.dport, mark: 0, endpoint: undefined, remembered: [], masqueraded: false };
+  const start: Flow = {
+    probability: 1,
+    dst: pkt.dst,
+    dport: pkt.dport,
+    mark: 0,
+    endpoint: undefined,
+    remembered: [],
+    masqueraded: false,
+  };
   const results: TraceOutcome[] = [];
-  const finish = (e: Ended, verdict: Verdict) => results.push({
-    probability: e.flow.probability, verdict, endpoint: e.flow.endpoint, masqueraded: e.flow.masqueraded, remembered: e.flow.remembered,
-  });
+  const finish = (e: Ended, verdict: Verdict) =>
+    results.push({
+      probability: e.flow.probability,
+      verdict,
+      endpoint: e.flow.endpoint,
+      masqueraded: e.flow.masqueraded,
+      remembered: e.flow.remembered,
+    });
   const natIn = hook(model, 'nat', origin === 'local' ? 'OUTPUT' : 'PREROUTING', pkt, [start], ctx);
   for (const e of natIn) {
-    if (e.end !== 'ACCEPT') { finish(e, e.end as Verdict); continue; }
+    if (e.end !== 'ACCEPT') {
+      finish(e, e.end as Verdict);
+      continue;
+    }
     const toLocal = isLocal(e.flow.dst, ctx);
     const filterChain = origin === 'local' ? 'OUTPUT' : toLocal ? 'INPUT' : 'FORWARD';
     for (const f of hook(model, 'filter', filterChain, pkt, [e.flow], ctx)) {
-      if (f.end !== 'ACCEPT') { finish(f, f.end as Verdict); continue; }
+      if (f.end !== 'ACCEPT') {
+        finish(f, f.end as Verdict);
+        continue;
+      }
       if (toLocal && ctx.ipvs !== undefined) {
         const reals = ctx.ipvs(pkt.protocol, f.flow.dst, f.flow.dport);
         if (reals !== undefined && reals.length > 0) {
-          const forwarded = reals.map((r) => ({ ...f.flow, probability: f.flow.probability / reals.length, dst: r.address, dport: r.port, endpoint: `${r.address}:${r.port}` }));
+          const forwarded = reals.map((r) => ({
+            ...f.flow,
+            probability: f.flow.probability / reals.length,
+            dst: r.address,
+            dport: r.port,
+            endpoint: `${r.address}:${r.port}`,
+          }));
           for (const p of hook(model, 'nat', 'POSTROUTING', pkt, forwarded, ctx)) finish(p, p.end as Verdict);
           continue;
         }
       }
       // Packets delivered to this host skip POSTROUTING unless they were generated here.
-      if (origin !== 'local' && toLocal) { finish(f, 'ACCEPT'); continue; }
+      if (origin !== 'local' && toLocal) {
+        finish(f, 'ACCEPT');
+        continue;
+      }
       for (const p of hook(model, 'nat', 'POSTROUTING', pkt, [f.flow], ctx)) {
         if (origin === 'local' && toLocal && p.end === 'ACCEPT') {
           for (const q of hook(model, 'filter', 'INPUT', pkt, [p.flow], ctx)) finish(q, q.end as Verdict);

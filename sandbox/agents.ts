@@ -26,7 +26,17 @@ const bosunBin = join(import.meta.dirname, '..', 'bin', 'bosun');
 
 /** A bootstrap token for the sandbox's nodes, once the server has signed cluster-info for it. */
 export async function sandboxJoinToken(controlPlane: ControlPlaneRecord): Promise<{ token: string; caHash: string }> {
-  const created = await run([bosunBin, 'token', 'create', '--kubeconfig', controlPlane.kubeconfig, '--ttl', '2h', '--description', 'bosun sandbox nodes']);
+  const created = await run([
+    bosunBin,
+    'token',
+    'create',
+    '--kubeconfig',
+    controlPlane.kubeconfig,
+    '--ttl',
+    '2h',
+    '--description',
+    'bosun sandbox nodes',
+  ]);
   if (created.code !== 0) throw new Error(`creating a join token: ${created.stderr.trim()}`);
   const token = created.stdout.trim();
   const config = loadKubeconfig(controlPlane.kubeconfig);
@@ -50,7 +60,12 @@ export interface NodeForJoin {
   cgroupRoot: string;
 }
 
-export async function joinNode(node: NodeForJoin, controlPlane: ControlPlaneRecord, join_: { token: string; caHash: string }, agentArgs: readonly string[]): Promise<AgentRecord> {
+export async function joinNode(
+  node: NodeForJoin,
+  controlPlane: ControlPlaneRecord,
+  join_: { token: string; caHash: string },
+  agentArgs: readonly string[],
+): Promise<AgentRecord> {
   const configDir = join(node.stateDir, 'etc');
   const extra = [
     `--root-dir=${join(node.stateDir, 'agent')}`,
@@ -61,18 +76,44 @@ export async function joinNode(node: NodeForJoin, controlPlane: ControlPlaneReco
     ...agentArgs,
   ];
   const argv = [
-    bosunBin, 'join', `https://${sandboxAddresses.hubIP}:${controlPlane.port}`,
-    '--token', join_.token, '--discovery-token-ca-cert-hash', join_.caHash,
-    '--node-name', node.name, '--config-dir', configDir, '--container-runtime-endpoint', node.criEndpoint,
-    '--log-dir', node.stateDir, '--run-dir', node.stateDir,
+    bosunBin,
+    'join',
+    `https://${sandboxAddresses.hubIP}:${controlPlane.port}`,
+    '--token',
+    join_.token,
+    '--discovery-token-ca-cert-hash',
+    join_.caHash,
+    '--node-name',
+    node.name,
+    '--config-dir',
+    configDir,
+    '--container-runtime-endpoint',
+    node.criEndpoint,
+    '--log-dir',
+    node.stateDir,
+    '--run-dir',
+    node.stateDir,
     ...extra.map((arg) => `--agent-arg=${arg}`),
   ];
   const result = await run(inNetns(node.netns, argv), { timeoutMs: 120_000 });
-  if (result.code !== 0) throw new Error(`${node.name} could not join: ${(result.stderr.trim().split('\n').pop() ?? '').replace(/^bosun: /, '')}`);
+  if (result.code !== 0)
+    throw new Error(
+      `${node.name} could not join: ${(result.stderr.trim().split('\n').pop() ?? '').replace(/^bosun: /, '')}`,
+    );
   const kubeconfig = join(configDir, 'agent.kubeconfig');
   return {
     pid: Number(readFileSync(join(node.stateDir, 'agent.pid'), 'utf8').trim()),
-    argv: [bosunBin, 'agent', '--kubeconfig', kubeconfig, '--node-name', node.name, '--container-runtime-endpoint', node.criEndpoint, ...extra],
+    argv: [
+      bosunBin,
+      'agent',
+      '--kubeconfig',
+      kubeconfig,
+      '--node-name',
+      node.name,
+      '--container-runtime-endpoint',
+      node.criEndpoint,
+      ...extra,
+    ],
     log: join(node.stateDir, 'agent.log'),
     kubeconfig,
   };

@@ -28,7 +28,10 @@ export async function runConnectProxy(socketPath: string, allow: string, signal?
   const server = createServer((client) => {
     open.add(client);
     let header = Buffer.alloc(0);
-    const refuse = (status: string) => { client.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`); open.delete(client); };
+    const refuse = (status: string) => {
+      client.end(`HTTP/1.1 ${status}\r\nConnection: close\r\n\r\n`);
+      open.delete(client);
+    };
     const onData = (chunk: Buffer) => {
       header = Buffer.concat([header, chunk]);
       const end = header.indexOf('\r\n\r\n');
@@ -43,7 +46,12 @@ export async function runConnectProxy(socketPath: string, allow: string, signal?
       if (!insideCidr(host, allow)) return refuse('403 Forbidden');
       const upstream = connect(Number(port), host);
       open.add(upstream);
-      const close = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
+      const close = () => {
+        client.destroy();
+        upstream.destroy();
+        open.delete(client);
+        open.delete(upstream);
+      };
       let established = false;
       upstream.once('connect', () => {
         established = true;
@@ -53,11 +61,18 @@ export async function runConnectProxy(socketPath: string, allow: string, signal?
         client.pipe(upstream);
         upstream.pipe(client);
       });
-      upstream.on('error', () => (established ? close() : refuse('502 Bad Gateway'))).on('close', () => { if (established) close(); });
+      upstream
+        .on('error', () => (established ? close() : refuse('502 Bad Gateway')))
+        .on('close', () => {
+          if (established) close();
+        });
       client.on('close', close);
     };
     client.on('data', onData);
-    client.on('error', () => { client.destroy(); open.delete(client); });
+    client.on('error', () => {
+      client.destroy();
+      open.delete(client);
+    });
   });
   await serveUntilStopped(server, { kind: 'unix', path: socketPath }, open, signal);
 }

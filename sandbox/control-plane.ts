@@ -45,7 +45,11 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
-export async function startControlPlane(stateDir: string, hubNetns: string, serverArgs: readonly string[] = []): Promise<ControlPlaneRecord> {
+export async function startControlPlane(
+  stateDir: string,
+  hubNetns: string,
+  serverArgs: readonly string[] = [],
+): Promise<ControlPlaneRecord> {
   const port = await freeLoopbackPort();
   const dataDir = join(stateDir, 'server');
   const socket = join(stateDir, 'api.sock');
@@ -57,8 +61,23 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
     netns: hubNetns,
     log: join(stateDir, 'kubelet-egress.log'),
   });
-  const serverArgv = [bosunBin, 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', String(port),
-    '--advertise-address', hub, '--tls-san', '127.0.0.1', '--kubelet-egress-socket', egressSocket, ...serverArgs];
+  const serverArgv = [
+    bosunBin,
+    'server',
+    '--data-dir',
+    dataDir,
+    '--bind-address',
+    '127.0.0.1',
+    '--secure-port',
+    String(port),
+    '--advertise-address',
+    hub,
+    '--tls-san',
+    '127.0.0.1',
+    '--kubelet-egress-socket',
+    egressSocket,
+    ...serverArgs,
+  ];
   const serverPid = startDaemon({ argv: serverArgv, log: join(stateDir, 'server.log') });
   await waitServerReady(stateDir, dataDir, port, serverPid);
   const hostRelayPid = startDaemon({
@@ -73,16 +92,33 @@ export async function startControlPlane(stateDir: string, hubNetns: string, serv
   });
   const nodeKubeconfig = join(dataDir, 'admin.kubeconfig');
   const kubeconfig = join(stateDir, 'kubeconfig');
-  writeFileSync(kubeconfig, readFileSync(nodeKubeconfig, 'utf8').replaceAll(`https://${hub}:${port}`, `https://127.0.0.1:${port}`), { mode: 0o600 });
-  return { port, dataDir, serverPid, serverArgv, hostRelayPid, hubRelayPid, egressProxyPid, kubeconfig, nodeKubeconfig };
+  writeFileSync(
+    kubeconfig,
+    readFileSync(nodeKubeconfig, 'utf8').replaceAll(`https://${hub}:${port}`, `https://127.0.0.1:${port}`),
+    { mode: 0o600 },
+  );
+  return {
+    port,
+    dataDir,
+    serverPid,
+    serverArgv,
+    hostRelayPid,
+    hubRelayPid,
+    egressProxyPid,
+    kubeconfig,
+    nodeKubeconfig,
+  };
 }
 
 async function waitServerReady(stateDir: string, dataDir: string, port: number, serverPid: number): Promise<void> {
   const caPath = join(dataDir, 'pki', 'ca.crt');
-  await waitFor(async () => {
-    if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
-    return existsSync(caPath) && (await readyz(port, readFileSync(caPath)));
-  }, { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 });
+  await waitFor(
+    async () => {
+      if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
+      return existsSync(caPath) && (await readyz(port, readFileSync(caPath)));
+    },
+    { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 },
+  );
 }
 
 /** SIGKILL to the server alone (the relays stay), as a crash would; resolves once it is gone. */
@@ -92,7 +128,10 @@ export async function killServer(record: ControlPlaneRecord): Promise<void> {
 
 /** Starts the server again on the same data, port and flags; returns its new PID once it is ready. */
 export async function restartServer(stateDir: string, record: ControlPlaneRecord): Promise<number> {
-  if (record.serverArgv === undefined) throw new Error('this control plane was started without a recorded command line; take the sandbox down and up again');
+  if (record.serverArgv === undefined)
+    throw new Error(
+      'this control plane was started without a recorded command line; take the sandbox down and up again',
+    );
   if (isOurs(record.serverPid, record.dataDir)) return record.serverPid;
   const serverPid = startDaemon({ argv: record.serverArgv, log: join(stateDir, 'server.log') });
   await waitServerReady(stateDir, record.dataDir, record.port, serverPid);

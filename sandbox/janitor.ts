@@ -35,7 +35,11 @@ function processesUnder(dir: string): number[] {
     try {
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
       let root = '';
-      try { root = readlinkSync(`/proc/${pid}/root`); } catch { /* exited or not ours to read */ }
+      try {
+        root = readlinkSync(`/proc/${pid}/root`);
+      } catch {
+        /* exited or not ours to read */
+      }
       if (cmdline.includes(`${dir}/`) || root.startsWith(`${dir}/`)) pids.push(pid);
     } catch {
       // the process exited while we looked
@@ -61,7 +65,11 @@ export async function removeBedLeftovers(record: BedRecord): Promise<void> {
     const pids = processesUnder(record.stateDir);
     if (pids.length === 0) break;
     for (const pid of pids) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
     }
     await new Promise((resolve) => setTimeout(resolve, 100 * (round + 1)));
   }
@@ -122,5 +130,9 @@ export async function cleanOrphanedBeds(): Promise<string[]> {
 
 if (import.meta.main) {
   const removed = await cleanOrphanedBeds();
-  process.stdout.write(removed.length > 0 ? `test bed janitor: removed ${removed.join(', ')}\n` : 'test bed janitor: nothing left behind\n');
+  process.stdout.write(
+    removed.length > 0
+      ? `test bed janitor: removed ${removed.join(', ')}\n`
+      : 'test bed janitor: nothing left behind\n',
+  );
 }

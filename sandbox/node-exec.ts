@@ -10,7 +10,7 @@ export async function runInNode(sandbox: Sandbox, nodeName: string, argv: readon
   const node = sandbox.node(nodeName);
   const socket = node.layout.socket;
   const env: Record<string, string> = {
-    ...process.env as Record<string, string>,
+    ...(process.env as Record<string, string>),
     CONTAINER_RUNTIME_ENDPOINT: `unix://${socket}`,
     CONTAINERD_ADDRESS: socket,
     CONTAINERD_NAMESPACE: 'k8s.io',

@@ -28,7 +28,12 @@ export async function runRelay(listen: Endpoint, target: Endpoint, signal?: Abor
     const upstream = dial(target);
     open.add(client);
     open.add(upstream);
-    const close = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
+    const close = () => {
+      client.destroy();
+      upstream.destroy();
+      open.delete(client);
+      open.delete(upstream);
+    };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
     client.pipe(upstream);
@@ -38,7 +43,12 @@ export async function runRelay(listen: Endpoint, target: Endpoint, signal?: Abor
 }
 
 /** Listens, then serves until the signal or SIGTERM/SIGINT; open connections are cut at the stop. */
-export async function serveUntilStopped(server: Server, listen: Endpoint, open: Set<Socket>, signal?: AbortSignal): Promise<void> {
+export async function serveUntilStopped(
+  server: Server,
+  listen: Endpoint,
+  open: Set<Socket>,
+  signal?: AbortSignal,
+): Promise<void> {
   if (listen.kind === 'unix') rmSync(listen.path, { force: true });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

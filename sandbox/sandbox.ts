@@ -11,12 +11,25 @@
 import { mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { mustRun, run, type RunOptions, type RunResult } from '../host/process/run.ts';
-import { containerdLayout, containerdMarker, importImage, startContainerd, writeContainerdFiles, type ContainerdLayout } from '../host/node-setup/containerd.ts';
+import {
+  containerdLayout,
+  containerdMarker,
+  importImage,
+  startContainerd,
+  writeContainerdFiles,
+  type ContainerdLayout,
+} from '../host/node-setup/containerd.ts';
 import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
 import { inNetns, isOurs, killDaemon, stopDaemon } from '../host/process/process.ts';
 import { namespaceNames, sandboxAddresses, sandboxCgroupRoot, sandboxImages, type SandboxImage } from './names.ts';
-import { killServer, restartServer, startControlPlane, stopControlPlane, type ControlPlaneRecord } from './control-plane.ts';
+import {
+  killServer,
+  restartServer,
+  startControlPlane,
+  stopControlPlane,
+  type ControlPlaneRecord,
+} from './control-plane.ts';
 import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
 import { startDaemon } from '../host/process/process.ts';
 
@@ -79,9 +92,15 @@ export class SandboxNode {
     this.cgroupRoot = `${sandboxCgroupRoot(sandboxId)}/${record.name}`;
   }
 
-  get name(): string { return this.record.name; }
-  get netns(): string { return this.record.netns; }
-  get containerdPid(): number { return this.record.containerdPid; }
+  get name(): string {
+    return this.record.name;
+  }
+  get netns(): string {
+    return this.record.netns;
+  }
+  get containerdPid(): number {
+    return this.record.containerdPid;
+  }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
     return run(inNetns(this.netns, argv), options);
@@ -97,15 +116,28 @@ export class Sandbox {
     this.#imageCacheDir = imageCacheDir;
   }
 
-  get id(): string { return this.record.id; }
-  get stateDir(): string { return this.record.stateDir; }
-  get hubNetns(): string { return this.record.hubNetns; }
-  get sinkNetns(): string { return this.record.sinkNetns; }
-  get nodes(): SandboxNode[] { return this.record.nodes.map((n) => new SandboxNode(this.stateDir, n, this.id)); }
+  get id(): string {
+    return this.record.id;
+  }
+  get stateDir(): string {
+    return this.record.stateDir;
+  }
+  get hubNetns(): string {
+    return this.record.hubNetns;
+  }
+  get sinkNetns(): string {
+    return this.record.sinkNetns;
+  }
+  get nodes(): SandboxNode[] {
+    return this.record.nodes.map((n) => new SandboxNode(this.stateDir, n, this.id));
+  }
 
   node(name: string): SandboxNode {
     const record = this.record.nodes.find((n) => n.name === name);
-    if (!record) throw new Error(`sandbox ${this.record.name} has no node ${name}; it has ${this.record.nodes.map((n) => n.name).join(', ') || 'none'}`);
+    if (!record)
+      throw new Error(
+        `sandbox ${this.record.name} has no node ${name}; it has ${this.record.nodes.map((n) => n.name).join(', ') || 'none'}`,
+      );
     return new SandboxNode(this.stateDir, record, this.id);
   }
 
@@ -118,17 +150,20 @@ export class Sandbox {
   /** Creates the hub and sink and `nodeCount` nodes; on failure removes what it made and throws. */
   static async create(spec: SandboxSpec, nodeCount: number): Promise<Sandbox> {
     const names = namespaceNames(spec.id);
-    const sandbox = new Sandbox({
-      id: spec.id,
-      name: spec.name,
-      ownerPid: spec.ownerPid,
-      stateDir: spec.stateDir,
-      hubNetns: names.hub,
-      sinkNetns: names.sink,
-      netns: [names.hub, names.sink],
-      images: [...spec.images],
-      nodes: [],
-    }, spec.imageCacheDir);
+    const sandbox = new Sandbox(
+      {
+        id: spec.id,
+        name: spec.name,
+        ownerPid: spec.ownerPid,
+        stateDir: spec.stateDir,
+        hubNetns: names.hub,
+        sinkNetns: names.sink,
+        netns: [names.hub, names.sink],
+        images: [...spec.images],
+        nodes: [],
+      },
+      spec.imageCacheDir,
+    );
     try {
       mkdirSync(spec.stateDir, { recursive: true });
       sandbox.save();
@@ -159,7 +194,22 @@ export class Sandbox {
     await ip('-n', sinkNetns, 'link', 'set', 'lo', 'up');
     await mustRun(inNetns(sinkNetns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']));
     // counts what reaches the sink, so tests can see that a packet went there (and nowhere else)
-    await mustRun(inNetns(sinkNetns, ['iptables', '-w', '-t', 'raw', '-A', 'PREROUTING', '-d', sandboxAddresses.serviceCIDR, '-m', 'comment', '--comment', 'bosun-sandbox-sink']));
+    await mustRun(
+      inNetns(sinkNetns, [
+        'iptables',
+        '-w',
+        '-t',
+        'raw',
+        '-A',
+        'PREROUTING',
+        '-d',
+        sandboxAddresses.serviceCIDR,
+        '-m',
+        'comment',
+        '--comment',
+        'bosun-sandbox-sink',
+      ]),
+    );
   }
 
   async addNode(): Promise<SandboxNode> {
@@ -320,7 +370,9 @@ export class Sandbox {
   }
 
   async sinkPacketCount(): Promise<number> {
-    const out = await mustRun(inNetns(this.sinkNetns, ['iptables', '-w', '-t', 'raw', '-L', 'PREROUTING', '-v', '-x', '-n']));
+    const out = await mustRun(
+      inNetns(this.sinkNetns, ['iptables', '-w', '-t', 'raw', '-L', 'PREROUTING', '-v', '-x', '-n']),
+    );
     const line = out.split('\n').find((l) => l.includes('bosun-sandbox-sink'));
     if (!line) throw new Error('the sink counting rule is missing');
     return Number(line.trim().split(/\s+/)[0]);
@@ -335,11 +387,19 @@ export class Sandbox {
     for (const node of this.nodes) {
       if (node.record.agent && this.#agentRunning(node)) {
         // SIGTERM: the agent stops and leaves its pods to be removed below
-        try { await stopDaemon(node.record.agent.pid, node.record.agent.kubeconfig); } catch (err) { problems.push(`${node.name} agent: ${(err as Error).message}`); }
+        try {
+          await stopDaemon(node.record.agent.pid, node.record.agent.kubeconfig);
+        } catch (err) {
+          problems.push(`${node.name} agent: ${(err as Error).message}`);
+        }
       }
     }
     if (this.record.controlPlane) {
-      try { await stopControlPlane(this.record.controlPlane); } catch (err) { problems.push(`control plane: ${(err as Error).message}`); }
+      try {
+        await stopControlPlane(this.record.controlPlane);
+      } catch (err) {
+        problems.push(`control plane: ${(err as Error).message}`);
+      }
     }
     for (const node of this.nodes) {
       try {
@@ -351,14 +411,19 @@ export class Sandbox {
         problems.push(`${node.name}: ${(err as Error).message}`);
       }
     }
-    try { await removeBedLeftovers(this.record); } catch (err) { problems.push((err as Error).message); }
+    try {
+      await removeBedLeftovers(this.record);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
     if (problems.length > 0) throw new Error(`sandbox ${this.record.name} teardown: ${problems.join('; ')}`);
   }
 }
 
 /** Kills and removes every container of a node's runtime. */
 async function removeAllPods(layout: ContainerdLayout): Promise<void> {
-  const ctr = (...args: string[]) => run(['ctr', '--address', layout.socket, '-n', 'k8s.io', ...args], { timeoutMs: 20_000 });
+  const ctr = (...args: string[]) =>
+    run(['ctr', '--address', layout.socket, '-n', 'k8s.io', ...args], { timeoutMs: 20_000 });
   const tasks = (await ctr('tasks', 'ls', '-q')).stdout.split('\n').filter(Boolean);
   for (const id of tasks) await ctr('tasks', 'kill', '-s', 'SIGKILL', id);
   for (const id of tasks) await ctr('tasks', 'delete', '-f', id);

@@ -100,7 +100,14 @@ function descriptionsOf(model: string): Record<string, string> {
   return described;
 }
 
-const descriptions = Object.fromEntries(Object.keys(types).sort().map((model) => [model, descriptionsOf(model)]));
+const descriptions = Object.fromEntries(
+  Object.keys(types)
+    .sort()
+    .map((model) => [model, descriptionsOf(model)]),
+);
 const descriptionsOut = new URL('../controlplane/api/field-descriptions.json', import.meta.url);
-writeFileSync(descriptionsOut, `${JSON.stringify({ source: '@kubernetes/client-node models', types: descriptions }, null, 0)}\n`);
+writeFileSync(
+  descriptionsOut,
+  `${JSON.stringify({ source: '@kubernetes/client-node models', types: descriptions }, null, 0)}\n`,
+);
 process.stdout.write(`descriptions of ${Object.keys(descriptions).length} types -> ${descriptionsOut.pathname}\n`);

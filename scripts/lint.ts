@@ -4,11 +4,13 @@
  *    including that nothing but the CLI, tests and benchmarks loads the sandbox;
  *  - no `console.log` left in library folders (they log through pino or return values);
  *  - kebab-case file and folder names (scripts/file-names.ts);
+ *  - every TypeScript file as the pinned formatter (Biome, biome.json) writes it; `npx biome format --write .` fixes it;
  * Prints one line per finding and exits 1 when there is any.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 import { fileNameFinding, namesUnder } from './file-names.ts';
+import { unformattedFiles } from './format-check.ts';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -40,9 +42,12 @@ function* sourceFiles(dir: string): Generator<string> {
 }
 
 const findings: string[] = [];
-const importPattern = /(?:^|\n)\s*(?:import|export)[^'"\n]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+const importPattern =
+  /(?:^|\n)\s*(?:import|export)[^'"\n]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
 
-const topFolders = readdirSync(root).filter((name) => name !== 'node_modules' && !name.startsWith('.') && statSync(join(root, name)).isDirectory());
+const topFolders = readdirSync(root).filter(
+  (name) => name !== 'node_modules' && !name.startsWith('.') && statSync(join(root, name)).isDirectory(),
+);
 
 for (const top of topFolders) {
   const rule = allowed[top];
@@ -68,6 +73,8 @@ for (const path of namesUnder(root)) {
   const finding = fileNameFinding(path);
   if (finding !== undefined) findings.push(finding);
 }
+
+findings.push(...unformattedFiles());
 
 for (const line of findings) process.stdout.write(`${line}\n`);
 process.exitCode = findings.length > 0 ? 1 : 0;

@@ -16,9 +16,15 @@ test('@kubernetes/client-node: create, list and watch configmaps', async (t) => 
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(env.server.kubeconfigPath);
   const core = kc.makeApiClient(k8s.CoreV1Api);
-  await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'from-js', labels: { via: 'js' } }, data: { k: 'v' } } });
+  await core.createNamespacedConfigMap({
+    namespace: 'default',
+    body: { metadata: { name: 'from-js', labels: { via: 'js' } }, data: { k: 'v' } },
+  });
   const list = await core.listNamespacedConfigMap({ namespace: 'default', labelSelector: 'via=js' });
-  t.deepEqual(list.items.map((i) => i.metadata?.name), ['from-js']);
+  t.deepEqual(
+    list.items.map((i) => i.metadata?.name),
+    ['from-js'],
+  );
   t.truthy(list.metadata?.resourceVersion);
 
   const events: string[] = [];
@@ -30,7 +36,10 @@ test('@kubernetes/client-node: create, list and watch configmaps', async (t) => 
     () => undefined,
   );
   try {
-    await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: 'second', labels: { via: 'js' } } } });
+    await core.createNamespacedConfigMap({
+      namespace: 'default',
+      body: { metadata: { name: 'second', labels: { via: 'js' } } },
+    });
     await core.deleteNamespacedConfigMap({ name: 'from-js', namespace: 'default' });
     await waitFor('two watch events through client-node', () => events.length >= 2, 5000);
     t.deepEqual(events, ['ADDED second', 'DELETED from-js']);

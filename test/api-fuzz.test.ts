@@ -30,12 +30,70 @@ function prng(seed: number): () => number {
 }
 
 const seeds: { path: string; object: Record<string, any> }[] = [
-  { path: '/api/v1/namespaces/fuzz/pods', object: { apiVersion: 'v1', kind: 'Pod', metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'img:1', ports: [{ containerPort: 80 }], env: [{ name: 'A', value: '1' }], livenessProbe: { httpGet: { port: 80 } } }], tolerations: [{ key: 'k', operator: 'Exists' }] } } },
-  { path: '/api/v1/namespaces/fuzz/services', object: { apiVersion: 'v1', kind: 'Service', metadata: {}, spec: { type: 'NodePort', selector: { app: 'x' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } },
-  { path: '/apis/apps/v1/namespaces/fuzz/deployments', object: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: {}, spec: { replicas: 2, selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'img:1' }] } } } } },
-  { path: '/api/v1/namespaces/fuzz/configmaps', object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { annotations: { x: 'y' } }, data: { k: 'v' } } },
-  { path: '/apis/coordination.k8s.io/v1/namespaces/fuzz/leases', object: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: {}, spec: { holderIdentity: 'h', leaseDurationSeconds: 40 } } },
-  { path: '/api/v1/nodes', object: { apiVersion: 'v1', kind: 'Node', metadata: {}, spec: { podCIDR: '10.244.1.0/24', taints: [{ key: 'k', effect: 'NoSchedule' }] } } },
+  {
+    path: '/api/v1/namespaces/fuzz/pods',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { labels: { a: 'b' } },
+      spec: {
+        containers: [
+          {
+            name: 'c',
+            image: 'img:1',
+            ports: [{ containerPort: 80 }],
+            env: [{ name: 'A', value: '1' }],
+            livenessProbe: { httpGet: { port: 80 } },
+          },
+        ],
+        tolerations: [{ key: 'k', operator: 'Exists' }],
+      },
+    },
+  },
+  {
+    path: '/api/v1/namespaces/fuzz/services',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {},
+      spec: { type: 'NodePort', selector: { app: 'x' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
+    },
+  },
+  {
+    path: '/apis/apps/v1/namespaces/fuzz/deployments',
+    object: {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: {},
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: { app: 'x' } },
+        template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'img:1' }] } },
+      },
+    },
+  },
+  {
+    path: '/api/v1/namespaces/fuzz/configmaps',
+    object: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { annotations: { x: 'y' } }, data: { k: 'v' } },
+  },
+  {
+    path: '/apis/coordination.k8s.io/v1/namespaces/fuzz/leases',
+    object: {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {},
+      spec: { holderIdentity: 'h', leaseDurationSeconds: 40 },
+    },
+  },
+  {
+    path: '/api/v1/nodes',
+    object: {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {},
+      spec: { podCIDR: '10.244.1.0/24', taints: [{ key: 'k', effect: 'NoSchedule' }] },
+    },
+  },
 ];
 
 const weird = (r: () => number): unknown => {
@@ -57,10 +115,15 @@ const weird = (r: () => number): unknown => {
 };
 
 /** Paths of every value inside an object, to pick one to mutate. */
-function paths(value: unknown, prefix: (string | number)[] = [], out: (string | number)[][] = []): (string | number)[][] {
+function paths(
+  value: unknown,
+  prefix: (string | number)[] = [],
+  out: (string | number)[][] = [],
+): (string | number)[][] {
   out.push(prefix);
   if (Array.isArray(value)) value.forEach((v, i) => paths(v, [...prefix, i], out));
-  else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
+  else if (typeof value === 'object' && value !== null)
+    for (const [k, v] of Object.entries(value)) paths(v, [...prefix, k], out);
   return out;
 }
 
@@ -110,12 +173,27 @@ test('fuzz: mutated objects never crash the server nor half-store anything', asy
       let path = base.path;
       let body: unknown = object;
       let contentType = 'application/json';
-      if (mode < 0.1) body = JSON.stringify(object).slice(0, Math.floor(r() * 200)); // broken JSON
+      if (mode < 0.1)
+        body = JSON.stringify(object).slice(0, Math.floor(r() * 200)); // broken JSON
       else if (mode < 0.2) {
         method = 'PATCH';
         path = `${base.path}/fuzz-target?fieldManager=fuzz`;
-        contentType = ['application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json', 'application/apply-patch+yaml'][Math.floor(r() * 4)]!;
-        body = contentType === 'application/json-patch+json' ? [{ op: ['add', 'remove', 'replace', 'move', 'bogus'][Math.floor(r() * 5)], path: `/${String(paths(object).at(-1)?.join('/') ?? '')}`, value: weird(r) }] : mutate(object, r);
+        contentType = [
+          'application/merge-patch+json',
+          'application/strategic-merge-patch+json',
+          'application/json-patch+json',
+          'application/apply-patch+yaml',
+        ][Math.floor(r() * 4)]!;
+        body =
+          contentType === 'application/json-patch+json'
+            ? [
+                {
+                  op: ['add', 'remove', 'replace', 'move', 'bogus'][Math.floor(r() * 5)],
+                  path: `/${String(paths(object).at(-1)?.join('/') ?? '')}`,
+                  value: weird(r),
+                },
+              ]
+            : mutate(object, r);
       } else if (mode < 0.3) {
         method = 'PUT';
         path = `${base.path}/${name}`;
@@ -129,8 +207,12 @@ test('fuzz: mutated objects never crash the server nor half-store anything', asy
       }
       sent++;
       const { status } = reply;
-      if (status >= 500) failures.push(`${method} ${path} -> ${status}: ${JSON.stringify(reply.body).slice(0, 300)} for ${JSON.stringify(body).slice(0, 300)}`);
-      else if (status >= 400 && reply.body?.kind !== 'Status') failures.push(`${method} ${path} -> ${status} without a Status body`);
+      if (status >= 500)
+        failures.push(
+          `${method} ${path} -> ${status}: ${JSON.stringify(reply.body).slice(0, 300)} for ${JSON.stringify(body).slice(0, 300)}`,
+        );
+      else if (status >= 400 && reply.body?.kind !== 'Status')
+        failures.push(`${method} ${path} -> ${status} without a Status body`);
       const storedName = typeof (body as any)?.metadata?.name === 'string' ? (body as any).metadata.name : undefined;
       if (method === 'POST' && storedName === name) {
         if (status === 201) stored.push({ path: base.path, name });
@@ -139,7 +221,10 @@ test('fuzz: mutated objects never crash the server nor half-store anything', asy
     }
   };
   // A target for patches.
-  await call(server, 'POST', '/api/v1/namespaces/fuzz/configmaps', admin, { metadata: { name: 'fuzz-target' }, data: { k: 'v' } });
+  await call(server, 'POST', '/api/v1/namespaces/fuzz/configmaps', admin, {
+    metadata: { name: 'fuzz-target' },
+    data: { k: 'v' },
+  });
   await Promise.all(Array.from({ length: concurrency }, worker));
   t.true(sent >= 1000, `only ${sent} requests were answered`);
   t.deepEqual(failures.slice(0, 10), [], `${failures.length} bad answers`);
@@ -162,9 +247,13 @@ test('fuzz: mutated protobuf bodies get 400/415 with a Status, never a 5xx', asy
   const seed = Number(process.env.BOSUN_FUZZ_SEED ?? Date.now() % 1_000_000);
   const r = prng(seed + 1);
   // A valid envelope for a ConfigMap: typeMeta {apiVersion v1, kind ConfigMap}, raw {metadata {name}, data {k: v}}.
-  const field = (number: number, bytes: Buffer) => Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
+  const field = (number: number, bytes: Buffer) =>
+    Buffer.concat([Buffer.from([(number << 3) | 2, bytes.length]), bytes]);
   const typeMeta = Buffer.concat([field(1, Buffer.from('v1')), field(2, Buffer.from('ConfigMap'))]);
-  const raw = Buffer.concat([field(1, field(1, Buffer.from('pb'))), field(2, Buffer.concat([field(1, Buffer.from('k')), field(2, Buffer.from('v'))]))]);
+  const raw = Buffer.concat([
+    field(1, field(1, Buffer.from('pb'))),
+    field(2, Buffer.concat([field(1, Buffer.from('k')), field(2, Buffer.from('v'))])),
+  ]);
   const valid = Buffer.concat([Buffer.from('k8s\0', 'latin1'), field(1, typeMeta), field(2, raw)]);
   const failures: string[] = [];
   for (let i = 0; i < 400; i++) {
@@ -172,8 +261,16 @@ test('fuzz: mutated protobuf bodies get 400/415 with a Status, never a 5xx', asy
     const flips = 1 + Math.floor(r() * 4);
     for (let f = 0; f < flips; f++) body[4 + Math.floor(r() * (body.length - 4))] = Math.floor(r() * 256);
     const cut = r() < 0.2 ? body.subarray(0, 4 + Math.floor(r() * (body.length - 4))) : body;
-    const reply = await call(target, 'POST', '/api/v1/namespaces/default/configmaps', admin, cut.toString('latin1'), 'application/vnd.kubernetes.protobuf');
-    if (reply.status >= 500 || (reply.status >= 400 && reply.body?.kind !== 'Status')) failures.push(`${reply.status} for ${cut.toString('hex')}: ${JSON.stringify(reply.body).slice(0, 200)}`);
+    const reply = await call(
+      target,
+      'POST',
+      '/api/v1/namespaces/default/configmaps',
+      admin,
+      cut.toString('latin1'),
+      'application/vnd.kubernetes.protobuf',
+    );
+    if (reply.status >= 500 || (reply.status >= 400 && reply.body?.kind !== 'Status'))
+      failures.push(`${reply.status} for ${cut.toString('hex')}: ${JSON.stringify(reply.body).slice(0, 200)}`);
   }
   t.deepEqual(failures.slice(0, 5), [], `${failures.length} bad answers (seed ${seed})`);
   t.is((await call(target, 'GET', '/livez')).status, 200);

@@ -20,24 +20,62 @@ test.after.always(async () => {
 const template = (extraSpec: Record<string, unknown>) => ({
   metadata: { labels: { app: 'web' } },
   spec: {
-    topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } }],
-    affinity: { podAntiAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'web' } } } }] } },
+    topologySpreadConstraints: [
+      {
+        maxSkew: 1,
+        topologyKey: 'kubernetes.io/hostname',
+        whenUnsatisfiable: 'ScheduleAnyway',
+        labelSelector: { matchLabels: { app: 'web' } },
+      },
+    ],
+    affinity: {
+      podAntiAffinity: {
+        preferredDuringSchedulingIgnoredDuringExecution: [
+          {
+            weight: 1,
+            podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { app: 'web' } } },
+          },
+        ],
+      },
+    },
     hostname: 'web',
-    containers: [{
-      name: 'web', image: 'registry.local/web:1',
-      readinessProbe: { httpGet: { path: '/', port: 8080, httpHeaders: [{ name: 'X-Probe', value: '1' }] } },
-      resources: { claims: [] },
-    }],
+    containers: [
+      {
+        name: 'web',
+        image: 'registry.local/web:1',
+        readinessProbe: { httpGet: { path: '/', port: 8080, httpHeaders: [{ name: 'X-Probe', value: '1' }] } },
+        resources: { claims: [] },
+      },
+    ],
     ...extraSpec,
   },
 });
 
-const list = (extraSpec: Record<string, unknown> = {}) => JSON.stringify({
-  apiVersion: 'v1', kind: 'List', items: [
-    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: template(extraSpec) } },
-    { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 1, serviceName: 'db', podManagementPolicy: 'Parallel', selector: { matchLabels: { app: 'web' } }, template: template(extraSpec) } },
-  ],
-});
+const list = (extraSpec: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', namespace: 'default' },
+        spec: { replicas: 1, selector: { matchLabels: { app: 'web' } }, template: template(extraSpec) },
+      },
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        metadata: { name: 'db', namespace: 'default' },
+        spec: {
+          replicas: 1,
+          serviceName: 'db',
+          podManagementPolicy: 'Parallel',
+          selector: { matchLabels: { app: 'web' } },
+          template: template(extraSpec),
+        },
+      },
+    ],
+  });
 
 test.serial('kubectl applies a List whose objects use upstream fields bosun does not check', async (t) => {
   const r = await kubectl(server!, ['apply', '--dry-run=server', '-f', '-'], list());

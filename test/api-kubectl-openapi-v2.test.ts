@@ -67,7 +67,11 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
     const run = async (args: string[], input?: string) => {
       const r = await kubectl(server!, args, input, {}, binary);
       t.is(r.code, 0, `kubectl.${release} ${args.join(' ')}: ${r.stderr}`);
-      t.notRegex(r.stderr, /error calculating patch from openapi/, `kubectl.${release} ${args.join(' ')} could not use the document: ${r.stderr}`);
+      t.notRegex(
+        r.stderr,
+        /error calculating patch from openapi/,
+        `kubectl.${release} ${args.join(' ')} could not use the document: ${r.stderr}`,
+      );
       return r.stdout;
     };
     await run(['create', 'namespace', ns]);
@@ -85,13 +89,29 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
       };
       t.is(deployment.spec.replicas, 3);
       const containers = deployment.spec.template.spec.containers;
-      t.deepEqual(containers.map((c) => c.name), ['web', 'sidecar']);
-      t.deepEqual(containers[0]?.env, [{ name: 'MODE', value: 'second' }, { name: 'KEEP', value: 'yes' }]);
+      t.deepEqual(
+        containers.map((c) => c.name),
+        ['web', 'sidecar'],
+      );
+      t.deepEqual(containers[0]?.env, [
+        { name: 'MODE', value: 'second' },
+        { name: 'KEEP', value: 'yes' },
+      ]);
 
-      const unknown = await kubectl(server!, ['apply', '-f', '-'], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: odd, namespace: ${ns}}\ndata: {a: b}\nbogusField: 1\n`, {}, binary);
+      const unknown = await kubectl(
+        server!,
+        ['apply', '-f', '-'],
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: odd, namespace: ${ns}}\ndata: {a: b}\nbogusField: 1\n`,
+        {},
+        binary,
+      );
       t.not(unknown.code, 0, `kubectl.${release} applied a manifest with an unknown field: ${unknown.stdout}`);
       t.regex(unknown.stderr, /unknown field "bogusField"/);
-      t.is((await kubectl(server!, ['get', 'configmap', 'odd', '-n', ns], undefined, {}, binary)).code, 1, 'the refused ConfigMap exists');
+      t.is(
+        (await kubectl(server!, ['get', 'configmap', 'odd', '-n', ns], undefined, {}, binary)).code,
+        1,
+        'the refused ConfigMap exists',
+      );
 
       const explained = await run(['explain', 'deployment.spec.replicas']);
       t.regex(explained, /KIND:\s+Deployment/);

@@ -47,9 +47,17 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
 }
 
 /** `kubectl get --watch` running until its output matches `until` (then stopped by its PID), or 20 s. */
-function watchOutput(binary: string, args: readonly string[], until: RegExp, onStarted: () => Promise<unknown>): Promise<string> {
+function watchOutput(
+  binary: string,
+  args: readonly string[],
+  until: RegExp,
+  onStarted: () => Promise<unknown>,
+): Promise<string> {
   return new Promise((resolve) => {
-    const child = spawn(binary, [...args], { env: { ...process.env, KUBECONFIG: server!.kubeconfig }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, [...args], {
+      env: { ...process.env, KUBECONFIG: server!.kubeconfig },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     let started = false;
     const stop = () => {
@@ -89,7 +97,14 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
     await mustRun(['create', 'deployment', 'web', '-n', ns, '--image=registry.local/web:1']);
     // no controllers run here: the status a deployment controller would write, written later
     const done = JSON.stringify({
-      status: { observedGeneration: 1, replicas: 1, updatedReplicas: 1, readyReplicas: 1, availableReplicas: 1, conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'ok' }] },
+      status: {
+        observedGeneration: 1,
+        replicas: 1,
+        updatedReplicas: 1,
+        readyReplicas: 1,
+        availableReplicas: 1,
+        conditions: [{ type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'ok' }],
+      },
     });
     const rollout = run(['rollout', 'status', 'deployment/web', '-n', ns, '--timeout=20s']);
     const wait = run(['wait', '--for=condition=Available', 'deployment/web', '-n', ns, '--timeout=20s']);
@@ -103,14 +118,30 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
     t.regex(waited.stdout, /deployment.apps\/web condition met/);
 
     await mustRun(['create', 'configmap', 'early', '-n', ns]);
-    const watched = await watchOutput(binary, ['get', 'configmaps', '--watch', '-n', ns], /^late\s/m, () => mustRun(['create', 'configmap', 'late', '-n', ns]));
+    const watched = await watchOutput(binary, ['get', 'configmaps', '--watch', '-n', ns], /^late\s/m, () =>
+      mustRun(['create', 'configmap', 'late', '-n', ns]),
+    );
     t.regex(watched, /^kube-root-ca\.crt\s|^NAME\s/m, 'the current state first');
     t.regex(watched, /^late\s+0\s/m, `the change after it: ${watched}`);
 
-    const event = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'web.1' }, involvedObject: { kind: 'Deployment', name: 'web', namespace: ns, apiVersion: 'apps/v1' }, reason: 'ScalingReplicaSet', message: 'Scaled up', type: 'Normal', count: 1, firstTimestamp: apiTime(Date.now()), lastTimestamp: apiTime(Date.now()) };
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'web.1' },
+      involvedObject: { kind: 'Deployment', name: 'web', namespace: ns, apiVersion: 'apps/v1' },
+      reason: 'ScalingReplicaSet',
+      message: 'Scaled up',
+      type: 'Normal',
+      count: 1,
+      firstTimestamp: apiTime(Date.now()),
+      lastTimestamp: apiTime(Date.now()),
+    };
     const created = await kubectl(server!, ['create', '-n', ns, '-f', '-'], JSON.stringify(event), {}, binary);
     t.is(created.code, 0, created.stderr);
-    t.regex(await mustRun(['events', '-n', ns]), /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n.*Normal\s+ScalingReplicaSet\s+Deployment\/web\s+Scaled up$/m);
+    t.regex(
+      await mustRun(['events', '-n', ns]),
+      /^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE\n.*Normal\s+ScalingReplicaSet\s+Deployment\/web\s+Scaled up$/m,
+    );
     // kubectl 1.27 asks authentication.k8s.io/v1beta1 only, a version not served here (v1 is, since 1.28)
     if (release !== '1.27') t.regex(await mustRun(['auth', 'whoami']), /^Username\s+kubernetes-admin$/m);
     const rules = await mustRun(['auth', 'can-i', '--list', '-n', ns]);

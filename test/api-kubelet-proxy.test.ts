@@ -14,17 +14,44 @@ test.before(async () => {
   kubelet = await startFakeKubelet(server.dataDir);
   const admin = adminIdentity(server.dataDir);
   await call(server, 'POST', '/api/v1/nodes', admin, { metadata: { name: 'n1' } });
-  await call(server, 'PATCH', '/api/v1/nodes/n1/status', admin, { status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } } }, 'application/merge-patch+json');
-  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, { metadata: { name: 'p1' }, spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'img:1' }] } });
-  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, { metadata: { name: 'two' }, spec: { nodeName: 'n1', containers: [{ name: 'a', image: 'img:1' }, { name: 'b', image: 'img:1' }] } });
-  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, { metadata: { name: 'unbound' }, spec: { containers: [{ name: 'a', image: 'img:1' }] } });
+  await call(
+    server,
+    'PATCH',
+    '/api/v1/nodes/n1/status',
+    admin,
+    {
+      status: {
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
+      },
+    },
+    'application/merge-patch+json',
+  );
+  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'p1' },
+    spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'img:1' }] },
+  });
+  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'two' },
+    spec: {
+      nodeName: 'n1',
+      containers: [
+        { name: 'a', image: 'img:1' },
+        { name: 'b', image: 'img:1' },
+      ],
+    },
+  });
+  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'unbound' },
+    spec: { containers: [{ name: 'a', image: 'img:1' }] },
+  });
 });
 test.after.always(async () => {
   await kubelet?.close();
   await server?.destroy();
 });
 
-test.serial('kubectl logs streams the kubelet\'s answer, with the query passed on', async (t) => {
+test.serial("kubectl logs streams the kubelet's answer, with the query passed on", async (t) => {
   const r = await kubectl(server!, ['logs', 'p1', '--tail=2']);
   t.is(r.code, 0, r.stderr);
   t.is(r.stdout, 'log line 1\nlog line 2\ntail=2\n');

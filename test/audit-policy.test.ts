@@ -8,7 +8,14 @@ import { auditDecision, auditPolicyFrom, type AuditAttributes } from '../control
 
 const admin = { name: 'alice', groups: ['devs', 'system:authenticated'] };
 
-function resource(verb: string, group: string, resource: string, subresource = '', namespace = 'default', name = 'x'): AuditAttributes {
+function resource(
+  verb: string,
+  group: string,
+  resource: string,
+  subresource = '',
+  namespace = 'default',
+  name = 'x',
+): AuditAttributes {
   return { user: admin, verb, path: '/ignored', resource: { group, resource, subresource, namespace, name } };
 }
 
@@ -20,17 +27,49 @@ test('subresources match only as written', (t) => {
   const rules = [{ level: 'Request', resources: [{ group: '', resources: ['pods'] }] }];
   t.is(levelOf(rules, resource('get', '', 'pods')), 'Request');
   t.is(levelOf(rules, resource('get', '', 'pods', 'log')), 'None');
-  t.is(levelOf([{ level: 'Request', resources: [{ group: '', resources: ['pods/log'] }] }], resource('get', '', 'pods', 'log')), 'Request');
-  t.is(levelOf([{ level: 'Request', resources: [{ group: '', resources: ['pods/*'] }] }], resource('create', '', 'pods', 'exec')), 'Request');
-  t.is(levelOf([{ level: 'Request', resources: [{ group: '', resources: ['*/status'] }] }], resource('patch', '', 'nodes', 'status')), 'Request');
-  t.is(levelOf([{ level: 'Request', resources: [{ group: '', resources: ['*/status'] }] }], resource('patch', '', 'nodes')), 'None');
-  t.is(levelOf([{ level: 'Request', resources: [{ group: '', resources: ['*'] }] }], resource('get', '', 'pods', 'log')), 'Request');
-  t.is(levelOf([{ level: 'Request', resources: [{ group: 'apps' }] }], resource('get', 'apps', 'deployments', 'scale')), 'Request');
+  t.is(
+    levelOf(
+      [{ level: 'Request', resources: [{ group: '', resources: ['pods/log'] }] }],
+      resource('get', '', 'pods', 'log'),
+    ),
+    'Request',
+  );
+  t.is(
+    levelOf(
+      [{ level: 'Request', resources: [{ group: '', resources: ['pods/*'] }] }],
+      resource('create', '', 'pods', 'exec'),
+    ),
+    'Request',
+  );
+  t.is(
+    levelOf(
+      [{ level: 'Request', resources: [{ group: '', resources: ['*/status'] }] }],
+      resource('patch', '', 'nodes', 'status'),
+    ),
+    'Request',
+  );
+  t.is(
+    levelOf(
+      [{ level: 'Request', resources: [{ group: '', resources: ['*/status'] }] }],
+      resource('patch', '', 'nodes'),
+    ),
+    'None',
+  );
+  t.is(
+    levelOf([{ level: 'Request', resources: [{ group: '', resources: ['*'] }] }], resource('get', '', 'pods', 'log')),
+    'Request',
+  );
+  t.is(
+    levelOf([{ level: 'Request', resources: [{ group: 'apps' }] }], resource('get', 'apps', 'deployments', 'scale')),
+    'Request',
+  );
   t.is(levelOf([{ level: 'Request', resources: [{ group: 'apps' }] }], resource('get', '', 'pods')), 'None');
 });
 
 test('resourceNames, namespaces and verbs narrow a rule', (t) => {
-  const named = [{ level: 'Metadata', resources: [{ group: '', resources: ['configmaps'], resourceNames: ['cluster-info'] }] }];
+  const named = [
+    { level: 'Metadata', resources: [{ group: '', resources: ['configmaps'], resourceNames: ['cluster-info'] }] },
+  ];
   t.is(levelOf(named, resource('get', '', 'configmaps', '', 'kube-public', 'cluster-info')), 'Metadata');
   t.is(levelOf(named, resource('get', '', 'configmaps', '', 'kube-public', 'other')), 'None');
   const clusterScope = [{ level: 'Metadata', namespaces: [''] }];
@@ -58,7 +97,10 @@ test('users and groups; the first matching rule wins; stages merge', (t) => {
   t.is(levelOf(rules, { ...resource('get', '', 'pods'), user: { name: 'system:kube-proxy', groups: [] } }), 'None');
   t.is(levelOf(rules, resource('get', '', 'pods')), 'RequestResponse');
   t.is(levelOf(rules, { ...resource('get', '', 'pods'), user: { name: 'bob', groups: ['ops'] } }), 'Metadata');
-  const decision = auditDecision(auditPolicyFrom({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules }), resource('get', '', 'pods'));
+  const decision = auditDecision(
+    auditPolicyFrom({ apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules }),
+    resource('get', '', 'pods'),
+  );
   t.deepEqual([...decision.omitStages].sort(), ['RequestReceived', 'ResponseStarted']);
 });
 

@@ -13,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { AuditLogWriter, backupName } from '../controlplane/audit/log-writer.ts';
 import { waitFor } from './controlplane/ports.ts';
-import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from './controlplane/server-process.ts';
+import {
+  adminIdentity,
+  call,
+  startServerProcess,
+  type Identity,
+  type ServerProcess,
+} from './controlplane/server-process.ts';
 
 const folder = mkdtempSync(join(tmpdir(), `bosun-audit-${process.pid}-`));
 const policyPath = join(folder, 'policy.yaml');
@@ -42,7 +48,10 @@ rules:
 let server: ServerProcess;
 let admin: Identity;
 test.before(async () => {
-  server = await startServerProcess({ datastore: 'sqlite', serverArgs: ['--audit-policy-file', policyPath, '--audit-log-path', logPath] });
+  server = await startServerProcess({
+    datastore: 'sqlite',
+    serverArgs: ['--audit-policy-file', policyPath, '--audit-log-path', logPath],
+  });
   admin = adminIdentity(server.dataDir);
 });
 test.after.always(async () => {
@@ -71,7 +80,10 @@ interface Event {
 
 function events(): Event[] {
   if (!existsSync(logPath)) return [];
-  return readFileSync(logPath, 'utf8').split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Event);
+  return readFileSync(logPath, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Event);
 }
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -85,10 +97,20 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
 /** The ResponseComplete events of one kubectl step, found by verb, resource and name. */
 async function completed(verb: string, resource: string, name: string): Promise<Event> {
   let found: Event | undefined;
-  await waitFor(`an audit event for ${verb} ${resource}/${name}`, () => {
-    found = events().find((e) => e.stage === 'ResponseComplete' && e.verb === verb && e.objectRef?.resource === resource && e.objectRef.name === name);
-    return found !== undefined;
-  }, 10_000);
+  await waitFor(
+    `an audit event for ${verb} ${resource}/${name}`,
+    () => {
+      found = events().find(
+        (e) =>
+          e.stage === 'ResponseComplete' &&
+          e.verb === verb &&
+          e.objectRef?.resource === resource &&
+          e.objectRef.name === name,
+      );
+      return found !== undefined;
+    },
+    10_000,
+  );
   return found!;
 }
 
@@ -101,8 +123,17 @@ test.serial('a kubectl session: one event shape per level, None leaves nothing',
   t.is((await kubectl('version')).code, 0);
 
   const metadata = await completed('create', 'configmaps', 'cm1');
-  t.like(metadata, { kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: 'Metadata', requestURI: '/api/v1/namespaces/default/configmaps?fieldManager=kubectl-create&fieldValidation=Strict' } as never);
-  t.like(metadata, { user: { username: 'kubernetes-admin' }, objectRef: { resource: 'configmaps', namespace: 'default', name: 'cm1', apiVersion: 'v1' }, responseStatus: { code: 201 } });
+  t.like(metadata, {
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: 'Metadata',
+    requestURI: '/api/v1/namespaces/default/configmaps?fieldManager=kubectl-create&fieldValidation=Strict',
+  } as never);
+  t.like(metadata, {
+    user: { username: 'kubernetes-admin' },
+    objectRef: { resource: 'configmaps', namespace: 'default', name: 'cm1', apiVersion: 'v1' },
+    responseStatus: { code: 201 },
+  });
   t.true(metadata.user.groups.includes('system:masters'));
   t.deepEqual(metadata.sourceIPs, ['127.0.0.1']);
   t.regex(metadata.userAgent ?? '', /^kubectl/);
@@ -125,8 +156,14 @@ test.serial('a kubectl session: one event shape per level, None leaves nothing',
   t.is(both.responseObject?.metadata?.managedFields, undefined, 'omitManagedFields');
 
   const all = events();
-  t.false(all.some((e) => e.requestURI === '/version'), '/version is at None');
-  t.false(all.some((e) => e.stage === 'RequestReceived'), 'RequestReceived is omitted');
+  t.false(
+    all.some((e) => e.requestURI === '/version'),
+    '/version is at None',
+  );
+  t.false(
+    all.some((e) => e.stage === 'RequestReceived'),
+    'RequestReceived is omitted',
+  );
 });
 
 test.serial('Secrets stay at Metadata under a RequestResponse catch-all', async (t) => {
@@ -148,23 +185,36 @@ test.serial('a watch gets ResponseStarted and ResponseComplete; Audit-Id names t
   const watched = await call(server, 'GET', '/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1', admin);
   const id = watched.headers['audit-id'];
   t.is(typeof id, 'string');
-  await waitFor('the watch\'s events', () => events().filter((e) => e.auditID === id).length === 2, 10_000);
-  t.deepEqual(events().filter((e) => e.auditID === id).map((e) => [e.stage, e.verb, e.level]), [
-    ['ResponseStarted', 'watch', 'Metadata'],
-    ['ResponseComplete', 'watch', 'Metadata'],
-  ]);
+  await waitFor("the watch's events", () => events().filter((e) => e.auditID === id).length === 2, 10_000);
+  t.deepEqual(
+    events()
+      .filter((e) => e.auditID === id)
+      .map((e) => [e.stage, e.verb, e.level]),
+    [
+      ['ResponseStarted', 'watch', 'Metadata'],
+      ['ResponseComplete', 'watch', 'Metadata'],
+    ],
+  );
   const got = await call(server, 'GET', '/api/v1/namespaces/default/configmaps/cm1', admin);
-  await waitFor('the get\'s event', () => events().some((e) => e.auditID === got.headers['audit-id'] && e.verb === 'get'), 10_000);
+  await waitFor(
+    "the get's event",
+    () => events().some((e) => e.auditID === got.headers['audit-id'] && e.verb === 'get'),
+    10_000,
+  );
 });
 
 test.serial('impersonation and refusals: user, impersonatedUser, decision forbid, 403', async (t) => {
   const result = await kubectl('--as=jane', 'get', 'pods', '-n', 'audited');
   t.not(result.code, 0);
   let refused: Event | undefined;
-  await waitFor('the refused list', () => {
-    refused = events().find((e) => e.impersonatedUser?.username === 'jane' && e.objectRef?.resource === 'pods');
-    return refused !== undefined;
-  }, 10_000);
+  await waitFor(
+    'the refused list',
+    () => {
+      refused = events().find((e) => e.impersonatedUser?.username === 'jane' && e.objectRef?.resource === 'pods');
+      return refused !== undefined;
+    },
+    10_000,
+  );
   t.is(refused!.user.username, 'kubernetes-admin');
   t.is(refused!.responseStatus?.code, 403);
   t.is(refused!.responseStatus?.reason, 'Forbidden');
@@ -175,7 +225,21 @@ test.serial('an exec (an upgraded connection) is audited too, refusals included'
   const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'));
   const reply = await new Promise<{ status: number; auditId: unknown }>((done, fail) => {
     const req = httpsRequest(
-      { host: '127.0.0.1', port: server.port, method: 'POST', path: '/api/v1/namespaces/default/pods/ghost/exec?command=sh&stdout=true', ca, cert: admin.cert, key: admin.key, headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==' } },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method: 'POST',
+        path: '/api/v1/namespaces/default/pods/ghost/exec?command=sh&stdout=true',
+        ca,
+        cert: admin.cert,
+        key: admin.key,
+        headers: {
+          Connection: 'Upgrade',
+          Upgrade: 'websocket',
+          'Sec-WebSocket-Version': '13',
+          'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        },
+      },
       (res) => {
         res.resume();
         done({ status: res.statusCode ?? 0, auditId: res.headers['audit-id'] });
@@ -186,12 +250,20 @@ test.serial('an exec (an upgraded connection) is audited too, refusals included'
   });
   t.is(reply.status, 404);
   let exec: Event | undefined;
-  await waitFor('the exec\'s event', () => {
-    exec = events().find((e) => e.objectRef?.name === 'ghost' && e.stage === 'ResponseComplete');
-    return exec !== undefined;
-  }, 10_000);
+  await waitFor(
+    "the exec's event",
+    () => {
+      exec = events().find((e) => e.objectRef?.name === 'ghost' && e.stage === 'ResponseComplete');
+      return exec !== undefined;
+    },
+    10_000,
+  );
   t.is(exec!.auditID, String(reply.auditId));
-  t.like(exec!, { verb: 'create', objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default' }, responseStatus: { code: 404, reason: 'NotFound' } } as never);
+  t.like(exec!, {
+    verb: 'create',
+    objectRef: { resource: 'pods', subresource: 'exec', namespace: 'default' },
+    responseStatus: { code: 404, reason: 'NotFound' },
+  } as never);
   const metrics = String((await call(server, 'GET', '/metrics', admin)).body);
   t.regex(metrics, /^apiserver_audit_event_total [1-9]\d*$/m);
   t.regex(metrics, /^apiserver_audit_error_total\{plugin="log"\} 0$/m);
@@ -202,23 +274,45 @@ test('a policy with a mistake stops the server with one line and exit code 2', a
   const bad = join(folder, 'bad-policy.yaml');
   writeFileSync(bad, 'apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Everything\n');
   const result = await new Promise<{ code: number | null; stderr: string }>((done) => {
-    const child = spawn(process.execPath, [join(repo, 'cli/main.ts'), 'server', '--data-dir', join(folder, 'never'), '--audit-policy-file', bad, '--audit-log-path', join(folder, 'x.log')], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        join(repo, 'cli/main.ts'),
+        'server',
+        '--data-dir',
+        join(folder, 'never'),
+        '--audit-policy-file',
+        bad,
+        '--audit-log-path',
+        join(folder, 'x.log'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('exit', (code) => done({ code, stderr }));
   });
   t.is(result.code, 2);
-  t.is(result.stderr.trim(), `bosun: --audit-policy-file ${bad}: rules[0].level: Unsupported value: "Everything": supported values: "None", "Metadata", "Request", "RequestResponse"`);
+  t.is(
+    result.stderr.trim(),
+    `bosun: --audit-policy-file ${bad}: rules[0].level: Unsupported value: "Everything": supported values: "None", "Metadata", "Request", "RequestResponse"`,
+  );
 });
 
-test('rotation by size keeps upstream\'s names and honours maxbackup and maxage', async (t) => {
+test("rotation by size keeps upstream's names and honours maxbackup and maxage", async (t) => {
   const dir = mkdtempSync(join(folder, 'rotate-'));
   const path = join(dir, 'audit.log');
   // a backup older than maxage: removed at the next rotation
   const ancient = backupName(path, new Date('2020-01-01T00:00:00.000Z'));
   writeFileSync(ancient, 'old\n');
   let clock = new Date('2026-12-07T05:10:00.000Z').getTime();
-  const writer = new AuditLogWriter({ path, maxSizeMB: 1, maxBackups: 2, maxAgeDays: 30, clock: { now: () => (clock += 60_000) } });
+  const writer = new AuditLogWriter({
+    path,
+    maxSizeMB: 1,
+    maxBackups: 2,
+    maxAgeDays: 30,
+    clock: { now: () => (clock += 60_000) },
+  });
   const line = JSON.stringify({ pad: 'x'.repeat(1000) });
   for (let i = 0; i < 4000; i++) writer.write(line); // ~4 MB: three rotations
   await writer.close();
@@ -229,12 +323,23 @@ test('rotation by size keeps upstream\'s names and honours maxbackup and maxage'
 });
 
 test('a full queue drops events and counts them instead of waiting', async (t) => {
-  const writer = new AuditLogWriter({ path: join(folder, 'queue', 'audit.log'), maxSizeMB: 0, maxBackups: 0, maxAgeDays: 0, queueLimit: 10 });
+  const writer = new AuditLogWriter({
+    path: join(folder, 'queue', 'audit.log'),
+    maxSizeMB: 0,
+    maxBackups: 0,
+    maxAgeDays: 0,
+    queueLimit: 10,
+  });
   let accepted = 0;
   for (let i = 0; i < 100; i++) if (writer.write('{"n":1}')) accepted++;
   await writer.close();
   // the first line leaves the queue at once for the disk; ten more fit
   t.is(accepted, 11);
   t.is(writer.dropped, 89);
-  t.is(readFileSync(join(folder, 'queue', 'audit.log'), 'utf8').split('\n').filter((l) => l).length, 11);
+  t.is(
+    readFileSync(join(folder, 'queue', 'audit.log'), 'utf8')
+      .split('\n')
+      .filter((l) => l).length,
+    11,
+  );
 });

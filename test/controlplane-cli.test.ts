@@ -11,14 +11,24 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    execFile(bosun, args, { timeout: 30_000 }, (err, stdout, stderr) => done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    execFile(bosun, args, { timeout: 30_000 }, (err, stdout, stderr) =>
+      done({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
   });
 }
 
 test('bosun server --help names the flags', async (t) => {
   const r = await run(['server', '--help']);
   t.is(r.code, 0);
-  for (const flag of ['--data-dir', '--datastore', '--etcd-endpoints', '--bind-address', '--secure-port', '--advertise-address']) t.true(r.stdout.includes(flag), flag);
+  for (const flag of [
+    '--data-dir',
+    '--datastore',
+    '--etcd-endpoints',
+    '--bind-address',
+    '--secure-port',
+    '--advertise-address',
+  ])
+    t.true(r.stdout.includes(flag), flag);
 });
 
 test('a bad port is a usage error, one line, exit 2', async (t) => {
@@ -35,7 +45,17 @@ test('etcd without endpoints fails to start, one line, exit 1', async (t) => {
 });
 
 test('an unreachable etcd fails to start with the reason', async (t) => {
-  const r = await run(['server', '--data-dir', dir, '--datastore', 'etcd', '--etcd-endpoints', 'http://127.0.0.1:9', '--secure-port', '0']);
+  const r = await run([
+    'server',
+    '--data-dir',
+    dir,
+    '--datastore',
+    'etcd',
+    '--etcd-endpoints',
+    'http://127.0.0.1:9',
+    '--secure-port',
+    '0',
+  ]);
   t.is(r.code, 1);
   t.regex(r.stderr, /^bosun: server failed to start: the etcd datastore is not reachable/);
   t.false(r.stderr.includes('    at '), 'no stack trace');

@@ -12,11 +12,16 @@ test('compacts to the revision seen one interval earlier', async (t) => {
   try {
     const first = await storage.create('/registry/configmaps/default/a', '1');
     await waitFor('a first compaction', async () => (await storage.compactedRevision()) >= first.modRevision, 5000);
-    const err = await t.throwsAsync(storage.watch('/registry/', first.modRevision - 1, { onChange: () => undefined, onError: () => undefined }));
+    const err = await t.throwsAsync(
+      storage.watch('/registry/', first.modRevision - 1, { onChange: () => undefined, onError: () => undefined }),
+    );
     t.true(isStorageError(err, 'BOSUN_STORAGE_COMPACTED'));
     // A write made now stays watchable for at least one more interval.
     const recent = await storage.create('/registry/configmaps/default/b', '2');
-    const handle = await storage.watch('/registry/', recent.modRevision - 1, { onChange: () => undefined, onError: () => undefined });
+    const handle = await storage.watch('/registry/', recent.modRevision - 1, {
+      onChange: () => undefined,
+      onError: () => undefined,
+    });
     handle.cancel();
     t.pass();
   } finally {

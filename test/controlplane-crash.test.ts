@@ -23,7 +23,10 @@ test('acknowledged writes survive kill -9 of the server', async (t) => {
       const name = `w${id}-${i}`;
       const value = `${id}:${i}:${'x'.repeat(100)}`;
       try {
-        const reply = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name }, data: { v: value } });
+        const reply = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, {
+          metadata: { name },
+          data: { v: value },
+        });
         if (reply.status === 201) acked.push({ name, value });
       } catch {
         return; // the connection died with the server

@@ -18,7 +18,11 @@ test('etcd down: 503 + Retry-After, readyz fails, then recovery', async (t) => {
   etcd = await startEtcd();
   server = await startServerProcess({ datastore: 'etcd', etcd });
   const admin = adminIdentity(server.dataDir);
-  t.is((await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'before' } })).status, 201);
+  t.is(
+    (await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'before' } }))
+      .status,
+    201,
+  );
 
   await etcd.kill();
   const started = Date.now();
@@ -28,14 +32,32 @@ test('etcd down: 503 + Retry-After, readyz fails, then recovery', async (t) => {
   t.is(down.body.reason, 'ServiceUnavailable');
   t.truthy(down.headers['retry-after']);
   t.true(Date.now() - started < 15_000, 'the 503 comes within the call timeout');
-  const write = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'during' } });
+  const write = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, {
+    metadata: { name: 'during' },
+  });
   t.is(write.status, 503);
   t.is((await call(server, 'GET', '/readyz')).status, 503);
   t.is((await call(server, 'GET', '/livez')).status, 200, 'the process itself is alive');
 
   await etcd.start();
-  await waitFor('the server to serve again after etcd returned', async () => (await call(server!, 'GET', '/readyz')).status === 200, 30_000);
-  await waitFor('reads to work again', async () => (await call(server!, 'GET', '/api/v1/namespaces/default/configmaps/before', admin)).status === 200, 30_000);
-  t.is((await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'after' } })).status, 201);
-  t.is((await call(server, 'GET', '/api/v1/namespaces/default/configmaps/during', admin)).status, 404, 'the refused write was not stored');
+  await waitFor(
+    'the server to serve again after etcd returned',
+    async () => (await call(server!, 'GET', '/readyz')).status === 200,
+    30_000,
+  );
+  await waitFor(
+    'reads to work again',
+    async () => (await call(server!, 'GET', '/api/v1/namespaces/default/configmaps/before', admin)).status === 200,
+    30_000,
+  );
+  t.is(
+    (await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'after' } }))
+      .status,
+    201,
+  );
+  t.is(
+    (await call(server, 'GET', '/api/v1/namespaces/default/configmaps/during', admin)).status,
+    404,
+    'the refused write was not stored',
+  );
 });

@@ -25,7 +25,10 @@ test.serial('with the client certificate the server stores and serves through TL
   t.true(etcd.endpoint.startsWith('https://'));
   server = await startServerProcess({ datastore: 'etcd', etcd });
   const admin = adminIdentity(server.dataDir);
-  const created = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'over-tls' }, data: { a: 'b' } });
+  const created = await call(server, 'POST', '/api/v1/namespaces/default/configmaps', admin, {
+    metadata: { name: 'over-tls' },
+    data: { a: 'b' },
+  });
   t.is(created.status, 201);
   t.is((await call(server, 'GET', '/api/v1/namespaces/default/configmaps/over-tls', admin)).body.data.a, 'b');
   t.is((await call(server, 'GET', '/readyz')).status, 200);
@@ -36,7 +39,24 @@ const repo = resolve(import.meta.dirname, '..');
 function serverExit(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-etcd-tls-${process.pid}-`));
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--disable-warning=DEP0123', join(repo, 'cli/main.ts'), 'server', '--data-dir', dataDir, '--bind-address', '127.0.0.1', '--secure-port', '0', '--datastore', 'etcd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [
+        '--disable-warning=DEP0123',
+        join(repo, 'cli/main.ts'),
+        'server',
+        '--data-dir',
+        dataDir,
+        '--bind-address',
+        '127.0.0.1',
+        '--secure-port',
+        '0',
+        '--datastore',
+        'etcd',
+        ...args,
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
@@ -57,7 +77,14 @@ test('without the client certificate the server stops with one line', async (t) 
 });
 
 test('a half-given client pair is a usage error', async (t) => {
-  const result = await serverExit(['--etcd-endpoints', etcd.endpoint, '--etcd-cafile', etcd.files!.ca, '--etcd-certfile', etcd.files!.cert]);
+  const result = await serverExit([
+    '--etcd-endpoints',
+    etcd.endpoint,
+    '--etcd-cafile',
+    etcd.files!.ca,
+    '--etcd-certfile',
+    etcd.files!.cert,
+  ]);
   t.is(result.code, 2);
   t.is(result.stderr.trim(), 'bosun: --etcd-certfile and --etcd-keyfile go together');
 });

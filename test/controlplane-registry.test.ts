@@ -17,7 +17,12 @@ function setup() {
   const admit = admissionChain({
     serviceCidr: '10.96.0.0/12',
     services: async () => (await registry.list(services, undefined)).items,
-    namespace: async (name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name }, status: { phase: 'Active' } }),
+    namespace: async (name) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+      status: { phase: 'Active' },
+    }),
     listIn: async () => [],
     recordQuotaUsage: async () => undefined,
   });
@@ -32,7 +37,10 @@ test('Service creates admitted at the same moment never share a ClusterIP or a N
     // NodePorts would clash with near certainty.
     const created = await Promise.all(
       Array.from({ length: 150 }, (_, i) =>
-        registry.create(services, 'default', { metadata: { name: `s${i}` }, spec: { type: 'NodePort', ports: [{ port: 80 }] } } as KubeObject),
+        registry.create(services, 'default', {
+          metadata: { name: `s${i}` },
+          spec: { type: 'NodePort', ports: [{ port: 80 }] },
+        } as KubeObject),
       ),
     );
     const ips = created.map((s) => (s.spec as { clusterIP: string }).clusterIP);

@@ -14,9 +14,21 @@ test('restart: data and CA kept; kubernetes endpoints and cluster-info follow th
   const first = await startServerProcess({ datastore: 'sqlite' });
   servers.push(first);
   const admin = adminIdentity(first.dataDir);
-  t.is((await call(first, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'kept' } })).status, 201);
   t.is(
-    (await call(first, 'PATCH', '/api/v1/namespaces/kube-public/configmaps/cluster-info', admin, { data: { note: 'added by someone else' } }, 'application/merge-patch+json')).status,
+    (await call(first, 'POST', '/api/v1/namespaces/default/configmaps', admin, { metadata: { name: 'kept' } })).status,
+    201,
+  );
+  t.is(
+    (
+      await call(
+        first,
+        'PATCH',
+        '/api/v1/namespaces/kube-public/configmaps/cluster-info',
+        admin,
+        { data: { note: 'added by someone else' } },
+        'application/merge-patch+json',
+      )
+    ).status,
     200,
   );
   const second = await first.restart();

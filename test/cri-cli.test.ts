@@ -27,23 +27,52 @@ function setup() {
     err: { write: (s) => err.push(typeof s === 'string' ? s : Buffer.from(s).toString()) },
     now: () => now,
   };
-  return { runtime, ctx, out: () => out.join(''), err: () => err.join(''), clear: () => (out.length = 0), advance: (ms: number) => (now += ms) };
+  return {
+    runtime,
+    ctx,
+    out: () => out.join(''),
+    err: () => err.join(''),
+    clear: () => (out.length = 0),
+    advance: (ms: number) => (now += ms),
+  };
 }
 
-const listDefaults = { output: 'table' as const, quiet: false, 'no-trunc': false, label: [] as string[], latest: false, last: 0 };
+const listDefaults = {
+  output: 'table' as const,
+  quiet: false,
+  'no-trunc': false,
+  label: [] as string[],
+  latest: false,
+  last: 0,
+};
 const psDefaults = { ...listDefaults, all: false };
 
 async function scene() {
   const s = setup();
-  const podConfig = (name: string) => ({ metadata: { name, namespace: name === 'web' ? 'shop' : 'ops', uid: `uid-${name}` }, logDirectory: `/logs/${name}` });
+  const podConfig = (name: string) => ({
+    metadata: { name, namespace: name === 'web' ? 'shop' : 'ops', uid: `uid-${name}` },
+    logDirectory: `/logs/${name}`,
+  });
   const web = await s.runtime.runPodSandbox(podConfig('web'));
   const mon = await s.runtime.runPodSandbox(podConfig('mon'));
-  const nginx = await s.runtime.createContainer(web, { metadata: { name: 'nginx' }, image: { image: busybox } }, podConfig('web'));
+  const nginx = await s.runtime.createContainer(
+    web,
+    { metadata: { name: 'nginx' }, image: { image: busybox } },
+    podConfig('web'),
+  );
   await s.runtime.startContainer(nginx);
   s.advance(60_000);
-  const exporter = await s.runtime.createContainer(mon, { metadata: { name: 'exporter', attempt: 2 }, image: { image: busybox } }, podConfig('mon'));
+  const exporter = await s.runtime.createContainer(
+    mon,
+    { metadata: { name: 'exporter', attempt: 2 }, image: { image: busybox } },
+    podConfig('mon'),
+  );
   await s.runtime.startContainer(exporter);
-  const done = await s.runtime.createContainer(mon, { metadata: { name: 'init' }, image: { image: busybox } }, podConfig('mon'));
+  const done = await s.runtime.createContainer(
+    mon,
+    { metadata: { name: 'init' }, image: { image: busybox } },
+    podConfig('mon'),
+  );
   await s.runtime.startContainer(done);
   s.runtime.exitContainer(done, 0);
   s.advance(17_000);
@@ -54,9 +83,39 @@ test('ps: running containers, newest first, crictl columns with pod name and nam
   const s = await scene();
   await ps(s.ctx, psDefaults);
   const lines = s.out().trimEnd().split('\n');
-  t.deepEqual(lines[0]!.split(/\s{2,}/), ['CONTAINER', 'IMAGE', 'CREATED', 'STATE', 'NAME', 'ATTEMPT', 'POD ID', 'POD', 'NAMESPACE']);
-  t.deepEqual(lines[1]!.split(/\s{2,}/), [s.exporter.slice(0, 13), busybox, '17 seconds ago', 'Running', 'exporter', '2', s.mon.slice(0, 13), 'mon', 'ops']);
-  t.deepEqual(lines[2]!.split(/\s{2,}/), [s.nginx.slice(0, 13), busybox, 'About a minute ago', 'Running', 'nginx', '0', s.web.slice(0, 13), 'web', 'shop']);
+  t.deepEqual(lines[0]!.split(/\s{2,}/), [
+    'CONTAINER',
+    'IMAGE',
+    'CREATED',
+    'STATE',
+    'NAME',
+    'ATTEMPT',
+    'POD ID',
+    'POD',
+    'NAMESPACE',
+  ]);
+  t.deepEqual(lines[1]!.split(/\s{2,}/), [
+    s.exporter.slice(0, 13),
+    busybox,
+    '17 seconds ago',
+    'Running',
+    'exporter',
+    '2',
+    s.mon.slice(0, 13),
+    'mon',
+    'ops',
+  ]);
+  t.deepEqual(lines[2]!.split(/\s{2,}/), [
+    s.nginx.slice(0, 13),
+    busybox,
+    'About a minute ago',
+    'Running',
+    'nginx',
+    '0',
+    s.web.slice(0, 13),
+    'web',
+    'shop',
+  ]);
   t.is(lines.length, 3);
 });
 
@@ -102,9 +161,22 @@ test('pods: crictl columns, state filter, runtime handler shown as (default)', a
   const s = await scene();
   await s.runtime.stopPodSandbox(s.mon);
   await pods(s.ctx, listDefaults);
-  const lines = s.out().trimEnd().split('\n').map((l) => l.split(/\s{2,}/));
+  const lines = s
+    .out()
+    .trimEnd()
+    .split('\n')
+    .map((l) => l.split(/\s{2,}/));
   t.deepEqual(lines[0], ['POD ID', 'CREATED', 'STATE', 'NAME', 'NAMESPACE', 'ATTEMPT', 'RUNTIME']);
-  t.deepEqual(lines.slice(1).map((l) => [l[2], l[3], l[6]]).sort(), [['NotReady', 'mon', '(default)'], ['Ready', 'web', '(default)']]);
+  t.deepEqual(
+    lines
+      .slice(1)
+      .map((l) => [l[2], l[3], l[6]])
+      .sort(),
+    [
+      ['NotReady', 'mon', '(default)'],
+      ['Ready', 'web', '(default)'],
+    ],
+  );
   s.clear();
   await pods(s.ctx, { ...listDefaults, state: 'notready', quiet: true });
   t.is(s.out(), `${s.mon}\n`);
@@ -114,10 +186,17 @@ test('images: one row per tag with truncated ID and size', async (t) => {
   const s = setup();
   const id = s.runtime.addImage('localhost/x:1', 2127492);
   await images(s.ctx, { output: 'table', quiet: false, 'no-trunc': false, digests: false, ref: 'localhost/x' });
-  t.deepEqual(s.out().trimEnd().split('\n').map((l) => l.split(/\s{2,}/)), [
-    ['IMAGE', 'TAG', 'IMAGE ID', 'SIZE'],
-    ['localhost/x', '1', id.slice(7, 20), '2.13MB'],
-  ]);
+  t.deepEqual(
+    s
+      .out()
+      .trimEnd()
+      .split('\n')
+      .map((l) => l.split(/\s{2,}/)),
+    [
+      ['IMAGE', 'TAG', 'IMAGE ID', 'SIZE'],
+      ['localhost/x', '1', id.slice(7, 20), '2.13MB'],
+    ],
+  );
 });
 
 test('inspect prints status and the verbose info as data', async (t) => {
@@ -130,7 +209,9 @@ test('inspect prints status and the verbose info as data', async (t) => {
   s.clear();
   await inspecti(s.ctx, { ids: [busybox], output: 'json' });
   t.deepEqual((JSON.parse(s.out()) as { status: { repoTags: string[] } }).status.repoTags, [busybox]);
-  await t.throwsAsync(inspecti(s.ctx, { ids: ['localhost/none:1'], output: 'json' }), { message: 'no image "localhost/none:1"' });
+  await t.throwsAsync(inspecti(s.ctx, { ids: ['localhost/none:1'], output: 'json' }), {
+    message: 'no image "localhost/none:1"',
+  });
 });
 
 test('rm refuses a running container without --force; rmp refuses a ready pod without --force', async (t) => {
@@ -144,7 +225,10 @@ test('rm refuses a running container without --force; rmp refuses a ready pod wi
   await t.throwsAsync(rmp(s.ctx, { ids: [s.web], force: false, all: false }), { message: /is ready: stop it first/ });
   await stopp(s.ctx, { ids: [s.web] });
   await rmp(s.ctx, { ids: [s.web], force: false, all: false });
-  t.deepEqual((await s.runtime.listPodSandbox()).map((p) => p.id), [s.mon]);
+  t.deepEqual(
+    (await s.runtime.listPodSandbox()).map((p) => p.id),
+    [s.mon],
+  );
 });
 
 test('rm --all removes stopped containers only; stop passes the timeout', async (t) => {
@@ -159,14 +243,25 @@ test('runp, create (pulling a missing image) and start from config files', async
   const s = setup();
   const dir = mkdtempSync(join(tmpdir(), `bosun-cri-cli-${process.pid}-`));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'pod.json'), JSON.stringify({ metadata: { name: 'p', namespace: 'default', uid: 'u1' }, log_directory: '/logs/p' }));
+  writeFileSync(
+    join(dir, 'pod.json'),
+    JSON.stringify({ metadata: { name: 'p', namespace: 'default', uid: 'u1' }, log_directory: '/logs/p' }),
+  );
   writeFileSync(join(dir, 'c.yaml'), 'metadata:\n  name: c\nimage:\n  image: localhost/new:1\nlog_path: c.log\n');
   await runp(s.ctx, { config: join(dir, 'pod.json') });
   const pod = s.out().trim();
   s.clear();
-  await create(s.ctx, { pod: pod.slice(0, 5), 'container-config': join(dir, 'c.yaml'), 'pod-config': join(dir, 'pod.json'), 'no-pull': false });
+  await create(s.ctx, {
+    pod: pod.slice(0, 5),
+    'container-config': join(dir, 'c.yaml'),
+    'pod-config': join(dir, 'pod.json'),
+    'no-pull': false,
+  });
   const id = s.out().trim();
-  t.deepEqual(s.runtime.callsOf('pullImage').map((args) => args[0]), ['localhost/new:1']);
+  t.deepEqual(
+    s.runtime.callsOf('pullImage').map((args) => args[0]),
+    ['localhost/new:1'],
+  );
   await start(s.ctx, { ids: [id] });
   const status = (await s.runtime.containerStatus(id)).status!;
   t.deepEqual([status.state, status.logPath], ['CONTAINER_RUNNING', '/logs/p/c.log']);
@@ -176,14 +271,33 @@ test('runp, create (pulling a missing image) and start from config files', async
 
 test('exec --sync prints the output and returns the exit code', async (t) => {
   const s = await scene();
-  s.runtime.onExecSync = (_id, cmd) => ({ stdout: Buffer.from(`ran ${cmd.join(' ')}\n`), stderr: Buffer.from('warn\n'), exitCode: 3 });
+  s.runtime.onExecSync = (_id, cmd) => ({
+    stdout: Buffer.from(`ran ${cmd.join(' ')}\n`),
+    stderr: Buffer.from('warn\n'),
+    exitCode: 3,
+  });
   const terminal = { stdin: process.stdin, stdout: process.stdout };
-  const code = await exec(s.ctx, { container: s.nginx, cmd: ['ls', '-l'], interactive: false, tty: false, sync: true, 'exec-timeout': 5 }, terminal);
+  const code = await exec(
+    s.ctx,
+    { container: s.nginx, cmd: ['ls', '-l'], interactive: false, tty: false, sync: true, 'exec-timeout': 5 },
+    terminal,
+  );
   t.is(code, 3);
   t.is(s.out(), 'ran ls -l\n');
   t.is(s.err(), 'warn\n');
   t.deepEqual(s.runtime.callsOf('execSync'), [[s.nginx, ['ls', '-l'], 5]]);
-  t.is(((await t.throwsAsync(exec(s.ctx, { container: s.nginx, cmd: [], interactive: false, tty: false, sync: true, 'exec-timeout': 0 }, terminal))) as CommandError).exitCode, 2);
+  t.is(
+    (
+      (await t.throwsAsync(
+        exec(
+          s.ctx,
+          { container: s.nginx, cmd: [], interactive: false, tty: false, sync: true, 'exec-timeout': 0 },
+          terminal,
+        ),
+      )) as CommandError
+    ).exitCode,
+    2,
+  );
 });
 
 test('rmi --prune keeps images in use; rmi by reference prints what it deleted', async (t) => {
@@ -196,7 +310,7 @@ test('rmi --prune keeps images in use; rmi by reference prints what it deleted',
   t.is(s.out(), `Deleted: ${busybox}\n`);
 });
 
-test('version prints crictl\'s four lines', async (t) => {
+test("version prints crictl's four lines", async (t) => {
   const s = setup();
   await version(s.ctx, { output: 'table' });
   t.is(s.out(), 'Version:  0.1.0\nRuntimeName:  fake\nRuntimeVersion:  0.0.0\nRuntimeApiVersion:  v1\n');
@@ -208,21 +322,23 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
   const ingest = join(root, 'io.containerd.content.v1.content', 'ingest', 'layer-1');
   // A runtime whose pull leaves a half-done download where containerd would, and finishes only
   // once the progress of it was shown (or after 10 s): a busy machine must not make it flaky.
-  const slowPull = (shown: () => string) => new (class extends FakeRuntime {
-    override async status(verbose?: boolean) {
-      const status = await super.status(verbose);
-      return { ...status, info: { config: JSON.stringify({ containerdRootDir: root }) } };
-    }
-    override async pullImage(ref: string) {
-      mkdirSync(ingest, { recursive: true });
-      writeFileSync(join(ingest, 'data'), Buffer.alloc(1500));
-      writeFileSync(join(ingest, 'total'), '3000');
-      const deadline = Date.now() + 10_000;
-      while (!shown().includes('1.5kB / 3kB') && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-      rmSync(ingest, { recursive: true });
-      return super.pullImage(ref);
-    }
-  })();
+  const slowPull = (shown: () => string) =>
+    new (class extends FakeRuntime {
+      override async status(verbose?: boolean) {
+        const status = await super.status(verbose);
+        return { ...status, info: { config: JSON.stringify({ containerdRootDir: root }) } };
+      }
+      override async pullImage(ref: string) {
+        mkdirSync(ingest, { recursive: true });
+        writeFileSync(join(ingest, 'data'), Buffer.alloc(1500));
+        writeFileSync(join(ingest, 'total'), '3000');
+        const deadline = Date.now() + 10_000;
+        while (!shown().includes('1.5kB / 3kB') && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        rmSync(ingest, { recursive: true });
+        return super.pullImage(ref);
+      }
+    })();
   for (const isTTY of [true, false]) {
     const s = setup();
     const ctx = { ...s.ctx, runtime: slowPull(() => s.err()) };
@@ -235,7 +351,12 @@ test('pull shows progress from the ingest folder: a redrawn bar on a terminal, p
       t.regex(progress, /\r +\r$/, 'the bar is cleared at the end');
     } else {
       t.false(progress.includes('\r'));
-      t.true(progress.split('\n').filter((line) => line !== '').every((line) => line.startsWith('localhost/x:1: ')));
+      t.true(
+        progress
+          .split('\n')
+          .filter((line) => line !== '')
+          .every((line) => line.startsWith('localhost/x:1: ')),
+      );
     }
   }
 });
@@ -244,8 +365,19 @@ test('an Unimplemented answer from a runtime that speaks an older CRI is explain
   const { explainFailure } = await import('../cri/commands/context.ts');
   const { CriUnimplementedError } = await import('../cri/errors.ts');
   const unimplemented = new CriUnimplementedError('containerd at unix:///x.sock does not implement ListContainers');
-  const old = { endpoint: 'unix:///x.sock', version: async () => ({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.5.9', runtimeApiVersion: 'v1alpha2' }) };
-  t.regex(((await explainFailure(unimplemented, old)) as Error).message, /containerd v1\.5\.9 at unix:\/\/\/x\.sock speaks CRI v1alpha2, bosun needs v1/);
+  const old = {
+    endpoint: 'unix:///x.sock',
+    version: async () => ({
+      version: '0.1.0',
+      runtimeName: 'containerd',
+      runtimeVersion: 'v1.5.9',
+      runtimeApiVersion: 'v1alpha2',
+    }),
+  };
+  t.regex(
+    ((await explainFailure(unimplemented, old)) as Error).message,
+    /containerd v1\.5\.9 at unix:\/\/\/x\.sock speaks CRI v1alpha2, bosun needs v1/,
+  );
   // A v1 runtime that lacks one method keeps the original error.
   t.is(await explainFailure(unimplemented, new FakeRuntime()), unimplemented);
 });

@@ -31,17 +31,32 @@ test('YAML container config with camelCase fields', (t) => {
 });
 
 test('unknown fields, wrong shapes and missing essentials are refused with where they are', (t) => {
-  const code = (f: () => unknown) => (t.throws(f) as CriError);
-  t.regex(code(() => parsePodConfig('{"metadata":{"name":"a","namespace":"b","uid":"c"},"linux":{"cgroup_parnet":"/x"}}', 'p.json')).message, /unknown field "linux.cgroup_parnet"/);
-  t.regex(code(() => parsePodConfig('{"metadata":{"name":"a"}}', 'p.json')).message, /metadata needs name, namespace and uid/);
+  const code = (f: () => unknown) => t.throws(f) as CriError;
+  t.regex(
+    code(() =>
+      parsePodConfig('{"metadata":{"name":"a","namespace":"b","uid":"c"},"linux":{"cgroup_parnet":"/x"}}', 'p.json'),
+    ).message,
+    /unknown field "linux.cgroup_parnet"/,
+  );
+  t.regex(
+    code(() => parsePodConfig('{"metadata":{"name":"a"}}', 'p.json')).message,
+    /metadata needs name, namespace and uid/,
+  );
   t.regex(code(() => parseContainerConfig('{"metadata":{"name":"a"}}', 'c.json')).message, /image.image is required/);
-  t.regex(code(() => parseContainerConfig('{"metadata":{"name":"a"},"image":{"image":"x"},"envs":{"k":"v"}}', 'c.json')).message, /envs must be a list/);
+  t.regex(
+    code(() => parseContainerConfig('{"metadata":{"name":"a"},"image":{"image":"x"},"envs":{"k":"v"}}', 'c.json'))
+      .message,
+    /envs must be a list/,
+  );
   t.is(code(() => parseContainerConfig('{ not json: [', 'c.json')).code, 'BOSUN_CRI_INVALID_ARGUMENT');
 });
 
 test('enum values must be names or numbers the schema knows', (t) => {
   const err = t.throws(() =>
-    parsePodConfig('{"metadata":{"name":"a","namespace":"b","uid":"c"},"port_mappings":[{"protocol":"ICMP"}]}', 'p.json'),
+    parsePodConfig(
+      '{"metadata":{"name":"a","namespace":"b","uid":"c"},"port_mappings":[{"protocol":"ICMP"}]}',
+      'p.json',
+    ),
   );
   t.regex(err!.message, /"ICMP" is not one of TCP, UDP, SCTP/);
 });

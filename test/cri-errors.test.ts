@@ -12,17 +12,26 @@ const where = { method: 'ListContainers', endpoint: 'unix:///run/containerd/cont
 
 test('a missing socket says containerd is not reachable and how to check it', (t) => {
   const err = criErrorFromGrpc(
-    { code: GrpcStatus.UNAVAILABLE, details: 'No connection established. Last error: connect ENOENT /run/containerd/containerd.sock' },
+    {
+      code: GrpcStatus.UNAVAILABLE,
+      details: 'No connection established. Last error: connect ENOENT /run/containerd/containerd.sock',
+    },
     where,
   );
   t.is(err.code, 'BOSUN_CRI_UNAVAILABLE');
-  t.is(err.message, 'containerd is not reachable at unix:///run/containerd/containerd.sock: is it running? (systemctl status containerd)');
+  t.is(
+    err.message,
+    'containerd is not reachable at unix:///run/containerd/containerd.sock: is it running? (systemctl status containerd)',
+  );
   t.is(err.grpcCode, GrpcStatus.UNAVAILABLE);
   t.is(err.method, 'ListContainers');
 });
 
 test('EACCES on the socket is a permission error that says to run as root', (t) => {
-  const err = criErrorFromGrpc({ code: GrpcStatus.UNAVAILABLE, details: 'connect EACCES /run/containerd/containerd.sock' }, where);
+  const err = criErrorFromGrpc(
+    { code: GrpcStatus.UNAVAILABLE, details: 'connect EACCES /run/containerd/containerd.sock' },
+    where,
+  );
   t.is(err.code, 'BOSUN_CRI_PERMISSION_DENIED');
   t.regex(err.message, /run bosun as root/);
 });
@@ -66,7 +75,9 @@ test('endpoint precedence: flag, then env, then config file, then the default', 
 
 test('crictl config files parse with quotes, comments and unknown keys', (t) => {
   t.deepEqual(
-    parseCrictlConfig('# written by hand\nruntime-endpoint: "unix:///a.sock"\nimage-endpoint: unix:///b.sock # same host\ntimeout: 10\ndebug: true\npull-image-on-create: false\n'),
+    parseCrictlConfig(
+      '# written by hand\nruntime-endpoint: "unix:///a.sock"\nimage-endpoint: unix:///b.sock # same host\ntimeout: 10\ndebug: true\npull-image-on-create: false\n',
+    ),
     { runtimeEndpoint: 'unix:///a.sock', imageEndpoint: 'unix:///b.sock', timeoutSec: 10, debug: true },
   );
 });
@@ -87,7 +98,10 @@ test('resolveEndpoint reads the config file named by CRI_CONFIG_FILE and refuses
     const file = join(dir, 'crictl.yaml');
     writeFileSync(file, 'runtime-endpoint: unix:///x/containerd.sock\n');
     t.is(resolveEndpoint({}, { CRI_CONFIG_FILE: file }).endpoint, 'unix:///x/containerd.sock');
-    t.is(resolveEndpoint({}, { CRI_CONFIG_FILE: file, CONTAINER_RUNTIME_ENDPOINT: '/y.sock' }).endpoint, 'unix:///y.sock');
+    t.is(
+      resolveEndpoint({}, { CRI_CONFIG_FILE: file, CONTAINER_RUNTIME_ENDPOINT: '/y.sock' }).endpoint,
+      'unix:///y.sock',
+    );
     const err = t.throws(() => resolveEndpoint({ configFile: join(dir, 'missing.yaml') }, {}));
     t.is((err as CriError).code, 'BOSUN_CRI_BAD_ENDPOINT');
     // An absent file that nobody named is normal: the default endpoint applies.
@@ -112,10 +126,23 @@ test('deadlines: short for inspection, 2 min for changes, plus the runtime-side 
 test('version check accepts v1 and explains anything else', async (t) => {
   const fake = new FakeRuntime();
   t.is((await checkRuntimeVersion(fake)).runtimeApiVersion, 'v1');
-  const old = { endpoint: 'unix:///run/containerd/containerd.sock', version: async () => ({ version: '0.1.0', runtimeName: 'containerd', runtimeVersion: 'v1.4.0', runtimeApiVersion: 'v1alpha2' }) };
+  const old = {
+    endpoint: 'unix:///run/containerd/containerd.sock',
+    version: async () => ({
+      version: '0.1.0',
+      runtimeName: 'containerd',
+      runtimeVersion: 'v1.4.0',
+      runtimeApiVersion: 'v1alpha2',
+    }),
+  };
   const err = await t.throwsAsync(checkRuntimeVersion(old));
   t.is((err as CriError).code, 'BOSUN_CRI_UNSUPPORTED_VERSION');
   t.regex(err!.message, /speaks CRI v1alpha2, bosun needs v1/);
-  const none = { endpoint: 'unix:///x.sock', version: async () => { throw criErrorFromGrpc({ code: GrpcStatus.UNIMPLEMENTED }, { method: 'Version', endpoint: 'unix:///x.sock' }); } };
+  const none = {
+    endpoint: 'unix:///x.sock',
+    version: async () => {
+      throw criErrorFromGrpc({ code: GrpcStatus.UNIMPLEMENTED }, { method: 'Version', endpoint: 'unix:///x.sock' });
+    },
+  };
   t.is(((await t.throwsAsync(checkRuntimeVersion(none))) as CriError).code, 'BOSUN_CRI_UNSUPPORTED_VERSION');
 });

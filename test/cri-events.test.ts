@@ -14,7 +14,8 @@ const container = (id: string, state: ContainerState): Container => ({
   annotations: {},
   imageId: '',
 });
-const kinds = (events: ContainerEvent[]) => events.map((e) => `${e.containerId}:${e.containerEventType.replace(/^CONTAINER_|_EVENT$/g, '')}`);
+const kinds = (events: ContainerEvent[]) =>
+  events.map((e) => `${e.containerId}:${e.containerEventType.replace(/^CONTAINER_|_EVENT$/g, '')}`);
 
 test('diff: new, moved, skipped-over and vanished containers', (t) => {
   const before = [
@@ -24,7 +25,11 @@ test('diff: new, moved, skipped-over and vanished containers', (t) => {
     container('killed', 'CONTAINER_RUNNING'),
     container('unstarted', 'CONTAINER_CREATED'),
   ];
-  const after = [container('a', 'CONTAINER_RUNNING'), container('b', 'CONTAINER_RUNNING'), container('c', 'CONTAINER_EXITED')];
+  const after = [
+    container('a', 'CONTAINER_RUNNING'),
+    container('b', 'CONTAINER_RUNNING'),
+    container('c', 'CONTAINER_EXITED'),
+  ];
   t.deepEqual(kinds(diffContainers(before, after, 5)), [
     'a:STARTED',
     'c:CREATED',
@@ -62,7 +67,11 @@ test('relist fallback on a runtime without the event stream (like containerd 1.6
     }
   };
   const seen: ContainerEvent[] = [];
-  for await (const event of watchContainerEvents(runtime, { signal: controller.signal, sleep: script, onSource: (s) => sources.push(s) })) {
+  for await (const event of watchContainerEvents(runtime, {
+    signal: controller.signal,
+    sleep: script,
+    onSource: (s) => sources.push(s),
+  })) {
     seen.push(event);
   }
   t.deepEqual(sources, ['relist']);
@@ -76,7 +85,10 @@ test('the runtime event stream is used when offered', async (t) => {
   const sources: EventSource[] = [];
   const seen: ContainerEvent[] = [];
   const watching = (async () => {
-    for await (const event of watchContainerEvents(runtime, { signal: controller.signal, onSource: (s) => sources.push(s) })) {
+    for await (const event of watchContainerEvents(runtime, {
+      signal: controller.signal,
+      onSource: (s) => sources.push(s),
+    })) {
       seen.push(event);
       if (seen.length === 2) controller.abort();
     }

@@ -25,7 +25,13 @@ const containerConfig = (name = 'main', attempt = 0): ContainerConfig => ({
   labels: { container: name },
 });
 
-const codeOf = async (promise: Promise<unknown>) => ((await promise.then(() => undefined, (err: unknown) => err)) as CriError | undefined)?.code;
+const codeOf = async (promise: Promise<unknown>) =>
+  (
+    (await promise.then(
+      () => undefined,
+      (err: unknown) => err,
+    )) as CriError | undefined
+  )?.code;
 
 test('IDs are 64 hex characters and the same for the same call sequence', async (t) => {
   const a = fake().runtime;
@@ -51,7 +57,10 @@ test('a container goes created -> running -> exited -> removed, with times from 
   advance(500);
   runtime.exitContainer(id, 3);
   const exited = (await runtime.containerStatus(id)).status!;
-  t.deepEqual([exited.state, exited.exitCode, exited.reason, exited.finishedAt], ['CONTAINER_EXITED', 3, 'Error', (t0 + 1500) * 1e6]);
+  t.deepEqual(
+    [exited.state, exited.exitCode, exited.reason, exited.finishedAt],
+    ['CONTAINER_EXITED', 3, 'Error', (t0 + 1500) * 1e6],
+  );
   await runtime.removeContainer(id);
   t.is(await codeOf(runtime.containerStatus(id)), 'BOSUN_CRI_NOT_FOUND');
 });
@@ -99,7 +108,10 @@ test('removing a sandbox removes its containers', async (t) => {
   await runtime.createContainer(pod, containerConfig('a'), sandboxConfig());
   const kept = await runtime.createContainer(other, containerConfig('b'), sandboxConfig('db'));
   await runtime.removePodSandbox(pod);
-  t.deepEqual((await runtime.listContainers()).map((c) => c.id), [kept]);
+  t.deepEqual(
+    (await runtime.listContainers()).map((c) => c.id),
+    [kept],
+  );
 });
 
 test('list filters: state, sandbox, labels, ID prefix', async (t) => {
@@ -109,14 +121,21 @@ test('list filters: state, sandbox, labels, ID prefix', async (t) => {
   const a = await runtime.createContainer(web, containerConfig('a'), sandboxConfig('web'));
   const b = await runtime.createContainer(db, containerConfig('b'), sandboxConfig('db'));
   await runtime.startContainer(b);
-  const ids = async (filter: Parameters<FakeRuntime['listContainers']>[0]) => (await runtime.listContainers(filter)).map((c) => c.id);
+  const ids = async (filter: Parameters<FakeRuntime['listContainers']>[0]) =>
+    (await runtime.listContainers(filter)).map((c) => c.id);
   t.deepEqual(await ids({ state: { state: 'CONTAINER_RUNNING' } }), [b]);
   t.deepEqual(await ids({ podSandboxId: web.slice(0, 8) }), [a]);
   t.deepEqual(await ids({ labelSelector: { container: 'b' } }), [b]);
   t.deepEqual(await ids({ id: a.slice(0, 10) }), [a]);
   t.deepEqual(await ids({ id: 'ffff' }), []);
-  t.deepEqual((await runtime.listPodSandbox({ labelSelector: { app: 'db' } })).map((p) => p.id), [db]);
-  t.deepEqual((await runtime.listPodSandbox({ state: { state: 'SANDBOX_NOTREADY' } })).map((p) => p.id), []);
+  t.deepEqual(
+    (await runtime.listPodSandbox({ labelSelector: { app: 'db' } })).map((p) => p.id),
+    [db],
+  );
+  t.deepEqual(
+    (await runtime.listPodSandbox({ state: { state: 'SANDBOX_NOTREADY' } })).map((p) => p.id),
+    [],
+  );
 });
 
 test('queued errors fail the next calls of that method in order, before any change', async (t) => {
@@ -150,7 +169,9 @@ test('images: pull, find by short name, ID and ID prefix, remove', async (t) => 
   const { runtime } = fake({ images: [] });
   const ref = await runtime.pullImage('busybox');
   t.regex(ref, /^sha256:[0-9a-f]{64}$/);
-  t.deepEqual((await runtime.imageStatus('docker.io/library/busybox:latest')).image?.repoTags, ['docker.io/library/busybox:latest']);
+  t.deepEqual((await runtime.imageStatus('docker.io/library/busybox:latest')).image?.repoTags, [
+    'docker.io/library/busybox:latest',
+  ]);
   t.is((await runtime.imageStatus(ref)).image?.id, ref);
   t.is((await runtime.imageStatus(ref.slice(7, 19))).image?.id, ref);
   t.is((await runtime.imageStatus('alpine')).image, undefined);
@@ -192,7 +213,12 @@ test('events: Unimplemented by default; with events on, lifecycle changes arrive
   await runtime.stopContainer(id, 0);
   await runtime.removeContainer(id);
   await done;
-  t.deepEqual(seen, ['CONTAINER_CREATED_EVENT', 'CONTAINER_STARTED_EVENT', 'CONTAINER_STOPPED_EVENT', 'CONTAINER_DELETED_EVENT']);
+  t.deepEqual(seen, [
+    'CONTAINER_CREATED_EVENT',
+    'CONTAINER_STARTED_EVENT',
+    'CONTAINER_STOPPED_EVENT',
+    'CONTAINER_DELETED_EVENT',
+  ]);
 });
 
 test('after close every call fails with BOSUN_CRI_CLOSED', async (t) => {
@@ -208,8 +234,14 @@ test('stats cover running containers and ready sandboxes', async (t) => {
   const id = await runtime.createContainer(pod, containerConfig(), sandboxConfig());
   t.deepEqual(await runtime.listContainerStats(), []);
   await runtime.startContainer(id);
-  t.deepEqual((await runtime.listContainerStats()).map((s) => s.attributes?.id), [id]);
-  t.deepEqual((await runtime.podSandboxStats(pod)).linux?.containers.map((s) => s.attributes?.id), [id]);
+  t.deepEqual(
+    (await runtime.listContainerStats()).map((s) => s.attributes?.id),
+    [id],
+  );
+  t.deepEqual(
+    (await runtime.podSandboxStats(pod)).linux?.containers.map((s) => s.attributes?.id),
+    [id],
+  );
 });
 
 test('image references normalise like containerd stores them', (t) => {

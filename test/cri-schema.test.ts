@@ -33,7 +33,11 @@ test('a response decodes with defaults filled, enums as names, int64 as numbers,
   const codec = codecFor<object, Record<string, unknown>>('RuntimeService', 'ListContainers');
   const type = messageType('runtime.v1.ListContainersResponse');
   const bytes = Buffer.from(
-    type.encode(type.fromObject({ containers: [{ id: 'c1', state: 'CONTAINER_EXITED', createdAt: 1795309222427467800 }] })).finish(),
+    type
+      .encode(
+        type.fromObject({ containers: [{ id: 'c1', state: 'CONTAINER_EXITED', createdAt: 1795309222427467800 }] }),
+      )
+      .finish(),
   );
   const decoded = codec.deserialize(bytes) as { containers: Record<string, unknown>[] };
   const container = decoded.containers[0]!;

@@ -6,15 +6,29 @@ import test from 'ava';
 import { PassThrough } from 'node:stream';
 import net from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { decodeFrame, encodeFrame, exitCodeFromStatus, forwardConnection, runRemoteCommand, websocketUrl } from '../cri/stream.ts';
+import {
+  decodeFrame,
+  encodeFrame,
+  exitCodeFromStatus,
+  forwardConnection,
+  runRemoteCommand,
+  websocketUrl,
+} from '../cri/stream.ts';
 import type { CriError } from '../cri/errors.ts';
 
 async function server(protocol: string, onConnection: (socket: WebSocket, url: string) => void) {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, handleProtocols: (offered) => (offered.has(protocol) ? protocol : false) });
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    handleProtocols: (offered) => (offered.has(protocol) ? protocol : false),
+  });
   wss.on('connection', (socket, req) => onConnection(socket, req.url ?? ''));
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const { port } = wss.address() as net.AddressInfo;
-  return { url: `http://127.0.0.1:${port}/exec/token`, close: () => new Promise<void>((resolve) => wss.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${port}/exec/token`,
+    close: () => new Promise<void>((resolve) => wss.close(() => resolve())),
+  };
 }
 
 const collect = () => {
@@ -35,10 +49,14 @@ test('frames: one channel byte, then the payload', (t) => {
 test('status channel: success, non-zero exit code, and a failure that is not an exit', (t) => {
   t.is(exitCodeFromStatus('{"metadata":{},"status":"Success"}'), 0);
   t.is(
-    exitCodeFromStatus('{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"42"}]}}'),
+    exitCodeFromStatus(
+      '{"status":"Failure","reason":"NonZeroExitCode","details":{"causes":[{"reason":"ExitCode","message":"42"}]}}',
+    ),
     42,
   );
-  const err = t.throws(() => exitCodeFromStatus('{"status":"Failure","message":"exec: \\"nope\\": not found","reason":"InternalError"}'));
+  const err = t.throws(() =>
+    exitCodeFromStatus('{"status":"Failure","message":"exec: \\"nope\\": not found","reason":"InternalError"}'),
+  );
   t.is((err as CriError).code, 'BOSUN_CRI_STREAM');
   t.regex(err!.message, /not found/);
 });
@@ -57,7 +75,16 @@ test('exec over v4: stdout and stderr apart, stdin and resizes reach the server,
       if (frame.channel === 0 && frame.payload.toString() === 'bye') {
         socket.send(encodeFrame(2, 'err'));
         socket.send(encodeFrame(1, 'out-2'));
-        socket.send(encodeFrame(3, JSON.stringify({ status: 'Failure', reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: '3' }] } })));
+        socket.send(
+          encodeFrame(
+            3,
+            JSON.stringify({
+              status: 'Failure',
+              reason: 'NonZeroExitCode',
+              details: { causes: [{ reason: 'ExitCode', message: '3' }] },
+            }),
+          ),
+        );
         socket.close();
       }
     });

@@ -17,18 +17,28 @@ test('init writes a 0600 aescbc config once and passes it to the server', (t) =>
   const configDir = mkdtempSync(join(tmpdir(), 'bosun-init-enc-'));
   try {
     const path = encryptionConfigPath({ configDir });
-    t.deepEqual(withAtRestEncryption({ configDir }, ['--log-level', 'debug']), ['--encryption-provider-config', path, '--log-level', 'debug']);
+    t.deepEqual(withAtRestEncryption({ configDir }, ['--log-level', 'debug']), [
+      '--encryption-provider-config',
+      path,
+      '--log-level',
+      'debug',
+    ]);
     t.is(statSync(path).mode & 0o777, 0o600);
     const text = readFileSync(path, 'utf8');
     const config = parseEncryptionConfig(text);
     t.deepEqual(config.rules[0]!.resources, ['secrets']);
-    t.deepEqual(config.rules[0]!.providers.map((p) => p.kind), ['aescbc', 'identity']);
+    t.deepEqual(
+      config.rules[0]!.providers.map((p) => p.kind),
+      ['aescbc', 'identity'],
+    );
     t.is(config.rules[0]!.providers[0]!.keys[0]!.secret.length, 32);
     // a second start keeps the key: a new one would make every stored secret unreadable
     withAtRestEncryption({ configDir }, []);
     t.is(readFileSync(path, 'utf8'), text);
     // the operator's own file wins
-    t.deepEqual(withAtRestEncryption({ configDir }, ['--encryption-provider-config=/etc/mine.yaml']), ['--encryption-provider-config=/etc/mine.yaml']);
+    t.deepEqual(withAtRestEncryption({ configDir }, ['--encryption-provider-config=/etc/mine.yaml']), [
+      '--encryption-provider-config=/etc/mine.yaml',
+    ]);
   } finally {
     rmSync(configDir, { recursive: true, force: true });
   }
@@ -40,15 +50,35 @@ test('init turns the audit log on with a default policy that sorts requests as i
   try {
     const flags = withServerDefaults(paths, []);
     t.deepEqual(flags, [
-      '--audit-policy-file', auditPolicyPath(paths),
-      '--audit-log-path', auditLogPath(paths), '--audit-log-maxsize', '100', '--audit-log-maxbackup', '10', '--audit-log-maxage', '30',
-      '--encryption-provider-config', encryptionConfigPath(paths),
+      '--audit-policy-file',
+      auditPolicyPath(paths),
+      '--audit-log-path',
+      auditLogPath(paths),
+      '--audit-log-maxsize',
+      '100',
+      '--audit-log-maxbackup',
+      '10',
+      '--audit-log-maxage',
+      '30',
+      '--encryption-provider-config',
+      encryptionConfigPath(paths),
     ]);
     const policy = parseAuditPolicy(readFileSync(auditPolicyPath(paths), 'utf8'));
     const admin = { name: 'kubernetes-admin', groups: ['system:masters', 'system:authenticated'] };
     const node = { name: 'system:node:n1', groups: ['system:nodes', 'system:authenticated'] };
-    const ask = (user: AuditAttributes['user'], verb: string, group: string, resource: string, subresource = ''): string =>
-      auditDecision(policy, { user, verb, path: '/apis/x', resource: { group, resource, subresource, namespace: 'default', name: 'x' } }).level;
+    const ask = (
+      user: AuditAttributes['user'],
+      verb: string,
+      group: string,
+      resource: string,
+      subresource = '',
+    ): string =>
+      auditDecision(policy, {
+        user,
+        verb,
+        path: '/apis/x',
+        resource: { group, resource, subresource, namespace: 'default', name: 'x' },
+      }).level;
     t.is(auditDecision(policy, { user: admin, verb: 'get', path: '/healthz' }).level, 'None');
     t.is(ask(admin, 'create', '', 'events'), 'None');
     t.is(ask(node, 'update', 'coordination.k8s.io', 'leases'), 'None');
@@ -60,7 +90,10 @@ test('init turns the audit log on with a default policy that sorts requests as i
     t.is(ask(admin, 'create', '', 'pods'), 'Request');
     t.is(ask(node, 'patch', '', 'pods', 'status'), 'Request');
     // the operator's own policy wins, and their log path is kept
-    t.deepEqual(withServerDefaults(paths, ['--audit-policy-file', '/etc/p.yaml', '--encryption-provider-config', '/e.yaml']), ['--audit-policy-file', '/etc/p.yaml', '--encryption-provider-config', '/e.yaml']);
+    t.deepEqual(
+      withServerDefaults(paths, ['--audit-policy-file', '/etc/p.yaml', '--encryption-provider-config', '/e.yaml']),
+      ['--audit-policy-file', '/etc/p.yaml', '--encryption-provider-config', '/e.yaml'],
+    );
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -25,7 +25,11 @@ test.before(async () => {
       res.write('');
       return;
     }
-    setTimeout(() => res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } })), 40);
+    setTimeout(
+      () =>
+        res.end(JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'default' } })),
+      40,
+    );
   });
   server.on('secureConnection', () => connections++);
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
@@ -50,20 +54,25 @@ test.serial('twenty requests at once over a pool of two use two connections, and
   }
 });
 
-test.serial('open watches do not take the pool: a request still goes out with three watches open on a pool of one', async (t) => {
-  connections = 0;
-  const client = new KubeClient({ server: url, ca: cluster!.admin.ca, maxConnections: 1 });
-  const stop = new AbortController();
-  const watches = Array.from({ length: 3 }, () => (async () => {
-    for await (const _ of client.watch(refs.configmaps, { namespace: 'default', signal: stop.signal })) break;
-  })().catch(() => undefined));
-  try {
-    const answer = await client.get(refs.configmaps, 'x', 'default');
-    t.is(answer.metadata.name, 'x');
-    t.is(connections, 4, 'three watch connections and one for requests');
-  } finally {
-    stop.abort();
-    await Promise.all(watches);
-    client.close();
-  }
-});
+test.serial(
+  'open watches do not take the pool: a request still goes out with three watches open on a pool of one',
+  async (t) => {
+    connections = 0;
+    const client = new KubeClient({ server: url, ca: cluster!.admin.ca, maxConnections: 1 });
+    const stop = new AbortController();
+    const watches = Array.from({ length: 3 }, () =>
+      (async () => {
+        for await (const _ of client.watch(refs.configmaps, { namespace: 'default', signal: stop.signal })) break;
+      })().catch(() => undefined),
+    );
+    try {
+      const answer = await client.get(refs.configmaps, 'x', 'default');
+      t.is(answer.metadata.name, 'x');
+      t.is(connections, 4, 'three watch connections and one for requests');
+    } finally {
+      stop.abort();
+      await Promise.all(watches);
+      client.close();
+    }
+  },
+);

@@ -14,7 +14,7 @@ import { waitFor } from './controlplane/ports.ts';
 let env: InProcessServer;
 let client: KubeClient;
 test.before(async () => {
-  env = await startInProcess({ bookmarkIntervalMs: 600_000 }) // no bookmarks: the 410 test needs the informer's version to stay behind;
+  env = await startInProcess({ bookmarkIntervalMs: 600_000 }); // no bookmarks: the 410 test needs the informer's version to stay behind;
   client = new KubeClient(env.admin);
 });
 test.after.always(async () => {
@@ -22,7 +22,12 @@ test.after.always(async () => {
   await env?.destroy();
 });
 
-const cm = (name: string, data: Record<string, string> = {}, namespace = 'default', labels: Record<string, string> = {}): KubeObject => ({
+const cm = (
+  name: string,
+  data: Record<string, string> = {},
+  namespace = 'default',
+  labels: Record<string, string> = {},
+): KubeObject => ({
   apiVersion: 'v1',
   kind: 'ConfigMap',
   metadata: { name, namespace, labels },
@@ -35,7 +40,10 @@ test('client: create, get, list with selectors, update, conflict, patch, status,
   await client.create(refs.configmaps, cm('c2', {}, 'default', { app: 'y' }));
   t.is((await client.get(refs.configmaps, 'c1', 'default')).metadata.uid, created.metadata.uid);
   const listed = await client.list(refs.configmaps, { namespace: 'default', labelSelector: 'app in (x)' });
-  t.deepEqual(listed.items.map((i) => i.metadata.name), ['c1']);
+  t.deepEqual(
+    listed.items.map((i) => i.metadata.name),
+    ['c1'],
+  );
   const updated = await client.update(refs.configmaps, { ...created, data: { a: '2' } });
   t.not(updated.metadata.resourceVersion, created.metadata.resourceVersion);
   const conflict = await t.throwsAsync(client.update(refs.configmaps, { ...created, data: { a: 'stale' } }));
@@ -47,7 +55,11 @@ test('client: create, get, list with selectors, update, conflict, patch, status,
 
   await client.create(refs.nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, spec: {} });
   const node = await client.get(refs.nodes, 'n1');
-  const withStatus = await client.updateStatus(refs.nodes, { ...node, status: { conditions: [{ type: 'Ready', status: 'True' }] }, spec: { unschedulable: true } });
+  const withStatus = await client.updateStatus(refs.nodes, {
+    ...node,
+    status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    spec: { unschedulable: true },
+  });
   t.deepEqual(withStatus.status, { conditions: [{ type: 'Ready', status: 'True' }] });
   t.deepEqual(withStatus.spec, {}, 'the status subresource ignores spec');
 
@@ -61,7 +73,12 @@ test('client: watch from a resourceVersion sees later changes in order', async (
   const abort = new AbortController();
   const seen: WatchEvent[] = [];
   const done = (async () => {
-    for await (const event of client.watch(refs.configmaps, { namespace: 'default', resourceVersion: start.metadata.resourceVersion!, signal: abort.signal, fieldSelector: 'metadata.name=w2' })) {
+    for await (const event of client.watch(refs.configmaps, {
+      namespace: 'default',
+      resourceVersion: start.metadata.resourceVersion!,
+      signal: abort.signal,
+      fieldSelector: 'metadata.name=w2',
+    })) {
       seen.push(event);
       if (seen.length === 3) abort.abort();
     }
@@ -69,8 +86,18 @@ test('client: watch from a resourceVersion sees later changes in order', async (
   await client.create(refs.configmaps, cm('w2', { v: '1' }));
   await client.patch(refs.configmaps, 'w2', { data: { v: '2' } }, { namespace: 'default' });
   await client.delete(refs.configmaps, 'w2', { namespace: 'default' });
-  await Promise.race([done, new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${seen.length} watch events in 5 s`)), 5000))]);
-  t.deepEqual(seen.map((e) => [e.type, (e.object.data as Record<string, string>).v]), [['ADDED', '1'], ['MODIFIED', '2'], ['DELETED', '2']]);
+  await Promise.race([
+    done,
+    new Promise((_, reject) => setTimeout(() => reject(new Error(`only ${seen.length} watch events in 5 s`)), 5000)),
+  ]);
+  t.deepEqual(
+    seen.map((e) => [e.type, (e.object.data as Record<string, string>).v]),
+    [
+      ['ADDED', '1'],
+      ['MODIFIED', '2'],
+      ['DELETED', '2'],
+    ],
+  );
 });
 
 test.serial('informer: follows adds, updates, deletes; resyncs; relists after 410', async (t) => {
@@ -86,7 +113,11 @@ test.serial('informer: follows adds, updates, deletes; resyncs; relists after 41
       for await (const event of client.watch(ref, options)) if (event.type !== 'BOOKMARK') yield event;
     },
   } as unknown as KubeClient;
-  const informer = new Informer(withoutBookmarks, refs.configmaps, { namespace: 'inf', resyncMs: 500, watchTimeoutSeconds: 1 });
+  const informer = new Informer(withoutBookmarks, refs.configmaps, {
+    namespace: 'inf',
+    resyncMs: 500,
+    watchTimeoutSeconds: 1,
+  });
   const log: string[] = [];
   let resyncs = 0;
   informer.addHandlers({
@@ -97,7 +128,10 @@ test.serial('informer: follows adds, updates, deletes; resyncs; relists after 41
   const running = informer.run();
   try {
     await informer.synced;
-    t.deepEqual(informer.list().map((o) => o.metadata.name), ['before']);
+    t.deepEqual(
+      informer.list().map((o) => o.metadata.name),
+      ['before'],
+    );
     await client.create(refs.configmaps, cm('after', {}, 'inf'));
     await client.patch(refs.configmaps, 'after', { data: { x: '1' } }, { namespace: 'inf' });
     await client.delete(refs.configmaps, 'before', { namespace: 'inf' });
@@ -111,43 +145,60 @@ test.serial('informer: follows adds, updates, deletes; resyncs; relists after 41
     await env.server.storage.compact(await env.server.storage.currentRevision());
     await waitFor('the informer to relist after its renewed watch got 410', () => informer.lists > listsBefore, 8000);
     await client.create(refs.configmaps, cm('late', {}, 'inf'));
-    await waitFor('the informer to see an object created after the relist', () => informer.get('inf/late') !== undefined, 5000);
-    t.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['after', 'late']);
+    await waitFor(
+      'the informer to see an object created after the relist',
+      () => informer.get('inf/late') !== undefined,
+      5000,
+    );
+    t.deepEqual(
+      informer
+        .list()
+        .map((o) => o.metadata.name)
+        .sort(),
+      ['after', 'late'],
+    );
   } finally {
     informer.stop();
     await running;
   }
 });
 
-test.serial('informer: resumeWatch ends a watch that went deaf and catches up from where it was, without a relist', async (t) => {
-  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'deaf' } });
-  // A partition as the informer lives it: its connection stays open but carries nothing more,
-  // and neither end notices. Watches started afterwards work.
-  const dead = new Set<object>();
-  let current: object | undefined;
-  const partitionable = {
-    list: client.list.bind(client),
-    watch: async function* (ref: Parameters<KubeClient['watch']>[0], options: Parameters<KubeClient['watch']>[1]) {
-      const connection = {};
-      current = connection;
-      for await (const event of client.watch(ref, options)) if (!dead.has(connection)) yield event;
-    },
-  } as unknown as KubeClient;
-  const informer = new Informer(partitionable, refs.configmaps, { namespace: 'deaf', watchTimeoutSeconds: 300 });
-  const running = informer.run();
-  try {
-    await informer.synced;
-    await client.create(refs.configmaps, cm('before', {}, 'deaf'));
-    await waitFor('the informer to see the first object', () => informer.get('deaf/before') !== undefined, 5000);
-    dead.add(current!);
-    await client.create(refs.configmaps, cm('meanwhile', {}, 'deaf'));
-    await new Promise((r) => setTimeout(r, 300));
-    t.is(informer.get('deaf/meanwhile'), undefined, 'the deaf watch did not bring it');
-    informer.resumeWatch();
-    await waitFor('the informer to catch up once its watch resumed', () => informer.get('deaf/meanwhile') !== undefined, 5000);
-    t.is(informer.lists, 1, 'caught up by watching again from its resourceVersion, not by listing');
-  } finally {
-    informer.stop();
-    await running;
-  }
-});
+test.serial(
+  'informer: resumeWatch ends a watch that went deaf and catches up from where it was, without a relist',
+  async (t) => {
+    await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'deaf' } });
+    // A partition as the informer lives it: its connection stays open but carries nothing more,
+    // and neither end notices. Watches started afterwards work.
+    const dead = new Set<object>();
+    let current: object | undefined;
+    const partitionable = {
+      list: client.list.bind(client),
+      watch: async function* (ref: Parameters<KubeClient['watch']>[0], options: Parameters<KubeClient['watch']>[1]) {
+        const connection = {};
+        current = connection;
+        for await (const event of client.watch(ref, options)) if (!dead.has(connection)) yield event;
+      },
+    } as unknown as KubeClient;
+    const informer = new Informer(partitionable, refs.configmaps, { namespace: 'deaf', watchTimeoutSeconds: 300 });
+    const running = informer.run();
+    try {
+      await informer.synced;
+      await client.create(refs.configmaps, cm('before', {}, 'deaf'));
+      await waitFor('the informer to see the first object', () => informer.get('deaf/before') !== undefined, 5000);
+      dead.add(current!);
+      await client.create(refs.configmaps, cm('meanwhile', {}, 'deaf'));
+      await new Promise((r) => setTimeout(r, 300));
+      t.is(informer.get('deaf/meanwhile'), undefined, 'the deaf watch did not bring it');
+      informer.resumeWatch();
+      await waitFor(
+        'the informer to catch up once its watch resumed',
+        () => informer.get('deaf/meanwhile') !== undefined,
+        5000,
+      );
+      t.is(informer.lists, 1, 'caught up by watching again from its resourceVersion, not by listing');
+    } finally {
+      informer.stop();
+      await running;
+    }
+  },
+);

@@ -33,7 +33,13 @@ test('label selectors: bad input is a 400', (t) => {
 });
 
 test('label selector objects and formatting', (t) => {
-  const selector = selectorFromObject({ matchLabels: { app: 'web' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['front'] }, { key: 'x', operator: 'DoesNotExist' }] });
+  const selector = selectorFromObject({
+    matchLabels: { app: 'web' },
+    matchExpressions: [
+      { key: 'tier', operator: 'In', values: ['front'] },
+      { key: 'x', operator: 'DoesNotExist' },
+    ],
+  });
   t.true(matchesLabels(selector, labels));
   t.is(formatLabelSelector(selector), 'app=web,tier in (front),!x');
   t.deepEqual(parseLabelSelector(formatLabelSelector(selector)), selector);

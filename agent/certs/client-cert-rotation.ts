@@ -19,10 +19,23 @@ export const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet'
 export const rotationDeadline = (certPem: string): number => renewalDeadline(validityOf(certPem));
 
 /** Asks for a renewed client certificate with the node's current credentials and waits until it is issued. */
-export function requestClientCertificate(client: KubeClient, nodeName: string, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
-  return requestNodeCertificate(client, {
-    namePrefix: `node-csr-${nodeName}`, nodeName, signerName: kubeletClientSigner, purpose: 'client auth',
-  }, timeoutMs, signal);
+export function requestClientCertificate(
+  client: KubeClient,
+  nodeName: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ certPem: string; keyPem: string }> {
+  return requestNodeCertificate(
+    client,
+    {
+      namePrefix: `node-csr-${nodeName}`,
+      nodeName,
+      signerName: kubeletClientSigner,
+      purpose: 'client auth',
+    },
+    timeoutMs,
+    signal,
+  );
 }
 
 interface KubeconfigDoc {
@@ -71,8 +84,14 @@ export interface RotatorOptions {
 function sleepUntil(clock: Clock, at: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
-    const handle = clock.after(Math.max(0, at - clock.now()), () => { signal.removeEventListener('abort', stop); resolve(); });
-    const stop = () => { handle.cancel(); resolve(); };
+    const handle = clock.after(Math.max(0, at - clock.now()), () => {
+      signal.removeEventListener('abort', stop);
+      resolve();
+    });
+    const stop = () => {
+      handle.cancel();
+      resolve();
+    };
     signal.addEventListener('abort', stop, { once: true });
   });
 }
@@ -104,7 +123,7 @@ export class ClientCertRotator {
     while (!signal.aborted) {
       let next: number;
       try {
-        next = await this.rotateIfDue() ? clock.now() : this.deadline();
+        next = (await this.rotateIfDue()) ? clock.now() : this.deadline();
       } catch (err) {
         this.#options.onError?.(err as Error);
         next = clock.now() + (this.#options.retryMs ?? 30_000);

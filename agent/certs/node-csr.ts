@@ -10,7 +10,12 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { ResourceRef } from '../../kube/resource-ref.ts';
 import { x509 } from '../../kube/x509.ts';
 
-const csrRef: ResourceRef = { group: 'certificates.k8s.io', version: 'v1', resource: 'certificatesigningrequests', namespaced: false };
+const csrRef: ResourceRef = {
+  group: 'certificates.k8s.io',
+  version: 'v1',
+  resource: 'certificatesigningrequests',
+  namespaced: false,
+};
 
 export interface SubjectAltNames {
   dns: readonly string[];
@@ -18,16 +23,31 @@ export interface SubjectAltNames {
 }
 
 /** A new key and a PKCS#10 request for system:node:<nodeName> (O system:nodes), with SANs when given. */
-export async function nodeCertificateRequest(nodeName: string, sans?: SubjectAltNames): Promise<{ csrPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const names = sans === undefined ? [] : [...sans.dns.map((value) => ({ type: 'dns' as const, value })), ...sans.ips.map((value) => ({ type: 'ip' as const, value }))];
+export async function nodeCertificateRequest(
+  nodeName: string,
+  sans?: SubjectAltNames,
+): Promise<{ csrPem: string; keyPem: string }> {
+  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const names =
+    sans === undefined
+      ? []
+      : [
+          ...sans.dns.map((value) => ({ type: 'dns' as const, value })),
+          ...sans.ips.map((value) => ({ type: 'ip' as const, value })),
+        ];
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: [{ O: ['system:nodes'] }, { CN: [`system:node:${nodeName}`] }],
     keys: keys as never,
     signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
     extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
   });
-  return { csrPem: csr.toString('pem'), keyPem: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString() };
+  return {
+    csrPem: csr.toString('pem'),
+    keyPem: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
+  };
 }
 
 /**
@@ -53,22 +73,40 @@ interface CsrStatus {
 }
 
 /** Creates the CSR and waits (bounded) until it is issued; throws with one line when it is refused or late. */
-export async function requestNodeCertificate(client: KubeClient, ask: NodeCertificateAsk, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
+export async function requestNodeCertificate(
+  client: KubeClient,
+  ask: NodeCertificateAsk,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ certPem: string; keyPem: string }> {
   const { csrPem, keyPem } = await nodeCertificateRequest(ask.nodeName, ask.sans);
   const name = `${ask.namePrefix}-${randomBytes(4).toString('hex')}`;
   await client.create(csrRef, {
     apiVersion: 'certificates.k8s.io/v1',
     kind: 'CertificateSigningRequest',
     metadata: { name },
-    spec: { request: Buffer.from(csrPem).toString('base64'), signerName: ask.signerName, usages: kubeletUsages(keyPem, ask.purpose) },
+    spec: {
+      request: Buffer.from(csrPem).toString('base64'),
+      signerName: ask.signerName,
+      usages: kubeletUsages(keyPem, ask.purpose),
+    },
   } as never);
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const csr = await client.get(csrRef, name) as unknown as CsrStatus;
-    const refused = csr.status?.conditions?.find((c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True');
-    if (refused) throw new Error(`certificate request ${name} was ${refused.type.toLowerCase()}: ${refused.message ?? 'no reason given'}`);
-    if (csr.status?.certificate) return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
-    if (Date.now() > deadline || signal?.aborted) throw new Error(`certificate request ${name} was not issued within ${Math.round(timeoutMs / 1000)} s; approve it with kubectl certificate approve ${name}`);
+    const csr = (await client.get(csrRef, name)) as unknown as CsrStatus;
+    const refused = csr.status?.conditions?.find(
+      (c) => (c.type === 'Denied' || c.type === 'Failed') && c.status === 'True',
+    );
+    if (refused)
+      throw new Error(
+        `certificate request ${name} was ${refused.type.toLowerCase()}: ${refused.message ?? 'no reason given'}`,
+      );
+    if (csr.status?.certificate)
+      return { certPem: Buffer.from(csr.status.certificate, 'base64').toString('utf8'), keyPem };
+    if (Date.now() > deadline || signal?.aborted)
+      throw new Error(
+        `certificate request ${name} was not issued within ${Math.round(timeoutMs / 1000)} s; approve it with kubectl certificate approve ${name}`,
+      );
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

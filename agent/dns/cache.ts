@@ -26,7 +26,11 @@ export interface CacheLimits {
   maxNegativeTtlSeconds: number;
 }
 
-export const defaultCacheLimits: CacheLimits = { maxEntries: 10_000, maxPositiveTtlSeconds: 300, maxNegativeTtlSeconds: 30 };
+export const defaultCacheLimits: CacheLimits = {
+  maxEntries: 10_000,
+  maxPositiveTtlSeconds: 300,
+  maxNegativeTtlSeconds: 30,
+};
 
 function ttlOf(record: Answer): number {
   return 'ttl' in record && typeof record.ttl === 'number' ? record.ttl : 0;
@@ -64,7 +68,12 @@ export class ResponseCache {
     }
     const age = Math.floor((now - entry.storedAt) / 1000);
     const { response } = entry;
-    return { rcode: response.rcode, answers: withAge(response.answers, age), authorities: withAge(response.authorities, age), additionals: withAge(response.additionals, age) };
+    return {
+      rcode: response.rcode,
+      answers: withAge(response.answers, age),
+      authorities: withAge(response.authorities, age),
+      additionals: withAge(response.additionals, age),
+    };
   }
 
   /** Stores a forwarded response if it can be cached; returns the lifetime given (seconds), or 0. */
@@ -90,7 +99,11 @@ export class ResponseCache {
     }
     const now = this.#clock.now();
     this.#entries.delete(key);
-    this.#entries.set(key, { response: { rcode, answers, authorities, additionals }, storedAt: now, expiresAt: now + ttl * 1000 });
+    this.#entries.set(key, {
+      response: { rcode, answers, authorities, additionals },
+      storedAt: now,
+      expiresAt: now + ttl * 1000,
+    });
     return ttl;
   }
 }

@@ -36,11 +36,17 @@ export function isLoopbackResolver(address: string): boolean {
  * host, and names it forwards for pods would loop back through it. With nothing else, the stubs
  * are kept: this server runs in the host's network namespace, where they answer.
  */
-export function chooseUpstreams(hostResolvConf: string, resolvedResolvConf: string | undefined, exclude: readonly string[] = []): Upstream[] {
+export function chooseUpstreams(
+  hostResolvConf: string,
+  resolvedResolvConf: string | undefined,
+  exclude: readonly string[] = [],
+): Upstream[] {
   const host = upstreamsFromResolvConf(hostResolvConf, exclude);
   const real = host.filter((u) => !isLoopbackResolver(u.address));
   if (real.length > 0) return real;
-  const behindStub = upstreamsFromResolvConf(resolvedResolvConf ?? '', exclude).filter((u) => !isLoopbackResolver(u.address));
+  const behindStub = upstreamsFromResolvConf(resolvedResolvConf ?? '', exclude).filter(
+    (u) => !isLoopbackResolver(u.address),
+  );
   return behindStub.length > 0 ? behindStub : host;
 }
 
@@ -52,15 +58,26 @@ const readText = (path: string): string | undefined => {
   }
 };
 
-export function readHostUpstreams(path = '/etc/resolv.conf', exclude: readonly string[] = [], resolvedPath = '/run/systemd/resolve/resolv.conf'): Upstream[] {
+export function readHostUpstreams(
+  path = '/etc/resolv.conf',
+  exclude: readonly string[] = [],
+  resolvedPath = '/run/systemd/resolve/resolv.conf',
+): Upstream[] {
   return chooseUpstreams(readText(path) ?? '', readText(resolvedPath), exclude);
 }
 
 function askUdp(query: Buffer, upstream: Upstream, timeoutMs: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const socket = createSocket(isIPv6(upstream.address) ? 'udp6' : 'udp4');
-    const timer = setTimeout(() => { socket.close(); reject(new Error(`no answer from ${upstream.address} within ${timeoutMs} ms`)); }, timeoutMs);
-    socket.on('error', (err) => { clearTimeout(timer); socket.close(); reject(err); });
+    const timer = setTimeout(() => {
+      socket.close();
+      reject(new Error(`no answer from ${upstream.address} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      socket.close();
+      reject(err);
+    });
     socket.on('message', (message) => {
       // only the answer to our own query id counts
       if (message.length < 2 || message.readUInt16BE(0) !== query.readUInt16BE(0)) return;
@@ -76,8 +93,14 @@ function askTcp(query: Buffer, upstream: Upstream, timeoutMs: number): Promise<B
   return new Promise((resolve, reject) => {
     const socket = connect({ host: upstream.address, port: upstream.port });
     let received = Buffer.alloc(0);
-    const timer = setTimeout(() => { socket.destroy(); reject(new Error(`no answer from ${upstream.address} within ${timeoutMs} ms`)); }, timeoutMs);
-    socket.on('error', (err) => { clearTimeout(timer); reject(err); });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no answer from ${upstream.address} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     socket.on('connect', () => {
       const length = Buffer.alloc(2);
       length.writeUInt16BE(query.length);
@@ -95,7 +118,12 @@ function askTcp(query: Buffer, upstream: Upstream, timeoutMs: number): Promise<B
 }
 
 /** Asks each upstream in turn; resolves with the first answer, rejects when none answered. */
-export async function forwardQuery(query: Buffer, upstreams: readonly Upstream[], transport: 'udp' | 'tcp', timeoutMs = 2_000): Promise<Buffer> {
+export async function forwardQuery(
+  query: Buffer,
+  upstreams: readonly Upstream[],
+  transport: 'udp' | 'tcp',
+  timeoutMs = 2_000,
+): Promise<Buffer> {
   const failures: string[] = [];
   for (const upstream of upstreams) {
     try {

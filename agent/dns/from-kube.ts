@@ -11,7 +11,11 @@ export function dnsService(service: Service): DnsService {
     ...(spec.type ? { type: spec.type } : {}),
     clusterIPs: spec.clusterIPs ?? (spec.clusterIP ? [spec.clusterIP] : []),
     ...(spec.externalName ? { externalName: spec.externalName } : {}),
-    ports: (spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, ...(p.protocol ? { protocol: p.protocol } : {}) })),
+    ports: (spec.ports ?? []).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      port: p.port,
+      ...(p.protocol ? { protocol: p.protocol } : {}),
+    })),
     ...(spec.publishNotReadyAddresses ? { publishNotReadyAddresses: true } : {}),
   };
 }
@@ -28,8 +32,12 @@ export function dnsEndpointSlice(slice: EndpointSlice): DnsEndpointSlice | undef
       ...(e.hostname ? { hostname: e.hostname } : {}),
       ...(e.conditions?.ready !== undefined ? { ready: e.conditions.ready } : {}),
     })),
-    ports: (slice.ports ?? []).filter((p) => p.port !== undefined).map((p) => ({
-      ...(p.name ? { name: p.name } : {}), port: p.port!, ...(p.protocol ? { protocol: p.protocol } : {}),
-    })),
+    ports: (slice.ports ?? [])
+      .filter((p) => p.port !== undefined)
+      .map((p) => ({
+        ...(p.name ? { name: p.name } : {}),
+        port: p.port!,
+        ...(p.protocol ? { protocol: p.protocol } : {}),
+      })),
   };
 }

@@ -30,7 +30,17 @@ export function nodeLocalDnsSlice(service: Service | undefined, local: NodeLocal
       labels: { [serviceNameLabel]: name },
     },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [local.nodeIP], nodeName: local.nodeName, conditions: { ready: true, serving: true, terminating: false } }],
-    ports: (service.spec.ports ?? []).map((p) => ({ ...(p.name ? { name: p.name } : {}), protocol: p.protocol ?? 'TCP', port: local.port })),
+    endpoints: [
+      {
+        addresses: [local.nodeIP],
+        nodeName: local.nodeName,
+        conditions: { ready: true, serving: true, terminating: false },
+      },
+    ],
+    ports: (service.spec.ports ?? []).map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      protocol: p.protocol ?? 'TCP',
+      port: local.port,
+    })),
   };
 }

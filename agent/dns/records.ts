@@ -102,10 +102,13 @@ function addressRecord(address: string): DnsRecord | undefined {
 function isServable(name: string, record: DnsRecord): boolean {
   if (!isServableName(name)) return false;
   switch (record.type) {
-    case 'SRV': return isServablePort(record.port) && isServableName(record.target);
+    case 'SRV':
+      return isServablePort(record.port) && isServableName(record.target);
     case 'CNAME':
-    case 'PTR': return isServableName(record.target);
-    default: return true;
+    case 'PTR':
+      return isServableName(record.target);
+    default:
+      return true;
   }
 }
 
@@ -148,7 +151,13 @@ export function buildZoneIndex(
       for (const port of service.ports) {
         if (!port.name) continue;
         const protocol = (port.protocol ?? 'TCP').toLowerCase();
-        add(`_${port.name}._${protocol}.${serviceName}`.toLowerCase(), { type: 'SRV', priority: 0, weight: 100, port: port.port, target: serviceName });
+        add(`_${port.name}._${protocol}.${serviceName}`.toLowerCase(), {
+          type: 'SRV',
+          priority: 0,
+          weight: 100,
+          port: port.port,
+          target: serviceName,
+        });
       }
       continue;
     }
@@ -168,7 +177,13 @@ export function buildZoneIndex(
           for (const port of slice.ports) {
             if (!port.name) continue;
             const protocol = (port.protocol ?? 'TCP').toLowerCase();
-            add(`_${port.name}._${protocol}.${serviceName}`.toLowerCase(), { type: 'SRV', priority: 0, weight: 100, port: port.port, target: endpointName });
+            add(`_${port.name}._${protocol}.${serviceName}`.toLowerCase(), {
+              type: 'SRV',
+              priority: 0,
+              weight: 100,
+              port: port.port,
+              target: endpointName,
+            });
           }
         }
       }

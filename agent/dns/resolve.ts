@@ -17,7 +17,6 @@ export interface ResolveOptions {
   serial: number;
 }
 
-
 function toAnswer(name: string, record: DnsRecord, ttl: number): Answer {
   switch (record.type) {
     case 'A':
@@ -27,7 +26,13 @@ function toAnswer(name: string, record: DnsRecord, ttl: number): Answer {
     case 'PTR':
       return { type: record.type, name, ttl, class: 'IN', data: record.target };
     case 'SRV':
-      return { type: 'SRV', name, ttl, class: 'IN', data: { priority: record.priority, weight: record.weight, port: record.port, target: record.target } };
+      return {
+        type: 'SRV',
+        name,
+        ttl,
+        class: 'IN',
+        data: { priority: record.priority, weight: record.weight, port: record.port, target: record.target },
+      };
     case 'TXT':
       return { type: 'TXT', name, ttl, class: 'IN', data: record.text };
   }
@@ -61,19 +66,34 @@ function podAddress(name: string, zone: string): string | undefined {
   return isIPv4(address) ? address : undefined;
 }
 
-export function resolveQuestion(index: ZoneIndex, question: { name: string; type: string }, options: ResolveOptions): Resolution {
+export function resolveQuestion(
+  index: ZoneIndex,
+  question: { name: string; type: string },
+  options: ResolveOptions,
+): Resolution {
   const name = normalizeName(question.name);
   const inZone = name === index.zone || name.endsWith(`.${index.zone}`);
   const records = index.records.get(name);
-  const negative = (rcode: 'NOERROR' | 'NXDOMAIN'): Resolution =>
-    ({ kind: 'answer', rcode, answers: [], authorities: [soaRecord(index, options)], additionals: [] });
+  const negative = (rcode: 'NOERROR' | 'NXDOMAIN'): Resolution => ({
+    kind: 'answer',
+    rcode,
+    answers: [],
+    authorities: [soaRecord(index, options)],
+    additionals: [],
+  });
 
   if (records === undefined) {
     if (!inZone) return { kind: 'forward' }; // other names, and reverse names we do not own
     const pod = podAddress(name, index.zone);
     if (pod !== undefined) {
       if (question.type === 'A' || question.type === 'ANY') {
-        return { kind: 'answer', rcode: 'NOERROR', answers: [toAnswer(name, { type: 'A', address: pod }, options.ttl)], authorities: [], additionals: [] };
+        return {
+          kind: 'answer',
+          rcode: 'NOERROR',
+          answers: [toAnswer(name, { type: 'A', address: pod }, options.ttl)],
+          authorities: [],
+          additionals: [],
+        };
       }
       return negative('NOERROR');
     }
@@ -85,9 +105,10 @@ export function resolveQuestion(index: ZoneIndex, question: { name: string; type
     return { kind: 'answer', rcode: 'NOERROR', answers: [soaRecord(index, options)], authorities: [], additionals: [] };
   }
   const cname = records.find((r) => r.type === 'CNAME');
-  const matching = cname !== undefined && question.type !== 'CNAME'
-    ? [cname] // the client follows the alias (ExternalName services)
-    : records.filter((r) => question.type === 'ANY' || r.type === question.type);
+  const matching =
+    cname !== undefined && question.type !== 'CNAME'
+      ? [cname] // the client follows the alias (ExternalName services)
+      : records.filter((r) => question.type === 'ANY' || r.type === question.type);
   if (matching.length === 0) return negative('NOERROR');
 
   const answers = matching.map((r) => toAnswer(name, r, options.ttl));
@@ -100,4 +121,3 @@ export function resolveQuestion(index: ZoneIndex, question: { name: string; type
   }
   return { kind: 'answer', rcode: 'NOERROR', answers, authorities: [], additionals };
 }
-

@@ -68,7 +68,10 @@ export class DnsServer {
     const tcp = createServer((socket) => this.#serveTcp(socket));
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(this.#options.port, address, () => { tcp.off('error', reject); resolve(); });
+      tcp.listen(this.#options.port, address, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
     });
     this.#tcp = tcp;
     const tcpAddress = tcp.address();
@@ -77,7 +80,10 @@ export class DnsServer {
     try {
       await new Promise<void>((resolve, reject) => {
         udp.once('error', reject);
-        udp.bind(this.#port, address, () => { udp.off('error', reject); resolve(); });
+        udp.bind(this.#port, address, () => {
+          udp.off('error', reject);
+          resolve();
+        });
       });
     } catch (err) {
       // nothing half-bound: the caller may try again
@@ -162,14 +168,26 @@ export class DnsServer {
     const resolution = resolveQuestion(this.#index, question, { ttl: this.#options.ttl, serial: this.#serial });
     let response: Buffer;
     if (resolution.kind === 'answer') {
-      response = reply(query, resolution.rcode, resolution.answers, resolution.authorities, resolution.additionals, true);
+      response = reply(
+        query,
+        resolution.rcode,
+        resolution.answers,
+        resolution.authorities,
+        resolution.additionals,
+        true,
+      );
     } else {
       response = await this.#forward(query, message, question, transport);
     }
     return transport === 'udp' ? truncateForUdp(response, query) : response;
   }
 
-  async #forward(query: Packet, message: Buffer, question: { name: string; type: string }, transport: 'udp' | 'tcp'): Promise<Buffer> {
+  async #forward(
+    query: Packet,
+    message: Buffer,
+    question: { name: string; type: string },
+    transport: 'udp' | 'tcp',
+  ): Promise<Buffer> {
     const key = ResponseCache.key(question.name, question.type);
     const cached = this.#cache.get(key);
     if (cached) {
@@ -189,13 +207,21 @@ export class DnsServer {
   }
 }
 
-function reply(query: Packet, rcode: ResponseCode | string, answers: Answer[], authorities: Answer[], additionals: Answer[], authoritative: boolean): Buffer {
+function reply(
+  query: Packet,
+  rcode: ResponseCode | string,
+  answers: Answer[],
+  authorities: Answer[],
+  additionals: Answer[],
+  authoritative: boolean,
+): Buffer {
   const code = responseCodes[rcode as ResponseCode] ?? responseCodes.SERVFAIL;
   const recursionDesired = (query.flags ?? 0) & dnsPacket.RECURSION_DESIRED;
   return dnsPacket.encode({
     type: 'response',
     id: query.id ?? 0,
-    flags: (authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | recursionDesired | dnsPacket.RECURSION_AVAILABLE | code,
+    flags:
+      (authoritative ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | recursionDesired | dnsPacket.RECURSION_AVAILABLE | code,
     questions: query.questions ?? [],
     answers,
     authorities,
@@ -206,7 +232,10 @@ function reply(query: Packet, rcode: ResponseCode | string, answers: Answer[], a
 /** Over UDP an answer larger than the client can take is cut to its header and question, with TC set. */
 function truncateForUdp(response: Buffer, query: Packet): Buffer {
   const opt = query.additionals?.find((record) => record.type === 'OPT');
-  const limit = opt && 'udpPayloadSize' in opt && typeof opt.udpPayloadSize === 'number' ? Math.max(classicUdpLimit, opt.udpPayloadSize) : classicUdpLimit;
+  const limit =
+    opt && 'udpPayloadSize' in opt && typeof opt.udpPayloadSize === 'number'
+      ? Math.max(classicUdpLimit, opt.udpPayloadSize)
+      : classicUdpLimit;
   if (response.length <= limit) return response;
   const decoded = dnsPacket.decode(response);
   return dnsPacket.encode({

@@ -74,16 +74,27 @@ export interface CorrelatorOptions {
   cacheSize?: number;
 }
 
-export const correlatorDefaults = { burst: 25, refillMs: 300_000, aggregateWindowMs: 600_000, aggregateMaxEvents: 10, cacheSize: 4096 } as const;
+export const correlatorDefaults = {
+  burst: 25,
+  refillMs: 300_000,
+  aggregateWindowMs: 600_000,
+  aggregateMaxEvents: 10,
+  cacheSize: 4096,
+} as const;
 
 /** A Map that forgets its oldest key past `limit` (an LRU by insertion and touch). */
 class BoundedMap<V> {
   readonly #map = new Map<string, V>();
   readonly #limit: number;
-  constructor(limit: number) { this.#limit = limit; }
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
   get(key: string): V | undefined {
     const value = this.#map.get(key);
-    if (value !== undefined) { this.#map.delete(key); this.#map.set(key, value); }
+    if (value !== undefined) {
+      this.#map.delete(key);
+      this.#map.set(key, value);
+    }
     return value;
   }
   set(key: string, value: V): void {
@@ -91,11 +102,19 @@ class BoundedMap<V> {
     this.#map.set(key, value);
     if (this.#map.size > this.#limit) this.#map.delete(this.#map.keys().next().value!);
   }
-  delete(key: string): void { this.#map.delete(key); }
+  delete(key: string): void {
+    this.#map.delete(key);
+  }
 }
 
-interface Aggregate { messages: Set<string>; lastMs: number }
-interface Bucket { tokens: number; lastMs: number }
+interface Aggregate {
+  messages: Set<string>;
+  lastMs: number;
+}
+interface Bucket {
+  tokens: number;
+  lastMs: number;
+}
 
 export class EventCorrelator {
   readonly #o: Required<CorrelatorOptions>;
@@ -119,12 +138,22 @@ export class EventCorrelator {
   correlate(input: EventInput): Correlated {
     const now = this.#o.clock.now();
     const ref = input.involvedObject;
-    const objectKey = [this.#o.component, this.#o.host, ref.kind, ref.namespace ?? '', ref.name, ref.uid ?? '', ref.apiVersion].join('\u0000');
+    const objectKey = [
+      this.#o.component,
+      this.#o.host,
+      ref.kind,
+      ref.namespace ?? '',
+      ref.name,
+      ref.uid ?? '',
+      ref.apiVersion,
+    ].join('\u0000');
     const aggregateKey = `${objectKey}\u0000${input.type}\u0000${input.reason}`;
     const aggregated = this.#aggregated(aggregateKey, input.message, now);
     const message = aggregated ? `(combined from similar events): ${input.message}` : input.message;
     // once combined, every further similar event bumps the one combined Event (with the newest message)
-    const eventKey = aggregated ? `${aggregateKey}\u0000combined` : [objectKey, ref.fieldPath ?? '', input.type, input.reason, message].join('\u0000');
+    const eventKey = aggregated
+      ? `${aggregateKey}\u0000combined`
+      : [objectKey, ref.fieldPath ?? '', input.type, input.reason, message].join('\u0000');
     if (!this.#takeToken(objectKey, now)) {
       this.dropped++;
       return { kind: 'drop' };
@@ -140,7 +169,10 @@ export class EventCorrelator {
       apiVersion: 'v1',
       kind: 'Event',
       // upstream names events <object>.<unix nanos in hex>; the serial keeps two in one ms apart
-      metadata: { name: `${ref.name}.${(BigInt(now) * 1_000_000n + BigInt(this.#serial++ % 1_000_000)).toString(16)}`, namespace: ref.namespace || 'default' },
+      metadata: {
+        name: `${ref.name}.${(BigInt(now) * 1_000_000n + BigInt(this.#serial++ % 1_000_000)).toString(16)}`,
+        namespace: ref.namespace || 'default',
+      },
       involvedObject: ref,
       reason: input.reason,
       message,
@@ -166,7 +198,8 @@ export class EventCorrelator {
   /** Whether this is at least the aggregateMaxEvents-th distinct message of its kind in the window. */
   #aggregated(key: string, message: string, now: number): boolean {
     let record = this.#aggregates.get(key);
-    if (record === undefined || now - record.lastMs > this.#o.aggregateWindowMs) record = { messages: new Set(), lastMs: now };
+    if (record === undefined || now - record.lastMs > this.#o.aggregateWindowMs)
+      record = { messages: new Set(), lastMs: now };
     if (record.messages.size < this.#o.aggregateMaxEvents) record.messages.add(message);
     record.lastMs = now;
     this.#aggregates.set(key, record);

@@ -15,7 +15,14 @@
 import type { Logger } from 'pino';
 import { isApiError } from '../../kube/errors.ts';
 import type { Clock } from '../../kube/clock.ts';
-import { EventCorrelator, type CoreEvent, type CorrelatorOptions, type EventInput, type EventType, type ObjectReference } from './event-correlator.ts';
+import {
+  EventCorrelator,
+  type CoreEvent,
+  type CorrelatorOptions,
+  type EventInput,
+  type EventType,
+  type ObjectReference,
+} from './event-correlator.ts';
 
 /** Where events go; an adapter over the API client implements it. */
 export interface EventSink {
@@ -74,13 +81,16 @@ export class EventRecorder implements Recorder {
     if (this.#queue.length >= (this.#o.queueLimit ?? 1000)) {
       this.#queue.shift();
       this.droppedFull++;
-      if (this.droppedFull === 1 || this.droppedFull % 100 === 0) this.#o.log.warn({ dropped: this.droppedFull }, 'event queue full; dropping the oldest events');
+      if (this.droppedFull === 1 || this.droppedFull % 100 === 0)
+        this.#o.log.warn({ dropped: this.droppedFull }, 'event queue full; dropping the oldest events');
     }
     // a bump of an event still queued replaces that write (its object is not created yet)
     const queued = this.#queue.findIndex((w) => w.event.metadata.name === decision.event.metadata.name);
     if (queued >= 0) this.#queue[queued] = { kind: this.#queue[queued]!.kind, event: decision.event };
     else this.#queue.push(decision);
-    this.#draining ??= this.#drain().finally(() => { this.#draining = undefined; });
+    this.#draining ??= this.#drain().finally(() => {
+      this.#draining = undefined;
+    });
   }
 
   /** Resolves once every queued write was made or given up. */
@@ -119,7 +129,10 @@ export class EventRecorder implements Recorder {
         if (!again) {
           this.failed++;
           this.#correlator.forget(write.event);
-          log.warn({ reason: write.event.reason, object: write.event.involvedObject.name, err: (err as Error).message }, 'could not write an event');
+          log.warn(
+            { reason: write.event.reason, object: write.event.involvedObject.name, err: (err as Error).message },
+            'could not write an event',
+          );
           return;
         }
         await new Promise<void>((resolve) => this.#o.clock.after(1000 * attempt, resolve));

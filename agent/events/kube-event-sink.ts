@@ -10,10 +10,15 @@ export function kubeEventSink(client: KubeClient): EventSink {
       await client.create<KubeObject>(refs.events, event as unknown as KubeObject);
     },
     async patch(event) {
-      await client.patch(refs.events, event.metadata.name, { count: event.count, lastTimestamp: event.lastTimestamp, message: event.message }, {
-        namespace: event.metadata.namespace,
-        type: 'strategic',
-      });
+      await client.patch(
+        refs.events,
+        event.metadata.name,
+        { count: event.count, lastTimestamp: event.lastTimestamp, message: event.message },
+        {
+          namespace: event.metadata.namespace,
+          type: 'strategic',
+        },
+      );
     },
   };
 }

@@ -28,7 +28,11 @@ export function podReference(pod: Pod, container?: string): ObjectReference {
   let fieldPath: string | undefined;
   if (container !== undefined) {
     const listed = (list: { name: string }[] | undefined) => (list ?? []).some((c) => c.name === container);
-    const list = listed(pod.spec.initContainers) ? 'initContainers' : listed(pod.spec.ephemeralContainers) ? 'ephemeralContainers' : 'containers';
+    const list = listed(pod.spec.initContainers)
+      ? 'initContainers'
+      : listed(pod.spec.ephemeralContainers)
+        ? 'ephemeralContainers'
+        : 'containers';
     fieldPath = `spec.${list}{${container}}`;
   }
   return {
@@ -48,7 +52,11 @@ export function podDescription(pod: Pod): string {
 }
 
 function imageOf(pod: Pod, container: string): string {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])].find((c) => c.name === container)?.image ?? '';
+  return (
+    [...(pod.spec.initContainers ?? []), ...pod.spec.containers, ...(pod.spec.ephemeralContainers ?? [])].find(
+      (c) => c.name === container,
+    )?.image ?? ''
+  );
 }
 
 function seconds(ms: number): string {
@@ -79,27 +87,63 @@ export function podEvents(recorder: Recorder): PodEvents {
   const r = podEventReasons;
   return {
     pulling: (pod, c, image) => recorder.event(podReference(pod, c), 'Normal', r.pulling, `Pulling image "${image}"`),
-    pulled: (pod, c, image, tookMs, size) => recorder.event(podReference(pod, c), 'Normal', r.pulled,
-      `Successfully pulled image "${image}" in ${seconds(tookMs)}.${size !== undefined ? ` Image size: ${size} bytes.` : ''}`),
-    alreadyPresent: (pod, c, image) => recorder.event(podReference(pod, c), 'Normal', r.pulled, `Container image "${image}" already present on machine`),
+    pulled: (pod, c, image, tookMs, size) =>
+      recorder.event(
+        podReference(pod, c),
+        'Normal',
+        r.pulled,
+        `Successfully pulled image "${image}" in ${seconds(tookMs)}.${size !== undefined ? ` Image size: ${size} bytes.` : ''}`,
+      ),
+    alreadyPresent: (pod, c, image) =>
+      recorder.event(podReference(pod, c), 'Normal', r.pulled, `Container image "${image}" already present on machine`),
     startFailed: (pod, c, reason, message) => {
       // a volume that could not be set up: the kubelet reports it on the pod, as FailedMount
       if (reason === 'ContainerCreating') return recorder.event(podReference(pod), 'Warning', r.failedMount, message);
-      if (reason === 'ErrImagePull') recorder.event(podReference(pod, c), 'Warning', r.failed, `Failed to pull image "${imageOf(pod, c)}": ${message}`);
-      recorder.event(podReference(pod, c), 'Warning', r.failed, `Error: ${reason === 'ErrImagePull' ? reason : message}`);
+      if (reason === 'ErrImagePull')
+        recorder.event(
+          podReference(pod, c),
+          'Warning',
+          r.failed,
+          `Failed to pull image "${imageOf(pod, c)}": ${message}`,
+        );
+      recorder.event(
+        podReference(pod, c),
+        'Warning',
+        r.failed,
+        `Error: ${reason === 'ErrImagePull' ? reason : message}`,
+      );
     },
     // the kubelet records a pull back-off as Normal (it is waiting, not failing anew) and a crash loop as Warning
-    backOff: (pod, c, reason, image) => reason === 'ImagePullBackOff'
-      ? recorder.event(podReference(pod, c), 'Normal', r.backOff, `Back-off pulling image "${image}"`)
-      : recorder.event(podReference(pod, c), 'Warning', r.backOff, `Back-off restarting failed container ${c} in pod ${podDescription(pod)}`),
-    missingPullSecrets: (pod, names) => recorder.event(podReference(pod), 'Warning', r.failedToRetrieveImagePullSecret,
-      `Unable to retrieve some image pull secrets (${names.join(', ')}); attempting to pull the image may not succeed.`),
+    backOff: (pod, c, reason, image) =>
+      reason === 'ImagePullBackOff'
+        ? recorder.event(podReference(pod, c), 'Normal', r.backOff, `Back-off pulling image "${image}"`)
+        : recorder.event(
+            podReference(pod, c),
+            'Warning',
+            r.backOff,
+            `Back-off restarting failed container ${c} in pod ${podDescription(pod)}`,
+          ),
+    missingPullSecrets: (pod, names) =>
+      recorder.event(
+        podReference(pod),
+        'Warning',
+        r.failedToRetrieveImagePullSecret,
+        `Unable to retrieve some image pull secrets (${names.join(', ')}); attempting to pull the image may not succeed.`,
+      ),
     created: (pod, c) => recorder.event(podReference(pod, c), 'Normal', r.created, `Created container: ${c}`),
     started: (pod, c) => recorder.event(podReference(pod, c), 'Normal', r.started, `Started container ${c}`),
-    killing: (pod, c, why) => recorder.event(podReference(pod, c), 'Normal', r.killing, why ? `${why}` : `Stopping container ${c}`),
-    unhealthy: (pod, c, probe, message) => recorder.event(podReference(pod, c), 'Warning', r.unhealthy, `${probe} probe failed: ${message}`),
+    killing: (pod, c, why) =>
+      recorder.event(podReference(pod, c), 'Normal', r.killing, why ? `${why}` : `Stopping container ${c}`),
+    unhealthy: (pod, c, probe, message) =>
+      recorder.event(podReference(pod, c), 'Warning', r.unhealthy, `${probe} probe failed: ${message}`),
     failedMount: (pod, message) => recorder.event(podReference(pod), 'Warning', r.failedMount, message),
-    failedCreateSandbox: (pod, message) => recorder.event(podReference(pod), 'Warning', r.failedCreatePodSandBox, `Failed to create pod sandbox: ${message}`),
+    failedCreateSandbox: (pod, message) =>
+      recorder.event(
+        podReference(pod),
+        'Warning',
+        r.failedCreatePodSandBox,
+        `Failed to create pod sandbox: ${message}`,
+      ),
     evicted: (pod, message) => recorder.event(podReference(pod), 'Warning', r.evicted, message),
   };
 }

@@ -13,6 +13,10 @@ export function reportProxyRefusal(recorder: Pick<Recorder, 'event'>, refusal: R
   if (refusal.service === undefined) return;
   const [namespace, name] = refusal.service.split('/') as [string, string];
   const what = refusal.kind === 'Service' ? 'Service' : `EndpointSlice ${refusal.name}`;
-  recorder.event({ kind: 'Service', apiVersion: 'v1', namespace, name }, 'Warning', refusedFieldsReason,
-    `${what}: left out of the service rules of this node: ${refusal.problems.join('; ')}`);
+  recorder.event(
+    { kind: 'Service', apiVersion: 'v1', namespace, name },
+    'Warning',
+    refusedFieldsReason,
+    `${what}: left out of the service rules of this node: ${refusal.problems.join('; ')}`,
+  );
 }

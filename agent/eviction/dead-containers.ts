@@ -23,7 +23,10 @@ export async function removeDeadContainers(runtime: CriRuntime): Promise<number>
   const containers = await runtime.listContainers({ labelSelector: managedSelector });
   let removed = 0;
   for (const c of deadContainersToRemove(containers)) {
-    await runtime.removeContainer(c.id).then(() => removed++, () => undefined);
+    await runtime.removeContainer(c.id).then(
+      () => removed++,
+      () => undefined,
+    );
   }
   return removed;
 }

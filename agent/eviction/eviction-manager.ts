@@ -10,7 +10,15 @@
 import type { Logger } from 'pino';
 import { pause, type Clock } from '../../kube/clock.ts';
 import type { PressureState } from '../node/node-conditions.ts';
-import { evictionMessage, planPressure, rankForEviction, type Observations, type PodUsage, type PressureMemory, type PressurePlan } from './eviction-plan.ts';
+import {
+  evictionMessage,
+  planPressure,
+  rankForEviction,
+  type Observations,
+  type PodUsage,
+  type PressureMemory,
+  type PressurePlan,
+} from './eviction-plan.ts';
 import type { Threshold } from './thresholds.ts';
 
 export interface EvictionManagerOptions {
@@ -79,7 +87,10 @@ export class EvictionManager {
     let plan = await this.#plan();
     if (plan.act === undefined) return undefined;
     const { signal } = plan.act.threshold;
-    this.#o.log.warn({ signal, available: plan.act.observed.available, capacity: plan.act.observed.capacity }, 'eviction threshold met');
+    this.#o.log.warn(
+      { signal, available: plan.act.observed.available, capacity: plan.act.observed.capacity },
+      'eviction threshold met',
+    );
     this.#o.onThresholdMet?.(`Attempting to reclaim ${plan.act.resource}`);
     if (plan.act.reclaimDisk) {
       await this.#o.reclaimDisk();

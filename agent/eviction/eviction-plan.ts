@@ -43,7 +43,14 @@ const resourceOf: Record<EvictionSignal, StarvedResource> = {
 };
 
 /** Memory is acted on first (it cannot wait), then disk; as upstream orders them. */
-const signalOrder: readonly EvictionSignal[] = ['memory.available', 'nodefs.available', 'nodefs.inodesFree', 'imagefs.available', 'imagefs.inodesFree', 'pid.available'];
+const signalOrder: readonly EvictionSignal[] = [
+  'memory.available',
+  'nodefs.available',
+  'nodefs.inodesFree',
+  'imagefs.available',
+  'imagefs.inodesFree',
+  'pid.available',
+];
 
 export interface MetThreshold {
   threshold: Threshold;
@@ -82,11 +89,21 @@ export function planPressure(input: {
   const first = met[0];
   return {
     met,
-    conditions: { MemoryPressure: holds('MemoryPressure'), DiskPressure: holds('DiskPressure'), PIDPressure: holds('PIDPressure') },
+    conditions: {
+      MemoryPressure: holds('MemoryPressure'),
+      DiskPressure: holds('DiskPressure'),
+      PIDPressure: holds('PIDPressure'),
+    },
     memory,
-    ...(first !== undefined ? {
-      act: { ...first, resource: resourceOf[first.threshold.signal], reclaimDisk: resourceOf[first.threshold.signal] === 'ephemeral-storage' },
-    } : {}),
+    ...(first !== undefined
+      ? {
+          act: {
+            ...first,
+            resource: resourceOf[first.threshold.signal],
+            reclaimDisk: resourceOf[first.threshold.signal] === 'ephemeral-storage',
+          },
+        }
+      : {}),
   };
 }
 
@@ -112,9 +129,15 @@ export interface PodUsage {
 
 function totals(pod: PodUsage, resource: 'memory' | 'ephemeral-storage'): { usage: number; request: number } {
   if (resource === 'memory') {
-    return { usage: pod.containers.reduce((s, c) => s + c.memory, 0), request: pod.containers.reduce((s, c) => s + c.memoryRequest, 0) };
+    return {
+      usage: pod.containers.reduce((s, c) => s + c.memory, 0),
+      request: pod.containers.reduce((s, c) => s + c.memoryRequest, 0),
+    };
   }
-  return { usage: pod.volumesDisk + pod.containers.reduce((s, c) => s + c.disk, 0), request: pod.containers.reduce((s, c) => s + c.diskRequest, 0) };
+  return {
+    usage: pod.volumesDisk + pod.containers.reduce((s, c) => s + c.disk, 0),
+    request: pod.containers.reduce((s, c) => s + c.diskRequest, 0),
+  };
 }
 
 /** Pods in eviction order, first to go first. PID pressure ranks by priority alone. */
@@ -125,7 +148,7 @@ export function rankForEviction(pods: readonly PodUsage[], resource: StarvedReso
     const [ea, eb] = [ta.usage > ta.request, tb.usage > tb.request];
     if (ea !== eb) return ea ? -1 : 1;
     if (a.priority !== b.priority) return a.priority - b.priority;
-    return (tb.usage - tb.request) - (ta.usage - ta.request);
+    return tb.usage - tb.request - (ta.usage - ta.request);
   });
 }
 
@@ -135,14 +158,17 @@ export function rankForEviction(pods: readonly PodUsage[], resource: StarvedReso
  */
 export function evictionMessage(resource: StarvedResource, met: MetThreshold, pod: PodUsage): string {
   const quantity = thresholdValue(met.threshold, met.observed.capacity);
-  const format = (n: number) => (met.threshold.signal.endsWith('inodesFree') || resource === 'pids' ? String(Math.round(n)) : formatBytes(n));
+  const format = (n: number) =>
+    met.threshold.signal.endsWith('inodesFree') || resource === 'pids' ? String(Math.round(n)) : formatBytes(n);
   let message = `The node was low on resource: ${resource}. Threshold quantity: ${format(quantity)}${met.threshold.fraction !== undefined ? ` (${thresholdText(met.threshold)})` : ''}, available: ${format(met.observed.available)}. `;
   if (resource === 'pids') return message;
   for (const c of pod.containers) {
     const usage = resource === 'memory' ? c.memory : c.disk;
     const request = resource === 'memory' ? c.memoryRequest : c.diskRequest;
-    if (usage > request) message += `Container ${c.name} was using ${formatBytes(usage)}, request is ${request === 0 ? '0' : formatBytes(request)}, has larger consumption of ${resource}. `;
+    if (usage > request)
+      message += `Container ${c.name} was using ${formatBytes(usage)}, request is ${request === 0 ? '0' : formatBytes(request)}, has larger consumption of ${resource}. `;
   }
-  if (resource === 'ephemeral-storage' && pod.volumesDisk > 0) message += `Pod ${pod.name} was using ${formatBytes(pod.volumesDisk)} in emptyDir volumes. `;
+  if (resource === 'ephemeral-storage' && pod.volumesDisk > 0)
+    message += `Pod ${pod.name} was using ${formatBytes(pod.volumesDisk)} in emptyDir volumes. `;
   return message;
 }

@@ -22,7 +22,13 @@ async function text(path: string): Promise<string> {
 async function filesystemOf(path: string): Promise<Filesystem | undefined> {
   try {
     const fs = await statfs(path);
-    return { mount: path, capacityBytes: fs.blocks * fs.bsize, availableBytes: fs.bavail * fs.bsize, inodes: fs.files, inodesFree: fs.ffree };
+    return {
+      mount: path,
+      capacityBytes: fs.blocks * fs.bsize,
+      availableBytes: fs.bavail * fs.bsize,
+      inodes: fs.files,
+      inodesFree: fs.ffree,
+    };
   } catch {
     return undefined;
   }
@@ -33,7 +39,10 @@ export async function memoryAvailable(): Promise<{ available: number; capacity: 
   const total = /^MemTotal:\s+(\d+) kB$/m.exec(meminfo);
   if (total === null) return undefined;
   const capacity = Number(total[1]) * 1024;
-  const [usage, stat] = await Promise.all([text('/sys/fs/cgroup/memory/memory.usage_in_bytes'), text('/sys/fs/cgroup/memory/memory.stat')]);
+  const [usage, stat] = await Promise.all([
+    text('/sys/fs/cgroup/memory/memory.usage_in_bytes'),
+    text('/sys/fs/cgroup/memory/memory.stat'),
+  ]);
   const inactive = /^total_inactive_file (\d+)$/m.exec(stat);
   if (usage.trim() !== '' && inactive !== null) {
     const workingSet = Math.max(0, Number(usage.trim()) - Number(inactive[1]));
@@ -51,16 +60,22 @@ export interface SignalSources {
 
 export async function observeSignals(sources: SignalSources): Promise<Observations> {
   const [memory, root, logs, image, pidMax, loadavg] = await Promise.all([
-    memoryAvailable(), filesystemOf(sources.rootDir), filesystemOf(sources.podLogDir), imageFilesystem(sources.runtime),
-    text('/proc/sys/kernel/pid_max'), text('/proc/loadavg'),
+    memoryAvailable(),
+    filesystemOf(sources.rootDir),
+    filesystemOf(sources.podLogDir),
+    imageFilesystem(sources.runtime),
+    text('/proc/sys/kernel/pid_max'),
+    text('/proc/loadavg'),
   ]);
   const observations: Observations = {};
   if (memory !== undefined) observations['memory.available'] = memory;
-  const fuller = [root, logs].filter((f) => f !== undefined && f.capacityBytes > 0)
+  const fuller = [root, logs]
+    .filter((f) => f !== undefined && f.capacityBytes > 0)
     .sort((a, b) => a!.availableBytes / a!.capacityBytes - b!.availableBytes / b!.capacityBytes)[0];
   if (fuller !== undefined) {
     observations['nodefs.available'] = { available: fuller.availableBytes, capacity: fuller.capacityBytes };
-    if (fuller.inodes > 0) observations['nodefs.inodesFree'] = { available: fuller.inodesFree, capacity: fuller.inodes };
+    if (fuller.inodes > 0)
+      observations['nodefs.inodesFree'] = { available: fuller.inodesFree, capacity: fuller.inodes };
   }
   if (image !== undefined) {
     observations['imagefs.available'] = { available: image.availableBytes, capacity: image.capacityBytes };

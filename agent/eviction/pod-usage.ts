@@ -43,7 +43,11 @@ function requestOf(value: string | number | undefined, resource: string): number
   }
 }
 
-export async function collectPodUsage(pods: readonly Pod[], runtime: CriRuntime, dirs: { podLogRoot: string; podsDir: string }): Promise<PodUsage[]> {
+export async function collectPodUsage(
+  pods: readonly Pod[],
+  runtime: CriRuntime,
+  dirs: { podLogRoot: string; podsDir: string },
+): Promise<PodUsage[]> {
   const stats = await runtime.listContainerStats().catch(() => []);
   const usage: PodUsage[] = [];
   for (const pod of pods) {
@@ -51,18 +55,23 @@ export async function collectPodUsage(pods: readonly Pod[], runtime: CriRuntime,
     // a pod whose names cannot form its folders was refused before anything was made for it
     if (podPathProblems(pod).length > 0) continue;
     const logDir = podLogDirectory({ podLogRoot: dirs.podLogRoot }, pod);
-    const containers = await Promise.all([...(pod.spec.initContainers ?? []), ...pod.spec.containers].map(async (spec) => {
-      const mine = stats.filter((s) => s.attributes?.labels[criLabel.podUid] === uid && s.attributes?.labels[criLabel.containerName] === spec.name);
-      const memory = mine.reduce((sum, s) => sum + (s.memory?.workingSetBytes?.value ?? 0), 0);
-      const layer = mine.reduce((sum, s) => sum + (s.writableLayer?.usedBytes?.value ?? 0), 0);
-      return {
-        name: spec.name,
-        memory,
-        memoryRequest: requestOf(spec.resources?.requests?.memory, 'memory'),
-        disk: layer + await diskUsage(join(logDir, spec.name)),
-        diskRequest: requestOf(spec.resources?.requests?.['ephemeral-storage'], 'ephemeral-storage'),
-      };
-    }));
+    const containers = await Promise.all(
+      [...(pod.spec.initContainers ?? []), ...pod.spec.containers].map(async (spec) => {
+        const mine = stats.filter(
+          (s) =>
+            s.attributes?.labels[criLabel.podUid] === uid && s.attributes?.labels[criLabel.containerName] === spec.name,
+        );
+        const memory = mine.reduce((sum, s) => sum + (s.memory?.workingSetBytes?.value ?? 0), 0);
+        const layer = mine.reduce((sum, s) => sum + (s.writableLayer?.usedBytes?.value ?? 0), 0);
+        return {
+          name: spec.name,
+          memory,
+          memoryRequest: requestOf(spec.resources?.requests?.memory, 'memory'),
+          disk: layer + (await diskUsage(join(logDir, spec.name))),
+          diskRequest: requestOf(spec.resources?.requests?.['ephemeral-storage'], 'ephemeral-storage'),
+        };
+      }),
+    );
     usage.push({
       uid,
       name: pod.metadata.name ?? '',

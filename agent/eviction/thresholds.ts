@@ -6,7 +6,14 @@
  */
 import { parseQuantity } from '../../kube/quantity.ts';
 
-export const evictionSignals = ['memory.available', 'nodefs.available', 'nodefs.inodesFree', 'imagefs.available', 'imagefs.inodesFree', 'pid.available'] as const;
+export const evictionSignals = [
+  'memory.available',
+  'nodefs.available',
+  'nodefs.inodesFree',
+  'imagefs.available',
+  'imagefs.inodesFree',
+  'pid.available',
+] as const;
 export type EvictionSignal = (typeof evictionSignals)[number];
 
 export interface Threshold {
@@ -17,13 +24,18 @@ export interface Threshold {
   fraction?: number;
 }
 
-export const defaultEvictionHard = 'memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%';
+export const defaultEvictionHard =
+  'memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%';
 
 export function parseThresholds(text: string): Threshold[] {
   const thresholds: Threshold[] = [];
-  for (const part of text.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const part of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const match = /^([a-zA-Z.]+)<(.+)$/.exec(part);
-    if (match === null) throw new Error(`--eviction-hard: '${part}' is not <signal><<quantity or percentage>, e.g. nodefs.available<10%`);
+    if (match === null)
+      throw new Error(`--eviction-hard: '${part}' is not <signal><<quantity or percentage>, e.g. nodefs.available<10%`);
     const [, signal, value] = match as unknown as [string, string, string];
     if (!(evictionSignals as readonly string[]).includes(signal)) {
       throw new Error(`--eviction-hard: unknown signal '${signal}'; known: ${evictionSignals.join(', ')}`);
@@ -31,7 +43,8 @@ export function parseThresholds(text: string): Threshold[] {
     if (thresholds.some((t) => t.signal === signal)) throw new Error(`--eviction-hard: '${signal}' is given twice`);
     if (value.endsWith('%')) {
       const percent = Number(value.slice(0, -1));
-      if (!Number.isFinite(percent) || percent < 0 || percent > 100) throw new Error(`--eviction-hard: '${value}' for ${signal} is not a percentage between 0% and 100%`);
+      if (!Number.isFinite(percent) || percent < 0 || percent > 100)
+        throw new Error(`--eviction-hard: '${value}' for ${signal} is not a percentage between 0% and 100%`);
       if (percent > 0) thresholds.push({ signal: signal as EvictionSignal, fraction: percent / 100 });
       continue;
     }
@@ -60,7 +73,11 @@ export function thresholdText(threshold: Threshold): string {
 
 /** Bytes as a Kubernetes quantity, rounded to Ki/Mi/Gi the way `kubectl describe` readers expect. */
 export function formatBytes(bytes: number): string {
-  const units = [['Gi', 1024 ** 3], ['Mi', 1024 ** 2], ['Ki', 1024]] as const;
+  const units = [
+    ['Gi', 1024 ** 3],
+    ['Mi', 1024 ** 2],
+    ['Ki', 1024],
+  ] as const;
   for (const [suffix, size] of units) {
     if (Math.abs(bytes) >= size) return `${Math.round(bytes / size)}${suffix}`;
   }

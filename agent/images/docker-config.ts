@@ -55,18 +55,24 @@ function text(entry: Any, name: string, where: string): string {
 /** base64 of "user:password", padded or not; the password may itself hold ':'. */
 function decodeAuthField(value: string, where: string): { username: string; password: string } {
   const trimmed = value.trim();
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) || (trimmed.endsWith('=') && trimmed.length % 4 !== 0) || trimmed.length % 4 === 1) {
+  if (
+    !/^[A-Za-z0-9+/]*={0,2}$/.test(trimmed) ||
+    (trimmed.endsWith('=') && trimmed.length % 4 !== 0) ||
+    trimmed.length % 4 === 1
+  ) {
     throw new DockerConfigError(`${where}: the auth field is not valid base64`);
   }
   const decoded = Buffer.from(trimmed, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon === -1) throw new DockerConfigError(`${where}: unable to parse auth field, must be formatted as base64(username:password)`);
+  if (colon === -1)
+    throw new DockerConfigError(`${where}: unable to parse auth field, must be formatted as base64(username:password)`);
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 
 function entriesOf(map: unknown, where: string): RegistryCredential[] {
   if (map === undefined || map === null) return [];
-  if (typeof map !== 'object' || Array.isArray(map)) throw new DockerConfigError(`${where}: expected an object of registries`);
+  if (typeof map !== 'object' || Array.isArray(map))
+    throw new DockerConfigError(`${where}: expected an object of registries`);
   const out: RegistryCredential[] = [];
   for (const [registry, raw] of Object.entries(map as Any)) {
     const at = `${where}: registry "${registry}"`;
@@ -77,7 +83,10 @@ function entriesOf(map: unknown, where: string): RegistryCredential[] {
     if (typeof raw !== 'object' || Array.isArray(raw)) throw new DockerConfigError(`${at}: expected an object`);
     const entry = raw as Any;
     const auth = text(entry, 'auth', at);
-    const { username, password } = auth === '' ? { username: text(entry, 'username', at), password: text(entry, 'password', at) } : decodeAuthField(auth, at);
+    const { username, password } =
+      auth === ''
+        ? { username: text(entry, 'username', at), password: text(entry, 'password', at) }
+        : decodeAuthField(auth, at);
     out.push({ registry, username, password });
   }
   return out;
@@ -98,7 +107,8 @@ export function credentialsOfSecret(secret: PullSecret): RegistryCredential[] {
     const where = `secret "${secret.name}" key ${dockerConfigJsonKey}`;
     const config = parseJson(json, where);
     if (config === null) return [];
-    if (typeof config !== 'object' || Array.isArray(config)) throw new DockerConfigError(`${where}: expected an object`);
+    if (typeof config !== 'object' || Array.isArray(config))
+      throw new DockerConfigError(`${where}: expected an object`);
     return entriesOf(field(config as Any, 'auths'), where);
   }
   const cfg = secret.data[dockercfgKey];

@@ -37,7 +37,12 @@ export function bytesToFree(capacityBytes: number, availableBytes: number, polic
 }
 
 /** Images to delete, in order, until `wantBytes` are freed (Infinity: every candidate). */
-export function chooseImagesToDelete(images: readonly ImageRecord[], wantBytes: number, now: number, minAgeMs: number): ImageRecord[] {
+export function chooseImagesToDelete(
+  images: readonly ImageRecord[],
+  wantBytes: number,
+  now: number,
+  minAgeMs: number,
+): ImageRecord[] {
   const candidates = images
     .filter((i) => !i.inUse && !i.pinned && now - i.firstDetected >= minAgeMs)
     .sort((a, b) => a.lastUsed - b.lastUsed || a.firstDetected - b.firstDetected || a.id.localeCompare(b.id));

@@ -39,7 +39,13 @@ export async function imageFilesystem(runtime: CriRuntime): Promise<Filesystem |
   if (mount === undefined || mount === '') return undefined;
   try {
     const fs = await statfs(mount);
-    return { mount, capacityBytes: fs.blocks * fs.bsize, availableBytes: fs.bavail * fs.bsize, inodes: fs.files, inodesFree: fs.ffree };
+    return {
+      mount,
+      capacityBytes: fs.blocks * fs.bsize,
+      availableBytes: fs.bavail * fs.bsize,
+      inodes: fs.files,
+      inodesFree: fs.ffree,
+    };
   } catch {
     return undefined;
   }
@@ -74,7 +80,11 @@ export class ImageGc {
     const want = bytesToFree(fs.capacityBytes, fs.availableBytes, this.#o.policy);
     if (want === 0) return 0;
     const freed = await this.#remove(chooseImagesToDelete(images, want, this.#o.clock.now(), this.#o.policy.minAgeMs));
-    if (freed < want) this.#o.log.warn({ mount: fs.mount, wantBytes: want, freedBytes: freed }, 'image filesystem is over the high threshold and unused images could not free enough');
+    if (freed < want)
+      this.#o.log.warn(
+        { mount: fs.mount, wantBytes: want, freedBytes: freed },
+        'image filesystem is over the high threshold and unused images could not free enough',
+      );
     return freed;
   }
 
@@ -106,7 +116,12 @@ export class ImageGc {
       if (inUse) seen.lastUsed = now;
       this.#seen.set(image.id, seen);
       records.push({
-        id: image.id, names, sizeBytes: image.size, firstDetected: seen.firstDetected, lastUsed: seen.lastUsed, inUse,
+        id: image.id,
+        names,
+        sizeBytes: image.size,
+        firstDetected: seen.firstDetected,
+        lastUsed: seen.lastUsed,
+        inUse,
         pinned: image.pinned || names.some((n) => pinned.has(n)),
       });
     }
@@ -124,7 +139,10 @@ export class ImageGc {
         this.#seen.delete(image.id);
         this.#o.log.info({ image: image.names[0] ?? image.id, sizeBytes: image.sizeBytes }, 'removed an unused image');
       } catch (err) {
-        this.#o.log.warn({ image: image.names[0] ?? image.id, err: (err as Error).message }, 'could not remove an unused image');
+        this.#o.log.warn(
+          { image: image.names[0] ?? image.id, err: (err as Error).message },
+          'could not remove an unused image',
+        );
       }
     }
     return freed;

@@ -117,6 +117,7 @@ export function keyMatches(key: string, repository: string): boolean {
 export function lookupCredentials(keyring: Keyring, repository: string): Credential[] {
   const found = keyring.keys.filter((k) => keyMatches(k, repository)).flatMap((k) => keyring.credentials.get(k) ?? []);
   if (found.length > 0) return found;
-  if (repository.startsWith('docker.io/') || repository.startsWith(`${dockerHubKey}/`)) return [...(keyring.credentials.get(dockerHubKey) ?? [])];
+  if (repository.startsWith('docker.io/') || repository.startsWith(`${dockerHubKey}/`))
+    return [...(keyring.credentials.get(dockerHubKey) ?? [])];
   return [];
 }

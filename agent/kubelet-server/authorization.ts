@@ -27,10 +27,25 @@ export const apiServerClientName = 'kube-apiserver-kubelet-client';
 
 /** Upstream kubelet's mapping (pkg/kubelet/server/auth.go): path prefix -> nodes subresource. */
 export function requestAttributes(method: string, path: string): KubeletRequestAttributes {
-  const verbs: Record<string, string> = { GET: 'get', HEAD: 'get', POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
+  const verbs: Record<string, string> = {
+    GET: 'get',
+    HEAD: 'get',
+    POST: 'create',
+    PUT: 'update',
+    PATCH: 'patch',
+    DELETE: 'delete',
+  };
   const verb = verbs[method.toUpperCase()] ?? method.toLowerCase();
   const under = (prefix: string) => path === prefix || path.startsWith(`${prefix}/`);
-  const subresource = under('/stats') ? 'stats' : under('/metrics') ? 'metrics' : under('/logs') ? 'log' : under('/spec') ? 'spec' : 'proxy';
+  const subresource = under('/stats')
+    ? 'stats'
+    : under('/metrics')
+      ? 'metrics'
+      : under('/logs')
+        ? 'log'
+        : under('/spec')
+          ? 'spec'
+          : 'proxy';
   return { verb, subresource };
 }
 
@@ -49,18 +64,34 @@ export interface AccessReviewer {
   allowed(user: KubeletUser, nodeName: string, attributes: KubeletRequestAttributes): Promise<boolean>;
 }
 
-const sarRef: ResourceRef = { group: 'authorization.k8s.io', version: 'v1', resource: 'subjectaccessreviews', namespaced: false };
+const sarRef: ResourceRef = {
+  group: 'authorization.k8s.io',
+  version: 'v1',
+  resource: 'subjectaccessreviews',
+  namespaced: false,
+};
 
 /** Asks the API server with a SubjectAccessReview. */
 export function subjectAccessReviewer(client: KubeClient): AccessReviewer {
   return {
     async allowed(user, nodeName, attributes) {
-      const review = await client.create(sarRef, {
+      const review = (await client.create(sarRef, {
         apiVersion: 'authorization.k8s.io/v1',
         kind: 'SubjectAccessReview',
         metadata: {},
-        spec: { user: user.name, groups: user.groups, resourceAttributes: { verb: attributes.verb, group: '', version: 'v1', resource: 'nodes', subresource: attributes.subresource, name: nodeName } },
-      } as never) as unknown as { status?: { allowed?: boolean } };
+        spec: {
+          user: user.name,
+          groups: user.groups,
+          resourceAttributes: {
+            verb: attributes.verb,
+            group: '',
+            version: 'v1',
+            resource: 'nodes',
+            subresource: attributes.subresource,
+            name: nodeName,
+          },
+        },
+      } as never)) as unknown as { status?: { allowed?: boolean } };
       return review.status?.allowed === true;
     },
   };
@@ -93,13 +124,21 @@ export class KubeletAuthorizer {
         allowed = await this.#reviewer.allowed(user, this.#nodeName, attributes);
       } catch (err) {
         // no answer is no permission; nothing is cached, the next request asks again
-        return { allowed: false, code: 403, message: `Forbidden (user=${user.name}, verb=${attributes.verb}, resource=nodes, subresource=${attributes.subresource}): the API server could not be asked (${(err as Error).message})` };
+        return {
+          allowed: false,
+          code: 403,
+          message: `Forbidden (user=${user.name}, verb=${attributes.verb}, resource=nodes, subresource=${attributes.subresource}): the API server could not be asked (${(err as Error).message})`,
+        };
       }
       cached = { allowed, until: now + (allowed ? 300_000 : 30_000) };
       if (this.#cache.size > 1000) this.#cache.clear();
       this.#cache.set(key, cached);
     }
     if (cached.allowed) return { allowed: true };
-    return { allowed: false, code: 403, message: `Forbidden (user=${user.name}, verb=${attributes.verb}, resource=nodes, subresource=${attributes.subresource})` };
+    return {
+      allowed: false,
+      code: 403,
+      message: `Forbidden (user=${user.name}, verb=${attributes.verb}, resource=nodes, subresource=${attributes.subresource})`,
+    };
   }
 }

@@ -29,7 +29,8 @@ function wholeNumber(query: URLSearchParams, name: string, min: number): number 
   const text = query.get(name);
   if (text === null || text === '') return undefined;
   const value = Number(text);
-  if (!Number.isInteger(value) || value < min) throw new KubeletRequestError(400, `${name} ${text} must be a whole number of at least ${min}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new KubeletRequestError(400, `${name} ${text} must be a whole number of at least ${min}`);
   return value;
 }
 
@@ -37,7 +38,8 @@ function wholeNumber(query: URLSearchParams, name: string, min: number): number 
 export function parseLogOptions(query: URLSearchParams, nowMs: number): LogOptions {
   const sinceSeconds = wholeNumber(query, 'sinceSeconds', 1);
   const sinceTime = query.get('sinceTime');
-  if (sinceSeconds !== undefined && sinceTime) throw new KubeletRequestError(400, 'at most one of sinceTime or sinceSeconds may be specified');
+  if (sinceSeconds !== undefined && sinceTime)
+    throw new KubeletRequestError(400, 'at most one of sinceTime or sinceSeconds may be specified');
   let sinceMs = sinceSeconds !== undefined ? nowMs - sinceSeconds * 1000 : undefined;
   if (sinceTime) {
     sinceMs = Date.parse(sinceTime);
@@ -56,7 +58,11 @@ export function parseLogOptions(query: URLSearchParams, nowMs: number): LogOptio
 /** The attempt numbers that have a log file, highest first. */
 export async function logAttempts(containerDir: string): Promise<number[]> {
   const names = await readdir(containerDir).catch(() => [] as string[]);
-  return names.map((n) => /^(\d+)\.log$/.exec(n)?.[1]).filter((n) => n !== undefined).map(Number).sort((a, b) => b - a);
+  return names
+    .map((n) => /^(\d+)\.log$/.exec(n)?.[1])
+    .filter((n) => n !== undefined)
+    .map(Number)
+    .sort((a, b) => b - a);
 }
 
 export function podLogDirectory(podLogDir: string, pod: Pod): string {
@@ -64,18 +70,35 @@ export function podLogDirectory(podLogDir: string, pod: Pod): string {
 }
 
 export async function serveContainerLogs(options: {
-  pod: Pod; container: string; query: URLSearchParams; podLogDir: string; runtime: Pick<CriRuntime, 'listContainers'>; res: ServerResponse; nowMs: number;
+  pod: Pod;
+  container: string;
+  query: URLSearchParams;
+  podLogDir: string;
+  runtime: Pick<CriRuntime, 'listContainers'>;
+  res: ServerResponse;
+  nowMs: number;
 }): Promise<void> {
   const { pod, container, res } = options;
-  const known = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].some((c) => c.name === container);
+  const known = [
+    ...(pod.spec?.initContainers ?? []),
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.ephemeralContainers ?? []),
+  ].some((c) => c.name === container);
   if (!known) throw new KubeletRequestError(400, `container ${container} is not valid for pod ${pod.metadata.name}`);
   const logOptions = parseLogOptions(options.query, options.nowMs);
   const dir = join(podLogDirectory(options.podLogDir, pod), container);
   const attempts = await logAttempts(dir);
   const attempt = logOptions.previous ? attempts[1] : attempts[0];
   if (attempt === undefined) {
-    if (logOptions.previous) throw new KubeletRequestError(400, `previous terminated container "${container}" in pod "${pod.metadata.name}" not found`);
-    throw new KubeletRequestError(400, `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`);
+    if (logOptions.previous)
+      throw new KubeletRequestError(
+        400,
+        `previous terminated container "${container}" in pod "${pod.metadata.name}" not found`,
+      );
+    throw new KubeletRequestError(
+      400,
+      `container "${container}" in pod "${pod.metadata.name}" is waiting to start: ContainerCreating`,
+    );
   }
   const stillWriting = async () => {
     const running = await options.runtime.listContainers({
@@ -110,13 +133,21 @@ export async function serveContainerLogs(options: {
     pending.push(piece);
     pendingBytes += size;
     if (pendingBytes >= 256 * 1024) flush();
-    else if (!scheduled) { scheduled = true; setImmediate(flush); }
+    else if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
     if (left <= 0) stop.abort();
   };
   const sink = { stdout: { write }, stderr: { write } };
   const drain = () => {
     flush();
-    return res.writableNeedDrain && !res.destroyed ? new Promise<void>((resolve) => { res.once('drain', resolve); res.once('close', resolve); }) : Promise.resolve();
+    return res.writableNeedDrain && !res.destroyed
+      ? new Promise<void>((resolve) => {
+          res.once('drain', resolve);
+          res.once('close', resolve);
+        })
+      : Promise.resolve();
   };
   try {
     await readLog(join(dir, `${attempt}.log`), sink, {

@@ -10,7 +10,12 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { KubeletAuthorizer, subjectAccessReviewer } from './authorization.ts';
 import { KubeletServer } from './server.ts';
-import { obtainServingCertificate, renewalDueMs, renewServingCertificate, type ServingCertificate } from './serving-cert.ts';
+import {
+  obtainServingCertificate,
+  renewalDueMs,
+  renewServingCertificate,
+  type ServingCertificate,
+} from './serving-cert.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export interface KubeletPortOptions {
@@ -45,7 +50,10 @@ export class KubeletPort {
   constructor(options: KubeletPortOptions) {
     this.#options = options;
     this.listening = this.#start().catch((err: Error) => {
-      options.log.error({ err: err.message, port: options.port }, `the kubelet port could not start (${err.message}); kubectl logs/exec to this node will fail`);
+      options.log.error(
+        { err: err.message, port: options.port },
+        `the kubelet port could not start (${err.message}); kubectl logs/exec to this node will fail`,
+      );
       return undefined;
     });
   }
@@ -57,20 +65,35 @@ export class KubeletPort {
       certificate = { ...o.certificate, source: 'reused' };
     } else {
       certificate = await obtainServingCertificate({
-        client: o.client, caPem: o.caPem, rootDir: o.rootDir, identity: { nodeName: o.nodeName, nodeIP: o.nodeIP },
-        timeoutMs: o.certificateTimeoutMs ?? 60_000, nowMs: Date.now(), signal: this.#stop.signal,
+        client: o.client,
+        caPem: o.caPem,
+        rootDir: o.rootDir,
+        identity: { nodeName: o.nodeName, nodeIP: o.nodeIP },
+        timeoutMs: o.certificateTimeoutMs ?? 60_000,
+        nowMs: Date.now(),
+        signal: this.#stop.signal,
       });
     }
     if (this.#closed) return undefined;
     if (certificate.source === 'self-signed') {
-      o.log.warn({ problem: certificate.problem }, 'serving the kubelet port with a self-signed certificate: the API server will not trust it until a serving certificate is issued; asking again every 30 s');
+      o.log.warn(
+        { problem: certificate.problem },
+        'serving the kubelet port with a self-signed certificate: the API server will not trust it until a serving certificate is issued; asking again every 30 s',
+      );
     } else {
       o.log.info({ source: certificate.source }, 'kubelet serving certificate ready');
     }
     const server = new KubeletServer({
-      nodeName: o.nodeName, address: o.address, port: o.port, tls: { cert: certificate.certPem, key: certificate.keyPem, ca: o.caPem },
-      runtime: o.runtime, pods: o.pods, authorizer: new KubeletAuthorizer(subjectAccessReviewer(o.client), o.nodeName),
-      podLogDir: o.podLogDir, rootDir: o.rootDir, log: o.log,
+      nodeName: o.nodeName,
+      address: o.address,
+      port: o.port,
+      tls: { cert: certificate.certPem, key: certificate.keyPem, ca: o.caPem },
+      runtime: o.runtime,
+      pods: o.pods,
+      authorizer: new KubeletAuthorizer(subjectAccessReviewer(o.client), o.nodeName),
+      podLogDir: o.podLogDir,
+      rootDir: o.rootDir,
+      log: o.log,
     });
     const port = await server.listen();
     this.#server = server;
@@ -95,12 +118,23 @@ export class KubeletPort {
     while (!this.#closed) {
       await new Promise<void>((resolve) => {
         const timer = clock.after(Math.max(0, due - clock.now()), resolve);
-        this.#stop.signal.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
+        this.#stop.signal.addEventListener(
+          'abort',
+          () => {
+            timer.cancel();
+            resolve();
+          },
+          { once: true },
+        );
       });
       if (this.#closed) return;
       try {
         current = await renewServingCertificate({
-          client: o.client, rootDir: o.rootDir, identity: { nodeName: o.nodeName, nodeIP: o.nodeIP }, timeoutMs: o.certificateTimeoutMs ?? 60_000, signal: this.#stop.signal,
+          client: o.client,
+          rootDir: o.rootDir,
+          identity: { nodeName: o.nodeName, nodeIP: o.nodeIP },
+          timeoutMs: o.certificateTimeoutMs ?? 60_000,
+          signal: this.#stop.signal,
         });
         server.replaceCertificate(current.certPem, current.keyPem);
         o.log.info('kubelet serving certificate issued and now served');

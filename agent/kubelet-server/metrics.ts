@@ -20,11 +20,24 @@ export interface KubeletCounts {
 /** /metrics */
 export function kubeletMetricsText(counts: KubeletCounts): string {
   const b = new PrometheusText();
-  b.family('kubelet_node_name', 'gauge', stable('The node\'s name. The count is always 1.')).sample('kubelet_node_name', { node: counts.nodeName }, 1);
-  b.family('kubelet_running_pods', 'gauge', stable('Number of pods that have a running pod sandbox')).sample('kubelet_running_pods', {}, counts.runningPods);
+  b.family('kubelet_node_name', 'gauge', stable("The node's name. The count is always 1.")).sample(
+    'kubelet_node_name',
+    { node: counts.nodeName },
+    1,
+  );
+  b.family('kubelet_running_pods', 'gauge', stable('Number of pods that have a running pod sandbox')).sample(
+    'kubelet_running_pods',
+    {},
+    counts.runningPods,
+  );
   b.family('kubelet_running_containers', 'gauge', stable('Number of containers currently running'));
-  for (const [state, n] of Object.entries(counts.containersByState)) b.sample('kubelet_running_containers', { container_state: state }, n);
-  b.family('kubelet_http_requests_total', 'counter', stable('Number of the http requests received since the server started'));
+  for (const [state, n] of Object.entries(counts.containersByState))
+    b.sample('kubelet_running_containers', { container_state: state }, n);
+  b.family(
+    'kubelet_http_requests_total',
+    'counter',
+    stable('Number of the http requests received since the server started'),
+  );
   for (const [key, n] of counts.requests) {
     const [method, path, code] = key.split(' ') as [string, string, string];
     b.sample('kubelet_http_requests_total', { method, path, server_type: 'readwrite', code }, n);
@@ -39,19 +52,60 @@ const timeMs = (time: string | undefined) => (time ? Date.parse(time) : undefine
 export function resourceMetricsText(summary: Any): string {
   const b = new PrometheusText();
   const node = summary.node as Any;
-  b.family('node_cpu_usage_seconds_total', 'counter', stable('Cumulative cpu time consumed by the node in core-seconds'))
-    .sample('node_cpu_usage_seconds_total', {}, seconds(node.cpu?.usageCoreNanoSeconds), timeMs(node.cpu?.time));
-  b.family('node_memory_working_set_bytes', 'gauge', stable('Current working set of the node in bytes'))
-    .sample('node_memory_working_set_bytes', {}, node.memory?.workingSetBytes, timeMs(node.memory?.time));
+  b.family(
+    'node_cpu_usage_seconds_total',
+    'counter',
+    stable('Cumulative cpu time consumed by the node in core-seconds'),
+  ).sample('node_cpu_usage_seconds_total', {}, seconds(node.cpu?.usageCoreNanoSeconds), timeMs(node.cpu?.time));
+  b.family('node_memory_working_set_bytes', 'gauge', stable('Current working set of the node in bytes')).sample(
+    'node_memory_working_set_bytes',
+    {},
+    node.memory?.workingSetBytes,
+    timeMs(node.memory?.time),
+  );
   const pods = summary.pods as Any[];
   b.family('pod_cpu_usage_seconds_total', 'counter', stable('Cumulative cpu time consumed by the pod in core-seconds'));
-  for (const p of pods) b.sample('pod_cpu_usage_seconds_total', { namespace: p.podRef.namespace, pod: p.podRef.name }, seconds(p.cpu?.usageCoreNanoSeconds), timeMs(p.cpu?.time));
+  for (const p of pods)
+    b.sample(
+      'pod_cpu_usage_seconds_total',
+      { namespace: p.podRef.namespace, pod: p.podRef.name },
+      seconds(p.cpu?.usageCoreNanoSeconds),
+      timeMs(p.cpu?.time),
+    );
   b.family('pod_memory_working_set_bytes', 'gauge', stable('Current working set of the pod in bytes'));
-  for (const p of pods) b.sample('pod_memory_working_set_bytes', { namespace: p.podRef.namespace, pod: p.podRef.name }, p.memory?.workingSetBytes, timeMs(p.memory?.time));
-  b.family('container_cpu_usage_seconds_total', 'counter', stable('Cumulative cpu time consumed by the container in core-seconds'));
-  for (const p of pods) for (const c of p.containers as Any[]) b.sample('container_cpu_usage_seconds_total', { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name }, seconds(c.cpu?.usageCoreNanoSeconds), timeMs(c.cpu?.time));
+  for (const p of pods)
+    b.sample(
+      'pod_memory_working_set_bytes',
+      { namespace: p.podRef.namespace, pod: p.podRef.name },
+      p.memory?.workingSetBytes,
+      timeMs(p.memory?.time),
+    );
+  b.family(
+    'container_cpu_usage_seconds_total',
+    'counter',
+    stable('Cumulative cpu time consumed by the container in core-seconds'),
+  );
+  for (const p of pods)
+    for (const c of p.containers as Any[])
+      b.sample(
+        'container_cpu_usage_seconds_total',
+        { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name },
+        seconds(c.cpu?.usageCoreNanoSeconds),
+        timeMs(c.cpu?.time),
+      );
   b.family('container_memory_working_set_bytes', 'gauge', stable('Current working set of the container in bytes'));
-  for (const p of pods) for (const c of p.containers as Any[]) b.sample('container_memory_working_set_bytes', { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name }, c.memory?.workingSetBytes, timeMs(c.memory?.time));
-  b.family('scrape_error', 'gauge', stable('1 if there was an error while getting container metrics, 0 otherwise')).sample('scrape_error', {}, 0);
+  for (const p of pods)
+    for (const c of p.containers as Any[])
+      b.sample(
+        'container_memory_working_set_bytes',
+        { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name },
+        c.memory?.workingSetBytes,
+        timeMs(c.memory?.time),
+      );
+  b.family(
+    'scrape_error',
+    'gauge',
+    stable('1 if there was an error while getting container metrics, 0 otherwise'),
+  ).sample('scrape_error', {}, 0);
   return b.text();
 }

@@ -5,7 +5,17 @@
  * is `other`; a request without valid credentials counts as `unauthorized` whatever its path, so
  * nobody without credentials can choose a label at all.
  */
-const servedPaths = new Set(['healthz', 'pods', 'containerLogs', 'run', 'exec', 'attach', 'portForward', 'stats', 'metrics']);
+const servedPaths = new Set([
+  'healthz',
+  'pods',
+  'containerLogs',
+  'run',
+  'exec',
+  'attach',
+  'portForward',
+  'stats',
+  'metrics',
+]);
 const countedMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 export interface RequestLabels {

@@ -60,7 +60,10 @@ function requestUrl(req: IncomingMessage): URL {
 /** The path's segments, percent-decoded; a broken escape (`%zz`) is the client's mistake (400). */
 function pathSegments(url: URL): string[] {
   try {
-    return url.pathname.split('/').slice(1).map((p) => decodeURIComponent(p));
+    return url.pathname
+      .split('/')
+      .slice(1)
+      .map((p) => decodeURIComponent(p));
   } catch {
     throw new KubeletRequestError(400, `${url.pathname}: the path has an invalid percent escape`);
   }
@@ -74,8 +77,20 @@ export class KubeletServer {
 
   constructor(options: KubeletServerOptions) {
     this.#options = options;
-    this.#server = createServer({ cert: options.tls.cert, key: options.tls.key, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => void this.#handle(req, res));
-    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head));
+    this.#server = createServer(
+      {
+        cert: options.tls.cert,
+        key: options.tls.key,
+        ca: options.tls.ca,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+      (req, res) => void this.#handle(req, res),
+    );
+    this.#server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head),
+    );
     // a client that never finishes its handshake must not hold a socket for ever
     this.#server.on('tlsClientError', (_err, socket) => socket.destroy());
   }
@@ -89,7 +104,10 @@ export class KubeletServer {
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.address, () => { this.#server.off('error', reject); resolve(); });
+      this.#server.listen(this.#options.port, this.#options.address, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
     });
     const address = this.#server.address();
     return typeof address === 'object' && address !== null ? address.port : this.#options.port;
@@ -117,7 +135,9 @@ export class KubeletServer {
   #user(req: IncomingMessage): ReturnType<typeof userFromCertificate> {
     const socket = req.socket as TLSSocket;
     const peer = socket.authorized ? socket.getPeerCertificate() : undefined;
-    return peer?.subject ? userFromCertificate(peer.subject as unknown as Record<string, string | string[]>) : undefined;
+    return peer?.subject
+      ? userFromCertificate(peer.subject as unknown as Record<string, string | string[]>)
+      : undefined;
   }
 
   /** Authentication and authorization, for plain and upgraded requests alike. */
@@ -128,8 +148,16 @@ export class KubeletServer {
   }
 
   #pod(namespace: string | undefined, name: string | undefined, uid?: string): Pod {
-    const pod = this.#options.pods().find((p) => (p.metadata.namespace ?? 'default') === namespace && p.metadata.name === name && (uid === undefined || p.metadata.uid === uid));
-    if (!pod) throw new KubeletRequestError(404, `pod ${namespace}/${name} does not exist on node ${this.#options.nodeName}`);
+    const pod = this.#options
+      .pods()
+      .find(
+        (p) =>
+          (p.metadata.namespace ?? 'default') === namespace &&
+          p.metadata.name === name &&
+          (uid === undefined || p.metadata.uid === uid),
+      );
+    if (!pod)
+      throw new KubeletRequestError(404, `pod ${namespace}/${name} does not exist on node ${this.#options.nodeName}`);
     return pod;
   }
 
@@ -144,7 +172,8 @@ export class KubeletServer {
       await this.#route(method, url, req, res);
     } catch (err) {
       const status = err instanceof KubeletRequestError ? err.status : 500;
-      if (!(err instanceof KubeletRequestError)) this.#options.log.warn({ err: (err as Error).message, path: pathname }, 'kubelet request failed');
+      if (!(err instanceof KubeletRequestError))
+        this.#options.log.warn({ err: (err as Error).message, path: pathname }, 'kubelet request failed');
       if (res.headersSent) {
         res.destroy();
         return;
@@ -182,7 +211,15 @@ export class KubeletServer {
         only('GET');
         if (rest.length !== 3) throw new KubeletRequestError(400, 'use /containerLogs/<namespace>/<pod>/<container>');
         const [namespace, name, container] = rest as [string, string, string];
-        return serveContainerLogs({ pod: this.#pod(namespace, name), container, query: url.searchParams, podLogDir: o.podLogDir, runtime: o.runtime, res, nowMs: this.#now() });
+        return serveContainerLogs({
+          pod: this.#pod(namespace, name),
+          container,
+          query: url.searchParams,
+          podLogDir: o.podLogDir,
+          runtime: o.runtime,
+          res,
+          nowMs: this.#now(),
+        });
       }
       case 'run': {
         only('POST');
@@ -192,16 +229,23 @@ export class KubeletServer {
         const id = await runningContainerId(o.runtime, pod, container);
         const result = await o.runtime.execSync(id, cmd, 60);
         const output = Buffer.concat([result.stdout, result.stderr]);
-        res.writeHead(result.exitCode === 0 ? 200 : 500, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': output.length });
+        res.writeHead(result.exitCode === 0 ? 200 : 500, {
+          'Content-Type': 'text/plain; charset=utf-8',
+          'Content-Length': output.length,
+        });
         return void res.end(output);
       }
       case 'exec':
       case 'attach':
       case 'portForward':
-        throw new KubeletRequestError(400, `${head} needs an upgraded connection (websocket or SPDY), as kubectl ${head === 'portForward' ? 'port-forward' : head} makes`);
+        throw new KubeletRequestError(
+          400,
+          `${head} needs an upgraded connection (websocket or SPDY), as kubectl ${head === 'portForward' ? 'port-forward' : head} makes`,
+        );
       case 'stats':
         only('GET');
-        if (rest.join('/') !== 'summary') throw new KubeletRequestError(404, `${url.pathname}: only /stats/summary is served`);
+        if (rest.join('/') !== 'summary')
+          throw new KubeletRequestError(404, `${url.pathname}: only /stats/summary is served`);
         return json(await this.#summary());
       case 'metrics': {
         only('GET');
@@ -225,21 +269,39 @@ export class KubeletServer {
 
   async #summary(): Promise<Record<string, any>> {
     const o = this.#options;
-    const input = await observeStats({ nodeName: o.nodeName, rootDir: o.rootDir, runtime: o.runtime, pods: o.pods(), previousHost: this.#previousHost, nowMs: this.#now() });
+    const input = await observeStats({
+      nodeName: o.nodeName,
+      rootDir: o.rootDir,
+      runtime: o.runtime,
+      pods: o.pods(),
+      previousHost: this.#previousHost,
+      nowMs: this.#now(),
+    });
     // a rate needs two samples some time apart: keep the older one unless it is stale
-    if (this.#previousHost === undefined || input.host.timeMs - this.#previousHost.timeMs > 10_000) this.#previousHost = input.host;
+    if (this.#previousHost === undefined || input.host.timeMs - this.#previousHost.timeMs > 10_000)
+      this.#previousHost = input.host;
     return summarize(input);
   }
 
   async #metrics(): Promise<string> {
     const o = this.#options;
-    const [sandboxes, containers] = await Promise.all([o.runtime.listPodSandbox({ state: { state: 'SANDBOX_READY' } }), o.runtime.listContainers({})]);
+    const [sandboxes, containers] = await Promise.all([
+      o.runtime.listPodSandbox({ state: { state: 'SANDBOX_READY' } }),
+      o.runtime.listContainers({}),
+    ]);
     const byState: Record<string, number> = { created: 0, running: 0, exited: 0, unknown: 0 };
     for (const c of containers) {
       const state = c.state.replace(/^CONTAINER_/, '').toLowerCase();
       byState[state] = (byState[state] ?? 0) + 1;
     }
-    return kubeletMetricsText({ nodeName: o.nodeName, runningPods: sandboxes.length, containersByState: byState, requests: this.#requests }) + processMetricsText();
+    return (
+      kubeletMetricsText({
+        nodeName: o.nodeName,
+        runningPods: sandboxes.length,
+        containersByState: byState,
+        requests: this.#requests,
+      }) + processMetricsText()
+    );
   }
 
   async #handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -252,11 +314,16 @@ export class KubeletServer {
       await this.#admit(req, url);
       const [kindText, ...rest] = pathSegments(url);
       const kind = streamKinds[kindText ?? ''];
-      if (kind === undefined) throw new KubeletRequestError(400, `${url.pathname} does not take an upgraded connection; only exec, attach and portForward do`);
+      if (kind === undefined)
+        throw new KubeletRequestError(
+          400,
+          `${url.pathname} does not take an upgraded connection; only exec, attach and portForward do`,
+        );
       let pod: Pod;
       let container: string | undefined;
       if (kind === 'portForward') {
-        if (rest.length !== 2 && rest.length !== 3) throw new KubeletRequestError(400, 'use /portForward/<namespace>/<pod>[/<uid>]');
+        if (rest.length !== 2 && rest.length !== 3)
+          throw new KubeletRequestError(400, 'use /portForward/<namespace>/<pod>[/<uid>]');
         pod = this.#pod(rest[0], rest[1], rest[2]);
       } else {
         ({ pod, container } = this.#podAndContainer(rest));
@@ -268,7 +335,9 @@ export class KubeletServer {
       const status = err instanceof KubeletRequestError ? err.status : 500;
       this.#count(req, pathname, status);
       const body = `${(err as Error).message.split('\n')[0]}\n`;
-      socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
     }
   }
 }

@@ -35,7 +35,6 @@ const oneDayMs = 24 * 3600 * 1000;
 /** `<root>/pki/kubelet-server.crt` and `.key`. */
 const servingPairName = 'kubelet-server';
 
-
 /** Whether a stored certificate can be served again: valid a day longer, for this node's address, from this CA. */
 export function reusable(certPem: string, identity: ServingIdentity, caPem: string, nowMs: number): boolean {
   try {
@@ -51,7 +50,9 @@ export function reusable(certPem: string, identity: ServingIdentity, caPem: stri
 /** A self-signed certificate for the node's name and address (the fallback). */
 export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem: string; keyPem: string } {
   // Node's native key generation: forge's JavaScript RSA holds the event loop for seconds
-  const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
+    .privateKey.export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
@@ -67,18 +68,37 @@ export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem:
     { name: 'basicConstraints', cA: false },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
     { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 2, value: identity.nodeName }, { type: 7, ip: identity.nodeIP }] },
+    {
+      name: 'subjectAltName',
+      altNames: [
+        { type: 2, value: identity.nodeName },
+        { type: 7, ip: identity.nodeIP },
+      ],
+    },
   ]);
   cert.sign(key, forge.md.sha256.create());
   return { certPem: forge.pki.certificateToPem(cert), keyPem };
 }
 
 /** Creates the serving CSR and waits (bounded) until it is issued; throws with one line when it is not. */
-export function requestServingCertificate(client: KubeClient, identity: ServingIdentity, timeoutMs: number, signal?: AbortSignal): Promise<{ certPem: string; keyPem: string }> {
-  return requestNodeCertificate(client, {
-    namePrefix: `csr-kubelet-serving-${identity.nodeName}`, nodeName: identity.nodeName, signerName: 'kubernetes.io/kubelet-serving',
-    purpose: 'server auth', sans: { dns: [identity.nodeName], ips: [identity.nodeIP] },
-  }, timeoutMs, signal);
+export function requestServingCertificate(
+  client: KubeClient,
+  identity: ServingIdentity,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<{ certPem: string; keyPem: string }> {
+  return requestNodeCertificate(
+    client,
+    {
+      namePrefix: `csr-kubelet-serving-${identity.nodeName}`,
+      nodeName: identity.nodeName,
+      signerName: 'kubernetes.io/kubelet-serving',
+      purpose: 'server auth',
+      sans: { dns: [identity.nodeName], ips: [identity.nodeIP] },
+    },
+    timeoutMs,
+    signal,
+  );
 }
 
 /**
@@ -98,7 +118,11 @@ export function renewalDueMs(certificate: ServingCertificate, nowMs: number, ret
 
 /** Asks for a new serving certificate and stores it with its key; throws with one line when not issued. */
 export async function renewServingCertificate(options: {
-  client: KubeClient; rootDir: string; identity: ServingIdentity; timeoutMs: number; signal?: AbortSignal;
+  client: KubeClient;
+  rootDir: string;
+  identity: ServingIdentity;
+  timeoutMs: number;
+  signal?: AbortSignal;
 }): Promise<ServingCertificate> {
   const issued = await requestServingCertificate(options.client, options.identity, options.timeoutMs, options.signal);
   await mkdir(join(options.rootDir, 'pki'), { recursive: true, mode: 0o700 });
@@ -111,7 +135,13 @@ export async function renewServingCertificate(options: {
  * self-signed fallback (not stored, so the next start asks again).
  */
 export async function obtainServingCertificate(options: {
-  client: KubeClient; caPem: string; rootDir: string; identity: ServingIdentity; timeoutMs: number; nowMs: number; signal?: AbortSignal;
+  client: KubeClient;
+  caPem: string;
+  rootDir: string;
+  identity: ServingIdentity;
+  timeoutMs: number;
+  nowMs: number;
+  signal?: AbortSignal;
 }): Promise<ServingCertificate> {
   let stored: { cert: string; key: string } | undefined;
   try {
@@ -119,7 +149,8 @@ export async function obtainServingCertificate(options: {
   } catch {
     // a key that belongs to no certificate here (written by an older agent, killed between the two): ask again
   }
-  if (stored !== undefined && reusable(stored.cert, options.identity, options.caPem, options.nowMs)) return { certPem: stored.cert, keyPem: stored.key, source: 'reused' };
+  if (stored !== undefined && reusable(stored.cert, options.identity, options.caPem, options.nowMs))
+    return { certPem: stored.cert, keyPem: stored.key, source: 'reused' };
   try {
     return await renewServingCertificate(options);
   } catch (err) {

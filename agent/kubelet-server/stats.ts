@@ -38,7 +38,14 @@ export interface StatsInput {
 const USER_HZ_NS = 1e9 / 100;
 
 export function parseProcStat(text: string): { busyNs: number; bootTimeMs: number } {
-  const cpu = text.split('\n').find((l) => l.startsWith('cpu '))?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const cpu =
+    text
+      .split('\n')
+      .find((l) => l.startsWith('cpu '))
+      ?.trim()
+      .split(/\s+/)
+      .slice(1)
+      .map(Number) ?? [];
   // user nice system idle iowait irq softirq steal: busy = all but idle and iowait
   const busy = cpu.slice(0, 8).reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + (v || 0)), 0);
   const btime = Number(/^btime (\d+)/m.exec(text)?.[1] ?? 0);
@@ -51,16 +58,24 @@ export function parseMeminfo(text: string): { total: number; available: number; 
 }
 
 export function parseNetDev(text: string): HostSample['interfaces'] {
-  return text.split('\n').slice(2).filter((l) => l.includes(':')).map((line) => {
-    const [name, rest] = line.split(':') as [string, string];
-    const f = rest.trim().split(/\s+/).map(Number);
-    return { name: name.trim(), rxBytes: f[0] ?? 0, rxErrors: f[2] ?? 0, txBytes: f[8] ?? 0, txErrors: f[10] ?? 0 };
-  }).filter((i) => i.name !== 'lo');
+  return text
+    .split('\n')
+    .slice(2)
+    .filter((l) => l.includes(':'))
+    .map((line) => {
+      const [name, rest] = line.split(':') as [string, string];
+      const f = rest.trim().split(/\s+/).map(Number);
+      return { name: name.trim(), rxBytes: f[0] ?? 0, rxErrors: f[2] ?? 0, txBytes: f[8] ?? 0, txErrors: f[10] ?? 0 };
+    })
+    .filter((i) => i.name !== 'lo');
 }
 
 export async function sampleHost(rootDir: string, nowMs: number): Promise<HostSample> {
   const [stat, meminfo, netdev, fs] = await Promise.all([
-    readFile('/proc/stat', 'utf8'), readFile('/proc/meminfo', 'utf8'), readFile('/proc/net/dev', 'utf8').catch(() => ''), statfs(rootDir),
+    readFile('/proc/stat', 'utf8'),
+    readFile('/proc/meminfo', 'utf8'),
+    readFile('/proc/net/dev', 'utf8').catch(() => ''),
+    statfs(rootDir),
   ]);
   const cpu = parseProcStat(stat);
   const mem = parseMeminfo(meminfo);
@@ -87,21 +102,42 @@ const v = (x: { value: number } | undefined) => (x === undefined ? undefined : N
 
 function cpuOf(usage: ContainerStats['cpu'], nowMs: number): Any | undefined {
   if (!usage) return undefined;
-  return { time: nsToIso(usage.timestamp, nowMs), usageNanoCores: v(usage.usageNanoCores), usageCoreNanoSeconds: v(usage.usageCoreNanoSeconds) };
+  return {
+    time: nsToIso(usage.timestamp, nowMs),
+    usageNanoCores: v(usage.usageNanoCores),
+    usageCoreNanoSeconds: v(usage.usageCoreNanoSeconds),
+  };
 }
 
 function memoryOf(usage: ContainerStats['memory'], nowMs: number): Any | undefined {
   if (!usage) return undefined;
   return {
-    time: nsToIso(usage.timestamp, nowMs), availableBytes: v(usage.availableBytes), usageBytes: v(usage.usageBytes), workingSetBytes: v(usage.workingSetBytes),
-    rssBytes: v(usage.rssBytes), pageFaults: v(usage.pageFaults), majorPageFaults: v(usage.majorPageFaults),
+    time: nsToIso(usage.timestamp, nowMs),
+    availableBytes: v(usage.availableBytes),
+    usageBytes: v(usage.usageBytes),
+    workingSetBytes: v(usage.workingSetBytes),
+    rssBytes: v(usage.rssBytes),
+    pageFaults: v(usage.pageFaults),
+    majorPageFaults: v(usage.majorPageFaults),
   };
 }
 
 function containerEntry(stats: ContainerStats, nowMs: number): Any {
   const name = stats.attributes?.metadata?.name ?? stats.attributes?.labels[criLabel.containerName] ?? '';
-  const rootfs = stats.writableLayer ? { time: nsToIso(stats.writableLayer.timestamp, nowMs), usedBytes: v(stats.writableLayer.usedBytes), inodesUsed: v(stats.writableLayer.inodesUsed) } : undefined;
-  return { name, startTime: apiTime(nowMs), cpu: cpuOf(stats.cpu, nowMs), memory: memoryOf(stats.memory, nowMs), rootfs };
+  const rootfs = stats.writableLayer
+    ? {
+        time: nsToIso(stats.writableLayer.timestamp, nowMs),
+        usedBytes: v(stats.writableLayer.usedBytes),
+        inodesUsed: v(stats.writableLayer.inodesUsed),
+      }
+    : undefined;
+  return {
+    name,
+    startTime: apiTime(nowMs),
+    cpu: cpuOf(stats.cpu, nowMs),
+    memory: memoryOf(stats.memory, nowMs),
+    rootfs,
+  };
 }
 
 function sum(values: (number | undefined)[]): number | undefined {
@@ -114,33 +150,82 @@ export function summarize(input: StatsInput): Any {
   const { host, previousHost } = input;
   const now = host.timeMs;
   const elapsedNs = previousHost ? (host.timeMs - previousHost.timeMs) * 1e6 : 0;
-  const nanoCores = previousHost && elapsedNs > 0 ? Math.round(((host.cpuUsageCoreNanoSeconds - previousHost.cpuUsageCoreNanoSeconds) / elapsedNs) * 1e9) : undefined;
+  const nanoCores =
+    previousHost && elapsedNs > 0
+      ? Math.round(((host.cpuUsageCoreNanoSeconds - previousHost.cpuUsageCoreNanoSeconds) / elapsedNs) * 1e9)
+      : undefined;
   const nodeMemoryUsed = host.memTotalBytes - host.memFreeBytes;
   const node = {
     nodeName: input.nodeName,
     startTime: apiTime(host.bootTimeMs),
     cpu: { time: apiTime(now), usageNanoCores: nanoCores, usageCoreNanoSeconds: host.cpuUsageCoreNanoSeconds },
-    memory: { time: apiTime(now), availableBytes: host.memAvailableBytes, usageBytes: nodeMemoryUsed, workingSetBytes: host.memTotalBytes - host.memAvailableBytes },
+    memory: {
+      time: apiTime(now),
+      availableBytes: host.memAvailableBytes,
+      usageBytes: nodeMemoryUsed,
+      workingSetBytes: host.memTotalBytes - host.memAvailableBytes,
+    },
     network: {
       time: apiTime(now),
-      ...(host.interfaces[0] ? { name: host.interfaces[0].name, rxBytes: host.interfaces[0].rxBytes, txBytes: host.interfaces[0].txBytes } : {}),
+      ...(host.interfaces[0]
+        ? { name: host.interfaces[0].name, rxBytes: host.interfaces[0].rxBytes, txBytes: host.interfaces[0].txBytes }
+        : {}),
       interfaces: host.interfaces,
     },
-    fs: { time: apiTime(now), availableBytes: host.fs.availableBytes, capacityBytes: host.fs.capacityBytes, usedBytes: host.fs.usedBytes, inodesFree: host.fs.inodesFree, inodes: host.fs.inodes, inodesUsed: host.fs.inodes - host.fs.inodesFree },
+    fs: {
+      time: apiTime(now),
+      availableBytes: host.fs.availableBytes,
+      capacityBytes: host.fs.capacityBytes,
+      usedBytes: host.fs.usedBytes,
+      inodesFree: host.fs.inodesFree,
+      inodes: host.fs.inodes,
+      inodesUsed: host.fs.inodes - host.fs.inodesFree,
+    },
   };
   const sandboxByUid = new Map(input.sandboxStats.map((s) => [s.attributes?.labels[criLabel.podUid] ?? '', s]));
   const pods = input.pods.map((pod) => {
     const uid = pod.metadata.uid ?? '';
     const sandbox = sandboxByUid.get(uid);
-    const containers = (sandbox?.linux?.containers.length ? sandbox.linux.containers : input.containerStats.filter((c) => c.attributes?.labels[criLabel.podUid] === uid)).map((c) => containerEntry(c, now));
-    const cpu = sandbox?.linux?.cpu ? cpuOf(sandbox.linux.cpu, now) : { time: apiTime(now), usageNanoCores: sum(containers.map((c) => c.cpu?.usageNanoCores)), usageCoreNanoSeconds: sum(containers.map((c) => c.cpu?.usageCoreNanoSeconds)) };
-    const memory = sandbox?.linux?.memory ? memoryOf(sandbox.linux.memory, now) : { time: apiTime(now), usageBytes: sum(containers.map((c) => c.memory?.usageBytes)), workingSetBytes: sum(containers.map((c) => c.memory?.workingSetBytes)), rssBytes: sum(containers.map((c) => c.memory?.rssBytes)) };
+    const containers = (
+      sandbox?.linux?.containers.length
+        ? sandbox.linux.containers
+        : input.containerStats.filter((c) => c.attributes?.labels[criLabel.podUid] === uid)
+    ).map((c) => containerEntry(c, now));
+    const cpu = sandbox?.linux?.cpu
+      ? cpuOf(sandbox.linux.cpu, now)
+      : {
+          time: apiTime(now),
+          usageNanoCores: sum(containers.map((c) => c.cpu?.usageNanoCores)),
+          usageCoreNanoSeconds: sum(containers.map((c) => c.cpu?.usageCoreNanoSeconds)),
+        };
+    const memory = sandbox?.linux?.memory
+      ? memoryOf(sandbox.linux.memory, now)
+      : {
+          time: apiTime(now),
+          usageBytes: sum(containers.map((c) => c.memory?.usageBytes)),
+          workingSetBytes: sum(containers.map((c) => c.memory?.workingSetBytes)),
+          rssBytes: sum(containers.map((c) => c.memory?.rssBytes)),
+        };
     const net = sandbox?.linux?.network;
-    const network = net ? {
-      time: nsToIso(net.timestamp, now),
-      ...(net.defaultInterface ? { name: net.defaultInterface.name, rxBytes: v(net.defaultInterface.rxBytes), txBytes: v(net.defaultInterface.txBytes) } : {}),
-      interfaces: net.interfaces.map((i) => ({ name: i.name, rxBytes: v(i.rxBytes), txBytes: v(i.txBytes), rxErrors: v(i.rxErrors), txErrors: v(i.txErrors) })),
-    } : undefined;
+    const network = net
+      ? {
+          time: nsToIso(net.timestamp, now),
+          ...(net.defaultInterface
+            ? {
+                name: net.defaultInterface.name,
+                rxBytes: v(net.defaultInterface.rxBytes),
+                txBytes: v(net.defaultInterface.txBytes),
+              }
+            : {}),
+          interfaces: net.interfaces.map((i) => ({
+            name: i.name,
+            rxBytes: v(i.rxBytes),
+            txBytes: v(i.txBytes),
+            rxErrors: v(i.rxErrors),
+            txErrors: v(i.txErrors),
+          })),
+        }
+      : undefined;
     return {
       podRef: { name: pod.metadata.name, namespace: pod.metadata.namespace ?? 'default', uid },
       startTime: pod.status?.startTime ?? apiTime(now),
@@ -149,7 +234,9 @@ export function summarize(input: StatsInput): Any {
       memory,
       ...(network ? { network } : {}),
       'ephemeral-storage': { time: apiTime(now), usedBytes: sum(containers.map((c) => c.rootfs?.usedBytes)) ?? 0 },
-      ...(sandbox?.linux?.process?.processCount ? { process_stats: { process_count: v(sandbox.linux.process.processCount) } } : {}),
+      ...(sandbox?.linux?.process?.processCount
+        ? { process_stats: { process_count: v(sandbox.linux.process.processCount) } }
+        : {}),
     };
   });
   return { node, pods };
@@ -157,12 +244,24 @@ export function summarize(input: StatsInput): Any {
 
 /** Samples everything once; ListPodSandboxStats is optional in a runtime (older ones lack it). */
 export async function observeStats(options: {
-  nodeName: string; rootDir: string; runtime: Pick<CriRuntime, 'listPodSandboxStats' | 'listContainerStats'>; pods: readonly Pod[]; previousHost: HostSample | undefined; nowMs: number;
+  nodeName: string;
+  rootDir: string;
+  runtime: Pick<CriRuntime, 'listPodSandboxStats' | 'listContainerStats'>;
+  pods: readonly Pod[];
+  previousHost: HostSample | undefined;
+  nowMs: number;
 }): Promise<StatsInput> {
   const [host, sandboxStats, containerStats] = await Promise.all([
     sampleHost(options.rootDir, options.nowMs),
     options.runtime.listPodSandboxStats({}).catch(() => [] as PodSandboxStats[]),
     options.runtime.listContainerStats({}).catch(() => [] as ContainerStats[]),
   ]);
-  return { nodeName: options.nodeName, host, previousHost: options.previousHost, pods: options.pods, sandboxStats, containerStats };
+  return {
+    nodeName: options.nodeName,
+    host,
+    previousHost: options.previousHost,
+    pods: options.pods,
+    sandboxStats,
+    containerStats,
+  };
 }

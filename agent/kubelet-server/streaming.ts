@@ -16,10 +16,15 @@ import { KubeletRequestError } from './request-error.ts';
 
 type StreamRuntime = Pick<CriRuntime, 'listContainers' | 'listPodSandbox' | 'exec' | 'attach' | 'portForward'>;
 
-const flag = (query: URLSearchParams, ...names: string[]) => names.some((n) => query.get(n) === 'true' || query.get(n) === '1');
+const flag = (query: URLSearchParams, ...names: string[]) =>
+  names.some((n) => query.get(n) === 'true' || query.get(n) === '1');
 
 /** The running container of that name in the pod (the newest attempt). */
-export async function runningContainerId(runtime: Pick<CriRuntime, 'listContainers'>, pod: Pod, container: string): Promise<string> {
+export async function runningContainerId(
+  runtime: Pick<CriRuntime, 'listContainers'>,
+  pod: Pod,
+  container: string,
+): Promise<string> {
   const running = await runtime.listContainers({
     state: { state: 'CONTAINER_RUNNING' },
     labelSelector: { [criLabel.podUid]: pod.metadata.uid ?? '', [criLabel.containerName]: container },
@@ -30,7 +35,10 @@ export async function runningContainerId(runtime: Pick<CriRuntime, 'listContaine
 }
 
 async function readySandboxId(runtime: Pick<CriRuntime, 'listPodSandbox'>, pod: Pod): Promise<string> {
-  const sandboxes = await runtime.listPodSandbox({ state: { state: 'SANDBOX_READY' }, labelSelector: { [criLabel.podUid]: pod.metadata.uid ?? '' } });
+  const sandboxes = await runtime.listPodSandbox({
+    state: { state: 'SANDBOX_READY' },
+    labelSelector: { [criLabel.podUid]: pod.metadata.uid ?? '' },
+  });
   const newest = sandboxes.sort((a, b) => b.createdAt - a.createdAt)[0];
   if (!newest) throw new KubeletRequestError(400, `pod ${pod.metadata.name} has no running sandbox`);
   return newest.id;
@@ -39,7 +47,13 @@ async function readySandboxId(runtime: Pick<CriRuntime, 'listPodSandbox'>, pod: 
 export type StreamKind = 'exec' | 'attach' | 'portForward';
 
 /** The runtime's one-time URL for this request. */
-export async function streamingUrl(runtime: StreamRuntime, kind: StreamKind, pod: Pod, container: string | undefined, query: URLSearchParams): Promise<URL> {
+export async function streamingUrl(
+  runtime: StreamRuntime,
+  kind: StreamKind,
+  pod: Pod,
+  container: string | undefined,
+  query: URLSearchParams,
+): Promise<URL> {
   const streams = {
     stdin: flag(query, 'stdin', 'input'),
     stdout: flag(query, 'stdout', 'output'),
@@ -48,8 +62,13 @@ export async function streamingUrl(runtime: StreamRuntime, kind: StreamKind, pod
   };
   let url: string;
   if (kind === 'portForward') {
-    const ports = query.getAll('port').flatMap((p) => p.split(',')).filter((p) => p !== '').map(Number);
-    if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) throw new KubeletRequestError(400, `port ${query.getAll('port').join(',')} is not a port number`);
+    const ports = query
+      .getAll('port')
+      .flatMap((p) => p.split(','))
+      .filter((p) => p !== '')
+      .map(Number);
+    if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535))
+      throw new KubeletRequestError(400, `port ${query.getAll('port').join(',')} is not a port number`);
     url = await runtime.portForward(await readySandboxId(runtime, pod), ports);
   } else {
     const containerId = await runningContainerId(runtime, pod, container ?? '');
@@ -62,7 +81,11 @@ export async function streamingUrl(runtime: StreamRuntime, kind: StreamKind, pod
     }
   }
   const parsed = new URL(url);
-  if (parsed.protocol !== 'http:') throw new KubeletRequestError(500, `the runtime answered with a streaming URL this agent cannot reach: ${parsed.protocol}`);
+  if (parsed.protocol !== 'http:')
+    throw new KubeletRequestError(
+      500,
+      `the runtime answered with a streaming URL this agent cannot reach: ${parsed.protocol}`,
+    );
   // port-forward over websocket names its ports in the query; the runtime reads them from there
   if (kind === 'portForward') for (const [k, v] of query) parsed.searchParams.append(k, v);
   return parsed;
@@ -76,7 +99,11 @@ export async function spliceToRuntime(url: URL, req: IncomingMessage, client: Du
   const upstream: Socket = connect(Number(url.port || 80), url.hostname);
   await new Promise<void>((resolve, reject) => {
     upstream.once('connect', resolve);
-    upstream.once('error', (err) => reject(new KubeletRequestError(502, `the runtime's streaming server at ${url.host} is not reachable: ${err.message}`)));
+    upstream.once('error', (err) =>
+      reject(
+        new KubeletRequestError(502, `the runtime's streaming server at ${url.host} is not reachable: ${err.message}`),
+      ),
+    );
   });
   const lines = [`${req.method ?? 'GET'} ${url.pathname}${url.search} HTTP/1.1`, `Host: ${url.host}`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {

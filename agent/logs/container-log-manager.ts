@@ -42,7 +42,8 @@ export interface ContainerLogManagerOptions {
 
 /** What --container-log-max-size and --container-log-max-files accept; a one-line error otherwise. */
 export function validateLogPolicy(maxSizeBytes: number, maxFiles: number): string | undefined {
-  if (!Number.isInteger(maxFiles) || maxFiles < 2) return `--container-log-max-files ${maxFiles} must be a whole number of at least 2`;
+  if (!Number.isInteger(maxFiles) || maxFiles < 2)
+    return `--container-log-max-files ${maxFiles} must be a whole number of at least 2`;
   if (!(maxSizeBytes > 0)) return '--container-log-max-size must be larger than 0';
   return undefined;
 }
@@ -142,18 +143,24 @@ export class ContainerLogManager {
   /** One round: refresh the container list when due, then rotate every log over its size. */
   async checkOnce(): Promise<void> {
     const now = this.#o.clock.now();
-    if (now - this.#listedAt >= (this.#o.listIntervalMs ?? 10_000) || await this.#unknownLogOverSize()) {
+    if (now - this.#listedAt >= (this.#o.listIntervalMs ?? 10_000) || (await this.#unknownLogOverSize())) {
       await this.#refresh();
       this.#listedAt = now;
     }
     for (const [id, logPath] of this.#containers) {
       if (logPath === '') continue;
-      const size = await stat(logPath).then((s) => s.size, () => -1);
+      const size = await stat(logPath).then(
+        (s) => s.size,
+        () => -1,
+      );
       if (size < this.#o.maxSizeBytes) continue;
       try {
         await this.rotate(id, logPath, size);
       } catch (err) {
-        this.#o.log.warn({ container: id, log: logPath, err: (err as Error).message }, 'could not rotate a container log');
+        this.#o.log.warn(
+          { container: id, log: logPath, err: (err as Error).message },
+          'could not rotate a container log',
+        );
       }
     }
   }
@@ -163,7 +170,11 @@ export class ContainerLogManager {
    * (without a watch) any found by scanning the pod log folder.
    */
   async #unknownLogOverSize(): Promise<boolean> {
-    const overSize = (path: string) => stat(path).then((s) => s.size >= this.#o.maxSizeBytes, () => false);
+    const overSize = (path: string) =>
+      stat(path).then(
+        (s) => s.size >= this.#o.maxSizeBytes,
+        () => false,
+      );
     if (this.#watching) {
       for (const path of this.#unknownWritten) if (await overSize(path)) return true;
       return false;
@@ -189,7 +200,10 @@ export class ContainerLogManager {
     for (const c of running) {
       let path = this.#containers.get(c.id);
       if (path === undefined) {
-        path = await this.#o.runtime.containerStatus(c.id).then((s) => s.status?.logPath ?? '', () => undefined);
+        path = await this.#o.runtime.containerStatus(c.id).then(
+          (s) => s.status?.logPath ?? '',
+          () => undefined,
+        );
         if (path === undefined) continue; // gone meanwhile
       }
       next.set(c.id, path);
@@ -204,8 +218,18 @@ export class ContainerLogManager {
     const prefix = `${basename(logPath)}.`;
     // a file being compressed (and its .tmp) is neither a leftover nor one to count yet
     const busy = (path: string) => this.#compressing.has(path) || this.#compressing.has(path.replace(/\.gz\.tmp$/, ''));
-    const rotated = (await readdir(dir)).filter((n) => n.startsWith(prefix)).map((n) => join(dir, n)).filter((path) => !busy(path));
-    const steps = planRotation({ logPath, sizeBytes, rotated, maxSizeBytes: this.#o.maxSizeBytes, maxFiles: this.#o.maxFiles, now: this.#o.clock.now() });
+    const rotated = (await readdir(dir))
+      .filter((n) => n.startsWith(prefix))
+      .map((n) => join(dir, n))
+      .filter((path) => !busy(path));
+    const steps = planRotation({
+      logPath,
+      sizeBytes,
+      rotated,
+      maxSizeBytes: this.#o.maxSizeBytes,
+      maxFiles: this.#o.maxFiles,
+      now: this.#o.clock.now(),
+    });
     for (const step of steps) {
       // compressing a rotated file can take a while; the checks go on meanwhile
       if (step.kind === 'compress') this.#compressInBackground(step.path, step.to);
@@ -217,7 +241,9 @@ export class ContainerLogManager {
     if (this.#compressing.has(path)) return;
     this.#compressing.add(path);
     void compress(path, to)
-      .catch((err: Error) => this.#o.log.warn({ log: path, err: err.message }, 'could not compress a rotated container log'))
+      .catch((err: Error) =>
+        this.#o.log.warn({ log: path, err: err.message }, 'could not compress a rotated container log'),
+      )
       .finally(() => this.#compressing.delete(path));
   }
 

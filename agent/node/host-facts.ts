@@ -45,7 +45,13 @@ export interface PressureSignals {
   pidsInUse: number;
 }
 
-const archNames: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x' };
+const archNames: Record<string, string> = {
+  x64: 'amd64',
+  arm64: 'arm64',
+  arm: 'arm',
+  ppc64: 'ppc64le',
+  s390x: 's390x',
+};
 
 async function readTrimmed(path: string): Promise<string> {
   try {
@@ -69,7 +75,8 @@ async function readHugepages(): Promise<Record<string, number>> {
     if (!match) continue;
     const kib = Number(match[1]);
     const count = Number(await readTrimmed(`/sys/kernel/mm/hugepages/${dir}/nr_hugepages`)) || 0;
-    const name = kib % (1024 * 1024) === 0 ? `${kib / (1024 * 1024)}Gi` : kib % 1024 === 0 ? `${kib / 1024}Mi` : `${kib}Ki`;
+    const name =
+      kib % (1024 * 1024) === 0 ? `${kib / (1024 * 1024)}Gi` : kib % 1024 === 0 ? `${kib / 1024}Mi` : `${kib}Ki`;
     sizes[name] = count * kib * 1024;
   }
   return sizes;
@@ -77,8 +84,13 @@ async function readHugepages(): Promise<Record<string, number>> {
 
 export async function readHostFacts(): Promise<HostFacts> {
   const [cpu, mem, os, uuid, system, bootID, hugepages] = await Promise.all([
-    si.cpu(), si.mem(), si.osInfo(), si.uuid(), si.system(),
-    readTrimmed('/proc/sys/kernel/random/boot_id'), readHugepages(),
+    si.cpu(),
+    si.mem(),
+    si.osInfo(),
+    si.uuid(),
+    si.system(),
+    readTrimmed('/proc/sys/kernel/random/boot_id'),
+    readHugepages(),
   ]);
   const machineID = (await readTrimmed('/etc/machine-id')) || uuid.os;
   return {
@@ -103,7 +115,8 @@ export async function readHostFacts(): Promise<HostFacts> {
  * operator can set it with --node-labels. Without a cloud provider the kubelet sets nothing either.
  */
 export function instanceTypeOf(vendor: string, product: string): { instanceType?: string } {
-  if (vendor.trim() === 'Amazon EC2' && /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(product.trim())) return { instanceType: product.trim() };
+  if (vendor.trim() === 'Amazon EC2' && /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(product.trim()))
+    return { instanceType: product.trim() };
   return {};
 }
 
@@ -138,8 +151,11 @@ async function nearestExisting(path: string): Promise<string> {
 export async function readPressureSignals(rootDir: string): Promise<PressureSignals> {
   const folder = await nearestExisting(rootDir);
   const [meminfo, fs, mount, pidMax, loadavg] = await Promise.all([
-    readTrimmed('/proc/meminfo'), statfs(folder), mountOf(folder),
-    readTrimmed('/proc/sys/kernel/pid_max'), readTrimmed('/proc/loadavg'),
+    readTrimmed('/proc/meminfo'),
+    statfs(folder),
+    mountOf(folder),
+    readTrimmed('/proc/sys/kernel/pid_max'),
+    readTrimmed('/proc/loadavg'),
   ]);
   const available = /^MemAvailable:\s+(\d+) kB$/m.exec(meminfo);
   // /proc/loadavg's fourth field is running/total tasks (threads), the kubelet's pid count too

@@ -19,6 +19,7 @@ export function kubeNodeApi(client: KubeClient): NodeApi {
     patchLabels: (name, labels) => client.patch<Node>(refs.nodes, name, { metadata: { labels } }, { type: 'merge' }),
     // strategic merge: conditions and addresses merge by type, so a condition another component
     // owns (NetworkUnavailable) survives our write
-    patchStatus: (name, status) => client.patch<Node>(refs.nodes, name, { status }, { type: 'strategic', subresource: 'status' }),
+    patchStatus: (name, status) =>
+      client.patch<Node>(refs.nodes, name, { status }, { type: 'strategic', subresource: 'status' }),
   };
 }

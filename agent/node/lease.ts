@@ -37,7 +37,12 @@ export interface NodeLeaseOptions {
 }
 
 /** The lease as this node wants it at `now`, keeping what the server holds (resourceVersion, transitions). */
-export function desiredLease(current: Lease | undefined, nodeName: string, nodeUid: string | undefined, now: number): Lease {
+export function desiredLease(
+  current: Lease | undefined,
+  nodeName: string,
+  nodeUid: string | undefined,
+  now: number,
+): Lease {
   const holderChanged = current?.spec?.holderIdentity !== nodeName;
   return {
     apiVersion: 'coordination.k8s.io/v1',
@@ -54,7 +59,8 @@ export function desiredLease(current: Lease | undefined, nodeName: string, nodeU
       holderIdentity: nodeName,
       leaseDurationSeconds,
       renewTime: microTime(now),
-      acquireTime: holderChanged || current?.spec?.acquireTime === undefined ? microTime(now) : current.spec.acquireTime,
+      acquireTime:
+        holderChanged || current?.spec?.acquireTime === undefined ? microTime(now) : current.spec.acquireTime,
       leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + (current !== undefined && holderChanged ? 1 : 0),
     },
   };
@@ -90,7 +96,8 @@ export class NodeLease {
       const current = await api.get(leaseNamespace, nodeName);
       const wanted = desiredLease(current, nodeName, nodeUid, clock.now());
       if (current === undefined) {
-        if (this.renewals > 0) log.warn({ lease: `${leaseNamespace}/${nodeName}` }, 'the node lease was deleted; creating it again');
+        if (this.renewals > 0)
+          log.warn({ lease: `${leaseNamespace}/${nodeName}` }, 'the node lease was deleted; creating it again');
         this.#latest = await api.create(wanted);
       } else {
         this.#latest = await api.update(wanted);
@@ -105,7 +112,14 @@ export class NodeLease {
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
         const timer = clock.after(ms, resolve);
-        signal.addEventListener('abort', () => { timer.cancel(); resolve(); }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            timer.cancel();
+            resolve();
+          },
+          { once: true },
+        );
       });
     let retryMs = firstRetryMs;
     while (!signal.aborted) {

@@ -18,7 +18,7 @@ export type RuntimeHealth =
 /** The kubelet's default hard eviction thresholds (memory.available, nodefs.available, nodefs.inodesFree). */
 export const pressureThresholds = {
   memoryAvailableBytes: 100 * 1024 * 1024,
-  nodefsAvailableFraction: 0.10,
+  nodefsAvailableFraction: 0.1,
   nodefsInodesFreeFraction: 0.05,
   /** The kubelet has no default pid threshold; bosun reports pressure below 5 % free pids. */
   pidsAvailableFraction: 0.05,
@@ -32,15 +32,31 @@ const mib = (bytes: number) => `${Math.round(bytes / (1024 * 1024))}Mi`;
 
 export function readyVerdict(runtime: RuntimeHealth, shuttingDown = false): Verdict {
   // as the kubelet's shutdown manager reports it while it drains pods for an imminent shutdown
-  if (shuttingDown) return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'node is shutting down' };
+  if (shuttingDown)
+    return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'node is shutting down' };
   if (!runtime.reachable) {
-    return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: `container runtime is down: ${runtime.message}` };
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'KubeletNotReady',
+      message: `container runtime is down: ${runtime.message}`,
+    };
   }
   if (!runtime.runtimeReady) {
-    return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: `container runtime status check may not have completed yet: ${runtime.message}` };
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'KubeletNotReady',
+      message: `container runtime status check may not have completed yet: ${runtime.message}`,
+    };
   }
   if (!runtime.networkReady) {
-    return { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: `container runtime network not ready: ${runtime.message}` };
+    return {
+      type: 'Ready',
+      status: 'False',
+      reason: 'KubeletNotReady',
+      message: `container runtime network not ready: ${runtime.message}`,
+    };
   }
   return { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'bosun agent is posting ready status' };
 }
@@ -83,13 +99,14 @@ export function pressureVerdicts(signals: PressureSignals, pressure?: PressureSt
       type: 'DiskPressure',
       status: spaceLow || inodesLow ? 'True' : 'False',
       reason: spaceLow || inodesLow ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure',
-      message: pressure !== undefined && diskPressure
-        ? 'bosun agent has disk pressure: an --eviction-hard threshold of nodefs or imagefs was met'
-        : spaceLow
-        ? `${disk} has less than ${t.nodefsAvailableFraction * 100}% space free`
-        : inodesLow
-          ? `${disk} has less than ${t.nodefsInodesFreeFraction * 100}% inodes free`
-          : `bosun agent has no disk pressure on ${disk}`,
+      message:
+        pressure !== undefined && diskPressure
+          ? 'bosun agent has disk pressure: an --eviction-hard threshold of nodefs or imagefs was met'
+          : spaceLow
+            ? `${disk} has less than ${t.nodefsAvailableFraction * 100}% space free`
+            : inodesLow
+              ? `${disk} has less than ${t.nodefsInodesFreeFraction * 100}% inodes free`
+              : `bosun agent has no disk pressure on ${disk}`,
     },
     {
       type: 'PIDPressure',
@@ -106,11 +123,19 @@ export function pressureVerdicts(signals: PressureSignals, pressure?: PressureSt
  * The conditions as they should be, each with the transition time kept from `previous` when its
  * status is unchanged, and `heartbeat` as lastHeartbeatTime.
  */
-export function nodeConditions(verdicts: readonly Verdict[], previous: readonly NodeCondition[] | undefined, now: string, heartbeat: string): NodeCondition[] {
+export function nodeConditions(
+  verdicts: readonly Verdict[],
+  previous: readonly NodeCondition[] | undefined,
+  now: string,
+  heartbeat: string,
+): NodeCondition[] {
   return conditionOrder.map((type) => {
     const verdict = verdicts.find((v) => v.type === type)!;
     const before = previous?.find((c) => c.type === type);
-    const transition = before !== undefined && before.status === verdict.status && before.lastTransitionTime ? before.lastTransitionTime : now;
+    const transition =
+      before !== undefined && before.status === verdict.status && before.lastTransitionTime
+        ? before.lastTransitionTime
+        : now;
     return { ...verdict, lastHeartbeatTime: heartbeat, lastTransitionTime: transition };
   });
 }

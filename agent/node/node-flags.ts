@@ -20,10 +20,15 @@ export interface Reserved {
 export const nothingReserved: Reserved = { cpuMilli: 0, memoryBytes: 0, ephemeralStorageBytes: 0, pids: 0 };
 
 function entries(flag: string, text: string): string[] {
-  return text.split(',').map((e) => e.trim()).filter((e) => e !== '').map((e) => {
-    if (!e.includes('=') && flag !== 'register-with-taints') throw new NodeFlagError(`--${flag}: '${e}' is not key=value`);
-    return e;
-  });
+  return text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')
+    .map((e) => {
+      if (!e.includes('=') && flag !== 'register-with-taints')
+        throw new NodeFlagError(`--${flag}: '${e}' is not key=value`);
+      return e;
+    });
 }
 
 // a label key: optional DNS prefix and a name of at most 63 characters; values the same alphabet
@@ -39,7 +44,9 @@ export function parseNodeLabels(text: string): Record<string, string> {
     labels[key] = value;
   }
   // the API server would refuse to register the node with these (NodeRestriction): say so now
-  const unknown = Object.keys(labels).filter((key) => isKubernetesLabel(key) && !isKubeletLabel(key)).sort();
+  const unknown = Object.keys(labels)
+    .filter((key) => isKubernetesLabel(key) && !isKubeletLabel(key))
+    .sort();
   if (unknown.length > 0) {
     throw new NodeFlagError(
       `unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknown.join(' ')}]\n` +
@@ -56,7 +63,10 @@ export function parseTaints(text: string): Taint[] {
     const colon = entry.lastIndexOf(':');
     if (colon < 0) throw new NodeFlagError(`--register-with-taints: '${entry}' has no :effect`);
     const effect = entry.slice(colon + 1);
-    if (!effects.has(effect)) throw new NodeFlagError(`--register-with-taints: effect '${effect}' is not NoSchedule, PreferNoSchedule or NoExecute`);
+    if (!effects.has(effect))
+      throw new NodeFlagError(
+        `--register-with-taints: effect '${effect}' is not NoSchedule, PreferNoSchedule or NoExecute`,
+      );
     const head = entry.slice(0, colon);
     const eq = head.indexOf('=');
     const key = eq < 0 ? head : head.slice(0, eq);

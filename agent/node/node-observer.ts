@@ -52,7 +52,8 @@ export class NodeObserver {
       const conditions = status.status?.conditions ?? [];
       const runtimeReady = conditions.find((c) => c.type === 'RuntimeReady');
       const networkReady = conditions.find((c) => c.type === 'NetworkReady');
-      const notReady = [runtimeReady, networkReady].filter((c) => c !== undefined && !c.status)
+      const notReady = [runtimeReady, networkReady]
+        .filter((c) => c !== undefined && !c.status)
         .map((c) => `${c!.type}=false reason:${c!.reason} message:${c!.message}`);
       return {
         reachable: true,
@@ -68,7 +69,10 @@ export class NodeObserver {
   async observe(): Promise<NodeObservation> {
     const { runtime, rootDir } = this.#options;
     this.#host ??= await (this.#options.readHostFacts ?? readHostFacts)();
-    const [signals, health] = await Promise.all([(this.#options.readPressureSignals ?? readPressureSignals)(rootDir), this.ping()]);
+    const [signals, health] = await Promise.all([
+      (this.#options.readPressureSignals ?? readPressureSignals)(rootDir),
+      this.ping(),
+    ]);
     this.lastRuntime = health;
     if (health.reachable) {
       // a runtime that came back may be a new version (an upgrade restarts it)
@@ -84,7 +88,11 @@ export class NodeObserver {
     }
     const pressure = this.#options.pressure?.();
     return {
-      host: this.#host, signals, runtime: health, runtimeVersion: this.#runtimeVersion, images: this.#images,
+      host: this.#host,
+      signals,
+      runtime: health,
+      runtimeVersion: this.#runtimeVersion,
+      images: this.#images,
       ...(pressure !== undefined ? { pressure } : {}),
       ...(this.#options.shuttingDown?.() === true ? { shuttingDown: true } : {}),
     };

@@ -12,7 +12,15 @@
 import type { ContainerImage, Node, NodeCondition, NodeStatus, ResourceList, Taint } from '../../kube/corev1.ts';
 import { resourceAmount } from '../../kube/quantity.ts';
 import type { HostFacts, PressureSignals } from './host-facts.ts';
-import { conditionOrder, nodeConditions, pressureThresholds, pressureVerdicts, readyVerdict, type PressureState, type RuntimeHealth } from './node-conditions.ts';
+import {
+  conditionOrder,
+  nodeConditions,
+  pressureThresholds,
+  pressureVerdicts,
+  readyVerdict,
+  type PressureState,
+  type RuntimeHealth,
+} from './node-conditions.ts';
 import type { Reserved } from './node-flags.ts';
 import { apiTime } from '../../kube/api-time.ts';
 
@@ -84,7 +92,9 @@ export function defaultLabels(settings: NodeSettings, host: HostFacts): Record<s
     'kubernetes.io/arch': host.architecture,
     'beta.kubernetes.io/os': host.operatingSystem,
     'beta.kubernetes.io/arch': host.architecture,
-    ...(host.instanceType !== undefined ? { 'node.kubernetes.io/instance-type': host.instanceType, 'beta.kubernetes.io/instance-type': host.instanceType } : {}),
+    ...(host.instanceType !== undefined
+      ? { 'node.kubernetes.io/instance-type': host.instanceType, 'beta.kubernetes.io/instance-type': host.instanceType }
+      : {}),
   };
 }
 
@@ -93,10 +103,16 @@ export function defaultLabels(settings: NodeSettings, host: HostFacts): Record<s
  * amounts, minus the hard eviction threshold (pods must not be placed into the space the node
  * keeps free), and memory minus what huge pages hold.
  */
-export function nodeResources(settings: NodeSettings, host: HostFacts, signals: PressureSignals): { capacity: ResourceList; allocatable: ResourceList } {
+export function nodeResources(
+  settings: NodeSettings,
+  host: HostFacts,
+  signals: PressureSignals,
+): { capacity: ResourceList; allocatable: ResourceList } {
   const hugepageBytes = Object.values(host.hugepages).reduce((a, b) => a + b, 0);
   const disk = signals.nodefs.capacityBytes;
-  const huge = Object.fromEntries(Object.entries(host.hugepages).map(([size, amount]) => [`hugepages-${size}`, bytes(amount)]));
+  const huge = Object.fromEntries(
+    Object.entries(host.hugepages).map(([size, amount]) => [`hugepages-${size}`, bytes(amount)]),
+  );
   return {
     capacity: {
       cpu: cpu(host.cpuCores * 1000),
@@ -107,8 +123,12 @@ export function nodeResources(settings: NodeSettings, host: HostFacts, signals: 
     },
     allocatable: {
       cpu: cpu(host.cpuCores * 1000 - settings.reserved.cpuMilli),
-      memory: bytes(host.memoryBytes - settings.reserved.memoryBytes - pressureThresholds.memoryAvailableBytes - hugepageBytes),
-      'ephemeral-storage': bytes(disk - settings.reserved.ephemeralStorageBytes - disk * pressureThresholds.nodefsAvailableFraction),
+      memory: bytes(
+        host.memoryBytes - settings.reserved.memoryBytes - pressureThresholds.memoryAvailableBytes - hugepageBytes,
+      ),
+      'ephemeral-storage': bytes(
+        disk - settings.reserved.ephemeralStorageBytes - disk * pressureThresholds.nodefsAvailableFraction,
+      ),
       pods: String(settings.maxPods),
       ...huge,
     },
@@ -122,8 +142,17 @@ export function statusImages(images: readonly ObservedImage[]): ContainerImage[]
     .map((image) => ({ names: image.names.slice(0, maxNamesPerImage), sizeBytes: image.sizeBytes }));
 }
 
-function desiredStatus(settings: NodeSettings, seen: NodeObservation, previous: NodeCondition[] | undefined, now: string, heartbeat: string): NodeStatus {
-  const verdicts = [...pressureVerdicts(seen.signals, seen.pressure), readyVerdict(seen.runtime, seen.shuttingDown === true)];
+function desiredStatus(
+  settings: NodeSettings,
+  seen: NodeObservation,
+  previous: NodeCondition[] | undefined,
+  now: string,
+  heartbeat: string,
+): NodeStatus {
+  const verdicts = [
+    ...pressureVerdicts(seen.signals, seen.pressure),
+    readyVerdict(seen.runtime, seen.shuttingDown === true),
+  ];
   return {
     ...nodeResources(settings, seen.host, seen.signals),
     conditions: nodeConditions(verdicts, previous, now, heartbeat),
@@ -171,8 +200,18 @@ function statusChanges(wanted: NodeStatus, current: NodeStatus | undefined): str
   if (!sameResources(wanted.capacity, current?.capacity)) changed.push('capacity');
   if (!sameResources(wanted.allocatable, current?.allocatable)) changed.push('allocatable');
   const strip = (conditions: NodeCondition[] | undefined) =>
-    JSON.stringify((conditions ?? []).filter((c) => ours.has(c.type)).sort((a, b) => a.type.localeCompare(b.type))
-      .map((c) => ({ type: c.type, status: c.status, reason: c.reason, message: c.message, lastTransitionTime: c.lastTransitionTime })));
+    JSON.stringify(
+      (conditions ?? [])
+        .filter((c) => ours.has(c.type))
+        .sort((a, b) => a.type.localeCompare(b.type))
+        .map((c) => ({
+          type: c.type,
+          status: c.status,
+          reason: c.reason,
+          message: c.message,
+          lastTransitionTime: c.lastTransitionTime,
+        })),
+    );
   if (strip(wanted.conditions) !== strip(current?.conditions)) changed.push('conditions');
   for (const field of ['addresses', 'daemonEndpoints', 'nodeInfo', 'images'] as const) {
     if (JSON.stringify(wanted[field] ?? null) !== JSON.stringify(current?.[field] ?? null)) changed.push(field);
@@ -180,7 +219,12 @@ function statusChanges(wanted: NodeStatus, current: NodeStatus | undefined): str
   return changed;
 }
 
-export function planNode(settings: NodeSettings, seen: NodeObservation, current: Node | undefined, nowMs: number): NodePlan {
+export function planNode(
+  settings: NodeSettings,
+  seen: NodeObservation,
+  current: Node | undefined,
+  nowMs: number,
+): NodePlan {
   const now = apiTime(nowMs);
   const labels = { ...defaultLabels(settings, seen.host), ...settings.labels };
   if (current === undefined) {
@@ -195,7 +239,9 @@ export function planNode(settings: NodeSettings, seen: NodeObservation, current:
       },
     };
   }
-  const labelPatch = Object.fromEntries(Object.entries(labels).filter(([key, value]) => current.metadata.labels?.[key] !== value));
+  const labelPatch = Object.fromEntries(
+    Object.entries(labels).filter(([key, value]) => current.metadata.labels?.[key] !== value),
+  );
   const previous = current.status?.conditions;
   const lastHeartbeat = previous?.find((c) => c.type === 'Ready')?.lastHeartbeatTime;
   const lastHeartbeatMs = lastHeartbeat === undefined ? Number.NaN : Date.parse(lastHeartbeat);

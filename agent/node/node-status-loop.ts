@@ -120,8 +120,14 @@ export class NodeStatusLoop {
   #sleep(ms: number, signal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       // the listener goes when the timer fires: a loop that runs for days must not pile them up
-      const onAbort = () => { timer.cancel(); resolve(); };
-      const timer = this.#options.clock.after(ms, () => { signal.removeEventListener('abort', onAbort); resolve(); });
+      const onAbort = () => {
+        timer.cancel();
+        resolve();
+      };
+      const timer = this.#options.clock.after(ms, () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }

@@ -46,43 +46,51 @@ export function splitReference(reference: string): { name: string; tag: string }
 export function buildImageArchive(spec: ImageSpec): ImageArchive {
   const layer = buildTar(spec.files);
   const layerDigest = sha256(layer);
-  const config = Buffer.from(JSON.stringify({
-    architecture: 'amd64',
-    os: 'linux',
-    config: {
-      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
-      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-      Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
-      ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
-      ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
-      ...(spec.user ? { User: spec.user } : {}),
-    },
-    rootfs: { type: 'layers', diff_ids: [layerDigest] },
-    history: [{ created_by: 'bosun image builder' }],
-  }));
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: {
+        ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+        ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+        Env: spec.env ?? ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+        ...(spec.workingDir ? { WorkingDir: spec.workingDir } : {}),
+        ...(spec.stopSignal ? { StopSignal: spec.stopSignal } : {}),
+        ...(spec.user ? { User: spec.user } : {}),
+      },
+      rootfs: { type: 'layers', diff_ids: [layerDigest] },
+      history: [{ created_by: 'bosun image builder' }],
+    }),
+  );
   const configDigest = sha256(config);
-  const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
-    layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
-  }));
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.length },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+    }),
+  );
   const manifestDigest = sha256(manifest);
   const { tag } = splitReference(spec.reference);
-  const index = Buffer.from(JSON.stringify({
-    schemaVersion: 2,
-    mediaType: 'application/vnd.oci.image.index.v1+json',
-    manifests: [{
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      digest: manifestDigest,
-      size: manifest.length,
-      platform: { architecture: 'amd64', os: 'linux' },
-      annotations: {
-        'io.containerd.image.name': spec.reference,
-        'org.opencontainers.image.ref.name': tag,
-      },
-    }],
-  }));
+  const index = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.index.v1+json',
+      manifests: [
+        {
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          digest: manifestDigest,
+          size: manifest.length,
+          platform: { architecture: 'amd64', os: 'linux' },
+          annotations: {
+            'io.containerd.image.name': spec.reference,
+            'org.opencontainers.image.ref.name': tag,
+          },
+        },
+      ],
+    }),
+  );
   const archive = buildTar([
     { kind: 'file', path: 'oci-layout', data: Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' })) },
     { kind: 'file', path: 'index.json', data: index },

@@ -16,7 +16,9 @@ const busyboxPath = '/bin/busybox';
 
 function readHostBinary(path: string, debianPackage: string): Buffer {
   if (!existsSync(path)) {
-    throw new Error(`${path} is missing: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`);
+    throw new Error(
+      `${path} is missing: install the Debian package ${debianPackage} (apt-get install ${debianPackage})`,
+    );
   }
   return readFileSync(path);
 }
@@ -37,7 +39,11 @@ export function buildPauseImage(reference = pauseImageReference): ImageArchive {
 /** Applets linked into the busybox image (the static busybox provides them all). */
 function busyboxApplets(): string[] {
   const out = execFileSync(busyboxPath, ['--list'], { encoding: 'utf8' });
-  return out.split('\n').map((line) => line.trim()).filter((name) => /^[a-z0-9_.[-]+$/.test(name) && name !== 'busybox').sort();
+  return out
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((name) => /^[a-z0-9_.[-]+$/.test(name) && name !== 'busybox')
+    .sort();
 }
 
 /**
@@ -51,7 +57,11 @@ export function buildBusyboxImage(reference = busyboxImageReference): ImageArchi
     { kind: 'file', path: 'bin/busybox', data: binary, mode: 0o755 },
     ...busyboxApplets().map((name): TarEntry => ({ kind: 'symlink', path: `bin/${name}`, target: 'busybox' })),
     { kind: 'dir', path: 'etc' },
-    { kind: 'file', path: 'etc/passwd', data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n') },
+    {
+      kind: 'file',
+      path: 'etc/passwd',
+      data: Buffer.from('root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n'),
+    },
     { kind: 'file', path: 'etc/group', data: Buffer.from('root:x:0:\nnogroup:x:65534:\n') },
     { kind: 'dir', path: 'root', mode: 0o700 },
     { kind: 'dir', path: 'tmp', mode: 0o1777 },

@@ -33,7 +33,7 @@ function header(entry: TarEntry, size: number): Buffer {
   const path = entry.kind === 'dir' && !entry.path.endsWith('/') ? `${entry.path}/` : entry.path;
   const { name, prefix } = splitName(path);
   const defaultMode = entry.kind === 'file' ? 0o644 : entry.kind === 'dir' ? 0o755 : 0o777;
-  const mode = entry.kind === 'symlink' ? 0o777 : entry.mode ?? defaultMode;
+  const mode = entry.kind === 'symlink' ? 0o777 : (entry.mode ?? defaultMode);
   block.write(name, 0, 100, 'utf8');
   block.write(octal(mode, 8), 100, 8, 'ascii');
   block.write(octal(0, 8), 108, 8, 'ascii'); // uid

@@ -10,7 +10,14 @@
  * Reasons are the kubelet's (OutOfcpu, OutOfmemory, OutOfpods, NodeAffinity, NodePorts) because
  * operators search for them.
  */
-import type { Container, NodeSelectorRequirement, NodeSelectorTerm, Pod, Taint, Toleration } from '../../kube/corev1.ts';
+import type {
+  Container,
+  NodeSelectorRequirement,
+  NodeSelectorTerm,
+  Pod,
+  Taint,
+  Toleration,
+} from '../../kube/corev1.ts';
 import { resourceAmount } from '../../kube/quantity.ts';
 import { isSidecar } from './pod-containers.ts';
 import { qosClassOf } from './qos.ts';
@@ -50,19 +57,25 @@ export function podRequest(pod: Pod, resource: 'cpu' | 'memory'): number {
 
 function requirementHolds(requirement: NodeSelectorRequirement, value: string | undefined): boolean {
   const values = requirement.values ?? [];
-  const asInteger = (text: string | undefined) => (text !== undefined && /^-?\d+$/.test(text) ? Number(text) : undefined);
+  const asInteger = (text: string | undefined) =>
+    text !== undefined && /^-?\d+$/.test(text) ? Number(text) : undefined;
   switch (requirement.operator) {
-    case 'In': return value !== undefined && values.includes(value);
-    case 'NotIn': return value === undefined || !values.includes(value);
-    case 'Exists': return value !== undefined;
-    case 'DoesNotExist': return value === undefined;
+    case 'In':
+      return value !== undefined && values.includes(value);
+    case 'NotIn':
+      return value === undefined || !values.includes(value);
+    case 'Exists':
+      return value !== undefined;
+    case 'DoesNotExist':
+      return value === undefined;
     case 'Gt':
     case 'Lt': {
       const [have, bound] = [asInteger(value), asInteger(values[0])];
       if (have === undefined || bound === undefined) return false;
       return requirement.operator === 'Gt' ? have > bound : have < bound;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -70,8 +83,10 @@ function termSelects(term: NodeSelectorTerm, node: AdmissionNode): boolean {
   const expressions = term.matchExpressions ?? [];
   const fields = term.matchFields ?? [];
   if (expressions.length === 0 && fields.length === 0) return false;
-  return expressions.every((r) => requirementHolds(r, Object.hasOwn(node.labels, r.key) ? node.labels[r.key] : undefined))
-    && fields.every((r) => requirementHolds(r, r.key === 'metadata.name' ? node.name : undefined));
+  return (
+    expressions.every((r) => requirementHolds(r, Object.hasOwn(node.labels, r.key) ? node.labels[r.key] : undefined)) &&
+    fields.every((r) => requirementHolds(r, r.key === 'metadata.name' ? node.name : undefined))
+  );
 }
 
 export function nodeFitsSelector(pod: Pod, node: AdmissionNode): boolean {
@@ -87,7 +102,8 @@ function covers(toleration: Toleration, taint: Taint): boolean {
 }
 
 function hostPorts(pod: Pod): string[] {
-  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers].flatMap((c) => c.ports ?? [])
+  return [...(pod.spec.initContainers ?? []), ...pod.spec.containers]
+    .flatMap((c) => c.ports ?? [])
     .filter((p) => (p.hostPort ?? 0) > 0)
     .map((p) => `${p.protocol ?? 'TCP'}/${p.hostPort}`);
 }
@@ -99,7 +115,11 @@ function hostPorts(pod: Pod): string[] {
  */
 function pressureRefuses(pod: Pod, node: AdmissionNode): Admission | undefined {
   if (pod.spec.priority !== undefined && pod.spec.priority >= 2_000_000_000) return undefined;
-  const refuse = (condition: string): Admission => ({ admit: false, reason: 'Evicted', message: `The node had condition: [${condition}]. ` });
+  const refuse = (condition: string): Admission => ({
+    admit: false,
+    reason: 'Evicted',
+    message: `The node had condition: [${condition}]. `,
+  });
   if (node.pressure?.disk) return refuse('DiskPressure');
   if (node.pressure?.memory && qosClassOf(pod.spec) === 'BestEffort') {
     const taint: Taint = { key: 'node.kubernetes.io/memory-pressure', effect: 'NoSchedule' };
@@ -112,19 +132,37 @@ export function admitPod(pod: Pod, node: AdmissionNode, admitted: readonly Pod[]
   const pressure = pressureRefuses(pod, node);
   if (pressure !== undefined) return pressure;
   if (!nodeFitsSelector(pod, node)) {
-    return { admit: false, reason: 'NodeAffinity', message: `Predicate NodeAffinity failed: node ${node.name} does not match the pod's node selector or required node affinity` };
+    return {
+      admit: false,
+      reason: 'NodeAffinity',
+      message: `Predicate NodeAffinity failed: node ${node.name} does not match the pod's node selector or required node affinity`,
+    };
   }
-  const taint = node.taints.find((t) => t.effect === 'NoExecute' && !(pod.spec.tolerations ?? []).some((tol) => covers(tol, t)));
+  const taint = node.taints.find(
+    (t) => t.effect === 'NoExecute' && !(pod.spec.tolerations ?? []).some((tol) => covers(tol, t)),
+  );
   if (taint !== undefined) {
-    return { admit: false, reason: 'TaintToleration', message: `Predicate TaintToleration failed: node ${node.name} has taint {${taint.key}: ${taint.value ?? ''}}:NoExecute that the pod does not tolerate` };
+    return {
+      admit: false,
+      reason: 'TaintToleration',
+      message: `Predicate TaintToleration failed: node ${node.name} has taint {${taint.key}: ${taint.value ?? ''}}:NoExecute that the pod does not tolerate`,
+    };
   }
   const used = new Set(admitted.flatMap(hostPorts));
   const clash = hostPorts(pod).find((p) => used.has(p));
   if (clash !== undefined) {
-    return { admit: false, reason: 'NodePorts', message: `Predicate NodePorts failed: host port ${clash} is taken by another pod on node ${node.name}` };
+    return {
+      admit: false,
+      reason: 'NodePorts',
+      message: `Predicate NodePorts failed: host port ${clash} is taken by another pod on node ${node.name}`,
+    };
   }
   if (admitted.length + 1 > node.allocatable.pods) {
-    return { admit: false, reason: 'OutOfpods', message: `Node didn't have enough resource: pods, requested: 1, used: ${admitted.length}, capacity: ${node.allocatable.pods}` };
+    return {
+      admit: false,
+      reason: 'OutOfpods',
+      message: `Node didn't have enough resource: pods, requested: 1, used: ${admitted.length}, capacity: ${node.allocatable.pods}`,
+    };
   }
   for (const resource of ['cpu', 'memory'] as const) {
     const wanted = podRequest(pod, resource);

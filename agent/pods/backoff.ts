@@ -78,7 +78,9 @@ export function backoffReasonFor(failure: StartFailure): string {
  * own error, as kubelets since 1.32 show it (`Back-off pulling image "x": ErrImagePull: ...`).
  */
 export function backoffMessageFor(failure: StartFailure, image: string): string {
-  return failure.reason === 'ErrImagePull' ? `Back-off pulling image "${image}": ${failure.reason}: ${failure.message}` : failure.message;
+  return failure.reason === 'ErrImagePull'
+    ? `Back-off pulling image "${image}": ${failure.reason}: ${failure.message}`
+    : failure.message;
 }
 
 export function startFailureRetryAt(failure: StartFailure): number {

@@ -22,7 +22,8 @@ export interface CgroupDriverClues {
 export function chooseCgroupDriver(clues: CgroupDriverClues): { driver: CgroupDriverName; why: string } {
   if (clues.fromRuntime === 'SYSTEMD') return { driver: 'systemd', why: 'the runtime reports the systemd driver' };
   if (clues.fromRuntime === 'CGROUPFS') return { driver: 'cgroupfs', why: 'the runtime reports the cgroupfs driver' };
-  if (clues.unifiedHierarchy && clues.systemdBooted) return { driver: 'systemd', why: 'cgroup v2 host booted with systemd' };
+  if (clues.unifiedHierarchy && clues.systemdBooted)
+    return { driver: 'systemd', why: 'cgroup v2 host booted with systemd' };
   return { driver: 'cgroupfs', why: clues.systemdBooted ? 'cgroup v1 host' : 'systemd is not PID 1' };
 }
 
@@ -32,6 +33,9 @@ export async function hostCgroupClues(): Promise<Omit<CgroupDriverClues, 'fromRu
     const [, mountPoint, fsType] = line.split(' ');
     return mountPoint === '/sys/fs/cgroup' && fsType === 'cgroup2';
   });
-  const systemdBooted = await stat('/run/systemd/system').then((s) => s.isDirectory(), () => false);
+  const systemdBooted = await stat('/run/systemd/system').then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
   return { unifiedHierarchy, systemdBooted };
 }

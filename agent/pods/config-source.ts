@@ -98,7 +98,10 @@ export class ApiConfigSource implements ConfigLookup {
       });
       const token = reply?.status?.token;
       const expiresAt = Date.parse(reply?.status?.expirationTimestamp ?? '');
-      if (typeof token !== 'string' || Number.isNaN(expiresAt)) throw new Error(`the API server's TokenRequest reply for ${spec.namespace}/${spec.serviceAccount} has no token`);
+      if (typeof token !== 'string' || Number.isNaN(expiresAt))
+        throw new Error(
+          `the API server's TokenRequest reply for ${spec.namespace}/${spec.serviceAccount} has no token`,
+        );
       return { token, expiresAt };
     }, clock);
   }
@@ -112,7 +115,10 @@ export class ApiConfigSource implements ConfigLookup {
   }
 
   async typedSecret(namespace: string, name: string): Promise<TypedSecret | undefined> {
-    const fetched = await this.#get(refs.secrets, namespace, name, (o) => ({ data: secretData(o as Secret), type: (o as Secret).type }));
+    const fetched = await this.#get(refs.secrets, namespace, name, (o) => ({
+      data: secretData(o as Secret),
+      type: (o as Secret).type,
+    }));
     return fetched === undefined ? undefined : { data: fetched.data, type: fetched.type };
   }
 
@@ -128,11 +134,17 @@ export class ApiConfigSource implements ConfigLookup {
     for (const [key, entry] of this.#cache) if (now - entry.at > idleDropMs) this.#cache.delete(key);
   }
 
-  #get(ref: ResourceRef, namespace: string, name: string, decode: (o: ConfigMap | Secret) => Fetched): Promise<Fetched | undefined> {
+  #get(
+    ref: ResourceRef,
+    namespace: string,
+    name: string,
+    decode: (o: ConfigMap | Secret) => Fetched,
+  ): Promise<Fetched | undefined> {
     const key = `${ref.resource}/${namespace}/${name}`;
     const cached = this.#cache.get(key);
     const now = this.#clock.now();
-    if (cached !== undefined && (cached.immutable || now - cached.at < this.#ttlMs)) return Promise.resolve(cached.fetched);
+    if (cached !== undefined && (cached.immutable || now - cached.at < this.#ttlMs))
+      return Promise.resolve(cached.fetched);
     if (this.#cache.size > maxCachedObjects) this.#sweep(now);
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;

@@ -3,7 +3,14 @@
  * expansion), environment, mounts, log path, labels and annotations, Linux resources from
  * requests/limits, and the security context. Pure: env and mounts are resolved by the caller.
  */
-import type { ContainerConfig, KeyValue, LinuxContainerResources, LinuxContainerSecurityContext, Mount, NamespaceOption } from '../../cri/types.ts';
+import type {
+  ContainerConfig,
+  KeyValue,
+  LinuxContainerResources,
+  LinuxContainerSecurityContext,
+  Mount,
+  NamespaceOption,
+} from '../../cri/types.ts';
 import type { Container, Pod, PodQOSClass } from '../../kube/corev1.ts';
 import { containerAnnotations, containerLabels } from './cri-labels.ts';
 import { terminationGraceSecondsOf, terminationMessagePolicyOf } from './defaults.ts';
@@ -21,8 +28,17 @@ const minQuotaUs = 1_000;
 
 /** Paths of /proc and /sys hidden from, or read-only in, unprivileged containers. */
 export const defaultMaskedPaths = [
-  '/proc/asound', '/proc/acpi', '/proc/kcore', '/proc/keys', '/proc/latency_stats', '/proc/timer_list',
-  '/proc/timer_stats', '/proc/sched_debug', '/proc/scsi', '/sys/firmware', '/sys/devices/virtual/powercap',
+  '/proc/asound',
+  '/proc/acpi',
+  '/proc/kcore',
+  '/proc/keys',
+  '/proc/latency_stats',
+  '/proc/timer_list',
+  '/proc/timer_stats',
+  '/proc/sched_debug',
+  '/proc/scsi',
+  '/sys/firmware',
+  '/sys/devices/virtual/powercap',
 ];
 export const defaultReadonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
@@ -34,12 +50,17 @@ export function oomScoreAdj(qos: PodQOSClass, memoryRequestBytes: number, memory
   return Math.min(999, Math.max(3, score));
 }
 
-export function linuxResources(container: Container, qos: PodQOSClass, memoryCapacityBytes: number): LinuxContainerResources {
+export function linuxResources(
+  container: Container,
+  qos: PodQOSClass,
+  memoryCapacityBytes: number,
+): LinuxContainerResources {
   const requests = container.resources?.requests ?? {};
   const limits = container.resources?.limits ?? {};
   const cpuRequest = requests.cpu ?? limits.cpu;
   const resources: LinuxContainerResources = {
-    cpuShares: cpuRequest !== undefined ? Math.max(minShares, Math.floor((milliCpu(cpuRequest) * 1024) / 1000)) : minShares,
+    cpuShares:
+      cpuRequest !== undefined ? Math.max(minShares, Math.floor((milliCpu(cpuRequest) * 1024) / 1000)) : minShares,
     oomScoreAdj: oomScoreAdj(qos, bytesOf(requests.memory ?? limits.memory ?? 0), memoryCapacityBytes),
   };
   if (limits.cpu !== undefined) {
@@ -61,7 +82,11 @@ export interface ImageUser {
   username: string;
 }
 
-export function containerSecurityContext(pod: Pod, container: Container, imageUser: ImageUser | undefined): LinuxContainerSecurityContext {
+export function containerSecurityContext(
+  pod: Pod,
+  container: Container,
+  imageUser: ImageUser | undefined,
+): LinuxContainerSecurityContext {
   const podSc = pod.spec.securityContext ?? {};
   const sc = container.securityContext ?? {};
   const runAsUser = sc.runAsUser ?? podSc.runAsUser;
@@ -69,11 +94,15 @@ export function containerSecurityContext(pod: Pod, container: Container, imageUs
   if (sc.runAsNonRoot ?? podSc.runAsNonRoot) {
     if (runAsUser === 0) throw configError(`container ${container.name} has runAsNonRoot and runAsUser 0`);
     if (runAsUser === undefined) {
-      const numeric = imageUser?.uid ?? (/^\d+$/.test(imageUser?.username ?? '') ? Number(imageUser?.username) : undefined);
+      const numeric =
+        imageUser?.uid ?? (/^\d+$/.test(imageUser?.username ?? '') ? Number(imageUser?.username) : undefined);
       if (numeric === undefined && (imageUser?.username ?? '') !== '') {
-        throw configError(`container ${container.name} has runAsNonRoot and its image user "${imageUser!.username}" is not numeric: cannot verify it is not root`);
+        throw configError(
+          `container ${container.name} has runAsNonRoot and its image user "${imageUser!.username}" is not numeric: cannot verify it is not root`,
+        );
       }
-      if ((numeric ?? 0) === 0) throw configError(`container ${container.name} has runAsNonRoot and its image will run as root`);
+      if ((numeric ?? 0) === 0)
+        throw configError(`container ${container.name} has runAsNonRoot and its image will run as root`);
     }
   }
   const privileged = sc.privileged === true;
@@ -99,7 +128,10 @@ export function containerSecurityContext(pod: Pod, container: Container, imageUs
   }
   const seccomp = sc.seccompProfile ?? pod.spec.securityContext?.seccompProfile;
   if (seccomp !== undefined) {
-    context.seccomp = { profileType: seccomp.type, ...(seccomp.localhostProfile ? { localhostRef: seccomp.localhostProfile } : {}) };
+    context.seccomp = {
+      profileType: seccomp.type,
+      ...(seccomp.localhostProfile ? { localhostRef: seccomp.localhostProfile } : {}),
+    };
   }
   return context;
 }
@@ -126,7 +158,12 @@ export function withPidTarget(options: NamespaceOption, targetId: string | undef
   return { ...options, pid: 'TARGET', targetId };
 }
 
-export function buildContainerConfig(pod: Pod, c: PodContainer, attempt: number, inputs: ContainerConfigInputs): ContainerConfig {
+export function buildContainerConfig(
+  pod: Pod,
+  c: PodContainer,
+  attempt: number,
+  inputs: ContainerConfigInputs,
+): ContainerConfig {
   const spec = c.spec;
   const vars = new Map(inputs.env.map((kv) => [kv.key, kv.value]));
   const qos = qosClassOf(pod.spec);

@@ -63,7 +63,8 @@ export function containerAnnotations(values: ContainerAnnotationValues): Labels 
     [criAnnotation.terminationMessagePolicy]: values.terminationMessagePolicy,
     [criAnnotation.terminationGraceSeconds]: String(values.terminationGraceSeconds),
   };
-  if (values.terminationMessageFile !== undefined) annotations[criAnnotation.terminationMessageFile] = values.terminationMessageFile;
+  if (values.terminationMessageFile !== undefined)
+    annotations[criAnnotation.terminationMessageFile] = values.terminationMessageFile;
   return annotations;
 }
 

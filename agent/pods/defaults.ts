@@ -2,7 +2,14 @@
  * The API's defaults for the pod fields the agent acts on, applied where they are read, so the
  * agent behaves the same whether or not the server filled them in.
  */
-import type { Container, DNSPolicy, Pod, PullPolicy, RestartPolicy, TerminationMessagePolicy } from '../../kube/corev1.ts';
+import type {
+  Container,
+  DNSPolicy,
+  Pod,
+  PullPolicy,
+  RestartPolicy,
+  TerminationMessagePolicy,
+} from '../../kube/corev1.ts';
 
 export const defaultTerminationGraceSeconds = 30;
 export const defaultTerminationMessagePath = '/dev/termination-log';
@@ -19,7 +26,9 @@ export function dnsPolicyOf(pod: Pod): DNSPolicy {
 
 /** The grace period in force: a deletion's own grace wins over the spec's. */
 export function terminationGraceSecondsOf(pod: Pod): number {
-  return pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? defaultTerminationGraceSeconds;
+  return (
+    pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? defaultTerminationGraceSeconds
+  );
 }
 
 /** IfNotPresent, except for images without a tag or tagged `latest` (Always). */

@@ -27,18 +27,26 @@ function asText(data: ConfigData | undefined): Record<string, string> | undefine
   return Object.fromEntries(Object.entries(data).map(([key, value]) => [key, value.toString('utf8')]));
 }
 
-export async function resolveEnvSources(container: Container, namespace: string, lookup: ConfigLookup): Promise<Pick<EnvSources, 'configMap' | 'secret'>> {
+export async function resolveEnvSources(
+  container: Container,
+  namespace: string,
+  lookup: ConfigLookup,
+): Promise<Pick<EnvSources, 'configMap' | 'secret'>> {
   const { configMaps, secrets } = envReferences(container);
   const fetched = new Map<string, Record<string, string> | undefined>();
   const fetch = async (kind: 'configmap' | 'secret', name: string) => {
     try {
-      const data = kind === 'configmap' ? await lookup.configMap(namespace, name) : await lookup.secret(namespace, name);
+      const data =
+        kind === 'configmap' ? await lookup.configMap(namespace, name) : await lookup.secret(namespace, name);
       fetched.set(`${kind}/${name}`, asText(data));
     } catch (err) {
       throw configError(`couldn't get ${kind} ${namespace}/${name}: ${(err as Error).message}`);
     }
   };
-  await Promise.all([...[...configMaps].map((n) => fetch('configmap', n)), ...[...secrets].map((n) => fetch('secret', n))]);
+  await Promise.all([
+    ...[...configMaps].map((n) => fetch('configmap', n)),
+    ...[...secrets].map((n) => fetch('secret', n)),
+  ]);
   return {
     configMap: (name) => fetched.get(`configmap/${name}`),
     secret: (name) => fetched.get(`secret/${name}`),

@@ -42,15 +42,24 @@ function labelOrAnnotation(path: string, values: Record<string, string> | undefi
 
 export function fieldRefValue(pod: Pod, path: string, sources: FieldSources): string {
   switch (path) {
-    case 'metadata.name': return pod.metadata.name ?? '';
-    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
-    case 'metadata.uid': return pod.metadata.uid ?? '';
-    case 'spec.nodeName': return pod.spec.nodeName ?? sources.nodeName;
-    case 'spec.serviceAccountName': return pod.spec.serviceAccountName ?? '';
-    case 'status.hostIP': return sources.hostIP;
-    case 'status.hostIPs': return sources.hostIP;
-    case 'status.podIP': return sources.podIP;
-    case 'status.podIPs': return sources.podIPs.join(',');
+    case 'metadata.name':
+      return pod.metadata.name ?? '';
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? 'default';
+    case 'metadata.uid':
+      return pod.metadata.uid ?? '';
+    case 'spec.nodeName':
+      return pod.spec.nodeName ?? sources.nodeName;
+    case 'spec.serviceAccountName':
+      return pod.spec.serviceAccountName ?? '';
+    case 'status.hostIP':
+      return sources.hostIP;
+    case 'status.hostIPs':
+      return sources.hostIP;
+    case 'status.podIP':
+      return sources.podIP;
+    case 'status.podIPs':
+      return sources.podIPs.join(',');
   }
   if (path.startsWith('metadata.labels[')) return labelOrAnnotation(path, pod.metadata.labels) ?? '';
   if (path.startsWith('metadata.annotations[')) return labelOrAnnotation(path, pod.metadata.annotations) ?? '';
@@ -58,9 +67,15 @@ export function fieldRefValue(pod: Pod, path: string, sources: FieldSources): st
 }
 
 /** limits.cpu, requests.memory, ...: an unset limit reads as the node's allocatable. */
-export function resourceFieldValue(container: Container, resource: string, divisor: string | number | undefined, sources: FieldSources): string {
+export function resourceFieldValue(
+  container: Container,
+  resource: string,
+  divisor: string | number | undefined,
+  sources: FieldSources,
+): string {
   const [kind, name] = resource.split('.') as [string, string | undefined];
-  const list = kind === 'limits' ? container.resources?.limits : kind === 'requests' ? container.resources?.requests : undefined;
+  const list =
+    kind === 'limits' ? container.resources?.limits : kind === 'requests' ? container.resources?.requests : undefined;
   const raw = list?.[name ?? ''] ?? (kind === 'requests' ? container.resources?.limits?.[name ?? ''] : undefined);
   if (name === 'cpu') {
     const milli = raw !== undefined ? milliCpu(raw) : kind === 'limits' ? sources.allocatable.cpuMilli : 0;
@@ -68,14 +83,22 @@ export function resourceFieldValue(container: Container, resource: string, divis
     return String(Math.ceil(milli / divisorMilli));
   }
   if (name === 'memory' || name === 'ephemeral-storage') {
-    const bytes = raw !== undefined ? bytesOf(raw) : kind === 'limits' && name === 'memory' ? sources.allocatable.memoryBytes : 0;
+    const bytes =
+      raw !== undefined ? bytesOf(raw) : kind === 'limits' && name === 'memory' ? sources.allocatable.memoryBytes : 0;
     const per = divisor !== undefined ? parseQuantity(divisor) : 1;
     return String(Math.ceil(bytes / per));
   }
   throw configError(`unsupported resourceFieldRef ${resource}`);
 }
 
-function lookup(pod: Pod, kind: 'configmap' | 'secret', name: string, key: string | undefined, optional: boolean | undefined, sources: EnvSources): string | Record<string, string> | undefined {
+function lookup(
+  pod: Pod,
+  kind: 'configmap' | 'secret',
+  name: string,
+  key: string | undefined,
+  optional: boolean | undefined,
+  sources: EnvSources,
+): string | Record<string, string> | undefined {
   const data = kind === 'configmap' ? sources.configMap(name) : sources.secret(name);
   if (data === undefined) {
     if (optional) return undefined;
@@ -84,7 +107,9 @@ function lookup(pod: Pod, kind: 'configmap' | 'secret', name: string, key: strin
   if (key === undefined) return data;
   if (!(key in data)) {
     if (optional) return undefined;
-    throw configError(`couldn't find key ${key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${pod.metadata.namespace ?? 'default'}/${name}`);
+    throw configError(
+      `couldn't find key ${key} in ${kind === 'configmap' ? 'ConfigMap' : 'Secret'} ${pod.metadata.namespace ?? 'default'}/${name}`,
+    );
   }
   return data[key];
 }
@@ -106,7 +131,9 @@ export function resolveEnv(pod: Pod, container: Container, sources: EnvSources):
     if (from?.fieldRef) value = fieldRefValue(pod, from.fieldRef.fieldPath, sources);
     else if (from?.resourceFieldRef) {
       const target = from.resourceFieldRef.containerName
-        ? [...(pod.spec.initContainers ?? []), ...pod.spec.containers].find((c) => c.name === from.resourceFieldRef!.containerName) ?? container
+        ? ([...(pod.spec.initContainers ?? []), ...pod.spec.containers].find(
+            (c) => c.name === from.resourceFieldRef!.containerName,
+          ) ?? container)
         : container;
       value = resourceFieldValue(target, from.resourceFieldRef.resource, from.resourceFieldRef.divisor, sources);
     } else if (from?.configMapKeyRef) {

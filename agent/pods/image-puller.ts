@@ -58,7 +58,10 @@ export class ImagePuller {
         return present;
       }
       if (policy === 'Never') {
-        throw new ContainerStartError('ErrImageNeverPull', `container image "${image}" is not present with pull policy of Never`);
+        throw new ContainerStartError(
+          'ErrImageNeverPull',
+          `container image "${image}" is not present with pull policy of Never`,
+        );
       }
     }
     observer?.pulling();
@@ -67,7 +70,8 @@ export class ImagePuller {
     await this.#pull(image, auths, sandboxConfig);
     observer?.pulled(Math.round(performance.now() - started));
     const present = await this.#present(image);
-    if (present === undefined) throw new ContainerStartError('ErrImagePull', `image "${image}" is not present after pulling it`);
+    if (present === undefined)
+      throw new ContainerStartError('ErrImagePull', `image "${image}" is not present after pulling it`);
     return present;
   }
 
@@ -76,11 +80,18 @@ export class ImagePuller {
     if (status.image === undefined) return undefined;
     return {
       imageRef: status.image.id,
-      user: { ...(status.image.uid !== undefined ? { uid: status.image.uid.value } : {}), username: status.image.username },
+      user: {
+        ...(status.image.uid !== undefined ? { uid: status.image.uid.value } : {}),
+        username: status.image.username,
+      },
     };
   }
 
-  #pull(image: string, auths: readonly (AuthConfig | undefined)[], sandboxConfig: PodSandboxConfig | undefined): Promise<void> {
+  #pull(
+    image: string,
+    auths: readonly (AuthConfig | undefined)[],
+    sandboxConfig: PodSandboxConfig | undefined,
+  ): Promise<void> {
     const pull = async () => {
       const failures: unknown[] = [];
       for (const auth of auths) {

@@ -10,11 +10,16 @@ export function kubePodApi(client: KubeClient): PodApi {
     async writeStatus(pod, status) {
       // strategic merge: conditions merge by type, so a readiness gate's condition written by
       // someone else between our read and this write survives
-      await client.patch<Pod>(refs.pods, pod.metadata.name ?? '', { status }, {
-        namespace: pod.metadata.namespace ?? 'default',
-        subresource: 'status',
-        type: 'strategic',
-      });
+      await client.patch<Pod>(
+        refs.pods,
+        pod.metadata.name ?? '',
+        { status },
+        {
+          namespace: pod.metadata.namespace ?? 'default',
+          subresource: 'status',
+          type: 'strategic',
+        },
+      );
     },
     async deletePod(pod) {
       try {

@@ -70,7 +70,11 @@ const states: Record<ContainerStatus['state'], ObservedContainerState> = {
   CONTAINER_UNKNOWN: 'unknown',
 };
 
-export function observedContainer(status: ContainerStatus, sandboxId: string, terminationMessage?: string): ObservedContainer {
+export function observedContainer(
+  status: ContainerStatus,
+  sandboxId: string,
+  terminationMessage?: string,
+): ObservedContainer {
   return {
     id: status.id,
     sandboxId,
@@ -99,7 +103,7 @@ export function currentSandbox(observed: ObservedPod): ObservedSandbox | undefin
  * has its sandbox's ('' while it has none). Status, env, probes and hooks all use this one answer.
  */
 export function podIPOf(pod: Pod, sandbox: Pick<ObservedSandbox, 'ip'> | undefined, nodeIP: string): string {
-  return pod.spec.hostNetwork === true ? nodeIP : sandbox?.ip ?? '';
+  return pod.spec.hostNetwork === true ? nodeIP : (sandbox?.ip ?? '');
 }
 
 /** All containers of `name`, newest attempt first. */

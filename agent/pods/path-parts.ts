@@ -16,7 +16,9 @@ import { dns1123Label, dns1123Subdomain, invalidValue } from '../../kube/name-fo
 const uidPattern = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,126}[A-Za-z0-9])?$/;
 
 export function uidProblems(uid: string): string[] {
-  return uidPattern.test(uid) ? [] : ["must be 1 to 128 letters, digits, '-' or '.', starting and ending with a letter or digit"];
+  return uidPattern.test(uid)
+    ? []
+    : ["must be 1 to 128 letters, digits, '-' or '.', starting and ending with a letter or digit"];
 }
 
 /**
@@ -44,7 +46,8 @@ function check(out: string[], field: string, value: string, problems: string[]):
 function volumeProblems(volume: Volume, field: string, out: string[]): void {
   check(out, `${field}.name`, volume.name, dns1123Label(volume.name));
   const items = (source: { items?: readonly { path: string }[] } | undefined, at: string) => {
-    for (const [k, item] of (source?.items ?? []).entries()) check(out, `${at}.items[${k}].path`, item.path, filePathProblems(item.path));
+    for (const [k, item] of (source?.items ?? []).entries())
+      check(out, `${at}.items[${k}].path`, item.path, filePathProblems(item.path));
   };
   items(volume.configMap, `${field}.configMap`);
   items(volume.secret, `${field}.secret`);
@@ -66,7 +69,8 @@ function volumeProblems(volume: Volume, field: string, out: string[]): void {
 function containerProblems(container: Container, field: string, out: string[]): void {
   check(out, `${field}.name`, container.name, dns1123Label(container.name));
   for (const [m, mount] of (container.volumeMounts ?? []).entries()) {
-    if (mount.subPath) check(out, `${field}.volumeMounts[${m}].subPath`, mount.subPath, localPathProblems(mount.subPath, false));
+    if (mount.subPath)
+      check(out, `${field}.volumeMounts[${m}].subPath`, mount.subPath, localPathProblems(mount.subPath, false));
   }
 }
 
@@ -80,7 +84,8 @@ export function podPathProblems(pod: Pod): string[] {
   for (const [i, volume] of (spec.volumes ?? []).entries()) volumeProblems(volume, `spec.volumes[${i}]`, out);
   for (const [i, c] of (spec.initContainers ?? []).entries()) containerProblems(c, `spec.initContainers[${i}]`, out);
   for (const [i, c] of spec.containers.entries()) containerProblems(c, `spec.containers[${i}]`, out);
-  for (const [i, c] of (spec.ephemeralContainers ?? []).entries()) containerProblems(c, `spec.ephemeralContainers[${i}]`, out);
+  for (const [i, c] of (spec.ephemeralContainers ?? []).entries())
+    containerProblems(c, `spec.ephemeralContainers[${i}]`, out);
   return out;
 }
 
@@ -95,11 +100,15 @@ export class UnsafePodPathError extends Error {
 }
 
 /** Throws unless `value` is usable as one folder name of kind `what` (for the path builders). */
-export function requirePathPart(what: 'pod UID' | 'volume name' | 'container name' | 'namespace' | 'pod name', value: string): string {
+export function requirePathPart(
+  what: 'pod UID' | 'volume name' | 'container name' | 'namespace' | 'pod name',
+  value: string,
+): string {
   let problems: string[];
   if (what === 'pod UID') problems = uidProblems(value);
   else if (what === 'pod name') problems = dns1123Subdomain(value);
   else problems = dns1123Label(value);
-  if (problems.length > 0) throw new UnsafePodPathError(`refusing ${what} ${JSON.stringify(value)} as a folder name`, problems);
+  if (problems.length > 0)
+    throw new UnsafePodPathError(`refusing ${what} ${JSON.stringify(value)} as a folder name`, problems);
   return value;
 }

@@ -28,7 +28,13 @@
  */
 import type { Container, Pod } from '../../kube/corev1.ts';
 import { restartPolicyOf, terminationGraceSecondsOf } from './defaults.ts';
-import { ephemeralContainers, initSequence, mainContainers, type ContainerRole, type PodContainer } from './pod-containers.ts';
+import {
+  ephemeralContainers,
+  initSequence,
+  mainContainers,
+  type ContainerRole,
+  type PodContainer,
+} from './pod-containers.ts';
 import {
   attemptsOf,
   currentSandbox,
@@ -37,7 +43,14 @@ import {
   type ObservedContainer,
   type ObservedPod,
 } from './observed.ts';
-import { backoffMessageFor, backoffReasonFor, restartDecision, startFailureRetryAt, type CrashLoopEntry, type StartFailure } from './backoff.ts';
+import {
+  backoffMessageFor,
+  backoffReasonFor,
+  restartDecision,
+  startFailureRetryAt,
+  type CrashLoopEntry,
+  type StartFailure,
+} from './backoff.ts';
 import { specStillMatches } from './spec-hash.ts';
 
 /** What the agent knows about a running container beyond the runtime's view, from its probes. */
@@ -92,7 +105,9 @@ export interface PodPlan {
 }
 
 export function healthOf(input: PlanInput, container: ObservedContainer, spec: Container): ContainerHealth {
-  return input.health.get(container.id) ?? { started: container.state === 'running' && spec.startupProbe === undefined };
+  return (
+    input.health.get(container.id) ?? { started: container.state === 'running' && spec.startupProbe === undefined }
+  );
 }
 
 /** Whether restartPolicy lets a container that exited with `exitCode` run again. */
@@ -129,7 +144,11 @@ class PlanBuilder {
     const name = c.spec.name;
     const failure = this.input.startFailures.get(name);
     if (failure !== undefined && this.input.now < startFailureRetryAt(failure)) {
-      this.wait(name, { reason: backoffReasonFor(failure), message: backoffMessageFor(failure, c.spec.image ?? ''), until: startFailureRetryAt(failure) });
+      this.wait(name, {
+        reason: backoffReasonFor(failure),
+        message: backoffMessageFor(failure, c.spec.image ?? ''),
+        until: startFailureRetryAt(failure),
+      });
       return;
     }
     this.plan.actions.push({
@@ -171,7 +190,12 @@ class PlanBuilder {
 
   /** A container left in Created never ran: remove it and start the same attempt again. */
   replaceCreated(c: PodContainer, created: ObservedContainer): void {
-    this.plan.actions.push({ kind: 'removeContainer', containerId: created.id, name: created.name, reason: 'left in Created state' });
+    this.plan.actions.push({
+      kind: 'removeContainer',
+      containerId: created.id,
+      name: created.name,
+      reason: 'left in Created state',
+    });
     const before = this.plan.actions.length;
     this.start(c);
     const action = this.plan.actions[before];
@@ -226,7 +250,8 @@ class PlanBuilder {
   startOnce(c: PodContainer): void {
     const latest = attemptsOf(this.input.observed, c.spec.name)[0];
     if (latest === undefined) return this.start(c);
-    if (latest.state === 'created' && latest.sandboxId === currentSandbox(this.input.observed)?.id) this.replaceCreated(c, latest);
+    if (latest.state === 'created' && latest.sandboxId === currentSandbox(this.input.observed)?.id)
+      this.replaceCreated(c, latest);
   }
 
   /**
@@ -275,10 +300,13 @@ class PlanBuilder {
 /** Whether every main container has exited and restartPolicy starts none of them again. */
 export function mainContainersFinished(pod: Pod, observed: ObservedPod): boolean {
   const mains = mainContainers(pod);
-  return mains.length > 0 && mains.every((c) => {
-    const latest = attemptsOf(observed, c.spec.name)[0];
-    return latest !== undefined && latest.state === 'exited' && !mayRestart(pod, latest.exitCode);
-  });
+  return (
+    mains.length > 0 &&
+    mains.every((c) => {
+      const latest = attemptsOf(observed, c.spec.name)[0];
+      return latest !== undefined && latest.state === 'exited' && !mayRestart(pod, latest.exitCode);
+    })
+  );
 }
 
 export function planPod(input: PlanInput): PodPlan {
@@ -294,19 +322,26 @@ export function planPod(input: PlanInput): PodPlan {
   const sandbox = currentSandbox(observed);
   const usable = sandbox !== undefined && sandbox.ready && (pod.spec.hostNetwork === true || sandbox.ip !== '');
   if (!usable) {
-    const anythingRunning = observed.sandboxes.some((s) => s.ready) || observed.containers.some((c) => c.state === 'running');
-    if (anythingRunning) plan.actions.push({ kind: 'killPod', reason: sandbox === undefined ? 'no sandbox' : 'sandbox not ready' });
+    const anythingRunning =
+      observed.sandboxes.some((s) => s.ready) || observed.containers.some((c) => c.state === 'running');
+    if (anythingRunning)
+      plan.actions.push({ kind: 'killPod', reason: sandbox === undefined ? 'no sandbox' : 'sandbox not ready' });
     if (restartPolicyOf(pod) === 'Never' && sandbox !== undefined && observed.containers.length > 0) {
       plan.completed = true;
       return plan;
     }
     const attempt = observed.sandboxes.reduce((max, s) => Math.max(max, s.attempt + 1), input.sandboxAttemptFloor ?? 0);
-    plan.actions.push({ kind: 'createSandbox', attempt, reason: sandbox === undefined ? 'no sandbox yet' : 'sandbox is gone or not ready' });
+    plan.actions.push({
+      kind: 'createSandbox',
+      attempt,
+      reason: sandbox === undefined ? 'no sandbox yet' : 'sandbox is gone or not ready',
+    });
     return plan;
   }
 
   for (const old of observed.sandboxes.slice(1)) {
-    if (!old.ready) plan.actions.push({ kind: 'removeSandbox', sandboxId: old.id, reason: 'replaced by a newer sandbox' });
+    if (!old.ready)
+      plan.actions.push({ kind: 'removeSandbox', sandboxId: old.id, reason: 'replaced by a newer sandbox' });
   }
   pruneOldAttempts(builder, sandbox.id);
   for (const c of ephemeralContainers(pod)) builder.startOnce(c);
@@ -324,9 +359,17 @@ function pruneOldAttempts(builder: PlanBuilder, sandboxId: string): void {
   const { observed } = builder.input;
   const names = new Set(observed.containers.map((c) => c.name));
   for (const name of names) {
-    const old = attemptsOf(observed, name).filter((c) => c.sandboxId === sandboxId).slice(2);
+    const old = attemptsOf(observed, name)
+      .filter((c) => c.sandboxId === sandboxId)
+      .slice(2);
     for (const c of old) {
-      if (c.state === 'exited') builder.plan.actions.push({ kind: 'removeContainer', containerId: c.id, name, reason: 'older than the last two attempts' });
+      if (c.state === 'exited')
+        builder.plan.actions.push({
+          kind: 'removeContainer',
+          containerId: c.id,
+          name,
+          reason: 'older than the last two attempts',
+        });
     }
   }
 }

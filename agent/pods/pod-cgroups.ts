@@ -26,7 +26,10 @@ const qosTiers = ['', 'burstable', 'besteffort'] as const;
 export function podCgroupRoot(driver: 'cgroupfs' | 'systemd', cgroupRoot: string): string {
   const root = cgroupRoot.replace(/\/+$/, '');
   if (driver === 'systemd') {
-    const slice = root.replace(/^\/+/, '').replace(/\.slice$/, '').replaceAll('/', '-');
+    const slice = root
+      .replace(/^\/+/, '')
+      .replace(/\.slice$/, '')
+      .replaceAll('/', '-');
     return slice === '' ? 'kubepods.slice' : `${slice}-kubepods.slice`;
   }
   return `${root}/kubepods`;
@@ -89,7 +92,11 @@ export async function listPodCgroups(mounts: readonly string[], podRoot: string)
  * Removes the pod folders of pods not in `live`. A folder that still holds a cgroup (a container
  * that is starting or not yet removed) is refused by the kernel and kept for the next sweep.
  */
-export async function sweepPodCgroups(mounts: readonly string[], podRoot: string, live: ReadonlySet<string>): Promise<string[]> {
+export async function sweepPodCgroups(
+  mounts: readonly string[],
+  podRoot: string,
+  live: ReadonlySet<string>,
+): Promise<string[]> {
   const removed: string[] = [];
   for (const dir of await listPodCgroups(mounts, podRoot)) {
     if (live.has(dir.uid)) continue;
@@ -148,7 +155,14 @@ export async function hostCgroupMounts(): Promise<string[]> {
 const podCgroupSweepMs = 30_000;
 
 /** Removes the pod-level cgroups of pods with no sandbox left, now and then every `everyMs`. */
-export async function sweepPodCgroupsEvery(runtime: Pick<CriRuntime, 'listPodSandbox'>, podRoot: string, signal: AbortSignal, clock: Clock, log: Logger, everyMs = podCgroupSweepMs): Promise<void> {
+export async function sweepPodCgroupsEvery(
+  runtime: Pick<CriRuntime, 'listPodSandbox'>,
+  podRoot: string,
+  signal: AbortSignal,
+  clock: Clock,
+  log: Logger,
+  everyMs = podCgroupSweepMs,
+): Promise<void> {
   const mounts = await hostCgroupMounts();
   while (!signal.aborted) {
     try {

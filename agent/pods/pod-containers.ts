@@ -21,7 +21,11 @@ export function isSidecar(container: Container): boolean {
 
 /** Init containers and sidecars in spec order. */
 export function initSequence(pod: Pod): PodContainer[] {
-  return (pod.spec.initContainers ?? []).map((spec, index) => ({ role: isSidecar(spec) ? 'sidecar' : 'init', index, spec }));
+  return (pod.spec.initContainers ?? []).map((spec, index) => ({
+    role: isSidecar(spec) ? 'sidecar' : 'init',
+    index,
+    spec,
+  }));
 }
 
 export function mainContainers(pod: Pod): PodContainer[] {

@@ -53,7 +53,14 @@ export interface ExecutorDeps {
 
 export type ActionResult =
   | { ok: true }
-  | { ok: false; action: PodAction | TerminationAction; container?: string; reason: string; message: string; sandboxAttempt?: number };
+  | {
+      ok: false;
+      action: PodAction | TerminationAction;
+      container?: string;
+      reason: string;
+      message: string;
+      sandboxAttempt?: number;
+    };
 
 /** Extra seconds a CRI stop call may take beyond the grace it was given, before we stop waiting. */
 const stopCallSlackMs = 10_000;
@@ -84,9 +91,16 @@ export class PodExecutor {
     const message = (err as Error).message;
     this.#deps.log.warn({ pod: podKey(pod), action: action.kind, err: message }, 'pod action failed');
     if (err instanceof ContainerStartError) {
-      return { ok: false, action, ...('name' in action ? { container: action.name } : {}), reason: err.reason, message };
+      return {
+        ok: false,
+        action,
+        ...('name' in action ? { container: action.name } : {}),
+        reason: err.reason,
+        message,
+      };
     }
-    if (action.kind === 'createSandbox') return { ok: false, action, reason: 'FailedCreatePodSandBox', message, sandboxAttempt: action.attempt };
+    if (action.kind === 'createSandbox')
+      return { ok: false, action, reason: 'FailedCreatePodSandBox', message, sandboxAttempt: action.attempt };
     return { ok: false, action, reason: err instanceof CriError ? err.code : 'Error', message };
   }
 
@@ -132,7 +146,8 @@ export class PodExecutor {
     const { runtime, settings } = this.#deps;
     // a pod whose names would lead a path out of its folders gets nothing made on this node
     const problems = podPathProblems(pod);
-    if (problems.length > 0) throw new UnsafePodPathError(`Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start it`, problems);
+    if (problems.length > 0)
+      throw new UnsafePodPathError(`Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start it`, problems);
     const config = buildSandboxConfig(pod, attempt, settings);
     await checkInsideParent(settings.podLogRoot, config.logDirectory!);
     await mkdir(config.logDirectory!, { recursive: true, mode: 0o755 });
@@ -154,7 +169,11 @@ export class PodExecutor {
     await Promise.all(
       observed.containers
         .filter((c) => c.state === 'running' || c.state === 'created' || c.state === 'unknown')
-        .map((c) => this.#deps.runtime.stopContainer(c.id, grace, { timeoutMs: grace * 1000 + stopCallSlackMs }).catch(ignoreNotFound)),
+        .map((c) =>
+          this.#deps.runtime
+            .stopContainer(c.id, grace, { timeoutMs: grace * 1000 + stopCallSlackMs })
+            .catch(ignoreNotFound),
+        ),
     );
     for (const sandbox of observed.sandboxes) {
       if (sandbox.ready) await this.#deps.runtime.stopPodSandbox(sandbox.id).catch(ignoreNotFound);
@@ -165,26 +184,41 @@ export class PodExecutor {
     const { runtime, settings, images, config: lookup } = this.#deps;
     // ephemeral containers arrive after the sandbox's check of the pod: their fields are checked again here
     const problems = c.role === 'ephemeral' ? podPathProblems(pod) : [];
-    if (problems.length > 0) throw new UnsafePodPathError(`Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start ephemeral container ${c.spec.name}`, problems);
+    if (problems.length > 0)
+      throw new UnsafePodPathError(
+        `Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start ephemeral container ${c.spec.name}`,
+        problems,
+      );
     const sandbox = currentSandbox(observed);
     if (sandbox === undefined) throw new ContainerStartError('CreateContainerError', 'the pod has no sandbox');
     const sandboxConfig = buildSandboxConfig(pod, sandbox.attempt, settings);
     const events = this.#deps.events;
     const imageName = c.spec.image ?? '';
-    const pullObserver = events === undefined ? undefined : {
-      pulling: () => events.pulling(pod, c.spec.name, imageName),
-      pulled: (tookMs: number) => events.pulled(pod, c.spec.name, imageName, tookMs, undefined),
-      alreadyPresent: () => events.alreadyPresent(pod, c.spec.name, imageName),
-    };
+    const pullObserver =
+      events === undefined
+        ? undefined
+        : {
+            pulling: () => events.pulling(pod, c.spec.name, imageName),
+            pulled: (tookMs: number) => events.pulled(pod, c.spec.name, imageName, tookMs, undefined),
+            alreadyPresent: () => events.alreadyPresent(pod, c.spec.name, imageName),
+          };
     const pullSecrets = await readPullSecrets(pod, lookup);
     if (pullSecrets.missing.length > 0) events?.missingPullSecrets(pod, pullSecrets.missing);
-    const image = await images.ensure(imageName, pullPolicyOf(c.spec), sandboxConfig, pullObserver, pullSecrets.secrets).catch((err) => {
-      if (err instanceof ContainerStartError) throw err;
-      throw new ContainerStartError('ErrImagePull', (err as Error).message);
-    });
+    const image = await images
+      .ensure(imageName, pullPolicyOf(c.spec), sandboxConfig, pullObserver, pullSecrets.secrets)
+      .catch((err) => {
+        if (err instanceof ContainerStartError) throw err;
+        throw new ContainerStartError('ErrImagePull', (err as Error).message);
+      });
     const namespace = pod.metadata.namespace ?? 'default';
     const podIP = podIPOf(pod, sandbox, settings.nodeIP);
-    const fields = { podIP, podIPs: podIP ? [podIP] : [], hostIP: settings.nodeIP, nodeName: settings.nodeName, allocatable: settings.allocatable };
+    const fields = {
+      podIP,
+      podIPs: podIP ? [podIP] : [],
+      hostIP: settings.nodeIP,
+      nodeName: settings.nodeName,
+      allocatable: settings.allocatable,
+    };
     await this.#volumes.setUp(pod, fields);
     // values are taken now and kept for the container's life (upstream)
     const env = resolveEnv(pod, c.spec, { ...fields, ...(await resolveEnvSources(c.spec, namespace, lookup)) });
@@ -221,7 +255,12 @@ export class PodExecutor {
     const postStart = c.spec.lifecycle?.postStart;
     if (postStart !== undefined) {
       const grace = terminationGraceSecondsOf(pod);
-      const outcome = await runHandler(postStart, { containerId: id, container: c.spec, podIP }, grace * 1000, this.#tools());
+      const outcome = await runHandler(
+        postStart,
+        { containerId: id, container: c.spec, podIP },
+        grace * 1000,
+        this.#tools(),
+      );
       if (outcome.kind !== 'success') {
         await runtime.stopContainer(id, grace).catch(ignoreNotFound);
         throw new ContainerStartError('PostStartHookError', `PostStartHook failed: ${outcome.message}`);
@@ -242,28 +281,47 @@ export class PodExecutor {
       await this.#preStop(pod, observed, action, action.preStop, grace);
       grace = Math.max(0, grace - Math.floor((clock.now() - started) / 1000));
     }
-    await runtime.stopContainer(action.containerId, grace, { timeoutMs: grace * 1000 + stopCallSlackMs }).catch(ignoreNotFound);
+    await runtime
+      .stopContainer(action.containerId, grace, { timeoutMs: grace * 1000 + stopCallSlackMs })
+      .catch(ignoreNotFound);
   }
 
-  async #preStop(pod: Pod, observed: ObservedPod, action: StopContainerAction, hook: LifecycleHandler, graceSeconds: number): Promise<void> {
+  async #preStop(
+    pod: Pod,
+    observed: ObservedPod,
+    action: StopContainerAction,
+    hook: LifecycleHandler,
+    graceSeconds: number,
+  ): Promise<void> {
     const spec = allContainers(pod).find((c) => c.spec.name === action.name)?.spec;
     if (spec === undefined) return;
     const podIP = podIPOf(pod, currentSandbox(observed), this.#deps.settings.nodeIP);
-    const outcome = await runHandler(hook, { containerId: action.containerId, container: spec, podIP }, graceSeconds * 1000, this.#tools());
+    const outcome = await runHandler(
+      hook,
+      { containerId: action.containerId, container: spec, podIP },
+      graceSeconds * 1000,
+      this.#tools(),
+    );
     if (outcome.kind !== 'success') {
-      this.#deps.log.warn({ pod: podKey(pod), container: action.name, outcome: outcome.kind }, `preStop hook did not succeed: ${outcome.message}`);
+      this.#deps.log.warn(
+        { pod: podKey(pod), container: action.name, outcome: outcome.kind },
+        `preStop hook did not succeed: ${outcome.message}`,
+      );
     }
   }
 
-  async runTermination(pod: Pod, observed: ObservedPod, actions: readonly TerminationAction[]): Promise<ActionResult[]> {
+  async runTermination(
+    pod: Pod,
+    observed: ObservedPod,
+    actions: readonly TerminationAction[],
+  ): Promise<ActionResult[]> {
     return Promise.all(
       actions.map(async (action): Promise<ActionResult> => {
         try {
           if (action.kind === 'stopContainer') {
             this.#deps.events?.killing(pod, action.name, undefined);
             await this.stop(pod, observed, action);
-          }
-          else await this.#deps.runtime.stopPodSandbox(action.sandboxId).catch(ignoreNotFound);
+          } else await this.#deps.runtime.stopPodSandbox(action.sandboxId).catch(ignoreNotFound);
           return { ok: true };
         } catch (err) {
           return this.#failure(pod, action, err);
@@ -291,6 +349,10 @@ function pidTargetIdOf(c: PodContainer, observed: ObservedPod): string | undefin
   const target = pidTargetOf(c);
   if (target === undefined) return undefined;
   const running = latestInSandbox(observed, target);
-  if (running?.state !== 'running') throw new ContainerStartError('CreateContainerConfigError', `target container "${target}" of ephemeral container "${c.spec.name}" is not running`);
+  if (running?.state !== 'running')
+    throw new ContainerStartError(
+      'CreateContainerConfigError',
+      `target container "${target}" of ephemeral container "${c.spec.name}" is not running`,
+    );
   return running.id;
 }

@@ -65,7 +65,9 @@ export class PodManager {
     if (node === undefined || pod.metadata.deletionTimestamp !== undefined) return { admit: true };
     if (this.#adopted.has(uid) || pod.status?.phase === 'Running') return { admit: true };
     // pods that finished (their worker terminated) no longer hold resources
-    const load = [...this.#admitted.entries()].filter(([other]) => other !== uid && this.#workers.get(other)?.phase !== 'terminated').map(([, p]) => p);
+    const load = [...this.#admitted.entries()]
+      .filter(([other]) => other !== uid && this.#workers.get(other)?.phase !== 'terminated')
+      .map(([, p]) => p);
     return admitPod(pod, node, load);
   }
 
@@ -175,7 +177,9 @@ export class PodManager {
           namespace: pod.metadata.namespace ?? 'default',
           name: pod.metadata.name ?? '',
           ...(pod.spec.priorityClassName !== undefined ? { priorityClassName: pod.spec.priorityClassName } : {}),
-          ...(pod.spec.terminationGracePeriodSeconds !== undefined ? { terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds } : {}),
+          ...(pod.spec.terminationGracePeriodSeconds !== undefined
+            ? { terminationGracePeriodSeconds: pod.spec.terminationGracePeriodSeconds }
+            : {}),
           // a pod whose worker already stopped it is done, whatever the API shows yet
           ...(w.phase !== 'running' ? { phase: 'Succeeded' } : {}),
         };
@@ -190,8 +194,15 @@ export class PodManager {
   async stopForShutdown(kill: ShutdownKill): Promise<void> {
     const pod = this.#stoppable(kill.uid);
     if (pod === undefined) return;
-    this.#deps.log.info({ pod: podKey(pod), gracePeriodSeconds: kill.gracePeriodSeconds }, 'stopping the pod: the node is shutting down');
-    await this.#stopOnItsOwn(kill.uid, { reason: kill.status.reason, message: kill.status.message, graceSeconds: kill.gracePeriodSeconds }, (kill.gracePeriodSeconds + shutdownSlackSeconds) * 1000);
+    this.#deps.log.info(
+      { pod: podKey(pod), gracePeriodSeconds: kill.gracePeriodSeconds },
+      'stopping the pod: the node is shutting down',
+    );
+    await this.#stopOnItsOwn(
+      kill.uid,
+      { reason: kill.status.reason, message: kill.status.message, graceSeconds: kill.gracePeriodSeconds },
+      (kill.gracePeriodSeconds + shutdownSlackSeconds) * 1000,
+    );
   }
 
   /** The pod, when it runs here and nothing stops it yet. */
@@ -202,7 +213,11 @@ export class PodManager {
     return pod;
   }
 
-  async #stopOnItsOwn(uid: string, why: { reason: string; message: string; graceSeconds: number }, timeoutMs: number): Promise<void> {
+  async #stopOnItsOwn(
+    uid: string,
+    why: { reason: string; message: string; graceSeconds: number },
+    timeoutMs: number,
+  ): Promise<void> {
     const worker = this.#workers.get(uid)!;
     worker.evict(why.reason, why.message, why.graceSeconds);
     const deadline = this.#deps.clock.now() + timeoutMs;

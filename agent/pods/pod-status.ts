@@ -24,7 +24,14 @@ import type {
 } from '../../kube/corev1.ts';
 import { restartPolicyOf } from './defaults.ts';
 import { ephemeralContainers, initSequence, mainContainers, type PodContainer } from './pod-containers.ts';
-import { attemptsOf, currentSandbox, latestInSandbox, podIPOf, type ObservedContainer, type ObservedPod } from './observed.ts';
+import {
+  attemptsOf,
+  currentSandbox,
+  latestInSandbox,
+  podIPOf,
+  type ObservedContainer,
+  type ObservedPod,
+} from './observed.ts';
 import type { ContainerHealth, ContainerWait } from './planner.ts';
 import { qosClassOf } from './qos.ts';
 import { apiTime } from '../../kube/api-time.ts';
@@ -103,11 +110,14 @@ function containerStatus(input: StatusInput, c: PodContainer, defaultWaiting: st
     started: latest?.state === 'running' && probeView(input, latest, c.spec).started,
   };
   if (latest === undefined) {
-    status.state = { waiting: { reason: wait?.reason ?? defaultWaiting, ...(wait?.message ? { message: wait.message } : {}) } };
+    status.state = {
+      waiting: { reason: wait?.reason ?? defaultWaiting, ...(wait?.message ? { message: wait.message } : {}) },
+    };
     return status;
   }
   status.containerID = `${input.runtimeName}://${latest.id}`;
-  const lastState = (c: ObservedContainer | undefined) => (c !== undefined && c.state === 'exited' ? terminatedState(c, input.runtimeName) : {});
+  const lastState = (c: ObservedContainer | undefined) =>
+    c !== undefined && c.state === 'exited' ? terminatedState(c, input.runtimeName) : {};
   switch (latest.state) {
     case 'running':
       status.state = { running: { startedAt: apiTime(latest.startedAt) } };
@@ -123,7 +133,9 @@ function containerStatus(input: StatusInput, c: PodContainer, defaultWaiting: st
       }
       break;
     default:
-      status.state = { waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) } };
+      status.state = {
+        waiting: { reason: wait?.reason ?? 'ContainerCreating', ...(wait?.message ? { message: wait.message } : {}) },
+      };
       status.lastState = lastState(previous);
   }
   return status;
@@ -162,7 +174,8 @@ function phaseOf(input: StatusInput, initDone: boolean): PodPhase {
   else if (waiting > 0) phase = 'Pending';
   else if (running > 0) phase = 'Running';
   else if (terminal || restartPolicyOf(pod) !== 'Always') {
-    phase = stopped === succeeded ? 'Succeeded' : restartPolicyOf(pod) === 'OnFailure' && !terminal ? 'Running' : 'Failed';
+    phase =
+      stopped === succeeded ? 'Succeeded' : restartPolicyOf(pod) === 'OnFailure' && !terminal ? 'Running' : 'Failed';
   } else phase = 'Running';
   if (terminal && phase !== 'Succeeded') phase = 'Failed';
   return phase;
@@ -175,7 +188,10 @@ function condition(input: StatusInput, type: string, ok: boolean, reason?: strin
     type,
     status,
     lastProbeTime: null,
-    lastTransitionTime: before !== undefined && before.status === status && before.lastTransitionTime ? before.lastTransitionTime : apiTime(input.now),
+    lastTransitionTime:
+      before !== undefined && before.status === status && before.lastTransitionTime
+        ? before.lastTransitionTime
+        : apiTime(input.now),
   };
   if (!ok && reason !== undefined) result.reason = reason;
   if (!ok && message !== undefined) result.message = message;
@@ -195,7 +211,9 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const mainStatuses = mains.map((c) => containerStatus(input, c, initDone ? 'ContainerCreating' : 'PodInitializing'));
 
   const incomplete = inits
-    .filter((c, i) => (c.role === 'init' ? !initStatuses[i]!.ready && !initDone : !initStatuses[i]!.started && !initDone))
+    .filter((c, i) =>
+      c.role === 'init' ? !initStatuses[i]!.ready && !initDone : !initStatuses[i]!.started && !initDone,
+    )
     .map((c) => c.spec.name);
   const unready = [
     ...inits.filter((c, i) => c.role === 'sidecar' && !initStatuses[i]!.ready),
@@ -207,7 +225,9 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const gateProblems = (pod.spec.readinessGates ?? []).flatMap(({ conditionType }) => {
     const gate = input.previous?.conditions?.find((c) => c.type === conditionType);
     if (gate === undefined) return [`corresponding condition of pod readiness gate "${conditionType}" does not exist`];
-    return gate.status === 'True' ? [] : [`the status of pod readiness gate "${conditionType}" is not "True", but ${gate.status}`];
+    return gate.status === 'True'
+      ? []
+      : [`the status of pod readiness gate "${conditionType}" is not "True", but ${gate.status}`];
   });
 
   const ownTypes = new Set(['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready']);
@@ -215,14 +235,32 @@ export function computePodStatus(input: StatusInput): PodStatus {
   const conditions: PodCondition[] = [
     input.previous?.conditions?.find((c) => c.type === 'PodScheduled') ?? condition(input, 'PodScheduled', true),
     condition(input, 'PodReadyToStartContainers', sandboxUp),
-    condition(input, 'Initialized', initDone || input.terminal, 'ContainersNotInitialized', `containers with incomplete status: [${incomplete.join(' ')}]`),
-    condition(input, 'ContainersReady', containersReady, containersReadyReason, phase === 'Succeeded' || phase === 'Failed' ? undefined : `containers with unready status: [${unready.join(' ')}]`),
+    condition(
+      input,
+      'Initialized',
+      initDone || input.terminal,
+      'ContainersNotInitialized',
+      `containers with incomplete status: [${incomplete.join(' ')}]`,
+    ),
+    condition(
+      input,
+      'ContainersReady',
+      containersReady,
+      containersReadyReason,
+      phase === 'Succeeded' || phase === 'Failed'
+        ? undefined
+        : `containers with unready status: [${unready.join(' ')}]`,
+    ),
     condition(
       input,
       'Ready',
       containersReady && gateProblems.length === 0,
       containersReady ? 'ReadinessGatesNotReady' : containersReadyReason,
-      containersReady ? gateProblems.join('; ') : phase === 'Succeeded' || phase === 'Failed' ? undefined : `containers with unready status: [${unready.join(' ')}]`,
+      containersReady
+        ? gateProblems.join('; ')
+        : phase === 'Succeeded' || phase === 'Failed'
+          ? undefined
+          : `containers with unready status: [${unready.join(' ')}]`,
     ),
     // conditions others own (readiness gates, DisruptionTarget) pass through
     ...(input.previous?.conditions ?? []).filter((c) => !ownTypes.has(c.type)),

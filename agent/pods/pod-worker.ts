@@ -54,7 +54,13 @@ export interface PodWorkerDeps extends ExecutorDeps {
 
 /** Consecutive syncs that made progress before the worker waits for the next tick anyway. */
 const maxRoundsPerKick = 20;
-const ownConditionTypes = new Set(['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready']);
+const ownConditionTypes = new Set([
+  'PodScheduled',
+  'PodReadyToStartContainers',
+  'Initialized',
+  'ContainersReady',
+  'Ready',
+]);
 
 export class PodWorker {
   readonly uid: string;
@@ -142,7 +148,10 @@ export class PodWorker {
   async remove(): Promise<void> {
     if (this.#phase === 'removed') return;
     if (this.#pod.metadata.deletionTimestamp === undefined) {
-      this.#pod = { ...this.#pod, metadata: { ...this.#pod.metadata, deletionTimestamp: new Date(this.#deps.clock.now()).toISOString() } };
+      this.#pod = {
+        ...this.#pod,
+        metadata: { ...this.#pod.metadata, deletionTimestamp: new Date(this.#deps.clock.now()).toISOString() },
+      };
     }
     const done = (): boolean => this.#phase === 'terminated' || this.#closed;
     while (!done()) {
@@ -239,8 +248,13 @@ export class PodWorker {
 
   /** The readiness the API last showed for this very container (not for an earlier one of the name). */
   #lastKnownReady(name: string, containerId: string): boolean | undefined {
-    const statuses = [...(this.#pod.status?.containerStatuses ?? []), ...(this.#pod.status?.initContainerStatuses ?? [])];
-    const known = statuses.find((s) => s.name === name && s.containerID === `${this.#deps.settings.runtimeName}://${containerId}`);
+    const statuses = [
+      ...(this.#pod.status?.containerStatuses ?? []),
+      ...(this.#pod.status?.initContainerStatuses ?? []),
+    ];
+    const known = statuses.find(
+      (s) => s.name === name && s.containerID === `${this.#deps.settings.runtimeName}://${containerId}`,
+    );
     return known?.ready;
   }
 
@@ -256,7 +270,9 @@ export class PodWorker {
       terminal: this.#phase === 'terminated',
       initFailed: this.#initFailed,
       runtimeName: this.#deps.settings.runtimeName,
-      ...(this.#phase === 'terminating' && this.#step !== undefined ? { termination: { step: this.#step.name, deadline: this.#step.deadline } } : {}),
+      ...(this.#phase === 'terminating' && this.#step !== undefined
+        ? { termination: { step: this.#step.name, deadline: this.#step.deadline } }
+        : {}),
     });
     if (this.#evicted !== undefined) {
       status.phase = 'Failed';
@@ -275,12 +291,16 @@ export class PodWorker {
     // read once: an evict() while this sync awaits must not start termination with the pod's own grace
     const evicted = this.#evicted;
     // upstream's hard eviction gives no grace period; node shutdown gives what its phase allows
-    const pod = evicted === undefined ? this.#pod : { ...this.#pod, metadata: { ...this.#pod.metadata, deletionGracePeriodSeconds: evicted.graceSeconds } };
+    const pod =
+      evicted === undefined
+        ? this.#pod
+        : { ...this.#pod, metadata: { ...this.#pod.metadata, deletionGracePeriodSeconds: evicted.graceSeconds } };
     const now = this.#deps.clock.now();
     this.#observed = await this.#observer.observe(this.uid);
     this.#probes.reconcile(pod, this.#observed, (name, id) => this.#lastKnownReady(name, id));
 
-    if (this.#phase === 'running' && (pod.metadata.deletionTimestamp !== undefined || evicted !== undefined)) this.#beginTermination(now);
+    if (this.#phase === 'running' && (pod.metadata.deletionTimestamp !== undefined || evicted !== undefined))
+      this.#beginTermination(now);
     if (this.#phase === 'running') {
       const plan = planPod({
         pod,
@@ -311,7 +331,12 @@ export class PodWorker {
             break;
           }
           if (action.kind === 'startContainer') {
-            const failure = recordStartFailure(this.#startFailures.get(action.name), result.reason, result.message, this.#deps.clock.now());
+            const failure = recordStartFailure(
+              this.#startFailures.get(action.name),
+              result.reason,
+              result.message,
+              this.#deps.clock.now(),
+            );
             this.#startFailures.set(action.name, failure);
             this.#deps.events?.startFailed(pod, action.name, result.reason, result.message);
             waiting.set(action.name, { reason: result.reason, message: result.message });
@@ -342,7 +367,8 @@ export class PodWorker {
         this.#step = undefined;
         this.#transition('terminated');
       } else {
-        if (this.#step?.name !== plan.step || plan.escalated) this.#step = { name: plan.step, since: now, deadline: plan.deadline };
+        if (this.#step?.name !== plan.step || plan.escalated)
+          this.#step = { name: plan.step, since: now, deadline: plan.deadline };
         this.#deps.log.info({ pod: podKey(pod), step: plan.step, escalated: plan.escalated }, 'terminating');
         this.#report(new Map());
         await this.#executor.runTermination(pod, this.#observed, plan.actions);

@@ -66,7 +66,11 @@ export class ProbeManager {
    * tracks of containers that no longer run. `lastKnownReady` gives the readiness the pod's
    * status last showed for a container name, kept until its first readiness probe.
    */
-  reconcile(pod: Pod, observed: ObservedPod, lastKnownReady: (name: string, containerId: string) => boolean | undefined): void {
+  reconcile(
+    pod: Pod,
+    observed: ObservedPod,
+    lastKnownReady: (name: string, containerId: string) => boolean | undefined,
+  ): void {
     if (this.#closed) return;
     this.#pod = pod;
     const sandbox = currentSandbox(observed);
@@ -86,7 +90,8 @@ export class ProbeManager {
       const entry: ContainerProbes = { container, podIP, tracks: new Map() };
       const now = this.#options.clock.now();
       for (const kind of kinds) {
-        const probe = kind === 'startup' ? spec.startupProbe : kind === 'liveness' ? spec.livenessProbe : spec.readinessProbe;
+        const probe =
+          kind === 'startup' ? spec.startupProbe : kind === 'liveness' ? spec.livenessProbe : spec.readinessProbe;
         if (probe === undefined) continue;
         const settings = probeSettings(probe, kind);
         const state = firstProbeTrack(kind, settings, {
@@ -130,7 +135,8 @@ export class ProbeManager {
     if (this.#closed || this.#containers.get(entry.container.id) !== entry) return;
     const before = track.state;
     track.state = recordProbeOutcome(before, track.settings, outcome, this.#options.clock.now());
-    if (outcome.kind === 'failure' || outcome.kind === 'timeout') this.#options.onFailure?.(entry.container.name, kind, outcome.message);
+    if (outcome.kind === 'failure' || outcome.kind === 'timeout')
+      this.#options.onFailure?.(entry.container.name, kind, outcome.message);
     const changed = before.result !== track.state.result || before.finished !== track.state.finished;
     if (probeDemandsRestart(track.state)) {
       // the planner kills the container; its successor gets fresh tracks
@@ -153,7 +159,8 @@ export class ProbeManager {
       ready: readiness === undefined ? true : readiness.result === 'success',
     };
     const failed = [startup, liveness].find((t) => t !== undefined && probeDemandsRestart(t));
-    if (failed !== undefined) view.unhealthy = { probe: failed.kind === 'startup' ? 'startup' : 'liveness', message: failed.lastMessage };
+    if (failed !== undefined)
+      view.unhealthy = { probe: failed.kind === 'startup' ? 'startup' : 'liveness', message: failed.lastMessage };
     return view;
   }
 

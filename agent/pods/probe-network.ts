@@ -38,7 +38,10 @@ export const nodeNetwork: ProbeNetwork = {
         rejectUnauthorized: false,
         agent: false,
       });
-      const timer = setTimeout(() => req.destroy(new ProbeTimeoutError(`no answer within ${check.timeoutMs} ms`)), check.timeoutMs);
+      const timer = setTimeout(
+        () => req.destroy(new ProbeTimeoutError(`no answer within ${check.timeoutMs} ms`)),
+        check.timeoutMs,
+      );
       req.on('response', (res) => {
         clearTimeout(timer);
         res.resume();
@@ -55,7 +58,10 @@ export const nodeNetwork: ProbeNetwork = {
   tcpConnect(host, port, timeoutMs) {
     return new Promise<void>((resolve, reject) => {
       const socket = connect({ host, port });
-      const timer = setTimeout(() => socket.destroy(new ProbeTimeoutError(`no connection within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => socket.destroy(new ProbeTimeoutError(`no connection within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.destroy();

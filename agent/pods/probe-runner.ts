@@ -38,22 +38,40 @@ export function resolvePort(port: IntOrString, container: Container): number {
 }
 
 function transient(err: unknown): boolean {
-  return err instanceof CriError && ['BOSUN_CRI_UNAVAILABLE', 'BOSUN_CRI_CLOSED', 'BOSUN_CRI_CANCELLED', 'BOSUN_CRI_PERMISSION_DENIED'].includes(err.code);
+  return (
+    err instanceof CriError &&
+    ['BOSUN_CRI_UNAVAILABLE', 'BOSUN_CRI_CLOSED', 'BOSUN_CRI_CANCELLED', 'BOSUN_CRI_PERMISSION_DENIED'].includes(
+      err.code,
+    )
+  );
 }
 
-async function execCheck(target: ProbeTarget, command: string[], timeoutMs: number, tools: ProbeTools): Promise<ProbeOutcome> {
+async function execCheck(
+  target: ProbeTarget,
+  command: string[],
+  timeoutMs: number,
+  tools: ProbeTools,
+): Promise<ProbeOutcome> {
   const started = tools.clock.now();
   try {
     const timeoutSec = Math.max(1, Math.ceil(timeoutMs / 1000));
-    const result = await tools.runtime.execSync(target.containerId, command, timeoutSec, { timeoutMs: timeoutMs + 5_000 });
+    const result = await tools.runtime.execSync(target.containerId, command, timeoutSec, {
+      timeoutMs: timeoutMs + 5_000,
+    });
     if (result.exitCode === 0) return { kind: 'success' };
     const output = Buffer.concat([result.stdout, result.stderr]).toString('utf8').slice(0, maxOutput).trim();
-    return { kind: 'failure', message: `command ${JSON.stringify(command)} exited with ${result.exitCode}${output ? `: ${output}` : ''}` };
+    return {
+      kind: 'failure',
+      message: `command ${JSON.stringify(command)} exited with ${result.exitCode}${output ? `: ${output}` : ''}`,
+    };
   } catch (err) {
     if (transient(err)) return { kind: 'error', message: (err as Error).message };
     // the runtime stops the command at the timeout and reports an error of its own wording:
     // judge by the time it took, not by the text
-    if (tools.clock.now() - started >= timeoutMs || (err instanceof CriError && err.code === 'BOSUN_CRI_DEADLINE_EXCEEDED')) {
+    if (
+      tools.clock.now() - started >= timeoutMs ||
+      (err instanceof CriError && err.code === 'BOSUN_CRI_DEADLINE_EXCEEDED')
+    ) {
       return { kind: 'timeout', message: `command ${JSON.stringify(command)} timed out after ${timeoutMs / 1000}s` };
     }
     return { kind: 'failure', message: (err as Error).message };
@@ -87,7 +105,9 @@ async function grpcCheck(host: string, port: number, service: string, timeoutMs:
         (err, value) => (err ? reject(err) : resolve(value ?? 0)),
       );
     });
-    return status === 1 ? { kind: 'success' } : { kind: 'failure', message: `service unhealthy (responded with status ${status})` };
+    return status === 1
+      ? { kind: 'success' }
+      : { kind: 'failure', message: `service unhealthy (responded with status ${status})` };
   } catch (err) {
     const code = (err as { code?: number }).code;
     if (code === grpc.status.DEADLINE_EXCEEDED) return { kind: 'timeout', message: `no answer within ${timeoutMs} ms` };
@@ -113,8 +133,17 @@ export async function runHandler(
     const path = get.path ?? '/';
     const what = `GET ${host}:${port}${path}`;
     return networkCheck(what, async () => {
-      const status = await tools.network.httpGet({ scheme: get.scheme ?? 'HTTP', host, port, path: path.startsWith('/') ? path : `/${path}`, headers, timeoutMs });
-      return status >= 200 && status < 400 ? { kind: 'success' } : { kind: 'failure', message: `HTTP probe failed with statuscode: ${status}` };
+      const status = await tools.network.httpGet({
+        scheme: get.scheme ?? 'HTTP',
+        host,
+        port,
+        path: path.startsWith('/') ? path : `/${path}`,
+        headers,
+        timeoutMs,
+      });
+      return status >= 200 && status < 400
+        ? { kind: 'success' }
+        : { kind: 'failure', message: `HTTP probe failed with statuscode: ${status}` };
     });
   }
   if (handler.tcpSocket !== undefined) {
@@ -125,7 +154,8 @@ export async function runHandler(
       return { kind: 'success' };
     });
   }
-  if (handler.grpc !== undefined) return grpcCheck(target.podIP, handler.grpc.port, handler.grpc.service ?? '', timeoutMs);
+  if (handler.grpc !== undefined)
+    return grpcCheck(target.podIP, handler.grpc.port, handler.grpc.service ?? '', timeoutMs);
   if (handler.sleep !== undefined) {
     const ms = Math.min(handler.sleep.seconds * 1000, timeoutMs);
     await new Promise<void>((resolve) => tools.clock.after(ms, resolve));

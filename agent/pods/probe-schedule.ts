@@ -30,7 +30,8 @@ export interface ProbeSettings {
 }
 
 export function probeSettings(probe: Probe, kind: ProbeKind): ProbeSettings {
-  const positive = (value: number | undefined, fallback: number) => (value !== undefined && value > 0 ? value : fallback);
+  const positive = (value: number | undefined, fallback: number) =>
+    value !== undefined && value > 0 ? value : fallback;
   return {
     initialDelayMs: Math.max(0, probe.initialDelaySeconds ?? 0) * 1000,
     periodMs: positive(probe.periodSeconds, 10) * 1000,
@@ -92,7 +93,12 @@ export function firstProbeTrack(kind: ProbeKind, settings: ProbeSettings, contex
 }
 
 /** The track after a run that ended at `now` with `outcome`. */
-export function recordProbeOutcome(track: ProbeTrack, settings: ProbeSettings, outcome: ProbeOutcome, now: number): ProbeTrack {
+export function recordProbeOutcome(
+  track: ProbeTrack,
+  settings: ProbeSettings,
+  outcome: ProbeOutcome,
+  now: number,
+): ProbeTrack {
   const next: ProbeTrack = { ...track, nextRunAt: now + settings.periodMs };
   if (outcome.kind === 'error') {
     next.lastMessage = `probe could not run: ${outcome.message}`;
@@ -108,7 +114,8 @@ export function recordProbeOutcome(track: ProbeTrack, settings: ProbeSettings, o
   }
   next.failures = track.failures + 1;
   next.successes = 0;
-  next.lastMessage = outcome.kind === 'timeout' ? `probe timed out: ${outcome.message}` : `probe failed: ${outcome.message}`;
+  next.lastMessage =
+    outcome.kind === 'timeout' ? `probe timed out: ${outcome.message}` : `probe failed: ${outcome.message}`;
   if (next.failures >= settings.failureThreshold) next.result = 'failure';
   return next;
 }

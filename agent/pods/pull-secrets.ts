@@ -8,7 +8,10 @@ import type { Pod } from '../../kube/corev1.ts';
 import type { PullSecret } from '../images/docker-config.ts';
 import type { ConfigLookup } from './config-source.ts';
 
-export async function readPullSecrets(pod: Pod, lookup: ConfigLookup): Promise<{ secrets: PullSecret[]; missing: string[] }> {
+export async function readPullSecrets(
+  pod: Pod,
+  lookup: ConfigLookup,
+): Promise<{ secrets: PullSecret[]; missing: string[] }> {
   const namespace = pod.metadata.namespace ?? 'default';
   const secrets: PullSecret[] = [];
   const missing: string[] = [];

@@ -10,7 +10,13 @@ import { readFile, open } from 'node:fs/promises';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Container as CriContainer, PodSandbox } from '../../cri/types.ts';
 import { criAnnotation, podSelector } from './cri-labels.ts';
-import { observedContainer, observedSandbox, type ObservedContainer, type ObservedPod, type ObservedSandbox } from './observed.ts';
+import {
+  observedContainer,
+  observedSandbox,
+  type ObservedContainer,
+  type ObservedPod,
+  type ObservedSandbox,
+} from './observed.ts';
 
 /** The kubelet's limits: 4 KiB of termination message, or the last 80 lines / 2 KiB of log. */
 export const maxTerminationMessageBytes = 4096;
@@ -37,7 +43,11 @@ async function tailOfLog(path: string): Promise<string> {
       const length = Math.min(size, 64 * 1024);
       const buffer = Buffer.alloc(length);
       await handle.read(buffer, 0, length, size - length);
-      const lines = buffer.toString('utf8').split('\n').filter((l) => l !== '').slice(-fallbackLogLines);
+      const lines = buffer
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l !== '')
+        .slice(-fallbackLogLines);
       const text = lines.map((l) => l.replace(/^\S+ (?:stdout|stderr) [FP] /, '')).join('\n');
       return text.slice(-fallbackLogBytes);
     } finally {
@@ -99,7 +109,8 @@ export class RuntimeObserver {
     const done = this.#finished.get(container.id);
     if (done !== undefined) return done;
     const live = this.#live.get(container.id);
-    if (live !== undefined && live.state === container.state && container.state === 'CONTAINER_RUNNING') return live.observed;
+    if (live !== undefined && live.state === container.state && container.state === 'CONTAINER_RUNNING')
+      return live.observed;
     let response;
     try {
       response = await this.#runtime.containerStatus(container.id);
@@ -113,7 +124,11 @@ export class RuntimeObserver {
     let message: string | undefined;
     if (status.state === 'CONTAINER_EXITED') {
       message = await readTerminationMessage(status.annotations[criAnnotation.terminationMessageFile]);
-      if (message === '' && status.exitCode !== 0 && status.annotations[criAnnotation.terminationMessagePolicy] === 'FallbackToLogsOnError') {
+      if (
+        message === '' &&
+        status.exitCode !== 0 &&
+        status.annotations[criAnnotation.terminationMessagePolicy] === 'FallbackToLogsOnError'
+      ) {
         message = await tailOfLog(status.logPath);
       }
       if (message === '') message = undefined;

@@ -19,7 +19,10 @@ export function podLogDirectory(settings: Pick<NodePodSettings, 'podLogRoot'>, p
   const m = pod.metadata;
   // each part must be what the API allows: none may hold '/' or '_' (the separator)
   const namespace = requirePathPart('namespace', m.namespace ?? 'default');
-  return join(settings.podLogRoot, `${namespace}_${requirePathPart('pod name', m.name ?? '')}_${requirePathPart('pod UID', m.uid ?? '')}`);
+  return join(
+    settings.podLogRoot,
+    `${namespace}_${requirePathPart('pod name', m.name ?? '')}_${requirePathPart('pod UID', m.uid ?? '')}`,
+  );
 }
 
 /** The pod's hostname: spec.hostname or the pod name, cut to a DNS label. */
@@ -35,10 +38,14 @@ function unique(values: string[]): string[] {
   return [...new Set(values.filter((v) => v !== ''))];
 }
 
-export function podDnsConfig(pod: Pod, settings: Pick<NodePodSettings, 'clusterDNS' | 'clusterDomain' | 'hostDns'>): DNSConfig {
+export function podDnsConfig(
+  pod: Pod,
+  settings: Pick<NodePodSettings, 'clusterDNS' | 'clusterDomain' | 'hostDns'>,
+): DNSConfig {
   let policy = dnsPolicyOf(pod);
   if (policy === 'ClusterFirst' && pod.spec.hostNetwork) policy = 'Default';
-  if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && settings.clusterDNS.length === 0) policy = 'Default';
+  if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && settings.clusterDNS.length === 0)
+    policy = 'Default';
   const namespace = pod.metadata.namespace ?? 'default';
   const domain = settings.clusterDomain;
   let servers: string[] = [];
@@ -88,7 +95,11 @@ export function hostPortMappings(pod: Pod): PortMapping[] {
 }
 
 /** cgroupfs: /kubepods/burstable/pod<uid>; systemd: kubepods-burstable-pod<uid>.slice. */
-export function podCgroupParent(settings: Pick<NodePodSettings, 'cgroupRoot' | 'cgroupDriver'>, uid: string, qos: PodQOSClass): string | undefined {
+export function podCgroupParent(
+  settings: Pick<NodePodSettings, 'cgroupRoot' | 'cgroupDriver'>,
+  uid: string,
+  qos: PodQOSClass,
+): string | undefined {
   if (settings.cgroupRoot === undefined) return undefined;
   const tier = qos === 'Guaranteed' ? [] : [qos.toLowerCase()];
   if (settings.cgroupDriver === 'systemd') {
@@ -114,7 +125,10 @@ export function sandboxSecurityContext(pod: Pod): LinuxSandboxSecurityContext {
   const groups = [...(sc.supplementalGroups ?? []), ...(sc.fsGroup !== undefined ? [sc.fsGroup] : [])];
   if (groups.length > 0) context.supplementalGroups = groups;
   if (sc.seccompProfile !== undefined) {
-    context.seccomp = { profileType: sc.seccompProfile.type, ...(sc.seccompProfile.localhostProfile ? { localhostRef: sc.seccompProfile.localhostProfile } : {}) };
+    context.seccomp = {
+      profileType: sc.seccompProfile.type,
+      ...(sc.seccompProfile.localhostProfile ? { localhostRef: sc.seccompProfile.localhostProfile } : {}),
+    };
   }
   return context;
 }

@@ -14,9 +14,23 @@ import type { Container } from '../../kube/corev1.ts';
 
 const hashedFields: Record<string, readonly (keyof Container)[]> = {
   v1: [
-    'name', 'image', 'command', 'args', 'workingDir', 'ports', 'env', 'envFrom', 'volumeMounts',
-    'securityContext', 'lifecycle', 'restartPolicy', 'terminationMessagePath', 'terminationMessagePolicy',
-    'stdin', 'stdinOnce', 'tty',
+    'name',
+    'image',
+    'command',
+    'args',
+    'workingDir',
+    'ports',
+    'env',
+    'envFrom',
+    'volumeMounts',
+    'securityContext',
+    'lifecycle',
+    'restartPolicy',
+    'terminationMessagePath',
+    'terminationMessagePolicy',
+    'stdin',
+    'stdinOnce',
+    'tty',
   ],
 };
 
@@ -42,7 +56,9 @@ export function containerSpecHash(container: Container, version: string = curren
   if (fields === undefined) throw new Error(`unknown container hash version ${version}`);
   const picked: Record<string, unknown> = {};
   for (const field of fields) picked[field] = container[field];
-  const digest = createHash('sha256').update(JSON.stringify(canonical(picked) ?? {})).digest('hex');
+  const digest = createHash('sha256')
+    .update(JSON.stringify(canonical(picked) ?? {}))
+    .digest('hex');
   return `${version}.${digest.slice(0, 16)}`;
 }
 

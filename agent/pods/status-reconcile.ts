@@ -53,7 +53,8 @@ function holds(api: unknown, written: unknown): boolean {
 }
 
 function sameKeys(api: unknown, written: unknown): boolean {
-  const keys = (value: unknown) => (typeof value === 'object' && value !== null ? Object.keys(value).sort().join(',') : '');
+  const keys = (value: unknown) =>
+    typeof value === 'object' && value !== null ? Object.keys(value).sort().join(',') : '';
   return keys(api) === keys(written);
 }
 

@@ -61,7 +61,15 @@ export class StatusWriter {
 
   set(pod: Pod, status: PodStatus): void {
     const uid = pod.metadata.uid ?? '';
-    const slot = this.#slots.get(uid) ?? { pod, status, version: 0, writtenVersion: 0, writing: false, retryMs: firstRetryMs, apiSeen: false };
+    const slot = this.#slots.get(uid) ?? {
+      pod,
+      status,
+      version: 0,
+      writtenVersion: 0,
+      writing: false,
+      retryMs: firstRetryMs,
+      apiSeen: false,
+    };
     slot.pod = pod;
     slot.status = status;
     slot.version = ++this.#versions;
@@ -95,7 +103,10 @@ export class StatusWriter {
     for (const [uid, slot] of this.#slots) {
       if (!slot.apiSeen || slot.writing || slot.writtenVersion < slot.version) continue;
       if (!statusNeedsReconcile(slot.status, slot.apiStatus)) continue;
-      this.#log.info({ pod: podKey(slot.pod) }, 'the API holds another status than the one last written; writing it again');
+      this.#log.info(
+        { pod: podKey(slot.pod) },
+        'the API holds another status than the one last written; writing it again',
+      );
       this.reconciles += 1;
       slot.version = ++this.#versions;
       if (!this.#stop.signal.aborted) void this.#write(uid, slot);
@@ -134,7 +145,10 @@ export class StatusWriter {
         // the API's copy seen so far predates this write: compare again once its echo arrives
         slot.apiSeen = false;
       } catch (err) {
-        this.#log.warn({ pod: podKey(slot.pod), err: (err as Error).message, retryMs: slot.retryMs }, 'pod status write failed');
+        this.#log.warn(
+          { pod: podKey(slot.pod), err: (err as Error).message, retryMs: slot.retryMs },
+          'pod status write failed',
+        );
         const wait = slot.retryMs;
         slot.retryMs = Math.min(slot.retryMs * 2, maxRetryMs);
         await pause(this.#clock, wait, this.#stop.signal);

@@ -24,7 +24,11 @@ import type { ObservedPod } from './observed.ts';
 
 export const overdueAfterMs = 5_000;
 
-export type TerminationStepName = 'stopping main containers' | `stopping sidecar ${string}` | 'stopping sandbox' | 'done';
+export type TerminationStepName =
+  | 'stopping main containers'
+  | `stopping sidecar ${string}`
+  | 'stopping sandbox'
+  | 'done';
 
 export interface StopContainerAction {
   kind: 'stopContainer';
@@ -68,9 +72,15 @@ function remainingGraceSeconds(input: TerminationInput): number {
 
 export function planTermination(input: TerminationInput): TerminationPlan {
   const { pod, observed, now } = input;
-  const runningOf = (name: string) => observed.containers.filter((c) => c.name === name && (c.state === 'running' || c.state === 'created' || c.state === 'unknown'));
+  const runningOf = (name: string) =>
+    observed.containers.filter(
+      (c) => c.name === name && (c.state === 'running' || c.state === 'created' || c.state === 'unknown'),
+    );
 
-  const build = (step: TerminationStepName, stop: { name: string; role: ContainerRole; preStop: LifecycleHandler | undefined }[]): TerminationPlan => {
+  const build = (
+    step: TerminationStepName,
+    stop: { name: string; role: ContainerRole; preStop: LifecycleHandler | undefined }[],
+  ): TerminationPlan => {
     const previous = input.previousStep;
     const escalated = previous !== undefined && previous.name === step && now > previous.deadline + overdueAfterMs;
     const graceSeconds = escalated ? 0 : remainingGraceSeconds(input);
@@ -88,7 +98,8 @@ export function planTermination(input: TerminationInput): TerminationPlan {
         });
       }
     }
-    const deadline = previous !== undefined && previous.name === step && !escalated ? previous.deadline : now + graceSeconds * 1000;
+    const deadline =
+      previous !== undefined && previous.name === step && !escalated ? previous.deadline : now + graceSeconds * 1000;
     return { step, actions, deadline, escalated };
   };
 
@@ -100,7 +111,10 @@ export function planTermination(input: TerminationInput): TerminationPlan {
     ...ephemeralContainers(pod),
   ].filter((c) => runningOf(c.spec.name).length > 0);
   if (first.length > 0) {
-    return build('stopping main containers', first.map((c) => ({ name: c.spec.name, role: c.role, preStop: c.spec.lifecycle?.preStop })));
+    return build(
+      'stopping main containers',
+      first.map((c) => ({ name: c.spec.name, role: c.role, preStop: c.spec.lifecycle?.preStop })),
+    );
   }
   const runningSidecar = [...sidecars(pod)].reverse().find((c) => runningOf(c.spec.name).length > 0);
   if (runningSidecar !== undefined) {

@@ -23,7 +23,14 @@ import { writeAtomically, type Payload } from './volumes/atomic-writer.ts';
 import { hostMounts, type HostMounts } from './volumes/host-mounts.ts';
 import { checkInsideParent } from './volumes/inside-parent.ts';
 import { uidProblems } from './path-parts.ts';
-import { defaultVolumeMode, projectAll, projectDownward, projectKeys, VolumeSetupError, type ResolvedProjection } from './volumes/projection.ts';
+import {
+  defaultVolumeMode,
+  projectAll,
+  projectDownward,
+  projectKeys,
+  VolumeSetupError,
+  type ResolvedProjection,
+} from './volumes/projection.ts';
 
 export interface PodVolumesDeps {
   settings: NodePodSettings;
@@ -64,7 +71,10 @@ export class PodVolumes {
       try {
         await this.#setUpVolume(pod, volume, fields);
       } catch (err) {
-        throw new ContainerStartError('ContainerCreating', `MountVolume.SetUp failed for volume "${volume.name}" : ${(err as Error).message}`);
+        throw new ContainerStartError(
+          'ContainerCreating',
+          `MountVolume.SetUp failed for volume "${volume.name}" : ${(err as Error).message}`,
+        );
       }
     }
     this.#pods.set(uid, { pod, fields });
@@ -101,14 +111,31 @@ export class PodVolumes {
     switch (kind) {
       case 'configMap': {
         const source = volume.configMap!;
-        return projectKeys('configmap', source.name, await config.configMap(namespace, source.name), source, source.defaultMode ?? defaultVolumeMode);
+        return projectKeys(
+          'configmap',
+          source.name,
+          await config.configMap(namespace, source.name),
+          source,
+          source.defaultMode ?? defaultVolumeMode,
+        );
       }
       case 'secret': {
         const source = volume.secret!;
-        return projectKeys('secret', source.secretName, await config.secret(namespace, source.secretName), source, source.defaultMode ?? defaultVolumeMode);
+        return projectKeys(
+          'secret',
+          source.secretName,
+          await config.secret(namespace, source.secretName),
+          source,
+          source.defaultMode ?? defaultVolumeMode,
+        );
       }
       case 'downwardAPI':
-        return projectDownward(pod, volume.downwardAPI!.items ?? [], volume.downwardAPI!.defaultMode ?? defaultVolumeMode, fields);
+        return projectDownward(
+          pod,
+          volume.downwardAPI!.items ?? [],
+          volume.downwardAPI!.defaultMode ?? defaultVolumeMode,
+          fields,
+        );
       case 'projected': {
         const resolved: ResolvedProjection[] = [];
         for (const source of volume.projected!.sources ?? []) resolved.push(await this.#resolveProjection(pod, source));
@@ -120,26 +147,37 @@ export class PodVolumes {
   async #resolveProjection(pod: Pod, source: VolumeProjection): Promise<ResolvedProjection> {
     const namespace = pod.metadata.namespace ?? 'default';
     const { config } = this.#deps;
-    if (source.configMap) return { kind: 'configmap', ...source.configMap, data: await config.configMap(namespace, source.configMap.name) };
-    if (source.secret) return { kind: 'secret', ...source.secret, data: await config.secret(namespace, source.secret.name) };
+    if (source.configMap)
+      return { kind: 'configmap', ...source.configMap, data: await config.configMap(namespace, source.configMap.name) };
+    if (source.secret)
+      return { kind: 'secret', ...source.secret, data: await config.secret(namespace, source.secret.name) };
     if (source.downwardAPI) return { kind: 'downwardAPI', items: source.downwardAPI.items ?? [] };
     if (source.serviceAccountToken) {
       const request = source.serviceAccountToken;
       const expirationSeconds = request.expirationSeconds ?? defaultTokenSeconds;
-      if (expirationSeconds < minTokenSeconds) throw new VolumeSetupError(`serviceAccountToken expirationSeconds ${expirationSeconds} is below the minimum of ${minTokenSeconds}`);
+      if (expirationSeconds < minTokenSeconds)
+        throw new VolumeSetupError(
+          `serviceAccountToken expirationSeconds ${expirationSeconds} is below the minimum of ${minTokenSeconds}`,
+        );
       const serviceAccount = pod.spec.serviceAccountName ?? 'default';
-      const token = await config.serviceAccountToken({
-        namespace,
-        serviceAccount,
-        audience: request.audience ?? '',
-        expirationSeconds,
-        pod: { name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' },
-      }).catch((err: Error) => {
-        throw new VolumeSetupError(`failed to fetch token for service account ${namespace}/${serviceAccount}: ${err.message}`);
-      });
+      const token = await config
+        .serviceAccountToken({
+          namespace,
+          serviceAccount,
+          audience: request.audience ?? '',
+          expirationSeconds,
+          pod: { name: pod.metadata.name ?? '', uid: pod.metadata.uid ?? '' },
+        })
+        .catch((err: Error) => {
+          throw new VolumeSetupError(
+            `failed to fetch token for service account ${namespace}/${serviceAccount}: ${err.message}`,
+          );
+        });
       return { kind: 'serviceAccountToken', path: request.path, token };
     }
-    throw new VolumeSetupError('a projected volume source names none of configMap, secret, downwardAPI, serviceAccountToken');
+    throw new VolumeSetupError(
+      'a projected volume source names none of configMap, secret, downwardAPI, serviceAccountToken',
+    );
   }
 
   /**
@@ -164,7 +202,10 @@ export class PodVolumes {
           const changed = await writeAtomically(dir, payload);
           if (changed) this.#deps.log.info({ pod: podKey(pod), volume: volume.name }, 'volume contents updated');
         } catch (err) {
-          this.#deps.log.warn({ pod: podKey(pod), volume: volume.name, err: (err as Error).message }, 'could not update the volume');
+          this.#deps.log.warn(
+            { pod: podKey(pod), volume: volume.name, err: (err as Error).message },
+            'could not update the volume',
+          );
         }
       }
     }
@@ -191,7 +232,10 @@ export class PodVolumes {
         this.#deps.config.forgetPod?.(uid);
         removed.push(uid);
       } catch (err) {
-        log.warn({ uid, dir, err: (err as Error).message }, 'could not tear down the volumes of a removed pod; retrying later');
+        log.warn(
+          { uid, dir, err: (err as Error).message },
+          'could not tear down the volumes of a removed pod; retrying later',
+        );
       }
     }
     return removed;
@@ -201,7 +245,13 @@ export class PodVolumes {
    * Every `periodMs` until `signal` aborts: refresh the volumes of `pods()`, then collect what
    * belongs to neither those pods nor a sandbox the runtime still has (`sandboxUids()`).
    */
-  async run(signal: AbortSignal, periodMs: number, pods: () => readonly Pod[], sandboxUids: () => Promise<ReadonlySet<string>>, clock: Clock): Promise<void> {
+  async run(
+    signal: AbortSignal,
+    periodMs: number,
+    pods: () => readonly Pod[],
+    sandboxUids: () => Promise<ReadonlySet<string>>,
+    clock: Clock,
+  ): Promise<void> {
     while (!signal.aborted) {
       try {
         const current = pods();
@@ -215,10 +265,14 @@ export class PodVolumes {
       }
       await new Promise<void>((resolve) => {
         const timer = clock.after(periodMs, resolve);
-        signal.addEventListener('abort', () => {
-          timer.cancel();
-          resolve();
-        }, { once: true });
+        signal.addEventListener(
+          'abort',
+          () => {
+            timer.cancel();
+            resolve();
+          },
+          { once: true },
+        );
       });
     }
   }

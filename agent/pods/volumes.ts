@@ -70,7 +70,12 @@ export function podDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string):
   return join(settings.podsDir, requirePathPart('pod UID', uid));
 }
 
-export function volumeDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, kind: Exclude<VolumeKind, 'hostPath'>, volume: string): string {
+export function volumeDir(
+  settings: Pick<NodePodSettings, 'podsDir'>,
+  uid: string,
+  kind: Exclude<VolumeKind, 'hostPath'>,
+  volume: string,
+): string {
   return join(podDir(settings, uid), 'volumes', pluginDirs[kind], requirePathPart('volume name', volume));
 }
 
@@ -78,13 +83,35 @@ export function emptyDirPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: st
   return volumeDir(settings, uid, 'emptyDir', volume);
 }
 
-export function terminationMessageFile(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, container: string, attempt: number): string {
-  return join(podDir(settings, uid), 'containers', requirePathPart('container name', container), `${attempt}-termination-log`);
+export function terminationMessageFile(
+  settings: Pick<NodePodSettings, 'podsDir'>,
+  uid: string,
+  container: string,
+  attempt: number,
+): string {
+  return join(
+    podDir(settings, uid),
+    'containers',
+    requirePathPart('container name', container),
+    `${attempt}-termination-log`,
+  );
 }
 
 /** Where the bind of a subPath mount lives (one per container and mount, as the kubelet keeps them). */
-export function subPathBindPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string, container: string, index: number): string {
-  return join(podDir(settings, uid), 'volume-subpaths', requirePathPart('volume name', volume), requirePathPart('container name', container), String(index));
+export function subPathBindPath(
+  settings: Pick<NodePodSettings, 'podsDir'>,
+  uid: string,
+  volume: string,
+  container: string,
+  index: number,
+): string {
+  return join(
+    podDir(settings, uid),
+    'volume-subpaths',
+    requirePathPart('volume name', volume),
+    requirePathPart('container name', container),
+    String(index),
+  );
 }
 
 function within(root: string, path: string): boolean {
@@ -97,14 +124,21 @@ export function volumeKindOf(volume: Volume): VolumeKind | undefined {
 }
 
 export function hostPathPolicyOf(settings: NodePodSettings): HostPathPolicy {
-  return { allowed: settings.hostPathAllowList, readOnly: settings.hostPathReadOnlyList ?? [], refused: [settings.rootDir ?? dirname(settings.podsDir)] };
+  return {
+    allowed: settings.hostPathAllowList,
+    readOnly: settings.hostPathReadOnlyList ?? [],
+    refused: [settings.rootDir ?? dirname(settings.podsDir)],
+  };
 }
 
 /** Reads `--allowed-host-paths`: comma-separated prefixes, each optionally suffixed `:ro` (read-only mounts only). */
 export function parseAllowedHostPaths(flag: string): { allowed: string[]; readOnly: string[] } {
   const allowed: string[] = [];
   const readOnly: string[] = [];
-  for (const entry of flag.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+  for (const entry of flag
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '')) {
     const path = entry.endsWith(':ro') ? entry.slice(0, -':ro'.length) : entry;
     allowed.push(path);
     if (path !== entry) readOnly.push(path);
@@ -116,25 +150,35 @@ export function parseAllowedHostPaths(flag: string): { allowed: string[]; readOn
 export function hostPathWriteProblem(path: string, readOnlyMount: boolean, policy: HostPathPolicy): string | undefined {
   if (readOnlyMount) return undefined;
   const prefix = (policy.readOnly ?? []).find((ro) => within(ro, path));
-  return prefix === undefined ? undefined : `hostPath ${path} may only be mounted with readOnly: true on this node (--allowed-host-paths ${prefix}:ro)`;
+  return prefix === undefined
+    ? undefined
+    : `hostPath ${path} may only be mounted with readOnly: true on this node (--allowed-host-paths ${prefix}:ro)`;
 }
 
 /** Why `path` may not be a hostPath volume under `policy`, or undefined when it may. */
 export function hostPathProblem(path: string, policy: HostPathPolicy): string | undefined {
-  if (!isAbsolute(path) || path.split('/').includes('..')) return `hostPath ${path} must be an absolute path without '..'`;
+  if (!isAbsolute(path) || path.split('/').includes('..'))
+    return `hostPath ${path} must be an absolute path without '..'`;
   // the whole node (kubectl debug node/ mounts it at /host): only when the operator listed / itself
   if (path.replace(/\/+$/, '') === '') {
-    return policy.allowed.some((allowed) => allowed.replace(/\/+$/, '') === '') ? undefined : 'hostPath / gives the pod the whole node: it is allowed only when --allowed-host-paths lists / itself';
+    return policy.allowed.some((allowed) => allowed.replace(/\/+$/, '') === '')
+      ? undefined
+      : 'hostPath / gives the pod the whole node: it is allowed only when --allowed-host-paths lists / itself';
   }
   const clash = policy.refused.find((refused) => within(path, refused) || within(refused, path));
-  if (clash !== undefined) return `hostPath ${path} is not allowed: it holds or lies in the agent's own state (${clash})`;
+  if (clash !== undefined)
+    return `hostPath ${path} is not allowed: it holds or lies in the agent's own state (${clash})`;
   if (!policy.allowed.some((allowed) => within(allowed, path))) {
     return `hostPath ${path} is not allowed on this node (allowed: ${policy.allowed.join(', ') || 'none'}); start the agent with --allowed-host-paths to allow it`;
   }
   return undefined;
 }
 
-function volumeRoot(pod: Pod, volume: Volume, settings: NodePodSettings): { kind: VolumeKind; root: string; type?: string } {
+function volumeRoot(
+  pod: Pod,
+  volume: Volume,
+  settings: NodePodSettings,
+): { kind: VolumeKind; root: string; type?: string } {
   const kind = volumeKindOf(volume);
   if (kind === 'hostPath') {
     const path = volume.hostPath!.path;
@@ -168,7 +212,8 @@ export function planMounts(pod: Pod, container: Container, attempt: number, sett
     const problem = subPath === '' ? undefined : subPathProblem(subPath);
     if (problem !== undefined) throw configError(`subPath ${subPath} of volume ${mount.name} ${problem}`);
     const readonly = alwaysReadOnly.has(root.kind) || mount.readOnly === true;
-    const writeProblem = root.kind === 'hostPath' ? hostPathWriteProblem(root.root, readonly, hostPathPolicyOf(settings)) : undefined;
+    const writeProblem =
+      root.kind === 'hostPath' ? hostPathWriteProblem(root.root, readonly, hostPathPolicyOf(settings)) : undefined;
     if (writeProblem !== undefined) throw configError(writeProblem);
     plans.push({
       volume: mount.name,
@@ -220,7 +265,8 @@ async function checkHostPathType(path: string, type: string): Promise<void> {
     return;
   }
   const check = want[type];
-  if (check !== undefined && (info === undefined || !check[0](info))) throw configError(`hostPath ${path} is not ${check[1]}${info === undefined ? ' (it does not exist)' : ''}`);
+  if (check !== undefined && (info === undefined || !check[0](info)))
+    throw configError(`hostPath ${path} is not ${check[1]}${info === undefined ? ' (it does not exist)' : ''}`);
   if (type !== '' && check === undefined) throw configError(`hostPath ${path} has an unknown type ${type}`);
 }
 
@@ -252,7 +298,11 @@ async function bindSubPath(plan: MountPlan): Promise<void> {
     await mkdir(isDir ? target : dirname(target), { recursive: true, mode: 0o750 });
     if (!isDir) await writeFile(target, '', { flag: 'a', mode: 0o600 });
     await bindOpenFile(handle.fd, target);
-    if (!(await isMountPoint(target))) throw new ContainerStartError('CreateContainerConfigError', `the bind of subPath ${plan.subPath} did not take effect`);
+    if (!(await isMountPoint(target)))
+      throw new ContainerStartError(
+        'CreateContainerConfigError',
+        `the bind of subPath ${plan.subPath} did not take effect`,
+      );
   } finally {
     await handle.close();
   }
@@ -278,7 +328,12 @@ export async function prepareMounts(plans: readonly MountPlan[]): Promise<Mount[
       });
     }
     if (plan.subPath !== undefined) await bindSubPath(plan);
-    mounts.push({ containerPath: plan.containerPath, hostPath: plan.hostPath, readonly: plan.readonly, propagation: plan.propagation });
+    mounts.push({
+      containerPath: plan.containerPath,
+      hostPath: plan.hostPath,
+      readonly: plan.readonly,
+      propagation: plan.propagation,
+    });
   }
   return mounts;
 }

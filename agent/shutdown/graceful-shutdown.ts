@@ -43,8 +43,16 @@ export class GracefulShutdown {
       return false;
     }
     this.#release = logind.inhibitShutdown(`stopping pods within ${settings.gracePeriodSeconds} s`);
-    this.#unwatch = logind.watchShutdown(() => { this.#done ??= this.#drain(); });
-    log.info({ gracePeriodSeconds: settings.gracePeriodSeconds, criticalGracePeriodSeconds: settings.criticalGracePeriodSeconds }, 'graceful node shutdown armed (logind delay lock taken; logind\'s InhibitDelayMaxSec must be at least the grace period)');
+    this.#unwatch = logind.watchShutdown(() => {
+      this.#done ??= this.#drain();
+    });
+    log.info(
+      {
+        gracePeriodSeconds: settings.gracePeriodSeconds,
+        criticalGracePeriodSeconds: settings.criticalGracePeriodSeconds,
+      },
+      "graceful node shutdown armed (logind delay lock taken; logind's InhibitDelayMaxSec must be at least the grace period)",
+    );
     return true;
   }
 
@@ -63,7 +71,9 @@ export class GracefulShutdown {
     log.info({}, 'node shutdown: stopping pods');
     for (const phase of planShutdown(this.#options.pods(), this.#options.settings)) {
       let timer: TimerHandle | undefined;
-      const budget = new Promise<void>((resolve) => { timer = clock.after(phase.budgetSeconds * 1000, resolve); });
+      const budget = new Promise<void>((resolve) => {
+        timer = clock.after(phase.budgetSeconds * 1000, resolve);
+      });
       const stops = Promise.allSettled(phase.kills.map((kill) => this.#options.stopPod(kill)));
       await Promise.race([stops, budget]);
       timer?.cancel();

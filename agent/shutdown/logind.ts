@@ -17,7 +17,9 @@ export interface Logind {
   watchShutdown(onShutdown: () => void): () => void;
 }
 
-const stop = (child: ChildProcess) => () => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM'); };
+const stop = (child: ChildProcess) => () => {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+};
 
 /** Whether a busctl --json=short line is PrepareForShutdown(true). */
 export function isPrepareForShutdown(line: string): boolean {
@@ -31,16 +33,33 @@ export function isPrepareForShutdown(line: string): boolean {
 
 export const systemLogind: Logind = {
   // logind keeps its seat state here while it runs
-  available: () => existsSync('/run/systemd/seats') && existsSync('/usr/bin/systemd-inhibit') && existsSync('/usr/bin/busctl'),
+  available: () =>
+    existsSync('/run/systemd/seats') && existsSync('/usr/bin/systemd-inhibit') && existsSync('/usr/bin/busctl'),
   inhibitShutdown(why) {
-    const child = spawn('systemd-inhibit', ['--what=shutdown', '--mode=delay', '--who=bosun agent', `--why=${why}`, 'sleep', 'infinity'], { stdio: 'ignore' });
+    const child = spawn(
+      'systemd-inhibit',
+      ['--what=shutdown', '--mode=delay', '--who=bosun agent', `--why=${why}`, 'sleep', 'infinity'],
+      { stdio: 'ignore' },
+    );
     child.on('error', () => undefined);
     return stop(child);
   },
   watchShutdown(onShutdown) {
-    const child = spawn('busctl', ['--system', 'monitor', '--json=short', '--match', "type='signal',sender='org.freedesktop.login1',interface='org.freedesktop.login1.Manager',member='PrepareForShutdown'"], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(
+      'busctl',
+      [
+        '--system',
+        'monitor',
+        '--json=short',
+        '--match',
+        "type='signal',sender='org.freedesktop.login1',interface='org.freedesktop.login1.Manager',member='PrepareForShutdown'",
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
     child.on('error', () => undefined);
-    createInterface({ input: child.stdout! }).on('line', (line) => { if (isPrepareForShutdown(line)) onShutdown(); });
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (isPrepareForShutdown(line)) onShutdown();
+    });
     return stop(child);
   },
 };

@@ -44,9 +44,12 @@ export interface ShutdownPhase {
 
 /** A one-line reason when the settings make no sense, else undefined. */
 export function invalidShutdownSettings(s: ShutdownSettings): string | undefined {
-  if (!Number.isInteger(s.gracePeriodSeconds) || s.gracePeriodSeconds < 0) return '--shutdown-grace-period must be a whole number of seconds, 0 or more';
-  if (!Number.isInteger(s.criticalGracePeriodSeconds) || s.criticalGracePeriodSeconds < 0) return '--shutdown-grace-period-critical-pods must be a whole number of seconds, 0 or more';
-  if (s.criticalGracePeriodSeconds > s.gracePeriodSeconds) return '--shutdown-grace-period-critical-pods cannot be longer than --shutdown-grace-period (it is a part of it)';
+  if (!Number.isInteger(s.gracePeriodSeconds) || s.gracePeriodSeconds < 0)
+    return '--shutdown-grace-period must be a whole number of seconds, 0 or more';
+  if (!Number.isInteger(s.criticalGracePeriodSeconds) || s.criticalGracePeriodSeconds < 0)
+    return '--shutdown-grace-period-critical-pods must be a whole number of seconds, 0 or more';
+  if (s.criticalGracePeriodSeconds > s.gracePeriodSeconds)
+    return '--shutdown-grace-period-critical-pods cannot be longer than --shutdown-grace-period (it is a part of it)';
   return undefined;
 }
 
@@ -60,10 +63,13 @@ export function planShutdown(pods: readonly ShutdownPod[], s: ShutdownSettings):
   const phase = (critical: boolean, budgetSeconds: number): ShutdownPhase => ({
     critical,
     budgetSeconds,
-    kills: live.filter((p) => isCriticalPod(p) === critical)
+    kills: live
+      .filter((p) => isCriticalPod(p) === critical)
       .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))
       .map((p) => ({
-        uid: p.uid, namespace: p.namespace, name: p.name,
+        uid: p.uid,
+        namespace: p.namespace,
+        name: p.name,
         gracePeriodSeconds: Math.min(p.terminationGracePeriodSeconds ?? defaultTerminationGraceSeconds, budgetSeconds),
         status: { phase: 'Failed', reason: shutdownReason, message: shutdownMessage },
       })),

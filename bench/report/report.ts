@@ -55,13 +55,25 @@ function numbers(value: unknown): number[] | undefined {
 function podStartChart(result: Result): string | undefined {
   const samples = result.samples_ms as Record<string, unknown> | undefined;
   const series: ChartSeries[] = [];
-  const names: [string, string][] = [['api', 'through bosun server + agent (SLI)'], ['agent', 'agent pod worker alone'], ['raw', 'raw CRI calls (baseline)']];
+  const names: [string, string][] = [
+    ['api', 'through bosun server + agent (SLI)'],
+    ['agent', 'agent pod worker alone'],
+    ['raw', 'raw CRI calls (baseline)'],
+  ];
   for (const [key, label] of names) {
     const values = numbers(samples?.[key]);
-    if (values && values.length > 0) series.push({ label, points: cdfPoints(values), step: true, ...(key === 'raw' ? { dash: '6 4' } : {}) });
+    if (values && values.length > 0)
+      series.push({ label, points: cdfPoints(values), step: true, ...(key === 'raw' ? { dash: '6 4' } : {}) });
   }
   if (series.length === 0) return undefined;
-  return lineChart({ title: 'Pod start latency, CDF', xLabel: 'milliseconds', yLabel: '% of pods started', series, yMax: 100, marks: [] });
+  return lineChart({
+    title: 'Pod start latency, CDF',
+    xLabel: 'milliseconds',
+    yLabel: '% of pods started',
+    series,
+    yMax: 100,
+    marks: [],
+  });
 }
 
 function scaleSteps(result: Result): ScaleStep[] {
@@ -74,21 +86,40 @@ function apiByNodesChart(steps: readonly ScaleStep[]): string | undefined {
   for (const backend of [...new Set(steps.map((s) => s.backend))]) {
     const own = steps.filter((s) => s.backend === backend);
     series.push({ label: `${backend}: mutating p99`, points: own.map((s) => [s.nodes_ready, s.mutating.p99_ms]) });
-    series.push({ label: `${backend}: single GET p99`, points: own.map((s) => [s.nodes_ready, s.read.p99_ms]), dash: '6 4' });
+    series.push({
+      label: `${backend}: single GET p99`,
+      points: own.map((s) => [s.nodes_ready, s.read.p99_ms]),
+      dash: '6 4',
+    });
   }
   return lineChart({
-    title: 'API request latency p99 vs. hollow nodes (30 pods per node)', xLabel: 'nodes', yLabel: 'milliseconds', series,
-    marks: [{ y: 100, label: 'mutating target 100 ms' }, { y: 50, label: 'read target 50 ms' }],
+    title: 'API request latency p99 vs. hollow nodes (30 pods per node)',
+    xLabel: 'nodes',
+    yLabel: 'milliseconds',
+    series,
+    marks: [
+      { y: 100, label: 'mutating target 100 ms' },
+      { y: 50, label: 'read target 50 ms' },
+    ],
   });
 }
 
 function rssChart(steps: readonly ScaleStep[]): string | undefined {
   const series: ChartSeries[] = [];
   for (const backend of [...new Set(steps.map((s) => s.backend))]) {
-    series.push({ label: `bosun server (${backend})`, points: steps.filter((s) => s.backend === backend).map((s) => [s.pods_running, s.server_rss_mib]) });
+    series.push({
+      label: `bosun server (${backend})`,
+      points: steps.filter((s) => s.backend === backend).map((s) => [s.pods_running, s.server_rss_mib]),
+    });
   }
   if (series.length === 0) return undefined;
-  return lineChart({ title: 'Server RSS vs. pods in the cluster', xLabel: 'pods', yLabel: 'MiB', series, marks: [{ y: 1024, label: 'target 1 GiB' }] });
+  return lineChart({
+    title: 'Server RSS vs. pods in the cluster',
+    xLabel: 'pods',
+    yLabel: 'MiB',
+    series,
+    marks: [{ y: 1024, label: 'target 1 GiB' }],
+  });
 }
 
 function agentRssChart(footprint: Result | undefined): string | undefined {
@@ -97,9 +128,22 @@ function agentRssChart(footprint: Result | undefined): string | undefined {
   if (idle === undefined || loaded === undefined) return undefined;
   const pods = typeof footprint?.pods === 'number' ? footprint.pods : 110;
   return lineChart({
-    title: 'Node agent RSS vs. pods on the node', xLabel: 'pods', yLabel: 'MiB',
-    series: [{ label: 'bosun agent', points: [[0, idle], [pods, loaded]] }],
-    marks: [{ y: 120, label: 'target with 110 pods' }, { y: 60, label: 'target idle' }],
+    title: 'Node agent RSS vs. pods on the node',
+    xLabel: 'pods',
+    yLabel: 'MiB',
+    series: [
+      {
+        label: 'bosun agent',
+        points: [
+          [0, idle],
+          [pods, loaded],
+        ],
+      },
+    ],
+    marks: [
+      { y: 120, label: 'target with 110 pods' },
+      { y: 60, label: 'target idle' },
+    ],
   });
 }
 
@@ -109,7 +153,13 @@ function fmt(value: number | undefined, unit: string): string {
   return unit === '×' ? `${text}×` : `${text} ${unit}`;
 }
 
-interface SoakKind { count: number; recovered: number; p50_ms?: number; p99_ms?: number; max_ms?: number }
+interface SoakKind {
+  count: number;
+  recovered: number;
+  p50_ms?: number;
+  p99_ms?: number;
+  max_ms?: number;
+}
 
 /** Recovery per fault kind, RSS before and after, and what the soak found (empty when it ran clean). */
 export function soakSection(result: Result | undefined): string[] {
@@ -117,13 +167,22 @@ export function soakSection(result: Result | undefined): string[] {
   if (result === undefined || byKind === undefined) return [];
   const s = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);
   const lines = ['## Fault soak', ''];
-  lines.push(`${result.minutes ?? '?'} minutes of faults (seed ${result.seed}, 3 sandbox nodes, node-monitor grace 15 s), ${result.faults} faults; after each, every invariant had to hold again within 120 s: Deployments and the StatefulSet at their replica count and Ready, each Service answering from a pod on another node, no pod running twice, no acknowledged write lost, no leaked sandbox/container/iptables chain/mount. Recovery is timed from the end of the injection (process restarted, link healed, burst written).`, '');
+  lines.push(
+    `${result.minutes ?? '?'} minutes of faults (seed ${result.seed}, 3 sandbox nodes, node-monitor grace 15 s), ${result.faults} faults; after each, every invariant had to hold again within 120 s: Deployments and the StatefulSet at their replica count and Ready, each Service answering from a pod on another node, no pod running twice, no acknowledged write lost, no leaked sandbox/container/iptables chain/mount. Recovery is timed from the end of the injection (process restarted, link healed, burst written).`,
+    '',
+  );
   lines.push('| fault | count | recovered | p50 | p99 | max |', '|---|---|---|---|---|---|');
-  for (const [kind, k] of Object.entries(byKind)) lines.push(`| ${kind} | ${k.count} | ${k.recovered} | ${s(k.p50_ms)} | ${s(k.p99_ms)} | ${s(k.max_ms)} |`);
+  for (const [kind, k] of Object.entries(byKind))
+    lines.push(`| ${kind} | ${k.count} | ${k.recovered} | ${s(k.p50_ms)} | ${s(k.p99_ms)} | ${s(k.max_ms)} |`);
   lines.push('');
   const rss = result.rss_mib as Record<string, { start: number; end: number }> | undefined;
   if (rss !== undefined) {
-    lines.push(`RSS after a settle period, against the start (bound ${result.rss_bound_pct ?? 20} %): ${Object.entries(rss).map(([p, v]) => `${p} ${v.start} → ${v.end} MiB`).join('; ')}.`, '');
+    lines.push(
+      `RSS after a settle period, against the start (bound ${result.rss_bound_pct ?? 20} %): ${Object.entries(rss)
+        .map(([p, v]) => `${p} ${v.start} → ${v.end} MiB`)
+        .join('; ')}.`,
+      '',
+    );
   }
   const findings = (result.findings as string[] | undefined) ?? [];
   lines.push(findings.length === 0 ? 'Findings: none.' : `Findings:\n${findings.map((f) => `- ${f}`).join('\n')}`, '');
@@ -135,32 +194,51 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
   const charts: Record<string, string> = {};
   const lines: string[] = [];
   lines.push(`# bosun benchmark report${quick ? ' (quick sizes)' : ''}`, '');
-  lines.push(`Generated by \`npm run bench -- all${quick ? ' --quick' : ''}\` on ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC. Every suite measured its own baseline in the same run.`, '');
+  lines.push(
+    `Generated by \`npm run bench -- all${quick ? ' --quick' : ''}\` on ${date.toISOString().slice(0, 16).replace('T', ' ')} UTC. Every suite measured its own baseline in the same run.`,
+    '',
+  );
   lines.push('## Machine', '');
   lines.push(`- ${machine.cores} cores (${machine.cpuModel}), ${machine.memoryGiB} GiB memory`);
   lines.push(`- ${machine.os}, kernel ${machine.kernel}`);
-  lines.push(`- load average at the end: ${machine.loadAverage.map((v) => v.toFixed(2)).join(', ')} (1, 5, 15 min); other work shared the machine, so absolute times are pessimistic`);
+  lines.push(
+    `- load average at the end: ${machine.loadAverage.map((v) => v.toFixed(2)).join(', ')} (1, 5, 15 min); other work shared the machine, so absolute times are pessimistic`,
+  );
   lines.push('');
   lines.push('## Targets', '', '| suite | what | target | measured | |', '|---|---|---|---|---|');
   for (const suite of suiteOrder) {
     const outcome = bySuite.get(suite);
     if (!outcome || outcome.status !== 'ran') {
-      const why = !outcome || outcome.status === 'missing' ? 'not run: suite missing' : `not run: failed (${outcome.error ?? 'no reason'})`;
+      const why =
+        !outcome || outcome.status === 'missing'
+          ? 'not run: suite missing'
+          : `not run: failed (${outcome.error ?? 'no reason'})`;
       lines.push(`| ${suite} | ${why} | | | |`);
       continue;
     }
     for (const check of suiteChecks[suite] ?? []) {
       const value = check.measured(outcome.result ?? {});
       const comparison = check.better === 'lower' ? '≤' : '≥';
-      lines.push(`| ${suite} | ${check.label} | ${comparison} ${fmt(check.target, check.unit)} | ${fmt(value, check.unit)} | ${mark[verdict(check, value)]} |`);
+      lines.push(
+        `| ${suite} | ${check.label} | ${comparison} ${fmt(check.target, check.unit)} | ${fmt(value, check.unit)} | ${mark[verdict(check, value)]} |`,
+      );
     }
   }
   lines.push('');
   lines.push('## Runs', '', '| suite | status | duration | load (1 min) at start |', '|---|---|---|---|');
   for (const suite of suiteOrder) {
     const outcome = bySuite.get(suite);
-    const status = !outcome || outcome.status === 'missing' ? 'not run: suite missing' : outcome.status === 'failed' ? `failed: ${outcome.error ?? ''}` : outcome.note ? `ran (${outcome.note})` : 'ran';
-    lines.push(`| ${suite} | ${status} | ${outcome?.seconds !== undefined ? `${Math.round(outcome.seconds)} s` : '—'} | ${outcome?.load !== undefined ? outcome.load.toFixed(2) : '—'} |`);
+    const status =
+      !outcome || outcome.status === 'missing'
+        ? 'not run: suite missing'
+        : outcome.status === 'failed'
+          ? `failed: ${outcome.error ?? ''}`
+          : outcome.note
+            ? `ran (${outcome.note})`
+            : 'ran';
+    lines.push(
+      `| ${suite} | ${status} | ${outcome?.seconds !== undefined ? `${Math.round(outcome.seconds)} s` : '—'} | ${outcome?.load !== undefined ? outcome.load.toFixed(2) : '—'} |`,
+    );
   }
   lines.push('');
 
@@ -174,23 +252,46 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
     lines.push(`### ${title}`, '', `![${title}](results/${name})`, '');
   };
   const podStart = bySuite.get('pod-start')?.result;
-  addChart('report-pod-start-cdf.svg', 'Pod start latency (CDF) vs. raw CRI', podStart ? podStartChart(podStart) : undefined, 'pod-start did not run or saved no samples');
+  addChart(
+    'report-pod-start-cdf.svg',
+    'Pod start latency (CDF) vs. raw CRI',
+    podStart ? podStartChart(podStart) : undefined,
+    'pod-start did not run or saved no samples',
+  );
   const proxy = bySuite.get('proxy-sync')?.result;
   const sizes = proxy?.sizes as ChartPoint[] | undefined;
-  addChart('report-proxy-sync.svg', 'Proxy sync time vs. services, and iptables-restore alone', sizes && sizes.length > 0 ? proxySyncChart(sizes) : undefined, 'proxy-sync did not run');
+  addChart(
+    'report-proxy-sync.svg',
+    'Proxy sync time vs. services, and iptables-restore alone',
+    sizes && sizes.length > 0 ? proxySyncChart(sizes) : undefined,
+    'proxy-sync did not run',
+  );
   const scale = bySuite.get('scale')?.result;
   const steps = scale ? scaleSteps(scale) : [];
   addChart('report-api-p99-vs-nodes.svg', 'API p99 vs. nodes', apiByNodesChart(steps), 'scale did not run');
   const footprint = bySuite.get('agent-footprint')?.result;
   addChart('report-server-rss-vs-pods.svg', 'Server RSS vs. pods', rssChart(steps), 'scale did not run');
-  addChart('report-agent-rss-vs-pods.svg', 'Agent RSS vs. pods', agentRssChart(footprint), 'agent-footprint did not run');
+  addChart(
+    'report-agent-rss-vs-pods.svg',
+    'Agent RSS vs. pods',
+    agentRssChart(footprint),
+    'agent-footprint did not run',
+  );
 
   if (steps.length > 0) {
-    lines.push('## Scale steps', '', '| backend | nodes Ready | pods running | join s | rollout s | mutating p50/p99 ms | GET p50/p99 ms | leases/s | server RSS MiB (peak) | server CPU % | hollow KiB/node | datastore MiB |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
-    for (const s of (scale!.steps as Record<string, any>[])) {
-      lines.push(`| ${s.backend} | ${s.nodes_ready}/${s.nodes_target} | ${s.pods_running}/${s.pods_target} | ${s.join_s} | ${s.rollout_s} | ${s.mutating.p50_ms} / ${s.mutating.p99_ms}${s.latency_window === 'join' ? ' (join only)' : ''} | ${s.read.p50_ms} / ${s.read.p99_ms} | ${s.lease_writes_per_s ?? 'n/a'} | ${s.server_rss_mib} (${s.server_peak_rss_mib}) | ${s.server_cpu_pct} | ${s.hollow_kib_per_node ?? 'n/a'} | ${s.datastore_mib} |`);
+    lines.push(
+      '## Scale steps',
+      '',
+      '| backend | nodes Ready | pods running | join s | rollout s | mutating p50/p99 ms | GET p50/p99 ms | leases/s | server RSS MiB (peak) | server CPU % | hollow KiB/node | datastore MiB |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const s of scale!.steps as Record<string, any>[]) {
+      lines.push(
+        `| ${s.backend} | ${s.nodes_ready}/${s.nodes_target} | ${s.pods_running}/${s.pods_target} | ${s.join_s} | ${s.rollout_s} | ${s.mutating.p50_ms} / ${s.mutating.p99_ms}${s.latency_window === 'join' ? ' (join only)' : ''} | ${s.read.p50_ms} / ${s.read.p99_ms} | ${s.lease_writes_per_s ?? 'n/a'} | ${s.server_rss_mib} (${s.server_peak_rss_mib}) | ${s.server_cpu_pct} | ${s.hollow_kib_per_node ?? 'n/a'} | ${s.datastore_mib} |`,
+      );
     }
-    for (const s of (scale!.steps as Record<string, any>[])) if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
+    for (const s of scale!.steps as Record<string, any>[])
+      if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
     lines.push('');
   }
   lines.push(...soakSection(bySuite.get('soak')?.result));

@@ -80,10 +80,16 @@ export function lineChart(spec: ChartSpec): string {
   out.push(`<line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotH}" stroke="black"/>`);
   out.push(`<line x1="${left}" x2="${left + plotW}" y1="${top + plotH}" y2="${top + plotH}" stroke="black"/>`);
   out.push(`<text x="${left + plotW / 2}" y="${height - 22}" text-anchor="middle">${escapeXml(spec.xLabel)}</text>`);
-  out.push(`<text transform="translate(18 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`);
+  out.push(
+    `<text transform="translate(18 ${top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeXml(spec.yLabel)}</text>`,
+  );
   for (const mark of spec.marks ?? []) {
-    out.push(`<line x1="${left}" x2="${left + plotW}" y1="${y(mark.y)}" y2="${y(mark.y)}" stroke="#999" stroke-dasharray="8 4"/>`);
-    out.push(`<text x="${left + plotW - 4}" y="${Number(y(mark.y)) - 4}" text-anchor="end" fill="#666">${escapeXml(mark.label)}</text>`);
+    out.push(
+      `<line x1="${left}" x2="${left + plotW}" y1="${y(mark.y)}" y2="${y(mark.y)}" stroke="#999" stroke-dasharray="8 4"/>`,
+    );
+    out.push(
+      `<text x="${left + plotW - 4}" y="${Number(y(mark.y)) - 4}" text-anchor="end" fill="#666">${escapeXml(mark.label)}</text>`,
+    );
   }
   spec.series.forEach((s, i) => {
     const color = palette[i % palette.length]!;
@@ -93,12 +99,20 @@ export function lineChart(spec: ChartSpec): string {
       if (s.step && j > 0) coords.push(`${x(p[0])},${y(s.points[j - 1]![1])}`);
       coords.push(`${x(p[0])},${y(p[1])}`);
     });
-    if (coords.length > 0) out.push(`<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
+    if (coords.length > 0)
+      out.push(
+        `<polyline points="${coords.join(' ')}" fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
+      );
     if (!s.step) {
-      for (const p of s.points) out.push(`<circle cx="${x(p[0])}" cy="${y(p[1])}" r="3" fill="${color}"><title>${escapeXml(`${s.label}: ${p[0]}, ${p[1]}`)}</title></circle>`);
+      for (const p of s.points)
+        out.push(
+          `<circle cx="${x(p[0])}" cy="${y(p[1])}" r="3" fill="${color}"><title>${escapeXml(`${s.label}: ${p[0]}, ${p[1]}`)}</title></circle>`,
+        );
     }
     const ly = top + 10 + i * 18;
-    out.push(`<line x1="${left + 12}" x2="${left + 42}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
+    out.push(
+      `<line x1="${left + 12}" x2="${left + 42}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
+    );
     out.push(`<text x="${left + 48}" y="${ly + 4}">${escapeXml(s.label)}</text>`);
   });
   out.push('</svg>');

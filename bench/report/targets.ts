@@ -12,71 +12,216 @@ export interface Check {
   measured: (result: Result) => number | undefined;
 }
 
-const num = (value: unknown): number | undefined => (typeof value === 'number' && Number.isFinite(value) ? value : undefined);
-const field = (...path: string[]) => (result: Result): number | undefined => {
-  let value: unknown = result;
-  for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key];
-  return num(value);
-};
+const num = (value: unknown): number | undefined =>
+  typeof value === 'number' && Number.isFinite(value) ? value : undefined;
+const field =
+  (...path: string[]) =>
+  (result: Result): number | undefined => {
+    let value: unknown = result;
+    for (const key of path) value = (value as Record<string, unknown> | undefined)?.[key];
+    return num(value);
+  };
 /** The first field that holds a number (suites renamed some fields over time). */
-const firstOf = (...readers: ((r: Result) => number | undefined)[]) => (result: Result) => readers.map((read) => read(result)).find((v) => v !== undefined);
+const firstOf =
+  (...readers: ((r: Result) => number | undefined)[]) =>
+  (result: Result) =>
+    readers.map((read) => read(result)).find((v) => v !== undefined);
 
-interface SizeRow { services?: number; sync_ms?: number; restore_only_ms?: number; render_ms?: number }
+interface SizeRow {
+  services?: number;
+  sync_ms?: number;
+  restore_only_ms?: number;
+  render_ms?: number;
+}
 const largestSize = (result: Result): SizeRow | undefined => (result.sizes as SizeRow[] | undefined)?.at(-1);
 
 export const suiteChecks: Record<string, Check[]> = {
-  'cri-cli': [{ label: '`bosun cri ps` median, 100 containers', target: 250, unit: 'ms', better: 'lower', measured: field('ps_median_ms') }],
+  'cri-cli': [
+    {
+      label: '`bosun cri ps` median, 100 containers',
+      target: 250,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('ps_median_ms'),
+    },
+  ],
   api: [
-    { label: 'mutating p99 (sqlite, 50 clients)', target: 50, unit: 'ms', better: 'lower', measured: field('mutating_p99_ms') },
-    { label: 'watch fan-out to 500 watchers p99', target: 100, unit: 'ms', better: 'lower', measured: field('watch_fanout_p99_ms') },
-    { label: 'mutating p99 with validation / without (same run)', target: 1.1, unit: '×', better: 'lower', measured: field('validation_p99_ratio') },
+    {
+      label: 'mutating p99 (sqlite, 50 clients)',
+      target: 50,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('mutating_p99_ms'),
+    },
+    {
+      label: 'watch fan-out to 500 watchers p99',
+      target: 100,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('watch_fanout_p99_ms'),
+    },
+    {
+      label: 'mutating p99 with validation / without (same run)',
+      target: 1.1,
+      unit: '×',
+      better: 'lower',
+      measured: field('validation_p99_ratio'),
+    },
   ],
   'pod-start': [
-    { label: 'pod start p99 (API → all containers started)', target: 600, unit: 'ms', better: 'lower', measured: firstOf(field('p99_ms'), field('api', 'p99')) },
-    { label: 'overhead ratio (agent p50 / raw CRI p50)', target: 1.25, unit: '×', better: 'lower', measured: firstOf(field('overhead_ratio'), field('apiOverheadRatio')) },
+    {
+      label: 'pod start p99 (API → all containers started)',
+      target: 600,
+      unit: 'ms',
+      better: 'lower',
+      measured: firstOf(field('p99_ms'), field('api', 'p99')),
+    },
+    {
+      label: 'overhead ratio (agent p50 / raw CRI p50)',
+      target: 1.25,
+      unit: '×',
+      better: 'lower',
+      measured: firstOf(field('overhead_ratio'), field('apiOverheadRatio')),
+    },
   ],
   'agent-footprint': [
     { label: 'agent RSS idle', target: 60, unit: 'MiB', better: 'lower', measured: field('idle_rss_mib') },
-    { label: 'agent RSS with 110 pods', target: 120, unit: 'MiB', better: 'lower', measured: field('rss_110_pods_mib') },
+    {
+      label: 'agent RSS with 110 pods',
+      target: 120,
+      unit: 'MiB',
+      better: 'lower',
+      measured: field('rss_110_pods_mib'),
+    },
     { label: 'idle CPU', target: 1, unit: '% of a core', better: 'lower', measured: field('idle_cpu_pct') },
     { label: 'idle API writes', target: 7, unit: '/min', better: 'lower', measured: field('idle_writes_per_min') },
   ],
-  exec: [{ label: '`kubectl exec` p50 / raw ExecSync p50', target: 2, unit: '×', better: 'lower', measured: (r) => {
-    const exec = num(r.kubectl_exec_p50_ms);
-    const raw = num(r.raw_execsync_p50_ms);
-    return num(r.ratio) ?? (exec !== undefined && raw ? Math.round((exec / raw) * 100) / 100 : undefined);
-  } }],
-  'proxy-sync': [
-    { label: 'full sync / restore alone, largest size', target: 1.15, unit: '×', better: 'lower', measured: (r) => {
-      const row = largestSize(r);
-      return row?.sync_ms && row.restore_only_ms ? Math.round((row.sync_ms / row.restore_only_ms) * 100) / 100 : undefined;
-    } },
-    { label: 'render, largest size', target: 150, unit: 'ms', better: 'lower', measured: (r) => num(largestSize(r)?.render_ms) },
-    { label: 'partial update p99', target: 50, unit: 'ms', better: 'lower', measured: field('partial_p99_ms') },
-    { label: 'RSS growth per service', target: 20, unit: 'KiB', better: 'lower', measured: field('rss_kib_per_service') },
+  exec: [
+    {
+      label: '`kubectl exec` p50 / raw ExecSync p50',
+      target: 2,
+      unit: '×',
+      better: 'lower',
+      measured: (r) => {
+        const exec = num(r.kubectl_exec_p50_ms);
+        const raw = num(r.raw_execsync_p50_ms);
+        return num(r.ratio) ?? (exec !== undefined && raw ? Math.round((exec / raw) * 100) / 100 : undefined);
+      },
+    },
   ],
-  schedule: [{ label: 'scheduling throughput', target: 300, unit: 'pods/s', better: 'higher', measured: field('pods_per_s') }],
+  'proxy-sync': [
+    {
+      label: 'full sync / restore alone, largest size',
+      target: 1.15,
+      unit: '×',
+      better: 'lower',
+      measured: (r) => {
+        const row = largestSize(r);
+        return row?.sync_ms && row.restore_only_ms
+          ? Math.round((row.sync_ms / row.restore_only_ms) * 100) / 100
+          : undefined;
+      },
+    },
+    {
+      label: 'render, largest size',
+      target: 150,
+      unit: 'ms',
+      better: 'lower',
+      measured: (r) => num(largestSize(r)?.render_ms),
+    },
+    { label: 'partial update p99', target: 50, unit: 'ms', better: 'lower', measured: field('partial_p99_ms') },
+    {
+      label: 'RSS growth per service',
+      target: 20,
+      unit: 'KiB',
+      better: 'lower',
+      measured: field('rss_kib_per_service'),
+    },
+  ],
+  schedule: [
+    { label: 'scheduling throughput', target: 300, unit: 'pods/s', better: 'higher', measured: field('pods_per_s') },
+  ],
   dns: [
     { label: 'node-local DNS queries/s', target: 5000, unit: 'queries/s', better: 'higher', measured: field('qps') },
-    { label: 'node-local DNS p99 at 5,000 queries/s', target: 5, unit: 'ms', better: 'lower', measured: field('p99_ms') },
+    {
+      label: 'node-local DNS p99 at 5,000 queries/s',
+      target: 5,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('p99_ms'),
+    },
   ],
   bringup: [
-    { label: '`bosun sandbox up --nodes 3` to all Ready', target: 20, unit: 's', better: 'lower', measured: field('sandbox_3_nodes_s') },
+    {
+      label: '`bosun sandbox up --nodes 3` to all Ready',
+      target: 20,
+      unit: 's',
+      better: 'lower',
+      measured: field('sandbox_3_nodes_s'),
+    },
     { label: '`bosun join` to Ready', target: 5, unit: 's', better: 'lower', measured: field('join_s') },
   ],
   scale: [
-    { label: 'mutating p99, largest sqlite step', target: 100, unit: 'ms', better: 'lower', measured: field('mutating_p99_ms') },
-    { label: 'single GET p99, largest sqlite step', target: 50, unit: 'ms', better: 'lower', measured: field('read_p99_ms') },
-    { label: 'server RSS, largest sqlite step', target: 1024, unit: 'MiB', better: 'lower', measured: field('server_rss_mib') },
-    { label: 'hollow nodes reached (of 1,000)', target: 1000, unit: 'nodes', better: 'higher', measured: field('nodes') },
+    {
+      label: 'mutating p99, largest sqlite step',
+      target: 100,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('mutating_p99_ms'),
+    },
+    {
+      label: 'single GET p99, largest sqlite step',
+      target: 50,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('read_p99_ms'),
+    },
+    {
+      label: 'server RSS, largest sqlite step',
+      target: 1024,
+      unit: 'MiB',
+      better: 'lower',
+      measured: field('server_rss_mib'),
+    },
+    {
+      label: 'hollow nodes reached (of 1,000)',
+      target: 1000,
+      unit: 'nodes',
+      better: 'higher',
+      measured: field('nodes'),
+    },
   ],
   soak: [
-    { label: 'faults after which every invariant held again within 120 s', target: 100, unit: '%', better: 'higher', measured: field('recovered_pct') },
-    { label: 'recovery p99, slowest fault kind', target: 60, unit: 's', better: 'lower', measured: field('worst_p99_recovery_s') },
+    {
+      label: 'faults after which every invariant held again within 120 s',
+      target: 100,
+      unit: '%',
+      better: 'higher',
+      measured: field('recovered_pct'),
+    },
+    {
+      label: 'recovery p99, slowest fault kind',
+      target: 60,
+      unit: 's',
+      better: 'lower',
+      measured: field('worst_p99_recovery_s'),
+    },
   ],
 };
 
-export const suiteOrder = ['cri-cli', 'api', 'pod-start', 'agent-footprint', 'exec', 'proxy-sync', 'schedule', 'dns', 'bringup', 'scale', 'soak'] as const;
+export const suiteOrder = [
+  'cri-cli',
+  'api',
+  'pod-start',
+  'agent-footprint',
+  'exec',
+  'proxy-sync',
+  'schedule',
+  'dns',
+  'bringup',
+  'scale',
+  'soak',
+] as const;
 
 export function verdict(check: Check, value: number | undefined): 'pass' | 'miss' | 'no data' {
   if (value === undefined) return 'no data';

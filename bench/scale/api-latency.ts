@@ -55,7 +55,15 @@ export function parseScrape(text: string): Scrape {
     const seriesKey = `${keyOf(labels)}|${labels.scope ?? ''}`;
     let series = histograms.get(seriesKey);
     if (!series) {
-      series = { key: keyOf(labels), verb: labels.verb ?? '', resource: labels.subresource ? `${labels.resource}/${labels.subresource}` : (labels.resource ?? ''), scope: labels.scope ?? '', buckets: [], count: 0, sum: 0 };
+      series = {
+        key: keyOf(labels),
+        verb: labels.verb ?? '',
+        resource: labels.subresource ? `${labels.resource}/${labels.subresource}` : (labels.resource ?? ''),
+        scope: labels.scope ?? '',
+        buckets: [],
+        count: 0,
+        sum: 0,
+      };
       histograms.set(seriesKey, series);
     }
     if (name === 'apiserver_request_duration_seconds_bucket') {
@@ -76,7 +84,10 @@ export function windowOf(earlier: Scrape, later: Scrape): Scrape {
   const histograms = new Map<string, Series>();
   for (const [key, after] of later.histograms) {
     const before = earlier.histograms.get(key);
-    const buckets = after.buckets.map((b) => ({ le: b.le, count: b.count - (before?.buckets.find((x) => x.le === b.le)?.count ?? 0) }));
+    const buckets = after.buckets.map((b) => ({
+      le: b.le,
+      count: b.count - (before?.buckets.find((x) => x.le === b.le)?.count ?? 0),
+    }));
     const count = after.count - (before?.count ?? 0);
     if (count > 0) histograms.set(key, { ...after, buckets, count, sum: after.sum - (before?.sum ?? 0) });
   }
@@ -146,7 +157,13 @@ function aggregate(series: readonly Series[]): { count: number; p50_ms: number; 
 export function summarize(window: Scrape): LatencySummary {
   const all = [...window.histograms.values()];
   const rows = all
-    .map((s) => ({ key: s.key, scope: s.scope, count: s.count, p50_ms: ms(quantile(s.buckets, 0.5)), p99_ms: ms(quantile(s.buckets, 0.99)) }))
+    .map((s) => ({
+      key: s.key,
+      scope: s.scope,
+      count: s.count,
+      p50_ms: ms(quantile(s.buckets, 0.5)),
+      p99_ms: ms(quantile(s.buckets, 0.99)),
+    }))
     .sort((a, b) => b.count - a.count);
   return {
     mutating: aggregate(all.filter((s) => mutatingVerbs.has(s.verb))),

@@ -45,15 +45,33 @@ export class HollowProcess {
 
   constructor(options: HollowProcessOptions) {
     const args = [
-      join(repo, 'cli/main.ts'), 'hollow', options.server, ...options.joinArgs, '--data-dir', this.#dataDir,
-      '--nodes', String(options.nodes), '--first-index', String(options.firstIndex), '--name-prefix', options.namePrefix,
-      '--join-concurrency', String(options.joinConcurrency ?? 16), '--runtime-latency-ms', String(options.runtimeLatencyMs ?? 0),
-      '--pod-resync-seconds', String(options.podResyncSeconds ?? 60), '--progress-seconds', '2',
+      join(repo, 'cli/main.ts'),
+      'hollow',
+      options.server,
+      ...options.joinArgs,
+      '--data-dir',
+      this.#dataDir,
+      '--nodes',
+      String(options.nodes),
+      '--first-index',
+      String(options.firstIndex),
+      '--name-prefix',
+      options.namePrefix,
+      '--join-concurrency',
+      String(options.joinConcurrency ?? 16),
+      '--runtime-latency-ms',
+      String(options.runtimeLatencyMs ?? 0),
+      '--pod-resync-seconds',
+      String(options.podResyncSeconds ?? 60),
+      '--progress-seconds',
+      '2',
     ];
     // Hollow nodes stand in for other machines: on this one they must not take the control plane's
     // CPU, so they run at a lower priority (kubemark runs them on machines of their own). `nice`
     // execs node, so every thread of the process has the lower priority and the PID stays node's.
-    this.#child = spawn('nice', ['-n', '10', process.execPath, '--max-semi-space-size=1', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = spawn('nice', ['-n', '10', process.execPath, '--max-semi-space-size=1', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let buffered = '';
     this.#child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       buffered += chunk;
@@ -67,7 +85,9 @@ export class HollowProcess {
         }
       }
     });
-    this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => { this.stderrTail = (this.stderrTail + chunk).slice(-2000); });
+    this.#child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-2000);
+    });
     this.#onExit = () => {
       if (this.running) this.#child.kill('SIGKILL');
       rmSync(this.#dataDir, { recursive: true, force: true });

@@ -66,6 +66,9 @@ export class ProcessWatch {
   cpu(): { seconds: number; pct: number } {
     const seconds = this.#total().cpuSeconds - this.#startCpu;
     const elapsed = (performance.now() - this.#startedAt) / 1000;
-    return { seconds: Math.round(seconds * 10) / 10, pct: elapsed > 0 ? Math.round((seconds / elapsed) * 1000) / 10 : 0 };
+    return {
+      seconds: Math.round(seconds * 10) / 10,
+      pct: elapsed > 0 ? Math.round((seconds / elapsed) * 1000) / 10 : 0,
+    };
   }
 }

@@ -50,7 +50,10 @@ function laterStepsMs(b: StepBudget): number {
  */
 export function joinDeadline(b: StepBudget): number {
   const ownEstimate = b.now + joinEstimateMs(b, b.step);
-  return Math.min(b.backendDeadline - b.overheadMs, Math.max(ownEstimate, b.backendDeadline - laterStepsMs(b) - b.overheadMs));
+  return Math.min(
+    b.backendDeadline - b.overheadMs,
+    Math.max(ownEstimate, b.backendDeadline - laterStepsMs(b) - b.overheadMs),
+  );
 }
 
 /** Until when this step's rollout may wait for its replicas; asked when its join is over. */

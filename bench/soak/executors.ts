@@ -25,7 +25,10 @@ async function inParallel(count: number, width: number, work: (i: number) => Pro
   let next = 0;
   let failed = 0;
   const worker = async () => {
-    for (let i = next++; i < count; i = next++) await work(i).catch(() => { failed++; });
+    for (let i = next++; i < count; i = next++)
+      await work(i).catch(() => {
+        failed++;
+      });
   };
   await Promise.all(Array.from({ length: Math.min(width, count) }, worker));
   return failed;
@@ -45,11 +48,17 @@ export function flushPayload(iptablesSave: string): { payload: string; chains: n
     const chain = /^:(BOSUN-\S+) /.exec(line)?.[1];
     if (chain !== undefined) byTable.set(table, [...(byTable.get(table) ?? []), chain]);
   }
-  const payload = [...byTable].map(([t, chains]) => [`*${t}`, ...chains.map((c) => `-F ${c}`), 'COMMIT'].join('\n')).join('\n');
+  const payload = [...byTable]
+    .map(([t, chains]) => [`*${t}`, ...chains.map((c) => `-F ${c}`), 'COMMIT'].join('\n'))
+    .join('\n');
   return { payload: `${payload}\n`, chains: [...byTable.values()].reduce((n, c) => n + c.length, 0) };
 }
 
-export function executors(target: SoakTarget, client: KubeClient, settings: ExecutorSettings): Record<FaultKind, (fault: Fault) => Promise<string>> {
+export function executors(
+  target: SoakTarget,
+  client: KubeClient,
+  settings: ExecutorSettings,
+): Record<FaultKind, (fault: Fault) => Promise<string>> {
   const { sandbox } = target;
   return {
     'agent-kill': async ({ node }) => {
@@ -79,11 +88,18 @@ export function executors(target: SoakTarget, client: KubeClient, settings: Exec
     'write-burst': async ({ index }) => {
       const label = { 'soak.bosun.dev/burst': String(index) };
       const name = (i: number) => `burst-${index}-${i}`;
-      const failed = await inParallel(settings.burstWrites, settings.burstConcurrency, (i) => client.create<ConfigMap>(refs.configmaps, {
-        apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: name(i), namespace: soakNamespace, labels: label }, data: { i: String(i) },
-      }));
+      const failed = await inParallel(settings.burstWrites, settings.burstConcurrency, (i) =>
+        client.create<ConfigMap>(refs.configmaps, {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: name(i), namespace: soakNamespace, labels: label },
+          data: { i: String(i) },
+        }),
+      );
       // removed again so that the objects do not pile up in the server's memory over a long run
-      await inParallel(settings.burstWrites, settings.burstConcurrency, (i) => client.delete(refs.configmaps, name(i), { namespace: soakNamespace }));
+      await inParallel(settings.burstWrites, settings.burstConcurrency, (i) =>
+        client.delete(refs.configmaps, name(i), { namespace: soakNamespace }),
+      );
       return `${settings.burstWrites - failed} of ${settings.burstWrites} writes acknowledged`;
     },
     'iptables-flush': async ({ node }) => {

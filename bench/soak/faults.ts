@@ -5,14 +5,21 @@
 
 /** What a fault does; each kind has one executor (executors.ts). */
 export type FaultKind =
-  | 'agent-kill'        // SIGKILL the node's agent, start it again
-  | 'containerd-kill'   // SIGKILL the node's containerd (its shims survive), start it again
-  | 'partition'         // cut the node off for longer than the node-monitor grace period, then heal
-  | 'server-kill'       // SIGKILL bosun server, start it again on the same data
-  | 'write-burst'       // 500 object writes as fast as a few clients can send them
-  | 'iptables-flush';   // flush bosun's chains inside the node's network namespace
+  | 'agent-kill' // SIGKILL the node's agent, start it again
+  | 'containerd-kill' // SIGKILL the node's containerd (its shims survive), start it again
+  | 'partition' // cut the node off for longer than the node-monitor grace period, then heal
+  | 'server-kill' // SIGKILL bosun server, start it again on the same data
+  | 'write-burst' // 500 object writes as fast as a few clients can send them
+  | 'iptables-flush'; // flush bosun's chains inside the node's network namespace
 
-export const faultKinds: readonly FaultKind[] = ['agent-kill', 'containerd-kill', 'partition', 'server-kill', 'write-burst', 'iptables-flush'];
+export const faultKinds: readonly FaultKind[] = [
+  'agent-kill',
+  'containerd-kill',
+  'partition',
+  'server-kill',
+  'write-burst',
+  'iptables-flush',
+];
 
 /** Kinds that hit one node; the others hit the cluster as a whole. */
 const perNode: ReadonlySet<FaultKind> = new Set(['agent-kill', 'containerd-kill', 'partition', 'iptables-flush']);
@@ -51,7 +58,8 @@ export interface SchedulePlan {
  */
 export function scheduleFaults(plan: SchedulePlan): Fault[] {
   const kinds = plan.kinds ?? faultKinds;
-  if (kinds.length === 0 || plan.nodes.length === 0) throw new Error('a soak needs at least one fault kind and one node');
+  if (kinds.length === 0 || plan.nodes.length === 0)
+    throw new Error('a soak needs at least one fault kind and one node');
   const random = seededRandom(plan.seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
   const faults: Fault[] = [];

@@ -16,14 +16,20 @@ export interface Workload {
   matchLabels: Record<string, string>;
 }
 
-const isReady = (pod: Pod) => pod.status?.phase === 'Running' && pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
-const matches = (pod: Pod, labels: Record<string, string>) => Object.entries(labels).every(([k, v]) => pod.metadata.labels?.[k] === v);
+const isReady = (pod: Pod) =>
+  pod.status?.phase === 'Running' &&
+  pod.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
+const matches = (pod: Pod, labels: Record<string, string>) =>
+  Object.entries(labels).every(([k, v]) => pod.metadata.labels?.[k] === v);
 
 /** Every workload has exactly its replica count of live pods, all Running and Ready. */
 export function checkWorkloads(workloads: readonly Workload[], pods: readonly Pod[]): string[] {
   const problems: string[] = [];
   for (const w of workloads) {
-    const own = pods.filter((p) => p.metadata.namespace === w.namespace && p.metadata.deletionTimestamp === undefined && matches(p, w.matchLabels));
+    const own = pods.filter(
+      (p) =>
+        p.metadata.namespace === w.namespace && p.metadata.deletionTimestamp === undefined && matches(p, w.matchLabels),
+    );
     const ready = own.filter(isReady).length;
     if (own.length !== w.replicas || ready !== w.replicas) {
       problems.push(`${w.kind} ${w.namespace}/${w.name}: ${ready} of ${w.replicas} pods Ready (${own.length} pods)`);
@@ -49,7 +55,10 @@ export function checkServices(services: readonly string[], probes: readonly Serv
   for (const service of services) {
     const own = probes.filter((p) => p.service === service);
     if (own.some((p) => p.answerNode !== undefined && p.answerNode !== p.clientNode)) continue;
-    const tried = own.map((p) => `${p.clientPod}@${p.clientNode} → ${p.answeredBy !== undefined ? `${p.answeredBy}@${p.answerNode ?? '?'}` : p.error ?? 'no answer'}`);
+    const tried = own.map(
+      (p) =>
+        `${p.clientPod}@${p.clientNode} → ${p.answeredBy !== undefined ? `${p.answeredBy}@${p.answerNode ?? '?'}` : (p.error ?? 'no answer')}`,
+    );
     problems.push(`Service ${service}: no answer from a pod on another node (${tried.join('; ') || 'not probed'})`);
   }
   return problems;
@@ -74,9 +83,12 @@ export interface RuntimeContainer {
 export function checkNoPodTwice(sandboxesByNode: Readonly<Record<string, readonly RuntimeSandbox[]>>): string[] {
   const where = new Map<string, string[]>();
   for (const [node, sandboxes] of Object.entries(sandboxesByNode)) {
-    for (const s of sandboxes) if (s.ready) where.set(s.podUid, [...(where.get(s.podUid) ?? []), `${node}:${s.podName}:${s.id.slice(0, 12)}`]);
+    for (const s of sandboxes)
+      if (s.ready) where.set(s.podUid, [...(where.get(s.podUid) ?? []), `${node}:${s.podName}:${s.id.slice(0, 12)}`]);
   }
-  return [...where].filter(([, places]) => places.length > 1).map(([uid, places]) => `pod ${uid} runs ${places.length} times: ${places.join(', ')}`);
+  return [...where]
+    .filter(([, places]) => places.length > 1)
+    .map(([uid, places]) => `pod ${uid} runs ${places.length} times: ${places.join(', ')}`);
 }
 
 /**
@@ -84,7 +96,10 @@ export function checkNoPodTwice(sandboxesByNode: Readonly<Record<string, readonl
  * `acknowledged` holds the highest acknowledged counter per object, `stored` what a read returns now
  * (undefined when the object is gone).
  */
-export function checkAcknowledgedWrites(acknowledged: ReadonlyMap<string, number>, stored: ReadonlyMap<string, number | undefined>): string[] {
+export function checkAcknowledgedWrites(
+  acknowledged: ReadonlyMap<string, number>,
+  stored: ReadonlyMap<string, number | undefined>,
+): string[] {
   const problems: string[] = [];
   for (const [name, value] of acknowledged) {
     const now = stored.get(name);
@@ -132,8 +147,12 @@ export function orphanChains(iptablesSave: string): string[] {
 export function checkLeaks(nodes: readonly NodeRuntimeState[]): string[] {
   const problems: string[] = [];
   for (const n of nodes) {
-    for (const s of n.sandboxes) if (s.ready && !n.podUids.has(s.podUid)) problems.push(`${n.node}: leaked sandbox ${s.id.slice(0, 12)} of pod ${s.podName} (${s.podUid})`);
-    for (const c of n.containers) if (c.running && !n.podUids.has(c.podUid)) problems.push(`${n.node}: leaked container ${c.id.slice(0, 12)} (${c.name}) of pod ${c.podUid}`);
+    for (const s of n.sandboxes)
+      if (s.ready && !n.podUids.has(s.podUid))
+        problems.push(`${n.node}: leaked sandbox ${s.id.slice(0, 12)} of pod ${s.podName} (${s.podUid})`);
+    for (const c of n.containers)
+      if (c.running && !n.podUids.has(c.podUid))
+        problems.push(`${n.node}: leaked container ${c.id.slice(0, 12)} (${c.name}) of pod ${c.podUid}`);
     for (const chain of orphanChains(n.iptablesSave)) problems.push(`${n.node}: leaked iptables chain ${chain}`);
     const sandboxIds = new Set(n.sandboxes.map((s) => s.id));
     for (const mount of n.mountPoints) {
@@ -162,5 +181,8 @@ export interface RssSample {
 export function checkRss(samples: readonly RssSample[], bound: number): string[] {
   return samples
     .filter((s) => s.nowKiB > s.startKiB * (1 + bound))
-    .map((s) => `${s.process} RSS ${(s.nowKiB / 1024).toFixed(1)} MiB, more than ${Math.round(bound * 100)} % over its start ${(s.startKiB / 1024).toFixed(1)} MiB`);
+    .map(
+      (s) =>
+        `${s.process} RSS ${(s.nowKiB / 1024).toFixed(1)} MiB, more than ${Math.round(bound * 100)} % over its start ${(s.startKiB / 1024).toFixed(1)} MiB`,
+    );
 }

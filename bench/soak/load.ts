@@ -41,7 +41,12 @@ export class ClientLoad {
   async prepare(): Promise<void> {
     for (let i = 0; i < this.#options.objects; i++) {
       const name = objectName(i);
-      await this.#client.create<ConfigMap>(refs.configmaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: soakNamespace, labels: { ...loadLabel } }, data: { counter: '0' } });
+      await this.#client.create<ConfigMap>(refs.configmaps, {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, namespace: soakNamespace, labels: { ...loadLabel } },
+        data: { counter: '0' },
+      });
       this.acknowledged.set(name, 0);
     }
   }
@@ -61,7 +66,12 @@ export class ClientLoad {
       this.stats.ops++;
       const name = objectName(op % this.#options.objects);
       try {
-        await this.#client.patch(refs.configmaps, name, { data: { counter: String(op) } }, { namespace: soakNamespace });
+        await this.#client.patch(
+          refs.configmaps,
+          name,
+          { data: { counter: String(op) } },
+          { namespace: soakNamespace },
+        );
         // a later acknowledgement always carries a higher counter: ops are sequential
         this.acknowledged.set(name, op);
         this.stats.acknowledged++;

@@ -35,8 +35,12 @@ export function summarizeByKind(outcomes: readonly FaultOutcome[]): KindSummary[
     if (own.length === 0) continue;
     const times = own.flatMap((o) => (o.problems.length === 0 && o.recoveryMs !== undefined ? [o.recoveryMs] : []));
     summaries.push({
-      kind, count: own.length, recovered: times.length,
-      ...(times.length > 0 ? { p50_ms: percentile(times, 50), p99_ms: percentile(times, 99), max_ms: Math.max(...times) } : {}),
+      kind,
+      count: own.length,
+      recovered: times.length,
+      ...(times.length > 0
+        ? { p50_ms: percentile(times, 50), p99_ms: percentile(times, 99), max_ms: Math.max(...times) }
+        : {}),
     });
   }
   return summaries;
@@ -48,11 +52,15 @@ const secs = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 10
 export function renderTable(outcomes: readonly FaultOutcome[]): string {
   const lines = ['#   fault                       recovery   problems at deadline'];
   for (const o of outcomes) {
-    lines.push(`${String(o.fault.index).padEnd(3)} ${describeFault(o.fault).padEnd(27)} ${secs(o.recoveryMs).padStart(8)}   ${o.problems.length === 0 ? '' : o.problems.join('; ')}`);
+    lines.push(
+      `${String(o.fault.index).padEnd(3)} ${describeFault(o.fault).padEnd(27)} ${secs(o.recoveryMs).padStart(8)}   ${o.problems.length === 0 ? '' : o.problems.join('; ')}`,
+    );
   }
   lines.push('', 'kind              count  recovered      p50      p99      max');
   for (const s of summarizeByKind(outcomes)) {
-    lines.push(`${s.kind.padEnd(17)} ${String(s.count).padStart(5)}  ${String(s.recovered).padStart(9)} ${secs(s.p50_ms).padStart(8)} ${secs(s.p99_ms).padStart(8)} ${secs(s.max_ms).padStart(8)}`);
+    lines.push(
+      `${s.kind.padEnd(17)} ${String(s.count).padStart(5)}  ${String(s.recovered).padStart(9)} ${secs(s.p50_ms).padStart(8)} ${secs(s.p99_ms).padStart(8)} ${secs(s.max_ms).padStart(8)}`,
+    );
   }
   return lines.join('\n');
 }

@@ -9,7 +9,16 @@ import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { mustRun } from '../../host/process/run.ts';
 import { describeFault, scheduleFaults, type Fault } from './faults.ts';
 import { executors } from './executors.ts';
-import { checkAcknowledgedWrites, checkLeaks, checkNoPodTwice, checkRss, checkRunning, checkServices, checkWorkloads, type RssSample } from './invariants.ts';
+import {
+  checkAcknowledgedWrites,
+  checkLeaks,
+  checkNoPodTwice,
+  checkRss,
+  checkRunning,
+  checkServices,
+  checkWorkloads,
+  type RssSample,
+} from './invariants.ts';
 import { ClientLoad, type LoadStats } from './load.ts';
 import { listPods, nodeStates, probeServices, rssKiB, storedCounters } from './observe.ts';
 import { renderTable, summarizeByKind, type FaultOutcome, type KindSummary } from './report.ts';
@@ -72,7 +81,13 @@ async function currentProblems(target: SoakTarget, client: KubeClient, load: Cli
  * Polls until no problem is left or the deadline passes; returns the time taken and what is left.
  * Each new set of problems is logged with its time, so a slow recovery shows what held it back.
  */
-async function awaitInvariants(target: SoakTarget, client: KubeClient, load: ClientLoad, deadlineMs: number, log: (line: string) => void): Promise<{ ms: number; problems: string[] }> {
+async function awaitInvariants(
+  target: SoakTarget,
+  client: KubeClient,
+  load: ClientLoad,
+  deadlineMs: number,
+  log: (line: string) => void,
+): Promise<{ ms: number; problems: string[] }> {
   const started = performance.now();
   let previous = '';
   for (;;) {
@@ -80,7 +95,8 @@ async function awaitInvariants(target: SoakTarget, client: KubeClient, load: Cli
     const ms = performance.now() - started;
     if (problems.length === 0 || ms >= deadlineMs) return { ms, problems };
     const text = problems.join('; ');
-    if (text !== previous) log(`  at ${(ms / 1000).toFixed(1)} s: ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`);
+    if (text !== previous)
+      log(`  at ${(ms / 1000).toFixed(1)} s: ${text.length > 300 ? `${text.slice(0, 300)}…` : text}`);
     previous = text;
     await sleep(pollMs);
   }
@@ -98,9 +114,16 @@ const mib = (kib: number | undefined) => (kib === undefined ? '—' : `${(kib / 
 export async function runSoak(target: SoakTarget, options: SoakOptions): Promise<SoakResult> {
   const { log } = options;
   const client = new KubeClient({ ...loadKubeconfig(target.kubeconfig).client, timeoutMs: 10_000 });
-  const load = new ClientLoad(client, { objects: 20, intervalMs: 250, maxOps: Math.ceil((options.budgetMs + options.faults * options.recoveryDeadlineMs) / 250) });
+  const load = new ClientLoad(client, {
+    objects: 20,
+    intervalMs: 250,
+    maxOps: Math.ceil((options.budgetMs + options.faults * options.recoveryDeadlineMs) / 250),
+  });
   try {
-    await mustRun(['kubectl', '--kubeconfig', target.kubeconfig, 'apply', '-f', '-'], { input: soakManifests(), timeoutMs: 60_000 });
+    await mustRun(['kubectl', '--kubeconfig', target.kubeconfig, 'apply', '-f', '-'], {
+      input: soakManifests(),
+      timeoutMs: 60_000,
+    });
     const setup = await awaitInvariants(target, client, load, 180_000, () => undefined);
     if (setup.problems.length > 0) throw new Error(`the workload never became healthy: ${setup.problems.join('; ')}`);
     log(`workload healthy after ${(setup.ms / 1000).toFixed(1)} s`);
@@ -111,7 +134,11 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
     log(`RSS baseline: ${[...baseline].map(([p, kib]) => `${p} ${mib(kib)}`).join(', ')}`);
 
     const outcomes: FaultOutcome[] = [];
-    const plan: Fault[] = scheduleFaults({ seed: options.seed, count: options.faults, nodes: target.sandbox.nodes.map((n) => n.name) });
+    const plan: Fault[] = scheduleFaults({
+      seed: options.seed,
+      count: options.faults,
+      nodes: target.sandbox.nodes.map((n) => n.name),
+    });
     const act = executors(target, client, { partitionMs: options.partitionMs, burstWrites: 500, burstConcurrency: 8 });
     const started = performance.now();
     for (const fault of plan) {
@@ -120,7 +147,9 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
       const { ms, problems } = await awaitInvariants(target, client, load, options.recoveryDeadlineMs, log);
       outcomes.push(problems.length === 0 ? { fault, recoveryMs: Math.round(ms), problems } : { fault, problems });
       const rss = [...rssNow(target)].map(([p, kib]) => `${p} ${mib(kib)}`).join(', ');
-      log(`fault ${fault.index} ${describeFault(fault)} (${detail}): ${problems.length === 0 ? `recovered in ${(ms / 1000).toFixed(1)} s` : `NOT recovered within ${options.recoveryDeadlineMs / 1000} s: ${problems.join('; ')}`}; RSS ${rss}`);
+      log(
+        `fault ${fault.index} ${describeFault(fault)} (${detail}): ${problems.length === 0 ? `recovered in ${(ms / 1000).toFixed(1)} s` : `NOT recovered within ${options.recoveryDeadlineMs / 1000} s: ${problems.join('; ')}`}; RSS ${rss}`,
+      );
     }
 
     const loadStats = await load.stop();
@@ -136,7 +165,13 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
       ...checkRunning(end),
     ];
     return {
-      seed: options.seed, faults: outcomes, byKind: summarizeByKind(outcomes), rss, rssBound: options.rssBound, finalProblems, load: loadStats,
+      seed: options.seed,
+      faults: outcomes,
+      byKind: summarizeByKind(outcomes),
+      rss,
+      rssBound: options.rssBound,
+      finalProblems,
+      load: loadStats,
       passed: outcomes.every((o) => o.problems.length === 0) && finalProblems.length === 0,
       table: renderTable(outcomes),
     };
@@ -150,16 +185,35 @@ export async function runSoak(target: SoakTarget, options: SoakOptions): Promise
 export function soakSummary(result: SoakResult, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const worstP99 = Math.max(...result.byKind.map((k) => k.p99_ms ?? 0));
   return {
-    suite: 'soak', ...extra, seed: result.seed, passed: result.passed,
+    suite: 'soak',
+    ...extra,
+    seed: result.seed,
+    passed: result.passed,
     faults: result.faults.length,
     recovered: result.faults.filter((o) => o.problems.length === 0).length,
-    recovered_pct: result.faults.length === 0 ? 0 : Math.round((100 * result.faults.filter((o) => o.problems.length === 0).length) / result.faults.length),
+    recovered_pct:
+      result.faults.length === 0
+        ? 0
+        : Math.round((100 * result.faults.filter((o) => o.problems.length === 0).length) / result.faults.length),
     worst_p99_recovery_s: Math.round(worstP99 / 100) / 10,
-    by_kind: Object.fromEntries(result.byKind.map((k) => [k.kind, { count: k.count, recovered: k.recovered, p50_ms: k.p50_ms, p99_ms: k.p99_ms, max_ms: k.max_ms }])),
-    rss_mib: Object.fromEntries(result.rss.map((s) => [s.process, { start: Math.round(s.startKiB / 102.4) / 10, end: Math.round(s.nowKiB / 102.4) / 10 }])),
+    by_kind: Object.fromEntries(
+      result.byKind.map((k) => [
+        k.kind,
+        { count: k.count, recovered: k.recovered, p50_ms: k.p50_ms, p99_ms: k.p99_ms, max_ms: k.max_ms },
+      ]),
+    ),
+    rss_mib: Object.fromEntries(
+      result.rss.map((s) => [
+        s.process,
+        { start: Math.round(s.startKiB / 102.4) / 10, end: Math.round(s.nowKiB / 102.4) / 10 },
+      ]),
+    ),
     rss_bound_pct: Math.round(result.rssBound * 100),
     load: result.load,
-    findings: [...result.faults.flatMap((o) => o.problems.map((p) => `${describeFault(o.fault)}: ${p}`)), ...result.finalProblems],
+    findings: [
+      ...result.faults.flatMap((o) => o.problems.map((p) => `${describeFault(o.fault)}: ${p}`)),
+      ...result.finalProblems,
+    ],
     timeline: result.faults.map((o) => ({ fault: describeFault(o.fault), recovery_ms: o.recoveryMs ?? null })),
   };
 }

@@ -24,13 +24,22 @@ function podTemplate(app: string): object {
     spec: {
       terminationGracePeriodSeconds: 1,
       // spread over the nodes, so that a Service can answer from a node other than the client's
-      topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app } } }],
-      containers: [{
-        name: app,
-        image: sandboxImages.busybox,
-        command: ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www'],
-        ports: [{ containerPort: 8080 }],
-      }],
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'ScheduleAnyway',
+          labelSelector: { matchLabels: { app } },
+        },
+      ],
+      containers: [
+        {
+          name: app,
+          image: sandboxImages.busybox,
+          command: ['sh', '-c', 'mkdir -p /www && hostname > /www/index.html && exec httpd -f -p 8080 -h /www'],
+          ports: [{ containerPort: 8080 }],
+        },
+      ],
     },
   };
 }
@@ -40,11 +49,20 @@ export function soakManifests(): string {
   const items: object[] = [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: soakNamespace } }];
   for (const w of soakWorkloads) {
     const spec = { replicas: w.replicas, selector: { matchLabels: w.matchLabels }, template: podTemplate(w.name) };
-    items.push(w.kind === 'Deployment'
-      ? { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: soakNamespace }, spec }
-      : { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: w.name, namespace: soakNamespace }, spec: { ...spec, serviceName: w.name, podManagementPolicy: 'Parallel' } });
+    items.push(
+      w.kind === 'Deployment'
+        ? { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: w.name, namespace: soakNamespace }, spec }
+        : {
+            apiVersion: 'apps/v1',
+            kind: 'StatefulSet',
+            metadata: { name: w.name, namespace: soakNamespace },
+            spec: { ...spec, serviceName: w.name, podManagementPolicy: 'Parallel' },
+          },
+    );
     items.push({
-      apiVersion: 'v1', kind: 'Service', metadata: { name: w.name, namespace: soakNamespace },
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: w.name, namespace: soakNamespace },
       spec: { selector: w.matchLabels, ports: [{ port: 80, targetPort: 8080 }] },
     });
   }

@@ -46,7 +46,12 @@ export interface AdmissionDeps {
   /** Pod Security defaults and exemptions; absent: upstream's defaults (enforce privileged, warn and audit baseline). */
   podSecurity?: PodSecurityConfig;
   /** Records a quota's usage after an admitted create. */
-  recordQuotaUsage(namespace: string, name: string, hard: Record<string, unknown>, used: Record<string, string>): Promise<void>;
+  recordQuotaUsage(
+    namespace: string,
+    name: string,
+    hard: Record<string, unknown>,
+    used: Record<string, string>,
+  ): Promise<void>;
 }
 
 const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
@@ -66,32 +71,53 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     if (spec.type === 'ExternalName') return;
     if (old?.clusterIP && spec.clusterIP === undefined) spec.clusterIP = old.clusterIP;
     if (old?.clusterIP && spec.clusterIP !== old.clusterIP) {
-      throw new ApiError('Invalid', `Service "${svc.metadata.name}" is invalid: spec.clusterIP: Invalid value: "${spec.clusterIP}": field is immutable`, {
-        kind: 'Service',
-        name: svc.metadata.name,
-        causes: [{ reason: 'FieldValueInvalid', field: 'spec.clusterIP', message: 'field is immutable' }],
-      });
+      throw new ApiError(
+        'Invalid',
+        `Service "${svc.metadata.name}" is invalid: spec.clusterIP: Invalid value: "${spec.clusterIP}": field is immutable`,
+        {
+          kind: 'Service',
+          name: svc.metadata.name,
+          causes: [{ reason: 'FieldValueInvalid', field: 'spec.clusterIP', message: 'field is immutable' }],
+        },
+      );
     }
-    const usedIps = new Set(all.map((s) => (s.spec as Any)?.clusterIP).filter((ip): ip is string => typeof ip === 'string'));
+    const usedIps = new Set(
+      all.map((s) => (s.spec as Any)?.clusterIP).filter((ip): ip is string => typeof ip === 'string'),
+    );
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
       spec.clusterIP = allocateIp(range, usedIps);
     } else if (spec.clusterIP !== 'None' && !old?.clusterIP) {
       const errors = new FieldErrors();
-      if (!inRange(range, spec.clusterIP)) errors.invalid('spec.clusterIP', spec.clusterIP, `provided IP is not in the valid range. The range of valid IPs is ${deps.serviceCidr}`);
-      else if (usedIps.has(spec.clusterIP)) errors.invalid('spec.clusterIP', spec.clusterIP, 'provided IP is already allocated');
+      if (!inRange(range, spec.clusterIP))
+        errors.invalid(
+          'spec.clusterIP',
+          spec.clusterIP,
+          `provided IP is not in the valid range. The range of valid IPs is ${deps.serviceCidr}`,
+        );
+      else if (usedIps.has(spec.clusterIP))
+        errors.invalid('spec.clusterIP', spec.clusterIP, 'provided IP is already allocated');
       errors.throwIfAny('Service', '', svc.metadata.name);
     }
     spec.clusterIPs = spec.clusterIP === 'None' ? ['None'] : [spec.clusterIP];
     if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
       const usedPorts = new Set<number>();
-      for (const s of all) for (const p of ((s.spec as Any)?.ports ?? []) as Any[]) if (p.nodePort) usedPorts.add(p.nodePort);
+      for (const s of all)
+        for (const p of ((s.spec as Any)?.ports ?? []) as Any[]) if (p.nodePort) usedPorts.add(p.nodePort);
       const errors = new FieldErrors();
       for (const [i, port] of ((spec.ports ?? []) as Any[]).entries()) {
-        const previous = (old?.ports as Any[] | undefined)?.find((p) => p.port === port.port && p.protocol === port.protocol)?.nodePort;
+        const previous = (old?.ports as Any[] | undefined)?.find(
+          (p) => p.port === port.port && p.protocol === port.protocol,
+        )?.nodePort;
         if (port.nodePort === undefined) port.nodePort = previous ?? allocatePort(usedPorts);
         else if (port.nodePort !== previous) {
-          if (port.nodePort < nodePortRange.first || port.nodePort > nodePortRange.last) errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`);
-          else if (usedPorts.has(port.nodePort)) errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, 'provided port is already allocated');
+          if (port.nodePort < nodePortRange.first || port.nodePort > nodePortRange.last)
+            errors.invalid(
+              `spec.ports[${i}].nodePort`,
+              port.nodePort,
+              `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`,
+            );
+          else if (usedPorts.has(port.nodePort))
+            errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, 'provided port is already allocated');
         }
         usedPorts.add(port.nodePort);
       }
@@ -109,21 +135,32 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const limited = new Set(quotas.flatMap((q) => Object.keys((q.spec as Any | undefined)?.hard ?? {})));
     if (!Object.keys(adding).some((k) => limited.has(k))) return;
     let current: Usage = {};
-    for (const existing of await deps.listIn(info, namespace)) current = addUsage(current, usageOf(info.resource, info.group, existing));
+    for (const existing of await deps.listIn(info, namespace))
+      current = addUsage(current, usageOf(info.resource, info.group, existing));
     const verdict = checkQuotas(quotas, current, adding);
     if (verdict.exceeded.length > 0) {
-      throw new ApiError('Forbidden', `${info.resource} "${object.metadata?.name ?? ''}" is forbidden: ${verdict.exceeded.join('; ')}`);
+      throw new ApiError(
+        'Forbidden',
+        `${info.resource} "${object.metadata?.name ?? ''}" is forbidden: ${verdict.exceeded.join('; ')}`,
+      );
     }
     if (isDryRun()) return;
     for (const quota of quotas) {
-      await deps.recordQuotaUsage(namespace, quota.metadata.name!, (quota.spec as Any | undefined)?.hard ?? {}, verdict.used[quota.metadata.name!] ?? {});
+      await deps.recordQuotaUsage(
+        namespace,
+        quota.metadata.name!,
+        (quota.spec as Any | undefined)?.hard ?? {},
+        verdict.used[quota.metadata.name!] ?? {},
+      );
     }
   }
 
   return async (request) => {
     const { info, object, operation, subresource } = request;
     const o = object as Any;
-    await nodeRestriction(request, currentUser(), { nodeUid: async (name) => (await deps.listIn(nodes, '')).find((n) => n.metadata.name === name)?.metadata.uid });
+    await nodeRestriction(request, currentUser(), {
+      nodeUid: async (name) => (await deps.listIn(nodes, '')).find((n) => n.metadata.name === name)?.metadata.uid,
+    });
     stampRequester(request, currentUser());
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);
@@ -143,14 +180,20 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       // before defaulting fills in priority 0: the number a client sent must be seen as sent
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') admitPodPriority(o);
       mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
-      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods' && deps.serviceAccount !== undefined) {
+      if (
+        operation === 'CREATE' &&
+        info.group === '' &&
+        info.resource === 'pods' &&
+        deps.serviceAccount !== undefined
+      ) {
         const serviceAccount = await deps.serviceAccount(namespace, o.spec.serviceAccountName);
         mountServiceAccountToken(o, serviceAccount);
         inheritImagePullSecrets(o, serviceAccount);
       }
       if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') {
         const violations = applyLimitRanges(o, await deps.listIn(limitRanges, namespace));
-        if (violations.length > 0) throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
+        if (violations.length > 0)
+          throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
       validateObject(info, o, request.old as Any | undefined);
@@ -158,7 +201,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.
-      if (err instanceof TypeError) throw new ApiError('BadRequest', `${info.kind} has a field of an unexpected type: ${err.message}`);
+      if (err instanceof TypeError)
+        throw new ApiError('BadRequest', `${info.kind} has a field of an unexpected type: ${err.message}`);
       throw err;
     }
   };
@@ -171,11 +215,19 @@ async function requireNamespace(deps: AdmissionDeps, info: ResourceInfo, object:
   const ns = await deps.namespace(name);
   if (ns === undefined) throw new ApiError('NotFound', `namespaces "${name}" not found`, { name, kind: 'namespaces' });
   if ((ns.status as Any | undefined)?.phase === 'Terminating' || ns.metadata.deletionTimestamp) {
-    throw new ApiError('Forbidden', `${info.resource} "${object.metadata.name ?? ''}" is forbidden: unable to create new content in namespace ${name} because it is being terminated`);
+    throw new ApiError(
+      'Forbidden',
+      `${info.resource} "${object.metadata.name ?? ''}" is forbidden: unable to create new content in namespace ${name} because it is being terminated`,
+    );
   }
 }
 
-function mutate(info: ResourceInfo, o: Any, creating: boolean, tolerationSeconds: DefaultTolerationSeconds | undefined): void {
+function mutate(
+  info: ResourceInfo,
+  o: Any,
+  creating: boolean,
+  tolerationSeconds: DefaultTolerationSeconds | undefined,
+): void {
   if (info.group === '') {
     switch (info.resource) {
       case 'pods':
@@ -193,5 +245,6 @@ function mutate(info: ResourceInfo, o: Any, creating: boolean, tolerationSeconds
         return defaultReplicationController(o);
     }
   }
-  if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch')) defaultWorkload(info.kind, o, creating);
+  if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
+    defaultWorkload(info.kind, o, creating);
 }

@@ -23,7 +23,11 @@ const kind = 'CertificateSigningRequest';
 const group = 'certificates.k8s.io';
 const decisionTypes = ['Approved', 'Denied'] as const;
 
-export async function admitCertificateRequest(request: AdmissionRequest, user: UserInfo | undefined, permitted: SignerPermission): Promise<void> {
+export async function admitCertificateRequest(
+  request: AdmissionRequest,
+  user: UserInfo | undefined,
+  permitted: SignerPermission,
+): Promise<void> {
   const { info, operation, subresource } = request;
   if (info.group !== group || info.resource !== 'certificatesigningrequests') return;
   const csr = request.object as unknown as CsrObject;
@@ -32,7 +36,8 @@ export async function admitCertificateRequest(request: AdmissionRequest, user: U
   if (operation === 'CREATE') {
     delete csr.status;
     const errors = new FieldErrors();
-    if (signerName === legacyUnknownSigner) errors.invalid('spec.signerName', signerName, 'the legacy signerName is not allowed via this API version');
+    if (signerName === legacyUnknownSigner)
+      errors.invalid('spec.signerName', signerName, 'the legacy signerName is not allowed via this API version');
     errors.throwIfAny(kind, group, name);
     return;
   }
@@ -42,31 +47,43 @@ export async function admitCertificateRequest(request: AdmissionRequest, user: U
 
   const errors = new FieldErrors();
   for (const type of ['Approved', 'Denied', 'Failed']) {
-    if (conditionsOf(csr, type).length < conditionsOf(old, type).length) errors.forbidden('status.conditions', `updates may not remove a condition of type "${type}"`);
+    if (conditionsOf(csr, type).length < conditionsOf(old, type).length)
+      errors.forbidden('status.conditions', `updates may not remove a condition of type "${type}"`);
   }
   if (subresource === 'status') {
     for (const type of decisionTypes) {
       const before = conditionsOf(old, type);
       const after = conditionsOf(csr, type);
-      if (after.length > before.length) errors.forbidden('status.conditions', `updates may not add a condition of type "${type}"`);
-      else if (after.length === before.length && JSON.stringify(after) !== JSON.stringify(before)) errors.forbidden('status.conditions', `updates may not modify a condition of type "${type}"`);
+      if (after.length > before.length)
+        errors.forbidden('status.conditions', `updates may not add a condition of type "${type}"`);
+      else if (after.length === before.length && JSON.stringify(after) !== JSON.stringify(before))
+        errors.forbidden('status.conditions', `updates may not modify a condition of type "${type}"`);
     }
     const certificate = csr.status?.certificate ?? '';
     if (certificate !== (old.status?.certificate ?? '') && (old.status?.certificate ?? '') !== '') {
       errors.forbidden('status.certificate', 'updates may not modify existing certificate content');
     }
-  } else if (conditionsOf(csr, 'Approved').length > 0 && conditionsOf(csr, 'Denied').length > 0 && !(conditionsOf(old, 'Approved').length > 0 && conditionsOf(old, 'Denied').length > 0)) {
+  } else if (
+    conditionsOf(csr, 'Approved').length > 0 &&
+    conditionsOf(csr, 'Denied').length > 0 &&
+    !(conditionsOf(old, 'Approved').length > 0 && conditionsOf(old, 'Denied').length > 0)
+  ) {
     errors.invalid('status.conditions', 'Approved', 'Approved and Denied conditions are mutually exclusive');
   }
   errors.throwIfAny(kind, group, name);
 
   const caller = user ?? { name: '', groups: [] };
   if (subresource === 'approval') {
-    if (!(await permitted(caller, 'approve', signerName))) throw forbidden(name, `user not permitted to approve requests with signerName "${signerName}"`);
-    if (conditionsOf(csr, 'Approved').length > conditionsOf(old, 'Approved').length) await refuseMastersApproval(csr, name);
+    if (!(await permitted(caller, 'approve', signerName)))
+      throw forbidden(name, `user not permitted to approve requests with signerName "${signerName}"`);
+    if (conditionsOf(csr, 'Approved').length > conditionsOf(old, 'Approved').length)
+      await refuseMastersApproval(csr, name);
     return;
   }
-  if ((csr.status?.certificate ?? '') !== (old.status?.certificate ?? '') && !(await permitted(caller, 'sign', signerName))) {
+  if (
+    (csr.status?.certificate ?? '') !== (old.status?.certificate ?? '') &&
+    !(await permitted(caller, 'sign', signerName))
+  ) {
     throw forbidden(name, `user not permitted to sign requests with signerName "${signerName}"`);
   }
 }
@@ -90,9 +107,14 @@ async function refuseMastersApproval(csr: CsrObject, name: string): Promise<void
   } catch {
     return; // an unreadable request is never signed anyway
   }
-  if (organizations.includes(mastersGroup)) throw forbidden(name, `requests for the group ${mastersGroup} may not be approved`);
+  if (organizations.includes(mastersGroup))
+    throw forbidden(name, `requests for the group ${mastersGroup} may not be approved`);
 }
 
 function forbidden(name: string, why: string): ApiError {
-  return new ApiError('Forbidden', `certificatesigningrequests.${group} "${name}" is forbidden: ${why}`, { name, group, kind: 'certificatesigningrequests' });
+  return new ApiError('Forbidden', `certificatesigningrequests.${group} "${name}" is forbidden: ${why}`, {
+    name,
+    group,
+    kind: 'certificatesigningrequests',
+  });
 }

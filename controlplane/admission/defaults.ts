@@ -42,7 +42,12 @@ export function defaultPodSpec(spec: Any): void {
   spec.schedulerName ??= 'default-scheduler';
   spec.securityContext ??= {};
   spec.enableServiceLinks ??= true;
-  for (const c of [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])] as Any[]) defaultContainer(c);
+  for (const c of [
+    ...(spec.containers ?? []),
+    ...(spec.initContainers ?? []),
+    ...(spec.ephemeralContainers ?? []),
+  ] as Any[])
+    defaultContainer(c);
   for (const volume of (spec.volumes ?? []) as Any[]) {
     if (volume.secret) volume.secret.defaultMode ??= 0o644;
     if (volume.configMap) volume.configMap.defaultMode ??= 0o644;
@@ -64,7 +69,14 @@ function qosClass(spec: Any): string {
   const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? [])] as Any[];
   const all = containers.map((c) => c.resources ?? {});
   if (all.every((r) => !r.requests && !r.limits)) return 'BestEffort';
-  const guaranteed = all.every((r) => r.limits?.cpu && r.limits?.memory && (!r.requests || (r.requests.cpu ?? r.limits.cpu) === r.limits.cpu && (r.requests.memory ?? r.limits.memory) === r.limits.memory));
+  const guaranteed = all.every(
+    (r) =>
+      r.limits?.cpu &&
+      r.limits?.memory &&
+      (!r.requests ||
+        ((r.requests.cpu ?? r.limits.cpu) === r.limits.cpu &&
+          (r.requests.memory ?? r.limits.memory) === r.limits.memory)),
+  );
   return guaranteed ? 'Guaranteed' : 'Burstable';
 }
 
@@ -115,10 +127,19 @@ export function generateJobSelector(job: Any): void {
   const name = job.metadata.name ?? '';
   // A selector the client sent is kept and narrowed to this Job (upstream's generateSelector).
   const selector = (spec.selector ??= {});
-  selector.matchLabels = { ...selector.matchLabels, [jobControllerUidLabel]: selector.matchLabels?.[jobControllerUidLabel] ?? uid };
+  selector.matchLabels = {
+    ...selector.matchLabels,
+    [jobControllerUidLabel]: selector.matchLabels?.[jobControllerUidLabel] ?? uid,
+  };
   const template = (spec.template ??= {});
   template.metadata ??= {};
-  template.metadata.labels = { ...template.metadata.labels, [jobControllerUidLabel]: uid, [jobNameLabel]: name, 'controller-uid': uid, 'job-name': name };
+  template.metadata.labels = {
+    ...template.metadata.labels,
+    [jobControllerUidLabel]: uid,
+    [jobNameLabel]: name,
+    'controller-uid': uid,
+    'job-name': name,
+  };
 }
 
 function defaultJobSpec(spec: Any): void {

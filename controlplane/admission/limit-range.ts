@@ -18,7 +18,9 @@ interface ContainerLimit {
 
 export function applyLimitRanges(pod: Any, ranges: readonly Any[]): string[] {
   const violations: string[] = [];
-  const limits: ContainerLimit[] = ranges.flatMap((r) => ((r.spec?.limits ?? []) as ContainerLimit[]).filter((l) => l.type === 'Container'));
+  const limits: ContainerLimit[] = ranges.flatMap((r) =>
+    ((r.spec?.limits ?? []) as ContainerLimit[]).filter((l) => l.type === 'Container'),
+  );
   if (limits.length === 0) return violations;
   const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])] as Any[];
   for (const limit of limits) {
@@ -45,13 +47,17 @@ export function applyLimitRanges(pod: Any, ranges: readonly Any[]): string[] {
       const maxima = (c.resources?.limits ?? {}) as Record<string, Quantity>;
       for (const [name, max] of Object.entries(limit.max ?? {})) {
         const have = maxima[name];
-        if (have === undefined) violations.push(`maximum ${name} usage per Container is ${max}.  No limit is specified`);
-        else if (resourceAmount(name, have) > resourceAmount(name, max)) violations.push(`maximum ${name} usage per Container is ${max}, but limit is ${have}`);
+        if (have === undefined)
+          violations.push(`maximum ${name} usage per Container is ${max}.  No limit is specified`);
+        else if (resourceAmount(name, have) > resourceAmount(name, max))
+          violations.push(`maximum ${name} usage per Container is ${max}, but limit is ${have}`);
       }
       for (const [name, min] of Object.entries(limit.min ?? {})) {
         const have = requests[name];
-        if (have === undefined) violations.push(`minimum ${name} usage per Container is ${min}.  No request is specified`);
-        else if (resourceAmount(name, have) < resourceAmount(name, min)) violations.push(`minimum ${name} usage per Container is ${min}, but request is ${have}`);
+        if (have === undefined)
+          violations.push(`minimum ${name} usage per Container is ${min}.  No request is specified`);
+        else if (resourceAmount(name, have) < resourceAmount(name, min))
+          violations.push(`minimum ${name} usage per Container is ${min}, but request is ${have}`);
       }
     }
   }

@@ -13,7 +13,10 @@ export const immortalNamespaces: ReadonlySet<string> = new Set(['default', 'kube
 export function refuseNamespaceDeletion(ns: KubeObject): void {
   const name = ns.metadata.name ?? '';
   if (immortalNamespaces.has(name)) {
-    throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: 'namespaces' });
+    throw new ApiError('Forbidden', `namespaces "${name}" is forbidden: this namespace may not be deleted`, {
+      name,
+      kind: 'namespaces',
+    });
   }
   if (ns.metadata.deletionTimestamp) {
     throw new ApiError(

@@ -22,7 +22,10 @@ const mirrorAnnotation = 'kubernetes.io/config.mirror';
 const nodeLeaseNamespace = 'kube-node-lease';
 
 /** Keys added, removed or changed between two label maps. */
-export function modifiedLabels(next: Record<string, string> | undefined, old: Record<string, string> | undefined): string[] {
+export function modifiedLabels(
+  next: Record<string, string> | undefined,
+  old: Record<string, string> | undefined,
+): string[] {
   const a = next ?? {};
   const b = old ?? {};
   return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
@@ -42,18 +45,23 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
 const sameList = (a: unknown, b: unknown) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
 /** Why a node may not write this Node (create or update), or undefined. */
-export function nodeWriteViolation(node: string, request: Pick<AdmissionRequest, 'operation' | 'subresource' | 'object' | 'old'>): string | undefined {
+export function nodeWriteViolation(
+  node: string,
+  request: Pick<AdmissionRequest, 'operation' | 'subresource' | 'object' | 'old'>,
+): string | undefined {
   const o = request.object as Any;
   const name = o.metadata?.name ?? '';
   if (name !== node) return `node "${node}" is not allowed to modify node "${name}"`;
   if (request.operation === 'CREATE') {
     if (o.spec?.configSource != null) return `node "${node}" is not allowed to create pods with a non-nil configSource`;
     const forbidden = forbiddenNodeLabels(modifiedLabels(o.metadata?.labels, undefined));
-    if (forbidden.length > 0) return `node "${node}" is not allowed to set the following labels: ${forbidden.join(', ')}`;
+    if (forbidden.length > 0)
+      return `node "${node}" is not allowed to set the following labels: ${forbidden.join(', ')}`;
     return undefined;
   }
   const old = (request.old ?? { metadata: {} }) as Any;
-  if (o.spec?.configSource != null && !same(o.spec.configSource, old.spec?.configSource)) return `node "${node}" is not allowed to update configSource to a new non-nil configSource`;
+  if (o.spec?.configSource != null && !same(o.spec.configSource, old.spec?.configSource))
+    return `node "${node}" is not allowed to update configSource to a new non-nil configSource`;
   if (!sameList(o.spec?.taints, old.spec?.taints)) return `node "${node}" is not allowed to modify taints`;
   const forbidden = forbiddenNodeLabels(modifiedLabels(o.metadata?.labels, old.metadata?.labels));
   if (forbidden.length > 0) return `is not allowed to modify labels: ${forbidden.join(', ')}`;
@@ -62,36 +70,47 @@ export function nodeWriteViolation(node: string, request: Pick<AdmissionRequest,
 
 /** Why a node may not create this pod, or undefined; `nodeUid` is its Node's uid (undefined: not checked). */
 export function mirrorPodViolation(node: string, pod: Any, nodeUid: string | undefined): string | undefined {
-  if (pod.metadata?.annotations?.[mirrorAnnotation] === undefined) return `pod does not have "${mirrorAnnotation}" annotation, node "${node}" can only create mirror pods`;
+  if (pod.metadata?.annotations?.[mirrorAnnotation] === undefined)
+    return `pod does not have "${mirrorAnnotation}" annotation, node "${node}" can only create mirror pods`;
   if (pod.spec?.nodeName !== node) return `node "${node}" can only create pods with spec.nodeName set to itself`;
   const owners = (pod.metadata?.ownerReferences ?? []) as Any[];
   if (owners.length > 1) return `node "${node}" can only create pods with a single owner reference set to itself`;
   const owner = owners[0];
-  if (owner === undefined || owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== node) return `node "${node}" can only create pods with an owner reference set to itself`;
-  if (owner.controller !== true) return `node "${node}" can only create pods with a controller owner reference set to itself`;
+  if (owner === undefined || owner.apiVersion !== 'v1' || owner.kind !== 'Node' || owner.name !== node)
+    return `node "${node}" can only create pods with an owner reference set to itself`;
+  if (owner.controller !== true)
+    return `node "${node}" can only create pods with a controller owner reference set to itself`;
   if (owner.blockOwnerDeletion === true) return `node "${node}" must not set blockOwnerDeletion on an owner reference`;
-  if (nodeUid !== undefined && owner.uid !== nodeUid) return `node ${node} UID mismatch: expected ${owner.uid} got ${nodeUid}`;
+  if (nodeUid !== undefined && owner.uid !== nodeUid)
+    return `node ${node} UID mismatch: expected ${owner.uid} got ${nodeUid}`;
   const spec = (pod.spec ?? {}) as Any;
-  if (spec.serviceAccountName || spec.serviceAccount) return `node "${node}" can not create pods that reference a service account`;
+  if (spec.serviceAccountName || spec.serviceAccount)
+    return `node "${node}" can not create pods that reference a service account`;
   const asPod = pod as KubeObject;
   if (referencedNames(asPod, 'secrets').size > 0) return `node "${node}" can not create pods that reference secrets`;
-  if (referencedNames(asPod, 'configmaps').size > 0) return `node "${node}" can not create pods that reference configmaps`;
+  if (referencedNames(asPod, 'configmaps').size > 0)
+    return `node "${node}" can not create pods that reference configmaps`;
   const volumes = (spec.volumes ?? []) as Any[];
-  if (volumes.some((v) => ((v.projected?.sources ?? []) as Any[]).some((s) => s.clusterTrustBundle != null))) return `node "${node}" can not create pods that reference clustertrustbundles`;
-  if (volumes.some((v) => v.persistentVolumeClaim != null)) return `node "${node}" can not create pods that reference persistentvolumeclaims`;
+  if (volumes.some((v) => ((v.projected?.sources ?? []) as Any[]).some((s) => s.clusterTrustBundle != null)))
+    return `node "${node}" can not create pods that reference clustertrustbundles`;
+  if (volumes.some((v) => v.persistentVolumeClaim != null))
+    return `node "${node}" can not create pods that reference persistentvolumeclaims`;
   return undefined;
 }
 
 /** Why a node may not write this pod status, or undefined. */
 export function podStatusViolation(node: string, pod: Any, old: Any | undefined): string | undefined {
-  if (old?.spec?.nodeName !== node) return `node "${node}" can only update pod status for pods with spec.nodeName set to itself`;
-  if (!same(pod.metadata?.labels ?? {}, old.metadata?.labels ?? {})) return `node "${node}" cannot update labels through pod status`;
+  if (old?.spec?.nodeName !== node)
+    return `node "${node}" can only update pod status for pods with spec.nodeName set to itself`;
+  if (!same(pod.metadata?.labels ?? {}, old.metadata?.labels ?? {}))
+    return `node "${node}" cannot update labels through pod status`;
   return undefined;
 }
 
 /** Why a node may not write this Lease, or undefined. */
 export function leaseViolation(node: string, lease: Any): string | undefined {
-  if (lease.metadata?.namespace !== nodeLeaseNamespace) return `can only access leases in the "${nodeLeaseNamespace}" system namespace`;
+  if (lease.metadata?.namespace !== nodeLeaseNamespace)
+    return `can only access leases in the "${nodeLeaseNamespace}" system namespace`;
   if (lease.metadata?.name !== node) return 'can only access node lease with the same name as the requesting node';
   return undefined;
 }
@@ -107,7 +126,11 @@ export interface NodeRestrictionLookups {
   nodeUid(name: string): Promise<string | undefined>;
 }
 
-export async function nodeRestriction(request: AdmissionRequest, user: UserInfo | undefined, lookups: NodeRestrictionLookups): Promise<void> {
+export async function nodeRestriction(
+  request: AdmissionRequest,
+  user: UserInfo | undefined,
+  lookups: NodeRestrictionLookups,
+): Promise<void> {
   const node = nodeOf(user);
   if (node === undefined) return;
   const { info, object, operation, subresource } = request;
@@ -115,7 +138,12 @@ export async function nodeRestriction(request: AdmissionRequest, user: UserInfo 
   const name = o.metadata?.name ?? '';
   const resource = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
   const refuse = (why: string | undefined) => {
-    if (why !== undefined) throw new ApiError('Forbidden', `${resource} "${name}" is forbidden: ${why}`, { name, group: info.group, kind: info.resource });
+    if (why !== undefined)
+      throw new ApiError('Forbidden', `${resource} "${name}" is forbidden: ${why}`, {
+        name,
+        group: info.group,
+        kind: info.resource,
+      });
   };
   if (node === '') return refuse(`could not determine node from user "${user!.name}"`);
   if (info.group === 'coordination.k8s.io' && info.resource === 'leases') return refuse(leaseViolation(node, o));
@@ -124,15 +152,18 @@ export async function nodeRestriction(request: AdmissionRequest, user: UserInfo 
   if (info.resource === 'nodes') return refuse(nodeWriteViolation(node, request));
   if (info.resource !== 'pods') return;
   if (subresource === 'status') return refuse(podStatusViolation(node, o, request.old as Any | undefined));
-  if (subresource !== undefined) return refuse(`unexpected pod subresource "${subresource}", only 'status' and 'eviction' are allowed`);
-  if (operation !== 'CREATE') return refuse(`unexpected operation "${operation}", node "${node}" can only create and delete mirror pods`);
+  if (subresource !== undefined)
+    return refuse(`unexpected pod subresource "${subresource}", only 'status' and 'eviction' are allowed`);
+  if (operation !== 'CREATE')
+    return refuse(`unexpected operation "${operation}", node "${node}" can only create and delete mirror pods`);
   const uid = await lookups.nodeUid(node);
   let why: string | undefined;
   try {
     why = mirrorPodViolation(node, o, undefined);
   } catch (err) {
     // a pod whose fields have the wrong JSON types (validation refuses it too): never a 500
-    if (err instanceof TypeError) throw new ApiError('BadRequest', `Pod has a field of an unexpected type: ${err.message}`);
+    if (err instanceof TypeError)
+      throw new ApiError('BadRequest', `Pod has a field of an unexpected type: ${err.message}`);
     throw err;
   }
   refuse(why);

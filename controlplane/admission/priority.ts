@@ -37,7 +37,9 @@ export function admitPodPriority(pod: PodLike): void {
   }
   const given = pod.spec.priority;
   if (given !== undefined && given !== null && given !== computed) {
-    throw refuse(`the integer value of priority (${String(given)}) must not be provided in pod spec; priority admission controller computed ${computed} from the given PriorityClass name`);
+    throw refuse(
+      `the integer value of priority (${String(given)}) must not be provided in pod spec; priority admission controller computed ${computed} from the given PriorityClass name`,
+    );
   }
   pod.spec.priority = computed;
 }

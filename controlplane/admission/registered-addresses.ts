@@ -18,7 +18,9 @@ export function recordRegisteredAddresses(request: AdmissionRequest): void {
   const { info, operation } = request;
   if (info.group !== '' || info.resource !== 'nodes' || (operation !== 'CREATE' && operation !== 'UPDATE')) return;
   const metadata = request.object.metadata;
-  const recorded = (request.old?.metadata.annotations as Record<string, string> | undefined)?.[registeredAddressesAnnotation];
+  const recorded = (request.old?.metadata.annotations as Record<string, string> | undefined)?.[
+    registeredAddressesAnnotation
+  ];
   const addresses = recorded ?? addressesOf(request.object as Any).join(',');
   const annotations: Record<string, string> = { ...(metadata.annotations as Record<string, string> | undefined) };
   if (addresses === '') delete annotations[registeredAddressesAnnotation];
@@ -35,5 +37,7 @@ export function registeredAddresses(node: { metadata?: { annotations?: Record<st
 function addressesOf(node: Any): string[] {
   const list: unknown = node.status?.addresses;
   if (!Array.isArray(list)) return [];
-  return list.map((a: Any) => a?.address).filter((a): a is string => typeof a === 'string' && a !== '' && !a.includes(','));
+  return list
+    .map((a: Any) => a?.address)
+    .filter((a): a is string => typeof a === 'string' && a !== '' && !a.includes(','));
 }

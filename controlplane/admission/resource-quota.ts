@@ -33,7 +33,10 @@ export function usageOf(resource: string, group: string, object: Any): Usage {
   if (group === '' && resource === 'pods') {
     if (isTerminal(object)) return {};
     for (const c of (object.spec?.containers ?? []) as Any[]) {
-      for (const [kind, values] of [['requests', c.resources?.requests], ['limits', c.resources?.limits]] as const) {
+      for (const [kind, values] of [
+        ['requests', c.resources?.requests],
+        ['limits', c.resources?.limits],
+      ] as const) {
         for (const [name, value] of Object.entries((values ?? {}) as Record<string, Quantity>)) {
           const amount = resourceAmount(name, value);
           usage[`${kind}.${name}`] = (usage[`${kind}.${name}`] ?? 0) + amount;
@@ -52,7 +55,11 @@ export function addUsage(a: Usage, b: Usage): Usage {
 }
 
 function format(name: string, amount: number): string {
-  return name.endsWith('cpu') || name === 'cpu' ? (amount % 1000 === 0 ? String(amount / 1000) : `${amount}m`) : String(amount);
+  return name.endsWith('cpu') || name === 'cpu'
+    ? amount % 1000 === 0
+      ? String(amount / 1000)
+      : `${amount}m`
+    : String(amount);
 }
 
 export interface QuotaVerdict {
@@ -85,7 +92,10 @@ export function checkQuotas(quotas: readonly Any[], current: Usage, adding: Usag
         limited.push(`${name}=${limitValue}`);
       }
     }
-    if (over.length > 0) exceeded.push(`exceeded quota: ${quota.metadata.name}, requested: ${requested.join(',')}, used: ${usedNow.join(',')}, limited: ${limited.join(',')}`);
+    if (over.length > 0)
+      exceeded.push(
+        `exceeded quota: ${quota.metadata.name}, requested: ${requested.join(',')}, used: ${usedNow.join(',')}, limited: ${limited.join(',')}`,
+      );
   }
   return { exceeded, used };
 }

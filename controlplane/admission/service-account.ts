@@ -39,7 +39,11 @@ export function tokenVolume(name: string): Any {
       sources: [
         { serviceAccountToken: { expirationSeconds: tokenVolumeSeconds, path: 'token' } },
         { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
       defaultMode: 0o644,
     },
@@ -47,18 +51,28 @@ export function tokenVolume(name: string): Any {
 }
 
 /** Adds the token volume and its mounts to `pod` (in place) when it should have them. */
-export function mountServiceAccountToken(pod: Any, serviceAccount: KubeObject | undefined, random: () => number = Math.random): void {
+export function mountServiceAccountToken(
+  pod: Any,
+  serviceAccount: KubeObject | undefined,
+  random: () => number = Math.random,
+): void {
   // mirror pods (static pods) never get tokens (upstream)
   if (pod.metadata?.annotations?.['kubernetes.io/config.mirror'] !== undefined) return;
   if (!shouldAutomount(pod, serviceAccount)) return;
   const spec = pod.spec as Any;
   const containers = [...((spec.initContainers ?? []) as Any[]), ...((spec.containers ?? []) as Any[])];
-  const needing = containers.filter((c) => !((c.volumeMounts ?? []) as Any[]).some((m) => m.mountPath === serviceAccountMountPath));
+  const needing = containers.filter(
+    (c) => !((c.volumeMounts ?? []) as Any[]).some((m) => m.mountPath === serviceAccountMountPath),
+  );
   if (needing.length === 0) return;
   const taken = new Set(((spec.volumes ?? []) as Any[]).map((v) => v.name));
   let name = `${tokenVolumePrefix}${randomSuffix(random)}`;
   while (taken.has(name)) name = `${tokenVolumePrefix}${randomSuffix(random)}`;
-  for (const c of needing) c.volumeMounts = [...((c.volumeMounts ?? []) as Any[]), { name, readOnly: true, mountPath: serviceAccountMountPath }];
+  for (const c of needing)
+    c.volumeMounts = [
+      ...((c.volumeMounts ?? []) as Any[]),
+      { name, readOnly: true, mountPath: serviceAccountMountPath },
+    ];
   spec.volumes = [...((spec.volumes ?? []) as Any[]), tokenVolume(name)];
 }
 

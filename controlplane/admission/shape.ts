@@ -32,7 +32,14 @@ const bytesMap = { map: 'bytes' } as const;
 const strList = { list: str } as const;
 const obj = (fields: Record<string, Shape>): Shape => ({ fields });
 
-const ownerReference = obj({ apiVersion: str, kind: str, name: str, uid: str, controller: bool, blockOwnerDeletion: bool });
+const ownerReference = obj({
+  apiVersion: str,
+  kind: str,
+  name: str,
+  uid: str,
+  controller: bool,
+  blockOwnerDeletion: bool,
+});
 export const objectMeta = obj({
   name: str,
   generateName: str,
@@ -81,7 +88,13 @@ const container = obj({
 export const podSpec = obj({
   containers: { list: container },
   initContainers: { list: container },
-  volumes: { list: obj({ name: str, secret: obj({ secretName: str, defaultMode: int }), configMap: obj({ name: str, defaultMode: int }) }) },
+  volumes: {
+    list: obj({
+      name: str,
+      secret: obj({ secretName: str, defaultMode: int }),
+      configMap: obj({ name: str, defaultMode: int }),
+    }),
+  },
   restartPolicy: str,
   dnsPolicy: str,
   nodeName: str,
@@ -100,11 +113,21 @@ export const podSpec = obj({
   readinessGates: { list: obj({ conditionType: str }) },
 });
 const podTemplate = obj({ metadata: objectMeta, spec: podSpec });
-const labelSelector = obj({ matchLabels: strMap, matchExpressions: { list: obj({ key: str, operator: str, values: strList }) } });
+const labelSelector = obj({
+  matchLabels: strMap,
+  matchExpressions: { list: obj({ key: str, operator: str, values: strList }) },
+});
 
 /** Shapes by resource (core resources by plural name; others as group/resource). */
 export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> = {
-  pods: { spec: podSpec, status: obj({ phase: str, conditions: { list: obj({ type: str, status: str }) }, containerStatuses: { list: 'any' } }) },
+  pods: {
+    spec: podSpec,
+    status: obj({
+      phase: str,
+      conditions: { list: obj({ type: str, status: str }) },
+      containerStatuses: { list: 'any' },
+    }),
+  },
   services: {
     spec: obj({
       type: str,
@@ -113,25 +136,83 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       selector: strMap,
       externalIPs: strList,
       sessionAffinity: str,
-      ports: { list: obj({ name: str, port: int, targetPort: 'intOrString', nodePort: int, protocol: str, appProtocol: str }) },
+      ports: {
+        list: obj({ name: str, port: int, targetPort: 'intOrString', nodePort: int, protocol: str, appProtocol: str }),
+      },
     }),
   },
-  replicationcontrollers: { spec: obj({ replicas: int, minReadySeconds: int, selector: strMap, template: podTemplate }) },
+  replicationcontrollers: {
+    spec: obj({ replicas: int, minReadySeconds: int, selector: strMap, template: podTemplate }),
+  },
   configmaps: { data: strMap, binaryData: bytesMap, immutable: bool },
   secrets: { data: bytesMap, stringData: strMap, type: str, immutable: bool },
   namespaces: { spec: obj({ finalizers: strList }), status: obj({ phase: str }) },
-  nodes: { spec: obj({ podCIDR: str, podCIDRs: strList, unschedulable: bool, taints: { list: obj({ key: str, value: str, effect: str }) } }) },
-  'coordination.k8s.io/leases': { spec: obj({ holderIdentity: str, leaseDurationSeconds: int, leaseTransitions: int, acquireTime: 'any', renewTime: 'any' }) },
-  'apps/deployments': { spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, strategy: obj({ type: str, rollingUpdate: obj({ maxSurge: 'intOrString', maxUnavailable: 'intOrString' }) }), revisionHistoryLimit: int, progressDeadlineSeconds: int, minReadySeconds: int, paused: bool }) },
-  'apps/replicasets': { spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, minReadySeconds: int }) },
-  'apps/daemonsets': { spec: obj({ selector: labelSelector, template: podTemplate, updateStrategy: 'any', revisionHistoryLimit: int }) },
-  'apps/statefulsets': { spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, serviceName: str }) },
-  'batch/jobs': { spec: obj({ parallelism: int, completions: int, backoffLimit: int, selector: labelSelector, template: podTemplate, suspend: bool }) },
-  'batch/cronjobs': { spec: obj({ schedule: str, suspend: bool, jobTemplate: obj({ metadata: objectMeta, spec: obj({ template: podTemplate }) }) }) },
+  nodes: {
+    spec: obj({
+      podCIDR: str,
+      podCIDRs: strList,
+      unschedulable: bool,
+      taints: { list: obj({ key: str, value: str, effect: str }) },
+    }),
+  },
+  'coordination.k8s.io/leases': {
+    spec: obj({
+      holderIdentity: str,
+      leaseDurationSeconds: int,
+      leaseTransitions: int,
+      acquireTime: 'any',
+      renewTime: 'any',
+    }),
+  },
+  'apps/deployments': {
+    spec: obj({
+      replicas: int,
+      selector: labelSelector,
+      template: podTemplate,
+      strategy: obj({ type: str, rollingUpdate: obj({ maxSurge: 'intOrString', maxUnavailable: 'intOrString' }) }),
+      revisionHistoryLimit: int,
+      progressDeadlineSeconds: int,
+      minReadySeconds: int,
+      paused: bool,
+    }),
+  },
+  'apps/replicasets': {
+    spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, minReadySeconds: int }),
+  },
+  'apps/daemonsets': {
+    spec: obj({ selector: labelSelector, template: podTemplate, updateStrategy: 'any', revisionHistoryLimit: int }),
+  },
+  'apps/statefulsets': {
+    spec: obj({ replicas: int, selector: labelSelector, template: podTemplate, serviceName: str }),
+  },
+  'batch/jobs': {
+    spec: obj({
+      parallelism: int,
+      completions: int,
+      backoffLimit: int,
+      selector: labelSelector,
+      template: podTemplate,
+      suspend: bool,
+    }),
+  },
+  'batch/cronjobs': {
+    spec: obj({
+      schedule: str,
+      suspend: bool,
+      jobTemplate: obj({ metadata: objectMeta, spec: obj({ template: podTemplate }) }),
+    }),
+  },
 };
 
 function describe(shape: Shape): string {
-  if (typeof shape === 'string') return shape === 'intOrString' ? 'integer or string' : shape === 'int64' ? 'integer' : shape === 'bytes' ? 'string' : shape;
+  if (typeof shape === 'string')
+    return shape === 'intOrString'
+      ? 'integer or string'
+      : shape === 'int64'
+        ? 'integer'
+        : shape === 'bytes'
+          ? 'string'
+          : shape;
   if ('map' in shape) return 'object';
   if ('list' in shape) return 'array';
   return 'object';
@@ -154,12 +235,20 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
   if (value === undefined || value === null) return;
   const actual = typeOf(value);
   const fail = (): void => {
-    causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: "${actual}": ${path} must be of type ${describe(shape)}` });
+    causes.push({
+      reason: 'FieldValueTypeInvalid',
+      field: path,
+      message: `Invalid value: "${actual}": ${path} must be of type ${describe(shape)}`,
+    });
   };
   // upstream decodes into Go's int32/int64 and refuses a number that does not fit (400), so a
   // stored object always decodes in every typed client (an overflowing replicas breaks their lists)
   const outOfRange = (number: number, type: string): void => {
-    causes.push({ reason: 'FieldValueTypeInvalid', field: path, message: `Invalid value: ${number}: ${path} must be of type ${type}` });
+    causes.push({
+      reason: 'FieldValueTypeInvalid',
+      field: path,
+      message: `Invalid value: ${number}: ${path} must be of type ${type}`,
+    });
   };
   if (typeof shape === 'string') {
     switch (shape) {
@@ -171,7 +260,8 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
       case 'integer':
       case 'int64':
         if (actual !== 'integer') fail();
-        else if (!fitsInteger(value as number, shape)) outOfRange(value as number, shape === 'integer' ? 'int32' : 'int64');
+        else if (!fitsInteger(value as number, shape))
+          outOfRange(value as number, shape === 'integer' ? 'int32' : 'int64');
         return;
       case 'number':
         if (actual !== 'integer' && actual !== 'number') fail();
@@ -180,7 +270,8 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
         if (actual !== 'string') return fail();
         // Go's decoder names the byte offset only: the value may be a secret and is never echoed
         const offset = illegalBase64Offset(value as string);
-        if (offset !== undefined) causes.push({ reason: 'FieldValueInvalid', field: path, message: illegalBase64Message(offset) });
+        if (offset !== undefined)
+          causes.push({ reason: 'FieldValueInvalid', field: path, message: illegalBase64Message(offset) });
         return;
       }
       case 'boolean':
@@ -194,7 +285,12 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
   if ('list' in shape) {
     if (!Array.isArray(value)) return fail();
     value.forEach((item, i) => {
-      if (item === null) causes.push({ reason: 'FieldValueTypeInvalid', field: `${path}[${i}]`, message: `Invalid value: "null": ${path}[${i}] must be of type ${describe(shape.list)}` });
+      if (item === null)
+        causes.push({
+          reason: 'FieldValueTypeInvalid',
+          field: `${path}[${i}]`,
+          message: `Invalid value: "null": ${path}[${i}] must be of type ${describe(shape.list)}`,
+        });
       else check(item, shape.list, `${path}[${i}]`, causes);
     });
     return;
@@ -205,7 +301,8 @@ function check(value: unknown, shape: Shape, path: string, causes: StatusCause[]
     for (const [k, v] of Object.entries(record)) check(v, shape.map, `${path}[${k}]`, causes);
     return;
   }
-  for (const [k, fieldShape] of Object.entries(shape.fields)) check(record[k], fieldShape, path ? `${path}.${k}` : k, causes);
+  for (const [k, fieldShape] of Object.entries(shape.fields))
+    check(record[k], fieldShape, path ? `${path}.${k}` : k, causes);
 }
 
 /** Throws 400 BadRequest naming every field with a wrong JSON type. */
@@ -218,7 +315,17 @@ export function checkShape(resourceKey: string, kind: string, object: Record<str
   }
   for (const [field, shape] of Object.entries(shapes[resourceKey] ?? {})) check(object[field], shape, field, causes);
   if (causes.length > 0) {
-    const name = typeof (object.metadata as { name?: unknown } | undefined)?.name === 'string' ? String((object.metadata as { name: string }).name) : '';
-    throw new ApiError('BadRequest', `${kind} in version is invalid: ${causes.slice(0, 5).map((c) => c.message).join('; ')}`, { name, kind, causes });
+    const name =
+      typeof (object.metadata as { name?: unknown } | undefined)?.name === 'string'
+        ? String((object.metadata as { name: string }).name)
+        : '';
+    throw new ApiError(
+      'BadRequest',
+      `${kind} in version is invalid: ${causes
+        .slice(0, 5)
+        .map((c) => c.message)
+        .join('; ')}`,
+      { name, kind, causes },
+    );
   }
 }

@@ -16,11 +16,21 @@ export interface DefaultTolerationSeconds {
 
 export const defaultTolerationSeconds: DefaultTolerationSeconds = { notReady: 300, unreachable: 300 };
 
-export function addDefaultTolerations(spec: { tolerations?: Toleration[] }, seconds: DefaultTolerationSeconds = defaultTolerationSeconds): void {
+export function addDefaultTolerations(
+  spec: { tolerations?: Toleration[] },
+  seconds: DefaultTolerationSeconds = defaultTolerationSeconds,
+): void {
   const tolerations = (spec.tolerations ??= []);
   const covers = (key: string) =>
-    tolerations.some((t) => (t.operator === 'Exists' && (t.key === undefined || t.key === '')) || (t.key === key && (t.effect === undefined || t.effect === '' || t.effect === 'NoExecute')));
-  for (const [key, tolerationSeconds] of [[notReadyTaint, seconds.notReady], [unreachableTaint, seconds.unreachable]] as const) {
+    tolerations.some(
+      (t) =>
+        (t.operator === 'Exists' && (t.key === undefined || t.key === '')) ||
+        (t.key === key && (t.effect === undefined || t.effect === '' || t.effect === 'NoExecute')),
+    );
+  for (const [key, tolerationSeconds] of [
+    [notReadyTaint, seconds.notReady],
+    [unreachableTaint, seconds.unreachable],
+  ] as const) {
     if (!covers(key)) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds });
   }
 }

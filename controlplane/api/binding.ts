@@ -15,14 +15,24 @@ interface Condition {
   message?: string;
 }
 
-export function bindPod(pod: KubeObject, nodeName: string, annotations: Record<string, string> | undefined, now: Date): KubeObject {
+export function bindPod(
+  pod: KubeObject,
+  nodeName: string,
+  annotations: Record<string, string> | undefined,
+  now: Date,
+): KubeObject {
   const stamp = apiTime(now);
   const status = (pod.status ?? {}) as { conditions?: Condition[] };
   const scheduled: Condition = { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: stamp };
   const conditions = [...(status.conditions ?? []).filter((c) => c.type !== 'PodScheduled'), scheduled];
   return {
     ...pod,
-    metadata: { ...pod.metadata, ...(annotations && Object.keys(annotations).length > 0 ? { annotations: { ...pod.metadata.annotations, ...annotations } } : {}) },
+    metadata: {
+      ...pod.metadata,
+      ...(annotations && Object.keys(annotations).length > 0
+        ? { annotations: { ...pod.metadata.annotations, ...annotations } }
+        : {}),
+    },
     spec: { ...(pod.spec as object), nodeName },
     status: { ...status, conditions },
   };

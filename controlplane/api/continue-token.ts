@@ -47,7 +47,8 @@ export function decodeContinue(token: string, prefix: string): ContinuePoint {
   if (typeof parsed !== 'object' || parsed === null) throw invalid('');
   const { v, rv, start } = parsed as { v?: unknown; rv?: unknown; start?: unknown };
   if (v !== tokenVersion) throw invalid(': server does not recognize this encoded version');
-  if (typeof rv !== 'number' || !Number.isInteger(rv) || rv === 0) throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+  if (typeof rv !== 'number' || !Number.isInteger(rv) || rv === 0)
+    throw invalid(': incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
   if (typeof start !== 'string' || start === '') throw invalid(': encoded start key empty (version meta.k8s.io/v1)');
   const rooted = start.startsWith('/') ? start : `/${start}`;
   if (cleanPath(rooted) !== rooted) throw invalid(`: ${start}`);

@@ -32,14 +32,20 @@ export function parsePropagation(query: URLSearchParams, body: Record<string, un
   const request: { propagationPolicy?: PropagationPolicy; orphanDependents?: boolean } = {};
   const causes: StatusCause[] = [];
   if (orphanRaw !== undefined && orphanRaw !== null) {
-    if (orphanRaw !== true && orphanRaw !== false) throw new ApiError('BadRequest', `orphanDependents must be true or false, not ${JSON.stringify(orphanRaw)}`);
+    if (orphanRaw !== true && orphanRaw !== false)
+      throw new ApiError('BadRequest', `orphanDependents must be true or false, not ${JSON.stringify(orphanRaw)}`);
     request.orphanDependents = orphanRaw;
   }
   if (policy !== undefined && policy !== null && policy !== '') {
     if (request.orphanDependents !== undefined) {
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(String(policy))}: orphanDependents and deletionPropagation cannot be both set`, field: 'propagationPolicy' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(String(policy))}: orphanDependents and deletionPropagation cannot be both set`,
+        field: 'propagationPolicy',
+      });
     }
-    if (!policies.includes(policy as PropagationPolicy)) causes.push(unsupportedOption('propagationPolicy', JSON.stringify(String(policy)), [...policies, 'nil']));
+    if (!policies.includes(policy as PropagationPolicy))
+      causes.push(unsupportedOption('propagationPolicy', JSON.stringify(String(policy)), [...policies, 'nil']));
     request.propagationPolicy = policy as PropagationPolicy;
   }
   if (causes.length > 0) throw invalidOptions('DeleteOptions', causes);
@@ -62,7 +68,17 @@ export function defaultPropagation(info: ResourceInfo): PropagationPolicy {
  * that it also removes their `orphan` and `foregroundDeletion` finalizers. Anything else has no
  * dependents it could wait for: every policy deletes it at once, rather than leaving it stuck.
  */
-const collectedOwners = new Set(['apps/replicasets', 'apps/deployments', 'apps/daemonsets', 'apps/statefulsets', 'batch/jobs', 'batch/cronjobs', '/services', '/nodes', '/replicationcontrollers']);
+const collectedOwners = new Set([
+  'apps/replicasets',
+  'apps/deployments',
+  'apps/daemonsets',
+  'apps/statefulsets',
+  'batch/jobs',
+  'batch/cronjobs',
+  '/services',
+  '/nodes',
+  '/replicationcontrollers',
+]);
 
 function collected(info: ResourceInfo): boolean {
   return collectedOwners.has(`${info.group}/${info.resource}`);
@@ -73,7 +89,11 @@ function collected(info: ResourceInfo): boolean {
  * object has; without one, a finalizer already there (from an earlier delete) decides; else the
  * resource's default.
  */
-export function finalizersAfterDelete(info: ResourceInfo, finalizers: readonly string[], request: PropagationRequest): string[] {
+export function finalizersAfterDelete(
+  info: ResourceInfo,
+  finalizers: readonly string[],
+  request: PropagationRequest,
+): string[] {
   if (!collected(info)) return [...finalizers];
   let policy: PropagationPolicy;
   if (request.orphanDependents !== undefined) policy = request.orphanDependents ? 'Orphan' : 'Background';

@@ -5,7 +5,10 @@
  */
 import { groups, type GroupInfo, type ResourceInfo, type Subresource } from './resources.ts';
 
-const subresourceVerbs: Record<Subresource, { verbs: string[]; kind?: { group: string; version: string; kind: string } }> = {
+const subresourceVerbs: Record<
+  Subresource,
+  { verbs: string[]; kind?: { group: string; version: string; kind: string } }
+> = {
   status: { verbs: ['get', 'patch', 'update'] },
   scale: { verbs: ['get', 'patch', 'update'], kind: { group: 'autoscaling', version: 'v1', kind: 'Scale' } },
   binding: { verbs: ['create'], kind: { group: '', version: 'v1', kind: 'Binding' } },
@@ -16,7 +19,10 @@ const subresourceVerbs: Record<Subresource, { verbs: string[]; kind?: { group: s
   exec: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodExecOptions' } },
   attach: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodAttachOptions' } },
   portforward: { verbs: ['create', 'get'], kind: { group: '', version: 'v1', kind: 'PodPortForwardOptions' } },
-  proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'], kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' } },
+  proxy: {
+    verbs: ['create', 'delete', 'get', 'patch', 'update'],
+    kind: { group: '', version: 'v1', kind: 'NodeProxyOptions' },
+  },
   ephemeralcontainers: { verbs: ['get', 'patch', 'update'] },
 };
 
@@ -27,7 +33,11 @@ function subresourceMeta(r: ResourceInfo, sub: Subresource): (typeof subresource
 }
 
 export function apiVersions(serverAddress: string) {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 function groupEntry(group: GroupInfo) {
@@ -36,7 +46,13 @@ function groupEntry(group: GroupInfo) {
 }
 
 export function apiGroupList() {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups().filter((g) => g.name !== '').map(groupEntry) };
+  return {
+    kind: 'APIGroupList',
+    apiVersion: 'v1',
+    groups: groups()
+      .filter((g) => g.name !== '')
+      .map(groupEntry),
+  };
 }
 
 export function apiGroup(name: string) {
@@ -70,7 +86,12 @@ export function apiResourceList(groupName: string, version: string) {
       });
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: groupName === '' ? version : `${groupName}/${version}`, resources: list };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: groupName === '' ? version : `${groupName}/${version}`,
+    resources: list,
+  };
 }
 
 function discoveryResource(r: ResourceInfo) {

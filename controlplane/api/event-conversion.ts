@@ -42,5 +42,8 @@ export function coreToEventsV1(event: KubeObject): KubeObject {
 
 /** An events.k8s.io/v1 Event in the stored (core) form. */
 export function eventsV1ToCore(event: KubeObject): KubeObject {
-  return rename(event, renames.map(([core, events]) => [events, core] as const));
+  return rename(
+    event,
+    renames.map(([core, events]) => [events, core] as const),
+  );
 }

@@ -11,7 +11,9 @@ type Descriptions = Readonly<Record<string, Readonly<Record<string, string>>>>;
 
 let descriptions: Descriptions | undefined;
 function load(): Descriptions {
-  descriptions ??= (JSON.parse(readFileSync(new URL('./field-descriptions.json', import.meta.url), 'utf8')) as { types: Descriptions }).types;
+  descriptions ??= (
+    JSON.parse(readFileSync(new URL('./field-descriptions.json', import.meta.url), 'utf8')) as { types: Descriptions }
+  ).types;
   return descriptions;
 }
 

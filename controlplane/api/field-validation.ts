@@ -32,11 +32,19 @@ export function fieldValidationOf(query: URLSearchParams): FieldValidation {
   const value = query.get('fieldValidation');
   if (value === null || value === '') return 'Warn';
   if (value === 'Strict' || value === 'Warn' || value === 'Ignore') return value;
-  throw new ApiError('BadRequest', `fieldValidation parameter unsupported: "${value}"; use one of Strict, Warn or Ignore`);
+  throw new ApiError(
+    'BadRequest',
+    `fieldValidation parameter unsupported: "${value}"; use one of Strict, Warn or Ignore`,
+  );
 }
 
 /** The paths of unknown fields, removed from `object` in place. An unknown kind is left alone. */
-export function pruneUnknownFields(group: string, version: string, kind: string, object: Record<string, unknown>): string[] {
+export function pruneUnknownFields(
+  group: string,
+  version: string,
+  kind: string,
+  object: Record<string, unknown>,
+): string[] {
   const { kinds, types } = fieldSchema();
   const root = kinds[`${group}/${version}/${kind}`];
   if (root === undefined) return [];
@@ -48,7 +56,8 @@ export function pruneUnknownFields(group: string, version: string, kind: string,
       return;
     }
     if (type.startsWith('{}')) {
-      if (isPlainObject(value)) for (const [key, item] of Object.entries(value)) walk(item, type.slice(2), `${path}[${key}]`);
+      if (isPlainObject(value))
+        for (const [key, item] of Object.entries(value)) walk(item, type.slice(2), `${path}[${key}]`);
       return;
     }
     const fields = types[type];
@@ -141,7 +150,13 @@ export interface FieldCheck {
  * Checks `object` (what is about to be stored) against the schema of its kind: drops unknown
  * fields and returns the warnings to send, or throws for Strict.
  */
-export function checkFields(group: string, version: string, kind: string, object: Record<string, unknown>, check: FieldCheck): string[] {
+export function checkFields(
+  group: string,
+  version: string,
+  kind: string,
+  object: Record<string, unknown>,
+  check: FieldCheck,
+): string[] {
   const duplicates = check.mode === 'Ignore' || check.rawJson === undefined ? [] : duplicateFields(check.rawJson);
   const unknown = pruneUnknownFields(group, version, kind, object);
   if (check.mode === 'Ignore') return [];

@@ -14,7 +14,14 @@ import { auditedRequest } from '../audit/audited-request.ts';
 import { addAuditAnnotation, currentAudit, type Auditor } from '../audit/request-audit.ts';
 import { applyImpersonation } from '../auth/impersonation.ts';
 import { anonymousUser, type Authenticator, type Authorizer, type UserInfo } from '../auth/types.ts';
-import { aggregatedDiscovery, apiGroup, apiGroupList, apiResourceList, apiVersions, wantsAggregated } from './discovery.ts';
+import {
+  aggregatedDiscovery,
+  apiGroup,
+  apiGroupList,
+  apiResourceList,
+  apiVersions,
+  wantsAggregated,
+} from './discovery.ts';
 import type { Registry } from './registry.ts';
 import { bodyTooLarge, jsonNestsDeeperThan, maxBodyBytes, maxJsonDepth, nestedTooDeep } from './limits.ts';
 import { InflightLimiter, isMutatingVerb, type InflightLimits, type Release } from './inflight.ts';
@@ -26,7 +33,12 @@ import { isNodeProxy, isWorkloadProxy, kubeletSubresources } from './resources.t
 import { WorkloadProxy } from './workload-proxy.ts';
 import { directDialer } from './kubelet-dialer.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
-import { canEncodeProtobuf, decodeProtobufObject, encodeProtobufObject, protobufMediaType } from './protobuf/envelope.ts';
+import {
+  canEncodeProtobuf,
+  decodeProtobufObject,
+  encodeProtobufObject,
+  protobufMediaType,
+} from './protobuf/envelope.ts';
 import { wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
@@ -55,7 +67,10 @@ export interface ApiServerOptions {
   /** Whether the datastore answers: /readyz fails while it does not. */
   readonly datastoreHealthy: () => Promise<boolean>;
   /** Further documents served at fixed paths (service-account issuer discovery), given the local port. */
-  readonly documents?: (path: string, port: number) => { contentType: string; body: unknown; headers: Record<string, string> } | undefined;
+  readonly documents?: (
+    path: string,
+    port: number,
+  ) => { contentType: string; body: unknown; headers: Record<string, string> } | undefined;
   /** --audit-policy-file + --audit-log-path: every request is audited through it. */
   readonly auditor?: Auditor;
   /** Ceilings on requests served at once and watches open per user (default: upstream's 400/200, 1,000 watches). */
@@ -85,7 +100,8 @@ function requestLabels(method: string, parsed: ParsedRequest | undefined, code: 
   if (parsed === undefined || parsed.kind === 'path') {
     return { verb: method, group: '', version: '', resource: '', subresource: '', scope: '', code };
   }
-  const streamed = parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || parsed.subresource === 'proxy');
+  const streamed =
+    parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || parsed.subresource === 'proxy');
   return {
     verb: streamed ? 'CONNECT' : (verbLabels[parsed.verb] ?? method),
     group: parsed.info.group,
@@ -97,12 +113,29 @@ function requestLabels(method: string, parsed: ParsedRequest | undefined, code: 
   };
 }
 
-function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json', extraHeaders: Record<string, string> = {}): void {
+function sendJson(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  contentType = 'application/json',
+  extraHeaders: Record<string, string> = {},
+): void {
   sendBytes(res, code, Buffer.from(JSON.stringify(body)), contentType, extraHeaders);
 }
 
-function sendBytes(res: ServerResponse, code: number, body: Buffer, contentType: string, extraHeaders: Record<string, string>): void {
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': body.length, 'Cache-Control': 'no-cache, private', ...extraHeaders });
+function sendBytes(
+  res: ServerResponse,
+  code: number,
+  body: Buffer,
+  contentType: string,
+  extraHeaders: Record<string, string>,
+): void {
+  res.writeHead(code, {
+    'Content-Type': contentType,
+    'Content-Length': body.length,
+    'Cache-Control': 'no-cache, private',
+    ...extraHeaders,
+  });
   res.end(body);
 }
 
@@ -113,7 +146,11 @@ function warningHeaders(warnings: readonly string[] | undefined): Record<string,
 }
 
 function sendText(res: ServerResponse, code: number, text: string): void {
-  res.writeHead(code, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(code, {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(text);
 }
 
@@ -126,7 +163,14 @@ export function sendStatus(res: ServerResponse, err: ApiError, accept?: string):
     return;
   }
   const status = err.toStatus();
-  if (wantsProtobuf(accept)) return sendBytes(res, err.code, encodeProtobufObject(status as unknown as Record<string, unknown>), protobufMediaType, headers);
+  if (wantsProtobuf(accept))
+    return sendBytes(
+      res,
+      err.code,
+      encodeProtobufObject(status as unknown as Record<string, unknown>),
+      protobufMediaType,
+      headers,
+    );
   sendJson(res, err.code, status, 'application/json', headers);
 }
 
@@ -206,11 +250,20 @@ export class ApiServer {
     // Pods are reached the way their nodes are: where the server has no route, through the egress proxy.
     this.#workloads = new WorkloadProxy(options.registry, options.kubeletDialer ?? directDialer);
     this.#server = createServer(
-      { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca, requestCert: true, rejectUnauthorized: false },
+      {
+        key: options.tls.key,
+        cert: options.tls.cert,
+        ca: options.tls.ca,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
       (req, res) => void this.#handle(req, res),
     );
     this.#server.keepAliveTimeout = 60_000;
-    this.#server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head));
+    this.#server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head),
+    );
   }
 
   /** Starts listening; resolves with the port actually bound (useful with port 0). */
@@ -235,8 +288,16 @@ export class ApiServer {
    * Serves a new certificate (a renewal) from the next TLS handshake on, and presents a new client
    * certificate to kubelets; connections already open keep the certificate they started with.
    */
-  useCertificates(certificates: { serving: { key: string; cert: string }; ca: string; kubeletClient: KubeletClientTls }): void {
-    this.#server.setSecureContext({ key: certificates.serving.key, cert: certificates.serving.cert, ca: certificates.ca });
+  useCertificates(certificates: {
+    serving: { key: string; cert: string };
+    ca: string;
+    kubeletClient: KubeletClientTls;
+  }): void {
+    this.#server.setSecureContext({
+      key: certificates.serving.key,
+      cert: certificates.serving.cert,
+      ca: certificates.ca,
+    });
     this.#kubelet.useClientTls(certificates.kubeletClient);
   }
 
@@ -273,7 +334,13 @@ export class ApiServer {
     const user = await applyImpersonation(authenticated, req.headers, this.#options.authorizer);
     const parsed = parseRequest(req.method ?? 'GET', url);
     // Opening an exec/attach/port-forward stream is a create, whatever the HTTP method.
-    const verb = parsed.kind === 'resource' && parsed.subresource !== undefined && parsed.subresource !== 'log' && kubeletSubresources.has(parsed.subresource) ? 'create' : parsed.verb;
+    const verb =
+      parsed.kind === 'resource' &&
+      parsed.subresource !== undefined &&
+      parsed.subresource !== 'log' &&
+      kubeletSubresources.has(parsed.subresource)
+        ? 'create'
+        : parsed.verb;
     currentAudit()?.setUser(authenticated, user);
     currentAudit()?.setRequest(auditedRequest(parsed, verb, url.pathname));
     const decision = await this.#options.authorizer.authorize(
@@ -285,7 +352,9 @@ export class ApiServer {
               group: parsed.info.group,
               resource: parsed.info.resource,
               subresource: parsed.subresource ?? '',
-              namespace: parsed.namespace ?? (parsed.info.group === '' && parsed.info.resource === 'namespaces' ? (parsed.name ?? '') : ''),
+              namespace:
+                parsed.namespace ??
+                (parsed.info.group === '' && parsed.info.resource === 'namespaces' ? (parsed.name ?? '') : ''),
               name: parsed.name ?? '',
             },
           }
@@ -298,7 +367,10 @@ export class ApiServer {
         parsed.kind === 'resource'
           ? `cannot ${verb} resource "${parsed.info.resource}${parsed.subresource ? `/${parsed.subresource}` : ''}" in API group "${parsed.info.group}"${parsed.namespace ? ` in the namespace "${parsed.namespace}"` : parsed.info.namespaced ? '' : ' at the cluster scope'}`
           : `cannot ${parsed.verb} path "${parsed.path}"`;
-      throw new ApiError('Forbidden', `${parsed.kind === 'resource' ? `${parsed.info.resource}${parsed.name ? ` "${parsed.name}"` : ''}` : 'forbidden'} is forbidden: User "${user.name}" ${what}${decision.reason ? `: ${decision.reason}` : ''}`);
+      throw new ApiError(
+        'Forbidden',
+        `${parsed.kind === 'resource' ? `${parsed.info.resource}${parsed.name ? ` "${parsed.name}"` : ''}` : 'forbidden'} is forbidden: User "${user.name}" ${what}${decision.reason ? `: ${decision.reason}` : ''}`,
+      );
     }
     return { url, user, parsed };
   }
@@ -314,7 +386,10 @@ export class ApiServer {
     res.setHeader('Audit-Id', audit?.auditID ?? randomUUID());
     res.on('close', () => {
       finishInflight?.();
-      this.#metrics.observeRequest(requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode), (Date.now() - started) / 1000);
+      this.#metrics.observeRequest(
+        requestLabels(req.method ?? 'GET', parsedRequest, res.statusCode),
+        (Date.now() - started) / 1000,
+      );
       audit?.complete(res.statusCode);
     });
     const serve = async () => {
@@ -336,10 +411,19 @@ export class ApiServer {
         const requestUser = user;
         // the values are checked with the write's other options (write-options.ts)
         const dryRun = url.searchParams.getAll('dryRun');
-        await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () => this.#serve(parsed, url, req, res, requestUser));
+        await runRequest({ user: requestUser, dryRun: dryRun.length > 0 }, () =>
+          this.#serve(parsed, url, req, res, requestUser),
+        );
       } catch (err) {
-        const apiError = err instanceof ApiError ? err : new ApiError('InternalError', `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`);
-        if (!(err instanceof ApiError)) this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
+        const apiError =
+          err instanceof ApiError
+            ? err
+            : new ApiError(
+                'InternalError',
+                `an error on the server ("${(err as Error)?.message ?? String(err)}") has prevented the request from succeeding`,
+              );
+        if (!(err instanceof ApiError))
+          this.#options.logger.error({ err, url: req.url, method: req.method }, 'request failed');
         if (err instanceof ApiError) audit?.setResponseStatus(apiError.toStatus());
         else audit?.panic(apiError.message);
         // a body left unread (too large, or refused before it was read) is not drained: the connection goes
@@ -347,7 +431,10 @@ export class ApiServer {
         sendStatus(res, apiError, req.headers.accept);
       } finally {
         releaseSeat?.();
-        this.#options.logger.debug({ method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started }, 'request');
+        this.#options.logger.debug(
+          { method: req.method, url: req.url, user: user?.name, code: res.statusCode, ms: Date.now() - started },
+          'request',
+        );
       }
     };
     await (audit ? audit.run(serve) : serve());
@@ -367,26 +454,41 @@ export class ApiServer {
           await this.#workloads.upgrade(parsed, url, req, socket, head);
           return;
         }
-        const streamed = parsed.kind === 'resource' && parsed.subresource !== undefined && ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
+        const streamed =
+          parsed.kind === 'resource' &&
+          parsed.subresource !== undefined &&
+          ((kubeletSubresources.has(parsed.subresource) && parsed.subresource !== 'log') || isNodeProxy(parsed));
         if (parsed.kind !== 'resource' || !streamed) {
-          throw new ApiError('BadRequest', 'only exec, attach, portforward and nodes, pods and services proxies take an upgraded connection');
+          throw new ApiError(
+            'BadRequest',
+            'only exec, attach, portforward and nodes, pods and services proxies take an upgraded connection',
+          );
         }
         audit?.responseStarted(101);
         await this.#kubelet.upgrade(parsed, url, req, socket, head);
       } catch (err) {
-        const apiError = err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
+        const apiError =
+          err instanceof ApiError ? err : new ApiError('InternalError', String((err as Error)?.message ?? err));
         code = apiError.code;
         audit?.setResponseStatus(apiError.toStatus());
         const body = JSON.stringify(apiError.toStatus());
         const reason = STATUS_CODES[apiError.code] ?? 'Error';
-        socket.end(`HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nAudit-Id: ${audit?.auditID ?? randomUUID()}\r\nConnection: close\r\n\r\n${body}`);
+        socket.end(
+          `HTTP/1.1 ${apiError.code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nAudit-Id: ${audit?.auditID ?? randomUUID()}\r\nConnection: close\r\n\r\n${body}`,
+        );
       }
     };
     await (audit ? audit.run(serve) : serve());
   }
 
   /** A resource request, authenticated and authorized: a watch stream or one REST call. */
-  async #serve(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
+  async #serve(
+    parsed: ResourceRequest,
+    url: URL,
+    req: IncomingMessage,
+    res: ServerResponse,
+    user: UserInfo,
+  ): Promise<void> {
     if (isWorkloadProxy(parsed)) {
       await this.#workloads.forward(parsed, url, req, res);
       return;
@@ -402,7 +504,9 @@ export class ApiServer {
       const stopped = this.#metrics.watcherStarted(group, version, kind);
       currentAudit()?.responseStarted(200);
       try {
-        await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch, () => this.#metrics.watchEvent(group, version, kind));
+        await serveWatch(this.#options.registry, parsed, url, req.headers.accept, res, this.#options.watch, () =>
+          this.#metrics.watchEvent(group, version, kind),
+        );
       } finally {
         stopped();
         closeWatch();
@@ -413,19 +517,44 @@ export class ApiServer {
     const contentType = req.headers['content-type'];
     const protobuf = contentType !== undefined && /^application\/vnd\.kubernetes\.protobuf/i.test(contentType);
     if (raw.length > 0 && contentType && /yaml/i.test(contentType) && !/apply-patch/.test(contentType)) {
-      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json`);
+      throw new ApiError(
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json`,
+      );
     }
     const body = protobuf && raw.length > 0 ? decodeProtobufObject(raw) : parseJsonBody(raw);
     const rawJson = protobuf || raw.length === 0 ? undefined : raw.toString('utf8');
     currentAudit()?.setRequestObject(body);
-    const reply = await this.#rest.handle({ user, request: parsed, url, body, contentType, accept: req.headers.accept, userAgent: req.headers['user-agent'], ...(rawJson !== undefined ? { rawJson } : {}) });
+    const reply = await this.#rest.handle({
+      user,
+      request: parsed,
+      url,
+      body,
+      contentType,
+      accept: req.headers.accept,
+      userAgent: req.headers['user-agent'],
+      ...(rawJson !== undefined ? { rawJson } : {}),
+    });
     currentAudit()?.setResponseObject(reply.body);
-    const isTable = typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
+    const isTable =
+      typeof reply.body === 'object' && reply.body !== null && (reply.body as { kind?: string }).kind === 'Table';
     const warnings = [...(reply.warnings ?? []), ...requestWarnings()];
     if (!isTable && wantsProtobuf(req.headers.accept) && canEncodeProtobuf(reply.body)) {
-      return sendBytes(res, reply.code, encodeProtobufObject(reply.body as Record<string, unknown>), protobufMediaType, warningHeaders(warnings));
+      return sendBytes(
+        res,
+        reply.code,
+        encodeProtobufObject(reply.body as Record<string, unknown>),
+        protobufMediaType,
+        warningHeaders(warnings),
+      );
     }
-    sendJson(res, reply.code, reply.body, isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json', warningHeaders(warnings));
+    sendJson(
+      res,
+      reply.code,
+      reply.body,
+      isTable ? 'application/json;as=Table;v=v1;g=meta.k8s.io' : 'application/json',
+      warningHeaders(warnings),
+    );
   }
 
   async #handlePath(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -452,15 +581,29 @@ export class ApiServer {
       case '/livez':
         return sendText(res, 200, 'ok');
       case '/readyz':
-        return (await this.#options.datastoreHealthy()) ? sendText(res, 200, 'ok') : sendText(res, 503, '[-]datastore failed: not reachable\nreadyz check failed');
+        return (await this.#options.datastoreHealthy())
+          ? sendText(res, 200, 'ok')
+          : sendText(res, 503, '[-]datastore failed: not reachable\nreadyz check failed');
       case '/api': {
         const aggregated = wantsAggregated(accept);
-        if (aggregated) return sendJson(res, 200, aggregatedDiscovery(true, aggregated), `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`);
+        if (aggregated)
+          return sendJson(
+            res,
+            200,
+            aggregatedDiscovery(true, aggregated),
+            `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`,
+          );
         return sendJson(res, 200, apiVersions(this.#options.advertiseAddress));
       }
       case '/apis': {
         const aggregated = wantsAggregated(accept);
-        if (aggregated) return sendJson(res, 200, aggregatedDiscovery(false, aggregated), `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`);
+        if (aggregated)
+          return sendJson(
+            res,
+            200,
+            aggregatedDiscovery(false, aggregated),
+            `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`,
+          );
         return sendJson(res, 200, apiGroupList());
       }
       case '/openapi/v2':
@@ -472,7 +615,12 @@ export class ApiServer {
     }
     if (trimmed.startsWith('/openapi/v3/')) {
       const rest = trimmed.slice('/openapi/v3/'.length).split('/');
-      const doc = rest[0] === 'api' ? openApiV3Document('', rest[1] ?? '') : rest[0] === 'apis' ? openApiV3Document(rest[1] ?? '', rest[2] ?? '') : undefined;
+      const doc =
+        rest[0] === 'api'
+          ? openApiV3Document('', rest[1] ?? '')
+          : rest[0] === 'apis'
+            ? openApiV3Document(rest[1] ?? '', rest[2] ?? '')
+            : undefined;
       if (doc) return sendJson(res, 200, doc);
     }
     const document = this.#options.documents?.(trimmed, req.socket.localPort ?? this.#options.port);

@@ -66,7 +66,10 @@ export class InflightLimiter {
     const limit = this.#limits.maxWatchesPerUser;
     if (exempt(user) || limit <= 0) return () => undefined;
     const open = this.#watches.get(user.name) ?? 0;
-    if (open >= limit) throw tooManyRequests(`Too many requests: user "${user.name}" has ${open} watches open, the limit is ${limit}; please try again later.`);
+    if (open >= limit)
+      throw tooManyRequests(
+        `Too many requests: user "${user.name}" has ${open} watches open, the limit is ${limit}; please try again later.`,
+      );
     this.#watches.set(user.name, open + 1);
     return this.#once(() => {
       const left = (this.#watches.get(user.name) ?? 1) - 1;

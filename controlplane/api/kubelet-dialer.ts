@@ -12,7 +12,10 @@ export type KubeletDialer = (host: string, port: number) => Promise<Socket>;
 export const directDialer: KubeletDialer = (host, port) =>
   new Promise((resolve, reject) => {
     const socket = connect(port, host);
-    socket.once('connect', () => { socket.off('error', reject); resolve(socket); });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
     socket.once('error', reject);
   });
 
@@ -21,9 +24,18 @@ export function connectProxyDialer(socketPath: string, timeoutMs = 10_000): Kube
   return (host, port) =>
     new Promise((resolve, reject) => {
       const socket = connect(socketPath);
-      const fail = (message: string) => { socket.destroy(); reject(new Error(message)); };
-      const timer = setTimeout(() => fail(`no answer from the kubelet egress proxy ${socketPath} within ${timeoutMs / 1000} s`), timeoutMs);
-      socket.once('error', (err) => { clearTimeout(timer); fail(`the kubelet egress proxy ${socketPath}: ${err.message}`); });
+      const fail = (message: string) => {
+        socket.destroy();
+        reject(new Error(message));
+      };
+      const timer = setTimeout(
+        () => fail(`no answer from the kubelet egress proxy ${socketPath} within ${timeoutMs / 1000} s`),
+        timeoutMs,
+      );
+      socket.once('error', (err) => {
+        clearTimeout(timer);
+        fail(`the kubelet egress proxy ${socketPath}: ${err.message}`);
+      });
       socket.once('connect', () => socket.write(`CONNECT ${host}:${port} HTTP/1.1\r\nHost: ${host}:${port}\r\n\r\n`));
       let answer = Buffer.alloc(0);
       const onData = (chunk: Buffer) => {
@@ -36,7 +48,10 @@ export function connectProxyDialer(socketPath: string, timeoutMs = 10_000): Kube
         socket.off('data', onData);
         clearTimeout(timer);
         const status = /^HTTP\/1\.[01] (\d{3})/.exec(answer.toString('latin1'))?.[1];
-        if (status !== '200') return fail(`the kubelet egress proxy refused ${host}:${port}: ${answer.subarray(0, answer.indexOf('\r\n')).toString('latin1')}`);
+        if (status !== '200')
+          return fail(
+            `the kubelet egress proxy refused ${host}:${port}: ${answer.subarray(0, answer.indexOf('\r\n')).toString('latin1')}`,
+          );
         const rest = answer.subarray(end + 4);
         if (rest.length > 0) socket.unshift(rest);
         socket.removeAllListeners('error');

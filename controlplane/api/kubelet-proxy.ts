@@ -36,27 +36,46 @@ export interface KubeletClientTls {
 /** Default kubelet port when a Node does not report one. */
 export const defaultKubeletPort = 10250;
 
-const kubeletPaths: Record<string, string> = { log: 'containerLogs', exec: 'exec', attach: 'attach', portforward: 'portForward' };
+const kubeletPaths: Record<string, string> = {
+  log: 'containerLogs',
+  exec: 'exec',
+  attach: 'attach',
+  portforward: 'portForward',
+};
 
 /** Which container a request means: the named one, or the only one. */
 function chooseContainer(pod: Any, requested: string | null): string {
-  const names = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((c: Any) => String(c.name));
+  const names = [
+    ...(pod.spec?.initContainers ?? []),
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.ephemeralContainers ?? []),
+  ].map((c: Any) => String(c.name));
   const main = (pod.spec?.containers ?? []).map((c: Any) => String(c.name));
   if (requested) {
-    if (!names.includes(requested)) throw new ApiError('BadRequest', `container ${requested} is not valid for pod ${pod.metadata.name}`);
+    if (!names.includes(requested))
+      throw new ApiError('BadRequest', `container ${requested} is not valid for pod ${pod.metadata.name}`);
     return requested;
   }
   if (main.length === 1) return main[0]!;
   const annotated = pod.metadata?.annotations?.['kubectl.kubernetes.io/default-container'];
   if (annotated && main.includes(annotated)) return annotated;
-  throw new ApiError('BadRequest', `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${main.join(' ')}]`);
+  throw new ApiError(
+    'BadRequest',
+    `a container name must be specified for pod ${pod.metadata.name}, choose one of: [${main.join(' ')}]`,
+  );
 }
 
 /** The node's kubelet address: InternalIP first, then any address; port from daemonEndpoints. */
 export function kubeletAddress(node: Any): { host: string; port: number } {
   const addresses = (node.status?.addresses ?? []) as { type: string; address: string }[];
-  const address = addresses.find((a) => a.type === 'InternalIP') ?? addresses.find((a) => a.type === 'ExternalIP') ?? addresses.find((a) => a.type === 'Hostname');
-  if (!address) throw new ApiError('ServiceUnavailable', `node ${node.metadata.name} reports no address to reach its kubelet`, { retryAfterSeconds: 5 });
+  const address =
+    addresses.find((a) => a.type === 'InternalIP') ??
+    addresses.find((a) => a.type === 'ExternalIP') ??
+    addresses.find((a) => a.type === 'Hostname');
+  if (!address)
+    throw new ApiError('ServiceUnavailable', `node ${node.metadata.name} reports no address to reach its kubelet`, {
+      retryAfterSeconds: 5,
+    });
   const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port) || defaultKubeletPort;
   return { host: address.address, port };
 }
@@ -79,12 +98,22 @@ export class KubeletProxy {
 
   /** A TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
   async #connect(target: KubeletTarget): Promise<TLSSocket> {
-    const unreachable = (err: Error) => new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 });
-    const raw = await this.#dial(target.host, target.port).catch((err: Error) => { throw unreachable(err); });
+    const unreachable = (err: Error) =>
+      new ApiError(
+        'ServiceUnavailable',
+        `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`,
+        { retryAfterSeconds: 5 },
+      );
+    const raw = await this.#dial(target.host, target.port).catch((err: Error) => {
+      throw unreachable(err);
+    });
     const socket = connect({ socket: raw, host: target.host, ...this.#tls });
     await new Promise<void>((resolve, reject) => {
       socket.once('secureConnect', resolve);
-      socket.once('error', (err) => { raw.destroy(); reject(unreachable(err)); });
+      socket.once('error', (err) => {
+        raw.destroy();
+        reject(unreachable(err));
+      });
     });
     return socket;
   }
@@ -120,12 +149,18 @@ export class KubeletProxy {
     const target = await this.target(parsed, url);
     const socket = await this.#connect(target);
     await new Promise<void>((resolve, reject) => {
-      const headers: Record<string, string> = { accept: req.headers.accept ?? '*/*', host: `${target.host}:${target.port}` };
+      const headers: Record<string, string> = {
+        accept: req.headers.accept ?? '*/*',
+        host: `${target.host}:${target.port}`,
+      };
       if (req.headers['content-type']) headers['content-type'] = req.headers['content-type'];
       const upstream = request(
         { createConnection: () => socket, path: target.path, method: req.method, headers },
         (answer) => {
-          const passed: Record<string, string> = { 'Content-Type': answer.headers['content-type'] ?? 'text/plain', 'Cache-Control': 'no-cache, private' };
+          const passed: Record<string, string> = {
+            'Content-Type': answer.headers['content-type'] ?? 'text/plain',
+            'Cache-Control': 'no-cache, private',
+          };
           if (answer.headers.location) passed.Location = answer.headers.location;
           res.writeHead(answer.statusCode ?? 502, passed);
           answer.pipe(res);
@@ -133,8 +168,19 @@ export class KubeletProxy {
           answer.on('error', resolve);
         },
       );
-      upstream.on('error', (err) => reject(new ApiError('ServiceUnavailable', `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`, { retryAfterSeconds: 5 })));
-      res.on('close', () => { upstream.destroy(); socket.destroy(); });
+      upstream.on('error', (err) =>
+        reject(
+          new ApiError(
+            'ServiceUnavailable',
+            `the kubelet at ${target.host}:${target.port} is not reachable: ${err.message}`,
+            { retryAfterSeconds: 5 },
+          ),
+        ),
+      );
+      res.on('close', () => {
+        upstream.destroy();
+        socket.destroy();
+      });
       req.pipe(upstream);
     });
   }

@@ -61,7 +61,10 @@ export function bodyTooLarge(): ApiError {
 }
 
 export function tooManyPatchOperations(count: number): ApiError {
-  return new ApiError('RequestEntityTooLarge', `Request entity too large: The allowed maximum operations in a JSON patch is ${maxJsonPatchOperations}, got ${count}`);
+  return new ApiError(
+    'RequestEntityTooLarge',
+    `Request entity too large: The allowed maximum operations in a JSON patch is ${maxJsonPatchOperations}, got ${count}`,
+  );
 }
 
 /** Upstream answers a JSON patch that fails to apply with 422 and the patch library's words as the cause. */

@@ -19,7 +19,8 @@ function parseRanges(accept: string): Range[] {
     let q = 1;
     for (const param of params) {
       const [name, value] = param.split('=').map((s) => s.trim());
-      if (name?.toLowerCase() === 'q' && value !== undefined) q = Number.isFinite(Number(value)) ? Math.min(1, Math.max(0, Number(value))) : 0;
+      if (name?.toLowerCase() === 'q' && value !== undefined)
+        q = Number.isFinite(Number(value)) ? Math.min(1, Math.max(0, Number(value))) : 0;
     }
     ranges.push({ type, subtype, q });
   }
@@ -45,7 +46,8 @@ export function negotiateMediaType<T extends string>(accept: string | undefined,
       if (s > 0 && (match === undefined || s > match.specificity)) match = { q: range.q, specificity: s };
     }
     if (match === undefined || match.q === 0) continue;
-    if (best === undefined || match.q > best.q || (match.q === best.q && match.specificity > best.specificity)) best = { offer, ...match };
+    if (best === undefined || match.q > best.q || (match.q === best.q && match.specificity > best.specificity))
+      best = { offer, ...match };
   }
   return best?.offer;
 }

@@ -45,16 +45,38 @@ export class ApiMetrics {
   }
 
   observeRequest(labels: RequestLabels, seconds: number): void {
-    const counterLabels = { verb: labels.verb, group: labels.group, version: labels.version, resource: labels.resource, subresource: labels.subresource, scope: labels.scope, component: 'apiserver', code: labels.code };
+    const counterLabels = {
+      verb: labels.verb,
+      group: labels.group,
+      version: labels.version,
+      resource: labels.resource,
+      subresource: labels.subresource,
+      scope: labels.scope,
+      component: 'apiserver',
+      code: labels.code,
+    };
     const key = JSON.stringify(counterLabels);
     const counter = this.#requests.get(key) ?? { labels: counterLabels, value: 0 };
     counter.value++;
     this.#requests.set(key, counter);
     // Long-running requests (watches, streams) would drown the latency histogram, as upstream notes.
     if (labels.verb === 'WATCH' || labels.verb === 'CONNECT') return;
-    const histogramLabels = { verb: labels.verb, group: labels.group, version: labels.version, resource: labels.resource, subresource: labels.subresource, scope: labels.scope, component: 'apiserver' };
+    const histogramLabels = {
+      verb: labels.verb,
+      group: labels.group,
+      version: labels.version,
+      resource: labels.resource,
+      subresource: labels.subresource,
+      scope: labels.scope,
+      component: 'apiserver',
+    };
     const hKey = JSON.stringify(histogramLabels);
-    const histogram = this.#durations.get(hKey) ?? { labels: histogramLabels, counts: durationBuckets.map(() => 0), sum: 0, count: 0 };
+    const histogram = this.#durations.get(hKey) ?? {
+      labels: histogramLabels,
+      counts: durationBuckets.map(() => 0),
+      sum: 0,
+      count: 0,
+    };
     durationBuckets.forEach((bound, i) => {
       if (seconds <= bound) histogram.counts[i]!++;
     });
@@ -87,11 +109,24 @@ export class ApiMetrics {
 
   render(): string {
     const b = new PrometheusText();
-    b.family('apiserver_request_total', 'counter', 'Requests answered, by verb, group, version, resource, subresource, scope and HTTP code.');
+    b.family(
+      'apiserver_request_total',
+      'counter',
+      'Requests answered, by verb, group, version, resource, subresource, scope and HTTP code.',
+    );
     for (const { labels, value } of this.#requests.values()) b.sample('apiserver_request_total', labels, value);
-    b.family('apiserver_request_duration_seconds', 'histogram', 'Time to answer a request, in seconds (watches and streams excluded).');
-    for (const h of this.#durations.values()) b.histogram('apiserver_request_duration_seconds', h.labels, durationBuckets, h.counts, h.sum, h.count);
-    b.family('apiserver_current_inflight_requests', 'gauge', 'Requests being served right now, read-only and mutating.');
+    b.family(
+      'apiserver_request_duration_seconds',
+      'histogram',
+      'Time to answer a request, in seconds (watches and streams excluded).',
+    );
+    for (const h of this.#durations.values())
+      b.histogram('apiserver_request_duration_seconds', h.labels, durationBuckets, h.counts, h.sum, h.count);
+    b.family(
+      'apiserver_current_inflight_requests',
+      'gauge',
+      'Requests being served right now, read-only and mutating.',
+    );
     b.sample('apiserver_current_inflight_requests', { request_kind: 'readOnly' }, this.#inflight.readOnly);
     b.sample('apiserver_current_inflight_requests', { request_kind: 'mutating' }, this.#inflight.mutating);
     b.family('apiserver_registered_watchers', 'gauge', 'Open watches, by group, version and kind.');
@@ -100,5 +135,4 @@ export class ApiMetrics {
     for (const { labels, value } of this.#watchEvents.values()) b.sample('apiserver_watch_events_total', labels, value);
     return b.text();
   }
-
 }

@@ -62,7 +62,8 @@ export class ObjectCache {
     const list = await this.#registry.list(this.#info, undefined);
     this.#objects.clear();
     this.#index?.clear();
-    for (const object of list.items) this.#put(this.#key(object.metadata.namespace, object.metadata.name ?? ''), object);
+    for (const object of list.items)
+      this.#put(this.#key(object.metadata.namespace, object.metadata.name ?? ''), object);
     this.#revision = Number(list.metadata.resourceVersion);
     this.#handle = await this.#registry.watch(
       this.#info,
@@ -77,14 +78,19 @@ export class ObjectCache {
         this.#ready = false;
         void this.#rebuild();
       },
-      (revision) => { this.#revision = revision; },
+      (revision) => {
+        this.#revision = revision;
+      },
     );
     this.#ready = true;
   }
 
   async #rebuild(): Promise<void> {
     this.#handle?.cancel();
-    await keepTrying(() => this.start(), () => this.#stopped);
+    await keepTrying(
+      () => this.start(),
+      () => this.#stopped,
+    );
   }
 
   stop(): void {

@@ -16,7 +16,8 @@ interface Rendition {
 }
 type Renditions = Record<'application/json' | typeof openApiV2ProtobufType, Rendition>;
 
-const etagOf = (body: Buffer): string => `"${createHash('sha512').update(body).digest('hex').slice(0, 64).toUpperCase()}"`;
+const etagOf = (body: Buffer): string =>
+  `"${createHash('sha512').update(body).digest('hex').slice(0, 64).toUpperCase()}"`;
 
 export class OpenApiV2Endpoint {
   readonly #version: string;
@@ -31,18 +32,28 @@ export class OpenApiV2Endpoint {
       const doc = openApiV2Document(this.#version);
       const json = Buffer.from(JSON.stringify(doc));
       const proto = Buffer.from(encodeOpenApiV2(doc));
-      this.#renditions = { 'application/json': { body: json, etag: etagOf(json) }, [openApiV2ProtobufType]: { body: proto, etag: etagOf(proto) } };
+      this.#renditions = {
+        'application/json': { body: json, etag: etagOf(json) },
+        [openApiV2ProtobufType]: { body: proto, etag: etagOf(proto) },
+      };
     }
     return this.#renditions;
   }
 
   /** `legacyPath` is /swagger-2.0.0.pb-v1, which only ever served protobuf. */
   serve(req: IncomingMessage, res: ServerResponse, legacyPath: boolean): void {
-    const offers = legacyPath ? ([openApiV2ProtobufType] as const) : (['application/json', openApiV2ProtobufType] as const);
+    const offers = legacyPath
+      ? ([openApiV2ProtobufType] as const)
+      : (['application/json', openApiV2ProtobufType] as const);
     const chosen = negotiateMediaType(req.headers.accept, offers);
     if (chosen === undefined) throw new ApiError('NotAcceptable', `only ${offers.join(' and ')} are served`);
     const { body, etag } = this.#render()[chosen];
-    const headers = { ETag: etag, Vary: 'Accept', 'Cache-Control': 'no-cache, private', 'Content-Type': chosen === openApiV2ProtobufType ? openApiV2ProtobufContentType : chosen };
+    const headers = {
+      ETag: etag,
+      Vary: 'Accept',
+      'Cache-Control': 'no-cache, private',
+      'Content-Type': chosen === openApiV2ProtobufType ? openApiV2ProtobufContentType : chosen,
+    };
     if (req.headers['if-none-match']?.split(',').some((tag) => tag.trim() === etag || tag.trim() === '*')) {
       res.writeHead(304, headers);
       res.end();

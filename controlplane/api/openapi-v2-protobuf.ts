@@ -16,7 +16,9 @@ export const openApiV2ProtobufContentType = 'application/com.github.proto-openap
 type Fields = Record<string, { type: string; id: number; rule?: 'repeated' }>;
 const one = (type: string, id: number) => ({ type, id });
 const many = (type: string, id: number) => ({ type, id, rule: 'repeated' as const });
-const named = (valueType: string): { fields: Fields } => ({ fields: { name: one('string', 1), value: one(valueType, 2) } });
+const named = (valueType: string): { fields: Fields } => ({
+  fields: { name: one('string', 1), value: one(valueType, 2) },
+});
 
 const gnosticV2 = {
   Document: {
@@ -33,7 +35,14 @@ const gnosticV2 = {
       vendorExtension: many('NamedAny', 16),
     },
   },
-  Info: { fields: { title: one('string', 1), version: one('string', 2), description: one('string', 3), vendorExtension: many('NamedAny', 7) } },
+  Info: {
+    fields: {
+      title: one('string', 1),
+      version: one('string', 2),
+      description: one('string', 3),
+      vendorExtension: many('NamedAny', 7),
+    },
+  },
   Any: { fields: { value: one('google.protobuf.Any', 1), yaml: one('string', 2) } },
   NamedAny: named('Any'),
   Paths: { fields: { vendorExtension: many('NamedAny', 1), path: many('NamedPathItem', 2) } },
@@ -71,18 +80,47 @@ const gnosticV2 = {
   // only one field of each encodes the same bytes as the oneof would.
   ParametersItem: { fields: { parameter: one('Parameter', 1) } },
   Parameter: { fields: { bodyParameter: one('BodyParameter', 1), nonBodyParameter: one('NonBodyParameter', 2) } },
-  BodyParameter: { fields: { description: one('string', 1), name: one('string', 2), in: one('string', 3), required: one('bool', 4), schema: one('Schema', 5) } },
-  NonBodyParameter: { fields: { queryParameterSubSchema: one('QueryParameterSubSchema', 3), pathParameterSubSchema: one('PathParameterSubSchema', 4) } },
+  BodyParameter: {
+    fields: {
+      description: one('string', 1),
+      name: one('string', 2),
+      in: one('string', 3),
+      required: one('bool', 4),
+      schema: one('Schema', 5),
+    },
+  },
+  NonBodyParameter: {
+    fields: {
+      queryParameterSubSchema: one('QueryParameterSubSchema', 3),
+      pathParameterSubSchema: one('PathParameterSubSchema', 4),
+    },
+  },
   QueryParameterSubSchema: {
-    fields: { required: one('bool', 1), in: one('string', 2), description: one('string', 3), name: one('string', 4), type: one('string', 6), uniqueItems: one('bool', 20) },
+    fields: {
+      required: one('bool', 1),
+      in: one('string', 2),
+      description: one('string', 3),
+      name: one('string', 4),
+      type: one('string', 6),
+      uniqueItems: one('bool', 20),
+    },
   },
   PathParameterSubSchema: {
-    fields: { required: one('bool', 1), in: one('string', 2), description: one('string', 3), name: one('string', 4), type: one('string', 5), uniqueItems: one('bool', 19) },
+    fields: {
+      required: one('bool', 1),
+      in: one('string', 2),
+      description: one('string', 3),
+      name: one('string', 4),
+      type: one('string', 5),
+      uniqueItems: one('bool', 19),
+    },
   },
   Responses: { fields: { responseCode: many('NamedResponseValue', 1), vendorExtension: many('NamedAny', 2) } },
   NamedResponseValue: named('ResponseValue'),
   ResponseValue: { fields: { response: one('Response', 1) } },
-  Response: { fields: { description: one('string', 1), schema: one('SchemaItem', 2), vendorExtension: many('NamedAny', 5) } },
+  Response: {
+    fields: { description: one('string', 1), schema: one('SchemaItem', 2), vendorExtension: many('NamedAny', 5) },
+  },
   SchemaItem: { fields: { schema: one('Schema', 1) } },
   Definitions: { fields: { additionalProperties: many('NamedSchema', 1) } },
   NamedSchema: named('Schema'),
@@ -111,7 +149,9 @@ const gnosticV2 = {
 
 const root = protobuf.Root.fromJSON({
   nested: {
-    google: { nested: { protobuf: { nested: { Any: { fields: { typeUrl: one('string', 1), value: one('bytes', 2) } } } } } },
+    google: {
+      nested: { protobuf: { nested: { Any: { fields: { typeUrl: one('string', 1), value: one('bytes', 2) } } } } },
+    },
     openapi: { nested: { v2: { nested: gnosticV2 } } },
   },
 });
@@ -121,8 +161,10 @@ export const documentMessage = root.lookupType('openapi.v2.Document');
 type Message = Record<string, unknown>;
 
 const anyOf = (value: unknown): Message => ({ yaml: JSON.stringify(value) });
-const namedAnys = (entries: [string, unknown][]): Message[] => entries.map(([name, value]) => ({ name, value: anyOf(value) }));
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const namedAnys = (entries: [string, unknown][]): Message[] =>
+  entries.map(([name, value]) => ({ name, value: anyOf(value) }));
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function asRecord(value: unknown, where: string): Record<string, unknown> {
   if (!isRecord(value)) throw new Error(`openapi v2 protobuf: ${where} is not an object`);
@@ -162,10 +204,16 @@ function schemaMessage(schema: SchemaV2): Message {
         m.items = { schema: (Array.isArray(value) ? value : [value]).map((s) => schemaMessage(asRecord(s, 'items'))) };
         break;
       case 'properties':
-        m.properties = { additionalProperties: Object.entries(asRecord(value, 'properties')).map(([name, s]) => ({ name, value: schemaMessage(asRecord(s, name)) })) };
+        m.properties = {
+          additionalProperties: Object.entries(asRecord(value, 'properties')).map(([name, s]) => ({
+            name,
+            value: schemaMessage(asRecord(s, name)),
+          })),
+        };
         break;
       case 'additionalProperties':
-        m.additionalProperties = typeof value === 'boolean' ? { boolean: value } : { schema: schemaMessage(asRecord(value, key)) };
+        m.additionalProperties =
+          typeof value === 'boolean' ? { boolean: value } : { schema: schemaMessage(asRecord(value, key)) };
         break;
       default:
         if (!key.startsWith('x-')) unplaced(key, 'a schema');
@@ -178,7 +226,12 @@ function schemaMessage(schema: SchemaV2): Message {
 
 function parameterMessage(parameter: Record<string, unknown>): Message {
   const { in: location, schema, ...rest } = parameter;
-  if (location === 'body') return { parameter: { bodyParameter: { ...rest, in: location, schema: schemaMessage(asRecord(schema, 'body parameter')) } } };
+  if (location === 'body')
+    return {
+      parameter: {
+        bodyParameter: { ...rest, in: location, schema: schemaMessage(asRecord(schema, 'body parameter')) },
+      },
+    };
   const sub = { ...rest, in: location };
   if (location === 'query') return { parameter: { nonBodyParameter: { queryParameterSubSchema: sub } } };
   if (location === 'path') return { parameter: { nonBodyParameter: { pathParameterSubSchema: sub } } };
@@ -189,16 +242,30 @@ function operationMessage(operation: Record<string, unknown>): Message {
   const m: Message = {};
   const extensions: [string, unknown][] = [];
   for (const [key, value] of Object.entries(operation)) {
-    if (key === 'parameters') m.parameters = (value as unknown[]).map((p) => parameterMessage(asRecord(p, 'parameter')));
+    if (key === 'parameters')
+      m.parameters = (value as unknown[]).map((p) => parameterMessage(asRecord(p, 'parameter')));
     else if (key === 'responses') {
       m.responses = {
         responseCode: Object.entries(asRecord(value, key)).map(([code, r]) => {
           const { description, schema } = asRecord(r, `response ${code}`);
-          return { name: code, value: { response: { description, ...(schema !== undefined ? { schema: { schema: schemaMessage(asRecord(schema, 'response schema')) } } : {}) } } };
+          return {
+            name: code,
+            value: {
+              response: {
+                description,
+                ...(schema !== undefined
+                  ? { schema: { schema: schemaMessage(asRecord(schema, 'response schema')) } }
+                  : {}),
+              },
+            },
+          };
         }),
       };
     } else if (key.startsWith('x-')) extensions.push([key, value]);
-    else if (['tags', 'summary', 'description', 'operationId', 'produces', 'consumes', 'schemes', 'deprecated'].includes(key)) m[key] = value;
+    else if (
+      ['tags', 'summary', 'description', 'operationId', 'produces', 'consumes', 'schemes', 'deprecated'].includes(key)
+    )
+      m[key] = value;
     else unplaced(key, 'an operation');
   }
   if (extensions.length > 0) m.vendorExtension = namedAnys(extensions);
@@ -216,7 +283,12 @@ export function encodeOpenApiV2(doc: OpenApiV2Document): Uint8Array {
         value: Object.fromEntries(Object.entries(item).map(([method, op]) => [method, operationMessage(op)])),
       })),
     },
-    definitions: { additionalProperties: Object.entries(doc.definitions).map(([name, schema]) => ({ name, value: schemaMessage(schema) })) },
+    definitions: {
+      additionalProperties: Object.entries(doc.definitions).map(([name, schema]) => ({
+        name,
+        value: schemaMessage(schema),
+      })),
+    },
   };
   const invalid = documentMessage.verify(message);
   if (invalid !== null) throw new Error(`openapi v2 protobuf: ${invalid}`);

@@ -91,10 +91,10 @@ class DefinitionBuilder {
         case 'any':
           return {};
         case 'int64':
-        return { type: 'integer', format: 'int64' };
-      case 'bytes':
-        return { type: 'string', format: 'byte' };
-      case 'intOrString':
+          return { type: 'integer', format: 'int64' };
+        case 'bytes':
+          return { type: 'string', format: 'byte' };
+        case 'intOrString':
           return { type: 'string', format: 'int-or-string' };
         default:
           return { type: shape };
@@ -108,7 +108,11 @@ class DefinitionBuilder {
   #reference(shape: Shape, name: string, type: string | undefined): SchemaV2 {
     if (!(name in this.definitions)) {
       this.definitions[name] = {}; // claimed first, so a shape that contains itself terminates
-      this.definitions[name] = this.#object(typeof shape === 'object' && 'fields' in shape ? shape.fields : {}, name, type);
+      this.definitions[name] = this.#object(
+        typeof shape === 'object' && 'fields' in shape ? shape.fields : {},
+        name,
+        type,
+      );
     }
     return { $ref: `#/definitions/${name}` };
   }
@@ -127,7 +131,8 @@ class DefinitionBuilder {
     // kubectl refuses a field its downloaded schema does not list (when it validates on the client:
     // a List, kubectl 1.27/1.28), so every upstream field is listed; those bosun does not check
     // accept any value
-    for (const field of Object.keys(type === undefined ? {} : upstreamModelFields(type) ?? {})) properties[field] ??= {};
+    for (const field of Object.keys(type === undefined ? {} : (upstreamModelFields(type) ?? {})))
+      properties[field] ??= {};
     const own = typeDescription(type);
     return { type: 'object', ...(own !== undefined ? { description: own } : {}), properties };
   }
@@ -137,23 +142,32 @@ class DefinitionBuilder {
     const fields = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
     const type = kindType(r.group, r.version, r.kind);
     const properties: Record<string, SchemaV2> = {
-      apiVersion: { type: 'string', description: fieldDescription(type, 'apiVersion') ?? 'The versioned schema of this object.' },
+      apiVersion: {
+        type: 'string',
+        description: fieldDescription(type, 'apiVersion') ?? 'The versioned schema of this object.',
+      },
       kind: { type: 'string', description: fieldDescription(type, 'kind') ?? 'The kind of this object.' },
-      metadata: { ...this.schema(objectMeta, undefined, fieldType(type, 'metadata')), description: fieldDescription(type, 'metadata') ?? "Standard object's metadata." },
+      metadata: {
+        ...this.schema(objectMeta, undefined, fieldType(type, 'metadata')),
+        description: fieldDescription(type, 'metadata') ?? "Standard object's metadata.",
+      },
     };
     for (const [field, shape] of Object.entries(fields)) {
-      const subName = field === 'spec' || field === 'status' ? `${pkg}.${r.kind}${field === 'spec' ? 'Spec' : 'Status'}` : undefined;
+      const subName =
+        field === 'spec' || field === 'status' ? `${pkg}.${r.kind}${field === 'spec' ? 'Spec' : 'Status'}` : undefined;
       const schema = this.schema(shape, subName, fieldType(type, field));
       const description = fieldDescription(type, field);
       properties[field] = description === undefined ? schema : { ...schema, description };
     }
-    for (const field of Object.keys(type === undefined ? {} : upstreamModelFields(type) ?? {})) properties[field] ??= {};
+    for (const field of Object.keys(type === undefined ? {} : (upstreamModelFields(type) ?? {})))
+      properties[field] ??= {};
     // A kind whose spec bosun does not check still has one; its fields are not described.
     if (!('spec' in fields)) properties.spec = { type: 'object' };
     const name = `${pkg}.${r.kind}`;
     this.definitions[name] = {
       type: 'object',
-      description: typeDescription(type) ?? `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
+      description:
+        typeDescription(type) ?? `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
       properties,
       'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
     };

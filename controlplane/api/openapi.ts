@@ -30,7 +30,15 @@ function schemaOf(shape: Shape, type?: string): Schema {
   }
   if ('list' in shape) return { type: 'array', items: schemaOf(shape.list, type) };
   if ('map' in shape) return { type: 'object', additionalProperties: schemaOf(shape.map, type) };
-  return { type: 'object', properties: Object.fromEntries(Object.entries(shape.fields).map(([k, v]) => [k, described(schemaOf(v, fieldType(type, k)), fieldDescription(type, k))])) };
+  return {
+    type: 'object',
+    properties: Object.fromEntries(
+      Object.entries(shape.fields).map(([k, v]) => [
+        k,
+        described(schemaOf(v, fieldType(type, k)), fieldDescription(type, k)),
+      ]),
+    ),
+  };
 }
 
 function described(schema: Schema, description: string | undefined): Schema {
@@ -45,15 +53,23 @@ function kindSchema(r: ResourceInfo): Schema {
   const extra = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
   const type = kindType(r.group, r.version, r.kind);
   const properties: Record<string, Schema> = {
-    apiVersion: { type: 'string', description: fieldDescription(type, 'apiVersion') ?? 'The versioned schema of this object.' },
+    apiVersion: {
+      type: 'string',
+      description: fieldDescription(type, 'apiVersion') ?? 'The versioned schema of this object.',
+    },
     kind: { type: 'string', description: fieldDescription(type, 'kind') ?? 'The kind of this object.' },
-    metadata: { ...schemaOf(objectMeta, fieldType(type, 'metadata')), description: fieldDescription(type, 'metadata') ?? "Standard object's metadata." },
+    metadata: {
+      ...schemaOf(objectMeta, fieldType(type, 'metadata')),
+      description: fieldDescription(type, 'metadata') ?? "Standard object's metadata.",
+    },
   };
-  for (const [field, shape] of Object.entries(extra)) properties[field] = described(schemaOf(shape, fieldType(type, field)), fieldDescription(type, field));
+  for (const [field, shape] of Object.entries(extra))
+    properties[field] = described(schemaOf(shape, fieldType(type, field)), fieldDescription(type, field));
   properties.spec ??= { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
   return {
     type: 'object',
-    description: typeDescription(type) ?? `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
+    description:
+      typeDescription(type) ?? `${r.kind} (${r.group === '' ? 'core' : r.group}/${r.version}), served by bosun.`,
     properties,
     'x-kubernetes-group-version-kind': [{ group: r.group, version: r.version, kind: r.kind }],
   };
@@ -79,7 +95,10 @@ export function openApiV3Document(group: string, version: string) {
       ],
       responses: { '200': { description: 'OK' } },
     };
-    paths[base] = { patch: operation, put: { ...operation, operationId: `replace${r.kind}`, 'x-kubernetes-action': 'put' } };
+    paths[base] = {
+      patch: operation,
+      put: { ...operation, operationId: `replace${r.kind}`, 'x-kubernetes-action': 'put' },
+    };
     const collection = `/${groupVersionPath(group, version)}${r.namespaced ? '/namespaces/{namespace}' : ''}/${r.resource}`;
     paths[collection] = { post: { ...operation, operationId: `create${r.kind}`, 'x-kubernetes-action': 'post' } };
   }
@@ -91,7 +110,11 @@ export function openApiV3Root() {
   const paths: Record<string, { serverRelativeURL: string }> = {};
   for (const g of groups()) {
     const path = groupVersionPath(g.name, g.version);
-    const hash = createHash('sha256').update(JSON.stringify(openApiV3Document(g.name, g.version))).digest('hex').slice(0, 32).toUpperCase();
+    const hash = createHash('sha256')
+      .update(JSON.stringify(openApiV3Document(g.name, g.version)))
+      .digest('hex')
+      .slice(0, 32)
+      .toUpperCase();
     paths[path] = { serverRelativeURL: `/openapi/v3/${path}?hash=${hash}` };
   }
   return { paths };

@@ -20,7 +20,10 @@ function bad(message: string): ApiError {
 function decodePointer(pointer: string): string[] {
   if (pointer === '') return [];
   if (!pointer.startsWith('/')) throw bad(`json patch: invalid path "${pointer}"`);
-  return pointer.slice(1).split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function parentOf(doc: Json, path: string[]): { parent: JsonObject | unknown[]; last: string } {
@@ -31,7 +34,8 @@ function parentOf(doc: Json, path: string[]): { parent: JsonObject | unknown[]; 
     else current = undefined;
     if (current === undefined) throw bad(`json patch: path "/${path.join('/')}" does not exist`);
   }
-  if (!Array.isArray(current) && !isPlainObject(current)) throw bad(`json patch: path "/${path.join('/')}" does not exist`);
+  if (!Array.isArray(current) && !isPlainObject(current))
+    throw bad(`json patch: path "/${path.join('/')}" does not exist`);
   return { parent: current, last: path.at(-1)! };
 }
 
@@ -50,7 +54,8 @@ function arrayIndex(list: unknown[], last: string, forInsert: boolean): number {
   if (forInsert && last === '-') return list.length;
   if (!/^(0|[1-9][0-9]*)$/.test(last)) throw bad(`json patch: invalid array index "${last}"`);
   const index = Number(last);
-  if (index > list.length || (!forInsert && index === list.length)) throw bad(`json patch: array index ${index} out of range`);
+  if (index > list.length || (!forInsert && index === list.length))
+    throw bad(`json patch: array index ${index} out of range`);
   return index;
 }
 
@@ -85,7 +90,9 @@ function sameJson(a: Json, b: Json): boolean {
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => sameJson(item, b[i]));
   if (!isPlainObject(a) || !isPlainObject(b)) return false;
   const keys = Object.keys(a);
-  return keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]));
+  return (
+    keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && sameJson(a[key], b[key]))
+  );
 }
 
 /** Bytes of JSON a value takes: what a `copy` of it adds to the document. */

@@ -33,7 +33,11 @@ const outOfDate = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
  * is 401 Unauthorized rather than an anonymous request.
  */
 export function peerCertificateOutOfDate(socket: TLSSocket, now: number = Date.now()): boolean {
-  if (!socket.authorized) return outOfDate.has((socket.authorizationError as unknown as { code?: string } | undefined)?.code ?? String(socket.authorizationError ?? ''));
+  if (!socket.authorized)
+    return outOfDate.has(
+      (socket.authorizationError as unknown as { code?: string } | undefined)?.code ??
+        String(socket.authorizationError ?? ''),
+    );
   let notAfter = expiries.get(socket);
   if (notAfter === undefined) {
     const validTo = socket.getPeerCertificate().valid_to;

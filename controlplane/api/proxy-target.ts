@@ -73,7 +73,8 @@ export function podProxyTarget(pod: KubeObject, id: ProxyId): ProxyTarget {
   if (id.port === '') port = containers.find((c) => (c.ports ?? []).length > 0)?.ports[0].containerPort;
   else if (port === undefined) {
     port = ports.find((p) => p.name === id.port)?.containerPort;
-    if (port === undefined) throw new ApiError('BadRequest', `pod ${pod.metadata.name} has no port named ${JSON.stringify(id.port)}`);
+    if (port === undefined)
+      throw new ApiError('BadRequest', `pod ${pod.metadata.name} has no port named ${JSON.stringify(id.port)}`);
   }
   const ip = String((pod.status as Any | undefined)?.podIP ?? '');
   if (!isProxyableAddress(ip)) throw new ApiError('BadRequest', 'address not allowed');
@@ -85,7 +86,8 @@ function servicePortName(service: KubeObject, id: ProxyId): string {
   const number = portNumber(id.port);
   if (number === undefined) return id.port;
   const port = (((service.spec as Any | undefined)?.ports ?? []) as Any[]).find((p) => p.port === number);
-  if (port === undefined) throw new ApiError('ServiceUnavailable', `no service port ${number} found for service ${JSON.stringify(id.name)}`);
+  if (port === undefined)
+    throw new ApiError('ServiceUnavailable', `no service port ${number} found for service ${JSON.stringify(id.name)}`);
   return String(port.name ?? '');
 }
 
@@ -103,17 +105,28 @@ function isPodAddress(endpoint: Any, address: string, podsByName: ReadonlyMap<st
  * services/<id>/proxy: the first ready endpoint, among the Service's EndpointSlices, that serves the
  * port asked for and is really one of the namespace's pods.
  */
-export function serviceProxyTarget(service: KubeObject, slices: readonly KubeObject[], pods: readonly KubeObject[], id: ProxyId, rawId: string): ProxyTarget {
+export function serviceProxyTarget(
+  service: KubeObject,
+  slices: readonly KubeObject[],
+  pods: readonly KubeObject[],
+  id: ProxyId,
+  rawId: string,
+): ProxyTarget {
   const portName = servicePortName(service, id);
   const podsByName = new Map(pods.map((p) => [p.metadata.name ?? '', p]));
-  const ready = slices.flatMap((slice) => ((slice as Any).endpoints ?? []) as Any[]).filter((e) => e.conditions?.ready !== false && (e.addresses ?? []).length > 0);
-  if (ready.length === 0) throw new ApiError('ServiceUnavailable', `no endpoints available for service ${JSON.stringify(id.name)}`);
+  const ready = slices
+    .flatMap((slice) => ((slice as Any).endpoints ?? []) as Any[])
+    .filter((e) => e.conditions?.ready !== false && (e.addresses ?? []).length > 0);
+  if (ready.length === 0)
+    throw new ApiError('ServiceUnavailable', `no endpoints available for service ${JSON.stringify(id.name)}`);
   for (const slice of slices as readonly Any[]) {
     const port = ((slice.ports ?? []) as Any[]).find((p) => String(p.name ?? '') === portName);
     if (typeof port?.port !== 'number') continue;
     for (const endpoint of (slice.endpoints ?? []) as Any[]) {
       if (endpoint.conditions?.ready === false) continue;
-      const address = ((endpoint.addresses ?? []) as string[]).find((a) => isProxyableAddress(a) && isPodAddress(endpoint, a, podsByName));
+      const address = ((endpoint.addresses ?? []) as string[]).find(
+        (a) => isProxyableAddress(a) && isPodAddress(endpoint, a, podsByName),
+      );
       if (address !== undefined) return { scheme: id.scheme, host: address, port: port.port };
     }
   }

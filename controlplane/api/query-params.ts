@@ -30,9 +30,11 @@ const int64Max = 2n ** 63n - 1n;
 
 /** Go's strconv.ParseInt(text, 10, 64), with its error text for anything it refuses. */
 export function parseGoInt64(text: string): number {
-  if (!/^[+-]?\d+$/.test(text)) throw new ApiError('BadRequest', `strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(text))
+    throw new ApiError('BadRequest', `strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
   const value = BigInt(text);
-  if (value < int64Min || value > int64Max) throw new ApiError('BadRequest', `strconv.ParseInt: parsing ${JSON.stringify(text)}: value out of range`);
+  if (value < int64Min || value > int64Max)
+    throw new ApiError('BadRequest', `strconv.ParseInt: parsing ${JSON.stringify(text)}: value out of range`);
   return Number(value);
 }
 
@@ -53,10 +55,19 @@ export function stringParam(query: URLSearchParams, name: string): string {
  */
 export function invalidOptions(kind: string, causes: readonly StatusCause[]): ApiError {
   const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  return new ApiError('Invalid', `${kind}.meta.k8s.io "" is invalid: ${causes.length > 1 ? `[${summary}]` : summary}`, { group: 'meta.k8s.io', kind, name: '', causes: [...causes] });
+  return new ApiError('Invalid', `${kind}.meta.k8s.io "" is invalid: ${causes.length > 1 ? `[${summary}]` : summary}`, {
+    group: 'meta.k8s.io',
+    kind,
+    name: '',
+    causes: [...causes],
+  });
 }
 
-export const forbiddenOption = (field: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field });
+export const forbiddenOption = (field: string, detail: string): StatusCause => ({
+  reason: 'FieldValueForbidden',
+  message: `Forbidden: ${detail}`,
+  field,
+});
 
 /** `shown` is the value as Go prints it (a string quoted, a list as []string{...}). */
 export const unsupportedOption = (field: string, shown: string, allowed: readonly string[]): StatusCause => ({

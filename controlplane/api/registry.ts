@@ -16,7 +16,12 @@ import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
 import type { ResourceInfo } from './resources.ts';
 import { WatchHub, type HubWatchHandle, type WatchTrigger } from './watch-hub.ts';
-import { prepareForCreate, prepareForUpdate, withEphemeralContainersOf, type StoredSubresource } from './write-strategy.ts';
+import {
+  prepareForCreate,
+  prepareForUpdate,
+  withEphemeralContainersOf,
+  type StoredSubresource,
+} from './write-strategy.ts';
 import { continueAtNewest, decodeContinue, encodeContinue, encodeStart } from './continue-token.ts';
 import { staleContinue, tooLargeResourceVersion, tooOldResourceVersion } from './list-errors.ts';
 import { maxObjectBytes, objectTooLarge } from './limits.ts';
@@ -58,7 +63,10 @@ export interface ListRequest extends Selectors {
  * Answers a list from memory when it can (pods of one node from the pods-by-node index), with the
  * revision the answer is current at; undefined when it cannot.
  */
-export type ListFromMemory = (info: ResourceInfo, selectors: Selectors) => { items: KubeObject[]; revision: number } | undefined;
+export type ListFromMemory = (
+  info: ResourceInfo,
+  selectors: Selectors,
+) => { items: KubeObject[]; revision: number } | undefined;
 
 export interface DeleteOptions extends PropagationRequest {
   gracePeriodSeconds?: number;
@@ -71,16 +79,23 @@ export interface DeleteResult {
   removed: boolean;
 }
 
-
 /** Turns datastore failures into API errors; everything else passes through. */
 export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
   if (!(err instanceof StorageError)) return err;
   const qualified = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
   switch (err.code) {
     case 'BOSUN_STORAGE_NOT_FOUND':
-      return new ApiError('NotFound', `${qualified} "${name}" not found`, { name, group: info.group, kind: info.resource });
+      return new ApiError('NotFound', `${qualified} "${name}" not found`, {
+        name,
+        group: info.group,
+        kind: info.resource,
+      });
     case 'BOSUN_STORAGE_KEY_EXISTS':
-      return new ApiError('AlreadyExists', `${qualified} "${name}" already exists`, { name, group: info.group, kind: info.resource });
+      return new ApiError('AlreadyExists', `${qualified} "${name}" already exists`, {
+        name,
+        group: info.group,
+        kind: info.resource,
+      });
     case 'BOSUN_STORAGE_CONFLICT':
       return new ApiError(
         'Conflict',
@@ -92,7 +107,9 @@ export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: stri
     case 'BOSUN_STORAGE_FUTURE_REVISION':
       return new ApiError('Timeout', `Timeout: Too large resource version: ${err.message}`, { retryAfterSeconds: 1 });
     case 'BOSUN_STORAGE_UNAVAILABLE':
-      return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, { retryAfterSeconds: 1 });
+      return new ApiError('ServiceUnavailable', `the datastore is not available: ${err.message}`, {
+        retryAfterSeconds: 1,
+      });
   }
 }
 
@@ -146,7 +163,9 @@ export class Registry {
   }
 
   key(info: ResourceInfo, namespace: string | undefined, name: string): string {
-    return info.namespaced ? `/registry/${info.storageName}/${namespace ?? ''}/${name}` : `/registry/${info.storageName}/${name}`;
+    return info.namespaced
+      ? `/registry/${info.storageName}/${namespace ?? ''}/${name}`
+      : `/registry/${info.storageName}/${name}`;
   }
 
   decode(info: ResourceInfo, kv: KeyValue | { value: string; modRevision: number }): KubeObject {
@@ -211,18 +230,25 @@ export class Registry {
    * says what has reached every watch (sqlite): memory follows one resource, so its own revision
    * trails the datastore's while other resources are written. undefined: read the datastore.
    */
-  async #fromMemory(info: ResourceInfo, request: ListRequest): Promise<{ items: KubeObject[]; revision: number } | undefined> {
+  async #fromMemory(
+    info: ResourceInfo,
+    request: ListRequest,
+  ): Promise<{ items: KubeObject[]; revision: number } | undefined> {
     let remembered = this.#listFromMemory(info, request);
     if (remembered === undefined) return undefined;
-    const fresh = request.notOlderThan === undefined && request.limit === undefined && this.storage.deliveredRevision !== undefined;
-    const wanted = request.notOlderThan ?? (fresh ? await this.#call(info, '', () => this.storage.currentRevision()) : undefined);
+    const fresh =
+      request.notOlderThan === undefined && request.limit === undefined && this.storage.deliveredRevision !== undefined;
+    const wanted =
+      request.notOlderThan ?? (fresh ? await this.#call(info, '', () => this.storage.currentRevision()) : undefined);
     if (wanted === undefined) return undefined;
     const until = performance.now() + (fresh ? freshListWaitMs : 0);
     for (;;) {
       if (remembered.revision >= wanted) return remembered;
       // every change up to the delivered revision, read in a timer callback, has reached memory's
       // watch: memory is current at that revision even when none of those changes was its resource's
-      const delivered = await new Promise<number>((resolve) => setTimeout(() => resolve(this.deliveredRevision() ?? 0), 0));
+      const delivered = await new Promise<number>((resolve) =>
+        setTimeout(() => resolve(this.deliveredRevision() ?? 0), 0),
+      );
       const now = this.#listFromMemory(info, request);
       if (now === undefined) return undefined;
       remembered = { items: now.items, revision: Math.max(now.revision, delivered) };
@@ -241,21 +267,40 @@ export class Registry {
     if (request.continueToken === undefined && request.exact === undefined) {
       const remembered = await this.#fromMemory(info, request);
       if (remembered !== undefined) {
-        const items = remembered.items.filter((o) => (namespace === undefined || namespace === '' || o.metadata.namespace === namespace) && this.matches(o, request));
+        const items = remembered.items.filter(
+          (o) =>
+            (namespace === undefined || namespace === '' || o.metadata.namespace === namespace) &&
+            this.matches(o, request),
+        );
         // served as upstream's watch cache serves resourceVersion=0: the whole answer, limit ignored
-        return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(remembered.revision) }, items };
+        return {
+          apiVersion: apiVersionOf(info.group, info.version),
+          kind: `${info.kind}List`,
+          metadata: { resourceVersion: String(remembered.revision) },
+          items,
+        };
       }
     }
     // One object asked for by name (an agent's informer on its own Node): read that key, not the
     // whole collection. The revision is read first: a write in between can only make the answer
     // newer than it says, and a watch from it then repeats that write rather than missing it.
     const byName = request.fields?.find((r) => r.equal && r.field === 'metadata.name');
-    if (byName !== undefined && request.continueToken === undefined && request.exact === undefined && (!info.namespaced || (namespace !== undefined && namespace !== ''))) {
+    if (
+      byName !== undefined &&
+      request.continueToken === undefined &&
+      request.exact === undefined &&
+      (!info.namespaced || (namespace !== undefined && namespace !== ''))
+    ) {
       const revision = await this.#call(info, '', () => this.storage.currentRevision());
       const kv = await this.#call(info, byName.value, () => this.storage.get(this.key(info, namespace, byName.value)));
       const object = kv === undefined ? undefined : this.decode(info, kv);
       const items = object !== undefined && this.matches(object, request) ? [object] : [];
-      return { apiVersion: apiVersionOf(info.group, info.version), kind: `${info.kind}List`, metadata: { resourceVersion: String(revision) }, items };
+      return {
+        apiVersion: apiVersionOf(info.group, info.version),
+        kind: `${info.kind}List`,
+        metadata: { resourceVersion: String(revision) },
+        items,
+      };
     }
     return this.#listFromStore(info, namespace, request);
   }
@@ -272,7 +317,11 @@ export class Registry {
     const limit = request.limit !== undefined && request.limit > 0 ? request.limit : undefined;
     const items: KubeObject[] = [];
     let start: { afterKey: string } | { fromKey: string } | object =
-      point === undefined ? {} : point.startKey.endsWith('\0') ? { afterKey: point.startKey.slice(0, -1) } : { fromKey: point.startKey };
+      point === undefined
+        ? {}
+        : point.startKey.endsWith('\0')
+          ? { afterKey: point.startKey.slice(0, -1) }
+          : { fromKey: point.startKey };
     let atRevision = point !== undefined && point.revision !== continueAtNewest ? point.revision : request.exact;
     let more = false;
     let remaining = 0;
@@ -282,11 +331,17 @@ export class Registry {
       const at = atRevision;
       const page = await this.#call(info, '', async () => {
         try {
-          return await this.storage.list(prefix, { ...start, ...(limit ? { limit: limit - items.length } : {}), ...(at !== undefined ? { atRevision: at } : {}) });
+          return await this.storage.list(prefix, {
+            ...start,
+            ...(limit ? { limit: limit - items.length } : {}),
+            ...(at !== undefined ? { atRevision: at } : {}),
+          });
         } catch (err) {
-          if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED') && point !== undefined) throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
+          if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED') && point !== undefined)
+            throw staleContinue(encodeStart(point.startKey, prefix, continueAtNewest));
           if (isStorageError(err, 'BOSUN_STORAGE_COMPACTED')) throw tooOldResourceVersion();
-          if (isStorageError(err, 'BOSUN_STORAGE_FUTURE_REVISION')) throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
+          if (isStorageError(err, 'BOSUN_STORAGE_FUTURE_REVISION'))
+            throw tooLargeResourceVersion(at ?? 0, await this.storage.currentRevision());
           throw err;
         }
       });
@@ -416,7 +471,12 @@ export class Registry {
       if (kv.stale !== true && JSON.stringify(next) === JSON.stringify(current)) return current;
       await this.#admit({ operation: 'UPDATE', info, subresource, object: next, old: current });
       if (isDryRun()) return next;
-      if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0 && !this.#gracefulPending(info, next) && !this.#namespaceFinalizing(info, next)) {
+      if (
+        next.metadata.deletionTimestamp &&
+        (next.metadata.finalizers ?? []).length === 0 &&
+        !this.#gracefulPending(info, next) &&
+        !this.#namespaceFinalizing(info, next)
+      ) {
         try {
           const deleted = await this.storage.delete(key, kv.modRevision);
           return this.decode(info, { value: this.#encode(info, next), modRevision: deleted.modRevision });
@@ -436,7 +496,12 @@ export class Registry {
   }
 
   /** Applies the API's rules about which fields a write may change. */
-  #carryOver(info: ResourceInfo, current: KubeObject, proposed: KubeObject, subresource: string | undefined): KubeObject {
+  #carryOver(
+    info: ResourceInfo,
+    current: KubeObject,
+    proposed: KubeObject,
+    subresource: string | undefined,
+  ): KubeObject {
     let next: KubeObject;
     if (subresource === 'status' || subresource === 'approval') {
       next = clone(current);
@@ -477,7 +542,11 @@ export class Registry {
 
   /** A namespace with spec.finalizers stays, Terminating, until the namespace controller has emptied it. */
   #namespaceFinalizing(info: ResourceInfo, object: KubeObject): boolean {
-    return info.group === '' && info.resource === 'namespaces' && ((object.spec as { finalizers?: unknown[] } | undefined)?.finalizers ?? []).length > 0;
+    return (
+      info.group === '' &&
+      info.resource === 'namespaces' &&
+      ((object.spec as { finalizers?: unknown[] } | undefined)?.finalizers ?? []).length > 0
+    );
   }
 
   /** A pod on a node is removed only when its node's agent confirms (or the grace is forced to 0). */
@@ -485,7 +554,12 @@ export class Registry {
     return info.group === '' && info.resource === 'pods' && (object.metadata.deletionGracePeriodSeconds ?? 0) > 0;
   }
 
-  async delete(info: ResourceInfo, namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+  async delete(
+    info: ResourceInfo,
+    namespace: string | undefined,
+    name: string,
+    options: DeleteOptions = {},
+  ): Promise<DeleteResult> {
     const key = this.key(info, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
@@ -493,7 +567,10 @@ export class Registry {
       const current = this.decode(info, kv);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
-        throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`);
+        throw new ApiError(
+          'Conflict',
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`,
+        );
       }
       if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
         throw new ApiError(
@@ -508,12 +585,15 @@ export class Registry {
         const next = clone(current);
         if (finalizers.length > 0) next.metadata.finalizers = finalizers;
         else delete next.metadata.finalizers;
-        if (this.#namespaceFinalizing(info, current)) next.status = { ...(next.status as object), phase: 'Terminating' };
+        if (this.#namespaceFinalizing(info, current))
+          next.status = { ...(next.status as object), phase: 'Terminating' };
         const now = this.#now();
         if (grace > 0) {
           const deadline = new Date(now.getTime() + grace * 1000);
           // A second delete may shorten the grace period, never lengthen it.
-          const existing = current.metadata.deletionTimestamp ? Date.parse(current.metadata.deletionTimestamp) : Infinity;
+          const existing = current.metadata.deletionTimestamp
+            ? Date.parse(current.metadata.deletionTimestamp)
+            : Infinity;
           if (deadline.getTime() < existing) {
             next.metadata.deletionTimestamp = apiTime(deadline);
             next.metadata.deletionGracePeriodSeconds = grace;
@@ -566,7 +646,10 @@ export class Registry {
     const decoded: DecodedChange = {
       info,
       object: this.decode(info, { value: change.value, modRevision: change.revision }),
-      previous: change.prevValue === undefined || change.created || change.type === 'delete' ? undefined : this.decode(info, { value: change.prevValue, modRevision: change.revision }),
+      previous:
+        change.prevValue === undefined || change.created || change.type === 'delete'
+          ? undefined
+          : this.decode(info, { value: change.prevValue, modRevision: change.revision }),
     };
     this.#decodedChanges.set(change, decoded);
     return decoded;
@@ -591,7 +674,8 @@ export class Registry {
       const object = decoded.object;
       const matches = this.matches(object, selectors);
       if (change.type === 'delete') return matches ? { type: 'DELETED', object } : undefined;
-      if (change.created || change.prevValue === undefined) return matches ? { type: change.created ? 'ADDED' : 'MODIFIED', object } : undefined;
+      if (change.created || change.prevValue === undefined)
+        return matches ? { type: change.created ? 'ADDED' : 'MODIFIED', object } : undefined;
       const previous = decoded.previous!;
       const matched = this.matches(previous, selectors);
       if (matches) return { type: matched ? 'MODIFIED' : 'ADDED', object };
@@ -601,23 +685,33 @@ export class Registry {
     const root = this.prefix(info, undefined);
     const triggerValues = (change: Change, field: string): string[] => {
       const decoded = this.#decodeChange(info, change);
-      return decoded.previous === undefined ? [fieldValue(decoded.object, field)] : [fieldValue(decoded.object, field), fieldValue(decoded.previous, field)];
+      return decoded.previous === undefined
+        ? [fieldValue(decoded.object, field)]
+        : [fieldValue(decoded.object, field), fieldValue(decoded.previous, field)];
     };
     return this.#call(info, '', () =>
-      this.#watches.watch(`${root}|${info.group}/${info.version}`, root, this.prefix(info, namespace), fromRevision, watchTrigger(info, selectors), triggerValues, {
-        onChange: (change) => {
-          let event: WatchEvent | undefined;
-          try {
-            event = toEvent(change);
-          } catch (err) {
-            onError(err);
-            return;
-          }
-          if (event) onEvent(event);
-          onProgress(change.revision);
+      this.#watches.watch(
+        `${root}|${info.group}/${info.version}`,
+        root,
+        this.prefix(info, namespace),
+        fromRevision,
+        watchTrigger(info, selectors),
+        triggerValues,
+        {
+          onChange: (change) => {
+            let event: WatchEvent | undefined;
+            try {
+              event = toEvent(change);
+            } catch (err) {
+              onError(err);
+              return;
+            }
+            if (event) onEvent(event);
+            onProgress(change.revision);
+          },
+          onError: (err) => onError(apiErrorFromStorage(err, info, '')),
         },
-        onError: (err) => onError(apiErrorFromStorage(err, info, '')),
-      }),
+      ),
     );
   }
 

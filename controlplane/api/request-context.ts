@@ -24,7 +24,10 @@ const storage = new AsyncLocalStorage<RequestContext & RequestNotes>();
 export function runRequest<T>(context: RequestContext, body: () => Promise<T>): Promise<T> {
   // A nested run (a dry run asked for in the body) keeps adding to the outer request's notes.
   const outer = storage.getStore();
-  return storage.run({ ...context, warnings: outer?.warnings ?? [], auditAnnotations: outer?.auditAnnotations ?? {} }, body);
+  return storage.run(
+    { ...context, warnings: outer?.warnings ?? [], auditAnnotations: outer?.auditAnnotations ?? {} },
+    body,
+  );
 }
 
 /** Adds a warning for the client of the request being served (sent as a `Warning` header). */

@@ -63,7 +63,10 @@ function decodeSegment(segment: string): string {
 
 /** Splits /api/v1/... and /apis/<group>/<version>/... into the request's parts. */
 export function parseRequest(method: string, url: URL): ParsedRequest {
-  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeSegment);
+  const parts = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeSegment);
   let group: string;
   let version: string;
   let rest: string[];
@@ -92,11 +95,18 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
   }
   const [resource, name, subresource, ...extra] = rest;
   // nodes|pods|services/<name>/proxy/<any path on the target>
-  const proxied = group === '' && resource !== undefined && proxyResources.has(resource) && name !== undefined && subresource === 'proxy';
-  if (resource === undefined || (extra.length > 0 && !proxied)) throw new ApiError('NotFound', `the server could not find the requested resource`);
+  const proxied =
+    group === '' &&
+    resource !== undefined &&
+    proxyResources.has(resource) &&
+    name !== undefined &&
+    subresource === 'proxy';
+  if (resource === undefined || (extra.length > 0 && !proxied))
+    throw new ApiError('NotFound', `the server could not find the requested resource`);
   const info = findResource(group, version, resource);
   if (info === undefined) throw new ApiError('NotFound', `the server could not find the requested resource`);
-  if (namespace !== undefined && !info.namespaced) throw new ApiError('NotFound', `the server could not find the requested resource`);
+  if (namespace !== undefined && !info.namespaced)
+    throw new ApiError('NotFound', `the server could not find the requested resource`);
   const watching = watchPath || flagParam(url.searchParams, 'watch');
   let verb: string;
   switch (method) {
@@ -119,5 +129,15 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
     default:
       throw new ApiError('MethodNotAllowed', `${method} is not supported`);
   }
-  return { kind: 'resource', info, verb, namespace, name, subresource, ...(proxied ? { subpath: resource === 'nodes' ? extra.join('/') : rawPathAfter(url.pathname, parts.length - extra.length) } : {}) };
+  return {
+    kind: 'resource',
+    info,
+    verb,
+    namespace,
+    name,
+    subresource,
+    ...(proxied
+      ? { subpath: resource === 'nodes' ? extra.join('/') : rawPathAfter(url.pathname, parts.length - extra.length) }
+      : {}),
+  };
 }

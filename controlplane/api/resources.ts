@@ -4,19 +4,41 @@
  */
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'eviction' | 'approval' | 'token' | 'log' | 'exec' | 'attach' | 'portforward' | 'proxy' | 'ephemeralcontainers';
+export type Subresource =
+  | 'status'
+  | 'scale'
+  | 'binding'
+  | 'eviction'
+  | 'approval'
+  | 'token'
+  | 'log'
+  | 'exec'
+  | 'attach'
+  | 'portforward'
+  | 'proxy'
+  | 'ephemeralcontainers';
 
 /** Pod subresources the server forwards to the node's agent (its kubelet port). */
 export const kubeletSubresources: ReadonlySet<string> = new Set(['log', 'exec', 'attach', 'portforward']);
 
 /** nodes/<name>/proxy/...: forwarded to the node's kubelet port as it is. */
-export function isNodeProxy(request: { info: { group: string; resource: string }; subresource: string | undefined }): boolean {
+export function isNodeProxy(request: {
+  info: { group: string; resource: string };
+  subresource: string | undefined;
+}): boolean {
   return request.info.group === '' && request.info.resource === 'nodes' && request.subresource === 'proxy';
 }
 
 /** pods/<name>/proxy/... and services/<name>/proxy/...: sent on by the server to the pod itself. */
-export function isWorkloadProxy(request: { info: { group: string; resource: string }; subresource: string | undefined }): boolean {
-  return request.info.group === '' && (request.info.resource === 'pods' || request.info.resource === 'services') && request.subresource === 'proxy';
+export function isWorkloadProxy(request: {
+  info: { group: string; resource: string };
+  subresource: string | undefined;
+}): boolean {
+  return (
+    request.info.group === '' &&
+    (request.info.resource === 'pods' || request.info.resource === 'services') &&
+    request.subresource === 'proxy'
+  );
 }
 
 export interface ResourceInfo {
@@ -78,19 +100,66 @@ function define(spec: Spec): ResourceInfo {
 const apps = 'apps';
 
 export const resources: readonly ResourceInfo[] = [
-  define({ resource: 'namespaces', kind: 'Namespace', namespaced: false, shortNames: ['ns'], subresources: ['status'], fields: ['status.phase'] }),
-  define({ resource: 'nodes', kind: 'Node', namespaced: false, shortNames: ['no'], subresources: ['status', 'proxy'], fields: ['spec.unschedulable'] }),
+  define({
+    resource: 'namespaces',
+    kind: 'Namespace',
+    namespaced: false,
+    shortNames: ['ns'],
+    subresources: ['status'],
+    fields: ['status.phase'],
+  }),
+  define({
+    resource: 'nodes',
+    kind: 'Node',
+    namespaced: false,
+    shortNames: ['no'],
+    subresources: ['status', 'proxy'],
+    fields: ['spec.unschedulable'],
+  }),
   define({
     resource: 'pods',
     kind: 'Pod',
     shortNames: ['po'],
     categories: ['all'],
-    subresources: ['status', 'binding', 'eviction', 'log', 'exec', 'attach', 'portforward', 'proxy', 'ephemeralcontainers'],
-    fields: ['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'status.phase', 'status.podIP', 'status.nominatedNodeName'],
+    subresources: [
+      'status',
+      'binding',
+      'eviction',
+      'log',
+      'exec',
+      'attach',
+      'portforward',
+      'proxy',
+      'ephemeralcontainers',
+    ],
+    fields: [
+      'spec.nodeName',
+      'spec.restartPolicy',
+      'spec.schedulerName',
+      'spec.serviceAccountName',
+      'status.phase',
+      'status.podIP',
+      'status.nominatedNodeName',
+    ],
   }),
-  define({ resource: 'services', kind: 'Service', shortNames: ['svc'], categories: ['all'], subresources: ['status', 'proxy'], fields: ['spec.clusterIP', 'spec.type'] }),
+  define({
+    resource: 'services',
+    kind: 'Service',
+    shortNames: ['svc'],
+    categories: ['all'],
+    subresources: ['status', 'proxy'],
+    fields: ['spec.clusterIP', 'spec.type'],
+  }),
   define({ resource: 'endpoints', kind: 'Endpoints', shortNames: ['ep'] }),
-  define({ resource: 'replicationcontrollers', kind: 'ReplicationController', shortNames: ['rc'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.replicas'] }),
+  define({
+    resource: 'replicationcontrollers',
+    kind: 'ReplicationController',
+    shortNames: ['rc'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    tracksGeneration: true,
+    fields: ['status.replicas'],
+  }),
   define({ resource: 'configmaps', kind: 'ConfigMap', shortNames: ['cm'] }),
   define({ resource: 'secrets', kind: 'Secret', fields: ['type'] }),
   define({ resource: 'serviceaccounts', kind: 'ServiceAccount', shortNames: ['sa'], subresources: ['token'] }),
@@ -98,19 +167,81 @@ export const resources: readonly ResourceInfo[] = [
     resource: 'events',
     kind: 'Event',
     shortNames: ['ev'],
-    fields: ['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'source', 'type'],
+    fields: [
+      'involvedObject.kind',
+      'involvedObject.namespace',
+      'involvedObject.name',
+      'involvedObject.uid',
+      'involvedObject.apiVersion',
+      'involvedObject.resourceVersion',
+      'involvedObject.fieldPath',
+      'reason',
+      'reportingComponent',
+      'source',
+      'type',
+    ],
   }),
   define({ resource: 'limitranges', kind: 'LimitRange', shortNames: ['limits'] }),
   define({ resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], subresources: ['status'] }),
   define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
   define({ group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice', fields: ['addressType'] }),
-  define({ group: apps, resource: 'deployments', kind: 'Deployment', shortNames: ['deploy'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true }),
-  define({ group: apps, resource: 'replicasets', kind: 'ReplicaSet', shortNames: ['rs'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.replicas'] }),
-  define({ group: apps, resource: 'daemonsets', kind: 'DaemonSet', shortNames: ['ds'], categories: ['all'], subresources: ['status'], tracksGeneration: true }),
-  define({ group: apps, resource: 'statefulsets', kind: 'StatefulSet', shortNames: ['sts'], categories: ['all'], subresources: ['status', 'scale'], tracksGeneration: true, fields: ['status.successful'] }),
+  define({
+    group: apps,
+    resource: 'deployments',
+    kind: 'Deployment',
+    shortNames: ['deploy'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    tracksGeneration: true,
+  }),
+  define({
+    group: apps,
+    resource: 'replicasets',
+    kind: 'ReplicaSet',
+    shortNames: ['rs'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    tracksGeneration: true,
+    fields: ['status.replicas'],
+  }),
+  define({
+    group: apps,
+    resource: 'daemonsets',
+    kind: 'DaemonSet',
+    shortNames: ['ds'],
+    categories: ['all'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
+  define({
+    group: apps,
+    resource: 'statefulsets',
+    kind: 'StatefulSet',
+    shortNames: ['sts'],
+    categories: ['all'],
+    subresources: ['status', 'scale'],
+    tracksGeneration: true,
+    fields: ['status.successful'],
+  }),
   define({ group: apps, resource: 'controllerrevisions', kind: 'ControllerRevision' }),
-  define({ group: 'batch', resource: 'jobs', kind: 'Job', categories: ['all'], subresources: ['status'], tracksGeneration: true, fields: ['status.successful'] }),
-  define({ group: 'batch', resource: 'cronjobs', kind: 'CronJob', shortNames: ['cj'], categories: ['all'], subresources: ['status'], tracksGeneration: true }),
+  define({
+    group: 'batch',
+    resource: 'jobs',
+    kind: 'Job',
+    categories: ['all'],
+    subresources: ['status'],
+    tracksGeneration: true,
+    fields: ['status.successful'],
+  }),
+  define({
+    group: 'batch',
+    resource: 'cronjobs',
+    kind: 'CronJob',
+    shortNames: ['cj'],
+    categories: ['all'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
   define({
     group: 'certificates.k8s.io',
     resource: 'certificatesigningrequests',
@@ -123,7 +254,12 @@ export const resources: readonly ResourceInfo[] = [
   define({ group: 'rbac.authorization.k8s.io', resource: 'roles', kind: 'Role' }),
   define({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles', kind: 'ClusterRole', namespaced: false }),
   define({ group: 'rbac.authorization.k8s.io', resource: 'rolebindings', kind: 'RoleBinding' }),
-  define({ group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false }),
+  define({
+    group: 'rbac.authorization.k8s.io',
+    resource: 'clusterrolebindings',
+    kind: 'ClusterRoleBinding',
+    namespaced: false,
+  }),
   // The same objects as core events, converted on the way in and out (event-conversion.ts).
   define({
     group: 'events.k8s.io',
@@ -131,12 +267,47 @@ export const resources: readonly ResourceInfo[] = [
     kind: 'Event',
     shortNames: ['ev'],
     storageName: 'events',
-    fields: ['regarding.kind', 'regarding.namespace', 'regarding.name', 'regarding.uid', 'regarding.apiVersion', 'regarding.resourceVersion', 'regarding.fieldPath', 'reason', 'reportingController', 'type'],
+    fields: [
+      'regarding.kind',
+      'regarding.namespace',
+      'regarding.name',
+      'regarding.uid',
+      'regarding.apiVersion',
+      'regarding.resourceVersion',
+      'regarding.fieldPath',
+      'reason',
+      'reportingController',
+      'type',
+    ],
   }),
-  define({ group: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', kind: 'SelfSubjectAccessReview', namespaced: false, verbs: ['create'] }),
-  define({ group: 'authorization.k8s.io', resource: 'selfsubjectrulesreviews', kind: 'SelfSubjectRulesReview', namespaced: false, verbs: ['create'] }),
-  define({ group: 'authorization.k8s.io', resource: 'subjectaccessreviews', kind: 'SubjectAccessReview', namespaced: false, verbs: ['create'] }),
-  define({ group: 'authentication.k8s.io', resource: 'selfsubjectreviews', kind: 'SelfSubjectReview', namespaced: false, verbs: ['create'] }),
+  define({
+    group: 'authorization.k8s.io',
+    resource: 'selfsubjectaccessreviews',
+    kind: 'SelfSubjectAccessReview',
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  define({
+    group: 'authorization.k8s.io',
+    resource: 'selfsubjectrulesreviews',
+    kind: 'SelfSubjectRulesReview',
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  define({
+    group: 'authorization.k8s.io',
+    resource: 'subjectaccessreviews',
+    kind: 'SubjectAccessReview',
+    namespaced: false,
+    verbs: ['create'],
+  }),
+  define({
+    group: 'authentication.k8s.io',
+    resource: 'selfsubjectreviews',
+    kind: 'SelfSubjectReview',
+    namespaced: false,
+    verbs: ['create'],
+  }),
 ];
 
 /** Resources whose objects are not stored: the request is answered and forgotten. */
@@ -166,5 +337,7 @@ export function findResource(group: string, version: string, resource: string): 
 }
 
 export function resourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  return resources.find((r) => (r.group === '' ? r.version : `${r.group}/${r.version}`) === apiVersion && r.kind === kind);
+  return resources.find(
+    (r) => (r.group === '' ? r.version : `${r.group}/${r.version}`) === apiVersion && r.kind === kind,
+  );
 }

@@ -5,7 +5,13 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import { parseFieldSelector, type FieldSelector } from '../../kube/fields.ts';
-import { formatLabelSelector, parseLabelSelector, selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../../kube/labels.ts';
+import {
+  formatLabelSelector,
+  parseLabelSelector,
+  selectorFromObject,
+  type LabelSelector,
+  type LabelSelectorObject,
+} from '../../kube/labels.ts';
 import { apiVersionOf, isPlainObject, type KubeObject } from '../../kube/types.ts';
 import { applyConfiguration } from './apply/apply.ts';
 import { managerFromUserAgent, recordUpdate, type UpdateWriter } from './apply/update-ownership.ts';
@@ -86,7 +92,10 @@ export function selectorsFrom(info: ResourceInfo, url: URL): { labels?: LabelSel
     const parsed = parseFieldSelector(fields);
     for (const r of parsed) {
       if (r.field !== 'metadata.name' && r.field !== 'metadata.namespace' && !info.fields.includes(r.field)) {
-        throw new ApiError('BadRequest', `"${r.field}" is not a known field selector: only "metadata.name", "metadata.namespace"${info.fields.map((f) => `, "${f}"`).join('')}`);
+        throw new ApiError(
+          'BadRequest',
+          `"${r.field}" is not a known field selector: only "metadata.name", "metadata.namespace"${info.fields.map((f) => `, "${f}"`).join('')}`,
+        );
       }
     }
     out.fields = parsed;
@@ -103,19 +112,30 @@ function requireObject(body: unknown): KubeObject {
   return body as KubeObject;
 }
 
-function checkKind(info: ResourceInfo, object: KubeObject, expected = info.kind, expectedVersion = apiVersionOf(info.group, info.version)): void {
+function checkKind(
+  info: ResourceInfo,
+  object: KubeObject,
+  expected = info.kind,
+  expectedVersion = apiVersionOf(info.group, info.version),
+): void {
   if (object.kind !== undefined && object.kind !== expected) {
     throw new ApiError('BadRequest', `the kind of the object (${object.kind}) does not match the URL (${expected})`);
   }
   if (object.apiVersion !== undefined && object.apiVersion !== expectedVersion) {
-    throw new ApiError('BadRequest', `the API version of the object (${object.apiVersion}) does not match the URL (${expectedVersion})`);
+    throw new ApiError(
+      'BadRequest',
+      `the API version of the object (${object.apiVersion}) does not match the URL (${expectedVersion})`,
+    );
   }
 }
 
 function checkNamespace(request: ResourceRequest, object: KubeObject): void {
   const ns = object.metadata.namespace;
   if (request.info.namespaced && ns !== undefined && ns !== '' && ns !== request.namespace) {
-    throw new ApiError('BadRequest', 'the namespace of the provided object does not match the namespace sent on the request');
+    throw new ApiError(
+      'BadRequest',
+      'the namespace of the provided object does not match the namespace sent on the request',
+    );
   }
 }
 
@@ -123,7 +143,10 @@ function toScale(object: KubeObject): KubeObject {
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: LabelSelectorObject };
   const status = (object.status ?? {}) as { replicas?: number };
   // A ReplicationController's selector is a plain map of labels that must be equal.
-  const selector = object.kind === 'ReplicationController' ? { matchLabels: spec.selector as Record<string, string> | undefined } : spec.selector;
+  const selector =
+    object.kind === 'ReplicationController'
+      ? { matchLabels: spec.selector as Record<string, string> | undefined }
+      : spec.selector;
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -149,7 +172,8 @@ function deleteOptions(url: URL, body: unknown): DeleteOptions {
     // a negative period means 1 s, as upstream reads it on the delete path
     options.gracePeriodSeconds = (grace as number) < 0 ? 1 : (grace as number);
   }
-  if (isPlainObject(source.preconditions)) options.preconditions = source.preconditions as DeleteOptions['preconditions'] & object;
+  if (isPlainObject(source.preconditions))
+    options.preconditions = source.preconditions as DeleteOptions['preconditions'] & object;
   return { ...options, ...parsePropagation(url.searchParams, source) };
 }
 
@@ -164,13 +188,21 @@ export class RestHandler {
 
   async handle(call: RestCall): Promise<RestReply> {
     const { request } = call;
-    checkWriteOptions(request.verb, call.url.searchParams, request.verb === 'patch' ? patchTypeOf(call.contentType) : undefined);
+    checkWriteOptions(
+      request.verb,
+      call.url.searchParams,
+      request.verb === 'patch' ? patchTypeOf(call.contentType) : undefined,
+    );
     if (!request.info.verbs.includes('get')) {
-      if (request.verb !== 'create') throw new ApiError('MethodNotAllowed', `${request.info.resource} only accepts create`);
+      if (request.verb !== 'create')
+        throw new ApiError('MethodNotAllowed', `${request.info.resource} only accepts create`);
       return this.#virtual(call);
     }
     if (request.subresource !== undefined && !request.info.subresources.includes(request.subresource as never)) {
-      throw new ApiError('NotFound', `the server could not find the requested resource (${request.info.resource}/${request.subresource})`);
+      throw new ApiError(
+        'NotFound',
+        `the server could not find the requested resource (${request.info.resource}/${request.subresource})`,
+      );
     }
     switch (request.verb) {
       case 'get':
@@ -197,7 +229,15 @@ export class RestHandler {
     const object = await this.#registry.get(info, namespace, name!);
     if (subresource === 'scale') return { code: 200, body: toScale(object) };
     if (wantsTable(call.accept) && subresource === undefined) {
-      return { code: 200, body: tableFor(info, [object], object.metadata.resourceVersion, call.url.searchParams.get('includeObject') ?? 'Metadata') };
+      return {
+        code: 200,
+        body: tableFor(
+          info,
+          [object],
+          object.metadata.resourceVersion,
+          call.url.searchParams.get('includeObject') ?? 'Metadata',
+        ),
+      };
     }
     return { code: 200, body: object };
   }
@@ -211,7 +251,8 @@ export class RestHandler {
     const continueToken = call.url.searchParams.get('continue') ?? undefined;
     const rvText = call.url.searchParams.get('resourceVersion') ?? '';
     if (rvText !== '' && !/^\d+$/.test(rvText)) throw new ApiError('BadRequest', `invalid resourceVersion "${rvText}"`);
-    if (continueToken && rvText !== '' && rvText !== '0') throw new ApiError('BadRequest', 'specifying resource version is not allowed when using continue');
+    if (continueToken && rvText !== '' && rvText !== '0')
+      throw new ApiError('BadRequest', 'specifying resource version is not allowed when using continue');
     const list = await this.#registry.list(info, namespace, {
       ...selectorsFrom(info, call.url),
       ...(limit ? { limit } : {}),
@@ -219,7 +260,12 @@ export class RestHandler {
       ...listRevision(rvText, call.url.searchParams.get('resourceVersionMatch') ?? '', limit),
     });
     if (wantsTable(call.accept)) {
-      const table = tableFor(info, list.items, list.metadata.resourceVersion, call.url.searchParams.get('includeObject') ?? 'Metadata');
+      const table = tableFor(
+        info,
+        list.items,
+        list.metadata.resourceVersion,
+        call.url.searchParams.get('includeObject') ?? 'Metadata',
+      );
       return { code: 200, body: { ...table, metadata: list.metadata } };
     }
     return { code: 200, body: list };
@@ -231,17 +277,28 @@ export class RestHandler {
     // Requests answered without storing anything (service-account TokenRequest).
     if (subresource === 'token') return this.#virtual(call);
     if (subresource === 'eviction') return this.#evict(call);
-    if (name !== undefined || subresource !== undefined) throw new ApiError('MethodNotAllowed', 'POST is only for collections');
+    if (name !== undefined || subresource !== undefined)
+      throw new ApiError('MethodNotAllowed', 'POST is only for collections');
     const object = requireObject(call.body);
     checkKind(info, object);
     checkNamespace(call.request, object);
     const warnings = fieldWarnings(call, object, 'decode');
     if (!object.metadata.name && !object.metadata.generateName) {
-      throw new ApiError('Invalid', `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, {
-        kind: info.kind,
-        group: info.group,
-        causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }],
-      });
+      throw new ApiError(
+        'Invalid',
+        `${info.kind} "" is invalid: metadata.name: Required value: name or generateName is required`,
+        {
+          kind: info.kind,
+          group: info.group,
+          causes: [
+            {
+              reason: 'FieldValueRequired',
+              message: 'Required value: name or generateName is required',
+              field: 'metadata.name',
+            },
+          ],
+        },
+      );
     }
     const created = await this.#registry.create(info, namespace, recordUpdate(undefined, object, writerOf(call)));
     return { code: 201, body: created, warnings };
@@ -260,7 +317,17 @@ export class RestHandler {
     const options = isPlainObject(eviction.deleteOptions) ? eviction.deleteOptions : undefined;
     return this.#withBodyDryRun({ ...call, body: options }, async () => {
       const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, options));
-      return { code: 201, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201, details: { name: result.object.metadata.name, kind: 'pods' } } };
+      return {
+        code: 201,
+        body: {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Success',
+          code: 201,
+          details: { name: result.object.metadata.name, kind: 'pods' },
+        },
+      };
     });
   }
 
@@ -268,11 +335,15 @@ export class RestHandler {
     const { info, namespace, name } = call.request;
     const binding = requireObject(call.body);
     const target = (binding.target ?? {}) as { name?: string; kind?: string };
-    if (!target.name) throw new ApiError('Invalid', 'Binding is invalid: target.name: Required value', { causes: [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }] });
+    if (!target.name)
+      throw new ApiError('Invalid', 'Binding is invalid: target.name: Required value', {
+        causes: [{ reason: 'FieldValueRequired', field: 'target.name', message: 'Required value' }],
+      });
     // 'binding' writes spec and status together: the bind also records PodScheduled=True.
     await this.#registry.guaranteedUpdate(info, namespace, name!, 'binding', (pod) => {
       const spec = (pod.spec ?? {}) as { nodeName?: string };
-      if (pod.metadata.deletionTimestamp) throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
+      if (pod.metadata.deletionTimestamp)
+        throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
       if (spec.nodeName) throw new ApiError('Conflict', `pod ${name} is already assigned to node "${spec.nodeName}"`);
       return bindPod(pod, target.name!, binding.metadata.annotations, new Date());
     });
@@ -290,7 +361,10 @@ export class RestHandler {
       const wanted = object.metadata.resourceVersion;
       const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
         if (wanted && wanted !== current.metadata.resourceVersion) {
-          throw new ApiError('Conflict', `Operation cannot be fulfilled on ${info.resource}.${info.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+          throw new ApiError(
+            'Conflict',
+            `Operation cannot be fulfilled on ${info.resource}.${info.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+          );
         }
         current.spec = { ...(current.spec as object), replicas };
         return current;
@@ -300,12 +374,17 @@ export class RestHandler {
     checkKind(info, object);
     checkNamespace(call.request, object);
     if (object.metadata.name !== undefined && object.metadata.name !== name) {
-      throw new ApiError('BadRequest', `the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        'BadRequest',
+        `the name of the object (${object.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
     const warnings = fieldWarnings(call, object, 'decode');
     const status = storedSubresource(subresource);
     const writer = writerOf(call);
-    const updated = await this.#registry.update(info, namespace, name, object, status, (current, next) => recordUpdate(current, next, writer));
+    const updated = await this.#registry.update(info, namespace, name, object, status, (current, next) =>
+      recordUpdate(current, next, writer),
+    );
     return { code: 200, body: updated, warnings };
   }
 
@@ -314,7 +393,10 @@ export class RestHandler {
     if (name === undefined) throw new ApiError('MethodNotAllowed', 'PATCH needs an object name');
     const type = patchTypeOf(call.contentType);
     if (type === undefined) {
-      throw new ApiError('UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`);
+      throw new ApiError(
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
+      );
     }
     if (type === 'apply') return this.#apply(call);
     if (subresource === 'scale') {
@@ -335,9 +417,13 @@ export class RestHandler {
       if (!isPlainObject(object.metadata)) throw new ApiError('BadRequest', 'the patch removes metadata');
       const wanted = object.metadata.resourceVersion;
       if (wanted && wanted !== current.metadata.resourceVersion) {
-        throw new ApiError('Conflict', `Operation cannot be fulfilled on ${info.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`);
+        throw new ApiError(
+          'Conflict',
+          `Operation cannot be fulfilled on ${info.resource} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
+        );
       }
-      if (object.metadata.name !== current.metadata.name) throw new ApiError('BadRequest', 'metadata.name cannot be changed by a patch');
+      if (object.metadata.name !== current.metadata.name)
+        throw new ApiError('BadRequest', 'metadata.name cannot be changed by a patch');
       warnings = fieldWarnings(call, object, 'patch');
       return recordUpdate(current, object, writer);
     });
@@ -354,30 +440,42 @@ export class RestHandler {
   /** Server-side apply (PATCH with application/apply-patch+yaml; the body must be JSON). */
   async #apply(call: RestCall): Promise<RestReply> {
     const { info, namespace, name, subresource } = call.request;
-    if (subresource !== undefined) throw new ApiError('MethodNotAllowed', 'server-side apply works on the main resource only');
+    if (subresource !== undefined)
+      throw new ApiError('MethodNotAllowed', 'server-side apply works on the main resource only');
     const manager = call.url.searchParams.get('fieldManager');
     if (!manager) throw new ApiError('BadRequest', 'fieldManager is required for apply requests');
     const force = flagParam(call.url.searchParams, 'force');
     const applied = requireObject(call.body);
     checkKind(info, applied);
     checkNamespace(call.request, applied);
-    if (applied.kind === undefined || applied.apiVersion === undefined) throw new ApiError('BadRequest', 'an applied configuration must name its apiVersion and kind');
+    if (applied.kind === undefined || applied.apiVersion === undefined)
+      throw new ApiError('BadRequest', 'an applied configuration must name its apiVersion and kind');
     if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
-      throw new ApiError('BadRequest', `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`);
+      throw new ApiError(
+        'BadRequest',
+        `the name of the object (${applied.metadata.name}) does not match the name on the URL (${name})`,
+      );
     }
-    if (applied.metadata.managedFields !== undefined) throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
+    if (applied.metadata.managedFields !== undefined)
+      throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
     applied.metadata.name = name;
     const warnings = fieldWarnings(call, applied, 'patch');
     const request = { applied, manager, force, now: apiTime(new Date()) };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) => applyConfiguration(current, request));
+        const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) =>
+          applyConfiguration(current, request),
+        );
         return { code: 200, body: updated, warnings };
       } catch (err) {
         if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
       }
       try {
-        return { code: 201, body: await this.#registry.create(info, namespace, applyConfiguration(undefined, request)), warnings };
+        return {
+          code: 201,
+          body: await this.#registry.create(info, namespace, applyConfiguration(undefined, request)),
+          warnings,
+        };
       } catch (err) {
         // Someone created it in between: apply to what they made.
         if (!(err instanceof ApiError && err.reason === 'AlreadyExists')) throw err;
@@ -392,7 +490,8 @@ export class RestHandler {
 
   async #deleteOne(call: RestCall): Promise<RestReply> {
     const { info, namespace, name } = call.request;
-    if (info.group === '' && info.resource === 'namespaces') await refuseNamespaceDeletion(await this.#registry.get(info, namespace, name!));
+    if (info.group === '' && info.resource === 'namespaces')
+      await refuseNamespaceDeletion(await this.#registry.get(info, namespace, name!));
     const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, call.body));
     return { code: 200, body: result.object };
   }
@@ -408,7 +507,9 @@ export class RestHandler {
     const items: KubeObject[] = [];
     for (const object of list.items) {
       try {
-        items.push((await this.#registry.delete(info, object.metadata.namespace, object.metadata.name!, options)).object);
+        items.push(
+          (await this.#registry.delete(info, object.metadata.namespace, object.metadata.name!, options)).object,
+        );
       } catch (err) {
         if (!(err instanceof ApiError && err.reason === 'NotFound')) throw err;
       }

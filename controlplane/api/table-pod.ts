@@ -36,7 +36,8 @@ function terminatedText(terminated: Any, prefix: string): string {
   return terminated.signal ? `${prefix}Signal:${terminated.signal}` : `${prefix}ExitCode:${terminated.exitCode ?? 0}`;
 }
 
-const conditionTrue = (pod: KubeObject, type: string) => ((pod.status as Any | undefined)?.conditions ?? []).some((c: Any) => c.type === type && c.status === 'True');
+const conditionTrue = (pod: KubeObject, type: string) =>
+  ((pod.status as Any | undefined)?.conditions ?? []).some((c: Any) => c.type === type && c.status === 'True');
 
 export function summarisePod(pod: KubeObject, now: number): PodSummary {
   const spec = (pod.spec ?? {}) as Any;
@@ -46,7 +47,8 @@ export function summarisePod(pod: KubeObject, now: number): PodSummary {
   const sidecars = initSpecs.filter(isSidecar).length;
   const total = (spec.containers ?? []).length + sidecars;
   let reason: string = status.reason || status.phase || '';
-  if (((status.conditions ?? []) as Any[]).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated')) reason = 'SchedulingGated';
+  if (((status.conditions ?? []) as Any[]).some((c) => c.type === 'PodScheduled' && c.reason === 'SchedulingGated'))
+    reason = 'SchedulingGated';
 
   let ready = 0;
   let restarts = 0;
@@ -71,7 +73,8 @@ export function summarisePod(pod: KubeObject, now: number): PodSummary {
     }
     initializing = true;
     if (state.terminated !== undefined) reason = terminatedText(state.terminated, 'Init:');
-    else if (state.waiting?.reason && state.waiting.reason !== 'PodInitializing') reason = `Init:${state.waiting.reason}`;
+    else if (state.waiting?.reason && state.waiting.reason !== 'PodInitializing')
+      reason = `Init:${state.waiting.reason}`;
     else reason = `Init:${index}/${initSpecs.length}`;
     break;
   }
@@ -100,6 +103,7 @@ export function summarisePod(pod: KubeObject, now: number): PodSummary {
   if (deleting && status.reason === 'NodeLost') reason = 'Unknown';
   else if (deleting && status.phase !== 'Succeeded' && status.phase !== 'Failed') reason = 'Terminating';
 
-  const restartText = restarts !== 0 && lastRestart > 0 ? `${restarts} (${humanDuration(now - lastRestart)} ago)` : String(restarts);
+  const restartText =
+    restarts !== 0 && lastRestart > 0 ? `${restarts} (${humanDuration(now - lastRestart)} ago)` : String(restarts);
   return { ready: `${ready}/${total}`, reason, restarts: restartText };
 }

@@ -22,25 +22,41 @@ type Any = Record<string, any>; // eslint-style escape hatch: table cells read d
 const spec = (o: KubeObject): Any => (o.spec ?? {}) as Any;
 const status = (o: KubeObject): Any => (o.status ?? {}) as Any;
 
-const name: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name of the object', cell: (o) => o.metadata.name ?? '' };
+const name: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name of the object',
+  cell: (o) => o.metadata.name ?? '',
+};
 const age: Column = {
   name: 'Age',
   type: 'string',
   description: 'Time since the object was created',
-  cell: (o, now) => (o.metadata.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : '<unknown>'),
+  cell: (o, now) =>
+    o.metadata.creationTimestamp ? humanDuration(now - Date.parse(o.metadata.creationTimestamp)) : '<unknown>',
 };
-const createdAt: Column = { name: 'Created At', type: 'date', description: 'Creation timestamp', cell: (o) => o.metadata.creationTimestamp ?? '' };
+const createdAt: Column = {
+  name: 'Created At',
+  type: 'date',
+  description: 'Creation timestamp',
+  cell: (o) => o.metadata.creationTimestamp ?? '',
+};
 
 /** `k=v` pairs sorted by key, as upstream's labels.FormatLabels; `<none>` when empty. */
 function labelsText(labels: Record<string, string> | undefined): string {
-  const parts = Object.keys(labels ?? {}).sort().map((k) => `${k}=${labels![k]}`);
+  const parts = Object.keys(labels ?? {})
+    .sort()
+    .map((k) => `${k}=${labels![k]}`);
   return parts.length ? parts.join(',') : '<none>';
 }
 
 /** A LabelSelector as upstream's FormatLabelSelector writes it: labels, then expressions. */
 function selectorText(selector: Any | undefined): string {
   if (!selector) return '<none>';
-  const parts = Object.keys(selector.matchLabels ?? {}).sort().map((k) => `${k}=${selector.matchLabels[k]}`);
+  const parts = Object.keys(selector.matchLabels ?? {})
+    .sort()
+    .map((k) => `${k}=${selector.matchLabels[k]}`);
   for (const e of (selector.matchExpressions ?? []) as Any[]) {
     const values = ((e.values ?? []) as string[]).join(',');
     if (e.operator === 'In') parts.push(`${e.key} in (${values})`);
@@ -72,7 +88,9 @@ function serviceExternalIP(svc: KubeObject): string {
   if (type === 'ClusterIP' || type === 'NodePort') return externalIPs.length ? externalIPs.join(',') : '<none>';
   if (type === 'ExternalName') return spec(svc).externalName ?? '';
   if (type !== 'LoadBalancer') return '<unknown>';
-  const ingress = ((status(svc).loadBalancer?.ingress ?? []) as Any[]).map((i) => i.ip || i.hostname).filter(Boolean) as string[];
+  const ingress = ((status(svc).loadBalancer?.ingress ?? []) as Any[])
+    .map((i) => i.ip || i.hostname)
+    .filter(Boolean) as string[];
   const all = [...ingress, ...externalIPs];
   return all.length ? all.join(',') : '<pending>';
 }
@@ -89,7 +107,8 @@ function nodeStatus(node: KubeObject): string {
 function nodeRoles(node: KubeObject): string {
   const roles = new Set<string>();
   for (const [key, value] of Object.entries(node.metadata.labels ?? {})) {
-    if (key.startsWith('node-role.kubernetes.io/') && key.length > 'node-role.kubernetes.io/'.length) roles.add(key.slice('node-role.kubernetes.io/'.length));
+    if (key.startsWith('node-role.kubernetes.io/') && key.length > 'node-role.kubernetes.io/'.length)
+      roles.add(key.slice('node-role.kubernetes.io/'.length));
     else if (key === 'kubernetes.io/role' && value !== '') roles.add(value);
   }
   return roles.size ? [...roles].sort().join(',') : '<none>';
@@ -109,7 +128,8 @@ function jobStatus(job: KubeObject): string {
 
 function jobCompletions(job: KubeObject): string {
   const succeeded = status(job).succeeded ?? 0;
-  if (spec(job).completions !== undefined && spec(job).completions !== null) return `${succeeded}/${spec(job).completions}`;
+  if (spec(job).completions !== undefined && spec(job).completions !== null)
+    return `${succeeded}/${spec(job).completions}`;
   const parallelism = spec(job).parallelism;
   return typeof parallelism === 'number' && parallelism > 1 ? `${succeeded}/1 of ${parallelism}` : `${succeeded}/1`;
 }
@@ -123,25 +143,66 @@ function csrCondition(csr: KubeObject): string {
   return text;
 }
 
-const since = (when: unknown, now: number) => (typeof when === 'string' && when !== '' ? humanDuration(now - Date.parse(when)) : '<unknown>');
+const since = (when: unknown, now: number) =>
+  typeof when === 'string' && when !== '' ? humanDuration(now - Date.parse(when)) : '<unknown>';
 
 /** LAST SEEN, FIRST SEEN and COUNT of an event: the series when there is one, eventTime for new-style events. */
 function eventTimes(event: KubeObject, now: number): { last: string; first: string; count: number } {
   const first = since(event.firstTimestamp || event.eventTime, now);
   const series = event.series as Any | undefined;
   if (series) return { last: since(series.lastObservedTime, now), first, count: series.count ?? 0 };
-  return { last: event.lastTimestamp ? since(event.lastTimestamp, now) : first, first, count: (event.count as number | undefined) || 1 };
+  return {
+    last: event.lastTimestamp ? since(event.lastTimestamp, now) : first,
+    first,
+    count: (event.count as number | undefined) || 1,
+  };
 }
 
 const templateColumns: Column[] = [
-  { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
-  { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
+  {
+    name: 'Containers',
+    type: 'string',
+    priority: 1,
+    description: 'Names of each container in the template.',
+    cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(','),
+  },
+  {
+    name: 'Images',
+    type: 'string',
+    priority: 1,
+    description: 'Images referenced by each container in the template.',
+    cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(','),
+  },
 ];
-const selectorColumn: Column = { name: 'Selector', type: 'string', priority: 1, description: 'Label selector of the pods', cell: (o) => selectorText(spec(o).selector) };
+const selectorColumn: Column = {
+  name: 'Selector',
+  type: 'string',
+  priority: 1,
+  description: 'Label selector of the pods',
+  cell: (o) => selectorText(spec(o).selector),
+};
 const jobTemplateColumns: Column[] = [
-  { name: 'Containers', type: 'string', priority: 1, description: 'Names of each container in the template.', cell: (o) => ((spec(o).jobTemplate?.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
-  { name: 'Images', type: 'string', priority: 1, description: 'Images referenced by each container in the template.', cell: (o) => ((spec(o).jobTemplate?.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
-  { name: 'Selector', type: 'string', priority: 1, description: 'Label selector of the pods', cell: (o) => selectorText(spec(o).jobTemplate?.spec?.selector) },
+  {
+    name: 'Containers',
+    type: 'string',
+    priority: 1,
+    description: 'Names of each container in the template.',
+    cell: (o) => ((spec(o).jobTemplate?.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(','),
+  },
+  {
+    name: 'Images',
+    type: 'string',
+    priority: 1,
+    description: 'Images referenced by each container in the template.',
+    cell: (o) => ((spec(o).jobTemplate?.spec?.template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(','),
+  },
+  {
+    name: 'Selector',
+    type: 'string',
+    priority: 1,
+    description: 'Label selector of the pods',
+    cell: (o) => selectorText(spec(o).jobTemplate?.spec?.selector),
+  },
 ];
 
 function subjectsOf(binding: KubeObject, kind: string): string {
@@ -152,23 +213,80 @@ function subjectsOf(binding: KubeObject, kind: string): string {
 }
 const bindingColumns: Column[] = [
   name,
-  { name: 'Role', type: 'string', description: 'Bound role', cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}` },
+  {
+    name: 'Role',
+    type: 'string',
+    description: 'Bound role',
+    cell: (o) => `${(o.roleRef as Any)?.kind ?? ''}/${(o.roleRef as Any)?.name ?? ''}`,
+  },
   age,
-  { name: 'Users', type: 'string', priority: 1, description: 'Users in the binding', cell: (o) => subjectsOf(o, 'User') },
-  { name: 'Groups', type: 'string', priority: 1, description: 'Groups in the binding', cell: (o) => subjectsOf(o, 'Group') },
-  { name: 'ServiceAccounts', type: 'string', priority: 1, description: 'Service accounts in the binding', cell: (o) => subjectsOf(o, 'ServiceAccount') },
+  {
+    name: 'Users',
+    type: 'string',
+    priority: 1,
+    description: 'Users in the binding',
+    cell: (o) => subjectsOf(o, 'User'),
+  },
+  {
+    name: 'Groups',
+    type: 'string',
+    priority: 1,
+    description: 'Groups in the binding',
+    cell: (o) => subjectsOf(o, 'Group'),
+  },
+  {
+    name: 'ServiceAccounts',
+    type: 'string',
+    priority: 1,
+    description: 'Service accounts in the binding',
+    cell: (o) => subjectsOf(o, 'ServiceAccount'),
+  },
 ];
 
 const columns: Record<string, Column[]> = {
   pods: [
     name,
-    { name: 'Ready', type: 'string', description: 'The aggregate readiness state of this pod for accepting traffic.', cell: (o, now) => summarisePod(o, now).ready },
-    { name: 'Status', type: 'string', description: 'The aggregate status of the containers in this pod.', cell: (o, now) => summarisePod(o, now).reason },
-    { name: 'Restarts', type: 'string', description: 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.', cell: (o, now) => summarisePod(o, now).restarts },
+    {
+      name: 'Ready',
+      type: 'string',
+      description: 'The aggregate readiness state of this pod for accepting traffic.',
+      cell: (o, now) => summarisePod(o, now).ready,
+    },
+    {
+      name: 'Status',
+      type: 'string',
+      description: 'The aggregate status of the containers in this pod.',
+      cell: (o, now) => summarisePod(o, now).reason,
+    },
+    {
+      name: 'Restarts',
+      type: 'string',
+      description:
+        'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+      cell: (o, now) => summarisePod(o, now).restarts,
+    },
     age,
-    { name: 'IP', type: 'string', priority: 1, description: 'Pod IP', cell: (o) => status(o).podIPs?.[0]?.ip || status(o).podIP || '<none>' },
-    { name: 'Node', type: 'string', priority: 1, description: 'Node the pod runs on', cell: (o) => spec(o).nodeName || '<none>' },
-    { name: 'Nominated Node', type: 'string', priority: 1, description: 'Nominated node', cell: (o) => status(o).nominatedNodeName || '<none>' },
+    {
+      name: 'IP',
+      type: 'string',
+      priority: 1,
+      description: 'Pod IP',
+      cell: (o) => status(o).podIPs?.[0]?.ip || status(o).podIP || '<none>',
+    },
+    {
+      name: 'Node',
+      type: 'string',
+      priority: 1,
+      description: 'Node the pod runs on',
+      cell: (o) => spec(o).nodeName || '<none>',
+    },
+    {
+      name: 'Nominated Node',
+      type: 'string',
+      priority: 1,
+      description: 'Nominated node',
+      cell: (o) => status(o).nominatedNodeName || '<none>',
+    },
     {
       name: 'Readiness Gates',
       type: 'string',
@@ -178,18 +296,29 @@ const columns: Record<string, Column[]> = {
         const gates: Any[] = spec(o).readinessGates ?? [];
         if (gates.length === 0) return '<none>';
         const conditions: Any[] = status(o).conditions ?? [];
-        const ready = gates.filter((g) => conditions.some((c) => c.type === g.conditionType && c.status === 'True')).length;
+        const ready = gates.filter((g) =>
+          conditions.some((c) => c.type === g.conditionType && c.status === 'True'),
+        ).length;
         return `${ready}/${gates.length}`;
       },
     },
   ],
-  namespaces: [name, { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? 'Active' }, age],
+  namespaces: [
+    name,
+    { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? 'Active' },
+    age,
+  ],
   nodes: [
     name,
     { name: 'Status', type: 'string', description: 'The status of the node', cell: nodeStatus },
     { name: 'Roles', type: 'string', description: 'The roles of the node', cell: nodeRoles },
     age,
-    { name: 'Version', type: 'string', description: 'Kubelet version', cell: (o) => status(o).nodeInfo?.kubeletVersion ?? '' },
+    {
+      name: 'Version',
+      type: 'string',
+      description: 'Kubelet version',
+      cell: (o) => status(o).nodeInfo?.kubeletVersion ?? '',
+    },
     {
       name: 'Internal-IP',
       type: 'string',
@@ -204,8 +333,20 @@ const columns: Record<string, Column[]> = {
       description: 'External address',
       cell: (o) => ((status(o).addresses ?? []) as Any[]).find((a) => a.type === 'ExternalIP')?.address ?? '<none>',
     },
-    { name: 'OS-Image', type: 'string', priority: 1, description: 'OS image', cell: (o) => status(o).nodeInfo?.osImage || '<unknown>' },
-    { name: 'Kernel-Version', type: 'string', priority: 1, description: 'Kernel', cell: (o) => status(o).nodeInfo?.kernelVersion || '<unknown>' },
+    {
+      name: 'OS-Image',
+      type: 'string',
+      priority: 1,
+      description: 'OS image',
+      cell: (o) => status(o).nodeInfo?.osImage || '<unknown>',
+    },
+    {
+      name: 'Kernel-Version',
+      type: 'string',
+      priority: 1,
+      description: 'Kernel',
+      cell: (o) => status(o).nodeInfo?.kernelVersion || '<unknown>',
+    },
     {
       name: 'Container-Runtime',
       type: 'string',
@@ -221,16 +362,40 @@ const columns: Record<string, Column[]> = {
     { name: 'External-IP', type: 'string', description: 'External addresses', cell: serviceExternalIP },
     { name: 'Port(s)', type: 'string', description: 'Ports', cell: servicePorts },
     age,
-    { name: 'Selector', type: 'string', priority: 1, description: 'Pod selector', cell: (o) => labelsText(spec(o).selector) },
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      description: 'Pod selector',
+      cell: (o) => labelsText(spec(o).selector),
+    },
   ],
-  configmaps: [name, { name: 'Data', type: 'integer', description: 'Number of keys', cell: (o) => Object.keys((o.data as Any) ?? {}).length + Object.keys((o.binaryData as Any) ?? {}).length }, age],
+  configmaps: [
+    name,
+    {
+      name: 'Data',
+      type: 'integer',
+      description: 'Number of keys',
+      cell: (o) => Object.keys((o.data as Any) ?? {}).length + Object.keys((o.binaryData as Any) ?? {}).length,
+    },
+    age,
+  ],
   secrets: [
     name,
     { name: 'Type', type: 'string', description: 'Secret type', cell: (o) => (o.type as string) ?? 'Opaque' },
-    { name: 'Data', type: 'integer', description: 'Number of keys', cell: (o) => Object.keys((o.data as Any) ?? {}).length },
+    {
+      name: 'Data',
+      type: 'integer',
+      description: 'Number of keys',
+      cell: (o) => Object.keys((o.data as Any) ?? {}).length,
+    },
     age,
   ],
-  serviceaccounts: [name, { name: 'Secrets', type: 'integer', description: 'Secrets', cell: (o) => ((o.secrets as unknown[]) ?? []).length }, age],
+  serviceaccounts: [
+    name,
+    { name: 'Secrets', type: 'integer', description: 'Secrets', cell: (o) => ((o.secrets as unknown[]) ?? []).length },
+    age,
+  ],
   endpoints: [
     name,
     {
@@ -253,9 +418,24 @@ const columns: Record<string, Column[]> = {
   ],
   deployments: [
     name,
-    { name: 'Ready', type: 'string', description: 'Ready replicas', cell: (o) => `${status(o).readyReplicas ?? 0}/${spec(o).replicas ?? 1}` },
-    { name: 'Up-to-date', type: 'integer', description: 'Updated replicas', cell: (o) => status(o).updatedReplicas ?? 0 },
-    { name: 'Available', type: 'integer', description: 'Available replicas', cell: (o) => status(o).availableReplicas ?? 0 },
+    {
+      name: 'Ready',
+      type: 'string',
+      description: 'Ready replicas',
+      cell: (o) => `${status(o).readyReplicas ?? 0}/${spec(o).replicas ?? 1}`,
+    },
+    {
+      name: 'Up-to-date',
+      type: 'integer',
+      description: 'Updated replicas',
+      cell: (o) => status(o).updatedReplicas ?? 0,
+    },
+    {
+      name: 'Available',
+      type: 'integer',
+      description: 'Available replicas',
+      cell: (o) => status(o).availableReplicas ?? 0,
+    },
     age,
     ...templateColumns,
     selectorColumn,
@@ -275,26 +455,83 @@ const columns: Record<string, Column[]> = {
     { name: 'Current', type: 'integer', description: 'Current replicas', cell: (o) => status(o).replicas ?? 0 },
     { name: 'Ready', type: 'integer', description: 'Ready replicas', cell: (o) => status(o).readyReplicas ?? 0 },
     age,
-    { name: 'Containers', type: 'string', priority: 1, description: 'Containers', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(',') },
-    { name: 'Images', type: 'string', priority: 1, description: 'Images', cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(',') },
-    { name: 'Selector', type: 'string', priority: 1, description: 'Selector', cell: (o) => labelsText(spec(o).selector) },
+    {
+      name: 'Containers',
+      type: 'string',
+      priority: 1,
+      description: 'Containers',
+      cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.name).join(','),
+    },
+    {
+      name: 'Images',
+      type: 'string',
+      priority: 1,
+      description: 'Images',
+      cell: (o) => ((spec(o).template?.spec?.containers ?? []) as Any[]).map((c) => c.image).join(','),
+    },
+    {
+      name: 'Selector',
+      type: 'string',
+      priority: 1,
+      description: 'Selector',
+      cell: (o) => labelsText(spec(o).selector),
+    },
   ],
-  leases: [name, { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' }, age],
+  leases: [
+    name,
+    { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' },
+    age,
+  ],
   daemonsets: [
     name,
-    { name: 'Desired', type: 'integer', description: 'Nodes that should run the pod', cell: (o) => status(o).desiredNumberScheduled ?? 0 },
-    { name: 'Current', type: 'integer', description: 'Nodes running the pod', cell: (o) => status(o).currentNumberScheduled ?? 0 },
-    { name: 'Ready', type: 'integer', description: 'Nodes with the pod ready', cell: (o) => status(o).numberReady ?? 0 },
-    { name: 'Up-to-date', type: 'integer', description: 'Nodes with the current template', cell: (o) => status(o).updatedNumberScheduled ?? 0 },
-    { name: 'Available', type: 'integer', description: 'Nodes with the pod available', cell: (o) => status(o).numberAvailable ?? 0 },
-    { name: 'Node Selector', type: 'string', description: 'Node selector of the pods', cell: (o) => labelsText(spec(o).template?.spec?.nodeSelector) },
+    {
+      name: 'Desired',
+      type: 'integer',
+      description: 'Nodes that should run the pod',
+      cell: (o) => status(o).desiredNumberScheduled ?? 0,
+    },
+    {
+      name: 'Current',
+      type: 'integer',
+      description: 'Nodes running the pod',
+      cell: (o) => status(o).currentNumberScheduled ?? 0,
+    },
+    {
+      name: 'Ready',
+      type: 'integer',
+      description: 'Nodes with the pod ready',
+      cell: (o) => status(o).numberReady ?? 0,
+    },
+    {
+      name: 'Up-to-date',
+      type: 'integer',
+      description: 'Nodes with the current template',
+      cell: (o) => status(o).updatedNumberScheduled ?? 0,
+    },
+    {
+      name: 'Available',
+      type: 'integer',
+      description: 'Nodes with the pod available',
+      cell: (o) => status(o).numberAvailable ?? 0,
+    },
+    {
+      name: 'Node Selector',
+      type: 'string',
+      description: 'Node selector of the pods',
+      cell: (o) => labelsText(spec(o).template?.spec?.nodeSelector),
+    },
     age,
     ...templateColumns,
     selectorColumn,
   ],
   statefulsets: [
     name,
-    { name: 'Ready', type: 'string', description: 'Ready replicas', cell: (o) => `${status(o).readyReplicas ?? 0}/${spec(o).replicas ?? 1}` },
+    {
+      name: 'Ready',
+      type: 'string',
+      description: 'Ready replicas',
+      cell: (o) => `${status(o).readyReplicas ?? 0}/${spec(o).replicas ?? 1}`,
+    },
     age,
     ...templateColumns,
   ],
@@ -336,25 +573,59 @@ const columns: Record<string, Column[]> = {
     { name: 'Schedule', type: 'string', description: 'Cron schedule', cell: (o) => spec(o).schedule ?? '' },
     { name: 'Timezone', type: 'string', description: 'Time zone', cell: (o) => spec(o).timeZone ?? '<none>' },
     { name: 'Suspend', type: 'boolean', description: 'Suspended', cell: (o) => (spec(o).suspend ? 'True' : 'False') },
-    { name: 'Active', type: 'integer', description: 'Running jobs', cell: (o) => ((status(o).active ?? []) as unknown[]).length },
+    {
+      name: 'Active',
+      type: 'integer',
+      description: 'Running jobs',
+      cell: (o) => ((status(o).active ?? []) as unknown[]).length,
+    },
     {
       name: 'Last Schedule',
       type: 'string',
       description: 'Since the last run was scheduled',
-      cell: (o, now) => (status(o).lastScheduleTime ? humanDuration(now - Date.parse(status(o).lastScheduleTime)) : '<none>'),
+      cell: (o, now) =>
+        status(o).lastScheduleTime ? humanDuration(now - Date.parse(status(o).lastScheduleTime)) : '<none>',
     },
     age,
     ...jobTemplateColumns,
   ],
   endpointslices: [
     name,
-    { name: 'AddressType', type: 'string', description: 'Address family', cell: (o) => (o.addressType as string) ?? '' },
-    { name: 'Ports', type: 'string', description: 'Ports', cell: (o) => listWithMore(((o.ports as Any[]) ?? []).map((p) => String(p.port ?? p.name ?? '*')), '<unset>') },
-    { name: 'Endpoints', type: 'string', description: 'Addresses', cell: (o) => listWithMore(((o.endpoints as Any[]) ?? []).flatMap((e) => (e.addresses ?? []) as string[]), '<unset>') },
+    {
+      name: 'AddressType',
+      type: 'string',
+      description: 'Address family',
+      cell: (o) => (o.addressType as string) ?? '',
+    },
+    {
+      name: 'Ports',
+      type: 'string',
+      description: 'Ports',
+      cell: (o) =>
+        listWithMore(
+          ((o.ports as Any[]) ?? []).map((p) => String(p.port ?? p.name ?? '*')),
+          '<unset>',
+        ),
+    },
+    {
+      name: 'Endpoints',
+      type: 'string',
+      description: 'Addresses',
+      cell: (o) =>
+        listWithMore(
+          ((o.endpoints as Any[]) ?? []).flatMap((e) => (e.addresses ?? []) as string[]),
+          '<unset>',
+        ),
+    },
     age,
   ],
   events: [
-    { name: 'Last Seen', type: 'string', description: 'Since the event last happened', cell: (o, now) => eventTimes(o, now).last },
+    {
+      name: 'Last Seen',
+      type: 'string',
+      description: 'Since the event last happened',
+      cell: (o, now) => eventTimes(o, now).last,
+    },
     { name: 'Type', type: 'string', description: 'Normal or Warning', cell: (o) => (o.type as string) ?? '' },
     { name: 'Reason', type: 'string', description: 'Reason', cell: (o) => (o.reason as string) ?? '' },
     {
@@ -367,7 +638,13 @@ const columns: Record<string, Column[]> = {
         return io.name ? `${kind}/${io.name}` : kind;
       },
     },
-    { name: 'Subobject', type: 'string', priority: 1, description: 'Field of the object', cell: (o) => String((o.involvedObject as Any | undefined)?.fieldPath ?? '') },
+    {
+      name: 'Subobject',
+      type: 'string',
+      priority: 1,
+      description: 'Field of the object',
+      cell: (o) => String((o.involvedObject as Any | undefined)?.fieldPath ?? ''),
+    },
     {
       name: 'Source',
       type: 'string',
@@ -381,8 +658,20 @@ const columns: Record<string, Column[]> = {
       },
     },
     { name: 'Message', type: 'string', description: 'Message', cell: (o) => String(o.message ?? '').trim() },
-    { name: 'First Seen', type: 'string', priority: 1, description: 'Since the event first happened', cell: (o, now) => eventTimes(o, now).first },
-    { name: 'Count', type: 'string', priority: 1, description: 'How often it happened', cell: (o) => eventTimes(o, 0).count },
+    {
+      name: 'First Seen',
+      type: 'string',
+      priority: 1,
+      description: 'Since the event first happened',
+      cell: (o, now) => eventTimes(o, now).first,
+    },
+    {
+      name: 'Count',
+      type: 'string',
+      priority: 1,
+      description: 'How often it happened',
+      cell: (o) => eventTimes(o, 0).count,
+    },
     { ...name, priority: 1 },
   ],
   rolebindings: bindingColumns,
@@ -397,7 +686,11 @@ const columns: Record<string, Column[]> = {
       cell: (o) => {
         const hard = (status(o).hard ?? spec(o).hard ?? {}) as Record<string, string>;
         const used = (status(o).used ?? {}) as Record<string, string>;
-        return Object.keys(hard).filter((k) => !k.startsWith('limits.')).sort().map((k) => `${k}: ${used[k] ?? '0'}/${hard[k]}`).join(', ');
+        return Object.keys(hard)
+          .filter((k) => !k.startsWith('limits.'))
+          .sort()
+          .map((k) => `${k}: ${used[k] ?? '0'}/${hard[k]}`)
+          .join(', ');
       },
     },
     {
@@ -407,7 +700,11 @@ const columns: Record<string, Column[]> = {
       cell: (o) => {
         const hard = (status(o).hard ?? spec(o).hard ?? {}) as Record<string, string>;
         const used = (status(o).used ?? {}) as Record<string, string>;
-        return Object.keys(hard).filter((k) => k.startsWith('limits.')).sort().map((k) => `${k}: ${used[k] ?? '0'}/${hard[k]}`).join(', ');
+        return Object.keys(hard)
+          .filter((k) => k.startsWith('limits.'))
+          .sort()
+          .map((k) => `${k}: ${used[k] ?? '0'}/${hard[k]}`)
+          .join(', ');
       },
     },
   ],
@@ -416,22 +713,49 @@ const columns: Record<string, Column[]> = {
     age,
     { name: 'SignerName', type: 'string', description: 'Signer', cell: (o) => spec(o).signerName ?? '' },
     { name: 'Requestor', type: 'string', description: 'Who asked', cell: (o) => spec(o).username ?? '' },
-    { name: 'RequestedDuration', type: 'string', description: 'Requested validity', cell: (o) => (spec(o).expirationSeconds ? humanDuration(spec(o).expirationSeconds * 1000) : '<none>') },
+    {
+      name: 'RequestedDuration',
+      type: 'string',
+      description: 'Requested validity',
+      cell: (o) => (spec(o).expirationSeconds ? humanDuration(spec(o).expirationSeconds * 1000) : '<none>'),
+    },
     { name: 'Condition', type: 'string', description: 'Approval and issuance', cell: csrCondition },
   ],
 };
 
-export function tableFor(info: ResourceInfo, objects: readonly KubeObject[], resourceVersion: string | undefined, includeObject: string, now = Date.now()) {
-  const ownColumns = ['', 'apps', 'batch', 'coordination.k8s.io', 'certificates.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io'];
+export function tableFor(
+  info: ResourceInfo,
+  objects: readonly KubeObject[],
+  resourceVersion: string | undefined,
+  includeObject: string,
+  now = Date.now(),
+) {
+  const ownColumns = [
+    '',
+    'apps',
+    'batch',
+    'coordination.k8s.io',
+    'certificates.k8s.io',
+    'discovery.k8s.io',
+    'rbac.authorization.k8s.io',
+  ];
   // events.k8s.io events print as core events do (upstream prints both from one internal type).
   const eventsV1 = info.group === 'events.k8s.io';
-  const cols = eventsV1 ? columns.events! : ((ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt]);
+  const cols = eventsV1
+    ? columns.events!
+    : ((ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt]);
   const cellSource = eventsV1 ? eventsV1ToCore : (o: KubeObject) => o;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',
     metadata: resourceVersion !== undefined ? { resourceVersion } : {},
-    columnDefinitions: cols.map((c) => ({ name: c.name, type: c.type, format: c.format ?? '', description: c.description, priority: c.priority ?? 0 })),
+    columnDefinitions: cols.map((c) => ({
+      name: c.name,
+      type: c.type,
+      format: c.format ?? '',
+      description: c.description,
+      priority: c.priority ?? 0,
+    })),
     rows: objects.map((o) => ({
       cells: cols.map((c) => c.cell(cellSource(o), now)),
       object:

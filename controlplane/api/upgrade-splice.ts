@@ -14,7 +14,14 @@ export function isServerCredential(name: string): boolean {
   return lower === 'authorization' || lower.startsWith('impersonate-');
 }
 
-export function spliceUpgrade(target: Duplex, path: string, host: string, req: IncomingMessage, client: Duplex, head: Buffer): void {
+export function spliceUpgrade(
+  target: Duplex,
+  path: string,
+  host: string,
+  req: IncomingMessage,
+  client: Duplex,
+  head: Buffer,
+): void {
   const lines = [`${req.method} ${path} HTTP/1.1`, `Host: ${host}`];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;

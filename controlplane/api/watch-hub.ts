@@ -137,7 +137,8 @@ class Stream {
   }
 
   #offer(subscriber: Subscriber, change: Change): void {
-    if (subscriber.cancelled || change.revision <= subscriber.delivered || !change.key.startsWith(subscriber.prefix)) return;
+    if (subscriber.cancelled || change.revision <= subscriber.delivered || !change.key.startsWith(subscriber.prefix))
+      return;
     subscriber.delivered = change.revision;
     try {
       subscriber.callbacks.onChange(change);
@@ -180,13 +181,18 @@ export class WatchHub {
     // history compacted past the start is a 410 even when the window still holds it, so that a
     // watch's fate does not depend on which server it reached or how busy the resource was
     const compacted = await this.#storage.compactedRevision();
-    if (fromRevision < compacted) throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
+    if (fromRevision < compacted)
+      throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     // the first watch of a resource starts its stream: a failure to start is that watch's error
     const stream = await this.#stream(streamKey, root, fromRevision, triggerValues);
     const subscriber: Subscriber = { prefix, trigger, callbacks, delivered: fromRevision, cancelled: false };
     if (fromRevision < stream.floor) {
       // (a stream that has dropped nothing yet is young: a replay from before it is short)
-      if (trigger !== undefined && stream.floor > stream.start) throw new StorageError('BOSUN_STORAGE_COMPACTED', `${fromRevision} (the server's window starts after ${stream.floor})`);
+      if (trigger !== undefined && stream.floor > stream.start)
+        throw new StorageError(
+          'BOSUN_STORAGE_COMPACTED',
+          `${fromRevision} (the server's window starts after ${stream.floor})`,
+        );
       return this.#catchUp(stream, subscriber);
     }
     stream.add(subscriber);

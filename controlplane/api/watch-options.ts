@@ -14,7 +14,15 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
-import { booleanParam, flagParam, forbiddenOption, integerParam, invalidOptions, stringParam, unsupportedOption } from './query-params.ts';
+import {
+  booleanParam,
+  flagParam,
+  forbiddenOption,
+  integerParam,
+  invalidOptions,
+  stringParam,
+  unsupportedOption,
+} from './query-params.ts';
 
 export const initialEventsEndAnnotation = 'k8s.io/initial-events-end';
 
@@ -35,18 +43,32 @@ export interface WatchPlan {
 
 const invalidListOptions = (causes: StatusCause[]) => invalidOptions('ListOptions', causes);
 const forbidden = forbiddenOption;
-const notSupported = (field: string, value: string, allowed: readonly string[]) => unsupportedOption(field, JSON.stringify(value), allowed);
+const notSupported = (field: string, value: string, allowed: readonly string[]) =>
+  unsupportedOption(field, JSON.stringify(value), allowed);
 
 /** The ListOptions rules of a watch (upstream's validateWatchOptions). */
-function watchOptionErrors(sendInitialEvents: boolean | undefined, match: string, continueToken: string): StatusCause[] {
+function watchOptionErrors(
+  sendInitialEvents: boolean | undefined,
+  match: string,
+  continueToken: string,
+): StatusCause[] {
   const causes: StatusCause[] = [];
   if (sendInitialEvents !== undefined && match !== 'NotOlderThan') {
-    causes.push(forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'));
+    causes.push(
+      forbidden('resourceVersionMatch', 'sendInitialEvents requires setting resourceVersionMatch to NotOlderThan'),
+    );
   }
   if (match !== '') {
-    if (sendInitialEvents === undefined) causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided'));
+    if (sendInitialEvents === undefined)
+      causes.push(
+        forbidden(
+          'resourceVersionMatch',
+          'resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided',
+        ),
+      );
     if (match !== 'NotOlderThan') causes.push(notSupported('resourceVersionMatch', match, ['NotOlderThan']));
-    if (continueToken !== '') causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
+    if (continueToken !== '')
+      causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
   }
   return causes;
 }
@@ -57,12 +79,21 @@ export function checkListOptions(query: URLSearchParams): void {
   const resourceVersion = stringParam(query, 'resourceVersion');
   const causes: StatusCause[] = [];
   if (match !== '') {
-    if (resourceVersion === '') causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'));
-    if (stringParam(query, 'continue') !== '') causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
-    if (match !== 'Exact' && match !== 'NotOlderThan') causes.push(notSupported('resourceVersionMatch', match, ['Exact', 'NotOlderThan', '']));
-    if (match === 'Exact' && resourceVersion === '0') causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'));
+    if (resourceVersion === '')
+      causes.push(
+        forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden unless resourceVersion is provided'),
+      );
+    if (stringParam(query, 'continue') !== '')
+      causes.push(forbidden('resourceVersionMatch', 'resourceVersionMatch is forbidden when continue is provided'));
+    if (match !== 'Exact' && match !== 'NotOlderThan')
+      causes.push(notSupported('resourceVersionMatch', match, ['Exact', 'NotOlderThan', '']));
+    if (match === 'Exact' && resourceVersion === '0')
+      causes.push(
+        forbidden('resourceVersionMatch', 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"'),
+      );
   }
-  if (booleanParam(query, 'sendInitialEvents') !== undefined) causes.push(forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for list'));
+  if (booleanParam(query, 'sendInitialEvents') !== undefined)
+    causes.push(forbidden('sendInitialEvents', 'sendInitialEvents is forbidden for list'));
   if (causes.length > 0) throw invalidListOptions(causes);
 }
 
@@ -75,7 +106,11 @@ function revisionOf(text: string): number | undefined {
 
 export function planWatch(query: URLSearchParams): WatchPlan {
   const sendInitialEvents = booleanParam(query, 'sendInitialEvents');
-  const causes = watchOptionErrors(sendInitialEvents, stringParam(query, 'resourceVersionMatch'), stringParam(query, 'continue'));
+  const causes = watchOptionErrors(
+    sendInitialEvents,
+    stringParam(query, 'resourceVersionMatch'),
+    stringParam(query, 'continue'),
+  );
   if (causes.length > 0) throw invalidListOptions(causes);
   const resourceVersion = stringParam(query, 'resourceVersion');
   const revision = revisionOf(resourceVersion);
@@ -85,10 +120,22 @@ export function planWatch(query: URLSearchParams): WatchPlan {
   if (sendInitialEvents === true) {
     // "0" allows any state: the remembered one (revision 0 is never newer than it)
     const notOlderThan = resourceVersion === '0' ? 0 : revision;
-    return { initialEvents: true, ...(notOlderThan !== undefined ? { notOlderThan } : {}), bookmarks, endBookmark: bookmarks, ...timeout };
+    return {
+      initialEvents: true,
+      ...(notOlderThan !== undefined ? { notOlderThan } : {}),
+      bookmarks,
+      endBookmark: bookmarks,
+      ...timeout,
+    };
   }
   if (sendInitialEvents === false || revision !== undefined) {
-    return { initialEvents: false, ...(revision !== undefined ? { after: revision } : {}), bookmarks, endBookmark: false, ...timeout };
+    return {
+      initialEvents: false,
+      ...(revision !== undefined ? { after: revision } : {}),
+      bookmarks,
+      endBookmark: false,
+      ...timeout,
+    };
   }
   return { initialEvents: true, bookmarks, endBookmark: false, ...timeout };
 }

@@ -34,7 +34,12 @@ export interface WatchSettings {
  * than buffered for without end. Each watcher holds its own copy of what it was not sent, so
  * these bytes times the open watches is what slow clients can pin.
  */
-export const watchBufferLimits = { softBytes: 512 * 1024, stallMs: 250, hardBytes: 8 * 1024 * 1024, maxQueuedEvents: 10_000 };
+export const watchBufferLimits = {
+  softBytes: 512 * 1024,
+  stallMs: 250,
+  hardBytes: 8 * 1024 * 1024,
+  maxQueuedEvents: 10_000,
+};
 
 export async function serveWatch(
   registry: Registry,
@@ -54,14 +59,23 @@ export async function serveWatch(
   const plan = planWatch(url.searchParams);
   const rvText = url.searchParams.get('resourceVersion') ?? '';
   const bookmarks = plan.bookmarks;
-  const timeoutSeconds = plan.timeoutSeconds !== undefined ? Math.min(plan.timeoutSeconds, settings.maxTimeoutSeconds) : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
+  const timeoutSeconds =
+    plan.timeoutSeconds !== undefined
+      ? Math.min(plan.timeoutSeconds, settings.maxTimeoutSeconds)
+      : settings.maxTimeoutSeconds * (0.5 + Math.random() * 0.5);
   const asTable = wantsTable(accept);
-  const asProtobuf = !asTable && wantsProtobuf(accept) && canEncodeProtobuf({ apiVersion: apiVersionOf(info.group, info.version), kind: info.kind });
+  const asProtobuf =
+    !asTable &&
+    wantsProtobuf(accept) &&
+    canEncodeProtobuf({ apiVersion: apiVersionOf(info.group, info.version), kind: info.kind });
 
   let startRevision: number;
   let initial: KubeObject[] = [];
   if (plan.initialEvents) {
-    const list = await registry.list(info, namespace, { ...selectors, ...(plan.notOlderThan !== undefined ? { notOlderThan: plan.notOlderThan } : {}) });
+    const list = await registry.list(info, namespace, {
+      ...selectors,
+      ...(plan.notOlderThan !== undefined ? { notOlderThan: plan.notOlderThan } : {}),
+    });
     startRevision = Number(list.metadata.resourceVersion);
     initial = list.items;
   } else {
@@ -75,10 +89,13 @@ export async function serveWatch(
   let stallTimer: NodeJS.Timeout | undefined;
   let finished = false;
   let finish: () => void = () => undefined;
-  const done = new Promise<void>((resolve) => (finish = () => {
-    finished = true;
-    resolve();
-  }));
+  const done = new Promise<void>(
+    (resolve) =>
+      (finish = () => {
+        finished = true;
+        resolve();
+      }),
+  );
   /** Drops a watcher that does not read: its buffer goes with the connection. */
   const abandon = () => {
     open = false;
@@ -88,7 +105,10 @@ export async function serveWatch(
   const write = (event: WatchEvent<unknown>) => {
     if (!open) return;
     if (asProtobuf) res.write(encodeProtobufWatchEvent(event.type, event.object as Record<string, unknown>));
-    else res.write(event.type === 'BOOKMARK' || event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : watchEventLine(event));
+    else
+      res.write(
+        event.type === 'BOOKMARK' || event.type === 'ERROR' ? `${JSON.stringify(event)}\n` : watchEventLine(event),
+      );
     onEventWritten();
     // the initial events wait for the client instead (see below): only live ones can outrun it
     if (!live) return;
@@ -120,7 +140,12 @@ export async function serveWatch(
   const send = (event: WatchEvent) => {
     lastRevision = Math.max(lastRevision, Number(event.object.metadata.resourceVersion ?? 0));
     if (!asTable || event.type === 'BOOKMARK' || event.type === 'ERROR') return write(event);
-    const table = tableFor(info, [event.object], event.object.metadata.resourceVersion, url.searchParams.get('includeObject') ?? 'Metadata');
+    const table = tableFor(
+      info,
+      [event.object],
+      event.object.metadata.resourceVersion,
+      url.searchParams.get('includeObject') ?? 'Metadata',
+    );
     if (sentColumns) table.columnDefinitions = [];
     sentColumns = true;
     write({ type: event.type, object: table });
@@ -154,19 +179,32 @@ export async function serveWatch(
   } catch (err) {
     if (err instanceof ApiError && err.reason === 'Expired') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private' });
-      res.write(`${JSON.stringify({ type: 'ERROR', object: new ApiError('Expired', `too old resource version: ${rvText}`).toStatus() })}\n`);
+      res.write(
+        `${JSON.stringify({ type: 'ERROR', object: new ApiError('Expired', `too old resource version: ${rvText}`).toStatus() })}\n`,
+      );
       res.end();
       return;
     }
     throw err;
   }
 
-  res.writeHead(200, { 'Content-Type': asProtobuf ? protobufWatchMediaType : 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': asProtobuf ? protobufWatchMediaType : 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   res.flushHeaders();
   const bookmark = () => {
     if (!live) return;
     lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0, handle.caughtUp());
-    write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata: { resourceVersion: String(lastRevision) } } });
+    write({
+      type: 'BOOKMARK',
+      object: {
+        kind: info.kind,
+        apiVersion: apiVersionOf(info.group, info.version),
+        metadata: { resourceVersion: String(lastRevision) },
+      },
+    });
   };
   const bookmarkTimer = bookmarks ? setInterval(bookmark, settings.bookmarkIntervalMs) : undefined;
   // a last bookmark as the watch times out, as upstream's watch cache sends: the client resumes
@@ -186,7 +224,10 @@ export async function serveWatch(
   // a streaming list (sendInitialEvents) says where its initial state ends
   if (plan.endBookmark && !finished) {
     const metadata = { resourceVersion: String(startRevision), annotations: { [initialEventsEndAnnotation]: 'true' } };
-    write({ type: 'BOOKMARK', object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata } });
+    write({
+      type: 'BOOKMARK',
+      object: { kind: info.kind, apiVersion: apiVersionOf(info.group, info.version), metadata },
+    });
   }
   for (let next = 0; next < pending.length && open && !finished; next++) {
     send(pending[next]!);

@@ -22,7 +22,18 @@ import type { ResourceRequest } from './request.ts';
 import { findResource } from './resources.ts';
 
 /** Headers that describe one connection, not the message (RFC 9110 7.6.1). */
-const dropped = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host']);
+const dropped = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+]);
 
 function isDropped(name: string): boolean {
   return dropped.has(name.toLowerCase()) || isServerCredential(name);
@@ -34,17 +45,25 @@ function hostHeader(target: ProxyTarget): string {
 }
 
 /** The client's headers as the target should see them, with the client added to X-Forwarded-For. */
-export function forwardedHeaders(headers: IncomingHttpHeaders, target: ProxyTarget, clientAddress: string | undefined): Record<string, string | string[]> {
+export function forwardedHeaders(
+  headers: IncomingHttpHeaders,
+  target: ProxyTarget,
+  clientAddress: string | undefined,
+): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
   for (const [name, value] of Object.entries(headers)) if (value !== undefined && !isDropped(name)) out[name] = value;
   out.host = hostHeader(target);
-  if (clientAddress) out['x-forwarded-for'] = headers['x-forwarded-for'] ? `${String(headers['x-forwarded-for'])}, ${clientAddress}` : clientAddress;
+  if (clientAddress)
+    out['x-forwarded-for'] = headers['x-forwarded-for']
+      ? `${String(headers['x-forwarded-for'])}, ${clientAddress}`
+      : clientAddress;
   return out;
 }
 
 function answerHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
   const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !dropped.has(name.toLowerCase())) out[name] = value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !dropped.has(name.toLowerCase())) out[name] = value;
   return out;
 }
 
@@ -76,13 +95,23 @@ export class WorkloadProxy {
 
   async #open(target: ProxyTarget): Promise<Socket> {
     const port = target.port ?? (target.scheme === 'https' ? 443 : 80);
-    const unreachable = (err: Error) => new ApiError('ServiceUnavailable', `error trying to reach service: ${err.message}`);
-    const raw = await this.#dial(target.host, port).catch((err: Error) => { throw unreachable(err); });
+    const unreachable = (err: Error) =>
+      new ApiError('ServiceUnavailable', `error trying to reach service: ${err.message}`);
+    const raw = await this.#dial(target.host, port).catch((err: Error) => {
+      throw unreachable(err);
+    });
     if (target.scheme === 'http') return raw;
-    const secured = connect({ socket: raw, rejectUnauthorized: false, ...(isIP(target.host) ? {} : { servername: target.host }) });
+    const secured = connect({
+      socket: raw,
+      rejectUnauthorized: false,
+      ...(isIP(target.host) ? {} : { servername: target.host }),
+    });
     await new Promise<void>((resolve, reject) => {
       secured.once('secureConnect', resolve);
-      secured.once('error', (err) => { raw.destroy(); reject(unreachable(err)); });
+      secured.once('error', (err) => {
+        raw.destroy();
+        reject(unreachable(err));
+      });
     });
     return secured;
   }
@@ -92,14 +121,27 @@ export class WorkloadProxy {
     const socket = await this.#open(target);
     const path = `/${parsed.subpath ?? ''}${url.search}`;
     await new Promise<void>((resolve, reject) => {
-      const upstream = request({ createConnection: () => socket, path, method: req.method, headers: forwardedHeaders(req.headers, target, req.socket.remoteAddress) }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answerHeaders(answer.headers));
-        answer.pipe(res);
-        answer.on('end', resolve);
-        answer.on('error', resolve);
+      const upstream = request(
+        {
+          createConnection: () => socket,
+          path,
+          method: req.method,
+          headers: forwardedHeaders(req.headers, target, req.socket.remoteAddress),
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answerHeaders(answer.headers));
+          answer.pipe(res);
+          answer.on('end', resolve);
+          answer.on('error', resolve);
+        },
+      );
+      upstream.on('error', (err) =>
+        reject(new ApiError('ServiceUnavailable', `error trying to reach service: ${err.message}`)),
+      );
+      res.on('close', () => {
+        upstream.destroy();
+        socket.destroy();
       });
-      upstream.on('error', (err) => reject(new ApiError('ServiceUnavailable', `error trying to reach service: ${err.message}`)));
-      res.on('close', () => { upstream.destroy(); socket.destroy(); });
       req.pipe(upstream);
     });
   }
@@ -107,6 +149,13 @@ export class WorkloadProxy {
   /** An upgraded request (a websocket to the pod): the raw connection is spliced to the target. */
   async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = await this.target(parsed);
-    spliceUpgrade(await this.#open(target), `/${parsed.subpath ?? ''}${url.search}`, hostHeader(target), req, client, head);
+    spliceUpgrade(
+      await this.#open(target),
+      `/${parsed.subpath ?? ''}${url.search}`,
+      hostHeader(target),
+      req,
+      client,
+      head,
+    );
   }
 }

@@ -23,11 +23,20 @@ const goStrings = (values: readonly string[]) => `[]string{${values.map((v) => J
 
 function fieldManagerErrors(manager: string): StatusCause[] {
   const causes: StatusCause[] = [];
-  if (manager.length > fieldManagerMaxLength) causes.push({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${fieldManagerMaxLength} bytes`, field: 'fieldManager' });
+  if (manager.length > fieldManagerMaxLength)
+    causes.push({
+      reason: 'FieldValueTooLong',
+      message: `Too long: may not be more than ${fieldManagerMaxLength} bytes`,
+      field: 'fieldManager',
+    });
   [...manager].forEach((char, i) => {
     if (/[\p{C}\p{Z}]/u.test(char) && char !== ' ') {
       const code = `U+${char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-      causes.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(manager)}: invalid character ${code} (at position ${i})`, field: 'fieldManager' });
+      causes.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: ${JSON.stringify(manager)}: invalid character ${code} (at position ${i})`,
+        field: 'fieldManager',
+      });
     }
   });
   return causes;
@@ -41,13 +50,20 @@ export function checkWriteOptions(verb: string, query: URLSearchParams, patchTyp
   const isDelete = kind === 'DeleteOptions';
   const manager = query.get('fieldManager') ?? '';
   if (kind === 'PatchOptions') {
-    if (patchType !== 'apply' && query.has('force')) causes.push(forbiddenOption('force', 'may not be specified for non-apply patch'));
-    if (patchType === 'apply' && manager === '') causes.push({ reason: 'FieldValueRequired', message: 'Required value: is required for apply patch', field: 'fieldManager' });
+    if (patchType !== 'apply' && query.has('force'))
+      causes.push(forbiddenOption('force', 'may not be specified for non-apply patch'));
+    if (patchType === 'apply' && manager === '')
+      causes.push({
+        reason: 'FieldValueRequired',
+        message: 'Required value: is required for apply patch',
+        field: 'fieldManager',
+      });
   }
   if (!isDelete) causes.push(...fieldManagerErrors(manager));
   const dryRun = query.getAll('dryRun');
   if (dryRun.some((v) => v !== 'All')) causes.push(unsupportedOption('dryRun', goStrings(dryRun), ['All']));
   const validation = query.get('fieldValidation') ?? '';
-  if (!isDelete && !['', 'Ignore', 'Strict', 'Warn'].includes(validation)) causes.push(unsupportedOption('fieldValidation', JSON.stringify(validation), ['', 'Ignore', 'Strict', 'Warn']));
+  if (!isDelete && !['', 'Ignore', 'Strict', 'Warn'].includes(validation))
+    causes.push(unsupportedOption('fieldValidation', JSON.stringify(validation), ['', 'Ignore', 'Strict', 'Warn']));
   if (causes.length > 0) throw invalidOptions(kind, causes);
 }

@@ -47,8 +47,10 @@ export function foldStringData(secret: Any): void {
   if (stringData === null || typeof stringData !== 'object' || Array.isArray(stringData)) return;
   const entries = Object.entries(stringData as Record<string, unknown>);
   if (entries.length === 0) return;
-  const data: Record<string, unknown> = secret.data !== null && typeof secret.data === 'object' && !Array.isArray(secret.data) ? { ...secret.data } : {};
-  for (const [key, value] of entries) data[key] = Buffer.from(typeof value === 'string' ? value : String(value), 'utf8').toString('base64');
+  const data: Record<string, unknown> =
+    secret.data !== null && typeof secret.data === 'object' && !Array.isArray(secret.data) ? { ...secret.data } : {};
+  for (const [key, value] of entries)
+    data[key] = Buffer.from(typeof value === 'string' ? value : String(value), 'utf8').toString('base64');
   secret.data = data;
 }
 
@@ -88,7 +90,9 @@ export function prepareForUpdate(info: ResourceInfo, object: KubeObject, old: Ku
 export type StoredSubresource = 'status' | 'approval' | 'ephemeralcontainers';
 
 export function storedSubresource(subresource: string | undefined): StoredSubresource | undefined {
-  return subresource === 'status' || subresource === 'approval' || subresource === 'ephemeralcontainers' ? subresource : undefined;
+  return subresource === 'status' || subresource === 'approval' || subresource === 'ephemeralcontainers'
+    ? subresource
+    : undefined;
 }
 
 /**

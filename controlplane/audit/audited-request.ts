@@ -6,7 +6,8 @@ import type { AuditedRequest } from './request-audit.ts';
 export function auditedRequest(parsed: ParsedRequest, verb: string, path: string): AuditedRequest {
   if (parsed.kind === 'path') return { verb: parsed.verb, path, longRunning: false };
   const { info } = parsed;
-  const streamed = parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed));
+  const streamed =
+    parsed.subresource !== undefined && (kubeletSubresources.has(parsed.subresource) || isNodeProxy(parsed));
   return {
     verb,
     path,

@@ -39,7 +39,9 @@ export function backupName(path: string, time: Date): string {
 function backupTime(path: string, file: string): Date | undefined {
   const ext = extname(path);
   const stem = basename(path, ext);
-  const match = new RegExp(`^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{4}-\\d{2}-\\d{2})T(\\d{2})-(\\d{2})-(\\d{2})\\.(\\d{3})${ext.replace('.', '\\.')}$`).exec(file);
+  const match = new RegExp(
+    `^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-(\\d{4}-\\d{2}-\\d{2})T(\\d{2})-(\\d{2})-(\\d{2})\\.(\\d{3})${ext.replace('.', '\\.')}$`,
+  ).exec(file);
   if (!match) return undefined;
   return new Date(`${match[1]}T${match[2]}:${match[3]}:${match[4]}.${match[5]}Z`);
 }
@@ -116,7 +118,9 @@ export class AuditLogWriter {
   async #writeLines(lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return;
     if (this.#options.path === '-') {
-      await new Promise<void>((resolve, reject) => process.stdout.write(lines.join(''), (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        process.stdout.write(lines.join(''), (err) => (err ? reject(err) : resolve())),
+      );
       return;
     }
     const limit = this.#options.maxSizeMB * 1024 * 1024;
@@ -169,7 +173,9 @@ export class AuditLogWriter {
       .filter((b): b is { file: string; time: Date } => b.time !== undefined)
       .sort((a, b) => b.time.getTime() - a.time.getTime());
     const cutoff = now.getTime() - maxAgeDays * 24 * 3600 * 1000;
-    const doomed = backups.filter((b, i) => (maxBackups > 0 && i >= maxBackups) || (maxAgeDays > 0 && b.time.getTime() < cutoff));
+    const doomed = backups.filter(
+      (b, i) => (maxBackups > 0 && i >= maxBackups) || (maxAgeDays > 0 && b.time.getTime() < cutoff),
+    );
     await Promise.all(doomed.map((b) => unlink(b.file).catch(() => undefined)));
   }
 }

@@ -42,7 +42,13 @@ export interface AuditAttributes {
   readonly user: { readonly name: string; readonly groups: readonly string[] } | undefined;
   readonly verb: string;
   /** Absent for non-resource requests (`/healthz`, `/version`, discovery). */
-  readonly resource?: { readonly group: string; readonly resource: string; readonly subresource: string; readonly namespace: string; readonly name: string };
+  readonly resource?: {
+    readonly group: string;
+    readonly resource: string;
+    readonly subresource: string;
+    readonly namespace: string;
+    readonly name: string;
+  };
   readonly path: string;
 }
 
@@ -65,14 +71,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function strings(raw: unknown, path: string): string[] {
   if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw) || raw.some((s) => typeof s !== 'string')) throw new AuditPolicyError(`${path}: Invalid value: must be a list of strings`);
+  if (!Array.isArray(raw) || raw.some((s) => typeof s !== 'string'))
+    throw new AuditPolicyError(`${path}: Invalid value: must be a list of strings`);
   return raw as string[];
 }
 
 function stages(raw: unknown, path: string): AuditStage[] {
   return strings(raw, path).map((stage, i) => {
     if (!(auditStages as readonly string[]).includes(stage)) {
-      throw new AuditPolicyError(`${path}[${i}]: Unsupported value: "${stage}": supported values: ${auditStages.map((s) => `"${s}"`).join(', ')}`);
+      throw new AuditPolicyError(
+        `${path}[${i}]: Unsupported value: "${stage}": supported values: ${auditStages.map((s) => `"${s}"`).join(', ')}`,
+      );
     }
     return stage as AuditStage;
   });
@@ -84,7 +93,10 @@ function parseGroupResources(raw: unknown, path: string): GroupResources {
   if (typeof group !== 'string') throw new AuditPolicyError(`${path}.group: Invalid value: must be a string`);
   const resources = strings(raw['resources'], `${path}.resources`);
   const resourceNames = strings(raw['resourceNames'], `${path}.resourceNames`);
-  if (resourceNames.length > 0 && resources.length === 0) throw new AuditPolicyError(`${path}.resourceNames: Invalid value: using resourceNames requires at least one resource`);
+  if (resourceNames.length > 0 && resources.length === 0)
+    throw new AuditPolicyError(
+      `${path}.resourceNames: Invalid value: using resourceNames requires at least one resource`,
+    );
   return { group, resources, resourceNames };
 }
 
@@ -93,13 +105,19 @@ function parseRule(raw: unknown, path: string): PolicyRule {
   const level = raw['level'];
   if (level === undefined || level === '') throw new AuditPolicyError(`${path}.level: Required value`);
   if (!(auditLevels as readonly unknown[]).includes(level)) {
-    throw new AuditPolicyError(`${path}.level: Unsupported value: "${String(level)}": supported values: ${auditLevels.map((l) => `"${l}"`).join(', ')}`);
+    throw new AuditPolicyError(
+      `${path}.level: Unsupported value: "${String(level)}": supported values: ${auditLevels.map((l) => `"${l}"`).join(', ')}`,
+    );
   }
-  const resources = Array.isArray(raw['resources']) ? raw['resources'].map((r, i) => parseGroupResources(r, `${path}.resources[${i}]`)) : [];
+  const resources = Array.isArray(raw['resources'])
+    ? raw['resources'].map((r, i) => parseGroupResources(r, `${path}.resources[${i}]`))
+    : [];
   const namespaces = strings(raw['namespaces'], `${path}.namespaces`);
   const nonResourceURLs = strings(raw['nonResourceURLs'], `${path}.nonResourceURLs`);
   if (nonResourceURLs.length > 0 && (resources.length > 0 || namespaces.length > 0)) {
-    throw new AuditPolicyError(`${path}.nonResourceURLs: Invalid value: rules cannot apply to both regular resources and non-resource URLs`);
+    throw new AuditPolicyError(
+      `${path}.nonResourceURLs: Invalid value: rules cannot apply to both regular resources and non-resource URLs`,
+    );
   }
   const omitManagedFields = raw['omitManagedFields'];
   return {
@@ -118,10 +136,13 @@ function parseRule(raw: unknown, path: string): PolicyRule {
 export function auditPolicyFrom(document: unknown): AuditPolicy {
   if (!isRecord(document)) throw new AuditPolicyError('the file is not an audit Policy object');
   if (document['kind'] !== 'Policy' || document['apiVersion'] !== 'audit.k8s.io/v1') {
-    throw new AuditPolicyError(`got kind "${String(document['kind'])}" apiVersion "${String(document['apiVersion'])}", want kind "Policy" apiVersion "audit.k8s.io/v1"`);
+    throw new AuditPolicyError(
+      `got kind "${String(document['kind'])}" apiVersion "${String(document['apiVersion'])}", want kind "Policy" apiVersion "audit.k8s.io/v1"`,
+    );
   }
   const rules = document['rules'];
-  if (!Array.isArray(rules) || rules.length === 0) throw new AuditPolicyError('rules: Required value: a policy needs at least one rule');
+  if (!Array.isArray(rules) || rules.length === 0)
+    throw new AuditPolicyError('rules: Required value: a policy needs at least one rule');
   return {
     rules: rules.map((rule, i) => parseRule(rule, `rules[${i}]`)),
     omitStages: stages(document['omitStages'], 'omitStages'),
@@ -158,10 +179,13 @@ function pathMatches(path: string, pattern: string): boolean {
 export function ruleMatches(rule: PolicyRule, attributes: AuditAttributes): boolean {
   const { user, resource } = attributes;
   if (rule.users.length > 0 && (user === undefined || !rule.users.includes(user.name))) return false;
-  if (rule.userGroups.length > 0 && (user === undefined || !user.groups.some((g) => rule.userGroups.includes(g)))) return false;
+  if (rule.userGroups.length > 0 && (user === undefined || !user.groups.some((g) => rule.userGroups.includes(g))))
+    return false;
   if (rule.verbs.length > 0 && !rule.verbs.includes(attributes.verb)) return false;
-  if (rule.namespaces.length > 0 || rule.resources.length > 0) return resource !== undefined && resourceMatches(rule, resource);
-  if (rule.nonResourceURLs.length > 0) return resource === undefined && rule.nonResourceURLs.some((p) => pathMatches(attributes.path, p));
+  if (rule.namespaces.length > 0 || rule.resources.length > 0)
+    return resource !== undefined && resourceMatches(rule, resource);
+  if (rule.nonResourceURLs.length > 0)
+    return resource === undefined && rule.nonResourceURLs.some((p) => pathMatches(attributes.path, p));
   return true;
 }
 
@@ -178,8 +202,10 @@ export function carriesCredentials(resource: AuditAttributes['resource']): boole
 
 export function auditDecision(policy: AuditPolicy, attributes: AuditAttributes): AuditDecision {
   const rule = policy.rules.find((r) => ruleMatches(r, attributes));
-  if (rule === undefined) return { level: 'None', omitStages: policy.omitStages, omitManagedFields: policy.omitManagedFields };
-  const capped = carriesCredentials(attributes.resource) && auditLevels.indexOf(rule.level) > auditLevels.indexOf('Metadata');
+  if (rule === undefined)
+    return { level: 'None', omitStages: policy.omitStages, omitManagedFields: policy.omitManagedFields };
+  const capped =
+    carriesCredentials(attributes.resource) && auditLevels.indexOf(rule.level) > auditLevels.indexOf('Metadata');
   return {
     level: capped ? 'Metadata' : rule.level,
     omitStages: [...new Set([...policy.omitStages, ...rule.omitStages])],

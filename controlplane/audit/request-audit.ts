@@ -15,8 +15,22 @@ import { isIP } from 'node:net';
 import type { AuditLogWriter } from './log-writer.ts';
 import { microTime } from '../../kube/api-time.ts';
 import { PrometheusText } from '../../kube/prometheus-text.ts';
-import { withoutManagedFields, type AuditEvent, type AuditUser, type ObjectReference, type ResponseStatus } from './audit-event.ts';
-import { auditDecision, auditLevels, type AuditAttributes, type AuditDecision, type AuditLevel, type AuditPolicy, type AuditStage } from './policy.ts';
+import {
+  withoutManagedFields,
+  type AuditEvent,
+  type AuditUser,
+  type ObjectReference,
+  type ResponseStatus,
+} from './audit-event.ts';
+import {
+  auditDecision,
+  auditLevels,
+  type AuditAttributes,
+  type AuditDecision,
+  type AuditLevel,
+  type AuditPolicy,
+  type AuditStage,
+} from './policy.ts';
 
 /** The caller, as authentication and impersonation left it. */
 export interface AuditedUser {
@@ -54,7 +68,9 @@ function auditUser(user: AuditedUser): AuditUser {
 
 /** X-Forwarded-For's addresses, then X-Real-Ip, then the peer (upstream's order), without duplicates. */
 function sourceIPs(req: IncomingMessage): string[] {
-  const forwarded = String(req.headers['x-forwarded-for'] ?? '').split(',').map((s) => s.trim());
+  const forwarded = String(req.headers['x-forwarded-for'] ?? '')
+    .split(',')
+    .map((s) => s.trim());
   const real = String(req.headers['x-real-ip'] ?? '').trim();
   const peer = (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
   return [...new Set([...forwarded, real, peer].filter((ip) => isIP(ip) !== 0))];
@@ -92,7 +108,11 @@ export class RequestAudit {
     const agent = req.headers['user-agent'];
     this.#userAgent = typeof agent === 'string' ? agent : undefined;
     this.#received = microTime(now());
-    this.#request = { verb: (req.method ?? 'GET').toLowerCase(), path: new URL(this.#requestURI, 'https://localhost').pathname, longRunning: false };
+    this.#request = {
+      verb: (req.method ?? 'GET').toLowerCase(),
+      path: new URL(this.#requestURI, 'https://localhost').pathname,
+      longRunning: false,
+    };
   }
 
   /** Runs the request's handling with this audit reachable through addAuditAnnotation. */
@@ -106,7 +126,8 @@ export class RequestAudit {
 
   /** Who asked: the authenticated user, and the one they act as when impersonating. */
   setUser(authenticated: AuditedUser, effective: AuditedUser): void {
-    const impersonating = authenticated.name !== effective.name || authenticated.groups.join('\n') !== effective.groups.join('\n');
+    const impersonating =
+      authenticated.name !== effective.name || authenticated.groups.join('\n') !== effective.groups.join('\n');
     this.#user = effective;
     this.#impersonator = impersonating ? authenticated : undefined;
   }
@@ -132,7 +153,13 @@ export class RequestAudit {
   setRequestObject(object: unknown): void {
     if (object === undefined || !atLeast(this.#decide().level, 'Metadata')) return;
     const metadata = (object as { metadata?: { name?: unknown; namespace?: unknown } } | null)?.metadata;
-    if (this.#objectRef && this.#objectRef.name === undefined && typeof metadata?.name === 'string' && metadata.name !== '') this.#objectRef.name = metadata.name;
+    if (
+      this.#objectRef &&
+      this.#objectRef.name === undefined &&
+      typeof metadata?.name === 'string' &&
+      metadata.name !== ''
+    )
+      this.#objectRef.name = metadata.name;
     if (atLeast(this.#decide().level, 'Request')) this.#requestObject = object;
   }
 
@@ -161,7 +188,8 @@ export class RequestAudit {
   complete(code: number): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#responseStatus === undefined || this.#responseStatus.code !== code) this.#responseStatus = { ...(this.#responseStatus ?? { metadata: {} }), code };
+    if (this.#responseStatus === undefined || this.#responseStatus.code !== code)
+      this.#responseStatus = { ...(this.#responseStatus ?? { metadata: {} }), code };
     this.#stage('ResponseComplete');
   }
 
@@ -203,8 +231,12 @@ export class RequestAudit {
       ...(this.#userAgent !== undefined ? { userAgent: this.#userAgent } : {}),
       ...(this.#objectRef ? { objectRef: { ...this.#objectRef } } : {}),
       ...(stage !== 'RequestReceived' && this.#responseStatus ? { responseStatus: this.#responseStatus } : {}),
-      ...(stage !== 'RequestReceived' && this.#requestObject !== undefined ? { requestObject: body(this.#requestObject) } : {}),
-      ...(stage === 'ResponseComplete' && this.#responseObject !== undefined ? { responseObject: body(this.#responseObject) } : {}),
+      ...(stage !== 'RequestReceived' && this.#requestObject !== undefined
+        ? { requestObject: body(this.#requestObject) }
+        : {}),
+      ...(stage === 'ResponseComplete' && this.#responseObject !== undefined
+        ? { responseObject: body(this.#responseObject) }
+        : {}),
       requestReceivedTimestamp: this.#received,
       stageTimestamp: microTime(this.#now()),
       ...(annotations ? { annotations } : {}),
@@ -219,25 +251,42 @@ export class Auditor {
   readonly #now: () => number;
   #events = 0;
 
-  constructor(policy: AuditPolicy, log: AuditLogWriter, now: () => number = () => performance.timeOrigin + performance.now()) {
+  constructor(
+    policy: AuditPolicy,
+    log: AuditLogWriter,
+    now: () => number = () => performance.timeOrigin + performance.now(),
+  ) {
     this.#policy = policy;
     this.#log = log;
     this.#now = now;
   }
 
   begin(req: IncomingMessage): RequestAudit {
-    return new RequestAudit(req, this.#policy, (event) => {
-      this.#events++;
-      this.#log.write(JSON.stringify(event));
-    }, this.#now);
+    return new RequestAudit(
+      req,
+      this.#policy,
+      (event) => {
+        this.#events++;
+        this.#log.write(JSON.stringify(event));
+      },
+      this.#now,
+    );
   }
 
   /** upstream's audit metrics, in Prometheus text. */
   renderMetrics(): string {
     return new PrometheusText()
-      .family('apiserver_audit_event_total', 'counter', 'Counter of audit events generated and sent to the audit backend.')
+      .family(
+        'apiserver_audit_event_total',
+        'counter',
+        'Counter of audit events generated and sent to the audit backend.',
+      )
       .sample('apiserver_audit_event_total', {}, this.#events)
-      .family('apiserver_audit_error_total', 'counter', 'Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.')
+      .family(
+        'apiserver_audit_error_total',
+        'counter',
+        'Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.',
+      )
       .sample('apiserver_audit_error_total', { plugin: 'log' }, this.#log.dropped)
       .text();
   }

@@ -16,20 +16,40 @@ export function accessReviewHandler(authorizer: Authorizer): (call: RestCall) =>
     const review = body as Any;
     const resource = call.request.info.resource;
     if (resource === 'selfsubjectreviews') {
-      return { code: 201, body: { ...review, status: { userInfo: { username: call.user.name, groups: call.user.groups } } } };
+      return {
+        code: 201,
+        body: { ...review, status: { userInfo: { username: call.user.name, groups: call.user.groups } } },
+      };
     }
     const spec = (review.spec ?? {}) as Any;
-    const user: UserInfo = resource === 'selfsubjectaccessreviews' ? call.user : { name: spec.user ?? '', groups: spec.groups ?? [] };
+    const user: UserInfo =
+      resource === 'selfsubjectaccessreviews' ? call.user : { name: spec.user ?? '', groups: spec.groups ?? [] };
     const ra = spec.resourceAttributes as Any | undefined;
     const nra = spec.nonResourceAttributes as Any | undefined;
-    if (!ra && !nra) throw new ApiError('Invalid', 'exactly one of nonResourceAttributes or resourceAttributes must be specified', { causes: [{ reason: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value' }] });
+    if (!ra && !nra)
+      throw new ApiError('Invalid', 'exactly one of nonResourceAttributes or resourceAttributes must be specified', {
+        causes: [{ reason: 'FieldValueRequired', field: 'spec.resourceAttributes', message: 'Required value' }],
+      });
     const decision = ra
       ? await authorizer.authorize({
           user,
           verb: ra.verb ?? '',
-          resource: { group: ra.group ?? '', resource: ra.resource ?? '', subresource: ra.subresource ?? '', namespace: ra.namespace ?? '', name: ra.name ?? '' },
+          resource: {
+            group: ra.group ?? '',
+            resource: ra.resource ?? '',
+            subresource: ra.subresource ?? '',
+            namespace: ra.namespace ?? '',
+            name: ra.name ?? '',
+          },
         })
       : await authorizer.authorize({ user, verb: nra!.verb ?? '', path: nra!.path ?? '' });
-    return { code: 201, body: { ...review, metadata: review.metadata ?? {}, status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) } } };
+    return {
+      code: 201,
+      body: {
+        ...review,
+        metadata: review.metadata ?? {},
+        status: { allowed: decision.allowed, ...(decision.reason ? { reason: decision.reason } : {}) },
+      },
+    };
   };
 }

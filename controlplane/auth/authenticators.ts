@@ -23,7 +23,10 @@ export const clientCertificateAuthenticator: Authenticator = {
 /** Reads a Secret's data by namespace/name (decoded); undefined when there is none. */
 export type SecretReader = (namespace: string, name: string) => Promise<Record<string, string> | undefined>;
 
-export function bootstrapTokenAuthenticator(readSecret: SecretReader, clock: Pick<Clock, 'now'> = systemClock): Authenticator {
+export function bootstrapTokenAuthenticator(
+  readSecret: SecretReader,
+  clock: Pick<Clock, 'now'> = systemClock,
+): Authenticator {
   return {
     async authenticate({ bearerToken }) {
       const token = bearerToken === undefined ? undefined : parseBootstrapToken(bearerToken);

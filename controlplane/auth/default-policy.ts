@@ -19,12 +19,18 @@ interface Rule {
   verbs: string[];
 }
 
-function clusterRole(name: string, rules: Rule[], extra: { labels?: Record<string, string>; aggregateFrom?: string } = {}): KubeObject {
+function clusterRole(
+  name: string,
+  rules: Rule[],
+  extra: { labels?: Record<string, string>; aggregateFrom?: string } = {},
+): KubeObject {
   return {
     apiVersion: rbac,
     kind: 'ClusterRole',
     metadata: { name, labels: { ...bootstrapLabels, ...extra.labels }, annotations: { [autoupdate]: 'true' } },
-    ...(extra.aggregateFrom ? { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [extra.aggregateFrom]: 'true' } }] } } : {}),
+    ...(extra.aggregateFrom
+      ? { aggregationRule: { clusterRoleSelectors: [{ matchLabels: { [extra.aggregateFrom]: 'true' } }] } }
+      : {}),
     rules,
   };
 }
@@ -50,14 +56,77 @@ const toView = 'rbac.authorization.k8s.io/aggregate-to-view';
 
 /** Reading what a namespace runs; no secrets, nothing that leads to them (exec, proxy). */
 const viewRules: Rule[] = [
-  on([''], ['configmaps', 'endpoints', 'persistentvolumeclaims', 'persistentvolumeclaims/status', 'pods', 'replicationcontrollers', 'replicationcontrollers/scale', 'serviceaccounts', 'services', 'services/status'], read),
-  on([''], ['bindings', 'events', 'limitranges', 'namespaces/status', 'pods/log', 'pods/status', 'replicationcontrollers/status', 'resourcequotas', 'resourcequotas/status'], read),
+  on(
+    [''],
+    [
+      'configmaps',
+      'endpoints',
+      'persistentvolumeclaims',
+      'persistentvolumeclaims/status',
+      'pods',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'serviceaccounts',
+      'services',
+      'services/status',
+    ],
+    read,
+  ),
+  on(
+    [''],
+    [
+      'bindings',
+      'events',
+      'limitranges',
+      'namespaces/status',
+      'pods/log',
+      'pods/status',
+      'replicationcontrollers/status',
+      'resourcequotas',
+      'resourcequotas/status',
+    ],
+    read,
+  ),
   on([''], ['namespaces'], read),
   on(['discovery.k8s.io'], ['endpointslices'], read),
-  on(['apps'], ['controllerrevisions', 'daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'replicasets', 'replicasets/scale', 'replicasets/status', 'statefulsets', 'statefulsets/scale', 'statefulsets/status'], read),
+  on(
+    ['apps'],
+    [
+      'controllerrevisions',
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'statefulsets',
+      'statefulsets/scale',
+      'statefulsets/status',
+    ],
+    read,
+  ),
   on(['autoscaling'], ['horizontalpodautoscalers', 'horizontalpodautoscalers/status'], read),
   on(['batch'], ['cronjobs', 'cronjobs/status', 'jobs', 'jobs/status'], read),
-  on(['extensions'], ['daemonsets', 'daemonsets/status', 'deployments', 'deployments/scale', 'deployments/status', 'ingresses', 'ingresses/status', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicasets/status', 'replicationcontrollers/scale'], read),
+  on(
+    ['extensions'],
+    [
+      'daemonsets',
+      'daemonsets/status',
+      'deployments',
+      'deployments/scale',
+      'deployments/status',
+      'ingresses',
+      'ingresses/status',
+      'networkpolicies',
+      'replicasets',
+      'replicasets/scale',
+      'replicasets/status',
+      'replicationcontrollers/scale',
+    ],
+    read,
+  ),
   on(['policy'], ['poddisruptionbudgets', 'poddisruptionbudgets/status'], read),
   on(['networking.k8s.io'], ['ingresses', 'ingresses/status', 'networkpolicies'], read),
 ];
@@ -71,12 +140,53 @@ const editRules: Rule[] = [
   on([''], ['serviceaccounts'], ['impersonate']),
   on([''], ['pods', 'pods/attach', 'pods/exec', 'pods/portforward', 'pods/proxy'], write),
   on([''], ['pods/eviction'], ['create']),
-  on([''], ['configmaps', 'events', 'persistentvolumeclaims', 'replicationcontrollers', 'replicationcontrollers/scale', 'secrets', 'serviceaccounts', 'services', 'services/proxy'], write),
+  on(
+    [''],
+    [
+      'configmaps',
+      'events',
+      'persistentvolumeclaims',
+      'replicationcontrollers',
+      'replicationcontrollers/scale',
+      'secrets',
+      'serviceaccounts',
+      'services',
+      'services/proxy',
+    ],
+    write,
+  ),
   on([''], ['serviceaccounts/token'], ['create']),
-  on(['apps'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'replicasets', 'replicasets/scale', 'statefulsets', 'statefulsets/scale'], write),
+  on(
+    ['apps'],
+    [
+      'daemonsets',
+      'deployments',
+      'deployments/rollback',
+      'deployments/scale',
+      'replicasets',
+      'replicasets/scale',
+      'statefulsets',
+      'statefulsets/scale',
+    ],
+    write,
+  ),
   on(['autoscaling'], ['horizontalpodautoscalers'], write),
   on(['batch'], ['cronjobs', 'jobs'], write),
-  on(['extensions'], ['daemonsets', 'deployments', 'deployments/rollback', 'deployments/scale', 'ingresses', 'networkpolicies', 'replicasets', 'replicasets/scale', 'replicationcontrollers/scale'], write),
+  on(
+    ['extensions'],
+    [
+      'daemonsets',
+      'deployments',
+      'deployments/rollback',
+      'deployments/scale',
+      'ingresses',
+      'networkpolicies',
+      'replicasets',
+      'replicasets/scale',
+      'replicationcontrollers/scale',
+    ],
+    write,
+  ),
   on(['policy'], ['poddisruptionbudgets'], write),
   on(['networking.k8s.io'], ['ingresses', 'networkpolicies'], write),
   on(['coordination.k8s.io'], ['leases'], [...write, ...read]),
@@ -103,26 +213,91 @@ export const defaultClusterRoles: KubeObject[] = [
   clusterRole('system:aggregate-to-admin', adminRules, { labels: { [toAdmin]: 'true' } }),
   clusterRole('system:aggregate-to-edit', editRules, { labels: { [toEdit]: 'true' } }),
   clusterRole('system:aggregate-to-view', viewRules, { labels: { [toView]: 'true' } }),
-  clusterRole('system:discovery', [{ nonResourceURLs: ['/api', '/api/*', '/apis', '/apis/*', '/healthz', '/livez', '/openapi', '/openapi/*', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
-  clusterRole('system:public-info-viewer', [{ nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] }]),
-  clusterRole('system:basic-user', [on(['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], ['create']), on(['authentication.k8s.io'], ['selfsubjectreviews'], ['create'])]),
-  clusterRole('system:service-account-issuer-discovery', [{ nonResourceURLs: ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'], verbs: ['get'] }]),
-  clusterRole('system:monitoring', [{ nonResourceURLs: ['/healthz', '/healthz/*', '/livez', '/livez/*', '/metrics', '/metrics/slis', '/readyz', '/readyz/*'], verbs: ['get'] }]),
-  clusterRole('system:node-bootstrapper', [on(['certificates.k8s.io'], ['certificatesigningrequests'], ['create', 'get', 'list', 'watch'])]),
-  clusterRole('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [on(['certificates.k8s.io'], ['certificatesigningrequests/nodeclient'], ['create'])]),
-  clusterRole('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [on(['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient'], ['create'])]),
+  clusterRole('system:discovery', [
+    {
+      nonResourceURLs: [
+        '/api',
+        '/api/*',
+        '/apis',
+        '/apis/*',
+        '/healthz',
+        '/livez',
+        '/openapi',
+        '/openapi/*',
+        '/readyz',
+        '/version',
+        '/version/',
+      ],
+      verbs: ['get'],
+    },
+  ]),
+  clusterRole('system:public-info-viewer', [
+    { nonResourceURLs: ['/healthz', '/livez', '/readyz', '/version', '/version/'], verbs: ['get'] },
+  ]),
+  clusterRole('system:basic-user', [
+    on(['authorization.k8s.io'], ['selfsubjectaccessreviews', 'selfsubjectrulesreviews'], ['create']),
+    on(['authentication.k8s.io'], ['selfsubjectreviews'], ['create']),
+  ]),
+  clusterRole('system:service-account-issuer-discovery', [
+    {
+      nonResourceURLs: [
+        '/.well-known/openid-configuration',
+        '/.well-known/openid-configuration/',
+        '/openid/v1/jwks',
+        '/openid/v1/jwks/',
+      ],
+      verbs: ['get'],
+    },
+  ]),
+  clusterRole('system:monitoring', [
+    {
+      nonResourceURLs: [
+        '/healthz',
+        '/healthz/*',
+        '/livez',
+        '/livez/*',
+        '/metrics',
+        '/metrics/slis',
+        '/readyz',
+        '/readyz/*',
+      ],
+      verbs: ['get'],
+    },
+  ]),
+  clusterRole('system:node-bootstrapper', [
+    on(['certificates.k8s.io'], ['certificatesigningrequests'], ['create', 'get', 'list', 'watch']),
+  ]),
+  clusterRole('system:certificates.k8s.io:certificatesigningrequests:nodeclient', [
+    on(['certificates.k8s.io'], ['certificatesigningrequests/nodeclient'], ['create']),
+  ]),
+  clusterRole('system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [
+    on(['certificates.k8s.io'], ['certificatesigningrequests/selfnodeclient'], ['create']),
+  ]),
 ];
 
 export const defaultClusterRoleBindings: KubeObject[] = [
   clusterBinding('cluster-admin', 'cluster-admin', [group('system:masters')]),
   clusterBinding('system:discovery', 'system:discovery', [group('system:authenticated')]),
-  clusterBinding('system:public-info-viewer', 'system:public-info-viewer', [group('system:authenticated'), group('system:unauthenticated')]),
+  clusterBinding('system:public-info-viewer', 'system:public-info-viewer', [
+    group('system:authenticated'),
+    group('system:unauthenticated'),
+  ]),
   clusterBinding('system:basic-user', 'system:basic-user', [group('system:authenticated')]),
-  clusterBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
+  clusterBinding('system:service-account-issuer-discovery', 'system:service-account-issuer-discovery', [
+    group('system:serviceaccounts'),
+  ]),
   clusterBinding('system:monitoring', 'system:monitoring', [group('system:monitoring')]),
   clusterBinding('bosun:node-bootstrapper', 'system:node-bootstrapper', [group('system:bootstrappers')]),
-  clusterBinding('bosun:node-autoapprove-bootstrap', 'system:certificates.k8s.io:certificatesigningrequests:nodeclient', [group('system:bootstrappers')]),
-  clusterBinding('bosun:node-autoapprove-certificate-rotation', 'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient', [group('system:nodes')]),
+  clusterBinding(
+    'bosun:node-autoapprove-bootstrap',
+    'system:certificates.k8s.io:certificatesigningrequests:nodeclient',
+    [group('system:bootstrappers')],
+  ),
+  clusterBinding(
+    'bosun:node-autoapprove-certificate-rotation',
+    'system:certificates.k8s.io:certificatesigningrequests:selfnodeclient',
+    [group('system:nodes')],
+  ),
 ];
 
 /** Anonymous clients may read only kube-public/cluster-info (join discovery). */
@@ -155,11 +330,27 @@ export function reconcileDefaultRole(current: KubeObject, desired: KubeObject): 
   const want = desired as Any;
   const have = current as Any;
   const currentRules = (have.rules ?? []) as Rule[];
-  const key = (rule: Rule) => JSON.stringify([rule.apiGroups ?? [], rule.resources ?? [], rule.resourceNames ?? [], rule.nonResourceURLs ?? [], rule.verbs]);
+  const key = (rule: Rule) =>
+    JSON.stringify([
+      rule.apiGroups ?? [],
+      rule.resources ?? [],
+      rule.resourceNames ?? [],
+      rule.nonResourceURLs ?? [],
+      rule.verbs,
+    ]);
   const known = new Set(currentRules.map(key));
-  const rules = want.aggregationRule ? (want.rules as Rule[]) : [...currentRules, ...(want.rules as Rule[]).filter((r) => !known.has(key(r)))];
+  const rules = want.aggregationRule
+    ? (want.rules as Rule[])
+    : [...currentRules, ...(want.rules as Rule[]).filter((r) => !known.has(key(r)))];
   const labels = { ...current.metadata.labels, ...desired.metadata.labels };
-  const next = { ...have, metadata: { ...current.metadata, labels }, rules, ...(want.aggregationRule ? { aggregationRule: want.aggregationRule } : {}) };
-  const same = JSON.stringify([have.rules ?? [], have.aggregationRule, current.metadata.labels ?? {}]) === JSON.stringify([next.rules, next.aggregationRule, labels]);
+  const next = {
+    ...have,
+    metadata: { ...current.metadata, labels },
+    rules,
+    ...(want.aggregationRule ? { aggregationRule: want.aggregationRule } : {}),
+  };
+  const same =
+    JSON.stringify([have.rules ?? [], have.aggregationRule, current.metadata.labels ?? {}]) ===
+    JSON.stringify([next.rules, next.aggregationRule, labels]);
   return same ? undefined : (next as KubeObject);
 }

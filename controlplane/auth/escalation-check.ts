@@ -35,7 +35,13 @@ type Any = Record<string, any>;
 /** Whether old and new differ only in the fields the garbage collector changes. */
 export function onlyGarbageCollectionFields(next: KubeObject, old: KubeObject): boolean {
   const strip = (o: KubeObject) => {
-    const { ownerReferences: _o, finalizers: _f, resourceVersion: _r, managedFields: _m, ...metadata } = o.metadata as Any;
+    const {
+      ownerReferences: _o,
+      finalizers: _f,
+      resourceVersion: _r,
+      managedFields: _m,
+      ...metadata
+    } = o.metadata as Any;
     return JSON.stringify({ ...o, metadata });
   };
   return strip(next) === strip(old);
@@ -43,16 +49,32 @@ export function onlyGarbageCollectionFields(next: KubeObject, old: KubeObject): 
 
 /** The refusal upstream sends, naming the missing permissions. */
 function escalationError(resource: string, name: string, user: UserInfo, missing: readonly PolicyRule[]): ApiError {
-  return forbidden(resource, name, `user "${user.name}" (groups=${quotedList(user.groups)}) is attempting to grant RBAC permissions not currently held:\n${describeMissing(missing)}`);
+  return forbidden(
+    resource,
+    name,
+    `user "${user.name}" (groups=${quotedList(user.groups)}) is attempting to grant RBAC permissions not currently held:\n${describeMissing(missing)}`,
+  );
 }
 
 function forbidden(resource: string, name: string, why: string): ApiError {
-  return new ApiError('Forbidden', `${resource}.${rbacGroup} "${name}" is forbidden: ${why}`, { name, group: rbacGroup, kind: resource });
+  return new ApiError('Forbidden', `${resource}.${rbacGroup} "${name}" is forbidden: ${why}`, {
+    name,
+    group: rbacGroup,
+    kind: resource,
+  });
 }
 
-export function escalationCheck(deps: EscalationDeps): (request: AdmissionRequest, user: UserInfo | undefined) => Promise<void> {
+export function escalationCheck(
+  deps: EscalationDeps,
+): (request: AdmissionRequest, user: UserInfo | undefined) => Promise<void> {
   const allowed = async (user: UserInfo, verb: string, resource: string, namespace: string, name: string) =>
-    (await deps.authorizer.authorize({ user, verb, resource: { group: rbacGroup, resource, subresource: '', namespace, name } })).allowed;
+    (
+      await deps.authorizer.authorize({
+        user,
+        verb,
+        resource: { group: rbacGroup, resource, subresource: '', namespace, name },
+      })
+    ).allowed;
 
   return async (request, user) => {
     const { info, object, old, operation } = request;
@@ -85,7 +107,12 @@ export function escalationCheck(deps: EscalationDeps): (request: AdmissionReques
         if (await allowed(user, 'bind', roleResource, namespace, ref.name ?? '')) return;
         const policy = await deps.policy();
         const role = referencedRole(policy, ref, namespace);
-        if (role === undefined) throw new ApiError('NotFound', `${roleResource}.${rbacGroup} "${ref.name ?? ''}" not found`, { name: ref.name ?? '', group: rbacGroup, kind: roleResource });
+        if (role === undefined)
+          throw new ApiError('NotFound', `${roleResource}.${rbacGroup} "${ref.name ?? ''}" not found`, {
+            name: ref.name ?? '',
+            group: rbacGroup,
+            kind: roleResource,
+          });
         const missing = uncoveredRules(rulesFor(policy, user, namespace), requestedRules(role.rules));
         if (missing.length > 0) throw escalationError(info.resource, name, user, missing);
         return;

@@ -15,7 +15,11 @@ function headerList(value: string | string[] | undefined): string[] {
   return (Array.isArray(value) ? value : [value]).map((v) => v.trim()).filter((v) => v !== '');
 }
 
-export async function applyImpersonation(user: UserInfo, headers: IncomingHttpHeaders, authorizer: Authorizer): Promise<UserInfo> {
+export async function applyImpersonation(
+  user: UserInfo,
+  headers: IncomingHttpHeaders,
+  authorizer: Authorizer,
+): Promise<UserInfo> {
   const [target, ...extra] = headerList(headers['impersonate-user']);
   const groups = headerList(headers['impersonate-group']);
   if (target === undefined) {
@@ -24,10 +28,17 @@ export async function applyImpersonation(user: UserInfo, headers: IncomingHttpHe
   }
   if (extra.length > 0) throw new ApiError('BadRequest', 'only one user may be impersonated');
   const check = async (resource: 'users' | 'groups' | 'serviceaccounts', name: string, namespace = '') => {
-    const decision = await authorizer.authorize({ user, verb: 'impersonate', resource: { group: '', resource, subresource: '', namespace, name } });
+    const decision = await authorizer.authorize({
+      user,
+      verb: 'impersonate',
+      resource: { group: '', resource, subresource: '', namespace, name },
+    });
     if (!decision.allowed) {
       const scope = namespace === '' ? 'at the cluster scope' : `in the namespace "${namespace}"`;
-      throw new ApiError('Forbidden', `${resource} "${name}" is forbidden: User "${user.name}" cannot impersonate resource "${resource}" in API group "" ${scope}`);
+      throw new ApiError(
+        'Forbidden',
+        `${resource} "${name}" is forbidden: User "${user.name}" cannot impersonate resource "${resource}" in API group "" ${scope}`,
+      );
     }
   };
   const serviceAccount = serviceAccountOf(target);
@@ -35,7 +46,10 @@ export async function applyImpersonation(user: UserInfo, headers: IncomingHttpHe
   else await check('users', target);
   for (const group of groups) await check('groups', group);
   // a service account's groups follow from its name; asked-for groups replace them, as upstream's
-  const given = serviceAccount !== undefined && groups.length === 0 ? ['system:serviceaccounts', `system:serviceaccounts:${serviceAccount.namespace}`] : groups;
+  const given =
+    serviceAccount !== undefined && groups.length === 0
+      ? ['system:serviceaccounts', `system:serviceaccounts:${serviceAccount.namespace}`]
+      : groups;
   const impersonatedGroups = target === 'system:anonymous' ? given : [...new Set([...given, 'system:authenticated'])];
   return { name: target, groups: impersonatedGroups };
 }

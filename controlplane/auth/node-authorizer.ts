@@ -79,14 +79,16 @@ export class NodeAuthorizer implements Authorizer {
         return no;
       case '/pods':
         if (readVerbs.has(verb)) return yes('reads pods');
-        if (verb === 'delete' && (await this.#boundHere(r.namespace, r.name, node))) return yes('confirms deletion of its pod');
+        if (verb === 'delete' && (await this.#boundHere(r.namespace, r.name, node)))
+          return yes('confirms deletion of its pod');
         return no;
       case '/pods/eviction':
         // as upstream's system:node rules with NodeRestriction: evictions only of pods bound to it
         if (verb === 'create' && (await this.#boundHere(r.namespace, r.name, node))) return yes('evicts its own pod');
         return no;
       case '/pods/status':
-        if ((writeVerbs.has(verb) || verb === 'get') && (await this.#boundHere(r.namespace, r.name, node))) return yes('reports status of its pod');
+        if ((writeVerbs.has(verb) || verb === 'get') && (await this.#boundHere(r.namespace, r.name, node)))
+          return yes('reports status of its pod');
         return no;
       case '/services':
       case '/endpoints':
@@ -95,7 +97,11 @@ export class NodeAuthorizer implements Authorizer {
         return readVerbs.has(verb) ? yes(`reads ${r.resource}`) : no;
       case 'coordination.k8s.io/leases':
         if (r.namespace !== 'kube-node-lease') return no;
-        if (verb === 'create' || ((readVerbs.has(verb) || writeVerbs.has(verb) || verb === 'delete') && r.name === node)) return yes('keeps its own lease');
+        if (
+          verb === 'create' ||
+          ((readVerbs.has(verb) || writeVerbs.has(verb) || verb === 'delete') && r.name === node)
+        )
+          return yes('keeps its own lease');
         return no;
       case '/events':
       case 'events.k8s.io/events':
@@ -109,14 +115,17 @@ export class NodeAuthorizer implements Authorizer {
       case '/serviceaccounts/token': {
         // a bound token for a pod of this node, for the service account that pod runs as
         if (verb !== 'create' || r.name === '') return no;
-        const runsAs = (pod: KubeObject) => pod.metadata.namespace === r.namespace && ((pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? 'default') === r.name;
-        return (await this.#anyPodOn(node, runsAs)) ? yes('requests a token for its pod\'s service account') : no;
+        const runsAs = (pod: KubeObject) =>
+          pod.metadata.namespace === r.namespace &&
+          ((pod.spec as { serviceAccountName?: string } | undefined)?.serviceAccountName ?? 'default') === r.name;
+        return (await this.#anyPodOn(node, runsAs)) ? yes("requests a token for its pod's service account") : no;
       }
       case '/secrets':
       case '/configmaps': {
         if (verb !== 'get' || r.name === '') return no;
         const kind = r.resource as 'secrets' | 'configmaps';
-        const uses = (pod: KubeObject) => pod.metadata.namespace === r.namespace && referencedNames(pod, kind).has(r.name);
+        const uses = (pod: KubeObject) =>
+          pod.metadata.namespace === r.namespace && referencedNames(pod, kind).has(r.name);
         return (await this.#anyPodOn(node, uses)) ? yes(`reads a ${kind.slice(0, -1)} its pod uses`) : no;
       }
       default:

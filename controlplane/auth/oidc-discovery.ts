@@ -23,7 +23,11 @@ const cacheable = { 'Cache-Control': 'public, max-age=3600' };
  * The document served at `path`, or undefined when `path` is neither. `serverUrl` is this server's
  * external https URL, under which the key set is published (upstream's default jwks_uri).
  */
-export function issuerDiscoveryDocument(tokens: ServiceAccountTokens, path: string, serverUrl: string): ServedDocument | undefined {
+export function issuerDiscoveryDocument(
+  tokens: ServiceAccountTokens,
+  path: string,
+  serverUrl: string,
+): ServedDocument | undefined {
   if (path === discoveryPath) {
     return {
       contentType: 'application/json',

@@ -68,7 +68,10 @@ export class PolicyCache implements PolicySource {
 
   async #restart(): Promise<void> {
     this.#detach();
-    await keepTrying(() => this.start(), () => this.#stopped);
+    await keepTrying(
+      () => this.start(),
+      () => this.#stopped,
+    );
   }
 
   /** Ends the cache for good (server shutdown); a pending restart gives up. */
@@ -91,7 +94,13 @@ export class PolicyCache implements PolicySource {
       try {
         this.#stale = false;
         const entries = await Promise.all(
-          kinds.map(async (kind) => [kind, (await this.#registry.list(findResource('rbac.authorization.k8s.io', 'v1', kind)!, undefined)).items] as const),
+          kinds.map(
+            async (kind) =>
+              [
+                kind,
+                (await this.#registry.list(findResource('rbac.authorization.k8s.io', 'v1', kind)!, undefined)).items,
+              ] as const,
+          ),
         );
         const snapshot = Object.fromEntries(entries) as Record<Kind, KubeObject[]>;
         this.#snapshot = snapshot;

@@ -67,12 +67,20 @@ export function ruleAllows(rule: PolicyRule, attributes: Attributes): boolean {
   if (!has(rule.verbs, attributes.verb)) return false;
   if (attributes.resource === undefined) {
     const path = attributes.path ?? '';
-    return (rule.nonResourceURLs ?? []).some((u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))));
+    return (rule.nonResourceURLs ?? []).some(
+      (u) => u === '*' || u === path || (u.endsWith('*') && path.startsWith(u.slice(0, -1))),
+    );
   }
   const r = attributes.resource;
   if (!has(rule.apiGroups, r.group)) return false;
   const full = r.subresource ? `${r.resource}/${r.subresource}` : r.resource;
-  const resourceOk = (rule.resources ?? []).some((x) => x === '*' || x === full || (r.subresource !== '' && x === `*/${r.subresource}`) || (x === `${r.resource}/*` && r.subresource !== ''));
+  const resourceOk = (rule.resources ?? []).some(
+    (x) =>
+      x === '*' ||
+      x === full ||
+      (r.subresource !== '' && x === `*/${r.subresource}`) ||
+      (x === `${r.resource}/*` && r.subresource !== ''),
+  );
   if (!resourceOk) return false;
   if (rule.resourceNames && rule.resourceNames.length > 0) return r.name !== '' && rule.resourceNames.includes(r.name);
   return true;
@@ -88,7 +96,7 @@ export class RbacAuthorizer implements Authorizer {
     const { user } = attributes;
     const clusterRoles = await this.#source.clusterRoles();
     const clusterRoleRules = (ref: RoleRef): PolicyRule[] =>
-      ref.kind === 'ClusterRole' ? clusterRoles.find((r) => r.metadata.name === ref.name)?.rules ?? [] : [];
+      ref.kind === 'ClusterRole' ? (clusterRoles.find((r) => r.metadata.name === ref.name)?.rules ?? []) : [];
     for (const binding of await this.#source.clusterRoleBindings()) {
       if (!bindingApplies(binding, user, undefined)) continue;
       if (clusterRoleRules(binding.roleRef).some((rule) => ruleAllows(rule, attributes))) {
@@ -103,7 +111,8 @@ export class RbacAuthorizer implements Authorizer {
         if (!bindingApplies(binding, user, namespace)) continue;
         const rules =
           binding.roleRef.kind === 'Role'
-            ? (roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)?.rules ?? [])
+            ? (roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)
+                ?.rules ?? [])
             : clusterRoleRules(binding.roleRef);
         if (rules.some((rule) => ruleAllows(rule, attributes))) {
           return { allowed: true, reason: `RBAC: allowed by RoleBinding "${binding.metadata.name}/${namespace}"` };
@@ -117,7 +126,9 @@ export class RbacAuthorizer implements Authorizer {
 /** Members of system:masters may do anything, whatever RBAC says (as upstream). */
 export const mastersAuthorizer: Authorizer = {
   async authorize({ user }) {
-    return user.groups.includes('system:masters') ? { allowed: true, reason: 'system:masters' } : { allowed: false, reason: '' };
+    return user.groups.includes('system:masters')
+      ? { allowed: true, reason: 'system:masters' }
+      : { allowed: false, reason: '' };
   },
 };
 

@@ -8,7 +8,8 @@
  */
 import type { PolicyRule } from './rbac.ts';
 
-const anyOf = (held: readonly string[] | undefined, value: string) => (held ?? []).some((h) => h === '*' || h === value);
+const anyOf = (held: readonly string[] | undefined, value: string) =>
+  (held ?? []).some((h) => h === '*' || h === value);
 const listed = (held: readonly string[] | undefined, value: string) => (held ?? []).includes(value);
 
 /**
@@ -18,9 +19,12 @@ const listed = (held: readonly string[] | undefined, value: string) => (held ?? 
  */
 export function requestedRules(value: unknown): PolicyRule[] {
   if (!Array.isArray(value)) return [];
-  const list = (v: unknown): string[] | undefined => (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined);
+  const list = (v: unknown): string[] | undefined =>
+    Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : undefined;
   return value
-    .filter((rule): rule is Record<string, unknown> => typeof rule === 'object' && rule !== null && !Array.isArray(rule))
+    .filter(
+      (rule): rule is Record<string, unknown> => typeof rule === 'object' && rule !== null && !Array.isArray(rule),
+    )
     .map((rule) => {
       const normalized: PolicyRule = {};
       for (const field of ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs'] as const) {
@@ -40,11 +44,13 @@ export function breakdownRule(rule: PolicyRule): PolicyRule[] {
       for (const verb of verbs) {
         const names = rule.resourceNames ?? [];
         if (names.length === 0) atoms.push({ apiGroups: [group], resources: [resource], verbs: [verb] });
-        for (const name of names) atoms.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [name] });
+        for (const name of names)
+          atoms.push({ apiGroups: [group], resources: [resource], verbs: [verb], resourceNames: [name] });
       }
     }
   }
-  for (const url of rule.nonResourceURLs ?? []) for (const verb of verbs) atoms.push({ nonResourceURLs: [url], verbs: [verb] });
+  for (const url of rule.nonResourceURLs ?? [])
+    for (const verb of verbs) atoms.push({ nonResourceURLs: [url], verbs: [verb] });
   return atoms;
 }
 
@@ -64,7 +70,8 @@ export function ruleCovers(held: PolicyRule, atom: PolicyRule): boolean {
   if (!anyOf(held.verbs, verb)) return false;
   const url = atom.nonResourceURLs?.[0];
   if (url !== undefined) return urlCovered(held.nonResourceURLs, url);
-  if (!anyOf(held.apiGroups, atom.apiGroups?.[0] ?? '') || !resourceCovered(held.resources, atom.resources?.[0] ?? '')) return false;
+  if (!anyOf(held.apiGroups, atom.apiGroups?.[0] ?? '') || !resourceCovered(held.resources, atom.resources?.[0] ?? ''))
+    return false;
   const heldNames = held.resourceNames ?? [];
   if (heldNames.length === 0) return true;
   const name = atom.resourceNames?.[0];
@@ -114,4 +121,3 @@ export function compactString(rule: PolicyRule): string {
 export function describeMissing(atoms: readonly PolicyRule[]): string {
   return [...new Set(compactRules(atoms).map(compactString))].sort().join('\n');
 }
-

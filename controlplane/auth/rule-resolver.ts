@@ -17,14 +17,20 @@ export interface PolicySnapshot {
 }
 
 export async function snapshotOf(source: PolicySource): Promise<PolicySnapshot> {
-  const [clusterRoles, roles, clusterRoleBindings, roleBindings] = await Promise.all([source.clusterRoles(), source.roles(), source.clusterRoleBindings(), source.roleBindings()]);
+  const [clusterRoles, roles, clusterRoleBindings, roleBindings] = await Promise.all([
+    source.clusterRoles(),
+    source.roles(),
+    source.clusterRoleBindings(),
+    source.roleBindings(),
+  ]);
   return { clusterRoles, roles, clusterRoleBindings, roleBindings };
 }
 
 /** The role a reference names, seen from `namespace` (a Role is looked up there); undefined when absent. */
 export function referencedRole(policy: PolicySnapshot, ref: RoleRef, namespace: string): Role | undefined {
   if (ref.kind === 'ClusterRole') return policy.clusterRoles.find((r) => r.metadata.name === ref.name);
-  if (ref.kind === 'Role' && namespace !== '') return policy.roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === ref.name);
+  if (ref.kind === 'Role' && namespace !== '')
+    return policy.roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === ref.name);
   return undefined;
 }
 

@@ -36,20 +36,31 @@ export async function rulesFor(source: PolicySource, user: UserInfo, namespace: 
   const rules: PolicyRule[] = [];
   const clusterRoleRules = (name: string) => clusterRoles.find((r) => r.metadata.name === name)?.rules ?? [];
   for (const binding of await source.clusterRoleBindings()) {
-    if (binding.roleRef.kind === 'ClusterRole' && bindingApplies(binding, user, undefined)) rules.push(...clusterRoleRules(binding.roleRef.name));
+    if (binding.roleRef.kind === 'ClusterRole' && bindingApplies(binding, user, undefined))
+      rules.push(...clusterRoleRules(binding.roleRef.name));
   }
   for (const binding of await source.roleBindings()) {
     if (binding.metadata.namespace !== namespace || !bindingApplies(binding, user, namespace)) continue;
     if (binding.roleRef.kind === 'ClusterRole') rules.push(...clusterRoleRules(binding.roleRef.name));
-    else rules.push(...(roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)?.rules ?? []));
+    else
+      rules.push(
+        ...(roles.find((r) => r.metadata.namespace === namespace && r.metadata.name === binding.roleRef.name)?.rules ??
+          []),
+      );
   }
   const status: RulesReviewStatus = { resourceRules: [], nonResourceRules: [], incomplete: false };
   for (const rule of rules) {
     const verbs = rule.verbs ?? [];
     if ((rule.resources ?? []).length > 0) {
-      status.resourceRules.push({ verbs, apiGroups: rule.apiGroups ?? [], resources: rule.resources ?? [], ...(rule.resourceNames?.length ? { resourceNames: rule.resourceNames } : {}) });
+      status.resourceRules.push({
+        verbs,
+        apiGroups: rule.apiGroups ?? [],
+        resources: rule.resources ?? [],
+        ...(rule.resourceNames?.length ? { resourceNames: rule.resourceNames } : {}),
+      });
     }
-    if ((rule.nonResourceURLs ?? []).length > 0) status.nonResourceRules.push({ verbs, nonResourceURLs: rule.nonResourceURLs ?? [] });
+    if ((rule.nonResourceURLs ?? []).length > 0)
+      status.nonResourceRules.push({ verbs, nonResourceURLs: rule.nonResourceURLs ?? [] });
   }
   if (user.groups.includes('system:nodes')) {
     status.incomplete = true;

@@ -52,14 +52,18 @@ export class ServiceAccountTokens {
     this.#privateKey = createPrivateKey(privateKeyPem);
     this.#publicKey = createPublicKey(this.#privateKey);
     this.issuer = issuer;
-    this.keyId = createHash('sha256').update(this.#publicKey.export({ type: 'spki', format: 'der' })).digest('base64url');
+    this.keyId = createHash('sha256')
+      .update(this.#publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('base64url');
     this.#header = b64url(JSON.stringify({ alg: 'RS256', kid: this.keyId }));
   }
 
   /** The public half of the signing key, for relying parties that verify tokens themselves. */
   jwks(): { keys: JsonWebKey[] } {
     const jwk = this.#publicKey.export({ format: 'jwk' });
-    return { keys: [{ use: 'sig', kty: String(jwk.kty), kid: this.keyId, alg: 'RS256', n: String(jwk.n), e: String(jwk.e) }] };
+    return {
+      keys: [{ use: 'sig', kty: String(jwk.kty), kid: this.keyId, alg: 'RS256', n: String(jwk.n), e: String(jwk.e) }],
+    };
   }
 
   /**
@@ -85,7 +89,8 @@ export class ServiceAccountTokens {
     try {
       const header = JSON.parse(Buffer.from(head, 'base64url').toString()) as { alg?: string };
       if (header.alg !== 'RS256') return undefined;
-      if (!verify('sha256', Buffer.from(`${head}.${body}`), this.#publicKey, Buffer.from(signature, 'base64url'))) return undefined;
+      if (!verify('sha256', Buffer.from(`${head}.${body}`), this.#publicKey, Buffer.from(signature, 'base64url')))
+        return undefined;
       const claims = JSON.parse(Buffer.from(body, 'base64url').toString()) as ServiceAccountClaims;
       const seconds = now / 1000;
       if (claims.iss !== this.issuer || !(claims.exp > seconds) || claims.nbf > seconds + 60) return undefined;
@@ -107,7 +112,10 @@ export interface BoundObjectLookup {
 }
 
 /** Whether the objects a token is bound to still exist as they were when it was issued. */
-async function boundObjectsAlive(claims: ServiceAccountClaims, lookup: BoundObjectLookup | undefined): Promise<boolean> {
+async function boundObjectsAlive(
+  claims: ServiceAccountClaims,
+  lookup: BoundObjectLookup | undefined,
+): Promise<boolean> {
   const { namespace, pod, secret } = claims['kubernetes.io'];
   if (pod === undefined && secret === undefined) return true;
   if (lookup === undefined) return false;
@@ -116,7 +124,11 @@ async function boundObjectsAlive(claims: ServiceAccountClaims, lookup: BoundObje
   return true;
 }
 
-export function serviceAccountAuthenticator(tokens: ServiceAccountTokens, lookup: ServiceAccountLookup, boundObjects?: BoundObjectLookup): Authenticator {
+export function serviceAccountAuthenticator(
+  tokens: ServiceAccountTokens,
+  lookup: ServiceAccountLookup,
+  boundObjects?: BoundObjectLookup,
+): Authenticator {
   return {
     async authenticate({ bearerToken }) {
       if (!bearerToken || bearerToken.split('.').length !== 3) return undefined;

@@ -10,7 +10,13 @@ export type SignerPermission = (user: UserInfo, verb: 'approve' | 'sign', signer
 export function signerPermission(authorizer: Authorizer): SignerPermission {
   return async (user, verb, signerName) => {
     const allowed = async (name: string) =>
-      (await authorizer.authorize({ user, verb, resource: { group: 'certificates.k8s.io', resource: 'signers', subresource: '', namespace: '', name } })).allowed;
+      (
+        await authorizer.authorize({
+          user,
+          verb,
+          resource: { group: 'certificates.k8s.io', resource: 'signers', subresource: '', namespace: '', name },
+        })
+      ).allowed;
     if (await allowed(signerName)) return true;
     const slash = signerName.indexOf('/');
     return slash > 0 && (await allowed(`${signerName.slice(0, slash)}/*`));

@@ -40,15 +40,33 @@ function expirationOf(spec: Any): number {
   const asked: unknown = spec.expirationSeconds ?? 3600;
   // upstream's decoder refuses what is not an int64 before validation sees it
   if (typeof asked !== 'number' || !Number.isSafeInteger(asked)) {
-    throw new ApiError('BadRequest', `TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal ${goJsonKind(asked)} into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64`);
+    throw new ApiError(
+      'BadRequest',
+      `TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal ${goJsonKind(asked)} into Go struct field TokenRequestSpec.spec.expirationSeconds of type int64`,
+    );
   }
-  const detail = asked < 600 ? 'may not specify a duration less than 10 minutes' : asked > longestExpirationSeconds ? 'may not specify a duration larger than 2^32 seconds' : undefined;
+  const detail =
+    asked < 600
+      ? 'may not specify a duration less than 10 minutes'
+      : asked > longestExpirationSeconds
+        ? 'may not specify a duration larger than 2^32 seconds'
+        : undefined;
   if (detail !== undefined) {
-    throw new ApiError('Invalid', `TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: ${asked}: ${detail}`, {
-      group: 'authentication.k8s.io',
-      kind: 'TokenRequest',
-      causes: [{ reason: 'FieldValueInvalid', field: 'spec.expirationSeconds', message: `Invalid value: ${asked}: ${detail}` }],
-    });
+    throw new ApiError(
+      'Invalid',
+      `TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: ${asked}: ${detail}`,
+      {
+        group: 'authentication.k8s.io',
+        kind: 'TokenRequest',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            field: 'spec.expirationSeconds',
+            message: `Invalid value: ${asked}: ${detail}`,
+          },
+        ],
+      },
+    );
   }
   return asked;
 }
@@ -56,7 +74,11 @@ function expirationOf(spec: Any): number {
 type BoundObject = { kind: 'Pod' | 'Secret'; object: KubeObject };
 
 /** The object the token is bound to, checked as upstream checks it (kind, existence, uid, account). */
-async function boundObjectOf(deps: TokenRequestDeps, ref: Any | undefined, namespace: string): Promise<BoundObject | undefined> {
+async function boundObjectOf(
+  deps: TokenRequestDeps,
+  ref: Any | undefined,
+  namespace: string,
+): Promise<BoundObject | undefined> {
   if (ref === undefined || ref === null) return undefined;
   const kind = String(ref.kind ?? '');
   const apiVersion = String(ref.apiVersion ?? '');
@@ -72,7 +94,11 @@ async function boundObjectOf(deps: TokenRequestDeps, ref: Any | undefined, names
   const resource = kind === 'Pod' ? 'pods' : 'secrets';
   if (found === undefined) throw new ApiError('NotFound', `${resource} "${name}" not found`, { name, kind: resource });
   if (ref.uid && ref.uid !== found.metadata.uid) {
-    throw new ApiError('Conflict', `Operation cannot be fulfilled on ${kind} "${name}": the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`, { name, kind });
+    throw new ApiError(
+      'Conflict',
+      `Operation cannot be fulfilled on ${kind} "${name}": the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+      { name, kind },
+    );
   }
   return { kind: kind as BoundObject['kind'], object: found };
 }
@@ -86,19 +112,34 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
     const sa = await deps.serviceAccount(namespace, name);
     if (!sa) throw new ApiError('NotFound', `serviceaccounts "${name}" not found`, { name, kind: 'serviceaccounts' });
     const asked = expirationOf(spec);
-    const audiences: string[] = Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : [deps.tokens.issuer];
+    const audiences: string[] =
+      Array.isArray(spec.audiences) && spec.audiences.length > 0 ? spec.audiences.map(String) : [deps.tokens.issuer];
     const bound = await boundObjectOf(deps, spec.boundObjectRef as Any | undefined, namespace);
     const pod = bound?.kind === 'Pod' ? bound.object : undefined;
     refuseOtherNodesPods(call.user, namespace, name, pod);
     if (pod !== undefined && ((pod.spec as Any | undefined)?.serviceAccountName ?? 'default') !== name) {
-      throw new ApiError('BadRequest', `cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`);
+      throw new ApiError(
+        'BadRequest',
+        `cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`,
+      );
     }
     const max = deps.maxExpirationSeconds ?? 0;
     const expirationSeconds = max > 0 && asked > max ? max : asked;
-    const warnings = expirationSeconds < asked ? [`requested expiration of ${asked} seconds shortened to ${expirationSeconds} seconds`] : [];
+    const warnings =
+      expirationSeconds < asked
+        ? [`requested expiration of ${asked} seconds shortened to ${expirationSeconds} seconds`]
+        : [];
     const now = (deps.clock ?? systemClock).now();
     const exp = Math.floor(now / 1000) + expirationSeconds;
-    const boundClaim = bound === undefined ? {} : { [bound.kind === 'Pod' ? 'pod' : 'secret']: { name: bound.object.metadata.name!, uid: bound.object.metadata.uid! } };
+    const boundClaim =
+      bound === undefined
+        ? {}
+        : {
+            [bound.kind === 'Pod' ? 'pod' : 'secret']: {
+              name: bound.object.metadata.name!,
+              uid: bound.object.metadata.uid!,
+            },
+          };
     const token = await deps.tokens.issue(
       {
         sub: `system:serviceaccount:${namespace}:${name}`,
@@ -126,11 +167,19 @@ export function tokenRequestHandler(deps: TokenRequestDeps): (call: RestCall) =>
  * NodeRestriction for tokens: a node asks only for tokens bound to a pod that runs on it, for
  * the service account that pod runs as.
  */
-function refuseOtherNodesPods(user: UserInfo, namespace: string, serviceAccount: string, pod: KubeObject | undefined): void {
+function refuseOtherNodesPods(
+  user: UserInfo,
+  namespace: string,
+  serviceAccount: string,
+  pod: KubeObject | undefined,
+): void {
   if (!user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return;
   const node = user.name.slice('system:node:'.length);
   const spec = (pod?.spec ?? {}) as Any;
   if (pod === undefined || spec.nodeName !== node || (spec.serviceAccountName ?? 'default') !== serviceAccount) {
-    throw new ApiError('Forbidden', `node "${node}" can only create tokens for pods bound to it, for their own service account (${namespace}/${serviceAccount})`);
+    throw new ApiError(
+      'Forbidden',
+      `node "${node}" can only create tokens for pods bound to it, for their own service account (${namespace}/${serviceAccount})`,
+    );
   }
 }

@@ -35,5 +35,8 @@ export interface Authorizer {
 
 export interface Authenticator {
   /** undefined: this authenticator has nothing to say; throws ApiError 'Unauthorized' for bad credentials. */
-  authenticate(request: { bearerToken?: string; peerCertificate?: { subject: Record<string, string | string[]> } }): Promise<UserInfo | undefined>;
+  authenticate(request: {
+    bearerToken?: string;
+    peerCertificate?: { subject: Record<string, string | string[]> };
+  }): Promise<UserInfo | undefined>;
 }

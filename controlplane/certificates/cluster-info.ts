@@ -17,7 +17,11 @@ function field(secret: TokenSecret, key: string): string | undefined {
 }
 
 /** The data cluster-info should hold, or undefined when it already does. */
-export function planClusterInfo(data: Record<string, string>, secrets: readonly TokenSecret[], now: number): Record<string, string> | undefined {
+export function planClusterInfo(
+  data: Record<string, string>,
+  secrets: readonly TokenSecret[],
+  now: number,
+): Record<string, string> | undefined {
   const kubeconfig = data.kubeconfig;
   if (kubeconfig === undefined) return undefined;
   const wanted: Record<string, string> = {};
@@ -34,6 +38,7 @@ export function planClusterInfo(data: Record<string, string>, secrets: readonly 
   const next: Record<string, string> = {};
   for (const [key, value] of Object.entries(data)) if (!key.startsWith(prefix)) next[key] = value;
   Object.assign(next, wanted);
-  const same = Object.keys(next).length === Object.keys(data).length && Object.entries(next).every(([k, v]) => data[k] === v);
+  const same =
+    Object.keys(next).length === Object.keys(data).length && Object.entries(next).every(([k, v]) => data[k] === v);
   return same ? undefined : next;
 }

@@ -109,11 +109,17 @@ export function isDecided(csr: CsrObject): boolean {
  * Whether the control plane approves this request by itself. `nodeAddresses` are the addresses the
  * control plane recorded for the named node, for serving certificates.
  */
-export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (node: string) => readonly string[], reserved: ReservedNames): Decision {
+export function decide(
+  csr: CsrObject,
+  parsed: ParsedRequest,
+  nodeAddresses: (node: string) => readonly string[],
+  reserved: ReservedNames,
+): Decision {
   const groups = csr.spec.groups ?? [];
   const username = csr.spec.username ?? '';
   const { signerName } = csr.spec;
-  if (signerName !== kubeletClientSigner && signerName !== kubeletServingSigner) return { kind: 'wait', why: `signer ${signerName} is not approved automatically` };
+  if (signerName !== kubeletClientSigner && signerName !== kubeletServingSigner)
+    return { kind: 'wait', why: `signer ${signerName} is not approved automatically` };
   // the same rules the signer applies: a request it would refuse is never approved here
   const refusal = signerRefusal(signerName, parsed, csr.spec.usages ?? []);
   if (refusal !== undefined) return { kind: 'wait', why: refusal };
@@ -122,7 +128,11 @@ export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (no
 
   if (signerName === kubeletClientSigner) {
     if (groups.includes('system:bootstrappers')) {
-      return { kind: 'approve', reason: 'AutoApproved', message: `node client certificate for ${node}, asked with a bootstrap token` };
+      return {
+        kind: 'approve',
+        reason: 'AutoApproved',
+        message: `node client certificate for ${node}, asked with a bootstrap token`,
+      };
     }
     if (username === parsed.commonName && groups.includes('system:nodes')) {
       return { kind: 'approve', reason: 'AutoApproved', message: `certificate renewal by node ${node}` };
@@ -130,9 +140,12 @@ export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (no
     return { kind: 'wait', why: `asked by ${username}, neither a bootstrap token nor node ${node} itself` };
   }
 
-  if (username !== parsed.commonName || !groups.includes('system:nodes')) return { kind: 'wait', why: 'a serving certificate must be asked for by the node itself' };
+  if (username !== parsed.commonName || !groups.includes('system:nodes'))
+    return { kind: 'wait', why: 'a serving certificate must be asked for by the node itself' };
   // before the node's own names: a node named `kubernetes` or registered at the Service's IP is no exception
-  const reservedWhy = [...parsed.dnsNames, ...parsed.ipAddresses].map((n) => reserved.why(n)).filter((why) => why !== undefined);
+  const reservedWhy = [...parsed.dnsNames, ...parsed.ipAddresses]
+    .map((n) => reserved.why(n))
+    .filter((why) => why !== undefined);
   if (reservedWhy.length > 0) return { kind: 'wait', why: reservedWhy.join('; ') };
   const known = new Set([node, ...nodeAddresses(node)]);
   const foreign = [...parsed.dnsNames, ...parsed.ipAddresses].filter((n) => !known.has(n));
@@ -141,10 +154,16 @@ export function decide(csr: CsrObject, parsed: ParsedRequest, nodeAddresses: (no
 }
 
 /** The CA's key as WebCrypto wants it, imported once per CA. */
-const signingKeys = new WeakMap<{ key: string }, Promise<{ key: webcrypto.CryptoKey; algorithm: webcrypto.Algorithm }>>();
+const signingKeys = new WeakMap<
+  { key: string },
+  Promise<{ key: webcrypto.CryptoKey; algorithm: webcrypto.Algorithm }>
+>();
 
 /** WebCrypto's import and signing parameters for each kind of CA key Node can read. */
-const caAlgorithms: Record<string, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {
+const caAlgorithms: Record<
+  string,
+  webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm
+> = {
   rsa: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
   ec: { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as webcrypto.EcKeyImportParams,
   ed25519: { name: 'Ed25519' },
@@ -155,7 +174,8 @@ function caSigningKey(ca: { key: string }): Promise<{ key: webcrypto.CryptoKey; 
   if (imported === undefined) {
     const privateKey = createPrivateKey(ca.key);
     const algorithm = caAlgorithms[privateKey.asymmetricKeyType ?? ''];
-    if (algorithm === undefined) throw new Error(`a CA key of type ${privateKey.asymmetricKeyType} cannot sign certificates`);
+    if (algorithm === undefined)
+      throw new Error(`a CA key of type ${privateKey.asymmetricKeyType} cannot sign certificates`);
     const der = privateKey.export({ type: 'pkcs8', format: 'der' });
     imported = webcrypto.subtle.importKey('pkcs8', der, algorithm, false, ['sign']).then((key) => ({ key, algorithm }));
     signingKeys.set(ca, imported);
@@ -170,7 +190,12 @@ const maxLifetimeSeconds = 365 * 24 * 3600;
  * type (an RSA CA signs over an ECDSA or Ed25519 public key), backdated 5 minutes, for the
  * request's subject and names, for at most a year and at least 10 minutes.
  */
-export async function signRequest(ca: { cert: string; key: string }, csr: CsrObject, parsed: ParsedRequest, now = Date.now()): Promise<string> {
+export async function signRequest(
+  ca: { cert: string; key: string },
+  csr: CsrObject,
+  parsed: ParsedRequest,
+  now = Date.now(),
+): Promise<string> {
   const signing = await caSigningKey(ca);
   const usages = new Set(csr.spec.usages ?? []);
   const serial = randomBytes(16);
@@ -186,7 +211,8 @@ export async function signRequest(ca: { cert: string; key: string }, csr: CsrObj
     ...(usages.has('client auth') ? [x509.ExtendedKeyUsage.clientAuth] : []),
     ...(usages.has('server auth') ? [x509.ExtendedKeyUsage.serverAuth] : []),
   ];
-  const keyUsage = x509.KeyUsageFlags.digitalSignature | (usages.has('key encipherment') ? x509.KeyUsageFlags.keyEncipherment : 0);
+  const keyUsage =
+    x509.KeyUsageFlags.digitalSignature | (usages.has('key encipherment') ? x509.KeyUsageFlags.keyEncipherment : 0);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial.toString('hex'),
     subject: subjectOf(parsed),
@@ -208,5 +234,8 @@ export async function signRequest(ca: { cert: string; key: string }, csr: CsrObj
 
 /** The subject as the request named it: organizations, then the common name. */
 function subjectOf(parsed: ParsedRequest): x509.JsonName {
-  return [...parsed.organizations.map((o) => ({ O: [o] })), ...(parsed.commonName !== '' ? [{ CN: [parsed.commonName] }] : [])];
+  return [
+    ...parsed.organizations.map((o) => ({ O: [o] })),
+    ...(parsed.commonName !== '' ? [{ CN: [parsed.commonName] }] : []),
+  ];
 }

@@ -18,7 +18,16 @@ import { refs, type ResourceRef } from '../../kube/resource-ref.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { planClusterInfo, type TokenSecret } from './cluster-info.ts';
 import { registeredAddresses } from '../admission/registered-addresses.ts';
-import { apiServerClientSigner, decide, hasCondition, isDecided, parseRequest, signRequest, type CsrObject, type ParsedRequest } from './csr.ts';
+import {
+  apiServerClientSigner,
+  decide,
+  hasCondition,
+  isDecided,
+  parseRequest,
+  signRequest,
+  type CsrObject,
+  type ParsedRequest,
+} from './csr.ts';
 import { servedSigners, signerRefusal } from './signer-rules.ts';
 import type { ReservedNames } from './reserved-names.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
@@ -42,7 +51,10 @@ const requestsAtOnce = 8;
 /** An unsettled request of a signer served here: one this loop may still approve, sign or fail. */
 function needsWork(item: CsrObject): boolean {
   if (!servedSigners.has(item.spec.signerName)) return false;
-  return !item.status?.certificate && !(item.status?.conditions ?? []).some((c) => c.type === 'Denied' || c.type === 'Failed');
+  return (
+    !item.status?.certificate &&
+    !(item.status?.conditions ?? []).some((c) => c.type === 'Denied' || c.type === 'Failed')
+  );
 }
 
 export class CertificateLoop {
@@ -110,20 +122,22 @@ export class CertificateLoop {
     if (now - this.#lastFullAt >= (this.#options.fullPeriodMs ?? 10_000)) full = true;
     if (full) this.#lastFullAt = now;
     const round = full ? this.round() : this.#handle(this.#takePending());
-    this.#running = round.catch((err: unknown) => {
-      this.#options.logger.warn({ err: (err as Error).message }, 'certificate round failed; retrying next period');
-    }).finally(() => {
-      this.#running = undefined;
-      if (this.#stopped) return;
-      if (this.#again) {
-        const nextFull = this.#againFull;
-        this.#again = false;
-        this.#againFull = false;
-        this.#kick(nextFull);
-        return;
-      }
-      this.#timer = setTimeout(() => this.#kick(false), this.#options.periodMs ?? 1_000);
-    });
+    this.#running = round
+      .catch((err: unknown) => {
+        this.#options.logger.warn({ err: (err as Error).message }, 'certificate round failed; retrying next period');
+      })
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#stopped) return;
+        if (this.#again) {
+          const nextFull = this.#againFull;
+          this.#again = false;
+          this.#againFull = false;
+          this.#kick(nextFull);
+          return;
+        }
+        this.#timer = setTimeout(() => this.#kick(false), this.#options.periodMs ?? 1_000);
+      });
   }
 
   #takePending(): CsrObject[] {
@@ -137,7 +151,12 @@ export class CertificateLoop {
     const { signal } = this.#watches;
     while (!this.#stopped) {
       try {
-        for await (const event of this.#client.watch(ref, { signal, timeoutSeconds: 300, ...(namespace !== undefined ? { namespace } : {}) })) onEvent(event);
+        for await (const event of this.#client.watch(ref, {
+          signal,
+          timeoutSeconds: 300,
+          ...(namespace !== undefined ? { namespace } : {}),
+        }))
+          onEvent(event);
       } catch {
         // the period still covers it; try the watch again shortly
         if (!this.#stopped) await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -164,12 +183,17 @@ export class CertificateLoop {
 
   async #signClusterInfo(): Promise<void> {
     const now = (this.#options.clock ?? systemClock).now();
-    const clusterInfo = await this.#client.get(refs.configmaps, 'cluster-info', 'kube-public') as KubeObject & { data?: Record<string, string> };
+    const clusterInfo = (await this.#client.get(refs.configmaps, 'cluster-info', 'kube-public')) as KubeObject & {
+      data?: Record<string, string>;
+    };
     const secrets = await this.#client.list(refs.secrets, { namespace: 'kube-system' });
     const next = planClusterInfo(clusterInfo.data ?? {}, secrets.items as unknown as TokenSecret[], now);
     if (next === undefined) return;
     await this.#client.update(refs.configmaps, { ...clusterInfo, data: next } as KubeObject);
-    this.#options.logger.info({ tokens: Object.keys(next).filter((k) => k.startsWith('jws-kubeconfig-')).length }, 'cluster-info signatures updated');
+    this.#options.logger.info(
+      { tokens: Object.keys(next).filter((k) => k.startsWith('jws-kubeconfig-')).length },
+      'cluster-info signatures updated',
+    );
   }
 
   /** Handles `items` a few at a time; one request's failure (a conflict) leaves the others alone. */
@@ -181,7 +205,10 @@ export class CertificateLoop {
         try {
           await this.#handleOne(item);
         } catch (err) {
-          this.#options.logger.debug({ csr: item.metadata.name, err: (err as Error).message }, 'certificate request left for the next round');
+          this.#options.logger.debug(
+            { csr: item.metadata.name, err: (err as Error).message },
+            'certificate request left for the next round',
+          );
         }
       }
     };
@@ -193,7 +220,10 @@ export class CertificateLoop {
     try {
       parsed = await parseRequest(item.spec.request);
     } catch (err) {
-      this.#options.logger.warn({ csr: item.metadata.name, err: (err as Error).message }, 'unreadable certificate request left alone');
+      this.#options.logger.warn(
+        { csr: item.metadata.name, err: (err as Error).message },
+        'unreadable certificate request left alone',
+      );
       return;
     }
     let current = item;
@@ -208,8 +238,17 @@ export class CertificateLoop {
       }
       // through the approval subresource, as any approver: the server checks this identity may
       // approve for the signer, and status writes cannot add approvals
-      const condition = { type: 'Approved', status: 'True', reason: decision.reason, message: decision.message, lastUpdateTime: new Date().toISOString() };
-      current = await this.#client.updateApproval(refs.certificatesigningrequests, { ...item, status: { ...item.status, conditions: [...(item.status?.conditions ?? []), condition] } } as never) as unknown as CsrObject;
+      const condition = {
+        type: 'Approved',
+        status: 'True',
+        reason: decision.reason,
+        message: decision.message,
+        lastUpdateTime: new Date().toISOString(),
+      };
+      current = (await this.#client.updateApproval(refs.certificatesigningrequests, {
+        ...item,
+        status: { ...item.status, conditions: [...(item.status?.conditions ?? []), condition] },
+      } as never)) as unknown as CsrObject;
       this.#options.logger.info({ csr: item.metadata.name, node: parsed.commonName }, decision.message);
     }
     if (!hasCondition(current, 'Approved') || !needsWork(current)) return;
@@ -224,22 +263,34 @@ export class CertificateLoop {
     const refusal = signerRefusal(item.spec.signerName, parsed, item.spec.usages ?? []);
     let status: CsrObject['status'];
     if (refusal !== undefined) {
-      const failed = { type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: refusal, lastUpdateTime: new Date().toISOString() };
+      const failed = {
+        type: 'Failed',
+        status: 'True',
+        reason: 'SignerValidationFailure',
+        message: refusal,
+        lastUpdateTime: new Date().toISOString(),
+      };
       status = { ...item.status, conditions: [...(item.status?.conditions ?? []), failed] };
-      this.#options.logger.warn({ csr: item.metadata.name, signer: item.spec.signerName, subject: parsed.commonName, why: refusal }, 'approved certificate request refused by its signer');
+      this.#options.logger.warn(
+        { csr: item.metadata.name, signer: item.spec.signerName, subject: parsed.commonName, why: refusal },
+        'approved certificate request refused by its signer',
+      );
     } else {
       const pem = await signRequest(this.#options.ca, item, parsed, (this.#options.clock ?? systemClock).now());
       status = { ...item.status, certificate: Buffer.from(pem).toString('base64') };
     }
     await this.#client.updateStatus(refs.certificatesigningrequests, { ...item, status } as never);
     this.#settledByUs.add(item.metadata.name ?? '');
-    if (refusal === undefined) this.#options.logger.info({ csr: item.metadata.name, subject: parsed.commonName }, 'certificate issued');
+    if (refusal === undefined)
+      this.#options.logger.info({ csr: item.metadata.name, subject: parsed.commonName }, 'certificate issued');
   }
 
   /** The addresses the server recorded when the node registered (not what its status says today). */
   async #registeredAddresses(node: string): Promise<string[]> {
     try {
-      return registeredAddresses(await this.#client.get(refs.nodes, node) as { metadata?: { annotations?: Record<string, string> } });
+      return registeredAddresses(
+        (await this.#client.get(refs.nodes, node)) as { metadata?: { annotations?: Record<string, string> } },
+      );
     } catch {
       return [];
     }

@@ -13,8 +13,14 @@ import { isProxyableAddress } from '../api/proxy-target.ts';
 /** The Service names of the API server (the default namespace's `kubernetes` Service) and localhost. */
 function reservedDnsName(name: string): boolean {
   const lower = name.toLowerCase();
-  return lower === 'kubernetes' || lower === 'kubernetes.default' || lower === 'localhost' || lower.endsWith('.localhost')
-    || lower.endsWith('.svc') || lower.includes('.svc.');
+  return (
+    lower === 'kubernetes' ||
+    lower === 'kubernetes.default' ||
+    lower === 'localhost' ||
+    lower.endsWith('.localhost') ||
+    lower.endsWith('.svc') ||
+    lower.includes('.svc.')
+  );
 }
 
 export interface ReservedNames {
@@ -33,7 +39,8 @@ export function reservedServingNames(serviceCidr: string): ReservedNames {
       const ipFamily = isIP(name);
       if (ipFamily === 0) return reservedDnsName(name) ? `${name} is a name of the API server's Service` : undefined;
       if (!isProxyableAddress(name)) return `${name} is not a global unicast address`;
-      if (services.check(name, ipFamily === 4 ? 'ipv4' : 'ipv6')) return `${name} is in the service range ${serviceCidr}`;
+      if (services.check(name, ipFamily === 4 ? 'ipv4' : 'ipv6'))
+        return `${name} is in the service range ${serviceCidr}`;
       return undefined;
     },
   };

@@ -20,13 +20,24 @@ export const servedSigners: ReadonlySet<string> = new Set([kubeletClient, kubele
 /** Usages as a sorted key, to compare sets the way upstream does (exactly one of the allowed sets). */
 const usageKey = (usages: Iterable<string>) => [...new Set(usages)].sort().join(',');
 
-const kubeletClientUsages = [usageKey(['digital signature', 'key encipherment', 'client auth']), usageKey(['digital signature', 'client auth'])];
-const kubeletServingUsages = [usageKey(['digital signature', 'key encipherment', 'server auth']), usageKey(['digital signature', 'server auth'])];
+const kubeletClientUsages = [
+  usageKey(['digital signature', 'key encipherment', 'client auth']),
+  usageKey(['digital signature', 'client auth']),
+];
+const kubeletServingUsages = [
+  usageKey(['digital signature', 'key encipherment', 'server auth']),
+  usageKey(['digital signature', 'server auth']),
+];
 const optionalClientUsages = new Set(['digital signature', 'key encipherment']);
 
 /** Why `signerName` will not sign this request, or undefined when it will. */
-export function signerRefusal(signerName: string, request: ParsedRequest, usages: readonly string[]): string | undefined {
-  if (request.organizations.includes(mastersGroup)) return `certificates for the group ${mastersGroup} are never issued through the certificates API`;
+export function signerRefusal(
+  signerName: string,
+  request: ParsedRequest,
+  usages: readonly string[],
+): string | undefined {
+  if (request.organizations.includes(mastersGroup))
+    return `certificates for the group ${mastersGroup} are never issued through the certificates API`;
   switch (signerName) {
     case kubeletClient:
       return kubeletClientRefusal(request, usages);
@@ -46,7 +57,8 @@ function kubeletClientRefusal(request: ParsedRequest, usages: readonly string[])
   if (request.ipAddresses.length > 0) return 'IP subjectAltNames are not allowed';
   if (request.uris.length > 0) return 'URI subjectAltNames are not allowed';
   if (!request.commonName.startsWith('system:node:')) return 'subject common name does not begin with system:node:';
-  if (!kubeletClientUsages.includes(usageKey(usages))) return 'usages did not match [client auth digital signature key encipherment]';
+  if (!kubeletClientUsages.includes(usageKey(usages)))
+    return 'usages did not match [client auth digital signature key encipherment]';
   return undefined;
 }
 
@@ -55,14 +67,16 @@ function kubeletServingRefusal(request: ParsedRequest, usages: readonly string[]
   if (request.dnsNames.length === 0 && request.ipAddresses.length === 0) return 'DNS or IP subjectAltName is required';
   if (request.emailAddresses.length > 0) return 'Email subjectAltNames are not allowed';
   if (request.uris.length > 0) return 'URI subjectAltNames are not allowed';
-  if (!kubeletServingUsages.includes(usageKey(usages))) return 'usages did not match [digital signature key encipherment server auth]';
+  if (!kubeletServingUsages.includes(usageKey(usages)))
+    return 'usages did not match [digital signature key encipherment server auth]';
   if (!request.commonName.startsWith('system:node:')) return 'subject common name does not begin with system:node:';
   return undefined;
 }
 
 function apiServerClientRefusal(usages: readonly string[]): string | undefined {
   for (const usage of usages) {
-    if (usage !== 'client auth' && !optionalClientUsages.has(usage)) return `invalid usage for client certificate: ${usage}`;
+    if (usage !== 'client auth' && !optionalClientUsages.has(usage))
+      return `invalid usage for client certificate: ${usage}`;
   }
   if (!usages.includes('client auth')) return 'missing required usage for client certificate: client auth';
   return undefined;

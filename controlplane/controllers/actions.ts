@@ -25,7 +25,13 @@ export type Action =
       /** Delete only if none of these objects exists any more (checked against the API, not a cache). */
       readonly ifAbsent?: readonly ObjectReference[];
     }
-  | { readonly kind: 'event'; readonly object: KubeObject; readonly type: EventType; readonly reason: string; readonly message: string };
+  | {
+      readonly kind: 'event';
+      readonly object: KubeObject;
+      readonly type: EventType;
+      readonly reason: string;
+      readonly message: string;
+    };
 
 export interface ObjectReference {
   readonly resource: ResourceName;
@@ -41,7 +47,13 @@ export interface Plan {
 }
 
 export function deletePod(pod: Pod): Action {
-  return { kind: 'delete', resource: 'pods', namespace: pod.metadata.namespace, name: pod.metadata.name ?? '', ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) };
+  return {
+    kind: 'delete',
+    resource: 'pods',
+    namespace: pod.metadata.namespace,
+    name: pod.metadata.name ?? '',
+    ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+  };
 }
 
 /** The earlier of two optional delays. */

@@ -24,7 +24,11 @@ export function claimPods(owner: SelectingOwner, pods: readonly Pod[]): ClaimRes
 }
 
 /** The same claiming rules for any kind of dependent (Deployments claim ReplicaSets). */
-export function claim<T extends KubeObject>(owner: SelectingOwner, candidates: readonly T[], resource: ResourceName): ClaimResult<T> {
+export function claim<T extends KubeObject>(
+  owner: SelectingOwner,
+  candidates: readonly T[],
+  resource: ResourceName,
+): ClaimResult<T> {
   const selector = selectorFromObject(owner.spec.selector);
   // An empty selector would match everything; the API refuses it, and so do we.
   const selects = (pod: T) => selector.length > 0 && matchesLabels(selector, pod.metadata.labels);
@@ -39,7 +43,9 @@ export function claim<T extends KubeObject>(owner: SelectingOwner, candidates: r
       if (selects(candidate) || deleting) owned.push(candidate);
       else {
         const released = structuredClone(candidate);
-        released.metadata.ownerReferences = (candidate.metadata.ownerReferences ?? []).filter((r) => r.uid !== owner.metadata.uid);
+        released.metadata.ownerReferences = (candidate.metadata.ownerReferences ?? []).filter(
+          (r) => r.uid !== owner.metadata.uid,
+        );
         actions.push({ kind: 'update', resource, object: released });
       }
       continue;
@@ -52,4 +58,3 @@ export function claim<T extends KubeObject>(owner: SelectingOwner, candidates: r
   }
   return { owned, actions };
 }
-

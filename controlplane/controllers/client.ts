@@ -74,7 +74,15 @@ export interface ClusterClient {
 export const clusterScoped: ReadonlySet<ResourceName> = new Set(['nodes', 'namespaces', 'clusterroles']);
 
 /** Resources whose spec changes bump metadata.generation (the API's rule for these kinds). */
-export const generationTracked: ReadonlySet<ResourceName> = new Set(['replicasets', 'replicationcontrollers', 'deployments', 'daemonsets', 'statefulsets', 'jobs', 'cronjobs']);
+export const generationTracked: ReadonlySet<ResourceName> = new Set([
+  'replicasets',
+  'replicationcontrollers',
+  'deployments',
+  'daemonsets',
+  'statefulsets',
+  'jobs',
+  'cronjobs',
+]);
 
 export function objectKey(object: KubeObject): string {
   const { namespace, name } = object.metadata;

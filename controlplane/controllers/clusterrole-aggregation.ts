@@ -12,17 +12,22 @@ import type { Caches, ControllerSpec } from './manager.ts';
 
 type Any = Record<string, any>;
 
-const selectorsOf = (role: KubeObject): LabelSelectorObject[] | undefined => (role as Any).aggregationRule?.clusterRoleSelectors;
+const selectorsOf = (role: KubeObject): LabelSelectorObject[] | undefined =>
+  (role as Any).aggregationRule?.clusterRoleSelectors;
 
 /** Whether `aggregator` gathers the rules of `role`. */
 function gathers(aggregator: KubeObject, role: KubeObject): boolean {
   if (aggregator.metadata.name === role.metadata.name) return false;
-  return (selectorsOf(aggregator) ?? []).some((selector) => matchesLabels(selectorFromObject(selector), role.metadata.labels));
+  return (selectorsOf(aggregator) ?? []).some((selector) =>
+    matchesLabels(selectorFromObject(selector), role.metadata.labels),
+  );
 }
 
 /** The rules an aggregated ClusterRole should hold, given every ClusterRole. */
 export function aggregatedRules(aggregator: KubeObject, all: readonly KubeObject[]): object[] {
-  const sources = all.filter((role) => gathers(aggregator, role)).sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+  const sources = all
+    .filter((role) => gathers(aggregator, role))
+    .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
   const seen = new Set<string>();
   const rules: object[] = [];
   for (const rule of sources.flatMap((role) => ((role as Any).rules ?? []) as object[])) {
@@ -46,7 +51,16 @@ export const clusterRoleAggregationController: ControllerSpec = {
   primary: 'clusterroles',
   // a changed role concerns every aggregator that gathers it (or gathered it: its old labels are
   // gone, so every aggregator looks again; there are few)
-  triggers: [{ resource: 'clusterroles', keysFor: (_role, caches) => caches.list('clusterroles').filter((r) => selectorsOf(r) !== undefined).map((r) => r.metadata.name ?? '') }],
+  triggers: [
+    {
+      resource: 'clusterroles',
+      keysFor: (_role, caches) =>
+        caches
+          .list('clusterroles')
+          .filter((r) => selectorsOf(r) !== undefined)
+          .map((r) => r.metadata.name ?? ''),
+    },
+  ],
   plan: planAggregation,
   ownsWhatItTouches: false,
 };

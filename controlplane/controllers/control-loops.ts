@@ -48,7 +48,9 @@ export interface RunningControlLoops {
   stop(): Promise<void>;
 }
 
-export function defaultControllers(options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem'> = {}): ControllerSpec[] {
+export function defaultControllers(
+  options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem'> = {},
+): ControllerSpec[] {
   return [
     replicaSetController,
     replicationControllerController,
@@ -78,7 +80,11 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
   });
   const scheduler = options.withoutScheduler
     ? undefined
-    : new Scheduler({ client: options.client, ...(options.clock ? { clock: options.clock } : {}), onError: (err, what) => log?.warn({ err, what }, 'scheduler') });
+    : new Scheduler({
+        client: options.client,
+        ...(options.clock ? { clock: options.clock } : {}),
+        onError: (err, what) => log?.warn({ err, what }, 'scheduler'),
+      });
   try {
     await manager.start();
     await scheduler?.start();
@@ -87,7 +93,10 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
     await manager.stop();
     throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });
   }
-  log?.info({ controllers: controllers.map((c) => c.name), scheduler: scheduler !== undefined }, 'control loops running');
+  log?.info(
+    { controllers: controllers.map((c) => c.name), scheduler: scheduler !== undefined },
+    'control loops running',
+  );
   let stopping: Promise<void> | undefined;
   return {
     scheduler,
@@ -101,7 +110,10 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
  * `kubeconfigPath` (the server's admin.kubeconfig until the loops get identities of their own),
  * as a separate kube-controller-manager would. `stop()` also closes the connections.
  */
-export async function startControlLoopsWithKubeconfig(kubeconfigPath: string, options: Omit<ControlLoopsOptions, 'client'> = {}): Promise<RunningControlLoops> {
+export async function startControlLoopsWithKubeconfig(
+  kubeconfigPath: string,
+  options: Omit<ControlLoopsOptions, 'client'> = {},
+): Promise<RunningControlLoops> {
   // the scheduler and every controller share it: more connections than one agent's
   const http = new KubeClient({ ...loadKubeconfig(kubeconfigPath).client, maxConnections: 64 });
   let loops: RunningControlLoops;

@@ -19,7 +19,13 @@ export interface ControllerRevision extends KubeObject {
 export const changeCauseAnnotation = 'kubernetes.io/change-cause';
 
 export interface RevisionInput {
-  readonly owner: KubeObject & { spec: { template: PodTemplateSpec; selector: { matchLabels?: Record<string, string> }; revisionHistoryLimit?: number } };
+  readonly owner: KubeObject & {
+    spec: {
+      template: PodTemplateSpec;
+      selector: { matchLabels?: Record<string, string> };
+      revisionHistoryLimit?: number;
+    };
+  };
   /** The current template's hash (its revision is named <owner>-<hash>). */
   readonly hash: string;
   readonly revisions: readonly ControllerRevision[];
@@ -57,9 +63,17 @@ export function planRevisions({ owner, hash, revisions, inUse }: RevisionInput):
     actions.push({ kind: 'update', resource: 'controllerrevisions', object: { ...current, revision: top + 1 } });
   }
   const limit = owner.spec.revisionHistoryLimit ?? 10;
-  const old = mine.filter((r) => r.metadata.name !== name && !inUse.has(r.metadata.name ?? '')).sort((a, b) => a.revision - b.revision);
+  const old = mine
+    .filter((r) => r.metadata.name !== name && !inUse.has(r.metadata.name ?? ''))
+    .sort((a, b) => a.revision - b.revision);
   for (const revision of old.slice(0, Math.max(0, old.length - limit))) {
-    actions.push({ kind: 'delete', resource: 'controllerrevisions', namespace: revision.metadata.namespace, name: revision.metadata.name ?? '', ...(revision.metadata.uid ? { uid: revision.metadata.uid } : {}) });
+    actions.push({
+      kind: 'delete',
+      resource: 'controllerrevisions',
+      namespace: revision.metadata.namespace,
+      name: revision.metadata.name ?? '',
+      ...(revision.metadata.uid ? { uid: revision.metadata.uid } : {}),
+    });
   }
   return actions;
 }

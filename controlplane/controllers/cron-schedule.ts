@@ -13,7 +13,8 @@ export interface Schedule {
 }
 
 export function parseSchedule(expression: string, timeZone: string | undefined): Schedule {
-  if (/^\s*(CRON_)?TZ=/.test(expression)) throw new ScheduleError('the schedule names a time zone; use spec.timeZone instead');
+  if (/^\s*(CRON_)?TZ=/.test(expression))
+    throw new ScheduleError('the schedule names a time zone; use spec.timeZone instead');
   let cron: Cron;
   try {
     cron = new Cron(expression.trim(), { mode: '5-part', ...(timeZone ? { timezone: timeZone } : {}) });
@@ -60,6 +61,7 @@ function latestBefore(schedule: Schedule, known: Date, now: Date): Date {
     }
     step *= 2;
   }
-  for (let next = schedule.next(low); next !== undefined && next.getTime() <= now.getTime(); next = schedule.next(next)) low = next;
+  for (let next = schedule.next(low); next !== undefined && next.getTime() <= now.getTime(); next = schedule.next(next))
+    low = next;
   return low;
 }

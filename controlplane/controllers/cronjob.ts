@@ -23,7 +23,13 @@ export function jobNameFor(cronJob: CronJob, scheduled: Date): string {
 }
 
 function refTo(job: Job): ObjectRef {
-  return { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name, namespace: job.metadata.namespace, uid: job.metadata.uid };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    name: job.metadata.name,
+    namespace: job.metadata.namespace,
+    uid: job.metadata.uid,
+  };
 }
 
 function succeeded(job: Job): boolean {
@@ -31,16 +37,29 @@ function succeeded(job: Job): boolean {
 }
 
 function finishedTime(job: Job): number {
-  return parseTime(job.status?.completionTime) ?? parseTime(job.status?.conditions?.find((c) => c.type === 'Failed')?.lastTransitionTime) ?? parseTime(job.metadata.creationTimestamp) ?? 0;
+  return (
+    parseTime(job.status?.completionTime) ??
+    parseTime(job.status?.conditions?.find((c) => c.type === 'Failed')?.lastTransitionTime) ??
+    parseTime(job.metadata.creationTimestamp) ??
+    0
+  );
 }
 
 function event(cronJob: CronJob, type: 'Normal' | 'Warning', reason: string, message: string): Action {
-  return { kind: 'event', object: { ...cronJob, apiVersion: 'batch/v1', kind: 'CronJob' } as KubeObject, type, reason, message };
+  return {
+    kind: 'event',
+    object: { ...cronJob, apiVersion: 'batch/v1', kind: 'CronJob' } as KubeObject,
+    type,
+    reason,
+    message,
+  };
 }
 
 export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): Plan {
   const actions: Action[] = [];
-  const mine = jobs.filter((j) => controllerOf(j)?.uid === cronJob.metadata.uid && j.metadata.namespace === cronJob.metadata.namespace);
+  const mine = jobs.filter(
+    (j) => controllerOf(j)?.uid === cronJob.metadata.uid && j.metadata.namespace === cronJob.metadata.namespace,
+  );
   const running = mine.filter((j) => !isFinished(j) && !j.metadata.deletionTimestamp);
   let lastSuccessfulTime = cronJob.status?.lastSuccessfulTime;
   for (const job of mine) {
@@ -48,7 +67,9 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
     if (wasActive && succeeded(job)) {
       const done = job.status?.completionTime;
       if (done && (!lastSuccessfulTime || done > lastSuccessfulTime)) lastSuccessfulTime = done;
-      actions.push(event(cronJob, 'Normal', 'SawCompletedJob', `Saw completed job: ${job.metadata.name}, status: Complete`));
+      actions.push(
+        event(cronJob, 'Normal', 'SawCompletedJob', `Saw completed job: ${job.metadata.name}, status: Complete`),
+      );
     }
   }
   let active = running.map(refTo);
@@ -57,17 +78,34 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
 
   /** Finished Jobs of one kind beyond `limit`, oldest first. */
   const history = (predicate: (j: Job) => boolean, limit: number) => {
-    const finished = mine.filter((j) => isFinished(j) && !j.metadata.deletionTimestamp && predicate(j)).sort((a, b) => finishedTime(a) - finishedTime(b));
+    const finished = mine
+      .filter((j) => isFinished(j) && !j.metadata.deletionTimestamp && predicate(j))
+      .sort((a, b) => finishedTime(a) - finishedTime(b));
     return finished.slice(0, Math.max(0, finished.length - limit));
   };
-  const prune = [...history(succeeded, cronJob.spec.successfulJobsHistoryLimit ?? 3), ...history((j) => !succeeded(j), cronJob.spec.failedJobsHistoryLimit ?? 1)];
+  const prune = [
+    ...history(succeeded, cronJob.spec.successfulJobsHistoryLimit ?? 3),
+    ...history((j) => !succeeded(j), cronJob.spec.failedJobsHistoryLimit ?? 1),
+  ];
   for (const job of prune) {
-    actions.push({ kind: 'delete', resource: 'jobs', namespace: job.metadata.namespace, name: job.metadata.name ?? '', propagationPolicy: 'Background', ...(job.metadata.uid ? { uid: job.metadata.uid } : {}) });
+    actions.push({
+      kind: 'delete',
+      resource: 'jobs',
+      namespace: job.metadata.namespace,
+      name: job.metadata.name ?? '',
+      propagationPolicy: 'Background',
+      ...(job.metadata.uid ? { uid: job.metadata.uid } : {}),
+    });
   }
 
   const finish = (): Plan => {
-    const status = { ...(active.length > 0 ? { active } : {}), ...(lastScheduleTime ? { lastScheduleTime } : {}), ...(lastSuccessfulTime ? { lastSuccessfulTime } : {}) };
-    if (JSON.stringify(status) !== JSON.stringify(cronJob.status ?? {})) actions.push({ kind: 'updateStatus', resource: 'cronjobs', object: { ...cronJob, status } });
+    const status = {
+      ...(active.length > 0 ? { active } : {}),
+      ...(lastScheduleTime ? { lastScheduleTime } : {}),
+      ...(lastSuccessfulTime ? { lastSuccessfulTime } : {}),
+    };
+    if (JSON.stringify(status) !== JSON.stringify(cronJob.status ?? {}))
+      actions.push({ kind: 'updateStatus', resource: 'cronjobs', object: { ...cronJob, status } });
     return requeueAfterMs === undefined ? { actions } : { actions, requeueAfterMs };
   };
   if (cronJob.metadata.deletionTimestamp) return finish();
@@ -89,10 +127,20 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
   if (deadlineSeconds !== undefined) since = Math.max(since, now.getTime() - deadlineSeconds * 1000);
   const missed = missedRuns(schedule, new Date(since), now);
   if (missed.latest === undefined) return finish();
-  if (missed.count > 100) actions.push(event(cronJob, 'Warning', 'TooManyMissedTimes', `too many missed start times: ${missed.count}. Set or decrease .spec.startingDeadlineSeconds or check clock skew`));
+  if (missed.count > 100)
+    actions.push(
+      event(
+        cronJob,
+        'Warning',
+        'TooManyMissedTimes',
+        `too many missed start times: ${missed.count}. Set or decrease .spec.startingDeadlineSeconds or check clock skew`,
+      ),
+    );
   const scheduled = missed.latest;
   if (deadlineSeconds !== undefined && scheduled.getTime() + deadlineSeconds * 1000 < now.getTime()) {
-    actions.push(event(cronJob, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${scheduled.toISOString()}`));
+    actions.push(
+      event(cronJob, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${scheduled.toISOString()}`),
+    );
     return finish();
   }
   const name = jobNameFor(cronJob, scheduled);
@@ -103,12 +151,26 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
   }
   const policy = cronJob.spec.concurrencyPolicy ?? 'Allow';
   if (policy === 'Forbid' && running.length > 0) {
-    actions.push(event(cronJob, 'Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid'));
+    actions.push(
+      event(
+        cronJob,
+        'Normal',
+        'JobAlreadyActive',
+        'Not starting job because prior execution is running and concurrency policy is Forbid',
+      ),
+    );
     return finish();
   }
   if (policy === 'Replace') {
     for (const job of running) {
-      actions.push({ kind: 'delete', resource: 'jobs', namespace: job.metadata.namespace, name: job.metadata.name ?? '', propagationPolicy: 'Background', ...(job.metadata.uid ? { uid: job.metadata.uid } : {}) });
+      actions.push({
+        kind: 'delete',
+        resource: 'jobs',
+        namespace: job.metadata.namespace,
+        name: job.metadata.name ?? '',
+        propagationPolicy: 'Background',
+        ...(job.metadata.uid ? { uid: job.metadata.uid } : {}),
+      });
       actions.push(event(cronJob, 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata.name}`));
     }
     active = [];

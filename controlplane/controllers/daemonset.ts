@@ -33,7 +33,8 @@ export const daemonTolerations: readonly Toleration[] = [
 function withDaemonTolerations(ds: DaemonSet): Toleration[] {
   const own = ds.spec.template.spec.tolerations ?? [];
   const extra = [...daemonTolerations];
-  if (ds.spec.template.spec.hostNetwork) extra.push({ key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' });
+  if (ds.spec.template.spec.hostNetwork)
+    extra.push({ key: 'node.kubernetes.io/network-unavailable', operator: 'Exists', effect: 'NoSchedule' });
   return [...own, ...extra.filter((t) => !own.some((o) => o.key === t.key && o.effect === t.effect))];
 }
 
@@ -50,7 +51,8 @@ export function nodeEligibility(ds: DaemonSet, node: Node): { shouldRun: boolean
 /** The node a daemon pod is for: where it runs, or where its affinity pins it before binding. */
 export function targetNode(pod: Pod): string | undefined {
   if (pod.spec.nodeName) return pod.spec.nodeName;
-  for (const term of pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? []) {
+  for (const term of pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution
+    ?.nodeSelectorTerms ?? []) {
     const field = term.matchFields?.find((f) => f.key === 'metadata.name' && f.operator === 'In');
     if (field?.values?.length === 1) return field.values[0];
   }
@@ -65,7 +67,9 @@ function daemonPod(ds: DaemonSet, nodeName: string, hash: string): Pod {
     ...affinity,
     nodeAffinity: {
       ...affinity.nodeAffinity,
-      requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }] },
+      requiredDuringSchedulingIgnoredDuringExecution: {
+        nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] }],
+      },
     },
   };
   return pod;
@@ -75,7 +79,13 @@ function created(pod: Pod): number {
   return parseTime(pod.metadata.creationTimestamp) ?? 0;
 }
 
-export function planDaemonSet(ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], now: Date, revisions: readonly ControllerRevision[] = []): Plan {
+export function planDaemonSet(
+  ds: DaemonSet,
+  nodes: readonly Node[],
+  pods: readonly Pod[],
+  now: Date,
+  revisions: readonly ControllerRevision[] = [],
+): Plan {
   const { owned, actions } = claimPods(ds, pods);
   if (ds.metadata.deletionTimestamp) return { actions };
   const hash = templateHash(ds.spec.template);
@@ -129,11 +139,15 @@ export function planDaemonSet(ds: DaemonSet, nodes: readonly Node[], pods: reado
     else oldPods.push({ pod, available: podAvailable });
   }
   // Pods for nodes that no longer exist.
-  for (const [name, stranded] of byNode) if (!nodeNames.has(name)) for (const pod of stranded) actions.push(deletePod(pod));
+  for (const [name, stranded] of byNode)
+    if (!nodeNames.has(name)) for (const pod of stranded) actions.push(deletePod(pod));
   if (toCreate.length > 0) actions.push({ kind: 'createPods', pods: toCreate });
 
   if ((ds.spec.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate' && oldPods.length > 0) {
-    const maxUnavailable = Math.max(1, scaledValue(ds.spec.updateStrategy?.rollingUpdate?.maxUnavailable, desired, true, 1));
+    const maxUnavailable = Math.max(
+      1,
+      scaledValue(ds.spec.updateStrategy?.rollingUpdate?.maxUnavailable, desired, true, 1),
+    );
     // Old pods that are not available cost nothing to replace; available ones only within the budget.
     let budget = maxUnavailable - unavailableNodes;
     for (const { pod, available: isUp } of [...oldPods].sort((a, b) => Number(a.available) - Number(b.available))) {
@@ -158,6 +172,7 @@ export function planDaemonSet(ds: DaemonSet, nodes: readonly Node[], pods: reado
     updatedNumberScheduled: updated,
     observedGeneration: ds.metadata.generation ?? 1,
   };
-  if (JSON.stringify(status) !== JSON.stringify(ds.status ?? {})) actions.push({ kind: 'updateStatus', resource: 'daemonsets', object: { ...ds, status } });
+  if (JSON.stringify(status) !== JSON.stringify(ds.status ?? {}))
+    actions.push({ kind: 'updateStatus', resource: 'daemonsets', object: { ...ds, status } });
   return { actions };
 }

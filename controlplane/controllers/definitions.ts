@@ -46,7 +46,12 @@ export const replicaSetController: ControllerSpec = {
   name: 'replicaset',
   primary: 'replicasets',
   workers: 2,
-  triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'ReplicaSet'), ...adoptersOf(pod, caches, 'replicasets')] }],
+  triggers: [
+    {
+      resource: 'pods',
+      keysFor: (pod, caches) => [...ownerKeys(pod, 'ReplicaSet'), ...adoptersOf(pod, caches, 'replicasets')],
+    },
+  ],
   plan: (rs, caches, now) => planReplicaSet(rs as ReplicaSet, caches.claimable('pods', rs) as Pod[], now),
 };
 
@@ -59,11 +64,14 @@ export const replicationControllerController: ControllerSpec = {
       resource: 'pods',
       keysFor: (pod, caches) => [
         ...ownerKeys(pod, 'ReplicationController'),
-        ...adoptersOf(pod, caches, 'replicationcontrollers', (rc) => equalitySelector((rc as ReplicationController).spec?.selector)),
+        ...adoptersOf(pod, caches, 'replicationcontrollers', (rc) =>
+          equalitySelector((rc as ReplicationController).spec?.selector),
+        ),
       ],
     },
   ],
-  plan: (rc, caches, now) => planReplicationController(rc as ReplicationController, caches.claimable('pods', rc) as Pod[], now),
+  plan: (rc, caches, now) =>
+    planReplicationController(rc as ReplicationController, caches.claimable('pods', rc) as Pod[], now),
 };
 
 /** The Deployment that controls the ReplicaSet that controls this pod, if any. */
@@ -79,12 +87,18 @@ export const deploymentController: ControllerSpec = {
   primary: 'deployments',
   workers: 2,
   triggers: [
-    { resource: 'replicasets', keysFor: (rs, caches) => [...ownerKeys(rs, 'Deployment'), ...adoptersOf(rs, caches, 'deployments')] },
+    {
+      resource: 'replicasets',
+      keysFor: (rs, caches) => [...ownerKeys(rs, 'Deployment'), ...adoptersOf(rs, caches, 'deployments')],
+    },
     // Recreate waits for old pods to be gone: their changes must wake such a Deployment (only such:
     // a RollingUpdate Deployment learns everything it needs from its ReplicaSets' status).
     {
       resource: 'pods',
-      keysFor: (pod, caches) => deploymentOfPod(pod, caches).filter((key) => (caches.get('deployments', key) as Deployment | undefined)?.spec.strategy?.type === 'Recreate'),
+      keysFor: (pod, caches) =>
+        deploymentOfPod(pod, caches).filter(
+          (key) => (caches.get('deployments', key) as Deployment | undefined)?.spec.strategy?.type === 'Recreate',
+        ),
     },
   ],
   plan: (d, caches, now) =>
@@ -100,7 +114,9 @@ export const jobController: ControllerSpec = {
   name: 'job',
   primary: 'jobs',
   workers: 2,
-  triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'Job'), ...adoptersOf(pod, caches, 'jobs')] }],
+  triggers: [
+    { resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'Job'), ...adoptersOf(pod, caches, 'jobs')] },
+  ],
   plan: (job, caches, now) => planJob(job as Job, caches.list('pods', job.metadata.namespace) as Pod[], now),
 };
 
@@ -133,7 +149,11 @@ export const endpointsController: ControllerSpec = {
   plan: (svc, caches) => {
     const service = svc as Service;
     const pods = caches.list('pods', service.metadata.namespace) as Pod[];
-    const slices = planEndpointSlices(service, pods, caches.list('endpointslices', service.metadata.namespace) as EndpointSlice[]);
+    const slices = planEndpointSlices(
+      service,
+      pods,
+      caches.list('endpointslices', service.metadata.namespace) as EndpointSlice[],
+    );
     const legacy = planEndpoints(service, pods, caches.get('endpoints', objectKey(service)));
     return { actions: [...slices.actions, ...legacy.actions] };
   },
@@ -143,26 +163,47 @@ export const daemonSetController: ControllerSpec = {
   name: 'daemonset',
   primary: 'daemonsets',
   triggers: [
-    { resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'DaemonSet'), ...adoptersOf(pod, caches, 'daemonsets')] },
+    {
+      resource: 'pods',
+      keysFor: (pod, caches) => [...ownerKeys(pod, 'DaemonSet'), ...adoptersOf(pod, caches, 'daemonsets')],
+    },
     // A node joining, leaving or changing labels and taints may change where daemons belong.
     { resource: 'nodes', keysFor: (_node, caches) => caches.list('daemonsets').map(objectKey) },
   ],
   reads: ['controllerrevisions'],
   plan: (ds, caches, now) =>
-    planDaemonSet(ds as DaemonSet, caches.list('nodes') as Node[], caches.list('pods', ds.metadata.namespace) as Pod[], now, caches.list('controllerrevisions', ds.metadata.namespace) as ControllerRevision[]),
+    planDaemonSet(
+      ds as DaemonSet,
+      caches.list('nodes') as Node[],
+      caches.list('pods', ds.metadata.namespace) as Pod[],
+      now,
+      caches.list('controllerrevisions', ds.metadata.namespace) as ControllerRevision[],
+    ),
 };
 
 export const statefulSetController: ControllerSpec = {
   name: 'statefulset',
   primary: 'statefulsets',
-  triggers: [{ resource: 'pods', keysFor: (pod, caches) => [...ownerKeys(pod, 'StatefulSet'), ...adoptersOf(pod, caches, 'statefulsets')] }],
+  triggers: [
+    {
+      resource: 'pods',
+      keysFor: (pod, caches) => [...ownerKeys(pod, 'StatefulSet'), ...adoptersOf(pod, caches, 'statefulsets')],
+    },
+  ],
   reads: ['controllerrevisions'],
-  plan: (set, caches, now) => planStatefulSet(set as StatefulSet, caches.list('pods', set.metadata.namespace) as Pod[], now, caches.list('controllerrevisions', set.metadata.namespace) as ControllerRevision[]),
+  plan: (set, caches, now) =>
+    planStatefulSet(
+      set as StatefulSet,
+      caches.list('pods', set.metadata.namespace) as Pod[],
+      now,
+      caches.list('controllerrevisions', set.metadata.namespace) as ControllerRevision[],
+    ),
 };
 
 export const cronJobController: ControllerSpec = {
   name: 'cronjob',
   primary: 'cronjobs',
   triggers: [{ resource: 'jobs', keysFor: (job) => ownerKeys(job, 'CronJob') }],
-  plan: (cronJob, caches, now) => planCronJob(cronJob as CronJob, caches.list('jobs', cronJob.metadata.namespace) as Job[], now),
+  plan: (cronJob, caches, now) =>
+    planCronJob(cronJob as CronJob, caches.list('jobs', cronJob.metadata.namespace) as Job[], now),
 };

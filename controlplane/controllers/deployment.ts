@@ -90,7 +90,13 @@ function scaleAction(rs: ReplicaSet, replicas: number, d: Deployment, maxSurge: 
   return { kind: 'update', resource: 'replicasets', object: next };
 }
 
-function newReplicaSetObject(d: Deployment, hash: string, revision: number, replicas: number, maxSurge: number): ReplicaSet {
+function newReplicaSetObject(
+  d: Deployment,
+  hash: string,
+  revision: number,
+  replicas: number,
+  maxSurge: number,
+): ReplicaSet {
   const template = structuredClone(d.spec.template);
   template.metadata = { ...template.metadata, labels: { ...template.metadata?.labels, [templateHashLabel]: hash } };
   const annotations: Record<string, string> = {
@@ -123,7 +129,12 @@ function newReplicaSetObject(d: Deployment, hash: string, revision: number, repl
 }
 
 /** Replicas the new ReplicaSet may have now under RollingUpdate (upstream's NewRSNewReplicas). */
-export function rollingNewReplicas(d: Deployment, all: readonly ReplicaSet[], newRs: ReplicaSet | undefined, maxSurge: number): number {
+export function rollingNewReplicas(
+  d: Deployment,
+  all: readonly ReplicaSet[],
+  newRs: ReplicaSet | undefined,
+  maxSurge: number,
+): number {
   const current = newRs ? specReplicas(newRs) : 0;
   if (current >= replicasOf(d)) return replicasOf(d);
   const room = replicasOf(d) + maxSurge - sum(all, specReplicas);
@@ -132,7 +143,12 @@ export function rollingNewReplicas(d: Deployment, all: readonly ReplicaSet[], ne
 }
 
 /** Scale-downs of old ReplicaSets allowed by maxUnavailable (upstream's reconcileOldReplicaSets). */
-export function rollingScaleDowns(d: Deployment, oldRss: readonly ReplicaSet[], newRs: ReplicaSet | undefined, maxUnavailable: number): Map<string, number> {
+export function rollingScaleDowns(
+  d: Deployment,
+  oldRss: readonly ReplicaSet[],
+  newRs: ReplicaSet | undefined,
+  maxUnavailable: number,
+): Map<string, number> {
   const targets = new Map<string, number>();
   const all = newRs ? [...oldRss, newRs] : [...oldRss];
   if (sum(oldRss, specReplicas) === 0) return targets;
@@ -177,7 +193,11 @@ function annotatedNumber(rs: ReplicaSet, annotation: string): number | undefined
  * for), largest first, the rounding rest going to the largest. Undefined when this is not a scaling
  * event of several active ReplicaSets.
  */
-export function proportionalScaling(d: Deployment, rss: readonly ReplicaSet[], maxSurge: number): Map<ReplicaSet, number> | undefined {
+export function proportionalScaling(
+  d: Deployment,
+  rss: readonly ReplicaSet[],
+  maxSurge: number,
+): Map<ReplicaSet, number> | undefined {
   const active = rss.filter((rs) => specReplicas(rs) > 0);
   if (active.length < 2) return undefined;
   const scalingEvent = active.some((rs) => {
@@ -196,7 +216,10 @@ export function proportionalScaling(d: Deployment, rss: readonly ReplicaSet[], m
     let share = 0;
     if (toAdd !== 0 && added !== toAdd) {
       const sizedFor = annotatedNumber(rs, maxReplicasAnnotation) ?? d.status?.replicas ?? specReplicas(rs);
-      const fraction = replicasOf(d) === 0 ? -specReplicas(rs) : Math.round((specReplicas(rs) * allowed) / Math.max(1, sizedFor)) - specReplicas(rs);
+      const fraction =
+        replicasOf(d) === 0
+          ? -specReplicas(rs)
+          : Math.round((specReplicas(rs) * allowed) / Math.max(1, sizedFor)) - specReplicas(rs);
       const left = toAdd - added;
       share = toAdd > 0 ? Math.min(fraction, left) : Math.max(fraction, left);
     }
@@ -209,12 +232,22 @@ export function proportionalScaling(d: Deployment, rss: readonly ReplicaSet[], m
   return result;
 }
 
-function condition(type: string, status: WorkloadCondition['status'], reason: string, message: string, now: string, previous?: WorkloadCondition): WorkloadCondition {
+function condition(
+  type: string,
+  status: WorkloadCondition['status'],
+  reason: string,
+  message: string,
+  now: string,
+  previous?: WorkloadCondition,
+): WorkloadCondition {
   const sameStatus = previous?.status === status;
   return {
     type,
     status,
-    lastUpdateTime: sameStatus && previous?.reason === reason && previous.message === message ? (previous.lastUpdateTime ?? now) : now,
+    lastUpdateTime:
+      sameStatus && previous?.reason === reason && previous.message === message
+        ? (previous.lastUpdateTime ?? now)
+        : now,
     lastTransitionTime: sameStatus ? (previous?.lastTransitionTime ?? now) : now,
     reason,
     message,
@@ -263,8 +296,14 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
     } else if (revisionOf(newRs) < nextRevision) {
       // An old template is current again (rollout undo): it becomes the newest revision.
       const promoted = structuredClone(newRs);
-      const history = [promoted.metadata.annotations?.[revisionHistoryAnnotation], String(revisionOf(newRs))].filter(Boolean).join(',');
-      promoted.metadata.annotations = { ...promoted.metadata.annotations, [revisionAnnotation]: String(nextRevision), [revisionHistoryAnnotation]: history };
+      const history = [promoted.metadata.annotations?.[revisionHistoryAnnotation], String(revisionOf(newRs))]
+        .filter(Boolean)
+        .join(',');
+      promoted.metadata.annotations = {
+        ...promoted.metadata.annotations,
+        [revisionAnnotation]: String(nextRevision),
+        [revisionHistoryAnnotation]: history,
+      };
       const cause = d.metadata.annotations?.[changeCauseAnnotation];
       if (cause !== undefined) promoted.metadata.annotations[changeCauseAnnotation] = cause;
       actions.push({ kind: 'update', resource: 'replicasets', object: promoted });
@@ -285,7 +324,8 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
       for (const rs of stillUp) actions.push(scaleAction(rs, 0, d, 0));
       const oldUids = new Set(oldRss.map((rs) => rs.metadata.uid));
       const oldPodsLeft = pods.some((p) => oldUids.has(controllerOf(p)?.uid) && isActive(p));
-      if (stillUp.length === 0 && !oldPodsLeft && specReplicas(newRs) !== replicasOf(d)) actions.push(scaleAction(newRs, replicasOf(d), d, 0));
+      if (stillUp.length === 0 && !oldPodsLeft && specReplicas(newRs) !== replicasOf(d))
+        actions.push(scaleAction(newRs, replicasOf(d), d, 0));
       movedReplicas = stillUp.length > 0;
     } else {
       const target = rollingNewReplicas(d, ownedRss, newRs, maxSurge);
@@ -311,7 +351,10 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
     updatedReplicas: newRs?.status?.replicas ?? 0,
     readyReplicas: sum(ownedRss, (rs) => rs.status?.readyReplicas ?? 0),
     availableReplicas: sum(ownedRss, (rs) => rs.status?.availableReplicas ?? 0),
-    unavailableReplicas: Math.max(0, sum(ownedRss, specReplicas) - sum(ownedRss, (rs) => rs.status?.availableReplicas ?? 0)),
+    unavailableReplicas: Math.max(
+      0,
+      sum(ownedRss, specReplicas) - sum(ownedRss, (rs) => rs.status?.availableReplicas ?? 0),
+    ),
     conditions: [...(d.status?.conditions ?? [])],
     ...(d.status?.collisionCount !== undefined ? { collisionCount: d.status.collisionCount } : {}),
   };
@@ -320,8 +363,22 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
   status.conditions = setCondition(
     status.conditions,
     available
-      ? condition('Available', 'True', reasons.minimumReplicasAvailable, 'Deployment has minimum availability.', nowText, previous('Available'))
-      : condition('Available', 'False', reasons.minimumReplicasUnavailable, 'Deployment does not have minimum availability.', nowText, previous('Available')),
+      ? condition(
+          'Available',
+          'True',
+          reasons.minimumReplicasAvailable,
+          'Deployment has minimum availability.',
+          nowText,
+          previous('Available'),
+        )
+      : condition(
+          'Available',
+          'False',
+          reasons.minimumReplicasUnavailable,
+          'Deployment does not have minimum availability.',
+          nowText,
+          previous('Available'),
+        ),
   );
 
   let requeueAfterMs: number | undefined;
@@ -330,10 +387,16 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
   const subject = newRsName ? `ReplicaSet "${newRsName}"` : `Deployment "${d.metadata.name}"`;
   if (paused) {
     if (progressing?.reason !== reasons.paused) {
-      status.conditions = setCondition(status.conditions, condition('Progressing', 'Unknown', reasons.paused, 'Deployment is paused', nowText, progressing));
+      status.conditions = setCondition(
+        status.conditions,
+        condition('Progressing', 'Unknown', reasons.paused, 'Deployment is paused', nowText, progressing),
+      );
     }
   } else if (progressing?.reason === reasons.paused) {
-    status.conditions = setCondition(status.conditions, condition('Progressing', 'Unknown', reasons.resumed, 'Deployment is resumed', nowText, progressing));
+    status.conditions = setCondition(
+      status.conditions,
+      condition('Progressing', 'Unknown', reasons.resumed, 'Deployment is resumed', nowText, progressing),
+    );
   } else {
     const complete =
       newRs !== undefined &&
@@ -351,19 +414,72 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
       status.readyReplicas > (old?.readyReplicas ?? 0) ||
       status.availableReplicas > (old?.availableReplicas ?? 0);
     if (progressingReason === reasons.newReplicaSetCreated) {
-      status.conditions = setCondition(status.conditions, condition('Progressing', 'True', reasons.newReplicaSetCreated, `Created new replica set "${newRsName}"`, nowText, progressing));
+      status.conditions = setCondition(
+        status.conditions,
+        condition(
+          'Progressing',
+          'True',
+          reasons.newReplicaSetCreated,
+          `Created new replica set "${newRsName}"`,
+          nowText,
+          progressing,
+        ),
+      );
     } else if (complete) {
-      status.conditions = setCondition(status.conditions, condition('Progressing', 'True', reasons.newReplicaSetAvailable, `${subject} has successfully progressed.`, nowText, progressing));
+      status.conditions = setCondition(
+        status.conditions,
+        condition(
+          'Progressing',
+          'True',
+          reasons.newReplicaSetAvailable,
+          `${subject} has successfully progressed.`,
+          nowText,
+          progressing,
+        ),
+      );
     } else if (progressing === undefined) {
-      status.conditions = setCondition(status.conditions, condition('Progressing', 'True', reasons.foundNewReplicaSet, `Found new replica set "${newRsName}"`, nowText, progressing));
+      status.conditions = setCondition(
+        status.conditions,
+        condition(
+          'Progressing',
+          'True',
+          reasons.foundNewReplicaSet,
+          `Found new replica set "${newRsName}"`,
+          nowText,
+          progressing,
+        ),
+      );
     } else if (advanced) {
       // Progress resets the deadline: lastUpdateTime moves, the transition time stays.
-      status.conditions = setCondition(status.conditions, { ...condition('Progressing', 'True', reasons.replicaSetUpdated, `${subject} is progressing.`, nowText, progressing), lastUpdateTime: nowText });
-    } else if (progressing.reason !== reasons.progressDeadlineExceeded && progressing.reason !== reasons.newReplicaSetAvailable) {
+      status.conditions = setCondition(status.conditions, {
+        ...condition(
+          'Progressing',
+          'True',
+          reasons.replicaSetUpdated,
+          `${subject} is progressing.`,
+          nowText,
+          progressing,
+        ),
+        lastUpdateTime: nowText,
+      });
+    } else if (
+      progressing.reason !== reasons.progressDeadlineExceeded &&
+      progressing.reason !== reasons.newReplicaSetAvailable
+    ) {
       const since = parseTime(progressing.lastUpdateTime) ?? now.getTime();
       const deadline = since + deadlineSeconds * 1000;
       if (now.getTime() >= deadline) {
-        status.conditions = setCondition(status.conditions, condition('Progressing', 'False', reasons.progressDeadlineExceeded, `${subject} has timed out progressing.`, nowText, progressing));
+        status.conditions = setCondition(
+          status.conditions,
+          condition(
+            'Progressing',
+            'False',
+            reasons.progressDeadlineExceeded,
+            `${subject} has timed out progressing.`,
+            nowText,
+            progressing,
+          ),
+        );
       } else requeueAfterMs = deadline - now.getTime() + 1;
     }
   }
@@ -374,7 +490,10 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
   // The Deployment carries its current revision, which `kubectl rollout history` and `undo` read.
   if (deploymentRevision !== undefined && d.metadata.annotations?.[revisionAnnotation] !== String(deploymentRevision)) {
     const annotated = structuredClone(d);
-    annotated.metadata.annotations = { ...annotated.metadata.annotations, [revisionAnnotation]: String(deploymentRevision) };
+    annotated.metadata.annotations = {
+      ...annotated.metadata.annotations,
+      [revisionAnnotation]: String(deploymentRevision),
+    };
     actions.push({ kind: 'update', resource: 'deployments', object: annotated });
   }
 
@@ -382,9 +501,17 @@ export function planDeployment({ deployment: d, replicaSets, pods, now }: Deploy
   const limit = d.spec.revisionHistoryLimit ?? 10;
   const done = status.conditions.find((c) => c.type === 'Progressing')?.reason === reasons.newReplicaSetAvailable;
   if (done && !paused) {
-    const empty = oldRss.filter((rs) => specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0).sort((a, b) => revisionOf(a) - revisionOf(b));
+    const empty = oldRss
+      .filter((rs) => specReplicas(rs) === 0 && (rs.status?.replicas ?? 0) === 0)
+      .sort((a, b) => revisionOf(a) - revisionOf(b));
     for (const rs of empty.slice(0, Math.max(0, oldRss.length - limit))) {
-      actions.push({ kind: 'delete', resource: 'replicasets', namespace: rs.metadata.namespace, name: rs.metadata.name ?? '', ...(rs.metadata.uid ? { uid: rs.metadata.uid } : {}) });
+      actions.push({
+        kind: 'delete',
+        resource: 'replicasets',
+        namespace: rs.metadata.namespace,
+        name: rs.metadata.name ?? '',
+        ...(rs.metadata.uid ? { uid: rs.metadata.uid } : {}),
+      });
     }
   }
   return requeueAfterMs === undefined ? { actions } : { actions, requeueAfterMs };

@@ -39,7 +39,12 @@ function resolvePorts(service: Service, pod: Pod): EndpointPort[] {
       }
     }
     if (port === undefined) continue; // this pod does not offer the named port
-    ports.push({ name: servicePort.name ?? '', port, protocol, ...(servicePort.appProtocol ? { appProtocol: servicePort.appProtocol } : {}) });
+    ports.push({
+      name: servicePort.name ?? '',
+      port,
+      protocol,
+      ...(servicePort.appProtocol ? { appProtocol: servicePort.appProtocol } : {}),
+    });
   }
   return ports;
 }
@@ -81,7 +86,9 @@ interface Group {
 
 function desiredGroups(service: Service, pods: readonly Pod[]): Group[] {
   const groups = new Map<string, Group>();
-  const selected = pods.filter((p) => selects(service, p) && eligible(p)).sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
+  const selected = pods
+    .filter((p) => selects(service, p) && eligible(p))
+    .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
   for (const pod of selected) {
     const ports = resolvePorts(service, pod);
     const addressType = pod.status!.podIP!.includes(':') ? 'IPv6' : 'IPv4';
@@ -94,12 +101,21 @@ function desiredGroups(service: Service, pods: readonly Pod[]): Group[] {
 }
 
 function sliceLabels(service: Service): Record<string, string> {
-  return { ...service.metadata.labels, [serviceNameLabel]: service.metadata.name ?? '', [managedByLabel]: managedByValue };
+  return {
+    ...service.metadata.labels,
+    [serviceNameLabel]: service.metadata.name ?? '',
+    [managedByLabel]: managedByValue,
+  };
 }
 
 export function managedSlicesOf(service: Service, slices: readonly EndpointSlice[]): EndpointSlice[] {
   return slices
-    .filter((s) => s.metadata.namespace === service.metadata.namespace && s.metadata.labels?.[serviceNameLabel] === service.metadata.name && s.metadata.labels?.[managedByLabel] === managedByValue)
+    .filter(
+      (s) =>
+        s.metadata.namespace === service.metadata.namespace &&
+        s.metadata.labels?.[serviceNameLabel] === service.metadata.name &&
+        s.metadata.labels?.[managedByLabel] === managedByValue,
+    )
     .sort((a, b) => ((a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : 1));
 }
 
@@ -108,13 +124,23 @@ export function planEndpointSlices(service: Service, pods: readonly Pod[], exist
   const mine = managedSlicesOf(service, existing);
   const hasSelector = Object.keys(service.spec?.selector ?? {}).length > 0 && !service.metadata.deletionTimestamp;
   if (!hasSelector) {
-    for (const slice of mine) actions.push({ kind: 'delete', resource: 'endpointslices', namespace: slice.metadata.namespace, name: slice.metadata.name ?? '' });
+    for (const slice of mine)
+      actions.push({
+        kind: 'delete',
+        resource: 'endpointslices',
+        namespace: slice.metadata.namespace,
+        name: slice.metadata.name ?? '',
+      });
     return { actions };
   }
   const wanted: { addressType: EndpointSlice['addressType']; ports: EndpointPort[]; endpoints: Endpoint[] }[] = [];
   for (const group of desiredGroups(service, pods)) {
     for (let i = 0; i < group.endpoints.length; i += maxEndpointsPerSlice) {
-      wanted.push({ addressType: group.addressType, ports: group.ports, endpoints: group.endpoints.slice(i, i + maxEndpointsPerSlice) });
+      wanted.push({
+        addressType: group.addressType,
+        ports: group.ports,
+        endpoints: group.endpoints.slice(i, i + maxEndpointsPerSlice),
+      });
     }
   }
   // No endpoints at all still gets one empty slice, so readers can tell "none" from "not synced".
@@ -123,24 +149,44 @@ export function planEndpointSlices(service: Service, pods: readonly Pod[], exist
   const unused = [...mine];
   const labels = sliceLabels(service);
   for (const slice of wanted) {
-    const sameShape = unused.findIndex((s) => s.addressType === slice.addressType && canonicalJson(s.ports ?? []) === canonicalJson(slice.ports));
+    const sameShape = unused.findIndex(
+      (s) => s.addressType === slice.addressType && canonicalJson(s.ports ?? []) === canonicalJson(slice.ports),
+    );
     const reuse = sameShape >= 0 ? unused.splice(sameShape, 1)[0] : undefined;
     if (reuse) {
-      const unchanged = canonicalJson(reuse.endpoints ?? []) === canonicalJson(slice.endpoints) && canonicalJson(reuse.metadata.labels ?? {}) === canonicalJson(labels);
-      if (!unchanged) actions.push({ kind: 'update', resource: 'endpointslices', object: { ...reuse, metadata: { ...reuse.metadata, labels }, endpoints: slice.endpoints, ports: slice.ports } });
+      const unchanged =
+        canonicalJson(reuse.endpoints ?? []) === canonicalJson(slice.endpoints) &&
+        canonicalJson(reuse.metadata.labels ?? {}) === canonicalJson(labels);
+      if (!unchanged)
+        actions.push({
+          kind: 'update',
+          resource: 'endpointslices',
+          object: { ...reuse, metadata: { ...reuse.metadata, labels }, endpoints: slice.endpoints, ports: slice.ports },
+        });
       continue;
     }
     const created: EndpointSlice = {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
-      metadata: { generateName: `${service.metadata.name}-`, namespace: service.metadata.namespace, labels, ownerReferences: [controllerReference({ ...service, apiVersion: 'v1', kind: 'Service' })] },
+      metadata: {
+        generateName: `${service.metadata.name}-`,
+        namespace: service.metadata.namespace,
+        labels,
+        ownerReferences: [controllerReference({ ...service, apiVersion: 'v1', kind: 'Service' })],
+      },
       addressType: slice.addressType,
       endpoints: slice.endpoints,
       ports: slice.ports,
     };
     actions.push({ kind: 'create', resource: 'endpointslices', object: created });
   }
-  for (const slice of unused) actions.push({ kind: 'delete', resource: 'endpointslices', namespace: slice.metadata.namespace, name: slice.metadata.name ?? '' });
+  for (const slice of unused)
+    actions.push({
+      kind: 'delete',
+      resource: 'endpointslices',
+      namespace: slice.metadata.namespace,
+      name: slice.metadata.name ?? '',
+    });
   return { actions };
 }
 
@@ -153,12 +199,23 @@ interface EndpointAddress {
 
 /** The legacy core/v1 Endpoints object for the service (one per service, named like it). */
 export function desiredEndpoints(service: Service, pods: readonly Pod[]): KubeObject {
-  const subsets = new Map<string, { addresses: EndpointAddress[]; notReadyAddresses: EndpointAddress[]; ports: { name?: string; port?: number; protocol?: string }[] }>();
+  const subsets = new Map<
+    string,
+    {
+      addresses: EndpointAddress[];
+      notReadyAddresses: EndpointAddress[];
+      ports: { name?: string; port?: number; protocol?: string }[];
+    }
+  >();
   for (const group of desiredGroups(service, pods)) {
     const key = canonicalJson(group.ports);
     let subset = subsets.get(key);
     if (subset === undefined) {
-      subset = { addresses: [], notReadyAddresses: [], ports: group.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })) };
+      subset = {
+        addresses: [],
+        notReadyAddresses: [],
+        ports: group.ports.map((p) => ({ ...(p.name ? { name: p.name } : {}), port: p.port, protocol: p.protocol })),
+      };
       subsets.set(key, subset);
     }
     for (const endpoint of group.endpoints) {
@@ -179,7 +236,11 @@ export function desiredEndpoints(service: Service, pods: readonly Pod[]): KubeOb
   return {
     apiVersion: 'v1',
     kind: 'Endpoints',
-    metadata: { name: service.metadata.name, namespace: service.metadata.namespace, ...(service.metadata.labels ? { labels: { ...service.metadata.labels } } : {}) },
+    metadata: {
+      name: service.metadata.name,
+      namespace: service.metadata.namespace,
+      ...(service.metadata.labels ? { labels: { ...service.metadata.labels } } : {}),
+    },
     subsets: list,
   };
 }
@@ -188,6 +249,22 @@ export function planEndpoints(service: Service, pods: readonly Pod[], existing: 
   if (Object.keys(service.spec?.selector ?? {}).length === 0) return { actions: [] };
   const wanted = desiredEndpoints(service, pods);
   if (existing === undefined) return { actions: [{ kind: 'create', resource: 'endpoints', object: wanted }] };
-  if (canonicalJson(existing.subsets ?? []) === canonicalJson(wanted.subsets) && canonicalJson(existing.metadata.labels ?? {}) === canonicalJson(wanted.metadata.labels ?? {})) return { actions: [] };
-  return { actions: [{ kind: 'update', resource: 'endpoints', object: { ...existing, metadata: { ...existing.metadata, labels: wanted.metadata.labels ?? {} }, subsets: wanted.subsets } }] };
+  if (
+    canonicalJson(existing.subsets ?? []) === canonicalJson(wanted.subsets) &&
+    canonicalJson(existing.metadata.labels ?? {}) === canonicalJson(wanted.metadata.labels ?? {})
+  )
+    return { actions: [] };
+  return {
+    actions: [
+      {
+        kind: 'update',
+        resource: 'endpoints',
+        object: {
+          ...existing,
+          metadata: { ...existing.metadata, labels: wanted.metadata.labels ?? {} },
+          subsets: wanted.subsets,
+        },
+      },
+    ],
+  };
 }

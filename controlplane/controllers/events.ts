@@ -21,7 +21,11 @@ interface Sent {
   firstTimestamp: string;
 }
 
-export function eventRecorder(client: ClusterClient, component: string, clock: Pick<Clock, 'now'> = systemClock): EventRecorder {
+export function eventRecorder(
+  client: ClusterClient,
+  component: string,
+  clock: Pick<Clock, 'now'> = systemClock,
+): EventRecorder {
   const sent = new Map<string, Sent>();
   let serial = 0;
   return {

@@ -21,7 +21,11 @@ export interface ExecuteContext {
   readonly ownerUid?: string;
 }
 
-async function createPods(context: ExecuteContext, action: Extract<Action, { kind: 'createPods' }>, failures: unknown[]): Promise<void> {
+async function createPods(
+  context: ExecuteContext,
+  action: Extract<Action, { kind: 'createPods' }>,
+  failures: unknown[],
+): Promise<void> {
   const { client, expectations, ownerUid } = context;
   if (ownerUid) expectations?.expect(ownerUid, action.pods.length, []);
   let sent = 0;
@@ -82,7 +86,11 @@ export async function execute(context: ExecuteContext, actions: readonly Action[
             if (!isApiError(err, 'Conflict')) throw err;
             // The status was computed from fresh observations; only the object's version is stale.
             // Write it once more onto the latest version (what upstream's status updates do).
-            const latest = await client.get(action.resource, action.object.metadata.namespace, action.object.metadata.name ?? '');
+            const latest = await client.get(
+              action.resource,
+              action.object.metadata.namespace,
+              action.object.metadata.name ?? '',
+            );
             await client.updateStatus(action.resource, { ...latest, status: action.object.status });
           }
           break;

@@ -52,7 +52,10 @@ export function planGarbage(dependent: KubeObject, resource: ResourceName): (cac
     const remove = (keep: (s: (typeof states)[number]) => boolean): Action => ({
       kind: 'update',
       resource,
-      object: { ...dependent, metadata: { ...dependent.metadata, ownerReferences: states.filter(keep).map((s) => s.ref) } },
+      object: {
+        ...dependent,
+        metadata: { ...dependent.metadata, ownerReferences: states.filter(keep).map((s) => s.ref) },
+      },
     });
     const deleteDependent = (ifAbsent: ObjectReference[]): Action => ({
       kind: 'delete',
@@ -62,13 +65,25 @@ export function planGarbage(dependent: KubeObject, resource: ResourceName): (cac
       ...(dependent.metadata.uid ? { uid: dependent.metadata.uid } : {}),
       ...(ifAbsent.length > 0 ? { ifAbsent } : {}),
     });
-    if (gone.length === refs.length) return { actions: [deleteDependent(gone.map((s) => (s.state as { ref: ObjectReference }).ref))] };
-    const finalizersOf = (s: (typeof states)[number]) => (s.state.kind === 'present' && s.state.owner.metadata.deletionTimestamp ? (s.state.owner.metadata.finalizers ?? []) : []);
+    if (gone.length === refs.length)
+      return { actions: [deleteDependent(gone.map((s) => (s.state as { ref: ObjectReference }).ref))] };
+    const finalizersOf = (s: (typeof states)[number]) =>
+      s.state.kind === 'present' && s.state.owner.metadata.deletionTimestamp
+        ? (s.state.owner.metadata.finalizers ?? [])
+        : [];
     const orphaning = states.filter((s) => finalizersOf(s).includes(orphanFinalizer));
-    if (orphaning.length > 0 || gone.length > 0) return { actions: [remove((s) => !orphaning.includes(s) && s.state.kind !== 'gone')] };
+    if (orphaning.length > 0 || gone.length > 0)
+      return { actions: [remove((s) => !orphaning.includes(s) && s.state.kind !== 'gone')] };
     if (states.some((s) => finalizersOf(s).includes(foregroundFinalizer))) {
       // A dependent that owns things itself goes in the foreground too, so the whole chain blocks.
-      return { actions: [{ ...deleteDependent([]), ...(collectedOwners.has(resource) ? { propagationPolicy: 'Foreground' as const } : {}) }] };
+      return {
+        actions: [
+          {
+            ...deleteDependent([]),
+            ...(collectedOwners.has(resource) ? { propagationPolicy: 'Foreground' as const } : {}),
+          },
+        ],
+      };
     }
     return { actions: [] };
   };
@@ -96,23 +111,41 @@ function referencesTo(owner: KubeObject, dependent: KubeObject): OwnerReference[
  * with `foregroundDeletion`, until no dependent that blocks its deletion (blockOwnerDeletion) is
  * left. Then the finalizer goes, and with the last finalizer the API removes the owner.
  */
-export function planOwnerFinalizers(owner: KubeObject, resource: ResourceName, dependents: readonly KubeObject[]): Plan {
+export function planOwnerFinalizers(
+  owner: KubeObject,
+  resource: ResourceName,
+  dependents: readonly KubeObject[],
+): Plan {
   const finalizers = owner.metadata.finalizers ?? [];
   if (!owner.metadata.deletionTimestamp) return { actions: [] };
   const pointing = dependents.filter((d) => referencesTo(owner, d).length > 0);
   const done = new Set<string>();
   if (finalizers.includes(orphanFinalizer) && pointing.length === 0) done.add(orphanFinalizer);
-  if (finalizers.includes(foregroundFinalizer) && !pointing.some((d) => referencesTo(owner, d).some((r) => r.blockOwnerDeletion === true))) {
+  if (
+    finalizers.includes(foregroundFinalizer) &&
+    !pointing.some((d) => referencesTo(owner, d).some((r) => r.blockOwnerDeletion === true))
+  ) {
     done.add(foregroundFinalizer);
   }
   if (done.size === 0) return { actions: [] };
-  return { actions: [{ kind: 'update', resource, object: { ...owner, metadata: { ...owner.metadata, finalizers: finalizers.filter((f) => !done.has(f)) } } }] };
+  return {
+    actions: [
+      {
+        kind: 'update',
+        resource,
+        object: { ...owner, metadata: { ...owner.metadata, finalizers: finalizers.filter((f) => !done.has(f)) } },
+      },
+    ],
+  };
 }
 
 /** One owner-side collector per owner resource, woken by its own changes and its dependents'. */
 export function ownerFinalizerController(owner: ResourceName): ControllerSpec {
   const dependentResources = collection.filter((c) => c.owners.includes(owner)).map((c) => c.dependent);
-  const ownerKind = Object.entries(ownerResources).find(([, r]) => r === owner)?.[0].split('/').at(-1);
+  const ownerKind = Object.entries(ownerResources)
+    .find(([, r]) => r === owner)?.[0]
+    .split('/')
+    .at(-1);
   return {
     name: `garbagecollector-owner-${owner}`,
     primary: owner,
@@ -121,13 +154,19 @@ export function ownerFinalizerController(owner: ResourceName): ControllerSpec {
       keysFor: (dependent: KubeObject) =>
         (dependent.metadata.ownerReferences ?? [])
           .filter((r) => r.kind === ownerKind)
-          .map((r) => (clusterScoped.has(owner) || !dependent.metadata.namespace ? r.name : `${dependent.metadata.namespace}/${r.name}`)),
+          .map((r) =>
+            clusterScoped.has(owner) || !dependent.metadata.namespace
+              ? r.name
+              : `${dependent.metadata.namespace}/${r.name}`,
+          ),
     })),
     plan: (object, caches) => {
       // every dependent's change wakes its owner: the dependents are read only for an owner that is going
       if (!object.metadata.deletionTimestamp) return { actions: [] };
       const namespace = clusterScoped.has(owner) ? undefined : object.metadata.namespace;
-      const dependents = dependentResources.flatMap((resource) => caches.list(resource, clusterScoped.has(resource) ? undefined : namespace));
+      const dependents = dependentResources.flatMap((resource) =>
+        caches.list(resource, clusterScoped.has(resource) ? undefined : namespace),
+      );
       return planOwnerFinalizers(object, owner, dependents);
     },
   };
@@ -135,7 +174,10 @@ export function ownerFinalizerController(owner: ResourceName): ControllerSpec {
 
 /** Every collector: dependent side and owner side. */
 export function garbageCollectors(): ControllerSpec[] {
-  return [...collection.map((c) => garbageCollectorFor(c.dependent, c.owners)), ...[...collectedOwners].map(ownerFinalizerController)];
+  return [
+    ...collection.map((c) => garbageCollectorFor(c.dependent, c.owners)),
+    ...[...collectedOwners].map(ownerFinalizerController),
+  ];
 }
 
 /** One collector per dependent resource; woken by its own objects and by any owner going away. */
@@ -151,7 +193,8 @@ export function garbageCollectorFor(resource: ResourceName, ownerKinds: readonly
     triggers: ownerKinds.map((owner) => ({
       resource: owner,
       // Every change of an owner wakes its dependents only when it matters: deletion or its finalizers.
-      keysFor: (o: KubeObject, caches: Caches) => (o.metadata.deletionTimestamp !== undefined || !caches.get(owner, objectKey(o)) ? dependentsOf(o, caches) : []),
+      keysFor: (o: KubeObject, caches: Caches) =>
+        o.metadata.deletionTimestamp !== undefined || !caches.get(owner, objectKey(o)) ? dependentsOf(o, caches) : [],
     })),
     plan: (dependent, caches) => planGarbage(dependent, resource)(caches),
   };

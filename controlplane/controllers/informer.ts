@@ -77,7 +77,10 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
   listClaimable(namespace: string, controllerUid: string): T[] {
-    return [...this.#cache.byIndex('controller', controllerUid), ...this.#cache.byIndex('controller', `\0${namespace}`)];
+    return [
+      ...this.#cache.byIndex('controller', controllerUid),
+      ...this.#cache.byIndex('controller', `\0${namespace}`),
+    ];
   }
 
   async #listAndWatch(): Promise<void> {
@@ -90,7 +93,8 @@ export class Informer<T extends KubeObject = KubeObject> {
       this.resource,
       listed.resourceVersion,
       (event) => {
-        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED') this.#cache.apply(event.type, event.object as T);
+        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')
+          this.#cache.apply(event.type, event.object as T);
       },
       (err) => this.#broken(err),
     );

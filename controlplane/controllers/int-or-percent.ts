@@ -5,7 +5,12 @@
  */
 import type { IntOrString } from '../../kube/corev1.ts';
 
-export function scaledValue(value: IntOrString | undefined, total: number, roundUp: boolean, fallback: IntOrString): number {
+export function scaledValue(
+  value: IntOrString | undefined,
+  total: number,
+  roundUp: boolean,
+  fallback: IntOrString,
+): number {
   const raw = value ?? fallback;
   if (typeof raw === 'number') return raw;
   const percent = /^(\d+)%$/.exec(raw.trim());

@@ -71,7 +71,18 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     if (ttl === undefined || done === undefined || job.metadata.deletionTimestamp) return { actions: [] };
     const expires = done + ttl * 1000;
     if (expires <= now.getTime()) {
-      return { actions: [{ kind: 'delete', resource: 'jobs', namespace: job.metadata.namespace, name: job.metadata.name ?? '', propagationPolicy: 'Foreground', ...(job.metadata.uid ? { uid: job.metadata.uid } : {}) }] };
+      return {
+        actions: [
+          {
+            kind: 'delete',
+            resource: 'jobs',
+            namespace: job.metadata.namespace,
+            name: job.metadata.name ?? '',
+            propagationPolicy: 'Foreground',
+            ...(job.metadata.uid ? { uid: job.metadata.uid } : {}),
+          },
+        ],
+      };
     }
     return { actions: [], requeueAfterMs: expires - now.getTime() + 1 };
   }
@@ -79,13 +90,16 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   if (job.metadata.deletionTimestamp) return { actions: [] };
 
   // Jobs select their pods by controller uid unless the user chose a selector.
-  const owned = job.spec.selector ? claimPods(job, pods) : { owned: pods.filter((p) => controllerOf(p)?.uid === job.metadata.uid), actions: [] as Action[] };
+  const owned = job.spec.selector
+    ? claimPods(job, pods)
+    : { owned: pods.filter((p) => controllerOf(p)?.uid === job.metadata.uid), actions: [] as Action[] };
   const actions = [...owned.actions];
   const mine = owned.owned;
   const active = mine.filter(isActive);
   const succeeded = Math.max(job.status?.succeeded ?? 0, mine.filter((p) => p.status?.phase === 'Succeeded').length);
   const failedPods = mine.filter((p) => p.status?.phase === 'Failed').length;
-  const onFailureRestarts = job.spec.template.spec.restartPolicy === 'OnFailure' ? active.reduce((n, p) => n + restartCount(p), 0) : 0;
+  const onFailureRestarts =
+    job.spec.template.spec.restartPolicy === 'OnFailure' ? active.reduce((n, p) => n + restartCount(p), 0) : 0;
   const failed = Math.max(job.status?.failed ?? 0, failedPods);
   const startTime = job.status?.startTime ?? nowText;
   const completions = completionsOf(job);
@@ -95,18 +109,29 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   let requeueAfterMs: number | undefined;
   const alreadyFailing = hasCondition(job, 'FailureTarget');
   const alreadySucceeding = hasCondition(job, 'SuccessCriteriaMet');
-  let failure: { reason: string; message: string } | undefined = alreadyFailing ? { reason: alreadyFailing.reason ?? '', message: alreadyFailing.message ?? '' } : undefined;
-  const deadline = job.spec.activeDeadlineSeconds !== undefined ? (parseTime(startTime) ?? now.getTime()) + job.spec.activeDeadlineSeconds * 1000 : undefined;
+  let failure: { reason: string; message: string } | undefined = alreadyFailing
+    ? { reason: alreadyFailing.reason ?? '', message: alreadyFailing.message ?? '' }
+    : undefined;
+  const deadline =
+    job.spec.activeDeadlineSeconds !== undefined
+      ? (parseTime(startTime) ?? now.getTime()) + job.spec.activeDeadlineSeconds * 1000
+      : undefined;
   if (!failure && !alreadySucceeding) {
     if (failed + onFailureRestarts > (job.spec.backoffLimit ?? 6)) failure = outcomes.backoffLimit;
     else if (deadline !== undefined && now.getTime() >= deadline) failure = outcomes.deadline;
     else if (deadline !== undefined) requeueAfterMs = deadline - now.getTime() + 1;
   }
   const success =
-    !failure && (alreadySucceeding !== undefined || (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0));
+    !failure &&
+    (alreadySucceeding !== undefined ||
+      (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0));
 
-  if (failure && !alreadyFailing) conditions.push(trueCondition('FailureTarget', failure.reason, failure.message, nowText));
-  if (success && !alreadySucceeding) conditions.push(trueCondition('SuccessCriteriaMet', outcomes.completed.reason, outcomes.completed.message, nowText));
+  if (failure && !alreadyFailing)
+    conditions.push(trueCondition('FailureTarget', failure.reason, failure.message, nowText));
+  if (success && !alreadySucceeding)
+    conditions.push(
+      trueCondition('SuccessCriteriaMet', outcomes.completed.reason, outcomes.completed.message, nowText),
+    );
 
   let remainingActive = active;
   if (failure || success) {
@@ -119,19 +144,33 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     for (const pod of active) actions.push(deletePod(pod));
     remainingActive = [];
   } else {
-    const wanted = completions !== undefined ? Math.max(0, Math.min(parallelism, completions - succeeded)) : succeeded > 0 ? 0 : parallelism;
+    const wanted =
+      completions !== undefined
+        ? Math.max(0, Math.min(parallelism, completions - succeeded))
+        : succeeded > 0
+          ? 0
+          : parallelism;
     const retryAt = failed > 0 ? lastFailureAt(mine) + retryDelayMs(failed) : 0;
     if (wanted > active.length && retryAt > now.getTime()) {
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retryAt - now.getTime() + 1);
     } else if (wanted > active.length) {
-      const labels = { [jobNameLabel]: job.metadata.name ?? '', 'job-name': job.metadata.name ?? '', [controllerUidLabel]: job.metadata.uid ?? '', 'controller-uid': job.metadata.uid ?? '' };
-      actions.push({ kind: 'createPods', pods: Array.from({ length: wanted - active.length }, () => podFromTemplate(job.spec.template, job, labels)) });
+      const labels = {
+        [jobNameLabel]: job.metadata.name ?? '',
+        'job-name': job.metadata.name ?? '',
+        [controllerUidLabel]: job.metadata.uid ?? '',
+        'controller-uid': job.metadata.uid ?? '',
+      };
+      actions.push({
+        kind: 'createPods',
+        pods: Array.from({ length: wanted - active.length }, () => podFromTemplate(job.spec.template, job, labels)),
+      });
     } else if (wanted < active.length) {
       for (const pod of [...active].sort(deletionOrder).slice(0, active.length - wanted)) actions.push(deletePod(pod));
     }
   }
   // Only record Complete/Failed once nothing runs any more (the deletions above take a pass to show).
-  if ((failure || success) && active.length > 0) conditions = conditions.filter((c) => c.type !== 'Complete' && c.type !== 'Failed');
+  if ((failure || success) && active.length > 0)
+    conditions = conditions.filter((c) => c.type !== 'Complete' && c.type !== 'Failed');
 
   const terminal = conditions.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
   const status: NonNullable<Job['status']> = {
@@ -143,7 +182,9 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     ...(conditions.length > 0 ? { conditions } : {}),
     ...(terminal?.type === 'Complete' ? { completionTime: terminal.lastTransitionTime ?? nowText } : {}),
   };
-  if (JSON.stringify(status) !== JSON.stringify(job.status ?? {})) actions.push({ kind: 'updateStatus', resource: 'jobs', object: { ...job, status } });
-  if (terminal && job.spec.ttlSecondsAfterFinished !== undefined) requeueAfterMs = job.spec.ttlSecondsAfterFinished * 1000 + 1;
+  if (JSON.stringify(status) !== JSON.stringify(job.status ?? {}))
+    actions.push({ kind: 'updateStatus', resource: 'jobs', object: { ...job, status } });
+  if (terminal && job.spec.ttlSecondsAfterFinished !== undefined)
+    requeueAfterMs = job.spec.ttlSecondsAfterFinished * 1000 + 1;
   return requeueAfterMs === undefined ? { actions } : { actions, requeueAfterMs };
 }

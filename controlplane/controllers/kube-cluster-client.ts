@@ -8,7 +8,14 @@ import { ApiError } from '../../kube/errors.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import type { ResourceRef } from '../../kube/resource-ref.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
-import { clusterScoped, type ClusterClient, type DeleteRequest, type ListResult, type ResourceName, type WatchSubscription } from './client.ts';
+import {
+  clusterScoped,
+  type ClusterClient,
+  type DeleteRequest,
+  type ListResult,
+  type ResourceName,
+  type WatchSubscription,
+} from './client.ts';
 
 const groups: Record<ResourceName, string> = {
   pods: '',
@@ -49,12 +56,21 @@ export class KubeClusterClient implements ClusterClient {
     return { items: list.items, resourceVersion: list.metadata.resourceVersion ?? '0' };
   }
 
-  async watch(resource: ResourceName, resourceVersion: string, onEvent: (event: WatchEvent) => void, onError: (err: unknown) => void): Promise<WatchSubscription> {
+  async watch(
+    resource: ResourceName,
+    resourceVersion: string,
+    onEvent: (event: WatchEvent) => void,
+    onError: (err: unknown) => void,
+  ): Promise<WatchSubscription> {
     const controller = new AbortController();
     let version = resourceVersion;
     const run = async () => {
       while (!controller.signal.aborted) {
-        for await (const event of this.#client.watch(refFor(resource), { resourceVersion: version, allowBookmarks: true, signal: controller.signal })) {
+        for await (const event of this.#client.watch(refFor(resource), {
+          resourceVersion: version,
+          allowBookmarks: true,
+          signal: controller.signal,
+        })) {
           const seen = event.object?.metadata?.resourceVersion;
           if (seen) version = seen;
           if (event.type !== 'BOOKMARK') onEvent(event);
@@ -83,7 +99,12 @@ export class KubeClusterClient implements ClusterClient {
     return this.#client.updateStatus(refFor(resource), object);
   }
 
-  async delete(resource: ResourceName, namespace: string | undefined, name: string, request: DeleteRequest = {}): Promise<void> {
+  async delete(
+    resource: ResourceName,
+    namespace: string | undefined,
+    name: string,
+    request: DeleteRequest = {},
+  ): Promise<void> {
     await this.#client.delete(refFor(resource), name, {
       ...(namespace !== undefined ? { namespace } : {}),
       ...(request.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: request.gracePeriodSeconds } : {}),
@@ -95,7 +116,12 @@ export class KubeClusterClient implements ClusterClient {
   async bind(namespace: string, name: string, nodeName: string): Promise<void> {
     if (name === '' || name.includes('/')) throw new ApiError('BadRequest', `cannot bind a pod named "${name}"`);
     // The binding subresource is a create on pods/<name>/binding.
-    const bindingRef: ResourceRef = { group: '', version: 'v1', resource: `pods/${encodeURIComponent(name)}/binding`, namespaced: true };
+    const bindingRef: ResourceRef = {
+      group: '',
+      version: 'v1',
+      resource: `pods/${encodeURIComponent(name)}/binding`,
+      namespaced: true,
+    };
     await this.#client.create(bindingRef, {
       apiVersion: 'v1',
       kind: 'Binding',

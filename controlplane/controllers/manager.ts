@@ -91,8 +91,10 @@ export class ControllerManager {
     this.#events = eventRecorder(options.client, 'controller-manager', clock);
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),
-      list: (resource, namespace) => (namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace)),
-      claimable: (resource, owner) => this.#informer(resource).listClaimable(owner.metadata.namespace ?? '', owner.metadata.uid ?? ''),
+      list: (resource, namespace) =>
+        namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace),
+      claimable: (resource, owner) =>
+        this.#informer(resource).listClaimable(owner.metadata.namespace ?? '', owner.metadata.uid ?? ''),
     };
     for (const spec of options.controllers) {
       const queue = new WorkQueue();
@@ -131,7 +133,8 @@ export class ControllerManager {
         },
         onUpdate: (old, o) => {
           const owner = controllerOf(o)?.uid;
-          if (owner && !old.metadata.deletionTimestamp && o.metadata.deletionTimestamp) this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+          if (owner && !old.metadata.deletionTimestamp && o.metadata.deletionTimestamp)
+            this.#expectations.observedDelete(owner, `${o.metadata.namespace ?? ''}/${o.metadata.name}`);
         },
         onDelete: (o) => {
           const owner = controllerOf(o)?.uid;
@@ -144,7 +147,9 @@ export class ControllerManager {
   #informer(resource: ResourceName): Informer {
     let informer = this.#informers.get(resource);
     if (informer === undefined) {
-      informer = new Informer(this.#options.client, resource, { onError: (err) => this.#options.onError?.(err, `informer ${resource}`, '') });
+      informer = new Informer(this.#options.client, resource, {
+        onError: (err) => this.#options.onError?.(err, `informer ${resource}`, ''),
+      });
       this.#informers.set(resource, informer);
     }
     return informer;
@@ -203,7 +208,14 @@ export class ControllerManager {
     const owning = spec.ownsWhatItTouches !== false;
     if (owning && !this.#expectations.satisfied(uid)) return;
     const plan = spec.plan(object, this.caches, this.#now());
-    await execute({ client: this.#options.client, events: this.#events, ...(owning ? { expectations: this.#expectations, ownerUid: uid } : {}) }, plan.actions);
+    await execute(
+      {
+        client: this.#options.client,
+        events: this.#events,
+        ...(owning ? { expectations: this.#expectations, ownerUid: uid } : {}),
+      },
+      plan.actions,
+    );
     if (plan.requeueAfterMs !== undefined) queue.addAfter(key, plan.requeueAfterMs);
   }
 }

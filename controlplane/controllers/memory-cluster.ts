@@ -111,7 +111,12 @@ export class MemoryCluster implements ClusterClient {
     return { items: [...this.#table(resource).values()].map(clone), resourceVersion: String(this.#revision) };
   }
 
-  async watch(resource: ResourceName, resourceVersion: string, onEvent: (event: WatchEvent) => void, _onError: (err: unknown) => void): Promise<WatchSubscription> {
+  async watch(
+    resource: ResourceName,
+    resourceVersion: string,
+    onEvent: (event: WatchEvent) => void,
+    _onError: (err: unknown) => void,
+  ): Promise<WatchSubscription> {
     const watcher: Watcher = { onEvent, stopped: false };
     const from = Number(resourceVersion);
     const backlog = (this.#history.get(resource) ?? []).filter((r) => r.revision > from).map((r) => r.event);
@@ -150,13 +155,18 @@ export class MemoryCluster implements ClusterClient {
     this.#maybeFail('create', resource);
     const object = clone(input);
     const metadata = object.metadata;
-    if (!metadata.name && metadata.generateName) metadata.name = `${metadata.generateName}${(++this.#names).toString(36).padStart(5, '0')}`;
+    if (!metadata.name && metadata.generateName)
+      metadata.name = `${metadata.generateName}${(++this.#names).toString(36).padStart(5, '0')}`;
     if (!metadata.name) throw new ApiError('Invalid', 'name or generateName is required');
     if (clusterScoped.has(resource)) delete metadata.namespace;
     else metadata.namespace ??= 'default';
     const key = this.#key(resource, metadata.namespace, metadata.name);
     const table = this.#table(resource);
-    if (table.has(key)) throw new ApiError('AlreadyExists', `${resource} "${metadata.name}" already exists`, { name: metadata.name, kind: resource });
+    if (table.has(key))
+      throw new ApiError('AlreadyExists', `${resource} "${metadata.name}" already exists`, {
+        name: metadata.name,
+        kind: resource,
+      });
     metadata.uid = `uid-${++this.#uid}`;
     metadata.creationTimestamp = this.#timestamp();
     metadata.resourceVersion = String(++this.#revision);
@@ -188,7 +198,10 @@ export class MemoryCluster implements ClusterClient {
     if (current === undefined) throw this.#notFound(resource, object.metadata.name ?? '');
     const wanted = object.metadata.resourceVersion;
     if (wanted && wanted !== current.metadata.resourceVersion) {
-      throw new ApiError('Conflict', `Operation cannot be fulfilled on ${resource} "${object.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`);
+      throw new ApiError(
+        'Conflict',
+        `Operation cannot be fulfilled on ${resource} "${object.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
+      );
     }
     return { key, current };
   }
@@ -206,8 +219,13 @@ export class MemoryCluster implements ClusterClient {
     else delete m.deletionTimestamp;
     if (current.status !== undefined) next.status = clone(current.status);
     else delete next.status;
-    if (generationTracked.has(resource)) m.generation = (c.generation ?? 1) + (withoutStatus(current) !== withoutStatus(next) ? 1 : 0);
-    if (JSON.stringify({ ...next, metadata: { ...m, resourceVersion: '' } }) === JSON.stringify({ ...current, metadata: { ...c, resourceVersion: '' } })) return clone(current);
+    if (generationTracked.has(resource))
+      m.generation = (c.generation ?? 1) + (withoutStatus(current) !== withoutStatus(next) ? 1 : 0);
+    if (
+      JSON.stringify({ ...next, metadata: { ...m, resourceVersion: '' } }) ===
+      JSON.stringify({ ...current, metadata: { ...c, resourceVersion: '' } })
+    )
+      return clone(current);
     return this.#write(resource, key, next, 'update');
   }
 
@@ -221,13 +239,21 @@ export class MemoryCluster implements ClusterClient {
     return this.#write(resource, key, next, 'updateStatus');
   }
 
-  async delete(resource: ResourceName, namespace: string | undefined, name: string, request: DeleteRequest = {}): Promise<void> {
+  async delete(
+    resource: ResourceName,
+    namespace: string | undefined,
+    name: string,
+    request: DeleteRequest = {},
+  ): Promise<void> {
     this.#maybeFail('delete', resource);
     const key = this.#key(resource, namespace, name);
     const current = this.#table(resource).get(key);
     if (current === undefined) throw this.#notFound(resource, name);
     if (request.preconditions?.uid && request.preconditions.uid !== current.metadata.uid) {
-      throw new ApiError('Conflict', `Precondition failed: UID in precondition: ${request.preconditions.uid}, UID in object meta: ${current.metadata.uid}`);
+      throw new ApiError(
+        'Conflict',
+        `Precondition failed: UID in precondition: ${request.preconditions.uid}, UID in object meta: ${current.metadata.uid}`,
+      );
     }
     const next = clone(current);
     const finalizers = new Set(next.metadata.finalizers ?? []);
@@ -246,13 +272,19 @@ export class MemoryCluster implements ClusterClient {
     const current = this.#table('pods').get(key);
     if (current === undefined) throw this.#notFound('pods', name);
     const spec = (current.spec ?? {}) as { nodeName?: string };
-    if (current.metadata.deletionTimestamp) throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
+    if (current.metadata.deletionTimestamp)
+      throw new ApiError('Conflict', `pod ${name} is being deleted, cannot be assigned to a host`);
     if (spec.nodeName) throw new ApiError('Conflict', `pod ${name} is already assigned to node "${spec.nodeName}"`);
     this.#write('pods', key, bindPod(clone(current), nodeName, undefined, this.#now()), 'bind');
   }
 
   /** Test helper: replaces an object's status directly, as an agent would report it. */
-  async setStatus(resource: ResourceName, namespace: string | undefined, name: string, status: unknown): Promise<KubeObject> {
+  async setStatus(
+    resource: ResourceName,
+    namespace: string | undefined,
+    name: string,
+    status: unknown,
+  ): Promise<KubeObject> {
     const current = await this.get(resource, namespace, name);
     return this.updateStatus(resource, { ...current, status });
   }

@@ -36,7 +36,13 @@ export interface HealthAssessment {
 
 const conditionsMadeUnknown = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
 
-export function assessNode(node: Node, lease: Lease | undefined, previous: NodeHealth | undefined, now: Date, options: HealthOptions = {}): HealthAssessment {
+export function assessNode(
+  node: Node,
+  lease: Lease | undefined,
+  previous: NodeHealth | undefined,
+  now: Date,
+  options: HealthOptions = {},
+): HealthAssessment {
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
   const heartbeat = ready?.lastHeartbeatTime;
   const leaseRenew = lease?.spec?.renewTime;
@@ -49,7 +55,10 @@ export function assessNode(node: Node, lease: Lease | undefined, previous: NodeH
     probedAt = nowMs;
   } else probedAt = previous.probedAt;
   const health: NodeHealth = { probedAt, heartbeat, leaseRenew };
-  const grace = ready === undefined ? (options.startupGraceMs ?? defaultStartupGraceMs) : (options.graceMs ?? defaultMonitorGraceMs);
+  const grace =
+    ready === undefined
+      ? (options.startupGraceMs ?? defaultStartupGraceMs)
+      : (options.graceMs ?? defaultMonitorGraceMs);
   const remaining = probedAt + grace - nowMs;
   if (remaining > 0) return { health, remainingMs: remaining };
 
@@ -63,8 +72,21 @@ export function assessNode(node: Node, lease: Lease | undefined, previous: NodeH
     changed = true;
     const next: NodeCondition =
       current === undefined
-        ? { type, status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.', lastHeartbeatTime: node.metadata.creationTimestamp ?? nowText, lastTransitionTime: nowText }
-        : { ...current, status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: nowText };
+        ? {
+            type,
+            status: 'Unknown',
+            reason: 'NodeStatusNeverUpdated',
+            message: 'Kubelet never posted node status.',
+            lastHeartbeatTime: node.metadata.creationTimestamp ?? nowText,
+            lastTransitionTime: nowText,
+          }
+        : {
+            ...current,
+            status: 'Unknown',
+            reason: 'NodeStatusUnknown',
+            message: 'Kubelet stopped posting node status.',
+            lastTransitionTime: nowText,
+          };
     if (index >= 0) conditions[index] = next;
     else conditions.push(next);
   }

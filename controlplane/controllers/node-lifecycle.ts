@@ -32,7 +32,9 @@ function markPodsNotReady(pods: readonly Pod[], now: Date): Action[] {
   for (const pod of pods) {
     const ready = readyCondition(pod);
     if (ready?.status !== 'True') continue;
-    const conditions = (pod.status?.conditions ?? []).map((c) => (c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: apiTime(now) } : c));
+    const conditions = (pod.status?.conditions ?? []).map((c) =>
+      c.type === 'Ready' ? { ...c, status: 'False' as const, lastTransitionTime: apiTime(now) } : c,
+    );
     actions.push({ kind: 'updateStatus', resource: 'pods', object: { ...pod, status: { ...pod.status, conditions } } });
   }
   return actions;
@@ -46,7 +48,11 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
     name: 'nodelifecycle',
     primary: 'nodes',
     triggers: [
-      { resource: 'leases', keysFor: (lease) => (lease.metadata.namespace === nodeLeaseNamespace && lease.metadata.name ? [lease.metadata.name] : []) },
+      {
+        resource: 'leases',
+        keysFor: (lease) =>
+          lease.metadata.namespace === nodeLeaseNamespace && lease.metadata.name ? [lease.metadata.name] : [],
+      },
       // A pod matters to its node only for eviction, which only NoExecute taints start.
       {
         resource: 'pods',
@@ -72,7 +78,13 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
           actions: [
             { kind: 'updateStatus', resource: 'nodes', object: assessment.statusUpdate },
             ...(wasReady?.status === 'Unknown' ? [] : markPodsNotReady(podsHere(), now)),
-            { kind: 'event', object: { ...node, apiVersion: 'v1', kind: 'Node' }, type: 'Normal', reason: 'NodeNotReady', message: `Node ${name} status is now: NodeNotReady` },
+            {
+              kind: 'event',
+              object: { ...node, apiVersion: 'v1', kind: 'Node' },
+              type: 'Normal',
+              reason: 'NodeNotReady',
+              message: `Node ${name} status is now: NodeNotReady`,
+            },
           ],
           requeueAfterMs: period,
         };
@@ -101,7 +113,10 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       const evictions = tainted ? planTaintEvictions(next ?? node, podsHere(), now) : { actions: [] };
       actions.push(...evictions.actions);
       const remaining = assessment.remainingMs ?? period;
-      return { actions, requeueAfterMs: Math.max(1, Math.min(period, remaining, evictions.requeueAfterMs ?? Infinity)) };
+      return {
+        actions,
+        requeueAfterMs: Math.max(1, Math.min(period, remaining, evictions.requeueAfterMs ?? Infinity)),
+      };
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { Node, Taint } from '../../kube/corev1.ts';
 import { apiTime } from '../../kube/api-time.ts';
-import {  } from './pods.ts';
+import {} from './pods.ts';
 
 export const taintKeys = {
   notReady: 'node.kubernetes.io/not-ready',
@@ -42,7 +42,8 @@ export function impliedTaints(node: Node, evictions = true): Taint[] {
   if (statusOf(node, 'MemoryPressure') === 'True') taints.push({ key: taintKeys.memoryPressure, effect: 'NoSchedule' });
   if (statusOf(node, 'DiskPressure') === 'True') taints.push({ key: taintKeys.diskPressure, effect: 'NoSchedule' });
   if (statusOf(node, 'PIDPressure') === 'True') taints.push({ key: taintKeys.pidPressure, effect: 'NoSchedule' });
-  if (statusOf(node, 'NetworkUnavailable') === 'True') taints.push({ key: taintKeys.networkUnavailable, effect: 'NoSchedule' });
+  if (statusOf(node, 'NetworkUnavailable') === 'True')
+    taints.push({ key: taintKeys.networkUnavailable, effect: 'NoSchedule' });
   if (node.spec?.unschedulable === true) taints.push({ key: taintKeys.unschedulable, effect: 'NoSchedule' });
   return taints;
 }

@@ -7,7 +7,8 @@ import type { Node } from '../../kube/corev1.ts';
 
 function ipToNumber(ip: string): number {
   const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`"${ip}" is not an IPv4 address`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new Error(`"${ip}" is not an IPv4 address`);
   return ((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0;
 }
 
@@ -37,7 +38,8 @@ export function usedPodCidrs(nodes: readonly Node[]): Set<string> {
 /** The lowest block of size /maskSize inside `clusterCidr` not in `used`, or undefined when full. */
 export function nextPodCidr(clusterCidr: string, maskSize: number, used: ReadonlySet<string>): string | undefined {
   const range = parseIpv4Cidr(clusterCidr);
-  if (maskSize < range.prefix || maskSize > 32) throw new Error(`node mask /${maskSize} does not fit in ${clusterCidr}`);
+  if (maskSize < range.prefix || maskSize > 32)
+    throw new Error(`node mask /${maskSize} does not fit in ${clusterCidr}`);
   const blocks = 2 ** (maskSize - range.prefix);
   const size = 2 ** (32 - maskSize);
   for (let i = 0; i < blocks; i++) {
@@ -48,7 +50,12 @@ export function nextPodCidr(clusterCidr: string, maskSize: number, used: Readonl
 }
 
 /** The node with a pod CIDR assigned, or undefined when it has one or none is free. */
-export function assignPodCidr(node: Node, clusterCidr: string, maskSize: number, used: ReadonlySet<string>): Node | undefined {
+export function assignPodCidr(
+  node: Node,
+  clusterCidr: string,
+  maskSize: number,
+  used: ReadonlySet<string>,
+): Node | undefined {
   if (node.spec?.podCIDR) return undefined;
   const cidr = nextPodCidr(clusterCidr, maskSize, used);
   if (cidr === undefined) return undefined;

@@ -54,7 +54,12 @@ export function controllerReference(owner: KubeObject): OwnerReference {
 }
 
 /** A new pod object from a template, owned by `owner`, named by the API from `generateName`. */
-export function podFromTemplate(template: PodTemplateSpec, owner: KubeObject, extraLabels: Record<string, string> = {}, name?: string): Pod {
+export function podFromTemplate(
+  template: PodTemplateSpec,
+  owner: KubeObject,
+  extraLabels: Record<string, string> = {},
+  name?: string,
+): Pod {
   const metadata: Pod['metadata'] = {
     ...(name !== undefined ? { name } : { generateName: `${owner.metadata.name}-` }),
     namespace: owner.metadata.namespace,
@@ -83,7 +88,8 @@ export function restartCount(pod: Pod): number {
 export function deletionOrder(a: Pod, b: Pod): number {
   const assigned = (p: Pod) => (p.spec.nodeName ? 1 : 0);
   if (assigned(a) !== assigned(b)) return assigned(a) - assigned(b);
-  const phaseRank = (p: Pod) => ({ Pending: 0, Unknown: 1, Running: 2 } as Record<string, number>)[p.status?.phase ?? 'Pending'] ?? 0;
+  const phaseRank = (p: Pod) =>
+    (({ Pending: 0, Unknown: 1, Running: 2 }) as Record<string, number>)[p.status?.phase ?? 'Pending'] ?? 0;
   if (phaseRank(a) !== phaseRank(b)) return phaseRank(a) - phaseRank(b);
   const ready = (p: Pod) => (isReady(p) ? 1 : 0);
   if (ready(a) !== ready(b)) return ready(a) - ready(b);

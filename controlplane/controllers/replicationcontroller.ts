@@ -24,7 +24,14 @@ export function equalitySelector(selector: Record<string, string> | undefined): 
 
 /** The RC seen as a ReplicaSet: same metadata (so owner references name the RC), label selector. */
 function asReplicaSet(rc: ReplicationController): ReplicaSet {
-  return { ...rc, spec: { ...rc.spec, selector: equalitySelector(rc.spec.selector), template: rc.spec.template ?? { spec: { containers: [] } } } };
+  return {
+    ...rc,
+    spec: {
+      ...rc.spec,
+      selector: equalitySelector(rc.spec.selector),
+      template: rc.spec.template ?? { spec: { containers: [] } },
+    },
+  };
 }
 
 /** Status writes go to the RC itself, with the RC's own spec; every other action is the same. */

@@ -8,14 +8,24 @@ import type { Plan } from './actions.ts';
 import type { ControllerSpec } from './manager.ts';
 
 export const rootCaConfigMapName = 'kube-root-ca.crt';
-const description = 'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
+const description =
+  'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 
 export function planRootCaConfigMap(ns: KubeObject, existing: KubeObject | undefined, caPem: string): Plan {
   const phase = (ns.status as { phase?: string } | undefined)?.phase;
   if (ns.metadata.deletionTimestamp || phase === 'Terminating') return { actions: [] };
   const data = { 'ca.crt': caPem };
   if (existing === undefined) {
-    const object = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: rootCaConfigMapName, namespace: ns.metadata.name, annotations: { 'kubernetes.io/description': description } }, data };
+    const object = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        name: rootCaConfigMapName,
+        namespace: ns.metadata.name,
+        annotations: { 'kubernetes.io/description': description },
+      },
+      data,
+    };
     return { actions: [{ kind: 'create', resource: 'configmaps', object }] };
   }
   const current = (existing as { data?: Record<string, string> }).data;
@@ -27,7 +37,14 @@ export function rootCaPublisher(caPem: string): ControllerSpec {
   return {
     name: 'root-ca-cert-publisher',
     primary: 'namespaces',
-    triggers: [{ resource: 'configmaps', keysFor: (cm) => (cm.metadata.name === rootCaConfigMapName && cm.metadata.namespace ? [cm.metadata.namespace] : []) }],
-    plan: (ns, caches) => planRootCaConfigMap(ns, caches.get('configmaps', `${ns.metadata.name}/${rootCaConfigMapName}`), caPem),
+    triggers: [
+      {
+        resource: 'configmaps',
+        keysFor: (cm) =>
+          cm.metadata.name === rootCaConfigMapName && cm.metadata.namespace ? [cm.metadata.namespace] : [],
+      },
+    ],
+    plan: (ns, caches) =>
+      planRootCaConfigMap(ns, caches.get('configmaps', `${ns.metadata.name}/${rootCaConfigMapName}`), caPem),
   };
 }

@@ -10,13 +10,28 @@ export function planDefaultServiceAccount(ns: KubeObject, existing: KubeObject |
   const phase = (ns.status as { phase?: string } | undefined)?.phase;
   if (existing !== undefined || ns.metadata.deletionTimestamp || phase === 'Terminating') return { actions: [] };
   return {
-    actions: [{ kind: 'create', resource: 'serviceaccounts', object: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns.metadata.name } } }],
+    actions: [
+      {
+        kind: 'create',
+        resource: 'serviceaccounts',
+        object: {
+          apiVersion: 'v1',
+          kind: 'ServiceAccount',
+          metadata: { name: 'default', namespace: ns.metadata.name },
+        },
+      },
+    ],
   };
 }
 
 export const serviceAccountController: ControllerSpec = {
   name: 'serviceaccount',
   primary: 'namespaces',
-  triggers: [{ resource: 'serviceaccounts', keysFor: (sa) => (sa.metadata.name === 'default' && sa.metadata.namespace ? [sa.metadata.namespace] : []) }],
+  triggers: [
+    {
+      resource: 'serviceaccounts',
+      keysFor: (sa) => (sa.metadata.name === 'default' && sa.metadata.namespace ? [sa.metadata.namespace] : []),
+    },
+  ],
   plan: (ns, caches) => planDefaultServiceAccount(ns, caches.get('serviceaccounts', `${ns.metadata.name}/default`)),
 };

@@ -36,7 +36,12 @@ export function updateRevision(set: StatefulSet): string {
 
 function newPod(set: StatefulSet, ordinal: number, revision: string): Pod {
   const name = `${set.metadata.name}-${ordinal}`;
-  const pod = podFromTemplate(set.spec.template, set, { [podNameLabel]: name, [podIndexLabel]: String(ordinal), [revisionHashLabel]: revision }, name);
+  const pod = podFromTemplate(
+    set.spec.template,
+    set,
+    { [podNameLabel]: name, [podIndexLabel]: String(ordinal), [revisionHashLabel]: revision },
+    name,
+  );
   pod.spec.hostname = name;
   if (set.spec.serviceName) pod.spec.subdomain = set.spec.serviceName;
   return pod;
@@ -44,7 +49,12 @@ function newPod(set: StatefulSet, ordinal: number, revision: string): Pod {
 
 const healthy = (pod: Pod) => pod.status?.phase === 'Running' && isReady(pod) && !pod.metadata.deletionTimestamp;
 
-export function planStatefulSet(set: StatefulSet, pods: readonly Pod[], now: Date, revisions: readonly ControllerRevision[] = []): Plan {
+export function planStatefulSet(
+  set: StatefulSet,
+  pods: readonly Pod[],
+  now: Date,
+  revisions: readonly ControllerRevision[] = [],
+): Plan {
   const { owned, actions } = claimPods(set, pods);
   if (set.metadata.deletionTimestamp) return { actions };
   const replicas = set.spec.replicas ?? 1;
@@ -116,6 +126,7 @@ export function planStatefulSet(set: StatefulSet, pods: readonly Pod[], now: Dat
     currentRevision,
     updateRevision: revision,
   };
-  if (JSON.stringify(status) !== JSON.stringify(set.status ?? {})) actions.push({ kind: 'updateStatus', resource: 'statefulsets', object: { ...set, status } });
+  if (JSON.stringify(status) !== JSON.stringify(set.status ?? {}))
+    actions.push({ kind: 'updateStatus', resource: 'statefulsets', object: { ...set, status } });
   return { actions };
 }

@@ -36,7 +36,13 @@ export function planTaintEvictions(node: Node, pods: readonly Pod[], now: Date):
     const when = evictionTime(pod, taints, now.getTime());
     if (when === 'never') continue;
     if (when === 'now') {
-      actions.push({ kind: 'event', object: { ...pod, apiVersion: 'v1', kind: 'Pod' }, type: 'Normal', reason: 'TaintManagerEviction', message: `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}` });
+      actions.push({
+        kind: 'event',
+        object: { ...pod, apiVersion: 'v1', kind: 'Pod' },
+        type: 'Normal',
+        reason: 'TaintManagerEviction',
+        message: `Marking for deletion Pod ${pod.metadata.namespace}/${pod.metadata.name}`,
+      });
       actions.push(deletePod(pod));
     } else requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, when - now.getTime() + 1);
   }

@@ -69,7 +69,10 @@ export interface DaemonSet extends KubeObject {
     template: PodTemplateSpec;
     minReadySeconds?: number;
     revisionHistoryLimit?: number;
-    updateStrategy?: { type?: 'RollingUpdate' | 'OnDelete'; rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString } };
+    updateStrategy?: {
+      type?: 'RollingUpdate' | 'OnDelete';
+      rollingUpdate?: { maxUnavailable?: IntOrString; maxSurge?: IntOrString };
+    };
   };
   status?: {
     desiredNumberScheduled?: number;

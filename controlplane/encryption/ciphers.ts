@@ -63,10 +63,15 @@ function aesgcm(key: ProviderKey): Cipher {
     },
     open(body, storageKey) {
       if (body.length < gcmNonceBytes + gcmTagBytes) throw new Error('the data is shorter than a nonce and a tag');
-      const decipher = createDecipheriv(algorithm, key.secret, body.subarray(0, gcmNonceBytes), { authTagLength: gcmTagBytes });
+      const decipher = createDecipheriv(algorithm, key.secret, body.subarray(0, gcmNonceBytes), {
+        authTagLength: gcmTagBytes,
+      });
       decipher.setAAD(Buffer.from(storageKey));
       decipher.setAuthTag(body.subarray(body.length - gcmTagBytes));
-      return Buffer.concat([decipher.update(body.subarray(gcmNonceBytes, body.length - gcmTagBytes)), decipher.final()]);
+      return Buffer.concat([
+        decipher.update(body.subarray(gcmNonceBytes, body.length - gcmTagBytes)),
+        decipher.final(),
+      ]);
     },
   };
 }

@@ -50,12 +50,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function parseKey(raw: unknown, path: string): ProviderKey {
-  if (!isRecord(raw)) throw new EncryptionConfigError(`${path}: Invalid value: a key must be an object with name and secret`);
+  if (!isRecord(raw))
+    throw new EncryptionConfigError(`${path}: Invalid value: a key must be an object with name and secret`);
   const name = raw['name'];
-  if (typeof name !== 'string' || name === '') throw new EncryptionConfigError(`${path}.name: Required value: key name is required`);
-  if (name.includes(':')) throw new EncryptionConfigError(`${path}.name: Invalid value: "${name}": key name must not contain ":"`);
+  if (typeof name !== 'string' || name === '')
+    throw new EncryptionConfigError(`${path}.name: Required value: key name is required`);
+  if (name.includes(':'))
+    throw new EncryptionConfigError(`${path}.name: Invalid value: "${name}": key name must not contain ":"`);
   const secret = raw['secret'];
-  if (typeof secret !== 'string' || secret === '') throw new EncryptionConfigError(`${path}.secret: Required value: secret is required`);
+  if (typeof secret !== 'string' || secret === '')
+    throw new EncryptionConfigError(`${path}.secret: Required value: secret is required`);
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(secret) || secret.length % 4 !== 0) {
     throw new EncryptionConfigError(`${path}.secret: Invalid value: "REDACTED": secrets must be base64 encoded`);
   }
@@ -72,43 +76,58 @@ function parseProvider(raw: unknown, path: string): ProviderConfig {
   if (!isRecord(raw)) throw new EncryptionConfigError(`${path}: Invalid value: a provider must be an object`);
   const kinds = Object.keys(raw);
   if (kinds.length !== 1) {
-    throw new EncryptionConfigError(`${path}: Invalid value: provider must contain exactly one of aescbc, aesgcm, identity (found ${kinds.length === 0 ? 'none' : kinds.join(', ')})`);
+    throw new EncryptionConfigError(
+      `${path}: Invalid value: provider must contain exactly one of aescbc, aesgcm, identity (found ${kinds.length === 0 ? 'none' : kinds.join(', ')})`,
+    );
   }
   const kind = kinds[0]!;
   if (unsupported.has(kind)) {
-    throw new EncryptionConfigError(`${path}.${kind}: Unsupported value: "${kind}": bosun supports the providers aescbc, aesgcm and identity`);
+    throw new EncryptionConfigError(
+      `${path}.${kind}: Unsupported value: "${kind}": bosun supports the providers aescbc, aesgcm and identity`,
+    );
   }
   if (kind === 'identity') return { kind, keys: [] };
   if (kind !== 'aescbc' && kind !== 'aesgcm') {
-    throw new EncryptionConfigError(`${path}: Unsupported value: "${kind}": supported values: "aescbc", "aesgcm", "identity"`);
+    throw new EncryptionConfigError(
+      `${path}: Unsupported value: "${kind}": supported values: "aescbc", "aesgcm", "identity"`,
+    );
   }
   const body = raw[kind];
   const keys = isRecord(body) ? body['keys'] : undefined;
-  if (!Array.isArray(keys) || keys.length === 0) throw new EncryptionConfigError(`${path}.${kind}.keys: Required value: at least one key must be provided`);
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new EncryptionConfigError(`${path}.${kind}.keys: Required value: at least one key must be provided`);
   const parsed = keys.map((key, i) => parseKey(key, `${path}.${kind}.keys[${i}]`));
   const names = new Set<string>();
   parsed.forEach((key, i) => {
-    if (names.has(key.name)) throw new EncryptionConfigError(`${path}.${kind}.keys[${i}].name: Duplicate value: "${key.name}"`);
+    if (names.has(key.name))
+      throw new EncryptionConfigError(`${path}.${kind}.keys[${i}].name: Duplicate value: "${key.name}"`);
     names.add(key.name);
   });
   return { kind, keys: parsed };
 }
 
 function parseResourceName(raw: unknown, path: string): string {
-  if (typeof raw !== 'string' || raw === '') throw new EncryptionConfigError(`${path}: Required value: resource name is required`);
+  if (typeof raw !== 'string' || raw === '')
+    throw new EncryptionConfigError(`${path}: Required value: resource name is required`);
   if (raw === '*') {
-    throw new EncryptionConfigError(`${path}: Invalid value: "*": use '*.' to encrypt all the resources from core API group or *.* to encrypt all resources`);
+    throw new EncryptionConfigError(
+      `${path}: Invalid value: "*": use '*.' to encrypt all the resources from core API group or *.* to encrypt all resources`,
+    );
   }
-  if (raw !== raw.toLowerCase()) throw new EncryptionConfigError(`${path}: Invalid value: "${raw}": resource name must be lower case`);
+  if (raw !== raw.toLowerCase())
+    throw new EncryptionConfigError(`${path}: Invalid value: "${raw}": resource name must be lower case`);
   return raw;
 }
 
 function parseRule(raw: unknown, path: string): ResourceEncryption {
-  if (!isRecord(raw)) throw new EncryptionConfigError(`${path}: Invalid value: each entry needs resources and providers`);
+  if (!isRecord(raw))
+    throw new EncryptionConfigError(`${path}: Invalid value: each entry needs resources and providers`);
   const resources = raw['resources'];
-  if (!Array.isArray(resources) || resources.length === 0) throw new EncryptionConfigError(`${path}.resources: Required value: resources is a required field`);
+  if (!Array.isArray(resources) || resources.length === 0)
+    throw new EncryptionConfigError(`${path}.resources: Required value: resources is a required field`);
   const providers = raw['providers'];
-  if (!Array.isArray(providers) || providers.length === 0) throw new EncryptionConfigError(`${path}.providers: Required value: providers is a required field`);
+  if (!Array.isArray(providers) || providers.length === 0)
+    throw new EncryptionConfigError(`${path}.providers: Required value: providers is a required field`);
   return {
     resources: resources.map((name, i) => parseResourceName(name, `${path}.resources[${i}]`)),
     providers: providers.map((provider, i) => parseProvider(provider, `${path}.providers[${i}]`)),
@@ -124,7 +143,8 @@ export function encryptionConfigFrom(document: unknown): EncryptionConfig {
     );
   }
   const resources = document['resources'];
-  if (!Array.isArray(resources) || resources.length === 0) throw new EncryptionConfigError('resources: Required value: resources is a required field');
+  if (!Array.isArray(resources) || resources.length === 0)
+    throw new EncryptionConfigError('resources: Required value: resources is a required field');
   return { rules: resources.map((rule, i) => parseRule(rule, `resources[${i}]`)) };
 }
 

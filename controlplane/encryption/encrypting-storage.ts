@@ -5,7 +5,15 @@
  * in memory only; everything below it (sqlite rows, etcd keys) sees the encrypted envelope.
  */
 import { ApiError } from '../../kube/errors.ts';
-import type { Change, KeyValue, ListOptions, ListResult, Storage, WatchCallbacks, WatchHandle } from '../storage/store.ts';
+import type {
+  Change,
+  KeyValue,
+  ListOptions,
+  ListResult,
+  Storage,
+  WatchCallbacks,
+  WatchHandle,
+} from '../storage/store.ts';
 import type { ReadValue, ValueTransformer } from './value-transformer.ts';
 
 /** Which transformer applies to a storage key; undefined: the value is stored as it is. */
@@ -34,7 +42,10 @@ export class EncryptingStorage implements Storage {
     try {
       return transformer.fromStorage(stored, key);
     } catch (err) {
-      throw new ApiError('InternalError', `Internal error occurred: unable to transform key "${key}": ${(err as Error).message}`);
+      throw new ApiError(
+        'InternalError',
+        `Internal error occurred: unable to transform key "${key}": ${(err as Error).message}`,
+      );
     }
   }
 

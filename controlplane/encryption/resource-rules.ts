@@ -28,7 +28,9 @@ export function transformerForKeyFrom(config: EncryptionConfig): TransformerForK
   const byStorageName = new Map<string, ValueTransformer | undefined>();
   const resolve = (storageName: string): ValueTransformer | undefined => {
     const served = resources.filter((info) => info.storageName === storageName);
-    const index = config.rules.findIndex((rule) => rule.resources.some((pattern) => served.some((info) => nameMatches(pattern, info))));
+    const index = config.rules.findIndex((rule) =>
+      rule.resources.some((pattern) => served.some((info) => nameMatches(pattern, info))),
+    );
     return index === -1 ? undefined : transformers[index];
   };
   return (key) => {

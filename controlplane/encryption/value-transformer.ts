@@ -42,7 +42,10 @@ export class ValueTransformer {
     for (const cipher of this.#ciphers) {
       if (cipher.prefix.length === 0 || !bytes.subarray(0, cipher.prefix.length).equals(cipher.prefix)) continue;
       try {
-        return { value: cipher.open(bytes.subarray(cipher.prefix.length), storageKey).toString('utf8'), stale: cipher !== writer };
+        return {
+          value: cipher.open(bytes.subarray(cipher.prefix.length), storageKey).toString('utf8'),
+          stale: cipher !== writer,
+        };
       } catch (err) {
         throw new Error(`${cipher.prefix.toString()} could not decrypt the value: ${(err as Error).message}`);
       }

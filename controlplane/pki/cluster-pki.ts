@@ -80,7 +80,11 @@ export function ensureClusterPki(options: PkiOptions): ClusterPki {
   const names = servingNames(options);
   // observe, plan, then issue what the plan names
   const current = new Map(controlPlaneCertificates.map((c) => [c.name, readKeyPair(dir, c.file)]));
-  const observed = controlPlaneCertificates.map((c) => ({ name: c.name, cert: current.get(c.name)?.cert, ...(c.file === 'apiserver' ? { requiredNames: names } : {}) }));
+  const observed = controlPlaneCertificates.map((c) => ({
+    name: c.name,
+    cert: current.get(c.name)?.cert,
+    ...(c.file === 'apiserver' ? { requiredNames: names } : {}),
+  }));
   const reissued = planReissue(observed, ca.cert, options.now ?? Date.now(), options.renew);
   for (const { name } of reissued) {
     const spec = controlPlaneCertificates.find((c) => c.name === name)!;
@@ -95,8 +99,23 @@ export function ensureClusterPki(options: PkiOptions): ClusterPki {
     writeFileAtomically(saKeyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600);
   }
   const kubeconfigPath = adminKubeconfigPath(options.dataDir);
-  const kubeconfig = kubeconfigYaml({ cluster: 'bosun', server: options.serverUrl, caPem: ca.cert, user: 'kubernetes-admin', clientCertPem: admin.cert, clientKeyPem: admin.key });
+  const kubeconfig = kubeconfigYaml({
+    cluster: 'bosun',
+    server: options.serverUrl,
+    caPem: ca.cert,
+    user: 'kubernetes-admin',
+    clientCertPem: admin.cert,
+    clientKeyPem: admin.key,
+  });
   writeIfChanged(kubeconfigPath, kubeconfig);
   for (const copy of options.kubeconfigCopies ?? []) if (existsSync(dirname(copy))) writeIfChanged(copy, kubeconfig);
-  return { ca, serving: pair('apiserver'), admin, kubeletClient: pair('apiserver-kubelet-client'), serviceAccountKey: readFileSync(saKeyPath, 'utf8'), kubeconfigPath, reissued };
+  return {
+    ca,
+    serving: pair('apiserver'),
+    admin,
+    kubeletClient: pair('apiserver-kubelet-client'),
+    serviceAccountKey: readFileSync(saKeyPath, 'utf8'),
+    kubeconfigPath,
+    reissued,
+  };
 }

@@ -30,14 +30,23 @@ export const controlPlaneCertificates: readonly ControlPlaneCertificate[] = [
     name: 'apiserver',
     file: 'apiserver',
     purpose: "the API server's serving certificate",
-    request: (names) => ({ commonName: 'kube-apiserver', dnsNames: names.filter((n) => !isIP(n)), ipAddresses: names.filter((n) => isIP(n)), usage: 'server' }),
+    request: (names) => ({
+      commonName: 'kube-apiserver',
+      dnsNames: names.filter((n) => !isIP(n)),
+      ipAddresses: names.filter((n) => isIP(n)),
+      usage: 'server',
+    }),
   },
   {
     // what the server presents to kubelet ports (logs, exec, port-forward)
     name: 'apiserver-kubelet-client',
     file: 'apiserver-kubelet-client',
     purpose: 'the client certificate the API server presents to kubelets',
-    request: () => ({ commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' }),
+    request: () => ({
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['system:masters'],
+      usage: 'client',
+    }),
   },
 ];
 

@@ -29,14 +29,19 @@ function certificateOf(dir: string, file: string): string | undefined {
   return existsSync(paths.cert) ? readFileSync(paths.cert, 'utf8') : undefined;
 }
 
-const notAfterOf = (pem: string | undefined) => (pem === undefined ? undefined : Date.parse(new X509Certificate(pem).validTo));
+const notAfterOf = (pem: string | undefined) =>
+  pem === undefined ? undefined : Date.parse(new X509Certificate(pem).validTo);
 
 /** Reads the certificates under <data-dir>/pki. */
 export function observeExpirations(dataDir: string): ExpirationReport {
   const dir = pkiDir(dataDir);
   const externallyManaged = !existsSync(keyPairPaths(dir, caFile).key);
   return {
-    certificates: controlPlaneCertificates.map((c) => ({ name: c.name, notAfter: notAfterOf(certificateOf(dir, c.file)), externallyManaged })),
+    certificates: controlPlaneCertificates.map((c) => ({
+      name: c.name,
+      notAfter: notAfterOf(certificateOf(dir, c.file)),
+      externallyManaged,
+    })),
     authority: { name: caFile, notAfter: notAfterOf(certificateOf(dir, caFile)), externallyManaged },
   };
 }
@@ -66,7 +71,14 @@ export function residualTime(ms: number): string {
 /** Columns padded to their widest cell plus three spaces, as Go's tabwriter lays kubeadm's tables out. */
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3))).join('').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]! + 3)))
+        .join('')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 const yesNo = (b: boolean) => (b ? 'yes' : 'no');
@@ -74,12 +86,21 @@ const yesNo = (b: boolean) => (b ? 'yes' : 'no');
 /** Both tables, as printed at `now` (pure). */
 export function renderExpirationReport(report: ExpirationReport, now: number): string {
   const certificates = report.certificates.map((r) =>
-    r.notAfter === undefined ? [`!MISSING! ${r.name}`, '', '', '', ''] : [r.name, expiryText(r.notAfter), residualTime(r.notAfter - now), caFile, yesNo(r.externallyManaged)],
+    r.notAfter === undefined
+      ? [`!MISSING! ${r.name}`, '', '', '', '']
+      : [r.name, expiryText(r.notAfter), residualTime(r.notAfter - now), caFile, yesNo(r.externallyManaged)],
   );
   const ca = report.authority;
-  const authorities = [ca.notAfter === undefined ? [`!MISSING! ${ca.name}`, '', '', ''] : [ca.name, expiryText(ca.notAfter), residualTime(ca.notAfter - now), yesNo(ca.externallyManaged)]];
+  const authorities = [
+    ca.notAfter === undefined
+      ? [`!MISSING! ${ca.name}`, '', '', '']
+      : [ca.name, expiryText(ca.notAfter), residualTime(ca.notAfter - now), yesNo(ca.externallyManaged)],
+  ];
   return [
-    table([['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED'], ...certificates]),
+    table([
+      ['CERTIFICATE', 'EXPIRES', 'RESIDUAL TIME', 'CERTIFICATE AUTHORITY', 'EXTERNALLY MANAGED'],
+      ...certificates,
+    ]),
     '',
     table([['CERTIFICATE AUTHORITY', 'EXPIRES', 'RESIDUAL TIME', 'EXTERNALLY MANAGED'], ...authorities]),
     '',

@@ -28,7 +28,12 @@ function coversNames(cert: X509Certificate, names: readonly string[]): boolean {
   return names.every((name) => (isIP(name) ? cert.checkIP(name) !== undefined : cert.checkHost(name) !== undefined));
 }
 
-function reasonFor(observed: ObservedCertificate, ca: X509Certificate, now: number, asked: ReadonlySet<string>): ReissueReason | undefined {
+function reasonFor(
+  observed: ObservedCertificate,
+  ca: X509Certificate,
+  now: number,
+  asked: ReadonlySet<string>,
+): ReissueReason | undefined {
   if (observed.cert === undefined) return 'missing';
   if (asked.has(observed.name)) return 'asked';
   const cert = new X509Certificate(observed.cert);
@@ -38,7 +43,12 @@ function reasonFor(observed: ObservedCertificate, ca: X509Certificate, now: numb
   return undefined;
 }
 
-export function planReissue(observed: readonly ObservedCertificate[], caPem: string, now: number, asked: ReadonlySet<string> = new Set()): Reissue[] {
+export function planReissue(
+  observed: readonly ObservedCertificate[],
+  caPem: string,
+  now: number,
+  asked: ReadonlySet<string> = new Set(),
+): Reissue[] {
   const ca = new X509Certificate(caPem);
   return observed.flatMap((o) => {
     const reason = reasonFor(o, ca, now, asked);

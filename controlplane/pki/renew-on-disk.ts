@@ -24,8 +24,16 @@ function subjectAltNames(certPem: string): string[] {
 export function renewOnDisk(dataDir: string, names: ReadonlySet<string>, lifetimeMs?: number): ClusterPki {
   const dir = pkiDir(dataDir);
   const ca = keyPairPaths(dir, caFile);
-  if (!existsSync(ca.cert)) throw new RenewalRefusedError('BOSUN_PKI_MISSING', `no cluster CA at ${ca.cert}: is ${dataDir} the server's data folder (bosun server --data-dir)?`);
-  if (!existsSync(ca.key)) throw new RenewalRefusedError('BOSUN_PKI_EXTERNAL_CA', `the CA's key ${ca.key} is not on this machine (an external CA): renew the certificates where it is`);
+  if (!existsSync(ca.cert))
+    throw new RenewalRefusedError(
+      'BOSUN_PKI_MISSING',
+      `no cluster CA at ${ca.cert}: is ${dataDir} the server's data folder (bosun server --data-dir)?`,
+    );
+  if (!existsSync(ca.key))
+    throw new RenewalRefusedError(
+      'BOSUN_PKI_EXTERNAL_CA',
+      `the CA's key ${ca.key} is not on this machine (an external CA): renew the certificates where it is`,
+    );
   const serving = readKeyPair(dir, 'apiserver');
   const kubeconfig = adminKubeconfigPath(dataDir);
   return ensureClusterPki({

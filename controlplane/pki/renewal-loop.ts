@@ -29,8 +29,11 @@ export interface CertificateRenewalOptions {
 
 /** The names of the certificates whose pair differs between two views (pure). */
 export function changedCertificates(before: ClusterPki, after: ClusterPki): string[] {
-  const pairOf = (pki: ClusterPki, file: string) => (file === 'admin' ? pki.admin : file === 'apiserver' ? pki.serving : pki.kubeletClient);
-  return controlPlaneCertificates.filter((c) => pairOf(before, c.file).cert !== pairOf(after, c.file).cert).map((c) => c.name);
+  const pairOf = (pki: ClusterPki, file: string) =>
+    file === 'admin' ? pki.admin : file === 'apiserver' ? pki.serving : pki.kubeletClient;
+  return controlPlaneCertificates
+    .filter((c) => pairOf(before, c.file).cert !== pairOf(after, c.file).cert)
+    .map((c) => c.name);
 }
 
 export class CertificateRenewal {
@@ -59,7 +62,8 @@ export class CertificateRenewal {
       if (signal.aborted) return;
       try {
         const changed = this.check();
-        if (changed.length > 0) logger.info({ renewed: changed, reasons: this.#current.reissued }, 'certificates renewed and in use');
+        if (changed.length > 0)
+          logger.info({ renewed: changed, reasons: this.#current.reissued }, 'certificates renewed and in use');
       } catch (err) {
         logger.error({ err: (err as Error).message }, 'certificate renewal failed; trying again next period');
       }

@@ -68,7 +68,8 @@ function emptyNodeInfo(name: string): NodeInfo {
 }
 
 function account(info: NodeInfo, pod: Pod, sign: 1 | -1): void {
-  for (const [name, amount] of podRequests(pod)) info.requested.set(name, (info.requested.get(name) ?? 0) + sign * amount);
+  for (const [name, amount] of podRequests(pod))
+    info.requested.set(name, (info.requested.get(name) ?? 0) + sign * amount);
   const scoring = podRequestsForScoring(pod);
   info.scoringRequested.milliCpu += sign * scoring.milliCpu;
   info.scoringRequested.memory += sign * scoring.memory;
@@ -82,7 +83,9 @@ function account(info: NodeInfo, pod: Pod, sign: 1 | -1): void {
   if (sign === 1) info.hostPorts.push(...hostPortsOf(pod));
   else {
     for (const use of hostPortsOf(pod)) {
-      const index = info.hostPorts.findIndex((u) => u.ip === use.ip && u.protocol === use.protocol && u.port === use.port);
+      const index = info.hostPorts.findIndex(
+        (u) => u.ip === use.ip && u.protocol === use.protocol && u.port === use.port,
+      );
       if (index >= 0) info.hostPorts.splice(index, 1);
     }
   }
@@ -156,7 +159,9 @@ export class ClusterState {
 
   /** Nodes that exist, in name order so that decisions do not depend on arrival order. */
   schedulableNodes(): readonly NodeInfo[] {
-    this.#sorted ??= [...this.#nodes.values()].filter((info) => info.node !== undefined).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    this.#sorted ??= [...this.#nodes.values()]
+      .filter((info) => info.node !== undefined)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return this.#sorted;
   }
 

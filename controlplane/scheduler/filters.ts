@@ -19,7 +19,8 @@ export const reasons = {
   ports: "node(s) didn't have free ports for the requested pod ports",
   tooManyPods: 'Too many pods',
   insufficient: (resource: string) => `Insufficient ${resource}`,
-  untoleratedTaint: (key: string, value: string | undefined) => `node(s) had untolerated taint {${key}: ${value ?? ''}}`,
+  untoleratedTaint: (key: string, value: string | undefined) =>
+    `node(s) had untolerated taint {${key}: ${value ?? ''}}`,
   antiAffinity: "node(s) didn't match pod anti-affinity rules",
   podAffinity: "node(s) didn't match pod affinity rules",
   existingAntiAffinity: "node(s) didn't satisfy existing pods anti-affinity rules",
@@ -43,7 +44,9 @@ const nodeUnschedulable: Filter = {
   name: 'NodeUnschedulable',
   check: ({ pod }, info) => {
     if (info.node?.spec?.unschedulable !== true) return [];
-    return toleratedByAny(pod.spec.tolerations, { key: unschedulableTaintKey, effect: 'NoSchedule' }) ? [] : [reasons.unschedulable];
+    return toleratedByAny(pod.spec.tolerations, { key: unschedulableTaintKey, effect: 'NoSchedule' })
+      ? []
+      : [reasons.unschedulable];
   },
 };
 
@@ -66,7 +69,10 @@ const nodePorts: Filter = {
     if (info.hostPorts.length === 0) return [];
     for (const wanted of hostPortsOf(pod)) {
       const clash = info.hostPorts.some(
-        (used) => used.port === wanted.port && used.protocol === wanted.protocol && (used.ip === wanted.ip || used.ip === '0.0.0.0' || wanted.ip === '0.0.0.0'),
+        (used) =>
+          used.port === wanted.port &&
+          used.protocol === wanted.protocol &&
+          (used.ip === wanted.ip || used.ip === '0.0.0.0' || wanted.ip === '0.0.0.0'),
       );
       if (clash) return [reasons.ports];
     }
@@ -82,7 +88,10 @@ const checkedResources = new WeakMap<Amounts, readonly string[]>();
 function resourcesToCheck(requests: Amounts): readonly string[] {
   let names = checkedResources.get(requests);
   if (names === undefined) {
-    names = [...wellKnownResources, ...[...requests.keys()].filter((n) => !wellKnownResources.includes(n) && n !== 'pods').sort()];
+    names = [
+      ...wellKnownResources,
+      ...[...requests.keys()].filter((n) => !wellKnownResources.includes(n) && n !== 'pods').sort(),
+    ];
     checkedResources.set(requests, names);
   }
   return names;
@@ -126,10 +135,22 @@ const interPodAffinity: Filter = {
   },
 };
 
-export const defaultFilters: readonly Filter[] = [nodeUnschedulable, taintToleration, nodeAffinity, nodePorts, nodeResourcesFit, podTopologySpread, interPodAffinity];
+export const defaultFilters: readonly Filter[] = [
+  nodeUnschedulable,
+  taintToleration,
+  nodeAffinity,
+  nodePorts,
+  nodeResourcesFit,
+  podTopologySpread,
+  interPodAffinity,
+];
 
 /** The reasons of the first filter that refuses the node; empty when the pod fits. */
-export function firstRefusal(context: PodContext, info: NodeInfo, filters: readonly Filter[] = defaultFilters): string[] {
+export function firstRefusal(
+  context: PodContext,
+  info: NodeInfo,
+  filters: readonly Filter[] = defaultFilters,
+): string[] {
   for (const filter of filters) {
     const refusal = filter.check(context, info);
     if (refusal.length > 0) return refusal;

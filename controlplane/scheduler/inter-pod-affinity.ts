@@ -22,18 +22,24 @@ interface RequiredTerms {
 }
 
 export function podAntiAffinityTerms(pod: Pod): PodAffinityTerm[] {
-  return (pod.spec.affinity?.podAntiAffinity as RequiredTerms | undefined)?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  return (
+    (pod.spec.affinity?.podAntiAffinity as RequiredTerms | undefined)?.requiredDuringSchedulingIgnoredDuringExecution ??
+    []
+  );
 }
 
 export function podAffinityTerms(pod: Pod): PodAffinityTerm[] {
-  return (pod.spec.affinity?.podAffinity as RequiredTerms | undefined)?.requiredDuringSchedulingIgnoredDuringExecution ?? [];
+  return (
+    (pod.spec.affinity?.podAffinity as RequiredTerms | undefined)?.requiredDuringSchedulingIgnoredDuringExecution ?? []
+  );
 }
 
 function termSelectsPod(term: PodAffinityTerm, termOwnerNamespace: string | undefined, candidate: Pod): boolean {
   if (term.labelSelector === undefined) return false;
   const everyNamespace = term.namespaceSelector !== undefined && Object.keys(term.namespaceSelector).length === 0;
   if (!everyNamespace) {
-    const namespaces = term.namespaces !== undefined && term.namespaces.length > 0 ? term.namespaces : [termOwnerNamespace];
+    const namespaces =
+      term.namespaces !== undefined && term.namespaces.length > 0 ? term.namespaces : [termOwnerNamespace];
     if (!namespaces.includes(candidate.metadata.namespace)) return false;
   }
   return matchesLabels(selectorFromObject(term.labelSelector), candidate.metadata.labels);
@@ -66,9 +72,18 @@ function add(map: Map<string, Set<string>>, key: string, value: string): void {
 }
 
 /** Walks the placed pods once and collects the domains the incoming pod may not (or must) join. */
-export function interPodDomains(pod: Pod, placed: Iterable<{ node: Node | undefined; pods: Iterable<Pod> }>, checkExisting: boolean): InterPodDomains {
+export function interPodDomains(
+  pod: Pod,
+  placed: Iterable<{ node: Node | undefined; pods: Iterable<Pod> }>,
+  checkExisting: boolean,
+): InterPodDomains {
   const ownAnti = podAntiAffinityTerms(pod);
-  const affinity: AffinityNeed[] = podAffinityTerms(pod).map((term) => ({ term, domains: new Set(), anyMatch: false, selfMatch: termSelectsPod(term, pod.metadata.namespace, pod) }));
+  const affinity: AffinityNeed[] = podAffinityTerms(pod).map((term) => ({
+    term,
+    domains: new Set(),
+    anyMatch: false,
+    selfMatch: termSelectsPod(term, pod.metadata.namespace, pod),
+  }));
   const result: InterPodDomains = { byOwnTerms: new Map(), byExistingPods: new Map(), affinity };
   if (ownAnti.length === 0 && affinity.length === 0 && !checkExisting) return result;
   for (const { node, pods } of placed) {
@@ -77,7 +92,8 @@ export function interPodDomains(pod: Pod, placed: Iterable<{ node: Node | undefi
     for (const existing of pods) {
       for (const term of ownAnti) {
         const value = labels[term.topologyKey];
-        if (value !== undefined && termSelectsPod(term, pod.metadata.namespace, existing)) add(result.byOwnTerms, term.topologyKey, value);
+        if (value !== undefined && termSelectsPod(term, pod.metadata.namespace, existing))
+          add(result.byOwnTerms, term.topologyKey, value);
       }
       for (const need of affinity) {
         if (!termSelectsPod(need.term, pod.metadata.namespace, existing)) continue;
@@ -88,7 +104,8 @@ export function interPodDomains(pod: Pod, placed: Iterable<{ node: Node | undefi
       if (!checkExisting) continue;
       for (const term of podAntiAffinityTerms(existing)) {
         const value = labels[term.topologyKey];
-        if (value !== undefined && termSelectsPod(term, existing.metadata.namespace, pod)) add(result.byExistingPods, term.topologyKey, value);
+        if (value !== undefined && termSelectsPod(term, existing.metadata.namespace, pod))
+          add(result.byExistingPods, term.topologyKey, value);
       }
     }
   }

@@ -16,7 +16,11 @@ import { defaultScorers, totalScores, type Scorer } from './scores.ts';
 export type Decision =
   /** `evaluated`: how many nodes the filters ran on (the next decision starts after them). */
   | { readonly kind: 'bind'; readonly node: string; readonly score: number; readonly evaluated: number }
-  | { readonly kind: 'unschedulable'; readonly message: string; readonly refusals: ReadonlyMap<string, readonly string[]> };
+  | {
+      readonly kind: 'unschedulable';
+      readonly message: string;
+      readonly refusals: ReadonlyMap<string, readonly string[]>;
+    };
 
 export interface DecisionOptions {
   readonly filters?: readonly Filter[];
@@ -64,7 +68,8 @@ export function decide(pod: Pod, state: ClusterState, options: DecisionOptions =
     if (refusal.length === 0) feasible.push(info);
     else refusals.set(info.name, refusal);
   }
-  if (feasible.length === 0) return { kind: 'unschedulable', message: unschedulableMessage(nodes.length, refusals), refusals };
+  if (feasible.length === 0)
+    return { kind: 'unschedulable', message: unschedulableMessage(nodes.length, refusals), refusals };
   if (feasible.length === 1) return { kind: 'bind', node: feasible[0]!.name, score: 0, evaluated };
   const totals = totalScores(pod, feasible, options.scorers ?? defaultScorers);
   const best = Math.max(...totals);

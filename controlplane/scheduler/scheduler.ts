@@ -196,14 +196,19 @@ export class Scheduler {
 
   #scheduleOne(pod: Pod): void {
     const key = podKey(pod);
-    const decision = decide(pod, this.#state, { ...this.#options.decision, ...(this.#options.random ? { random: this.#options.random } : {}), startIndex: this.#nextStartIndex });
+    const decision = decide(pod, this.#state, {
+      ...this.#options.decision,
+      ...(this.#options.random ? { random: this.#options.random } : {}),
+      startIndex: this.#nextStartIndex,
+    });
     if (decision.kind === 'unschedulable') {
       this.stats.unschedulable++;
       this.#queue.parkUnschedulable(pod);
       this.#track(this.#reportUnschedulable(pod, decision.message));
       return;
     }
-    this.#nextStartIndex = (this.#nextStartIndex + decision.evaluated) % Math.max(1, this.#state.schedulableNodes().length);
+    this.#nextStartIndex =
+      (this.#nextStartIndex + decision.evaluated) % Math.max(1, this.#state.schedulableNodes().length);
     this.#assumed.add(key);
     this.#state.setPod(pod, decision.node);
     this.#track(this.#bind(pod, decision.node));
@@ -220,7 +225,12 @@ export class Scheduler {
       await this.#client.bind(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', nodeName);
       this.stats.scheduled++;
       await this.#events
-        .record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Normal', 'Scheduled', `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`)
+        .record(
+          { ...pod, apiVersion: 'v1', kind: 'Pod' },
+          'Normal',
+          'Scheduled',
+          `Successfully assigned ${pod.metadata.namespace}/${pod.metadata.name} to ${nodeName}`,
+        )
         .catch((err: unknown) => this.#options.onError?.(err, 'event'));
     } catch (err) {
       this.stats.bindFailures++;
@@ -244,14 +254,20 @@ export class Scheduler {
           type: 'PodScheduled',
           status: 'False',
           lastProbeTime: null,
-          lastTransitionTime: existing?.status === 'False' && existing.lastTransitionTime ? existing.lastTransitionTime : apiTime(this.#now()),
+          lastTransitionTime:
+            existing?.status === 'False' && existing.lastTransitionTime
+              ? existing.lastTransitionTime
+              : apiTime(this.#now()),
           reason: 'Unschedulable',
           message,
         };
         const current = (await this.#client.get('pods', pod.metadata.namespace, pod.metadata.name ?? '')) as Pod;
         if (!wantsScheduling(current)) return;
         const others = (current.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
-        await this.#client.updateStatus('pods', { ...current, status: { ...current.status, phase: current.status?.phase ?? 'Pending', conditions: [...others, condition] } });
+        await this.#client.updateStatus('pods', {
+          ...current,
+          status: { ...current.status, phase: current.status?.phase ?? 'Pending', conditions: [...others, condition] },
+        });
       }
       await this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);
     } catch (err) {

@@ -36,7 +36,8 @@ function usageWith(pod: Pod, nodes: readonly NodeInfo[]): { cpu: number; memory:
 const leastAllocated: Scorer = {
   name: 'NodeResourcesFit',
   weight: 1,
-  score: (pod, nodes) => usageWith(pod, nodes).map(({ cpu, memory }) => Math.trunc(((2 - cpu - memory) / 2) * maxNodeScore)),
+  score: (pod, nodes) =>
+    usageWith(pod, nodes).map(({ cpu, memory }) => Math.trunc(((2 - cpu - memory) / 2) * maxNodeScore)),
 };
 
 /** Favour nodes where CPU and memory would be used in the same proportion (BalancedAllocation). */
@@ -44,7 +45,8 @@ const balancedAllocation: Scorer = {
   name: 'NodeResourcesBalancedAllocation',
   weight: 1,
   // The standard deviation of two values is half their distance.
-  score: (pod, nodes) => usageWith(pod, nodes).map(({ cpu, memory }) => Math.trunc((1 - Math.abs(cpu - memory) / 2) * maxNodeScore)),
+  score: (pod, nodes) =>
+    usageWith(pod, nodes).map(({ cpu, memory }) => Math.trunc((1 - Math.abs(cpu - memory) / 2) * maxNodeScore)),
 };
 
 /** Scale raw values so the best node gets 100 (or all 0 when nobody scored). */
@@ -56,7 +58,9 @@ function scaleToMax(raw: number[]): number[] {
 /** Scale counts of something bad so the node with the fewest gets 100. */
 function scaleInverse(raw: number[]): number[] {
   const top = Math.max(0, ...raw);
-  return top === 0 ? raw.map(() => maxNodeScore) : raw.map((value) => maxNodeScore - Math.trunc((value * maxNodeScore) / top));
+  return top === 0
+    ? raw.map(() => maxNodeScore)
+    : raw.map((value) => maxNodeScore - Math.trunc((value * maxNodeScore) / top));
 }
 
 const preferredNodeAffinity: Scorer = {
@@ -70,8 +74,16 @@ const taintPreference: Scorer = {
   name: 'TaintToleration',
   weight: 3,
   score: (pod, nodes) => {
-    const tolerations = (pod.spec.tolerations ?? []).filter((t) => t.effect === undefined || t.effect === '' || t.effect === 'PreferNoSchedule');
-    return scaleInverse(nodes.map((info) => info.taints.filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratedByAny(tolerations, taint)).length));
+    const tolerations = (pod.spec.tolerations ?? []).filter(
+      (t) => t.effect === undefined || t.effect === '' || t.effect === 'PreferNoSchedule',
+    );
+    return scaleInverse(
+      nodes.map(
+        (info) =>
+          info.taints.filter((taint) => taint.effect === 'PreferNoSchedule' && !toleratedByAny(tolerations, taint))
+            .length,
+      ),
+    );
   },
 };
 
@@ -108,9 +120,19 @@ const ownerSpreading: Scorer = {
   },
 };
 
-export const defaultScorers: readonly Scorer[] = [leastAllocated, balancedAllocation, preferredNodeAffinity, taintPreference, ownerSpreading];
+export const defaultScorers: readonly Scorer[] = [
+  leastAllocated,
+  balancedAllocation,
+  preferredNodeAffinity,
+  taintPreference,
+  ownerSpreading,
+];
 
-export function totalScores(pod: Pod, nodes: readonly NodeInfo[], scorers: readonly Scorer[] = defaultScorers): number[] {
+export function totalScores(
+  pod: Pod,
+  nodes: readonly NodeInfo[],
+  scorers: readonly Scorer[] = defaultScorers,
+): number[] {
   const totals = nodes.map(() => 0);
   for (const scorer of scorers) {
     const scores = scorer.score(pod, nodes);

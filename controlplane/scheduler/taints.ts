@@ -19,7 +19,10 @@ export function tolerates(toleration: Toleration, taint: Pick<Taint, 'key' | 'va
   return (toleration.value ?? '') === (taint.value ?? '');
 }
 
-export function toleratedByAny(tolerations: readonly Toleration[] | undefined, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {
+export function toleratedByAny(
+  tolerations: readonly Toleration[] | undefined,
+  taint: Pick<Taint, 'key' | 'value' | 'effect'>,
+): boolean {
   return (tolerations ?? []).some((t) => tolerates(t, taint));
 }
 
@@ -41,7 +44,12 @@ export function firstUntoleratedTaint(
 export function schedulingTaints(node: Node): Taint[] {
   const taints = [...(node.spec?.taints ?? [])];
   const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
-  const implied = ready === undefined || ready.status === 'False' ? notReadyTaintKey : ready.status === 'Unknown' ? unreachableTaintKey : undefined;
+  const implied =
+    ready === undefined || ready.status === 'False'
+      ? notReadyTaintKey
+      : ready.status === 'Unknown'
+        ? unreachableTaintKey
+        : undefined;
   if (implied !== undefined && !taints.some((t) => t.key === implied && t.effect === 'NoSchedule')) {
     taints.push({ key: implied, effect: 'NoSchedule' });
   }

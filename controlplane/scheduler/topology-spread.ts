@@ -34,10 +34,15 @@ function selectorOf(pod: Pod, constraint: TopologySpreadConstraint): LabelSelect
   return [...selectorFromObject(constraint.labelSelector as LabelSelectorObject | undefined), ...ownValues];
 }
 
-export function spreadContext(pod: Pod, placed: Iterable<{ node: Node | undefined; pods: Iterable<Pod> }>): SpreadContext {
+export function spreadContext(
+  pod: Pod,
+  placed: Iterable<{ node: Node | undefined; pods: Iterable<Pod> }>,
+): SpreadContext {
   const constraints = (pod.spec.topologySpreadConstraints ?? []).filter((c) => c.whenUnsatisfiable === 'DoNotSchedule');
   if (constraints.length === 0) return [];
-  const nodes = [...placed].filter((p): p is { node: Node; pods: Iterable<Pod> } => p.node !== undefined).map((p) => ({ node: p.node, pods: [...p.pods] }));
+  const nodes = [...placed]
+    .filter((p): p is { node: Node; pods: Iterable<Pod> } => p.node !== undefined)
+    .map((p) => ({ node: p.node, pods: [...p.pods] }));
   return constraints.map((constraint) => {
     const selector = selectorOf(pod, constraint);
     const counts = new Map<string, number>();
@@ -45,7 +50,12 @@ export function spreadContext(pod: Pod, placed: Iterable<{ node: Node | undefine
       const domain = node.metadata.labels?.[constraint.topologyKey];
       if (domain === undefined) continue;
       if ((constraint.nodeAffinityPolicy ?? 'Honor') === 'Honor' && !nodeMatchesPodRequirements(pod, node)) continue;
-      const matching = pods.filter((p) => p.metadata.namespace === pod.metadata.namespace && !p.metadata.deletionTimestamp && matchesLabels(selector, p.metadata.labels)).length;
+      const matching = pods.filter(
+        (p) =>
+          p.metadata.namespace === pod.metadata.namespace &&
+          !p.metadata.deletionTimestamp &&
+          matchesLabels(selector, p.metadata.labels),
+      ).length;
       counts.set(domain, (counts.get(domain) ?? 0) + matching);
     }
     const fewest = counts.size === 0 ? 0 : Math.min(...counts.values());

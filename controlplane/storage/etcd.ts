@@ -29,7 +29,8 @@ function unavailable(err: unknown): StorageError {
   // grpc-js appends a second line (a timestamp and an empty resolution note): keep the cause only
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!.trim();
   if (/compacted/i.test(message)) return new StorageError('BOSUN_STORAGE_COMPACTED', message, { cause: err });
-  if (/future revision/i.test(message)) return new StorageError('BOSUN_STORAGE_FUTURE_REVISION', message, { cause: err });
+  if (/future revision/i.test(message))
+    return new StorageError('BOSUN_STORAGE_FUTURE_REVISION', message, { cause: err });
   return new StorageError('BOSUN_STORAGE_UNAVAILABLE', `etcd: ${message}`, { cause: err });
 }
 
@@ -48,8 +49,16 @@ export interface EtcdClientTls {
 }
 
 /** The etcd3 client's `credentials` option for these files. */
-export function etcdCredentials(tls: EtcdClientTls): { rootCertificate: Buffer; certChain?: Buffer; privateKey?: Buffer } {
-  return { rootCertificate: tls.ca, ...(tls.cert ? { certChain: tls.cert } : {}), ...(tls.key ? { privateKey: tls.key } : {}) };
+export function etcdCredentials(tls: EtcdClientTls): {
+  rootCertificate: Buffer;
+  certChain?: Buffer;
+  privateKey?: Buffer;
+} {
+  return {
+    rootCertificate: tls.ca,
+    ...(tls.cert ? { certChain: tls.cert } : {}),
+    ...(tls.key ? { privateKey: tls.key } : {}),
+  };
 }
 
 export class EtcdStorage implements Storage {
@@ -95,7 +104,10 @@ export class EtcdStorage implements Storage {
           : options.fromKey !== undefined && options.fromKey > prefix
             ? options.fromKey
             : prefix;
-      let query = this.#client.getAll().inRange({ start, end: prefixEnd(prefix) }).sort('Key', 'Ascend');
+      let query = this.#client
+        .getAll()
+        .inRange({ start, end: prefixEnd(prefix) })
+        .sort('Key', 'Ascend');
       if (options.limit !== undefined && options.limit > 0) query = query.limit(options.limit);
       // etcd keeps every revision since its compaction: a snapshot is one read at that revision
       if (options.atRevision !== undefined) query = query.revision(options.atRevision);
@@ -112,7 +124,10 @@ export class EtcdStorage implements Storage {
 
   async create(key: string, value: string): Promise<KeyValue> {
     return this.#call(async () => {
-      const response = await this.#client.if(key, 'Create', '==', 0).then(this.#client.put(key).value(valueToBytes(value))).commit();
+      const response = await this.#client
+        .if(key, 'Create', '==', 0)
+        .then(this.#client.put(key).value(valueToBytes(value)))
+        .commit();
       if (!response.succeeded) throw new StorageError('BOSUN_STORAGE_KEY_EXISTS', `${key} already exists`);
       const revision = Number(response.header.revision);
       return { key, value, createRevision: revision, modRevision: revision };
@@ -129,7 +144,10 @@ export class EtcdStorage implements Storage {
       if (!response.succeeded) {
         const current = response.responses[0]?.response_range?.kvs[0];
         if (current === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
-        throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${current.mod_revision}, not ${expectedModRevision}`);
+        throw new StorageError(
+          'BOSUN_STORAGE_CONFLICT',
+          `${key} is at revision ${current.mod_revision}, not ${expectedModRevision}`,
+        );
       }
       const written = response.responses[1]?.response_range?.kvs[0];
       const createRevision = Number(written?.create_revision ?? response.header.revision);
@@ -161,7 +179,12 @@ export class EtcdStorage implements Storage {
       throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     }
     const watcher: Watcher = await this.#call(() =>
-      this.#client.watch().prefix(prefix).withPreviousKV().startRevision(String(fromRevision + 1)).create(),
+      this.#client
+        .watch()
+        .prefix(prefix)
+        .withPreviousKV()
+        .startRevision(String(fromRevision + 1))
+        .create(),
     );
     let cancelled = false;
     watcher.on('put', (kv, previous) => {

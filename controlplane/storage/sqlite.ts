@@ -72,7 +72,12 @@ interface PendingWrite {
 }
 
 function toKeyValue(row: Row): KeyValue {
-  return { key: row.key, value: fromSqliteValue(row.value), createRevision: Number(row.create_rev), modRevision: Number(row.mod_rev) };
+  return {
+    key: row.key,
+    value: fromSqliteValue(row.value),
+    createRevision: Number(row.create_rev),
+    modRevision: Number(row.mod_rev),
+  };
 }
 
 export class SqliteStorage implements Storage {
@@ -112,14 +117,17 @@ export class SqliteStorage implements Storage {
     const columns = this.#db.prepare('PRAGMA table_info(log)').all() as { name: string }[];
     if (!columns.some((c) => c.name === 'prev_value')) this.#db.exec('ALTER TABLE log ADD COLUMN prev_value TEXT');
     // ...and before it kept the modRevision they replaced (snapshot reads fall back to the log).
-    if (!columns.some((c) => c.name === 'prev_mod_rev')) this.#db.exec('ALTER TABLE log ADD COLUMN prev_mod_rev INTEGER');
+    if (!columns.some((c) => c.name === 'prev_mod_rev'))
+      this.#db.exec('ALTER TABLE log ADD COLUMN prev_mod_rev INTEGER');
     const p = (sql: string) => this.#db.prepare(sql);
     this.#stmt = {
       get: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key = ?'),
       insertKv: p('INSERT INTO kv (key, value, create_rev, mod_rev) VALUES (?, ?, ?, ?)'),
       updateKv: p('UPDATE kv SET value = ?, mod_rev = ? WHERE key = ?'),
       deleteKv: p('DELETE FROM kv WHERE key = ?'),
-      insertLog: p('INSERT INTO log (rev, key, deleted, created, value, prev_value, prev_mod_rev) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertLog: p(
+        'INSERT INTO log (rev, key, deleted, created, value, prev_value, prev_mod_rev) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       getMeta: p('SELECT value FROM meta WHERE name = ?'),
       setMeta: p('UPDATE meta SET value = ? WHERE name = ?'),
       list: p('SELECT key, value, create_rev, mod_rev FROM kv WHERE key >= ? AND key < ? ORDER BY key LIMIT ?'),
@@ -132,7 +140,9 @@ export class SqliteStorage implements Storage {
          ON l.key = f.key AND l.rev = f.rev`,
       ),
       lastWriteAtOrBefore: p('SELECT max(rev) AS rev FROM log WHERE key = ? AND rev <= ?'),
-      history: p('SELECT rev, key, deleted, created, value, prev_value FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev'),
+      history: p(
+        'SELECT rev, key, deleted, created, value, prev_value FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev',
+      ),
       compactLog: p('DELETE FROM log WHERE rev <= ?'),
     };
   }
@@ -173,7 +183,8 @@ export class SqliteStorage implements Storage {
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
     if (this.#closed) {
-      for (const op of batch) op.reject(new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the sqlite datastore is closed'));
+      for (const op of batch)
+        op.reject(new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the sqlite datastore is closed'));
       return;
     }
     const done: { op: PendingWrite; outcome: { result: KeyValue; change: Change } }[] = [];
@@ -202,7 +213,11 @@ export class SqliteStorage implements Storage {
       } catch {
         // the transaction may not have started
       }
-      const unavailable = new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite write failed: ${(err as Error).message}`, { cause: err });
+      const unavailable = new StorageError(
+        'BOSUN_STORAGE_UNAVAILABLE',
+        `sqlite write failed: ${(err as Error).message}`,
+        { cause: err },
+      );
       for (const op of batch) op.reject(unavailable);
       return;
     }
@@ -211,7 +226,13 @@ export class SqliteStorage implements Storage {
       op.resolve(outcome.result);
     }
     for (const { op, err } of failed) {
-      op.reject(err instanceof StorageError ? err : new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite write failed: ${(err as Error).message}`, { cause: err }));
+      op.reject(
+        err instanceof StorageError
+          ? err
+          : new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite write failed: ${(err as Error).message}`, {
+              cause: err,
+            }),
+      );
     }
   }
 
@@ -226,15 +247,18 @@ export class SqliteStorage implements Storage {
     const limit = options.limit !== undefined && options.limit > 0 ? options.limit : undefined;
     const end = prefixEnd(prefix);
     const after = options.afterKey !== undefined && options.afterKey >= prefix ? options.afterKey : undefined;
-    const from = after === undefined && options.fromKey !== undefined && options.fromKey > prefix ? options.fromKey : prefix;
+    const from =
+      after === undefined && options.fromKey !== undefined && options.fromKey > prefix ? options.fromKey : prefix;
     this.#db.exec('BEGIN');
     try {
       const current = this.#meta('revision');
       const at = options.atRevision;
       if (at === undefined || at === current) return this.#listCurrent(from, end, after, limit, current);
-      if (at > current) throw new StorageError('BOSUN_STORAGE_FUTURE_REVISION', `revision ${at} is newer than the store's ${current}`);
+      if (at > current)
+        throw new StorageError('BOSUN_STORAGE_FUTURE_REVISION', `revision ${at} is newer than the store's ${current}`);
       const compacted = this.#meta('compacted');
-      if (at < compacted) throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${at} is compacted (oldest ${compacted})`);
+      if (at < compacted)
+        throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${at} is compacted (oldest ${compacted})`);
       return this.#listAt(at, from, end, after, limit);
     } finally {
       this.#db.exec('COMMIT');
@@ -243,7 +267,9 @@ export class SqliteStorage implements Storage {
 
   /** Rows from the live table: keys in [from, end) after `after` (when given), in key order. */
   #liveRows(from: string, end: string, after: string | undefined, fetch: number): KeyValue[] {
-    const rows = (after !== undefined ? this.#stmt.listAfter.all(after, end, fetch) : this.#stmt.list.all(from, end, fetch)) as unknown as Row[];
+    const rows = (after !== undefined
+      ? this.#stmt.listAfter.all(after, end, fetch)
+      : this.#stmt.list.all(from, end, fetch)) as unknown as Row[];
     return rows.map(toKeyValue);
   }
 
@@ -251,7 +277,13 @@ export class SqliteStorage implements Storage {
     return Number((this.#stmt.countFrom.get(from, end) as { n: number }).n);
   }
 
-  #listCurrent(from: string, end: string, after: string | undefined, limit: number | undefined, revision: number): ListResult {
+  #listCurrent(
+    from: string,
+    end: string,
+    after: string | undefined,
+    limit: number | undefined,
+    revision: number,
+  ): ListResult {
     const rows = this.#liveRows(from, end, after, limit === undefined ? -1 : limit + 1);
     const more = limit !== undefined && rows.length > limit;
     const items = more ? rows.slice(0, limit) : rows;
@@ -305,7 +337,8 @@ export class SqliteStorage implements Storage {
 
   create(key: string, value: string): Promise<KeyValue> {
     return this.#write((revision) => {
-      if (this.#stmt.get.get(key) !== undefined) throw new StorageError('BOSUN_STORAGE_KEY_EXISTS', `${key} already exists`);
+      if (this.#stmt.get.get(key) !== undefined)
+        throw new StorageError('BOSUN_STORAGE_KEY_EXISTS', `${key} already exists`);
       this.#stmt.insertKv.run(key, sqliteValue(value), revision, revision);
       this.#stmt.insertLog.run(revision, key, 0, 1, sqliteValue(value), null, null);
       return {
@@ -320,7 +353,10 @@ export class SqliteStorage implements Storage {
       const row = this.#stmt.get.get(key) as Row | undefined;
       if (row === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
       if (Number(row.mod_rev) !== expectedModRevision) {
-        throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
+        throw new StorageError(
+          'BOSUN_STORAGE_CONFLICT',
+          `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`,
+        );
       }
       this.#stmt.updateKv.run(sqliteValue(value), revision, key);
       this.#stmt.insertLog.run(revision, key, 0, 0, sqliteValue(value), row.value, row.mod_rev);
@@ -336,7 +372,10 @@ export class SqliteStorage implements Storage {
       const row = this.#stmt.get.get(key) as Row | undefined;
       if (row === undefined) throw new StorageError('BOSUN_STORAGE_NOT_FOUND', `${key} not found`);
       if (expectedModRevision !== undefined && Number(row.mod_rev) !== expectedModRevision) {
-        throw new StorageError('BOSUN_STORAGE_CONFLICT', `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`);
+        throw new StorageError(
+          'BOSUN_STORAGE_CONFLICT',
+          `${key} is at revision ${row.mod_rev}, not ${expectedModRevision}`,
+        );
       }
       this.#stmt.deleteKv.run(key);
       this.#stmt.insertLog.run(revision, key, 1, 0, row.value, null, row.mod_rev);
@@ -380,7 +419,9 @@ export class SqliteStorage implements Storage {
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
-      throw new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite compaction failed: ${(err as Error).message}`, { cause: err });
+      throw new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite compaction failed: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
 

@@ -21,10 +21,15 @@ function checkIntOrPercent(errors: FieldErrors, path: string, value: unknown): b
   }
   const match = /^([0-9]+)%$/.exec(value);
   if (match === null) {
-    errors.invalid(path, value, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')");
+    errors.invalid(
+      path,
+      value,
+      "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')",
+    );
     return false;
   }
-  if (Number(match[1]) > 100 && path.endsWith('maxUnavailable')) errors.invalid(path, value, 'must not be greater than 100%');
+  if (Number(match[1]) > 100 && path.endsWith('maxUnavailable'))
+    errors.invalid(path, value, 'must not be greater than 100%');
   return Number(match[1]) === 0;
 }
 
@@ -33,7 +38,8 @@ function validateRollingUpdate(errors: FieldErrors, path: string, value: unknown
   if (rolling === undefined) return;
   const noUnavailable = checkIntOrPercent(errors, `${path}.maxUnavailable`, rolling.maxUnavailable);
   const noSurge = checkIntOrPercent(errors, `${path}.maxSurge`, rolling.maxSurge);
-  if (noUnavailable && noSurge) errors.invalid(`${path}.maxUnavailable`, rolling.maxUnavailable, 'may not be 0 when `maxSurge` is 0');
+  if (noUnavailable && noSurge)
+    errors.invalid(`${path}.maxUnavailable`, rolling.maxUnavailable, 'may not be 0 when `maxSurge` is 0');
   checkInteger(errors, `${path}.partition`, rolling.partition, { min: 0 });
 }
 
@@ -52,10 +58,19 @@ export function validateDeployment(errors: FieldErrors, o: Any): void {
   validateWorkloadSpec(errors, spec, 'deployment');
   const strategy = objectAt(errors, 'spec.strategy', spec.strategy);
   checkEnum(errors, 'spec.strategy.type', strategy?.type, ['Recreate', 'RollingUpdate']);
-  if (strategy?.type === 'Recreate' && isSet(strategy.rollingUpdate)) errors.forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'");
+  if (strategy?.type === 'Recreate' && isSet(strategy.rollingUpdate))
+    errors.forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'");
   else validateRollingUpdate(errors, 'spec.strategy.rollingUpdate', strategy?.rollingUpdate);
-  if (checkInteger(errors, 'spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, { min: 0 }) && typeof spec.minReadySeconds === 'number' && spec.progressDeadlineSeconds <= spec.minReadySeconds) {
-    errors.invalid('spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, 'must be greater than minReadySeconds');
+  if (
+    checkInteger(errors, 'spec.progressDeadlineSeconds', spec.progressDeadlineSeconds, { min: 0 }) &&
+    typeof spec.minReadySeconds === 'number' &&
+    spec.progressDeadlineSeconds <= spec.minReadySeconds
+  ) {
+    errors.invalid(
+      'spec.progressDeadlineSeconds',
+      spec.progressDeadlineSeconds,
+      'must be greater than minReadySeconds',
+    );
   }
 }
 
@@ -91,15 +106,27 @@ export function validateStatefulSet(errors: FieldErrors, o: Any): void {
 
 /** Updates: the selector never changes; a StatefulSet changes only a few spec fields. */
 export function validateAppsUpdate(errors: FieldErrors, resource: string, o: Any, old: Any): void {
-  if (!sameJson(o.spec?.selector, old.spec?.selector)) errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
+  if (!sameJson(o.spec?.selector, old.spec?.selector))
+    errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
   if (resource !== 'statefulsets') return;
   const fixed = (spec: Any | undefined) => {
-    const { replicas, ordinals, template, updateStrategy, persistentVolumeClaimRetentionPolicy, minReadySeconds, ...rest } = spec ?? {};
+    const {
+      replicas,
+      ordinals,
+      template,
+      updateStrategy,
+      persistentVolumeClaimRetentionPolicy,
+      minReadySeconds,
+      ...rest
+    } = spec ?? {};
     void [replicas, ordinals, template, updateStrategy, persistentVolumeClaimRetentionPolicy, minReadySeconds];
     return rest;
   };
   if (!sameJson(fixed(o.spec), fixed(old.spec))) {
-    errors.forbidden('spec', "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden");
+    errors.forbidden(
+      'spec',
+      "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden",
+    );
   }
 }
 

@@ -3,7 +3,17 @@
  * schedule and policies, templates through the PodSpec rules.
  */
 import type { FieldErrors } from './field-errors.ts';
-import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, sameJson, type Any } from './fields.ts';
+import {
+  checkBoolean,
+  checkEnum,
+  checkInteger,
+  checkString,
+  isObject,
+  isSet,
+  objectAt,
+  sameJson,
+  type Any,
+} from './fields.ts';
 import { parseSchedule } from '../controllers/cron-schedule.ts';
 import { ScheduleError } from '../errors.ts';
 import { validatePodTemplate } from './pod.ts';
@@ -12,10 +22,20 @@ import { validateLabelSelector } from './selectors.ts';
 const jobRestartPolicies = ['OnFailure', 'Never'];
 
 function validateJobSpec(errors: FieldErrors, path: string, spec: Any): void {
-  for (const field of ['parallelism', 'completions', 'backoffLimit', 'ttlSecondsAfterFinished', 'backoffLimitPerIndex', 'maxFailedIndexes'] as const) {
+  for (const field of [
+    'parallelism',
+    'completions',
+    'backoffLimit',
+    'ttlSecondsAfterFinished',
+    'backoffLimitPerIndex',
+    'maxFailedIndexes',
+  ] as const) {
     checkInteger(errors, `${path}.${field}`, spec[field], { min: 0 });
   }
-  checkInteger(errors, `${path}.activeDeadlineSeconds`, spec.activeDeadlineSeconds, { min: 1, rangeMessage: 'must be greater than 0' });
+  checkInteger(errors, `${path}.activeDeadlineSeconds`, spec.activeDeadlineSeconds, {
+    min: 1,
+    rangeMessage: 'must be greater than 0',
+  });
   checkEnum(errors, `${path}.completionMode`, spec.completionMode, ['Indexed', 'NonIndexed']);
   checkBoolean(errors, `${path}.suspend`, spec.suspend);
   checkBoolean(errors, `${path}.manualSelector`, spec.manualSelector);
@@ -23,7 +43,8 @@ function validateJobSpec(errors: FieldErrors, path: string, spec: Any): void {
   validatePodTemplate(errors, `${path}.template`, spec.template, jobRestartPolicies);
   // Upstream defaults an absent restart policy to Always, which a Job cannot honour.
   const templateSpec: unknown = isObject(spec.template) ? spec.template.spec : undefined;
-  if (isObject(templateSpec) && !isSet(templateSpec.restartPolicy)) errors.notSupported(`${path}.template.spec.restartPolicy`, 'Always', jobRestartPolicies);
+  if (isObject(templateSpec) && !isSet(templateSpec.restartPolicy))
+    errors.notSupported(`${path}.template.spec.restartPolicy`, 'Always', jobRestartPolicies);
 }
 
 export function validateJob(errors: FieldErrors, o: Any): void {
@@ -38,10 +59,13 @@ export function validateJob(errors: FieldErrors, o: Any): void {
  * of its pods ran (upstream allows its scheduling fields then; this is more lenient, never stricter).
  */
 export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
-  if (!sameJson(o.spec?.selector, old.spec?.selector)) errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
-  if (!sameJson(o.spec?.completions, old.spec?.completions)) errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
+  if (!sameJson(o.spec?.selector, old.spec?.selector))
+    errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
+  if (!sameJson(o.spec?.completions, old.spec?.completions))
+    errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
   const suspended = old.spec?.suspend === true;
-  if (!suspended && !sameJson(o.spec?.template, old.spec?.template)) errors.invalid('spec.template', o.spec?.template, 'field is immutable');
+  if (!suspended && !sameJson(o.spec?.template, old.spec?.template))
+    errors.invalid('spec.template', o.spec?.template, 'field is immutable');
 }
 
 /**
@@ -52,7 +76,10 @@ export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
 export function scheduleProblem(schedule: string): string | undefined {
   if (/^\s*(CRON_)?TZ=/.test(schedule)) return 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead';
   const text = schedule.trim();
-  if (text.startsWith('@every ')) return /^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text) ? undefined : `failed to parse duration ${text.slice(7)}`;
+  if (text.startsWith('@every '))
+    return /^@every (\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(text)
+      ? undefined
+      : `failed to parse duration ${text.slice(7)}`;
   const fields = text.split(/\s+/).filter((f) => f !== '');
   if (!text.startsWith('@') && fields.length !== 5) return `expected exactly 5 fields, found ${fields.length}: ${text}`;
   try {

@@ -8,9 +8,29 @@ import { checkInteger, checkString, objectAt, stringsOf, uniqueTracker, type Any
 import { dns1123Subdomain } from '../../kube/name-formats.ts';
 
 export const keyUsages = [
-  'signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment', 'cert sign', 'crl sign',
-  'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing', 'email protection', 's/mime', 'ipsec end system',
-  'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc',
+  'signing',
+  'digital signature',
+  'content commitment',
+  'key encipherment',
+  'key agreement',
+  'data encipherment',
+  'cert sign',
+  'crl sign',
+  'encipher only',
+  'decipher only',
+  'any',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  's/mime',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
 ];
 
 /** A signer name is `<domain>/<path>`: a DNS subdomain, a slash, then a path of qualified-name parts. */
@@ -20,7 +40,10 @@ export function signerNameProblems(name: string): string[] {
   const problems = dns1123Subdomain(name.slice(0, slash)).map((p) => `the domain ${p}`);
   const path = name.slice(slash + 1);
   if (path === '') problems.push('the path must not be empty');
-  else if (!/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/.test(path)) problems.push("validating path: must consist of alphanumeric characters, '-', '_', '/' or '.', and must start and end with an alphanumeric character");
+  else if (!/^[A-Za-z0-9]([-A-Za-z0-9_./]*[A-Za-z0-9])?$/.test(path))
+    problems.push(
+      "validating path: must consist of alphanumeric characters, '-', '_', '/' or '.', and must start and end with an alphanumeric character",
+    );
   return problems;
 }
 
@@ -34,5 +57,8 @@ export function validateCsr(errors: FieldErrors, o: Any): void {
     if (!keyUsages.includes(usage)) errors.notSupported(at, usage, keyUsages);
     else seen(at, usage);
   }
-  checkInteger(errors, 'spec.expirationSeconds', spec.expirationSeconds, { min: 600, rangeMessage: 'may not specify a duration less than 600 seconds (10 minutes)' });
+  checkInteger(errors, 'spec.expirationSeconds', spec.expirationSeconds, {
+    min: 600,
+    rangeMessage: 'may not specify a duration less than 600 seconds (10 minutes)',
+  });
 }

@@ -6,7 +6,10 @@ export function validateLease(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec);
   if (spec === undefined) return;
   checkString(errors, 'spec.holderIdentity', spec.holderIdentity);
-  checkInteger(errors, 'spec.leaseDurationSeconds', spec.leaseDurationSeconds, { min: 1, rangeMessage: 'must be greater than 0' });
+  checkInteger(errors, 'spec.leaseDurationSeconds', spec.leaseDurationSeconds, {
+    min: 1,
+    rangeMessage: 'must be greater than 0',
+  });
   checkInteger(errors, 'spec.leaseTransitions', spec.leaseTransitions, { min: 0 });
   for (const field of ['acquireTime', 'renewTime'] as const) checkString(errors, `spec.${field}`, spec[field]);
 }

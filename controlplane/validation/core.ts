@@ -4,8 +4,31 @@
  * ServiceAccount, LimitRange, ResourceQuota.
  */
 import type { FieldErrors } from './field-errors.ts';
-import { checkBoolean, checkEnum, checkInteger, checkString, isObject, isSet, objectAt, objectsOf, sameJson, stringMapAt, stringsOf, uniqueTracker, type Any } from './fields.ts';
-import { cidr, configMapKey, dns1123Label, dns1123Subdomain, ipAddress, labelValue, portNumber, qualifiedName } from '../../kube/name-formats.ts';
+import {
+  checkBoolean,
+  checkEnum,
+  checkInteger,
+  checkString,
+  isObject,
+  isSet,
+  objectAt,
+  objectsOf,
+  sameJson,
+  stringMapAt,
+  stringsOf,
+  uniqueTracker,
+  type Any,
+} from './fields.ts';
+import {
+  cidr,
+  configMapKey,
+  dns1123Label,
+  dns1123Subdomain,
+  ipAddress,
+  labelValue,
+  portNumber,
+  qualifiedName,
+} from '../../kube/name-formats.ts';
 import { checkResourceList } from './quantities.ts';
 import { protocols } from './service.ts';
 
@@ -15,7 +38,10 @@ export const maxDataSize = 1024 * 1024;
 /** Bytes a data map holds: text as UTF-8, base64 values decoded. */
 function dataSize(map: unknown, encoding: 'utf8' | 'base64'): number {
   if (!isObject(map)) return 0;
-  return Object.values(map).reduce<number>((sum, value) => sum + (typeof value === 'string' ? Buffer.byteLength(value, encoding) : 0), 0);
+  return Object.values(map).reduce<number>(
+    (sum, value) => sum + (typeof value === 'string' ? Buffer.byteLength(value, encoding) : 0),
+    0,
+  );
 }
 
 /** Keys of data maps: each key becomes a file name in the pods that mount the object. */
@@ -48,24 +74,37 @@ export function validateSecret(errors: FieldErrors, o: Any): void {
   if (dataSize(o.data, 'base64') + dataSize(o.stringData, 'utf8') > maxDataSize) errors.tooLong('data', maxDataSize);
   checkBoolean(errors, 'immutable', o.immutable);
   if (!checkString(errors, 'type', o.type)) return;
-  const present = (key: string) => (isSet(o.data?.[key]) && o.data[key] !== '') || (isSet(o.stringData?.[key]) && o.stringData[key] !== '');
+  const present = (key: string) =>
+    (isSet(o.data?.[key]) && o.data[key] !== '') || (isSet(o.stringData?.[key]) && o.stringData[key] !== '');
   for (const key of requiredSecretKeys[o.type] ?? []) if (!present(key)) errors.required(`data[${key}]`);
   if (o.type === 'kubernetes.io/basic-auth' && !present('username') && !present('password')) {
     errors.required('data[username]');
     errors.required('data[password]');
   }
   if (o.type === 'kubernetes.io/service-account-token') {
-    checkString(errors, 'metadata.annotations[kubernetes.io/service-account.name]', o.metadata?.annotations?.['kubernetes.io/service-account.name'], undefined, true);
+    checkString(
+      errors,
+      'metadata.annotations[kubernetes.io/service-account.name]',
+      o.metadata?.annotations?.['kubernetes.io/service-account.name'],
+      undefined,
+      true,
+    );
   }
 }
 
-function validateEndpointPorts(errors: FieldErrors, path: string, value: unknown, nameCheck: (v: string) => string[]): void {
+function validateEndpointPorts(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  nameCheck: (v: string) => string[],
+): void {
   const ports = objectsOf(errors, path, value);
   const names = uniqueTracker(errors);
   for (const [port, at] of ports) {
     if (ports.length > 1 && (!isSet(port.name) || port.name === '')) errors.required(`${at}.name`);
     else if (checkString(errors, `${at}.name`, port.name, nameCheck)) names(`${at}.name`, port.name);
-    if (checkInteger(errors, `${at}.port`, port.port, { required: true })) errors.invalidEach(`${at}.port`, port.port, portNumber(port.port));
+    if (checkInteger(errors, `${at}.port`, port.port, { required: true }))
+      errors.invalidEach(`${at}.port`, port.port, portNumber(port.port));
     checkEnum(errors, `${at}.protocol`, port.protocol, protocols);
     checkString(errors, `${at}.appProtocol`, port.appProtocol, qualifiedName);
   }
@@ -92,8 +131,14 @@ export function validateNode(errors: FieldErrors, o: Any): void {
   checkString(errors, 'spec.podCIDR', spec.podCIDR, cidr);
   const podCidrs = stringsOf(errors, 'spec.podCIDRs', spec.podCIDRs);
   for (const [range, at] of podCidrs) errors.invalidEach(at, range, cidr(range));
-  if (podCidrs.length > 2) errors.invalid('spec.podCIDRs', spec.podCIDRs, 'may specify no more than one CIDR for each IP family');
-  if (podCidrs.length > 0 && typeof spec.podCIDR === 'string' && spec.podCIDR !== '' && podCidrs[0]![0] !== spec.podCIDR) {
+  if (podCidrs.length > 2)
+    errors.invalid('spec.podCIDRs', spec.podCIDRs, 'may specify no more than one CIDR for each IP family');
+  if (
+    podCidrs.length > 0 &&
+    typeof spec.podCIDR === 'string' &&
+    spec.podCIDR !== '' &&
+    podCidrs[0]![0] !== spec.podCIDR
+  ) {
     errors.invalid('spec.podCIDRs', spec.podCIDRs, 'the first element must match `podCIDR`');
   }
   checkBoolean(errors, 'spec.unschedulable', spec.unschedulable);
@@ -114,12 +159,14 @@ export function validateNode(errors: FieldErrors, o: Any): void {
 
 export function validateNamespace(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec);
-  for (const [finalizer, at] of stringsOf(errors, 'spec.finalizers', spec?.finalizers)) errors.invalidEach(at, finalizer, qualifiedName(finalizer));
+  for (const [finalizer, at] of stringsOf(errors, 'spec.finalizers', spec?.finalizers))
+    errors.invalidEach(at, finalizer, qualifiedName(finalizer));
 }
 
 export function validateServiceAccount(errors: FieldErrors, o: Any): void {
   for (const list of ['secrets', 'imagePullSecrets'] as const) {
-    for (const [ref, at] of objectsOf(errors, list, o[list])) checkString(errors, `${at}.name`, ref.name, dns1123Subdomain);
+    for (const [ref, at] of objectsOf(errors, list, o[list]))
+      checkString(errors, `${at}.name`, ref.name, dns1123Subdomain);
   }
   checkBoolean(errors, 'automountServiceAccountToken', o.automountServiceAccountToken);
 }
@@ -128,11 +175,20 @@ export function validateLimitRange(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec);
   for (const [limit, at] of objectsOf(errors, 'spec.limits', spec?.limits)) {
     checkEnum(errors, `${at}.type`, limit.type, ['Container', 'PersistentVolumeClaim', 'Pod'], true);
-    for (const field of ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'] as const) checkResourceList(errors, `${at}.${field}`, limit[field]);
+    for (const field of ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'] as const)
+      checkResourceList(errors, `${at}.${field}`, limit[field]);
   }
 }
 
-const quotaScopes = ['BestEffort', 'CrossNamespacePodAffinity', 'NotBestEffort', 'NotTerminating', 'PriorityClass', 'Terminating', 'VolumeAttributesClass'];
+const quotaScopes = [
+  'BestEffort',
+  'CrossNamespacePodAffinity',
+  'NotBestEffort',
+  'NotTerminating',
+  'PriorityClass',
+  'Terminating',
+  'VolumeAttributesClass',
+];
 
 export function validateResourceQuota(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec);
@@ -146,7 +202,8 @@ export function validateDataUpdate(errors: FieldErrors, resource: string, o: Any
   if (resource === 'secrets' && !sameJson(o.type, old.type)) errors.invalid('type', o.type, 'field is immutable');
   if (old.immutable !== true) return;
   if (o.immutable !== true) errors.forbidden('immutable', 'field is immutable when `immutable` is set');
-  if (!sameJson(o.data, old.data) || !sameJson(o.binaryData, old.binaryData)) errors.forbidden('data', 'field is immutable when `immutable` is set');
+  if (!sameJson(o.data, old.data) || !sameJson(o.binaryData, old.binaryData))
+    errors.forbidden('data', 'field is immutable when `immutable` is set');
 }
 
 /**
@@ -156,12 +213,14 @@ export function validateDataUpdate(errors: FieldErrors, resource: string, o: Any
  */
 export function validateEvent(errors: FieldErrors, o: Any): void {
   const involved = objectAt(errors, 'involvedObject', o.involvedObject);
-  for (const field of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const) checkString(errors, `involvedObject.${field}`, involved?.[field]);
+  for (const field of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const)
+    checkString(errors, `involvedObject.${field}`, involved?.[field]);
   checkInteger(errors, 'count', o.count, { min: 0 });
   if (isSet(o.eventTime)) return;
   const namespace = o.metadata?.namespace ?? '';
   const involvedNamespace = typeof involved?.namespace === 'string' ? involved.namespace : '';
-  const agrees = involvedNamespace === '' ? namespace === '' || namespace === 'default' : namespace === involvedNamespace;
+  const agrees =
+    involvedNamespace === '' ? namespace === '' || namespace === 'default' : namespace === involvedNamespace;
   if (!agrees) errors.invalid('involvedObject.namespace', involvedNamespace, 'does not match event.namespace');
 }
 
@@ -173,7 +232,8 @@ export function validateNodeUpdate(errors: FieldErrors, o: Any, old: Any): void 
     return typeof spec.podCIDR === 'string' && spec.podCIDR !== '' ? [spec.podCIDR] : [];
   };
   const before = cidrsOf(old);
-  if (before.length > 0 && !sameJson(before, cidrsOf(o))) errors.forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid');
+  if (before.length > 0 && !sameJson(before, cidrsOf(o)))
+    errors.forbidden('spec.podCIDRs', 'node updates may not change podCIDR except from "" to valid');
   const oldProvider = old.spec?.providerID;
   if (typeof oldProvider === 'string' && oldProvider !== '' && o.spec?.providerID !== oldProvider) {
     errors.forbidden('spec.providerID', 'node updates may not change providerID except from "" to valid');

@@ -4,9 +4,27 @@
  */
 import { isIPv4 } from 'node:net';
 import type { FieldErrors } from './field-errors.ts';
-import { checkBoolean, checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, uniqueTracker, type Any } from './fields.ts';
+import {
+  checkBoolean,
+  checkEnum,
+  checkInteger,
+  checkString,
+  isSet,
+  objectAt,
+  objectsOf,
+  uniqueTracker,
+  type Any,
+} from './fields.ts';
 import { validateLabels } from './metadata.ts';
-import { dns1123Label, dns1123Subdomain, fullyQualifiedDomainName, isIp, labelValue, portNumber, qualifiedName } from '../../kube/name-formats.ts';
+import {
+  dns1123Label,
+  dns1123Subdomain,
+  fullyQualifiedDomainName,
+  isIp,
+  labelValue,
+  portNumber,
+  qualifiedName,
+} from '../../kube/name-formats.ts';
 import { protocols } from './service.ts';
 
 export const addressTypes = ['FQDN', 'IPv4', 'IPv6'];
@@ -29,25 +47,31 @@ function validateEndpoint(errors: FieldErrors, at: string, endpoint: Any, addres
     errors.tooMany(`${at}.addresses`, addresses.length, maxAddresses);
   } else {
     const check = addressType === undefined ? undefined : addressChecks[addressType];
-    addresses.forEach((address: unknown, i: number) => checkString(errors, `${at}.addresses[${i}]`, address, check, true));
+    addresses.forEach((address: unknown, i: number) =>
+      checkString(errors, `${at}.addresses[${i}]`, address, check, true),
+    );
   }
   const conditions = objectAt(errors, `${at}.conditions`, endpoint.conditions);
-  for (const condition of ['ready', 'serving', 'terminating'] as const) checkBoolean(errors, `${at}.conditions.${condition}`, conditions?.[condition]);
+  for (const condition of ['ready', 'serving', 'terminating'] as const)
+    checkBoolean(errors, `${at}.conditions.${condition}`, conditions?.[condition]);
   checkString(errors, `${at}.hostname`, endpoint.hostname, dns1123Label);
   checkString(errors, `${at}.nodeName`, endpoint.nodeName, dns1123Subdomain);
   checkString(errors, `${at}.zone`, endpoint.zone, labelValue);
   validateLabels(errors, `${at}.deprecatedTopology`, endpoint.deprecatedTopology);
   const target = objectAt(errors, `${at}.targetRef`, endpoint.targetRef);
-  for (const field of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const) checkString(errors, `${at}.targetRef.${field}`, target?.[field]);
+  for (const field of ['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'] as const)
+    checkString(errors, `${at}.targetRef.${field}`, target?.[field]);
   const hints = objectAt(errors, `${at}.hints`, endpoint.hints);
-  for (const [zone, zat] of objectsOf(errors, `${at}.hints.forZones`, hints?.forZones)) checkString(errors, `${zat}.name`, zone.name, undefined, true);
+  for (const [zone, zat] of objectsOf(errors, `${at}.hints.forZones`, hints?.forZones))
+    checkString(errors, `${zat}.name`, zone.name, undefined, true);
 }
 
 export function validateEndpointSlice(errors: FieldErrors, o: Any, old?: Any): void {
   // 'IP' was an address type once: existing slices keep it, new ones may not use it.
   const allowed = old?.addressType === 'IP' ? [...addressTypes, 'IP'] : addressTypes;
   checkEnum(errors, 'addressType', o.addressType, allowed, true);
-  if (old !== undefined && isSet(old.addressType) && o.addressType !== old.addressType) errors.invalid('addressType', o.addressType, 'field is immutable');
+  if (old !== undefined && isSet(old.addressType) && o.addressType !== old.addressType)
+    errors.invalid('addressType', o.addressType, 'field is immutable');
   const addressType = typeof o.addressType === 'string' ? o.addressType : undefined;
   const endpoints = objectsOf(errors, 'endpoints', o.endpoints);
   if (endpoints.length > maxEndpoints) errors.tooMany('endpoints', endpoints.length, maxEndpoints);
@@ -58,7 +82,8 @@ export function validateEndpointSlice(errors: FieldErrors, o: Any, old?: Any): v
   for (const [port, at] of ports) {
     if (checkString(errors, `${at}.name`, port.name, dns1123Label)) names(`${at}.name`, port.name);
     else if (!isSet(port.name) || port.name === '') names(`${at}.name`, '');
-    if (checkInteger(errors, `${at}.port`, port.port)) errors.invalidEach(`${at}.port`, port.port, portNumber(port.port));
+    if (checkInteger(errors, `${at}.port`, port.port))
+      errors.invalidEach(`${at}.port`, port.port, portNumber(port.port));
     checkEnum(errors, `${at}.protocol`, port.protocol, protocols);
     checkString(errors, `${at}.appProtocol`, port.appProtocol, qualifiedName);
   }

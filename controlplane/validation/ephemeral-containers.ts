@@ -9,7 +9,16 @@ import type { FieldErrors } from './field-errors.ts';
 import { isObject, isSet, objectsOf, sameJson, type Any } from './fields.ts';
 
 /** Container fields an ephemeral container may not set (all those outside upstream's allow list). */
-const notForEphemeral = ['ports', 'resources', 'resizePolicy', 'restartPolicy', 'livenessProbe', 'readinessProbe', 'startupProbe', 'lifecycle'] as const;
+const notForEphemeral = [
+  'ports',
+  'resources',
+  'resizePolicy',
+  'restartPolicy',
+  'livenessProbe',
+  'readinessProbe',
+  'startupProbe',
+  'lifecycle',
+] as const;
 
 /** What upstream's reflection calls "not the zero value": empty lists and objects count as unset. */
 function hasValue(value: unknown): boolean {
@@ -24,7 +33,14 @@ function hasValue(value: unknown): boolean {
  * others in validatePodSpec, which also keeps names unique across all three lists).
  */
 export function validateEphemeralContainers(errors: FieldErrors, path: string, spec: Any): void {
-  const others = new Set<unknown>([...(Array.isArray(spec.containers) ? spec.containers : []), ...(Array.isArray(spec.initContainers) ? spec.initContainers : [])].filter(isObject).map((c) => c.name));
+  const others = new Set<unknown>(
+    [
+      ...(Array.isArray(spec.containers) ? spec.containers : []),
+      ...(Array.isArray(spec.initContainers) ? spec.initContainers : []),
+    ]
+      .filter(isObject)
+      .map((c) => c.name),
+  );
   for (const [container, at] of objectsOf(errors, `${path}.ephemeralContainers`, spec.ephemeralContainers)) {
     const target = container.targetContainerName;
     if (isSet(target) && target !== '' && !others.has(target)) errors.notFound(`${at}.targetContainerName`, target);
@@ -34,7 +50,8 @@ export function validateEphemeralContainers(errors: FieldErrors, path: string, s
     (Array.isArray(container.volumeMounts) ? (container.volumeMounts as unknown[]) : []).forEach((mount, i) => {
       if (!isObject(mount)) return;
       for (const field of ['subPath', 'subPathExpr'] as const) {
-        if (hasValue(mount[field])) errors.forbidden(`${at}.volumeMounts[${i}].${field}`, 'cannot be set for an Ephemeral Container');
+        if (hasValue(mount[field]))
+          errors.forbidden(`${at}.volumeMounts[${i}].${field}`, 'cannot be set for an Ephemeral Container');
       }
     });
   }
@@ -59,10 +76,19 @@ export function validateEphemeralContainersUpdate(errors: FieldErrors, pod: Any,
     return;
   }
   const proposed = new Map<unknown, Any>();
-  for (const c of Array.isArray(pod.spec?.ephemeralContainers) ? (pod.spec.ephemeralContainers as unknown[]) : []) if (isObject(c)) proposed.set(c.name, c);
+  for (const c of Array.isArray(pod.spec?.ephemeralContainers) ? (pod.spec.ephemeralContainers as unknown[]) : [])
+    if (isObject(c)) proposed.set(c.name, c);
   for (const existing of (old.spec?.ephemeralContainers ?? []) as Any[]) {
     const next = proposed.get(existing.name);
-    if (next === undefined) errors.forbidden('spec.ephemeralContainers', `existing ephemeral containers "${existing.name}" may not be removed\n`);
-    else if (!sameJson(existing, next)) errors.forbidden(`spec.ephemeralContainers.${existing.name}`, `existing ephemeral containers "${existing.name}" may not be changed\n`);
+    if (next === undefined)
+      errors.forbidden(
+        'spec.ephemeralContainers',
+        `existing ephemeral containers "${existing.name}" may not be removed\n`,
+      );
+    else if (!sameJson(existing, next))
+      errors.forbidden(
+        `spec.ephemeralContainers.${existing.name}`,
+        `existing ephemeral containers "${existing.name}" may not be changed\n`,
+      );
   }
 }

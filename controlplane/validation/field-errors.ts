@@ -55,7 +55,11 @@ export class FieldErrors {
   }
 
   notSupported(field: string, value: unknown, allowed: readonly string[]): void {
-    this.add('FieldValueNotSupported', field, `Unsupported value: ${showValue(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`);
+    this.add(
+      'FieldValueNotSupported',
+      field,
+      `Unsupported value: ${showValue(value)}: supported values: ${allowed.map((a) => `"${a}"`).join(', ')}`,
+    );
   }
 
   forbidden(field: string, detail: string): void {
@@ -80,7 +84,11 @@ export class FieldErrors {
 
   /** A JSON value of the wrong type (a string where a port number belongs). */
   wrongType(field: string, value: unknown, expected: string): void {
-    this.add('FieldValueTypeInvalid', field, `Invalid value: "${jsonType(value)}": ${field} must be of type ${expected}`);
+    this.add(
+      'FieldValueTypeInvalid',
+      field,
+      `Invalid value: "${jsonType(value)}": ${field} must be of type ${expected}`,
+    );
   }
 
   /** Throws 422 naming the object (`Deployment.apps "web"`, as upstream names it) when anything was found. */
@@ -88,6 +96,10 @@ export class FieldErrors {
     if (this.empty) return;
     const summary = this.causes.map((c) => `${c.field}: ${c.message}`).join(', ');
     const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
-    throw new ApiError('Invalid', `${qualifiedKind} "${name}" is invalid: ${this.causes.length > 1 ? `[${summary}]` : summary}`, { name, group, kind, causes: this.causes });
+    throw new ApiError(
+      'Invalid',
+      `${qualifiedKind} "${name}" is invalid: ${this.causes.length > 1 ? `[${summary}]` : summary}`,
+      { name, group, kind, causes: this.causes },
+    );
   }
 }

@@ -9,10 +9,17 @@ export type Any = Record<string, any>;
 export type NameCheck = (value: string) => string[];
 
 export const isSet = (value: unknown): boolean => value !== undefined && value !== null;
-export const isObject = (value: unknown): value is Any => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const isObject = (value: unknown): value is Any =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A string field checked by a name format; `required` reports an absent or empty value. */
-export function checkString(errors: FieldErrors, path: string, value: unknown, check?: NameCheck, required = false): value is string {
+export function checkString(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  check?: NameCheck,
+  required = false,
+): value is string {
   if (!isSet(value) || value === '') {
     if (required) errors.required(path);
     return false;
@@ -26,7 +33,12 @@ export function checkString(errors: FieldErrors, path: string, value: unknown, c
 }
 
 /** An integer field within [min, max], worded as upstream words each kind of bound. */
-export function checkInteger(errors: FieldErrors, path: string, value: unknown, bounds: { min?: number; max?: number; required?: boolean; rangeMessage?: string } = {}): value is number {
+export function checkInteger(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  bounds: { min?: number; max?: number; required?: boolean; rangeMessage?: string } = {},
+): value is number {
   if (!isSet(value)) {
     if (bounds.required) errors.required(path);
     return false;
@@ -39,7 +51,8 @@ export function checkInteger(errors: FieldErrors, path: string, value: unknown, 
   const outside = (min !== undefined && value < min) || (max !== undefined && value > max);
   if (!outside) return true;
   if (bounds.rangeMessage) errors.invalid(path, value, bounds.rangeMessage);
-  else if (min !== undefined && max !== undefined) errors.invalid(path, value, `must be between ${min} and ${max}, inclusive`);
+  else if (min !== undefined && max !== undefined)
+    errors.invalid(path, value, `must be between ${min} and ${max}, inclusive`);
   else if (min !== undefined) errors.invalid(path, value, `must be greater than or equal to ${min}`);
   else errors.invalid(path, value, `must be less than or equal to ${max}`);
   return false;
@@ -50,7 +63,13 @@ export function checkBoolean(errors: FieldErrors, path: string, value: unknown):
 }
 
 /** One of a fixed set of strings (an absent value is fine unless required). */
-export function checkEnum(errors: FieldErrors, path: string, value: unknown, allowed: readonly string[], required = false): void {
+export function checkEnum(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  allowed: readonly string[],
+  required = false,
+): void {
   if (!isSet(value) || value === '') {
     if (required) errors.required(path);
     return;
@@ -60,7 +79,13 @@ export function checkEnum(errors: FieldErrors, path: string, value: unknown, all
 }
 
 /** The items of a list field that pass `fits`, each with its path; others are reported. */
-function itemsOf<T>(errors: FieldErrors, path: string, value: unknown, fits: (item: unknown) => item is T, typeName: string): Array<[T, string]> {
+function itemsOf<T>(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  fits: (item: unknown) => item is T,
+  typeName: string,
+): Array<[T, string]> {
   if (!isSet(value)) return [];
   if (!Array.isArray(value)) {
     errors.wrongType(path, value, 'array');
@@ -74,7 +99,8 @@ function itemsOf<T>(errors: FieldErrors, path: string, value: unknown, fits: (it
   return items;
 }
 
-export const objectsOf = (errors: FieldErrors, path: string, value: unknown): Array<[Any, string]> => itemsOf(errors, path, value, isObject, 'object');
+export const objectsOf = (errors: FieldErrors, path: string, value: unknown): Array<[Any, string]> =>
+  itemsOf(errors, path, value, isObject, 'object');
 export const stringsOf = (errors: FieldErrors, path: string, value: unknown): Array<[string, string]> =>
   itemsOf(errors, path, value, (item): item is string => typeof item === 'string', 'string');
 
@@ -118,7 +144,9 @@ export function sameJson(a: unknown, b: unknown): boolean {
   const canonical = (value: unknown): unknown => {
     if (Array.isArray(value)) return value.map(canonical);
     if (isObject(value)) {
-      const keys = Object.keys(value).filter((k) => isSet(value[k])).sort();
+      const keys = Object.keys(value)
+        .filter((k) => isSet(value[k]))
+        .sort();
       return Object.fromEntries(keys.map((k) => [k, canonical(value[k])]));
     }
     return value ?? null;

@@ -24,7 +24,14 @@ import {
   validateServiceAccount,
 } from './core.ts';
 import { validateEndpointSlice } from './discovery.ts';
-import { validateAppsUpdate, validateControllerRevision, validateDaemonSet, validateDeployment, validateReplicaSet, validateStatefulSet } from './apps.ts';
+import {
+  validateAppsUpdate,
+  validateControllerRevision,
+  validateDaemonSet,
+  validateDeployment,
+  validateReplicaSet,
+  validateStatefulSet,
+} from './apps.ts';
 import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
@@ -55,7 +62,8 @@ const rules: Readonly<Record<string, Rules>> = {
       validatePodSpec(e, o.spec, 'spec');
       if (old === undefined) validateNoEphemeralContainersOnCreate(e, o.spec);
     },
-    update: (e, o, old) => validatePodUpdate(e, o.spec ?? {}, old.spec ?? {}) },
+    update: (e, o, old) => validatePodUpdate(e, o.spec ?? {}, old.spec ?? {}),
+  },
   services: { name: 'label1035', create: (e, o) => validateServiceSpec(e, o.spec) },
   endpoints: { create: validateEndpoints },
   configmaps: { create: validateConfigMap, update: (e, o, old) => validateDataUpdate(e, 'configmaps', o, old) },
@@ -69,24 +77,42 @@ const rules: Readonly<Record<string, Rules>> = {
   events: { name: 'path', create: validateEvent },
   replicationcontrollers: { create: validateReplicationController },
   'discovery.k8s.io/endpointslices': { create: (e, o, old) => validateEndpointSlice(e, o, old) },
-  'apps/deployments': { create: validateDeployment, update: (e, o, old) => validateAppsUpdate(e, 'deployments', o, old) },
-  'apps/replicasets': { create: validateReplicaSet, update: (e, o, old) => validateAppsUpdate(e, 'replicasets', o, old) },
+  'apps/deployments': {
+    create: validateDeployment,
+    update: (e, o, old) => validateAppsUpdate(e, 'deployments', o, old),
+  },
+  'apps/replicasets': {
+    create: validateReplicaSet,
+    update: (e, o, old) => validateAppsUpdate(e, 'replicasets', o, old),
+  },
   'apps/daemonsets': { create: validateDaemonSet, update: (e, o, old) => validateAppsUpdate(e, 'daemonsets', o, old) },
-  'apps/statefulsets': { create: validateStatefulSet, update: (e, o, old) => validateAppsUpdate(e, 'statefulsets', o, old) },
+  'apps/statefulsets': {
+    create: validateStatefulSet,
+    update: (e, o, old) => validateAppsUpdate(e, 'statefulsets', o, old),
+  },
   'apps/controllerrevisions': { create: validateControllerRevision },
   'batch/jobs': { create: validateJob, update: validateJobUpdate },
   'batch/cronjobs': { create: validateCronJob },
   'rbac.authorization.k8s.io/roles': { name: 'path', create: (e, o) => validateRole(e, o, true) },
   'rbac.authorization.k8s.io/clusterroles': { name: 'path', create: (e, o) => validateRole(e, o, false) },
-  'rbac.authorization.k8s.io/rolebindings': { name: 'path', create: (e, o) => validateBinding(e, o, true), update: validateBindingUpdate },
-  'rbac.authorization.k8s.io/clusterrolebindings': { name: 'path', create: (e, o) => validateBinding(e, o, false), update: validateBindingUpdate },
+  'rbac.authorization.k8s.io/rolebindings': {
+    name: 'path',
+    create: (e, o) => validateBinding(e, o, true),
+    update: validateBindingUpdate,
+  },
+  'rbac.authorization.k8s.io/clusterrolebindings': {
+    name: 'path',
+    create: (e, o) => validateBinding(e, o, false),
+    update: validateBindingUpdate,
+  },
   'coordination.k8s.io/leases': { create: validateLease },
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },
 };
 
-const keyOf = (resource: { group: string; resource: string }): string => (resource.group === '' ? resource.resource : `${resource.group}/${resource.resource}`);
+const keyOf = (resource: { group: string; resource: string }): string =>
+  resource.group === '' ? resource.resource : `${resource.group}/${resource.resource}`;
 
 function rulesFor(resource: ValidatedResource): Rules {
   return rules[keyOf(resource)] ?? {};

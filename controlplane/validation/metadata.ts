@@ -5,7 +5,14 @@
  */
 import type { FieldErrors } from './field-errors.ts';
 import { checkString, isSet, objectsOf, stringMapAt, stringsOf, type Any, type NameCheck } from './fields.ts';
-import { dns1035Label, dns1123Label, dns1123Subdomain, labelValue, pathSegment, qualifiedName } from '../../kube/name-formats.ts';
+import {
+  dns1035Label,
+  dns1123Label,
+  dns1123Subdomain,
+  labelValue,
+  pathSegment,
+  qualifiedName,
+} from '../../kube/name-formats.ts';
 
 export type NameRule = 'subdomain' | 'label' | 'label1035' | 'path';
 
@@ -54,7 +61,8 @@ function validateOwnerReferences(errors: FieldErrors, path: string, references: 
   let controllers = 0;
   for (const [ref] of objectsOf(errors, path, references)) {
     for (const field of ['apiVersion', 'kind', 'name', 'uid'] as const) {
-      if (typeof ref[field] !== 'string' || ref[field] === '') errors.invalid(path, ref[field] ?? '', `${field} must not be empty`);
+      if (typeof ref[field] !== 'string' || ref[field] === '')
+        errors.invalid(path, ref[field] ?? '', `${field} must not be empty`);
     }
     if (ref.controller === true) controllers += 1;
   }
@@ -77,7 +85,8 @@ export function validateObjectMeta(errors: FieldErrors, metadata: Any, nameRule:
     checkString(errors, 'metadata.name', metadata.name, check);
   }
   if (namespaced) checkString(errors, 'metadata.namespace', metadata.namespace, dns1123Label, true);
-  else if (isSet(metadata.namespace) && metadata.namespace !== '') errors.forbidden('metadata.namespace', 'not allowed on this type');
+  else if (isSet(metadata.namespace) && metadata.namespace !== '')
+    errors.forbidden('metadata.namespace', 'not allowed on this type');
   validateLabels(errors, 'metadata.labels', metadata.labels);
   validateAnnotations(errors, 'metadata.annotations', metadata.annotations);
   validateFinalizers(errors, 'metadata.finalizers', metadata.finalizers);

@@ -9,7 +9,12 @@ import { isSet, objectAt } from './fields.ts';
 const quantityGrammar = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
 /** The quantity's value in base units, or undefined when it is absent or malformed (reported). */
-export function checkQuantity(errors: FieldErrors, path: string, value: unknown, nonNegative = true): number | undefined {
+export function checkQuantity(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  nonNegative = true,
+): number | undefined {
   if (!isSet(value)) return undefined;
   if (typeof value !== 'string' && typeof value !== 'number') {
     errors.wrongType(path, value, 'string');

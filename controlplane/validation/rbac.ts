@@ -17,8 +17,18 @@ function validateRule(errors: FieldErrors, at: string, rule: Any, namespaced: bo
   const resources = count('resources');
   const names = count('resourceNames');
   if (urls > 0) {
-    if (namespaced) errors.invalid(`${at}.nonResourceURLs`, rule.nonResourceURLs, 'namespaced rules cannot apply to non-resource URLs');
-    if (groups > 0 || resources > 0 || names > 0) errors.invalid(`${at}.nonResourceURLs`, rule.nonResourceURLs, 'rules cannot apply to both regular resources and non-resource URLs');
+    if (namespaced)
+      errors.invalid(
+        `${at}.nonResourceURLs`,
+        rule.nonResourceURLs,
+        'namespaced rules cannot apply to non-resource URLs',
+      );
+    if (groups > 0 || resources > 0 || names > 0)
+      errors.invalid(
+        `${at}.nonResourceURLs`,
+        rule.nonResourceURLs,
+        'rules cannot apply to both regular resources and non-resource URLs',
+      );
     return;
   }
   if (groups === 0) errors.required(`${at}.apiGroups`, 'resource rules must supply at least one api group');
@@ -30,7 +40,11 @@ export function validateRole(errors: FieldErrors, o: Any, namespaced: boolean): 
   const aggregation = objectAt(errors, 'aggregationRule', o.aggregationRule);
   if (aggregation === undefined) return;
   const selectors = objectsOf(errors, 'aggregationRule.clusterRoleSelectors', aggregation.clusterRoleSelectors);
-  if (selectors.length === 0) errors.required('aggregationRule.clusterRoleSelectors', 'at least one clusterRoleSelector required if aggregationRule is non-nil');
+  if (selectors.length === 0)
+    errors.required(
+      'aggregationRule.clusterRoleSelectors',
+      'at least one clusterRoleSelector required if aggregationRule is non-nil',
+    );
   for (const [selector, at] of selectors) validateLabelSelector(errors, at, selector);
 }
 
@@ -39,7 +53,8 @@ export function validateBinding(errors: FieldErrors, o: Any, namespaced: boolean
   if (roleRef === undefined) {
     errors.required('roleRef');
   } else {
-    if (isSet(roleRef.apiGroup) && roleRef.apiGroup !== '' && roleRef.apiGroup !== rbacGroup) errors.notSupported('roleRef.apiGroup', roleRef.apiGroup, [rbacGroup]);
+    if (isSet(roleRef.apiGroup) && roleRef.apiGroup !== '' && roleRef.apiGroup !== rbacGroup)
+      errors.notSupported('roleRef.apiGroup', roleRef.apiGroup, [rbacGroup]);
     checkEnum(errors, 'roleRef.kind', roleRef.kind, namespaced ? ['Role', 'ClusterRole'] : ['ClusterRole'], true);
     checkString(errors, 'roleRef.name', roleRef.name, pathSegment, true);
   }
@@ -49,7 +64,8 @@ export function validateBinding(errors: FieldErrors, o: Any, namespaced: boolean
     const group = isSet(subject.apiGroup) ? subject.apiGroup : '';
     if (subject.kind === 'ServiceAccount') {
       if (group !== '') errors.notSupported(`${at}.apiGroup`, group, ['']);
-      if (typeof subject.name === 'string' && subject.name !== '') errors.invalidEach(`${at}.name`, subject.name, dns1123Subdomain(subject.name));
+      if (typeof subject.name === 'string' && subject.name !== '')
+        errors.invalidEach(`${at}.name`, subject.name, dns1123Subdomain(subject.name));
       if (!namespaced) checkString(errors, `${at}.namespace`, subject.namespace, dns1123Label, true);
       else checkString(errors, `${at}.namespace`, subject.namespace, dns1123Label);
     } else if ((subject.kind === 'User' || subject.kind === 'Group') && group !== '' && group !== rbacGroup) {

@@ -9,7 +9,8 @@ import { isObject, type Any } from './fields.ts';
 import { validatePodTemplate } from './pod.ts';
 
 function nonNegative(errors: FieldErrors, field: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== 'number' || value < 0)) errors.invalid(field, value, 'must be greater than or equal to 0');
+  if (value !== undefined && (typeof value !== 'number' || value < 0))
+    errors.invalid(field, value, 'must be greater than or equal to 0');
 }
 
 export function validateReplicationController(errors: FieldErrors, o: Any): void {
@@ -20,13 +21,18 @@ export function validateReplicationController(errors: FieldErrors, o: Any): void
   nonNegative(errors, 'spec.replicas', spec.replicas);
   const template = spec.template as unknown;
   if (!isObject(template)) return errors.required('spec.template');
-  const labels: Record<string, unknown> = isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {};
+  const labels: Record<string, unknown> =
+    isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {};
   if (!Object.entries(selector).every(([key, value]) => labels[key] === value)) {
     errors.invalid('spec.template.metadata.labels', labels, '`selector` does not match template `labels`');
   }
   validatePodTemplate(errors, 'spec.template', template, ['Always']);
-  if (isObject(template.spec) && template.spec.restartPolicy === undefined) errors.notSupported('spec.template.spec.restartPolicy', undefined, ['Always']);
+  if (isObject(template.spec) && template.spec.restartPolicy === undefined)
+    errors.notSupported('spec.template.spec.restartPolicy', undefined, ['Always']);
   if (isObject(template.spec) && template.spec.activeDeadlineSeconds !== undefined) {
-    errors.forbidden('spec.template.spec.activeDeadlineSeconds', 'activeDeadlineSeconds in ReplicationController is not Supported');
+    errors.forbidden(
+      'spec.template.spec.activeDeadlineSeconds',
+      'activeDeadlineSeconds in ReplicationController is not Supported',
+    );
   }
 }

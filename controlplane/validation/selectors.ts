@@ -20,9 +20,9 @@ export function validateLabelSelector(errors: FieldErrors, path: string, value: 
     if (typeof expression.operator !== 'string' || !operators.includes(expression.operator)) {
       errors.invalid(`${at}.operator`, expression.operator ?? '', 'not a valid selector operator');
     } else if ((expression.operator === 'In' || expression.operator === 'NotIn') && values.length === 0) {
-      errors.required(`${at}.values`, 'must be specified when `operator` is \'In\' or \'NotIn\'');
+      errors.required(`${at}.values`, "must be specified when `operator` is 'In' or 'NotIn'");
     } else if ((expression.operator === 'Exists' || expression.operator === 'DoesNotExist') && values.length > 0) {
-      errors.forbidden(`${at}.values`, 'may not be specified when `operator` is \'Exists\' or \'DoesNotExist\'');
+      errors.forbidden(`${at}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
     }
     for (const [item, vat] of values) errors.invalidEach(vat, item, labelValue(item));
   }
@@ -35,11 +35,17 @@ export function validateSelectorMatchesTemplate(errors: FieldErrors, spec: Any, 
   if (selector === undefined) return errors.required('spec.selector');
   const matchLabels = validateLabelSelector(errors, 'spec.selector', selector);
   const expressions = Array.isArray(selector.matchExpressions) ? selector.matchExpressions : [];
-  if (matchLabels.length === 0 && expressions.length === 0) errors.invalid('spec.selector', selector, `empty selector is invalid for ${kind}`);
+  if (matchLabels.length === 0 && expressions.length === 0)
+    errors.invalid('spec.selector', selector, `empty selector is invalid for ${kind}`);
   // The template's own metadata is checked with the template; here only its labels are read.
-  const templateLabels: unknown = isObject(spec.template) && isObject(spec.template.metadata) ? spec.template.metadata.labels : undefined;
+  const templateLabels: unknown =
+    isObject(spec.template) && isObject(spec.template.metadata) ? spec.template.metadata.labels : undefined;
   const labels = new Map(isObject(templateLabels) ? Object.entries(templateLabels) : []);
   if (!matchLabels.every(([k, v]) => labels.get(k) === v)) {
-    errors.invalid('spec.template.metadata.labels', Object.fromEntries(labels), '`selector` does not match template `labels`');
+    errors.invalid(
+      'spec.template.metadata.labels',
+      Object.fromEntries(labels),
+      '`selector` does not match template `labels`',
+    );
   }
 }

@@ -19,11 +19,16 @@ function validatePodStatus(errors: FieldErrors, status: Any): void {
     const first = items[0]?.[0].ip;
     const single = list === 'podIPs' ? status.podIP : status.hostIP;
     if (typeof first === 'string' && typeof single === 'string' && single !== '' && first !== single) {
-      errors.invalid(`status.${list}[0].ip`, first, `must be equal to the value of ${list === 'podIPs' ? 'podIP' : 'hostIP'}`);
+      errors.invalid(
+        `status.${list}[0].ip`,
+        first,
+        `must be equal to the value of ${list === 'podIPs' ? 'podIP' : 'hostIP'}`,
+      );
     }
   }
   for (const list of ['containerStatuses', 'initContainerStatuses', 'ephemeralContainerStatuses'] as const) {
-    for (const [container, at] of objectsOf(errors, `status.${list}`, status[list])) checkString(errors, `${at}.name`, container.name, undefined, true);
+    for (const [container, at] of objectsOf(errors, `status.${list}`, status[list]))
+      checkString(errors, `${at}.name`, container.name, undefined, true);
   }
 }
 
@@ -34,10 +39,12 @@ function validateServiceStatus(errors: FieldErrors, status: Any): void {
     if (checkString(errors, `${at}.hostname`, ingress.hostname, dns1123Subdomain) && isIp(ingress.hostname)) {
       errors.invalid(`${at}.hostname`, ingress.hostname, 'must be a DNS name, not an IP address');
     }
-    if (isSet(ingress.ipMode) && !isSet(ingress.ip)) errors.required(`${at}.ip`, 'must be specified when `ipMode` is set');
+    if (isSet(ingress.ipMode) && !isSet(ingress.ip))
+      errors.required(`${at}.ip`, 'must be specified when `ipMode` is set');
     checkEnum(errors, `${at}.ipMode`, ingress.ipMode, ['Proxy', 'VIP']);
     for (const [port, pat] of objectsOf(errors, `${at}.ports`, ingress.ports)) {
-      if (checkInteger(errors, `${pat}.port`, port.port, { required: true })) errors.invalidEach(`${pat}.port`, port.port, portNumber(port.port));
+      if (checkInteger(errors, `${pat}.port`, port.port, { required: true }))
+        errors.invalidEach(`${pat}.port`, port.port, portNumber(port.port));
       checkEnum(errors, `${pat}.protocol`, port.protocol, protocols, true);
     }
   }

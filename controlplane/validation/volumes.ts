@@ -11,12 +11,48 @@ import { checkQuantity } from './quantities.ts';
 
 /** Every volume source upstream knows, in the order upstream looks at them; a volume names at most one (none means emptyDir). */
 const volumeSources = [
-  'emptyDir', 'hostPath', 'gitRepo', 'gcePersistentDisk', 'awsElasticBlockStore', 'secret', 'nfs', 'iscsi', 'glusterfs', 'flexVolume',
-  'persistentVolumeClaim', 'rbd', 'cinder', 'cephfs', 'flocker', 'downwardAPI', 'fc', 'azureFile', 'vsphereVolume', 'quobyte', 'azureDisk',
-  'photonPersistentDisk', 'portworxVolume', 'scaleIO', 'configMap', 'projected', 'storageos', 'csi', 'ephemeral', 'image',
+  'emptyDir',
+  'hostPath',
+  'gitRepo',
+  'gcePersistentDisk',
+  'awsElasticBlockStore',
+  'secret',
+  'nfs',
+  'iscsi',
+  'glusterfs',
+  'flexVolume',
+  'persistentVolumeClaim',
+  'rbd',
+  'cinder',
+  'cephfs',
+  'flocker',
+  'downwardAPI',
+  'fc',
+  'azureFile',
+  'vsphereVolume',
+  'quobyte',
+  'azureDisk',
+  'photonPersistentDisk',
+  'portworxVolume',
+  'scaleIO',
+  'configMap',
+  'projected',
+  'storageos',
+  'csi',
+  'ephemeral',
+  'image',
 ] as const;
 
-const hostPathTypes = ['', 'BlockDevice', 'CharDevice', 'Directory', 'DirectoryOrCreate', 'File', 'FileOrCreate', 'Socket'];
+const hostPathTypes = [
+  '',
+  'BlockDevice',
+  'CharDevice',
+  'Directory',
+  'DirectoryOrCreate',
+  'File',
+  'FileOrCreate',
+  'Socket',
+];
 const modeMessage = 'must be a number between 0 and 0777 (octal), both inclusive';
 
 /** A path inside the volume or container: relative, and no element may climb out with '..'. */
@@ -49,7 +85,8 @@ function validateDownwardApiItems(errors: FieldErrors, path: string, items: unkn
     checkItemPath(errors, `${at}.path`, item.path);
     checkMode(errors, `${at}.mode`, item.mode);
     const sources = setKeys(item, ['fieldRef', 'resourceFieldRef']);
-    if (sources.length > 1) errors.invalid(at, 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously');
+    if (sources.length > 1)
+      errors.invalid(at, 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously');
     else if (sources.length === 0) errors.required(at, 'one of fieldRef and resourceFieldRef is required');
   }
 }
@@ -57,7 +94,14 @@ function validateDownwardApiItems(errors: FieldErrors, path: string, items: unkn
 function validateProjected(errors: FieldErrors, path: string, projected: Any): void {
   checkMode(errors, `${path}.defaultMode`, projected.defaultMode);
   for (const [source, at] of objectsOf(errors, `${path}.sources`, projected.sources)) {
-    const kinds = setKeys(source, ['secret', 'configMap', 'downwardAPI', 'serviceAccountToken', 'clusterTrustBundle', 'podCertificate']);
+    const kinds = setKeys(source, [
+      'secret',
+      'configMap',
+      'downwardAPI',
+      'serviceAccountToken',
+      'clusterTrustBundle',
+      'podCertificate',
+    ]);
     if (kinds.length > 1) errors.forbidden(`${at}.${kinds[1]}`, 'may not specify more than 1 volume type per source');
     const secret = objectAt(errors, `${at}.secret`, source.secret);
     if (secret) validateKeyToPaths(errors, `${at}.secret.items`, secret.items);
@@ -70,8 +114,18 @@ function validateProjected(errors: FieldErrors, path: string, projected: Any): v
       checkItemPath(errors, `${at}.serviceAccountToken.path`, token.path);
       const seconds = token.expirationSeconds;
       if (checkInteger(errors, `${at}.serviceAccountToken.expirationSeconds`, seconds)) {
-        if (seconds < 600) errors.invalid(`${at}.serviceAccountToken.expirationSeconds`, seconds, 'may not specify a duration less than 10 minutes');
-        else if (seconds > 2 ** 32) errors.invalid(`${at}.serviceAccountToken.expirationSeconds`, seconds, 'may not specify a duration larger than 2^32 seconds');
+        if (seconds < 600)
+          errors.invalid(
+            `${at}.serviceAccountToken.expirationSeconds`,
+            seconds,
+            'may not specify a duration less than 10 minutes',
+          );
+        else if (seconds > 2 ** 32)
+          errors.invalid(
+            `${at}.serviceAccountToken.expirationSeconds`,
+            seconds,
+            'may not specify a duration larger than 2^32 seconds',
+          );
       }
     }
   }
@@ -79,13 +133,20 @@ function validateProjected(errors: FieldErrors, path: string, projected: Any): v
 
 function validateVolumeSource(errors: FieldErrors, path: string, volume: Any): void {
   const hostPath = objectAt(errors, `${path}.hostPath`, volume.hostPath);
-  if (hostPath && checkString(errors, `${path}.hostPath.path`, hostPath.path, undefined, true) && hostPath.path.split('/').includes('..')) {
+  if (
+    hostPath &&
+    checkString(errors, `${path}.hostPath.path`, hostPath.path, undefined, true) &&
+    hostPath.path.split('/').includes('..')
+  ) {
     errors.invalid(`${path}.hostPath.path`, hostPath.path, "must not contain '..'");
   }
   if (hostPath) checkEnum(errors, `${path}.hostPath.type`, hostPath.type, hostPathTypes);
   const emptyDir = objectAt(errors, `${path}.emptyDir`, volume.emptyDir);
   if (emptyDir) {
-    if (isSet(emptyDir.medium) && !(typeof emptyDir.medium === 'string' && /^(|Memory|HugePages(-.+)?)$/.test(emptyDir.medium))) {
+    if (
+      isSet(emptyDir.medium) &&
+      !(typeof emptyDir.medium === 'string' && /^(|Memory|HugePages(-.+)?)$/.test(emptyDir.medium))
+    ) {
       errors.notSupported(`${path}.emptyDir.medium`, emptyDir.medium, ['', 'Memory', 'HugePages']);
     }
     checkQuantity(errors, `${path}.emptyDir.sizeLimit`, emptyDir.sizeLimit);
@@ -114,7 +175,8 @@ function validateVolumeSource(errors: FieldErrors, path: string, volume: Any): v
   const nfs = objectAt(errors, `${path}.nfs`, volume.nfs);
   if (nfs) {
     checkString(errors, `${path}.nfs.server`, nfs.server, undefined, true);
-    if (checkString(errors, `${path}.nfs.path`, nfs.path, undefined, true) && !nfs.path.startsWith('/')) errors.invalid(`${path}.nfs.path`, nfs.path, 'must be an absolute path');
+    if (checkString(errors, `${path}.nfs.path`, nfs.path, undefined, true) && !nfs.path.startsWith('/'))
+      errors.invalid(`${path}.nfs.path`, nfs.path, 'must be an absolute path');
   }
 }
 
@@ -127,7 +189,8 @@ export function validateVolumes(errors: FieldErrors, path: string, volumes: unkn
       names.add(volume.name);
     }
     // Upstream keeps the first source it finds and refuses each further one.
-    for (const extra of setKeys(volume, volumeSources).slice(1)) errors.forbidden(`${at}.${extra}`, 'may not specify more than 1 volume type');
+    for (const extra of setKeys(volume, volumeSources).slice(1))
+      errors.forbidden(`${at}.${extra}`, 'may not specify more than 1 volume type');
     validateVolumeSource(errors, at, volume);
   }
   return names;

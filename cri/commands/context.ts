@@ -36,7 +36,10 @@ export type OutputFormat = 'table' | 'json' | 'yaml';
  * A runtime that answers Unimplemented to a basic call most likely speaks an older CRI (containerd
  * 1.5 and older only have v1alpha2); ask its version so the user reads that, not a method name.
  */
-export async function explainFailure(err: unknown, runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined): Promise<unknown> {
+export async function explainFailure(
+  err: unknown,
+  runtime: Pick<CriRuntime, 'version' | 'endpoint'> | undefined,
+): Promise<unknown> {
   if (!(err instanceof CriError) || err.code !== 'BOSUN_CRI_UNIMPLEMENTED' || !runtime) return err;
   const { checkRuntimeVersion } = await import('../version-check.ts');
   try {

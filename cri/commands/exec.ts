@@ -27,7 +27,13 @@ function terminalSize(stdout: NodeJS.WriteStream): TerminalSize | undefined {
  * With -t on a real terminal: raw mode (keys go to the remote shell as typed, Ctrl-C included)
  * and the terminal's size, again on every resize. Always undone, also on failure.
  */
-async function streamToTerminal(url: string, ctx: CriContext, terminal: Terminal, interactive: boolean, tty: boolean): Promise<number> {
+async function streamToTerminal(
+  url: string,
+  ctx: CriContext,
+  terminal: Terminal,
+  interactive: boolean,
+  tty: boolean,
+): Promise<number> {
   const rawMode = tty && interactive && terminal.stdin.isTTY;
   if (rawMode) terminal.stdin.setRawMode(true);
   try {
@@ -37,7 +43,10 @@ async function streamToTerminal(url: string, ctx: CriContext, terminal: Terminal
       stderr: tty ? undefined : ctx.err,
       onStdinEndLost: tty
         ? undefined
-        : () => ctx.err.write('bosun: input ended, but this runtime cannot pass end-of-input on (stream protocol v4): the command runs until it exits by itself or you press Ctrl-C\n'),
+        : () =>
+            ctx.err.write(
+              'bosun: input ended, but this runtime cannot pass end-of-input on (stream protocol v4): the command runs until it exits by itself or you press Ctrl-C\n',
+            ),
       onResize: tty
         ? (send) => {
             const first = terminalSize(terminal.stdout);
@@ -76,7 +85,11 @@ export async function exec(ctx: CriContext, args: ExecArgs, terminal: Terminal):
   return streamToTerminal(url, ctx, terminal, args.interactive, args.tty);
 }
 
-export async function attach(ctx: CriContext, args: { container: string; interactive: boolean; tty: boolean }, terminal: Terminal): Promise<number> {
+export async function attach(
+  ctx: CriContext,
+  args: { container: string; interactive: boolean; tty: boolean },
+  terminal: Terminal,
+): Promise<number> {
   const id = await resolveContainerId(ctx, args.container);
   const url = await ctx.runtime.attach(
     { containerId: id, tty: args.tty, stdin: args.interactive, stdout: true, stderr: !args.tty },

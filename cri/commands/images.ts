@@ -35,10 +35,18 @@ export async function pull(ctx: CriContext, args: PullArgs, display: ProgressDis
   let sandboxConfig: PodSandboxConfig | undefined;
   if (args['pod-config']) {
     const path = args['pod-config'];
-    sandboxConfig = parsePodConfig(await readFile(path, 'utf8').catch(() => { throw usage(`cannot read ${path}`); }), path);
+    sandboxConfig = parsePodConfig(
+      await readFile(path, 'utf8').catch(() => {
+        throw usage(`cannot read ${path}`);
+      }),
+      path,
+    );
   }
   // Where containerd keeps downloads in flight; without it we still pull, with elapsed time only.
-  const root = await ctx.runtime.status(true, callOptions(ctx)).then((s) => containerdRootFromInfo(s.info), () => undefined);
+  const root = await ctx.runtime.status(true, callOptions(ctx)).then(
+    (s) => containerdRootFromInfo(s.info),
+    () => undefined,
+  );
   const started = ctx.now();
   const interval = display.intervalMs ?? (display.isTTY ? 200 : 5000);
   let lastLength = 0;
@@ -75,7 +83,10 @@ export async function rmi(ctx: CriContext, args: RmiArgs): Promise<void> {
   if (args.images.length === 0 && !args.all && !args.prune) throw usage('name an image, or use --all or --prune');
   const ids = new Set<string>();
   if (args.all || args.prune) {
-    const [images, containers] = await Promise.all([ctx.runtime.listImages(undefined, callOptions(ctx)), ctx.runtime.listContainers(undefined, callOptions(ctx))]);
+    const [images, containers] = await Promise.all([
+      ctx.runtime.listImages(undefined, callOptions(ctx)),
+      ctx.runtime.listContainers(undefined, callOptions(ctx)),
+    ]);
     const inUse = new Set(containers.map((c) => c.imageRef));
     for (const image of images) if (args.all || !inUse.has(image.id)) ids.add(image.id);
   }
@@ -84,6 +95,7 @@ export async function rmi(ctx: CriContext, args: RmiArgs): Promise<void> {
     const status = await ctx.runtime.imageStatus(id, false, callOptions(ctx));
     if (!status.image) throw new CriNotFoundError(`no image "${id}"`);
     await ctx.runtime.removeImage(id);
-    for (const name of status.image.repoTags.length > 0 ? status.image.repoTags : [id]) ctx.out.write(`Deleted: ${name}\n`);
+    for (const name of status.image.repoTags.length > 0 ? status.image.repoTags : [id])
+      ctx.out.write(`Deleted: ${name}\n`);
   }
 }

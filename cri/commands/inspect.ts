@@ -7,7 +7,13 @@ import { callOptions, parseInfo, printDocument, type CriContext, type OutputForm
 export async function version(ctx: CriContext, args: { output: OutputFormat; clientVersion?: string }): Promise<void> {
   const v = await ctx.runtime.version(callOptions(ctx));
   if (args.output !== 'table') {
-    await printDocument(ctx, args.output, { version: v.version, runtimeName: v.runtimeName, runtimeVersion: v.runtimeVersion, runtimeApiVersion: v.runtimeApiVersion, clientVersion: args.clientVersion });
+    await printDocument(ctx, args.output, {
+      version: v.version,
+      runtimeName: v.runtimeName,
+      runtimeVersion: v.runtimeVersion,
+      runtimeApiVersion: v.runtimeApiVersion,
+      clientVersion: args.clientVersion,
+    });
     return;
   }
   ctx.out.write(
@@ -23,12 +29,20 @@ export async function info(ctx: CriContext, args: { output: OutputFormat }): Pro
 
 export async function resolveContainerId(ctx: CriContext, typed: string): Promise<string> {
   const all = await ctx.runtime.listContainers(undefined, callOptions(ctx));
-  return resolveId('container', typed, all.map((c) => ({ id: c.id, name: c.metadata?.name ?? '' })));
+  return resolveId(
+    'container',
+    typed,
+    all.map((c) => ({ id: c.id, name: c.metadata?.name ?? '' })),
+  );
 }
 
 export async function resolvePodId(ctx: CriContext, typed: string): Promise<string> {
   const all = await ctx.runtime.listPodSandbox(undefined, callOptions(ctx));
-  return resolveId('pod', typed, all.map((p) => ({ id: p.id, name: p.metadata?.name ?? '' })));
+  return resolveId(
+    'pod',
+    typed,
+    all.map((p) => ({ id: p.id, name: p.metadata?.name ?? '' })),
+  );
 }
 
 /** An image by reference, full ID or ID prefix; returns its ID. */
@@ -37,7 +51,11 @@ export async function resolveImageId(ctx: CriContext, typed: string): Promise<st
   if (direct.image) return direct.image.id;
   const all = await ctx.runtime.listImages(undefined, callOptions(ctx));
   if (/^(sha256:)?[0-9a-f]+$/.test(typed)) {
-    return resolveId('image', typed, all.map((i) => ({ id: i.id, name: i.repoTags[0] ?? '' })));
+    return resolveId(
+      'image',
+      typed,
+      all.map((i) => ({ id: i.id, name: i.repoTags[0] ?? '' })),
+    );
   }
   throw new CriNotFoundError(`no image "${typed}"`);
 }

@@ -92,7 +92,8 @@ export async function rmp(ctx: CriContext, args: { ids: string[]; force: boolean
   for (const id of ids) {
     const state = (await ctx.runtime.podSandboxStatus(id, false, callOptions(ctx))).status?.state;
     if (state === 'SANDBOX_READY') {
-      if (!args.force) throw new CommandError(`pod ${id.slice(0, 13)} is ready: stop it first (bosun cri stopp), or use --force`);
+      if (!args.force)
+        throw new CommandError(`pod ${id.slice(0, 13)} is ready: stop it first (bosun cri stopp), or use --force`);
       await ctx.runtime.stopPodSandbox(id);
     }
     await ctx.runtime.removePodSandbox(id);

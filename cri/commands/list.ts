@@ -81,7 +81,11 @@ export async function ps(ctx: CriContext, args: PsArgs): Promise<void> {
   let containersPromise;
   if (args.pod) {
     const sandboxes = await sandboxesPromise;
-    podId = resolveId('pod', args.pod, sandboxes.map((p) => ({ id: p.id, name: p.metadata?.name ?? '' })));
+    podId = resolveId(
+      'pod',
+      args.pod,
+      sandboxes.map((p) => ({ id: p.id, name: p.metadata?.name ?? '' })),
+    );
     containersPromise = ctx.runtime.listContainers({ ...filter, podSandboxId: podId }, options);
   } else {
     containersPromise = ctx.runtime.listContainers(filter, options);
@@ -134,7 +138,10 @@ export async function pods(ctx: CriContext, args: ListArgs): Promise<void> {
     ctx.out.write(items.map((p) => `${p.id}\n`).join(''));
     return;
   }
-  await printAs(ctx, args.output, { items }, () => ({ header: podHeader, rows: podRows(items, ctx.now(), args['no-trunc']) }));
+  await printAs(ctx, args.output, { items }, () => ({
+    header: podHeader,
+    rows: podRows(items, ctx.now(), args['no-trunc']),
+  }));
 }
 
 export async function images(ctx: CriContext, args: ImagesArgs): Promise<void> {
@@ -144,5 +151,8 @@ export async function images(ctx: CriContext, args: ImagesArgs): Promise<void> {
     return;
   }
   const options = { noTrunc: args['no-trunc'], digests: args.digests };
-  await printAs(ctx, args.output, { images: list }, () => ({ header: imageHeaderFor(options), rows: imageRows(list, options) }));
+  await printAs(ctx, args.output, { images: list }, () => ({
+    header: imageHeaderFor(options),
+    rows: imageRows(list, options),
+  }));
 }

@@ -22,14 +22,19 @@ export async function logs(ctx: CriContext, args: LogsArgs, signal?: AbortSignal
   const status = (await ctx.runtime.containerStatus(id, false, callOptions(ctx))).status;
   if (!status?.logPath) throw new CriNotFoundError(`container ${id.slice(0, 13)} has no log file`);
   try {
-    await readLog(status.logPath, { stdout: ctx.out, stderr: ctx.err }, {
-      tail: args.tail,
-      sinceMs,
-      timestamps: args.timestamps,
-      follow: args.follow,
-      signal,
-      stillWriting: async () => (await ctx.runtime.containerStatus(id, false, callOptions(ctx))).status?.state === 'CONTAINER_RUNNING',
-    });
+    await readLog(
+      status.logPath,
+      { stdout: ctx.out, stderr: ctx.err },
+      {
+        tail: args.tail,
+        sinceMs,
+        timestamps: args.timestamps,
+        follow: args.follow,
+        signal,
+        stillWriting: async () =>
+          (await ctx.runtime.containerStatus(id, false, callOptions(ctx))).status?.state === 'CONTAINER_RUNNING',
+      },
+    );
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       throw new CriNotFoundError(`the log file of container ${id.slice(0, 13)} is missing: ${status.logPath}`);

@@ -55,6 +55,12 @@ export async function statsp(ctx: CriContext, args: StatsArgs): Promise<void> {
   const labels = labelSelector(args.label);
   if (labels) filter.labelSelector = labels;
   const first = await ctx.runtime.listPodSandboxStats(filter, callOptions(ctx));
-  const second = args.seconds > 0 ? (await sleep(args.seconds * 1000), await ctx.runtime.listPodSandboxStats(filter, callOptions(ctx))) : first;
-  await printAs(ctx, args.output, { stats: second }, () => ({ header: podStatsHeader, rows: podStatsRows(first, second, args['no-trunc']) }));
+  const second =
+    args.seconds > 0
+      ? (await sleep(args.seconds * 1000), await ctx.runtime.listPodSandboxStats(filter, callOptions(ctx)))
+      : first;
+  await printAs(ctx, args.output, { stats: second }, () => ({
+    header: podStatsHeader,
+    rows: podStatsRows(first, second, args['no-trunc']),
+  }));
 }

@@ -10,7 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NodePaths } from './node-paths.ts';
 
-export const encryptionConfigPath = (paths: Pick<NodePaths, 'configDir'>) => join(paths.configDir, 'encryption-config.yaml');
+export const encryptionConfigPath = (paths: Pick<NodePaths, 'configDir'>) =>
+  join(paths.configDir, 'encryption-config.yaml');
 
 export function encryptionConfigYaml(secret: Buffer): string {
   return [

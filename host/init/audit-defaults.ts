@@ -69,6 +69,15 @@ export function withAuditLog(paths: Pick<NodePaths, 'configDir' | 'logDir'>, ser
   }
   const log = namesFlag(serverArgs, '--audit-log-path')
     ? []
-    : ['--audit-log-path', auditLogPath(paths), '--audit-log-maxsize', '100', '--audit-log-maxbackup', '10', '--audit-log-maxage', '30'];
+    : [
+        '--audit-log-path',
+        auditLogPath(paths),
+        '--audit-log-maxsize',
+        '100',
+        '--audit-log-maxbackup',
+        '10',
+        '--audit-log-maxage',
+        '30',
+      ];
   return ['--audit-policy-file', policy, ...log, ...serverArgs];
 }

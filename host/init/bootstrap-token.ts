@@ -20,7 +20,11 @@ export interface TokenSpec {
 }
 
 /** The Secret's data for a token (pure: the id, secret and clock come in). */
-export function tokenSecretData(token: { id: string; secret: string }, spec: TokenSpec, now: number): Record<string, string> {
+export function tokenSecretData(
+  token: { id: string; secret: string },
+  spec: TokenSpec,
+  now: number,
+): Record<string, string> {
   const b64 = (s: string) => Buffer.from(s).toString('base64');
   const data: Record<string, string> = { 'token-id': b64(token.id), 'token-secret': b64(token.secret) };
   if (spec.ttlSeconds > 0) data.expiration = b64(apiTime(now + spec.ttlSeconds * 1000));
@@ -35,7 +39,11 @@ export async function createBootstrapToken(client: KubeClient, spec: TokenSpec):
   const token = generateBootstrapToken();
   const data = tokenSecretData(token, spec, Date.now());
   await client.create(refs.secrets, {
-    apiVersion: 'v1', kind: 'Secret', metadata: { name: bootstrapTokenSecretName(token.id), namespace: 'kube-system' }, type: bootstrapTokenSecretType, data,
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: bootstrapTokenSecretName(token.id), namespace: 'kube-system' },
+    type: bootstrapTokenSecretType,
+    data,
   } as never);
   return formatBootstrapToken(token);
 }

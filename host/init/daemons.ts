@@ -21,7 +21,13 @@ export interface DaemonPlace {
 }
 
 export function daemonPlace(name: DaemonName, dirs: { runDir: string; logDir: string }, marker: string): DaemonPlace {
-  return { name, unit: `bosun-${name}.service`, pidFile: join(dirs.runDir, `${name}.pid`), log: join(dirs.logDir, `${name}.log`), marker };
+  return {
+    name,
+    unit: `bosun-${name}.service`,
+    pidFile: join(dirs.runDir, `${name}.pid`),
+    log: join(dirs.logDir, `${name}.log`),
+    marker,
+  };
 }
 
 /** True when systemd is PID 1 (the test systemd itself uses). */
@@ -41,8 +47,10 @@ async function unitActive(unit: string): Promise<boolean> {
 }
 
 /** Whether the daemon runs, and how. */
-export async function daemonState(place: DaemonPlace): Promise<{ how: 'unit' } | { how: 'detached'; pid: number } | undefined> {
-  if (systemdRunsMachine() && await unitActive(place.unit)) return { how: 'unit' };
+export async function daemonState(
+  place: DaemonPlace,
+): Promise<{ how: 'unit' } | { how: 'detached'; pid: number } | undefined> {
+  if (systemdRunsMachine() && (await unitActive(place.unit))) return { how: 'unit' };
   const pid = detachedPid(place);
   return pid === undefined ? undefined : { how: 'detached', pid };
 }
@@ -50,7 +58,7 @@ export async function daemonState(place: DaemonPlace): Promise<{ how: 'unit' } |
 /** Stops and disables the unit, or SIGTERMs the detached process (SIGKILL after `graceMs`); removes the PID file. */
 export async function stopBosunDaemon(place: DaemonPlace, graceMs = 15_000): Promise<string | undefined> {
   let what: string | undefined;
-  if (systemdRunsMachine() && await unitActive(place.unit)) {
+  if (systemdRunsMachine() && (await unitActive(place.unit))) {
     const stopped = await run(['systemctl', 'disable', '--now', place.unit], { timeoutMs: 120_000 });
     if (stopped.code !== 0) throw new Error(`systemctl disable --now ${place.unit}: ${stopped.stderr.trim()}`);
     what = `${place.unit} stopped and disabled`;

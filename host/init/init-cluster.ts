@@ -36,15 +36,23 @@ export interface InitResult {
 }
 
 /** The server's command-line flags for this machine. */
-export function serverFlags(spec: Pick<InitSpec, 'paths' | 'advertiseAddress' | 'bindAddress' | 'port' | 'serverArgs'>): string[] {
+export function serverFlags(
+  spec: Pick<InitSpec, 'paths' | 'advertiseAddress' | 'bindAddress' | 'port' | 'serverArgs'>,
+): string[] {
   return [
-    '--data-dir', serverDataDir(spec.paths),
-    '--bind-address', spec.bindAddress,
-    '--secure-port', String(spec.port),
-    '--advertise-address', spec.advertiseAddress,
-    '--tls-san', '127.0.0.1',
+    '--data-dir',
+    serverDataDir(spec.paths),
+    '--bind-address',
+    spec.bindAddress,
+    '--secure-port',
+    String(spec.port),
+    '--advertise-address',
+    spec.advertiseAddress,
+    '--tls-san',
+    '127.0.0.1',
     // the copy bosun init and up make: renewed with the admin certificate
-    '--admin-kubeconfig-copy', adminKubeconfig(spec.paths),
+    '--admin-kubeconfig-copy',
+    adminKubeconfig(spec.paths),
     ...spec.serverArgs,
   ];
 }
@@ -73,7 +81,11 @@ export async function initCluster(spec: InitSpec): Promise<InitResult> {
  * Once the server is ready: the admin kubeconfig in the config folder (0600), a bootstrap token,
  * cluster-info signed for it, and the join command.
  */
-export async function prepareJoin(paths: NodePaths, tokenTtlSeconds: number, say: (line: string) => void): Promise<InitResult> {
+export async function prepareJoin(
+  paths: NodePaths,
+  tokenTtlSeconds: number,
+  say: (line: string) => void,
+): Promise<InitResult> {
   mkdirSync(paths.configDir, { recursive: true, mode: 0o755 });
   const admin = adminKubeconfig(paths);
   copyPrivate(join(serverDataDir(paths), 'admin.kubeconfig'), admin);
@@ -94,5 +106,11 @@ export async function prepareJoin(paths: NodePaths, tokenTtlSeconds: number, say
   }
   const server = config.client.server;
   const caHash = caCertHash(config.client.ca);
-  return { server, token, caHash, adminKubeconfig: admin, joinCommand: `bosun join ${server} --token ${token} --discovery-token-ca-cert-hash ${caHash}` };
+  return {
+    server,
+    token,
+    caHash,
+    adminKubeconfig: admin,
+    joinCommand: `bosun join ${server} --token ${token} --discovery-token-ca-cert-hash ${caHash}`,
+  };
 }

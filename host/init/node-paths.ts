@@ -32,11 +32,24 @@ export const agentKubeconfig = (paths: NodePaths) => join(paths.configDir, 'agen
 
 /** yargs options for the folders, shared by init, up and reset. */
 export const nodePathOptions = {
-  'config-dir': { type: 'string', default: defaultNodePaths.configDir, describe: 'Kubeconfigs (admin.kubeconfig, agent.kubeconfig)' },
-  'data-dir': { type: 'string', default: defaultNodePaths.dataDir, describe: 'State: <dir>/server (datastore, PKI), <dir>/agent' },
+  'config-dir': {
+    type: 'string',
+    default: defaultNodePaths.configDir,
+    describe: 'Kubeconfigs (admin.kubeconfig, agent.kubeconfig)',
+  },
+  'data-dir': {
+    type: 'string',
+    default: defaultNodePaths.dataDir,
+    describe: 'State: <dir>/server (datastore, PKI), <dir>/agent',
+  },
   'run-dir': { type: 'string', default: defaultNodePaths.runDir, describe: 'PID files of daemons run without systemd' },
   'log-dir': { type: 'string', default: defaultNodePaths.logDir, describe: 'Logs of daemons run without systemd' },
-  'defaults-dir': { type: 'string', default: defaultNodePaths.defaultsDir, describe: "Where systemd units' environment files go", hidden: true },
+  'defaults-dir': {
+    type: 'string',
+    default: defaultNodePaths.defaultsDir,
+    describe: "Where systemd units' environment files go",
+    hidden: true,
+  },
 } as const;
 
 /** The parsed folder flags. */
@@ -49,5 +62,11 @@ export interface NodePathArgs {
 }
 
 export function nodePathsFrom(args: NodePathArgs): NodePaths {
-  return { configDir: args['config-dir'], dataDir: args['data-dir'], runDir: args['run-dir'], logDir: args['log-dir'], defaultsDir: args['defaults-dir'] };
+  return {
+    configDir: args['config-dir'],
+    dataDir: args['data-dir'],
+    runDir: args['run-dir'],
+    logDir: args['log-dir'],
+    defaultsDir: args['defaults-dir'],
+  };
 }

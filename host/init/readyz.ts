@@ -8,6 +8,9 @@ export function readyz(port: number, caPem: string | Buffer, host = '127.0.0.1')
       resolve(response.statusCode === 200);
     });
     request.on('error', () => resolve(false));
-    request.on('timeout', () => { request.destroy(); resolve(false); });
+    request.on('timeout', () => {
+      request.destroy();
+      resolve(false);
+    });
   });
 }

@@ -6,6 +6,9 @@ import { withAtRestEncryption } from './at-rest-encryption.ts';
 import { withAuditLog } from './audit-defaults.ts';
 import type { NodePaths } from './node-paths.ts';
 
-export function withServerDefaults(paths: Pick<NodePaths, 'configDir' | 'logDir'>, serverArgs: readonly string[]): string[] {
+export function withServerDefaults(
+  paths: Pick<NodePaths, 'configDir' | 'logDir'>,
+  serverArgs: readonly string[],
+): string[] {
   return withAuditLog(paths, withAtRestEncryption(paths, serverArgs));
 }

@@ -30,13 +30,20 @@ export async function startServerDaemon(options: ServerStart): Promise<void> {
   const state = await daemonState(place);
   let pid: number | undefined;
   if (state !== undefined) {
-    say(state.how === 'unit' ? `${place.unit} already runs; using it` : `bosun server already runs (pid ${state.pid}); using it`);
+    say(
+      state.how === 'unit'
+        ? `${place.unit} already runs; using it`
+        : `bosun server already runs (pid ${state.pid}); using it`,
+    );
     if (state.how === 'detached') pid = state.pid;
   } else if (systemdRunsMachine()) {
     mkdirSync(dirname(options.environmentFile), { recursive: true });
     writeFileSync(options.environmentFile, `BOSUN_SERVER_ARGS="${options.args.join(' ')}"\n`);
     const started = await run(['systemctl', 'enable', '--now', place.unit], { timeoutMs: 180_000 });
-    if (started.code !== 0) throw new Error(`systemctl could not start ${place.unit}: ${started.stderr.trim() || 'see journalctl -u bosun-server'} (install.sh installs the unit)`);
+    if (started.code !== 0)
+      throw new Error(
+        `systemctl could not start ${place.unit}: ${started.stderr.trim() || 'see journalctl -u bosun-server'} (install.sh installs the unit)`,
+      );
     say(`started ${place.unit}`);
   } else {
     mkdirSync(dirname(place.log), { recursive: true });
@@ -48,13 +55,18 @@ export async function startServerDaemon(options: ServerStart): Promise<void> {
   const caPath = join(options.dataDir, 'pki', 'ca.crt');
   const timeoutMs = options.timeoutMs ?? 120_000;
   try {
-    await waitFor(async () => {
-      if (pid !== undefined && !isOurs(pid, place.marker)) throw new Error('it exited');
-      return existsSync(caPath) && await readyz(options.port, readFileSync(caPath));
-    }, { what: 'the API server ready', timeoutMs, intervalMs: 200 });
+    await waitFor(
+      async () => {
+        if (pid !== undefined && !isOurs(pid, place.marker)) throw new Error('it exited');
+        return existsSync(caPath) && (await readyz(options.port, readFileSync(caPath)));
+      },
+      { what: 'the API server ready', timeoutMs, intervalMs: 200 },
+    );
   } catch (err) {
     const where = pid === undefined ? 'journalctl -u bosun-server' : place.log;
-    const detail = /it exited/.test((err as Error).message) ? 'exited while starting' : `was not ready within ${timeoutMs / 1000} s`;
+    const detail = /it exited/.test((err as Error).message)
+      ? 'exited while starting'
+      : `was not ready within ${timeoutMs / 1000} s`;
     throw new Error(`bosun server ${detail}: see ${where}`);
   }
 }

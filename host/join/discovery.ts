@@ -16,27 +16,47 @@ export interface DiscoveredCluster {
   clockOffsetMs: number;
 }
 
-interface ClusterInfo { data?: Record<string, string> }
+interface ClusterInfo {
+  data?: Record<string, string>;
+}
 
-function fetchInsecure(url: URL, timeoutMs: number): Promise<{ status: number; body: string; date: string | undefined }> {
+function fetchInsecure(
+  url: URL,
+  timeoutMs: number,
+): Promise<{ status: number; body: string; date: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request({
-      host: url.hostname, port: url.port || 443, path: '/api/v1/namespaces/kube-public/configmaps/cluster-info',
-      method: 'GET', rejectUnauthorized: false, timeout: timeoutMs, headers: { Accept: 'application/json' },
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, date: res.headers.date }));
-      res.on('error', reject);
-    });
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port || 443,
+        path: '/api/v1/namespaces/kube-public/configmaps/cluster-info',
+        method: 'GET',
+        rejectUnauthorized: false,
+        timeout: timeoutMs,
+        headers: { Accept: 'application/json' },
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, date: res.headers.date }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();
   });
 }
 
-export async function discover(server: string, token: BootstrapToken, pins: readonly string[], timeoutMs = 10_000): Promise<DiscoveredCluster> {
+export async function discover(
+  server: string,
+  token: BootstrapToken,
+  pins: readonly string[],
+  timeoutMs = 10_000,
+): Promise<DiscoveredCluster> {
   const url = new URL(server);
   let reply;
   const sentAt = Date.now();
@@ -44,10 +64,16 @@ export async function discover(server: string, token: BootstrapToken, pins: read
     reply = await fetchInsecure(url, timeoutMs);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new JoinError('JOIN_UNREACHABLE', `cannot reach ${server} (${code ?? (err as Error).message}): is bosun server running, and reachable from this node?`);
+    throw new JoinError(
+      'JOIN_UNREACHABLE',
+      `cannot reach ${server} (${code ?? (err as Error).message}): is bosun server running, and reachable from this node?`,
+    );
   }
   if (reply.status !== 200) {
-    throw new JoinError('JOIN_NO_CLUSTER_INFO', `${server} answered ${reply.status} for kube-public/cluster-info: is it a bosun server (or a cluster made with bosun init)?`);
+    throw new JoinError(
+      'JOIN_NO_CLUSTER_INFO',
+      `${server} answered ${reply.status} for kube-public/cluster-info: is it a bosun server (or a cluster made with bosun init)?`,
+    );
   }
   const receivedAt = Date.now();
   const serverTime = reply.date ? Date.parse(reply.date) : Number.NaN;
@@ -61,13 +87,21 @@ export async function discover(server: string, token: BootstrapToken, pins: read
     throw new JoinError('JOIN_NO_CLUSTER_INFO', `${server} sent a cluster-info that is not JSON`);
   }
   const kubeconfig = info.data?.kubeconfig;
-  if (!kubeconfig) throw new JoinError('JOIN_NO_CLUSTER_INFO', 'cluster-info has no kubeconfig: the server is not set up for joining');
+  if (!kubeconfig)
+    throw new JoinError('JOIN_NO_CLUSTER_INFO', 'cluster-info has no kubeconfig: the server is not set up for joining');
   const signature = info.data?.[`jws-kubeconfig-${token.id}`];
   if (!signature) {
-    throw new JoinError('JOIN_BAD_TOKEN', `the server does not know token ${token.id} (expired, deleted or never made): on the server, run bosun token create --print-join-command`);
+    throw new JoinError(
+      'JOIN_BAD_TOKEN',
+      `the server does not know token ${token.id} (expired, deleted or never made): on the server, run bosun token create --print-join-command`,
+    );
   }
   const verdict = verifyDetached(kubeconfig, signature, token);
-  if (!verdict.ok) throw new JoinError('JOIN_BAD_TOKEN', `cluster-info is not signed with this token (${verdict.reason}): check --token`);
+  if (!verdict.ok)
+    throw new JoinError(
+      'JOIN_BAD_TOKEN',
+      `cluster-info is not signed with this token (${verdict.reason}): check --token`,
+    );
 
   let caPem: string;
   try {
@@ -76,10 +110,14 @@ export async function discover(server: string, token: BootstrapToken, pins: read
   } catch {
     throw new JoinError('JOIN_NO_CLUSTER_INFO', 'the kubeconfig in cluster-info is not valid YAML');
   }
-  if (!caPem.includes('BEGIN CERTIFICATE')) throw new JoinError('JOIN_NO_CLUSTER_INFO', 'the kubeconfig in cluster-info carries no CA certificate');
+  if (!caPem.includes('BEGIN CERTIFICATE'))
+    throw new JoinError('JOIN_NO_CLUSTER_INFO', 'the kubeconfig in cluster-info carries no CA certificate');
   const caHash = caCertHash(caPem);
   if (!pins.includes(caHash)) {
-    throw new JoinError('JOIN_CA_MISMATCH', `the cluster CA is ${caHash}, which matches none of the pinned hashes (${pins.join(', ')}): check --discovery-token-ca-cert-hash`);
+    throw new JoinError(
+      'JOIN_CA_MISMATCH',
+      `the cluster CA is ${caHash}, which matches none of the pinned hashes (${pins.join(', ')}): check --discovery-token-ca-cert-hash`,
+    );
   }
   return { caPem, caHash, clockOffsetMs };
 }

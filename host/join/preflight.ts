@@ -33,23 +33,51 @@ export const maxClockOffsetMs = 5 * 60 * 1000;
  */
 export function ignoredPreflightChecks(items: readonly string[]): Set<string> {
   const checks = new Set(items.map((item) => item.toLowerCase()));
-  if (checks.has('all') && checks.size > 1) throw new Error(`--ignore-preflight-errors: Invalid value: "${items.join(',')}": don't specify individual checks if 'all' is used`);
+  if (checks.has('all') && checks.size > 1)
+    throw new Error(
+      `--ignore-preflight-errors: Invalid value: "${items.join(',')}": don't specify individual checks if 'all' is used`,
+    );
   return checks;
 }
 
-const ignores = (ignore: ReadonlySet<string>, check: PreflightFailure['check']) => ignore.has('all') || ignore.has(check);
+const ignores = (ignore: ReadonlySet<string>, check: PreflightFailure['check']) =>
+  ignore.has('all') || ignore.has(check);
 
 export function judge(facts: HostFacts, ignore: ReadonlySet<string> = new Set()): PreflightFailure[] {
   const failures: PreflightFailure[] = [];
-  if (facts.uid !== 0) failures.push({ check: 'root', message: 'bosun join must run as root (it writes /etc/bosun and starts the node agent)' });
-  if (facts.kubeconfigExists) failures.push({ check: 'joined', message: `this node has already joined (${facts.kubeconfigPath} exists): run bosun reset first to join again` });
-  if (facts.runtimeProblem !== undefined) failures.push({ check: 'runtime', message: `containerd is not usable at ${facts.runtimeEndpoint}: ${facts.runtimeProblem}` });
+  if (facts.uid !== 0)
+    failures.push({
+      check: 'root',
+      message: 'bosun join must run as root (it writes /etc/bosun and starts the node agent)',
+    });
+  if (facts.kubeconfigExists)
+    failures.push({
+      check: 'joined',
+      message: `this node has already joined (${facts.kubeconfigPath} exists): run bosun reset first to join again`,
+    });
+  if (facts.runtimeProblem !== undefined)
+    failures.push({
+      check: 'runtime',
+      message: `containerd is not usable at ${facts.runtimeEndpoint}: ${facts.runtimeProblem}`,
+    });
   const { legacy, nft } = facts.iptablesRules;
   if ((legacy ?? 0) > 0 && (nft ?? 0) > 0) {
-    failures.push({ check: 'iptables', message: `this host has iptables rules in both the legacy (${legacy}) and the nf_tables (${nft}) backend; pick one (update-alternatives --config iptables) and remove the other's rules` });
+    failures.push({
+      check: 'iptables',
+      message: `this host has iptables rules in both the legacy (${legacy}) and the nf_tables (${nft}) backend; pick one (update-alternatives --config iptables) and remove the other's rules`,
+    });
   }
-  if (facts.swapDevices > 0) failures.push({ check: 'swap', message: 'swap is on; the node agent does not support swap yet: turn it off (swapoff -a) or pass --ignore-preflight-errors=swap' });
-  if (facts.busyPorts.length > 0) failures.push({ check: 'ports', message: `port(s) ${facts.busyPorts.join(', ')} are in use; the node agent needs 10250 (kubelet API) and 10256 (proxy health): stop what holds them` });
+  if (facts.swapDevices > 0)
+    failures.push({
+      check: 'swap',
+      message:
+        'swap is on; the node agent does not support swap yet: turn it off (swapoff -a) or pass --ignore-preflight-errors=swap',
+    });
+  if (facts.busyPorts.length > 0)
+    failures.push({
+      check: 'ports',
+      message: `port(s) ${facts.busyPorts.join(', ')} are in use; the node agent needs 10250 (kubelet API) and 10256 (proxy health): stop what holds them`,
+    });
   failures.push(...judgeClock(facts.clockOffsetMs));
   return failures.filter((f) => !ignores(ignore, f.check));
 }
@@ -58,7 +86,12 @@ export function judge(facts: HostFacts, ignore: ReadonlySet<string> = new Set())
 export function judgeClock(offsetMs: number, ignore: ReadonlySet<string> = new Set()): PreflightFailure[] {
   if (ignores(ignore, 'clock') || Math.abs(offsetMs) <= maxClockOffsetMs) return [];
   const seconds = Math.round(offsetMs / 1000);
-  return [{ check: 'clock', message: `this machine's clock is ${Math.abs(seconds)} s ${seconds > 0 ? 'behind' : 'ahead of'} the server's (at most ${maxClockOffsetMs / 1000} s allowed): fix the time, e.g. with NTP (timedatectl set-ntp true)` }];
+  return [
+    {
+      check: 'clock',
+      message: `this machine's clock is ${Math.abs(seconds)} s ${seconds > 0 ? 'behind' : 'ahead of'} the server's (at most ${maxClockOffsetMs / 1000} s allowed): fix the time, e.g. with NTP (timedatectl set-ntp true)`,
+    },
+  ];
 }
 
 function portBusy(port: number): Promise<boolean> {
@@ -70,7 +103,9 @@ function portBusy(port: number): Promise<boolean> {
 }
 
 async function ruleCount(tool: string): Promise<number | undefined> {
-  const result = await run(['sh', '-c', `command -v ${tool} >/dev/null && ${tool}`], { timeoutMs: 20_000 }).catch(() => undefined);
+  const result = await run(['sh', '-c', `command -v ${tool} >/dev/null && ${tool}`], { timeoutMs: 20_000 }).catch(
+    () => undefined,
+  );
   if (result === undefined || result.code !== 0) return undefined;
   return result.stdout.split('\n').filter((line) => line.startsWith('-A ')).length;
 }

@@ -20,7 +20,10 @@ function healthy(): Promise<boolean> {
       resolve(res.statusCode === 200);
     });
     req.on('error', () => resolve(false));
-    req.on('timeout', () => { req.destroy(); resolve(false); });
+    req.on('timeout', () => {
+      req.destroy();
+      resolve(false);
+    });
   });
 }
 
@@ -35,7 +38,17 @@ export interface AgentStart {
 
 /** The agent's command line after a join (also what a sandbox uses to start it again). */
 export function agentArgv(options: AgentStart): string[] {
-  return [bosunBin, 'agent', '--kubeconfig', options.kubeconfigPath, '--node-name', options.nodeName, '--container-runtime-endpoint', options.runtimeEndpoint, ...options.extraArgs];
+  return [
+    bosunBin,
+    'agent',
+    '--kubeconfig',
+    options.kubeconfigPath,
+    '--node-name',
+    options.nodeName,
+    '--container-runtime-endpoint',
+    options.runtimeEndpoint,
+    ...options.extraArgs,
+  ];
 }
 
 export async function startAgent(options: AgentStart): Promise<void> {
@@ -45,18 +58,28 @@ export async function startAgent(options: AgentStart): Promise<void> {
   if (existsSync('/run/systemd/system')) {
     writeFileSync('/etc/default/bosun-agent', `BOSUN_AGENT_ARGS="${args.join(' ')}"\n`);
     const started = await run(['systemctl', 'enable', '--now', 'bosun-agent.service'], { timeoutMs: 120_000 });
-    if (started.code !== 0) throw new JoinError('JOIN_AGENT', `systemctl could not start bosun-agent: ${started.stderr.trim()}`);
+    if (started.code !== 0)
+      throw new JoinError('JOIN_AGENT', `systemctl could not start bosun-agent: ${started.stderr.trim()}`);
   } else {
     mkdirSync(options.logDir, { recursive: true });
     mkdirSync(options.runDir, { recursive: true });
     const pid = startDaemon({ argv, log });
     writeFileSync(join(options.runDir, 'agent.pid'), `${pid}\n`);
-    process.stderr.write(`[join] systemd is not running this machine: the agent runs detached (pid ${pid}, log ${log})\n`);
+    process.stderr.write(
+      `[join] systemd is not running this machine: the agent runs detached (pid ${pid}, log ${log})\n`,
+    );
   }
   try {
-    await waitFor(healthy, { what: 'the node agent answering on 127.0.0.1:10248/healthz', timeoutMs: 60_000, intervalMs: 200 });
+    await waitFor(healthy, {
+      what: 'the node agent answering on 127.0.0.1:10248/healthz',
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
   } catch {
-    throw new JoinError('JOIN_AGENT', `the node agent did not become healthy within 60 s: see ${log} (or journalctl -u bosun-agent)`);
+    throw new JoinError(
+      'JOIN_AGENT',
+      `the node agent did not become healthy within 60 s: see ${log} (or journalctl -u bosun-agent)`,
+    );
   }
   process.stderr.write('[join] the node agent is running\n');
 }

@@ -3,7 +3,10 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { kubeconfigYaml } from '../../controlplane/pki/kubeconfig.ts';
 
-export function writeAgentKubeconfig(path: string, parts: { server: string; caPem: string; nodeName: string; certPem: string; keyPem: string }): void {
+export function writeAgentKubeconfig(
+  path: string,
+  parts: { server: string; caPem: string; nodeName: string; certPem: string; keyPem: string },
+): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   const text = kubeconfigYaml({
     cluster: 'bosun',

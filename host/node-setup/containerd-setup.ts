@@ -29,15 +29,23 @@ export function writeHostContainerdConfig(paths: HostContainerdPaths): void {
   const confDir = dirname(paths.config);
   const text = renderContainerdConfig({
     layout: {
-      dir: confDir, root: paths.root, state: paths.state, socket: paths.socket, config: paths.config,
-      cniConfDir: paths.cniConfDir, cniDataDir: '', registryConfigDir: join(confDir, 'certs.d'), log: '',
+      dir: confDir,
+      root: paths.root,
+      state: paths.state,
+      socket: paths.socket,
+      config: paths.config,
+      cniConfDir: paths.cniConfDir,
+      cniDataDir: '',
+      registryConfigDir: join(confDir, 'certs.d'),
+      log: '',
     },
     sandboxImage: pauseImageReference,
     podCIDR: '',
     networkName: 'bosun',
     cgroupDriver: paths.cgroupDriver,
   });
-  for (const dir of [paths.root, paths.state, paths.cniConfDir, join(confDir, 'certs.d')]) mkdirSync(dir, { recursive: true });
+  for (const dir of [paths.root, paths.state, paths.cniConfDir, join(confDir, 'certs.d')])
+    mkdirSync(dir, { recursive: true });
   writeAtomically(paths.config, text);
 }
 
@@ -62,7 +70,9 @@ export interface DetachedContainerd {
 }
 
 /** Starts containerd detached unless the PID file names one that runs with this config; waits until it answers. */
-export async function startDetachedContainerd(d: DetachedContainerd): Promise<{ pid: number; alreadyRunning: boolean }> {
+export async function startDetachedContainerd(
+  d: DetachedContainerd,
+): Promise<{ pid: number; alreadyRunning: boolean }> {
   const known = existsSync(d.pidFile) ? Number(readFileSync(d.pidFile, 'utf8').trim()) : 0;
   if (known > 0 && isOurs(known, d.config)) return { pid: known, alreadyRunning: true };
   mkdirSync(dirname(d.log), { recursive: true });

@@ -79,27 +79,33 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 }
 
 /** bridge + host-local + portmap, the node's podCIDR as the subnet, IPAM state in the node's folder. */
-export function renderCniConfig(s: Pick<ContainerdSettings, 'podCIDR' | 'networkName'> & { layout: Pick<ContainerdLayout, 'cniDataDir'> }): string {
-  return `${JSON.stringify({
-    cniVersion: '0.4.0',
-    name: s.networkName,
-    plugins: [
-      {
-        type: 'bridge',
-        bridge: 'cni0',
-        isGateway: true,
-        ipMasq: false,
-        hairpinMode: true,
-        ipam: {
-          type: 'host-local',
-          ranges: [[{ subnet: s.podCIDR }]],
-          routes: [{ dst: '0.0.0.0/0' }],
-          dataDir: s.layout.cniDataDir,
+export function renderCniConfig(
+  s: Pick<ContainerdSettings, 'podCIDR' | 'networkName'> & { layout: Pick<ContainerdLayout, 'cniDataDir'> },
+): string {
+  return `${JSON.stringify(
+    {
+      cniVersion: '0.4.0',
+      name: s.networkName,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: 'cni0',
+          isGateway: true,
+          ipMasq: false,
+          hairpinMode: true,
+          ipam: {
+            type: 'host-local',
+            ranges: [[{ subnet: s.podCIDR }]],
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir: s.layout.cniDataDir,
+          },
         },
-      },
-      { type: 'portmap', capabilities: { portMappings: true } },
-    ],
-  }, null, 2)}\n`;
+        { type: 'portmap', capabilities: { portMappings: true } },
+      ],
+    },
+    null,
+    2,
+  )}\n`;
 }
 
 export function writeContainerdFiles(s: ContainerdSettings): void {
@@ -112,14 +118,20 @@ export function writeContainerdFiles(s: ContainerdSettings): void {
 }
 
 /** Starts containerd in the namespace, waits until it answers on its socket, returns its PID. */
-export async function startContainerd(netns: string | undefined, layout: Pick<ContainerdLayout, 'config' | 'socket' | 'log'>): Promise<number> {
+export async function startContainerd(
+  netns: string | undefined,
+  layout: Pick<ContainerdLayout, 'config' | 'socket' | 'log'>,
+): Promise<number> {
   const pid = startDaemon({ argv: ['containerd', '--config', layout.config], netns, log: layout.log });
-  await waitFor(async () => {
-    if (!isOurs(pid, layout.config)) throw new Error(`containerd exited before it was ready; see ${layout.log}`);
-    if (!existsSync(layout.socket)) return false;
-    const result = await run(['ctr', '--address', layout.socket, 'version'], { timeoutMs: 5_000 });
-    return result.code === 0;
-  }, { what: `containerd answering on ${layout.socket}`, timeoutMs: 30_000, intervalMs: 50 });
+  await waitFor(
+    async () => {
+      if (!isOurs(pid, layout.config)) throw new Error(`containerd exited before it was ready; see ${layout.log}`);
+      if (!existsSync(layout.socket)) return false;
+      const result = await run(['ctr', '--address', layout.socket, 'version'], { timeoutMs: 5_000 });
+      return result.code === 0;
+    },
+    { what: `containerd answering on ${layout.socket}`, timeoutMs: 30_000, intervalMs: 50 },
+  );
   return pid;
 }
 
@@ -129,7 +141,9 @@ export function containerdMarker(layout: ContainerdLayout): string {
 }
 
 export async function importImage(layout: Pick<ContainerdLayout, 'socket'>, archivePath: string): Promise<void> {
-  const result = await run(['ctr', '--address', layout.socket, '-n', 'k8s.io', 'images', 'import', archivePath], { timeoutMs: 60_000 });
+  const result = await run(['ctr', '--address', layout.socket, '-n', 'k8s.io', 'images', 'import', archivePath], {
+    timeoutMs: 60_000,
+  });
   if (result.code !== 0) {
     throw new Error(`ctr images import ${archivePath} failed: ${(result.stderr || result.stdout).trim()}`);
   }

@@ -78,15 +78,27 @@ async function waitGone(pid: number, ms: number): Promise<boolean> {
  */
 export async function stopDaemon(pid: number, marker: string, graceMs = 5_000): Promise<void> {
   if (!isOurs(pid, marker)) return;
-  try { process.kill(pid, 'SIGTERM'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
   if (await waitGone(pid, graceMs)) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
   await waitGone(pid, 5_000);
 }
 
 /** SIGKILL at once (fault injection); resolves once the process is gone. */
 export async function killDaemon(pid: number, marker: string): Promise<void> {
   if (!isOurs(pid, marker)) return;
-  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return;
+  }
   await waitGone(pid, 5_000);
 }

@@ -29,18 +29,27 @@ export async function run(argv: readonly string[], options: RunOptions = {}): Pr
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`command did not finish within ${timeoutMs} ms: ${argv.join(' ')}`));
     }, timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(new Error(`cannot run ${command}: ${err.message}`)); });
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new Error(`cannot run ${command}: ${err.message}`));
+    });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
     });
-    child.stdin.on('error', () => { /* the command may exit without reading its input */ });
+    child.stdin.on('error', () => {
+      /* the command may exit without reading its input */
+    });
     child.stdin.end(options.input ?? '');
   });
 }

@@ -27,7 +27,8 @@ export function planChainCleanup(saveText: string): string | undefined {
     } else if (line.startsWith('-A ')) {
       const [, chain] = line.split(' ');
       // a rule of someone else's chain that jumps into ours (our own chains are flushed whole)
-      if (!chain!.startsWith(chainPrefix) && new RegExp(` -[jg] ${chainPrefix}`).test(line)) hooks.push(`-D ${line.slice(3)}`);
+      if (!chain!.startsWith(chainPrefix) && new RegExp(` -[jg] ${chainPrefix}`).test(line))
+        hooks.push(`-D ${line.slice(3)}`);
     } else if (line.startsWith('COMMIT')) {
       flush();
       table = undefined;

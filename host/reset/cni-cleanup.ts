@@ -27,6 +27,6 @@ export function cniLeftovers(confDir: string, conflistText: string): CniLeftover
     conflist: join(confDir, bosunConflistName),
     // host-local keeps a network's leases in <dataDir>/<network name>
     ipamDir: join(ipam?.dataDir ?? '/var/lib/cni/networks', network),
-    bridge: bridgePlugin === undefined ? undefined : bridgePlugin.bridge ?? 'cni0',
+    bridge: bridgePlugin === undefined ? undefined : (bridgePlugin.bridge ?? 'cni0'),
   };
 }

@@ -28,7 +28,10 @@ export interface ResetSpec {
 async function removePods(endpoint: string): Promise<number> {
   const client = new CriClient(endpoint);
   try {
-    const sandboxes = await client.listPodSandbox({ labelSelector: { [criLabel.managedBy]: managedByValue } }, { timeoutMs: 10_000 });
+    const sandboxes = await client.listPodSandbox(
+      { labelSelector: { [criLabel.managedBy]: managedByValue } },
+      { timeoutMs: 10_000 },
+    );
     for (const sandbox of sandboxes) {
       await client.stopPodSandbox(sandbox.id, { timeoutMs: 60_000 });
       await client.removePodSandbox(sandbox.id, { timeoutMs: 60_000 });
@@ -42,7 +45,8 @@ async function removePods(endpoint: string): Promise<number> {
 async function removeChains(): Promise<boolean> {
   const saved = await run(['iptables-save', '-t', 'nat'], { timeoutMs: 30_000 });
   const filter = await run(['iptables-save', '-t', 'filter'], { timeoutMs: 30_000 });
-  if (saved.code !== 0 || filter.code !== 0) throw new Error(`iptables-save failed: ${(saved.stderr || filter.stderr).trim()}`);
+  if (saved.code !== 0 || filter.code !== 0)
+    throw new Error(`iptables-save failed: ${(saved.stderr || filter.stderr).trim()}`);
   const payload = planChainCleanup(`${saved.stdout}\n${filter.stdout}`);
   if (payload === undefined) return false;
   const restored = await run(['iptables-restore', '-w', '--noflush'], { input: payload, timeoutMs: 60_000 });
@@ -58,7 +62,8 @@ async function removeCni(confDir: string): Promise<string | undefined> {
   if (leftovers.bridge !== undefined) {
     // asked of ip, not /sys: /sys shows the network namespace it was mounted in, not necessarily ours
     const deleted = await run(['ip', 'link', 'delete', leftovers.bridge], { timeoutMs: 10_000 });
-    if (deleted.code !== 0 && !/Cannot find device/.test(deleted.stderr)) throw new Error(`ip link delete ${leftovers.bridge}: ${deleted.stderr.trim()}`);
+    if (deleted.code !== 0 && !/Cannot find device/.test(deleted.stderr))
+      throw new Error(`ip link delete ${leftovers.bridge}: ${deleted.stderr.trim()}`);
   }
   rmSync(leftovers.conflist, { force: true });
   return `${leftovers.conflist}, ${leftovers.ipamDir}${leftovers.bridge === undefined ? '' : `, bridge ${leftovers.bridge}`}`;
@@ -66,7 +71,8 @@ async function removeCni(confDir: string): Promise<string | undefined> {
 
 /** Unmounts whatever is mounted below `dir` (pod volumes), deepest first, so the folder can go. */
 async function unmountUnder(dir: string): Promise<void> {
-  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
     .map((line) => line.split(' ')[4] ?? '')
     .filter((point) => point.startsWith(`${dir}/`))
     .sort((a, b) => b.length - a.length);
@@ -98,7 +104,7 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
     await removeCgroupTree(await hostCgroupMounts(), podCgroupRoot('cgroupfs', '/'), 10_000);
   });
   await step('deleting iptables chains', async () => {
-    say(await removeChains() ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');
+    say((await removeChains()) ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');
   });
   await step('removing CNI state', async () => {
     const removed = await removeCni(spec.cniConfDir);
@@ -115,7 +121,14 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
   await step('removing files', async () => {
     await unmountUnder(agentRootDir(paths));
     // the at-rest key goes with the data it protects; the audit policy and the audit log stay
-    const files = [agentKubeconfig(paths), adminKubeconfig(paths), agentRootDir(paths), serverDataDir(paths), encryptionConfigPath(paths), spec.podLogDir];
+    const files = [
+      agentKubeconfig(paths),
+      adminKubeconfig(paths),
+      agentRootDir(paths),
+      serverDataDir(paths),
+      encryptionConfigPath(paths),
+      spec.podLogDir,
+    ];
     for (const file of files) rmSync(file, { recursive: true, force: true });
     say(`removed ${files.join(', ')}`);
   });

@@ -64,7 +64,9 @@ async function stopChild(child: ChildProcess | undefined, graceMs: number): Prom
 
 /** Fails as soon as `child` exits, with where to look. */
 function watchChild(child: ChildProcess, name: string, log: string): Promise<never> {
-  return exited(child).then((how) => { throw new Error(`bosun ${name} ${how}; see ${log}`); });
+  return exited(child).then((how) => {
+    throw new Error(`bosun ${name} ${how}; see ${log}`);
+  });
 }
 
 export async function runUp(spec: UpSpec): Promise<void> {
@@ -75,33 +77,103 @@ export async function runUp(spec: UpSpec): Promise<void> {
   let server: ChildProcess | undefined;
   let agent: ChildProcess | undefined;
   try {
-    server = startChild([bosunBin, 'server', ...serverFlags({ paths, advertiseAddress: spec.advertiseAddress, bindAddress: '0.0.0.0', port: spec.port, serverArgs: withServerDefaults(paths, spec.serverArgs) })], serverLog);
+    server = startChild(
+      [
+        bosunBin,
+        'server',
+        ...serverFlags({
+          paths,
+          advertiseAddress: spec.advertiseAddress,
+          bindAddress: '0.0.0.0',
+          port: spec.port,
+          serverArgs: withServerDefaults(paths, spec.serverArgs),
+        }),
+      ],
+      serverLog,
+    );
     say(`bosun server started (pid ${server.pid}, log ${serverLog})`);
     const serverDied = watchChild(server, 'server', serverLog);
     serverDied.catch(() => undefined);
     const caPath = join(serverDataDir(paths), 'pki', 'ca.crt');
-    await Promise.race([serverDied, waitFor(async () => existsSync(caPath) && await readyz(spec.port, readFileSync(caPath)), { what: 'the API server ready', timeoutMs: 120_000, intervalMs: 200 })]);
+    await Promise.race([
+      serverDied,
+      waitFor(async () => existsSync(caPath) && (await readyz(spec.port, readFileSync(caPath))), {
+        what: 'the API server ready',
+        timeoutMs: 120_000,
+        intervalMs: 200,
+      }),
+    ]);
     const kubeconfig = agentKubeconfig(paths);
     const joined = await prepareJoin(paths, 3600, say);
     if (existsSync(kubeconfig)) {
       say(`${kubeconfig} exists: this node joined before; using it`);
     } else {
-      const join_ = await run([bosunBin, 'join', joined.server, '--token', joined.token, '--discovery-token-ca-cert-hash', joined.caHash, '--no-start',
-        '--node-name', spec.nodeName, '--config-dir', paths.configDir, '--container-runtime-endpoint', spec.runtimeEndpoint], { timeoutMs: 180_000 });
-      if (join_.code !== 0) throw new Error(`bosun join failed: ${join_.stderr.trim().split('\n').pop()?.replace(/^bosun: /, '')}`);
+      const join_ = await run(
+        [
+          bosunBin,
+          'join',
+          joined.server,
+          '--token',
+          joined.token,
+          '--discovery-token-ca-cert-hash',
+          joined.caHash,
+          '--no-start',
+          '--node-name',
+          spec.nodeName,
+          '--config-dir',
+          paths.configDir,
+          '--container-runtime-endpoint',
+          spec.runtimeEndpoint,
+        ],
+        { timeoutMs: 180_000 },
+      );
+      if (join_.code !== 0)
+        throw new Error(
+          `bosun join failed: ${join_.stderr
+            .trim()
+            .split('\n')
+            .pop()
+            ?.replace(/^bosun: /, '')}`,
+        );
       say(`node ${spec.nodeName} joined through bosun join`);
     }
-    const extra = [`--root-dir=${agentRootDir(paths)}`, `--pod-log-dir=${spec.podLogDir}`, `--cgroup-driver=${spec.cgroupDriver}`, `--node-ip=${spec.advertiseAddress}`, ...spec.agentArgs];
-    agent = startChild(agentArgv({ kubeconfigPath: kubeconfig, nodeName: spec.nodeName, runtimeEndpoint: spec.runtimeEndpoint, extraArgs: extra, logDir: paths.logDir, runDir: paths.runDir }), agentLog);
+    const extra = [
+      `--root-dir=${agentRootDir(paths)}`,
+      `--pod-log-dir=${spec.podLogDir}`,
+      `--cgroup-driver=${spec.cgroupDriver}`,
+      `--node-ip=${spec.advertiseAddress}`,
+      ...spec.agentArgs,
+    ];
+    agent = startChild(
+      agentArgv({
+        kubeconfigPath: kubeconfig,
+        nodeName: spec.nodeName,
+        runtimeEndpoint: spec.runtimeEndpoint,
+        extraArgs: extra,
+        logDir: paths.logDir,
+        runDir: paths.runDir,
+      }),
+      agentLog,
+    );
     say(`bosun agent started (pid ${agent.pid}, log ${agentLog})`);
     const agentDied = watchChild(agent, 'agent', agentLog);
     agentDied.catch(() => undefined);
     const died = Promise.race([serverDied, agentDied]);
-    const cidr = await Promise.race([died, waitNodeField(kubeconfig, spec.nodeName, 120_000, `node ${spec.nodeName} given a pod subnet`, podCIDROf)]);
+    const cidr = await Promise.race([
+      died,
+      waitNodeField(kubeconfig, spec.nodeName, 120_000, `node ${spec.nodeName} given a pod subnet`, podCIDROf),
+    ]);
     writeCniConflist(spec.cniConfDir, spec.cniDataDir, cidr);
-    await Promise.race([died, waitNodeField(kubeconfig, spec.nodeName, 180_000, `node ${spec.nodeName} Ready`, readyOf)]);
-    say(`node ${spec.nodeName} is Ready (pod subnet ${cidr}). In another shell: export KUBECONFIG=${joined.adminKubeconfig}; kubectl get nodes`);
-    say('Ctrl-C stops the agent and the server; pods keep running in containerd (the next bosun up adopts them, bosun reset removes them)');
+    await Promise.race([
+      died,
+      waitNodeField(kubeconfig, spec.nodeName, 180_000, `node ${spec.nodeName} Ready`, readyOf),
+    ]);
+    say(
+      `node ${spec.nodeName} is Ready (pod subnet ${cidr}). In another shell: export KUBECONFIG=${joined.adminKubeconfig}; kubectl get nodes`,
+    );
+    say(
+      'Ctrl-C stops the agent and the server; pods keep running in containerd (the next bosun up adopts them, bosun reset removes them)',
+    );
     const stop = await Promise.race([spec.stopRequested.then(() => 'stop'), died]);
     say(`${stop === 'stop' ? 'stopping' : 'a daemon exited'}: agent, then server`);
   } finally {

@@ -87,8 +87,18 @@ export class HollowFleet {
 
   constructor(options: HollowFleetOptions) {
     this.#options = options;
-    this.progress = { nodes: options.nodes, joined: 0, ready: 0, failed: 0, retries: 0, restarts: 0, lastError: undefined };
-    this.allStarted = new Promise((resolve) => { this.#markStarted = resolve; });
+    this.progress = {
+      nodes: options.nodes,
+      joined: 0,
+      ready: 0,
+      failed: 0,
+      retries: 0,
+      restarts: 0,
+      lastError: undefined,
+    };
+    this.allStarted = new Promise((resolve) => {
+      this.#markStarted = resolve;
+    });
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -120,16 +130,25 @@ export class HollowFleet {
   #failed(index: number, err: unknown): void {
     this.progress.failed++;
     this.progress.lastError = `${hollowNodeName(this.#options.namePrefix, index)}: ${(err as Error).message}`;
-    this.#options.log.error({ node: hollowNodeName(this.#options.namePrefix, index), err: (err as Error).message }, 'hollow node failed');
+    this.#options.log.error(
+      { node: hollowNodeName(this.#options.namePrefix, index), err: (err as Error).message },
+      'hollow node failed',
+    );
   }
 
   /**
    * Runs a node's agent; when it stops with an error (a start-up call timed out on a busy server)
    * a new one starts after a pause, as systemd's Restart= would do for a real node.
    */
-  #runWithRestarts(index: number, kubeconfig: string, signal: AbortSignal): { ready: Promise<void>; done: Promise<void> } {
+  #runWithRestarts(
+    index: number,
+    kubeconfig: string,
+    signal: AbortSignal,
+  ): { ready: Promise<void>; done: Promise<void> } {
     let markReady: () => void = () => {};
-    const ready = new Promise<void>((resolve) => { markReady = resolve; });
+    const ready = new Promise<void>((resolve) => {
+      markReady = resolve;
+    });
     // Each node stops on its own signal, which follows the process's: the loops of an agent add and
     // remove abort listeners on every pause, and EventTarget's cost of that grows with the listeners
     // already there, so one signal shared by hundreds of agents made every pause slow.
@@ -174,7 +193,12 @@ export class HollowFleet {
   }
 
   /** A join that fails (a busy server times out) is tried again, as a kubelet's bootstrap would be. */
-  async #joinWithRetries(index: number, caPem: string, requests: SharedKeyRequests, signal: AbortSignal): Promise<string> {
+  async #joinWithRetries(
+    index: number,
+    caPem: string,
+    requests: SharedKeyRequests,
+    signal: AbortSignal,
+  ): Promise<string> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.#join(index, caPem, requests);
@@ -191,7 +215,14 @@ export class HollowFleet {
   async #join(index: number, caPem: string, requests: SharedKeyRequests): Promise<string> {
     const options = this.#options;
     const nodeName = hollowNodeName(options.namePrefix, index);
-    const credentials = await requestNodeCertificate(options.server, caPem, `${options.token.id}.${options.token.secret}`, nodeName, 300_000, requests.request(nodeName));
+    const credentials = await requestNodeCertificate(
+      options.server,
+      caPem,
+      `${options.token.id}.${options.token.secret}`,
+      nodeName,
+      300_000,
+      requests.request(nodeName),
+    );
     const nodeDir = join(options.dataDir, nodeName);
     mkdirSync(nodeDir, { recursive: true });
     const kubeconfig = join(nodeDir, 'kubeconfig');
@@ -212,10 +243,11 @@ export class HollowFleet {
       runtime: new HollowRuntime({ pauseImage: options.pauseImage, latencyMs: options.runtimeLatencyMs }),
       proxyRunner: new NullHostRunner(),
       hostMounts: new NullMounts(),
-      hostFacts: () => (this.#hostFacts ??= readHostFacts().catch((err: unknown) => {
-        this.#hostFacts = undefined; // the next node tries again
-        throw err;
-      })),
+      hostFacts: () =>
+        (this.#hostFacts ??= readHostFacts().catch((err: unknown) => {
+          this.#hostFacts = undefined; // the next node tries again
+          throw err;
+        })),
       podInfraImage: options.pauseImage,
       podLogDir: join(nodeDir, 'logs'),
       rootDir: join(nodeDir, 'root'),

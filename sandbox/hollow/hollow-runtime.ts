@@ -26,7 +26,12 @@ export class HollowRuntime extends FakeRuntime {
     return super.runPodSandbox(config, runtimeHandler, options);
   }
 
-  override async createContainer(podSandboxId: string, config: ContainerConfig, sandboxConfig: PodSandboxConfig, options?: CallOptions): Promise<string> {
+  override async createContainer(
+    podSandboxId: string,
+    config: ContainerConfig,
+    sandboxConfig: PodSandboxConfig,
+    options?: CallOptions,
+  ): Promise<string> {
     await this.#delay();
     return super.createContainer(podSandboxId, config, sandboxConfig, options);
   }

@@ -15,7 +15,9 @@ export class NullMounts implements HostMounts {
   }
 
   async mountsUnder(dir: string): Promise<MountEntry[]> {
-    return [...this.#mounted].filter(([point]) => point === dir || point.startsWith(`${dir}/`)).map(([mountPoint, fsType]) => ({ mountPoint, fsType }));
+    return [...this.#mounted]
+      .filter(([point]) => point === dir || point.startsWith(`${dir}/`))
+      .map(([mountPoint, fsType]) => ({ mountPoint, fsType }));
   }
 
   async isMountPoint(dir: string, fsType?: string): Promise<boolean> {

@@ -10,7 +10,9 @@ import { createPrivateKey, generateKeyPairSync, sign, type KeyObject } from 'nod
 import forge from 'node-forge';
 
 /** forge builds this block when signing but its typings leave the function out. */
-const certificationRequestInfo = (forge.pki as unknown as { getCertificationRequestInfo(csr: forge.pki.CertificateSigningRequest): forge.asn1.Asn1 }).getCertificationRequestInfo;
+const certificationRequestInfo = (
+  forge.pki as unknown as { getCertificationRequestInfo(csr: forge.pki.CertificateSigningRequest): forge.asn1.Asn1 }
+).getCertificationRequestInfo;
 
 export class SharedKeyRequests {
   readonly #keyPem: string;

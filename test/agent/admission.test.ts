@@ -22,40 +22,84 @@ const node: AdmissionNode = {
 const asking = (cpu: string, memory: string, name = 'web'): Pod =>
   pod({ containers: [{ name: 'app', image: 'x', resources: { requests: { cpu, memory } } }] }, name);
 
-const rows: { title: string; pod: Pod; admitted?: Pod[]; on?: Partial<AdmissionNode>; reason?: string; message?: RegExp }[] = [
+const rows: {
+  title: string;
+  pod: Pod;
+  admitted?: Pod[];
+  on?: Partial<AdmissionNode>;
+  reason?: string;
+  message?: RegExp;
+}[] = [
   { title: 'a pod that fits is admitted', pod: asking('500m', '256Mi') },
   { title: 'nodeSelector that matches', pod: pod({ nodeSelector: { zone: 'a' } }) },
-  { title: 'nodeSelector that does not match', pod: pod({ nodeSelector: { zone: 'b' } }), reason: 'NodeAffinity', message: /Predicate NodeAffinity failed/ },
+  {
+    title: 'nodeSelector that does not match',
+    pod: pod({ nodeSelector: { zone: 'b' } }),
+    reason: 'NodeAffinity',
+    message: /Predicate NodeAffinity failed/,
+  },
   {
     title: 'required node affinity with Gt on a label',
-    pod: pod({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'cores', operator: 'Gt', values: ['16'] }] }] } } } }),
+    pod: pod({
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'cores', operator: 'Gt', values: ['16'] }] }],
+          },
+        },
+      },
+    }),
     reason: 'NodeAffinity',
   },
   {
     title: 'required node affinity: terms are ORed, matchFields names the node',
-    pod: pod({ affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [
-      { matchExpressions: [{ key: 'zone', operator: 'In', values: ['z'] }] },
-      { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] },
-    ] } } } }),
+    pod: pod({
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              { matchExpressions: [{ key: 'zone', operator: 'In', values: ['z'] }] },
+              { matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-1'] }] },
+            ],
+          },
+        },
+      },
+    }),
   },
   { title: 'a NoSchedule taint does not refuse a pod sent to the node', pod: pod() },
   {
-    title: 'an untolerated NoExecute taint refuses the pod', pod: pod(), on: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] },
-    reason: 'TaintToleration', message: /taint \{dedicated: db\}:NoExecute/,
+    title: 'an untolerated NoExecute taint refuses the pod',
+    pod: pod(),
+    on: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] },
+    reason: 'TaintToleration',
+    message: /taint \{dedicated: db\}:NoExecute/,
   },
   {
-    title: 'a tolerated NoExecute taint does not', pod: pod({ tolerations: [{ key: 'dedicated', operator: 'Exists' }] }),
+    title: 'a tolerated NoExecute taint does not',
+    pod: pod({ tolerations: [{ key: 'dedicated', operator: 'Exists' }] }),
     on: { taints: [{ key: 'dedicated', value: 'db', effect: 'NoExecute' }] },
   },
   {
-    title: 'a host port another pod holds', pod: pod({ containers: [{ name: 'app', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }] }),
-    admitted: [pod({ containers: [{ name: 'app', image: 'x', ports: [{ containerPort: 81, hostPort: 8080 }] }] }, 'other')],
+    title: 'a host port another pod holds',
+    pod: pod({ containers: [{ name: 'app', image: 'x', ports: [{ containerPort: 80, hostPort: 8080 }] }] }),
+    admitted: [
+      pod({ containers: [{ name: 'app', image: 'x', ports: [{ containerPort: 81, hostPort: 8080 }] }] }, 'other'),
+    ],
     reason: 'NodePorts',
   },
-  { title: 'more pods than the node takes', pod: pod({}, 'fourth'), admitted: [pod({}, 'a'), pod({}, 'b'), pod({}, 'c')], reason: 'OutOfpods', message: /used: 3, capacity: 3/ },
   {
-    title: 'more cpu than is left', pod: asking('1', '1Mi'), admitted: [asking('1500m', '1Mi', 'big')],
-    reason: 'OutOfcpu', message: /^Node didn't have enough resource: cpu, requested: 1000, used: 1500, capacity: 2000$/,
+    title: 'more pods than the node takes',
+    pod: pod({}, 'fourth'),
+    admitted: [pod({}, 'a'), pod({}, 'b'), pod({}, 'c')],
+    reason: 'OutOfpods',
+    message: /used: 3, capacity: 3/,
+  },
+  {
+    title: 'more cpu than is left',
+    pod: asking('1', '1Mi'),
+    admitted: [asking('1500m', '1Mi', 'big')],
+    reason: 'OutOfcpu',
+    message: /^Node didn't have enough resource: cpu, requested: 1000, used: 1500, capacity: 2000$/,
   },
   { title: 'more memory than is left', pod: asking('1m', '3Gi'), reason: 'OutOfmemory' },
 ];
@@ -86,12 +130,18 @@ test('admission: init containers run one at a time, sidecars add up', (t) => {
 class RecordingApi implements PodApi {
   readonly written: { uid: string; status: PodStatus }[] = [];
   readonly deleted: string[] = [];
-  async writeStatus(p: Pod, status: PodStatus): Promise<void> { this.written.push({ uid: p.metadata.uid!, status }); }
-  async deletePod(p: Pod): Promise<void> { this.deleted.push(p.metadata.uid!); }
+  async writeStatus(p: Pod, status: PodStatus): Promise<void> {
+    this.written.push({ uid: p.metadata.uid!, status });
+  }
+  async deletePod(p: Pod): Promise<void> {
+    this.deleted.push(p.metadata.uid!);
+  }
 }
 
 const harnesses: Harness[] = [];
-test.after.always(() => { for (const h of harnesses) h.cleanup(); });
+test.after.always(() => {
+  for (const h of harnesses) h.cleanup();
+});
 
 function setup(admissionNode: AdmissionNode) {
   const h = new Harness();
@@ -125,10 +175,17 @@ test('pod manager: admitted pods count against allocatable; running pods are ado
   for (const w of first.manager.workers.values()) await w.idle();
   first.manager.upsert(pod({}, 'two'));
   await first.manager.statuses.flushed();
-  t.like(first.api.written.find((w) => w.uid === 'uid-two'), { status: { phase: 'Failed', reason: 'OutOfpods' } });
+  t.like(
+    first.api.written.find((w) => w.uid === 'uid-two'),
+    { status: { phase: 'Failed', reason: 'OutOfpods' } },
+  );
   first.manager.close();
   // a new agent on the same runtime, with a node that would now refuse pod one: it runs, so it stays
-  const again = new PodManager({ ...first.h.deps(), api: new RecordingApi(), admissionNode: () => ({ ...small, allocatable: { ...small.allocatable, pods: 0 } }) });
+  const again = new PodManager({
+    ...first.h.deps(),
+    api: new RecordingApi(),
+    admissionNode: () => ({ ...small, allocatable: { ...small.allocatable, pods: 0 } }),
+  });
   await again.loadAdopted();
   again.upsert(pod({ containers: [c('app')] }, 'one'));
   t.is(again.workers.size, 1, 'the running pod is adopted');

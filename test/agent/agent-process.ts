@@ -51,14 +51,22 @@ export class AgentProcess {
 
   args(): string[] {
     return [
-      '--kubeconfig', this.kubeconfig,
-      '--node-name', this.node.name,
-      '--node-ip', this.node.ip,
-      '--container-runtime-endpoint', this.node.criEndpoint,
-      '--pod-log-dir', this.node.podLogDir,
-      '--root-dir', join(this.node.stateDir, 'agent'),
-      '--cluster-cidr', '10.244.0.0/16',
-      '--cgroup-root', this.node.cgroupRoot,
+      '--kubeconfig',
+      this.kubeconfig,
+      '--node-name',
+      this.node.name,
+      '--node-ip',
+      this.node.ip,
+      '--container-runtime-endpoint',
+      this.node.criEndpoint,
+      '--pod-log-dir',
+      this.node.podLogDir,
+      '--root-dir',
+      join(this.node.stateDir, 'agent'),
+      '--cluster-cidr',
+      '10.244.0.0/16',
+      '--cgroup-root',
+      this.node.cgroupRoot,
       ...this.extraArgs,
     ];
   }
@@ -70,7 +78,14 @@ export class AgentProcess {
   start(extra: string[] = [], nodeFlags: readonly string[] = []): AgentRun {
     if (this.#current !== undefined) throw new Error('the agent already runs');
     this.#log ??= createWriteStream(this.logFile, { flags: 'a' });
-    const [command, ...rest] = inNetns(this.node.netns, [process.execPath, '--disable-warning=ExperimentalWarning', ...nodeFlags, mainScript, 'agent', ...withOverrides(this.args(), extra)]);
+    const [command, ...rest] = inNetns(this.node.netns, [
+      process.execPath,
+      '--disable-warning=ExperimentalWarning',
+      ...nodeFlags,
+      mainScript,
+      'agent',
+      ...withOverrides(this.args(), extra),
+    ]);
     // as bin/bosun runs it: with Node's compile cache, which also keeps the type-stripped sources
     // (without it every start strips types again, and the stripper stays in memory: ~17 MiB)
     const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };
@@ -79,7 +94,9 @@ export class AgentProcess {
     child.stdout!.pipe(this.#log, { end: false });
     child.stderr!.pipe(this.#log, { end: false });
     let stderr = '';
-    child.stderr!.on('data', (chunk: Buffer) => { stderr += chunk.toString('utf8'); });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
     this.starts++;
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
       // 'close' comes after the output streams ended, so stderr() is complete by then
@@ -104,17 +121,23 @@ export class AgentProcess {
     } catch {
       return [];
     }
-    return text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { msg?: string });
+    return text
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { msg?: string });
   }
 
   /** Waits until the current run logged 'agent ready' (the n-th one overall). */
   async ready(timeoutMs = 60_000): Promise<void> {
     const run = this.#current;
     if (run === undefined) throw new Error('the agent does not run');
-    await waitFor(() => {
-      if (this.#current !== run) throw new Error(`the agent exited before it was ready; see ${this.logFile}`);
-      return this.lines().filter((l) => l.msg === 'agent ready').length >= this.starts;
-    }, { what: `bosun agent on ${this.node.name} ready (log ${this.logFile})`, timeoutMs, intervalMs: 100 });
+    await waitFor(
+      () => {
+        if (this.#current !== run) throw new Error(`the agent exited before it was ready; see ${this.logFile}`);
+        return this.lines().filter((l) => l.msg === 'agent ready').length >= this.starts;
+      },
+      { what: `bosun agent on ${this.node.name} ready (log ${this.logFile})`, timeoutMs, intervalMs: 100 },
+    );
   }
 
   /** SIGKILL by PID; resolves once it exited. */
@@ -130,7 +153,13 @@ export class AgentProcess {
     const run = this.#current;
     if (run === undefined) return undefined;
     process.kill(run.pid, 'SIGTERM');
-    const timer = setTimeout(() => { try { process.kill(run.pid, 'SIGKILL'); } catch { /* gone */ } }, graceMs);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(run.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, graceMs);
     const result = await run.exited;
     clearTimeout(timer);
     return result;

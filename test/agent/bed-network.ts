@@ -18,8 +18,14 @@ async function runInNode(node: BedNode, call: string, args: unknown[], timeoutMs
     } catch (err) {
       process.stdout.write(JSON.stringify({ error: err.message, timeout: err.code === 'BOSUN_AGENT_PROBE_TIMEOUT' }));
     }`;
-  const result = await node.run([process.execPath, '--input-type=module', '-e', script], { timeoutMs: timeoutMs + 10_000 });
-  const answer = JSON.parse(result.stdout || '{"error":"no output"}') as { value?: unknown; error?: string; timeout?: boolean };
+  const result = await node.run([process.execPath, '--input-type=module', '-e', script], {
+    timeoutMs: timeoutMs + 10_000,
+  });
+  const answer = JSON.parse(result.stdout || '{"error":"no output"}') as {
+    value?: unknown;
+    error?: string;
+    timeout?: boolean;
+  };
   if (answer.error !== undefined) throw answer.timeout ? new ProbeTimeoutError(answer.error) : new Error(answer.error);
   return answer.value;
 }
@@ -34,4 +40,3 @@ export function bedNetwork(node: BedNode): ProbeNetwork {
     },
   };
 }
-

@@ -26,15 +26,28 @@ export interface BedPods {
   close(): void;
 }
 
-export async function startBedPods(node: BedNode, client: KubeClient, config: ConfigLookup, log?: Logger): Promise<BedPods> {
+export async function startBedPods(
+  node: BedNode,
+  client: KubeClient,
+  config: ConfigLookup,
+  log?: Logger,
+): Promise<BedPods> {
   const cri = new CriClient(node.criEndpoint);
   const manager = new PodManager({
     runtime: cri,
     settings: {
-      nodeName: node.name, nodeIP: node.ip, podLogRoot: node.podLogDir, podsDir: join(node.stateDir, 'agent-pods'),
-      clusterDNS: [defaultClusterDNS], clusterDomain: 'cluster.local', hostDns: { servers: [], searches: [], options: [] },
-      cgroupRoot: undefined, cgroupDriver: 'cgroupfs', runtimeName: 'containerd',
-      allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 }, hostPathAllowList: [],
+      nodeName: node.name,
+      nodeIP: node.ip,
+      podLogRoot: node.podLogDir,
+      podsDir: join(node.stateDir, 'agent-pods'),
+      clusterDNS: [defaultClusterDNS],
+      clusterDomain: 'cluster.local',
+      hostDns: { servers: [], searches: [], options: [] },
+      cgroupRoot: undefined,
+      cgroupDriver: 'cgroupfs',
+      runtimeName: 'containerd',
+      allocatable: { cpuMilli: 2000, memoryBytes: 2 * 2 ** 30 },
+      hostPathAllowList: [],
     },
     images: new ImagePuller(cri),
     network: bedNetwork(node),
@@ -54,7 +67,9 @@ export async function startBedPods(node: BedNode, client: KubeClient, config: Co
   void informer.run();
   await informer.synced;
   return {
-    cri, manager, informer,
+    cri,
+    manager,
+    informer,
     close: () => {
       informer.stop();
       manager.close();

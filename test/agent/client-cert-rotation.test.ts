@@ -9,7 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
 import { ManualClock } from './manual-clock.ts';
-import { ClientCertRotator, kubeconfigCertificate, requestClientCertificate, rotationDeadline } from '../../agent/certs/client-cert-rotation.ts';
+import {
+  ClientCertRotator,
+  kubeconfigCertificate,
+  requestClientCertificate,
+  rotationDeadline,
+} from '../../agent/certs/client-cert-rotation.ts';
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { writeAgentKubeconfig } from '../../host/join/write-kubeconfig.ts';
 import { requestNodeCertificate } from '../../host/join/tls-bootstrap.ts';
@@ -23,7 +28,11 @@ import { waitFor } from '../helpers/wait.ts';
 const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 const dirs: string[] = [];
 let server: ServerProcess | undefined;
-const tempDir = () => { const d = mkdtempSync(join(tmpdir(), 'bosun-rotation-')); dirs.push(d); return d; };
+const tempDir = () => {
+  const d = mkdtempSync(join(tmpdir(), 'bosun-rotation-'));
+  dirs.push(d);
+  return d;
+};
 test.after.always(async () => {
   await server?.destroy();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -31,7 +40,12 @@ test.after.always(async () => {
 
 const ca = createCertificateAuthority('test-ca');
 const issue = (days: number) => {
-  const pair = issueCertificate(ca, { commonName: 'system:node:n1', organizations: ['system:nodes'], usage: 'client', days });
+  const pair = issueCertificate(ca, {
+    commonName: 'system:node:n1',
+    organizations: ['system:nodes'],
+    usage: 'client',
+    days,
+  });
   return { certPem: pair.cert, keyPem: pair.key };
 };
 
@@ -51,7 +65,9 @@ test('renews at two thirds of the life, rewrites the kubeconfig atomically (0600
   const rotated: string[] = [];
   const errors: string[] = [];
   const rotator = new ClientCertRotator({
-    kubeconfigPath: path, clock, retryMs: 60_000,
+    kubeconfigPath: path,
+    clock,
+    retryMs: 60_000,
     request: async () => {
       if (failuresToGive-- > 0) throw new Error('the API server is away');
       const next = issue(3);
@@ -71,7 +87,11 @@ test('renews at two thirds of the life, rewrites the kubeconfig atomically (0600
   await settle();
   t.deepEqual(errors, ['the API server is away'], 'the first attempt failed');
   t.deepEqual(rotated, []);
-  t.is(kubeconfigCertificate(readFileSync(path, 'utf8')), first.certPem, 'the old certificate stays until a new one is issued');
+  t.is(
+    kubeconfigCertificate(readFileSync(path, 'utf8')),
+    first.certPem,
+    'the old certificate stays until a new one is issued',
+  );
   clock.advance(60_000);
   await settle();
   t.is(rotated.length, 1, 'the retry renewed it');
@@ -93,7 +113,11 @@ test('against a real server: a renewal asked with the node certificate is approv
   // a year-long certificate: move the clock past two thirds of it instead of waiting
   const clock = new ManualClock(rotationDeadline(bootstrap.certPem) + 1_000);
   const nodeClient = new KubeClient(loadKubeconfig(path).client);
-  const rotator = new ClientCertRotator({ kubeconfigPath: path, clock, request: () => requestClientCertificate(nodeClient, 'rotator-1', 60_000) });
+  const rotator = new ClientCertRotator({
+    kubeconfigPath: path,
+    clock,
+    request: () => requestClientCertificate(nodeClient, 'rotator-1', 60_000),
+  });
   try {
     t.true(await rotator.rotateIfDue());
   } finally {
@@ -103,10 +127,21 @@ test('against a real server: a renewal asked with the node certificate is approv
   t.not(renewed.serialNumber, new X509Certificate(bootstrap.certPem).serialNumber);
   t.regex(renewed.subject, /CN=system:node:rotator-1/);
   t.true(renewed.checkIssued(new X509Certificate(admin.ca!)));
-  const csrs = await waitFor(async () => {
-    const out = await run(['kubectl', '--kubeconfig', server!.kubeconfig, 'get', 'csr', '-o', 'jsonpath={range .items[*]}{.spec.username}{"\\n"}{end}']);
-    return out.stdout.includes('system:node:rotator-1') ? out.stdout : undefined;
-  }, { what: 'a CSR asked for by system:node:rotator-1', timeoutMs: 10_000 });
+  const csrs = await waitFor(
+    async () => {
+      const out = await run([
+        'kubectl',
+        '--kubeconfig',
+        server!.kubeconfig,
+        'get',
+        'csr',
+        '-o',
+        'jsonpath={range .items[*]}{.spec.username}{"\\n"}{end}',
+      ]);
+      return out.stdout.includes('system:node:rotator-1') ? out.stdout : undefined;
+    },
+    { what: 'a CSR asked for by system:node:rotator-1', timeoutMs: 10_000 },
+  );
   t.regex(csrs, /system:node:rotator-1/, 'the renewal was asked for with the node identity, not the token');
   const renewedClient = new KubeClient(loadKubeconfig(path).client);
   try {

@@ -22,14 +22,24 @@ const hostileServices: DnsService[] = [
   { name: 'ext', namespace: 'default', type: 'ExternalName', externalName: 'a..b\nc', clusterIPs: [], ports: [] },
   { name: 'fractional', namespace: 'default', clusterIPs: ['10.96.0.36'], ports: [{ name: 'dns', port: 53.5 }] },
 ];
-const goodService: DnsService = { name: 'web', namespace: 'default', clusterIPs: ['10.96.0.20'], ports: [{ name: 'http', port: 80 }] };
+const goodService: DnsService = {
+  name: 'web',
+  namespace: 'default',
+  clusterIPs: ['10.96.0.20'],
+  ports: [{ name: 'http', port: 80 }],
+};
 
 let server: DnsServer;
 const resolver = new Resolver({ timeout: 2_000, tries: 1 });
 
 test.before(async () => {
   // no upstream listens on port 9 of loopback: forwarded names fail fast with SERVFAIL
-  server = new DnsServer({ address: '127.0.0.1', port: 0, upstreams: [{ address: '127.0.0.1', port: 9 }], forwardTimeoutMs: 300 });
+  server = new DnsServer({
+    address: '127.0.0.1',
+    port: 0,
+    upstreams: [{ address: '127.0.0.1', port: 9 }],
+    forwardTimeoutMs: 300,
+  });
   await server.listen();
   server.setZone(buildZoneIndex('cluster.local', [...hostileServices, goodService], []));
   resolver.setServers([`127.0.0.1:${server.port}`]);
@@ -46,8 +56,15 @@ async function stillAnswers(t: import('ava').ExecutionContext): Promise<void> {
 function udpExchange(packet: Buffer, waitMs = 500): Promise<Buffer | undefined> {
   const socket = createSocket('udp4');
   return new Promise((resolve) => {
-    const timer = setTimeout(() => { socket.close(); resolve(undefined); }, waitMs);
-    socket.once('message', (message) => { clearTimeout(timer); socket.close(); resolve(message); });
+    const timer = setTimeout(() => {
+      socket.close();
+      resolve(undefined);
+    }, waitMs);
+    socket.once('message', (message) => {
+      clearTimeout(timer);
+      socket.close();
+      resolve(message);
+    });
     socket.send(packet, server.port, '127.0.0.1');
   });
 }
@@ -59,7 +76,9 @@ test('records the wire cannot carry are left out of the zone; the good ones stay
   t.false(index.records.has('_dns._tcp.fractional.default.svc.cluster.local'), 'SRV with port 53.5');
   t.false(index.records.has('ext.default.svc.cluster.local'), 'CNAME to a name with an empty label and a newline');
   t.true(index.records.has('big-port.default.svc.cluster.local'), 'the A record of a service with one bad port stays');
-  t.deepEqual(index.records.get('_http._tcp.web.default.svc.cluster.local'), [{ type: 'SRV', priority: 0, weight: 100, port: 80, target: 'web.default.svc.cluster.local' }]);
+  t.deepEqual(index.records.get('_http._tcp.web.default.svc.cluster.local'), [
+    { type: 'SRV', priority: 0, weight: 100, port: 80, target: 'web.default.svc.cluster.local' },
+  ]);
 });
 
 test.serial('queries for names of hostile records are answered, and the server keeps answering', async (t) => {
@@ -71,18 +90,28 @@ test.serial('queries for names of hostile records are answered, and the server k
   ];
   for (const name of names) {
     for (const type of ['SRV', 'A', 'CNAME', 'TXT'] as const) {
-      const reply = await udpExchange(dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }), 2_000);
+      const reply = await udpExchange(
+        dnsPacket.encode({ type: 'query', id: 7, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] }),
+        2_000,
+      );
       t.truthy(reply, `${type} ${name} answered`);
       t.is(dnsPacket.decode(reply!).id, 7);
     }
   }
   const srv = await resolver.resolveSrv('_http._tcp.web.default.svc.cluster.local');
-  t.deepEqual(srv.map((record) => record.port), [80]);
+  t.deepEqual(
+    srv.map((record) => record.port),
+    [80],
+  );
   await stillAnswers(t);
 });
 
 test.serial('malformed packets over UDP are answered with FORMERR or dropped', async (t) => {
-  const question = dnsPacket.encode({ type: 'query', id: 9, questions: [{ type: 'A', name: 'web.default.svc.cluster.local' }] });
+  const question = dnsPacket.encode({
+    type: 'query',
+    id: 9,
+    questions: [{ type: 'A', name: 'web.default.svc.cluster.local' }],
+  });
   const header = Buffer.from(question.subarray(0, 12));
   header.writeUInt16BE(65535, 4); // claims 65535 questions, carries none
   const packets = [
@@ -108,7 +137,11 @@ test.serial('a TCP client sending garbage is cut off without harm', async (t) =>
   garbage.writeUInt16BE(18, 0);
   socket.write(garbage);
   socket.write(Buffer.from([0, 3, 1, 2, 3]));
-  const srvQuery = dnsPacket.encode({ type: 'query', id: 11, questions: [{ type: 'SRV', name: '_http._tcp.big-port.default.svc.cluster.local' }] });
+  const srvQuery = dnsPacket.encode({
+    type: 'query',
+    id: 11,
+    questions: [{ type: 'SRV', name: '_http._tcp.big-port.default.svc.cluster.local' }],
+  });
   const length = Buffer.alloc(2);
   length.writeUInt16BE(srvQuery.length);
   socket.write(Buffer.concat([length, srvQuery]));

@@ -27,17 +27,32 @@ class FakeSink implements EventSink {
     if (err !== undefined) throw err;
     const current = this.stored.get(event.metadata.name);
     if (current === undefined) throw new ApiError('NotFound', 'not found');
-    this.stored.set(event.metadata.name, { ...current, count: event.count, lastTimestamp: event.lastTimestamp, message: event.message });
+    this.stored.set(event.metadata.name, {
+      ...current,
+      count: event.count,
+      lastTimestamp: event.lastTimestamp,
+      message: event.message,
+    });
   }
 }
 
 test('an identical event within the window bumps count and lastTimestamp of one Event', (t) => {
   const clock = new ManualClock(t0);
   const correlator = new EventCorrelator({ clock, component: 'kubelet', host: 'n1' });
-  const first = correlator.correlate({ involvedObject: ref, type: 'Warning', reason: 'BackOff', message: 'Back-off restarting failed container app' });
+  const first = correlator.correlate({
+    involvedObject: ref,
+    type: 'Warning',
+    reason: 'BackOff',
+    message: 'Back-off restarting failed container app',
+  });
   t.is(first.kind, 'create');
   clock.advance(10_000);
-  const second = correlator.correlate({ involvedObject: ref, type: 'Warning', reason: 'BackOff', message: 'Back-off restarting failed container app' });
+  const second = correlator.correlate({
+    involvedObject: ref,
+    type: 'Warning',
+    reason: 'BackOff',
+    message: 'Back-off restarting failed container app',
+  });
   t.is(second.kind, 'patch');
   if (first.kind !== 'create' || second.kind !== 'patch') return;
   t.is(second.event.metadata.name, first.event.metadata.name);
@@ -53,18 +68,34 @@ test('a different fieldPath or message is a different Event', (t) => {
   const clock = new ManualClock(t0);
   const correlator = new EventCorrelator({ clock, component: 'kubelet', host: 'n1' });
   t.is(correlator.correlate({ involvedObject: ref, type: 'Normal', reason: 'Pulled', message: 'a' }).kind, 'create');
-  t.is(correlator.correlate({ involvedObject: { ...ref, fieldPath: 'spec.containers{other}' }, type: 'Normal', reason: 'Pulled', message: 'a' }).kind, 'create');
+  t.is(
+    correlator.correlate({
+      involvedObject: { ...ref, fieldPath: 'spec.containers{other}' },
+      type: 'Normal',
+      reason: 'Pulled',
+      message: 'a',
+    }).kind,
+    'create',
+  );
   t.is(correlator.correlate({ involvedObject: ref, type: 'Normal', reason: 'Pulled', message: 'b' }).kind, 'create');
 });
 
 test('ten different messages of one reason within 10 minutes are combined into one Event', (t) => {
   const clock = new ManualClock(t0);
   const correlator = new EventCorrelator({ clock, component: 'kubelet', host: 'n1' });
-  const results = Array.from({ length: 14 }, (_, i) => correlator.correlate({ involvedObject: ref, type: 'Warning', reason: 'Unhealthy', message: `probe failed ${i}` }));
-  t.deepEqual(results.slice(0, 9).map((r) => r.kind), Array(9).fill('create'));
+  const results = Array.from({ length: 14 }, (_, i) =>
+    correlator.correlate({ involvedObject: ref, type: 'Warning', reason: 'Unhealthy', message: `probe failed ${i}` }),
+  );
+  t.deepEqual(
+    results.slice(0, 9).map((r) => r.kind),
+    Array(9).fill('create'),
+  );
   const combined = results.slice(9);
   t.is(combined[0]!.kind, 'create');
-  t.deepEqual(combined.slice(1).map((r) => r.kind), ['patch', 'patch', 'patch', 'patch']);
+  t.deepEqual(
+    combined.slice(1).map((r) => r.kind),
+    ['patch', 'patch', 'patch', 'patch'],
+  );
   const last = combined.at(-1)!;
   if (last.kind === 'drop') return t.fail();
   t.is(last.event.message, '(combined from similar events): probe failed 13');
@@ -74,7 +105,8 @@ test('ten different messages of one reason within 10 minutes are combined into o
 test('the spam filter lets 25 through per object, then one every 5 minutes', (t) => {
   const clock = new ManualClock(t0);
   const correlator = new EventCorrelator({ clock, component: 'kubelet', host: 'n1' });
-  const send = () => correlator.correlate({ involvedObject: ref, type: 'Warning', reason: 'BackOff', message: 'same' }).kind;
+  const send = () =>
+    correlator.correlate({ involvedObject: ref, type: 'Warning', reason: 'BackOff', message: 'same' }).kind;
   const burst = Array.from({ length: 30 }, send);
   t.is(burst.filter((k) => k !== 'drop').length, 25);
   t.is(correlator.dropped, 5);
@@ -84,7 +116,15 @@ test('the spam filter lets 25 through per object, then one every 5 minutes', (t)
   t.is(send(), 'patch');
   t.is(send(), 'drop');
   // another pod has its own bucket
-  t.is(correlator.correlate({ involvedObject: podReference(pod({}, 'other')), type: 'Warning', reason: 'BackOff', message: 'same' }).kind, 'create');
+  t.is(
+    correlator.correlate({
+      involvedObject: podReference(pod({}, 'other')),
+      type: 'Warning',
+      reason: 'BackOff',
+      message: 'same',
+    }).kind,
+    'create',
+  );
 });
 
 test('the recorder writes in the background: one create, then patches; a crash loop makes one object', async (t) => {
@@ -111,7 +151,8 @@ test('a queue bump of an unwritten event replaces it; a full queue drops the old
   const clock = new ManualClock(t0);
   const sink = new FakeSink();
   const recorder = new EventRecorder({ sink, clock, log, component: 'kubelet', host: 'n1', queueLimit: 3 });
-  for (let i = 0; i < 6; i++) recorder.event(podReference(pod({}, `p${i}`)), 'Normal', 'Started', 'Started container app');
+  for (let i = 0; i < 6; i++)
+    recorder.event(podReference(pod({}, `p${i}`)), 'Normal', 'Started', 'Started container app');
   await recorder.flushed();
   // the first write started at once; of the five queued behind it, the two oldest were dropped
   t.is(recorder.droppedFull, 2);

@@ -18,8 +18,13 @@ export function pod(spec: Partial<PodSpec> & { containers?: Container[] } = {}, 
   };
 }
 
-export const c = (name: string, extra: Partial<Container> = {}): Container => ({ name, image: 'localhost/bosun/busybox:1.35', ...extra });
-export const sidecar = (name: string, extra: Partial<Container> = {}): Container => c(name, { restartPolicy: 'Always', ...extra });
+export const c = (name: string, extra: Partial<Container> = {}): Container => ({
+  name,
+  image: 'localhost/bosun/busybox:1.35',
+  ...extra,
+});
+export const sidecar = (name: string, extra: Partial<Container> = {}): Container =>
+  c(name, { restartPolicy: 'Always', ...extra });
 
 export function sandbox(attempt = 0, extra: Partial<ObservedSandbox> = {}): ObservedSandbox {
   return { id: `sb${attempt}`, attempt, ready: true, createdAt: sec(0), ip: '10.244.1.5', ...extra };
@@ -35,7 +40,9 @@ export function seen(
   state: string,
   extra: Partial<ObservedContainer> & { startedAtS?: number; finishedAtS?: number } = {},
 ): ObservedContainer {
-  const spec = [...(p.spec.initContainers ?? []), ...p.spec.containers, ...(p.spec.ephemeralContainers ?? [])].find((x) => x.name === name);
+  const spec = [...(p.spec.initContainers ?? []), ...p.spec.containers, ...(p.spec.ephemeralContainers ?? [])].find(
+    (x) => x.name === name,
+  );
   if (spec === undefined) throw new Error(`fixture: pod has no container ${name}`);
   const [kind, code] = state.split(':');
   const attempt = extra.attempt ?? 0;

@@ -9,24 +9,30 @@ import * as grpc from '@grpc/grpc-js';
 
 const [address = '127.0.0.1', port = '50051'] = process.argv.slice(2);
 let status = 1;
-process.on('SIGUSR2', () => { status = 2; });
+process.on('SIGUSR2', () => {
+  status = 2;
+});
 process.on('SIGTERM', () => process.exit(0));
 
 const identity = (b: Buffer) => b;
 const server = new grpc.Server();
-server.addService({
-  Check: {
-    path: '/grpc.health.v1.Health/Check',
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: identity,
-    requestDeserialize: identity,
-    responseSerialize: identity,
-    responseDeserialize: identity,
+server.addService(
+  {
+    Check: {
+      path: '/grpc.health.v1.Health/Check',
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: identity,
+      requestDeserialize: identity,
+      responseSerialize: identity,
+      responseDeserialize: identity,
+    },
   },
-}, {
-  Check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => callback(null, Buffer.from([0x08, status])),
-});
+  {
+    Check: (_call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+      callback(null, Buffer.from([0x08, status])),
+  },
+);
 server.bindAsync(`${address}:${port}`, grpc.ServerCredentials.createInsecure(), (err) => {
   if (err) {
     process.stderr.write(`cannot listen on ${address}:${port}: ${err.message}\n`);

@@ -2,7 +2,12 @@ import test from 'ava';
 import { deadContainersToRemove } from '../../agent/eviction/dead-containers.ts';
 import { evictionMessage, planPressure, rankForEviction, type PodUsage } from '../../agent/eviction/eviction-plan.ts';
 import { parseThresholds, thresholdText } from '../../agent/eviction/thresholds.ts';
-import { bytesToFree, chooseImagesToDelete, defaultGcPolicy, type ImageRecord } from '../../agent/images/image-gc-plan.ts';
+import {
+  bytesToFree,
+  chooseImagesToDelete,
+  defaultGcPolicy,
+  type ImageRecord,
+} from '../../agent/images/image-gc-plan.ts';
 import { planRotation, rotationStamp } from '../../agent/logs/rotation-plan.ts';
 import type { Container } from '../../cri/types.ts';
 import { admitPod } from '../../agent/pods/admission.ts';
@@ -15,22 +20,38 @@ const Mi = 1024 * 1024;
 const log = '/var/log/pods/ns_p_u/app/0.log';
 
 test('a log below max-size is left alone', (t) => {
-  t.deepEqual(planRotation({ logPath: log, sizeBytes: 10 * Mi - 1, rotated: [], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 }), []);
+  t.deepEqual(
+    planRotation({ logPath: log, sizeBytes: 10 * Mi - 1, rotated: [], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 }),
+    [],
+  );
 });
 
-test('rotation renames the live file with upstream\'s timestamp', (t) => {
+test("rotation renames the live file with upstream's timestamp", (t) => {
   t.is(rotationStamp(Date.UTC(2026, 0, 2, 15, 4, 5)), '20260102-150405');
-  t.deepEqual(planRotation({ logPath: log, sizeBytes: 10 * Mi, rotated: [], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 }), [
-    { kind: 'rotate', from: log, to: `${log}.20260101-120000` },
-  ]);
+  t.deepEqual(
+    planRotation({ logPath: log, sizeBytes: 10 * Mi, rotated: [], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 }),
+    [{ kind: 'rotate', from: log, to: `${log}.20260101-120000` }],
+  );
 });
 
 test('rotation keeps max-files − 2 older files, compressed, and removes leftovers', (t) => {
   const rotated = [
-    `${log}.20251231-100000.gz`, `${log}.20251231-110000.gz`, `${log}.20251231-120000.gz`,
-    `${log}.20251231-130000`, `${log}.20251231-140000`, `${log}.20251231-140000.gz`, `${log}.20251231-150000.gz.tmp`,
+    `${log}.20251231-100000.gz`,
+    `${log}.20251231-110000.gz`,
+    `${log}.20251231-120000.gz`,
+    `${log}.20251231-130000`,
+    `${log}.20251231-140000`,
+    `${log}.20251231-140000.gz`,
+    `${log}.20251231-150000.gz.tmp`,
   ];
-  const steps = planRotation({ logPath: log, sizeBytes: 11 * Mi, rotated, maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 });
+  const steps = planRotation({
+    logPath: log,
+    sizeBytes: 11 * Mi,
+    rotated,
+    maxSizeBytes: 10 * Mi,
+    maxFiles: 5,
+    now: t0,
+  });
   t.deepEqual(steps, [
     { kind: 'rotate', from: log, to: `${log}.20260101-120000` },
     { kind: 'remove', path: `${log}.20251231-140000` },
@@ -45,10 +66,22 @@ test('rotation keeps max-files − 2 older files, compressed, and removes leftov
 });
 
 test('rotations within the same second get -<n> and still sort oldest first', (t) => {
-  const second = planRotation({ logPath: log, sizeBytes: 11 * Mi, rotated: [`${log}.20260101-120000`], maxSizeBytes: 10 * Mi, maxFiles: 5, now: t0 + 500 });
+  const second = planRotation({
+    logPath: log,
+    sizeBytes: 11 * Mi,
+    rotated: [`${log}.20260101-120000`],
+    maxSizeBytes: 10 * Mi,
+    maxFiles: 5,
+    now: t0 + 500,
+  });
   t.deepEqual(second[0], { kind: 'rotate', from: log, to: `${log}.20260101-120000-1` });
   const third = planRotation({
-    logPath: log, sizeBytes: 11 * Mi, rotated: [`${log}.20260101-120000.gz`, `${log}.20260101-120000-1`], maxSizeBytes: 10 * Mi, maxFiles: 3, now: t0 + 900,
+    logPath: log,
+    sizeBytes: 11 * Mi,
+    rotated: [`${log}.20260101-120000.gz`, `${log}.20260101-120000-1`],
+    maxSizeBytes: 10 * Mi,
+    maxFiles: 3,
+    now: t0 + 900,
   });
   t.deepEqual(third, [
     { kind: 'rotate', from: log, to: `${log}.20260101-120000-2` },
@@ -61,7 +94,14 @@ test('rotations within the same second get -<n> and still sort oldest first', (t
 // -- image GC
 
 const image = (id: string, extra: Partial<ImageRecord> = {}): ImageRecord => ({
-  id, names: [`localhost/${id}:1`], sizeBytes: 100 * Mi, firstDetected: t0, lastUsed: 0, inUse: false, pinned: false, ...extra,
+  id,
+  names: [`localhost/${id}:1`],
+  sizeBytes: 100 * Mi,
+  firstDetected: t0,
+  lastUsed: 0,
+  inUse: false,
+  pinned: false,
+  ...extra,
 });
 
 test('image GC frees down to the low threshold only once over the high one', (t) => {
@@ -79,19 +119,28 @@ test('image GC takes unused, unpinned, old enough images, least recently used fi
     image('used-long-ago', { lastUsed: now - 500_000 }),
     image('never-used-old', { firstDetected: t0 - 1 }),
   ];
-  t.deepEqual(chooseImagesToDelete(images, 150 * Mi, now, defaultGcPolicy.minAgeMs).map((i) => i.id), ['never-used-old', 'used-long-ago']);
-  t.deepEqual(chooseImagesToDelete(images, Infinity, now, defaultGcPolicy.minAgeMs).map((i) => i.id), ['never-used-old', 'used-long-ago', 'used-lately']);
+  t.deepEqual(
+    chooseImagesToDelete(images, 150 * Mi, now, defaultGcPolicy.minAgeMs).map((i) => i.id),
+    ['never-used-old', 'used-long-ago'],
+  );
+  t.deepEqual(
+    chooseImagesToDelete(images, Infinity, now, defaultGcPolicy.minAgeMs).map((i) => i.id),
+    ['never-used-old', 'used-long-ago', 'used-lately'],
+  );
 });
 
 // -- eviction thresholds and ranking
 
-test('--eviction-hard parses upstream\'s default and refuses nonsense in one line', (t) => {
-  t.deepEqual(parseThresholds('memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%'), [
-    { signal: 'memory.available', quantity: 100 * Mi },
-    { signal: 'nodefs.available', fraction: 0.1 },
-    { signal: 'nodefs.inodesFree', fraction: 0.05 },
-    { signal: 'imagefs.available', fraction: 0.15 },
-  ]);
+test("--eviction-hard parses upstream's default and refuses nonsense in one line", (t) => {
+  t.deepEqual(
+    parseThresholds('memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%'),
+    [
+      { signal: 'memory.available', quantity: 100 * Mi },
+      { signal: 'nodefs.available', fraction: 0.1 },
+      { signal: 'nodefs.inodesFree', fraction: 0.05 },
+      { signal: 'imagefs.available', fraction: 0.15 },
+    ],
+  );
   t.is(thresholdText({ signal: 'nodefs.available', fraction: 0.1 }), '10%');
   t.throws(() => parseThresholds('memory.available>1Gi'), { message: /is not <signal>/ });
   t.throws(() => parseThresholds('nodefs.available<120%'), { message: /between 0% and 100%/ });
@@ -102,29 +151,61 @@ test('--eviction-hard parses upstream\'s default and refuses nonsense in one lin
 const thresholds = parseThresholds('memory.available<100Mi,nodefs.available<10%');
 
 test('a met threshold sets the pressure, which holds for the transition period', (t) => {
-  const low = { 'nodefs.available': { available: 5 * Mi, capacity: 100 * Mi }, 'memory.available': { available: 8000 * Mi, capacity: 16000 * Mi } };
-  const fine = { 'nodefs.available': { available: 50 * Mi, capacity: 100 * Mi }, 'memory.available': { available: 8000 * Mi, capacity: 16000 * Mi } };
+  const low = {
+    'nodefs.available': { available: 5 * Mi, capacity: 100 * Mi },
+    'memory.available': { available: 8000 * Mi, capacity: 16000 * Mi },
+  };
+  const fine = {
+    'nodefs.available': { available: 50 * Mi, capacity: 100 * Mi },
+    'memory.available': { available: 8000 * Mi, capacity: 16000 * Mi },
+  };
   const first = planPressure({ observations: low, thresholds, previous: {}, now: t0, transitionPeriodMs: 300_000 });
   t.deepEqual(first.conditions, { MemoryPressure: false, DiskPressure: true, PIDPressure: false });
   t.is(first.act?.resource, 'ephemeral-storage');
   t.true(first.act?.reclaimDisk);
-  const later = planPressure({ observations: fine, thresholds, previous: first.memory, now: t0 + 299_000, transitionPeriodMs: 300_000 });
+  const later = planPressure({
+    observations: fine,
+    thresholds,
+    previous: first.memory,
+    now: t0 + 299_000,
+    transitionPeriodMs: 300_000,
+  });
   t.true(later.conditions.DiskPressure);
   t.is(later.act, undefined);
-  const after = planPressure({ observations: fine, thresholds, previous: later.memory, now: t0 + 300_000, transitionPeriodMs: 300_000 });
+  const after = planPressure({
+    observations: fine,
+    thresholds,
+    previous: later.memory,
+    now: t0 + 300_000,
+    transitionPeriodMs: 300_000,
+  });
   t.false(after.conditions.DiskPressure);
 });
 
 test('memory is acted on before disk', (t) => {
-  const both = { 'nodefs.available': { available: 5 * Mi, capacity: 100 * Mi }, 'memory.available': { available: 50 * Mi, capacity: 16000 * Mi } };
+  const both = {
+    'nodefs.available': { available: 5 * Mi, capacity: 100 * Mi },
+    'memory.available': { available: 50 * Mi, capacity: 16000 * Mi },
+  };
   const plan = planPressure({ observations: both, thresholds, previous: {}, now: t0, transitionPeriodMs: 300_000 });
   t.is(plan.act?.resource, 'memory');
   t.false(plan.act?.reclaimDisk);
   t.deepEqual(plan.conditions, { MemoryPressure: true, DiskPressure: true, PIDPressure: false });
 });
 
-const usage = (name: string, priority: number, memory: number, memoryRequest: number, disk = 0, volumesDisk = 0): PodUsage => ({
-  uid: `uid-${name}`, name, namespace: 'default', priority, volumesDisk,
+const usage = (
+  name: string,
+  priority: number,
+  memory: number,
+  memoryRequest: number,
+  disk = 0,
+  volumesDisk = 0,
+): PodUsage => ({
+  uid: `uid-${name}`,
+  name,
+  namespace: 'default',
+  priority,
+  volumesDisk,
   containers: [{ name: 'app', memory, memoryRequest, disk, diskRequest: 0 }],
 });
 
@@ -135,28 +216,54 @@ test('memory ranking: over requests first, then lower priority, then usage above
     usage('small-over', 0, 50 * Mi, 0),
     usage('big-over', 0, 400 * Mi, 100 * Mi),
   ];
-  t.deepEqual(rankForEviction(pods, 'memory').map((p) => p.name), ['big-over', 'small-over', 'high-priority-over', 'within-request']);
+  t.deepEqual(
+    rankForEviction(pods, 'memory').map((p) => p.name),
+    ['big-over', 'small-over', 'high-priority-over', 'within-request'],
+  );
 });
 
-test('disk ranking counts logs, writable layer and emptyDir; the message is upstream\'s', (t) => {
+test("disk ranking counts logs, writable layer and emptyDir; the message is upstream's", (t) => {
   const pods = [usage('logs', 0, 0, 0, 5 * Mi), usage('filler', 0, 0, 0, 1 * Mi, 58 * Mi)];
   const ranked = rankForEviction(pods, 'ephemeral-storage');
-  t.deepEqual(ranked.map((p) => p.name), ['filler', 'logs']);
+  t.deepEqual(
+    ranked.map((p) => p.name),
+    ['filler', 'logs'],
+  );
   const met = { threshold: thresholds[1]!, observed: { available: 2 * Mi, capacity: 64 * Mi } };
-  t.is(evictionMessage('ephemeral-storage', met, ranked[0]!),
-    'The node was low on resource: ephemeral-storage. Threshold quantity: 6Mi (10%), available: 2Mi. Container app was using 1Mi, request is 0, has larger consumption of ephemeral-storage. Pod filler was using 58Mi in emptyDir volumes. ');
+  t.is(
+    evictionMessage('ephemeral-storage', met, ranked[0]!),
+    'The node was low on resource: ephemeral-storage. Threshold quantity: 6Mi (10%), available: 2Mi. Container app was using 1Mi, request is 0, has larger consumption of ephemeral-storage. Pod filler was using 58Mi in emptyDir volumes. ',
+  );
 });
 
 test('exited containers go except the newest of each pod and name', (t) => {
-  const container = (id: string, uid: string, name: string, createdAt: number, state: Container['state'] = 'CONTAINER_EXITED'): Container => ({
-    id, podSandboxId: 's', imageRef: 'i', imageId: 'i', state, createdAt, annotations: {},
+  const container = (
+    id: string,
+    uid: string,
+    name: string,
+    createdAt: number,
+    state: Container['state'] = 'CONTAINER_EXITED',
+  ): Container => ({
+    id,
+    podSandboxId: 's',
+    imageRef: 'i',
+    imageId: 'i',
+    state,
+    createdAt,
+    annotations: {},
     labels: { 'io.kubernetes.pod.uid': uid, 'io.kubernetes.container.name': name },
   });
   const removed = deadContainersToRemove([
-    container('a1', 'a', 'app', 1), container('a2', 'a', 'app', 2), container('a3', 'a', 'app', 3, 'CONTAINER_RUNNING'),
-    container('b1', 'b', 'app', 1), container('a-side', 'a', 'side', 1),
+    container('a1', 'a', 'app', 1),
+    container('a2', 'a', 'app', 2),
+    container('a3', 'a', 'app', 3, 'CONTAINER_RUNNING'),
+    container('b1', 'b', 'app', 1),
+    container('a-side', 'a', 'side', 1),
   ]);
-  t.deepEqual(removed.map((c) => c.id), ['a1']);
+  t.deepEqual(
+    removed.map((c) => c.id),
+    ['a1'],
+  );
 });
 
 // -- admission under pressure
@@ -166,9 +273,19 @@ const node = { name: 'n1', labels: {}, taints: [], allocatable: { cpu: 4000, mem
 test('under DiskPressure no pod is admitted; under MemoryPressure no BestEffort pod', (t) => {
   const bestEffort = pod();
   const burstable = pod({ containers: [{ name: 'app', image: 'i', resources: { requests: { memory: '10Mi' } } }] });
-  t.deepEqual(admitPod(burstable, { ...node, pressure: { memory: false, disk: true } }, []), { admit: false, reason: 'Evicted', message: 'The node had condition: [DiskPressure]. ' });
-  t.deepEqual(admitPod(bestEffort, { ...node, pressure: { memory: true, disk: false } }, []), { admit: false, reason: 'Evicted', message: 'The node had condition: [MemoryPressure]. ' });
+  t.deepEqual(admitPod(burstable, { ...node, pressure: { memory: false, disk: true } }, []), {
+    admit: false,
+    reason: 'Evicted',
+    message: 'The node had condition: [DiskPressure]. ',
+  });
+  t.deepEqual(admitPod(bestEffort, { ...node, pressure: { memory: true, disk: false } }, []), {
+    admit: false,
+    reason: 'Evicted',
+    message: 'The node had condition: [MemoryPressure]. ',
+  });
   t.deepEqual(admitPod(burstable, { ...node, pressure: { memory: true, disk: false } }, []), { admit: true });
-  const tolerant = pod({ tolerations: [{ key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' }] });
+  const tolerant = pod({
+    tolerations: [{ key: 'node.kubernetes.io/memory-pressure', operator: 'Exists', effect: 'NoSchedule' }],
+  });
   t.deepEqual(admitPod(tolerant, { ...node, pressure: { memory: true, disk: false } }, []), { admit: true });
 });

@@ -6,8 +6,11 @@ import { pullErrorMessage } from '../../agent/images/pull-error.ts';
 import { CriNotFoundError, CriRuntimeError, GrpcStatus } from '../../cri/errors.ts';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const jsonSecret = (name: string, auths: unknown, type = 'kubernetes.io/dockerconfigjson'): PullSecret =>
-  ({ name, type, data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })) } });
+const jsonSecret = (name: string, auths: unknown, type = 'kubernetes.io/dockerconfigjson'): PullSecret => ({
+  name,
+  type,
+  data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths })) },
+});
 
 test('image references name the repository credentials are matched against', (t) => {
   const cases: [string, string][] = [
@@ -71,14 +74,54 @@ test('the keyring matches host, port, label globs and path prefixes, most specif
 
 test('pull secrets give credentials only with their type and key; auth replaces username and password', (t) => {
   const cases: [string, PullSecret, { registry: string; username: string; password: string }[]][] = [
-    ['dockerconfigjson with username/password', jsonSecret('a', { 'r.io': { username: 'u', password: 'p' } }), [{ registry: 'r.io', username: 'u', password: 'p' }]],
-    ['auth wins over the fields', jsonSecret('a', { 'r.io': { username: 'x', password: 'y', auth: b64('u:p:with:colons') } }), [{ registry: 'r.io', username: 'u', password: 'p:with:colons' }]],
-    ['unpadded auth', jsonSecret('a', { 'r.io': { auth: b64('ab:c').replace(/=+$/, '') } }), [{ registry: 'r.io', username: 'ab', password: 'c' }]],
-    ['field names in any case', jsonSecret('a', { 'r.io': { Username: 'u', PASSWORD: 'p' } }), [{ registry: 'r.io', username: 'u', password: 'p' }]],
-    ['dockercfg', { name: 'c', type: 'kubernetes.io/dockercfg', data: { '.dockercfg': Buffer.from(JSON.stringify({ 'r.io': { auth: b64('u:p') } })) } }, [{ registry: 'r.io', username: 'u', password: 'p' }]],
-    ['dockerconfigjson key under the dockercfg type', { name: 'c', type: 'kubernetes.io/dockercfg', data: { '.dockerconfigjson': Buffer.from('{"auths":{"r.io":{}}}') } }, []],
-    ['an Opaque secret', { name: 'o', type: 'Opaque', data: { '.dockerconfigjson': Buffer.from('{"auths":{"r.io":{}}}') } }, []],
-    ['an empty key', { name: 'e', type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.alloc(0) } }, []],
+    [
+      'dockerconfigjson with username/password',
+      jsonSecret('a', { 'r.io': { username: 'u', password: 'p' } }),
+      [{ registry: 'r.io', username: 'u', password: 'p' }],
+    ],
+    [
+      'auth wins over the fields',
+      jsonSecret('a', { 'r.io': { username: 'x', password: 'y', auth: b64('u:p:with:colons') } }),
+      [{ registry: 'r.io', username: 'u', password: 'p:with:colons' }],
+    ],
+    [
+      'unpadded auth',
+      jsonSecret('a', { 'r.io': { auth: b64('ab:c').replace(/=+$/, '') } }),
+      [{ registry: 'r.io', username: 'ab', password: 'c' }],
+    ],
+    [
+      'field names in any case',
+      jsonSecret('a', { 'r.io': { Username: 'u', PASSWORD: 'p' } }),
+      [{ registry: 'r.io', username: 'u', password: 'p' }],
+    ],
+    [
+      'dockercfg',
+      {
+        name: 'c',
+        type: 'kubernetes.io/dockercfg',
+        data: { '.dockercfg': Buffer.from(JSON.stringify({ 'r.io': { auth: b64('u:p') } })) },
+      },
+      [{ registry: 'r.io', username: 'u', password: 'p' }],
+    ],
+    [
+      'dockerconfigjson key under the dockercfg type',
+      {
+        name: 'c',
+        type: 'kubernetes.io/dockercfg',
+        data: { '.dockerconfigjson': Buffer.from('{"auths":{"r.io":{}}}') },
+      },
+      [],
+    ],
+    [
+      'an Opaque secret',
+      { name: 'o', type: 'Opaque', data: { '.dockerconfigjson': Buffer.from('{"auths":{"r.io":{}}}') } },
+      [],
+    ],
+    [
+      'an empty key',
+      { name: 'e', type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.alloc(0) } },
+      [],
+    ],
   ];
   for (const [title, secret, expected] of cases) t.deepEqual(credentialsOfSecret(secret), expected, title);
 });
@@ -86,7 +129,11 @@ test('pull secrets give credentials only with their type and key; auth replaces 
 test('a malformed pull secret is refused by name, without echoing its content', (t) => {
   const secretText = 'hunter2-very-secret';
   const bad: PullSecret[] = [
-    { name: 'broken', type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(`{"auths": ${secretText}`) } },
+    {
+      name: 'broken',
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from(`{"auths": ${secretText}`) },
+    },
     jsonSecret('broken', { 'r.io': { auth: b64(secretText) } }),
     jsonSecret('broken', { 'r.io': { auth: `!!${secretText}` } }),
     jsonSecret('broken', { 'r.io': { password: [secretText] } }),
@@ -99,10 +146,19 @@ test('a malformed pull secret is refused by name, without echoing its content', 
 });
 
 test('pull failures read as the kubelet prints gRPC errors; attempts joined without repeats', (t) => {
-  const unauthorized = new CriRuntimeError('PullImage failed: x', { grpcCode: GrpcStatus.UNKNOWN, detail: 'failed to pull: 401 Unauthorized' });
+  const unauthorized = new CriRuntimeError('PullImage failed: x', {
+    grpcCode: GrpcStatus.UNKNOWN,
+    detail: 'failed to pull: 401 Unauthorized',
+  });
   const notFound = new CriNotFoundError('not found: y', { grpcCode: GrpcStatus.NOT_FOUND, detail: 'y: not found' });
   t.is(pullErrorMessage([unauthorized]), 'rpc error: code = Unknown desc = failed to pull: 401 Unauthorized');
-  t.is(pullErrorMessage([unauthorized, unauthorized]), 'rpc error: code = Unknown desc = failed to pull: 401 Unauthorized');
-  t.is(pullErrorMessage([unauthorized, notFound]), '[rpc error: code = Unknown desc = failed to pull: 401 Unauthorized, rpc error: code = NotFound desc = y: not found]');
+  t.is(
+    pullErrorMessage([unauthorized, unauthorized]),
+    'rpc error: code = Unknown desc = failed to pull: 401 Unauthorized',
+  );
+  t.is(
+    pullErrorMessage([unauthorized, notFound]),
+    '[rpc error: code = Unknown desc = failed to pull: 401 Unauthorized, rpc error: code = NotFound desc = y: not found]',
+  );
   t.is(pullErrorMessage([new Error('plain')]), 'plain');
 });

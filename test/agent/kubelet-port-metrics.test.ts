@@ -16,11 +16,22 @@ import { createCertificateAuthority, issueCertificate } from '../../controlplane
 
 const ca = createCertificateAuthority('kubelet-metrics-test-ca');
 const serving = issueCertificate(ca, { commonName: 'node-1', ipAddresses: ['127.0.0.1'], usage: 'server' });
-const client = issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['system:masters'], usage: 'client' });
+const client = issueCertificate(ca, {
+  commonName: 'kube-apiserver-kubelet-client',
+  organizations: ['system:masters'],
+  usage: 'client',
+});
 const server = new KubeletServer({
-  nodeName: 'node-1', address: '127.0.0.1', port: 0, tls: { cert: serving.cert, key: serving.key, ca: ca.cert },
-  runtime: new FakeRuntime(), pods: () => [], authorizer: new KubeletAuthorizer({ allowed: async () => true }, 'node-1'),
-  podLogDir: '/nonexistent', rootDir: '/nonexistent', log: pino({ level: 'silent' }),
+  nodeName: 'node-1',
+  address: '127.0.0.1',
+  port: 0,
+  tls: { cert: serving.cert, key: serving.key, ca: ca.cert },
+  runtime: new FakeRuntime(),
+  pods: () => [],
+  authorizer: new KubeletAuthorizer({ allowed: async () => true }, 'node-1'),
+  podLogDir: '/nonexistent',
+  rootDir: '/nonexistent',
+  log: pino({ level: 'silent' }),
 });
 let port = 0;
 const withCert = new Agent({ keepAlive: true, maxSockets: 8, ca: ca.cert, cert: client.cert, key: client.key });
@@ -41,7 +52,9 @@ function send(agent: Agent, path: string, method = 'GET'): Promise<{ status: num
     const req = request({ host: '127.0.0.1', port, path, method, agent, servername: undefined }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => { body += chunk; });
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
     req.on('error', reject);
@@ -53,25 +66,43 @@ function randomPath(): string {
   return `/${randomBytes(6).toString('hex')}/${randomBytes(3).toString('hex')}`;
 }
 
-test.serial('1,000 random paths add a bounded number of series; unauthenticated ones count as one bucket', async (t) => {
-  const batches = Array.from({ length: 20 }, (_, batch) => Promise.all(Array.from({ length: 50 }, async (_, i) => {
-    const authenticated = (batch * 50 + i) % 2 === 0;
-    const { status } = await send(authenticated ? withCert : anonymous, randomPath());
-    t.is(status, authenticated ? 404 : 401);
-  })));
-  for (const batch of batches) await batch;
-  const metrics = await send(withCert, '/metrics');
-  t.is(metrics.status, 200);
-  const series = metrics.body.split('\n').filter((line) => line.startsWith('kubelet_http_requests_total{'));
-  t.true(series.length <= 4, series.join('\n'));
-  t.true(series.some((line) => line.includes('path="unauthorized"') && line.includes('code="401"') && line.endsWith(' 500')), series.join('\n'));
-  t.true(series.some((line) => line.includes('path="other"') && line.includes('code="404"') && line.endsWith(' 500')), series.join('\n'));
-});
+test.serial(
+  '1,000 random paths add a bounded number of series; unauthenticated ones count as one bucket',
+  async (t) => {
+    const batches = Array.from({ length: 20 }, (_, batch) =>
+      Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const authenticated = (batch * 50 + i) % 2 === 0;
+          const { status } = await send(authenticated ? withCert : anonymous, randomPath());
+          t.is(status, authenticated ? 404 : 401);
+        }),
+      ),
+    );
+    for (const batch of batches) await batch;
+    const metrics = await send(withCert, '/metrics');
+    t.is(metrics.status, 200);
+    const series = metrics.body.split('\n').filter((line) => line.startsWith('kubelet_http_requests_total{'));
+    t.true(series.length <= 4, series.join('\n'));
+    t.true(
+      series.some(
+        (line) => line.includes('path="unauthorized"') && line.includes('code="401"') && line.endsWith(' 500'),
+      ),
+      series.join('\n'),
+    );
+    t.true(
+      series.some((line) => line.includes('path="other"') && line.includes('code="404"') && line.endsWith(' 500')),
+      series.join('\n'),
+    );
+  },
+);
 
 test.serial('paths the port serves keep their own label', async (t) => {
   t.is((await send(withCert, '/healthz')).status, 200);
   const metrics = await send(withCert, '/metrics');
-  t.regex(metrics.body, /kubelet_http_requests_total\{method="GET",path="healthz",server_type="readwrite",code="200"\} 1/);
+  t.regex(
+    metrics.body,
+    /kubelet_http_requests_total\{method="GET",path="healthz",server_type="readwrite",code="200"\} 1/,
+  );
 });
 
 test.serial('/metrics carries the process_* family every upstream component exposes', async (t) => {
@@ -82,7 +113,7 @@ test.serial('/metrics carries the process_* family every upstream component expo
   t.regex(body, /^process_open_fds [1-9]\d*$/m);
 });
 
-test.serial('a path with a broken escape is the client\'s mistake (400), and the port keeps answering', async (t) => {
+test.serial("a path with a broken escape is the client's mistake (400), and the port keeps answering", async (t) => {
   const broken = await send(withCert, '/containerLogs/%zz/x/y');
   t.is(broken.status, 400);
   t.is((await send(withCert, '/healthz')).status, 200);

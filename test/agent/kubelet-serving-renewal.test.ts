@@ -27,7 +27,10 @@ class FakeCsrApi {
   constructor(ca: { cert: string; key: string }) {
     this.ca = ca;
   }
-  async create(_ref: unknown, object: CsrObject) { this.csrs.set(object.metadata.name, structuredClone(object)); return object; }
+  async create(_ref: unknown, object: CsrObject) {
+    this.csrs.set(object.metadata.name, structuredClone(object));
+    return object;
+  }
   async get(_ref: unknown, name: string) {
     const csr = this.csrs.get(name);
     if (csr === undefined) throw new Error(`certificatesigningrequests "${name}" not found`);
@@ -38,7 +41,10 @@ class FakeCsrApi {
     for (const csr of this.csrs.values()) {
       if (csr.status?.certificate) continue;
       const pem = await signRequest(this.ca, csr, await parseRequest(csr.spec.request));
-      csr.status = { conditions: [{ type: 'Approved', status: 'True' }], certificate: Buffer.from(pem).toString('base64') };
+      csr.status = {
+        conditions: [{ type: 'Approved', status: 'True' }],
+        certificate: Buffer.from(pem).toString('base64'),
+      };
       issued++;
     }
     return issued;
@@ -62,9 +68,20 @@ test('a self-signed fallback is replaced by the issued certificate without a res
   const ca = createCertificateAuthority('test-ca');
   const api = new FakeCsrApi(ca);
   const port = new KubeletPort({
-    nodeName: 'node-1', nodeIP: '127.0.0.1', address: '127.0.0.1', port: 0, certificate: undefined, caPem: ca.cert,
-    client: api as unknown as KubeClient, runtime: new FakeRuntime(), pods: () => [], podLogDir: root, rootDir: root,
-    log: pino({ level: 'silent' }), certificateTimeoutMs: 300, certificateRetryMs: 200,
+    nodeName: 'node-1',
+    nodeIP: '127.0.0.1',
+    address: '127.0.0.1',
+    port: 0,
+    certificate: undefined,
+    caPem: ca.cert,
+    client: api as unknown as KubeClient,
+    runtime: new FakeRuntime(),
+    pods: () => [],
+    podLogDir: root,
+    rootDir: root,
+    log: pino({ level: 'silent' }),
+    certificateTimeoutMs: 300,
+    certificateRetryMs: 200,
   });
   t.teardown(() => port.close());
   const bound = await port.listening;
@@ -72,15 +89,18 @@ test('a self-signed fallback is replaced by the issued certificate without a res
   const caCert = new X509Certificate(ca.cert);
   t.false((await servedCertificate(bound)).checkIssued(caCert), 'first served: the self-signed fallback');
   // the signer catches up: every request the port made from now on is issued
-  await waitFor(async () => {
-    await api.issue();
-    return (await servedCertificate(bound)).checkIssued(caCert);
-  }, { what: 'the port to serve a certificate issued by the cluster CA', timeoutMs: 20_000, intervalMs: 100 });
+  await waitFor(
+    async () => {
+      await api.issue();
+      return (await servedCertificate(bound)).checkIssued(caCert);
+    },
+    { what: 'the port to serve a certificate issued by the cluster CA', timeoutMs: 20_000, intervalMs: 100 },
+  );
   const served = await servedCertificate(bound);
   t.true(served.checkIP('127.0.0.1') !== undefined && served.subject.includes('CN=system:node:node-1'));
 });
 
-test('renewal is due soon after a fallback and at 80 % of an issued certificate\'s life', (t) => {
+test("renewal is due soon after a fallback and at 80 % of an issued certificate's life", (t) => {
   const ca = createCertificateAuthority('test-ca', 10);
   t.is(renewalDueMs({ certPem: 'x', keyPem: 'y', source: 'self-signed' }, 1_000, 30_000), 31_000);
   const cert = new X509Certificate(ca.cert);
@@ -93,7 +113,13 @@ test('a serving pair left half-replaced by a kill is read whole, never served wi
   const root = mkdtempSync(join(tmpdir(), 'bosun-serving-torn-'));
   t.teardown(() => rmSync(root, { recursive: true, force: true }));
   const ca = createCertificateAuthority('test-ca');
-  const request = { commonName: 'system:node:node-1', organizations: ['system:nodes'], dnsNames: ['node-1'], ipAddresses: ['127.0.0.1'], usage: 'server' } as const;
+  const request = {
+    commonName: 'system:node:node-1',
+    organizations: ['system:nodes'],
+    dnsNames: ['node-1'],
+    ipAddresses: ['127.0.0.1'],
+    usage: 'server',
+  } as const;
   const [old, next] = [issueCertificate(ca, request), issueCertificate(ca, request)];
   const pki = join(root, 'pki');
   mkdirSync(pki);
@@ -104,7 +130,12 @@ test('a serving pair left half-replaced by a kill is read whole, never served wi
   renameSync(join(pki, 'kubelet-server.key.new'), join(pki, 'kubelet-server.key'));
   const api = new FakeCsrApi(ca);
   const served = await obtainServingCertificate({
-    client: api as unknown as KubeClient, caPem: ca.cert, rootDir: root, identity: { nodeName: 'node-1', nodeIP: '127.0.0.1' }, timeoutMs: 200, nowMs: Date.now(),
+    client: api as unknown as KubeClient,
+    caPem: ca.cert,
+    rootDir: root,
+    identity: { nodeName: 'node-1', nodeIP: '127.0.0.1' },
+    timeoutMs: 200,
+    nowMs: Date.now(),
   });
   t.is(served.source, 'reused');
   t.is(served.certPem, next.cert);

@@ -17,7 +17,11 @@ export class ManualClock implements Clock {
   after(ms: number, fn: () => void): TimerHandle {
     const timer = { at: this.#now + Math.max(0, ms), fn, seq: this.#seq++ };
     this.#timers.push(timer);
-    return { cancel: () => { this.#timers = this.#timers.filter((t) => t !== timer); } };
+    return {
+      cancel: () => {
+        this.#timers = this.#timers.filter((t) => t !== timer);
+      },
+    };
   }
 
   /** Timers set and not yet fired or cancelled. */

@@ -29,7 +29,17 @@ let mounted = false;
 
 test.before(async () => {
   const id = `bnd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 1);
+  sandbox = await Sandbox.create(
+    {
+      name: id,
+      id,
+      stateDir: join(sandboxRoots.tests, id),
+      ownerPid: process.pid,
+      images: ['pause', 'busybox'],
+      imageCacheDir,
+    },
+    1,
+  );
   const plane = await sandbox.startControlPlane(['--node-monitor-period', '1s']);
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;
@@ -39,9 +49,14 @@ test.before(async () => {
   if (mount.code !== 0) throw new Error(`mount tmpfs: ${mount.stderr}`);
   mounted = true;
   agent = new AgentProcess(node, plane.nodeKubeconfig, [
-    '--eviction-hard', 'memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%',
-    '--eviction-pressure-transition-period', '15s',
-    '--container-log-max-size', '1Mi', '--container-log-max-files', '3',
+    '--eviction-hard',
+    'memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%',
+    '--eviction-pressure-transition-period',
+    '15s',
+    '--container-log-max-size',
+    '1Mi',
+    '--container-log-max-files',
+    '3',
   ]);
   // replaces the default --root-dir (a repeated flag would become a list)
   const started = agent.start(['--root-dir', rootDir]);
@@ -99,7 +114,10 @@ async function eventsOf(pod: string): Promise<EventItem[]> {
   return list.items.filter((e) => e.involvedObject.name === pod);
 }
 
-async function nodeJson(): Promise<{ status: { conditions: { type: string; status: string; reason: string }[] }; spec: { taints?: { key: string; effect: string }[] } }> {
+async function nodeJson(): Promise<{
+  status: { conditions: { type: string; status: string; reason: string }[] };
+  spec: { taints?: { key: string; effect: string }[] };
+}> {
   return JSON.parse(await kubectl('get', 'node', sandbox!.nodes[0]!.name, '-o', 'json'));
 }
 
@@ -107,10 +125,13 @@ test.serial('a normal start records Pulled, Created and Started for the containe
   await apply('hello', podManifest('hello', 'trap "exit 0" TERM; while true; do sleep 1; done'));
   await kubectl('wait', '--for=condition=Ready', 'pod/hello', '--timeout=90s');
   let events: EventItem[] = [];
-  await waitFor(async () => {
-    events = await eventsOf('hello');
-    return ['Pulled', 'Created', 'Started'].every((r) => events.some((e) => e.reason === r));
-  }, { what: 'Pulled, Created and Started events for pod hello', timeoutMs: 30_000, intervalMs: 500 });
+  await waitFor(
+    async () => {
+      events = await eventsOf('hello');
+      return ['Pulled', 'Created', 'Started'].every((r) => events.some((e) => e.reason === r));
+    },
+    { what: 'Pulled, Created and Started events for pod hello', timeoutMs: 30_000, intervalMs: 500 },
+  );
   const started = events.find((e) => e.reason === 'Started')!;
   t.is(started.source.component, 'kubelet');
   t.is(started.source.host, sandbox!.nodes[0]!.name);
@@ -122,10 +143,13 @@ test.serial('a normal start records Pulled, Created and Started for the containe
 test.serial('a crash loop makes one BackOff Event whose count climbs', async (t) => {
   await apply('crasher', podManifest('crasher', 'exit 1'));
   let backOffs: EventItem[] = [];
-  await waitFor(async () => {
-    backOffs = (await eventsOf('crasher')).filter((e) => e.reason === 'BackOff');
-    return backOffs.some((e) => e.count >= 3);
-  }, { what: 'a BackOff event for pod crasher with count >= 3', timeoutMs: 120_000, intervalMs: 1_000 });
+  await waitFor(
+    async () => {
+      backOffs = (await eventsOf('crasher')).filter((e) => e.reason === 'BackOff');
+      return backOffs.some((e) => e.count >= 3);
+    },
+    { what: 'a BackOff event for pod crasher with count >= 3', timeoutMs: 120_000, intervalMs: 1_000 },
+  );
   t.is(backOffs.length, 1, 'one aggregated BackOff object, not one per back-off');
   t.is(backOffs[0]!.type, 'Warning');
   t.regex(backOffs[0]!.message, /^Back-off restarting failed container app in pod crasher_default\(/);
@@ -136,61 +160,132 @@ test.serial('a crash loop makes one BackOff Event whose count climbs', async (t)
 });
 
 test.serial('a pod filling its emptyDir is evicted under DiskPressure, which then clears', async (t) => {
-  await apply('filler', podManifest('filler', 'dd if=/dev/zero of=/data/fill bs=1M count=60; trap "exit 0" TERM; while true; do sleep 1; done', `    volumeMounts: [{name: scratch, mountPath: /data}]
-  volumes: [{name: scratch, emptyDir: {}}]`));
-  await waitFor(async () => (await nodeJson()).status.conditions.some((c) => c.type === 'DiskPressure' && c.status === 'True' && c.reason === 'KubeletHasDiskPressure'), {
-    what: 'the node reports DiskPressure True', timeoutMs: 90_000, intervalMs: 1_000,
-  });
-  await waitFor(async () => ((await nodeJson()).spec.taints ?? []).some((x) => x.key === 'node.kubernetes.io/disk-pressure' && x.effect === 'NoSchedule'), {
-    what: 'the disk-pressure taint on the node', timeoutMs: 60_000, intervalMs: 1_000,
-  });
+  await apply(
+    'filler',
+    podManifest(
+      'filler',
+      'dd if=/dev/zero of=/data/fill bs=1M count=60; trap "exit 0" TERM; while true; do sleep 1; done',
+      `    volumeMounts: [{name: scratch, mountPath: /data}]
+  volumes: [{name: scratch, emptyDir: {}}]`,
+    ),
+  );
+  await waitFor(
+    async () =>
+      (await nodeJson()).status.conditions.some(
+        (c) => c.type === 'DiskPressure' && c.status === 'True' && c.reason === 'KubeletHasDiskPressure',
+      ),
+    {
+      what: 'the node reports DiskPressure True',
+      timeoutMs: 90_000,
+      intervalMs: 1_000,
+    },
+  );
+  await waitFor(
+    async () =>
+      ((await nodeJson()).spec.taints ?? []).some(
+        (x) => x.key === 'node.kubernetes.io/disk-pressure' && x.effect === 'NoSchedule',
+      ),
+    {
+      what: 'the disk-pressure taint on the node',
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    },
+  );
   let status: { phase: string; reason?: string; message?: string } = { phase: '' };
-  await waitFor(async () => {
-    status = JSON.parse(await kubectl('get', 'pod', 'filler', '-o', 'jsonpath={.status}')) as typeof status;
-    return status.phase === 'Failed' && status.reason === 'Evicted';
-  }, { what: 'pod filler Failed with reason Evicted', timeoutMs: 90_000, intervalMs: 1_000 });
-  t.regex(status.message ?? '', /^The node was low on resource: ephemeral-storage\. Threshold quantity: .*, available: .*Pod filler was using \d+Mi in emptyDir volumes/);
+  await waitFor(
+    async () => {
+      status = JSON.parse(await kubectl('get', 'pod', 'filler', '-o', 'jsonpath={.status}')) as typeof status;
+      return status.phase === 'Failed' && status.reason === 'Evicted';
+    },
+    { what: 'pod filler Failed with reason Evicted', timeoutMs: 90_000, intervalMs: 1_000 },
+  );
+  t.regex(
+    status.message ?? '',
+    /^The node was low on resource: ephemeral-storage\. Threshold quantity: .*, available: .*Pod filler was using \d+Mi in emptyDir volumes/,
+  );
   await waitFor(async () => (await eventsOf('filler')).some((e) => e.reason === 'Evicted' && e.type === 'Warning'), {
-    what: 'an Evicted event for pod filler', timeoutMs: 30_000, intervalMs: 1_000,
+    what: 'an Evicted event for pod filler',
+    timeoutMs: 30_000,
+    intervalMs: 1_000,
   });
   // the other pod was not evicted: one pod per round, and the reclaimed emptyDir ended the pressure
   t.is((await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase}')).trim(), 'Running');
-  await waitFor(async () => (await nodeJson()).status.conditions.some((c) => c.type === 'DiskPressure' && c.status === 'False'), {
-    what: 'DiskPressure False again after the transition period', timeoutMs: 90_000, intervalMs: 1_000,
-  });
-  await waitFor(async () => !((await nodeJson()).spec.taints ?? []).some((x) => x.key === 'node.kubernetes.io/disk-pressure'), {
-    what: 'the disk-pressure taint removed', timeoutMs: 60_000, intervalMs: 1_000,
-  });
+  await waitFor(
+    async () => (await nodeJson()).status.conditions.some((c) => c.type === 'DiskPressure' && c.status === 'False'),
+    {
+      what: 'DiskPressure False again after the transition period',
+      timeoutMs: 90_000,
+      intervalMs: 1_000,
+    },
+  );
+  await waitFor(
+    async () => !((await nodeJson()).spec.taints ?? []).some((x) => x.key === 'node.kubernetes.io/disk-pressure'),
+    {
+      what: 'the disk-pressure taint removed',
+      timeoutMs: 60_000,
+      intervalMs: 1_000,
+    },
+  );
 });
 
-test.serial('a fast writer\'s log is rotated and stays within --container-log-max-size × --container-log-max-files', async (t) => {
-  // after two quiet seconds, 24 MB of 1 kB lines at up to ~2 MB/s (100 lines, then 50 ms), then quiet
-  await apply('chatty', podManifest('chatty', 'sleep 2; line=$(head -c 1000 /dev/zero | tr "\\\\0" x); j=0; while [ $j -lt 240 ]; do i=0; while [ $i -lt 100 ]; do echo $line; i=$((i+1)); done; usleep 50000; j=$((j+1)); done; echo done; trap "exit 0" TERM; while true; do sleep 1; done'));
-  const uid = (await kubectl('get', 'pod', 'chatty', '-o', 'jsonpath={.metadata.uid}')).trim();
-  const dir = join(sandbox!.nodes[0]!.podLogDir, `default_chatty_${uid}`, 'app');
-  const budget = 3 * 1024 * 1024;
-  let largest = 0;
-  let files: string[] = [];
-  // sample the folder while the writer runs: every file and their sum stay near the budget
-  await waitFor(async () => {
-    files = existsSync(dir) ? readdirSync(dir) : [];
-    const total = files.reduce((sum, name) => sum + (statOrZero(join(dir, name))), 0);
-    largest = Math.max(largest, total);
-    // the last line is in the live file or the newest rotated one (older ones are gzipped)
-    return files.filter((name) => !name.endsWith('.gz')).some((name) => readFileSync(join(dir, name), 'utf8').includes(' done\n'));
-  }, { what: 'the writer in pod chatty to finish (its last line in its log)', timeoutMs: 180_000, intervalMs: 200 });
-  t.true(files.some((name) => /^0\.log\.\d{8}-\d{6}/.test(name)), `rotated files named as upstream names them, found ${files.join(', ')}`);
-  // compressing the older rotated file finishes in the background: then at most max-files remain
-  await waitFor(async () => {
-    files = readdirSync(dir);
-    return files.length <= 3 && !files.some((name) => name.endsWith('.tmp'));
-  }, { what: `at most 3 log files for the container once compression finished (last seen: ${files.join(', ')})`, timeoutMs: 30_000, intervalMs: 200 });
-  t.true(files.some((name) => name.endsWith('.gz')), `an older rotated file is compressed, found ${files.join(', ')}`);
-  // the runtime goes on writing into the renamed file until ReopenContainerLog returns (up to a
-  // second or so on this busy machine), so each of the two uncompressed files may pass max-size by
-  // what the writer wrote meanwhile; unrotated, the folder would hold all 24 MB
-  t.true(largest <= budget + 4 * 1024 * 1024, `the log folder held at most ${largest} bytes (budget ${budget} plus 4 MiB)`);
-});
+test.serial(
+  "a fast writer's log is rotated and stays within --container-log-max-size × --container-log-max-files",
+  async (t) => {
+    // after two quiet seconds, 24 MB of 1 kB lines at up to ~2 MB/s (100 lines, then 50 ms), then quiet
+    await apply(
+      'chatty',
+      podManifest(
+        'chatty',
+        'sleep 2; line=$(head -c 1000 /dev/zero | tr "\\\\0" x); j=0; while [ $j -lt 240 ]; do i=0; while [ $i -lt 100 ]; do echo $line; i=$((i+1)); done; usleep 50000; j=$((j+1)); done; echo done; trap "exit 0" TERM; while true; do sleep 1; done',
+      ),
+    );
+    const uid = (await kubectl('get', 'pod', 'chatty', '-o', 'jsonpath={.metadata.uid}')).trim();
+    const dir = join(sandbox!.nodes[0]!.podLogDir, `default_chatty_${uid}`, 'app');
+    const budget = 3 * 1024 * 1024;
+    let largest = 0;
+    let files: string[] = [];
+    // sample the folder while the writer runs: every file and their sum stay near the budget
+    await waitFor(
+      async () => {
+        files = existsSync(dir) ? readdirSync(dir) : [];
+        const total = files.reduce((sum, name) => sum + statOrZero(join(dir, name)), 0);
+        largest = Math.max(largest, total);
+        // the last line is in the live file or the newest rotated one (older ones are gzipped)
+        return files
+          .filter((name) => !name.endsWith('.gz'))
+          .some((name) => readFileSync(join(dir, name), 'utf8').includes(' done\n'));
+      },
+      { what: 'the writer in pod chatty to finish (its last line in its log)', timeoutMs: 180_000, intervalMs: 200 },
+    );
+    t.true(
+      files.some((name) => /^0\.log\.\d{8}-\d{6}/.test(name)),
+      `rotated files named as upstream names them, found ${files.join(', ')}`,
+    );
+    // compressing the older rotated file finishes in the background: then at most max-files remain
+    await waitFor(
+      async () => {
+        files = readdirSync(dir);
+        return files.length <= 3 && !files.some((name) => name.endsWith('.tmp'));
+      },
+      {
+        what: `at most 3 log files for the container once compression finished (last seen: ${files.join(', ')})`,
+        timeoutMs: 30_000,
+        intervalMs: 200,
+      },
+    );
+    t.true(
+      files.some((name) => name.endsWith('.gz')),
+      `an older rotated file is compressed, found ${files.join(', ')}`,
+    );
+    // the runtime goes on writing into the renamed file until ReopenContainerLog returns (up to a
+    // second or so on this busy machine), so each of the two uncompressed files may pass max-size by
+    // what the writer wrote meanwhile; unrotated, the folder would hold all 24 MB
+    t.true(
+      largest <= budget + 4 * 1024 * 1024,
+      `the log folder held at most ${largest} bytes (budget ${budget} plus 4 MiB)`,
+    );
+  },
+);
 
 function statOrZero(path: string): number {
   try {

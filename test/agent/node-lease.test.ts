@@ -31,12 +31,17 @@ class FakeLeaseApi implements LeaseApi {
     this.#maybeFail();
     if (this.lease === undefined) throw new Error('leases "node-1" not found');
     if (this.lease.metadata.resourceVersion !== lease.metadata.resourceVersion) throw new Error('conflict');
-    this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(Number(lease.metadata.resourceVersion) + 1) } };
+    this.lease = {
+      ...lease,
+      metadata: { ...lease.metadata, resourceVersion: String(Number(lease.metadata.resourceVersion) + 1) },
+    };
     return this.lease;
   }
 }
 
-const flush = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
 
 test('lease: the desired lease is held by the node, 40 s, owned by the Node', (t) => {
   const lease = desiredLease(undefined, 'node-1', 'uid-1', t0);
@@ -45,7 +50,12 @@ test('lease: the desired lease is held by the node, 40 s, owned by the Node', (t
   t.is(lease.spec?.leaseDurationSeconds, 40);
   t.is(lease.spec?.renewTime, '2026-01-01T12:00:00.000000Z');
   t.deepEqual(lease.metadata.ownerReferences, [{ apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'uid-1' }]);
-  const renewed = desiredLease({ ...lease, metadata: { ...lease.metadata, resourceVersion: '7' } }, 'node-1', 'uid-1', t0 + 10_000);
+  const renewed = desiredLease(
+    { ...lease, metadata: { ...lease.metadata, resourceVersion: '7' } },
+    'node-1',
+    'uid-1',
+    t0 + 10_000,
+  );
   t.is(renewed.metadata.resourceVersion, '7', 'updates carry the version they read');
   t.is(renewed.spec?.acquireTime, lease.spec?.acquireTime);
   t.is(renewed.spec?.leaseTransitions, 0);

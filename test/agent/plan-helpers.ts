@@ -16,12 +16,18 @@ export interface PlanRow {
 
 export function describeAction(a: PodAction): string {
   switch (a.kind) {
-    case 'createSandbox': return `sandbox#${a.attempt}`;
-    case 'killPod': return 'kill pod';
-    case 'removeSandbox': return `remove sandbox ${a.sandboxId}`;
-    case 'startContainer': return `start ${a.role} ${a.name}#${a.attempt}`;
-    case 'killContainer': return `kill ${a.name} ${a.reason}`;
-    case 'removeContainer': return `remove ${a.containerId}`;
+    case 'createSandbox':
+      return `sandbox#${a.attempt}`;
+    case 'killPod':
+      return 'kill pod';
+    case 'removeSandbox':
+      return `remove sandbox ${a.sandboxId}`;
+    case 'startContainer':
+      return `start ${a.role} ${a.name}#${a.attempt}`;
+    case 'killContainer':
+      return `kill ${a.name} ${a.reason}`;
+    case 'removeContainer':
+      return `remove ${a.containerId}`;
   }
 }
 
@@ -41,4 +47,3 @@ export function runPlan(row: PlanRow) {
     waiting: Object.fromEntries([...plan.waiting].map(([name, w]) => [name, w.reason])),
   };
 }
-

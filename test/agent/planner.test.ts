@@ -52,7 +52,12 @@ const rows: Row[] = [
     actions: [],
     completed: true,
   },
-  { title: 'init containers start first, one at a time', pod: withInits, observed: observed([]), actions: ['start init setup#0'] },
+  {
+    title: 'init containers start first, one at a time',
+    pod: withInits,
+    observed: observed([]),
+    actions: ['start init setup#0'],
+  },
   {
     title: 'the next init container waits for the running one',
     pod: withInits,
@@ -184,7 +189,11 @@ const rows: Row[] = [
   {
     title: 'a healthy running pod needs nothing',
     pod: withInits,
-    observed: observed([seen(withInits, 'setup', 'exited:0'), seen(withInits, 'migrate', 'exited:0'), seen(withInits, 'app', 'running')]),
+    observed: observed([
+      seen(withInits, 'setup', 'exited:0'),
+      seen(withInits, 'migrate', 'exited:0'),
+      seen(withInits, 'app', 'running'),
+    ]),
     actions: [],
   },
   {
@@ -201,12 +210,30 @@ const rows: Row[] = [
   {
     title: 'containers of a replaced sandbox count for the attempt number',
     pod: single,
-    observed: observed([seen(single, 'app', 'exited:137', { attempt: 4, sandboxId: 'sb0' })], [sandbox(1, { id: 'sb1' }), sandbox(0, { ready: false })]),
+    observed: observed(
+      [seen(single, 'app', 'exited:137', { attempt: 4, sandboxId: 'sb0' })],
+      [sandbox(1, { id: 'sb1' }), sandbox(0, { ready: false })],
+    ),
     actions: ['remove sandbox sb0', 'start main app#5'],
   },
-  { title: 'an ephemeral container added to a running pod is created and started', pod: debugged, observed: observed([seen(debugged, 'app', 'running')]), actions: ['start ephemeral debugger#0'] },
-  { title: 'an ephemeral container starts while an init container still runs', pod: debuggedInit, observed: observed([seen(debuggedInit, 'setup', 'running')]), actions: ['start ephemeral debugger#0'] },
-  { title: 'an ephemeral container left in Created (a start cut short) is removed and started again', pod: debugged, observed: observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'created')]), actions: ['remove debugger-0-sb0', 'start ephemeral debugger#0'] },
+  {
+    title: 'an ephemeral container added to a running pod is created and started',
+    pod: debugged,
+    observed: observed([seen(debugged, 'app', 'running')]),
+    actions: ['start ephemeral debugger#0'],
+  },
+  {
+    title: 'an ephemeral container starts while an init container still runs',
+    pod: debuggedInit,
+    observed: observed([seen(debuggedInit, 'setup', 'running')]),
+    actions: ['start ephemeral debugger#0'],
+  },
+  {
+    title: 'an ephemeral container left in Created (a start cut short) is removed and started again',
+    pod: debugged,
+    observed: observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'created')]),
+    actions: ['remove debugger-0-sb0', 'start ephemeral debugger#0'],
+  },
   {
     title: 'a failed start of an ephemeral container waits out its backoff',
     pod: debugged,
@@ -246,7 +273,13 @@ test('planner: an ephemeral container is started once and never again, in this s
   const app = seen(debugged, 'app', 'running');
   const steps: [string, Pod, ObservedContainer[], ObservedSandbox[] | undefined, string[]][] = [
     ['added', debugged, [app], undefined, ['start ephemeral debugger#0']],
-    ['running (also when found in the runtime after an agent restart)', debugged, [app, seen(debugged, 'debugger', 'running')], undefined, []],
+    [
+      'running (also when found in the runtime after an agent restart)',
+      debugged,
+      [app, seen(debugged, 'debugger', 'running')],
+      undefined,
+      [],
+    ],
     ['exited 0', debugged, [app, seen(debugged, 'debugger', 'exited:0')], undefined, []],
     ['failed, under OnFailure', onFailure(debugged), [app, seen(debugged, 'debugger', 'exited:137')], undefined, []],
     [

@@ -7,7 +7,13 @@ import test from 'ava';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cgroupMounts, listPodCgroups, podCgroupRoot, removeCgroupTree, sweepPodCgroups } from '../../agent/pods/pod-cgroups.ts';
+import {
+  cgroupMounts,
+  listPodCgroups,
+  podCgroupRoot,
+  removeCgroupTree,
+  sweepPodCgroups,
+} from '../../agent/pods/pod-cgroups.ts';
 import { chooseCgroupDriver } from '../../agent/pods/cgroup-driver.ts';
 import { podCgroupParent } from '../../agent/pods/sandbox-config.ts';
 
@@ -17,8 +23,14 @@ test('the pod root follows the driver and --cgroup-root as the kubelet names it'
   t.is(podCgroupRoot('systemd', '/'), 'kubepods.slice');
   t.is(podCgroupRoot('systemd', '/system.slice'), 'system-kubepods.slice');
   // and the sandbox's cgroup parent is built on it
-  t.is(podCgroupParent({ cgroupRoot: podCgroupRoot('cgroupfs', '/'), cgroupDriver: 'cgroupfs' }, 'u1', 'BestEffort'), '/kubepods/besteffort/podu1');
-  t.is(podCgroupParent({ cgroupRoot: podCgroupRoot('systemd', '/'), cgroupDriver: 'systemd' }, 'u-1', 'Burstable'), 'kubepods-burstable-podu_1.slice');
+  t.is(
+    podCgroupParent({ cgroupRoot: podCgroupRoot('cgroupfs', '/'), cgroupDriver: 'cgroupfs' }, 'u1', 'BestEffort'),
+    '/kubepods/besteffort/podu1',
+  );
+  t.is(
+    podCgroupParent({ cgroupRoot: podCgroupRoot('systemd', '/'), cgroupDriver: 'systemd' }, 'u-1', 'Burstable'),
+    'kubepods-burstable-podu_1.slice',
+  );
 });
 
 const hybrid = [
@@ -31,7 +43,9 @@ const hybrid = [
 
 test('on a hybrid host only the v1 hierarchies hold pod cgroups; on a unified host the one cgroup2 mount does', (t) => {
   t.deepEqual(cgroupMounts(hybrid), ['/sys/fs/cgroup/systemd', '/sys/fs/cgroup/memory', '/sys/fs/cgroup/cpu,cpuacct']);
-  t.deepEqual(cgroupMounts('35 24 0:30 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate'), ['/sys/fs/cgroup']);
+  t.deepEqual(cgroupMounts('35 24 0:30 / /sys/fs/cgroup rw,nosuid shared:9 - cgroup2 cgroup2 rw,nsdelegate'), [
+    '/sys/fs/cgroup',
+  ]);
   t.deepEqual(cgroupMounts('40 1 0:5 / /mnt/with\\040space rw - cgroup cgroup rw,pids'), ['/mnt/with space']);
   t.deepEqual(cgroupMounts(''), []);
 });

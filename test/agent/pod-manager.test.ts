@@ -109,7 +109,10 @@ test('pod manager: garbage collection removes only bosun sandboxes of pods that 
   orphan.upsert(pod({ containers: [c('x')] }, 'orphan'));
   for (const worker of orphan.workers.values()) await worker.idle();
   orphan.close();
-  const foreign = await h.runtime.runPodSandbox({ metadata: { name: 'foreign', namespace: 'x', uid: 'foreign-1' }, labels: { app: 'not-ours' } });
+  const foreign = await h.runtime.runPodSandbox({
+    metadata: { name: 'foreign', namespace: 'x', uid: 'foreign-1' },
+    labels: { app: 'not-ours' },
+  });
   const removed = await manager.collectGarbage(new Set(['uid-kept']));
   t.is(removed.length, 1);
   const left = (await h.runtime.listPodSandbox()).map((s) => s.metadata?.name).sort();

@@ -6,7 +6,11 @@ import type { Pod, PodPhase, PodStatus } from '../../kube/corev1.ts';
 import type { ObservedPod } from '../../agent/pods/observed.ts';
 import { c, observed, pod, sandbox, seen, sec, sidecar, withPolicy } from './fixtures.ts';
 
-function status(p: Pod, obs: ObservedPod, extra: Partial<StatusInput> & { wait?: Record<string, ContainerWait> } = {}): PodStatus {
+function status(
+  p: Pod,
+  obs: ObservedPod,
+  extra: Partial<StatusInput> & { wait?: Record<string, ContainerWait> } = {},
+): PodStatus {
   return computePodStatus({
     pod: p,
     observed: obs,
@@ -26,21 +30,79 @@ const cond = (s: PodStatus, type: string) => s.conditions?.find((x) => x.type ==
 const single = pod();
 const withInit = pod({ initContainers: [c('setup')], containers: [c('app')] });
 
-const phases: { title: string; pod: Pod; observed: ObservedPod; terminal?: boolean; initFailed?: boolean; phase: PodPhase }[] = [
+const phases: {
+  title: string;
+  pod: Pod;
+  observed: ObservedPod;
+  terminal?: boolean;
+  initFailed?: boolean;
+  phase: PodPhase;
+}[] = [
   { title: 'nothing started yet', pod: single, observed: observed([], []), phase: 'Pending' },
-  { title: 'init container running', pod: withInit, observed: observed([seen(withInit, 'setup', 'running')]), phase: 'Pending' },
-  { title: 'main container running', pod: single, observed: observed([seen(single, 'app', 'running')]), phase: 'Running' },
-  { title: 'Always, exited and restarting', pod: single, observed: observed([seen(single, 'app', 'exited:1')]), phase: 'Running' },
-  { title: 'OnFailure, exited 0', pod: withPolicy(single, 'OnFailure'), observed: observed([seen(single, 'app', 'exited:0')]), phase: 'Succeeded' },
-  { title: 'OnFailure, exited 1 (will restart)', pod: withPolicy(single, 'OnFailure'), observed: observed([seen(single, 'app', 'exited:1')]), phase: 'Running' },
-  { title: 'Never, exited 1', pod: withPolicy(single, 'Never'), observed: observed([seen(single, 'app', 'exited:1')]), phase: 'Failed' },
-  { title: 'Never, init failed', pod: withPolicy(withInit, 'Never'), observed: observed([seen(withInit, 'setup', 'exited:1')]), initFailed: true, phase: 'Failed' },
-  { title: 'stopped for deletion, killed by signal', pod: single, observed: observed([seen(single, 'app', 'exited:143')]), terminal: true, phase: 'Failed' },
-  { title: 'stopped for deletion, exited 0', pod: single, observed: observed([seen(single, 'app', 'exited:0')]), terminal: true, phase: 'Succeeded' },
+  {
+    title: 'init container running',
+    pod: withInit,
+    observed: observed([seen(withInit, 'setup', 'running')]),
+    phase: 'Pending',
+  },
+  {
+    title: 'main container running',
+    pod: single,
+    observed: observed([seen(single, 'app', 'running')]),
+    phase: 'Running',
+  },
+  {
+    title: 'Always, exited and restarting',
+    pod: single,
+    observed: observed([seen(single, 'app', 'exited:1')]),
+    phase: 'Running',
+  },
+  {
+    title: 'OnFailure, exited 0',
+    pod: withPolicy(single, 'OnFailure'),
+    observed: observed([seen(single, 'app', 'exited:0')]),
+    phase: 'Succeeded',
+  },
+  {
+    title: 'OnFailure, exited 1 (will restart)',
+    pod: withPolicy(single, 'OnFailure'),
+    observed: observed([seen(single, 'app', 'exited:1')]),
+    phase: 'Running',
+  },
+  {
+    title: 'Never, exited 1',
+    pod: withPolicy(single, 'Never'),
+    observed: observed([seen(single, 'app', 'exited:1')]),
+    phase: 'Failed',
+  },
+  {
+    title: 'Never, init failed',
+    pod: withPolicy(withInit, 'Never'),
+    observed: observed([seen(withInit, 'setup', 'exited:1')]),
+    initFailed: true,
+    phase: 'Failed',
+  },
+  {
+    title: 'stopped for deletion, killed by signal',
+    pod: single,
+    observed: observed([seen(single, 'app', 'exited:143')]),
+    terminal: true,
+    phase: 'Failed',
+  },
+  {
+    title: 'stopped for deletion, exited 0',
+    pod: single,
+    observed: observed([seen(single, 'app', 'exited:0')]),
+    terminal: true,
+    phase: 'Succeeded',
+  },
 ];
 for (const row of phases) {
   test(`pod status phase: ${row.title} -> ${row.phase}`, (t) => {
-    t.is(status(row.pod, row.observed, { terminal: row.terminal ?? false, initFailed: row.initFailed ?? false }).phase, row.phase);
+    t.is(
+      status(row.pod, row.observed, { terminal: row.terminal ?? false, initFailed: row.initFailed ?? false }).phase,
+      row.phase,
+    );
   });
 }
 
@@ -74,7 +136,10 @@ test('pod status: a readiness probe that has not passed keeps the pod unready', 
   const p = pod({ containers: [c('app', { readinessProbe: { httpGet: { port: 8080 } } })] });
   const obs = observed([seen(p, 'app', 'running')]);
   t.is(cond(status(p, obs), 'Ready')?.status, 'False');
-  t.is(cond(status(p, obs, { probes: new Map([['app-0-sb0', { started: true, ready: true }]]) }), 'Ready')?.status, 'True');
+  t.is(
+    cond(status(p, obs, { probes: new Map([['app-0-sb0', { started: true, ready: true }]]) }), 'Ready')?.status,
+    'True',
+  );
 });
 
 test('pod status: readiness gates must be True for Ready', (t) => {
@@ -91,7 +156,10 @@ test('pod status: readiness gates must be True for Ready', (t) => {
 });
 
 test('pod status: a crash-looping container waits with lastState terminated', (t) => {
-  const obs = observed([seen(single, 'app', 'exited:1', { attempt: 3 }), seen(single, 'app', 'exited:1', { attempt: 2 })]);
+  const obs = observed([
+    seen(single, 'app', 'exited:1', { attempt: 3 }),
+    seen(single, 'app', 'exited:1', { attempt: 2 }),
+  ]);
   const s = status(single, obs, { wait: { app: { reason: 'CrashLoopBackOff', message: 'back-off 40s' } } });
   const app = s.containerStatuses![0]!;
   t.is(app.state?.waiting?.reason, 'CrashLoopBackOff');
@@ -120,7 +188,11 @@ test('pod status: a condition keeps its transition time while its status stays t
   const second = status(single, obs, { now: sec(20), previous: first });
   t.is(cond(second, 'Ready')?.lastTransitionTime, cond(first, 'Ready')?.lastTransitionTime);
   t.is(second.startTime, first.startTime);
-  const third = status(single, observed([seen(single, 'app', 'exited:1')]), { now: sec(30), previous: second, wait: { app: { reason: 'CrashLoopBackOff', message: '' } } });
+  const third = status(single, observed([seen(single, 'app', 'exited:1')]), {
+    now: sec(30),
+    previous: second,
+    wait: { app: { reason: 'CrashLoopBackOff', message: '' } },
+  });
   t.is(cond(third, 'Ready')?.lastTransitionTime, '2026-01-01T12:00:30Z');
 });
 
@@ -133,7 +205,9 @@ test('pod status: a sidecar is reported among init containers with started and r
 });
 
 test('pod status: the pod shows the termination step it waits on', (t) => {
-  const s = status(single, observed([seen(single, 'app', 'running')]), { termination: { step: 'stopping main containers', deadline: sec(40) } });
+  const s = status(single, observed([seen(single, 'app', 'running')]), {
+    termination: { step: 'stopping main containers', deadline: sec(40) },
+  });
   t.is(s.message, 'terminating: stopping main containers (deadline 2026-01-01T12:00:40Z)');
 });
 
@@ -143,19 +217,35 @@ test('pod status: a pod whose sandbox is gone is not ready to start containers',
 });
 
 test('pod status: ephemeral containers are reported apart, never ready, and stay Terminated once they exit', (t) => {
-  const debugged = pod({ containers: [c('app')], ephemeralContainers: [{ ...c('debugger'), targetContainerName: 'app' }] });
+  const debugged = pod({
+    containers: [c('app')],
+    ephemeralContainers: [{ ...c('debugger'), targetContainerName: 'app' }],
+  });
   const waiting = status(debugged, observed([seen(debugged, 'app', 'running')]));
-  t.deepEqual(waiting.ephemeralContainerStatuses?.map((x) => [x.name, x.state?.waiting?.reason]), [['debugger', 'ContainerCreating']]);
+  t.deepEqual(
+    waiting.ephemeralContainerStatuses?.map((x) => [x.name, x.state?.waiting?.reason]),
+    [['debugger', 'ContainerCreating']],
+  );
   t.is(waiting.containerStatuses?.length, 1, 'not among the main containers');
 
   const running = status(debugged, observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'running')]));
   const shown = running.ephemeralContainerStatuses![0]!;
-  t.like(shown, { name: 'debugger', ready: false, restartCount: 0, image: 'localhost/bosun/busybox:1.35', containerID: 'containerd://debugger-0-sb0' });
+  t.like(shown, {
+    name: 'debugger',
+    ready: false,
+    restartCount: 0,
+    image: 'localhost/bosun/busybox:1.35',
+    containerID: 'containerd://debugger-0-sb0',
+  });
   t.truthy(shown.state?.running);
   t.is(cond(running, 'Ready')?.status, 'True', 'an ephemeral container does not hold the pod back');
 
   const exited = status(debugged, observed([seen(debugged, 'app', 'running'), seen(debugged, 'debugger', 'exited:0')]));
-  t.like(exited.ephemeralContainerStatuses![0]!.state?.terminated, { exitCode: 0, reason: 'Completed', containerID: 'containerd://debugger-0-sb0' });
+  t.like(exited.ephemeralContainerStatuses![0]!.state?.terminated, {
+    exitCode: 0,
+    reason: 'Completed',
+    containerID: 'containerd://debugger-0-sb0',
+  });
   t.is(exited.phase, 'Running');
   t.is(status(single, observed([seen(single, 'app', 'running')])).ephemeralContainerStatuses, undefined);
 });

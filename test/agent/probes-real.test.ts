@@ -34,9 +34,17 @@ const helpers: ChildProcess[] = [];
 
 test.before(async () => {
   const id = `bsp${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({
-    name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir,
-  }, 1);
+  sandbox = await Sandbox.create(
+    {
+      name: id,
+      id,
+      stateDir: join(sandboxRoots.tests, id),
+      ownerPid: process.pid,
+      images: ['pause', 'busybox'],
+      imageCacheDir,
+    },
+    1,
+  );
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
@@ -76,28 +84,46 @@ async function execIn(pod: Pod, command: string[]): Promise<{ exitCode: number; 
 test('an exec probe that outlives its timeout is killed by the runtime and the pod stays unready', async (t) => {
   // each probe run writes its PID, then sleeps far past the 1 s timeout
   await kubectlCreate({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'slow-probe', namespace: 'default' },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'slow-probe', namespace: 'default' },
     spec: {
-      nodeName: 'node-1', terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: 'app', image: bedImages.busybox, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
-        readinessProbe: { exec: { command: ['sh', '-c', 'echo $$ >> /tmp/probe-pids; exec sleep 30'] }, timeoutSeconds: 1, periodSeconds: 2 },
-      }],
+      nodeName: 'node-1',
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'app',
+          image: bedImages.busybox,
+          command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
+          readinessProbe: {
+            exec: { command: ['sh', '-c', 'echo $$ >> /tmp/probe-pids; exec sleep 30'] },
+            timeoutSeconds: 1,
+            periodSeconds: 2,
+          },
+        },
+      ],
     },
   });
-  const running = await waitFor(async () => {
-    const pod = await getPod('slow-probe');
-    return pod?.status?.containerStatuses?.[0]?.state?.running !== undefined ? pod : undefined;
-  }, { what: 'pod slow-probe running', timeoutMs: 60_000 });
+  const running = await waitFor(
+    async () => {
+      const pod = await getPod('slow-probe');
+      return pod?.status?.containerStatuses?.[0]?.state?.running !== undefined ? pod : undefined;
+    },
+    { what: 'pod slow-probe running', timeoutMs: 60_000 },
+  );
   // two probe runs have started: the first began at least one period ago, well past its timeout
-  const pids = await waitFor(async () => {
-    const got = await execIn(running, ['cat', '/tmp/probe-pids']).catch(() => undefined);
-    const list = got?.stdout.split('\n').filter(Boolean) ?? [];
-    return list.length >= 2 ? list : undefined;
-  }, { what: 'two exec probe runs in slow-probe', timeoutMs: 60_000 });
+  const pids = await waitFor(
+    async () => {
+      const got = await execIn(running, ['cat', '/tmp/probe-pids']).catch(() => undefined);
+      const list = got?.stdout.split('\n').filter(Boolean) ?? [];
+      return list.length >= 2 ? list : undefined;
+    },
+    { what: 'two exec probe runs in slow-probe', timeoutMs: 60_000 },
+  );
   const first = pids[0]!;
   await waitFor(async () => (await execIn(running, ['sh', '-c', `kill -0 ${first}`])).exitCode !== 0, {
-    what: `the timed-out probe process ${first} to be gone from the container`, timeoutMs: 15_000,
+    what: `the timed-out probe process ${first} to be gone from the container`,
+    timeoutMs: 15_000,
   });
   const pod = await getPod('slow-probe');
   t.is(condition(pod, 'Ready'), 'False', 'a probe that times out never makes the pod ready');
@@ -108,7 +134,12 @@ test('a gRPC probe follows a real gRPC health server: SERVING makes the pod read
   const node = sandbox!.node('node-1');
   const port = 50_551;
   // the server runs in the node's network namespace; a hostNetwork pod's IP is the node's
-  const [command, ...args] = inNetns(node.netns, [process.execPath, join(import.meta.dirname, 'grpc-health-server.ts'), node.ip, String(port)]);
+  const [command, ...args] = inNetns(node.netns, [
+    process.execPath,
+    join(import.meta.dirname, 'grpc-health-server.ts'),
+    node.ip,
+    String(port),
+  ]);
   const server = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   helpers.push(server);
   await new Promise<void>((resolve, reject) => {
@@ -117,17 +148,31 @@ test('a gRPC probe follows a real gRPC health server: SERVING makes the pod read
   });
 
   await kubectlCreate({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'grpc-probed', namespace: 'default' },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'grpc-probed', namespace: 'default' },
     spec: {
-      nodeName: 'node-1', hostNetwork: true, terminationGracePeriodSeconds: 1,
-      containers: [{
-        name: 'app', image: bedImages.busybox, command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
-        readinessProbe: { grpc: { port }, periodSeconds: 1, failureThreshold: 1 },
-      }],
+      nodeName: 'node-1',
+      hostNetwork: true,
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: 'app',
+          image: bedImages.busybox,
+          command: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 0.2; done'],
+          readinessProbe: { grpc: { port }, periodSeconds: 1, failureThreshold: 1 },
+        },
+      ],
     },
   });
-  await waitFor(async () => condition(await getPod('grpc-probed'), 'Ready') === 'True', { what: 'pod grpc-probed Ready from SERVING', timeoutMs: 60_000 });
+  await waitFor(async () => condition(await getPod('grpc-probed'), 'Ready') === 'True', {
+    what: 'pod grpc-probed Ready from SERVING',
+    timeoutMs: 60_000,
+  });
   server.kill('SIGUSR2');
-  await waitFor(async () => condition(await getPod('grpc-probed'), 'Ready') === 'False', { what: 'pod grpc-probed unready after NOT_SERVING', timeoutMs: 30_000 });
+  await waitFor(async () => condition(await getPod('grpc-probed'), 'Ready') === 'False', {
+    what: 'pod grpc-probed unready after NOT_SERVING',
+    timeoutMs: 30_000,
+  });
   t.pass();
 });

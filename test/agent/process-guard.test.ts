@@ -20,11 +20,19 @@ function runChild(guarded: boolean): Promise<{ code: number | null; stdout: stri
     setTimeout(() => { throw new Error('thrown by a handler'); }, 10);
     setTimeout(() => console.log('alive'), 200);
   `;
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', '--input-type=module', '-e', script],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString(); });
-  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
   return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
@@ -34,10 +42,13 @@ test('with the guard, escaped errors are logged with their origin and the proces
   const lines = result.stdout.trim().split('\n');
   t.is(lines.at(-1), 'alive');
   const logged = lines.slice(0, -1).map((line) => JSON.parse(line) as { origin: string; err: { message: string } });
-  t.deepEqual(logged.map((entry) => [entry.origin, entry.err.message]), [
-    ['unhandledRejection', 'rejected by a record'],
-    ['uncaughtException', 'thrown by a handler'],
-  ]);
+  t.deepEqual(
+    logged.map((entry) => [entry.origin, entry.err.message]),
+    [
+      ['unhandledRejection', 'rejected by a record'],
+      ['uncaughtException', 'thrown by a handler'],
+    ],
+  );
 });
 
 test('without the guard the same process dies (what the agent did before)', async (t) => {

@@ -13,18 +13,50 @@ const res = (requests?: Record<string, string>, limits?: Record<string, string>)
 });
 const qosRows: { title: string; containers: Container[]; inits?: Container[]; qos: PodQOSClass }[] = [
   { title: 'no resources', containers: [c('a')], qos: 'BestEffort' },
-  { title: 'limits only (requests default to them)', containers: [c('a', { resources: res(undefined, { cpu: '1', memory: '1Gi' }) })], qos: 'Guaranteed' },
-  { title: 'requests equal limits', containers: [c('a', { resources: res({ cpu: '1', memory: '1Gi' }, { cpu: '1000m', memory: '1Gi' }) })], qos: 'Guaranteed' },
-  { title: 'requests below limits', containers: [c('a', { resources: res({ cpu: '500m', memory: '1Gi' }, { cpu: '1', memory: '1Gi' }) })], qos: 'Burstable' },
-  { title: 'memory limit only', containers: [c('a', { resources: res(undefined, { memory: '1Gi' }) })], qos: 'Burstable' },
-  { title: 'one guaranteed, one empty', containers: [c('a', { resources: res(undefined, { cpu: '1', memory: '1Gi' }) }), c('b')], qos: 'Burstable' },
+  {
+    title: 'limits only (requests default to them)',
+    containers: [c('a', { resources: res(undefined, { cpu: '1', memory: '1Gi' }) })],
+    qos: 'Guaranteed',
+  },
+  {
+    title: 'requests equal limits',
+    containers: [c('a', { resources: res({ cpu: '1', memory: '1Gi' }, { cpu: '1000m', memory: '1Gi' }) })],
+    qos: 'Guaranteed',
+  },
+  {
+    title: 'requests below limits',
+    containers: [c('a', { resources: res({ cpu: '500m', memory: '1Gi' }, { cpu: '1', memory: '1Gi' }) })],
+    qos: 'Burstable',
+  },
+  {
+    title: 'memory limit only',
+    containers: [c('a', { resources: res(undefined, { memory: '1Gi' }) })],
+    qos: 'Burstable',
+  },
+  {
+    title: 'one guaranteed, one empty',
+    containers: [c('a', { resources: res(undefined, { cpu: '1', memory: '1Gi' }) }), c('b')],
+    qos: 'Burstable',
+  },
   { title: 'zero requests count as unset', containers: [c('a', { resources: res({ cpu: '0' }) })], qos: 'BestEffort' },
-  { title: 'an init container with requests', inits: [c('i', { resources: res({ cpu: '100m' }) })], containers: [c('a')], qos: 'Burstable' },
-  { title: 'other resources do not count', containers: [c('a', { resources: res({ 'ephemeral-storage': '1Gi' }) })], qos: 'BestEffort' },
+  {
+    title: 'an init container with requests',
+    inits: [c('i', { resources: res({ cpu: '100m' }) })],
+    containers: [c('a')],
+    qos: 'Burstable',
+  },
+  {
+    title: 'other resources do not count',
+    containers: [c('a', { resources: res({ 'ephemeral-storage': '1Gi' }) })],
+    qos: 'BestEffort',
+  },
 ];
 for (const row of qosRows) {
   test(`QoS class: ${row.title} -> ${row.qos}`, (t) => {
-    t.is(qosClassOf(pod({ containers: row.containers, ...(row.inits ? { initContainers: row.inits } : {}) }).spec), row.qos);
+    t.is(
+      qosClassOf(pod({ containers: row.containers, ...(row.inits ? { initContainers: row.inits } : {}) }).spec),
+      row.qos,
+    );
   });
 }
 
@@ -76,7 +108,10 @@ test('start-failure backoff: 10 s doubling to 300 s', (t) => {
     failure = recordStartFailure(failure, 'ErrImagePull', 'x', failure.at + failure.delayMs);
     delays.push(failure.delayMs);
   }
-  t.deepEqual(delays.map((d) => d / 1000), [10, 20, 40, 80, 160, 300, 300]);
+  t.deepEqual(
+    delays.map((d) => d / 1000),
+    [10, 20, 40, 80, 160, 300, 300],
+  );
 });
 
 test('pull policy defaults: latest or untagged pulls always', (t) => {

@@ -74,7 +74,9 @@ function startWorker(pod: Pod, overrides: Partial<PodWorkerDeps> = {}): Tracked 
     agentStartedAt: Date.now() - 3_600_000,
     resyncMs: 500,
     onStatus: (_pod, status) => tracked.statuses.push(status),
-    onTerminated: () => { tracked.terminated = true; },
+    onTerminated: () => {
+      tracked.terminated = true;
+    },
     ...overrides,
   });
   workers.push(tracked.worker);
@@ -85,11 +87,19 @@ function startWorker(pod: Pod, overrides: Partial<PodWorkerDeps> = {}): Tracked 
 let uidCounter = 0;
 function makePod(name: string, spec: Pod['spec']): Pod {
   uidCounter += 1;
-  return { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', uid: `${name}-${process.pid}-${uidCounter}` }, spec };
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default', uid: `${name}-${process.pid}-${uidCounter}` },
+    spec,
+  };
 }
 
 const box = (name: string, script: string, extra: Partial<Container> = {}): Container => ({
-  name, image: bedImages.busybox, command: ['sh', '-c', script], ...extra,
+  name,
+  image: bedImages.busybox,
+  command: ['sh', '-c', script],
+  ...extra,
 });
 // exits at once on SIGTERM (PID 1 ignores signals it has no handler for)
 const idle = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
@@ -129,39 +139,61 @@ test.serial('real containerd: init container, native sidecar and probed main con
   t.true(ready.initContainerStatuses?.[1]?.ready, 'the sidecar is ready');
   t.regex(ready.podIP ?? '', /^10\.244\.1\.\d+$/);
   // the init container ran before the sidecar, and the sidecar before the main container
-  const statuses = await Promise.all((await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } })).map((c) => cri.containerStatus(c.id)));
+  const statuses = await Promise.all(
+    (await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } })).map((c) =>
+      cri.containerStatus(c.id),
+    ),
+  );
   const startedAt = (name: string) => statuses.find((s) => s.status?.metadata?.name === name)!.status!.startedAt;
   const finishedAt = (name: string) => statuses.find((s) => s.status?.metadata?.name === name)!.status!.finishedAt;
   t.true(finishedAt('setup') <= startedAt('proxy'), 'setup finished before the sidecar started');
   t.true(startedAt('proxy') < startedAt('app'), 'the sidecar started before the main container');
   const logFile = join(node.podLogDir, `default_full_${pod.metadata.uid}`, 'app', '0.log');
-  t.regex(readFileSync(logFile, 'utf8'), /prepared/, 'the main container read what the init container wrote, and its log is where the API expects it');
+  t.regex(
+    readFileSync(logFile, 'utf8'),
+    /prepared/,
+    'the main container read what the init container wrote, and its log is where the API expects it',
+  );
 });
 
-test.serial('real containerd: a crash-looping container restarts with growing delays and shows CrashLoopBackOff', async (t) => {
-  const pod = makePod('crashy', { containers: [box('app', 'echo bye; exit 3')] });
-  const tracked = startWorker(pod);
-  const sawBackoff = { value: false };
-  const status = await waitFor(() => {
-    const s = latest(tracked);
-    if (s?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff') sawBackoff.value = true;
-    return (s?.containerStatuses?.[0]?.restartCount ?? 0) >= 2 ? s : undefined;
-  }, { what: 'two restarts of the crashing container', timeoutMs: 60_000 });
-  t.true(sawBackoff.value, 'CrashLoopBackOff was shown while it waited');
-  t.is(status.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 3);
-  t.is(status.containerStatuses?.[0]?.lastState?.terminated?.reason, 'Error');
-  const runs = (await Promise.all((await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } })).map((c) => cri.containerStatus(c.id))))
-    .map((r) => r.status!)
-    .sort((a, b) => a.metadata!.attempt - b.metadata!.attempt);
-  t.is(runs.length, 2, 'only the newest two attempts are kept');
-  const [previous, newest] = runs;
-  const delayMs = (newest!.startedAt - previous!.finishedAt) / 1e6;
-  t.log(`attempt ${newest!.metadata!.attempt} started ${Math.round(delayMs)} ms after attempt ${previous!.metadata!.attempt} exited`);
-  t.true(delayMs >= 10_000, `the second restart waited the 10 s backoff (waited ${Math.round(delayMs)} ms)`);
-  // not the next step of the backoff (20 s); what lies between is how busy the machine is
-  t.true(delayMs < 20_000, `and less than the next doubling (waited ${Math.round(delayMs)} ms)`);
-  await tracked.worker.remove();
-});
+test.serial(
+  'real containerd: a crash-looping container restarts with growing delays and shows CrashLoopBackOff',
+  async (t) => {
+    const pod = makePod('crashy', { containers: [box('app', 'echo bye; exit 3')] });
+    const tracked = startWorker(pod);
+    const sawBackoff = { value: false };
+    const status = await waitFor(
+      () => {
+        const s = latest(tracked);
+        if (s?.containerStatuses?.[0]?.state?.waiting?.reason === 'CrashLoopBackOff') sawBackoff.value = true;
+        return (s?.containerStatuses?.[0]?.restartCount ?? 0) >= 2 ? s : undefined;
+      },
+      { what: 'two restarts of the crashing container', timeoutMs: 60_000 },
+    );
+    t.true(sawBackoff.value, 'CrashLoopBackOff was shown while it waited');
+    t.is(status.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 3);
+    t.is(status.containerStatuses?.[0]?.lastState?.terminated?.reason, 'Error');
+    const runs = (
+      await Promise.all(
+        (
+          await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } })
+        ).map((c) => cri.containerStatus(c.id)),
+      )
+    )
+      .map((r) => r.status!)
+      .sort((a, b) => a.metadata!.attempt - b.metadata!.attempt);
+    t.is(runs.length, 2, 'only the newest two attempts are kept');
+    const [previous, newest] = runs;
+    const delayMs = (newest!.startedAt - previous!.finishedAt) / 1e6;
+    t.log(
+      `attempt ${newest!.metadata!.attempt} started ${Math.round(delayMs)} ms after attempt ${previous!.metadata!.attempt} exited`,
+    );
+    t.true(delayMs >= 10_000, `the second restart waited the 10 s backoff (waited ${Math.round(delayMs)} ms)`);
+    // not the next step of the backoff (20 s); what lies between is how busy the machine is
+    t.true(delayMs < 20_000, `and less than the next doubling (waited ${Math.round(delayMs)} ms)`);
+    await tracked.worker.remove();
+  },
+);
 
 test.serial('real containerd: deletion stops the main container before the sidecar, then the sandbox', async (t) => {
   const pod = makePod('stopper', {
@@ -170,20 +202,36 @@ test.serial('real containerd: deletion stops the main container before the sidec
     containers: [box('app', idle)],
   });
   const tracked = startWorker(pod);
-  await waitFor(() => cond(latest(tracked), 'Ready') === 'True', { what: 'the pod Ready before deleting it', timeoutMs: 60_000 });
+  await waitFor(() => cond(latest(tracked), 'Ready') === 'True', {
+    what: 'the pod Ready before deleting it',
+    timeoutMs: 60_000,
+  });
   const deletedAt = performance.now();
-  tracked.worker.update({ ...pod, metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 10 } });
+  tracked.worker.update({
+    ...pod,
+    metadata: { ...pod.metadata, deletionTimestamp: new Date().toISOString(), deletionGracePeriodSeconds: 10 },
+  });
   await waitFor(() => tracked.terminated, { what: 'the deleted pod terminated', timeoutMs: 60_000 });
   t.log(`terminated ${Math.round(performance.now() - deletedAt)} ms after deletion`);
-  const statuses = await Promise.all((await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } })).map((c) => cri.containerStatus(c.id)));
+  const statuses = await Promise.all(
+    (await cri.listContainers({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } })).map((c) =>
+      cri.containerStatus(c.id),
+    ),
+  );
   const finished = (name: string) => statuses.find((s) => s.status?.metadata?.name === name)!.status!.finishedAt;
   t.true(finished('app') < finished('logs'), 'main before the last sidecar');
   t.true(finished('logs') < finished('proxy'), 'sidecars in reverse spec order');
   const sandboxes = await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } });
-  t.deepEqual(sandboxes.map((s) => s.state), ['SANDBOX_NOTREADY']);
+  t.deepEqual(
+    sandboxes.map((s) => s.state),
+    ['SANDBOX_NOTREADY'],
+  );
   t.is(latest(tracked)?.phase, 'Succeeded', 'every container exited 0 on SIGTERM');
   const steps = tracked.statuses.map((s) => s.message ?? '').filter((m) => m.startsWith('terminating'));
-  t.true(steps.some((m) => m.includes('stopping sidecar logs')), steps.join(' | '));
+  t.true(
+    steps.some((m) => m.includes('stopping sidecar logs')),
+    steps.join(' | '),
+  );
   await tracked.worker.remove();
   t.deepEqual(await cri.listPodSandbox({ labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } }), []);
 });
@@ -194,7 +242,10 @@ test.serial('real containerd: a new worker re-adopts running containers and rest
     containers: [box('app', idle, { readinessProbe: { exec: { command: ['true'] }, periodSeconds: 1 } })],
   });
   const first = startWorker(pod);
-  await waitFor(() => cond(latest(first), 'Ready') === 'True', { what: 'the pod Ready under the first worker', timeoutMs: 60_000 });
+  await waitFor(() => cond(latest(first), 'Ready') === 'True', {
+    what: 'the pod Ready under the first worker',
+    timeoutMs: 60_000,
+  });
   const selector = { labelSelector: { 'io.kubernetes.pod.uid': pod.metadata.uid! } };
   const before = (await cri.listContainers(selector)).map((c) => `${c.id}:${c.state}`).sort();
   const sandboxesBefore = (await cri.listPodSandbox(selector)).map((s) => s.id);
@@ -203,12 +254,22 @@ test.serial('real containerd: a new worker re-adopts running containers and rest
   const second = startWorker({ ...pod, status: latest(first) }, { agentStartedAt: Date.now() });
   // several syncs of the new worker, and past its first readiness probe
   const until = Date.now() + 3_000;
-  await waitFor(() => Date.now() >= until && second.statuses.length > 0, { what: 'three seconds of the second worker', timeoutMs: 10_000 });
+  await waitFor(() => Date.now() >= until && second.statuses.length > 0, {
+    what: 'three seconds of the second worker',
+    timeoutMs: 10_000,
+  });
   await second.worker.idle();
   const after = (await cri.listContainers(selector)).map((c) => `${c.id}:${c.state}`).sort();
   t.deepEqual(after, before, 'the same containers, still running');
-  t.deepEqual((await cri.listPodSandbox(selector)).map((s) => s.id), sandboxesBefore, 'no second sandbox');
-  t.true(second.statuses.every((s) => cond(s, 'Ready') === 'True'), 'Ready never flipped');
+  t.deepEqual(
+    (await cri.listPodSandbox(selector)).map((s) => s.id),
+    sandboxesBefore,
+    'no second sandbox',
+  );
+  t.true(
+    second.statuses.every((s) => cond(s, 'Ready') === 'True'),
+    'Ready never flipped',
+  );
   t.is(latest(second)?.containerStatuses?.[0]?.restartCount, 0);
   await second.worker.remove();
 });

@@ -27,13 +27,36 @@ class FakePodApi implements PodApi {
 class FakeLogind implements Logind {
   locks = 0;
   readonly watchers = new Set<() => void>();
-  available() { return true; }
-  inhibitShutdown() { this.locks++; let held = true; return () => { if (held) { held = false; this.locks--; } }; }
-  watchShutdown(fn: () => void) { this.watchers.add(fn); return () => { this.watchers.delete(fn); }; }
-  announce() { for (const fn of this.watchers) fn(); }
+  available() {
+    return true;
+  }
+  inhibitShutdown() {
+    this.locks++;
+    let held = true;
+    return () => {
+      if (held) {
+        held = false;
+        this.locks--;
+      }
+    };
+  }
+  watchShutdown(fn: () => void) {
+    this.watchers.add(fn);
+    return () => {
+      this.watchers.delete(fn);
+    };
+  }
+  announce() {
+    for (const fn of this.watchers) fn();
+  }
 }
 
-interface Stop { pod: string; timeoutSec: number; startedAt: number; endedAt?: number }
+interface Stop {
+  pod: string;
+  timeoutSec: number;
+  startedAt: number;
+  endedAt?: number;
+}
 
 /** The fake runtime, but a StopContainer takes its whole timeout (SIGTERM ignored, SIGKILL at the end). */
 function stubbornRuntime(h: Harness, stops: Stop[]): CriRuntime {
@@ -94,8 +117,12 @@ test('node shutdown: regular pods stop first within their budget, then critical 
   const log = { info: (_: object, m: string) => lines.push(m), warn: (_: object, m: string) => lines.push(m) };
   // 10 s in all, 4 s of it for critical pods: regular pods get 6 s
   const shutdown = new GracefulShutdown({
-    settings: { gracePeriodSeconds: 10, criticalGracePeriodSeconds: 4 }, logind, clock: h.clock, log,
-    pods: () => manager.shutdownCandidates(), stopPod: (kill) => manager.stopForShutdown(kill),
+    settings: { gracePeriodSeconds: 10, criticalGracePeriodSeconds: 4 },
+    logind,
+    clock: h.clock,
+    log,
+    pods: () => manager.shutdownCandidates(),
+    stopPod: (kill) => manager.stopForShutdown(kill),
   });
   t.true(shutdown.start());
   t.is(logind.locks, 1);
@@ -103,21 +130,27 @@ test('node shutdown: regular pods stop first within their budget, then critical 
   logind.announce();
   t.true(shutdown.shuttingDown);
   let drained = false;
-  void shutdown.drained!.then(() => { drained = true; });
+  void shutdown.drained!.then(() => {
+    drained = true;
+  });
   await pump(h, () => drained, 30_000);
   await manager.statuses.flushed();
 
   const of = (name: string) => stops.find((s) => s.pod === name)!;
-  t.deepEqual(stops.map((s) => s.pod).sort(), ['batch', 'dns', 'proxy', 'web'], 'each pod\'s container stopped once');
-  t.is(of('web').timeoutSec, 6, 'a 30 s grace is capped to the regular phase\'s 6 s');
+  t.deepEqual(stops.map((s) => s.pod).sort(), ['batch', 'dns', 'proxy', 'web'], "each pod's container stopped once");
+  t.is(of('web').timeoutSec, 6, "a 30 s grace is capped to the regular phase's 6 s");
   t.is(of('batch').timeoutSec, 3, 'a shorter grace of its own is kept');
   t.is(of('dns').timeoutSec, 4, 'critical pods get the critical budget');
   t.is(of('proxy').timeoutSec, 2);
   // a worker begins its stop on its next turn (here within one 100 ms step), hence the 200 ms slack
-  for (const regular of ['web', 'batch']) t.true(of(regular).endedAt! - start <= 6_000 + 200, `${regular} stopped within the regular budget`);
+  for (const regular of ['web', 'batch'])
+    t.true(of(regular).endedAt! - start <= 6_000 + 200, `${regular} stopped within the regular budget`);
   const regularPhaseOver = Math.min(Math.max(of('web').endedAt!, of('batch').endedAt!), start + 6_000);
   for (const critical of ['dns', 'proxy']) {
-    t.true(of(critical).startedAt >= regularPhaseOver, `${critical} began stopping only once the regular phase was over`);
+    t.true(
+      of(critical).startedAt >= regularPhaseOver,
+      `${critical} began stopping only once the regular phase was over`,
+    );
   }
   for (const critical of ['dns', 'proxy']) {
     t.true(of(critical).endedAt! - start <= 10_000 + 200, `${critical} stopped within the whole grace period`);

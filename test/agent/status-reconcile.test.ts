@@ -7,7 +7,12 @@ import { StatusWriter, type PodApi } from '../../agent/pods/status-writer.ts';
 import { ManualClock } from './manual-clock.ts';
 import { pod } from './fixtures.ts';
 
-const ready = (status: 'True' | 'False', extra: Record<string, string> = {}) => ({ type: 'Ready', status, lastTransitionTime: '2026-01-01T12:00:00Z', ...extra });
+const ready = (status: 'True' | 'False', extra: Record<string, string> = {}) => ({
+  type: 'Ready',
+  status,
+  lastTransitionTime: '2026-01-01T12:00:00Z',
+  ...extra,
+});
 
 const written: PodStatus = {
   phase: 'Running',
@@ -17,10 +22,18 @@ const written: PodStatus = {
   startTime: '2026-01-01T12:00:00Z',
   qosClass: 'BestEffort',
   conditions: [{ type: 'Initialized', status: 'True' }, ready('True'), { type: 'ContainersReady', status: 'True' }],
-  containerStatuses: [{
-    name: 'app', ready: true, started: true, restartCount: 0, image: 'localhost/bosun/busybox:1.35', imageID: 'sha256:1', containerID: 'containerd://c1',
-    state: { running: { startedAt: '2026-01-01T12:00:01Z' } },
-  }],
+  containerStatuses: [
+    {
+      name: 'app',
+      ready: true,
+      started: true,
+      restartCount: 0,
+      image: 'localhost/bosun/busybox:1.35',
+      imageID: 'sha256:1',
+      containerID: 'containerd://c1',
+      state: { running: { startedAt: '2026-01-01T12:00:01Z' } },
+    },
+  ],
 };
 
 const variant = (change: (s: PodStatus) => void): PodStatus => {
@@ -32,17 +45,74 @@ const variant = (change: (s: PodStatus) => void): PodStatus => {
 const cases: { name: string; api: PodStatus | undefined; drifted: boolean }[] = [
   { name: 'the same status', api: structuredClone(written), drifted: false },
   { name: 'conditions in another order', api: variant((s) => s.conditions!.reverse()), drifted: false },
-  { name: 'a condition the server or a controller added (readiness gate, DisruptionTarget)', api: variant((s) => s.conditions!.push({ type: 'DisruptionTarget', status: 'True' })), drifted: false },
-  { name: 'only a transition time differs (another precision)', api: variant((s) => { s.conditions![1]!.lastTransitionTime = '2026-01-01T12:00:00.000000Z'; }), drifted: false },
-  { name: 'fields the server fills in', api: variant((s) => { (s as Record<string, unknown>).observedGeneration = 3; s.nominatedNodeName = 'node-2'; }), drifted: false },
-  { name: "MarkPodsNotReady: Ready=False by the node controller", api: variant((s) => { s.conditions![1] = ready('False'); }), drifted: true },
-  { name: 'the Ready condition is gone', api: variant((s) => { s.conditions!.splice(1, 1); }), drifted: true },
-  { name: 'an older snapshot: Pending, no containers', api: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] }, drifted: true },
+  {
+    name: 'a condition the server or a controller added (readiness gate, DisruptionTarget)',
+    api: variant((s) => s.conditions!.push({ type: 'DisruptionTarget', status: 'True' })),
+    drifted: false,
+  },
+  {
+    name: 'only a transition time differs (another precision)',
+    api: variant((s) => {
+      s.conditions![1]!.lastTransitionTime = '2026-01-01T12:00:00.000000Z';
+    }),
+    drifted: false,
+  },
+  {
+    name: 'fields the server fills in',
+    api: variant((s) => {
+      (s as Record<string, unknown>).observedGeneration = 3;
+      s.nominatedNodeName = 'node-2';
+    }),
+    drifted: false,
+  },
+  {
+    name: 'MarkPodsNotReady: Ready=False by the node controller',
+    api: variant((s) => {
+      s.conditions![1] = ready('False');
+    }),
+    drifted: true,
+  },
+  {
+    name: 'the Ready condition is gone',
+    api: variant((s) => {
+      s.conditions!.splice(1, 1);
+    }),
+    drifted: true,
+  },
+  {
+    name: 'an older snapshot: Pending, no containers',
+    api: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] },
+    drifted: true,
+  },
   { name: 'no status at all', api: undefined, drifted: true },
-  { name: 'another restart count', api: variant((s) => { s.containerStatuses![0]!.restartCount = 1; }), drifted: true },
-  { name: 'a container state of another kind beside ours', api: variant((s) => { s.containerStatuses![0]!.state = { ...s.containerStatuses![0]!.state, waiting: { reason: 'CrashLoopBackOff' } }; }), drifted: true },
-  { name: 'another pod IP', api: variant((s) => { s.podIP = '10.244.1.9'; }), drifted: true },
-  { name: 'a patched message', api: variant((s) => { s.message = 'hello'; }), drifted: false },
+  {
+    name: 'another restart count',
+    api: variant((s) => {
+      s.containerStatuses![0]!.restartCount = 1;
+    }),
+    drifted: true,
+  },
+  {
+    name: 'a container state of another kind beside ours',
+    api: variant((s) => {
+      s.containerStatuses![0]!.state = { ...s.containerStatuses![0]!.state, waiting: { reason: 'CrashLoopBackOff' } };
+    }),
+    drifted: true,
+  },
+  {
+    name: 'another pod IP',
+    api: variant((s) => {
+      s.podIP = '10.244.1.9';
+    }),
+    drifted: true,
+  },
+  {
+    name: 'a patched message',
+    api: variant((s) => {
+      s.message = 'hello';
+    }),
+    drifted: false,
+  },
 ];
 
 for (const { name, api, drifted } of cases) {
@@ -59,7 +129,9 @@ class RecordingApi implements PodApi {
   async deletePod(): Promise<void> {}
 }
 
-const settle = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
 
 function started() {
   const clock = new ManualClock(Date.parse('2026-01-01T12:00:00Z'));
@@ -78,7 +150,12 @@ test('reconcile: a status the node controller replaced is written again within 1
   clock.advance(10_000);
   await settle();
   t.is(api.writes.length, 1, 'an API copy that holds what was written causes no write');
-  writer.observed({ ...p, status: variant((s) => { s.conditions![1] = ready('False', { reason: 'NodeNotReady' }); }) });
+  writer.observed({
+    ...p,
+    status: variant((s) => {
+      s.conditions![1] = ready('False', { reason: 'NodeNotReady' });
+    }),
+  });
   clock.advance(9_999);
   await settle();
   clock.advance(1);
@@ -102,7 +179,9 @@ test('reconcile: never writes an older status over a newer one of its own', asyn
   const p = pod();
   writer.set(p, written);
   await writer.flushed();
-  const newer = variant((s) => { s.containerStatuses![0]!.restartCount = 1; });
+  const newer = variant((s) => {
+    s.containerStatuses![0]!.restartCount = 1;
+  });
   writer.set(p, newer);
   await writer.flushed();
   // the watch delivers the echo of the first write after the second one landed
@@ -110,6 +189,10 @@ test('reconcile: never writes an older status over a newer one of its own', asyn
   clock.advance(10_000);
   await settle();
   t.is(api.writes.length, 3);
-  t.deepEqual(api.writes.map((s) => s.containerStatuses?.[0]?.restartCount), [0, 1, 1], 'only the newest status is ever written');
+  t.deepEqual(
+    api.writes.map((s) => s.containerStatuses?.[0]?.restartCount),
+    [0, 1, 1],
+    'only the newest status is ever written',
+  );
   writer.close();
 });

@@ -7,8 +7,12 @@ import { pause, systemClock } from '../../kube/clock.ts';
 
 test('a wait of months does not fire early, and short waits still fire', async (t) => {
   let longFired = false;
-  const long = systemClock.after(240 * 24 * 3600 * 1000, () => { longFired = true; });
-  const fired = await new Promise<boolean>((resolve) => { systemClock.after(50, () => resolve(true)); });
+  const long = systemClock.after(240 * 24 * 3600 * 1000, () => {
+    longFired = true;
+  });
+  const fired = await new Promise<boolean>((resolve) => {
+    systemClock.after(50, () => resolve(true));
+  });
   t.true(fired);
   await new Promise((resolve) => setTimeout(resolve, 50));
   t.false(longFired, 'a 240-day timer fired within 100 ms');

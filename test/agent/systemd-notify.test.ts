@@ -4,9 +4,20 @@ import { SystemdNotifier, type NotifyRunner } from '../../agent/systemd-notify.t
 
 function recorder(code = 0): NotifyRunner & { calls: string[][] } {
   const calls: string[][] = [];
-  return { calls, run: async (argv) => { calls.push([...argv]); return code; } };
+  return {
+    calls,
+    run: async (argv) => {
+      calls.push([...argv]);
+      return code;
+    },
+  };
 }
-const quiet = { warns: [] as string[], warn(_o: object, msg: string) { this.warns.push(msg); } };
+const quiet = {
+  warns: [] as string[],
+  warn(_o: object, msg: string) {
+    this.warns.push(msg);
+  },
+};
 
 test('without NOTIFY_SOCKET nothing is sent', async (t) => {
   const runner = recorder();
@@ -39,7 +50,12 @@ test('the watchdog is pinged at half its interval, only when it is meant for our
 
 test('a failing systemd-notify is reported once, not on every ping', async (t) => {
   const runner = recorder(1);
-  const log = { warns: [] as string[], warn(_o: object, msg: string) { this.warns.push(msg); } };
+  const log = {
+    warns: [] as string[],
+    warn(_o: object, msg: string) {
+      this.warns.push(msg);
+    },
+  };
   const notifier = new SystemdNotifier(runner, log, { NOTIFY_SOCKET: '/x' }, 42);
   await notifier.ready('a');
   await notifier.ready('b');

@@ -24,15 +24,23 @@ test.after.always(() => {
 
 const fullPod = (): Pod =>
   pod({
-    initContainers: [c('setup', { command: ['true'] }), sidecar('proxy', { readinessProbe: { exec: { command: ['ready'] } } })],
-    containers: [c('app', { readinessProbe: { exec: { command: ['ready'] } }, livenessProbe: { exec: { command: ['alive'] } } })],
+    initContainers: [
+      c('setup', { command: ['true'] }),
+      sidecar('proxy', { readinessProbe: { exec: { command: ['ready'] } } }),
+    ],
+    containers: [
+      c('app', { readinessProbe: { exec: { command: ['ready'] } }, livenessProbe: { exec: { command: ['alive'] } } }),
+    ],
   });
 
 test('worker (fake CRI): init container, then sidecar, then main container; the pod becomes Ready', async (t) => {
   const h = harness();
   const worker = h.worker(fullPod());
   await worker.idle();
-  t.deepEqual((await h.containers()).map((x) => `${x.name}:${x.state}`), ['setup:CONTAINER_RUNNING']);
+  t.deepEqual(
+    (await h.containers()).map((x) => `${x.name}:${x.state}`),
+    ['setup:CONTAINER_RUNNING'],
+  );
   t.is(h.last().phase, 'Pending');
   t.is(condition(h.last(), 'Initialized'), 'False');
 
@@ -46,7 +54,11 @@ test('worker (fake CRI): init container, then sidecar, then main container; the 
   await h.advance(worker, 1_000);
   t.is(condition(h.last(), 'Ready'), 'True');
   t.is(condition(h.last(), 'ContainersReady'), 'True');
-  const sandboxConfig = h.runtime.callsOf('runPodSandbox')[0]![0] as { dnsConfig: unknown; logDirectory: string; hostname: string };
+  const sandboxConfig = h.runtime.callsOf('runPodSandbox')[0]![0] as {
+    dnsConfig: unknown;
+    logDirectory: string;
+    hostname: string;
+  };
   t.deepEqual(sandboxConfig.dnsConfig, {
     servers: ['10.96.0.10'],
     searches: ['default.svc.cluster.local', 'svc.cluster.local', 'cluster.local', 'example.internal'],
@@ -64,7 +76,9 @@ test('worker (fake CRI): a failed RunPodSandbox is retried with the next attempt
   await worker.idle();
   t.is((await h.runtime.listPodSandbox()).length, 0);
   await h.advance(worker, 1_000);
-  const attempts = h.runtime.callsOf('runPodSandbox').map((args) => (args[0] as { metadata: { attempt: number } }).metadata.attempt);
+  const attempts = h.runtime
+    .callsOf('runPodSandbox')
+    .map((args) => (args[0] as { metadata: { attempt: number } }).metadata.attempt);
   t.deepEqual(attempts, [0, 1]);
   t.is((await h.containers())[0]?.state, 'CONTAINER_RUNNING');
   worker.close();
@@ -124,27 +138,50 @@ const registryLookup: ConfigLookup = {
   typedSecret: async (_namespace, name) => {
     const auths: Record<string, Record<string, unknown>> = {
       stale: { 'registry.example.com:5000': { username: 'old', password: 'expired' } },
-      current: { 'https://registry.example.com:5000/v2/': { auth: Buffer.from(`puller:${password}`).toString('base64') } },
+      current: {
+        'https://registry.example.com:5000/v2/': { auth: Buffer.from(`puller:${password}`).toString('base64') },
+      },
       other: { 'other.example.com': { username: 'x', password: 'y' } },
     };
     if (auths[name] === undefined) return undefined;
-    return { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: auths[name] })) } };
+    return {
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from(JSON.stringify({ auths: auths[name] })) },
+    };
   },
 };
-const unauthorized = () => new CriRuntimeError('PullImage failed', { grpcCode: GrpcStatus.UNKNOWN, detail: `failed to pull and unpack image "${privateImage}": 401 Unauthorized` });
+const unauthorized = () =>
+  new CriRuntimeError('PullImage failed', {
+    grpcCode: GrpcStatus.UNKNOWN,
+    detail: `failed to pull and unpack image "${privateImage}": 401 Unauthorized`,
+  });
 
 test('worker (fake CRI): image pull secrets are passed to the runtime, each matching credential in turn until one pulls', async (t) => {
   const h = harness([]);
   h.runtime.addImage('localhost/bosun/pause:3.10');
   h.runtime.queueError('pullImage', unauthorized());
   const events: string[] = [];
-  const p = pod({ containers: [c('app', { image: privateImage })], imagePullSecrets: [{ name: 'other' }, { name: 'gone' }, { name: '' }, { name: 'stale' }, { name: 'current' }] });
-  const worker = h.worker(p, { config: registryLookup, events: podEvents({ event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`) }) });
+  const p = pod({
+    containers: [c('app', { image: privateImage })],
+    imagePullSecrets: [{ name: 'other' }, { name: 'gone' }, { name: '' }, { name: 'stale' }, { name: 'current' }],
+  });
+  const worker = h.worker(p, {
+    config: registryLookup,
+    events: podEvents({ event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`) }),
+  });
   await worker.idle();
   const auths = h.runtime.callsOf('pullImage').map((call) => call[1]);
-  t.deepEqual(auths, [{ username: 'old', password: 'expired' }, { username: 'puller', password }]);
+  t.deepEqual(auths, [
+    { username: 'old', password: 'expired' },
+    { username: 'puller', password },
+  ]);
   t.truthy(h.last().containerStatuses?.[0]?.state?.running);
-  t.true(events.includes('Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (gone); attempting to pull the image may not succeed.'), events.join('\n'));
+  t.true(
+    events.includes(
+      'Warning FailedToRetrieveImagePullSecret Unable to retrieve some image pull secrets (gone); attempting to pull the image may not succeed.',
+    ),
+    events.join('\n'),
+  );
   t.false(events.some((e) => e.includes(password)));
   worker.close();
 });
@@ -155,14 +192,20 @@ test('worker (fake CRI): a refused private pull shows the runtime error, then ba
   h.runtime.queueError('pullImage', unauthorized());
   const events: string[] = [];
   const p = pod({ containers: [c('app', { image: privateImage })], imagePullSecrets: [{ name: 'current' }] });
-  const worker = h.worker(p, { config: registryLookup, events: podEvents({ event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`) }) });
+  const worker = h.worker(p, {
+    config: registryLookup,
+    events: podEvents({ event: (_ref, type, reason, message) => events.push(`${type} ${reason} ${message}`) }),
+  });
   await worker.idle();
   const denied = `rpc error: code = Unknown desc = failed to pull and unpack image "${privateImage}": 401 Unauthorized`;
   t.deepEqual(h.last().containerStatuses?.[0]?.state?.waiting, { reason: 'ErrImagePull', message: denied });
   t.true(events.includes(`Warning Failed Failed to pull image "${privateImage}": ${denied}`), events.join('\n'));
   t.true(events.includes('Warning Failed Error: ErrImagePull'));
   await h.advance(worker, 1_000);
-  t.deepEqual(h.last().containerStatuses?.[0]?.state?.waiting, { reason: 'ImagePullBackOff', message: `Back-off pulling image "${privateImage}": ErrImagePull: ${denied}` });
+  t.deepEqual(h.last().containerStatuses?.[0]?.state?.waiting, {
+    reason: 'ImagePullBackOff',
+    message: `Back-off pulling image "${privateImage}": ErrImagePull: ${denied}`,
+  });
   t.true(events.includes(`Normal BackOff Back-off pulling image "${privateImage}"`), events.join('\n'));
   t.is(h.runtime.callsOf('pullImage').length, 1, 'no anonymous pull after the credential failed');
   t.false(JSON.stringify([h.statuses, events]).includes(password));
@@ -174,7 +217,14 @@ test('worker (fake CRI): a failing liveness probe restarts the container; readin
   let alive = true;
   let ready = true;
   h.runtime.onExecSync = (_id, cmd) => ({ exitCode: (cmd[0] === 'alive' ? alive : ready) ? 0 : 1 });
-  const p = pod({ containers: [c('app', { readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 1, failureThreshold: 1 }, livenessProbe: { exec: { command: ['alive'] }, periodSeconds: 1 } })] });
+  const p = pod({
+    containers: [
+      c('app', {
+        readinessProbe: { exec: { command: ['ready'] }, periodSeconds: 1, failureThreshold: 1 },
+        livenessProbe: { exec: { command: ['alive'] }, periodSeconds: 1 },
+      }),
+    ],
+  });
   const worker = h.worker(p);
   await worker.idle();
   await h.advance(worker, 1_000);
@@ -187,13 +237,21 @@ test('worker (fake CRI): a failing liveness probe restarts the container; readin
   alive = false;
   for (let i = 0; i < 4; i++) await h.advance(worker, 1_000);
   const all = await h.containers();
-  t.deepEqual(all.map((x) => `${x.attempt}:${x.state}`), ['0:CONTAINER_EXITED', '1:CONTAINER_RUNNING'], 'killed after three failures and started again');
+  t.deepEqual(
+    all.map((x) => `${x.attempt}:${x.state}`),
+    ['0:CONTAINER_EXITED', '1:CONTAINER_RUNNING'],
+    'killed after three failures and started again',
+  );
   worker.close();
 });
 
 test('worker (fake CRI): deletion stops the main container, then the sidecar, then the sandbox', async (t) => {
   const h = harness();
-  const p = pod({ terminationGracePeriodSeconds: 5, initContainers: [sidecar('proxy'), sidecar('logs')], containers: [c('app')] });
+  const p = pod({
+    terminationGracePeriodSeconds: 5,
+    initContainers: [sidecar('proxy'), sidecar('logs')],
+    containers: [c('app')],
+  });
   const worker = h.worker(p);
   await worker.idle();
   await h.advance(worker, 1_000);
@@ -221,13 +279,19 @@ test('worker (fake CRI): the pod shows the termination step it waits on', async 
   worker.update(deleted);
   await worker.idle();
   for (const s of h.statuses) if (s.message) messages.push(s.message);
-  t.true(messages.some((m) => m.startsWith('terminating: stopping main containers (deadline ')), messages.join(' | '));
+  t.true(
+    messages.some((m) => m.startsWith('terminating: stopping main containers (deadline ')),
+    messages.join(' | '),
+  );
   worker.close();
 });
 
 test('worker (fake CRI): a completed Job-style pod stops its sidecar and ends Succeeded', async (t) => {
   const h = harness();
-  const p = { ...pod({ initContainers: [sidecar('proxy')], containers: [c('job')] }), spec: { restartPolicy: 'Never' as const, initContainers: [sidecar('proxy')], containers: [c('job')] } };
+  const p = {
+    ...pod({ initContainers: [sidecar('proxy')], containers: [c('job')] }),
+    spec: { restartPolicy: 'Never' as const, initContainers: [sidecar('proxy')], containers: [c('job')] },
+  };
   const worker = h.worker(p);
   await worker.idle();
   h.runtime.exitContainer(await h.running('job'), 0);
@@ -260,7 +324,10 @@ test('worker (fake CRI): a new worker re-adopts running containers without resta
   });
   await second.idle();
   await h.advance(second, 500);
-  const changes = h.runtime.calls.slice(callsBefore).map((call) => call.method).filter((m) => !/^(list|containerStatus|podSandboxStatus|execSync|imageStatus)/.test(m));
+  const changes = h.runtime.calls
+    .slice(callsBefore)
+    .map((call) => call.method)
+    .filter((m) => !/^(list|containerStatus|podSandboxStatus|execSync|imageStatus)/.test(m));
   t.deepEqual(changes, [], 'nothing created, started or stopped');
   t.deepEqual(seen, ['True'], 'Ready stays True before the first probe of the new worker');
   second.close();
@@ -287,28 +354,55 @@ test('worker (fake CRI): updates coalesce, the latest desired state wins', async
   h.runtime.addImage('localhost/bosun/busybox:2');
   const p = pod();
   const worker = h.worker(p);
-  for (let i = 0; i < 10; i++) worker.update({ ...p, spec: { containers: [c('app', { image: i === 9 ? 'localhost/bosun/busybox:2' : busybox })] } });
+  for (let i = 0; i < 10; i++)
+    worker.update({
+      ...p,
+      spec: { containers: [c('app', { image: i === 9 ? 'localhost/bosun/busybox:2' : busybox })] },
+    });
   await worker.idle();
   const syncs = h.runtime.callsOf('listPodSandbox').length;
   t.true(syncs <= 6, `${syncs} syncs for 10 updates`);
-  const created = h.runtime.callsOf('createContainer').map((args) => (args[1] as { image: { userSpecifiedImage: string } }).image.userSpecifiedImage);
+  const created = h.runtime
+    .callsOf('createContainer')
+    .map((args) => (args[1] as { image: { userSpecifiedImage: string } }).image.userSpecifiedImage);
   t.is(created.at(-1), 'localhost/bosun/busybox:2');
   worker.close();
 });
 
-test('worker (fake CRI): an ephemeral container starts in the target\'s PID namespace, is reported, stays Terminated, and a new worker leaves it be', async (t) => {
+test("worker (fake CRI): an ephemeral container starts in the target's PID namespace, is reported, stays Terminated, and a new worker leaves it be", async (t) => {
   const h = harness();
   const p = pod();
   const worker = h.worker(p);
   await worker.idle();
   const app = await h.running('app');
-  const debugged: Pod = { ...p, spec: { ...p.spec, ephemeralContainers: [{ ...c('debugger', { command: ['sh'], stdin: true, tty: true }), targetContainerName: 'app' }] } };
+  const debugged: Pod = {
+    ...p,
+    spec: {
+      ...p.spec,
+      ephemeralContainers: [
+        { ...c('debugger', { command: ['sh'], stdin: true, tty: true }), targetContainerName: 'app' },
+      ],
+    },
+  };
   worker.update(debugged);
   await worker.idle();
-  const created = h.runtime.callsOf('createContainer').map((args) => args[1] as { metadata: { name: string }; stdin: boolean; tty: boolean; linux: { securityContext: { namespaceOptions: unknown } } });
+  const created = h.runtime.callsOf('createContainer').map(
+    (args) =>
+      args[1] as {
+        metadata: { name: string };
+        stdin: boolean;
+        tty: boolean;
+        linux: { securityContext: { namespaceOptions: unknown } };
+      },
+  );
   const config = created.find((x) => x.metadata.name === 'debugger');
   t.like(config, { stdin: true, tty: true });
-  t.deepEqual(config?.linux.securityContext.namespaceOptions, { network: 'POD', pid: 'TARGET', ipc: 'POD', targetId: app });
+  t.deepEqual(config?.linux.securityContext.namespaceOptions, {
+    network: 'POD',
+    pid: 'TARGET',
+    ipc: 'POD',
+    targetId: app,
+  });
   const debuggerId = await h.running('debugger');
   t.truthy(h.last().ephemeralContainerStatuses?.[0]?.state?.running);
   t.is(h.last().ephemeralContainerStatuses?.[0]?.containerID, `containerd://${debuggerId}`);
@@ -325,7 +419,10 @@ test('worker (fake CRI): an ephemeral container starts in the target\'s PID name
   const second = h.worker({ ...debugged, status: h.last() }, { agentStartedAt: h.clock.now() });
   await second.idle();
   await h.advance(second, 1_000);
-  const changes = h.runtime.calls.slice(callsBefore).map((call) => call.method).filter((m) => !/^(list|containerStatus|podSandboxStatus|execSync|imageStatus)/.test(m));
+  const changes = h.runtime.calls
+    .slice(callsBefore)
+    .map((call) => call.method)
+    .filter((m) => !/^(list|containerStatus|podSandboxStatus|execSync|imageStatus)/.test(m));
   t.deepEqual(changes, [], 'nothing created, started or stopped after the agent restarts');
   t.like(h.last().ephemeralContainerStatuses?.[0]?.state?.terminated, { exitCode: 0 });
   second.close();

@@ -85,12 +85,18 @@ export class Harness {
 
   async containers(): Promise<{ id: string; name: string; attempt: number; state: string }[]> {
     const list = await this.runtime.listContainers();
-    return list.map((c) => ({ id: c.id, name: c.metadata?.name ?? '', attempt: c.metadata?.attempt ?? 0, state: c.state }));
+    return list.map((c) => ({
+      id: c.id,
+      name: c.metadata?.name ?? '',
+      attempt: c.metadata?.attempt ?? 0,
+      state: c.state,
+    }));
   }
 
   async running(name: string): Promise<string> {
     const found = (await this.containers()).find((c) => c.name === name && c.state === 'CONTAINER_RUNNING');
-    if (found === undefined) throw new Error(`no running container ${name}: ${JSON.stringify(await this.containers())}`);
+    if (found === undefined)
+      throw new Error(`no running container ${name}: ${JSON.stringify(await this.containers())}`);
     return found.id;
   }
 

@@ -51,43 +51,89 @@ class TestNode implements BedNode {
     this.#name = name;
     this.#children = children;
   }
-  get #node(): SandboxNode { return this.#sandbox.node(this.#name); }
-  get name() { return this.#name; }
-  get netns() { return this.#node.netns; }
-  get ip() { return this.#node.ip; }
-  get podCIDR() { return this.#node.podCIDR; }
-  get criEndpoint() { return this.#node.criEndpoint; }
-  get stateDir() { return this.#node.stateDir; }
-  get podLogDir() { return this.#node.podLogDir; }
-  get containerdPid() { return this.#node.containerdPid; }
-  run(argv: readonly string[], options?: RunOptions): Promise<RunResult> { return this.#node.run(argv, options); }
-  spawn(argv: readonly string[], options: SpawnOptions = {}): ChildProcess { return this.#children.spawn(this.netns, argv, options); }
+  get #node(): SandboxNode {
+    return this.#sandbox.node(this.#name);
+  }
+  get name() {
+    return this.#name;
+  }
+  get netns() {
+    return this.#node.netns;
+  }
+  get ip() {
+    return this.#node.ip;
+  }
+  get podCIDR() {
+    return this.#node.podCIDR;
+  }
+  get criEndpoint() {
+    return this.#node.criEndpoint;
+  }
+  get stateDir() {
+    return this.#node.stateDir;
+  }
+  get podLogDir() {
+    return this.#node.podLogDir;
+  }
+  get containerdPid() {
+    return this.#node.containerdPid;
+  }
+  run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return this.#node.run(argv, options);
+  }
+  spawn(argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    return this.#children.spawn(this.netns, argv, options);
+  }
   async restartContainerd(): Promise<void> {
     await this.#sandbox.stopContainerd(this.#name);
     await this.#sandbox.startContainerd(this.#name);
   }
-  killContainerd(): Promise<void> { return this.#sandbox.killContainerd(this.#name); }
-  startContainerd(): Promise<void> { return this.#sandbox.startContainerd(this.#name); }
+  killContainerd(): Promise<void> {
+    return this.#sandbox.killContainerd(this.#name);
+  }
+  startContainerd(): Promise<void> {
+    return this.#sandbox.startContainerd(this.#name);
+  }
 }
 
 class TestBed implements Bed {
   readonly #sandbox: Sandbox;
   readonly #children = new Children();
   #destroyed = false;
-  constructor(sandbox: Sandbox) { this.#sandbox = sandbox; }
-  get id() { return this.#sandbox.id; }
-  get hubNetns() { return this.#sandbox.hubNetns; }
-  get hubIP() { return '172.30.0.1'; }
-  get sinkNetns() { return this.#sandbox.sinkNetns; }
-  get stateDir() { return this.#sandbox.stateDir; }
-  get nodes(): BedNode[] { return this.#sandbox.nodes.map((n) => new TestNode(this.#sandbox, n.name, this.#children)); }
+  constructor(sandbox: Sandbox) {
+    this.#sandbox = sandbox;
+  }
+  get id() {
+    return this.#sandbox.id;
+  }
+  get hubNetns() {
+    return this.#sandbox.hubNetns;
+  }
+  get hubIP() {
+    return '172.30.0.1';
+  }
+  get sinkNetns() {
+    return this.#sandbox.sinkNetns;
+  }
+  get stateDir() {
+    return this.#sandbox.stateDir;
+  }
+  get nodes(): BedNode[] {
+    return this.#sandbox.nodes.map((n) => new TestNode(this.#sandbox, n.name, this.#children));
+  }
   async addNode(): Promise<BedNode> {
     const node = await this.#sandbox.addNode();
     return new TestNode(this.#sandbox, node.name, this.#children);
   }
-  runInHub(argv: readonly string[], options?: RunOptions): Promise<RunResult> { return run(inNetns(this.hubNetns, argv), options); }
-  spawnInHub(argv: readonly string[], options: SpawnOptions = {}): ChildProcess { return this.#children.spawn(this.hubNetns, argv, options); }
-  sinkPacketCount(): Promise<number> { return this.#sandbox.sinkPacketCount(); }
+  runInHub(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
+    return run(inNetns(this.hubNetns, argv), options);
+  }
+  spawnInHub(argv: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    return this.#children.spawn(this.hubNetns, argv, options);
+  }
+  sinkPacketCount(): Promise<number> {
+    return this.#sandbox.sinkPacketCount();
+  }
   async destroy(): Promise<void> {
     if (this.#destroyed) return;
     this.#destroyed = true;
@@ -97,8 +143,13 @@ class TestBed implements Bed {
 }
 
 const requiredCommands: Record<string, string> = {
-  containerd: 'containerd', ctr: 'containerd', runc: 'runc', nsenter: 'util-linux', ip: 'iproute2',
-  iptables: 'iptables', catatonit: 'catatonit',
+  containerd: 'containerd',
+  ctr: 'containerd',
+  runc: 'runc',
+  nsenter: 'util-linux',
+  ip: 'iproute2',
+  iptables: 'iptables',
+  catatonit: 'catatonit',
 };
 
 async function checkHost(): Promise<void> {
@@ -120,13 +171,16 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
   await checkHost();
   // pid in base 36 + random: unique across parallel runs, short enough for interface names
   const id = `bsn${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  const sandbox = await Sandbox.create({
-    name: id,
-    id,
-    stateDir: join(sandboxRoots.tests, id),
-    ownerPid: process.pid,
-    images: options.images ?? ['pause', 'busybox'],
-    imageCacheDir,
-  }, options.nodes ?? 1);
+  const sandbox = await Sandbox.create(
+    {
+      name: id,
+      id,
+      stateDir: join(sandboxRoots.tests, id),
+      ownerPid: process.pid,
+      images: options.images ?? ['pause', 'busybox'],
+      imageCacheDir,
+    },
+    options.nodes ?? 1,
+  );
   return new TestBed(sandbox);
 }

@@ -18,7 +18,8 @@ test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
 /** PNG width and height from its IHDR chunk, after checking the signature. */
 function pngSize(png: Buffer): { width: number; height: number } {
-  if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) throw new Error('not a PNG');
+  if (!png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])))
+    throw new Error('not a PNG');
   return { width: png.readUInt32BE(16), height: png.readUInt32BE(20) };
 }
 
@@ -34,10 +35,19 @@ function render(svg: string, name: string): Buffer {
 test('a line chart with a CDF, a dashed series and a target line renders to a PNG of its size', (t) => {
   const svg = lineChart({
     title: 'Pod start <CDF> & raw',
-    xLabel: 'ms', yLabel: '%',
+    xLabel: 'ms',
+    yLabel: '%',
     series: [
       { label: 'agent', points: cdfPoints([120, 80, 100, 300, 90]), step: true },
-      { label: 'raw "CRI"', points: [[0, 0], [50, 40], [200, 100]], dash: '6 4' },
+      {
+        label: 'raw "CRI"',
+        points: [
+          [0, 0],
+          [50, 40],
+          [200, 100],
+        ],
+        dash: '6 4',
+      },
     ],
     marks: [{ y: 99, label: 'p99' }],
   });
@@ -50,14 +60,27 @@ test('a line chart with a CDF, a dashed series and a target line renders to a PN
 });
 
 test('CDF points are sorted and end at 100 %; axis maxima are round', (t) => {
-  t.deepEqual(cdfPoints([30, 10, 20, 40]), [[10, 25], [20, 50], [30, 75], [40, 100]]);
+  t.deepEqual(cdfPoints([30, 10, 20, 40]), [
+    [10, 25],
+    [20, 50],
+    [30, 75],
+    [40, 100],
+  ]);
   t.is(niceMax(7), 10);
   t.is(niceMax(130), 200);
   t.is(niceMax(2400), 2500);
   t.is(niceMax(0), 1);
 });
 
-const labels = (verb: string, resource: string, scope: string, subresource = ''): RequestLabels => ({ verb, group: '', version: 'v1', resource, subresource, scope, code: 200 });
+const labels = (verb: string, resource: string, scope: string, subresource = ''): RequestLabels => ({
+  verb,
+  group: '',
+  version: 'v1',
+  resource,
+  subresource,
+  scope,
+  code: 200,
+});
 
 test('API latency from two scrapes of the server metrics: only the window counts, quantiles interpolate in buckets', (t) => {
   const metrics = new ApiMetrics();
@@ -84,20 +107,101 @@ test('API latency from two scrapes of the server metrics: only the window counts
   t.is(summary.list.count, 1);
   t.deepEqual(summary.rows[0], { key: 'PUT leases', scope: 'resource', count: 200, p50_ms: 25, p99_ms: 49.5 });
   t.is(quantile([], 0.5), undefined);
-  t.is(quantile([{ le: 0.1, count: 0 }, { le: Number.POSITIVE_INFINITY, count: 4 }], 0.99), 0.1, 'the +Inf bucket answers its lower edge');
+  t.is(
+    quantile(
+      [
+        { le: 0.1, count: 0 },
+        { le: Number.POSITIVE_INFINITY, count: 4 },
+      ],
+      0.99,
+    ),
+    0.1,
+    'the +Inf bucket answers its lower edge',
+  );
 });
 
 test('the report marks each target pass or miss, names missing suites, and links its charts', (t) => {
   const outcomes: SuiteOutcome[] = [
-    { suite: 'pod-start', status: 'ran', seconds: 40, load: 2.5, result: { p99_ms: 500, overhead_ratio: 1.4, samples_ms: { api: [300, 350, 500], raw: [200, 210, 260] } } },
-    { suite: 'proxy-sync', status: 'ran', result: { sizes: [{ services: 1000, render_ms: 10, sync_ms: 110, restore_only_ms: 100 }, { services: 10000, render_ms: 90, sync_ms: 1000, restore_only_ms: 950 }], partial_p99_ms: 70, rss_kib_per_service: 15 } },
-    { suite: 'scale', status: 'ran', result: { nodes: 300, mutating_p99_ms: 180, read_p99_ms: 20, server_rss_mib: 400, steps: [
-      { backend: 'sqlite', nodes_target: 100, nodes_ready: 100, pods_target: 3000, pods_running: 3000, join_s: 30, rollout_s: 60, mutating: { p50_ms: 10, p99_ms: 80 }, read: { p50_ms: 3, p99_ms: 10 }, lease_writes_per_s: 10, server_rss_mib: 250, server_peak_rss_mib: 260, server_cpu_pct: 40, hollow_kib_per_node: 900, datastore_mib: 20 },
-      { backend: 'sqlite', nodes_target: 300, nodes_ready: 300, pods_target: 9000, pods_running: 9000, join_s: 80, rollout_s: 160, mutating: { p50_ms: 20, p99_ms: 180 }, read: { p50_ms: 4, p99_ms: 20 }, lease_writes_per_s: 30, server_rss_mib: 400, server_peak_rss_mib: 420, server_cpu_pct: 70, hollow_kib_per_node: 800, datastore_mib: 60 },
-    ] } },
+    {
+      suite: 'pod-start',
+      status: 'ran',
+      seconds: 40,
+      load: 2.5,
+      result: { p99_ms: 500, overhead_ratio: 1.4, samples_ms: { api: [300, 350, 500], raw: [200, 210, 260] } },
+    },
+    {
+      suite: 'proxy-sync',
+      status: 'ran',
+      result: {
+        sizes: [
+          { services: 1000, render_ms: 10, sync_ms: 110, restore_only_ms: 100 },
+          { services: 10000, render_ms: 90, sync_ms: 1000, restore_only_ms: 950 },
+        ],
+        partial_p99_ms: 70,
+        rss_kib_per_service: 15,
+      },
+    },
+    {
+      suite: 'scale',
+      status: 'ran',
+      result: {
+        nodes: 300,
+        mutating_p99_ms: 180,
+        read_p99_ms: 20,
+        server_rss_mib: 400,
+        steps: [
+          {
+            backend: 'sqlite',
+            nodes_target: 100,
+            nodes_ready: 100,
+            pods_target: 3000,
+            pods_running: 3000,
+            join_s: 30,
+            rollout_s: 60,
+            mutating: { p50_ms: 10, p99_ms: 80 },
+            read: { p50_ms: 3, p99_ms: 10 },
+            lease_writes_per_s: 10,
+            server_rss_mib: 250,
+            server_peak_rss_mib: 260,
+            server_cpu_pct: 40,
+            hollow_kib_per_node: 900,
+            datastore_mib: 20,
+          },
+          {
+            backend: 'sqlite',
+            nodes_target: 300,
+            nodes_ready: 300,
+            pods_target: 9000,
+            pods_running: 9000,
+            join_s: 80,
+            rollout_s: 160,
+            mutating: { p50_ms: 20, p99_ms: 180 },
+            read: { p50_ms: 4, p99_ms: 20 },
+            lease_writes_per_s: 30,
+            server_rss_mib: 400,
+            server_peak_rss_mib: 420,
+            server_cpu_pct: 70,
+            hollow_kib_per_node: 800,
+            datastore_mib: 60,
+          },
+        ],
+      },
+    },
     { suite: 'api', status: 'failed', error: 'exit 1: etcd did not start' },
   ];
-  const report = renderReport(outcomes, { cores: 2, memoryGiB: 24, cpuModel: 'test cpu', kernel: '6.1.0', os: 'Debian GNU/Linux 12', loadAverage: [3, 2, 1] }, new Date('2026-01-02T03:04:05Z'), false);
+  const report = renderReport(
+    outcomes,
+    {
+      cores: 2,
+      memoryGiB: 24,
+      cpuModel: 'test cpu',
+      kernel: '6.1.0',
+      os: 'Debian GNU/Linux 12',
+      loadAverage: [3, 2, 1],
+    },
+    new Date('2026-01-02T03:04:05Z'),
+    false,
+  );
   const md = report.markdown;
   t.regex(md, /\| pod-start \| pod start p99 .* \| ≤ 600 ms \| 500 ms \| pass ✅ \|/);
   t.regex(md, /\| pod-start \| overhead ratio .* \| ≤ 1\.25× \| 1\.4× \| miss ❌ \|/);
@@ -109,7 +213,12 @@ test('the report marks each target pass or miss, names missing suites, and links
   t.regex(md, /2 cores \(test cpu\), 24 GiB memory/);
   t.regex(md, /load average at the end: 3\.00, 2\.00, 1\.00/);
   t.regex(md, /2026-01-02 03:04 UTC/);
-  t.deepEqual(Object.keys(report.charts).sort(), ['report-api-p99-vs-nodes.svg', 'report-pod-start-cdf.svg', 'report-proxy-sync.svg', 'report-server-rss-vs-pods.svg']);
+  t.deepEqual(Object.keys(report.charts).sort(), [
+    'report-api-p99-vs-nodes.svg',
+    'report-pod-start-cdf.svg',
+    'report-proxy-sync.svg',
+    'report-server-rss-vs-pods.svg',
+  ]);
   for (const name of Object.keys(report.charts)) t.true(md.includes(`](results/${name})`), `${name} is linked`);
   t.regex(md, /No chart: agent-footprint did not run/);
   for (const [name, svg] of Object.entries(report.charts)) t.true(render(svg, name).length > 5_000, `${name} renders`);

@@ -6,7 +6,14 @@ import test from 'ava';
 import { joinDeadline, rolloutDeadline, type StepBudget } from '../../bench/scale/step-budget.ts';
 
 const s = 1000;
-const base: StepBudget = { sizes: [100, 300, 1000], step: 0, now: 0, backendDeadline: 540 * s, joinRate: 5, overheadMs: 25 * s };
+const base: StepBudget = {
+  sizes: [100, 300, 1000],
+  step: 0,
+  now: 0,
+  backendDeadline: 540 * s,
+  joinRate: 5,
+  overheadMs: 25 * s,
+};
 
 test('the first join may use all but what the later joins and overheads need', (t) => {
   // later: 200 nodes / 5 per s * 1.5 + 25 s, and 700 / 5 * 1.5 + 25 s; then this step's 25 s

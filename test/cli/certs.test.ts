@@ -25,7 +25,12 @@ test.after.always(async () => {
 });
 
 const dayMs = 24 * 3600 * 1000;
-const pkiOptions = (dataDir: string) => ({ dataDir, serverNames: ['10.0.0.5', 'cp-1'], serverUrl: 'https://10.0.0.5:6443', serviceIP: '10.96.0.1' });
+const pkiOptions = (dataDir: string) => ({
+  dataDir,
+  serverNames: ['10.0.0.5', 'cp-1'],
+  serverUrl: 'https://10.0.0.5:6443',
+  serviceIP: '10.96.0.1',
+});
 const pem = (dataDir: string, file: string) => readFileSync(join(dataDir, 'pki', file), 'utf8');
 const serial = (certPem: string) => new X509Certificate(certPem).serialNumber;
 const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -42,22 +47,34 @@ test('check-expiration prints both tables as kubeadm does; a missing certificate
   const result = await run([bosun, 'certs', 'check-expiration', '--data-dir', dataDir]);
   t.is(result.code, 0, result.stderr);
   const leaf = expires(pem(dataDir, 'admin.crt'));
-  t.is(result.stdout, [
-    'CERTIFICATE                EXPIRES                  RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED',
-    `admin.kubeconfig           ${leaf}   89d             ca                      no`,
-    `apiserver                  ${expires(pem(dataDir, 'apiserver.crt'))}   89d             ca                      no`,
-    `apiserver-kubelet-client   ${expires(pem(dataDir, 'apiserver-kubelet-client.crt'))}   89d             ca                      no`,
-    '',
-    'CERTIFICATE AUTHORITY   EXPIRES                  RESIDUAL TIME   EXTERNALLY MANAGED',
-    `ca                      ${expires(pem(dataDir, 'ca.crt'))}   9y              no`,
-    '',
-  ].join('\n'));
+  t.is(
+    result.stdout,
+    [
+      'CERTIFICATE                EXPIRES                  RESIDUAL TIME   CERTIFICATE AUTHORITY   EXTERNALLY MANAGED',
+      `admin.kubeconfig           ${leaf}   89d             ca                      no`,
+      `apiserver                  ${expires(pem(dataDir, 'apiserver.crt'))}   89d             ca                      no`,
+      `apiserver-kubelet-client   ${expires(pem(dataDir, 'apiserver-kubelet-client.crt'))}   89d             ca                      no`,
+      '',
+      'CERTIFICATE AUTHORITY   EXPIRES                  RESIDUAL TIME   EXTERNALLY MANAGED',
+      `ca                      ${expires(pem(dataDir, 'ca.crt'))}   9y              no`,
+      '',
+    ].join('\n'),
+  );
 
   const json = await run([bosun, 'certs', 'check-expiration', '--data-dir', dataDir, '-o', 'json']);
   t.is(json.code, 0, json.stderr);
-  const document = JSON.parse(json.stdout) as { certificates: { name: string; expirationDate: string; residualSeconds: number }[]; certificateAuthorities: { name: string }[] };
-  t.deepEqual(document.certificates.map((c) => c.name), ['admin.kubeconfig', 'apiserver', 'apiserver-kubelet-client']);
-  t.is(Date.parse(document.certificates[0]!.expirationDate), Date.parse(new X509Certificate(pem(dataDir, 'admin.crt')).validTo));
+  const document = JSON.parse(json.stdout) as {
+    certificates: { name: string; expirationDate: string; residualSeconds: number }[];
+    certificateAuthorities: { name: string }[];
+  };
+  t.deepEqual(
+    document.certificates.map((c) => c.name),
+    ['admin.kubeconfig', 'apiserver', 'apiserver-kubelet-client'],
+  );
+  t.is(
+    Date.parse(document.certificates[0]!.expirationDate),
+    Date.parse(new X509Certificate(pem(dataDir, 'admin.crt')).validTo),
+  );
   t.true(document.certificates[0]!.residualSeconds > 89 * 86400);
   t.is(document.certificateAuthorities[0]!.name, 'ca');
 
@@ -72,7 +89,16 @@ test('check-expiration prints both tables as kubeadm does; a missing certificate
   t.is(lines[3], '!MISSING! apiserver-kubelet-client');
   t.regex(lines[6]!, /^ca {22}\w{3} \d\d, \d{4} \d\d:\d\d UTC {3}9y {14}yes$/);
   // and nothing to renew with
-  const refused = await run([bosun, 'certs', 'renew', 'all', '--data-dir', dataDir, '--config-dir', join(scratch, 'none')]);
+  const refused = await run([
+    bosun,
+    'certs',
+    'renew',
+    'all',
+    '--data-dir',
+    dataDir,
+    '--config-dir',
+    join(scratch, 'none'),
+  ]);
   t.is(refused.code, 1);
   t.regex(refused.stderr, /^bosun: the CA's key .*ca\.key is not on this machine/);
 
@@ -90,15 +116,25 @@ test('renew all issues every certificate again from the CA, keeps the serving na
   await run(['cp', before.kubeconfigPath, join(configDir, 'admin.kubeconfig')]);
   const result = await run([bosun, 'certs', 'renew', 'all', '--data-dir', dataDir, '--config-dir', configDir]);
   t.is(result.code, 0, result.stderr);
-  t.regex(result.stdout, /^renewed admin.kubeconfig \(.*\), valid until .* UTC\nrenewed apiserver \(.*\nrenewed apiserver-kubelet-client \(.*\nrewrote .*admin.kubeconfig and .*renew-config\/admin.kubeconfig\n/);
-  for (const [file, old] of [['admin', before.admin], ['apiserver', before.serving], ['apiserver-kubelet-client', before.kubeletClient]] as const) {
+  t.regex(
+    result.stdout,
+    /^renewed admin.kubeconfig \(.*\), valid until .* UTC\nrenewed apiserver \(.*\nrenewed apiserver-kubelet-client \(.*\nrewrote .*admin.kubeconfig and .*renew-config\/admin.kubeconfig\n/,
+  );
+  for (const [file, old] of [
+    ['admin', before.admin],
+    ['apiserver', before.serving],
+    ['apiserver-kubelet-client', before.kubeletClient],
+  ] as const) {
     const now = { cert: pem(dataDir, `${file}.crt`), key: pem(dataDir, `${file}.key`) };
     t.not(serial(now.cert), serial(old.cert), file);
     t.true(keyMatchesCertificate(now), file);
     t.true(new X509Certificate(now.cert).checkIssued(new X509Certificate(before.ca.cert)), file);
   }
   t.is(pem(dataDir, 'ca.crt'), before.ca.cert, 'the CA stays');
-  t.is(new X509Certificate(pem(dataDir, 'apiserver.crt')).subjectAltName, new X509Certificate(before.serving.cert).subjectAltName);
+  t.is(
+    new X509Certificate(pem(dataDir, 'apiserver.crt')).subjectAltName,
+    new X509Certificate(before.serving.cert).subjectAltName,
+  );
   for (const path of [join(dataDir, 'admin.kubeconfig'), join(configDir, 'admin.kubeconfig')]) {
     const client = loadKubeconfig(path).client;
     t.is(client.cert, pem(dataDir, 'admin.crt'), path);
@@ -108,7 +144,10 @@ test('renew all issues every certificate again from the CA, keeps the serving na
 
   const unknown = await run([bosun, 'certs', 'renew', 'etcd-server', '--data-dir', dataDir]);
   t.is(unknown.code, 2);
-  t.is(unknown.stderr, 'bosun: no certificate named etcd-server; name one of admin.kubeconfig, apiserver, apiserver-kubelet-client, or all\n');
+  t.is(
+    unknown.stderr,
+    'bosun: no certificate named etcd-server; name one of admin.kubeconfig, apiserver, apiserver-kubelet-client, or all\n',
+  );
 });
 
 /** The serial of the certificate a new TLS handshake with the server gets. */
@@ -126,10 +165,23 @@ test('a running server serves the certificate that bosun certs renew wrote, with
   server = await startInProcess({ certificates: { certificateCheckIntervalMs: 200 } });
   const ca = pem(server.dataDir, 'ca.crt');
   const first = await handshakeSerial(server.server.port, ca);
-  const result = await run([bosun, 'certs', 'renew', 'apiserver', '--data-dir', server.dataDir, '--config-dir', join(scratch, 'none')]);
+  const result = await run([
+    bosun,
+    'certs',
+    'renew',
+    'apiserver',
+    '--data-dir',
+    server.dataDir,
+    '--config-dir',
+    join(scratch, 'none'),
+  ]);
   t.is(result.code, 0, result.stderr);
   const renewed = serial(pem(server.dataDir, 'apiserver.crt'));
   t.not(renewed, first);
-  await waitFor('the server to serve the renewed certificate', async () => (await handshakeSerial(server!.server.port, ca)) === renewed, 10_000);
+  await waitFor(
+    'the server to serve the renewed certificate',
+    async () => (await handshakeSerial(server!.server.port, ca)) === renewed,
+    10_000,
+  );
   t.pass();
 });

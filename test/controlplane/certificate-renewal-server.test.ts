@@ -33,14 +33,31 @@ const copyDir = mkdtempSync(join(tmpdir(), `bosun-certrenew-copy-${process.pid}-
 // bosun init's copy of admin.kubeconfig, in the config folder
 const copy = join(copyDir, 'admin.kubeconfig');
 test.before(async () => {
-  server = await startInProcess({ certificates: { certificateLifetimeMs: lifetimeMs, certificateCheckIntervalMs: 200, adminKubeconfigCopies: [copy] } });
+  server = await startInProcess({
+    certificates: { certificateLifetimeMs: lifetimeMs, certificateCheckIntervalMs: 200, adminKubeconfigCopies: [copy] },
+  });
   kubelet = await startFakeKubelet(server.dataDir);
   // a client of its own, valid for a year: the admin certificate is one of those being renewed
   tester = userIdentity(server.dataDir, 'tester', ['system:masters']);
   const at = { dataDir: server.dataDir, port: server.server.port };
   await call(at, 'POST', '/api/v1/nodes', tester, { metadata: { name: 'n1' } });
-  await call(at, 'PATCH', '/api/v1/nodes/n1/status', tester, { status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } } } }, 'application/merge-patch+json');
-  await call(at, 'POST', '/api/v1/namespaces/default/pods', tester, { metadata: { name: 'p1' }, spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'img:1' }] } });
+  await call(
+    at,
+    'PATCH',
+    '/api/v1/nodes/n1/status',
+    tester,
+    {
+      status: {
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
+      },
+    },
+    'application/merge-patch+json',
+  );
+  await call(at, 'POST', '/api/v1/namespaces/default/pods', tester, {
+    metadata: { name: 'p1' },
+    spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'img:1' }] },
+  });
 });
 test.after.always(async () => {
   await kubelet?.close();
@@ -64,8 +81,19 @@ function handshakeSerial(): Promise<string> {
 }
 
 /** One GET with the tester's identity; its status, body and the connection it went over. */
-function get(path: string, agent: Agent | false): Promise<{ status: number; body: string; socket: TLSSocket; serving: string }> {
-  const options: RequestOptions = { host: '127.0.0.1', port: server!.server.port, path, ca: caPem(), cert: tester.cert, key: tester.key, agent };
+function get(
+  path: string,
+  agent: Agent | false,
+): Promise<{ status: number; body: string; socket: TLSSocket; serving: string }> {
+  const options: RequestOptions = {
+    host: '127.0.0.1',
+    port: server!.server.port,
+    path,
+    ca: caPem(),
+    cert: tester.cert,
+    key: tester.key,
+    agent,
+  };
   return new Promise((resolve, reject) => {
     request(options, (res) => {
       // read now: a kept-alive connection leaves the response when it goes back to the pool
@@ -74,13 +102,20 @@ function get(path: string, agent: Agent | false): Promise<{ status: number; body
       let body = '';
       res.on('data', (chunk: Buffer) => (body += chunk.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket, serving }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
 test('the serving, admin and kubelet-client certificates are renewed while the server runs; clients keep working', async (t) => {
-  const first = { serving: await handshakeSerial(), admin: serialOf(loadKubeconfig(server!.server.kubeconfigPath).client.cert!) };
-  const firstExpiry = Date.parse(new X509Certificate(readFileSync(join(server!.dataDir, 'pki', 'apiserver.crt'), 'utf8')).validTo);
+  const first = {
+    serving: await handshakeSerial(),
+    admin: serialOf(loadKubeconfig(server!.server.kubeconfigPath).client.cert!),
+  };
+  const firstExpiry = Date.parse(
+    new X509Certificate(readFileSync(join(server!.dataDir, 'pki', 'apiserver.crt'), 'utf8')).validTo,
+  );
   // a connection opened before the renewal, kept open
   const kept = new Agent({ keepAlive: true, maxSockets: 1, ca: caPem(), cert: tester.cert!, key: tester.key! });
   const before = await get('/api/v1/namespaces/default', kept);
@@ -103,7 +138,11 @@ test('the serving, admin and kubelet-client certificates are renewed while the s
   })();
 
   let renewed = first.serving;
-  await waitFor('a new handshake to get a renewed serving certificate', async () => (renewed = await handshakeSerial()) !== first.serving, 20_000);
+  await waitFor(
+    'a new handshake to get a renewed serving certificate',
+    async () => (renewed = await handshakeSerial()) !== first.serving,
+    20_000,
+  );
   t.not(renewed, first.serving);
   // the connection opened before goes on with the certificate it started with
   const after = await get('/api/v1/namespaces/default', kept);
@@ -112,7 +151,11 @@ test('the serving, admin and kubelet-client certificates are renewed while the s
   t.is(after.serving, first.serving);
 
   // admin.kubeconfig holds a renewed admin certificate, with its key, and works
-  await waitFor('admin.kubeconfig to be rewritten', () => serialOf(loadKubeconfig(server!.server.kubeconfigPath).client.cert!) !== first.admin, 20_000);
+  await waitFor(
+    'admin.kubeconfig to be rewritten',
+    () => serialOf(loadKubeconfig(server!.server.kubeconfigPath).client.cert!) !== first.admin,
+    20_000,
+  );
   const admin = loadKubeconfig(server!.server.kubeconfigPath).client;
   t.true(keyMatchesCertificate({ cert: admin.cert!, key: admin.key! }));
   t.is(readFileSync(copy, 'utf8'), readFileSync(server!.server.kubeconfigPath, 'utf8'), "bosun init's copy follows");
@@ -128,8 +171,18 @@ test('the serving, admin and kubelet-client certificates are renewed while the s
   t.is(logs.status, 200, logs.body);
   t.is(logs.body, 'log line 1\nlog line 2\ntail=\n');
   // the certificate loop signs cluster-info for a new token: it writes with the renewed admin identity
-  const testerClient = new KubeClient({ server: server!.server.url, ca: caPem(), cert: tester.cert!, key: tester.key! });
-  const token = await createBootstrapToken(testerClient, { ttlSeconds: 600, usages: ['signing', 'authentication'], groups: [], description: 'renewal test' });
+  const testerClient = new KubeClient({
+    server: server!.server.url,
+    ca: caPem(),
+    cert: tester.cert!,
+    key: tester.key!,
+  });
+  const token = await createBootstrapToken(testerClient, {
+    ttlSeconds: 600,
+    usages: ['signing', 'authentication'],
+    groups: [],
+    description: 'renewal test',
+  });
   await waitClusterInfoSigned(testerClient, token, 15_000);
   testerClient.close();
 
@@ -137,25 +190,50 @@ test('the serving, admin and kubelet-client certificates are renewed while the s
   await busy;
   kept.destroy();
   t.true(outcomes.length > 20, `${outcomes.length} requests`);
-  t.deepEqual(outcomes.filter((o) => o !== '200'), [], 'every request of the busy client succeeded');
+  t.deepEqual(
+    outcomes.filter((o) => o !== '200'),
+    [],
+    'every request of the busy client succeeded',
+  );
 });
 
 test('a client certificate that expires is refused from then on (401), also on a connection opened while it was valid', async (t) => {
   const ca = { cert: caPem(), key: readFileSync(join(server!.dataDir, 'pki', 'ca.key'), 'utf8') };
-  const brief = issueCertificate(ca, { commonName: 'brief', organizations: ['system:masters'], usage: 'client', lifetimeMs: 2_000 });
+  const brief = issueCertificate(ca, {
+    commonName: 'brief',
+    organizations: ['system:masters'],
+    usage: 'client',
+    lifetimeMs: 2_000,
+  });
   const agent = new Agent({ keepAlive: true, maxSockets: 1, ca: ca.cert, cert: brief.cert, key: brief.key });
   t.teardown(() => agent.destroy());
-  const ask = (over: Agent | false) => new Promise<{ status: number; body: string; socket: TLSSocket }>((resolve, reject) => {
-    request({ host: '127.0.0.1', port: server!.server.port, path: '/api/v1/namespaces/default', ca: ca.cert, cert: brief.cert, key: brief.key, agent: over }, (res) => {
-      const socket = res.socket as TLSSocket;
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket }));
-    }).on('error', reject).end();
-  });
+  const ask = (over: Agent | false) =>
+    new Promise<{ status: number; body: string; socket: TLSSocket }>((resolve, reject) => {
+      request(
+        {
+          host: '127.0.0.1',
+          port: server!.server.port,
+          path: '/api/v1/namespaces/default',
+          ca: ca.cert,
+          cert: brief.cert,
+          key: brief.key,
+          agent: over,
+        },
+        (res) => {
+          const socket = res.socket as TLSSocket;
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body, socket }));
+        },
+      )
+        .on('error', reject)
+        .end();
+    });
   const valid = await ask(agent);
   t.is(valid.status, 200);
-  await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(new X509Certificate(brief.cert).validTo) + 1_100 - Date.now())));
+  await new Promise((r) =>
+    setTimeout(r, Math.max(0, Date.parse(new X509Certificate(brief.cert).validTo) + 1_100 - Date.now())),
+  );
   const kept = await ask(agent);
   t.is(kept.socket, valid.socket, 'the same connection');
   t.is(kept.status, 401);
@@ -163,5 +241,9 @@ test('a client certificate that expires is refused from then on (401), also on a
   // a new connection with it: 401 too, not an anonymous request
   t.is((await ask(false)).status, 401);
   // and the server goes on answering valid clients
-  t.is((await call({ dataDir: server!.dataDir, port: server!.server.port }, 'GET', '/api/v1/namespaces/default', tester)).status, 200);
+  t.is(
+    (await call({ dataDir: server!.dataDir, port: server!.server.port }, 'GET', '/api/v1/namespaces/default', tester))
+      .status,
+    200,
+  );
 });

@@ -37,7 +37,10 @@ function counting(inner: SqliteStorage, withoutDelivered = false): { storage: St
   return { storage, podReads: () => reads };
 }
 
-async function withIndex(withoutDelivered: boolean, body: (registry: Registry, podReads: () => number) => Promise<void>): Promise<void> {
+async function withIndex(
+  withoutDelivered: boolean,
+  body: (registry: Registry, podReads: () => number) => Promise<void>,
+): Promise<void> {
   const inner = new SqliteStorage(':memory:');
   const { storage, podReads } = counting(inner, withoutDelivered);
   const registry = new Registry(storage, async () => undefined);
@@ -59,7 +62,7 @@ async function withIndex(withoutDelivered: boolean, body: (registry: Registry, p
 const names = (list: { items: KubeObject[] }) => list.items.map((p) => p.metadata.name).sort();
 const onNode = (node: string) => ({ fields: parseFieldSelector(`spec.nodeName=${node}`) });
 
-test('a fresh list of a node\'s pods comes from the index, current at the datastore\'s revision', async (t) => {
+test("a fresh list of a node's pods comes from the index, current at the datastore's revision", async (t) => {
   await withIndex(false, async (registry, podReads) => {
     await registry.create(pods, 'default', pod('a1', 'node-a'));
     await registry.create(pods, 'default', pod('b1', 'node-b'));
@@ -68,7 +71,10 @@ test('a fresh list of a node\'s pods comes from the index, current at the datast
     const marker = await registry.create(configmaps, 'default', { metadata: { name: 'marker' } } as KubeObject);
     const fresh = await registry.list(pods, undefined, onNode('node-a'));
     t.deepEqual(names(fresh), ['a1']);
-    t.true(Number(fresh.metadata.resourceVersion) >= Number(marker.metadata.resourceVersion), 'as new as the newest write');
+    t.true(
+      Number(fresh.metadata.resourceVersion) >= Number(marker.metadata.resourceVersion),
+      'as new as the newest write',
+    );
     // a write, then at once a fresh list: the write is in it
     await registry.create(pods, 'default', pod('a2', 'node-a'));
     t.deepEqual(names(await registry.list(pods, undefined, onNode('node-a'))), ['a1', 'a2']);

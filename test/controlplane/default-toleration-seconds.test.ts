@@ -21,12 +21,30 @@ test.after.always(async () => {
 });
 
 test('a pod gets the configured times; a toleration it wrote itself is kept as written', async (t) => {
-  const own: Toleration = { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 5 };
+  const own: Toleration = {
+    key: 'node.kubernetes.io/unreachable',
+    operator: 'Exists',
+    effect: 'NoExecute',
+    tolerationSeconds: 5,
+  };
   const pod = await client!.create<Pod>(refs.pods, {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default' },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'default' },
     spec: { containers: [{ name: 'c', image: 'busybox' }], tolerations: [own] },
   });
-  t.deepEqual(pod.spec.tolerations, [own, { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 20 }]);
-  const plain = await client!.create<Pod>(refs.pods, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'q', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
-  t.deepEqual(plain.spec.tolerations?.map((x) => x.tolerationSeconds), [20, 600]);
+  t.deepEqual(pod.spec.tolerations, [
+    own,
+    { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 20 },
+  ]);
+  const plain = await client!.create<Pod>(refs.pods, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'q', namespace: 'default' },
+    spec: { containers: [{ name: 'c', image: 'busybox' }] },
+  });
+  t.deepEqual(
+    plain.spec.tolerations?.map((x) => x.tolerationSeconds),
+    [20, 600],
+  );
 });

@@ -54,9 +54,20 @@ interface TlsFiles {
 function writeEtcdPki(folder: string): TlsFiles {
   mkdirSync(folder, { recursive: true, mode: 0o700 });
   const ca = createCertificateAuthority('bosun-test-etcd-ca');
-  const serving = issueCertificate(ca, { commonName: 'etcd', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], usage: 'both' });
+  const serving = issueCertificate(ca, {
+    commonName: 'etcd',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1'],
+    usage: 'both',
+  });
   const client = issueCertificate(ca, { commonName: 'bosun-server', usage: 'client' });
-  const files = { ca: join(folder, 'ca.crt'), cert: join(folder, 'client.crt'), key: join(folder, 'client.key'), serverCert: join(folder, 'server.crt'), serverKey: join(folder, 'server.key') };
+  const files = {
+    ca: join(folder, 'ca.crt'),
+    cert: join(folder, 'client.crt'),
+    key: join(folder, 'client.key'),
+    serverCert: join(folder, 'server.crt'),
+    serverKey: join(folder, 'server.key'),
+  };
   const write = (path: string, text: string) => writeFileSync(path, text, { mode: 0o600 });
   write(files.ca, ca.cert);
   write(files.cert, client.cert);
@@ -70,10 +81,14 @@ function writeEtcdPki(folder: string): TlsFiles {
 function healthy(endpoint: string, tls: EtcdClientTls | undefined): Promise<boolean> {
   if (tls === undefined) return fetch(`${endpoint}/health`).then((r) => r.ok);
   return new Promise((resolve, reject) => {
-    const req = request(`${endpoint}/health`, { ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) }, (res) => {
-      res.resume();
-      resolve(res.statusCode === 200);
-    });
+    const req = request(
+      `${endpoint}/health`,
+      { ca: tls.ca, ...(tls.cert ? { cert: tls.cert } : {}), ...(tls.key ? { key: tls.key } : {}) },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode === 200);
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -86,7 +101,11 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdPro
   const peerPort = await freePort();
   const tlsFiles = options.plaintext ? undefined : writeEtcdPki(join(folder, 'pki'));
   const endpoint = `${tlsFiles ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
-  const clientTls: EtcdClientTls | undefined = tlsFiles && { ca: readFileSync(tlsFiles.ca), cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) };
+  const clientTls: EtcdClientTls | undefined = tlsFiles && {
+    ca: readFileSync(tlsFiles.ca),
+    cert: readFileSync(tlsFiles.cert),
+    key: readFileSync(tlsFiles.key),
+  };
   let child: ChildProcess | undefined;
   let stderr = '';
 
@@ -100,15 +119,33 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdPro
     const spawned = spawn(
       etcdBinary,
       [
-        '--name', `bosun-test-${process.pid}`,
-        '--data-dir', dataDir,
-        '--listen-client-urls', endpoint,
-        '--advertise-client-urls', endpoint,
-        '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-        '--initial-cluster', `bosun-test-${process.pid}=http://127.0.0.1:${peerPort}`,
-        '--log-level', 'error',
-        ...(tlsFiles ? ['--cert-file', tlsFiles.serverCert, '--key-file', tlsFiles.serverKey, '--trusted-ca-file', tlsFiles.ca, '--client-cert-auth'] : []),
+        '--name',
+        `bosun-test-${process.pid}`,
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        endpoint,
+        '--advertise-client-urls',
+        endpoint,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${peerPort}`,
+        '--initial-cluster',
+        `bosun-test-${process.pid}=http://127.0.0.1:${peerPort}`,
+        '--log-level',
+        'error',
+        ...(tlsFiles
+          ? [
+              '--cert-file',
+              tlsFiles.serverCert,
+              '--key-file',
+              tlsFiles.serverKey,
+              '--trusted-ca-file',
+              tlsFiles.ca,
+              '--client-cert-auth',
+            ]
+          : []),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -117,7 +154,8 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdPro
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     await waitFor(`etcd to answer on ${endpoint} (stderr: ${stderr.trim().slice(-300)})`, async () => {
-      if (spawned.exitCode !== null) throw new Error(`etcd exited with ${spawned.exitCode}: ${stderr.trim().slice(-300)}`);
+      if (spawned.exitCode !== null)
+        throw new Error(`etcd exited with ${spawned.exitCode}: ${stderr.trim().slice(-300)}`);
       return healthy(endpoint, clientTls);
     });
   };
@@ -131,7 +169,8 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdPro
   };
 
   await start();
-  const tlsFlags = (names: [string, string, string]) => (tlsFiles ? [names[0], tlsFiles.ca, names[1], tlsFiles.cert, names[2], tlsFiles.key] : []);
+  const tlsFlags = (names: [string, string, string]) =>
+    tlsFiles ? [names[0], tlsFiles.ca, names[1], tlsFiles.cert, names[2], tlsFiles.key] : [];
   return {
     endpoint,
     dataDir,

@@ -37,7 +37,16 @@ test('conversion maps the renamed fields both ways and keeps the shared ones', (
     reason: 'Pulled',
     type: 'Normal',
   });
-  for (const gone of ['involvedObject', 'message', 'source', 'count', 'firstTimestamp', 'lastTimestamp', 'reportingComponent']) t.false(gone in v1, gone);
+  for (const gone of [
+    'involvedObject',
+    'message',
+    'source',
+    'count',
+    'firstTimestamp',
+    'lastTimestamp',
+    'reportingComponent',
+  ])
+    t.false(gone in v1, gone);
   t.deepEqual(eventsV1ToCore(v1 as KubeObject), core);
 });
 
@@ -45,10 +54,25 @@ const bed = useKubectlBed({ controllers: false });
 
 test('a core event shows through events.k8s.io/v1, and an events.k8s.io/v1 event through kubectl get events and kubectl events', async (t) => {
   await bed.ok(t, 'create', '-f', bed.file('core.json', JSON.stringify(core)));
-  const asV1 = JSON.parse(await bed.ok(t, 'get', 'events.v1.events.k8s.io', 'web.1', '-o', 'json')) as Record<string, unknown>;
-  t.like(asV1, { apiVersion: 'events.k8s.io/v1', note: core.message, regarding: { kind: 'Pod', name: 'web' }, deprecatedCount: 3, reportingController: 'kubelet' });
+  const asV1 = JSON.parse(await bed.ok(t, 'get', 'events.v1.events.k8s.io', 'web.1', '-o', 'json')) as Record<
+    string,
+    unknown
+  >;
+  t.like(asV1, {
+    apiVersion: 'events.k8s.io/v1',
+    note: core.message,
+    regarding: { kind: 'Pod', name: 'web' },
+    deprecatedCount: 3,
+    reportingController: 'kubelet',
+  });
 
-  await bed.ok(t, 'create', '-f', bed.file('v1.yaml', `apiVersion: events.k8s.io/v1
+  await bed.ok(
+    t,
+    'create',
+    '-f',
+    bed.file(
+      'v1.yaml',
+      `apiVersion: events.k8s.io/v1
 kind: Event
 metadata: {name: db.1, namespace: default}
 eventTime: "2026-01-01T00:06:00.000000Z"
@@ -59,16 +83,31 @@ reason: Resized
 note: volume grown to 2Gi
 type: Normal
 regarding: {kind: StatefulSet, namespace: default, name: db, apiVersion: apps/v1}
-`));
+`,
+    ),
+  );
   const asCore = JSON.parse(await bed.ok(t, 'get', 'events', 'db.1', '-o', 'json')) as Record<string, unknown>;
-  t.like(asCore, { apiVersion: 'v1', message: 'volume grown to 2Gi', involvedObject: { kind: 'StatefulSet', name: 'db' }, reportingComponent: 'example.com/operator', action: 'Reconcile' });
+  t.like(asCore, {
+    apiVersion: 'v1',
+    message: 'volume grown to 2Gi',
+    involvedObject: { kind: 'StatefulSet', name: 'db' },
+    reportingComponent: 'example.com/operator',
+    action: 'Reconcile',
+  });
   const table = await bed.ok(t, 'get', 'events');
   t.regex(table, /Normal\s+Resized\s+statefulset\/db\s+volume grown to 2Gi/);
   t.regex(table, /Normal\s+Pulled\s+pod\/web\s+Container image/);
   const v1Table = await bed.ok(t, 'get', 'events.v1.events.k8s.io');
-  t.regex(v1Table, /Normal\s+Resized\s+statefulset\/db\s+volume grown to 2Gi/, 'the events.k8s.io table has the event columns');
+  t.regex(
+    v1Table,
+    /Normal\s+Resized\s+statefulset\/db\s+volume grown to 2Gi/,
+    'the events.k8s.io table has the event columns',
+  );
   const events = await bed.ok(t, 'events');
   t.regex(events, /Resized\s+StatefulSet\/db\s+volume grown to 2Gi/);
   t.regex(events, /Pulled\s+Pod\/web\s+Container image/);
-  t.regex(await bed.ok(t, 'get', 'events.v1.events.k8s.io', '--field-selector', 'regarding.kind=StatefulSet', '-o', 'name'), /^event\.events\.k8s\.io\/db\.1\n$/);
+  t.regex(
+    await bed.ok(t, 'get', 'events.v1.events.k8s.io', '--field-selector', 'regarding.kind=StatefulSet', '-o', 'name'),
+    /^event\.events\.k8s\.io\/db\.1\n$/,
+  );
 });

@@ -19,27 +19,38 @@ export interface FakeKubelet {
 }
 
 export async function startFakeKubelet(dataDir: string): Promise<FakeKubelet> {
-  const ca = { cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8') };
+  const ca = {
+    cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'),
+    key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8'),
+  };
   const serving = issueCertificate(ca, { commonName: 'system:node:n1', ipAddresses: ['127.0.0.1'], usage: 'server' });
   const requests: FakeKubelet['requests'] = [];
   const note = (req: IncomingMessage) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate();
     requests.push({ method: req.method ?? '', path: req.url ?? '', clientCN: String(peer?.subject?.CN ?? '') });
   };
-  const server: Server = createServer({ cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
-    note(req);
-    const url = new URL(req.url ?? '/', 'https://kubelet');
-    if (url.pathname === '/containerLogs/default/p1/main') {
-      res.writeHead(200, { 'Content-Type': 'text/plain' });
-      res.end(`log line 1\nlog line 2\ntail=${url.searchParams.get('tailLines') ?? ''}\n`);
-      return;
-    }
-    res.writeHead(404, { 'Content-Type': 'text/plain' });
-    res.end('not found');
-  });
+  const server: Server = createServer(
+    { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
+    (req, res) => {
+      note(req);
+      const url = new URL(req.url ?? '/', 'https://kubelet');
+      if (url.pathname === '/containerLogs/default/p1/main') {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end(`log line 1\nlog line 2\ntail=${url.searchParams.get('tailLines') ?? ''}\n`);
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found');
+    },
+  );
   const sockets = new WebSocketServer({
     noServer: true,
-    handleProtocols: (offered) => (offered.has('v5.channel.k8s.io') ? 'v5.channel.k8s.io' : offered.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
+    handleProtocols: (offered) =>
+      offered.has('v5.channel.k8s.io')
+        ? 'v5.channel.k8s.io'
+        : offered.has('v4.channel.k8s.io')
+          ? 'v4.channel.k8s.io'
+          : false,
   });
   server.on('upgrade', (req, socket, head) => {
     note(req);

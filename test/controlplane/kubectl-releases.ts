@@ -24,7 +24,9 @@ export function kubectlReleaseBinaries(): KubectlRelease[] {
   return kubectlReleases.map((release): KubectlRelease => {
     if (downloaded.has(release)) {
       const download = downloadedKubectl(Number(release.split('.')[1]));
-      return 'binary' in download ? { release, binary: download.binary, installed: true } : { release, binary: '', installed: false, missing: download.skip };
+      return 'binary' in download
+        ? { release, binary: download.binary, installed: true }
+        : { release, binary: '', installed: false, missing: download.skip };
     }
     const binary = `${folder}/kubectl.${release}`;
     const installed = existsSync(binary);
@@ -38,6 +40,7 @@ export function kubectlReleaseBinaries(): KubectlRelease[] {
  */
 export function installedKubectlReleases(wanted: readonly string[] = kubectlReleases): KubectlRelease[] {
   const chosen = kubectlReleaseBinaries().filter((r) => wanted.includes(r.release));
-  for (const { release, missing } of chosen.filter((r) => !r.installed)) test.skip(`kubectl ${release}: ${missing}`, () => undefined);
+  for (const { release, missing } of chosen.filter((r) => !r.installed))
+    test.skip(`kubectl ${release}: ${missing}`, () => undefined);
   return chosen.filter((r) => r.installed);
 }

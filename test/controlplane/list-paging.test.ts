@@ -24,25 +24,40 @@ test.after.always(async () => {
 
 function send(backend: 'sqlite' | 'etcd', method: string, path: string, body?: unknown): Promise<HttpReply> {
   const server = servers[backend]!;
-  return call({ dataDir: server.dataDir, port: Number(new URL(server.server.url).port) }, method, path, adminIdentity(server.dataDir), body);
+  return call(
+    { dataDir: server.dataDir, port: Number(new URL(server.server.url).port) },
+    method,
+    path,
+    adminIdentity(server.dataDir),
+    body,
+  );
 }
 const get = (backend: 'sqlite' | 'etcd', path: string) => send(backend, 'GET', path);
 
-async function makeNamespace(backend: 'sqlite' | 'etcd', namespace: string, names: readonly string[]): Promise<Record<string, string>> {
+async function makeNamespace(
+  backend: 'sqlite' | 'etcd',
+  namespace: string,
+  names: readonly string[],
+): Promise<Record<string, string>> {
   expectStatus(await send(backend, 'POST', '/api/v1/namespaces', { metadata: { name: namespace } }), 201);
   const versions: Record<string, string> = {};
   for (const name of names) {
-    const created = await send(backend, 'POST', `/api/v1/namespaces/${namespace}/configmaps`, { metadata: { name }, data: { v: '1' } });
+    const created = await send(backend, 'POST', `/api/v1/namespaces/${namespace}/configmaps`, {
+      metadata: { name },
+      data: { v: '1' },
+    });
     expectStatus(created, 201);
     versions[name] = created.body.metadata.resourceVersion;
   }
   return versions;
 }
 function expectStatus(reply: HttpReply, status: number): void {
-  if (reply.status !== status) throw new Error(`expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
+  if (reply.status !== status)
+    throw new Error(`expected ${status}, got ${reply.status}: ${JSON.stringify(reply.body)}`);
 }
 
-const decodeToken = (token: string) => JSON.parse(Buffer.from(token, 'base64url').toString()) as { v: string; rv: number; start: string };
+const decodeToken = (token: string) =>
+  JSON.parse(Buffer.from(token, 'base64url').toString()) as { v: string; rv: number; start: string };
 
 for (const backend of ['sqlite', 'etcd'] as const) {
   test(`${backend}: pages with writes between them show the first page's state`, async (t) => {
@@ -53,10 +68,20 @@ for (const backend of ['sqlite', 'etcd'] as const) {
     t.is(first.status, 200);
     const snapshot = first.body.metadata.resourceVersion;
     t.is(first.body.metadata.remainingItemCount, 5);
-    t.deepEqual(decodeToken(first.body.metadata.continue), { v: 'meta.k8s.io/v1', rv: Number(snapshot), start: 'c2\u0000' });
+    t.deepEqual(decodeToken(first.body.metadata.continue), {
+      v: 'meta.k8s.io/v1',
+      rv: Number(snapshot),
+      start: 'c2\u0000',
+    });
     // after the first page: one created before the rest, one changed, one deleted, one created after the rest
     expectStatus(await send(backend, 'POST', `${path}`, { metadata: { name: 'c0' } }), 201);
-    expectStatus(await send(backend, 'PUT', `${path}/c4`, { metadata: { name: 'c4', resourceVersion: versions.c4 }, data: { v: '2' } }), 200);
+    expectStatus(
+      await send(backend, 'PUT', `${path}/c4`, {
+        metadata: { name: 'c4', resourceVersion: versions.c4 },
+        data: { v: '2' },
+      }),
+      200,
+    );
     expectStatus(await send(backend, 'DELETE', `${path}/c5`), 200);
     expectStatus(await send(backend, 'POST', `${path}`, { metadata: { name: 'c8' } }), 201);
     const seen = first.body.items.map((i: { metadata: { name: string } }) => i.metadata.name);
@@ -65,18 +90,27 @@ for (const backend of ['sqlite', 'etcd'] as const) {
     while (token) {
       const page = await get(backend, `${path}?limit=2&continue=${encodeURIComponent(token)}`);
       t.is(page.status, 200, JSON.stringify(page.body));
-      t.is(page.body.metadata.resourceVersion, snapshot, 'every page is at the first page\'s revision');
+      t.is(page.body.metadata.resourceVersion, snapshot, "every page is at the first page's revision");
       for (const item of page.body.items) {
         seen.push(item.metadata.name);
-        data.push(`${item.metadata.name}=${item.data.v}@${item.metadata.resourceVersion === versions[item.metadata.name] ? 'same' : 'new'}`);
+        data.push(
+          `${item.metadata.name}=${item.data.v}@${item.metadata.resourceVersion === versions[item.metadata.name] ? 'same' : 'new'}`,
+        );
       }
       token = page.body.metadata.continue;
     }
-    t.deepEqual(seen, ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7'], 'no duplicates, no skips, the deleted one still there');
+    t.deepEqual(
+      seen,
+      ['c1', 'c2', 'c3', 'c4', 'c5', 'c6', 'c7'],
+      'no duplicates, no skips, the deleted one still there',
+    );
     t.true(data.includes('c4=1@same'), `the changed one as it was: ${data.join(' ')}`);
     // a new list sees the writes
     const fresh = await get(backend, path);
-    t.deepEqual(fresh.body.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['c0', 'c1', 'c2', 'c3', 'c4', 'c6', 'c7', 'c8']);
+    t.deepEqual(
+      fresh.body.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+      ['c0', 'c1', 'c2', 'c3', 'c4', 'c6', 'c7', 'c8'],
+    );
   });
 
   test(`${backend}: resourceVersionMatch=Exact reads that revision; NotOlderThan refuses a future one`, async (t) => {
@@ -88,22 +122,34 @@ for (const backend of ['sqlite', 'etcd'] as const) {
     const exact = await get(backend, `${path}?resourceVersion=${before}&resourceVersionMatch=Exact`);
     t.is(exact.status, 200);
     t.is(exact.body.metadata.resourceVersion, before);
-    t.deepEqual(exact.body.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['a', 'b']);
+    t.deepEqual(
+      exact.body.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+      ['a', 'b'],
+    );
     // the older paging contract: a resourceVersion with a limit and no match reads exactly there
     const legacy = await get(backend, `${path}?resourceVersion=${before}&limit=1`);
-    t.deepEqual(legacy.body.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['a']);
+    t.deepEqual(
+      legacy.body.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+      ['a'],
+    );
     t.is(legacy.body.metadata.resourceVersion, before);
     const newer = await get(backend, `${path}?resourceVersion=${before}&resourceVersionMatch=NotOlderThan`);
     t.is(newer.status, 200);
     t.true(Number(newer.body.metadata.resourceVersion) > Number(before));
-    t.deepEqual(newer.body.items.map((i: { metadata: { name: string } }) => i.metadata.name), ['b']);
+    t.deepEqual(
+      newer.body.items.map((i: { metadata: { name: string } }) => i.metadata.name),
+      ['b'],
+    );
     const future = String(Number(before) + 100_000);
     for (const match of ['Exact', 'NotOlderThan']) {
       const tooLarge = await get(backend, `${path}?resourceVersion=${future}&resourceVersionMatch=${match}`);
       t.is(tooLarge.status, 504, `${match}: ${JSON.stringify(tooLarge.body)}`);
       t.is(tooLarge.body.reason, 'Timeout');
       t.regex(tooLarge.body.message, new RegExp(`^Timeout: Too large resource version: ${future}, current: \\d+$`));
-      t.deepEqual(tooLarge.body.details, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+      t.deepEqual(tooLarge.body.details, {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 1,
+      });
     }
     const withContinue = await get(backend, `${path}?resourceVersion=${before}&continue=abc`);
     t.is(withContinue.status, 400);
@@ -111,7 +157,9 @@ for (const backend of ['sqlite', 'etcd'] as const) {
   });
 
   test(`${backend}: a continue token that climbs out of its collection is refused`, async (t) => {
-    const forged = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 1, start: '../../secrets/\u0000' })).toString('base64url');
+    const forged = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 1, start: '../../secrets/\u0000' })).toString(
+      'base64url',
+    );
     const reply = await get(backend, `/api/v1/namespaces/default/configmaps?limit=1&continue=${forged}`);
     t.is(reply.status, 400);
     t.regex(reply.body.message, /^invalid continue token: continue key is not valid/);

@@ -1,7 +1,11 @@
 export { freeLoopbackPort as freePort } from '../../sandbox/control-plane.ts';
 
 /** Polls `check` until it returns true; fails with `what` when the deadline passes first. */
-export async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {

@@ -6,13 +6,22 @@
 import test from 'ava';
 import * as models from '@kubernetes/client-node';
 import fieldSchema from '../../controlplane/api/field-schema.json' with { type: 'json' };
-import { canEncodeProtobuf, decodeProtobufObject, decodeProtobufWatchEvents, encodeProtobufObject, encodeProtobufWatchEvent } from '../../controlplane/api/protobuf/envelope.ts';
+import {
+  canEncodeProtobuf,
+  decodeProtobufObject,
+  decodeProtobufWatchEvents,
+  encodeProtobufObject,
+  encodeProtobufWatchEvent,
+} from '../../controlplane/api/protobuf/envelope.ts';
 import { wantsProtobuf } from '../../controlplane/api/protobuf/negotiate.ts';
 import { compileDescriptor } from '../../controlplane/api/protobuf/schema/compile.ts';
 import { readFileSync } from 'node:fs';
 
 type Attribute = { readonly baseName: string; readonly type: string; readonly format: string };
-const modelsByName = models as unknown as Record<string, { getAttributeTypeMap?: () => readonly Attribute[] } | undefined>;
+const modelsByName = models as unknown as Record<
+  string,
+  { getAttributeTypeMap?: () => readonly Attribute[] } | undefined
+>;
 const schema = fieldSchema as { kinds: Record<string, string>; types: Record<string, Record<string, string>> };
 
 /** A non-zero JSON value of a scalar in its OpenAPI type and format. */
@@ -46,7 +55,9 @@ function elementSample(fieldType: string, attribute: Attribute | undefined, path
 
 function embedsTypeMeta(model: string): boolean {
   const fields = schema.types[model] ?? {};
-  return 'apiVersion' in fields && 'kind' in fields && (fields.metadata === 'V1ObjectMeta' || model === 'V1DeleteOptions');
+  return (
+    'apiVersion' in fields && 'kind' in fields && (fields.metadata === 'V1ObjectMeta' || model === 'V1DeleteOptions')
+  );
 }
 
 function objectSample(model: string, path: string, depth: number): Record<string, unknown> {
@@ -90,7 +101,9 @@ test('every field of every served kind survives JSON → protobuf → JSON', (t)
     differences(sample, back, key, lost);
   }
   t.deepEqual(lost, []);
-  t.log(`${kinds.length} kinds, ${kinds.reduce((sum, [key, model]) => sum + leafCount(sampleOf(key, model)), 0)} field values`);
+  t.log(
+    `${kinds.length} kinds, ${kinds.reduce((sum, [key, model]) => sum + leafCount(sampleOf(key, model)), 0)} field values`,
+  );
 });
 
 function leafCount(value: unknown): number {
@@ -103,7 +116,14 @@ test('zero values come back as Go would marshal them: pointers and non-omitempty
     apiVersion: 'apps/v1',
     kind: 'Deployment',
     metadata: { name: 'web', generateName: '' },
-    spec: { replicas: 0, minReadySeconds: 0, paused: false, template: { spec: { hostNetwork: false, containers: [{ name: 'c', ports: [{ containerPort: 80, hostPort: 0 }] }] } } },
+    spec: {
+      replicas: 0,
+      minReadySeconds: 0,
+      paused: false,
+      template: {
+        spec: { hostNetwork: false, containers: [{ name: 'c', ports: [{ containerPort: 80, hostPort: 0 }] }] },
+      },
+    },
     status: { replicas: 0 },
   };
   const back = decodeProtobufObject(encodeProtobufObject(deployment));
@@ -117,11 +137,28 @@ test('zero values come back as Go would marshal them: pointers and non-omitempty
 });
 
 test('lists and watch events travel in the envelope, with their list metadata and event types', (t) => {
-  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'default', resourceVersion: '12' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
-  const list = { apiVersion: 'v1', kind: 'PodList', metadata: { resourceVersion: '12', continue: 'token' }, items: [{ metadata: pod.metadata, spec: pod.spec }] };
+  const pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'a', namespace: 'default', resourceVersion: '12' },
+    spec: { containers: [{ name: 'c', image: 'busybox' }] },
+  };
+  const list = {
+    apiVersion: 'v1',
+    kind: 'PodList',
+    metadata: { resourceVersion: '12', continue: 'token' },
+    items: [{ metadata: pod.metadata, spec: pod.spec }],
+  };
   t.deepEqual(decodeProtobufObject(encodeProtobufObject(list)), list);
-  const stream = Buffer.concat([encodeProtobufWatchEvent('ADDED', pod), encodeProtobufWatchEvent('BOOKMARK', { apiVersion: 'v1', kind: 'Pod', metadata: { resourceVersion: '13' } })]);
-  t.is(stream.readUInt32BE(0) + 4, encodeProtobufWatchEvent('ADDED', pod).length, 'each event is prefixed by its length');
+  const stream = Buffer.concat([
+    encodeProtobufWatchEvent('ADDED', pod),
+    encodeProtobufWatchEvent('BOOKMARK', { apiVersion: 'v1', kind: 'Pod', metadata: { resourceVersion: '13' } }),
+  ]);
+  t.is(
+    stream.readUInt32BE(0) + 4,
+    encodeProtobufWatchEvent('ADDED', pod).length,
+    'each event is prefixed by its length',
+  );
   t.deepEqual(decodeProtobufWatchEvents(stream), [
     { type: 'ADDED', object: pod },
     { type: 'BOOKMARK', object: { apiVersion: 'v1', kind: 'Pod', metadata: { resourceVersion: '13' } } },
@@ -137,7 +174,10 @@ test('protobuf is chosen only when the client prefers it over JSON and asks for 
 });
 
 test('kubernetes.json is the compiled form of the .proto files beside it', (t) => {
-  t.is(readFileSync(new URL('../../controlplane/api/protobuf/schema/kubernetes.json', import.meta.url), 'utf8'), compileDescriptor());
+  t.is(
+    readFileSync(new URL('../../controlplane/api/protobuf/schema/kubernetes.json', import.meta.url), 'utf8'),
+    compileDescriptor(),
+  );
 });
 
 test('only built-in groups use the schema: a custom resource named like a built-in kind stays JSON', (t) => {

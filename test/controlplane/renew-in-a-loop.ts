@@ -13,7 +13,10 @@ const [dataDir, mode] = [process.argv[2]!, process.argv[3]];
 const options = { dataDir, serverNames: [], serverUrl: 'https://127.0.0.1:6443', serviceIP: '10.96.0.1' };
 const renew = new Set(certificateNames);
 const pki = ensureClusterPki(options);
-const pool = controlPlaneCertificates.map((c) => ({ file: c.file, pairs: [0, 1].map(() => issueCertificate(pki.ca, c.request(['localhost']))) }));
+const pool = controlPlaneCertificates.map((c) => ({
+  file: c.file,
+  pairs: [0, 1].map(() => issueCertificate(pki.ca, c.request(['localhost']))),
+}));
 for (let round = 1; ; round++) {
   if (mode === 'rewrite') for (const { file, pairs } of pool) writeKeyPair(`${dataDir}/pki`, file, pairs[round % 2]!);
   else ensureClusterPki({ ...options, renew });

@@ -43,11 +43,16 @@ export interface ServerStartOptions {
 export async function startServerProcess(options: ServerStartOptions): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `bosun-server-${process.pid}-`));
   const args = [
-    join(repo, 'cli/main.ts'), 'server',
-    '--data-dir', dataDir,
-    '--datastore', options.datastore,
-    '--bind-address', '127.0.0.1',
-    '--secure-port', '0',
+    join(repo, 'cli/main.ts'),
+    'server',
+    '--data-dir',
+    dataDir,
+    '--datastore',
+    options.datastore,
+    '--bind-address',
+    '127.0.0.1',
+    '--secure-port',
+    '0',
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
     ...(options.etcd?.serverFlags ?? []),
     ...(options.controllers ? [] : ['--no-controllers']),
@@ -56,7 +61,10 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
   // with Node's compile cache, as bin/bosun runs the server: a cold start strips the types of every
   // module again, which on a busy machine took longer than the wait below
   const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
+  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env,
+  });
   let output = '';
   let port = 0;
   child.stdout?.on('data', (chunk: Buffer) => {
@@ -72,10 +80,14 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
   };
   process.once('exit', killNow);
   try {
-    await waitFor('bosun server to report its port', () => {
-      if (child.exitCode !== null) throw new Error(`bosun server exited ${child.exitCode}: ${output.slice(-500)}`);
-      return port !== 0;
-    }, 90_000);
+    await waitFor(
+      'bosun server to report its port',
+      () => {
+        if (child.exitCode !== null) throw new Error(`bosun server exited ${child.exitCode}: ${output.slice(-500)}`);
+        return port !== 0;
+      },
+      90_000,
+    );
   } catch (err) {
     // a server that never came up must not outlive the test (nor keep its worker alive)
     killNow();
@@ -114,12 +126,18 @@ export interface Identity {
 }
 
 export function adminIdentity(dataDir: string): Identity {
-  return { cert: readFileSync(join(dataDir, 'pki/admin.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/admin.key'), 'utf8') };
+  return {
+    cert: readFileSync(join(dataDir, 'pki/admin.crt'), 'utf8'),
+    key: readFileSync(join(dataDir, 'pki/admin.key'), 'utf8'),
+  };
 }
 
 /** A client certificate for `user` (in `groups`), signed by the server's cluster CA. */
 export function userIdentity(dataDir: string, user: string, groups: readonly string[] = []): Identity {
-  const ca = { cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'), key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8') };
+  const ca = {
+    cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'),
+    key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8'),
+  };
   const pair = issueCertificate(ca, { commonName: user, organizations: [...groups], usage: 'client' });
   return { cert: pair.cert, key: pair.key };
 }
@@ -128,19 +146,34 @@ export function userIdentity(dataDir: string, user: string, groups: readonly str
  * Creates `namespace` and makes `user` its admin (a RoleBinding to the ClusterRole `admin`, as
  * `kubectl create rolebinding --clusterrole=admin --user=<user>` does); returns the user's identity.
  */
-export async function namespaceAdmin(server: { dataDir: string; port: number }, namespace: string, user: string): Promise<Identity> {
+export async function namespaceAdmin(
+  server: { dataDir: string; port: number },
+  namespace: string,
+  user: string,
+): Promise<Identity> {
   const admin = adminIdentity(server.dataDir);
   const ns = await call(server, 'POST', '/api/v1/namespaces', admin, { metadata: { name: namespace } });
   if (ns.status !== 201) throw new Error(`creating namespace ${namespace}: ${ns.status} ${JSON.stringify(ns.body)}`);
-  const binding = await call(server, 'POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`, admin, {
-    metadata: { name: `${user}-admin` },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-  });
-  if (binding.status !== 201) throw new Error(`binding ${user} to admin: ${binding.status} ${JSON.stringify(binding.body)}`);
+  const binding = await call(
+    server,
+    'POST',
+    `/apis/rbac.authorization.k8s.io/v1/namespaces/${namespace}/rolebindings`,
+    admin,
+    {
+      metadata: { name: `${user}-admin` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    },
+  );
+  if (binding.status !== 201)
+    throw new Error(`binding ${user} to admin: ${binding.status} ${JSON.stringify(binding.body)}`);
   const identity = userIdentity(server.dataDir, user);
   // the authorizer's policy cache follows bindings through a watch: wait until it has this one
-  await waitFor(`${user} to be admin of ${namespace}`, async () => (await call(server, 'GET', `/api/v1/namespaces/${namespace}/pods`, identity)).status === 200, 10_000);
+  await waitFor(
+    `${user} to be admin of ${namespace}`,
+    async () => (await call(server, 'GET', `/api/v1/namespaces/${namespace}/pods`, identity)).status === 200,
+    10_000,
+  );
   return identity;
 }
 
@@ -183,7 +216,9 @@ export async function call(
         path,
         headers: {
           ...(identity.token ? { Authorization: `Bearer ${identity.token}` } : {}),
-          ...(payload !== undefined ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) } : {}),
+          ...(payload !== undefined
+            ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
+            : {}),
           ...extraHeaders,
         },
         agent: agentFor(server.port, ca, identity),
@@ -221,11 +256,20 @@ export async function callBytes(
   const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
   return new Promise((resolvePromise, reject) => {
     const req = request(
-      { host: '127.0.0.1', port: server.port, method, path, headers: { ...headers, ...(body ? { 'Content-Length': body.length } : {}) }, agent: agentFor(server.port, ca, identity) },
+      {
+        host: '127.0.0.1',
+        port: server.port,
+        method,
+        path,
+        headers: { ...headers, ...(body ? { 'Content-Length': body.length } : {}) },
+        agent: agentFor(server.port, ca, identity),
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolvePromise({ status: res.statusCode ?? 0, headers: res.headers, bytes: Buffer.concat(chunks) }),
+        );
       },
     );
     req.on('error', reject);

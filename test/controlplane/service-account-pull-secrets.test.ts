@@ -10,22 +10,31 @@ import type { Pod } from '../../kube/corev1.ts';
 const api = sharedInProcess(test);
 
 const podFor = (name: string, serviceAccountName: string, extra: Partial<Pod['spec']> = {}): Pod => ({
-  apiVersion: 'v1', kind: 'Pod',
+  apiVersion: 'v1',
+  kind: 'Pod',
   metadata: { name, namespace: 'default' },
   spec: { serviceAccountName, containers: [{ name: 'app', image: 'registry.example.com/app:1' }], ...extra },
 });
 
-test('a pod without imagePullSecrets gets its service account\'s; a pod with its own keeps them', async (t) => {
+test("a pod without imagePullSecrets gets its service account's; a pod with its own keeps them", async (t) => {
   const client = api.client();
   await client.create(refs.serviceaccounts, {
-    apiVersion: 'v1', kind: 'ServiceAccount',
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
     metadata: { name: 'puller', namespace: 'default' },
     imagePullSecrets: [{ name: 'regcred' }, { name: 'mirror' }],
   });
-  await client.create(refs.serviceaccounts, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'plain', namespace: 'default' } });
+  await client.create(refs.serviceaccounts, {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: 'plain', namespace: 'default' },
+  });
 
   await client.create<Pod>(refs.pods, podFor('inherits', 'puller'));
-  t.deepEqual((await client.get<Pod>(refs.pods, 'inherits', 'default')).spec.imagePullSecrets, [{ name: 'regcred' }, { name: 'mirror' }]);
+  t.deepEqual((await client.get<Pod>(refs.pods, 'inherits', 'default')).spec.imagePullSecrets, [
+    { name: 'regcred' },
+    { name: 'mirror' },
+  ]);
 
   await client.create<Pod>(refs.pods, podFor('own', 'puller', { imagePullSecrets: [{ name: 'mine' }] }));
   t.deepEqual((await client.get<Pod>(refs.pods, 'own', 'default')).spec.imagePullSecrets, [{ name: 'mine' }]);

@@ -62,7 +62,10 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     const err = await t.throwsAsync(store.create('/registry/pods/crud/a', '{}'));
     t.true(isStorageError(err, 'BOSUN_STORAGE_KEY_EXISTS'), String(err));
     const listed = await store.list('/registry/pods/crud/');
-    t.deepEqual(listed.items.map((i) => i.key), ['/registry/pods/crud/a', '/registry/pods/crud/b']);
+    t.deepEqual(
+      listed.items.map((i) => i.key),
+      ['/registry/pods/crud/a', '/registry/pods/crud/b'],
+    );
     t.true(listed.revision >= b.modRevision);
     t.false(listed.more);
     // A prefix never matches a sibling that merely starts with the same letters.
@@ -117,7 +120,8 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
   test(`${name}: a list at a revision pages through that snapshot while writes go on`, async (t) => {
     const prefix = '/registry/configmaps/snap/';
     const first: Record<string, number> = {};
-    for (const name of ['b', 'c', 'd', 'e', 'f']) first[name] = (await store.create(`${prefix}${name}`, `${name}1`)).modRevision;
+    for (const name of ['b', 'c', 'd', 'e', 'f'])
+      first[name] = (await store.create(`${prefix}${name}`, `${name}1`)).modRevision;
     const snapshot = (await store.list(prefix)).revision;
     // between pages: a key created before all others, one updated, one deleted, one deleted and made again
     await store.create(`${prefix}a`, 'a1');
@@ -132,15 +136,23 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     for (;;) {
       const page = await store.list(prefix, { limit: 2, atRevision: snapshot, ...(afterKey ? { afterKey } : {}) });
       t.is(page.revision, snapshot);
-      seen.push(...page.items.map((i): [string, string, number] => [i.key.slice(prefix.length), i.value, i.modRevision]));
+      seen.push(
+        ...page.items.map((i): [string, string, number] => [i.key.slice(prefix.length), i.value, i.modRevision]),
+      );
       remaining.push(page.remaining);
       if (!page.more) break;
       afterKey = page.items.at(-1)!.key;
     }
-    t.deepEqual(seen, ['b', 'c', 'd', 'e', 'f'].map((n) => [n, `${n}1`, first[n]!]));
+    t.deepEqual(
+      seen,
+      ['b', 'c', 'd', 'e', 'f'].map((n) => [n, `${n}1`, first[n]!]),
+    );
     t.deepEqual(remaining, [3, 1, 0]);
     const now = await store.list(prefix, { limit: 2 });
-    t.deepEqual(now.items.map((i) => i.value), ['a1', 'b1']);
+    t.deepEqual(
+      now.items.map((i) => i.value),
+      ['a1', 'b1'],
+    );
     t.is(now.remaining, 4);
     const future = await t.throwsAsync(store.list(prefix, { atRevision: (await store.currentRevision()) + 100 }));
     t.true(isStorageError(future, 'BOSUN_STORAGE_FUTURE_REVISION'), String(future));
@@ -171,11 +183,19 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     }
     for (const state of states) {
       const whole = await store.list(prefix, { atRevision: state.revision });
-      t.deepEqual(whole.items.map((i) => [i.key, i.value, i.modRevision]), state.items, `at ${state.revision}`);
+      t.deepEqual(
+        whole.items.map((i) => [i.key, i.value, i.modRevision]),
+        state.items,
+        `at ${state.revision}`,
+      );
       const paged: [string, string, number][] = [];
       let afterKey: string | undefined;
       for (;;) {
-        const page = await store.list(prefix, { limit: 3, atRevision: state.revision, ...(afterKey ? { afterKey } : {}) });
+        const page = await store.list(prefix, {
+          limit: 3,
+          atRevision: state.revision,
+          ...(afterKey ? { afterKey } : {}),
+        });
         paged.push(...page.items.map((i): [string, string, number] => [i.key, i.value, i.modRevision]));
         t.is(page.remaining, state.items.length - paged.length, `remaining at ${state.revision}`);
         if (!page.more) break;
@@ -191,7 +211,10 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     await store.compact(first.modRevision + 1);
     const err = await t.throwsAsync(store.list('/registry/configmaps/gone/', { atRevision: first.modRevision }));
     t.true(isStorageError(err, 'BOSUN_STORAGE_COMPACTED'), String(err));
-    t.deepEqual((await store.list('/registry/configmaps/gone/', { atRevision: first.modRevision + 1 })).items.map((i) => i.value), ['2']);
+    t.deepEqual(
+      (await store.list('/registry/configmaps/gone/', { atRevision: first.modRevision + 1 })).items.map((i) => i.value),
+      ['2'],
+    );
   });
 
   test(`${name}: watch replays from a revision, then follows live changes in order`, async (t) => {
@@ -216,7 +239,11 @@ export function storageSuite(test: TestFn, name: string, factory: StoreFactory):
     t.is(watch.changes[0]!.prevValue, 'a', 'an update carries the value it replaced');
     t.is(watch.changes[1]!.prevValue, undefined, 'a create has no previous value');
     const revisions = watch.changes.map((c) => c.revision);
-    t.deepEqual([...revisions].sort((x, y) => x - y), revisions, 'revision order');
+    t.deepEqual(
+      [...revisions].sort((x, y) => x - y),
+      revisions,
+      'revision order',
+    );
     await store.create('/registry/nodes/w/n3', 'after cancel');
     await new Promise((r) => setTimeout(r, 200));
     t.is(watch.changes.length, 3, 'no delivery after cancel');

@@ -18,7 +18,10 @@ import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 const pods = findResource('', 'v1', 'pods')!;
 
 function pod(name: string, nodeName?: string): KubeObject {
-  return { metadata: { name }, spec: { containers: [{ name: 'c', image: 'i' }], ...(nodeName ? { nodeName } : {}) } } as KubeObject;
+  return {
+    metadata: { name },
+    spec: { containers: [{ name: 'c', image: 'i' }], ...(nodeName ? { nodeName } : {}) },
+  } as KubeObject;
 }
 
 /** Waits for the microtasks that carry sqlite's fan-out. */
@@ -29,13 +32,21 @@ function collect(registry: Registry, fromRevision: number, fieldSelector?: strin
   const errors: unknown[] = [];
   /** Changes the watch was offered, matching or not. */
   const offered: number[] = [];
-  const handle = registry.watch(pods, 'default', fromRevision, fieldSelector ? { fields: parseFieldSelector(fieldSelector) } : {}, (event: WatchEvent) => {
-    events.push(`${event.type} ${event.object.metadata.name}`);
-  }, (err) => errors.push(err), (revision) => offered.push(revision));
+  const handle = registry.watch(
+    pods,
+    'default',
+    fromRevision,
+    fieldSelector ? { fields: parseFieldSelector(fieldSelector) } : {},
+    (event: WatchEvent) => {
+      events.push(`${event.type} ${event.object.metadata.name}`);
+    },
+    (err) => errors.push(err),
+    (revision) => offered.push(revision),
+  );
   return { events, errors, offered, handle };
 }
 
-test('a per-node pod watch gets its node\'s pods, arrivals and departures, and no other pod', async (t) => {
+test("a per-node pod watch gets its node's pods, arrivals and departures, and no other pod", async (t) => {
   const storage = new SqliteStorage(':memory:');
   const registry = new Registry(storage, async () => undefined);
   try {
@@ -48,9 +59,15 @@ test('a per-node pod watch gets its node\'s pods, arrivals and departures, and n
     await registry.create(pods, 'default', pod('p2', 'node-b'));
     await registry.create(pods, 'default', pod('p3'));
     // p3 is bound to node-a: an update that enters node-a's selection
-    await registry.guaranteedUpdate(pods, 'default', 'p3', undefined, (current) => ({ ...current, spec: { ...(current.spec as object), nodeName: 'node-a' } }));
+    await registry.guaranteedUpdate(pods, 'default', 'p3', undefined, (current) => ({
+      ...current,
+      spec: { ...(current.spec as object), nodeName: 'node-a' },
+    }));
     // p1 moves away from node-a (not something the API allows for pods, but the hub must not care)
-    await registry.guaranteedUpdate(pods, 'default', 'p1', undefined, (current) => ({ ...current, spec: { ...(current.spec as object), nodeName: 'node-b' } }));
+    await registry.guaranteedUpdate(pods, 'default', 'p1', undefined, (current) => ({
+      ...current,
+      spec: { ...(current.spec as object), nodeName: 'node-b' },
+    }));
     await registry.delete(pods, 'default', 'p2', { gracePeriodSeconds: 0 });
     await settle();
     t.deepEqual(a.events, ['ADDED p1', 'ADDED p3', 'DELETED p1']);
@@ -84,7 +101,14 @@ test('a watch that starts behind the shared stream is caught up from its window,
     await Promise.all([old.handle, recent.handle]);
     await settle();
     t.deepEqual(live.events, ['ADDED later']);
-    t.deepEqual(old.events, ['ADDED early-0', 'ADDED early-1', 'ADDED early-2', 'ADDED early-3', 'ADDED early-4', 'ADDED later']);
+    t.deepEqual(old.events, [
+      'ADDED early-0',
+      'ADDED early-1',
+      'ADDED early-2',
+      'ADDED early-3',
+      'ADDED early-4',
+      'ADDED later',
+    ]);
     t.deepEqual(recent.events, ['ADDED later']);
   } finally {
     await registry.close();
@@ -119,7 +143,10 @@ test('watches share one datastore watch; when it fails every watch gets the erro
     const from = await inner.currentRevision();
     const seen: string[] = [];
     const errors: string[] = [];
-    const callbacks = (who: string): WatchCallbacks => ({ onChange: (c: Change) => seen.push(`${who} ${c.key}`), onError: (e) => errors.push(`${who} ${e.message}`) });
+    const callbacks = (who: string): WatchCallbacks => ({
+      onChange: (c: Change) => seen.push(`${who} ${c.key}`),
+      onError: (e) => errors.push(`${who} ${e.message}`),
+    });
     const values = () => [] as string[];
     await hub.watch('pods', '/registry/pods/', '/registry/pods/', from, undefined, values, callbacks('one'));
     await hub.watch('pods', '/registry/pods/', '/registry/pods/ns/', from, undefined, values, callbacks('two'));
@@ -130,7 +157,15 @@ test('watches share one datastore watch; when it fails every watch gets the erro
     t.deepEqual(seen, ['one /registry/pods/ns/x', 'two /registry/pods/ns/x', 'one /registry/pods/other/y']);
     store.failAll(new Error('datastore lost'));
     t.deepEqual(errors, ['one datastore lost', 'two datastore lost']);
-    await hub.watch('pods', '/registry/pods/', '/registry/pods/', await inner.currentRevision(), undefined, values, callbacks('three'));
+    await hub.watch(
+      'pods',
+      '/registry/pods/',
+      '/registry/pods/',
+      await inner.currentRevision(),
+      undefined,
+      values,
+      callbacks('three'),
+    );
     t.is(store.watches.length, 1, 'a new datastore watch');
     t.deepEqual(await hub.stats(), { streams: 1, subscribers: 1 });
   } finally {
@@ -170,27 +205,48 @@ test('a watch from before the window replays from the datastore, then joins the 
   try {
     const from = await inner.currentRevision();
     const values = () => [] as string[];
-    const seen = (list: string[]): WatchCallbacks => ({ onChange: (c: Change) => list.push(c.key.split('/').at(-1)!), onError: (e) => list.push(`error ${e.message}`) });
+    const seen = (list: string[]): WatchCallbacks => ({
+      onChange: (c: Change) => list.push(c.key.split('/').at(-1)!),
+      onError: (e) => list.push(`error ${e.message}`),
+    });
     const early: string[] = [];
     await hub.watch('pods', '/registry/pods/', '/registry/pods/', from, undefined, values, seen(early));
     for (let i = 0; i < 6; i++) await inner.create(`/registry/pods/ns/p${i}`, '{}');
     await settle();
     // the window holds p3..p5: this watch starts three changes before it
     const late: string[] = [];
-    const handle = await hub.watch('pods', '/registry/pods/', '/registry/pods/ns/', from, undefined, values, seen(late));
+    const handle = await hub.watch(
+      'pods',
+      '/registry/pods/',
+      '/registry/pods/ns/',
+      from,
+      undefined,
+      values,
+      seen(late),
+    );
     await settle();
     for (let i = 6; i < 8; i++) await inner.create(`/registry/pods/ns/p${i}`, '{}');
     await settle();
     const all = Array.from({ length: 8 }, (_, i) => `p${i}`);
     t.deepEqual(early, all);
     t.deepEqual(late, all, 'every change once, in order, across the switch');
-    t.is(store.open, 1, 'only the shared stream\'s datastore watch is left');
+    t.is(store.open, 1, "only the shared stream's datastore watch is left");
     t.deepEqual(await hub.stats(), { streams: 1, subscribers: 2 });
     t.is(handle.caughtUp(), await inner.currentRevision());
     handle.cancel();
     t.deepEqual(await hub.stats(), { streams: 1, subscribers: 1 });
     // one node's pods from before the window: its client relists (from memory) rather than replay every pod's changes
-    const err = await t.throwsAsync(hub.watch('pods', '/registry/pods/', '/registry/pods/', from, { field: 'spec.nodeName', value: 'node-a' }, values, seen([])));
+    const err = await t.throwsAsync(
+      hub.watch(
+        'pods',
+        '/registry/pods/',
+        '/registry/pods/',
+        from,
+        { field: 'spec.nodeName', value: 'node-a' },
+        values,
+        seen([]),
+      ),
+    );
     t.is((err as StorageError).code, 'BOSUN_STORAGE_COMPACTED');
   } finally {
     await hub.close();

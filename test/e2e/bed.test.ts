@@ -47,12 +47,16 @@ async function runPod(node: BedNode, name: string, command: string[]) {
   const t0 = performance.now();
   const sandboxId = await client.runPodSandbox(config);
   const t1 = performance.now();
-  const containerId = await client.createContainer(sandboxId, {
-    metadata: { name: 'main', attempt: 0 },
-    image: { image: bedImages.busybox },
-    command,
-    logPath: 'main/0.log',
-  }, config);
+  const containerId = await client.createContainer(
+    sandboxId,
+    {
+      metadata: { name: 'main', attempt: 0 },
+      image: { image: bedImages.busybox },
+      command,
+      logPath: 'main/0.log',
+    },
+    config,
+  );
   await client.startContainer(containerId);
   const t2 = performance.now();
   const status = await client.podSandboxStatus(sandboxId);
@@ -66,17 +70,22 @@ const wget = (url: string) => ['busybox', 'wget', '-q', '-O', '-', url];
 test.serial('a pod on real containerd serves HTTP to its node through the CNI bridge', async (t) => {
   const node = bed.nodes[0]!;
   const pod = await runPod(node, 'web', ['httpd', '-f', '-p', '8080', '-h', '/www']);
-  t.log(`RunPodSandbox ${Math.round(pod.sandboxMs)} ms, CreateContainer+StartContainer ${Math.round(pod.containerMs)} ms`);
+  t.log(
+    `RunPodSandbox ${Math.round(pod.sandboxMs)} ms, CreateContainer+StartContainer ${Math.round(pod.containerMs)} ms`,
+  );
   t.regex(pod.podIP, /^10\.244\.1\.\d+$/, 'the pod IP comes from node-1 podCIDR');
 
   const containers = await pod.client.listContainers({ podSandboxId: pod.sandboxId });
   t.is(containers.length, 1);
   t.is(containers[0]!.state, 'CONTAINER_RUNNING');
 
-  const body = await waitFor(async () => {
-    const result = await node.run(wget(`http://${pod.podIP}:8080/index.html`), { timeoutMs: 5_000 });
-    return result.code === 0 ? result.stdout : undefined;
-  }, { what: `httpd in pod ${pod.podIP} answering on :8080`, timeoutMs: 15_000 });
+  const body = await waitFor(
+    async () => {
+      const result = await node.run(wget(`http://${pod.podIP}:8080/index.html`), { timeoutMs: 5_000 });
+      return result.code === 0 ? result.stdout : undefined;
+    },
+    { what: `httpd in pod ${pod.podIP} answering on :8080`, timeoutMs: 15_000 },
+  );
   t.is(body, 'hello from bosun busybox\n');
 });
 
@@ -88,10 +97,17 @@ test.serial('pod traffic is routed between nodes: a pod on node-2 reaches the po
 
   const client = await runPod(node2, 'client', ['sleep', '3600']);
   t.regex(client.podIP, /^10\.244\.2\.\d+$/, 'the client pod IP comes from node-2 podCIDR');
-  const reply = await waitFor(async () => {
-    const result = await client.client.execSync(client.containerId, wget(`http://${webIP}:8080/index.html`).slice(1), 5);
-    return result.exitCode === 0 ? Buffer.from(result.stdout).toString() : undefined;
-  }, { what: `the client pod on node-2 fetching http://${webIP}:8080 on node-1`, timeoutMs: 15_000 });
+  const reply = await waitFor(
+    async () => {
+      const result = await client.client.execSync(
+        client.containerId,
+        wget(`http://${webIP}:8080/index.html`).slice(1),
+        5,
+      );
+      return result.exitCode === 0 ? Buffer.from(result.stdout).toString() : undefined;
+    },
+    { what: `the client pod on node-2 fetching http://${webIP}:8080 on node-1`, timeoutMs: 15_000 },
+  );
   t.is(reply, 'hello from bosun busybox\n');
 });
 
@@ -103,10 +119,13 @@ test.serial('a packet to an unprogrammed service IP is dropped in the sink and n
   const before = await bed.sinkPacketCount();
   const attempt = await node.run(['busybox', 'nc', '-w', '1', '10.96.0.123', '80'], { timeoutMs: 10_000 });
   t.not(attempt.code, 0, 'nothing answers at an unprogrammed service IP');
-  const after = await waitFor(async () => {
-    const count = await bed.sinkPacketCount();
-    return count > before ? count : undefined;
-  }, { what: 'the packet to 10.96.0.123 arriving in the sink', timeoutMs: 5_000 });
+  const after = await waitFor(
+    async () => {
+      const count = await bed.sinkPacketCount();
+      return count > before ? count : undefined;
+    },
+    { what: 'the packet to 10.96.0.123 arriving in the sink', timeoutMs: 5_000 },
+  );
   t.true(after > before);
   const snmp = await run(['nsenter', `--net=/run/netns/${bed.sinkNetns}`, 'cat', '/proc/net/snmp']);
   const [header, values] = snmp.stdout.split('\n').filter((line) => line.startsWith('Ip:'));
@@ -129,7 +148,10 @@ test.serial('destroy() leaves no namespace, process, mount or folder behind, eve
   for (const name of names) t.false(netns.includes(name), `namespace ${name} is gone`);
   t.false(existsSync(`/proc/${containerdPid}`), 'containerd is gone');
   t.false(existsSync(stateDir), 'the bed folder is gone');
-  t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(stateDir), 'nothing stays mounted under the bed folder');
+  t.false(
+    readFileSync('/proc/self/mountinfo', 'utf8').includes(stateDir),
+    'nothing stays mounted under the bed folder',
+  );
   const processes = (await run(['ps', '-eo', 'args'])).stdout;
   t.false(processes.includes(stateDir), 'no process runs from the bed folder');
 });

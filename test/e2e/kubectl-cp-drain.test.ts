@@ -23,7 +23,8 @@ const releases = installedKubectlReleases();
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
-const kubectlWith = (binary: string, args: string[], timeoutMs = 90_000) => run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs });
+const kubectlWith = (binary: string, args: string[], timeoutMs = 90_000) =>
+  run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs });
 
 async function kubectl(...args: string[]): Promise<string> {
   const r = await kubectlWith('kubectl', args);
@@ -57,9 +58,12 @@ apiVersion: apps/v1
 kind: Deployment
 metadata: {name: drained, namespace: default}
 spec:
-  replicas: 1${sleeper('drained', `
+  replicas: 1${sleeper(
+    'drained',
+    `
         volumeMounts: [{name: scratch, mountPath: /scratch}]
-      volumes: [{name: scratch, emptyDir: {}}]`)}
+      volumes: [{name: scratch, emptyDir: {}}]`,
+  )}
 ---
 apiVersion: apps/v1
 kind: DaemonSet
@@ -67,29 +71,63 @@ metadata: {name: per-node, namespace: default}
 spec:${sleeper('per-node')}
 `;
 
-interface PodSummary { name: string; node: string; phase: string; deleting: boolean }
+interface PodSummary {
+  name: string;
+  node: string;
+  phase: string;
+  deleting: boolean;
+}
 
 async function podsOf(app: string): Promise<PodSummary[]> {
-  const list = JSON.parse(await kubectl('get', 'pods', '-l', `app=${app}`, '-o', 'json')) as { items: { metadata: { name: string; deletionTimestamp?: string }; spec: { nodeName?: string }; status: { phase?: string } }[] };
-  return list.items.map((p) => ({ name: p.metadata.name, node: p.spec.nodeName ?? '', phase: p.status.phase ?? '', deleting: p.metadata.deletionTimestamp !== undefined }));
+  const list = JSON.parse(await kubectl('get', 'pods', '-l', `app=${app}`, '-o', 'json')) as {
+    items: {
+      metadata: { name: string; deletionTimestamp?: string };
+      spec: { nodeName?: string };
+      status: { phase?: string };
+    }[];
+  };
+  return list.items.map((p) => ({
+    name: p.metadata.name,
+    node: p.spec.nodeName ?? '',
+    phase: p.status.phase ?? '',
+    deleting: p.metadata.deletionTimestamp !== undefined,
+  }));
 }
 
 async function runningOn(app: string, node: string): Promise<PodSummary | false> {
   const pods = await podsOf(app);
-  return pods.length === 1 && pods[0]!.node === node && pods[0]!.phase === 'Running' && !pods[0]!.deleting ? pods[0]! : false;
+  return pods.length === 1 && pods[0]!.node === node && pods[0]!.phase === 'Running' && !pods[0]!.deleting
+    ? pods[0]!
+    : false;
 }
 
 test.before(async () => {
   const id = `bcd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 1);
+  sandbox = await Sandbox.create(
+    {
+      name: id,
+      id,
+      stateDir: join(sandboxRoots.tests, id),
+      ownerPid: process.pid,
+      images: ['pause', 'busybox'],
+      imageCacheDir,
+    },
+    1,
+  );
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
   await sandbox.joinAgents();
-  await waitFor(async () => / Ready /.test((await kubectlWith('kubectl', ['get', 'node', 'node-1', '--no-headers'])).stdout), { what: 'node-1 Ready', timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor(
+    async () => / Ready /.test((await kubectlWith('kubectl', ['get', 'node', 'node-1', '--no-headers'])).stdout),
+    { what: 'node-1 Ready', timeoutMs: 90_000, intervalMs: 500 },
+  );
   const file = join(sandbox.stateDir, 'workloads.yaml');
   writeFileSync(file, workloads);
   await kubectl('apply', '-f', file);
   // exec needs the node's serving certificate, which comes through a CSR in the background
-  await waitFor(async () => (await kubectlWith('kubectl', ['exec', 'files', '--', 'cat', '/out/sub/made.txt'])).code === 0, { what: 'kubectl exec into pod files', timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor(
+    async () => (await kubectlWith('kubectl', ['exec', 'files', '--', 'cat', '/out/sub/made.txt'])).code === 0,
+    { what: 'kubectl exec into pod files', timeoutMs: 90_000, intervalMs: 500 },
+  );
 });
 
 test.after.always(async () => {
@@ -114,39 +152,80 @@ test.serial('kubectl cp copies a file into the pod and a folder out of it, with 
   }
 });
 
-test.serial('kubectl drain evicts the Deployment pod, leaves the DaemonSet pod, and uncordon lets it back, with every release', async (t) => {
-  // drain refuses a pod no controller owns (without --force): the cp test's pod goes first
-  await kubectl('delete', 'pod', 'files', '--now');
-  for (const { release, binary } of releases) {
-    const before = await waitFor(() => runningOn('drained', 'node-1'), { what: `the Deployment pod Running on node-1 before drain with ${release}`, timeoutMs: 60_000, intervalMs: 300 });
-    const daemon = await waitFor(() => runningOn('per-node', 'node-1'), { what: 'the DaemonSet pod Running on node-1', timeoutMs: 60_000, intervalMs: 300 });
+test.serial(
+  'kubectl drain evicts the Deployment pod, leaves the DaemonSet pod, and uncordon lets it back, with every release',
+  async (t) => {
+    // drain refuses a pod no controller owns (without --force): the cp test's pod goes first
+    await kubectl('delete', 'pod', 'files', '--now');
+    for (const { release, binary } of releases) {
+      const before = await waitFor(() => runningOn('drained', 'node-1'), {
+        what: `the Deployment pod Running on node-1 before drain with ${release}`,
+        timeoutMs: 60_000,
+        intervalMs: 300,
+      });
+      const daemon = await waitFor(() => runningOn('per-node', 'node-1'), {
+        what: 'the DaemonSet pod Running on node-1',
+        timeoutMs: 60_000,
+        intervalMs: 300,
+      });
 
-    // a server-side dry run cordons nothing and evicts nothing
-    const rehearsed = await kubectlWith(binary, ['drain', 'node-1', '--ignore-daemonsets', '--delete-emptydir-data', '--dry-run=server']);
-    t.is(rehearsed.code, 0, `${release} drain --dry-run=server: ${rehearsed.stderr}`);
-    t.regex(rehearsed.stdout, /\(server dry run\)/, `${release}: ${rehearsed.stdout}`);
-    t.is(await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'), '', `${release} dry run left the node schedulable`);
-    t.deepEqual(await runningOn('drained', 'node-1'), before, `${release} dry run left the pod running`);
+      // a server-side dry run cordons nothing and evicts nothing
+      const rehearsed = await kubectlWith(binary, [
+        'drain',
+        'node-1',
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--dry-run=server',
+      ]);
+      t.is(rehearsed.code, 0, `${release} drain --dry-run=server: ${rehearsed.stderr}`);
+      t.regex(rehearsed.stdout, /\(server dry run\)/, `${release}: ${rehearsed.stdout}`);
+      t.is(
+        await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'),
+        '',
+        `${release} dry run left the node schedulable`,
+      );
+      t.deepEqual(await runningOn('drained', 'node-1'), before, `${release} dry run left the pod running`);
 
-    const drained = await kubectlWith(binary, ['drain', 'node-1', '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=60s']);
-    t.is(drained.code, 0, `${release} drain: ${drained.stderr}`);
-    t.regex(drained.stdout, new RegExp(`pod/${before.name} evicted`), `${release}: ${drained.stdout}`);
-    t.regex(drained.stdout, /node\/node-1 drained/, release);
-    t.is(await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'), 'true', `${release} cordoned`);
-    // one node: the replacement waits unscheduled; the DaemonSet pod stayed where it was
-    const replacement = await waitFor(async () => {
-      const pods = await podsOf('drained');
-      return pods.length === 1 && pods[0]!.name !== before.name && pods[0]!.node === '' ? pods[0]! : false;
-    }, { what: `a Pending replacement after drain with ${release}`, timeoutMs: 30_000, intervalMs: 300 });
-    t.is(replacement.phase, 'Pending', release);
-    t.deepEqual(await runningOn('per-node', 'node-1'), daemon, `${release} left the DaemonSet pod`);
+      const drained = await kubectlWith(binary, [
+        'drain',
+        'node-1',
+        '--ignore-daemonsets',
+        '--delete-emptydir-data',
+        '--timeout=60s',
+      ]);
+      t.is(drained.code, 0, `${release} drain: ${drained.stderr}`);
+      t.regex(drained.stdout, new RegExp(`pod/${before.name} evicted`), `${release}: ${drained.stdout}`);
+      t.regex(drained.stdout, /node\/node-1 drained/, release);
+      t.is(
+        await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'),
+        'true',
+        `${release} cordoned`,
+      );
+      // one node: the replacement waits unscheduled; the DaemonSet pod stayed where it was
+      const replacement = await waitFor(
+        async () => {
+          const pods = await podsOf('drained');
+          return pods.length === 1 && pods[0]!.name !== before.name && pods[0]!.node === '' ? pods[0]! : false;
+        },
+        { what: `a Pending replacement after drain with ${release}`, timeoutMs: 30_000, intervalMs: 300 },
+      );
+      t.is(replacement.phase, 'Pending', release);
+      t.deepEqual(await runningOn('per-node', 'node-1'), daemon, `${release} left the DaemonSet pod`);
 
-    const uncordoned = await kubectlWith(binary, ['uncordon', 'node-1']);
-    t.is(uncordoned.code, 0, `${release} uncordon: ${uncordoned.stderr}`);
-    t.is(await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'), '', `${release} uncordoned`);
-    await waitFor(async () => {
-      const running = await runningOn('drained', 'node-1');
-      return running !== false && running.name === replacement.name;
-    }, { what: `the replacement Running on node-1 after uncordon with ${release}`, timeoutMs: 60_000, intervalMs: 300 });
-  }
-});
+      const uncordoned = await kubectlWith(binary, ['uncordon', 'node-1']);
+      t.is(uncordoned.code, 0, `${release} uncordon: ${uncordoned.stderr}`);
+      t.is(await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.unschedulable}'), '', `${release} uncordoned`);
+      await waitFor(
+        async () => {
+          const running = await runningOn('drained', 'node-1');
+          return running !== false && running.name === replacement.name;
+        },
+        {
+          what: `the replacement Running on node-1 after uncordon with ${release}`,
+          timeoutMs: 60_000,
+          intervalMs: 300,
+        },
+      );
+    }
+  },
+);

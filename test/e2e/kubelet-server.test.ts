@@ -66,16 +66,41 @@ async function podField(name: string, path: string): Promise<string> {
 
 test.before(async () => {
   const id = `bks${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, 1);
+  sandbox = await Sandbox.create(
+    {
+      name: id,
+      id,
+      stateDir: join(sandboxRoots.tests, id),
+      ownerPid: process.pid,
+      images: ['pause', 'busybox'],
+      imageCacheDir,
+    },
+    1,
+  );
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   await sandbox.joinAgents();
-  await waitFor(async () => / Ready /.test((await kubectl('get', 'node', 'node-1', '--no-headers')).stdout), { what: 'node-1 Ready', timeoutMs: 90_000, intervalMs: 500 });
-  await apply('web', pod('web', 'echo started; i=0; while [ $i -lt 3 ]; do i=$((i+1)); echo line $i; done; exec httpd -f -p 8080 -h /'));
+  await waitFor(async () => / Ready /.test((await kubectl('get', 'node', 'node-1', '--no-headers')).stdout), {
+    what: 'node-1 Ready',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
+  await apply(
+    'web',
+    pod('web', 'echo started; i=0; while [ $i -lt 3 ]; do i=$((i+1)); echo line $i; done; exec httpd -f -p 8080 -h /'),
+  );
   await apply('counter', pod('counter', 'echo attempt; sleep 2; exit 3'));
-  await waitFor(async () => (await podField('web', '{.status.phase}')) === 'Running', { what: 'pod web Running', timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor(async () => (await podField('web', '{.status.phase}')) === 'Running', {
+    what: 'pod web Running',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
   // the serving certificate comes through a CSR in the background: wait until logs work
-  await waitFor(async () => (await kubectl('logs', 'web')).code === 0, { what: 'kubectl logs web to succeed (kubelet port up with an issued certificate)', timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor(async () => (await kubectl('logs', 'web')).code === 0, {
+    what: 'kubectl logs web to succeed (kubelet port up with an issued certificate)',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
 });
 
 test.after.always(async () => {
@@ -103,13 +128,25 @@ test.serial('kubectl logs: plain, --tail, -f sees new lines, --previous after a 
   t.is(await mustKubectl('logs', 'web', '--limit-bytes=7'), 'started');
 
   // -f on a container that exits: the stream ends by itself when the container stops
-  await waitFor(async () => Number(await podField('counter', '{.status.containerStatuses[0].restartCount}')) >= 1, { what: 'pod counter restarted at least once', timeoutMs: 90_000, intervalMs: 500 });
+  await waitFor(async () => Number(await podField('counter', '{.status.containerStatuses[0].restartCount}')) >= 1, {
+    what: 'pod counter restarted at least once',
+    timeoutMs: 90_000,
+    intervalMs: 500,
+  });
   t.is(await mustKubectl('logs', 'counter', '--previous'), 'attempt\n');
   await apply('ticker', pod('ticker', 'i=0; while [ $i -lt 8 ]; do i=$((i+1)); echo tick $i; sleep 0.5; done'));
-  await waitFor(async () => (await podField('ticker', '{.status.phase}')) === 'Running', { what: 'pod ticker Running', timeoutMs: 60_000, intervalMs: 300 });
+  await waitFor(async () => (await podField('ticker', '{.status.phase}')) === 'Running', {
+    what: 'pod ticker Running',
+    timeoutMs: 60_000,
+    intervalMs: 300,
+  });
   const followed = await kubectlWith('kubectl', ['logs', '-f', 'ticker'], 60_000);
   t.is(followed.code, 0, followed.stderr);
-  t.is(followed.stdout, Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(''), 'followed every line until the container exited');
+  t.is(
+    followed.stdout,
+    Array.from({ length: 8 }, (_, i) => `tick ${i + 1}\n`).join(''),
+    'followed every line until the container exited',
+  );
 });
 
 test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35', async (t) => {
@@ -121,36 +158,68 @@ test.serial('kubectl exec: output, exit code, a terminal, with kubectl 1.27, 1.3
     t.is(failed.code, 7, `${binary}: ${failed.stderr}`);
     t.regex(failed.stderr, /oops/);
   }
-  const tty = await run(['script', '-qec', `kubectl --kubeconfig ${kubeconfig} exec -it web -- sh -c 'tty; exit 0'`, '/dev/null'], { timeoutMs: 60_000 });
+  const tty = await run(
+    ['script', '-qec', `kubectl --kubeconfig ${kubeconfig} exec -it web -- sh -c 'tty; exit 0'`, '/dev/null'],
+    { timeoutMs: 60_000 },
+  );
   t.is(tty.code, 0, tty.stderr);
   t.regex(tty.stdout, /\/dev\/pts\/\d+/);
 });
 
-test.serial('kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35', async (t) => {
-  for (const [i, binary] of releases.entries()) {
-    const name = `attached-${i}`;
-    // the container waits for a line on its stdin, answers, and exits (which ends the attach)
-    await apply(name, pod(name, 'read line; echo "got:$line"', `    stdin: true
+test.serial(
+  'kubectl attach: stdin reaches the running container and its output comes back, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35',
+  async (t) => {
+    for (const [i, binary] of releases.entries()) {
+      const name = `attached-${i}`;
+      // the container waits for a line on its stdin, answers, and exits (which ends the attach)
+      await apply(
+        name,
+        pod(
+          name,
+          'read line; echo "got:$line"',
+          `    stdin: true
     stdinOnce: true
-  restartPolicy: Never`));
-    await waitFor(async () => (await podField(name, '{.status.containerStatuses[0].state.running.startedAt}')) !== '', { what: `pod ${name} running`, timeoutMs: 90_000, intervalMs: 300 });
-    const r = await run([binary, '--kubeconfig', kubeconfig, 'attach', '-i', name, '-c', 'main'], { input: 'hello\n', timeoutMs: 60_000 });
-    t.regex(r.stdout, /got:hello/, `${binary}: ${r.stderr}`);
-  }
-});
+  restartPolicy: Never`,
+        ),
+      );
+      await waitFor(
+        async () => (await podField(name, '{.status.containerStatuses[0].state.running.startedAt}')) !== '',
+        { what: `pod ${name} running`, timeoutMs: 90_000, intervalMs: 300 },
+      );
+      const r = await run([binary, '--kubeconfig', kubeconfig, 'attach', '-i', name, '-c', 'main'], {
+        input: 'hello\n',
+        timeoutMs: 60_000,
+      });
+      t.regex(r.stdout, /got:hello/, `${binary}: ${r.stderr}`);
+    }
+  },
+);
 
 /** Runs `kubectl port-forward` until it prints its local port, GETs a file through it, stops it. */
 async function fetchThroughPortForward(binary: string): Promise<string> {
-  const child = spawn(binary, ['--kubeconfig', kubeconfig, 'port-forward', '--address', '127.0.0.1', 'pod/web', ':8080'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(
+    binary,
+    ['--kubeconfig', kubeconfig, 'port-forward', '--address', '127.0.0.1', 'pod/web', ':8080'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   let output = '';
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+  child.stdout.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    output += d.toString();
+  });
   try {
-    const port = await waitFor(() => Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(output)?.[1] ?? 0) || false, { what: `${binary} port-forward to print its port (output: ${output})`, timeoutMs: 30_000 });
+    const port = await waitFor(() => Number(/Forwarding from 127\.0\.0\.1:(\d+)/.exec(output)?.[1] ?? 0) || false, {
+      what: `${binary} port-forward to print its port (output: ${output})`,
+      timeoutMs: 30_000,
+    });
     return await new Promise<string>((resolve, reject) => {
       get({ host: '127.0.0.1', port, path: '/etc/hostname', timeout: 20_000 }, (res) => {
         let body = '';
-        res.on('data', (d: Buffer) => { body += d.toString(); });
+        res.on('data', (d: Buffer) => {
+          body += d.toString();
+        });
         res.on('end', () => resolve(body));
       }).on('error', reject);
     });
@@ -159,26 +228,47 @@ async function fetchThroughPortForward(binary: string): Promise<string> {
   }
 }
 
-test.serial('kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35', async (t) => {
-  for (const binary of releases) {
-    t.is((await fetchThroughPortForward(binary)).trim(), 'web', binary);
-  }
-});
+test.serial(
+  'kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35',
+  async (t) => {
+    for (const binary of releases) {
+      t.is((await fetchThroughPortForward(binary)).trim(), 'web', binary);
+    }
+  },
+);
 
-test.serial('kubectl run -i --rm, wait and logs -f, which watch for the pod with 1.27, 1.32, 1.33, 1.34 and 1.35 (streaming lists from 1.35)', async (t) => {
-  for (const [i, binary] of releases.entries()) {
-    const name = `once-${i}`;
-    const ran = await kubectlWith(binary, ['run', name, '-i', '--rm', '--restart=Never', `--image=${sandboxImages.busybox}`, '--', 'sh', '-c', 'read line; echo "ran:$line"'], 90_000);
-    t.is(ran.code, 0, `${binary} run: ${ran.stderr}`);
-    t.regex(ran.stdout, /ran:/, `${binary} run: ${ran.stdout}`);
-    t.is((await kubectl('get', 'pod', name)).code, 1, `${binary} run --rm deleted ${name}`);
-    const waited = await kubectlWith(binary, ['wait', '--for=condition=Ready', 'pod/web', '--timeout=30s']);
-    t.is(waited.code, 0, `${binary} wait: ${waited.stderr}`);
-    t.regex(waited.stdout, /pod\/web condition met/);
-    const followed = await kubectlWith(binary, ['logs', '-f', 'counter', '--tail=1'], 60_000);
-    t.regex(followed.stdout, /attempt/, `${binary} logs -f: ${followed.stderr}`);
-  }
-});
+test.serial(
+  'kubectl run -i --rm, wait and logs -f, which watch for the pod with 1.27, 1.32, 1.33, 1.34 and 1.35 (streaming lists from 1.35)',
+  async (t) => {
+    for (const [i, binary] of releases.entries()) {
+      const name = `once-${i}`;
+      const ran = await kubectlWith(
+        binary,
+        [
+          'run',
+          name,
+          '-i',
+          '--rm',
+          '--restart=Never',
+          `--image=${sandboxImages.busybox}`,
+          '--',
+          'sh',
+          '-c',
+          'read line; echo "ran:$line"',
+        ],
+        90_000,
+      );
+      t.is(ran.code, 0, `${binary} run: ${ran.stderr}`);
+      t.regex(ran.stdout, /ran:/, `${binary} run: ${ran.stdout}`);
+      t.is((await kubectl('get', 'pod', name)).code, 1, `${binary} run --rm deleted ${name}`);
+      const waited = await kubectlWith(binary, ['wait', '--for=condition=Ready', 'pod/web', '--timeout=30s']);
+      t.is(waited.code, 0, `${binary} wait: ${waited.stderr}`);
+      t.regex(waited.stdout, /pod\/web condition met/);
+      const followed = await kubectlWith(binary, ['logs', '-f', 'counter', '--tail=1'], 60_000);
+      t.regex(followed.stdout, /attempt/, `${binary} logs -f: ${followed.stderr}`);
+    }
+  },
+);
 
 test.serial('nodes/proxy: stats summary, metrics and pods through the API server', async (t) => {
   const summary = JSON.parse(await mustKubectl('get', '--raw', '/api/v1/nodes/node-1/proxy/stats/summary'));
@@ -187,7 +277,12 @@ test.serial('nodes/proxy: stats summary, metrics and pods through the API server
   t.true(summary.node.fs.capacityBytes > 0);
   const web = summary.pods.find((p: { podRef: { name: string } }) => p.podRef.name === 'web');
   t.truthy(web, 'pod web is in the summary');
-  t.true(web.containers.some((c: { name: string; memory?: { workingSetBytes?: number } }) => c.name === 'main' && (c.memory?.workingSetBytes ?? 0) > 0));
+  t.true(
+    web.containers.some(
+      (c: { name: string; memory?: { workingSetBytes?: number } }) =>
+        c.name === 'main' && (c.memory?.workingSetBytes ?? 0) > 0,
+    ),
+  );
   const metrics = await mustKubectl('get', '--raw', '/api/v1/nodes/node-1/proxy/metrics');
   t.regex(metrics, /^kubelet_running_pods \d+$/m);
   t.regex(metrics, /^kubelet_running_containers\{container_state="running"\} \d+$/m);
@@ -200,7 +295,10 @@ test.serial('nodes/proxy: stats summary, metrics and pods through the API server
 });
 
 /** An HTTPS request to the node's kubelet port, made from inside the node's namespace. */
-async function direct(path: string, identity?: { cert: string; key: string }): Promise<{ status: number; body: string }> {
+async function direct(
+  path: string,
+  identity?: { cert: string; key: string },
+): Promise<{ status: number; body: string }> {
   const node = sandbox!.node('node-1');
   const script = `
     const https = require('node:https');
@@ -214,22 +312,33 @@ async function direct(path: string, identity?: { cert: string; key: string }): P
   return JSON.parse(r.stdout) as { status: number; body: string };
 }
 
-test.serial('the kubelet port: anonymous is 401, a user without RBAC is 403, the API server identity passes', async (t) => {
-  const anonymous = await direct('/pods');
-  t.is(anonymous.status, 401, anonymous.body);
-  const pki = join(sandbox!.record.controlPlane!.dataDir, 'pki');
-  const ca = { cert: readFileSync(join(pki, 'ca.crt'), 'utf8'), key: readFileSync(join(pki, 'ca.key'), 'utf8') };
-  const mallory = issueCertificate(ca, { commonName: 'mallory', organizations: ['dev'], usage: 'client' });
-  const refused = await direct('/stats/summary', mallory);
-  t.is(refused.status, 403, refused.body);
-  t.regex(refused.body, /user=mallory.*subresource=stats/);
-  const apiServer = issueCertificate(ca, { commonName: 'kube-apiserver-kubelet-client', organizations: ['kubeadm:cluster-admins'], usage: 'client' });
-  const allowed = await direct('/healthz', apiServer);
-  t.is(allowed.status, 200, allowed.body);
-  // once RBAC grants mallory nodes/stats, the review says yes
-  await mustKubectl('create', 'clusterrole', 'stats-reader', '--verb=get', '--resource=nodes/stats');
-  await mustKubectl('create', 'clusterrolebinding', 'mallory-stats', '--clusterrole=stats-reader', '--user=mallory');
-  // a denial is cached for 30 s (upstream's webhook cache), so the new answer may take that long
-  await waitFor(async () => (await direct('/stats/summary', mallory)).status === 200, { what: 'mallory allowed /stats/summary after the binding', timeoutMs: 60_000, intervalMs: 2_000 });
-  t.is((await direct('/pods', mallory)).status, 403, 'stats does not grant proxy');
-});
+test.serial(
+  'the kubelet port: anonymous is 401, a user without RBAC is 403, the API server identity passes',
+  async (t) => {
+    const anonymous = await direct('/pods');
+    t.is(anonymous.status, 401, anonymous.body);
+    const pki = join(sandbox!.record.controlPlane!.dataDir, 'pki');
+    const ca = { cert: readFileSync(join(pki, 'ca.crt'), 'utf8'), key: readFileSync(join(pki, 'ca.key'), 'utf8') };
+    const mallory = issueCertificate(ca, { commonName: 'mallory', organizations: ['dev'], usage: 'client' });
+    const refused = await direct('/stats/summary', mallory);
+    t.is(refused.status, 403, refused.body);
+    t.regex(refused.body, /user=mallory.*subresource=stats/);
+    const apiServer = issueCertificate(ca, {
+      commonName: 'kube-apiserver-kubelet-client',
+      organizations: ['kubeadm:cluster-admins'],
+      usage: 'client',
+    });
+    const allowed = await direct('/healthz', apiServer);
+    t.is(allowed.status, 200, allowed.body);
+    // once RBAC grants mallory nodes/stats, the review says yes
+    await mustKubectl('create', 'clusterrole', 'stats-reader', '--verb=get', '--resource=nodes/stats');
+    await mustKubectl('create', 'clusterrolebinding', 'mallory-stats', '--clusterrole=stats-reader', '--user=mallory');
+    // a denial is cached for 30 s (upstream's webhook cache), so the new answer may take that long
+    await waitFor(async () => (await direct('/stats/summary', mallory)).status === 200, {
+      what: 'mallory allowed /stats/summary after the binding',
+      timeoutMs: 60_000,
+      intervalMs: 2_000,
+    });
+    t.is((await direct('/pods', mallory)).status, 403, 'stats does not grant proxy');
+  },
+);

@@ -15,7 +15,8 @@ const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 const name = `cli${process.pid.toString(36)}`;
 const scope = ['--name', name, '--root', sandboxRoots.tests];
 // the scope flags go right after the subcommand, before any `--` that starts a node command
-const sandbox = (command: string, ...args: string[]) => run([bosun, 'sandbox', command, ...scope, ...args], { timeoutMs: 120_000 });
+const sandbox = (command: string, ...args: string[]) =>
+  run([bosun, 'sandbox', command, ...scope, ...args], { timeoutMs: 120_000 });
 
 test.after.always(async () => {
   await sandbox('down');
@@ -30,21 +31,46 @@ test.serial('up joins every node through bosun join; kubectl sees them Ready', a
   const namespaces = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'namespaces', '-o', 'name']);
   t.is(namespaces.code, 0, namespaces.stderr);
   t.true(namespaces.stdout.includes('namespace/kube-system'));
-  const nodes = await waitFor(async () => {
-    const list = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'json']);
-    const items = (JSON.parse(list.stdout || '{"items":[]}') as { items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[] }).items;
-    const ready = items.filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata.name).sort();
-    return ready.length === 2 ? ready : undefined;
-  }, { what: 'node-1 and node-2 Ready in kubectl get nodes', timeoutMs: 60_000 });
+  const nodes = await waitFor(
+    async () => {
+      const list = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'nodes', '-o', 'json']);
+      const items = (
+        JSON.parse(list.stdout || '{"items":[]}') as {
+          items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+        }
+      ).items;
+      const ready = items
+        .filter((n) => n.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'))
+        .map((n) => n.metadata.name)
+        .sort();
+      return ready.length === 2 ? ready : undefined;
+    },
+    { what: 'node-1 and node-2 Ready in kubectl get nodes', timeoutMs: 60_000 },
+  );
   t.deepEqual(nodes, ['node-1', 'node-2']);
-  const csrs = await run(['kubectl', '--kubeconfig', kubeconfig, 'get', 'csr', '-o', 'jsonpath={range .items[*]}{.spec.username}{"\\n"}{end}']);
-  t.is(csrs.stdout.trim().split('\n').filter((u) => /^system:bootstrap:[a-z0-9]{6}$/.test(u)).length, 2, 'each node joined with the bootstrap token');
+  const csrs = await run([
+    'kubectl',
+    '--kubeconfig',
+    kubeconfig,
+    'get',
+    'csr',
+    '-o',
+    'jsonpath={range .items[*]}{.spec.username}{"\\n"}{end}',
+  ]);
+  t.is(
+    csrs.stdout
+      .trim()
+      .split('\n')
+      .filter((u) => /^system:bootstrap:[a-z0-9]{6}$/.test(u)).length,
+    2,
+    'each node joined with the bootstrap token',
+  );
   const again = await sandbox('up');
   t.is(again.code, 1);
   t.regex(again.stderr, /already exists; remove it first/);
 });
 
-test.serial("exec runs inside a node: its own runtime, and the API server through the hub address", async (t) => {
+test.serial('exec runs inside a node: its own runtime, and the API server through the hub address', async (t) => {
   const images = await sandbox('exec', 'node-2', '--', bosun, 'cri', 'images', '-q');
   t.is(images.code, 0, images.stderr);
   t.is(images.stdout.trim().split('\n').length, 2, 'pause and busybox, imported into node-2');
@@ -54,7 +80,18 @@ test.serial("exec runs inside a node: its own runtime, and the API server throug
   const server = /server: (https:\/\/172\.30\.0\.1:\d+)/.exec(env.stdout)?.[1];
   t.truthy(server, 'nodes see the API server at the hub address');
   const ca = join(sandboxRoots.tests, name, 'server', 'pki', 'ca.crt');
-  const version = await sandbox('exec', 'node-2', '--', 'curl', '-s', '--max-time', '5', '--cacert', ca, `${server}/version`);
+  const version = await sandbox(
+    'exec',
+    'node-2',
+    '--',
+    'curl',
+    '-s',
+    '--max-time',
+    '5',
+    '--cacert',
+    ca,
+    `${server}/version`,
+  );
   t.is(version.code, 0, version.stderr);
   t.is(JSON.parse(version.stdout).major, '1');
   const status = await sandbox('exec', 'node-1', '--', 'sh', '-c', 'exit 7');
@@ -62,21 +99,45 @@ test.serial("exec runs inside a node: its own runtime, and the API server throug
 });
 
 test.serial('partition cuts a node off the API server; heal brings it back', async (t) => {
-  const server = /server: (https:\/\/172\.30\.0\.1:\d+)/.exec(readFileSync(join(sandboxRoots.tests, name, 'server', 'admin.kubeconfig'), 'utf8'))?.[1];
+  const server = /server: (https:\/\/172\.30\.0\.1:\d+)/.exec(
+    readFileSync(join(sandboxRoots.tests, name, 'server', 'admin.kubeconfig'), 'utf8'),
+  )?.[1];
   const ca = join(sandboxRoots.tests, name, 'server', 'pki', 'ca.crt');
-  const probe = () => sandbox('exec', 'node-1', '--', 'curl', '-s', '-o', '/dev/null', '--max-time', '2', '--cacert', ca, `${server}/version`);
+  const probe = () =>
+    sandbox(
+      'exec',
+      'node-1',
+      '--',
+      'curl',
+      '-s',
+      '-o',
+      '/dev/null',
+      '--max-time',
+      '2',
+      '--cacert',
+      ca,
+      `${server}/version`,
+    );
   t.is((await sandbox('partition', 'node-1')).code, 0);
   t.not((await probe()).code, 0, 'no answer while partitioned');
   t.regex((await sandbox('status')).stdout, /node-1 .* partitioned/);
   t.is((await sandbox('heal', 'node-1')).code, 0);
-  await waitFor(async () => (await probe()).code === 0, { what: 'node-1 reaching the API server again after heal', timeoutMs: 10_000 });
+  await waitFor(async () => (await probe()).code === 0, {
+    what: 'node-1 reaching the API server again after heal',
+    timeoutMs: 10_000,
+  });
   t.pass();
 });
 
 test.serial('kill and start containerd of one node', async (t) => {
   t.is((await sandbox('kill', 'node-2', '--component', 'containerd')).code, 0);
-  const status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as { nodes: { name: string; containerd: string }[] };
-  t.deepEqual(status.nodes.map((n) => `${n.name}:${n.containerd}`), ['node-1:running', 'node-2:stopped']);
+  const status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as {
+    nodes: { name: string; containerd: string }[];
+  };
+  t.deepEqual(
+    status.nodes.map((n) => `${n.name}:${n.containerd}`),
+    ['node-1:running', 'node-2:stopped'],
+  );
   const refused = await sandbox('exec', 'node-2', '--', bosun, 'cri', 'ps');
   t.is(refused.code, 1);
   t.regex(refused.stderr, /not reachable/);
@@ -86,15 +147,35 @@ test.serial('kill and start containerd of one node', async (t) => {
 
 test.serial('kill and start the agent of one node', async (t) => {
   t.is((await sandbox('kill', 'node-1')).code, 0, 'the agent is the default component');
-  let status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as { nodes: { name: string; agent: string }[] };
-  t.deepEqual(status.nodes.map((n) => `${n.name}:${n.agent}`), ['node-1:stopped', 'node-2:running']);
+  let status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as {
+    nodes: { name: string; agent: string }[];
+  };
+  t.deepEqual(
+    status.nodes.map((n) => `${n.name}:${n.agent}`),
+    ['node-1:stopped', 'node-2:running'],
+  );
   t.is((await sandbox('start', 'node-1')).code, 0);
   status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as { nodes: { name: string; agent: string }[] };
-  t.deepEqual(status.nodes.map((n) => `${n.name}:${n.agent}`), ['node-1:running', 'node-2:running']);
-  const health = await waitFor(async () => {
-    const r = await sandbox('exec', 'node-1', '--', 'curl', '-s', '--max-time', '2', 'http://127.0.0.1:10248/healthz');
-    return r.code === 0 ? r.stdout : undefined;
-  }, { what: "node-1's agent answering /healthz again", timeoutMs: 30_000 });
+  t.deepEqual(
+    status.nodes.map((n) => `${n.name}:${n.agent}`),
+    ['node-1:running', 'node-2:running'],
+  );
+  const health = await waitFor(
+    async () => {
+      const r = await sandbox(
+        'exec',
+        'node-1',
+        '--',
+        'curl',
+        '-s',
+        '--max-time',
+        '2',
+        'http://127.0.0.1:10248/healthz',
+      );
+      return r.code === 0 ? r.stdout : undefined;
+    },
+    { what: "node-1's agent answering /healthz again", timeoutMs: 30_000 },
+  );
   t.is(health.trim(), 'ok');
 });
 
@@ -111,7 +192,11 @@ test.serial('bad input: unknown node, bad name, missing sandbox — one line eac
 
 test.serial('down removes every namespace, process, mount and file of the sandbox', async (t) => {
   const stateDir = join(sandboxRoots.tests, name);
-  const record = JSON.parse(readFileSync(join(stateDir, 'sandbox.json'), 'utf8')) as { netns: string[]; controlPlane: { serverPid: number }; nodes: { agent?: { pid: number } }[] };
+  const record = JSON.parse(readFileSync(join(stateDir, 'sandbox.json'), 'utf8')) as {
+    netns: string[];
+    controlPlane: { serverPid: number };
+    nodes: { agent?: { pid: number } }[];
+  };
   const down = await sandbox('down');
   t.is(down.code, 0, down.stderr);
   const netns = (await run(['ip', 'netns', 'list'])).stdout;

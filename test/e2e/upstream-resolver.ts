@@ -15,10 +15,31 @@ socket.on('message', (message, remote) => {
   if (question === undefined) return;
   process.stdout.write(`QUERY ${question.name} ${question.type}\n`);
   const known = question.name.toLowerCase() === 'outside.example.test';
-  const answers = known && question.type === 'A' ? [{ type: 'A' as const, name: question.name, ttl: 60, data: '192.0.2.99' }] : [];
-  const soa = { type: 'SOA' as const, name: 'example.test', ttl: 60, data: { mname: 'ns.example.test', rname: 'hostmaster.example.test', serial: 1, refresh: 60, retry: 60, expire: 60, minimum: 60 } };
+  const answers =
+    known && question.type === 'A' ? [{ type: 'A' as const, name: question.name, ttl: 60, data: '192.0.2.99' }] : [];
+  const soa = {
+    type: 'SOA' as const,
+    name: 'example.test',
+    ttl: 60,
+    data: {
+      mname: 'ns.example.test',
+      rname: 'hostmaster.example.test',
+      serial: 1,
+      refresh: 60,
+      retry: 60,
+      expire: 60,
+      minimum: 60,
+    },
+  };
   socket.send(
-    dnsPacket.encode({ type: 'response', id: query.id ?? 0, flags: dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3), questions: [question], answers, authorities: answers.length > 0 ? [] : [soa] }),
+    dnsPacket.encode({
+      type: 'response',
+      id: query.id ?? 0,
+      flags: dnsPacket.RECURSION_AVAILABLE | (known ? 0 : 3),
+      questions: [question],
+      answers,
+      authorities: answers.length > 0 ? [] : [soa],
+    }),
     remote.port,
     remote.address,
   );

@@ -48,7 +48,17 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
   };
   test.before(async () => {
     const id = `${options.idPrefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-    sandbox = await Sandbox.create({ name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: ['pause', 'busybox'], imageCacheDir }, options.nodes);
+    sandbox = await Sandbox.create(
+      {
+        name: id,
+        id,
+        stateDir: join(sandboxRoots.tests, id),
+        ownerPid: process.pid,
+        images: ['pause', 'busybox'],
+        imageCacheDir,
+      },
+      options.nodes,
+    );
     const plane = await sandbox.startControlPlane(options.serverArgs ?? []);
     kubeconfig = plane.kubeconfig;
     nodeKubeconfig = plane.nodeKubeconfig;
@@ -74,7 +84,9 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
       return { node, agent: await startAgent(node) };
     },
     kubectl: async (...args) => {
-      const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: options.kubectlTimeoutMs ?? 60_000 });
+      const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], {
+        timeoutMs: options.kubectlTimeoutMs ?? 60_000,
+      });
       if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
       return result.stdout;
     },

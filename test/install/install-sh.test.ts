@@ -27,26 +27,37 @@ test.before(async () => {
 
 test.after.always(async () => {
   // uninstall first (the thing under test); the bed then removes whatever a failure left
-  if (root !== undefined && existsSync(join(root, 'opt', 'bosun', 'bin', 'bosun'))) await installSh('uninstall').catch(() => undefined);
+  if (root !== undefined && existsSync(join(root, 'opt', 'bosun', 'bin', 'bosun')))
+    await installSh('uninstall').catch(() => undefined);
   await bed?.destroy();
 });
 
 function installSh(...args: string[]) {
-  return node.run(['env',
-    `BOSUN_ROOT=${root}`,
-    `BOSUN_NODE_MODULES=${join(repo, 'node_modules')}`,
-    'BOSUN_NODE_NAME=solo',
-    `BOSUN_NODE_IP=${node.ip}`,
-    'BOSUN_NO_SYSTEMD=1',
-    'bash', join(repo, 'install.sh'), ...args], { timeoutMs: 400_000 });
+  return node.run(
+    [
+      'env',
+      `BOSUN_ROOT=${root}`,
+      `BOSUN_NODE_MODULES=${join(repo, 'node_modules')}`,
+      'BOSUN_NODE_NAME=solo',
+      `BOSUN_NODE_IP=${node.ip}`,
+      'BOSUN_NO_SYSTEMD=1',
+      'bash',
+      join(repo, 'install.sh'),
+      ...args,
+    ],
+    { timeoutMs: 400_000 },
+  );
 }
 
-const kubectl = (...args: string[]) => node.run(['kubectl', '--kubeconfig', join(root, 'etc', 'bosun', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
+const kubectl = (...args: string[]) =>
+  node.run(['kubectl', '--kubeconfig', join(root, 'etc', 'bosun', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
 
 /** Every file, link or socket under `dir` (empty folders do not count). */
 function entriesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => !e.isDirectory()).map((e) => join(e.parentPath, e.name));
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => !e.isDirectory())
+    .map((e) => join(e.parentPath, e.name));
 }
 
 test.serial('install.sh: a single-node cluster that kubectl sees Ready and that runs a pod', async (t) => {
@@ -57,7 +68,10 @@ test.serial('install.sh: a single-node cluster that kubectl sees Ready and that 
   t.regex(installed.stderr, /\[join\] systemd is not running this machine: the agent runs detached/);
   t.regex(installed.stdout, new RegExp(`export KUBECONFIG=${root}/etc/bosun/admin.kubeconfig`));
   // the join command bosun init printed is the one the local node joined with
-  t.regex(installed.stdout, /install\.sh join https:\/\/172\.30\.0\.11:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}/);
+  t.regex(
+    installed.stdout,
+    /install\.sh join https:\/\/172\.30\.0\.11:6443 --token [a-z0-9]{6}\.[a-z0-9]{16} --discovery-token-ca-cert-hash sha256:[0-9a-f]{64}/,
+  );
   t.is(statSync(join(root, 'etc', 'bosun', 'admin.kubeconfig')).mode & 0o777, 0o600);
   t.is(statSync(join(root, 'etc', 'bosun', 'agent.kubeconfig')).mode & 0o777, 0o600);
 
@@ -66,19 +80,37 @@ test.serial('install.sh: a single-node cluster that kubectl sees Ready and that 
   const csrs = await kubectl('get', 'csr', '-o', 'jsonpath={.items[*].spec.username}');
   t.regex(csrs.stdout, /system:bootstrap:[a-z0-9]{6}/, 'the node joined with the bootstrap token');
 
-  const created = await kubectl('run', 'hello', '--image=localhost/bosun/busybox:1.35', '--restart=Never', '--', 'sh', '-c', 'echo hello from solo; sleep 3600');
+  const created = await kubectl(
+    'run',
+    'hello',
+    '--image=localhost/bosun/busybox:1.35',
+    '--restart=Never',
+    '--',
+    'sh',
+    '-c',
+    'echo hello from solo; sleep 3600',
+  );
   t.is(created.code, 0, created.stderr);
-  const podIP = await waitFor(async () => {
-    const pod = await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase} {.status.podIP}');
-    const [phase, ip] = pod.stdout.split(' ');
-    return phase === 'Running' && ip ? ip : undefined;
-  }, { what: 'pod hello Running with an address', timeoutMs: 120_000, intervalMs: 500 });
+  const podIP = await waitFor(
+    async () => {
+      const pod = await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase} {.status.podIP}');
+      const [phase, ip] = pod.stdout.split(' ');
+      return phase === 'Running' && ip ? ip : undefined;
+    },
+    { what: 'pod hello Running with an address', timeoutMs: 120_000, intervalMs: 500 },
+  );
   const cidr = await kubectl('get', 'node', 'solo', '-o', 'jsonpath={.spec.podCIDR}');
-  t.true(podIP.startsWith(cidr.stdout.split('.').slice(0, 3).join('.')), `pod address ${podIP} from the node's subnet ${cidr.stdout}`);
-  const logs = await waitFor(async () => {
-    const out = await kubectl('logs', 'hello');
-    return out.stdout.includes('hello from solo') ? out.stdout : undefined;
-  }, { what: "the pod's output through kubectl logs", timeoutMs: 30_000, intervalMs: 500 });
+  t.true(
+    podIP.startsWith(cidr.stdout.split('.').slice(0, 3).join('.')),
+    `pod address ${podIP} from the node's subnet ${cidr.stdout}`,
+  );
+  const logs = await waitFor(
+    async () => {
+      const out = await kubectl('logs', 'hello');
+      return out.stdout.includes('hello from solo') ? out.stdout : undefined;
+    },
+    { what: "the pod's output through kubectl logs", timeoutMs: 30_000, intervalMs: 500 },
+  );
   t.regex(logs, /hello from solo/);
 });
 
@@ -99,10 +131,15 @@ test.serial('install.sh uninstall leaves no process, chain, bridge, mount, CNI s
   t.false((await run(['ps', '-eo', 'args'])).stdout.includes(root), 'no process runs from the machine folder');
   const save = await node.run(['iptables-save']);
   t.false(save.stdout.includes('BOSUN-'), 'no BOSUN chain or rule in the node namespace');
-  t.false(existsSync(`/run/netns/${node.netns}`) && (await node.run(['ip', 'link', 'show', 'cni0'])).code === 0, 'no cni0 bridge');
+  t.false(
+    existsSync(`/run/netns/${node.netns}`) && (await node.run(['ip', 'link', 'show', 'cni0'])).code === 0,
+    'no cni0 bridge',
+  );
   t.false(readFileSync('/proc/self/mountinfo', 'utf8').includes(root), 'no mount under the machine folder');
   t.deepEqual(entriesUnder(root), [], 'no file left under the machine folder');
-  const podCgroups = (await hostCgroupMounts()).map((mount) => join(mount, 'kubepods')).filter((dir) => existsSync(dir));
+  const podCgroups = (await hostCgroupMounts())
+    .map((mount) => join(mount, 'kubepods'))
+    .filter((dir) => existsSync(dir));
   t.deepEqual(podCgroups, [], 'no pod cgroup left in any hierarchy');
   const twice = await installSh('uninstall');
   t.is(twice.code, 0, `uninstall again is harmless: ${twice.stderr}`);

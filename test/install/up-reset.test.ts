@@ -28,25 +28,76 @@ test.after.always(async () => {
   await bed?.destroy();
 });
 
-const paths = () => ['--config-dir', join(dir, 'etc'), '--data-dir', join(dir, 'lib'), '--run-dir', join(dir, 'run'), '--log-dir', join(dir, 'log'), '--defaults-dir', join(dir, 'default')];
+const paths = () => [
+  '--config-dir',
+  join(dir, 'etc'),
+  '--data-dir',
+  join(dir, 'lib'),
+  '--run-dir',
+  join(dir, 'run'),
+  '--log-dir',
+  join(dir, 'log'),
+  '--defaults-dir',
+  join(dir, 'default'),
+];
 const cni = () => ['--cni-conf-dir', join(node.stateDir, 'cni', 'net.d'), '--pod-log-dir', join(dir, 'pods')];
-const kubectl = (...args: string[]) => node.run(['kubectl', '--kubeconfig', join(dir, 'etc', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
-const sandboxes = async () => (await node.run([bosun, 'cri', '-r', node.criEndpoint, 'pods', '-q'])).stdout.split('\n').filter(Boolean);
+const kubectl = (...args: string[]) =>
+  node.run(['kubectl', '--kubeconfig', join(dir, 'etc', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
+const sandboxes = async () =>
+  (await node.run([bosun, 'cri', '-r', node.criEndpoint, 'pods', '-q'])).stdout.split('\n').filter(Boolean);
 
-test.serial('up: a single-node cluster in the foreground, its node joined through bosun join, running a pod', async (t) => {
-  t.timeout(300_000, 'bringing the cluster up on a loaded machine');
-  up = node.spawn([bosun, 'up', ...paths(), ...cni(), '--advertise-address', node.ip, '--node-name', 'solo', '--container-runtime-endpoint', node.criEndpoint,
-    '--cni-data-dir', join(dir, 'ipam'), '--agent-arg=--cluster-cidr=10.244.0.0/16'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  up.stderr!.on('data', (chunk: Buffer) => { upOutput += chunk.toString(); });
-  await waitFor(() => /node solo is Ready/.test(upOutput) || (up!.exitCode !== null ? Promise.reject(new Error(upOutput)) : false), { what: 'bosun up saying node solo is Ready', timeoutMs: 240_000, intervalMs: 200 });
-  t.regex(upOutput, /node solo joined through bosun join/);
-  t.regex(upOutput, new RegExp(`export KUBECONFIG=${join(dir, 'etc', 'admin.kubeconfig')}`));
-  const ready = await kubectl('get', 'node', 'solo', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
-  t.is(ready.stdout, 'True', ready.stderr);
-  t.is((await kubectl('run', 'hello', '--image=localhost/bosun/busybox:1.35', '--restart=Never', '--', 'sleep', '3600')).code, 0);
-  await waitFor(async () => (await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase}')).stdout === 'Running', { what: 'pod hello Running', timeoutMs: 120_000, intervalMs: 500 });
-  t.pass();
-});
+test.serial(
+  'up: a single-node cluster in the foreground, its node joined through bosun join, running a pod',
+  async (t) => {
+    t.timeout(300_000, 'bringing the cluster up on a loaded machine');
+    up = node.spawn(
+      [
+        bosun,
+        'up',
+        ...paths(),
+        ...cni(),
+        '--advertise-address',
+        node.ip,
+        '--node-name',
+        'solo',
+        '--container-runtime-endpoint',
+        node.criEndpoint,
+        '--cni-data-dir',
+        join(dir, 'ipam'),
+        '--agent-arg=--cluster-cidr=10.244.0.0/16',
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    up.stderr!.on('data', (chunk: Buffer) => {
+      upOutput += chunk.toString();
+    });
+    await waitFor(
+      () =>
+        /node solo is Ready/.test(upOutput) || (up!.exitCode !== null ? Promise.reject(new Error(upOutput)) : false),
+      { what: 'bosun up saying node solo is Ready', timeoutMs: 240_000, intervalMs: 200 },
+    );
+    t.regex(upOutput, /node solo joined through bosun join/);
+    t.regex(upOutput, new RegExp(`export KUBECONFIG=${join(dir, 'etc', 'admin.kubeconfig')}`));
+    const ready = await kubectl(
+      'get',
+      'node',
+      'solo',
+      '-o',
+      'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+    );
+    t.is(ready.stdout, 'True', ready.stderr);
+    t.is(
+      (await kubectl('run', 'hello', '--image=localhost/bosun/busybox:1.35', '--restart=Never', '--', 'sleep', '3600'))
+        .code,
+      0,
+    );
+    await waitFor(
+      async () => (await kubectl('get', 'pod', 'hello', '-o', 'jsonpath={.status.phase}')).stdout === 'Running',
+      { what: 'pod hello Running', timeoutMs: 120_000, intervalMs: 500 },
+    );
+    t.pass();
+  },
+);
 
 test.serial('Ctrl-C stops agent and server; the pod keeps running in containerd', async (t) => {
   t.timeout(120_000);
@@ -60,11 +111,17 @@ test.serial('Ctrl-C stops agent and server; the pod keeps running in containerd'
 
 test.serial('reset removes pods, chains, CNI state and files; the runtime keeps running', async (t) => {
   t.timeout(120_000);
-  t.true((await node.run(['iptables-save', '-t', 'nat'])).stdout.includes('BOSUN-SERVICES'), 'the agent had programmed service rules');
+  t.true(
+    (await node.run(['iptables-save', '-t', 'nat'])).stdout.includes('BOSUN-SERVICES'),
+    'the agent had programmed service rules',
+  );
   const refused = await node.run([bosun, 'reset', ...paths()], { input: '' });
   t.is(refused.code, 1);
   t.regex(refused.stderr, /^bosun: bosun reset stops .*; pass --force to do it without asking\n$/);
-  const reset = await node.run([bosun, 'reset', '--force', ...paths(), ...cni(), '--container-runtime-endpoint', node.criEndpoint], { timeoutMs: 120_000 });
+  const reset = await node.run(
+    [bosun, 'reset', '--force', ...paths(), ...cni(), '--container-runtime-endpoint', node.criEndpoint],
+    { timeoutMs: 120_000 },
+  );
   t.is(reset.code, 0, reset.stderr);
   t.deepEqual(await sandboxes(), [], 'no pod sandbox');
   t.is((await node.run([bosun, 'cri', '-r', node.criEndpoint, 'ps', '-a', '-q'])).stdout.trim(), '', 'no container');
@@ -72,8 +129,24 @@ test.serial('reset removes pods, chains, CNI state and files; the runtime keeps 
   t.false(save.stdout.includes('BOSUN-'), 'no BOSUN chain or hook');
   t.false(existsSync(join(node.stateDir, 'cni', 'net.d', '10-bosun.conflist')), 'no CNI conflist');
   t.false(existsSync(join(dir, 'ipam', 'bosun')), 'no IPAM leases');
-  for (const gone of ['etc/admin.kubeconfig', 'etc/agent.kubeconfig', 'etc/encryption-config.yaml', 'lib/server', 'lib/agent', 'pods']) t.false(existsSync(join(dir, gone)), `${gone} removed`);
+  for (const gone of [
+    'etc/admin.kubeconfig',
+    'etc/agent.kubeconfig',
+    'etc/encryption-config.yaml',
+    'lib/server',
+    'lib/agent',
+    'pods',
+  ])
+    t.false(existsSync(join(dir, gone)), `${gone} removed`);
   for (const pidFile of ['agent.pid', 'server.pid']) t.false(existsSync(join(dir, 'run', pidFile)), `no ${pidFile}`);
-  const again = await node.run([bosun, 'reset', '--force', ...paths(), ...cni(), '--container-runtime-endpoint', node.criEndpoint]);
+  const again = await node.run([
+    bosun,
+    'reset',
+    '--force',
+    ...paths(),
+    ...cni(),
+    '--container-runtime-endpoint',
+    node.criEndpoint,
+  ]);
   t.is(again.code, 0, `reset again is harmless: ${again.stderr}`);
 });

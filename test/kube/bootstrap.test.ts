@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import {
-  caCertHash, generateBootstrapToken, parseBootstrapToken, parseCaCertHash, signDetached, verifyDetached, bootstrapTokenSecretName,
+  caCertHash,
+  generateBootstrapToken,
+  parseBootstrapToken,
+  parseCaCertHash,
+  signDetached,
+  verifyDetached,
+  bootstrapTokenSecretName,
 } from '../../kube/bootstrap.ts';
 
 test('bootstrap tokens: generated tokens have the published shape and parse back', (t) => {
@@ -16,7 +22,13 @@ test('bootstrap tokens: generated tokens have the published shape and parse back
     t.deepEqual(parseBootstrapToken(text), token);
   }
   t.is(bootstrapTokenSecretName('abcdef'), 'bootstrap-token-abcdef');
-  for (const bad of ['abcdef.0123456789abcde', 'ABCDEF.0123456789abcdef', 'abcdef:0123456789abcdef', '', 'abcdef.0123456789abcdefg']) {
+  for (const bad of [
+    'abcdef.0123456789abcde',
+    'ABCDEF.0123456789abcdef',
+    'abcdef:0123456789abcdef',
+    '',
+    'abcdef.0123456789abcdefg',
+  ]) {
     t.is(parseBootstrapToken(bad), undefined, bad);
   }
 });
@@ -49,9 +61,30 @@ test('detached JWS matches an independent HMAC-SHA256 over header.payload (RFC 7
 test('CA pin: sha256 of the SubjectPublicKeyInfo, the same as openssl computes', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bosun-ca-'));
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'ca.key'), '-out', join(dir, 'ca.crt'), '-subj', '/CN=test-ca', '-days', '1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'ca.key'),
+        '-out',
+        join(dir, 'ca.crt'),
+        '-subj',
+        '/CN=test-ca',
+        '-days',
+        '1',
+      ],
+      { stdio: 'ignore' },
+    );
     const pem = readFileSync(join(dir, 'ca.crt'), 'utf8');
-    const spkiDer = execFileSync('sh', ['-c', `openssl x509 -pubkey -noout -in ${join(dir, 'ca.crt')} | openssl pkey -pubin -outform der`]);
+    const spkiDer = execFileSync('sh', [
+      '-c',
+      `openssl x509 -pubkey -noout -in ${join(dir, 'ca.crt')} | openssl pkey -pubin -outform der`,
+    ]);
     t.is(caCertHash(pem), `sha256:${createHash('sha256').update(spkiDer).digest('hex')}`);
     t.is(parseCaCertHash(caCertHash(pem).toUpperCase().replace('SHA256', 'sha256')), caCertHash(pem));
     t.is(parseCaCertHash('sha256:abc'), undefined);

@@ -10,7 +10,13 @@ test('a new service with its slice is one change with previous empty', (t) => {
   t.is(changes.length, 1);
   t.deepEqual(changes[0]!.previous, []);
   const port = state.get('default/web:http/tcp')!;
-  t.deepEqual(port.endpoints.map((e) => [e.ip, e.port, e.local]), [[localPod(5), 8080, true], [remotePod(6), 8080, false]]);
+  t.deepEqual(
+    port.endpoints.map((e) => [e.ip, e.port, e.local]),
+    [
+      [localPod(5), 8080, true],
+      [remotePod(6), 8080, false],
+    ],
+  );
 });
 
 test('no-op updates are dropped: same content, ignored fields, and a change undone before commit', (t) => {
@@ -35,8 +41,14 @@ test('previous is what the last commit used, across several updates', (t) => {
   tr.onEndpointSliceUpdate(undefined, slice('web', [remotePod(7)]));
   tr.onEndpointSliceUpdate(undefined, slice('web', [remotePod(8)]));
   const [change] = tr.commit().changes;
-  t.deepEqual(change!.previous[0]!.endpoints.map((e) => e.ip), [remotePod(6)]);
-  t.deepEqual(change!.current[0]!.endpoints.map((e) => e.ip), [remotePod(8)]);
+  t.deepEqual(
+    change!.previous[0]!.endpoints.map((e) => e.ip),
+    [remotePod(6)],
+  );
+  t.deepEqual(
+    change!.current[0]!.endpoints.map((e) => e.ip),
+    [remotePod(8)],
+  );
 });
 
 test('deleting the service removes its ports; slices of several names merge and dedupe', (t) => {
@@ -45,7 +57,13 @@ test('deleting the service removes its ports; slices of several names merge and 
   tr.onEndpointSliceUpdate(undefined, slice('web', [remotePod(6), { ip: remotePod(7), ready: false }], { name: 'a' }));
   tr.onEndpointSliceUpdate(undefined, slice('web', [remotePod(7)], { name: 'b' }));
   const port = tr.commit().state.get('default/web:http/tcp')!;
-  t.deepEqual(port.endpoints.map((e) => [e.ip, e.ready]), [[remotePod(6), true], [remotePod(7), true]]);
+  t.deepEqual(
+    port.endpoints.map((e) => [e.ip, e.ready]),
+    [
+      [remotePod(6), true],
+      [remotePod(7), true],
+    ],
+  );
   tr.onServiceUpdate(service('web'), undefined);
   const { changes, state } = tr.commit();
   t.deepEqual(changes[0]!.current, []);
@@ -77,14 +95,20 @@ test('a slice relabelled to another service moves its endpoints', (t) => {
   const moved = slice('b', [remotePod(6)], { name: 'moving' });
   tr.onEndpointSliceUpdate(s, moved);
   const { changes, state } = tr.commit();
-  t.deepEqual(changes.map((c) => c.service), ['default/a', 'default/b']);
+  t.deepEqual(
+    changes.map((c) => c.service),
+    ['default/a', 'default/b'],
+  );
   t.is(state.get('default/a:http/tcp')!.endpoints.length, 0);
   t.is(state.get('default/b:http/tcp')!.endpoints.length, 1);
 });
 
-test('only this node\'s Node object counts, and only a real change', (t) => {
+test("only this node's Node object counts, and only a real change", (t) => {
   const tr = new ChangeTracker(thisNode.name);
-  const node = { metadata: { name: thisNode.name }, status: { addresses: [{ type: 'InternalIP' as const, address: thisNode.ip }] } };
+  const node = {
+    metadata: { name: thisNode.name },
+    status: { addresses: [{ type: 'InternalIP' as const, address: thisNode.ip }] },
+  };
   tr.onNodeUpdate(undefined, { metadata: { name: 'other' } });
   t.false(tr.hasPending());
   tr.onNodeUpdate(undefined, node);

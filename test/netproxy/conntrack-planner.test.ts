@@ -3,8 +3,21 @@ import { ChangeTracker } from '../../netproxy/change-tracker.ts';
 import { conntrackArgs, planConntrackCleanup } from '../../netproxy/conntrack-planner.ts';
 import { remotePod, service, slice, thisNode } from './fixtures.ts';
 
-const dnsService = () => service('dns', { type: 'NodePort', ports: [{ name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 }, { name: 'tcp', port: 53, protocol: 'TCP' }] });
-const dnsSlice = (ips: string[]) => slice('dns', ips, { ports: [{ name: 'dns', port: 5353, protocol: 'UDP' }, { name: 'tcp', port: 5353, protocol: 'TCP' }] });
+const dnsService = () =>
+  service('dns', {
+    type: 'NodePort',
+    ports: [
+      { name: 'dns', port: 53, protocol: 'UDP', nodePort: 30053 },
+      { name: 'tcp', port: 53, protocol: 'TCP' },
+    ],
+  });
+const dnsSlice = (ips: string[]) =>
+  slice('dns', ips, {
+    ports: [
+      { name: 'dns', port: 5353, protocol: 'UDP' },
+      { name: 'tcp', port: 5353, protocol: 'TCP' },
+    ],
+  });
 
 function tracker() {
   const tr = new ChangeTracker(thisNode.name);

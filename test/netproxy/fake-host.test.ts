@@ -5,16 +5,51 @@
 import test from 'ava';
 import { FakeHost, type ConntrackFlow } from './fake-host.ts';
 
-const dnsFlow = (replySrc: string): ConntrackFlow => ({ protocol: 'udp', origDst: '10.96.0.10', origDport: 53, replySrc });
+const dnsFlow = (replySrc: string): ConntrackFlow => ({
+  protocol: 'udp',
+  origDst: '10.96.0.10',
+  origDport: 53,
+  replySrc,
+});
 
 test('conntrack -D deletes only the flows its filters match, and exits 1 when none did', async (t) => {
   const host = new FakeHost();
-  host.flows.push(dnsFlow('10.244.1.6'), dnsFlow('10.244.1.7'), { protocol: 'tcp', origDst: '10.96.0.10', origDport: 53, replySrc: '10.244.1.6' });
-  const first = await host.run(['conntrack', '-D', '-p', 'udp', '--orig-dst', '10.96.0.10', '--orig-port-dst', '53', '--reply-src', '10.244.1.6']);
+  host.flows.push(dnsFlow('10.244.1.6'), dnsFlow('10.244.1.7'), {
+    protocol: 'tcp',
+    origDst: '10.96.0.10',
+    origDport: 53,
+    replySrc: '10.244.1.6',
+  });
+  const first = await host.run([
+    'conntrack',
+    '-D',
+    '-p',
+    'udp',
+    '--orig-dst',
+    '10.96.0.10',
+    '--orig-port-dst',
+    '53',
+    '--reply-src',
+    '10.244.1.6',
+  ]);
   t.is(first.code, 0);
   t.regex(first.stderr, /: 1 flow entries have been deleted/);
-  t.deepEqual(host.flows.map((f) => `${f.protocol} ${f.replySrc}`), ['udp 10.244.1.7', 'tcp 10.244.1.6']);
-  const again = await host.run(['conntrack', '-D', '-p', 'udp', '--orig-dst', '10.96.0.10', '--orig-port-dst', '53', '--reply-src', '10.244.1.6']);
+  t.deepEqual(
+    host.flows.map((f) => `${f.protocol} ${f.replySrc}`),
+    ['udp 10.244.1.7', 'tcp 10.244.1.6'],
+  );
+  const again = await host.run([
+    'conntrack',
+    '-D',
+    '-p',
+    'udp',
+    '--orig-dst',
+    '10.96.0.10',
+    '--orig-port-dst',
+    '53',
+    '--reply-src',
+    '10.244.1.6',
+  ]);
   t.is(again.code, 1);
   t.regex(again.stderr, /: 0 flow entries have been deleted/);
 });
@@ -32,13 +67,19 @@ test('a conntrack told to fail deletes nothing and says why', async (t) => {
 test('ipset restore refuses what ipset refuses without -exist, and keeps the lines before a failing one', async (t) => {
   const host = new FakeHost();
   t.is((await host.run(['ipset', 'restore'], { input: 'create S hash:ip family inet\nadd S 10.0.0.1\n' })).code, 0);
-  const recreate = await host.run(['ipset', 'restore'], { input: 'add S 10.0.0.2\ncreate S hash:ip family inet\nadd S 10.0.0.3\n' });
+  const recreate = await host.run(['ipset', 'restore'], {
+    input: 'add S 10.0.0.2\ncreate S hash:ip family inet\nadd S 10.0.0.3\n',
+  });
   t.is(recreate.code, 1);
   t.regex(recreate.stderr, /Error in line 2: Set cannot be created: set with the same name already exists/);
   t.deepEqual([...host.ipsets.get('S')!].sort(), ['10.0.0.1', '10.0.0.2'], 'line 1 applied, line 3 never reached');
   t.regex((await host.run(['ipset', 'restore'], { input: 'add S 10.0.0.1\n' })).stderr, /it's already added/);
   t.regex((await host.run(['ipset', 'restore'], { input: 'add T 10.0.0.1\n' })).stderr, /does not exist/);
-  t.is((await host.run(['ipset', 'restore', '-exist'], { input: 'create S hash:ip family inet\nadd S 10.0.0.1\n' })).code, 0, '-exist tolerates both');
+  t.is(
+    (await host.run(['ipset', 'restore', '-exist'], { input: 'create S hash:ip family inet\nadd S 10.0.0.1\n' })).code,
+    0,
+    '-exist tolerates both',
+  );
 });
 
 test('sh -c passes on the stderr and exit code of its last command; a failure queued for a command inside it applies', async (t) => {

@@ -56,7 +56,8 @@ export class FakeHost implements CommandRunner {
     if (failure !== undefined) return { code: 1, stdout: '', stderr: failure };
     const model = command.includes('legacy') ? this.legacy : this.nft;
     if (command.endsWith('-restore')) {
-      if (!args.includes('--noflush')) return { code: 2, stdout: '', stderr: 'fake: the proxy must never restore without --noflush' };
+      if (!args.includes('--noflush'))
+        return { code: 2, stdout: '', stderr: 'fake: the proxy must never restore without --noflush' };
       try {
         model.restore(options.input ?? '');
         return { code: 0, stdout: '', stderr: '' };
@@ -74,7 +75,11 @@ export class FakeHost implements CommandRunner {
       const chain = args[args.indexOf('-S') + 1] ?? '';
       const rules = model.tables.get(table)?.get(chain);
       if (rules === undefined) return { code: 1, stdout: '', stderr: `iptables: No chain/target/match by that name.` };
-      return { code: 0, stdout: [`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${r}`)].join('\n') + '\n', stderr: '' };
+      return {
+        code: 0,
+        stdout: [`-N ${chain}`, ...rules.map((r) => `-A ${chain} ${r}`)].join('\n') + '\n',
+        stderr: '',
+      };
     }
     if (command === 'sh' && args[0] === '-c') {
       // Only the form the applier uses: commands joined by "; echo <separator>; ". As sh does, every
@@ -82,8 +87,13 @@ export class FakeHost implements CommandRunner {
       let stdout = '';
       let stderr = '';
       let code = 0;
-      for (const part of (args[1] ?? '').split(';').map((x) => x.trim()).filter(Boolean)) {
-        const result = part.startsWith('echo ') ? { code: 0, stdout: `${part.slice(5)}\n`, stderr: '' } : await this.run(part.split(' '));
+      for (const part of (args[1] ?? '')
+        .split(';')
+        .map((x) => x.trim())
+        .filter(Boolean)) {
+        const result = part.startsWith('echo ')
+          ? { code: 0, stdout: `${part.slice(5)}\n`, stderr: '' }
+          : await this.run(part.split(' '));
         stdout += result.stdout;
         stderr += result.stderr;
         code = result.code;
@@ -107,7 +117,11 @@ export class FakeHost implements CommandRunner {
     }
     if (joined === 'link set bosun-ipvs0 up') return ok();
     if (joined === '-o -4 addr show dev bosun-ipvs0') {
-      return ok([...this.dummyAddresses].map((a, i) => `${i + 9}: bosun-ipvs0    inet ${a}/32 scope global bosun-ipvs0\\       valid_lft forever`).join('\n'));
+      return ok(
+        [...this.dummyAddresses]
+          .map((a, i) => `${i + 9}: bosun-ipvs0    inet ${a}/32 scope global bosun-ipvs0\\       valid_lft forever`)
+          .join('\n'),
+      );
     }
     const m = /^addr (add|del) ([\d.]+)\/32 dev bosun-ipvs0$/.exec(joined);
     if (m && this.dummyLink) {
@@ -122,15 +136,21 @@ export class FakeHost implements CommandRunner {
   #conntrack(args: string[]): CommandResult {
     this.conntrackDeletes.push(args);
     const value = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
-    if (args[0] !== '-D' || value('-p') === undefined) return { code: 2, stdout: '', stderr: `${conntrackBanner}: fake: unsupported ${args.join(' ')}\n` };
-    const matches = (f: ConntrackFlow) => f.protocol === value('-p')
-      && (value('--orig-dst') ?? f.origDst) === f.origDst
-      && (value('--orig-port-dst') ?? String(f.origDport)) === String(f.origDport)
-      && (value('--reply-src') ?? f.replySrc) === f.replySrc;
+    if (args[0] !== '-D' || value('-p') === undefined)
+      return { code: 2, stdout: '', stderr: `${conntrackBanner}: fake: unsupported ${args.join(' ')}\n` };
+    const matches = (f: ConntrackFlow) =>
+      f.protocol === value('-p') &&
+      (value('--orig-dst') ?? f.origDst) === f.origDst &&
+      (value('--orig-port-dst') ?? String(f.origDport)) === String(f.origDport) &&
+      (value('--reply-src') ?? f.replySrc) === f.replySrc;
     const kept = this.flows.filter((f) => !matches(f));
     const deleted = this.flows.length - kept.length;
     this.flows.splice(0, this.flows.length, ...kept);
-    return { code: deleted > 0 ? 0 : 1, stdout: '', stderr: `${conntrackBanner}: ${deleted} flow entries have been deleted.\n` };
+    return {
+      code: deleted > 0 ? 0 : 1,
+      stdout: '',
+      stderr: `${conntrackBanner}: ${deleted} flow entries have been deleted.\n`,
+    };
   }
 
   /**
@@ -138,7 +158,8 @@ export class FakeHost implements CommandRunner {
    * it stay applied). Without -exist, creating an existing set or adding a present member is refused.
    */
   #ipset(args: string[], input: string): CommandResult {
-    if (args[0] !== 'restore') return { code: 1, stdout: '', stderr: `${ipsetBanner}: fake: unsupported ${args.join(' ')}\n` };
+    if (args[0] !== 'restore')
+      return { code: 1, stdout: '', stderr: `${ipsetBanner}: fake: unsupported ${args.join(' ')}\n` };
     const lines = input.split('\n');
     for (const [i, line] of lines.entries()) {
       if (line.trim() === '') continue;
@@ -146,7 +167,11 @@ export class FakeHost implements CommandRunner {
       const exist = args.includes('-exist') || words.includes('-exist');
       const [op, name = '', member] = words;
       const set = this.ipsets.get(name);
-      const fail = (why: string) => ({ code: 1, stdout: '', stderr: `${ipsetBanner}: Error in line ${i + 1}: ${why}\n` });
+      const fail = (why: string) => ({
+        code: 1,
+        stdout: '',
+        stderr: `${ipsetBanner}: Error in line ${i + 1}: ${why}\n`,
+      });
       if (op === 'create') {
         if (set !== undefined && !exist) return fail('Set cannot be created: set with the same name already exists');
         if (set === undefined) this.ipsets.set(name, new Set());
@@ -170,14 +195,23 @@ export class FakeHost implements CommandRunner {
   }
 
   #ipvsadm(args: string[], input: string): CommandResult {
-    if (!this.ipvsAvailable) return { code: 2, stdout: '', stderr: "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?" };
+    if (!this.ipvsAvailable)
+      return {
+        code: 2,
+        stdout: '',
+        stderr:
+          "Can't initialize ipvs: Protocol not available\nAre you sure that IP Virtual Server is built in the kernel or as module?",
+      };
     const flag = { tcp: '-t', udp: '-u', sctp: '--sctp-service' } as const;
     if (args[0] === '-Ln') return { code: 0, stdout: 'IP Virtual Server version 1.2.1\n', stderr: '' };
     if (args[0] === '-Sn') {
       const out: string[] = [];
       for (const v of this.virtualServers.values()) {
-        out.push(`-A ${flag[v.protocol]} ${v.address}:${v.port} -s ${v.scheduler}${v.persistenceSeconds ? ` -p ${v.persistenceSeconds}` : ''}`);
-        for (const r of v.reals) out.push(`-a ${flag[v.protocol]} ${v.address}:${v.port} -r ${r.address}:${r.port} -m -w 1`);
+        out.push(
+          `-A ${flag[v.protocol]} ${v.address}:${v.port} -s ${v.scheduler}${v.persistenceSeconds ? ` -p ${v.persistenceSeconds}` : ''}`,
+        );
+        for (const r of v.reals)
+          out.push(`-a ${flag[v.protocol]} ${v.address}:${v.port} -r ${r.address}:${r.port} -m -w 1`);
       }
       return { code: 0, stdout: `${out.join('\n')}\n`, stderr: '' };
     }
@@ -192,12 +226,28 @@ export class FakeHost implements CommandRunner {
       switch (m[1]) {
         case 'A':
           if (vs) return { code: 1, stdout: '', stderr: 'Service already exists' };
-          this.virtualServers.set(key, { protocol, address: m[3]!, port: Number(m[4]), scheduler: /-s (\S+)/.exec(rest)?.[1] ?? 'wlc', persistenceSeconds: Number(/-p (\d+)/.exec(rest)?.[1] ?? 0), reals: [] });
+          this.virtualServers.set(key, {
+            protocol,
+            address: m[3]!,
+            port: Number(m[4]),
+            scheduler: /-s (\S+)/.exec(rest)?.[1] ?? 'wlc',
+            persistenceSeconds: Number(/-p (\d+)/.exec(rest)?.[1] ?? 0),
+            reals: [],
+          });
           break;
-        case 'D': this.virtualServers.delete(key); break;
-        case 'E': if (vs) vs.persistenceSeconds = Number(/-p (\d+)/.exec(rest)?.[1] ?? 0); break;
-        case 'a': if (!vs || !real) return { code: 1, stdout: '', stderr: 'No such service' }; vs.reals.push({ address: real[1]!, port: Number(real[2]) }); break;
-        case 'd': if (vs && real) vs.reals = vs.reals.filter((r) => !(r.address === real[1] && r.port === Number(real[2]))); break;
+        case 'D':
+          this.virtualServers.delete(key);
+          break;
+        case 'E':
+          if (vs) vs.persistenceSeconds = Number(/-p (\d+)/.exec(rest)?.[1] ?? 0);
+          break;
+        case 'a':
+          if (!vs || !real) return { code: 1, stdout: '', stderr: 'No such service' };
+          vs.reals.push({ address: real[1]!, port: Number(real[2]) });
+          break;
+        case 'd':
+          if (vs && real) vs.reals = vs.reals.filter((r) => !(r.address === real[1] && r.port === Number(real[2])));
+          break;
       }
     }
     return { code: 0, stdout: '', stderr: '' };

@@ -64,11 +64,21 @@ export interface EndpointOptions {
   terminating?: boolean;
 }
 
-export function slice(serviceName: string, endpoints: (string | EndpointOptions)[], o: {
-  name?: string; namespace?: string; ports?: { name?: string; port?: number; protocol?: Protocol }[];
-} = {}): EndpointSlice {
+export function slice(
+  serviceName: string,
+  endpoints: (string | EndpointOptions)[],
+  o: {
+    name?: string;
+    namespace?: string;
+    ports?: { name?: string; port?: number; protocol?: Protocol }[];
+  } = {},
+): EndpointSlice {
   return {
-    metadata: { name: o.name ?? `${serviceName}-abc`, namespace: o.namespace ?? 'default', labels: { 'kubernetes.io/service-name': serviceName } },
+    metadata: {
+      name: o.name ?? `${serviceName}-abc`,
+      namespace: o.namespace ?? 'default',
+      labels: { 'kubernetes.io/service-name': serviceName },
+    },
     addressType: 'IPv4',
     ports: o.ports ?? [{ name: 'http', port: 8080, protocol: 'TCP' }],
     endpoints: endpoints.map((e) => {

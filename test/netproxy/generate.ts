@@ -38,10 +38,11 @@ export function generate(count: number, seed: number, endpointsPer = 5): Generat
     usedIPs.add(ip);
     const kind = r();
     const name = `svc-${i}`;
-    const protocol = r() < 0.2 ? 'UDP' as const : 'TCP' as const;
+    const protocol = r() < 0.2 ? ('UDP' as const) : ('TCP' as const);
     let nodePort: number | undefined;
     if (kind < 0.2) {
-      do nodePort = 30000 + Math.floor(r() * 2768); while (usedNodePorts.has(nodePort));
+      do nodePort = 30000 + Math.floor(r() * 2768);
+      while (usedNodePorts.has(nodePort));
       usedNodePorts.add(nodePort);
     }
     const port = { name: 'p', port: 1 + Math.floor(r() * 9000), protocol, ...(nodePort ? { nodePort } : {}) };
@@ -61,7 +62,13 @@ export function generate(count: number, seed: number, endpointsPer = 5): Generat
       const local = r() < 0.3;
       const ipEp = `10.244.${local ? 1 : 2 + Math.floor(r() * 50)}.${2 + ((i * 7 + k) % 250)}`;
       const ready = r() < 0.9;
-      eps.push({ ip: ipEp, node: local ? thisNode.name : 'node-b', ready, serving: ready || r() < 0.5, terminating: !ready });
+      eps.push({
+        ip: ipEp,
+        node: local ? thisNode.name : 'node-b',
+        ready,
+        serving: ready || r() < 0.5,
+        terminating: !ready,
+      });
     }
     // Distinct addresses inside one slice.
     const unique = [...new Map(eps.map((e) => [e.ip, e])).values()];
@@ -79,7 +86,8 @@ export function expected(svc: Service, sl: EndpointSlice, external: boolean): Ma
     ready: e.conditions?.ready ?? true,
     servingTerminating: (e.conditions?.serving ?? true) && (e.conditions?.terminating ?? false),
   }));
-  const usable = (list: typeof eps) => (list.some((e) => e.ready) ? list.filter((e) => e.ready) : list.filter((e) => e.servingTerminating));
+  const usable = (list: typeof eps) =>
+    list.some((e) => e.ready) ? list.filter((e) => e.ready) : list.filter((e) => e.servingTerminating);
   const all = usable(eps);
   const localOnly = external ? svc.spec.externalTrafficPolicy === 'Local' : svc.spec.internalTrafficPolicy === 'Local';
   const chosen = localOnly ? usable(eps.filter((e) => e.local)) : all;
@@ -92,4 +100,3 @@ export function sameLanding(got: Map<string, number>, want: Map<string, number>)
   for (const [k, v] of want) if (Math.abs((got.get(k) ?? -1) - v) > 1e-9) return false;
   return true;
 }
-

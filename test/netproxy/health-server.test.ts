@@ -17,9 +17,13 @@ function get(port: number, path: string): Promise<{ status: number; body: string
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path, agent: false }, (res) => {
       let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('data', (c: Buffer) => {
+        body += c.toString();
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject).end();
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -39,7 +43,10 @@ test('the bind address is read as kube-proxy reads --healthz-bind-address; empty
   t.is(parseHealthzBindAddress(''), undefined);
   for (const bad of ['10256', 'localhost:10256', '0.0.0.0:', '0.0.0.0:70000', '::1:10256', '1.2.3.4:80:90']) {
     const parsed = parseHealthzBindAddress(bad);
-    t.true(parsed !== undefined && 'error' in parsed && parsed.error.startsWith(`${bad} is not an IP address with a port`), bad);
+    t.true(
+      parsed !== undefined && 'error' in parsed && parsed.error.startsWith(`${bad} is not an IP address with a port`),
+      bad,
+    );
   }
 });
 
@@ -74,14 +81,25 @@ test('a port held by another process is tried again until it is free, never fata
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
   const { port } = holder.address() as AddressInfo;
   const warnings: string[] = [];
-  const log = { ...silent, warn: (_: object, msg: string) => { warnings.push(msg); } };
-  const server = createProxyHealthServer({ health: () => ({ ok: true, lastSyncAt: undefined, reason: 'ok' }), metrics: new ProxyMetrics() });
+  const log = {
+    ...silent,
+    warn: (_: object, msg: string) => {
+      warnings.push(msg);
+    },
+  };
+  const server = createProxyHealthServer({
+    health: () => ({ ok: true, lastSyncAt: undefined, reason: 'ok' }),
+    metrics: new ProxyMetrics(),
+  });
   const stop = new AbortController();
   const serving = serveProxyHealth(server, { host: '127.0.0.1', port }, stop.signal, log, 20);
   await waitFor(() => warnings.length >= 2, { what: 'two failed tries logged', timeoutMs: 5_000 });
   t.false(server.listening);
   await new Promise<void>((resolve) => holder.close(() => resolve()));
-  await waitFor(() => server.listening, { what: 'the health server listening once the port is free', timeoutMs: 5_000 });
+  await waitFor(() => server.listening, {
+    what: 'the health server listening once the port is free',
+    timeoutMs: 5_000,
+  });
   t.is((await get(port, '/healthz')).status, 200);
   stop.abort();
   await serving;
@@ -92,7 +110,10 @@ test('a signal aborted while the port is still busy ends the tries at once', asy
   const holder = createServer();
   await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', () => resolve()));
   const { port } = holder.address() as AddressInfo;
-  const server = createProxyHealthServer({ health: () => ({ ok: true, lastSyncAt: undefined, reason: 'ok' }), metrics: new ProxyMetrics() });
+  const server = createProxyHealthServer({
+    health: () => ({ ok: true, lastSyncAt: undefined, reason: 'ok' }),
+    metrics: new ProxyMetrics(),
+  });
   const stop = new AbortController();
   const serving = serveProxyHealth(server, { host: '127.0.0.1', port }, stop.signal, silent, 60_000);
   await new Promise((resolve) => setImmediate(resolve));

@@ -21,7 +21,10 @@ import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext
 const injected = '-A BOSUN-INJECTED -j ACCEPT';
 const hostileServices = (): Service[] => [
   service('quote', { clusterIP: '10.96.0.21', ports: [{ name: `x"\n${injected}\n#`, port: 80, protocol: 'TCP' }] }),
-  service('stringport', { clusterIP: '10.96.0.22', ports: [{ name: 'http', port: '80' as unknown as number, protocol: 'TCP' }] }),
+  service('stringport', {
+    clusterIP: '10.96.0.22',
+    ports: [{ name: 'http', port: '80' as unknown as number, protocol: 'TCP' }],
+  }),
   service('bigport', { clusterIP: '10.96.0.23', ports: [{ name: 'http', port: 70000, protocol: 'TCP' }] }),
   service('icmp', { clusterIP: '10.96.0.24', ports: [{ name: 'http', port: 80, protocol: 'ICMP' as never }] }),
   service('badip', { clusterIP: '1.2.3.4; rm -rf /', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
@@ -29,12 +32,20 @@ const hostileServices = (): Service[] => [
   service('bad"name', { clusterIP: '10.96.0.26' }),
 ];
 const hostileSlices = (): EndpointSlice[] => [
-  slice('stringport', [remotePod(20)], { ports: [{ name: 'http', port: '8080; rm' as unknown as number, protocol: 'TCP' }] }),
+  slice('stringport', [remotePod(20)], {
+    ports: [{ name: 'http', port: '8080; rm' as unknown as number, protocol: 'TCP' }],
+  }),
   slice('ext', [remotePod(21), '10.244.2.22; rm' as string]),
 ];
 
 function proxyOn(host: FakeHost, extra: Partial<ConstructorParameters<typeof ServiceProxy>[0]> = {}) {
-  return new ServiceProxy({ nodeName: thisNode.name, runner: host, config: testConfig, backend: backends.nf_tables, ...extra });
+  return new ServiceProxy({
+    nodeName: thisNode.name,
+    runner: host,
+    config: testConfig,
+    backend: backends.nf_tables,
+    ...extra,
+  });
 }
 
 test('hostile fields are left out of the iptables payload, reported once; good services still route', async (t) => {
@@ -48,10 +59,17 @@ test('hostile fields are left out of the iptables payload, reported once; good s
   const report = await proxy.sync();
   t.true(report.ok, report.error);
   const payload = host.restores().join('\n');
-  for (const text of ['BOSUN-INJECTED', 'rm', '70000', 'ICMP', 'icmp', '1.2.3.4', '10.244.2.22', '8080;']) t.false(payload.includes(text), text);
-  const trace = (dst: string, dport: number) => [...landing(tracePacket(host.nft, { src: localPod(9), dst, protocol: 'tcp', dport }, 'forwarded', traceContext))];
+  for (const text of ['BOSUN-INJECTED', 'rm', '70000', 'ICMP', 'icmp', '1.2.3.4', '10.244.2.22', '8080;'])
+    t.false(payload.includes(text), text);
+  const trace = (dst: string, dport: number) => [
+    ...landing(tracePacket(host.nft, { src: localPod(9), dst, protocol: 'tcp', dport }, 'forwarded', traceContext)),
+  ];
   t.deepEqual(trace('10.96.0.10', 80), [[`${remotePod(6)}:8080`, 1]], 'the good service reaches its pod');
-  t.deepEqual(trace('192.0.2.9', 80), [[`${remotePod(21)}:8080`, 1]], 'the good external IP and endpoint of a partly bad service stay');
+  t.deepEqual(
+    trace('192.0.2.9', 80),
+    [[`${remotePod(21)}:8080`, 1]],
+    'the good external IP and endpoint of a partly bad service stay',
+  );
   t.deepEqual(refusals.map((r) => `${r.kind} ${r.namespace}/${r.name} -> ${r.service ?? '-'}`).sort(), [
     'EndpointSlice default/ext-abc -> default/ext',
     'EndpointSlice default/stringport-abc -> default/stringport',
@@ -63,8 +81,16 @@ test('hostile fields are left out of the iptables payload, reported once; good s
     'Service default/quote -> default/quote',
     'Service default/stringport -> default/stringport',
   ]);
-  t.true(refusals.find((r) => r.name === 'bigport')!.problems[0]!.startsWith('spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive'));
-  t.true(refusals.find((r) => r.name === 'icmp')!.problems[0]!.startsWith('spec.ports[0].protocol: Invalid value: "ICMP": supported values: "TCP", "UDP", "SCTP"'));
+  t.true(
+    refusals
+      .find((r) => r.name === 'bigport')!
+      .problems[0]!.startsWith('spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive'),
+  );
+  t.true(
+    refusals
+      .find((r) => r.name === 'icmp')!
+      .problems[0]!.startsWith('spec.ports[0].protocol: Invalid value: "ICMP": supported values: "TCP", "UDP", "SCTP"'),
+  );
   // the informer's resync hands the same objects again: nothing new is reported
   for (const svc of hostileServices()) proxy.onServiceUpdate(svc, svc);
   t.is(refusals.length, 9);
@@ -83,11 +109,19 @@ test('the IPVS plan gets the same sanitized state', async (t) => {
 });
 
 test('sanitize keeps clean objects as they are and accepts what upstream accepts', (t) => {
-  const clean = service('web', { externalIPs: ['192.0.2.1', '2001:db8::1'], ports: [{ name: '8080', port: 8080, protocol: 'UDP' }, { port: 53, protocol: 'SCTP' }] });
+  const clean = service('web', {
+    externalIPs: ['192.0.2.1', '2001:db8::1'],
+    ports: [
+      { name: '8080', port: 8080, protocol: 'UDP' },
+      { port: 53, protocol: 'SCTP' },
+    ],
+  });
   const result = sanitizeService(clean);
   t.is(result.object, clean);
   t.deepEqual(result.problems, []);
-  const cleanSlice = slice('web', [remotePod(1)], { ports: [{ name: 'a-very-long-port-name-of-forty-characters', port: 80 }] });
+  const cleanSlice = slice('web', [remotePod(1)], {
+    ports: [{ name: 'a-very-long-port-name-of-forty-characters', port: 80 }],
+  });
   t.is(sanitizeEndpointSlice(cleanSlice).object, cleanSlice);
   t.deepEqual(sanitizeService(service('headless', { clusterIP: 'None' })).problems, []);
 });
@@ -97,7 +131,10 @@ async function settle(): Promise<void> {
 }
 
 test('a failing sync backs off 1 s doubling to 30 s, counts failures, and recovers', async (t) => {
-  t.deepEqual([1, 2, 3, 4, 5, 6, 7, 20].map(syncRetryDelayMs), [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+  t.deepEqual(
+    [1, 2, 3, 4, 5, 6, 7, 20].map(syncRetryDelayMs),
+    [1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000],
+  );
   const host = new FakeHost();
   for (let i = 0; i < 8; i++) host.failNext('iptables-nft-restore');
   const manual = new ManualClock(0);
@@ -113,7 +150,8 @@ test('a failing sync backs off 1 s doubling to 30 s, counts failures, and recove
     const count = host.restores().length;
     for (; seen < count; seen++) restoresAt.push(manual.now());
     // events keep arriving while it fails: they must not cut the back-off short
-    if (ms % 500 === 0 && ms < 100_000) proxy.onEndpointSliceUpdate(undefined, slice('web', [remotePod(6 + (ms / 500) % 3)]));
+    if (ms % 500 === 0 && ms < 100_000)
+      proxy.onEndpointSliceUpdate(undefined, slice('web', [remotePod(6 + ((ms / 500) % 3))]));
     manual.advance(100);
   }
   stop.abort();
@@ -129,17 +167,34 @@ test('a failing sync backs off 1 s doubling to 30 s, counts failures, and recove
 test('the agent turns a refusal into one Warning event on the Service', async (t) => {
   const { reportProxyRefusal, refusedFieldsReason } = await import('../../agent/events/service-events.ts');
   const events: unknown[][] = [];
-  const recorder = { event: (...args: unknown[]) => { events.push(args); } };
+  const recorder = {
+    event: (...args: unknown[]) => {
+      events.push(args);
+    },
+  };
   const host = new FakeHost();
   const proxy = proxyOn(host, { onRefused: (refusal) => reportProxyRefusal(recorder, refusal) });
   for (const svc of hostileServices()) proxy.onServiceUpdate(undefined, svc);
   proxy.onEndpointSliceUpdate(undefined, hostileSlices()[0]!);
   const onBigPort = events.find(([ref]) => (ref as { name: string }).name === 'bigport');
   t.deepEqual(onBigPort, [
-    { kind: 'Service', apiVersion: 'v1', namespace: 'default', name: 'bigport' }, 'Warning', refusedFieldsReason,
+    { kind: 'Service', apiVersion: 'v1', namespace: 'default', name: 'bigport' },
+    'Warning',
+    refusedFieldsReason,
     'Service: left out of the service rules of this node: spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive',
   ]);
-  t.truthy(events.find(([ref, , , message]) => (ref as { name: string }).name === 'stringport' && String(message).startsWith('EndpointSlice stringport-abc: ')));
-  t.false(events.some(([ref]) => (ref as { name: string }).name === 'bad"name'), 'no event on an object whose identity is unusable');
-  t.truthy(events.find(([ref]) => (ref as { name: string }).name === 'badip'), 'a Service left out whole because of its clusterIP still gets its event');
+  t.truthy(
+    events.find(
+      ([ref, , , message]) =>
+        (ref as { name: string }).name === 'stringport' && String(message).startsWith('EndpointSlice stringport-abc: '),
+    ),
+  );
+  t.false(
+    events.some(([ref]) => (ref as { name: string }).name === 'bad"name'),
+    'no event on an object whose identity is unusable',
+  );
+  t.truthy(
+    events.find(([ref]) => (ref as { name: string }).name === 'badip'),
+    'a Service left out whole because of its clusterIP still gets its event',
+  );
 });

@@ -5,7 +5,16 @@
 import test from 'ava';
 import { landing, tracePacket, type Packet } from '../../netproxy/tracer.ts';
 import {
-  clusterCIDR, localPod, modelOf, offClusterClient, remotePod, service, slice, stateOf, thisNode, traceContext,
+  clusterCIDR,
+  localPod,
+  modelOf,
+  offClusterClient,
+  remotePod,
+  service,
+  slice,
+  stateOf,
+  thisNode,
+  traceContext,
 } from './fixtures.ts';
 
 const tcp = (src: string, dst: string, dport: number): Packet => ({ src, dst, protocol: 'tcp', dport });
@@ -18,7 +27,8 @@ test('cluster IP balances evenly over ready endpoints on both nodes', (t) => {
   const model = modelOf(stateOf([service('web')], [slice('web', [localPod(5), remotePod(6), remotePod(7)])]));
   const where = landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext));
   t.is(where.size, 3);
-  for (const ep of [`${localPod(5)}:8080`, `${remotePod(6)}:8080`, `${remotePod(7)}:8080`]) near(t, where.get(ep), 1 / 3, ep);
+  for (const ep of [`${localPod(5)}:8080`, `${remotePod(6)}:8080`, `${remotePod(7)}:8080`])
+    near(t, where.get(ep), 1 / 3, ep);
 });
 
 test('a process on the node reaches the cluster IP too (nat OUTPUT)', (t) => {
@@ -29,28 +39,59 @@ test('a process on the node reaches the cluster IP too (nat OUTPUT)', (t) => {
 
 test('wrong port or unknown address is left alone', (t) => {
   const model = modelOf(stateOf([service('web')], [slice('web', [remotePod(6)])]));
-  t.deepEqual([...landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 81), 'forwarded', traceContext))], [['ACCEPT', 1]]);
-  t.deepEqual([...landing(tracePacket(model, tcp(localPod(9), '10.96.0.11', 80), 'forwarded', traceContext))], [['ACCEPT', 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 81), 'forwarded', traceContext))],
+    [['ACCEPT', 1]],
+  );
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp(localPod(9), '10.96.0.11', 80), 'forwarded', traceContext))],
+    [['ACCEPT', 1]],
+  );
 });
 
 test('a service without endpoints is rejected, from pods and from the node', (t) => {
   const model = modelOf(stateOf([service('empty')], []));
-  t.deepEqual([...landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))], [['REJECT', 1]]);
-  t.deepEqual([...landing(tracePacket(model, tcp(thisNode.ip, '10.96.0.10', 80), 'local', traceContext))], [['REJECT', 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))],
+    [['REJECT', 1]],
+  );
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp(thisNode.ip, '10.96.0.10', 80), 'local', traceContext))],
+    [['REJECT', 1]],
+  );
 });
 
 test('only not-ready endpoints: rejected; terminating-but-serving ones are used when nothing is ready', (t) => {
   const notReady = modelOf(stateOf([service('web')], [slice('web', [{ ip: remotePod(6), ready: false }])]));
-  t.deepEqual([...landing(tracePacket(notReady, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))], [['REJECT', 1]]);
-  const terminating = modelOf(stateOf([service('web')], [slice('web', [
-    { ip: remotePod(6), ready: false, serving: true, terminating: true },
-    { ip: remotePod(7), ready: false, serving: false, terminating: true },
-  ])]));
-  t.deepEqual([...landing(tracePacket(terminating, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))], [[`${remotePod(6)}:8080`, 1]]);
-  const mixed = modelOf(stateOf([service('web')], [slice('web', [
-    remotePod(5), { ip: remotePod(6), ready: false, serving: true, terminating: true },
-  ])]));
-  t.deepEqual([...landing(tracePacket(mixed, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))], [[`${remotePod(5)}:8080`, 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(notReady, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))],
+    [['REJECT', 1]],
+  );
+  const terminating = modelOf(
+    stateOf(
+      [service('web')],
+      [
+        slice('web', [
+          { ip: remotePod(6), ready: false, serving: true, terminating: true },
+          { ip: remotePod(7), ready: false, serving: false, terminating: true },
+        ]),
+      ],
+    ),
+  );
+  t.deepEqual(
+    [...landing(tracePacket(terminating, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))],
+    [[`${remotePod(6)}:8080`, 1]],
+  );
+  const mixed = modelOf(
+    stateOf(
+      [service('web')],
+      [slice('web', [remotePod(5), { ip: remotePod(6), ready: false, serving: true, terminating: true }])],
+    ),
+  );
+  t.deepEqual(
+    [...landing(tracePacket(mixed, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))],
+    [[`${remotePod(5)}:8080`, 1]],
+  );
 });
 
 test('traffic to a cluster IP from outside the cluster CIDR is masqueraded; pod traffic is not', (t) => {
@@ -65,7 +106,10 @@ test('traffic to a cluster IP from outside the cluster CIDR is masqueraded; pod 
 test('hairpin: a pod reaching itself through its service is masqueraded', (t) => {
   const model = modelOf(stateOf([service('web')], [slice('web', [localPod(5)])]));
   const self = tracePacket(model, tcp(localPod(5), '10.96.0.10', 80), 'forwarded', traceContext);
-  t.deepEqual(self.map((o) => [o.endpoint, o.masqueraded]), [[`${localPod(5)}:8080`, true]]);
+  t.deepEqual(
+    self.map((o) => [o.endpoint, o.masqueraded]),
+    [[`${localPod(5)}:8080`, true]],
+  );
   const other = tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext);
   t.false(other[0]!.masqueraded);
 });
@@ -74,7 +118,10 @@ test('node port answers on the node address, masqueraded, but not on 127.0.0.1',
   const svc = service('np', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] });
   const model = modelOf(stateOf([svc], [slice('np', [remotePod(6)])]));
   const out = tracePacket(model, tcp(offClusterClient, thisNode.ip, 30080), 'forwarded', traceContext);
-  t.deepEqual(out.map((o) => [o.verdict, o.endpoint, o.masqueraded]), [['ACCEPT', `${remotePod(6)}:8080`, true]]);
+  t.deepEqual(
+    out.map((o) => [o.verdict, o.endpoint, o.masqueraded]),
+    [['ACCEPT', `${remotePod(6)}:8080`, true]],
+  );
   const loop = tracePacket(model, tcp('127.0.0.1', '127.0.0.1', 30080), 'local', traceContext);
   t.is(loop[0]!.endpoint, undefined);
 });
@@ -82,15 +129,30 @@ test('node port answers on the node address, masqueraded, but not on 127.0.0.1',
 test('node port without endpoints is rejected', (t) => {
   const svc = service('np', { type: 'NodePort', ports: [{ name: 'http', port: 80, nodePort: 30080 }] });
   const model = modelOf(stateOf([svc], []));
-  t.deepEqual([...landing(tracePacket(model, tcp(offClusterClient, thisNode.ip, 30080), 'forwarded', traceContext))], [['REJECT', 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp(offClusterClient, thisNode.ip, 30080), 'forwarded', traceContext))],
+    [['REJECT', 1]],
+  );
 });
 
 test('externalTrafficPolicy Local: only local endpoints, client address kept; none local -> DROP', (t) => {
-  const svc = service('loc', { type: 'NodePort', externalLocal: true, ports: [{ name: 'http', port: 80, nodePort: 30081 }], externalIPs: ['192.0.2.10'] });
+  const svc = service('loc', {
+    type: 'NodePort',
+    externalLocal: true,
+    ports: [{ name: 'http', port: 80, nodePort: 30081 }],
+    externalIPs: ['192.0.2.10'],
+  });
   const model = modelOf(stateOf([svc], [slice('loc', [localPod(5), remotePod(6)])]));
-  for (const [dst, port] of [[thisNode.ip, 30081], ['192.0.2.10', 80]] as const) {
+  for (const [dst, port] of [
+    [thisNode.ip, 30081],
+    ['192.0.2.10', 80],
+  ] as const) {
     const out = tracePacket(model, tcp(offClusterClient, dst, port), 'forwarded', traceContext);
-    t.deepEqual(out.map((o) => [o.endpoint, o.masqueraded]), [[`${localPod(5)}:8080`, false]], `${dst}:${port}`);
+    t.deepEqual(
+      out.map((o) => [o.endpoint, o.masqueraded]),
+      [[`${localPod(5)}:8080`, false]],
+      `${dst}:${port}`,
+    );
   }
   // Pods may still use any endpoint (short-circuit), without masquerade.
   const fromPod = landing(tracePacket(model, tcp(localPod(9), '192.0.2.10', 80), 'forwarded', traceContext));
@@ -99,29 +161,53 @@ test('externalTrafficPolicy Local: only local endpoints, client address kept; no
   t.is(landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext)).size, 2);
 
   const noLocal = modelOf(stateOf([svc], [slice('loc', [remotePod(6)])]));
-  t.deepEqual([...landing(tracePacket(noLocal, tcp(offClusterClient, thisNode.ip, 30081), 'forwarded', traceContext))], [['DROP', 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(noLocal, tcp(offClusterClient, thisNode.ip, 30081), 'forwarded', traceContext))],
+    [['DROP', 1]],
+  );
   // The node itself still reaches a remote endpoint, masqueraded.
   const fromNode = tracePacket(noLocal, tcp(thisNode.ip, thisNode.ip, 30081), 'local', traceContext);
-  t.deepEqual(fromNode.map((o) => [o.endpoint, o.masqueraded]), [[`${remotePod(6)}:8080`, true]]);
+  t.deepEqual(
+    fromNode.map((o) => [o.endpoint, o.masqueraded]),
+    [[`${remotePod(6)}:8080`, true]],
+  );
 });
 
 test('internalTrafficPolicy Local: cluster IP uses local endpoints only; none local -> DROP', (t) => {
   const svc = service('itp', { internalLocal: true });
   const model = modelOf(stateOf([svc], [slice('itp', [localPod(5), remotePod(6)])]));
-  t.deepEqual([...landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))], [[`${localPod(5)}:8080`, 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))],
+    [[`${localPod(5)}:8080`, 1]],
+  );
   const none = modelOf(stateOf([svc], [slice('itp', [remotePod(6)])]));
-  t.deepEqual([...landing(tracePacket(none, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))], [['DROP', 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(none, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext))],
+    [['DROP', 1]],
+  );
 });
 
 test('externalIPs and load-balancer IPs reach endpoints, masqueraded under Cluster policy', (t) => {
-  const svc = service('lb', { type: 'LoadBalancer', externalIPs: ['192.0.2.20'], lbIPs: ['192.0.2.30'], ports: [{ name: 'http', port: 80, nodePort: 30082 }] });
+  const svc = service('lb', {
+    type: 'LoadBalancer',
+    externalIPs: ['192.0.2.20'],
+    lbIPs: ['192.0.2.30'],
+    ports: [{ name: 'http', port: 80, nodePort: 30082 }],
+  });
   const model = modelOf(stateOf([svc], [slice('lb', [remotePod(6)])]));
   for (const dst of ['192.0.2.20', '192.0.2.30']) {
     const out = tracePacket(model, tcp(offClusterClient, dst, 80), 'forwarded', traceContext);
-    t.deepEqual(out.map((o) => [o.endpoint, o.masqueraded]), [[`${remotePod(6)}:8080`, true]], dst);
+    t.deepEqual(
+      out.map((o) => [o.endpoint, o.masqueraded]),
+      [[`${remotePod(6)}:8080`, true]],
+      dst,
+    );
   }
   const empty = modelOf(stateOf([svc], []));
-  t.deepEqual([...landing(tracePacket(empty, tcp(offClusterClient, '192.0.2.30', 80), 'forwarded', traceContext))], [['REJECT', 1]]);
+  t.deepEqual(
+    [...landing(tracePacket(empty, tcp(offClusterClient, '192.0.2.30', 80), 'forwarded', traceContext))],
+    [['REJECT', 1]],
+  );
 });
 
 test('ClientIP affinity: a remembered client always lands on its endpoint; new clients are remembered', (t) => {
@@ -131,20 +217,33 @@ test('ClientIP affinity: a remembered client always lands on its endpoint; new c
   t.is(first.length, 2);
   for (const o of first) t.is(o.remembered.length, 1, 'every first choice records the client');
   const chosen = first.find((o) => o.endpoint === `${remotePod(7)}:8080`)!;
-  const again = tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', { ...traceContext, affinity: new Set(chosen.remembered) });
+  const again = tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', {
+    ...traceContext,
+    affinity: new Set(chosen.remembered),
+  });
   t.deepEqual([...landing(again)], [[`${remotePod(7)}:8080`, 1]]);
   t.true(model.save('nat').includes('--seconds 60'), 'the timeout is the configured one');
 });
 
 test('multi-port and protocols: each port and protocol goes to its own target port', (t) => {
-  const svc = service('dns', { ports: [
-    { name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }, { name: 'x', port: 9, protocol: 'SCTP' },
-  ] });
-  const sl = slice('dns', [remotePod(6)], { ports: [
-    { name: 'dns', port: 5353, protocol: 'UDP' }, { name: 'dns-tcp', port: 5354, protocol: 'TCP' }, { name: 'x', port: 99, protocol: 'SCTP' },
-  ] });
+  const svc = service('dns', {
+    ports: [
+      { name: 'dns', port: 53, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+      { name: 'x', port: 9, protocol: 'SCTP' },
+    ],
+  });
+  const sl = slice('dns', [remotePod(6)], {
+    ports: [
+      { name: 'dns', port: 5353, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 5354, protocol: 'TCP' },
+      { name: 'x', port: 99, protocol: 'SCTP' },
+    ],
+  });
   const model = modelOf(stateOf([svc], [sl]));
-  const go = (protocol: Packet['protocol'], dport: number) => [...landing(tracePacket(model, { src: localPod(9), dst: '10.96.0.10', protocol, dport }, 'forwarded', traceContext))];
+  const go = (protocol: Packet['protocol'], dport: number) => [
+    ...landing(tracePacket(model, { src: localPod(9), dst: '10.96.0.10', protocol, dport }, 'forwarded', traceContext)),
+  ];
   t.deepEqual(go('udp', 53), [[`${remotePod(6)}:5353`, 1]]);
   t.deepEqual(go('tcp', 53), [[`${remotePod(6)}:5354`, 1]]);
   t.deepEqual(go('sctp', 9), [[`${remotePod(6)}:99`, 1]]);
@@ -156,9 +255,16 @@ test('forwarding of marked service traffic is accepted even under a DROP policy'
   // Another tool appends a catch-all DROP to FORWARD; our hook sits before it.
   model.command('filter', '-A FORWARD -j DROP');
   const out = tracePacket(model, tcp(offClusterClient, thisNode.ip, 30080), 'forwarded', traceContext);
-  t.deepEqual(out.map((o) => o.verdict), ['ACCEPT']);
+  t.deepEqual(
+    out.map((o) => o.verdict),
+    ['ACCEPT'],
+  );
   const unmarked = tracePacket(model, tcp(localPod(9), '10.96.0.10', 80), 'forwarded', traceContext);
-  t.deepEqual(unmarked.map((o) => o.verdict), ['DROP'], 'without the mark the other tool decides');
+  t.deepEqual(
+    unmarked.map((o) => o.verdict),
+    ['DROP'],
+    'without the mark the other tool decides',
+  );
 });
 
 test('clusterCIDR unset: no off-cluster masquerade rule, node ports still masquerade', (t) => {

@@ -8,7 +8,10 @@ import type { ServicePortState } from '../../netproxy/service-port.ts';
 import type { TraceContext } from '../../netproxy/tracer.ts';
 import { testConfig, thisNode, traceContext } from './fixtures.ts';
 
-export function ipvsSetup(state: ReadonlyMap<string, ServicePortState>, config: ProxyConfig = testConfig): { plan: IpvsPlan; model: IptablesModel; context: TraceContext } {
+export function ipvsSetup(
+  state: ReadonlyMap<string, ServicePortState>,
+  config: ProxyConfig = testConfig,
+): { plan: IpvsPlan; model: IptablesModel; context: TraceContext } {
   const plan = renderIpvs(state, config, { nodePortAddresses: [thisNode.ip] });
   const model = new IptablesModel();
   model.restore(insertHooks(plan.iptablesPayload, hookRules));

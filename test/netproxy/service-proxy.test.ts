@@ -16,7 +16,13 @@ import { FakeHost } from './fake-host.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
 function proxyOn(host: FakeHost, extra: Partial<ConstructorParameters<typeof ServiceProxy>[0]> = {}) {
-  return new ServiceProxy({ nodeName: thisNode.name, runner: host, config: testConfig, backend: backends.nf_tables, ...extra });
+  return new ServiceProxy({
+    nodeName: thisNode.name,
+    runner: host,
+    config: testConfig,
+    backend: backends.nf_tables,
+    ...extra,
+  });
 }
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
@@ -29,7 +35,10 @@ async function until(what: string, check: () => boolean | Promise<boolean>, ms =
 
 const web = () => service('web');
 const webSlice = (...ips: string[]) => slice('web', ips);
-const toWeb = (model: IptablesModel) => landing(tracePacket(model, { src: localPod(9), dst: '10.96.0.10', protocol: 'tcp', dport: 80 }, 'forwarded', traceContext));
+const toWeb = (model: IptablesModel) =>
+  landing(
+    tracePacket(model, { src: localPod(9), dst: '10.96.0.10', protocol: 'tcp', dport: 80 }, 'forwarded', traceContext),
+  );
 
 test('first sync is full, inserts each hook once, and the service works', async (t) => {
   const host = new FakeHost();
@@ -45,11 +54,16 @@ test('first sync is full, inserts each hook once, and the service works', async 
   proxy.requestFullSync();
   t.true((await proxy.sync()).full);
   for (const h of hookRules) {
-    const n = host.nft.tables.get(h.table)!.get(h.chain)!.filter((r) => r.endsWith(`-j ${h.target}`)).length;
+    const n = host.nft.tables
+      .get(h.table)!
+      .get(h.chain)!
+      .filter((r) => r.endsWith(`-j ${h.target}`)).length;
     t.is(n, 1, `${h.table}/${h.chain} -> ${h.target}`);
   }
   t.true(host.nft.tables.get('filter')!.get('INPUT')!.includes('-j ACCEPT'));
-  t.true(host.calls.every((c) => !c.argv[0]!.endsWith('-restore') || c.argv.join(' ').endsWith('-w --noflush --counters')));
+  t.true(
+    host.calls.every((c) => !c.argv[0]!.endsWith('-restore') || c.argv.join(' ').endsWith('-w --noflush --counters')),
+  );
 });
 
 test('an endpoint change is a partial sync that leaves what a full one would', async (t) => {
@@ -65,12 +79,15 @@ test('an endpoint change is a partial sync that leaves what a full one would', a
   t.true(r.ok);
   t.false(r.full);
   const payload = host.restores().at(-1)!;
-  t.false(payload.includes('BOSUN-SVCS-10-100-0 -'), 'the other service\'s dispatch chain is not rewritten');
+  t.false(payload.includes('BOSUN-SVCS-10-100-0 -'), "the other service's dispatch chain is not rewritten");
   t.deepEqual([...toWeb(host.nft)], [[`${remotePod(7)}:8080`, 1]]);
   const fresh = new IptablesModel();
-  fresh.restore(renderIptables({ state: proxy.state, config: testConfig, changed: 'all', memory: emptyMemory }).payload);
+  fresh.restore(
+    renderIptables({ state: proxy.state, config: testConfig, changed: 'all', memory: emptyMemory }).payload,
+  );
   for (const table of ['nat', 'filter']) {
-    for (const [chain, rules] of fresh.tables.get(table)!) if (chain.startsWith('BOSUN-')) t.deepEqual(host.nft.tables.get(table)!.get(chain), rules, `${table}/${chain}`);
+    for (const [chain, rules] of fresh.tables.get(table)!)
+      if (chain.startsWith('BOSUN-')) t.deepEqual(host.nft.tables.get(table)!.get(chain), rules, `${table}/${chain}`);
   }
 });
 
@@ -94,12 +111,14 @@ test('a failed partial restore is counted and followed by a full sync that repai
 
 test('chains of ours left by an earlier run are deleted by the first sync', async (t) => {
   const host = new FakeHost();
-  host.nft.restore('*nat\n:BOSUN-SVC-LEFTOVER0000000000 - [0:0]\n-A BOSUN-SVC-LEFTOVER0000000000 -j RETURN\n:KUBE-SERVICES - [0:0]\nCOMMIT\n');
+  host.nft.restore(
+    '*nat\n:BOSUN-SVC-LEFTOVER0000000000 - [0:0]\n-A BOSUN-SVC-LEFTOVER0000000000 -j RETURN\n:KUBE-SERVICES - [0:0]\nCOMMIT\n',
+  );
   const proxy = proxyOn(host);
   proxy.onServiceUpdate(undefined, web());
   t.true((await proxy.sync()).ok);
   t.false(host.nft.tables.get('nat')!.has('BOSUN-SVC-LEFTOVER0000000000'));
-  t.true(host.nft.tables.get('nat')!.has('KUBE-SERVICES'), 'other software\'s chains are not ours to delete');
+  t.true(host.nft.tables.get('nat')!.has('KUBE-SERVICES'), "other software's chains are not ours to delete");
 });
 
 test('a flushed table is noticed by the canary and repaired by a full sync', async (t) => {
@@ -137,8 +156,22 @@ test('replacing a UDP endpoint deletes its conntrack entries after the restore',
   await proxy.sync();
   const order = host.calls.map((c) => c.argv[0]);
   t.deepEqual(order, ['iptables-nft-restore', 'conntrack']);
-  t.deepEqual(host.conntrackDeletes.at(-1), ['-D', '-p', 'udp', '--orig-dst', '10.96.0.10', '--orig-port-dst', '53', '--reply-src', remotePod(6)]);
-  t.deepEqual(host.flows, [flow(remotePod(7))], 'the flows to the removed endpoint are gone, those to the new one kept');
+  t.deepEqual(host.conntrackDeletes.at(-1), [
+    '-D',
+    '-p',
+    'udp',
+    '--orig-dst',
+    '10.96.0.10',
+    '--orig-port-dst',
+    '53',
+    '--reply-src',
+    remotePod(6),
+  ]);
+  t.deepEqual(
+    host.flows,
+    [flow(remotePod(7))],
+    'the flows to the removed endpoint are gone, those to the new one kept',
+  );
 });
 
 test('backend choice: follow the backend holding rules, refuse a host with rules in both', (t) => {
@@ -151,7 +184,10 @@ test('backend choice: follow the backend holding rules, refuse a host with rules
   const err = t.throws(() => chooseBackend(withRules, withRules), { instanceOf: ProxyError });
   t.is(err?.code, ProxyErrorCode.mixedBackends);
   t.regex(err?.message ?? '', /both backends/);
-  t.is(t.throws(() => chooseBackend(undefined, undefined), { instanceOf: ProxyError })?.code, ProxyErrorCode.noIptables);
+  t.is(
+    t.throws(() => chooseBackend(undefined, undefined), { instanceOf: ProxyError })?.code,
+    ProxyErrorCode.noIptables,
+  );
 });
 
 test('healthz turns 503 when a sync stalls, and /metrics uses kube-proxy names', async (t) => {
@@ -159,21 +195,36 @@ test('healthz turns 503 when a sync stalls, and /metrics uses kube-proxy names',
   let release: () => void = () => {};
   const stalling = {
     run: async (argv: readonly string[], options?: { input?: string }) => {
-      if (argv[0]!.endsWith('-restore') && host.restores().length >= 1) await new Promise<void>((r) => { release = r; });
+      if (argv[0]!.endsWith('-restore') && host.restores().length >= 1)
+        await new Promise<void>((r) => {
+          release = r;
+        });
       return host.run(argv, options);
     },
   };
-  const proxy = new ServiceProxy({ nodeName: thisNode.name, runner: stalling, config: testConfig, backend: backends.nf_tables, healthTimeoutMs: 100, minSyncPeriodMs: 5 });
+  const proxy = new ServiceProxy({
+    nodeName: thisNode.name,
+    runner: stalling,
+    config: testConfig,
+    backend: backends.nf_tables,
+    healthTimeoutMs: 100,
+    minSyncPeriodMs: 5,
+  });
   const server = createProxyHealthServer(proxy);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
-  const get = (path: string) => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject).end();
-  });
+  const get = (path: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
   const stop = new AbortController();
   proxy.onServiceUpdate(undefined, web());
   const running = proxy.run(stop.signal);
@@ -186,9 +237,14 @@ test('healthz turns 503 when a sync stalls, and /metrics uses kube-proxy names',
     release();
     await until('healthz recovers', async () => (await get('/healthz')).status === 200);
     const metrics = (await get('/metrics')).body;
-    for (const name of ['kubeproxy_sync_proxy_rules_duration_seconds_count', 'kubeproxy_sync_full_proxy_rules_duration_seconds_bucket',
-      'kubeproxy_sync_partial_proxy_rules_duration_seconds_count', 'kubeproxy_network_programming_duration_seconds_count',
-      'kubeproxy_sync_proxy_rules_last_timestamp_seconds', 'kubeproxy_sync_proxy_rules_iptables_restore_failures_total']) {
+    for (const name of [
+      'kubeproxy_sync_proxy_rules_duration_seconds_count',
+      'kubeproxy_sync_full_proxy_rules_duration_seconds_bucket',
+      'kubeproxy_sync_partial_proxy_rules_duration_seconds_count',
+      'kubeproxy_network_programming_duration_seconds_count',
+      'kubeproxy_sync_proxy_rules_last_timestamp_seconds',
+      'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+    ]) {
       t.true(metrics.includes(`${name} `) || metrics.includes(`${name}{`), name);
     }
     t.regex(metrics, /kubeproxy_sync_proxy_rules_duration_seconds_count [2-9]/);
@@ -203,7 +259,12 @@ test('healthz turns 503 when a sync stalls, and /metrics uses kube-proxy names',
 
 test('sync runner: a burst of requests costs few runs, and it runs periodically without any', async (t) => {
   let runs = 0;
-  const runner = new SyncRunner(async () => { runs++; }, { minIntervalMs: 50, maxIntervalMs: 150 });
+  const runner = new SyncRunner(
+    async () => {
+      runs++;
+    },
+    { minIntervalMs: 50, maxIntervalMs: 150 },
+  );
   const stop = new AbortController();
   const running = runner.run(stop.signal);
   await until('first run', () => runs === 1);
@@ -219,17 +280,27 @@ test('sync runner: a burst of requests costs few runs, and it runs periodically 
 test('health check node ports answer 200 with local endpoints and 503 without', async (t) => {
   const servers = new ServiceHealthServers('127.0.0.1');
   const port = 20000 + (process.pid % 20000);
-  const get = () => new Promise<{ status: number; body: string }>((resolve, reject) => {
-    request({ host: '127.0.0.1', port, path: '/' }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    }).on('error', reject).end();
-  });
+  const get = () =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      request({ host: '127.0.0.1', port, path: '/' }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => {
+          body += c.toString();
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      })
+        .on('error', reject)
+        .end();
+    });
   try {
     const host = new FakeHost();
     const proxy = proxyOn(host, { serviceHealth: servers });
-    const svc = service('loc', { type: 'NodePort', externalLocal: true, healthCheckNodePort: port, ports: [{ name: 'http', port: 80, nodePort: 30081 }] });
+    const svc = service('loc', {
+      type: 'NodePort',
+      externalLocal: true,
+      healthCheckNodePort: port,
+      ports: [{ name: 'http', port: 80, nodePort: 30081 }],
+    });
     proxy.onServiceUpdate(undefined, svc);
     proxy.onEndpointSliceUpdate(undefined, slice('loc', [localPod(5), remotePod(6)]));
     await proxy.sync();

@@ -24,7 +24,10 @@ const nested = (levels: number, leaf: string) => '{"a":'.repeat(levels) + leaf +
 const withDeepFields = (name: string, levels: number) =>
   `{"metadata":{"name":"${name}","managedFields":[{"manager":"m","operation":"Update","apiVersion":"v1","fieldsType":"FieldsV1","fieldsV1":${nested(levels, '{}')}}]},"data":{}}`;
 
-const refusedAsTooDeep = { status: 400, body: { reason: 'BadRequest', message: 'the request body is not valid JSON: exceeded max depth' } };
+const refusedAsTooDeep = {
+  status: 400,
+  body: { reason: 'BadRequest', message: 'the request body is not valid JSON: exceeded max depth' },
+};
 
 test('a create nested 3,000 levels deep is 400 and stores nothing', async (t) => {
   const { server, admin, alice } = await tenant();
@@ -40,8 +43,24 @@ test('merge, strategic merge, JSON patch and apply bodies nested 3,000 levels de
     ['application/strategic-merge-patch+json', `{"metadata":{"labels":${nested(3000, '"x"')}}}`],
     ['application/json-patch+json', `[{"op":"add","path":"/metadata/annotations","value":${nested(3000, '"x"')}}]`],
   ];
-  for (const [contentType, body] of bodies) t.like(await call(server, 'PATCH', `${configmaps}/target`, alice, body, contentType), refusedAsTooDeep, contentType);
-  t.like(await call(server, 'PATCH', `${configmaps}/applied?fieldManager=m`, alice, `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"x":${nested(3000, '1')}}`, 'application/apply-patch+yaml'), refusedAsTooDeep, 'apply');
+  for (const [contentType, body] of bodies)
+    t.like(
+      await call(server, 'PATCH', `${configmaps}/target`, alice, body, contentType),
+      refusedAsTooDeep,
+      contentType,
+    );
+  t.like(
+    await call(
+      server,
+      'PATCH',
+      `${configmaps}/applied?fieldManager=m`,
+      alice,
+      `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"applied"},"x":${nested(3000, '1')}}`,
+      'application/apply-patch+yaml',
+    ),
+    refusedAsTooDeep,
+    'apply',
+  );
   const after = await call(server, 'GET', `${configmaps}/target`, admin);
   t.is(after.body.metadata.resourceVersion, before.body.metadata.resourceVersion);
   t.is((await call(server, 'GET', `${configmaps}/applied`, admin)).status, 404);

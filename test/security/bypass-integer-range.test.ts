@@ -13,7 +13,11 @@ const ns = 'team-ints';
 const deployments = `/apis/apps/v1/namespaces/${ns}/deployments`;
 const deployment = (name: string, replicas: number) => ({
   metadata: { name },
-  spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+  },
 });
 
 const tenant = sharedTenantServer(test, ns);
@@ -23,16 +27,70 @@ test.before(async () => {
   if (created.status !== 201) throw new Error(`deployment: ${JSON.stringify(created.body)}`);
 });
 
-const overflowing = { status: 400, body: { reason: 'BadRequest', details: { causes: [{ reason: 'FieldValueTypeInvalid', field: 'spec.replicas', message: 'Invalid value: 2147483648: spec.replicas must be of type int32' }] } } };
+const overflowing = {
+  status: 400,
+  body: {
+    reason: 'BadRequest',
+    details: {
+      causes: [
+        {
+          reason: 'FieldValueTypeInvalid',
+          field: 'spec.replicas',
+          message: 'Invalid value: 2147483648: spec.replicas must be of type int32',
+        },
+      ],
+    },
+  },
+};
 
 test('replicas beyond int32 are 400 through create, patch, scale and a JSON patch of scale, and nothing changes', async (t) => {
   const { server, admin, alice } = await tenant();
   const before = await call(server, 'GET', `${deployments}/web`, admin);
   t.like(await call(server, 'POST', deployments, alice, deployment('huge', 2 ** 31)), overflowing, 'create');
-  t.like(await call(server, 'PATCH', `${deployments}/web`, alice, { spec: { replicas: 2 ** 31 } }, 'application/merge-patch+json'), overflowing, 'merge patch');
-  t.like(await call(server, 'PATCH', `${deployments}/web/scale`, alice, { spec: { replicas: 2 ** 31 } }, 'application/merge-patch+json'), overflowing, 'scale patch');
-  t.like(await call(server, 'PATCH', `${deployments}/web/scale`, alice, [{ op: 'replace', path: '/spec/replicas', value: 2 ** 31 }], 'application/json-patch+json'), overflowing, 'scale JSON patch');
-  t.like(await call(server, 'PUT', `${deployments}/web/scale`, alice, { metadata: { name: 'web', namespace: ns }, spec: { replicas: 2 ** 31 } }), overflowing, 'scale replace');
+  t.like(
+    await call(
+      server,
+      'PATCH',
+      `${deployments}/web`,
+      alice,
+      { spec: { replicas: 2 ** 31 } },
+      'application/merge-patch+json',
+    ),
+    overflowing,
+    'merge patch',
+  );
+  t.like(
+    await call(
+      server,
+      'PATCH',
+      `${deployments}/web/scale`,
+      alice,
+      { spec: { replicas: 2 ** 31 } },
+      'application/merge-patch+json',
+    ),
+    overflowing,
+    'scale patch',
+  );
+  t.like(
+    await call(
+      server,
+      'PATCH',
+      `${deployments}/web/scale`,
+      alice,
+      [{ op: 'replace', path: '/spec/replicas', value: 2 ** 31 }],
+      'application/json-patch+json',
+    ),
+    overflowing,
+    'scale JSON patch',
+  );
+  t.like(
+    await call(server, 'PUT', `${deployments}/web/scale`, alice, {
+      metadata: { name: 'web', namespace: ns },
+      spec: { replicas: 2 ** 31 },
+    }),
+    overflowing,
+    'scale replace',
+  );
   const after = await call(server, 'GET', `${deployments}/web`, admin);
   t.is(after.body.metadata.resourceVersion, before.body.metadata.resourceVersion);
   t.is(after.body.spec.replicas, 1);
@@ -43,6 +101,9 @@ test('replicas beyond int32 are 400 through create, patch, scale and a JSON patc
 test('the largest int32 and int64 durations beyond int32 are still stored', async (t) => {
   const { server, alice } = await tenant();
   t.is((await call(server, 'POST', deployments, alice, deployment('widest', 2 ** 31 - 1))).status, 201);
-  const pod = { metadata: { name: 'long' }, spec: { terminationGracePeriodSeconds: 2 ** 40, containers: [{ name: 'c', image: 'busybox' }] } };
+  const pod = {
+    metadata: { name: 'long' },
+    spec: { terminationGracePeriodSeconds: 2 ** 40, containers: [{ name: 'c', image: 'busybox' }] },
+  };
   t.is((await call(server, 'POST', `/api/v1/namespaces/${ns}/pods`, alice, pod)).status, 201);
 });

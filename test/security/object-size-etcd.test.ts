@@ -5,7 +5,13 @@
  */
 import test from 'ava';
 import { startEtcd, type EtcdProcess } from '../controlplane/etcd-process.ts';
-import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import {
+  adminIdentity,
+  call,
+  startServerProcess,
+  type Identity,
+  type ServerProcess,
+} from '../controlplane/server-process.ts';
 
 let etcd: EtcdProcess;
 let server: ServerProcess;
@@ -26,7 +32,10 @@ const deployment = (name: string, argBytes: number) => ({
   metadata: { name },
   spec: {
     selector: { matchLabels: { app: name } },
-    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'img:1', args: ['z'.repeat(argBytes)] }] } },
+    template: {
+      metadata: { labels: { app: name } },
+      spec: { containers: [{ name: 'c', image: 'img:1', args: ['z'.repeat(argBytes)] }] },
+    },
   },
 });
 

@@ -5,7 +5,13 @@
  */
 import test from 'ava';
 import { createPublicKey, verify } from 'node:crypto';
-import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import {
+  adminIdentity,
+  call,
+  startServerProcess,
+  type Identity,
+  type ServerProcess,
+} from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
 let admin: Identity;
@@ -24,11 +30,18 @@ test.after.always(async () => {
 });
 
 const tokenFor = (account: string, spec: Record<string, unknown>) =>
-  call(server, 'POST', `${ns}/serviceaccounts/${account}/token`, admin, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec });
+  call(server, 'POST', `${ns}/serviceaccounts/${account}/token`, admin, {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec,
+  });
 
 function claimsOf(token: string): { header: Record<string, string>; payload: Record<string, any> } {
   const [header, payload] = token.split('.');
-  return { header: JSON.parse(Buffer.from(header!, 'base64url').toString()), payload: JSON.parse(Buffer.from(payload!, 'base64url').toString()) };
+  return {
+    header: JSON.parse(Buffer.from(header!, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(payload!, 'base64url').toString()),
+  };
 }
 
 /** Whether the server takes the token: 401 once it is dead, 403/200 while it lives. */
@@ -59,7 +72,10 @@ test('lifetimes upstream refuses: under 10 minutes is 422, not an integer is 400
   const short = await tokenFor('robot', { expirationSeconds: 599 });
   t.is(short.status, 422, JSON.stringify(short.body));
   t.is(short.body.reason, 'Invalid');
-  t.is(short.body.message, 'TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes');
+  t.is(
+    short.body.message,
+    'TokenRequest.authentication.k8s.io "" is invalid: spec.expirationSeconds: Invalid value: 599: may not specify a duration less than 10 minutes',
+  );
   for (const bad of [600.5, '3600', true]) {
     const reply = await tokenFor('robot', { expirationSeconds: bad });
     t.is(reply.status, 400, `${JSON.stringify(bad)}: ${JSON.stringify(reply.body)}`);
@@ -70,10 +86,15 @@ test('lifetimes upstream refuses: under 10 minutes is 422, not an integer is 400
 });
 
 test('a pod-bound token stops authenticating once the pod is gone, even when a pod of the same name returns', async (t) => {
-  const pod = { metadata: { name: 'worker' }, spec: { serviceAccountName: 'robot', containers: [{ name: 'c', image: 'img:1' }] } };
+  const pod = {
+    metadata: { name: 'worker' },
+    spec: { serviceAccountName: 'robot', containers: [{ name: 'c', image: 'img:1' }] },
+  };
   const created = await call(server, 'POST', `${ns}/pods`, admin, pod);
   t.is(created.status, 201, JSON.stringify(created.body));
-  const bound = await tokenFor('robot', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'worker', uid: created.body.metadata.uid } });
+  const bound = await tokenFor('robot', {
+    boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'worker', uid: created.body.metadata.uid },
+  });
   t.is(bound.status, 201, JSON.stringify(bound.body));
   const token = bound.body.status.token as string;
   t.deepEqual(claimsOf(token).payload['kubernetes.io'].pod, { name: 'worker', uid: created.body.metadata.uid });
@@ -90,12 +111,22 @@ test('a pod-bound token stops authenticating once the pod is gone, even when a p
 });
 
 test('binding refused as upstream refuses it: another account pod 400, a stale uid 409, another kind 400', async (t) => {
-  const created = await call(server, 'POST', `${ns}/pods`, admin, { metadata: { name: 'runs-as-other' }, spec: { serviceAccountName: 'other', containers: [{ name: 'c', image: 'img:1' }] } });
+  const created = await call(server, 'POST', `${ns}/pods`, admin, {
+    metadata: { name: 'runs-as-other' },
+    spec: { serviceAccountName: 'other', containers: [{ name: 'c', image: 'img:1' }] },
+  });
   t.is(created.status, 201);
-  const otherAccount = await tokenFor('robot', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runs-as-other' } });
+  const otherAccount = await tokenFor('robot', {
+    boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runs-as-other' },
+  });
   t.is(otherAccount.status, 400, JSON.stringify(otherAccount.body));
-  t.is(otherAccount.body.message, 'cannot bind token for serviceaccount "robot" to pod running with different serviceaccount name.');
-  const stale = await tokenFor('other', { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runs-as-other', uid: 'not-the-uid' } });
+  t.is(
+    otherAccount.body.message,
+    'cannot bind token for serviceaccount "robot" to pod running with different serviceaccount name.',
+  );
+  const stale = await tokenFor('other', {
+    boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'runs-as-other', uid: 'not-the-uid' },
+  });
   t.is(stale.status, 409, JSON.stringify(stale.body));
   const configMap = await tokenFor('robot', { boundObjectRef: { kind: 'ConfigMap', apiVersion: 'v1', name: 'x' } });
   t.is(configMap.status, 400, JSON.stringify(configMap.body));
@@ -135,6 +166,13 @@ test('tokens carry a kid that the published key set names, and the discovery doc
   t.like(key, { use: 'sig', kty: 'RSA', alg: 'RS256' });
   // the published key verifies the token: a relying party needs nothing else
   const [head, body, signature] = token.split('.');
-  t.true(verify('sha256', Buffer.from(`${head}.${body}`), createPublicKey({ key, format: 'jwk' }), Buffer.from(signature!, 'base64url')));
+  t.true(
+    verify(
+      'sha256',
+      Buffer.from(`${head}.${body}`),
+      createPublicKey({ key, format: 'jwk' }),
+      Buffer.from(signature!, 'base64url'),
+    ),
+  );
   t.is((await call(server, 'GET', '/openid/v1/jwks')).status, 403, 'anonymous');
 });

@@ -6,7 +6,14 @@
  * into data and never stored. Against a real server process with real identities.
  */
 import test from 'ava';
-import { adminIdentity, call, namespaceAdmin, type Identity, type ServerProcess, startServerProcess } from '../controlplane/server-process.ts';
+import {
+  adminIdentity,
+  call,
+  namespaceAdmin,
+  type Identity,
+  type ServerProcess,
+  startServerProcess,
+} from '../controlplane/server-process.ts';
 
 let server: ServerProcess;
 let admin: Identity;
@@ -26,7 +33,13 @@ test.after.always(async () => {
 const pod = {
   metadata: { name: 'fake-running' },
   spec: { containers: [{ name: 'c', image: 'img:1' }] },
-  status: { phase: 'Running', podIP: '10.244.9.9', podIPs: [{ ip: '10.244.9.9' }], conditions: [{ type: 'Ready', status: 'True' }], hostIP: '192.0.2.1' },
+  status: {
+    phase: 'Running',
+    podIP: '10.244.9.9',
+    podIPs: [{ ip: '10.244.9.9' }],
+    conditions: [{ type: 'Ready', status: 'True' }],
+    hostIP: '192.0.2.1',
+  },
 };
 
 test('a Pod created with a status starts Pending, and an update does not change its status', async (t) => {
@@ -35,12 +48,28 @@ test('a Pod created with a status starts Pending, and an update does not change 
   const stored = (await call(server, 'GET', `/api/v1/namespaces/${ns}/pods/fake-running`, admin)).body;
   t.deepEqual(stored.status, { phase: 'Pending', qosClass: 'BestEffort' });
   // the pod list a Service's endpoints come from does not see it as running
-  const running = await call(server, 'GET', `/api/v1/namespaces/${ns}/pods?fieldSelector=status.phase%3DRunning`, admin);
+  const running = await call(
+    server,
+    'GET',
+    `/api/v1/namespaces/${ns}/pods?fieldSelector=status.phase%3DRunning`,
+    admin,
+  );
   t.deepEqual(running.body.items, []);
 
-  const put = await call(server, 'PUT', `/api/v1/namespaces/${ns}/pods/fake-running`, alice, { ...stored, metadata: { ...stored.metadata, labels: { x: 'y' } }, status: pod.status });
+  const put = await call(server, 'PUT', `/api/v1/namespaces/${ns}/pods/fake-running`, alice, {
+    ...stored,
+    metadata: { ...stored.metadata, labels: { x: 'y' } },
+    status: pod.status,
+  });
   t.is(put.status, 200, JSON.stringify(put.body));
-  const patched = await call(server, 'PATCH', `/api/v1/namespaces/${ns}/pods/fake-running`, alice, { status: { phase: 'Succeeded' } }, 'application/merge-patch+json');
+  const patched = await call(
+    server,
+    'PATCH',
+    `/api/v1/namespaces/${ns}/pods/fake-running`,
+    alice,
+    { status: { phase: 'Succeeded' } },
+    'application/merge-patch+json',
+  );
   t.is(patched.status, 200);
   const after = (await call(server, 'GET', `/api/v1/namespaces/${ns}/pods/fake-running`, admin)).body;
   t.deepEqual(after.status, { phase: 'Pending', qosClass: 'BestEffort' });
@@ -51,8 +80,19 @@ test('a Pod created with a status starts Pending, and an update does not change 
 test('a Deployment created with a status has none; status changes only through /status', async (t) => {
   const deployment = {
     metadata: { name: 'fake-ready' },
-    spec: { replicas: 3, selector: { matchLabels: { app: 'x' } }, template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'img:1' }] } } },
-    status: { replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, observedGeneration: 7, conditions: [{ type: 'Available', status: 'True' }] },
+    spec: {
+      replicas: 3,
+      selector: { matchLabels: { app: 'x' } },
+      template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: 'img:1' }] } },
+    },
+    status: {
+      replicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+      updatedReplicas: 3,
+      observedGeneration: 7,
+      conditions: [{ type: 'Available', status: 'True' }],
+    },
   };
   const created = await call(server, 'POST', `/apis/apps/v1/namespaces/${ns}/deployments`, alice, deployment);
   t.is(created.status, 201, JSON.stringify(created.body));
@@ -62,25 +102,45 @@ test('a Deployment created with a status has none; status changes only through /
   t.is(put.status, 200);
   t.is((await call(server, 'GET', path, admin)).body.status, undefined);
   // the controllers' way still works
-  const status = await call(server, 'PATCH', `${path}/status`, admin, { status: { replicas: 1 } }, 'application/merge-patch+json');
+  const status = await call(
+    server,
+    'PATCH',
+    `${path}/status`,
+    admin,
+    { status: { replicas: 1 } },
+    'application/merge-patch+json',
+  );
   t.is(status.status, 200);
   t.deepEqual((await call(server, 'GET', path, admin)).body.status, { replicas: 1 });
 });
 
 test('a CSR created with an Approved condition is stored without it, and an update cannot add it', async (t) => {
   t.is(
-    (await call(server, 'POST', '/api/v1/namespaces/kube-system/secrets', admin, {
-      metadata: { name: 'bootstrap-token-abcdef' },
-      type: 'bootstrap.kubernetes.io/token',
-      data: { 'token-id': b64('abcdef'), 'token-secret': b64('0123456789abcdef'), 'usage-bootstrap-authentication': b64('true') },
-    })).status,
+    (
+      await call(server, 'POST', '/api/v1/namespaces/kube-system/secrets', admin, {
+        metadata: { name: 'bootstrap-token-abcdef' },
+        type: 'bootstrap.kubernetes.io/token',
+        data: {
+          'token-id': b64('abcdef'),
+          'token-secret': b64('0123456789abcdef'),
+          'usage-bootstrap-authentication': b64('true'),
+        },
+      })
+    ).status,
     201,
   );
   const token = { token: 'abcdef.0123456789abcdef' };
-  const approved = { conditions: [{ type: 'Approved', status: 'True', reason: 'AutoApproved', message: 'self' }], certificate: b64('not a certificate') };
+  const approved = {
+    conditions: [{ type: 'Approved', status: 'True', reason: 'AutoApproved', message: 'self' }],
+    certificate: b64('not a certificate'),
+  };
   const csr = await call(server, 'POST', '/apis/certificates.k8s.io/v1/certificatesigningrequests', token, {
     metadata: { name: 'masters-please' },
-    spec: { request: b64('not a real csr'), signerName: 'kubernetes.io/kube-apiserver-client', usages: ['client auth'] },
+    spec: {
+      request: b64('not a real csr'),
+      signerName: 'kubernetes.io/kube-apiserver-client',
+      usages: ['client auth'],
+    },
     status: approved,
   });
   t.is(csr.status, 201, JSON.stringify(csr.body));
@@ -106,7 +166,14 @@ test('Secret stringData is merged into data on create and update, and never stor
   t.deepEqual(stored.data, { user: b64('admin'), keep: b64('kept'), password: b64('p@ss wörd') });
   t.is(stored.stringData, undefined);
 
-  const patched = await call(server, 'PATCH', path, alice, { stringData: { password: 'new' } }, 'application/merge-patch+json');
+  const patched = await call(
+    server,
+    'PATCH',
+    path,
+    alice,
+    { stringData: { password: 'new' } },
+    'application/merge-patch+json',
+  );
   t.is(patched.status, 200, JSON.stringify(patched.body));
   const put = await call(server, 'PUT', path, alice, { ...patched.body, stringData: { token: 't0k' } });
   t.is(put.status, 200, JSON.stringify(put.body));

@@ -4,7 +4,13 @@
  * file's first test or hook, stopped after its last test (also when one fails).
  */
 import type { TestFn } from 'ava';
-import { adminIdentity, namespaceAdmin, startServerProcess, type Identity, type ServerProcess } from '../controlplane/server-process.ts';
+import {
+  adminIdentity,
+  namespaceAdmin,
+  startServerProcess,
+  type Identity,
+  type ServerProcess,
+} from '../controlplane/server-process.ts';
 
 export interface Tenant {
   readonly server: ServerProcess;

@@ -26,17 +26,20 @@ COMMIT
 `;
 
 test('chain cleanup: deletes our hooks, then flushes and deletes our chains, and touches nothing else', (t) => {
-  t.is(planChainCleanup(save), [
-    '*nat',
-    ':BOSUN-SERVICES - [0:0]',
-    ':BOSUN-SVC-ABCDEFGHIJKLMNOP - [0:0]',
-    '-D PREROUTING -m comment --comment "bosun service portals" -j BOSUN-SERVICES',
-    '-D OUTPUT -m comment --comment "bosun service portals" -j BOSUN-SERVICES',
-    '-X BOSUN-SERVICES',
-    '-X BOSUN-SVC-ABCDEFGHIJKLMNOP',
-    'COMMIT',
-    '',
-  ].join('\n'));
+  t.is(
+    planChainCleanup(save),
+    [
+      '*nat',
+      ':BOSUN-SERVICES - [0:0]',
+      ':BOSUN-SVC-ABCDEFGHIJKLMNOP - [0:0]',
+      '-D PREROUTING -m comment --comment "bosun service portals" -j BOSUN-SERVICES',
+      '-D OUTPUT -m comment --comment "bosun service portals" -j BOSUN-SERVICES',
+      '-X BOSUN-SERVICES',
+      '-X BOSUN-SVC-ABCDEFGHIJKLMNOP',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
 });
 
 test('chain cleanup: nothing of ours, nothing to do', (t) => {
@@ -45,18 +48,59 @@ test('chain cleanup: nothing of ours, nothing to do', (t) => {
 });
 
 test('CNI leftovers are read from the conflist: IPAM folder per network, bridge name', (t) => {
-  const conflist = JSON.stringify({ name: 'bosun', plugins: [{ type: 'bridge', bridge: 'cni0', ipam: { type: 'host-local', dataDir: '/x/ipam' } }, { type: 'portmap' }] });
-  t.deepEqual(cniLeftovers('/etc/cni/net.d', conflist), { conflist: '/etc/cni/net.d/10-bosun.conflist', ipamDir: '/x/ipam/bosun', bridge: 'cni0' });
+  const conflist = JSON.stringify({
+    name: 'bosun',
+    plugins: [
+      { type: 'bridge', bridge: 'cni0', ipam: { type: 'host-local', dataDir: '/x/ipam' } },
+      { type: 'portmap' },
+    ],
+  });
+  t.deepEqual(cniLeftovers('/etc/cni/net.d', conflist), {
+    conflist: '/etc/cni/net.d/10-bosun.conflist',
+    ipamDir: '/x/ipam/bosun',
+    bridge: 'cni0',
+  });
   const defaults = JSON.stringify({ name: 'n', plugins: [{ type: 'bridge', ipam: { type: 'host-local' } }] });
-  t.deepEqual(cniLeftovers('/c', defaults), { conflist: '/c/10-bosun.conflist', ipamDir: '/var/lib/cni/networks/n', bridge: 'cni0' }, "host-local's and bridge's own defaults");
+  t.deepEqual(
+    cniLeftovers('/c', defaults),
+    { conflist: '/c/10-bosun.conflist', ipamDir: '/var/lib/cni/networks/n', bridge: 'cni0' },
+    "host-local's and bridge's own defaults",
+  );
 });
 
 test('bootstrap token data: kubeadm fields, expiry from the TTL, none for TTL 0', (t) => {
-  const decode = (data: Record<string, string>) => Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
+  const decode = (data: Record<string, string>) =>
+    Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]));
   const now = Date.parse('2026-01-01T00:00:00Z');
-  t.deepEqual(decode(tokenSecretData({ id: 'abcdef', secret: '0123456789abcdef' }, { ttlSeconds: 86400, usages: ['signing', 'authentication'], groups: ['system:bootstrappers:x'], description: 'd' }, now)), {
-    'token-id': 'abcdef', 'token-secret': '0123456789abcdef', expiration: '2026-01-02T00:00:00Z',
-    'usage-bootstrap-signing': 'true', 'usage-bootstrap-authentication': 'true', 'auth-extra-groups': 'system:bootstrappers:x', description: 'd',
-  });
-  t.false('expiration' in tokenSecretData({ id: 'abcdef', secret: '0123456789abcdef' }, { ttlSeconds: 0, usages: [], groups: [], description: '' }, now));
+  t.deepEqual(
+    decode(
+      tokenSecretData(
+        { id: 'abcdef', secret: '0123456789abcdef' },
+        {
+          ttlSeconds: 86400,
+          usages: ['signing', 'authentication'],
+          groups: ['system:bootstrappers:x'],
+          description: 'd',
+        },
+        now,
+      ),
+    ),
+    {
+      'token-id': 'abcdef',
+      'token-secret': '0123456789abcdef',
+      expiration: '2026-01-02T00:00:00Z',
+      'usage-bootstrap-signing': 'true',
+      'usage-bootstrap-authentication': 'true',
+      'auth-extra-groups': 'system:bootstrappers:x',
+      description: 'd',
+    },
+  );
+  t.false(
+    'expiration' in
+      tokenSecretData(
+        { id: 'abcdef', secret: '0123456789abcdef' },
+        { ttlSeconds: 0, usages: [], groups: [], description: '' },
+        now,
+      ),
+  );
 });

@@ -32,8 +32,11 @@ for (const name of units) {
     try {
       const text = readFileSync(join(unitDir, name), 'utf8').replaceAll('/usr/local/bin/bosun', bosunBin);
       writeFileSync(join(dir, name), text);
-      const result = await run(['systemd-analyze', 'verify', '--man=no', join(dir, name)], { env: { SYSTEMD_LOG_LEVEL: 'warning' } });
-      const complaints = `${result.stdout}${result.stderr}`.split('\n')
+      const result = await run(['systemd-analyze', 'verify', '--man=no', join(dir, name)], {
+        env: { SYSTEMD_LOG_LEVEL: 'warning' },
+      });
+      const complaints = `${result.stdout}${result.stderr}`
+        .split('\n')
         .filter((line) => line.includes(name) || /bosun/.test(line))
         .filter((line) => line.trim() !== '');
       t.is(result.code, 0, `${result.stdout}${result.stderr}`);

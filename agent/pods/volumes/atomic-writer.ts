@@ -9,7 +9,19 @@
  * planAtomicWrite decides (pure); writeAtomically observes the folder and carries the plan out.
  * An unchanged payload writes nothing, so mounted files keep their inode until they change.
  */
-import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, symlink, writeFile, chmod } from 'node:fs/promises';
+import {
+  lstat,
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  readlink,
+  rename,
+  rm,
+  symlink,
+  writeFile,
+  chmod,
+} from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export interface FileContent {

@@ -61,11 +61,21 @@ export async function mountTmpfs(dir: string, sizeBytes?: number): Promise<void>
  */
 export async function bindOpenFile(fd: number, target: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
-    const child = spawn('mount', ['-c', '--bind', '/proc/self/fd/3', target], { stdio: ['ignore', 'ignore', 'pipe', fd] });
+    const child = spawn('mount', ['-c', '--bind', '/proc/self/fd/3', target], {
+      stdio: ['ignore', 'ignore', 'pipe', fd],
+    });
     let stderr = '';
     child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`cannot bind the subPath onto ${target}: ${stderr.trim().split('\n')[0] || `mount exited ${code}`}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(
+            new Error(
+              `cannot bind the subPath onto ${target}: ${stderr.trim().split('\n')[0] || `mount exited ${code}`}`,
+            ),
+          ),
+    );
   });
 }
 

@@ -38,9 +38,12 @@ export async function checkInsideParent(parent: string, path: string): Promise<v
     // what does not exist yet is made by the agent itself, as a real folder
     if (info === undefined) return;
     if (info.isSymbolicLink()) {
-      throw new UnsafePodPathError(`refusing ${path}`, [`${current} is a symbolic link; the agent does not follow links below ${parent}`]);
+      throw new UnsafePodPathError(`refusing ${path}`, [
+        `${current} is a symbolic link; the agent does not follow links below ${parent}`,
+      ]);
     }
     const real = await realpath(current);
-    if (!under(realParent, real)) throw new UnsafePodPathError(`refusing ${path}`, [`${current} resolves to ${real}, outside ${parent}`]);
+    if (!under(realParent, real))
+      throw new UnsafePodPathError(`refusing ${path}`, [`${current} resolves to ${real}, outside ${parent}`]);
   }
 }

@@ -47,7 +47,11 @@ export function projectKeys(
     const value = data[item.key];
     if (value === undefined) {
       if (source.optional === true) continue;
-      throw new VolumeSetupError(kind === 'configmap' ? `configmap references non-existent config key: ${item.key}` : `references non-existent secret key: ${item.key}`);
+      throw new VolumeSetupError(
+        kind === 'configmap'
+          ? `configmap references non-existent config key: ${item.key}`
+          : `references non-existent secret key: ${item.key}`,
+      );
     }
     add(into, item.path, { data: value, mode: item.mode ?? defaultMode });
   }
@@ -88,13 +92,22 @@ export function downwardValue(pod: Pod, file: DownwardAPIVolumeFile, sources: Fi
     const ref = file.resourceFieldRef;
     const containers = [...(pod.spec.initContainers ?? []), ...pod.spec.containers];
     const container = containers.find((c) => c.name === ref.containerName);
-    if (container === undefined) throw new VolumeSetupError(`resourceFieldRef of ${file.path} names no container of the pod (${ref.containerName ?? 'none given'})`);
+    if (container === undefined)
+      throw new VolumeSetupError(
+        `resourceFieldRef of ${file.path} names no container of the pod (${ref.containerName ?? 'none given'})`,
+      );
     return resourceFieldValue(container, ref.resource, ref.divisor, sources);
   }
   throw new VolumeSetupError(`downwardAPI item ${file.path} has neither fieldRef nor resourceFieldRef`);
 }
 
-export function projectDownward(pod: Pod, items: readonly DownwardAPIVolumeFile[], defaultMode: number, sources: FieldSources, into: Payload = new Map()): Payload {
+export function projectDownward(
+  pod: Pod,
+  items: readonly DownwardAPIVolumeFile[],
+  defaultMode: number,
+  sources: FieldSources,
+  into: Payload = new Map(),
+): Payload {
   for (const item of items) {
     let value: string;
     try {
@@ -109,15 +122,27 @@ export function projectDownward(pod: Pod, items: readonly DownwardAPIVolumeFile[
 
 /** A resolved source of a projected volume, in the order of `sources`. */
 export type ResolvedProjection =
-  | { kind: 'configmap' | 'secret'; name: string; data: Record<string, Buffer> | undefined; items?: KeyToPath[]; optional?: boolean }
+  | {
+      kind: 'configmap' | 'secret';
+      name: string;
+      data: Record<string, Buffer> | undefined;
+      items?: KeyToPath[];
+      optional?: boolean;
+    }
   | { kind: 'downwardAPI'; items: DownwardAPIVolumeFile[] }
   | { kind: 'serviceAccountToken'; path: string; token: string };
 
-export function projectAll(pod: Pod, sources: readonly ResolvedProjection[], defaultMode: number, fields: FieldSources): Payload {
+export function projectAll(
+  pod: Pod,
+  sources: readonly ResolvedProjection[],
+  defaultMode: number,
+  fields: FieldSources,
+): Payload {
   const payload: Payload = new Map();
   for (const source of sources) {
     if (source.kind === 'downwardAPI') projectDownward(pod, source.items, defaultMode, fields, payload);
-    else if (source.kind === 'serviceAccountToken') add(payload, source.path, { data: Buffer.from(source.token), mode: defaultMode });
+    else if (source.kind === 'serviceAccountToken')
+      add(payload, source.path, { data: Buffer.from(source.token), mode: defaultMode });
     else projectKeys(source.kind, source.name, source.data, source, defaultMode, payload);
   }
   return payload;

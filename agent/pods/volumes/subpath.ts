@@ -69,15 +69,23 @@ export async function resolveSubPath(volumeRoot: string, subPath: string, create
     if (info.isSymbolicLink()) {
       if (++links > maxLinks) throw new SubPathError(`subPath ${subPath} has too many levels of symbolic links`);
       const target = await readlink(next);
-      if (isAbsolute(target)) throw new SubPathError(`subPath ${subPath} is a symlink to ${target}, outside the volume`);
+      if (isAbsolute(target))
+        throw new SubPathError(`subPath ${subPath} is a symlink to ${target}, outside the volume`);
       const resolved = posix.normalize(join(current, target));
-      if (!inside(volumeRoot, resolved)) throw new SubPathError(`subPath ${subPath} is a symlink to ${target}, outside the volume`);
+      if (!inside(volumeRoot, resolved))
+        throw new SubPathError(`subPath ${subPath} is a symlink to ${target}, outside the volume`);
       // walk the target's components again, from the volume root
-      pending.unshift(...resolved.slice(volumeRoot.length).split('/').filter((c) => c !== ''));
+      pending.unshift(
+        ...resolved
+          .slice(volumeRoot.length)
+          .split('/')
+          .filter((c) => c !== ''),
+      );
       current = volumeRoot;
       continue;
     }
-    if (pending.length > 0 && !info.isDirectory()) throw new SubPathError(`subPath ${subPath}: ${part} is not a folder`);
+    if (pending.length > 0 && !info.isDirectory())
+      throw new SubPathError(`subPath ${subPath}: ${part} is not a folder`);
     current = next;
   }
   return current;

@@ -7,7 +7,14 @@ import type { KubeObject } from '../../../kube/types.ts';
 import type { AdmissionRequest } from '../../api/registry.ts';
 import { addAuditAnnotation, addWarning, currentUser } from '../../api/request-context.ts';
 import type { PodSecurityConfig } from './config.ts';
-import { auditAnnotationPrefix, decideNamespace, decidePodLike, existingPodWarnings, isSignificantPodUpdate, type PodSecurityOutcome } from './decide.ts';
+import {
+  auditAnnotationPrefix,
+  decideNamespace,
+  decidePodLike,
+  existingPodWarnings,
+  isSignificantPodUpdate,
+  type PodSecurityOutcome,
+} from './decide.ts';
 import type { PodMetaView, PodSpecView } from './pod-view.ts';
 
 type Any = Record<string, any>;
@@ -32,19 +39,27 @@ const templatePaths: Record<string, readonly string[]> = {
 function templateOf(resourceKey: string, object: Any): { meta: PodMetaView; spec: PodSpecView } | undefined {
   const path = templatePaths[resourceKey];
   if (path === undefined) return undefined;
-  const template = path.reduce<Any | undefined>((at, key) => (at !== undefined && typeof at === 'object' && at !== null ? at[key] : undefined), object);
+  const template = path.reduce<Any | undefined>(
+    (at, key) => (at !== undefined && typeof at === 'object' && at !== null ? at[key] : undefined),
+    object,
+  );
   if (template === undefined || template === null) return undefined;
   return { meta: template.metadata ?? {}, spec: template.spec ?? {} };
 }
 
 function act(outcome: PodSecurityOutcome): void {
-  for (const [key, value] of Object.entries(outcome.annotations)) addAuditAnnotation(`${auditAnnotationPrefix}${key}`, value);
+  for (const [key, value] of Object.entries(outcome.annotations))
+    addAuditAnnotation(`${auditAnnotationPrefix}${key}`, value);
   for (const warning of outcome.warnings) addWarning(warning);
   if (outcome.refusal !== undefined) throw outcome.refusal;
 }
 
 /** Runs Pod Security admission for a create or update of a pod, a workload or a namespace (not for subresources). */
-export async function admitPodSecurity(request: AdmissionRequest, config: PodSecurityConfig, lookups: PodSecurityLookups): Promise<void> {
+export async function admitPodSecurity(
+  request: AdmissionRequest,
+  config: PodSecurityConfig,
+  lookups: PodSecurityLookups,
+): Promise<void> {
   const { info, operation } = request;
   if (operation !== 'CREATE' && operation !== 'UPDATE') return;
   const object = request.object as Any;
@@ -54,24 +69,36 @@ export async function admitPodSecurity(request: AdmissionRequest, config: PodSec
     const decision = decideNamespace(config, name, object.metadata?.labels, old?.metadata?.labels, old === undefined);
     if (decision.refusal !== undefined) throw decision.refusal;
     if (decision.checkPodsAgainst === undefined) return;
-    const pods = (await lookups.pods(name)).map((p) => ({ meta: p.metadata as PodMetaView, spec: (p.spec ?? {}) as PodSpecView }));
+    const pods = (await lookups.pods(name)).map((p) => ({
+      meta: p.metadata as PodMetaView,
+      spec: (p.spec ?? {}) as PodSpecView,
+    }));
     for (const warning of existingPodWarnings(config, name, decision.checkPodsAgainst, pods)) addWarning(warning);
     return;
   }
   const isPod = info.group === '' && info.resource === 'pods';
-  const podLike = isPod ? { meta: object.metadata ?? {}, spec: object.spec ?? {} } : templateOf(`${info.group === '' ? '' : info.group}/${info.resource}`, object);
+  const podLike = isPod
+    ? { meta: object.metadata ?? {}, spec: object.spec ?? {} }
+    : templateOf(`${info.group === '' ? '' : info.group}/${info.resource}`, object);
   if (podLike === undefined) return;
-  if (isPod && old !== undefined && !isSignificantPodUpdate(podLike.meta, podLike.spec, old.metadata ?? {}, old.spec ?? {})) return;
+  if (
+    isPod &&
+    old !== undefined &&
+    !isSignificantPodUpdate(podLike.meta, podLike.spec, old.metadata ?? {}, old.spec ?? {})
+  )
+    return;
   const namespace: string = object.metadata?.namespace ?? '';
   const namespaceObject = await lookups.namespace(namespace);
-  act(decidePodLike(config, {
-    resource: info.resource,
-    name,
-    namespace,
-    namespaceLabels: namespaceObject?.metadata.labels,
-    username: currentUser()?.name,
-    meta: podLike.meta,
-    spec: podLike.spec,
-    enforce: isPod,
-  }));
+  act(
+    decidePodLike(config, {
+      resource: info.resource,
+      name,
+      namespace,
+      namespaceLabels: namespaceObject?.metadata.labels,
+      username: currentUser()?.name,
+      meta: podLike.meta,
+      spec: podLike.spec,
+      enforce: isPod,
+    }),
+  );
 }

@@ -2,7 +2,19 @@
  * Checks on the kernel confinement of a pod's processes: AppArmor, SELinux and seccomp. Baseline
  * forbids switching confinement off; restricted also requires a seccomp profile.
  */
-import { allContainers, containersWhere, isWindowsPod, joinQuote, pluralize, setters, sortedSet, type PodMetaView, type PodSpecView, type SecurityContextView, type Violation } from './pod-view.ts';
+import {
+  allContainers,
+  containersWhere,
+  isWindowsPod,
+  joinQuote,
+  pluralize,
+  setters,
+  sortedSet,
+  type PodMetaView,
+  type PodSpecView,
+  type SecurityContextView,
+  type Violation,
+} from './pod-view.ts';
 
 const appArmorAnnotationPrefix = 'container.apparmor.security.beta.kubernetes.io/';
 
@@ -12,19 +24,31 @@ function allowedAppArmorAnnotation(value: string): boolean {
 
 /** AppArmor may be the runtime's default or a profile loaded on the node, never unconfined. */
 export function appArmorProfile(meta: PodMetaView, spec: PodSpecView): Violation | undefined {
-  const badType = (sc: SecurityContextView | undefined) => sc?.appArmorProfile?.type !== undefined && !['RuntimeDefault', 'Localhost'].includes(sc.appArmorProfile.type);
-  const types = [spec.securityContext, ...allContainers(spec).map((c) => c.securityContext)].filter(badType).map((sc) => sc!.appArmorProfile!.type!);
+  const badType = (sc: SecurityContextView | undefined) =>
+    sc?.appArmorProfile?.type !== undefined && !['RuntimeDefault', 'Localhost'].includes(sc.appArmorProfile.type);
+  const types = [spec.securityContext, ...allContainers(spec).map((c) => c.securityContext)]
+    .filter(badType)
+    .map((sc) => sc!.appArmorProfile!.type!);
   const annotations = Object.entries(meta.annotations ?? {})
     .filter(([key, value]) => key.startsWith(appArmorAnnotationPrefix) && !allowedAppArmorAnnotation(value))
     .map(([key, value]) => `${key}=${JSON.stringify(value)}`);
   const bad = [...sortedSet(types), ...sortedSet(annotations)];
   if (bad.length === 0) return undefined;
-  return { reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', bad.length), detail: bad.join(', ') };
+  return {
+    reason: pluralize('forbidden AppArmor profile', 'forbidden AppArmor profiles', bad.length),
+    detail: bad.join(', '),
+  };
 }
 
 /** SELinux: only the container types (container_engine_t from v1.31), never a user or role. */
 export function seLinuxOptionsAsOf(minor: number) {
-  const allowedTypes = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', ...(minor >= 31 ? ['container_engine_t'] : [])]);
+  const allowedTypes = new Set([
+    '',
+    'container_t',
+    'container_init_t',
+    'container_kvm_t',
+    ...(minor >= 31 ? ['container_engine_t'] : []),
+  ]);
   return (_meta: PodMetaView, spec: PodSpecView): Violation | undefined => {
     const types: string[] = [];
     let user = false;
@@ -55,7 +79,10 @@ export function seLinuxOptionsAsOf(minor: number) {
     if (listed.length > 0) what.push(`${pluralize('type', 'types', listed.length)} ${joinQuote(listed)}`);
     if (user) what.push('user may not be set');
     if (role) what.push('role may not be set');
-    return { reason: 'seLinuxOptions', detail: `${setters(pod, containers)} set forbidden securityContext.seLinuxOptions: ${what.join('; ')}` };
+    return {
+      reason: 'seLinuxOptions',
+      detail: `${setters(pod, containers)} set forbidden securityContext.seLinuxOptions: ${what.join('; ')}`,
+    };
   };
 }
 
@@ -64,11 +91,22 @@ const seccompContainerAnnotationPrefix = 'container.seccomp.security.alpha.kuber
 
 /** Before v1.19 seccomp was set by annotations: they may name the runtime's default or a node profile. */
 export function seccompAnnotations(meta: PodMetaView, spec: PodSpecView): Violation | undefined {
-  const allowed = (value: string) => value === 'runtime/default' || value === 'docker/default' || value.startsWith('localhost/');
-  const keys = [seccompPodAnnotation, ...allContainers(spec).map((c) => `${seccompContainerAnnotationPrefix}${c.name ?? ''}`)];
-  const forbidden = sortedSet(keys.filter((key) => meta.annotations?.[key] !== undefined && !allowed(meta.annotations[key]!)).map((key) => `${key}=${JSON.stringify(meta.annotations![key])}`));
+  const allowed = (value: string) =>
+    value === 'runtime/default' || value === 'docker/default' || value.startsWith('localhost/');
+  const keys = [
+    seccompPodAnnotation,
+    ...allContainers(spec).map((c) => `${seccompContainerAnnotationPrefix}${c.name ?? ''}`),
+  ];
+  const forbidden = sortedSet(
+    keys
+      .filter((key) => meta.annotations?.[key] !== undefined && !allowed(meta.annotations[key]!))
+      .map((key) => `${key}=${JSON.stringify(meta.annotations![key])}`),
+  );
   if (forbidden.length === 0) return undefined;
-  return { reason: 'seccompProfile', detail: `forbidden ${pluralize('annotation', 'annotations', forbidden.length)} ${forbidden.join(', ')}` };
+  return {
+    reason: 'seccompProfile',
+    detail: `forbidden ${pluralize('annotation', 'annotations', forbidden.length)} ${forbidden.join(', ')}`,
+  };
 }
 
 const validSeccomp = (type: string | undefined) => type === 'RuntimeDefault' || type === 'Localhost';
@@ -84,7 +122,10 @@ function explicitSeccompProblem(spec: PodSpecView): Violation | undefined {
   const pod = badSet(spec.securityContext);
   const containers = containersWhere(spec, (c) => badSet(c.securityContext));
   if (!pod && containers.length === 0) return undefined;
-  return { reason: 'seccompProfile', detail: `${setters(pod, containers)} must not set securityContext.seccompProfile.type to ${joinQuote(sortedSet(values))}` };
+  return {
+    reason: 'seccompProfile',
+    detail: `${setters(pod, containers)} must not set securityContext.seccompProfile.type to ${joinQuote(sortedSet(values))}`,
+  };
 }
 
 /** Baseline (v1.19+): seccomp may be left unset, but not set to Unconfined. */
@@ -101,6 +142,9 @@ export function seccompRestricted(exemptWindows: boolean) {
     if (validSeccomp(spec.securityContext?.seccompProfile?.type)) return undefined;
     const unset = containersWhere(spec, (c) => c.securityContext?.seccompProfile === undefined);
     if (unset.length === 0) return undefined;
-    return { reason: 'seccompProfile', detail: `pod or ${setters(false, unset)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"` };
+    return {
+      reason: 'seccompProfile',
+      detail: `pod or ${setters(false, unset)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`,
+    };
   };
 }

@@ -1,5 +1,12 @@
 /** Restricted checks on the user a pod's processes run as: never root. */
-import { containersWhere, inUserNamespace, setters, type PodMetaView, type PodSpecView, type Violation } from './pod-view.ts';
+import {
+  containersWhere,
+  inUserNamespace,
+  setters,
+  type PodMetaView,
+  type PodSpecView,
+  type Violation,
+} from './pod-view.ts';
 
 /**
  * runAsNonRoot must be true for every container, set on the pod or on each container; an explicit
@@ -11,12 +18,18 @@ export function runAsNonRoot(relaxInUserNamespace: boolean) {
     const podValue = spec.securityContext?.runAsNonRoot;
     const explicitlyFalse = containersWhere(spec, (c) => c.securityContext?.runAsNonRoot === false);
     if (podValue === false || explicitlyFalse.length > 0) {
-      return { reason: 'runAsNonRoot != true', detail: `${setters(podValue === false, explicitlyFalse)} must not set securityContext.runAsNonRoot=false` };
+      return {
+        reason: 'runAsNonRoot != true',
+        detail: `${setters(podValue === false, explicitlyFalse)} must not set securityContext.runAsNonRoot=false`,
+      };
     }
     if (podValue === true) return undefined;
     const unset = containersWhere(spec, (c) => c.securityContext?.runAsNonRoot === undefined);
     if (unset.length === 0) return undefined;
-    return { reason: 'runAsNonRoot != true', detail: `pod or ${setters(false, unset)} must set securityContext.runAsNonRoot=true` };
+    return {
+      reason: 'runAsNonRoot != true',
+      detail: `pod or ${setters(false, unset)} must set securityContext.runAsNonRoot=true`,
+    };
   };
 }
 

@@ -2,7 +2,17 @@
  * Checks on what a container may do beyond an ordinary process: privileged mode, capabilities,
  * privilege escalation (setuid binaries, no_new_privs) and an unmasked /proc.
  */
-import { containerList, containersWhere, inUserNamespace, isWindowsPod, joinQuote, sortedSet, type PodMetaView, type PodSpecView, type Violation } from './pod-view.ts';
+import {
+  containerList,
+  containersWhere,
+  inUserNamespace,
+  isWindowsPod,
+  joinQuote,
+  sortedSet,
+  type PodMetaView,
+  type PodSpecView,
+  type Violation,
+} from './pod-view.ts';
 
 export function privileged(_meta: PodMetaView, spec: PodSpecView): Violation | undefined {
   const containers = containersWhere(spec, (c) => c.securityContext?.privileged === true);
@@ -11,10 +21,27 @@ export function privileged(_meta: PodMetaView, spec: PodSpecView): Violation | u
 }
 
 /** The capabilities a container runtime grants by default: adding them changes nothing (baseline). */
-const defaultCapabilities = new Set(['AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_BIND_SERVICE', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_CHROOT']);
+const defaultCapabilities = new Set([
+  'AUDIT_WRITE',
+  'CHOWN',
+  'DAC_OVERRIDE',
+  'FOWNER',
+  'FSETID',
+  'KILL',
+  'MKNOD',
+  'NET_BIND_SERVICE',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+]);
 
 /** Containers adding capabilities outside `allowed`, and those capabilities. */
-function addedBeyond(spec: PodSpecView, allowed: (capability: string) => boolean): { containers: string[]; capabilities: string[] } {
+function addedBeyond(
+  spec: PodSpecView,
+  allowed: (capability: string) => boolean,
+): { containers: string[]; capabilities: string[] } {
   const capabilities: string[] = [];
   const containers = containersWhere(spec, (c) => {
     const extra = (c.securityContext?.capabilities?.add ?? []).filter((cap) => !allowed(cap));
@@ -40,7 +67,8 @@ export function capabilitiesRestricted(exemptWindows: boolean) {
     const missingDropAll = containersWhere(spec, (c) => !(c.securityContext?.capabilities?.drop ?? []).includes('ALL'));
     const added = addedBeyond(spec, (cap) => cap === 'NET_BIND_SERVICE');
     const details: string[] = [];
-    if (missingDropAll.length > 0) details.push(`${containerList(missingDropAll)} must set securityContext.capabilities.drop=["ALL"]`);
+    if (missingDropAll.length > 0)
+      details.push(`${containerList(missingDropAll)} must set securityContext.capabilities.drop=["ALL"]`);
     if (added.containers.length > 0) details.push(mustNotAdd(added));
     return details.length === 0 ? undefined : { reason: 'unrestricted capabilities', detail: details.join('; ') };
   };
@@ -52,7 +80,10 @@ export function allowPrivilegeEscalation(exemptWindows: boolean) {
     if (exemptWindows && isWindowsPod(spec)) return undefined;
     const containers = containersWhere(spec, (c) => c.securityContext?.allowPrivilegeEscalation !== false);
     if (containers.length === 0) return undefined;
-    return { reason: 'allowPrivilegeEscalation != false', detail: `${containerList(containers)} must set securityContext.allowPrivilegeEscalation=false` };
+    return {
+      reason: 'allowPrivilegeEscalation != false',
+      detail: `${containerList(containers)} must set securityContext.allowPrivilegeEscalation=false`,
+    };
   };
 }
 
@@ -68,6 +99,9 @@ export function procMount(relaxInUserNamespace: boolean) {
       return true;
     });
     if (containers.length === 0) return undefined;
-    return { reason: 'procMount', detail: `${containerList(containers)} must not set securityContext.procMount to ${joinQuote(sortedSet(types))}` };
+    return {
+      reason: 'procMount',
+      detail: `${containerList(containers)} must not set securityContext.procMount to ${joinQuote(sortedSet(types))}`,
+    };
   };
 }

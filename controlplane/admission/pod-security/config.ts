@@ -5,7 +5,15 @@
  * refused but every pod that baseline would refuse is reported; kube-system is exempt, as the
  * system's own pods (node agents, proxies) need the node.
  */
-import { formatLevelVersion, modes, parseLevel, parseVersion, type LevelVersion, type Mode, type Policy } from './level.ts';
+import {
+  formatLevelVersion,
+  modes,
+  parseLevel,
+  parseVersion,
+  type LevelVersion,
+  type Mode,
+  type Policy,
+} from './level.ts';
 
 export interface PodSecurityExemptions {
   readonly usernames: readonly string[];
@@ -20,7 +28,11 @@ export interface PodSecurityConfig {
 
 const latest = (level: LevelVersion['level']): LevelVersion => ({ level, version: 'latest' });
 
-export const defaultPodSecurityPolicy: Policy = { enforce: latest('privileged'), audit: latest('baseline'), warn: latest('baseline') };
+export const defaultPodSecurityPolicy: Policy = {
+  enforce: latest('privileged'),
+  audit: latest('baseline'),
+  warn: latest('baseline'),
+};
 
 export const defaultPodSecurityConfig: PodSecurityConfig = {
   defaults: defaultPodSecurityPolicy,
@@ -42,9 +54,13 @@ export function podSecurityDefaultForLevel(level: LevelVersion['level']): string
  */
 export function parsePodSecurityDefault(text: string, base: Policy = defaultPodSecurityPolicy): Policy {
   const policy: Record<Mode, LevelVersion> = { ...base };
-  for (const entry of text.split(',').map((e) => e.trim()).filter((e) => e !== '')) {
+  for (const entry of text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '')) {
     const [mode, value = ''] = entry.split('=', 2) as [string, string?];
-    if (!(modes as readonly string[]).includes(mode)) throw new Error(`"${entry}": the mode must be one of ${modes.join(', ')}`);
+    if (!(modes as readonly string[]).includes(mode))
+      throw new Error(`"${entry}": the mode must be one of ${modes.join(', ')}`);
     const [levelText = '', versionText = 'latest'] = value.split(':', 2);
     const level = parseLevel(levelText);
     if (level === undefined) throw new Error(`"${entry}": the level must be one of privileged, baseline, restricted`);
@@ -60,15 +76,31 @@ export function formatPolicy(policy: Policy): string {
   return modes.map((mode) => `${mode}=${formatLevelVersion(policy[mode])}`).join(',');
 }
 
-const list = (text: string) => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+const list = (text: string) =>
+  text
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 
 /** The configuration from `bosun server`'s flags; throws an Error naming the flag that is wrong. */
-export function podSecurityConfigFromFlags(flags: { default: string; exemptNamespaces: string; exemptUsernames: string; exemptRuntimeClasses: string }): PodSecurityConfig {
+export function podSecurityConfigFromFlags(flags: {
+  default: string;
+  exemptNamespaces: string;
+  exemptUsernames: string;
+  exemptRuntimeClasses: string;
+}): PodSecurityConfig {
   let defaults: Policy;
   try {
     defaults = parsePodSecurityDefault(flags.default);
   } catch (err) {
     throw new Error(`--pod-security-default ${(err as Error).message}`, { cause: err });
   }
-  return { defaults, exemptions: { namespaces: list(flags.exemptNamespaces), usernames: list(flags.exemptUsernames), runtimeClasses: list(flags.exemptRuntimeClasses) } };
+  return {
+    defaults,
+    exemptions: {
+      namespaces: list(flags.exemptNamespaces),
+      usernames: list(flags.exemptUsernames),
+      runtimeClasses: list(flags.exemptRuntimeClasses),
+    },
+  };
 }

@@ -53,34 +53,51 @@ export function decidePodLike(config: PodSecurityConfig, request: PodLikeRequest
     return { warnings: [], annotations: { exempt: 'runtimeClass' } };
   }
   const annotations: Record<string, string> = {};
-  if (problems.length > 0) annotations.error = `Failed to parse policy: ${problems.map((p) => `metadata.labels[${p.label}]: Invalid value: ${JSON.stringify(p.value)}: ${p.message}`).join(', ')}`;
+  if (problems.length > 0)
+    annotations.error = `Failed to parse policy: ${problems.map((p) => `metadata.labels[${p.label}]: Invalid value: ${JSON.stringify(p.value)}: ${p.message}`).join(', ')}`;
   const evaluate = (lv: LevelVersion) => evaluatePod(lv, request.meta, request.spec);
   let refusal: ApiError | undefined;
   if (request.enforce) {
     annotations['enforce-policy'] = formatLevelVersion(policy.enforce);
     const violations = evaluate(policy.enforce);
     if (violations.length > 0) {
-      refusal = new ApiError('Forbidden', `${request.resource} "${request.name}" is forbidden: violates PodSecurity "${formatLevelVersion(policy.enforce)}": ${violationDetails(violations)}`, {
-        name: request.name,
-        kind: request.resource,
-      });
+      refusal = new ApiError(
+        'Forbidden',
+        `${request.resource} "${request.name}" is forbidden: violates PodSecurity "${formatLevelVersion(policy.enforce)}": ${violationDetails(violations)}`,
+        {
+          name: request.name,
+          kind: request.resource,
+        },
+      );
     }
   }
   const audited = evaluate(policy.audit);
-  if (audited.length > 0) annotations['audit-violations'] = `would violate PodSecurity "${formatLevelVersion(policy.audit)}": ${violationDetails(audited)}`;
+  if (audited.length > 0)
+    annotations['audit-violations'] =
+      `would violate PodSecurity "${formatLevelVersion(policy.audit)}": ${violationDetails(audited)}`;
   const warnings: string[] = [];
   // A request that is refused gets no warnings: the refusal says it all.
   if (refusal === undefined) {
     const warned = evaluate(policy.warn);
-    if (warned.length > 0) warnings.push(`would violate PodSecurity "${formatLevelVersion(policy.warn)}": ${violationDetails(warned)}`);
+    if (warned.length > 0)
+      warnings.push(`would violate PodSecurity "${formatLevelVersion(policy.warn)}": ${violationDetails(warned)}`);
   }
   return { ...(refusal !== undefined ? { refusal } : {}), warnings, annotations };
 }
 
 /** A pod update that can change what Pod Security decides: only images and seccomp annotations can change on a pod. */
-export function isSignificantPodUpdate(meta: PodMetaView, spec: PodSpecView, oldMeta: PodMetaView, oldSpec: PodSpecView): boolean {
+export function isSignificantPodUpdate(
+  meta: PodMetaView,
+  spec: PodSpecView,
+  oldMeta: PodMetaView,
+  oldSpec: PodSpecView,
+): boolean {
   const annotation = (m: PodMetaView, key: string) => m.annotations?.[key];
-  if (annotation(meta, 'seccomp.security.alpha.kubernetes.io/pod') !== annotation(oldMeta, 'seccomp.security.alpha.kubernetes.io/pod')) return true;
+  if (
+    annotation(meta, 'seccomp.security.alpha.kubernetes.io/pod') !==
+    annotation(oldMeta, 'seccomp.security.alpha.kubernetes.io/pod')
+  )
+    return true;
   const changed = (now: ContainerView, before: ContainerView) => {
     const key = `container.seccomp.security.alpha.kubernetes.io/${now.name ?? ''}`;
     return now.image !== before.image || annotation(meta, key) !== annotation(oldMeta, key);
@@ -98,9 +115,17 @@ export function isSignificantPodUpdate(meta: PodMetaView, spec: PodSpecView, old
 
 /** The label problems of a namespace as upstream's 422: `Namespace "x" is invalid: metadata.labels[...]: Invalid value: ...`. */
 function invalidLabels(name: string, problems: ReturnType<typeof policyFromLabels>['problems']): ApiError {
-  const causes = problems.map((p) => ({ reason: 'FieldValueInvalid', field: `metadata.labels[${p.label}]`, message: `Invalid value: ${JSON.stringify(p.value)}: ${p.message}` }));
+  const causes = problems.map((p) => ({
+    reason: 'FieldValueInvalid',
+    field: `metadata.labels[${p.label}]`,
+    message: `Invalid value: ${JSON.stringify(p.value)}: ${p.message}`,
+  }));
   const summary = causes.map((c) => `${c.field}: ${c.message}`).join(', ');
-  return new ApiError('Invalid', `Namespace "${name}" is invalid: ${causes.length > 1 ? `[${summary}]` : summary}`, { name, kind: 'Namespace', causes });
+  return new ApiError('Invalid', `Namespace "${name}" is invalid: ${causes.length > 1 ? `[${summary}]` : summary}`, {
+    name,
+    kind: 'Namespace',
+    causes,
+  });
 }
 
 export interface NamespaceDecision {
@@ -113,12 +138,19 @@ export interface NamespaceDecision {
  * A namespace's Pod Security labels must be readable (on create, and on update when they changed);
  * an update to a stricter enforce level asks for the existing pods to be checked against it.
  */
-export function decideNamespace(config: PodSecurityConfig, name: string, labels: Readonly<Record<string, string>> | undefined, oldLabels: Readonly<Record<string, string>> | undefined, creating: boolean): NamespaceDecision {
+export function decideNamespace(
+  config: PodSecurityConfig,
+  name: string,
+  labels: Readonly<Record<string, string>> | undefined,
+  oldLabels: Readonly<Record<string, string>> | undefined,
+  creating: boolean,
+): NamespaceDecision {
   const now = policyFromLabels(labels, config.defaults);
   const problemText = (problems: typeof now.problems) => JSON.stringify(problems);
   if (creating) return now.problems.length > 0 ? { refusal: invalidLabels(name, now.problems) } : {};
   const before = policyFromLabels(oldLabels, config.defaults);
-  if (now.problems.length > 0 && problemText(now.problems) !== problemText(before.problems)) return { refusal: invalidLabels(name, now.problems) };
+  if (now.problems.length > 0 && problemText(now.problems) !== problemText(before.problems))
+    return { refusal: invalidLabels(name, now.problems) };
   if (!enforceTightened(now.policy, before.policy) || config.exemptions.namespaces.includes(name)) return {};
   return { checkPodsAgainst: now.policy.enforce };
 }
@@ -142,12 +174,18 @@ export interface ExistingPod {
  * Warnings for the pods of a namespace that its new enforce level would refuse: one headline, then
  * one line per distinct set of reasons, naming the first pod (by name) and how many others share it.
  */
-export function existingPodWarnings(config: PodSecurityConfig, namespace: string, lv: LevelVersion, pods: readonly ExistingPod[]): string[] {
+export function existingPodWarnings(
+  config: PodSecurityConfig,
+  namespace: string,
+  lv: LevelVersion,
+  pods: readonly ExistingPod[],
+): string[] {
   const checked = pods.slice(0, maxPodsToCheck);
   const byReasons = new Map<string, { first: string; count: number }>();
   for (const pod of checked) {
     const runtimeClass = pod.spec.runtimeClassName;
-    if (runtimeClass !== undefined && runtimeClass !== '' && config.exemptions.runtimeClasses.includes(runtimeClass)) continue;
+    if (runtimeClass !== undefined && runtimeClass !== '' && config.exemptions.runtimeClasses.includes(runtimeClass))
+      continue;
     const violations = evaluatePod(lv, pod.meta, pod.spec);
     if (violations.length === 0) continue;
     const reasons = violationReasons(violations);
@@ -157,8 +195,14 @@ export function existingPodWarnings(config: PodSecurityConfig, namespace: string
     else byReasons.set(reasons, { first: name < seen.first ? name : seen.first, count: seen.count + 1 });
   }
   const warnings: string[] = [];
-  if (checked.length < pods.length) warnings.push(`new PodSecurity enforce level only checked against the first ${checked.length} of ${pods.length} existing pods`);
-  if (byReasons.size > 0) warnings.push(`existing pods in namespace ${JSON.stringify(namespace)} violate the new PodSecurity enforce level ${JSON.stringify(formatLevelVersion(lv))}`);
+  if (checked.length < pods.length)
+    warnings.push(
+      `new PodSecurity enforce level only checked against the first ${checked.length} of ${pods.length} existing pods`,
+    );
+  if (byReasons.size > 0)
+    warnings.push(
+      `existing pods in namespace ${JSON.stringify(namespace)} violate the new PodSecurity enforce level ${JSON.stringify(formatLevelVersion(lv))}`,
+    );
   const perPod = [...byReasons].map(([reasons, { first, count }]) => {
     const others = count === 1 ? '' : count === 2 ? ' (and 1 other pod)' : ` (and ${count - 1} other pods)`;
     return `${first}${others}: ${reasons}`;

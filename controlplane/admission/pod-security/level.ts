@@ -75,26 +75,40 @@ export interface LabelProblem {
  * fail open (privileged). When enforce is set and warn is not, warn follows a stricter enforce, so
  * that a client hears of what would be refused.
  */
-export function policyFromLabels(labels: Readonly<Record<string, string>> | undefined, defaults: Policy): { policy: Policy; problems: LabelProblem[] } {
+export function policyFromLabels(
+  labels: Readonly<Record<string, string>> | undefined,
+  defaults: Policy,
+): { policy: Policy; problems: LabelProblem[] } {
   const problems: LabelProblem[] = [];
-  const chosen: Record<Mode, { level: Level; version: Version }> = { enforce: { ...defaults.enforce }, audit: { ...defaults.audit }, warn: { ...defaults.warn } };
+  const chosen: Record<Mode, { level: Level; version: Version }> = {
+    enforce: { ...defaults.enforce },
+    audit: { ...defaults.audit },
+    warn: { ...defaults.warn },
+  };
   const given = labels ?? {};
   for (const mode of modes) {
     const levelText = given[levelLabel(mode)];
     if (levelText !== undefined) {
       const level = parseLevel(levelText);
-      if (level === undefined) problems.push({ label: levelLabel(mode), value: levelText, message: invalidLevelMessage });
+      if (level === undefined)
+        problems.push({ label: levelLabel(mode), value: levelText, message: invalidLevelMessage });
       chosen[mode].level = level ?? (mode === 'enforce' ? 'restricted' : 'privileged');
     }
     const versionText = given[versionLabel(mode)];
     if (versionText !== undefined) {
       const version = parseVersion(versionText);
-      if (version === undefined) problems.push({ label: versionLabel(mode), value: versionText, message: invalidVersionMessage });
+      if (version === undefined)
+        problems.push({ label: versionLabel(mode), value: versionText, message: invalidVersionMessage });
       chosen[mode].version = version ?? 'latest';
     }
   }
-  const enforceNamed = given[levelLabel('enforce')] !== undefined && parseLevel(given[levelLabel('enforce')]!) !== undefined;
-  if (enforceNamed && given[levelLabel('warn')] === undefined && levelRank(chosen.enforce.level) > levelRank(chosen.warn.level)) {
+  const enforceNamed =
+    given[levelLabel('enforce')] !== undefined && parseLevel(given[levelLabel('enforce')]!) !== undefined;
+  if (
+    enforceNamed &&
+    given[levelLabel('warn')] === undefined &&
+    levelRank(chosen.enforce.level) > levelRank(chosen.warn.level)
+  ) {
     chosen.warn.level = chosen.enforce.level;
     if (given[versionLabel('warn')] === undefined) chosen.warn.version = chosen.enforce.version;
   }

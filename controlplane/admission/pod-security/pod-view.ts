@@ -62,7 +62,9 @@ export function allContainers(spec: PodSpecView): ContainerView[] {
 
 /** Names of the containers for which `bad` holds, in the pod's order. */
 export function containersWhere(spec: PodSpecView, bad: (container: ContainerView) => boolean): string[] {
-  return allContainers(spec).filter(bad).map((c) => c.name ?? '');
+  return allContainers(spec)
+    .filter(bad)
+    .map((c) => c.name ?? '');
 }
 
 export function pluralize(singular: string, plural: string, count: number): string {

@@ -4,8 +4,20 @@
  * against a level and version runs the checks that apply, in upstream's order, and returns what
  * they found; the messages join them as upstream does.
  */
-import { capabilitiesBaseline, capabilitiesRestricted, allowPrivilegeEscalation, privileged, procMount } from './checks-privilege.ts';
-import { appArmorProfile, seccompAnnotations, seccompBaseline, seccompRestricted, seLinuxOptionsAsOf } from './checks-confinement.ts';
+import {
+  capabilitiesBaseline,
+  capabilitiesRestricted,
+  allowPrivilegeEscalation,
+  privileged,
+  procMount,
+} from './checks-privilege.ts';
+import {
+  appArmorProfile,
+  seccompAnnotations,
+  seccompBaseline,
+  seccompRestricted,
+  seLinuxOptionsAsOf,
+} from './checks-confinement.ts';
 import { hostNamespaces, hostPorts, hostProcess, sysctlsAsOf } from './checks-host.ts';
 import { runAsNonRoot, runAsUser } from './checks-identity.ts';
 import { hostPathVolumes, restrictedVolumes } from './checks-volumes.ts';
@@ -28,22 +40,86 @@ interface Check {
 
 /** Upstream's checks, in the order upstream reports them. */
 export const checks: readonly Check[] = [
-  { id: 'allowPrivilegeEscalation', level: 'restricted', versions: [{ since: 8, check: allowPrivilegeEscalation(false) }, { since: 25, check: allowPrivilegeEscalation(true) }] },
+  {
+    id: 'allowPrivilegeEscalation',
+    level: 'restricted',
+    versions: [
+      { since: 8, check: allowPrivilegeEscalation(false) },
+      { since: 25, check: allowPrivilegeEscalation(true) },
+    ],
+  },
   { id: 'appArmorProfile', level: 'baseline', versions: [{ since: 0, check: appArmorProfile }] },
-  { id: 'capabilities_baseline', level: 'baseline', replacedInRestricted: true, versions: [{ since: 0, check: capabilitiesBaseline }] },
-  { id: 'capabilities_restricted', level: 'restricted', versions: [{ since: 22, check: capabilitiesRestricted(false) }, { since: 25, check: capabilitiesRestricted(true) }] },
+  {
+    id: 'capabilities_baseline',
+    level: 'baseline',
+    replacedInRestricted: true,
+    versions: [{ since: 0, check: capabilitiesBaseline }],
+  },
+  {
+    id: 'capabilities_restricted',
+    level: 'restricted',
+    versions: [
+      { since: 22, check: capabilitiesRestricted(false) },
+      { since: 25, check: capabilitiesRestricted(true) },
+    ],
+  },
   { id: 'hostNamespaces', level: 'baseline', versions: [{ since: 0, check: hostNamespaces }] },
   { id: 'hostPathVolumes', level: 'baseline', versions: [{ since: 0, check: hostPathVolumes }] },
   { id: 'hostPorts', level: 'baseline', versions: [{ since: 0, check: hostPorts }] },
   { id: 'privileged', level: 'baseline', versions: [{ since: 0, check: privileged }] },
-  { id: 'procMount', level: 'baseline', versions: [{ since: 0, check: procMount(false) }, { since: 34, check: procMount(true) }] },
+  {
+    id: 'procMount',
+    level: 'baseline',
+    versions: [
+      { since: 0, check: procMount(false) },
+      { since: 34, check: procMount(true) },
+    ],
+  },
   { id: 'restrictedVolumes', level: 'restricted', versions: [{ since: 0, check: restrictedVolumes }] },
-  { id: 'runAsNonRoot', level: 'restricted', versions: [{ since: 0, check: runAsNonRoot(false) }, { since: 34, check: runAsNonRoot(true) }] },
+  {
+    id: 'runAsNonRoot',
+    level: 'restricted',
+    versions: [
+      { since: 0, check: runAsNonRoot(false) },
+      { since: 34, check: runAsNonRoot(true) },
+    ],
+  },
   { id: 'runAsUser', level: 'restricted', versions: [{ since: 23, check: runAsUser }] },
-  { id: 'seLinuxOptions', level: 'baseline', versions: [{ since: 0, check: seLinuxOptionsAsOf(0) }, { since: 31, check: seLinuxOptionsAsOf(31) }] },
-  { id: 'seccompProfile_baseline', level: 'baseline', replacedInRestricted: true, versions: [{ since: 0, check: seccompAnnotations }, { since: 19, check: seccompBaseline }] },
-  { id: 'seccompProfile_restricted', level: 'restricted', versions: [{ since: 19, check: seccompRestricted(false) }, { since: 25, check: seccompRestricted(true) }] },
-  { id: 'sysctls', level: 'baseline', versions: [{ since: 0, check: sysctlsAsOf(0) }, { since: 27, check: sysctlsAsOf(27) }, { since: 29, check: sysctlsAsOf(29) }, { since: 32, check: sysctlsAsOf(32) }] },
+  {
+    id: 'seLinuxOptions',
+    level: 'baseline',
+    versions: [
+      { since: 0, check: seLinuxOptionsAsOf(0) },
+      { since: 31, check: seLinuxOptionsAsOf(31) },
+    ],
+  },
+  {
+    id: 'seccompProfile_baseline',
+    level: 'baseline',
+    replacedInRestricted: true,
+    versions: [
+      { since: 0, check: seccompAnnotations },
+      { since: 19, check: seccompBaseline },
+    ],
+  },
+  {
+    id: 'seccompProfile_restricted',
+    level: 'restricted',
+    versions: [
+      { since: 19, check: seccompRestricted(false) },
+      { since: 25, check: seccompRestricted(true) },
+    ],
+  },
+  {
+    id: 'sysctls',
+    level: 'baseline',
+    versions: [
+      { since: 0, check: sysctlsAsOf(0) },
+      { since: 27, check: sysctlsAsOf(27) },
+      { since: 29, check: sysctlsAsOf(29) },
+      { since: 32, check: sysctlsAsOf(32) },
+    ],
+  },
   { id: 'windowsHostProcess', level: 'baseline', versions: [{ since: 0, check: hostProcess }] },
 ];
 
@@ -56,7 +132,10 @@ function behaviourAt(check: Check, minor: number): CheckPod | undefined {
 function checksFor(level: LevelVersion['level']): Check[] {
   if (level === 'privileged') return [];
   const plainBaseline = checks.filter((c) => c.level === 'baseline' && !c.replacedInRestricted);
-  const rest = level === 'baseline' ? checks.filter((c) => c.replacedInRestricted) : checks.filter((c) => c.level === 'restricted');
+  const rest =
+    level === 'baseline'
+      ? checks.filter((c) => c.replacedInRestricted)
+      : checks.filter((c) => c.level === 'restricted');
   return [...plainBaseline, ...rest];
 }
 

@@ -13,7 +13,16 @@ import { isPlainObject, type KubeObject } from '../../../kube/types.ts';
 import { strategicMerge } from '../patch.ts';
 import { compareEntries, describeOwner, type ManagedFieldsEntry } from './managed-fields-entry.ts';
 import { fieldsFromLastApplied, takesOverClientSideApply } from './last-applied.ts';
-import { fieldSet, fromFieldsV1, keyPath, pathKey, removeAt, toFieldsV1, valueAt, type FieldPath } from './field-set.ts';
+import {
+  fieldSet,
+  fromFieldsV1,
+  keyPath,
+  pathKey,
+  removeAt,
+  toFieldsV1,
+  valueAt,
+  type FieldPath,
+} from './field-set.ts';
 
 /** `.spec.containers[name="web"].image`, as conflicts are reported. */
 export function describePath(path: FieldPath): string {
@@ -22,7 +31,9 @@ export function describePath(path: FieldPath): string {
       if (segment.startsWith('f:')) return `.${segment.slice(2)}`;
       if (segment.startsWith('k:')) {
         const key = JSON.parse(segment.slice(2)) as Record<string, unknown>;
-        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+        return `[${Object.entries(key)
+          .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+          .join(',')}]`;
       }
       if (segment.startsWith('v:')) return `[${segment.slice(2)}]`;
       return '';
@@ -48,11 +59,17 @@ interface FieldConflict {
  * group `conflicts with "m" using v1:` followed by one `- .path` line per field.
  */
 function conflictMessage(conflicts: readonly FieldConflict[]): string {
-  if (conflicts.length === 1) return `Apply failed with 1 conflict: conflict with ${describeOwner(conflicts[0]!.owner)}: ${describePath(conflicts[0]!.path)}`;
+  if (conflicts.length === 1)
+    return `Apply failed with 1 conflict: conflict with ${describeOwner(conflicts[0]!.owner)}: ${describePath(conflicts[0]!.path)}`;
   const byOwner = new Map<string, FieldConflict[]>();
   for (const conflict of conflicts) {
     const { manager, operation, apiVersion, subresource } = conflict.owner;
-    const key = JSON.stringify([manager, operation, operation === 'Update' ? (apiVersion ?? '') : '', subresource ?? '']);
+    const key = JSON.stringify([
+      manager,
+      operation,
+      operation === 'Update' ? (apiVersion ?? '') : '',
+      subresource ?? '',
+    ]);
     byOwner.set(key, [...(byOwner.get(key) ?? []), conflict]);
   }
   const lines = [...byOwner.keys()].sort().flatMap((key) => {
@@ -65,14 +82,20 @@ function conflictMessage(conflicts: readonly FieldConflict[]): string {
 
 function conflictError(conflicts: readonly FieldConflict[]): ApiError {
   return new ApiError('Conflict', conflictMessage(conflicts), {
-    causes: conflicts.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${describeOwner(c.owner)}`, field: describePath(c.path) })),
+    causes: conflicts.map((c) => ({
+      reason: 'FieldManagerConflict',
+      message: `conflict with ${describeOwner(c.owner)}`,
+      field: describePath(c.path),
+    })),
   });
 }
 
 /** The object after applying; throws 409 Conflict naming every conflicting field and its owner. */
 export function applyConfiguration(current: KubeObject | undefined, request: ApplyRequest): KubeObject {
   const { applied, manager, force, now } = request;
-  const base: KubeObject = current ? structuredClone(current) : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
+  const base: KubeObject = current
+    ? structuredClone(current)
+    : { apiVersion: applied.apiVersion, kind: applied.kind, metadata: {} };
   const entries = ((base.metadata.managedFields ?? []) as ManagedFieldsEntry[]).filter((e) => isPlainObject(e));
   const owned = entries.map((entry) => ({ entry, fields: fromFieldsV1(entry.fieldsV1) }));
   const mine = owned.find((o) => o.entry.manager === manager && o.entry.operation === 'Apply');
@@ -85,7 +108,8 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
       if (!other.fields.has(key)) continue;
       const path = keyPath(key);
       if (path.at(-1) === '.') continue; // both want the list item to exist: no disagreement
-      if (JSON.stringify(valueAt(base, path)) !== JSON.stringify(valueAt(applied, path))) conflicts.push({ owner: other.entry, path });
+      if (JSON.stringify(valueAt(base, path)) !== JSON.stringify(valueAt(applied, path)))
+        conflicts.push({ owner: other.entry, path });
     }
   }
   if (conflicts.length > 0 && !force && takesOverClientSideApply(manager) && current !== undefined) {
@@ -97,7 +121,8 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
   }
   // Every conflict left is taken (forced, or client-side apply fields kubectl takes over): the field
   // moves to this manager. Fields applied with equal values stay shared.
-  for (const conflict of conflicts) others.find((o) => o.entry === conflict.owner)?.fields.delete(pathKey(conflict.path));
+  for (const conflict of conflicts)
+    others.find((o) => o.entry === conflict.owner)?.fields.delete(pathKey(conflict.path));
 
   let merged = strategicMerge(base, applied) as KubeObject;
   const dropped = [...(mine?.fields ?? [])].filter((key) => !wanted.has(key) && !others.some((o) => o.fields.has(key)));
@@ -105,7 +130,14 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
   merged = merged as KubeObject;
   merged.metadata ??= {};
 
-  const entry: ManagedFieldsEntry = { manager, operation: 'Apply', apiVersion: applied.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(wanted) };
+  const entry: ManagedFieldsEntry = {
+    manager,
+    operation: 'Apply',
+    apiVersion: applied.apiVersion,
+    time: now,
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1(wanted),
+  };
   const kept = owned
     .filter((o) => o !== mine)
     .map((o) => ({ ...o.entry, fieldsV1: toFieldsV1(o.fields) }))

@@ -13,7 +13,18 @@ export type FieldPath = readonly Segment[];
 
 /** Fields that no manager owns: identity and server-set metadata, and status on the main resource. */
 const unowned = new Set(['f:apiVersion', 'f:kind', 'f:status']);
-const unownedMetadata = new Set(['f:name', 'f:namespace', 'f:uid', 'f:resourceVersion', 'f:generation', 'f:creationTimestamp', 'f:managedFields', 'f:deletionTimestamp', 'f:deletionGracePeriodSeconds', 'f:selfLink']);
+const unownedMetadata = new Set([
+  'f:name',
+  'f:namespace',
+  'f:uid',
+  'f:resourceVersion',
+  'f:generation',
+  'f:creationTimestamp',
+  'f:managedFields',
+  'f:deletionTimestamp',
+  'f:deletionGracePeriodSeconds',
+  'f:selfLink',
+]);
 
 export const pathKey = (path: FieldPath): string => JSON.stringify(path);
 export const keyPath = (key: string): FieldPath => JSON.parse(key) as FieldPath;
@@ -117,7 +128,9 @@ export function removeAt(object: unknown, path: FieldPath): void {
     delete parent[last.slice(2)];
   } else if (last.startsWith('k:') && Array.isArray(parent)) {
     const wanted = JSON.parse(last.slice(2)) as Record<string, unknown>;
-    const index = parent.findIndex((item) => isPlainObject(item) && Object.entries(wanted).every(([k, v]) => item[k] === v));
+    const index = parent.findIndex(
+      (item) => isPlainObject(item) && Object.entries(wanted).every(([k, v]) => item[k] === v),
+    );
     if (index >= 0) parent.splice(index, 1);
   } else if (last.startsWith('v:') && Array.isArray(parent)) {
     const index = parent.findIndex((v) => JSON.stringify(v) === last.slice(2));

@@ -36,4 +36,3 @@ export function compareEntries(a: ManagedFieldsEntry, b: ManagedFieldsEntry): nu
   for (const [x, y] of order) if (x !== y) return x < y ? -1 : 1;
   return 0;
 }
-

@@ -35,7 +35,12 @@ export function managerFromUserAgent(userAgent: string | undefined): string {
 
 /** Entries that are not (manager, operation, apiVersion for updates, subresource) equal are different owners. */
 function sameOwner(a: ManagedFieldsEntry, b: ManagedFieldsEntry): boolean {
-  return a.manager === b.manager && a.operation === b.operation && (a.subresource ?? '') === (b.subresource ?? '') && (a.operation === 'Apply' || a.apiVersion === b.apiVersion);
+  return (
+    a.manager === b.manager &&
+    a.operation === b.operation &&
+    (a.subresource ?? '') === (b.subresource ?? '') &&
+    (a.operation === 'Apply' || a.apiVersion === b.apiVersion)
+  );
 }
 
 /** An entry upstream can decode: a known operation, an apiVersion, and FieldsV1. */
@@ -53,17 +58,24 @@ function isEntry(value: unknown): value is ManagedFieldsEntry {
 
 /** A list is taken whole or not at all: one entry that does not decode discards it. */
 // a manager left out (Go's omitempty for the empty name of a client that sent no User-Agent) is ''
-const decoded = (list: unknown): ManagedFieldsEntry[] | undefined => (Array.isArray(list) && list.every(isEntry) ? list.map((e) => ({ ...e, manager: e.manager ?? '' })) : undefined);
+const decoded = (list: unknown): ManagedFieldsEntry[] | undefined =>
+  Array.isArray(list) && list.every(isEntry) ? list.map((e) => ({ ...e, manager: e.manager ?? '' })) : undefined;
 
 /** `[]` or `[{}]` sent by a client: start from no owners at all. */
-const isReset = (sent: unknown): boolean => Array.isArray(sent) && (sent.length === 0 || (sent.length === 1 && isPlainObject(sent[0]) && Object.keys(sent[0]).length === 0));
+const isReset = (sent: unknown): boolean =>
+  Array.isArray(sent) &&
+  (sent.length === 0 || (sent.length === 1 && isPlainObject(sent[0]) && Object.keys(sent[0]).length === 0));
 
 /**
  * The entries a write starts from: none when the client resets them; the client's own when it sent a
  * valid, non-empty list on the main resource; otherwise the stored ones (so clients unaware of
  * managedFields cannot drop them, and a subresource write cannot rewrite them).
  */
-function startingEntries(live: KubeObject | undefined, next: KubeObject, subresource: string | undefined): ManagedFieldsEntry[] {
+function startingEntries(
+  live: KubeObject | undefined,
+  next: KubeObject,
+  subresource: string | undefined,
+): ManagedFieldsEntry[] {
   const sent = next.metadata.managedFields as unknown;
   if (subresource === undefined) {
     if (isReset(sent)) return [];
@@ -81,13 +93,21 @@ function ownedFields(object: KubeObject | undefined, subresource: string | undef
   return fieldSet({ status: object.status }, { withStatus: true });
 }
 
-function changedFields(live: KubeObject | undefined, next: KubeObject, subresource: string | undefined): { changed: Set<string>; removed: Set<string> } {
+function changedFields(
+  live: KubeObject | undefined,
+  next: KubeObject,
+  subresource: string | undefined,
+): { changed: Set<string>; removed: Set<string> } {
   const before = ownedFields(live, subresource);
   const after = ownedFields(next, subresource);
   const changed = new Set<string>();
   for (const key of after) {
     if (!before.has(key)) changed.add(key);
-    else if (keyPath(key).at(-1) !== '.' && JSON.stringify(valueAt(live, keyPath(key))) !== JSON.stringify(valueAt(next, keyPath(key)))) changed.add(key);
+    else if (
+      keyPath(key).at(-1) !== '.' &&
+      JSON.stringify(valueAt(live, keyPath(key))) !== JSON.stringify(valueAt(next, keyPath(key)))
+    )
+      changed.add(key);
   }
   return { changed, removed: new Set([...before].filter((key) => !after.has(key))) };
 }
@@ -97,7 +117,9 @@ function changedFields(live: KubeObject | undefined, next: KubeObject, subresour
  * the first old entry of a version becomes the bucket when a second one of that version joins it.
  */
 function capUpdates(owners: Owner[]): Owner[] {
-  const updates = owners.filter((o) => o.entry.operation === 'Update').sort((a, b) => entrySeconds(a.entry) - entrySeconds(b.entry));
+  const updates = owners
+    .filter((o) => o.entry.operation === 'Update')
+    .sort((a, b) => entrySeconds(a.entry) - entrySeconds(b.entry));
   let count = updates.length;
   const firstOfVersion = new Map<string, Owner>();
   const gone = new Set<Owner>();
@@ -110,7 +132,13 @@ function capUpdates(owners: Owner[]): Owner[] {
       continue;
     }
     if (first.entry.manager !== ancientChangesManager || first.entry.subresource !== undefined) {
-      first.entry = { manager: ancientChangesManager, operation: 'Update', apiVersion: version, ...(first.entry.time ? { time: first.entry.time } : {}), fieldsType: 'FieldsV1' };
+      first.entry = {
+        manager: ancientChangesManager,
+        operation: 'Update',
+        apiVersion: version,
+        ...(first.entry.time ? { time: first.entry.time } : {}),
+        fieldsType: 'FieldsV1',
+      };
     }
     for (const key of owner.fields) first.fields.add(key);
     if (owner.entry.time) first.entry.time = owner.entry.time;
@@ -124,13 +152,29 @@ function capUpdates(owners: Owner[]): Owner[] {
 function asEntry({ entry, fields }: Owner): ManagedFieldsEntry {
   const { manager, operation, apiVersion, time, subresource } = entry;
   // upstream's JSON leaves an empty manager out (omitempty), as its protobuf does
-  return { ...(manager ? { manager } : {}) as { manager: string }, operation, ...(apiVersion ? { apiVersion } : {}), ...(time ? { time } : {}), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(fields), ...(subresource ? { subresource } : {}) };
+  return {
+    ...((manager ? { manager } : {}) as { manager: string }),
+    operation,
+    ...(apiVersion ? { apiVersion } : {}),
+    ...(time ? { time } : {}),
+    fieldsType: 'FieldsV1',
+    fieldsV1: toFieldsV1(fields),
+    ...(subresource ? { subresource } : {}),
+  };
 }
 
 /** `next` with metadata.managedFields brought up to date for a create, replace or patch by `writer`. */
 export function recordUpdate(live: KubeObject | undefined, next: KubeObject, writer: UpdateWriter): KubeObject {
-  const mine: ManagedFieldsEntry = { manager: writer.manager, operation: 'Update', apiVersion: writer.apiVersion, ...(writer.subresource ? { subresource: writer.subresource } : {}) };
-  const owners: Owner[] = startingEntries(live, next, writer.subresource).map((entry) => ({ entry, fields: fromFieldsV1(entry.fieldsV1) }));
+  const mine: ManagedFieldsEntry = {
+    manager: writer.manager,
+    operation: 'Update',
+    apiVersion: writer.apiVersion,
+    ...(writer.subresource ? { subresource: writer.subresource } : {}),
+  };
+  const owners: Owner[] = startingEntries(live, next, writer.subresource).map((entry) => ({
+    entry,
+    fields: fromFieldsV1(entry.fieldsV1),
+  }));
   const { changed, removed } = changedFields(live, next, writer.subresource);
   // Every earlier entry, the writer's own included, loses what this write changed or removed; the
   // writer's entry then takes what it changed, with a new time only when it changed something.

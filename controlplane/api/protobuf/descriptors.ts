@@ -15,7 +15,11 @@ let root: ProtobufLight.Root | undefined;
 
 function schemaRoot(): ProtobufLight.Root {
   if (root === undefined) {
-    root = protobuf.Root.fromJSON(JSON.parse(readFileSync(new URL('./schema/kubernetes.json', import.meta.url), 'utf8')) as ProtobufLight.INamespace);
+    root = protobuf.Root.fromJSON(
+      JSON.parse(
+        readFileSync(new URL('./schema/kubernetes.json', import.meta.url), 'utf8'),
+      ) as ProtobufLight.INamespace,
+    );
     root.resolveAll();
   }
   return root;

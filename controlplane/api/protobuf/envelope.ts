@@ -32,7 +32,8 @@ function encodeMessage(type: MessageType, value: Record<string, unknown>): Uint8
 
 /** Decodes a protobuf request body into the JSON object a JSON client would have sent. */
 export function decodeProtobufObject(body: Uint8Array): Record<string, unknown> {
-  if (!isProtobufEnvelope(body)) throw new ApiError('BadRequest', 'the protobuf body does not start with the k8s envelope');
+  if (!isProtobufEnvelope(body))
+    throw new ApiError('BadRequest', 'the protobuf body does not start with the k8s envelope');
   let envelope: Record<string, unknown>;
   try {
     envelope = decodeMessage(messageNamed(unknownType), body.subarray(magic.length));
@@ -44,7 +45,10 @@ export function decodeProtobufObject(body: Uint8Array): Record<string, unknown> 
   const kind = typeMeta.kind ?? '';
   const type = messageForKind(apiVersion, kind);
   if (type === undefined) {
-    throw new ApiError('UnsupportedMediaType', `protobuf bodies of kind ${kind || '(none)'} are not supported; send application/json`);
+    throw new ApiError(
+      'UnsupportedMediaType',
+      `protobuf bodies of kind ${kind || '(none)'} are not supported; send application/json`,
+    );
   }
   let object: unknown;
   try {
@@ -68,7 +72,12 @@ export function encodeProtobufObject(object: Record<string, unknown>): Buffer {
   const type = messageForKind(apiVersion, kind);
   if (type === undefined) throw new ApiError('NotAcceptable', `${kind} objects cannot be sent as ${protobufMediaType}`);
   const raw = encodeMessage(type, messageFromJson(type, object) ?? {});
-  const envelope = encodeMessage(messageNamed(unknownType), { typeMeta: { apiVersion, kind }, raw, contentEncoding: '', contentType: '' });
+  const envelope = encodeMessage(messageNamed(unknownType), {
+    typeMeta: { apiVersion, kind },
+    raw,
+    contentEncoding: '',
+    contentType: '',
+  });
   return Buffer.concat([magic, envelope]);
 }
 
@@ -81,7 +90,9 @@ export function encodeProtobufWatchEvent(type: string, object: Record<string, un
 }
 
 /** Reads the events of a ;stream=watch body (for clients of this server written in TypeScript). */
-export function decodeProtobufWatchEvents(stream: Uint8Array): Array<{ type: string; object: Record<string, unknown> }> {
+export function decodeProtobufWatchEvents(
+  stream: Uint8Array,
+): Array<{ type: string; object: Record<string, unknown> }> {
   const events: Array<{ type: string; object: Record<string, unknown> }> = [];
   const view = Buffer.from(stream.buffer, stream.byteOffset, stream.byteLength);
   for (let offset = 0; offset + 4 <= view.length; ) {

@@ -50,7 +50,8 @@ function planOf(type: MessageType): Plan {
       if (inner === undefined) byJsonName.set(field.name, { field });
       else for (const lifted of inner.fieldsArray) byJsonName.set(lifted.name, { field: lifted, via: field });
     }
-    const special = specialTypes[type.fullName.replace(/^\./, '')] ?? (type.options?.['(json_list)'] === true ? 'list' : undefined);
+    const special =
+      specialTypes[type.fullName.replace(/^\./, '')] ?? (type.options?.['(json_list)'] === true ? 'list' : undefined);
     plan = { special, byJsonName };
     plans.set(type, plan);
   }
@@ -58,8 +59,10 @@ function planOf(type: MessageType): Plan {
 }
 
 /** int64 fields decode as Long objects where the long package is present. */
-const toNumber = (value: unknown): number => (typeof value === 'object' && value !== null ? Number(String(value)) : Number(value ?? 0));
-const bytesOf = (value: unknown): Buffer => (value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.alloc(0));
+const toNumber = (value: unknown): number =>
+  typeof value === 'object' && value !== null ? Number(String(value)) : Number(value ?? 0);
+const bytesOf = (value: unknown): Buffer =>
+  value instanceof Uint8Array ? Buffer.from(value.buffer, value.byteOffset, value.byteLength) : Buffer.alloc(0);
 
 function timeToJson(value: Json, fractionDigits: 0 | 6): string | null {
   const seconds = toNumber(value.seconds);
@@ -184,9 +187,16 @@ export function messageFromJson(type: MessageType, value: unknown): Json | undef
 function fieldFromJson(field: Field, value: unknown): unknown {
   if (field.map) {
     if (typeof value !== 'object' || Array.isArray(value)) return undefined;
-    return Object.fromEntries(Object.entries(value as Json).map(([k, v]) => [k, valueFromJson(field, v)]).filter(([, v]) => v !== undefined));
+    return Object.fromEntries(
+      Object.entries(value as Json)
+        .map(([k, v]) => [k, valueFromJson(field, v)])
+        .filter(([, v]) => v !== undefined),
+    );
   }
-  if (field.repeated) return Array.isArray(value) ? value.map((item) => valueFromJson(field, item)).filter((item) => item !== undefined) : undefined;
+  if (field.repeated)
+    return Array.isArray(value)
+      ? value.map((item) => valueFromJson(field, item)).filter((item) => item !== undefined)
+      : undefined;
   return valueFromJson(field, value);
 }
 

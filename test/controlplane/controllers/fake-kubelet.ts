@@ -28,8 +28,16 @@ export async function startFakeKubelet(cluster: ClusterClient): Promise<FakeKube
     const outcome = [...outcomes].find(([prefix]) => name.startsWith(prefix))?.[1];
     const now = new Date().toISOString();
     const status = outcome
-      ? { phase: outcome, podIP: `10.244.0.${ip++}`, conditions: [{ type: 'Ready', status: 'False' as const, lastTransitionTime: now }] }
-      : { phase: 'Running' as const, podIP: `10.244.0.${ip++}`, conditions: [{ type: 'Ready', status: 'True' as const, lastTransitionTime: now }] };
+      ? {
+          phase: outcome,
+          podIP: `10.244.0.${ip++}`,
+          conditions: [{ type: 'Ready', status: 'False' as const, lastTransitionTime: now }],
+        }
+      : {
+          phase: 'Running' as const,
+          podIP: `10.244.0.${ip++}`,
+          conditions: [{ type: 'Ready', status: 'True' as const, lastTransitionTime: now }],
+        };
     try {
       await cluster.updateStatus('pods', { ...pod, status });
     } catch {

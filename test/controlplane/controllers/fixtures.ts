@@ -32,7 +32,12 @@ export interface PodState {
 
 export function pod(name: string, state: PodState = {}): Pod {
   const conditions: PodCondition[] = [];
-  if (state.ready !== undefined) conditions.push({ type: 'Ready', status: state.ready ? 'True' : 'False', lastTransitionTime: at(state.readySince ?? 0) });
+  if (state.ready !== undefined)
+    conditions.push({
+      type: 'Ready',
+      status: state.ready ? 'True' : 'False',
+      lastTransitionTime: at(state.readySince ?? 0),
+    });
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -51,7 +56,13 @@ export function pod(name: string, state: PodState = {}): Pod {
       phase: state.phase ?? (state.node ? 'Running' : 'Pending'),
       conditions,
       ...(state.ip ? { podIP: state.ip } : {}),
-      ...(state.restarts ? { containerStatuses: [{ name: 'app', ready: false, restartCount: state.restarts, image: 'busybox', imageID: '' }] } : {}),
+      ...(state.restarts
+        ? {
+            containerStatuses: [
+              { name: 'app', ready: false, restartCount: state.restarts, image: 'busybox', imageID: '' },
+            ],
+          }
+        : {}),
     },
   };
 }

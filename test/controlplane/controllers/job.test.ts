@@ -32,8 +32,18 @@ function conditionTypes(actions: readonly Action[]): string[] {
 const creations: [string, Partial<Job['spec']>, Pod[], number][] = [
   ['a plain Job runs one pod', {}, [], 1],
   ['completions 5, parallelism 2: two at a time', { completions: 5, parallelism: 2 }, [], 2],
-  ['completions 5, parallelism 2, one running, three done: one more', { completions: 5, parallelism: 2 }, [running('a'), succeeded('b'), succeeded('c'), succeeded('d')], 1],
-  ['completions 5, parallelism 3, four done: just the last one', { completions: 5, parallelism: 3 }, [succeeded('a'), succeeded('b'), succeeded('c'), succeeded('d')], 1],
+  [
+    'completions 5, parallelism 2, one running, three done: one more',
+    { completions: 5, parallelism: 2 },
+    [running('a'), succeeded('b'), succeeded('c'), succeeded('d')],
+    1,
+  ],
+  [
+    'completions 5, parallelism 3, four done: just the last one',
+    { completions: 5, parallelism: 3 },
+    [succeeded('a'), succeeded('b'), succeeded('c'), succeeded('d')],
+    1,
+  ],
   ['work queue (parallelism only): three workers', { parallelism: 3 }, [], 3],
   ['work queue with one success: no new workers', { parallelism: 3 }, [succeeded('a'), running('b')], 0],
   ['a failed pod is replaced once its retry delay has passed', { completions: 1 }, [failed('a')], 1],
@@ -49,7 +59,12 @@ for (const [title, spec, pods, expected] of creations) {
 test('job pods carry the job-name and controller-uid labels and the owner reference', (t) => {
   const created = planJob(job(), [], now).actions.find((a) => a.kind === 'createPods');
   const p = created?.kind === 'createPods' ? created.pods[0] : undefined;
-  t.like(p?.metadata.labels, { 'batch.kubernetes.io/job-name': 'pi', 'job-name': 'pi', 'batch.kubernetes.io/controller-uid': 'uid-pi', 'controller-uid': 'uid-pi' });
+  t.like(p?.metadata.labels, {
+    'batch.kubernetes.io/job-name': 'pi',
+    'job-name': 'pi',
+    'batch.kubernetes.io/controller-uid': 'uid-pi',
+    'controller-uid': 'uid-pi',
+  });
   t.deepEqual(p?.metadata.ownerReferences, [{ ...mine, uid: 'uid-pi' }]);
 });
 
@@ -62,11 +77,17 @@ test('enough successes: SuccessCriteriaMet and Complete with completionTime and 
 test('failures beyond backoffLimit fail the Job and stop its running pods; Failed waits until they are gone', (t) => {
   const pods = [failed('a'), failed('b'), failed('c'), running('d')];
   const first = planJob(job({ backoffLimit: 2, parallelism: 1 }), pods, now);
-  t.deepEqual(describe(first.actions).filter((a) => a.startsWith('delete')), ['delete pods d']);
+  t.deepEqual(
+    describe(first.actions).filter((a) => a.startsWith('delete')),
+    ['delete pods d'],
+  );
   t.deepEqual(conditionTypes(first.actions), ['FailureTarget:BackoffLimitExceeded']);
   const next = planJob(job({ backoffLimit: 2 }, status(first.actions)), pods.slice(0, 3), now);
   t.deepEqual(conditionTypes(next.actions), ['FailureTarget:BackoffLimitExceeded', 'Failed:BackoffLimitExceeded']);
-  t.false(next.actions.some((a) => a.kind === 'createPods'), 'a failing Job starts nothing new');
+  t.false(
+    next.actions.some((a) => a.kind === 'createPods'),
+    'a failing Job starts nothing new',
+  );
 });
 
 test('exactly backoffLimit failures still retries', (t) => {
@@ -76,7 +97,10 @@ test('exactly backoffLimit failures still retries', (t) => {
 });
 
 test('with restartPolicy OnFailure, container restarts count against the backoff limit', (t) => {
-  const spec = { backoffLimit: 1, template: { spec: { restartPolicy: 'OnFailure' as const, containers: [{ name: 'pi', image: 'busybox' }] } } };
+  const spec = {
+    backoffLimit: 1,
+    template: { spec: { restartPolicy: 'OnFailure' as const, containers: [{ name: 'pi', image: 'busybox' }] } },
+  };
   const plan = planJob(job(spec), [running('a', { restarts: 2 })], now);
   t.deepEqual(conditionTypes(plan.actions), ['FailureTarget:BackoffLimitExceeded']);
 });
@@ -90,8 +114,14 @@ test('activeDeadlineSeconds: fails once passed, else asks to be looked at when i
 });
 
 test('ttlSecondsAfterFinished deletes the finished Job when due, and not before', (t) => {
-  const done = { completionTime: at(0), succeeded: 1, conditions: [{ type: 'Complete', status: 'True' as const, lastTransitionTime: at(0) }] };
-  t.deepEqual(describe(planJob(job({ ttlSecondsAfterFinished: 60 }, done), [], now).actions), ['delete jobs pi (Foreground)']);
+  const done = {
+    completionTime: at(0),
+    succeeded: 1,
+    conditions: [{ type: 'Complete', status: 'True' as const, lastTransitionTime: at(0) }],
+  };
+  t.deepEqual(describe(planJob(job({ ttlSecondsAfterFinished: 60 }, done), [], now).actions), [
+    'delete jobs pi (Foreground)',
+  ]);
   const wait = planJob(job({ ttlSecondsAfterFinished: 3600 }, done), [], now);
   t.deepEqual(wait.actions, []);
   t.is(wait.requeueAfterMs, 3000_001);
@@ -106,7 +136,16 @@ test('a suspended Job stops its pods and starts none', (t) => {
 test('failed pods are retried after 10 s, doubling per failure up to 6 minutes', (t) => {
   const failedAt = (name: string, second: number) => {
     const p = failed(name);
-    p.status!.containerStatuses = [{ name: 'pi', ready: false, restartCount: 0, image: 'busybox', imageID: '', state: { terminated: { exitCode: 1, finishedAt: at(second) } } }];
+    p.status!.containerStatuses = [
+      {
+        name: 'pi',
+        ready: false,
+        restartCount: 0,
+        image: 'busybox',
+        imageID: '',
+        state: { terminated: { exitCode: 1, finishedAt: at(second) } },
+      },
+    ];
     return p;
   };
   // now is 600 s; one failure at 595 s: 10 s delay, 5 s to go.
@@ -116,5 +155,9 @@ test('failed pods are retried after 10 s, doubling per failure up to 6 minutes',
   // Three failures, the last at 570 s: 40 s delay, ready at 610 s.
   const three = planJob(job(), [failedAt('a', 500), failedAt('b', 550), failedAt('c', 570)], now);
   t.is(three.requeueAfterMs, 10_001);
-  t.true(planJob(job(), [failedAt('a', 500), failedAt('b', 550), failedAt('c', 560)], now).actions.some((a) => a.kind === 'createPods'));
+  t.true(
+    planJob(job(), [failedAt('a', 500), failedAt('b', 550), failedAt('c', 560)], now).actions.some(
+      (a) => a.kind === 'createPods',
+    ),
+  );
 });

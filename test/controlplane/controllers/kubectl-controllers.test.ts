@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { KubeClient } from '../../../kube/client.ts';
 import type { Node } from '../../../kube/corev1.ts';
-import { startControlLoopsWithKubeconfig, type RunningControlLoops } from '../../../controlplane/controllers/control-loops.ts';
+import {
+  startControlLoopsWithKubeconfig,
+  type RunningControlLoops,
+} from '../../../controlplane/controllers/control-loops.ts';
 import { KubeClusterClient } from '../../../controlplane/controllers/kube-cluster-client.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { startInProcess, type InProcessServer } from '../in-process.ts';
@@ -49,9 +52,14 @@ test.after.always(async () => {
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile('kubectl', args, { env: { ...process.env, KUBECONFIG: server!.server.kubeconfigPath }, timeout: 90_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
+    execFile(
+      'kubectl',
+      args,
+      { env: { ...process.env, KUBECONFIG: server!.server.kubeconfigPath }, timeout: 90_000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -62,10 +70,20 @@ async function ok(t: ExecutionContext, ...args: string[]): Promise<string> {
 }
 
 /** apply → rollout status → set image → status → history shows 1 and 2 → undo → status. */
-async function rolloutUpdateUndo(t: ExecutionContext, manifest: string, target: string, container: string, nextImage: string): Promise<void> {
+async function rolloutUpdateUndo(
+  t: ExecutionContext,
+  manifest: string,
+  target: string,
+  container: string,
+  nextImage: string,
+): Promise<void> {
   // Deployments and DaemonSets say "successfully rolled out"; StatefulSets, whose partition the API
   // defaults to 0 as upstream does, "partitioned roll out complete".
-  const rolledOut = async () => t.regex(await ok(t, 'rollout', 'status', target, '--timeout=60s'), /successfully rolled out|partitioned roll out complete/);
+  const rolledOut = async () =>
+    t.regex(
+      await ok(t, 'rollout', 'status', target, '--timeout=60s'),
+      /successfully rolled out|partitioned roll out complete/,
+    );
   await ok(t, 'apply', '-f', manifest);
   await rolledOut();
   await ok(t, 'set', 'image', target, `${container}=${nextImage}`);
@@ -94,11 +112,29 @@ spec:
 `,
   );
   await rolloutUpdateUndo(t, manifest, 'deployment/web', 'app', 'web:2');
-  const images = await ok(t, 'get', 'pods', '-l', 'app=web', '-o', 'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.metadata.deletionTimestamp}{"\\n"}{end}');
+  const images = await ok(
+    t,
+    'get',
+    'pods',
+    '-l',
+    'app=web',
+    '-o',
+    'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.metadata.deletionTimestamp}{"\\n"}{end}',
+  );
   const live = images.split('\n').filter((line) => line.trim() !== '' && line.trim().split(' ').length === 1);
-  t.deepEqual(live.map((l) => l.trim()), ['web:1', 'web:1', 'web:1']);
+  t.deepEqual(
+    live.map((l) => l.trim()),
+    ['web:1', 'web:1', 'web:1'],
+  );
   t.regex(await ok(t, 'rollout', 'history', 'deployment/web'), /^3\s/m);
-  const ready = await ok(t, 'get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.metadata.annotations.deployment\\.kubernetes\\.io/revision}');
+  const ready = await ok(
+    t,
+    'get',
+    'deployment',
+    'web',
+    '-o',
+    'jsonpath={.status.readyReplicas}/{.status.updatedReplicas}/{.metadata.annotations.deployment\\.kubernetes\\.io/revision}',
+  );
   t.is(ready, '3/3/3');
   // The scale subresource: the controller follows a new replica count.
   await ok(t, 'scale', 'deployment/web', '--replicas=5');
@@ -106,11 +142,13 @@ spec:
   t.is(await ok(t, 'get', 'deployment', 'web', '-o', 'jsonpath={.status.availableReplicas}'), '5');
 });
 
-test.serial('a DaemonSet rolls out on both nodes, updates and rolls back through its ControllerRevisions', async (t) => {
-  const manifest = join(dir, 'agent.yaml');
-  writeFileSync(
-    manifest,
-    `apiVersion: apps/v1
+test.serial(
+  'a DaemonSet rolls out on both nodes, updates and rolls back through its ControllerRevisions',
+  async (t) => {
+    const manifest = join(dir, 'agent.yaml');
+    writeFileSync(
+      manifest,
+      `apiVersion: apps/v1
 kind: DaemonSet
 metadata: {name: agent, namespace: default}
 spec:
@@ -120,18 +158,27 @@ spec:
     spec:
       containers: [{name: a, image: "agent:1"}]
 `,
-  );
-  await rolloutUpdateUndo(t, manifest, 'daemonset/agent', 'a', 'agent:2');
-  const images = await waitFor(
-    async () => {
-      const out = await ok(t, 'get', 'pods', '-l', 'app=agent', '-o', 'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.spec.nodeName}{"\\n"}{end}');
-      const lines = out.trim().split('\n').sort();
-      return lines.length === 2 && lines.every((l) => l.startsWith('agent:1 ')) ? lines : undefined;
-    },
-    { what: 'one agent:1 pod on each node after the undo', timeoutMs: 30_000, intervalMs: 200 },
-  );
-  t.deepEqual(images, ['agent:1 node-a', 'agent:1 node-b']);
-});
+    );
+    await rolloutUpdateUndo(t, manifest, 'daemonset/agent', 'a', 'agent:2');
+    const images = await waitFor(
+      async () => {
+        const out = await ok(
+          t,
+          'get',
+          'pods',
+          '-l',
+          'app=agent',
+          '-o',
+          'jsonpath={range .items[*]}{.spec.containers[0].image}{" "}{.spec.nodeName}{"\\n"}{end}',
+        );
+        const lines = out.trim().split('\n').sort();
+        return lines.length === 2 && lines.every((l) => l.startsWith('agent:1 ')) ? lines : undefined;
+      },
+      { what: 'one agent:1 pod on each node after the undo', timeoutMs: 30_000, intervalMs: 200 },
+    );
+    t.deepEqual(images, ['agent:1 node-a', 'agent:1 node-b']);
+  },
+);
 
 test.serial('a StatefulSet rolls out and updates in order, as kubectl rollout status reports it', async (t) => {
   const manifest = join(dir, 'db.yaml');
@@ -153,7 +200,15 @@ spec:
 `,
   );
   await rolloutUpdateUndo(t, manifest, 'statefulset/db', 'db', 'db:2');
-  const pods = await ok(t, 'get', 'pods', '-l', 'app=db', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.spec.containers[0].image}/{.spec.hostname}.{.spec.subdomain} {end}');
+  const pods = await ok(
+    t,
+    'get',
+    'pods',
+    '-l',
+    'app=db',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}={.spec.containers[0].image}/{.spec.hostname}.{.spec.subdomain} {end}',
+  );
   t.deepEqual(pods.trim().split(' ').sort(), ['db-0=db:1/db-0.db', 'db-1=db:1/db-1.db']);
 });
 
@@ -165,7 +220,10 @@ test.serial('a Job completes and kubectl wait sees it', async (t) => {
 
 test.serial('kubectl describe shows why a pod cannot be scheduled', async (t) => {
   const manifest = join(dir, 'huge.yaml');
-  writeFileSync(manifest, `apiVersion: v1\nkind: Pod\nmetadata: {name: huge, namespace: default}\nspec:\n  containers: [{name: a, image: x, resources: {requests: {cpu: "64"}}}]\n`);
+  writeFileSync(
+    manifest,
+    `apiVersion: v1\nkind: Pod\nmetadata: {name: huge, namespace: default}\nspec:\n  containers: [{name: a, image: x, resources: {requests: {cpu: "64"}}}]\n`,
+  );
   await ok(t, 'apply', '-f', manifest);
   const described = await waitFor(
     async () => {
@@ -174,6 +232,12 @@ test.serial('kubectl describe shows why a pod cannot be scheduled', async (t) =>
     },
     { what: 'a FailedScheduling event in kubectl describe pod huge', timeoutMs: 30_000, intervalMs: 200 },
   );
-  t.regex(described, /Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/2 nodes are available: 2 Insufficient cpu\./);
-  t.regex(await ok(t, 'get', 'pod', 'huge', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].reason}'), /^Unschedulable$/);
+  t.regex(
+    described,
+    /Warning\s+FailedScheduling\s+.*default-scheduler\s+0\/2 nodes are available: 2 Insufficient cpu\./,
+  );
+  t.regex(
+    await ok(t, 'get', 'pod', 'huge', '-o', 'jsonpath={.status.conditions[?(@.type=="PodScheduled")].reason}'),
+    /^Unschedulable$/,
+  );
 });

@@ -7,7 +7,12 @@ import { Informer } from '../../../controlplane/controllers/informer.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { execute } from '../../../controlplane/controllers/execute.ts';
 import { PlanFailed } from '../../../controlplane/errors.ts';
-import type { ClusterClient, ListResult, ResourceName, WatchSubscription } from '../../../controlplane/controllers/client.ts';
+import type {
+  ClusterClient,
+  ListResult,
+  ResourceName,
+  WatchSubscription,
+} from '../../../controlplane/controllers/client.ts';
 import type { Pod } from '../../../kube/corev1.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
@@ -61,27 +66,46 @@ test('expectations: satisfied once every create and delete is seen, or after the
 
 test('executor: pod creations stop at the first failing batch, and failures are reported together', async (t) => {
   const cluster = new MemoryCluster();
-  const pods: Pod[] = Array.from({ length: 10 }, (_, i) => ({ metadata: { name: `p${i}`, namespace: 'default' }, spec: { containers: [] } }));
+  const pods: Pod[] = Array.from({ length: 10 }, (_, i) => ({
+    metadata: { name: `p${i}`, namespace: 'default' },
+    spec: { containers: [] },
+  }));
   cluster.failNext('create', 'pods', new ApiError('Forbidden', 'quota'));
   const expectations = new Expectations({ now: () => 0 });
-  const error = await t.throwsAsync(execute({ client: cluster, events: { record: async () => {} }, expectations, ownerUid: 'rs' }, [{ kind: 'createPods', pods }]), { instanceOf: PlanFailed });
+  const error = await t.throwsAsync(
+    execute({ client: cluster, events: { record: async () => {} }, expectations, ownerUid: 'rs' }, [
+      { kind: 'createPods', pods },
+    ]),
+    { instanceOf: PlanFailed },
+  );
   t.is(error?.causes.length, 1);
   t.is(cluster.all('pods').length, 0, 'the first batch (one pod) failed: nothing more was sent');
   t.true(expectations.satisfied('rs'), 'pods never sent are not waited for');
   await execute({ client: cluster, events: { record: async () => {} } }, [{ kind: 'createPods', pods }]);
   t.is(cluster.all('pods').length, 10);
-  await t.notThrowsAsync(execute({ client: cluster, events: { record: async () => {} } }, [{ kind: 'delete', resource: 'pods', namespace: 'default', name: 'nope' }]), 'deleting something already gone is fine');
+  await t.notThrowsAsync(
+    execute({ client: cluster, events: { record: async () => {} } }, [
+      { kind: 'delete', resource: 'pods', namespace: 'default', name: 'nope' },
+    ]),
+    'deleting something already gone is fine',
+  );
 });
 
 test('executor: a delete guarded by ifAbsent does not happen while the owner still exists', async (t) => {
   const cluster = new MemoryCluster();
   const owner = await cluster.create('replicasets', { metadata: { name: 'web', namespace: 'default' } });
   await cluster.create('pods', { metadata: { name: 'p', namespace: 'default' }, spec: { containers: [] } });
-  const guard = [{ resource: 'replicasets' as ResourceName, namespace: 'default', name: 'web', uid: owner.metadata.uid! }];
-  await execute({ client: cluster, events: { record: async () => {} } }, [{ kind: 'delete', resource: 'pods', namespace: 'default', name: 'p', ifAbsent: guard }]);
+  const guard = [
+    { resource: 'replicasets' as ResourceName, namespace: 'default', name: 'web', uid: owner.metadata.uid! },
+  ];
+  await execute({ client: cluster, events: { record: async () => {} } }, [
+    { kind: 'delete', resource: 'pods', namespace: 'default', name: 'p', ifAbsent: guard },
+  ]);
   t.truthy(cluster.peek('pods', 'default', 'p'));
   await cluster.delete('replicasets', 'default', 'web');
-  await execute({ client: cluster, events: { record: async () => {} } }, [{ kind: 'delete', resource: 'pods', namespace: 'default', name: 'p', ifAbsent: guard }]);
+  await execute({ client: cluster, events: { record: async () => {} } }, [
+    { kind: 'delete', resource: 'pods', namespace: 'default', name: 'p', ifAbsent: guard },
+  ]);
   t.is(cluster.peek('pods', 'default', 'p'), undefined);
 });
 
@@ -93,7 +117,12 @@ class BreakableClient extends MemoryCluster {
     this.lists++;
     return super.list(resource);
   }
-  override async watch(resource: ResourceName, rv: string, onEvent: (e: WatchEvent) => void, onError: (err: unknown) => void): Promise<WatchSubscription> {
+  override async watch(
+    resource: ResourceName,
+    rv: string,
+    onEvent: (e: WatchEvent) => void,
+    onError: (err: unknown) => void,
+  ): Promise<WatchSubscription> {
     const inner = await super.watch(resource, rv, onEvent, onError);
     let stopped = false;
     this.breakWatch = (err) => {
@@ -112,7 +141,10 @@ test('informer: after a broken watch it lists again and reports what changed mea
   await client.create('configmaps', { metadata: { name: 'removed', namespace: 'default' } });
   const informer = new Informer<KubeObject>(client as ClusterClient, 'configmaps', { relistDelayMs: 10 });
   const seen: string[] = [];
-  informer.addHandlers({ onAdd: (o) => seen.push(`+${o.metadata.name}`), onDelete: (o) => seen.push(`-${o.metadata.name}`) });
+  informer.addHandlers({
+    onAdd: (o) => seen.push(`+${o.metadata.name}`),
+    onDelete: (o) => seen.push(`-${o.metadata.name}`),
+  });
   informer.addHandlers({
     onAdd: () => {
       throw new Error('a broken handler');
@@ -122,14 +154,23 @@ test('informer: after a broken watch it lists again and reports what changed mea
   client.breakWatch!(new ApiError('Expired', 'too old resource version'));
   await client.delete('configmaps', 'default', 'removed');
   await client.create('configmaps', { metadata: { name: 'new', namespace: 'default' } });
-  await waitFor(() => seen.includes('+new') && seen.includes('-removed'), { what: 'the relist to report +new and -removed', timeoutMs: 2000 });
+  await waitFor(() => seen.includes('+new') && seen.includes('-removed'), {
+    what: 'the relist to report +new and -removed',
+    timeoutMs: 2000,
+  });
   informer.stop();
   t.deepEqual(seen.sort(), ['+kept', '+new', '+removed', '-removed']);
   t.is(client.lists, 2);
-  t.deepEqual(informer.list().map((o) => o.metadata.name).sort(), ['kept', 'new']);
+  t.deepEqual(
+    informer
+      .list()
+      .map((o) => o.metadata.name)
+      .sort(),
+    ['kept', 'new'],
+  );
 });
 
-test('informer: what an owner may claim is its own objects and its namespace\'s orphans, kept current as ownership changes', async (t) => {
+test("informer: what an owner may claim is its own objects and its namespace's orphans, kept current as ownership changes", async (t) => {
   const client = new MemoryCluster();
   const controller = (uid: string) => [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: uid, uid, controller: true }];
   await client.create('pods', { metadata: { name: 'mine', namespace: 'a', ownerReferences: controller('rs-1') } });
@@ -138,16 +179,26 @@ test('informer: what an owner may claim is its own objects and its namespace\'s 
   await client.create('pods', { metadata: { name: 'orphan-elsewhere', namespace: 'b' } });
   const informer = new Informer<KubeObject>(client, 'pods');
   await informer.start();
-  const claimable = () => informer.listClaimable('a', 'rs-1').map((o) => o.metadata.name).sort();
+  const claimable = () =>
+    informer
+      .listClaimable('a', 'rs-1')
+      .map((o) => o.metadata.name)
+      .sort();
   t.deepEqual(claimable(), ['mine', 'orphan']);
   // the orphan is adopted by rs-2, and rs-2's pod is released: both move
   const orphan = informer.get('a/orphan')!;
   await client.update('pods', { ...orphan, metadata: { ...orphan.metadata, ownerReferences: controller('rs-2') } });
   const theirs = informer.get('a/theirs')!;
   await client.update('pods', { ...theirs, metadata: { ...theirs.metadata, ownerReferences: [] } });
-  await waitFor(() => claimable().join() === 'mine,theirs', { what: 'the adoption and the release to reach the index', timeoutMs: 2000 });
+  await waitFor(() => claimable().join() === 'mine,theirs', {
+    what: 'the adoption and the release to reach the index',
+    timeoutMs: 2000,
+  });
   await client.delete('pods', 'a', 'mine');
   await waitFor(() => claimable().join() === 'theirs', { what: 'the deletion to reach the index', timeoutMs: 2000 });
-  t.deepEqual(informer.listClaimable('b', 'rs-1').map((o) => o.metadata.name), ['orphan-elsewhere']);
+  t.deepEqual(
+    informer.listClaimable('b', 'rs-1').map((o) => o.metadata.name),
+    ['orphan-elsewhere'],
+  );
   informer.stop();
 });

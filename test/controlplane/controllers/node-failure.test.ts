@@ -21,12 +21,19 @@ test.after.always(async () => {
 async function startAgents(cluster: MemoryCluster, names: string[]): Promise<{ kill(name: string): void }> {
   const alive = new Set(names);
   for (const name of names) {
-    await cluster.create('leases', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date().toISOString() } });
+    await cluster.create('leases', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: new Date().toISOString() },
+    });
   }
   const timer = setInterval(() => {
     for (const name of alive) {
       const lease = cluster.peek('leases', 'kube-node-lease', name) as Lease;
-      void cluster.update('leases', { ...lease, spec: { ...lease.spec, renewTime: new Date().toISOString() } }).catch(() => {});
+      void cluster
+        .update('leases', { ...lease, spec: { ...lease.spec, renewTime: new Date().toISOString() } })
+        .catch(() => {});
     }
   }, 100);
   cleanups.push(() => clearInterval(timer));
@@ -34,7 +41,9 @@ async function startAgents(cluster: MemoryCluster, names: string[]): Promise<{ k
 }
 
 /** Two nodes with renewing agents, a fake kubelet and the control loops with these node options. */
-async function twoNodeCluster(nodeLifecycle: NodeLifecycleOptions): Promise<{ cluster: MemoryCluster; agents: { kill(name: string): void } }> {
+async function twoNodeCluster(
+  nodeLifecycle: NodeLifecycleOptions,
+): Promise<{ cluster: MemoryCluster; agents: { kill(name: string): void } }> {
   const cluster = new MemoryCluster();
   for (const name of ['node-a', 'node-b']) await cluster.create('nodes', node(name));
   const agents = await startAgents(cluster, ['node-a', 'node-b']);
@@ -46,7 +55,11 @@ async function twoNodeCluster(nodeLifecycle: NodeLifecycleOptions): Promise<{ cl
 }
 
 test('a silent node goes Unknown, is tainted, and its pods move to the other node', async (t) => {
-  const { cluster, agents } = await twoNodeCluster({ graceMs: 500, monitorPeriodMs: 100, clusterCidr: '10.244.0.0/16' });
+  const { cluster, agents } = await twoNodeCluster({
+    graceMs: 500,
+    monitorPeriodMs: 100,
+    clusterCidr: '10.244.0.0/16',
+  });
 
   const cidrs = await waitFor(
     () => {
@@ -68,20 +81,29 @@ test('a silent node goes Unknown, is tainted, and its pods move to the other nod
         metadata: { labels: { app: 'web' } },
         spec: {
           containers: [{ name: 'app', image: 'web' }],
-          tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 }],
+          tolerations: [
+            { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 1 },
+          ],
         },
       },
     },
   });
-  const running = () => (cluster.all('pods') as Pod[]).filter((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
-  await waitFor(() => running().length === 4 && running().some((p) => p.spec.nodeName === 'node-a'), { what: '4 running pods, some on node-a', timeoutMs: 5000 });
+  const running = () =>
+    (cluster.all('pods') as Pod[]).filter((p) => p.status?.phase === 'Running' && !p.metadata.deletionTimestamp);
+  await waitFor(() => running().length === 4 && running().some((p) => p.spec.nodeName === 'node-a'), {
+    what: '4 running pods, some on node-a',
+    timeoutMs: 5000,
+  });
 
   agents.kill('node-a');
   const tainted = await waitFor(
     () => {
       const a = cluster.peek('nodes', undefined, 'node-a') as Node;
       const unknown = a.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown';
-      return unknown && a.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unreachable' && x.effect === 'NoExecute') ? a : undefined;
+      return unknown &&
+        a.spec?.taints?.some((x) => x.key === 'node.kubernetes.io/unreachable' && x.effect === 'NoExecute')
+        ? a
+        : undefined;
     },
     { what: 'node-a Ready=Unknown with the unreachable NoExecute taint', timeoutMs: 5000 },
   );
@@ -101,22 +123,42 @@ test('when every node goes silent at once, nothing is evicted', async (t) => {
   // are noticed one by one, so the first one may get a NoExecute taint for a moment.
   await cluster.create('pods', {
     metadata: { name: 'solo', namespace: 'default' },
-    spec: { containers: [{ name: 'a', image: 'x' }], tolerations: [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 }] },
+    spec: {
+      containers: [{ name: 'a', image: 'x' }],
+      tolerations: [
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 2 },
+      ],
+    },
   });
-  await waitFor(() => (cluster.peek('pods', 'default', 'solo') as Pod).status?.phase === 'Running', { what: 'solo running', timeoutMs: 5000 });
+  await waitFor(() => (cluster.peek('pods', 'default', 'solo') as Pod).status?.phase === 'Running', {
+    what: 'solo running',
+    timeoutMs: 5000,
+  });
   agents.kill('node-a');
   agents.kill('node-b');
   await waitFor(
-    () => (cluster.all('nodes') as Node[]).every((n) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown' && n.spec?.taints?.some((x) => x.effect === 'NoSchedule')),
+    () =>
+      (cluster.all('nodes') as Node[]).every(
+        (n) =>
+          n.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'Unknown' &&
+          n.spec?.taints?.some((x) => x.effect === 'NoSchedule'),
+      ),
     { what: 'both nodes Unknown with NoSchedule taints', timeoutMs: 5000 },
   );
-  await waitFor(() => !(cluster.all('nodes') as Node[]).some((n) => n.spec?.taints?.some((x) => x.effect === 'NoExecute')), {
-    what: 'no NoExecute taint left on any node',
-    timeoutMs: 2000,
-  });
+  await waitFor(
+    () => !(cluster.all('nodes') as Node[]).some((n) => n.spec?.taints?.some((x) => x.effect === 'NoExecute')),
+    {
+      what: 'no NoExecute taint left on any node',
+      timeoutMs: 2000,
+    },
+  );
   // Past the toleration: had a NoExecute taint stayed, the pod would be gone by now.
   const past = Date.now() + 2500;
-  await waitFor(() => Date.now() >= past || cluster.peek('pods', 'default', 'solo') === undefined, { what: 'the toleration period to pass', timeoutMs: 4000, intervalMs: 50 });
+  await waitFor(() => Date.now() >= past || cluster.peek('pods', 'default', 'solo') === undefined, {
+    what: 'the toleration period to pass',
+    timeoutMs: 4000,
+    intervalMs: 50,
+  });
   t.truthy(cluster.peek('pods', 'default', 'solo'), 'the pod was not evicted');
   t.false((cluster.all('nodes') as Node[]).some((n) => n.spec?.taints?.some((x) => x.effect === 'NoExecute')));
 });

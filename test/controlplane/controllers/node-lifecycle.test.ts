@@ -12,13 +12,20 @@ function node(ready: 'True' | 'False' | 'Unknown' | undefined, extra: Partial<No
     kind: 'Node',
     metadata: { name: 'node-a', creationTimestamp: at(0), resourceVersion: '3' },
     spec: {},
-    status: { conditions: ready ? [{ type: 'Ready', status: ready, lastHeartbeatTime: at(10), lastTransitionTime: at(10) }] : [] },
+    status: {
+      conditions: ready
+        ? [{ type: 'Ready', status: ready, lastHeartbeatTime: at(10), lastTransitionTime: at(10) }]
+        : [],
+    },
     ...extra,
   };
 }
 
 function lease(renewSecond: number): Lease {
-  return { metadata: { name: 'node-a', namespace: 'kube-node-lease' }, spec: { holderIdentity: 'node-a', leaseDurationSeconds: 40, renewTime: at(renewSecond) } };
+  return {
+    metadata: { name: 'node-a', namespace: 'kube-node-lease' },
+    spec: { holderIdentity: 'node-a', leaseDurationSeconds: 40, renewTime: at(renewSecond) },
+  };
 }
 
 const ms = (seconds: number) => new Date(Date.parse(at(seconds)));
@@ -35,19 +42,38 @@ test('a renewing lease keeps the node healthy; 50 s of silence makes its conditi
   t.is(result.statusUpdate, undefined, '49 s of silence is still fine');
   result = assessNode(node('True'), lease(140), result.health, ms(190));
   const conditions = result.statusUpdate?.status?.conditions ?? [];
-  t.like(conditions.find((c) => c.type === 'Ready'), { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastHeartbeatTime: at(10) });
-  t.deepEqual(conditions.filter((c) => c.status === 'Unknown').map((c) => c.type).sort(), ['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
+  t.like(
+    conditions.find((c) => c.type === 'Ready'),
+    {
+      status: 'Unknown',
+      reason: 'NodeStatusUnknown',
+      message: 'Kubelet stopped posting node status.',
+      lastHeartbeatTime: at(10),
+    },
+  );
+  t.deepEqual(
+    conditions
+      .filter((c) => c.status === 'Unknown')
+      .map((c) => c.type)
+      .sort(),
+    ['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready'],
+  );
 });
 
 test('a node that never posted status gets the 60 s startup grace from its creation', (t) => {
   t.is(assessNode(node(undefined), undefined, undefined, ms(59)).statusUpdate, undefined);
   const late = assessNode(node(undefined), undefined, undefined, ms(60));
-  t.like(late.statusUpdate?.status?.conditions?.find((c) => c.type === 'Ready'), { status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.' });
+  t.like(
+    late.statusUpdate?.status?.conditions?.find((c) => c.type === 'Ready'),
+    { status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.' },
+  );
 });
 
 test('an already Unknown node is not written again', (t) => {
   const unknown = node('Unknown');
-  unknown.status!.conditions!.push(...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'Unknown' as const })));
+  unknown.status!.conditions!.push(
+    ...['MemoryPressure', 'DiskPressure', 'PIDPressure'].map((type) => ({ type, status: 'Unknown' as const })),
+  );
   const first = assessNode(unknown, undefined, { probedAt: 0, heartbeat: at(10), leaseRenew: undefined }, ms(500));
   t.is(first.statusUpdate, undefined);
 });
@@ -55,14 +81,22 @@ test('an already Unknown node is not written again', (t) => {
 const taintTable: [string, Node, string[]][] = [
   ['Ready', node('True'), []],
   ['NotReady', node('False'), ['node.kubernetes.io/not-ready:NoSchedule', 'node.kubernetes.io/not-ready:NoExecute']],
-  ['Unknown', node('Unknown'), ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute']],
+  [
+    'Unknown',
+    node('Unknown'),
+    ['node.kubernetes.io/unreachable:NoSchedule', 'node.kubernetes.io/unreachable:NoExecute'],
+  ],
   ['cordoned', node('True', { spec: { unschedulable: true } }), ['node.kubernetes.io/unschedulable:NoSchedule']],
 ];
 for (const [title, n, expected] of taintTable) {
-  test(`implied taints: ${title}`, (t) => t.deepEqual(impliedTaints(n).map((x) => `${x.key}:${x.effect}`), expected));
+  test(`implied taints: ${title}`, (t) =>
+    t.deepEqual(
+      impliedTaints(n).map((x) => `${x.key}:${x.effect}`),
+      expected,
+    ));
 }
 
-test('reconciling taints adds NoExecute with timeAdded, removes stale managed ones, keeps users\' taints', (t) => {
+test("reconciling taints adds NoExecute with timeAdded, removes stale managed ones, keeps users' taints", (t) => {
   const userTaint: Taint = { key: 'dedicated', value: 'db', effect: 'NoSchedule' };
   const stale: Taint = { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute', timeAdded: at(1) };
   const next = reconcileTaints(node('Unknown', { spec: { taints: [userTaint, stale] } }), now);
@@ -78,7 +112,14 @@ test('reconciling taints adds NoExecute with timeAdded, removes stale managed on
 const unreachable: Taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: at(0) };
 function tolerating(name: string, seconds?: number): Pod {
   const p = pod(name, { node: 'node-a' });
-  p.spec.tolerations = [{ key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}) }];
+  p.spec.tolerations = [
+    {
+      key: 'node.kubernetes.io/unreachable',
+      operator: 'Exists',
+      effect: 'NoExecute',
+      ...(seconds !== undefined ? { tolerationSeconds: seconds } : {}),
+    },
+  ];
   return p;
 }
 
@@ -93,7 +134,12 @@ test('eviction time: untolerated now, limited toleration after its seconds, unli
 
 test('taint eviction plans deletions with an event and comes back for the next deadline', (t) => {
   const tainted = node('Unknown', { spec: { taints: [unreachable] } });
-  const pods = [tolerating('short', 60), tolerating('long', 300), tolerating('forever'), pod('elsewhere', { node: 'node-b' })];
+  const pods = [
+    tolerating('short', 60),
+    tolerating('long', 300),
+    tolerating('forever'),
+    pod('elsewhere', { node: 'node-b' }),
+  ];
   const plan = planTaintEvictions(tainted, pods, ms(100));
   t.deepEqual(describe(plan.actions), ['event TaintManagerEviction', 'delete pods short']);
   t.is(plan.requeueAfterMs, 200_001);

@@ -39,14 +39,21 @@ test('adopts matching orphans, releases owned pods that stopped matching, ignore
 });
 
 test('a ReplicaSet being deleted neither adopts nor creates', (t) => {
-  const rs: ReplicaSet = { ...replicaSet('web', 3), metadata: { ...replicaSet('web', 3).metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } };
+  const rs: ReplicaSet = {
+    ...replicaSet('web', 3),
+    metadata: { ...replicaSet('web', 3).metadata, deletionTimestamp: '2026-01-01T00:00:00Z' },
+  };
   const plan = planReplicaSet(rs, [pod('orphan')], now);
   t.false(describe(plan.actions).some((a) => a.startsWith('create') || a.startsWith('update pods')));
 });
 
 test('finished and deleting pods do not count; they are replaced', (t) => {
   const rs = replicaSet('web', 2);
-  const pods = [pod('done', { owner: mine, phase: 'Succeeded', node: 'n' }), pod('going', { owner: mine, deleting: true }), pod('live', { owner: mine, node: 'n' })];
+  const pods = [
+    pod('done', { owner: mine, phase: 'Succeeded', node: 'n' }),
+    pod('going', { owner: mine, deleting: true }),
+    pod('live', { owner: mine, node: 'n' }),
+  ];
   t.deepEqual(describe(planReplicaSet(rs, pods, now).actions), ['create 1 pod(s)', 'status replicasets web']);
 });
 
@@ -65,7 +72,11 @@ test('scale down deletes unscheduled, then pending, then not ready, then the new
     [1, ['delete pods unscheduled', 'delete pods pending', 'delete pods not-ready', 'delete pods ready-new']],
   ];
   for (const [replicas, expected] of table) {
-    t.deepEqual(describe(planReplicaSet(replicaSet('web', replicas), pods, now).actions).filter((a) => a.startsWith('delete')), expected, `replicas ${replicas}`);
+    t.deepEqual(
+      describe(planReplicaSet(replicaSet('web', replicas), pods, now).actions).filter((a) => a.startsWith('delete')),
+      expected,
+      `replicas ${replicas}`,
+    );
   }
 });
 
@@ -73,7 +84,10 @@ test('deletion order: among equals, more restarts first, then newer first', (t) 
   const a = pod('a', { node: 'n', ready: false, restarts: 5, index: 1 });
   const b = pod('b', { node: 'n', ready: false, restarts: 0, index: 2 });
   const c = pod('c', { node: 'n', ready: false, restarts: 0, index: 3 });
-  t.deepEqual([b, c, a].sort(deletionOrder).map((p) => p.metadata.name), ['a', 'c', 'b']);
+  t.deepEqual(
+    [b, c, a].sort(deletionOrder).map((p) => p.metadata.name),
+    ['a', 'c', 'b'],
+  );
 });
 
 test('slow start batches double and stop at the total', (t) => {
@@ -85,9 +99,17 @@ test('slow start batches double and stop at the total', (t) => {
 test('status counts ready and available pods; available waits for minReadySeconds and asks to come back', (t) => {
   const rs = replicaSet('web', 2, { minReadySeconds: 60 });
   // now is minute 10 (600 s); one pod ready since 500 s (available), one since 580 s (available at 640 s).
-  const pods = [pod('a', { owner: mine, node: 'n', ready: true, readySince: 500 }), pod('b', { owner: mine, node: 'n', ready: true, readySince: 580 })];
+  const pods = [
+    pod('a', { owner: mine, node: 'n', ready: true, readySince: 500 }),
+    pod('b', { owner: mine, node: 'n', ready: true, readySince: 580 }),
+  ];
   const plan = planReplicaSet(rs, pods, now);
   const status = plan.actions.find((a) => a.kind === 'updateStatus');
-  t.like(status?.kind === 'updateStatus' ? status.object.status : {}, { replicas: 2, readyReplicas: 2, availableReplicas: 1, observedGeneration: 1 });
+  t.like(status?.kind === 'updateStatus' ? status.object.status : {}, {
+    replicas: 2,
+    readyReplicas: 2,
+    availableReplicas: 1,
+    observedGeneration: 1,
+  });
   t.is(plan.requeueAfterMs, 40_001);
 });

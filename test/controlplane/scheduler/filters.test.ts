@@ -16,7 +16,11 @@ function placement(decision: ReturnType<typeof decide>): string {
 
 const gpu = taint('gpu', 'NoSchedule', 'yes');
 const tolerationCases: [string, Toleration, boolean][] = [
-  ['Equal with the same key, value and effect', { key: 'gpu', operator: 'Equal', value: 'yes', effect: 'NoSchedule' }, true],
+  [
+    'Equal with the same key, value and effect',
+    { key: 'gpu', operator: 'Equal', value: 'yes', effect: 'NoSchedule' },
+    true,
+  ],
   ['Equal is the default operator', { key: 'gpu', value: 'yes', effect: 'NoSchedule' }, true],
   ['Equal with another value', { key: 'gpu', operator: 'Equal', value: 'no', effect: 'NoSchedule' }, false],
   ['Exists ignores the value', { key: 'gpu', operator: 'Exists', effect: 'NoSchedule' }, true],
@@ -50,17 +54,36 @@ for (const [title, requirement, value, expected] of operatorCases) {
 }
 
 test('required node affinity picks the only node whose labels match, and matchFields by name', (t) => {
-  const nodes = [node('node-a', { labels: { zone: 'z1', cores: '4' } }), node('node-b', { labels: { zone: 'z2', cores: '16' } }), node('node-c')];
+  const nodes = [
+    node('node-a', { labels: { zone: 'z1', cores: '4' } }),
+    node('node-b', { labels: { zone: 'z2', cores: '16' } }),
+    node('node-c'),
+  ];
   const byLabel = pod('p', {
-    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'cores', operator: 'Gt', values: ['8'] }] }] } } },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchExpressions: [{ key: 'cores', operator: 'Gt', values: ['8'] }] }],
+        },
+      },
+    },
   });
   t.is(placement(decide(byLabel, cluster(nodes), { random: first })), 'node-b');
   const byName = pod('q', {
-    affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-c'] }] }] } } },
+    affinity: {
+      nodeAffinity: {
+        requiredDuringSchedulingIgnoredDuringExecution: {
+          nodeSelectorTerms: [{ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['node-c'] }] }],
+        },
+      },
+    },
   });
   t.is(placement(decide(byName, cluster(nodes), { random: first })), 'node-c');
   const nowhere = pod('r', { nodeSelector: { zone: 'z9' } });
-  t.is(placement(decide(nowhere, cluster(nodes))), "unschedulable: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.");
+  t.is(
+    placement(decide(nowhere, cluster(nodes))),
+    "unschedulable: 0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
+  );
 });
 
 test('terms are ORed and an empty term selects nothing', (t) => {
@@ -82,7 +105,10 @@ test('terms are ORed and an empty term selects nothing', (t) => {
 test('the upstream example message: not-ready taint on one node, too little CPU on two', (t) => {
   const nodes = [node('node-a', { ready: 'False' }), node('node-b', { cpu: '1' }), node('node-c', { cpu: '1' })];
   const decision = decide(pod('big', { cpu: '2' }), cluster(nodes));
-  t.is(placement(decision), 'unschedulable: 0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 Insufficient cpu.');
+  t.is(
+    placement(decision),
+    'unschedulable: 0/3 nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 2 Insufficient cpu.',
+  );
 });
 
 test('a node without a Ready condition counts as not ready; Unknown counts as unreachable', (t) => {
@@ -94,22 +120,33 @@ test('a node without a Ready condition counts as not ready; Unknown counts as un
 });
 
 test('NoSchedule and NoExecute taints keep pods away unless tolerated; PreferNoSchedule does not', (t) => {
-  const nodes = [node('node-a', { taints: [taint('dedicated', 'NoSchedule', 'db')] }), node('node-b', { taints: [taint('evict', 'NoExecute')] }), node('node-c', { taints: [taint('soft', 'PreferNoSchedule')] })];
+  const nodes = [
+    node('node-a', { taints: [taint('dedicated', 'NoSchedule', 'db')] }),
+    node('node-b', { taints: [taint('evict', 'NoExecute')] }),
+    node('node-c', { taints: [taint('soft', 'PreferNoSchedule')] }),
+  ];
   t.is(placement(decide(pod('p'), cluster(nodes))), 'node-c');
-  const tolerant = pod('q', { tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }] });
+  const tolerant = pod('q', {
+    tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'db', effect: 'NoSchedule' }],
+  });
   const onlyA = cluster([nodes[0]!, nodes[1]!]);
   t.is(placement(decide(tolerant, onlyA)), 'node-a');
-  t.is(placement(decide(pod('r'), onlyA)), 'unschedulable: 0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) had untolerated taint {evict: }.');
+  t.is(
+    placement(decide(pod('r'), onlyA)),
+    'unschedulable: 0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: db}, 1 node(s) had untolerated taint {evict: }.',
+  );
 });
 
 test('a cordoned node takes only pods that tolerate the unschedulable taint', (t) => {
   const state = cluster([node('node-a', { unschedulable: true })]);
   t.is(placement(decide(pod('p'), state)), 'unschedulable: 0/1 nodes are available: 1 node(s) were unschedulable.');
-  const tolerant = pod('q', { tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }] });
+  const tolerant = pod('q', {
+    tolerations: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }],
+  });
   t.is(placement(decide(tolerant, state)), 'node-a');
 });
 
-test('no nodes at all gives the scheduler\'s own message', (t) => {
+test("no nodes at all gives the scheduler's own message", (t) => {
   t.is(placement(decide(pod('p'), cluster([]))), 'unschedulable: no nodes available to schedule pods');
 });
 
@@ -118,8 +155,15 @@ test('no nodes at all gives the scheduler\'s own message', (t) => {
 test('requests are checked against allocatable minus the pods already bound', (t) => {
   const nodes = [node('node-a', { cpu: '2', memory: '4Gi' }), node('node-b', { cpu: '2', memory: '4Gi' })];
   const bound = [pod('x', { nodeName: 'node-a', cpu: '1500m' }), pod('y', { nodeName: 'node-b', memory: '3Gi' })];
-  t.is(placement(decide(pod('p', { cpu: '600m', memory: '2Gi' }), cluster(nodes, bound))), 'unschedulable: 0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.');
-  t.is(placement(decide(pod('q', { cpu: '500m', memory: '1536Mi' }), cluster(nodes, bound))), 'node-a', 'exactly the remaining 500m fits');
+  t.is(
+    placement(decide(pod('p', { cpu: '600m', memory: '2Gi' }), cluster(nodes, bound))),
+    'unschedulable: 0/2 nodes are available: 1 Insufficient cpu, 1 Insufficient memory.',
+  );
+  t.is(
+    placement(decide(pod('q', { cpu: '500m', memory: '1536Mi' }), cluster(nodes, bound))),
+    'node-a',
+    'exactly the remaining 500m fits',
+  );
 });
 
 test('finished pods give their resources back', (t) => {
@@ -156,8 +200,14 @@ test('init containers count at their peak, sidecars add up', (t) => {
 
 test('a host port in use on a node keeps a second user away', (t) => {
   const nodes = [node('node-a'), node('node-b')];
-  const bound = [pod('x', { nodeName: 'node-a', hostPorts: [8080] }), pod('y', { nodeName: 'node-b', hostPorts: [8080] })];
-  t.is(placement(decide(pod('p', { hostPorts: [8080] }), cluster(nodes, bound))), "unschedulable: 0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports.");
+  const bound = [
+    pod('x', { nodeName: 'node-a', hostPorts: [8080] }),
+    pod('y', { nodeName: 'node-b', hostPorts: [8080] }),
+  ];
+  t.is(
+    placement(decide(pod('p', { hostPorts: [8080] }), cluster(nodes, bound))),
+    "unschedulable: 0/2 nodes are available: 2 node(s) didn't have free ports for the requested pod ports.",
+  );
   t.is(placement(decide(pod('q', { hostPorts: [9090] }), cluster(nodes, bound), { random: first })), 'node-a');
 });
 
@@ -165,14 +215,19 @@ test('a host port in use on a node keeps a second user away', (t) => {
 
 const apartByHost = {
   podAntiAffinity: {
-    requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' }],
+    requiredDuringSchedulingIgnoredDuringExecution: [
+      { labelSelector: { matchLabels: { app: 'db' } }, topologyKey: 'kubernetes.io/hostname' },
+    ],
   },
 };
 
 test('required pod anti-affinity by hostname keeps replicas on separate nodes', (t) => {
   const nodes = [node('node-a'), node('node-b')];
   const bound = [pod('db-0', { nodeName: 'node-a', labels: { app: 'db' }, affinity: apartByHost })];
-  t.is(placement(decide(pod('db-1', { labels: { app: 'db' }, affinity: apartByHost }), cluster(nodes, bound))), 'node-b');
+  t.is(
+    placement(decide(pod('db-1', { labels: { app: 'db' }, affinity: apartByHost }), cluster(nodes, bound))),
+    'node-b',
+  );
   const full = [...bound, pod('db-1', { nodeName: 'node-b', labels: { app: 'db' }, affinity: apartByHost })];
   t.is(
     placement(decide(pod('db-2', { labels: { app: 'db' }, affinity: apartByHost }), cluster(nodes, full))),
@@ -182,25 +237,44 @@ test('required pod anti-affinity by hostname keeps replicas on separate nodes', 
 
 test("a pod's own anti-affinity is honoured even when the placed pods have none", (t) => {
   const nodes = [node('node-a'), node('node-b')];
-  const bound = [pod('db-0', { nodeName: 'node-a', labels: { app: 'db' } }), pod('db-1', { nodeName: 'node-b', labels: { app: 'db' } })];
-  t.is(placement(decide(pod('other', { labels: { app: 'web' }, affinity: apartByHost }), cluster(nodes, bound))), "unschedulable: 0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.");
-  t.is(placement(decide(pod('plain', { labels: { app: 'db' } }), cluster(nodes, bound), { random: first })), 'node-a', 'without terms nothing is refused');
+  const bound = [
+    pod('db-0', { nodeName: 'node-a', labels: { app: 'db' } }),
+    pod('db-1', { nodeName: 'node-b', labels: { app: 'db' } }),
+  ];
+  t.is(
+    placement(decide(pod('other', { labels: { app: 'web' }, affinity: apartByHost }), cluster(nodes, bound))),
+    "unschedulable: 0/2 nodes are available: 2 node(s) didn't match pod anti-affinity rules.",
+  );
+  t.is(
+    placement(decide(pod('plain', { labels: { app: 'db' } }), cluster(nodes, bound), { random: first })),
+    'node-a',
+    'without terms nothing is refused',
+  );
 });
 
 test('anti-affinity looks only at the namespaces the term names', (t) => {
   const nodes = [node('node-a')];
   const bound = [pod('db-0', { nodeName: 'node-a', labels: { app: 'db' }, namespace: 'other' })];
-  t.is(placement(decide(pod('db-1', { labels: { app: 'db' }, affinity: apartByHost }), cluster(nodes, bound))), 'node-a');
+  t.is(
+    placement(decide(pod('db-1', { labels: { app: 'db' }, affinity: apartByHost }), cluster(nodes, bound))),
+    'node-a',
+  );
 });
 
 const nearCache = {
   podAffinity: {
-    requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'topology.kubernetes.io/zone' }],
+    requiredDuringSchedulingIgnoredDuringExecution: [
+      { labelSelector: { matchLabels: { app: 'cache' } }, topologyKey: 'topology.kubernetes.io/zone' },
+    ],
   },
 };
 
 test('required pod affinity: only zones that run a matching pod', (t) => {
-  const nodes = [node('node-a', { labels: { 'topology.kubernetes.io/zone': 'z1' } }), node('node-b', { labels: { 'topology.kubernetes.io/zone': 'z2' } }), node('node-c')];
+  const nodes = [
+    node('node-a', { labels: { 'topology.kubernetes.io/zone': 'z1' } }),
+    node('node-b', { labels: { 'topology.kubernetes.io/zone': 'z2' } }),
+    node('node-c'),
+  ];
   const bound = [pod('cache-0', { nodeName: 'node-b', labels: { app: 'cache' } })];
   t.is(placement(decide(pod('web', { labels: { app: 'web' }, affinity: nearCache }), cluster(nodes, bound))), 'node-b');
   t.is(

@@ -17,10 +17,14 @@ export interface NodeShape {
 }
 
 export function node(name: string, shape: NodeShape = {}): Node {
-  const conditions: NodeCondition[] = shape.ready === 'absent' ? [] : [{ type: 'Ready', status: shape.ready ?? 'True' }];
+  const conditions: NodeCondition[] =
+    shape.ready === 'absent' ? [] : [{ type: 'Ready', status: shape.ready ?? 'True' }];
   return {
     metadata: { name, uid: `uid-${name}`, labels: { 'kubernetes.io/hostname': name, ...shape.labels } },
-    spec: { ...(shape.taints ? { taints: shape.taints } : {}), ...(shape.unschedulable ? { unschedulable: true } : {}) },
+    spec: {
+      ...(shape.taints ? { taints: shape.taints } : {}),
+      ...(shape.unschedulable ? { unschedulable: true } : {}),
+    },
     status: {
       allocatable: {
         cpu: shape.cpu ?? '4',
@@ -67,7 +71,19 @@ export function pod(name: string, shape: PodShape = {}): Pod {
       namespace: shape.namespace ?? 'default',
       uid: `uid-${name}`,
       labels: shape.labels ?? {},
-      ...(shape.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: shape.owner, uid: `uid-${shape.owner}`, controller: true }] } : {}),
+      ...(shape.owner
+        ? {
+            ownerReferences: [
+              {
+                apiVersion: 'apps/v1',
+                kind: 'ReplicaSet',
+                name: shape.owner,
+                uid: `uid-${shape.owner}`,
+                controller: true,
+              },
+            ],
+          }
+        : {}),
     },
     spec: {
       containers: shape.containers ?? [container],

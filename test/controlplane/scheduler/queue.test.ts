@@ -16,7 +16,10 @@ test('higher priority first, then arrival order', (t) => {
   queue.add(low);
   queue.add(pod('low-2'));
   queue.add(high);
-  t.deepEqual([queue.pop(), queue.pop(), queue.pop(), queue.pop()].map((p) => p?.metadata.name), ['high', 'low', 'low-2', undefined]);
+  t.deepEqual(
+    [queue.pop(), queue.pop(), queue.pop(), queue.pop()].map((p) => p?.metadata.name),
+    ['high', 'low', 'low-2', undefined],
+  );
 });
 
 test('an unschedulable pod waits for a cluster change and then its backoff', (t) => {

@@ -33,14 +33,24 @@ test('least allocated counts best-effort pods with default requests', (t) => {
 test('balanced allocation prefers the node where CPU and memory stay in proportion', (t) => {
   // node-a already has half its CPU used and no memory; node-b half of both.
   const nodes = [node('node-a', { cpu: '4', memory: '4Gi' }), node('node-b', { cpu: '4', memory: '4Gi' })];
-  const bound = [pod('x', { nodeName: 'node-a', cpu: '2', memory: '1Mi' }), pod('y', { nodeName: 'node-b', cpu: '2', memory: '2Gi' })];
+  const bound = [
+    pod('x', { nodeName: 'node-a', cpu: '2', memory: '1Mi' }),
+    pod('y', { nodeName: 'node-b', cpu: '2', memory: '2Gi' }),
+  ];
   const state = cluster(nodes, bound);
-  const scores = scorer('NodeResourcesBalancedAllocation').score(pod('p', { cpu: '100m', memory: '100Mi' }), state.schedulableNodes());
+  const scores = scorer('NodeResourcesBalancedAllocation').score(
+    pod('p', { cpu: '100m', memory: '100Mi' }),
+    state.schedulableNodes(),
+  );
   t.true(scores[1]! > scores[0]!, `got ${scores.join(', ')}`);
 });
 
 test('preferred node affinity: the heavier matching preference wins, normalised to 100', (t) => {
-  const nodes = [node('node-a', { labels: { disk: 'hdd' } }), node('node-b', { labels: { disk: 'ssd' } }), node('node-c')];
+  const nodes = [
+    node('node-a', { labels: { disk: 'hdd' } }),
+    node('node-b', { labels: { disk: 'ssd' } }),
+    node('node-c'),
+  ];
   const p = pod('p', {
     affinity: {
       nodeAffinity: {
@@ -87,6 +97,9 @@ test('a pod without an owner is not affected by spreading, and totals are weight
 
 test('spreading also counts zones: a node in an empty zone beats an empty node in a busy zone', (t) => {
   const zone = (z: string) => ({ labels: { 'topology.kubernetes.io/zone': z } });
-  const state = cluster([node('node-a', zone('z1')), node('node-b', zone('z1')), node('node-c', zone('z2'))], [pod('web-0', { nodeName: 'node-a', owner: 'web' })]);
+  const state = cluster(
+    [node('node-a', zone('z1')), node('node-b', zone('z1')), node('node-c', zone('z2'))],
+    [pod('web-0', { nodeName: 'node-a', owner: 'web' })],
+  );
   t.deepEqual(scorer('SelectorSpread').score(pod('web-1', { owner: 'web' }), state.schedulableNodes()), [0, 33, 100]);
 });

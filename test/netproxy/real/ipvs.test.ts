@@ -49,14 +49,32 @@ if (reason !== undefined) {
     const node = topo.nodes[0]!;
     const pod = await topo.pod('pod-a', node);
     const client = await topo.pod('client', node, { http: false });
-    const proxy = new ServiceProxy({ nodeName: node.name, runner: topo.lab.runner(node.ns), config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14, nodePortAddresses: [node.ip] }, mode: 'ipvs', minSyncPeriodMs: 50 });
+    const proxy = new ServiceProxy({
+      nodeName: node.name,
+      runner: topo.lab.runner(node.ns),
+      config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14, nodePortAddresses: [node.ip] },
+      mode: 'ipvs',
+      minSyncPeriodMs: 50,
+    });
     running = proxy.run(stop.signal);
-    proxy.onServiceUpdate(undefined, { metadata: { name: 'web', namespace: 'lab' }, spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] } });
-    proxy.onEndpointSliceUpdate(undefined, { metadata: { name: 'web-1', namespace: 'lab', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }], endpoints: [{ addresses: [pod.ip], nodeName: node.name }] });
-    const body = await waitFor('the cluster IP answered through IPVS', async () => {
-      const r = await topo.get(client.ns, 'http://10.96.0.10/', 1);
-      return r.ok ? r.text : undefined;
-    }, 10_000);
+    proxy.onServiceUpdate(undefined, {
+      metadata: { name: 'web', namespace: 'lab' },
+      spec: { type: 'ClusterIP', clusterIP: '10.96.0.10', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+    });
+    proxy.onEndpointSliceUpdate(undefined, {
+      metadata: { name: 'web-1', namespace: 'lab', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: [pod.ip], nodeName: node.name }],
+    });
+    const body = await waitFor(
+      'the cluster IP answered through IPVS',
+      async () => {
+        const r = await topo.get(client.ns, 'http://10.96.0.10/', 1);
+        return r.ok ? r.text : undefined;
+      },
+      10_000,
+    );
     t.is(body, 'pod-a');
   });
 }

@@ -22,11 +22,22 @@ const pods: Record<string, LabPod> = {};
 function svc(name: string, clusterIP: string, extra: Partial<Service['spec']> = {}, port = 80): Service {
   return {
     metadata: { name, namespace: 'lab' },
-    spec: { type: 'ClusterIP', clusterIP, ports: [{ name: 'http', port, protocol: 'TCP', targetPort: 8080 }], ...extra },
+    spec: {
+      type: 'ClusterIP',
+      clusterIP,
+      ports: [{ name: 'http', port, protocol: 'TCP', targetPort: 8080 }],
+      ...extra,
+    },
   };
 }
 
-function slices(name: string, members: LabPod[], port = 8080, protocol: 'TCP' | 'UDP' = 'TCP', portName = 'http'): EndpointSlice {
+function slices(
+  name: string,
+  members: LabPod[],
+  port = 8080,
+  protocol: 'TCP' | 'UDP' = 'TCP',
+  portName = 'http',
+): EndpointSlice {
   return {
     metadata: { name: `${name}-1`, namespace: 'lab', labels: { 'kubernetes.io/service-name': name } },
     addressType: 'IPv4',
@@ -47,7 +58,11 @@ function publish(previous: Service | EndpointSlice | undefined, current: Service
 /** Waits until every proxy has synced what was published so far. */
 async function synced(): Promise<void> {
   const wanted = proxies.map((p) => p.generation);
-  await waitFor('every node programmed the latest objects', async () => (proxies.every((p, i) => p.appliedGeneration >= wanted[i]!) ? true : undefined), 10_000);
+  await waitFor(
+    'every node programmed the latest objects',
+    async () => (proxies.every((p, i) => p.appliedGeneration >= wanted[i]!) ? true : undefined),
+    10_000,
+  );
 }
 
 async function namesSeen(ns: string, url: string, tries: number): Promise<Map<string, number>> {
@@ -69,13 +84,21 @@ test.before(async () => {
   pods.client = await topo.pod('client', n1!, { http: false });
   for (const node of topo.nodes) {
     const proxy = new ServiceProxy({
-      nodeName: node.name, runner: topo.lab.runner(node.ns), config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14 },
+      nodeName: node.name,
+      runner: topo.lab.runner(node.ns),
+      config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14 },
       minSyncPeriodMs: 50,
     });
     proxies.push(proxy);
     runs.push(proxy.run(stop.signal));
   }
-  publish(undefined, svc('web', '10.96.0.10', { type: 'NodePort', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }] }));
+  publish(
+    undefined,
+    svc('web', '10.96.0.10', {
+      type: 'NodePort',
+      ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }],
+    }),
+  );
   publish(undefined, slices('web', [pods.a, pods.b]));
   await synced();
 });
@@ -91,19 +114,27 @@ if (unavailable !== undefined) {
   test.skip(`real-host proxy tests — skipped: ${unavailable}`, () => {});
 } else {
   test.serial('a cluster IP reached from a pod on node 1 lands on pods of both nodes', async (t) => {
-    const seen = await waitFor('both pods answered through the cluster IP', async () => {
-      const names = await namesSeen(pods.client!.ns, 'http://10.96.0.10/', 12);
-      return names.has('pod-a') && names.has('pod-b') ? names : undefined;
-    }, 15_000);
+    const seen = await waitFor(
+      'both pods answered through the cluster IP',
+      async () => {
+        const names = await namesSeen(pods.client!.ns, 'http://10.96.0.10/', 12);
+        return names.has('pod-a') && names.has('pod-b') ? names : undefined;
+      },
+      15_000,
+    );
     t.log([...seen]);
     t.false([...seen.keys()].some((k) => k.startsWith('error')));
   });
 
   test.serial('a node port on node 2, from a pod on node 1, lands on pods of both nodes', async (t) => {
-    const seen = await waitFor('both pods answered through node-2:30080', async () => {
-      const names = await namesSeen(pods.client!.ns, `http://${topo.nodes[1]!.ip}:30080/`, 12);
-      return names.has('pod-a') && names.has('pod-b') ? names : undefined;
-    }, 15_000);
+    const seen = await waitFor(
+      'both pods answered through node-2:30080',
+      async () => {
+        const names = await namesSeen(pods.client!.ns, `http://${topo.nodes[1]!.ip}:30080/`, 12);
+        return names.has('pod-a') && names.has('pod-b') ? names : undefined;
+      },
+      15_000,
+    );
     t.log([...seen]);
     t.true(seen.has('pod-a') && seen.has('pod-b'));
   });
@@ -118,7 +149,13 @@ if (unavailable !== undefined) {
   });
 
   test.serial('sessionAffinity ClientIP keeps a client on one pod (and without it, both are used)', async (t) => {
-    publish(undefined, svc('sticky', '10.96.0.30', { sessionAffinity: 'ClientIP', sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } } }));
+    publish(
+      undefined,
+      svc('sticky', '10.96.0.30', {
+        sessionAffinity: 'ClientIP',
+        sessionAffinityConfig: { clientIP: { timeoutSeconds: 60 } },
+      }),
+    );
     publish(undefined, slices('sticky', [pods.a!, pods.b!]));
     await synced();
     const sticky = await namesSeen(pods.client!.ns, 'http://10.96.0.30/', 15);
@@ -129,7 +166,14 @@ if (unavailable !== undefined) {
   });
 
   test.serial('externalTrafficPolicy Local keeps the client source address; Cluster masquerades it', async (t) => {
-    publish(undefined, svc('local', '10.96.0.40', { type: 'NodePort', externalTrafficPolicy: 'Local', ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30090 }] }));
+    publish(
+      undefined,
+      svc('local', '10.96.0.40', {
+        type: 'NodePort',
+        externalTrafficPolicy: 'Local',
+        ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30090 }],
+      }),
+    );
     publish(undefined, slices('local', [pods.a!]));
     await synced();
     const node1 = topo.nodes[0]!.ip;
@@ -137,10 +181,14 @@ if (unavailable !== undefined) {
     t.true(local.ok, local.text);
     t.is(local.text, `pod-a ${outsideIP}`);
     // Control: the Cluster-policy node port hides the client behind the node.
-    const cluster = await waitFor('the Cluster node port answered from pod-a', async () => {
-      const r = await topo.get(topo.outside, `http://${node1}:30080/cgi-bin/who`);
-      return r.ok && r.text.startsWith('pod-a') ? r : undefined;
-    }, 10_000);
+    const cluster = await waitFor(
+      'the Cluster node port answered from pod-a',
+      async () => {
+        const r = await topo.get(topo.outside, `http://${node1}:30080/cgi-bin/who`);
+        return r.ok && r.text.startsWith('pod-a') ? r : undefined;
+      },
+      10_000,
+    );
     t.not(cluster.text.split(' ')[1], outsideIP);
   });
 
@@ -161,21 +209,47 @@ if (unavailable !== undefined) {
     const serverB = topo.lab.spawn(pods.b!.ns, [process.execPath, udpPeer, 'server', '5353', 'udp-b']);
     let gotA = '';
     let gotB = '';
-    serverA.stdout!.on('data', (c: Buffer) => { gotA += c.toString(); });
-    serverB.stdout!.on('data', (c: Buffer) => { gotB += c.toString(); });
-    const dns = { metadata: { name: 'dns', namespace: 'lab' }, spec: { type: 'ClusterIP' as const, clusterIP: '10.96.0.53', ports: [{ name: 'dns', port: 53, protocol: 'UDP' as const }] } };
+    serverA.stdout!.on('data', (c: Buffer) => {
+      gotA += c.toString();
+    });
+    serverB.stdout!.on('data', (c: Buffer) => {
+      gotB += c.toString();
+    });
+    const dns = {
+      metadata: { name: 'dns', namespace: 'lab' },
+      spec: {
+        type: 'ClusterIP' as const,
+        clusterIP: '10.96.0.53',
+        ports: [{ name: 'dns', port: 53, protocol: 'UDP' as const }],
+      },
+    };
     const toA = slices('dns', [pods.a!], 5353, 'UDP', 'dns');
     publish(undefined, dns);
     publish(undefined, toA);
     await synced();
     // 600 datagrams, 25 ms apart: at most 15 s, from one source port, so it stays one conntrack flow.
-    const client = topo.lab.spawn(pods.client!.ns, [process.execPath, udpPeer, 'client', '10.96.0.53', '53', '40053', '600', '25']);
+    const client = topo.lab.spawn(pods.client!.ns, [
+      process.execPath,
+      udpPeer,
+      'client',
+      '10.96.0.53',
+      '53',
+      '40053',
+      '600',
+      '25',
+    ]);
     let replies = '';
-    client.stdout!.on('data', (c: Buffer) => { replies += c.toString(); });
+    client.stdout!.on('data', (c: Buffer) => {
+      replies += c.toString();
+    });
     try {
       await waitFor('pod-a received the UDP flow', async () => (gotA.includes('udp-a got') ? true : undefined), 5000);
       publish(toA, slices('dns', [pods.b!], 5353, 'UDP', 'dns'));
-      await waitFor('the same UDP flow reached pod-b after the replacement', async () => (gotB.includes('udp-b got') ? true : undefined), 3000);
+      await waitFor(
+        'the same UDP flow reached pod-b after the replacement',
+        async () => (gotB.includes('udp-b got') ? true : undefined),
+        3000,
+      );
       const afterSwitch = gotA.length;
       await waitFor('replies from pod-b', async () => (replies.includes('reply udp-b') ? true : undefined), 2000);
       await new Promise((r) => setTimeout(r, 200)); // a few more datagrams go out; none may reach pod-a
@@ -191,15 +265,22 @@ if (unavailable !== undefined) {
     const flush = await topo.lab.inNs(node1.ns, ['iptables-nft', '-w', '-t', 'nat', '-F']);
     t.is(flush.code, 0, flush.stderr);
     const flushedAt = Date.now();
-    const repaired = await waitFor('the cluster IP works again', async () => {
-      const r = await topo.get(pods.client!.ns, 'http://10.96.0.10/', 1);
-      return r.ok ? Date.now() - flushedAt : undefined;
-    }, 5000);
+    const repaired = await waitFor(
+      'the cluster IP works again',
+      async () => {
+        const r = await topo.get(pods.client!.ns, 'http://10.96.0.10/', 1);
+        return r.ok ? Date.now() - flushedAt : undefined;
+      },
+      5000,
+    );
     t.log(`repaired after ${repaired} ms`);
     t.true(repaired <= 2000, `took ${repaired} ms`);
     const saved = await topo.lab.inNs(node1.ns, ['iptables-nft-save', '-t', 'nat']);
     t.true(saved.stdout.includes('-A BOSUN-PROXY-CANARY'), 'canary restored');
-    t.true(proxies[0]!.metrics.fullSyncDuration.count > fullSyncs, 'the repair was a full sync triggered by the canary');
+    t.true(
+      proxies[0]!.metrics.fullSyncDuration.count > fullSyncs,
+      'the repair was a full sync triggered by the canary',
+    );
   });
 
   test.serial('route_localnet is never set in the node namespaces', async (t) => {

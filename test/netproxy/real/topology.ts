@@ -60,7 +60,8 @@ export class Topology {
     }
     for (const node of this.nodes) {
       for (const other of this.nodes) {
-        if (other !== node) await lab.must(['ip', '-n', node.ns, 'route', 'add', `10.244.${other.index}.0/24`, 'via', other.ip]);
+        if (other !== node)
+          await lab.must(['ip', '-n', node.ns, 'route', 'add', `10.244.${other.index}.0/24`, 'via', other.ip]);
       }
     }
     this.outside = await lab.namespace('out');
@@ -92,10 +93,14 @@ export class Topology {
       writeFileSync(cgi, `#!/bin/sh\nprintf 'Content-Type: text/plain\\r\\n\\r\\n%s %s\\n' '${name}' "$REMOTE_ADDR"\n`);
       chmodSync(cgi, 0o755);
       pod.server = lab.spawn(ns, ['/bin/busybox', 'httpd', '-f', '-p', '8080', '-h', root]);
-      await waitFor(`${name}'s httpd answers`, async () => {
-        const r = await this.get(node.ns, `http://${ip}:8080/`, 1);
-        return r.ok ? true : undefined;
-      }, 10_000);
+      await waitFor(
+        `${name}'s httpd answers`,
+        async () => {
+          const r = await this.get(node.ns, `http://${ip}:8080/`, 1);
+          return r.ok ? true : undefined;
+        },
+        10_000,
+      );
     }
     this.pods.set(name, pod);
     return pod;
@@ -108,13 +113,25 @@ export class Topology {
   async get(ns: string, url: string, timeoutS = 2): Promise<{ ok: boolean; text: string; ms: number }> {
     const u = new URL(url);
     const started = Date.now();
-    const r = await this.lab.run(ns, ['/bin/busybox', 'nc', '-w', String(timeoutS), u.hostname, u.port || '80'],
-      `GET ${u.pathname} HTTP/1.0\r\nHost: ${u.host}\r\n\r\n`, (timeoutS + 5) * 1000);
+    const r = await this.lab.run(
+      ns,
+      ['/bin/busybox', 'nc', '-w', String(timeoutS), u.hostname, u.port || '80'],
+      `GET ${u.pathname} HTTP/1.0\r\nHost: ${u.host}\r\n\r\n`,
+      (timeoutS + 5) * 1000,
+    );
     const ms = Date.now() - started;
     const split = r.stdout.indexOf('\r\n\r\n');
     const status = r.stdout.slice(0, r.stdout.indexOf('\r\n'));
-    if (r.code !== 0 || split < 0 || !status.includes(' 200 ')) return { ok: false, text: (r.stderr || status || 'no answer').trim(), ms };
+    if (r.code !== 0 || split < 0 || !status.includes(' 200 '))
+      return { ok: false, text: (r.stderr || status || 'no answer').trim(), ms };
     // busybox httpd reports IPv4 clients as "[::ffff:a.b.c.d]".
-    return { ok: true, text: r.stdout.slice(split + 4).trim().replace(/\[::ffff:([\d.]+)\]/, '$1'), ms };
+    return {
+      ok: true,
+      text: r.stdout
+        .slice(split + 4)
+        .trim()
+        .replace(/\[::ffff:([\d.]+)\]/, '$1'),
+      ms,
+    };
   }
 }

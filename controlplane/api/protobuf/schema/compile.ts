@@ -13,7 +13,9 @@ const jsonPath = new URL('./kubernetes.json', import.meta.url);
 /** The descriptor text that kubernetes.json must hold for the current .proto files. */
 export function compileDescriptor(): string {
   const root = new protobuf.Root();
-  for (const file of readdirSync(folder).filter((name) => name.endsWith('.proto')).sort()) {
+  for (const file of readdirSync(folder)
+    .filter((name) => name.endsWith('.proto'))
+    .sort()) {
     protobuf.parse(readFileSync(new URL(file, folder), 'utf8'), root, { keepCase: true });
   }
   root.resolveAll();
@@ -24,7 +26,9 @@ if (import.meta.main) {
   const wanted = compileDescriptor();
   if (process.argv.includes('--check')) {
     if (readFileSync(jsonPath, 'utf8') !== wanted) {
-      process.stderr.write('controlplane/api/protobuf/schema/kubernetes.json is stale: run node controlplane/api/protobuf/schema/compile.ts\n');
+      process.stderr.write(
+        'controlplane/api/protobuf/schema/kubernetes.json is stale: run node controlplane/api/protobuf/schema/compile.ts\n',
+      );
       process.exitCode = 1;
     }
   } else {
