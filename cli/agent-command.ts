@@ -3,6 +3,7 @@
  * SIGINT, then stops its loops and leaves every container running for the next agent to adopt.
  */
 import { readFileSync } from 'node:fs';
+import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { hostname } from 'node:os';
 import type { CommandModule } from 'yargs';
 import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from './agent-housekeeping-flags.ts';
@@ -41,7 +42,8 @@ interface AgentArgs extends ShutdownArgs {
   'cgroup-driver': string;
   'cgroups-per-qos': boolean;
   'cgroup-root': string;
-  'log-level': string;
+  'log-level'?: string | undefined;
+  v?: number | undefined;
 }
 
 const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -189,7 +191,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         default: '/',
         describe: 'The cgroup under which the kubepods hierarchy is made',
       })
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }),
+      .option('log-level', logLevelOption('info'))
+      .option('v', verbosityOption),
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
     const [{ Agent }, { AgentStartError }, flags, { pino }, { installProcessGuard }] = await Promise.all([
@@ -244,7 +247,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const allowedHostPaths = (await import('../agent/pods/volumes.ts')).parseAllowedHostPaths(
       args['allowed-host-paths'].join(','),
     );
-    const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
+    const log = pino({ level: logLevelOf(args, 'info'), base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
       nodeName: args['node-name'],

@@ -3,6 +3,7 @@
  * SIGTERM/SIGINT, then stops serving and closes the datastore.
  */
 import type { CommandModule } from 'yargs';
+import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { listOption } from './list-flag.ts';
@@ -17,7 +18,8 @@ interface ServerArgs {
   'advertise-address': string;
   'service-cluster-ip-range': string;
   'tls-san': string[];
-  'log-level': string;
+  'log-level'?: string | undefined;
+  v?: number | undefined;
   controllers: boolean;
   scheduler: boolean;
   'cluster-cidr': string;
@@ -113,7 +115,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         describe: 'CIDR that Service ClusterIPs come from',
       })
       .option('tls-san', listOption('Extra names or IPs for the serving certificate'))
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
+      .option('log-level', logLevelOption('info'))
+      .option('v', verbosityOption)
       .option('admin-kubeconfig-copy', {
         type: 'string',
         describe:
@@ -293,7 +296,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         : readEncryptionConfig(args['encryption-provider-config']);
     const audit = auditSettings(args);
     const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
-    const logger = pino({ level: args['log-level'], base: { component: 'server' } });
+    const logger = pino({ level: logLevelOf(args, 'info'), base: { component: 'server' } });
     let server;
     try {
       server = await startServer({
