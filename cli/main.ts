@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { versionLine } from './version.ts';
 import { CliError, describeFailure, ExitCode, UnknownArgumentError } from './exit.ts';
 import { commands } from './commands.ts';
+import { refusedConfig } from './config/daemon-config.ts';
 import { unknownArgumentLine, unknownLongFlags, unknownWordsOf } from './unknown-arguments.ts';
 
 /** What yargs' usage of the failed command tells: its usage lines and its flags. */
@@ -72,7 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err, usage) => {
-      if (err) throw err;
+      if (err) throw refusedConfig(err.message) ?? err;
       // throwing stops here: a command line with an unknown word never runs its command
       // yargs hands its usage of the command that failed, not the parser its types promise
       const command = usage as unknown as CommandUsage;

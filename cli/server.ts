@@ -2,7 +2,10 @@
  * `bosun server`: the bundled Kubernetes-compatible API server. Runs in the foreground until
  * SIGTERM/SIGINT, then stops serving and closes the datastore.
  */
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { agentCommand } from './agent-command.ts';
+import { defaultConfigFile, withConfigFile } from './config/daemon-config.ts';
+import { optionTableOfCommand } from './config/option-table.ts';
 import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
@@ -51,11 +54,27 @@ interface ServerArgs {
   'admin-kubeconfig-copy': string | undefined;
 }
 
+/** `--config`: the flags-as-keys file shared with bosun agent (the agent's keys are skipped here). */
+function serverConfigFile<T>(y: Argv<T>): Argv<T> {
+  return withConfigFile(
+    y,
+    'config',
+    'YAML file of server flags as keys (flags given here win), shared with bosun agent (its keys are skipped)',
+    {
+      command: 'bosun server',
+      elsewhere: () => new Set(optionTableOfCommand(agentCommand as unknown as CommandModule<object, never>).keys()),
+      kinds: [],
+      optionalPath: defaultConfigFile,
+      flagsAsKeys: true,
+    },
+  );
+}
+
 export const serverCommand: CommandModule<object, ServerArgs> = {
   command: 'server',
   describe: 'Run the Kubernetes-compatible API server (HTTPS, sqlite or etcd datastore)',
   builder: (y) =>
-    y
+    serverConfigFile(y)
       .option('data-dir', {
         type: 'string',
         default: '/var/lib/bosun/server',
