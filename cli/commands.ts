@@ -12,6 +12,7 @@ import { nodeSetupCommand } from './node-setup-command.ts';
 import { upCommand } from './up-command.ts';
 import { hollowCommand } from './hollow-command.ts';
 import { checkConfigCommand } from './check-config-command.ts';
+import { datastoreCommand } from './datastore-command.ts';
 
 /**
  * Every top-level subcommand. Each entry's builder/handler import their module only when the
@@ -31,4 +32,5 @@ export const commands: CommandModule[] = [
   agentCommand as unknown as CommandModule,
   hollowCommand as unknown as CommandModule,
   checkConfigCommand as unknown as CommandModule,
+  datastoreCommand,
 ];

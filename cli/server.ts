@@ -10,6 +10,9 @@ import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { listOption } from './list-flag.ts';
+import { bosunVersion } from './version.ts';
+import { join } from 'node:path';
+import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
 
 interface ServerArgs {
@@ -43,6 +46,9 @@ interface ServerArgs {
   'pod-security-exempt-usernames': string;
   'pod-security-exempt-runtime-classes': string;
   'encryption-provider-config': string | undefined;
+  'snapshot-cron': string;
+  'snapshot-retention': number;
+  'snapshot-dir': string | undefined;
   'etcd-cafile': string | undefined;
   'etcd-certfile': string | undefined;
   'etcd-keyfile': string | undefined;
@@ -224,6 +230,20 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         default: '',
         describe: 'Comma-separated users whose pods Pod Security never checks',
       })
+      .option('snapshot-cron', {
+        type: 'string',
+        default: defaultSnapshotCron,
+        describe: "When to snapshot the datastore (cron, as k3s' default: every 12 hours); '' for never",
+      })
+      .option('snapshot-retention', {
+        type: 'number',
+        default: defaultSnapshotRetention,
+        describe: 'How many scheduled snapshots are kept (snapshots taken by hand are never removed)',
+      })
+      .option('snapshot-dir', {
+        type: 'string',
+        describe: 'Where snapshots go (default: <data-dir>/snapshots)',
+      })
       .option('pod-security-exempt-runtime-classes', {
         type: 'string',
         default: '',
@@ -314,6 +334,18 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         ? undefined
         : readEncryptionConfig(args['encryption-provider-config']);
     const audit = auditSettings(args);
+    const { cronProblem } = await import('../controlplane/snapshots/snapshot-schedule.ts');
+    const snapshotProblem = args['snapshot-cron'] === '' ? undefined : cronProblem(args['snapshot-cron']);
+    if (snapshotProblem !== undefined)
+      throw new CliError(
+        `--snapshot-cron ${JSON.stringify(args['snapshot-cron'])}: ${snapshotProblem}`,
+        ExitCode.usage,
+      );
+    if (!Number.isInteger(args['snapshot-retention']) || args['snapshot-retention'] < 1)
+      throw new CliError(
+        `--snapshot-retention ${args['snapshot-retention']} must be a whole number of at least 1`,
+        ExitCode.usage,
+      );
     const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
     const logger = pino({ level: logLevelOf(args, 'info'), base: { component: 'server' } });
     let server;
@@ -339,6 +371,15 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
         defaultTolerationSeconds,
         podSecurity,
+        snapshots: {
+          schedule: {
+            cron: args['snapshot-cron'],
+            retention: args['snapshot-retention'],
+            dir: args['snapshot-dir'] ?? join(args['data-dir'], 'snapshots'),
+          },
+          encryptionConfig: args['encryption-provider-config'],
+          bosunVersion,
+        },
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
