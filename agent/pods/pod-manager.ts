@@ -38,6 +38,7 @@ export class PodManager {
   readonly #rejected = new Set<string>();
   /** UIDs that have sandboxes in the runtime: running pods are never admitted again. */
   #adopted = new Set<string>();
+  #closed = false;
   readonly statuses: StatusWriter;
 
   constructor(deps: PodManagerDeps) {
@@ -120,6 +121,8 @@ export class PodManager {
     // a stopped pod no longer takes the node's resources
     this.#admitted.delete(pod.metadata.uid ?? '');
     await this.statuses.flushed();
+    // closed before its final status was written: the object stays for the next agent to report on
+    if (this.#closed) return;
     try {
       await this.#deps.api.deletePod(pod);
     } catch (err) {
@@ -233,6 +236,7 @@ export class PodManager {
 
   /** Stops all workers and status writes; containers keep running for the next agent to adopt. */
   close(): void {
+    this.#closed = true;
     for (const worker of this.#workers.values()) worker.close();
     this.statuses.close();
   }

@@ -93,6 +93,44 @@ test('pod manager: a deleted pod is stopped, then the API object is let go', asy
   t.deepEqual(await h.runtime.listPodSandbox(), []);
 });
 
+/** Immediates and real timers alive in this process (the manual clock's timers are not real ones). */
+const loopWork = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate' || r === 'Timeout');
+
+/** Whether `promise` settles within `ms` of real time; leaves no timer behind either way. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// serial: it counts the process's own timers and immediates, which concurrent tests would add to
+test.serial(
+  'pod manager: closed with a final status unwritten, flushed() settles and nothing is left running or waiting',
+  async (t) => {
+    const { h, api, manager } = setup();
+    api.failNext = Number.MAX_SAFE_INTEGER; // the API is unreachable from the start
+    const p = pod({ terminationGracePeriodSeconds: 1 });
+    manager.upsert(p);
+    for (const worker of manager.workers.values()) await worker.idle();
+    manager.upsert({ ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T12:00:00Z' } });
+    for (const worker of manager.workers.values()) await h.advance(worker, 100);
+    t.is(manager.workers.get('uid-web')?.phase, 'terminated', 'stopped; its final status waits to be written');
+    const flushed = manager.statuses.flushed();
+    manager.close();
+    t.true(await settlesWithin(flushed, 1_000), 'flushed() settles once the manager is closed');
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(loopWork(), [], 'no immediate and no timer is left in the process');
+    t.is(h.clock.pending, 0, 'nothing waits on the clock');
+    t.deepEqual(api.deleted, [], 'the pod object stays: its final status was never written');
+  },
+);
+
 test('pod manager: a pod the API shows finished is not started again', async (t) => {
   const { h, manager } = setup();
   manager.upsert({ ...pod(), status: { phase: 'Succeeded' } });
