@@ -13,7 +13,7 @@ import type { ShutdownKill, ShutdownPod } from '../shutdown/shutdown-plan.ts';
 import { admitPod, type Admission, type AdmissionNode } from './admission.ts';
 import { criLabel, managedSelector } from './cri-labels.ts';
 import { podKey } from './pod-containers.ts';
-import { PodWorker, type PodWorkerDeps, type PodWorkerPhase } from './pod-worker.ts';
+import { PodWorker, type PodWorkerDeps } from './pod-worker.ts';
 import { StatusWriter, type PodApi } from './status-writer.ts';
 
 export type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & {
@@ -223,15 +223,8 @@ export class PodManager {
   ): Promise<void> {
     const worker = this.#workers.get(uid)!;
     worker.evict(why.reason, why.message, why.graceSeconds);
-    const deadline = this.#deps.clock.now() + timeoutMs;
-    // read afresh each time: the worker moves on while this waits
-    const phase = (): PodWorkerPhase => worker.phase;
-    while (phase() === 'running' || phase() === 'terminating') {
-      if (this.#deps.clock.now() >= deadline) break;
-      await new Promise<void>((resolve) => this.#deps.clock.after(200, resolve));
-    }
     // a stopped pod no longer takes the node's resources
-    if (phase() === 'terminated') this.#admitted.delete(uid);
+    if ((await worker.stopped(timeoutMs)) && worker.phase === 'terminated') this.#admitted.delete(uid);
   }
 
   /** Stops all workers and status writes; containers keep running for the next agent to adopt. */

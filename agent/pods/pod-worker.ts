@@ -17,6 +17,7 @@
  * and a new worker re-adopts them).
  */
 import type { Logger } from 'pino';
+import { ChangeSignal } from '../../kube/change-signal.ts';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
 import type { Clock, TimerHandle } from '../../kube/clock.ts';
 import { recordStartFailure, type CrashLoopEntry, type StartFailure } from './backoff.ts';
@@ -86,6 +87,8 @@ export class PodWorker {
   #loop: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #closed = false;
+  /** Told on every phase transition and on close(): what remove() and stopped() wait on. */
+  readonly #changes = new ChangeSignal();
 
   constructor(pod: Pod, deps: PodWorkerDeps) {
     this.uid = pod.metadata.uid ?? '';
@@ -153,12 +156,12 @@ export class PodWorker {
         metadata: { ...this.#pod.metadata, deletionTimestamp: new Date(this.#deps.clock.now()).toISOString() },
       };
     }
-    const done = (): boolean => this.#phase === 'terminated' || this.#closed;
-    while (!done()) {
-      this.#kick();
-      await this.idle();
-      if (!done()) await new Promise<void>((resolve) => this.#deps.clock.after(100, resolve));
-    }
+    // the worker's own syncs (and resync ticks, after a failed one) carry termination through
+    this.#kick();
+    await this.#changes.until(() => this.#phase === 'terminated' || this.#closed);
+    if (this.#closed) return;
+    // the sync that finished termination reports the final status before anything is removed
+    await this.idle();
     if (this.#closed) return;
     const observed = await this.#observer.observe(this.uid);
     await this.#executor.removeAll(observed);
@@ -182,12 +185,23 @@ export class PodWorker {
     return this.#evicted !== undefined;
   }
 
+  /**
+   * Resolves true once everything of the pod has stopped (phase terminated or removed), false
+   * when the worker is closed first or `timeoutMs` passes.
+   */
+  async stopped(timeoutMs: number): Promise<boolean> {
+    const done = () => this.#phase === 'terminated' || this.#phase === 'removed';
+    await this.#changes.until(() => done() || this.#closed, { clock: this.#deps.clock, ms: timeoutMs });
+    return done();
+  }
+
   /** Stops timers and probes; containers keep running. Idempotent. */
   close(): void {
     this.#closed = true;
     this.#timer?.cancel();
     this.#probes.close();
     this.#observer.forget();
+    this.#changes.changed();
   }
 
   #transition(to: PodWorkerPhase): void {
@@ -196,6 +210,7 @@ export class PodWorker {
     }
     this.#deps.log.info({ pod: podKey(this.#pod), from: this.#phase, to }, 'pod worker phase');
     this.#phase = to;
+    this.#changes.changed();
   }
 
   #kick(): void {

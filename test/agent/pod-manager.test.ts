@@ -1,10 +1,11 @@
 /** The pod manager and status writer: workers per pod, status writes, letting deleted pods go, garbage collection. */
 import test from 'ava';
+import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
 import { PodManager } from '../../agent/pods/pod-manager.ts';
 import type { PodApi } from '../../agent/pods/status-writer.ts';
 import { c, pod } from './fixtures.ts';
-import { Harness } from './worker-harness.ts';
+import { Harness, runtimeWith } from './worker-harness.ts';
 
 class FakePodApi implements PodApi {
   readonly written: { uid: string; status: PodStatus }[] = [];
@@ -29,12 +30,12 @@ test.after.always(() => {
   for (const h of harnesses) h.cleanup();
 });
 
-function setup() {
+function setup(runtime = (h: Harness): CriRuntime => h.runtime) {
   const h = new Harness();
   harnesses.push(h);
   const api = new FakePodApi();
   const { onStatus: _s, onTerminated: _t, ...deps } = h.deps();
-  const manager = new PodManager({ ...deps, api });
+  const manager = new PodManager({ ...deps, runtime: runtime(h), api });
   return { h, api, manager };
 }
 
@@ -130,6 +131,47 @@ test.serial(
     t.deepEqual(api.deleted, [], 'the pod object stays: its final status was never written');
   },
 );
+
+test('pod manager: an eviction resolves the moment the pod stopped, with no time passing', async (t) => {
+  const { h, api, manager } = setup();
+  manager.upsert(pod());
+  await settle(h, manager);
+  const evicted = manager.evict('uid-web', 'The node was low on resource: memory.');
+  t.true(await settlesWithin(evicted, 1_000), 'resolved by the stop itself, not by a timer');
+  t.true(await evicted);
+  t.is(manager.workers.get('uid-web')?.phase, 'terminated');
+  t.deepEqual(manager.evictionCandidates(), []);
+  await manager.statuses.flushed();
+  t.like(api.written.at(-1)?.status, { phase: 'Failed', reason: 'Evicted' });
+  manager.close();
+});
+
+test('pod manager: close() ends the waits on stops in progress (an eviction, a removal) and leaves no timer', async (t) => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // every StopContainer hangs until the test lets it go
+  const { h, manager } = setup((h) =>
+    runtimeWith(h.runtime, {
+      stopContainer: async (...args) => {
+        await held;
+        return h.runtime.stopContainer(...args);
+      },
+    }),
+  );
+  manager.upsert(pod({}, 'a'));
+  manager.upsert(pod({}, 'b'));
+  await settle(h, manager);
+  const evicting = manager.evict('uid-a', 'The node was low on resource: memory.');
+  const removing = manager.remove(pod({}, 'b'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(h.runtime.callsOf('stopContainer').length, 0, 'both stops are held');
+  manager.close();
+  t.true(await settlesWithin(Promise.all([evicting, removing]), 1_000), 'both waits end at close()');
+  t.is(h.clock.pending, 0, 'nothing waits on the clock');
+  release();
+});
 
 test('pod manager: a pod the API shows finished is not started again', async (t) => {
   const { h, manager } = setup();
