@@ -6,7 +6,9 @@
  * Running while a main container runs (or restarts per restartPolicy); Succeeded when all main
  * containers exited 0 and none restarts; Failed when one exited otherwise and none restarts, when
  * an init container failed under restartPolicy Never, or when the pod was stopped for deletion
- * and not every main container exited 0. Sidecars never decide the phase.
+ * and not every main container exited 0. Sidecars never decide the phase. A pod the node stopped
+ * on its own (hard eviction, node shutdown) is Failed with the stop's reason and message, whatever
+ * its containers show.
  *
  * Conditions: PodScheduled; PodReadyToStartContainers (the sandbox is up with its network);
  * Initialized (regular init containers exited 0 and sidecars started); ContainersReady (main
@@ -61,6 +63,8 @@ export interface StatusInput {
   termination?: { step: string; deadline: number };
   /** Prefix of container IDs, as the API shows them ('containerd'). */
   runtimeName: string;
+  /** The node stopped the pod on its own (hard eviction, node shutdown). */
+  stoppedByNode?: { reason: string; message: string } | undefined;
 }
 
 export function terminatedReason(container: ObservedContainer): string {
@@ -289,6 +293,11 @@ export function computePodStatus(input: StatusInput): PodStatus {
   if (ephemeralStatuses.length > 0) status.ephemeralContainerStatuses = ephemeralStatuses;
   if (input.termination !== undefined) {
     status.message = `terminating: ${input.termination.step} (deadline ${apiTime(input.termination.deadline)})`;
+  }
+  if (input.stoppedByNode !== undefined) {
+    status.phase = 'Failed';
+    status.reason = input.stoppedByNode.reason;
+    status.message = input.stoppedByNode.message;
   }
   return status;
 }
