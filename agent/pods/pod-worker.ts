@@ -338,8 +338,7 @@ export class PodWorker {
       else {
         this.#deps.log.info({ pod: podKey(pod), step: plan.step, escalated: plan.escalated }, 'terminating');
         this.#report(new Map());
-        await this.#executor.runTermination(pod, this.#observed, plan.actions);
-        return { progressed: true };
+        return { progressed: madeProgress(await this.#executor.runTermination(pod, this.#observed, plan.actions)) };
       }
     }
 
