@@ -67,6 +67,45 @@ export interface StatusInput {
   stoppedByNode?: { reason: string; message: string } | undefined;
 }
 
+/** The conditions the agent owns; any other (a readiness gate's, DisruptionTarget) belongs to someone else. */
+const ownConditionTypes = new Set([
+  'PodScheduled',
+  'PodReadyToStartContainers',
+  'Initialized',
+  'ContainersReady',
+  'Ready',
+]);
+
+/**
+ * The status the next one is computed from: the one the agent computed last (or, before any, the
+ * API's), with the conditions others own taken from the API's copy, where they change.
+ */
+export function previousStatusOf(
+  lastComputed: PodStatus | undefined,
+  api: PodStatus | undefined,
+): PodStatus | undefined {
+  const base = lastComputed ?? api;
+  if (base === undefined) return undefined;
+  return {
+    ...base,
+    conditions: [
+      ...(base.conditions ?? []).filter((c) => ownConditionTypes.has(c.type)),
+      ...(api?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
+    ],
+  };
+}
+
+/** The readiness the API last showed for this very container (not for an earlier one of the same name). */
+export function lastReportedReady(
+  pod: Pod,
+  runtimeName: string,
+  name: string,
+  containerId: string,
+): boolean | undefined {
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  return statuses.find((s) => s.name === name && s.containerID === `${runtimeName}://${containerId}`)?.ready;
+}
+
 export function terminatedReason(container: ObservedContainer): string {
   if (container.reason === 'OOMKilled') return 'OOMKilled';
   if (container.exitCode === 0) return 'Completed';
@@ -234,7 +273,6 @@ export function computePodStatus(input: StatusInput): PodStatus {
       : [`the status of pod readiness gate "${conditionType}" is not "True", but ${gate.status}`];
   });
 
-  const ownTypes = new Set(['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready']);
   const sandboxUp = sandbox !== undefined && sandbox.ready && (hostNetwork || sandbox.ip !== '') && !input.terminal;
   const conditions: PodCondition[] = [
     input.previous?.conditions?.find((c) => c.type === 'PodScheduled') ?? condition(input, 'PodScheduled', true),
@@ -267,7 +305,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
           : `containers with unready status: [${unready.join(' ')}]`,
     ),
     // conditions others own (readiness gates, DisruptionTarget) pass through
-    ...(input.previous?.conditions ?? []).filter((c) => !ownTypes.has(c.type)),
+    ...(input.previous?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
   ];
 
   const podIP = podIPOf(input.pod, sandbox, input.nodeIP);

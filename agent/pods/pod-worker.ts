@@ -33,7 +33,7 @@ import {
   type FailureEvent,
   type PodMemory,
 } from './pod-memory.ts';
-import { computePodStatus } from './pod-status.ts';
+import { computePodStatus, lastReportedReady, previousStatusOf } from './pod-status.ts';
 import { planPod, type ContainerWait } from './planner.ts';
 import { findContainer, podKey } from './pod-containers.ts';
 import { ProbeManager } from './probe-manager.ts';
@@ -72,13 +72,6 @@ interface SyncOutcome {
 
 /** Consecutive syncs that made progress before the worker waits for the next tick anyway. */
 const maxRoundsPerKick = 20;
-const ownConditionTypes = new Set([
-  'PodScheduled',
-  'PodReadyToStartContainers',
-  'Initialized',
-  'ContainersReady',
-  'Ready',
-]);
 
 export class PodWorker {
   readonly uid: string;
@@ -261,31 +254,6 @@ export class PodWorker {
     this.#timer = this.#deps.clock.after(at - now, () => this.#kick());
   }
 
-  #previousStatus(): PodStatus | undefined {
-    const api = this.#pod.status;
-    const base = this.#status ?? api;
-    if (base === undefined) return undefined;
-    return {
-      ...base,
-      conditions: [
-        ...(base.conditions ?? []).filter((c) => ownConditionTypes.has(c.type)),
-        ...(api?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
-      ],
-    };
-  }
-
-  /** The readiness the API last showed for this very container (not for an earlier one of the name). */
-  #lastKnownReady(name: string, containerId: string): boolean | undefined {
-    const statuses = [
-      ...(this.#pod.status?.containerStatuses ?? []),
-      ...(this.#pod.status?.initContainerStatuses ?? []),
-    ];
-    const known = statuses.find(
-      (s) => s.name === name && s.containerID === `${this.#deps.settings.runtimeName}://${containerId}`,
-    );
-    return known?.ready;
-  }
-
   #report(waiting: ReadonlyMap<string, ContainerWait>): void {
     const status = computePodStatus({
       pod: this.#pod,
@@ -294,7 +262,7 @@ export class PodWorker {
       waiting,
       nodeIP: this.#deps.settings.nodeIP,
       now: this.#deps.clock.now(),
-      previous: this.#previousStatus(),
+      previous: previousStatusOf(this.#status, this.#pod.status),
       terminal: this.#phase === 'terminated',
       initFailed: this.#memory.initFailed,
       runtimeName: this.#deps.settings.runtimeName,
@@ -317,7 +285,9 @@ export class PodWorker {
     const pod = podToSync(this.#pod, memory);
     const now = this.#deps.clock.now();
     this.#observed = await this.#observer.observe(this.uid);
-    this.#probes.reconcile(pod, this.#observed, (name, id) => this.#lastKnownReady(name, id));
+    this.#probes.reconcile(pod, this.#observed, (name, id) =>
+      lastReportedReady(this.#pod, this.#deps.settings.runtimeName, name, id),
+    );
 
     if (this.#phase === 'running' && mustStop(pod, memory)) this.#beginTermination(now);
     if (this.#phase === 'running') {
