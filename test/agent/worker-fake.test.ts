@@ -286,6 +286,24 @@ test('worker (fake CRI): a stop the runtime refuses while terminating is tried a
   worker.close();
 });
 
+test("worker (fake CRI): remove() waits on the worker's own syncs and its resync tick, with no timer of its own", async (t) => {
+  const h = harness();
+  const worker = h.worker(pod());
+  await worker.idle();
+  h.runtime.queueError('listPodSandbox', new CriUnavailableError('containerd is not reachable'));
+  let removed = false;
+  const removing = worker.remove().then(() => {
+    removed = true;
+  });
+  await worker.idle();
+  t.false(removed, 'the sync it asked for failed: the pod still runs');
+  t.is(h.clock.pending, 1, "only the worker's resync tick waits on the clock");
+  await h.advance(worker, 1_000);
+  await removing;
+  t.is(worker.phase, 'removed');
+  t.deepEqual(await h.runtime.listPodSandbox(), []);
+});
+
 test('worker (fake CRI): the pod shows the termination step it waits on', async (t) => {
   const h = harness();
   const p = pod({ containers: [c('app')] });
