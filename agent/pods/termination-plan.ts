@@ -46,6 +46,13 @@ export interface StopSandboxAction {
 
 export type TerminationAction = StopContainerAction | StopSandboxAction;
 
+/** The step a terminating pod waits on, since when, and until when. */
+export interface TerminationStep {
+  name: TerminationStepName;
+  since: number;
+  deadline: number;
+}
+
 export interface TerminationInput {
   pod: Pod;
   observed: ObservedPod;
@@ -53,7 +60,7 @@ export interface TerminationInput {
   startedAt: number;
   now: number;
   /** The step the previous plan returned and when it began, to detect an overdue step. */
-  previousStep?: { name: TerminationStepName; since: number; deadline: number };
+  previousStep?: TerminationStep;
 }
 
 export interface TerminationPlan {
@@ -129,6 +136,17 @@ export function planTermination(input: TerminationInput): TerminationPlan {
     return plan;
   }
   return { step: 'done', actions: [], deadline: now, escalated: false };
+}
+
+/** The step to remember after `plan`: a new step, or an escalated one, starts its own clock and deadline. */
+export function stepAfter(
+  previous: TerminationStep | undefined,
+  plan: TerminationPlan,
+  now: number,
+): TerminationStep | undefined {
+  if (plan.step === 'done') return undefined;
+  if (previous?.name === plan.step && !plan.escalated) return previous;
+  return { name: plan.step, since: now, deadline: plan.deadline };
 }
 
 /** Whether termination has nothing left to stop. */
