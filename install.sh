@@ -129,7 +129,8 @@ join_node() {
   if [ -f "$etc_dir/agent.kubeconfig" ] && [ -f "$run_dir/agent.pid" ] && kill -0 "$(cat "$run_dir/agent.pid")" 2>/dev/null; then
     say "node $node_name already joined and its agent runs"
   else
-    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver")
+    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver"
+      --agent-arg="--pod-manifest-path=$etc_dir/manifests")
     [ -z "$node_ip" ] || agent_args+=(--agent-arg="--node-ip=$node_ip")
     "$bosun" join "$@" --node-name "$node_name" --config-dir "$etc_dir" --container-runtime-endpoint "unix://$containerd_socket" \
       --log-dir "$log_dir" --run-dir "$run_dir" "${agent_args[@]}"
