@@ -16,6 +16,7 @@ import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-sh
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
 import { parseDurationSeconds } from './duration.ts';
+import { cgroupRootProblem } from '../agent/pods/pod-cgroups.ts';
 import { bosunVersion } from './version.ts';
 import { defaultHealthzBindAddress, parseHealthzBindAddress } from '../netproxy/health-server.ts';
 
@@ -277,11 +278,10 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         ExitCode.usage,
       );
     }
-    if (!args['cgroup-root'].startsWith('/'))
-      throw new CliError(
-        `--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`,
-        ExitCode.usage,
-      );
+    // the same rule as bosun reset --cgroup-root: the root is joined below every cgroup mount
+    const cgroupProblem = cgroupRootProblem(args['cgroup-root']);
+    if (cgroupProblem !== undefined)
+      throw new CliError(`--cgroup-root ${JSON.stringify(args['cgroup-root'])} ${cgroupProblem}`, ExitCode.usage);
     const kubeletPort = args.port;
     if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535)
       throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);

@@ -62,3 +62,9 @@ test('reset --help names --cgroup-root and its default', async (t) => {
     /--cgroup-root\s+The agent's --cgroup-root: its pods' cgroups under\s+<cgroup-root>\/kubepods are removed\s+\[string\] \[default: "\/"\]/,
   );
 });
+
+test('bosun agent refuses a climbing --cgroup-root with the same rule, before it starts', async (t) => {
+  const result = await run([bosun, 'agent', '--cgroup-root', '/kubepods/../..', '--kubeconfig', '/nonexistent']);
+  t.is(result.code, 2);
+  t.is(result.stderr, `bosun: --cgroup-root "/kubepods/../.." must not hold '.', '..' or empty segments\n`);
+});
