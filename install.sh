@@ -3,6 +3,8 @@
 #   install.sh                      a single-node cluster: control plane + node agent on this machine
 #   install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
 #                                   this machine as a node of an existing cluster
+#   install.sh upgrade              replaces bosun with this copy and restarts the server, then the
+#                                   agent; running pods keep running (the new agent adopts them)
 #   install.sh uninstall            removes what install.sh and bosun made (daemons, units, pods,
 #                                   iptables chains, CNI state, files); the Debian packages stay
 # Safe to run again: it only adds what is missing. With systemd as PID 1 the daemons run as units
@@ -46,13 +48,13 @@ fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 if [ -d /run/systemd/system ] && [ -z "${BOSUN_NO_SYSTEMD:-}" ]; then with_systemd=1; else with_systemd=; fi
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 mode=${1:-single}
 case "$mode" in
-  single|join|uninstall) ;;
+  single|join|upgrade|uninstall) ;;
   -h|--help) usage; exit 0 ;;
-  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., or install.sh uninstall" ;;
+  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., install.sh upgrade, or install.sh uninstall" ;;
 esac
 [ $# -gt 0 ] && shift
 if [ "$mode" = join ]; then
@@ -216,8 +218,25 @@ uninstall() {
   say "removed. The Debian packages (containerd, runc, CNI plugins, iptables, ...) stay installed."
 }
 
+# the new build in place of the old, then the daemons restarted on it: server first, then agent
+upgrade() {
+  [ -x "$bosun" ] || fail "bosun is not installed in $prefix; run install.sh (or install.sh join ...) first"
+  local before
+  before=$("$bosun" --version)
+  if [ "$prefix" != "$src" ] && [ "$prefix" != / ]; then
+    # files the new build no longer has must not linger beside it; its packages stay if the lock is the same
+    find "$prefix" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
+  fi
+  install_bosun
+  check_host
+  install_units
+  "$bosun" node-setup restart-daemons --run-dir "$run_dir" --log-dir "$log_dir"
+  say "upgraded: $before -> $("$bosun" --version)"
+}
+
 case "$mode" in
   single) single ;;
   join) join_mode "$@" ;;
+  upgrade) upgrade ;;
   uninstall) uninstall ;;
 esac

@@ -57,6 +57,7 @@ import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
 import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
+import { versionSkewProblem } from './node/version-skew.ts';
 import { StaticPods } from './static-pods/static-pods.ts';
 import { isMirrorPod } from './static-pods/static-pod-manifest.ts';
 import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirror-api.ts';
@@ -313,6 +314,13 @@ export class Agent {
       closers.push(() => leaseClient.close());
       await waitForApi(loaded, config.nodeName, log, signal);
       if (signal.aborted) return;
+      // upstream's skew policy: servers first, so an agent newer than its server is a mistake
+      const serverVersion = await client
+        .getPath<{ bosunVersion?: string }>('/version')
+        .then((v) => v.bosunVersion)
+        .catch(() => undefined);
+      const skew = versionSkewProblem(config.version, serverVersion);
+      if (skew !== undefined) throw new AgentStartError('BOSUN_AGENT_VERSION_SKEW', skew);
 
       // -- node
       const settings = {

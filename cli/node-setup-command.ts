@@ -163,6 +163,30 @@ const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string
   },
 };
 
+const restartDaemons: CommandModule<object, { 'run-dir': string; 'log-dir': string }> = {
+  command: 'restart-daemons',
+  describe: "Restart this machine's bosun server, then its agent, on the installed build (install.sh upgrade)",
+  builder: (y) =>
+    y
+      .option('run-dir', { type: 'string', default: '/run/bosun' })
+      .option('log-dir', { type: 'string', default: '/var/log/bosun' }),
+  handler: async (args) => {
+    const { restartDaemon } = await import('../host/upgrade/restart-daemons.ts');
+    const { systemdRunsMachine } = await import('../host/init/daemons.ts');
+    const options = {
+      runDir: args['run-dir'],
+      logDir: args['log-dir'],
+      systemd: systemdRunsMachine(),
+      say: (line: string) => process.stderr.write(`[upgrade] ${line}\n`),
+    };
+    // upstream's order: the API server first, so a node agent is never newer than its server
+    for (const name of ['server', 'agent'] as const) {
+      if ((await firstLineOnFailure(restartDaemon(name, options))) === 'absent')
+        options.say(`no bosun ${name} runs on this machine`);
+    }
+  },
+};
+
 /** Waits on this node's object; a timeout is the one line the user reads. */
 async function nodeField(
   args: { kubeconfig: string; 'node-name': string; timeout: number },
@@ -194,6 +218,7 @@ export const nodeSetupCommand: CommandModule = {
       .command(waitReady)
       .command(containerdStart)
       .command(containerdStop)
+      .command(restartDaemons)
       .demandCommand(1),
   handler: () => undefined,
 };

@@ -86,6 +86,8 @@ export interface ServerOptions {
   readonly compactionIntervalMs: number;
   readonly bookmarkIntervalMs: number;
   readonly logger: Logger;
+  /** bosun's own version, in /version as `bosunVersion` (node agents check their skew against it). */
+  readonly bosunVersion?: string;
   /** Kubernetes version this server reports (kubectl warns about skew beyond one minor). */
   readonly kubernetesVersion: string;
   /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
@@ -503,7 +505,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,
-    version: { major: major ?? '1', minor: minor ?? '0', gitVersion: `${options.kubernetesVersion}-bosun` },
+    version: {
+      major: major ?? '1',
+      minor: minor ?? '0',
+      gitVersion: `${options.kubernetesVersion}-bosun`,
+      ...(options.bosunVersion !== undefined ? { bosunVersion: options.bosunVersion } : {}),
+    },
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
     ...(options.inflight ? { inflight: options.inflight } : {}),
     logger,

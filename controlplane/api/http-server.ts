@@ -61,7 +61,7 @@ export interface ApiServerOptions {
   readonly port: number;
   /** host:port clients are told to use (discovery's serverAddressByClientCIDRs). */
   readonly advertiseAddress: string;
-  readonly version: { major: string; minor: string; gitVersion: string };
+  readonly version: { major: string; minor: string; gitVersion: string; bosunVersion?: string };
   readonly watch: WatchSettings;
   readonly logger: Logger;
   /** Whether the datastore answers: /readyz fails while it does not. */

@@ -19,6 +19,8 @@ export async function startInProcess(
     bookmarkIntervalMs?: number;
     datastore?: 'sqlite' | 'etcd';
     defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
+    /** What /version says as the server's bosun version (node agents check their skew against it). */
+    bosunVersion?: string;
     /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate. */
     etcd?: { readonly endpoint: string; readonly clientTls: ServerOptions['etcdTls'] };
     certificates?: Pick<
@@ -42,6 +44,7 @@ export async function startInProcess(
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     logger: pino({ level: 'silent' }),
     kubernetesVersion: 'v1.32.0',
+    ...(options.bosunVersion !== undefined ? { bosunVersion: options.bosunVersion } : {}),
     ...(options.defaultTolerationSeconds !== undefined
       ? { defaultTolerationSeconds: options.defaultTolerationSeconds }
       : {}),

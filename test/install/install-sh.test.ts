@@ -10,10 +10,10 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBed, type Bed, type BedNode } from '../bed/index.ts';
 import { run } from '../helpers/run.ts';
+import { installShOn, machineKubectl, repo } from './install-sh-runner.ts';
 import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
 import { waitFor } from '../helpers/wait.ts';
 
-const repo = join(import.meta.dirname, '..', '..');
 let bed: Bed;
 let node: BedNode;
 let root: string;
@@ -32,27 +32,8 @@ test.after.always(async () => {
   await bed?.destroy();
 });
 
-function installSh(...args: string[]) {
-  return node.run(
-    [
-      'env',
-      `BOSUN_ROOT=${root}`,
-      `BOSUN_NODE_MODULES=${join(repo, 'node_modules')}`,
-      'BOSUN_NODE_NAME=solo',
-      `BOSUN_NODE_IP=${node.ip}`,
-      // the bed's own cgroup subtree: another test's agent or reset never sees these pods' cgroups
-      `BOSUN_CGROUP_ROOT=${node.cgroupRoot}`,
-      'BOSUN_NO_SYSTEMD=1',
-      'bash',
-      join(repo, 'install.sh'),
-      ...args,
-    ],
-    { timeoutMs: 400_000 },
-  );
-}
-
-const kubectl = (...args: string[]) =>
-  node.run(['kubectl', '--kubeconfig', join(root, 'etc', 'bosun', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
+const installSh = (...args: string[]) => installShOn(node, root, repo, ...args);
+const kubectl = (...args: string[]) => machineKubectl(node, root, args);
 
 /** Every file, link or socket under `dir` (empty folders do not count). */
 function entriesUnder(dir: string): string[] {
