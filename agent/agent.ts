@@ -1,8 +1,9 @@
 /**
  * `bosun agent` as one linear script:
  *
- *   validate -> runtime -> API -> node -> lease + node status -> pods (informer on
- *   spec.nodeName=<node>, PodManager, garbage collection after the first list) -> services
+ *   validate -> runtime -> pods from files (PodManager, adopted containers, static pods: nothing
+ *   here needs the API) -> API -> node -> lease + node status -> pods from the API (informer on
+ *   spec.nodeName=<node>, garbage collection after the first list, mirror pods) -> services
  *   (proxy, DNS) -> healthz -> ready -> wait for the signal -> graceful stop
  *
  * Each step's failure names the step and what to do. Stopping (the signal aborts) ends the loops
@@ -58,6 +59,7 @@ import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
 import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { versionSkewProblem } from './node/version-skew.ts';
+import { nodeResources } from './node/node-plan.ts';
 import { StaticPods } from './static-pods/static-pods.ts';
 import { isMirrorPod } from './static-pods/static-pod-manifest.ts';
 import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirror-api.ts';
@@ -312,16 +314,6 @@ export class Agent {
       const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
       closers.push(() => leaseClient.close());
-      await waitForApi(loaded, config.nodeName, log, signal);
-      if (signal.aborted) return;
-      // upstream's skew policy: servers first, so an agent newer than its server is a mistake
-      const serverVersion = await client
-        .getPath<{ bosunVersion?: string }>('/version')
-        .then((v) => v.bosunVersion)
-        .catch(() => undefined);
-      const skew = versionSkewProblem(config.version, serverVersion);
-      if (skew !== undefined) throw new AgentStartError('BOSUN_AGENT_VERSION_SKEW', skew);
-
       // -- node
       const settings = {
         nodeName: config.nodeName,
@@ -344,39 +336,10 @@ export class Agent {
         onReachableAgain: () => apiReachableAgain(),
         ...(config.nodeStatusIntervalMs !== undefined ? { updateIntervalMs: config.nodeStatusIntervalMs } : {}),
       });
-      const node = await nodeStatus.register(signal);
-      log.info({ node: config.nodeName, nodeIP }, 'node registered');
-
-      // -- the node's client certificate, renewed at about 2/3 of its life (a kubeconfig with a token has none)
-      if (loaded.client.cert !== undefined) {
-        const rotator = new ClientCertRotator({
-          kubeconfigPath: config.kubeconfig,
-          clock,
-          request: () => requestClientCertificate(client, config.nodeName, 15 * 60_000, signal),
-          onRotated: (cert, key) => {
-            for (const c of [client, leaseClient]) c.useClientCertificate(cert, key);
-            log.info(
-              { kubeconfig: config.kubeconfig, validTo: new X509Certificate(cert).validTo },
-              'client certificate renewed',
-            );
-          },
-          onError: (err) => log.warn({ err: err.message }, 'client certificate renewal failed; retrying in 30 s'),
-        });
-        loops.push(rotator.run(signal));
-      }
-
-      // -- heartbeat and status, each on its own loop
-      const lease = new NodeLease({
-        api: kubeLeaseApi(leaseClient),
-        nodeName: config.nodeName,
-        nodeUid: node.metadata.uid,
-        clock,
-        log: log.child({ loop: 'lease' }),
-      });
-      loops.push(lease.run(signal), nodeStatus.run(signal));
-
-      // -- pods
-      const allocatable = node.status?.allocatable ?? {};
+      // -- pods, before the API is needed: static pods run from files whether or not the server
+      // answers (as the kubelet's do), and containers already running here are adopted first
+      const observedAtStart = await observer.observe();
+      const { allocatable } = nodeResources(settings, observedAtStart.host, observedAtStart.signals);
       const resolvConf = await readFile(config.resolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
       const podSettings: NodePodSettings = {
         nodeName: config.nodeName,
@@ -419,12 +382,13 @@ export class Agent {
         resyncMs: config.podResyncMs ?? 5_000,
         api: skippingStaticPodDeletes(kubePodApi(client)),
         admissionNode: () => {
-          const current = nodeStatus.node ?? node;
-          const alloc = current.status?.allocatable ?? {};
+          // before registration: what this agent registers with
+          const current = nodeStatus.node;
+          const alloc = current?.status?.allocatable ?? allocatable;
           return {
             name: config.nodeName,
-            labels: current.metadata.labels ?? {},
-            taints: current.spec?.taints ?? [],
+            labels: current?.metadata.labels ?? settings.labels,
+            taints: current?.spec?.taints ?? settings.taints,
             allocatable: {
               cpu: resourceOr(alloc.cpu, 'cpu'),
               memory: resourceOr(alloc.memory, 'memory'),
@@ -439,7 +403,7 @@ export class Agent {
       manager.statuses.startReconciling();
       // pods that already run here are adopted, never admitted again
       await manager.loadAdopted();
-      // static pods run from files, before and whatever the API says; their mirrors follow below
+      // static pods run from files, before and whatever the API says; their mirrors follow once the Node exists
       let staticPods: StaticPods | undefined;
       if (config.podManifestPath) {
         const fromFiles = new StaticPods({
@@ -455,6 +419,47 @@ export class Agent {
         closers.push(() => fromFiles.close());
         staticPods = fromFiles;
       }
+      await waitForApi(loaded, config.nodeName, log, signal);
+      if (signal.aborted) return;
+      // upstream's skew policy: servers first, so an agent newer than its server is a mistake
+      const serverVersion = await client
+        .getPath<{ bosunVersion?: string }>('/version')
+        .then((v) => v.bosunVersion)
+        .catch(() => undefined);
+      const skew = versionSkewProblem(config.version, serverVersion);
+      if (skew !== undefined) throw new AgentStartError('BOSUN_AGENT_VERSION_SKEW', skew);
+
+      const node = await nodeStatus.register(signal);
+      log.info({ node: config.nodeName, nodeIP }, 'node registered');
+
+      // -- the node's client certificate, renewed at about 2/3 of its life (a kubeconfig with a token has none)
+      if (loaded.client.cert !== undefined) {
+        const rotator = new ClientCertRotator({
+          kubeconfigPath: config.kubeconfig,
+          clock,
+          request: () => requestClientCertificate(client, config.nodeName, 15 * 60_000, signal),
+          onRotated: (cert, key) => {
+            for (const c of [client, leaseClient]) c.useClientCertificate(cert, key);
+            log.info(
+              { kubeconfig: config.kubeconfig, validTo: new X509Certificate(cert).validTo },
+              'client certificate renewed',
+            );
+          },
+          onError: (err) => log.warn({ err: err.message }, 'client certificate renewal failed; retrying in 30 s'),
+        });
+        loops.push(rotator.run(signal));
+      }
+
+      // -- heartbeat and status, each on its own loop
+      const lease = new NodeLease({
+        api: kubeLeaseApi(leaseClient),
+        nodeName: config.nodeName,
+        nodeUid: node.metadata.uid,
+        clock,
+        log: log.child({ loop: 'lease' }),
+      });
+      loops.push(lease.run(signal), nodeStatus.run(signal));
+
       const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });
       // a mirror pod is the API's view of a static pod: never a pod to run
       pods.addHandlers({

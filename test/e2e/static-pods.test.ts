@@ -15,6 +15,7 @@ import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { staticPodFromManifest } from '../../agent/static-pods/static-pod-manifest.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 let sandbox: Sandbox | undefined;
@@ -74,7 +75,7 @@ spec:
     command: [sh, -c, '${command}']
 `;
 
-test('a static pod runs from its file, is mirrored in the API and follows the file', async (t) => {
+test.serial('a static pod runs from its file, is mirrored in the API and follows the file', async (t) => {
   const node = sandbox!.nodes[0]!;
   const podName = `web-${node.name}`;
   const folder = join(node.stateDir, 'manifests');
@@ -161,6 +162,50 @@ test('a static pod runs from its file, is mirrored in the API and follows the fi
   unlinkSync(file);
   await waitFor(async () => (await mirror(podName)) === undefined && (await containersOf(newHash)).length === 0, {
     what: 'the removed file to stop the pod and delete its mirror',
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  });
+  t.pass();
+});
+
+test.serial('static pods start while the API server is down; their mirrors appear once it is back', async (t) => {
+  const node = sandbox!.nodes[0]!;
+  const folder = join(node.stateDir, 'manifests');
+  mkdirSync(folder, { recursive: true });
+  const file = join(folder, 'offline.yaml');
+  const text = manifest('sleep 3602').replace('name: web', 'name: offline');
+  // the UID the agent will give it: the same pure function, the same file, the same node
+  const expected = staticPodFromManifest(text, file, node.name, new Date());
+  if ('error' in expected) throw new Error(expected.error);
+  const uid = expected.pod.metadata.uid!;
+
+  await sandbox!.killServer();
+  await sandbox!.killAgent(node.name);
+  writeFileSync(file, text);
+  await sandbox!.startAgent(node.name);
+  const cri = new CriClient(node.criEndpoint);
+  t.teardown(async () => {
+    cri.close();
+    await sandbox!.startServer();
+  });
+  await waitFor(
+    async () =>
+      (
+        await cri.listContainers({
+          labelSelector: { 'io.kubernetes.pod.uid': uid },
+          state: { state: 'CONTAINER_RUNNING' },
+        })
+      ).length === 1,
+    { what: 'the static pod to run on an agent whose API server is down', timeoutMs: 90_000, intervalMs: 500 },
+  );
+  await sandbox!.startServer();
+  await waitFor(
+    async () => (await mirror(`offline-${node.name}`))?.metadata.annotations?.['kubernetes.io/config.mirror'] === uid,
+    { what: 'its mirror pod once the API server is back', timeoutMs: 120_000, intervalMs: 1000 },
+  );
+  unlinkSync(file);
+  await waitFor(async () => (await mirror(`offline-${node.name}`)) === undefined, {
+    what: 'the mirror gone with the file',
     timeoutMs: 60_000,
     intervalMs: 500,
   });
