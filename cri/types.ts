@@ -91,7 +91,7 @@ export interface Mount {
   hostPath?: string;
   readonly?: boolean;
   selinuxRelabel?: boolean;
-  propagation?: MountPropagation;
+  propagation?: MountPropagation | undefined;
   uidMappings?: IDMapping[];
   gidMappings?: IDMapping[];
   recursiveReadOnly?: boolean;

@@ -68,7 +68,7 @@ export interface FirstRunContext {
   /** A number in [0, 1): the jitter draw (injected for tests). */
   random: number;
   /** For readiness of a re-adopted container: the readiness last reported. */
-  lastKnownReady?: boolean;
+  lastKnownReady?: boolean | undefined;
 }
 
 export function initialResult(kind: ProbeKind, lastKnownReady?: boolean): ProbeResult {

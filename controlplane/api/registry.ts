@@ -9,7 +9,7 @@ import { fieldValue, matchesFields, type FieldSelector } from '../../kube/fields
 import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../errors.ts';
-import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import type { Change, KeyValue, Storage } from '../storage/store.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
 import { isDryRun } from './request-context.ts';

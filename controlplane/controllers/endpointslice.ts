@@ -79,7 +79,7 @@ function endpointFor(service: Service, pod: Pod): Endpoint {
 }
 
 interface Group {
-  addressType: EndpointSlice['addressType'];
+  addressType: NonNullable<EndpointSlice['addressType']>;
   ports: EndpointPort[];
   endpoints: Endpoint[];
 }
@@ -133,7 +133,11 @@ export function planEndpointSlices(service: Service, pods: readonly Pod[], exist
       });
     return { actions };
   }
-  const wanted: { addressType: EndpointSlice['addressType']; ports: EndpointPort[]; endpoints: Endpoint[] }[] = [];
+  const wanted: {
+    addressType: NonNullable<EndpointSlice['addressType']>;
+    ports: EndpointPort[];
+    endpoints: Endpoint[];
+  }[] = [];
   for (const group of desiredGroups(service, pods)) {
     for (let i = 0; i < group.endpoints.length; i += maxEndpointsPerSlice) {
       wanted.push({
@@ -194,7 +198,7 @@ interface EndpointAddress {
   ip: string;
   hostname?: string;
   nodeName?: string;
-  targetRef: { kind: 'Pod'; namespace?: string; name?: string; uid?: string };
+  targetRef: NonNullable<Endpoint['targetRef']>;
 }
 
 /** The legacy core/v1 Endpoints object for the service (one per service, named like it). */
@@ -204,7 +208,7 @@ export function desiredEndpoints(service: Service, pods: readonly Pod[]): KubeOb
     {
       addresses: EndpointAddress[];
       notReadyAddresses: EndpointAddress[];
-      ports: { name?: string; port?: number; protocol?: string }[];
+      ports: { name?: string; port: number | undefined; protocol: string | undefined }[];
     }
   >();
   for (const group of desiredGroups(service, pods)) {

@@ -132,12 +132,13 @@ export interface Job extends KubeObject {
   };
 }
 
+/** Its name, namespace and uid are copied from the object's metadata, where each may be absent. */
 export interface ObjectRef {
   apiVersion?: string;
   kind?: string;
-  name?: string;
-  namespace?: string;
-  uid?: string;
+  name?: string | undefined;
+  namespace?: string | undefined;
+  uid?: string | undefined;
   resourceVersion?: string;
 }
 

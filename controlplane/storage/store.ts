@@ -98,8 +98,9 @@ export interface Storage {
   /**
    * Optional: a revision such that every change at or below it has already been handed to every
    * watch's onChange, when asked from a timer callback. Lets quiet watches get bookmarks that keep
-   * up with the store, so they can resume after compaction instead of relisting.
+   * up with the store, so they can resume after compaction instead of relisting. A layer over
+   * another store holds `undefined` here when the store below has none.
    */
-  deliveredRevision?(): number;
+  readonly deliveredRevision?: (() => number) | undefined;
   close(): Promise<void>;
 }

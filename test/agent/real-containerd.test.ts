@@ -251,7 +251,11 @@ test.serial('real containerd: a new worker re-adopts running containers and rest
   const sandboxesBefore = (await cri.listPodSandbox(selector)).map((s) => s.id);
   first.worker.close();
 
-  const second = startWorker({ ...pod, status: latest(first) }, { agentStartedAt: Date.now() });
+  // the status the first worker reported last is what the API server hands the new agent
+  const lastStatus = latest(first);
+  const second = startWorker(lastStatus === undefined ? pod : { ...pod, status: lastStatus }, {
+    agentStartedAt: Date.now(),
+  });
   // several syncs of the new worker, and past its first readiness probe
   const until = Date.now() + 3_000;
   await waitFor(() => Date.now() >= until && second.statuses.length > 0, {

@@ -119,9 +119,10 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
   return self;
 }
 
+/** cert and key may come straight from a kubeconfig that has none (a token user's). */
 export interface Identity {
-  cert?: string;
-  key?: string;
+  cert?: string | undefined;
+  key?: string | undefined;
   token?: string;
 }
 

@@ -205,7 +205,7 @@ const restrictedCases: Case[] = [
     title: 'a container without allowPrivilegeEscalation=false',
     spec: (() => {
       const s = restrictedPod();
-      s.containers![0]!.securityContext!.allowPrivilegeEscalation = undefined;
+      delete s.containers![0]!.securityContext!.allowPrivilegeEscalation;
       return s;
     })(),
     refused:
