@@ -25,7 +25,7 @@ function unknownAfterAWord(argv: readonly string[], unknown: readonly string[]):
   return word !== -1 && flag > word;
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('bosun')
     .usage(

@@ -62,14 +62,14 @@ import type {
 } from './types.ts';
 
 /** Names of the CriRuntime methods, for queueError() and callsOf(). */
-export type FakeMethod = Exclude<keyof CriRuntime, 'endpoint' | 'close'>;
+type FakeMethod = Exclude<keyof CriRuntime, 'endpoint' | 'close'>;
 
-export interface FakeCall {
+interface FakeCall {
   method: FakeMethod;
   args: unknown[];
 }
 
-export interface FakeOptions {
+interface FakeOptions {
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number;
   /** Images present from the start (references like 'localhost/bosun/pause:3.10'). */
@@ -91,7 +91,7 @@ interface ContainerRecord {
   config: ContainerConfig;
 }
 
-export type ExecSyncHandler = (containerId: string, cmd: readonly string[]) => Partial<ExecSyncResponse>;
+type ExecSyncHandler = (containerId: string, cmd: readonly string[]) => Partial<ExecSyncResponse>;
 
 const nsPerMs = 1_000_000;
 

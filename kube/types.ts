@@ -77,18 +77,11 @@ export interface Status {
   code: number;
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 export interface WatchEvent<T = KubeObject> {
   type: WatchEventType;
   object: T;
-}
-
-/** Group/version/resource of an API collection, e.g. {group:'apps', version:'v1', resource:'deployments'}. */
-export interface GroupVersionResource {
-  group: string;
-  version: string;
-  resource: string;
 }
 
 export function apiVersionOf(group: string, version: string): string {

@@ -5,10 +5,12 @@
  *  - no `console.log` left in library folders (they log through pino or return values);
  *  - kebab-case file and folder names (scripts/file-names.ts);
  *  - every TypeScript file as the pinned formatter (Biome, biome.json) writes it; `npx biome format --write .` fixes it;
+ *  - no export that no other file imports (scripts/dead-exports.ts);
  * Prints one line per finding and exits 1 when there is any.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
+import { deadExportFindings } from './dead-exports.ts';
 import { fileNameFinding, namesUnder } from './file-names.ts';
 import { unformattedFiles } from './format-check.ts';
 
@@ -49,6 +51,8 @@ const topFolders = readdirSync(root).filter(
   (name) => name !== 'node_modules' && !name.startsWith('.') && statSync(join(root, name)).isDirectory(),
 );
 
+const everyFile = topFolders.flatMap((top) => [...sourceFiles(join(root, top))]);
+
 for (const top of topFolders) {
   const rule = allowed[top];
   if (rule === undefined && sandboxUsers.has(top)) continue;
@@ -74,6 +78,7 @@ for (const path of namesUnder(root)) {
   if (finding !== undefined) findings.push(finding);
 }
 
+findings.push(...deadExportFindings(root, everyFile));
 findings.push(...unformattedFiles());
 
 for (const line of findings) process.stdout.write(`${line}\n`);

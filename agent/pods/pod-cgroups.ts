@@ -63,7 +63,7 @@ function unescapeMountPoint(text: string): string {
 }
 
 /** A pod folder found under the pod root of one hierarchy. */
-export interface PodCgroupDir {
+interface PodCgroupDir {
   uid: string;
   path: string;
 }

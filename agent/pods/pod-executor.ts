@@ -51,7 +51,7 @@ export interface ExecutorDeps {
   events?: PodEvents;
 }
 
-export type ActionResult =
+type ActionResult =
   | { ok: true }
   | {
       ok: false;

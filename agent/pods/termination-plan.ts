@@ -22,7 +22,7 @@ import { minimumStopGraceSeconds, terminationGraceSecondsOf } from './defaults.t
 import { ephemeralContainers, initSequence, mainContainers, sidecars, type ContainerRole } from './pod-containers.ts';
 import type { ObservedPod } from './observed.ts';
 
-export const overdueAfterMs = 5_000;
+const overdueAfterMs = 5_000;
 
 export type TerminationStepName =
   | 'stopping main containers'
@@ -39,14 +39,14 @@ export interface StopContainerAction {
   graceSeconds: number;
 }
 
-export interface StopSandboxAction {
+interface StopSandboxAction {
   kind: 'stopSandbox';
   sandboxId: string;
 }
 
 export type TerminationAction = StopContainerAction | StopSandboxAction;
 
-export interface TerminationInput {
+interface TerminationInput {
   pod: Pod;
   observed: ObservedPod;
   /** When termination began (ms). */
@@ -56,7 +56,7 @@ export interface TerminationInput {
   previousStep?: { name: TerminationStepName; since: number; deadline: number };
 }
 
-export interface TerminationPlan {
+interface TerminationPlan {
   step: TerminationStepName;
   actions: TerminationAction[];
   /** When this step should be over (ms). */
@@ -129,9 +129,4 @@ export function planTermination(input: TerminationInput): TerminationPlan {
     return plan;
   }
   return { step: 'done', actions: [], deadline: now, escalated: false };
-}
-
-/** Whether termination has nothing left to stop. */
-export function terminationDone(pod: Pod, observed: ObservedPod): boolean {
-  return planTermination({ pod, observed, startedAt: 0, now: 0 }).step === 'done';
 }

@@ -17,9 +17,9 @@ import type { Service } from '../../kube/corev1.ts';
 import type { Endpoint, EndpointPort, EndpointSlice } from '../../kube/discoveryv1.ts';
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
-export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
-export const managedByValue = 'endpointslice-controller.k8s.io';
-export const maxEndpointsPerSlice = 100;
+const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
+const managedByValue = 'endpointslice-controller.k8s.io';
+const maxEndpointsPerSlice = 100;
 
 function resolvePorts(service: Service, pod: Pod): EndpointPort[] {
   const ports: EndpointPort[] = [];
@@ -108,7 +108,7 @@ function sliceLabels(service: Service): Record<string, string> {
   };
 }
 
-export function managedSlicesOf(service: Service, slices: readonly EndpointSlice[]): EndpointSlice[] {
+function managedSlicesOf(service: Service, slices: readonly EndpointSlice[]): EndpointSlice[] {
   return slices
     .filter(
       (s) =>

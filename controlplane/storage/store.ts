@@ -49,7 +49,7 @@ export interface ListResult {
   readonly remaining: number;
 }
 
-export type ChangeType = 'put' | 'delete';
+type ChangeType = 'put' | 'delete';
 
 export interface Change {
   readonly type: ChangeType;

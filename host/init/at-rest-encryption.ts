@@ -13,7 +13,7 @@ import type { NodePaths } from './node-paths.ts';
 export const encryptionConfigPath = (paths: Pick<NodePaths, 'configDir'>) =>
   join(paths.configDir, 'encryption-config.yaml');
 
-export function encryptionConfigYaml(secret: Buffer): string {
+function encryptionConfigYaml(secret: Buffer): string {
   return [
     'apiVersion: apiserver.config.k8s.io/v1',
     'kind: EncryptionConfiguration',
@@ -31,7 +31,7 @@ export function encryptionConfigYaml(secret: Buffer): string {
 }
 
 /** Writes the file (0600) unless it is there; says whether it did. */
-export function ensureEncryptionConfig(path: string): boolean {
+function ensureEncryptionConfig(path: string): boolean {
   try {
     writeFileSync(path, encryptionConfigYaml(randomBytes(32)), { mode: 0o600, flag: 'wx' });
     return true;

@@ -14,7 +14,7 @@ export interface PlanRow {
   startFailures?: Record<string, StartFailure>;
 }
 
-export function describeAction(a: PodAction): string {
+function describeAction(a: PodAction): string {
   switch (a.kind) {
     case 'createSandbox':
       return `sandbox#${a.attempt}`;

@@ -13,8 +13,8 @@ import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import type { Bed, BedNode, BedOptions, RunOptions, RunResult } from './api.ts';
 
-export { bedImages, bedAddresses } from './api.ts';
-export type { Bed, BedNode, BedOptions } from './api.ts';
+export { bedImages } from './api.ts';
+export type { Bed, BedNode } from './api.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 

@@ -20,13 +20,13 @@ import { startInProcess, type InProcessServer } from './in-process.ts';
 import { node } from './scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './controllers/fake-kubelet.ts';
 
-export interface KubectlResult {
+interface KubectlResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
 }
 
-export interface KubectlBed {
+interface KubectlBed {
   readonly server: InProcessServer;
   readonly client: KubeClient;
   readonly api: KubeClusterClient;
@@ -39,7 +39,7 @@ export interface KubectlBed {
   close(): Promise<void>;
 }
 
-export async function startKubectlBed(options: { controllers?: boolean } = {}): Promise<KubectlBed> {
+async function startKubectlBed(options: { controllers?: boolean } = {}): Promise<KubectlBed> {
   const dir = mkdtempSync(join(tmpdir(), `bosun-kbed-${process.pid}-`));
   const server = await startInProcess();
   const client = new KubeClient(server.admin);

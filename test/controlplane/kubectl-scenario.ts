@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ServerProcess } from './server-process.ts';
 
-export interface KubectlResult {
+interface KubectlResult {
   code: number;
   stdout: string;
   stderr: string;

@@ -26,7 +26,7 @@ export interface ServerProcess {
   destroy(): Promise<void>;
 }
 
-export interface ServerStartOptions {
+interface ServerStartOptions {
   datastore: 'sqlite' | 'etcd';
   etcdEndpoint?: string;
   /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate flags. */

@@ -13,7 +13,7 @@ import { AgentProcess } from '../agent/agent-process.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
-export interface SandboxCluster {
+interface SandboxCluster {
   sandbox(): Sandbox;
   kubeconfig(): string;
   /** The agent of a node. */
@@ -24,7 +24,7 @@ export interface SandboxCluster {
   kubectl(...args: string[]): Promise<string>;
 }
 
-export interface SandboxClusterOptions {
+interface SandboxClusterOptions {
   /** Starts the sandbox's id; the process and a random suffix make it unique. */
   idPrefix: string;
   nodes: number;
