@@ -3,7 +3,7 @@
  *
  * It keeps sandboxes, containers and images with containerd's state rules, so code under test
  * meets the same answers it would get from containerd 1.6 (probed against it, see
- * test/cri-fake.test.ts):
+ * test/cri/fake.test.ts):
  *  - IDs are 64 hex characters derived from a counter: the same sequence of calls gives the same
  *    IDs in every run; a unique ID prefix is accepted wherever an ID is, as containerd does.
  *  - Names are reserved like containerd's: a second sandbox with the same metadata, or a second

@@ -1,6 +1,7 @@
 /**
  * The datastore seam of the API server. Both backends (embedded SQLite, etcd) implement this
- * contract and pass the same test suite (test/controlplane-storage.test.ts).
+ * contract and pass the same test suite (test/controlplane/storage-suite.ts, run by
+ * test/controlplane/storage/sqlite.test.ts and etcd.test.ts).
  *
  * Contract:
  *  - Every successful write takes the next value of one global, strictly increasing revision.
