@@ -4,6 +4,7 @@
  *    including that nothing but the CLI, tests and benchmarks loads the sandbox;
  *  - no `console.log` left in library folders (they log through pino or return values);
  *  - kebab-case file and folder names (scripts/file-names.ts);
+ *  - every test under the test/ folder that mirrors the code it covers (scripts/test-layout.ts);
  *  - every TypeScript file as the pinned formatter (Biome, biome.json) writes it; `npx biome format --write .` fixes it;
  *  - no export that no other file imports (scripts/dead-exports.ts);
  * Prints one line per finding and exits 1 when there is any.
@@ -12,6 +13,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
 import { deadExportFindings } from './dead-exports.ts';
 import { fileNameFinding, namesUnder } from './file-names.ts';
+import { testLayoutFinding } from './test-layout.ts';
 import { unformattedFiles } from './format-check.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -73,9 +75,12 @@ for (const top of topFolders) {
   }
 }
 
+const sourceFolders = new Set(topFolders.filter((name) => name !== 'test'));
 for (const path of namesUnder(root)) {
   const finding = fileNameFinding(path);
   if (finding !== undefined) findings.push(finding);
+  const layout = testLayoutFinding(path, sourceFolders);
+  if (layout !== undefined) findings.push(layout);
 }
 
 findings.push(...deadExportFindings(root, everyFile));
