@@ -14,7 +14,6 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
@@ -26,6 +25,7 @@ import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
+import { kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
@@ -71,10 +71,8 @@ test.after.always(async () => {
   await sandbox?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';

@@ -18,6 +18,7 @@ import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
+import { kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
@@ -74,10 +75,8 @@ test.after.always(async () => {
   if (mounted) await run(['umount', '-l', rootDir]);
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 60_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig }, args);
 }
 
 async function apply(name: string, manifest: string): Promise<void> {

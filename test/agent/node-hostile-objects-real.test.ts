@@ -19,7 +19,6 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { Etcd3 } from 'etcd3';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
@@ -29,6 +28,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { startEtcd, type EtcdProcess } from '../controlplane/etcd-process.ts';
 import { etcdCredentials } from '../../controlplane/storage/etcd.ts';
 import { AgentProcess } from './agent-process.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
@@ -74,10 +74,7 @@ test.before(async () => {
   await waitFor(
     async () =>
       (
-        await run([
-          'kubectl',
-          '--kubeconfig',
-          kubeconfig,
+        await runKubectl({ kubeconfig, timeoutMs: 30_000 }, [
           'get',
           'configmap/kube-root-ca.crt',
           'serviceaccount/default',
@@ -95,10 +92,8 @@ test.after.always(async () => {
   await etcd?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 async function kubectlCreate(objects: object[]): Promise<void> {

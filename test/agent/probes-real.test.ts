@@ -11,7 +11,6 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { inNetns } from '../../host/process/process.ts';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
@@ -22,6 +21,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
+import { kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
@@ -67,8 +67,7 @@ test.after.always(async () => {
 async function kubectlCreate(pod: Pod): Promise<void> {
   const file = join(sandbox!.stateDir, `${pod.metadata.name}.yaml`);
   writeFileSync(file, yaml.dump(pod));
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, 'create', '-f', file], { timeoutMs: 60_000 });
-  if (result.code !== 0) throw new Error(`kubectl create: ${result.stderr.trim()}`);
+  await kubectlOk({ kubeconfig }, ['create', '-f', file]);
 }
 
 const getPod = (name: string) => client!.get<Pod>(refs.pods, name, 'default').catch(() => undefined);

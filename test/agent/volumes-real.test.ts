@@ -13,7 +13,6 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
@@ -21,6 +20,7 @@ import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
@@ -71,14 +71,12 @@ test.after.always(async () => {
   await sandbox?.destroy();
 });
 
-async function kubectlResult(...args: string[]) {
-  return run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 150_000 });
+function kubectlResult(...args: string[]) {
+  return runKubectl({ kubeconfig, timeoutMs: 150_000 }, args);
 }
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await kubectlResult(...args);
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 150_000 }, args);
 }
 
 async function apply(name: string, manifest: string): Promise<void> {

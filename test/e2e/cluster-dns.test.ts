@@ -12,7 +12,6 @@ import test, { type ExecutionContext } from 'ava';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { bedImages } from '../bed/index.ts';
@@ -22,6 +21,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { sandboxAddresses } from '../../sandbox/names.ts';
 import { inNetns } from '../../host/process/process.ts';
+import { kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
@@ -81,20 +81,15 @@ test.after.always(async () => {
   await sandbox?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 120_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 120_000 }, args);
 }
 
 async function apply(objects: unknown[]): Promise<void> {
   // --validate=false: through the sandbox's control plane, kubectl's validation of a List ends in
   // "unable to respond with a content type that the client supports" (406); not this test's subject.
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, 'apply', '--validate=false', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    timeoutMs: 60_000,
-  });
-  if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
+  const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+  await kubectlOk({ kubeconfig, input }, ['apply', '--validate=false', '-f', '-']);
 }
 
 /**

@@ -11,11 +11,11 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const releases = installedKubectlReleases();
@@ -24,12 +24,10 @@ let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
 const kubectlWith = (binary: string, args: string[], timeoutMs = 90_000) =>
-  run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs });
+  runKubectl({ kubeconfig, binary, timeoutMs }, args);
 
-async function kubectl(...args: string[]): Promise<string> {
-  const r = await kubectlWith('kubectl', args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 /** A controller's pod template: busybox sleeping, labelled `app: <app>`, stopped within a second. */

@@ -18,6 +18,7 @@ import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const kubectlOld = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
@@ -30,15 +31,13 @@ const releases = ['kubectl', kubectlOld, kubectlNew, ...downloaded];
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
-async function kubectlWith(binary: string, args: string[], timeoutMs = 60_000) {
-  return await run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs });
+function kubectlWith(binary: string, args: string[], timeoutMs = 60_000) {
+  return runKubectl({ kubeconfig, binary, timeoutMs }, args);
 }
 const kubectl = (...args: string[]) => kubectlWith('kubectl', args);
 
-async function mustKubectl(...args: string[]): Promise<string> {
-  const r = await kubectl(...args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
+function mustKubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig }, args);
 }
 
 function pod(name: string, script: string, extra = ''): string {

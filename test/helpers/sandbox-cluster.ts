@@ -6,10 +6,10 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
+import { kubectlOk } from '../bed/kubectl.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 
@@ -83,12 +83,6 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
       const node = await sandbox!.addNode();
       return { node, agent: await startAgent(node) };
     },
-    kubectl: async (...args) => {
-      const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], {
-        timeoutMs: options.kubectlTimeoutMs ?? 60_000,
-      });
-      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-      return result.stdout;
-    },
+    kubectl: (...args) => kubectlOk({ kubeconfig, timeoutMs: options.kubectlTimeoutMs }, args),
   };
 }

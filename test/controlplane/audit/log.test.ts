@@ -6,7 +6,7 @@
  * with a mistake stops the server with one line. Rotation by size is checked on the writer.
  */
 import test from 'ava';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { AuditLogWriter, backupName } from '../../../controlplane/audit/log-writer.ts';
 import { waitFor } from '../ports.ts';
 import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from '../server-process.ts';
+import { kubectl as runKubectl } from '../../bed/kubectl.ts';
 
 const folder = mkdtempSync(join(tmpdir(), `bosun-audit-${process.pid}-`));
 const policyPath = join(folder, 'policy.yaml');
@@ -81,11 +82,7 @@ function events(): Event[] {
 }
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile('kubectl', ['--kubeconfig', server.kubeconfig, ...args], { timeout: 60_000 }, (err, stdout, stderr) =>
-      done({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  return runKubectl({ kubeconfig: server.kubeconfig }, args);
 }
 
 /** The ResponseComplete events of one kubectl step, found by verb, resource and name. */

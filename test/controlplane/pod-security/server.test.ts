@@ -6,10 +6,11 @@
  * prints the warnings, and tightening a namespace's enforce level warns about its existing pods.
  */
 import test from 'ava';
-import { execFile, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { adminIdentity, call, startServerProcess, type Identity, type ServerProcess } from '../server-process.ts';
+import { kubectl as runKubectl } from '../../bed/kubectl.ts';
 
 let server: ServerProcess;
 let admin: Identity;
@@ -57,11 +58,7 @@ function kubectl(...args: string[]): Promise<{ code: number; stdout: string; std
 }
 
 function kubectlOf(binary: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolvePromise) => {
-    execFile(binary, ['--kubeconfig', server.kubeconfig, ...args], { timeout: 60_000 }, (err, stdout, stderr) => {
-      resolvePromise({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-    });
-  });
+  return runKubectl({ kubeconfig: server.kubeconfig, binary }, args);
 }
 
 const hostileDetail = 'host namespaces (hostNetwork=true), hostPath volumes (volume "h")';
