@@ -10,7 +10,7 @@ const crossCuttingFolders: ReadonlyMap<string, string> = new Map([
   ['e2e', 'whole clusters and sandboxes, driven through the CLI and real clients'],
   ['install', 'install.sh, bosun up and reset on a host'],
   ['security', 'adversarial tests of the API server as a trust boundary'],
-  ['bed', 'the test bed: containerd per node in a network namespace (fixtures, no tests of its own)'],
+  ['bed', 'shared fixtures: the test bed, real nodes for a test file, the kubectl runner (no tests of their own)'],
   ['helpers', 'small helpers shared by tests of every folder'],
 ]);
 

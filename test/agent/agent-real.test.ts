@@ -15,7 +15,6 @@ import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
@@ -26,8 +25,7 @@ import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
@@ -36,18 +34,7 @@ let cri: CriClient | undefined;
 let kubeconfig = '';
 
 test.before(async () => {
-  const id = `bsa${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bsa', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);

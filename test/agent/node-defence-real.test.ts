@@ -10,17 +10,14 @@
  *  - a fast writer's log rotated within 1Mi × 3 files (bounded: 24 MB written, then it sleeps).
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
@@ -29,18 +26,7 @@ let rootDir = '';
 let mounted = false;
 
 test.before(async () => {
-  const id = `bnd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bnd', 1);
   const plane = await sandbox.startControlPlane(['--node-monitor-period', '1s']);
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;

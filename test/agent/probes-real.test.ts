@@ -6,13 +6,11 @@
  */
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { inNetns } from '../../host/process/process.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
@@ -22,8 +20,7 @@ import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
@@ -33,18 +30,7 @@ let kubeconfig = '';
 const helpers: ChildProcess[] = [];
 
 test.before(async () => {
-  const id = `bsp${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bsp', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);

@@ -9,20 +9,18 @@
  * hostPath is writable unless the mount says `readOnly: true`, as upstream mounts it.
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
 
 let sandbox: Sandbox | undefined;
@@ -32,18 +30,7 @@ let kubeconfig = '';
 let agentRoot = '';
 
 test.before(async () => {
-  const id = `bsv${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bsv', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;

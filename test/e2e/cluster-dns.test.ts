@@ -9,11 +9,9 @@
  * namespace (nothing leaves the machine), which sees a missing name once (negative caching).
  */
 import test, { type ExecutionContext } from 'ava';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
@@ -22,8 +20,7 @@ import { writeFileSync } from 'node:fs';
 import { sandboxAddresses } from '../../sandbox/names.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 const agents: AgentProcess[] = [];
@@ -32,18 +29,7 @@ let upstream: ChildProcess | undefined;
 let upstreamLog = '';
 
 test.before(async () => {
-  const id = `bsd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    2,
-  );
+  sandbox = await createTestSandbox('bsd', 2);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   // the node's "host resolvers": a stand-in in the hub namespace, which every node reaches
@@ -61,7 +47,7 @@ test.before(async () => {
     timeoutMs: 20_000,
     intervalMs: 100,
   });
-  const resolvConf = join(sandboxRoots.tests, id, 'host-resolv.conf');
+  const resolvConf = join(sandbox.stateDir, 'host-resolv.conf');
   writeFileSync(resolvConf, `nameserver ${sandboxAddresses.hubIP}\n`);
   for (const node of sandbox.nodes) {
     // no --cluster-dns-serve: cluster DNS is on by default

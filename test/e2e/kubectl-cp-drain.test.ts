@@ -8,16 +8,15 @@
  * A release that is not installed is reported as a visible skip line.
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const releases = installedKubectlReleases();
 
 let sandbox: Sandbox | undefined;
@@ -100,18 +99,7 @@ async function runningOn(app: string, node: string): Promise<PodSummary | false>
 }
 
 test.before(async () => {
-  const id = `bcd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bcd', 1);
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
   await sandbox.joinAgents();
   await waitFor(

@@ -7,20 +7,20 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const kubectlOld = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
 const kubectlNew = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
 // the newest releases, from the npm registry (1.35 lists through streaming watches)
@@ -64,18 +64,7 @@ async function podField(name: string, path: string): Promise<string> {
 }
 
 test.before(async () => {
-  const id = `bks${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bks', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   await sandbox.joinAgents();

@@ -4,14 +4,10 @@
  * file's first test and torn down after its last (also when a test fails).
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 interface SandboxCluster {
   sandbox(): Sandbox;
@@ -47,18 +43,7 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
     return agent;
   };
   test.before(async () => {
-    const id = `${options.idPrefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-    sandbox = await Sandbox.create(
-      {
-        name: id,
-        id,
-        stateDir: join(sandboxRoots.tests, id),
-        ownerPid: process.pid,
-        images: ['pause', 'busybox'],
-        imageCacheDir,
-      },
-      options.nodes,
-    );
+    sandbox = await createTestSandbox(options.idPrefix, options.nodes);
     const plane = await sandbox.startControlPlane(options.serverArgs ?? []);
     kubeconfig = plane.kubeconfig;
     nodeKubeconfig = plane.nodeKubeconfig;
