@@ -165,6 +165,8 @@ async function checkHost(): Promise<void> {
 /** Creates a bed with `nodes` nodes (default 1); on a failed start, removes what was created. */
 export async function createBed(options: BedOptions = {}): Promise<Bed> {
   await checkHost();
-  const sandbox = await createTestSandbox('bsn', options.nodes ?? 1, options.images);
+  const sandbox = await createTestSandbox('bsn', options.nodes ?? 1, {
+    ...(options.images !== undefined && { images: options.images }),
+  });
   return new TestBed(sandbox);
 }

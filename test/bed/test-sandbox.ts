@@ -7,22 +7,23 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { sandboxRoots, type SandboxImage } from '../../sandbox/names.ts';
-import { Sandbox } from '../../sandbox/sandbox.ts';
+import { Sandbox, type SandboxSpec } from '../../sandbox/sandbox.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+
+/** What a test may choose of the sandbox's spec; names, folders and ownership are the fixture's. */
+type TestSandboxChoices = Partial<Omit<SandboxSpec, 'name' | 'id' | 'stateDir' | 'ownerPid' | 'imageCacheDir'>>;
 
 /**
  * Creates the sandbox; `idPrefix` (three letters) names the test in namespace and interface names,
  * the process id in base 36 and a random suffix keep parallel runs apart and the names short.
+ * The pause and busybox images are imported unless `choices.images` says otherwise.
  */
-export function createTestSandbox(
-  idPrefix: string,
-  nodes: number,
-  images: readonly SandboxImage[] = ['pause', 'busybox'],
-): Promise<Sandbox> {
+export function createTestSandbox(idPrefix: string, nodes: number, choices: TestSandboxChoices = {}): Promise<Sandbox> {
   const id = `${idPrefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+  const images: readonly SandboxImage[] = ['pause', 'busybox'];
   return Sandbox.create(
-    { name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images, imageCacheDir },
+    { images, ...choices, name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, imageCacheDir },
     nodes,
   );
 }
