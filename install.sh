@@ -85,6 +85,14 @@ install_bosun() {
   say "$("$bosun" --version)"
 }
 
+# what this host has and lacks (kernel, cgroups, runtime, CNI, ports); stops before anything starts
+check_host() {
+  say "checking the host (bosun check-config)"
+  local status=0
+  "$bosun" check-config | sed 's/^/  /' || status=$?
+  [ "$status" -eq 0 ] || fail "this host lacks what bosun needs (the MISSING lines above say what and how to fix it)"
+}
+
 install_units() {
   [ -n "$with_systemd" ] || return 0
   mkdir -p "$unit_dir"
@@ -136,6 +144,7 @@ join_node() {
 
 single() {
   install_bosun
+  check_host
   install_units
   start_containerd
   local init_args=("${paths[@]}")
@@ -159,6 +168,7 @@ MSG
 
 join_mode() {
   install_bosun
+  check_host
   install_units
   start_containerd
   join_node "$@"

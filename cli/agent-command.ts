@@ -3,8 +3,14 @@
  * SIGINT, then stops its loops and leaves every container running for the next agent to adopt.
  */
 import { readFileSync } from 'node:fs';
+import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { hostname } from 'node:os';
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { defaultConfigFile, withConfigFile } from './config/daemon-config.ts';
+import { kubeletConfiguration } from './config/kubelet-configuration.ts';
+import { kubeProxyConfiguration } from './config/kube-proxy-configuration.ts';
+import { optionTableOfCommand } from './config/option-table.ts';
+import { serverCommand } from './server.ts';
 import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from './agent-housekeeping-flags.ts';
 import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-shutdown-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
@@ -41,7 +47,8 @@ interface AgentArgs extends ShutdownArgs {
   'cgroup-driver': string;
   'cgroups-per-qos': boolean;
   'cgroup-root': string;
-  'log-level': string;
+  'log-level'?: string | undefined;
+  v?: number | undefined;
 }
 
 const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -80,116 +87,148 @@ function readServingCertificate(
   }
 }
 
+/** `--config` (flags as keys, or a KubeletConfiguration) and `--proxy-config` (a KubeProxyConfiguration). */
+function agentConfigFiles<T>(y: Argv<T>): Argv<T> {
+  const elsewhere = () =>
+    new Set(optionTableOfCommand(serverCommand as unknown as CommandModule<object, never>).keys());
+  const withConfig = withConfigFile(
+    y,
+    'config',
+    `YAML file of agent flags as keys (flags given here win), shared with bosun server (its keys are skipped); or a KubeletConfiguration (kubelet.config.k8s.io/v1beta1)`,
+    {
+      command: 'bosun agent',
+      elsewhere,
+      kinds: [kubeletConfiguration],
+      optionalPath: defaultConfigFile,
+      flagsAsKeys: true,
+    },
+  );
+  return withConfigFile(
+    withConfig,
+    'proxy-config',
+    'A KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) file',
+    {
+      command: 'bosun agent',
+      elsewhere,
+      kinds: [kubeProxyConfiguration],
+      flagsAsKeys: false,
+    },
+  );
+}
+
 export const agentCommand: CommandModule<object, AgentArgs> = {
   command: 'agent',
   describe: 'Run the node agent: register the node, run its pods on containerd, program service rules',
   builder: (y) =>
-    shutdownOptions(housekeepingOptions(y))
-      .option('kubeconfig', {
-        type: 'string',
-        default: '/etc/bosun/agent.kubeconfig',
-        describe: 'How to reach and authenticate to the API server',
-      })
-      .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
-      .option('node-ip', {
-        type: 'string',
-        describe: "The node's InternalIP (default: the address of the default route's interface)",
-      })
-      .option('container-runtime-endpoint', {
-        type: 'string',
-        default: 'unix:///run/containerd/containerd.sock',
-        describe: 'CRI endpoint of containerd',
-      })
-      .option('pod-infra-image', {
-        type: 'string',
-        default: 'localhost/bosun/pause:3.10',
-        describe: 'The sandbox (pause) image; checked at start, never removed',
-      })
-      .option('pod-log-dir', {
-        type: 'string',
-        default: '/var/log/pods',
-        describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)',
-      })
-      .option('root-dir', {
-        type: 'string',
-        default: '/var/lib/bosun/agent',
-        describe: "The agent's state (pod volumes); its filesystem is the node's nodefs",
-      })
-      .option(
-        'allowed-host-paths',
-        listOption(
-          'Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / (the whole node, for kubectl debug node/) only when listed itself; the agent state folder never',
-        ),
-      )
-      .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
-      .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
-      .option('cluster-cidr', {
-        type: 'string',
-        describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded',
-      })
-      .option('node-labels', listOption('Labels to add when registering, key=value'))
-      .option('register-with-taints', listOption('Taints to register the node with, key=value:Effect'))
-      .option('max-pods', { type: 'number', default: 110, describe: 'Pods this node can run' })
-      .option('system-reserved', listOption('Resources kept for the OS, e.g. cpu=100m,memory=256Mi'))
-      .option('kube-reserved', listOption('Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi'))
-      .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
-      .option('address', {
-        type: 'string',
-        default: '0.0.0.0',
-        describe: 'Address of the kubelet port (logs, exec, port-forward, stats)',
-      })
-      .option('port', {
-        type: 'number',
-        default: 10250,
-        describe: 'The kubelet port: HTTPS, client certificates only, each request authorized (0: none)',
-      })
-      .option('tls-cert-file', {
-        type: 'string',
-        describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR',
-      })
-      .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
-      .option('proxy-mode', {
-        type: 'string',
-        choices: ['iptables', 'ipvs', 'none'],
-        default: 'iptables',
-        describe: 'How Services are programmed; none leaves it to something else',
-      })
-      .option('proxy-healthz-bind-address', {
-        type: 'string',
-        default: defaultHealthzBindAddress,
-        describe:
-          "Where the proxy serves /healthz and /metrics, as kube-proxy's --healthz-bind-address (IP:port; empty: nowhere)",
-      })
-      .option('cluster-dns-serve', {
-        type: 'boolean',
-        default: true,
-        describe:
-          "Serve cluster DNS on the node IP, port 53, for this node's pods (--no-cluster-dns-serve when another DNS serves the cluster DNS address)",
-      })
-      .option('resolv-conf', {
-        type: 'string',
-        default: '/etc/resolv.conf',
-        describe:
-          "Resolver file for names outside the cluster and for dnsPolicy Default pods (as the kubelet's --resolv-conf)",
-      })
-      .option('cgroup-driver', {
-        type: 'string',
-        choices: ['auto', 'cgroupfs', 'systemd'],
-        default: 'auto',
-        describe:
-          "Must match containerd's (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise",
-      })
-      .option('cgroups-per-qos', {
-        type: 'boolean',
-        default: true,
-        describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does',
-      })
-      .option('cgroup-root', {
-        type: 'string',
-        default: '/',
-        describe: 'The cgroup under which the kubepods hierarchy is made',
-      })
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] }),
+    agentConfigFiles(
+      shutdownOptions(housekeepingOptions(y))
+        .option('kubeconfig', {
+          type: 'string',
+          default: '/etc/bosun/agent.kubeconfig',
+          describe: 'How to reach and authenticate to the API server',
+        })
+        .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
+        .option('node-ip', {
+          type: 'string',
+          describe: "The node's InternalIP (default: the address of the default route's interface)",
+        })
+        .option('container-runtime-endpoint', {
+          type: 'string',
+          default: 'unix:///run/containerd/containerd.sock',
+          describe: 'CRI endpoint of containerd',
+        })
+        .option('pod-infra-image', {
+          type: 'string',
+          default: 'localhost/bosun/pause:3.10',
+          describe: 'The sandbox (pause) image; checked at start, never removed',
+        })
+        .option('pod-log-dir', {
+          type: 'string',
+          default: '/var/log/pods',
+          describe: 'Where container logs go (<ns>_<pod>_<uid>/<container>/N.log)',
+        })
+        .option('root-dir', {
+          type: 'string',
+          default: '/var/lib/bosun/agent',
+          describe: "The agent's state (pod volumes); its filesystem is the node's nodefs",
+        })
+        .option(
+          'allowed-host-paths',
+          listOption(
+            'Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / (the whole node, for kubectl debug node/) only when listed itself; the agent state folder never',
+          ),
+        )
+        .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
+        .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
+        .option('cluster-cidr', {
+          type: 'string',
+          describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded',
+        })
+        .option('node-labels', listOption('Labels to add when registering, key=value'))
+        .option('register-with-taints', listOption('Taints to register the node with, key=value:Effect'))
+        .option('max-pods', { type: 'number', default: 110, describe: 'Pods this node can run' })
+        .option('system-reserved', listOption('Resources kept for the OS, e.g. cpu=100m,memory=256Mi'))
+        .option('kube-reserved', listOption('Resources kept for the agent and runtime, e.g. cpu=100m,memory=256Mi'))
+        .option('healthz-port', { type: 'number', default: 10248, describe: 'Port of /healthz on 127.0.0.1 (0: none)' })
+        .option('address', {
+          type: 'string',
+          default: '0.0.0.0',
+          describe: 'Address of the kubelet port (logs, exec, port-forward, stats)',
+        })
+        .option('port', {
+          type: 'number',
+          default: 10250,
+          describe: 'The kubelet port: HTTPS, client certificates only, each request authorized (0: none)',
+        })
+        .option('tls-cert-file', {
+          type: 'string',
+          describe: 'Serving certificate of the kubelet port (PEM); default: requested from the cluster through a CSR',
+        })
+        .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
+        .option('proxy-mode', {
+          type: 'string',
+          choices: ['iptables', 'ipvs', 'none'],
+          default: 'iptables',
+          describe: 'How Services are programmed; none leaves it to something else',
+        })
+        .option('proxy-healthz-bind-address', {
+          type: 'string',
+          default: defaultHealthzBindAddress,
+          describe:
+            "Where the proxy serves /healthz and /metrics, as kube-proxy's --healthz-bind-address (IP:port; empty: nowhere)",
+        })
+        .option('cluster-dns-serve', {
+          type: 'boolean',
+          default: true,
+          describe:
+            "Serve cluster DNS on the node IP, port 53, for this node's pods (--no-cluster-dns-serve when another DNS serves the cluster DNS address)",
+        })
+        .option('resolv-conf', {
+          type: 'string',
+          default: '/etc/resolv.conf',
+          describe:
+            "Resolver file for names outside the cluster and for dnsPolicy Default pods (as the kubelet's --resolv-conf)",
+        })
+        .option('cgroup-driver', {
+          type: 'string',
+          choices: ['auto', 'cgroupfs', 'systemd'],
+          default: 'auto',
+          describe:
+            "Must match containerd's (SystemdCgroup in its runc options); auto asks the runtime, else systemd on cgroup v2 hosts booted with systemd, cgroupfs otherwise",
+        })
+        .option('cgroups-per-qos', {
+          type: 'boolean',
+          default: true,
+          describe: 'Put pods under <cgroup-root>/kubepods/<qos class>/pod<uid>, as the kubelet does',
+        })
+        .option('cgroup-root', {
+          type: 'string',
+          default: '/',
+          describe: 'The cgroup under which the kubepods hierarchy is made',
+        })
+        .option('log-level', logLevelOption('info'))
+        .option('v', verbosityOption),
+    ),
   handler: async (args) => {
     reexecWithSmallYoungGeneration();
     const [{ Agent }, { AgentStartError }, flags, { pino }, { installProcessGuard }] = await Promise.all([
@@ -244,7 +283,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const allowedHostPaths = (await import('../agent/pods/volumes.ts')).parseAllowedHostPaths(
       args['allowed-host-paths'].join(','),
     );
-    const log = pino({ level: args['log-level'], base: { component: 'agent', node: args['node-name'] } });
+    const log = pino({ level: logLevelOf(args, 'info'), base: { component: 'agent', node: args['node-name'] } });
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
       nodeName: args['node-name'],

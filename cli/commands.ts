@@ -11,6 +11,8 @@ import { resetCommand } from './reset-command.ts';
 import { nodeSetupCommand } from './node-setup-command.ts';
 import { upCommand } from './up-command.ts';
 import { hollowCommand } from './hollow-command.ts';
+import { checkConfigCommand } from './check-config-command.ts';
+import { datastoreCommand } from './datastore-command.ts';
 
 /**
  * Every top-level subcommand. Each entry's builder/handler import their module only when the
@@ -29,4 +31,6 @@ export const commands: CommandModule[] = [
   nodeSetupCommand,
   agentCommand as unknown as CommandModule,
   hollowCommand as unknown as CommandModule,
+  checkConfigCommand as unknown as CommandModule,
+  datastoreCommand,
 ];

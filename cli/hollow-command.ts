@@ -6,6 +6,7 @@
  * Pods scheduled to hollow nodes "run" without running anything.
  */
 import type { CommandModule } from 'yargs';
+import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { requiredListOption } from './list-flag.ts';
 import { requiredPositional } from './typed-args.ts';
@@ -23,7 +24,8 @@ interface HollowArgs {
   'pod-resync-seconds': number;
   'data-dir': string | undefined;
   'progress-seconds': number;
-  'log-level': string;
+  'log-level'?: string | undefined;
+  v?: number | undefined;
 }
 
 export const hollowCommand: CommandModule<object, HollowArgs> = {
@@ -60,7 +62,8 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
         describe: "Where the nodes' kubeconfigs go (default: a temporary folder, removed at exit)",
       })
       .option('progress-seconds', { type: 'number', default: 5, describe: 'How often a progress line is printed' })
-      .option('log-level', { type: 'string', default: 'warn', choices: ['debug', 'info', 'warn', 'error'] }),
+      .option('log-level', logLevelOption('warn'))
+      .option('v', verbosityOption),
   handler: async (args) => {
     const [{ parseBootstrapToken, parseCaCertHash }, { HollowFleet }, { pino }, fs, os, path] = await Promise.all([
       import('../kube/bootstrap.ts'),
@@ -98,7 +101,7 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
       );
     const dataDir = args['data-dir'] ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bosun-hollow-'));
     const removeDataDir = args['data-dir'] === undefined;
-    const log = pino({ level: args['log-level'], base: { component: 'hollow' } }, pino.destination(2));
+    const log = pino({ level: logLevelOf(args, 'warn'), base: { component: 'hollow' } }, pino.destination(2));
     const fleet = new HollowFleet({
       server: new URL(args.server).origin,
       token,

@@ -7,6 +7,7 @@ import { hideBin } from 'yargs/helpers';
 import { versionLine } from './version.ts';
 import { CliError, describeFailure, ExitCode, UnknownArgumentError } from './exit.ts';
 import { commands } from './commands.ts';
+import { refusedConfig } from './config/daemon-config.ts';
 import { unknownArgumentLine, unknownLongFlags, unknownWordsOf } from './unknown-arguments.ts';
 
 /** What yargs' usage of the failed command tells: its usage lines and its flags. */
@@ -25,7 +26,35 @@ function unknownAfterAWord(argv: readonly string[], unknown: readonly string[]):
   return word !== -1 && flag > word;
 }
 
+/** The shells `bosun completion` writes a script for, as `kubectl completion` names them. */
+const completionShells: Record<string, string> = { bash: '/bin/bash', zsh: '/bin/zsh', fish: '/usr/bin/fish' };
+
+/**
+ * yargs writes the completion script for the shell in $SHELL; `bosun completion zsh` names the shell
+ * instead (kubectl's and k3s' form), so the script can be made from any shell or from a package
+ * build. The setting only lives in this process.
+ */
+function chooseCompletionShell(argv: readonly string[]): void {
+  if (argv[0] !== 'completion' || argv.includes('--get-yargs-completions')) return;
+  const [, shell, extra] = argv;
+  if (shell === undefined) return;
+  const path = completionShells[shell];
+  if (path === undefined || extra !== undefined) {
+    throw new CliError(
+      `bosun completion: unsupported shell "${[shell, extra].filter(Boolean).join(' ')}"; name one of ${Object.keys(completionShells).join(', ')}`,
+      ExitCode.usage,
+    );
+  }
+  process.env.SHELL = path;
+}
+
 async function main(argv: string[]): Promise<number> {
+  try {
+    chooseCompletionShell(argv);
+  } catch (err) {
+    process.stderr.write(`${describeFailure(err).line}\n`);
+    return ExitCode.usage;
+  }
   const parser = yargs(argv)
     .scriptName('bosun')
     .usage(
@@ -36,11 +65,15 @@ async function main(argv: string[]): Promise<number> {
     .help()
     .alias('help', 'h')
     .strict()
+    .completion(
+      'completion',
+      'Print a shell completion script: bosun completion bash|zsh|fish (e.g. > /etc/bash_completion.d/bosun)',
+    )
     .demandCommand(1, 'name a command; see bosun --help')
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 100))
     .fail((msg, err, usage) => {
-      if (err) throw err;
+      if (err) throw refusedConfig(err.message) ?? err;
       // throwing stops here: a command line with an unknown word never runs its command
       // yargs hands its usage of the command that failed, not the parser its types promise
       const command = usage as unknown as CommandUsage;

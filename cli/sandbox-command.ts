@@ -4,6 +4,7 @@
  * service CIDR routed into a sink. For trying bosun out, for fault injection, and for tests.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { columnsText } from './columns.ts';
 import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { CliError, ExitCode } from './exit.ts';
@@ -162,14 +163,7 @@ const status: CommandModule<object, Common & { output: string }> = {
       ['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'AGENT', 'LINK'],
       ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.agent, n.link]),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows)
-      process.stdout.write(
-        `${row
-          .map((cell, i) => cell.padEnd(widths[i]!))
-          .join('   ')
-          .trimEnd()}\n`,
-      );
+    process.stdout.write(columnsText(rows));
   },
 };
 

@@ -2,10 +2,17 @@
  * `bosun server`: the bundled Kubernetes-compatible API server. Runs in the foreground until
  * SIGTERM/SIGINT, then stops serving and closes the datastore.
  */
-import type { CommandModule } from 'yargs';
+import type { Argv, CommandModule } from 'yargs';
+import { agentCommand } from './agent-command.ts';
+import { defaultConfigFile, withConfigFile } from './config/daemon-config.ts';
+import { optionTableOfCommand } from './config/option-table.ts';
+import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { listOption } from './list-flag.ts';
+import { bosunVersion } from './version.ts';
+import { join } from 'node:path';
+import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
 
 interface ServerArgs {
@@ -17,7 +24,8 @@ interface ServerArgs {
   'advertise-address': string;
   'service-cluster-ip-range': string;
   'tls-san': string[];
-  'log-level': string;
+  'log-level'?: string | undefined;
+  v?: number | undefined;
   controllers: boolean;
   scheduler: boolean;
   'cluster-cidr': string;
@@ -38,6 +46,9 @@ interface ServerArgs {
   'pod-security-exempt-usernames': string;
   'pod-security-exempt-runtime-classes': string;
   'encryption-provider-config': string | undefined;
+  'snapshot-cron': string;
+  'snapshot-retention': number;
+  'snapshot-dir': string | undefined;
   'etcd-cafile': string | undefined;
   'etcd-certfile': string | undefined;
   'etcd-keyfile': string | undefined;
@@ -49,11 +60,27 @@ interface ServerArgs {
   'admin-kubeconfig-copy': string | undefined;
 }
 
+/** `--config`: the flags-as-keys file shared with bosun agent (the agent's keys are skipped here). */
+function serverConfigFile<T>(y: Argv<T>): Argv<T> {
+  return withConfigFile(
+    y,
+    'config',
+    'YAML file of server flags as keys (flags given here win), shared with bosun agent (its keys are skipped)',
+    {
+      command: 'bosun server',
+      elsewhere: () => new Set(optionTableOfCommand(agentCommand as unknown as CommandModule<object, never>).keys()),
+      kinds: [],
+      optionalPath: defaultConfigFile,
+      flagsAsKeys: true,
+    },
+  );
+}
+
 export const serverCommand: CommandModule<object, ServerArgs> = {
   command: 'server',
   describe: 'Run the Kubernetes-compatible API server (HTTPS, sqlite or etcd datastore)',
   builder: (y) =>
-    y
+    serverConfigFile(y)
       .option('data-dir', {
         type: 'string',
         default: '/var/lib/bosun/server',
@@ -113,7 +140,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         describe: 'CIDR that Service ClusterIPs come from',
       })
       .option('tls-san', listOption('Extra names or IPs for the serving certificate'))
-      .option('log-level', { type: 'string', default: 'info', choices: ['debug', 'info', 'warn', 'error'] })
+      .option('log-level', logLevelOption('info'))
+      .option('v', verbosityOption)
       .option('admin-kubeconfig-copy', {
         type: 'string',
         describe:
@@ -201,6 +229,20 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'string',
         default: '',
         describe: 'Comma-separated users whose pods Pod Security never checks',
+      })
+      .option('snapshot-cron', {
+        type: 'string',
+        default: defaultSnapshotCron,
+        describe: "When to snapshot the datastore (cron, as k3s' default: every 12 hours); '' for never",
+      })
+      .option('snapshot-retention', {
+        type: 'number',
+        default: defaultSnapshotRetention,
+        describe: 'How many scheduled snapshots are kept (snapshots taken by hand are never removed)',
+      })
+      .option('snapshot-dir', {
+        type: 'string',
+        describe: 'Where snapshots go (default: <data-dir>/snapshots)',
       })
       .option('pod-security-exempt-runtime-classes', {
         type: 'string',
@@ -292,8 +334,20 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         ? undefined
         : readEncryptionConfig(args['encryption-provider-config']);
     const audit = auditSettings(args);
+    const { cronProblem } = await import('../controlplane/snapshots/snapshot-schedule.ts');
+    const snapshotProblem = args['snapshot-cron'] === '' ? undefined : cronProblem(args['snapshot-cron']);
+    if (snapshotProblem !== undefined)
+      throw new CliError(
+        `--snapshot-cron ${JSON.stringify(args['snapshot-cron'])}: ${snapshotProblem}`,
+        ExitCode.usage,
+      );
+    if (!Number.isInteger(args['snapshot-retention']) || args['snapshot-retention'] < 1)
+      throw new CliError(
+        `--snapshot-retention ${args['snapshot-retention']} must be a whole number of at least 1`,
+        ExitCode.usage,
+      );
     const etcdTls = etcdClientTls(args['etcd-cafile'], args['etcd-certfile'], args['etcd-keyfile']);
-    const logger = pino({ level: args['log-level'], base: { component: 'server' } });
+    const logger = pino({ level: logLevelOf(args, 'info'), base: { component: 'server' } });
     let server;
     try {
       server = await startServer({
@@ -317,6 +371,15 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
         defaultTolerationSeconds,
         podSecurity,
+        snapshots: {
+          schedule: {
+            cron: args['snapshot-cron'],
+            retention: args['snapshot-retention'],
+            dir: args['snapshot-dir'] ?? join(args['data-dir'], 'snapshots'),
+          },
+          encryptionConfig: args['encryption-provider-config'],
+          bosunVersion,
+        },
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
         ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),

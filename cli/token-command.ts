@@ -4,6 +4,7 @@
  * stores them, so the server's authenticator and the cluster-info signer find them.
  */
 import type { Argv, CommandModule } from 'yargs';
+import { columnsText } from './columns.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
 import { parseDurationSeconds } from './duration.ts';
@@ -172,14 +173,7 @@ const list: CommandModule<object, Common> = {
       ['TOKEN', 'TTL', 'EXPIRES', 'USAGES', 'DESCRIPTION', 'EXTRA GROUPS'],
       ...tokens.map((t) => [t.token, t.ttl, t.expires, t.usages, t.description || '<none>', t.extraGroups]),
     ];
-    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-    for (const row of rows)
-      process.stdout.write(
-        `${row
-          .map((c, i) => c.padEnd(widths[i]!))
-          .join('   ')
-          .trimEnd()}\n`,
-      );
+    process.stdout.write(columnsText(rows));
   },
 };
 

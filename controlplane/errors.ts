@@ -55,3 +55,13 @@ export class PlanFailed extends CodedError<'BOSUN_CONTROLLER_PLAN_FAILED'> {
 
 /** Why `bosun certs renew` cannot renew here: no cluster PKI in the folder, or the CA's key is elsewhere. */
 export class RenewalRefusedError extends CodedError<'BOSUN_PKI_MISSING' | 'BOSUN_PKI_EXTERNAL_CA'> {}
+
+/** Why a datastore snapshot could not be saved, listed or restored; the message says what to do. */
+export class SnapshotError extends CodedError<
+  | 'BOSUN_SNAPSHOT_BAD_NAME'
+  | 'BOSUN_SNAPSHOT_EXISTS'
+  | 'BOSUN_SNAPSHOT_NOT_FOUND'
+  | 'BOSUN_SNAPSHOT_SAVE_FAILED'
+  | 'BOSUN_SNAPSHOT_RESTORE_REFUSED'
+  | 'BOSUN_SNAPSHOT_RESTORE_FAILED'
+> {}

@@ -5,6 +5,7 @@
 import type { InflightLimits } from './api/inflight.ts';
 import { mkdirSync } from 'node:fs';
 import { isIPv4 } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
@@ -49,6 +50,9 @@ import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
 import { startCompactor } from './storage/compactor.ts';
+import { saveSnapshot } from './snapshots/save-snapshot.ts';
+import { snapshotName } from './snapshots/snapshot-catalog.ts';
+import { startSnapshotSchedule, type SnapshotSchedule } from './snapshots/snapshot-schedule.ts';
 import { AuditLogWriter, type AuditLogOptions } from './audit/log-writer.ts';
 import type { AuditPolicy } from './audit/policy.ts';
 import { Auditor } from './audit/request-audit.ts';
@@ -102,6 +106,13 @@ export interface ServerOptions {
   readonly certificateCheckIntervalMs?: number;
   /** Copies of admin.kubeconfig to keep current when the admin certificate is renewed (bosun init's). */
   readonly adminKubeconfigCopies?: readonly string[];
+  /** Scheduled datastore snapshots (--snapshot-cron, --snapshot-retention, --snapshot-dir); absent or an empty cron: none. */
+  readonly snapshots?: {
+    readonly schedule: SnapshotSchedule;
+    /** --encryption-provider-config's file, saved with each snapshot so secrets stay readable. */
+    readonly encryptionConfig?: string | undefined;
+    readonly bosunVersion: string;
+  };
   /** The clock certificate renewal is judged by (default the system's). */
   readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
@@ -277,6 +288,30 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     // Only the kubeconfig key: the jws-kubeconfig-<token> signatures beside it belong to the signer.
     (current) =>
       (current.data = { ...(current.data as Record<string, string> | undefined), kubeconfig: start.clusterKubeconfig }),
+  );
+}
+
+/** Starts the snapshot schedule when one is set; returns what stops it. */
+function scheduleSnapshots(options: ServerOptions, logger: Logger): () => void {
+  const snapshots = options.snapshots;
+  if (snapshots === undefined || snapshots.schedule.cron === '') return () => {};
+  const source =
+    options.datastore === 'sqlite'
+      ? { datastore: 'sqlite' as const, path: join(options.dataDir, 'db', 'state.db') }
+      : { datastore: 'etcd' as const, endpoints: options.etcdEndpoints, tls: options.etcdTls };
+  return startSnapshotSchedule(
+    snapshots.schedule,
+    () =>
+      saveSnapshot({
+        source,
+        dir: snapshots.schedule.dir,
+        name: snapshotName('bosun-snapshot', hostname(), new Date()),
+        dataDir: options.dataDir,
+        encryptionConfig: snapshots.encryptionConfig,
+        scheduled: true,
+        bosunVersion: snapshots.bosunVersion,
+      }),
+    logger.child({ component: 'snapshots' }),
   );
 }
 
@@ -506,6 +541,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
+  const stopSnapshots = scheduleSnapshots(options, logger);
   // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
   const selfHost =
     options.bindAddress === '0.0.0.0' || options.bindAddress === '::' ? '127.0.0.1' : options.bindAddress;
@@ -542,6 +578,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
       });
     } catch (err) {
+      stopSnapshots();
       await certificates.stop();
       compactor.stop();
       policy.stop();
@@ -586,6 +623,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopRenewal.abort();
       await renewing;
       await loops?.stop();
+      stopSnapshots();
       await certificates.stop();
       compactor.stop();
       policy.stop();

@@ -90,7 +90,7 @@ export interface ContainerWait {
   until?: number;
 }
 
-interface PodPlan {
+export interface PodPlan {
   actions: PodAction[];
   /** By container name: why a container that should run does not (yet). */
   waiting: Map<string, ContainerWait>;

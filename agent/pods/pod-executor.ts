@@ -51,7 +51,7 @@ export interface ExecutorDeps {
   events?: PodEvents;
 }
 
-type ActionResult =
+export type ActionResult =
   | { ok: true }
   | {
       ok: false;

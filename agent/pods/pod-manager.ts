@@ -13,7 +13,7 @@ import type { ShutdownKill, ShutdownPod } from '../shutdown/shutdown-plan.ts';
 import { admitPod, type Admission, type AdmissionNode } from './admission.ts';
 import { criLabel, managedSelector } from './cri-labels.ts';
 import { podKey } from './pod-containers.ts';
-import { PodWorker, type PodWorkerDeps, type PodWorkerPhase } from './pod-worker.ts';
+import { PodWorker, type PodWorkerDeps } from './pod-worker.ts';
 import { StatusWriter, type PodApi } from './status-writer.ts';
 
 type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & {
@@ -38,6 +38,7 @@ export class PodManager {
   readonly #rejected = new Set<string>();
   /** UIDs that have sandboxes in the runtime: running pods are never admitted again. */
   #adopted = new Set<string>();
+  #closed = false;
   readonly statuses: StatusWriter;
 
   constructor(deps: PodManagerDeps) {
@@ -120,6 +121,8 @@ export class PodManager {
     // a stopped pod no longer takes the node's resources
     this.#admitted.delete(pod.metadata.uid ?? '');
     await this.statuses.flushed();
+    // closed before its final status was written: the object stays for the next agent to report on
+    if (this.#closed) return;
     try {
       await this.#deps.api.deletePod(pod);
     } catch (err) {
@@ -220,19 +223,13 @@ export class PodManager {
   ): Promise<void> {
     const worker = this.#workers.get(uid)!;
     worker.evict(why.reason, why.message, why.graceSeconds);
-    const deadline = this.#deps.clock.now() + timeoutMs;
-    // read afresh each time: the worker moves on while this waits
-    const phase = (): PodWorkerPhase => worker.phase;
-    while (phase() === 'running' || phase() === 'terminating') {
-      if (this.#deps.clock.now() >= deadline) break;
-      await new Promise<void>((resolve) => this.#deps.clock.after(200, resolve));
-    }
     // a stopped pod no longer takes the node's resources
-    if (phase() === 'terminated') this.#admitted.delete(uid);
+    if ((await worker.stopped(timeoutMs)) && worker.phase === 'terminated') this.#admitted.delete(uid);
   }
 
   /** Stops all workers and status writes; containers keep running for the next agent to adopt. */
   close(): void {
+    this.#closed = true;
     for (const worker of this.#workers.values()) worker.close();
     this.statuses.close();
   }

@@ -6,7 +6,9 @@
  * Running while a main container runs (or restarts per restartPolicy); Succeeded when all main
  * containers exited 0 and none restarts; Failed when one exited otherwise and none restarts, when
  * an init container failed under restartPolicy Never, or when the pod was stopped for deletion
- * and not every main container exited 0. Sidecars never decide the phase.
+ * and not every main container exited 0. Sidecars never decide the phase. A pod the node stopped
+ * on its own (hard eviction, node shutdown) is Failed with the stop's reason and message, whatever
+ * its containers show.
  *
  * Conditions: PodScheduled; PodReadyToStartContainers (the sandbox is up with its network);
  * Initialized (regular init containers exited 0 and sidecars started); ContainersReady (main
@@ -61,6 +63,47 @@ export interface StatusInput {
   termination?: { step: string; deadline: number };
   /** Prefix of container IDs, as the API shows them ('containerd'). */
   runtimeName: string;
+  /** The node stopped the pod on its own (hard eviction, node shutdown). */
+  stoppedByNode?: { reason: string; message: string } | undefined;
+}
+
+/** The conditions the agent owns; any other (a readiness gate's, DisruptionTarget) belongs to someone else. */
+const ownConditionTypes = new Set([
+  'PodScheduled',
+  'PodReadyToStartContainers',
+  'Initialized',
+  'ContainersReady',
+  'Ready',
+]);
+
+/**
+ * The status the next one is computed from: the one the agent computed last (or, before any, the
+ * API's), with the conditions others own taken from the API's copy, where they change.
+ */
+export function previousStatusOf(
+  lastComputed: PodStatus | undefined,
+  api: PodStatus | undefined,
+): PodStatus | undefined {
+  const base = lastComputed ?? api;
+  if (base === undefined) return undefined;
+  return {
+    ...base,
+    conditions: [
+      ...(base.conditions ?? []).filter((c) => ownConditionTypes.has(c.type)),
+      ...(api?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
+    ],
+  };
+}
+
+/** The readiness the API last showed for this very container (not for an earlier one of the same name). */
+export function lastReportedReady(
+  pod: Pod,
+  runtimeName: string,
+  name: string,
+  containerId: string,
+): boolean | undefined {
+  const statuses = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])];
+  return statuses.find((s) => s.name === name && s.containerID === `${runtimeName}://${containerId}`)?.ready;
 }
 
 function terminatedReason(container: ObservedContainer): string {
@@ -230,7 +273,6 @@ export function computePodStatus(input: StatusInput): PodStatus {
       : [`the status of pod readiness gate "${conditionType}" is not "True", but ${gate.status}`];
   });
 
-  const ownTypes = new Set(['PodScheduled', 'PodReadyToStartContainers', 'Initialized', 'ContainersReady', 'Ready']);
   const sandboxUp = sandbox !== undefined && sandbox.ready && (hostNetwork || sandbox.ip !== '') && !input.terminal;
   const conditions: PodCondition[] = [
     input.previous?.conditions?.find((c) => c.type === 'PodScheduled') ?? condition(input, 'PodScheduled', true),
@@ -263,7 +305,7 @@ export function computePodStatus(input: StatusInput): PodStatus {
           : `containers with unready status: [${unready.join(' ')}]`,
     ),
     // conditions others own (readiness gates, DisruptionTarget) pass through
-    ...(input.previous?.conditions ?? []).filter((c) => !ownTypes.has(c.type)),
+    ...(input.previous?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
   ];
 
   const podIP = podIPOf(input.pod, sandbox, input.nodeIP);
@@ -289,6 +331,11 @@ export function computePodStatus(input: StatusInput): PodStatus {
   if (ephemeralStatuses.length > 0) status.ephemeralContainerStatuses = ephemeralStatuses;
   if (input.termination !== undefined) {
     status.message = `terminating: ${input.termination.step} (deadline ${apiTime(input.termination.deadline)})`;
+  }
+  if (input.stoppedByNode !== undefined) {
+    status.phase = 'Failed';
+    status.reason = input.stoppedByNode.reason;
+    status.message = input.stoppedByNode.message;
   }
   return status;
 }

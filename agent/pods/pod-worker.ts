@@ -3,7 +3,8 @@
  * when it is deleted or has finished.
  *
  * Each sync observes the runtime, asks the planner what to do (planPod while the pod runs,
- * planTermination while it stops), has the executor do it, and computes the status. Updates to
+ * planTermination while it stops), has the executor do it, feeds every result back into what it
+ * remembers (pod-memory.ts holds the failure policy), and computes the status. Updates to
  * the pod coalesce into one slot: the latest desired state wins, and a sync in progress is
  * followed by exactly one more. Besides updates, a sync happens when a probe result changes,
  * when a backoff ends, and every `resyncMs` (the runtime does not push container exits here).
@@ -17,19 +18,29 @@
  * and a new worker re-adopts them).
  */
 import type { Logger } from 'pino';
+import { ChangeSignal } from '../../kube/change-signal.ts';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
 import type { Clock, TimerHandle } from '../../kube/clock.ts';
-import { recordStartFailure, type CrashLoopEntry, type StartFailure } from './backoff.ts';
 import type { ObservedPod } from './observed.ts';
-import { PodExecutor, type ExecutorDeps } from './pod-executor.ts';
-import { computePodStatus } from './pod-status.ts';
+import { PodExecutor, type ActionResult, type ExecutorDeps } from './pod-executor.ts';
+import {
+  afterAction,
+  afterPlan,
+  freshMemory,
+  madeProgress,
+  mustStop,
+  podToSync,
+  type FailureEvent,
+  type PodMemory,
+} from './pod-memory.ts';
+import { computePodStatus, lastReportedReady, previousStatusOf } from './pod-status.ts';
 import { planPod, type ContainerWait } from './planner.ts';
 import { findContainer, podKey } from './pod-containers.ts';
 import { ProbeManager } from './probe-manager.ts';
 import { RuntimeObserver } from './runtime-observer.ts';
-import { planTermination, type TerminationStepName } from './termination-plan.ts';
+import { planTermination, stepAfter, type TerminationStep } from './termination-plan.ts';
 
-export type PodWorkerPhase = 'running' | 'terminating' | 'terminated' | 'removed';
+type PodWorkerPhase = 'running' | 'terminating' | 'terminated' | 'removed';
 
 const transitions: Record<PodWorkerPhase, readonly PodWorkerPhase[]> = {
   running: ['terminating'],
@@ -52,15 +63,15 @@ export interface PodWorkerDeps extends ExecutorDeps {
   onTerminated?(pod: Pod): void;
 }
 
+interface SyncOutcome {
+  /** The sync's actions all succeeded: the next sync follows at once. */
+  progressed: boolean;
+  /** When a backoff ends, if one does before the resync tick. */
+  wakeAt?: number;
+}
+
 /** Consecutive syncs that made progress before the worker waits for the next tick anyway. */
 const maxRoundsPerKick = 20;
-const ownConditionTypes = new Set([
-  'PodScheduled',
-  'PodReadyToStartContainers',
-  'Initialized',
-  'ContainersReady',
-  'Ready',
-]);
 
 export class PodWorker {
   readonly uid: string;
@@ -73,19 +84,17 @@ export class PodWorker {
   #observed: ObservedPod = { sandboxes: [], containers: [] };
   #status: PodStatus | undefined;
   #reported: string | undefined;
-  #crashLoops = new Map<string, CrashLoopEntry>();
-  #startFailures = new Map<string, StartFailure>();
-  #sandboxAttemptFloor = 0;
-  #initFailed = false;
+  /** Backoffs, the free sandbox attempt, and a stop the node asked for: what results left behind. */
+  #memory: PodMemory = freshMemory;
   #terminationStartedAt = 0;
-  #step: { name: TerminationStepName; since: number; deadline: number } | undefined;
+  #step: TerminationStep | undefined;
   #notifiedTerminated = false;
-  /** Set by evict(): the pod stops within graceSeconds and ends Failed with this reason and message. */
-  #evicted: { reason: string; message: string; graceSeconds: number } | undefined;
   #dirty = false;
   #loop: Promise<void> | undefined;
   #timer: TimerHandle | undefined;
   #closed = false;
+  /** Told on every phase transition and on close(): what remove() and stopped() wait on. */
+  readonly #changes = new ChangeSignal();
 
   constructor(pod: Pod, deps: PodWorkerDeps) {
     this.uid = pod.metadata.uid ?? '';
@@ -153,12 +162,12 @@ export class PodWorker {
         metadata: { ...this.#pod.metadata, deletionTimestamp: new Date(this.#deps.clock.now()).toISOString() },
       };
     }
-    const done = (): boolean => this.#phase === 'terminated' || this.#closed;
-    while (!done()) {
-      this.#kick();
-      await this.idle();
-      if (!done()) await new Promise<void>((resolve) => this.#deps.clock.after(100, resolve));
-    }
+    // the worker's own syncs (and resync ticks, after a failed one) carry termination through
+    this.#kick();
+    await this.#changes.until(() => this.#phase === 'terminated' || this.#closed);
+    if (this.#closed) return;
+    // the sync that finished termination reports the final status before anything is removed
+    await this.idle();
     if (this.#closed) return;
     const observed = await this.#observer.observe(this.uid);
     await this.#executor.removeAll(observed);
@@ -173,13 +182,23 @@ export class PodWorker {
    * removes it.
    */
   evict(reason: string, message: string, graceSeconds = 0): void {
-    if (this.#evicted !== undefined || this.#phase !== 'running') return;
-    this.#evicted = { reason, message, graceSeconds };
+    if (this.#memory.nodeStop !== undefined || this.#phase !== 'running') return;
+    this.#memory = { ...this.#memory, nodeStop: { reason, message, graceSeconds } };
     this.#kick();
   }
 
   get evicted(): boolean {
-    return this.#evicted !== undefined;
+    return this.#memory.nodeStop !== undefined;
+  }
+
+  /**
+   * Resolves true once everything of the pod has stopped (phase terminated or removed), false
+   * when the worker is closed first or `timeoutMs` passes.
+   */
+  async stopped(timeoutMs: number): Promise<boolean> {
+    const done = () => this.#phase === 'terminated' || this.#phase === 'removed';
+    await this.#changes.until(() => done() || this.#closed, { clock: this.#deps.clock, ms: timeoutMs });
+    return done();
   }
 
   /** Stops timers and probes; containers keep running. Idempotent. */
@@ -188,6 +207,7 @@ export class PodWorker {
     this.#timer?.cancel();
     this.#probes.close();
     this.#observer.forget();
+    this.#changes.changed();
   }
 
   #transition(to: PodWorkerPhase): void {
@@ -196,6 +216,7 @@ export class PodWorker {
     }
     this.#deps.log.info({ pod: podKey(this.#pod), from: this.#phase, to }, 'pod worker phase');
     this.#phase = to;
+    this.#changes.changed();
   }
 
   #kick(): void {
@@ -233,31 +254,6 @@ export class PodWorker {
     this.#timer = this.#deps.clock.after(at - now, () => this.#kick());
   }
 
-  #previousStatus(): PodStatus | undefined {
-    const api = this.#pod.status;
-    const base = this.#status ?? api;
-    if (base === undefined) return undefined;
-    return {
-      ...base,
-      conditions: [
-        ...(base.conditions ?? []).filter((c) => ownConditionTypes.has(c.type)),
-        ...(api?.conditions ?? []).filter((c) => !ownConditionTypes.has(c.type)),
-      ],
-    };
-  }
-
-  /** The readiness the API last showed for this very container (not for an earlier one of the name). */
-  #lastKnownReady(name: string, containerId: string): boolean | undefined {
-    const statuses = [
-      ...(this.#pod.status?.containerStatuses ?? []),
-      ...(this.#pod.status?.initContainerStatuses ?? []),
-    ];
-    const known = statuses.find(
-      (s) => s.name === name && s.containerID === `${this.#deps.settings.runtimeName}://${containerId}`,
-    );
-    return known?.ready;
-  }
-
   #report(waiting: ReadonlyMap<string, ContainerWait>): void {
     const status = computePodStatus({
       pod: this.#pod,
@@ -266,19 +262,15 @@ export class PodWorker {
       waiting,
       nodeIP: this.#deps.settings.nodeIP,
       now: this.#deps.clock.now(),
-      previous: this.#previousStatus(),
+      previous: previousStatusOf(this.#status, this.#pod.status),
       terminal: this.#phase === 'terminated',
-      initFailed: this.#initFailed,
+      initFailed: this.#memory.initFailed,
       runtimeName: this.#deps.settings.runtimeName,
       ...(this.#phase === 'terminating' && this.#step !== undefined
         ? { termination: { step: this.#step.name, deadline: this.#step.deadline } }
         : {}),
+      stoppedByNode: this.#memory.nodeStop,
     });
-    if (this.#evicted !== undefined) {
-      status.phase = 'Failed';
-      status.reason = this.#evicted.reason;
-      status.message = this.#evicted.message;
-    }
     this.#status = status;
     const text = JSON.stringify(status);
     if (text === this.#reported) return;
@@ -286,73 +278,21 @@ export class PodWorker {
     this.#deps.onStatus(this.#pod, status);
   }
 
-  async #sync(): Promise<{ progressed: boolean; wakeAt?: number }> {
+  async #sync(): Promise<SyncOutcome> {
     if (this.#phase === 'removed') return { progressed: false };
-    // read once: an evict() while this sync awaits must not start termination with the pod's own grace
-    const evicted = this.#evicted;
-    // upstream's hard eviction gives no grace period; node shutdown gives what its phase allows
-    const pod =
-      evicted === undefined
-        ? this.#pod
-        : { ...this.#pod, metadata: { ...this.#pod.metadata, deletionGracePeriodSeconds: evicted.graceSeconds } };
+    // read once: a stop asked for while this sync awaits must not start termination with the pod's own grace
+    const memory = this.#memory;
+    const pod = podToSync(this.#pod, memory);
     const now = this.#deps.clock.now();
     this.#observed = await this.#observer.observe(this.uid);
-    this.#probes.reconcile(pod, this.#observed, (name, id) => this.#lastKnownReady(name, id));
+    this.#probes.reconcile(pod, this.#observed, (name, id) =>
+      lastReportedReady(this.#pod, this.#deps.settings.runtimeName, name, id),
+    );
 
-    if (this.#phase === 'running' && (pod.metadata.deletionTimestamp !== undefined || evicted !== undefined))
-      this.#beginTermination(now);
+    if (this.#phase === 'running' && mustStop(pod, memory)) this.#beginTermination(now);
     if (this.#phase === 'running') {
-      const plan = planPod({
-        pod,
-        observed: this.#observed,
-        health: this.#probes.views(),
-        crashLoops: this.#crashLoops,
-        startFailures: this.#startFailures,
-        now,
-        sandboxAttemptFloor: this.#sandboxAttemptFloor,
-      });
-      if (plan.completed) {
-        this.#initFailed = plan.initFailed;
-        this.#beginTermination(now);
-      } else {
-        for (const [name, entry] of plan.crashLoopUpdates) this.#crashLoops.set(name, entry);
-        const waiting = new Map(plan.waiting);
-        this.#reportBackOffs(pod, plan.waiting);
-        let allOk = true;
-        for (const action of plan.actions) {
-          const result = await this.#executor.run(pod, this.#observed, action);
-          if (action.kind === 'startContainer' && result.ok) this.#startFailures.delete(action.name);
-          if (result.ok) continue;
-          allOk = false;
-          if (action.kind === 'createSandbox') {
-            this.#deps.events?.failedCreateSandbox(pod, result.message);
-            // its name may stay reserved: the retry uses the next attempt number
-            this.#sandboxAttemptFloor = action.attempt + 1;
-            break;
-          }
-          if (action.kind === 'startContainer') {
-            const failure = recordStartFailure(
-              this.#startFailures.get(action.name),
-              result.reason,
-              result.message,
-              this.#deps.clock.now(),
-            );
-            this.#startFailures.set(action.name, failure);
-            this.#deps.events?.startFailed(pod, action.name, result.reason, result.message);
-            waiting.set(action.name, { reason: result.reason, message: result.message });
-            // init containers run in order: nothing after a failed one may start
-            if (action.role === 'init' || action.role === 'sidecar') break;
-          }
-        }
-        const progressed = plan.actions.length > 0 && allOk;
-        // after progress the next sync follows at once and reports what it observes then; otherwise
-        // report now, with what the failed or waiting actions left behind
-        if (!progressed) {
-          if (plan.actions.length > 0) this.#observed = await this.#observer.observe(this.uid);
-          this.#report(waiting);
-        }
-        return { progressed, ...(plan.wakeAt !== undefined ? { wakeAt: plan.wakeAt } : {}) };
-      }
+      const outcome = await this.#syncRunning(pod, now);
+      if (outcome !== undefined) return outcome;
     }
 
     if (this.#phase === 'terminating') {
@@ -363,16 +303,12 @@ export class PodWorker {
         now,
         ...(this.#step !== undefined ? { previousStep: this.#step } : {}),
       });
-      if (plan.step === 'done') {
-        this.#step = undefined;
-        this.#transition('terminated');
-      } else {
-        if (this.#step?.name !== plan.step || plan.escalated)
-          this.#step = { name: plan.step, since: now, deadline: plan.deadline };
+      this.#step = stepAfter(this.#step, plan, now);
+      if (plan.step === 'done') this.#transition('terminated');
+      else {
         this.#deps.log.info({ pod: podKey(pod), step: plan.step, escalated: plan.escalated }, 'terminating');
         this.#report(new Map());
-        await this.#executor.runTermination(pod, this.#observed, plan.actions);
-        return { progressed: true };
+        return { progressed: madeProgress(await this.#executor.runTermination(pod, this.#observed, plan.actions)) };
       }
     }
 
@@ -383,6 +319,49 @@ export class PodWorker {
       this.#deps.onTerminated?.(pod);
     }
     return { progressed: false };
+  }
+
+  /** One round while the pod runs. Undefined when the pod has completed: its termination began. */
+  async #syncRunning(pod: Pod, now: number): Promise<SyncOutcome | undefined> {
+    const plan = planPod({
+      pod,
+      observed: this.#observed,
+      health: this.#probes.views(),
+      crashLoops: this.#memory.crashLoops,
+      startFailures: this.#memory.startFailures,
+      now,
+      sandboxAttemptFloor: this.#memory.sandboxAttemptFloor,
+    });
+    this.#memory = afterPlan(this.#memory, plan);
+    if (plan.completed) {
+      this.#beginTermination(now);
+      return undefined;
+    }
+    const waiting = new Map(plan.waiting);
+    this.#reportBackOffs(pod, plan.waiting);
+    const results: ActionResult[] = [];
+    for (const action of plan.actions) {
+      const result = await this.#executor.run(pod, this.#observed, action);
+      results.push(result);
+      const outcome = afterAction(this.#memory, action, result, this.#deps.clock.now());
+      this.#memory = outcome.memory;
+      if (outcome.wait !== undefined) waiting.set(outcome.wait.container, outcome.wait.wait);
+      if (outcome.event !== undefined) this.#record(pod, outcome.event);
+      if (outcome.halt) break;
+    }
+    const progressed = madeProgress(results);
+    // after progress the next sync follows at once and reports what it observes then; otherwise
+    // report now, with what the failed or waiting actions left behind
+    if (!progressed) {
+      if (plan.actions.length > 0) this.#observed = await this.#observer.observe(this.uid);
+      this.#report(waiting);
+    }
+    return { progressed, ...(plan.wakeAt !== undefined ? { wakeAt: plan.wakeAt } : {}) };
+  }
+
+  #record(pod: Pod, event: FailureEvent): void {
+    if (event.kind === 'sandboxFailed') this.#deps.events?.failedCreateSandbox(pod, event.message);
+    else this.#deps.events?.startFailed(pod, event.container, event.reason, event.message);
   }
 
   /** BackOff events for containers waiting out a crash loop or an image pull backoff (the correlator counts repeats). */

@@ -10,6 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
+import { ChangeSignal } from '../../kube/change-signal.ts';
 import { pause, type Clock, type TimerHandle } from '../../kube/clock.ts';
 import { podKey } from './pod-containers.ts';
 import { statusNeedsReconcile } from './status-reconcile.ts';
@@ -46,6 +47,8 @@ export class StatusWriter {
   readonly #log: Logger;
   readonly #slots = new Map<string, Slot>();
   readonly #stop = new AbortController();
+  /** Told when a write ends, a slot goes or the writer closes: what flushed() waits on. */
+  readonly #changes = new ChangeSignal();
   #versions = 0;
   #reconcileTimer: TimerHandle | undefined;
   /** Writes done (for tests and metrics). */
@@ -120,17 +123,23 @@ export class StatusWriter {
   close(): void {
     this.#stop.abort();
     this.#reconcileTimer?.cancel();
+    this.#changes.changed();
   }
 
   forget(uid: string): void {
     this.#slots.delete(uid);
+    this.#changes.changed();
   }
 
-  /** Resolves when nothing is waiting to be written (tests). */
+  /**
+   * Resolves when nothing is waiting to be written, or once the writer is closed (what is left
+   * then is never written: waiting for it would never end).
+   */
   async flushed(): Promise<void> {
-    while ([...this.#slots.values()].some((s) => s.writing || s.writtenVersion < s.version)) {
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await this.#changes.until(
+      () =>
+        this.#stop.signal.aborted || ![...this.#slots.values()].some((s) => s.writing || s.writtenVersion < s.version),
+    );
   }
 
   async #write(uid: string, slot: Slot): Promise<void> {
@@ -155,5 +164,6 @@ export class StatusWriter {
       }
     }
     slot.writing = false;
+    this.#changes.changed();
   }
 }

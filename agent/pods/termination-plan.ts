@@ -24,11 +24,7 @@ import type { ObservedPod } from './observed.ts';
 
 const overdueAfterMs = 5_000;
 
-export type TerminationStepName =
-  | 'stopping main containers'
-  | `stopping sidecar ${string}`
-  | 'stopping sandbox'
-  | 'done';
+type TerminationStepName = 'stopping main containers' | `stopping sidecar ${string}` | 'stopping sandbox' | 'done';
 
 export interface StopContainerAction {
   kind: 'stopContainer';
@@ -46,6 +42,13 @@ interface StopSandboxAction {
 
 export type TerminationAction = StopContainerAction | StopSandboxAction;
 
+/** The step a terminating pod waits on, since when, and until when. */
+export interface TerminationStep {
+  name: TerminationStepName;
+  since: number;
+  deadline: number;
+}
+
 interface TerminationInput {
   pod: Pod;
   observed: ObservedPod;
@@ -53,7 +56,7 @@ interface TerminationInput {
   startedAt: number;
   now: number;
   /** The step the previous plan returned and when it began, to detect an overdue step. */
-  previousStep?: { name: TerminationStepName; since: number; deadline: number };
+  previousStep?: TerminationStep;
 }
 
 interface TerminationPlan {
@@ -129,4 +132,15 @@ export function planTermination(input: TerminationInput): TerminationPlan {
     return plan;
   }
   return { step: 'done', actions: [], deadline: now, escalated: false };
+}
+
+/** The step to remember after `plan`: a new step, or an escalated one, starts its own clock and deadline. */
+export function stepAfter(
+  previous: TerminationStep | undefined,
+  plan: TerminationPlan,
+  now: number,
+): TerminationStep | undefined {
+  if (plan.step === 'done') return undefined;
+  if (previous?.name === plan.step && !plan.escalated) return previous;
+  return { name: plan.step, since: now, deadline: plan.deadline };
 }

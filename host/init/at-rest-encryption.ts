@@ -13,7 +13,7 @@ import type { NodePaths } from './node-paths.ts';
 export const encryptionConfigPath = (paths: Pick<NodePaths, 'configDir'>) =>
   join(paths.configDir, 'encryption-config.yaml');
 
-function encryptionConfigYaml(secret: Buffer): string {
+export function encryptionConfigYaml(secret: Buffer): string {
   return [
     'apiVersion: apiserver.config.k8s.io/v1',
     'kind: EncryptionConfiguration',

@@ -12,6 +12,7 @@ export interface PlanRow {
   health?: Record<string, ContainerHealth>;
   crashLoops?: Record<string, CrashLoopEntry>;
   startFailures?: Record<string, StartFailure>;
+  sandboxAttemptFloor?: number;
 }
 
 function describeAction(a: PodAction): string {
@@ -39,6 +40,7 @@ export function runPlan(row: PlanRow) {
     crashLoops: new Map(Object.entries(row.crashLoops ?? {})),
     startFailures: new Map(Object.entries(row.startFailures ?? {})),
     now: row.now ?? sec(5),
+    ...(row.sandboxAttemptFloor !== undefined ? { sandboxAttemptFloor: row.sandboxAttemptFloor } : {}),
   };
   const plan = planPod(input);
   return {

@@ -1,10 +1,11 @@
 /** The pod manager and status writer: workers per pod, status writes, letting deleted pods go, garbage collection. */
 import test from 'ava';
+import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
 import { PodManager } from '../../agent/pods/pod-manager.ts';
 import type { PodApi } from '../../agent/pods/status-writer.ts';
 import { c, pod } from './fixtures.ts';
-import { Harness } from './worker-harness.ts';
+import { Harness, runtimeWith } from './worker-harness.ts';
 
 class FakePodApi implements PodApi {
   readonly written: { uid: string; status: PodStatus }[] = [];
@@ -29,12 +30,12 @@ test.after.always(() => {
   for (const h of harnesses) h.cleanup();
 });
 
-function setup() {
+function setup(runtime = (h: Harness): CriRuntime => h.runtime) {
   const h = new Harness();
   harnesses.push(h);
   const api = new FakePodApi();
   const { onStatus: _s, onTerminated: _t, ...deps } = h.deps();
-  const manager = new PodManager({ ...deps, api });
+  const manager = new PodManager({ ...deps, runtime: runtime(h), api });
   return { h, api, manager };
 }
 
@@ -91,6 +92,85 @@ test('pod manager: a deleted pod is stopped, then the API object is let go', asy
   await manager.remove(p);
   t.is(manager.workers.size, 0);
   t.deepEqual(await h.runtime.listPodSandbox(), []);
+});
+
+/** Immediates and real timers alive in this process (the manual clock's timers are not real ones). */
+const loopWork = () => process.getActiveResourcesInfo().filter((r) => r === 'Immediate' || r === 'Timeout');
+
+/** Whether `promise` settles within `ms` of real time; leaves no timer behind either way. */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([promise.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// serial: it counts the process's own timers and immediates, which concurrent tests would add to
+test.serial(
+  'pod manager: closed with a final status unwritten, flushed() settles and nothing is left running or waiting',
+  async (t) => {
+    const { h, api, manager } = setup();
+    api.failNext = Number.MAX_SAFE_INTEGER; // the API is unreachable from the start
+    const p = pod({ terminationGracePeriodSeconds: 1 });
+    manager.upsert(p);
+    for (const worker of manager.workers.values()) await worker.idle();
+    manager.upsert({ ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T12:00:00Z' } });
+    for (const worker of manager.workers.values()) await h.advance(worker, 100);
+    t.is(manager.workers.get('uid-web')?.phase, 'terminated', 'stopped; its final status waits to be written');
+    const flushed = manager.statuses.flushed();
+    manager.close();
+    t.true(await settlesWithin(flushed, 1_000), 'flushed() settles once the manager is closed');
+    await new Promise((resolve) => setImmediate(resolve));
+    t.deepEqual(loopWork(), [], 'no immediate and no timer is left in the process');
+    t.is(h.clock.pending, 0, 'nothing waits on the clock');
+    t.deepEqual(api.deleted, [], 'the pod object stays: its final status was never written');
+  },
+);
+
+test('pod manager: an eviction resolves the moment the pod stopped, with no time passing', async (t) => {
+  const { h, api, manager } = setup();
+  manager.upsert(pod());
+  await settle(h, manager);
+  const evicted = manager.evict('uid-web', 'The node was low on resource: memory.');
+  t.true(await settlesWithin(evicted, 1_000), 'resolved by the stop itself, not by a timer');
+  t.true(await evicted);
+  t.is(manager.workers.get('uid-web')?.phase, 'terminated');
+  t.deepEqual(manager.evictionCandidates(), []);
+  await manager.statuses.flushed();
+  t.like(api.written.at(-1)?.status, { phase: 'Failed', reason: 'Evicted' });
+  manager.close();
+});
+
+test('pod manager: close() ends the waits on stops in progress (an eviction, a removal) and leaves no timer', async (t) => {
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  // every StopContainer hangs until the test lets it go
+  const { h, manager } = setup((h) =>
+    runtimeWith(h.runtime, {
+      stopContainer: async (...args) => {
+        await held;
+        return h.runtime.stopContainer(...args);
+      },
+    }),
+  );
+  manager.upsert(pod({}, 'a'));
+  manager.upsert(pod({}, 'b'));
+  await settle(h, manager);
+  const evicting = manager.evict('uid-a', 'The node was low on resource: memory.');
+  const removing = manager.remove(pod({}, 'b'));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(h.runtime.callsOf('stopContainer').length, 0, 'both stops are held');
+  manager.close();
+  t.true(await settlesWithin(Promise.all([evicting, removing]), 1_000), 'both waits end at close()');
+  t.is(h.clock.pending, 0, 'nothing waits on the clock');
+  release();
 });
 
 test('pod manager: a pod the API shows finished is not started again', async (t) => {

@@ -249,3 +249,13 @@ test('pod status: ephemeral containers are reported apart, never ready, and stay
   t.is(exited.phase, 'Running');
   t.is(status(single, observed([seen(single, 'app', 'running')])).ephemeralContainerStatuses, undefined);
 });
+
+test("pod status: a pod the node stopped on its own is Failed with the stop's reason and message", (t) => {
+  const running = observed([seen(single, 'app', 'running')]);
+  const message = 'The node was low on resource: memory. Threshold quantity: 100Mi, available: 50Mi. ';
+  const evicted = status(single, running, { stoppedByNode: { reason: 'Evicted', message } });
+  t.like(evicted, { phase: 'Failed', reason: 'Evicted', message });
+  const plain = status(single, running);
+  t.deepEqual(evicted.conditions, plain.conditions, 'the conditions are what the containers show');
+  t.deepEqual(evicted.containerStatuses, plain.containerStatuses);
+});

@@ -13,7 +13,7 @@ import { GracefulShutdown } from '../../agent/shutdown/graceful-shutdown.ts';
 import type { Logind } from '../../agent/shutdown/logind.ts';
 import { shutdownMessage } from '../../agent/shutdown/shutdown-plan.ts';
 import { pod } from './fixtures.ts';
-import { Harness } from './worker-harness.ts';
+import { Harness, runtimeWith } from './worker-harness.ts';
 
 class FakePodApi implements PodApi {
   readonly written = new Map<string, PodStatus>();
@@ -72,13 +72,7 @@ function stubbornRuntime(h: Harness, stops: Stop[]): CriRuntime {
     await h.runtime.stopContainer(id, timeoutSec, options);
     stop.endedAt = h.clock.now();
   };
-  return new Proxy(h.runtime, {
-    get(target, prop) {
-      if (prop === 'stopContainer') return stopContainer;
-      const value: unknown = Reflect.get(target, prop, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as CriRuntime;
+  return runtimeWith(h.runtime, { stopContainer });
 }
 
 const harnesses: Harness[] = [];

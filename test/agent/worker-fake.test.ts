@@ -269,6 +269,41 @@ test('worker (fake CRI): deletion stops the main container, then the sidecar, th
   t.is((await h.runtime.listPodSandbox()).length, 0);
 });
 
+test('worker (fake CRI): a stop the runtime refuses while terminating is tried again at the next tick, not at once', async (t) => {
+  const h = harness();
+  const p = pod({ terminationGracePeriodSeconds: 5 });
+  const worker = h.worker(p);
+  await worker.idle();
+  h.runtime.queueError('stopContainer', new CriUnavailableError('containerd is not reachable'));
+  worker.update({ ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-01-01T12:00:00Z' } });
+  await worker.idle();
+  t.is(h.runtime.callsOf('stopContainer').length, 1, 'one refused stop, then the worker waits for its tick');
+  t.is(worker.phase, 'terminating');
+  t.regex(h.last().message ?? '', /^terminating: stopping main containers/);
+  await h.advance(worker, 1_000);
+  t.is(h.runtime.callsOf('stopContainer').length, 2);
+  t.is(worker.phase, 'terminated');
+  worker.close();
+});
+
+test("worker (fake CRI): remove() waits on the worker's own syncs and its resync tick, with no timer of its own", async (t) => {
+  const h = harness();
+  const worker = h.worker(pod());
+  await worker.idle();
+  h.runtime.queueError('listPodSandbox', new CriUnavailableError('containerd is not reachable'));
+  let removed = false;
+  const removing = worker.remove().then(() => {
+    removed = true;
+  });
+  await worker.idle();
+  t.false(removed, 'the sync it asked for failed: the pod still runs');
+  t.is(h.clock.pending, 1, "only the worker's resync tick waits on the clock");
+  await h.advance(worker, 1_000);
+  await removing;
+  t.is(worker.phase, 'removed');
+  t.deepEqual(await h.runtime.listPodSandbox(), []);
+});
+
 test('worker (fake CRI): the pod shows the termination step it waits on', async (t) => {
   const h = harness();
   const p = pod({ containers: [c('app')] });

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { FakeRuntime } from '../../cri/fake.ts';
+import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Pod, PodStatus } from '../../kube/corev1.ts';
 import { ImagePuller } from '../../agent/pods/image-puller.ts';
 import { PodWorker, type PodWorkerDeps } from '../../agent/pods/pod-worker.ts';
@@ -110,6 +111,17 @@ export class Harness {
     this.runtime.close();
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** `runtime` with some of its methods replaced: a stop that takes its whole timeout, or waits for the test. */
+export function runtimeWith(runtime: FakeRuntime, replaced: Partial<CriRuntime>): CriRuntime {
+  return new Proxy(runtime, {
+    get(target, prop) {
+      if (prop in replaced) return replaced[prop as keyof CriRuntime];
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  }) as CriRuntime;
 }
 
 export const condition = (status: PodStatus, type: string) => status.conditions?.find((c) => c.type === type)?.status;

@@ -40,6 +40,8 @@ export const etcdBinary = '/usr/bin/etcd';
 interface EtcdStartOptions {
   /** Plain http without client certificates (default: TLS with --client-cert-auth). */
   readonly plaintext?: boolean;
+  /** Serve this existing data folder (a restored snapshot) instead of a new one; removed with the rest. */
+  readonly dataDir?: string;
 }
 
 interface TlsFiles {
@@ -96,7 +98,7 @@ function healthy(endpoint: string, tls: EtcdClientTls | undefined): Promise<bool
 
 export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdProcess> {
   const folder = mkdtempSync(join(tmpdir(), `bosun-etcd-${process.pid}-`));
-  const dataDir = join(folder, 'data');
+  const dataDir = options.dataDir ?? join(folder, 'data');
   const clientPort = await freePort();
   const peerPort = await freePort();
   const tlsFiles = options.plaintext ? undefined : writeEtcdPki(join(folder, 'pki'));
@@ -187,6 +189,7 @@ export async function startEtcd(options: EtcdStartOptions = {}): Promise<EtcdPro
       await stop();
       process.removeListener('exit', killNow);
       rmSync(folder, { recursive: true, force: true });
+      if (options.dataDir !== undefined) rmSync(options.dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -19,6 +19,8 @@ export interface ServerProcess {
   readonly url: string;
   readonly kubeconfig: string;
   readonly pid: number;
+  /** What the server wrote to stdout and stderr so far (its JSON log lines). */
+  output(): string;
   /** SIGKILL, no cleanup: a crash. */
   kill(): Promise<void>;
   /** Starts again on the same data dir (a new port). */
@@ -106,6 +108,7 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     url: `https://127.0.0.1:${port}`,
     kubeconfig: join(dataDir, 'admin.kubeconfig'),
     pid: child.pid ?? -1,
+    output: () => output,
     kill: () => stop('SIGKILL'),
     restart: async () => {
       await stop('SIGTERM');
