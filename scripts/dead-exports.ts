@@ -8,7 +8,7 @@
  * `import('./x.ts')` or `new URL('./x.ts', import.meta.url)` (a module handed to a loader) take
  * every name. A module path the code computes at run time is not seen.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import ts from 'typescript';
 
@@ -137,10 +137,34 @@ export function deadExports(root: string, files: readonly string[], read = (f: s
   return dead;
 }
 
+/** Pure: the declaration line without its `export` keyword, or undefined when it is not `export <declaration> <name>`. */
+export function withoutExportKeyword(line: string, name: string): string | undefined {
+  const declaration =
+    /^export ((async )?function\*? |const |let |interface |type |class |abstract class |enum )(\w+)\b/.exec(line);
+  return declaration?.[3] === name ? line.slice('export '.length) : undefined;
+}
+
+/**
+ * Drops the keyword from every export that only its own file uses (the mechanical part of the
+ * clean-up); returns the dead exports left for a person: unused code, and re-export lists.
+ */
+export function fixDeadExports(root: string, files: readonly string[]): DeadExport[] {
+  const left: DeadExport[] = [];
+  const byFile = Map.groupBy(deadExports(root, files), (d) => d.file);
+  for (const [file, dead] of byFile) {
+    const path = resolve(root, file);
+    const lines = readFileSync(path, 'utf8').split('\n');
+    for (const entry of dead) {
+      const fixed = entry.usedInFile ? withoutExportKeyword(lines[entry.line - 1] ?? '', entry.name) : undefined;
+      if (fixed === undefined) left.push(entry);
+      else lines[entry.line - 1] = fixed;
+    }
+    writeFileSync(path, lines.join('\n'));
+  }
+  return left;
+}
+
 /** One lint line per dead export. */
-export function deadExportFindings(root: string, files: readonly string[]): string[] {
-  return deadExports(root, files).map(
-    (d) =>
-      `${d.file}:${d.line}: export ${d.name} is imported nowhere; ${d.usedInFile ? 'drop the export keyword' : 'remove it'}`,
-  );
+export function deadExportFinding(d: DeadExport): string {
+  return `${d.file}:${d.line}: export ${d.name} is imported nowhere; ${d.usedInFile ? 'drop the export keyword' : 'remove it'}`;
 }

@@ -6,12 +6,13 @@
  *  - kebab-case file and folder names (scripts/file-names.ts);
  *  - every test under the test/ folder that mirrors the code it covers (scripts/test-layout.ts);
  *  - every TypeScript file as the pinned formatter (Biome, biome.json) writes it; `npx biome format --write .` fixes it;
- *  - no export that no other file imports (scripts/dead-exports.ts);
+ *  - no export that no other file imports (scripts/dead-exports.ts; `npm run lint -- --fix-dead-exports`
+ *    drops the keyword where only the file itself uses the name, and lists what is left);
  * Prints one line per finding and exits 1 when there is any.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
-import { deadExportFindings } from './dead-exports.ts';
+import { deadExportFinding, deadExports, fixDeadExports } from './dead-exports.ts';
 import { fileNameFinding, namesUnder } from './file-names.ts';
 import { testLayoutFinding } from './test-layout.ts';
 import { unformattedFiles } from './format-check.ts';
@@ -83,7 +84,10 @@ for (const path of namesUnder(root)) {
   if (layout !== undefined) findings.push(layout);
 }
 
-findings.push(...deadExportFindings(root, everyFile));
+const dead = process.argv.includes('--fix-dead-exports')
+  ? fixDeadExports(root, everyFile)
+  : deadExports(root, everyFile);
+findings.push(...dead.map(deadExportFinding));
 findings.push(...unformattedFiles());
 
 for (const line of findings) process.stdout.write(`${line}\n`);

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { deadExports } from '../../scripts/dead-exports.ts';
+import { deadExports, withoutExportKeyword } from '../../scripts/dead-exports.ts';
 
 const root = '/repo';
 
@@ -52,4 +52,13 @@ test('a default export and a name taken from another module of the same name are
     'agent/c.ts': "import { shared } from '../kube/two.ts';\nshared;",
   });
   t.deepEqual(dead.sort(), ['kube/one.ts#default:unused', 'kube/one.ts#shared:unused']);
+});
+
+test('the fix drops only the keyword of a plain declaration of that name', (t) => {
+  t.is(withoutExportKeyword('export interface Shape {', 'Shape'), 'interface Shape {');
+  t.is(withoutExportKeyword('export async function load(url: string) {', 'load'), 'async function load(url: string) {');
+  t.is(withoutExportKeyword('export const a = 1;', 'a'), 'const a = 1;');
+  t.is(withoutExportKeyword('export const ab = 1;', 'a'), undefined);
+  t.is(withoutExportKeyword("export { a, b } from './x.ts';", 'a'), undefined);
+  t.is(withoutExportKeyword('export default a;', 'default'), undefined);
 });
