@@ -1,6 +1,6 @@
 /**
  * The channel protocol client against a local websocket server that plays the runtime's part
- * (the real streaming server is exercised in cri-real.test.ts).
+ * (the real streaming server is exercised in test/cri/real.test.ts).
  */
 import test from 'ava';
 import { PassThrough } from 'node:stream';
