@@ -29,6 +29,8 @@ containerd_root=${BOSUN_CONTAINERD_ROOT:-$root/var/lib/containerd}
 containerd_state=${BOSUN_CONTAINERD_STATE:-$root/run/containerd}
 cni_conf_dir=${BOSUN_CNI_CONF_DIR:-$root/etc/cni/net.d}
 cni_data_dir=${BOSUN_CNI_DATA_DIR:-$root/var/lib/cni/networks}
+# the agent's --cgroup-root (pods under <it>/kubepods); BOSUN_ROOT does not move it: cgroups are machine-wide
+cgroup_root=${BOSUN_CGROUP_ROOT:-/}
 node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
 # the node's (and single-node server's) address; empty: the address of the default route
 node_ip=${BOSUN_NODE_IP:-}
@@ -129,7 +131,8 @@ join_node() {
   if [ -f "$etc_dir/agent.kubeconfig" ] && [ -f "$run_dir/agent.pid" ] && kill -0 "$(cat "$run_dir/agent.pid")" 2>/dev/null; then
     say "node $node_name already joined and its agent runs"
   else
-    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver")
+    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver"
+      --agent-arg="--cgroup-root=$cgroup_root" --agent-arg="--pod-manifest-path=$etc_dir/manifests")
     [ -z "$node_ip" ] || agent_args+=(--agent-arg="--node-ip=$node_ip")
     "$bosun" join "$@" --node-name "$node_name" --config-dir "$etc_dir" --container-runtime-endpoint "unix://$containerd_socket" \
       --log-dir "$log_dir" --run-dir "$run_dir" "${agent_args[@]}"
@@ -179,7 +182,7 @@ uninstall() {
   if [ -x "$bosun" ]; then
     say "bosun reset: daemons, pods, iptables chains, CNI state, bosun's files"
     "$bosun" reset --force "${paths[@]}" --container-runtime-endpoint "unix://$containerd_socket" \
-      --cni-conf-dir "$cni_conf_dir" --pod-log-dir "$pod_log_dir"
+      --cni-conf-dir "$cni_conf_dir" --pod-log-dir "$pod_log_dir" --cgroup-root "$cgroup_root"
     if [ -S "$containerd_socket" ]; then
       ctr --address "$containerd_socket" -n k8s.io images rm localhost/bosun/pause:3.10 localhost/bosun/busybox:1.35 >/dev/null 2>&1 || true
     fi

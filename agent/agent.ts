@@ -57,6 +57,9 @@ import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
 import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
+import { StaticPods } from './static-pods/static-pods.ts';
+import { isMirrorPod } from './static-pods/static-pod-manifest.ts';
+import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirror-api.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes } from './pods/volume-manager.ts';
@@ -144,6 +147,10 @@ export interface AgentConfig {
    * (default 0: graceful node shutdown off, as upstream).
    */
   shutdownGracePeriodSeconds?: number;
+  /** --pod-manifest-path: static pods from these files; undefined or '': none. */
+  podManifestPath?: string | undefined;
+  /** --file-check-frequency: how often the manifest folder is read besides its watch (default 20 s). */
+  fileCheckFrequencyMs?: number;
   shutdownGracePeriodCriticalPodsSeconds?: number;
   /** How the node learns of an imminent shutdown; default: systemd-logind. */
   logind?: Logind;
@@ -402,7 +409,7 @@ export class Agent {
         agentStartedAt: startedAt,
         events,
         resyncMs: config.podResyncMs ?? 5_000,
-        api: kubePodApi(client),
+        api: skippingStaticPodDeletes(kubePodApi(client)),
         admissionNode: () => {
           const current = nodeStatus.node ?? node;
           const alloc = current.status?.allocatable ?? {};
@@ -424,11 +431,37 @@ export class Agent {
       manager.statuses.startReconciling();
       // pods that already run here are adopted, never admitted again
       await manager.loadAdopted();
+      // static pods run from files, before and whatever the API says; their mirrors follow below
+      let staticPods: StaticPods | undefined;
+      if (config.podManifestPath) {
+        const fromFiles = new StaticPods({
+          dir: config.podManifestPath,
+          nodeName: config.nodeName,
+          rescanMs: config.fileCheckFrequencyMs ?? 20_000,
+          clock,
+          log: log.child({ loop: 'static-pods' }),
+          runner: manager,
+          onMirror: (pod) => manager.statuses.observed(pod),
+        });
+        fromFiles.start();
+        closers.push(() => fromFiles.close());
+        staticPods = fromFiles;
+      }
       const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });
+      // a mirror pod is the API's view of a static pod: never a pod to run
       pods.addHandlers({
-        onAdd: (pod) => manager.upsert(pod),
-        onUpdate: (_previous, pod) => manager.upsert(pod),
-        onDelete: (pod) => void manager.remove(pod),
+        onAdd: (pod) => {
+          staticPods?.observeApiPod(pod);
+          if (!isMirrorPod(pod)) manager.upsert(pod);
+        },
+        onUpdate: (_previous, pod) => {
+          staticPods?.observeApiPod(pod);
+          if (!isMirrorPod(pod)) manager.upsert(pod);
+        },
+        onDelete: (pod) => {
+          staticPods?.forgetApiPod(pod);
+          if (!isMirrorPod(pod)) void manager.remove(pod);
+        },
       });
       closers.push(() => pods.stop());
       loops.push(pods.run());
@@ -439,7 +472,15 @@ export class Agent {
       await Promise.race([pods.synced, aborted(signal)]);
       if (signal.aborted) return;
       // only now is the list of this node's pods complete: anything else bosun runs is garbage
-      const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
+      const known = new Set([
+        ...pods
+          .list()
+          .filter((p) => !isMirrorPod(p))
+          .map((p) => p.metadata.uid ?? ''),
+        ...(staticPods?.uids() ?? []),
+      ]);
+      const removed = await manager.collectGarbage(known);
+      staticPods?.useApi(kubeMirrorApi(client), { name: config.nodeName, uid: node.metadata.uid ?? '' });
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
 
       // -- graceful node shutdown: regular pods, then critical ones, before logind lets the machine go

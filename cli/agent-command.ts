@@ -15,6 +15,8 @@ import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from '
 import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-shutdown-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
+import { parseDurationSeconds } from './duration.ts';
+import { cgroupRootProblem } from '../agent/pods/pod-cgroups.ts';
 import { bosunVersion } from './version.ts';
 import { defaultHealthzBindAddress, parseHealthzBindAddress } from '../netproxy/health-server.ts';
 
@@ -44,6 +46,8 @@ interface AgentArgs extends ShutdownArgs {
   'proxy-healthz-bind-address': string;
   'cluster-dns-serve': boolean;
   'resolv-conf': string;
+  'pod-manifest-path': string;
+  'file-check-frequency': string;
   'cgroup-driver': string;
   'cgroups-per-qos': boolean;
   'cgroup-root': string;
@@ -226,6 +230,16 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
           default: '/',
           describe: 'The cgroup under which the kubepods hierarchy is made',
         })
+        .option('pod-manifest-path', {
+          type: 'string',
+          default: '/etc/bosun/manifests',
+          describe: "Folder of static pod manifests, run without the API and mirrored into it ('' for none)",
+        })
+        .option('file-check-frequency', {
+          type: 'string',
+          default: '20s',
+          describe: 'How often the manifest folder is read again besides watching it',
+        })
         .option('log-level', logLevelOption('info'))
         .option('v', verbosityOption),
     ),
@@ -264,11 +278,10 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         ExitCode.usage,
       );
     }
-    if (!args['cgroup-root'].startsWith('/'))
-      throw new CliError(
-        `--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`,
-        ExitCode.usage,
-      );
+    // the same rule as bosun reset --cgroup-root: the root is joined below every cgroup mount
+    const cgroupProblem = cgroupRootProblem(args['cgroup-root']);
+    if (cgroupProblem !== undefined)
+      throw new CliError(`--cgroup-root ${JSON.stringify(args['cgroup-root'])} ${cgroupProblem}`, ExitCode.usage);
     const kubeletPort = args.port;
     if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535)
       throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
@@ -277,6 +290,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const proxyHealthz = parseHealthzBindAddress(args['proxy-healthz-bind-address']);
     if (proxyHealthz !== undefined && 'error' in proxyHealthz)
       throw new CliError(`--proxy-healthz-bind-address ${proxyHealthz.error}`, ExitCode.usage);
+    const fileCheckSeconds = parseDurationSeconds(args['file-check-frequency']);
+    if (fileCheckSeconds === undefined || fileCheckSeconds <= 0)
+      throw new CliError(
+        `--file-check-frequency ${args['file-check-frequency']} is not a duration such as 20s or 1m`,
+        ExitCode.usage,
+      );
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
     const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const shutdown = shutdownSettings(args);
@@ -317,6 +336,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       version: `v${bosunVersion}`,
       housekeeping,
       shutdownGracePeriodSeconds: shutdown.gracePeriodSeconds,
+      podManifestPath: args['pod-manifest-path'],
+      fileCheckFrequencyMs: fileCheckSeconds * 1000,
       shutdownGracePeriodCriticalPodsSeconds: shutdown.criticalGracePeriodSeconds,
       log,
     });

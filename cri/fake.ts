@@ -10,8 +10,10 @@
  *    container with the same name+attempt in a sandbox, fails with 'BOSUN_CRI_RUNTIME'.
  *  - StopPodSandbox / StopContainer of an unknown ID fail with 'BOSUN_CRI_NOT_FOUND' (containerd does
  *    that too, though CRI calls them idempotent); Remove* of an unknown ID succeed.
- *  - CreateContainer needs a READY sandbox and a present image; StartContainer needs CREATED;
- *    ExecSync needs RUNNING. Stopping a sandbox kills its containers (exit 137).
+ *  - CreateContainer needs a READY sandbox and a present image; StartContainer needs CREATED and
+ *    a READY sandbox; ExecSync needs RUNNING. Stopping a sandbox kills its running containers
+ *    (exit 137); stopping a container that never started leaves it CREATED.
+ *  test/cri/cri-behaviour-suite.ts holds this fake and real containerd to the same behaviour.
  *  - GetContainerEvents is Unimplemented unless constructed with `{ events: true }`.
  *
  * Test controls: `calls` records every call (method and a copy of the arguments);
@@ -434,8 +436,11 @@ export class FakeRuntime implements CriRuntime {
     const record = this.#container(containerId);
     if (record.status.state !== 'CONTAINER_CREATED') {
       throw new CriRuntimeError(
-        `StartContainer failed: container "${record.status.id}" is in ${record.status.state} state`,
+        `StartContainer failed: failed to set starting state for container "${record.status.id}": container is in ${record.status.state} state`,
       );
+    }
+    if (this.#sandboxes.get(record.podSandboxId)?.status.state !== 'SANDBOX_READY') {
+      throw new CriRuntimeError(`StartContainer failed: sandbox container "${record.podSandboxId}" is not running`);
     }
     record.status.state = 'CONTAINER_RUNNING';
     record.status.startedAt = this.#nowNs();
@@ -445,8 +450,8 @@ export class FakeRuntime implements CriRuntime {
   async stopContainer(containerId: string, timeoutSec: number, options?: CallOptions): Promise<void> {
     this.#enter('stopContainer', [containerId, timeoutSec], options);
     const record = this.#container(containerId);
+    // a container that never started has no process to stop: containerd leaves it CREATED
     if (record.status.state === 'CONTAINER_RUNNING') this.#finish(record, 137, 'Error', '');
-    else if (record.status.state === 'CONTAINER_CREATED') this.#finish(record, 0, '', '');
   }
 
   async removeContainer(containerId: string, options?: CallOptions): Promise<void> {

@@ -72,6 +72,8 @@ export async function joinNode(
     `--pod-log-dir=${node.podLogDir}`,
     `--node-ip=${node.ip}`,
     `--cgroup-root=${node.cgroupRoot}`,
+    // each sandbox node has its own static pod folder, never the host's /etc/bosun/manifests
+    `--pod-manifest-path=${join(node.stateDir, 'manifests')}`,
     `--cluster-cidr=${sandboxAddresses.clusterCIDR}`,
     ...agentArgs,
   ];

@@ -79,6 +79,9 @@ export class NodeAuthorizer implements Authorizer {
         return no;
       case '/pods':
         if (readVerbs.has(verb)) return yes('reads pods');
+        // upstream's system:node rules: mirror pods of its static pods; NodeRestriction admits only
+        // mirror pods bound to and owned by this node, referring to nothing else
+        if (verb === 'create') return yes('creates mirror pods');
         if (verb === 'delete' && (await this.#boundHere(r.namespace, r.name, node)))
           return yes('confirms deletion of its pod');
         return no;

@@ -1,6 +1,6 @@
 /**
  * `bosun reset`, as a script: stop the agent (unit or PID file) → remove bosun's pods through CRI →
- * remove the emptied /kubepods cgroups → delete bosun's iptables chains → remove the CNI state → stop the server if this machine runs
+ * remove the emptied <cgroup-root>/kubepods cgroups → delete bosun's iptables chains → remove the CNI state → stop the server if this machine runs
  * one → remove bosun's files. The Node object is left to the control plane, as kubeadm reset does.
  * Every step runs even when an earlier one had a problem; the problems are reported together.
  */
@@ -21,6 +21,8 @@ export interface ResetSpec {
   runtimeEndpoint: string;
   cniConfDir: string;
   podLogDir: string;
+  /** The agent's --cgroup-root: reset removes <cgroupRoot>/kubepods in every hierarchy, nothing else. */
+  cgroupRoot: string;
   say: (line: string) => void;
 }
 
@@ -101,7 +103,12 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
   });
   await step('removing pod cgroups', async () => {
     // runc removes each container's cgroup but not the pod and QoS levels the agent asked for
-    await removeCgroupTree(await hostCgroupMounts(), podCgroupRoot('cgroupfs', '/'), 10_000);
+    const podRoot = podCgroupRoot('cgroupfs', spec.cgroupRoot);
+    const outcome = await removeCgroupTree(await hostCgroupMounts(), podRoot, 10_000);
+    const waited = outcome.busyRetries > 0 ? ` (waited for busy folders ${outcome.busyRetries} time(s))` : '';
+    say(`removed ${outcome.removed.length} cgroup folder(s) under ${podRoot}${waited}`);
+    if (outcome.left.length > 0)
+      throw new Error(`${outcome.left.length} cgroup folder(s) still hold processes, e.g. ${outcome.left[0]}`);
   });
   await step('deleting iptables chains', async () => {
     say((await removeChains()) ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');

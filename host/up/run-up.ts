@@ -142,6 +142,7 @@ export async function runUp(spec: UpSpec): Promise<void> {
       `--pod-log-dir=${spec.podLogDir}`,
       `--cgroup-driver=${spec.cgroupDriver}`,
       `--node-ip=${spec.advertiseAddress}`,
+      `--pod-manifest-path=${join(paths.configDir, 'manifests')}`,
       ...spec.agentArgs,
     ];
     agent = startChild(

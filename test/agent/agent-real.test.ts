@@ -19,6 +19,7 @@ import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { refs } from '../../kube/resource-ref.ts';
+import { isApiError } from '../../kube/errors.ts';
 import type { Node, Pod } from '../../kube/corev1.ts';
 import { bedImages } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -93,8 +94,12 @@ async function kubectlCreate(objects: Pod[]): Promise<void> {
 
 const isReady = (pod: Pod | undefined) => pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
+/** The pod, or undefined when the API says it does not exist; any other failure fails the test. */
 async function getPod(name: string): Promise<Pod | undefined> {
-  return client!.get<Pod>(refs.pods, name, 'default').catch(() => undefined);
+  return client!.get<Pod>(refs.pods, name, 'default').catch((err: unknown) => {
+    if (isApiError(err, 'NotFound')) return undefined;
+    throw err;
+  });
 }
 
 async function sandboxesOf(uid: string) {

@@ -31,6 +31,11 @@ export interface BedNode {
   readonly stateDir: string;
   /** Where CRI container logs go for pods of this node (the kubelet's /var/log/pods). */
   readonly podLogDir: string;
+  /**
+   * The --cgroup-root for an agent on this node: a subtree of the bed's own, removed with the bed,
+   * so that pods of different beds (and `bosun reset` on one of them) never share /kubepods.
+   */
+  readonly cgroupRoot: string;
   /** PID of this node's containerd. */
   readonly containerdPid: number;
   /** Runs a command inside the node's network namespace and waits for it. Never throws on exit code. */

@@ -71,6 +71,9 @@ class TestNode implements BedNode {
   get podLogDir() {
     return this.#node.podLogDir;
   }
+  get cgroupRoot() {
+    return this.#node.cgroupRoot;
+  }
   get containerdPid() {
     return this.#node.containerdPid;
   }

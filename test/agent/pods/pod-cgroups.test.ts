@@ -4,7 +4,7 @@
  * rmdir refuses a folder with something in it, as the kernel refuses a cgroup with children).
  */
 import test from 'ava';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -78,6 +78,21 @@ test('the sweep removes empty folders of pods that are gone and keeps live and b
   // a missing hierarchy or root is nothing to sweep, not an error
   t.deepEqual(await sweepPodCgroups([join(dir, 'nowhere')], root, new Set()), []);
 
-  await removeCgroupTree(mounts, root);
+  const outcome = await removeCgroupTree(mounts, root);
   for (const mount of mounts) t.false(existsSync(join(mount, root)));
+  t.is(outcome.removed.length, 2 * 6, 'root, three tiers, two pods in each of two hierarchies');
+  t.deepEqual(outcome.left, []);
+  t.is(outcome.busyRetries, 0);
+});
+
+test('a folder that cannot be removed is reported as left, with the folders above it', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bosun-cg-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // a file stands in for a process: rmdir refuses the folder (ENOTEMPTY, not EBUSY: no waiting)
+  mkdirSync(join(dir, 'memory', 'kubepods', 'podx'), { recursive: true });
+  writeFileSync(join(dir, 'memory', 'kubepods', 'podx', 'tasks'), '');
+  const outcome = await removeCgroupTree([join(dir, 'memory')], '/kubepods', 10_000);
+  t.deepEqual(outcome.left, [join(dir, 'memory', 'kubepods', 'podx'), join(dir, 'memory', 'kubepods')]);
+  t.deepEqual(outcome.removed, []);
+  t.is(outcome.busyRetries, 0);
 });

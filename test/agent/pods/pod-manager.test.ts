@@ -197,6 +197,11 @@ test('pod manager: garbage collection removes only bosun sandboxes of pods that 
   t.is(removed.length, 1);
   const left = (await h.runtime.listPodSandbox()).map((s) => s.metadata?.name).sort();
   t.deepEqual(left, ['foreign', 'kept']);
-  t.truthy(foreign);
+  // the very sandbox the test made, still running: not one recreated under the same name
+  t.is((await h.runtime.podSandboxStatus(foreign)).status?.state, 'SANDBOX_READY', 'the foreign sandbox is untouched');
+  t.false(
+    h.runtime.calls.some((call) => call.method === 'stopPodSandbox' && call.args[0] === foreign),
+    'garbage collection never stopped the foreign sandbox',
+  );
   manager.close();
 });

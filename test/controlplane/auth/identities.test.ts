@@ -211,8 +211,30 @@ test('node: its own Node and Lease, secrets of its own pods only', async (t) => 
   t.is(
     (await call(server, 'POST', '/api/v1/namespaces/default/pods', node, mirror)).status,
     403,
-    'pods/create is not granted by the node authorizer',
+    'a mirror pod not owned by its Node is refused by NodeRestriction',
   );
+  // the mirror of a static pod: bound to the node, owned by its Node object
+  const n1 = (await call(server, 'GET', '/api/v1/nodes/n1', admin)).body;
+  const owned = {
+    ...mirror,
+    metadata: {
+      ...mirror.metadata,
+      name: 'static-n1',
+      ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: n1.metadata.uid, controller: true }],
+    },
+  };
+  t.is((await call(server, 'POST', '/api/v1/namespaces/default/pods', node, owned)).status, 201, 'its mirror pod');
+  const stolen = {
+    ...owned,
+    metadata: { ...owned.metadata, name: 'static-x' },
+    spec: { ...owned.spec, nodeName: 'n2' },
+  };
+  t.is(
+    (await call(server, 'POST', '/api/v1/namespaces/default/pods', node, stolen)).status,
+    403,
+    'never a mirror pod bound to another node',
+  );
+  t.is((await call(server, 'GET', '/api/v1/namespaces/default/pods/static-x', admin)).status, 404);
 });
 
 test('admin: everything; a body over 3 MiB is 413 with a Status', async (t) => {
