@@ -9,11 +9,11 @@ import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createBed, bedImages, type Bed, type BedNode } from '../bed/index.ts';
-import { CriClient } from '../../cri/client.ts';
-import { criLabel, managedByValue, sandboxPodUids } from '../../agent/pods/cri-labels.ts';
-import { hostCgroupMounts, podCgroupRoot, removeCgroupTree, sweepPodCgroups } from '../../agent/pods/pod-cgroups.ts';
-import type { PodSandboxConfig } from '../../cri/types.ts';
+import { createBed, bedImages, type Bed, type BedNode } from '../../bed/index.ts';
+import { CriClient } from '../../../cri/client.ts';
+import { criLabel, managedByValue, sandboxPodUids } from '../../../agent/pods/cri-labels.ts';
+import { hostCgroupMounts, podCgroupRoot, removeCgroupTree, sweepPodCgroups } from '../../../agent/pods/pod-cgroups.ts';
+import type { PodSandboxConfig } from '../../../cri/types.ts';
 
 let bed: Bed | undefined;
 let node: BedNode;

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import type { Pod } from '../../kube/corev1.ts';
-import { ApiError } from '../../kube/errors.ts';
-import { ManualClock } from './manual-clock.ts';
-import { staticPodFromManifest, isMirrorPod, isStaticPod } from '../../agent/static-pods/static-pod-manifest.ts';
-import { diffStaticPods, mirrorOf, planMirrors } from '../../agent/static-pods/mirror-plan.ts';
-import { StaticPods, type MirrorApi } from '../../agent/static-pods/static-pods.ts';
-import { waitFor } from '../helpers/wait.ts';
+import type { Pod } from '../../../kube/corev1.ts';
+import { ApiError } from '../../../kube/errors.ts';
+import { ManualClock } from '../manual-clock.ts';
+import { staticPodFromManifest, isMirrorPod, isStaticPod } from '../../../agent/static-pods/static-pod-manifest.ts';
+import { diffStaticPods, mirrorOf, planMirrors } from '../../../agent/static-pods/mirror-plan.ts';
+import { StaticPods, type MirrorApi } from '../../../agent/static-pods/static-pods.ts';
+import { waitFor } from '../../helpers/wait.ts';
 
 const web = `apiVersion: v1
 kind: Pod
