@@ -17,7 +17,7 @@ import { Sandbox } from '../../sandbox/sandbox.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;

@@ -22,13 +22,12 @@ import { Etcd3 } from 'etcd3';
 import { Sandbox } from '../../sandbox/sandbox.ts';
 import { CriClient } from '../../cri/client.ts';
 import type { Pod } from '../../kube/corev1.ts';
-import { bedImages } from '../bed/index.ts';
+import { bedImages, createTestSandbox } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startEtcd, type EtcdProcess } from '../controlplane/etcd-process.ts';
 import { etcdCredentials } from '../../controlplane/storage/etcd.ts';
 import { AgentProcess } from './agent-process.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
 /** Makes the agent reject a promise and throw from a timer on SIGUSR2. */

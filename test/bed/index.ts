@@ -12,6 +12,7 @@ import type { Bed, BedNode, BedOptions, RunOptions, RunResult } from './api.ts';
 import { createTestSandbox } from './test-sandbox.ts';
 
 export { bedImages } from './api.ts';
+export { createTestSandbox } from './test-sandbox.ts';
 export type { Bed, BedNode } from './api.ts';
 
 /** Stops a child: SIGTERM, then SIGKILL after a grace period; resolves once it exited. */

@@ -12,7 +12,7 @@ import test, { type ExecutionContext } from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { bedImages } from '../bed/index.ts';
+import { bedImages, createTestSandbox } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,7 +20,6 @@ import { writeFileSync } from 'node:fs';
 import { sandboxAddresses } from '../../sandbox/names.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 const agents: AgentProcess[] = [];

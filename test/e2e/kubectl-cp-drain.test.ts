@@ -15,7 +15,7 @@ import { sandboxImages } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 const releases = installedKubectlReleases();
 

@@ -15,7 +15,7 @@ import { sandboxImages } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 // the newest releases, from the npm registry, beside the oldest one on the machine
 const otherReleases = installedKubectlReleases(['1.27', '1.34', '1.35']).map((r) => r.binary);

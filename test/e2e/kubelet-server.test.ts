@@ -19,7 +19,7 @@ import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 const kubectlOld = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
 const kubectlNew = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';

@@ -7,7 +7,7 @@ import test from 'ava';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/test-sandbox.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 interface SandboxCluster {
   sandbox(): Sandbox;

@@ -16,11 +16,10 @@ import { KubeClient } from '../../../kube/client.ts';
 import { loadKubeconfig } from '../../../kube/kubeconfig.ts';
 import { refs } from '../../../kube/resource-ref.ts';
 import type { Pod } from '../../../kube/corev1.ts';
-import { bedImages } from '../../bed/index.ts';
+import { bedImages, createTestSandbox } from '../../bed/index.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { AgentProcess } from '../agent-process.ts';
 import { kubectlOk } from '../../bed/kubectl.ts';
-import { createTestSandbox } from '../../bed/test-sandbox.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;

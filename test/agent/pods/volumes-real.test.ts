@@ -15,11 +15,10 @@ import { join } from 'node:path';
 import { Sandbox } from '../../../sandbox/sandbox.ts';
 import { CriClient } from '../../../cri/client.ts';
 import { loadKubeconfig } from '../../../kube/kubeconfig.ts';
-import { bedImages } from '../../bed/index.ts';
+import { bedImages, createTestSandbox } from '../../bed/index.ts';
 import { waitFor } from '../../helpers/wait.ts';
 import { AgentProcess } from '../agent-process.ts';
 import { kubectl as runKubectl, kubectlOk } from '../../bed/kubectl.ts';
-import { createTestSandbox } from '../../bed/test-sandbox.ts';
 
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
 
