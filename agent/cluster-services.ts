@@ -21,7 +21,7 @@ import { buildZoneIndex, type DnsEndpointSlice } from './dns/records.ts';
 import { dnsEndpointSlice, dnsService } from './dns/from-kube.ts';
 import { nodeLocalDnsSlice, type NodeLocalDns } from './dns/node-local-endpoint.ts';
 
-export interface ClusterServicesOptions {
+interface ClusterServicesOptions {
   client: KubeClient;
   nodeName: string;
   zone: string;

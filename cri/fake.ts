@@ -3,7 +3,7 @@
  *
  * It keeps sandboxes, containers and images with containerd's state rules, so code under test
  * meets the same answers it would get from containerd 1.6 (probed against it, see
- * test/cri-fake.test.ts):
+ * test/cri/fake.test.ts):
  *  - IDs are 64 hex characters derived from a counter: the same sequence of calls gives the same
  *    IDs in every run; a unique ID prefix is accepted wherever an ID is, as containerd does.
  *  - Names are reserved like containerd's: a second sandbox with the same metadata, or a second
@@ -64,14 +64,14 @@ import type {
 } from './types.ts';
 
 /** Names of the CriRuntime methods, for queueError() and callsOf(). */
-export type FakeMethod = Exclude<keyof CriRuntime, 'endpoint' | 'close'>;
+type FakeMethod = Exclude<keyof CriRuntime, 'endpoint' | 'close'>;
 
-export interface FakeCall {
+interface FakeCall {
   method: FakeMethod;
   args: unknown[];
 }
 
-export interface FakeOptions {
+interface FakeOptions {
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number;
   /** Images present from the start (references like 'localhost/bosun/pause:3.10'). */
@@ -93,7 +93,7 @@ interface ContainerRecord {
   config: ContainerConfig;
 }
 
-export type ExecSyncHandler = (containerId: string, cmd: readonly string[]) => Partial<ExecSyncResponse>;
+type ExecSyncHandler = (containerId: string, cmd: readonly string[]) => Partial<ExecSyncResponse>;
 
 const nsPerMs = 1_000_000;
 

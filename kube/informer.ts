@@ -19,7 +19,7 @@ export interface InformerHandlers<T extends KubeObject> {
   onDelete?(object: T): void;
 }
 
-export interface InformerOptions {
+interface InformerOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
@@ -31,13 +31,13 @@ export interface InformerOptions {
   watchTimeoutSeconds?: number;
 }
 
-export function cacheKey(object: KubeObject): string {
+function cacheKey(object: KubeObject): string {
   return object.metadata.namespace
     ? `${object.metadata.namespace}/${object.metadata.name}`
     : (object.metadata.name ?? '');
 }
 
-export interface InformerCacheOptions<T> {
+interface InformerCacheOptions<T> {
   /** Named groupings kept current with the cache (upstream's Indexers): name -> the group of an object, undefined for none. */
   indexers?: Record<string, (object: T) => string | undefined>;
   /** Told about a handler that threw (the other handlers and the cache carry on regardless). */

@@ -2,7 +2,7 @@
 import type { CommandRunner } from './command-runner.ts';
 import { conntrackArgs, type ConntrackDeletion } from './conntrack-planner.ts';
 
-export interface CleanupReport {
+interface CleanupReport {
   /** Filters that ran. */
   ran: number;
   /** Flows deleted, as the tool reported them. */

@@ -9,7 +9,7 @@ import { processMetricsText } from '../kube/prometheus-text.ts';
 import type { ProxyLogger } from './proxy-logger.ts';
 import type { ServiceProxy } from './service-proxy.ts';
 
-export const defaultHealthzPort = 10256;
+const defaultHealthzPort = 10256;
 /** kube-proxy's --healthz-bind-address default: every IPv4 address, port 10256. */
 export const defaultHealthzBindAddress = `0.0.0.0:${defaultHealthzPort}`;
 

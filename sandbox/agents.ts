@@ -49,7 +49,7 @@ export async function sandboxJoinToken(controlPlane: ControlPlaneRecord): Promis
   return { token, caHash: caCertHash(config.client.ca) };
 }
 
-export interface NodeForJoin {
+interface NodeForJoin {
   name: string;
   netns: string;
   ip: string;

@@ -18,7 +18,7 @@ import {
 } from './serving-cert.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface KubeletPortOptions {
+interface KubeletPortOptions {
   nodeName: string;
   nodeIP: string;
   address: string;

@@ -9,7 +9,7 @@ type Any = Record<string, any>;
 /** The kubelet marks these families stable in their help text, as upstream's registry prints them. */
 const stable = (help: string) => `[STABLE] ${help}`;
 
-export interface KubeletCounts {
+interface KubeletCounts {
   nodeName: string;
   runningPods: number;
   containersByState: Record<string, number>;

@@ -30,7 +30,7 @@ import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface KubeletServerOptions {
+interface KubeletServerOptions {
   nodeName: string;
   address: string;
   /** 0: any free port (tests). */

@@ -25,7 +25,7 @@ export interface HostSample {
   bootTimeMs: number;
 }
 
-export interface StatsInput {
+interface StatsInput {
   nodeName: string;
   host: HostSample;
   /** The previous host sample, for a CPU rate (usageNanoCores). */
@@ -37,7 +37,7 @@ export interface StatsInput {
 
 const USER_HZ_NS = 1e9 / 100;
 
-export function parseProcStat(text: string): { busyNs: number; bootTimeMs: number } {
+function parseProcStat(text: string): { busyNs: number; bootTimeMs: number } {
   const cpu =
     text
       .split('\n')
@@ -52,12 +52,12 @@ export function parseProcStat(text: string): { busyNs: number; bootTimeMs: numbe
   return { busyNs: busy * USER_HZ_NS, bootTimeMs: btime * 1000 };
 }
 
-export function parseMeminfo(text: string): { total: number; available: number; free: number } {
+function parseMeminfo(text: string): { total: number; available: number; free: number } {
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) * 1024;
   return { total: kb('MemTotal'), available: kb('MemAvailable'), free: kb('MemFree') };
 }
 
-export function parseNetDev(text: string): HostSample['interfaces'] {
+function parseNetDev(text: string): HostSample['interfaces'] {
   return text
     .split('\n')
     .slice(2)
@@ -70,7 +70,7 @@ export function parseNetDev(text: string): HostSample['interfaces'] {
     .filter((i) => i.name !== 'lo');
 }
 
-export async function sampleHost(rootDir: string, nowMs: number): Promise<HostSample> {
+async function sampleHost(rootDir: string, nowMs: number): Promise<HostSample> {
   const [stat, meminfo, netdev, fs] = await Promise.all([
     readFile('/proc/stat', 'utf8'),
     readFile('/proc/meminfo', 'utf8'),

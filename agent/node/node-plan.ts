@@ -70,9 +70,9 @@ export type NodePlan =
     };
 
 /** The kubelet's nodeStatusReportFrequency. */
-export const statusReportIntervalMs = 5 * 60 * 1000;
+const statusReportIntervalMs = 5 * 60 * 1000;
 /** The kubelet's nodeStatusMaxImages and maxNamesPerImageInNodeStatus. */
-export const maxImagesInStatus = 50;
+const maxImagesInStatus = 50;
 const maxNamesPerImage = 5;
 
 function bytes(amount: number): string {
@@ -85,7 +85,7 @@ function cpu(milli: number): string {
   return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
 }
 
-export function defaultLabels(settings: NodeSettings, host: HostFacts): Record<string, string> {
+function defaultLabels(settings: NodeSettings, host: HostFacts): Record<string, string> {
   return {
     'kubernetes.io/hostname': settings.nodeName,
     'kubernetes.io/os': host.operatingSystem,
@@ -103,7 +103,7 @@ export function defaultLabels(settings: NodeSettings, host: HostFacts): Record<s
  * amounts, minus the hard eviction threshold (pods must not be placed into the space the node
  * keeps free), and memory minus what huge pages hold.
  */
-export function nodeResources(
+function nodeResources(
   settings: NodeSettings,
   host: HostFacts,
   signals: PressureSignals,
@@ -135,7 +135,7 @@ export function nodeResources(
   };
 }
 
-export function statusImages(images: readonly ObservedImage[]): ContainerImage[] {
+function statusImages(images: readonly ObservedImage[]): ContainerImage[] {
   return [...images]
     .sort((a, b) => b.sizeBytes - a.sizeBytes)
     .slice(0, maxImagesInStatus)

@@ -2,7 +2,7 @@
  * What the pod machinery needs to know about its node, gathered once at agent start and passed
  * to every pod worker.
  */
-export interface HostDns {
+interface HostDns {
   servers: string[];
   searches: string[];
   options: string[];
@@ -36,7 +36,6 @@ export interface NodePodSettings {
 }
 
 export const defaultClusterDNS = '10.96.0.10';
-export const defaultClusterDomain = 'cluster.local';
 
 /** Reads nameserver/search/options lines of a resolv.conf text. */
 export function parseResolvConf(text: string): HostDns {

@@ -25,7 +25,7 @@ export function uidProblems(uid: string): string[] {
  * A path inside a volume (items[].path, a subPath): relative, no `..` element, and, for files the
  * agent writes, not starting with `..` (names the atomic writer keeps for itself).
  */
-export function localPathProblems(path: string, reservedPrefix = true): string[] {
+function localPathProblems(path: string, reservedPrefix = true): string[] {
   const problems: string[] = [];
   if (path.startsWith('/')) problems.push('must be a relative path');
   if (path.split('/').includes('..')) problems.push("must not contain '..'");

@@ -77,7 +77,7 @@ function unescapeMountPoint(text: string): string {
 }
 
 /** A pod folder found under the pod root of one hierarchy. */
-export interface PodCgroupDir {
+interface PodCgroupDir {
   uid: string;
   path: string;
 }
@@ -125,7 +125,7 @@ export async function sweepPodCgroups(
 }
 
 /** What removing a cgroup subtree did: folders removed, folders left, and busy folders tried again. */
-export interface CgroupTreeRemoval {
+interface CgroupTreeRemoval {
   removed: string[];
   left: string[];
   busyRetries: number;

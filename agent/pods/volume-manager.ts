@@ -32,7 +32,7 @@ import {
   type ResolvedProjection,
 } from './volumes/projection.ts';
 
-export interface PodVolumesDeps {
+interface PodVolumesDeps {
   settings: NodePodSettings;
   config: ConfigLookup;
   log: Logger;

@@ -5,9 +5,9 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export const maxManifestBytes = 1024 * 1024;
+const maxManifestBytes = 1024 * 1024;
 
-export interface ManifestFile {
+interface ManifestFile {
   path: string;
   text?: string;
   /** Why the file could not be read. */

@@ -11,12 +11,12 @@ import { load } from 'js-yaml';
 import type { Pod } from '../../kube/corev1.ts';
 import { dns1123Label, dns1123Subdomain } from '../../kube/name-formats.ts';
 
-export const configSourceAnnotation = 'kubernetes.io/config.source';
+const configSourceAnnotation = 'kubernetes.io/config.source';
 export const configHashAnnotation = 'kubernetes.io/config.hash';
-export const configSeenAnnotation = 'kubernetes.io/config.seen';
+const configSeenAnnotation = 'kubernetes.io/config.seen';
 export const configMirrorAnnotation = 'kubernetes.io/config.mirror';
 
-export type ManifestResult = { pod: Pod } | { error: string };
+type ManifestResult = { pod: Pod } | { error: string };
 
 function parse(text: string): unknown {
   const trimmed = text.trimStart();

@@ -23,7 +23,7 @@ import {
 } from './static-pod-manifest.ts';
 
 /** Where static pods run: the node's PodManager. */
-export interface StaticPodRunner {
+interface StaticPodRunner {
   upsert(pod: Pod): void;
   remove(pod: Pod): Promise<void>;
 }
@@ -35,7 +35,7 @@ export interface MirrorApi {
   delete(namespace: string, name: string, uid: string): Promise<void>;
 }
 
-export interface StaticPodsOptions {
+interface StaticPodsOptions {
   dir: string;
   nodeName: string;
   rescanMs: number;

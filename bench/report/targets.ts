@@ -4,7 +4,7 @@
  */
 type Result = Record<string, unknown>;
 
-export interface Check {
+interface Check {
   label: string;
   target: number;
   unit: string;

@@ -29,7 +29,7 @@ import { FieldErrors, validateEphemeralContainersWrite, validateObject, validate
 
 type Any = Record<string, any>;
 
-export interface AdmissionDeps {
+interface AdmissionDeps {
   readonly serviceCidr: string;
   /** Every Service in the cluster (for IP and port allocation). */
   services(): Promise<readonly KubeObject[]>;

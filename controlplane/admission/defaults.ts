@@ -15,7 +15,7 @@ function defaultProbe(probe: Any | undefined): void {
 }
 
 /** `Always` for :latest or untagged images, `IfNotPresent` otherwise. */
-export function defaultPullPolicy(image: string | undefined): string {
+function defaultPullPolicy(image: string | undefined): string {
   if (!image) return 'IfNotPresent';
   if (image.includes('@')) return 'IfNotPresent';
   const lastPart = image.slice(image.lastIndexOf('/') + 1);
@@ -35,7 +35,7 @@ function defaultContainer(c: Any): void {
   defaultProbe(c.startupProbe);
 }
 
-export function defaultPodSpec(spec: Any): void {
+function defaultPodSpec(spec: Any): void {
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.terminationGracePeriodSeconds ??= 30;
@@ -119,7 +119,7 @@ export const jobControllerUidLabel = 'batch.kubernetes.io/controller-uid';
  * A Job without manualSelector gets its selector from its uid, and its pods the labels that match
  * it (the legacy unprefixed ones too), as upstream's job strategy generates them on create.
  */
-export function generateJobSelector(job: Any): void {
+function generateJobSelector(job: Any): void {
   const spec = job.spec;
   if (spec.manualSelector === true) return;
   const uid = job.metadata?.uid;

@@ -45,7 +45,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
 const sameList = (a: unknown, b: unknown) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
 /** Why a node may not write this Node (create or update), or undefined. */
-export function nodeWriteViolation(
+function nodeWriteViolation(
   node: string,
   request: Pick<AdmissionRequest, 'operation' | 'subresource' | 'object' | 'old'>,
 ): string | undefined {
@@ -99,7 +99,7 @@ export function mirrorPodViolation(node: string, pod: Any, nodeUid: string | und
 }
 
 /** Why a node may not write this pod status, or undefined. */
-export function podStatusViolation(node: string, pod: Any, old: Any | undefined): string | undefined {
+function podStatusViolation(node: string, pod: Any, old: Any | undefined): string | undefined {
   if (old?.spec?.nodeName !== node)
     return `node "${node}" can only update pod status for pods with spec.nodeName set to itself`;
   if (!same(pod.metadata?.labels ?? {}, old.metadata?.labels ?? {}))
@@ -108,7 +108,7 @@ export function podStatusViolation(node: string, pod: Any, old: Any | undefined)
 }
 
 /** Why a node may not write this Lease, or undefined. */
-export function leaseViolation(node: string, lease: Any): string | undefined {
+function leaseViolation(node: string, lease: Any): string | undefined {
   if (lease.metadata?.namespace !== nodeLeaseNamespace)
     return `can only access leases in the "${nodeLeaseNamespace}" system namespace`;
   if (lease.metadata?.name !== node) return 'can only access node lease with the same name as the requesting node';
@@ -116,12 +116,12 @@ export function leaseViolation(node: string, lease: Any): string | undefined {
 }
 
 /** The node a user acts for, or undefined when it is not a node. */
-export function nodeOf(user: UserInfo | undefined): string | undefined {
+function nodeOf(user: UserInfo | undefined): string | undefined {
   if (!user || !user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return undefined;
   return user.name.slice('system:node:'.length);
 }
 
-export interface NodeRestrictionLookups {
+interface NodeRestrictionLookups {
   /** The uid of Node `name`, undefined when it does not exist. */
   nodeUid(name: string): Promise<string | undefined>;
 }

@@ -10,10 +10,10 @@ import type { StatusCause } from '../../kube/types.ts';
 import { booleanParam, invalidOptions, unsupportedOption } from './query-params.ts';
 import type { ResourceInfo } from './resources.ts';
 
-export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 
-export const orphanFinalizer = 'orphan';
-export const foregroundFinalizer = 'foregroundDeletion';
+const orphanFinalizer = 'orphan';
+const foregroundFinalizer = 'foregroundDeletion';
 
 const policies: readonly PropagationPolicy[] = ['Foreground', 'Background', 'Orphan'];
 
@@ -57,7 +57,7 @@ export function parsePropagation(query: URLSearchParams, body: Record<string, un
  * their pods (upstream keeps that for compatibility; kubectl always sends Background); everything
  * else is Background.
  */
-export function defaultPropagation(info: ResourceInfo): PropagationPolicy {
+function defaultPropagation(info: ResourceInfo): PropagationPolicy {
   if (info.group === 'batch' && info.version === 'v1' && info.resource === 'jobs') return 'Orphan';
   if (info.group === '' && info.version === 'v1' && info.resource === 'replicationcontrollers') return 'Orphan';
   return 'Background';

@@ -115,7 +115,7 @@ function discoveryResource(r: ResourceInfo) {
   };
 }
 
-export type AggregatedVersion = 'v2' | 'v2beta1';
+type AggregatedVersion = 'v2' | 'v2beta1';
 
 /** The aggregated list for `/api` (core only) or `/apis` (every named group). */
 export function aggregatedDiscovery(core: boolean, version: AggregatedVersion) {

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ApiError } from '../../kube/errors.ts';
 import { apiVersionOf, isPlainObject } from '../../kube/types.ts';
 
-export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
 interface FieldSchema {
   readonly kinds: Readonly<Record<string, string>>;
@@ -138,7 +138,7 @@ export function duplicateFields(text: string): string[] {
   return found;
 }
 
-export interface FieldCheck {
+interface FieldCheck {
   readonly mode: FieldValidation;
   /** The request body as sent, when it was JSON (for duplicate keys). */
   readonly rawJson: string | undefined;

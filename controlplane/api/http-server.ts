@@ -47,7 +47,7 @@ import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
 import { processMetricsText } from '../../kube/prometheus-text.ts';
 
-export interface ApiServerOptions {
+interface ApiServerOptions {
   readonly registry: Registry;
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
@@ -155,7 +155,7 @@ function sendText(res: ServerResponse, code: number, text: string): void {
 }
 
 /** An error as a metav1.Status, in protobuf for a client that prefers it (as upstream negotiates errors too). */
-export function sendStatus(res: ServerResponse, err: ApiError, accept?: string): void {
+function sendStatus(res: ServerResponse, err: ApiError, accept?: string): void {
   const headers: Record<string, string> = {};
   if (err.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.details.retryAfterSeconds);
   if (res.headersSent) {

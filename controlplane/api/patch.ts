@@ -271,7 +271,7 @@ export function strategicMerge(original: Json, patch: Json): Json {
   return result;
 }
 
-export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
 export function patchTypeOf(contentType: string | undefined): PatchType | undefined {
   const base = (contentType ?? '').split(';')[0]!.trim().toLowerCase();

@@ -9,7 +9,7 @@ import { fieldValue, matchesFields, type FieldSelector } from '../../kube/fields
 import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../errors.ts';
-import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import type { Change, KeyValue, Storage } from '../storage/store.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
 import { isDryRun } from './request-context.ts';
@@ -28,7 +28,7 @@ import { maxObjectBytes, objectTooLarge } from './limits.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
 export interface AdmissionRequest {
   readonly operation: Operation;
@@ -42,12 +42,12 @@ export interface AdmissionRequest {
 /** Mutates then validates; throws ApiError to refuse. */
 export type Admit = (request: AdmissionRequest) => Promise<void>;
 
-export interface Selectors {
+interface Selectors {
   labels?: LabelSelector;
   fields?: FieldSelector;
 }
 
-export interface ListRequest extends Selectors {
+interface ListRequest extends Selectors {
   limit?: number;
   continueToken?: string;
   /**
@@ -63,7 +63,7 @@ export interface ListRequest extends Selectors {
  * Answers a list from memory when it can (pods of one node from the pods-by-node index), with the
  * revision the answer is current at; undefined when it cannot.
  */
-export type ListFromMemory = (
+type ListFromMemory = (
   info: ResourceInfo,
   selectors: Selectors,
 ) => { items: KubeObject[]; revision: number } | undefined;
@@ -73,14 +73,14 @@ export interface DeleteOptions extends PropagationRequest {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
-export interface DeleteResult {
+interface DeleteResult {
   object: KubeObject;
   /** false when the object stays, marked for deletion (finalizers or graceful pod deletion). */
   removed: boolean;
 }
 
 /** Turns datastore failures into API errors; everything else passes through. */
-export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
+function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
   if (!(err instanceof StorageError)) return err;
   const qualified = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
   switch (err.code) {

@@ -17,7 +17,7 @@ export interface ResourceRequest {
   readonly subpath?: string;
 }
 
-export interface PathRequest {
+interface PathRequest {
   readonly kind: 'path';
   readonly verb: string;
   readonly path: string;

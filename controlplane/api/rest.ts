@@ -145,7 +145,7 @@ function toScale(object: KubeObject): KubeObject {
   // A ReplicationController's selector is a plain map of labels that must be equal.
   const selector =
     object.kind === 'ReplicationController'
-      ? { matchLabels: spec.selector as Record<string, string> | undefined }
+      ? { matchLabels: (spec.selector as Record<string, string> | undefined) ?? {} }
       : spec.selector;
   return {
     kind: 'Scale',

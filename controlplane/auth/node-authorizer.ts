@@ -8,7 +8,7 @@
 import type { KubeObject } from '../../kube/types.ts';
 import type { Attributes, Authorizer, Decision } from './types.ts';
 
-export interface NodeGraph {
+interface NodeGraph {
   /** Pods whose spec.nodeName is `node`. */
   /**
    * Pods bound to the node; may come from a cache a moment behind the datastore unless `fresh`.

@@ -28,7 +28,7 @@ import { rootCaPublisher } from './root-ca-publisher.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
-export interface ControlLoopsOptions {
+interface ControlLoopsOptions {
   readonly client: ClusterClient;
   readonly logger?: Logger;
   readonly clock?: Clock;

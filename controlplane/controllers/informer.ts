@@ -10,7 +10,7 @@ import { InformerCache, type InformerHandlers } from '../../kube/informer.ts';
 import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { controllerOf } from './pods.ts';
 
-export interface InformerOptions {
+interface InformerOptions {
   /** Pause before listing again after a broken watch. */
   readonly relistDelayMs?: number;
   readonly onError?: (err: unknown) => void;

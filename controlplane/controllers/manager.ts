@@ -30,7 +30,7 @@ export interface Caches {
   claimable(resource: ResourceName, owner: KubeObject): KubeObject[];
 }
 
-export interface Trigger {
+interface Trigger {
   readonly resource: ResourceName;
   /** Primary keys ("namespace/name", or "name" when cluster-scoped) to look at when `object` changes. */
   readonly keysFor: (object: KubeObject, caches: Caches) => string[];
@@ -55,7 +55,7 @@ export interface ControllerSpec {
   readonly ownsWhatItTouches?: boolean;
 }
 
-export interface ManagerOptions {
+interface ManagerOptions {
   readonly client: ClusterClient;
   readonly controllers: readonly ControllerSpec[];
   /** The controllers' time (plans, events, expectations); default the system's. */

@@ -18,7 +18,7 @@ import { apiTime } from '../../kube/api-time.ts';
 import { isActive, readyCondition } from './pods.ts';
 import { planTaintEvictions } from './taint-eviction.ts';
 
-export const nodeLeaseNamespace = 'kube-node-lease';
+const nodeLeaseNamespace = 'kube-node-lease';
 
 export interface NodeLifecycleOptions extends HealthOptions {
   readonly monitorPeriodMs?: number;

@@ -16,12 +16,12 @@ function numberToIp(value: number): string {
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
-export interface CidrRange {
+interface CidrRange {
   readonly base: number;
   readonly prefix: number;
 }
 
-export function parseIpv4Cidr(text: string): CidrRange {
+function parseIpv4Cidr(text: string): CidrRange {
   const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text.trim());
   if (match === null) throw new Error(`"${text}" is not an IPv4 CIDR`);
   const prefix = Number(match[2]);

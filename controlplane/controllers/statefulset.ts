@@ -19,10 +19,10 @@ import { isActive, isAvailable, isReady, podFromTemplate } from './pods.ts';
 import { templateHash } from './template-hash.ts';
 import type { StatefulSet } from './workload-types.ts';
 
-export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
-export const podIndexLabel = 'apps.kubernetes.io/pod-index';
+const podNameLabel = 'statefulset.kubernetes.io/pod-name';
+const podIndexLabel = 'apps.kubernetes.io/pod-index';
 
-export function ordinalOf(set: StatefulSet, pod: Pod): number | undefined {
+function ordinalOf(set: StatefulSet, pod: Pod): number | undefined {
   const name = pod.metadata.name ?? '';
   const prefix = `${set.metadata.name}-`;
   if (!name.startsWith(prefix)) return undefined;

@@ -9,7 +9,7 @@ import { podAntiAffinityTerms } from './inter-pod-affinity.ts';
 import { nodeAllocatable, podRequests, podRequestsForScoring, type Amounts } from './resources.ts';
 import { schedulingTaints } from './taints.ts';
 
-export interface HostPortUse {
+interface HostPortUse {
   readonly ip: string;
   readonly protocol: string;
   readonly port: number;

@@ -13,7 +13,7 @@ import type { Amounts } from './resources.ts';
 import { firstUntoleratedTaint, toleratedByAny, unschedulableTaintKey } from './taints.ts';
 import { spreadRefusal, type SpreadContext } from './topology-spread.ts';
 
-export const reasons = {
+const reasons = {
   unschedulable: 'node(s) were unschedulable',
   affinity: "node(s) didn't match Pod's node affinity/selector",
   ports: "node(s) didn't have free ports for the requested pod ports",

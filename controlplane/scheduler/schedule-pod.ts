@@ -13,7 +13,7 @@ import { podRequests } from './resources.ts';
 import { spreadContext } from './topology-spread.ts';
 import { defaultScorers, totalScores, type Scorer } from './scores.ts';
 
-export type Decision =
+type Decision =
   /** `evaluated`: how many nodes the filters ran on (the next decision starts after them). */
   | { readonly kind: 'bind'; readonly node: string; readonly score: number; readonly evaluated: number }
   | {

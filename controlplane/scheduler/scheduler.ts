@@ -17,9 +17,9 @@ import { decide, type DecisionOptions } from './schedule-pod.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export const defaultSchedulerName = 'default-scheduler';
+const defaultSchedulerName = 'default-scheduler';
 
-export interface SchedulerOptions {
+interface SchedulerOptions {
   readonly client: ClusterClient;
   readonly clock?: Clock;
   readonly random?: () => number;
@@ -29,14 +29,14 @@ export interface SchedulerOptions {
   readonly decision?: Omit<DecisionOptions, 'random'>;
 }
 
-export interface SchedulerStats {
+interface SchedulerStats {
   scheduled: number;
   unschedulable: number;
   bindFailures: number;
 }
 
 /** Whether this scheduler is responsible for placing the pod now. */
-export function wantsScheduling(pod: Pod): boolean {
+function wantsScheduling(pod: Pod): boolean {
   return (
     !pod.spec.nodeName &&
     (pod.spec.schedulerName ?? defaultSchedulerName) === defaultSchedulerName &&

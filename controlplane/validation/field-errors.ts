@@ -11,7 +11,7 @@ import type { StatusCause } from '../../kube/types.ts';
 const shownValueLimit = 256;
 
 /** How upstream prints a value in an error: strings quoted, numbers and booleans bare. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   if (typeof value === 'string') {
     const shown = value.length > shownValueLimit ? `${value.slice(0, shownValueLimit)}...` : value;
     return JSON.stringify(shown);
@@ -23,7 +23,7 @@ export function showValue(value: unknown): string {
 }
 
 /** The JSON type of a value, in the words of a schema. */
-export function jsonType(value: unknown): string {
+function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';

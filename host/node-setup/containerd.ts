@@ -35,7 +35,7 @@ export function containerdLayout(dir: string): ContainerdLayout {
   };
 }
 
-export interface ContainerdSettings {
+interface ContainerdSettings {
   layout: ContainerdLayout;
   sandboxImage: string;
   podCIDR: string;

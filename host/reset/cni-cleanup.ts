@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 export const bosunConflistName = '10-bosun.conflist';
 
-export interface CniLeftovers {
+interface CniLeftovers {
   conflist: string;
   ipamDir: string;
   bridge: string | undefined;

@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.ts';
 
 const mainScript = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 
-export interface AgentRun {
+interface AgentRun {
   child: ChildProcess;
   pid: number;
   /** Resolves once the process exited and its output was read to the end. */

@@ -14,21 +14,18 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { isApiError } from '../../kube/errors.ts';
 import type { Node, Pod } from '../../kube/corev1.ts';
-import { bedImages } from '../bed/index.ts';
+import { bedImages, createTestSandbox } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { kubectlOk } from '../bed/kubectl.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
@@ -37,18 +34,7 @@ let cri: CriClient | undefined;
 let kubeconfig = '';
 
 test.before(async () => {
-  const id = `bsa${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bsa', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
@@ -72,10 +58,8 @@ test.after.always(async () => {
   await sandbox?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';

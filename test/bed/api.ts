@@ -12,7 +12,7 @@
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { RunOptions, RunResult } from '../../host/process/run.ts';
-import { sandboxAddresses, sandboxImages } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 
 export type { RunOptions, RunResult } from '../../host/process/run.ts';
 
@@ -82,6 +82,3 @@ export interface BedOptions {
 
 /** Image references the bed imports; the pause one is each containerd's sandbox image. */
 export const bedImages = sandboxImages;
-
-/** Address conventions inside every bed (private to the bed's namespaces). */
-export const bedAddresses = sandboxAddresses;

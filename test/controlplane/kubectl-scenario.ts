@@ -5,36 +5,23 @@
  */
 import type { ExecutionContext } from 'ava';
 import forge from 'node-forge';
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RunResult } from '../../host/process/run.ts';
+import { kubectl as runKubectl } from '../bed/kubectl.ts';
 import type { ServerProcess } from './server-process.ts';
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
+/** kubectl against a server process, as its admin (the server's kubeconfig); never throws on the exit code. */
 export function kubectl(
   server: ServerProcess,
   args: readonly string[],
   input?: string,
   env: Record<string, string> = {},
   binary = 'kubectl',
-): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      binary,
-      [...args],
-      { env: { ...process.env, KUBECONFIG: server.kubeconfig, ...env }, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
-  });
+): Promise<RunResult> {
+  return runKubectl({ kubeconfig: server.kubeconfig, binary, input, env, timeoutMs: 30_000 }, args);
 }
 
 /** A long-running kubectl whose output is read while it runs (get -w); stop() ends it. */

@@ -10,7 +10,7 @@ import { CriError, type CriErrorCode } from '../../cri/errors.ts';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import type { ContainerConfig, PodSandboxConfig } from '../../cri/types.ts';
 
-export interface CriBed {
+interface CriBed {
   readonly runtime: CriRuntime;
   /** An image present in the runtime that has sh and sleep. */
   readonly busybox: string;

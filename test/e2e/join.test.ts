@@ -202,7 +202,7 @@ test.serial('join refuses a server whose clock is more than 5 minutes off', asyn
   const serving = issueCertificate(ca, { commonName: 'skewed', ipAddresses: ['127.0.0.1'], usage: 'server' });
   const token = { id: 'skewed', secret: '0123456789abcdef' };
   const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1\n    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}\n`;
-  const fake = createServer({ key: serving.key, cert: serving.cert }, (req, res) => {
+  const fake = createServer({ key: serving.key, cert: serving.cert }, (_req, res) => {
     res.setHeader('Date', new Date(Date.now() + 10 * 60 * 1000).toUTCString());
     res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ data: { kubeconfig, [`jws-kubeconfig-${token.id}`]: signDetached(kubeconfig, token) } }));

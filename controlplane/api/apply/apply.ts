@@ -25,7 +25,7 @@ import {
 } from './field-set.ts';
 
 /** `.spec.containers[name="web"].image`, as conflicts are reported. */
-export function describePath(path: FieldPath): string {
+function describePath(path: FieldPath): string {
   return path
     .map((segment) => {
       if (segment.startsWith('f:')) return `.${segment.slice(2)}`;
@@ -41,7 +41,7 @@ export function describePath(path: FieldPath): string {
     .join('');
 }
 
-export interface ApplyRequest {
+interface ApplyRequest {
   readonly applied: KubeObject;
   readonly manager: string;
   readonly force: boolean;

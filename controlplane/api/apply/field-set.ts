@@ -8,7 +8,7 @@
 import { isPlainObject } from '../../../kube/types.ts';
 import { mergedScalarLists, mergeKeyFor } from '../patch.ts';
 
-export type Segment = string;
+type Segment = string;
 export type FieldPath = readonly Segment[];
 
 /** Fields that no manager owns: identity and server-set metadata, and status on the main resource. */
