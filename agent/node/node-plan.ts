@@ -103,7 +103,7 @@ function defaultLabels(settings: NodeSettings, host: HostFacts): Record<string, 
  * amounts, minus the hard eviction threshold (pods must not be placed into the space the node
  * keeps free), and memory minus what huge pages hold.
  */
-function nodeResources(
+export function nodeResources(
   settings: NodeSettings,
   host: HostFacts,
   signals: PressureSignals,
