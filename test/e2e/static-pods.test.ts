@@ -6,34 +6,22 @@
  * node with its own containerd, a real `bosun server` and `bosun agent`, real kubectl.
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from '../../kube/corev1.ts';
 import { CriClient } from '../../cri/client.ts';
 import { run } from '../../host/process/run.ts';
-import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
+import type { Sandbox } from '../../sandbox/sandbox.ts';
+import { createTestSandbox } from '../bed/index.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { staticPodFromManifest } from '../../agent/static-pods/static-pod-manifest.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
 test.before(async () => {
-  const id = `bsp${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bsp', 1);
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
   await sandbox.joinAgents(['--file-check-frequency', '1s']);
 });
