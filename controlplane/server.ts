@@ -301,6 +301,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let registry!: Registry;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
+  const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
+  const validatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations')!;
+  const endpointSlices = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
@@ -320,6 +323,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
+    webhooks: {
+      configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
+      namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+      service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
+      endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
+    },
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
@@ -337,7 +346,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // pods by node for the node authorizer (not in `caches`: quota counting keeps reading live)
   let podsByNode: ObjectCache | undefined;
   try {
-    for (const info of [namespaces, limitRanges, resourceQuotas]) {
+    for (const info of [namespaces, limitRanges, resourceQuotas, mutatingWebhooks, validatingWebhooks]) {
       const cache = new ObjectCache(registry, info);
       await cache.start();
       caches.set(info, cache);

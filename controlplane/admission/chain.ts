@@ -20,6 +20,7 @@ import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './a
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
+import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
@@ -46,6 +47,8 @@ export interface AdmissionDeps {
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** Pod Security defaults and exemptions; absent: upstream's defaults (enforce privileged, warn and audit baseline). */
   podSecurity?: PodSecurityConfig;
+  /** Where admission webhooks are configured and reached; absent: no webhooks are called. */
+  webhooks?: WebhookLookups;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(
     namespace: string,
@@ -166,6 +169,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    if (subresource === 'status' && deps.webhooks) await runMutatingWebhooks(request, deps.webhooks);
     if (subresource === 'status') validateStatus(info, o);
     if (subresource === 'ephemeralcontainers' && request.old !== undefined) {
       // The only subresource that changes a pod's spec: defaulted, validated and judged by Pod Security as upstream does.
@@ -174,7 +178,10 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       return;
     }
-    if (subresource !== undefined) return;
+    if (subresource !== undefined) {
+      if (subresource === 'status' && deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
+      return;
+    }
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
@@ -197,8 +204,15 @@ export function admissionChain(deps: AdmissionDeps): Admit {
           throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
+      // MutatingAdmissionWebhook is the last mutating plugin; what it returns is checked and
+      // defaulted again, as upstream decodes a webhook's answer
+      if (deps.webhooks && (await runMutatingWebhooks(request, deps.webhooks))) {
+        checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
+        mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
+      }
       validateObject(info, o, request.old as Any | undefined);
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
+      if (deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.

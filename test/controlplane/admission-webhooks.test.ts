@@ -1,0 +1,283 @@
+/**
+ * Admission webhooks against a real HTTPS webhook server run by the test, with a CA of its own
+ * that only the webhook configurations' caBundle trusts: a mutating webhook that labels what it
+ * sees, a validating one that refuses names by pattern, reached by URL or through a Service whose
+ * hand-written EndpointSlice points at the test's server; failurePolicy Fail and Ignore with a
+ * webhook that is down or too slow; namespaceSelector; and the configuration objects themselves,
+ * which no webhook ever judges.
+ */
+import test from 'ava';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
+import { call, type HttpReply } from './server-process.ts';
+import { sharedInProcess } from './in-process.ts';
+
+type Any = Record<string, any>;
+
+const shared = sharedInProcess(test);
+const admissionApi = '/apis/admissionregistration.k8s.io/v1';
+
+function send(method: string, path: string, body?: unknown): Promise<HttpReply> {
+  const { server, dataDir, admin } = shared.server();
+  const port = Number(new URL(server.url).port);
+  return call({ dataDir, port }, method, path, { cert: admin.cert, key: admin.key }, body);
+}
+
+async function sendOk(method: string, path: string, body?: unknown): Promise<Any> {
+  const reply = await send(method, path, body);
+  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body)}`);
+  return reply.body;
+}
+
+// ---- the webhook server: its own CA, a serving certificate for 127.0.0.1 and the Service name ----
+
+const ca = createCertificateAuthority('webhook-test-ca');
+const serving = issueCertificate(ca, {
+  commonName: 'hooks.webhook-test.svc',
+  dnsNames: ['hooks.webhook-test.svc'],
+  ipAddresses: ['127.0.0.1'],
+  usage: 'server',
+});
+const caBundle = Buffer.from(ca.cert).toString('base64');
+/** Every AdmissionReview request the server received, by path. */
+const received: Array<{ path: string; request: Any }> = [];
+
+function answer(request: Any, response: Any): Any {
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: request.uid, ...response } };
+}
+
+const routes: Record<string, (request: Any) => Any | Promise<Any>> = {
+  '/label': (request) => {
+    const patch = request.object.metadata.labels
+      ? [{ op: 'add', path: '/metadata/labels/webhooked', value: 'yes' }]
+      : [{ op: 'add', path: '/metadata/labels', value: { webhooked: 'yes' } }];
+    return answer(request, {
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    });
+  },
+  '/names': (request) =>
+    String(request.name ?? '').startsWith('forbidden-')
+      ? answer(request, {
+          allowed: false,
+          status: { code: 403, reason: 'Forbidden', message: 'names starting with "forbidden-" are not allowed' },
+        })
+      : answer(request, { allowed: true, warnings: ['checked by the names webhook'] }),
+  '/deny': (request) => answer(request, { allowed: false, status: { message: 'everything is refused here' } }),
+  '/slow': async (request) => {
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    return answer(request, { allowed: true });
+  },
+};
+
+let hooks: Server;
+let hooksPort = 0;
+/** A port where nothing listens: a webhook that is down. */
+let downPort = 0;
+
+test.before(async () => {
+  hooks = createServer({ key: serving.key, cert: serving.cert }, (req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const path = new URL(req.url ?? '/', 'https://x').pathname;
+      const review = JSON.parse(Buffer.concat(chunks).toString());
+      received.push({ path, request: review.request });
+      const reply = await routes[path]?.(review.request);
+      res.writeHead(reply ? 200 : 404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(reply ?? {}));
+    });
+  });
+  await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
+  hooksPort = (hooks.address() as AddressInfo).port;
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  downPort = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+});
+
+test.after.always(async () => {
+  hooks?.closeAllConnections();
+  await new Promise((resolve) => hooks?.close(resolve));
+});
+
+const rule = (resources: string[], group = '') => ({
+  operations: ['CREATE', 'UPDATE'],
+  apiGroups: [group],
+  apiVersions: ['v1'],
+  resources,
+});
+
+function webhook(name: string, path: string, extra: Any = {}): Any {
+  return {
+    name,
+    clientConfig: { url: `https://127.0.0.1:${hooksPort}${path}`, caBundle },
+    rules: [rule(['configmaps'])],
+    sideEffects: 'None',
+    admissionReviewVersions: ['v1'],
+    ...extra,
+  };
+}
+
+/** Creates a webhook configuration for the length of one test. */
+async function configure(
+  t: { teardown(fn: () => Promise<void>): void },
+  kind: 'Mutating' | 'Validating',
+  name: string,
+  webhooks: Any[],
+): Promise<void> {
+  const resource = `${admissionApi}/${kind.toLowerCase()}webhookconfigurations`;
+  await sendOk('POST', resource, {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: `${kind}WebhookConfiguration`,
+    metadata: { name },
+    webhooks,
+  });
+  t.teardown(async () => {
+    await send('DELETE', `${resource}/${name}`);
+  });
+}
+
+async function namespace(name: string, labels: Record<string, string> = {}): Promise<void> {
+  await sendOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+}
+
+const configMap = (namespaceName: string, name: string, labels?: Record<string, string>) =>
+  send('POST', `/api/v1/namespaces/${namespaceName}/configmaps`, {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, ...(labels ? { labels } : {}) },
+    data: { k: 'v' },
+  });
+
+test.serial('a mutating webhook reached by URL labels what is created, seeing an AdmissionReview v1', async (t) => {
+  await namespace('mutated');
+  await configure(t, 'Mutating', 'labeller', [webhook('label.webhooks.example.com', '/label')]);
+  const created = await configMap('mutated', 'first', { app: 'demo' });
+  t.is(created.status, 201, JSON.stringify(created.body));
+  t.deepEqual(created.body.metadata.labels, { app: 'demo', webhooked: 'yes' });
+  const stored = await sendOk('GET', '/api/v1/namespaces/mutated/configmaps/first');
+  t.is(stored.metadata.labels.webhooked, 'yes', 'the patched object is what is stored');
+  const review = received.filter((r) => r.path === '/label').at(-1)!.request;
+  t.like(review, {
+    kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+    resource: { group: '', version: 'v1', resource: 'configmaps' },
+    requestKind: { group: '', version: 'v1', kind: 'ConfigMap' },
+    name: 'first',
+    namespace: 'mutated',
+    operation: 'CREATE',
+    dryRun: false,
+    oldObject: null,
+    options: { kind: 'CreateOptions', apiVersion: 'meta.k8s.io/v1' },
+  });
+  t.like(review.object, { apiVersion: 'v1', kind: 'ConfigMap', data: { k: 'v' } });
+  t.true(review.userInfo.groups.includes('system:masters'), JSON.stringify(review.userInfo));
+  t.regex(review.uid, /^[0-9a-f-]{36}$/);
+  // an update is reviewed with the stored object beside the new one
+  const updated = await sendOk('PUT', '/api/v1/namespaces/mutated/configmaps/first', {
+    ...stored,
+    metadata: { ...stored.metadata, labels: { app: 'demo' } },
+  });
+  t.is(updated.metadata.labels.webhooked, 'yes');
+  const update = received.filter((r) => r.path === '/label').at(-1)!.request;
+  t.is(update.operation, 'UPDATE');
+  t.is(update.oldObject.metadata.labels.webhooked, 'yes');
+});
+
+test.serial('a validating webhook behind a Service refuses names by pattern and warns the others', async (t) => {
+  await namespace('webhook-test');
+  await sendOk('POST', '/api/v1/namespaces/webhook-test/services', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'hooks' },
+    spec: { ports: [{ name: 'https', port: 443, targetPort: 8443 }] },
+  });
+  await sendOk('POST', '/apis/discovery.k8s.io/v1/namespaces/webhook-test/endpointslices', {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: 'hooks-manual', labels: { 'kubernetes.io/service-name': 'hooks' } },
+    addressType: 'IPv4',
+    endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+    ports: [{ name: 'https', port: hooksPort, protocol: 'TCP' }],
+  });
+  await configure(t, 'Validating', 'names', [
+    webhook('names.webhooks.example.com', '/names', {
+      clientConfig: { service: { namespace: 'webhook-test', name: 'hooks', path: '/names' }, caBundle },
+    }),
+  ]);
+  const refused = await configMap('webhook-test', 'forbidden-one');
+  t.is(refused.status, 403, JSON.stringify(refused.body));
+  t.like(refused.body, {
+    kind: 'Status',
+    reason: 'Forbidden',
+    message:
+      'admission webhook "names.webhooks.example.com" denied the request: names starting with "forbidden-" are not allowed',
+  });
+  t.is((await send('GET', '/api/v1/namespaces/webhook-test/configmaps/forbidden-one')).status, 404, 'nothing stored');
+  const allowed = await configMap('webhook-test', 'fine');
+  t.is(allowed.status, 201, JSON.stringify(allowed.body));
+  t.is(allowed.headers.warning, '299 - "checked by the names webhook"');
+});
+
+test.serial('failurePolicy Fail refuses while the webhook is down, Ignore lets the write through', async (t) => {
+  await namespace('down');
+  const down = (name: string, failurePolicy: string) =>
+    webhook(name, '/x', { clientConfig: { url: `https://127.0.0.1:${downPort}/x`, caBundle }, failurePolicy });
+  await configure(t, 'Validating', 'down-fail', [down('down.webhooks.example.com', 'Fail')]);
+  const refused = await configMap('down', 'refused');
+  t.is(refused.status, 500, JSON.stringify(refused.body));
+  t.like(refused.body, {
+    reason: 'InternalError',
+    message: `Internal error occurred: failed calling webhook "down.webhooks.example.com": failed to call webhook: Post "https://127.0.0.1:${downPort}/x?timeout=10s": dial tcp 127.0.0.1:${downPort}: connect: connection refused`,
+  });
+  t.is((await send('GET', '/api/v1/namespaces/down/configmaps/refused')).status, 404);
+  await sendOk('DELETE', `${admissionApi}/validatingwebhookconfigurations/down-fail`);
+  await configure(t, 'Validating', 'down-ignore', [down('ignored.webhooks.example.com', 'Ignore')]);
+  t.is((await configMap('down', 'through')).status, 201);
+  t.is((await send('GET', '/api/v1/namespaces')).status, 200, 'the server still answers');
+});
+
+test.serial('a webhook slower than its timeoutSeconds fails the call', async (t) => {
+  await namespace('slow');
+  await configure(t, 'Validating', 'slow', [
+    webhook('slow.webhooks.example.com', '/slow', { timeoutSeconds: 1, failurePolicy: 'Fail' }),
+  ]);
+  const started = Date.now();
+  const refused = await configMap('slow', 'late');
+  t.true(Date.now() - started < 2400, 'answered at the timeout, not when the webhook answered');
+  t.is(refused.status, 500);
+  t.is(
+    refused.body.message,
+    `Internal error occurred: failed calling webhook "slow.webhooks.example.com": failed to call webhook: Post "https://127.0.0.1:${hooksPort}/slow?timeout=1s": context deadline exceeded`,
+  );
+  t.is((await send('GET', '/api/v1/namespaces/slow/configmaps/late')).status, 404);
+});
+
+test.serial('namespaceSelector: only namespaces with the label are judged', async (t) => {
+  await namespace('guarded', { guarded: 'true' });
+  await namespace('open');
+  await configure(t, 'Validating', 'guard', [
+    webhook('guard.webhooks.example.com', '/deny', { namespaceSelector: { matchLabels: { guarded: 'true' } } }),
+  ]);
+  const refused = await configMap('guarded', 'x');
+  t.is(refused.status, 400);
+  t.is(
+    refused.body.message,
+    'admission webhook "guard.webhooks.example.com" denied the request: everything is refused here',
+  );
+  t.is((await configMap('open', 'x')).status, 201);
+});
+
+test.serial('webhook configurations are never sent to webhooks, so a broken one can be removed', async (t) => {
+  await configure(t, 'Validating', 'deny-registrations', [
+    webhook('registrations.webhooks.example.com', '/deny', {
+      rules: [rule(['*'], 'admissionregistration.k8s.io')],
+    }),
+  ]);
+  const before = received.length;
+  await configure(t, 'Mutating', 'another', [webhook('another.webhooks.example.com', '/label')]);
+  await sendOk('DELETE', `${admissionApi}/mutatingwebhookconfigurations/another`);
+  t.is(received.length, before, 'no webhook was called');
+});
