@@ -26,6 +26,7 @@ import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './a
 import {
   clusterInfoRole,
   clusterInfoRoleBinding,
+  extensionAuthenticationReaderRole,
   defaultClusterRoleBindings,
   defaultClusterRoles,
   reconcileDefaultRole,
@@ -37,7 +38,9 @@ import { defaultIssuer, serviceAccountAuthenticator, ServiceAccountTokens } from
 import { issuerDiscoveryDocument } from './auth/oidc-discovery.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
 import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
-import { ensureClusterPki } from './pki/cluster-pki.ts';
+import { ensureClusterPki, pkiDir } from './pki/cluster-pki.ts';
+import { ensureFrontProxyPki, extensionAuthenticationConfigMap } from './pki/front-proxy.ts';
+import { Aggregator } from './api/aggregator/aggregator.ts';
 import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
@@ -452,8 +455,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }),
       )
     : undefined;
+  const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
+  const aggregator = new Aggregator({
+    registry,
+    frontProxyClient: frontProxy.client,
+    logger: logger.child({ component: 'aggregator' }),
+  });
   const api = new ApiServer({
     ...(auditor ? { auditor } : {}),
+    aggregator,
     registry,
     authenticators: [
       clientCertificateAuthenticator,
@@ -505,7 +515,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         'users:',
       )[0]!,
     });
+    await reconcileObject(
+      registry,
+      extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert),
+      (current) => (current.data = extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert).data),
+    );
+    await ensureObject(registry, extensionAuthenticationReaderRole);
+    await aggregator.start();
   } catch (err) {
+    aggregator.stop();
     policy.stop();
     stopCaches();
     await api.close();
@@ -598,6 +616,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await certificates.stop();
       compactor.stop();
       policy.stop();
+      aggregator.stop();
       stopCaches();
       await api.close();
       await auditor?.close();

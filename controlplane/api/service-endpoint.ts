@@ -12,6 +12,12 @@ import type { KubeObject } from '../../kube/types.ts';
 
 type Any = Record<string, any>;
 
+export interface ServiceReference {
+  readonly namespace: string;
+  readonly name: string;
+  readonly port: number;
+}
+
 export interface ServiceEndpoint {
   readonly host: string;
   readonly port: number;
@@ -19,19 +25,25 @@ export interface ServiceEndpoint {
   readonly serverName: string;
 }
 
-export function serviceEndpoint(
-  reference: { namespace: string; name: string; port: number },
+/** Why a reference leads nowhere, in the words of upstream's APIService conditions. */
+export interface Unreachable {
+  readonly reason: 'ServiceNotFound' | 'ServicePortError' | 'MissingEndpoints';
+  readonly message: string;
+}
+
+export function resolveServiceEndpoint(
+  reference: ServiceReference,
   service: KubeObject | undefined,
   slices: readonly KubeObject[],
-): ServiceEndpoint {
-  const id = `${reference.namespace}/${reference.name}`;
+): ServiceEndpoint | Unreachable {
+  const where = `service/${reference.name} in "${reference.namespace}"`;
   const serverName = `${reference.name}.${reference.namespace}.svc`;
-  if (service === undefined) throw new ApiError('NotFound', `service "${reference.name}" not found`);
+  if (service === undefined) return { reason: 'ServiceNotFound', message: `${where} is not present` };
   const spec = (service.spec ?? {}) as Any;
   if (spec.type === 'ExternalName') return { host: String(spec.externalName), port: reference.port, serverName };
   const servicePort = ((spec.ports ?? []) as Any[]).find((p) => p.port === reference.port);
   if (servicePort === undefined)
-    throw new ApiError('ServiceUnavailable', `no service port ${reference.port} found for service "${reference.name}"`);
+    return { reason: 'ServicePortError', message: `${where} is not listening on port ${reference.port}` };
   const portName = String(servicePort.name ?? '');
   for (const slice of slices as readonly Any[]) {
     if (slice.metadata?.labels?.['kubernetes.io/service-name'] !== reference.name) continue;
@@ -43,5 +55,24 @@ export function serviceEndpoint(
       if (typeof address === 'string') return { host: address, port: port.port, serverName };
     }
   }
-  throw new ApiError('ServiceUnavailable', `no endpoints available for service "${id}"`);
+  return {
+    reason: 'MissingEndpoints',
+    message: `endpoints for ${where} have no addresses with port name "${portName}"`,
+  };
+}
+
+export const isUnreachable = (result: ServiceEndpoint | Unreachable): result is Unreachable => 'reason' in result;
+
+/** The endpoint, or the error a caller that needs one now gets (webhooks: `services "x" not found`, 503 otherwise). */
+export function serviceEndpoint(
+  reference: ServiceReference,
+  service: KubeObject | undefined,
+  slices: readonly KubeObject[],
+): ServiceEndpoint {
+  const result = resolveServiceEndpoint(reference, service, slices);
+  if (!isUnreachable(result)) return result;
+  if (result.reason === 'ServiceNotFound') throw new ApiError('NotFound', `services "${reference.name}" not found`);
+  if (result.reason === 'ServicePortError')
+    throw new ApiError('ServiceUnavailable', `no service port ${reference.port} found for service "${reference.name}"`);
+  throw new ApiError('ServiceUnavailable', `no endpoints available for service "${reference.name}"`);
 }
