@@ -307,6 +307,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
   const validatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations')!;
   const endpointSlices = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
+  const admissionPolicies = findResource('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicies')!;
+  const admissionPolicyBindings = findResource(
+    'admissionregistration.k8s.io',
+    'v1',
+    'validatingadmissionpolicybindings',
+  )!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
@@ -332,6 +338,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
       endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
     },
+    policies: {
+      policies: () => caches.get(admissionPolicies)!.listIn(''),
+      bindings: () => caches.get(admissionPolicyBindings)!.listIn(''),
+      namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+      param: async (apiVersion, kind, namespace, name) => {
+        const info = resourceByKind(apiVersion, kind);
+        if (info === undefined) return undefined;
+        return registry.get(info, info.namespaced ? namespace : undefined, name).catch(() => undefined);
+      },
+    },
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
@@ -349,7 +365,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // pods by node for the node authorizer (not in `caches`: quota counting keeps reading live)
   let podsByNode: ObjectCache | undefined;
   try {
-    for (const info of [namespaces, limitRanges, resourceQuotas, mutatingWebhooks, validatingWebhooks]) {
+    for (const info of [
+      namespaces,
+      limitRanges,
+      resourceQuotas,
+      mutatingWebhooks,
+      validatingWebhooks,
+      admissionPolicies,
+      admissionPolicyBindings,
+    ]) {
       const cache = new ObjectCache(registry, info);
       await cache.start();
       caches.set(info, cache);

@@ -21,6 +21,7 @@ import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from '.
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
 import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
+import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/admit-policies.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
@@ -49,6 +50,8 @@ export interface AdmissionDeps {
   podSecurity?: PodSecurityConfig;
   /** Where admission webhooks are configured and reached; absent: no webhooks are called. */
   webhooks?: WebhookLookups;
+  /** Where ValidatingAdmissionPolicies and their bindings are read; absent: no policies apply. */
+  policies?: PolicyLookups;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(
     namespace: string,
@@ -212,6 +215,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       }
       validateObject(info, o, request.old as Any | undefined);
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
+      if (deps.policies) await runValidatingAdmissionPolicies(request, deps.policies);
       if (deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {

@@ -8,6 +8,7 @@ import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, stringsOf, type Any } from './fields.ts';
 import { validateLabelSelector } from './selectors.ts';
 import { dns1035Label, dns1123Subdomain, portNumber } from '../../kube/name-formats.ts';
+import { compileError } from '../admission/policies/compiled-policy.ts';
 
 const failurePolicies = ['Fail', 'Ignore'];
 const matchPolicies = ['Equivalent', 'Exact'];
@@ -200,6 +201,12 @@ function validateMatchResources(errors: FieldErrors, at: string, match: Any, rul
     validateRuleWithOperations(errors, ruleAt, rule);
 }
 
+/** A CEL expression of a policy must compile (upstream compiles on write: `compilation failed: ...`). */
+function compiles(errors: FieldErrors, at: string, expression: string): void {
+  const problem = compileError(expression);
+  if (problem !== undefined) errors.invalid(at, expression, problem);
+}
+
 export function validateValidatingAdmissionPolicy(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec) ?? {};
   checkEnum(errors, 'spec.failurePolicy', spec.failurePolicy, failurePolicies, true);
@@ -210,7 +217,10 @@ export function validateValidatingAdmissionPolicy(errors: FieldErrors, o: Any): 
   if (validations.length === 0 && !(Array.isArray(spec.auditAnnotations) && spec.auditAnnotations.length > 0))
     errors.required('spec.validations', 'validations or auditAnnotations must contain at least one item');
   for (const [validation, at] of validations) {
-    checkString(errors, `${at}.expression`, validation.expression, undefined, true);
+    if (checkString(errors, `${at}.expression`, validation.expression, undefined, true))
+      compiles(errors, `${at}.expression`, validation.expression);
+    if (typeof validation.messageExpression === 'string' && validation.messageExpression !== '')
+      compiles(errors, `${at}.messageExpression`, validation.messageExpression);
     if (typeof validation.message === 'string' && validation.message !== '') {
       const trimmed = validation.message.trim();
       if (trimmed === '') errors.invalid(`${at}.message`, validation.message, 'message must be non-empty if specified');
@@ -218,6 +228,16 @@ export function validateValidatingAdmissionPolicy(errors: FieldErrors, o: Any): 
         errors.invalid(`${at}.message`, validation.message, 'message must not contain line breaks');
     }
     checkEnum(errors, `${at}.reason`, validation.reason, policyReasons);
+  }
+  for (const [variable, at] of objectsOf(errors, 'spec.variables', spec.variables)) {
+    checkString(errors, `${at}.name`, variable.name, undefined, true);
+    if (checkString(errors, `${at}.expression`, variable.expression, undefined, true))
+      compiles(errors, `${at}.expression`, variable.expression);
+  }
+  for (const [condition, at] of objectsOf(errors, 'spec.matchConditions', spec.matchConditions)) {
+    checkString(errors, `${at}.name`, condition.name, undefined, true);
+    if (checkString(errors, `${at}.expression`, condition.expression, undefined, true))
+      compiles(errors, `${at}.expression`, condition.expression);
   }
   if (isSet(spec.paramKind)) {
     const paramKind = objectAt(errors, 'spec.paramKind', spec.paramKind) ?? {};

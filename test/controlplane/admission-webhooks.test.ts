@@ -10,25 +10,15 @@ import test from 'ava';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
-import { call, type HttpReply } from './server-process.ts';
+import type { HttpReply } from './server-process.ts';
 import { sharedInProcess } from './in-process.ts';
+import { adminCalls } from './admin-calls.ts';
 
 type Any = Record<string, any>;
 
 const shared = sharedInProcess(test);
+const { send, sendOk } = adminCalls(shared);
 const admissionApi = '/apis/admissionregistration.k8s.io/v1';
-
-function send(method: string, path: string, body?: unknown): Promise<HttpReply> {
-  const { server, dataDir, admin } = shared.server();
-  const port = Number(new URL(server.url).port);
-  return call({ dataDir, port }, method, path, { cert: admin.cert, key: admin.key }, body);
-}
-
-async function sendOk(method: string, path: string, body?: unknown): Promise<Any> {
-  const reply = await send(method, path, body);
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body)}`);
-  return reply.body;
-}
 
 // ---- the webhook server: its own CA, a serving certificate for 127.0.0.1 and the Service name ----
 

@@ -16,40 +16,16 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
-import { call, userIdentity, type HttpReply, type Identity } from './server-process.ts';
+import { userIdentity } from './server-process.ts';
 import { sharedInProcess } from './in-process.ts';
+import { adminCalls } from './admin-calls.ts';
 
 type Any = Record<string, any>;
 
 const shared = sharedInProcess(test);
+const { send, sendOk } = adminCalls(shared);
 const group = 'metrics.example.com';
 const groupVersion = `${group}/v1beta1`;
-
-function send(
-  method: string,
-  path: string,
-  body?: unknown,
-  identity?: Identity,
-  headers: Record<string, string> = {},
-): Promise<HttpReply> {
-  const { server, dataDir, admin } = shared.server();
-  const port = Number(new URL(server.url).port);
-  return call(
-    { dataDir, port },
-    method,
-    path,
-    identity ?? { cert: admin.cert, key: admin.key },
-    body,
-    'application/json',
-    headers,
-  );
-}
-
-async function sendOk(method: string, path: string, body?: unknown): Promise<Any> {
-  const reply = await send(method, path, body);
-  if (reply.status >= 300) throw new Error(`${method} ${path}: ${reply.status} ${JSON.stringify(reply.body)}`);
-  return reply.body;
-}
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const kubeconfig = join(shared.server().dataDir, 'admin.kubeconfig');

@@ -5,18 +5,13 @@
  * with upstream's field errors, printed with upstream's columns.
  */
 import test from 'ava';
-import { call, type HttpReply } from './server-process.ts';
 import { sharedInProcess } from './in-process.ts';
+import { adminCalls } from './admin-calls.ts';
 
 const shared = sharedInProcess(test);
+const { send } = adminCalls(shared);
 const admissionApi = '/apis/admissionregistration.k8s.io/v1';
 const registrationApi = '/apis/apiregistration.k8s.io/v1';
-
-function send(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<HttpReply> {
-  const { server, dataDir, admin } = shared.server();
-  const port = Number(new URL(server.url).port);
-  return call({ dataDir, port }, method, path, { cert: admin.cert, key: admin.key }, body, 'application/json', headers);
-}
 
 const webhook = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -149,7 +144,7 @@ test('kubectl columns: webhooks counted, policies with their parameters, APIServ
   });
   t.is(policy.status, 201, JSON.stringify(policy.body));
   t.like(policy.body.spec, { failurePolicy: 'Fail', matchConstraints: { matchPolicy: 'Equivalent' } });
-  const policies = await send('GET', `${admissionApi}/validatingadmissionpolicies`, undefined, table);
+  const policies = await send('GET', `${admissionApi}/validatingadmissionpolicies`, undefined, undefined, table);
   t.deepEqual(
     policies.body.columnDefinitions.map((c: { name: string }) => c.name),
     ['Name', 'Validations', 'ParamKind', 'Age'],
@@ -170,7 +165,13 @@ test('kubectl columns: webhooks counted, policies with their parameters, APIServ
   });
   t.is(apiService.status, 201, JSON.stringify(apiService.body));
   t.is(apiService.body.spec.service.port, 443);
-  const services = await send('GET', `${registrationApi}/apiservices/v1beta1.metrics.example.com`, undefined, table);
+  const services = await send(
+    'GET',
+    `${registrationApi}/apiservices/v1beta1.metrics.example.com`,
+    undefined,
+    undefined,
+    table,
+  );
   t.deepEqual(
     services.body.columnDefinitions.map((c: { name: string }) => c.name),
     ['Name', 'Service', 'Available', 'Age'],

@@ -15,8 +15,14 @@ import type { AdmissionRequest } from '../../api/registry.ts';
 import { applyJsonPatch } from '../../api/patch.ts';
 import { addAuditAnnotation, addWarning, currentUser, isDryRun } from '../../api/request-context.ts';
 import { callWebhook, CallFailure, type ServiceLookups } from './client.ts';
-import { anyRuleMatches, namespaceSelectorMatches, objectSelectorMatches, type RequestAttributes } from './matching.ts';
-import { admissionReview, denialMessage, MalformedReview, readVerdict } from './review.ts';
+import {
+  anyRuleMatches,
+  namespaceSelectorMatches,
+  objectSelectorMatches,
+  requestAttributes,
+  type RequestAttributes,
+} from './matching.ts';
+import { denialMessage, reviewOf, MalformedReview, readVerdict } from './review.ts';
 
 type Any = Record<string, any>;
 
@@ -39,24 +45,12 @@ function isExempt(request: AdmissionRequest): boolean {
   return request.info.group === 'admissionregistration.k8s.io';
 }
 
-function attributesOf(request: AdmissionRequest): RequestAttributes {
-  return {
-    operation: request.operation,
-    group: request.info.group,
-    version: request.info.version,
-    resource: request.info.resource,
-    subresource: request.subresource ?? '',
-    namespaced: request.info.namespaced,
-    namespace: request.object.metadata.namespace ?? '',
-  };
-}
-
 async function matchingHooks(request: AdmissionRequest, kind: WebhookKind, lookups: WebhookLookups): Promise<Hook[]> {
   if (isExempt(request)) return [];
   const configurations = [...(await lookups.configurations(kind))].sort((a, b) =>
     (a.metadata.name ?? '').localeCompare(b.metadata.name ?? ''),
   );
-  const attributes = attributesOf(request);
+  const attributes = requestAttributes(request);
   const objectLabels = request.object.metadata.labels;
   const oldLabels = request.old?.metadata.labels;
   let namespaceLabels: Record<string, string> | undefined;
@@ -79,24 +73,6 @@ async function matchingHooks(request: AdmissionRequest, kind: WebhookKind, looku
     }
   }
   return hooks;
-}
-
-function reviewFor(request: AdmissionRequest, uid: string): Any {
-  return admissionReview({
-    uid,
-    group: request.info.group,
-    version: request.info.version,
-    kind: request.info.kind,
-    resource: request.info.resource,
-    subresource: request.subresource ?? '',
-    name: request.object.metadata.name ?? '',
-    namespace: request.object.metadata.namespace ?? '',
-    operation: request.operation,
-    user: currentUser(),
-    object: request.object as Any,
-    oldObject: request.old as Any | undefined,
-    dryRun: isDryRun(),
-  });
 }
 
 type Outcome =
@@ -122,7 +98,7 @@ async function consult(
   try {
     const answer = await callWebhook(
       hook.webhook.clientConfig ?? {},
-      reviewFor(request, uid),
+      reviewOf(request, uid, currentUser(), isDryRun()),
       typeof hook.webhook.timeoutSeconds === 'number' ? hook.webhook.timeoutSeconds : 10,
       lookups,
     );

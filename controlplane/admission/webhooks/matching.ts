@@ -5,6 +5,7 @@
  * Pure: the caller looks up the namespace's labels.
  */
 import { matchesLabels, selectorFromObject, type LabelSelectorObject } from '../../../kube/labels.ts';
+import type { AdmissionRequest } from '../../api/registry.ts';
 
 type Any = Record<string, any>;
 
@@ -19,6 +20,19 @@ export interface RequestAttributes {
   readonly namespaced: boolean;
   /** '' for cluster-scoped objects. */
   readonly namespace: string;
+}
+
+/** The attributes of a write the registry admits. */
+export function requestAttributes(request: AdmissionRequest): RequestAttributes {
+  return {
+    operation: request.operation,
+    group: request.info.group,
+    version: request.info.version,
+    resource: request.info.resource,
+    subresource: request.subresource ?? '',
+    namespaced: request.info.namespaced,
+    namespace: request.object.metadata.namespace ?? '',
+  };
 }
 
 const listOf = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v) => typeof v === 'string') : []);

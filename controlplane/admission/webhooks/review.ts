@@ -5,6 +5,7 @@
  * deny with a Status, and (mutating webhooks only) may carry a JSONPatch. Pure: no I/O.
  */
 import type { UserInfo } from '../../auth/types.ts';
+import type { AdmissionRequest } from '../../api/registry.ts';
 
 type Any = Record<string, any>;
 
@@ -62,6 +63,25 @@ export function admissionReview(input: ReviewInput): Any {
         : {}),
     },
   };
+}
+
+/** The AdmissionReview of a write the registry admits. */
+export function reviewOf(request: AdmissionRequest, uid: string, user: UserInfo | undefined, dryRun: boolean): Any {
+  return admissionReview({
+    uid,
+    group: request.info.group,
+    version: request.info.version,
+    kind: request.info.kind,
+    resource: request.info.resource,
+    subresource: request.subresource ?? '',
+    name: request.object.metadata.name ?? '',
+    namespace: request.object.metadata.namespace ?? '',
+    operation: request.operation,
+    user,
+    object: request.object as Any,
+    oldObject: request.old as Any | undefined,
+    dryRun,
+  });
 }
 
 /** What a webhook said, once its answer has been checked. */

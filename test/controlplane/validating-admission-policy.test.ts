@@ -1,0 +1,166 @@
+/**
+ * ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1, GA in 1.30) with its bindings: CEL
+ * validations over the object, the request and a namespace, acted on as each binding says (Deny,
+ * Warn, Audit), with upstream's wording; and policies whose CEL does not compile are refused.
+ */
+import test from 'ava';
+import type { HttpReply } from './server-process.ts';
+import { sharedInProcess } from './in-process.ts';
+import { adminCalls } from './admin-calls.ts';
+
+type Any = Record<string, any>;
+
+const shared = sharedInProcess(test);
+const { send, sendOk } = adminCalls(shared);
+const admissionApi = '/apis/admissionregistration.k8s.io/v1';
+
+/** Creates objects for the length of one test (deleted in reverse order after it). */
+async function create(t: { teardown(fn: () => Promise<void>): void }, path: string, object: Any): Promise<void> {
+  await sendOk('POST', path, object);
+  t.teardown(async () => {
+    await send('DELETE', `${path}/${object.metadata.name}`);
+  });
+}
+
+const policy = (name: string, spec: Any): Any => ({
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicy',
+  metadata: { name },
+  spec: {
+    matchConstraints: {
+      resourceRules: [
+        { operations: ['CREATE', 'UPDATE'], apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'] },
+      ],
+    },
+    ...spec,
+  },
+});
+
+const binding = (name: string, policyName: string, validationActions: string[], extra: Any = {}): Any => ({
+  apiVersion: 'admissionregistration.k8s.io/v1',
+  kind: 'ValidatingAdmissionPolicyBinding',
+  metadata: { name },
+  spec: { policyName, validationActions, ...extra },
+});
+
+function deployment(namespace: string, name: string, replicas: number): Promise<HttpReply> {
+  return send('POST', `/apis/apps/v1/namespaces/${namespace}/deployments`, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image: 'busybox:1.36' }] } },
+    },
+  });
+}
+
+test.serial('a policy bound with Deny refuses deployments with more than 5 replicas', async (t) => {
+  await sendOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'limited' } });
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicies`,
+    policy('replica-limit', {
+      validations: [{ expression: 'object.spec.replicas <= 5' }],
+    }),
+  );
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('replica-limit-binding', 'replica-limit', ['Deny']),
+  );
+  const refused = await deployment('limited', 'too-many', 6);
+  t.is(refused.status, 422, JSON.stringify(refused.body));
+  t.like(refused.body, {
+    reason: 'Invalid',
+    message:
+      "deployments.apps \"too-many\" is forbidden: ValidatingAdmissionPolicy 'replica-limit' with binding 'replica-limit-binding' denied request: failed expression: object.spec.replicas <= 5",
+  });
+  t.is((await send('GET', '/apis/apps/v1/namespaces/limited/deployments/too-many')).status, 404, 'nothing stored');
+  t.is((await deployment('limited', 'few', 5)).status, 201);
+  // an update to 6 is refused too, and leaves the stored object as it was
+  const stored = await sendOk('GET', '/apis/apps/v1/namespaces/limited/deployments/few');
+  const update = await send('PUT', '/apis/apps/v1/namespaces/limited/deployments/few', {
+    ...stored,
+    spec: { ...stored.spec, replicas: 6 },
+  });
+  t.is(update.status, 422);
+  t.is((await sendOk('GET', '/apis/apps/v1/namespaces/limited/deployments/few')).spec.replicas, 5);
+});
+
+test.serial('messages, reasons and Warn: what the binding says the client gets', async (t) => {
+  await sendOk('POST', '/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: 'warned', labels: { tier: 'small' } },
+  });
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicies`,
+    policy('small-tier', {
+      validations: [
+        {
+          expression: "namespaceObject.metadata.labels['tier'] != 'small' || object.spec.replicas <= 2",
+          messageExpression: "'small namespaces run at most 2 replicas, not ' + string(object.spec.replicas)",
+          reason: 'Forbidden',
+        },
+      ],
+    }),
+  );
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('small-tier-warn', 'small-tier', ['Warn', 'Audit']),
+  );
+  const warned = await deployment('warned', 'three', 3);
+  t.is(warned.status, 201, JSON.stringify(warned.body));
+  t.is(
+    warned.headers.warning,
+    `299 - "Validation failed for ValidatingAdmissionPolicy 'small-tier' with binding 'small-tier-warn': small namespaces run at most 2 replicas, not 3"`,
+  );
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('small-tier-deny', 'small-tier', ['Deny'], {
+      matchResources: { namespaceSelector: { matchLabels: { tier: 'small' } } },
+    }),
+  );
+  const refused = await deployment('warned', 'four', 4);
+  t.is(refused.status, 403);
+  t.is(
+    refused.body.message,
+    "deployments.apps \"four\" is forbidden: ValidatingAdmissionPolicy 'small-tier' with binding 'small-tier-deny' denied request: small namespaces run at most 2 replicas, not 4",
+  );
+});
+
+test('a policy whose expression does not compile is refused, and nothing is stored', async (t) => {
+  const reply = await send(
+    'POST',
+    `${admissionApi}/validatingadmissionpolicies`,
+    policy('broken', {
+      validations: [{ expression: 'object.spec.replicas <=' }],
+    }),
+  );
+  t.is(reply.status, 422);
+  t.regex(
+    reply.body.message,
+    /^ValidatingAdmissionPolicy\.admissionregistration\.k8s\.io "broken" is invalid: spec\.validations\[0\]\.expression: Invalid value: "object\.spec\.replicas <=": compilation failed: /,
+  );
+  t.is((await send('GET', `${admissionApi}/validatingadmissionpolicies/broken`)).status, 404);
+});
+
+test('a binding may not both Deny and Warn', async (t) => {
+  const reply = await send(
+    'POST',
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('both', 'x', ['Deny', 'Warn']),
+  );
+  t.is(reply.status, 422);
+  t.true(
+    reply.body.message.includes(
+      'spec.validationActions: Invalid value: ["Deny","Warn"]: must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)',
+    ),
+    reply.body.message,
+  );
+});
