@@ -17,6 +17,7 @@ import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { userIdentity } from './server-process.ts';
+import { installedKubectlReleases } from './kubectl-releases.ts';
 import { sharedInProcess } from './in-process.ts';
 import { adminCalls } from './admin-calls.ts';
 
@@ -28,10 +29,20 @@ const group = 'metrics.example.com';
 const groupVersion = `${group}/v1beta1`;
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const kubeconfig = join(shared.server().dataDir, 'admin.kubeconfig');
+  return kubectlOf('kubectl', ...args);
+}
+
+function kubectlOf(binary: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const { dataDir } = shared.server();
+  const kubeconfig = join(dataDir, 'admin.kubeconfig');
+  // a discovery cache per binary and server: each release reads the server's documents itself
+  const cache = join(dataDir, 'kubectl-cache', binary.replace(/\W+/g, '-'));
   return new Promise((resolve) => {
-    execFile('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeout: 30_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    execFile(
+      binary,
+      ['--kubeconfig', kubeconfig, '--cache-dir', cache, ...args],
+      { timeout: 30_000 },
+      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
     );
   });
 }
@@ -281,3 +292,19 @@ test.serial('an APIService whose Service has no endpoints is not Available and a
   t.is(reply.body, 'service unavailable\n');
   t.is((await send('GET', '/api/v1/namespaces')).status, 200, 'the server still answers');
 });
+
+for (const { release, binary } of installedKubectlReleases()) {
+  test.serial(`kubectl ${release} lists and reads the aggregated resources`, async (t) => {
+    await ready();
+    await until('Available=True', async () => {
+      const object = await sendOk('GET', `/apis/apiregistration.k8s.io/v1/apiservices/v1beta1.${group}`);
+      return availableOf(object)?.status === 'True' ? object : undefined;
+    });
+    const resources = await kubectlOf(binary, 'api-resources', `--api-group=${group}`);
+    t.is(resources.code, 0, resources.stderr);
+    t.regex(resources.stdout, /widgets\s+metrics\.example\.com\/v1beta1\s+true\s+Widget/);
+    const widgets = await kubectlOf(binary, 'get', 'widgets', '-n', 'default', '-o', 'name');
+    t.is(widgets.code, 0, widgets.stderr);
+    t.is(widgets.stdout.trim(), 'widget.metrics.example.com/w1');
+  });
+}
