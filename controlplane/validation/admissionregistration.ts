@@ -7,8 +7,9 @@
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, stringsOf, type Any } from './fields.ts';
 import { validateLabelSelector } from './selectors.ts';
-import { dns1035Label, dns1123Subdomain, portNumber } from '../../kube/name-formats.ts';
+import { dns1035Label, dns1123Subdomain, portNumber, qualifiedName } from '../../kube/name-formats.ts';
 import { compileError } from '../admission/policies/compiled-policy.ts';
+import { matchConditionCompileError } from '../admission/webhooks/match-conditions.ts';
 
 const failurePolicies = ['Fail', 'Ignore'];
 const matchPolicies = ['Equivalent', 'Exact'];
@@ -172,6 +173,29 @@ function validateWebhook(errors: FieldErrors, at: string, hook: Any, mutating: b
     if (service) validateServiceReference(errors, `${at}.clientConfig.service`, service, true);
   }
   validateReviewVersions(errors, `${at}.admissionReviewVersions`, hook.admissionReviewVersions);
+  validateMatchConditions(errors, `${at}.matchConditions`, hook.matchConditions, matchConditionCompileError);
+}
+
+/** matchConditions: at most 64, each with a unique qualified name and an expression that compiles. */
+function validateMatchConditions(
+  errors: FieldErrors,
+  at: string,
+  value: unknown,
+  compileProblem: (expression: string) => string | undefined,
+): void {
+  const conditions = objectsOf(errors, at, value);
+  if (conditions.length > 64) errors.tooMany(at, conditions.length, 64);
+  const names = new Set<string>();
+  for (const [condition, conditionAt] of conditions) {
+    if (checkString(errors, `${conditionAt}.name`, condition.name, qualifiedName, true)) {
+      if (names.has(condition.name)) errors.duplicate(`${conditionAt}.name`, condition.name);
+      names.add(condition.name);
+    }
+    if (checkString(errors, `${conditionAt}.expression`, condition.expression, undefined, true)) {
+      const problem = compileProblem(condition.expression);
+      if (problem !== undefined) errors.invalid(`${conditionAt}.expression`, condition.expression, problem);
+    }
+  }
 }
 
 function validateWebhookConfiguration(errors: FieldErrors, o: Any, mutating: boolean): void {
@@ -234,11 +258,7 @@ export function validateValidatingAdmissionPolicy(errors: FieldErrors, o: Any): 
     if (checkString(errors, `${at}.expression`, variable.expression, undefined, true))
       compiles(errors, `${at}.expression`, variable.expression);
   }
-  for (const [condition, at] of objectsOf(errors, 'spec.matchConditions', spec.matchConditions)) {
-    checkString(errors, `${at}.name`, condition.name, undefined, true);
-    if (checkString(errors, `${at}.expression`, condition.expression, undefined, true))
-      compiles(errors, `${at}.expression`, condition.expression);
-  }
+  validateMatchConditions(errors, 'spec.matchConditions', spec.matchConditions, compileError);
   if (isSet(spec.paramKind)) {
     const paramKind = objectAt(errors, 'spec.paramKind', spec.paramKind) ?? {};
     checkString(errors, 'spec.paramKind.apiVersion', paramKind.apiVersion, undefined, true);

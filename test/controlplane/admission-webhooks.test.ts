@@ -48,6 +48,15 @@ const routes: Record<string, (request: Any) => Any | Promise<Any>> = {
       patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
     });
   },
+  '/count': (request) => {
+    const labels = request.object.metadata.labels ?? {};
+    const patch = [{ op: 'add', path: '/metadata/labels/labels-seen', value: String(Object.keys(labels).length) }];
+    return answer(request, {
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    });
+  },
   '/names': (request) =>
     String(request.name ?? '').startsWith('forbidden-')
       ? answer(request, {
@@ -270,4 +279,52 @@ test.serial('webhook configurations are never sent to webhooks, so a broken one 
   await configure(t, 'Mutating', 'another', [webhook('another.webhooks.example.com', '/label')]);
   await sendOk('DELETE', `${admissionApi}/mutatingwebhookconfigurations/another`);
   t.is(received.length, before, 'no webhook was called');
+});
+
+test.serial('reinvocationPolicy IfNeeded: a webhook is called again when a later one changed the object', async (t) => {
+  await namespace('reinvoked');
+  await configure(t, 'Mutating', 'reinvoke', [
+    webhook('count.webhooks.example.com', '/count', { reinvocationPolicy: 'IfNeeded' }),
+    webhook('label.webhooks.example.com', '/label'),
+  ]);
+  const before = received.filter((r) => r.path === '/count').length;
+  const created = await configMap('reinvoked', 'twice', { app: 'demo' });
+  t.is(created.status, 201, JSON.stringify(created.body));
+  // first call: app; second call: app, labels-seen and webhooked
+  t.deepEqual(created.body.metadata.labels, { app: 'demo', 'labels-seen': '3', webhooked: 'yes' });
+  t.is(received.filter((r) => r.path === '/count').length - before, 2);
+});
+
+test.serial('matchConditions: the webhook is called only when its CEL conditions hold', async (t) => {
+  await namespace('conditional');
+  await configure(t, 'Validating', 'conditional', [
+    webhook('conditional.webhooks.example.com', '/deny', {
+      matchConditions: [
+        { name: 'checked-names', expression: "object.metadata.name.startsWith('check-')" },
+        { name: 'not-the-admin', expression: "request.userInfo.username != 'nobody'" },
+      ],
+    }),
+  ]);
+  const before = received.length;
+  t.is((await configMap('conditional', 'unchecked')).status, 201);
+  t.is(received.length, before, 'a false condition skips the call');
+  const refused = await configMap('conditional', 'check-me');
+  t.is(refused.status, 400);
+  t.is(
+    refused.body.message,
+    'admission webhook "conditional.webhooks.example.com" denied the request: everything is refused here',
+  );
+  const invalid = await send('POST', `${admissionApi}/validatingwebhookconfigurations`, {
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingWebhookConfiguration',
+    metadata: { name: 'broken-condition' },
+    webhooks: [
+      webhook('broken.webhooks.example.com', '/deny', { matchConditions: [{ name: 'x', expression: 'object.' }] }),
+    ],
+  });
+  t.is(invalid.status, 422);
+  t.regex(
+    invalid.body.message,
+    /webhooks\[0\]\.matchConditions\[0\]\.expression: Invalid value: "object\.": compilation failed: /,
+  );
 });

@@ -22,6 +22,8 @@ import {
   requestAttributes,
   type RequestAttributes,
 } from './matching.ts';
+import { celValueFromJson } from '../../cel/values.ts';
+import { evaluateMatchConditions } from './match-conditions.ts';
 import { denialMessage, reviewOf, MalformedReview, readVerdict } from './review.ts';
 
 type Any = Record<string, any>;
@@ -80,7 +82,21 @@ type Outcome =
   | { readonly kind: 'failed'; readonly error: ApiError }
   | { readonly kind: 'skipped' };
 
-/** Calls one webhook and reads its answer; a failure becomes an error or a skip by its failurePolicy. */
+/** What a webhook's matchConditions see: the objects and the request as CEL values. */
+function conditionBindings(request: AdmissionRequest): Record<string, unknown> {
+  const { object, oldObject, ...described } = reviewOf(request, '', currentUser(), isDryRun()).request;
+  return {
+    object: celValueFromJson(object),
+    oldObject: celValueFromJson(oldObject),
+    request: celValueFromJson(described),
+    authorizer: null,
+  };
+}
+
+/**
+ * Calls one webhook whose matchConditions hold and reads its answer; a failure becomes an error
+ * or a skip by its failurePolicy.
+ */
 async function consult(
   request: AdmissionRequest,
   hook: Hook,
@@ -94,18 +110,7 @@ async function consult(
       kind: 'failed',
       error: new ApiError('BadRequest', `admission webhook ${JSON.stringify(name)} does not support dry run`),
     };
-  const uid = randomUUID();
-  try {
-    const answer = await callWebhook(
-      hook.webhook.clientConfig ?? {},
-      reviewOf(request, uid, currentUser(), isDryRun()),
-      typeof hook.webhook.timeoutSeconds === 'number' ? hook.webhook.timeoutSeconds : 10,
-      lookups,
-    );
-    return { kind: 'answered', verdict: readVerdict(answer, uid, kind === 'mutating') };
-  } catch (err) {
-    if (!(err instanceof CallFailure) && !(err instanceof MalformedReview)) throw err;
-    const reason = err instanceof MalformedReview ? `received invalid webhook response: ${err.message}` : err.message;
+  const failedCall = (reason: string): Outcome => {
     if (hook.webhook.failurePolicy === 'Ignore') {
       addAuditAnnotation(
         `failed-open.${kind === 'mutating' ? 'mutation' : 'validating'}.webhook.admission.k8s.io/${position}`,
@@ -120,6 +125,24 @@ async function consult(
         `Internal error occurred: failed calling webhook ${JSON.stringify(name)}: ${reason}`,
       ),
     };
+  };
+  const conditions = evaluateMatchConditions(hook.webhook.matchConditions, () => conditionBindings(request));
+  if ('error' in conditions) return failedCall(`failed evaluating match conditions: ${conditions.error}`);
+  if (!conditions.matches) return { kind: 'skipped' };
+  const uid = randomUUID();
+  try {
+    const answer = await callWebhook(
+      hook.webhook.clientConfig ?? {},
+      reviewOf(request, uid, currentUser(), isDryRun()),
+      typeof hook.webhook.timeoutSeconds === 'number' ? hook.webhook.timeoutSeconds : 10,
+      lookups,
+    );
+    return { kind: 'answered', verdict: readVerdict(answer, uid, kind === 'mutating') };
+  } catch (err) {
+    if (!(err instanceof CallFailure) && !(err instanceof MalformedReview)) throw err;
+    return failedCall(
+      err instanceof MalformedReview ? `received invalid webhook response: ${err.message}` : err.message,
+    );
   }
 }
 
