@@ -10,6 +10,9 @@ import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
+import { deletionAdmission } from './admission/deletion.ts';
+import type { WebhookLookups } from './admission/webhooks/dispatch.ts';
+import type { PolicyLookups } from './admission/policies/admit-policies.ts';
 import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
@@ -315,6 +318,23 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   )!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
+  // extension points that judge writes: admission webhooks and ValidatingAdmissionPolicies
+  const webhooks: WebhookLookups = {
+    configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
+    endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
+  };
+  const policies: PolicyLookups = {
+    policies: () => caches.get(admissionPolicies)!.listIn(''),
+    bindings: () => caches.get(admissionPolicyBindings)!.listIn(''),
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    param: async (apiVersion, kind, namespace, name) => {
+      const info = resourceByKind(apiVersion, kind);
+      if (info === undefined) return undefined;
+      return registry.get(info, info.namespaced ? namespace : undefined, name).catch(() => undefined);
+    },
+  };
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
     ...(options.defaultTolerationSeconds !== undefined
@@ -332,22 +352,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
-    webhooks: {
-      configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
-      namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
-      service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
-      endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
-    },
-    policies: {
-      policies: () => caches.get(admissionPolicies)!.listIn(''),
-      bindings: () => caches.get(admissionPolicyBindings)!.listIn(''),
-      namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
-      param: async (apiVersion, kind, namespace, name) => {
-        const info = resourceByKind(apiVersion, kind);
-        if (info === undefined) return undefined;
-        return registry.get(info, info.namespaced ? namespace : undefined, name).catch(() => undefined);
-      },
-    },
+    webhooks,
+    policies,
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
@@ -358,6 +364,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await checkEscalation?.(request, currentUser());
     await admit(request);
   });
+  registry.admitDeletesWith(deletionAdmission({ webhooks, policies }));
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();

@@ -64,6 +64,15 @@ const routes: Record<string, (request: Any) => Any | Promise<Any>> = {
           status: { code: 403, reason: 'Forbidden', message: 'names starting with "forbidden-" are not allowed' },
         })
       : answer(request, { allowed: true, warnings: ['checked by the names webhook'] }),
+  '/protect': (request) =>
+    request.operation === 'DELETE' &&
+    request.object === null &&
+    request.oldObject?.metadata?.labels?.protected === 'true'
+      ? answer(request, {
+          allowed: false,
+          status: { code: 403, reason: 'Forbidden', message: 'this one is protected' },
+        })
+      : answer(request, { allowed: true }),
   '/deny': (request) => answer(request, { allowed: false, status: { message: 'everything is refused here' } }),
   '/slow': async (request) => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -327,4 +336,26 @@ test.serial('matchConditions: the webhook is called only when its CEL conditions
     invalid.body.message,
     /webhooks\[0\]\.matchConditions\[0\]\.expression: Invalid value: "object\.": compilation failed: /,
   );
+});
+
+test.serial('a validating webhook judges deletes, seeing the stored object as oldObject', async (t) => {
+  await namespace('protected');
+  await configure(t, 'Validating', 'protect', [
+    webhook('protect.webhooks.example.com', '/protect', {
+      rules: [{ operations: ['DELETE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'] }],
+    }),
+  ]);
+  t.is((await configMap('protected', 'kept', { protected: 'true' })).status, 201);
+  t.is((await configMap('protected', 'free')).status, 201);
+  const refused = await send('DELETE', '/api/v1/namespaces/protected/configmaps/kept');
+  t.is(refused.status, 403, JSON.stringify(refused.body));
+  t.is(
+    refused.body.message,
+    'admission webhook "protect.webhooks.example.com" denied the request: this one is protected',
+  );
+  t.is((await send('GET', '/api/v1/namespaces/protected/configmaps/kept')).status, 200, 'still there');
+  const review = received.filter((r) => r.path === '/protect').at(-1)!.request;
+  t.like(review, { operation: 'DELETE', name: 'kept', object: null, options: { kind: 'DeleteOptions' } });
+  t.is((await send('DELETE', '/api/v1/namespaces/protected/configmaps/free')).status, 200);
+  t.is((await send('GET', '/api/v1/namespaces/protected/configmaps/free')).status, 404);
 });

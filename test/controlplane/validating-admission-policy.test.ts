@@ -164,3 +164,30 @@ test('a binding may not both Deny and Warn', async (t) => {
     reply.body.message,
   );
 });
+
+test.serial('a policy on DELETE sees the stored object as oldObject and object as null', async (t) => {
+  await sendOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'keeping' } });
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicies`,
+    policy('keep', {
+      matchConstraints: {
+        resourceRules: [
+          { operations: ['DELETE'], apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'] },
+        ],
+      },
+      validations: [{ expression: "object == null && oldObject.metadata.name != 'keep-me'", message: 'keep-me stays' }],
+    }),
+  );
+  await create(t, `${admissionApi}/validatingadmissionpolicybindings`, binding('keep-binding', 'keep', ['Deny']));
+  t.is((await deployment('keeping', 'keep-me', 1)).status, 201);
+  t.is((await deployment('keeping', 'let-go', 1)).status, 201);
+  const refused = await send('DELETE', '/apis/apps/v1/namespaces/keeping/deployments/keep-me');
+  t.is(refused.status, 422);
+  t.is(
+    refused.body.message,
+    "deployments.apps \"keep-me\" is forbidden: ValidatingAdmissionPolicy 'keep' with binding 'keep-binding' denied request: keep-me stays",
+  );
+  t.is((await send('GET', '/apis/apps/v1/namespaces/keeping/deployments/keep-me')).status, 200);
+  t.is((await send('DELETE', '/apis/apps/v1/namespaces/keeping/deployments/let-go')).status, 200);
+});

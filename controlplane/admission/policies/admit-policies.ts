@@ -124,7 +124,7 @@ export async function runValidatingAdmissionPolicies(request: AdmissionRequest, 
       requestValue = celValueFromJson(described);
     }
     const violations = evaluatePolicy(compiledOf(policy), {
-      object: celValueFromJson(request.object),
+      object: request.operation === 'DELETE' ? null : celValueFromJson(request.object),
       oldObject: request.old === undefined ? null : celValueFromJson(request.old),
       request: requestValue,
       params: params === undefined ? null : celValueFromJson(params),

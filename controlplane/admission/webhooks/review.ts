@@ -55,7 +55,7 @@ export function admissionReview(input: ReviewInput): Any {
             groups: [...user.groups],
           }
         : { username: 'system:apiserver', groups: ['system:masters'] },
-      object: typed(input.object),
+      object: input.operation === 'DELETE' ? null : typed(input.object),
       oldObject: typed(input.oldObject),
       dryRun: input.dryRun,
       ...(optionsKind[input.operation]
