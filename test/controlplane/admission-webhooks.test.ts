@@ -89,6 +89,7 @@ const routes: Record<string, (request: Any) => Any | Promise<Any>> = {
           status: { code: 403, reason: 'Forbidden', message: 'this one is protected' },
         })
       : answer(request, { allowed: true }),
+  '/huge': (request) => answer(request, { allowed: true, padding: 'x'.repeat(17 * 1024 * 1024) }),
   '/deny': (request) => answer(request, { allowed: false, status: { message: 'everything is refused here' } }),
   '/slow': async (request) => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -412,4 +413,16 @@ test.serial("webhooks' audit annotations, mutations and failures open reach the 
       mutated: true,
     }),
   });
+});
+
+test.serial('an answer larger than 16 MiB fails the call instead of filling the server', async (t) => {
+  await namespace('flooded');
+  await configure(t, 'Validating', 'huge', [webhook('huge.webhooks.example.com', '/huge')]);
+  const refused = await configMap('flooded', 'x');
+  t.is(refused.status, 500);
+  t.is(
+    refused.body.message,
+    'Internal error occurred: failed calling webhook "huge.webhooks.example.com": received invalid webhook response: the answer is larger than 16777216 bytes',
+  );
+  t.is((await send('GET', '/api/v1/namespaces/flooded/configmaps/x')).status, 404);
 });

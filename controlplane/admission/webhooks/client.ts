@@ -19,6 +19,12 @@ export interface ServiceLookups {
 
 export class CallFailure extends Error {}
 
+/**
+ * The most of an answer that is read: a patch of the largest storable object (1.5 MiB) fits many
+ * times over; a webhook that sends more is broken, and must not fill the server's memory.
+ */
+const maxAnswerBytes = 16 * 1024 * 1024;
+
 interface Target {
   readonly url: URL;
   /** Absent: the URL's host. */
@@ -97,7 +103,17 @@ export async function callWebhook(
       },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size <= maxAnswerBytes) chunks.push(c);
+          else if (!res.destroyed) {
+            res.destroy();
+            reject(
+              new CallFailure(`received invalid webhook response: the answer is larger than ${maxAnswerBytes} bytes`),
+            );
+          }
+        });
         res.on('error', (err) => fail(`Post "${shownUrl}": ${networkError(err, address)}`));
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');

@@ -51,6 +51,8 @@ function identityHeaders(user: UserInfo): Record<string, string | string[]> {
 }
 
 const availableTimeoutMs = 5_000;
+/** A discovery document larger than this is a broken backend, not one to keep in memory. */
+const maxDiscoveryBytes = 4 * 1024 * 1024;
 
 export class Aggregator {
   readonly #options: AggregatorOptions;
@@ -179,7 +181,13 @@ export class Aggregator {
         },
         (res) => {
           const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size <= maxDiscoveryBytes) chunks.push(c);
+            else res.destroy(new Error(`the discovery document is larger than ${maxDiscoveryBytes} bytes`));
+          });
+          res.on('error', (err) => resolve({ error: `failing or missing response from ${shown}: ${err.message}` }));
           res.on('end', () => {
             const code = res.statusCode ?? 0;
             // upstream counts 401 and 403 as answers: the backend is there, it judges callers itself
