@@ -44,6 +44,7 @@ import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.
 import { ensureClusterPki, pkiDir } from './pki/cluster-pki.ts';
 import { ensureFrontProxyPki, extensionAuthenticationConfigMap } from './pki/front-proxy.ts';
 import { Aggregator } from './api/aggregator/aggregator.ts';
+import { localApiServices } from './api/aggregator/local-api-services.ts';
 import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
@@ -552,6 +553,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (current) => (current.data = extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert).data),
     );
     await ensureObject(registry, extensionAuthenticationReaderRole);
+    for (const apiService of localApiServices()) await ensureObject(registry, apiService);
     await aggregator.start();
   } catch (err) {
     aggregator.stop();

@@ -308,3 +308,16 @@ for (const { release, binary } of installedKubectlReleases()) {
     t.is(widgets.stdout.trim(), 'widget.metrics.example.com/w1');
   });
 }
+
+test.serial('the built-in groups are listed as Local APIServices, always available', async (t) => {
+  const apps = await until('v1.apps to be Available', async () => {
+    const object = await sendOk('GET', '/apis/apiregistration.k8s.io/v1/apiservices/v1.apps');
+    return availableOf(object)?.status === 'True' ? object : undefined;
+  });
+  t.like(apps.spec, { group: 'apps', version: 'v1', groupPriorityMinimum: 17800, versionPriority: 15 });
+  t.like(availableOf(apps), { reason: 'Local', message: 'Local APIServices are always available' });
+  const listed = await kubectl('get', 'apiservices');
+  t.is(listed.code, 0, listed.stderr);
+  t.regex(listed.stdout, /^v1\.\s+Local\s+True/m);
+  t.regex(listed.stdout, /^v1\.rbac\.authorization\.k8s\.io\s+Local\s+True/m);
+});
