@@ -141,12 +141,21 @@ const webhook = obj({
   timeoutSeconds: int,
   admissionReviewVersions: strList,
   reinvocationPolicy: str,
+  matchConditions: { list: obj({ name: str, expression: str }) },
+});
+const namedRuleWithOperations = obj({
+  operations: strList,
+  apiGroups: strList,
+  apiVersions: strList,
+  resources: strList,
+  resourceNames: strList,
+  scope: str,
 });
 const matchResources = obj({
   namespaceSelector: labelSelector,
   objectSelector: labelSelector,
-  resourceRules: { list: ruleWithOperations },
-  excludeResourceRules: { list: ruleWithOperations },
+  resourceRules: { list: namedRuleWithOperations },
+  excludeResourceRules: { list: namedRuleWithOperations },
   matchPolicy: str,
 });
 
@@ -239,12 +248,22 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
   'admissionregistration.k8s.io/validatingadmissionpolicies': {
     spec: obj({
       failurePolicy: str,
+      paramKind: obj({ apiVersion: str, kind: str }),
       matchConstraints: matchResources,
       validations: { list: obj({ expression: str, message: str, messageExpression: str, reason: str }) },
+      auditAnnotations: { list: obj({ key: str, valueExpression: str }) },
+      matchConditions: { list: obj({ name: str, expression: str }) },
+      variables: { list: obj({ name: str, expression: str }) },
     }),
+    status: obj({ observedGeneration: int64, typeChecking: 'any', conditions: { list: 'any' } }),
   },
   'admissionregistration.k8s.io/validatingadmissionpolicybindings': {
-    spec: obj({ policyName: str, validationActions: strList, matchResources }),
+    spec: obj({
+      policyName: str,
+      paramRef: obj({ name: str, namespace: str, selector: labelSelector, parameterNotFoundAction: str }),
+      validationActions: strList,
+      matchResources,
+    }),
   },
   'apiregistration.k8s.io/apiservices': {
     spec: obj({
@@ -255,6 +274,9 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       insecureSkipTLSVerify: bool,
       groupPriorityMinimum: int,
       versionPriority: int,
+    }),
+    status: obj({
+      conditions: { list: obj({ type: str, status: str, lastTransitionTime: str, reason: str, message: str }) },
     }),
   },
 };

@@ -180,6 +180,8 @@ const mergeKeys: Record<string, string | ((item: JsonObject) => string)> = {
   resourceClaims: 'name',
   secrets: 'name',
   addresses: 'type',
+  // webhook configurations' webhooks merge by name (patchMergeKey "name" upstream)
+  webhooks: 'name',
   // Container ports merge by containerPort, service ports by port.
   ports: (item) => ('containerPort' in item ? 'containerPort' : 'port'),
 };

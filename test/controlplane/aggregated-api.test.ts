@@ -9,7 +9,6 @@
  * Available and answers 503.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -19,32 +18,18 @@ import { createCertificateAuthority, issueCertificate } from '../../controlplane
 import { userIdentity } from './server-process.ts';
 import { installedKubectlReleases } from './kubectl-releases.ts';
 import { sharedInProcess } from './in-process.ts';
-import { adminCalls } from './admin-calls.ts';
+import { adminCalls, adminKubectl } from './admin-calls.ts';
 
 type Any = Record<string, any>;
 
 const shared = sharedInProcess(test);
 const { send, sendOk } = adminCalls(shared);
+const kubectlOf = adminKubectl(shared);
 const group = 'metrics.example.com';
 const groupVersion = `${group}/v1beta1`;
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return kubectlOf('kubectl', ...args);
-}
-
-function kubectlOf(binary: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { dataDir } = shared.server();
-  const kubeconfig = join(dataDir, 'admin.kubeconfig');
-  // a discovery cache per binary and server: each release reads the server's documents itself
-  const cache = join(dataDir, 'kubectl-cache', binary.replace(/\W+/g, '-'));
-  return new Promise((resolve) => {
-    execFile(
-      binary,
-      ['--kubeconfig', kubeconfig, '--cache-dir', cache, ...args],
-      { timeout: 30_000 },
-      (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, ms = 15_000): Promise<T> {

@@ -6,10 +6,14 @@
  */
 import test from 'ava';
 import { sharedInProcess } from './in-process.ts';
-import { adminCalls } from './admin-calls.ts';
+import { adminCalls, adminKubectl } from './admin-calls.ts';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { installedKubectlReleases } from './kubectl-releases.ts';
 
 const shared = sharedInProcess(test);
 const { send } = adminCalls(shared);
+const kubectl = adminKubectl(shared);
 const admissionApi = '/apis/admissionregistration.k8s.io/v1';
 const registrationApi = '/apis/apiregistration.k8s.io/v1';
 
@@ -178,3 +182,76 @@ test('kubectl columns: webhooks counted, policies with their parameters, APIServ
   );
   t.is(services.body.rows[0].cells[1], 'kube-system/metrics');
 });
+
+/** A webhook configuration and a policy with its binding as an operator's chart ships them. */
+const manifest = (suffix: string) => `apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingWebhookConfiguration
+metadata:
+  name: issuer-guard-${suffix}
+webhooks:
+  - name: webhook.issuer-guard.example.io
+    admissionReviewVersions: ["v1"]
+    clientConfig:
+      service: {name: issuer-guard-webhook, namespace: issuer-guard, path: /validate}
+    failurePolicy: Fail
+    sideEffects: None
+    timeoutSeconds: 30
+    namespaceSelector:
+      matchExpressions:
+        - {key: issuer-guard.example.io/disable-validation, operator: NotIn, values: ["true"]}
+    rules:
+      - apiGroups: ["issuer-guard.example.io"]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["*/*"]
+    matchConditions:
+      - {name: not-leases, expression: "request.resource.resource != 'leases'"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: replica-limit-${suffix}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments"]}
+  validations:
+    - {expression: "object.spec.replicas <= 5", message: "at most 5 replicas"}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: replica-limit-${suffix}
+spec:
+  policyName: replica-limit-${suffix}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector: {matchLabels: {environment: test}}
+`;
+
+for (const { release, binary } of installedKubectlReleases()) {
+  test(`kubectl ${release} applies, re-applies, lists and explains the configuration objects`, async (t) => {
+    const suffix = release.replace('.', '-');
+    const folder = join(shared.server().dataDir, 'manifests');
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, `extensions-${suffix}.yaml`);
+    writeFileSync(file, manifest(suffix));
+    for (const round of ['first', 'again']) {
+      const applied = await kubectl(binary, 'apply', '-f', file);
+      t.is(applied.code, 0, `${round}: ${applied.stderr}`);
+    }
+    const stored = await send('GET', `${admissionApi}/validatingwebhookconfigurations/issuer-guard-${suffix}`);
+    t.like(stored.body.webhooks[0], {
+      sideEffects: 'None',
+      clientConfig: { service: { port: 443 } },
+      timeoutSeconds: 30,
+    });
+    const listed = await kubectl(binary, 'get', 'validatingadmissionpolicybindings', `replica-limit-${suffix}`);
+    t.is(listed.code, 0, listed.stderr);
+    t.regex(listed.stdout, new RegExp(`replica-limit-${suffix}\\s+replica-limit-${suffix}\\s+<unset>`));
+    const explained = await kubectl(binary, 'explain', 'validatingwebhookconfiguration.webhooks.matchConditions');
+    t.is(explained.code, 0, explained.stderr);
+    t.regex(explained.stdout, /MatchConditions is a list of conditions/);
+  });
+}
