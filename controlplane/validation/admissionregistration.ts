@@ -231,6 +231,25 @@ function compiles(errors: FieldErrors, at: string, expression: string): void {
   if (problem !== undefined) errors.invalid(at, expression, problem);
 }
 
+/** At most 20 audit annotations, each a unique key that makes `<policy>/<key>` a qualified name. */
+function validateAuditAnnotations(errors: FieldErrors, policyName: unknown, value: unknown): void {
+  const annotations = objectsOf(errors, 'spec.auditAnnotations', value);
+  if (annotations.length > 20) errors.tooMany('spec.auditAnnotations', annotations.length, 20);
+  const keys = new Set<string>();
+  for (const [annotation, at] of annotations) {
+    if (checkString(errors, `${at}.key`, annotation.key, undefined, true)) {
+      const full = `${String(policyName ?? '')}/${annotation.key}`;
+      errors.invalidEach(`${at}.key`, full, qualifiedName(full));
+      if (keys.has(annotation.key)) errors.duplicate(`${at}.key`, annotation.key);
+      keys.add(annotation.key);
+    }
+    if (checkString(errors, `${at}.valueExpression`, annotation.valueExpression, undefined, true)) {
+      if (annotation.valueExpression.length > 5 * 1024) errors.tooLong(`${at}.valueExpression`, 5 * 1024);
+      else compiles(errors, `${at}.valueExpression`, annotation.valueExpression);
+    }
+  }
+}
+
 export function validateValidatingAdmissionPolicy(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec) ?? {};
   checkEnum(errors, 'spec.failurePolicy', spec.failurePolicy, failurePolicies, true);
@@ -259,6 +278,7 @@ export function validateValidatingAdmissionPolicy(errors: FieldErrors, o: Any): 
       compiles(errors, `${at}.expression`, variable.expression);
   }
   validateMatchConditions(errors, 'spec.matchConditions', spec.matchConditions, compileError);
+  validateAuditAnnotations(errors, o.metadata?.name, spec.auditAnnotations);
   if (isSet(spec.paramKind)) {
     const paramKind = objectAt(errors, 'spec.paramKind', spec.paramKind) ?? {};
     checkString(errors, 'spec.paramKind.apiVersion', paramKind.apiVersion, undefined, true);

@@ -1,6 +1,11 @@
 /** Requests as the cluster admin to a test file's shared in-process server (sharedInProcess), by HTTP or kubectl. */
+import type { TestFn } from 'ava';
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseAuditPolicy } from '../../controlplane/audit/policy.ts';
+import type { ServerOptions } from '../../controlplane/server.ts';
 import { call, type HttpReply, type Identity } from './server-process.ts';
 import type { InProcessServer } from './in-process.ts';
 
@@ -63,5 +68,36 @@ export function adminKubectl(shared: { server(): InProcessServer }) {
         (err, stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
       );
     });
+  };
+}
+
+/**
+ * An audit log at Metadata level for a test file's server (removed after the file's tests), and
+ * the completed events of one request, read once the asynchronous writer has them.
+ */
+export function metadataAuditLog(test: TestFn): {
+  readonly audit: NonNullable<ServerOptions['audit']>;
+  events(auditId: string): Promise<any[]>;
+} {
+  const folder = mkdtempSync(join(tmpdir(), `bosun-test-audit-${process.pid}-`));
+  const path = join(folder, 'audit.log');
+  test.after.always(() => rmSync(folder, { recursive: true, force: true }));
+  return {
+    audit: {
+      policy: parseAuditPolicy('apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n'),
+      log: { path, maxSizeMB: 10, maxBackups: 1, maxAgeDays: 1 },
+    },
+    events: async (auditId) => {
+      for (let i = 0; i < 100; i++) {
+        const events = readFileSync(path, 'utf8')
+          .split('\n')
+          .filter((line) => line !== '')
+          .map((line) => JSON.parse(line))
+          .filter((e) => e.auditID === auditId && e.stage === 'ResponseComplete');
+        if (events.length > 0) return events;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      return [];
+    },
   };
 }

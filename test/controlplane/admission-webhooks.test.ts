@@ -7,28 +7,17 @@
  * which no webhook ever judges.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseAuditPolicy } from '../../controlplane/audit/policy.ts';
 import type { AddressInfo } from 'node:net';
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
 import type { HttpReply } from './server-process.ts';
 import { sharedInProcess } from './in-process.ts';
-import { adminCalls } from './admin-calls.ts';
+import { adminCalls, metadataAuditLog } from './admin-calls.ts';
 
 type Any = Record<string, any>;
 
-const auditFolder = mkdtempSync(join(tmpdir(), `bosun-webhook-audit-${process.pid}-`));
-const auditLog = join(auditFolder, 'audit.log');
-const shared = sharedInProcess(test, {
-  audit: {
-    policy: parseAuditPolicy('apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n  - level: Metadata\n'),
-    log: { path: auditLog, maxSizeMB: 10, maxBackups: 1, maxAgeDays: 1 },
-  },
-});
-test.after.always(() => rmSync(auditFolder, { recursive: true, force: true }));
+const auditLog = metadataAuditLog(test);
+const shared = sharedInProcess(test, { audit: auditLog.audit });
 const { send, sendOk } = adminCalls(shared);
 const admissionApi = '/apis/admissionregistration.k8s.io/v1';
 
@@ -377,20 +366,6 @@ test.serial('a validating webhook judges deletes, seeing the stored object as ol
   t.is((await send('GET', '/api/v1/namespaces/protected/configmaps/free')).status, 404);
 });
 
-/** The audit events of the request that answered with `auditId`, once the writer has them. */
-async function auditEvents(auditId: string): Promise<Any[]> {
-  for (let i = 0; i < 100; i++) {
-    const events = readFileSync(auditLog, 'utf8')
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line))
-      .filter((e) => e.auditID === auditId && e.stage === 'ResponseComplete');
-    if (events.length > 0) return events;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return [];
-}
-
 test.serial("webhooks' audit annotations, mutations and failures open reach the audit log", async (t) => {
   await namespace('audited');
   await configure(t, 'Mutating', 'audited-label', [webhook('label.webhooks.example.com', '/label')]);
@@ -403,7 +378,7 @@ test.serial("webhooks' audit annotations, mutations and failures open reach the 
   ]);
   const created = await configMap('audited', 'noted');
   t.is(created.status, 201, JSON.stringify(created.body));
-  const [event] = await auditEvents(String(created.headers['audit-id']));
+  const [event] = await auditLog.events(String(created.headers['audit-id']));
   t.like(event?.annotations, {
     'names.webhooks.example.com/checked': 'by-name',
     'failed-open.validating.webhook.admission.k8s.io/round_0_index_1': 'gone.webhooks.example.com',

@@ -6,11 +6,12 @@
 import test from 'ava';
 import type { HttpReply } from './server-process.ts';
 import { sharedInProcess } from './in-process.ts';
-import { adminCalls } from './admin-calls.ts';
+import { adminCalls, metadataAuditLog } from './admin-calls.ts';
 
 type Any = Record<string, any>;
 
-const shared = sharedInProcess(test);
+const auditLog = metadataAuditLog(test);
+const shared = sharedInProcess(test, { audit: auditLog.audit });
 const { send, sendOk } = adminCalls(shared);
 const admissionApi = '/apis/admissionregistration.k8s.io/v1';
 
@@ -190,4 +191,38 @@ test.serial('a policy on DELETE sees the stored object as oldObject and object a
   );
   t.is((await send('GET', '/apis/apps/v1/namespaces/keeping/deployments/keep-me')).status, 200);
   t.is((await send('DELETE', '/apis/apps/v1/namespaces/keeping/deployments/let-go')).status, 200);
+});
+
+test.serial('audit annotations and Audit-action failures of a policy reach the audit log', async (t) => {
+  await sendOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'watched' } });
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicies`,
+    policy('replica-audit', {
+      validations: [{ expression: 'object.spec.replicas <= 1', message: 'more than one replica' }],
+      auditAnnotations: [
+        { key: 'replicas', valueExpression: "'replicas: ' + string(object.spec.replicas)" },
+        { key: 'never', valueExpression: 'null' },
+      ],
+    }),
+  );
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('replica-audit', 'replica-audit', ['Audit']),
+  );
+  const created = await deployment('watched', 'two', 2);
+  t.is(created.status, 201, 'Audit alone lets the write through');
+  const [event] = await auditLog.events(String(created.headers['audit-id']));
+  t.is(event?.annotations?.['replica-audit/replicas'], 'replicas: 2');
+  t.false('replica-audit/never' in (event?.annotations ?? {}), 'a null value is no annotation');
+  t.deepEqual(JSON.parse(event?.annotations?.['validation.policy.admission.k8s.io/validation_failure'] ?? '[]'), [
+    {
+      message: 'more than one replica',
+      policy: 'replica-audit',
+      binding: 'replica-audit',
+      expressionIndex: 0,
+      validationActions: ['Audit'],
+    },
+  ]);
 });

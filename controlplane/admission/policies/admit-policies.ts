@@ -123,7 +123,7 @@ export async function runValidatingAdmissionPolicies(request: AdmissionRequest, 
       } = reviewOf(request, '', currentUser(), isDryRun()).request;
       requestValue = celValueFromJson(described);
     }
-    const violations = evaluatePolicy(compiledOf(policy), {
+    const { violations, annotations } = evaluatePolicy(compiledOf(policy), {
       object: request.operation === 'DELETE' ? null : celValueFromJson(request.object),
       oldObject: request.old === undefined ? null : celValueFromJson(request.old),
       request: requestValue,
@@ -133,6 +133,7 @@ export async function runValidatingAdmissionPolicies(request: AdmissionRequest, 
     });
     const actions: string[] = Array.isArray(spec.validationActions) ? spec.validationActions : [];
     const policyName = policy.metadata.name ?? '';
+    for (const [key, value] of Object.entries(annotations)) addAuditAnnotation(`${policyName}/${key}`, value);
     const bindingName = binding.metadata.name ?? '';
     for (const violation of violations) {
       if (actions.includes('Deny')) denial ??= deny(request, policy, binding, violation.message, violation.reason);

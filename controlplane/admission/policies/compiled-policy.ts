@@ -34,7 +34,15 @@ export interface CompiledPolicy {
   readonly variables: ReadonlyArray<{ readonly name: string; readonly program: CelProgram | string }>;
   readonly matchConditions: ReadonlyArray<{ readonly name: string; readonly program: CelProgram | string }>;
   readonly validations: readonly CompiledValidation[];
+  readonly auditAnnotations: ReadonlyArray<{ readonly key: string; readonly program: CelProgram | string }>;
   readonly failurePolicy: 'Fail' | 'Ignore';
+}
+
+/** What a policy made of a request: the validations that failed, and its audit annotations. */
+export interface PolicyOutcome {
+  readonly violations: readonly Violation[];
+  /** By the annotation's own key (the caller prefixes the policy's name). */
+  readonly annotations: Readonly<Record<string, string>>;
 }
 
 export interface Violation {
@@ -72,6 +80,10 @@ export function compilePolicy(policy: Any): CompiledPolicy {
         reason: typeof v.reason === 'string' && v.reason !== '' ? v.reason : 'Invalid',
       };
     }),
+    auditAnnotations: ((spec.auditAnnotations ?? []) as Any[]).map((a) => ({
+      key: String(a.key ?? ''),
+      program: compile(a.valueExpression),
+    })),
     failurePolicy: spec.failurePolicy === 'Ignore' ? 'Ignore' : 'Fail',
   };
 }
@@ -84,11 +96,14 @@ function run(program: CelProgram | string, bindings: Record<string, unknown>): O
   return result.ok ? { value: result.value } : { error: result.error };
 }
 
+const nothing: PolicyOutcome = { violations: [], annotations: {} };
+
 /**
- * What the policy finds wrong with a request (bindings: object, oldObject, request, params,
- * namespaceObject as CEL values); an empty list when it does not apply or finds nothing.
+ * What the policy makes of a request (bindings: object, oldObject, request, params,
+ * namespaceObject as CEL values): nothing when its match conditions do not hold; else the
+ * validations that failed and the audit annotations whose value is a non-empty string.
  */
-export function evaluatePolicy(policy: CompiledPolicy, bindings: Record<string, unknown>): Violation[] {
+export function evaluatePolicy(policy: CompiledPolicy, bindings: Record<string, unknown>): PolicyOutcome {
   const failed = (index: number, expression: string, error: string): Violation[] =>
     policy.failurePolicy === 'Ignore'
       ? []
@@ -102,8 +117,8 @@ export function evaluatePolicy(policy: CompiledPolicy, bindings: Record<string, 
   }
   for (const condition of policy.matchConditions) {
     const outcome = run(condition.program, scope);
-    if ('error' in outcome) return failed(0, condition.name, outcome.error);
-    if (outcome.value !== true) return [];
+    if ('error' in outcome) return { violations: failed(0, condition.name, outcome.error), annotations: {} };
+    if (outcome.value !== true) return nothing;
   }
   const violations: Violation[] = [];
   for (const [index, validation] of policy.validations.entries()) {
@@ -125,5 +140,15 @@ export function evaluatePolicy(policy: CompiledPolicy, bindings: Record<string, 
       message: message ?? `failed expression: ${validation.expression}`,
     });
   }
-  return violations;
+  const annotations: Record<string, string> = {};
+  for (const annotation of policy.auditAnnotations) {
+    const outcome = run(annotation.program, scope);
+    if ('error' in outcome) {
+      violations.push(...failed(0, annotation.key, outcome.error));
+      continue;
+    }
+    const value = jsonFromCelValue(outcome.value);
+    if (typeof value === 'string' && value !== '') annotations[annotation.key] = value;
+  }
+  return { violations, annotations };
 }
