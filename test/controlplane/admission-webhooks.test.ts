@@ -401,3 +401,34 @@ test.serial('an answer larger than 16 MiB fails the call instead of filling the 
   );
   t.is((await send('GET', '/api/v1/namespaces/flooded/configmaps/x')).status, 404);
 });
+
+test.serial('a rule on services/status judges status writes and leaves the main resource alone', async (t) => {
+  await namespace('statuses');
+  await configure(t, 'Validating', 'status-guard', [
+    webhook('status.webhooks.example.com', '/deny', {
+      rules: [{ operations: ['UPDATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['services/status'] }],
+    }),
+  ]);
+  const created = await sendOk('POST', '/api/v1/namespaces/statuses/services', {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web' },
+    spec: { ports: [{ port: 80 }] },
+  });
+  const refused = await send('PUT', '/api/v1/namespaces/statuses/services/web/status', {
+    ...created,
+    status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } },
+  });
+  t.is(refused.status, 400, JSON.stringify(refused.body));
+  t.is(
+    refused.body.message,
+    'admission webhook "status.webhooks.example.com" denied the request: everything is refused here',
+  );
+  const stored = await sendOk('GET', '/api/v1/namespaces/statuses/services/web');
+  t.deepEqual(stored.status?.loadBalancer?.ingress ?? [], [], 'the status was not written');
+  const relabelled = await send('PUT', '/api/v1/namespaces/statuses/services/web', {
+    ...stored,
+    metadata: { ...stored.metadata, labels: { tier: 'front' } },
+  });
+  t.is(relabelled.status, 200, 'the main resource is not under the rule');
+});
