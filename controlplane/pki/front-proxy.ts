@@ -5,6 +5,7 @@
  * trust those headers only from a certificate of this CA with an allowed name, which they read
  * from the `extension-apiserver-authentication` ConfigMap (published by the server).
  */
+import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurably } from '../../kube/atomic-file.ts';
@@ -29,15 +30,30 @@ function writePair(dir: string, name: string, pair: KeyPair): void {
   writeFileDurably(join(dir, `${name}.crt`), pair.cert, 0o644);
 }
 
-/** Reads the front proxy's CA and client certificate from the PKI folder, making what is missing. */
-export function ensureFrontProxyPki(pkiFolder: string): FrontProxyPki {
+/**
+ * Whether the client certificate must be issued again: not signed by the CA (the CA was replaced),
+ * or with less than a third of its life left (the rule the other leaves follow, renewal-loop.ts).
+ */
+export function clientNeedsReissue(client: KeyPair, ca: KeyPair, now = Date.now()): boolean {
+  const certificate = new X509Certificate(client.cert);
+  if (!certificate.checkIssued(new X509Certificate(ca.cert))) return true;
+  const from = Date.parse(certificate.validFrom);
+  const to = Date.parse(certificate.validTo);
+  return to - now < (to - from) / 3;
+}
+
+/**
+ * Reads the front proxy's CA and client certificate from the PKI folder, making what is missing
+ * and issuing the client certificate again when it is due (checked at each start).
+ */
+export function ensureFrontProxyPki(pkiFolder: string, now = Date.now()): FrontProxyPki {
   let ca = readPair(pkiFolder, 'front-proxy-ca');
-  let client = readPair(pkiFolder, frontProxyClientName);
   if (ca === undefined) {
     ca = createCertificateAuthority('front-proxy-ca');
     writePair(pkiFolder, 'front-proxy-ca', ca);
-    client = undefined; // signed by the old CA, if any
   }
+  let client = readPair(pkiFolder, frontProxyClientName);
+  if (client !== undefined && clientNeedsReissue(client, ca, now)) client = undefined;
   if (client === undefined) {
     client = issueCertificate(ca, { commonName: frontProxyClientName, usage: 'client' });
     writePair(pkiFolder, frontProxyClientName, client);
