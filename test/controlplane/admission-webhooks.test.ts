@@ -79,6 +79,19 @@ const routes: Record<string, (request: Any) => Any | Promise<Any>> = {
         })
       : answer(request, { allowed: true }),
   '/huge': (request) => answer(request, { allowed: true, padding: 'x'.repeat(17 * 1024 * 1024) }),
+  '/hijack': (request) => {
+    const patch = [
+      { op: 'replace', path: '/metadata/uid', value: '00000000-0000-0000-0000-000000000000' },
+      ...(request.object.metadata.labels?.move === 'yes'
+        ? [{ op: 'replace', path: '/metadata/namespace', value: 'default' }]
+        : []),
+    ];
+    return answer(request, {
+      allowed: true,
+      patchType: 'JSONPatch',
+      patch: Buffer.from(JSON.stringify(patch)).toString('base64'),
+    });
+  },
   '/deny': (request) => answer(request, { allowed: false, status: { message: 'everything is refused here' } }),
   '/slow': async (request) => {
     await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -431,4 +444,22 @@ test.serial('a rule on services/status judges status writes and leaves the main 
     metadata: { ...stored.metadata, labels: { tier: 'front' } },
   });
   t.is(relabelled.status, 200, 'the main resource is not under the rule');
+});
+
+test.serial('a mutating webhook may not move an object to another namespace nor set its uid', async (t) => {
+  await namespace('hijacked');
+  await configure(t, 'Mutating', 'hijack', [webhook('hijack.webhooks.example.com', '/hijack')]);
+  const moved = await configMap('hijacked', 'moved', { move: 'yes' });
+  t.is(moved.status, 400, JSON.stringify(moved.body));
+  t.is(moved.body.message, 'the namespace of the provided object does not match the namespace sent on the request');
+  t.is(
+    (await send('GET', '/api/v1/namespaces/default/configmaps/moved')).status,
+    404,
+    'nothing in the other namespace',
+  );
+  t.is((await send('GET', '/api/v1/namespaces/hijacked/configmaps/moved')).status, 404);
+  const kept = await configMap('hijacked', 'kept');
+  t.is(kept.status, 201, JSON.stringify(kept.body));
+  t.not(kept.body.metadata.uid, '00000000-0000-0000-0000-000000000000', "the uid is the server's");
+  t.is((await sendOk('GET', '/api/v1/namespaces/hijacked/configmaps/kept')).metadata.uid, kept.body.metadata.uid);
 });

@@ -24,6 +24,7 @@ import {
 } from './matching.ts';
 import { celValueFromJson } from '../../cel/values.ts';
 import { evaluateMatchConditions } from './match-conditions.ts';
+import { acceptedPatch } from './patch-guard.ts';
 import { denialMessage, reviewOf, MalformedReview, readVerdict } from './review.ts';
 
 type Any = Record<string, any>;
@@ -194,6 +195,7 @@ export async function runMutatingWebhooks(request: AdmissionRequest, lookups: We
     } catch (err) {
       throw new ApiError('InternalError', `Internal error occurred: ${(err as Error).message}`);
     }
+    patched = acceptedPatch(request, request.object, patched);
     const mutated = JSON.stringify(patched) !== before;
     addAuditAnnotation(
       `mutation.webhook.admission.k8s.io/${position}`,
