@@ -463,3 +463,17 @@ test.serial('a mutating webhook may not move an object to another namespace nor 
   t.not(kept.body.metadata.uid, '00000000-0000-0000-0000-000000000000', "the uid is the server's");
   t.is((await sendOk('GET', '/api/v1/namespaces/hijacked/configmaps/kept')).metadata.uid, kept.body.metadata.uid);
 });
+
+test.serial('a dry run is sent with dryRun true, and nothing is stored', async (t) => {
+  await namespace('dry');
+  await configure(t, 'Mutating', 'dry-label', [webhook('label.webhooks.example.com', '/label')]);
+  const reply = await send('POST', '/api/v1/namespaces/dry/configmaps?dryRun=All', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'rehearsal' },
+  });
+  t.is(reply.status, 201, JSON.stringify(reply.body));
+  t.is(reply.body.metadata.labels?.webhooked, 'yes', 'the answer shows what the webhook would do');
+  t.true(received.filter((r) => r.path === '/label').at(-1)!.request.dryRun);
+  t.is((await send('GET', '/api/v1/namespaces/dry/configmaps/rehearsal')).status, 404);
+});
