@@ -330,10 +330,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     policies: () => caches.get(admissionPolicies)!.listIn(''),
     bindings: () => caches.get(admissionPolicyBindings)!.listIn(''),
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
-    param: async (apiVersion, kind, namespace, name) => {
+    params: async (apiVersion, kind, namespace) => {
       const info = resourceByKind(apiVersion, kind);
-      if (info === undefined) return undefined;
-      return registry.get(info, info.namespaced ? namespace : undefined, name).catch(() => undefined);
+      if (info === undefined) return [];
+      return (await registry.list(info, info.namespaced ? namespace : undefined)).items;
     },
   };
   const admit = admissionChain({

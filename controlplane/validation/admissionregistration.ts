@@ -7,7 +7,7 @@
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, stringsOf, type Any } from './fields.ts';
 import { validateLabelSelector } from './selectors.ts';
-import { dns1035Label, dns1123Subdomain, portNumber, qualifiedName } from '../../kube/name-formats.ts';
+import { dns1035Label, dns1123Subdomain, pathSegment, portNumber, qualifiedName } from '../../kube/name-formats.ts';
 import { compileError } from '../admission/policies/compiled-policy.ts';
 import { matchConditionCompileError } from '../admission/webhooks/match-conditions.ts';
 
@@ -306,4 +306,19 @@ export function validateValidatingAdmissionPolicyBinding(errors: FieldErrors, o:
     );
   const match = objectAt(errors, 'spec.matchResources', spec.matchResources);
   if (match !== undefined) validateMatchResources(errors, 'spec.matchResources', match, false);
+  const paramRef = objectAt(errors, 'spec.paramRef', spec.paramRef);
+  if (paramRef !== undefined) validateParamRef(errors, paramRef);
+}
+
+/** A binding's parameter: by name or by selector (not both), and what to do when none is found. */
+function validateParamRef(errors: FieldErrors, ref: Any): void {
+  const named = checkString(errors, 'spec.paramRef.name', ref.name, pathSegment);
+  const selected = isSet(ref.selector);
+  if (selected) validateLabelSelector(errors, 'spec.paramRef.selector', ref.selector);
+  if (named && selected) {
+    errors.forbidden('spec.paramRef.name', 'name and selector are mutually exclusive');
+    errors.forbidden('spec.paramRef.selector', 'name and selector are mutually exclusive');
+  }
+  if (!named && !selected) errors.required('spec.paramRef', 'one of name or selector must be specified');
+  checkEnum(errors, 'spec.paramRef.parameterNotFoundAction', ref.parameterNotFoundAction, ['Allow', 'Deny'], true);
 }

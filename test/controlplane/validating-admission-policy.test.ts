@@ -226,3 +226,52 @@ test.serial('audit annotations and Audit-action failures of a policy reach the a
     },
   ]);
 });
+
+test.serial('parameters chosen by selector: the limit lives in ConfigMaps the binding selects', async (t) => {
+  await sendOk('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'tuned' } });
+  await sendOk('POST', '/api/v1/namespaces/tuned/configmaps', {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'limit', labels: { 'policy.example.com/limit': 'replicas' } },
+    data: { maxReplicas: '3' },
+  });
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicies`,
+    policy('tuned-limit', {
+      paramKind: { apiVersion: 'v1', kind: 'ConfigMap' },
+      validations: [
+        {
+          expression: 'object.spec.replicas <= int(params.data.maxReplicas)',
+          messageExpression: "'at most ' + params.data.maxReplicas + ' replicas here'",
+        },
+      ],
+    }),
+  );
+  await create(
+    t,
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('tuned-limit', 'tuned-limit', ['Deny'], {
+      paramRef: {
+        selector: { matchLabels: { 'policy.example.com/limit': 'replicas' } },
+        parameterNotFoundAction: 'Deny',
+      },
+      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'tuned' } } },
+    }),
+  );
+  t.is((await deployment('tuned', 'three', 3)).status, 201);
+  const refused = await deployment('tuned', 'four', 4);
+  t.is(refused.status, 422);
+  t.true(refused.body.message.endsWith('denied request: at most 3 replicas here'), refused.body.message);
+  const invalid = await send(
+    'POST',
+    `${admissionApi}/validatingadmissionpolicybindings`,
+    binding('both-ways', 'tuned-limit', ['Deny'], { paramRef: { name: 'limit', selector: {} } }),
+  );
+  t.is(invalid.status, 422);
+  for (const part of [
+    'spec.paramRef.name: Forbidden: name and selector are mutually exclusive',
+    'spec.paramRef.parameterNotFoundAction: Required value',
+  ])
+    t.true(invalid.body.message.includes(part), `${part}\n${invalid.body.message}`);
+});

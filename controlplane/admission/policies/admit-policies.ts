@@ -18,6 +18,7 @@ import {
   namespaceSelectorMatches,
   objectSelectorMatches,
   requestAttributes,
+  selectorMatches,
   type RequestAttributes,
 } from '../webhooks/matching.ts';
 import { compilePolicy, evaluatePolicy, type CompiledPolicy } from './compiled-policy.ts';
@@ -29,8 +30,8 @@ export interface PolicyLookups {
   policies(): Promise<readonly KubeObject[]>;
   bindings(): Promise<readonly KubeObject[]>;
   namespace(name: string): Promise<KubeObject | undefined>;
-  /** The parameter object a binding names (paramKind's apiVersion and kind), if it exists. */
-  param(apiVersion: string, kind: string, namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Objects of a policy's paramKind (apiVersion and kind) in a namespace ('' for cluster-scoped kinds). */
+  params(apiVersion: string, kind: string, namespace: string): Promise<readonly KubeObject[]>;
 }
 
 const compiled = new Map<string, CompiledPolicy>();
@@ -95,24 +96,17 @@ export async function runValidatingAdmissionPolicies(request: AdmissionRequest, 
     const policySpec = (policy.spec ?? {}) as Any;
     if (!matchesResources(policySpec.matchConstraints ?? {}, request, attributes, namespaceLabels)) continue;
     if (!matchesResources(spec.matchResources, request, attributes, namespaceLabels)) continue;
-    let params: KubeObject | undefined;
-    if (policySpec.paramKind && spec.paramRef?.name) {
-      params = await lookups.param(
-        String(policySpec.paramKind.apiVersion ?? ''),
-        String(policySpec.paramKind.kind ?? ''),
-        String(spec.paramRef.namespace ?? attributes.namespace),
-        String(spec.paramRef.name),
+    const paramSets = await paramsOf(policySpec, spec, attributes.namespace, lookups);
+    if (paramSets.length === 0) {
+      if (spec.paramRef?.parameterNotFoundAction === 'Allow') continue;
+      denial ??= deny(
+        request,
+        policy,
+        binding,
+        'no params found for policy binding with `Deny` parameterNotFoundAction',
+        'Invalid',
       );
-      if (params === undefined && spec.paramRef.parameterNotFoundAction !== 'Allow') {
-        denial ??= deny(
-          request,
-          policy,
-          binding,
-          'no params found for policy binding with `Deny` parameterNotFoundAction',
-          'Invalid',
-        );
-        continue;
-      }
+      continue;
     }
     if (requestValue === undefined) {
       // the request variable carries what the review does, without the objects (bound on their own)
@@ -123,37 +117,62 @@ export async function runValidatingAdmissionPolicies(request: AdmissionRequest, 
       } = reviewOf(request, '', currentUser(), isDryRun()).request;
       requestValue = celValueFromJson(described);
     }
-    const { violations, annotations } = evaluatePolicy(compiledOf(policy), {
-      object: request.operation === 'DELETE' ? null : celValueFromJson(request.object),
-      oldObject: request.old === undefined ? null : celValueFromJson(request.old),
-      request: requestValue,
-      params: params === undefined ? null : celValueFromJson(params),
-      namespaceObject: namespaceObject === undefined ? null : celValueFromJson(namespaceObject),
-      authorizer: null,
-    });
     const actions: string[] = Array.isArray(spec.validationActions) ? spec.validationActions : [];
     const policyName = policy.metadata.name ?? '';
-    for (const [key, value] of Object.entries(annotations)) addAuditAnnotation(`${policyName}/${key}`, value);
     const bindingName = binding.metadata.name ?? '';
-    for (const violation of violations) {
-      if (actions.includes('Deny')) denial ??= deny(request, policy, binding, violation.message, violation.reason);
-      if (actions.includes('Warn'))
-        addWarning(
-          `Validation failed for ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}': ${violation.message}`,
-        );
-      if (actions.includes('Audit'))
-        auditFailures.push({
-          message: violation.message,
-          policy: policyName,
-          binding: bindingName,
-          expressionIndex: violation.index,
-          validationActions: actions,
-        });
+    for (const params of paramSets) {
+      const { violations, annotations } = evaluatePolicy(compiledOf(policy), {
+        object: request.operation === 'DELETE' ? null : celValueFromJson(request.object),
+        oldObject: request.old === undefined ? null : celValueFromJson(request.old),
+        request: requestValue,
+        params: params === undefined ? null : celValueFromJson(params),
+        namespaceObject: namespaceObject === undefined ? null : celValueFromJson(namespaceObject),
+        authorizer: null,
+      });
+      for (const [key, value] of Object.entries(annotations)) addAuditAnnotation(`${policyName}/${key}`, value);
+      for (const violation of violations) {
+        if (actions.includes('Deny')) denial ??= deny(request, policy, binding, violation.message, violation.reason);
+        if (actions.includes('Warn'))
+          addWarning(
+            `Validation failed for ValidatingAdmissionPolicy '${policyName}' with binding '${bindingName}': ${violation.message}`,
+          );
+        if (actions.includes('Audit'))
+          auditFailures.push({
+            message: violation.message,
+            policy: policyName,
+            binding: bindingName,
+            expressionIndex: violation.index,
+            validationActions: actions,
+          });
+      }
     }
   }
   if (auditFailures.length > 0)
     addAuditAnnotation('validation.policy.admission.k8s.io/validation_failure', JSON.stringify(auditFailures));
   if (denial) throw denial;
+}
+
+/**
+ * The parameter objects a binding evaluates its policy with: one run without parameters when the
+ * policy has no paramKind (or the binding no paramRef); else the objects paramRef names, by name
+ * or by selector, in its namespace (or the request's). None found: the caller applies
+ * parameterNotFoundAction.
+ */
+async function paramsOf(
+  policySpec: Any,
+  bindingSpec: Any,
+  requestNamespace: string,
+  lookups: PolicyLookups,
+): Promise<ReadonlyArray<KubeObject | undefined>> {
+  const ref = bindingSpec.paramRef as Any | undefined;
+  if (!policySpec.paramKind || !ref) return [undefined];
+  const candidates = await lookups.params(
+    String(policySpec.paramKind.apiVersion ?? ''),
+    String(policySpec.paramKind.kind ?? ''),
+    String(ref.namespace ?? requestNamespace),
+  );
+  if (typeof ref.name === 'string' && ref.name !== '') return candidates.filter((p) => p.metadata.name === ref.name);
+  return candidates.filter((p) => selectorMatches(ref.selector ?? {}, p.metadata.labels));
 }
 
 function deny(
