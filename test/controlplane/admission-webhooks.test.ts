@@ -100,6 +100,8 @@ const routes: Record<string, (request: Any) => Any | Promise<Any>> = {
 };
 
 let hooks: Server;
+/** TLS connections the webhook server accepted. */
+let handshakes = 0;
 let hooksPort = 0;
 /** A port where nothing listens: a webhook that is down. */
 let downPort = 0;
@@ -117,6 +119,7 @@ test.before(async () => {
       res.end(JSON.stringify(reply ?? {}));
     });
   });
+  hooks.on('secureConnection', () => handshakes++);
   await new Promise<void>((resolve) => hooks.listen(0, '127.0.0.1', resolve));
   hooksPort = (hooks.address() as AddressInfo).port;
   const probe = createServer();
@@ -476,4 +479,12 @@ test.serial('a dry run is sent with dryRun true, and nothing is stored', async (
   t.is(reply.body.metadata.labels?.webhooked, 'yes', 'the answer shows what the webhook would do');
   t.true(received.filter((r) => r.path === '/label').at(-1)!.request.dryRun);
   t.is((await send('GET', '/api/v1/namespaces/dry/configmaps/rehearsal')).status, 404);
+});
+
+test.serial('calls to a webhook reuse their TLS connection', async (t) => {
+  await namespace('reused');
+  await configure(t, 'Validating', 'reused', [webhook('names.webhooks.example.com', '/names')]);
+  const before = handshakes;
+  for (let i = 0; i < 5; i++) t.is((await configMap('reused', `c${i}`)).status, 201);
+  t.true(handshakes - before <= 1, `${handshakes - before} handshakes for 5 calls`);
 });

@@ -4,7 +4,7 @@
  * timeout, and returns the parsed answer. Failures are CallFailure with upstream's wording
  * (`failed to call webhook: Post "<url>": ...`); the failure policy is the dispatcher's business.
  */
-import { request } from 'node:https';
+import { Agent, request } from 'node:https';
 import { isIP } from 'node:net';
 import type { KubeObject } from '../../../kube/types.ts';
 import { serviceEndpoint } from '../../api/service-endpoint.ts';
@@ -18,6 +18,13 @@ export interface ServiceLookups {
 }
 
 export class CallFailure extends Error {}
+
+/**
+ * Connections kept open between calls, as upstream's webhook clients keep theirs: a TLS handshake
+ * per write would cost more than most webhooks take to answer. Node's agent keeps a pool per
+ * host, port, server name and trusted CA, so a webhook whose caBundle changes gets new connections.
+ */
+const connections = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 16, scheduling: 'lifo' });
 
 /**
  * The most of an answer that is read: a patch of the largest storable object (1.5 MiB) fits many
@@ -99,7 +106,7 @@ export async function callWebhook(
         },
         ...(ca !== undefined ? { ca } : {}),
         signal,
-        agent: false,
+        agent: connections,
       },
       (res) => {
         const chunks: Buffer[] = [];

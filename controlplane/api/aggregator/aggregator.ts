@@ -8,7 +8,7 @@
  * never passed on. Each APIService's `Available` condition is kept by a check of its Service, its
  * endpoints and the backend's discovery, whose answer also feeds this server's discovery.
  */
-import { request as httpsRequest } from 'node:https';
+import { Agent, request as httpsRequest } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../../kube/types.ts';
@@ -58,6 +58,8 @@ export class Aggregator {
   readonly #options: AggregatorOptions;
   readonly #cache: ObjectCache;
   readonly #checked = new Map<string, Checked>();
+  /** Connections to extension servers kept open between requests (a pool per backend and trust). */
+  readonly #connections = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
   #timer: NodeJS.Timeout | undefined;
   #checking = false;
 
@@ -77,6 +79,7 @@ export class Aggregator {
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#cache.stop();
+    this.#connections.destroy();
   }
 
   /** The APIService with a Service behind it that serves the path's group/version, if any. */
@@ -117,7 +120,7 @@ export class Aggregator {
         : typeof spec.caBundle === 'string' && spec.caBundle !== ''
           ? { ca: Buffer.from(spec.caBundle, 'base64').toString('utf8') }
           : {}),
-      agent: false as const,
+      agent: this.#connections,
     };
   }
 
