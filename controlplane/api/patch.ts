@@ -182,6 +182,8 @@ const mergeKeys: Record<string, string | ((item: JsonObject) => string)> = {
   addresses: 'type',
   // webhook configurations' webhooks merge by name (patchMergeKey "name" upstream)
   webhooks: 'name',
+  matchConditions: 'name',
+  variables: 'name',
   // Container ports merge by containerPort, service ports by port.
   ports: (item) => ('containerPort' in item ? 'containerPort' : 'port'),
 };
