@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
+import { deletionAdmission } from './admission/deletion.ts';
+import type { WebhookLookups } from './admission/webhooks/dispatch.ts';
+import type { PolicyLookups } from './admission/policies/admit-policies.ts';
 import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
@@ -27,6 +30,7 @@ import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './a
 import {
   clusterInfoRole,
   clusterInfoRoleBinding,
+  extensionAuthenticationReaderRole,
   defaultClusterRoleBindings,
   defaultClusterRoles,
   reconcileDefaultRole,
@@ -38,7 +42,10 @@ import { defaultIssuer, serviceAccountAuthenticator, ServiceAccountTokens } from
 import { issuerDiscoveryDocument } from './auth/oidc-discovery.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
 import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
-import { ensureClusterPki } from './pki/cluster-pki.ts';
+import { ensureClusterPki, pkiDir } from './pki/cluster-pki.ts';
+import { ensureFrontProxyPki, extensionAuthenticationConfigMap } from './pki/front-proxy.ts';
+import { Aggregator } from './api/aggregator/aggregator.ts';
+import { localApiServices } from './api/aggregator/local-api-services.ts';
 import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
@@ -338,8 +345,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let registry!: Registry;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
+  const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
+  const validatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations')!;
+  const endpointSlices = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
+  const admissionPolicies = findResource('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicies')!;
+  const admissionPolicyBindings = findResource(
+    'admissionregistration.k8s.io',
+    'v1',
+    'validatingadmissionpolicybindings',
+  )!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
+  // extension points that judge writes: admission webhooks and ValidatingAdmissionPolicies
+  const webhooks: WebhookLookups = {
+    configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
+    endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
+  };
+  const policies: PolicyLookups = {
+    policies: () => caches.get(admissionPolicies)!.listIn(''),
+    bindings: () => caches.get(admissionPolicyBindings)!.listIn(''),
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    params: async (apiVersion, kind, namespace) => {
+      const info = resourceByKind(apiVersion, kind);
+      if (info === undefined) return [];
+      return (await registry.list(info, info.namespaced ? namespace : undefined)).items;
+    },
+  };
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
     ...(options.defaultTolerationSeconds !== undefined
@@ -357,6 +390,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
+    webhooks,
+    policies,
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
@@ -367,6 +402,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await checkEscalation?.(request, currentUser());
     await admit(request);
   });
+  registry.admitDeletesWith(deletionAdmission({ webhooks, policies }));
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -374,7 +410,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // pods by node for the node authorizer (not in `caches`: quota counting keeps reading live)
   let podsByNode: ObjectCache | undefined;
   try {
-    for (const info of [namespaces, limitRanges, resourceQuotas]) {
+    for (const info of [
+      namespaces,
+      limitRanges,
+      resourceQuotas,
+      mutatingWebhooks,
+      validatingWebhooks,
+      admissionPolicies,
+      admissionPolicyBindings,
+    ]) {
       const cache = new ObjectCache(registry, info);
       await cache.start();
       caches.set(info, cache);
@@ -480,8 +524,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }),
       )
     : undefined;
+  const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
+  const aggregator = new Aggregator({
+    registry,
+    frontProxyClient: frontProxy.client,
+    logger: logger.child({ component: 'aggregator' }),
+  });
   const api = new ApiServer({
     ...(auditor ? { auditor } : {}),
+    aggregator,
     registry,
     authenticators: [
       clientCertificateAuthenticator,
@@ -538,7 +589,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         'users:',
       )[0]!,
     });
+    await reconcileObject(
+      registry,
+      extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert),
+      (current) => (current.data = extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert).data),
+    );
+    await ensureObject(registry, extensionAuthenticationReaderRole);
+    for (const apiService of localApiServices()) await ensureObject(registry, apiService);
+    await aggregator.start();
   } catch (err) {
+    aggregator.stop();
     policy.stop();
     stopCaches();
     await api.close();
@@ -634,6 +694,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await certificates.stop();
       compactor.stop();
       policy.stop();
+      aggregator.stop();
       stopCaches();
       await api.close();
       await auditor?.close();

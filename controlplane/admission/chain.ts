@@ -19,6 +19,9 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
+import { defaultExtensionObject } from './extension-defaults.ts';
+import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
+import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/admit-policies.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
@@ -45,6 +48,10 @@ interface AdmissionDeps {
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** Pod Security defaults and exemptions; absent: upstream's defaults (enforce privileged, warn and audit baseline). */
   podSecurity?: PodSecurityConfig;
+  /** Where admission webhooks are configured and reached; absent: no webhooks are called. */
+  webhooks?: WebhookLookups;
+  /** Where ValidatingAdmissionPolicies and their bindings are read; absent: no policies apply. */
+  policies?: PolicyLookups;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(
     namespace: string,
@@ -165,6 +172,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    if (subresource === 'status' && deps.webhooks) await runMutatingWebhooks(request, deps.webhooks);
     if (subresource === 'status') validateStatus(info, o);
     if (subresource === 'ephemeralcontainers' && request.old !== undefined) {
       // The only subresource that changes a pod's spec: defaulted, validated and judged by Pod Security as upstream does.
@@ -173,7 +181,10 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       return;
     }
-    if (subresource !== undefined) return;
+    if (subresource !== undefined) {
+      if (subresource === 'status' && deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
+      return;
+    }
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
@@ -196,8 +207,16 @@ export function admissionChain(deps: AdmissionDeps): Admit {
           throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
+      // MutatingAdmissionWebhook is the last mutating plugin; what it returns is checked and
+      // defaulted again, as upstream decodes a webhook's answer
+      if (deps.webhooks && (await runMutatingWebhooks(request, deps.webhooks))) {
+        checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
+        mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
+      }
       validateObject(info, o, request.old as Any | undefined);
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
+      if (deps.policies) await runValidatingAdmissionPolicies(request, deps.policies);
+      if (deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.
@@ -247,4 +266,5 @@ function mutate(
   }
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
+  defaultExtensionObject(info.group, info.resource, o);
 }

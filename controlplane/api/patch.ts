@@ -180,6 +180,10 @@ const mergeKeys: Record<string, string | ((item: JsonObject) => string)> = {
   resourceClaims: 'name',
   secrets: 'name',
   addresses: 'type',
+  // webhook configurations' webhooks merge by name (patchMergeKey "name" upstream)
+  webhooks: 'name',
+  matchConditions: 'name',
+  variables: 'name',
   // Container ports merge by containerPort, service ports by port.
   ports: (item) => ('containerPort' in item ? 'containerPort' : 'port'),
 };

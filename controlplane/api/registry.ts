@@ -42,6 +42,9 @@ export interface AdmissionRequest {
 /** Mutates then validates; throws ApiError to refuse. */
 export type Admit = (request: AdmissionRequest) => Promise<void>;
 
+/** Judges a delete of the stored object (the request's DELETE admission); throws ApiError to refuse. */
+export type AdmitDelete = (info: ResourceInfo, stored: KubeObject) => Promise<void>;
+
 interface Selectors {
   labels?: LabelSelector;
   fields?: FieldSelector;
@@ -149,6 +152,7 @@ export class Registry {
   readonly #sections = new SerialSections();
   readonly #watches: WatchHub;
   #listFromMemory: ListFromMemory = () => undefined;
+  #admitDelete: AdmitDelete = async () => undefined;
 
   constructor(storage: Storage, admit: Admit, clock: Pick<Clock, 'now'> = systemClock) {
     this.storage = storage;
@@ -256,6 +260,11 @@ export class Registry {
       if (performance.now() >= until) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /** Sets what judges a delete before it is carried out (validating webhooks and policies). */
+  admitDeletesWith(admit: AdmitDelete): void {
+    this.#admitDelete = admit;
   }
 
   /** Lets lists that allow an older answer be served from memory (see ListRequest.notOlderThan). */
@@ -578,6 +587,7 @@ export class Registry {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
         );
       }
+      if (attempt === 0) await this.#admitDelete(info, current);
       const grace = this.#graceFor(info, current, options);
       // The propagation policy becomes a finalizer the garbage collector acts on (delete-propagation.ts).
       const finalizers = finalizersAfterDelete(info, current.metadata.finalizers ?? [], options);

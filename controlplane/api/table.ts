@@ -243,6 +243,33 @@ const bindingColumns: Column[] = [
   },
 ];
 
+const webhookConfigurationColumns: Column[] = [
+  name,
+  {
+    name: 'Webhooks',
+    type: 'integer',
+    description: 'Webhooks indicates the number of webhooks',
+    cell: (o) => (((o as Any).webhooks ?? []) as unknown[]).length,
+  },
+  age,
+];
+
+/** A binding's parameter: `<unset>`, `[namespace/]name`, or `*` for parameters chosen by selector. */
+function paramRefText(ref: Any | undefined): string {
+  if (!ref) return '<unset>';
+  const name = ref.name ? String(ref.name) : '*';
+  return ref.namespace ? `${ref.namespace}/${name}` : name;
+}
+
+/** True, or False/Unknown with the reason in brackets, as upstream prints an APIService. */
+function apiServiceAvailable(o: KubeObject): string {
+  const condition = ((status(o).conditions ?? []) as Any[]).find((c) => c.type === 'Available');
+  if (!condition) return 'Unknown';
+  return condition.status === 'True' || !condition.reason
+    ? String(condition.status)
+    : `${condition.status} (${condition.reason})`;
+}
+
 const columns: Record<string, Column[]> = {
   pods: [
     name,
@@ -721,6 +748,56 @@ const columns: Record<string, Column[]> = {
     },
     { name: 'Condition', type: 'string', description: 'Approval and issuance', cell: csrCondition },
   ],
+  mutatingwebhookconfigurations: webhookConfigurationColumns,
+  validatingwebhookconfigurations: webhookConfigurationColumns,
+  validatingadmissionpolicies: [
+    name,
+    {
+      name: 'Validations',
+      type: 'integer',
+      description: 'Validations indicates the number of validation rules',
+      cell: (o) => (spec(o).validations ?? []).length,
+    },
+    {
+      name: 'ParamKind',
+      type: 'string',
+      description: 'ParamKind specifies the kind of resources used to parameterize this policy',
+      cell: (o) => (spec(o).paramKind ? `${spec(o).paramKind.apiVersion}/${spec(o).paramKind.kind}` : '<unset>'),
+    },
+    age,
+  ],
+  validatingadmissionpolicybindings: [
+    name,
+    {
+      name: 'PolicyName',
+      type: 'string',
+      description: 'PolicyName indicates the policy definition which the policy binding binded to',
+      cell: (o) => spec(o).policyName ?? '',
+    },
+    {
+      name: 'ParamRef',
+      type: 'string',
+      description: 'ParamRef indicates the param resource which sets the configration param',
+      cell: (o) => paramRefText(spec(o).paramRef),
+    },
+    age,
+  ],
+  apiservices: [
+    name,
+    {
+      name: 'Service',
+      type: 'string',
+      description: 'The reference to the service that hosts this API endpoint.',
+      cell: (o) => (spec(o).service ? `${spec(o).service.namespace}/${spec(o).service.name}` : 'Local'),
+    },
+    {
+      name: 'Available',
+      type: 'string',
+      description: 'Whether this service is available.',
+      cell: apiServiceAvailable,
+    },
+    age,
+  ],
 };
 
 export function tableFor(
@@ -738,6 +815,8 @@ export function tableFor(
     'certificates.k8s.io',
     'discovery.k8s.io',
     'rbac.authorization.k8s.io',
+    'admissionregistration.k8s.io',
+    'apiregistration.k8s.io',
   ];
   // events.k8s.io events print as core events do (upstream prints both from one internal type).
   const eventsV1 = info.group === 'events.k8s.io';

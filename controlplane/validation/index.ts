@@ -38,6 +38,13 @@ import { validateLease } from './coordination.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
+import {
+  validateMutatingWebhookConfiguration,
+  validateValidatingAdmissionPolicy,
+  validateValidatingAdmissionPolicyBinding,
+  validateValidatingWebhookConfiguration,
+} from './admissionregistration.ts';
+import { validateApiService } from './apiregistration.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -109,6 +116,14 @@ const rules: Readonly<Record<string, Rules>> = {
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations': { create: validateMutatingWebhookConfiguration },
+  'admissionregistration.k8s.io/validatingwebhookconfigurations': { create: validateValidatingWebhookConfiguration },
+  'admissionregistration.k8s.io/validatingadmissionpolicies': { create: validateValidatingAdmissionPolicy },
+  'admissionregistration.k8s.io/validatingadmissionpolicybindings': {
+    create: validateValidatingAdmissionPolicyBinding,
+  },
+  // `<version>.<group>`, checked against the spec by the kind's own rules
+  'apiregistration.k8s.io/apiservices': { name: 'path', create: validateApiService },
 };
 
 const keyOf = (resource: { group: string; resource: string }): string =>

@@ -27,6 +27,7 @@ export async function startInProcess(
       ServerOptions,
       'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'
     >;
+    audit?: ServerOptions['audit'];
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -49,6 +50,7 @@ export async function startInProcess(
       ? { defaultTolerationSeconds: options.defaultTolerationSeconds }
       : {}),
     ...options.certificates,
+    ...(options.audit ? { audit: options.audit } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {
@@ -66,11 +68,14 @@ export async function startInProcess(
  * One in-process server and an admin client shared by a test file's tests: started before the
  * first, stopped after the last (also when one fails). Call it at the top level of the file.
  */
-export function sharedInProcess(test: TestFn): { client(): KubeClient; server(): InProcessServer } {
+export function sharedInProcess(
+  test: TestFn,
+  options: Parameters<typeof startInProcess>[0] = {},
+): { client(): KubeClient; server(): InProcessServer } {
   let server: InProcessServer | undefined;
   let client: KubeClient | undefined;
   test.before(async () => {
-    server = await startInProcess();
+    server = await startInProcess(options);
     client = new KubeClient(server.admin);
   });
   test.after.always(async () => {

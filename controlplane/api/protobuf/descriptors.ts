@@ -48,6 +48,8 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   'certificates.k8s.io': 'k8s.io.api.certificates',
   'authentication.k8s.io': 'k8s.io.api.authentication',
   'authorization.k8s.io': 'k8s.io.api.authorization',
+  'admissionregistration.k8s.io': 'k8s.io.api.admissionregistration',
+  'apiregistration.k8s.io': 'k8s.io.kube_aggregator.pkg.apis.apiregistration',
   'meta.k8s.io': 'k8s.io.apimachinery.pkg.apis.meta',
 };
 
