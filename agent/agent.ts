@@ -24,7 +24,7 @@ import type { CriRuntime } from '../cri/runtime.ts';
 import { KubeClient } from '../kube/client.ts';
 import type { Pod, Taint } from '../kube/corev1.ts';
 import { isApiError } from '../kube/errors.ts';
-import { Informer } from '../kube/informer.ts';
+import { apiListWatch, Informer } from '../kube/informer.ts';
 import { KubeconfigError } from '../kube/errors.ts';
 import { loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
 import { refs } from '../kube/resource-ref.ts';
@@ -460,7 +460,9 @@ export class Agent {
       });
       loops.push(lease.run(signal), nodeStatus.run(signal));
 
-      const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });
+      const pods = new Informer<Pod>(
+        apiListWatch(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` }),
+      );
       // a mirror pod is the API's view of a static pod: never a pod to run
       pods.addHandlers({
         onAdd: (pod) => {

@@ -10,7 +10,8 @@ import type { Node, Pod, PodCondition } from '../../kube/corev1.ts';
 import { isApiError } from '../../kube/errors.ts';
 import type { ClusterClient } from '../controllers/client.ts';
 import { eventRecorder, type EventRecorder } from '../controllers/events.ts';
-import { Informer } from '../controllers/informer.ts';
+import type { Informer } from '../../kube/informer.ts';
+import { clusterInformer } from '../controllers/informer.ts';
 import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
 import { decide, type DecisionOptions } from './schedule-pod.ts';
@@ -77,8 +78,8 @@ export class Scheduler {
     });
     this.#events = eventRecorder(options.client, defaultSchedulerName, clock);
     const onError = (err: unknown) => options.onError?.(err, 'watch');
-    this.#pods = new Informer<Pod>(options.client, 'pods', { onError });
-    this.#nodes = new Informer<Node>(options.client, 'nodes', { onError });
+    this.#pods = clusterInformer<Pod>(options.client, 'pods', { onError });
+    this.#nodes = clusterInformer<Node>(options.client, 'nodes', { onError });
     this.#nodes.addHandlers({
       onAdd: (node) => this.#nodeChanged(node),
       onUpdate: (_old, node) => this.#nodeChanged(node),

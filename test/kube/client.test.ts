@@ -5,7 +5,7 @@
 import test from 'ava';
 import { KubeClient } from '../../kube/client.ts';
 import { isApiError } from '../../kube/errors.ts';
-import { Informer } from '../../kube/informer.ts';
+import { apiListWatch, Informer } from '../../kube/informer.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import type { KubeObject, WatchEvent } from '../../kube/types.ts';
 import { startInProcess, type InProcessServer } from '../controlplane/in-process.ts';
@@ -113,11 +113,12 @@ test.serial('informer: follows adds, updates, deletes; resyncs; relists after 41
       for await (const event of client.watch(ref, options)) if (event.type !== 'BOOKMARK') yield event;
     },
   } as unknown as KubeClient;
-  const informer = new Informer(withoutBookmarks, refs.configmaps, {
-    namespace: 'inf',
-    resyncMs: 500,
-    watchTimeoutSeconds: 1,
-  });
+  const informer = new Informer(
+    apiListWatch(withoutBookmarks, refs.configmaps, { namespace: 'inf', watchTimeoutSeconds: 1 }),
+    {
+      resyncMs: 500,
+    },
+  );
   const log: string[] = [];
   let resyncs = 0;
   informer.addHandlers({
@@ -179,7 +180,9 @@ test.serial(
         for await (const event of client.watch(ref, options)) if (!dead.has(connection)) yield event;
       },
     } as unknown as KubeClient;
-    const informer = new Informer(partitionable, refs.configmaps, { namespace: 'deaf', watchTimeoutSeconds: 300 });
+    const informer = new Informer(
+      apiListWatch(partitionable, refs.configmaps, { namespace: 'deaf', watchTimeoutSeconds: 300 }),
+    );
     const running = informer.run();
     try {
       await informer.synced;
