@@ -19,6 +19,7 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
+import { defaultCrd } from '../apiextensions/crd-defaults.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
@@ -165,6 +166,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    // a custom resource is checked by its definition's schema and rules (controlplane/apiextensions/)
+    if (info.custom !== undefined) return info.custom.admit(o, request.old as Any | undefined, subresource);
     if (subresource === 'status') validateStatus(info, o);
     if (subresource === 'ephemeralcontainers' && request.old !== undefined) {
       // The only subresource that changes a pod's spec: defaulted, validated and judged by Pod Security as upstream does.
@@ -245,6 +248,7 @@ function mutate(
         return defaultReplicationController(o);
     }
   }
+  if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') return defaultCrd(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
 }

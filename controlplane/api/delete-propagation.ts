@@ -9,6 +9,7 @@ import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
 import { booleanParam, invalidOptions, unsupportedOption } from './query-params.ts';
 import type { ResourceInfo } from './resources.ts';
+import { cleanupFinalizer as crdCleanupFinalizer } from '../apiextensions/crd.ts';
 
 export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 
@@ -94,6 +95,9 @@ export function finalizersAfterDelete(
   finalizers: readonly string[],
   request: PropagationRequest,
 ): string[] {
+  // a CustomResourceDefinition stays until its objects are deleted (controlplane/apiextensions/)
+  if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
+    return finalizers.includes(crdCleanupFinalizer) ? [...finalizers] : [...finalizers, crdCleanupFinalizer];
   if (!collected(info)) return [...finalizers];
   let policy: PropagationPolicy;
   if (request.orphanDependents !== undefined) policy = request.orphanDependents ? 'Orphan' : 'Background';

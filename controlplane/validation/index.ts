@@ -38,6 +38,7 @@ import { validateLease } from './coordination.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
+import { validateCrd } from '../apiextensions/crd-validation.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -109,6 +110,7 @@ const rules: Readonly<Record<string, Rules>> = {
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },
+  'apiextensions.k8s.io/customresourcedefinitions': { create: validateCrd },
 };
 
 const keyOf = (resource: { group: string; resource: string }): string =>
