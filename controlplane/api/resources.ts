@@ -89,6 +89,8 @@ export interface CustomResourceBehaviour {
   ): unknown;
   /** The kind's OpenAPI v3 schema (for kubectl explain and client-side validation). */
   openApiSchema(): Record<string, unknown>;
+  /** The Warning every request to a deprecated version gets (upstream's, or the definition's own). */
+  readonly deprecationWarning?: string;
   /** The scale subresource, when the version has one. */
   readonly scale?: {
     read(object: Record<string, unknown>): Record<string, unknown>;

@@ -196,6 +196,13 @@ export class RestHandler {
   }
 
   async handle(call: RestCall): Promise<RestReply> {
+    const reply = await this.#handle(call);
+    // every answer from a deprecated version of a custom resource says so, as upstream's do
+    const deprecated = call.request.info.custom?.deprecationWarning;
+    return deprecated === undefined ? reply : { ...reply, warnings: [deprecated, ...(reply.warnings ?? [])] };
+  }
+
+  async #handle(call: RestCall): Promise<RestReply> {
     const { request } = call;
     checkWriteOptions(
       request.verb,

@@ -13,6 +13,7 @@ import type { Registry } from '../api/registry.ts';
 import { findResource, type ResourceInfo, serveCustomResources } from '../api/resources.ts';
 import { type Crd, cleanupFinalizer, crdGroup, crdResource, namesWithDefaults, storageVersion } from './crd.ts';
 import { desiredStatuses } from './crd-status.ts';
+import { CustomResourceLifecycle } from './custom-resource-lifecycle.ts';
 import { servedVersions } from './served-resources.ts';
 
 /** How often a definition being deleted looks again at what is left of its objects. */
@@ -28,15 +29,18 @@ export class CrdController {
   #again = false;
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
+  readonly #lifecycle: CustomResourceLifecycle;
 
   constructor(registry: Registry, logger: Logger) {
     this.#registry = registry;
     this.#logger = logger;
     this.#info = findResource(crdGroup, 'v1', crdResource)!;
+    this.#lifecycle = new CustomResourceLifecycle(registry, logger);
   }
 
   /** Reads every definition, serves the established ones, then follows changes. */
   async start(): Promise<void> {
+    await this.#lifecycle.start();
     const list = await this.#registry.list(this.#info, undefined);
     for (const item of list.items) this.#crds.set(item.metadata.name ?? '', item as Crd);
     this.#serve();
@@ -59,6 +63,7 @@ export class CrdController {
   stop(): void {
     this.#stopped = true;
     this.#watch?.cancel();
+    this.#lifecycle.stop();
     clearTimeout(this.#retry);
     serveCustomResources([]);
   }
@@ -83,7 +88,11 @@ export class CrdController {
   }
 
   #serve(): void {
-    serveCustomResources([...this.#crds.values()].flatMap(servedVersions));
+    const served = [...this.#crds.values()].flatMap(servedVersions);
+    serveCustomResources(served);
+    this.#lifecycle
+      .follow(served)
+      .catch((err: unknown) => this.#logger.warn({ err }, 'following custom resources failed'));
   }
 
   async #sync(): Promise<void> {

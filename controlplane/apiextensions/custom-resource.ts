@@ -5,6 +5,7 @@
  * checked against the schema and then against the CEL rules (with the stored object as oldSelf),
  * and refused with one 422 naming every field, as upstream refuses it.
  */
+import { ApiError } from '../../kube/errors.ts';
 import { formatLabelSelector, parseLabelSelector } from '../../kube/labels.ts';
 import type { CustomResourceBehaviour } from '../api/resources.ts';
 import { FieldErrors } from '../validation/field-errors.ts';
@@ -28,9 +29,16 @@ export function customResourceBehaviour(crd: Crd, version: CrdVersion): CustomRe
   const group = crd.spec.group;
   const namespaced = crd.spec.scope === 'Namespaced';
   const scale = version.subresources?.scale;
+  const terminating = crd.metadata.deletionTimestamp !== undefined;
   let openApi: Record<string, unknown> | undefined;
   return {
-    admit(object, old) {
+    admit(object, old, subresource) {
+      // a definition being deleted takes no new objects (its cleanup is deleting the old ones)
+      if (terminating && old === undefined && subresource === undefined)
+        throw new ApiError(
+          'MethodNotAllowed',
+          `create is not supported on resources of kind "${names.plural}.${group}"`,
+        );
       pruneBySchema(object, schema);
       applyDefaults(object, schema);
       const errors = new FieldErrors();
@@ -42,6 +50,9 @@ export function customResourceBehaviour(crd: Crd, version: CrdVersion): CustomRe
         isPlainRecord(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';
       errors.throwIfAny(names.kind, group, name);
     },
+    ...(version.deprecated === true
+      ? { deprecationWarning: version.deprecationWarning ?? `${group}/${version.name} ${names.kind} is deprecated` }
+      : {}),
     pruneUnknown: (object) => pruneBySchema(object, schema),
     defaultOnRead: (object) => void applyDefaults(object, schema),
     table: (objects, resourceVersion, includeObject, now) =>

@@ -326,3 +326,93 @@ test.serial(
     t.is((await api('GET', `/apis/${backupGroup}/v1`)).status, 404);
   },
 );
+
+test.serial(
+  'objects a custom resource owns are collected with it; custom resources go with their namespace',
+  async (t) => {
+    await establish(backupSchedules);
+    const owner = await api('POST', schedules, schedule('owner', {}));
+    t.is(owner.status, 201, JSON.stringify(owner.body));
+    const ownerRef = {
+      apiVersion: `${backupGroup}/v1`,
+      kind: 'BackupSchedule',
+      name: 'owner',
+      uid: owner.body.metadata.uid,
+    };
+    const configMaps = '/api/v1/namespaces/default/configmaps';
+    const owned = await api('POST', configMaps, { metadata: { name: 'owned', ownerReferences: [ownerRef] } });
+    t.is(owned.status, 201);
+    const shared = await api('POST', configMaps, {
+      metadata: {
+        name: 'shared',
+        ownerReferences: [
+          ownerRef,
+          { apiVersion: 'v1', kind: 'ConfigMap', name: 'owned', uid: owned.body.metadata.uid },
+        ],
+      },
+    });
+    t.is(shared.status, 201);
+    t.is((await api('DELETE', `${schedules}/owner`)).status, 200);
+    await waitFor(
+      'the owned ConfigMap to be collected',
+      async () => (await api('GET', `${configMaps}/owned`)).status === 404,
+      5_000,
+    );
+    const kept = (await api('GET', `${configMaps}/shared`)).body;
+    t.deepEqual(
+      kept.metadata.ownerReferences.map((r: { kind: string }) => r.kind),
+      ['ConfigMap'],
+      'released, not deleted',
+    );
+
+    t.is((await api('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } })).status, 201);
+    const inDoomed = `/apis/${backupGroup}/v1/namespaces/doomed/backupschedules`;
+    t.is((await api('POST', inDoomed, schedule('inside', {}))).status, 201);
+    t.is((await api('DELETE', '/api/v1/namespaces/doomed')).status, 200);
+    await waitFor(
+      'the custom resource to go with its namespace',
+      async () => (await api('GET', `${inDoomed}/inside`)).status === 404,
+      5_000,
+    );
+  },
+);
+
+test.serial('a definition being deleted takes no new objects; a deprecated version says so in a Warning', async (t) => {
+  const listed = await api('GET', `/apis/${widgetGroup}/v1beta1/widgets`);
+  t.regex(String(listed.headers.warning), new RegExp(`${widgetGroup}/v1beta1 Widget is deprecated`));
+  t.is((await api('GET', `/apis/${widgetGroup}/v1/widgets`)).headers.warning, undefined);
+  const held = await api('POST', `/apis/${widgetGroup}/v1/widgets`, {
+    apiVersion: `${widgetGroup}/v1`,
+    kind: 'Widget',
+    metadata: { name: 'held', finalizers: ['shapes.bosun.test/keep'] },
+  });
+  t.is(held.status, 201);
+  t.is((await api('DELETE', `${crds}/${widgets.metadata.name}`)).status, 200);
+  await waitFor(
+    'the definition to be terminating',
+    async () => {
+      const crd = (await api('GET', `${crds}/${widgets.metadata.name}`)).body;
+      return (crd.status?.conditions ?? []).some((c: { type: string }) => c.type === 'Terminating');
+    },
+    5_000,
+  );
+  const refused = await api('POST', `/apis/${widgetGroup}/v1/widgets`, {
+    apiVersion: `${widgetGroup}/v1`,
+    kind: 'Widget',
+    metadata: { name: 'late' },
+  });
+  t.is(refused.status, 405);
+  t.is(refused.body.message, `create is not supported on resources of kind "widgets.${widgetGroup}"`);
+  t.is((await api('GET', `/apis/${widgetGroup}/v1/widgets/late`)).status, 404);
+  await api(
+    'PATCH',
+    `/apis/${widgetGroup}/v1/widgets/held`,
+    { metadata: { finalizers: null } },
+    'application/merge-patch+json',
+  );
+  await waitFor(
+    'the definition to go',
+    async () => (await api('GET', `${crds}/${widgets.metadata.name}`)).status === 404,
+    5_000,
+  );
+});
