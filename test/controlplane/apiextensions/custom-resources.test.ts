@@ -416,3 +416,28 @@ test.serial('a definition being deleted takes no new objects; a deprecated versi
     5_000,
   );
 });
+
+test.serial(
+  'a streaming list (sendInitialEvents) of custom resources sends the state, then the end bookmark',
+  async (t) => {
+    await establish(backupSchedules);
+    t.is((await api('POST', schedules, schedule('streamed', {}))).status, 201);
+    const reply = await api(
+      'GET',
+      `${schedules}?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1`,
+    );
+    const events = String(typeof reply.body === 'string' ? reply.body : JSON.stringify(reply.body))
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            type: string;
+            object: { metadata: { name?: string; annotations?: Record<string, string> } };
+          },
+      );
+    t.deepEqual(events[0] && [events[0].type, events[0].object.metadata.name], ['ADDED', 'streamed']);
+    const bookmark = events.find((e) => e.type === 'BOOKMARK');
+    t.is(bookmark?.object.metadata.annotations?.['k8s.io/initial-events-end'], 'true');
+  },
+);
