@@ -2,6 +2,7 @@
  * Every resource the API serves, as data: names, scope, subresources and the extra field-selector
  * fields each one accepts. Discovery, routing, storage keys and admission all read this one table.
  */
+import type { ListTypes } from './apply/field-set.ts';
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export type Subresource =
@@ -89,6 +90,8 @@ export interface CustomResourceBehaviour {
   ): unknown;
   /** The kind's OpenAPI v3 schema (for kubectl explain and client-side validation). */
   openApiSchema(): Record<string, unknown>;
+  /** The list types of the schema, for server-side apply and managedFields (x-kubernetes-list-type). */
+  readonly listTypes: ListTypes;
   /** The Warning every request to a deprecated version gets (upstream's, or the definition's own). */
   readonly deprecationWarning?: string;
   /** The scale subresource, when the version has one. */

@@ -74,6 +74,7 @@ function writerOf(call: RestCall): UpdateWriter {
     manager: call.url.searchParams.get('fieldManager') || managerFromUserAgent(call.userAgent),
     apiVersion: apiVersionOf(info.group, info.version),
     ...(subresource === 'status' || subresource === 'approval' ? { subresource } : {}),
+    ...(info.custom !== undefined ? { lists: info.custom.listTypes } : {}),
     now: apiTime(new Date()),
   };
 }
@@ -483,7 +484,13 @@ export class RestHandler {
       throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
     applied.metadata.name = name;
     const warnings = fieldWarnings(call, applied, 'patch');
-    const request = { applied, manager, force, now: apiTime(new Date()) };
+    const request = {
+      applied,
+      manager,
+      force,
+      now: apiTime(new Date()),
+      ...(info.custom !== undefined ? { lists: info.custom.listTypes } : {}),
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) =>

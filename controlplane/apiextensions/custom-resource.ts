@@ -18,6 +18,7 @@ import { applyDefaults, pruneBySchema } from './schema-prune.ts';
 import { isPlainRecord, type JsonSchema } from './schema-types.ts';
 import { validateAgainstSchema } from './schema-validate.ts';
 import { openApiSchemaOf } from './openapi-schema.ts';
+import { listTypesOf } from './list-types.ts';
 
 /** Every version keeps unknown fields when its CRD has no schema to prune by (never for v1 CRDs). */
 const keepEverything: JsonSchema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
@@ -53,6 +54,7 @@ export function customResourceBehaviour(crd: Crd, version: CrdVersion): CustomRe
     ...(version.deprecated === true
       ? { deprecationWarning: version.deprecationWarning ?? `${group}/${version.name} ${names.kind} is deprecated` }
       : {}),
+    listTypes: listTypesOf(schema),
     pruneUnknown: (object) => pruneBySchema(object, schema),
     defaultOnRead: (object) => void applyDefaults(object, schema),
     table: (objects, resourceVersion, includeObject, now) =>

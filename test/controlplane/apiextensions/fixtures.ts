@@ -62,6 +62,18 @@ export const backupSchedules = {
                   maxWorkers: { type: 'integer', default: 4 },
                   retention: { 'x-kubernetes-int-or-string': true, default: '7d' },
                   options: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  copies: {
+                    type: 'array',
+                    'x-kubernetes-list-type': 'map',
+                    'x-kubernetes-list-map-keys': ['site', 'zone'],
+                    items: {
+                      type: 'object',
+                      required: ['site', 'zone'],
+                      properties: { site: { type: 'string' }, zone: { type: 'string' }, keep: { type: 'integer' } },
+                    },
+                  },
+                  tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+                  steps: { type: 'array', items: { type: 'string' } },
                 },
                 required: ['schedule', 'target'],
               },
