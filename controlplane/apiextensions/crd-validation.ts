@@ -39,6 +39,12 @@ export function validateCrd(errors: FieldErrors, crd: Any, old: Any | undefined)
     errors.notSupported('spec.scope', spec.scope, ['Cluster', 'Namespaced']);
   validateNames(errors, 'spec.names', isObject(spec.names) ? spec.names : {}, true);
   validateVersions(errors, Array.isArray(spec.versions) ? spec.versions : []);
+  if (spec.preserveUnknownFields === true)
+    errors.invalid(
+      'spec.preserveUnknownFields',
+      true,
+      'cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead',
+    );
   const strategy = isObject(spec.conversion) ? spec.conversion.strategy : undefined;
   if (strategy !== undefined && strategy !== 'None' && strategy !== 'Webhook')
     errors.notSupported('spec.conversion.strategy', strategy, ['None', 'Webhook']);

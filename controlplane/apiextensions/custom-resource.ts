@@ -19,6 +19,7 @@ import { isPlainRecord, type JsonSchema } from './schema-types.ts';
 import { validateAgainstSchema } from './schema-validate.ts';
 import { openApiSchemaOf } from './openapi-schema.ts';
 import { listTypesOf } from './list-types.ts';
+import { ratchet } from './ratcheting.ts';
 
 /** Every version keeps unknown fields when its CRD has no schema to prune by (never for v1 CRDs). */
 const keepEverything: JsonSchema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
@@ -43,9 +44,17 @@ export function customResourceBehaviour(crd: Crd, version: CrdVersion): CustomRe
       pruneBySchema(object, schema);
       applyDefaults(object, schema);
       const errors = new FieldErrors();
-      if (isPlainRecord(object.metadata)) validateObjectMeta(errors, object.metadata, 'subdomain', namespaced);
+      if (isPlainRecord(object.metadata)) {
+        validateObjectMeta(errors, object.metadata, 'subdomain', namespaced);
+        // the schema may narrow the name (and only name and generateName) of the root's metadata
+        const nameSchema = schema.properties?.metadata?.properties?.name;
+        if (nameSchema !== undefined && typeof object.metadata.name === 'string')
+          validateAgainstSchema(errors, 'metadata.name', object.metadata.name, nameSchema);
+      }
       const { apiVersion: _a, kind: _k, metadata: _m, ...fields } = object;
-      validateAgainstSchema(errors, '', fields, withoutRootMeta(schema));
+      const schemaErrors = new FieldErrors();
+      validateAgainstSchema(schemaErrors, '', fields, withoutRootMeta(schema));
+      errors.causes.push(...(old === undefined ? schemaErrors.causes : ratchet(schemaErrors.causes, object, old)));
       if (errors.empty && rules !== undefined) runRules(errors, rules, '', object, old);
       const name =
         isPlainRecord(object.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '';

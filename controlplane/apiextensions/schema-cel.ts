@@ -10,6 +10,7 @@ import { objectCostBudget, perCallCostLimit } from '../cel/cost.ts';
 import { type CelProgram, compileCel } from '../cel/program.ts';
 import { celValueFromJson } from '../cel/values.ts';
 import type { FieldErrors } from '../validation/field-errors.ts';
+import { sameValue } from './ratcheting.ts';
 import { isPlainRecord, type JsonSchema, mapValueSchema, type ValidationRule } from './schema-types.ts';
 
 const ruleVariables = ['self', 'oldSelf'];
@@ -153,8 +154,11 @@ function evaluateNode(run: Run, tree: RuleTree, path: string, value: unknown, ol
   const { errors } = run;
   const self = celValue(value, tree.schema);
   const oldSelf = old === undefined || old === null ? undefined : celValue(old, tree.schema);
+  // ratcheting: a value the update leaves as it was is not judged again by the rules that judge values alone
+  const unchanged = old !== undefined && sameValue(value, old);
   for (const compiled of tree.rules) {
     if (compiled.transition && oldSelf === undefined) continue;
+    if (!compiled.transition && unchanged) continue;
     const bindings = oldSelf === undefined ? { self } : { self, oldSelf };
     const fieldPath = fieldPathOf(path, compiled.rule.fieldPath);
     const result = compiled.program.evaluate(bindings, { costLimit: Math.min(run.remaining, perCallCostLimit) });

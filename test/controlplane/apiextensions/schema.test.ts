@@ -6,6 +6,7 @@ import test from 'ava';
 import { desiredStatuses } from '../../../controlplane/apiextensions/crd-status.ts';
 import { validateCrd } from '../../../controlplane/apiextensions/crd-validation.ts';
 import type { Crd } from '../../../controlplane/apiextensions/crd.ts';
+import { customResourceBehaviour } from '../../../controlplane/apiextensions/custom-resource.ts';
 import { compileRules, runRules } from '../../../controlplane/apiextensions/schema-cel.ts';
 import { applyDefaults, pruneBySchema } from '../../../controlplane/apiextensions/schema-prune.ts';
 import type { JsonSchema } from '../../../controlplane/apiextensions/schema-types.ts';
@@ -189,6 +190,14 @@ const crd = (over: Record<string, unknown> = {}, versions?: unknown[]): Record<s
   },
 });
 
+/** A v1 storage version with this root schema. */
+const storedVersion = (openAPIV3Schema: Record<string, unknown>) => ({
+  name: 'v1',
+  served: true,
+  storage: true,
+  schema: { openAPIV3Schema: { type: 'object', ...openAPIV3Schema } },
+});
+
 function crdProblems(object: Record<string, unknown>, old?: Record<string, unknown>): string[] {
   const errors = new FieldErrors();
   validateCrd(errors, object, old);
@@ -213,22 +222,14 @@ test('a CustomResourceDefinition is refused as upstream refuses it', (t) => {
     ['spec.versions: Invalid value: ...: must have exactly one version marked as storage version'],
   );
   const unstructured = [
-    {
-      name: 'v1',
-      served: true,
-      storage: true,
-      schema: {
-        openAPIV3Schema: {
-          type: 'object',
-          properties: {
-            spec: { properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } },
-            list: { type: 'array', items: { type: 'string' }, uniqueItems: true },
-            size: { type: 'integer', default: 'big' },
-          },
-          'x-kubernetes-validations': [{ rule: 'self.spec.a +' }],
-        },
+    storedVersion({
+      properties: {
+        spec: { properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } },
+        list: { type: 'array', items: { type: 'string' }, uniqueItems: true },
+        size: { type: 'integer', default: 'big' },
       },
-    },
+      'x-kubernetes-validations': [{ rule: 'self.spec.a +' }],
+    }),
   ];
   t.deepEqual(crdProblems(crd({}, unstructured)), [
     'spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields',
@@ -285,4 +286,70 @@ test('names are accepted first come first served within a group; accepted defini
       ['Established', 'False', 'NotAccepted', 'not all names are accepted'],
     ],
   );
+});
+
+test('updates ratchet: values a tighter schema or rule refuses may stay while they do not change', (t) => {
+  const definition = crd({ names: { plural: 'gauges', kind: 'Gauge' } }, [
+    storedVersion({
+      properties: {
+        metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 8 } } },
+        spec: {
+          type: 'object',
+          properties: {
+            unit: { type: 'string', enum: ['mm', 'cm'] },
+            note: { type: 'string' },
+            range: {
+              type: 'object',
+              'x-kubernetes-validations': [{ rule: 'self.low <= self.high', message: 'low above high' }],
+              properties: { low: { type: 'integer' }, high: { type: 'integer' } },
+            },
+          },
+        },
+      },
+    }),
+  ]) as unknown as Crd;
+  const behaviour = customResourceBehaviour(definition, definition.spec.versions[0]!);
+  const stored = {
+    apiVersion: 'example.com/v1',
+    kind: 'Gauge',
+    metadata: { name: 'g', namespace: 'default' },
+    spec: { unit: 'inch', note: 'a', range: { low: 5, high: 1 } },
+  };
+  const refusal = (object: Record<string, unknown>, old?: Record<string, unknown>) => {
+    try {
+      behaviour.admit(structuredClone(object), old, undefined);
+      return undefined;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
+  t.is(
+    refusal(stored),
+    'Gauge.example.com "g" is invalid: spec.unit: Unsupported value: "inch": supported values: "mm", "cm"',
+    'a create is judged in full',
+  );
+  t.is(refusal({ ...stored, spec: { ...stored.spec, note: 'b' } }, stored), undefined, 'an unrelated change passes');
+  t.regex(
+    refusal({ ...stored, spec: { ...stored.spec, unit: 'foot' } }, stored) ?? '',
+    /spec\.unit: Unsupported value: "foot"/,
+  );
+  t.regex(
+    refusal({ ...stored, spec: { ...stored.spec, range: { low: 6, high: 1 } } }, stored) ?? '',
+    /spec\.range: Invalid value: "object": low above high/,
+  );
+  t.is(
+    refusal({
+      ...stored,
+      metadata: { name: 'much-too-long', namespace: 'default' },
+      spec: { unit: 'mm', range: { low: 1, high: 2 } },
+    }),
+    'Gauge.example.com "much-too-long" is invalid: metadata.name: Too long: may not be more than 8 bytes',
+    "the schema's metadata.name limits hold",
+  );
+});
+
+test('a v1 definition may not preserve unknown fields at its root', (t) => {
+  t.deepEqual(crdProblems(crd({ preserveUnknownFields: true })), [
+    'spec.preserveUnknownFields: Invalid value: true: cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead',
+  ]);
 });
