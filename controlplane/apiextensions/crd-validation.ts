@@ -10,6 +10,7 @@ import { dns1035Label, dns1123Subdomain } from '../../kube/name-formats.ts';
 import type { FieldErrors } from '../validation/field-errors.ts';
 import { type Any, isObject } from '../validation/fields.ts';
 import { isEstablished, type Crd } from './crd.ts';
+import { expensiveRules } from './rule-cost.ts';
 import { compileRules, type RuleCompileError } from './schema-cel.ts';
 import { isPlainRecord, type JsonSchema } from './schema-types.ts';
 import { validateAgainstSchema } from './schema-validate.ts';
@@ -179,8 +180,10 @@ function validateStructuralRoot(
   void statusSubresource;
   validateStructural(errors, path, schema, true);
   const problems: RuleCompileError[] = [];
-  compileRules(schema, path, problems);
+  const rules = compileRules(schema, path, problems);
   for (const problem of problems) errors.invalid(problem.path, problem.value, problem.message);
+  if (rules !== undefined)
+    for (const problem of expensiveRules(rules, path)) errors.forbidden(problem.path, problem.message);
 }
 
 /** Structural schema rules (upstream's structural/validation.go), every node below the root. */

@@ -15,7 +15,7 @@ import { isPlainRecord, type JsonSchema, mapValueSchema, type ValidationRule } f
 
 const ruleVariables = ['self', 'oldSelf'];
 
-interface CompiledRule {
+export interface CompiledRule {
   readonly rule: ValidationRule;
   readonly program: CelProgram;
   readonly message: CelProgram | undefined;

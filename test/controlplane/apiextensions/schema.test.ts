@@ -353,3 +353,32 @@ test('a v1 definition may not preserve unknown fields at its root', (t) => {
     'spec.preserveUnknownFields: Invalid value: true: cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead',
   ]);
 });
+
+test('rules that could cost too much on the largest allowed object are refused, bounded ones pass', (t) => {
+  const withRule = (list: Record<string, unknown>, rule: string) =>
+    crdProblems(
+      crd({}, [
+        storedVersion({
+          properties: {
+            spec: { type: 'object', properties: { list: { ...list, 'x-kubernetes-validations': [{ rule }] } } },
+          },
+        }),
+      ]),
+    );
+  const unboundedStrings = { type: 'array', items: { type: 'string' } };
+  t.deepEqual(withRule(unboundedStrings, 'self.all(x, self.exists(y, x.startsWith(y)))'), [
+    'spec.versions[0].schema.openAPIV3Schema.properties[spec].properties[list].x-kubernetes-validations[0].rule: Forbidden: estimated rule cost exceeds budget by factor of more than 100x (try simplifying the rule, or adding maxItems, maxProperties, and maxLength where arrays, maps, and strings are declared)',
+  ]);
+  t.deepEqual(
+    withRule(
+      { ...unboundedStrings, maxItems: 16, items: { type: 'string', maxLength: 63 } },
+      'self.all(x, self.exists(y, x.startsWith(y)))',
+    ),
+    [],
+  );
+  t.deepEqual(
+    withRule(unboundedStrings, 'size(self) <= 100 && self == oldSelf'),
+    [],
+    'a rule that does not walk the list is cheap',
+  );
+});
