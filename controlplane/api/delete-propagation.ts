@@ -82,7 +82,8 @@ const collectedOwners = new Set([
 ]);
 
 function collected(info: ResourceInfo): boolean {
-  return collectedOwners.has(`${info.group}/${info.resource}`);
+  // custom resources' dependents are followed by the server (apiextensions/custom-resource-lifecycle.ts)
+  return info.custom !== undefined || collectedOwners.has(`${info.group}/${info.resource}`);
 }
 
 /**

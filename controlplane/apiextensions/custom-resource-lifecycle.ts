@@ -2,14 +2,19 @@
  * What happens to custom resources when something else goes, done in the server because the
  * controllers follow a fixed set of built-in kinds: objects that a deleted custom resource owned
  * (by ownerReferences uid) are deleted, or lose that reference when they have other owners, as
- * the garbage collector does in the background; and custom resources in a namespace being deleted
- * are deleted with it, as upstream's namespace controller deletes every kind it discovers.
+ * the garbage collector does in the background (or first, for a foreground deletion; or released,
+ * for an orphaning one); and custom resources in a namespace being deleted are deleted with it, as
+ * upstream's namespace controller deletes every kind it discovers.
  */
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { Registry } from '../api/registry.ts';
+import { foregroundFinalizer, orphanFinalizer } from '../api/delete-propagation.ts';
 import { findResource, type ResourceInfo, servedResources } from '../api/resources.ts';
+
+/** How often a foreground deletion looks again at dependents that are still going. */
+const propagationRetryMs = 500;
 
 /** Kinds never owned by anything worth collecting, and too many to scan on every delete. */
 const neverDependents = new Set(['/events', 'events.k8s.io/events', 'apiextensions.k8s.io/customresourcedefinitions']);
@@ -25,6 +30,15 @@ export function referencesWithout(
 ): KubeObject['metadata']['ownerReferences'] | undefined {
   const others = (object.metadata.ownerReferences ?? []).filter((ref) => ref.uid !== uid);
   return others.length === 0 ? undefined : others;
+}
+
+/** Metadata with these owners; without the field when none is left (as upstream stores it). */
+function withOwners(
+  metadata: KubeObject['metadata'],
+  owners: KubeObject['metadata']['ownerReferences'],
+): KubeObject['metadata'] {
+  const { ownerReferences: _gone, ...rest } = metadata;
+  return owners === undefined ? rest : { ...rest, ownerReferences: owners };
 }
 
 export class CustomResourceLifecycle {
@@ -90,6 +104,7 @@ export class CustomResourceLifecycle {
         {},
         (event) => {
           if (event.type === 'DELETED') void this.#collectDependents(event.object);
+          else void this.#finishPropagation(info, event.object);
         },
         (err) => this.#logger.warn({ err, resource: storage }, 'custom resource watch failed'),
       );
@@ -98,43 +113,79 @@ export class CustomResourceLifecycle {
     for (const namespace of this.#terminating) void this.#emptyNamespace(namespace);
   }
 
-  /** Deletes, or releases, what the deleted object owned (in its namespace, or cluster-wide). */
+  /** The objects that name `owner` among their owners (in its namespace, or cluster-wide). */
+  async #dependentsOf(owner: KubeObject): Promise<{ info: ResourceInfo; object: KubeObject }[]> {
+    const uid = owner.metadata.uid;
+    const namespace = owner.metadata.namespace;
+    const found: { info: ResourceInfo; object: KubeObject }[] = [];
+    for (const info of servedResources()) {
+      if (!info.verbs.includes('list') || neverDependents.has(`${info.group}/${info.resource}`)) continue;
+      if (namespace === undefined && info.namespaced) continue;
+      for (const object of (await this.#registry.list(info, info.namespaced ? namespace : undefined)).items)
+        if ((object.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid)) found.push({ info, object });
+    }
+    return found;
+  }
+
+  #release(info: ResourceInfo, dependent: KubeObject, uid: string): Promise<unknown> {
+    return this.#registry
+      .guaranteedUpdate(info, dependent.metadata.namespace, dependent.metadata.name ?? '', undefined, (current) => ({
+        ...current,
+        metadata: withOwners(current.metadata, referencesWithout(current, uid)),
+      }))
+      .catch(ignoreNotFound);
+  }
+
+  #deleteDependent(info: ResourceInfo, dependent: KubeObject): Promise<unknown> {
+    return this.#registry
+      .delete(info, dependent.metadata.namespace, dependent.metadata.name ?? '', { propagationPolicy: 'Background' })
+      .catch(ignoreNotFound);
+  }
+
+  /** Background deletion: what the deleted object owned goes too, or only loses it as an owner when it has others. */
   async #collectDependents(owner: KubeObject): Promise<void> {
     const uid = owner.metadata.uid;
     if (uid === undefined) return;
-    const namespace = owner.metadata.namespace;
     try {
-      for (const info of servedResources()) {
-        if (!info.verbs.includes('list') || neverDependents.has(`${info.group}/${info.resource}`)) continue;
-        if (namespace === undefined && info.namespaced) continue;
-        const items = (await this.#registry.list(info, info.namespaced ? namespace : undefined)).items;
-        for (const dependent of items) {
-          if (!(dependent.metadata.ownerReferences ?? []).some((ref) => ref.uid === uid)) continue;
-          const kept = referencesWithout(dependent, uid);
-          if (kept === undefined) {
-            await this.#registry
-              .delete(info, dependent.metadata.namespace, dependent.metadata.name ?? '', {
-                propagationPolicy: 'Background',
-              })
-              .catch(ignoreNotFound);
-          } else {
-            await this.#registry
-              .guaranteedUpdate(
-                info,
-                dependent.metadata.namespace,
-                dependent.metadata.name ?? '',
-                undefined,
-                (current) => ({
-                  ...current,
-                  metadata: { ...current.metadata, ownerReferences: referencesWithout(current, uid) ?? [] },
-                }),
-              )
-              .catch(ignoreNotFound);
-          }
-        }
+      for (const { info, object } of await this.#dependentsOf(owner)) {
+        if (referencesWithout(object, uid) === undefined) await this.#deleteDependent(info, object);
+        else await this.#release(info, object, uid);
       }
     } catch (err) {
       this.#logger.warn({ err, uid }, 'collecting the dependents of a custom resource failed');
+    }
+  }
+
+  /**
+   * A custom resource deleted with --cascade=orphan or foreground carries the `orphan` or
+   * `foregroundDeletion` finalizer: its dependents are released, or deleted and waited for, then
+   * the finalizer goes (what the garbage collector does for the kinds it follows).
+   */
+  async #finishPropagation(info: ResourceInfo, owner: KubeObject): Promise<void> {
+    const uid = owner.metadata.uid;
+    const finalizers = owner.metadata.finalizers ?? [];
+    const orphan = finalizers.includes(orphanFinalizer);
+    if (uid === undefined || owner.metadata.deletionTimestamp === undefined) return;
+    if (!orphan && !finalizers.includes(foregroundFinalizer)) return;
+    try {
+      const dependents = await this.#dependentsOf(owner);
+      for (const { info: dependentInfo, object } of dependents) {
+        if (orphan || referencesWithout(object, uid) !== undefined) await this.#release(dependentInfo, object, uid);
+        else if (object.metadata.deletionTimestamp === undefined) await this.#deleteDependent(dependentInfo, object);
+      }
+      if (!orphan && (await this.#dependentsOf(owner)).length > 0) {
+        setTimeout(() => void this.#finishPropagation(info, owner), propagationRetryMs).unref();
+        return;
+      }
+      const done = orphan ? orphanFinalizer : foregroundFinalizer;
+      await this.#registry
+        .guaranteedUpdate(info, owner.metadata.namespace, owner.metadata.name ?? '', undefined, (current) => ({
+          ...current,
+          metadata: { ...current.metadata, finalizers: (current.metadata.finalizers ?? []).filter((f) => f !== done) },
+        }))
+        .catch(ignoreNotFound);
+    } catch (err) {
+      this.#logger.warn({ err, uid }, 'finishing the deletion of a custom resource failed');
     }
   }
 

@@ -477,3 +477,55 @@ test.serial("server-side apply merges lists by the schema's list types: map keys
   const forced = await apply('bob', { steps: ['verify'] }, true);
   t.deepEqual(forced.body.spec.steps, ['verify']);
 });
+
+test.serial(
+  'deleting a custom resource with orphan or foreground propagation keeps or first deletes its dependents',
+  async (t) => {
+    await establish(backupSchedules);
+    const configMaps = '/api/v1/namespaces/default/configmaps';
+    const ownedBy = async (name: string) => {
+      const owner = await api('POST', schedules, schedule(name, {}));
+      const ref = { apiVersion: `${backupGroup}/v1`, kind: 'BackupSchedule', name, uid: owner.body.metadata.uid };
+      const dependent = await api('POST', configMaps, { metadata: { name: `${name}-data`, ownerReferences: [ref] } });
+      t.is(dependent.status, 201);
+    };
+    await ownedBy('orphaner');
+    const orphaned = await api('DELETE', `${schedules}/orphaner`, { propagationPolicy: 'Orphan' });
+    t.is(orphaned.status, 200);
+    await waitFor(
+      'the orphaning owner to go',
+      async () => (await api('GET', `${schedules}/orphaner`)).status === 404,
+      5_000,
+    );
+    const kept = await api('GET', `${configMaps}/orphaner-data`);
+    t.is(kept.status, 200, 'the dependent stays');
+    t.is(kept.body.metadata.ownerReferences, undefined, 'without its owner');
+
+    await ownedBy('foreground');
+    await api(
+      'PATCH',
+      `${configMaps}/foreground-data`,
+      { metadata: { finalizers: ['ops.bosun.test/hold'] } },
+      'application/merge-patch+json',
+    );
+    const foreground = await api('DELETE', `${schedules}/foreground`, { propagationPolicy: 'Foreground' });
+    t.true(foreground.body.metadata.finalizers.includes('foregroundDeletion'));
+    await waitFor(
+      'the dependent to be deleting',
+      async () => Boolean((await api('GET', `${configMaps}/foreground-data`)).body.metadata?.deletionTimestamp),
+      5_000,
+    );
+    t.is((await api('GET', `${schedules}/foreground`)).status, 200, 'the owner waits for its dependent');
+    await api(
+      'PATCH',
+      `${configMaps}/foreground-data`,
+      { metadata: { finalizers: null } },
+      'application/merge-patch+json',
+    );
+    await waitFor(
+      'the foreground owner to go',
+      async () => (await api('GET', `${schedules}/foreground`)).status === 404,
+      5_000,
+    );
+  },
+);
