@@ -3,15 +3,19 @@
  * controllers follow a fixed set of built-in kinds: objects that a deleted custom resource owned
  * (by ownerReferences uid) are deleted, or lose that reference when they have other owners, as
  * the garbage collector does in the background (or first, for a foreground deletion; or released,
- * for an orphaning one); and custom resources in a namespace being deleted are deleted with it, as
+ * for an orphaning one); custom resources whose owners are gone, of any kind, are deleted or
+ * released by a sweep; and custom resources in a namespace being deleted are deleted with it, as
  * upstream's namespace controller deletes every kind it discovers.
  */
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
-import type { KubeObject } from '../../kube/types.ts';
+import type { KubeObject, OwnerReference } from '../../kube/types.ts';
 import type { Registry } from '../api/registry.ts';
 import { foregroundFinalizer, orphanFinalizer } from '../api/delete-propagation.ts';
-import { findResource, type ResourceInfo, servedResources } from '../api/resources.ts';
+import { findResource, type ResourceInfo, resourceByKind, servedResources } from '../api/resources.ts';
+
+/** How often custom resources are checked for owners that are gone. */
+const ownerSweepMs = 5_000;
 
 /** How often a foreground deletion looks again at dependents that are still going. */
 const propagationRetryMs = 500;
@@ -48,6 +52,8 @@ export class CustomResourceLifecycle {
   readonly #watches = new Map<string, { cancel(): void }>();
   #namespaces: { cancel(): void } | undefined;
   readonly #terminating = new Set<string>();
+  #sweeper: NodeJS.Timeout | undefined;
+  #sweeping = false;
 
   constructor(registry: Registry, logger: Logger) {
     this.#registry = registry;
@@ -55,6 +61,8 @@ export class CustomResourceLifecycle {
   }
 
   async start(): Promise<void> {
+    this.#sweeper = setInterval(() => void this.#sweep(), ownerSweepMs);
+    this.#sweeper.unref();
     const namespaces = findResource('', 'v1', 'namespaces')!;
     const revision = await this.#registry.currentRevision(namespaces);
     this.#namespaces = await this.#registry.watch(
@@ -74,6 +82,7 @@ export class CustomResourceLifecycle {
   }
 
   stop(): void {
+    clearInterval(this.#sweeper);
     this.#namespaces?.cancel();
     for (const watch of this.#watches.values()) watch.cancel();
     this.#watches.clear();
@@ -186,6 +195,51 @@ export class CustomResourceLifecycle {
         .catch(ignoreNotFound);
     } catch (err) {
       this.#logger.warn({ err, uid }, 'finishing the deletion of a custom resource failed');
+    }
+  }
+
+  /** Whether the owner a reference names is gone (a kind not served here is assumed to exist). */
+  async #ownerGone(dependent: KubeObject, ref: OwnerReference): Promise<boolean> {
+    const info = resourceByKind(ref.apiVersion, ref.kind);
+    if (info === undefined) return false;
+    try {
+      const owner = await this.#registry.get(
+        info,
+        info.namespaced ? dependent.metadata.namespace : undefined,
+        ref.name,
+      );
+      return owner.metadata.uid !== ref.uid;
+    } catch (err) {
+      if (err instanceof ApiError && err.reason === 'NotFound') return true;
+      throw err;
+    }
+  }
+
+  /**
+   * Custom resources whose owners are gone (a built-in owner's deletion reaches no watch here):
+   * deleted when every owner is gone, else released from the gone ones. Every ownerSweepMs.
+   */
+  async #sweep(): Promise<void> {
+    if (this.#sweeping) return;
+    this.#sweeping = true;
+    try {
+      const seen = new Set<string>();
+      for (const info of servedResources()) {
+        if (info.custom === undefined || seen.has(info.storageName)) continue;
+        seen.add(info.storageName);
+        for (const object of (await this.#registry.list(info, undefined)).items) {
+          const refs = object.metadata.ownerReferences ?? [];
+          if (refs.length === 0 || object.metadata.deletionTimestamp !== undefined) continue;
+          const gone: string[] = [];
+          for (const ref of refs) if (await this.#ownerGone(object, ref)) gone.push(ref.uid);
+          if (gone.length === refs.length) await this.#deleteDependent(info, object);
+          else for (const uid of gone) await this.#release(info, object, uid);
+        }
+      }
+    } catch (err) {
+      this.#logger.warn({ err }, 'looking for custom resources whose owners are gone failed');
+    } finally {
+      this.#sweeping = false;
     }
   }
 

@@ -529,3 +529,21 @@ test.serial(
     );
   },
 );
+
+test.serial('a custom resource whose built-in owner is deleted is collected', async (t) => {
+  await establish(backupSchedules);
+  const owner = await api('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'schedule-owner' } });
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', name: 'schedule-owner', uid: owner.body.metadata.uid };
+  const owned = await api('POST', schedules, {
+    ...schedule('owned-by-map', {}),
+    metadata: { name: 'owned-by-map', ownerReferences: [ref] },
+  });
+  t.is(owned.status, 201);
+  await api('DELETE', '/api/v1/namespaces/default/configmaps/schedule-owner');
+  await waitFor(
+    'the owned custom resource to be collected',
+    async () => (await api('GET', `${schedules}/owned-by-map`)).status === 404,
+    12_000,
+  );
+  t.pass();
+});
