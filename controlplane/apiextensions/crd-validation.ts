@@ -46,10 +46,32 @@ export function validateCrd(errors: FieldErrors, crd: Any, old: Any | undefined)
       true,
       'cannot set to true, set x-kubernetes-preserve-unknown-fields to true in spec.versions[*].schema instead',
     );
-  const strategy = isObject(spec.conversion) ? spec.conversion.strategy : undefined;
-  if (strategy !== undefined && strategy !== 'None' && strategy !== 'Webhook')
-    errors.notSupported('spec.conversion.strategy', strategy, ['None', 'Webhook']);
+  validateConversion(errors, isObject(spec.conversion) ? spec.conversion : {});
   if (old !== undefined) validateUpdate(errors, crd, old);
+}
+
+/** A webhook conversion names its webhook (by URL or service) and the review versions it speaks. */
+function validateConversion(errors: FieldErrors, conversion: Any): void {
+  const strategy = conversion.strategy;
+  if (strategy !== undefined && strategy !== 'None' && strategy !== 'Webhook') {
+    errors.notSupported('spec.conversion.strategy', strategy, ['None', 'Webhook']);
+    return;
+  }
+  const webhook = isObject(conversion.webhook) ? conversion.webhook : undefined;
+  if (strategy !== 'Webhook') {
+    if (webhook !== undefined) errors.forbidden('spec.conversion.webhook', 'should be empty when strategy is None');
+    return;
+  }
+  if (webhook === undefined) {
+    errors.required('spec.conversion.webhook', 'required when strategy is set to Webhook');
+    return;
+  }
+  const reviews = Array.isArray(webhook.conversionReviewVersions) ? webhook.conversionReviewVersions : [];
+  if (!reviews.some((v: unknown) => v === 'v1' || v === 'v1beta1'))
+    errors.required('spec.conversion.webhook.conversionReviewVersions', 'must include at least one of v1, v1beta1');
+  const client = isObject(webhook.clientConfig) ? webhook.clientConfig : {};
+  if ((client.url !== undefined) === (client.service !== undefined))
+    errors.required('spec.conversion.webhook.clientConfig', 'exactly one of url or service is required');
 }
 
 function validateGroup(errors: FieldErrors, group: unknown): void {

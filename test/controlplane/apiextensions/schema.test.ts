@@ -382,3 +382,27 @@ test('rules that could cost too much on the largest allowed object are refused, 
     'a rule that does not walk the list is cheap',
   );
 });
+
+test('a webhook conversion must name its webhook and the review versions it speaks', (t) => {
+  t.deepEqual(crdProblems(crd({ conversion: { strategy: 'Webhook' } })), [
+    'spec.conversion.webhook: Required value: required when strategy is set to Webhook',
+  ]);
+  t.deepEqual(crdProblems(crd({ conversion: { strategy: 'Webhook', webhook: { clientConfig: {} } } })), [
+    'spec.conversion.webhook.conversionReviewVersions: Required value: must include at least one of v1, v1beta1',
+    'spec.conversion.webhook.clientConfig: Required value: exactly one of url or service is required',
+  ]);
+  t.deepEqual(
+    crdProblems(
+      crd({
+        conversion: {
+          strategy: 'Webhook',
+          webhook: { conversionReviewVersions: ['v1'], clientConfig: { url: 'https://convert.example/crd' } },
+        },
+      }),
+    ),
+    [],
+  );
+  t.deepEqual(crdProblems(crd({ conversion: { strategy: 'None', webhook: { conversionReviewVersions: ['v1'] } } })), [
+    'spec.conversion.webhook: Forbidden: should be empty when strategy is None',
+  ]);
+});
