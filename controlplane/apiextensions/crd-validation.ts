@@ -4,17 +4,18 @@
  * DNS-1035 labels with exactly one storage version, names well formed, and every version's schema
  * structural (a type at every level, an object at the root, properties or additionalProperties
  * but not both, no uniqueItems) with defaults that pass their own schema and CEL rules that
- * compile. On update, group and plural never change; scope and kind not once established.
+ * compile, at a cost within budget on the largest object the schema allows. Printer columns, scale
+ * paths and webhook conversions are checked for what they need. On update, group and plural never
+ * change; scope and kind not once established; stored versions stay among the versions.
  */
 import { dns1035Label, dns1123Subdomain } from '../../kube/name-formats.ts';
-import type { FieldErrors } from '../validation/field-errors.ts';
+import { FieldErrors } from '../validation/field-errors.ts';
 import { type Any, isObject } from '../validation/fields.ts';
 import { isEstablished, type Crd } from './crd.ts';
 import { expensiveRules } from './rule-cost.ts';
 import { compileRules, type RuleCompileError } from './schema-cel.ts';
 import { isPlainRecord, type JsonSchema } from './schema-types.ts';
 import { validateAgainstSchema } from './schema-validate.ts';
-import { FieldErrors as Errors } from '../validation/field-errors.ts';
 
 const listTypes = ['atomic', 'set', 'map'];
 
@@ -146,13 +147,7 @@ function validateVersions(errors: FieldErrors, versions: unknown[]): void {
       errors.required(`${path}.served`, '');
     const schema = isObject(version.schema) ? version.schema.openAPIV3Schema : undefined;
     if (!isPlainRecord(schema)) errors.required(`${path}.schema.openAPIV3Schema`, 'schemas are required');
-    else
-      validateStructuralRoot(
-        errors,
-        `${path}.schema.openAPIV3Schema`,
-        schema as JsonSchema,
-        isObject(version.subresources) && isObject(version.subresources.status),
-      );
+    else validateStructuralRoot(errors, `${path}.schema.openAPIV3Schema`, schema as JsonSchema);
     const columns = Array.isArray(version.additionalPrinterColumns) ? version.additionalPrinterColumns : [];
     columns.forEach((column: unknown, c: number) =>
       validatePrinterColumn(errors, `${path}.additionalPrinterColumns[${c}]`, column),
@@ -183,12 +178,7 @@ function validatePrinterColumn(errors: FieldErrors, path: string, raw: unknown):
 }
 
 /** The root of a version's schema: an object, whose metadata may only restrict name and generateName. */
-function validateStructuralRoot(
-  errors: FieldErrors,
-  path: string,
-  schema: JsonSchema,
-  statusSubresource: boolean,
-): void {
+function validateStructuralRoot(errors: FieldErrors, path: string, schema: JsonSchema): void {
   if (schema.type !== 'object') errors.invalid(`${path}.type`, schema.type ?? '', 'must be object at the root');
   const metadata = schema.properties?.metadata;
   if (metadata !== undefined) {
@@ -199,7 +189,6 @@ function validateStructuralRoot(
         errors.forbidden(`${path}.properties[metadata].properties[${key}]`, 'must not be specified');
     }
   }
-  void statusSubresource;
   validateStructural(errors, path, schema, true);
   const problems: RuleCompileError[] = [];
   const rules = compileRules(schema, path, problems);
@@ -241,7 +230,7 @@ function validateStructural(errors: FieldErrors, path: string, schema: JsonSchem
   if (listType === 'map' && (schema['x-kubernetes-list-map-keys'] ?? []).length === 0)
     errors.required(`${path}.x-kubernetes-list-map-keys`, 'must not be empty if x-kubernetes-list-type is map');
   if (schema.default !== undefined && !atRoot) {
-    const problems = new Errors();
+    const problems = new FieldErrors();
     validateAgainstSchema(problems, 'default', schema.default, schema);
     for (const cause of problems.causes) errors.invalid(`${path}.default`, schema.default, cause.message ?? '');
   }
