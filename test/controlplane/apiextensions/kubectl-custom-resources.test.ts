@@ -13,11 +13,11 @@ import { backupGroup, backupSchedules, widgetGroup, widgets } from './fixtures.t
 
 const bed = useKubectlBed({ controllers: false });
 
-/** The first `lines` lines of `kubectl get -w`, then the watch is stopped; `during` runs once it printed one. */
+/** The lines of `kubectl get -w` (spaces squeezed) until `last` is printed; `during` runs once it printed one object. */
 function watchLines(
   binary: string,
   args: readonly string[],
-  lines: number,
+  last: string,
   during: () => Promise<void>,
 ): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -35,10 +35,11 @@ function watchLines(
         started = true;
         during().catch(reject);
       }
-      if (got.length >= lines) {
+      const lines = got.map((l) => l.split(/\s+/).join(' '));
+      if (lines.includes(last)) {
         clearTimeout(timer);
         child.kill();
-        resolve(got.slice(0, lines));
+        resolve(lines);
       }
     });
   });
@@ -85,15 +86,13 @@ for (const { release, binary } of installedKubectlReleases()) {
       const watched = await watchLines(
         binary,
         ['get', 'bks', id, '-w', '-o', 'custom-columns=NAME:.metadata.name,WORKERS:.spec.workers'],
-        3,
+        `${id} 2`,
         async () => {
           await run(t, binary, 'patch', 'bks', id, '--type=merge', '-p', '{"spec":{"workers":2}}');
         },
       );
-      t.deepEqual(
-        watched.map((l) => l.split(/\s+/).join(' ')),
-        ['NAME WORKERS', `${id} 1`, `${id} 2`],
-      );
+      // the object as it was, then as patched, and nothing else
+      t.deepEqual(watched, ['NAME WORKERS', `${id} 1`, `${id} 2`]);
 
       const explained = await run(t, binary, 'explain', 'backupschedule.spec.target');
       t.regex(explained, /The volume to back up\./);
