@@ -406,3 +406,13 @@ test('a webhook conversion must name its webhook and the review versions it spea
     'spec.conversion.webhook: Forbidden: should be empty when strategy is None',
   ]);
 });
+
+test('a version that objects may still be stored in cannot leave spec.versions', (t) => {
+  const old = { ...crd(), status: { storedVersions: ['v1alpha1', 'v1'] } };
+  const narrowed = { ...crd(), status: { storedVersions: ['v1alpha1', 'v1'] } };
+  t.deepEqual(crdProblems(narrowed, old), [
+    'status.storedVersions[0]: Invalid value: "v1alpha1": must appear in spec.versions',
+  ]);
+  const migrated = { ...crd(), status: { storedVersions: ['v1'] } };
+  t.deepEqual(crdProblems(migrated, old), [], 'once storedVersions is trimmed the version may go');
+});
