@@ -294,6 +294,8 @@ export function strategicMerge(original: Json, patch: Json, lists?: ListTypes, p
       } else {
         result[key] = structuredClone(value);
       }
+    } else if (isPlainObject(value) && lists?.([...path, key]) === 'atomic') {
+      result[key] = stripDirectives(value);
     } else if (isPlainObject(value)) {
       const merged = strategicMerge(current, value, lists, [...path, key]);
       if (merged === undefined) delete result[key];

@@ -15,7 +15,8 @@ export type FieldPath = readonly Segment[];
 export type ListType = { readonly keys: readonly string[] } | 'set' | 'atomic';
 /**
  * The list type of the list at a path of field names from the root (a custom resource's schema
- * says it with x-kubernetes-list-type); undefined: the built-in kinds' rules by field name.
+ * says it with x-kubernetes-list-type), or 'atomic' for a map the schema marks
+ * x-kubernetes-map-type: atomic; undefined: the built-in kinds' rules by field name.
  */
 export type ListTypes = (fields: readonly string[]) => ListType | undefined;
 
@@ -64,8 +65,10 @@ function walk(value: unknown, path: Segment[], out: Set<string>, withStatus: boo
     if (path.length === 0 && unowned.has(segment) && !(withStatus && segment === 'f:status')) continue;
     if (path.length === 1 && path[0] === 'f:metadata' && unownedMetadata.has(segment)) continue;
     const childPath = [...path, segment];
-    const listType = Array.isArray(child) ? lists?.([...fieldNames(path), name]) : undefined;
-    if (Array.isArray(child) && listType !== undefined) {
+    const listType = Array.isArray(child) || isPlainObject(child) ? lists?.([...fieldNames(path), name]) : undefined;
+    if (isPlainObject(child) && listType === 'atomic') {
+      out.add(pathKey(childPath));
+    } else if (Array.isArray(child) && listType !== undefined) {
       walkTypedList(child, childPath, listType, out, withStatus, lists);
     } else if (Array.isArray(child)) {
       const keyed = child.length > 0 && child.every((item) => itemSegment(name, item) !== undefined);

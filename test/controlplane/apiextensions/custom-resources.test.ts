@@ -476,6 +476,9 @@ test.serial("server-side apply merges lists by the schema's list types: map keys
   t.regex(atomic.body.message, /conflict with "alice".*\.spec\.steps/s);
   const forced = await apply('bob', { steps: ['verify'] }, true);
   t.deepEqual(forced.body.spec.steps, ['verify']);
+  await apply('alice', { schedule: '0 1 * * *', target: 'vol-applied', window: { start: '01:00', end: '02:00' } });
+  const atomicMap = await apply('bob', { window: { start: '03:00' } }, true);
+  t.deepEqual(atomicMap.body.spec.window, { start: '03:00' }, 'an atomic map is replaced whole');
 });
 
 test.serial(

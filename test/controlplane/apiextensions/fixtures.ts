@@ -74,6 +74,11 @@ export const backupSchedules = {
                   },
                   tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
                   steps: { type: 'array', items: { type: 'string' } },
+                  window: {
+                    type: 'object',
+                    'x-kubernetes-map-type': 'atomic',
+                    properties: { start: { type: 'string' }, end: { type: 'string' } },
+                  },
                 },
                 required: ['schedule', 'target'],
               },
