@@ -38,6 +38,7 @@ import {
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
 import { signerPermission } from './auth/signer-permission.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
+import { CrdController } from './apiextensions/crd-controller.ts';
 import { defaultIssuer, serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
 import { issuerDiscoveryDocument } from './auth/oidc-discovery.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
@@ -457,6 +458,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await storage.close();
     throw err;
   }
+  // custom resources are served from the start, and from the moment their definition is established
+  const crds = new CrdController(registry, logger.child({ component: 'apiextensions' }));
+  try {
+    await crds.start();
+  } catch (err) {
+    policy.stop();
+    stopCaches();
+    await storage.close();
+    throw err;
+  }
   const authorizer = unionAuthorizer([
     mastersAuthorizer,
     new NodeAuthorizer({
@@ -693,6 +704,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopSnapshots();
       await certificates.stop();
       compactor.stop();
+      crds.stop();
       policy.stop();
       aggregator.stop();
       stopCaches();

@@ -67,6 +67,13 @@ export const suiteChecks: Record<string, Check[]> = {
       better: 'lower',
       measured: field('validation_p99_ratio'),
     },
+    {
+      label: 'custom resources (schema + 2 CEL rules) / ConfigMaps, create-get-list-watch time (same run)',
+      target: 1.5,
+      unit: '×',
+      better: 'lower',
+      measured: field('cr_vs_configmap_ratio'),
+    },
   ],
   'pod-start': [
     {

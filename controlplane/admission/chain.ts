@@ -22,6 +22,7 @@ import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
 import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
 import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/admit-policies.ts';
+import { defaultCrd } from '../apiextensions/crd-defaults.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
@@ -173,6 +174,16 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
     if (subresource === 'status' && deps.webhooks) await runMutatingWebhooks(request, deps.webhooks);
+    // a custom resource is checked by its definition's schema and rules (controlplane/apiextensions/),
+    // between the mutating and the validating webhooks and policies, as upstream orders them
+    if (info.custom !== undefined) {
+      if (subresource === undefined && deps.webhooks) await runMutatingWebhooks(request, deps.webhooks);
+      await info.custom.admit(o, request.old as Any | undefined, subresource);
+      if (subresource === undefined && deps.policies) await runValidatingAdmissionPolicies(request, deps.policies);
+      if ((subresource === undefined || subresource === 'status') && deps.webhooks)
+        await runValidatingWebhooks(request, deps.webhooks);
+      return;
+    }
     if (subresource === 'status') validateStatus(info, o);
     if (subresource === 'ephemeralcontainers' && request.old !== undefined) {
       // The only subresource that changes a pod's spec: defaulted, validated and judged by Pod Security as upstream does.
@@ -264,6 +275,7 @@ function mutate(
         return defaultReplicationController(o);
     }
   }
+  if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') return defaultCrd(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
   defaultExtensionObject(info.group, info.resource, o);

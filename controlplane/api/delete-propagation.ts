@@ -9,11 +9,12 @@ import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
 import { booleanParam, invalidOptions, unsupportedOption } from './query-params.ts';
 import type { ResourceInfo } from './resources.ts';
+import { cleanupFinalizer as crdCleanupFinalizer } from '../apiextensions/crd.ts';
 
 type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 
-const orphanFinalizer = 'orphan';
-const foregroundFinalizer = 'foregroundDeletion';
+export const orphanFinalizer = 'orphan';
+export const foregroundFinalizer = 'foregroundDeletion';
 
 const policies: readonly PropagationPolicy[] = ['Foreground', 'Background', 'Orphan'];
 
@@ -81,7 +82,8 @@ const collectedOwners = new Set([
 ]);
 
 function collected(info: ResourceInfo): boolean {
-  return collectedOwners.has(`${info.group}/${info.resource}`);
+  // custom resources' dependents are followed by the server (apiextensions/custom-resource-lifecycle.ts)
+  return info.custom !== undefined || collectedOwners.has(`${info.group}/${info.resource}`);
 }
 
 /**
@@ -94,6 +96,9 @@ export function finalizersAfterDelete(
   finalizers: readonly string[],
   request: PropagationRequest,
 ): string[] {
+  // a CustomResourceDefinition stays until its objects are deleted (controlplane/apiextensions/)
+  if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
+    return finalizers.includes(crdCleanupFinalizer) ? [...finalizers] : [...finalizers, crdCleanupFinalizer];
   if (!collected(info)) return [...finalizers];
   let policy: PropagationPolicy;
   if (request.orphanDependents !== undefined) policy = request.orphanDependents ? 'Orphan' : 'Background';

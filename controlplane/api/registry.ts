@@ -178,6 +178,8 @@ export class Registry {
     object.apiVersion = apiVersionOf(info.group, info.version);
     object.kind = info.kind;
     object.metadata.resourceVersion = String(kv.modRevision);
+    // a default added to a custom resource's schema shows on objects stored before it
+    info.custom?.defaultOnRead(object as Record<string, unknown>);
     return object;
   }
 

@@ -807,6 +807,23 @@ export function tableFor(
   includeObject: string,
   now = Date.now(),
 ) {
+  if (info.custom !== undefined)
+    return info.custom.table(
+      objects as unknown as readonly Record<string, unknown>[],
+      resourceVersion,
+      includeObject,
+      now,
+    ) as ReturnType<typeof builtInTable>;
+  return builtInTable(info, objects, resourceVersion, includeObject, now);
+}
+
+function builtInTable(
+  info: ResourceInfo,
+  objects: readonly KubeObject[],
+  resourceVersion: string | undefined,
+  includeObject: string,
+  now: number,
+) {
   const ownColumns = [
     '',
     'apps',
@@ -837,12 +854,14 @@ export function tableFor(
     })),
     rows: objects.map((o) => ({
       cells: cols.map((c) => c.cell(cellSource(o), now)),
-      object:
-        includeObject === 'None'
-          ? undefined
-          : includeObject === 'Object'
-            ? o
-            : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+      object: rowObject(o, includeObject),
     })),
   };
+}
+
+/** What a Table row carries of its object, as `includeObject` asks: None, Metadata (the default) or Object. */
+export function rowObject(object: { metadata?: unknown }, includeObject: string): unknown {
+  if (includeObject === 'None') return undefined;
+  if (includeObject === 'Object') return object;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
 }

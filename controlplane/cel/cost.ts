@@ -42,6 +42,8 @@ export interface CostShape {
   readonly nodes: number;
   /** How deeply comprehensions (and functions that walk a whole value) nest. */
   readonly loopDepth: number;
+  /** How deeply comprehensions alone nest (loops over list and map items). */
+  readonly comprehensionDepth: number;
 }
 
 interface AstNode {
@@ -55,19 +57,21 @@ const isAstNode = (value: unknown): value is AstNode =>
 /** Nodes and loop nesting of a parsed expression (the library's syntax tree). */
 export function costShapeOf(ast: unknown): CostShape {
   let nodes = 0;
-  const depthOf = (value: unknown): number => {
-    if (Array.isArray(value)) return Math.max(0, ...value.map(depthOf));
+  const depthOf = (value: unknown, counts: (name: string) => boolean): number => {
+    if (Array.isArray(value)) return Math.max(0, ...value.map((v) => depthOf(v, counts)));
     if (!isAstNode(value)) return 0;
     nodes++;
-    const inner = depthOf(value.args);
+    const inner = depthOf(value.args, counts);
     if (value.op === 'rcall' || value.op === 'call') {
       const name = Array.isArray(value.args) ? value.args[0] : undefined;
-      if (typeof name === 'string' && (comprehensionMacros.has(name) || linearFunctions.has(name))) return inner + 1;
+      if (typeof name === 'string' && counts(name)) return inner + 1;
     }
     return inner;
   };
-  const loopDepth = depthOf(ast);
-  return { nodes, loopDepth };
+  const loopDepth = depthOf(ast, (name) => comprehensionMacros.has(name) || linearFunctions.has(name));
+  const counted = nodes;
+  const comprehensionDepth = depthOf(ast, (name) => comprehensionMacros.has(name));
+  return { nodes: counted, loopDepth, comprehensionDepth };
 }
 
 /** The cost bound of one evaluation, given the largest collection or string among its inputs. */

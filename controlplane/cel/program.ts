@@ -8,6 +8,7 @@
 import { Environment } from '@marcbachmann/cel-js';
 import { type CostShape, costBound, costShapeOf, largestCollection, perCallCostLimit } from './cost.ts';
 import { registerKubernetesLibrary } from './kubernetes-library.ts';
+import { registerKubernetesTypes } from './kubernetes-types.ts';
 
 /** Upstream's error text when an evaluation would go over its cost limit. */
 export const costLimitExceeded = 'operation cancelled: actual cost limit exceeded';
@@ -52,12 +53,14 @@ function environmentFor(variables: readonly string[]): Environment {
   const key = [...variables].sort().join('\0');
   let env = environments.get(key);
   if (env === undefined) {
-    env = registerKubernetesLibrary(
-      new Environment({
-        enableOptionalTypes: true,
-        homogeneousAggregateLiterals: false,
-        unlistedVariablesAreDyn: false,
-      }),
+    env = registerKubernetesTypes(
+      registerKubernetesLibrary(
+        new Environment({
+          enableOptionalTypes: true,
+          homogeneousAggregateLiterals: false,
+          unlistedVariablesAreDyn: false,
+        }),
+      ),
     );
     for (const name of variables) env.registerVariable(name, 'dyn');
     environments.set(key, env);
@@ -68,7 +71,8 @@ function environmentFor(variables: readonly string[]): Environment {
 /** cel-go's wording: the first line of the library's message, starting lower-case. */
 function celErrorText(err: unknown): string {
   const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.trim() ?? '';
-  return first.charAt(0).toLowerCase() + first.slice(1);
+  // "No such key" reads "no such key" as in cel-go; an acronym ("IP Address ...") stays as it is
+  return /^[A-Z][a-z]/.test(first) ? first.charAt(0).toLowerCase() + first.slice(1) : first;
 }
 
 /** Parses and type-checks `expression`; a failure is returned, never thrown. */

@@ -23,7 +23,7 @@ function showValue(value: unknown): string {
 }
 
 /** The JSON type of a value, in the words of a schema. */
-function jsonType(value: unknown): string {
+export function jsonType(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'array';
   if (typeof value === 'number') return Number.isInteger(value) ? 'integer' : 'number';

@@ -45,6 +45,7 @@ import {
   validateValidatingWebhookConfiguration,
 } from './admissionregistration.ts';
 import { validateApiService } from './apiregistration.ts';
+import { validateCrd } from '../apiextensions/crd-validation.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -124,6 +125,7 @@ const rules: Readonly<Record<string, Rules>> = {
   },
   // `<version>.<group>`, checked against the spec by the kind's own rules
   'apiregistration.k8s.io/apiservices': { name: 'path', create: validateApiService },
+  'apiextensions.k8s.io/customresourcedefinitions': { create: validateCrd },
 };
 
 const keyOf = (resource: { group: string; resource: string }): string =>

@@ -37,20 +37,26 @@ function scalarSample(attribute: Attribute | undefined, path: string): unknown {
   return `value of ${path}`;
 }
 
-function elementSample(fieldType: string, attribute: Attribute | undefined, path: string, depth: number): unknown {
+function elementSample(
+  fieldType: string,
+  attribute: Attribute | undefined,
+  path: string,
+  depth: number,
+  above: ReadonlySet<string> = new Set(),
+): unknown {
   if (fieldType.startsWith('[]')) {
     const inner = fieldType.slice(2);
     if (inner === '' && attribute?.type === 'Array<number>') return [3, 4];
-    return [elementSample(inner, attribute, `${path}[0]`, depth)];
+    return [elementSample(inner, attribute, `${path}[0]`, depth, above)];
   }
   if (fieldType.startsWith('{}')) {
     const inner = fieldType.slice(2);
     if (inner === '' && /Array<string>/.test(attribute?.type ?? '')) return { key: ['a', 'b'] };
-    return { key: elementSample(inner, attribute, `${path}.key`, depth) };
+    return { key: elementSample(inner, attribute, `${path}.key`, depth, above) };
   }
   if (fieldType === '*') return { any: { nested: ['json'] } };
   if (fieldType === '') return scalarSample(attribute, path);
-  return objectSample(fieldType, path, depth + 1);
+  return objectSample(fieldType, path, depth + 1, above);
 }
 
 function embedsTypeMeta(model: string): boolean {
@@ -60,16 +66,23 @@ function embedsTypeMeta(model: string): boolean {
   );
 }
 
-function objectSample(model: string, path: string, depth: number): Record<string, unknown> {
+function objectSample(
+  model: string,
+  path: string,
+  depth: number,
+  above: ReadonlySet<string> = new Set(),
+): Record<string, unknown> {
   const fields = schema.types[model] ?? {};
   const attributes = new Map((modelsByName[model]?.getAttributeTypeMap?.() ?? []).map((a) => [a.baseName, a]));
   const out: Record<string, unknown> = {};
-  if (depth > 12) return out;
+  // a type that holds itself (a CRD's JSONSchemaProps) is filled once on each path, not without end
+  if (depth > 12 || above.has(model)) return out;
+  const below = new Set([...above, model]);
   for (const [name, fieldType] of Object.entries(fields)) {
     // objects embedded in others (a StatefulSet's claim templates, an Eviction's DeleteOptions) lose
     // their apiVersion and kind in upstream's protobuf too: TypeMeta has no field number there
     if ((name === 'apiVersion' || name === 'kind') && embedsTypeMeta(model)) continue;
-    out[name] = elementSample(fieldType, attributes.get(name), `${path}.${name}`, depth);
+    out[name] = elementSample(fieldType, attributes.get(name), `${path}.${name}`, depth, below);
   }
   return out;
 }
@@ -91,8 +104,14 @@ function differences(want: unknown, got: unknown, path: string, out: string[]): 
   return out;
 }
 
+/**
+ * Served kinds that bosun sends as JSON only, for now: a client asking for protobuf alone gets 406,
+ * one that also accepts JSON gets JSON. Upstream has a protobuf message for these too.
+ */
+const jsonOnlyKinds = new Set(['apiextensions.k8s.io/v1/CustomResourceDefinition']);
+
 test('every field of every served kind survives JSON → protobuf → JSON', (t) => {
-  const kinds = Object.entries(schema.kinds);
+  const kinds = Object.entries(schema.kinds).filter(([key]) => !jsonOnlyKinds.has(key));
   t.true(kinds.length >= 30, 'field-schema.json lists the served kinds');
   const lost: string[] = [];
   for (const [key, model] of kinds) {

@@ -84,3 +84,41 @@ test('a flat rule costs its size whatever the input, so large objects stay cheap
   t.true(result.ok);
   t.true(result.cost < 10);
 });
+
+// Kubernetes' typed libraries, as rules in CRDs from the wild use them (Gateway API addresses,
+// resource limits as quantities, webhook URLs).
+const typedLibraryRules: ReadonlyArray<readonly [string, unknown]> = [
+  ['isIP(self) && ip(self).family() == 4 && !ip(self).isLoopback()', '10.1.2.3'],
+  ['ip(self).family() == 6 && ip(self).isGlobalUnicast()', '2001:db8::1'],
+  ['!isIP(self) && !isCIDR(self)', 'not-an-address'],
+  [
+    "cidr(self).containsIP('10.1.2.3') && !cidr(self).containsIP(ip('11.0.0.1')) && cidr(self).prefixLength() == 8",
+    '10.0.0.0/8',
+  ],
+  [
+    "cidr(self).containsCIDR('192.168.1.0/24') && string(cidr('192.168.7.9/16').masked()) == '192.168.0.0/16'",
+    '192.168.0.0/16',
+  ],
+  [
+    "isURL(self) && url(self).getScheme() == 'https' && url(self).getHostname() == 'hooks.example' && url(self).getPort() == '8443'",
+    'https://hooks.example:8443/validate?x=1',
+  ],
+  [
+    "quantity(self.limit).isGreaterThan(quantity(self.request)) && quantity(self.request).compareTo(quantity('512Mi')) == 0",
+    { limit: '1Gi', request: '512Mi' },
+  ],
+  ["isQuantity(self) && quantity(self).isInteger() && quantity(self).asInteger() == 2000 && !isQuantity('2 GB')", '2k'],
+  ["quantity(self).add(quantity('500m')).asApproximateFloat() == 1.5 && quantity(self).sign() == 1", '1'],
+];
+
+for (const [rule, self] of typedLibraryRules) {
+  test(`typed library rule holds: ${rule}`, (t) => {
+    t.is(run(rule, self), true);
+  });
+}
+
+test('a typed value that does not parse is an evaluation error', (t) => {
+  t.deepEqual(run('ip(self).family() == 4', '300.1.1.1'), {
+    error: "IP Address '300.1.1.1' parse error during conversion from string",
+  });
+});
