@@ -1,6 +1,6 @@
 /**
  * `bosun sandbox`: a cluster on one machine — every node a network namespace with its own
- * containerd, the control plane on the host's loopback, pod networking routed between nodes, the
+ * containerd, the control plane on the host's loopback, the agents' pod network between nodes, the
  * service CIDR routed into a sink. For trying bosun out, for fault injection, and for tests.
  */
 import type { Argv, CommandModule } from 'yargs';
@@ -49,12 +49,22 @@ function requireRoot(): void {
     throw new CliError('bosun sandbox needs root (it creates network namespaces and runs containerd)');
 }
 
-const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]; 'agent-arg': string[] }> = {
+const up: CommandModule<
+  object,
+  Common & { nodes: number; topology: string; 'server-arg': string[]; 'agent-arg': string[] }
+> = {
   command: 'up',
   describe: 'Create a sandbox cluster and print its kubeconfig path',
   builder: (y) =>
     common(y)
       .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
+      .option('topology', {
+        type: 'string',
+        choices: ['flat', 'routed'],
+        default: 'flat',
+        describe:
+          'flat: every node on one segment (the agents route pods by host-gw); routed: two segments joined by a router (VXLAN between them)',
+      })
       .option('server-arg', {
         type: 'string',
         array: true,
@@ -89,6 +99,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
           ownerPid: 0,
           images: ['pause', 'busybox'],
           imageCacheDir: join(args.root, '.images'),
+          topology: args.topology as 'flat' | 'routed',
         },
         args.nodes,
       );

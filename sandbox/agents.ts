@@ -58,6 +58,10 @@ export interface NodeForJoin {
   criEndpoint: string;
   /** The agent's --cgroup-root, inside the sandbox's own cgroup subtree. */
   cgroupRoot: string;
+  /** containerd's CNI configuration folder, where the agent writes the node's conflist. */
+  cniConfDir: string;
+  /** host-local's folder for the addresses it hands out. */
+  cniDataDir: string;
 }
 
 export async function joinNode(
@@ -73,6 +77,8 @@ export async function joinNode(
     `--node-ip=${node.ip}`,
     `--cgroup-root=${node.cgroupRoot}`,
     `--cluster-cidr=${sandboxAddresses.clusterCIDR}`,
+    `--cni-conf-dir=${node.cniConfDir}`,
+    `--cni-data-dir=${node.cniDataDir}`,
     ...agentArgs,
   ];
   const argv = [

@@ -5,7 +5,11 @@
  * The chains are named BOSUNPOD-*, outside the proxy's BOSUN- prefix: the proxy deletes every
  * BOSUN- chain it did not render.
  */
-export const masqueradeChains = { postrouting: 'BOSUNPOD-POSTROUTING', forward: 'BOSUNPOD-FORWARD' } as const;
+export const podNetworkChainPrefix = 'BOSUNPOD-';
+export const masqueradeChains = {
+  postrouting: `${podNetworkChainPrefix}POSTROUTING`,
+  forward: `${podNetworkChainPrefix}FORWARD`,
+} as const;
 
 export interface MasqueradeSettings {
   clusterCIDR: string;

@@ -86,7 +86,13 @@ export class PodNetwork {
 
   async #syncLogged(): Promise<void> {
     try {
+      const wasSynced = this.#state.phase === 'synced';
       this.#state = await this.sync();
+      if (!wasSynced && this.#state.phase === 'synced')
+        this.#deps.log.info(
+          { podCIDR: this.#state.podCIDR, clusterCIDR: this.#state.clusterCIDR, changes: this.#state.peerActions },
+          'pod network in place',
+        );
     } catch (err) {
       this.#state = { phase: 'failed', error: (err as Error).message };
       this.#deps.log.warn({ err: (err as Error).message }, 'pod network sync failed; trying again');

@@ -22,18 +22,7 @@ export const vxlan = {
  */
 export const routeProtocol = 98;
 
-/** What a node publishes on its own Node object for its peers. */
-export const podNetworkAnnotations = {
-  backend: 'bosun.io/pod-network-backend',
-  /** The address peers send pod traffic to (host-gw next hop, VXLAN outer destination). */
-  publicIP: 'bosun.io/public-ip',
-  vtepMac: 'bosun.io/vtep-mac',
-  /**
-   * The cluster's pod CIDR (the server's --cluster-cidr), written by the controller that hands
-   * out node subnets, so agents learn it with the Node they already read.
-   */
-  clusterCIDR: 'bosun.io/cluster-cidr',
-} as const;
+export { podNetworkAnnotations } from '../../kube/pod-network-annotations.ts';
 
 /** The CNI conflist's file name in the CNI configuration folder. */
 export const conflistFileName = '10-bosun.conflist';

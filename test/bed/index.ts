@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
+import { addStaticPodNetwork } from './static-pod-network.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
 import type { Bed, BedNode, BedOptions, RunOptions, RunResult } from './api.ts';
 
@@ -123,6 +124,7 @@ class TestBed implements Bed {
   }
   async addNode(): Promise<BedNode> {
     const node = await this.#sandbox.addNode();
+    await addStaticPodNetwork(node, this.#sandbox.nodes);
     return new TestNode(this.#sandbox, node.name, this.#children);
   }
   runInHub(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
@@ -182,5 +184,11 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
     },
     options.nodes ?? 1,
   );
+  try {
+    for (const node of sandbox.nodes) await addStaticPodNetwork(node, sandbox.nodes);
+  } catch (err) {
+    await sandbox.destroy().catch(() => undefined);
+    throw err;
+  }
   return new TestBed(sandbox);
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
+import { sandboxRoots, type SandboxTopology } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 
 const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
@@ -28,6 +28,8 @@ export interface SandboxClusterOptions {
   /** Starts the sandbox's id; the process and a random suffix make it unique. */
   idPrefix: string;
   nodes: number;
+  /** Default flat. */
+  topology?: SandboxTopology;
   serverArgs?: string[];
   agentArgs?: string[];
   /** Default 60 s. */
@@ -56,6 +58,7 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
         ownerPid: process.pid,
         images: ['pause', 'busybox'],
         imageCacheDir,
+        topology: options.topology ?? 'flat',
       },
       options.nodes,
     );

@@ -1,0 +1,40 @@
+/**
+ * The agents' pod network on a routed sandbox: node-1 and node-3 on one segment, node-2 on another,
+ * the hub routing between them (and nothing routing pod subnets). With the default backend (auto)
+ * each agent picks per peer: host-gw for the peer on its segment, VXLAN (bosun.1, VNI 1, UDP 8472)
+ * for the one behind the router. Pods reach each other by IP, ClusterIP and DNS name; a node
+ * removed from the cluster has its routes and FDB entries gone from every peer within 10 s.
+ */
+import test from 'ava';
+import { useSandboxCluster } from '../helpers/sandbox-cluster.ts';
+import { assertAllReachAll, assertRemovedNodeForgotten, podCIDROf, podRoutes } from './pod-network-scenarios.ts';
+
+const cluster = useSandboxCluster({ idPrefix: 'bpr', nodes: 3, topology: 'routed' });
+
+test.serial('pods on nodes in two segments reach each other; auto picks host-gw or VXLAN per peer', async (t) => {
+  t.timeout(300_000);
+  const sandbox = cluster.sandbox();
+  const link = await sandbox.node('node-1').run(['ip', '-d', 'link', 'show', 'bosun.1']);
+  if (link.code !== 0 && /Unknown device type|not supported/i.test(link.stderr)) {
+    t.log('SKIP: this kernel has no vxlan module; the routed topology needs it');
+    t.pass();
+    return;
+  }
+  await assertAllReachAll(t, cluster, ['node-1', 'node-2', 'node-3']);
+  t.regex(
+    (await sandbox.node('node-1').run(['ip', '-d', 'link', 'show', 'bosun.1'])).stdout,
+    /vxlan id 1 .*dstport 8472/,
+  );
+  const routes = await podRoutes(cluster, 'node-1');
+  const to = (peer: string) => podCIDROf(cluster, peer).then((cidr) => routes.find((r) => r.dst === cidr));
+  t.like(await to('node-3'), { gateway: sandbox.node('node-3').ip, dev: 'eth0' }, 'same segment: host-gw');
+  const overVxlan = await to('node-2');
+  t.like(overVxlan, { dev: 'bosun.1' }, 'behind the router: VXLAN');
+  t.deepEqual(overVxlan?.flags, ['onlink']);
+});
+
+test.serial("a removed node's routes and FDB entries are gone from every peer within 10 s", async (t) => {
+  t.timeout(120_000);
+  // node-1 reaches node-3 by host-gw, node-2 by VXLAN (route, neighbour and FDB entry)
+  await assertRemovedNodeForgotten(t, cluster, 'node-3', ['node-1', 'node-2']);
+});
