@@ -53,6 +53,7 @@ export function parseVtep(json: Json[]): ObservedVtep | undefined {
     local: typeof data.local === 'string' ? data.local : undefined,
     port: Number(data.port),
     learning: data.learning === true,
+    udpChecksum: data.udp_csum === true,
     mtu: Number(link.mtu),
     up: Array.isArray(link.flags) && link.flags.includes('UP'),
     addresses: ((link.addr_info ?? []) as Json[])
@@ -91,7 +92,9 @@ export function vtepBatch(actions: readonly VtepAction[]): string[] {
   return actions.flatMap((a) => {
     switch (a.kind) {
       case 'create-vtep':
-        return [`link add ${dev} type vxlan id ${vxlan.vni} local ${a.local} dstport ${vxlan.port} nolearning`];
+        return [
+          `link add ${dev} type vxlan id ${vxlan.vni} local ${a.local} dstport ${vxlan.port} nolearning noudpcsum`,
+        ];
       case 'delete-vtep':
         return [`link del ${dev}`];
       case 'set-vtep-up':

@@ -5,6 +5,7 @@
  */
 import type { ExecutionContext } from 'ava';
 import type { SandboxCluster } from '../helpers/sandbox-cluster.ts';
+import type { SandboxNode } from '../../sandbox/sandbox.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -67,14 +68,20 @@ export async function inPodNetwork(
   podIP: string,
   argv: readonly string[],
 ): Promise<RunResult> {
+  const netns = await podNetnsFile(cluster.sandbox().node(node), podIP);
+  return run(['nsenter', `--net=${netns}`, ...argv], { timeoutMs: 10_000 });
+}
+
+/** The network namespace file of the pod with `podIP` on a sandbox node. */
+export async function podNetnsFile(node: SandboxNode, podIP: string): Promise<string> {
   // containerd's netns_mounts_under_state_dir: pod namespaces live under the CRI plugin's state
-  const dir = join(cluster.sandbox().node(node).layout.state, 'io.containerd.grpc.v1.cri', 'netns');
+  const dir = join(node.layout.state, 'io.containerd.grpc.v1.cri', 'netns');
   for (const file of existsSync(dir) ? readdirSync(dir) : []) {
     const netns = join(dir, file);
     const addr = await run(['nsenter', `--net=${netns}`, 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
-    if (addr.stdout.includes(` ${podIP}/`)) return run(['nsenter', `--net=${netns}`, ...argv], { timeoutMs: 10_000 });
+    if (addr.stdout.includes(` ${podIP}/`)) return netns;
   }
-  throw new Error(`no pod network namespace on ${node} holds ${podIP}`);
+  throw new Error(`no pod network namespace on ${node.name} holds ${podIP}`);
 }
 
 export interface PodAt {

@@ -4,14 +4,11 @@
  * file's first test and torn down after its last (also when a test fails).
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
-import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
-import { sandboxRoots, type SandboxTopology } from '../../sandbox/names.ts';
+import type { Sandbox, SandboxNode } from '../../sandbox/sandbox.ts';
+import type { SandboxTopology } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { createTestSandbox } from './test-sandbox.ts';
 
 export interface SandboxCluster {
   sandbox(): Sandbox;
@@ -49,19 +46,7 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
     return agent;
   };
   test.before(async () => {
-    const id = `${options.idPrefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-    sandbox = await Sandbox.create(
-      {
-        name: id,
-        id,
-        stateDir: join(sandboxRoots.tests, id),
-        ownerPid: process.pid,
-        images: ['pause', 'busybox'],
-        imageCacheDir,
-        topology: options.topology ?? 'flat',
-      },
-      options.nodes,
-    );
+    sandbox = await createTestSandbox(options.idPrefix, options.nodes, options.topology ?? 'flat');
     const plane = await sandbox.startControlPlane(options.serverArgs ?? []);
     kubeconfig = plane.kubeconfig;
     nodeKubeconfig = plane.nodeKubeconfig;

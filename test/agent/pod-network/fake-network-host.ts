@@ -81,6 +81,7 @@ export class FakeNetworkHost implements NetworkHost {
             local: a.local,
             port: vxlan.port,
             learning: false,
+            udpChecksum: false,
             mtu: 1500,
             up: false,
             addresses: [],

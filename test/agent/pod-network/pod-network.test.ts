@@ -57,6 +57,7 @@ const observedWithVtep = {
     local: '172.30.0.11',
     port: 8472,
     learning: false,
+    udpChecksum: false,
     mtu: 1450,
     up: true,
     addresses: ['10.244.1.0/32'],
@@ -309,4 +310,12 @@ test('a VTEP made for another address is made again, and the new MAC published',
   t.is(h.host.vtep!.local, '172.30.0.11');
   t.not(h.host.vtep!.mac, firstMac);
   t.is(h.nodes[0]!.metadata.annotations![podNetworkAnnotations.vtepMac], h.host.vtep!.mac);
+});
+
+test('a VTEP that checksums its outer UDP header is made again without', async (t) => {
+  const h = harness(t);
+  await h.network().sync();
+  h.host.vtep!.udpChecksum = true;
+  await h.network().sync();
+  t.false(h.host.vtep!.udpChecksum);
 });
