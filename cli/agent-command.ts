@@ -129,7 +129,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
       .option('cluster-cidr', {
         type: 'string',
-        describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded',
+        describe:
+          "Pod addresses of the whole cluster: routed between nodes, not masqueraded among themselves; traffic from outside it to a ClusterIP is masqueraded (default: the pod network learns it from the bosun.io/cluster-cidr annotation the control plane puts on this node's Node)",
       })
       .option('pod-network-backend', {
         type: 'string',

@@ -73,6 +73,12 @@ export interface BedOptions {
   nodes?: number;
   /** Which locally built images to import into every node (default: pause and busybox). */
   images?: readonly ('pause' | 'busybox')[];
+  /**
+   * 'static' (default): the bed writes each node's conflist (10.244.k.0/24) and routes to the other
+   * nodes, for tests that start pods through CRI alone. 'agents': it writes neither; the agents
+   * the test runs (e.g. through install.sh) own the pod network, as on real machines.
+   */
+  podNetwork?: 'static' | 'agents';
 }
 
 /** Image references the bed imports; the pause one is each containerd's sandbox image. */

@@ -101,8 +101,10 @@ class TestBed implements Bed {
   readonly #sandbox: Sandbox;
   readonly #children = new Children();
   #destroyed = false;
-  constructor(sandbox: Sandbox) {
+  readonly #staticPodNetwork: boolean;
+  constructor(sandbox: Sandbox, staticPodNetwork: boolean) {
     this.#sandbox = sandbox;
+    this.#staticPodNetwork = staticPodNetwork;
   }
   get id() {
     return this.#sandbox.id;
@@ -124,7 +126,7 @@ class TestBed implements Bed {
   }
   async addNode(): Promise<BedNode> {
     const node = await this.#sandbox.addNode();
-    await addStaticPodNetwork(node, this.#sandbox.nodes);
+    if (this.#staticPodNetwork) await addStaticPodNetwork(node, this.#sandbox.nodes);
     return new TestNode(this.#sandbox, node.name, this.#children);
   }
   runInHub(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
@@ -184,11 +186,12 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
     },
     options.nodes ?? 1,
   );
+  const staticPodNetwork = (options.podNetwork ?? 'static') === 'static';
   try {
-    for (const node of sandbox.nodes) await addStaticPodNetwork(node, sandbox.nodes);
+    if (staticPodNetwork) for (const node of sandbox.nodes) await addStaticPodNetwork(node, sandbox.nodes);
   } catch (err) {
     await sandbox.destroy().catch(() => undefined);
     throw err;
   }
-  return new TestBed(sandbox);
+  return new TestBed(sandbox, staticPodNetwork);
 }
