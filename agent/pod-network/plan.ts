@@ -134,8 +134,8 @@ export function planVtep(self: SelfFacts, observed: ObservedNetwork): VtepAction
   ];
   if (current === undefined) return create;
   // a VTEP made for another address or VNI cannot be changed in place: made again (its MAC changes).
-  // No outer UDP checksum (optional in IPv4; the inner TCP/UDP has its own): computing it in
-  // software halved pod-to-pod throughput over VXLAN here (bench/pod-network.ts)
+  // No outer UDP checksum (optional in IPv4; the inner TCP/UDP has its own): work spared on
+  // every packet (docs/pod-network.md has the measurement)
   if (
     current.vni !== vxlan.vni ||
     current.local !== self.ip ||
