@@ -155,7 +155,8 @@ const status: CommandModule<object, Common & { output: string }> = {
       name: node.name,
       netns: node.netns,
       ip: node.ip,
-      podCIDR: node.podCIDR,
+      // the pod subnet is the control plane's (kubectl get nodes -o wide shows it); the segment is the sandbox's
+      segment: node.record.segment ?? 0,
       containerd: isOurs(node.containerdPid, node.layout.config) ? 'running' : 'stopped',
       agent: node.record.agent === undefined ? 'none' : sandbox.agentRunning(node.name) ? 'running' : 'stopped',
       link: node.record.partitioned ? 'partitioned' : 'up',
@@ -167,11 +168,11 @@ const status: CommandModule<object, Common & { output: string }> = {
       return;
     }
     process.stdout.write(
-      `sandbox ${sandbox.record.name}: server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`,
+      `sandbox ${sandbox.record.name} (${sandbox.record.topology ?? 'flat'}): server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`,
     );
     const rows = [
-      ['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'AGENT', 'LINK'],
-      ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.agent, n.link]),
+      ['NODE', 'NETNS', 'IP', 'SEGMENT', 'CONTAINERD', 'AGENT', 'LINK'],
+      ...nodes.map((n) => [n.name, n.netns, n.ip, String(n.segment), n.containerd, n.agent, n.link]),
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const row of rows)
