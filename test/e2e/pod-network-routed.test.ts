@@ -3,11 +3,18 @@
  * the hub routing between them (and nothing routing pod subnets). With the default backend (auto)
  * each agent picks per peer: host-gw for the peer on its segment, VXLAN (bosun.1, VNI 1, UDP 8472)
  * for the one behind the router. Pods reach each other by IP, ClusterIP and DNS name; a node
- * removed from the cluster has its routes and FDB entries gone from every peer within 10 s.
+ * removed from the cluster has its routes and FDB entries gone from every peer within 10 s; a TCP
+ * flow over VXLAN outlives a restarted agent.
  */
 import test from 'ava';
 import { useSandboxCluster } from '../helpers/sandbox-cluster.ts';
-import { assertAllReachAll, assertRemovedNodeForgotten, podCIDROf, podRoutes } from './pod-network-scenarios.ts';
+import {
+  assertAllReachAll,
+  assertFlowSurvivesAgentRestart,
+  assertRemovedNodeForgotten,
+  podCIDROf,
+  podRoutes,
+} from './pod-network-scenarios.ts';
 
 const cluster = useSandboxCluster({ idPrefix: 'bpr', nodes: 3, topology: 'routed' });
 
@@ -32,6 +39,14 @@ test.serial('pods on nodes in two segments reach each other; auto picks host-gw 
   t.like(overVxlan, { dev: 'bosun.1' }, 'behind the router: VXLAN');
   t.deepEqual(overVxlan?.flags, ['onlink']);
 });
+
+test.serial(
+  'a TCP flow over VXLAN survives killing and restarting an agent: bosun.1 is adopted, not made again',
+  async (t) => {
+    t.timeout(180_000);
+    await assertFlowSurvivesAgentRestart(t, cluster, 'node-1', 'node-2');
+  },
+);
 
 test.serial("a removed node's routes and FDB entries are gone from every peer within 10 s", async (t) => {
   t.timeout(120_000);

@@ -292,3 +292,49 @@ export async function assertRemovedNodeForgotten(
   );
   t.log(`${gone}'s routes gone from every peer ${Date.now() - removedAt} ms after the Node was deleted`);
 }
+
+/** The reply destination conntrack recorded on `node` for flows matching `filter` (the address a reply goes back to). */
+async function replyDestinations(cluster: SandboxCluster, node: string, filter: string[]): Promise<string[]> {
+  const out = await cluster
+    .sandbox()
+    .node(node)
+    .run(['conntrack', '-L', ...filter]);
+  // each line: <original tuple> <reply tuple>; the reply tuple's dst= is the second one
+  return out.stdout
+    .split('\n')
+    .map((line) => [...line.matchAll(/dst=(\S+)/g)][1]?.[1])
+    .filter((d): d is string => d !== undefined);
+}
+
+/**
+ * Masquerade: a pod's traffic to an address outside the cluster (the hub, 172.30.0.1) leaves with
+ * its node's address, while pod-to-pod traffic across nodes keeps the pod's own; both read from
+ * the client node's conntrack table.
+ */
+export async function assertMasquerade(
+  t: ExecutionContext,
+  cluster: SandboxCluster,
+  client: string,
+  server: string,
+): Promise<void> {
+  const from = { node: client, ip: await runningPodIP(cluster, `web-${client}`) };
+  const serverIP = await runningPodIP(cluster, `web-${server}`);
+  const outside = '172.30.0.1';
+  const ping = await inPodNetwork(cluster, client, from.ip, ['/bin/busybox', 'ping', '-c', '1', '-W', '2', outside]);
+  t.is(ping.code, 0, `the pod on ${client} reaches ${outside} outside the cluster: ${ping.stdout}${ping.stderr}`);
+  t.deepEqual(
+    [...new Set(await replyDestinations(cluster, client, ['-p', 'icmp', '-s', from.ip, '-d', outside]))],
+    [cluster.sandbox().node(client).ip],
+    'leaving the cluster: masqueraded to the node address',
+  );
+  await fetchFrom(cluster, from, `http://${serverIP}:8080/`);
+  t.deepEqual(
+    [
+      ...new Set(
+        await replyDestinations(cluster, client, ['-p', 'tcp', '-s', from.ip, '-d', serverIP, '--dport', '8080']),
+      ),
+    ],
+    [from.ip],
+    'pod to pod: the source pod address kept',
+  );
+}
