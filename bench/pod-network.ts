@@ -9,6 +9,8 @@
  *  - From a new node Ready to its pod subnet routed on every other node, and to a pod on it
  *    answering pods on every other node (target ≤ 2 s for the routes): a third node joins the
  *    flat sandbox.
+ *  - What a sync costs through the real executor with many peers (pod-network/sync-cost.ts): the
+ *    first (everything added) and one that finds everything in place.
  *
  * Bounded: fixed transfer sizes and counts, every wait with a deadline; namespaces only. Prints one
  * JSON object as its last line and writes bench/results/pod-network(-quick).json.
@@ -24,6 +26,7 @@ import { sandboxImages, type SandboxTopology } from '../sandbox/names.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { createTestSandbox } from '../test/helpers/test-sandbox.ts';
 import { writeResult } from './report/write-result.ts';
+import { measureSyncCost } from './pod-network/sync-cost.ts';
 import { podNetnsFile } from '../test/e2e/pod-network-scenarios.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
@@ -210,6 +213,7 @@ async function measureNewNode() {
   }
 }
 
+const syncCost = await measureSyncCost(values.quick ? 100 : 250, values.quick ? 5 : 9);
 const hostGw = await measureThroughput('flat', 'host-gw');
 const vxlan = await measureThroughput('routed', 'vxlan');
 const newNode = await measureNewNode();
@@ -221,6 +225,7 @@ const result = {
   host_gw: { ...hostGw, target_ratio: 0.8 },
   vxlan: { ...vxlan, target_ratio: 0.6 },
   new_node: { ...newNode, target_ms: 2_000 },
+  sync: { peers: syncCost.peers, first_ms: Math.round(syncCost.firstMs), noop_ms: Math.round(syncCost.noopMs) },
   loadavg: loadavg().map((x) => round(x, 2)),
 };
 writeResult('pod-network', values.quick, result);
