@@ -86,8 +86,12 @@ export class PodNetwork {
 
   async #syncLogged(): Promise<void> {
     try {
-      const wasSynced = this.#state.phase === 'synced';
+      const before = this.#state;
+      const wasSynced = before.phase === 'synced';
       this.#state = await this.sync();
+      // what it waits for, once per change (a node without a podCIDR is the usual first question)
+      if (this.#state.phase === 'waiting' && (before.phase !== 'waiting' || before.reason !== this.#state.reason))
+        this.#deps.log.info({ reason: this.#state.reason }, 'pod network waiting');
       if (!wasSynced && this.#state.phase === 'synced')
         this.#deps.log.info(
           { podCIDR: this.#state.podCIDR, clusterCIDR: this.#state.clusterCIDR, changes: this.#state.peerActions },
