@@ -91,6 +91,10 @@ const parallelJoins = 3;
 export class SandboxNode {
   readonly record: SandboxNodeRecord;
   readonly ip: string;
+  /**
+   * The test bed's fixed subnet for this node (10.244.k.0/24), for tests that start pods through
+   * CRI alone. Where an agent runs, its pods take addresses from the Node's spec.podCIDR instead.
+   */
   readonly podCIDR: string;
   readonly stateDir: string;
   readonly podLogDir: string;

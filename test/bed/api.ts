@@ -6,8 +6,9 @@
  * A bed is a private network on this machine made of network namespaces that the bed creates:
  *   - a hub namespace holding a bridge; the control plane side of the bed (its address: hubIP);
  *   - one namespace per node, linked to the hub bridge by a veth, with no default route, its own
- *     containerd (own root/state/socket/CNI config), its podCIDR, routes to the other nodes' podCIDRs,
- *     and the service CIDR routed into a sink namespace that drops whatever reaches it.
+ *     containerd (own root/state/socket/CNI config), and the service CIDR routed into a sink
+ *     namespace that drops whatever reaches it; by default also its podCIDR and routes to the other
+ *     nodes' podCIDRs, written by the bed (podNetwork: 'agents' leaves both to the agents).
  * Every name the bed creates contains its id; destroy() removes all of it, by PID and by name.
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
