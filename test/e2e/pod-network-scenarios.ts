@@ -338,3 +338,15 @@ export async function assertMasquerade(
     'pod to pod: the source pod address kept',
   );
 }
+
+/** Why this kernel cannot make a VXLAN link in a network namespace, or undefined when it can. */
+export async function vxlanMissing(): Promise<string | undefined> {
+  const netns = `bpnvx${process.pid.toString(36)}`;
+  await run(['ip', 'netns', 'add', netns]);
+  try {
+    const made = await run(['ip', '-n', netns, 'link', 'add', 'vx0', 'type', 'vxlan', 'id', '42', 'dstport', '4789']);
+    return made.code === 0 ? undefined : made.stderr.trim() || `ip link add type vxlan exited ${made.code}`;
+  } finally {
+    await run(['ip', 'netns', 'del', netns]);
+  }
+}
