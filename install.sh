@@ -133,16 +133,17 @@ join_node() {
   if [ -f "$etc_dir/agent.kubeconfig" ] && [ -f "$run_dir/agent.pid" ] && kill -0 "$(cat "$run_dir/agent.pid")" 2>/dev/null; then
     say "node $node_name already joined and its agent runs"
   else
+    # the agent owns the pod network: it writes the CNI conflist once the control plane gives this
+    # node a subnet, and routes the other nodes' pods (host-gw on a shared segment, VXLAN otherwise)
     local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver"
-      --agent-arg="--cgroup-root=$cgroup_root" --agent-arg="--pod-manifest-path=$etc_dir/manifests")
+      --agent-arg="--cgroup-root=$cgroup_root" --agent-arg="--pod-manifest-path=$etc_dir/manifests"
+      --agent-arg="--cni-conf-dir=$cni_conf_dir" --agent-arg="--cni-data-dir=$cni_data_dir")
     [ -z "$node_ip" ] || agent_args+=(--agent-arg="--node-ip=$node_ip")
     "$bosun" join "$@" --node-name "$node_name" --config-dir "$etc_dir" --container-runtime-endpoint "unix://$containerd_socket" \
       --log-dir "$log_dir" --run-dir "$run_dir" "${agent_args[@]}"
   fi
-  # the bridge plugin hands out the subnet the control plane gave this node
   local cidr
   cidr=$("$bosun" node-setup pod-cidr --kubeconfig "$etc_dir/agent.kubeconfig" --node-name "$node_name")
-  "$bosun" node-setup cni --cni-conf-dir "$cni_conf_dir" --cni-data-dir "$cni_data_dir" --pod-cidr "$cidr"
   say "node $node_name: pod subnet $cidr; waiting until it is Ready"
   "$bosun" node-setup wait-ready --kubeconfig "$etc_dir/agent.kubeconfig" --node-name "$node_name"
 }

@@ -74,6 +74,10 @@ import { nodeNetwork } from './pods/probe-network.ts';
 import { SystemdNotifier, spawnNotifyRunner } from './systemd-notify.ts';
 import { ClientCertRotator, requestClientCertificate } from './certs/client-cert-rotation.ts';
 import { X509Certificate } from 'node:crypto';
+import type { Node } from '../kube/corev1.ts';
+import { IpCommandHost } from './pod-network/ip-host.ts';
+import { nodeNetworkFacts } from './pod-network/node-facts.ts';
+import { PodNetwork, type PodNetworkConfig } from './pod-network/pod-network.ts';
 
 export interface AgentConfig {
   kubeconfig: string;
@@ -119,6 +123,11 @@ export interface AgentConfig {
   proxyHealthz?: BindAddress;
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
+  /**
+   * The node's pod network (CNI conflist, routes to peers, masquerade), agent/pod-network/;
+   * undefined: the user brings a CNI (--pod-network-backend none), or a hollow node.
+   */
+  podNetwork?: Omit<PodNetworkConfig, 'nodeName' | 'nodeIP' | 'clusterCIDR'>;
   /** Serve cluster DNS on the node IP, port `dnsPort`. */
   dnsServe: boolean;
   /** The resolv.conf whose resolvers answer names outside the cluster (kubelet's --resolv-conf); default /etc/resolv.conf. */
@@ -459,6 +468,33 @@ export class Agent {
         log: log.child({ loop: 'lease' }),
       });
       loops.push(lease.run(signal), nodeStatus.run(signal));
+
+      // -- pod network: before the pods, so the CNI conflist is there when the first sandbox starts
+      if (config.podNetwork !== undefined) {
+        const nodes = new Informer<Node>(apiListWatch(client, refs.nodes));
+        const network = new PodNetwork(
+          { ...config.podNetwork, nodeName: config.nodeName, nodeIP, clusterCIDR: config.clusterCIDR },
+          {
+            host: new IpCommandHost(new ProcessRunner()),
+            nodes: () => nodes.list(),
+            publish: async (annotations) => {
+              await client.patch(refs.nodes, config.nodeName, { metadata: { annotations } }, { type: 'merge' });
+            },
+            log: log.child({ loop: 'pod-network' }),
+          },
+        );
+        const changed = () => network.request();
+        // most Node writes are status; only a change of what routing reads is worth a sync
+        const routingChanged = (before: Node, after: Node) =>
+          JSON.stringify(nodeNetworkFacts(before)) !== JSON.stringify(nodeNetworkFacts(after));
+        nodes.addHandlers({
+          onAdd: changed,
+          onUpdate: (before, after) => routingChanged(before, after) && changed(),
+          onDelete: changed,
+        });
+        closers.push(() => nodes.stop());
+        loops.push(nodes.run(), network.run(signal));
+      }
 
       const pods = new Informer<Pod>(
         apiListWatch(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` }),

@@ -32,6 +32,10 @@ interface AgentArgs extends ShutdownArgs {
   'cluster-dns': string[];
   'cluster-domain': string;
   'cluster-cidr': string | undefined;
+  'pod-network-backend': string;
+  'cni-conf-dir': string;
+  'cni-data-dir': string;
+  'service-cidr': string;
   'node-labels': string[];
   'register-with-taints': string[];
   'max-pods': number;
@@ -166,7 +170,30 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
         .option('cluster-cidr', {
           type: 'string',
-          describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded',
+          describe:
+            "Pod addresses of the whole cluster: routed between nodes, not masqueraded among themselves; traffic from outside it to a ClusterIP is masqueraded (default: the pod network learns it from the bosun.io/cluster-cidr annotation the control plane puts on this node's Node)",
+        })
+        .option('pod-network-backend', {
+          type: 'string',
+          choices: ['auto', 'host-gw', 'vxlan', 'none'],
+          default: 'auto',
+          describe:
+            "How pods reach other nodes' pods: host-gw (a route per peer on the same segment), vxlan (bosun.1, VNI 1, UDP 8472), auto (host-gw per peer where it shares a segment, else vxlan), none (bring your own CNI)",
+        })
+        .option('cni-conf-dir', {
+          type: 'string',
+          default: '/etc/cni/net.d',
+          describe: "Where the agent writes the node's CNI conflist (containerd's CNI conf_dir)",
+        })
+        .option('cni-data-dir', {
+          type: 'string',
+          default: '/var/lib/cni/networks',
+          describe: 'Where the CNI host-local plugin keeps the pod addresses it handed out',
+        })
+        .option('service-cidr', {
+          type: 'string',
+          default: '10.96.0.0/12',
+          describe: 'Service ClusterIP range: pod traffic to it is never masqueraded by the pod network',
         })
         .option('node-labels', listOption('Labels to add when registering, key=value'))
         .option('register-with-taints', listOption('Taints to register the node with, key=value:Effect'))
@@ -266,6 +293,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const nodeIP = args['node-ip'];
     if (nodeIP !== undefined && !isIPv4(nodeIP))
       throw new CliError(`--node-ip ${nodeIP} is not an IPv4 address`, ExitCode.usage);
+    for (const flag of ['cluster-cidr', 'service-cidr'] as const) {
+      const cidr = args[flag];
+      if (cidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr))
+        throw new CliError(`--${flag} ${cidr} is not an IPv4 CIDR`, ExitCode.usage);
+    }
     const clusterDNS = args['cluster-dns'];
     const badDns = clusterDNS.find((s) => !isIPv4(s));
     if (badDns !== undefined) throw new CliError(`--cluster-dns ${badDns} is not an IPv4 address`, ExitCode.usage);
@@ -316,6 +348,17 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       clusterDNS,
       clusterDomain: args['cluster-domain'],
       clusterCIDR: args['cluster-cidr'],
+      ...(args['pod-network-backend'] === 'none'
+        ? {}
+        : {
+            podNetwork: {
+              backend: args['pod-network-backend'] as 'auto' | 'host-gw' | 'vxlan',
+              cniConfDir: args['cni-conf-dir'],
+              cniDataDir: args['cni-data-dir'],
+              cniNetworkName: 'bosun',
+              serviceCIDR: args['service-cidr'],
+            },
+          }),
       nodeLabels: labels,
       registerTaints: taints,
       maxPods: args['max-pods'],

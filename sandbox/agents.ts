@@ -58,6 +58,10 @@ interface NodeForJoin {
   criEndpoint: string;
   /** The agent's --cgroup-root, inside the sandbox's own cgroup subtree. */
   cgroupRoot: string;
+  /** containerd's CNI configuration folder, where the agent writes the node's conflist. */
+  cniConfDir: string;
+  /** host-local's folder for the addresses it hands out. */
+  cniDataDir: string;
 }
 
 export async function joinNode(
@@ -75,6 +79,8 @@ export async function joinNode(
     // each sandbox node has its own static pod folder, never the host's /etc/bosun/manifests
     `--pod-manifest-path=${join(node.stateDir, 'manifests')}`,
     `--cluster-cidr=${sandboxAddresses.clusterCIDR}`,
+    `--cni-conf-dir=${node.cniConfDir}`,
+    `--cni-data-dir=${node.cniDataDir}`,
     ...agentArgs,
   ];
   const argv = [

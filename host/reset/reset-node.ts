@@ -14,6 +14,7 @@ import { daemonPlace, stopBosunDaemon } from '../init/daemons.ts';
 import { adminKubeconfig, agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
 import { encryptionConfigPath } from '../init/at-rest-encryption.ts';
 import { planChainCleanup } from './chain-cleanup.ts';
+import { routeProtocol, vxlan } from '../../agent/pod-network/settings.ts';
 import { bosunConflistName, cniLeftovers } from './cni-cleanup.ts';
 
 export interface ResetSpec {
@@ -54,6 +55,24 @@ async function removeChains(): Promise<boolean> {
   const restored = await run(['iptables-restore', '-w', '--noflush'], { input: payload, timeoutMs: 60_000 });
   if (restored.code !== 0) throw new Error(`iptables-restore failed: ${restored.stderr.trim()}`);
   return true;
+}
+
+/** bosun.1 (with its neighbour and FDB entries) and the routes to other nodes' pods (our protocol number only). */
+async function removePodNetwork(): Promise<string> {
+  const removed: string[] = [];
+  if ((await run(['ip', 'link', 'show', 'dev', vxlan.device], { timeoutMs: 10_000 })).code === 0) {
+    const deleted = await run(['ip', 'link', 'delete', vxlan.device], { timeoutMs: 10_000 });
+    if (deleted.code !== 0) throw new Error(`ip link delete ${vxlan.device}: ${deleted.stderr.trim()}`);
+    removed.push(vxlan.device);
+  }
+  const routes = await run(['ip', '-j', 'route', 'show', 'proto', String(routeProtocol)], { timeoutMs: 10_000 });
+  const count = routes.code === 0 && routes.stdout.trim() !== '' ? (JSON.parse(routes.stdout) as unknown[]).length : 0;
+  if (count > 0) {
+    const flushed = await run(['ip', 'route', 'flush', 'proto', String(routeProtocol)], { timeoutMs: 10_000 });
+    if (flushed.code !== 0) throw new Error(`ip route flush proto ${routeProtocol}: ${flushed.stderr.trim()}`);
+    removed.push(`${count} route(s) to other nodes' pods`);
+  }
+  return removed.length === 0 ? 'no pod network device or routes' : `removed ${removed.join(', ')}`;
 }
 
 async function removeCni(confDir: string): Promise<string | undefined> {
@@ -111,7 +130,14 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
       throw new Error(`${outcome.left.length} cgroup folder(s) still hold processes, e.g. ${outcome.left[0]}`);
   });
   await step('deleting iptables chains', async () => {
-    say((await removeChains()) ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');
+    say(
+      (await removeChains())
+        ? 'deleted the BOSUN-* and BOSUNPOD-* iptables chains and their hooks'
+        : 'no bosun iptables chains',
+    );
+  });
+  await step('removing the pod network', async () => {
+    say(await removePodNetwork());
   });
   await step('removing CNI state', async () => {
     const removed = await removeCni(spec.cniConfDir);

@@ -213,7 +213,12 @@ test.serial('a pod created with kubectl runs and shows Running, Ready and its IP
   await kubectlCreate([podManifest('hello')]);
   await waitFor(async () => isReady(await getPod('hello')), { what: 'pod hello Ready', timeoutMs: 60_000 });
   const wide = await kubectl('get', 'pods', 'hello', '-o', 'wide');
-  t.regex(wide, /^hello\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.1\.\d+\s+node-1\s/m);
+  // the agent's conflist hands out addresses from the subnet the control plane gave the node
+  const subnet = (await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.podCIDR}')).replace(/\.0\/24$/, '');
+  t.regex(
+    wide,
+    new RegExp(`^hello\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${subnet.replaceAll('.', '\\.')}\\.\\d+\\s+node-1\\s`, 'm'),
+  );
 });
 
 test.serial(

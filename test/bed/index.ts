@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { run } from '../../host/process/run.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
+import { addStaticPodNetwork } from './static-pod-network.ts';
 import type { Bed, BedNode, BedOptions, RunOptions, RunResult } from './api.ts';
 import { createTestSandbox } from './test-sandbox.ts';
 
@@ -100,8 +101,10 @@ class TestBed implements Bed {
   readonly #sandbox: Sandbox;
   readonly #children = new Children();
   #destroyed = false;
-  constructor(sandbox: Sandbox) {
+  readonly #staticPodNetwork: boolean;
+  constructor(sandbox: Sandbox, staticPodNetwork: boolean) {
     this.#sandbox = sandbox;
+    this.#staticPodNetwork = staticPodNetwork;
   }
   get id() {
     return this.#sandbox.id;
@@ -123,6 +126,7 @@ class TestBed implements Bed {
   }
   async addNode(): Promise<BedNode> {
     const node = await this.#sandbox.addNode();
+    if (this.#staticPodNetwork) await addStaticPodNetwork(node, this.#sandbox.nodes);
     return new TestNode(this.#sandbox, node.name, this.#children);
   }
   runInHub(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
@@ -172,5 +176,12 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
   const sandbox = await createTestSandbox('bsn', options.nodes ?? 1, {
     ...(options.images !== undefined && { images: options.images }),
   });
-  return new TestBed(sandbox);
+  const staticPodNetwork = (options.podNetwork ?? 'static') === 'static';
+  try {
+    if (staticPodNetwork) for (const node of sandbox.nodes) await addStaticPodNetwork(node, sandbox.nodes);
+  } catch (err) {
+    await sandbox.destroy().catch(() => undefined);
+    throw err;
+  }
+  return new TestBed(sandbox, staticPodNetwork);
 }

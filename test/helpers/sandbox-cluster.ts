@@ -4,12 +4,13 @@
  * file's first test and torn down after its last (also when a test fails).
  */
 import test from 'ava';
-import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
+import type { Sandbox, SandboxNode } from '../../sandbox/sandbox.ts';
+import type { SandboxTopology } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
-import { createTestSandbox } from '../bed/index.ts';
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
-interface SandboxCluster {
+export interface SandboxCluster {
   sandbox(): Sandbox;
   kubeconfig(): string;
   /** The agent of a node. */
@@ -24,6 +25,8 @@ interface SandboxClusterOptions {
   /** Starts the sandbox's id; the process and a random suffix make it unique. */
   idPrefix: string;
   nodes: number;
+  /** Default flat. */
+  topology?: SandboxTopology;
   serverArgs?: string[];
   agentArgs?: string[];
   /** Default 60 s. */
@@ -43,7 +46,7 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
     return agent;
   };
   test.before(async () => {
-    sandbox = await createTestSandbox(options.idPrefix, options.nodes);
+    sandbox = await createTestSandbox(options.idPrefix, options.nodes, { topology: options.topology ?? 'flat' });
     const plane = await sandbox.startControlPlane(options.serverArgs ?? []);
     kubeconfig = plane.kubeconfig;
     nodeKubeconfig = plane.nodeKubeconfig;

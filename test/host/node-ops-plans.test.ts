@@ -42,6 +42,29 @@ test('chain cleanup: deletes our hooks, then flushes and deletes our chains, and
   );
 });
 
+test("chain cleanup: the pod network's BOSUNPOD- chains and hooks go too", (t) => {
+  const podNetwork = [
+    '*nat',
+    ':POSTROUTING ACCEPT [0:0]',
+    ':BOSUNPOD-POSTROUTING - [0:0]',
+    '-A POSTROUTING -m comment --comment "bosun pod network masquerade" -j BOSUNPOD-POSTROUTING',
+    '-A BOSUNPOD-POSTROUTING -s 10.244.0.0/16 ! -d 224.0.0.0/4 -j MASQUERADE',
+    'COMMIT',
+    '',
+  ].join('\n');
+  t.is(
+    planChainCleanup(podNetwork),
+    [
+      '*nat',
+      ':BOSUNPOD-POSTROUTING - [0:0]',
+      '-D POSTROUTING -m comment --comment "bosun pod network masquerade" -j BOSUNPOD-POSTROUTING',
+      '-X BOSUNPOD-POSTROUTING',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+});
+
 test('chain cleanup: nothing of ours, nothing to do', (t) => {
   t.is(planChainCleanup('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j KUBE-FIREWALL\nCOMMIT\n'), undefined);
   t.is(planChainCleanup(''), undefined);

@@ -8,15 +8,16 @@ import type { BedNode } from '../bed/index.ts';
 
 export const repo = join(import.meta.dirname, '..', '..');
 
-export function installShOn(node: BedNode, root: string, source: string, ...args: string[]) {
-  return node.run(
+/** install.sh of the tree at `source` on `machine`, the node named `name`, every folder under `root`. */
+export function installShFrom(source: string, machine: BedNode, root: string, name: string, ...args: string[]) {
+  return machine.run(
     [
       'env',
       `BOSUN_ROOT=${root}`,
       `BOSUN_NODE_MODULES=${join(repo, 'node_modules')}`,
-      'BOSUN_NODE_NAME=solo',
-      `BOSUN_NODE_IP=${node.ip}`,
-      `BOSUN_CGROUP_ROOT=${node.cgroupRoot}`,
+      `BOSUN_NODE_NAME=${name}`,
+      `BOSUN_NODE_IP=${machine.ip}`,
+      `BOSUN_CGROUP_ROOT=${machine.cgroupRoot}`,
       'BOSUN_NO_SYSTEMD=1',
       'bash',
       join(source, 'install.sh'),
@@ -24,6 +25,11 @@ export function installShOn(node: BedNode, root: string, source: string, ...args
     ],
     { timeoutMs: 400_000 },
   );
+}
+
+/** install.sh of this tree. */
+export function installShOn(machine: BedNode, root: string, name: string, ...args: string[]) {
+  return installShFrom(repo, machine, root, name, ...args);
 }
 
 /** kubectl with the machine's admin kubeconfig, inside its namespace. */

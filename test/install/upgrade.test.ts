@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Pod } from '../../kube/corev1.ts';
 import { createBed, type Bed, type BedNode } from '../bed/index.ts';
 import { run } from '../helpers/run.ts';
-import { installShOn, machineKubectl, repo } from './install-sh-runner.ts';
+import { installShFrom, machineKubectl, repo } from './install-sh-runner.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const fromRev = process.env.BOSUN_UPGRADE_FROM ?? 'HEAD~1';
@@ -40,7 +40,7 @@ test.after.always(async () => {
   await bed?.destroy();
 });
 
-const installSh = (source: string, ...args: string[]) => installShOn(node, root, source, ...args);
+const installSh = (source: string, ...args: string[]) => installShFrom(source, node, root, 'solo', ...args);
 const kubectl = (...args: string[]) => machineKubectl(node, root, args);
 
 const deployment = `apiVersion: apps/v1

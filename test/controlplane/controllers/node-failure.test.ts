@@ -105,6 +105,11 @@ test('a silent node goes Unknown, is tainted, and its pods move to the other nod
     200,
   );
   t.deepEqual(cidrs, ['10.244.0.0/24', '10.244.1.0/24']);
+  t.deepEqual(
+    (cluster.all('nodes') as Node[]).map((n) => n.metadata.annotations?.['bosun.io/cluster-cidr']),
+    ['10.244.0.0/16', '10.244.0.0/16'],
+    'agents learn the cluster CIDR from their Node',
+  );
 
   await cluster.create('replicasets', {
     apiVersion: 'apps/v1',
