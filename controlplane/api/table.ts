@@ -477,6 +477,17 @@ const columns: Record<string, Column[]> = {
       cell: (o) => labelsText(spec(o).selector),
     },
   ],
+  networkpolicies: [
+    name,
+    {
+      name: 'Pod-Selector',
+      type: 'string',
+      description:
+        'Selects the pods to which this NetworkPolicy object applies. An empty podSelector matches all pods in this namespace.',
+      cell: (o) => selectorText(spec(o).podSelector ?? {}),
+    },
+    age,
+  ],
   leases: [
     name,
     { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' },
@@ -737,6 +748,7 @@ export function tableFor(
     'coordination.k8s.io',
     'certificates.k8s.io',
     'discovery.k8s.io',
+    'networking.k8s.io',
     'rbac.authorization.k8s.io',
   ];
   // events.k8s.io events print as core events do (upstream prints both from one internal type).

@@ -19,6 +19,7 @@ export const namespacedResources: readonly ResourceName[] = [
   'services',
   'endpoints',
   'endpointslices',
+  'networkpolicies',
   'serviceaccounts',
   'configmaps',
   'secrets',
