@@ -31,6 +31,7 @@ import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
+import { NetworkPolicyEnforcer } from './network-policy/enforcer.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './errors.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
@@ -111,6 +112,11 @@ export interface AgentConfig {
   proxyMode: 'iptables' | 'ipvs' | 'none';
   /** Where the proxy's /healthz and /metrics listen (kube-proxy's port 10256); undefined: nowhere. */
   proxyHealthz?: BindAddress;
+  /**
+   * Enforce NetworkPolicy for this node's pods (iptables + ipset, run by `proxyRunner`); default
+   * false. `bosun agent` turns it on unless --disable-network-policy.
+   */
+  networkPolicy?: boolean;
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
   /** Serve cluster DNS on the node IP, port `dnsPort`. */
@@ -390,7 +396,21 @@ export class Agent {
         log: log.child({ loop: 'volumes' }),
         ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
       });
+      // -- NetworkPolicy: before the pods, so that no new pod starts before its rules apply
+      const networkPolicy = config.networkPolicy
+        ? new NetworkPolicyEnforcer({
+            client,
+            nodeName: config.nodeName,
+            runner: config.proxyRunner ?? new ProcessRunner(),
+            log: log.child({ loop: 'network-policy' }),
+          })
+        : undefined;
+      if (networkPolicy !== undefined) {
+        loops.push(networkPolicy.run(signal));
+        closers.push(() => networkPolicy.stop());
+      }
       const manager = new PodManager({
+        ...(networkPolicy ? { networkPolicy } : {}),
         runtime,
         settings: podSettings,
         volumes,
@@ -502,7 +522,7 @@ export class Agent {
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
         loops.push(
           serveProxyHealth(
-            createProxyHealthServer(proxy),
+            createProxyHealthServer(proxy, () => networkPolicy?.metricsText() ?? ''),
             config.proxyHealthz,
             signal,
             log.child({ loop: 'proxy-healthz' }),
