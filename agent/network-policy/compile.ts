@@ -165,13 +165,18 @@ function parsePolicy(policy: NetworkPolicy): ParsedPolicy | undefined {
 /** Collects address sets by content while chains are built. */
 class SetCollector {
   readonly sets = new Map<string, AddressSet>();
+  readonly #byMembers = new Map<string, Address | undefined>();
 
   /** An address for these IPs: none when empty (the rule can never match), a plain match for one. */
   ips(ips: readonly string[]): Address | undefined {
     const unique = [...new Set(ips)].sort();
-    if (unique.length === 0) return undefined;
-    if (unique.length === 1) return { cidr: `${unique[0]}/32` };
-    return this.#add({ type: 'hash:ip', members: unique.map((entry) => ({ entry })) });
+    const key = unique.join(',');
+    if (this.#byMembers.has(key)) return this.#byMembers.get(key);
+    let address: Address | undefined;
+    if (unique.length === 1) address = { cidr: `${unique[0]}/32` };
+    else if (unique.length > 1) address = this.#add({ type: 'hash:ip', members: unique.map((entry) => ({ entry })) });
+    this.#byMembers.set(key, address);
+    return address;
   }
 
   /** An ipBlock: a plain CIDR match, or a hash:net set when it has exceptions. IPv4 only. */
@@ -199,18 +204,45 @@ class SetCollector {
 
 interface Context {
   readonly pods: readonly PodView[];
+  readonly podsByNamespace: ReadonlyMap<string, readonly PodView[]>;
   readonly namespaceLabels: ReadonlyMap<string, Readonly<Record<string, string>>>;
   readonly sets: SetCollector;
+  /** Peers repeat across policies (the same selectors written again and again): resolved once. */
+  readonly peers: Map<string, { address: Address | undefined; pods: readonly PodView[] }>;
 }
 
 /** The pods a peer selects, anywhere in the cluster. */
 function peerPods(peer: Exclude<PeerSpec, { cidr: string }>, policyNamespace: string, ctx: Context): PodView[] {
-  return ctx.pods.filter((pod) => {
-    if (peer.namespaces === undefined) {
-      if (pod.namespace !== policyNamespace) return false;
-    } else if (!matchesLabels(peer.namespaces, ctx.namespaceLabels.get(pod.namespace) ?? {})) return false;
-    return peer.pods === undefined || matchesLabels(peer.pods, pod.labels);
-  });
+  const namespaces =
+    peer.namespaces === undefined
+      ? [policyNamespace]
+      : [...ctx.namespaceLabels].filter(([, labels]) => matchesLabels(peer.namespaces!, labels)).map(([name]) => name);
+  const pods: PodView[] = [];
+  for (const namespace of namespaces) {
+    for (const pod of ctx.podsByNamespace.get(namespace) ?? []) {
+      if (peer.pods === undefined || matchesLabels(peer.pods, pod.labels)) pods.push(pod);
+    }
+  }
+  return pods;
+}
+
+/** A peer's address and pods, resolved once per compile for each distinct (namespace, peer). */
+function resolvePeer(
+  peer: PeerSpec,
+  policyNamespace: string,
+  ctx: Context,
+): { address: Address | undefined; pods: readonly PodView[] } {
+  const key = 'cidr' in peer ? JSON.stringify(peer) : `${policyNamespace} ${JSON.stringify(peer)}`;
+  let resolved = ctx.peers.get(key);
+  if (resolved === undefined) {
+    if ('cidr' in peer) resolved = { address: ctx.sets.block(peer.cidr, peer.except), pods: [] };
+    else {
+      const pods = peerPods(peer, policyNamespace, ctx);
+      resolved = { address: ctx.sets.ips(pods.map((p) => p.ip)), pods };
+    }
+    ctx.peers.set(key, resolved);
+  }
+  return resolved;
 }
 
 /** The port a pod's named port stands for, or undefined when no container port carries that name and protocol. */
@@ -235,14 +267,8 @@ function policyChain(policy: ParsedPolicy, direction: Direction, selected: reado
     if (rule.peers === undefined) peers.push({ address: undefined, pods: ctx.pods });
     else {
       for (const peer of rule.peers) {
-        if ('cidr' in peer) {
-          const address = ctx.sets.block(peer.cidr, peer.except);
-          if (address) peers.push({ address, pods: [] });
-          continue;
-        }
-        const pods = peerPods(peer, policy.namespace, ctx);
-        const address = ctx.sets.ips(pods.map((p) => p.ip));
-        if (address) peers.push({ address, pods });
+        const resolved = resolvePeer(peer, policy.namespace, ctx);
+        if (resolved.address) peers.push({ address: resolved.address, pods: resolved.pods });
       }
     }
     for (const peer of peers) {
@@ -277,16 +303,28 @@ function policyChain(policy: ParsedPolicy, direction: Direction, selected: reado
 
 /** The model for this node's pods (`local` in the input); deterministic for the same input. */
 export function compile(input: CompileInput): Ruleset {
+  const pods = [...input.pods].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0));
+  const podsByNamespace = new Map<string, PodView[]>();
+  for (const pod of pods) {
+    const list = podsByNamespace.get(pod.namespace);
+    if (list) list.push(pod);
+    else podsByNamespace.set(pod.namespace, [pod]);
+  }
   const ctx: Context = {
-    pods: [...input.pods].sort((a, b) => (a.ip < b.ip ? -1 : a.ip > b.ip ? 1 : 0)),
+    pods,
+    podsByNamespace,
     namespaceLabels: new Map(input.namespaces.map((n) => [n.name, n.labels])),
     sets: new SetCollector(),
+    peers: new Map(),
   };
   const policies = input.policies
     .map(parsePolicy)
     .filter((p): p is ParsedPolicy => p !== undefined)
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   const localPods = ctx.pods.filter((p) => p.local);
+  const localByNamespace = new Map<string, PodView[]>();
+  for (const pod of localPods)
+    localByNamespace.set(pod.namespace, [...(localByNamespace.get(pod.namespace) ?? []), pod]);
 
   const chains = new Map<string, Rule[]>();
   const top: Rule[] = [{ match: { replies: true }, target: 'RETURN', comment: 'replies pass' }];
@@ -305,7 +343,11 @@ export function compile(input: CompileInput): Ruleset {
       );
       if (pods.length === 0) continue;
       selectedBy.set(policy, pods);
-      for (const pod of pods) selecting.set(pod, [...(selecting.get(pod) ?? []), policy]);
+      for (const pod of pods) {
+        const those = selecting.get(pod);
+        if (those) those.push(policy);
+        else selecting.set(pod, [policy]);
+      }
     }
     const policyChains = new Map<ParsedPolicy, string>();
     for (const [policy, pods] of selectedBy) {
