@@ -17,23 +17,17 @@ const unavailable = labUnavailable();
 const lab = new Lab();
 test.after.always(() => lab.destroy());
 
-const client: PodView = {
+const podAt = (name: string, ip: string, local: boolean, ports: PodView['ports'] = []): PodView => ({
   namespace: 'x',
-  name: 'client',
-  labels: { app: 'client' },
-  ip: '10.244.1.2',
-  local: false,
-  ports: [],
-};
-const server: PodView = {
-  namespace: 'x',
-  name: 'server',
-  labels: { app: 'server' },
-  ip: '10.244.2.2',
-  local: true,
-  ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
-};
-const other: PodView = { ...client, name: 'other', labels: { app: 'other' }, ip: '10.244.1.3' };
+  name,
+  labels: { app: name },
+  ip,
+  local,
+  ports,
+});
+const client = podAt('client', '10.244.1.2', false);
+const server = podAt('server', '10.244.2.2', true, [{ name: 'http', port: 80, protocol: 'TCP' }]);
+const other = podAt('other', '10.244.1.3', false);
 const pods = [client, server, other];
 const namespaces = [{ name: 'x', labels: {} }];
 const denyServerIngress: NetworkPolicy = {
