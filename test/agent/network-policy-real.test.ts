@@ -70,6 +70,16 @@ async function topology(): Promise<{ node: string; a: string; b: string }> {
   return { node, a, b };
 }
 
+/** Polls a condition for up to 10 s (the host may be busy): true once it holds. */
+async function eventually(check: () => Promise<boolean>): Promise<boolean> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    if (await check()) return true;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return false;
+}
+
 /** Whether an HTTP request from the client reaches the server. */
 async function reaches(ns: string): Promise<boolean> {
   const r = await lab.inNs(ns, ['timeout', '2', 'busybox', 'wget', '-q', '-O', '-', 'http://10.244.2.2/']);
@@ -85,7 +95,7 @@ if (unavailable !== undefined) {
     async (t) => {
       t.timeout(120_000);
       const { node, a, b } = await topology();
-      t.true(await reaches(a), 'no policy: the client reaches the server');
+      t.true(await eventually(() => reaches(a)), 'no policy: the client reaches the server (once httpd listens)');
 
       const applier = new NetworkPolicyApplier(lab.runner(node));
       await applier.apply(compile({ policies: [allowClientAndOther], pods, namespaces }));
@@ -106,16 +116,17 @@ if (unavailable !== undefined) {
       const senderScript =
         "const s = require('node:net').connect(81, '10.244.2.2'); let n = 0; const t = setInterval(() => { s.write('tick\\n'); if (++n === 200) { clearInterval(t); s.end(); } }, 100); s.on('error', () => process.exit(1));";
       lab.spawn(a, [process.execPath, '-e', senderScript]);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      t.true(received > 0, 'the flow runs');
+      t.true(await eventually(async () => received > 0), 'the flow runs');
 
       // a new applier, as after an agent restart, reads what is there and denies everything new
       const restarted = new NetworkPolicyApplier(lab.runner(node));
       await restarted.apply(compile({ policies: [denyServerIngress], pods, namespaces }));
       t.false(await reaches(a), 'a new connection is dropped');
       const before = received;
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-      t.true(received > before, `the flow that was already established goes on (${before} -> ${received} lines)`);
+      t.true(
+        await eventually(async () => received > before + 3),
+        `the flow that was already established goes on (${before} -> ${received} lines)`,
+      );
       t.is(
         (await lab.inNs(node, ['ipset', 'list', '-n'])).stdout.split('\n').filter((s) => s.startsWith(setPrefix))
           .length,
