@@ -36,6 +36,8 @@ export class NetworkPolicyApplier {
   /** Our chains and sets as of the last restore; undefined until read from the node once. */
   #chains: Set<string> | undefined;
   #sets: Set<string> | undefined;
+  /** Why ipset cannot be used here (not installed, no kernel support), when it cannot. */
+  #ipsetProblem: string | undefined;
   readonly dropped: Record<Direction, DropCounts> = {
     ingress: { packets: 0, bytes: 0 },
     egress: { packets: 0, bytes: 0 },
@@ -63,7 +65,12 @@ export class NetworkPolicyApplier {
         .filter((l) => l.startsWith(`:${chainPrefix}`))
         .map((l) => l.slice(1).split(' ')[0]!),
     );
-    const sets = await this.#run(['ipset', 'list', '-n']);
+    // without ipset, policies whose peers are single addresses or plain CIDRs still work
+    this.#ipsetProblem = undefined;
+    const sets = await this.#run(['ipset', 'list', '-n']).catch((err: Error) => {
+      this.#ipsetProblem = err.message;
+      return '';
+    });
     this.#sets = new Set(sets.split('\n').filter((name) => name.startsWith(setPrefix)));
   }
 
@@ -104,7 +111,13 @@ export class NetworkPolicyApplier {
     if (this.#chains === undefined || this.#sets === undefined) await this.#readOwnState();
     const observed = await this.#observe();
     const create = renderSetCreation(ruleset, this.#sets!);
-    if (create !== '') await this.#run(['ipset', 'restore'], create);
+    if (create !== '') {
+      await this.#run(['ipset', 'restore'], create).catch((err: Error) => {
+        throw new NetworkPolicyApplyError(
+          `these policies need address sets and ipset failed (install the ipset package): ${this.#ipsetProblem ?? err.message}`,
+        );
+      });
+    }
     for (const name of ruleset.sets.keys()) this.#sets!.add(name);
     const payload = renderFilter(ruleset, observed);
     try {

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { compile, type PodView } from '../../agent/network-policy/compile.ts';
 import { renderFilter, renderSetCreation, renderSetRemoval } from '../../agent/network-policy/render.ts';
-import { parseFirstRuleCounters } from '../../agent/network-policy/applier.ts';
+import { NetworkPolicyApplier, parseFirstRuleCounters } from '../../agent/network-policy/applier.ts';
 import { fixedChains, hookArgs } from '../../agent/network-policy/ruleset.ts';
 import type { NetworkPolicy } from '../../kube/networkingv1.ts';
 
@@ -119,4 +119,30 @@ test('drop counters are read from the listing of a drop chain', (t) => {
   ].join('\n');
   t.deepEqual(parseFirstRuleCounters(listing), { packets: 12, bytes: 720 });
   t.deepEqual(parseFirstRuleCounters(''), { packets: 0, bytes: 0 });
+});
+
+test('without ipset, policies that need no set still apply; those that do fail and say why', async (t) => {
+  const calls: string[] = [];
+  const runner = {
+    run: async (argv: readonly string[]) => {
+      calls.push(argv.join(' '));
+      if (argv[0] === 'ipset') throw new Error('spawn ipset ENOENT');
+      return { code: 0, stdout: '', stderr: '' };
+    },
+  };
+  const applier = new NetworkPolicyApplier(runner);
+  const single: NetworkPolicy = {
+    metadata: { namespace: 'x', name: 'from-b' },
+    spec: {
+      podSelector: { matchLabels: { pod: 'a' } },
+      ingress: [{ from: [{ podSelector: { matchLabels: { pod: 'b' } } }] }],
+    },
+  };
+  await applier.apply(compile({ policies: [single], pods, namespaces: [] }));
+  t.true(
+    calls.some((c) => c.startsWith('iptables-restore')),
+    'the rules went in',
+  );
+  const error = await t.throwsAsync(applier.apply(compile({ policies: [fromBAndC], pods, namespaces: [] })));
+  t.regex(error?.message ?? '', /need address sets and ipset failed \(install the ipset package\): spawn ipset ENOENT/);
 });
