@@ -72,10 +72,14 @@ const policy = (ns: string, policyName: string, spec: Record<string, unknown>) =
 });
 
 /** Every source pod probes the targets on a port: one exec per source, its probes in parallel. */
-async function probe(port: number, targets: readonly PodId[] = allPods): Promise<Map<string, boolean>> {
+async function probe(
+  port: number,
+  targets: readonly PodId[] = allPods,
+  sources: readonly PodId[] = allPods,
+): Promise<Map<string, boolean>> {
   const results = new Map<string, boolean>();
   await Promise.all(
-    allPods.map(async (from) => {
+    sources.map(async (from) => {
       const [ns, pod] = from.split('/') as [string, string];
       const script = targets
         .map(
@@ -99,13 +103,14 @@ async function expectTable(
   port: number,
   allowed: (from: PodId, to: PodId) => boolean,
   targets: readonly PodId[] = allPods,
+  sources: readonly PodId[] = allPods,
 ): Promise<void> {
   let wrong: string[] = [];
   const until = Date.now() + 20_000;
   do {
-    const got = await probe(port, targets);
+    const got = await probe(port, targets, sources);
     wrong = [];
-    for (const from of allPods)
+    for (const from of sources)
       for (const to of targets) {
         const want = from === to || allowed(from, to);
         if (got.get(`${from}>${to}`) !== want)
@@ -207,6 +212,24 @@ test.serial('egress of x/a to an ipBlock except one pod; ingress of x/b on a por
   t.is((await apply({ apiVersion: 'v1', kind: 'List', items: [block, range] })).code, 0);
   await expectTable(t, 80, (from, to) => !(from === 'x/a' && to === 'y/b') && to !== 'x/b');
   await expectTable(t, 81, (from, to) => !(from === 'x/a' && to === 'y/b'), ['x/b', 'y/b', 'z/b']);
+});
+
+test.serial("node-1's agent killed and started again: its rules hold meanwhile and after", async (t) => {
+  t.timeout(240_000);
+  const allowed = (from: PodId, to: PodId) => !(from === 'x/a' && to === 'y/b') && to !== 'x/b';
+  const killed = await sandbox('kill', 'node-1', '--component', 'agent');
+  t.is(killed.code, 0, killed.stderr);
+  // node-1's pods cannot be exec'd into without its agent: node-2's pods probe them
+  const onNode2: PodId[] = ['x/b', 'y/b', 'z/b'];
+  await expectTable(t, 80, allowed, allPods, onNode2);
+  const started = await sandbox('start', 'node-1', '--component', 'agent');
+  t.is(started.code, 0, started.stderr);
+  await waitFor(async () => (await kubectl('exec', '-n', 'x', 'a', '--', 'true')).code === 0, {
+    what: "node-1's kubelet port answering again",
+    timeoutMs: 90_000,
+    intervalMs: 1_000,
+  });
+  await expectTable(t, 80, allowed);
 });
 
 test.serial("a new pod's first packet already meets its policy (rules before containers)", async (t) => {
