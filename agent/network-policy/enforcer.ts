@@ -20,7 +20,15 @@ import type { Logger } from 'pino';
 import { NetworkPolicyApplier, type DropCounts } from './applier.ts';
 import { compile, type PodView } from './compile.ts';
 import { namespaceView, podView } from './pod-view.ts';
-import type { Direction } from './ruleset.ts';
+import { renderFilter } from './render.ts';
+import type { Direction, Ruleset } from './ruleset.ts';
+
+/** The host as it is after the ruleset was applied: a fingerprint of what a sync would change. */
+const unchangedHost = (ruleset: Ruleset) => ({
+  chains: new Set(ruleset.chains.keys()),
+  hookFirst: true,
+  hookPresent: true,
+});
 
 export interface EnforcerOptions {
   client: KubeClient;
@@ -54,6 +62,10 @@ export class NetworkPolicyEnforcer {
   #syncs = { ok: 0, failed: 0 };
   #lastSyncSeconds: number | undefined;
   #stopped = false;
+  /** The rules last applied, as text; a sync that would apply the same skips the host. */
+  #lastFingerprint: string | undefined;
+  /** The periodic sync applies even unchanged rules: someone may have removed ours. */
+  #forceNext = false;
 
   constructor(options: EnforcerOptions) {
     this.#options = options;
@@ -71,7 +83,10 @@ export class NetworkPolicyEnforcer {
     }
     this.#pods.addHandlers({ onDelete: (pod) => this.#addresses.delete(pod.metadata.uid ?? '') });
     const loops = [this.#pods.run(), this.#namespaces.run(), this.#policies.run()];
-    this.#timer = setInterval(() => this.#changed(), this.#options.resyncMs ?? 30_000);
+    this.#timer = setInterval(() => {
+      this.#forceNext = true;
+      this.#changed();
+    }, this.#options.resyncMs ?? 30_000);
     this.#counterTimer = setInterval(() => void this.#refreshCounters(), 5_000);
     signal.addEventListener('abort', () => this.stop(), { once: true });
     await Promise.allSettled(loops);
@@ -167,7 +182,14 @@ export class NetworkPolicyEnforcer {
       const generation = this.#generation;
       const started = performance.now();
       try {
-        await this.#applier.apply(this.#compile());
+        // most changes (a pod's status, its readiness) change no rule: those syncs touch nothing
+        const ruleset = this.#compile();
+        const fingerprint = renderFilter(ruleset, unchangedHost(ruleset));
+        if (this.#forceNext || fingerprint !== this.#lastFingerprint) {
+          this.#forceNext = false;
+          await this.#applier.apply(ruleset);
+          this.#lastFingerprint = fingerprint;
+        }
         this.#appliedGeneration = generation;
         this.#lastError = undefined;
         this.#syncs.ok++;
@@ -177,6 +199,7 @@ export class NetworkPolicyEnforcer {
       } catch (err) {
         this.#lastError = err as Error;
         this.#syncs.failed++;
+        this.#forceNext = true;
         this.#options.log.warn({ err: (err as Error).message }, 'network policy sync failed; trying again');
         await new Promise((resolve) => setTimeout(resolve, 1_000));
         this.#again = true;

@@ -1,0 +1,86 @@
+/**
+ * The agent's network policy loop against a real API server (in process) and a recording fake of
+ * the host's tools: a new pod is admitted only once a restore holds its address; a change that
+ * alters no rule (a pod's annotation) touches nothing on the host; a policy change does.
+ */
+import test from 'ava';
+import { pino } from 'pino';
+import { NetworkPolicyEnforcer } from '../../agent/network-policy/enforcer.ts';
+import type { Pod } from '../../kube/corev1.ts';
+import { refs } from '../../kube/resource-ref.ts';
+import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
+import { sharedInProcess } from '../controlplane/in-process.ts';
+
+const shared = sharedInProcess(test);
+
+/** Answers every tool with success and keeps each iptables-restore payload. */
+class RecordingHost implements CommandRunner {
+  readonly restores: string[] = [];
+  async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+    if (argv[0] === 'iptables-restore') this.restores.push(options.input ?? '');
+    return { code: 0, stdout: '', stderr: '' };
+  }
+}
+
+const until = async (check: () => boolean, what: string) => {
+  const deadline = Date.now() + 10_000;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`never: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
+
+test('admits a pod once its address is in the rules; rule-neutral changes skip the host', async (t) => {
+  const client = shared.client();
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-loop' } });
+  await client.create(refs.networkpolicies, {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'deny', namespace: 'np-loop' },
+    spec: { podSelector: { matchLabels: { app: 'web' } } },
+  });
+  const pod = await client.create<Pod>(refs.pods, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'web', namespace: 'np-loop', labels: { app: 'web' } },
+    spec: { nodeName: 'np-node', containers: [{ name: 'c', image: 'busybox' }] },
+  });
+  const host = new RecordingHost();
+  const enforcer = new NetworkPolicyEnforcer({
+    client,
+    nodeName: 'np-node',
+    runner: host,
+    log: pino({ level: 'silent' }),
+  });
+  const abort = new AbortController();
+  const running = enforcer.run(abort.signal);
+  try {
+    await enforcer.admitPod(pod, '10.244.7.7');
+    const admitted = host.restores.at(-1) ?? '';
+    t.regex(
+      admitted,
+      /-A BOSUNPOL-FORWARD -d 10\.244\.7\.7\/32 .*-j BOSUNPOL-PODI-/,
+      'the pod is isolated before it starts',
+    );
+
+    // an annotation changes no rule: the sync that follows applies nothing
+    const restoresBefore = host.restores.length;
+    await client.patch(refs.pods, 'web', { metadata: { annotations: { touched: 'yes' } } }, { namespace: 'np-loop' });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    t.is(host.restores.length, restoresBefore);
+
+    // a policy that no longer selects the pod: its rules go in the next restore
+    await client.patch(
+      refs.networkpolicies,
+      'deny',
+      { spec: { podSelector: { matchLabels: { app: 'other' } } } },
+      { namespace: 'np-loop' },
+    );
+    await until(() => host.restores.length > restoresBefore, 'a restore after the policy changed');
+    t.notRegex(host.restores.at(-1) ?? '', /-d 10\.244\.7\.7\/32/);
+    t.regex(enforcer.metricsText(), /bosun_network_policy_syncs_total\{result="success"\} \d+/);
+  } finally {
+    abort.abort();
+    await running;
+  }
+});
