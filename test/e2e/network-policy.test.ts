@@ -219,11 +219,14 @@ test.serial("node-1's agent killed and started again: its rules hold meanwhile a
   const allowed = (from: PodId, to: PodId) => !(from === 'x/a' && to === 'y/b') && to !== 'x/b';
   const killed = await sandbox('kill', 'node-1', '--component', 'agent');
   t.is(killed.code, 0, killed.stderr);
-  // node-1's pods cannot be exec'd into without its agent: node-2's pods probe them
-  const onNode2: PodId[] = ['x/b', 'y/b', 'z/b'];
-  await expectTable(t, 80, allowed, allPods, onNode2);
-  const started = await sandbox('start', 'node-1', '--component', 'agent');
-  t.is(started.code, 0, started.stderr);
+  try {
+    // node-1's pods cannot be exec'd into without its agent: node-2's pods probe them
+    const onNode2: PodId[] = ['x/b', 'y/b', 'z/b'];
+    await expectTable(t, 80, allowed, allPods, onNode2);
+  } finally {
+    const started = await sandbox('start', 'node-1', '--component', 'agent');
+    t.is(started.code, 0, started.stderr);
+  }
   await waitFor(async () => (await kubectl('exec', '-n', 'x', 'a', '--', 'true')).code === 0, {
     what: "node-1's kubelet port answering again",
     timeoutMs: 90_000,
@@ -275,6 +278,56 @@ test.serial("a new pod's first packet already meets its policy (rules before con
     { what: "the new pod's first attempt", timeoutMs: 90_000, intervalMs: 1_000 },
   );
   t.is(said, 'FIRST-DENIED');
+});
+
+test.serial("a Service's traffic meets its backend's policy, by ClusterIP and by name", async (t) => {
+  t.timeout(180_000);
+  await deletePolicies();
+  const service = {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'x' },
+    spec: { selector: { pod: 'a' }, ports: [{ port: 8000, targetPort: 80 }] },
+  };
+  const fromY = policy('x', 'a-from-y', {
+    podSelector: { matchLabels: { pod: 'a' } },
+    ingress: [{ from: [{ namespaceSelector: { matchLabels: { ns: 'y' } } }] }],
+  });
+  t.is((await apply({ apiVersion: 'v1', kind: 'List', items: [service, fromY] })).code, 0);
+  const clusterIP = (await kubectl('get', 'service', '-n', 'x', 'web', '-o', 'jsonpath={.spec.clusterIP}')).stdout;
+  const fetch = async (ns: string, pod: string, host: string) =>
+    (
+      await kubectl(
+        'exec',
+        '-n',
+        ns,
+        pod,
+        '--',
+        'sh',
+        '-c',
+        `timeout 3 wget -q -O - http://${host}:8000/ >/dev/null 2>&1 && echo ok || echo no`,
+      )
+    ).stdout.trim();
+  const table = async () =>
+    Object.fromEntries(
+      await Promise.all(
+        [
+          ['y/a', clusterIP],
+          ['y/b', 'web.x.svc.cluster.local'],
+          ['z/a', clusterIP],
+          ['z/b', 'web.x.svc.cluster.local'],
+        ].map(async ([from, host]) => {
+          const [ns, pod] = from!.split('/') as [string, string];
+          return [`${from} -> ${host === clusterIP ? 'ClusterIP' : 'name'}`, await fetch(ns, pod, host!)];
+        }),
+      ),
+    );
+  const want = { 'y/a -> ClusterIP': 'ok', 'y/b -> name': 'ok', 'z/a -> ClusterIP': 'no', 'z/b -> name': 'no' };
+  let got: Record<string, string> = {};
+  const deadline = Date.now() + 30_000;
+  do got = await table();
+  while (JSON.stringify(got) !== JSON.stringify(want) && Date.now() < deadline);
+  t.deepEqual(got, want);
 });
 
 test.serial('policies deleted: everyone reaches everyone again', async (t) => {
