@@ -47,10 +47,10 @@ const allowClientAndOther: NetworkPolicy = {
   },
 };
 
-async function topology(): Promise<{ node: string; a: string; b: string }> {
-  const node = await lab.namespace('nd');
-  const a = await lab.namespace('pa');
-  const b = await lab.namespace('pb');
+async function topology(suffix = ''): Promise<{ node: string; a: string; b: string }> {
+  const node = await lab.namespace(`nd${suffix}`);
+  const a = await lab.namespace(`pa${suffix}`);
+  const b = await lab.namespace(`pb${suffix}`);
   await lab.link(node, 'va', a, 'eth0');
   await lab.link(node, 'vb', b, 'eth0');
   for (const [ns, cmd] of [
@@ -68,6 +68,13 @@ async function topology(): Promise<{ node: string; a: string; b: string }> {
   await lab.inNs(b, ['sh', '-c', 'mkdir -p /tmp/www-np && echo hi > /tmp/www-np/index.html']);
   lab.spawn(b, ['busybox', 'httpd', '-f', '-p', '10.244.2.2:80', '-h', '/tmp/www-np']);
   return { node, a, b };
+}
+
+/** Whether a datagram from the client to the server's UDP echo on 53 comes back within a second. */
+async function echoes(ns: string): Promise<boolean> {
+  const script =
+    "const s = require('node:dgram').createSocket('udp4'); s.on('message', () => process.exit(0)); s.send('ping', 53, '10.244.2.2'); setTimeout(() => process.exit(1), 1000);";
+  return (await lab.inNs(ns, [process.execPath, '-e', script])).code === 0;
 }
 
 /** Polls a condition for up to 10 s (the host may be busy): true once it holds. */
@@ -156,4 +163,24 @@ if (unavailable !== undefined) {
       t.true(await reaches(a));
     },
   );
+
+  test.serial('UDP is matched as UDP: a UDP port opens UDP only, a TCP port does not open UDP', async (t) => {
+    t.timeout(60_000);
+    const { node, a, b } = await topology('u');
+    const echo =
+      "const s = require('node:dgram').createSocket('udp4'); s.on('message', (m, r) => s.send(m, r.port, r.address)); s.bind(53, '10.244.2.2');";
+    lab.spawn(b, [process.execPath, '-e', echo]);
+    t.true(await eventually(() => echoes(a)), 'no policy: the echo answers (once it listens)');
+    t.true(await eventually(() => reaches(a)), 'and httpd on TCP 80');
+    const onPort = (protocol: 'TCP' | 'UDP'): NetworkPolicy => ({
+      metadata: { namespace: 'x', name: `only-${protocol}` },
+      spec: { podSelector: { matchLabels: { app: 'server' } }, ingress: [{ ports: [{ port: 53, protocol }] }] },
+    });
+    const applier = new NetworkPolicyApplier(lab.runner(node));
+    await applier.apply(compile({ policies: [onPort('UDP')], pods, namespaces }));
+    t.true(await echoes(a), 'UDP 53 allowed; the reply comes back through conntrack');
+    t.false(await reaches(a), 'TCP 80 is not');
+    await applier.apply(compile({ policies: [onPort('TCP')], pods, namespaces }));
+    t.false(await echoes(a), 'TCP 53 does not open UDP 53');
+  });
 }
