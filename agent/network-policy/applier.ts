@@ -97,12 +97,17 @@ export class NetworkPolicyApplier {
     };
   }
 
-  /** Refreshes the running drop totals without changing anything (for /metrics between syncs). */
-  async readCounters(): Promise<Record<Direction, DropCounts>> {
-    const { counters } = await this.#observe();
+  /**
+   * Refreshes the running drop totals without changing anything (for /metrics between syncs), and
+   * says whether our hook is still first in FORWARD (something inserted above it must not wait for
+   * the periodic sync: it could accept packets our rules would drop).
+   */
+  async readCounters(): Promise<Record<Direction, DropCounts> & { hookFirst: boolean }> {
+    const { counters, hookFirst } = await this.#observe();
     return {
       ingress: add(this.dropped.ingress, counters.ingress),
       egress: add(this.dropped.egress, counters.egress),
+      hookFirst,
     };
   }
 

@@ -37,6 +37,8 @@ export interface EnforcerOptions {
   log: Logger;
   /** Sync even when nothing changed this often (default 30 s). */
   resyncMs?: number;
+  /** Read the drop counters and check that our hook is first in FORWARD this often (default 5 s). */
+  checkMs?: number;
 }
 
 /** What `admitPod` needs of a pod: who it is and where it runs. */
@@ -87,7 +89,7 @@ export class NetworkPolicyEnforcer {
       this.#forceNext = true;
       this.#changed();
     }, this.#options.resyncMs ?? 30_000);
-    this.#counterTimer = setInterval(() => void this.#refreshCounters(), 5_000);
+    this.#counterTimer = setInterval(() => void this.#refreshCounters(), this.#options.checkMs ?? 5_000);
     signal.addEventListener('abort', () => this.stop(), { once: true });
     await Promise.allSettled(loops);
   }
@@ -238,7 +240,12 @@ export class NetworkPolicyEnforcer {
   async #refreshCounters(): Promise<void> {
     if (this.#running || this.#appliedGeneration < 0) return;
     try {
-      this.#dropped = await this.#applier.readCounters();
+      const { hookFirst, ...dropped } = await this.#applier.readCounters();
+      this.#dropped = dropped;
+      if (!hookFirst) {
+        this.#forceNext = true;
+        this.#changed();
+      }
     } catch {
       // the next sync reads them again
     }

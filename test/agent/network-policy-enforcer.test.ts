@@ -8,17 +8,26 @@ import { pino } from 'pino';
 import { NetworkPolicyEnforcer } from '../../agent/network-policy/enforcer.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { refs } from '../../kube/resource-ref.ts';
+import { hookArgs } from '../../agent/network-policy/ruleset.ts';
 import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
 import { sharedInProcess } from '../controlplane/in-process.ts';
 
 const shared = sharedInProcess(test);
 
-/** Answers every tool with success and keeps each iptables-restore payload. */
+/**
+ * Answers every tool with success and keeps each iptables-restore payload; its FORWARD chain starts
+ * with `forwardRules` (our hook once a restore put it there, unless told otherwise).
+ */
 class RecordingHost implements CommandRunner {
   readonly restores: string[] = [];
+  forwardRules = '';
   async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
-    if (argv[0] === 'iptables-restore') this.restores.push(options.input ?? '');
-    return { code: 0, stdout: '', stderr: '' };
+    if (argv[0] === 'iptables-restore') {
+      this.restores.push(options.input ?? '');
+      this.forwardRules = `-A FORWARD ${hookArgs}`;
+    }
+    const stdout = argv[0] === 'sh' ? `-P FORWARD ACCEPT\n${this.forwardRules}\n--bosunpol--\n--bosunpol--\n` : '';
+    return { code: 0, stdout, stderr: '' };
   }
 }
 
@@ -79,6 +88,30 @@ test('admits a pod once its address is in the rules; rule-neutral changes skip t
     await until(() => host.restores.length > restoresBefore, 'a restore after the policy changed');
     t.notRegex(host.restores.at(-1) ?? '', /-d 10\.244\.7\.7\/32/);
     t.regex(enforcer.metricsText(), /bosun_network_policy_syncs_total\{result="success"\} \d+/);
+  } finally {
+    abort.abort();
+    await running;
+  }
+});
+
+test('a rule put above our hook in FORWARD is noticed at the next check, not at the periodic sync', async (t) => {
+  const host = new RecordingHost();
+  const enforcer = new NetworkPolicyEnforcer({
+    client: shared.client(),
+    nodeName: 'np-node-2',
+    runner: host,
+    log: pino({ level: 'silent' }),
+    checkMs: 100,
+  });
+  const abort = new AbortController();
+  const running = enforcer.run(abort.signal);
+  try {
+    await until(() => host.restores.length === 1, 'the first sync');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    t.is(host.restores.length, 1, 'nothing to do while the hook is first');
+    host.forwardRules = `-A FORWARD -j ACCEPT\n-A FORWARD ${hookArgs}`;
+    await until(() => host.restores.length === 2, 'a sync that puts the hook back on top');
+    t.true(host.restores[1]!.includes(`-D FORWARD ${hookArgs}\n-I FORWARD 1 ${hookArgs}`));
   } finally {
     abort.abort();
     await running;
