@@ -9,6 +9,7 @@
  * agent stops, so a restarted agent drops no flow; its first sync rewrites them in one step.
  */
 import type { KubeClient } from '../../kube/client.ts';
+import { isApiError } from '../../kube/errors.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { Informer } from '../../kube/informer.ts';
 import type { NetworkPolicy } from '../../kube/networkingv1.ts';
@@ -64,6 +65,8 @@ export class NetworkPolicyEnforcer {
   #syncs = { ok: 0, failed: 0 };
   #lastSyncSeconds: number | undefined;
   #stopped = false;
+  /** Why policies are not enforced on this node (the server does not let it read them); undefined: they are. */
+  #notEnforced: string | undefined;
   /** The rules last applied, as text; a sync that would apply the same skips the host. */
   #lastFingerprint: string | undefined;
   /** The periodic sync applies even unchanged rules: someone may have removed ours. */
@@ -79,6 +82,23 @@ export class NetworkPolicyEnforcer {
 
   /** Starts the watches and the sync loop; resolves when the loop ends (the signal). */
   async run(signal: AbortSignal): Promise<void> {
+    signal.addEventListener('abort', () => this.stop(), { once: true });
+    // a server that does not serve NetworkPolicy (an older one), or does not let this node read it,
+    // has none to enforce: pods must not wait for rules that can never come
+    try {
+      await this.#options.client.list(refs.networkpolicies, { limit: 1 });
+    } catch (err) {
+      if (isApiError(err, 'NotFound') || isApiError(err, 'Forbidden')) {
+        this.#notEnforced = (err as Error).message;
+        this.#options.log.warn({ err: this.#notEnforced }, 'NetworkPolicy cannot be read here; not enforcing it');
+        for (const w of this.#waiters.splice(0)) w.resolve();
+        await new Promise<void>((resolve) =>
+          signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }),
+        );
+        return;
+      }
+      // anything else (the server not reachable yet): the watches below keep trying
+    }
     const changed = () => this.#changed();
     for (const informer of [this.#pods, this.#namespaces, this.#policies] as Informer<KubeObject>[]) {
       informer.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
@@ -90,7 +110,6 @@ export class NetworkPolicyEnforcer {
       this.#changed();
     }, this.#options.resyncMs ?? 30_000);
     this.#counterTimer = setInterval(() => void this.#refreshCounters(), this.#options.checkMs ?? 5_000);
-    signal.addEventListener('abort', () => this.stop(), { once: true });
     await Promise.allSettled(loops);
   }
 
@@ -109,7 +128,7 @@ export class NetworkPolicyEnforcer {
    */
   async admitPod(pod: AdmittedPod, ip: string, timeoutMs = 15_000): Promise<void> {
     const uid = pod.metadata.uid ?? '';
-    if (pod.spec?.hostNetwork === true || ip === '') return;
+    if (pod.spec?.hostNetwork === true || ip === '' || this.#notEnforced !== undefined) return;
     if (this.#addresses.get(uid)?.ip !== ip) {
       this.#addresses.set(uid, { pod, ip });
       this.#changed();

@@ -11,6 +11,8 @@ import { refs } from '../../kube/resource-ref.ts';
 import { hookArgs } from '../../agent/network-policy/ruleset.ts';
 import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
 import { sharedInProcess } from '../controlplane/in-process.ts';
+import { userIdentity } from '../controlplane/server-process.ts';
+import { KubeClient } from '../../kube/client.ts';
 
 const shared = sharedInProcess(test);
 
@@ -39,6 +41,23 @@ const until = async (check: () => boolean, what: string) => {
   }
 };
 
+/** Runs an enforcer for the node over `client` with a recording host while `body` runs, then stops it. */
+async function withEnforcer(
+  options: { client: KubeClient; nodeName: string; checkMs?: number },
+  body: (enforcer: NetworkPolicyEnforcer, host: RecordingHost) => Promise<void>,
+): Promise<void> {
+  const host = new RecordingHost();
+  const enforcer = new NetworkPolicyEnforcer({ ...options, runner: host, log: pino({ level: 'silent' }) });
+  const abort = new AbortController();
+  const running = enforcer.run(abort.signal);
+  try {
+    await body(enforcer, host);
+  } finally {
+    abort.abort();
+    await running;
+  }
+}
+
 test('admits a pod once its address is in the rules; rule-neutral changes skip the host', async (t) => {
   const client = shared.client();
   await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'np-loop' } });
@@ -54,20 +73,10 @@ test('admits a pod once its address is in the rules; rule-neutral changes skip t
     metadata: { name: 'web', namespace: 'np-loop', labels: { app: 'web' } },
     spec: { nodeName: 'np-node', containers: [{ name: 'c', image: 'busybox' }] },
   });
-  const host = new RecordingHost();
-  const enforcer = new NetworkPolicyEnforcer({
-    client,
-    nodeName: 'np-node',
-    runner: host,
-    log: pino({ level: 'silent' }),
-  });
-  const abort = new AbortController();
-  const running = enforcer.run(abort.signal);
-  try {
+  await withEnforcer({ client, nodeName: 'np-node' }, async (enforcer, host) => {
     await enforcer.admitPod(pod, '10.244.7.7');
-    const admitted = host.restores.at(-1) ?? '';
     t.regex(
-      admitted,
+      host.restores.at(-1) ?? '',
       /-A BOSUNPOL-FORWARD -d 10\.244\.7\.7\/32 .*-j BOSUNPOL-PODI-/,
       'the pod is isolated before it starts',
     );
@@ -79,41 +88,39 @@ test('admits a pod once its address is in the rules; rule-neutral changes skip t
     t.is(host.restores.length, restoresBefore);
 
     // a policy that no longer selects the pod: its rules go in the next restore
-    await client.patch(
-      refs.networkpolicies,
-      'deny',
-      { spec: { podSelector: { matchLabels: { app: 'other' } } } },
-      { namespace: 'np-loop' },
-    );
+    const newSelector = { spec: { podSelector: { matchLabels: { app: 'other' } } } };
+    await client.patch(refs.networkpolicies, 'deny', newSelector, { namespace: 'np-loop' });
     await until(() => host.restores.length > restoresBefore, 'a restore after the policy changed');
     t.notRegex(host.restores.at(-1) ?? '', /-d 10\.244\.7\.7\/32/);
     t.regex(enforcer.metricsText(), /bosun_network_policy_syncs_total\{result="success"\} \d+/);
-  } finally {
-    abort.abort();
-    await running;
-  }
+  });
 });
 
 test('a rule put above our hook in FORWARD is noticed at the next check, not at the periodic sync', async (t) => {
-  const host = new RecordingHost();
-  const enforcer = new NetworkPolicyEnforcer({
-    client: shared.client(),
-    nodeName: 'np-node-2',
-    runner: host,
-    log: pino({ level: 'silent' }),
-    checkMs: 100,
-  });
-  const abort = new AbortController();
-  const running = enforcer.run(abort.signal);
-  try {
+  await withEnforcer({ client: shared.client(), nodeName: 'np-node-2', checkMs: 100 }, async (_enforcer, host) => {
     await until(() => host.restores.length === 1, 'the first sync');
     await new Promise((resolve) => setTimeout(resolve, 400));
     t.is(host.restores.length, 1, 'nothing to do while the hook is first');
     host.forwardRules = `-A FORWARD -j ACCEPT\n-A FORWARD ${hookArgs}`;
     await until(() => host.restores.length === 2, 'a sync that puts the hook back on top');
     t.true(host.restores[1]!.includes(`-D FORWARD ${hookArgs}\n-I FORWARD 1 ${hookArgs}`));
+  });
+});
+
+test('a node that may not read NetworkPolicy enforces none and lets its pods start', async (t) => {
+  const { admin, dataDir } = shared.server();
+  const stranger = userIdentity(dataDir, 'someone-without-rights');
+  const client = new KubeClient({ server: admin.server, ca: admin.ca, cert: stranger.cert, key: stranger.key });
+  try {
+    await withEnforcer({ client, nodeName: 'np-node-3' }, async (enforcer, host) => {
+      const pod = {
+        metadata: { name: 'p', namespace: 'default', uid: 'uid-p' },
+        spec: { nodeName: 'np-node-3', containers: [] },
+      } as unknown as Pod;
+      await enforcer.admitPod(pod, '10.244.9.9', 5_000);
+      t.is(host.restores.length, 0, 'nothing was written to the host');
+    });
   } finally {
-    abort.abort();
-    await running;
+    client.close();
   }
 });
