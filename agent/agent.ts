@@ -32,6 +32,7 @@ import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
+import { NetworkPolicyEnforcer } from './network-policy/enforcer.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './errors.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
@@ -61,7 +62,7 @@ import { PodManager } from './pods/pod-manager.ts';
 import { versionSkewProblem } from './node/version-skew.ts';
 import { nodeResources } from './node/node-plan.ts';
 import { StaticPods } from './static-pods/static-pods.ts';
-import { isMirrorPod } from './static-pods/static-pod-manifest.ts';
+import { isMirrorPod, isStaticPod } from './static-pods/static-pod-manifest.ts';
 import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirror-api.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
@@ -121,6 +122,11 @@ export interface AgentConfig {
   proxyMode: 'iptables' | 'ipvs' | 'none';
   /** Where the proxy's /healthz and /metrics listen (kube-proxy's port 10256); undefined: nowhere. */
   proxyHealthz?: BindAddress;
+  /**
+   * Enforce NetworkPolicy for this node's pods (iptables + ipset, run by `proxyRunner`); default
+   * false. `bosun agent` turns it on unless --disable-network-policy.
+   */
+  networkPolicy?: boolean;
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
   /**
@@ -377,7 +383,30 @@ export class Agent {
         log: log.child({ loop: 'volumes' }),
         ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
       });
+      // -- NetworkPolicy: before the pods, so that no new pod starts before its rules apply
+      const networkPolicy = config.networkPolicy
+        ? new NetworkPolicyEnforcer({
+            client,
+            nodeName: config.nodeName,
+            runner: config.proxyRunner ?? new ProcessRunner(),
+            log: log.child({ loop: 'network-policy' }),
+          })
+        : undefined;
+      if (networkPolicy !== undefined) {
+        loops.push(networkPolicy.run(signal));
+        closers.push(() => networkPolicy.stop());
+      }
       const manager = new PodManager({
+        ...(networkPolicy
+          ? {
+              networkPolicy: {
+                // a static pod starting before the API ever answered cannot wait for policies it
+                // cannot read (it would never start); once rules were applied, it waits as any pod
+                admitPod: (pod: Pod, ip: string) =>
+                  isStaticPod(pod) && !networkPolicy.everApplied ? Promise.resolve() : networkPolicy.admitPod(pod, ip),
+              },
+            }
+          : {}),
         runtime,
         settings: podSettings,
         volumes,
@@ -594,7 +623,7 @@ export class Agent {
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
         loops.push(
           serveProxyHealth(
-            createProxyHealthServer(proxy),
+            createProxyHealthServer(proxy, () => networkPolicy?.metricsText() ?? ''),
             config.proxyHealthz,
             signal,
             log.child({ loop: 'proxy-healthz' }),

@@ -47,6 +47,7 @@ interface AgentArgs extends ShutdownArgs {
   'tls-cert-file': string | undefined;
   'tls-private-key-file': string | undefined;
   'proxy-mode': string;
+  'disable-network-policy': boolean;
   'proxy-healthz-bind-address': string;
   'cluster-dns-serve': boolean;
   'resolv-conf': string;
@@ -222,6 +223,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
           default: 'iptables',
           describe: 'How Services are programmed; none leaves it to something else',
         })
+        .option('disable-network-policy', {
+          type: 'boolean',
+          default: false,
+          describe:
+            "Leave NetworkPolicy to something else (as k3s' --disable-network-policy); by default the agent enforces it for this node's pods",
+        })
         .option('proxy-healthz-bind-address', {
           type: 'string',
           default: defaultHealthzBindAddress,
@@ -369,6 +376,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       kubeletPort,
       kubeletServingCertificate: servingCertificate,
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
+      networkPolicy: !args['disable-network-policy'],
       ...(proxyHealthz !== undefined ? { proxyHealthz } : {}),
       dnsServe: args['cluster-dns-serve'],
       resolvConf: args['resolv-conf'],

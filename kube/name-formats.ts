@@ -187,7 +187,7 @@ export function ipAddress(value: string): string[] {
   return isIp(value) ? [] : ['must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'];
 }
 
-function isCidr(value: string): boolean {
+export function isCidr(value: string): boolean {
   const slash = value.indexOf('/');
   if (slash < 0) return false;
   const address = value.slice(0, slash);

@@ -22,6 +22,7 @@ export const refs = {
   events: core('events'),
   leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true },
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
+  networkpolicies: { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies', namespaced: true },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },
   certificatesigningrequests: {

@@ -49,6 +49,11 @@ export interface ExecutorDeps {
   runtimeHandler?: string;
   /** Where the pod's events go (Pulled, Created, Started, Killing, ...); none when absent. */
   events?: PodEvents;
+  /**
+   * NetworkPolicy enforcement: resolves once the rules know the pod at its sandbox's address, so no
+   * container of a pod that a policy isolates runs before the policy applies. None: not enforced.
+   */
+  networkPolicy?: { admitPod(pod: Pod, ip: string): Promise<void> };
 }
 
 export type ActionResult =
@@ -237,6 +242,11 @@ export class PodExecutor {
     const logDirectory = join(sandboxConfig.logDirectory!, requirePathPart('container name', c.spec.name));
     await checkInsideParent(settings.podLogRoot, logDirectory);
     await mkdir(logDirectory, { recursive: true });
+    if (this.#deps.networkPolicy !== undefined && pod.spec.hostNetwork !== true && podIP !== '') {
+      await this.#deps.networkPolicy.admitPod(pod, podIP).catch((err: Error) => {
+        throw new ContainerStartError('CreateContainerError', err.message);
+      });
+    }
     let id: string;
     try {
       id = await runtime.createContainer(sandbox.id, containerConfig, sandboxConfig);

@@ -116,6 +116,16 @@ export const suiteChecks: Record<string, Check[]> = {
       },
     },
   ],
+  'network-policy': [
+    {
+      label: 'render, 1,000 policies x 100 pods',
+      target: 100,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('render_ms'),
+    },
+    { label: 'apply / iptables-restore alone', target: 1.15, unit: '×', better: 'lower', measured: field('ratio') },
+  ],
   'proxy-sync': [
     {
       label: 'full sync / restore alone, largest size',
@@ -223,6 +233,7 @@ export const suiteOrder = [
   'agent-footprint',
   'exec',
   'proxy-sync',
+  'network-policy',
   'schedule',
   'dns',
   'bringup',

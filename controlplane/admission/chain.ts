@@ -17,7 +17,7 @@ import type { SignerPermission } from '../auth/signer-permission.ts';
 import { recordRegisteredAddresses } from './registered-addresses.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
-import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
+import { defaultNamespace, defaultNetworkPolicy, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
 import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
@@ -276,6 +276,7 @@ function mutate(
     }
   }
   if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') return defaultCrd(o);
+  if (info.group === 'networking.k8s.io' && info.resource === 'networkpolicies') return defaultNetworkPolicy(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
   defaultExtensionObject(info.group, info.resource, o);

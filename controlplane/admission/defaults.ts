@@ -209,3 +209,23 @@ export function defaultNamespace(ns: Any, creating: boolean): void {
   }
   ns.metadata.labels = { ...(ns.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns.metadata.name };
 }
+
+/**
+ * networking.k8s.io NetworkPolicy, as upstream defaults it: a port without a protocol is TCP, and
+ * a policy that names no policyTypes is an Ingress policy, and an Egress one too when it has
+ * egress rules.
+ */
+export function defaultNetworkPolicy(policy: Any): void {
+  const spec = (policy.spec ??= {});
+  spec.podSelector ??= {};
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (!Array.isArray(spec[direction])) continue;
+    for (const rule of spec[direction]) {
+      if (rule === null || typeof rule !== 'object' || !Array.isArray(rule.ports)) continue;
+      for (const port of rule.ports) if (port !== null && typeof port === 'object') port.protocol ??= 'TCP';
+    }
+  }
+  if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
+    spec.policyTypes = Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+  }
+}

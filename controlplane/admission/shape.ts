@@ -117,6 +117,12 @@ const labelSelector = obj({
   matchLabels: strMap,
   matchExpressions: { list: obj({ key: str, operator: str, values: strList }) },
 });
+const policyPort = obj({ protocol: str, port: 'intOrString', endPort: int });
+const policyPeer = obj({
+  podSelector: labelSelector,
+  namespaceSelector: labelSelector,
+  ipBlock: obj({ cidr: str, except: strList }),
+});
 
 const ruleWithOperations = obj({
   operations: strList,
@@ -203,6 +209,14 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       leaseTransitions: int,
       acquireTime: 'any',
       renewTime: 'any',
+    }),
+  },
+  'networking.k8s.io/networkpolicies': {
+    spec: obj({
+      podSelector: labelSelector,
+      policyTypes: strList,
+      ingress: { list: obj({ ports: { list: policyPort }, from: { list: policyPeer } }) },
+      egress: { list: obj({ ports: { list: policyPort }, to: { list: policyPeer } }) },
     }),
   },
   'apps/deployments': {

@@ -225,6 +225,13 @@ export const resources: readonly ResourceInfo[] = [
   define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
   define({ group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice', fields: ['addressType'] }),
   define({
+    group: 'networking.k8s.io',
+    resource: 'networkpolicies',
+    kind: 'NetworkPolicy',
+    shortNames: ['netpol'],
+    tracksGeneration: true,
+  }),
+  define({
     group: apps,
     resource: 'deployments',
     kind: 'Deployment',

@@ -504,6 +504,17 @@ const columns: Record<string, Column[]> = {
       cell: (o) => labelsText(spec(o).selector),
     },
   ],
+  networkpolicies: [
+    name,
+    {
+      name: 'Pod-Selector',
+      type: 'string',
+      description:
+        'Selects the pods to which this NetworkPolicy object applies. An empty podSelector matches all pods in this namespace.',
+      cell: (o) => selectorText(spec(o).podSelector ?? {}),
+    },
+    age,
+  ],
   leases: [
     name,
     { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' },
@@ -831,6 +842,7 @@ function builtInTable(
     'coordination.k8s.io',
     'certificates.k8s.io',
     'discovery.k8s.io',
+    'networking.k8s.io',
     'rbac.authorization.k8s.io',
     'admissionregistration.k8s.io',
     'apiregistration.k8s.io',

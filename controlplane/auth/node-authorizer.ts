@@ -97,6 +97,8 @@ export class NodeAuthorizer implements Authorizer {
       case '/endpoints':
       case 'discovery.k8s.io/endpointslices':
       case '/namespaces':
+      // the agent enforces NetworkPolicy for its pods (as k3s' agent embeds its policy controller)
+      case 'networking.k8s.io/networkpolicies':
         return readVerbs.has(verb) ? yes(`reads ${r.resource}`) : no;
       case 'coordination.k8s.io/leases':
         if (r.namespace !== 'kube-node-lease') return no;

@@ -22,6 +22,7 @@ export type ResourceName =
   | 'services'
   | 'endpoints'
   | 'endpointslices'
+  | 'networkpolicies'
   | 'serviceaccounts'
   | 'events'
   | 'leases'

@@ -28,6 +28,7 @@ const groups: Record<ResourceName, string> = {
   configmaps: '',
   secrets: '',
   endpointslices: 'discovery.k8s.io',
+  networkpolicies: 'networking.k8s.io',
   leases: 'coordination.k8s.io',
   replicasets: 'apps',
   replicationcontrollers: '',

@@ -19,6 +19,7 @@ const namespacedResources: readonly ResourceName[] = [
   'services',
   'endpoints',
   'endpointslices',
+  'networkpolicies',
   'serviceaccounts',
   'configmaps',
   'secrets',

@@ -35,6 +35,7 @@ import {
 import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
+import { validateNetworkPolicy } from './networking.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
@@ -114,6 +115,7 @@ const rules: Readonly<Record<string, Rules>> = {
     update: validateBindingUpdate,
   },
   'coordination.k8s.io/leases': { create: validateLease },
+  'networking.k8s.io/networkpolicies': { create: validateNetworkPolicy },
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },

@@ -2,14 +2,22 @@
  * Removing bosun's rules from iptables: from an `iptables-save` text, the one
  * `iptables-restore --noflush` payload that deletes our hook rules in the built-in chains, then
  * flushes and deletes every chain under our prefixes (the proxy's BOSUN-, the pod network's
- * BOSUNPOD-) — and touches nothing else.
+ * BOSUNPOD-, the network policies' BOSUNPOL-) — and touches nothing else; and the `ipset restore`
+ * text that destroys the policies' address sets.
  */
-import { chainPrefix } from '../../netproxy/chain-names.ts';
+import { chainPrefix as serviceChainPrefix } from '../../netproxy/chain-names.ts';
 import { podNetworkChainPrefix } from '../../agent/pod-network/masquerade.ts';
+import { chainPrefix as policyChainPrefix, setPrefix } from '../../agent/network-policy/ruleset.ts';
 
-const prefixes = [chainPrefix, podNetworkChainPrefix];
+const prefixes = [serviceChainPrefix, podNetworkChainPrefix, policyChainPrefix];
 const isOurs = (chain: string) => prefixes.some((p) => chain.startsWith(p));
 const jumpsToOurs = new RegExp(` -[jg] (${prefixes.join('|')})`);
+
+/** `ipset restore` text destroying our sets, from `ipset list -n`; undefined when there are none. */
+export function planSetCleanup(listText: string): string | undefined {
+  const ours = listText.split('\n').filter((name) => name.startsWith(setPrefix));
+  return ours.length === 0 ? undefined : `${ours.map((name) => `destroy ${name}`).join('\n')}\n`;
+}
 
 export function planChainCleanup(saveText: string): string | undefined {
   const out: string[] = [];

@@ -13,7 +13,7 @@ import { run } from '../process/run.ts';
 import { daemonPlace, stopBosunDaemon } from '../init/daemons.ts';
 import { adminKubeconfig, agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
 import { encryptionConfigPath } from '../init/at-rest-encryption.ts';
-import { planChainCleanup } from './chain-cleanup.ts';
+import { planChainCleanup, planSetCleanup } from './chain-cleanup.ts';
 import { routeProtocol, vxlan } from '../../agent/pod-network/settings.ts';
 import { bosunConflistName, cniLeftovers } from './cni-cleanup.ts';
 
@@ -54,6 +54,13 @@ async function removeChains(): Promise<boolean> {
   if (payload === undefined) return false;
   const restored = await run(['iptables-restore', '-w', '--noflush'], { input: payload, timeoutMs: 60_000 });
   if (restored.code !== 0) throw new Error(`iptables-restore failed: ${restored.stderr.trim()}`);
+  // the policies' address sets, now that no rule uses them (a host without ipset has none)
+  const sets = await run(['ipset', 'list', '-n'], { timeoutMs: 30_000 }).catch(() => undefined);
+  const destroy = sets?.code === 0 ? planSetCleanup(sets.stdout) : undefined;
+  if (destroy !== undefined) {
+    const destroyed = await run(['ipset', 'restore'], { input: destroy, timeoutMs: 30_000 });
+    if (destroyed.code !== 0) throw new Error(`ipset restore failed: ${destroyed.stderr.trim()}`);
+  }
   return true;
 }
 

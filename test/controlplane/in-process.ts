@@ -84,3 +84,14 @@ export function sharedInProcess(
   });
   return { client: () => client!, server: () => server! };
 }
+
+/** Where `call` (server-process.ts) reaches an in-process server, and its admin's identity. */
+export function callTarget(s: InProcessServer): {
+  endpoint: { dataDir: string; port: number };
+  admin: { cert: string; key: string };
+} {
+  return {
+    endpoint: { dataDir: s.dataDir, port: Number(new URL(s.server.url).port) },
+    admin: { cert: s.admin.cert ?? '', key: s.admin.key ?? '' },
+  };
+}

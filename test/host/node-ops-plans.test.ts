@@ -1,6 +1,6 @@
 /** The pure parts of init/reset/install: chain cleanup from iptables-save, CNI leftovers, cgroup driver, token data. */
 import test from 'ava';
-import { planChainCleanup } from '../../host/reset/chain-cleanup.ts';
+import { planChainCleanup, planSetCleanup } from '../../host/reset/chain-cleanup.ts';
 import { cniLeftovers } from '../../host/reset/cni-cleanup.ts';
 import { tokenSecretData } from '../../host/init/bootstrap-token.ts';
 
@@ -68,6 +68,35 @@ test("chain cleanup: the pod network's BOSUNPOD- chains and hooks go too", (t) =
 test('chain cleanup: nothing of ours, nothing to do', (t) => {
   t.is(planChainCleanup('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j KUBE-FIREWALL\nCOMMIT\n'), undefined);
   t.is(planChainCleanup(''), undefined);
+});
+
+test('chain cleanup: network policy chains and their FORWARD hook go too; their sets are destroyed', (t) => {
+  const filter = [
+    '*filter',
+    ':FORWARD ACCEPT [0:0]',
+    ':BOSUNPOL-FORWARD - [0:0]',
+    ':BOSUNPOL-POLI-0123456789AB - [0:0]',
+    '-A FORWARD -m comment --comment "bosun network policy" -j BOSUNPOL-FORWARD',
+    '-A FORWARD -j DOCKER-USER',
+    '-A BOSUNPOL-FORWARD -d 10.244.1.2/32 -j BOSUNPOL-POLI-0123456789AB',
+    'COMMIT',
+    '',
+  ].join('\n');
+  t.is(
+    planChainCleanup(filter),
+    [
+      '*filter',
+      ':BOSUNPOL-FORWARD - [0:0]',
+      ':BOSUNPOL-POLI-0123456789AB - [0:0]',
+      '-D FORWARD -m comment --comment "bosun network policy" -j BOSUNPOL-FORWARD',
+      '-X BOSUNPOL-FORWARD',
+      '-X BOSUNPOL-POLI-0123456789AB',
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+  t.is(planSetCleanup('bosunpol-0011223344556677\nsomeone-elses\n'), 'destroy bosunpol-0011223344556677\n');
+  t.is(planSetCleanup(''), undefined);
 });
 
 test('CNI leftovers are read from the conflist: IPAM folder per network, bridge name', (t) => {

@@ -43,6 +43,7 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   policy: 'k8s.io.api.policy',
   'coordination.k8s.io': 'k8s.io.api.coordination',
   'discovery.k8s.io': 'k8s.io.api.discovery',
+  'networking.k8s.io': 'k8s.io.api.networking',
   'events.k8s.io': 'k8s.io.api.events',
   'rbac.authorization.k8s.io': 'k8s.io.api.rbac',
   'certificates.k8s.io': 'k8s.io.api.certificates',
