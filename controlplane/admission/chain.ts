@@ -21,6 +21,8 @@ import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from '.
 import { checkShape } from './shape.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
+import { defaultPersistentVolume, defaultPersistentVolumeClaim, defaultStorageClass } from './storage-defaults.ts';
+import { setDefaultStorageClass } from './default-storage-class.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
@@ -62,6 +64,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
+  const storageClasses = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
@@ -195,6 +198,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         if (violations.length > 0)
           throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
+      if (operation === 'CREATE' && info.group === '' && info.resource === 'persistentvolumeclaims')
+        setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
       validateObject(info, o, request.old as Any | undefined);
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
@@ -243,8 +248,13 @@ function mutate(
         return;
       case 'replicationcontrollers':
         return defaultReplicationController(o);
+      case 'persistentvolumes':
+        return defaultPersistentVolume(o, creating);
+      case 'persistentvolumeclaims':
+        return defaultPersistentVolumeClaim(o, creating);
     }
   }
+  if (info.group === 'storage.k8s.io' && info.resource === 'storageclasses') defaultStorageClass(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
 }

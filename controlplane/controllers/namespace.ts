@@ -22,6 +22,7 @@ export const namespacedResources: readonly ResourceName[] = [
   'serviceaccounts',
   'configmaps',
   'secrets',
+  'persistentvolumeclaims',
   'events',
   'leases',
   'replicasets',

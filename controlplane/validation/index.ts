@@ -38,6 +38,16 @@ import { validateLease } from './coordination.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
+import {
+  validateCsiNode,
+  validatePersistentVolume,
+  validatePersistentVolumeClaim,
+  validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClass,
+  validateStorageClassUpdate,
+  validateVolumeAttachment,
+} from './storage.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -76,6 +86,12 @@ const rules: Readonly<Record<string, Rules>> = {
   // Event names carry the involved object's name and a suffix; upstream is lenient about them.
   events: { name: 'path', create: validateEvent },
   replicationcontrollers: { create: validateReplicationController },
+  persistentvolumes: { create: validatePersistentVolume, update: validatePersistentVolumeUpdate },
+  persistentvolumeclaims: { create: validatePersistentVolumeClaim, update: validatePersistentVolumeClaimUpdate },
+  'storage.k8s.io/storageclasses': { create: validateStorageClass, update: validateStorageClassUpdate },
+  'storage.k8s.io/csidrivers': {},
+  'storage.k8s.io/csinodes': { create: validateCsiNode },
+  'storage.k8s.io/volumeattachments': { create: validateVolumeAttachment },
   'discovery.k8s.io/endpointslices': { create: (e, o, old) => validateEndpointSlice(e, o, old) },
   'apps/deployments': {
     create: validateDeployment,
