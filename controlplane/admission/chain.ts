@@ -23,6 +23,7 @@ import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { defaultPersistentVolume, defaultPersistentVolumeClaim, defaultStorageClass } from './storage-defaults.ts';
 import { setDefaultStorageClass } from './default-storage-class.ts';
+import { admitClaimResize } from './claim-resize.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
@@ -198,10 +199,13 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         if (violations.length > 0)
           throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
-      if (operation === 'CREATE' && info.group === '' && info.resource === 'persistentvolumeclaims')
-        setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
+      const claims = info.group === '' && info.resource === 'persistentvolumeclaims';
+      if (claims && operation === 'CREATE') setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
       validateObject(info, o, request.old as Any | undefined);
+      // validating admission: after the field rules, as upstream orders them
+      if (claims && request.old !== undefined)
+        admitClaimResize(o, request.old as Any, await deps.listIn(storageClasses, ''));
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {

@@ -157,7 +157,12 @@ test.serial('claim rules: a storage request above zero, at least one access mode
 test.serial(
   'a claim spec is fixed once created, except volumeName once and a storage request that grows when bound',
   async (t) => {
-    t.is((await send('POST', claims, claim('fixed', { storageClassName: '' }))).status, 201);
+    const growable = storageClass('growable', {
+      provisioner: 'kubernetes.io/no-provisioner',
+      allowVolumeExpansion: true,
+    });
+    t.is((await send('POST', classes, growable)).status, 201);
+    t.is((await send('POST', claims, claim('fixed', { storageClassName: 'growable' }))).status, 201);
     refusal(
       t,
       await send('PATCH', `${claims}/fixed`, { spec: { accessModes: ['ReadWriteMany'] } }, mergePatch),
@@ -198,6 +203,23 @@ test.serial(
     t.is((await send('GET', `${claims}/fixed`)).body.spec.resources.requests.storage, '2Gi');
   },
 );
+
+test.serial('a claim of a class without allowVolumeExpansion may not grow (403), and keeps its size', async (t) => {
+  t.is((await send('POST', claims, claim('rigid', { storageClassName: '', volumeName: 'defaults' }))).status, 201);
+  t.is((await send('PATCH', `${claims}/rigid/status`, { status: { phase: 'Bound' } }, mergePatch)).status, 200);
+  const grown = await send(
+    'PATCH',
+    `${claims}/rigid`,
+    { spec: { resources: { requests: { storage: '5Gi' } } } },
+    mergePatch,
+  );
+  t.is(grown.status, 403, JSON.stringify(grown.body));
+  t.is(
+    grown.body.message,
+    'persistentvolumeclaims "rigid" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+  );
+  t.is((await send('GET', `${claims}/rigid`)).body.spec.resources.requests.storage, '1Gi');
+});
 
 test.serial(
   'StorageClass rules: a provisioner, known policies; provisioner, parameters, policy and binding mode are fixed',
