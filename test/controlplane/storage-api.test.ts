@@ -301,3 +301,32 @@ test.serial('tables: kubectl get pv and sc print upstream columns', async (t) =>
   const scTable = await get(classes);
   t.true(scTable.rows.some((r: Any) => r.cells[0] === 'newer-default (default)'));
 });
+
+const statefulSet = (templateSpec: Any): Any => ({
+  apiVersion: 'apps/v1',
+  kind: 'StatefulSet',
+  metadata: { name: 'db' },
+  spec: {
+    serviceName: 'db',
+    replicas: 0,
+    selector: { matchLabels: { app: 'db' } },
+    template: {
+      metadata: { labels: { app: 'db' } },
+      spec: {
+        containers: [{ name: 'db', image: 'busybox:1.36', volumeMounts: [{ name: 'data', mountPath: '/data' }] }],
+      },
+    },
+    volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: templateSpec }],
+  },
+});
+
+test.serial('a StatefulSet may mount its claim templates (kubectl apply of a chart-style set)', async (t) => {
+  const sets = '/apis/apps/v1/namespaces/default/statefulsets';
+  const made = await send(
+    'POST',
+    sets,
+    statefulSet({ accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }),
+  );
+  t.is(made.status, 201, JSON.stringify(made.body));
+  t.is((await send('DELETE', `${sets}/db`)).status, 200);
+});
