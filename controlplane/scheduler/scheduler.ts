@@ -14,6 +14,14 @@ import { Informer } from '../controllers/informer.ts';
 import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
 import { decide, type DecisionOptions } from './schedule-pod.ts';
+import { podVolumes } from './volume-binding.ts';
+import {
+  selectedNodeAnnotation,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
+  type StorageClass,
+} from '../../kube/storagev1.ts';
+import type { KubeObject } from '../../kube/types.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
@@ -56,6 +64,10 @@ export class Scheduler {
   readonly #queue: SchedulingQueue;
   readonly #pods: Informer<Pod>;
   readonly #nodes: Informer<Node>;
+  /** Claims, volumes and classes: what the VolumeBinding filter reads. */
+  readonly #claims: Informer;
+  readonly #volumes: Informer;
+  readonly #classes: Informer;
   readonly #events: EventRecorder;
   /** Pods placed in the state by this scheduler whose binding is not yet seen through the watch. */
   readonly #assumed = new Set<string>();
@@ -87,6 +99,23 @@ export class Scheduler {
         this.#signal();
       },
     });
+    this.#claims = new Informer(options.client, 'persistentvolumeclaims', { onError });
+    this.#volumes = new Informer(options.client, 'persistentvolumes', { onError });
+    this.#classes = new Informer(options.client, 'storageclasses', { onError });
+    this.#state.storage = {
+      claim: (namespace, name) => this.#claims.get(`${namespace}/${name}`) as PersistentVolumeClaim | undefined,
+      volume: (name) => this.#volumes.get(name) as PersistentVolume | undefined,
+      volumes: () => this.#volumes.list() as unknown as PersistentVolume[],
+      classes: () => this.#classes.list() as unknown as StorageClass[],
+    };
+    // A claim bound, a volume made or freed, a class added: pods waiting on storage may fit now.
+    for (const informer of [this.#claims, this.#volumes, this.#classes]) {
+      const changed = () => {
+        this.#queue.clusterChanged();
+        this.#signal();
+      };
+      informer.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+    }
     this.#pods.addHandlers({
       onAdd: (pod) => this.#podChanged(pod),
       onUpdate: (_old, pod) => this.#podChanged(pod),
@@ -97,6 +126,7 @@ export class Scheduler {
   /** Starts watching and scheduling; resolves once the caches are filled. */
   async start(): Promise<void> {
     await this.#nodes.start();
+    await Promise.all([this.#claims.start(), this.#volumes.start(), this.#classes.start()]);
     await this.#pods.start();
     this.#running = this.#loop();
   }
@@ -106,6 +136,7 @@ export class Scheduler {
     this.#stopped = true;
     this.#pods.stop();
     this.#nodes.stop();
+    for (const informer of [this.#claims, this.#volumes, this.#classes]) informer.stop();
     if (this.#timer) clearTimeout(this.#timer);
     this.#wake?.();
     await this.#running;
@@ -222,6 +253,7 @@ export class Scheduler {
   async #bind(pod: Pod, nodeName: string): Promise<void> {
     const key = podKey(pod);
     try {
+      await this.#selectNodeForClaims(pod, nodeName);
       await this.#client.bind(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', nodeName);
       this.stats.scheduled++;
       await this.#events
@@ -242,6 +274,25 @@ export class Scheduler {
         this.#options.onError?.(err, `binding ${key} to ${nodeName}`);
       }
       this.#signal();
+    }
+  }
+
+  /**
+   * Names the chosen node on the pod's WaitForFirstConsumer claims (volume.kubernetes.io/selected-node),
+   * as upstream's VolumeBinding PreBind does, so the binder or the node's provisioner acts on them.
+   */
+  async #selectNodeForClaims(pod: Pod, nodeName: string): Promise<void> {
+    const volumes = podVolumes(pod, this.#state.storage);
+    if (volumes.kind !== 'check') return;
+    for (const claim of volumes.delayed) {
+      if (claim.metadata.annotations?.[selectedNodeAnnotation] === nodeName) continue;
+      await this.#client.update('persistentvolumeclaims', {
+        ...(claim as unknown as KubeObject),
+        metadata: {
+          ...claim.metadata,
+          annotations: { ...claim.metadata.annotations, [selectedNodeAnnotation]: nodeName },
+        },
+      });
     }
   }
 
