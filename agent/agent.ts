@@ -60,6 +60,9 @@ import { PodManager } from './pods/pod-manager.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes } from './pods/volume-manager.ts';
+import { apiClaimSource } from './pods/volumes/claim-source.ts';
+import { localPathRootOf } from './pods/volumes.ts';
+import { LocalPathProvisioner } from './storage/local-path-provisioner.ts';
 import { sandboxPodUids } from './pods/cri-labels.ts';
 import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
@@ -103,6 +106,10 @@ export interface AgentConfig {
   allowedHostPaths?: string[];
   /** Of those, the prefixes that may only be mounted read-only (`:ro` in --allowed-host-paths). */
   readOnlyHostPaths?: string[];
+  /** Where the local-path provisioner keeps volume folders (--local-path-root); default <rootDir>/storage. */
+  localPathRoot?: string;
+  /** Run the built-in local-path provisioner for this node (default true). */
+  localPathProvisioner?: boolean;
   /** The kubelet port (logs, exec, port-forward, stats): address (default 0.0.0.0) and port; undefined or 0: none. */
   kubeletAddress?: string;
   kubeletPort?: number;
@@ -381,6 +388,7 @@ export class Agent {
         hostPathAllowList: config.allowedHostPaths ?? [],
         hostPathReadOnlyList: config.readOnlyHostPaths ?? [],
         rootDir: config.rootDir,
+        localPathRoot: config.localPathRoot ?? join(config.rootDir, 'storage'),
       };
       // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
       const configSource = new ApiConfigSource(client, clock);
@@ -389,7 +397,21 @@ export class Agent {
         config: configSource,
         log: log.child({ loop: 'volumes' }),
         ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
+        claims: apiClaimSource(client),
+        nodeLabels: () => (nodeStatus.node ?? node).metadata.labels ?? {},
       });
+      // -- storage: volume folders on this node for the claims the scheduler sent here
+      if (config.localPathProvisioner !== false) {
+        const provisioner = new LocalPathProvisioner({
+          client,
+          nodeName: config.nodeName,
+          localPathRoot: localPathRootOf(podSettings),
+          recorder,
+          log: log.child({ loop: 'local-path' }),
+        });
+        closers.push(() => provisioner.stop());
+        loops.push(...provisioner.run());
+      }
       const manager = new PodManager({
         runtime,
         settings: podSettings,

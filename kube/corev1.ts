@@ -273,6 +273,7 @@ export interface PodSecurityContext {
   runAsNonRoot?: boolean;
   supplementalGroups?: number[];
   fsGroup?: number;
+  fsGroupChangePolicy?: 'Always' | 'OnRootMismatch';
   sysctls?: { name: string; value: string }[];
   seccompProfile?: SeccompProfile;
   seLinuxOptions?: SELinuxOptions;

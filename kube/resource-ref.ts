@@ -20,10 +20,13 @@ export const refs = {
   secrets: core('secrets'),
   serviceaccounts: core('serviceaccounts'),
   events: core('events'),
+  persistentvolumeclaims: core('persistentvolumeclaims'),
+  persistentvolumes: core('persistentvolumes', false),
   leases: { group: 'coordination.k8s.io', version: 'v1', resource: 'leases', namespaced: true },
   endpointslices: { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', namespaced: true },
   deployments: { group: 'apps', version: 'v1', resource: 'deployments', namespaced: true },
   replicasets: { group: 'apps', version: 'v1', resource: 'replicasets', namespaced: true },
+  storageclasses: { group: 'storage.k8s.io', version: 'v1', resource: 'storageclasses', namespaced: false },
   certificatesigningrequests: {
     group: 'certificates.k8s.io',
     version: 'v1',

@@ -99,3 +99,17 @@ export const localPathProvisioner = 'bosun.io/local-path';
 export const localPathClassName = 'local-path';
 /** Label every node carries with its own name; PVs pinned to a node select it. */
 export const hostnameLabel = 'kubernetes.io/hostname';
+
+/**
+ * The node a local-path volume lives on: set for a PV the built-in provisioner made (its
+ * provisioned-by annotation) pinned to exactly one node by hostname; undefined for any other PV.
+ */
+export function localPathNodeOf(pv: Pick<PersistentVolume, 'metadata' | 'spec'>): string | undefined {
+  if (pv.metadata.annotations?.[provisionedByAnnotation] !== localPathProvisioner) return undefined;
+  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
+  const only = terms.length === 1 ? terms[0]!.matchExpressions : undefined;
+  const requirement = only?.length === 1 && !terms[0]!.matchFields?.length ? only[0] : undefined;
+  if (requirement?.key !== hostnameLabel || requirement.operator !== 'In' || requirement.values?.length !== 1)
+    return undefined;
+  return requirement.values[0];
+}
