@@ -330,3 +330,31 @@ test.serial('a StatefulSet may mount its claim templates (kubectl apply of a cha
   t.is(made.status, 201, JSON.stringify(made.body));
   t.is((await send('DELETE', `${sets}/db`)).status, 200);
 });
+
+test.serial('bosun init makes the default local-path class once and leaves an existing one alone', async (t) => {
+  const { ensureDefaultStorageClass } = await import('../../host/init/default-storage-class.ts');
+  const client = shared.client();
+  t.true(await ensureDefaultStorageClass(client));
+  const made = (await send('GET', `${classes}/local-path`)).body;
+  t.like(made, {
+    provisioner: 'bosun.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
+    allowVolumeExpansion: true,
+    metadata: { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  });
+  const patched = await send(
+    'PATCH',
+    `${classes}/local-path`,
+    { metadata: { annotations: { 'storageclass.kubernetes.io/is-default-class': 'false' } } },
+    mergePatch,
+  );
+  t.is(patched.status, 200);
+  t.false(await ensureDefaultStorageClass(client));
+  t.is(
+    (await send('GET', `${classes}/local-path`)).body.metadata.annotations[
+      'storageclass.kubernetes.io/is-default-class'
+    ],
+    'false',
+  );
+});
