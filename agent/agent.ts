@@ -52,6 +52,7 @@ import type { Reserved } from './node/node-flags.ts';
 import { detectNodeIP } from './node/node-ip.ts';
 import { NodeObserver } from './node/node-observer.ts';
 import { NodeStatusLoop } from './node/node-status-loop.ts';
+import type { NodeVolume } from './node/node-plan.ts';
 import { ImagePuller } from './pods/image-puller.ts';
 import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
@@ -327,10 +328,12 @@ export class Agent {
       };
       // set once the pod informer runs: its watch may have died silently while the API was away
       let apiReachableAgain = () => {};
+      // the persistent volumes pods mount, once the pod machinery is up (below)
+      let volumesInUse: () => readonly NodeVolume[] = () => [];
       const nodeStatus = new NodeStatusLoop({
         api: kubeNodeApi(client),
         settings,
-        observe: () => observer.observe(),
+        observe: async () => ({ ...(await observer.observe()), volumes: volumesInUse() }),
         clock,
         log: log.child({ loop: 'node-status' }),
         onReachableAgain: () => apiReachableAgain(),
@@ -400,6 +403,7 @@ export class Agent {
         claims: apiClaimSource(client),
         nodeLabels: () => (nodeStatus.node ?? node).metadata.labels ?? {},
       });
+      volumesInUse = () => volumes.volumesInUse();
       // -- storage: volume folders on this node for the claims the scheduler sent here
       if (config.localPathProvisioner !== false) {
         const provisioner = new LocalPathProvisioner({

@@ -148,6 +148,14 @@ export class PodVolumes {
     return resolved;
   }
 
+  /** Persistent volumes in use by set-up pods, named as the kubelet names them in Node status. */
+  volumesInUse(): { name: string; path: string }[] {
+    return [...this.#claimMounts.values()].flat().map((m) => ({
+      name: `kubernetes.io/${m.kind === 'local' ? 'local-volume' : 'host-path'}/${m.pvName}`,
+      path: m.path,
+    }));
+  }
+
   /** The persistent volume folders of a set-up pod (what its claim mounts bind). */
   claimMountsOf(uid: string): readonly ClaimMount[] {
     return this.#claimMounts.get(uid) ?? [];

@@ -29,6 +29,8 @@ export interface ClaimMount {
   readonly readOnly: boolean;
   /** The folder was made by the local-path provisioner (it lies in --local-path-root). */
   readonly localPath: boolean;
+  /** The PV's volume source. */
+  readonly kind: 'local' | 'hostPath';
 }
 
 export class ClaimMountError extends Error {}
@@ -100,6 +102,7 @@ export function resolveClaimMount(
     volume.persistentVolumeClaim!.readOnly === true ||
     ((pv.spec.accessModes ?? []).length > 0 && (pv.spec.accessModes ?? []).every((m) => m === 'ReadOnlyMany'));
   const source = pv.spec.local?.path ?? pv.spec.hostPath?.path;
+  const kind = pv.spec.local !== undefined ? 'local' : 'hostPath';
   if (source === undefined)
     return fail(`PV "${pvName}" is neither a local nor a hostPath volume, which this node cannot mount`);
   if (pv.metadata.annotations?.[provisionedByAnnotation] === localPathProvisioner) {
@@ -111,13 +114,13 @@ export function resolveClaimMount(
     }
     if (source !== folder)
       return fail(`PV "${pvName}" names ${source}, not its folder ${folder} under --local-path-root`);
-    return { volume: volume.name, claim: claimName, pvName, path: folder, readOnly, localPath: true };
+    return { volume: volume.name, claim: claimName, pvName, path: folder, readOnly, localPath: true, kind };
   }
   if (!isAbsolute(source) || source.split('/').includes('..'))
     return fail(`PV "${pvName}" path ${source} must be absolute without '..'`);
   if (within(settings.localPathRoot, source) && source !== settings.localPathRoot)
-    return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: true };
+    return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: true, kind };
   const problem = settings.hostPathAllowed(source);
   if (problem !== undefined) return fail(`PV "${pvName}": ${problem}`);
-  return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: false };
+  return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: false, kind };
 }
