@@ -166,21 +166,24 @@ async function checkHost(): Promise<void> {
   }
 }
 
+/**
+ * A sandbox owned by this test process under the tests' root, named `<prefix><pid><random>` (unique
+ * across parallel runs, short enough for interface names), with `nodes` nodes and the local images.
+ */
+export function createTestSandbox(
+  prefix: string,
+  nodes: number,
+  images: readonly ('pause' | 'busybox')[] = ['pause', 'busybox'],
+): Promise<Sandbox> {
+  const id = `${prefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
+  return Sandbox.create(
+    { name: id, id, stateDir: join(sandboxRoots.tests, id), ownerPid: process.pid, images: [...images], imageCacheDir },
+    nodes,
+  );
+}
+
 /** Creates a bed with `nodes` nodes (default 1); on a failed start, removes what was created. */
 export async function createBed(options: BedOptions = {}): Promise<Bed> {
   await checkHost();
-  // pid in base 36 + random: unique across parallel runs, short enough for interface names
-  const id = `bsn${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  const sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: options.images ?? ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    options.nodes ?? 1,
-  );
-  return new TestBed(sandbox);
+  return new TestBed(await createTestSandbox('bsn', options.nodes ?? 1, options.images));
 }
