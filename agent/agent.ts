@@ -44,6 +44,7 @@ import { reportProxyRefusal } from './events/service-events.ts';
 import { createHealthzServer } from './healthz.ts';
 import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
 import { KubeletPort } from './kubelet-server/kubelet-port.ts';
+import { measureVolumes } from './kubelet-server/volume-stats.ts';
 import type { HostFacts } from './node/host-facts.ts';
 import { kubeLeaseApi } from './node/kube-lease-api.ts';
 import { kubeNodeApi } from './node/kube-node-api.ts';
@@ -586,6 +587,7 @@ export class Agent {
           client,
           runtime,
           pods: () => pods.list(),
+          volumes: () => measureVolumes(volumes.claimMounts()),
           podLogDir: config.podLogDir,
           rootDir: config.rootDir,
           log: log.child({ loop: 'kubelet-server' }),

@@ -148,6 +148,11 @@ export class PodVolumes {
     return resolved;
   }
 
+  /** The persistent volume folders of every set-up pod, by pod UID. */
+  claimMounts(): { podUid: string; mount: ClaimMount }[] {
+    return [...this.#claimMounts].flatMap(([podUid, mounts]) => mounts.map((mount) => ({ podUid, mount })));
+  }
+
   /** Persistent volumes in use by set-up pods, named as the kubelet names them in Node status. */
   volumesInUse(): { name: string; path: string }[] {
     return [...this.#claimMounts.values()].flat().map((m) => ({

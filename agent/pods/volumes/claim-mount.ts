@@ -18,6 +18,7 @@ import {
   type PersistentVolumeClaim,
 } from '../../../kube/storagev1.ts';
 import { requirePathPart } from '../path-parts.ts';
+import { parseQuantity } from '../../../kube/quantity.ts';
 
 export interface ClaimMount {
   readonly volume: string;
@@ -31,6 +32,9 @@ export interface ClaimMount {
   readonly localPath: boolean;
   /** The PV's volume source. */
   readonly kind: 'local' | 'hostPath';
+  /** The PV's capacity in bytes (what the claim was given). */
+  readonly capacityBytes: number;
+  readonly namespace: string;
 }
 
 export class ClaimMountError extends Error {}
@@ -68,6 +72,14 @@ function admitsNode(pv: PersistentVolume, node: Pick<Node, 'metadata'>): boolean
   );
 }
 
+function capacityOf(pv: PersistentVolume): number {
+  try {
+    return parseQuantity(pv.spec.capacity?.storage ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
 /** The claims the pod's volumes name, in order. */
 export function claimVolumes(pod: Pod): Volume[] {
   return (pod.spec.volumes ?? []).filter((v) => v.persistentVolumeClaim !== undefined);
@@ -103,6 +115,7 @@ export function resolveClaimMount(
     ((pv.spec.accessModes ?? []).length > 0 && (pv.spec.accessModes ?? []).every((m) => m === 'ReadOnlyMany'));
   const source = pv.spec.local?.path ?? pv.spec.hostPath?.path;
   const kind = pv.spec.local !== undefined ? 'local' : 'hostPath';
+  const facts = { kind, namespace, capacityBytes: capacityOf(pv) } as const;
   if (source === undefined)
     return fail(`PV "${pvName}" is neither a local nor a hostPath volume, which this node cannot mount`);
   if (pv.metadata.annotations?.[provisionedByAnnotation] === localPathProvisioner) {
@@ -114,13 +127,13 @@ export function resolveClaimMount(
     }
     if (source !== folder)
       return fail(`PV "${pvName}" names ${source}, not its folder ${folder} under --local-path-root`);
-    return { volume: volume.name, claim: claimName, pvName, path: folder, readOnly, localPath: true, kind };
+    return { volume: volume.name, claim: claimName, pvName, path: folder, readOnly, localPath: true, ...facts };
   }
   if (!isAbsolute(source) || source.split('/').includes('..'))
     return fail(`PV "${pvName}" path ${source} must be absolute without '..'`);
   if (within(settings.localPathRoot, source) && source !== settings.localPathRoot)
-    return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: true, kind };
+    return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: true, ...facts };
   const problem = settings.hostPathAllowed(source);
   if (problem !== undefined) return fail(`PV "${pvName}": ${problem}`);
-  return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: false, kind };
+  return { volume: volume.name, claim: claimName, pvName, path: source, readOnly, localPath: false, ...facts };
 }
