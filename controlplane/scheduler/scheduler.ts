@@ -27,6 +27,9 @@ import { systemClock, type Clock } from '../../kube/clock.ts';
 
 export const defaultSchedulerName = 'default-scheduler';
 
+/** How long a binding waits for its pod's claims to be bound (kube-scheduler's bindTimeoutSeconds). */
+const claimBindTimeoutMs = 600_000;
+
 export interface SchedulerOptions {
   readonly client: ClusterClient;
   readonly clock?: Clock;
@@ -68,6 +71,8 @@ export class Scheduler {
   readonly #claims: Informer;
   readonly #volumes: Informer;
   readonly #classes: Informer;
+  /** Bindings waiting for their pods' claims to be bound; woken by every claim change. */
+  readonly #claimWaiters = new Set<() => void>();
   readonly #events: EventRecorder;
   /** Pods placed in the state by this scheduler whose binding is not yet seen through the watch. */
   readonly #assumed = new Set<string>();
@@ -116,6 +121,10 @@ export class Scheduler {
       };
       informer.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
     }
+    const claimChanged = () => {
+      for (const wake of [...this.#claimWaiters]) wake();
+    };
+    this.#claims.addHandlers({ onAdd: claimChanged, onUpdate: claimChanged, onDelete: claimChanged });
     this.#pods.addHandlers({
       onAdd: (pod) => this.#podChanged(pod),
       onUpdate: (_old, pod) => this.#podChanged(pod),
@@ -253,7 +262,7 @@ export class Scheduler {
   async #bind(pod: Pod, nodeName: string): Promise<void> {
     const key = podKey(pod);
     try {
-      await this.#selectNodeForClaims(pod, nodeName);
+      await this.#claimsBound(await this.#selectNodeForClaims(pod, nodeName));
       await this.#client.bind(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', nodeName);
       this.stats.scheduled++;
       await this.#events
@@ -281,17 +290,64 @@ export class Scheduler {
    * Names the chosen node on the pod's WaitForFirstConsumer claims (volume.kubernetes.io/selected-node),
    * as upstream's VolumeBinding PreBind does, so the binder or the node's provisioner acts on them.
    */
-  async #selectNodeForClaims(pod: Pod, nodeName: string): Promise<void> {
+  async #selectNodeForClaims(pod: Pod, nodeName: string): Promise<string[]> {
     const volumes = podVolumes(pod, this.#state.storage);
-    if (volumes.kind !== 'check') return;
-    for (const claim of volumes.delayed) {
-      if (claim.metadata.annotations?.[selectedNodeAnnotation] === nodeName) continue;
-      await this.#client.update('persistentvolumeclaims', {
-        ...(claim as unknown as KubeObject),
-        metadata: {
-          ...claim.metadata,
-          annotations: { ...claim.metadata.annotations, [selectedNodeAnnotation]: nodeName },
-        },
+    if (volumes.kind !== 'check') return [];
+    for (const claim of volumes.delayed) await this.#annotateSelectedNode(claim, nodeName);
+    return volumes.delayed.map((claim) => `${claim.metadata.namespace}/${claim.metadata.name}`);
+  }
+
+  /** Writes the node onto the claim; a claim another writer changed meanwhile is read again. */
+  async #annotateSelectedNode(cached: PersistentVolumeClaim, nodeName: string): Promise<void> {
+    let claim = cached;
+    for (let attempt = 1; ; attempt++) {
+      if (claim.metadata.annotations?.[selectedNodeAnnotation] === nodeName) return;
+      try {
+        await this.#client.update('persistentvolumeclaims', {
+          ...(claim as unknown as KubeObject),
+          metadata: {
+            ...claim.metadata,
+            annotations: { ...claim.metadata.annotations, [selectedNodeAnnotation]: nodeName },
+          },
+        });
+        return;
+      } catch (err) {
+        if (!isApiError(err, 'Conflict') || attempt >= 5) throw err;
+        const { namespace, name } = claim.metadata;
+        claim = (await this.#client.get(
+          'persistentvolumeclaims',
+          namespace,
+          name ?? '',
+        )) as unknown as PersistentVolumeClaim;
+      }
+    }
+  }
+
+  /**
+   * Waits until the claims (namespace/name) are Bound, as upstream's PreBind waits (at most
+   * bindTimeoutSeconds, 600 s): the pod reaches its node only when its volumes can be mounted,
+   * instead of failing its first start and waiting out a retry.
+   */
+  async #claimsBound(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const bound = () =>
+      keys.every((key) => {
+        const claim = this.#claims.get(key) as PersistentVolumeClaim | undefined;
+        return claim?.status?.phase === 'Bound' && !!claim.spec.volumeName;
+      });
+    const deadline = this.#now().getTime() + claimBindTimeoutMs;
+    while (!bound()) {
+      if (this.#stopped) throw new Error('the scheduler is stopping');
+      const left = deadline - this.#now().getTime();
+      if (left <= 0) throw new Error(`binding volumes: timed out waiting for the condition (${keys.join(', ')})`);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#claimWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 1_000));
+        this.#claimWaiters.add(done);
       });
     }
   }

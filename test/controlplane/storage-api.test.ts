@@ -76,10 +76,12 @@ test.serial('a PV, a claim and a class get upstream defaults; a claim starts Pen
   t.is(created.body.spec.persistentVolumeReclaimPolicy, 'Retain');
   t.is(created.body.spec.volumeMode, 'Filesystem');
   t.is(created.body.status.phase, 'Pending');
+  t.deepEqual(created.body.metadata.finalizers, ['kubernetes.io/pv-protection'], 'StorageObjectInUseProtection');
   const made = await send('POST', claims, claim('defaults', { storageClassName: '' }));
   t.is(made.status, 201, JSON.stringify(made.body));
   t.is(made.body.spec.volumeMode, 'Filesystem');
   t.is(made.body.status.phase, 'Pending');
+  t.deepEqual(made.body.metadata.finalizers, ['kubernetes.io/pvc-protection']);
   const sc = await send('POST', classes, storageClass('plain'));
   t.is(sc.status, 201, JSON.stringify(sc.body));
   t.is(sc.body.reclaimPolicy, 'Delete');

@@ -147,7 +147,7 @@ test('a WaitForFirstConsumer claim fits where a free volume admits the node, or 
   );
 });
 
-test('the scheduler names its chosen node on the WaitForFirstConsumer claim, then binds the pod', async (t) => {
+test('the scheduler names its chosen node on the WaitForFirstConsumer claim and binds the pod once the claim is Bound', async (t) => {
   const cluster = new MemoryCluster();
   await cluster.create('nodes', node('node-1'));
   await cluster.create('storageclasses', waitingClass as unknown as KubeObject);
@@ -160,10 +160,24 @@ test('the scheduler names its chosen node on the WaitForFirstConsumer claim, the
   delete p.spec.nodeName;
   delete p.status;
   await cluster.create('pods', p as unknown as KubeObject);
+  const peekClaim = () => cluster.peek('persistentvolumeclaims', 'default', 'data') as unknown as PersistentVolumeClaim;
+  await waitFor(() => peekClaim().metadata.annotations?.['volume.kubernetes.io/selected-node'], {
+    what: 'the claim names node-1',
+    timeoutMs: 5000,
+  });
+  t.is(peekClaim().metadata.annotations?.['volume.kubernetes.io/selected-node'], 'node-1');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.is((cluster.peek('pods', 'default', 'db') as Pod).spec.nodeName, undefined, 'not bound before its claim');
+  // the binder and the node's provisioner do their part
+  const current = peekClaim() as unknown as KubeObject;
+  await cluster.update('persistentvolumeclaims', {
+    ...current,
+    spec: { ...(current.spec as object), volumeName: 'pvc-1' },
+  });
+  await cluster.setStatus('persistentvolumeclaims', 'default', 'data', { phase: 'Bound' });
   await waitFor(() => (cluster.peek('pods', 'default', 'db') as Pod | undefined)?.spec.nodeName, {
     what: 'db bound',
     timeoutMs: 5000,
   });
-  const annotated = cluster.peek('persistentvolumeclaims', 'default', 'data') as unknown as PersistentVolumeClaim;
-  t.is(annotated.metadata.annotations?.['volume.kubernetes.io/selected-node'], 'node-1');
+  t.is((cluster.peek('pods', 'default', 'db') as Pod).spec.nodeName, 'node-1');
 });
