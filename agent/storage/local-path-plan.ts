@@ -80,10 +80,16 @@ export function localPathVolume(
   };
 }
 
+/**
+ * A claim this node should make a volume for: sent here by the scheduler, and handed to the
+ * local-path provisioner by the binder, or of a local-path class (the class is checked by the
+ * caller), which lets the node start without waiting for the binder's annotation.
+ */
 function wantsVolumeHere(claim: PersistentVolumeClaim, nodeName: string): boolean {
   const annotations = claim.metadata.annotations ?? {};
+  const asked = annotations[storageProvisionerAnnotation];
   return (
-    annotations[storageProvisionerAnnotation] === localPathProvisioner &&
+    (asked === undefined || asked === localPathProvisioner) &&
     annotations[selectedNodeAnnotation] === nodeName &&
     !claim.spec.volumeName &&
     !claim.metadata.deletionTimestamp

@@ -100,16 +100,17 @@ export class LocalPathProvisioner {
       volumes: this.#volumes.list() as unknown as PersistentVolume[],
       classes: this.#classes.list() as unknown as StorageClass[],
     });
-    for (const action of actions) {
-      try {
-        await this.#carryOut(action);
-      } catch (err) {
-        this.#o.log.warn(
-          { err: (err as Error).message, action: action.kind },
-          'local-path step failed; retrying later',
-        );
-      }
-    }
+    // each action touches its own folder and object: a burst of claims is served side by side
+    await Promise.all(
+      actions.map((action) =>
+        this.#carryOut(action).catch((err: unknown) =>
+          this.#o.log.warn(
+            { err: (err as Error).message, action: action.kind },
+            'local-path step failed; retrying later',
+          ),
+        ),
+      ),
+    );
   }
 
   async #carryOut(action: LocalPathAction): Promise<void> {

@@ -13,13 +13,21 @@ import { planVolume } from './volume-lifecycle.ts';
 
 const claimKey = (namespace: string | undefined, name: string | undefined) => `${namespace ?? ''}/${name ?? ''}`;
 
-/** Claims a volume change may matter to: the one it names, else every claim still without a volume. */
+/**
+ * Claims a volume change may matter to: the one it names; and, only when the volume is free (it
+ * could serve any claim), every claim still without a volume. A provisioned volume arrives already
+ * promised, so a burst of provisioning wakes each claim once, not every waiting claim each time.
+ */
 function claimsFor(pv: KubeObject, caches: Caches): string[] {
   const ref = (pv as unknown as PersistentVolume).spec?.claimRef;
-  const waiting = (caches.list('persistentvolumeclaims') as unknown as PersistentVolumeClaim[])
+  if (ref?.name) return [claimKey(ref.namespace, ref.name)];
+  return waitingClaims(caches);
+}
+
+function waitingClaims(caches: Caches): string[] {
+  return (caches.list('persistentvolumeclaims') as unknown as PersistentVolumeClaim[])
     .filter((c) => !c.spec.volumeName)
     .map((c) => objectKey(c as unknown as KubeObject));
-  return ref?.name ? [claimKey(ref.namespace, ref.name), ...waiting] : waiting;
 }
 
 /** Volumes a claim change may matter to: the one it names and those promised to it. */
@@ -34,16 +42,11 @@ function volumesFor(claim: KubeObject, caches: Caches): string[] {
 export const claimBinderController: ControllerSpec = {
   name: 'persistentvolume-binder',
   primary: 'persistentvolumeclaims',
-  workers: 2,
+  // a StatefulSet or a chart makes claims in bursts; each pass waits on its writes
+  workers: 4,
   triggers: [
     { resource: 'persistentvolumes', keysFor: claimsFor },
-    {
-      resource: 'storageclasses',
-      keysFor: (_class, caches) =>
-        (caches.list('persistentvolumeclaims') as unknown as PersistentVolumeClaim[])
-          .filter((c) => !c.spec.volumeName)
-          .map((c) => objectKey(c as unknown as KubeObject)),
-    },
+    { resource: 'storageclasses', keysFor: (_class, caches) => waitingClaims(caches) },
     // A pod that stops using a deleted claim lets the claim go.
     {
       resource: 'pods',

@@ -153,6 +153,13 @@ test('the provisioner makes a pinned volume for a claim sent to its node, and re
   t.deepEqual(pv.spec.nodeAffinity?.required?.nodeSelectorTerms[0]?.matchExpressions?.[0]?.values, ['node-1']);
   t.deepEqual(planLocalPath({ ...world, nodeName: 'node-2' }), [], 'another node makes nothing');
   t.deepEqual(planLocalPath({ ...world, volumes: [pv] }), [], 'made once');
+  // the scheduler's choice is enough for a local-path class; another provisioner's claim is not ours
+  const early = structuredClone(waiting);
+  delete early.metadata.annotations!['volume.kubernetes.io/storage-provisioner'];
+  t.is(planLocalPath({ ...world, claims: [early] })[0]?.kind, 'provision');
+  const theirs = structuredClone(waiting);
+  theirs.metadata.annotations!['volume.kubernetes.io/storage-provisioner'] = 'example.com/disk';
+  t.deepEqual(planLocalPath({ ...world, claims: [theirs] }), []);
 
   const released = { ...pv, status: { phase: 'Released' as const } };
   t.deepEqual(
