@@ -394,6 +394,21 @@ export class Agent {
         rootDir: config.rootDir,
         localPathRoot: config.localPathRoot ?? join(config.rootDir, 'storage'),
       };
+      // -- storage: volume folders on this node for the claims the scheduler sent here
+      const provisioner =
+        config.localPathProvisioner === false
+          ? undefined
+          : new LocalPathProvisioner({
+              client,
+              nodeName: config.nodeName,
+              localPathRoot: localPathRootOf(podSettings),
+              recorder,
+              log: log.child({ loop: 'local-path' }),
+            });
+      if (provisioner !== undefined) {
+        closers.push(() => provisioner.stop());
+        loops.push(...provisioner.run());
+      }
       // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
       const configSource = new ApiConfigSource(client, clock);
       const volumes = new PodVolumes({
@@ -401,22 +416,10 @@ export class Agent {
         config: configSource,
         log: log.child({ loop: 'volumes' }),
         ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
-        claims: apiClaimSource(client),
+        claims: provisioner?.claimSource(apiClaimSource(client)) ?? apiClaimSource(client),
         nodeLabels: () => (nodeStatus.node ?? node).metadata.labels ?? {},
       });
       volumesInUse = () => volumes.volumesInUse();
-      // -- storage: volume folders on this node for the claims the scheduler sent here
-      if (config.localPathProvisioner !== false) {
-        const provisioner = new LocalPathProvisioner({
-          client,
-          nodeName: config.nodeName,
-          localPathRoot: localPathRootOf(podSettings),
-          recorder,
-          log: log.child({ loop: 'local-path' }),
-        });
-        closers.push(() => provisioner.stop());
-        loops.push(...provisioner.run());
-      }
       const manager = new PodManager({
         runtime,
         settings: podSettings,

@@ -17,6 +17,7 @@ import type { Recorder } from '../events/event-recorder.ts';
 import { checkInsideParent } from '../pods/volumes/inside-parent.ts';
 import { mountsUnder } from '../pods/volumes/host-mounts.ts';
 import { planLocalPath, type LocalPathAction } from './local-path-plan.ts';
+import type { ClaimSource } from '../pods/volumes/claim-source.ts';
 
 export interface LocalPathOptions {
   readonly client: KubeClient;
@@ -56,6 +57,24 @@ export class LocalPathProvisioner {
       const wake = () => this.#wake();
       informer.addHandlers({ onAdd: wake, onUpdate: wake, onDelete: wake });
     }
+  }
+
+  /**
+   * Claims and volumes from this provisioner's watches, for pods' claim volumes: a Bound claim and
+   * its volume are read from memory (the scheduler binds a pod only once its claims are Bound, so
+   * the watch has usually seen it); anything else is asked of `fallback` (the API), never assumed.
+   */
+  claimSource(fallback: ClaimSource): ClaimSource {
+    return {
+      claim: async (namespace, name) => {
+        const cached = this.#claims.get(`${namespace}/${name}`) as unknown as PersistentVolumeClaim | undefined;
+        return cached?.status?.phase === 'Bound' && !cached.metadata.deletionTimestamp
+          ? cached
+          : fallback.claim(namespace, name);
+      },
+      volume: async (name) =>
+        (this.#volumes.get(name) as unknown as PersistentVolume | undefined) ?? fallback.volume(name),
+    };
   }
 
   /** Runs until stop(); resolves when the watches end. */
