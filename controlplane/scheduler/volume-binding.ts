@@ -4,6 +4,9 @@
  *    that binds at once (Immediate), makes the pod unschedulable everywhere, in upstream's words;
  *  - a bound claim whose volume has a node affinity admits only the nodes it selects
  *    ("volume node affinity conflict"): a pod whose data lives on node-1 never lands elsewhere;
+ *  - as the VolumeZone plugin: a bound volume labelled with a zone or region (topology.kubernetes.io/
+ *    or the older failure-domain.beta.kubernetes.io/ keys; several values joined by "__") admits only
+ *    nodes labelled with one of them ("no available volume zone");
  *  - an unbound WaitForFirstConsumer claim admits a node where a free volume would fit it, or where
  *    its class can provision one: the class's allowed topologies hold, and for the built-in
  *    local-path provisioner the node's ephemeral storage still has room for the claim next to the
@@ -30,6 +33,7 @@ import type { Amounts } from './resources.ts';
 
 export const volumeReasons = {
   conflict: 'node(s) had volume node affinity conflict',
+  zone: 'node(s) had no available volume zone',
   noVolume: "node(s) didn't find available persistent volumes to bind",
   noRoom: 'node(s) did not have enough free storage',
   unboundImmediate: 'pod has unbound immediate PersistentVolumeClaims',
@@ -51,7 +55,7 @@ export type PodVolumes =
   | { readonly kind: 'unresolvable'; readonly message: string }
   | {
       readonly kind: 'check';
-      /** Volumes of the pod's bound claims that are pinned to nodes. */
+      /** Volumes of the pod's bound claims that are pinned to nodes or zones. */
       readonly pinned: readonly PersistentVolume[];
       /** Unbound claims waiting for this pod to pick their node. */
       readonly delayed: readonly PersistentVolumeClaim[];
@@ -75,7 +79,7 @@ export function podVolumes(pod: Pod, storage: StorageView | undefined): PodVolum
       const pv = storage.volume(claim.spec.volumeName);
       if (pv === undefined)
         return { kind: 'unresolvable', message: volumeReasons.volumeNotFound(claim.spec.volumeName) };
-      if (pv.spec.nodeAffinity !== undefined) pinned.push(pv);
+      if (pv.spec.nodeAffinity !== undefined || zoneLabelsOf(pv).length > 0) pinned.push(pv);
       continue;
     }
     const storageClass = storage.classes().find((c) => c.metadata.name === claimClassName(claim));
@@ -84,6 +88,24 @@ export function podVolumes(pod: Pod, storage: StorageView | undefined): PodVolum
     delayed.push(claim);
   }
   return { kind: 'check', pinned, delayed };
+}
+
+const zoneKeys = [
+  'topology.kubernetes.io/zone',
+  'topology.kubernetes.io/region',
+  'failure-domain.beta.kubernetes.io/zone',
+  'failure-domain.beta.kubernetes.io/region',
+];
+
+/** The zone and region labels of a volume, each with the values it allows. */
+function zoneLabelsOf(pv: PersistentVolume): [string, string[]][] {
+  const labels = pv.metadata.labels ?? {};
+  return zoneKeys.filter((key) => labels[key] !== undefined).map((key) => [key, labels[key]!.split('__')]);
+}
+
+function zoneAdmits(pv: PersistentVolume, node: Node): boolean {
+  const labels = node.metadata.labels ?? {};
+  return zoneLabelsOf(pv).every(([key, values]) => labels[key] !== undefined && values.includes(labels[key]));
 }
 
 /** Bytes of local-path volumes pinned to the node (what its folders may take). */
@@ -120,6 +142,7 @@ export function volumeRefusal(
 ): string[] {
   if (volumes.kind !== 'check') return [];
   if (volumes.pinned.some((pv) => !volumeFitsNode(pv, node))) return [volumeReasons.conflict];
+  if (volumes.pinned.some((pv) => !zoneAdmits(pv, node))) return [volumeReasons.zone];
   if (volumes.delayed.length === 0 || storage === undefined) return [];
   let provisionedBytes = 0;
   for (const claim of volumes.delayed) {

@@ -103,6 +103,21 @@ test('a pod whose claim is bound to a node-1 volume only fits node-1, and waits 
   );
 });
 
+test('a bound volume labelled with a zone only admits nodes of that zone (VolumeZone)', (t) => {
+  const zone = (name: string, value: string) => node(name, { labels: { 'topology.kubernetes.io/zone': value } });
+  const state = cluster([zone('node-a', 'east'), zone('node-b', 'west'), node('node-c')]);
+  const zoned = volume('pv-z', {}, undefined);
+  zoned.metadata.labels = { 'topology.kubernetes.io/zone': 'west__north' };
+  state.storage = storage([claim('data', { volumeName: 'pv-z' })], [zoned]);
+  t.is(placement(decide(using('db', 'data'), state, { random: first })), 'node-b');
+  const nowhere = cluster([zone('node-a', 'east'), node('node-c')]);
+  nowhere.storage = state.storage;
+  t.is(
+    placement(decide(using('db', 'data'), nowhere, { random: first })),
+    'unschedulable: 0/2 nodes are available: 2 node(s) had no available volume zone.',
+  );
+});
+
 test('missing, deleting and unbound Immediate claims make a pod unschedulable everywhere, in upstream words', (t) => {
   const state = cluster([node('node-1'), node('node-2')]);
   state.storage = storage([claim('going', {}, true), claim('later', { storageClassName: 'fast' })], []);
