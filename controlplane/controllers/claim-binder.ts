@@ -11,7 +11,9 @@
  *     provisioner is asked for one (`volume.kubernetes.io/storage-provisioner`);
  *  3. a bound claim whose volume is gone is Lost;
  *  4. expansion: a bound claim asking for more than it has grows its volume, then its capacity
- *     (local volumes resize in place: a folder has no size of its own to change).
+ *     (local volumes resize in place: a folder has no size of its own to change);
+ *  5. a claim made without a class while the cluster had no default class gets the default class
+ *     once there is one (upstream's retroactive default StorageClass assignment).
  */
 import type { Node, Pod } from '../../kube/corev1.ts';
 import {
@@ -27,6 +29,7 @@ import {
 } from '../../kube/storagev1.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { Action, Plan } from './actions.ts';
+import { defaultClassOf } from '../admission/default-storage-class.ts';
 import {
   claimClassName,
   isPromisedTo,
@@ -46,6 +49,7 @@ export interface ClaimWorld {
 }
 
 const asObject = (o: PersistentVolumeClaim | PersistentVolume): KubeObject => o as unknown as KubeObject;
+const betaClassAnnotation = 'volume.beta.kubernetes.io/storage-class';
 
 /** Whether a pod that may still run (or start) mounts the claim. */
 export function claimInUse(claim: PersistentVolumeClaim, pods: readonly Pod[]): boolean {
@@ -257,6 +261,13 @@ export function planClaim(claim: PersistentVolumeClaim, world: ClaimWorld): Plan
   }
 
   // No volume named yet.
+  if (claim.spec.storageClassName == null && claim.metadata.annotations?.[betaClassAnnotation] === undefined) {
+    const fallback = defaultClassOf(world.classes as unknown as KubeObject[]);
+    if (fallback !== undefined)
+      return {
+        actions: [updateClaim({ ...claim, spec: { ...claim.spec, storageClassName: fallback.metadata.name! } })],
+      };
+  }
   const selected = claim.metadata.annotations?.[selectedNodeAnnotation];
   if (waitsForConsumer(claim, world.classes) && selected === undefined)
     return {

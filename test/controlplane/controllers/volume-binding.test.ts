@@ -121,6 +121,26 @@ test('a claim of a WaitForFirstConsumer class waits for the scheduler to pick a 
   });
 });
 
+test('a claim made without a class gets the default class once one exists (retroactive default)', (t) => {
+  const classless = claim('data', '1Gi');
+  delete classless.spec.storageClassName;
+  t.deepEqual(
+    planClaim(classless, world).actions.filter((a) => a.kind === 'update'),
+    [],
+    'no default class yet',
+  );
+  const defaultClass = storageClass('standard', {
+    metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+  });
+  const [update] = planClaim(classless, { ...world, classes: [defaultClass] }).actions;
+  t.like(update, { kind: 'update', object: { spec: { storageClassName: 'standard' } } });
+  t.deepEqual(
+    planClaim(claim('none', '1Gi'), { ...world, classes: [defaultClass] }).actions.filter((a) => a.kind === 'update'),
+    [],
+    'storageClassName "" asked for no class',
+  );
+});
+
 async function running(cluster: MemoryCluster): Promise<ControllerManager> {
   const manager = new ControllerManager({ client: cluster, controllers: [claimBinderController, volumeController] });
   await manager.start();
