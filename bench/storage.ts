@@ -2,20 +2,20 @@
  * Persistent volumes vs emptyDir: `npm run bench -- storage [--quick] [--concurrency N]`.
  *
  * On one sandbox node joined through `bosun join` (real containerd, `bosun server` with its
- * scheduler and controllers, the agent's local-path provisioner), `pods` pods (50; 10 with --quick)
- * are started `concurrency` at a time, twice, through the scheduler:
- *  - emptyDir: each pod has an emptyDir volume; timed from the pod's create request to the watch
+ * scheduler and controllers, the agent's local-path provisioner), `pods` pods of each kind (50;
+ * 10 with --quick) are started `concurrency` at a time through the scheduler, the two kinds
+ * alternating so that both meet the same load on this shared machine:
+ *  - emptyDir: the pod has an emptyDir volume; timed from the pod's create request to the watch
  *    event that shows its container running;
- *  - claims:   each pod has its own claim of the default local-path class (WaitForFirstConsumer):
+ *  - claimed:  the pod has its own claim of the default local-path class (WaitForFirstConsumer):
  *    timed from the claim's create request (then the pod's, at once) to the same event, so the
  *    time covers scheduling with the claim, selected-node, provisioning (folder + PV), binding
  *    and the mount.
- * Between the runs the first run's pods are deleted and gone. Reports p50/p99 of each and the
- * ratio of the p50s (target <= 1.5). Last line: one JSON object.
+ * Reports p50/p99 of each and the ratio of the p50s (target <= 1.5), where a claim's time goes,
+ * and how many FailedMount events there were. Last line: one JSON object.
  */
 import { parseArgs } from 'node:util';
 import { KubeClient } from '../kube/client.ts';
-import { CriClient } from '../cri/client.ts';
 import { loadKubeconfig } from '../kube/kubeconfig.ts';
 import { refs, type ResourceRef } from '../kube/resource-ref.ts';
 import type { Pod } from '../kube/corev1.ts';
@@ -51,28 +51,33 @@ function benchPod(name: string, volume: Record<string, unknown>): Pod {
   };
 }
 
-/** Starts `pods` pods `concurrency` at a time; each sample is from `start(i)` to its pod running. */
+type Kind = 'scratch' | 'claimed';
+
+/**
+ * Starts `pods` pods of each kind, alternating, `concurrency` at a time; each sample is from
+ * `start(kind, name)` to the pod running.
+ */
 async function timed(
   client: KubeClient,
-  prefix: string,
-  start: (i: number, name: string) => Promise<void>,
-): Promise<number[]> {
+  start: (kind: Kind, name: string) => Promise<void>,
+): Promise<Record<Kind, number[]>> {
   const running = await watchRunningPods(client, 'default');
-  const samples: number[] = [];
+  const samples: Record<Kind, number[]> = { scratch: [], claimed: [] };
   let next = 0;
   try {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        while (next < pods) {
+        while (next < 2 * pods) {
           const i = next++;
-          const name = `${prefix}-${i}`;
+          const kind: Kind = i % 2 === 0 ? 'scratch' : 'claimed';
+          const name = `${kind}-${Math.floor(i / 2)}`;
           const observed = running.expect(name, performance.now());
-          await start(i, name);
+          await start(kind, name);
           let timer: NodeJS.Timeout | undefined;
           const late = new Promise<number>((_, reject) => {
             timer = setTimeout(() => reject(new Error(`${name} not running within 120 s`)), 120_000);
           });
-          samples.push(await Promise.race([observed, late]).finally(() => clearTimeout(timer)));
+          samples[kind].push(await Promise.race([observed, late]).finally(() => clearTimeout(timer)));
         }
       }),
     );
@@ -119,24 +124,6 @@ async function watchStages(client: KubeClient, ref: ResourceRef, stages: Record<
   };
 }
 
-/** Deletes the run's pods and waits until the node has stopped every sandbox, so the next run starts on a quiet node. */
-async function deleteAll(client: KubeClient, prefix: string, cri: CriClient): Promise<void> {
-  for (let i = 0; i < pods; i++)
-    await client.delete(refs.pods, `${prefix}-${i}`, { namespace: 'default', gracePeriodSeconds: 0 });
-  await waitFor(
-    async () =>
-      (await client.list<Pod>(refs.pods, { namespace: 'default' })).items.every(
-        (p) => !p.metadata.name?.startsWith(prefix),
-      ),
-    { what: `the ${prefix} pods gone`, timeoutMs: 120_000, intervalMs: 500 },
-  );
-  await waitFor(async () => (await cri.listPodSandbox({ state: { state: 'SANDBOX_READY' } })).length === 0, {
-    what: `the ${prefix} sandboxes stopped`,
-    timeoutMs: 120_000,
-    intervalMs: 500,
-  });
-}
-
 /** The median time from each object's start to each stage it reached. */
 function medians(seen: Map<string, Map<string, number>>, starts: Map<string, number>): Record<string, number> {
   const out: Record<string, number> = {};
@@ -170,16 +157,6 @@ try {
   );
   await api.create(refs.storageclasses, structuredClone(defaultStorageClass) as unknown as KubeObject);
 
-  const emptyDirStages = await watchStages(api, refs.pods, { podBound: (p) => !!p.spec?.nodeName });
-  const emptyDirStarts = new Map<string, number>();
-  const emptyDirSamples = await timed(api, 'scratch', async (_i, name) => {
-    emptyDirStarts.set(name, performance.now());
-    await api.create<Pod>(refs.pods, benchPod(name, { emptyDir: {} }));
-  });
-  await emptyDirStages.stop();
-  const cri = new CriClient(sandbox.node('node-1').criEndpoint);
-  await deleteAll(api, 'scratch', cri);
-  cri.close();
   const claimStages = await watchStages(api, refs.persistentvolumeclaims, {
     nodeSelected: (c) => c.metadata.annotations?.['volume.kubernetes.io/selected-node'] !== undefined,
     provisionerAsked: (c) => c.metadata.annotations?.['volume.kubernetes.io/storage-provisioner'] !== undefined,
@@ -187,9 +164,13 @@ try {
     bound: (c) => c.status?.phase === 'Bound',
   });
   const podStages = await watchStages(api, refs.pods, { podBound: (p) => !!p.spec?.nodeName });
-  const claimStarts = new Map<string, number>();
-  const claimSamples = await timed(api, 'claimed', async (_i, name) => {
-    claimStarts.set(name, performance.now());
+  const starts: Record<Kind, Map<string, number>> = { scratch: new Map(), claimed: new Map() };
+  const samples = await timed(api, async (kind, name) => {
+    starts[kind].set(name, performance.now());
+    if (kind === 'scratch') {
+      await api.create<Pod>(refs.pods, benchPod(name, { emptyDir: {} }));
+      return;
+    }
     await api.create(refs.persistentvolumeclaims, {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
@@ -198,6 +179,8 @@ try {
     } as KubeObject);
     await api.create<Pod>(refs.pods, benchPod(name, { persistentVolumeClaim: { claimName: name } }));
   });
+  const emptyDirSamples = samples.scratch;
+  const claimSamples = samples.claimed;
   // a claimed pod that failed a start (its volume not ready) waited out a retry: count them
   const failedMounts = (await api.list(refs.events, { namespace: 'default' })).items.filter(
     (e) => (e as Any).reason === 'FailedMount',
@@ -206,11 +189,11 @@ try {
   await claimStages.stop();
   await podStages.stop();
   const stageMedians = {
-    ...medians(claimStages.seen, claimStarts),
-    ...medians(podStages.seen, claimStarts),
+    ...medians(claimStages.seen, starts.claimed),
+    ...medians(podStages.seen, starts.claimed),
   };
-  const emptyDirBound = medians(emptyDirStages.seen, emptyDirStarts).podBound;
-  const ratio = round((percentile(claimSamples, 50) / percentile(emptyDirSamples, 50)) * 100) / 100;
+  const emptyDirBound = medians(podStages.seen, starts.scratch).podBound;
+  const ratio = Math.round((percentile(claimSamples, 50) / percentile(emptyDirSamples, 50)) * 100) / 100;
   const result = {
     suite: 'storage',
     pods,
