@@ -46,6 +46,7 @@ import { reportProxyRefusal } from './events/service-events.ts';
 import { createHealthzServer } from './healthz.ts';
 import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
 import { KubeletPort } from './kubelet-server/kubelet-port.ts';
+import { measureVolumes } from './kubelet-server/volume-stats.ts';
 import type { HostFacts } from './node/host-facts.ts';
 import { kubeLeaseApi } from './node/kube-lease-api.ts';
 import { kubeNodeApi } from './node/kube-node-api.ts';
@@ -54,6 +55,7 @@ import type { Reserved } from './node/node-flags.ts';
 import { detectNodeIP } from './node/node-ip.ts';
 import { NodeObserver } from './node/node-observer.ts';
 import { NodeStatusLoop } from './node/node-status-loop.ts';
+import type { NodeVolume } from './node/node-plan.ts';
 import { ImagePuller } from './pods/image-puller.ts';
 import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
@@ -67,6 +69,9 @@ import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirr
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes } from './pods/volume-manager.ts';
+import { apiClaimSource } from './pods/volumes/claim-source.ts';
+import { localPathRootOf } from './pods/volumes.ts';
+import { LocalPathProvisioner } from './storage/local-path-provisioner.ts';
 import { sandboxPodUids } from './pods/cri-labels.ts';
 import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
@@ -114,6 +119,10 @@ export interface AgentConfig {
   allowedHostPaths?: string[];
   /** Of those, the prefixes that may only be mounted read-only (`:ro` in --allowed-host-paths). */
   readOnlyHostPaths?: string[];
+  /** Where the local-path provisioner keeps volume folders (--local-path-root); default <rootDir>/storage. */
+  localPathRoot?: string;
+  /** Run the built-in local-path provisioner for this node (default true). */
+  localPathProvisioner?: boolean;
   /** The kubelet port (logs, exec, port-forward, stats): address (default 0.0.0.0) and port; undefined or 0: none. */
   kubeletAddress?: string;
   kubeletPort?: number;
@@ -342,10 +351,12 @@ export class Agent {
       };
       // set once the pod informer runs: its watch may have died silently while the API was away
       let apiReachableAgain = () => {};
+      // the persistent volumes pods mount, once the pod machinery is up (below)
+      let volumesInUse: () => readonly NodeVolume[] = () => [];
       const nodeStatus = new NodeStatusLoop({
         api: kubeNodeApi(client),
         settings,
-        observe: () => observer.observe(),
+        observe: async () => ({ ...(await observer.observe()), volumes: volumesInUse() }),
         clock,
         log: log.child({ loop: 'node-status' }),
         onReachableAgain: () => apiReachableAgain(),
@@ -374,7 +385,23 @@ export class Agent {
         hostPathAllowList: config.allowedHostPaths ?? [],
         hostPathReadOnlyList: config.readOnlyHostPaths ?? [],
         rootDir: config.rootDir,
+        localPathRoot: config.localPathRoot ?? join(config.rootDir, 'storage'),
       };
+      // -- storage: volume folders on this node for the claims the scheduler sent here
+      const provisioner =
+        config.localPathProvisioner === false
+          ? undefined
+          : new LocalPathProvisioner({
+              client,
+              nodeName: config.nodeName,
+              localPathRoot: localPathRootOf(podSettings),
+              recorder,
+              log: log.child({ loop: 'local-path' }),
+            });
+      if (provisioner !== undefined) {
+        closers.push(() => provisioner.stop());
+        loops.push(...provisioner.run());
+      }
       // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
       const configSource = new ApiConfigSource(client, clock);
       const volumes = new PodVolumes({
@@ -382,7 +409,10 @@ export class Agent {
         config: configSource,
         log: log.child({ loop: 'volumes' }),
         ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
+        claims: provisioner?.claimSource(apiClaimSource(client)) ?? apiClaimSource(client),
+        nodeLabels: () => nodeStatus.node?.metadata.labels ?? settings.labels,
       });
+      volumesInUse = () => volumes.volumesInUse();
       // -- NetworkPolicy: before the pods, so that no new pod starts before its rules apply
       const networkPolicy = config.networkPolicy
         ? new NetworkPolicyEnforcer({
@@ -681,6 +711,7 @@ export class Agent {
           client,
           runtime,
           pods: () => pods.list(),
+          volumes: () => measureVolumes(volumes.claimMounts()),
           podLogDir: config.podLogDir,
           rootDir: config.rootDir,
           log: log.child({ loop: 'kubelet-server' }),

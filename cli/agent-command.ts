@@ -29,6 +29,7 @@ interface AgentArgs extends ShutdownArgs {
   'pod-log-dir': string;
   'root-dir': string;
   'allowed-host-paths': string[];
+  'local-path-root': string | undefined;
   'cluster-dns': string[];
   'cluster-domain': string;
   'cluster-cidr': string | undefined;
@@ -167,6 +168,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
             'Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / (the whole node, for kubectl debug node/) only when listed itself; the agent state folder never',
           ),
         )
+        .option('local-path-root', {
+          type: 'string',
+          describe:
+            'Where the built-in local-path provisioner (StorageClass local-path) keeps volume folders, one per PersistentVolume (default: <root-dir>/storage)',
+        })
         .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
         .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
         .option('cluster-cidr', {
@@ -350,6 +356,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       podInfraImage: args['pod-infra-image'],
       podLogDir: args['pod-log-dir'],
       rootDir: args['root-dir'],
+      ...(args['local-path-root'] !== undefined ? { localPathRoot: args['local-path-root'] } : {}),
       allowedHostPaths: allowedHostPaths.allowed,
       readOnlyHostPaths: allowedHostPaths.readOnly,
       clusterDNS,

@@ -478,6 +478,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         (await registry.list(pods, undefined, { fields: [{ field: 'spec.nodeName', equal: true, value: node }] }))
           .items,
       pod: async (namespace, name) => registry.get(pods, namespace, name).catch(() => undefined),
+      persistentVolume: async (name) =>
+        registry.get(findResource('', 'v1', 'persistentvolumes')!, undefined, name).catch(() => undefined),
     }),
     new RbacAuthorizer(policy),
   ]);

@@ -273,6 +273,7 @@ interface PodSecurityContext {
   runAsNonRoot?: boolean;
   supplementalGroups?: number[];
   fsGroup?: number;
+  fsGroupChangePolicy?: 'Always' | 'OnRootMismatch';
   sysctls?: { name: string; value: string }[];
   seccompProfile?: SeccompProfile;
   seLinuxOptions?: SELinuxOptions;
@@ -504,6 +505,9 @@ export interface NodeStatus {
   daemonEndpoints?: { kubeletEndpoint?: { Port: number } };
   nodeInfo?: NodeSystemInfo;
   images?: ContainerImage[];
+  /** Persistent volumes mounted by pods of the node (`kubernetes.io/local-volume/<pv>`). */
+  volumesInUse?: string[];
+  volumesAttached?: { name: string; devicePath: string }[];
 }
 
 export interface Node extends KubeObject {

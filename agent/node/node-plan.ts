@@ -55,6 +55,14 @@ export interface NodeObservation {
   pressure?: PressureState;
   /** Graceful node shutdown has begun (the node turns NotReady). */
   shuttingDown?: boolean;
+  /** Persistent volumes pods of this node mount (absent: none known). */
+  volumes?: readonly NodeVolume[];
+}
+
+/** A persistent volume in use on the node: its unique name and where it is on the host. */
+export interface NodeVolume {
+  readonly name: string;
+  readonly path: string;
 }
 
 export type NodePlan =
@@ -174,6 +182,16 @@ function desiredStatus(
       architecture: seen.host.architecture,
     },
     images: statusImages(seen.images),
+    ...nodeVolumes(seen.volumes ?? []),
+  };
+}
+
+/** volumesInUse and volumesAttached, sorted, so an unchanged set is no change. */
+function nodeVolumes(volumes: readonly NodeVolume[]): Pick<NodeStatus, 'volumesInUse' | 'volumesAttached'> {
+  const sorted = [...new Map(volumes.map((v) => [v.name, v])).values()].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    volumesInUse: sorted.map((v) => v.name),
+    volumesAttached: sorted.map((v) => ({ name: v.name, devicePath: v.path })),
   };
 }
 
@@ -215,6 +233,9 @@ function statusChanges(wanted: NodeStatus, current: NodeStatus | undefined): str
   if (strip(wanted.conditions) !== strip(current?.conditions)) changed.push('conditions');
   for (const field of ['addresses', 'daemonEndpoints', 'nodeInfo', 'images'] as const) {
     if (JSON.stringify(wanted[field] ?? null) !== JSON.stringify(current?.[field] ?? null)) changed.push(field);
+  }
+  for (const field of ['volumesInUse', 'volumesAttached'] as const) {
+    if (JSON.stringify(wanted[field] ?? []) !== JSON.stringify(current?.[field] ?? [])) changed.push(field);
   }
   return changed;
 }

@@ -33,6 +33,8 @@ export interface NodePodSettings {
   hostPathReadOnlyList?: string[];
   /** The agent's own state folder: never mountable as a hostPath. Default: the parent of podsDir. */
   rootDir?: string;
+  /** Where the local-path provisioner keeps volume folders (--local-path-root). Default: <rootDir>/storage. */
+  localPathRoot?: string;
 }
 
 export const defaultClusterDNS = '10.96.0.10';

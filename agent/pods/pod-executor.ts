@@ -227,7 +227,8 @@ export class PodExecutor {
     await this.#volumes.setUp(pod, fields);
     // values are taken now and kept for the container's life (upstream)
     const env = resolveEnv(pod, c.spec, { ...fields, ...(await resolveEnvSources(c.spec, namespace, lookup)) });
-    const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings));
+    const claimMounts = this.#volumes.claimMountsOf(pod.metadata.uid ?? '');
+    const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings, claimMounts));
     const pidTargetId = pidTargetIdOf(c, observed);
     const containerConfig = buildContainerConfig(pod, c, attempt, {
       ...(pidTargetId !== undefined ? { pidTargetId } : {}),

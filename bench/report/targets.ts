@@ -91,6 +91,15 @@ export const suiteChecks: Record<string, Check[]> = {
       measured: firstOf(field('overhead_ratio'), field('apiOverheadRatio')),
     },
   ],
+  storage: [
+    {
+      label: 'claim create → pod Running p50 / emptyDir pod p50 (local-path)',
+      target: 1.5,
+      unit: '×',
+      better: 'lower',
+      measured: field('ratio'),
+    },
+  ],
   'agent-footprint': [
     { label: 'agent RSS idle', target: 60, unit: 'MiB', better: 'lower', measured: field('idle_rss_mib') },
     {
@@ -230,6 +239,7 @@ export const suiteOrder = [
   'cri-cli',
   'api',
   'pod-start',
+  'storage',
   'agent-footprint',
   'exec',
   'proxy-sync',

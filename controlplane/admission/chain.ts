@@ -25,6 +25,9 @@ import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/a
 import { defaultCrd } from '../apiextensions/crd-defaults.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
+import { defaultPersistentVolume, defaultPersistentVolumeClaim, defaultStorageClass } from './storage-defaults.ts';
+import { setDefaultStorageClass } from './default-storage-class.ts';
+import { admitClaimResize } from './claim-resize.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
@@ -70,6 +73,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
+  const storageClasses = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
@@ -217,6 +221,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         if (violations.length > 0)
           throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
+      const claims = info.group === '' && info.resource === 'persistentvolumeclaims';
+      if (claims && operation === 'CREATE') setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
       // MutatingAdmissionWebhook is the last mutating plugin; what it returns is checked and
       // defaulted again, as upstream decodes a webhook's answer
@@ -225,6 +231,9 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
       }
       validateObject(info, o, request.old as Any | undefined);
+      // validating admission: after the field rules, as upstream orders them
+      if (claims && request.old !== undefined)
+        admitClaimResize(o, request.old as Any, await deps.listIn(storageClasses, ''));
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       if (deps.policies) await runValidatingAdmissionPolicies(request, deps.policies);
       if (deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
@@ -273,8 +282,13 @@ function mutate(
         return;
       case 'replicationcontrollers':
         return defaultReplicationController(o);
+      case 'persistentvolumes':
+        return defaultPersistentVolume(o, creating);
+      case 'persistentvolumeclaims':
+        return defaultPersistentVolumeClaim(o, creating);
     }
   }
+  if (info.group === 'storage.k8s.io' && info.resource === 'storageclasses') defaultStorageClass(o);
   if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') return defaultCrd(o);
   if (info.group === 'networking.k8s.io' && info.resource === 'networkpolicies') return defaultNetworkPolicy(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))

@@ -137,6 +137,7 @@ function define(spec: Spec): ResourceInfo {
 }
 
 const apps = 'apps';
+const storage = 'storage.k8s.io';
 
 export const resources: readonly ResourceInfo[] = [
   define({
@@ -221,6 +222,19 @@ export const resources: readonly ResourceInfo[] = [
     ],
   }),
   define({ resource: 'limitranges', kind: 'LimitRange', shortNames: ['limits'] }),
+  define({
+    resource: 'persistentvolumes',
+    kind: 'PersistentVolume',
+    namespaced: false,
+    shortNames: ['pv'],
+    subresources: ['status'],
+  }),
+  define({
+    resource: 'persistentvolumeclaims',
+    kind: 'PersistentVolumeClaim',
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
   define({ resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], subresources: ['status'] }),
   define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
   define({ group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice', fields: ['addressType'] }),
@@ -287,6 +301,23 @@ export const resources: readonly ResourceInfo[] = [
     categories: ['all'],
     subresources: ['status'],
     tracksGeneration: true,
+  }),
+  define({
+    group: storage,
+    resource: 'storageclasses',
+    kind: 'StorageClass',
+    namespaced: false,
+    shortNames: ['sc'],
+  }),
+  // Served so that CSI-era tooling finds what it lists; no CSI driver runs here.
+  define({ group: storage, resource: 'csidrivers', kind: 'CSIDriver', namespaced: false }),
+  define({ group: storage, resource: 'csinodes', kind: 'CSINode', namespaced: false }),
+  define({
+    group: storage,
+    resource: 'volumeattachments',
+    kind: 'VolumeAttachment',
+    namespaced: false,
+    subresources: ['status'],
   }),
   define({
     group: 'certificates.k8s.io',

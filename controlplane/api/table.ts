@@ -8,6 +8,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { humanDuration } from './age.ts';
 import { summarisePod } from './table-pod.ts';
 import type { ResourceInfo } from './resources.ts';
+import { isDefaultClass } from '../admission/default-storage-class.ts';
 
 interface Column {
   name: string;
@@ -269,6 +270,35 @@ function apiServiceAvailable(o: KubeObject): string {
     ? String(condition.status)
     : `${condition.status} (${condition.reason})`;
 }
+
+/** Access modes in kubectl's short form (RWO, ROX, RWX, RWOP). */
+function accessModesText(modes: readonly string[] | undefined): string {
+  const short: Record<string, string> = {
+    ReadWriteOnce: 'RWO',
+    ReadOnlyMany: 'ROX',
+    ReadWriteMany: 'RWX',
+    ReadWriteOncePod: 'RWOP',
+  };
+  return (modes ?? []).map((m) => short[m] ?? m).join(',');
+}
+const unsetText = (value: unknown): string => (typeof value === 'string' && value !== '' ? value : '<unset>');
+/** The class columns that PVs and claims share. */
+const classColumns: Column[] = [
+  { name: 'StorageClass', type: 'string', description: 'Class', cell: (o) => spec(o).storageClassName ?? '' },
+  {
+    name: 'VolumeAttributesClass',
+    type: 'string',
+    description: 'Volume attributes class',
+    cell: (o) => unsetText(spec(o).volumeAttributesClassName),
+  },
+];
+const volumeModeColumn: Column = {
+  name: 'VolumeMode',
+  type: 'string',
+  priority: 1,
+  description: 'Filesystem or Block',
+  cell: (o) => spec(o).volumeMode ?? '<unset>',
+};
 
 const columns: Record<string, Column[]> = {
   pods: [
@@ -746,6 +776,81 @@ const columns: Record<string, Column[]> = {
       },
     },
   ],
+  persistentvolumes: [
+    name,
+    { name: 'Capacity', type: 'string', description: 'Capacity', cell: (o) => spec(o).capacity?.storage ?? '' },
+    {
+      name: 'Access Modes',
+      type: 'string',
+      description: 'Access modes',
+      cell: (o) => accessModesText(spec(o).accessModes),
+    },
+    {
+      name: 'Reclaim Policy',
+      type: 'string',
+      description: 'Reclaim policy',
+      cell: (o) => spec(o).persistentVolumeReclaimPolicy ?? '',
+    },
+    { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? '' },
+    {
+      name: 'Claim',
+      type: 'string',
+      description: 'Bound claim',
+      cell: (o) => (spec(o).claimRef ? `${spec(o).claimRef.namespace}/${spec(o).claimRef.name}` : ''),
+    },
+    ...classColumns,
+    { name: 'Reason', type: 'string', description: 'Reason', cell: (o) => status(o).reason ?? '' },
+    age,
+    volumeModeColumn,
+  ],
+  persistentvolumeclaims: [
+    name,
+    { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? '' },
+    { name: 'Volume', type: 'string', description: 'Bound volume', cell: (o) => spec(o).volumeName ?? '' },
+    {
+      name: 'Capacity',
+      type: 'string',
+      description: 'Capacity',
+      cell: (o) => (status(o).phase === 'Bound' ? (status(o).capacity?.storage ?? '') : ''),
+    },
+    {
+      name: 'Access Modes',
+      type: 'string',
+      description: 'Access modes',
+      cell: (o) => (status(o).phase === 'Bound' ? accessModesText(status(o).accessModes) : ''),
+    },
+    ...classColumns,
+    age,
+    volumeModeColumn,
+  ],
+  storageclasses: [
+    {
+      ...name,
+      cell: (o) => {
+        return `${o.metadata.name ?? ''}${isDefaultClass(o) ? ' (default)' : ''}`;
+      },
+    },
+    { name: 'Provisioner', type: 'string', description: 'Provisioner', cell: (o) => (o as Any).provisioner ?? '' },
+    {
+      name: 'ReclaimPolicy',
+      type: 'string',
+      description: 'Reclaim policy',
+      cell: (o) => (o as Any).reclaimPolicy ?? 'Delete',
+    },
+    {
+      name: 'VolumeBindingMode',
+      type: 'string',
+      description: 'Binding mode',
+      cell: (o) => (o as Any).volumeBindingMode ?? 'Immediate',
+    },
+    {
+      name: 'AllowVolumeExpansion',
+      type: 'boolean',
+      description: 'Whether claims may grow',
+      cell: (o) => String((o as Any).allowVolumeExpansion ?? false),
+    },
+    age,
+  ],
   certificatesigningrequests: [
     name,
     age,
@@ -846,6 +951,8 @@ function builtInTable(
     'rbac.authorization.k8s.io',
     'admissionregistration.k8s.io',
     'apiregistration.k8s.io',
+
+    'storage.k8s.io',
   ];
   // events.k8s.io events print as core events do (upstream prints both from one internal type).
   const eventsV1 = info.group === 'events.k8s.io';

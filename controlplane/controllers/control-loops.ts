@@ -19,6 +19,7 @@ import {
   replicationControllerController,
   statefulSetController,
 } from './definitions.ts';
+import { claimBinderController, volumeController } from './volume-controllers.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
 import { garbageCollectors } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
@@ -60,6 +61,8 @@ export function defaultControllers(
     endpointsController,
     daemonSetController,
     statefulSetController,
+    claimBinderController,
+    volumeController,
     nodeLifecycleController(options.nodeLifecycle),
     namespaceController,
     serviceAccountController,

@@ -97,10 +97,15 @@ const collection: readonly { readonly dependent: ResourceName; readonly owners: 
   { dependent: 'endpointslices', owners: ['services'] },
   { dependent: 'controllerrevisions', owners: ['daemonsets', 'statefulsets'] },
   { dependent: 'leases', owners: ['nodes'] },
+  // StatefulSet claims under a Delete retention policy: owned by the set, or by a condemned pod.
+  { dependent: 'persistentvolumeclaims', owners: ['statefulsets', 'pods'] },
 ];
 
 /** Owners whose `orphan` / `foregroundDeletion` finalizers the collector removes. */
-const collectedOwners: ReadonlySet<ResourceName> = new Set(collection.flatMap((c) => c.owners));
+// Pods own only claims that go with them; a pod's own deletion never waits for its dependents.
+const collectedOwners: ReadonlySet<ResourceName> = new Set(
+  collection.flatMap((c) => c.owners).filter((owner) => owner !== 'pods'),
+);
 
 function referencesTo(owner: KubeObject, dependent: KubeObject): OwnerReference[] {
   return (dependent.metadata.ownerReferences ?? []).filter((r) => r.uid === owner.metadata.uid);

@@ -39,6 +39,9 @@ const groups: Record<ResourceName, string> = {
   jobs: 'batch',
   cronjobs: 'batch',
   clusterroles: 'rbac.authorization.k8s.io',
+  persistentvolumes: '',
+  persistentvolumeclaims: '',
+  storageclasses: 'storage.k8s.io',
 };
 
 export function refFor(resource: ResourceName): ResourceRef {

@@ -23,6 +23,7 @@ const namespacedResources: readonly ResourceName[] = [
   'serviceaccounts',
   'configmaps',
   'secrets',
+  'persistentvolumeclaims',
   'events',
   'leases',
   'replicasets',

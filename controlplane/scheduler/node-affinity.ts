@@ -35,7 +35,7 @@ function fieldValue(node: Node, field: string): string | undefined {
   return field === 'metadata.name' ? node.metadata.name : undefined;
 }
 
-function termMatches(term: NodeSelectorTerm, node: Node): boolean {
+export function termMatches(term: NodeSelectorTerm, node: Node): boolean {
   const expressions = term.matchExpressions ?? [];
   const fields = term.matchFields ?? [];
   // A term with no requirements selects nothing (the API's rule, so an empty term is not a wildcard).

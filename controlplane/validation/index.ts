@@ -47,6 +47,16 @@ import {
 } from './admissionregistration.ts';
 import { validateApiService } from './apiregistration.ts';
 import { validateCrd } from '../apiextensions/crd-validation.ts';
+import {
+  validateCsiNode,
+  validatePersistentVolume,
+  validatePersistentVolumeClaim,
+  validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClass,
+  validateStorageClassUpdate,
+  validateVolumeAttachment,
+} from './storage.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -85,6 +95,12 @@ const rules: Readonly<Record<string, Rules>> = {
   // Event names carry the involved object's name and a suffix; upstream is lenient about them.
   events: { name: 'path', create: validateEvent },
   replicationcontrollers: { create: validateReplicationController },
+  persistentvolumes: { create: validatePersistentVolume, update: validatePersistentVolumeUpdate },
+  persistentvolumeclaims: { create: validatePersistentVolumeClaim, update: validatePersistentVolumeClaimUpdate },
+  'storage.k8s.io/storageclasses': { create: validateStorageClass, update: validateStorageClassUpdate },
+  'storage.k8s.io/csidrivers': {},
+  'storage.k8s.io/csinodes': { create: validateCsiNode },
+  'storage.k8s.io/volumeattachments': { create: validateVolumeAttachment },
   'discovery.k8s.io/endpointslices': { create: (e, o, old) => validateEndpointSlice(e, o, old) },
   'apps/deployments': {
     create: validateDeployment,

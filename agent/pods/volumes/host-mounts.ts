@@ -36,7 +36,7 @@ function parseMountInfo(text: string): MountEntry[] {
   return entries;
 }
 
-async function mountsUnder(dir: string): Promise<MountEntry[]> {
+export async function mountsUnder(dir: string): Promise<MountEntry[]> {
   const entries = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
   return entries.filter((e) => e.mountPoint === dir || e.mountPoint.startsWith(`${dir}/`));
 }

@@ -47,6 +47,7 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   'events.k8s.io': 'k8s.io.api.events',
   'rbac.authorization.k8s.io': 'k8s.io.api.rbac',
   'certificates.k8s.io': 'k8s.io.api.certificates',
+  'storage.k8s.io': 'k8s.io.api.storage',
   'authentication.k8s.io': 'k8s.io.api.authentication',
   'authorization.k8s.io': 'k8s.io.api.authorization',
   'admissionregistration.k8s.io': 'k8s.io.api.admissionregistration',

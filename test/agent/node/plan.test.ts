@@ -323,6 +323,27 @@ test('images: the 50 largest, at most 5 names each', (t) => {
   t.true(listed.every((i) => i.names?.length === 5));
 });
 
+test('persistent volumes in use are reported as volumesInUse and volumesAttached, and only a change writes', (t) => {
+  const volumes = [
+    { name: 'kubernetes.io/local-volume/pvc-b', path: '/var/lib/bosun/storage/pvc-b' },
+    { name: 'kubernetes.io/local-volume/pvc-a', path: '/var/lib/bosun/storage/pvc-a' },
+  ];
+  const node = applied(planNode(settings, seen(), undefined, t0));
+  const plan = planNode(settings, seen({ volumes }), node, sec(10));
+  if (plan.kind !== 'update') return t.fail('expected an update');
+  t.deepEqual(plan.why, ['changed: volumesInUse', 'changed: volumesAttached']);
+  t.deepEqual(plan.status?.volumesInUse, ['kubernetes.io/local-volume/pvc-a', 'kubernetes.io/local-volume/pvc-b']);
+  t.deepEqual(plan.status?.volumesAttached?.[0], {
+    name: 'kubernetes.io/local-volume/pvc-a',
+    devicePath: '/var/lib/bosun/storage/pvc-a',
+  });
+  const written = applied(plan, node);
+  const again = planNode(settings, seen({ volumes: [...volumes].reverse() }), written, sec(20));
+  t.is(again.kind === 'update' ? again.status : 'create', undefined, 'the same volumes in another order: no write');
+  const gone = planNode(settings, seen({ volumes: [] }), written, sec(30));
+  t.deepEqual(gone.kind === 'update' ? gone.status?.volumesInUse : undefined, []);
+});
+
 test('flags: labels, taints and reserved resources parse as the kubelet spells them', (t) => {
   t.deepEqual(parseNodeLabels('a=b, example.com/zone=z1,empty='), { a: 'b', 'example.com/zone': 'z1', empty: '' });
   t.deepEqual(parseTaints('dedicated=db:NoSchedule,gpu:NoExecute'), [
