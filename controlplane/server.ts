@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
+import { systemPriorityClasses } from './admission/priority.ts';
 import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
@@ -213,7 +214,7 @@ interface StartingObjects {
   readonly clusterKubeconfig: string;
 }
 
-/** Namespaces, default policy, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
+/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
 async function createStartingObjects(registry: Registry, start: StartingObjects): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -222,6 +223,7 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   for (const object of [...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
     await ensureObject(registry, object);
   }
+  for (const priorityClass of systemPriorityClasses) await ensureObject(registry, priorityClass);
   const https = { name: 'https', port: start.port, protocol: 'TCP' };
   const service: KubeObject = {
     apiVersion: 'v1',
@@ -336,6 +338,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let registry!: Registry;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
+  const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
   const admit = admissionChain({
@@ -346,6 +349,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.podSecurity !== undefined ? { podSecurity: options.podSecurity } : {}),
     listIn: async (info, namespace) =>
       caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
+    priorityClasses: async (including) => {
+      const cache = caches.get(priorityClasses)!;
+      const all = await cache.listAll();
+      if (typeof including !== 'string' || including === '' || all.some((c) => c.metadata.name === including))
+        return all;
+      const fresh = await cache.get(undefined, including);
+      return fresh === undefined ? all : [...all, fresh];
+    },
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry
         .guaranteedUpdate(resourceQuotas, namespace, name, 'status', (quota) => ({ ...quota, status: { hard, used } }))
@@ -372,7 +383,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // pods by node for the node authorizer (not in `caches`: quota counting keeps reading live)
   let podsByNode: ObjectCache | undefined;
   try {
-    for (const info of [namespaces, limitRanges, resourceQuotas]) {
+    for (const info of [namespaces, limitRanges, resourceQuotas, priorityClasses]) {
       const cache = new ObjectCache(registry, info);
       await cache.start();
       caches.set(info, cache);

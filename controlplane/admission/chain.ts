@@ -19,7 +19,7 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
-import { admitPodPriority } from './priority.ts';
+import { admitPodPriority, admitPriorityClass, defaultPreemptionPolicy } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
@@ -45,6 +45,11 @@ export interface AdmissionDeps {
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** Pod Security defaults and exemptions; absent: upstream's defaults (enforce privileged, warn and audit baseline). */
   podSecurity?: PodSecurityConfig;
+  /**
+   * The stored PriorityClasses; one named `including` that was created a moment ago is read live
+   * when the memory copy does not hold it yet. Absent: read through `listIn`.
+   */
+  priorityClasses?(including?: string): Promise<readonly KubeObject[]>;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(
     namespace: string,
@@ -62,6 +67,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
+  const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
+  const storedClasses = (including?: string) => deps.priorityClasses?.(including) ?? deps.listIn(priorityClasses, '');
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
@@ -178,7 +185,12 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
       // before defaulting fills in priority 0: the number a client sent must be seen as sent
-      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') admitPodPriority(o);
+      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods')
+        admitPodPriority(o, await storedClasses(o.spec?.priorityClassName));
+      if (info === priorityClasses) {
+        o.preemptionPolicy ??= defaultPreemptionPolicy;
+        admitPriorityClass(object, await storedClasses());
+      }
       mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
       if (
         operation === 'CREATE' &&

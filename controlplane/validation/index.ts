@@ -35,6 +35,8 @@ import {
 import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
+import { validatePodDisruptionBudget } from './policy.ts';
+import { validatePriorityClass, validatePriorityClassUpdate } from './priority-class.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
@@ -106,6 +108,8 @@ const rules: Readonly<Record<string, Rules>> = {
     update: validateBindingUpdate,
   },
   'coordination.k8s.io/leases': { create: validateLease },
+  'policy/poddisruptionbudgets': { create: validatePodDisruptionBudget },
+  'scheduling.k8s.io/priorityclasses': { create: validatePriorityClass, update: validatePriorityClassUpdate },
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },

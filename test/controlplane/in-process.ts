@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { startServer, type RunningServer, type ServerOptions } from '../../controlplane/server.ts';
 import type { TestFn } from 'ava';
 import { KubeClient, type ClientConfig } from '../../kube/client.ts';
+import { call, type HttpReply } from './server-process.ts';
 
 export interface InProcessServer {
   readonly server: RunningServer;
@@ -75,4 +76,23 @@ export function sharedInProcess(test: TestFn): { client(): KubeClient; server():
     await server?.destroy();
   });
   return { client: () => client!, server: () => server! };
+}
+
+/** One HTTPS request to an in-process server as its admin; the reply keeps its status code. */
+export function adminCall(
+  running: InProcessServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType?: string,
+): Promise<HttpReply> {
+  const { server, dataDir, admin } = running;
+  return call(
+    { dataDir, port: Number(new URL(server.url).port) },
+    method,
+    path,
+    { cert: admin.cert, key: admin.key },
+    body,
+    contentType,
+  );
 }
