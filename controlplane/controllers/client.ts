@@ -35,7 +35,8 @@ export type ResourceName =
   | 'cronjobs'
   | 'configmaps'
   | 'secrets'
-  | 'clusterroles';
+  | 'clusterroles'
+  | 'poddisruptionbudgets';
 
 export interface ListResult {
   readonly items: KubeObject[];
@@ -82,6 +83,7 @@ export const generationTracked: ReadonlySet<ResourceName> = new Set([
   'statefulsets',
   'jobs',
   'cronjobs',
+  'poddisruptionbudgets',
 ]);
 
 export function objectKey(object: KubeObject): string {

@@ -38,6 +38,7 @@ const groups: Record<ResourceName, string> = {
   jobs: 'batch',
   cronjobs: 'batch',
   clusterroles: 'rbac.authorization.k8s.io',
+  poddisruptionbudgets: 'policy',
 };
 
 export function refFor(resource: ResourceName): ResourceRef {

@@ -26,6 +26,8 @@ export async function startInProcess(
       ServerOptions,
       'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'
     >;
+    /** Run the scheduler and controllers too (absent: the API alone). */
+    controlLoops?: ServerOptions['controlLoops'];
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -47,6 +49,7 @@ export async function startInProcess(
       ? { defaultTolerationSeconds: options.defaultTolerationSeconds }
       : {}),
     ...options.certificates,
+    ...(options.controlLoops ? { controlLoops: options.controlLoops } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {
@@ -64,11 +67,14 @@ export async function startInProcess(
  * One in-process server and an admin client shared by a test file's tests: started before the
  * first, stopped after the last (also when one fails). Call it at the top level of the file.
  */
-export function sharedInProcess(test: TestFn): { client(): KubeClient; server(): InProcessServer } {
+export function sharedInProcess(
+  test: TestFn,
+  options: Parameters<typeof startInProcess>[0] = {},
+): { client(): KubeClient; server(): InProcessServer } {
   let server: InProcessServer | undefined;
   let client: KubeClient | undefined;
   test.before(async () => {
-    server = await startInProcess();
+    server = await startInProcess(options);
     client = new KubeClient(server.admin);
   });
   test.after.always(async () => {
@@ -85,6 +91,7 @@ export function adminCall(
   path: string,
   body?: unknown,
   contentType?: string,
+  headers: Record<string, string> = {},
 ): Promise<HttpReply> {
   const { server, dataDir, admin } = running;
   return call(
@@ -94,5 +101,6 @@ export function adminCall(
     { cert: admin.cert, key: admin.key },
     body,
     contentType,
+    headers,
   );
 }

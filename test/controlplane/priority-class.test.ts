@@ -44,6 +44,19 @@ test.serial('the server creates the built-in classes; system- names and values a
     'PriorityClass.scheduling.k8s.io "vip" is invalid: value: Forbidden: maximum allowed value of a user defined priority is 1000000000',
   );
   for (const name of ['system-mine', 'vip']) t.is((await send('GET', `${classes}/${name}`)).status, 404);
+
+  const table = await adminCall(shared.server(), 'GET', `${classes}/system-node-critical`, undefined, undefined, {
+    Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io',
+  });
+  t.deepEqual(
+    table.body.columnDefinitions.map((c: { name: string }) => c.name),
+    ['Name', 'Value', 'Global-Default', 'Age', 'PreemptionPolicy'],
+  );
+  const cells = table.body.rows[0].cells;
+  t.deepEqual(
+    [cells[0], cells[1], cells[2], cells[4]],
+    ['system-node-critical', 2000001000, false, 'PreemptLowerPriority'],
+  );
 });
 
 test.serial('a class keeps its value; a pod gets its class value and preemption policy', async (t) => {
