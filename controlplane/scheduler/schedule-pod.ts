@@ -45,16 +45,22 @@ export function feasibleNodesToFind(total: number): number {
   return Math.max(100, Math.floor((total * percent) / 100));
 }
 
-export function decide(pod: Pod, state: ClusterState, options: DecisionOptions = {}): Decision {
+/** What every node's filters read about the pod, computed once over the placed pods. */
+export function podContext(pod: Pod, state: ClusterState): PodContext {
   const nodes = state.schedulableNodes();
-  if (nodes.length === 0) return { kind: 'unschedulable', message: noNodesMessage, refusals: new Map() };
   const placed = () => nodes.map((info) => ({ node: info.node, pods: info.pods.values() }));
-  const context: PodContext = {
+  return {
     pod,
     requests: podRequests(pod),
     domains: interPodDomains(pod, placed(), state.anyPodHasAntiAffinity()),
     spread: spreadContext(pod, placed()),
   };
+}
+
+export function decide(pod: Pod, state: ClusterState, options: DecisionOptions = {}): Decision {
+  const nodes = state.schedulableNodes();
+  if (nodes.length === 0) return { kind: 'unschedulable', message: noNodesMessage, refusals: new Map() };
+  const context = podContext(pod, state);
   const feasible: NodeInfo[] = [];
   const refusals = new Map<string, readonly string[]>();
   const enough = feasibleNodesToFind(nodes.length);
