@@ -5,7 +5,10 @@
  *  - loop: the whole Scheduler against the in-memory API (informers, queue, binding calls, watch
  *    confirmations, events), from "all pods created" to "all pods bound";
  *  - rollout: a Deployment of N replicas through the controllers and the scheduler, with a fake
- *    kubelet that marks bound pods Running, from "Deployment created" to "all replicas Running".
+ *    kubelet that marks bound pods Running, from "Deployment created" to "all replicas Running";
+ *  - preemption: every node full of low-priority pods (4 of 1 CPU each), then one high-priority
+ *    pod of 1 CPU per node: from "high-priority pods created" to "all bound", each one having
+ *    preempted a victim that the fake kubelet confirms gone at once.
  * The same-run baseline is a first-fit placement over the same state (no scoring), which shows
  * what the filters and scores cost on this machine.
  * Usage: npm run bench -- schedule [--quick] [--pods N] [--nodes N]
@@ -159,16 +162,64 @@ async function rollout(): Promise<{ seconds: number; placed: number }> {
   }
 }
 
+/** A pod of one CPU at `priority` (what Priority admission would have resolved from its class). */
+function priorityPod(name: string, priority: number): Pod {
+  return {
+    metadata: { name, namespace: 'bench', labels: { app: name.replace(/-\d+$/, '') } },
+    spec: {
+      priority,
+      containers: [{ name: 'app', image: 'busybox', resources: { requests: { cpu: '1', memory: '64Mi' } } }],
+    },
+  };
+}
+
+async function preemption(): Promise<{ seconds: number; placed: number; preemptions: number }> {
+  const cluster = new MemoryCluster();
+  for (let i = 0; i < nodeCount; i++) await cluster.create('nodes', simulatedNode(i));
+  const kubelet = await startFakeKubelet(cluster);
+  const scheduler = new Scheduler({ client: cluster });
+  await scheduler.start();
+  const deadline = Date.now() + (values.quick ? 50_000 : 300_000);
+  const waitUntil = async (what: string, done: () => boolean) => {
+    while (!done()) {
+      if (Date.now() > deadline) throw new Error(`${what} before the time limit`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+  };
+  const bound = (prefix: string) =>
+    cluster.all('pods').filter((p) => p.metadata.name?.startsWith(prefix) && (p as Pod).spec.nodeName).length;
+  try {
+    const lowCount = nodeCount * 4;
+    for (let i = 0; i < lowCount; i++) await cluster.create('pods', priorityPod(`low-${i}`, 0));
+    await waitUntil('not every low-priority pod was bound', () => bound('low-') >= lowCount);
+    const started = performance.now();
+    for (let i = 0; i < nodeCount; i++) await cluster.create('pods', priorityPod(`high-${i}`, 1000));
+    await waitUntil('not every high-priority pod was bound', () => bound('high-') >= nodeCount);
+    return {
+      seconds: (performance.now() - started) / 1000,
+      placed: bound('high-'),
+      preemptions: scheduler.stats.preemptions,
+    };
+  } finally {
+    await scheduler.stop();
+    kubelet.stop();
+  }
+}
+
 const baseline = firstFit();
 const measuredCore = core();
 const measuredLoop = await loop();
 const measuredRollout = await rollout();
+const measuredPreemption = await preemption();
 const rate = (r: { seconds: number; placed: number }) => Math.round(r.placed / r.seconds);
 process.stdout.write(`first-fit baseline: ${baseline.placed} pods in ${baseline.seconds.toFixed(3)} s\n`);
 process.stdout.write(`scheduler core:     ${measuredCore.placed} pods in ${measuredCore.seconds.toFixed(3)} s\n`);
 process.stdout.write(`full loop:          ${measuredLoop.placed} pods in ${measuredLoop.seconds.toFixed(3)} s\n`);
 process.stdout.write(
   `deployment rollout: ${measuredRollout.placed} replicas Running in ${measuredRollout.seconds.toFixed(3)} s\n`,
+);
+process.stdout.write(
+  `preemption:         ${measuredPreemption.placed} high-priority pods bound on ${nodeCount} full nodes in ${measuredPreemption.seconds.toFixed(3)} s (${measuredPreemption.preemptions} preemptions)\n`,
 );
 process.stdout.write(
   `${JSON.stringify({
@@ -180,5 +231,7 @@ process.stdout.write(
     baseline_first_fit_pods_per_s: rate(baseline),
     loop_seconds: Number(measuredLoop.seconds.toFixed(3)),
     deployment_to_running_s: Number(measuredRollout.seconds.toFixed(3)),
+    preemption_all_bound_s: Number(measuredPreemption.seconds.toFixed(3)),
+    preemptions: measuredPreemption.preemptions,
   })}\n`,
 );

@@ -14,6 +14,7 @@ import { admissionChain } from './admission/chain.ts';
 import { deletionAdmission } from './admission/deletion.ts';
 import type { WebhookLookups } from './admission/webhooks/dispatch.ts';
 import type { PolicyLookups } from './admission/policies/admit-policies.ts';
+import { systemPriorityClasses } from './admission/priority.ts';
 import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
@@ -223,7 +224,7 @@ interface StartingObjects {
   readonly clusterKubeconfig: string;
 }
 
-/** Namespaces, default policy, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
+/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
 async function createStartingObjects(registry: Registry, start: StartingObjects): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -232,6 +233,7 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
   for (const object of [...defaultClusterRoleBindings, clusterInfoRole, clusterInfoRoleBinding]) {
     await ensureObject(registry, object);
   }
+  for (const priorityClass of systemPriorityClasses) await ensureObject(registry, priorityClass);
   const https = { name: 'https', port: start.port, protocol: 'TCP' };
   const service: KubeObject = {
     apiVersion: 'v1',
@@ -355,6 +357,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     'v1',
     'validatingadmissionpolicybindings',
   )!;
+  const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
   // extension points that judge writes: admission webhooks and ValidatingAdmissionPolicies
@@ -382,6 +385,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ...(options.podSecurity !== undefined ? { podSecurity: options.podSecurity } : {}),
     listIn: async (info, namespace) =>
       caches.get(info)?.listIn(namespace) ?? (await registry.list(info, namespace)).items,
+    priorityClasses: async (including) => {
+      const cache = caches.get(priorityClasses)!;
+      const all = await cache.listAll();
+      if (typeof including !== 'string' || including === '' || all.some((c) => c.metadata.name === including))
+        return all;
+      const fresh = await cache.get(undefined, including);
+      return fresh === undefined ? all : [...all, fresh];
+    },
     recordQuotaUsage: async (namespace, name, hard, used) => {
       await registry
         .guaranteedUpdate(resourceQuotas, namespace, name, 'status', (quota) => ({ ...quota, status: { hard, used } }))
@@ -419,6 +430,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       validatingWebhooks,
       admissionPolicies,
       admissionPolicyBindings,
+      priorityClasses,
     ]) {
       const cache = new ObjectCache(registry, info);
       await cache.start();

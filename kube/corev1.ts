@@ -342,6 +342,7 @@ export interface PodSpec {
   hostAliases?: HostAlias[];
   priorityClassName?: string;
   priority?: number;
+  preemptionPolicy?: 'PreemptLowerPriority' | 'Never';
   readinessGates?: { conditionType: string }[];
   runtimeClassName?: string;
   enableServiceLinks?: boolean;

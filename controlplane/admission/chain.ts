@@ -23,7 +23,7 @@ import { defaultExtensionObject } from './extension-defaults.ts';
 import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
 import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/admit-policies.ts';
 import { defaultCrd } from '../apiextensions/crd-defaults.ts';
-import { admitPodPriority } from './priority.ts';
+import { admitPodPriority, admitPriorityClass, defaultPreemptionPolicy } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
 import { defaultPersistentVolume, defaultPersistentVolumeClaim, defaultStorageClass } from './storage-defaults.ts';
 import { setDefaultStorageClass } from './default-storage-class.ts';
@@ -56,6 +56,11 @@ interface AdmissionDeps {
   webhooks?: WebhookLookups;
   /** Where ValidatingAdmissionPolicies and their bindings are read; absent: no policies apply. */
   policies?: PolicyLookups;
+  /**
+   * The stored PriorityClasses; one named `including` that was created a moment ago is read live
+   * when the memory copy does not hold it yet. Absent: read through `listIn`.
+   */
+  priorityClasses?(including?: string): Promise<readonly KubeObject[]>;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(
     namespace: string,
@@ -74,6 +79,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
   const storageClasses = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
+  const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
+  const storedClasses = (including?: string) => deps.priorityClasses?.(including) ?? deps.listIn(priorityClasses, '');
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
@@ -204,7 +211,12 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
       // before defaulting fills in priority 0: the number a client sent must be seen as sent
-      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods') admitPodPriority(o);
+      if (operation === 'CREATE' && info.group === '' && info.resource === 'pods')
+        admitPodPriority(o, await storedClasses(o.spec?.priorityClassName));
+      if (info === priorityClasses) {
+        o.preemptionPolicy ??= defaultPreemptionPolicy;
+        admitPriorityClass(object, await storedClasses());
+      }
       mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
       if (
         operation === 'CREATE' &&

@@ -219,6 +219,15 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       egress: { list: obj({ ports: { list: policyPort }, to: { list: policyPeer } }) },
     }),
   },
+  'scheduling.k8s.io/priorityclasses': { value: int, globalDefault: bool, description: str, preemptionPolicy: str },
+  'policy/poddisruptionbudgets': {
+    spec: obj({
+      minAvailable: 'intOrString',
+      maxUnavailable: 'intOrString',
+      selector: labelSelector,
+      unhealthyPodEvictionPolicy: str,
+    }),
+  },
   'apps/deployments': {
     spec: obj({
       replicas: int,

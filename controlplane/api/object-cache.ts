@@ -110,6 +110,12 @@ export class ObjectCache {
     }
   }
 
+  /** Every object (of a cluster-scoped resource, or in all namespaces); from memory when current. */
+  async listAll(): Promise<KubeObject[]> {
+    if (!this.#ready) return (await this.#registry.list(this.#info, undefined)).items;
+    return [...this.#objects.values()];
+  }
+
   /** Objects in a namespace; from memory when the cache is current, else read live. */
   async listIn(namespace: string): Promise<KubeObject[]> {
     if (!this.#ready) return (await this.#registry.list(this.#info, namespace)).items;

@@ -237,6 +237,21 @@ export const resources: readonly ResourceInfo[] = [
   }),
   define({ resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], subresources: ['status'] }),
   define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
+  define({
+    group: 'policy',
+    resource: 'poddisruptionbudgets',
+    kind: 'PodDisruptionBudget',
+    shortNames: ['pdb'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
+  define({
+    group: 'scheduling.k8s.io',
+    resource: 'priorityclasses',
+    kind: 'PriorityClass',
+    namespaced: false,
+    shortNames: ['pc'],
+  }),
   define({ group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice', fields: ['addressType'] }),
   define({
     group: 'networking.k8s.io',

@@ -18,6 +18,7 @@ import { managerFromUserAgent, recordUpdate, type UpdateWriter } from './apply/u
 import { applyPatch, patchTypeOf } from './patch.ts';
 import type { UserInfo } from '../auth/types.ts';
 import { bindPod } from './binding.ts';
+import { PodEviction } from './eviction.ts';
 import { parsePropagation } from './delete-propagation.ts';
 import { checkFields, decodingContext, fieldValidationOf } from './field-validation.ts';
 import { refuseNamespaceDeletion } from '../admission/namespace-lifecycle.ts';
@@ -190,10 +191,12 @@ function deleteOptions(url: URL, body: unknown): DeleteOptions {
 export class RestHandler {
   readonly #registry: Registry;
   readonly #virtual: VirtualHandler;
+  readonly #eviction: PodEviction;
 
   constructor(registry: Registry, virtual: VirtualHandler) {
     this.#registry = registry;
     this.#virtual = virtual;
+    this.#eviction = new PodEviction(registry);
   }
 
   async handle(call: RestCall): Promise<RestReply> {
@@ -322,9 +325,9 @@ export class RestHandler {
   }
 
   /**
-   * pods/<name>/eviction: a delete with the Eviction's own DeleteOptions (no PodDisruptionBudgets
-   * are served, so none can refuse it). As upstream, the Eviction must name the pod of the URL, and
-   * a dry run in its DeleteOptions (`kubectl drain --dry-run=server`) deletes nothing.
+   * pods/<name>/eviction: a delete that the pod's PodDisruptionBudget may refuse (429), with the
+   * Eviction's own DeleteOptions (eviction.ts). As upstream, the Eviction must name the pod of the
+   * URL, and a dry run in its DeleteOptions (`kubectl drain --dry-run=server`) changes nothing.
    */
   async #evict(call: RestCall): Promise<RestReply> {
     const { info, namespace, name } = call.request;
@@ -333,7 +336,11 @@ export class RestHandler {
     if (evicted !== name) throw new ApiError('BadRequest', 'name in URL does not match name in Eviction object');
     const options = isPlainObject(eviction.deleteOptions) ? eviction.deleteOptions : undefined;
     return this.#withBodyDryRun({ ...call, body: options }, async () => {
-      const result = await this.#registry.delete(info, namespace, name!, deleteOptions(call.url, options));
+      const outcome = await this.#eviction.evict(info, namespace ?? '', name!, deleteOptions(call.url, options));
+      if ('failure' in outcome) {
+        const { code, message } = outcome.failure;
+        return { code, body: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, code } };
+      }
       return {
         code: 201,
         body: {
@@ -342,7 +349,7 @@ export class RestHandler {
           metadata: {},
           status: 'Success',
           code: 201,
-          details: { name: result.object.metadata.name, kind: 'pods' },
+          details: { name: outcome.evicted.metadata.name, kind: 'pods' },
         },
       };
     });

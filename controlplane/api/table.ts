@@ -16,7 +16,7 @@ interface Column {
   format?: string;
   priority?: number;
   description: string;
-  cell(object: KubeObject, now: number): string | number;
+  cell(object: KubeObject, now: number): string | number | boolean;
 }
 
 type Any = Record<string, any>; // eslint-style escape hatch: table cells read deep optional fields
@@ -545,6 +545,50 @@ const columns: Record<string, Column[]> = {
     },
     age,
   ],
+  priorityclasses: [
+    name,
+    {
+      name: 'Value',
+      type: 'integer',
+      description: 'The priority pods of this class get',
+      cell: (o) => (o.value as number | undefined) ?? 0,
+    },
+    {
+      name: 'Global-Default',
+      type: 'boolean',
+      description: 'Whether pods without a class get this one',
+      cell: (o) => o.globalDefault === true,
+    },
+    age,
+    {
+      name: 'PreemptionPolicy',
+      type: 'string',
+      description: 'Whether pods of this class preempt lower-priority pods',
+      cell: (o) => (o.preemptionPolicy as string | undefined) ?? '',
+    },
+  ],
+  poddisruptionbudgets: [
+    name,
+    {
+      name: 'Min Available',
+      type: 'string',
+      description: 'Pods that must stay available',
+      cell: (o) => String(spec(o).minAvailable ?? 'N/A'),
+    },
+    {
+      name: 'Max Unavailable',
+      type: 'string',
+      description: 'Pods that may be unavailable',
+      cell: (o) => String(spec(o).maxUnavailable ?? 'N/A'),
+    },
+    {
+      name: 'Allowed Disruptions',
+      type: 'integer',
+      description: 'Evictions allowed now',
+      cell: (o) => status(o).disruptionsAllowed ?? 0,
+    },
+    age,
+  ],
   leases: [
     name,
     { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' },
@@ -946,6 +990,8 @@ function builtInTable(
     'batch',
     'coordination.k8s.io',
     'certificates.k8s.io',
+    'policy',
+    'scheduling.k8s.io',
     'discovery.k8s.io',
     'networking.k8s.io',
     'rbac.authorization.k8s.io',

@@ -13,7 +13,17 @@ export type Action =
   | { readonly kind: 'create'; readonly resource: ResourceName; readonly object: KubeObject }
   /** Replace the object; metadata.resourceVersion makes a stale write fail with Conflict. */
   | { readonly kind: 'update'; readonly resource: ResourceName; readonly object: KubeObject }
-  | { readonly kind: 'updateStatus'; readonly resource: ResourceName; readonly object: KubeObject }
+  | {
+      readonly kind: 'updateStatus';
+      readonly resource: ResourceName;
+      readonly object: KubeObject;
+      /**
+       * The status counts something others also write (a budget's allowance that evictions spend):
+       * a stale version fails the plan, to be made again from fresh observations, instead of
+       * being written over the latest version.
+       */
+      readonly strict?: boolean;
+    }
   | {
       readonly kind: 'delete';
       readonly resource: ResourceName;

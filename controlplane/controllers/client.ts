@@ -39,7 +39,8 @@ export type ResourceName =
   | 'clusterroles'
   | 'persistentvolumes'
   | 'persistentvolumeclaims'
-  | 'storageclasses';
+  | 'storageclasses'
+  | 'poddisruptionbudgets';
 
 export interface ListResult {
   readonly items: KubeObject[];
@@ -92,6 +93,7 @@ export const generationTracked: ReadonlySet<ResourceName> = new Set([
   'statefulsets',
   'jobs',
   'cronjobs',
+  'poddisruptionbudgets',
 ]);
 
 export function objectKey(object: KubeObject): string {

@@ -11,6 +11,7 @@ import type { ControllerRevision } from './controller-revisions.ts';
 import { planCronJob } from './cronjob.ts';
 import { planDaemonSet } from './daemonset.ts';
 import { planDeployment } from './deployment.ts';
+import { budgetSelects, planDisruptionBudget, scaleFromCaches, type PodDisruptionBudget } from './disruption.ts';
 import { planEndpoints, planEndpointSlices, serviceNameLabel } from './endpointslice.ts';
 import { planJob } from './job.ts';
 import { ownerKeys, type Caches, type ControllerSpec } from './manager.ts';
@@ -222,4 +223,35 @@ export const cronJobController: ControllerSpec = {
   triggers: [{ resource: 'jobs', keysFor: (job) => ownerKeys(job, 'CronJob') }],
   plan: (cronJob, caches, now) =>
     planCronJob(cronJob as CronJob, caches.list('jobs', cronJob.metadata.namespace) as Job[], now),
+};
+
+/** The budgets in the object's namespace (a pod's own by selector; for a workload, all of them). */
+function budgetsCovering(pod: KubeObject, caches: Caches): string[] {
+  return caches
+    .list('poddisruptionbudgets', pod.metadata.namespace)
+    .filter((budget) => budgetSelects(budget as PodDisruptionBudget, pod))
+    .map(objectKey);
+}
+
+export const disruptionController: ControllerSpec = {
+  name: 'disruption',
+  primary: 'poddisruptionbudgets',
+  triggers: [
+    { resource: 'pods', keysFor: budgetsCovering },
+    // a workload's scale is what maxUnavailable and percentages count against
+    ...(['deployments', 'replicasets', 'replicationcontrollers', 'statefulsets'] as const).map((resource) => ({
+      resource,
+      keysFor: (workload: KubeObject, caches: Caches) =>
+        caches.list('poddisruptionbudgets', workload.metadata.namespace).map(objectKey),
+    })),
+  ],
+  // its status writes are its own; the pods it counts belong to others
+  ownsWhatItTouches: false,
+  plan: (budget, caches, now) =>
+    planDisruptionBudget(
+      budget as PodDisruptionBudget,
+      caches.list('pods', budget.metadata.namespace) as Pod[],
+      scaleFromCaches(caches),
+      now,
+    ),
 };

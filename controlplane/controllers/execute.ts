@@ -83,7 +83,7 @@ export async function execute(context: ExecuteContext, actions: readonly Action[
           try {
             await client.updateStatus(action.resource, action.object);
           } catch (err) {
-            if (!isApiError(err, 'Conflict')) throw err;
+            if (!isApiError(err, 'Conflict') || action.strict) throw err;
             // The status was computed from fresh observations; only the object's version is stale.
             // Write it once more onto the latest version (what upstream's status updates do).
             const latest = await client.get(

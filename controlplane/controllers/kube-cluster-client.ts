@@ -42,6 +42,7 @@ const groups: Record<ResourceName, string> = {
   persistentvolumes: '',
   persistentvolumeclaims: '',
   storageclasses: 'storage.k8s.io',
+  poddisruptionbudgets: 'policy',
 };
 
 export function refFor(resource: ResourceName): ResourceRef {

@@ -156,6 +156,12 @@ export class ClusterState {
     if (info.node === undefined && info.pods.size === 0) this.#nodes.delete(nodeName);
   }
 
+  /** The node's entry, when the node exists. */
+  nodeInfo(name: string): NodeInfo | undefined {
+    const info = this.#nodes.get(name);
+    return info?.node === undefined ? undefined : info;
+  }
+
   nodeOf(key: string): string | undefined {
     return this.#placement.get(key);
   }

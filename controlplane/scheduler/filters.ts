@@ -14,7 +14,7 @@ import { firstUntoleratedTaint, toleratedByAny, unschedulableTaintKey } from './
 import { spreadRefusal, type SpreadContext } from './topology-spread.ts';
 import { volumeRefusal, type PodVolumes, type StorageView } from './volume-binding.ts';
 
-const reasons = {
+export const reasons = {
   unschedulable: 'node(s) were unschedulable',
   affinity: "node(s) didn't match Pod's node affinity/selector",
   ports: "node(s) didn't have free ports for the requested pod ports",

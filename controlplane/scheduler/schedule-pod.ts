@@ -46,6 +46,22 @@ export function feasibleNodesToFind(total: number): number {
   return Math.max(100, Math.floor((total * percent) / 100));
 }
 
+/** What every node's filters read about the pod, computed once over the placed pods. */
+export function podContext(pod: Pod, state: ClusterState): PodContext {
+  const nodes = state.schedulableNodes();
+  const volumes = podVolumes(pod, state.storage);
+  const placed = () => nodes.map((info) => ({ node: info.node, pods: info.pods.values() }));
+  return {
+    pod,
+    requests: podRequests(pod),
+    domains: interPodDomains(pod, placed(), state.anyPodHasAntiAffinity()),
+    spread: spreadContext(pod, placed()),
+    ...(volumes.kind !== 'unresolvable' && (volumes.pinned.length > 0 || volumes.delayed.length > 0)
+      ? { volumes, storage: state.storage }
+      : {}),
+  };
+}
+
 export function decide(pod: Pod, state: ClusterState, options: DecisionOptions = {}): Decision {
   const nodes = state.schedulableNodes();
   if (nodes.length === 0) return { kind: 'unschedulable', message: noNodesMessage, refusals: new Map() };
@@ -56,14 +72,7 @@ export function decide(pod: Pod, state: ClusterState, options: DecisionOptions =
       message: `0/${nodes.length} nodes are available: ${volumes.message}.`,
       refusals: new Map(),
     };
-  const placed = () => nodes.map((info) => ({ node: info.node, pods: info.pods.values() }));
-  const context: PodContext = {
-    pod,
-    requests: podRequests(pod),
-    domains: interPodDomains(pod, placed(), state.anyPodHasAntiAffinity()),
-    spread: spreadContext(pod, placed()),
-    ...(volumes.pinned.length > 0 || volumes.delayed.length > 0 ? { volumes, storage: state.storage } : {}),
-  };
+  const context = podContext(pod, state);
   const feasible: NodeInfo[] = [];
   const refusals = new Map<string, readonly string[]>();
   const enough = feasibleNodesToFind(nodes.length);

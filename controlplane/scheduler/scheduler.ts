@@ -14,7 +14,9 @@ import type { Informer } from '../../kube/informer.ts';
 import { clusterInformer } from '../controllers/informer.ts';
 import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
-import { decide, type DecisionOptions } from './schedule-pod.ts';
+import { decide, podContext, type DecisionOptions } from './schedule-pod.ts';
+import { choosePreemption, mayPreempt, type PreemptionChoice } from './preemption.ts';
+import type { PodDisruptionBudget } from '../controllers/disruption.ts';
 import { podVolumes } from './volume-binding.ts';
 import {
   selectedNodeAnnotation,
@@ -45,6 +47,8 @@ interface SchedulerStats {
   scheduled: number;
   unschedulable: number;
   bindFailures: number;
+  /** Decisions to preempt (each deletes one or more victims). */
+  preemptions: number;
 }
 
 /** Whether this scheduler is responsible for placing the pod now. */
@@ -58,7 +62,7 @@ function wantsScheduling(pod: Pod): boolean {
 }
 
 export class Scheduler {
-  readonly stats: SchedulerStats = { scheduled: 0, unschedulable: 0, bindFailures: 0 };
+  readonly stats: SchedulerStats = { scheduled: 0, unschedulable: 0, bindFailures: 0, preemptions: 0 };
   readonly #client: ClusterClient;
   readonly #options: SchedulerOptions;
   readonly #now: () => Date;
@@ -74,7 +78,14 @@ export class Scheduler {
   readonly #classes: Informer;
   /** Bindings waiting for their pods' claims to be bound; woken by every claim change. */
   readonly #claimWaiters = new Set<() => void>();
+  readonly #budgets: Informer<PodDisruptionBudget>;
   readonly #events: EventRecorder;
+  /**
+   * Preemptors and the node each was nominated for. Their room there is held in the state (as if
+   * they were placed) until they are bound or gone, so that other pods do not take what their
+   * victims give back.
+   */
+  readonly #nominated = new Map<string, string>();
   /** Pods placed in the state by this scheduler whose binding is not yet seen through the watch. */
   readonly #assumed = new Set<string>();
   readonly #inFlight = new Set<Promise<void>>();
@@ -97,6 +108,7 @@ export class Scheduler {
     const onError = (err: unknown) => options.onError?.(err, 'watch');
     this.#pods = clusterInformer<Pod>(options.client, 'pods', { onError });
     this.#nodes = clusterInformer<Node>(options.client, 'nodes', { onError });
+    this.#budgets = clusterInformer<PodDisruptionBudget>(options.client, 'poddisruptionbudgets', { onError });
     this.#nodes.addHandlers({
       onAdd: (node) => this.#nodeChanged(node),
       onUpdate: (_old, node) => this.#nodeChanged(node),
@@ -137,6 +149,7 @@ export class Scheduler {
   async start(): Promise<void> {
     await this.#nodes.start();
     await Promise.all([this.#claims.start(), this.#volumes.start(), this.#classes.start()]);
+    await this.#budgets.start();
     await this.#pods.start();
     this.#running = this.#loop();
   }
@@ -147,6 +160,7 @@ export class Scheduler {
     this.#pods.stop();
     this.#nodes.stop();
     for (const informer of [this.#claims, this.#volumes, this.#classes]) informer.stop();
+    this.#budgets.stop();
     if (this.#timer) clearTimeout(this.#timer);
     this.#wake?.();
     await this.#running;
@@ -168,6 +182,7 @@ export class Scheduler {
     const key = podKey(pod);
     if (pod.spec.nodeName) {
       this.#assumed.delete(key);
+      this.#nominated.delete(key);
       this.#queue.remove(key);
       if (holdsResources(pod) && !this.#isGoneForGood(pod)) this.#state.setPod(pod, pod.spec.nodeName);
       else {
@@ -191,6 +206,7 @@ export class Scheduler {
   #podGone(pod: Pod): void {
     const key = podKey(pod);
     this.#assumed.delete(key);
+    this.#nominated.delete(key);
     this.#queue.remove(key);
     if (this.#state.nodeOf(key) !== undefined) {
       this.#state.removePod(key);
@@ -237,6 +253,9 @@ export class Scheduler {
 
   #scheduleOne(pod: Pod): void {
     const key = podKey(pod);
+    // a preemptor is judged without the room it holds for itself
+    const nominatedNode = this.#nominated.get(key);
+    if (nominatedNode !== undefined) this.#state.removePod(key);
     const decision = decide(pod, this.#state, {
       ...this.#options.decision,
       ...(this.#options.random ? { random: this.#options.random } : {}),
@@ -245,14 +264,81 @@ export class Scheduler {
     if (decision.kind === 'unschedulable') {
       this.stats.unschedulable++;
       this.#queue.parkUnschedulable(pod);
-      this.#track(this.#reportUnschedulable(pod, decision.message));
+      const preemption = this.#preemptionFor(pod, decision.refusals, nominatedNode);
+      const holdOn = preemption?.node ?? nominatedNode;
+      if (holdOn !== undefined && this.#state.nodeInfo(holdOn) !== undefined) {
+        this.#nominated.set(key, holdOn);
+        this.#state.setPod(pod, holdOn);
+      } else this.#nominated.delete(key);
+      this.#track(this.#reportUnschedulable(pod, decision.message, holdOn));
+      if (preemption !== undefined) this.#track(this.#preempt(pod, preemption));
       return;
     }
+    this.#nominated.delete(key);
     this.#nextStartIndex =
       (this.#nextStartIndex + decision.evaluated) % Math.max(1, this.#state.schedulableNodes().length);
     this.#assumed.add(key);
     this.#state.setPod(pod, decision.node);
     this.#track(this.#bind(pod, decision.node));
+  }
+
+  /** Where to preempt for a pod that fits nowhere, if anywhere (not again while its victims are still going). */
+  #preemptionFor(
+    pod: Pod,
+    refusals: ReadonlyMap<string, readonly string[]>,
+    nominatedNode: string | undefined,
+  ): PreemptionChoice | undefined {
+    if (!mayPreempt(pod, nominatedNode === undefined ? undefined : this.#state.nodeInfo(nominatedNode)))
+      return undefined;
+    // victims may live in any namespace: every budget counts
+    const choice = choosePreemption(
+      podContext(pod, this.#state),
+      this.#state,
+      refusals,
+      this.#budgets.list(),
+      this.#options.decision?.filters,
+    );
+    if (choice !== undefined) this.stats.preemptions++;
+    return choice;
+  }
+
+  /** Marks each victim with DisruptionTarget and deletes it with its own grace period, as kube-scheduler does. */
+  async #preempt(pod: Pod, choice: PreemptionChoice): Promise<void> {
+    const preemptor = pod.spec.schedulerName ?? defaultSchedulerName;
+    await Promise.all(
+      choice.victims.map(async (victim) => {
+        const namespace = victim.metadata.namespace;
+        const name = victim.metadata.name ?? '';
+        try {
+          const current = (await this.#client.get('pods', namespace, name)) as Pod;
+          if (current.metadata.uid !== victim.metadata.uid) return;
+          const condition: PodCondition = {
+            type: 'DisruptionTarget',
+            status: 'True',
+            lastProbeTime: null,
+            lastTransitionTime: apiTime(this.#now()),
+            reason: 'PreemptionByScheduler',
+            message: `${preemptor}: preempting to accommodate a higher priority pod`,
+          };
+          const others = (current.status?.conditions ?? []).filter((c) => c.type !== 'DisruptionTarget');
+          await this.#client
+            .updateStatus('pods', { ...current, status: { ...current.status, conditions: [...others, condition] } })
+            .catch(() => undefined); // the delete matters; the condition is information
+          await this.#client.delete('pods', namespace, name, { preconditions: { uid: victim.metadata.uid ?? '' } });
+          await this.#events
+            .record(
+              { ...victim, apiVersion: 'v1', kind: 'Pod' },
+              'Normal',
+              'Preempted',
+              `Preempted by pod ${pod.metadata.uid ?? ''} on node ${choice.node}`,
+            )
+            .catch(() => undefined);
+        } catch (err) {
+          if (!isApiError(err, 'NotFound') && !isApiError(err, 'Conflict'))
+            this.#options.onError?.(err, `preempting ${podKey(victim)} for ${podKey(pod)}`);
+        }
+      }),
+    );
   }
 
   #track(work: Promise<void>): void {
@@ -353,11 +439,16 @@ export class Scheduler {
     }
   }
 
-  async #reportUnschedulable(pod: Pod, message: string): Promise<void> {
+  async #reportUnschedulable(pod: Pod, message: string, nominatedNode: string | undefined): Promise<void> {
     const conditions = pod.status?.conditions ?? [];
     const existing = conditions.find((c) => c.type === 'PodScheduled');
     try {
-      if (existing?.status !== 'False' || existing.reason !== 'Unschedulable' || existing.message !== message) {
+      if (
+        existing?.status !== 'False' ||
+        existing.reason !== 'Unschedulable' ||
+        existing.message !== message ||
+        (pod.status?.nominatedNodeName ?? undefined) !== nominatedNode
+      ) {
         const condition: PodCondition = {
           type: 'PodScheduled',
           status: 'False',
@@ -372,9 +463,15 @@ export class Scheduler {
         const current = (await this.#client.get('pods', pod.metadata.namespace, pod.metadata.name ?? '')) as Pod;
         if (!wantsScheduling(current)) return;
         const others = (current.status?.conditions ?? []).filter((c) => c.type !== 'PodScheduled');
+        const { nominatedNodeName: _previous, ...rest } = current.status ?? {};
         await this.#client.updateStatus('pods', {
           ...current,
-          status: { ...current.status, phase: current.status?.phase ?? 'Pending', conditions: [...others, condition] },
+          status: {
+            ...rest,
+            phase: current.status?.phase ?? 'Pending',
+            conditions: [...others, condition],
+            ...(nominatedNode !== undefined ? { nominatedNodeName: nominatedNode } : {}),
+          },
         });
       }
       await this.#events.record({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'Warning', 'FailedScheduling', message);

@@ -8,8 +8,16 @@ import { dns1123Subdomain } from '../../kube/name-formats.ts';
 import { validatePodTemplate } from './pod.ts';
 import { validateSelectorMatchesTemplate } from './selectors.ts';
 
-/** An int-or-percent rolling-update bound; returns whether it is zero. */
-function checkIntOrPercent(errors: FieldErrors, path: string, value: unknown): boolean {
+/**
+ * A non-negative int-or-percent (a rolling-update bound, a disruption budget); returns whether it
+ * is zero. `notOver100` refuses percentages above 100%, as upstream's IsNotMoreThan100Percent.
+ */
+export function checkIntOrPercent(
+  errors: FieldErrors,
+  path: string,
+  value: unknown,
+  notOver100 = path.endsWith('maxUnavailable'),
+): boolean {
   if (!isSet(value)) return false;
   if (typeof value === 'number') {
     checkInteger(errors, path, value, { min: 0 });
@@ -28,8 +36,7 @@ function checkIntOrPercent(errors: FieldErrors, path: string, value: unknown): b
     );
     return false;
   }
-  if (Number(match[1]) > 100 && path.endsWith('maxUnavailable'))
-    errors.invalid(path, value, 'must not be greater than 100%');
+  if (Number(match[1]) > 100 && notOver100) errors.invalid(path, value, 'must not be greater than 100%');
   return Number(match[1]) === 0;
 }
 

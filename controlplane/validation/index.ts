@@ -36,6 +36,8 @@ import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
 import { validateNetworkPolicy } from './networking.ts';
+import { validatePodDisruptionBudget } from './policy.ts';
+import { validatePriorityClass, validatePriorityClassUpdate } from './priority-class.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
@@ -132,6 +134,8 @@ const rules: Readonly<Record<string, Rules>> = {
   },
   'coordination.k8s.io/leases': { create: validateLease },
   'networking.k8s.io/networkpolicies': { create: validateNetworkPolicy },
+  'policy/poddisruptionbudgets': { create: validatePodDisruptionBudget },
+  'scheduling.k8s.io/priorityclasses': { create: validatePriorityClass, update: validatePriorityClassUpdate },
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },

@@ -9,6 +9,7 @@ import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, type 
 import { dns1123Subdomain, ipAddress, isIp, portNumber } from '../../kube/name-formats.ts';
 import { protocols } from './service.ts';
 import type { ValidatedResource } from './index.ts';
+import { validatePodDisruptionBudgetStatus } from './policy.ts';
 
 function validatePodStatus(errors: FieldErrors, status: Any): void {
   checkString(errors, 'status.podIP', status.podIP, ipAddress);
@@ -53,12 +54,13 @@ function validateServiceStatus(errors: FieldErrors, status: Any): void {
 const statusRules: Readonly<Record<string, (errors: FieldErrors, status: Any) => void>> = {
   pods: validatePodStatus,
   services: validateServiceStatus,
+  'policy/poddisruptionbudgets': validatePodDisruptionBudgetStatus,
 };
 
 /** Every problem of a status write; kinds without status rules have none. */
 export function statusErrors(resource: ValidatedResource, object: Any): FieldErrors {
   const errors = new FieldErrors();
-  const rule = resource.group === '' ? statusRules[resource.resource] : undefined;
+  const rule = statusRules[resource.group === '' ? resource.resource : `${resource.group}/${resource.resource}`];
   const status = objectAt(errors, 'status', object.status);
   if (rule !== undefined && status !== undefined) rule(errors, status);
   return errors;

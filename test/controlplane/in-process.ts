@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { startServer, type RunningServer, type ServerOptions } from '../../controlplane/server.ts';
 import type { TestFn } from 'ava';
 import { KubeClient, type ClientConfig } from '../../kube/client.ts';
+import { call, type HttpReply } from './server-process.ts';
 
 export interface InProcessServer {
   readonly server: RunningServer;
@@ -28,6 +29,8 @@ export async function startInProcess(
       'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'
     >;
     audit?: ServerOptions['audit'];
+    /** Run the scheduler and controllers too (absent: the API alone). */
+    controlLoops?: ServerOptions['controlLoops'];
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -51,6 +54,7 @@ export async function startInProcess(
       : {}),
     ...options.certificates,
     ...(options.audit ? { audit: options.audit } : {}),
+    ...(options.controlLoops ? { controlLoops: options.controlLoops } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {
@@ -94,4 +98,25 @@ export function callTarget(s: InProcessServer): {
     endpoint: { dataDir: s.dataDir, port: Number(new URL(s.server.url).port) },
     admin: { cert: s.admin.cert ?? '', key: s.admin.key ?? '' },
   };
+}
+
+/** One HTTPS request to an in-process server as its admin; the reply keeps its status code. */
+export function adminCall(
+  running: InProcessServer,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType?: string,
+  headers: Record<string, string> = {},
+): Promise<HttpReply> {
+  const { server, dataDir, admin } = running;
+  return call(
+    { dataDir, port: Number(new URL(server.url).port) },
+    method,
+    path,
+    { cert: admin.cert, key: admin.key },
+    body,
+    contentType,
+    headers,
+  );
 }

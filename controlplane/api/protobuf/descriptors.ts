@@ -42,6 +42,7 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   autoscaling: 'k8s.io.api.autoscaling',
   policy: 'k8s.io.api.policy',
   'coordination.k8s.io': 'k8s.io.api.coordination',
+  'scheduling.k8s.io': 'k8s.io.api.scheduling',
   'discovery.k8s.io': 'k8s.io.api.discovery',
   'networking.k8s.io': 'k8s.io.api.networking',
   'events.k8s.io': 'k8s.io.api.events',

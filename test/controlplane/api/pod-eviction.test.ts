@@ -4,21 +4,14 @@
  * nothing, like `?dryRun=All` on the request.
  */
 import test from 'ava';
-import { call, type HttpReply } from '../server-process.ts';
-import { sharedInProcess } from '../in-process.ts';
+import type { HttpReply } from '../server-process.ts';
+import { adminCall, sharedInProcess } from '../in-process.ts';
 
 const shared = sharedInProcess(test);
 const pods = '/api/v1/namespaces/default/pods';
 
 function send(method: string, path: string, body?: unknown): Promise<HttpReply> {
-  const { server, dataDir, admin } = shared.server();
-  return call(
-    { dataDir, port: Number(new URL(server.url).port) },
-    method,
-    path,
-    { cert: admin.cert, key: admin.key },
-    body,
-  );
+  return adminCall(shared.server(), method, path, body);
 }
 
 async function createPod(name: string): Promise<void> {
