@@ -5,6 +5,11 @@
  * activeDeadlineSeconds fail the Job. As upstream since 1.31, the outcome is first recorded as
  * SuccessCriteriaMet / FailureTarget; the final Complete / Failed follows once no pod is active.
  * A finished Job with ttlSecondsAfterFinished is deleted that long after it finished.
+ * Indexed Jobs run each completion index once (job/completion-index.ts), optionally with a
+ * backoff limit per index (job/index-failures.ts) and a successPolicy (job/success-policy.ts);
+ * a podFailurePolicy (job/pod-failure-policy.ts) may ignore a failure, fail the Job or an index.
+ * With podReplacementPolicy Failed, a pod still terminating is not replaced until it is gone.
+ * Suspending records Suspended; resuming turns it False and restarts startTime, as upstream.
  */
 import type { Pod } from '../../kube/corev1.ts';
 import { deletePod, type Action, type Plan } from './actions.ts';
@@ -12,6 +17,16 @@ import { claimPods } from './claim.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { controllerOf, deletionOrder, isActive, isReady, parseTime, podFromTemplate, restartCount } from './pods.ts';
 import type { Job, WorkloadCondition } from './workload-types.ts';
+import { completionIndexOf, formatIndexes, indexesToStart, parseIndexes, podForIndex } from './job/completion-index.ts';
+import {
+  failureCountAnnotations,
+  indexFailedForGood,
+  indexFailures,
+  type FailureKind,
+  type IndexFailures,
+} from './job/index-failures.ts';
+import { judgePodFailure, type PodFailureVerdict } from './job/pod-failure-policy.ts';
+import { successPolicyMet } from './job/success-policy.ts';
 
 // The labels the API's Job defaulting puts on a Job's pods; the controller stamps them too.
 import { jobNameLabel, jobControllerUidLabel as controllerUidLabel } from '../admission/defaults.ts';
@@ -20,6 +35,11 @@ const outcomes = {
   backoffLimit: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
   deadline: { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' },
   completed: { reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
+  maxFailedIndexes: {
+    reason: 'MaxFailedIndexesExceeded',
+    message: 'Job has exceeded the specified maximal number of failed indexes',
+  },
+  failedIndexes: { reason: 'FailedIndexes', message: 'Job has failed indexes' },
 } as const;
 
 /** Pods are recreated after failures with a delay of 10 s doubling per failure, at most 6 minutes. */
@@ -62,6 +82,95 @@ function trueCondition(type: string, reason: string, message: string, now: strin
   return { type, status: 'True', lastProbeTime: now, lastTransitionTime: now, reason, message };
 }
 
+/** A pod with the planner's reading of it: its completion index and how its failure counts. */
+interface JudgedPod {
+  pod: Pod;
+  index: number | undefined;
+  failure: FailureKind;
+  verdict: PodFailureVerdict | undefined;
+}
+
+function judge(job: Job, pod: Pod, completions: number | undefined, indexed: boolean): JudgedPod {
+  const index = indexed && completions !== undefined ? completionIndexOf(pod, completions) : undefined;
+  if (pod.status?.phase !== 'Failed') return { pod, index, failure: 'none', verdict: undefined };
+  const verdict = judgePodFailure(job.spec.podFailurePolicy, pod);
+  const failure: FailureKind =
+    verdict?.action === 'Ignore'
+      ? 'ignored'
+      : verdict?.action === 'FailIndex' && job.spec.backoffLimitPerIndex !== undefined
+        ? 'failIndex'
+        : 'counted';
+  return { pod, index, failure, verdict };
+}
+
+/** Where each index stands: succeeded, failed for good, and the failure counts of the rest. */
+interface IndexProgress {
+  succeeded: Set<number>;
+  failed: Set<number>;
+  failures: Map<number, IndexFailures>;
+}
+
+function indexProgress(job: Job, judged: readonly JudgedPod[], completions: number): IndexProgress {
+  const succeeded = parseIndexes(job.status?.completedIndexes, completions);
+  for (const { pod, index } of judged)
+    if (index !== undefined && pod.status?.phase === 'Succeeded') succeeded.add(index);
+  const failed = parseIndexes(job.status?.failedIndexes, completions);
+  const failures = new Map<number, IndexFailures>();
+  const limit = job.spec.backoffLimitPerIndex;
+  if (limit !== undefined) {
+    const byIndex = Map.groupBy(
+      judged.filter((j) => j.index !== undefined),
+      (j) => j.index!,
+    );
+    for (const [index, ofIndex] of byIndex) {
+      const counts = indexFailures(ofIndex);
+      failures.set(index, counts);
+      if (!succeeded.has(index) && indexFailedForGood(counts, limit)) failed.add(index);
+    }
+  }
+  for (const index of succeeded) failed.delete(index);
+  return { succeeded, failed, failures };
+}
+
+/** Suspended is True while the Job is suspended and turns False (JobResumed) when it resumes. */
+function withSuspendedCondition(
+  conditions: WorkloadCondition[],
+  suspended: boolean,
+  nowText: string,
+): { conditions: WorkloadCondition[]; resumed: boolean } {
+  const current = conditions.find((c) => c.type === 'Suspended');
+  const wanted = suspended ? 'True' : 'False';
+  if (current?.status === wanted || (!current && !suspended)) return { conditions, resumed: false };
+  const next = suspended
+    ? trueCondition('Suspended', 'JobSuspended', 'Job suspended', nowText)
+    : { ...trueCondition('Suspended', 'JobResumed', 'Job resumed', nowText), status: 'False' as const };
+  return {
+    conditions: current ? conditions.map((c) => (c === current ? next : c)) : [...conditions, next],
+    resumed: !suspended,
+  };
+}
+
+function podLabels(job: Job): Record<string, string> {
+  return {
+    [jobNameLabel]: job.metadata.name ?? '',
+    'job-name': job.metadata.name ?? '',
+    [controllerUidLabel]: job.metadata.uid ?? '',
+    'controller-uid': job.metadata.uid ?? '',
+  };
+}
+
+/** New pods for the lowest indexes nothing holds, each with its index and its failure counts. */
+function indexedPods(job: Job, progress: IndexProgress, completions: number, taken: Set<number>, count: number): Pod[] {
+  const name = job.metadata.name ?? '';
+  return indexesToStart(completions, taken, count).map((index) => {
+    const pod = podForIndex(podFromTemplate(job.spec.template, job, podLabels(job)), name, index);
+    const counts = progress.failures.get(index) ?? { counted: 0, ignored: 0, failIndex: false };
+    if (job.spec.backoffLimitPerIndex !== undefined)
+      pod.metadata.annotations = { ...pod.metadata.annotations, ...failureCountAnnotations(counts) };
+    return pod;
+  });
+}
+
 export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   const nowText = apiTime(now);
   if (isFinished(job)) {
@@ -94,17 +203,28 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     : { owned: pods.filter((p) => controllerOf(p)?.uid === job.metadata.uid), actions: [] as Action[] };
   const actions = [...owned.actions];
   const mine = owned.owned;
+  const completions = completionsOf(job);
+  const indexed = job.spec.completionMode === 'Indexed' && completions !== undefined;
+  const judged = mine.map((pod) => judge(job, pod, completions, indexed));
   const active = mine.filter(isActive);
-  const succeeded = Math.max(job.status?.succeeded ?? 0, mine.filter((p) => p.status?.phase === 'Succeeded').length);
-  const failedPods = mine.filter((p) => p.status?.phase === 'Failed').length;
+  const terminating = mine.filter(
+    (p) =>
+      p.metadata.deletionTimestamp !== undefined && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed',
+  );
+  const progress = indexed ? indexProgress(job, judged, completions) : undefined;
+  const succeeded = progress
+    ? progress.succeeded.size
+    : Math.max(job.status?.succeeded ?? 0, mine.filter((p) => p.status?.phase === 'Succeeded').length);
+  // Failures the podFailurePolicy ignores are not counted and not waited for: the pod is just replaced.
+  const countedFailures = judged.filter((j) => j.failure === 'counted' || j.failure === 'failIndex');
   const onFailureRestarts =
     job.spec.template.spec.restartPolicy === 'OnFailure' ? active.reduce((n, p) => n + restartCount(p), 0) : 0;
-  const failed = Math.max(job.status?.failed ?? 0, failedPods);
-  const startTime = job.status?.startTime ?? nowText;
-  const completions = completionsOf(job);
+  const failed = Math.max(job.status?.failed ?? 0, countedFailures.length);
   const parallelism = job.spec.parallelism ?? 1;
+  const suspended = withSuspendedCondition([...(job.status?.conditions ?? [])], job.spec.suspend === true, nowText);
+  const startTime = suspended.resumed ? nowText : (job.status?.startTime ?? nowText);
 
-  let conditions = [...(job.status?.conditions ?? [])];
+  let conditions = suspended.conditions;
   let requeueAfterMs: number | undefined;
   const alreadyFailing = hasCondition(job, 'FailureTarget');
   const alreadySucceeding = hasCondition(job, 'SuccessCriteriaMet');
@@ -115,22 +235,36 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     job.spec.activeDeadlineSeconds !== undefined
       ? (parseTime(startTime) ?? now.getTime()) + job.spec.activeDeadlineSeconds * 1000
       : undefined;
+  const failJob = judged.find((j) => j.verdict?.action === 'FailJob')?.verdict;
+  const failedIndexes = progress?.failed.size ?? 0;
   if (!failure && !alreadySucceeding) {
-    if (failed + onFailureRestarts > (job.spec.backoffLimit ?? 6)) failure = outcomes.backoffLimit;
+    if (failJob) failure = { reason: 'PodFailurePolicy', message: failJob.message };
+    else if (failed + onFailureRestarts > (job.spec.backoffLimit ?? 6)) failure = outcomes.backoffLimit;
+    else if (job.spec.maxFailedIndexes !== undefined && failedIndexes > job.spec.maxFailedIndexes)
+      failure = outcomes.maxFailedIndexes;
+    else if (failedIndexes > 0 && completions !== undefined && failedIndexes + succeeded >= completions)
+      failure = outcomes.failedIndexes;
     else if (deadline !== undefined && now.getTime() >= deadline) failure = outcomes.deadline;
     else if (deadline !== undefined) requeueAfterMs = deadline - now.getTime() + 1;
   }
+  const policyMet =
+    progress && job.spec.successPolicy && completions !== undefined
+      ? successPolicyMet(job.spec.successPolicy.rules, progress.succeeded, completions)
+      : undefined;
+  const successReason = policyMet !== undefined ? { reason: 'SuccessPolicy', message: policyMet } : outcomes.completed;
   const success =
     !failure &&
     (alreadySucceeding !== undefined ||
+      policyMet !== undefined ||
       (completions !== undefined ? succeeded >= completions : succeeded > 0 && active.length === 0));
+  const successCondition = alreadySucceeding
+    ? { reason: alreadySucceeding.reason ?? '', message: alreadySucceeding.message ?? '' }
+    : successReason;
 
   if (failure && !alreadyFailing)
     conditions.push(trueCondition('FailureTarget', failure.reason, failure.message, nowText));
   if (success && !alreadySucceeding)
-    conditions.push(
-      trueCondition('SuccessCriteriaMet', outcomes.completed.reason, outcomes.completed.message, nowText),
-    );
+    conditions.push(trueCondition('SuccessCriteriaMet', successCondition.reason, successCondition.message, nowText));
 
   let remainingActive = active;
   if (failure || success) {
@@ -138,30 +272,40 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     for (const pod of active) actions.push(deletePod(pod));
     remainingActive = [];
     if (failure) conditions.push(trueCondition('Failed', failure.reason, failure.message, nowText));
-    else conditions.push(trueCondition('Complete', outcomes.completed.reason, outcomes.completed.message, nowText));
+    else conditions.push(trueCondition('Complete', successCondition.reason, successCondition.message, nowText));
   } else if (job.spec.suspend) {
     for (const pod of active) actions.push(deletePod(pod));
     remainingActive = [];
   } else {
-    const wanted =
-      completions !== undefined
-        ? Math.max(0, Math.min(parallelism, completions - succeeded))
-        : succeeded > 0
-          ? 0
-          : parallelism;
-    const retryAt = failed > 0 ? lastFailureAt(mine) + retryDelayMs(failed) : 0;
-    if (wanted > active.length && retryAt > now.getTime()) {
+    // With podReplacementPolicy Failed a pod still terminating holds its place until it is gone.
+    const holding = job.spec.podReplacementPolicy === 'Failed' ? terminating : [];
+    const left = completions !== undefined ? completions - succeeded - failedIndexes : undefined;
+    const wanted = left !== undefined ? Math.max(0, Math.min(parallelism, left)) : succeeded > 0 ? 0 : parallelism;
+    const running = active.length + holding.length;
+    const retryAt = failed > 0 ? lastFailureAt(countedFailures.map((j) => j.pod)) + retryDelayMs(failed) : 0;
+    if (progress) {
+      // An index that succeeded or failed for good needs no pod; a second pod of one index is surplus.
+      const taken = new Set([...progress.succeeded, ...progress.failed]);
+      const surplus: Pod[] = [];
+      for (const { pod, index } of judged.filter((j) => isActive(j.pod) || holding.includes(j.pod))) {
+        if (index === undefined || taken.has(index)) surplus.push(pod);
+        else taken.add(index);
+      }
+      for (const pod of surplus.filter(isActive)) actions.push(deletePod(pod));
+      remainingActive = active.filter((p) => !surplus.includes(p));
+      const need = wanted - remainingActive.length - holding.length;
+      if (need > 0 && retryAt > now.getTime())
+        requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retryAt - now.getTime() + 1);
+      else if (need > 0) {
+        const created = indexedPods(job, progress, completions!, taken, need);
+        if (created.length > 0) actions.push({ kind: 'createPods', pods: created });
+      }
+    } else if (wanted > running && retryAt > now.getTime()) {
       requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retryAt - now.getTime() + 1);
-    } else if (wanted > active.length) {
-      const labels = {
-        [jobNameLabel]: job.metadata.name ?? '',
-        'job-name': job.metadata.name ?? '',
-        [controllerUidLabel]: job.metadata.uid ?? '',
-        'controller-uid': job.metadata.uid ?? '',
-      };
+    } else if (wanted > running) {
       actions.push({
         kind: 'createPods',
-        pods: Array.from({ length: wanted - active.length }, () => podFromTemplate(job.spec.template, job, labels)),
+        pods: Array.from({ length: wanted - running }, () => podFromTemplate(job.spec.template, job, podLabels(job))),
       });
     } else if (wanted < active.length) {
       for (const pod of [...active].sort(deletionOrder).slice(0, active.length - wanted)) actions.push(deletePod(pod));
@@ -178,6 +322,11 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
     ready: remainingActive.filter(isReady).length,
     succeeded,
     failed,
+    terminating: terminating.length,
+    ...(progress && progress.succeeded.size > 0 ? { completedIndexes: formatIndexes(progress.succeeded) } : {}),
+    ...(progress && job.spec.backoffLimitPerIndex !== undefined
+      ? { failedIndexes: formatIndexes(progress.failed) }
+      : {}),
     ...(conditions.length > 0 ? { conditions } : {}),
     ...(terminal?.type === 'Complete' ? { completionTime: terminal.lastTransitionTime ?? nowText } : {}),
   };
