@@ -209,6 +209,47 @@ test.serial('a Job completes and kubectl wait sees it', async (t) => {
   t.is(await ok(t, 'get', 'job', 'pi', '-o', 'jsonpath={.status.succeeded}'), '1');
 });
 
+test.serial('a suspended Indexed Job waits, then runs each index once when resumed', async (t) => {
+  kubelet!.outcomes.set('idx-', 'Succeeded');
+  const manifest = join(dir, 'idx.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: batch/v1
+kind: Job
+metadata: {name: idx}
+spec:
+  completions: 3
+  parallelism: 3
+  completionMode: Indexed
+  suspend: true
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+`,
+  );
+  await ok(t, 'apply', '-f', manifest);
+  await ok(t, 'wait', '--for=condition=suspended', 'job/idx', '--timeout=30s');
+  t.is(await ok(t, 'get', 'pods', '-l', 'job-name=idx', '-o', 'name'), '', 'a suspended Job starts no pod');
+  await ok(t, 'patch', 'job', 'idx', '--type=merge', '-p', '{"spec":{"suspend":false}}');
+  await ok(t, 'wait', '--for=condition=complete', 'job/idx', '--timeout=60s');
+  t.is(
+    await ok(t, 'get', 'job', 'idx', '-o', 'jsonpath={.status.completedIndexes} {.status.conditions[*].type}'),
+    '0-2 Suspended SuccessCriteriaMet Complete',
+  );
+  t.is(await ok(t, 'get', 'job', 'idx', '-o', 'jsonpath={.status.conditions[0].reason}'), 'JobResumed');
+  const pods = await ok(
+    t,
+    'get',
+    'pods',
+    '-l',
+    'job-name=idx',
+    '-o',
+    'jsonpath={range .items[*]}{.spec.hostname} {end}',
+  );
+  t.deepEqual(pods.trim().split(' ').sort(), ['idx-0', 'idx-1', 'idx-2']);
+});
+
 test.serial('kubectl describe shows why a pod cannot be scheduled', async (t) => {
   const manifest = join(dir, 'huge.yaml');
   writeFileSync(
