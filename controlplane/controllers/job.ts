@@ -231,8 +231,9 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   let failure: { reason: string; message: string } | undefined = alreadyFailing
     ? { reason: alreadyFailing.reason ?? '', message: alreadyFailing.message ?? '' }
     : undefined;
+  // A suspended Job's clock is stopped: its deadline counts from the resume (upstream's pastActiveDeadline).
   const deadline =
-    job.spec.activeDeadlineSeconds !== undefined
+    job.spec.activeDeadlineSeconds !== undefined && !job.spec.suspend
       ? (parseTime(startTime) ?? now.getTime()) + job.spec.activeDeadlineSeconds * 1000
       : undefined;
   const failJob = judged.find((j) => j.verdict?.action === 'FailJob')?.verdict;
@@ -311,8 +312,9 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
       for (const pod of [...active].sort(deletionOrder).slice(0, active.length - wanted)) actions.push(deletePod(pod));
     }
   }
-  // Only record Complete/Failed once nothing runs any more (the deletions above take a pass to show).
-  if ((failure || success) && active.length > 0)
+  // Only record Complete/Failed once no pod runs or terminates any more (the deletions above take a
+  // pass to show), so a finished Job never has pods still at work (upstream since 1.31).
+  if ((failure || success) && (active.length > 0 || terminating.length > 0))
     conditions = conditions.filter((c) => c.type !== 'Complete' && c.type !== 'Failed');
 
   const terminal = conditions.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');

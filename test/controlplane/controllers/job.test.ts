@@ -296,3 +296,18 @@ test('podReplacementPolicy Failed waits for a terminating pod; TerminatingOrFail
   const eager = planJob(job({ podReplacementPolicy: 'TerminatingOrFailed' }), [leaving], now);
   t.is(createdPods(eager.actions).length, 1);
 });
+
+test('Complete waits until no pod of the Job is still terminating', (t) => {
+  const pods = [succeeded('a'), running('b', { deleting: true })];
+  const plan = planJob(job({ completions: 1, parallelism: 2 }), pods, now);
+  t.deepEqual(conditionTypes(plan.actions), ['SuccessCriteriaMet:CompletionsReached']);
+  t.like(status(plan.actions), { terminating: 1 });
+  const later = planJob(job({ completions: 1 }, status(plan.actions)), [succeeded('a')], now);
+  t.deepEqual(conditionTypes(later.actions), ['SuccessCriteriaMet:CompletionsReached', 'Complete:CompletionsReached']);
+});
+
+test('a suspended Job is not failed by its activeDeadlineSeconds', (t) => {
+  const started = { startTime: at(0) };
+  const plan = planJob(job({ suspend: true, activeDeadlineSeconds: 60 }, started), [], now);
+  t.deepEqual(conditionTypes(plan.actions), ['Suspended:JobSuspended']);
+});
