@@ -137,17 +137,40 @@ function withSuspendedCondition(
   conditions: WorkloadCondition[],
   suspended: boolean,
   nowText: string,
-): { conditions: WorkloadCondition[]; resumed: boolean } {
+): { conditions: WorkloadCondition[]; change?: 'Suspended' | 'Resumed' } {
   const current = conditions.find((c) => c.type === 'Suspended');
   const wanted = suspended ? 'True' : 'False';
-  if (current?.status === wanted || (!current && !suspended)) return { conditions, resumed: false };
+  if (current?.status === wanted || (!current && !suspended)) return { conditions };
   const next = suspended
     ? trueCondition('Suspended', 'JobSuspended', 'Job suspended', nowText)
     : { ...trueCondition('Suspended', 'JobResumed', 'Job resumed', nowText), status: 'False' as const };
   return {
     conditions: current ? conditions.map((c) => (c === current ? next : c)) : [...conditions, next],
-    resumed: !suspended,
+    change: suspended ? 'Suspended' : 'Resumed',
   };
+}
+
+/** The events upstream's Job controller records when the Job is suspended, resumed or finishes. */
+function jobEvents(
+  job: Job,
+  change: 'Suspended' | 'Resumed' | undefined,
+  finished: WorkloadCondition | undefined,
+): Action[] {
+  const object = { ...job, apiVersion: 'batch/v1', kind: 'Job' };
+  const events: Action[] = [];
+  if (change)
+    events.push({ kind: 'event', object, type: 'Normal', reason: change, message: `Job ${change.toLowerCase()}` });
+  if (finished?.type === 'Complete')
+    events.push({ kind: 'event', object, type: 'Normal', reason: 'Completed', message: 'Job completed' });
+  else if (finished)
+    events.push({
+      kind: 'event',
+      object,
+      type: 'Warning',
+      reason: finished.reason ?? 'Failed',
+      message: finished.message ?? '',
+    });
+  return events;
 }
 
 function podLabels(job: Job): Record<string, string> {
@@ -222,7 +245,7 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   const failed = Math.max(job.status?.failed ?? 0, countedFailures.length);
   const parallelism = job.spec.parallelism ?? 1;
   const suspended = withSuspendedCondition([...(job.status?.conditions ?? [])], job.spec.suspend === true, nowText);
-  const startTime = suspended.resumed ? nowText : (job.status?.startTime ?? nowText);
+  const startTime = suspended.change === 'Resumed' ? nowText : (job.status?.startTime ?? nowText);
 
   let conditions = suspended.conditions;
   let requeueAfterMs: number | undefined;
@@ -334,6 +357,8 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   };
   if (JSON.stringify(status) !== JSON.stringify(job.status ?? {}))
     actions.push({ kind: 'updateStatus', resource: 'jobs', object: { ...job, status } });
+  const newlyFinished = terminal && !isFinished(job) ? terminal : undefined;
+  actions.push(...jobEvents(job, suspended.change, newlyFinished));
   if (terminal && job.spec.ttlSecondsAfterFinished !== undefined)
     requeueAfterMs = job.spec.ttlSecondsAfterFinished * 1000 + 1;
   return requeueAfterMs === undefined ? { actions } : { actions, requeueAfterMs };

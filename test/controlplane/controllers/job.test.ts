@@ -130,7 +130,7 @@ test('ttlSecondsAfterFinished deletes the finished Job when due, and not before'
 
 test('a suspended Job stops its pods and starts none', (t) => {
   const plan = planJob(job({ suspend: true, parallelism: 2 }), [running('a')], now);
-  t.deepEqual(describe(plan.actions), ['delete pods a', 'status jobs pi']);
+  t.deepEqual(describe(plan.actions), ['delete pods a', 'status jobs pi', 'event Suspended']);
 });
 
 test('failed pods are retried after 10 s, doubling per failure up to 6 minutes', (t) => {
@@ -310,4 +310,18 @@ test('a suspended Job is not failed by its activeDeadlineSeconds', (t) => {
   const started = { startTime: at(0) };
   const plan = planJob(job({ suspend: true, activeDeadlineSeconds: 60 }, started), [], now);
   t.deepEqual(conditionTypes(plan.actions), ['Suspended:JobSuspended']);
+});
+
+test('the Job records events as upstream: Completed, the failure reason, Suspended and Resumed', (t) => {
+  const events = (actions: readonly Action[]) =>
+    actions.flatMap((a) => (a.kind === 'event' ? [`${a.type} ${a.reason}: ${a.message}`] : []));
+  t.deepEqual(events(planJob(job(), [succeeded('a')], now).actions), ['Normal Completed: Job completed']);
+  t.deepEqual(events(planJob(job({ backoffLimit: 0 }), [failed('a')], now).actions), [
+    'Warning BackoffLimitExceeded: Job has reached the specified backoff limit',
+  ]);
+  const suspended = planJob(job({ suspend: true }), [], now);
+  t.deepEqual(events(suspended.actions), ['Normal Suspended: Job suspended']);
+  t.deepEqual(events(planJob(job({}, status(suspended.actions)), [], now).actions), ['Normal Resumed: Job resumed']);
+  const done = planJob(job(), [succeeded('a')], now);
+  t.deepEqual(events(planJob(job({}, status(done.actions)), [succeeded('a')], now).actions), [], 'recorded once');
 });
