@@ -250,6 +250,51 @@ spec:
   t.deepEqual(pods.trim().split(' ').sort(), ['idx-0', 'idx-1', 'idx-2']);
 });
 
+test.serial('Indexed Job pods get DNS names <job>-<index> under the headless Service named by subdomain', async (t) => {
+  const manifest = join(dir, 'workers.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: v1
+kind: Service
+metadata: {name: workers}
+spec:
+  clusterIP: None
+  selector: {job-name: workers}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: workers}
+spec:
+  completions: 2
+  parallelism: 2
+  completionMode: Indexed
+  template:
+    spec:
+      subdomain: workers
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+`,
+  );
+  await ok(t, 'apply', '-f', manifest);
+  const hostnames = () =>
+    ok(
+      t,
+      'get',
+      'endpointslices',
+      '-l',
+      'kubernetes.io/service-name=workers',
+      '-o',
+      'jsonpath={range .items[*].endpoints[*]}{.hostname} {end}',
+    );
+  await waitFor(async () => (await hostnames()).trim().split(' ').length === 2, {
+    what: 'two endpoints for the headless Service',
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  });
+  t.deepEqual((await hostnames()).trim().split(' ').sort(), ['workers-0', 'workers-1']);
+  await ok(t, 'delete', '-f', manifest);
+});
+
 test.serial('kubectl describe shows why a pod cannot be scheduled', async (t) => {
   const manifest = join(dir, 'huge.yaml');
   writeFileSync(
