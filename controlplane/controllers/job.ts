@@ -173,6 +173,17 @@ function jobEvents(
   return events;
 }
 
+/** When each index that failed may run again: its last counted failure plus its own retry delay. */
+function indexRetryTimes(judged: readonly JudgedPod[], progress: IndexProgress): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const [index, counts] of progress.failures) {
+    if (counts.counted === 0) continue;
+    const failedPods = judged.filter((j) => j.index === index && j.failure === 'counted').map((j) => j.pod);
+    times.set(index, lastFailureAt(failedPods) + retryDelayMs(counts.counted));
+  }
+  return times;
+}
+
 function podLabels(job: Job): Record<string, string> {
   return {
     [jobNameLabel]: job.metadata.name ?? '',
@@ -318,7 +329,16 @@ export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
       for (const pod of surplus.filter(isActive)) actions.push(deletePod(pod));
       remainingActive = active.filter((p) => !surplus.includes(p));
       const need = wanted - remainingActive.length - holding.length;
-      if (need > 0 && retryAt > now.getTime())
+      // With a backoff limit per index each index waits out its own retry delay; without, the Job's.
+      const perIndex = job.spec.backoffLimitPerIndex !== undefined;
+      if (perIndex) {
+        for (const [index, retryAtIndex] of indexRetryTimes(judged, progress)) {
+          if (taken.has(index) || retryAtIndex <= now.getTime()) continue;
+          taken.add(index);
+          requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retryAtIndex - now.getTime() + 1);
+        }
+      }
+      if (need > 0 && !perIndex && retryAt > now.getTime())
         requeueAfterMs = Math.min(requeueAfterMs ?? Infinity, retryAt - now.getTime() + 1);
       else if (need > 0) {
         const created = indexedPods(job, progress, completions!, taken, need);

@@ -325,3 +325,19 @@ test('the Job records events as upstream: Completed, the failure reason, Suspend
   const done = planJob(job(), [succeeded('a')], now);
   t.deepEqual(events(planJob(job({}, status(done.actions)), [succeeded('a')], now).actions), [], 'recorded once');
 });
+
+test('backoffLimitPerIndex: each index waits out its own retry delay, the others start at once', (t) => {
+  const spec = indexed({ completions: 3, parallelism: 3, backoffLimitPerIndex: 3 });
+  const recent = indexedPod('a', 0, 'Failed');
+  recent.status!.containerStatuses![0]!.state = { terminated: { exitCode: 1, finishedAt: at(595) } };
+  const olderFailures = indexedPod('b', 1, 'Failed');
+  olderFailures.metadata.annotations!['batch.kubernetes.io/job-index-failure-count'] = '1';
+  olderFailures.status!.containerStatuses![0]!.state = { terminated: { exitCode: 1, finishedAt: at(570) } };
+  const plan = planJob(job(spec), [recent, olderFailures], now);
+  // index 0: one failure at 595 s, 10 s delay, 5 s to go; index 1: two failures, 20 s from 570 s: ready.
+  t.deepEqual(
+    createdPods(plan.actions).map((p) => p.spec.hostname),
+    ['pi-1', 'pi-2'],
+  );
+  t.is(plan.requeueAfterMs, 5_001);
+});
