@@ -3,30 +3,31 @@
  * does and the rest finish), at most `parallelism` at a time. Failures beyond backoffLimit
  * (default 6; with restartPolicy OnFailure container restarts count as failures) or running past
  * activeDeadlineSeconds fail the Job. As upstream since 1.31, the outcome is first recorded as
- * SuccessCriteriaMet / FailureTarget; the final Complete / Failed follows once no pod is active.
- * A finished Job with ttlSecondsAfterFinished is deleted that long after it finished.
- * Indexed Jobs run each completion index once (job/completion-index.ts), optionally with a
- * backoff limit per index (job/index-failures.ts) and a successPolicy (job/success-policy.ts);
- * a podFailurePolicy (job/pod-failure-policy.ts) may ignore a failure, fail the Job or an index.
- * With podReplacementPolicy Failed, a pod still terminating is not replaced until it is gone.
- * Suspending records Suspended; resuming turns it False and restarts startTime, as upstream.
+ * SuccessCriteriaMet / FailureTarget; the final Complete / Failed follows once no pod is active
+ * or terminating. A finished Job with ttlSecondsAfterFinished is deleted that long after it
+ * finished (job/ttl-after-finished.ts). Indexed Jobs run each completion index once
+ * (job/completion-index.ts, job/index-progress.ts), optionally with a backoff limit per index
+ * (job/index-failures.ts) and a successPolicy (job/success-policy.ts); a podFailurePolicy
+ * (job/pod-failure-policy.ts) may ignore a failure, fail the Job or an index. With
+ * podReplacementPolicy Failed, a pod still terminating is not replaced until it is gone.
+ * Suspending records Suspended (job/suspension.ts); resuming turns it False and restarts
+ * startTime, as upstream.
  */
 import type { Pod } from '../../kube/corev1.ts';
 import { deletePod, type Action, type Plan } from './actions.ts';
 import { claimPods } from './claim.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { controllerOf, deletionOrder, isActive, isReady, parseTime, podFromTemplate, restartCount } from './pods.ts';
-import type { Job, WorkloadCondition } from './workload-types.ts';
-import { completionIndexOf, formatIndexes, indexesToStart, parseIndexes, podForIndex } from './job/completion-index.ts';
-import {
-  failureCountAnnotations,
-  indexFailedForGood,
-  indexFailures,
-  type FailureKind,
-  type IndexFailures,
-} from './job/index-failures.ts';
-import { judgePodFailure, type PodFailureVerdict } from './job/pod-failure-policy.ts';
+import type { Job } from './workload-types.ts';
+import { formatIndexes, indexesToStart, podForIndex } from './job/completion-index.ts';
+import { failureCountAnnotations } from './job/index-failures.ts';
+import { indexProgress, indexRetryTimes, judge, type IndexProgress } from './job/index-progress.ts';
 import { successPolicyMet } from './job/success-policy.ts';
+import { hasCondition, isFinished, trueCondition } from './job/conditions.ts';
+import { lastFailureAt, retryDelayMs } from './job/retry-delay.ts';
+import { withSuspendedCondition } from './job/suspension.ts';
+import { jobEvents } from './job/events.ts';
+import { planTtlAfterFinished } from './job/ttl-after-finished.ts';
 
 // The labels the API's Job defaulting puts on a Job's pods; the controller stamps them too.
 import { jobNameLabel, jobControllerUidLabel as controllerUidLabel } from '../admission/defaults.ts';
@@ -42,146 +43,10 @@ const outcomes = {
   failedIndexes: { reason: 'FailedIndexes', message: 'Job has failed indexes' },
 } as const;
 
-/** Pods are recreated after failures with a delay of 10 s doubling per failure, at most 6 minutes. */
-function retryDelayMs(failures: number): number {
-  return Math.min(360_000, 10_000 * 2 ** Math.max(0, failures - 1));
-}
-
-/** When the most recent failed pod finished (its containers' end, else its last condition change). */
-function lastFailureAt(pods: readonly Pod[]): number {
-  let latest = 0;
-  for (const pod of pods) {
-    if (pod.status?.phase !== 'Failed') continue;
-    const ends = (pod.status.containerStatuses ?? []).map((c) => parseTime(c.state?.terminated?.finishedAt) ?? 0);
-    const conditions = (pod.status.conditions ?? []).map((c) => parseTime(c.lastTransitionTime) ?? 0);
-    latest = Math.max(latest, ...ends, ...conditions, parseTime(pod.metadata.creationTimestamp) ?? 0);
-  }
-  return latest;
-}
-
-function hasCondition(job: Job, type: string): WorkloadCondition | undefined {
-  return job.status?.conditions?.find((c) => c.type === type && c.status === 'True');
-}
-
-export function isFinished(job: Job): boolean {
-  return hasCondition(job, 'Complete') !== undefined || hasCondition(job, 'Failed') !== undefined;
-}
-
 /** completions as the API defaults it: both unset means 1; parallelism alone means a work queue. */
 function completionsOf(job: Job): number | undefined {
   if (job.spec.completions !== undefined && job.spec.completions !== null) return job.spec.completions;
   return job.spec.parallelism === undefined ? 1 : undefined;
-}
-
-function finishedAt(job: Job): number | undefined {
-  if (job.status?.completionTime) return parseTime(job.status.completionTime);
-  return parseTime(hasCondition(job, 'Failed')?.lastTransitionTime);
-}
-
-function trueCondition(type: string, reason: string, message: string, now: string): WorkloadCondition {
-  return { type, status: 'True', lastProbeTime: now, lastTransitionTime: now, reason, message };
-}
-
-/** A pod with the planner's reading of it: its completion index and how its failure counts. */
-interface JudgedPod {
-  pod: Pod;
-  index: number | undefined;
-  failure: FailureKind;
-  verdict: PodFailureVerdict | undefined;
-}
-
-function judge(job: Job, pod: Pod, completions: number | undefined, indexed: boolean): JudgedPod {
-  const index = indexed && completions !== undefined ? completionIndexOf(pod, completions) : undefined;
-  if (pod.status?.phase !== 'Failed') return { pod, index, failure: 'none', verdict: undefined };
-  const verdict = judgePodFailure(job.spec.podFailurePolicy, pod);
-  const failure: FailureKind =
-    verdict?.action === 'Ignore'
-      ? 'ignored'
-      : verdict?.action === 'FailIndex' && job.spec.backoffLimitPerIndex !== undefined
-        ? 'failIndex'
-        : 'counted';
-  return { pod, index, failure, verdict };
-}
-
-/** Where each index stands: succeeded, failed for good, and the failure counts of the rest. */
-interface IndexProgress {
-  succeeded: Set<number>;
-  failed: Set<number>;
-  failures: Map<number, IndexFailures>;
-}
-
-function indexProgress(job: Job, judged: readonly JudgedPod[], completions: number): IndexProgress {
-  const succeeded = parseIndexes(job.status?.completedIndexes, completions);
-  for (const { pod, index } of judged)
-    if (index !== undefined && pod.status?.phase === 'Succeeded') succeeded.add(index);
-  const failed = parseIndexes(job.status?.failedIndexes, completions);
-  const failures = new Map<number, IndexFailures>();
-  const limit = job.spec.backoffLimitPerIndex;
-  if (limit !== undefined) {
-    const byIndex = Map.groupBy(
-      judged.filter((j) => j.index !== undefined),
-      (j) => j.index!,
-    );
-    for (const [index, ofIndex] of byIndex) {
-      const counts = indexFailures(ofIndex);
-      failures.set(index, counts);
-      if (!succeeded.has(index) && indexFailedForGood(counts, limit)) failed.add(index);
-    }
-  }
-  for (const index of succeeded) failed.delete(index);
-  return { succeeded, failed, failures };
-}
-
-/** Suspended is True while the Job is suspended and turns False (JobResumed) when it resumes. */
-function withSuspendedCondition(
-  conditions: WorkloadCondition[],
-  suspended: boolean,
-  nowText: string,
-): { conditions: WorkloadCondition[]; change?: 'Suspended' | 'Resumed' } {
-  const current = conditions.find((c) => c.type === 'Suspended');
-  const wanted = suspended ? 'True' : 'False';
-  if (current?.status === wanted || (!current && !suspended)) return { conditions };
-  const next = suspended
-    ? trueCondition('Suspended', 'JobSuspended', 'Job suspended', nowText)
-    : { ...trueCondition('Suspended', 'JobResumed', 'Job resumed', nowText), status: 'False' as const };
-  return {
-    conditions: current ? conditions.map((c) => (c === current ? next : c)) : [...conditions, next],
-    change: suspended ? 'Suspended' : 'Resumed',
-  };
-}
-
-/** The events upstream's Job controller records when the Job is suspended, resumed or finishes. */
-function jobEvents(
-  job: Job,
-  change: 'Suspended' | 'Resumed' | undefined,
-  finished: WorkloadCondition | undefined,
-): Action[] {
-  const object = { ...job, apiVersion: 'batch/v1', kind: 'Job' };
-  const events: Action[] = [];
-  if (change)
-    events.push({ kind: 'event', object, type: 'Normal', reason: change, message: `Job ${change.toLowerCase()}` });
-  if (finished?.type === 'Complete')
-    events.push({ kind: 'event', object, type: 'Normal', reason: 'Completed', message: 'Job completed' });
-  else if (finished)
-    events.push({
-      kind: 'event',
-      object,
-      type: 'Warning',
-      reason: finished.reason ?? 'Failed',
-      message: finished.message ?? '',
-    });
-  return events;
-}
-
-/** When each index that failed may run again: its last counted failure plus its own retry delay. */
-function indexRetryTimes(judged: readonly JudgedPod[], progress: IndexProgress): Map<number, number> {
-  const times = new Map<number, number>();
-  for (const [index, counts] of progress.failures) {
-    if (counts.counted === 0) continue;
-    const failedPods = judged.filter((j) => j.index === index && j.failure === 'counted').map((j) => j.pod);
-    times.set(index, lastFailureAt(failedPods) + retryDelayMs(counts.counted));
-  }
-  return times;
 }
 
 function podLabels(job: Job): Record<string, string> {
@@ -207,27 +72,7 @@ function indexedPods(job: Job, progress: IndexProgress, completions: number, tak
 
 export function planJob(job: Job, pods: readonly Pod[], now: Date): Plan {
   const nowText = apiTime(now);
-  if (isFinished(job)) {
-    const ttl = job.spec.ttlSecondsAfterFinished;
-    const done = finishedAt(job);
-    if (ttl === undefined || done === undefined || job.metadata.deletionTimestamp) return { actions: [] };
-    const expires = done + ttl * 1000;
-    if (expires <= now.getTime()) {
-      return {
-        actions: [
-          {
-            kind: 'delete',
-            resource: 'jobs',
-            namespace: job.metadata.namespace,
-            name: job.metadata.name ?? '',
-            propagationPolicy: 'Foreground',
-            ...(job.metadata.uid ? { uid: job.metadata.uid } : {}),
-          },
-        ],
-      };
-    }
-    return { actions: [], requeueAfterMs: expires - now.getTime() + 1 };
-  }
+  if (isFinished(job)) return planTtlAfterFinished(job, now);
   // A Job being deleted starts nothing: an orphaning delete would otherwise see its pods go and replace them.
   if (job.metadata.deletionTimestamp) return { actions: [] };
 
