@@ -58,7 +58,7 @@ export function validateJob(errors: FieldErrors, o: Any): void {
 /**
  * A Job's selector, completions, pod template, completion mode and failure/success policies are
  * fixed once it exists (upstream's ValidateJobSpecUpdate); an Indexed Job may change completions
- * together with parallelism (elastic Indexed Jobs); the template may still change while the Job is
+ * when they equal its parallelism (elastic Indexed Jobs); the template may still change while the Job is
  * suspended, before any of its pods ran (upstream allows its scheduling fields then; this is more
  * lenient, never stricter).
  */
@@ -66,11 +66,10 @@ export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
   if (!sameJson(o.spec?.selector, old.spec?.selector))
     errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
   if (!sameJson(o.spec?.completions, old.spec?.completions)) {
-    // An Indexed Job may grow or shrink when completions and parallelism move together (elastic Indexed Jobs).
-    const elastic = (spec: Any) => spec?.completionMode === 'Indexed' && spec.completions === spec.parallelism;
+    // An Indexed Job may resize when its new completions equal its parallelism (elastic Indexed Jobs).
     if (o.spec?.completionMode !== 'Indexed')
       errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
-    else if (!elastic(o.spec) || !elastic(old.spec))
+    else if (isSet(o.spec?.completions) && o.spec.completions !== o.spec.parallelism)
       errors.invalid('spec.completions', o.spec?.completions, 'can only be modified in tandem with spec.parallelism');
   }
   for (const field of ['completionMode', 'podFailurePolicy', 'backoffLimitPerIndex', 'successPolicy'] as const)

@@ -178,6 +178,11 @@ test('updates: completionMode and the policies are fixed; an elastic Indexed Job
     job({ completionMode: 'Indexed', completions: n, parallelism: n, ...extra });
   t.deepEqual(validationErrors(jobs, indexed(6), indexed(4)).causes, []);
   t.deepEqual(
+    validationErrors(jobs, indexed(6), indexed(4, { parallelism: 1 })).causes,
+    [],
+    'only the new spec counts',
+  );
+  t.deepEqual(
     validationErrors(jobs, indexed(6, { parallelism: 2 }), indexed(4)).causes.map((c) => c.message),
     ['Invalid value: 6: can only be modified in tandem with spec.parallelism'],
   );
