@@ -150,6 +150,10 @@ function defaultJobSpec(spec: Any): void {
   spec.completionMode ??= 'NonIndexed';
   spec.suspend ??= false;
   spec.podReplacementPolicy ??= spec.podFailurePolicy ? 'Failed' : 'TerminatingOrFailed';
+  // A pod condition pattern without a status means True (upstream's SetDefaults_Job).
+  for (const rule of Array.isArray(spec.podFailurePolicy?.rules) ? spec.podFailurePolicy.rules : [])
+    for (const pattern of Array.isArray(rule?.onPodConditions) ? rule.onPodConditions : [])
+      if (pattern && typeof pattern === 'object') pattern.status ??= 'True';
 }
 
 export function defaultWorkload(kind: string, object: Any, creating = true): void {

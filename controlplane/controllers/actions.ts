@@ -56,12 +56,22 @@ export interface Plan {
   readonly requeueAfterMs?: number;
 }
 
-export function deletePod(pod: Pod): Action {
+/** Delete this very object (its uid guards against a successor with the same name). */
+export function deleteObject(
+  resource: ResourceName,
+  object: KubeObject,
+  propagationPolicy?: PropagationPolicy,
+): Action {
   return {
     kind: 'delete',
-    resource: 'pods',
-    namespace: pod.metadata.namespace,
-    name: pod.metadata.name ?? '',
-    ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+    resource,
+    namespace: object.metadata.namespace,
+    name: object.metadata.name ?? '',
+    ...(propagationPolicy ? { propagationPolicy } : {}),
+    ...(object.metadata.uid ? { uid: object.metadata.uid } : {}),
   };
+}
+
+export function deletePod(pod: Pod): Action {
+  return deleteObject('pods', pod);
 }

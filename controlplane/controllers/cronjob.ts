@@ -8,10 +8,10 @@
  * scheduled time.
  */
 import type { KubeObject } from '../../kube/types.ts';
-import type { Action, Plan } from './actions.ts';
+import { deleteObject, type Action, type Plan } from './actions.ts';
 import { missedRuns, parseSchedule, type Schedule } from './cron-schedule.ts';
 import { ScheduleError } from '../errors.ts';
-import { isFinished } from './job.ts';
+import { isFinished } from './job/conditions.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { controllerOf, controllerReference, parseTime } from './pods.ts';
 import type { CronJob, Job, ObjectRef } from './workload-types.ts';
@@ -88,14 +88,7 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
     ...history((j) => !succeeded(j), cronJob.spec.failedJobsHistoryLimit ?? 1),
   ];
   for (const job of prune) {
-    actions.push({
-      kind: 'delete',
-      resource: 'jobs',
-      namespace: job.metadata.namespace,
-      name: job.metadata.name ?? '',
-      propagationPolicy: 'Background',
-      ...(job.metadata.uid ? { uid: job.metadata.uid } : {}),
-    });
+    actions.push(deleteObject('jobs', job, 'Background'));
   }
 
   const finish = (): Plan => {
@@ -163,14 +156,7 @@ export function planCronJob(cronJob: CronJob, jobs: readonly Job[], now: Date): 
   }
   if (policy === 'Replace') {
     for (const job of running) {
-      actions.push({
-        kind: 'delete',
-        resource: 'jobs',
-        namespace: job.metadata.namespace,
-        name: job.metadata.name ?? '',
-        propagationPolicy: 'Background',
-        ...(job.metadata.uid ? { uid: job.metadata.uid } : {}),
-      });
+      actions.push(deleteObject('jobs', job, 'Background'));
       actions.push(event(cronJob, 'Normal', 'SuccessfulDelete', `Deleted job ${job.metadata.name}`));
     }
     active = [];

@@ -119,6 +119,12 @@ export interface Job extends KubeObject {
     selector?: LabelSelectorObject;
     manualSelector?: boolean;
     suspend?: boolean;
+    completionMode?: 'NonIndexed' | 'Indexed';
+    backoffLimitPerIndex?: number;
+    maxFailedIndexes?: number;
+    podFailurePolicy?: PodFailurePolicy;
+    successPolicy?: { rules: SuccessPolicyRule[] };
+    podReplacementPolicy?: 'TerminatingOrFailed' | 'Failed';
     template: PodTemplateSpec;
   };
   status?: {
@@ -126,10 +132,30 @@ export interface Job extends KubeObject {
     succeeded?: number;
     failed?: number;
     ready?: number;
+    terminating?: number;
     startTime?: string;
     completionTime?: string;
+    completedIndexes?: string;
+    failedIndexes?: string;
     conditions?: WorkloadCondition[];
   };
+}
+
+export type PodFailurePolicyAction = 'FailJob' | 'FailIndex' | 'Ignore' | 'Count';
+
+export interface PodFailurePolicyRule {
+  action: PodFailurePolicyAction;
+  onExitCodes?: { containerName?: string; operator: 'In' | 'NotIn'; values: number[] };
+  onPodConditions?: { type: string; status?: 'True' | 'False' | 'Unknown' }[];
+}
+
+export interface PodFailurePolicy {
+  rules: PodFailurePolicyRule[];
+}
+
+export interface SuccessPolicyRule {
+  succeededIndexes?: string;
+  succeededCount?: number;
 }
 
 /** Its name, namespace and uid are copied from the object's metadata, where each may be absent. */

@@ -18,6 +18,7 @@ import { parseSchedule } from '../controllers/cron-schedule.ts';
 import { ScheduleError } from '../errors.ts';
 import { validatePodTemplate } from './pod.ts';
 import { validateLabelSelector } from './selectors.ts';
+import { validateJobPolicies } from './job-policies.ts';
 
 const jobRestartPolicies = ['OnFailure', 'Never'];
 
@@ -36,7 +37,8 @@ function validateJobSpec(errors: FieldErrors, path: string, spec: Any): void {
     min: 1,
     rangeMessage: 'must be greater than 0',
   });
-  checkEnum(errors, `${path}.completionMode`, spec.completionMode, ['Indexed', 'NonIndexed']);
+  checkEnum(errors, `${path}.completionMode`, spec.completionMode, ['NonIndexed', 'Indexed']);
+  validateJobPolicies(errors, path, spec);
   checkBoolean(errors, `${path}.suspend`, spec.suspend);
   checkBoolean(errors, `${path}.manualSelector`, spec.manualSelector);
   validateLabelSelector(errors, `${path}.selector`, spec.selector);
@@ -54,15 +56,25 @@ export function validateJob(errors: FieldErrors, o: Any): void {
 }
 
 /**
- * A Job's selector, completions and pod template are fixed once it exists (upstream's
- * ValidateJobSpecUpdate); the template may still change while the Job is suspended, before any
- * of its pods ran (upstream allows its scheduling fields then; this is more lenient, never stricter).
+ * A Job's selector, completions, pod template, completion mode and failure/success policies are
+ * fixed once it exists (upstream's ValidateJobSpecUpdate); an Indexed Job may change completions
+ * when they equal its parallelism (elastic Indexed Jobs); the template may still change while the Job is
+ * suspended, before any of its pods ran (upstream allows its scheduling fields then; this is more
+ * lenient, never stricter).
  */
 export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
   if (!sameJson(o.spec?.selector, old.spec?.selector))
     errors.invalid('spec.selector', o.spec?.selector, 'field is immutable');
-  if (!sameJson(o.spec?.completions, old.spec?.completions))
-    errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
+  if (!sameJson(o.spec?.completions, old.spec?.completions)) {
+    // An Indexed Job may resize when its new completions equal its parallelism (elastic Indexed Jobs).
+    if (o.spec?.completionMode !== 'Indexed')
+      errors.invalid('spec.completions', o.spec?.completions, 'field is immutable');
+    else if (isSet(o.spec?.completions) && o.spec.completions !== o.spec.parallelism)
+      errors.invalid('spec.completions', o.spec?.completions, 'can only be modified in tandem with spec.parallelism');
+  }
+  for (const field of ['completionMode', 'podFailurePolicy', 'backoffLimitPerIndex', 'successPolicy'] as const)
+    if (!sameJson(o.spec?.[field], old.spec?.[field]))
+      errors.invalid(`spec.${field}`, o.spec?.[field], 'field is immutable');
   const suspended = old.spec?.suspend === true;
   if (!suspended && !sameJson(o.spec?.template, old.spec?.template))
     errors.invalid('spec.template', o.spec?.template, 'field is immutable');

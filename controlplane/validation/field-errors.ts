@@ -49,6 +49,11 @@ export class FieldErrors {
     this.add('FieldValueInvalid', field, `Invalid value: ${showValue(value)}${detail ? `: ${detail}` : ''}`);
   }
 
+  /** An Invalid that names no value (upstream's field.OmitValueType), for a combination of fields. */
+  invalidCombination(field: string, detail: string): void {
+    this.add('FieldValueInvalid', field, `Invalid value: ${detail}`);
+  }
+
   /** One Invalid per message of a name check (upstream's `for _, msg := range IsX(v)`). */
   invalidEach(field: string, value: unknown, messages: readonly string[]): void {
     for (const message of messages) this.invalid(field, value, message);

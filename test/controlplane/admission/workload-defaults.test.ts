@@ -91,6 +91,21 @@ const table: [string, string, Any, Any][] = [
   ],
   ['Job with completions only', 'Job', { spec: { completions: 5 } }, { completions: 5, parallelism: 1 }],
   [
+    'Job with a podFailurePolicy: replaced only once failed, condition patterns True',
+    'Job',
+    {
+      spec: {
+        podFailurePolicy: { rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] }] },
+      },
+    },
+    {
+      podReplacementPolicy: 'Failed',
+      podFailurePolicy: {
+        rules: [{ action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] }],
+      },
+    },
+  ],
+  [
     'CronJob',
     'CronJob',
     { spec: { schedule: '* * * * *', jobTemplate: { spec: { template: template() } } } },

@@ -130,7 +130,7 @@ test('ttlSecondsAfterFinished deletes the finished Job when due, and not before'
 
 test('a suspended Job stops its pods and starts none', (t) => {
   const plan = planJob(job({ suspend: true, parallelism: 2 }), [running('a')], now);
-  t.deepEqual(describe(plan.actions), ['delete pods a', 'status jobs pi']);
+  t.deepEqual(describe(plan.actions), ['delete pods a', 'status jobs pi', 'event Suspended']);
 });
 
 test('failed pods are retried after 10 s, doubling per failure up to 6 minutes', (t) => {
@@ -160,4 +160,184 @@ test('failed pods are retried after 10 s, doubling per failure up to 6 minutes',
       (a) => a.kind === 'createPods',
     ),
   );
+});
+
+const indexKey = 'batch.kubernetes.io/job-completion-index';
+const indexedPod = (name: string, index: number, phase?: 'Succeeded' | 'Failed', exitCode = 1) => {
+  const p = pod(name, { owner: mine, node: 'n', labels: {}, ...(phase ? { phase } : {}) });
+  p.metadata.annotations = { [indexKey]: String(index) };
+  if (phase === 'Failed')
+    p.status!.containerStatuses = [
+      { name: 'pi', ready: false, restartCount: 0, image: 'busybox', imageID: '', state: { terminated: { exitCode } } },
+    ];
+  return p;
+};
+const indexed = (spec: Partial<Job['spec']> = {}) => ({ completionMode: 'Indexed' as const, ...spec });
+const createdPods = (actions: readonly Action[]) => actions.flatMap((a) => (a.kind === 'createPods' ? a.pods : []));
+
+test('an Indexed Job starts one pod per free index, each with its index and hostname', (t) => {
+  const plan = planJob(job(indexed({ completions: 5, parallelism: 3 })), [indexedPod('pi-1', 1, 'Succeeded')], now);
+  const created = createdPods(plan.actions);
+  t.deepEqual(
+    created.map((p) => [p.metadata.generateName, p.spec.hostname, p.metadata.annotations?.[indexKey]]),
+    [
+      ['pi-0-', 'pi-0', '0'],
+      ['pi-2-', 'pi-2', '2'],
+      ['pi-3-', 'pi-3', '3'],
+    ],
+  );
+  t.is(created[0]!.spec.containers[0]!.env?.[0]?.name, 'JOB_COMPLETION_INDEX');
+  t.like(status(plan.actions), { succeeded: 1, completedIndexes: '1' });
+});
+
+test('an Indexed Job completes when every index succeeded once, however many pods ran', (t) => {
+  const pods = [
+    indexedPod('a', 0, 'Succeeded'),
+    indexedPod('b', 1, 'Succeeded'),
+    indexedPod('c', 1, 'Succeeded'),
+    indexedPod('d', 2, 'Failed'),
+  ];
+  const notYet = planJob(job(indexed({ completions: 3 })), pods, new Date(Date.parse('2026-01-01T01:00:00Z')));
+  t.deepEqual(conditionTypes(notYet.actions), []);
+  t.deepEqual(
+    createdPods(notYet.actions).map((p) => p.spec.hostname),
+    ['pi-2'],
+  );
+  t.like(status(notYet.actions), { succeeded: 2, failed: 1, completedIndexes: '0-1' });
+  const done = planJob(job(indexed({ completions: 3 })), [...pods, indexedPod('e', 2, 'Succeeded')], now);
+  t.deepEqual(conditionTypes(done.actions), ['SuccessCriteriaMet:CompletionsReached', 'Complete:CompletionsReached']);
+  t.like(status(done.actions), { succeeded: 3, completedIndexes: '0-2' });
+});
+
+const ignore42 = { rules: [{ action: 'Ignore' as const, onExitCodes: { operator: 'In' as const, values: [42] } }] };
+
+test('podFailurePolicy Ignore: a pod exiting 42 is replaced at once and not counted, even with backoffLimit 0', (t) => {
+  const plan = planJob(job({ backoffLimit: 0, podFailurePolicy: ignore42 }), [indexedPod('a', 0, 'Failed', 42)], now);
+  t.deepEqual(conditionTypes(plan.actions), []);
+  t.is(createdPods(plan.actions).length, 1);
+  t.like(status(plan.actions), { failed: 0 });
+  const counted = planJob(job({ backoffLimit: 0, podFailurePolicy: ignore42 }), [indexedPod('a', 0, 'Failed', 1)], now);
+  t.deepEqual(conditionTypes(counted.actions), ['FailureTarget:BackoffLimitExceeded', 'Failed:BackoffLimitExceeded']);
+});
+
+test('podFailurePolicy FailJob fails the Job at once with the rule in the message', (t) => {
+  const policy = { rules: [{ action: 'FailJob' as const, onExitCodes: { operator: 'In' as const, values: [3] } }] };
+  const plan = planJob(job({ podFailurePolicy: policy }), [indexedPod('a', 0, 'Failed', 3), running('b')], now);
+  t.deepEqual(conditionTypes(plan.actions), ['FailureTarget:PodFailurePolicy']);
+  t.is(
+    status(plan.actions)?.conditions?.[0]?.message,
+    'Container pi for pod default/a failed with exit code 3 matching FailJob rule at index 0',
+  );
+  t.deepEqual(
+    describe(plan.actions).filter((a) => a.startsWith('delete')),
+    ['delete pods b'],
+  );
+});
+
+test('backoffLimitPerIndex: an index past its limit is failed, the others go on; then FailedIndexes', (t) => {
+  const spec = indexed({ completions: 3, parallelism: 3, backoffLimitPerIndex: 0 });
+  const later = new Date(Date.parse('2026-01-01T01:00:00Z'));
+  const pods = [indexedPod('a', 0, 'Failed'), indexedPod('b', 1, 'Succeeded')];
+  const plan = planJob(job(spec), pods, later);
+  t.deepEqual(
+    createdPods(plan.actions).map((p) => [
+      p.spec.hostname,
+      p.metadata.annotations?.['batch.kubernetes.io/job-index-failure-count'],
+    ]),
+    [['pi-2', '0']],
+  );
+  t.like(status(plan.actions), { failedIndexes: '0', completedIndexes: '1' });
+  const end = planJob(job(spec), [...pods, indexedPod('c', 2, 'Succeeded')], later);
+  t.deepEqual(conditionTypes(end.actions), ['FailureTarget:FailedIndexes', 'Failed:FailedIndexes']);
+  const strict = planJob(job({ ...spec, maxFailedIndexes: 0 }), pods, later);
+  t.deepEqual(conditionTypes(strict.actions), [
+    'FailureTarget:MaxFailedIndexesExceeded',
+    'Failed:MaxFailedIndexesExceeded',
+  ]);
+});
+
+test('backoffLimitPerIndex: a retried index carries its failure count to the next pod', (t) => {
+  const spec = indexed({ completions: 1, backoffLimitPerIndex: 2 });
+  const first = indexedPod('a', 0, 'Failed');
+  first.metadata.annotations!['batch.kubernetes.io/job-index-failure-count'] = '1';
+  const plan = planJob(job(spec), [first], new Date(Date.parse('2026-01-01T01:00:00Z')));
+  t.is(createdPods(plan.actions)[0]?.metadata.annotations?.['batch.kubernetes.io/job-index-failure-count'], '2');
+});
+
+test('successPolicy: the Job succeeds once a rule is met and stops the rest', (t) => {
+  const spec = indexed({ completions: 5, parallelism: 5, successPolicy: { rules: [{ succeededIndexes: '0,2' }] } });
+  const plan = planJob(
+    job(spec),
+    [indexedPod('a', 0, 'Succeeded'), indexedPod('b', 2, 'Succeeded'), indexedPod('c', 1)],
+    now,
+  );
+  t.deepEqual(conditionTypes(plan.actions), ['SuccessCriteriaMet:SuccessPolicy']);
+  t.is(status(plan.actions)?.conditions?.[0]?.message, 'Matched rules at index 0');
+  t.deepEqual(
+    describe(plan.actions).filter((a) => a.startsWith('delete')),
+    ['delete pods c'],
+  );
+});
+
+test('suspend records Suspended; resuming turns it False and starts the clock again', (t) => {
+  const suspended = planJob(job({ suspend: true }, { startTime: at(0) }), [], now);
+  t.deepEqual(conditionTypes(suspended.actions), ['Suspended:JobSuspended']);
+  const resumed = planJob(job({ suspend: false }, status(suspended.actions)), [], now);
+  const condition = status(resumed.actions)?.conditions?.[0];
+  t.like(condition, { type: 'Suspended', status: 'False', reason: 'JobResumed', message: 'Job resumed' });
+  t.is(status(resumed.actions)?.startTime, '2026-01-01T00:10:00Z');
+});
+
+test('podReplacementPolicy Failed waits for a terminating pod; TerminatingOrFailed does not', (t) => {
+  const leaving = running('a', { deleting: true });
+  const waiting = planJob(job({ podReplacementPolicy: 'Failed' }), [leaving], now);
+  t.is(createdPods(waiting.actions).length, 0);
+  t.like(status(waiting.actions), { terminating: 1, active: 0 });
+  const eager = planJob(job({ podReplacementPolicy: 'TerminatingOrFailed' }), [leaving], now);
+  t.is(createdPods(eager.actions).length, 1);
+});
+
+test('Complete waits until no pod of the Job is still terminating', (t) => {
+  const pods = [succeeded('a'), running('b', { deleting: true })];
+  const plan = planJob(job({ completions: 1, parallelism: 2 }), pods, now);
+  t.deepEqual(conditionTypes(plan.actions), ['SuccessCriteriaMet:CompletionsReached']);
+  t.like(status(plan.actions), { terminating: 1 });
+  const later = planJob(job({ completions: 1 }, status(plan.actions)), [succeeded('a')], now);
+  t.deepEqual(conditionTypes(later.actions), ['SuccessCriteriaMet:CompletionsReached', 'Complete:CompletionsReached']);
+});
+
+test('a suspended Job is not failed by its activeDeadlineSeconds', (t) => {
+  const started = { startTime: at(0) };
+  const plan = planJob(job({ suspend: true, activeDeadlineSeconds: 60 }, started), [], now);
+  t.deepEqual(conditionTypes(plan.actions), ['Suspended:JobSuspended']);
+});
+
+test('the Job records events as upstream: Completed, the failure reason, Suspended and Resumed', (t) => {
+  const events = (actions: readonly Action[]) =>
+    actions.flatMap((a) => (a.kind === 'event' ? [`${a.type} ${a.reason}: ${a.message}`] : []));
+  t.deepEqual(events(planJob(job(), [succeeded('a')], now).actions), ['Normal Completed: Job completed']);
+  t.deepEqual(events(planJob(job({ backoffLimit: 0 }), [failed('a')], now).actions), [
+    'Warning BackoffLimitExceeded: Job has reached the specified backoff limit',
+  ]);
+  const suspended = planJob(job({ suspend: true }), [], now);
+  t.deepEqual(events(suspended.actions), ['Normal Suspended: Job suspended']);
+  t.deepEqual(events(planJob(job({}, status(suspended.actions)), [], now).actions), ['Normal Resumed: Job resumed']);
+  const done = planJob(job(), [succeeded('a')], now);
+  t.deepEqual(events(planJob(job({}, status(done.actions)), [succeeded('a')], now).actions), [], 'recorded once');
+});
+
+test('backoffLimitPerIndex: each index waits out its own retry delay, the others start at once', (t) => {
+  const spec = indexed({ completions: 3, parallelism: 3, backoffLimitPerIndex: 3 });
+  const recent = indexedPod('a', 0, 'Failed');
+  recent.status!.containerStatuses![0]!.state = { terminated: { exitCode: 1, finishedAt: at(595) } };
+  const olderFailures = indexedPod('b', 1, 'Failed');
+  olderFailures.metadata.annotations!['batch.kubernetes.io/job-index-failure-count'] = '1';
+  olderFailures.status!.containerStatuses![0]!.state = { terminated: { exitCode: 1, finishedAt: at(570) } };
+  const plan = planJob(job(spec), [recent, olderFailures], now);
+  // index 0: one failure at 595 s, 10 s delay, 5 s to go; index 1: two failures, 20 s from 570 s: ready.
+  t.deepEqual(
+    createdPods(plan.actions).map((p) => p.spec.hostname),
+    ['pi-1', 'pi-2'],
+  );
+  t.is(plan.requeueAfterMs, 5_001);
 });

@@ -209,6 +209,92 @@ test.serial('a Job completes and kubectl wait sees it', async (t) => {
   t.is(await ok(t, 'get', 'job', 'pi', '-o', 'jsonpath={.status.succeeded}'), '1');
 });
 
+test.serial('a suspended Indexed Job waits, then runs each index once when resumed', async (t) => {
+  kubelet!.outcomes.set('idx-', 'Succeeded');
+  const manifest = join(dir, 'idx.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: batch/v1
+kind: Job
+metadata: {name: idx}
+spec:
+  completions: 3
+  parallelism: 3
+  completionMode: Indexed
+  suspend: true
+  template:
+    spec:
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+`,
+  );
+  await ok(t, 'apply', '-f', manifest);
+  await ok(t, 'wait', '--for=condition=suspended', 'job/idx', '--timeout=30s');
+  t.is(await ok(t, 'get', 'pods', '-l', 'job-name=idx', '-o', 'name'), '', 'a suspended Job starts no pod');
+  await ok(t, 'patch', 'job', 'idx', '--type=merge', '-p', '{"spec":{"suspend":false}}');
+  await ok(t, 'wait', '--for=condition=complete', 'job/idx', '--timeout=60s');
+  t.is(
+    await ok(t, 'get', 'job', 'idx', '-o', 'jsonpath={.status.completedIndexes} {.status.conditions[*].type}'),
+    '0-2 Suspended SuccessCriteriaMet Complete',
+  );
+  t.is(await ok(t, 'get', 'job', 'idx', '-o', 'jsonpath={.status.conditions[0].reason}'), 'JobResumed');
+  const pods = await ok(
+    t,
+    'get',
+    'pods',
+    '-l',
+    'job-name=idx',
+    '-o',
+    'jsonpath={range .items[*]}{.spec.hostname} {end}',
+  );
+  t.deepEqual(pods.trim().split(' ').sort(), ['idx-0', 'idx-1', 'idx-2']);
+});
+
+test.serial('Indexed Job pods get DNS names <job>-<index> under the headless Service named by subdomain', async (t) => {
+  const manifest = join(dir, 'workers.yaml');
+  writeFileSync(
+    manifest,
+    `apiVersion: v1
+kind: Service
+metadata: {name: workers}
+spec:
+  clusterIP: None
+  selector: {job-name: workers}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: workers}
+spec:
+  completions: 2
+  parallelism: 2
+  completionMode: Indexed
+  template:
+    spec:
+      subdomain: workers
+      restartPolicy: Never
+      containers: [{name: main, image: busybox}]
+`,
+  );
+  await ok(t, 'apply', '-f', manifest);
+  const hostnames = () =>
+    ok(
+      t,
+      'get',
+      'endpointslices',
+      '-l',
+      'kubernetes.io/service-name=workers',
+      '-o',
+      'jsonpath={range .items[*].endpoints[*]}{.hostname} {end}',
+    );
+  await waitFor(async () => (await hostnames()).trim().split(' ').length === 2, {
+    what: 'two endpoints for the headless Service',
+    timeoutMs: 30_000,
+    intervalMs: 200,
+  });
+  t.deepEqual((await hostnames()).trim().split(' ').sort(), ['workers-0', 'workers-1']);
+  await ok(t, 'delete', '-f', manifest);
+});
+
 test.serial('kubectl describe shows why a pod cannot be scheduled', async (t) => {
   const manifest = join(dir, 'huge.yaml');
   writeFileSync(
