@@ -65,7 +65,7 @@ import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
-import { SystemdNotifier, spawnNotifyRunner } from './systemd-notify.ts';
+import { SystemdNotifier, spawnNotifyRunner } from '../kube/systemd-notify.ts';
 import { ClientCertRotator, requestClientCertificate } from './certs/client-cert-rotation.ts';
 import { X509Certificate } from 'node:crypto';
 
