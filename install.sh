@@ -29,6 +29,7 @@ containerd_root=${BOSUN_CONTAINERD_ROOT:-$root/var/lib/containerd}
 containerd_state=${BOSUN_CONTAINERD_STATE:-$root/run/containerd}
 cni_conf_dir=${BOSUN_CNI_CONF_DIR:-$root/etc/cni/net.d}
 cni_data_dir=${BOSUN_CNI_DATA_DIR:-$root/var/lib/cni/networks}
+logind_dropin=${BOSUN_LOGIND_DROPIN:-$root/etc/systemd/logind.conf.d/99-bosun.conf}
 node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
 # the node's (and single-node server's) address; empty: the address of the default route
 node_ip=${BOSUN_NODE_IP:-}
@@ -192,6 +193,12 @@ uninstall() {
   if [ -n "$with_systemd" ]; then
     rm -f "$unit_dir/bosun-server.service" "$unit_dir/bosun-agent.service"
     systemctl daemon-reload
+    # the cap on shutdown delay locks the agent raised for its shutdown grace period
+    if [ -f "$logind_dropin" ]; then
+      rm -f "$logind_dropin"
+      rmdir "$(dirname "$logind_dropin")" 2>/dev/null || true
+      systemctl kill --signal=SIGHUP systemd-logind.service 2>/dev/null || true
+    fi
   fi
   # containerd's configuration goes back to what it was; its folders go only if this installer made them
   if [ -f "$containerd_config.before-bosun" ]; then

@@ -58,6 +58,7 @@ import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
 import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
+import { systemInhibitDelay } from './shutdown/inhibit-delay.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes } from './pods/volume-manager.ts';
 import { sandboxPodUids } from './pods/cri-labels.ts';
@@ -449,6 +450,8 @@ export class Agent {
           criticalGracePeriodSeconds: config.shutdownGracePeriodCriticalPodsSeconds ?? 0,
         },
         logind: config.logind ?? systemLogind,
+        // the machine's logind cap, unless a test brought its own logind
+        ...(config.logind === undefined ? { inhibitDelay: systemInhibitDelay } : {}),
         pods: () => manager.shutdownCandidates(),
         stopPod: (kill) => manager.stopForShutdown(kill),
         log: log.child({ loop: 'shutdown' }),
