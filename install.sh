@@ -212,6 +212,12 @@ uninstall() {
   done
   rm -rf "$etc_dir" "$data_dir" "$run_dir" "$log_dir" "$pod_log_dir" "$image_cache" \
     "$defaults_dir/bosun-server" "$defaults_dir/bosun-agent" "$bin_dir/bosun"
+  # Node's compile cache of bin/bosun (run as root) is outside BOSUN_ROOT: only an uninstall of the
+  # whole host removes it, and its folder once nothing else is in it
+  if [ -z "$root" ]; then
+    rm -rf /var/cache/bosun/node
+    rmdir /var/cache/bosun 2>/dev/null || true
+  fi
   if [ "$prefix" != "$src" ]; then rm -rf "$prefix"; fi
   # folders made for containerd and CNI, once nothing else is in them
   for dir in "$(dirname "$containerd_config")/certs.d" "$(dirname "$containerd_config")" "$cni_conf_dir" "$cni_data_dir"; do
