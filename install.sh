@@ -3,6 +3,8 @@
 #   install.sh                      a single-node cluster: control plane + node agent on this machine
 #   install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
 #                                   this machine as a node of an existing cluster
+#   install.sh upgrade              replaces bosun with this copy and restarts the server, then the
+#                                   agent; running pods keep running (the new agent adopts them)
 #   install.sh uninstall            removes what install.sh and bosun made (daemons, units, pods,
 #                                   iptables chains, CNI state, files); the Debian packages stay
 # Safe to run again: it only adds what is missing. With systemd as PID 1 the daemons run as units
@@ -30,6 +32,8 @@ containerd_state=${BOSUN_CONTAINERD_STATE:-$root/run/containerd}
 cni_conf_dir=${BOSUN_CNI_CONF_DIR:-$root/etc/cni/net.d}
 cni_data_dir=${BOSUN_CNI_DATA_DIR:-$root/var/lib/cni/networks}
 logind_dropin=${BOSUN_LOGIND_DROPIN:-$root/etc/systemd/logind.conf.d/99-bosun.conf}
+# the agent's --cgroup-root (pods under <it>/kubepods); BOSUN_ROOT does not move it: cgroups are machine-wide
+cgroup_root=${BOSUN_CGROUP_ROOT:-/}
 node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
 # the node's (and single-node server's) address; empty: the address of the default route
 node_ip=${BOSUN_NODE_IP:-}
@@ -45,13 +49,13 @@ fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 if [ -d /run/systemd/system ] && [ -z "${BOSUN_NO_SYSTEMD:-}" ]; then with_systemd=1; else with_systemd=; fi
 
-usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
 
 mode=${1:-single}
 case "$mode" in
-  single|join|uninstall) ;;
+  single|join|upgrade|uninstall) ;;
   -h|--help) usage; exit 0 ;;
-  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., or install.sh uninstall" ;;
+  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., install.sh upgrade, or install.sh uninstall" ;;
 esac
 [ $# -gt 0 ] && shift
 if [ "$mode" = join ]; then
@@ -130,15 +134,17 @@ join_node() {
   if [ -f "$etc_dir/agent.kubeconfig" ] && [ -f "$run_dir/agent.pid" ] && kill -0 "$(cat "$run_dir/agent.pid")" 2>/dev/null; then
     say "node $node_name already joined and its agent runs"
   else
-    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver")
+    # the agent owns the pod network: it writes the CNI conflist once the control plane gives this
+    # node a subnet, and routes the other nodes' pods (host-gw on a shared segment, VXLAN otherwise)
+    local agent_args=(--agent-arg="--root-dir=$data_dir/agent" --agent-arg="--pod-log-dir=$pod_log_dir" --agent-arg="--cgroup-driver=$cgroup_driver"
+      --agent-arg="--cgroup-root=$cgroup_root" --agent-arg="--pod-manifest-path=$etc_dir/manifests"
+      --agent-arg="--cni-conf-dir=$cni_conf_dir" --agent-arg="--cni-data-dir=$cni_data_dir")
     [ -z "$node_ip" ] || agent_args+=(--agent-arg="--node-ip=$node_ip")
     "$bosun" join "$@" --node-name "$node_name" --config-dir "$etc_dir" --container-runtime-endpoint "unix://$containerd_socket" \
       --log-dir "$log_dir" --run-dir "$run_dir" "${agent_args[@]}"
   fi
-  # the bridge plugin hands out the subnet the control plane gave this node
   local cidr
   cidr=$("$bosun" node-setup pod-cidr --kubeconfig "$etc_dir/agent.kubeconfig" --node-name "$node_name")
-  "$bosun" node-setup cni --cni-conf-dir "$cni_conf_dir" --cni-data-dir "$cni_data_dir" --pod-cidr "$cidr"
   say "node $node_name: pod subnet $cidr; waiting until it is Ready"
   "$bosun" node-setup wait-ready --kubeconfig "$etc_dir/agent.kubeconfig" --node-name "$node_name"
 }
@@ -180,7 +186,7 @@ uninstall() {
   if [ -x "$bosun" ]; then
     say "bosun reset: daemons, pods, iptables chains, CNI state, bosun's files"
     "$bosun" reset --force "${paths[@]}" --container-runtime-endpoint "unix://$containerd_socket" \
-      --cni-conf-dir "$cni_conf_dir" --pod-log-dir "$pod_log_dir"
+      --cni-conf-dir "$cni_conf_dir" --pod-log-dir "$pod_log_dir" --cgroup-root "$cgroup_root"
     if [ -S "$containerd_socket" ]; then
       ctr --address "$containerd_socket" -n k8s.io images rm localhost/bosun/pause:3.10 localhost/bosun/busybox:1.35 >/dev/null 2>&1 || true
     fi
@@ -226,8 +232,25 @@ uninstall() {
   say "removed. The Debian packages (containerd, runc, CNI plugins, iptables, ...) stay installed."
 }
 
+# the new build in place of the old, then the daemons restarted on it: server first, then agent
+upgrade() {
+  [ -x "$bosun" ] || fail "bosun is not installed in $prefix; run install.sh (or install.sh join ...) first"
+  local before
+  before=$("$bosun" --version)
+  if [ "$prefix" != "$src" ] && [ "$prefix" != / ]; then
+    # files the new build no longer has must not linger beside it; its packages stay if the lock is the same
+    find "$prefix" -mindepth 1 -maxdepth 1 ! -name node_modules -exec rm -rf {} +
+  fi
+  install_bosun
+  check_host
+  install_units
+  "$bosun" node-setup restart-daemons --run-dir "$run_dir" --log-dir "$log_dir"
+  say "upgraded: $before -> $("$bosun" --version)"
+}
+
 case "$mode" in
   single) single ;;
   join) join_mode "$@" ;;
+  upgrade) upgrade ;;
   uninstall) uninstall ;;
 esac

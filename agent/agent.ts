@@ -1,8 +1,9 @@
 /**
  * `bosun agent` as one linear script:
  *
- *   validate -> runtime -> API -> node -> lease + node status -> pods (informer on
- *   spec.nodeName=<node>, PodManager, garbage collection after the first list) -> services
+ *   validate -> runtime -> pods from files (PodManager, adopted containers, static pods: nothing
+ *   here needs the API) -> API -> node -> lease + node status -> pods from the API (informer on
+ *   spec.nodeName=<node>, garbage collection after the first list, mirror pods) -> services
  *   (proxy, DNS) -> healthz -> ready -> wait for the signal -> graceful stop
  *
  * Each step's failure names the step and what to do. Stopping (the signal aborts) ends the loops
@@ -23,7 +24,7 @@ import type { CriRuntime } from '../cri/runtime.ts';
 import { KubeClient } from '../kube/client.ts';
 import type { Pod, Taint } from '../kube/corev1.ts';
 import { isApiError } from '../kube/errors.ts';
-import { Informer } from '../kube/informer.ts';
+import { apiListWatch, Informer } from '../kube/informer.ts';
 import { KubeconfigError } from '../kube/errors.ts';
 import { loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
 import { refs } from '../kube/resource-ref.ts';
@@ -31,6 +32,7 @@ import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
+import { NetworkPolicyEnforcer } from './network-policy/enforcer.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './errors.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
@@ -44,6 +46,7 @@ import { reportProxyRefusal } from './events/service-events.ts';
 import { createHealthzServer } from './healthz.ts';
 import { defaultHousekeeping, Housekeeping, type HousekeepingConfig } from './housekeeping.ts';
 import { KubeletPort } from './kubelet-server/kubelet-port.ts';
+import { measureVolumes } from './kubelet-server/volume-stats.ts';
 import type { HostFacts } from './node/host-facts.ts';
 import { kubeLeaseApi } from './node/kube-lease-api.ts';
 import { kubeNodeApi } from './node/kube-node-api.ts';
@@ -52,15 +55,24 @@ import type { Reserved } from './node/node-flags.ts';
 import { detectNodeIP } from './node/node-ip.ts';
 import { NodeObserver } from './node/node-observer.ts';
 import { NodeStatusLoop } from './node/node-status-loop.ts';
+import type { NodeVolume } from './node/node-plan.ts';
 import { ImagePuller } from './pods/image-puller.ts';
 import { kubePodApi } from './pods/kube-pod-api.ts';
 import { parseResolvConf, type NodePodSettings } from './pods/node-settings.ts';
 import { ApiConfigSource } from './pods/config-source.ts';
 import { PodManager } from './pods/pod-manager.ts';
+import { versionSkewProblem } from './node/version-skew.ts';
+import { nodeResources } from './node/node-plan.ts';
+import { StaticPods } from './static-pods/static-pods.ts';
+import { isMirrorPod, isStaticPod } from './static-pods/static-pod-manifest.ts';
+import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirror-api.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
 import { systemInhibitDelay } from './shutdown/inhibit-delay.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes } from './pods/volume-manager.ts';
+import { apiClaimSource } from './pods/volumes/claim-source.ts';
+import { localPathRootOf } from './pods/volumes.ts';
+import { LocalPathProvisioner } from './storage/local-path-provisioner.ts';
 import { sandboxPodUids } from './pods/cri-labels.ts';
 import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
@@ -69,6 +81,10 @@ import { nodeNetwork } from './pods/probe-network.ts';
 import { SystemdNotifier, spawnNotifyRunner } from '../kube/systemd-notify.ts';
 import { ClientCertRotator, requestClientCertificate } from './certs/client-cert-rotation.ts';
 import { X509Certificate } from 'node:crypto';
+import type { Node } from '../kube/corev1.ts';
+import { IpCommandHost } from './pod-network/ip-host.ts';
+import { nodeNetworkFacts } from './pod-network/node-facts.ts';
+import { PodNetwork, type PodNetworkConfig } from './pod-network/pod-network.ts';
 
 export interface AgentConfig {
   kubeconfig: string;
@@ -104,6 +120,10 @@ export interface AgentConfig {
   allowedHostPaths?: string[];
   /** Of those, the prefixes that may only be mounted read-only (`:ro` in --allowed-host-paths). */
   readOnlyHostPaths?: string[];
+  /** Where the local-path provisioner keeps volume folders (--local-path-root); default <rootDir>/storage. */
+  localPathRoot?: string;
+  /** Run the built-in local-path provisioner for this node (default true). */
+  localPathProvisioner?: boolean;
   /** The kubelet port (logs, exec, port-forward, stats): address (default 0.0.0.0) and port; undefined or 0: none. */
   kubeletAddress?: string;
   kubeletPort?: number;
@@ -112,8 +132,18 @@ export interface AgentConfig {
   proxyMode: 'iptables' | 'ipvs' | 'none';
   /** Where the proxy's /healthz and /metrics listen (kube-proxy's port 10256); undefined: nowhere. */
   proxyHealthz?: BindAddress;
+  /**
+   * Enforce NetworkPolicy for this node's pods (iptables + ipset, run by `proxyRunner`); default
+   * false. `bosun agent` turns it on unless --disable-network-policy.
+   */
+  networkPolicy?: boolean;
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
+  /**
+   * The node's pod network (CNI conflist, routes to peers, masquerade), agent/pod-network/;
+   * undefined: the user brings a CNI (--pod-network-backend none), or a hollow node.
+   */
+  podNetwork?: Omit<PodNetworkConfig, 'nodeName' | 'nodeIP' | 'clusterCIDR'>;
   /** Serve cluster DNS on the node IP, port `dnsPort`. */
   dnsServe: boolean;
   /** The resolv.conf whose resolvers answer names outside the cluster (kubelet's --resolv-conf); default /etc/resolv.conf. */
@@ -145,6 +175,10 @@ export interface AgentConfig {
    * (default 0: graceful node shutdown off, as upstream).
    */
   shutdownGracePeriodSeconds?: number;
+  /** --pod-manifest-path: static pods from these files; undefined or '': none. */
+  podManifestPath?: string | undefined;
+  /** --file-check-frequency: how often the manifest folder is read besides its watch (default 20 s). */
+  fileCheckFrequencyMs?: number;
   shutdownGracePeriodCriticalPodsSeconds?: number;
   /** How the node learns of an imminent shutdown; default: systemd-logind. */
   logind?: Logind;
@@ -305,9 +339,6 @@ export class Agent {
       const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
       closers.push(() => leaseClient.close());
-      await waitForApi(loaded, config.nodeName, log, signal);
-      if (signal.aborted) return;
-
       // -- node
       const settings = {
         nodeName: config.nodeName,
@@ -321,15 +352,152 @@ export class Agent {
       };
       // set once the pod informer runs: its watch may have died silently while the API was away
       let apiReachableAgain = () => {};
+      // the persistent volumes pods mount, once the pod machinery is up (below)
+      let volumesInUse: () => readonly NodeVolume[] = () => [];
       const nodeStatus = new NodeStatusLoop({
         api: kubeNodeApi(client),
         settings,
-        observe: () => observer.observe(),
+        observe: async () => ({ ...(await observer.observe()), volumes: volumesInUse() }),
         clock,
         log: log.child({ loop: 'node-status' }),
         onReachableAgain: () => apiReachableAgain(),
         ...(config.nodeStatusIntervalMs !== undefined ? { updateIntervalMs: config.nodeStatusIntervalMs } : {}),
       });
+      // -- pods, before the API is needed: static pods run from files whether or not the server
+      // answers (as the kubelet's do), and containers already running here are adopted first
+      const observedAtStart = await observer.observe();
+      const { allocatable } = nodeResources(settings, observedAtStart.host, observedAtStart.signals);
+      const resolvConf = await readFile(config.resolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
+      const podSettings: NodePodSettings = {
+        nodeName: config.nodeName,
+        nodeIP,
+        podLogRoot: config.podLogDir,
+        podsDir: join(config.rootDir, 'pods'),
+        clusterDNS: config.clusterDNS,
+        clusterDomain: config.clusterDomain,
+        hostDns: parseResolvConf(resolvConf),
+        cgroupRoot: podRoot,
+        cgroupDriver,
+        runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
+        allocatable: {
+          cpuMilli: resourceOr(allocatable.cpu, 'cpu'),
+          memoryBytes: resourceOr(allocatable.memory, 'memory'),
+        },
+        hostPathAllowList: config.allowedHostPaths ?? [],
+        hostPathReadOnlyList: config.readOnlyHostPaths ?? [],
+        rootDir: config.rootDir,
+        localPathRoot: config.localPathRoot ?? join(config.rootDir, 'storage'),
+      };
+      // -- storage: volume folders on this node for the claims the scheduler sent here
+      const provisioner =
+        config.localPathProvisioner === false
+          ? undefined
+          : new LocalPathProvisioner({
+              client,
+              nodeName: config.nodeName,
+              localPathRoot: localPathRootOf(podSettings),
+              recorder,
+              log: log.child({ loop: 'local-path' }),
+            });
+      if (provisioner !== undefined) {
+        closers.push(() => provisioner.stop());
+        loops.push(...provisioner.run());
+      }
+      // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
+      const configSource = new ApiConfigSource(client, clock);
+      const volumes = new PodVolumes({
+        settings: podSettings,
+        config: configSource,
+        log: log.child({ loop: 'volumes' }),
+        ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
+        claims: provisioner?.claimSource(apiClaimSource(client)) ?? apiClaimSource(client),
+        nodeLabels: () => nodeStatus.node?.metadata.labels ?? settings.labels,
+      });
+      volumesInUse = () => volumes.volumesInUse();
+      // -- NetworkPolicy: before the pods, so that no new pod starts before its rules apply
+      const networkPolicy = config.networkPolicy
+        ? new NetworkPolicyEnforcer({
+            client,
+            nodeName: config.nodeName,
+            runner: config.proxyRunner ?? new ProcessRunner(),
+            log: log.child({ loop: 'network-policy' }),
+          })
+        : undefined;
+      if (networkPolicy !== undefined) {
+        loops.push(networkPolicy.run(signal));
+        closers.push(() => networkPolicy.stop());
+      }
+      const manager = new PodManager({
+        ...(networkPolicy
+          ? {
+              networkPolicy: {
+                // a static pod starting before the API ever answered cannot wait for policies it
+                // cannot read (it would never start); once rules were applied, it waits as any pod
+                admitPod: (pod: Pod, ip: string) =>
+                  isStaticPod(pod) && !networkPolicy.everApplied ? Promise.resolve() : networkPolicy.admitPod(pod, ip),
+              },
+            }
+          : {}),
+        runtime,
+        settings: podSettings,
+        volumes,
+        images: new ImagePuller(runtime),
+        network: nodeNetwork,
+        clock,
+        config: configSource,
+        log: log.child({ loop: 'pods' }),
+        agentStartedAt: startedAt,
+        events,
+        resyncMs: config.podResyncMs ?? 5_000,
+        api: skippingStaticPodDeletes(kubePodApi(client)),
+        admissionNode: () => {
+          // before registration: what this agent registers with
+          const current = nodeStatus.node;
+          const alloc = current?.status?.allocatable ?? allocatable;
+          return {
+            name: config.nodeName,
+            labels: current?.metadata.labels ?? settings.labels,
+            taints: current?.spec?.taints ?? settings.taints,
+            allocatable: {
+              cpu: resourceOr(alloc.cpu, 'cpu'),
+              memory: resourceOr(alloc.memory, 'memory'),
+              pods: config.maxPods,
+            },
+            ...(housekeeping !== undefined ? { pressure: housekeeping.admissionPressure() } : {}),
+          };
+        },
+      });
+      closers.push(() => manager.close());
+      // statuses that someone else's write replaced (MarkPodsNotReady in a partition) are written again
+      manager.statuses.startReconciling();
+      // pods that already run here are adopted, never admitted again
+      await manager.loadAdopted();
+      // static pods run from files, before and whatever the API says; their mirrors follow once the Node exists
+      let staticPods: StaticPods | undefined;
+      if (config.podManifestPath) {
+        const fromFiles = new StaticPods({
+          dir: config.podManifestPath,
+          nodeName: config.nodeName,
+          rescanMs: config.fileCheckFrequencyMs ?? 20_000,
+          clock,
+          log: log.child({ loop: 'static-pods' }),
+          runner: manager,
+          onMirror: (pod) => manager.statuses.observed(pod),
+        });
+        fromFiles.start();
+        closers.push(() => fromFiles.close());
+        staticPods = fromFiles;
+      }
+      await waitForApi(loaded, config.nodeName, log, signal);
+      if (signal.aborted) return;
+      // upstream's skew policy: servers first, so an agent newer than its server is a mistake
+      const serverVersion = await client
+        .getPath<{ bosunVersion?: string }>('/version')
+        .then((v) => v.bosunVersion)
+        .catch(() => undefined);
+      const skew = versionSkewProblem(config.version, serverVersion);
+      if (skew !== undefined) throw new AgentStartError('BOSUN_AGENT_VERSION_SKEW', skew);
+
       const node = await nodeStatus.register(signal);
       log.info({ node: config.nodeName, nodeIP }, 'node registered');
 
@@ -361,75 +529,50 @@ export class Agent {
       });
       loops.push(lease.run(signal), nodeStatus.run(signal));
 
-      // -- pods
-      const allocatable = node.status?.allocatable ?? {};
-      const resolvConf = await readFile(config.resolvConf ?? '/etc/resolv.conf', 'utf8').catch(() => '');
-      const podSettings: NodePodSettings = {
-        nodeName: config.nodeName,
-        nodeIP,
-        podLogRoot: config.podLogDir,
-        podsDir: join(config.rootDir, 'pods'),
-        clusterDNS: config.clusterDNS,
-        clusterDomain: config.clusterDomain,
-        hostDns: parseResolvConf(resolvConf),
-        cgroupRoot: podRoot,
-        cgroupDriver,
-        runtimeName: runtimeVersion.split('://')[0] ?? 'containerd',
-        allocatable: {
-          cpuMilli: resourceOr(allocatable.cpu, 'cpu'),
-          memoryBytes: resourceOr(allocatable.memory, 'memory'),
-        },
-        hostPathAllowList: config.allowedHostPaths ?? [],
-        hostPathReadOnlyList: config.readOnlyHostPaths ?? [],
-        rootDir: config.rootDir,
-      };
-      // ConfigMaps, Secrets and tokens through the node's own identity (the node authorizer's view)
-      const configSource = new ApiConfigSource(client, clock);
-      const volumes = new PodVolumes({
-        settings: podSettings,
-        config: configSource,
-        log: log.child({ loop: 'volumes' }),
-        ...(config.hostMounts ? { mounts: config.hostMounts } : {}),
-      });
-      const manager = new PodManager({
-        runtime,
-        settings: podSettings,
-        volumes,
-        images: new ImagePuller(runtime),
-        network: nodeNetwork,
-        clock,
-        config: configSource,
-        log: log.child({ loop: 'pods' }),
-        agentStartedAt: startedAt,
-        events,
-        resyncMs: config.podResyncMs ?? 5_000,
-        api: kubePodApi(client),
-        admissionNode: () => {
-          const current = nodeStatus.node ?? node;
-          const alloc = current.status?.allocatable ?? {};
-          return {
-            name: config.nodeName,
-            labels: current.metadata.labels ?? {},
-            taints: current.spec?.taints ?? [],
-            allocatable: {
-              cpu: resourceOr(alloc.cpu, 'cpu'),
-              memory: resourceOr(alloc.memory, 'memory'),
-              pods: config.maxPods,
+      // -- pod network: before the pods, so the CNI conflist is there when the first sandbox starts
+      if (config.podNetwork !== undefined) {
+        const nodes = new Informer<Node>(apiListWatch(client, refs.nodes));
+        const network = new PodNetwork(
+          { ...config.podNetwork, nodeName: config.nodeName, nodeIP, clusterCIDR: config.clusterCIDR },
+          {
+            host: new IpCommandHost(new ProcessRunner()),
+            nodes: () => nodes.list(),
+            publish: async (annotations) => {
+              await client.patch(refs.nodes, config.nodeName, { metadata: { annotations } }, { type: 'merge' });
             },
-            ...(housekeeping !== undefined ? { pressure: housekeeping.admissionPressure() } : {}),
-          };
-        },
-      });
-      closers.push(() => manager.close());
-      // statuses that someone else's write replaced (MarkPodsNotReady in a partition) are written again
-      manager.statuses.startReconciling();
-      // pods that already run here are adopted, never admitted again
-      await manager.loadAdopted();
-      const pods = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` });
+            log: log.child({ loop: 'pod-network' }),
+          },
+        );
+        const changed = () => network.request();
+        // most Node writes are status; only a change of what routing reads is worth a sync
+        const routingChanged = (before: Node, after: Node) =>
+          JSON.stringify(nodeNetworkFacts(before)) !== JSON.stringify(nodeNetworkFacts(after));
+        nodes.addHandlers({
+          onAdd: changed,
+          onUpdate: (before, after) => routingChanged(before, after) && changed(),
+          onDelete: changed,
+        });
+        closers.push(() => nodes.stop());
+        loops.push(nodes.run(), network.run(signal));
+      }
+
+      const pods = new Informer<Pod>(
+        apiListWatch(client, refs.pods, { fieldSelector: `spec.nodeName=${config.nodeName}` }),
+      );
+      // a mirror pod is the API's view of a static pod: never a pod to run
       pods.addHandlers({
-        onAdd: (pod) => manager.upsert(pod),
-        onUpdate: (_previous, pod) => manager.upsert(pod),
-        onDelete: (pod) => void manager.remove(pod),
+        onAdd: (pod) => {
+          staticPods?.observeApiPod(pod);
+          if (!isMirrorPod(pod)) manager.upsert(pod);
+        },
+        onUpdate: (_previous, pod) => {
+          staticPods?.observeApiPod(pod);
+          if (!isMirrorPod(pod)) manager.upsert(pod);
+        },
+        onDelete: (pod) => {
+          staticPods?.forgetApiPod(pod);
+          if (!isMirrorPod(pod)) void manager.remove(pod);
+        },
       });
       closers.push(() => pods.stop());
       loops.push(pods.run());
@@ -440,7 +583,15 @@ export class Agent {
       await Promise.race([pods.synced, aborted(signal)]);
       if (signal.aborted) return;
       // only now is the list of this node's pods complete: anything else bosun runs is garbage
-      const removed = await manager.collectGarbage(new Set(pods.list().map((p) => p.metadata.uid ?? '')));
+      const known = new Set([
+        ...pods
+          .list()
+          .filter((p) => !isMirrorPod(p))
+          .map((p) => p.metadata.uid ?? ''),
+        ...(staticPods?.uids() ?? []),
+      ]);
+      const removed = await manager.collectGarbage(known);
+      staticPods?.useApi(kubeMirrorApi(client), { name: config.nodeName, uid: node.metadata.uid ?? '' });
       if (removed.length > 0) log.info({ sandboxes: removed.length }, 'removed sandboxes of pods that no longer exist');
 
       // -- graceful node shutdown: regular pods, then critical ones, before logind lets the machine go
@@ -505,7 +656,7 @@ export class Agent {
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
         loops.push(
           serveProxyHealth(
-            createProxyHealthServer(proxy),
+            createProxyHealthServer(proxy, () => networkPolicy?.metricsText() ?? ''),
             config.proxyHealthz,
             signal,
             log.child({ loop: 'proxy-healthz' }),
@@ -563,6 +714,7 @@ export class Agent {
           client,
           runtime,
           pods: () => pods.list(),
+          volumes: () => measureVolumes(volumes.claimMounts()),
           podLogDir: config.podLogDir,
           rootDir: config.rootDir,
           log: log.child({ loop: 'kubelet-server' }),

@@ -10,7 +10,7 @@
  */
 import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/client.ts';
-import { Informer } from '../kube/informer.ts';
+import { apiListWatch, Informer } from '../kube/informer.ts';
 import { refs } from '../kube/resource-ref.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { ServiceProxy } from '../netproxy/service-proxy.ts';
@@ -21,7 +21,7 @@ import { buildZoneIndex, type DnsEndpointSlice } from './dns/records.ts';
 import { dnsEndpointSlice, dnsService } from './dns/from-kube.ts';
 import { nodeLocalDnsSlice, type NodeLocalDns } from './dns/node-local-endpoint.ts';
 
-export interface ClusterServicesOptions {
+interface ClusterServicesOptions {
   client: KubeClient;
   nodeName: string;
   zone: string;
@@ -44,9 +44,11 @@ export class ClusterServices {
 
   constructor(options: ClusterServicesOptions) {
     this.#options = options;
-    this.#services = new Informer(options.client, refs.services);
-    this.#slices = new Informer(options.client, refs.endpointslices);
-    this.#node = new Informer(options.client, refs.nodes, { fieldSelector: `metadata.name=${options.nodeName}` });
+    this.#services = new Informer(apiListWatch(options.client, refs.services));
+    this.#slices = new Informer(apiListWatch(options.client, refs.endpointslices));
+    this.#node = new Informer(
+      apiListWatch(options.client, refs.nodes, { fieldSelector: `metadata.name=${options.nodeName}` }),
+    );
   }
 
   get enabled(): boolean {

@@ -8,6 +8,7 @@ import { CodedError } from '../kube/errors.ts';
 export type AgentStartCode =
   | 'BOSUN_AGENT_KUBECONFIG'
   | 'BOSUN_AGENT_API_UNREACHABLE'
+  | 'BOSUN_AGENT_VERSION_SKEW'
   | 'BOSUN_AGENT_RUNTIME_UNREACHABLE'
   | 'BOSUN_AGENT_BAD_CONFIG'
   | 'BOSUN_AGENT_LISTEN_FAILED';

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 
-export type HealthCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
+type HealthCheck = () => Promise<{ ok: true } | { ok: false; reason: string }>;
 
 export function createHealthzServer(check: HealthCheck): Server {
   return createServer((req, res) => {

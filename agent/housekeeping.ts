@@ -42,7 +42,7 @@ export const defaultHousekeeping: HousekeepingConfig = {
   evictionPressureTransitionMs: 5 * 60_000,
 };
 
-export interface HousekeepingDeps {
+interface HousekeepingDeps {
   config: HousekeepingConfig;
   runtime: CriRuntime;
   clock: Clock;

@@ -6,13 +6,16 @@
  *  - watch fan-out: 500 watchers on one collection, then a paced series of updates; the time from
  *    sending an update until each watcher has it (p99 over every delivery).
  * Same-run baseline: raw etcd put/get through the etcd3 client at the same concurrency.
+ * Custom resources (sqlite): create/get/list and watch fan-out on a CustomResourceDefinition with
+ * a schema and two CEL rules, against the same operations on ConfigMaps in the same server, in
+ * alternating rounds (target: at most 1.5 times the ConfigMap time). `--custom-only` runs this row alone.
  * Last line: one JSON object (sqlite numbers at top level, etcd's under "etcd").
  */
 import { parseArgs } from 'node:util';
 import { Etcd3 } from 'etcd3';
 import { etcdCredentials } from '../controlplane/storage/etcd.ts';
 import { KubeClient } from '../kube/client.ts';
-import { refs } from '../kube/resource-ref.ts';
+import { refs, type ResourceRef } from '../kube/resource-ref.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { startEtcd, type EtcdProcess } from '../test/controlplane/etcd-process.ts';
 import { startServerProcess, type ServerProcess } from '../test/controlplane/server-process.ts';
@@ -20,7 +23,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, backend: { type: 'string', default: 'both' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    backend: { type: 'string', default: 'both' },
+    'custom-only': { type: 'boolean', default: false },
+  },
 });
 const quick = values.quick;
 const clients = 50;
@@ -297,6 +304,229 @@ async function validationCost() {
   }
 }
 
+/** Kubernetes-style objects of one kind for the custom-resource row: a ConfigMap, or a BenchItem (custom). */
+interface Kind {
+  readonly ref: ResourceRef;
+  object(name: string, seq: number): KubeObject;
+  patch(seq: number): unknown;
+  seqOf(object: KubeObject): string;
+}
+
+const benchGroup = 'bench.bosun.test';
+
+/** A definition with a schema and two CEL rules, as the issue's row asks. */
+const benchItems = {
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: `benchitems.${benchGroup}` },
+  spec: {
+    group: benchGroup,
+    scope: 'Namespaced',
+    names: { plural: 'benchitems', singular: 'benchitem', kind: 'BenchItem' },
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            properties: {
+              spec: {
+                type: 'object',
+                'x-kubernetes-validations': [
+                  { rule: 'self.replicas <= self.maxReplicas', message: 'replicas may not exceed maxReplicas' },
+                  { rule: "self.seq.size() > 0 && !self.seq.startsWith('-')" },
+                ],
+                properties: {
+                  seq: { type: 'string', maxLength: 32 },
+                  replicas: { type: 'integer', minimum: 0, default: 1 },
+                  maxReplicas: { type: 'integer', default: 10 },
+                  labels: { type: 'object', additionalProperties: { type: 'string' } },
+                },
+                required: ['seq'],
+              },
+            },
+          },
+        },
+      },
+    ],
+  },
+};
+
+const configMapKind: Kind = {
+  ref: refs.configmaps,
+  object: (name, seq) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'crbench' },
+    data: { seq: String(seq), replicas: '1', maxReplicas: '10' },
+  }),
+  patch: (seq) => ({ data: { seq: String(seq) } }),
+  seqOf: (object) => (object.data as Record<string, string>).seq!,
+};
+
+const customKind: Kind = {
+  ref: { group: benchGroup, version: 'v1', resource: 'benchitems', namespaced: true },
+  object: (name, seq) => ({
+    apiVersion: `${benchGroup}/v1`,
+    kind: 'BenchItem',
+    metadata: { name, namespace: 'crbench' },
+    spec: { seq: String(seq), replicas: 1, maxReplicas: 10 },
+  }),
+  patch: (seq) => ({ spec: { seq: String(seq) } }),
+  seqOf: (object) => (object.spec as Record<string, string>).seq!,
+};
+
+interface KindSamples {
+  create: number[];
+  get: number[];
+  list: number[];
+  fanout: number[];
+}
+
+/** One round on one kind: paced creates and gets by many clients, lists, then one update watched by many. */
+async function kindRound(client: KubeClient, kind: Kind, round: number, into: KindSamples): Promise<void> {
+  const perClient = quick ? 10 : 40;
+  const roundClients = 20;
+  await Promise.all(
+    Array.from({ length: roundClients }, async (_, c) => {
+      for (let i = 0; i < perClient; i++) {
+        const name = `r${round}-c${c}-${i}`;
+        let t = performance.now();
+        await client.create(kind.ref, kind.object(name, i));
+        into.create.push(performance.now() - t);
+        t = performance.now();
+        await client.get(kind.ref, name, 'crbench');
+        into.get.push(performance.now() - t);
+      }
+    }),
+  );
+  for (let i = 0; i < (quick ? 5 : 20); i++) {
+    const t = performance.now();
+    await client.list(kind.ref, { namespace: 'crbench' });
+    into.list.push(performance.now() - t);
+  }
+  const fanName = `fan-${round}`;
+  const target = await client.create(kind.ref, kind.object(fanName, 0));
+  const watchers = quick ? 50 : 200;
+  const updates = quick ? 10 : 30;
+  const sentAt = new Map<string, number>();
+  const received = new Array<number>(watchers).fill(0);
+  const abort = new AbortController();
+  const streams = Array.from({ length: watchers }, async (_, w) => {
+    try {
+      for await (const event of client.watch(kind.ref, {
+        namespace: 'crbench',
+        fieldSelector: `metadata.name=${fanName}`,
+        resourceVersion: target.metadata.resourceVersion!,
+        signal: abort.signal,
+      })) {
+        const at = sentAt.get(kind.seqOf(event.object));
+        if (at !== undefined) into.fanout.push(performance.now() - at);
+        received[w]!++;
+      }
+    } catch {
+      // ended by abort
+    }
+  });
+  await client.patch(kind.ref, fanName, kind.patch(1_000_000), { namespace: 'crbench' });
+  const warm = Date.now() + 30_000;
+  while (received.some((n) => n < 1) && Date.now() < warm) await sleep(20);
+  for (let i = 1; i <= updates; i++) {
+    sentAt.set(String(i), performance.now());
+    await client.patch(kind.ref, fanName, kind.patch(i), { namespace: 'crbench' });
+    await sleep(30);
+  }
+  const deadline = Date.now() + 10_000;
+  while (received.some((n) => n < updates + 1) && Date.now() < deadline) await sleep(20);
+  abort.abort();
+  await Promise.all(streams);
+}
+
+const sum = (samples: number[]) => samples.reduce((a, b) => a + b, 0);
+
+/**
+ * The custom-resource row: the same operations on ConfigMaps and on a custom resource with a
+ * schema and two CEL rules, one server, alternating rounds; the ratio is the custom resource's
+ * total time over the ConfigMaps' for the same operations (and per operation at p50 and p99).
+ */
+async function customResourceCost() {
+  const server = await startServerProcess({ datastore: 'sqlite' });
+  const client = clientFor(server);
+  try {
+    await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'crbench' } });
+    const crdRef: ResourceRef = {
+      group: 'apiextensions.k8s.io',
+      version: 'v1',
+      resource: 'customresourcedefinitions',
+      namespaced: false,
+    };
+    await client.create(crdRef, benchItems as KubeObject);
+    const established = Date.now() + 10_000;
+    for (;;) {
+      const crd = await client.get(crdRef, benchItems.metadata.name);
+      const conditions =
+        (crd.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+      if (conditions.some((c) => c.type === 'Established' && c.status === 'True')) break;
+      if (Date.now() > established) throw new Error('the bench definition was not established');
+      await sleep(20);
+    }
+    const refused = await client
+      .create(customKind.ref, {
+        ...customKind.object('refused', 0),
+        spec: { seq: '-1', replicas: 11, maxReplicas: 10 },
+      })
+      .then(
+        () => false,
+        () => true,
+      );
+    if (!refused)
+      throw new Error('custom resources: the CEL rules did not refuse an invalid object; the comparison is void');
+    const samples = {
+      configmaps: { create: [], get: [], list: [], fanout: [] } as KindSamples,
+      custom: { create: [], get: [], list: [], fanout: [] } as KindSamples,
+    };
+    // more rounds than the validation row: on a shared machine one round can land on a busy second
+    const rounds = quick ? 2 : 4;
+    for (let round = 0; round < rounds; round++) {
+      const order = round % 2 === 0 ? (['configmaps', 'custom'] as const) : (['custom', 'configmaps'] as const);
+      for (const which of order)
+        await kindRound(client, which === 'custom' ? customKind : configMapKind, round, samples[which]);
+    }
+    const ops = ['create', 'get', 'list', 'fanout'] as const;
+    const perOp = Object.fromEntries(
+      ops.flatMap((op) => [
+        [`cr_${op}_p50_ratio`, round(percentile(samples.custom[op], 50) / percentile(samples.configmaps[op], 50))],
+        [`cr_${op}_p99_ratio`, round(percentile(samples.custom[op], 99) / percentile(samples.configmaps[op], 99))],
+      ]),
+    );
+    const total = (s: KindSamples) => ops.reduce((t, op) => t + sum(s[op]), 0);
+    const numbers = {
+      cr_vs_configmap_ratio: round(total(samples.custom) / total(samples.configmaps)),
+      ...perOp,
+      cr_create_p50_ms: round(percentile(samples.custom.create, 50)),
+      configmap_create_p50_ms: round(percentile(samples.configmaps.create, 50)),
+      cr_fanout_p99_ms: round(percentile(samples.custom.fanout, 99)),
+      configmap_fanout_p99_ms: round(percentile(samples.configmaps.fanout, 99)),
+    };
+    process.stdout.write(
+      `custom resources (sqlite, schema + 2 CEL rules, ${rounds} alternating rounds): total time ${numbers.cr_vs_configmap_ratio}x ConfigMaps' (target ≤ 1.5); ` +
+        ops.map((op) => `${op} p50 ${perOp[`cr_${op}_p50_ratio`]}x p99 ${perOp[`cr_${op}_p99_ratio`]}x`).join(', ') +
+        `; create p50 ${numbers.cr_create_p50_ms} ms vs ${numbers.configmap_create_p50_ms} ms; fan-out p99 ${numbers.cr_fanout_p99_ms} ms vs ${numbers.configmap_fanout_p99_ms} ms\n`,
+    );
+    return numbers;
+  } finally {
+    client.close();
+    await server.destroy();
+  }
+}
+
+if (values['custom-only']) {
+  process.stdout.write(`${JSON.stringify({ ...(await customResourceCost()), quick })}\n`);
+  process.exit(0);
+}
+
 const wanted = values.backend === 'both' ? (['sqlite', 'etcd'] as const) : ([values.backend] as ('sqlite' | 'etcd')[]);
 const etcd = await startEtcd();
 try {
@@ -308,9 +538,11 @@ try {
   for (const backend of wanted) results[backend] = await runBackend(backend, backend === 'etcd' ? etcd : undefined);
   const primary = results.sqlite ?? results.etcd!;
   const cost = wanted.includes('sqlite') ? await validationCost() : undefined;
+  const custom = wanted.includes('sqlite') ? await customResourceCost() : undefined;
   const summary = {
     ...primary,
     ...(cost ?? {}),
+    ...(custom ?? {}),
     etcd_put_p50_ms: baseline.put_p50,
     etcd_put_p99_ms: baseline.put_p99,
     etcd_get_p50_ms: baseline.get_p50,

@@ -12,7 +12,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,7 @@ import { CriClient } from '../cri/client.ts';
 import { readLog } from '../cri/logfile.ts';
 import { loadKubeconfig } from '../kube/kubeconfig.ts';
 import { waitFor } from '../test/helpers/wait.ts';
+import { writeResult } from './report/write-result.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const rounds = values.quick ? 10 : 20;
@@ -218,13 +219,7 @@ spec:
     file_read_mb_per_s: round(fileBytes / 1e6 / (readMs / 1000)),
     loadavg: loadavg().map((x) => round(x, 2)),
   };
-  const resultsDir = join(import.meta.dirname, 'results');
-  mkdirSync(resultsDir, { recursive: true });
-  writeFileSync(
-    join(resultsDir, values.quick ? 'exec-quick.json' : 'exec.json'),
-    `${JSON.stringify(result, null, 2)}\n`,
-  );
-  process.stdout.write(`${JSON.stringify(result)}\n`);
+  writeResult('exec', values.quick, result);
 } finally {
   await sandbox.destroy();
 }

@@ -38,6 +38,7 @@ import { buildContainerConfig } from '../agent/pods/container-config.ts';
 import { mainContainers } from '../agent/pods/pod-containers.ts';
 import { planMounts, prepareMounts, terminationMessageFile } from '../agent/pods/volumes.ts';
 import { mkdir } from 'node:fs/promises';
+import { watchRunningPods } from './running-pods.ts';
 import type { Pod } from '../kube/corev1.ts';
 
 const { values } = parseArgs({
@@ -146,35 +147,12 @@ async function agent(cri: CriClient, settings: NodePodSettings, workers: PodWork
 
 /** Through the API: create with spec.nodeName, observe "all containers running" on a watch. */
 async function api(client: KubeClient): Promise<number[]> {
-  const sentAt = new Map<string, number>();
-  const waiting = new Map<string, (ms: number) => void>();
-  const abort = new AbortController();
-  const list = await client.list<Pod>(refs.pods, { namespace: 'default' });
-  const watching = (async () => {
-    try {
-      for await (const event of client.watch<Pod>(refs.pods, {
-        namespace: 'default',
-        resourceVersion: list.metadata.resourceVersion ?? '',
-        signal: abort.signal,
-      })) {
-        const name = event.object.metadata.name ?? '';
-        const statuses = event.object.status?.containerStatuses ?? [];
-        const done = waiting.get(name);
-        if (done !== undefined && statuses.length > 0 && statuses.every((c) => c.state?.running !== undefined)) {
-          waiting.delete(name);
-          done(performance.now() - sentAt.get(name)!);
-        }
-      }
-    } catch (err) {
-      if (!abort.signal.aborted) throw err;
-    }
-  })();
+  const running = await watchRunningPods(client, 'default');
   try {
     return await inBatches(pods, async (i) => {
       const pod = benchPod('api', i);
       const name = pod.metadata.name!;
-      const observed = new Promise<number>((resolve) => waiting.set(name, resolve));
-      sentAt.set(name, performance.now());
+      const observed = running.expect(name, performance.now());
       await client.create<Pod>(refs.pods, {
         apiVersion: 'v1',
         kind: 'Pod',
@@ -184,8 +162,7 @@ async function api(client: KubeClient): Promise<number[]> {
       return observed;
     });
   } finally {
-    abort.abort();
-    await watching;
+    await running.stop();
   }
 }
 

@@ -83,7 +83,7 @@ const teardownReserveMs = 40_000;
 const progress = new Progress();
 const mib = (bytes: number) => Math.round(bytes / 1048576);
 
-export interface StepResult {
+interface StepResult {
   backend: string;
   nodes_target: number;
   nodes_ready: number;

@@ -15,6 +15,8 @@ import { housekeepingConfig, housekeepingOptions, type HousekeepingArgs } from '
 import { shutdownOptions, shutdownSettings, type ShutdownArgs } from './agent-shutdown-flags.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
+import { parseDurationSeconds } from './duration.ts';
+import { cgroupRootProblem } from '../agent/pods/pod-cgroups.ts';
 import { bosunVersion } from './version.ts';
 import { defaultHealthzBindAddress, parseHealthzBindAddress } from '../netproxy/health-server.ts';
 
@@ -27,9 +29,14 @@ interface AgentArgs extends ShutdownArgs {
   'pod-log-dir': string;
   'root-dir': string;
   'allowed-host-paths': string[];
+  'local-path-root': string | undefined;
   'cluster-dns': string[];
   'cluster-domain': string;
   'cluster-cidr': string | undefined;
+  'pod-network-backend': string;
+  'cni-conf-dir': string;
+  'cni-data-dir': string;
+  'service-cidr': string;
   'node-labels': string[];
   'register-with-taints': string[];
   'max-pods': number;
@@ -41,9 +48,12 @@ interface AgentArgs extends ShutdownArgs {
   'tls-cert-file': string | undefined;
   'tls-private-key-file': string | undefined;
   'proxy-mode': string;
+  'disable-network-policy': boolean;
   'proxy-healthz-bind-address': string;
   'cluster-dns-serve': boolean;
   'resolv-conf': string;
+  'pod-manifest-path': string;
+  'file-check-frequency': string;
   'cgroup-driver': string;
   'cgroups-per-qos': boolean;
   'cgroup-root': string;
@@ -158,11 +168,39 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
             'Host path prefixes that hostPath volumes may use (default: none); a prefix ending in :ro may only be mounted with readOnly: true (e.g. /var/log:ro,/data); / (the whole node, for kubectl debug node/) only when listed itself; the agent state folder never',
           ),
         )
+        .option('local-path-root', {
+          type: 'string',
+          describe:
+            'Where the built-in local-path provisioner (StorageClass local-path) keeps volume folders, one per PersistentVolume (default: <root-dir>/storage)',
+        })
         .option('cluster-dns', listOption('DNS server addresses pods with dnsPolicy ClusterFirst use', ['10.96.0.10']))
         .option('cluster-domain', { type: 'string', default: 'cluster.local', describe: "The cluster's DNS domain" })
         .option('cluster-cidr', {
           type: 'string',
-          describe: 'Pod addresses of the whole cluster; traffic from outside it to a ClusterIP is masqueraded',
+          describe:
+            "Pod addresses of the whole cluster: routed between nodes, not masqueraded among themselves; traffic from outside it to a ClusterIP is masqueraded (default: the pod network learns it from the bosun.io/cluster-cidr annotation the control plane puts on this node's Node)",
+        })
+        .option('pod-network-backend', {
+          type: 'string',
+          choices: ['auto', 'host-gw', 'vxlan', 'none'],
+          default: 'auto',
+          describe:
+            "How pods reach other nodes' pods: host-gw (a route per peer on the same segment), vxlan (bosun.1, VNI 1, UDP 8472), auto (host-gw per peer where it shares a segment, else vxlan), none (bring your own CNI)",
+        })
+        .option('cni-conf-dir', {
+          type: 'string',
+          default: '/etc/cni/net.d',
+          describe: "Where the agent writes the node's CNI conflist (containerd's CNI conf_dir)",
+        })
+        .option('cni-data-dir', {
+          type: 'string',
+          default: '/var/lib/cni/networks',
+          describe: 'Where the CNI host-local plugin keeps the pod addresses it handed out',
+        })
+        .option('service-cidr', {
+          type: 'string',
+          default: '10.96.0.0/12',
+          describe: 'Service ClusterIP range: pod traffic to it is never masqueraded by the pod network',
         })
         .option('node-labels', listOption('Labels to add when registering, key=value'))
         .option('register-with-taints', listOption('Taints to register the node with, key=value:Effect'))
@@ -190,6 +228,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
           choices: ['iptables', 'ipvs', 'none'],
           default: 'iptables',
           describe: 'How Services are programmed; none leaves it to something else',
+        })
+        .option('disable-network-policy', {
+          type: 'boolean',
+          default: false,
+          describe:
+            "Leave NetworkPolicy to something else (as k3s' --disable-network-policy); by default the agent enforces it for this node's pods",
         })
         .option('proxy-healthz-bind-address', {
           type: 'string',
@@ -226,6 +270,16 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
           default: '/',
           describe: 'The cgroup under which the kubepods hierarchy is made',
         })
+        .option('pod-manifest-path', {
+          type: 'string',
+          default: '/etc/bosun/manifests',
+          describe: "Folder of static pod manifests, run without the API and mirrored into it ('' for none)",
+        })
+        .option('file-check-frequency', {
+          type: 'string',
+          default: '20s',
+          describe: 'How often the manifest folder is read again besides watching it',
+        })
         .option('log-level', logLevelOption('info'))
         .option('v', verbosityOption),
     ),
@@ -252,6 +306,11 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const nodeIP = args['node-ip'];
     if (nodeIP !== undefined && !isIPv4(nodeIP))
       throw new CliError(`--node-ip ${nodeIP} is not an IPv4 address`, ExitCode.usage);
+    for (const flag of ['cluster-cidr', 'service-cidr'] as const) {
+      const cidr = args[flag];
+      if (cidr !== undefined && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr))
+        throw new CliError(`--${flag} ${cidr} is not an IPv4 CIDR`, ExitCode.usage);
+    }
     const clusterDNS = args['cluster-dns'];
     const badDns = clusterDNS.find((s) => !isIPv4(s));
     if (badDns !== undefined) throw new CliError(`--cluster-dns ${badDns} is not an IPv4 address`, ExitCode.usage);
@@ -264,11 +323,10 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         ExitCode.usage,
       );
     }
-    if (!args['cgroup-root'].startsWith('/'))
-      throw new CliError(
-        `--cgroup-root ${args['cgroup-root']} must be an absolute cgroup path such as /`,
-        ExitCode.usage,
-      );
+    // the same rule as bosun reset --cgroup-root: the root is joined below every cgroup mount
+    const cgroupProblem = cgroupRootProblem(args['cgroup-root']);
+    if (cgroupProblem !== undefined)
+      throw new CliError(`--cgroup-root ${JSON.stringify(args['cgroup-root'])} ${cgroupProblem}`, ExitCode.usage);
     const kubeletPort = args.port;
     if (!Number.isInteger(kubeletPort) || kubeletPort < 0 || kubeletPort > 65535)
       throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
@@ -277,6 +335,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
     const proxyHealthz = parseHealthzBindAddress(args['proxy-healthz-bind-address']);
     if (proxyHealthz !== undefined && 'error' in proxyHealthz)
       throw new CliError(`--proxy-healthz-bind-address ${proxyHealthz.error}`, ExitCode.usage);
+    const fileCheckSeconds = parseDurationSeconds(args['file-check-frequency']);
+    if (fileCheckSeconds === undefined || fileCheckSeconds <= 0)
+      throw new CliError(
+        `--file-check-frequency ${args['file-check-frequency']} is not a duration such as 20s or 1m`,
+        ExitCode.usage,
+      );
     const servingCertificate = readServingCertificate(args['tls-cert-file'], args['tls-private-key-file']);
     const housekeeping = housekeepingConfig(args as unknown as HousekeepingArgs);
     const shutdown = shutdownSettings(args);
@@ -292,11 +356,23 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       podInfraImage: args['pod-infra-image'],
       podLogDir: args['pod-log-dir'],
       rootDir: args['root-dir'],
+      ...(args['local-path-root'] !== undefined ? { localPathRoot: args['local-path-root'] } : {}),
       allowedHostPaths: allowedHostPaths.allowed,
       readOnlyHostPaths: allowedHostPaths.readOnly,
       clusterDNS,
       clusterDomain: args['cluster-domain'],
       clusterCIDR: args['cluster-cidr'],
+      ...(args['pod-network-backend'] === 'none'
+        ? {}
+        : {
+            podNetwork: {
+              backend: args['pod-network-backend'] as 'auto' | 'host-gw' | 'vxlan',
+              cniConfDir: args['cni-conf-dir'],
+              cniDataDir: args['cni-data-dir'],
+              cniNetworkName: 'bosun',
+              serviceCIDR: args['service-cidr'],
+            },
+          }),
       nodeLabels: labels,
       registerTaints: taints,
       maxPods: args['max-pods'],
@@ -307,6 +383,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       kubeletPort,
       kubeletServingCertificate: servingCertificate,
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
+      networkPolicy: !args['disable-network-policy'],
       ...(proxyHealthz !== undefined ? { proxyHealthz } : {}),
       dnsServe: args['cluster-dns-serve'],
       resolvConf: args['resolv-conf'],
@@ -317,6 +394,8 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       version: `v${bosunVersion}`,
       housekeeping,
       shutdownGracePeriodSeconds: shutdown.gracePeriodSeconds,
+      podManifestPath: args['pod-manifest-path'],
+      fileCheckFrequencyMs: fileCheckSeconds * 1000,
       shutdownGracePeriodCriticalPodsSeconds: shutdown.criticalGracePeriodSeconds,
       log,
     });

@@ -48,7 +48,7 @@ function chooseCompletionShell(argv: readonly string[]): void {
   process.env.SHELL = path;
 }
 
-export async function main(argv: string[]): Promise<number> {
+async function main(argv: string[]): Promise<number> {
   try {
     chooseCompletionShell(argv);
   } catch (err) {

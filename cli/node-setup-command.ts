@@ -1,11 +1,11 @@
 /**
  * `bosun node-setup` (hidden; install.sh's building blocks): the files a node's runtime needs,
- * rendered by the same code the sandbox uses — containerd's CRI configuration, the CNI conflist —
+ * rendered by the same code the sandbox uses — containerd's CRI configuration —
  * plus the locally built images (pause, busybox) imported into containerd, the host's cgroup
  * driver, and this node's pod subnet once the control plane has given it one.
  */
 import type { CommandModule } from 'yargs';
-import { CliError, ExitCode } from './exit.ts';
+import { CliError } from './exit.ts';
 
 const containerdConfig: CommandModule<
   object,
@@ -42,22 +42,6 @@ const containerdConfig: CommandModule<
       cniConfDir: args['cni-conf-dir'],
       cgroupDriver: args['cgroup-driver'],
     });
-  },
-};
-
-const cni: CommandModule<object, { 'cni-conf-dir': string; 'cni-data-dir': string; 'pod-cidr': string }> = {
-  command: 'cni',
-  describe: "Write the CNI conflist (bridge + host-local + portmap) for this node's pod subnet",
-  builder: (y) =>
-    y
-      .option('cni-conf-dir', { type: 'string', default: '/etc/cni/net.d' })
-      .option('cni-data-dir', { type: 'string', default: '/var/lib/cni/networks' })
-      .option('pod-cidr', { type: 'string', demandOption: true }),
-  handler: async (args) => {
-    if (!/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(args['pod-cidr']))
-      throw new CliError(`--pod-cidr ${args['pod-cidr']} is not an IPv4 CIDR`, ExitCode.usage);
-    const { writeCniConflist } = await import('../host/node-setup/cni-file.ts');
-    writeCniConflist(args['cni-conf-dir'], args['cni-data-dir'], args['pod-cidr']);
   },
 };
 
@@ -163,6 +147,30 @@ const waitReady: CommandModule<object, { kubeconfig: string; 'node-name': string
   },
 };
 
+const restartDaemons: CommandModule<object, { 'run-dir': string; 'log-dir': string }> = {
+  command: 'restart-daemons',
+  describe: "Restart this machine's bosun server, then its agent, on the installed build (install.sh upgrade)",
+  builder: (y) =>
+    y
+      .option('run-dir', { type: 'string', default: '/run/bosun' })
+      .option('log-dir', { type: 'string', default: '/var/log/bosun' }),
+  handler: async (args) => {
+    const { restartDaemon } = await import('../host/upgrade/restart-daemons.ts');
+    const { systemdRunsMachine } = await import('../host/init/daemons.ts');
+    const options = {
+      runDir: args['run-dir'],
+      logDir: args['log-dir'],
+      systemd: systemdRunsMachine(),
+      say: (line: string) => process.stderr.write(`[upgrade] ${line}\n`),
+    };
+    // upstream's order: the API server first, so a node agent is never newer than its server
+    for (const name of ['server', 'agent'] as const) {
+      if ((await firstLineOnFailure(restartDaemon(name, options))) === 'absent')
+        options.say(`no bosun ${name} runs on this machine`);
+    }
+  },
+};
+
 /** Waits on this node's object; a timeout is the one line the user reads. */
 async function nodeField(
   args: { kubeconfig: string; 'node-name': string; timeout: number },
@@ -187,13 +195,13 @@ export const nodeSetupCommand: CommandModule = {
   builder: (y) =>
     y
       .command(containerdConfig)
-      .command(cni)
       .command(images)
       .command(cgroupDriver)
       .command(podCidr)
       .command(waitReady)
       .command(containerdStart)
       .command(containerdStop)
+      .command(restartDaemons)
       .demandCommand(1),
   handler: () => undefined,
 };

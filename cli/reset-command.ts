@@ -5,7 +5,8 @@
  */
 import type { CommandModule } from 'yargs';
 import { createInterface } from 'node:readline/promises';
-import { CliError } from './exit.ts';
+import { CliError, ExitCode } from './exit.ts';
+import { cgroupRootProblem } from '../agent/pods/pod-cgroups.ts';
 import {
   adminKubeconfig,
   agentKubeconfig,
@@ -20,6 +21,7 @@ interface ResetArgs extends NodePathArgs {
   'container-runtime-endpoint': string;
   'cni-conf-dir': string;
   'pod-log-dir': string;
+  'cgroup-root': string;
   force: boolean;
 }
 
@@ -49,8 +51,16 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
         describe: "Where bosun's CNI configuration (10-bosun.conflist) is",
       })
       .option('pod-log-dir', { type: 'string', default: '/var/log/pods', describe: 'Where container logs are' })
+      .option('cgroup-root', {
+        type: 'string',
+        default: '/',
+        describe: "The agent's --cgroup-root: its pods' cgroups under <cgroup-root>/kubepods are removed",
+      })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'Do it without asking' }),
   handler: async (args) => {
+    const cgroupProblem = cgroupRootProblem(args['cgroup-root']);
+    if (cgroupProblem !== undefined)
+      throw new CliError(`--cgroup-root ${JSON.stringify(args['cgroup-root'])} ${cgroupProblem}`, ExitCode.usage);
     if (process.getuid?.() !== 0)
       throw new CliError('bosun reset needs root (it stops daemons, removes pods and iptables rules)');
     const paths = nodePathsFrom(args);
@@ -65,6 +75,7 @@ export const resetCommand: CommandModule<object, ResetArgs> = {
       runtimeEndpoint: args['container-runtime-endpoint'],
       cniConfDir: args['cni-conf-dir'],
       podLogDir: args['pod-log-dir'],
+      cgroupRoot: args['cgroup-root'],
       say: (line) => process.stderr.write(`[reset] ${line}\n`),
     });
     if (problems.length > 0)

@@ -1,6 +1,6 @@
 /**
  * `bosun sandbox`: a cluster on one machine — every node a network namespace with its own
- * containerd, the control plane on the host's loopback, pod networking routed between nodes, the
+ * containerd, the control plane on the host's loopback, the agents' pod network between nodes, the
  * service CIDR routed into a sink. For trying bosun out, for fault injection, and for tests.
  */
 import type { Argv, CommandModule } from 'yargs';
@@ -50,12 +50,22 @@ function requireRoot(): void {
     throw new CliError('bosun sandbox needs root (it creates network namespaces and runs containerd)');
 }
 
-const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]; 'agent-arg': string[] }> = {
+const up: CommandModule<
+  object,
+  Common & { nodes: number; topology: string; 'server-arg': string[]; 'agent-arg': string[] }
+> = {
   command: 'up',
   describe: 'Create a sandbox cluster and print its kubeconfig path',
   builder: (y) =>
     common(y)
       .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
+      .option('topology', {
+        type: 'string',
+        choices: ['flat', 'routed'],
+        default: 'flat',
+        describe:
+          'flat: every node on one segment (the agents route pods by host-gw); routed: two segments joined by a router (VXLAN between them)',
+      })
       .option('server-arg', {
         type: 'string',
         array: true,
@@ -90,6 +100,7 @@ const up: CommandModule<object, Common & { nodes: number; 'server-arg': string[]
           ownerPid: 0,
           images: ['pause', 'busybox'],
           imageCacheDir: join(args.root, '.images'),
+          topology: args.topology as 'flat' | 'routed',
         },
         args.nodes,
       );
@@ -145,7 +156,8 @@ const status: CommandModule<object, Common & { output: string }> = {
       name: node.name,
       netns: node.netns,
       ip: node.ip,
-      podCIDR: node.podCIDR,
+      // the pod subnet is the control plane's (kubectl get nodes -o wide shows it); the segment is the sandbox's
+      segment: node.record.segment ?? 0,
       containerd: isOurs(node.containerdPid, node.layout.config) ? 'running' : 'stopped',
       agent: node.record.agent === undefined ? 'none' : sandbox.agentRunning(node.name) ? 'running' : 'stopped',
       link: node.record.partitioned ? 'partitioned' : 'up',
@@ -157,11 +169,11 @@ const status: CommandModule<object, Common & { output: string }> = {
       return;
     }
     process.stdout.write(
-      `sandbox ${sandbox.record.name}: server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`,
+      `sandbox ${sandbox.record.name} (${sandbox.record.topology ?? 'flat'}): server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`,
     );
     const rows = [
-      ['NODE', 'NETNS', 'IP', 'POD CIDR', 'CONTAINERD', 'AGENT', 'LINK'],
-      ...nodes.map((n) => [n.name, n.netns, n.ip, n.podCIDR, n.containerd, n.agent, n.link]),
+      ['NODE', 'NETNS', 'IP', 'SEGMENT', 'CONTAINERD', 'AGENT', 'LINK'],
+      ...nodes.map((n) => [n.name, n.netns, n.ip, String(n.segment), n.containerd, n.agent, n.link]),
     ];
     process.stdout.write(columnsText(rows));
   },

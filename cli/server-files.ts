@@ -53,7 +53,7 @@ export function etcdClientTls(
   };
 }
 
-export interface AuditFlags {
+interface AuditFlags {
   'audit-policy-file': string | undefined;
   'audit-log-path': string | undefined;
   'audit-log-maxsize': number;

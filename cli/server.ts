@@ -368,6 +368,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         inflight,
         logger,
         kubernetesVersion: 'v1.32.0',
+        bosunVersion,
         serviceAccountIssuer: args['service-account-issuer'],
         serviceAccountMaxTokenExpirationSeconds: maxTokenSeconds,
         defaultTolerationSeconds,

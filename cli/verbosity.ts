@@ -3,9 +3,9 @@
  * klog's 0–3 are the operational messages bosun logs at info, 4 is where klog's debug detail
  * starts, 5 and above are trace. `--log-level` names a level directly and wins when both are given.
  */
-export const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+const logLevels = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
-export interface VerbosityArgs {
+interface VerbosityArgs {
   'log-level'?: string | undefined;
   v?: number | undefined;
 }

@@ -11,6 +11,9 @@ import type { Logger } from 'pino';
 import { ApiError } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { admissionChain } from './admission/chain.ts';
+import { deletionAdmission } from './admission/deletion.ts';
+import type { WebhookLookups } from './admission/webhooks/dispatch.ts';
+import type { PolicyLookups } from './admission/policies/admit-policies.ts';
 import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
@@ -27,6 +30,7 @@ import { bootstrapTokenAuthenticator, clientCertificateAuthenticator } from './a
 import {
   clusterInfoRole,
   clusterInfoRoleBinding,
+  extensionAuthenticationReaderRole,
   defaultClusterRoleBindings,
   defaultClusterRoles,
   reconcileDefaultRole,
@@ -34,11 +38,15 @@ import {
 import { NodeAuthorizer } from './auth/node-authorizer.ts';
 import { signerPermission } from './auth/signer-permission.ts';
 import { PolicyCache } from './auth/policy-cache.ts';
+import { CrdController } from './apiextensions/crd-controller.ts';
 import { defaultIssuer, serviceAccountAuthenticator, ServiceAccountTokens } from './auth/service-account-tokens.ts';
 import { issuerDiscoveryDocument } from './auth/oidc-discovery.ts';
 import { tokenRequestHandler } from './auth/token-request.ts';
 import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.ts';
-import { ensureClusterPki } from './pki/cluster-pki.ts';
+import { ensureClusterPki, pkiDir } from './pki/cluster-pki.ts';
+import { ensureFrontProxyPki, extensionAuthenticationConfigMap } from './pki/front-proxy.ts';
+import { Aggregator } from './api/aggregator/aggregator.ts';
+import { localApiServices } from './api/aggregator/local-api-services.ts';
 import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
 import { kubeconfigYaml } from './pki/kubeconfig.ts';
@@ -86,6 +94,8 @@ export interface ServerOptions {
   readonly compactionIntervalMs: number;
   readonly bookmarkIntervalMs: number;
   readonly logger: Logger;
+  /** bosun's own version, in /version as `bosunVersion` (node agents check their skew against it). */
+  readonly bosunVersion?: string;
   /** Kubernetes version this server reports (kubectl warns about skew beyond one minor). */
   readonly kubernetesVersion: string;
   /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
@@ -336,8 +346,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let registry!: Registry;
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
+  const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
+  const validatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations')!;
+  const endpointSlices = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
+  const admissionPolicies = findResource('admissionregistration.k8s.io', 'v1', 'validatingadmissionpolicies')!;
+  const admissionPolicyBindings = findResource(
+    'admissionregistration.k8s.io',
+    'v1',
+    'validatingadmissionpolicybindings',
+  )!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
+  // extension points that judge writes: admission webhooks and ValidatingAdmissionPolicies
+  const webhooks: WebhookLookups = {
+    configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
+    endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
+  };
+  const policies: PolicyLookups = {
+    policies: () => caches.get(admissionPolicies)!.listIn(''),
+    bindings: () => caches.get(admissionPolicyBindings)!.listIn(''),
+    namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
+    params: async (apiVersion, kind, namespace) => {
+      const info = resourceByKind(apiVersion, kind);
+      if (info === undefined) return [];
+      return (await registry.list(info, info.namespaced ? namespace : undefined)).items;
+    },
+  };
   const admit = admissionChain({
     serviceCidr: options.serviceCidr,
     ...(options.defaultTolerationSeconds !== undefined
@@ -355,6 +391,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
+    webhooks,
+    policies,
     // the authorizer is built below, before the first request
     signerPermission: (user, verb, signerName) => signerPermission(authorizer)(user, verb, signerName),
   });
@@ -365,6 +403,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await checkEscalation?.(request, currentUser());
     await admit(request);
   });
+  registry.admitDeletesWith(deletionAdmission({ webhooks, policies }));
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -372,7 +411,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // pods by node for the node authorizer (not in `caches`: quota counting keeps reading live)
   let podsByNode: ObjectCache | undefined;
   try {
-    for (const info of [namespaces, limitRanges, resourceQuotas]) {
+    for (const info of [
+      namespaces,
+      limitRanges,
+      resourceQuotas,
+      mutatingWebhooks,
+      validatingWebhooks,
+      admissionPolicies,
+      admissionPolicyBindings,
+    ]) {
       const cache = new ObjectCache(registry, info);
       await cache.start();
       caches.set(info, cache);
@@ -411,6 +458,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await storage.close();
     throw err;
   }
+  // custom resources are served from the start, and from the moment their definition is established
+  const crds = new CrdController(registry, logger.child({ component: 'apiextensions' }));
+  try {
+    await crds.start();
+  } catch (err) {
+    policy.stop();
+    stopCaches();
+    await storage.close();
+    throw err;
+  }
   const authorizer = unionAuthorizer([
     mastersAuthorizer,
     new NodeAuthorizer({
@@ -421,6 +478,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         (await registry.list(pods, undefined, { fields: [{ field: 'spec.nodeName', equal: true, value: node }] }))
           .items,
       pod: async (namespace, name) => registry.get(pods, namespace, name).catch(() => undefined),
+      persistentVolume: async (name) =>
+        registry.get(findResource('', 'v1', 'persistentvolumes')!, undefined, name).catch(() => undefined),
     }),
     new RbacAuthorizer(policy),
   ]);
@@ -478,8 +537,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         new AuditLogWriter({ ...options.audit.log, onError: (err) => logger.error({ err }, 'audit log write failed') }),
       )
     : undefined;
+  const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
+  const aggregator = new Aggregator({
+    registry,
+    frontProxyClient: frontProxy.client,
+    logger: logger.child({ component: 'aggregator' }),
+  });
   const api = new ApiServer({
     ...(auditor ? { auditor } : {}),
+    aggregator,
     registry,
     authenticators: [
       clientCertificateAuthenticator,
@@ -503,7 +569,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,
-    version: { major: major ?? '1', minor: minor ?? '0', gitVersion: `${options.kubernetesVersion}-bosun` },
+    version: {
+      major: major ?? '1',
+      minor: minor ?? '0',
+      gitVersion: `${options.kubernetesVersion}-bosun`,
+      ...(options.bosunVersion !== undefined ? { bosunVersion: options.bosunVersion } : {}),
+    },
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
     ...(options.inflight ? { inflight: options.inflight } : {}),
     logger,
@@ -531,7 +602,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         'users:',
       )[0]!,
     });
+    await reconcileObject(
+      registry,
+      extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert),
+      (current) => (current.data = extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert).data),
+    );
+    await ensureObject(registry, extensionAuthenticationReaderRole);
+    for (const apiService of localApiServices()) await ensureObject(registry, apiService);
+    await aggregator.start();
   } catch (err) {
+    aggregator.stop();
     policy.stop();
     stopCaches();
     await api.close();
@@ -626,7 +706,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopSnapshots();
       await certificates.stop();
       compactor.stop();
+      crds.stop();
       policy.stop();
+      aggregator.stop();
       stopCaches();
       await api.close();
       await auditor?.close();

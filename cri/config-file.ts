@@ -51,7 +51,7 @@ function normalize(value: unknown, type: protobuf.Type, path: string): Record<st
 }
 
 /** Parses JSON or YAML text (JSON is YAML) into a plain object of the given CRI message type. */
-export function parseConfig<T>(text: string, typeName: 'PodSandboxConfig' | 'ContainerConfig', source: string): T {
+function parseConfig<T>(text: string, typeName: 'PodSandboxConfig' | 'ContainerConfig', source: string): T {
   let data: unknown;
   try {
     data = yaml.load(text, { filename: source });

@@ -11,18 +11,18 @@ import { readFileSync } from 'node:fs';
 import { CriBadEndpointError } from './errors.ts';
 
 export const defaultEndpoint = 'unix:///run/containerd/containerd.sock';
-export const defaultConfigFile = '/etc/crictl.yaml';
+const defaultConfigFile = '/etc/crictl.yaml';
 
-export type EndpointSource = 'flag' | 'env' | 'config' | 'default';
+type EndpointSource = 'flag' | 'env' | 'config' | 'default';
 
-export interface ResolvedEndpoint {
+interface ResolvedEndpoint {
   endpoint: string;
   source: EndpointSource;
   /** Per-call timeout from the config file's `timeout:` (seconds there, ms here), if any. */
   timeoutMs?: number;
 }
 
-export interface CrictlConfig {
+interface CrictlConfig {
   runtimeEndpoint?: string;
   imageEndpoint?: string;
   timeoutSec?: number;

@@ -64,7 +64,7 @@ export interface CriErrorContext {
   /** The runtime's own text (gRPC status details), kept for logs. */
   detail?: string;
   /** The gRPC status number, when the error came from one. */
-  grpcCode?: number;
+  grpcCode?: number | undefined;
 }
 
 export class CriError extends Error {

@@ -9,7 +9,7 @@ import type { CriError } from './errors.ts';
 import type { RuntimeService } from './runtime.ts';
 import type { Container, ContainerEvent, ContainerEventType, ContainerState } from './types.ts';
 
-export interface WatchOptions {
+interface WatchOptions {
   signal: AbortSignal;
   /** How often to relist when the runtime has no event stream (default 1 s, the kubelet's PLEG period). */
   relistIntervalMs?: number;

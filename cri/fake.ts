@@ -3,15 +3,17 @@
  *
  * It keeps sandboxes, containers and images with containerd's state rules, so code under test
  * meets the same answers it would get from containerd 1.6 (probed against it, see
- * test/cri-fake.test.ts):
+ * test/cri/fake.test.ts):
  *  - IDs are 64 hex characters derived from a counter: the same sequence of calls gives the same
  *    IDs in every run; a unique ID prefix is accepted wherever an ID is, as containerd does.
  *  - Names are reserved like containerd's: a second sandbox with the same metadata, or a second
  *    container with the same name+attempt in a sandbox, fails with 'BOSUN_CRI_RUNTIME'.
  *  - StopPodSandbox / StopContainer of an unknown ID fail with 'BOSUN_CRI_NOT_FOUND' (containerd does
  *    that too, though CRI calls them idempotent); Remove* of an unknown ID succeed.
- *  - CreateContainer needs a READY sandbox and a present image; StartContainer needs CREATED;
- *    ExecSync needs RUNNING. Stopping a sandbox kills its containers (exit 137).
+ *  - CreateContainer needs a READY sandbox and a present image; StartContainer needs CREATED and
+ *    a READY sandbox; ExecSync needs RUNNING. Stopping a sandbox kills its running containers
+ *    (exit 137); stopping a container that never started leaves it CREATED.
+ *  test/cri/cri-behaviour-suite.ts holds this fake and real containerd to the same behaviour.
  *  - GetContainerEvents is Unimplemented unless constructed with `{ events: true }`.
  *
  * Test controls: `calls` records every call (method and a copy of the arguments);
@@ -62,14 +64,14 @@ import type {
 } from './types.ts';
 
 /** Names of the CriRuntime methods, for queueError() and callsOf(). */
-export type FakeMethod = Exclude<keyof CriRuntime, 'endpoint' | 'close'>;
+type FakeMethod = Exclude<keyof CriRuntime, 'endpoint' | 'close'>;
 
-export interface FakeCall {
+interface FakeCall {
   method: FakeMethod;
   args: unknown[];
 }
 
-export interface FakeOptions {
+interface FakeOptions {
   /** Milliseconds since the epoch; default Date.now. */
   now?: () => number;
   /** Images present from the start (references like 'localhost/bosun/pause:3.10'). */
@@ -91,7 +93,7 @@ interface ContainerRecord {
   config: ContainerConfig;
 }
 
-export type ExecSyncHandler = (containerId: string, cmd: readonly string[]) => Partial<ExecSyncResponse>;
+type ExecSyncHandler = (containerId: string, cmd: readonly string[]) => Partial<ExecSyncResponse>;
 
 const nsPerMs = 1_000_000;
 
@@ -434,8 +436,11 @@ export class FakeRuntime implements CriRuntime {
     const record = this.#container(containerId);
     if (record.status.state !== 'CONTAINER_CREATED') {
       throw new CriRuntimeError(
-        `StartContainer failed: container "${record.status.id}" is in ${record.status.state} state`,
+        `StartContainer failed: failed to set starting state for container "${record.status.id}": container is in ${record.status.state} state`,
       );
+    }
+    if (this.#sandboxes.get(record.podSandboxId)?.status.state !== 'SANDBOX_READY') {
+      throw new CriRuntimeError(`StartContainer failed: sandbox container "${record.podSandboxId}" is not running`);
     }
     record.status.state = 'CONTAINER_RUNNING';
     record.status.startedAt = this.#nowNs();
@@ -445,8 +450,8 @@ export class FakeRuntime implements CriRuntime {
   async stopContainer(containerId: string, timeoutSec: number, options?: CallOptions): Promise<void> {
     this.#enter('stopContainer', [containerId, timeoutSec], options);
     const record = this.#container(containerId);
+    // a container that never started has no process to stop: containerd leaves it CREATED
     if (record.status.state === 'CONTAINER_RUNNING') this.#finish(record, 137, 'Error', '');
-    else if (record.status.state === 'CONTAINER_CREATED') this.#finish(record, 0, '', '');
   }
 
   async removeContainer(containerId: string, options?: CallOptions): Promise<void> {

@@ -6,7 +6,7 @@
  */
 
 /** crictl's cut of long IDs. */
-export const truncatedIdLength = 13;
+const truncatedIdLength = 13;
 
 export function truncateId(id: string, prefix = 'sha256:'): string {
   const bare = id.startsWith(prefix) ? id.slice(prefix.length) : id;

@@ -13,7 +13,7 @@ import type { Container, ContainerState, Image, PodSandbox, PodSandboxState } fr
 const podNameLabel = 'io.kubernetes.pod.name';
 const podNamespaceLabel = 'io.kubernetes.pod.namespace';
 
-export interface CommonFilters {
+interface CommonFilters {
   /** Regular expression on the name. */
   name?: string | undefined;
   /** Regular expression on the pod namespace. */
@@ -26,7 +26,7 @@ export interface CommonFilters {
   last?: number | undefined;
 }
 
-export interface ContainerFilters extends CommonFilters {
+interface ContainerFilters extends CommonFilters {
   /** Full sandbox ID (already resolved from a prefix). */
   podId?: string | undefined;
   state?: ContainerState | undefined;
@@ -34,7 +34,7 @@ export interface ContainerFilters extends CommonFilters {
   image?: string | undefined;
 }
 
-export interface PodFilters extends CommonFilters {
+interface PodFilters extends CommonFilters {
   state?: PodSandboxState | undefined;
 }
 
@@ -69,7 +69,7 @@ export function parseLabelPairs(pairs: readonly string[]): Record<string, string
   return labels;
 }
 
-export interface PodIdentity {
+interface PodIdentity {
   name: string;
   namespace: string;
 }
@@ -155,7 +155,7 @@ export const containerHeader = [
   'NAMESPACE',
 ];
 export const podHeader = ['POD ID', 'CREATED', 'STATE', 'NAME', 'NAMESPACE', 'ATTEMPT', 'RUNTIME'];
-export const imageHeader = ['IMAGE', 'TAG', 'IMAGE ID', 'SIZE'];
+const imageHeader = ['IMAGE', 'TAG', 'IMAGE ID', 'SIZE'];
 
 export function containerRows(
   containers: readonly Container[],

@@ -10,9 +10,9 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export type LogStream = 'stdout' | 'stderr';
+type LogStream = 'stdout' | 'stderr';
 
-export interface LogRecord {
+interface LogRecord {
   /** The timestamp as written (RFC 3339 with nanoseconds). */
   time: string;
   /** Milliseconds since the epoch, for --since. */
@@ -82,12 +82,12 @@ export function parseSince(text: string, nowMs: number): number | undefined {
   return Number.isNaN(time) ? undefined : time;
 }
 
-export interface LogSink {
+interface LogSink {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
 
-export interface ReadLogOptions {
+interface ReadLogOptions {
   /** Only the last N lines (undefined or negative: all). */
   tail?: number | undefined;
   /** Only lines at or after this time (ms since the epoch). */

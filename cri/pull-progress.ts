@@ -9,7 +9,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { humanSize } from './format.ts';
 
-export interface PullProgress {
+interface PullProgress {
   /** Bytes downloaded so far by the downloads in flight. */
   done: number;
   /** Their expected sizes where known. */

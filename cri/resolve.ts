@@ -5,7 +5,7 @@
  */
 import { CriAmbiguousIdError, CriNotFoundError } from './errors.ts';
 
-export interface Candidate {
+interface Candidate {
   id: string;
   /** Shown next to the ID when the prefix is ambiguous (a container or pod name). */
   name?: string;

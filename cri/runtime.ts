@@ -107,7 +107,7 @@ export interface RuntimeService {
   containerEvents(options?: CallOptions): AsyncIterable<ContainerEvent>;
 }
 
-export interface ImageService {
+interface ImageService {
   listImages(filter?: { image?: { image: string } }, options?: CallOptions): Promise<Image[]>;
   imageStatus(ref: string, verbose?: boolean, options?: CallOptions): Promise<ImageStatusResponse>;
   /** Returns the image reference the runtime resolved (an image ID or digest). */

@@ -16,9 +16,9 @@ import type { Duplex, Readable } from 'node:stream';
 import WebSocket from 'ws';
 import { CriStreamError } from './errors.ts';
 
-export const channelProtocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
+const channelProtocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io'] as const;
 
-export const Channel = {
+const Channel = {
   stdin: 0,
   stdout: 1,
   stderr: 2,
@@ -79,11 +79,11 @@ export function websocketUrl(url: string): string {
 }
 
 /** Where output goes: a stream, process.stdout, or anything with write(). */
-export interface ByteSink {
+interface ByteSink {
   write(chunk: Uint8Array): unknown;
 }
 
-export interface RemoteCommandOptions {
+interface RemoteCommandOptions {
   stdin?: Readable | undefined;
   stdout?: ByteSink | undefined;
   stderr?: ByteSink | undefined;
@@ -97,7 +97,7 @@ export interface RemoteCommandOptions {
   signal?: AbortSignal | undefined;
 }
 
-export interface RemoteCommandResult {
+interface RemoteCommandResult {
   /** undefined when the runtime closed the stream without a status (attach to a stopped container). */
   exitCode: number | undefined;
   protocol: string;

@@ -17,16 +17,16 @@ export type Labels = Record<string, string>;
 
 export type ContainerState = 'CONTAINER_CREATED' | 'CONTAINER_RUNNING' | 'CONTAINER_EXITED' | 'CONTAINER_UNKNOWN';
 export type PodSandboxState = 'SANDBOX_READY' | 'SANDBOX_NOTREADY';
-export type Protocol = 'TCP' | 'UDP' | 'SCTP';
-export type MountPropagation = 'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
-export type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
+type Protocol = 'TCP' | 'UDP' | 'SCTP';
+type MountPropagation = 'PROPAGATION_PRIVATE' | 'PROPAGATION_HOST_TO_CONTAINER' | 'PROPAGATION_BIDIRECTIONAL';
+type NamespaceMode = 'POD' | 'CONTAINER' | 'NODE' | 'TARGET';
 export type ContainerEventType =
   | 'CONTAINER_CREATED_EVENT'
   | 'CONTAINER_STARTED_EVENT'
   | 'CONTAINER_STOPPED_EVENT'
   | 'CONTAINER_DELETED_EVENT';
-export type ProfileType = 'RuntimeDefault' | 'Unconfined' | 'Localhost';
-export type SupplementalGroupsPolicy = 'Merge' | 'Strict';
+type ProfileType = 'RuntimeDefault' | 'Unconfined' | 'Localhost';
+type SupplementalGroupsPolicy = 'Merge' | 'Strict';
 export type CgroupDriver = 'SYSTEMD' | 'CGROUPFS';
 
 // ---------------------------------------------------------------- version and status
@@ -45,7 +45,7 @@ export interface RuntimeCondition {
   message: string;
 }
 
-export interface RuntimeHandler {
+interface RuntimeHandler {
   name: string;
   features?: { recursiveReadOnlyMounts: boolean; userNamespaces: boolean };
 }
@@ -65,22 +65,22 @@ export interface KeyValue {
   value: string;
 }
 
-export interface ImageSpec {
+interface ImageSpec {
   image: string;
   annotations?: Labels;
   userSpecifiedImage?: string;
   runtimeHandler?: string;
 }
 
-export interface Int64Value {
+interface Int64Value {
   value: number;
 }
 
-export interface UInt64Value {
+interface UInt64Value {
   value: number;
 }
 
-export interface IDMapping {
+interface IDMapping {
   hostId: number;
   containerId: number;
   length: number;
@@ -91,7 +91,7 @@ export interface Mount {
   hostPath?: string;
   readonly?: boolean;
   selinuxRelabel?: boolean;
-  propagation?: MountPropagation;
+  propagation?: MountPropagation | undefined;
   uidMappings?: IDMapping[];
   gidMappings?: IDMapping[];
   recursiveReadOnly?: boolean;
@@ -106,12 +106,12 @@ export interface NamespaceOption {
   usernsOptions?: { mode?: NamespaceMode; uids?: IDMapping[]; gids?: IDMapping[] };
 }
 
-export interface SecurityProfile {
+interface SecurityProfile {
   profileType?: ProfileType;
   localhostRef?: string;
 }
 
-export interface SELinuxOption {
+interface SELinuxOption {
   user?: string;
   role?: string;
   type?: string;
@@ -133,7 +133,7 @@ export interface LinuxContainerResources {
 
 // ---------------------------------------------------------------- pod sandboxes
 
-export interface PodSandboxMetadata {
+interface PodSandboxMetadata {
   name: string;
   uid: string;
   namespace: string;
@@ -166,7 +166,7 @@ export interface LinuxSandboxSecurityContext {
   apparmor?: SecurityProfile;
 }
 
-export interface LinuxPodSandboxConfig {
+interface LinuxPodSandboxConfig {
   cgroupParent?: string;
   securityContext?: LinuxSandboxSecurityContext;
   sysctls?: Labels;
@@ -217,7 +217,7 @@ export interface PodSandboxFilter {
 
 // ---------------------------------------------------------------- containers
 
-export interface ContainerMetadata {
+interface ContainerMetadata {
   name: string;
   attempt?: number;
 }
@@ -349,7 +349,7 @@ export interface CpuUsage {
   usageNanoCores?: UInt64Value;
 }
 
-export interface MemoryUsage {
+interface MemoryUsage {
   timestamp: number;
   workingSetBytes?: UInt64Value;
   availableBytes?: UInt64Value;
@@ -359,7 +359,7 @@ export interface MemoryUsage {
   majorPageFaults?: UInt64Value;
 }
 
-export interface FilesystemUsage {
+interface FilesystemUsage {
   timestamp: number;
   fsId?: { mountpoint: string };
   usedBytes?: UInt64Value;
@@ -380,7 +380,7 @@ export interface ContainerStatsFilter {
   labelSelector?: Labels;
 }
 
-export interface NetworkInterfaceUsage {
+interface NetworkInterfaceUsage {
   name: string;
   rxBytes?: UInt64Value;
   rxErrors?: UInt64Value;

@@ -8,9 +8,9 @@
 import { X509Certificate } from 'node:crypto';
 
 /** Share of a certificate's life after which it is renewed. */
-export const renewalFraction = 2 / 3;
+const renewalFraction = 2 / 3;
 
-export interface Validity {
+interface Validity {
   /** Milliseconds since the epoch. */
   readonly notBefore: number;
   readonly notAfter: number;

@@ -9,7 +9,7 @@
  */
 import type { Clock } from './clock.ts';
 
-export interface Deadline {
+interface Deadline {
   clock: Clock;
   ms: number;
 }

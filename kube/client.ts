@@ -177,6 +177,11 @@ export class KubeClient {
     return parsed as T;
   }
 
+  /** GET of a path outside the resource tree (`/version`), as JSON. */
+  getPath<T>(path: string): Promise<T> {
+    return this.#json<T>('GET', path);
+  }
+
   get<T extends KubeObject = KubeObject>(ref: ResourceRef, name: string, namespace?: string): Promise<T> {
     return this.#json('GET', resourcePath(ref, namespace, name));
   }

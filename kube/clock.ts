@@ -18,7 +18,7 @@ export interface Clock {
  * turns a long wait (a certificate due in eight months) into a busy loop. Longer waits are made
  * of several timers, each re-armed for what is left.
  */
-export const longestTimerMs = 2 ** 31 - 1;
+const longestTimerMs = 2 ** 31 - 1;
 
 export const systemClock: Clock = {
   now: () => Date.now(),

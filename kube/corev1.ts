@@ -16,42 +16,42 @@ export type ResourceList = Record<string, Quantity>;
 
 // ---------------------------------------------------------------- env and config references
 
-export interface ObjectFieldSelector {
+interface ObjectFieldSelector {
   apiVersion?: string;
   /** metadata.name, metadata.namespace, metadata.uid, metadata.labels['k'], metadata.annotations['k'],
    * spec.nodeName, spec.serviceAccountName, status.hostIP, status.hostIPs, status.podIP, status.podIPs */
   fieldPath: string;
 }
 
-export interface ResourceFieldSelector {
+interface ResourceFieldSelector {
   containerName?: string;
   /** limits.cpu, limits.memory, limits.ephemeral-storage, requests.cpu, requests.memory, requests.ephemeral-storage */
   resource: string;
   divisor?: Quantity;
 }
 
-export interface ConfigMapKeySelector {
+interface ConfigMapKeySelector {
   name: string;
   key: string;
   optional?: boolean;
 }
 
-export type SecretKeySelector = ConfigMapKeySelector;
+type SecretKeySelector = ConfigMapKeySelector;
 
-export interface EnvVarSource {
+interface EnvVarSource {
   fieldRef?: ObjectFieldSelector;
   resourceFieldRef?: ResourceFieldSelector;
   configMapKeyRef?: ConfigMapKeySelector;
   secretKeyRef?: SecretKeySelector;
 }
 
-export interface EnvVar {
+interface EnvVar {
   name: string;
   value?: string;
   valueFrom?: EnvVarSource;
 }
 
-export interface EnvFromSource {
+interface EnvFromSource {
   prefix?: string;
   configMapRef?: { name: string; optional?: boolean };
   secretRef?: { name: string; optional?: boolean };
@@ -59,16 +59,16 @@ export interface EnvFromSource {
 
 // ---------------------------------------------------------------- probes and hooks
 
-export interface ExecAction {
+interface ExecAction {
   command?: string[];
 }
 
-export interface HTTPHeader {
+interface HTTPHeader {
   name: string;
   value: string;
 }
 
-export interface HTTPGetAction {
+interface HTTPGetAction {
   path?: string;
   port: IntOrString;
   host?: string;
@@ -76,17 +76,17 @@ export interface HTTPGetAction {
   httpHeaders?: HTTPHeader[];
 }
 
-export interface TCPSocketAction {
+interface TCPSocketAction {
   port: IntOrString;
   host?: string;
 }
 
-export interface GRPCAction {
+interface GRPCAction {
   port: number;
   service?: string;
 }
 
-export interface SleepAction {
+interface SleepAction {
   seconds: number;
 }
 
@@ -114,7 +114,7 @@ export interface LifecycleHandler {
   sleep?: SleepAction;
 }
 
-export interface Lifecycle {
+interface Lifecycle {
   postStart?: LifecycleHandler;
   preStop?: LifecycleHandler;
   /** The signal to stop with (newer API); the image's STOPSIGNAL applies when unset. */
@@ -136,7 +136,7 @@ export interface ResourceRequirements {
   requests?: ResourceList;
 }
 
-export interface VolumeMount {
+interface VolumeMount {
   name: string;
   mountPath: string;
   readOnly?: boolean;
@@ -144,24 +144,24 @@ export interface VolumeMount {
   mountPropagation?: 'None' | 'HostToContainer' | 'Bidirectional';
 }
 
-export interface Capabilities {
+interface Capabilities {
   add?: string[];
   drop?: string[];
 }
 
-export interface SeccompProfile {
+interface SeccompProfile {
   type: 'RuntimeDefault' | 'Unconfined' | 'Localhost';
   localhostProfile?: string;
 }
 
-export interface SELinuxOptions {
+interface SELinuxOptions {
   user?: string;
   role?: string;
   type?: string;
   level?: string;
 }
 
-export interface SecurityContext {
+interface SecurityContext {
   runAsUser?: number;
   runAsGroup?: number;
   runAsNonRoot?: boolean;
@@ -174,7 +174,7 @@ export interface SecurityContext {
   seLinuxOptions?: SELinuxOptions;
 }
 
-export type ContainerRestartPolicy = 'Always';
+type ContainerRestartPolicy = 'Always';
 export type TerminationMessagePolicy = 'File' | 'FallbackToLogsOnError';
 export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
 
@@ -228,7 +228,7 @@ export interface DownwardAPIVolumeFile {
   mode?: number;
 }
 
-export type HostPathType =
+type HostPathType =
   | ''
   | 'DirectoryOrCreate'
   | 'Directory'
@@ -261,18 +261,19 @@ export interface Volume {
 export type RestartPolicy = 'Always' | 'OnFailure' | 'Never';
 export type DNSPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
 
-export interface PodDNSConfig {
+interface PodDNSConfig {
   nameservers?: string[];
   searches?: string[];
   options?: { name: string; value?: string }[];
 }
 
-export interface PodSecurityContext {
+interface PodSecurityContext {
   runAsUser?: number;
   runAsGroup?: number;
   runAsNonRoot?: boolean;
   supplementalGroups?: number[];
   fsGroup?: number;
+  fsGroupChangePolicy?: 'Always' | 'OnRootMismatch';
   sysctls?: { name: string; value: string }[];
   seccompProfile?: SeccompProfile;
   seLinuxOptions?: SELinuxOptions;
@@ -297,7 +298,7 @@ export interface NodeSelectorTerm {
   matchFields?: NodeSelectorRequirement[];
 }
 
-export interface Affinity {
+interface Affinity {
   nodeAffinity?: {
     requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms: NodeSelectorTerm[] };
     preferredDuringSchedulingIgnoredDuringExecution?: { weight: number; preference: NodeSelectorTerm }[];
@@ -306,7 +307,7 @@ export interface Affinity {
   podAntiAffinity?: unknown;
 }
 
-export interface HostAlias {
+interface HostAlias {
   ip: string;
   hostnames?: string[];
 }
@@ -350,7 +351,7 @@ export interface PodSpec {
 // ---------------------------------------------------------------- pod status
 
 export type PodPhase = 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Unknown';
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
+type ConditionStatus = 'True' | 'False' | 'Unknown';
 export type PodQOSClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 export interface PodCondition {
@@ -363,16 +364,16 @@ export interface PodCondition {
   message?: string;
 }
 
-export interface ContainerStateWaiting {
+interface ContainerStateWaiting {
   reason?: string;
   message?: string;
 }
 
-export interface ContainerStateRunning {
+interface ContainerStateRunning {
   startedAt?: string;
 }
 
-export interface ContainerStateTerminated {
+interface ContainerStateTerminated {
   exitCode: number;
   signal?: number;
   reason?: string;
@@ -401,7 +402,7 @@ export interface ContainerStatus {
   started?: boolean;
 }
 
-export interface PodIP {
+interface PodIP {
   ip: string;
 }
 
@@ -453,7 +454,7 @@ export interface Taint {
   timeAdded?: string;
 }
 
-export interface NodeSpec {
+interface NodeSpec {
   podCIDR?: string;
   podCIDRs?: string[];
   providerID?: string;
@@ -461,7 +462,7 @@ export interface NodeSpec {
   taints?: Taint[];
 }
 
-export type NodeConditionType = 'Ready' | 'MemoryPressure' | 'DiskPressure' | 'PIDPressure' | 'NetworkUnavailable';
+type NodeConditionType = 'Ready' | 'MemoryPressure' | 'DiskPressure' | 'PIDPressure' | 'NetworkUnavailable';
 
 export interface NodeCondition {
   type: NodeConditionType | string;
@@ -472,12 +473,12 @@ export interface NodeCondition {
   message?: string;
 }
 
-export interface NodeAddress {
+interface NodeAddress {
   type: 'InternalIP' | 'ExternalIP' | 'Hostname' | 'InternalDNS' | 'ExternalDNS';
   address: string;
 }
 
-export interface NodeSystemInfo {
+interface NodeSystemInfo {
   machineID: string;
   systemUUID: string;
   bootID: string;
@@ -504,6 +505,9 @@ export interface NodeStatus {
   daemonEndpoints?: { kubeletEndpoint?: { Port: number } };
   nodeInfo?: NodeSystemInfo;
   images?: ContainerImage[];
+  /** Persistent volumes mounted by pods of the node (`kubernetes.io/local-volume/<pv>`). */
+  volumesInUse?: string[];
+  volumesAttached?: { name: string; devicePath: string }[];
 }
 
 export interface Node extends KubeObject {
@@ -516,7 +520,7 @@ export interface Node extends KubeObject {
 
 // ---------------------------------------------------------------- lease (coordination.k8s.io/v1)
 
-export interface LeaseSpec {
+interface LeaseSpec {
   holderIdentity?: string;
   leaseDurationSeconds?: number;
   /** RFC 3339 with microseconds (MicroTime). */
@@ -550,7 +554,7 @@ export interface TopologySpreadConstraint {
 // ---------------------------------------------------------------- service (v1)
 
 export type Protocol = 'TCP' | 'UDP' | 'SCTP';
-export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
 
 export interface ServicePort {
   name?: string;
@@ -561,7 +565,7 @@ export interface ServicePort {
   appProtocol?: string;
 }
 
-export interface ServiceSpec {
+interface ServiceSpec {
   type?: ServiceType;
   selector?: Record<string, string>;
   clusterIP?: string;
@@ -577,7 +581,7 @@ export interface ServiceSpec {
   publishNotReadyAddresses?: boolean;
 }
 
-export interface LoadBalancerIngress {
+interface LoadBalancerIngress {
   ip?: string;
   hostname?: string;
 }

@@ -21,7 +21,7 @@ export interface Endpoint {
   conditions?: EndpointConditions;
   hostname?: string;
   nodeName?: string;
-  targetRef?: { kind: 'Pod'; namespace?: string; name?: string; uid?: string };
+  targetRef?: { kind: 'Pod'; namespace?: string | undefined; name?: string | undefined; uid?: string | undefined };
 }
 
 export interface EndpointPort {

@@ -4,7 +4,7 @@
  */
 import { ApiError } from './errors.ts';
 
-export interface FieldRequirement {
+interface FieldRequirement {
   field: string;
   equal: boolean;
   value: string;

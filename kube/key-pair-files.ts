@@ -38,7 +38,7 @@ export interface KeyPair {
   readonly key: string;
 }
 
-export interface KeyPairPaths {
+interface KeyPairPaths {
   readonly cert: string;
   readonly key: string;
 }

@@ -13,8 +13,8 @@ function patternError(message: string, pattern: string, ...examples: string[]): 
   return `${message} (e.g. ${examples.map((e) => `'${e}', `).join(' or ')}regex used for validation is '${pattern}')`;
 }
 
-export const maxLengthError = (max: number): string => `must be no more than ${max} characters`;
-export const rangeError = (low: number, high: number): string => `must be between ${low} and ${high}, inclusive`;
+const maxLengthError = (max: number): string => `must be no more than ${max} characters`;
+const rangeError = (low: number, high: number): string => `must be between ${low} and ${high}, inclusive`;
 
 const label1123 = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
 const subdomain1123 = `${label1123}(\\.${label1123})*`;
@@ -91,23 +91,6 @@ export function portNumber(value: unknown): string[] {
 /** Upstream's field error line: `<field>: Invalid value: "<value>": <problems>`. */
 export function invalidValue(field: string, value: unknown, problems: readonly string[]): string {
   return `${field}: Invalid value: ${JSON.stringify(value)}: ${problems.join(', ')}`;
-}
-
-const cIdentifierSource = '[A-Za-z_][A-Za-z0-9_]*';
-const cIdentifierPattern = new RegExp(`^${cIdentifierSource}$`);
-
-export function cIdentifier(value: string): string[] {
-  return cIdentifierPattern.test(value)
-    ? []
-    : [
-        patternError(
-          "a valid C identifier must start with alphabetic character or '_', followed by a string of alphanumeric characters or '_'",
-          cIdentifierSource,
-          'my_name',
-          'MY_NAME',
-          'MyName',
-        ),
-      ];
 }
 
 /** Environment variable names as upstream accepts them today: printable ASCII without '='. */

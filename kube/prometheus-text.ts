@@ -5,15 +5,15 @@
  */
 import { readdirSync } from 'node:fs';
 
-export type MetricType = 'counter' | 'gauge' | 'histogram';
-export type MetricLabels = Readonly<Record<string, string | number>>;
+type MetricType = 'counter' | 'gauge' | 'histogram';
+type MetricLabels = Readonly<Record<string, string | number>>;
 
 function escapeLabelValue(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 /** `{a="1",b="x"}`, or nothing when there are no labels. */
-export function labelText(labels: MetricLabels): string {
+function labelText(labels: MetricLabels): string {
   const parts = Object.entries(labels).map(([name, value]) => `${name}="${escapeLabelValue(String(value))}"`);
   return parts.length ? `{${parts.join(',')}}` : '';
 }
@@ -60,7 +60,7 @@ export class PrometheusText {
 }
 
 /** What the process_* family reports, read at one moment. */
-export interface ProcessSample {
+interface ProcessSample {
   cpuSeconds: number;
   residentBytes: number;
   startTimeSeconds: number;
@@ -68,7 +68,7 @@ export interface ProcessSample {
   openFds: number | undefined;
 }
 
-export function sampleProcess(): ProcessSample {
+function sampleProcess(): ProcessSample {
   const cpu = process.cpuUsage();
   let openFds: number | undefined;
   try {

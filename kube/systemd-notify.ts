@@ -16,7 +16,7 @@ export interface NotifyRunner {
   run(argv: readonly string[]): Promise<number>;
 }
 
-export interface NotifyLog {
+interface NotifyLog {
   warn(obj: object, msg: string): void;
 }
 

@@ -11,17 +11,21 @@ export interface OwnerReference {
   blockOwnerDeletion?: boolean;
 }
 
+/**
+ * Fields copied from another object's metadata (`namespace: owner.metadata.namespace`) may hold
+ * `undefined`; JSON leaves such a key out, so it reads as absent on the wire and in storage.
+ */
 export interface ObjectMeta {
-  name?: string;
+  name?: string | undefined;
   generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
+  namespace?: string | undefined;
+  uid?: string | undefined;
+  resourceVersion?: string | undefined;
   generation?: number;
-  creationTimestamp?: string;
+  creationTimestamp?: string | undefined;
   deletionTimestamp?: string;
   deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
+  labels?: Record<string, string> | undefined;
   annotations?: Record<string, string>;
   finalizers?: string[];
   ownerReferences?: OwnerReference[];
@@ -29,8 +33,8 @@ export interface ObjectMeta {
 }
 
 export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
+  apiVersion?: string | undefined;
+  kind?: string | undefined;
   metadata: ObjectMeta;
   [field: string]: unknown;
 }
@@ -73,18 +77,11 @@ export interface Status {
   code: number;
 }
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
 export interface WatchEvent<T = KubeObject> {
   type: WatchEventType;
   object: T;
-}
-
-/** Group/version/resource of an API collection, e.g. {group:'apps', version:'v1', resource:'deployments'}. */
-export interface GroupVersionResource {
-  group: string;
-  version: string;
-  resource: string;
 }
 
 export function apiVersionOf(group: string, version: string): string {

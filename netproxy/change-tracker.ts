@@ -28,7 +28,7 @@ export interface ServiceChange {
   current: readonly ServicePortState[];
 }
 
-export interface CommitResult {
+interface CommitResult {
   changes: ServiceChange[];
   /** Every programmed service port by key, after the changes. */
   state: ReadonlyMap<string, ServicePortState>;
@@ -259,6 +259,6 @@ export class ChangeTracker {
   }
 }
 
-export function compareEndpoints(x: Endpoint, y: Endpoint): number {
+function compareEndpoints(x: Endpoint, y: Endpoint): number {
   return ipToNumber(x.ip) - ipToNumber(y.ip) || x.port - y.port;
 }

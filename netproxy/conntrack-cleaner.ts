@@ -2,12 +2,12 @@
 import type { CommandRunner } from './command-runner.ts';
 import { conntrackArgs, type ConntrackDeletion } from './conntrack-planner.ts';
 
-export interface CleanupReport {
+interface CleanupReport {
   /** Filters that ran. */
   ran: number;
   /** Flows deleted, as the tool reported them. */
   deleted: number;
-  /** Filters that failed for another reason than "nothing matched". */
+  /** Filters that failed for another reason than "nothing matched" (or could not run at all). */
   failed: string[];
 }
 
@@ -18,7 +18,16 @@ export async function cleanConntrack(
   const report: CleanupReport = { ran: 0, deleted: 0, failed: [] };
   for (const d of deletions) {
     const args = conntrackArgs(d);
-    const r = await runner.run(['conntrack', ...args], { timeoutMs: 10_000 });
+    let r;
+    try {
+      r = await runner.run(['conntrack', ...args], { timeoutMs: 10_000 });
+    } catch (err) {
+      // the tool could not run at all (not installed, timed out): the rules are already in, so this
+      // is a failed cleanup to report, as kube-proxy logs it, not a failed sync; the other
+      // filters would meet the same fate
+      report.failed.push(`conntrack ${args.join(' ')}: ${(err as Error).message}`);
+      break;
+    }
     report.ran++;
     const count = /(\d+) flow entries have been deleted/.exec(r.stderr);
     if (count) report.deleted += Number(count[1]);

@@ -9,7 +9,7 @@ import { processMetricsText } from '../kube/prometheus-text.ts';
 import type { ProxyLogger } from './proxy-logger.ts';
 import type { ServiceProxy } from './service-proxy.ts';
 
-export const defaultHealthzPort = 10256;
+const defaultHealthzPort = 10256;
 /** kube-proxy's --healthz-bind-address default: every IPv4 address, port 10256. */
 export const defaultHealthzBindAddress = `0.0.0.0:${defaultHealthzPort}`;
 
@@ -35,7 +35,11 @@ export function parseHealthzBindAddress(text: string): BindAddress | undefined |
   return { host, port };
 }
 
-export function createProxyHealthServer(proxy: Pick<ServiceProxy, 'health' | 'metrics'>): Server {
+/** `moreMetrics`: other families the agent serves beside the proxy's (NetworkPolicy's drop counters). */
+export function createProxyHealthServer(
+  proxy: Pick<ServiceProxy, 'health' | 'metrics'>,
+  moreMetrics: () => string = () => '',
+): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' || path === '/livez') {
@@ -54,7 +58,7 @@ export function createProxyHealthServer(proxy: Pick<ServiceProxy, 'health' | 'me
     }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      res.end(proxy.metrics.text() + processMetricsText());
+      res.end(proxy.metrics.text() + moreMetrics() + processMetricsText());
       return;
     }
     res.writeHead(404).end();

@@ -7,7 +7,7 @@
 import type { CommandRunner } from './command-runner.ts';
 import { ProxyError, ProxyErrorCode } from './errors.ts';
 
-export type BackendKind = 'nf_tables' | 'legacy';
+type BackendKind = 'nf_tables' | 'legacy';
 
 export interface IptablesBackend {
   kind: BackendKind;
@@ -33,7 +33,7 @@ export const backends: Record<BackendKind, IptablesBackend> = {
 };
 
 /** Rule lines in an iptables-save dump (chains alone do not count: they are cheap to leave behind). */
-export function countRules(save: string): number {
+function countRules(save: string): number {
   let n = 0;
   for (const line of save.split('\n')) if (line.startsWith('-A ')) n++;
   return n;

@@ -6,7 +6,7 @@
  */
 import { maxChainNameLength } from './chain-names.ts';
 
-export const builtinChains: Record<string, readonly string[]> = {
+const builtinChains: Record<string, readonly string[]> = {
   filter: ['INPUT', 'FORWARD', 'OUTPUT'],
   nat: ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'],
   mangle: ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'],
@@ -14,7 +14,7 @@ export const builtinChains: Record<string, readonly string[]> = {
 };
 
 /** Targets that are not chains. */
-export const builtinTargets = new Set([
+const builtinTargets = new Set([
   'ACCEPT',
   'DROP',
   'REJECT',
@@ -36,7 +36,7 @@ export class RestoreError extends Error {
   }
 }
 
-export type Tables = Map<string, Map<string, string[]>>;
+type Tables = Map<string, Map<string, string[]>>;
 
 function emptyTable(name: string): Map<string, string[]> {
   return new Map((builtinChains[name] ?? []).map((c) => [c, []]));
@@ -181,22 +181,4 @@ export class IptablesModel {
     for (const t of this.tables.values()) for (const rules of t.values()) n += rules.length;
     return n;
   }
-}
-
-/** Parses `iptables-save` output into a model (counters and policies ignored). */
-export function parseSave(text: string): IptablesModel {
-  const model = new IptablesModel();
-  let table: Map<string, string[]> | undefined;
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
-    if (line.startsWith('*')) table = model.table(line.slice(1));
-    else if (line.startsWith(':') && table) {
-      const name = line.slice(1).split(' ')[0]!;
-      if (!table.has(name)) table.set(name, []);
-    } else if (line.startsWith('-A ') && table) {
-      const m = /^-A (\S+) (.*)$/.exec(line);
-      if (m) table.get(m[1]!)?.push(m[2]!);
-    }
-  }
-  return model;
 }

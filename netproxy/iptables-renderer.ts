@@ -47,7 +47,7 @@ export interface ProxyConfig {
 export const defaultProxyConfig: ProxyConfig = { masqueradeBit: 14 };
 
 /** Above this many endpoints comments are left out: they are a large share of the payload. */
-export const commentEndpointLimit = 1000;
+const commentEndpointLimit = 1000;
 
 /**
  * What a render leaves for the next one. Besides the chain sets and texts it carries an index of
@@ -102,7 +102,7 @@ export const emptyMemory: RenderMemory = {
   chainText: new Map(),
 };
 
-export interface RenderRequest {
+interface RenderRequest {
   state: ReadonlyMap<string, ServicePortState>;
   config: ProxyConfig;
   /** Port keys whose chains must be rewritten, or 'all' for a full sync. */
@@ -111,7 +111,7 @@ export interface RenderRequest {
   memory: RenderMemory;
 }
 
-export interface RenderResult {
+interface RenderResult {
   payload: string;
   memory: RenderMemory;
   full: boolean;

@@ -24,7 +24,7 @@ import type { IpSet } from './tracer.ts';
 
 export const ipvsInterface = 'bosun-ipvs0';
 
-export const ipsetNames = {
+const ipsetNames = {
   clusterIP: 'BOSUN-CLUSTER-IP',
   externalIP: 'BOSUN-EXTERNAL-IP',
   nodePortTCP: 'BOSUN-NODE-PORT-TCP',
@@ -39,7 +39,7 @@ const nodePortSet: Record<Protocol, string> = {
   sctp: ipsetNames.nodePortSCTP,
 };
 
-export interface RealServer {
+interface RealServer {
   address: string;
   port: number;
 }
@@ -62,7 +62,7 @@ export interface IpvsPlan {
   iptablesPayload: string;
 }
 
-export interface IpvsNode {
+interface IpvsNode {
   /** Addresses that answer node ports (the node's own, not 127.0.0.1). */
   nodePortAddresses: readonly string[];
 }

@@ -5,9 +5,9 @@
 import { PrometheusText } from '../kube/prometheus-text.ts';
 
 /** kube-proxy's buckets: 1 ms doubling 15 times (to about 16 s). */
-export const syncBuckets: readonly number[] = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
+const syncBuckets: readonly number[] = Array.from({ length: 15 }, (_, i) => 0.001 * 2 ** i);
 /** Network programming takes longer: 0.25 s steps up to a minute, then coarser. */
-export const programmingBuckets: readonly number[] = [
+const programmingBuckets: readonly number[] = [
   ...Array.from({ length: 20 }, (_, i) => 0.25 * (i + 1)),
   6,
   7,
@@ -26,7 +26,7 @@ export const programmingBuckets: readonly number[] = [
   300,
 ];
 
-export class Histogram {
+class Histogram {
   readonly name: string;
   readonly help: string;
   readonly buckets: readonly number[];
@@ -51,7 +51,7 @@ export class Histogram {
   }
 }
 
-export class Scalar {
+class Scalar {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge';

@@ -12,7 +12,7 @@ import {
   type TrafficTargets,
 } from './service-port.ts';
 
-export interface Refusal {
+interface Refusal {
   /** filter chain of ours */
   chain: string;
   comment: string;

@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import type { Protocol as WireProtocol, Service, ServicePort as ServicePortSpec } from '../kube/corev1.ts';
 import { serviceNameLabel, type EndpointSlice } from '../kube/discoveryv1.ts';
 
-export interface Sanitized<T> {
+interface Sanitized<T> {
   /** The object with what breaks a rule left out; undefined when nothing of it can be used. */
   object: T | undefined;
   /** What was left out, one field error each; empty for a clean object. */

@@ -13,7 +13,7 @@ export interface HealthCheckTarget {
 }
 
 /** Pure: which listeners to open and close. */
-export function planHealthListeners(
+function planHealthListeners(
   open: ReadonlySet<number>,
   wanted: ReadonlyMap<number, HealthCheckTarget>,
 ): { add: number[]; remove: number[] } {

@@ -27,7 +27,7 @@ import type { HealthCheckTarget } from './service-health.ts';
 import { monotonicClock, pause, type Clock } from '../kube/clock.ts';
 import { SyncRunner } from './sync-runner.ts';
 
-export interface ServiceProxyOptions {
+interface ServiceProxyOptions {
   nodeName: string;
   runner: CommandRunner;
   config: ProxyConfig;
@@ -51,7 +51,7 @@ export interface ServiceProxyOptions {
   onRefused?: (refusal: Refusal) => void;
 }
 
-export interface SyncReport {
+interface SyncReport {
   ok: boolean;
   full: boolean;
   /** ms spent rendering */

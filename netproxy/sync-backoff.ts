@@ -4,8 +4,8 @@
  * again (a payload the kernel refuses, a missing module) must not run iptables-restore ten times
  * a second for ever; a success resets the count.
  */
-export const firstRetryMs = 1_000;
-export const maxRetryMs = 30_000;
+const firstRetryMs = 1_000;
+const maxRetryMs = 30_000;
 
 /** The wait after `failures` consecutive failed syncs (1 or more). */
 export function syncRetryDelayMs(failures: number): number {

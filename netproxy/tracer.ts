@@ -16,7 +16,7 @@ export interface Packet {
 }
 
 /** Where the packet enters the node. */
-export type Origin =
+type Origin =
   /** a process on the node: nat OUTPUT, filter OUTPUT, nat POSTROUTING */
   | 'local'
   /** a pod behind the node's bridge, or another host: nat PREROUTING, then INPUT or FORWARD */
@@ -41,9 +41,9 @@ export interface TraceContext {
   ipvs?: (protocol: string, dst: string, dport: number) => readonly { address: string; port: number }[] | undefined;
 }
 
-export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT';
+type Verdict = 'ACCEPT' | 'DROP' | 'REJECT';
 
-export interface TraceOutcome {
+interface TraceOutcome {
   probability: number;
   verdict: Verdict;
   /** `ip:port` the packet was DNATed to, when it was. */
@@ -80,7 +80,7 @@ function tokenize(s: string): string[] {
 
 const parsedCache = new Map<string, ParsedRule>();
 
-export function parseRule(args: string): ParsedRule {
+function parseRule(args: string): ParsedRule {
   const hit = parsedCache.get(args);
   if (hit) return hit;
   const t = tokenize(args);

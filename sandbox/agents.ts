@@ -49,7 +49,7 @@ export async function sandboxJoinToken(controlPlane: ControlPlaneRecord): Promis
   return { token, caHash: caCertHash(config.client.ca) };
 }
 
-export interface NodeForJoin {
+interface NodeForJoin {
   name: string;
   netns: string;
   ip: string;
@@ -58,6 +58,10 @@ export interface NodeForJoin {
   criEndpoint: string;
   /** The agent's --cgroup-root, inside the sandbox's own cgroup subtree. */
   cgroupRoot: string;
+  /** containerd's CNI configuration folder, where the agent writes the node's conflist. */
+  cniConfDir: string;
+  /** host-local's folder for the addresses it hands out. */
+  cniDataDir: string;
 }
 
 export async function joinNode(
@@ -72,7 +76,11 @@ export async function joinNode(
     `--pod-log-dir=${node.podLogDir}`,
     `--node-ip=${node.ip}`,
     `--cgroup-root=${node.cgroupRoot}`,
+    // each sandbox node has its own static pod folder, never the host's /etc/bosun/manifests
+    `--pod-manifest-path=${join(node.stateDir, 'manifests')}`,
     `--cluster-cidr=${sandboxAddresses.clusterCIDR}`,
+    `--cni-conf-dir=${node.cniConfDir}`,
+    `--cni-data-dir=${node.cniDataDir}`,
     ...agentArgs,
   ];
   const argv = [

@@ -16,14 +16,14 @@ function ipToNumber(ip: string): number {
 }
 
 /** Whether `ip` lies inside `cidr` (IPv4 only). */
-export function insideCidr(ip: string, cidr: string): boolean {
+function insideCidr(ip: string, cidr: string): boolean {
   const [base, bits] = cidr.split('/') as [string, string];
   if (!isIPv4(ip) || !isIPv4(base)) return false;
   const size = 2 ** (32 - Number(bits));
   return Math.floor(ipToNumber(ip) / size) === Math.floor(ipToNumber(base) / size);
 }
 
-export async function runConnectProxy(socketPath: string, allow: string, signal?: AbortSignal): Promise<void> {
+async function runConnectProxy(socketPath: string, allow: string, signal?: AbortSignal): Promise<void> {
   const open = new Set<Socket>();
   const server = createServer((client) => {
     open.add(client);

@@ -57,7 +57,7 @@ export async function startControlPlane(
   // the server reaches the nodes' kubelet ports (logs, exec, port-forward) through this proxy
   const egressSocket = join(stateDir, 'kubelet-egress.sock');
   const egressProxyPid = startDaemon({
-    argv: [process.execPath, connectProxyScript, '--listen', egressSocket, '--allow', sandboxAddresses.bridgeCIDR],
+    argv: [process.execPath, connectProxyScript, '--listen', egressSocket, '--allow', sandboxAddresses.segmentsCIDR],
     netns: hubNetns,
     log: join(stateDir, 'kubelet-egress.log'),
   });

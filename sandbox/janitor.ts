@@ -11,9 +11,9 @@ import { run } from '../host/process/run.ts';
 import { sandboxCgroupParent, sandboxCgroupRoot, sandboxRoots } from './names.ts';
 import { hostCgroupMounts, removeCgroupTree, removeEmptyCgroup } from '../agent/pods/pod-cgroups.ts';
 
-export const bedRoot = sandboxRoots.tests;
+const bedRoot = sandboxRoots.tests;
 /** Every namespace a test bed creates is named like this (see test/bed/index.ts). */
-export const bedNetnsPattern = /^bsn[0-9a-z]+-(hub|sink|n\d+)$/;
+const bedNetnsPattern = /^bsn[0-9a-z]+-(hub|sink|n\d+)$/;
 
 /** What the janitor needs of a sandbox's record (sandbox.json). */
 export interface BedRecord {
@@ -96,7 +96,7 @@ function isAlive(pid: number): boolean {
 }
 
 /** Cleans every bed whose owner is gone; returns the ids it removed. */
-export async function cleanOrphanedBeds(): Promise<string[]> {
+async function cleanOrphanedBeds(): Promise<string[]> {
   const removed: string[] = [];
   const recorded = new Set<string>();
   if (existsSync(bedRoot)) {

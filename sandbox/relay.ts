@@ -9,9 +9,9 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { rmSync } from 'node:fs';
 
-export type Endpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
+type Endpoint = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };
 
-export function parseEndpoint(text: string): Endpoint {
+function parseEndpoint(text: string): Endpoint {
   if (text.startsWith('unix:')) return { kind: 'unix', path: text.slice('unix:'.length) };
   const match = /^tcp:(.+):(\d+)$/.exec(text);
   if (match) return { kind: 'tcp', host: match[1]!, port: Number(match[2]) };
@@ -22,7 +22,7 @@ function dial(endpoint: Endpoint): Socket {
   return endpoint.kind === 'unix' ? connect(endpoint.path) : connect(endpoint.port, endpoint.host);
 }
 
-export async function runRelay(listen: Endpoint, target: Endpoint, signal?: AbortSignal): Promise<void> {
+async function runRelay(listen: Endpoint, target: Endpoint, signal?: AbortSignal): Promise<void> {
   const open = new Set<Socket>();
   const server = createServer((client) => {
     const upstream = dial(target);

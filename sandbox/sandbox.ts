@@ -1,10 +1,14 @@
 /**
  * A sandbox: a cluster's worth of network namespaces on this machine.
  *   - a hub namespace holding the bridge every node hangs off (the control plane side);
- *   - one namespace per node with no default route, its own containerd (own root, state, socket,
- *     CNI config and IPAM folder), its pod subnet, and routes to the other nodes' pod subnets;
+ *   - one namespace per node with no default route and its own containerd (own root, state, socket,
+ *     CNI config and IPAM folder), on one segment (flat) or one of two segments that the hub
+ *     routes between (routed);
  *   - a sink namespace into which every node routes the service CIDR and which forwards nothing, so a
  *     packet to a service IP that no rule rewrote never leaves the machine.
+ * The sandbox builds the machines and their links only: the pod network (CNI conflist, routes to
+ * other nodes' pods, VXLAN where a router stands between them) is the agents' job, as on real
+ * machines joined with install.sh.
  * Its record (sandbox.json in its folder) names everything it made, so a later command (`down`) or
  * the janitor can remove all of it by name and PID.
  */
@@ -22,7 +26,15 @@ import {
 import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
 import { inNetns, isOurs, killDaemon, stopDaemon } from '../host/process/process.ts';
-import { namespaceNames, sandboxAddresses, sandboxCgroupRoot, sandboxImages, type SandboxImage } from './names.ts';
+import {
+  namespaceNames,
+  nodeSegment,
+  sandboxAddresses,
+  sandboxCgroupRoot,
+  sandboxImages,
+  type SandboxImage,
+  type SandboxTopology,
+} from './names.ts';
 import {
   killServer,
   restartServer,
@@ -38,6 +50,8 @@ export interface SandboxNodeRecord {
   name: string;
   netns: string;
   containerdPid: number;
+  /** Its segment (0 when flat; records written before topologies existed have none). */
+  segment?: number;
   /** Link to the hub cut (fault injection). */
   partitioned: boolean;
   /** The node's agent, once joined. */
@@ -48,6 +62,8 @@ export interface SandboxRecord extends BedRecord {
   name: string;
   hubNetns: string;
   sinkNetns: string;
+  /** Absent in records written before topologies existed: flat. */
+  topology?: SandboxTopology;
   images: SandboxImage[];
   nodes: SandboxNodeRecord[];
   controlPlane?: ControlPlaneRecord;
@@ -64,6 +80,8 @@ export interface SandboxSpec {
   images: readonly SandboxImage[];
   /** Where built image archives are cached. */
   imageCacheDir: string;
+  /** Default flat. */
+  topology?: SandboxTopology;
 }
 
 const ip = (...args: string[]) => mustRun(['ip', ...args]);
@@ -73,6 +91,10 @@ const parallelJoins = 3;
 export class SandboxNode {
   readonly record: SandboxNodeRecord;
   readonly ip: string;
+  /**
+   * The test bed's fixed subnet for this node (10.244.k.0/24), for tests that start pods through
+   * CRI alone. Where an agent runs, its pods take addresses from the Node's spec.podCIDR instead.
+   */
   readonly podCIDR: string;
   readonly stateDir: string;
   readonly podLogDir: string;
@@ -83,7 +105,7 @@ export class SandboxNode {
 
   constructor(sandboxDir: string, record: SandboxNodeRecord, sandboxId: string) {
     this.record = record;
-    this.ip = sandboxAddresses.nodeIP(record.index);
+    this.ip = sandboxAddresses.nodeIP(record.index, record.segment ?? 0);
     this.podCIDR = sandboxAddresses.podCIDR(record.index);
     this.stateDir = join(sandboxDir, record.name);
     this.podLogDir = join(this.stateDir, 'pods');
@@ -100,6 +122,12 @@ export class SandboxNode {
   }
   get containerdPid(): number {
     return this.record.containerdPid;
+  }
+  get cniConfDir(): string {
+    return this.layout.cniConfDir;
+  }
+  get cniDataDir(): string {
+    return this.layout.cniDataDir;
   }
 
   run(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
@@ -158,6 +186,7 @@ export class Sandbox {
         stateDir: spec.stateDir,
         hubNetns: names.hub,
         sinkNetns: names.sink,
+        topology: spec.topology ?? 'flat',
         netns: [names.hub, names.sink],
         images: [...spec.images],
         nodes: [],
@@ -190,6 +219,13 @@ export class Sandbox {
     await ip('-n', hubNetns, 'link', 'add', 'br0', 'type', 'bridge');
     await ip('-n', hubNetns, 'addr', 'add', `${sandboxAddresses.hubIP}/24`, 'dev', 'br0');
     await ip('-n', hubNetns, 'link', 'set', 'br0', 'up');
+    if (this.record.topology === 'routed') {
+      // a second segment, the hub routing between the two as a router would
+      await ip('-n', hubNetns, 'link', 'add', 'br1', 'type', 'bridge');
+      await ip('-n', hubNetns, 'addr', 'add', `${sandboxAddresses.routerIP(1)}/24`, 'dev', 'br1');
+      await ip('-n', hubNetns, 'link', 'set', 'br1', 'up');
+      await mustRun(inNetns(hubNetns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']));
+    }
     await ip('netns', 'add', sinkNetns);
     await ip('-n', sinkNetns, 'link', 'set', 'lo', 'up');
     await mustRun(inNetns(sinkNetns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']));
@@ -215,7 +251,15 @@ export class Sandbox {
   async addNode(): Promise<SandboxNode> {
     const index = this.record.nodes.length + 1;
     const netns = namespaceNames(this.id).node(index);
-    const record: SandboxNodeRecord = { index, name: `node-${index}`, netns, containerdPid: 0, partitioned: false };
+    const segment = nodeSegment(this.record.topology ?? 'flat', index);
+    const record: SandboxNodeRecord = {
+      index,
+      name: `node-${index}`,
+      netns,
+      containerdPid: 0,
+      segment,
+      partitioned: false,
+    };
     this.record.nodes.push(record);
     this.record.netns.push(netns);
     this.save();
@@ -226,9 +270,12 @@ export class Sandbox {
     await ip('netns', 'add', netns);
     await ip('-n', netns, 'link', 'set', 'lo', 'up');
     await ip('-n', hubNetns, 'link', 'add', `n${index}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
-    await ip('-n', hubNetns, 'link', 'set', `n${index}`, 'master', 'br0', 'up');
+    await ip('-n', hubNetns, 'link', 'set', `n${index}`, 'master', `br${segment}`, 'up');
     await ip('-n', netns, 'addr', 'add', `${node.ip}/24`, 'dev', 'eth0');
     await ip('-n', netns, 'link', 'set', 'eth0', 'up');
+    // the other segment (and the control plane, from there) through the hub; still no default route
+    if (this.record.topology === 'routed')
+      await ip('-n', netns, 'route', 'add', sandboxAddresses.segmentsCIDR, 'via', sandboxAddresses.routerIP(segment));
     await ip('-n', netns, 'link', 'add', 'sink0', 'type', 'veth', 'peer', 'name', `s${index}`, 'netns', sinkNetns);
     await ip('-n', netns, 'addr', 'add', `${sink.node}/30`, 'dev', 'sink0');
     await ip('-n', netns, 'link', 'set', 'sink0', 'up');
@@ -236,17 +283,7 @@ export class Sandbox {
     await ip('-n', sinkNetns, 'link', 'set', `s${index}`, 'up');
     await ip('-n', netns, 'route', 'add', sandboxAddresses.serviceCIDR, 'via', sink.sink, 'dev', 'sink0');
     await mustRun(inNetns(netns, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']));
-    for (const other of this.nodes) {
-      if (other.name === node.name) continue;
-      await ip('-n', netns, 'route', 'add', other.podCIDR, 'via', other.ip, 'dev', 'eth0');
-      await ip('-n', other.netns, 'route', 'add', node.podCIDR, 'via', node.ip, 'dev', 'eth0');
-    }
-    writeContainerdFiles({
-      layout: node.layout,
-      sandboxImage: sandboxImages.pause,
-      podCIDR: node.podCIDR,
-      networkName: `bosun-${this.id}-${node.name}`,
-    });
+    writeContainerdFiles({ layout: node.layout, sandboxImage: sandboxImages.pause });
     await this.startContainerd(node.name);
     const archives = ensureImageArchives(this.#imageCacheDir);
     for (const image of this.record.images) await importImage(node.layout, archives[image]);
@@ -358,7 +395,7 @@ export class Sandbox {
     await ip('-n', this.hubNetns, 'link', 'set', `n${node.record.index}`, 'up');
     // neighbours that failed while cut off would refuse traffic until re-probed: forget them
     await ip('-n', node.netns, 'neigh', 'flush', 'dev', 'eth0');
-    await ip('-n', this.hubNetns, 'neigh', 'flush', 'dev', 'br0');
+    await ip('-n', this.hubNetns, 'neigh', 'flush', 'dev', `br${node.record.segment ?? 0}`);
     node.record.partitioned = false;
     this.#saveNode(node.record);
   }

@@ -4,12 +4,17 @@
  *    including that nothing but the CLI, tests and benchmarks loads the sandbox;
  *  - no `console.log` left in library folders (they log through pino or return values);
  *  - kebab-case file and folder names (scripts/file-names.ts);
+ *  - every test under the test/ folder that mirrors the code it covers (scripts/test-layout.ts);
  *  - every TypeScript file as the pinned formatter (Biome, biome.json) writes it; `npx biome format --write .` fixes it;
+ *  - no export that no other file imports (scripts/dead-exports.ts; `npm run lint -- --fix-dead-exports`
+ *    drops the keyword where only the file itself uses the name, and lists what is left);
  * Prints one line per finding and exits 1 when there is any.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, resolve, dirname, sep } from 'node:path';
+import { deadExportFinding, deadExports, fixDeadExports } from './dead-exports.ts';
 import { fileNameFinding, namesUnder } from './file-names.ts';
+import { testLayoutFinding } from './test-layout.ts';
 import { unformattedFiles } from './format-check.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -49,6 +54,8 @@ const topFolders = readdirSync(root).filter(
   (name) => name !== 'node_modules' && !name.startsWith('.') && statSync(join(root, name)).isDirectory(),
 );
 
+const everyFile = topFolders.flatMap((top) => [...sourceFiles(join(root, top))]);
+
 for (const top of topFolders) {
   const rule = allowed[top];
   if (rule === undefined && sandboxUsers.has(top)) continue;
@@ -69,11 +76,18 @@ for (const top of topFolders) {
   }
 }
 
+const sourceFolders = new Set(topFolders.filter((name) => name !== 'test'));
 for (const path of namesUnder(root)) {
   const finding = fileNameFinding(path);
   if (finding !== undefined) findings.push(finding);
+  const layout = testLayoutFinding(path, sourceFolders);
+  if (layout !== undefined) findings.push(layout);
 }
 
+const dead = process.argv.includes('--fix-dead-exports')
+  ? fixDeadExports(root, everyFile)
+  : deadExports(root, everyFile);
+findings.push(...dead.map(deadExportFinding));
 findings.push(...unformattedFiles());
 
 for (const line of findings) process.stdout.write(`${line}\n`);

@@ -17,7 +17,7 @@ const csrRef: ResourceRef = {
   namespaced: false,
 };
 
-export interface SubjectAltNames {
+interface SubjectAltNames {
   dns: readonly string[];
   ips: readonly string[];
 }
@@ -59,7 +59,7 @@ export function kubeletUsages(keyPem: string, purpose: 'client auth' | 'server a
   return ['digital signature', ...(rsa ? ['key encipherment'] : []), purpose];
 }
 
-export interface NodeCertificateAsk {
+interface NodeCertificateAsk {
   /** The CSR's name is this prefix plus a random suffix. */
   namePrefix: string;
   nodeName: string;

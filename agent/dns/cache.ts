@@ -7,7 +7,7 @@ import type { Answer, Packet } from 'dns-packet';
 import { rcodeOf } from './wire.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface CachedResponse {
+interface CachedResponse {
   rcode: string;
   answers: Answer[];
   authorities: Answer[];
@@ -20,13 +20,13 @@ interface Entry {
   expiresAt: number;
 }
 
-export interface CacheLimits {
+interface CacheLimits {
   maxEntries: number;
   maxPositiveTtlSeconds: number;
   maxNegativeTtlSeconds: number;
 }
 
-export const defaultCacheLimits: CacheLimits = {
+const defaultCacheLimits: CacheLimits = {
   maxEntries: 10_000,
   maxPositiveTtlSeconds: 300,
   maxNegativeTtlSeconds: 30,

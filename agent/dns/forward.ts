@@ -13,7 +13,7 @@ export interface Upstream {
 }
 
 /** Nameservers from a resolv.conf, minus addresses that would loop back to us. */
-export function upstreamsFromResolvConf(text: string, exclude: readonly string[] = []): Upstream[] {
+function upstreamsFromResolvConf(text: string, exclude: readonly string[] = []): Upstream[] {
   const upstreams: Upstream[] = [];
   for (const line of text.split('\n')) {
     const match = /^\s*nameserver\s+(\S+)/.exec(line);
@@ -25,7 +25,7 @@ export function upstreamsFromResolvConf(text: string, exclude: readonly string[]
 }
 
 /** 127.0.0.0/8 and ::1: a stub resolver on the host (systemd-resolved's 127.0.0.53, dnsmasq). */
-export function isLoopbackResolver(address: string): boolean {
+function isLoopbackResolver(address: string): boolean {
   return address.startsWith('127.') || address === '::1';
 }
 

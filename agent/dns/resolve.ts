@@ -6,11 +6,11 @@ import type { Answer } from 'dns-packet';
 import { isIPv4 } from 'node:net';
 import { normalizeName, type DnsRecord, type ZoneIndex } from './records.ts';
 
-export type Resolution =
+type Resolution =
   | { kind: 'answer'; rcode: 'NOERROR' | 'NXDOMAIN'; answers: Answer[]; authorities: Answer[]; additionals: Answer[] }
   | { kind: 'forward' };
 
-export interface ResolveOptions {
+interface ResolveOptions {
   /** TTL of the answers we give (cluster DNS servers use a few seconds so changes show quickly). */
   ttl: number;
   /** SOA serial: anything that grows when the zone changes. */
@@ -38,7 +38,7 @@ function toAnswer(name: string, record: DnsRecord, ttl: number): Answer {
   }
 }
 
-export function soaRecord(index: ZoneIndex, options: ResolveOptions): Answer {
+function soaRecord(index: ZoneIndex, options: ResolveOptions): Answer {
   return {
     type: 'SOA',
     name: index.zone,

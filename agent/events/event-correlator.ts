@@ -54,7 +54,7 @@ export interface CoreEvent {
   reportingInstance: string;
 }
 
-export type Correlated =
+type Correlated =
   | { kind: 'create'; event: CoreEvent }
   /** Bump an Event already created: count and lastTimestamp (PATCH). */
   | { kind: 'patch'; event: CoreEvent }
@@ -74,7 +74,7 @@ export interface CorrelatorOptions {
   cacheSize?: number;
 }
 
-export const correlatorDefaults = {
+const correlatorDefaults = {
   burst: 25,
   refillMs: 300_000,
   aggregateWindowMs: 600_000,

@@ -36,9 +36,7 @@ export interface Recorder {
   event(object: ObjectReference, type: EventType, reason: string, message: string): void;
 }
 
-export const noRecorder: Recorder = { event: () => undefined };
-
-export interface EventRecorderOptions extends Omit<CorrelatorOptions, 'clock'> {
+interface EventRecorderOptions extends Omit<CorrelatorOptions, 'clock'> {
   sink: EventSink;
   clock: Clock;
   log: Logger;

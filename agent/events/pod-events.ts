@@ -8,7 +8,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import type { ObjectReference } from './event-correlator.ts';
 import type { Recorder } from './event-recorder.ts';
 
-export const podEventReasons = {
+const podEventReasons = {
   pulling: 'Pulling',
   pulled: 'Pulled',
   failed: 'Failed',
@@ -47,7 +47,7 @@ export function podReference(pod: Pod, container?: string): ObjectReference {
 }
 
 /** `name_namespace(uid)`, as the kubelet's format.Pod prints a pod in messages. */
-export function podDescription(pod: Pod): string {
+function podDescription(pod: Pod): string {
   return `${pod.metadata.name ?? ''}_${pod.metadata.namespace ?? 'default'}(${pod.metadata.uid ?? ''})`;
 }
 
@@ -147,5 +147,3 @@ export function podEvents(recorder: Recorder): PodEvents {
     evicted: (pod, message) => recorder.event(podReference(pod), 'Warning', r.evicted, message),
   };
 }
-
-export const noPodEvents: PodEvents = podEvents({ event: () => undefined });

@@ -21,7 +21,7 @@ import {
 } from './eviction-plan.ts';
 import type { Threshold } from './thresholds.ts';
 
-export interface EvictionManagerOptions {
+interface EvictionManagerOptions {
   observe(): Promise<Observations>;
   thresholds: readonly Threshold[];
   /** --eviction-pressure-transition-period (default 5 min). */

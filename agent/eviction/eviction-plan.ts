@@ -14,15 +14,15 @@
  */
 import { formatBytes, thresholdText, thresholdValue, type EvictionSignal, type Threshold } from './thresholds.ts';
 
-export interface SignalObservation {
+interface SignalObservation {
   available: number;
   capacity: number;
 }
 
 export type Observations = Partial<Record<EvictionSignal, SignalObservation>>;
 
-export type PressureCondition = 'MemoryPressure' | 'DiskPressure' | 'PIDPressure';
-export type StarvedResource = 'memory' | 'ephemeral-storage' | 'pids';
+type PressureCondition = 'MemoryPressure' | 'DiskPressure' | 'PIDPressure';
+type StarvedResource = 'memory' | 'ephemeral-storage' | 'pids';
 
 const conditionOf: Record<EvictionSignal, PressureCondition> = {
   'memory.available': 'MemoryPressure',
@@ -52,7 +52,7 @@ const signalOrder: readonly EvictionSignal[] = [
   'pid.available',
 ];
 
-export interface MetThreshold {
+interface MetThreshold {
   threshold: Threshold;
   observed: SignalObservation;
 }
@@ -107,7 +107,7 @@ export function planPressure(input: {
   };
 }
 
-export interface ContainerUsage {
+interface ContainerUsage {
   name: string;
   /** Working set bytes. */
   memory: number;

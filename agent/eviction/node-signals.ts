@@ -34,7 +34,7 @@ async function filesystemOf(path: string): Promise<Filesystem | undefined> {
   }
 }
 
-export async function memoryAvailable(): Promise<{ available: number; capacity: number } | undefined> {
+async function memoryAvailable(): Promise<{ available: number; capacity: number } | undefined> {
   const meminfo = await text('/proc/meminfo');
   const total = /^MemTotal:\s+(\d+) kB$/m.exec(meminfo);
   if (total === null) return undefined;
@@ -52,7 +52,7 @@ export async function memoryAvailable(): Promise<{ available: number; capacity: 
   return available === null ? undefined : { available: Number(available[1]) * 1024, capacity };
 }
 
-export interface SignalSources {
+interface SignalSources {
   runtime: CriRuntime;
   rootDir: string;
   podLogDir: string;

@@ -15,7 +15,7 @@ import { podDir } from '../pods/volumes.ts';
 import type { PodUsage } from './eviction-plan.ts';
 
 /** Bytes held on disk by everything under `path` (not following symlinks); 0 when absent. */
-export async function diskUsage(path: string): Promise<number> {
+async function diskUsage(path: string): Promise<number> {
   let info;
   try {
     info = await lstat(path);

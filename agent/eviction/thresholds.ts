@@ -6,7 +6,7 @@
  */
 import { parseQuantity } from '../../kube/quantity.ts';
 
-export const evictionSignals = [
+const evictionSignals = [
   'memory.available',
   'nodefs.available',
   'nodefs.inodesFree',

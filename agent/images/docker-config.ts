@@ -11,10 +11,10 @@
  * Errors name the secret and what is wrong, never a byte of its content.
  */
 
-export const dockerConfigJsonType = 'kubernetes.io/dockerconfigjson';
-export const dockerConfigJsonKey = '.dockerconfigjson';
-export const dockercfgType = 'kubernetes.io/dockercfg';
-export const dockercfgKey = '.dockercfg';
+const dockerConfigJsonType = 'kubernetes.io/dockerconfigjson';
+const dockerConfigJsonKey = '.dockerconfigjson';
+const dockercfgType = 'kubernetes.io/dockercfg';
+const dockercfgKey = '.dockercfg';
 
 /** What the node fetched for one name in spec.imagePullSecrets. */
 export interface PullSecret {

@@ -13,7 +13,7 @@ import type { CriRuntime } from '../../cri/runtime.ts';
 import { pause, type Clock } from '../../kube/clock.ts';
 import { bytesToFree, chooseImagesToDelete, type GcPolicy, type ImageRecord } from './image-gc-plan.ts';
 
-export interface ImageGcOptions {
+interface ImageGcOptions {
   runtime: CriRuntime;
   clock: Clock;
   log: Logger;

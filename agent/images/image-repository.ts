@@ -8,7 +8,7 @@
  * Docker reference grammar's rule); otherwise the name lives on Docker Hub.
  */
 
-export const dockerHubDomain = 'docker.io';
+const dockerHubDomain = 'docker.io';
 
 export function imageRepository(image: string): string {
   let name = image.trim();

@@ -14,12 +14,12 @@
  */
 import type { RegistryCredential } from './docker-config.ts';
 
-export interface Credential {
+interface Credential {
   username: string;
   password: string;
 }
 
-export interface Keyring {
+interface Keyring {
   /** Keys, most specific first. */
   readonly keys: readonly string[];
   readonly credentials: ReadonlyMap<string, readonly Credential[]>;
@@ -103,7 +103,7 @@ function globToRegExp(glob: string): RegExp | undefined {
   }
 }
 
-export function keyMatches(key: string, repository: string): boolean {
+function keyMatches(key: string, repository: string): boolean {
   const glob = locate(key);
   const target = locate(repository);
   if (glob === undefined || target === undefined) return false;

@@ -26,7 +26,7 @@ const goCodeNames = [
   'Unauthenticated',
 ] as const;
 
-export function runtimeErrorText(err: unknown): string {
+function runtimeErrorText(err: unknown): string {
   if (err instanceof CriError && err.grpcCode !== undefined && err.detail !== undefined) {
     const name = goCodeNames[err.grpcCode] ?? `Code(${err.grpcCode})`;
     return `rpc error: code = ${name} desc = ${err.detail}`;

@@ -12,21 +12,21 @@ import type { KubeClient } from '../../kube/client.ts';
 import type { ResourceRef } from '../../kube/resource-ref.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface KubeletUser {
+interface KubeletUser {
   name: string;
   groups: string[];
 }
 
-export interface KubeletRequestAttributes {
+interface KubeletRequestAttributes {
   verb: string;
   subresource: string;
 }
 
 /** The API server's identity on the kubelet port (upstream kubeadm's name for it). */
-export const apiServerClientName = 'kube-apiserver-kubelet-client';
+const apiServerClientName = 'kube-apiserver-kubelet-client';
 
 /** Upstream kubelet's mapping (pkg/kubelet/server/auth.go): path prefix -> nodes subresource. */
-export function requestAttributes(method: string, path: string): KubeletRequestAttributes {
+function requestAttributes(method: string, path: string): KubeletRequestAttributes {
   const verbs: Record<string, string> = {
     GET: 'get',
     HEAD: 'get',
@@ -59,7 +59,7 @@ export function userFromCertificate(subject: Record<string, string | string[]> |
   return { name, groups: [...groups, 'system:authenticated'] };
 }
 
-export interface AccessReviewer {
+interface AccessReviewer {
   /** Whether `user` may `attributes` on node `nodeName`; throws when the API cannot answer. */
   allowed(user: KubeletUser, nodeName: string, attributes: KubeletRequestAttributes): Promise<boolean>;
 }
@@ -97,7 +97,7 @@ export function subjectAccessReviewer(client: KubeClient): AccessReviewer {
   };
 }
 
-export type Decision = { allowed: true } | { allowed: false; code: 401 | 403; message: string };
+type Decision = { allowed: true } | { allowed: false; code: 401 | 403; message: string };
 
 export class KubeletAuthorizer {
   readonly #reviewer: AccessReviewer;

@@ -14,7 +14,7 @@ import type { Pod } from '../../kube/corev1.ts';
 import { criAnnotation, criLabel } from '../pods/cri-labels.ts';
 import { KubeletRequestError } from './request-error.ts';
 
-export interface LogOptions {
+interface LogOptions {
   follow: boolean;
   tailLines: number | undefined;
   sinceMs: number | undefined;
@@ -35,7 +35,7 @@ function wholeNumber(query: URLSearchParams, name: string, min: number): number 
 }
 
 /** The query string as PodLogOptions; 400 for values that make no sense. */
-export function parseLogOptions(query: URLSearchParams, nowMs: number): LogOptions {
+function parseLogOptions(query: URLSearchParams, nowMs: number): LogOptions {
   const sinceSeconds = wholeNumber(query, 'sinceSeconds', 1);
   const sinceTime = query.get('sinceTime');
   if (sinceSeconds !== undefined && sinceTime)
@@ -56,7 +56,7 @@ export function parseLogOptions(query: URLSearchParams, nowMs: number): LogOptio
 }
 
 /** The attempt numbers that have a log file, highest first. */
-export async function logAttempts(containerDir: string): Promise<number[]> {
+async function logAttempts(containerDir: string): Promise<number[]> {
   const names = await readdir(containerDir).catch(() => [] as string[]);
   return names
     .map((n) => /^(\d+)\.log$/.exec(n)?.[1])
@@ -65,7 +65,7 @@ export async function logAttempts(containerDir: string): Promise<number[]> {
     .sort((a, b) => b - a);
 }
 
-export function podLogDirectory(podLogDir: string, pod: Pod): string {
+function podLogDirectory(podLogDir: string, pod: Pod): string {
   return join(podLogDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}_${pod.metadata.uid ?? ''}`);
 }
 

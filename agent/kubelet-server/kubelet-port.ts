@@ -4,6 +4,7 @@
  * in the background so a slow signer never delays the node becoming ready; until it listens,
  * the API server's log/exec calls to this node fail with "not reachable", as upstream's do.
  */
+import type { VolumeUsage } from './volume-stats.ts';
 import type { Logger } from 'pino';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import type { KubeClient } from '../../kube/client.ts';
@@ -18,7 +19,7 @@ import {
 } from './serving-cert.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface KubeletPortOptions {
+interface KubeletPortOptions {
   nodeName: string;
   nodeIP: string;
   address: string;
@@ -29,6 +30,8 @@ export interface KubeletPortOptions {
   client: KubeClient;
   runtime: CriRuntime;
   pods: () => readonly Pod[];
+  /** Usage of the pods' persistent volumes; absent: none. */
+  volumes?: () => Promise<readonly VolumeUsage[]>;
   podLogDir: string;
   rootDir: string;
   log: Logger;
@@ -90,6 +93,7 @@ export class KubeletPort {
       tls: { cert: certificate.certPem, key: certificate.keyPem, ca: o.caPem },
       runtime: o.runtime,
       pods: o.pods,
+      ...(o.volumes ? { volumes: o.volumes } : {}),
       authorizer: new KubeletAuthorizer(subjectAccessReviewer(o.client), o.nodeName),
       podLogDir: o.podLogDir,
       rootDir: o.rootDir,

@@ -3,19 +3,31 @@
  * gauges and counters) and /metrics/resource (what metrics-server scrapes, from the stats summary).
  */
 import { PrometheusText } from '../../kube/prometheus-text.ts';
+import type { VolumeUsage } from './volume-stats.ts';
 
 type Any = Record<string, any>;
 
 /** The kubelet marks these families stable in their help text, as upstream's registry prints them. */
 const stable = (help: string) => `[STABLE] ${help}`;
 
-export interface KubeletCounts {
+interface KubeletCounts {
   nodeName: string;
   runningPods: number;
   containersByState: Record<string, number>;
   /** Requests served on the kubelet port, by path kind and status code. */
   requests: ReadonlyMap<string, number>;
+  /** The pods' persistent volumes (kubelet_volume_stats_*); absent: none. */
+  volumes?: readonly VolumeUsage[];
 }
+
+const volumeFamilies: readonly [string, string, keyof VolumeUsage][] = [
+  ['kubelet_volume_stats_capacity_bytes', 'Capacity in bytes of the volume', 'capacityBytes'],
+  ['kubelet_volume_stats_available_bytes', 'Number of available bytes in the volume', 'availableBytes'],
+  ['kubelet_volume_stats_used_bytes', 'Number of used bytes in the volume', 'usedBytes'],
+  ['kubelet_volume_stats_inodes', 'Maximum number of inodes in the volume', 'inodes'],
+  ['kubelet_volume_stats_inodes_free', 'Number of free inodes in the volume', 'inodesFree'],
+  ['kubelet_volume_stats_inodes_used', 'Number of used inodes in the volume', 'inodesUsed'],
+];
 
 /** /metrics */
 export function kubeletMetricsText(counts: KubeletCounts): string {
@@ -41,6 +53,14 @@ export function kubeletMetricsText(counts: KubeletCounts): string {
   for (const [key, n] of counts.requests) {
     const [method, path, code] = key.split(' ') as [string, string, string];
     b.sample('kubelet_http_requests_total', { method, path, server_type: 'readwrite', code }, n);
+  }
+  // one series per claim (a claim mounted by two pods of the node is one volume)
+  const claims = new Map((counts.volumes ?? []).map((v) => [`${v.namespace}/${v.claim}`, v]));
+  for (const [name, help, field] of volumeFamilies) {
+    if (claims.size === 0) break;
+    b.family(name, 'gauge', `[ALPHA] ${help}`);
+    for (const v of claims.values())
+      b.sample(name, { namespace: v.namespace, persistentvolumeclaim: v.claim }, v[field] as number);
   }
   return b.text();
 }

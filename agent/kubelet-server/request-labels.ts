@@ -18,7 +18,7 @@ const servedPaths = new Set([
 ]);
 const countedMethods = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
-export interface RequestLabels {
+interface RequestLabels {
   method: string;
   path: string;
   code: string;

@@ -18,6 +18,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
+import type { VolumeUsage } from './volume-stats.ts';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { userFromCertificate, type KubeletAuthorizer } from './authorization.ts';
@@ -30,7 +31,7 @@ import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface KubeletServerOptions {
+interface KubeletServerOptions {
   nodeName: string;
   address: string;
   /** 0: any free port (tests). */
@@ -44,6 +45,8 @@ export interface KubeletServerOptions {
   rootDir: string;
   log: Logger;
   clock?: Pick<Clock, 'now'>;
+  /** Usage of the pods' persistent volumes (stats summary, kubelet_volume_stats_*); absent: none. */
+  volumes?: () => Promise<readonly VolumeUsage[]>;
 }
 
 const streamKinds: Record<string, StreamKind> = { exec: 'exec', attach: 'attach', portForward: 'portForward' };
@@ -276,6 +279,7 @@ export class KubeletServer {
       pods: o.pods(),
       previousHost: this.#previousHost,
       nowMs: this.#now(),
+      ...(o.volumes ? { volumes: o.volumes } : {}),
     });
     // a rate needs two samples some time apart: keep the older one unless it is stale
     if (this.#previousHost === undefined || input.host.timeMs - this.#previousHost.timeMs > 10_000)
@@ -300,6 +304,7 @@ export class KubeletServer {
         runningPods: sandboxes.length,
         containersByState: byState,
         requests: this.#requests,
+        volumes: (await o.volumes?.().catch(() => [])) ?? [],
       }) + processMetricsText()
     );
   }

@@ -16,7 +16,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { readKeyPair, writeKeyPair } from '../../kube/key-pair-files.ts';
 import { requestNodeCertificate } from '../certs/node-csr.ts';
 
-export interface ServingIdentity {
+interface ServingIdentity {
   nodeName: string;
   nodeIP: string;
 }
@@ -36,7 +36,7 @@ const oneDayMs = 24 * 3600 * 1000;
 const servingPairName = 'kubelet-server';
 
 /** Whether a stored certificate can be served again: valid a day longer, for this node's address, from this CA. */
-export function reusable(certPem: string, identity: ServingIdentity, caPem: string, nowMs: number): boolean {
+function reusable(certPem: string, identity: ServingIdentity, caPem: string, nowMs: number): boolean {
   try {
     const cert = new X509Certificate(certPem);
     if (Date.parse(cert.validTo) - nowMs < oneDayMs || Date.parse(cert.validFrom) > nowMs) return false;
@@ -48,7 +48,7 @@ export function reusable(certPem: string, identity: ServingIdentity, caPem: stri
 }
 
 /** A self-signed certificate for the node's name and address (the fallback). */
-export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem: string; keyPem: string } {
+function selfSigned(identity: ServingIdentity, nowMs: number): { certPem: string; keyPem: string } {
   // Node's native key generation: forge's JavaScript RSA holds the event loop for seconds
   const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
     .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -81,7 +81,7 @@ export function selfSigned(identity: ServingIdentity, nowMs: number): { certPem:
 }
 
 /** Creates the serving CSR and waits (bounded) until it is issued; throws with one line when it is not. */
-export function requestServingCertificate(
+function requestServingCertificate(
   client: KubeClient,
   identity: ServingIdentity,
   timeoutMs: number,

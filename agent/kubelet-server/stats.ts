@@ -10,6 +10,7 @@ import type { ContainerStats, PodSandboxStats } from '../../cri/types.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { criLabel } from '../pods/cri-labels.ts';
 import { apiTime } from '../../kube/api-time.ts';
+import type { VolumeUsage } from './volume-stats.ts';
 
 type Any = Record<string, any>;
 
@@ -25,7 +26,7 @@ export interface HostSample {
   bootTimeMs: number;
 }
 
-export interface StatsInput {
+interface StatsInput {
   nodeName: string;
   host: HostSample;
   /** The previous host sample, for a CPU rate (usageNanoCores). */
@@ -33,11 +34,13 @@ export interface StatsInput {
   pods: readonly Pod[];
   sandboxStats: readonly PodSandboxStats[];
   containerStats: readonly ContainerStats[];
+  /** Usage of the pods' persistent volumes (volume-stats.ts); absent: none. */
+  volumes?: readonly VolumeUsage[];
 }
 
 const USER_HZ_NS = 1e9 / 100;
 
-export function parseProcStat(text: string): { busyNs: number; bootTimeMs: number } {
+function parseProcStat(text: string): { busyNs: number; bootTimeMs: number } {
   const cpu =
     text
       .split('\n')
@@ -52,12 +55,12 @@ export function parseProcStat(text: string): { busyNs: number; bootTimeMs: numbe
   return { busyNs: busy * USER_HZ_NS, bootTimeMs: btime * 1000 };
 }
 
-export function parseMeminfo(text: string): { total: number; available: number; free: number } {
+function parseMeminfo(text: string): { total: number; available: number; free: number } {
   const kb = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) * 1024;
   return { total: kb('MemTotal'), available: kb('MemAvailable'), free: kb('MemFree') };
 }
 
-export function parseNetDev(text: string): HostSample['interfaces'] {
+function parseNetDev(text: string): HostSample['interfaces'] {
   return text
     .split('\n')
     .slice(2)
@@ -70,7 +73,7 @@ export function parseNetDev(text: string): HostSample['interfaces'] {
     .filter((i) => i.name !== 'lo');
 }
 
-export async function sampleHost(rootDir: string, nowMs: number): Promise<HostSample> {
+async function sampleHost(rootDir: string, nowMs: number): Promise<HostSample> {
   const [stat, meminfo, netdev, fs] = await Promise.all([
     readFile('/proc/stat', 'utf8'),
     readFile('/proc/meminfo', 'utf8'),
@@ -234,12 +237,32 @@ export function summarize(input: StatsInput): Any {
       memory,
       ...(network ? { network } : {}),
       'ephemeral-storage': { time: apiTime(now), usedBytes: sum(containers.map((c) => c.rootfs?.usedBytes)) ?? 0 },
+      ...volumeEntries(input.volumes ?? [], uid, now),
       ...(sandbox?.linux?.process?.processCount
         ? { process_stats: { process_count: v(sandbox.linux.process.processCount) } }
         : {}),
     };
   });
   return { node, pods };
+}
+
+/** A pod's `volume` list as upstream's summary has it: one entry per claim, with its pvcRef. */
+function volumeEntries(volumes: readonly VolumeUsage[], uid: string, now: number): { volume?: Any[] } {
+  const mine = volumes.filter((v) => v.podUid === uid);
+  if (mine.length === 0) return {};
+  return {
+    volume: mine.map((v) => ({
+      time: apiTime(now),
+      availableBytes: v.availableBytes,
+      capacityBytes: v.capacityBytes,
+      usedBytes: v.usedBytes,
+      inodesFree: v.inodesFree,
+      inodes: v.inodes,
+      inodesUsed: v.inodesUsed,
+      name: v.volume,
+      pvcRef: { name: v.claim, namespace: v.namespace },
+    })),
+  };
 }
 
 /** Samples everything once; ListPodSandboxStats is optional in a runtime (older ones lack it). */
@@ -250,11 +273,13 @@ export async function observeStats(options: {
   pods: readonly Pod[];
   previousHost: HostSample | undefined;
   nowMs: number;
+  volumes?: () => Promise<readonly VolumeUsage[]>;
 }): Promise<StatsInput> {
-  const [host, sandboxStats, containerStats] = await Promise.all([
+  const [host, sandboxStats, containerStats, volumes] = await Promise.all([
     sampleHost(options.rootDir, options.nowMs),
     options.runtime.listPodSandboxStats({}).catch(() => [] as PodSandboxStats[]),
     options.runtime.listContainerStats({}).catch(() => [] as ContainerStats[]),
+    options.volumes?.().catch(() => [] as VolumeUsage[]) ?? [],
   ]);
   return {
     nodeName: options.nodeName,
@@ -263,5 +288,6 @@ export async function observeStats(options: {
     pods: options.pods,
     sandboxStats,
     containerStats,
+    volumes,
   };
 }

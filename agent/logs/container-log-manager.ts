@@ -26,7 +26,7 @@ import { planRotation, tmpSuffix, type RotationStep } from './rotation-plan.ts';
 /** The least time between two checks while logs are being written (bounds the overshoot). */
 const changeCheckGapMs = 50;
 
-export interface ContainerLogManagerOptions {
+interface ContainerLogManagerOptions {
   runtime: CriRuntime;
   clock: Clock;
   log: Logger;

@@ -19,7 +19,7 @@
  * of MB/s fills max-size several times a second, so a second rotation within one second gets
  * `-<n>` after the timestamp rather than waiting (and growing) until the next second.
  */
-export interface RotationInput {
+interface RotationInput {
   /** Path of the live log file (`.../0.log`). */
   logPath: string;
   sizeBytes: number;
@@ -37,7 +37,7 @@ export type RotationStep =
   /** Rename the live file, then ask the runtime to reopen it (rename back if that fails). */
   | { kind: 'rotate'; from: string; to: string };
 
-export const compressSuffix = '.gz';
+const compressSuffix = '.gz';
 export const tmpSuffix = '.tmp';
 
 /** `YYYYMMDD-hhmmss` in UTC, upstream's rotation timestamp (Go layout 20060102-150405). */

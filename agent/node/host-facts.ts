@@ -28,7 +28,7 @@ export interface HostFacts {
 }
 
 /** The filesystem a pressure signal is read from, and what it holds. */
-export interface FilesystemSignal {
+interface FilesystemSignal {
   /** Mount point holding the folder we asked about. */
   mount: string;
   capacityBytes: number;

@@ -11,9 +11,9 @@ import type { Lease } from '../../kube/corev1.ts';
 import type { Clock } from '../../kube/clock.ts';
 import { microTime } from '../../kube/api-time.ts';
 
-export const leaseNamespace = 'kube-node-lease';
-export const leaseDurationSeconds = 40;
-export const renewIntervalMs = 10_000;
+const leaseNamespace = 'kube-node-lease';
+const leaseDurationSeconds = 40;
+const renewIntervalMs = 10_000;
 const firstRetryMs = 200;
 const maxRetryMs = 7_000;
 
@@ -26,7 +26,7 @@ export interface LeaseApi {
   update(lease: Lease): Promise<Lease>;
 }
 
-export interface NodeLeaseOptions {
+interface NodeLeaseOptions {
   api: LeaseApi;
   nodeName: string;
   /** The Node's UID, for the owner reference (the lease goes when the Node goes). */

@@ -8,7 +8,7 @@ import { readHostFacts, readPressureSignals, type HostFacts, type PressureSignal
 import type { PressureState, RuntimeHealth } from './node-conditions.ts';
 import type { NodeObservation, ObservedImage } from './node-plan.ts';
 
-export interface NodeObserverOptions {
+interface NodeObserverOptions {
   runtime: CriRuntime;
   /** The agent's root folder: the filesystem under it is the node's nodefs. */
   rootDir: string;

@@ -55,6 +55,14 @@ export interface NodeObservation {
   pressure?: PressureState;
   /** Graceful node shutdown has begun (the node turns NotReady). */
   shuttingDown?: boolean;
+  /** Persistent volumes pods of this node mount (absent: none known). */
+  volumes?: readonly NodeVolume[];
+}
+
+/** A persistent volume in use on the node: its unique name and where it is on the host. */
+export interface NodeVolume {
+  readonly name: string;
+  readonly path: string;
 }
 
 export type NodePlan =
@@ -70,9 +78,9 @@ export type NodePlan =
     };
 
 /** The kubelet's nodeStatusReportFrequency. */
-export const statusReportIntervalMs = 5 * 60 * 1000;
+const statusReportIntervalMs = 5 * 60 * 1000;
 /** The kubelet's nodeStatusMaxImages and maxNamesPerImageInNodeStatus. */
-export const maxImagesInStatus = 50;
+const maxImagesInStatus = 50;
 const maxNamesPerImage = 5;
 
 function bytes(amount: number): string {
@@ -85,7 +93,7 @@ function cpu(milli: number): string {
   return m % 1000 === 0 ? String(m / 1000) : `${m}m`;
 }
 
-export function defaultLabels(settings: NodeSettings, host: HostFacts): Record<string, string> {
+function defaultLabels(settings: NodeSettings, host: HostFacts): Record<string, string> {
   return {
     'kubernetes.io/hostname': settings.nodeName,
     'kubernetes.io/os': host.operatingSystem,
@@ -135,7 +143,7 @@ export function nodeResources(
   };
 }
 
-export function statusImages(images: readonly ObservedImage[]): ContainerImage[] {
+function statusImages(images: readonly ObservedImage[]): ContainerImage[] {
   return [...images]
     .sort((a, b) => b.sizeBytes - a.sizeBytes)
     .slice(0, maxImagesInStatus)
@@ -174,6 +182,16 @@ function desiredStatus(
       architecture: seen.host.architecture,
     },
     images: statusImages(seen.images),
+    ...nodeVolumes(seen.volumes ?? []),
+  };
+}
+
+/** volumesInUse and volumesAttached, sorted, so an unchanged set is no change. */
+function nodeVolumes(volumes: readonly NodeVolume[]): Pick<NodeStatus, 'volumesInUse' | 'volumesAttached'> {
+  const sorted = [...new Map(volumes.map((v) => [v.name, v])).values()].sort((a, b) => a.name.localeCompare(b.name));
+  return {
+    volumesInUse: sorted.map((v) => v.name),
+    volumesAttached: sorted.map((v) => ({ name: v.name, devicePath: v.path })),
   };
 }
 
@@ -215,6 +233,9 @@ function statusChanges(wanted: NodeStatus, current: NodeStatus | undefined): str
   if (strip(wanted.conditions) !== strip(current?.conditions)) changed.push('conditions');
   for (const field of ['addresses', 'daemonEndpoints', 'nodeInfo', 'images'] as const) {
     if (JSON.stringify(wanted[field] ?? null) !== JSON.stringify(current?.[field] ?? null)) changed.push(field);
+  }
+  for (const field of ['volumesInUse', 'volumesAttached'] as const) {
+    if (JSON.stringify(wanted[field] ?? []) !== JSON.stringify(current?.[field] ?? [])) changed.push(field);
   }
   return changed;
 }

@@ -21,7 +21,7 @@ export interface NodeApi {
   patchStatus(name: string, status: NodeStatus): Promise<Node>;
 }
 
-export interface NodeStatusLoopOptions {
+interface NodeStatusLoopOptions {
   api: NodeApi;
   settings: NodeSettings;
   observe(): Promise<NodeObservation>;
@@ -33,9 +33,9 @@ export interface NodeStatusLoopOptions {
   onReachableAgain?(): void;
 }
 
-export const statusUpdateIntervalMs = 10_000;
+const statusUpdateIntervalMs = 10_000;
 /** The pause between tries while the API does not answer. */
-export const unreachableRetryMs = 1_000;
+const unreachableRetryMs = 1_000;
 
 export class NodeStatusLoop {
   readonly #options: NodeStatusLoopOptions;

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { buildTar, type TarEntry } from './tar.ts';
 
-export interface ImageSpec {
+interface ImageSpec {
   /** Full reference, e.g. 'localhost/bosun/pause:3.10'. A bare name would become docker.io/... */
   reference: string;
   /** The root filesystem of the single layer. */

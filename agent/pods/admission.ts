@@ -89,7 +89,7 @@ function termSelects(term: NodeSelectorTerm, node: AdmissionNode): boolean {
   );
 }
 
-export function nodeFitsSelector(pod: Pod, node: AdmissionNode): boolean {
+function nodeFitsSelector(pod: Pod, node: AdmissionNode): boolean {
   if (Object.entries(pod.spec.nodeSelector ?? {}).some(([key, value]) => node.labels[key] !== value)) return false;
   const required = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   return required === undefined || required.nodeSelectorTerms.some((term) => termSelects(term, node));

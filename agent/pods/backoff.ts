@@ -9,15 +9,15 @@
  * waits 10 s, doubling up to 5 min, counted from the failure.
  */
 
-export interface BackoffSettings {
+interface BackoffSettings {
   initialMs: number;
   maxMs: number;
   /** Exits further apart than this reset the delay. */
   resetAfterMs: number;
 }
 
-export const crashLoopBackoff: BackoffSettings = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
-export const startFailureBackoff: BackoffSettings = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
+const crashLoopBackoff: BackoffSettings = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
+const startFailureBackoff: BackoffSettings = { initialMs: 10_000, maxMs: 300_000, resetAfterMs: 600_000 };
 
 export interface CrashLoopEntry {
   /** The delay that applies to the next exit. */
@@ -26,9 +26,7 @@ export interface CrashLoopEntry {
   lastExitAt: number;
 }
 
-export type RestartDecision =
-  | { kind: 'restart'; entry: CrashLoopEntry }
-  | { kind: 'wait'; until: number; delayMs: number };
+type RestartDecision = { kind: 'restart'; entry: CrashLoopEntry } | { kind: 'wait'; until: number; delayMs: number };
 
 /**
  * Whether a container that exited at `finishedAt` may be started again at `now`. On 'restart'

@@ -24,7 +24,7 @@ export interface ConfigLookup {
   forgetPod?(uid: string): void;
 }
 
-export interface TypedSecret {
+interface TypedSecret {
   type: string | undefined;
   data: ConfigData;
 }
@@ -39,14 +39,14 @@ export const noConfigLookup: ConfigLookup = {
   },
 };
 
-export function configMapData(cm: ConfigMap): ConfigData {
+function configMapData(cm: ConfigMap): ConfigData {
   const data: ConfigData = {};
   for (const [key, value] of Object.entries(cm.data ?? {})) data[key] = Buffer.from(value, 'utf8');
   for (const [key, value] of Object.entries(cm.binaryData ?? {})) data[key] = Buffer.from(value, 'base64');
   return data;
 }
 
-export function secretData(secret: Secret): ConfigData {
+function secretData(secret: Secret): ConfigData {
   const data: ConfigData = {};
   for (const [key, value] of Object.entries(secret.data ?? {})) data[key] = Buffer.from(value, 'base64');
   return data;

@@ -22,12 +22,12 @@ import { containerSpecHash } from './spec-hash.ts';
 import { configError } from './start-errors.ts';
 import { sandboxSecurityContext } from './sandbox-config.ts';
 
-export const cpuPeriodUs = 100_000;
+const cpuPeriodUs = 100_000;
 const minShares = 2;
 const minQuotaUs = 1_000;
 
 /** Paths of /proc and /sys hidden from, or read-only in, unprivileged containers. */
-export const defaultMaskedPaths = [
+const defaultMaskedPaths = [
   '/proc/asound',
   '/proc/acpi',
   '/proc/kcore',
@@ -40,7 +40,7 @@ export const defaultMaskedPaths = [
   '/sys/firmware',
   '/sys/devices/virtual/powercap',
 ];
-export const defaultReadonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
+const defaultReadonlyPaths = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
 /** OOM score by QoS: guaranteed pods die last, best-effort first, burstable by memory request. */
 export function oomScoreAdj(qos: PodQOSClass, memoryRequestBytes: number, memoryCapacityBytes: number): number {
@@ -136,7 +136,7 @@ export function containerSecurityContext(
   return context;
 }
 
-export interface ContainerConfigInputs {
+interface ContainerConfigInputs {
   /** The image ID the runtime resolved. */
   imageRef: string;
   env: KeyValue[];

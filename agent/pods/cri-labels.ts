@@ -29,7 +29,7 @@ export const criAnnotation = {
 
 export const managedByValue = 'bosun';
 
-export function podIdentityLabels(pod: Pod): Labels {
+function podIdentityLabels(pod: Pod): Labels {
   return {
     [criLabel.podUid]: pod.metadata.uid ?? '',
     [criLabel.podName]: pod.metadata.name ?? '',
@@ -46,7 +46,7 @@ export function containerLabels(pod: Pod, containerName: string): Labels {
   return { ...podIdentityLabels(pod), [criLabel.containerName]: containerName };
 }
 
-export interface ContainerAnnotationValues {
+interface ContainerAnnotationValues {
   specHash: string;
   restartCount: number;
   role: ContainerRole;

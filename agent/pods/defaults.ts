@@ -11,8 +11,8 @@ import type {
   TerminationMessagePolicy,
 } from '../../kube/corev1.ts';
 
-export const defaultTerminationGraceSeconds = 30;
-export const defaultTerminationMessagePath = '/dev/termination-log';
+const defaultTerminationGraceSeconds = 30;
+const defaultTerminationMessagePath = '/dev/termination-log';
 /** The shortest grace a container gets, even when the pod's grace period has run out. */
 export const minimumStopGraceSeconds = 2;
 

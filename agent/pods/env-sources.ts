@@ -8,7 +8,7 @@ import type { ConfigData, ConfigLookup } from './config-source.ts';
 import type { EnvSources } from './env.ts';
 import { configError } from './start-errors.ts';
 
-export function envReferences(container: Container): { configMaps: Set<string>; secrets: Set<string> } {
+function envReferences(container: Container): { configMaps: Set<string>; secrets: Set<string> } {
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
   for (const env of container.env ?? []) {

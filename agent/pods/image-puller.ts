@@ -20,14 +20,14 @@ import type { PullPolicy } from '../../kube/corev1.ts';
 import { ContainerStartError } from './start-errors.ts';
 import type { ImageUser } from './container-config.ts';
 
-export interface PresentImage {
+interface PresentImage {
   /** The image ID containers are created from. */
   imageRef: string;
   user: ImageUser;
 }
 
 /** Told what ensure() did, for the pod's events (Pulling, Pulled). */
-export interface PullObserver {
+interface PullObserver {
   pulling(): void;
   pulled(tookMs: number): void;
   alreadyPresent(): void;

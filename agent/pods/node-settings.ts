@@ -2,7 +2,7 @@
  * What the pod machinery needs to know about its node, gathered once at agent start and passed
  * to every pod worker.
  */
-export interface HostDns {
+interface HostDns {
   servers: string[];
   searches: string[];
   options: string[];
@@ -33,10 +33,11 @@ export interface NodePodSettings {
   hostPathReadOnlyList?: string[];
   /** The agent's own state folder: never mountable as a hostPath. Default: the parent of podsDir. */
   rootDir?: string;
+  /** Where the local-path provisioner keeps volume folders (--local-path-root). Default: <rootDir>/storage. */
+  localPathRoot?: string;
 }
 
 export const defaultClusterDNS = '10.96.0.10';
-export const defaultClusterDomain = 'cluster.local';
 
 /** Reads nameserver/search/options lines of a resolv.conf text. */
 export function parseResolvConf(text: string): HostDns {

@@ -7,7 +7,7 @@ import type { ContainerStatus, PodSandbox, PodSandboxStatus } from '../../cri/ty
 import type { Pod } from '../../kube/corev1.ts';
 import { criAnnotation, criLabel } from './cri-labels.ts';
 
-export type ObservedContainerState = 'created' | 'running' | 'exited' | 'unknown';
+type ObservedContainerState = 'created' | 'running' | 'exited' | 'unknown';
 
 export interface ObservedSandbox {
   id: string;
@@ -46,8 +46,6 @@ export interface ObservedPod {
   sandboxes: ObservedSandbox[];
   containers: ObservedContainer[];
 }
-
-export const emptyObservedPod: ObservedPod = { sandboxes: [], containers: [] };
 
 const nsPerMs = 1_000_000;
 const ms = (ns: number) => Math.floor(ns / nsPerMs);

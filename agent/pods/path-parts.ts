@@ -25,7 +25,7 @@ export function uidProblems(uid: string): string[] {
  * A path inside a volume (items[].path, a subPath): relative, no `..` element, and, for files the
  * agent writes, not starting with `..` (names the atomic writer keeps for itself).
  */
-export function localPathProblems(path: string, reservedPrefix = true): string[] {
+function localPathProblems(path: string, reservedPrefix = true): string[] {
   const problems: string[] = [];
   if (path.startsWith('/')) problems.push('must be a relative path');
   if (path.split('/').includes('..')) problems.push("must not contain '..'");
@@ -101,12 +101,13 @@ export class UnsafePodPathError extends Error {
 
 /** Throws unless `value` is usable as one folder name of kind `what` (for the path builders). */
 export function requirePathPart(
-  what: 'pod UID' | 'volume name' | 'container name' | 'namespace' | 'pod name',
+  what: 'pod UID' | 'volume name' | 'container name' | 'namespace' | 'pod name' | 'persistent volume name',
   value: string,
 ): string {
   let problems: string[];
   if (what === 'pod UID') problems = uidProblems(value);
-  else if (what === 'pod name') problems = dns1123Subdomain(value);
+  // a DNS subdomain is one folder name: no '/', and never '.' or '..'
+  else if (what === 'pod name' || what === 'persistent volume name') problems = dns1123Subdomain(value);
   else problems = dns1123Label(value);
   if (problems.length > 0)
     throw new UnsafePodPathError(`refusing ${what} ${JSON.stringify(value)} as a folder name`, problems);

@@ -104,14 +104,14 @@ export interface PodPlan {
   initFailed: boolean;
 }
 
-export function healthOf(input: PlanInput, container: ObservedContainer, spec: Container): ContainerHealth {
+function healthOf(input: PlanInput, container: ObservedContainer, spec: Container): ContainerHealth {
   return (
     input.health.get(container.id) ?? { started: container.state === 'running' && spec.startupProbe === undefined }
   );
 }
 
 /** Whether restartPolicy lets a container that exited with `exitCode` run again. */
-export function mayRestart(pod: Pod, exitCode: number): boolean {
+function mayRestart(pod: Pod, exitCode: number): boolean {
   const policy = restartPolicyOf(pod);
   return policy === 'Always' || (policy === 'OnFailure' && exitCode !== 0);
 }
@@ -298,7 +298,7 @@ class PlanBuilder {
 }
 
 /** Whether every main container has exited and restartPolicy starts none of them again. */
-export function mainContainersFinished(pod: Pod, observed: ObservedPod): boolean {
+function mainContainersFinished(pod: Pod, observed: ObservedPod): boolean {
   const mains = mainContainers(pod);
   return (
     mains.length > 0 &&

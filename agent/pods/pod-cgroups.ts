@@ -36,6 +36,20 @@ export function podCgroupRoot(driver: 'cgroupfs' | 'systemd', cgroupRoot: string
 }
 
 /**
+ * Why a `--cgroup-root` cannot be used, or undefined when it can. It is joined below every mount
+ * under /sys/fs/cgroup, so it must be absolute and must not climb out of the hierarchy ('..') or
+ * name a folder twice ('.', '//'), which would make two spellings of one root look different.
+ */
+export function cgroupRootProblem(cgroupRoot: string): string | undefined {
+  if (!cgroupRoot.startsWith('/')) return 'must be an absolute cgroup path such as / or /bosun';
+  if (/[\0\n]/.test(cgroupRoot)) return 'must not hold NUL or newline characters';
+  const segments = cgroupRoot.replace(/\/+$/, '').split('/').slice(1);
+  if (segments.some((segment) => segment === '..' || segment === '.' || segment === ''))
+    return "must not hold '.', '..' or empty segments";
+  return undefined;
+}
+
+/**
  * Where the cgroup hierarchies are mounted, read from a mountinfo text: every cgroup (v1) mount,
  * or the one cgroup2 mount on a unified host. On a hybrid host (v1 controllers plus a cgroup2 mount
  * for systemd's own tracking) runc creates pod folders in the v1 hierarchies only, so the cgroup2
@@ -63,7 +77,7 @@ function unescapeMountPoint(text: string): string {
 }
 
 /** A pod folder found under the pod root of one hierarchy. */
-export interface PodCgroupDir {
+interface PodCgroupDir {
   uid: string;
   path: string;
 }
@@ -110,15 +124,28 @@ export async function sweepPodCgroups(
   return removed;
 }
 
+/** What removing a cgroup subtree did: folders removed, folders left, and busy folders tried again. */
+interface CgroupTreeRemoval {
+  removed: string[];
+  left: string[];
+  busyRetries: number;
+}
+
 /**
  * Removes a whole cgroup subtree (deepest folders first) in every hierarchy: what a test bed or
  * `bosun reset` does with the pod root it gave its agent. A folder still busy is tried again until
- * `waitMs` has passed (the processes of a pod just removed can take a moment to be gone: `bosun
- * reset` under load left every /kubepods behind); after that, folders that hold processes stay.
+ * `waitMs` has passed (a process that was just killed can take a moment to leave its cgroup);
+ * after that, folders that hold processes stay and are reported in `left`.
  */
-export async function removeCgroupTree(mounts: readonly string[], relative: string, waitMs = 0): Promise<void> {
+export async function removeCgroupTree(
+  mounts: readonly string[],
+  relative: string,
+  waitMs = 0,
+): Promise<CgroupTreeRemoval> {
   const until = performance.now() + waitMs;
-  for (const mount of mounts) await removeDepthFirst(join(mount, relative), until);
+  const outcome: CgroupTreeRemoval = { removed: [], left: [], busyRetries: 0 };
+  for (const mount of mounts) await removeDepthFirst(join(mount, relative), until, outcome);
+  return outcome;
 }
 
 /** Removes one cgroup folder in every hierarchy if nothing is left in it (a shared parent). */
@@ -126,7 +153,7 @@ export async function removeEmptyCgroup(mounts: readonly string[], relative: str
   for (const mount of mounts) await rmdir(join(mount, relative)).catch(() => undefined);
 }
 
-async function removeDepthFirst(dir: string, until: number): Promise<void> {
+async function removeDepthFirst(dir: string, until: number, outcome: CgroupTreeRemoval): Promise<void> {
   let entries;
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -134,14 +161,21 @@ async function removeDepthFirst(dir: string, until: number): Promise<void> {
     return;
   }
   for (const entry of entries) {
-    if (entry.isDirectory()) await removeDepthFirst(join(dir, entry.name), until);
+    if (entry.isDirectory()) await removeDepthFirst(join(dir, entry.name), until, outcome);
   }
   for (;;) {
     try {
       await rmdir(dir);
+      outcome.removed.push(dir);
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || performance.now() >= until) return;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || performance.now() >= until) {
+        outcome.left.push(dir);
+        return;
+      }
+      outcome.busyRetries++;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

@@ -49,6 +49,11 @@ export interface ExecutorDeps {
   runtimeHandler?: string;
   /** Where the pod's events go (Pulled, Created, Started, Killing, ...); none when absent. */
   events?: PodEvents;
+  /**
+   * NetworkPolicy enforcement: resolves once the rules know the pod at its sandbox's address, so no
+   * container of a pod that a policy isolates runs before the policy applies. None: not enforced.
+   */
+  networkPolicy?: { admitPod(pod: Pod, ip: string): Promise<void> };
 }
 
 export type ActionResult =
@@ -222,7 +227,8 @@ export class PodExecutor {
     await this.#volumes.setUp(pod, fields);
     // values are taken now and kept for the container's life (upstream)
     const env = resolveEnv(pod, c.spec, { ...fields, ...(await resolveEnvSources(c.spec, namespace, lookup)) });
-    const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings));
+    const claimMounts = this.#volumes.claimMountsOf(pod.metadata.uid ?? '');
+    const mounts = await prepareMounts(planMounts(pod, c.spec, attempt, settings, claimMounts));
     const pidTargetId = pidTargetIdOf(c, observed);
     const containerConfig = buildContainerConfig(pod, c, attempt, {
       ...(pidTargetId !== undefined ? { pidTargetId } : {}),
@@ -237,6 +243,11 @@ export class PodExecutor {
     const logDirectory = join(sandboxConfig.logDirectory!, requirePathPart('container name', c.spec.name));
     await checkInsideParent(settings.podLogRoot, logDirectory);
     await mkdir(logDirectory, { recursive: true });
+    if (this.#deps.networkPolicy !== undefined && pod.spec.hostNetwork !== true && podIP !== '') {
+      await this.#deps.networkPolicy.admitPod(pod, podIP).catch((err: Error) => {
+        throw new ContainerStartError('CreateContainerError', err.message);
+      });
+    }
     let id: string;
     try {
       id = await runtime.createContainer(sandbox.id, containerConfig, sandboxConfig);

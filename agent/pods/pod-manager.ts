@@ -16,7 +16,7 @@ import { podKey } from './pod-containers.ts';
 import { PodWorker, type PodWorkerDeps } from './pod-worker.ts';
 import { StatusWriter, type PodApi } from './status-writer.ts';
 
-export type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & {
+type PodManagerDeps = Omit<PodWorkerDeps, 'onStatus' | 'onTerminated'> & {
   api: PodApi;
   log: Logger;
   /** The node as admission sees it now; without it every pod is admitted. */

@@ -27,7 +27,7 @@ import type { ActionResult } from './pod-executor.ts';
 import type { ContainerWait, PodAction, PodPlan } from './planner.ts';
 
 /** A stop the node asks for on its own: the pod stops within `graceSeconds` and ends Failed. */
-export interface NodeStop {
+interface NodeStop {
   reason: string;
   message: string;
   graceSeconds: number;
@@ -58,7 +58,7 @@ export type FailureEvent =
   | { kind: 'sandboxFailed'; message: string }
   | { kind: 'startFailed'; container: string; reason: string; message: string };
 
-export interface ActionOutcome {
+interface ActionOutcome {
   memory: PodMemory;
   /** A waiting reason the status shows for a container, until the next plan says otherwise. */
   wait?: { container: string; wait: ContainerWait };

@@ -106,7 +106,7 @@ export function lastReportedReady(
   return statuses.find((s) => s.name === name && s.containerID === `${runtimeName}://${containerId}`)?.ready;
 }
 
-export function terminatedReason(container: ObservedContainer): string {
+function terminatedReason(container: ObservedContainer): string {
   if (container.reason === 'OOMKilled') return 'OOMKilled';
   if (container.exitCode === 0) return 'Completed';
   return container.reason !== '' && container.reason !== 'Completed' ? container.reason : 'Error';
@@ -185,7 +185,7 @@ function containerStatus(input: StatusInput, c: PodContainer, defaultWaiting: st
 }
 
 /** Regular init containers exited 0 and sidecars started, or main containers already began. */
-export function initializationDone(input: Pick<StatusInput, 'pod' | 'observed' | 'probes'>): boolean {
+function initializationDone(input: Pick<StatusInput, 'pod' | 'observed' | 'probes'>): boolean {
   const { pod, observed } = input;
   if (mainContainers(pod).some((c) => latestInSandbox(observed, c.spec.name) !== undefined)) return true;
   return initSequence(pod).every((c) => {

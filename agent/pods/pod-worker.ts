@@ -40,7 +40,7 @@ import { ProbeManager } from './probe-manager.ts';
 import { RuntimeObserver } from './runtime-observer.ts';
 import { planTermination, stepAfter, type TerminationStep } from './termination-plan.ts';
 
-export type PodWorkerPhase = 'running' | 'terminating' | 'terminated' | 'removed';
+type PodWorkerPhase = 'running' | 'terminating' | 'terminated' | 'removed';
 
 const transitions: Record<PodWorkerPhase, readonly PodWorkerPhase[]> = {
   running: ['terminating'],

@@ -36,7 +36,7 @@ interface ContainerProbes {
   tracks: Map<ProbeKind, Track>;
 }
 
-export interface ProbeManagerOptions {
+interface ProbeManagerOptions {
   tools: ProbeTools;
   clock: Clock;
   agentStartedAt: number;

@@ -15,7 +15,7 @@ import { ProbeTimeoutError } from '../errors.ts';
 import type { ProbeNetwork } from './probe-network.ts';
 import type { Clock } from '../../kube/clock.ts';
 
-export interface ProbeTarget {
+interface ProbeTarget {
   containerId: string;
   container: Container;
   podIP: string;
@@ -29,7 +29,7 @@ export interface ProbeTools {
 
 const maxOutput = 1024;
 
-export function resolvePort(port: IntOrString, container: Container): number {
+function resolvePort(port: IntOrString, container: Container): number {
   if (typeof port === 'number') return port;
   if (/^\d+$/.test(port)) return Number(port);
   const named = container.ports?.find((p) => p.name === port);

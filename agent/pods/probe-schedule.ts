@@ -19,7 +19,7 @@
 import type { Probe } from '../../kube/corev1.ts';
 
 export type ProbeKind = 'startup' | 'liveness' | 'readiness';
-export type ProbeResult = 'unknown' | 'success' | 'failure';
+type ProbeResult = 'unknown' | 'success' | 'failure';
 
 export interface ProbeSettings {
   initialDelayMs: number;
@@ -59,7 +59,7 @@ export interface ProbeTrack {
   finished: boolean;
 }
 
-export interface FirstRunContext {
+interface FirstRunContext {
   /** When the container started (ms). */
   containerStartedAt: number;
   now: number;
@@ -68,10 +68,10 @@ export interface FirstRunContext {
   /** A number in [0, 1): the jitter draw (injected for tests). */
   random: number;
   /** For readiness of a re-adopted container: the readiness last reported. */
-  lastKnownReady?: boolean;
+  lastKnownReady?: boolean | undefined;
 }
 
-export function initialResult(kind: ProbeKind, lastKnownReady?: boolean): ProbeResult {
+function initialResult(kind: ProbeKind, lastKnownReady?: boolean): ProbeResult {
   if (kind === 'liveness') return 'success';
   if (kind === 'startup') return 'unknown';
   return lastKnownReady === true ? 'success' : 'failure';

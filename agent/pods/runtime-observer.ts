@@ -19,7 +19,7 @@ import {
 } from './observed.ts';
 
 /** The kubelet's limits: 4 KiB of termination message, or the last 80 lines / 2 KiB of log. */
-export const maxTerminationMessageBytes = 4096;
+const maxTerminationMessageBytes = 4096;
 const fallbackLogLines = 80;
 const fallbackLogBytes = 2048;
 

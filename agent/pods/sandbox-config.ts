@@ -12,8 +12,8 @@ import { sandboxLabels } from './cri-labels.ts';
 import { qosClassOf } from './qos.ts';
 import type { NodePodSettings } from './node-settings.ts';
 
-export const maxDnsSearches = 32;
-export const maxNameservers = 3;
+const maxDnsSearches = 32;
+const maxNameservers = 3;
 
 export function podLogDirectory(settings: Pick<NodePodSettings, 'podLogRoot'>, pod: Pod): string {
   const m = pod.metadata;

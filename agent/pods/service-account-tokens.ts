@@ -15,7 +15,7 @@ export interface TokenRequestSpec {
   pod: { name: string; uid: string };
 }
 
-export interface IssuedToken {
+interface IssuedToken {
   token: string;
   /** Epoch ms. */
   expiresAt: number;
@@ -24,7 +24,7 @@ export interface IssuedToken {
 }
 
 /** A token is refreshed this long after issue at the latest, whatever its expiry. */
-export const maxTokenAgeMs = 24 * 3600 * 1000;
+const maxTokenAgeMs = 24 * 3600 * 1000;
 /** Default and minimum lifetime of a projected token (upstream). */
 export const defaultTokenSeconds = 3600;
 export const minTokenSeconds = 600;
@@ -34,7 +34,7 @@ export function tokenNeedsRefresh(token: IssuedToken, now: number): boolean {
   return now >= token.issuedAt + life * 0.8 || now >= token.issuedAt + maxTokenAgeMs;
 }
 
-export type RequestToken = (spec: TokenRequestSpec) => Promise<{ token: string; expiresAt: number }>;
+type RequestToken = (spec: TokenRequestSpec) => Promise<{ token: string; expiresAt: number }>;
 
 function keyOf(spec: TokenRequestSpec): string {
   return JSON.stringify([spec.namespace, spec.serviceAccount, spec.audience, spec.expirationSeconds, spec.pod.uid]);

@@ -34,7 +34,7 @@ const hashedFields: Record<string, readonly (keyof Container)[]> = {
   ],
 };
 
-export const currentHashVersion = 'v1';
+const currentHashVersion = 'v1';
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) {

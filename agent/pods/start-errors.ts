@@ -2,7 +2,7 @@
  * Why a container could not be started, by the reason the API shows for it. One class; callers
  * branch on `reason`.
  */
-export type StartErrorReason =
+type StartErrorReason =
   | 'ErrImagePull'
   | 'ErrImageNeverPull'
   | 'InvalidImageName'

@@ -39,7 +39,7 @@ interface Slot {
 const firstRetryMs = 200;
 const maxRetryMs = 7_000;
 /** How often the API's copies are compared with what was written (the kubelet's syncBatch period). */
-export const reconcilePeriodMs = 10_000;
+const reconcilePeriodMs = 10_000;
 
 export class StatusWriter {
   readonly #api: PodApi;

@@ -22,13 +22,9 @@ import { minimumStopGraceSeconds, terminationGraceSecondsOf } from './defaults.t
 import { ephemeralContainers, initSequence, mainContainers, sidecars, type ContainerRole } from './pod-containers.ts';
 import type { ObservedPod } from './observed.ts';
 
-export const overdueAfterMs = 5_000;
+const overdueAfterMs = 5_000;
 
-export type TerminationStepName =
-  | 'stopping main containers'
-  | `stopping sidecar ${string}`
-  | 'stopping sandbox'
-  | 'done';
+type TerminationStepName = 'stopping main containers' | `stopping sidecar ${string}` | 'stopping sandbox' | 'done';
 
 export interface StopContainerAction {
   kind: 'stopContainer';
@@ -39,7 +35,7 @@ export interface StopContainerAction {
   graceSeconds: number;
 }
 
-export interface StopSandboxAction {
+interface StopSandboxAction {
   kind: 'stopSandbox';
   sandboxId: string;
 }
@@ -53,7 +49,7 @@ export interface TerminationStep {
   deadline: number;
 }
 
-export interface TerminationInput {
+interface TerminationInput {
   pod: Pod;
   observed: ObservedPod;
   /** When termination began (ms). */
@@ -63,7 +59,7 @@ export interface TerminationInput {
   previousStep?: TerminationStep;
 }
 
-export interface TerminationPlan {
+interface TerminationPlan {
   step: TerminationStepName;
   actions: TerminationAction[];
   /** When this step should be over (ms). */
@@ -147,9 +143,4 @@ export function stepAfter(
   if (plan.step === 'done') return undefined;
   if (previous?.name === plan.step && !plan.escalated) return previous;
   return { name: plan.step, since: now, deadline: plan.deadline };
-}
-
-/** Whether termination has nothing left to stop. */
-export function terminationDone(pod: Pod, observed: ObservedPod): boolean {
-  return planTermination({ pod, observed, startedAt: 0, now: 0 }).step === 'done';
 }

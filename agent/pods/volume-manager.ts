@@ -5,8 +5,10 @@
  * rewrites the files of running pods when their ConfigMaps, Secrets, labels or tokens change
  * (through the AtomicWriter swap, so a reader never sees half an update); collect tears down what
  * is left of pods that are gone and whose sandboxes were removed, also after an agent restart.
+ * persistentVolumeClaim volumes are resolved to their folder on this node (claim → bound PV →
+ * path, volumes/claim-mount.ts) before anything else, and get the pod's fsGroup.
  */
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdir, readdir, rm, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { Clock } from '../../kube/clock.ts';
 import type { Pod, Volume, VolumeProjection } from '../../kube/corev1.ts';
@@ -18,7 +20,18 @@ import { podKey } from './pod-containers.ts';
 import { removeLogDirsOfGonePods } from './pod-log-dirs.ts';
 import { defaultTokenSeconds, minTokenSeconds } from './service-account-tokens.ts';
 import { ContainerStartError } from './start-errors.ts';
-import { podDir, volumeDir, volumeKindOf, type VolumeKind } from './volumes.ts';
+import {
+  hostPathPolicyOf,
+  hostPathProblem,
+  localPathRootOf,
+  podDir,
+  volumeDir,
+  volumeKindOf,
+  type VolumeKind,
+} from './volumes.ts';
+import { claimVolumes, resolveClaimMount, type ClaimMount } from './volumes/claim-mount.ts';
+import type { ClaimSource } from './volumes/claim-source.ts';
+import { applyFsGroup } from './volumes/fs-group.ts';
 import { writeAtomically, type Payload } from './volumes/atomic-writer.ts';
 import { hostMounts, type HostMounts } from './volumes/host-mounts.ts';
 import { checkInsideParent } from './volumes/inside-parent.ts';
@@ -32,12 +45,16 @@ import {
   type ResolvedProjection,
 } from './volumes/projection.ts';
 
-export interface PodVolumesDeps {
+interface PodVolumesDeps {
   settings: NodePodSettings;
   config: ConfigLookup;
   log: Logger;
   /** Where tmpfs mounts are made and undone; default: this host (hollow nodes pass one that mounts nothing). */
   mounts?: HostMounts;
+  /** Claims and volumes, for persistentVolumeClaim volumes; absent: such volumes cannot be set up. */
+  claims?: ClaimSource;
+  /** The node's labels, for the node affinity of persistent volumes; default: its hostname label. */
+  nodeLabels?: () => Record<string, string>;
 }
 
 type ContentKind = Extract<VolumeKind, 'configMap' | 'secret' | 'downwardAPI' | 'projected'>;
@@ -55,6 +72,8 @@ export class PodVolumes {
   readonly #mounts: HostMounts;
   /** Pods whose volumes were set up, by UID, with what their downward API values come from. */
   readonly #pods = new Map<string, SetUpPod>();
+  /** The persistent volume folders of set-up pods, by UID. */
+  readonly #claimMounts = new Map<string, readonly ClaimMount[]>();
 
   constructor(deps: PodVolumesDeps) {
     this.#deps = deps;
@@ -67,6 +86,7 @@ export class PodVolumes {
    */
   async setUp(pod: Pod, fields: FieldSources): Promise<void> {
     const uid = pod.metadata.uid ?? '';
+    this.#claimMounts.set(uid, await this.#setUpClaims(pod));
     for (const volume of pod.spec.volumes ?? []) {
       try {
         await this.#setUpVolume(pod, volume, fields);
@@ -80,9 +100,75 @@ export class PodVolumes {
     this.#pods.set(uid, { pod, fields });
   }
 
+  /**
+   * Resolves every claim volume of the pod to its folder, or refuses the start with the kubelet's
+   * words (a claim missing, going away, not Bound or Lost; a volume missing or not for this node).
+   */
+  async #setUpClaims(pod: Pod): Promise<readonly ClaimMount[]> {
+    const volumes = claimVolumes(pod);
+    if (volumes.length === 0) return [];
+    const names = volumes.map((v) => v.name).join(' ');
+    const refuse = (message: string): never => {
+      throw new ContainerStartError(
+        'ContainerCreating',
+        `Unable to attach or mount volumes: unmounted volumes=[${names}], unattached volumes=[${names}]: ${message}`,
+      );
+    };
+    const { claims, settings } = this.#deps;
+    if (claims === undefined) return refuse('this agent has no API access to read persistent volume claims');
+    const localPathRoot = localPathRootOf(settings);
+    const mountSettings = {
+      nodeName: settings.nodeName,
+      localPathRoot,
+      hostPathAllowed: (path: string) => hostPathProblem(path, hostPathPolicyOf(settings)),
+    };
+    const labels = this.#deps.nodeLabels?.();
+    const resolved: ClaimMount[] = [];
+    for (const volume of volumes) {
+      const namespace = pod.metadata.namespace ?? 'default';
+      try {
+        const claim = await claims.claim(namespace, volume.persistentVolumeClaim!.claimName);
+        const pv = claim?.spec.volumeName ? await claims.volume(claim.spec.volumeName) : undefined;
+        const mount = resolveClaimMount(pod, volume, claim, pv, mountSettings, labels);
+        if (mount.localPath) await checkInsideParent(localPathRoot, mount.path);
+        const info = await stat(mount.path).catch(() => undefined);
+        if (info === undefined || !info.isDirectory())
+          refuse(
+            `MountVolume.NewMounter initialization failed for volume "${mount.pvName}" : path "${mount.path}" does not exist`,
+          );
+        const fsGroup = pod.spec.securityContext?.fsGroup;
+        if (fsGroup !== undefined && !mount.readOnly)
+          await applyFsGroup(mount.path, fsGroup, pod.spec.securityContext?.fsGroupChangePolicy);
+        resolved.push(mount);
+      } catch (err) {
+        if (err instanceof ContainerStartError) throw err;
+        refuse((err as Error).message);
+      }
+    }
+    return resolved;
+  }
+
+  /** The persistent volume folders of every set-up pod, by pod UID. */
+  claimMounts(): { podUid: string; mount: ClaimMount }[] {
+    return [...this.#claimMounts].flatMap(([podUid, mounts]) => mounts.map((mount) => ({ podUid, mount })));
+  }
+
+  /** Persistent volumes in use by set-up pods, named as the kubelet names them in Node status. */
+  volumesInUse(): { name: string; path: string }[] {
+    return [...this.#claimMounts.values()].flat().map((m) => ({
+      name: `kubernetes.io/${m.kind === 'local' ? 'local-volume' : 'host-path'}/${m.pvName}`,
+      path: m.path,
+    }));
+  }
+
+  /** The persistent volume folders of a set-up pod (what its claim mounts bind). */
+  claimMountsOf(uid: string): readonly ClaimMount[] {
+    return this.#claimMounts.get(uid) ?? [];
+  }
+
   async #setUpVolume(pod: Pod, volume: Volume, fields: FieldSources): Promise<void> {
     const kind = volumeKindOf(volume);
-    if (kind === undefined || kind === 'hostPath') return;
+    if (kind === undefined || kind === 'hostPath' || kind === 'persistentVolumeClaim') return;
     const { podsDir } = this.#deps.settings;
     const dir = volumeDir(this.#deps.settings, pod.metadata.uid ?? '', kind, volume.name);
     // checked before the folder is made and again before it is opened up, mounted on or written
@@ -229,6 +315,7 @@ export class PodVolumes {
         if ((await this.#mounts.mountsUnder(dir)).length > 0) throw new Error('mounts remain under it');
         await rm(dir, { recursive: true, force: true });
         this.#pods.delete(uid);
+        this.#claimMounts.delete(uid);
         this.#deps.config.forgetPod?.(uid);
         removed.push(uid);
       } catch (err) {

@@ -21,8 +21,19 @@ import { bindOpenFile, isMountPoint, unmountAllUnder } from './volumes/host-moun
 import { openInsideVolume, resolveSubPath, subPathProblem } from './volumes/subpath.ts';
 import { checkInsideParent } from './volumes/inside-parent.ts';
 import { requirePathPart } from './path-parts.ts';
+import type { ClaimMount } from './volumes/claim-mount.ts';
 
-export type VolumeKind = 'emptyDir' | 'hostPath' | 'configMap' | 'secret' | 'downwardAPI' | 'projected';
+export type VolumeKind =
+  | 'emptyDir'
+  | 'hostPath'
+  | 'configMap'
+  | 'secret'
+  | 'downwardAPI'
+  | 'projected'
+  | 'persistentVolumeClaim';
+
+/** Volume kinds whose folder the agent keeps under the pod's own folder. */
+type PodFolderKind = Exclude<VolumeKind, 'hostPath' | 'persistentVolumeClaim'>;
 
 export interface MountPlan {
   volume: string;
@@ -56,7 +67,7 @@ export interface HostPathPolicy {
 }
 
 /** The folder names the kubelet uses for each volume plugin under pods/<uid>/volumes. */
-export const pluginDirs: Record<Exclude<VolumeKind, 'hostPath'>, string> = {
+export const pluginDirs: Record<PodFolderKind, string> = {
   emptyDir: 'kubernetes.io~empty-dir',
   configMap: 'kubernetes.io~configmap',
   secret: 'kubernetes.io~secret',
@@ -73,7 +84,7 @@ export function podDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string):
 export function volumeDir(
   settings: Pick<NodePodSettings, 'podsDir'>,
   uid: string,
-  kind: Exclude<VolumeKind, 'hostPath'>,
+  kind: PodFolderKind,
   volume: string,
 ): string {
   return join(podDir(settings, uid), 'volumes', pluginDirs[kind], requirePathPart('volume name', volume));
@@ -119,8 +130,21 @@ function within(root: string, path: string): boolean {
 }
 
 export function volumeKindOf(volume: Volume): VolumeKind | undefined {
-  const kinds: VolumeKind[] = ['emptyDir', 'hostPath', 'configMap', 'secret', 'downwardAPI', 'projected'];
+  const kinds: VolumeKind[] = [
+    'emptyDir',
+    'hostPath',
+    'configMap',
+    'secret',
+    'downwardAPI',
+    'projected',
+    'persistentVolumeClaim',
+  ];
   return kinds.find((kind) => volume[kind] !== undefined);
+}
+
+/** Where the local-path provisioner keeps its folders on this node. */
+export function localPathRootOf(settings: Pick<NodePodSettings, 'localPathRoot' | 'rootDir' | 'podsDir'>): string {
+  return settings.localPathRoot ?? join(settings.rootDir ?? dirname(settings.podsDir), 'storage');
 }
 
 export function hostPathPolicyOf(settings: NodePodSettings): HostPathPolicy {
@@ -178,8 +202,20 @@ function volumeRoot(
   pod: Pod,
   volume: Volume,
   settings: NodePodSettings,
-): { kind: VolumeKind; root: string; type?: string } {
+  claimMounts: readonly ClaimMount[],
+): { kind: VolumeKind; root: string; type?: string; readOnly?: boolean; insideOf?: string } {
   const kind = volumeKindOf(volume);
+  if (kind === 'persistentVolumeClaim') {
+    // resolved (and checked) when the pod's volumes were set up
+    const mount = claimMounts.find((m) => m.volume === volume.name);
+    if (mount === undefined) throw configError(`volume "${volume.name}" has no persistent volume set up`);
+    return {
+      kind,
+      root: mount.path,
+      readOnly: mount.readOnly,
+      ...(mount.localPath ? { insideOf: localPathRootOf(settings) } : {}),
+    };
+  }
   if (kind === 'hostPath') {
     const path = volume.hostPath!.path;
     const problem = hostPathProblem(path, hostPathPolicyOf(settings));
@@ -200,18 +236,24 @@ const propagations: Record<string, Mount['propagation']> = {
 /** configMap, secret, downwardAPI and projected volumes are always read-only (upstream). */
 const alwaysReadOnly = new Set<VolumeKind>(['configMap', 'secret', 'downwardAPI', 'projected']);
 
-export function planMounts(pod: Pod, container: Container, attempt: number, settings: NodePodSettings): MountPlan[] {
+export function planMounts(
+  pod: Pod,
+  container: Container,
+  attempt: number,
+  settings: NodePodSettings,
+  claimMounts: readonly ClaimMount[] = [],
+): MountPlan[] {
   const volumes = new Map((pod.spec.volumes ?? []).map((v) => [v.name, v]));
   const uid = pod.metadata.uid ?? '';
   const plans: MountPlan[] = [];
   for (const [index, mount] of (container.volumeMounts ?? []).entries()) {
     const volume = volumes.get(mount.name);
     if (volume === undefined) throw configError(`volumeMount ${mount.name} names no volume of the pod`);
-    const root = volumeRoot(pod, volume, settings);
+    const root = volumeRoot(pod, volume, settings, claimMounts);
     const subPath = mount.subPath ?? '';
     const problem = subPath === '' ? undefined : subPathProblem(subPath);
     if (problem !== undefined) throw configError(`subPath ${subPath} of volume ${mount.name} ${problem}`);
-    const readonly = alwaysReadOnly.has(root.kind) || mount.readOnly === true;
+    const readonly = alwaysReadOnly.has(root.kind) || mount.readOnly === true || root.readOnly === true;
     const writeProblem =
       root.kind === 'hostPath' ? hostPathWriteProblem(root.root, readonly, hostPathPolicyOf(settings)) : undefined;
     if (writeProblem !== undefined) throw configError(writeProblem);
@@ -225,8 +267,15 @@ export function planMounts(pod: Pod, container: Container, attempt: number, sett
       readonly,
       propagation: propagations[mount.mountPropagation ?? 'None'],
       ...(root.type !== undefined ? { hostPathType: root.type, hostPathPolicy: hostPathPolicyOf(settings) } : {}),
-      // what the agent makes (volume folders, subPath binds) stays inside the pods folder
-      ...(root.type === undefined || subPath !== '' ? { insideOf: settings.podsDir } : {}),
+      // what the agent makes (volume folders, subPath binds) stays inside the pods folder; a
+      // persistent volume folder inside --local-path-root (or, from another PV, the hostPath policy)
+      ...(root.kind === 'persistentVolumeClaim' && subPath === ''
+        ? root.insideOf !== undefined
+          ? { insideOf: root.insideOf }
+          : { hostPathPolicy: hostPathPolicyOf(settings) }
+        : root.type === undefined || subPath !== ''
+          ? { insideOf: settings.podsDir }
+          : {}),
     });
   }
   const file = terminationMessageFile(settings, uid, container.name, attempt);
@@ -320,6 +369,9 @@ export async function prepareMounts(plans: readonly MountPlan[]): Promise<Mount[
       await chmod(plan.hostPath, 0o666);
     } else if (plan.kind === 'hostPath') {
       await checkHostPathType(plan.volumeRoot, plan.hostPathType ?? '');
+      if (plan.hostPathPolicy !== undefined) await checkHostPathTarget(plan.volumeRoot, plan.hostPathPolicy);
+    } else if (plan.kind === 'persistentVolumeClaim') {
+      await checkHostPathType(plan.volumeRoot, 'Directory');
       if (plan.hostPathPolicy !== undefined) await checkHostPathTarget(plan.volumeRoot, plan.hostPathPolicy);
     } else {
       // PodVolumes set the volume up; a missing folder means it never was

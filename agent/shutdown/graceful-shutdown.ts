@@ -9,12 +9,12 @@ import type { InhibitDelay } from './inhibit-delay.ts';
 import type { Logind } from './logind.ts';
 import { planShutdown, type ShutdownKill, type ShutdownPod, type ShutdownSettings } from './shutdown-plan.ts';
 
-export interface ShutdownLog {
+interface ShutdownLog {
   info(fields: object, message: string): void;
   warn(fields: object, message: string): void;
 }
 
-export interface GracefulShutdownOptions {
+interface GracefulShutdownOptions {
   settings: ShutdownSettings;
   logind: Logind;
   pods: () => readonly ShutdownPod[];

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-export const logindDropIn = '/etc/systemd/logind.conf.d/99-bosun.conf';
+const logindDropIn = '/etc/systemd/logind.conf.d/99-bosun.conf';
 
 export interface InhibitDelay {
   /** logind's current InhibitDelayMaxSec, in seconds; undefined when it cannot be read. */

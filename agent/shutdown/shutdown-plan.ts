@@ -6,7 +6,7 @@
  * smaller of its own termination grace and its phase's budget, and is reported Failed with
  * reason Terminated. Pure: pods and settings in, the ordered phases out.
  */
-export const shutdownReason = 'Terminated';
+const shutdownReason = 'Terminated';
 export const shutdownMessage = 'Pod was terminated in response to imminent node shutdown.';
 const criticalClasses = new Set(['system-cluster-critical', 'system-node-critical']);
 const defaultTerminationGraceSeconds = 30;
@@ -36,7 +36,7 @@ export interface ShutdownKill {
   status: { phase: 'Failed'; reason: typeof shutdownReason; message: typeof shutdownMessage };
 }
 
-export interface ShutdownPhase {
+interface ShutdownPhase {
   critical: boolean;
   budgetSeconds: number;
   kills: ShutdownKill[];
@@ -53,7 +53,7 @@ export function invalidShutdownSettings(s: ShutdownSettings): string | undefined
   return undefined;
 }
 
-export function isCriticalPod(pod: ShutdownPod): boolean {
+function isCriticalPod(pod: ShutdownPod): boolean {
   return pod.priorityClassName !== undefined && criticalClasses.has(pod.priorityClassName);
 }
 

@@ -22,7 +22,7 @@ export interface SuiteOutcome {
   load?: number;
 }
 
-export interface Machine {
+interface Machine {
   cores: number;
   memoryGiB: number;
   cpuModel: string;
@@ -31,7 +31,7 @@ export interface Machine {
   loadAverage: readonly number[];
 }
 
-export interface Report {
+interface Report {
   markdown: string;
   /** file name (without folder) -> SVG text */
   charts: Record<string, string>;
@@ -162,7 +162,7 @@ interface SoakKind {
 }
 
 /** Recovery per fault kind, RSS before and after, and what the soak found (empty when it ran clean). */
-export function soakSection(result: Result | undefined): string[] {
+function soakSection(result: Result | undefined): string[] {
   const byKind = result?.by_kind as Record<string, SoakKind> | undefined;
   if (result === undefined || byKind === undefined) return [];
   const s = (ms: number | undefined) => (ms === undefined ? '—' : `${(ms / 1000).toFixed(1)} s`);

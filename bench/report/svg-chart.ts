@@ -12,7 +12,7 @@ export interface ChartSeries {
   step?: boolean;
 }
 
-export interface ChartSpec {
+interface ChartSpec {
   title: string;
   xLabel: string;
   yLabel: string;
@@ -34,7 +34,7 @@ export function niceMax(value: number): number {
   return 10 * step;
 }
 
-export function escapeXml(text: string): string {
+function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 

@@ -4,7 +4,7 @@
  */
 type Result = Record<string, unknown>;
 
-export interface Check {
+interface Check {
   label: string;
   target: number;
   unit: string;
@@ -67,6 +67,13 @@ export const suiteChecks: Record<string, Check[]> = {
       better: 'lower',
       measured: field('validation_p99_ratio'),
     },
+    {
+      label: 'custom resources (schema + 2 CEL rules) / ConfigMaps, create-get-list-watch time (same run)',
+      target: 1.5,
+      unit: '×',
+      better: 'lower',
+      measured: field('cr_vs_configmap_ratio'),
+    },
   ],
   'pod-start': [
     {
@@ -82,6 +89,15 @@ export const suiteChecks: Record<string, Check[]> = {
       unit: '×',
       better: 'lower',
       measured: firstOf(field('overhead_ratio'), field('apiOverheadRatio')),
+    },
+  ],
+  storage: [
+    {
+      label: 'claim create → pod Running p50 / emptyDir pod p50 (local-path)',
+      target: 1.5,
+      unit: '×',
+      better: 'lower',
+      measured: field('ratio'),
     },
   ],
   'agent-footprint': [
@@ -108,6 +124,16 @@ export const suiteChecks: Record<string, Check[]> = {
         return num(r.ratio) ?? (exec !== undefined && raw ? Math.round((exec / raw) * 100) / 100 : undefined);
       },
     },
+  ],
+  'network-policy': [
+    {
+      label: 'render, 1,000 policies x 100 pods',
+      target: 100,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('render_ms'),
+    },
+    { label: 'apply / iptables-restore alone', target: 1.15, unit: '×', better: 'lower', measured: field('ratio') },
   ],
   'proxy-sync': [
     {
@@ -213,9 +239,11 @@ export const suiteOrder = [
   'cri-cli',
   'api',
   'pod-start',
+  'storage',
   'agent-footprint',
   'exec',
   'proxy-sync',
+  'network-policy',
   'schedule',
   'dns',
   'bringup',

@@ -5,7 +5,7 @@
  * bucket as Prometheus' histogram_quantile does. Pure functions: text in, numbers out.
  */
 
-export interface Series {
+interface Series {
   /** 'POST pods' or 'PUT leases' (subresource appended: 'PUT pods/status'). */
   key: string;
   verb: string;
@@ -120,7 +120,7 @@ export function quantile(buckets: readonly { le: number; count: number }[], q: n
 }
 
 /** Adds several series' buckets into one (they share the server's bucket bounds). */
-export function mergeBuckets(series: readonly Series[]): { le: number; count: number }[] {
+function mergeBuckets(series: readonly Series[]): { le: number; count: number }[] {
   const byBound = new Map<number, number>();
   for (const s of series) for (const b of s.buckets) byBound.set(b.le, (byBound.get(b.le) ?? 0) + b.count);
   return [...byBound.entries()].sort((a, b) => a[0] - b[0]).map(([le, count]) => ({ le, count }));
@@ -128,7 +128,7 @@ export function mergeBuckets(series: readonly Series[]): { le: number; count: nu
 
 const mutatingVerbs = new Set(['POST', 'PUT', 'PATCH', 'DELETE', 'DELETECOLLECTION']);
 
-export interface LatencyRow {
+interface LatencyRow {
   key: string;
   scope: string;
   count: number;

@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 
 const repo = resolve(import.meta.dirname, '../..');
 
-export interface HollowProgress {
+interface HollowProgress {
   hollow: string;
   /** Every node of the process joined or gave up. */
   started: boolean;
@@ -22,7 +22,7 @@ export interface HollowProgress {
   last_error?: string;
 }
 
-export interface HollowProcessOptions {
+interface HollowProcessOptions {
   server: string;
   /** The tail of a `bosun join` line: ['--token', t, '--discovery-token-ca-cert-hash', h]. */
   joinArgs: readonly string[];

@@ -3,12 +3,12 @@ import { readFileSync } from 'node:fs';
 
 const ticksPerSecond = 100;
 
-export interface ProcessSample {
+interface ProcessSample {
   rssBytes: number;
   cpuSeconds: number;
 }
 
-export function sampleProcess(pid: number): ProcessSample | undefined {
+function sampleProcess(pid: number): ProcessSample | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);

@@ -11,7 +11,7 @@ import type { Fault, FaultKind } from './faults.ts';
 import type { SoakTarget } from './target.ts';
 import { soakNamespace } from './workload.ts';
 
-export interface ExecutorSettings {
+interface ExecutorSettings {
   /** How long a partition lasts: longer than the server's node-monitor grace period. */
   partitionMs: number;
   burstWrites: number;

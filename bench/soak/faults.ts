@@ -44,7 +44,7 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export interface SchedulePlan {
+interface SchedulePlan {
   seed: number;
   count: number;
   nodes: readonly string[];

@@ -10,7 +10,7 @@ import { soakNamespace } from './workload.ts';
 
 export const loadLabel = { 'soak.bosun.dev/load': 'true' } as const;
 
-export interface LoadOptions {
+interface LoadOptions {
   objects: number;
   intervalMs: number;
   maxOps: number;

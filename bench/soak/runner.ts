@@ -25,7 +25,7 @@ import { renderTable, summarizeByKind, type FaultOutcome, type KindSummary } fro
 import type { SoakTarget } from './target.ts';
 import { soakManifests, soakServices, soakWorkloads } from './workload.ts';
 
-export interface SoakOptions {
+interface SoakOptions {
   seed: number;
   /** At most this many faults. */
   faults: number;
@@ -42,7 +42,7 @@ export interface SoakOptions {
   log: (line: string) => void;
 }
 
-export interface SoakResult {
+interface SoakResult {
   seed: number;
   faults: FaultOutcome[];
   byKind: KindSummary[];

@@ -16,7 +16,7 @@ import { flagsFromUpstreamDocument, type DocumentSchema } from './upstream-docum
 export const defaultConfigFile = '/etc/bosun/config.yaml';
 const maxConfigBytes = 1024 * 1024;
 
-export interface ConfigReader {
+interface ConfigReader {
   /** `bosun agent`, for error lines. */
   command: string;
   here: () => OptionTable;
@@ -34,7 +34,7 @@ export interface ConfigReader {
 const load = (text: string): unknown =>
   (createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml')).load(text);
 
-export function readConfigFile(path: string, reader: ConfigReader): FlagValues {
+function readConfigFile(path: string, reader: ConfigReader): FlagValues {
   let text: string;
   try {
     if (statSync(path).size > maxConfigBytes) throw configError(path, 'larger than 1 MiB; is it the right file?');

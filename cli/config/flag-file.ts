@@ -48,7 +48,7 @@ export function flagValue(
   }
 }
 
-export interface FlagFileResult {
+interface FlagFileResult {
   values: FlagValues;
   /** Keys of the other daemon, skipped here. */
   skipped: string[];

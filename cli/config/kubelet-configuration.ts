@@ -42,6 +42,8 @@ export const kubeletConfiguration: DocumentSchema = {
     imageMinimumGCAge: { flag: 'minimum-image-ttl-duration', convert: convert.string },
     containerLogMaxSize: { flag: 'container-log-max-size', convert: convert.string },
     containerLogMaxFiles: { flag: 'container-log-max-files', convert: convert.number },
+    staticPodPath: { flag: 'pod-manifest-path', convert: convert.string },
+    fileCheckFrequency: { flag: 'file-check-frequency', convert: convert.string },
     shutdownGracePeriod: { flag: 'shutdown-grace-period', convert: convert.string },
     shutdownGracePeriodCriticalPods: { flag: 'shutdown-grace-period-critical-pods', convert: convert.string },
   },

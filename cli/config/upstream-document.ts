@@ -6,14 +6,14 @@
 import { configError } from './config-error.ts';
 import type { FlagValues } from './flag-file.ts';
 
-export interface FieldMapping {
+interface FieldMapping {
   flag: string;
   /** The field's value as the flag takes it; throws a message (without the file) when it cannot. */
   convert?: (value: unknown) => string | number | boolean | string[];
 }
 
 /** A field bosun does not configure but behaves as one value of: that value is accepted, others say why. */
-export interface FixedField {
+interface FixedField {
   value: unknown;
   why: string;
 }
@@ -29,7 +29,7 @@ export interface DocumentSchema {
 }
 
 /** Leaf fields of a document as dotted paths (objects walked, lists and scalars are leaves). */
-export function leafFields(value: unknown, prefix = ''): Array<[string, unknown]> {
+function leafFields(value: unknown, prefix = ''): Array<[string, unknown]> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return [[prefix, value]];
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return prefix === '' ? [] : [[prefix, value]];

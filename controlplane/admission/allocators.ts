@@ -6,7 +6,7 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 
-export interface CidrRange {
+interface CidrRange {
   readonly base: number;
   readonly size: number;
 }
@@ -18,7 +18,7 @@ export function parseCidr(cidr: string): CidrRange {
   return { base: base >>> 0, size: 2 ** (32 - bits) };
 }
 
-export function ipToNumber(ip: string): number {
+function ipToNumber(ip: string): number {
   const parts = ip.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return NaN;
   return ((parts[0]! << 24) >>> 0) + (parts[1]! << 16) + (parts[2]! << 8) + parts[3]!;

@@ -17,10 +17,17 @@ import type { SignerPermission } from '../auth/signer-permission.ts';
 import { recordRegisteredAddresses } from './registered-addresses.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
-import { defaultNamespace, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
+import { defaultNamespace, defaultNetworkPolicy, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
+import { defaultExtensionObject } from './extension-defaults.ts';
+import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
+import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/admit-policies.ts';
+import { defaultCrd } from '../apiextensions/crd-defaults.ts';
 import { admitPodPriority } from './priority.ts';
 import { defaultReplicationController } from './replication-controller.ts';
+import { defaultPersistentVolume, defaultPersistentVolumeClaim, defaultStorageClass } from './storage-defaults.ts';
+import { setDefaultStorageClass } from './default-storage-class.ts';
+import { admitClaimResize } from './claim-resize.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
 import { admitPodSecurity } from './pod-security/admit.ts';
@@ -29,7 +36,7 @@ import { FieldErrors, validateEphemeralContainersWrite, validateObject, validate
 
 type Any = Record<string, any>;
 
-export interface AdmissionDeps {
+interface AdmissionDeps {
   readonly serviceCidr: string;
   /** Every Service in the cluster (for IP and port allocation). */
   services(): Promise<readonly KubeObject[]>;
@@ -45,6 +52,10 @@ export interface AdmissionDeps {
   readonly defaultTolerationSeconds?: DefaultTolerationSeconds;
   /** Pod Security defaults and exemptions; absent: upstream's defaults (enforce privileged, warn and audit baseline). */
   podSecurity?: PodSecurityConfig;
+  /** Where admission webhooks are configured and reached; absent: no webhooks are called. */
+  webhooks?: WebhookLookups;
+  /** Where ValidatingAdmissionPolicies and their bindings are read; absent: no policies apply. */
+  policies?: PolicyLookups;
   /** Records a quota's usage after an admitted create. */
   recordQuotaUsage(
     namespace: string,
@@ -62,6 +73,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
+  const storageClasses = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
   async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
@@ -165,6 +177,17 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     await admitCertificateRequest(request, currentUser(), deps.signerPermission ?? mastersOnly);
     recordRegisteredAddresses(request);
     if (info.namespaced && operation === 'CREATE') await requireNamespace(deps, info, object);
+    if (subresource === 'status' && deps.webhooks) await runMutatingWebhooks(request, deps.webhooks);
+    // a custom resource is checked by its definition's schema and rules (controlplane/apiextensions/),
+    // between the mutating and the validating webhooks and policies, as upstream orders them
+    if (info.custom !== undefined) {
+      if (subresource === undefined && deps.webhooks) await runMutatingWebhooks(request, deps.webhooks);
+      await info.custom.admit(o, request.old as Any | undefined, subresource);
+      if (subresource === undefined && deps.policies) await runValidatingAdmissionPolicies(request, deps.policies);
+      if ((subresource === undefined || subresource === 'status') && deps.webhooks)
+        await runValidatingWebhooks(request, deps.webhooks);
+      return;
+    }
     if (subresource === 'status') validateStatus(info, o);
     if (subresource === 'ephemeralcontainers' && request.old !== undefined) {
       // The only subresource that changes a pod's spec: defaulted, validated and judged by Pod Security as upstream does.
@@ -173,7 +196,10 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
       return;
     }
-    if (subresource !== undefined) return;
+    if (subresource !== undefined) {
+      if (subresource === 'status' && deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
+      return;
+    }
     const namespace = object.metadata.namespace ?? '';
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
@@ -195,9 +221,22 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         if (violations.length > 0)
           throw new ApiError('Forbidden', `pods "${o.metadata.name ?? ''}" is forbidden: [${violations.join(', ')}]`);
       }
+      const claims = info.group === '' && info.resource === 'persistentvolumeclaims';
+      if (claims && operation === 'CREATE') setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
       if (info.group === '' && info.resource === 'services') await allocate(request, o);
+      // MutatingAdmissionWebhook is the last mutating plugin; what it returns is checked and
+      // defaulted again, as upstream decodes a webhook's answer
+      if (deps.webhooks && (await runMutatingWebhooks(request, deps.webhooks))) {
+        checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
+        mutate(info, o, request.old === undefined, deps.defaultTolerationSeconds);
+      }
       validateObject(info, o, request.old as Any | undefined);
+      // validating admission: after the field rules, as upstream orders them
+      if (claims && request.old !== undefined)
+        admitClaimResize(o, request.old as Any, await deps.listIn(storageClasses, ''));
       await admitPodSecurity(request, deps.podSecurity ?? defaultPodSecurityConfig, podSecurityLookups);
+      if (deps.policies) await runValidatingAdmissionPolicies(request, deps.policies);
+      if (deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.
@@ -243,8 +282,16 @@ function mutate(
         return;
       case 'replicationcontrollers':
         return defaultReplicationController(o);
+      case 'persistentvolumes':
+        return defaultPersistentVolume(o, creating);
+      case 'persistentvolumeclaims':
+        return defaultPersistentVolumeClaim(o, creating);
     }
   }
+  if (info.group === 'storage.k8s.io' && info.resource === 'storageclasses') defaultStorageClass(o);
+  if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') return defaultCrd(o);
+  if (info.group === 'networking.k8s.io' && info.resource === 'networkpolicies') return defaultNetworkPolicy(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
+  defaultExtensionObject(info.group, info.resource, o);
 }

@@ -15,7 +15,7 @@ function defaultProbe(probe: Any | undefined): void {
 }
 
 /** `Always` for :latest or untagged images, `IfNotPresent` otherwise. */
-export function defaultPullPolicy(image: string | undefined): string {
+function defaultPullPolicy(image: string | undefined): string {
   if (!image) return 'IfNotPresent';
   if (image.includes('@')) return 'IfNotPresent';
   const lastPart = image.slice(image.lastIndexOf('/') + 1);
@@ -35,7 +35,7 @@ function defaultContainer(c: Any): void {
   defaultProbe(c.startupProbe);
 }
 
-export function defaultPodSpec(spec: Any): void {
+function defaultPodSpec(spec: Any): void {
   spec.restartPolicy ??= 'Always';
   spec.dnsPolicy ??= 'ClusterFirst';
   spec.terminationGracePeriodSeconds ??= 30;
@@ -119,7 +119,7 @@ export const jobControllerUidLabel = 'batch.kubernetes.io/controller-uid';
  * A Job without manualSelector gets its selector from its uid, and its pods the labels that match
  * it (the legacy unprefixed ones too), as upstream's job strategy generates them on create.
  */
-export function generateJobSelector(job: Any): void {
+function generateJobSelector(job: Any): void {
   const spec = job.spec;
   if (spec.manualSelector === true) return;
   const uid = job.metadata?.uid;
@@ -208,4 +208,24 @@ export function defaultNamespace(ns: Any, creating: boolean): void {
     ns.spec.finalizers = finalizers.includes('kubernetes') ? finalizers : [...finalizers, 'kubernetes'];
   }
   ns.metadata.labels = { ...(ns.metadata.labels ?? {}), 'kubernetes.io/metadata.name': ns.metadata.name };
+}
+
+/**
+ * networking.k8s.io NetworkPolicy, as upstream defaults it: a port without a protocol is TCP, and
+ * a policy that names no policyTypes is an Ingress policy, and an Egress one too when it has
+ * egress rules.
+ */
+export function defaultNetworkPolicy(policy: Any): void {
+  const spec = (policy.spec ??= {});
+  spec.podSelector ??= {};
+  for (const direction of ['ingress', 'egress'] as const) {
+    if (!Array.isArray(spec[direction])) continue;
+    for (const rule of spec[direction]) {
+      if (rule === null || typeof rule !== 'object' || !Array.isArray(rule.ports)) continue;
+      for (const port of rule.ports) if (port !== null && typeof port === 'object') port.protocol ??= 'TCP';
+    }
+  }
+  if (!Array.isArray(spec.policyTypes) || spec.policyTypes.length === 0) {
+    spec.policyTypes = Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Ingress', 'Egress'] : ['Ingress'];
+  }
 }

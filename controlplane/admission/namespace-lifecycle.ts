@@ -8,7 +8,7 @@ import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 
 /** Upstream's immortal namespaces (kube-node-lease is not among them there either). */
-export const immortalNamespaces: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public']);
+const immortalNamespaces: ReadonlySet<string> = new Set(['default', 'kube-system', 'kube-public']);
 
 export function refuseNamespaceDeletion(ns: KubeObject): void {
   const name = ns.metadata.name ?? '';

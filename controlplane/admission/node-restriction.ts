@@ -7,7 +7,9 @@
  * - pods: only mirror pods bound to itself, owned by its Node and referring to nothing else in the
  *   API (no service account, secrets, configmaps, claims); status only of pods bound to it, without
  *   touching their labels;
- * - its own Lease in kube-node-lease only.
+ * - its own Lease in kube-node-lease only;
+ * - persistent volumes only as its local-path provisioner makes them: provisioned by
+ *   bosun.io/local-path and pinned to itself alone, before and after the write.
  * Refusals are 403 in upstream's words: `nodes "x" is forbidden: node "n" is not allowed to ...`.
  */
 import { ApiError } from '../../kube/errors.ts';
@@ -16,6 +18,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { UserInfo } from '../auth/types.ts';
 import type { AdmissionRequest } from '../api/registry.ts';
 import { referencedNames } from '../auth/node-authorizer.ts';
+import { localPathNodeOf, type PersistentVolume } from '../../kube/storagev1.ts';
 
 type Any = Record<string, any>;
 const mirrorAnnotation = 'kubernetes.io/config.mirror';
@@ -45,7 +48,7 @@ const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stri
 const sameList = (a: unknown, b: unknown) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
 /** Why a node may not write this Node (create or update), or undefined. */
-export function nodeWriteViolation(
+function nodeWriteViolation(
   node: string,
   request: Pick<AdmissionRequest, 'operation' | 'subresource' | 'object' | 'old'>,
 ): string | undefined {
@@ -99,7 +102,7 @@ export function mirrorPodViolation(node: string, pod: Any, nodeUid: string | und
 }
 
 /** Why a node may not write this pod status, or undefined. */
-export function podStatusViolation(node: string, pod: Any, old: Any | undefined): string | undefined {
+function podStatusViolation(node: string, pod: Any, old: Any | undefined): string | undefined {
   if (old?.spec?.nodeName !== node)
     return `node "${node}" can only update pod status for pods with spec.nodeName set to itself`;
   if (!same(pod.metadata?.labels ?? {}, old.metadata?.labels ?? {}))
@@ -108,20 +111,28 @@ export function podStatusViolation(node: string, pod: Any, old: Any | undefined)
 }
 
 /** Why a node may not write this Lease, or undefined. */
-export function leaseViolation(node: string, lease: Any): string | undefined {
+function leaseViolation(node: string, lease: Any): string | undefined {
   if (lease.metadata?.namespace !== nodeLeaseNamespace)
     return `can only access leases in the "${nodeLeaseNamespace}" system namespace`;
   if (lease.metadata?.name !== node) return 'can only access node lease with the same name as the requesting node';
   return undefined;
 }
 
+/** Why a node may not write this PersistentVolume, or undefined. */
+function volumeWriteViolation(node: string, pv: Any, old: Any | undefined): string | undefined {
+  const mine = (o: Any) => localPathNodeOf(o as PersistentVolume) === node;
+  if (!mine(pv) || (old !== undefined && !mine(old)))
+    return `node "${node}" may only write local-path persistent volumes pinned to itself`;
+  return undefined;
+}
+
 /** The node a user acts for, or undefined when it is not a node. */
-export function nodeOf(user: UserInfo | undefined): string | undefined {
+function nodeOf(user: UserInfo | undefined): string | undefined {
   if (!user || !user.groups.includes('system:nodes') || !user.name.startsWith('system:node:')) return undefined;
   return user.name.slice('system:node:'.length);
 }
 
-export interface NodeRestrictionLookups {
+interface NodeRestrictionLookups {
   /** The uid of Node `name`, undefined when it does not exist. */
   nodeUid(name: string): Promise<string | undefined>;
 }
@@ -150,6 +161,8 @@ export async function nodeRestriction(
   if (info.group !== '') return;
   // the status subresource too: it cannot change labels or taints, but the name must be its own
   if (info.resource === 'nodes') return refuse(nodeWriteViolation(node, request));
+  if (info.resource === 'persistentvolumes')
+    return refuse(volumeWriteViolation(node, o, request.old as Any | undefined));
   if (info.resource !== 'pods') return;
   if (subresource === 'status') return refuse(podStatusViolation(node, o, request.old as Any | undefined));
   if (subresource !== undefined)

@@ -10,7 +10,7 @@
 import { ApiError } from '../../kube/errors.ts';
 
 /** Upstream's built-in PriorityClasses (scheduling.k8s.io: SystemClusterCritical, SystemNodeCritical). */
-export const builtInPriorityClasses: Readonly<Record<string, number>> = {
+const builtInPriorityClasses: Readonly<Record<string, number>> = {
   'system-cluster-critical': 2_000_000_000,
   'system-node-critical': 2_000_001_000,
 };

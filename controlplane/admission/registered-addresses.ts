@@ -10,7 +10,7 @@
  */
 import type { AdmissionRequest } from '../api/registry.ts';
 
-export const registeredAddressesAnnotation = 'node.bosun.dev/registered-addresses';
+const registeredAddressesAnnotation = 'node.bosun.dev/registered-addresses';
 
 type Any = Record<string, any>;
 

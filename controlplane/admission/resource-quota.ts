@@ -62,7 +62,7 @@ function format(name: string, amount: number): string {
     : String(amount);
 }
 
-export interface QuotaVerdict {
+interface QuotaVerdict {
   /** One line per exceeded quota, upstream's wording. */
   readonly exceeded: string[];
   /** New status.used per quota name (only the resources each quota limits). */

@@ -13,26 +13,26 @@ import type { KubeObject } from '../../kube/types.ts';
 type Any = Record<string, any>;
 
 export const serviceAccountMountPath = '/var/run/secrets/kubernetes.io/serviceaccount';
-export const tokenVolumePrefix = 'kube-api-access-';
+const tokenVolumePrefix = 'kube-api-access-';
 /** Upstream's default lifetime for the token volume: 1 h plus 7 s, so that it is recognisable. */
-export const tokenVolumeSeconds = 3607;
+const tokenVolumeSeconds = 3607;
 /** The alphabet of apimachinery's rand.String (no vowels, no confusable digits). */
 const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
-export function randomSuffix(random: () => number = Math.random, length = 5): string {
+function randomSuffix(random: () => number = Math.random, length = 5): string {
   let out = '';
   for (let i = 0; i < length; i++) out += alphabet[Math.floor(random() * alphabet.length)];
   return out;
 }
 
-export function shouldAutomount(pod: Any, serviceAccount: KubeObject | undefined): boolean {
+function shouldAutomount(pod: Any, serviceAccount: KubeObject | undefined): boolean {
   if (serviceAccount === undefined) return false;
   if (typeof pod.spec?.automountServiceAccountToken === 'boolean') return pod.spec.automountServiceAccountToken;
   const fromAccount = (serviceAccount as Any).automountServiceAccountToken;
   return typeof fromAccount === 'boolean' ? fromAccount : true;
 }
 
-export function tokenVolume(name: string): Any {
+function tokenVolume(name: string): Any {
   return {
     name,
     projected: {

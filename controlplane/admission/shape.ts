@@ -117,6 +117,53 @@ const labelSelector = obj({
   matchLabels: strMap,
   matchExpressions: { list: obj({ key: str, operator: str, values: strList }) },
 });
+const policyPort = obj({ protocol: str, port: 'intOrString', endPort: int });
+const policyPeer = obj({
+  podSelector: labelSelector,
+  namespaceSelector: labelSelector,
+  ipBlock: obj({ cidr: str, except: strList }),
+});
+
+const ruleWithOperations = obj({
+  operations: strList,
+  apiGroups: strList,
+  apiVersions: strList,
+  resources: strList,
+  scope: str,
+});
+const webhook = obj({
+  name: str,
+  clientConfig: obj({
+    url: str,
+    service: obj({ namespace: str, name: str, path: str, port: int }),
+    caBundle: 'bytes',
+  }),
+  rules: { list: ruleWithOperations },
+  failurePolicy: str,
+  matchPolicy: str,
+  namespaceSelector: labelSelector,
+  objectSelector: labelSelector,
+  sideEffects: str,
+  timeoutSeconds: int,
+  admissionReviewVersions: strList,
+  reinvocationPolicy: str,
+  matchConditions: { list: obj({ name: str, expression: str }) },
+});
+const namedRuleWithOperations = obj({
+  operations: strList,
+  apiGroups: strList,
+  apiVersions: strList,
+  resources: strList,
+  resourceNames: strList,
+  scope: str,
+});
+const matchResources = obj({
+  namespaceSelector: labelSelector,
+  objectSelector: labelSelector,
+  resourceRules: { list: namedRuleWithOperations },
+  excludeResourceRules: { list: namedRuleWithOperations },
+  matchPolicy: str,
+});
 
 /** Shapes by resource (core resources by plural name; others as group/resource). */
 export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> = {
@@ -164,6 +211,14 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       renewTime: 'any',
     }),
   },
+  'networking.k8s.io/networkpolicies': {
+    spec: obj({
+      podSelector: labelSelector,
+      policyTypes: strList,
+      ingress: { list: obj({ ports: { list: policyPort }, from: { list: policyPeer } }) },
+      egress: { list: obj({ ports: { list: policyPort }, to: { list: policyPeer } }) },
+    }),
+  },
   'apps/deployments': {
     spec: obj({
       replicas: int,
@@ -200,6 +255,42 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       schedule: str,
       suspend: bool,
       jobTemplate: obj({ metadata: objectMeta, spec: obj({ template: podTemplate }) }),
+    }),
+  },
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations': { webhooks: { list: webhook } },
+  'admissionregistration.k8s.io/validatingwebhookconfigurations': { webhooks: { list: webhook } },
+  'admissionregistration.k8s.io/validatingadmissionpolicies': {
+    spec: obj({
+      failurePolicy: str,
+      paramKind: obj({ apiVersion: str, kind: str }),
+      matchConstraints: matchResources,
+      validations: { list: obj({ expression: str, message: str, messageExpression: str, reason: str }) },
+      auditAnnotations: { list: obj({ key: str, valueExpression: str }) },
+      matchConditions: { list: obj({ name: str, expression: str }) },
+      variables: { list: obj({ name: str, expression: str }) },
+    }),
+    status: obj({ observedGeneration: int64, typeChecking: 'any', conditions: { list: 'any' } }),
+  },
+  'admissionregistration.k8s.io/validatingadmissionpolicybindings': {
+    spec: obj({
+      policyName: str,
+      paramRef: obj({ name: str, namespace: str, selector: labelSelector, parameterNotFoundAction: str }),
+      validationActions: strList,
+      matchResources,
+    }),
+  },
+  'apiregistration.k8s.io/apiservices': {
+    spec: obj({
+      group: str,
+      version: str,
+      service: obj({ namespace: str, name: str, port: int }),
+      caBundle: 'bytes',
+      insecureSkipTLSVerify: bool,
+      groupPriorityMinimum: int,
+      versionPriority: int,
+    }),
+    status: obj({
+      conditions: { list: obj({ type: str, status: str, lastTransitionTime: str, reason: str, message: str }) },
     }),
   },
 };

@@ -6,15 +6,15 @@
  */
 type Toleration = { key?: string; operator?: string; effect?: string; tolerationSeconds?: number; value?: string };
 
-export const notReadyTaint = 'node.kubernetes.io/not-ready';
-export const unreachableTaint = 'node.kubernetes.io/unreachable';
+const notReadyTaint = 'node.kubernetes.io/not-ready';
+const unreachableTaint = 'node.kubernetes.io/unreachable';
 
 export interface DefaultTolerationSeconds {
   readonly notReady: number;
   readonly unreachable: number;
 }
 
-export const defaultTolerationSeconds: DefaultTolerationSeconds = { notReady: 300, unreachable: 300 };
+const defaultTolerationSeconds: DefaultTolerationSeconds = { notReady: 300, unreachable: 300 };
 
 export function addDefaultTolerations(
   spec: { tolerations?: Toleration[] },

@@ -13,7 +13,7 @@ const tokenVersion = 'meta.k8s.io/v1';
 /** rv of a token that continues at the newest state instead of a snapshot. */
 export const continueAtNewest = -1;
 
-export interface ContinuePoint {
+interface ContinuePoint {
   /** Absolute datastore key the page starts at (inclusive). */
   readonly startKey: string;
   /** The snapshot's revision, or continueAtNewest. */

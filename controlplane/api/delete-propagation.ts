@@ -9,8 +9,9 @@ import { ApiError } from '../../kube/errors.ts';
 import type { StatusCause } from '../../kube/types.ts';
 import { booleanParam, invalidOptions, unsupportedOption } from './query-params.ts';
 import type { ResourceInfo } from './resources.ts';
+import { cleanupFinalizer as crdCleanupFinalizer } from '../apiextensions/crd.ts';
 
-export type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
+type PropagationPolicy = 'Orphan' | 'Background' | 'Foreground';
 
 export const orphanFinalizer = 'orphan';
 export const foregroundFinalizer = 'foregroundDeletion';
@@ -57,7 +58,7 @@ export function parsePropagation(query: URLSearchParams, body: Record<string, un
  * their pods (upstream keeps that for compatibility; kubectl always sends Background); everything
  * else is Background.
  */
-export function defaultPropagation(info: ResourceInfo): PropagationPolicy {
+function defaultPropagation(info: ResourceInfo): PropagationPolicy {
   if (info.group === 'batch' && info.version === 'v1' && info.resource === 'jobs') return 'Orphan';
   if (info.group === '' && info.version === 'v1' && info.resource === 'replicationcontrollers') return 'Orphan';
   return 'Background';
@@ -81,7 +82,8 @@ const collectedOwners = new Set([
 ]);
 
 function collected(info: ResourceInfo): boolean {
-  return collectedOwners.has(`${info.group}/${info.resource}`);
+  // custom resources' dependents are followed by the server (apiextensions/custom-resource-lifecycle.ts)
+  return info.custom !== undefined || collectedOwners.has(`${info.group}/${info.resource}`);
 }
 
 /**
@@ -94,6 +96,9 @@ export function finalizersAfterDelete(
   finalizers: readonly string[],
   request: PropagationRequest,
 ): string[] {
+  // a CustomResourceDefinition stays until its objects are deleted (controlplane/apiextensions/)
+  if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions')
+    return finalizers.includes(crdCleanupFinalizer) ? [...finalizers] : [...finalizers, crdCleanupFinalizer];
   if (!collected(info)) return [...finalizers];
   let policy: PropagationPolicy;
   if (request.orphanDependents !== undefined) policy = request.orphanDependents ? 'Orphan' : 'Background';

@@ -40,23 +40,50 @@ export function apiVersions(serverAddress: string) {
   };
 }
 
-function groupEntry(group: GroupInfo) {
-  const gv = { groupVersion: `${group.name}/${group.version}`, version: group.version };
-  return { name: group.name, versions: [gv], preferredVersion: gv };
+/**
+ * Upstream's version priority (kube-aware sorting): GA before beta before alpha, higher numbers
+ * first, then anything else alphabetically; the first one is the group's preferred version.
+ */
+function compareVersions(a: string, b: string): number {
+  const rank = (v: string): [number, number, number] | undefined => {
+    const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    if (!m) return undefined;
+    const stage = m[2] === undefined ? 3 : m[2] === 'beta' ? 2 : 1;
+    return [stage, Number(m[1]), Number(m[3] ?? 0)];
+  };
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra === undefined || rb === undefined) return ra ? -1 : rb ? 1 : a.localeCompare(b);
+  return rb[0] - ra[0] || rb[1] - ra[1] || rb[2] - ra[2];
+}
+
+/** Every group with its versions, preferred first, in the order discovery lists groups. */
+function groupsWithVersions(): { name: string; versions: GroupInfo[] }[] {
+  const byName = new Map<string, GroupInfo[]>();
+  for (const g of groups()) byName.set(g.name, [...(byName.get(g.name) ?? []), g]);
+  return [...byName].map(([name, versions]) => ({
+    name,
+    versions: versions.sort((a, b) => compareVersions(a.version, b.version)),
+  }));
+}
+
+function groupEntry(group: { name: string; versions: GroupInfo[] }) {
+  const entries = group.versions.map((g) => ({ groupVersion: `${group.name}/${g.version}`, version: g.version }));
+  return { name: group.name, versions: entries, preferredVersion: entries[0]! };
 }
 
 export function apiGroupList() {
   return {
     kind: 'APIGroupList',
     apiVersion: 'v1',
-    groups: groups()
+    groups: groupsWithVersions()
       .filter((g) => g.name !== '')
       .map(groupEntry),
   };
 }
 
 export function apiGroup(name: string) {
-  const group = groups().find((g) => g.name === name && name !== '');
+  const group = groupsWithVersions().find((g) => g.name === name && name !== '');
   return group ? { kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group) } : undefined;
 }
 
@@ -115,18 +142,22 @@ function discoveryResource(r: ResourceInfo) {
   };
 }
 
-export type AggregatedVersion = 'v2' | 'v2beta1';
+type AggregatedVersion = 'v2' | 'v2beta1';
 
 /** The aggregated list for `/api` (core only) or `/apis` (every named group). */
 export function aggregatedDiscovery(core: boolean, version: AggregatedVersion) {
-  const selected = groups().filter((g) => (g.name === '') === core);
+  const selected = groupsWithVersions().filter((g) => (g.name === '') === core);
   return {
     kind: 'APIGroupDiscoveryList',
     apiVersion: `apidiscovery.k8s.io/${version}`,
     metadata: {},
     items: selected.map((g) => ({
       metadata: { name: g.name },
-      versions: [{ version: g.version, resources: g.resources.map(discoveryResource), freshness: 'Current' }],
+      versions: g.versions.map((v) => ({
+        version: v.version,
+        resources: v.resources.map(discoveryResource),
+        freshness: 'Current',
+      })),
     })),
   };
 }

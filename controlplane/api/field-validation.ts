@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { ApiError } from '../../kube/errors.ts';
 import { apiVersionOf, isPlainObject } from '../../kube/types.ts';
 
-export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
 interface FieldSchema {
   readonly kinds: Readonly<Record<string, string>>;
@@ -138,12 +138,14 @@ export function duplicateFields(text: string): string[] {
   return found;
 }
 
-export interface FieldCheck {
+interface FieldCheck {
   readonly mode: FieldValidation;
   /** The request body as sent, when it was JSON (for duplicate keys). */
   readonly rawJson: string | undefined;
   /** "<Kind> in version \"v1\" cannot be handled as a <Kind>: " for creates and updates; "" for patches. */
   readonly context: string;
+  /** Drops the unknown fields and returns their paths, for kinds not in field-schema.json (custom resources). */
+  readonly prune?: (object: Record<string, unknown>) => string[];
 }
 
 /**
@@ -158,7 +160,7 @@ export function checkFields(
   check: FieldCheck,
 ): string[] {
   const duplicates = check.mode === 'Ignore' || check.rawJson === undefined ? [] : duplicateFields(check.rawJson);
-  const unknown = pruneUnknownFields(group, version, kind, object);
+  const unknown = check.prune !== undefined ? check.prune(object) : pruneUnknownFields(group, version, kind, object);
   if (check.mode === 'Ignore') return [];
   const problems = [...duplicates.map((p) => `duplicate field "${p}"`), ...unknown.map((p) => `unknown field "${p}"`)];
   if (check.mode === 'Strict' && problems.length > 0) {

@@ -46,11 +46,14 @@ import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
 import { processMetricsText } from '../../kube/prometheus-text.ts';
+import type { Aggregator } from './aggregator/aggregator.ts';
 
-export interface ApiServerOptions {
+interface ApiServerOptions {
   readonly registry: Registry;
   readonly authenticators: readonly Authenticator[];
   readonly authorizer: Authorizer;
+  /** Sends requests for aggregated group/versions (APIServices with a Service) on; absent: none. */
+  readonly aggregator?: Aggregator;
   readonly virtual: VirtualHandler;
   readonly tls: { key: string; cert: string; ca: string };
   /** Client certificate (and the CA that signed kubelets' serving certificates) for the kubelet port. */
@@ -61,7 +64,7 @@ export interface ApiServerOptions {
   readonly port: number;
   /** host:port clients are told to use (discovery's serverAddressByClientCIDRs). */
   readonly advertiseAddress: string;
-  readonly version: { major: string; minor: string; gitVersion: string };
+  readonly version: { major: string; minor: string; gitVersion: string; bosunVersion?: string };
   readonly watch: WatchSettings;
   readonly logger: Logger;
   /** Whether the datastore answers: /readyz fails while it does not. */
@@ -78,6 +81,16 @@ export interface ApiServerOptions {
 }
 
 /** Requests that may stay open for long (streams): they hold no in-flight seat, as upstream's long-running check. */
+/** The legacy `/apis` list with the aggregated groups after the built-in ones. */
+function withLegacyGroups<T extends { groups: unknown[] }>(list: T, aggregator: Aggregator | undefined): T {
+  return aggregator ? { ...list, groups: [...list.groups, ...aggregator.legacyGroups()] } : list;
+}
+
+/** The aggregated `/apis` document with the aggregated groups' entries after the built-in ones. */
+function withAggregatedGroups<T extends { items: unknown[] }>(list: T, aggregator: Aggregator | undefined): T {
+  return aggregator ? { ...list, items: [...list.items, ...aggregator.aggregatedGroups()] } : list;
+}
+
 function isLongRunning(parsed: ParsedRequest): boolean {
   if (parsed.kind !== 'resource') return false;
   if (parsed.verb === 'watch') return true;
@@ -155,7 +168,7 @@ function sendText(res: ServerResponse, code: number, text: string): void {
 }
 
 /** An error as a metav1.Status, in protobuf for a client that prefers it (as upstream negotiates errors too). */
-export function sendStatus(res: ServerResponse, err: ApiError, accept?: string): void {
+function sendStatus(res: ServerResponse, err: ApiError, accept?: string): void {
   const headers: Record<string, string> = {};
   if (err.details?.retryAfterSeconds !== undefined) headers['Retry-After'] = String(err.details.retryAfterSeconds);
   if (res.headersSent) {
@@ -332,7 +345,8 @@ export class ApiServer {
     const url = new URL(req.url ?? '/', 'https://localhost');
     const authenticated = await this.#authenticate(req);
     const user = await applyImpersonation(authenticated, req.headers, this.#options.authorizer);
-    const parsed = parseRequest(req.method ?? 'GET', url);
+    const parsed =
+      (await this.#options.aggregator?.parse(req.method ?? 'GET', url)) ?? parseRequest(req.method ?? 'GET', url);
     // Opening an exec/attach/port-forward stream is a create, whatever the HTTP method.
     const verb =
       parsed.kind === 'resource' &&
@@ -403,6 +417,11 @@ export class ApiServer {
           const mutating = isMutatingVerb(parsed.verb);
           releaseSeat = this.#limiter.enter(admitted.user, mutating);
           finishInflight = this.#metrics.begin(mutating);
+        }
+        if (this.#options.aggregator && (await this.#options.aggregator.parse(req.method ?? 'GET', url))) {
+          currentAudit()?.responseStarted(200);
+          await this.#options.aggregator.forward(req, res, url, admitted.user);
+          return;
         }
         if (parsed.kind === 'path') {
           await this.#handlePath(parsed.path, req, res);
@@ -601,10 +620,10 @@ export class ApiServer {
           return sendJson(
             res,
             200,
-            aggregatedDiscovery(false, aggregated),
+            withAggregatedGroups(aggregatedDiscovery(false, aggregated), this.#options.aggregator),
             `application/json;g=apidiscovery.k8s.io;v=${aggregated};as=APIGroupDiscoveryList`,
           );
-        return sendJson(res, 200, apiGroupList());
+        return sendJson(res, 200, withLegacyGroups(apiGroupList(), this.#options.aggregator));
       }
       case '/openapi/v2':
         return this.#openApiV2.serve(req, res, false);
@@ -631,7 +650,7 @@ export class ApiServer {
       if (list) return sendJson(res, 200, list);
     }
     if (parts[0] === 'apis' && parts.length === 2) {
-      const group = apiGroup(parts[1]!);
+      const group = apiGroup(parts[1]!) ?? this.#options.aggregator?.group(parts[1]!);
       if (group) return sendJson(res, 200, group);
     }
     if (parts[0] === 'apis' && parts.length === 3) {

@@ -17,7 +17,7 @@ export interface InflightLimits {
   readonly maxWatchesPerUser: number;
 }
 
-export const defaultInflightLimits: InflightLimits = { maxReadOnly: 400, maxMutating: 200, maxWatchesPerUser: 1000 };
+const defaultInflightLimits: InflightLimits = { maxReadOnly: 400, maxMutating: 200, maxWatchesPerUser: 1000 };
 
 /** Upstream's verbs that count as read-only; every other verb (and HTTP method) mutates. */
 const readOnlyVerbs: ReadonlySet<string> = new Set(['get', 'list', 'watch', 'head', 'options']);

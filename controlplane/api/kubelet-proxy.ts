@@ -20,7 +20,7 @@ import { spliceUpgrade } from './upgrade-splice.ts';
 
 type Any = Record<string, any>;
 
-export interface KubeletTarget {
+interface KubeletTarget {
   readonly host: string;
   readonly port: number;
   /** Path and query on the kubelet. */
@@ -34,7 +34,7 @@ export interface KubeletClientTls {
 }
 
 /** Default kubelet port when a Node does not report one. */
-export const defaultKubeletPort = 10250;
+const defaultKubeletPort = 10250;
 
 const kubeletPaths: Record<string, string> = {
   log: 'containerLogs',
@@ -66,7 +66,7 @@ function chooseContainer(pod: Any, requested: string | null): string {
 }
 
 /** The node's kubelet address: InternalIP first, then any address; port from daemonEndpoints. */
-export function kubeletAddress(node: Any): { host: string; port: number } {
+function kubeletAddress(node: Any): { host: string; port: number } {
   const addresses = (node.status?.addresses ?? []) as { type: string; address: string }[];
   const address =
     addresses.find((a) => a.type === 'InternalIP') ??

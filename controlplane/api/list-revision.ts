@@ -8,7 +8,7 @@
  *   N, no match, no limit     at least as new as N;
  *   N, no match, with limit   exactly N (the older paging contract: the pages of one revision).
  */
-export interface ListRevision {
+interface ListRevision {
   readonly notOlderThan?: number;
   readonly exact?: number;
 }

@@ -113,6 +113,6 @@ export class ObjectCache {
   /** Objects in a namespace; from memory when the cache is current, else read live. */
   async listIn(namespace: string): Promise<KubeObject[]> {
     if (!this.#ready) return (await this.#registry.list(this.#info, namespace)).items;
-    return [...this.#objects.values()].filter((o) => o.metadata.namespace === namespace);
+    return [...this.#objects.values()].filter((o) => (o.metadata.namespace ?? '') === namespace);
   }
 }

@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from '../../kube/errors.ts';
 import { negotiateMediaType } from './media-type-negotiation.ts';
 import { openApiV2Document } from './openapi-v2.ts';
+import { servedGeneration } from './resources.ts';
 import { encodeOpenApiV2, openApiV2ProtobufContentType, openApiV2ProtobufType } from './openapi-v2-protobuf.ts';
 
 interface Rendition {
@@ -22,13 +23,16 @@ const etagOf = (body: Buffer): string =>
 export class OpenApiV2Endpoint {
   readonly #version: string;
   #renditions: Renditions | undefined;
+  /** The served custom resources the renditions were made with. */
+  #generation = -1;
 
   constructor(version: string) {
     this.#version = version;
   }
 
   #render(): Renditions {
-    if (this.#renditions === undefined) {
+    if (this.#renditions === undefined || this.#generation !== servedGeneration()) {
+      this.#generation = servedGeneration();
       const doc = openApiV2Document(this.#version);
       const json = Buffer.from(JSON.stringify(doc));
       const proto = Buffer.from(encodeOpenApiV2(doc));

@@ -10,6 +10,7 @@ import { objectMeta, podSpec, shapes, type Shape } from '../admission/shape.ts';
 import { fieldDescription, fieldType, kindType, typeDescription } from './field-descriptions.ts';
 import { groups, type ResourceInfo } from './resources.ts';
 import { upstreamModelFields } from './field-validation.ts';
+import { openApiV2SchemaOf } from '../apiextensions/openapi-schema.ts';
 
 export type SchemaV2 = Record<string, unknown>;
 
@@ -139,6 +140,10 @@ class DefinitionBuilder {
 
   kind(r: ResourceInfo): string {
     const pkg = packageOf(r.group, r.version);
+    if (r.custom !== undefined) {
+      this.definitions[`${pkg}.${r.kind}`] = openApiV2SchemaOf(r.custom.openApiSchema()) as SchemaV2;
+      return `${pkg}.${r.kind}`;
+    }
     const fields = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
     const type = kindType(r.group, r.version, r.kind);
     const properties: Record<string, SchemaV2> = {

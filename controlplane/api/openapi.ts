@@ -50,6 +50,7 @@ function schemaName(r: ResourceInfo): string {
 }
 
 function kindSchema(r: ResourceInfo): Schema {
+  if (r.custom !== undefined) return r.custom.openApiSchema();
   const extra = shapes[r.group === '' ? r.resource : `${r.group}/${r.resource}`] ?? {};
   const type = kindType(r.group, r.version, r.kind);
   const properties: Record<string, Schema> = {

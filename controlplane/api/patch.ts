@@ -7,6 +7,7 @@
 import { ApiError } from '../../kube/errors.ts';
 import { isPlainObject } from '../../kube/types.ts';
 import { copyTooLarge, maxJsonPatchCopyBytes, maxJsonPatchOperations, tooManyPatchOperations } from './limits.ts';
+import type { ListType, ListTypes } from './apply/field-set.ts';
 
 type Json = unknown;
 type JsonObject = Record<string, unknown>;
@@ -180,6 +181,10 @@ const mergeKeys: Record<string, string | ((item: JsonObject) => string)> = {
   resourceClaims: 'name',
   secrets: 'name',
   addresses: 'type',
+  // webhook configurations' webhooks merge by name (patchMergeKey "name" upstream)
+  webhooks: 'name',
+  matchConditions: 'name',
+  variables: 'name',
   // Container ports merge by containerPort, service ports by port.
   ports: (item) => ('containerPort' in item ? 'containerPort' : 'port'),
 };
@@ -192,6 +197,35 @@ export function mergeKeyFor(field: string, sample: JsonObject | undefined): stri
   const entry = mergeKeys[field];
   if (entry === undefined) return undefined;
   return typeof entry === 'string' ? entry : sample ? entry(sample) : undefined;
+}
+
+/**
+ * A list whose type the schema gives (server-side apply of a custom resource): items merged by
+ * their keys, scalar values merged as a set, or the list replaced.
+ */
+function mergeTypedList(
+  original: unknown[],
+  patch: unknown[],
+  type: ListType,
+  lists: ListTypes,
+  path: string[],
+): unknown[] {
+  if (type === 'atomic') return structuredClone(patch);
+  if (type === 'set') {
+    const merged = [...original];
+    for (const v of patch)
+      if (!merged.some((m) => JSON.stringify(m) === JSON.stringify(v))) merged.push(structuredClone(v));
+    return merged;
+  }
+  const sameItem = (a: unknown, b: unknown) =>
+    isPlainObject(a) && isPlainObject(b) && type.keys.every((k) => JSON.stringify(a[k]) === JSON.stringify(b[k]));
+  const result = original.map((o) => structuredClone(o));
+  for (const item of patch) {
+    const index = result.findIndex((o) => sameItem(o, item));
+    if (index >= 0) result[index] = strategicMerge(result[index], item, lists, path);
+    else result.push(structuredClone(item));
+  }
+  return result;
 }
 
 function mergeObjectList(field: string, original: unknown[], patch: unknown[]): unknown[] {
@@ -228,7 +262,11 @@ function stripDirectives(value: unknown): unknown {
   return out;
 }
 
-export function strategicMerge(original: Json, patch: Json): Json {
+/**
+ * `lists` (with `path`, the field names down to `original`) gives the list types of a custom
+ * resource's schema; without it, lists merge by the built-in kinds' keys by field name.
+ */
+export function strategicMerge(original: Json, patch: Json, lists?: ListTypes, path: string[] = []): Json {
   if (!isPlainObject(patch)) return structuredClone(patch);
   if (patch.$patch === 'replace') return stripDirectives(patch);
   if (patch.$patch === 'delete') return undefined;
@@ -247,7 +285,10 @@ export function strategicMerge(original: Json, patch: Json): Json {
       continue;
     }
     const current = result[key];
-    if (Array.isArray(value)) {
+    const listType = Array.isArray(value) ? lists?.([...path, key]) : undefined;
+    if (Array.isArray(value) && listType !== undefined) {
+      result[key] = mergeTypedList(Array.isArray(current) ? current : [], value, listType, lists!, [...path, key]);
+    } else if (Array.isArray(value)) {
       if (mergedScalarLists.has(key)) {
         const merged = Array.isArray(current) ? [...current] : [];
         for (const v of value) if (!merged.includes(v)) merged.push(v);
@@ -257,8 +298,10 @@ export function strategicMerge(original: Json, patch: Json): Json {
       } else {
         result[key] = structuredClone(value);
       }
+    } else if (isPlainObject(value) && lists?.([...path, key]) === 'atomic') {
+      result[key] = stripDirectives(value);
     } else if (isPlainObject(value)) {
-      const merged = strategicMerge(current, value);
+      const merged = strategicMerge(current, value, lists, [...path, key]);
       if (merged === undefined) delete result[key];
       else result[key] = merged;
     } else {
@@ -271,7 +314,7 @@ export function strategicMerge(original: Json, patch: Json): Json {
   return result;
 }
 
-export type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
+type PatchType = 'json' | 'merge' | 'strategic' | 'apply';
 
 export function patchTypeOf(contentType: string | undefined): PatchType | undefined {
   const base = (contentType ?? '').split(';')[0]!.trim().toLowerCase();

@@ -25,7 +25,7 @@ export interface ProxyTarget {
   readonly port?: number;
 }
 
-export interface ProxyId {
+interface ProxyId {
   readonly scheme: 'http' | 'https';
   readonly name: string;
   /** As written: a number, a port name, or '' for none. */

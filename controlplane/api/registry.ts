@@ -9,7 +9,7 @@ import { fieldValue, matchesFields, type FieldSelector } from '../../kube/fields
 import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../errors.ts';
-import type { Change, KeyValue, Storage, WatchHandle } from '../storage/store.ts';
+import type { Change, KeyValue, Storage } from '../storage/store.ts';
 import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
 import { isDryRun } from './request-context.ts';
@@ -28,7 +28,7 @@ import { maxObjectBytes, objectTooLarge } from './limits.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
+type Operation = 'CREATE' | 'UPDATE' | 'DELETE';
 
 export interface AdmissionRequest {
   readonly operation: Operation;
@@ -42,12 +42,15 @@ export interface AdmissionRequest {
 /** Mutates then validates; throws ApiError to refuse. */
 export type Admit = (request: AdmissionRequest) => Promise<void>;
 
-export interface Selectors {
+/** Judges a delete of the stored object (the request's DELETE admission); throws ApiError to refuse. */
+export type AdmitDelete = (info: ResourceInfo, stored: KubeObject) => Promise<void>;
+
+interface Selectors {
   labels?: LabelSelector;
   fields?: FieldSelector;
 }
 
-export interface ListRequest extends Selectors {
+interface ListRequest extends Selectors {
   limit?: number;
   continueToken?: string;
   /**
@@ -63,7 +66,7 @@ export interface ListRequest extends Selectors {
  * Answers a list from memory when it can (pods of one node from the pods-by-node index), with the
  * revision the answer is current at; undefined when it cannot.
  */
-export type ListFromMemory = (
+type ListFromMemory = (
   info: ResourceInfo,
   selectors: Selectors,
 ) => { items: KubeObject[]; revision: number } | undefined;
@@ -73,14 +76,14 @@ export interface DeleteOptions extends PropagationRequest {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
-export interface DeleteResult {
+interface DeleteResult {
   object: KubeObject;
   /** false when the object stays, marked for deletion (finalizers or graceful pod deletion). */
   removed: boolean;
 }
 
 /** Turns datastore failures into API errors; everything else passes through. */
-export function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
+function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): unknown {
   if (!(err instanceof StorageError)) return err;
   const qualified = info.group === '' ? info.resource : `${info.resource}.${info.group}`;
   switch (err.code) {
@@ -149,6 +152,7 @@ export class Registry {
   readonly #sections = new SerialSections();
   readonly #watches: WatchHub;
   #listFromMemory: ListFromMemory = () => undefined;
+  #admitDelete: AdmitDelete = async () => undefined;
 
   constructor(storage: Storage, admit: Admit, clock: Pick<Clock, 'now'> = systemClock) {
     this.storage = storage;
@@ -174,6 +178,8 @@ export class Registry {
     object.apiVersion = apiVersionOf(info.group, info.version);
     object.kind = info.kind;
     object.metadata.resourceVersion = String(kv.modRevision);
+    // a default added to a custom resource's schema shows on objects stored before it
+    info.custom?.defaultOnRead(object as Record<string, unknown>);
     return object;
   }
 
@@ -256,6 +262,11 @@ export class Registry {
       if (performance.now() >= until) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /** Sets what judges a delete before it is carried out (validating webhooks and policies). */
+  admitDeletesWith(admit: AdmitDelete): void {
+    this.#admitDelete = admit;
   }
 
   /** Lets lists that allow an older answer be served from memory (see ListRequest.notOlderThan). */
@@ -578,6 +589,7 @@ export class Registry {
           `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`,
         );
       }
+      if (attempt === 0) await this.#admitDelete(info, current);
       const grace = this.#graceFor(info, current, options);
       // The propagation policy becomes a finalizer the garbage collector acts on (delete-propagation.ts).
       const finalizers = finalizersAfterDelete(info, current.metadata.finalizers ?? [], options);

@@ -17,7 +17,7 @@ export interface ResourceRequest {
   readonly subpath?: string;
 }
 
-export interface PathRequest {
+interface PathRequest {
   readonly kind: 'path';
   readonly verb: string;
   readonly path: string;
@@ -58,6 +58,25 @@ function decodeSegment(segment: string): string {
   } catch {
     // well-formed escapes that are not UTF-8 (%ff): no name or resource can hold them
     throw new ApiError('BadRequest', `invalid UTF-8 in URL path segment ${JSON.stringify(segment)}`);
+  }
+}
+
+/** The API verb of a resource request: its method, and for GET and DELETE whether it names one object. */
+export function resourceVerb(method: string, name: string | undefined, watching: boolean): string {
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+      return name === undefined ? (watching ? 'watch' : 'list') : watching ? 'watch' : 'get';
+    case 'POST':
+      return 'create';
+    case 'PUT':
+      return 'update';
+    case 'PATCH':
+      return 'patch';
+    case 'DELETE':
+      return name === undefined ? 'deletecollection' : 'delete';
+    default:
+      throw new ApiError('MethodNotAllowed', `${method} is not supported`);
   }
 }
 
@@ -108,27 +127,7 @@ export function parseRequest(method: string, url: URL): ParsedRequest {
   if (namespace !== undefined && !info.namespaced)
     throw new ApiError('NotFound', `the server could not find the requested resource`);
   const watching = watchPath || flagParam(url.searchParams, 'watch');
-  let verb: string;
-  switch (method) {
-    case 'GET':
-    case 'HEAD':
-      verb = name === undefined ? (watching ? 'watch' : 'list') : watching ? 'watch' : 'get';
-      break;
-    case 'POST':
-      verb = 'create';
-      break;
-    case 'PUT':
-      verb = 'update';
-      break;
-    case 'PATCH':
-      verb = 'patch';
-      break;
-    case 'DELETE':
-      verb = name === undefined ? 'deletecollection' : 'delete';
-      break;
-    default:
-      throw new ApiError('MethodNotAllowed', `${method} is not supported`);
-  }
+  const verb = resourceVerb(method, name, watching);
   return {
     kind: 'resource',
     info,

@@ -2,6 +2,7 @@
  * Every resource the API serves, as data: names, scope, subresources and the extra field-selector
  * fields each one accepts. Discovery, routing, storage keys and admission all read this one table.
  */
+import type { ListTypes } from './apply/field-set.ts';
 export type Verb = 'get' | 'list' | 'watch' | 'create' | 'update' | 'patch' | 'delete' | 'deletecollection';
 
 export type Subresource =
@@ -60,6 +61,44 @@ export interface ResourceInfo {
   readonly verbs: readonly Verb[];
   /** Whether changes outside metadata and status bump metadata.generation. */
   readonly tracksGeneration: boolean;
+  /** A custom resource's behaviour, from its CustomResourceDefinition; absent for built-in kinds. */
+  readonly custom?: CustomResourceBehaviour;
+}
+
+/**
+ * What a version of a custom resource does beyond what the registry does for every kind: its
+ * schema applied on writes (defaults, pruning, validation, CEL rules) and reads (defaults), its
+ * Table columns, its OpenAPI schema and its scale subresource (controlplane/apiextensions/).
+ */
+export interface CustomResourceBehaviour {
+  /** Defaults, prunes and validates an object about to be stored; throws ApiError 422. */
+  admit(
+    object: Record<string, unknown>,
+    old: Record<string, unknown> | undefined,
+    subresource: string | undefined,
+  ): void;
+  /** Drops fields the schema does not know; returns their paths (for fieldValidation). */
+  pruneUnknown(object: Record<string, unknown>): string[];
+  /** Fills in the schema's defaults on an object read from the datastore. */
+  defaultOnRead(object: Record<string, unknown>): void;
+  /** The Table for these objects (additionalPrinterColumns). */
+  table(
+    objects: readonly Record<string, unknown>[],
+    resourceVersion: string | undefined,
+    includeObject: string,
+    now: number,
+  ): unknown;
+  /** The kind's OpenAPI v3 schema (for kubectl explain and client-side validation). */
+  openApiSchema(): Record<string, unknown>;
+  /** The list types of the schema, for server-side apply and managedFields (x-kubernetes-list-type). */
+  readonly listTypes: ListTypes;
+  /** The Warning every request to a deprecated version gets (upstream's, or the definition's own). */
+  readonly deprecationWarning?: string;
+  /** The scale subresource, when the version has one. */
+  readonly scale?: {
+    read(object: Record<string, unknown>): Record<string, unknown>;
+    write(object: Record<string, unknown>, replicas: unknown): void;
+  };
 }
 
 const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -98,6 +137,7 @@ function define(spec: Spec): ResourceInfo {
 }
 
 const apps = 'apps';
+const storage = 'storage.k8s.io';
 
 export const resources: readonly ResourceInfo[] = [
   define({
@@ -182,9 +222,29 @@ export const resources: readonly ResourceInfo[] = [
     ],
   }),
   define({ resource: 'limitranges', kind: 'LimitRange', shortNames: ['limits'] }),
+  define({
+    resource: 'persistentvolumes',
+    kind: 'PersistentVolume',
+    namespaced: false,
+    shortNames: ['pv'],
+    subresources: ['status'],
+  }),
+  define({
+    resource: 'persistentvolumeclaims',
+    kind: 'PersistentVolumeClaim',
+    shortNames: ['pvc'],
+    subresources: ['status'],
+  }),
   define({ resource: 'resourcequotas', kind: 'ResourceQuota', shortNames: ['quota'], subresources: ['status'] }),
   define({ group: 'coordination.k8s.io', resource: 'leases', kind: 'Lease' }),
   define({ group: 'discovery.k8s.io', resource: 'endpointslices', kind: 'EndpointSlice', fields: ['addressType'] }),
+  define({
+    group: 'networking.k8s.io',
+    resource: 'networkpolicies',
+    kind: 'NetworkPolicy',
+    shortNames: ['netpol'],
+    tracksGeneration: true,
+  }),
   define({
     group: apps,
     resource: 'deployments',
@@ -243,6 +303,23 @@ export const resources: readonly ResourceInfo[] = [
     tracksGeneration: true,
   }),
   define({
+    group: storage,
+    resource: 'storageclasses',
+    kind: 'StorageClass',
+    namespaced: false,
+    shortNames: ['sc'],
+  }),
+  // Served so that CSI-era tooling finds what it lists; no CSI driver runs here.
+  define({ group: storage, resource: 'csidrivers', kind: 'CSIDriver', namespaced: false }),
+  define({ group: storage, resource: 'csinodes', kind: 'CSINode', namespaced: false }),
+  define({
+    group: storage,
+    resource: 'volumeattachments',
+    kind: 'VolumeAttachment',
+    namespaced: false,
+    subresources: ['status'],
+  }),
+  define({
     group: 'certificates.k8s.io',
     resource: 'certificatesigningrequests',
     kind: 'CertificateSigningRequest',
@@ -280,6 +357,55 @@ export const resources: readonly ResourceInfo[] = [
       'type',
     ],
   }),
+  // Extension points: admission webhooks and policies, and aggregated API servers.
+  define({
+    group: 'admissionregistration.k8s.io',
+    resource: 'mutatingwebhookconfigurations',
+    kind: 'MutatingWebhookConfiguration',
+    namespaced: false,
+    categories: ['api-extensions'],
+  }),
+  define({
+    group: 'admissionregistration.k8s.io',
+    resource: 'validatingwebhookconfigurations',
+    kind: 'ValidatingWebhookConfiguration',
+    namespaced: false,
+    categories: ['api-extensions'],
+  }),
+  define({
+    group: 'admissionregistration.k8s.io',
+    resource: 'validatingadmissionpolicies',
+    kind: 'ValidatingAdmissionPolicy',
+    namespaced: false,
+    categories: ['api-extensions'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
+  define({
+    group: 'admissionregistration.k8s.io',
+    resource: 'validatingadmissionpolicybindings',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    namespaced: false,
+    categories: ['api-extensions'],
+  }),
+  define({
+    group: 'apiregistration.k8s.io',
+    resource: 'apiservices',
+    kind: 'APIService',
+    namespaced: false,
+    categories: ['api-extensions'],
+    subresources: ['status'],
+  }),
+  define({
+    group: 'apiextensions.k8s.io',
+    resource: 'customresourcedefinitions',
+    kind: 'CustomResourceDefinition',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    categories: ['api-extensions'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
   define({
     group: 'authorization.k8s.io',
     resource: 'selfsubjectaccessreviews',
@@ -310,6 +436,30 @@ export const resources: readonly ResourceInfo[] = [
   }),
 ];
 
+let customResources: readonly ResourceInfo[] = [];
+
+/**
+ * The custom resources served now (every served version of every established
+ * CustomResourceDefinition), set by the CRD controller whenever one changes; routing, discovery
+ * and OpenAPI read them with the built-in ones.
+ */
+export function serveCustomResources(served: readonly ResourceInfo[]): void {
+  customResources = served;
+  customResourcesGeneration++;
+}
+
+let customResourcesGeneration = 0;
+
+/** Changes whenever the served custom resources do (documents built from them are stale). */
+export function servedGeneration(): number {
+  return customResourcesGeneration;
+}
+
+/** Built-in resources, then the custom resources served now. */
+export function servedResources(): readonly ResourceInfo[] {
+  return customResources.length === 0 ? resources : [...resources, ...customResources];
+}
+
 /** Resources whose objects are not stored: the request is answered and forgotten. */
 export function isVirtual(info: ResourceInfo): boolean {
   return !info.verbs.includes('get');
@@ -321,23 +471,25 @@ export interface GroupInfo {
   readonly resources: readonly ResourceInfo[];
 }
 
-/** Groups in the order discovery lists them (core first). */
+/** Group versions in the order discovery lists them (core first); a group with two versions appears twice. */
 export function groups(): GroupInfo[] {
   const byName = new Map<string, GroupInfo>();
-  for (const info of resources) {
-    const existing = byName.get(info.group);
+  for (const info of servedResources()) {
+    const key = `${info.group}/${info.version}`;
+    const existing = byName.get(key);
     if (existing) (existing.resources as ResourceInfo[]).push(info);
-    else byName.set(info.group, { name: info.group, version: info.version, resources: [info] });
+    else byName.set(key, { name: info.group, version: info.version, resources: [info] });
   }
   return [...byName.values()];
 }
 
 export function findResource(group: string, version: string, resource: string): ResourceInfo | undefined {
-  return resources.find((r) => r.group === group && r.version === version && r.resource === resource);
+  const builtIn = resources.find((r) => r.group === group && r.version === version && r.resource === resource);
+  return builtIn ?? customResources.find((r) => r.group === group && r.version === version && r.resource === resource);
 }
 
 export function resourceByKind(apiVersion: string, kind: string): ResourceInfo | undefined {
-  return resources.find(
+  return servedResources().find(
     (r) => (r.group === '' ? r.version : `${r.group}/${r.version}`) === apiVersion && r.kind === kind,
   );
 }

@@ -55,11 +55,13 @@ export interface RestReply {
 
 /** Unknown and duplicate fields of an object about to be written, as ?fieldValidation= asks. */
 function fieldWarnings(call: RestCall, object: KubeObject, context: 'decode' | 'patch'): string[] {
-  const { group, version, kind } = call.request.info;
+  const { group, version, kind, custom } = call.request.info;
   return checkFields(group, version, kind, object as Record<string, unknown>, {
     mode: fieldValidationOf(call.url.searchParams),
     rawJson: call.rawJson,
     context: context === 'decode' ? decodingContext(group, version, kind) : '',
+    // a custom resource's fields are those of its schema
+    ...(custom !== undefined ? { prune: custom.pruneUnknown } : {}),
   });
 }
 
@@ -72,6 +74,7 @@ function writerOf(call: RestCall): UpdateWriter {
     manager: call.url.searchParams.get('fieldManager') || managerFromUserAgent(call.userAgent),
     apiVersion: apiVersionOf(info.group, info.version),
     ...(subresource === 'status' || subresource === 'approval' ? { subresource } : {}),
+    ...(info.custom !== undefined ? { lists: info.custom.listTypes } : {}),
     now: apiTime(new Date()),
   };
 }
@@ -139,13 +142,14 @@ function checkNamespace(request: ResourceRequest, object: KubeObject): void {
   }
 }
 
-function toScale(object: KubeObject): KubeObject {
+function toScale(object: KubeObject, info?: ResourceInfo): KubeObject {
+  if (info?.custom?.scale !== undefined) return info.custom.scale.read(object as Record<string, unknown>) as KubeObject;
   const spec = (object.spec ?? {}) as { replicas?: number; selector?: LabelSelectorObject };
   const status = (object.status ?? {}) as { replicas?: number };
   // A ReplicationController's selector is a plain map of labels that must be equal.
   const selector =
     object.kind === 'ReplicationController'
-      ? { matchLabels: spec.selector as Record<string, string> | undefined }
+      ? { matchLabels: (spec.selector as Record<string, string> | undefined) ?? {} }
       : spec.selector;
   return {
     kind: 'Scale',
@@ -160,6 +164,12 @@ function toScale(object: KubeObject): KubeObject {
     spec: { replicas: spec.replicas ?? 1 },
     status: { replicas: status.replicas ?? 0, selector: formatLabelSelector(selectorFromObject(selector)) },
   };
+}
+
+/** A write through the scale subresource: spec.replicas, or the custom resource's specReplicasPath. */
+function setReplicas(info: ResourceInfo, object: KubeObject, replicas: unknown): void {
+  if (info.custom?.scale !== undefined) info.custom.scale.write(object as Record<string, unknown>, replicas);
+  else object.spec = { ...(object.spec as object), replicas };
 }
 
 function deleteOptions(url: URL, body: unknown): DeleteOptions {
@@ -187,6 +197,13 @@ export class RestHandler {
   }
 
   async handle(call: RestCall): Promise<RestReply> {
+    const reply = await this.#handle(call);
+    // every answer from a deprecated version of a custom resource says so, as upstream's do
+    const deprecated = call.request.info.custom?.deprecationWarning;
+    return deprecated === undefined ? reply : { ...reply, warnings: [deprecated, ...(reply.warnings ?? [])] };
+  }
+
+  async #handle(call: RestCall): Promise<RestReply> {
     const { request } = call;
     checkWriteOptions(
       request.verb,
@@ -227,7 +244,7 @@ export class RestHandler {
   async #get(call: RestCall): Promise<RestReply> {
     const { info, namespace, name, subresource } = call.request;
     const object = await this.#registry.get(info, namespace, name!);
-    if (subresource === 'scale') return { code: 200, body: toScale(object) };
+    if (subresource === 'scale') return { code: 200, body: toScale(object, info) };
     if (wantsTable(call.accept) && subresource === undefined) {
       return {
         code: 200,
@@ -366,10 +383,10 @@ export class RestHandler {
             `Operation cannot be fulfilled on ${info.resource}.${info.group} "${name}": the object has been modified; please apply your changes to the latest version and try again`,
           );
         }
-        current.spec = { ...(current.spec as object), replicas };
+        setReplicas(info, current, replicas);
         return current;
       });
-      return { code: 200, body: toScale(updated) };
+      return { code: 200, body: toScale(updated, info) };
     }
     checkKind(info, object);
     checkNamespace(call.request, object);
@@ -398,14 +415,21 @@ export class RestHandler {
         `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
       );
     }
+    // custom resources have no patch strategies to merge by (upstream answers the same 415)
+    if (type === 'strategic' && info.custom !== undefined && subresource !== 'scale') {
+      throw new ApiError(
+        'UnsupportedMediaType',
+        'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+      );
+    }
     if (type === 'apply') return this.#apply(call);
     if (subresource === 'scale') {
       const updated = await this.#registry.guaranteedUpdate(info, namespace, name, undefined, (current) => {
-        const scale = applyPatch(type, toScale(current), call.body) as KubeObject;
-        current.spec = { ...(current.spec as object), replicas: (scale.spec as { replicas?: unknown }).replicas };
+        const scale = applyPatch(type, toScale(current, info), call.body) as KubeObject;
+        setReplicas(info, current, (scale.spec as { replicas?: unknown }).replicas);
         return current;
       });
-      return { code: 200, body: toScale(updated) };
+      return { code: 200, body: toScale(updated, info) };
     }
     const status = storedSubresource(subresource);
     let warnings: string[] = [];
@@ -460,7 +484,13 @@ export class RestHandler {
       throw new ApiError('BadRequest', 'metadata.managedFields must be nil in an applied configuration');
     applied.metadata.name = name;
     const warnings = fieldWarnings(call, applied, 'patch');
-    const request = { applied, manager, force, now: apiTime(new Date()) };
+    const request = {
+      applied,
+      manager,
+      force,
+      now: apiTime(new Date()),
+      ...(info.custom !== undefined ? { lists: info.custom.listTypes } : {}),
+    };
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const updated = await this.#registry.guaranteedUpdate(info, namespace, name!, undefined, (current) =>

@@ -16,7 +16,7 @@ import { humanDuration } from './age.ts';
 
 type Any = Record<string, any>;
 
-export interface PodSummary {
+interface PodSummary {
   ready: string;
   reason: string;
   restarts: string;

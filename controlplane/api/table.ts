@@ -8,6 +8,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import { humanDuration } from './age.ts';
 import { summarisePod } from './table-pod.ts';
 import type { ResourceInfo } from './resources.ts';
+import { isDefaultClass } from '../admission/default-storage-class.ts';
 
 interface Column {
   name: string;
@@ -243,6 +244,62 @@ const bindingColumns: Column[] = [
   },
 ];
 
+const webhookConfigurationColumns: Column[] = [
+  name,
+  {
+    name: 'Webhooks',
+    type: 'integer',
+    description: 'Webhooks indicates the number of webhooks',
+    cell: (o) => (((o as Any).webhooks ?? []) as unknown[]).length,
+  },
+  age,
+];
+
+/** A binding's parameter: `<unset>`, `[namespace/]name`, or `*` for parameters chosen by selector. */
+function paramRefText(ref: Any | undefined): string {
+  if (!ref) return '<unset>';
+  const name = ref.name ? String(ref.name) : '*';
+  return ref.namespace ? `${ref.namespace}/${name}` : name;
+}
+
+/** True, or False/Unknown with the reason in brackets, as upstream prints an APIService. */
+function apiServiceAvailable(o: KubeObject): string {
+  const condition = ((status(o).conditions ?? []) as Any[]).find((c) => c.type === 'Available');
+  if (!condition) return 'Unknown';
+  return condition.status === 'True' || !condition.reason
+    ? String(condition.status)
+    : `${condition.status} (${condition.reason})`;
+}
+
+/** Access modes in kubectl's short form (RWO, ROX, RWX, RWOP). */
+function accessModesText(modes: readonly string[] | undefined): string {
+  const short: Record<string, string> = {
+    ReadWriteOnce: 'RWO',
+    ReadOnlyMany: 'ROX',
+    ReadWriteMany: 'RWX',
+    ReadWriteOncePod: 'RWOP',
+  };
+  return (modes ?? []).map((m) => short[m] ?? m).join(',');
+}
+const unsetText = (value: unknown): string => (typeof value === 'string' && value !== '' ? value : '<unset>');
+/** The class columns that PVs and claims share. */
+const classColumns: Column[] = [
+  { name: 'StorageClass', type: 'string', description: 'Class', cell: (o) => spec(o).storageClassName ?? '' },
+  {
+    name: 'VolumeAttributesClass',
+    type: 'string',
+    description: 'Volume attributes class',
+    cell: (o) => unsetText(spec(o).volumeAttributesClassName),
+  },
+];
+const volumeModeColumn: Column = {
+  name: 'VolumeMode',
+  type: 'string',
+  priority: 1,
+  description: 'Filesystem or Block',
+  cell: (o) => spec(o).volumeMode ?? '<unset>',
+};
+
 const columns: Record<string, Column[]> = {
   pods: [
     name,
@@ -477,6 +534,17 @@ const columns: Record<string, Column[]> = {
       cell: (o) => labelsText(spec(o).selector),
     },
   ],
+  networkpolicies: [
+    name,
+    {
+      name: 'Pod-Selector',
+      type: 'string',
+      description:
+        'Selects the pods to which this NetworkPolicy object applies. An empty podSelector matches all pods in this namespace.',
+      cell: (o) => selectorText(spec(o).podSelector ?? {}),
+    },
+    age,
+  ],
   leases: [
     name,
     { name: 'Holder', type: 'string', description: 'Holder identity', cell: (o) => spec(o).holderIdentity ?? '' },
@@ -708,6 +776,81 @@ const columns: Record<string, Column[]> = {
       },
     },
   ],
+  persistentvolumes: [
+    name,
+    { name: 'Capacity', type: 'string', description: 'Capacity', cell: (o) => spec(o).capacity?.storage ?? '' },
+    {
+      name: 'Access Modes',
+      type: 'string',
+      description: 'Access modes',
+      cell: (o) => accessModesText(spec(o).accessModes),
+    },
+    {
+      name: 'Reclaim Policy',
+      type: 'string',
+      description: 'Reclaim policy',
+      cell: (o) => spec(o).persistentVolumeReclaimPolicy ?? '',
+    },
+    { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? '' },
+    {
+      name: 'Claim',
+      type: 'string',
+      description: 'Bound claim',
+      cell: (o) => (spec(o).claimRef ? `${spec(o).claimRef.namespace}/${spec(o).claimRef.name}` : ''),
+    },
+    ...classColumns,
+    { name: 'Reason', type: 'string', description: 'Reason', cell: (o) => status(o).reason ?? '' },
+    age,
+    volumeModeColumn,
+  ],
+  persistentvolumeclaims: [
+    name,
+    { name: 'Status', type: 'string', description: 'Phase', cell: (o) => status(o).phase ?? '' },
+    { name: 'Volume', type: 'string', description: 'Bound volume', cell: (o) => spec(o).volumeName ?? '' },
+    {
+      name: 'Capacity',
+      type: 'string',
+      description: 'Capacity',
+      cell: (o) => (status(o).phase === 'Bound' ? (status(o).capacity?.storage ?? '') : ''),
+    },
+    {
+      name: 'Access Modes',
+      type: 'string',
+      description: 'Access modes',
+      cell: (o) => (status(o).phase === 'Bound' ? accessModesText(status(o).accessModes) : ''),
+    },
+    ...classColumns,
+    age,
+    volumeModeColumn,
+  ],
+  storageclasses: [
+    {
+      ...name,
+      cell: (o) => {
+        return `${o.metadata.name ?? ''}${isDefaultClass(o) ? ' (default)' : ''}`;
+      },
+    },
+    { name: 'Provisioner', type: 'string', description: 'Provisioner', cell: (o) => (o as Any).provisioner ?? '' },
+    {
+      name: 'ReclaimPolicy',
+      type: 'string',
+      description: 'Reclaim policy',
+      cell: (o) => (o as Any).reclaimPolicy ?? 'Delete',
+    },
+    {
+      name: 'VolumeBindingMode',
+      type: 'string',
+      description: 'Binding mode',
+      cell: (o) => (o as Any).volumeBindingMode ?? 'Immediate',
+    },
+    {
+      name: 'AllowVolumeExpansion',
+      type: 'boolean',
+      description: 'Whether claims may grow',
+      cell: (o) => String((o as Any).allowVolumeExpansion ?? false),
+    },
+    age,
+  ],
   certificatesigningrequests: [
     name,
     age,
@@ -721,6 +864,56 @@ const columns: Record<string, Column[]> = {
     },
     { name: 'Condition', type: 'string', description: 'Approval and issuance', cell: csrCondition },
   ],
+  mutatingwebhookconfigurations: webhookConfigurationColumns,
+  validatingwebhookconfigurations: webhookConfigurationColumns,
+  validatingadmissionpolicies: [
+    name,
+    {
+      name: 'Validations',
+      type: 'integer',
+      description: 'Validations indicates the number of validation rules',
+      cell: (o) => (spec(o).validations ?? []).length,
+    },
+    {
+      name: 'ParamKind',
+      type: 'string',
+      description: 'ParamKind specifies the kind of resources used to parameterize this policy',
+      cell: (o) => (spec(o).paramKind ? `${spec(o).paramKind.apiVersion}/${spec(o).paramKind.kind}` : '<unset>'),
+    },
+    age,
+  ],
+  validatingadmissionpolicybindings: [
+    name,
+    {
+      name: 'PolicyName',
+      type: 'string',
+      description: 'PolicyName indicates the policy definition which the policy binding binded to',
+      cell: (o) => spec(o).policyName ?? '',
+    },
+    {
+      name: 'ParamRef',
+      type: 'string',
+      description: 'ParamRef indicates the param resource which sets the configration param',
+      cell: (o) => paramRefText(spec(o).paramRef),
+    },
+    age,
+  ],
+  apiservices: [
+    name,
+    {
+      name: 'Service',
+      type: 'string',
+      description: 'The reference to the service that hosts this API endpoint.',
+      cell: (o) => (spec(o).service ? `${spec(o).service.namespace}/${spec(o).service.name}` : 'Local'),
+    },
+    {
+      name: 'Available',
+      type: 'string',
+      description: 'Whether this service is available.',
+      cell: apiServiceAvailable,
+    },
+    age,
+  ],
 };
 
 export function tableFor(
@@ -730,6 +923,23 @@ export function tableFor(
   includeObject: string,
   now = Date.now(),
 ) {
+  if (info.custom !== undefined)
+    return info.custom.table(
+      objects as unknown as readonly Record<string, unknown>[],
+      resourceVersion,
+      includeObject,
+      now,
+    ) as ReturnType<typeof builtInTable>;
+  return builtInTable(info, objects, resourceVersion, includeObject, now);
+}
+
+function builtInTable(
+  info: ResourceInfo,
+  objects: readonly KubeObject[],
+  resourceVersion: string | undefined,
+  includeObject: string,
+  now: number,
+) {
   const ownColumns = [
     '',
     'apps',
@@ -737,7 +947,12 @@ export function tableFor(
     'coordination.k8s.io',
     'certificates.k8s.io',
     'discovery.k8s.io',
+    'networking.k8s.io',
     'rbac.authorization.k8s.io',
+    'admissionregistration.k8s.io',
+    'apiregistration.k8s.io',
+
+    'storage.k8s.io',
   ];
   // events.k8s.io events print as core events do (upstream prints both from one internal type).
   const eventsV1 = info.group === 'events.k8s.io';
@@ -758,12 +973,14 @@ export function tableFor(
     })),
     rows: objects.map((o) => ({
       cells: cols.map((c) => c.cell(cellSource(o), now)),
-      object:
-        includeObject === 'None'
-          ? undefined
-          : includeObject === 'Object'
-            ? o
-            : { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: o.metadata },
+      object: rowObject(o, includeObject),
     })),
   };
+}
+
+/** What a Table row carries of its object, as `includeObject` asks: None, Metadata (the default) or Object. */
+export function rowObject(object: { metadata?: unknown }, includeObject: string): unknown {
+  if (includeObject === 'None') return undefined;
+  if (includeObject === 'Object') return object;
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: object.metadata };
 }

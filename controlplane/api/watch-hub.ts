@@ -49,7 +49,7 @@ interface Subscriber {
 }
 
 /** The values that a change's object and previous object have for `field` (either may be missing). */
-export type TriggerValues = (change: Change, field: string) => readonly string[];
+type TriggerValues = (change: Change, field: string) => readonly string[];
 
 class Stream {
   readonly #window: Change[] = [];
@@ -148,7 +148,7 @@ class Stream {
   }
 }
 
-export interface WatchHubOptions {
+interface WatchHubOptions {
   /** Changes kept per resource for watches that start behind the stream (default 1,000). */
   windowSize?: number;
 }

@@ -26,7 +26,7 @@ import {
 
 export const initialEventsEndAnnotation = 'k8s.io/initial-events-end';
 
-export interface WatchPlan {
+interface WatchPlan {
   /** Send the current objects as ADDED before the changes. */
   readonly initialEvents: boolean;
   /** With initialEvents: the state may be no older than this; undefined means the newest. */

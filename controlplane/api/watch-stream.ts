@@ -34,7 +34,7 @@ export interface WatchSettings {
  * than buffered for without end. Each watcher holds its own copy of what it was not sent, so
  * these bytes times the open watches is what slow clients can pin.
  */
-export const watchBufferLimits = {
+const watchBufferLimits = {
   softBytes: 512 * 1024,
   stallMs: 250,
   hardBytes: 8 * 1024 * 1024,

@@ -45,7 +45,7 @@ function hostHeader(target: ProxyTarget): string {
 }
 
 /** The client's headers as the target should see them, with the client added to X-Forwarded-For. */
-export function forwardedHeaders(
+function forwardedHeaders(
   headers: IncomingHttpHeaders,
   target: ProxyTarget,
   clientAddress: string | undefined,

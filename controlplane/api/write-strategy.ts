@@ -15,7 +15,7 @@ import type { ResourceInfo } from './resources.ts';
 
 type Any = Record<string, any>;
 
-export interface WriteStrategy {
+interface WriteStrategy {
   /** Fixes up a new object in place. */
   prepareForCreate(object: Any): void;
   /** Fixes up the next version of an object in place, from the stored one. */
@@ -41,7 +41,7 @@ function keepStatusOnUpdate(info: ResourceInfo, object: Any, old: Any): void {
 }
 
 /** Secret.stringData is a write-only convenience: merged into data, never stored. */
-export function foldStringData(secret: Any): void {
+function foldStringData(secret: Any): void {
   const stringData: unknown = secret.stringData;
   delete secret.stringData;
   if (stringData === null || typeof stringData !== 'object' || Array.isArray(stringData)) return;
@@ -62,7 +62,7 @@ const perResource: Record<string, Partial<WriteStrategy>> = {
   },
 };
 
-export function writeStrategyFor(info: ResourceInfo): WriteStrategy {
+function writeStrategyFor(info: ResourceInfo): WriteStrategy {
   const extra = perResource[`${info.group}/${info.resource}`] ?? {};
   return {
     prepareForCreate(object) {

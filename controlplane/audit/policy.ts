@@ -9,17 +9,17 @@ import { loadConfigDocument } from '../config-document.ts';
 export const auditLevels = ['None', 'Metadata', 'Request', 'RequestResponse'] as const;
 export type AuditLevel = (typeof auditLevels)[number];
 
-export const auditStages = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'] as const;
+const auditStages = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'] as const;
 export type AuditStage = (typeof auditStages)[number];
 
-export interface GroupResources {
+interface GroupResources {
   readonly group: string;
   /** `pods`, `pods/log`, `pods/*`, `* /status` (without the space), `*`; empty: all of the group. */
   readonly resources: readonly string[];
   readonly resourceNames: readonly string[];
 }
 
-export interface PolicyRule {
+interface PolicyRule {
   readonly level: AuditLevel;
   readonly users: readonly string[];
   readonly userGroups: readonly string[];
@@ -176,7 +176,7 @@ function pathMatches(path: string, pattern: string): boolean {
   return pattern === '*' || pattern === path || (pattern.endsWith('*') && path.startsWith(pattern.slice(0, -1)));
 }
 
-export function ruleMatches(rule: PolicyRule, attributes: AuditAttributes): boolean {
+function ruleMatches(rule: PolicyRule, attributes: AuditAttributes): boolean {
   const { user, resource } = attributes;
   if (rule.users.length > 0 && (user === undefined || !rule.users.includes(user.name))) return false;
   if (rule.userGroups.length > 0 && (user === undefined || !user.groups.some((g) => rule.userGroups.includes(g))))
@@ -193,7 +193,7 @@ export function ruleMatches(rule: PolicyRule, attributes: AuditAttributes): bool
  * Requests whose bodies carry credentials: Secrets, TokenRequests and TokenReviews. Whatever the
  * policy says, they are logged at Metadata at most (upstream recommends it; bosun enforces it).
  */
-export function carriesCredentials(resource: AuditAttributes['resource']): boolean {
+function carriesCredentials(resource: AuditAttributes['resource']): boolean {
   if (resource === undefined) return false;
   if (resource.group === '' && resource.resource === 'secrets') return true;
   if (resource.group === '' && resource.resource === 'serviceaccounts' && resource.subresource === 'token') return true;

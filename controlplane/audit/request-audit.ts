@@ -33,7 +33,7 @@ import {
 } from './policy.ts';
 
 /** The caller, as authentication and impersonation left it. */
-export interface AuditedUser {
+interface AuditedUser {
   readonly name: string;
   readonly groups: readonly string[];
   readonly uid?: string;

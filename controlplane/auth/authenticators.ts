@@ -21,7 +21,7 @@ export const clientCertificateAuthenticator: Authenticator = {
 };
 
 /** Reads a Secret's data by namespace/name (decoded); undefined when there is none. */
-export type SecretReader = (namespace: string, name: string) => Promise<Record<string, string> | undefined>;
+type SecretReader = (namespace: string, name: string) => Promise<Record<string, string> | undefined>;
 
 export function bootstrapTokenAuthenticator(
   readSecret: SecretReader,

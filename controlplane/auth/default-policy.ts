@@ -264,6 +264,11 @@ export const defaultClusterRoles: KubeObject[] = [
       verbs: ['get'],
     },
   ]),
+  // what an aggregated API server needs to check the callers it is sent: token and access reviews
+  clusterRole('system:auth-delegator', [
+    on(['authentication.k8s.io'], ['tokenreviews'], ['create']),
+    on(['authorization.k8s.io'], ['subjectaccessreviews'], ['create']),
+  ]),
   clusterRole('system:node-bootstrapper', [
     on(['certificates.k8s.io'], ['certificatesigningrequests'], ['create', 'get', 'list', 'watch']),
   ]),
@@ -314,6 +319,21 @@ export const clusterInfoRoleBinding: KubeObject = {
   metadata: { name: 'bosun:bootstrap-signer-clusterinfo', namespace: 'kube-public' },
   roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'bosun:bootstrap-signer-clusterinfo' },
   subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'system:anonymous' }],
+};
+
+/** Extension API servers read how to authenticate the front proxy (and clients) from this ConfigMap. */
+export const extensionAuthenticationReaderRole: KubeObject = {
+  apiVersion: rbac,
+  kind: 'Role',
+  metadata: {
+    name: 'extension-apiserver-authentication-reader',
+    namespace: 'kube-system',
+    labels: bootstrapLabels,
+    annotations: { [autoupdate]: 'true' },
+  },
+  rules: [
+    { apiGroups: [''], resources: ['configmaps'], resourceNames: ['extension-apiserver-authentication'], verbs: read },
+  ],
 };
 
 type Any = Record<string, any>;

@@ -23,7 +23,7 @@ const fullAuthority: PolicyRule[] = [
   { nonResourceURLs: ['*'], verbs: ['*'] },
 ];
 
-export interface EscalationDeps {
+interface EscalationDeps {
   /** The RBAC policy as it stands (roles and bindings). */
   policy(): Promise<PolicySnapshot>;
   /** The server's authorizer, asked whether the user may `escalate` or `bind`. */

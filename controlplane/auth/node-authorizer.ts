@@ -2,13 +2,16 @@
  * The node authorizer: an agent authenticated as `system:node:<name>` (group system:nodes) may read
  * what every node needs (nodes, pods, services, endpoints), write only its own Node, its own Lease
  * and the status (or eviction) of pods bound to it, read only the Secrets and ConfigMaps those pods use, and
- * request tokens only for the service accounts those pods run as.
+ * request tokens only for the service accounts those pods run as. For storage it reads claims,
+ * volumes and classes, creates local-path volumes (NodeRestriction: only its own) and changes or
+ * deletes only the local-path volumes that live on it.
  * Everything else falls through to RBAC.
  */
 import type { KubeObject } from '../../kube/types.ts';
 import type { Attributes, Authorizer, Decision } from './types.ts';
+import { localPathNodeOf, type PersistentVolume } from '../../kube/storagev1.ts';
 
-export interface NodeGraph {
+interface NodeGraph {
   /** Pods whose spec.nodeName is `node`. */
   /**
    * Pods bound to the node; may come from a cache a moment behind the datastore unless `fresh`.
@@ -17,6 +20,8 @@ export interface NodeGraph {
   podsOnNode(node: string, fresh?: boolean): Promise<readonly KubeObject[]>;
   /** The pod namespace/name, if it exists. */
   pod(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** The PersistentVolume `name`, if it exists (absent: nodes write no volumes). */
+  persistentVolume?(name: string): Promise<KubeObject | undefined>;
 }
 
 const readVerbs = new Set(['get', 'list', 'watch']);
@@ -79,6 +84,9 @@ export class NodeAuthorizer implements Authorizer {
         return no;
       case '/pods':
         if (readVerbs.has(verb)) return yes('reads pods');
+        // upstream's system:node rules: mirror pods of its static pods; NodeRestriction admits only
+        // mirror pods bound to and owned by this node, referring to nothing else
+        if (verb === 'create') return yes('creates mirror pods');
         if (verb === 'delete' && (await this.#boundHere(r.namespace, r.name, node)))
           return yes('confirms deletion of its pod');
         return no;
@@ -90,10 +98,28 @@ export class NodeAuthorizer implements Authorizer {
         if ((writeVerbs.has(verb) || verb === 'get') && (await this.#boundHere(r.namespace, r.name, node)))
           return yes('reports status of its pod');
         return no;
+      case '/persistentvolumeclaims':
+      case 'storage.k8s.io/storageclasses':
+        // the claims its pods mount and those its local-path provisioner serves
+        return readVerbs.has(verb) ? yes(`reads ${r.resource}`) : no;
+      case '/persistentvolumes': {
+        if (readVerbs.has(verb)) return yes('reads persistentvolumes');
+        // its provisioner makes local-path volumes (NodeRestriction checks each is its own) ...
+        if (verb === 'create') return yes('provisions a local-path volume');
+        // ... and changes or deletes only those that live on it
+        if ((writeVerbs.has(verb) || verb === 'delete') && r.name !== '') {
+          const pv = await this.#graph.persistentVolume?.(r.name);
+          if (pv !== undefined && localPathNodeOf(pv as unknown as PersistentVolume) === node)
+            return yes('reclaims its own local-path volume');
+        }
+        return no;
+      }
       case '/services':
       case '/endpoints':
       case 'discovery.k8s.io/endpointslices':
       case '/namespaces':
+      // the agent enforces NetworkPolicy for its pods (as k3s' agent embeds its policy controller)
+      case 'networking.k8s.io/networkpolicies':
         return readVerbs.has(verb) ? yes(`reads ${r.resource}`) : no;
       case 'coordination.k8s.io/leases':
         if (r.namespace !== 'kube-node-lease') return no;

@@ -7,10 +7,10 @@
  */
 import type { ServiceAccountTokens } from './service-account-tokens.ts';
 
-export const discoveryPath = '/.well-known/openid-configuration';
-export const jwksPath = '/openid/v1/jwks';
+const discoveryPath = '/.well-known/openid-configuration';
+const jwksPath = '/openid/v1/jwks';
 
-export interface ServedDocument {
+interface ServedDocument {
   readonly contentType: string;
   readonly body: unknown;
   readonly headers: Record<string, string>;

@@ -14,7 +14,7 @@ export interface PolicyRule {
   nonResourceURLs?: string[];
 }
 
-export interface Subject {
+interface Subject {
   kind: string;
   name: string;
   namespace?: string;
@@ -63,7 +63,7 @@ export function bindingApplies(binding: Binding, user: UserInfo, bindingNamespac
 
 const has = (list: readonly string[] | undefined, value: string) => (list ?? []).some((v) => v === '*' || v === value);
 
-export function ruleAllows(rule: PolicyRule, attributes: Attributes): boolean {
+function ruleAllows(rule: PolicyRule, attributes: Attributes): boolean {
   if (!has(rule.verbs, attributes.verb)) return false;
   if (attributes.resource === undefined) {
     const path = attributes.path ?? '';

@@ -36,7 +36,7 @@ export function requestedRules(value: unknown): PolicyRule[] {
 }
 
 /** The requested rule as atoms of one verb on one resource (and one name) or on one URL. */
-export function breakdownRule(rule: PolicyRule): PolicyRule[] {
+function breakdownRule(rule: PolicyRule): PolicyRule[] {
   const atoms: PolicyRule[] = [];
   const verbs = rule.verbs ?? [];
   for (const group of rule.apiGroups ?? []) {
@@ -65,7 +65,7 @@ function urlCovered(held: readonly string[] | undefined, path: string): boolean 
 }
 
 /** Whether one held rule covers one atom (as produced by breakdownRule). */
-export function ruleCovers(held: PolicyRule, atom: PolicyRule): boolean {
+function ruleCovers(held: PolicyRule, atom: PolicyRule): boolean {
   const verb = atom.verbs?.[0] ?? '';
   if (!anyOf(held.verbs, verb)) return false;
   const url = atom.nonResourceURLs?.[0];
@@ -84,7 +84,7 @@ export function uncoveredRules(held: readonly PolicyRule[], requested: readonly 
 }
 
 /** Merges atoms that differ only in their verb, so a refusal lists each resource once. */
-export function compactRules(atoms: readonly PolicyRule[]): PolicyRule[] {
+function compactRules(atoms: readonly PolicyRule[]): PolicyRule[] {
   const merged = new Map<string, PolicyRule>();
   const others: PolicyRule[] = [];
   for (const atom of atoms) {
@@ -104,7 +104,7 @@ export function compactRules(atoms: readonly PolicyRule[]): PolicyRule[] {
 export const quotedList = (values: readonly string[]) => `[${values.map((v) => JSON.stringify(v)).join(' ')}]`;
 
 /** A rule as upstream prints it in escalation errors: {APIGroups:[""], Resources:["pods"], Verbs:["get"]}. */
-export function compactString(rule: PolicyRule): string {
+function compactString(rule: PolicyRule): string {
   const parts: string[] = [];
   const add = (label: string, values: readonly string[] | undefined) => {
     if (values && values.length > 0) parts.push(`${label}:${quotedList(values)}`);

@@ -10,19 +10,19 @@ import type { RestCall, RestReply } from '../api/rest.ts';
 import { bindingApplies, type PolicyRule, type PolicySource } from './rbac.ts';
 import type { UserInfo } from './types.ts';
 
-export interface ResourceRule {
+interface ResourceRule {
   verbs: string[];
   apiGroups?: string[];
   resources?: string[];
   resourceNames?: string[];
 }
 
-export interface NonResourceRule {
+interface NonResourceRule {
   verbs: string[];
   nonResourceURLs?: string[];
 }
 
-export interface RulesReviewStatus {
+interface RulesReviewStatus {
   resourceRules: ResourceRule[];
   nonResourceRules: NonResourceRule[];
   incomplete: boolean;
@@ -30,7 +30,7 @@ export interface RulesReviewStatus {
 }
 
 /** The rules of every role bound to `user` cluster-wide or in `namespace`, split by kind. */
-export async function rulesFor(source: PolicySource, user: UserInfo, namespace: string): Promise<RulesReviewStatus> {
+async function rulesFor(source: PolicySource, user: UserInfo, namespace: string): Promise<RulesReviewStatus> {
   const clusterRoles = await source.clusterRoles();
   const roles = await source.roles();
   const rules: PolicyRule[] = [];

@@ -13,7 +13,7 @@ import type { Authenticator, UserInfo } from './types.ts';
 
 export const defaultIssuer = 'https://kubernetes.default.svc.cluster.local';
 
-export interface ServiceAccountClaims {
+interface ServiceAccountClaims {
   iss: string;
   sub: string;
   aud: string[];
@@ -29,7 +29,7 @@ export interface ServiceAccountClaims {
 }
 
 /** One key of a JSON Web Key Set (RFC 7517), as upstream's /openid/v1/jwks lists it. */
-export interface JsonWebKey {
+interface JsonWebKey {
   use: 'sig';
   kty: string;
   kid: string;
@@ -103,10 +103,10 @@ export class ServiceAccountTokens {
 }
 
 /** Looks up the uid of a service account (undefined when it does not exist). */
-export type ServiceAccountLookup = (namespace: string, name: string) => Promise<string | undefined>;
+type ServiceAccountLookup = (namespace: string, name: string) => Promise<string | undefined>;
 
 /** Looks up the uid of an object a token may be bound to (undefined when it does not exist). */
-export interface BoundObjectLookup {
+interface BoundObjectLookup {
   pod(namespace: string, name: string): Promise<string | undefined>;
   secret(namespace: string, name: string): Promise<string | undefined>;
 }

@@ -14,7 +14,7 @@ import { systemClock, type Clock } from '../../kube/clock.ts';
 
 type Any = Record<string, any>;
 
-export interface TokenRequestDeps {
+interface TokenRequestDeps {
   readonly tokens: ServiceAccountTokens;
   serviceAccount(namespace: string, name: string): Promise<KubeObject | undefined>;
   pod(namespace: string, name: string): Promise<KubeObject | undefined>;

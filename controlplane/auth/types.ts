@@ -7,7 +7,7 @@ export interface UserInfo {
 
 export const anonymousUser: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
 
-export interface ResourceAttributes {
+interface ResourceAttributes {
   readonly group: string;
   readonly resource: string;
   readonly subresource: string;

@@ -95,7 +95,7 @@ export async function parseRequest(base64Pem: string): Promise<ParsedRequest> {
   };
 }
 
-export type Decision = { kind: 'approve'; reason: string; message: string } | { kind: 'wait'; why: string };
+type Decision = { kind: 'approve'; reason: string; message: string } | { kind: 'wait'; why: string };
 
 export function hasCondition(csr: CsrObject, type: string): boolean {
   return (csr.status?.conditions ?? []).some((c) => c.type === type && c.status === 'True');

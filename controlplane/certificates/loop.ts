@@ -32,7 +32,7 @@ import { servedSigners, signerRefusal } from './signer-rules.ts';
 import type { ReservedNames } from './reserved-names.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export interface CertificateLoopOptions {
+interface CertificateLoopOptions {
   client: ClientConfig;
   ca: { cert: string; key: string };
   logger: Logger;

@@ -55,10 +55,3 @@ export function deletePod(pod: Pod): Action {
     ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
   };
 }
-
-/** The earlier of two optional delays. */
-export function sooner(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Math.min(a, b);
-}

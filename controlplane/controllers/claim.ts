@@ -12,9 +12,9 @@ import type { ResourceName } from './client.ts';
 import { controllerOf, controllerReference } from './pods.ts';
 
 /** Any controller that selects pods by labels. */
-export type SelectingOwner = KubeObject & { spec: { selector?: LabelSelectorObject } };
+type SelectingOwner = KubeObject & { spec: { selector?: LabelSelectorObject } };
 
-export interface ClaimResult<T> {
+interface ClaimResult<T> {
   readonly owned: T[];
   readonly actions: Action[];
 }

@@ -22,6 +22,7 @@ export type ResourceName =
   | 'services'
   | 'endpoints'
   | 'endpointslices'
+  | 'networkpolicies'
   | 'serviceaccounts'
   | 'events'
   | 'leases'
@@ -35,7 +36,10 @@ export type ResourceName =
   | 'cronjobs'
   | 'configmaps'
   | 'secrets'
-  | 'clusterroles';
+  | 'clusterroles'
+  | 'persistentvolumes'
+  | 'persistentvolumeclaims'
+  | 'storageclasses';
 
 export interface ListResult {
   readonly items: KubeObject[];
@@ -71,7 +75,13 @@ export interface ClusterClient {
   bind(namespace: string, name: string, nodeName: string): Promise<void>;
 }
 
-export const clusterScoped: ReadonlySet<ResourceName> = new Set(['nodes', 'namespaces', 'clusterroles']);
+export const clusterScoped: ReadonlySet<ResourceName> = new Set([
+  'nodes',
+  'namespaces',
+  'clusterroles',
+  'persistentvolumes',
+  'storageclasses',
+]);
 
 /** Resources whose spec changes bump metadata.generation (the API's rule for these kinds). */
 export const generationTracked: ReadonlySet<ResourceName> = new Set([

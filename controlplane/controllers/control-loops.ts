@@ -19,6 +19,7 @@ import {
   replicationControllerController,
   statefulSetController,
 } from './definitions.ts';
+import { claimBinderController, volumeController } from './volume-controllers.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
 import { garbageCollectors } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
@@ -28,7 +29,7 @@ import { rootCaPublisher } from './root-ca-publisher.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
-export interface ControlLoopsOptions {
+interface ControlLoopsOptions {
   readonly client: ClusterClient;
   readonly logger?: Logger;
   readonly clock?: Clock;
@@ -60,6 +61,8 @@ export function defaultControllers(
     endpointsController,
     daemonSetController,
     statefulSetController,
+    claimBinderController,
+    volumeController,
     nodeLifecycleController(options.nodeLifecycle),
     namespaceController,
     serviceAccountController,

@@ -16,9 +16,9 @@ export interface ControllerRevision extends KubeObject {
   revision: number;
 }
 
-export const changeCauseAnnotation = 'kubernetes.io/change-cause';
+const changeCauseAnnotation = 'kubernetes.io/change-cause';
 
-export interface RevisionInput {
+interface RevisionInput {
   readonly owner: KubeObject & {
     spec: {
       template: PodTemplateSpec;

@@ -24,7 +24,7 @@ export function parseSchedule(expression: string, timeZone: string | undefined):
   return { next: (after) => cron.nextRun(after) ?? undefined };
 }
 
-export interface MissedRuns {
+interface MissedRuns {
   /** The latest scheduled time not after `now`, if any fell in the window. */
   readonly latest: Date | undefined;
   /** How many scheduled times fell in the window (counting stops above `limit`). */

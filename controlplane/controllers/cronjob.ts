@@ -16,7 +16,7 @@ import { apiTime } from '../../kube/api-time.ts';
 import { controllerOf, controllerReference, parseTime } from './pods.ts';
 import type { CronJob, Job, ObjectRef } from './workload-types.ts';
 
-export const scheduledTimestampAnnotation = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
+const scheduledTimestampAnnotation = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 
 export function jobNameFor(cronJob: CronJob, scheduled: Date): string {
   return `${cronJob.metadata.name}-${Math.floor(scheduled.getTime() / 60_000)}`;

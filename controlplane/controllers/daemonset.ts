@@ -21,7 +21,7 @@ import { firstUntoleratedTaint } from '../scheduler/taints.ts';
 
 export const revisionHashLabel = 'controller-revision-hash';
 
-export const daemonTolerations: readonly Toleration[] = [
+const daemonTolerations: readonly Toleration[] = [
   { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
   { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
   { key: 'node.kubernetes.io/disk-pressure', operator: 'Exists', effect: 'NoSchedule' },

@@ -3,6 +3,7 @@
  * keys, and the pure planner it calls. Nothing here talks to the API.
  */
 import type { Node, Pod } from '../../kube/corev1.ts';
+import type { PersistentVolumeClaim } from '../../kube/storagev1.ts';
 import { matchesLabels, selectorFromObject, type LabelSelectorObject } from '../../kube/labels.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { objectKey } from './client.ts';
@@ -17,6 +18,7 @@ import { controllerOf } from './pods.ts';
 import { planReplicaSet } from './replicaset.ts';
 import { equalitySelector, planReplicationController, type ReplicationController } from './replicationcontroller.ts';
 import { planStatefulSet } from './statefulset.ts';
+import { claimTemplates } from './statefulset-claims.ts';
 import type { Service } from '../../kube/corev1.ts';
 import type { EndpointSlice } from '../../kube/discoveryv1.ts';
 import type { CronJob, DaemonSet, Deployment, Job, ReplicaSet, StatefulSet } from './workload-types.ts';
@@ -189,6 +191,19 @@ export const statefulSetController: ControllerSpec = {
       resource: 'pods',
       keysFor: (pod, caches) => [...ownerKeys(pod, 'StatefulSet'), ...adoptersOf(pod, caches, 'statefulsets')],
     },
+    // A claim that finished going lets its pod be made again (with a fresh claim).
+    {
+      resource: 'persistentvolumeclaims',
+      keysFor: (claim, caches) =>
+        caches
+          .list('statefulsets', claim.metadata.namespace)
+          .filter((set) =>
+            claimTemplates(set as StatefulSet).some((t) =>
+              (claim.metadata.name ?? '').startsWith(`${t.metadata?.name}-${set.metadata.name}-`),
+            ),
+          )
+          .map(objectKey),
+    },
   ],
   reads: ['controllerrevisions'],
   plan: (set, caches, now) =>
@@ -197,6 +212,7 @@ export const statefulSetController: ControllerSpec = {
       caches.list('pods', set.metadata.namespace) as Pod[],
       now,
       caches.list('controllerrevisions', set.metadata.namespace) as ControllerRevision[],
+      caches.list('persistentvolumeclaims', set.metadata.namespace) as unknown as PersistentVolumeClaim[],
     ),
 };
 

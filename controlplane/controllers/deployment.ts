@@ -24,12 +24,12 @@ import type { Deployment, PodTemplateSpec, ReplicaSet, WorkloadCondition } from 
 
 export const templateHashLabel = 'pod-template-hash';
 export const revisionAnnotation = 'deployment.kubernetes.io/revision';
-export const revisionHistoryAnnotation = 'deployment.kubernetes.io/revision-history';
-export const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';
-export const maxReplicasAnnotation = 'deployment.kubernetes.io/max-replicas';
-export const changeCauseAnnotation = 'kubernetes.io/change-cause';
+const revisionHistoryAnnotation = 'deployment.kubernetes.io/revision-history';
+const desiredReplicasAnnotation = 'deployment.kubernetes.io/desired-replicas';
+const maxReplicasAnnotation = 'deployment.kubernetes.io/max-replicas';
+const changeCauseAnnotation = 'kubernetes.io/change-cause';
 
-export const reasons = {
+const reasons = {
   newReplicaSetCreated: 'NewReplicaSetCreated',
   foundNewReplicaSet: 'FoundNewReplicaSet',
   replicaSetUpdated: 'ReplicaSetUpdated',
@@ -129,7 +129,7 @@ function newReplicaSetObject(
 }
 
 /** Replicas the new ReplicaSet may have now under RollingUpdate (upstream's NewRSNewReplicas). */
-export function rollingNewReplicas(
+function rollingNewReplicas(
   d: Deployment,
   all: readonly ReplicaSet[],
   newRs: ReplicaSet | undefined,
@@ -143,7 +143,7 @@ export function rollingNewReplicas(
 }
 
 /** Scale-downs of old ReplicaSets allowed by maxUnavailable (upstream's reconcileOldReplicaSets). */
-export function rollingScaleDowns(
+function rollingScaleDowns(
   d: Deployment,
   oldRss: readonly ReplicaSet[],
   newRs: ReplicaSet | undefined,
@@ -193,7 +193,7 @@ function annotatedNumber(rs: ReplicaSet, annotation: string): number | undefined
  * for), largest first, the rounding rest going to the largest. Undefined when this is not a scaling
  * event of several active ReplicaSets.
  */
-export function proportionalScaling(
+function proportionalScaling(
   d: Deployment,
   rss: readonly ReplicaSet[],
   maxSurge: number,
@@ -258,7 +258,7 @@ function setCondition(conditions: WorkloadCondition[], next: WorkloadCondition):
   return [...conditions.filter((c) => c.type !== next.type), next];
 }
 
-export interface DeploymentInput {
+interface DeploymentInput {
   readonly deployment: Deployment;
   /** ReplicaSets in the Deployment's namespace. */
   readonly replicaSets: readonly ReplicaSet[];

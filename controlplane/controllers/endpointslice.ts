@@ -17,9 +17,9 @@ import type { Service } from '../../kube/corev1.ts';
 import type { Endpoint, EndpointPort, EndpointSlice } from '../../kube/discoveryv1.ts';
 
 export const serviceNameLabel = 'kubernetes.io/service-name';
-export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
-export const managedByValue = 'endpointslice-controller.k8s.io';
-export const maxEndpointsPerSlice = 100;
+const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
+const managedByValue = 'endpointslice-controller.k8s.io';
+const maxEndpointsPerSlice = 100;
 
 function resolvePorts(service: Service, pod: Pod): EndpointPort[] {
   const ports: EndpointPort[] = [];
@@ -79,7 +79,7 @@ function endpointFor(service: Service, pod: Pod): Endpoint {
 }
 
 interface Group {
-  addressType: EndpointSlice['addressType'];
+  addressType: NonNullable<EndpointSlice['addressType']>;
   ports: EndpointPort[];
   endpoints: Endpoint[];
 }
@@ -108,7 +108,7 @@ function sliceLabels(service: Service): Record<string, string> {
   };
 }
 
-export function managedSlicesOf(service: Service, slices: readonly EndpointSlice[]): EndpointSlice[] {
+function managedSlicesOf(service: Service, slices: readonly EndpointSlice[]): EndpointSlice[] {
   return slices
     .filter(
       (s) =>
@@ -133,7 +133,11 @@ export function planEndpointSlices(service: Service, pods: readonly Pod[], exist
       });
     return { actions };
   }
-  const wanted: { addressType: EndpointSlice['addressType']; ports: EndpointPort[]; endpoints: Endpoint[] }[] = [];
+  const wanted: {
+    addressType: NonNullable<EndpointSlice['addressType']>;
+    ports: EndpointPort[];
+    endpoints: Endpoint[];
+  }[] = [];
   for (const group of desiredGroups(service, pods)) {
     for (let i = 0; i < group.endpoints.length; i += maxEndpointsPerSlice) {
       wanted.push({
@@ -194,7 +198,7 @@ interface EndpointAddress {
   ip: string;
   hostname?: string;
   nodeName?: string;
-  targetRef: { kind: 'Pod'; namespace?: string; name?: string; uid?: string };
+  targetRef: NonNullable<Endpoint['targetRef']>;
 }
 
 /** The legacy core/v1 Endpoints object for the service (one per service, named like it). */
@@ -204,7 +208,7 @@ export function desiredEndpoints(service: Service, pods: readonly Pod[]): KubeOb
     {
       addresses: EndpointAddress[];
       notReadyAddresses: EndpointAddress[];
-      ports: { name?: string; port?: number; protocol?: string }[];
+      ports: { name?: string; port: number | undefined; protocol: string | undefined }[];
     }
   >();
   for (const group of desiredGroups(service, pods)) {

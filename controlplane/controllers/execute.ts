@@ -13,7 +13,7 @@ import type { EventRecorder } from './events.ts';
 import type { Expectations } from './expectations.ts';
 import { controllerOf, slowStartBatches } from './pods.ts';
 
-export interface ExecuteContext {
+interface ExecuteContext {
   readonly client: ClusterClient;
   readonly events: EventRecorder;
   readonly expectations?: Expectations;

@@ -11,11 +11,11 @@ import type { Action, ObjectReference, Plan } from './actions.ts';
 import { clusterScoped, objectKey, type ResourceName } from './client.ts';
 import type { Caches, ControllerSpec } from './manager.ts';
 
-export const orphanFinalizer = 'orphan';
-export const foregroundFinalizer = 'foregroundDeletion';
+const orphanFinalizer = 'orphan';
+const foregroundFinalizer = 'foregroundDeletion';
 
 /** Owner kinds whose objects the collector can look up. */
-export const ownerResources: Readonly<Record<string, ResourceName>> = {
+const ownerResources: Readonly<Record<string, ResourceName>> = {
   'v1/Pod': 'pods',
   'v1/Node': 'nodes',
   'v1/Namespace': 'namespaces',
@@ -90,17 +90,22 @@ export function planGarbage(dependent: KubeObject, resource: ResourceName): (cac
 }
 
 /** Which dependents the collector follows, and the owner resources they may point at. */
-export const collection: readonly { readonly dependent: ResourceName; readonly owners: readonly ResourceName[] }[] = [
+const collection: readonly { readonly dependent: ResourceName; readonly owners: readonly ResourceName[] }[] = [
   { dependent: 'pods', owners: ['replicasets', 'replicationcontrollers', 'jobs', 'daemonsets', 'statefulsets'] },
   { dependent: 'replicasets', owners: ['deployments'] },
   { dependent: 'jobs', owners: ['cronjobs'] },
   { dependent: 'endpointslices', owners: ['services'] },
   { dependent: 'controllerrevisions', owners: ['daemonsets', 'statefulsets'] },
   { dependent: 'leases', owners: ['nodes'] },
+  // StatefulSet claims under a Delete retention policy: owned by the set, or by a condemned pod.
+  { dependent: 'persistentvolumeclaims', owners: ['statefulsets', 'pods'] },
 ];
 
 /** Owners whose `orphan` / `foregroundDeletion` finalizers the collector removes. */
-export const collectedOwners: ReadonlySet<ResourceName> = new Set(collection.flatMap((c) => c.owners));
+// Pods own only claims that go with them; a pod's own deletion never waits for its dependents.
+const collectedOwners: ReadonlySet<ResourceName> = new Set(
+  collection.flatMap((c) => c.owners).filter((owner) => owner !== 'pods'),
+);
 
 function referencesTo(owner: KubeObject, dependent: KubeObject): OwnerReference[] {
   return (dependent.metadata.ownerReferences ?? []).filter((r) => r.uid === owner.metadata.uid);
@@ -140,7 +145,7 @@ export function planOwnerFinalizers(
 }
 
 /** One owner-side collector per owner resource, woken by its own changes and its dependents'. */
-export function ownerFinalizerController(owner: ResourceName): ControllerSpec {
+function ownerFinalizerController(owner: ResourceName): ControllerSpec {
   const dependentResources = collection.filter((c) => c.owners.includes(owner)).map((c) => c.dependent);
   const ownerKind = Object.entries(ownerResources)
     .find(([, r]) => r === owner)?.[0]
@@ -181,7 +186,7 @@ export function garbageCollectors(): ControllerSpec[] {
 }
 
 /** One collector per dependent resource; woken by its own objects and by any owner going away. */
-export function garbageCollectorFor(resource: ResourceName, ownerKinds: readonly ResourceName[]): ControllerSpec {
+function garbageCollectorFor(resource: ResourceName, ownerKinds: readonly ResourceName[]): ControllerSpec {
   const dependentsOf = (owner: KubeObject, caches: Caches) =>
     caches
       .list(resource, clusterScoped.has(resource) ? undefined : owner.metadata.namespace)

@@ -1,112 +1,91 @@
 /**
- * The controllers' transport for the shared informer cache (kube/informer.ts): lists and watches
- * one resource through a ClusterClient (the in-memory cluster in tests, the API in a server), and
- * indexes it by namespace and by controller. The cache, its keys and its handlers are kube's. When
- * the watch breaks (including 410 Gone after compaction) it lists again after a short pause and reports the
- * differences as adds, updates and deletes, so handlers never miss a change for good.
+ * The controllers' side of the one informer (kube/informer.ts): a ListWatch over a ClusterClient
+ * (the API in a server, the in-memory cluster in tests) and the two indexes controllers read by.
+ * When the watch breaks (410 Gone after compaction included) the informer lists again after a
+ * pause and reports the differences as adds, updates and deletes, so handlers never miss a change.
  */
 import type { KubeObject } from '../../kube/types.ts';
-import { InformerCache, type InformerHandlers } from '../../kube/informer.ts';
+import { Informer, type ListWatch, type WatchEventType } from '../../kube/informer.ts';
 import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { controllerOf } from './pods.ts';
 
-export interface InformerOptions {
-  /** Pause before listing again after a broken watch. */
+/** A ListWatch over a ClusterClient: the list is always the newest state; the watch ends only when it breaks. */
+function clusterListWatch<T extends KubeObject>(client: ClusterClient, resource: ResourceName): ListWatch<T> {
+  return {
+    async list() {
+      const listed = await client.list(resource);
+      return { items: listed.items as T[], resourceVersion: listed.resourceVersion };
+    },
+    watch(resourceVersion, onEvent, signal, started) {
+      return new Promise<void>((resolve, reject) => {
+        let subscription: WatchSubscription | undefined;
+        let ended = false;
+        const end = (err?: unknown) => {
+          if (ended) return;
+          ended = true;
+          subscription?.stop();
+          signal.removeEventListener('abort', aborted);
+          if (err === undefined) resolve();
+          else reject(err);
+        };
+        const aborted = () => end();
+        signal.addEventListener('abort', aborted, { once: true });
+        client
+          .watch(
+            resource,
+            resourceVersion,
+            (event) => onEvent(event.type as WatchEventType, event.object as T),
+            (err) => end(err ?? new Error(`the ${resource} watch ended`)),
+          )
+          .then(
+            (opened) => {
+              subscription = opened;
+              if (ended) opened.stop();
+              else started();
+            },
+            (err: unknown) => end(err),
+          );
+      });
+    },
+  };
+}
+
+interface ClusterInformerOptions {
+  /** Pause before listing again after a broken watch (doubles up to 30 s). */
   readonly relistDelayMs?: number;
   readonly onError?: (err: unknown) => void;
 }
 
-export class Informer<T extends KubeObject = KubeObject> {
-  readonly resource: ResourceName;
-  readonly #client: ClusterClient;
-  /**
-   * Indexed by namespace, so per-namespace reads do not scan the whole cache; and by controller uid,
-   * or '\0' + namespace for objects without a controller: what a controller may claim (its own and
-   * the orphans) without a scan of the namespace (30,000 pods per ReplicaSet pass at 1,000 nodes).
-   */
-  readonly #cache: InformerCache<T>;
-  readonly #options: InformerOptions;
-  #subscription: WatchSubscription | undefined;
-  #stopped = false;
-  #synced = false;
-  #retry: NodeJS.Timeout | undefined;
+/**
+ * An informer of one resource for controllers, indexed by namespace (per-namespace reads do not
+ * scan the whole cache) and by controller uid, or '\0' + namespace for objects without a
+ * controller: what a controller may claim (its own and the orphans) without a scan of the
+ * namespace (30,000 pods per ReplicaSet pass at 1,000 nodes).
+ */
+export function clusterInformer<T extends KubeObject = KubeObject>(
+  client: ClusterClient,
+  resource: ResourceName,
+  options: ClusterInformerOptions = {},
+): Informer<T> {
+  return new Informer<T>(clusterListWatch<T>(client, resource), {
+    retryMs: options.relistDelayMs ?? 1000,
+    indexers: {
+      namespace: (o) => o.metadata.namespace ?? '',
+      controller: (o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`,
+    },
+    ...(options.onError ? { onError: options.onError } : {}),
+  });
+}
 
-  constructor(client: ClusterClient, resource: ResourceName, options: InformerOptions = {}) {
-    this.#client = client;
-    this.resource = resource;
-    this.#options = options;
-    this.#cache = new InformerCache<T>({
-      indexers: {
-        namespace: (o) => o.metadata.namespace ?? '',
-        controller: (o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`,
-      },
-      ...(options.onError ? { onError: options.onError } : {}),
-    });
-  }
+export function listNamespace<T extends KubeObject>(informer: Informer<T>, namespace: string): T[] {
+  return informer.byIndex('namespace', namespace);
+}
 
-  addHandlers(handlers: InformerHandlers<T>): void {
-    this.#cache.addHandlers(handlers);
-  }
-
-  get synced(): boolean {
-    return this.#synced;
-  }
-
-  /** Lists, fills the cache (calling `added` for each object), starts watching; resolves when synced. */
-  async start(): Promise<void> {
-    await this.#listAndWatch();
-  }
-
-  stop(): void {
-    this.#stopped = true;
-    this.#subscription?.stop();
-    if (this.#retry) clearTimeout(this.#retry);
-  }
-
-  get(key: string): T | undefined {
-    return this.#cache.get(key);
-  }
-
-  list(): T[] {
-    return this.#cache.list();
-  }
-
-  listNamespace(namespace: string): T[] {
-    return this.#cache.byIndex('namespace', namespace);
-  }
-
-  /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
-  listClaimable(namespace: string, controllerUid: string): T[] {
-    return [
-      ...this.#cache.byIndex('controller', controllerUid),
-      ...this.#cache.byIndex('controller', `\0${namespace}`),
-    ];
-  }
-
-  async #listAndWatch(): Promise<void> {
-    if (this.#stopped) return;
-    const listed = await this.#client.list(this.resource);
-    this.#cache.replace(listed.items as T[]);
-    this.#synced = true;
-    if (this.#stopped) return;
-    this.#subscription = await this.#client.watch(
-      this.resource,
-      listed.resourceVersion,
-      (event) => {
-        if (event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED')
-          this.#cache.apply(event.type, event.object as T);
-      },
-      (err) => this.#broken(err),
-    );
-  }
-
-  #broken(err: unknown): void {
-    this.#subscription?.stop();
-    this.#subscription = undefined;
-    if (this.#stopped) return;
-    this.#options.onError?.(err);
-    this.#retry = setTimeout(() => {
-      this.#listAndWatch().catch((again: unknown) => this.#broken(again));
-    }, this.#options.relistDelayMs ?? 1000);
-  }
+/** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
+export function listClaimable<T extends KubeObject>(
+  informer: Informer<T>,
+  namespace: string,
+  controllerUid: string,
+): T[] {
+  return [...informer.byIndex('controller', controllerUid), ...informer.byIndex('controller', `\0${namespace}`)];
 }

@@ -14,17 +14,16 @@ import { controllerOf, deletionOrder, isActive, isReady, parseTime, podFromTempl
 import type { Job, WorkloadCondition } from './workload-types.ts';
 
 // The labels the API's Job defaulting puts on a Job's pods; the controller stamps them too.
-export { jobNameLabel, jobControllerUidLabel as controllerUidLabel } from '../admission/defaults.ts';
 import { jobNameLabel, jobControllerUidLabel as controllerUidLabel } from '../admission/defaults.ts';
 
-export const outcomes = {
+const outcomes = {
   backoffLimit: { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' },
   deadline: { reason: 'DeadlineExceeded', message: 'Job was active longer than specified deadline' },
   completed: { reason: 'CompletionsReached', message: 'Reached expected number of succeeded pods' },
 } as const;
 
 /** Pods are recreated after failures with a delay of 10 s doubling per failure, at most 6 minutes. */
-export function retryDelayMs(failures: number): number {
+function retryDelayMs(failures: number): number {
   return Math.min(360_000, 10_000 * 2 ** Math.max(0, failures - 1));
 }
 

@@ -28,6 +28,7 @@ const groups: Record<ResourceName, string> = {
   configmaps: '',
   secrets: '',
   endpointslices: 'discovery.k8s.io',
+  networkpolicies: 'networking.k8s.io',
   leases: 'coordination.k8s.io',
   replicasets: 'apps',
   replicationcontrollers: '',
@@ -38,6 +39,9 @@ const groups: Record<ResourceName, string> = {
   jobs: 'batch',
   cronjobs: 'batch',
   clusterroles: 'rbac.authorization.k8s.io',
+  persistentvolumes: '',
+  persistentvolumeclaims: '',
+  storageclasses: 'storage.k8s.io',
 };
 
 export function refFor(resource: ResourceName): ResourceRef {

@@ -13,7 +13,8 @@ import { execute } from './execute.ts';
 import { PlanFailed } from '../errors.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 import { Expectations } from './expectations.ts';
-import { Informer } from './informer.ts';
+import type { Informer } from '../../kube/informer.ts';
+import { clusterInformer, listClaimable, listNamespace } from './informer.ts';
 import { controllerOf } from './pods.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -30,7 +31,7 @@ export interface Caches {
   claimable(resource: ResourceName, owner: KubeObject): KubeObject[];
 }
 
-export interface Trigger {
+interface Trigger {
   readonly resource: ResourceName;
   /** Primary keys ("namespace/name", or "name" when cluster-scoped) to look at when `object` changes. */
   readonly keysFor: (object: KubeObject, caches: Caches) => string[];
@@ -55,7 +56,7 @@ export interface ControllerSpec {
   readonly ownsWhatItTouches?: boolean;
 }
 
-export interface ManagerOptions {
+interface ManagerOptions {
   readonly client: ClusterClient;
   readonly controllers: readonly ControllerSpec[];
   /** The controllers' time (plans, events, expectations); default the system's. */
@@ -92,9 +93,9 @@ export class ControllerManager {
     this.caches = {
       get: (resource, key) => this.#informer(resource).get(key),
       list: (resource, namespace) =>
-        namespace === undefined ? this.#informer(resource).list() : this.#informer(resource).listNamespace(namespace),
+        namespace === undefined ? this.#informer(resource).list() : listNamespace(this.#informer(resource), namespace),
       claimable: (resource, owner) =>
-        this.#informer(resource).listClaimable(owner.metadata.namespace ?? '', owner.metadata.uid ?? ''),
+        listClaimable(this.#informer(resource), owner.metadata.namespace ?? '', owner.metadata.uid ?? ''),
     };
     for (const spec of options.controllers) {
       const queue = new WorkQueue();
@@ -147,7 +148,7 @@ export class ControllerManager {
   #informer(resource: ResourceName): Informer {
     let informer = this.#informers.get(resource);
     if (informer === undefined) {
-      informer = new Informer(this.#options.client, resource, {
+      informer = clusterInformer(this.#options.client, resource, {
         onError: (err) => this.#options.onError?.(err, `informer ${resource}`, ''),
       });
       this.#informers.set(resource, informer);

@@ -30,7 +30,7 @@ interface Recorded {
   readonly event: WatchEvent;
 }
 
-export interface MemoryClusterOptions {
+interface MemoryClusterOptions {
   readonly clock?: Clock;
 }
 

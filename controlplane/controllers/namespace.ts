@@ -11,17 +11,19 @@ import { refFor } from './kube-cluster-client.ts';
 import type { Caches, ControllerSpec } from './manager.ts';
 import { apiTime } from '../../kube/api-time.ts';
 
-export const namespaceFinalizer = 'kubernetes';
+const namespaceFinalizer = 'kubernetes';
 
 /** Namespaced resources whose objects go with their namespace (events included). */
-export const namespacedResources: readonly ResourceName[] = [
+const namespacedResources: readonly ResourceName[] = [
   'pods',
   'services',
   'endpoints',
   'endpointslices',
+  'networkpolicies',
   'serviceaccounts',
   'configmaps',
   'secrets',
+  'persistentvolumeclaims',
   'events',
   'leases',
   'replicasets',
@@ -90,7 +92,7 @@ function describeCounts(counts: Map<string, number>, unit: (n: number) => string
 }
 
 /** The five conditions upstream's namespace controller keeps on a terminating namespace. */
-export function terminationConditions(left: ReturnType<typeof leftovers>): NamespaceCondition[] {
+function terminationConditions(left: ReturnType<typeof leftovers>): NamespaceCondition[] {
   const conditions: NamespaceCondition[] = [
     {
       type: 'NamespaceDeletionDiscoveryFailure',

@@ -10,8 +10,8 @@ import type { Lease, Node, NodeCondition } from '../../kube/corev1.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { parseTime } from './pods.ts';
 
-export const defaultMonitorGraceMs = 50_000;
-export const defaultStartupGraceMs = 60_000;
+const defaultMonitorGraceMs = 50_000;
+const defaultStartupGraceMs = 60_000;
 export const defaultMonitorPeriodMs = 5_000;
 
 export interface NodeHealth {
@@ -26,7 +26,7 @@ export interface HealthOptions {
   readonly startupGraceMs?: number;
 }
 
-export interface HealthAssessment {
+interface HealthAssessment {
   readonly health: NodeHealth;
   /** The node with conditions set to Unknown, when they need writing. */
   readonly statusUpdate?: Node;

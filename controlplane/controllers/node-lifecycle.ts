@@ -13,12 +13,12 @@ import type { Action, Plan } from './actions.ts';
 import type { ControllerSpec } from './manager.ts';
 import { assessNode, defaultMonitorPeriodMs, type HealthOptions, type NodeHealth } from './node-health.ts';
 import { reconcileTaints } from './node-taints.ts';
-import { assignPodCidr, usedPodCidrs } from './pod-cidr.ts';
+import { annotateClusterCidr, assignPodCidr, usedPodCidrs } from './pod-cidr.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { isActive, readyCondition } from './pods.ts';
 import { planTaintEvictions } from './taint-eviction.ts';
 
-export const nodeLeaseNamespace = 'kube-node-lease';
+const nodeLeaseNamespace = 'kube-node-lease';
 
 export interface NodeLifecycleOptions extends HealthOptions {
   readonly monitorPeriodMs?: number;
@@ -108,6 +108,7 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       } else if (options.clusterCidr && reserved.has(name)) {
         reserved.delete(name);
       }
+      if (options.clusterCidr) next = annotateClusterCidr(next ?? node, options.clusterCidr) ?? next;
       if (next) actions.push({ kind: 'update', resource: 'nodes', object: next });
       const tainted = (next ?? node).spec?.taints?.some((t) => t.effect === 'NoExecute') === true;
       const evictions = tainted ? planTaintEvictions(next ?? node, podsHere(), now) : { actions: [] };

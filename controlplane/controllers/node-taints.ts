@@ -10,7 +10,7 @@ import type { Node, Taint } from '../../kube/corev1.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import {} from './pods.ts';
 
-export const taintKeys = {
+const taintKeys = {
   notReady: 'node.kubernetes.io/not-ready',
   unreachable: 'node.kubernetes.io/unreachable',
   unschedulable: 'node.kubernetes.io/unschedulable',

@@ -4,6 +4,7 @@
  * always gets the same blocks, and a block is free again when its node is gone.
  */
 import type { Node } from '../../kube/corev1.ts';
+import { podNetworkAnnotations } from '../../kube/pod-network-annotations.ts';
 
 function ipToNumber(ip: string): number {
   const parts = ip.split('.').map(Number);
@@ -16,12 +17,12 @@ function numberToIp(value: number): string {
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }
 
-export interface CidrRange {
+interface CidrRange {
   readonly base: number;
   readonly prefix: number;
 }
 
-export function parseIpv4Cidr(text: string): CidrRange {
+function parseIpv4Cidr(text: string): CidrRange {
   const match = /^(\d+\.\d+\.\d+\.\d+)\/(\d+)$/.exec(text.trim());
   if (match === null) throw new Error(`"${text}" is not an IPv4 CIDR`);
   const prefix = Number(match[2]);
@@ -60,4 +61,18 @@ export function assignPodCidr(
   const cidr = nextPodCidr(clusterCidr, maskSize, used);
   if (cidr === undefined) return undefined;
   return { ...node, spec: { ...node.spec, podCIDR: cidr, podCIDRs: [cidr] } };
+}
+
+/**
+ * The node with the cluster's pod CIDR in its annotations, or undefined when it carries it already.
+ * Agents route and masquerade by it: reading their own Node is cheaper than any other way of
+ * learning a server flag, and needs no extra permission.
+ */
+export function annotateClusterCidr(node: Node, clusterCidr: string): Node | undefined {
+  const annotations = node.metadata.annotations ?? {};
+  if (annotations[podNetworkAnnotations.clusterCIDR] === clusterCidr) return undefined;
+  return {
+    ...node,
+    metadata: { ...node.metadata, annotations: { ...annotations, [podNetworkAnnotations.clusterCIDR]: clusterCidr } },
+  };
 }

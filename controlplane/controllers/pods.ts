@@ -6,7 +6,6 @@
 import type { Pod } from '../../kube/corev1.ts';
 import type { KubeObject, OwnerReference } from '../../kube/types.ts';
 import type { PodTemplateSpec } from './workload-types.ts';
-import { apiTime } from '../../kube/api-time.ts';
 
 /** Not finished and not being deleted: the pods a controller counts towards its replicas. */
 export function isActive(pod: Pod): boolean {

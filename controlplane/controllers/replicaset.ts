@@ -9,7 +9,7 @@ import { deletePod, type Plan } from './actions.ts';
 import { availableAt, deletionOrder, isActive, isAvailable, isReady, podFromTemplate } from './pods.ts';
 import type { ReplicaSet } from './workload-types.ts';
 
-export const burstReplicas = 500;
+const burstReplicas = 500;
 
 export function planReplicaSet(rs: ReplicaSet, pods: readonly Pod[], now: Date): Plan {
   const { owned, actions } = claimPods(rs, pods);

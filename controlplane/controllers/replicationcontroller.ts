@@ -14,7 +14,7 @@ import type { PodTemplateSpec, ReplicaSet } from './workload-types.ts';
 
 export interface ReplicationController extends KubeObject {
   spec: { replicas?: number; minReadySeconds?: number; selector?: Record<string, string>; template?: PodTemplateSpec };
-  status?: ReplicaSet['status'];
+  status?: NonNullable<ReplicaSet['status']>;
 }
 
 /** The equality selector as a label selector object (what the ReplicaSet machinery reads). */

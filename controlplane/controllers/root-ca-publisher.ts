@@ -7,7 +7,7 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { Plan } from './actions.ts';
 import type { ControllerSpec } from './manager.ts';
 
-export const rootCaConfigMapName = 'kube-root-ca.crt';
+const rootCaConfigMapName = 'kube-root-ca.crt';
 const description =
   'Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across distributions of Kubernetes clusters.';
 

@@ -8,21 +8,25 @@
  *  - RollingUpdate: pods whose revision differs from the template's are replaced one at a time from
  *    the highest ordinal down to `partition` (ordinals below it keep the old revision), once all
  *    pods are healthy; OnDelete replaces nothing by itself.
- * Failed pods are deleted so they come back. Volume claim templates are not handled.
+ * Failed pods are deleted so they come back. Volume claim templates give each pod its own claims,
+ * created before it and kept after it (statefulset-claims.ts).
  */
 import type { Pod } from '../../kube/corev1.ts';
+import type { PersistentVolumeClaim } from '../../kube/storagev1.ts';
 import { deletePod, type Plan } from './actions.ts';
+import type { KubeObject } from '../../kube/types.ts';
 import { claimPods } from './claim.ts';
 import { planRevisions, revisionName, type ControllerRevision } from './controller-revisions.ts';
 import { revisionHashLabel } from './daemonset.ts';
 import { isActive, isAvailable, isReady, podFromTemplate } from './pods.ts';
 import { templateHash } from './template-hash.ts';
+import { missingClaims, planClaimOwners, withClaimVolumes } from './statefulset-claims.ts';
 import type { StatefulSet } from './workload-types.ts';
 
-export const podNameLabel = 'statefulset.kubernetes.io/pod-name';
-export const podIndexLabel = 'apps.kubernetes.io/pod-index';
+const podNameLabel = 'statefulset.kubernetes.io/pod-name';
+const podIndexLabel = 'apps.kubernetes.io/pod-index';
 
-export function ordinalOf(set: StatefulSet, pod: Pod): number | undefined {
+function ordinalOf(set: StatefulSet, pod: Pod): number | undefined {
   const name = pod.metadata.name ?? '';
   const prefix = `${set.metadata.name}-`;
   if (!name.startsWith(prefix)) return undefined;
@@ -44,7 +48,7 @@ function newPod(set: StatefulSet, ordinal: number, revision: string): Pod {
   );
   pod.spec.hostname = name;
   if (set.spec.serviceName) pod.spec.subdomain = set.spec.serviceName;
-  return pod;
+  return withClaimVolumes(pod, set, ordinal);
 }
 
 const healthy = (pod: Pod) => pod.status?.phase === 'Running' && isReady(pod) && !pod.metadata.deletionTimestamp;
@@ -54,6 +58,7 @@ export function planStatefulSet(
   pods: readonly Pod[],
   now: Date,
   revisions: readonly ControllerRevision[] = [],
+  claims: readonly PersistentVolumeClaim[] = [],
 ): Plan {
   const { owned, actions } = claimPods(set, pods);
   if (set.metadata.deletionTimestamp) return { actions };
@@ -70,6 +75,10 @@ export function planStatefulSet(
   const failed = [...byOrdinal.values()].filter((p) => p.status?.phase === 'Failed' && !p.metadata.deletionTimestamp);
   for (const pod of failed) actions.push(deletePod(pod));
 
+  // Claims follow the retention policy before any pod goes, so a condemned pod's claims go with it.
+  const claimOwners = planClaimOwners(set, claims, byOrdinal, replicas);
+  actions.push(...claimOwners);
+
   const wanted: number[] = Array.from({ length: replicas }, (_, i) => i);
   const condemned = [...byOrdinal.keys()].filter((o) => o >= replicas).sort((a, b) => b - a);
   let blocked = failed.length > 0 && ordered;
@@ -78,7 +87,10 @@ export function planStatefulSet(
     if (blocked) break;
     const pod = byOrdinal.get(ordinal);
     if (pod === undefined) {
-      toCreate.push(newPod(set, ordinal, revision));
+      const needed = missingClaims(set, ordinal, claims);
+      for (const claim of needed.create)
+        actions.push({ kind: 'create', resource: 'persistentvolumeclaims', object: claim as unknown as KubeObject });
+      if (!needed.blocked) toCreate.push(newPod(set, ordinal, revision));
       if (ordered) blocked = true;
       continue;
     }
@@ -89,7 +101,7 @@ export function planStatefulSet(
 
   const live = [...byOrdinal.values()].filter(isActive);
   const allHealthy = live.every(healthy) && toCreate.length === 0 && failed.length === 0;
-  if (condemned.length > 0 && (!ordered || allHealthy)) {
+  if (condemned.length > 0 && (!ordered || allHealthy) && claimOwners.length === 0) {
     for (const ordinal of ordered ? condemned.slice(0, 1) : condemned) {
       const pod = byOrdinal.get(ordinal)!;
       if (!pod.metadata.deletionTimestamp) actions.push(deletePod(pod));

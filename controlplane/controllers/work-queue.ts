@@ -4,7 +4,7 @@
  * is added meanwhile it comes back once the first is done; failed keys return after a per-key
  * backoff (100 ms doubling to 60 s) that `forget` resets.
  */
-export interface WorkQueueOptions {
+interface WorkQueueOptions {
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
 }

@@ -3,7 +3,7 @@
  * discovery.k8s.io/v1, core/v1 Service and Endpoints), with the API's field names. Only the fields
  * the controllers use are typed; everything else passes through untouched.
  */
-import type { IntOrString, PodSpec, Pod } from '../../kube/corev1.ts';
+import type { IntOrString, PodSpec } from '../../kube/corev1.ts';
 import type { LabelSelectorObject } from '../../kube/labels.ts';
 import type { KubeObject, ObjectMeta } from '../../kube/types.ts';
 
@@ -35,7 +35,7 @@ export interface ReplicaSet extends KubeObject {
   };
 }
 
-export interface RollingUpdateDeployment {
+interface RollingUpdateDeployment {
   maxSurge?: IntOrString;
   maxUnavailable?: IntOrString;
 }
@@ -132,12 +132,13 @@ export interface Job extends KubeObject {
   };
 }
 
+/** Its name, namespace and uid are copied from the object's metadata, where each may be absent. */
 export interface ObjectRef {
   apiVersion?: string;
   kind?: string;
-  name?: string;
-  namespace?: string;
-  uid?: string;
+  name?: string | undefined;
+  namespace?: string | undefined;
+  uid?: string | undefined;
   resourceVersion?: string;
 }
 
@@ -154,5 +155,3 @@ export interface CronJob extends KubeObject {
   };
   status?: { active?: ObjectRef[]; lastScheduleTime?: string; lastSuccessfulTime?: string };
 }
-
-export type { Pod };

@@ -10,7 +10,7 @@
  */
 import { loadConfigDocument } from '../config-document.ts';
 
-export type ProviderKind = 'aescbc' | 'aesgcm' | 'identity';
+type ProviderKind = 'aescbc' | 'aesgcm' | 'identity';
 
 export interface ProviderKey {
   readonly name: string;
@@ -23,7 +23,7 @@ export interface ProviderConfig {
   readonly keys: readonly ProviderKey[];
 }
 
-export interface ResourceEncryption {
+interface ResourceEncryption {
   /** As written: `secrets`, `deployments.apps`, `*.apps`, `*.` (the core group) or `*.*`. */
   readonly resources: readonly string[];
   readonly providers: readonly ProviderConfig[];
@@ -135,7 +135,7 @@ function parseRule(raw: unknown, path: string): ResourceEncryption {
 }
 
 /** Checks a parsed document; throws EncryptionConfigError with a field path on the first mistake. */
-export function encryptionConfigFrom(document: unknown): EncryptionConfig {
+function encryptionConfigFrom(document: unknown): EncryptionConfig {
   if (!isRecord(document)) throw new EncryptionConfigError('the file is not an EncryptionConfiguration object');
   if (document['kind'] !== 'EncryptionConfiguration' || document['apiVersion'] !== 'apiserver.config.k8s.io/v1') {
     throw new EncryptionConfigError(

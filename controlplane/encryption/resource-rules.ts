@@ -8,7 +8,7 @@ import type { EncryptionConfig } from './config.ts';
 import type { TransformerForKey } from './encrypting-storage.ts';
 import { ValueTransformer } from './value-transformer.ts';
 
-export function nameMatches(pattern: string, info: Pick<ResourceInfo, 'group' | 'resource'>): boolean {
+function nameMatches(pattern: string, info: Pick<ResourceInfo, 'group' | 'resource'>): boolean {
   if (pattern === '*.*') return true;
   const dot = pattern.indexOf('.');
   const resource = dot === -1 ? pattern : pattern.slice(0, dot);

@@ -52,7 +52,7 @@ export const pkiDir = (dataDir: string) => join(dataDir, 'pki');
 export const adminKubeconfigPath = (dataDir: string) => join(dataDir, 'admin.kubeconfig');
 
 /** Every name and address the serving certificate holds. */
-export function servingNames(options: Pick<PkiOptions, 'serverNames' | 'serviceIP'>): string[] {
+function servingNames(options: Pick<PkiOptions, 'serverNames' | 'serviceIP'>): string[] {
   return [
     ...new Set([
       'localhost',

@@ -1,5 +1,5 @@
 /** A kubeconfig file (YAML, which kubectl and client libraries read) for one cluster and user. */
-export interface KubeconfigParts {
+interface KubeconfigParts {
   readonly cluster: string;
   readonly server: string;
   readonly caPem: string;

@@ -9,9 +9,9 @@ import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { renewalDue, validityOf } from '../../kube/certificate-renewal.ts';
 
-export type ReissueReason = 'missing' | 'due' | 'other-issuer' | 'names' | 'asked';
+type ReissueReason = 'missing' | 'due' | 'other-issuer' | 'names' | 'asked';
 
-export interface ObservedCertificate {
+interface ObservedCertificate {
   readonly name: string;
   /** PEM, undefined when the file is not there. */
   readonly cert: string | undefined;

@@ -13,9 +13,9 @@ import { ensureClusterPki, type ClusterPki, type PkiOptions } from './cluster-pk
 import { controlPlaneCertificates } from './control-plane-certificates.ts';
 
 /** How often the files are looked at by default: renewal is months ahead, `bosun certs renew` is picked up within this. */
-export const defaultCertificateCheckIntervalMs = 60_000;
+const defaultCertificateCheckIntervalMs = 60_000;
 
-export interface CertificateRenewalOptions {
+interface CertificateRenewalOptions {
   /** What ensureClusterPki needs, as the server started with. */
   readonly pki: Omit<PkiOptions, 'now' | 'renew'>;
   /** The certificates in use now. */
@@ -28,7 +28,7 @@ export interface CertificateRenewalOptions {
 }
 
 /** The names of the certificates whose pair differs between two views (pure). */
-export function changedCertificates(before: ClusterPki, after: ClusterPki): string[] {
+function changedCertificates(before: ClusterPki, after: ClusterPki): string[] {
   const pairOf = (pki: ClusterPki, file: string) =>
     file === 'admin' ? pki.admin : file === 'apiserver' ? pki.serving : pki.kubeletClient;
   return controlPlaneCertificates

@@ -8,8 +8,9 @@ import type { ContainerPort, Node, Pod, Taint } from '../../kube/corev1.ts';
 import { podAntiAffinityTerms } from './inter-pod-affinity.ts';
 import { nodeAllocatable, podRequests, podRequestsForScoring, type Amounts } from './resources.ts';
 import { schedulingTaints } from './taints.ts';
+import type { StorageView } from './volume-binding.ts';
 
-export interface HostPortUse {
+interface HostPortUse {
   readonly ip: string;
   readonly protocol: string;
   readonly port: number;
@@ -98,6 +99,8 @@ export function holdsResources(pod: Pod): boolean {
 }
 
 export class ClusterState {
+  /** Claims, volumes and classes, when the scheduler watches them (the VolumeBinding filter reads them). */
+  storage: StorageView | undefined;
   readonly #nodes = new Map<string, NodeInfo>();
   /** pod key → node name, for every pod counted somewhere. */
   readonly #placement = new Map<string, string>();

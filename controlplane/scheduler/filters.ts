@@ -12,8 +12,9 @@ import { interPodVerdict, type InterPodDomains } from './inter-pod-affinity.ts';
 import type { Amounts } from './resources.ts';
 import { firstUntoleratedTaint, toleratedByAny, unschedulableTaintKey } from './taints.ts';
 import { spreadRefusal, type SpreadContext } from './topology-spread.ts';
+import { volumeRefusal, type PodVolumes, type StorageView } from './volume-binding.ts';
 
-export const reasons = {
+const reasons = {
   unschedulable: 'node(s) were unschedulable',
   affinity: "node(s) didn't match Pod's node affinity/selector",
   ports: "node(s) didn't have free ports for the requested pod ports",
@@ -33,6 +34,9 @@ export interface PodContext {
   readonly domains: InterPodDomains;
   /** The pod's DoNotSchedule topology spread constraints, counted (empty: none). */
   readonly spread?: SpreadContext;
+  /** The pod's claims, as the VolumeBinding filter reads them (absent: none). */
+  readonly volumes?: PodVolumes;
+  readonly storage?: StorageView | undefined;
 }
 
 export interface Filter {
@@ -114,6 +118,12 @@ const nodeResourcesFit: Filter = {
   },
 };
 
+const volumeBinding: Filter = {
+  name: 'VolumeBinding',
+  check: ({ volumes, storage }, info) =>
+    volumes === undefined ? [] : volumeRefusal(volumes, info.node!, storage, info.allocatable),
+};
+
 const podTopologySpread: Filter = {
   name: 'PodTopologySpread',
   check: ({ spread }, info) => (spread && spread.length > 0 ? spreadRefusal(spread, info.node!) : []),
@@ -141,6 +151,7 @@ export const defaultFilters: readonly Filter[] = [
   nodeAffinity,
   nodePorts,
   nodeResourcesFit,
+  volumeBinding,
   podTopologySpread,
   interPodAffinity,
 ];

@@ -9,7 +9,7 @@
 import type { Node, Pod } from '../../kube/corev1.ts';
 import { matchesLabels, selectorFromObject, type LabelSelectorObject } from '../../kube/labels.ts';
 
-export interface PodAffinityTerm {
+interface PodAffinityTerm {
   labelSelector?: LabelSelectorObject;
   namespaces?: string[];
   /** Only the empty selector (all namespaces) is understood; namespace labels are not consulted. */
@@ -28,7 +28,7 @@ export function podAntiAffinityTerms(pod: Pod): PodAffinityTerm[] {
   );
 }
 
-export function podAffinityTerms(pod: Pod): PodAffinityTerm[] {
+function podAffinityTerms(pod: Pod): PodAffinityTerm[] {
   return (
     (pod.spec.affinity?.podAffinity as RequiredTerms | undefined)?.requiredDuringSchedulingIgnoredDuringExecution ?? []
   );
@@ -45,7 +45,7 @@ function termSelectsPod(term: PodAffinityTerm, termOwnerNamespace: string | unde
   return matchesLabels(selectorFromObject(term.labelSelector), candidate.metadata.labels);
 }
 
-export type InterPodVerdict = 'fits' | 'existing-pods-anti-affinity' | 'affinity' | 'anti-affinity';
+type InterPodVerdict = 'fits' | 'existing-pods-anti-affinity' | 'affinity' | 'anti-affinity';
 
 interface AffinityNeed {
   readonly term: PodAffinityTerm;

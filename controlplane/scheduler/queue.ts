@@ -10,7 +10,7 @@ import type { Clock } from '../../kube/clock.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { podKey } from './cluster-state.ts';
 
-export interface QueueOptions {
+interface QueueOptions {
   readonly clock: Pick<Clock, 'now'>;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;

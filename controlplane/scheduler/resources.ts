@@ -57,8 +57,8 @@ export function podRequests(pod: Pod): Amounts {
  * Scores treat a container that requests nothing as if it asked for a little (100m, 200 MiB),
  * so that best-effort pods still spread instead of piling onto one node that looks empty.
  */
-export const defaultMilliCpuForScoring = 100;
-export const defaultMemoryForScoring = 200 * 1024 * 1024;
+const defaultMilliCpuForScoring = 100;
+const defaultMemoryForScoring = 200 * 1024 * 1024;
 
 export function podRequestsForScoring(pod: Pod): { milliCpu: number; memory: number } {
   let milliCpu = 0;

@@ -11,9 +11,10 @@ import { noNodesMessage, unschedulableMessage } from './failure-message.ts';
 import { interPodDomains } from './inter-pod-affinity.ts';
 import { podRequests } from './resources.ts';
 import { spreadContext } from './topology-spread.ts';
+import { podVolumes } from './volume-binding.ts';
 import { defaultScorers, totalScores, type Scorer } from './scores.ts';
 
-export type Decision =
+type Decision =
   /** `evaluated`: how many nodes the filters ran on (the next decision starts after them). */
   | { readonly kind: 'bind'; readonly node: string; readonly score: number; readonly evaluated: number }
   | {
@@ -48,12 +49,20 @@ export function feasibleNodesToFind(total: number): number {
 export function decide(pod: Pod, state: ClusterState, options: DecisionOptions = {}): Decision {
   const nodes = state.schedulableNodes();
   if (nodes.length === 0) return { kind: 'unschedulable', message: noNodesMessage, refusals: new Map() };
+  const volumes = podVolumes(pod, state.storage);
+  if (volumes.kind === 'unresolvable')
+    return {
+      kind: 'unschedulable',
+      message: `0/${nodes.length} nodes are available: ${volumes.message}.`,
+      refusals: new Map(),
+    };
   const placed = () => nodes.map((info) => ({ node: info.node, pods: info.pods.values() }));
   const context: PodContext = {
     pod,
     requests: podRequests(pod),
     domains: interPodDomains(pod, placed(), state.anyPodHasAntiAffinity()),
     spread: spreadContext(pod, placed()),
+    ...(volumes.pinned.length > 0 || volumes.delayed.length > 0 ? { volumes, storage: state.storage } : {}),
   };
   const feasible: NodeInfo[] = [];
   const refusals = new Map<string, readonly string[]>();

@@ -10,16 +10,28 @@ import type { Node, Pod, PodCondition } from '../../kube/corev1.ts';
 import { isApiError } from '../../kube/errors.ts';
 import type { ClusterClient } from '../controllers/client.ts';
 import { eventRecorder, type EventRecorder } from '../controllers/events.ts';
-import { Informer } from '../controllers/informer.ts';
+import type { Informer } from '../../kube/informer.ts';
+import { clusterInformer } from '../controllers/informer.ts';
 import { ClusterState, holdsResources, podKey } from './cluster-state.ts';
 import { SchedulingQueue } from './queue.ts';
 import { decide, type DecisionOptions } from './schedule-pod.ts';
+import { podVolumes } from './volume-binding.ts';
+import {
+  selectedNodeAnnotation,
+  type PersistentVolume,
+  type PersistentVolumeClaim,
+  type StorageClass,
+} from '../../kube/storagev1.ts';
+import type { KubeObject } from '../../kube/types.ts';
 import { apiTime } from '../../kube/api-time.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
-export const defaultSchedulerName = 'default-scheduler';
+const defaultSchedulerName = 'default-scheduler';
 
-export interface SchedulerOptions {
+/** How long a binding waits for its pod's claims to be bound (kube-scheduler's bindTimeoutSeconds). */
+const claimBindTimeoutMs = 600_000;
+
+interface SchedulerOptions {
   readonly client: ClusterClient;
   readonly clock?: Clock;
   readonly random?: () => number;
@@ -29,14 +41,14 @@ export interface SchedulerOptions {
   readonly decision?: Omit<DecisionOptions, 'random'>;
 }
 
-export interface SchedulerStats {
+interface SchedulerStats {
   scheduled: number;
   unschedulable: number;
   bindFailures: number;
 }
 
 /** Whether this scheduler is responsible for placing the pod now. */
-export function wantsScheduling(pod: Pod): boolean {
+function wantsScheduling(pod: Pod): boolean {
   return (
     !pod.spec.nodeName &&
     (pod.spec.schedulerName ?? defaultSchedulerName) === defaultSchedulerName &&
@@ -56,6 +68,12 @@ export class Scheduler {
   readonly #queue: SchedulingQueue;
   readonly #pods: Informer<Pod>;
   readonly #nodes: Informer<Node>;
+  /** Claims, volumes and classes: what the VolumeBinding filter reads. */
+  readonly #claims: Informer;
+  readonly #volumes: Informer;
+  readonly #classes: Informer;
+  /** Bindings waiting for their pods' claims to be bound; woken by every claim change. */
+  readonly #claimWaiters = new Set<() => void>();
   readonly #events: EventRecorder;
   /** Pods placed in the state by this scheduler whose binding is not yet seen through the watch. */
   readonly #assumed = new Set<string>();
@@ -77,8 +95,8 @@ export class Scheduler {
     });
     this.#events = eventRecorder(options.client, defaultSchedulerName, clock);
     const onError = (err: unknown) => options.onError?.(err, 'watch');
-    this.#pods = new Informer<Pod>(options.client, 'pods', { onError });
-    this.#nodes = new Informer<Node>(options.client, 'nodes', { onError });
+    this.#pods = clusterInformer<Pod>(options.client, 'pods', { onError });
+    this.#nodes = clusterInformer<Node>(options.client, 'nodes', { onError });
     this.#nodes.addHandlers({
       onAdd: (node) => this.#nodeChanged(node),
       onUpdate: (_old, node) => this.#nodeChanged(node),
@@ -87,6 +105,27 @@ export class Scheduler {
         this.#signal();
       },
     });
+    this.#claims = clusterInformer(options.client, 'persistentvolumeclaims', { onError });
+    this.#volumes = clusterInformer(options.client, 'persistentvolumes', { onError });
+    this.#classes = clusterInformer(options.client, 'storageclasses', { onError });
+    this.#state.storage = {
+      claim: (namespace, name) => this.#claims.get(`${namespace}/${name}`) as PersistentVolumeClaim | undefined,
+      volume: (name) => this.#volumes.get(name) as PersistentVolume | undefined,
+      volumes: () => this.#volumes.list() as unknown as PersistentVolume[],
+      classes: () => this.#classes.list() as unknown as StorageClass[],
+    };
+    // A claim bound, a volume made or freed, a class added: pods waiting on storage may fit now.
+    for (const informer of [this.#claims, this.#volumes, this.#classes]) {
+      const changed = () => {
+        this.#queue.clusterChanged();
+        this.#signal();
+      };
+      informer.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+    }
+    const claimChanged = () => {
+      for (const wake of [...this.#claimWaiters]) wake();
+    };
+    this.#claims.addHandlers({ onAdd: claimChanged, onUpdate: claimChanged, onDelete: claimChanged });
     this.#pods.addHandlers({
       onAdd: (pod) => this.#podChanged(pod),
       onUpdate: (_old, pod) => this.#podChanged(pod),
@@ -97,6 +136,7 @@ export class Scheduler {
   /** Starts watching and scheduling; resolves once the caches are filled. */
   async start(): Promise<void> {
     await this.#nodes.start();
+    await Promise.all([this.#claims.start(), this.#volumes.start(), this.#classes.start()]);
     await this.#pods.start();
     this.#running = this.#loop();
   }
@@ -106,6 +146,7 @@ export class Scheduler {
     this.#stopped = true;
     this.#pods.stop();
     this.#nodes.stop();
+    for (const informer of [this.#claims, this.#volumes, this.#classes]) informer.stop();
     if (this.#timer) clearTimeout(this.#timer);
     this.#wake?.();
     await this.#running;
@@ -222,6 +263,7 @@ export class Scheduler {
   async #bind(pod: Pod, nodeName: string): Promise<void> {
     const key = podKey(pod);
     try {
+      await this.#claimsBound(await this.#selectNodeForClaims(pod, nodeName));
       await this.#client.bind(pod.metadata.namespace ?? 'default', pod.metadata.name ?? '', nodeName);
       this.stats.scheduled++;
       await this.#events
@@ -242,6 +284,72 @@ export class Scheduler {
         this.#options.onError?.(err, `binding ${key} to ${nodeName}`);
       }
       this.#signal();
+    }
+  }
+
+  /**
+   * Names the chosen node on the pod's WaitForFirstConsumer claims (volume.kubernetes.io/selected-node),
+   * as upstream's VolumeBinding PreBind does, so the binder or the node's provisioner acts on them.
+   */
+  async #selectNodeForClaims(pod: Pod, nodeName: string): Promise<string[]> {
+    const volumes = podVolumes(pod, this.#state.storage);
+    if (volumes.kind !== 'check') return [];
+    for (const claim of volumes.delayed) await this.#annotateSelectedNode(claim, nodeName);
+    return volumes.delayed.map((claim) => `${claim.metadata.namespace}/${claim.metadata.name}`);
+  }
+
+  /** Writes the node onto the claim; a claim another writer changed meanwhile is read again. */
+  async #annotateSelectedNode(cached: PersistentVolumeClaim, nodeName: string): Promise<void> {
+    let claim = cached;
+    for (let attempt = 1; ; attempt++) {
+      if (claim.metadata.annotations?.[selectedNodeAnnotation] === nodeName) return;
+      try {
+        await this.#client.update('persistentvolumeclaims', {
+          ...(claim as unknown as KubeObject),
+          metadata: {
+            ...claim.metadata,
+            annotations: { ...claim.metadata.annotations, [selectedNodeAnnotation]: nodeName },
+          },
+        });
+        return;
+      } catch (err) {
+        if (!isApiError(err, 'Conflict') || attempt >= 5) throw err;
+        const { namespace, name } = claim.metadata;
+        claim = (await this.#client.get(
+          'persistentvolumeclaims',
+          namespace,
+          name ?? '',
+        )) as unknown as PersistentVolumeClaim;
+      }
+    }
+  }
+
+  /**
+   * Waits until the claims (namespace/name) are Bound, as upstream's PreBind waits (at most
+   * bindTimeoutSeconds, 600 s): the pod reaches its node only when its volumes can be mounted,
+   * instead of failing its first start and waiting out a retry.
+   */
+  async #claimsBound(keys: readonly string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const bound = () =>
+      keys.every((key) => {
+        const claim = this.#claims.get(key) as PersistentVolumeClaim | undefined;
+        return claim?.status?.phase === 'Bound' && !!claim.spec.volumeName;
+      });
+    const deadline = this.#now().getTime() + claimBindTimeoutMs;
+    while (!bound()) {
+      if (this.#stopped) throw new Error('the scheduler is stopping');
+      const left = deadline - this.#now().getTime();
+      if (left <= 0) throw new Error(`binding volumes: timed out waiting for the condition (${keys.join(', ')})`);
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#claimWaiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, Math.min(left, 1_000));
+        this.#claimWaiters.add(done);
+      });
     }
   }
 

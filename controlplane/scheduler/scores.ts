@@ -9,7 +9,7 @@ import { preferredAffinityWeight } from './node-affinity.ts';
 import { podRequestsForScoring } from './resources.ts';
 import { toleratedByAny } from './taints.ts';
 
-export const maxNodeScore = 100;
+const maxNodeScore = 100;
 
 export interface Scorer {
   readonly name: string;
@@ -87,7 +87,7 @@ const taintPreference: Scorer = {
   },
 };
 
-export const zoneLabel = 'topology.kubernetes.io/zone';
+const zoneLabel = 'topology.kubernetes.io/zone';
 /** How much the zone counts against the node when nodes have zones (upstream's two thirds). */
 const zoneWeighting = 2 / 3;
 

@@ -5,8 +5,8 @@
  */
 import type { Node, Taint, Toleration } from '../../kube/corev1.ts';
 
-export const notReadyTaintKey = 'node.kubernetes.io/not-ready';
-export const unreachableTaintKey = 'node.kubernetes.io/unreachable';
+const notReadyTaintKey = 'node.kubernetes.io/not-ready';
+const unreachableTaintKey = 'node.kubernetes.io/unreachable';
 export const unschedulableTaintKey = 'node.kubernetes.io/unschedulable';
 
 export function tolerates(toleration: Toleration, taint: Pick<Taint, 'key' | 'value' | 'effect'>): boolean {

@@ -9,7 +9,7 @@ import type { Node, Pod, TopologySpreadConstraint } from '../../kube/corev1.ts';
 import { matchesLabels, selectorFromObject, type LabelSelector, type LabelSelectorObject } from '../../kube/labels.ts';
 import { nodeMatchesPodRequirements } from './node-affinity.ts';
 
-export const spreadReasons = {
+const spreadReasons = {
   skew: "node(s) didn't match pod topology spread constraints",
   missingLabel: "node(s) didn't match pod topology spread constraints (missing required label)",
 } as const;

@@ -7,7 +7,7 @@
 const binaryMarker = 'k8s:enc:';
 const binaryMarkerBytes = Buffer.from(binaryMarker);
 
-export function isBinaryValue(value: string): boolean {
+function isBinaryValue(value: string): boolean {
   return value.startsWith(binaryMarker);
 }
 

@@ -1,6 +1,7 @@
 /**
  * The datastore seam of the API server. Both backends (embedded SQLite, etcd) implement this
- * contract and pass the same test suite (test/controlplane-storage.test.ts).
+ * contract and pass the same test suite (test/controlplane/storage-suite.ts, run by
+ * test/controlplane/storage/sqlite.test.ts and etcd.test.ts).
  *
  * Contract:
  *  - Every successful write takes the next value of one global, strictly increasing revision.
@@ -49,7 +50,7 @@ export interface ListResult {
   readonly remaining: number;
 }
 
-export type ChangeType = 'put' | 'delete';
+type ChangeType = 'put' | 'delete';
 
 export interface Change {
   readonly type: ChangeType;
@@ -98,8 +99,9 @@ export interface Storage {
   /**
    * Optional: a revision such that every change at or below it has already been handed to every
    * watch's onChange, when asked from a timer callback. Lets quiet watches get bookmarks that keep
-   * up with the store, so they can resume after compaction instead of relisting.
+   * up with the store, so they can resume after compaction instead of relisting. A layer over
+   * another store holds `undefined` here when the store below has none.
    */
-  deliveredRevision?(): number;
+  readonly deliveredRevision?: (() => number) | undefined;
   close(): Promise<void>;
 }

@@ -44,9 +44,9 @@ function validateRollingUpdate(errors: FieldErrors, path: string, value: unknown
 }
 
 /** What Deployment, ReplicaSet, DaemonSet and StatefulSet share. */
-function validateWorkloadSpec(errors: FieldErrors, spec: Any, kind: string): void {
+function validateWorkloadSpec(errors: FieldErrors, spec: Any, kind: string, extraVolumes: string[] = []): void {
   validateSelectorMatchesTemplate(errors, spec, kind);
-  validatePodTemplate(errors, 'spec.template', spec.template, ['Always']);
+  validatePodTemplate(errors, 'spec.template', spec.template, ['Always'], extraVolumes);
   if (kind !== 'daemonset') checkInteger(errors, 'spec.replicas', spec.replicas, { min: 0 });
   checkInteger(errors, 'spec.minReadySeconds', spec.minReadySeconds, { min: 0 });
   checkInteger(errors, 'spec.revisionHistoryLimit', spec.revisionHistoryLimit, { min: 0 });
@@ -92,7 +92,11 @@ export function validateDaemonSet(errors: FieldErrors, o: Any): void {
 export function validateStatefulSet(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec);
   if (spec === undefined) return errors.required('spec');
-  validateWorkloadSpec(errors, spec, 'statefulset');
+  // The claim templates are volumes of every pod the set makes.
+  const claimVolumes = Array.isArray(spec.volumeClaimTemplates)
+    ? spec.volumeClaimTemplates.map((t: Any) => t?.metadata?.name).filter((n: unknown) => typeof n === 'string')
+    : [];
+  validateWorkloadSpec(errors, spec, 'statefulset', claimVolumes);
   checkString(errors, 'spec.serviceName', spec.serviceName, dns1123Subdomain);
   checkEnum(errors, 'spec.podManagementPolicy', spec.podManagementPolicy, ['OrderedReady', 'Parallel']);
   const strategy = objectAt(errors, 'spec.updateStrategy', spec.updateStrategy);

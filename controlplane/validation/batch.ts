@@ -73,7 +73,7 @@ export function validateJobUpdate(errors: FieldErrors, o: Any, old: Any): void {
  * words it; the values are judged by the parser the CronJob controller runs, so a stored schedule
  * is one the controller can follow.
  */
-export function scheduleProblem(schedule: string): string | undefined {
+function scheduleProblem(schedule: string): string | undefined {
   if (/^\s*(CRON_)?TZ=/.test(schedule)) return 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead';
   const text = schedule.trim();
   if (text.startsWith('@every '))

@@ -7,7 +7,7 @@ import type { FieldErrors } from './field-errors.ts';
 import { checkInteger, checkString, objectAt, stringsOf, uniqueTracker, type Any } from './fields.ts';
 import { dns1123Subdomain } from '../../kube/name-formats.ts';
 
-export const keyUsages = [
+const keyUsages = [
   'signing',
   'digital signature',
   'content commitment',
@@ -34,7 +34,7 @@ export const keyUsages = [
 ];
 
 /** A signer name is `<domain>/<path>`: a DNS subdomain, a slash, then a path of qualified-name parts. */
-export function signerNameProblems(name: string): string[] {
+function signerNameProblems(name: string): string[] {
   const slash = name.indexOf('/');
   if (slash < 0) return ["must be a fully qualified domain and path of the form 'example.com/signer-name'"];
   const problems = dns1123Subdomain(name.slice(0, slash)).map((p) => `the domain ${p}`);

@@ -214,7 +214,7 @@ export function validateSecurityContext(errors: FieldErrors, path: string, value
   }
 }
 
-export type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
+type ContainerList = 'containers' | 'initContainers' | 'ephemeralContainers';
 
 export function validateContainer(
   errors: FieldErrors,

@@ -33,7 +33,7 @@ import { checkResourceList } from './quantities.ts';
 import { protocols } from './service.ts';
 
 /** Upstream's limit on the data of one ConfigMap or Secret (core.MaxSecretSize). */
-export const maxDataSize = 1024 * 1024;
+const maxDataSize = 1024 * 1024;
 
 /** Bytes a data map holds: text as UTF-8, base64 values decoded. */
 function dataSize(map: unknown, encoding: 'utf8' | 'base64'): number {
@@ -123,7 +123,7 @@ export function validateEndpoints(errors: FieldErrors, o: Any): void {
   }
 }
 
-export const taintEffects = ['NoExecute', 'NoSchedule', 'PreferNoSchedule'];
+const taintEffects = ['NoExecute', 'NoSchedule', 'PreferNoSchedule'];
 
 export function validateNode(errors: FieldErrors, o: Any): void {
   const spec = objectAt(errors, 'spec', o.spec);

@@ -27,10 +27,10 @@ import {
 } from '../../kube/name-formats.ts';
 import { protocols } from './service.ts';
 
-export const addressTypes = ['FQDN', 'IPv4', 'IPv6'];
-export const maxAddresses = 100;
-export const maxEndpoints = 1000;
-export const maxPorts = 20000;
+const addressTypes = ['FQDN', 'IPv4', 'IPv6'];
+const maxAddresses = 100;
+const maxEndpoints = 1000;
+const maxPorts = 20000;
 
 const addressChecks: Readonly<Record<string, (value: string) => string[]>> = {
   IPv4: (v) => (isIPv4(v) ? [] : ['must be a valid IPv4 address']),

@@ -11,7 +11,7 @@ import type { StatusCause } from '../../kube/types.ts';
 const shownValueLimit = 256;
 
 /** How upstream prints a value in an error: strings quoted, numbers and booleans bare. */
-export function showValue(value: unknown): string {
+function showValue(value: unknown): string {
   if (typeof value === 'string') {
     const shown = value.length > shownValueLimit ? `${value.slice(0, shownValueLimit)}...` : value;
     return JSON.stringify(shown);

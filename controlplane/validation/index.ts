@@ -35,9 +35,28 @@ import {
 import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
+import { validateNetworkPolicy } from './networking.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
 import { statusErrors } from './status.ts';
+import {
+  validateMutatingWebhookConfiguration,
+  validateValidatingAdmissionPolicy,
+  validateValidatingAdmissionPolicyBinding,
+  validateValidatingWebhookConfiguration,
+} from './admissionregistration.ts';
+import { validateApiService } from './apiregistration.ts';
+import { validateCrd } from '../apiextensions/crd-validation.ts';
+import {
+  validateCsiNode,
+  validatePersistentVolume,
+  validatePersistentVolumeClaim,
+  validatePersistentVolumeClaimUpdate,
+  validatePersistentVolumeUpdate,
+  validateStorageClass,
+  validateStorageClassUpdate,
+  validateVolumeAttachment,
+} from './storage.ts';
 
 export { FieldErrors } from './field-errors.ts';
 
@@ -76,6 +95,12 @@ const rules: Readonly<Record<string, Rules>> = {
   // Event names carry the involved object's name and a suffix; upstream is lenient about them.
   events: { name: 'path', create: validateEvent },
   replicationcontrollers: { create: validateReplicationController },
+  persistentvolumes: { create: validatePersistentVolume, update: validatePersistentVolumeUpdate },
+  persistentvolumeclaims: { create: validatePersistentVolumeClaim, update: validatePersistentVolumeClaimUpdate },
+  'storage.k8s.io/storageclasses': { create: validateStorageClass, update: validateStorageClassUpdate },
+  'storage.k8s.io/csidrivers': {},
+  'storage.k8s.io/csinodes': { create: validateCsiNode },
+  'storage.k8s.io/volumeattachments': { create: validateVolumeAttachment },
   'discovery.k8s.io/endpointslices': { create: (e, o, old) => validateEndpointSlice(e, o, old) },
   'apps/deployments': {
     create: validateDeployment,
@@ -106,9 +131,19 @@ const rules: Readonly<Record<string, Rules>> = {
     update: validateBindingUpdate,
   },
   'coordination.k8s.io/leases': { create: validateLease },
+  'networking.k8s.io/networkpolicies': { create: validateNetworkPolicy },
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },
   'events.k8s.io/events': { name: 'path' },
+  'admissionregistration.k8s.io/mutatingwebhookconfigurations': { create: validateMutatingWebhookConfiguration },
+  'admissionregistration.k8s.io/validatingwebhookconfigurations': { create: validateValidatingWebhookConfiguration },
+  'admissionregistration.k8s.io/validatingadmissionpolicies': { create: validateValidatingAdmissionPolicy },
+  'admissionregistration.k8s.io/validatingadmissionpolicybindings': {
+    create: validateValidatingAdmissionPolicyBinding,
+  },
+  // `<version>.<group>`, checked against the spec by the kind's own rules
+  'apiregistration.k8s.io/apiservices': { name: 'path', create: validateApiService },
+  'apiextensions.k8s.io/customresourcedefinitions': { create: validateCrd },
 };
 
 const keyOf = (resource: { group: string; resource: string }): string =>

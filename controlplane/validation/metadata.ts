@@ -24,7 +24,7 @@ const nameChecks: Record<NameRule, NameCheck> = {
 };
 
 /** Upstream's limit on all annotations of one object together. */
-export const totalAnnotationSizeLimit = 256 * 1024;
+const totalAnnotationSizeLimit = 256 * 1024;
 
 /** Label keys and values (also node selectors and label selectors' matchLabels). */
 export function validateLabels(errors: FieldErrors, path: string, labels: unknown): Array<[string, string]> {

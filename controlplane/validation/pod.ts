@@ -90,10 +90,17 @@ function validateDns(errors: FieldErrors, path: string, spec: Any): void {
 }
 
 /** The spec of a pod or a pod template, at `path` (`spec` or `spec.template.spec`). */
-export function validatePodSpec(errors: FieldErrors, spec: unknown, path: string): void {
+export function validatePodSpec(
+  errors: FieldErrors,
+  spec: unknown,
+  path: string,
+  /** Volumes that something else provides (a StatefulSet's claim templates). */
+  extraVolumes: readonly string[] = [],
+): void {
   const s = objectAt(errors, path, spec);
   if (s === undefined) return errors.required(path);
   const volumes = validateVolumes(errors, `${path}.volumes`, s.volumes);
+  for (const name of extraVolumes) volumes.add(name);
   const names = uniqueTracker(errors);
   const containers = objectsOf(errors, `${path}.containers`, s.containers);
   if (containers.length === 0 && (!Array.isArray(s.containers) || s.containers.length === 0))
@@ -182,13 +189,14 @@ export function validatePodTemplate(
   path: string,
   value: unknown,
   restartPolicies: readonly string[],
+  extraVolumes: readonly string[] = [],
 ): void {
   const template = objectAt(errors, path, value);
   if (template === undefined) return errors.required(path);
   const metadata = objectAt(errors, `${path}.metadata`, template.metadata);
   validateLabels(errors, `${path}.metadata.labels`, metadata?.labels);
   validateAnnotations(errors, `${path}.metadata.annotations`, metadata?.annotations);
-  validatePodSpec(errors, template.spec, `${path}.spec`);
+  validatePodSpec(errors, template.spec, `${path}.spec`, extraVolumes);
   const ephemeral = isObject(template.spec) ? template.spec.ephemeralContainers : undefined;
   if (Array.isArray(ephemeral) && ephemeral.length > 0)
     errors.forbidden(`${path}.spec.ephemeralContainers`, 'ephemeral containers not allowed in pod template');

@@ -37,7 +37,7 @@ function validateNodeRequirements(
   }
 }
 
-function validateNodeSelectorTerm(errors: FieldErrors, at: string, term: Any): void {
+export function validateNodeSelectorTerm(errors: FieldErrors, at: string, term: Any): void {
   validateNodeRequirements(errors, `${at}.matchExpressions`, term.matchExpressions, qualifiedName);
   // Field selectors on nodes may only name metadata.name.
   validateNodeRequirements(errors, `${at}.matchFields`, term.matchFields, (key) =>

@@ -26,7 +26,7 @@ import {
   qualifiedName,
 } from '../../kube/name-formats.ts';
 
-export const serviceTypes = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
+const serviceTypes = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 export const protocols = ['SCTP', 'TCP', 'UDP'];
 
 function checkTargetPort(errors: FieldErrors, path: string, value: unknown): void {

@@ -31,7 +31,7 @@ export function encryptionConfigYaml(secret: Buffer): string {
 }
 
 /** Writes the file (0600) unless it is there; says whether it did. */
-export function ensureEncryptionConfig(path: string): boolean {
+function ensureEncryptionConfig(path: string): boolean {
   try {
     writeFileSync(path, encryptionConfigYaml(randomBytes(32)), { mode: 0o600, flag: 'wx' });
     return true;

@@ -13,7 +13,7 @@ import type { NodePaths } from './node-paths.ts';
 export const auditPolicyPath = (paths: Pick<NodePaths, 'configDir'>) => join(paths.configDir, 'audit-policy.yaml');
 export const auditLogPath = (paths: Pick<NodePaths, 'logDir'>) => join(paths.logDir, 'audit.log');
 
-export const defaultAuditPolicy = `apiVersion: audit.k8s.io/v1
+const defaultAuditPolicy = `apiVersion: audit.k8s.io/v1
 kind: Policy
 # Every request is logged once, when its response is complete (watches also when they start).
 omitStages: [RequestReceived]

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { isOurs, stopDaemon } from '../process/process.ts';
 import { run } from '../process/run.ts';
 
-export type DaemonName = 'server' | 'agent';
+type DaemonName = 'server' | 'agent';
 
 export interface DaemonPlace {
   name: DaemonName;
@@ -36,7 +36,7 @@ export function systemdRunsMachine(): boolean {
 }
 
 /** The PID of the detached daemon, while it runs. */
-export function detachedPid(place: DaemonPlace): number | undefined {
+function detachedPid(place: DaemonPlace): number | undefined {
   if (!existsSync(place.pidFile)) return undefined;
   const pid = Number(readFileSync(place.pidFile, 'utf8').trim());
   return Number.isInteger(pid) && pid > 0 && isOurs(pid, place.marker) ? pid : undefined;

@@ -4,6 +4,7 @@
  * server's certificate loop → the join command. The server itself owns the bootstrap RBAC and the
  * automatic approval of node CSRs, so nothing here writes them.
  */
+import { defaultStorageClass, ensureDefaultStorageClass } from './default-storage-class.ts';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeClient } from '../../kube/client.ts';
@@ -79,7 +80,7 @@ export async function initCluster(spec: InitSpec): Promise<InitResult> {
 
 /**
  * Once the server is ready: the admin kubeconfig in the config folder (0600), a bootstrap token,
- * cluster-info signed for it, and the join command.
+ * cluster-info signed for it, the default StorageClass (local-path), and the join command.
  */
 export async function prepareJoin(
   paths: NodePaths,
@@ -101,6 +102,8 @@ export async function prepareJoin(
       description: 'made by bosun init',
     });
     await waitClusterInfoSigned(client, token);
+    if (await ensureDefaultStorageClass(client))
+      say(`default StorageClass: ${defaultStorageClass.metadata.name} (${defaultStorageClass.provisioner})`);
   } finally {
     client.close();
   }

@@ -17,7 +17,7 @@ export interface NodePaths {
   defaultsDir: string;
 }
 
-export const defaultNodePaths: NodePaths = {
+const defaultNodePaths: NodePaths = {
   configDir: '/etc/bosun',
   dataDir: '/var/lib/bosun',
   runDir: '/run/bosun',

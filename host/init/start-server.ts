@@ -13,7 +13,7 @@ import { daemonState, systemdRunsMachine, type DaemonPlace } from './daemons.ts'
 
 const bosunBin = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 
-export interface ServerStart {
+interface ServerStart {
   place: DaemonPlace;
   /** `bosun server` flags (the data folder among them). */
   args: readonly string[];

@@ -13,9 +13,10 @@ import { JoinError } from './errors.ts';
 
 const bosunBin = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 
-function healthy(): Promise<boolean> {
+/** Whether the agent answers on its 127.0.0.1 health port (the kubelet's 10248 by default). */
+export function agentHealthy(port = 10248): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = get({ host: '127.0.0.1', port: 10248, path: '/healthz', timeout: 1_000 }, (res) => {
+    const req = get({ host: '127.0.0.1', port, path: '/healthz', timeout: 1_000 }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });
@@ -70,7 +71,7 @@ export async function startAgent(options: AgentStart): Promise<void> {
     );
   }
   try {
-    await waitFor(healthy, {
+    await waitFor(() => agentHealthy(), {
       what: 'the node agent answering on 127.0.0.1:10248/healthz',
       timeoutMs: 60_000,
       intervalMs: 200,

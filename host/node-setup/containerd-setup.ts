@@ -40,8 +40,6 @@ export function writeHostContainerdConfig(paths: HostContainerdPaths): void {
       log: '',
     },
     sandboxImage: pauseImageReference,
-    podCIDR: '',
-    networkName: 'bosun',
     cgroupDriver: paths.cgroupDriver,
   });
   for (const dir of [paths.root, paths.state, paths.cniConfDir, join(confDir, 'certs.d')])

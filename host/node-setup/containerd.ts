@@ -35,12 +35,9 @@ export function containerdLayout(dir: string): ContainerdLayout {
   };
 }
 
-export interface ContainerdSettings {
+interface ContainerdSettings {
   layout: ContainerdLayout;
   sandboxImage: string;
-  podCIDR: string;
-  /** Distinct per node so two nodes' CNI results never mix. */
-  networkName: string;
   /** runc's SystemdCgroup option: must match the agent's --cgroup-driver (default cgroupfs). */
   cgroupDriver?: 'cgroupfs' | 'systemd';
 }
@@ -78,43 +75,13 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
 `;
 }
 
-/** bridge + host-local + portmap, the node's podCIDR as the subnet, IPAM state in the node's folder. */
-export function renderCniConfig(
-  s: Pick<ContainerdSettings, 'podCIDR' | 'networkName'> & { layout: Pick<ContainerdLayout, 'cniDataDir'> },
-): string {
-  return `${JSON.stringify(
-    {
-      cniVersion: '0.4.0',
-      name: s.networkName,
-      plugins: [
-        {
-          type: 'bridge',
-          bridge: 'cni0',
-          isGateway: true,
-          ipMasq: false,
-          hairpinMode: true,
-          ipam: {
-            type: 'host-local',
-            ranges: [[{ subnet: s.podCIDR }]],
-            routes: [{ dst: '0.0.0.0/0' }],
-            dataDir: s.layout.cniDataDir,
-          },
-        },
-        { type: 'portmap', capabilities: { portMappings: true } },
-      ],
-    },
-    null,
-    2,
-  )}\n`;
-}
-
 export function writeContainerdFiles(s: ContainerdSettings): void {
   const { layout } = s;
   for (const dir of [layout.root, layout.state, layout.cniConfDir, layout.cniDataDir, layout.registryConfigDir]) {
     mkdirSync(dir, { recursive: true });
   }
+  // the CNI conflist is the agent's: it writes it once the control plane gives the node a podCIDR
   writeFileSync(layout.config, renderContainerdConfig(s));
-  writeFileSync(join(layout.cniConfDir, '10-bosun.conflist'), renderCniConfig(s));
 }
 
 /** Starts containerd in the namespace, waits until it answers on its socket, returns its PID. */

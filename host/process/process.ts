@@ -9,7 +9,7 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 export interface DaemonSpec {
   argv: readonly string[];
   /** Network namespace (a name in /run/netns) to run in; the host's when absent. */
-  netns?: string;
+  netns?: string | undefined;
   log: string;
   env?: Record<string, string>;
 }

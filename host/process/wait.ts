@@ -2,7 +2,7 @@
  * Waiting for a condition: poll with a deadline and fail with a message that
  * says what never happened (and the last thing observed), never a fixed sleep.
  */
-export interface WaitOptions {
+interface WaitOptions {
   /** What we are waiting for, phrased so that "never happened: <what>" reads well. */
   what: string;
   timeoutMs?: number;

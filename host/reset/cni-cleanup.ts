@@ -4,10 +4,12 @@
  * IPAM folder or another bridge name is found too.
  */
 import { join } from 'node:path';
+import { conflistFileName } from '../../agent/pod-network/settings.ts';
 
-export const bosunConflistName = '10-bosun.conflist';
+/** The conflist the agent writes (agent/pod-network/cni-conflist.ts). */
+export const bosunConflistName = conflistFileName;
 
-export interface CniLeftovers {
+interface CniLeftovers {
   conflist: string;
   ipamDir: string;
   bridge: string | undefined;

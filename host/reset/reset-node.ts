@@ -1,6 +1,6 @@
 /**
  * `bosun reset`, as a script: stop the agent (unit or PID file) → remove bosun's pods through CRI →
- * remove the emptied /kubepods cgroups → delete bosun's iptables chains → remove the CNI state → stop the server if this machine runs
+ * remove the emptied <cgroup-root>/kubepods cgroups → delete bosun's iptables chains → remove the CNI state → stop the server if this machine runs
  * one → remove bosun's files. The Node object is left to the control plane, as kubeadm reset does.
  * Every step runs even when an earlier one had a problem; the problems are reported together.
  */
@@ -13,7 +13,8 @@ import { run } from '../process/run.ts';
 import { daemonPlace, stopBosunDaemon } from '../init/daemons.ts';
 import { adminKubeconfig, agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
 import { encryptionConfigPath } from '../init/at-rest-encryption.ts';
-import { planChainCleanup } from './chain-cleanup.ts';
+import { planChainCleanup, planSetCleanup } from './chain-cleanup.ts';
+import { routeProtocol, vxlan } from '../../agent/pod-network/settings.ts';
 import { bosunConflistName, cniLeftovers } from './cni-cleanup.ts';
 
 export interface ResetSpec {
@@ -21,6 +22,8 @@ export interface ResetSpec {
   runtimeEndpoint: string;
   cniConfDir: string;
   podLogDir: string;
+  /** The agent's --cgroup-root: reset removes <cgroupRoot>/kubepods in every hierarchy, nothing else. */
+  cgroupRoot: string;
   say: (line: string) => void;
 }
 
@@ -51,7 +54,32 @@ async function removeChains(): Promise<boolean> {
   if (payload === undefined) return false;
   const restored = await run(['iptables-restore', '-w', '--noflush'], { input: payload, timeoutMs: 60_000 });
   if (restored.code !== 0) throw new Error(`iptables-restore failed: ${restored.stderr.trim()}`);
+  // the policies' address sets, now that no rule uses them (a host without ipset has none)
+  const sets = await run(['ipset', 'list', '-n'], { timeoutMs: 30_000 }).catch(() => undefined);
+  const destroy = sets?.code === 0 ? planSetCleanup(sets.stdout) : undefined;
+  if (destroy !== undefined) {
+    const destroyed = await run(['ipset', 'restore'], { input: destroy, timeoutMs: 30_000 });
+    if (destroyed.code !== 0) throw new Error(`ipset restore failed: ${destroyed.stderr.trim()}`);
+  }
   return true;
+}
+
+/** bosun.1 (with its neighbour and FDB entries) and the routes to other nodes' pods (our protocol number only). */
+async function removePodNetwork(): Promise<string> {
+  const removed: string[] = [];
+  if ((await run(['ip', 'link', 'show', 'dev', vxlan.device], { timeoutMs: 10_000 })).code === 0) {
+    const deleted = await run(['ip', 'link', 'delete', vxlan.device], { timeoutMs: 10_000 });
+    if (deleted.code !== 0) throw new Error(`ip link delete ${vxlan.device}: ${deleted.stderr.trim()}`);
+    removed.push(vxlan.device);
+  }
+  const routes = await run(['ip', '-j', 'route', 'show', 'proto', String(routeProtocol)], { timeoutMs: 10_000 });
+  const count = routes.code === 0 && routes.stdout.trim() !== '' ? (JSON.parse(routes.stdout) as unknown[]).length : 0;
+  if (count > 0) {
+    const flushed = await run(['ip', 'route', 'flush', 'proto', String(routeProtocol)], { timeoutMs: 10_000 });
+    if (flushed.code !== 0) throw new Error(`ip route flush proto ${routeProtocol}: ${flushed.stderr.trim()}`);
+    removed.push(`${count} route(s) to other nodes' pods`);
+  }
+  return removed.length === 0 ? 'no pod network device or routes' : `removed ${removed.join(', ')}`;
 }
 
 async function removeCni(confDir: string): Promise<string | undefined> {
@@ -101,10 +129,22 @@ export async function resetNode(spec: ResetSpec): Promise<string[]> {
   });
   await step('removing pod cgroups', async () => {
     // runc removes each container's cgroup but not the pod and QoS levels the agent asked for
-    await removeCgroupTree(await hostCgroupMounts(), podCgroupRoot('cgroupfs', '/'), 10_000);
+    const podRoot = podCgroupRoot('cgroupfs', spec.cgroupRoot);
+    const outcome = await removeCgroupTree(await hostCgroupMounts(), podRoot, 10_000);
+    const waited = outcome.busyRetries > 0 ? ` (waited for busy folders ${outcome.busyRetries} time(s))` : '';
+    say(`removed ${outcome.removed.length} cgroup folder(s) under ${podRoot}${waited}`);
+    if (outcome.left.length > 0)
+      throw new Error(`${outcome.left.length} cgroup folder(s) still hold processes, e.g. ${outcome.left[0]}`);
   });
   await step('deleting iptables chains', async () => {
-    say((await removeChains()) ? 'deleted the BOSUN-* iptables chains and their hooks' : 'no BOSUN-* iptables chains');
+    say(
+      (await removeChains())
+        ? 'deleted the BOSUN-* and BOSUNPOD-* iptables chains and their hooks'
+        : 'no bosun iptables chains',
+    );
+  });
+  await step('removing the pod network', async () => {
+    say(await removePodNetwork());
   });
   await step('removing CNI state', async () => {
     const removed = await removeCni(spec.cniConfDir);

@@ -1,7 +1,7 @@
 /**
  * `bosun up`, as a script: `bosun server` as a child → /readyz → admin kubeconfig and a token →
  * `bosun join --no-start` (the real join path: discovery, CA pin, TLS bootstrap) → `bosun agent` as
- * a child → CNI conflist for the node's subnet → Ready. Then it waits; on SIGINT/SIGTERM it stops the
+ * a child (which writes the CNI conflist once the node has a subnet) → Ready. Then it waits; on SIGINT/SIGTERM it stops the
  * agent and then the server. Containers keep running in containerd (the agent never owns them): the
  * next `bosun up` adopts them, `bosun reset` removes them.
  */
@@ -15,7 +15,6 @@ import { withServerDefaults } from '../init/server-defaults.ts';
 import { prepareJoin, serverFlags } from '../init/init-cluster.ts';
 import { agentKubeconfig, agentRootDir, serverDataDir, type NodePaths } from '../init/node-paths.ts';
 import { agentArgv } from '../join/start-agent.ts';
-import { writeCniConflist } from '../node-setup/cni-file.ts';
 import { podCIDROf, readyOf, waitNodeField } from '../node-setup/node-wait.ts';
 
 const bosunBin = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
@@ -142,6 +141,9 @@ export async function runUp(spec: UpSpec): Promise<void> {
       `--pod-log-dir=${spec.podLogDir}`,
       `--cgroup-driver=${spec.cgroupDriver}`,
       `--node-ip=${spec.advertiseAddress}`,
+      `--pod-manifest-path=${join(paths.configDir, 'manifests')}`,
+      `--cni-conf-dir=${spec.cniConfDir}`,
+      `--cni-data-dir=${spec.cniDataDir}`,
       ...spec.agentArgs,
     ];
     agent = startChild(
@@ -163,7 +165,6 @@ export async function runUp(spec: UpSpec): Promise<void> {
       died,
       waitNodeField(kubeconfig, spec.nodeName, 120_000, `node ${spec.nodeName} given a pod subnet`, podCIDROf),
     ]);
-    writeCniConflist(spec.cniConfDir, spec.cniDataDir, cidr);
     await Promise.race([
       died,
       waitNodeField(kubeconfig, spec.nodeName, 180_000, `node ${spec.nodeName} Ready`, readyOf),

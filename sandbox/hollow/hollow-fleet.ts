@@ -243,6 +243,8 @@ export class HollowFleet {
       runtime: new HollowRuntime({ pauseImage: options.pauseImage, latencyMs: options.runtimeLatencyMs }),
       proxyRunner: new NullHostRunner(),
       hostMounts: new NullMounts(),
+      // hollow nodes have no disk to keep volumes on (and a thousand claim watches would cost)
+      localPathProvisioner: false,
       hostFacts: () =>
         (this.#hostFacts ??= readHostFacts().catch((err: unknown) => {
           this.#hostFacts = undefined; // the next node tries again

@@ -13,7 +13,7 @@ import { waitFor } from '../helpers/wait.ts';
 
 const mainScript = join(import.meta.dirname, '..', '..', 'cli', 'main.ts');
 
-export interface AgentRun {
+interface AgentRun {
   child: ChildProcess;
   pid: number;
   /** Resolves once the process exited and its output was read to the end. */
@@ -67,6 +67,11 @@ export class AgentProcess {
       '10.244.0.0/16',
       '--cgroup-root',
       this.node.cgroupRoot,
+      // the node's own CNI folders: the agent writes the conflist there, never into the host's
+      '--cni-conf-dir',
+      this.node.cniConfDir,
+      '--cni-data-dir',
+      this.node.cniDataDir,
       ...this.extraArgs,
     ];
   }

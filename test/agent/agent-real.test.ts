@@ -14,20 +14,18 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import { KubeClient } from '../../kube/client.ts';
 import { loadKubeconfig } from '../../kube/kubeconfig.ts';
 import { refs } from '../../kube/resource-ref.ts';
+import { isApiError } from '../../kube/errors.ts';
 import type { Node, Pod } from '../../kube/corev1.ts';
-import { bedImages } from '../bed/index.ts';
+import { bedImages, createTestSandbox } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
 import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { kubectlOk } from '../bed/kubectl.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
@@ -36,18 +34,7 @@ let cri: CriClient | undefined;
 let kubeconfig = '';
 
 test.before(async () => {
-  const id = `bsa${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bsa', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
@@ -71,10 +58,8 @@ test.after.always(async () => {
   await sandbox?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
@@ -108,8 +93,12 @@ async function kubectlCreate(objects: Pod[]): Promise<void> {
 
 const isReady = (pod: Pod | undefined) => pod?.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
 
+/** The pod, or undefined when the API says it does not exist; any other failure fails the test. */
 async function getPod(name: string): Promise<Pod | undefined> {
-  return client!.get<Pod>(refs.pods, name, 'default').catch(() => undefined);
+  return client!.get<Pod>(refs.pods, name, 'default').catch((err: unknown) => {
+    if (isApiError(err, 'NotFound')) return undefined;
+    throw err;
+  });
 }
 
 async function sandboxesOf(uid: string) {
@@ -224,7 +213,12 @@ test.serial('a pod created with kubectl runs and shows Running, Ready and its IP
   await kubectlCreate([podManifest('hello')]);
   await waitFor(async () => isReady(await getPod('hello')), { what: 'pod hello Ready', timeoutMs: 60_000 });
   const wide = await kubectl('get', 'pods', 'hello', '-o', 'wide');
-  t.regex(wide, /^hello\s+1\/1\s+Running\s+0\s+\S+\s+10\.244\.1\.\d+\s+node-1\s/m);
+  // the agent's conflist hands out addresses from the subnet the control plane gave the node
+  const subnet = (await kubectl('get', 'node', 'node-1', '-o', 'jsonpath={.spec.podCIDR}')).replace(/\.0\/24$/, '');
+  t.regex(
+    wide,
+    new RegExp(`^hello\\s+1/1\\s+Running\\s+0\\s+\\S+\\s+${subnet.replaceAll('.', '\\.')}\\.\\d+\\s+node-1\\s`, 'm'),
+  );
 });
 
 test.serial(

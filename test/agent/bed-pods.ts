@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import type { BedNode } from '../bed/index.ts';
 import { CriClient } from '../../cri/client.ts';
 import type { KubeClient } from '../../kube/client.ts';
-import { Informer } from '../../kube/informer.ts';
+import { apiListWatch, Informer } from '../../kube/informer.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { systemClock } from '../../kube/clock.ts';
@@ -58,7 +58,7 @@ export async function startBedPods(
     resyncMs: 500,
     api: kubePodApi(client),
   });
-  const informer = new Informer<Pod>(client, refs.pods, { fieldSelector: `spec.nodeName=${node.name}` });
+  const informer = new Informer<Pod>(apiListWatch(client, refs.pods, { fieldSelector: `spec.nodeName=${node.name}` }));
   informer.addHandlers({
     onAdd: (pod) => manager.upsert(pod),
     onUpdate: (_previous, pod) => manager.upsert(pod),

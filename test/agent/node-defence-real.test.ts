@@ -10,16 +10,14 @@
  *  - a fast writer's log rotated within 1Mi × 3 files (bounded: 24 MB written, then it sleeps).
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from './agent-process.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 let sandbox: Sandbox | undefined;
 let agent: AgentProcess | undefined;
@@ -28,18 +26,7 @@ let rootDir = '';
 let mounted = false;
 
 test.before(async () => {
-  const id = `bnd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bnd', 1);
   const plane = await sandbox.startControlPlane(['--node-monitor-period', '1s']);
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;
@@ -74,10 +61,8 @@ test.after.always(async () => {
   if (mounted) await run(['umount', '-l', rootDir]);
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 60_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig }, args);
 }
 
 async function apply(name: string, manifest: string): Promise<void> {

@@ -19,18 +19,16 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { Etcd3 } from 'etcd3';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
 import { CriClient } from '../../cri/client.ts';
 import type { Pod } from '../../kube/corev1.ts';
-import { bedImages } from '../bed/index.ts';
+import { bedImages, createTestSandbox } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startEtcd, type EtcdProcess } from '../controlplane/etcd-process.ts';
 import { etcdCredentials } from '../../controlplane/storage/etcd.ts';
 import { AgentProcess } from './agent-process.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
 /** Makes the agent reject a promise and throw from a timer on SIGUSR2. */
 const escapeOnSignal = join(import.meta.dirname, 'preload', 'escape-on-signal.mjs');
@@ -47,18 +45,7 @@ test.before(async () => {
     hosts: etcd.endpoint,
     ...(etcd.clientTls ? { credentials: etcdCredentials(etcd.clientTls) } : {}),
   });
-  const id = `bho${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bho', 1);
   const plane = await sandbox.startControlPlane(['--datastore', 'etcd', ...etcd.serverFlags]);
   kubeconfig = plane.kubeconfig;
   const node = sandbox.nodes[0]!;
@@ -74,10 +61,7 @@ test.before(async () => {
   await waitFor(
     async () =>
       (
-        await run([
-          'kubectl',
-          '--kubeconfig',
-          kubeconfig,
+        await runKubectl({ kubeconfig, timeoutMs: 30_000 }, [
           'get',
           'configmap/kube-root-ca.crt',
           'serviceaccount/default',
@@ -95,10 +79,8 @@ test.after.always(async () => {
   await etcd?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 90_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 async function kubectlCreate(objects: object[]): Promise<void> {

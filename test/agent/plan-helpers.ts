@@ -15,7 +15,7 @@ export interface PlanRow {
   sandboxAttemptFloor?: number;
 }
 
-export function describeAction(a: PodAction): string {
+function describeAction(a: PodAction): string {
   switch (a.kind) {
     case 'createSandbox':
       return `sandbox#${a.attempt}`;

@@ -6,13 +6,14 @@
  * A bed is a private network on this machine made of network namespaces that the bed creates:
  *   - a hub namespace holding a bridge; the control plane side of the bed (its address: hubIP);
  *   - one namespace per node, linked to the hub bridge by a veth, with no default route, its own
- *     containerd (own root/state/socket/CNI config), its podCIDR, routes to the other nodes' podCIDRs,
- *     and the service CIDR routed into a sink namespace that drops whatever reaches it.
+ *     containerd (own root/state/socket/CNI config), and the service CIDR routed into a sink
+ *     namespace that drops whatever reaches it; by default also its podCIDR and routes to the other
+ *     nodes' podCIDRs, written by the bed (podNetwork: 'agents' leaves both to the agents).
  * Every name the bed creates contains its id; destroy() removes all of it, by PID and by name.
  */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import type { RunOptions, RunResult } from '../../host/process/run.ts';
-import { sandboxAddresses, sandboxImages } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 
 export type { RunOptions, RunResult } from '../../host/process/run.ts';
 
@@ -31,6 +32,11 @@ export interface BedNode {
   readonly stateDir: string;
   /** Where CRI container logs go for pods of this node (the kubelet's /var/log/pods). */
   readonly podLogDir: string;
+  /**
+   * The --cgroup-root for an agent on this node: a subtree of the bed's own, removed with the bed,
+   * so that pods of different beds (and `bosun reset` on one of them) never share /kubepods.
+   */
+  readonly cgroupRoot: string;
   /** PID of this node's containerd. */
   readonly containerdPid: number;
   /** Runs a command inside the node's network namespace and waits for it. Never throws on exit code. */
@@ -73,10 +79,13 @@ export interface BedOptions {
   nodes?: number;
   /** Which locally built images to import into every node (default: pause and busybox). */
   images?: readonly ('pause' | 'busybox')[];
+  /**
+   * 'static' (default): the bed writes each node's conflist (10.244.k.0/24) and routes to the other
+   * nodes, for tests that start pods through CRI alone. 'agents': it writes neither; the agents
+   * the test runs (e.g. through install.sh) own the pod network, as on real machines.
+   */
+  podNetwork?: 'static' | 'agents';
 }
 
 /** Image references the bed imports; the pause one is each containerd's sandbox image. */
 export const bedImages = sandboxImages;
-
-/** Address conventions inside every bed (private to the bed's namespaces). */
-export const bedAddresses = sandboxAddresses;

@@ -4,19 +4,17 @@
  * with the bed). See api.ts for the contract.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
+import { addStaticPodNetwork } from './static-pod-network.ts';
 import type { Bed, BedNode, BedOptions, RunOptions, RunResult } from './api.ts';
+import { createTestSandbox } from './test-sandbox.ts';
 
-export { bedImages, bedAddresses } from './api.ts';
-export type { Bed, BedNode, BedOptions } from './api.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+export { bedImages } from './api.ts';
+export { createTestSandbox } from './test-sandbox.ts';
+export type { Bed, BedNode } from './api.ts';
 
 /** Stops a child: SIGTERM, then SIGKILL after a grace period; resolves once it exited. */
 async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
@@ -75,6 +73,9 @@ class TestNode implements BedNode {
   get podLogDir() {
     return this.#node.podLogDir;
   }
+  get cgroupRoot() {
+    return this.#node.cgroupRoot;
+  }
   get containerdPid() {
     return this.#node.containerdPid;
   }
@@ -100,8 +101,10 @@ class TestBed implements Bed {
   readonly #sandbox: Sandbox;
   readonly #children = new Children();
   #destroyed = false;
-  constructor(sandbox: Sandbox) {
+  readonly #staticPodNetwork: boolean;
+  constructor(sandbox: Sandbox, staticPodNetwork: boolean) {
     this.#sandbox = sandbox;
+    this.#staticPodNetwork = staticPodNetwork;
   }
   get id() {
     return this.#sandbox.id;
@@ -123,6 +126,7 @@ class TestBed implements Bed {
   }
   async addNode(): Promise<BedNode> {
     const node = await this.#sandbox.addNode();
+    if (this.#staticPodNetwork) await addStaticPodNetwork(node, this.#sandbox.nodes);
     return new TestNode(this.#sandbox, node.name, this.#children);
   }
   runInHub(argv: readonly string[], options?: RunOptions): Promise<RunResult> {
@@ -169,18 +173,15 @@ async function checkHost(): Promise<void> {
 /** Creates a bed with `nodes` nodes (default 1); on a failed start, removes what was created. */
 export async function createBed(options: BedOptions = {}): Promise<Bed> {
   await checkHost();
-  // pid in base 36 + random: unique across parallel runs, short enough for interface names
-  const id = `bsn${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  const sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: options.images ?? ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    options.nodes ?? 1,
-  );
-  return new TestBed(sandbox);
+  const sandbox = await createTestSandbox('bsn', options.nodes ?? 1, {
+    ...(options.images !== undefined && { images: options.images }),
+  });
+  const staticPodNetwork = (options.podNetwork ?? 'static') === 'static';
+  try {
+    if (staticPodNetwork) for (const node of sandbox.nodes) await addStaticPodNetwork(node, sandbox.nodes);
+  } catch (err) {
+    await sandbox.destroy().catch(() => undefined);
+    throw err;
+  }
+  return new TestBed(sandbox, staticPodNetwork);
 }

@@ -86,7 +86,6 @@ const commands = [
   'sandbox heal',
   'node-setup',
   'node-setup containerd-config',
-  'node-setup cni',
   'node-setup images',
   'node-setup cgroup-driver',
   'node-setup pod-cidr',

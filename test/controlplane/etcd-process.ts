@@ -37,7 +37,7 @@ export interface EtcdProcess {
 
 export const etcdBinary = '/usr/bin/etcd';
 
-export interface EtcdStartOptions {
+interface EtcdStartOptions {
   /** Plain http without client certificates (default: TLS with --client-cert-auth). */
   readonly plaintext?: boolean;
   /** Serve this existing data folder (a restored snapshot) instead of a new one; removed with the rest. */

@@ -19,12 +19,15 @@ export async function startInProcess(
     bookmarkIntervalMs?: number;
     datastore?: 'sqlite' | 'etcd';
     defaultTolerationSeconds?: ServerOptions['defaultTolerationSeconds'];
+    /** What /version says as the server's bosun version (node agents check their skew against it). */
+    bosunVersion?: string;
     /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate. */
     etcd?: { readonly endpoint: string; readonly clientTls: ServerOptions['etcdTls'] };
     certificates?: Pick<
       ServerOptions,
       'certificateLifetimeMs' | 'certificateCheckIntervalMs' | 'adminKubeconfigCopies'
     >;
+    audit?: ServerOptions['audit'];
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -42,10 +45,12 @@ export async function startInProcess(
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     logger: pino({ level: 'silent' }),
     kubernetesVersion: 'v1.32.0',
+    ...(options.bosunVersion !== undefined ? { bosunVersion: options.bosunVersion } : {}),
     ...(options.defaultTolerationSeconds !== undefined
       ? { defaultTolerationSeconds: options.defaultTolerationSeconds }
       : {}),
     ...options.certificates,
+    ...(options.audit ? { audit: options.audit } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {
@@ -63,11 +68,14 @@ export async function startInProcess(
  * One in-process server and an admin client shared by a test file's tests: started before the
  * first, stopped after the last (also when one fails). Call it at the top level of the file.
  */
-export function sharedInProcess(test: TestFn): { client(): KubeClient; server(): InProcessServer } {
+export function sharedInProcess(
+  test: TestFn,
+  options: Parameters<typeof startInProcess>[0] = {},
+): { client(): KubeClient; server(): InProcessServer } {
   let server: InProcessServer | undefined;
   let client: KubeClient | undefined;
   test.before(async () => {
-    server = await startInProcess();
+    server = await startInProcess(options);
     client = new KubeClient(server.admin);
   });
   test.after.always(async () => {
@@ -75,4 +83,15 @@ export function sharedInProcess(test: TestFn): { client(): KubeClient; server():
     await server?.destroy();
   });
   return { client: () => client!, server: () => server! };
+}
+
+/** Where `call` (server-process.ts) reaches an in-process server, and its admin's identity. */
+export function callTarget(s: InProcessServer): {
+  endpoint: { dataDir: string; port: number };
+  admin: { cert: string; key: string };
+} {
+  return {
+    endpoint: { dataDir: s.dataDir, port: Number(new URL(s.server.url).port) },
+    admin: { cert: s.admin.cert ?? '', key: s.admin.key ?? '' },
+  };
 }

@@ -4,7 +4,6 @@
  * that need the control loops (deletion, namespaces, validation). One bed per test file.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,22 +15,18 @@ import {
   type RunningControlLoops,
 } from '../../controlplane/controllers/control-loops.ts';
 import { KubeClusterClient } from '../../controlplane/controllers/kube-cluster-client.ts';
+import type { RunResult } from '../../host/process/run.ts';
+import { kubectl as runKubectl } from '../bed/kubectl.ts';
 import { startInProcess, type InProcessServer } from './in-process.ts';
 import { node } from './scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './controllers/fake-kubelet.ts';
 
-export interface KubectlResult {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-export interface KubectlBed {
+interface KubectlBed {
   readonly server: InProcessServer;
   readonly client: KubeClient;
   readonly api: KubeClusterClient;
   /** Runs kubectl (or another kubectl binary) against the server; never throws. */
-  kubectl(args: readonly string[], options?: { binary?: string; stdin?: string }): Promise<KubectlResult>;
+  kubectl(args: readonly string[], options?: { binary?: string; stdin?: string }): Promise<RunResult>;
   /** Runs kubectl, asserts it succeeded, and returns its output. */
   ok(t: ExecutionContext, ...args: string[]): Promise<string>;
   /** Writes a manifest into the bed's folder and returns its path. */
@@ -39,7 +34,7 @@ export interface KubectlBed {
   close(): Promise<void>;
 }
 
-export async function startKubectlBed(options: { controllers?: boolean } = {}): Promise<KubectlBed> {
+async function startKubectlBed(options: { controllers?: boolean } = {}): Promise<KubectlBed> {
   const dir = mkdtempSync(join(tmpdir(), `bosun-kbed-${process.pid}-`));
   const server = await startInProcess();
   const client = new KubeClient(server.admin);
@@ -73,17 +68,10 @@ export async function startKubectlBed(options: { controllers?: boolean } = {}): 
     throw err;
   }
   const kubectl: KubectlBed['kubectl'] = (args, opts = {}) =>
-    new Promise((resolve) => {
-      const child = execFile(
-        opts.binary ?? 'kubectl',
-        [...args],
-        { env: { ...process.env, KUBECONFIG: server.server.kubeconfigPath }, timeout: 90_000 },
-        (err, stdout, stderr) => {
-          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-        },
-      );
-      if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
-    });
+    runKubectl(
+      { kubeconfig: server.server.kubeconfigPath, binary: opts.binary, input: opts.stdin, timeoutMs: 90_000 },
+      args,
+    );
   return {
     server,
     client,

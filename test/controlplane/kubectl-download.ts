@@ -10,7 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, wri
 import { join } from 'node:path';
 import { gunzipSync, inflateRawSync } from 'node:zlib';
 
-export const kubectlCache = process.env.BOSUN_KUBECTL_CACHE ?? '/var/cache/bosun-test/kubectl';
+const kubectlCache = process.env.BOSUN_KUBECTL_CACHE ?? '/var/cache/bosun-test/kubectl';
 
 /** The bytes of `wanted` inside a tar stream (ustar headers, 512-byte blocks). */
 export function tarEntry(tar: Buffer, wanted: string): Buffer | undefined {
@@ -60,7 +60,7 @@ export function zipEntry(zip: Buffer, wanted: string): Buffer | undefined {
   return undefined;
 }
 
-export type Download = { readonly binary: string } | { readonly skip: string };
+type Download = { readonly binary: string } | { readonly skip: string };
 
 /**
  * The cached kubectl 1.<minor>, fetched and unpacked first when missing. Synchronous: ava wants

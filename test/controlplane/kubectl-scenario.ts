@@ -5,36 +5,50 @@
  */
 import type { ExecutionContext } from 'ava';
 import forge from 'node-forge';
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RunResult } from '../../host/process/run.ts';
+import { kubectl as runKubectl } from '../bed/kubectl.ts';
 import type { ServerProcess } from './server-process.ts';
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
+/** kubectl against a server process, as its admin (the server's kubeconfig); never throws on the exit code. */
 export function kubectl(
   server: ServerProcess,
   args: readonly string[],
   input?: string,
   env: Record<string, string> = {},
   binary = 'kubectl',
-): Promise<KubectlResult> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      binary,
-      [...args],
-      { env: { ...process.env, KUBECONFIG: server.kubeconfig, ...env }, timeout: 30_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-    if (input !== undefined) child.stdin?.end(input);
+): Promise<RunResult> {
+  return runKubectl({ kubeconfig: server.kubeconfig, binary, input, env, timeoutMs: 30_000 }, args);
+}
+
+/** A long-running kubectl whose output is read while it runs (get -w); stop() ends it. */
+function watchKubectl(server: ServerProcess, args: readonly string[]) {
+  const child = spawn('kubectl', [...args], {
+    env: { ...process.env, KUBECONFIG: server.kubeconfig },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
+  const take = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout.on('data', take);
+  child.stderr.on('data', take);
+  return {
+    output: () => output,
+    /** Resolves once the output matches; rejects when kubectl exits first or the deadline passes. */
+    async until(pattern: RegExp, timeoutMs: number): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!pattern.test(output)) {
+        if (child.exitCode !== null) throw new Error(`kubectl ${args.join(' ')} exited: ${output}`);
+        if (Date.now() > deadline) throw new Error(`no ${pattern} within ${timeoutMs} ms in: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
 }
 
 const headerOf = (text: string) => (text.split('\n')[0] ?? '').trim().split(/\s{2,}/);
@@ -472,13 +486,25 @@ spec:
     t.is((await k(['config', 'current-context'])).trim(), 'kubernetes-admin@bosun');
     t.regex(await k(['config', 'get-contexts']), /\*\s+kubernetes-admin@bosun\s+bosun\s+kubernetes-admin/);
 
-    // get -w sees a change and a deletion.
-    const watcher = kubectl(server, ['get', 'cm', '-n', 'scenario', '-w', '--request-timeout=8s', '-o', 'name']);
-    await new Promise((r) => setTimeout(r, 1500));
-    await k(['create', 'configmap', 'watched', '-n', 'scenario']);
-    await k(['delete', 'configmap', 'watched', '-n', 'scenario']);
-    const watched = await watcher;
-    t.regex(watched.stdout, /configmap\/watched/, `watch output: ${watched.stdout} ${watched.stderr}`);
+    // get -w sees a creation and a deletion. kubectl prints the listed objects before it opens the
+    // watch from the list's resourceVersion, so once an object known to exist is printed, every
+    // later change reaches this watch: no sleep, no race.
+    await k(['create', 'configmap', 'watch-anchor', '-n', 'scenario']);
+    const watcher = watchKubectl(server, ['get', 'cm', '-n', 'scenario', '-w', '--output-watch-events']);
+    try {
+      await watcher.until(/^ADDED\s+watch-anchor\s/m, 20_000);
+      await k(['create', 'configmap', 'watched', '-n', 'scenario']);
+      await k(['delete', 'configmap', 'watched', '-n', 'scenario']);
+      await watcher.until(/^DELETED\s+watched\s/m, 20_000);
+    } finally {
+      watcher.stop();
+    }
+    const events = watcher
+      .output()
+      .split('\n')
+      .filter((line) => /^\w+\s+watched\s/.test(line))
+      .map((line) => line.trim().split(/\s+/)[0]);
+    t.deepEqual(events, ['ADDED', 'DELETED'], `watch output: ${watcher.output()}`);
 
     // delete: graceful for an unscheduled pod is immediate; --cascade accepted; then the namespace.
     t.regex(await k(['delete', 'pod', 'solo', '-n', 'scenario', '--grace-period=5']), /deleted/);

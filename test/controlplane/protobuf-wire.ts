@@ -1,5 +1,5 @@
 /** Reading the protobuf wire format field by field (tests check hand-built encodings with it): varints, length-delimited fields, skipping the rest. */
-export type WireType = 0 | 1 | 2 | 5;
+type WireType = 0 | 1 | 2 | 5;
 
 export interface RawField {
   readonly number: number;
@@ -10,9 +10,9 @@ export interface RawField {
   readonly bytes?: Uint8Array;
 }
 
-export class WireError extends Error {}
+class WireError extends Error {}
 
-export function readVarint(data: Uint8Array, offset: number): [bigint, number] {
+function readVarint(data: Uint8Array, offset: number): [bigint, number] {
   let result = 0n;
   let shift = 0n;
   for (let i = offset; i < data.length && i < offset + 10; i++) {

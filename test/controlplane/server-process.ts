@@ -28,7 +28,7 @@ export interface ServerProcess {
   destroy(): Promise<void>;
 }
 
-export interface ServerStartOptions {
+interface ServerStartOptions {
   datastore: 'sqlite' | 'etcd';
   etcdEndpoint?: string;
   /** A test etcd (etcd-process.ts): its endpoint and, when it runs TLS, the client certificate flags. */
@@ -122,9 +122,10 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
   return self;
 }
 
+/** cert and key may come straight from a kubeconfig that has none (a token user's). */
 export interface Identity {
-  cert?: string;
-  key?: string;
+  cert?: string | undefined;
+  key?: string | undefined;
   token?: string;
 }
 

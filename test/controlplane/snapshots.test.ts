@@ -140,56 +140,68 @@ test('sqlite: a snapshot of a running server restores into a new folder with its
   t.is((await call(second, 'GET', '/api/v1/namespaces/default/configmaps/later', admin(second))).status, 404);
 });
 
-test('etcd: a snapshot from etcd is restored by etcd into a new etcd that a new server serves', async (t) => {
-  const etcd = await startEtcd();
-  t.teardown(() => etcd.destroy());
-  const dataDir = join(scratch, 'etcd-server');
-  const server = await startServerProcess({ datastore: 'etcd', etcd, dataDir });
-  t.teardown(() => server.destroy());
-  await create(server, '/api/v1/namespaces', { metadata: { name: 'from-etcd' } });
+/** What the etcd scenario's first step leaves for the second: the restored folders. */
+const etcdRestored = {
+  etcdDataDir: join(scratch, 'etcd-restored-data'),
+  dataDir: join(scratch, 'etcd-server-restored'),
+};
 
-  const flags = etcd.serverFlags;
-  const saved = await snapshotCli([
-    'save',
-    '--data-dir',
-    dataDir,
-    '--datastore',
-    'etcd',
-    ...flags,
-    '--name',
-    'etcd-one',
-    '-o',
-    'json',
-  ]);
-  t.is(saved.code, 0, saved.stderr);
-  t.is((JSON.parse(saved.stdout) as SnapshotMeta).datastore, 'etcd');
+test.serial(
+  "etcd: a snapshot taken through etcd's snapshot stream is restored by etcd into a new data folder",
+  async (t) => {
+    const etcd = await startEtcd();
+    t.teardown(() => etcd.destroy());
+    const dataDir = join(scratch, 'etcd-server');
+    const server = await startServerProcess({ datastore: 'etcd', etcd, dataDir });
+    t.teardown(() => server.destroy());
+    await create(server, '/api/v1/namespaces', { metadata: { name: 'from-etcd' } });
 
-  const noEtcdDir = await snapshotCli([
-    'restore',
-    'etcd-one',
-    '--snapshot-dir',
-    join(dataDir, 'snapshots'),
-    '--data-dir',
-    join(scratch, 'x'),
-  ]);
-  t.is(noEtcdDir.code, 1);
-  t.regex(noEtcdDir.stderr, /is of an etcd datastore: name the new etcd data folder with --etcd-data-dir/);
-  t.false(existsSync(join(scratch, 'x')));
+    const flags = etcd.serverFlags;
+    const saved = await snapshotCli([
+      'save',
+      '--data-dir',
+      dataDir,
+      '--datastore',
+      'etcd',
+      ...flags,
+      '--name',
+      'etcd-one',
+      '-o',
+      'json',
+    ]);
+    t.is(saved.code, 0, saved.stderr);
+    t.is((JSON.parse(saved.stdout) as SnapshotMeta).datastore, 'etcd');
 
-  const restoredEtcd = join(scratch, 'etcd-restored-data');
-  const restoredDir = join(scratch, 'etcd-server-restored');
-  const restored = await snapshotCli([
-    'restore',
-    join(dataDir, 'snapshots', 'etcd-one'),
-    '--data-dir',
-    restoredDir,
-    '--etcd-data-dir',
-    restoredEtcd,
-  ]);
-  t.is(restored.code, 0, restored.stderr);
-  const etcd2 = await startEtcd({ dataDir: restoredEtcd });
+    const noEtcdDir = await snapshotCli([
+      'restore',
+      'etcd-one',
+      '--snapshot-dir',
+      join(dataDir, 'snapshots'),
+      '--data-dir',
+      join(scratch, 'x'),
+    ]);
+    t.is(noEtcdDir.code, 1);
+    t.regex(noEtcdDir.stderr, /is of an etcd datastore: name the new etcd data folder with --etcd-data-dir/);
+    t.false(existsSync(join(scratch, 'x')));
+
+    const restored = await snapshotCli([
+      'restore',
+      join(dataDir, 'snapshots', 'etcd-one'),
+      '--data-dir',
+      etcdRestored.dataDir,
+      '--etcd-data-dir',
+      etcdRestored.etcdDataDir,
+    ]);
+    t.is(restored.code, 0, restored.stderr);
+    t.true(existsSync(join(etcdRestored.etcdDataDir, 'member')), "etcd's own restore made a member folder");
+  },
+);
+
+test.serial("etcd: a new etcd on the restored folder, and a server on it, serve the snapshot's objects", async (t) => {
+  if (!existsSync(join(etcdRestored.etcdDataDir, 'member'))) return t.fail('the restore step before this one failed');
+  const etcd2 = await startEtcd({ dataDir: etcdRestored.etcdDataDir });
   t.teardown(() => etcd2.destroy());
-  const second = await startServerProcess({ datastore: 'etcd', etcd: etcd2, dataDir: restoredDir });
+  const second = await startServerProcess({ datastore: 'etcd', etcd: etcd2, dataDir: etcdRestored.dataDir });
   t.teardown(() => second.destroy());
   t.is((await call(second, 'GET', '/api/v1/namespaces/from-etcd', admin(second))).status, 200);
 });

@@ -6,7 +6,7 @@ import type { TestFn } from 'ava';
 import { isStorageError } from '../../controlplane/errors.ts';
 import type { Change, Storage } from '../../controlplane/storage/store.ts';
 
-export interface StoreFactory {
+interface StoreFactory {
   /** Opens the store (again, on the same data, when called a second time after close). */
   open(): Promise<Storage>;
 }

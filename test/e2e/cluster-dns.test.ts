@@ -9,21 +9,17 @@
  * namespace (nothing leaves the machine), which sees a missing name once (negative caching).
  */
 import test, { type ExecutionContext } from 'ava';
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
-import { bedImages } from '../bed/index.ts';
+import { bedImages, createTestSandbox } from '../bed/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { sandboxAddresses } from '../../sandbox/names.ts';
 import { inNetns } from '../../host/process/process.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { kubectlOk } from '../bed/kubectl.ts';
 
 let sandbox: Sandbox | undefined;
 const agents: AgentProcess[] = [];
@@ -32,18 +28,7 @@ let upstream: ChildProcess | undefined;
 let upstreamLog = '';
 
 test.before(async () => {
-  const id = `bsd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    2,
-  );
+  sandbox = await createTestSandbox('bsd', 2);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   // the node's "host resolvers": a stand-in in the hub namespace, which every node reaches
@@ -61,7 +46,7 @@ test.before(async () => {
     timeoutMs: 20_000,
     intervalMs: 100,
   });
-  const resolvConf = join(sandboxRoots.tests, id, 'host-resolv.conf');
+  const resolvConf = join(sandbox.stateDir, 'host-resolv.conf');
   writeFileSync(resolvConf, `nameserver ${sandboxAddresses.hubIP}\n`);
   for (const node of sandbox.nodes) {
     // no --cluster-dns-serve: cluster DNS is on by default
@@ -81,20 +66,15 @@ test.after.always(async () => {
   await sandbox?.destroy();
 });
 
-async function kubectl(...args: string[]): Promise<string> {
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 120_000 });
-  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-  return result.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 120_000 }, args);
 }
 
 async function apply(objects: unknown[]): Promise<void> {
   // --validate=false: through the sandbox's control plane, kubectl's validation of a List ends in
   // "unable to respond with a content type that the client supports" (406); not this test's subject.
-  const result = await run(['kubectl', '--kubeconfig', kubeconfig, 'apply', '--validate=false', '-f', '-'], {
-    input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }),
-    timeoutMs: 60_000,
-  });
-  if (result.code !== 0) throw new Error(`kubectl apply: ${result.stderr.trim()}`);
+  const input = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects });
+  await kubectlOk({ kubeconfig, input }, ['apply', '--validate=false', '-f', '-']);
 }
 
 /**

@@ -156,7 +156,7 @@ test.serial(
     ];
     for (const [what, argv, message] of cases) {
       const started = Date.now();
-      const result = await run([...argv, ...nodeFlags(), '--config-dir', tempDir()]);
+      const result = await run([...argv, ...nodeFlags(), '--config-dir', tempDir()], { timeoutMs: 120_000 });
       t.is(result.code, 1, what);
       t.regex(result.stderr, message, what);
       t.is(
@@ -167,7 +167,11 @@ test.serial(
         1,
         `${what}: one line`,
       );
-      t.true(Date.now() - started < 15_000, `${what}: fast`);
+      // fast means no retrying until a discovery timeout (kubeadm's is 5 min); each figure is
+      // logged, and only a failure that took a minute, far more than one attempt, fails the test
+      const tookMs = Date.now() - started;
+      t.log(`${what}: failed after ${tookMs} ms`);
+      t.true(tookMs < 60_000, `${what}: fast (took ${tookMs} ms)`);
     }
     const down = await run([
       ...command,
@@ -198,7 +202,7 @@ test.serial('join refuses a server whose clock is more than 5 minutes off', asyn
   const serving = issueCertificate(ca, { commonName: 'skewed', ipAddresses: ['127.0.0.1'], usage: 'server' });
   const token = { id: 'skewed', secret: '0123456789abcdef' };
   const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1\n    certificate-authority-data: ${Buffer.from(ca.cert).toString('base64')}\n`;
-  const fake = createServer({ key: serving.key, cert: serving.cert }, (req, res) => {
+  const fake = createServer({ key: serving.key, cert: serving.cert }, (_req, res) => {
     res.setHeader('Date', new Date(Date.now() + 10 * 60 * 1000).toUTCString());
     res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ data: { kubeconfig, [`jws-kubeconfig-${token.id}`]: signDetached(kubeconfig, token) } }));

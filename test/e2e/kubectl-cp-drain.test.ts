@@ -8,28 +8,25 @@
  * A release that is not installed is reported as a visible skip line.
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const releases = installedKubectlReleases();
 
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
 const kubectlWith = (binary: string, args: string[], timeoutMs = 90_000) =>
-  run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs });
+  runKubectl({ kubeconfig, binary, timeoutMs }, args);
 
-async function kubectl(...args: string[]): Promise<string> {
-  const r = await kubectlWith('kubectl', args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 /** A controller's pod template: busybox sleeping, labelled `app: <app>`, stopped within a second. */
@@ -102,18 +99,7 @@ async function runningOn(app: string, node: string): Promise<PodSummary | false>
 }
 
 test.before(async () => {
-  const id = `bcd${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bcd', 1);
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
   await sandbox.joinAgents();
   await waitFor(

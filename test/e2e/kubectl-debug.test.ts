@@ -7,20 +7,19 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Pod } from '../../kube/corev1.ts';
-import { run } from '../../host/process/run.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
 // the newest releases, from the npm registry, beside the oldest one on the machine
 const otherReleases = installedKubectlReleases(['1.27', '1.34', '1.35']).map((r) => r.binary);
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
@@ -66,17 +65,12 @@ async function debugSession(
 }
 
 /** kubectl with `input` on its stdin. */
-async function kubectlWithInput(
-  input: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return run(['kubectl', '--kubeconfig', kubeconfig, ...args], { input, timeoutMs: 90_000 });
+function kubectlWithInput(input: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runKubectl({ kubeconfig, input, timeoutMs: 90_000 }, args);
 }
 
-async function kubectl(...args: string[]): Promise<string> {
-  const r = await kubectlWithInput('', ...args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
+function kubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig, timeoutMs: 90_000 }, args);
 }
 
 const getPod = async (name: string) => JSON.parse(await kubectl('get', 'pod', name, '-o', 'json')) as Pod;
@@ -84,18 +78,7 @@ const getPod = async (name: string) => JSON.parse(await kubectl('get', 'pod', na
 // The node joins through `bosun join`, so its kubelet port has a serving certificate that the
 // server trusts, and the server reaches it through the sandbox's CONNECT proxy as for exec/attach.
 test.before(async () => {
-  const id = `bdb${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bdb', 1);
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
   // the operator's explicit choice that lets node debugging pods mount the whole node
   await sandbox.joinAgents(['--allowed-host-paths', '/']);

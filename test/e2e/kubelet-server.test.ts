@@ -7,19 +7,20 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { randomBytes, X509Certificate } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { join } from 'node:path';
 import { run } from '../../host/process/run.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { Sandbox } from '../../sandbox/sandbox.ts';
-import { sandboxImages, sandboxRoots } from '../../sandbox/names.ts';
+import { sandboxImages } from '../../sandbox/names.ts';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
+import { kubectl as runKubectl, kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/index.ts';
 
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
 const kubectlOld = '/usr/lib/google-cloud-sdk/bin/kubectl.1.27';
 const kubectlNew = '/usr/lib/google-cloud-sdk/bin/kubectl.1.33';
 // the newest releases, from the npm registry (1.35 lists through streaming watches)
@@ -30,15 +31,13 @@ const releases = ['kubectl', kubectlOld, kubectlNew, ...downloaded];
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
 
-async function kubectlWith(binary: string, args: string[], timeoutMs = 60_000) {
-  return await run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs });
+function kubectlWith(binary: string, args: string[], timeoutMs = 60_000) {
+  return runKubectl({ kubeconfig, binary, timeoutMs }, args);
 }
 const kubectl = (...args: string[]) => kubectlWith('kubectl', args);
 
-async function mustKubectl(...args: string[]): Promise<string> {
-  const r = await kubectl(...args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr.trim()}`);
-  return r.stdout;
+function mustKubectl(...args: string[]): Promise<string> {
+  return kubectlOk({ kubeconfig }, args);
 }
 
 function pod(name: string, script: string, extra = ''): string {
@@ -65,18 +64,7 @@ async function podField(name: string, path: string): Promise<string> {
 }
 
 test.before(async () => {
-  const id = `bks${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-  sandbox = await Sandbox.create(
-    {
-      name: id,
-      id,
-      stateDir: join(sandboxRoots.tests, id),
-      ownerPid: process.pid,
-      images: ['pause', 'busybox'],
-      imageCacheDir,
-    },
-    1,
-  );
+  sandbox = await createTestSandbox('bks', 1);
   const plane = await sandbox.startControlPlane();
   kubeconfig = plane.kubeconfig;
   await sandbox.joinAgents();

@@ -23,7 +23,8 @@ test.after.always(async () => {
 });
 
 test.serial('up joins every node through bosun join; kubectl sees them Ready', async (t) => {
-  const up = await sandbox('up', '--nodes', '2');
+  // routed: the two nodes on two segments behind the hub; the agents carry pods between them by VXLAN
+  const up = await sandbox('up', '--nodes', '2', '--topology', 'routed');
   t.is(up.code, 0, up.stderr);
   const kubeconfig = up.stdout.trim();
   t.true(existsSync(kubeconfig));
@@ -70,6 +71,27 @@ test.serial('up joins every node through bosun join; kubectl sees them Ready', a
   t.regex(again.stderr, /already exists; remove it first/);
 });
 
+test.serial(
+  '--topology routed puts the nodes on two segments; the agents route between them over bosun.1',
+  async (t) => {
+    const status = JSON.parse((await sandbox('status', '-o', 'json')).stdout) as {
+      nodes: { name: string; ip: string; segment: number }[];
+    };
+    t.deepEqual(
+      status.nodes.map((n) => `${n.name}:${n.segment}:${n.ip}`),
+      ['node-1:0:172.30.0.11', 'node-2:1:172.30.1.12'],
+    );
+    t.regex((await sandbox('status')).stdout, /\(routed\)/);
+    const routes = await waitFor(
+      async () => {
+        const out = (await sandbox('exec', 'node-1', '--', 'ip', 'route', 'show', 'proto', '98')).stdout;
+        return out.includes('dev bosun.1') ? out : undefined;
+      },
+      { what: "node-1 routing node-2's pods over bosun.1", timeoutMs: 30_000 },
+    );
+    t.regex(routes, /via \S+ dev bosun\.1 onlink/);
+  },
+);
 test.serial('exec runs inside a node: its own runtime, and the API server through the hub address', async (t) => {
   const images = await sandbox('exec', 'node-2', '--', bosun, 'cri', 'images', '-q');
   t.is(images.code, 0, images.stderr);

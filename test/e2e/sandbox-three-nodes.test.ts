@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { run } from '../helpers/run.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { sandboxRoots } from '../../sandbox/names.ts';
+import { kubectl as runKubectl } from '../bed/kubectl.ts';
 
 const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 const name = `three${process.pid.toString(36)}`;
@@ -17,7 +18,7 @@ const scope = ['--name', name, '--root', sandboxRoots.tests];
 const sandbox = (command: string, ...args: string[]) =>
   run([bosun, 'sandbox', command, ...scope, ...args], { timeoutMs: 300_000 });
 let kubeconfig = '';
-const kubectl = (...args: string[]) => run(['kubectl', '--kubeconfig', kubeconfig, ...args], { timeoutMs: 60_000 });
+const kubectl = (...args: string[]) => runKubectl({ kubeconfig }, args);
 
 interface NodeList {
   items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
@@ -99,10 +100,12 @@ test.serial('a Deployment behind a Service answers a pod on node-1 from backends
       },
     ],
   };
-  const applied = await run(['kubectl', '--kubeconfig', kubeconfig, 'apply', '--validate=false', '-f', '-'], {
-    input: JSON.stringify(manifest),
-    timeoutMs: 60_000,
-  });
+  const applied = await runKubectl({ kubeconfig, input: JSON.stringify(manifest) }, [
+    'apply',
+    '--validate=false',
+    '-f',
+    '-',
+  ]);
   t.is(applied.code, 0, applied.stderr);
   const podNode = await waitFor(
     async () => {
@@ -159,10 +162,12 @@ test.serial('a Deployment behind a Service answers a pod on node-1 from backends
       ],
     },
   };
-  const created = await run(['kubectl', '--kubeconfig', kubeconfig, 'apply', '--validate=false', '-f', '-'], {
-    input: JSON.stringify(client),
-    timeoutMs: 60_000,
-  });
+  const created = await runKubectl({ kubeconfig, input: JSON.stringify(client) }, [
+    'apply',
+    '--validate=false',
+    '-f',
+    '-',
+  ]);
   t.is(created.code, 0, created.stderr);
   const answers = await waitFor(
     async () => {

@@ -1,1 +1,1 @@
-export { run, mustRun } from '../../host/process/run.ts';
+export { run } from '../../host/process/run.ts';

@@ -4,14 +4,11 @@
  * file's first test and torn down after its last (also when a test fails).
  */
 import test from 'ava';
-import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { run } from '../../host/process/run.ts';
-import { Sandbox, type SandboxNode } from '../../sandbox/sandbox.ts';
-import { sandboxRoots } from '../../sandbox/names.ts';
+import type { Sandbox, SandboxNode } from '../../sandbox/sandbox.ts';
+import type { SandboxTopology } from '../../sandbox/names.ts';
 import { AgentProcess } from '../agent/agent-process.ts';
-
-const imageCacheDir = join(import.meta.dirname, '..', '..', '.cache', 'images');
+import { kubectlOk } from '../bed/kubectl.ts';
+import { createTestSandbox } from '../bed/test-sandbox.ts';
 
 export interface SandboxCluster {
   sandbox(): Sandbox;
@@ -24,10 +21,12 @@ export interface SandboxCluster {
   kubectl(...args: string[]): Promise<string>;
 }
 
-export interface SandboxClusterOptions {
+interface SandboxClusterOptions {
   /** Starts the sandbox's id; the process and a random suffix make it unique. */
   idPrefix: string;
   nodes: number;
+  /** Default flat. */
+  topology?: SandboxTopology;
   serverArgs?: string[];
   agentArgs?: string[];
   /** Default 60 s. */
@@ -47,18 +46,7 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
     return agent;
   };
   test.before(async () => {
-    const id = `${options.idPrefix}${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
-    sandbox = await Sandbox.create(
-      {
-        name: id,
-        id,
-        stateDir: join(sandboxRoots.tests, id),
-        ownerPid: process.pid,
-        images: ['pause', 'busybox'],
-        imageCacheDir,
-      },
-      options.nodes,
-    );
+    sandbox = await createTestSandbox(options.idPrefix, options.nodes, { topology: options.topology ?? 'flat' });
     const plane = await sandbox.startControlPlane(options.serverArgs ?? []);
     kubeconfig = plane.kubeconfig;
     nodeKubeconfig = plane.nodeKubeconfig;
@@ -83,12 +71,6 @@ export function useSandboxCluster(options: SandboxClusterOptions): SandboxCluste
       const node = await sandbox!.addNode();
       return { node, agent: await startAgent(node) };
     },
-    kubectl: async (...args) => {
-      const result = await run(['kubectl', '--kubeconfig', kubeconfig, ...args], {
-        timeoutMs: options.kubectlTimeoutMs ?? 60_000,
-      });
-      if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr.trim()}`);
-      return result.stdout;
-    },
+    kubectl: (...args) => kubectlOk({ kubeconfig, timeoutMs: options.kubectlTimeoutMs }, args),
   };
 }

@@ -1,1 +1,1 @@
-export { waitFor, type WaitOptions } from '../../host/process/wait.ts';
+export { waitFor } from '../../host/process/wait.ts';

@@ -20,8 +20,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bedRoot, recordFile, removeBedLeftovers, type BedRecord } from '../../sandbox/janitor.ts';
-import { sandboxCgroupParent, sandboxCgroupRoot } from '../../sandbox/names.ts';
+import { recordFile, removeBedLeftovers, type BedRecord } from '../../sandbox/janitor.ts';
+import { sandboxCgroupParent, sandboxCgroupRoot, sandboxRoots } from '../../sandbox/names.ts';
 import { type RunResult } from '../../host/process/run.ts';
 import { run } from '../helpers/run.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -50,7 +50,7 @@ export function cachedRoot(): string | undefined {
   return complete.length === 1 ? join(cache, complete[0]!) : undefined;
 }
 
-export interface MachineOptions {
+interface MachineOptions {
   /** Short, [0-9a-z], unique on this host: it names the folder, namespaces and cgroups. */
   id: string;
   /** Address of the machine on its own link (/24); the sink end takes .1. */
@@ -74,7 +74,7 @@ export class SystemdMachine {
       id: options.id,
       ownerPid: process.pid,
       netns: [`${prefix}-n1`, `${prefix}-sink`],
-      stateDir: join(bedRoot, options.id),
+      stateDir: join(sandboxRoots.tests, options.id),
     };
     this.#merged = join(this.#record.stateDir, 'merged');
   }

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { createBed, type Bed, type BedNode } from '../bed/index.ts';
 import { run } from '../helpers/run.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { hostCgroupMounts } from '../../agent/pods/pod-cgroups.ts';
 
 const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 let bed: Bed;
@@ -41,6 +42,12 @@ const paths = () => [
   join(dir, 'default'),
 ];
 const cni = () => ['--cni-conf-dir', join(node.stateDir, 'cni', 'net.d'), '--pod-log-dir', join(dir, 'pods')];
+/** What reset needs besides the folders: where the pods' CNI state, logs and cgroups are. */
+const resetFlags = () => [...cni(), '--cgroup-root', node.cgroupRoot, '--container-runtime-endpoint', node.criEndpoint];
+const podCgroupsLeft = async () =>
+  (await hostCgroupMounts())
+    .map((mount) => join(mount, node.cgroupRoot, 'kubepods'))
+    .filter((folder) => existsSync(folder));
 const kubectl = (...args: string[]) =>
   node.run(['kubectl', '--kubeconfig', join(dir, 'etc', 'admin.kubeconfig'), ...args], { timeoutMs: 60_000 });
 const sandboxes = async () =>
@@ -65,17 +72,27 @@ test.serial(
         '--cni-data-dir',
         join(dir, 'ipam'),
         '--agent-arg=--cluster-cidr=10.244.0.0/16',
+        // the bed's own cgroup subtree: another test's agent or reset never sees these pods' cgroups
+        `--agent-arg=--cgroup-root=${node.cgroupRoot}`,
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
     up.stderr!.on('data', (chunk: Buffer) => {
       upOutput += chunk.toString();
     });
-    await waitFor(
-      () =>
-        /node solo is Ready/.test(upOutput) || (up!.exitCode !== null ? Promise.reject(new Error(upOutput)) : false),
-      { what: 'bosun up saying node solo is Ready', timeoutMs: 240_000, intervalMs: 200 },
+    // waitFor retries a probe that throws, so an up that exited is raced, not probed: it fails at once
+    const exited = new Promise<never>((_, reject) =>
+      up!.once('exit', (code) => reject(new Error(`bosun up exited (${code}) before the node was Ready: ${upOutput}`))),
     );
+    exited.catch(() => undefined);
+    await Promise.race([
+      waitFor(() => /node solo is Ready/.test(upOutput), {
+        what: 'bosun up saying node solo is Ready',
+        timeoutMs: 240_000,
+        intervalMs: 200,
+      }),
+      exited,
+    ]);
     t.regex(upOutput, /node solo joined through bosun join/);
     t.regex(upOutput, new RegExp(`export KUBECONFIG=${join(dir, 'etc', 'admin.kubeconfig')}`));
     const ready = await kubectl(
@@ -107,6 +124,7 @@ test.serial('Ctrl-C stops agent and server; the pod keeps running in containerd'
   t.regex(upOutput, /stopping: agent, then server/);
   t.false((await run(['ps', '-eo', 'args'])).stdout.includes(join(dir, 'lib')), 'no server or agent left running');
   t.is((await sandboxes()).length, 1, 'the pod sandbox still runs');
+  t.true((await podCgroupsLeft()).length > 0, "the pod's cgroups sit under the bed's own cgroup root");
 });
 
 test.serial('reset removes pods, chains, CNI state and files; the runtime keeps running', async (t) => {
@@ -118,12 +136,16 @@ test.serial('reset removes pods, chains, CNI state and files; the runtime keeps 
   const refused = await node.run([bosun, 'reset', ...paths()], { input: '' });
   t.is(refused.code, 1);
   t.regex(refused.stderr, /^bosun: bosun reset stops .*; pass --force to do it without asking\n$/);
-  const reset = await node.run(
-    [bosun, 'reset', '--force', ...paths(), ...cni(), '--container-runtime-endpoint', node.criEndpoint],
-    { timeoutMs: 120_000 },
-  );
+  const reset = await node.run([bosun, 'reset', '--force', ...paths(), ...resetFlags()], { timeoutMs: 120_000 });
   t.is(reset.code, 0, reset.stderr);
   t.deepEqual(await sandboxes(), [], 'no pod sandbox');
+  // whether reset had to wait for busy cgroups (the EBUSY retry): logged, to see if it is ever needed
+  t.log(/\[reset\] removed .* cgroup folder.*$/m.exec(reset.stderr)?.[0]);
+  t.regex(
+    reset.stderr,
+    new RegExp(`\\[reset\\] removed [1-9]\\d* cgroup folder\\(s\\) under ${node.cgroupRoot}/kubepods`),
+  );
+  t.deepEqual(await podCgroupsLeft(), [], 'no pod cgroup left in any hierarchy');
   t.is((await node.run([bosun, 'cri', '-r', node.criEndpoint, 'ps', '-a', '-q'])).stdout.trim(), '', 'no container');
   const save = await node.run(['iptables-save']);
   t.false(save.stdout.includes('BOSUN-'), 'no BOSUN chain or hook');
@@ -139,14 +161,6 @@ test.serial('reset removes pods, chains, CNI state and files; the runtime keeps 
   ])
     t.false(existsSync(join(dir, gone)), `${gone} removed`);
   for (const pidFile of ['agent.pid', 'server.pid']) t.false(existsSync(join(dir, 'run', pidFile)), `no ${pidFile}`);
-  const again = await node.run([
-    bosun,
-    'reset',
-    '--force',
-    ...paths(),
-    ...cni(),
-    '--container-runtime-endpoint',
-    node.criEndpoint,
-  ]);
+  const again = await node.run([bosun, 'reset', '--force', ...paths(), ...resetFlags()]);
   t.is(again.code, 0, `reset again is harmless: ${again.stderr}`);
 });

@@ -93,3 +93,46 @@ test('sh -c passes on the stderr and exit code of its last command; a failure qu
   t.is(listed.stdout, '@@end@@\n');
   t.regex(listed.stderr, /Permission denied/);
 });
+
+test('a tool that is not installed: spawning it is refused; inside sh -c it answers 127 and the next part still runs', async (t) => {
+  const host = new FakeHost();
+  host.absent.add('conntrack');
+  host.flows.push(dnsFlow('10.244.1.6'));
+  const error = await t.throwsAsync(host.run(['conntrack', '-D', '-p', 'udp']));
+  t.is((error as NodeJS.ErrnoException).code, 'ENOENT');
+  t.is(host.flows.length, 1, 'nothing deleted');
+  const shell = await host.run(['sh', '-c', 'conntrack -D -p udp; echo @@end@@']);
+  t.is(shell.code, 0);
+  t.is(shell.stdout, '@@end@@\n');
+  t.is(shell.stderr, 'sh: 1: conntrack: not found\n');
+});
+
+test('conntrack refuses a filter the fake does not model instead of reading it as any', async (t) => {
+  const host = new FakeHost();
+  host.flows.push(dnsFlow('10.244.1.6'));
+  const unknown = await host.run(['conntrack', '-D', '-p', 'udp', '--reply-dst', '10.244.1.6']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /unknown or incomplete option --reply-dst/);
+  const incomplete = await host.run(['conntrack', '-D', '-p', 'udp', '--orig-dst']);
+  t.is(incomplete.code, 2);
+  t.is(host.flows.length, 1, 'nothing deleted');
+});
+
+test('ipset told to fail changes no set; sh told to fail runs none of its commands', async (t) => {
+  const host = new FakeHost();
+  t.is((await host.run(['ipset', 'restore'], { input: 'create S hash:ip family inet\nadd S 10.0.0.1\n' })).code, 0);
+  host.failNext('ipset', 'ipset v7.17: Kernel error received: Operation not permitted\n', 1);
+  const failed = await host.run(['ipset', 'restore', '-exist'], { input: 'flush S\nadd S 10.0.0.9\n' });
+  t.is(failed.code, 1);
+  t.regex(failed.stderr, /Operation not permitted/);
+  t.deepEqual([...host.ipsets.get('S')!], ['10.0.0.1'], 'the set is as it was');
+
+  host.flows.push(dnsFlow('10.244.1.6'));
+  host.failNext('sh', 'sh: fork: Resource temporarily unavailable\n', 2);
+  const calls = host.calls.length;
+  const shell = await host.run(['sh', '-c', 'conntrack -D -p udp; echo @@end@@']);
+  t.is(shell.code, 2, 'the queued exit code');
+  t.is(shell.stdout, '');
+  t.is(host.calls.length, calls + 1, 'only the sh call itself');
+  t.is(host.flows.length, 1, 'nothing deleted');
+});

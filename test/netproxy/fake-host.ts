@@ -3,7 +3,8 @@
  * iptables -S listing, conntrack, ipset, ip, ipvsadm and `sh -c`. It keeps its tables in an
  * IptablesModel (so a bad payload is refused as the kernel would refuse it), a conntrack flow
  * table that `conntrack -D` deletes from, and ipsets that refuse what ipset refuses; it records
- * every call, and fails on request (failNext, for any command, also inside `sh -c`).
+ * every call, and fails on request (failNext, for any command, also inside `sh -c`; `absent` for a
+ * tool that is not installed: spawning it is refused, and `sh -c` answers 127 "not found").
  */
 import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
 import { IptablesModel, RestoreError } from '../../netproxy/iptables-model.ts';
@@ -34,12 +35,15 @@ export class FakeHost implements CommandRunner {
   readonly dummyAddresses = new Set<string>();
   readonly ipsets = new Map<string, Set<string>>();
   readonly virtualServers = new Map<string, VirtualServer>();
-  /** Queued failures: command name -> stderr texts, used one per call. */
-  readonly #failures = new Map<string, string[]>();
+  /** Tools not installed on this host (Debian without the conntrack or ipset package). */
+  readonly absent = new Set<string>();
+  /** Queued failures: command name -> exit code and stderr, used one per call. */
+  readonly #failures = new Map<string, { code: number; stderr: string }[]>();
 
-  failNext(command: string, stderr = 'iptables-restore: line 3 failed'): void {
+  /** The next call of `command` exits with `code` and `stderr`, changing nothing. */
+  failNext(command: string, stderr = 'iptables-restore: line 3 failed', code = 1): void {
     const list = this.#failures.get(command) ?? [];
-    list.push(stderr);
+    list.push({ code, stderr });
     this.#failures.set(command, list);
   }
 
@@ -52,8 +56,12 @@ export class FakeHost implements CommandRunner {
     if (options.input !== undefined) call.input = options.input;
     this.calls.push(call);
     const [command = '', ...args] = argv;
+    if (this.absent.has(command)) {
+      // what spawn does with a missing program: the runner's promise rejects, no exit code at all
+      throw Object.assign(new Error(`spawn ${command} ENOENT`), { code: 'ENOENT', syscall: `spawn ${command}` });
+    }
     const failure = this.#failures.get(command)?.shift();
-    if (failure !== undefined) return { code: 1, stdout: '', stderr: failure };
+    if (failure !== undefined) return { code: failure.code, stdout: '', stderr: failure.stderr };
     const model = command.includes('legacy') ? this.legacy : this.nft;
     if (command.endsWith('-restore')) {
       if (!args.includes('--noflush'))
@@ -91,9 +99,12 @@ export class FakeHost implements CommandRunner {
         .split(';')
         .map((x) => x.trim())
         .filter(Boolean)) {
+        const words = part.split(' ');
         const result = part.startsWith('echo ')
           ? { code: 0, stdout: `${part.slice(5)}\n`, stderr: '' }
-          : await this.run(part.split(' '));
+          : this.absent.has(words[0]!)
+            ? { code: 127, stdout: '', stderr: `sh: 1: ${words[0]}: not found\n` }
+            : await this.run(words);
         stdout += result.stdout;
         stderr += result.stderr;
         code = result.code;
@@ -138,6 +149,13 @@ export class FakeHost implements CommandRunner {
     const value = (flag: string) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
     if (args[0] !== '-D' || value('-p') === undefined)
       return { code: 2, stdout: '', stderr: `${conntrackBanner}: fake: unsupported ${args.join(' ')}\n` };
+    // a filter the fake does not model must not be read as "any": conntrack itself refuses what it
+    // does not know, and a planner emitting a new filter has to teach this fake first
+    const known = new Set(['-p', '--orig-dst', '--orig-port-dst', '--reply-src']);
+    for (let i = 1; i < args.length; i += 2) {
+      if (!known.has(args[i]!) || args[i + 1] === undefined)
+        return { code: 2, stdout: '', stderr: `${conntrackBanner}: fake: unknown or incomplete option ${args[i]}\n` };
+    }
     const matches = (f: ConntrackFlow) =>
       f.protocol === value('-p') &&
       (value('--orig-dst') ?? f.origDst) === f.origDst &&

@@ -16,7 +16,7 @@ import { insertHooks } from '../../netproxy/hooks.ts';
 import type { ServicePortState } from '../../netproxy/service-port.ts';
 
 export const thisNode = { name: 'node-a', ip: '172.30.0.11' };
-export const otherNode = { name: 'node-b', ip: '172.30.0.12' };
+const otherNode = { name: 'node-b', ip: '172.30.0.12' };
 export const clusterCIDR = '10.244.0.0/16';
 export const offClusterClient = '203.0.113.7';
 export const localPod = (n: number) => `10.244.1.${n}`;
@@ -24,7 +24,7 @@ export const remotePod = (n: number) => `10.244.2.${n}`;
 export const testConfig: ProxyConfig = { clusterCIDR, masqueradeBit: 14 };
 export const traceContext = { localAddresses: [thisNode.ip, '10.244.1.1'] };
 
-export interface ServiceOptions {
+interface ServiceOptions {
   namespace?: string;
   type?: Service['spec']['type'];
   clusterIP?: string;

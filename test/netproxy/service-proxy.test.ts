@@ -10,6 +10,7 @@ import { emptyMemory, renderIptables } from '../../netproxy/iptables-renderer.ts
 import { IptablesModel } from '../../netproxy/iptables-model.ts';
 import { ServiceHealthServers } from '../../netproxy/service-health.ts';
 import { ServiceProxy } from '../../netproxy/service-proxy.ts';
+import { silentProxyLogger } from '../../netproxy/proxy-logger.ts';
 import { SyncRunner } from '../../netproxy/sync-runner.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
 import { FakeHost } from './fake-host.ts';
@@ -139,6 +140,23 @@ test('a flushed table is noticed by the canary and repaired by a full sync', asy
     stop.abort();
     await running;
   }
+});
+
+test('without the conntrack tool a sync still succeeds: the rules are in, the failed cleanup is logged', async (t) => {
+  const host = new FakeHost();
+  const warnings: object[] = [];
+  const proxy = proxyOn(host, { logger: { ...silentProxyLogger, warn: (obj) => warnings.push(obj) } });
+  const dns = service('dns', { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  const dnsSlice = (ip: string) => slice('dns', [ip], { ports: [{ name: 'dns', port: 53, protocol: 'UDP' }] });
+  proxy.onServiceUpdate(undefined, dns);
+  proxy.onEndpointSliceUpdate(undefined, dnsSlice(remotePod(6)));
+  t.true((await proxy.sync()).ok);
+  host.absent.add('conntrack');
+  proxy.onEndpointSliceUpdate(undefined, dnsSlice(remotePod(7)));
+  const report = await proxy.sync();
+  t.true(report.ok, `a missing conntrack fails only the cleanup, not the sync: ${report.error}`);
+  t.true(host.nft.save('nat').includes(remotePod(7)), 'the new endpoint is programmed');
+  t.regex(JSON.stringify(warnings), /conntrack -D -p udp .*spawn conntrack ENOENT/);
 });
 
 test('replacing a UDP endpoint deletes its conntrack entries after the restore', async (t) => {

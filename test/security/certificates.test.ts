@@ -5,9 +5,7 @@
  * certificate names only addresses recorded for it, and ECDSA P-256 and Ed25519 keys work.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { kubeconfigYaml } from '../../controlplane/pki/kubeconfig.ts';
 import { join } from 'node:path';
 import { KeyObject, webcrypto, X509Certificate } from 'node:crypto';
@@ -20,6 +18,7 @@ import {
   type Identity,
   type ServerProcess,
 } from '../controlplane/server-process.ts';
+import { kubectl as runKubectl } from '../bed/kubectl.ts';
 
 let server: ServerProcess;
 let admin: Identity;
@@ -119,23 +118,8 @@ const settled = (csr: any) =>
   issued(csr) || (csr?.status?.conditions ?? []).some((c: any) => c.type === 'Failed' || c.type === 'Denied');
 
 /** Runs real kubectl; resolves with its exit code and output, whatever the code. */
-async function kubectl(
-  kubeconfig: string,
-  ...args: string[]
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)('kubectl', ['--kubeconfig', kubeconfig, ...args], {
-      timeout: 30_000,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const failed = err as { code?: number; stdout?: string; stderr?: string };
-    return {
-      code: typeof failed.code === 'number' ? failed.code : -1,
-      stdout: failed.stdout ?? '',
-      stderr: failed.stderr ?? '',
-    };
-  }
+function kubectl(kubeconfig: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runKubectl({ kubeconfig, timeoutMs: 30_000 }, args);
 }
 
 /** The server still serves everyone else after each attempt. */

@@ -12,7 +12,7 @@ import {
   type ServerProcess,
 } from '../controlplane/server-process.ts';
 
-export interface Tenant {
+interface Tenant {
   readonly server: ServerProcess;
   /** system:masters, to look behind a refusal. */
   readonly admin: Identity;

@@ -6,7 +6,6 @@
  * every node's iptables-restore payload, an EndpointSlice whose port is a string.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +17,7 @@ import {
   type Identity,
   type ServerProcess,
 } from '../controlplane/server-process.ts';
+import { kubectl } from '../bed/kubectl.ts';
 
 let server: ServerProcess;
 let tenant: Identity;
@@ -91,17 +91,7 @@ function kubectlAsTenant(args: string[], stdin: string): Promise<{ code: number;
       'current-context': 'c',
     }),
   );
-  return new Promise((resolvePromise) => {
-    const child = execFile(
-      'kubectl',
-      ['--kubeconfig', kubeconfig, ...args],
-      { timeout: 30_000 },
-      (error, _stdout, stderr) => {
-        resolvePromise({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr });
-      },
-    );
-    child.stdin?.end(stdin);
-  });
+  return kubectl({ kubeconfig, input: stdin, timeoutMs: 30_000 }, args);
 }
 
 const container = { name: 'c', image: 'busybox:1.36' };

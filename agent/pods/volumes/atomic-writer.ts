@@ -33,7 +33,7 @@ export interface FileContent {
 /** Relative path (may contain '/') → content. */
 export type Payload = Map<string, FileContent>;
 
-export interface ObservedVolumeDir {
+interface ObservedVolumeDir {
   /** The folder `..data` points to, if any. */
   dataDir: string | undefined;
   /** The files in that folder. */
@@ -42,7 +42,7 @@ export interface ObservedVolumeDir {
   visible: string[];
 }
 
-export interface AtomicWritePlan {
+interface AtomicWritePlan {
   /** A new version folder is written and swapped in. */
   writeNewVersion: boolean;
   /** Top-level names that need a `name -> ..data/name` link. */
@@ -51,10 +51,10 @@ export interface AtomicWritePlan {
   stale: string[];
 }
 
-export const dataDirLink = '..data';
+const dataDirLink = '..data';
 
 /** Why a payload path is unusable, or undefined when it is fine (upstream's validatePath). */
-export function payloadPathProblem(path: string): string | undefined {
+function payloadPathProblem(path: string): string | undefined {
   if (path === '') return 'must not be empty';
   if (path.length > 4096) return 'must be shorter than 4096 characters';
   if (path.startsWith('/')) return 'must be relative';
@@ -106,7 +106,7 @@ async function readTree(root: string, prefix: string, into: Payload): Promise<vo
   }
 }
 
-export async function observeVolumeDir(dir: string): Promise<ObservedVolumeDir> {
+async function observeVolumeDir(dir: string): Promise<ObservedVolumeDir> {
   const names = await readdir(dir).catch(() => [] as string[]);
   const visible = names.filter((n) => !n.startsWith('..'));
   const target = await readlink(join(dir, dataDirLink)).catch(() => undefined);

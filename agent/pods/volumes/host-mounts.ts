@@ -25,7 +25,7 @@ export interface MountEntry {
   fsType: string;
 }
 
-export function parseMountInfo(text: string): MountEntry[] {
+function parseMountInfo(text: string): MountEntry[] {
   const entries: MountEntry[] = [];
   for (const line of text.split('\n')) {
     const fields = line.split(' ');
@@ -45,7 +45,7 @@ export async function isMountPoint(dir: string, fsType?: string): Promise<boolea
   return (await mountsUnder(dir)).some((e) => e.mountPoint === dir && (fsType === undefined || e.fsType === fsType));
 }
 
-export async function mountTmpfs(dir: string, sizeBytes?: number): Promise<void> {
+async function mountTmpfs(dir: string, sizeBytes?: number): Promise<void> {
   const options = sizeBytes !== undefined && sizeBytes > 0 ? ['-o', `size=${sizeBytes}`] : [];
   try {
     await run('mount', ['-t', 'tmpfs', ...options, 'tmpfs', dir]);

@@ -9,7 +9,7 @@ import type { FileContent, Payload } from './atomic-writer.ts';
 /** Default file mode of configMap, secret, downwardAPI and projected volumes (0644). */
 export const defaultVolumeMode = 0o644;
 
-export type ConfigKind = 'configmap' | 'secret';
+type ConfigKind = 'configmap' | 'secret';
 
 export class VolumeSetupError extends Error {
   constructor(message: string) {
@@ -81,7 +81,7 @@ export function formatMap(values: Record<string, string> | undefined): string {
     .join('\n');
 }
 
-export function downwardValue(pod: Pod, file: DownwardAPIVolumeFile, sources: FieldSources): string {
+function downwardValue(pod: Pod, file: DownwardAPIVolumeFile, sources: FieldSources): string {
   if (file.fieldRef) {
     const path = file.fieldRef.fieldPath;
     if (path === 'metadata.labels') return formatMap(pod.metadata.labels);

@@ -13,7 +13,7 @@ import { lstat, mkdir, open, readlink, realpath, type FileHandle } from 'node:fs
 import { constants } from 'node:fs';
 import { isAbsolute, join, posix, sep } from 'node:path';
 
-export class SubPathError extends Error {
+class SubPathError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'SubPathError';

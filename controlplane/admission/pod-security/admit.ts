@@ -19,7 +19,7 @@ import type { PodMetaView, PodSpecView } from './pod-view.ts';
 
 type Any = Record<string, any>;
 
-export interface PodSecurityLookups {
+interface PodSecurityLookups {
   namespace(name: string): Promise<KubeObject | undefined>;
   pods(namespace: string): Promise<readonly KubeObject[]>;
 }

@@ -128,7 +128,7 @@ function invalidLabels(name: string, problems: ReturnType<typeof policyFromLabel
   });
 }
 
-export interface NamespaceDecision {
+interface NamespaceDecision {
   readonly refusal?: ApiError;
   /** The new enforce level to check the namespace's existing pods against, when it became stricter. */
   readonly checkPodsAgainst?: LevelVersion;
@@ -163,9 +163,9 @@ function enforceTightened(now: Policy, before: Policy): boolean {
 }
 
 /** How many existing pods a namespace label change checks at most, as upstream. */
-export const maxPodsToCheck = 3000;
+const maxPodsToCheck = 3000;
 
-export interface ExistingPod {
+interface ExistingPod {
   readonly meta: PodMetaView;
   readonly spec: PodSpecView;
 }

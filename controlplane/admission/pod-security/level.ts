@@ -5,11 +5,11 @@
  * does not name comes from the cluster-wide default (`--pod-security-default`).
  */
 
-export type Level = 'privileged' | 'baseline' | 'restricted';
-export const levels: readonly Level[] = ['privileged', 'baseline', 'restricted'];
+type Level = 'privileged' | 'baseline' | 'restricted';
+const levels: readonly Level[] = ['privileged', 'baseline', 'restricted'];
 
 /** A minor version of the standard (`v1.<minor>`), or latest. */
-export type Version = { readonly minor: number } | 'latest';
+type Version = { readonly minor: number } | 'latest';
 
 export interface LevelVersion {
   readonly level: Level;
@@ -21,13 +21,13 @@ export const modes: readonly Mode[] = ['enforce', 'audit', 'warn'];
 
 export type Policy = Readonly<Record<Mode, LevelVersion>>;
 
-export const labelPrefix = 'pod-security.kubernetes.io/';
+const labelPrefix = 'pod-security.kubernetes.io/';
 
-export function levelLabel(mode: Mode): string {
+function levelLabel(mode: Mode): string {
   return `${labelPrefix}${mode}`;
 }
 
-export function versionLabel(mode: Mode): string {
+function versionLabel(mode: Mode): string {
   return `${labelPrefix}${mode}-version`;
 }
 
@@ -46,10 +46,10 @@ export function parseVersion(text: string): Version | undefined {
   return match ? { minor: Number(match[1]) } : undefined;
 }
 
-export const invalidLevelMessage = `must be one of ${levels.join(', ')}`;
-export const invalidVersionMessage = `must be "latest" or "v1.x"`;
+const invalidLevelMessage = `must be one of ${levels.join(', ')}`;
+const invalidVersionMessage = `must be "latest" or "v1.x"`;
 
-export function formatVersion(version: Version): string {
+function formatVersion(version: Version): string {
   return version === 'latest' ? 'latest' : `v1.${version.minor}`;
 }
 
@@ -63,7 +63,7 @@ export function sameLevelVersion(a: LevelVersion, b: LevelVersion): boolean {
 }
 
 /** A label whose value is not a level or version. */
-export interface LabelProblem {
+interface LabelProblem {
   readonly label: string;
   readonly value: string;
   readonly message: string;

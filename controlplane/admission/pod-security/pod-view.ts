@@ -25,7 +25,7 @@ export interface ContainerView {
   securityContext?: SecurityContextView;
 }
 
-export interface VolumeView {
+interface VolumeView {
   name?: string;
   [source: string]: unknown;
 }

@@ -39,7 +39,7 @@ interface Check {
 }
 
 /** Upstream's checks, in the order upstream reports them. */
-export const checks: readonly Check[] = [
+const checks: readonly Check[] = [
   {
     id: 'allowPrivilegeEscalation',
     level: 'restricted',

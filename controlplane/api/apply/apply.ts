@@ -15,6 +15,7 @@ import { compareEntries, describeOwner, type ManagedFieldsEntry } from './manage
 import { fieldsFromLastApplied, takesOverClientSideApply } from './last-applied.ts';
 import {
   fieldSet,
+  type ListTypes,
   fromFieldsV1,
   keyPath,
   pathKey,
@@ -25,7 +26,7 @@ import {
 } from './field-set.ts';
 
 /** `.spec.containers[name="web"].image`, as conflicts are reported. */
-export function describePath(path: FieldPath): string {
+function describePath(path: FieldPath): string {
   return path
     .map((segment) => {
       if (segment.startsWith('f:')) return `.${segment.slice(2)}`;
@@ -41,12 +42,14 @@ export function describePath(path: FieldPath): string {
     .join('');
 }
 
-export interface ApplyRequest {
+interface ApplyRequest {
   readonly applied: KubeObject;
   readonly manager: string;
   readonly force: boolean;
   /** RFC 3339 time recorded on the manager's entry. */
   readonly now: string;
+  /** A custom resource's list types (from its schema); absent: built-in kinds' rules. */
+  readonly lists?: ListTypes;
 }
 
 interface FieldConflict {
@@ -100,7 +103,7 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
   const owned = entries.map((entry) => ({ entry, fields: fromFieldsV1(entry.fieldsV1) }));
   const mine = owned.find((o) => o.entry.manager === manager && o.entry.operation === 'Apply');
   const others = owned.filter((o) => o !== mine);
-  const wanted = fieldSet(applied);
+  const wanted = fieldSet(applied, request.lists !== undefined ? { lists: request.lists } : {});
 
   const conflicts: FieldConflict[] = [];
   for (const other of others) {
@@ -124,7 +127,7 @@ export function applyConfiguration(current: KubeObject | undefined, request: App
   for (const conflict of conflicts)
     others.find((o) => o.entry === conflict.owner)?.fields.delete(pathKey(conflict.path));
 
-  let merged = strategicMerge(base, applied) as KubeObject;
+  let merged = strategicMerge(base, applied, request.lists) as KubeObject;
   const dropped = [...(mine?.fields ?? [])].filter((key) => !wanted.has(key) && !others.some((o) => o.fields.has(key)));
   for (const key of dropped.sort((a, b) => keyPath(b).length - keyPath(a).length)) removeAt(merged, keyPath(key));
   merged = merged as KubeObject;

@@ -8,8 +8,23 @@
 import { isPlainObject } from '../../../kube/types.ts';
 import { mergedScalarLists, mergeKeyFor } from '../patch.ts';
 
-export type Segment = string;
+type Segment = string;
 export type FieldPath = readonly Segment[];
+
+/** How a list merges and is owned: item by item by the values of some keys, as a set of values, or whole. */
+export type ListType = { readonly keys: readonly string[] } | 'set' | 'atomic';
+/**
+ * The list type of the list at a path of field names from the root (a custom resource's schema
+ * says it with x-kubernetes-list-type), or 'atomic' for a map the schema marks
+ * x-kubernetes-map-type: atomic; undefined: the built-in kinds' rules by field name.
+ */
+export type ListTypes = (fields: readonly string[]) => ListType | undefined;
+
+/** `k:{...}` of an item of a list keyed by `keys`; undefined when the item lacks one of them. */
+function keyedSegment(item: unknown, keys: readonly string[]): Segment | undefined {
+  if (!isPlainObject(item) || keys.some((k) => item[k] === undefined)) return undefined;
+  return `k:${JSON.stringify(Object.fromEntries(keys.map((k) => [k, item[k]])))}`;
+}
 
 /** Fields that no manager owns: identity and server-set metadata, and status on the main resource. */
 const unowned = new Set(['f:apiVersion', 'f:kind', 'f:status']);
@@ -36,7 +51,11 @@ function itemSegment(field: string, item: unknown): Segment | undefined {
   return `k:${JSON.stringify({ [key]: item[key] })}`;
 }
 
-function walk(value: unknown, path: Segment[], out: Set<string>, withStatus: boolean): void {
+/** The field names along a path (item and value segments left out): what ListTypes is asked with. */
+const fieldNames = (path: readonly Segment[]): string[] =>
+  path.filter((s) => s.startsWith('f:')).map((s) => s.slice(2));
+
+function walk(value: unknown, path: Segment[], out: Set<string>, withStatus: boolean, lists?: ListTypes): void {
   if (!isPlainObject(value) || Object.keys(value).length === 0) {
     out.add(pathKey(path));
     return;
@@ -46,13 +65,18 @@ function walk(value: unknown, path: Segment[], out: Set<string>, withStatus: boo
     if (path.length === 0 && unowned.has(segment) && !(withStatus && segment === 'f:status')) continue;
     if (path.length === 1 && path[0] === 'f:metadata' && unownedMetadata.has(segment)) continue;
     const childPath = [...path, segment];
-    if (Array.isArray(child)) {
+    const listType = Array.isArray(child) || isPlainObject(child) ? lists?.([...fieldNames(path), name]) : undefined;
+    if (isPlainObject(child) && listType === 'atomic') {
+      out.add(pathKey(childPath));
+    } else if (Array.isArray(child) && listType !== undefined) {
+      walkTypedList(child, childPath, listType, out, withStatus, lists);
+    } else if (Array.isArray(child)) {
       const keyed = child.length > 0 && child.every((item) => itemSegment(name, item) !== undefined);
       if (keyed) {
         for (const item of child) {
           const itemPath = [...childPath, itemSegment(name, item)!];
           out.add(pathKey([...itemPath, '.']));
-          walk(item, itemPath, out, withStatus);
+          walk(item, itemPath, out, withStatus, lists);
         }
       } else if (mergedScalarLists.has(name) && child.every((v) => !isPlainObject(v) && !Array.isArray(v))) {
         for (const v of child) out.add(pathKey([...childPath, `v:${JSON.stringify(v)}`]));
@@ -60,18 +84,49 @@ function walk(value: unknown, path: Segment[], out: Set<string>, withStatus: boo
         out.add(pathKey(childPath));
       }
     } else {
-      walk(child, childPath, out, withStatus);
+      walk(child, childPath, out, withStatus, lists);
     }
   }
+}
+
+/** A list whose type the schema gives: its items by key, its values, or the list as one field. */
+function walkTypedList(
+  list: readonly unknown[],
+  path: Segment[],
+  type: ListType,
+  out: Set<string>,
+  withStatus: boolean,
+  lists: ListTypes | undefined,
+): void {
+  const segments =
+    type === 'atomic'
+      ? undefined
+      : type === 'set'
+        ? list.every((v) => !isPlainObject(v) && !Array.isArray(v))
+          ? list.map((v) => `v:${JSON.stringify(v)}`)
+          : undefined
+        : list.map((item) => keyedSegment(item, type.keys));
+  if (segments === undefined || segments.some((s) => s === undefined)) {
+    out.add(pathKey(path));
+    return;
+  }
+  list.forEach((item, i) => {
+    const itemPath = [...path, segments[i]!];
+    if (type === 'set') out.add(pathKey(itemPath));
+    else {
+      out.add(pathKey([...itemPath, '.']));
+      walk(item, itemPath, out, withStatus, lists);
+    }
+  });
 }
 
 /**
  * Every field an object sets, as path keys (see pathKey). Status is left out unless asked for: only
  * writes through the status subresource own it.
  */
-export function fieldSet(object: unknown, options: { withStatus?: boolean } = {}): Set<string> {
+export function fieldSet(object: unknown, options: { withStatus?: boolean; lists?: ListTypes } = {}): Set<string> {
   const out = new Set<string>();
-  walk(object, [], out, options.withStatus ?? false);
+  walk(object, [], out, options.withStatus ?? false, options.lists);
   out.delete(pathKey([]));
   return out;
 }

@@ -6,7 +6,7 @@
 export interface ManagedFieldsEntry {
   manager: string;
   operation: 'Apply' | 'Update';
-  apiVersion?: string;
+  apiVersion?: string | undefined;
   time?: string;
   fieldsType?: 'FieldsV1';
   fieldsV1?: Record<string, unknown>;

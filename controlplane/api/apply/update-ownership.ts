@@ -7,7 +7,7 @@
  */
 import { isPlainObject, type KubeObject } from '../../../kube/types.ts';
 import { compareEntries, entrySeconds, type ManagedFieldsEntry } from './managed-fields-entry.ts';
-import { fieldSet, fromFieldsV1, keyPath, toFieldsV1, valueAt } from './field-set.ts';
+import { fieldSet, fromFieldsV1, keyPath, type ListTypes, toFieldsV1, valueAt } from './field-set.ts';
 
 export interface UpdateWriter {
   readonly manager: string;
@@ -17,6 +17,8 @@ export interface UpdateWriter {
   readonly subresource?: string;
   /** RFC 3339 time recorded on the writer's entry. */
   readonly now: string;
+  /** A custom resource's list types (from its schema); absent: built-in kinds' rules. */
+  readonly lists?: ListTypes;
 }
 
 /** Upstream's cap on Update entries per object, and the manager the oldest ones merge into. */
@@ -86,20 +88,26 @@ function startingEntries(
 }
 
 /** The fields a write owns: the status and approval subresources own status only, the main resource all but status. */
-function ownedFields(object: KubeObject | undefined, subresource: string | undefined): Set<string> {
+function ownedFields(
+  object: KubeObject | undefined,
+  subresource: string | undefined,
+  lists: ListTypes | undefined,
+): Set<string> {
   if (object === undefined) return new Set();
-  if (subresource !== 'status' && subresource !== 'approval') return fieldSet(object);
+  const typed = lists !== undefined ? { lists } : {};
+  if (subresource !== 'status' && subresource !== 'approval') return fieldSet(object, typed);
   if (object.status === undefined) return new Set();
-  return fieldSet({ status: object.status }, { withStatus: true });
+  return fieldSet({ status: object.status }, { withStatus: true, ...typed });
 }
 
 function changedFields(
   live: KubeObject | undefined,
   next: KubeObject,
   subresource: string | undefined,
+  lists: ListTypes | undefined,
 ): { changed: Set<string>; removed: Set<string> } {
-  const before = ownedFields(live, subresource);
-  const after = ownedFields(next, subresource);
+  const before = ownedFields(live, subresource, lists);
+  const after = ownedFields(next, subresource, lists);
   const changed = new Set<string>();
   for (const key of after) {
     if (!before.has(key)) changed.add(key);
@@ -175,7 +183,7 @@ export function recordUpdate(live: KubeObject | undefined, next: KubeObject, wri
     entry,
     fields: fromFieldsV1(entry.fieldsV1),
   }));
-  const { changed, removed } = changedFields(live, next, writer.subresource);
+  const { changed, removed } = changedFields(live, next, writer.subresource, writer.lists);
   // Every earlier entry, the writer's own included, loses what this write changed or removed; the
   // writer's entry then takes what it changed, with a new time only when it changed something.
   for (const owner of owners) for (const key of [...changed, ...removed]) owner.fields.delete(key);

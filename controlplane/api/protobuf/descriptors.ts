@@ -43,11 +43,15 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   policy: 'k8s.io.api.policy',
   'coordination.k8s.io': 'k8s.io.api.coordination',
   'discovery.k8s.io': 'k8s.io.api.discovery',
+  'networking.k8s.io': 'k8s.io.api.networking',
   'events.k8s.io': 'k8s.io.api.events',
   'rbac.authorization.k8s.io': 'k8s.io.api.rbac',
   'certificates.k8s.io': 'k8s.io.api.certificates',
+  'storage.k8s.io': 'k8s.io.api.storage',
   'authentication.k8s.io': 'k8s.io.api.authentication',
   'authorization.k8s.io': 'k8s.io.api.authorization',
+  'admissionregistration.k8s.io': 'k8s.io.api.admissionregistration',
+  'apiregistration.k8s.io': 'k8s.io.kube_aggregator.pkg.apis.apiregistration',
   'meta.k8s.io': 'k8s.io.apimachinery.pkg.apis.meta',
 };
 

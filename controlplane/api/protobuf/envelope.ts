@@ -16,7 +16,7 @@ const magic = Buffer.from('k8s\0', 'latin1');
 const unknownType = 'k8s.io.apimachinery.pkg.runtime.Unknown';
 const watchEventType = 'k8s.io.apimachinery.pkg.apis.meta.v1.WatchEvent';
 
-export function isProtobufEnvelope(body: Uint8Array): boolean {
+function isProtobufEnvelope(body: Uint8Array): boolean {
   return body.length >= magic.length && magic.every((b, i) => body[i] === b);
 }
 

@@ -30,8 +30,12 @@ type Special = 'time' | 'microTime' | 'intOrString' | 'quantity' | 'rawExtension
 /** What the mapping needs of one message, worked out once per message. */
 interface Plan {
   readonly special: Special | undefined;
-  /** JSON name → the field, and the inline field that holds it when it is lifted from one. */
-  readonly byJsonName: ReadonlyMap<string, { readonly field: Field; readonly via?: Field }>;
+  /**
+   * JSON name → the field, and the inline fields that hold it when it is lifted from one (outermost
+   * first: admissionregistration's NamedRuleWithOperations inlines RuleWithOperations, which
+   * inlines Rule).
+   */
+  readonly byJsonName: ReadonlyMap<string, { readonly field: Field; readonly via: readonly Field[] }>;
 }
 
 const plans = new WeakMap<MessageType, Plan>();
@@ -44,12 +48,15 @@ const messageOf = (field: Field): MessageType | undefined => {
 function planOf(type: MessageType): Plan {
   let plan = plans.get(type);
   if (plan === undefined) {
-    const byJsonName = new Map<string, { field: Field; via?: Field }>();
-    for (const field of type.fieldsArray) {
-      const inner = option(field, 'inline') ? messageOf(field) : undefined;
-      if (inner === undefined) byJsonName.set(field.name, { field });
-      else for (const lifted of inner.fieldsArray) byJsonName.set(lifted.name, { field: lifted, via: field });
-    }
+    const byJsonName = new Map<string, { field: Field; via: readonly Field[] }>();
+    const lift = (message: MessageType, via: readonly Field[]): void => {
+      for (const field of message.fieldsArray) {
+        const inner = option(field, 'inline') ? messageOf(field) : undefined;
+        if (inner === undefined) byJsonName.set(field.name, { field, via });
+        else lift(inner, [...via, field]);
+      }
+    };
+    lift(type, []);
     const special =
       specialTypes[type.fullName.replace(/^\./, '')] ?? (type.options?.['(json_list)'] === true ? 'list' : undefined);
     plan = { special, byJsonName };
@@ -178,8 +185,9 @@ export function messageFromJson(type: MessageType, value: unknown): Json | undef
     if (entry === undefined || fieldValue === undefined || fieldValue === null) continue;
     const converted = fieldFromJson(entry.field, fieldValue);
     if (converted === undefined) continue;
-    if (entry.via === undefined) out[entry.field.name] = converted;
-    else ((out[entry.via.name] ??= {}) as Json)[entry.field.name] = converted;
+    let holder = out;
+    for (const inline of entry.via) holder = (holder[inline.name] ??= {}) as Json;
+    holder[entry.field.name] = converted;
   }
   return out;
 }

@@ -16,7 +16,7 @@ export function ownerRef(kind: string, name: string, apiVersion = 'apps/v1'): Ow
   return { apiVersion, kind, name, uid: `uid-${name}`, controller: true, blockOwnerDeletion: true };
 }
 
-export interface PodState {
+interface PodState {
   index?: number;
   labels?: Record<string, string>;
   owner?: OwnerReference | null;

@@ -91,14 +91,16 @@ test('gc: an owner deleting with the orphan finalizer releases; with foregroundD
   t.deepEqual(describe(foreground.actions), ['delete pods p']);
 });
 
+const terminating: KubeObject = {
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name: 'team', deletionTimestamp: '2026-01-01T00:00:00Z' },
+  spec: { finalizers: ['kubernetes'] },
+  status: { phase: 'Terminating' },
+};
+
 test('namespace: a terminating namespace empties itself, then drops its finalizer', (t) => {
-  const ns: KubeObject = {
-    apiVersion: 'v1',
-    kind: 'Namespace',
-    metadata: { name: 'team', deletionTimestamp: '2026-01-01T00:00:00Z' },
-    spec: { finalizers: ['kubernetes'] },
-    status: { phase: 'Terminating' },
-  };
+  const ns = terminating;
   const full = planNamespace(
     ns,
     caches({
@@ -120,6 +122,14 @@ test('namespace: a terminating namespace empties itself, then drops its finalize
     [],
     'an active namespace is left alone',
   );
+});
+
+test('namespace: its network policies go with it, as upstream deletes them', (t) => {
+  const plan = planNamespace(
+    terminating,
+    caches({ networkpolicies: [{ metadata: { name: 'deny', namespace: 'team' }, spec: { podSelector: {} } }] }),
+  );
+  t.deepEqual(describe(plan.actions), ['delete networkpolicies deny (Background)', 'status namespaces team']);
 });
 
 test('serviceaccount: a default account for active namespaces only', (t) => {

@@ -4,7 +4,6 @@
  * Succeeded) through the API, and two Node objects stand in for nodes.
  */
 import test, { type ExecutionContext } from 'ava';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +19,7 @@ import { waitFor } from '../../helpers/wait.ts';
 import { startInProcess, type InProcessServer } from '../in-process.ts';
 import { node } from '../scheduler/fixtures.ts';
 import { startFakeKubelet, type FakeKubelet } from './fake-kubelet.ts';
+import { kubectl as runKubectl } from '../../bed/kubectl.ts';
 
 let server: InProcessServer | undefined;
 let loops: RunningControlLoops | undefined;
@@ -51,16 +51,7 @@ test.after.always(async () => {
 });
 
 function kubectl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      'kubectl',
-      args,
-      { env: { ...process.env, KUBECONFIG: server!.server.kubeconfigPath }, timeout: 90_000 },
-      (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
-      },
-    );
-  });
+  return runKubectl({ kubeconfig: server!.server.kubeconfigPath, timeoutMs: 90_000 }, args);
 }
 
 async function ok(t: ExecutionContext, ...args: string[]): Promise<string> {

@@ -3,7 +3,7 @@ import { ApiError } from '../../../kube/errors.ts';
 import type { KubeObject, WatchEvent } from '../../../kube/types.ts';
 import { WorkQueue } from '../../../controlplane/controllers/work-queue.ts';
 import { Expectations, expectationTimeoutMs } from '../../../controlplane/controllers/expectations.ts';
-import { Informer } from '../../../controlplane/controllers/informer.ts';
+import { clusterInformer, listClaimable } from '../../../controlplane/controllers/informer.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { execute } from '../../../controlplane/controllers/execute.ts';
 import { PlanFailed } from '../../../controlplane/errors.ts';
@@ -139,7 +139,7 @@ test('informer: after a broken watch it lists again and reports what changed mea
   const client = new BreakableClient();
   await client.create('configmaps', { metadata: { name: 'kept', namespace: 'default' } });
   await client.create('configmaps', { metadata: { name: 'removed', namespace: 'default' } });
-  const informer = new Informer<KubeObject>(client as ClusterClient, 'configmaps', { relistDelayMs: 10 });
+  const informer = clusterInformer<KubeObject>(client as ClusterClient, 'configmaps', { relistDelayMs: 10 });
   const seen: string[] = [];
   informer.addHandlers({
     onAdd: (o) => seen.push(`+${o.metadata.name}`),
@@ -177,11 +177,10 @@ test("informer: what an owner may claim is its own objects and its namespace's o
   await client.create('pods', { metadata: { name: 'theirs', namespace: 'a', ownerReferences: controller('rs-2') } });
   await client.create('pods', { metadata: { name: 'orphan', namespace: 'a' } });
   await client.create('pods', { metadata: { name: 'orphan-elsewhere', namespace: 'b' } });
-  const informer = new Informer<KubeObject>(client, 'pods');
+  const informer = clusterInformer<KubeObject>(client, 'pods');
   await informer.start();
   const claimable = () =>
-    informer
-      .listClaimable('a', 'rs-1')
+    listClaimable(informer, 'a', 'rs-1')
       .map((o) => o.metadata.name)
       .sort();
   t.deepEqual(claimable(), ['mine', 'orphan']);
@@ -197,7 +196,7 @@ test("informer: what an owner may claim is its own objects and its namespace's o
   await client.delete('pods', 'a', 'mine');
   await waitFor(() => claimable().join() === 'theirs', { what: 'the deletion to reach the index', timeoutMs: 2000 });
   t.deepEqual(
-    informer.listClaimable('b', 'rs-1').map((o) => o.metadata.name),
+    listClaimable(informer, 'b', 'rs-1').map((o) => o.metadata.name),
     ['orphan-elsewhere'],
   );
   informer.stop();

@@ -5,7 +5,7 @@
 import type { Container, Node, NodeCondition, Pod, Taint, Toleration } from '../../../kube/corev1.ts';
 import { ClusterState, holdsResources } from '../../../controlplane/scheduler/cluster-state.ts';
 
-export interface NodeShape {
+interface NodeShape {
   cpu?: string;
   memory?: string;
   pods?: string;
@@ -37,7 +37,7 @@ export function node(name: string, shape: NodeShape = {}): Node {
   };
 }
 
-export interface PodShape {
+interface PodShape {
   cpu?: string;
   memory?: string;
   ephemeral?: string;

@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, waitFor } from './lab.ts';
 
-export interface LabNode {
+interface LabNode {
   name: string;
   ns: string;
   ip: string;

@@ -1,0 +1,95 @@
+/**
+ * kubectl logs and kubectl exec reach the pod's node through the server: the request goes to the
+ * node's kubelet address and port with the server's kubelet client certificate.
+ */
+import test from 'ava';
+import { kubectl } from '../kubectl-scenario.ts';
+import { startFakeKubelet, type FakeKubelet } from '../fake-kubelet.ts';
+import { adminIdentity, call, startServerProcess, type ServerProcess } from '../server-process.ts';
+
+let server: ServerProcess | undefined;
+let kubelet: FakeKubelet | undefined;
+test.before(async () => {
+  server = await startServerProcess({ datastore: 'sqlite' });
+  kubelet = await startFakeKubelet(server.dataDir);
+  const admin = adminIdentity(server.dataDir);
+  await call(server, 'POST', '/api/v1/nodes', admin, { metadata: { name: 'n1' } });
+  await call(
+    server,
+    'PATCH',
+    '/api/v1/nodes/n1/status',
+    admin,
+    {
+      status: {
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: kubelet.port } },
+      },
+    },
+    'application/merge-patch+json',
+  );
+  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'p1' },
+    spec: { nodeName: 'n1', containers: [{ name: 'main', image: 'img:1' }] },
+  });
+  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'two' },
+    spec: {
+      nodeName: 'n1',
+      containers: [
+        { name: 'a', image: 'img:1' },
+        { name: 'b', image: 'img:1' },
+      ],
+    },
+  });
+  await call(server, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'unbound' },
+    spec: { containers: [{ name: 'a', image: 'img:1' }] },
+  });
+});
+test.after.always(async () => {
+  await kubelet?.close();
+  await server?.destroy();
+});
+
+test.serial("kubectl logs streams the kubelet's answer, with the query passed on", async (t) => {
+  const r = await kubectl(server!, ['logs', 'p1', '--tail=2']);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'log line 1\nlog line 2\ntail=2\n');
+  const seen = kubelet!.requests.at(-1)!;
+  t.is(seen.clientCN, 'kube-apiserver-kubelet-client');
+  t.regex(seen.path, /^\/containerLogs\/default\/p1\/main\?/);
+});
+
+test.serial('kubectl exec runs through to the kubelet over a websocket', async (t) => {
+  const r = await kubectl(server!, ['exec', 'p1', '--', 'echo', 'hi']);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'ran: echo hi\n');
+  const seen = kubelet!.requests.at(-1)!;
+  t.regex(seen.path, /^\/exec\/default\/p1\/main\?.*command=echo&command=hi/);
+  t.is(seen.clientCN, 'kube-apiserver-kubelet-client');
+});
+
+test('errors: no container named in a pod of two, an unbound pod, an unauthorized user', async (t) => {
+  // kubectl picks a container itself; a raw client that names none gets told which exist.
+  const two = await call(server!, 'GET', '/api/v1/namespaces/default/pods/two/log', adminIdentity(server!.dataDir));
+  t.is(two.status, 400);
+  t.regex(two.body.message, /a container name must be specified for pod two, choose one of: \[a b\]/);
+  const unbound = await kubectl(server!, ['logs', 'unbound']);
+  t.regex(unbound.stderr, /does not have a host assigned/);
+  const anonymous = await call(server!, 'GET', '/api/v1/namespaces/default/pods/p1/log');
+  t.is(anonymous.status, 403);
+  // Alice may read pods but not exec into them.
+  const admin = adminIdentity(server!.dataDir);
+  await call(server!, 'POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/default/rolebindings', admin, {
+    metadata: { name: 'alice-view' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' },
+    subjects: [{ kind: 'User', name: 'alice' }],
+  });
+  let viaAlice = await kubectl(server!, ['exec', 'p1', '--as=alice', '--', 'true']);
+  for (let i = 0; i < 50 && /cannot get resource "pods"/.test(viaAlice.stderr); i++) {
+    await new Promise((r) => setTimeout(r, 100)); // the policy reload after the new binding
+    viaAlice = await kubectl(server!, ['exec', 'p1', '--as=alice', '--', 'true']);
+  }
+  t.not(viaAlice.code, 0);
+  t.regex(viaAlice.stderr, /cannot create resource "pods\/exec"/i);
+});
