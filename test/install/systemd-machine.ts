@@ -20,6 +20,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { removeCgroupTree, removeEmptyCgroup } from '../../agent/pods/pod-cgroups.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from '../../sandbox/janitor.ts';
 import { sandboxCgroupParent, sandboxCgroupRoot, sandboxRoots } from '../../sandbox/names.ts';
 import { type RunResult } from '../../host/process/run.ts';
@@ -66,6 +67,8 @@ export class SystemdMachine {
   readonly #merged: string;
   #nspawn: ChildProcess | undefined;
   #leader = 0;
+  /** The leader's start time (/proc/<pid>/stat), so that a reused PID is never taken for it. */
+  #leaderStart = '';
 
   constructor(options: MachineOptions) {
     this.options = options;
@@ -184,6 +187,7 @@ export class SystemdMachine {
         const children = readFileSync(`/proc/${nspawn.pid}/task/${nspawn.pid}/children`, 'utf8').trim();
         this.#leader = Number(children.split(' ')[0] ?? 0);
         if (this.#leader === 0) return false;
+        this.#leaderStart = startTime(this.#leader) ?? '';
         const state = await this.run('systemctl is-system-running --wait', { timeoutMs: 60_000 }).catch(
           () => undefined,
         );
@@ -225,9 +229,17 @@ export class SystemdMachine {
     return result.stdout;
   }
 
-  /** Whether systemd-nspawn (and so the machine) still runs. */
+  /**
+   * Whether the machine still runs: systemd-nspawn, or the machine's PID 1 (seen once outliving
+   * nspawn after a poweroff, with the pods' processes under it).
+   */
   get running(): boolean {
-    return this.#nspawn !== undefined && this.#nspawn.exitCode === null && this.#nspawn.signalCode === null;
+    const nspawn = this.#nspawn !== undefined && this.#nspawn.exitCode === null && this.#nspawn.signalCode === null;
+    return nspawn || this.#leaderAlive();
+  }
+
+  #leaderAlive(): boolean {
+    return this.#leader !== 0 && startTime(this.#leader) === this.#leaderStart;
   }
 
   /** Waits until the machine has gone (after a poweroff inside it). */
@@ -246,22 +258,39 @@ export class SystemdMachine {
   async destroy(): Promise<void> {
     if (this.running) {
       // SIGRTMIN+4 asks systemd for a poweroff; a machine that will not go is killed
-      if (this.#leader !== 0) signal(this.#leader, sigPoweroff);
+      if (this.#leaderAlive()) signal(this.#leader, sigPoweroff);
       await this.waitGone(30_000).catch(() => {
         this.#nspawn?.kill('SIGKILL');
-        if (this.#leader !== 0) signal(this.#leader, 'SIGKILL');
+        // the end of a PID namespace's first process ends every process in it
+        if (this.#leaderAlive()) signal(this.#leader, 'SIGKILL');
       });
       await this.waitGone(10_000).catch(() => undefined);
     }
-    // what is left (mounts, namespaces, the cgroup subtree, the folder) goes as the janitor removes it
+    // what is left (mounts, namespaces, the cgroup subtree, the folder) goes as the janitor removes it;
+    // the janitor looks at the v1 hierarchies only, so the unified one's folders go here
     await removeBedLeftovers(this.#record);
+    const unified = [join(v1Cgroups, 'unified')];
+    await removeCgroupTree(unified, sandboxCgroupRoot(this.options.id));
+    await removeEmptyCgroup(unified, sandboxCgroupParent);
   }
 
-  /** The host's v1 hierarchies that have controllers (not the named systemd one, nspawn's own). */
+  /**
+   * Every hierarchy of the host, the named systemd one and the unified one among them: nspawn puts
+   * the machine's own cgroup ("payload") below the path it has in the unified one, in the named
+   * one; left at the top there, every machine would share one.
+   */
   #hierarchies(): string[] {
-    return readdirSync(v1Cgroups).filter(
-      (name) => name !== 'systemd' && name !== 'unified' && existsSync(join(v1Cgroups, name, 'cgroup.procs')),
-    );
+    return readdirSync(v1Cgroups).filter((name) => existsSync(join(v1Cgroups, name, 'cgroup.procs')));
+  }
+}
+
+/** A process's start time in clock ticks (field 22 of /proc/<pid>/stat), or undefined once it is gone. */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }
 
