@@ -31,6 +31,7 @@ containerd_root=${BOSUN_CONTAINERD_ROOT:-$root/var/lib/containerd}
 containerd_state=${BOSUN_CONTAINERD_STATE:-$root/run/containerd}
 cni_conf_dir=${BOSUN_CNI_CONF_DIR:-$root/etc/cni/net.d}
 cni_data_dir=${BOSUN_CNI_DATA_DIR:-$root/var/lib/cni/networks}
+logind_dropin=${BOSUN_LOGIND_DROPIN:-$root/etc/systemd/logind.conf.d/99-bosun.conf}
 # the agent's --cgroup-root (pods under <it>/kubepods); BOSUN_ROOT does not move it: cgroups are machine-wide
 cgroup_root=${BOSUN_CGROUP_ROOT:-/}
 node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
@@ -198,6 +199,12 @@ uninstall() {
   if [ -n "$with_systemd" ]; then
     rm -f "$unit_dir/bosun-server.service" "$unit_dir/bosun-agent.service"
     systemctl daemon-reload
+    # the cap on shutdown delay locks the agent raised for its shutdown grace period
+    if [ -f "$logind_dropin" ]; then
+      rm -f "$logind_dropin"
+      rmdir "$(dirname "$logind_dropin")" 2>/dev/null || true
+      systemctl kill --signal=SIGHUP systemd-logind.service 2>/dev/null || true
+    fi
   fi
   # containerd's configuration goes back to what it was; its folders go only if this installer made them
   if [ -f "$containerd_config.before-bosun" ]; then
@@ -211,6 +218,12 @@ uninstall() {
   done
   rm -rf "$etc_dir" "$data_dir" "$run_dir" "$log_dir" "$pod_log_dir" "$image_cache" \
     "$defaults_dir/bosun-server" "$defaults_dir/bosun-agent" "$bin_dir/bosun"
+  # Node's compile cache of bin/bosun (run as root) is outside BOSUN_ROOT: only an uninstall of the
+  # whole host removes it, and its folder once nothing else is in it
+  if [ -z "$root" ]; then
+    rm -rf /var/cache/bosun/node
+    rmdir /var/cache/bosun 2>/dev/null || true
+  fi
   if [ "$prefix" != "$src" ]; then rm -rf "$prefix"; fi
   # folders made for containerd and CNI, once nothing else is in them
   for dir in "$(dirname "$containerd_config")/certs.d" "$(dirname "$containerd_config")" "$cni_conf_dir" "$cni_data_dir"; do

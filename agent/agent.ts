@@ -67,6 +67,7 @@ import { StaticPods } from './static-pods/static-pods.ts';
 import { isMirrorPod, isStaticPod } from './static-pods/static-pod-manifest.ts';
 import { kubeMirrorApi, skippingStaticPodDeletes } from './static-pods/kube-mirror-api.ts';
 import { GracefulShutdown } from './shutdown/graceful-shutdown.ts';
+import { systemInhibitDelay } from './shutdown/inhibit-delay.ts';
 import { systemLogind, type Logind } from './shutdown/logind.ts';
 import { PodVolumes } from './pods/volume-manager.ts';
 import { apiClaimSource } from './pods/volumes/claim-source.ts';
@@ -77,7 +78,7 @@ import type { HostMounts } from './pods/volumes/host-mounts.ts';
 import { podCgroupRoot, sweepPodCgroupsEvery } from './pods/pod-cgroups.ts';
 import { chooseCgroupDriver, hostCgroupClues, type CgroupDriverName } from './pods/cgroup-driver.ts';
 import { nodeNetwork } from './pods/probe-network.ts';
-import { SystemdNotifier, spawnNotifyRunner } from './systemd-notify.ts';
+import { SystemdNotifier, spawnNotifyRunner } from '../kube/systemd-notify.ts';
 import { ClientCertRotator, requestClientCertificate } from './certs/client-cert-rotation.ts';
 import { X509Certificate } from 'node:crypto';
 import type { Node } from '../kube/corev1.ts';
@@ -600,6 +601,8 @@ export class Agent {
           criticalGracePeriodSeconds: config.shutdownGracePeriodCriticalPodsSeconds ?? 0,
         },
         logind: config.logind ?? systemLogind,
+        // the machine's logind cap, unless a test brought its own logind
+        ...(config.logind === undefined ? { inhibitDelay: systemInhibitDelay } : {}),
         pods: () => manager.shutdownCandidates(),
         stopPod: (kill) => manager.stopForShutdown(kill),
         log: log.child({ loop: 'shutdown' }),

@@ -19,7 +19,7 @@ export function shutdownOptions<T>(y: Argv<T>): Argv<T & ShutdownArgs> {
       type: 'string',
       default: '0s',
       describe:
-        'How long the node delays its shutdown to stop pods (needs systemd-logind); 0s: graceful node shutdown off',
+        'How long the node delays its shutdown to stop pods (needs systemd-logind, whose InhibitDelayMaxSec the agent raises to it); 0s: graceful node shutdown off',
     })
     .option('shutdown-grace-period-critical-pods', {
       type: 'string',

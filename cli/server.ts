@@ -2,6 +2,7 @@
  * `bosun server`: the bundled Kubernetes-compatible API server. Runs in the foreground until
  * SIGTERM/SIGINT, then stops serving and closes the datastore.
  */
+import { SystemdNotifier, spawnNotifyRunner } from '../kube/systemd-notify.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { agentCommand } from './agent-command.ts';
 import { defaultConfigFile, withConfigFile } from './config/daemon-config.ts';
@@ -389,12 +390,20 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       throw new CliError(`server failed to start: ${(err as Error).message}`);
     }
     const running = server;
+    // Type=notify (systemd/bosun-server.service): READY=1 only now that the API serves from the
+    // datastore, and watchdog pings while the process lives, as the unit's WatchdogSec expects
+    const notifier = new SystemdNotifier(spawnNotifyRunner, logger);
+    const alive = new AbortController();
+    await notifier.ready(`serving on port ${port}`);
+    notifier.watchdog(alive.signal);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGTERM', stop);
       process.once('SIGINT', stop);
     });
     logger.info('stopping');
+    alive.abort();
+    await notifier.stopping();
     await running.close();
   },
 };

@@ -48,6 +48,31 @@ function processesUnder(dir: string): number[] {
   return pids;
 }
 
+/**
+ * The processes in a cgroup subtree, in every hierarchy: a sandbox's pods, and the processes of a
+ * system container a test booted, whose root does not show as the sandbox's folder from here.
+ */
+function processesInCgroups(mounts: readonly string[], relative: string): number[] {
+  const pids = new Set<number>();
+  const walk = (dir: string) => {
+    let entries;
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    try {
+      for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n'))
+        if (/^\d+$/.test(line) && Number(line) !== process.pid) pids.add(Number(line));
+    } catch {
+      // gone while we looked
+    }
+    for (const entry of entries) if (entry.isDirectory()) walk(join(dir, entry.name));
+  };
+  for (const mount of mounts) walk(join(mount, relative));
+  return [...pids];
+}
+
 function mountsUnder(dir: string): string[] {
   const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   const points = lines
@@ -61,8 +86,14 @@ export async function removeBedLeftovers(record: BedRecord): Promise<void> {
   if (!Object.values(sandboxRoots).some((root) => record.stateDir.startsWith(`${root}/`))) {
     throw new Error(`refusing to clean outside ${Object.values(sandboxRoots).join(' or ')}: ${record.stateDir}`);
   }
+  const mounts = await hostCgroupMounts();
   for (let round = 0; round < 3; round++) {
-    const pids = processesUnder(record.stateDir);
+    const pids = [
+      ...new Set([
+        ...processesUnder(record.stateDir),
+        ...(record.id === '' ? [] : processesInCgroups(mounts, sandboxCgroupRoot(record.id))),
+      ]),
+    ];
     if (pids.length === 0) break;
     for (const pid of pids) {
       try {
@@ -80,7 +111,6 @@ export async function removeBedLeftovers(record: BedRecord): Promise<void> {
     if (existsSync(`/run/netns/${name}`)) await run(['ip', 'netns', 'del', name]);
   }
   // the pod-level cgroups its agents' pods had (the runtime removes only the containers' own)
-  const mounts = await hostCgroupMounts();
   await removeCgroupTree(mounts, sandboxCgroupRoot(record.id));
   await removeEmptyCgroup(mounts, sandboxCgroupParent);
   rmSync(record.stateDir, { recursive: true, force: true });

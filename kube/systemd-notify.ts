@@ -1,12 +1,13 @@
 /**
- * Tells systemd how the agent is doing when it runs as a Type=notify unit with a watchdog
- * (systemd/bosun-agent.service): READY=1 once the agent is ready, WATCHDOG=1 at half the
+ * Tells systemd how a daemon (bosun agent, bosun server) is doing when it runs as a Type=notify
+ * unit with a watchdog (systemd/bosun-*.service): READY=1 once it is ready, WATCHDOG=1 at half the
  * watchdog interval while it runs, STOPPING=1 when it stops. Without NOTIFY_SOCKET (no systemd,
  * or run by hand) every call does nothing.
  *
  * Node cannot send on a unix datagram socket, so each message goes through `systemd-notify`
- * (the unit has NotifyAccess=all for this). READY names our PID as MAINPID, so systemd
- * attributes it to the agent and not to the short-lived helper.
+ * (the units have NotifyAccess=all for this). READY names our PID as MAINPID, so systemd
+ * attributes it to the daemon and not to the short-lived helper; systemd-notify waits until
+ * systemd has read the message (its barrier), so the helper exiting first loses nothing.
  */
 import { spawn } from 'node:child_process';
 
@@ -56,7 +57,7 @@ export class SystemdNotifier {
       if (!this.#warned)
         this.#log.warn(
           { err: (err as Error).message },
-          'cannot run systemd-notify; systemd will not see the agent as ready',
+          'cannot run systemd-notify; systemd will not see this daemon as ready',
         );
       this.#warned = true;
       return;
