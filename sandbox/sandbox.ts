@@ -25,7 +25,8 @@ import {
 } from '../host/node-setup/containerd.ts';
 import { ensureImageArchives } from './images.ts';
 import { recordFile, removeBedLeftovers, type BedRecord } from './janitor.ts';
-import { inNetns, isOurs, killDaemon, stopDaemon } from '../host/process/process.ts';
+import { alive, inNetns, isOurs, killDaemon, stopDaemon } from '../host/process/process.ts';
+import { waitFor } from '../host/process/wait.ts';
 import {
   namespaceNames,
   nodeSegment,
@@ -359,6 +360,17 @@ export class Sandbox {
     if (this.#agentRunning(node)) return;
     agent.pid = startDaemon({ argv: agent.argv, netns: node.netns, log: agent.log });
     this.#saveNode(node.record);
+    // the process goes through `ip netns exec`, bin/bosun and Node's own re-exec before it is the
+    // agent; while it execs, its command line can read empty. Return once it is the agent, so a
+    // status right after start sees it running (or say at once that it died).
+    const pid = agent.pid;
+    await waitFor(
+      () => {
+        if (!alive(pid)) throw new Error(`the agent of ${name} exited as it started; see ${agent.log}`);
+        return isOurs(pid, agent.kubeconfig) && isOurs(pid, 'main.ts agent');
+      },
+      { what: `the agent of ${name} to start`, timeoutMs: 30_000, intervalMs: 25 },
+    );
   }
 
   async startContainerd(name: string): Promise<void> {
