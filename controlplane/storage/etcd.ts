@@ -4,6 +4,7 @@
  * shows what a real cluster would. etcd's own revision is the resourceVersion; every conditional
  * write is one etcd transaction on the key's mod/create revision.
  */
+import { dropLateWatchResponses } from './etcd-late-watch-responses.ts';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import { valueFromBytes, valueToBytes } from './binary-values.ts';
 import { StorageError } from '../errors.ts';
@@ -72,6 +73,7 @@ export class EtcdStorage implements Storage {
       ...(tls ? { credentials: etcdCredentials(tls) } : {}),
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
     });
+    dropLateWatchResponses(this.#client);
   }
 
   async #call<T>(body: () => Promise<T>): Promise<T> {
