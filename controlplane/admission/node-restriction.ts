@@ -47,6 +47,19 @@ export function forbiddenNodeLabels(modified: readonly string[]): string[] {
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 const sameList = (a: unknown, b: unknown) => JSON.stringify(a ?? []) === JSON.stringify(b ?? []);
 
+/**
+ * The pod subnet is the control plane's to hand out (the node IPAM controller), and every node routes
+ * each peer's subnet to that peer: a node that could pick its own (or another's) subnet could draw
+ * another node's pod traffic to itself. bosun's nodes never set it, so a node may not set or change
+ * it; this is stricter than upstream's NodeRestriction, whose kubelets may register with one.
+ */
+function podCIDRWrite(node: string, o: Any, old: Any | undefined): string | undefined {
+  const changed =
+    !same(o.spec?.podCIDR || undefined, old?.spec?.podCIDR || undefined) ||
+    !sameList(o.spec?.podCIDRs, old?.spec?.podCIDRs);
+  return changed ? `node "${node}" is not allowed to set podCIDR: the control plane assigns it` : undefined;
+}
+
 /** Why a node may not write this Node (create or update), or undefined. */
 function nodeWriteViolation(
   node: string,
@@ -55,6 +68,8 @@ function nodeWriteViolation(
   const o = request.object as Any;
   const name = o.metadata?.name ?? '';
   if (name !== node) return `node "${node}" is not allowed to modify node "${name}"`;
+  const podCIDRViolation = podCIDRWrite(node, o, request.operation === 'CREATE' ? undefined : (request.old as Any));
+  if (podCIDRViolation !== undefined) return podCIDRViolation;
   if (request.operation === 'CREATE') {
     if (o.spec?.configSource != null) return `node "${node}" is not allowed to create pods with a non-nil configSource`;
     const forbidden = forbiddenNodeLabels(modifiedLabels(o.metadata?.labels, undefined));

@@ -264,3 +264,37 @@ test('a node writes only pods bound to it: status, evictions, tokens; no pods of
   }
   await stillServes(t);
 });
+
+test("a node may not pick its own pod subnet, or take another node's, at registration or later", async (t) => {
+  const admin = adminIdentity(server.dataDir);
+  const victim = await call(server, 'POST', '/api/v1/nodes', admin, {
+    metadata: { name: 'subnet-victim' },
+    spec: { podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] },
+  });
+  t.is(victim.status, 201);
+  // a join token's node identity, named to sort before the victim
+  const thief = userIdentity(server.dataDir, 'system:node:a-thief', ['system:nodes']);
+  const created = await call(server, 'POST', '/api/v1/nodes', thief, {
+    metadata: { name: 'a-thief' },
+    spec: { podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] },
+  });
+  t.is(created.status, 403);
+  t.is(
+    created.body.message,
+    'nodes "a-thief" is forbidden: node "a-thief" is not allowed to set podCIDR: the control plane assigns it',
+  );
+  t.is((await call(server, 'GET', '/api/v1/nodes/a-thief', admin)).status, 404, 'nothing stored');
+
+  t.is((await call(server, 'POST', '/api/v1/nodes', thief, { metadata: { name: 'a-thief' } })).status, 201);
+  const patched = await call(
+    server,
+    'PATCH',
+    '/api/v1/nodes/a-thief',
+    thief,
+    { spec: { podCIDR: '10.244.7.0/24', podCIDRs: ['10.244.7.0/24'] } },
+    merge,
+  );
+  t.is(patched.status, 403);
+  t.is((await call(server, 'GET', '/api/v1/nodes/a-thief', admin)).body.spec?.podCIDR, undefined, 'unchanged');
+  await stillServes(t);
+});
