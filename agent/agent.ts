@@ -99,7 +99,7 @@ export interface AgentConfig {
   /** Mounts for pod volumes (tmpfs); default: this host. Hollow nodes pass one that mounts nothing. */
   hostMounts?: HostMounts;
   /**
-   * Reads the host's fixed facts (cores, memory, identity, OS); default: systeminformation, once per
+   * Reads the host's fixed facts (cores, memory, identity, OS); default: read from /proc, /sys and /etc, once per
    * agent. Hollow nodes share one host, so they pass one reading for the whole process.
    */
   hostFacts?: () => Promise<HostFacts>;

@@ -2,13 +2,13 @@
  * What the node planner needs to know about the host, read here and nowhere else.
  *
  * Two kinds: facts that do not change while the agent runs (cores, memory, identity, OS), read once
- * at start with systeminformation; and pressure signals (free memory, the filesystem under the
- * agent's root folder, process count), read every status round from /proc and statfs because
- * they are cheap there and a status round must not spawn processes.
+ * at start; and pressure signals (free memory, the filesystem under the agent's root folder,
+ * process count), read every status round. Both come from files in /proc, /sys and /etc, where the
+ * kubelet's cAdvisor reads them too: no process is started, so the agent's start does not wait on
+ * dmidecode or lsb_release and the host's facts cost no extra module.
  */
 import { readFile, readdir, statfs } from 'node:fs/promises';
-import { arch } from 'node:os';
-import si from 'systeminformation';
+import { arch, cpus, release } from 'node:os';
 
 export interface HostFacts {
   cpuCores: number;
@@ -83,29 +83,71 @@ async function readHugepages(): Promise<Record<string, number>> {
 }
 
 export async function readHostFacts(): Promise<HostFacts> {
-  const [cpu, mem, os, uuid, system, bootID, hugepages] = await Promise.all([
-    si.cpu(),
-    si.mem(),
-    si.osInfo(),
-    si.uuid(),
-    si.system(),
+  const [online, meminfo, osRelease, machineID, productUUID, bootID, vendor, product, hugepages] = await Promise.all([
+    readTrimmed('/sys/devices/system/cpu/online'),
+    readTrimmed('/proc/meminfo'),
+    readFirst(['/etc/os-release', '/usr/lib/os-release']),
+    readFirst(['/etc/machine-id', '/var/lib/dbus/machine-id']),
+    // readable by root only, as the kubelet runs
+    readTrimmed('/sys/class/dmi/id/product_uuid'),
     readTrimmed('/proc/sys/kernel/random/boot_id'),
+    readTrimmed('/sys/class/dmi/id/sys_vendor'),
+    readTrimmed('/sys/class/dmi/id/product_name'),
     readHugepages(),
   ]);
-  const machineID = (await readTrimmed('/etc/machine-id')) || uuid.os;
   return {
-    cpuCores: cpu.cores,
-    memoryBytes: mem.total,
+    cpuCores: countCpuList(online) || cpus().length,
+    memoryBytes: memTotalBytes(meminfo),
     hugepages,
     machineID,
-    systemUUID: system.uuid || uuid.hardware || machineID,
+    systemUUID: productUUID.toLowerCase() || machineID,
     bootID,
-    kernelVersion: os.kernel,
-    osImage: [os.distro, os.release, os.codename ? `(${os.codename})` : ''].filter((p) => p !== '').join(' '),
+    kernelVersion: release(),
+    osImage: prettyName(osRelease),
     operatingSystem: 'linux',
     architecture: archNames[arch()] ?? arch(),
-    ...instanceTypeOf(system.manufacturer, system.model),
+    ...instanceTypeOf(vendor, product),
   };
+}
+
+/** The first of `paths` that holds something (os-release and machine-id each have a fallback). */
+async function readFirst(paths: readonly string[]): Promise<string> {
+  for (const path of paths) {
+    const text = await readTrimmed(path);
+    if (text !== '') return text;
+  }
+  return '';
+}
+
+/** How many CPUs a kernel CPU list names ("0-3,8,10-11" is 7): the online CPUs, as cAdvisor counts cores. */
+export function countCpuList(list: string): number {
+  let count = 0;
+  for (const part of list.split(',')) {
+    const range = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!range) continue;
+    const first = Number(range[1]);
+    const last = range[2] === undefined ? first : Number(range[2]);
+    if (last >= first) count += last - first + 1;
+  }
+  return count;
+}
+
+/** MemTotal of /proc/meminfo in bytes (the node's memory capacity). */
+export function memTotalBytes(meminfo: string): number {
+  const total = /^MemTotal:\s+(\d+) kB$/m.exec(meminfo);
+  return total ? Number(total[1]) * 1024 : 0;
+}
+
+/**
+ * The OS image as the kubelet reports it: os-release's PRETTY_NAME ("Debian GNU/Linux 12
+ * (bookworm)"), unquoted, or "Linux" when the file names none.
+ */
+export function prettyName(osRelease: string): string {
+  const line = /^PRETTY_NAME=(.*)$/m.exec(osRelease);
+  if (!line?.[1]) return 'Linux';
+  const value = line[1].trim();
+  const unquoted = /^(["'])(.*)\1$/.exec(value)?.[2] ?? value;
+  return unquoted.replace(/\\(["'$`\\])/g, '$1') || 'Linux';
 }
 
 /**

@@ -80,8 +80,7 @@ export class HollowFleet {
   #markStarted: () => void = () => {};
   readonly allStarted: Promise<void>;
   /**
-   * The host's facts, read once for every node of the process: systeminformation starts processes
-   * (some synchronously, which stalls every node's event loop) and the answer is the same for all.
+   * The host's facts, read once for every node of the process: the answer is the same for all.
    */
   #hostFacts: Promise<HostFacts> | undefined;
 
