@@ -108,7 +108,8 @@ interface RemoteCommandResult {
  * same tick as 'open' (they arrive in the same packet as the upgrade answer), before an await
  * continuation could attach a listener, and the port prefix or the first output would be lost.
  */
-function open(
+/** Opens a websocket to a runtime streaming URL offering `protocols`; rejects with the runtime's refusal. */
+export function openStreamSocket(
   url: string,
   protocols: readonly string[],
   onMessage: (data: Buffer) => void,
@@ -158,7 +159,7 @@ export async function runRemoteCommand(url: string, options: RemoteCommandOption
         break;
     }
   };
-  const socket = await open(url, channelProtocols, onMessage, options.signal);
+  const socket = await openStreamSocket(url, channelProtocols, onMessage, options.signal);
   const protocol = socket.protocol;
   const canCloseStdin = protocol.startsWith('v5.');
   return new Promise<RemoteCommandResult>((resolve, reject) => {
@@ -225,7 +226,7 @@ export async function forwardConnection(
     if (frame.channel === 0) connection.write(payload);
     else if (frame.channel === 1) failure = new CriStreamError(payload.toString('utf8').trim());
   };
-  const socket = await open(target.toString(), ['v4.channel.k8s.io'], onMessage, signal);
+  const socket = await openStreamSocket(target.toString(), ['v4.channel.k8s.io'], onMessage, signal);
   return new Promise<void>((resolve, reject) => {
     connection.on('data', (chunk: Buffer) => {
       if (socket.readyState === WebSocket.OPEN) socket.send(encodeFrame(0, chunk));

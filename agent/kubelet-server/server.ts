@@ -29,6 +29,7 @@ import { KubeletRequestError } from './request-error.ts';
 import { requestLabels } from './request-labels.ts';
 import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
+import { chooseStreamTranslation, translateChannelV5, tunnelPortForward } from './stream-translation.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
 interface KubeletServerOptions {
@@ -334,8 +335,11 @@ export class KubeletServer {
         ({ pod, container } = this.#podAndContainer(rest));
       }
       const target = await streamingUrl(this.#options.runtime, kind, pod, container, url.searchParams);
+      const translation = chooseStreamTranslation(kind, req.headers, url.searchParams);
+      if (translation === 'channel-v5-to-v4') await translateChannelV5(target, req, socket, head);
+      else if (translation === 'spdy-tunnel') await tunnelPortForward(target, req, socket, head);
+      else await spliceToRuntime(target, req, socket, head);
       this.#count(req, pathname, 101);
-      await spliceToRuntime(target, req, socket, head);
     } catch (err) {
       const status = err instanceof KubeletRequestError ? err.status : 500;
       this.#count(req, pathname, status);

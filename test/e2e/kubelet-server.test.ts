@@ -183,11 +183,14 @@ test.serial(
   },
 );
 
-/** Runs `kubectl port-forward` until it prints its local port, GETs a file through it, stops it. */
-async function fetchThroughPortForward(binary: string): Promise<string> {
+/**
+ * Runs `kubectl port-forward` until it prints its local port, GETs a file through it, stops it;
+ * `output` is what kubectl printed (its request log too, with `-v=6` in `extra`).
+ */
+async function portForwardGet(binary: string, extra: string[] = []): Promise<{ body: string; output: string }> {
   const child = spawn(
     binary,
-    ['--kubeconfig', kubeconfig, 'port-forward', '--address', '127.0.0.1', 'pod/web', ':8080'],
+    ['--kubeconfig', kubeconfig, ...extra, 'port-forward', '--address', '127.0.0.1', 'pod/web', ':8080'],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
@@ -202,15 +205,16 @@ async function fetchThroughPortForward(binary: string): Promise<string> {
       what: `${binary} port-forward to print its port (output: ${output})`,
       timeoutMs: 30_000,
     });
-    return await new Promise<string>((resolve, reject) => {
+    const body = await new Promise<string>((resolve, reject) => {
       get({ host: '127.0.0.1', port, path: '/etc/hostname', timeout: 20_000 }, (res) => {
-        let body = '';
+        let text = '';
         res.on('data', (d: Buffer) => {
-          body += d.toString();
+          text += d.toString();
         });
-        res.on('end', () => resolve(body));
+        res.on('end', () => resolve(text));
       }).on('error', reject);
     });
+    return { body, output };
   } finally {
     child.kill('SIGTERM');
   }
@@ -220,8 +224,36 @@ test.serial(
   'kubectl port-forward: an HTTP GET reaches the pod, with kubectl 1.27, 1.32, 1.33, 1.34 and 1.35',
   async (t) => {
     for (const binary of releases) {
-      t.is((await fetchThroughPortForward(binary)).trim(), 'web', binary);
+      t.is((await portForwardGet(binary)).body.trim(), 'web', binary);
     }
+  },
+);
+
+/** The machine's minor version of a kubectl binary ('kubectl.1.27' is 27; the machine's own, 32). */
+async function kubectlMinor(binary: string): Promise<number> {
+  const version = JSON.parse(await kubectlOk({ kubeconfig, binary }, ['version', '--client', '-o', 'json']));
+  return Number(version.clientVersion.minor.replace(/\D+$/, ''));
+}
+
+test.serial(
+  'kubectl 1.31 and later exec and port-forward over their first websocket, without falling back to SPDY',
+  async (t) => {
+    let checked = 0;
+    for (const binary of releases) {
+      if ((await kubectlMinor(binary)) < 31) continue;
+      checked += 1;
+      // -v=6 logs the subprotocol a websocket settled on, and a fallback to SPDY when there is one
+      const exec = await kubectlWith(binary, ['-v=6', 'exec', 'web', '--', 'cat', '/etc/hostname']);
+      t.is(exec.code, 0, `${binary}: ${exec.stderr}`);
+      t.is(exec.stdout.trim(), 'web', binary);
+      t.regex(exec.stderr, /The subprotocol is v5\.channel\.k8s\.io/, `${binary}: ${exec.stderr}`);
+      t.notRegex(exec.stderr, /fallback|"POST"|POST https/i, `${binary}: ${exec.stderr}`);
+      const forwarded = await portForwardGet(binary, ['-v=6']);
+      t.is(forwarded.body.trim(), 'web', binary);
+      t.regex(forwarded.output, /negotiated protocol: portforward\.k8s\.io/, `${binary}: ${forwarded.output}`);
+      t.notRegex(forwarded.output, /fallback|"POST"|POST https/i, `${binary}: ${forwarded.output}`);
+    }
+    t.true(checked >= 2, `only ${checked} kubectl releases of 1.31 or later were found`);
   },
 );
 
