@@ -8,7 +8,7 @@ set -euo pipefail
 
 runtime_packages=(
   containerd runc containernetworking-plugins iptables ipset conntrack ipvsadm iproute2 catatonit
-  util-linux mount procps ca-certificates openssl
+  util-linux mount procps ca-certificates openssl nftables
 )
 test_packages=(
   busybox-static etcd-server etcd-client docker-registry apache2-utils curl time systemd librsvg2-bin
