@@ -11,6 +11,8 @@
  *               runtime and the wire cost);
  *  - node:      `node -e ''`, and `bosun --version` (the CLI framework without any cri code);
  *               ps minus that is what the cri code itself adds.
+ *  - executable: `bosun cri ps` and `bosun --version` from the single executable install.sh puts
+ *               in /usr/local/bin (built here first with scripts/build-executable.ts).
  * Medians over `runs` runs. Last line: one JSON object. `--realtime` runs the measured processes
  * under SCHED_FIFO (chrt) to approximate an idle host when others load it.
  */
@@ -69,7 +71,12 @@ function timeProcess(argv: string[], env: NodeJS.ProcessEnv, check?: (stdout: st
 
 const bed = await createBed();
 const cacheDir = mkdtempSync(join(tmpdir(), `bosun-bench-cri-cli-${process.pid}-`));
+const executable = join(cacheDir, 'bosun');
 try {
+  const built = spawnSync(process.execPath, [join(root, 'scripts', 'build-executable.ts'), '--out', executable], {
+    encoding: 'utf8',
+  });
+  if (built.status !== 0) throw new Error(`the executable did not build: ${built.stderr}`);
   const node = bed.nodes[0]!;
   const cri = new CriClient(node.criEndpoint);
   const setupStarted = performance.now();
@@ -112,6 +119,8 @@ try {
   const versionRuns = series([bosun, '--version'], env);
   const psRuns = series([bosun, 'cri', 'ps'], env, listsAll);
   const cachedRuns = series([bosun, 'cri', 'ps'], { ...env, NODE_COMPILE_CACHE: cacheDir }, listsAll);
+  const executableVersion = series([executable, '--version'], env);
+  const executablePs = series([executable, 'cri', 'ps'], env, listsAll);
   const [nodeBaseline, versionBaseline, ps, cached] = [nodeStart.wall, versionRuns.wall, psRuns.wall, cachedRuns.wall];
 
   for (let i = 0; i < 3; i += 1) await cri.listContainers();
@@ -135,6 +144,10 @@ try {
     /** What the cri code adds on top of the CLI framework's own start (less sensitive to host load). */
     ps_over_version_ms: round(median(ps) - median(versionBaseline)),
     node_startup_median_ms: round(median(nodeBaseline)),
+    executable_ps_median_ms: round(median(executablePs.wall)),
+    executable_version_median_ms: round(median(executableVersion.wall)),
+    /** The single executable's `cri ps` against `node -e ''` in the same run (target ≤ 3). */
+    executable_ps_over_node: round(median(executablePs.wall) / median(nodeBaseline)),
     ps_cpu_median_ms: round(median(psRuns.cpu)),
     bosun_version_cpu_median_ms: round(median(versionRuns.cpu)),
     target_ps_ms: 250,
@@ -146,6 +159,9 @@ try {
   process.stdout.write(`raw ListContainers (warm) median ${result.raw_list_median_ms} ms\n`);
   process.stdout.write(
     `bosun --version          median ${result.bosun_version_median_ms} ms; node -e '' ${result.node_startup_median_ms} ms\n`,
+  );
+  process.stdout.write(
+    `executable: cri ps median ${result.executable_ps_median_ms} ms (${result.executable_ps_over_node}× node -e ''), --version ${result.executable_version_median_ms} ms\n`,
   );
   process.stdout.write(
     `CPU (user+sys) medians: bosun cri ps ${result.ps_cpu_median_ms} ms, bosun --version ${result.bosun_version_cpu_median_ms} ms\n`,

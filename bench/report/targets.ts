@@ -44,6 +44,27 @@ export const suiteChecks: Record<string, Check[]> = {
       better: 'lower',
       measured: field('ps_median_ms'),
     },
+    {
+      label: '`bosun cri ps` median from the single executable, 100 containers',
+      target: 120,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('executable_ps_median_ms'),
+    },
+    {
+      label: "single executable `cri ps` / `node -e ''`, same run",
+      target: 3,
+      unit: '×',
+      better: 'lower',
+      measured: field('executable_ps_over_node'),
+    },
+    {
+      label: '`bosun --version` median from the single executable',
+      target: 60,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('executable_version_median_ms'),
+    },
   ],
   api: [
     {
