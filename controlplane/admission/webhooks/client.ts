@@ -17,7 +17,19 @@ export interface ServiceLookups {
   endpointSlices(namespace: string): Promise<readonly KubeObject[]>;
 }
 
-export class CallFailure extends Error {}
+export class CallFailure extends Error {
+  /**
+   * What went wrong without the admission plugins' `failed to call webhook: ` prefix, for callers
+   * that word the failure their own way (conversion: `conversion webhook for <kind> failed: ...`).
+   */
+  readonly detail: string;
+  constructor(message: string, detail: string = message) {
+    super(message);
+    this.detail = detail;
+  }
+}
+
+const callFailure = (detail: string) => new CallFailure(`failed to call webhook: ${detail}`, detail);
 
 /**
  * Connections kept open between calls, as upstream's webhook clients keep theirs: a TLS handshake
@@ -59,7 +71,7 @@ async function targetOf(clientConfig: Any, lookups: ServiceLookups, timeoutSecon
       await lookups.endpointSlices(ref.namespace),
     );
   } catch (err) {
-    throw new CallFailure(`failed to call webhook: ${(err as Error).message}`);
+    throw callFailure((err as Error).message);
   }
   return { url, serverName: endpoint.serverName, connectTo: { host: endpoint.host, port: endpoint.port } };
 }
@@ -90,7 +102,7 @@ export async function callWebhook(
   const signal = AbortSignal.timeout(timeoutSeconds * 1000);
   const serverName = target.serverName ?? target.url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
-    const fail = (message: string) => reject(new CallFailure(`failed to call webhook: ${message}`));
+    const fail = (message: string) => reject(callFailure(message));
     const req = request(
       {
         method: 'POST',

@@ -9,6 +9,7 @@ import test from 'ava';
 import { call, type HttpReply, type Identity, adminIdentity } from '../server-process.ts';
 import { sharedInProcess } from '../in-process.ts';
 import { waitFor } from '../ports.ts';
+import { namespacedDefinition } from './fixtures.ts';
 
 const shared = sharedInProcess(test);
 const server = () => ({ dataDir: shared.server().dataDir, port: shared.server().server.port });
@@ -29,17 +30,9 @@ function wordsDefinition(plural: string, word: Record<string, unknown>, rules: u
     properties: { word: { type: 'string', ...word }, pattern: { type: 'string' } },
   };
   const version = { name: 'v1', served: true, storage: true };
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { plural, singular: plural.slice(0, -1), kind },
-      versions: [{ ...version, schema: { openAPIV3Schema: { type: 'object', properties: { spec } } } }],
-    },
-  };
+  return namespacedDefinition(group, plural, kind, {
+    versions: [{ ...version, schema: { openAPIV3Schema: { type: 'object', properties: { spec } } } }],
+  });
 }
 
 async function establish(definition: { metadata: { name: string } }): Promise<void> {
