@@ -9,7 +9,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { type CostShape, costBound, costShapeOf, largestCollection, perCallCostLimit } from './cost.ts';
 import { registerKubernetesLibrary } from './kubernetes-library.ts';
 import { registerKubernetesTypes } from './kubernetes-types.ts';
-import { routeMatchesToRe2, withUserFacingNames } from './re2-matches.ts';
+import { invalidMatchesLiteral, routeMatchesToRe2, withUserFacingNames } from './re2-matches.ts';
 
 /** Upstream's error text when an evaluation would go over its cost limit. */
 export const costLimitExceeded = 'operation cancelled: actual cost limit exceeded';
@@ -88,6 +88,8 @@ export function compileCel(expression: string, options: CelCompileOptions): CelC
     routeMatchesToRe2(evaluator.ast);
     const checked = (evaluator as unknown as { check(): { valid: boolean; error?: unknown } }).check();
     if (!checked.valid) return { ok: false, error: celErrorText(checked.error) };
+    const badPattern = invalidMatchesLiteral(evaluator.ast);
+    if (badPattern !== undefined) return { ok: false, error: badPattern };
   } catch (err) {
     return { ok: false, error: celErrorText(err) };
   }

@@ -78,6 +78,15 @@ test.serial('a schema pattern RE2 cannot compile is refused with the definition,
   );
   t.is(nested.status, 422);
   t.regex(nested.body.message, /properties\[word\]\.anyOf\[1\]\.pattern: Invalid value: "\(\?<=a\)b"/);
+  // a literal pattern of a CEL rule's matches() is compiled as RE2 with the rule (upstream's regex literal check)
+  const rule = "self.word.matches('a(?=b)')";
+  const literal = await api('POST', crds, wordsDefinition('literals', {}, [{ rule }]));
+  t.is(literal.status, 422);
+  t.is(
+    literal.body.message,
+    `CustomResourceDefinition.apiextensions.k8s.io "literals.${group}" is invalid: spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: ${JSON.stringify(rule)}: compilation failed: ERROR: <input>: invalid matches argument`,
+  );
+  t.is((await api('GET', `${crds}/literals.${group}`)).status, 404, 'nothing stored');
 });
 
 test.serial(
