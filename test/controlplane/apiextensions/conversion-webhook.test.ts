@@ -1,9 +1,10 @@
 /**
  * A CustomResourceDefinition with `conversion.strategy: Webhook` against a real HTTPS conversion
  * webhook run by the test (its own CA, trusted only through the definition's caBundle), driven by
- * real kubectl: an object created in the storage version is read, listed and watched in the other
- * version and back, one written in the other version is stored converted; a webhook that is down
- * or answers against the protocol fails the request with upstream's 500, and nothing is stored.
+ * every kubectl release: an object created in the storage version is read, listed and watched in
+ * the other version and back, one written in the other version is stored converted; the webhook is
+ * reached by URL or through a Service; a webhook that is down or answers against the protocol
+ * fails the request with upstream's 500, and nothing is stored.
  */
 import test, { type ExecutionContext } from 'ava';
 import { createServer, type Server } from 'node:https';
@@ -25,7 +26,7 @@ const group = 'convert.bosun.test';
 const authority = createCertificateAuthority('conversion-test-ca');
 const serving = issueCertificate(authority, {
   commonName: 'converter.test',
-  dnsNames: ['converter.test'],
+  dnsNames: ['converter.test', 'converter.default.svc'],
   ipAddresses: ['127.0.0.1'],
   usage: 'server',
 });
@@ -100,7 +101,7 @@ test.after.always(async () => {
 });
 
 /** A definition of `plural` (kind `kind`) served at v1 (stored) and v2, converted by the webhook at `port`. */
-function definition(plural: string, kind: string, port: number): Any {
+function definition(plural: string, kind: string, port: number, service?: Any): Any {
   const schema = (spec: Any) => ({
     openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: spec } } },
   });
@@ -110,7 +111,7 @@ function definition(plural: string, kind: string, port: number): Any {
       webhook: {
         conversionReviewVersions: ['v1'],
         clientConfig: {
-          url: `https://127.0.0.1:${port}/convert`,
+          ...(service !== undefined ? { service } : { url: `https://127.0.0.1:${port}/convert` }),
           caBundle: Buffer.from(authority.cert).toString('base64'),
         },
       },
@@ -152,7 +153,7 @@ async function stored(plural: string, name: string): Promise<Any | undefined> {
   return kv === undefined ? undefined : JSON.parse(kv.value);
 }
 
-for (const { release, binary } of installedKubectlReleases(['1.27', '1.35'])) {
+for (const { release, binary } of installedKubectlReleases()) {
   test.serial(`kubectl ${release} reads, lists, watches and writes through the conversion webhook`, async (t) => {
     const plural = `thermostats${release.replace('.', '')}`;
     const kind = `Thermostat${release.replace('.', '')}`;
@@ -222,6 +223,22 @@ test.serial(
     const patch = await api('PATCH', `/apis/${group}/v2/namespaces/default/gauges/one`, { spec: { target: '9C' } });
     t.is(patch.status, 500);
     t.like(await stored('gauges', 'one'), { spec: { celsius: 5 } }, 'unchanged');
+    // a watch in the other version ends with the error when a change cannot be converted
+    const from = (await api('GET', `/apis/${group}/v1/namespaces/default/gauges`)).body.metadata.resourceVersion;
+    const watch = api(
+      'GET',
+      `/apis/${group}/v2/namespaces/default/gauges?watch=true&resourceVersion=${from}&timeoutSeconds=10`,
+    );
+    await run(
+      t,
+      undefined,
+      'apply',
+      '-f',
+      bed.file('gauge-three.json', manifest('three', 'v1', 'Gauge', { celsius: 6 })),
+    );
+    const ended = (await watch).body;
+    t.is(ended.type, 'ERROR');
+    t.like(ended.object, { kind: 'Status', code: 500, message: refused });
     // the storage version needs no webhook, and the server answers other clients as before
     t.deepEqual(JSON.parse(await run(t, undefined, 'get', `gauges.v1.${group}`, 'one', '-o', 'json')).spec, {
       celsius: 5,
@@ -265,4 +282,39 @@ test.serial('answers that break the protocol fail the request in upstream words;
   );
   t.is(relabelled.status, 201);
   t.like(await stored('dials', 'relabel'), { metadata: { labels: { misbehave: 'relabel', seen: 'converter' } } });
+});
+
+test.serial('a conversion webhook behind a Service is reached at a ready endpoint, by its service name', async (t) => {
+  const objects = [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'converter', namespace: 'default' },
+      spec: { ports: [{ name: 'https', port: 443, protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'converter-manual',
+        namespace: 'default',
+        labels: { 'kubernetes.io/service-name': 'converter' },
+      },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      ports: [{ name: 'https', port: hookPort, protocol: 'TCP' }],
+    },
+  ];
+  await run(
+    t,
+    undefined,
+    'apply',
+    '-f',
+    bed.file('converter.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects })),
+  );
+  const service = { namespace: 'default', name: 'converter', path: '/convert', port: 443 };
+  await establish(t, undefined, definition('valves', 'Valve', 0, service));
+  await run(t, undefined, 'apply', '-f', bed.file('valve.json', manifest('inlet', 'v1', 'Valve', { celsius: 40 })));
+  const inlet = JSON.parse(await run(t, undefined, 'get', `valves.v2.${group}`, 'inlet', '-o', 'json'));
+  t.deepEqual(inlet.spec, { target: '40C' });
 });
