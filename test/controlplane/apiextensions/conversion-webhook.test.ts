@@ -64,6 +64,9 @@ function answerTo(request: Any): Any {
     case 'version':
       first.apiVersion = `${group}/v1beta9`;
       break;
+    case 'extra':
+      first.spec = { ...first.spec, unknown: 'dropped by the schema' };
+      break;
     case 'relabel':
       first.metadata = { ...first.metadata, labels: { ...first.metadata.labels, seen: 'converter' } };
       break;
@@ -318,3 +321,29 @@ test.serial('a conversion webhook behind a Service is reached at a ready endpoin
   const inlet = JSON.parse(await run(t, undefined, 'get', `valves.v2.${group}`, 'inlet', '-o', 'json'));
   t.deepEqual(inlet.spec, { target: '40C' });
 });
+
+test.serial(
+  'fields the webhook adds beyond the schema are pruned; a large list goes in reviews of at most 100 objects',
+  async (t) => {
+    await establish(t, undefined, definition('vents', 'Vent', hookPort));
+    const v1 = `/apis/${group}/v1/namespaces/default/vents`;
+    const created = await api(
+      'POST',
+      v1,
+      JSON.parse(manifest('extra', 'v1', 'Vent', { celsius: 1 }, { misbehave: 'extra' })),
+    );
+    t.is(created.status, 201);
+    t.deepEqual((await api('GET', `/apis/${group}/v2/namespaces/default/vents/extra`)).body.spec, { target: '1C' });
+    for (let i = 0; i < 150; i++)
+      t.is((await api('POST', v1, JSON.parse(manifest(`v${i}`, 'v1', 'Vent', { celsius: i })))).status, 201);
+    const before = reviews.length;
+    const listed = (await api('GET', `/apis/${group}/v2/namespaces/default/vents`)).body;
+    t.is(listed.items.length, 151);
+    t.true(listed.items.every((i: Any) => i.apiVersion === `${group}/v2` && /^\d+C$/.test(i.spec.target)));
+    const sizes = reviews.slice(before).map((r) => r.objects.length);
+    t.deepEqual(
+      sizes.sort((a, b) => b - a),
+      [100, 51],
+    );
+  },
+);
