@@ -76,9 +76,20 @@ async function targetOf(clientConfig: Any, lookups: ServiceLookups, timeoutSecon
   return { url, serverName: endpoint.serverName, connectTo: { host: endpoint.host, port: endpoint.port } };
 }
 
+/** Node's codes for a serving certificate that no trusted CA (the caBundle) signed. */
+const untrustedCertificate = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
 /** Go's words for the usual network failures, which clients and people search for. */
 function networkError(err: NodeJS.ErrnoException, address: string): string {
   if (err.code === 'ECONNREFUSED') return `dial tcp ${address}: connect: connection refused`;
+  if (err.code !== undefined && untrustedCertificate.has(err.code))
+    return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'context deadline exceeded';
   return err.message;
 }

@@ -104,7 +104,7 @@ test.after.always(async () => {
 });
 
 /** A definition of `plural` (kind `kind`) served at v1 (stored) and v2, converted by the webhook at `port`. */
-function definition(plural: string, kind: string, port: number, service?: Any): Any {
+function definition(plural: string, kind: string, port: number, service?: Any, ca = authority.cert): Any {
   const schema = (spec: Any) => ({
     openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: spec } } },
   });
@@ -115,7 +115,7 @@ function definition(plural: string, kind: string, port: number, service?: Any): 
         conversionReviewVersions: ['v1'],
         clientConfig: {
           ...(service !== undefined ? { service } : { url: `https://127.0.0.1:${port}/convert` }),
-          caBundle: Buffer.from(authority.cert).toString('base64'),
+          caBundle: Buffer.from(ca).toString('base64'),
         },
       },
     },
@@ -347,3 +347,21 @@ test.serial(
     );
   },
 );
+
+test.serial('a conversion webhook whose certificate the caBundle does not trust is never sent an object', async (t) => {
+  const stranger = createCertificateAuthority('someone-else');
+  await establish(t, undefined, definition('taps', 'Tap', hookPort, undefined, stranger.cert));
+  const before = reviews.length;
+  const reply = await api(
+    'POST',
+    `/apis/${group}/v2/namespaces/default/taps`,
+    JSON.parse(manifest('hot', 'v2', 'Tap', { target: '60C' })),
+  );
+  t.is(reply.status, 500);
+  t.is(
+    reply.body.message,
+    `conversion webhook for ${group}/v2, Kind=Tap failed: Post "https://127.0.0.1:${hookPort}/convert?timeout=30s": tls: failed to verify certificate: x509: certificate signed by unknown authority`,
+  );
+  t.is(reviews.length, before, 'the untrusted server received nothing');
+  t.is(await stored('taps', 'hot'), undefined, 'nothing stored');
+});
