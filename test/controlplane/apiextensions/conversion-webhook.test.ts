@@ -320,6 +320,12 @@ test.serial('a conversion webhook behind a Service is reached at a ready endpoin
   await run(t, undefined, 'apply', '-f', bed.file('valve.json', manifest('inlet', 'v1', 'Valve', { celsius: 40 })));
   const inlet = JSON.parse(await run(t, undefined, 'get', `valves.v2.${group}`, 'inlet', '-o', 'json'));
   t.deepEqual(inlet.spec, { target: '40C' });
+  // server-side apply in the other version: merged there, stored converted
+  const applied = manifest('outlet', 'v2', 'Valve', { target: '45C' });
+  await run(t, undefined, 'apply', '--server-side', '-f', bed.file('outlet.json', applied));
+  t.like(await stored('valves', 'outlet'), { apiVersion: `${group}/v1`, spec: { celsius: 45 } });
+  await run(t, undefined, 'apply', '--server-side', '-f', bed.file('outlet.json', applied.replace('45C', '47C')));
+  t.like(await stored('valves', 'outlet'), { spec: { celsius: 47 } });
 });
 
 test.serial(
