@@ -767,19 +767,20 @@ export class Registry {
     // failed conversion ends the watch with the error (the client watches again or lists).
     const converting = info.custom?.conversion !== undefined;
     let inTurn: Promise<void> = Promise.resolve();
-    let failed = false;
+    /** A conversion failed, or the watch was cancelled: nothing more is converted or sent. */
+    let stopped = false;
     let converted = fromRevision;
     let waiting = 0;
     const convertInTurn = (change: Change): void => {
       waiting++;
       inTurn = inTurn.then(async () => {
         waiting--;
-        if (failed) return;
+        if (stopped) return;
         let event: WatchEvent | undefined;
         try {
           event = toEvent(change, await this.#convertedChange(info, change));
         } catch (err) {
-          failed = true;
+          stopped = true;
           onError(err);
           return;
         }
@@ -823,7 +824,11 @@ export class Registry {
     if (!converting) return handle;
     // a bookmark may not claim a revision whose change is still being converted
     return {
-      cancel: () => handle.cancel(),
+      cancel: () => {
+        // what is still queued is not converted for a watcher that left
+        stopped = true;
+        handle.cancel();
+      },
       caughtUp: () => (waiting === 0 ? Math.max(converted, handle.caughtUp()) : converted),
     };
   }
