@@ -13,6 +13,7 @@ import { createCertificateAuthority, issueCertificate } from '../../../controlpl
 import { useKubectlBed } from '../kubectl-bed.ts';
 import { installedKubectlReleases } from '../kubectl-releases.ts';
 import { adminIdentity, call, type HttpReply } from '../server-process.ts';
+import { waitFor } from '../ports.ts';
 import { namespacedDefinition } from './fixtures.ts';
 import { watchLines } from './kubectl-watch.ts';
 
@@ -247,6 +248,21 @@ test.serial(
       celsius: 5,
     });
     t.is((await api('GET', '/readyz')).status, 200);
+    // the server's own work on custom resources reads their storage version: with the webhook down,
+    // what a deleted custom resource owned is still collected
+    const gauges = `/apis/${group}/v1/namespaces/default/gauges`;
+    const parent = (await api('GET', `${gauges}/one`)).body;
+    const owned = JSON.parse(manifest('child', 'v1', 'Gauge', { celsius: 1 }));
+    owned.metadata.ownerReferences = [
+      { apiVersion: `${group}/v1`, kind: 'Gauge', name: 'one', uid: parent.metadata.uid },
+    ];
+    t.is((await api('POST', gauges, owned)).status, 201);
+    t.is((await api('DELETE', `${gauges}/one`)).status, 200);
+    await waitFor(
+      'the owned gauge to be collected',
+      async () => (await stored('gauges', 'child')) === undefined,
+      10_000,
+    );
   },
 );
 
