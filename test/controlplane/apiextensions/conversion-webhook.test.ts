@@ -331,8 +331,10 @@ test.serial('a conversion webhook behind a Service is reached at a ready endpoin
     '-f',
     bed.file('converter.json', JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects })),
   );
-  const service = { namespace: 'default', name: 'converter', path: '/convert', port: 443 };
+  const service = { namespace: 'default', name: 'converter', path: '/convert' };
   await establish(t, undefined, definition('valves', 'Valve', 0, service));
+  const crd = JSON.parse(await run(t, undefined, 'get', 'crd', `valves.${group}`, '-o', 'json'));
+  t.is(crd.spec.conversion.webhook.clientConfig.service.port, 443, "upstream's default port");
   await run(t, undefined, 'apply', '-f', bed.file('valve.json', manifest('inlet', 'v1', 'Valve', { celsius: 40 })));
   const inlet = JSON.parse(await run(t, undefined, 'get', `valves.v2.${group}`, 'inlet', '-o', 'json'));
   t.deepEqual(inlet.spec, { target: '40C' });
