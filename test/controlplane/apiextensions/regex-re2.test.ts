@@ -134,3 +134,52 @@ test.serial(
     t.is((await api('GET', '/readyz')).status, 200, 'the server still answers');
   },
 );
+
+test.serial("a ValidatingAdmissionPolicy matching against the object's own data runs RE2 too", async (t) => {
+  const admission = '/apis/admissionregistration.k8s.io/v1';
+  t.is(
+    (await api('POST', '/api/v1/namespaces', { metadata: { name: 'patterns', labels: { regex: 'checked' } } })).status,
+    201,
+  );
+  const policy = {
+    metadata: { name: 'word-pattern' },
+    spec: {
+      matchConstraints: {
+        resourceRules: [{ operations: ['CREATE'], apiGroups: [''], apiVersions: ['v1'], resources: ['configmaps'] }],
+      },
+      validations: [
+        {
+          expression:
+            "!has(object.data) || !('pattern' in object.data) || object.data.word.matches(object.data.pattern)",
+          message: 'word must match pattern',
+        },
+      ],
+    },
+  };
+  t.is((await api('POST', `${admission}/validatingadmissionpolicies`, policy)).status, 201);
+  const binding = {
+    metadata: { name: 'word-pattern' },
+    spec: {
+      policyName: 'word-pattern',
+      validationActions: ['Deny'],
+      matchResources: { namespaceSelector: { matchLabels: { regex: 'checked' } } },
+    },
+  };
+  t.is((await api('POST', `${admission}/validatingadmissionpolicybindings`, binding)).status, 201);
+  const configMaps = '/api/v1/namespaces/patterns/configmaps';
+  // the policy is in force once it refuses a plain mismatch (each probe has a name of its own)
+  const probe = { metadata: { generateName: 'probe-' }, data: { word: 'b', pattern: '^a$' } };
+  await waitFor('the policy to be in force', async () => (await api('POST', configMaps, probe)).status === 422, 5_000);
+  const refused = await api('POST', configMaps, {
+    metadata: { name: 'hostile' },
+    data: { word: hostile, pattern: '^(a+)+$' },
+  });
+  t.is(refused.status, 422);
+  t.regex(refused.body.message, /denied request: word must match pattern$/);
+  t.is((await api('GET', `${configMaps}/hostile`)).status, 404, 'nothing stored');
+  t.is(
+    (await api('POST', configMaps, { metadata: { name: 'fine' }, data: { word: 'aaa', pattern: '^(a+)+$' } })).status,
+    201,
+  );
+  t.is((await api('GET', '/readyz')).status, 200, 'the server still answers');
+});
