@@ -3,8 +3,8 @@
  * one ConversionReview per batch of objects, over HTTPS to the definition's URL or Service with
  * its caBundle, through the same client as the admission webhooks, within upstream's fixed 30 s.
  * What the webhook answers is pruned by the target version's schema, as upstream prunes converted
- * objects. Large reads go in reviews of at most 100 objects, side by side, so that neither a
- * request nor an answer grows with the collection.
+ * objects. Large reads go in reviews of at most 100 objects and about 4 MiB, side by side, so that
+ * neither a request nor an answer grows with the collection.
  * Whatever goes wrong is a 500 without a reason (`Error from server: conversion webhook for
  * <group>/<version>, Kind=<Kind> failed: ...`), as upstream answers it: the read or write fails
  * whole, and nothing half-converted is stored or served.
@@ -27,6 +27,30 @@ import {
 const conversionTimeoutSeconds = 30;
 /** Objects per review: a page of a large list becomes several reviews. */
 const objectsPerReview = 100;
+/**
+ * Bytes of objects per review (one larger object still goes, alone): the answer is about as large,
+ * and the webhook client reads at most 16 MiB of it.
+ */
+const bytesPerReview = 4 * 1024 * 1024;
+
+/** The objects in the order given, cut into reviews of at most objectsPerReview and about bytesPerReview. */
+function batches<T>(objects: readonly T[]): T[][] {
+  const out: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const object of objects) {
+    const size = Buffer.byteLength(JSON.stringify(object));
+    if (current.length > 0 && (current.length >= objectsPerReview || bytes + size > bytesPerReview)) {
+      out.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(object);
+    bytes += size;
+  }
+  if (current.length > 0) out.push(current);
+  return out;
+}
 
 /** The conversion of a definition whose strategy is Webhook; undefined for None. */
 export function webhookConversion(crd: Crd, lookups: ServiceLookups): VersionConversion | undefined {
@@ -66,10 +90,7 @@ export function webhookConversion(crd: Crd, lookups: ServiceLookups): VersionCon
   return {
     storageApiVersion: `${crd.spec.group}/${storage.name}`,
     async convert(objects, apiVersion) {
-      const batches: Promise<Record<string, unknown>[]>[] = [];
-      for (let start = 0; start < objects.length; start += objectsPerReview)
-        batches.push(review(objects.slice(start, start + objectsPerReview), apiVersion));
-      return (await Promise.all(batches)).flat();
+      return (await Promise.all(batches(objects).map((batch) => review(batch, apiVersion)))).flat();
     },
   };
 }

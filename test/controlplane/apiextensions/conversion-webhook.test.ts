@@ -347,7 +347,7 @@ test.serial('a conversion webhook behind a Service is reached at a ready endpoin
 });
 
 test.serial(
-  'fields the webhook adds beyond the schema are pruned; a large list goes in reviews of at most 100 objects',
+  'fields the webhook adds beyond the schema are pruned; a large list goes in reviews of at most 100 objects and about 4 MiB',
   async (t) => {
     await establish(t, undefined, definition('vents', 'Vent', hookPort));
     const v1 = `/apis/${group}/v1/namespaces/default/vents`;
@@ -368,6 +368,24 @@ test.serial(
     t.deepEqual(
       sizes.sort((a, b) => b - a),
       [100, 51],
+    );
+    // large objects: reviews of about 4 MiB at most, however few objects that is
+    const note = 'x'.repeat(200 * 1024);
+    const big = `/apis/${group}/v1/namespaces/other/vents`;
+    t.is((await api('POST', '/api/v1/namespaces', { metadata: { name: 'other' } })).status, 201);
+    for (let i = 0; i < 30; i++) {
+      const vent = JSON.parse(manifest(`big${i}`, 'v1', 'Vent', { celsius: i }));
+      vent.metadata.annotations = { note };
+      t.is((await api('POST', big, vent)).status, 201);
+    }
+    const start = reviews.length;
+    t.is((await api('GET', `/apis/${group}/v2/namespaces/other/vents`)).body.items.length, 30);
+    const sent = reviews.slice(start);
+    t.true(sent.length >= 2, `${sent.length} reviews`);
+    t.true(sent.every((r) => Buffer.byteLength(JSON.stringify(r.objects)) <= 4 * 1024 * 1024 + 1024));
+    t.is(
+      sent.reduce((n, r) => n + r.objects.length, 0),
+      30,
     );
   },
 );
