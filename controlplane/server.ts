@@ -471,7 +471,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw err;
   }
   // custom resources are served from the start, and from the moment their definition is established
-  const crds = new CrdController(registry, logger.child({ component: 'apiextensions' }));
+  const crds = new CrdController(registry, logger.child({ component: 'apiextensions' }), webhooks);
   try {
     await crds.start();
   } catch (err) {

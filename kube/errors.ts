@@ -27,7 +27,12 @@ export type StatusReason =
   | 'ServiceUnavailable'
   | 'Timeout'
   | 'TooManyRequests'
-  | 'InternalError';
+  | 'InternalError'
+  /**
+   * Upstream's StatusReasonUnknown (""): a 500 the server could not classify, sent without a
+   * reason, which kubectl prints as `Error from server: <message>` (a failed CRD conversion).
+   */
+  | 'Unknown';
 
 const codes: Record<StatusReason, number> = {
   BadRequest: 400,
@@ -47,6 +52,8 @@ const codes: Record<StatusReason, number> = {
   Timeout: 504,
   TooManyRequests: 429,
   InternalError: 500,
+  // after InternalError: a reason-less 500 read back by a client is an InternalError
+  Unknown: 500,
 };
 
 export interface ApiErrorDetails {
@@ -79,7 +86,7 @@ export class ApiError extends Error {
       metadata: { ...this.listMeta },
       status: 'Failure',
       message: this.message,
-      reason: this.reason,
+      ...(this.reason === 'Unknown' ? {} : { reason: this.reason }),
       code: this.code,
     };
     if (this.details !== undefined) status.details = this.details;

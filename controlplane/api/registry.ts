@@ -146,6 +146,7 @@ interface DecodedChange {
 
 export class Registry {
   readonly #decodedChanges = new WeakMap<Change, DecodedChange>();
+  readonly #convertedChanges = new WeakMap<Change, Map<ResourceInfo, Promise<DecodedChange>>>();
   readonly storage: Storage;
   readonly #admit: Admit;
   readonly #now: () => Date;
@@ -183,6 +184,46 @@ export class Registry {
     return object;
   }
 
+  /**
+   * Objects read from the datastore, in the version `info` serves. Built-in kinds, and custom
+   * resources whose versions differ only in their apiVersion, are decoded at once (decode); a
+   * custom resource stored in another version than the one asked for goes to its definition's
+   * conversion webhook, every such object of one read in one review. A failed conversion fails
+   * the whole read.
+   */
+  async #decodeAll(info: ResourceInfo, kvs: readonly { value: string; modRevision: number }[]): Promise<KubeObject[]> {
+    const conversion = info.custom?.conversion;
+    if (conversion === undefined) return kvs.map((kv) => this.decode(info, kv));
+    const wanted = apiVersionOf(info.group, info.version);
+    const stored = kvs.map((kv) => {
+      const object = JSON.parse(kv.value) as KubeObject;
+      object.apiVersion ||= conversion.storageApiVersion;
+      object.kind = info.kind;
+      object.metadata.resourceVersion = String(kv.modRevision);
+      return object;
+    });
+    const elsewhere = stored.filter((o) => o.apiVersion !== wanted);
+    const converted = elsewhere.length === 0 ? [] : await conversion.convert(elsewhere, wanted);
+    let next = 0;
+    return stored.map((original) => {
+      const object = original.apiVersion === wanted ? original : (converted[next++] as KubeObject);
+      info.custom?.defaultOnRead(object as Record<string, unknown>);
+      return object;
+    });
+  }
+
+  async #decodeOne(info: ResourceInfo, kv: { value: string; modRevision: number }): Promise<KubeObject> {
+    return (await this.#decodeAll(info, [kv]))[0]!;
+  }
+
+  /** The object in the version it is stored in: converted by the definition's webhook when written in another. */
+  async #inStorageVersion(info: ResourceInfo, object: KubeObject): Promise<KubeObject> {
+    const conversion = info.custom?.conversion;
+    if (conversion === undefined || object.apiVersion === conversion.storageApiVersion) return object;
+    const [stored] = await conversion.convert([object as Record<string, unknown>], conversion.storageApiVersion);
+    return stored as KubeObject;
+  }
+
   #encode(info: ResourceInfo, object: KubeObject): string {
     const { resourceVersion: _rv, ...metadata } = object.metadata;
     const stored = servedAsEventsV1(info) ? { ...eventsV1ToCore(object), apiVersion: 'v1' } : object;
@@ -212,7 +253,9 @@ export class Registry {
    * A revision every open watch has already been told about, for bookmarks: the backend's own
    * promise when it can make one (see Storage.deliveredRevision), else undefined.
    */
-  deliveredRevision(): number | undefined {
+  deliveredRevision(info?: ResourceInfo): number | undefined {
+    // a watch that converts its events may still be converting what the datastore delivered
+    if (info?.custom?.conversion !== undefined) return undefined;
     return this.storage.deliveredRevision?.();
   }
 
@@ -224,7 +267,7 @@ export class Registry {
   async get(info: ResourceInfo, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.#call(info, name, () => this.storage.get(this.key(info, namespace, name)));
     if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
-    return this.decode(info, kv);
+    return this.#decodeOne(info, kv);
   }
 
   /**
@@ -304,7 +347,7 @@ export class Registry {
     ) {
       const revision = await this.#call(info, '', () => this.storage.currentRevision());
       const kv = await this.#call(info, byName.value, () => this.storage.get(this.key(info, namespace, byName.value)));
-      const object = kv === undefined ? undefined : this.decode(info, kv);
+      const object = kv === undefined ? undefined : await this.#decodeOne(info, kv);
       const items = object !== undefined && this.matches(object, request) ? [object] : [];
       return {
         apiVersion: apiVersionOf(info.group, info.version),
@@ -357,9 +400,10 @@ export class Registry {
         }
       });
       atRevision ??= page.revision;
-      for (const kv of page.items) {
+      const objects = await this.#decodeAll(info, page.items);
+      for (const [i, kv] of page.items.entries()) {
         lastKey = kv.key;
-        const object = this.decode(info, kv);
+        const object = objects[i]!;
         if (this.matches(object, request)) items.push(object);
       }
       more = page.more;
@@ -423,9 +467,9 @@ export class Registry {
       }
       return object;
     }
-    const value = this.#encodeWrite(info, object);
+    const value = this.#encodeWrite(info, await this.#inStorageVersion(info, object));
     const kv = await this.#call(info, name, () => this.storage.create(this.key(info, namespace, name), value));
-    return this.decode(info, kv);
+    return this.#decodeOne(info, kv);
   }
 
   /**
@@ -476,7 +520,7 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
       if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
-      const current = this.decode(info, kv);
+      const current = await this.#decodeOne(info, kv);
       const proposed = await mutate(clone(current));
       const next = this.#carryOver(info, current, proposed, subresource);
       if (kv.stale !== true && JSON.stringify(next) === JSON.stringify(current)) return current;
@@ -497,8 +541,9 @@ export class Registry {
         }
       }
       try {
-        const written = await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision);
-        return this.decode(info, written);
+        const value = this.#encodeWrite(info, await this.#inStorageVersion(info, next));
+        const written = await this.storage.update(key, value, kv.modRevision);
+        return this.#decodeOne(info, written);
       } catch (err) {
         if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
@@ -575,7 +620,7 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       const kv = await this.#call(info, name, () => this.storage.get(key));
       if (kv === undefined) throw apiErrorFromStorage(new StorageError('BOSUN_STORAGE_NOT_FOUND', name), info, name);
-      const current = this.decode(info, kv);
+      const current = await this.#decodeOne(info, kv);
       const pre = options.preconditions;
       if (pre?.uid && pre.uid !== current.metadata.uid) {
         throw new ApiError(
@@ -617,8 +662,9 @@ export class Registry {
         if (JSON.stringify(next) === JSON.stringify(current)) return { object: current, removed: false };
         if (isDryRun()) return { object: next, removed: false };
         try {
-          const written = await this.storage.update(key, this.#encode(info, next), kv.modRevision);
-          return { object: this.decode(info, written), removed: false };
+          const value = this.#encode(info, await this.#inStorageVersion(info, next));
+          const written = await this.storage.update(key, value, kv.modRevision);
+          return { object: await this.#decodeOne(info, written), removed: false };
         } catch (err) {
           if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
           throw apiErrorFromStorage(err, info, name);
@@ -627,7 +673,12 @@ export class Registry {
       if (isDryRun()) return { object: current, removed: true };
       try {
         const deleted = await this.storage.delete(key, kv.modRevision);
-        return { object: this.decode(info, { value: kv.value, modRevision: deleted.modRevision }), removed: true };
+        // the object as read above: a converted one is not sent to the webhook again once it is gone
+        const gone =
+          info.custom?.conversion === undefined
+            ? this.decode(info, { value: kv.value, modRevision: deleted.modRevision })
+            : { ...current, metadata: { ...current.metadata, resourceVersion: String(deleted.modRevision) } };
+        return { object: gone, removed: true };
       } catch (err) {
         if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
@@ -668,6 +719,25 @@ export class Registry {
   }
 
   /**
+   * A change's objects converted by the definition's webhook (a custom resource watched in another
+   * version than it is stored in): one review for the object and its previous state, shared by
+   * every watcher of the same version, as decoded changes are.
+   */
+  #convertedChange(info: ResourceInfo, change: Change): Promise<DecodedChange> {
+    let byInfo = this.#convertedChanges.get(change);
+    if (byInfo === undefined) this.#convertedChanges.set(change, (byInfo = new Map()));
+    let converted = byInfo.get(info);
+    if (converted === undefined) {
+      const withPrevious = !(change.prevValue === undefined || change.created || change.type === 'delete');
+      const kvs = [{ value: change.value, modRevision: change.revision }];
+      if (withPrevious) kvs.push({ value: change.prevValue!, modRevision: change.revision });
+      converted = this.#decodeAll(info, kvs).then(([object, previous]) => ({ info, object: object!, previous }));
+      byInfo.set(info, converted);
+    }
+    return converted;
+  }
+
+  /**
    * Streams changes after `fromRevision` as watch events (ADDED/MODIFIED/DELETED), filtered by the
    * selectors: an object that starts matching arrives as ADDED, one that stops matching as DELETED.
    */
@@ -681,8 +751,7 @@ export class Registry {
     /** Every change this watch was offered, matching or not: the watch has caught up to this revision. */
     onProgress: (revision: number) => void = () => undefined,
   ): Promise<HubWatchHandle> {
-    const toEvent = (change: Change): WatchEvent | undefined => {
-      const decoded = this.#decodeChange(info, change);
+    const toEvent = (change: Change, decoded: DecodedChange): WatchEvent | undefined => {
       const object = decoded.object;
       const matches = this.matches(object, selectors);
       if (change.type === 'delete') return matches ? { type: 'DELETED', object } : undefined;
@@ -694,6 +763,32 @@ export class Registry {
       // Left the selection: to this watcher it is gone (the last state it could see, at this revision).
       return matched ? { type: 'DELETED', object: previous } : undefined;
     };
+    // Converted changes go out in the order they came, each once its webhook call has answered; a
+    // failed conversion ends the watch with the error (the client watches again or lists).
+    const converting = info.custom?.conversion !== undefined;
+    let inTurn: Promise<void> = Promise.resolve();
+    /** A conversion failed, or the watch was cancelled: nothing more is converted or sent. */
+    let stopped = false;
+    let converted = fromRevision;
+    let waiting = 0;
+    const convertInTurn = (change: Change): void => {
+      waiting++;
+      inTurn = inTurn.then(async () => {
+        waiting--;
+        if (stopped) return;
+        let event: WatchEvent | undefined;
+        try {
+          event = toEvent(change, await this.#convertedChange(info, change));
+        } catch (err) {
+          stopped = true;
+          onError(err);
+          return;
+        }
+        if (event) onEvent(event);
+        converted = change.revision;
+        onProgress(change.revision);
+      });
+    };
     const root = this.prefix(info, undefined);
     const triggerValues = (change: Change, field: string): string[] => {
       const decoded = this.#decodeChange(info, change);
@@ -701,7 +796,7 @@ export class Registry {
         ? [fieldValue(decoded.object, field)]
         : [fieldValue(decoded.object, field), fieldValue(decoded.previous, field)];
     };
-    return this.#call(info, '', () =>
+    const handle = await this.#call(info, '', () =>
       this.#watches.watch(
         `${root}|${info.group}/${info.version}`,
         root,
@@ -711,9 +806,10 @@ export class Registry {
         triggerValues,
         {
           onChange: (change) => {
+            if (converting) return convertInTurn(change);
             let event: WatchEvent | undefined;
             try {
-              event = toEvent(change);
+              event = toEvent(change, this.#decodeChange(info, change));
             } catch (err) {
               onError(err);
               return;
@@ -725,6 +821,16 @@ export class Registry {
         },
       ),
     );
+    if (!converting) return handle;
+    // a bookmark may not claim a revision whose change is still being converted
+    return {
+      cancel: () => {
+        // what is still queued is not converted for a watcher that left
+        stopped = true;
+        handle.cancel();
+      },
+      caughtUp: () => (waiting === 0 ? Math.max(converted, handle.caughtUp()) : converted),
+    };
   }
 
   /** Stops the shared datastore watches (the server is closing). */

@@ -94,11 +94,24 @@ export interface CustomResourceBehaviour {
   readonly listTypes: ListTypes;
   /** The Warning every request to a deprecated version gets (upstream's, or the definition's own). */
   readonly deprecationWarning?: string;
+  /**
+   * Conversion between versions by the definition's webhook (strategy Webhook); absent when only
+   * the apiVersion differs between versions (strategy None).
+   */
+  readonly conversion?: VersionConversion;
   /** The scale subresource, when the version has one. */
   readonly scale?: {
     read(object: Record<string, unknown>): Record<string, unknown>;
     write(object: Record<string, unknown>, replicas: unknown): void;
   };
+}
+
+/** How a custom resource's objects move between its versions (see CustomResourceBehaviour.conversion). */
+export interface VersionConversion {
+  /** The apiVersion objects are written in (the definition's storage version). */
+  readonly storageApiVersion: string;
+  /** These objects in `apiVersion`, in the same order; throws ApiError (a 500) when they cannot be. */
+  convert(objects: readonly Record<string, unknown>[], apiVersion: string): Promise<Record<string, unknown>[]>;
 }
 
 const allVerbs: readonly Verb[] = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];

@@ -196,7 +196,7 @@ export async function serveWatch(
   res.flushHeaders();
   const bookmark = () => {
     if (!live) return;
-    lastRevision = Math.max(lastRevision, registry.deliveredRevision() ?? 0, handle.caughtUp());
+    lastRevision = Math.max(lastRevision, registry.deliveredRevision(info) ?? 0, handle.caughtUp());
     write({
       type: 'BOOKMARK',
       object: {

@@ -15,6 +15,7 @@ import { type Crd, cleanupFinalizer, crdGroup, crdResource, namesWithDefaults, s
 import { desiredStatuses } from './crd-status.ts';
 import { CustomResourceLifecycle } from './custom-resource-lifecycle.ts';
 import { servedVersions } from './served-resources.ts';
+import type { ServiceLookups } from '../admission/webhooks/client.ts';
 
 /** How often a definition being deleted looks again at what is left of its objects. */
 const cleanupRetryMs = 500;
@@ -30,10 +31,13 @@ export class CrdController {
   #retry: NodeJS.Timeout | undefined;
   #stopped = false;
   readonly #lifecycle: CustomResourceLifecycle;
+  /** Where conversion webhooks behind a Service are found. */
+  readonly #lookups: ServiceLookups | undefined;
 
-  constructor(registry: Registry, logger: Logger) {
+  constructor(registry: Registry, logger: Logger, lookups?: ServiceLookups) {
     this.#registry = registry;
     this.#logger = logger;
+    this.#lookups = lookups;
     this.#info = findResource(crdGroup, 'v1', crdResource)!;
     this.#lifecycle = new CustomResourceLifecycle(registry, logger);
   }
@@ -88,7 +92,7 @@ export class CrdController {
   }
 
   #serve(): void {
-    const served = [...this.#crds.values()].flatMap(servedVersions);
+    const served = [...this.#crds.values()].flatMap((crd) => servedVersions(crd, this.#lookups));
     serveCustomResources(served);
     this.#lifecycle
       .follow(served)
@@ -129,7 +133,7 @@ export class CrdController {
 
   /** Deletes the definition's objects; true once none is left and the finalizer is gone. */
   async #cleanUp(crd: Crd): Promise<boolean> {
-    const info = storageResource(crd);
+    const info = storageResource(crd, this.#lookups);
     if (info !== undefined) {
       const left = (await this.#registry.list(info, undefined)).items;
       for (const object of left) {
@@ -154,7 +158,7 @@ export class CrdController {
 }
 
 /** The storage version's resource, served or not (a definition being deleted may no longer be established). */
-function storageResource(crd: Crd): ResourceInfo | undefined {
+function storageResource(crd: Crd, lookups: ServiceLookups | undefined): ResourceInfo | undefined {
   const storage = storageVersion(crd);
   if (storage === undefined) return undefined;
   const established: Crd = {
@@ -166,5 +170,5 @@ function storageResource(crd: Crd): ResourceInfo | undefined {
       conditions: [{ type: 'Established', status: 'True' }],
     },
   };
-  return servedVersions(established)[0];
+  return servedVersions(established, lookups)[0];
 }

@@ -16,6 +16,7 @@ import { expensiveRules } from './rule-cost.ts';
 import { compileRules, type RuleCompileError } from './schema-cel.ts';
 import { isPlainRecord, type JsonSchema } from './schema-types.ts';
 import { validateAgainstSchema } from './schema-validate.ts';
+import { compileRe2 } from '../validation/re2-pattern.ts';
 
 const listTypes = ['atomic', 'set', 'map'];
 
@@ -190,6 +191,7 @@ function validateStructuralRoot(errors: FieldErrors, path: string, schema: JsonS
     }
   }
   validateStructural(errors, path, schema, true);
+  validatePatterns(errors, path, schema);
   const problems: RuleCompileError[] = [];
   const rules = compileRules(schema, path, problems);
   for (const problem of problems) errors.invalid(problem.path, problem.value, problem.message);
@@ -239,6 +241,32 @@ function validateStructural(errors: FieldErrors, path: string, schema: JsonSchem
   if (typeof schema.additionalProperties === 'object')
     validateStructural(errors, `${path}.additionalProperties`, schema.additionalProperties, false);
   if (schema.items !== undefined) validateStructural(errors, `${path}.items`, schema.items, false);
+}
+
+/**
+ * Every `pattern` in the schema, under properties, items and the logic junctors alike, must be a
+ * regular expression RE2 can compile (upstream compiles them with Go's regexp): a backreference or
+ * a lookahead is refused here, when the definition is written, rather than on every object.
+ */
+function validatePatterns(errors: FieldErrors, path: string, schema: JsonSchema): void {
+  if (typeof schema.pattern === 'string' && schema.pattern !== '') {
+    const compiled = compileRe2(schema.pattern);
+    if (!compiled.ok)
+      errors.invalid(
+        `${path}.pattern`,
+        schema.pattern,
+        `must be a valid regular expression, but isn't: ${compiled.error}`,
+      );
+  }
+  const below = (child: unknown, at: string) => {
+    if (isPlainRecord(child)) validatePatterns(errors, at, child as JsonSchema);
+  };
+  for (const [key, child] of Object.entries(schema.properties ?? {})) below(child, `${path}.properties[${key}]`);
+  below(schema.additionalProperties, `${path}.additionalProperties`);
+  below(schema.items, `${path}.items`);
+  for (const junctor of ['allOf', 'anyOf', 'oneOf'] as const)
+    (schema[junctor] ?? []).forEach((child, i) => below(child, `${path}.${junctor}[${i}]`));
+  below(schema.not, `${path}.not`);
 }
 
 function validateUpdate(errors: FieldErrors, crd: Any, old: Any): void {

@@ -61,7 +61,14 @@ interface CrdSpec {
   readonly names: CrdNames;
   readonly scope: 'Namespaced' | 'Cluster';
   readonly versions: readonly CrdVersion[];
-  readonly conversion?: { readonly strategy?: 'None' | 'Webhook' };
+  readonly conversion?: {
+    readonly strategy?: 'None' | 'Webhook';
+    readonly webhook?: {
+      /** A URL or a Service reference, and the CA bundle to trust (as an admission webhook's). */
+      readonly clientConfig?: Record<string, unknown>;
+      readonly conversionReviewVersions?: readonly string[];
+    };
+  };
   readonly preserveUnknownFields?: boolean;
 }
 

@@ -42,6 +42,25 @@ function withOwners(
   return owners === undefined ? rest : { ...rest, ownerReferences: owners };
 }
 
+/** Whether objects of this resource are read without a conversion webhook call (its storage version, or no webhook). */
+const readsAsStored = (info: ResourceInfo): boolean =>
+  info.custom?.conversion === undefined || info.custom.conversion.storageApiVersion === `${info.group}/${info.version}`;
+
+/**
+ * Each custom resource once, in the version it is stored in when that one is served (reading it
+ * needs no conversion webhook: only metadata matters here), else its first served version;
+ * built-in resources as they are.
+ */
+function oncePerCustomResource(infos: readonly ResourceInfo[]): ResourceInfo[] {
+  const chosen = new Map<string, ResourceInfo>();
+  for (const info of infos) {
+    if (info.custom === undefined) continue;
+    const before = chosen.get(info.storageName);
+    if (before === undefined || (!readsAsStored(before) && readsAsStored(info))) chosen.set(info.storageName, info);
+  }
+  return infos.filter((info) => info.custom === undefined || chosen.get(info.storageName) === info);
+}
+
 export class CustomResourceLifecycle {
   readonly #registry: Registry;
   readonly #logger: Logger;
@@ -94,7 +113,7 @@ export class CustomResourceLifecycle {
   }
 
   async #follow(served: readonly ResourceInfo[]): Promise<void> {
-    const byStorage = new Map(served.map((info) => [info.storageName, info]));
+    const byStorage = new Map(oncePerCustomResource(served).map((info) => [info.storageName, info]));
     for (const [storage, watch] of this.#watches) {
       if (byStorage.has(storage)) continue;
       watch.cancel();
@@ -124,7 +143,7 @@ export class CustomResourceLifecycle {
     const uid = owner.metadata.uid;
     const namespace = owner.metadata.namespace;
     const found: { info: ResourceInfo; object: KubeObject }[] = [];
-    for (const info of servedResources()) {
+    for (const info of oncePerCustomResource(servedResources())) {
       if (!info.verbs.includes('list') || neverDependents.has(`${info.group}/${info.resource}`)) continue;
       if (namespace === undefined && info.namespaced) continue;
       for (const object of (await this.#registry.list(info, info.namespaced ? namespace : undefined)).items)
@@ -220,10 +239,8 @@ export class CustomResourceLifecycle {
     if (this.#sweeping) return;
     this.#sweeping = true;
     try {
-      const seen = new Set<string>();
-      for (const info of servedResources()) {
-        if (info.custom === undefined || seen.has(info.storageName)) continue;
-        seen.add(info.storageName);
+      for (const info of oncePerCustomResource(servedResources())) {
+        if (info.custom === undefined) continue;
         for (const object of (await this.#registry.list(info, undefined)).items) {
           const refs = object.metadata.ownerReferences ?? [];
           if (refs.length === 0 || object.metadata.deletionTimestamp !== undefined) continue;
@@ -243,10 +260,8 @@ export class CustomResourceLifecycle {
   /** Deletes the custom resources of a namespace being deleted. */
   async #emptyNamespace(namespace: string): Promise<void> {
     try {
-      const seen = new Set<string>();
-      for (const info of servedResources()) {
-        if (info.custom === undefined || !info.namespaced || seen.has(info.storageName)) continue;
-        seen.add(info.storageName);
+      for (const info of oncePerCustomResource(servedResources())) {
+        if (info.custom === undefined || !info.namespaced) continue;
         for (const object of (await this.#registry.list(info, namespace)).items) {
           if (object.metadata.deletionTimestamp !== undefined) continue;
           await this.#registry.delete(info, namespace, object.metadata.name ?? '').catch(ignoreNotFound);

@@ -7,7 +7,7 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import { formatLabelSelector, parseLabelSelector } from '../../kube/labels.ts';
-import type { CustomResourceBehaviour } from '../api/resources.ts';
+import type { CustomResourceBehaviour, VersionConversion } from '../api/resources.ts';
 import { FieldErrors } from '../validation/field-errors.ts';
 import { validateObjectMeta } from '../validation/metadata.ts';
 import { type Crd, type CrdVersion, namesWithDefaults } from './crd.ts';
@@ -24,7 +24,12 @@ import { ratchet } from './ratcheting.ts';
 /** Every version keeps unknown fields when its CRD has no schema to prune by (never for v1 CRDs). */
 const keepEverything: JsonSchema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
 
-export function customResourceBehaviour(crd: Crd, version: CrdVersion): CustomResourceBehaviour {
+export function customResourceBehaviour(
+  crd: Crd,
+  version: CrdVersion,
+  /** The definition's webhook conversion, shared by its versions (absent: strategy None). */
+  conversion?: VersionConversion,
+): CustomResourceBehaviour {
   const schema = version.schema?.openAPIV3Schema ?? keepEverything;
   const rules = compileRules(schema, '');
   const names = namesWithDefaults(crd.spec.names);
@@ -63,6 +68,7 @@ export function customResourceBehaviour(crd: Crd, version: CrdVersion): CustomRe
     ...(version.deprecated === true
       ? { deprecationWarning: version.deprecationWarning ?? `${group}/${version.name} ${names.kind} is deprecated` }
       : {}),
+    ...(conversion !== undefined ? { conversion } : {}),
     listTypes: listTypesOf(schema),
     pruneUnknown: (object) => pruneBySchema(object, schema),
     defaultOnRead: (object) => void applyDefaults(object, schema),

@@ -8,19 +8,16 @@
 import { dns1123Subdomain } from '../../kube/name-formats.ts';
 import { FieldErrors, jsonType } from '../validation/field-errors.ts';
 import { isPlainRecord, type JsonSchema, mapValueSchema } from './schema-types.ts';
+import { compileRe2 } from '../validation/re2-pattern.ts';
 
-const patterns = new Map<string, RegExp | undefined>();
-
-/** A schema pattern compiled once; upstream reads it as ECMA 262 too (kube-openapi's validator). */
-function compiledPattern(pattern: string): RegExp | undefined {
-  if (!patterns.has(pattern)) {
-    try {
-      patterns.set(pattern, new RegExp(pattern, 'u'));
-    } catch {
-      patterns.set(pattern, undefined);
-    }
-  }
-  return patterns.get(pattern);
+/**
+ * Whether a string fails its schema's pattern, read as RE2 (Go's regexp, which upstream's
+ * validator uses): linear time, so a hostile pattern cannot stall a write. A pattern that does not
+ * compile never reaches a stored definition (crd-validation.ts refuses it) and matches nothing here.
+ */
+function patternRefuses(pattern: string, value: string): boolean {
+  const compiled = compileRe2(pattern);
+  return compiled.ok && !compiled.regex.test(value);
 }
 
 /** The type name as upstream's validator words a mismatch (int-or-string: "integer,string"). */
@@ -93,7 +90,7 @@ function validateString(errors: FieldErrors, path: string, value: string, schema
   if (schema.maxLength !== undefined && length > schema.maxLength) errors.tooLong(path, schema.maxLength);
   if (schema.minLength !== undefined && length < schema.minLength)
     errors.invalid(path, value, `${path} in body should be at least ${schema.minLength} chars long`);
-  if (schema.pattern !== undefined && compiledPattern(schema.pattern)?.test(value) === false)
+  if (schema.pattern !== undefined && patternRefuses(schema.pattern, value))
     errors.invalid(path, value, `${path} in body should match '${schema.pattern}'`);
   const check = schema.format === undefined ? undefined : formatChecks[schema.format];
   if (check !== undefined && !check(value))

@@ -2,17 +2,12 @@
  * The functions Kubernetes adds to standard CEL that the library lacks, so that rules written
  * for upstream clusters compile here: the string extensions (`charAt`, `replace`, `reverse`),
  * the regex ones (`find`, `findAll`) and the list ones (`isSorted`, `sum`, `min`, `max`,
- * `indexOf`, `lastIndexOf`). Regexes are RE2 upstream; JavaScript's engine is used here, with
- * RE2's leading `(?i)` flag group read as the `i` flag.
+ * `indexOf`, `lastIndexOf`). Regexes are RE2, as upstream's (re2-pattern.ts): linear in time, with
+ * RE2's syntax (`(?i)` and the other flag groups) and Go's errors; `matches` too (re2-matches.ts).
  */
 import type { Environment } from '@marcbachmann/cel-js';
-
-/** A JavaScript RegExp for an RE2 pattern (the common subset; `(?i)` at the start becomes a flag). */
-function regexFromRe2(pattern: string, global = false): RegExp {
-  const caseless = pattern.startsWith('(?i)');
-  const body = caseless ? pattern.slice(4) : pattern;
-  return new RegExp(body, `${caseless ? 'i' : ''}${global ? 'g' : ''}u`);
-}
+import { re2Find, re2FindAll } from '../validation/re2-pattern.ts';
+import { registerRe2Matches } from './re2-matches.ts';
 
 const compareCel = (a: unknown, b: unknown): number => {
   if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
@@ -30,7 +25,7 @@ function extreme(list: readonly unknown[], sign: 1 | -1): unknown {
 
 /** Registers the Kubernetes extension functions on `env` (before it is cloned or used). */
 export function registerKubernetesLibrary(env: Environment): Environment {
-  return env
+  return registerRe2Matches(env)
     .registerFunction('string.charAt(int): string', (text: string, index: bigint) => {
       if (index < 0n || index > BigInt(text.length)) throw new Error(`index out of range: ${index}`);
       return text.charAt(Number(index));
@@ -51,12 +46,9 @@ export function registerKubernetesLibrary(env: Environment): Environment {
       },
     )
     .registerFunction('string.reverse(): string', (text: string) => [...text].reverse().join(''))
-    .registerFunction(
-      'string.find(string): string',
-      (text: string, pattern: string) => regexFromRe2(pattern).exec(text)?.[0] ?? '',
-    )
+    .registerFunction('string.find(string): string', (text: string, pattern: string) => re2Find(pattern, text))
     .registerFunction('string.findAll(string): list<string>', (text: string, pattern: string) =>
-      [...text.matchAll(regexFromRe2(pattern, true))].map((m) => m[0]),
+      re2FindAll(pattern, text),
     )
     .registerFunction('list.isSorted(): bool', (list: unknown[]) =>
       list.every((item, i) => i === 0 || compareCel(list[i - 1], item) <= 0),

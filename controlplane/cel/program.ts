@@ -9,6 +9,7 @@ import { Environment } from '@marcbachmann/cel-js';
 import { type CostShape, costBound, costShapeOf, largestCollection, perCallCostLimit } from './cost.ts';
 import { registerKubernetesLibrary } from './kubernetes-library.ts';
 import { registerKubernetesTypes } from './kubernetes-types.ts';
+import { invalidMatchesLiteral, routeMatchesToRe2, withUserFacingNames } from './re2-matches.ts';
 
 /** Upstream's error text when an evaluation would go over its cost limit. */
 export const costLimitExceeded = 'operation cancelled: actual cost limit exceeded';
@@ -72,21 +73,26 @@ function environmentFor(variables: readonly string[]): Environment {
 function celErrorText(err: unknown): string {
   const first = (err instanceof Error ? err.message : String(err)).split('\n')[0]?.trim() ?? '';
   // "No such key" reads "no such key" as in cel-go; an acronym ("IP Address ...") stays as it is
-  return /^[A-Z][a-z]/.test(first) ? first.charAt(0).toLowerCase() + first.slice(1) : first;
+  const text = /^[A-Z][a-z]/.test(first) ? first.charAt(0).toLowerCase() + first.slice(1) : first;
+  return withUserFacingNames(text);
 }
 
 /** Parses and type-checks `expression`; a failure is returned, never thrown. */
 export function compileCel(expression: string, options: CelCompileOptions): CelCompileResult {
   const env = environmentFor(options.variables);
   let evaluator: Evaluator;
+  let shape: CostShape;
   try {
     evaluator = env.parse(expression) as Evaluator;
+    shape = costShapeOf(evaluator.ast);
+    routeMatchesToRe2(evaluator.ast);
     const checked = (evaluator as unknown as { check(): { valid: boolean; error?: unknown } }).check();
     if (!checked.valid) return { ok: false, error: celErrorText(checked.error) };
+    const badPattern = invalidMatchesLiteral(evaluator.ast);
+    if (badPattern !== undefined) return { ok: false, error: badPattern };
   } catch (err) {
     return { ok: false, error: celErrorText(err) };
   }
-  const shape = costShapeOf(evaluator.ast);
   return {
     ok: true,
     program: {

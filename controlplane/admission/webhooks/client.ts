@@ -17,7 +17,19 @@ export interface ServiceLookups {
   endpointSlices(namespace: string): Promise<readonly KubeObject[]>;
 }
 
-export class CallFailure extends Error {}
+export class CallFailure extends Error {
+  /**
+   * What went wrong without the admission plugins' `failed to call webhook: ` prefix, for callers
+   * that word the failure their own way (conversion: `conversion webhook for <kind> failed: ...`).
+   */
+  readonly detail: string;
+  constructor(message: string, detail: string = message) {
+    super(message);
+    this.detail = detail;
+  }
+}
+
+const callFailure = (detail: string) => new CallFailure(`failed to call webhook: ${detail}`, detail);
 
 /**
  * Connections kept open between calls, as upstream's webhook clients keep theirs: a TLS handshake
@@ -59,14 +71,25 @@ async function targetOf(clientConfig: Any, lookups: ServiceLookups, timeoutSecon
       await lookups.endpointSlices(ref.namespace),
     );
   } catch (err) {
-    throw new CallFailure(`failed to call webhook: ${(err as Error).message}`);
+    throw callFailure((err as Error).message);
   }
   return { url, serverName: endpoint.serverName, connectTo: { host: endpoint.host, port: endpoint.port } };
 }
 
+/** Node's codes for a serving certificate that no trusted CA (the caBundle) signed. */
+const untrustedCertificate = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
 /** Go's words for the usual network failures, which clients and people search for. */
 function networkError(err: NodeJS.ErrnoException, address: string): string {
   if (err.code === 'ECONNREFUSED') return `dial tcp ${address}: connect: connection refused`;
+  if (err.code !== undefined && untrustedCertificate.has(err.code))
+    return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'context deadline exceeded';
   return err.message;
 }
@@ -90,7 +113,7 @@ export async function callWebhook(
   const signal = AbortSignal.timeout(timeoutSeconds * 1000);
   const serverName = target.serverName ?? target.url.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve, reject) => {
-    const fail = (message: string) => reject(new CallFailure(`failed to call webhook: ${message}`));
+    const fail = (message: string) => reject(callFailure(message));
     const req = request(
       {
         method: 'POST',

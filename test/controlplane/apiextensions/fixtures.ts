@@ -123,3 +123,18 @@ export const widgets = {
     ],
   },
 };
+
+/** A namespaced definition of `plural` in `group` (kind `kind`, singular its lower case) with these versions and spec fields. */
+export function namespacedDefinition(
+  group: string,
+  plural: string,
+  kind: string,
+  spec: { versions: unknown[]; [field: string]: unknown },
+) {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: { group, scope: 'Namespaced', names: { plural, singular: kind.toLowerCase(), kind }, ...spec },
+  };
+}

@@ -6,44 +6,15 @@
  * in `kubectl get all`, and delete one that a finalizer holds.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { installedKubectlReleases } from '../kubectl-releases.ts';
 import { useKubectlBed } from '../kubectl-bed.ts';
 import { backupGroup, backupSchedules, widgetGroup, widgets } from './fixtures.ts';
+import { watchLines as watchUntil } from './kubectl-watch.ts';
 
 const bed = useKubectlBed({ controllers: false });
 
-/** The lines of `kubectl get -w` (spaces squeezed) until `last` is printed; `during` runs once it printed one object. */
-function watchLines(
-  binary: string,
-  args: readonly string[],
-  last: string,
-  during: () => Promise<void>,
-): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(binary, [...args], { env: { ...process.env, KUBECONFIG: bed.server.server.kubeconfigPath } });
-    let out = '';
-    let started = false;
-    const timer = setTimeout(() => {
-      child.kill();
-      reject(new Error(`kubectl ${args.join(' ')} printed only: ${out}`));
-    }, 20_000);
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const got = out.split('\n').filter((l) => l !== '');
-      if (!started && got.length >= 2) {
-        started = true;
-        during().catch(reject);
-      }
-      const lines = got.map((l) => l.split(/\s+/).join(' '));
-      if (lines.includes(last)) {
-        clearTimeout(timer);
-        child.kill();
-        resolve(lines);
-      }
-    });
-  });
-}
+const watchLines = (binary: string, args: readonly string[], last: string, during: () => Promise<void>) =>
+  watchUntil(bed.server.server.kubeconfigPath, binary, args, last, during);
 
 async function run(t: ExecutionContext, binary: string, ...args: string[]): Promise<string> {
   const result = await bed.kubectl(args, { binary });
