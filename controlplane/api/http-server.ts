@@ -39,7 +39,7 @@ import {
   encodeProtobufObject,
   protobufMediaType,
 } from './protobuf/envelope.ts';
-import { wantsProtobuf } from './protobuf/negotiate.ts';
+import { customResourceNotAcceptable, wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
@@ -516,6 +516,10 @@ export class ApiServer {
       currentAudit()?.responseStarted(200);
       await this.#kubelet.forward(parsed, url, req, res);
       return;
+    }
+    if (parsed.info.custom !== undefined && (parsed.subresource === undefined || parsed.subresource === 'status')) {
+      const refusal = customResourceNotAcceptable(req.headers.accept, parsed.verb === 'watch');
+      if (refusal !== undefined) return sendJson(res, refusal.code, refusal.toStatus());
     }
     if (parsed.verb === 'watch') {
       const { group, version, kind } = parsed.info;
