@@ -550,10 +550,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       )
     : undefined;
   const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
+  const clusterDialer = options.kubeletEgressSocket ? connectProxyDialer(options.kubeletEgressSocket) : undefined;
   const aggregator = new Aggregator({
     registry,
     frontProxyClient: frontProxy.client,
     logger: logger.child({ component: 'aggregator' }),
+    ...(clusterDialer ? { dial: clusterDialer } : {}),
   });
   const api = new ApiServer({
     ...(auditor ? { auditor } : {}),
@@ -577,7 +579,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           : reviewAccess(call),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
-    ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),
+    ...(clusterDialer ? { kubeletDialer: clusterDialer } : {}),
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,
