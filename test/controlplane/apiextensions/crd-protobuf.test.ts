@@ -13,7 +13,7 @@ import {
   encodeProtobufObject,
 } from '../../../controlplane/api/protobuf/envelope.ts';
 import { readFields, type RawField } from '../protobuf-wire.ts';
-import { adminIdentity, call, callBytes, type Identity } from '../server-process.ts';
+import { adminIdentity, call, callBytes, namespaceAdmin, type Identity } from '../server-process.ts';
 import { sharedInProcess } from '../in-process.ts';
 import { waitFor } from '../ports.ts';
 import { backupGroup, backupSchedules } from './fixtures.ts';
@@ -299,3 +299,99 @@ test.serial(
     t.is(any.headers['content-type'], 'application/json');
   },
 );
+
+/** A schema `levels` properties deep (each level an object holding the next as `next`). */
+function nestedSchema(levels: number): Json {
+  let schema: Json = { type: 'string' };
+  for (let i = 0; i < levels; i++) schema = { type: 'object', properties: { next: schema } };
+  return schema;
+}
+
+function definitionWith(plural: string, kind: string, schema: Json): Json {
+  const definition = structuredClone(shapes);
+  definition.metadata.name = `${plural}.wire.bosun.test`;
+  definition.spec.names = { plural, kind };
+  definition.spec.versions[0].schema.openAPIV3Schema = schema;
+  delete definition.spec.versions[0].selectableFields;
+  return definition;
+}
+
+test.serial('a definition whose schema nests deep (stored from JSON) is served in protobuf too', async (t) => {
+  await ready();
+  // 150 levels: 300 levels of JSON, well inside what a JSON body may hold (1,000)
+  const deep = definitionWith('deeps', 'Deep', nestedSchema(150));
+  const created = await call(server(), 'POST', crds, identity(), deep);
+  t.is(created.status, 201, JSON.stringify(created.body).slice(0, 300));
+  const path = `${crds}/${deep.metadata.name}`;
+  const binary = await callBytes(server(), 'GET', path, identity(), protobufFirst);
+  t.is(binary.status, 200, binary.bytes.toString().slice(0, 300));
+  t.deepEqual(decodeProtobufObject(binary.bytes), (await call(server(), 'GET', path, identity())).body);
+});
+
+/** Length-delimited field `n` holding `bytes`, as the wire writes it. */
+function delimited(n: number, bytes: Uint8Array | string): Buffer {
+  const body = typeof bytes === 'string' ? Buffer.from(bytes) : Buffer.from(bytes);
+  const varint = (value: number): number[] => {
+    const out: number[] = [];
+    for (; value > 127; value = Math.floor(value / 128)) out.push((value & 127) | 128);
+    return [...out, value];
+  };
+  return Buffer.concat([Buffer.from([...varint((n << 3) | 2), ...varint(body.length)]), body]);
+}
+
+test.serial(
+  'a protobuf definition nested past what a JSON body may hold is a 400, and nothing is stored',
+  async (t) => {
+    await ready();
+    // JSONSchemaProps.not (28) inside itself 2,000 times, built by hand: the encoder would refuse it
+    let schema = delimited(5, 'object');
+    for (let i = 0; i < 2_000; i++) schema = delimited(28, schema);
+    const version = Buffer.concat([
+      delimited(1, 'v1'),
+      Buffer.from([2 << 3, 1, 3 << 3, 1]),
+      delimited(4, delimited(1, schema)),
+    ]);
+    const spec = Buffer.concat([
+      delimited(1, 'wire.bosun.test'),
+      delimited(3, Buffer.concat([delimited(1, 'abysses'), delimited(4, 'Abyss')])),
+      delimited(4, 'Cluster'),
+      delimited(7, version),
+    ]);
+    const crd = Buffer.concat([delimited(1, delimited(1, 'abysses.wire.bosun.test')), delimited(2, spec)]);
+    const typeMeta = Buffer.concat([delimited(1, 'apiextensions.k8s.io/v1'), delimited(2, 'CustomResourceDefinition')]);
+    const body = Buffer.concat([Buffer.from('k8s\0', 'latin1'), delimited(1, typeMeta), delimited(2, crd)]);
+    const reply = await callBytes(
+      server(),
+      'POST',
+      crds,
+      identity(),
+      { 'Content-Type': 'application/vnd.kubernetes.protobuf', Accept: 'application/json' },
+      body,
+    );
+    t.is(reply.status, 400, reply.bytes.toString().slice(0, 300));
+    const status = JSON.parse(reply.bytes.toString());
+    t.is(status.reason, 'BadRequest');
+    t.is(status.message, 'the protobuf body is malformed: max depth exceeded');
+    t.is((await call(server(), 'GET', `${crds}/abysses.wire.bosun.test`, identity())).status, 404, 'nothing stored');
+    t.is((await call(server(), 'GET', crds, identity())).status, 200, 'the server still answers');
+  },
+);
+
+test.serial('a namespace admin may not create a definition in protobuf either', async (t) => {
+  await ready();
+  const mallory = await namespaceAdmin(server(), 'mallory-ns', 'mallory');
+  const hostile = structuredClone(shapes);
+  hostile.metadata.name = 'hostiles.wire.bosun.test';
+  hostile.spec.names = { plural: 'hostiles', kind: 'Hostile' };
+  const reply = await callBytes(
+    server(),
+    'POST',
+    crds,
+    mallory,
+    { 'Content-Type': 'application/vnd.kubernetes.protobuf', Accept: 'application/vnd.kubernetes.protobuf' },
+    encodeProtobufObject(hostile),
+  );
+  t.is(reply.status, 403);
+  t.like(decodeProtobufObject(reply.bytes), { kind: 'Status', reason: 'Forbidden', code: 403 });
+  t.is((await call(server(), 'GET', `${crds}/${hostile.metadata.name}`, identity())).status, 404, 'nothing stored');
+});
