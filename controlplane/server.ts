@@ -47,6 +47,7 @@ import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.
 import { ensureClusterPki, pkiDir } from './pki/cluster-pki.ts';
 import { ensureFrontProxyPki, extensionAuthenticationConfigMap } from './pki/front-proxy.ts';
 import { Aggregator } from './api/aggregator/aggregator.ts';
+import { DialerAgent } from './api/dialer-agent.ts';
 import { localApiServices } from './api/aggregator/local-api-services.ts';
 import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
@@ -360,12 +361,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
+  // how the server reaches the cluster's nodes and pods: directly, or through an egress proxy
+  const clusterDialer = options.kubeletEgressSocket ? connectProxyDialer(options.kubeletEgressSocket) : undefined;
   // extension points that judge writes: admission webhooks and ValidatingAdmissionPolicies
   const webhooks: WebhookLookups = {
     configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
     endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
+    ...(clusterDialer
+      ? {
+          endpointConnections: new DialerAgent(clusterDialer, {
+            keepAlive: true,
+            maxSockets: 64,
+            maxFreeSockets: 16,
+            scheduling: 'lifo',
+          }),
+        }
+      : {}),
   };
   const policies: PolicyLookups = {
     policies: () => caches.get(admissionPolicies)!.listIn(''),
@@ -550,7 +563,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       )
     : undefined;
   const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
-  const clusterDialer = options.kubeletEgressSocket ? connectProxyDialer(options.kubeletEgressSocket) : undefined;
   const aggregator = new Aggregator({
     registry,
     frontProxyClient: frontProxy.client,
