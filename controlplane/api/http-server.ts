@@ -519,7 +519,8 @@ export class ApiServer {
     }
     if (parsed.info.custom !== undefined && (parsed.subresource === undefined || parsed.subresource === 'status')) {
       const refusal = customResourceNotAcceptable(req.headers.accept, parsed.verb === 'watch');
-      if (refusal !== undefined) return sendJson(res, refusal.code, refusal.toStatus());
+      // the Status itself is a built-in kind: a protobuf-only client gets it in protobuf, as upstream sends it
+      if (refusal !== undefined) throw refusal;
     }
     if (parsed.verb === 'watch') {
       const { group, version, kind } = parsed.info;
