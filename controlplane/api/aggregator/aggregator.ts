@@ -59,6 +59,10 @@ function identityHeaders(user: UserInfo): Record<string, string | string[]> {
   return { 'X-Remote-User': user.name, 'X-Remote-Group': [...user.groups] };
 }
 
+/** `<namespace>/<name>` of a Service, the key its EndpointSlices are found by. */
+const serviceKey = (namespace: string | undefined, name: string | undefined): string | undefined =>
+  name === undefined ? undefined : `${namespace ?? ''}/${name}`;
+
 const availableTimeoutMs = 5_000;
 /** A discovery document larger than this is a broken backend, not one to keep in memory. */
 const maxDiscoveryBytes = 4 * 1024 * 1024;
@@ -79,7 +83,12 @@ export class Aggregator {
     this.#options = options;
     this.#cache = new ObjectCache(options.registry, findResource('apiregistration.k8s.io', 'v1', 'apiservices')!);
     this.#services = new ObjectCache(options.registry, findResource('', 'v1', 'services')!);
-    this.#slices = new ObjectCache(options.registry, findResource('discovery.k8s.io', 'v1', 'endpointslices')!);
+    // by the Service they belong to, so a proxied request reads only its own Service's slices
+    this.#slices = new ObjectCache(
+      options.registry,
+      findResource('discovery.k8s.io', 'v1', 'endpointslices')!,
+      (slice) => serviceKey(slice.metadata.namespace, slice.metadata.labels?.['kubernetes.io/service-name']),
+    );
     this.#connections = new DialerAgent(options.dial ?? directDialer, {
       keepAlive: true,
       maxSockets: 256,
@@ -107,8 +116,9 @@ export class Aggregator {
   #backendChanged(namespace: string | undefined, service: string | undefined): void {
     if (service === undefined) return;
     let affected = false;
+    const key = serviceKey(namespace, service);
     for (const [name, checked] of this.#checked) {
-      if (checked.service !== `${namespace ?? ''}/${service}`) continue;
+      if (checked.service !== key) continue;
       this.#checked.delete(name);
       affected = true;
     }
@@ -140,7 +150,8 @@ export class Aggregator {
     const ref = (apiService.spec as Any).service as Any;
     const reference = { namespace: ref.namespace, name: ref.name, port: typeof ref.port === 'number' ? ref.port : 443 };
     const service = await this.#services.get(ref.namespace, ref.name).catch(() => undefined);
-    const slices = await this.#slices.listIn(ref.namespace);
+    const slices =
+      this.#slices.indexed(serviceKey(ref.namespace, ref.name)!) ?? (await this.#slices.listIn(ref.namespace));
     return resolveServiceEndpoint(reference, service, slices);
   }
 
@@ -283,7 +294,7 @@ export class Aggregator {
     const { observation, resources } = await this.#observe(apiService);
     const condition = availableCondition(observation);
     const ref = (apiService.spec as Any | undefined)?.service as Any | undefined;
-    const service = ref ? `${ref.namespace ?? ''}/${ref.name ?? ''}` : undefined;
+    const service = ref ? serviceKey(ref.namespace, ref.name ?? '') : undefined;
     this.#checked.set(name, { at: Date.now(), available: condition.status === 'True', resources, service });
     const info = findResource('apiregistration.k8s.io', 'v1', 'apiservices')!;
     if (statusWith(apiService.status as Any | undefined, condition, new Date().toISOString()) === undefined) return;
