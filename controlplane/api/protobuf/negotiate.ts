@@ -21,11 +21,13 @@ export function wantsProtobuf(accept: string | undefined): boolean {
 }
 
 /**
- * Custom resources are served as JSON and YAML only, as upstream serves them: a client whose Accept
- * takes neither (protobuf alone) gets upstream's 406, one that also takes JSON or any type gets JSON.
+ * Custom resources are served as JSON and YAML only, as upstream serves them: a client that asks
+ * for protobuf and takes neither (protobuf alone) gets upstream's 406, one that also takes JSON or
+ * any type gets JSON. Other Accept headers are answered in JSON as before.
  */
 export function customResourceNotAcceptable(accept: string | undefined, watch: boolean): ApiError | undefined {
-  if (negotiateMediaType(accept, ['application/json', 'application/yaml']) !== undefined) return undefined;
+  if (!wantsProtobuf(accept) || negotiateMediaType(accept, ['application/json', 'application/yaml']) !== undefined)
+    return undefined;
   const served = watch ? 'application/json;stream=watch' : 'application/json, application/yaml';
   return new ApiError('NotAcceptable', `only the following media types are accepted: ${served}`);
 }
