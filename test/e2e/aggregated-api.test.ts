@@ -192,6 +192,20 @@ test.serial('the APIService is Available once its pod serves discovery behind th
 
 test.serial('kubectl discovers the group and reads its resources through the aggregator', async (t) => {
   await availableIs('True');
+  const aggregated = await call(
+    controlPlane,
+    'GET',
+    '/apis',
+    adminIdentity(controlPlane.dataDir),
+    undefined,
+    undefined,
+    {
+      Accept: 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList',
+    },
+  );
+  const discovered = aggregated.body.items.find((g: Json) => g.metadata.name === group);
+  t.is(discovered?.versions[0]?.version, 'v1alpha1', 'aggregated discovery lists the group');
+  t.is(discovered?.versions[0]?.resources[0]?.resource, 'gadgets');
   for (const binary of clients) {
     const resources = await kubectl(['api-resources', `--api-group=${group}`], undefined, binary);
     t.regex(resources, /gadgets\s+fleet\.bosun\.test\/v1alpha1\s+true\s+Gadget/, binary);
@@ -249,11 +263,28 @@ test.serial('the pod sees the caller as the front proxy names it, never the call
   t.is(forged.body.seenAs.user, 'kubernetes-admin');
   t.false(forged.body.seenAs.groups.includes('mallory'));
 
-  // a user without rights is refused by the server before the pod is asked
-  const refused = await runKubectl({ kubeconfig }, ['get', 'gadgets', '-n', 'default', '--as=nobody']);
-  t.not(refused.code, 0);
-  t.regex(refused.stderr, /User "nobody" cannot list resource "gadgets" in API group "fleet\.bosun\.test"/);
+  // callers without rights are refused by the server before the pod is asked: a user, a node, a
+  // service account and a namespace's admin
+  const servedBefore = (await gadgetSeen()).gadgetRequests as number;
+  await kubectl(['create', 'namespace', 'tenant']);
+  await kubectl(['create', 'rolebinding', 'tenant-admin', '-n', 'tenant', '--clusterrole=admin', '--user=tina']);
+  const callers: Array<[string[], string]> = [
+    [['--as=nobody'], 'User "nobody"'],
+    [['--as=system:node:node-1', '--as-group=system:nodes'], 'User "system:node:node-1"'],
+    [['--as=system:serviceaccount:default:default'], 'User "system:serviceaccount:default:default"'],
+    [['--as=tina', '-n', 'tenant'], 'User "tina"'],
+  ];
+  for (const [identity, user] of callers) {
+    const refused = await runKubectl({ kubeconfig }, ['get', 'gadgets', '-n', 'default', ...identity]);
+    t.not(refused.code, 0, user);
+    t.true(refused.stderr.includes(`${user} cannot list resource "gadgets" in API group "${group}"`), refused.stderr);
+  }
+  t.is((await gadgetSeen()).gadgetRequests, servedBefore + 1, 'the pod saw none of the refused requests');
 });
+
+async function gadgetSeen(): Promise<Json> {
+  return JSON.parse(await kubectl(['get', 'gadget', 'g1', '-n', 'default', '-o', 'json'])).seenAs as Json;
+}
 
 test.serial('deleting the pod makes the APIService unavailable; the pod back makes it available again', async (t) => {
   await availableIs('True');

@@ -49,6 +49,9 @@ function headerValues(req: IncomingMessage, names: readonly string[]): string[] 
   return names.flatMap((name) => req.headersDistinct[name.toLowerCase()] ?? []);
 }
 
+/** Requests for gadgets served so far (from the front proxy), so a test can tell none reached it. */
+let gadgetRequests = 0;
+
 function gadget(namespace: string, name: string, req: IncomingMessage, peer: string): Record<string, unknown> {
   return {
     kind: 'Gadget',
@@ -61,6 +64,7 @@ function gadget(namespace: string, name: string, req: IncomingMessage, peer: str
       authorization: req.headers.authorization !== undefined,
       impersonation: Object.keys(req.headers).filter((h) => h.startsWith('impersonate-')),
       servedBy: hostname(),
+      gadgetRequests,
     },
   };
 }
@@ -83,6 +87,7 @@ function serve(req: IncomingMessage, res: ServerResponse): void {
   if (!path.startsWith(`${prefix}/`) || match === null)
     return failure(res, 404, 'NotFound', 'the server could not find the requested resource');
   const [, namespace = '', name] = match;
+  gadgetRequests++;
   if (name === undefined)
     return send(res, 200, {
       kind: 'GadgetList',
