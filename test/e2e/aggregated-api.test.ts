@@ -184,6 +184,13 @@ test.serial('the APIService is Available once its pod serves discovery behind th
     [pod.status.podIP],
   );
   t.like(await availableIs('True'), { reason: 'Passed', message: 'all checks passed' });
+  // the same road serves pods/proxy and services/proxy
+  for (const proxied of [`pods/https:fleet-api:4443`, `services/https:fleet-api:443`])
+    t.is(
+      (await kubectl(['get', '--raw', `/api/v1/namespaces/${namespace}/${proxied}/proxy/healthz`])).trim(),
+      'ok',
+      proxied,
+    );
   t.regex(
     await kubectl(['get', 'apiservice', apiServiceName]),
     new RegExp(`${apiServiceName.replaceAll('.', '\\.')}\\s+${namespace}/fleet-api\\s+True`),
