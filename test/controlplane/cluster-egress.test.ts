@@ -7,7 +7,7 @@
  * refused (and stay on this machine) while a dial through the proxy is served.
  */
 import test from 'ava';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,8 @@ import { freePort } from './ports.ts';
 
 type Json = Record<string, any>;
 
-const socketPath = join(mkdtempSync(join(tmpdir(), `bosun-egress-${process.pid}-`)), 'egress.sock');
+const socketDir = mkdtempSync(join(tmpdir(), `bosun-egress-${process.pid}-`));
+const socketPath = join(socketDir, 'egress.sock');
 /** CONNECT targets the server asked the proxy for, in order. */
 const dialled: string[] = [];
 let proxy: Server;
@@ -104,6 +105,7 @@ test.after.always(async () => {
   backend?.closeAllConnections();
   await new Promise((resolve) => (backend ? backend.close(resolve) : resolve(undefined)));
   await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
+  rmSync(socketDir, { recursive: true, force: true });
 });
 
 /** A Service with one ready endpoint at 127.0.0.2 on a port nothing serves. */
