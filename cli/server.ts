@@ -151,7 +151,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       .option('kubelet-egress-socket', {
         type: 'string',
         describe:
-          "Reach nodes' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)",
+          "Reach nodes' kubelet ports, pods and aggregated API servers through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)",
       })
       .option('controllers', {
         type: 'boolean',

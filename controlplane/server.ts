@@ -47,6 +47,7 @@ import { mastersAuthorizer, RbacAuthorizer, unionAuthorizer } from './auth/rbac.
 import { ensureClusterPki, pkiDir } from './pki/cluster-pki.ts';
 import { ensureFrontProxyPki, extensionAuthenticationConfigMap } from './pki/front-proxy.ts';
 import { Aggregator } from './api/aggregator/aggregator.ts';
+import { DialerAgent } from './api/dialer-agent.ts';
 import { localApiServices } from './api/aggregator/local-api-services.ts';
 import { CertificateRenewal } from './pki/renewal-loop.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
@@ -360,12 +361,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   // Looked up on every write: kept in memory (a miss still reads the datastore).
   const caches = new Map<ResourceInfo, ObjectCache>();
+  // how the server reaches the cluster's nodes and pods: directly, or through an egress proxy
+  const clusterDialer = options.kubeletEgressSocket ? connectProxyDialer(options.kubeletEgressSocket) : undefined;
   // extension points that judge writes: admission webhooks and ValidatingAdmissionPolicies
   const webhooks: WebhookLookups = {
     configurations: (kind) => caches.get(kind === 'mutating' ? mutatingWebhooks : validatingWebhooks)!.listIn(''),
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     service: (namespace, name) => registry.get(services, namespace, name).catch(() => undefined),
     endpointSlices: async (namespace) => (await registry.list(endpointSlices, namespace)).items,
+    ...(clusterDialer
+      ? {
+          endpointConnections: new DialerAgent(clusterDialer, {
+            keepAlive: true,
+            maxSockets: 64,
+            maxFreeSockets: 16,
+            scheduling: 'lifo',
+          }),
+        }
+      : {}),
   };
   const policies: PolicyLookups = {
     policies: () => caches.get(admissionPolicies)!.listIn(''),
@@ -554,6 +567,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     registry,
     frontProxyClient: frontProxy.client,
     logger: logger.child({ component: 'aggregator' }),
+    ...(clusterDialer ? { dial: clusterDialer } : {}),
   });
   const api = new ApiServer({
     ...(auditor ? { auditor } : {}),
@@ -577,7 +591,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           : reviewAccess(call),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
-    ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),
+    ...(clusterDialer ? { kubeletDialer: clusterDialer } : {}),
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,

@@ -4,9 +4,11 @@
  * listens on a unix socket (the filesystem is shared, the network is not) and opens TCP
  * connections to node addresses on the server's behalf (`bosun server --kubelet-egress-socket`),
  * so the server reaches each kubelet at <InternalIP>:10250 and the host namespace gets no route.
- * Only addresses inside --allow (the sandbox's bridge subnet) are dialled.
+ * Only addresses inside --allow (comma-separated CIDRs: the sandbox's node segments and its pod
+ * network, which the hub routes to each node) are dialled; the server reaches pods (pods/proxy,
+ * aggregated API servers) the way it reaches kubelets, as upstream's egress selector sends both.
  *
- *   node connect-proxy.ts --listen /var/lib/.../kubelet-egress.sock --allow 172.30.0.0/24
+ *   node connect-proxy.ts --listen /var/lib/.../kubelet-egress.sock --allow 172.30.0.0/16,10.244.0.0/16
  */
 import { connect, createServer, isIPv4, type Socket } from 'node:net';
 import { serveUntilStopped } from './relay.ts';
@@ -23,7 +25,7 @@ function insideCidr(ip: string, cidr: string): boolean {
   return Math.floor(ipToNumber(ip) / size) === Math.floor(ipToNumber(base) / size);
 }
 
-async function runConnectProxy(socketPath: string, allow: string, signal?: AbortSignal): Promise<void> {
+async function runConnectProxy(socketPath: string, allow: readonly string[], signal?: AbortSignal): Promise<void> {
   const open = new Set<Socket>();
   const server = createServer((client) => {
     open.add(client);
@@ -43,7 +45,7 @@ async function runConnectProxy(socketPath: string, allow: string, signal?: Abort
       const match = /^CONNECT (\d+\.\d+\.\d+\.\d+):(\d+) HTTP\/1\.[01]\r\n/.exec(header.toString('latin1'));
       if (!match) return refuse('405 Method Not Allowed');
       const [, host, port] = match as unknown as [string, string, string];
-      if (!insideCidr(host, allow)) return refuse('403 Forbidden');
+      if (!allow.some((cidr) => insideCidr(host, cidr))) return refuse('403 Forbidden');
       const upstream = connect(Number(port), host);
       open.add(upstream);
       const close = () => {
@@ -86,7 +88,7 @@ if (import.meta.main) {
     return v;
   };
   try {
-    await runConnectProxy(value('--listen'), value('--allow'));
+    await runConnectProxy(value('--listen'), value('--allow').split(','));
   } catch (err) {
     process.stderr.write(`connect-proxy: ${(err as Error).message}\n`);
     process.exitCode = 1;

@@ -54,10 +54,17 @@ export async function startControlPlane(
   const dataDir = join(stateDir, 'server');
   const socket = join(stateDir, 'api.sock');
   const hub = sandboxAddresses.hubIP;
-  // the server reaches the nodes' kubelet ports (logs, exec, port-forward) through this proxy
+  // the server reaches the nodes' kubelet ports (logs, exec, port-forward) and pods through this proxy
   const egressSocket = join(stateDir, 'kubelet-egress.sock');
   const egressProxyPid = startDaemon({
-    argv: [process.execPath, connectProxyScript, '--listen', egressSocket, '--allow', sandboxAddresses.segmentsCIDR],
+    argv: [
+      process.execPath,
+      connectProxyScript,
+      '--listen',
+      egressSocket,
+      '--allow',
+      `${sandboxAddresses.segmentsCIDR},${sandboxAddresses.clusterCIDR}`,
+    ],
     netns: hubNetns,
     log: join(stateDir, 'kubelet-egress.log'),
   });

@@ -8,7 +8,8 @@
  *     packet to a service IP that no rule rewrote never leaves the machine.
  * The sandbox builds the machines and their links only: the pod network (CNI conflist, routes to
  * other nodes' pods, VXLAN where a router stands between them) is the agents' job, as on real
- * machines joined with install.sh.
+ * machines joined with install.sh. The hub, being the network, routes each joined node's pod subnet
+ * to it (hub-pod-routes.ts), so the control plane reaches pods as on a cloud network.
  * Its record (sandbox.json in its folder) names everything it made, so a later command (`down`) or
  * the janitor can remove all of it by name and PID.
  */
@@ -44,6 +45,7 @@ import {
   type ControlPlaneRecord,
 } from './control-plane.ts';
 import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
+import { routeHubToPods } from './hub-pod-routes.ts';
 import { startDaemon } from '../host/process/process.ts';
 
 export interface SandboxNodeRecord {
@@ -337,6 +339,7 @@ export class Sandbox {
     };
     await Promise.all(Array.from({ length: Math.min(parallelJoins, queue.length) }, joinNext));
     if (failures.length > 0) throw failures[0]!;
+    await routeHubToPods(controlPlane.kubeconfig, this.hubNetns, pending);
   }
 
   #agentRunning(node: SandboxNode): boolean {

@@ -39,7 +39,7 @@ import {
   encodeProtobufObject,
   protobufMediaType,
 } from './protobuf/envelope.ts';
-import { wantsProtobuf } from './protobuf/negotiate.ts';
+import { customResourceNotAcceptable, wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
@@ -516,6 +516,11 @@ export class ApiServer {
       currentAudit()?.responseStarted(200);
       await this.#kubelet.forward(parsed, url, req, res);
       return;
+    }
+    if (parsed.info.custom !== undefined && (parsed.subresource === undefined || parsed.subresource === 'status')) {
+      const refusal = customResourceNotAcceptable(req.headers.accept, parsed.verb === 'watch');
+      // the Status itself is a built-in kind: a protobuf-only client gets it in protobuf, as upstream sends it
+      if (refusal !== undefined) throw refusal;
     }
     if (parsed.verb === 'watch') {
       const { group, version, kind } = parsed.info;

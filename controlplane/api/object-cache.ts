@@ -24,6 +24,7 @@ export class ObjectCache {
   #revision = 0;
   #ready = false;
   #stopped = false;
+  readonly #listeners: Array<(object: KubeObject) => void> = [];
 
   constructor(registry: Registry, info: ResourceInfo, indexBy?: (object: KubeObject) => string | undefined) {
     this.#registry = registry;
@@ -73,6 +74,7 @@ export class ObjectCache {
       (event) => {
         const key = this.#key(event.object.metadata.namespace, event.object.metadata.name ?? '');
         this.#put(key, event.type === 'DELETED' ? undefined : event.object);
+        for (const listener of this.#listeners) listener(event.object);
       },
       () => {
         this.#ready = false;
@@ -91,6 +93,11 @@ export class ObjectCache {
       () => this.start(),
       () => this.#stopped,
     );
+  }
+
+  /** Calls `listener` with each object that changes (added, modified or deleted) after the cache started. */
+  onChange(listener: (object: KubeObject) => void): void {
+    this.#listeners.push(listener);
   }
 
   stop(): void {

@@ -1,7 +1,8 @@
 /**
  * An aggregated API server (metrics-server style) behind a Service: the test runs it on loopback
  * with a CA of its own, reached through a Service whose hand-written EndpointSlice points at
- * 127.0.0.1 (a pod would need a real node). Like a stock extension server it trusts callers only
+ * 127.0.0.1, so that every installed kubectl can be tried quickly (test/e2e/aggregated-api.test.ts
+ * runs one as a real pod on a sandbox node). Like a stock extension server it trusts callers only
  * as the front proxy presents them: a client certificate of the CA and name published in
  * kube-system/extension-apiserver-authentication, with the user in X-Remote-User/X-Remote-Group.
  * The APIService becomes Available, kubectl discovers and reads its resources, a user without

@@ -31,6 +31,8 @@ export async function startInProcess(
     audit?: ServerOptions['audit'];
     /** Run the scheduler and controllers too (absent: the API alone). */
     controlLoops?: ServerOptions['controlLoops'];
+    /** Reach nodes and pods through the CONNECT proxy on this unix socket (`--kubelet-egress-socket`). */
+    kubeletEgressSocket?: string;
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -55,6 +57,7 @@ export async function startInProcess(
     ...options.certificates,
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.controlLoops ? { controlLoops: options.controlLoops } : {}),
+    ...(options.kubeletEgressSocket ? { kubeletEgressSocket: options.kubeletEgressSocket } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {

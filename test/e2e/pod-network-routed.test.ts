@@ -1,6 +1,6 @@
 /**
  * The agents' pod network on a routed sandbox: node-1 and node-3 on one segment, node-2 on another,
- * the hub routing between them (and nothing routing pod subnets). With the default backend (auto)
+ * the hub routing between them (and no node routing pod traffic through it). With the default backend (auto)
  * each agent picks per peer: host-gw for the peer on its segment, VXLAN (bosun.1, VNI 1, UDP 8472)
  * for the one behind the router. Pods reach each other by IP, ClusterIP and DNS name; a node
  * removed from the cluster has its routes and FDB entries gone from every peer within 10 s; a TCP

@@ -11,10 +11,16 @@ import { serviceEndpoint } from '../../api/service-endpoint.ts';
 
 type Any = Record<string, any>;
 
-/** What the client needs to find a webhook behind a Service. */
+/** What the client needs to find a webhook behind a Service, and to reach it. */
 export interface ServiceLookups {
   service(namespace: string, name: string): Promise<KubeObject | undefined>;
   endpointSlices(namespace: string): Promise<readonly KubeObject[]>;
+  /**
+   * The connections to a Service's endpoints (pods), when the server reaches the cluster through
+   * an egress proxy (`--kubelet-egress-socket`) as upstream's egress selector does; absent: dialled
+   * directly. URL webhooks are always dialled directly.
+   */
+  readonly endpointConnections?: Agent;
 }
 
 export class CallFailure extends Error {
@@ -129,7 +135,7 @@ export async function callWebhook(
         },
         ...(ca !== undefined ? { ca } : {}),
         signal,
-        agent: connections,
+        agent: target.connectTo !== undefined ? (lookups.endpointConnections ?? connections) : connections,
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -8,11 +8,13 @@
  * never passed on. Each APIService's `Available` condition is kept by a check of its Service, its
  * endpoints and the backend's discovery, whose answer also feeds this server's discovery.
  */
-import { Agent, request as httpsRequest } from 'node:https';
+import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../../kube/types.ts';
 import type { UserInfo } from '../../auth/types.ts';
+import { DialerAgent } from '../dialer-agent.ts';
+import { directDialer, type KubeletDialer } from '../kubelet-dialer.ts';
 import { ObjectCache } from '../object-cache.ts';
 import type { Registry } from '../registry.ts';
 import type { ParsedRequest } from '../request.ts';
@@ -31,12 +33,19 @@ interface AggregatorOptions {
   readonly logger: Logger;
   /** How often an unavailable APIService is checked again (default 1 s); available ones every 30 s. */
   readonly retryIntervalMs?: number;
+  /**
+   * How connections to extension servers are opened: directly (the default), or through the egress
+   * proxy that reaches the cluster's nodes and pods (`--kubelet-egress-socket`).
+   */
+  readonly dial?: KubeletDialer;
 }
 
 interface Checked {
   readonly at: number;
   readonly available: boolean;
   readonly resources: readonly Any[];
+  /** `<namespace>/<name>` of the Service behind it, if any. */
+  readonly service: string | undefined;
 }
 
 /** Request headers never passed on: the caller's credentials and identity claims. */
@@ -50,6 +59,10 @@ function identityHeaders(user: UserInfo): Record<string, string | string[]> {
   return { 'X-Remote-User': user.name, 'X-Remote-Group': [...user.groups] };
 }
 
+/** `<namespace>/<name>` of a Service, the key its EndpointSlices are found by. */
+const serviceKey = (namespace: string | undefined, name: string | undefined): string | undefined =>
+  name === undefined ? undefined : `${namespace ?? ''}/${name}`;
+
 const availableTimeoutMs = 5_000;
 /** A discovery document larger than this is a broken backend, not one to keep in memory. */
 const maxDiscoveryBytes = 4 * 1024 * 1024;
@@ -57,28 +70,66 @@ const maxDiscoveryBytes = 4 * 1024 * 1024;
 export class Aggregator {
   readonly #options: AggregatorOptions;
   readonly #cache: ObjectCache;
+  /** The Services and EndpointSlices behind APIServices: read per request, and a change is checked at once. */
+  readonly #services: ObjectCache;
+  readonly #slices: ObjectCache;
   readonly #checked = new Map<string, Checked>();
   /** Connections to extension servers kept open between requests (a pool per backend and trust). */
-  readonly #connections = new Agent({ keepAlive: true, maxSockets: 256, maxFreeSockets: 32, scheduling: 'lifo' });
+  readonly #connections: DialerAgent;
   #timer: NodeJS.Timeout | undefined;
   #checking = false;
 
   constructor(options: AggregatorOptions) {
     this.#options = options;
     this.#cache = new ObjectCache(options.registry, findResource('apiregistration.k8s.io', 'v1', 'apiservices')!);
+    this.#services = new ObjectCache(options.registry, findResource('', 'v1', 'services')!);
+    // by the Service they belong to, so a proxied request reads only its own Service's slices
+    this.#slices = new ObjectCache(
+      options.registry,
+      findResource('discovery.k8s.io', 'v1', 'endpointslices')!,
+      (slice) => serviceKey(slice.metadata.namespace, slice.metadata.labels?.['kubernetes.io/service-name']),
+    );
+    this.#connections = new DialerAgent(options.dial ?? directDialer, {
+      keepAlive: true,
+      maxSockets: 256,
+      maxFreeSockets: 32,
+      scheduling: 'lifo',
+    });
   }
 
   async start(): Promise<void> {
     await this.#cache.start();
+    await this.#services.start();
+    await this.#slices.start();
+    // as upstream's availability controller, a change to a backing Service or its endpoints is
+    // checked at once rather than at the next period (30 s while available)
+    this.#services.onChange((service) => this.#backendChanged(service.metadata.namespace, service.metadata.name));
+    this.#slices.onChange((slice) =>
+      this.#backendChanged(slice.metadata.namespace, slice.metadata.labels?.['kubernetes.io/service-name']),
+    );
     const interval = this.#options.retryIntervalMs ?? 1_000;
     this.#timer = setInterval(() => void this.#checkAll(), interval);
     this.#timer.unref();
     void this.#checkAll();
   }
 
+  #backendChanged(namespace: string | undefined, service: string | undefined): void {
+    if (service === undefined) return;
+    let affected = false;
+    const key = serviceKey(namespace, service);
+    for (const [name, checked] of this.#checked) {
+      if (checked.service !== key) continue;
+      this.#checked.delete(name);
+      affected = true;
+    }
+    if (affected) void this.#checkAll();
+  }
+
   stop(): void {
     if (this.#timer) clearInterval(this.#timer);
     this.#cache.stop();
+    this.#services.stop();
+    this.#slices.stop();
     this.#connections.destroy();
   }
 
@@ -98,12 +149,9 @@ export class Aggregator {
   async #endpoint(apiService: KubeObject): Promise<ServiceEndpoint | ReturnType<typeof resolveServiceEndpoint>> {
     const ref = (apiService.spec as Any).service as Any;
     const reference = { namespace: ref.namespace, name: ref.name, port: typeof ref.port === 'number' ? ref.port : 443 };
-    const { registry } = this.#options;
-    const service = await registry
-      .get(findResource('', 'v1', 'services')!, ref.namespace, ref.name)
-      .catch(() => undefined);
-    const slices = (await registry.list(findResource('discovery.k8s.io', 'v1', 'endpointslices')!, ref.namespace))
-      .items;
+    const service = await this.#services.get(ref.namespace, ref.name).catch(() => undefined);
+    const slices =
+      this.#slices.indexed(serviceKey(ref.namespace, ref.name)!) ?? (await this.#slices.listIn(ref.namespace));
     return resolveServiceEndpoint(reference, service, slices);
   }
 
@@ -245,7 +293,9 @@ export class Aggregator {
     const name = apiService.metadata.name ?? '';
     const { observation, resources } = await this.#observe(apiService);
     const condition = availableCondition(observation);
-    this.#checked.set(name, { at: Date.now(), available: condition.status === 'True', resources });
+    const ref = (apiService.spec as Any | undefined)?.service as Any | undefined;
+    const service = ref ? serviceKey(ref.namespace, ref.name ?? '') : undefined;
+    this.#checked.set(name, { at: Date.now(), available: condition.status === 'True', resources, service });
     const info = findResource('apiregistration.k8s.io', 'v1', 'apiservices')!;
     if (statusWith(apiService.status as Any | undefined, condition, new Date().toISOString()) === undefined) return;
     await this.#options.registry.guaranteedUpdate(info, undefined, name, 'status', (current) => {

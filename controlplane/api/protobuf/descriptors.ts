@@ -6,8 +6,19 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type * as ProtobufLight from 'protobufjs/light.js';
+import { maxJsonDepth } from '../limits.ts';
 
 const protobuf = createRequire(import.meta.url)('protobufjs/dist/light/protobuf.min.js') as typeof ProtobufLight;
+
+/**
+ * How deep messages may nest, encoding and decoding. protobufjs stops at 100, which a
+ * CustomResourceDefinition's schema (a message holding itself) passes long before a JSON body
+ * reaches its own limit: a definition stored from JSON must be served in protobuf as well, and
+ * accepted in protobuf as deep as in JSON. Deeper bodies are refused as malformed (400).
+ */
+const maxMessageDepth = maxJsonDepth + 100;
+(protobuf.util as unknown as { recursionLimit: number }).recursionLimit = maxMessageDepth;
+(protobuf.Reader as unknown as { recursionLimit: number }).recursionLimit = maxMessageDepth;
 
 export type MessageType = ProtobufLight.Type;
 
@@ -53,6 +64,7 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   'authorization.k8s.io': 'k8s.io.api.authorization',
   'admissionregistration.k8s.io': 'k8s.io.api.admissionregistration',
   'apiregistration.k8s.io': 'k8s.io.kube_aggregator.pkg.apis.apiregistration',
+  'apiextensions.k8s.io': 'k8s.io.apiextensions_apiserver.pkg.apis.apiextensions',
   'meta.k8s.io': 'k8s.io.apimachinery.pkg.apis.meta',
 };
 

@@ -6,6 +6,9 @@
  * - RawExtension and FieldsV1 carry their JSON text as bytes; bytes fields are base64 in JSON;
  * - wrappers of one repeated 'items' field (ExtraValue, Verbs) are plain JSON arrays;
  * - embedded structs ((inline) in the schema) lift their fields into the parent's JSON;
+ * - a field whose JSON name is no protobuf identifier ($schema, x-kubernetes-*) says it with (json);
+ * - a CRD schema's unions are one JSON value of either shape: JSONSchemaPropsOrArray a schema or an
+ *   array of them, OrBool a boolean or a schema, OrStringArray a schema or an array of strings;
  * - a scalar left at its zero value is left out of JSON (omitempty) unless the schema marks it
  *   (keep_zero): Go pointers, where zero means something (replicas: 0), and fields without omitempty.
  * Both directions build new values and never touch their input. They walk the keys that are there
@@ -17,6 +20,7 @@ type Json = Record<string, unknown>;
 type Field = MessageType['fieldsArray'][number];
 
 const meta = 'k8s.io.apimachinery.pkg.apis.meta.v1';
+const apiextensions = 'k8s.io.apiextensions_apiserver.pkg.apis.apiextensions.v1';
 const specialTypes: Readonly<Record<string, Special>> = {
   [`${meta}.Time`]: 'time',
   [`${meta}.MicroTime`]: 'microTime',
@@ -24,8 +28,23 @@ const specialTypes: Readonly<Record<string, Special>> = {
   'k8s.io.apimachinery.pkg.api.resource.Quantity': 'quantity',
   'k8s.io.apimachinery.pkg.runtime.RawExtension': 'rawExtension',
   [`${meta}.FieldsV1`]: 'fieldsV1',
+  // apiextensions' JSON carries its text in a `raw` field, as RawExtension does
+  [`${apiextensions}.JSON`]: 'rawExtension',
+  [`${apiextensions}.JSONSchemaPropsOrArray`]: 'schemaOrArray',
+  [`${apiextensions}.JSONSchemaPropsOrBool`]: 'schemaOrBool',
+  [`${apiextensions}.JSONSchemaPropsOrStringArray`]: 'schemaOrStrings',
 };
-type Special = 'time' | 'microTime' | 'intOrString' | 'quantity' | 'rawExtension' | 'fieldsV1' | 'list';
+type Special =
+  | 'time'
+  | 'microTime'
+  | 'intOrString'
+  | 'quantity'
+  | 'rawExtension'
+  | 'fieldsV1'
+  | 'list'
+  | 'schemaOrArray'
+  | 'schemaOrBool'
+  | 'schemaOrStrings';
 
 /** What the mapping needs of one message, worked out once per message. */
 interface Plan {
@@ -40,6 +59,11 @@ interface Plan {
 
 const plans = new WeakMap<MessageType, Plan>();
 const option = (field: Field, name: string): boolean => field.options?.[`(${name})`] === true;
+/** The field's JSON name: its own name unless the schema names another. */
+const jsonNameOf = (field: Field): string => {
+  const named = field.options?.['(json)'];
+  return typeof named === 'string' ? named : field.name;
+};
 const messageOf = (field: Field): MessageType | undefined => {
   const type = field.resolvedType;
   return type !== null && 'fieldsArray' in type ? (type as MessageType) : undefined;
@@ -52,7 +76,7 @@ function planOf(type: MessageType): Plan {
     const lift = (message: MessageType, via: readonly Field[]): void => {
       for (const field of message.fieldsArray) {
         const inner = option(field, 'inline') ? messageOf(field) : undefined;
-        if (inner === undefined) byJsonName.set(field.name, { field, via });
+        if (inner === undefined) byJsonName.set(jsonNameOf(field), { field, via });
         else lift(inner, [...via, field]);
       }
     };
@@ -64,6 +88,16 @@ function planOf(type: MessageType): Plan {
   }
   return plan;
 }
+
+/** The JSONSchemaProps message a union of the CRD schema holds (its `schema` field's type). */
+const schemaPropsOf = (union: MessageType): MessageType => messageOf(union.fields.schema!)!;
+/** A union's schema as JSON, when the decoded union holds one (absent message fields read null). */
+const schemaToJson = (union: MessageType, value: Json): unknown =>
+  Object.hasOwn(value, 'schema') && value.schema !== null
+    ? messageToJson(schemaPropsOf(union), value.schema as Json)
+    : undefined;
+const isObject = (value: unknown): value is Json =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** int64 fields decode as Long objects where the long package is present. */
 const toNumber = (value: unknown): number =>
@@ -118,6 +152,17 @@ export function messageToJson(type: MessageType, value: Json): unknown {
       return jsonText(value.Raw);
     case 'list':
       return [...((value.items as unknown[] | undefined) ?? [])];
+    case 'schemaOrArray': {
+      const many = (value.jSONSchemas as Json[] | undefined) ?? [];
+      if (many.length > 0) return many.map((item) => messageToJson(schemaPropsOf(type), item));
+      return schemaToJson(type, value);
+    }
+    case 'schemaOrBool':
+      return schemaToJson(type, value) ?? value.allows === true;
+    case 'schemaOrStrings': {
+      const names = (value.property as string[] | undefined) ?? [];
+      return names.length > 0 ? [...names] : schemaToJson(type, value);
+    }
   }
   const out: Json = {};
   for (const name of Object.keys(value)) {
@@ -127,17 +172,18 @@ export function messageToJson(type: MessageType, value: Json): unknown {
     if (field.map) {
       // absent and empty maps decode alike; Go's JSON leaves both out
       const entries = Object.entries(fieldValue as Json);
-      if (entries.length > 0) out[name] = Object.fromEntries(entries.map(([k, v]) => [k, valueToJson(field, v)]));
+      if (entries.length > 0)
+        out[jsonNameOf(field)] = Object.fromEntries(entries.map(([k, v]) => [k, valueToJson(field, v)]));
     } else if (field.repeated) {
       const items = fieldValue as unknown[];
-      if (items.length > 0) out[name] = items.map((item) => valueToJson(field, item));
+      if (items.length > 0) out[jsonNameOf(field)] = items.map((item) => valueToJson(field, item));
     } else if (option(field, 'inline')) {
       Object.assign(out, messageToJson(messageOf(field)!, fieldValue as Json));
     } else {
       const converted = valueToJson(field, fieldValue);
       if (converted === undefined || converted === null) continue;
       if (!option(field, 'keep_zero') && (converted === '' || converted === 0 || converted === false)) continue;
-      out[name] = converted;
+      out[jsonNameOf(field)] = converted;
     }
   }
   return out;
@@ -175,6 +221,16 @@ export function messageFromJson(type: MessageType, value: unknown): Json | undef
       return value === undefined || value === null ? undefined : { Raw: Buffer.from(JSON.stringify(value)) };
     case 'list':
       return Array.isArray(value) ? { items: value.map(String) } : undefined;
+    case 'schemaOrArray':
+      if (Array.isArray(value))
+        return { jSONSchemas: value.map((item) => messageFromJson(schemaPropsOf(type), item) ?? {}) };
+      return isObject(value) ? { schema: messageFromJson(schemaPropsOf(type), value) } : undefined;
+    case 'schemaOrBool':
+      if (typeof value === 'boolean') return { allows: value };
+      return isObject(value) ? { allows: true, schema: messageFromJson(schemaPropsOf(type), value) } : undefined;
+    case 'schemaOrStrings':
+      if (Array.isArray(value)) return { property: value.map(String) };
+      return isObject(value) ? { schema: messageFromJson(schemaPropsOf(type), value) } : undefined;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const json = value as Json;
