@@ -12,7 +12,7 @@ import { systemClock, type Clock, type TimerHandle } from '../../kube/clock.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import { kubeletAddress } from '../api/kubelet-proxy.ts';
 import type { FetchResourceMetrics, ScrapeTarget } from './kubelet-metrics-fetch.ts';
-import type { MetricsBatch, MetricsPoint, PodPoints } from './metrics-points.ts';
+import type { NodeScrape } from './metrics-points.ts';
 import { decodeResourceMetrics } from './resource-metrics-decode.ts';
 import type { UsageStore } from './usage-store.ts';
 
@@ -108,7 +108,7 @@ export class KubeletScraper {
     await this.#round?.catch(() => undefined);
   }
 
-  /** One round over every node: fetched with bounded concurrency, then stored at once. */
+  /** One round over every node, fetched with bounded concurrency; each answer is stored as it comes. */
   async scrapeOnce(): Promise<RoundReport> {
     const started = this.#clock.now();
     const nodes = await this.#options.nodes();
@@ -116,14 +116,15 @@ export class KubeletScraper {
       const target = targetOf(node);
       return target === undefined ? [] : [{ target, ready: isReady(node) }];
     });
-    const batches: MetricsBatch[] = [];
+    const scraped = new Set<string>();
     let failed = 0;
     let next = 0;
     const worker = async () => {
       while (next < targets.length && !this.#stopped) {
         const { target, ready } = targets[next++]!;
         try {
-          batches.push(await this.#scrape(target));
+          this.#options.store.storeNode(target.node, await this.#scrape(target));
+          scraped.add(target.node);
         } catch (err) {
           failed++;
           const log = { node: target.node, err: (err as Error)?.message ?? String(err) };
@@ -134,10 +135,10 @@ export class KubeletScraper {
     };
     const workers = Math.max(1, Math.min(this.#options.concurrency ?? defaultConcurrency, targets.length));
     await Promise.all(Array.from({ length: workers }, worker));
-    this.#options.store.store(merge(batches));
+    this.#options.store.endRound(scraped);
     const report = {
       nodes: targets.length,
-      scraped: batches.length,
+      scraped: scraped.size,
       failed,
       durationMs: this.#clock.now() - started,
     };
@@ -145,20 +146,18 @@ export class KubeletScraper {
     return report;
   }
 
-  async #scrape(target: ScrapeTarget): Promise<MetricsBatch> {
+  async #scrape(target: ScrapeTarget): Promise<NodeScrape> {
     const requestTimeMs = this.#clock.now();
-    const text = await this.#options.fetch(target, AbortSignal.timeout(this.#timeoutMs));
-    return decodeResourceMetrics(text, requestTimeMs, target.node);
+    // a timer of our own: AbortSignal.timeout's does not keep the process alive while it waits
+    const deadline = new AbortController();
+    const timer = this.#clock.after(this.#timeoutMs, () =>
+      deadline.abort(new Error(`no answer within ${this.#timeoutMs} ms`)),
+    );
+    try {
+      const text = await this.#options.fetch(target, deadline.signal);
+      return decodeResourceMetrics(text, requestTimeMs);
+    } finally {
+      timer.cancel();
+    }
   }
-}
-
-/** One batch from every node's; the first word about a node is kept, as metrics-server keeps it. */
-function merge(batches: readonly MetricsBatch[]): MetricsBatch {
-  const nodes = new Map<string, MetricsPoint>();
-  const pods = new Map<string, PodPoints>();
-  for (const batch of batches) {
-    for (const [name, point] of batch.nodes) if (!nodes.has(name)) nodes.set(name, point);
-    for (const [key, pod] of batch.pods) if (!pods.has(key)) pods.set(key, pod);
-  }
-  return { nodes, pods };
 }

@@ -15,21 +15,18 @@ export interface MetricsPoint {
   readonly memoryBytes: number;
 }
 
-export interface PodPoints {
-  /** The node whose kubelet reported the pod: only that node's word counts for it. */
-  readonly node: string;
-  readonly containers: ReadonlyMap<string, MetricsPoint>;
-}
+/** Containers by name. */
+export type ContainerPoints = ReadonlyMap<string, MetricsPoint>;
 
 /**
- * Everything one scrape round brought in: nodes by name, pods by the node that reported them and
- * their namespace and name (podKey), so a kubelet speaking of another node's pod changes nothing
- * of what is read for it.
+ * One node's scrape: its own point (absent when incomplete) and its pods' containers, by
+ * `namespace/name`. Kept per node, so a kubelet speaking of another node's pod changes nothing of
+ * what is read for that pod.
  */
-export interface MetricsBatch {
-  readonly nodes: ReadonlyMap<string, MetricsPoint>;
-  readonly pods: ReadonlyMap<string, PodPoints>;
+export interface NodeScrape {
+  readonly node: MetricsPoint | undefined;
+  readonly pods: ReadonlyMap<string, ContainerPoints>;
 }
 
-/** A pod as reported by one node; names and namespaces hold no slash, so the key is unambiguous. */
-export const podKey = (node: string, namespace: string, name: string): string => `${node}/${namespace}/${name}`;
+/** Names and namespaces hold no slash, so the key is unambiguous. */
+export const podKey = (namespace: string, name: string): string => `${namespace}/${name}`;

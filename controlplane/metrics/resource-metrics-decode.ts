@@ -8,7 +8,7 @@
  * container that has not been measured yet would otherwise read as idle).
  */
 import { readPrometheusText } from '../../kube/prometheus-text-reader.ts';
-import { podKey, type MetricsBatch, type MetricsPoint, type PodPoints } from './metrics-points.ts';
+import { podKey, type MetricsPoint, type NodeScrape } from './metrics-points.ts';
 
 interface Partial {
   startMs: number;
@@ -23,15 +23,15 @@ const isEmpty = (p: Partial) => p.startMs === 0 && p.timestampMs === 0 && p.cpuN
 const measured = (value: number) => (Number.isFinite(value) && value > 0 ? value : 0);
 
 /** One node's scrape; throws when the text is not Prometheus text at all. */
-export function decodeResourceMetrics(text: string, requestTimeMs: number, nodeName: string): MetricsBatch {
+export function decodeResourceMetrics(text: string, requestTimeMs: number): NodeScrape {
   const node = empty();
-  const pods = new Map<string, { namespace: string; name: string; containers: Map<string, Partial> }>();
+  const pods = new Map<string, { containers: Map<string, Partial> }>();
   const containerOf = (labels: Readonly<Record<string, string>>): Partial | undefined => {
     const { namespace, pod, container } = labels;
     if (!namespace || !pod || !container) return undefined;
-    const key = podKey(nodeName, namespace, pod);
+    const key = podKey(namespace, pod);
     let entry = pods.get(key);
-    if (entry === undefined) pods.set(key, (entry = { namespace, name: pod, containers: new Map() }));
+    if (entry === undefined) pods.set(key, (entry = { containers: new Map() }));
     let point = entry.containers.get(container);
     if (point === undefined) entry.containers.set(container, (point = empty()));
     return point;
@@ -68,18 +68,17 @@ export function decodeResourceMetrics(text: string, requestTimeMs: number, nodeN
       }
     }
   }
-  const nodes = new Map<string, MetricsPoint>();
-  if (node.timestampMs > 0 && node.cpuNanoSeconds > 0 && node.memoryBytes > 0) nodes.set(nodeName, node);
-  const podPoints = new Map<string, PodPoints>();
+  const complete = node.timestampMs > 0 && node.cpuNanoSeconds > 0 && node.memoryBytes > 0;
+  const podPoints = new Map<string, Map<string, MetricsPoint>>();
   for (const [key, pod] of pods) {
     const containers = new Map<string, MetricsPoint>();
-    let complete = true;
+    let measuredAll = true;
     for (const [name, point] of pod.containers) {
       if (isEmpty(point)) continue;
-      if (point.cpuNanoSeconds === 0 || point.memoryBytes === 0) complete = false;
+      if (point.cpuNanoSeconds === 0 || point.memoryBytes === 0) measuredAll = false;
       containers.set(name, point);
     }
-    if (complete && containers.size > 0) podPoints.set(key, { node: nodeName, containers });
+    if (measuredAll && containers.size > 0) podPoints.set(key, containers);
   }
-  return { nodes, pods: podPoints };
+  return { node: complete ? node : undefined, pods: podPoints };
 }

@@ -1,14 +1,16 @@
 /**
  * The two latest points of every node and container, and the usage computed from them, with
  * metrics-server's rules: CPU is the rate between the two points (core-nanoseconds over the
- * window), memory the newer working set. Each round replaces what is kept: a node or pod missing
- * from a round (its kubelet failed, timed out, or no longer reports it) is dropped, and shows again
- * only once two fresh points are there. A point is never older than the one it follows; a
+ * window), memory the newer working set. Each scrape of a node replaces what is kept for it and its
+ * pods, and a round ends by dropping the nodes it did not reach: a node or pod missing from a round
+ * (its kubelet failed, timed out, or no longer reports it) is gone, and shows again only once two
+ * fresh points are there. Kept per node, each scrape costs only its own pods as it arrives, never
+ * one pause over the whole cluster. A point is never older than the one it follows; a
  * container that restarted (its start is after the kept point) begins again. A container that
  * started within one resolution (but at least 10 s ago) is measured from its start, so a new pod
  * shows after one round rather than two.
  */
-import { podKey, type MetricsBatch, type MetricsPoint, type PodPoints } from './metrics-points.ts';
+import { podKey, type ContainerPoints, type MetricsPoint, type NodeScrape } from './metrics-points.ts';
 
 /** A container younger than this is not measured from its start: the first seconds are too noisy. */
 const freshContainerMinimumMs = 10_000;
@@ -61,55 +63,65 @@ function previousFor(
   return prev !== undefined && prev.timestampMs < next.timestampMs ? prev : undefined;
 }
 
+/** What is kept of one node: the last scrape, and the points before it that still precede it. */
+interface NodeEntry {
+  readonly last: NodeScrape;
+  readonly prevNode: MetricsPoint | undefined;
+  readonly prevPods: ReadonlyMap<string, ContainerPoints>;
+}
+
 export class UsageStore {
   readonly #resolutionMs: number;
-  #lastNodes = new Map<string, MetricsPoint>();
-  #prevNodes = new Map<string, MetricsPoint>();
-  #lastPods = new Map<string, PodPoints>();
-  #prevPods = new Map<string, ReadonlyMap<string, MetricsPoint>>();
+  readonly #nodes = new Map<string, NodeEntry>();
 
   /** `resolutionMs`: how often the kubelets are scraped (--metric-resolution). */
   constructor(resolutionMs: number) {
     this.#resolutionMs = resolutionMs;
   }
 
-  /** Takes one round's points in place of the last round's. */
-  store(batch: MetricsBatch): void {
-    const prevNodes = new Map<string, MetricsPoint>();
-    for (const [name, point] of batch.nodes) {
-      const previous = previousFor(point, this.#lastNodes.get(name), this.#prevNodes.get(name));
-      if (previous !== undefined) prevNodes.set(name, previous);
-    }
-    const prevPods = new Map<string, ReadonlyMap<string, MetricsPoint>>();
-    for (const [key, pod] of batch.pods) {
-      const lastPod = this.#lastPods.get(key);
-      const prevPod = this.#prevPods.get(key);
-      const previous = new Map<string, MetricsPoint>();
-      for (const [name, point] of pod.containers) {
-        const age = point.timestampMs - point.startMs;
-        if (point.startMs > 0 && age >= freshContainerMinimumMs && age < this.#resolutionMs) {
-          // a new container: its start is a point too (no CPU used yet)
-          previous.set(name, { ...point, timestampMs: point.startMs, cpuNanoSeconds: 0 });
-          continue;
-        }
-        const kept = lastPod?.containers.get(name);
-        // restarted since the kept point: its counters began again
-        if (kept === undefined || point.startMs >= kept.timestampMs) continue;
-        const before = previousFor(point, kept, prevPod?.get(name));
-        if (before !== undefined) previous.set(name, before);
-      }
+  /** Takes a node's scrape in place of its last one. */
+  storeNode(name: string, scrape: NodeScrape): void {
+    const kept = this.#nodes.get(name);
+    const prevNode = scrape.node === undefined ? undefined : previousFor(scrape.node, kept?.last.node, kept?.prevNode);
+    const prevPods = new Map<string, ContainerPoints>();
+    for (const [key, containers] of scrape.pods) {
+      const previous = this.#previousContainers(containers, kept?.last.pods.get(key), kept?.prevPods.get(key));
       if (previous.size > 0) prevPods.set(key, previous);
     }
-    this.#lastNodes = new Map(batch.nodes);
-    this.#prevNodes = prevNodes;
-    this.#lastPods = new Map(batch.pods);
-    this.#prevPods = prevPods;
+    this.#nodes.set(name, { last: scrape, prevNode, prevPods });
+  }
+
+  /** Ends a round: nodes it did not scrape are forgotten, with their pods. */
+  endRound(scraped: ReadonlySet<string>): void {
+    for (const name of this.#nodes.keys()) if (!scraped.has(name)) this.#nodes.delete(name);
+  }
+
+  #previousContainers(
+    containers: ContainerPoints,
+    lastPod: ContainerPoints | undefined,
+    prevPod: ContainerPoints | undefined,
+  ): Map<string, MetricsPoint> {
+    const previous = new Map<string, MetricsPoint>();
+    for (const [name, point] of containers) {
+      const age = point.timestampMs - point.startMs;
+      if (point.startMs > 0 && age >= freshContainerMinimumMs && age < this.#resolutionMs) {
+        // a new container: its start is a point too (no CPU used yet)
+        previous.set(name, { ...point, timestampMs: point.startMs, cpuNanoSeconds: 0 });
+        continue;
+      }
+      const kept = lastPod?.get(name);
+      // restarted since the kept point: its counters began again
+      if (kept === undefined || point.startMs >= kept.timestampMs) continue;
+      const before = previousFor(point, kept, prevPod?.get(name));
+      if (before !== undefined) previous.set(name, before);
+    }
+    return previous;
   }
 
   node(name: string): NodeUsage | undefined {
-    const last = this.#lastNodes.get(name);
-    const prev = this.#prevNodes.get(name);
-    return last === undefined || prev === undefined ? undefined : usageBetween(last, prev);
+    const entry = this.#nodes.get(name);
+    const last = entry?.last.node;
+    return last === undefined || entry?.prevNode === undefined ? undefined : usageBetween(last, entry.prevNode);
   }
 
   /**
@@ -118,13 +130,14 @@ export class UsageStore {
    * measured earliest.
    */
   pod(boundTo: string, namespace: string, name: string): PodUsage | undefined {
-    const key = podKey(boundTo, namespace, name);
-    const last = this.#lastPods.get(key);
-    const prev = this.#prevPods.get(key);
+    const entry = this.#nodes.get(boundTo);
+    const key = podKey(namespace, name);
+    const last = entry?.last.pods.get(key);
+    const prev = entry?.prevPods.get(key);
     if (last === undefined || prev === undefined) return undefined;
     const containers: { name: string; usage: Usage }[] = [];
     let earliest: Measured | undefined;
-    for (const [name, point] of last.containers) {
+    for (const [name, point] of last) {
       const before = prev.get(name);
       if (before === undefined) return undefined;
       const measured = usageBetween(point, before);
@@ -138,8 +151,12 @@ export class UsageStore {
 
   /** How many nodes and containers have usage to show (two points). */
   get counts(): { nodes: number; containers: number } {
+    let nodes = 0;
     let containers = 0;
-    for (const pod of this.#prevPods.values()) containers += pod.size;
-    return { nodes: this.#prevNodes.size, containers };
+    for (const entry of this.#nodes.values()) {
+      if (entry.prevNode !== undefined) nodes++;
+      for (const pod of entry.prevPods.values()) containers += pod.size;
+    }
+    return { nodes, containers };
   }
 }
