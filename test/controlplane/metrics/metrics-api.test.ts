@@ -9,95 +9,15 @@ import { adminCalls } from '../admin-calls.ts';
 import { sharedInProcess } from '../in-process.ts';
 import { waitFor } from '../ports.ts';
 import { call, userIdentity } from '../server-process.ts';
-import { startMetricsKubelet, type MetricsKubelet } from './metrics-kubelet.ts';
+import { cores, metricsCluster } from './metrics-cluster.ts';
 
 const shared = sharedInProcess(test, { metricResolutionMs: 1_000 });
 const api = adminCalls(shared);
-const kubelets = new Map<string, MetricsKubelet>();
-const gib = 1024 * 1024 * 1024;
-
-function nodeObject(name: string, port: number, labels: Record<string, string>) {
-  return {
-    metadata: { name, labels },
-    status: {
-      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
-      daemonEndpoints: { kubeletEndpoint: { Port: port } },
-      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready' }],
-      allocatable: { cpu: '4', memory: '8Gi', pods: '110' },
-      capacity: { cpu: '4', memory: '8Gi', pods: '110' },
-    },
-  };
-}
-
-function podObject(name: string, node: string, labels: Record<string, string>, containers: string[]) {
-  return {
-    metadata: { name, labels },
-    spec: { nodeName: node, containers: containers.map((c) => ({ name: c, image: 'busybox' })) },
-  };
-}
-
-async function addNode(name: string, labels: Record<string, string>): Promise<MetricsKubelet> {
-  const kubelet = await startMetricsKubelet(shared.server().dataDir, name);
-  kubelets.set(name, kubelet);
-  await api.sendOk('POST', '/api/v1/nodes', nodeObject(name, kubelet.port, labels));
-  return kubelet;
-}
-
-async function populate(): Promise<void> {
-  for (const ns of ['shop', 'office']) await api.sendOk('POST', '/api/v1/namespaces', { metadata: { name: ns } });
-  const a = await addNode('node-a', { zone: 'east' });
-  const b = await addNode('node-b', { zone: 'west' });
-  a.node = { cores: 0.5, memoryBytes: 2 * gib };
-  b.node = { cores: 1.5, memoryBytes: 3 * gib };
-  a.pods = [
-    {
-      namespace: 'shop',
-      name: 'web',
-      containers: [
-        { name: 'app', cores: 0.25, memoryBytes: 64 * 1024 * 1024 },
-        { name: 'sidecar', cores: 0.05, memoryBytes: 16 * 1024 * 1024 },
-      ],
-    },
-    { namespace: 'office', name: 'desk', containers: [{ name: 'main', cores: 0.1, memoryBytes: 32 * 1024 * 1024 }] },
-  ];
-  b.pods = [{ namespace: 'shop', name: 'db', containers: [{ name: 'db', cores: 1, memoryBytes: gib }] }];
-  await api.sendOk(
-    'POST',
-    '/api/v1/namespaces/shop/pods',
-    podObject('web', 'node-a', { app: 'web' }, ['app', 'sidecar']),
-  );
-  await api.sendOk('POST', '/api/v1/namespaces/shop/pods', podObject('db', 'node-b', { app: 'db' }, ['db']));
-  await api.sendOk('POST', '/api/v1/namespaces/office/pods', podObject('desk', 'node-a', { app: 'desk' }, ['main']));
-  // a pod that no kubelet measures
-  await api.sendOk('POST', '/api/v1/namespaces/shop/pods', podObject('quiet', 'node-b', { app: 'quiet' }, ['q']));
-  await waitFor(
-    'metrics of both nodes and three pods',
-    async () => {
-      const nodes = await api.send('GET', '/apis/metrics.k8s.io/v1beta1/nodes');
-      const pods = await api.send('GET', '/apis/metrics.k8s.io/v1beta1/pods');
-      return nodes.body?.items?.length === 2 && pods.body?.items?.length === 3;
-    },
-    20_000,
-  );
-}
-
-/** Nodes, pods and their kubelets, made once by whichever test comes first (hooks run beside sharedInProcess's). */
-let populated: Promise<void> | undefined;
-const cluster = () => (populated ??= populate());
-
-test.after.always(async () => {
-  for (const kubelet of kubelets.values()) await kubelet.close();
-});
-
-/** A CPU quantity in cores: "250m" → 0.25, "1234n" → 0.000001234. */
-function cores(quantity: string): number {
-  const m = /^(\d+)([num]?)$/.exec(quantity);
-  if (!m) throw new Error(`not a CPU quantity: ${quantity}`);
-  return Number(m[1]) / ({ n: 1e9, u: 1e6, m: 1e3, '': 1 } as Record<string, number>)[m[2]!]!;
-}
+const cluster = metricsCluster(test, shared);
+const kubelets = cluster.kubelets;
 
 test('discovery lists metrics.k8s.io/v1beta1 with nodes and pods as metrics-server does, legacy and aggregated', async (t) => {
-  await cluster();
+  await cluster.ready();
   const groups = await api.sendOk('GET', '/apis');
   const group = groups.groups.find((g: any) => g.name === 'metrics.k8s.io');
   t.deepEqual(group?.preferredVersion, { groupVersion: 'metrics.k8s.io/v1beta1', version: 'v1beta1' });
@@ -132,7 +52,7 @@ test('discovery lists metrics.k8s.io/v1beta1 with nodes and pods as metrics-serv
 });
 
 test('NodeMetrics: CPU as the rate over the window, memory as the working set, with the node labels', async (t) => {
-  await cluster();
+  await cluster.ready();
   const list = await api.sendOk('GET', '/apis/metrics.k8s.io/v1beta1/nodes');
   t.is(list.kind, 'NodeMetricsList');
   t.is(list.apiVersion, 'metrics.k8s.io/v1beta1');
@@ -163,7 +83,7 @@ test('NodeMetrics: CPU as the rate over the window, memory as the working set, w
 });
 
 test('PodMetrics: per container, in one namespace or all, by label; a pod without samples is left out', async (t) => {
-  await cluster();
+  await cluster.ready();
   const all = await api.sendOk('GET', '/apis/metrics.k8s.io/v1beta1/pods');
   t.is(all.kind, 'PodMetricsList');
   t.deepEqual(
@@ -192,7 +112,7 @@ test('PodMetrics: per container, in one namespace or all, by label; a pod withou
 });
 
 test('errors are worded as metrics-server words them; watch and writes are refused', async (t) => {
-  await cluster();
+  await cluster.ready();
   const noNode = await api.send('GET', '/apis/metrics.k8s.io/v1beta1/nodes/nowhere');
   t.is(noNode.status, 404);
   t.is(noNode.body.message, 'node "nowhere" not found');
@@ -219,7 +139,7 @@ test('errors are worded as metrics-server words them; watch and writes are refus
 });
 
 test('the Table kubectl get asks for has the name, cpu, memory and window', async (t) => {
-  await cluster();
+  await cluster.ready();
   const table = await api.send('GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', undefined, undefined, {
     Accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',
   });
@@ -235,7 +155,7 @@ test('the Table kubectl get asks for has the name, cpu, memory and window', asyn
 });
 
 test('RBAC: view (through system:aggregated-metrics-reader) reads its namespace; nobody else reads anything', async (t) => {
-  await cluster();
+  await cluster.ready();
   const { dataDir, server } = shared.server();
   const port = Number(new URL(server.url).port);
   await api.sendOk('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings', {
@@ -274,7 +194,7 @@ test('RBAC: view (through system:aggregated-metrics-reader) reads its namespace;
 test.serial(
   'a kubelet that speaks of another node’s pod is not believed; a failing kubelet drops its node and pods',
   async (t) => {
-    await cluster();
+    await cluster.ready();
     // node-b claims office/desk (which runs on node-a) with a huge usage
     const b = kubelets.get('node-b')!;
     const honest = b.pods;
