@@ -40,6 +40,7 @@ interface ServerArgs {
   'horizontal-pod-autoscaler-cpu-initialization-period': string;
   'horizontal-pod-autoscaler-initial-readiness-delay': string;
   'kubelet-egress-socket': string | undefined;
+  'metric-resolution': string;
   'service-account-issuer': string;
   'service-account-max-token-expiration': string;
   'default-not-ready-toleration-seconds': number;
@@ -157,6 +158,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'string',
         describe:
           "Reach nodes' kubelet ports through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)",
+      })
+      .option('metric-resolution', {
+        type: 'string',
+        default: '15s',
+        describe:
+          "How often every node's /metrics/resource is scraped for metrics.k8s.io (kubectl top, autoscalers); at least 10s",
       })
       .option('controllers', {
         type: 'boolean',
@@ -340,6 +347,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       cpuInitializationPeriodMs: autoscalerMs('horizontal-pod-autoscaler-cpu-initialization-period', true),
       delayOfInitialReadinessStatusMs: autoscalerMs('horizontal-pod-autoscaler-initial-readiness-delay', true),
     };
+    const metricResolutionSeconds = parseDurationSeconds(args['metric-resolution']);
+    if (metricResolutionSeconds === undefined || metricResolutionSeconds < 10)
+      throw new CliError(
+        `--metric-resolution ${args['metric-resolution']}: metric-resolution should be a time duration at least 10s`,
+        ExitCode.usage,
+      );
     const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
     if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
       throw new CliError(
@@ -436,6 +449,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
           bosunVersion,
         },
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
+        metricResolutionMs: metricResolutionSeconds * 1000,
         ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
         ...(args.controllers
           ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle, horizontalPodAutoscaler } }

@@ -54,6 +54,7 @@ import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
+import { metricsApiService, metricsApiServiceName, ResourceMetrics } from './metrics/resource-metrics.ts';
 import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
 import type { AutoscalerOptions } from './controllers/hpa/controller.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
@@ -102,6 +103,8 @@ export interface ServerOptions {
   readonly kubernetesVersion: string;
   /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
   readonly kubeletEgressSocket?: string;
+  /** --metric-resolution: how often every kubelet's /metrics/resource is scraped for metrics.k8s.io (default 15 s). */
+  readonly metricResolutionMs?: number;
   /** The `iss` of service-account tokens (default https://kubernetes.default.svc.cluster.local). */
   readonly serviceAccountIssuer?: string;
   /** The longest lifetime a TokenRequest gets, in seconds; 0: as asked (default 48 h). */
@@ -553,8 +556,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       )
     : undefined;
   const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
+  const kubeletDialer = options.kubeletEgressSocket ? connectProxyDialer(options.kubeletEgressSocket) : undefined;
+  // metrics.k8s.io, served here as metrics-server would serve it behind its APIService
+  const resourceMetrics = new ResourceMetrics({
+    registry,
+    pods: podsByNode!,
+    kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+    ...(kubeletDialer ? { dialer: kubeletDialer } : {}),
+    ...(options.metricResolutionMs !== undefined ? { resolutionMs: options.metricResolutionMs } : {}),
+    logger: logger.child({ component: 'resource-metrics' }),
+  });
   const aggregator = new Aggregator({
     registry,
+    localBackends: new Map([[metricsApiServiceName, resourceMetrics.api]]),
     frontProxyClient: frontProxy.client,
     logger: logger.child({ component: 'aggregator' }),
   });
@@ -580,7 +594,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           : reviewAccess(call),
     tls: { key: pki.serving.key, cert: pki.serving.cert, ca: pki.ca.cert },
     kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
-    ...(options.kubeletEgressSocket ? { kubeletDialer: connectProxyDialer(options.kubeletEgressSocket) } : {}),
+    ...(kubeletDialer ? { kubeletDialer } : {}),
     bindAddress: options.bindAddress,
     port: options.securePort,
     advertiseAddress: `${options.advertiseAddress}:${options.securePort}`,
@@ -624,8 +638,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
     await ensureObject(registry, extensionAuthenticationReaderRole);
     for (const apiService of localApiServices()) await ensureObject(registry, apiService);
+    await ensureObject(registry, metricsApiService);
     await aggregator.start();
+    await resourceMetrics.start();
   } catch (err) {
+    await resourceMetrics.stop();
     aggregator.stop();
     policy.stop();
     stopCaches();
@@ -678,6 +695,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
     } catch (err) {
       stopSnapshots();
+      await resourceMetrics.stop();
       await certificates.stop();
       compactor.stop();
       policy.stop();
@@ -702,6 +720,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ca: next.ca.cert,
         kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key },
       });
+      resourceMetrics.useClientTls({ ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key });
       certificates.useClientCertificate(next.admin.cert, next.admin.key);
       loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
     },
@@ -727,6 +746,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       compactor.stop();
       crds.stop();
       policy.stop();
+      await resourceMetrics.stop();
       aggregator.stop();
       stopCaches();
       await api.close();

@@ -31,6 +31,8 @@ export async function startInProcess(
     audit?: ServerOptions['audit'];
     /** Run the scheduler and controllers too (absent: the API alone). */
     controlLoops?: ServerOptions['controlLoops'];
+    /** How often kubelets are scraped for metrics.k8s.io (default 15 s). */
+    metricResolutionMs?: number;
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -55,6 +57,7 @@ export async function startInProcess(
     ...options.certificates,
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.controlLoops ? { controlLoops: options.controlLoops } : {}),
+    ...(options.metricResolutionMs !== undefined ? { metricResolutionMs: options.metricResolutionMs } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {
