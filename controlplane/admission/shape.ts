@@ -170,6 +170,7 @@ const crossVersionReference = obj({ apiVersion: str, kind: str, name: str });
 const metricTarget = obj({ type: str, averageUtilization: int, value: 'any', averageValue: 'any' });
 const metricIdentifier = obj({ name: str, selector: labelSelector });
 const scalingRules = obj({
+  tolerance: 'any',
   stabilizationWindowSeconds: int,
   selectPolicy: str,
   policies: { list: obj({ type: str, value: int, periodSeconds: int }) },

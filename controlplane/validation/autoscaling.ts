@@ -147,6 +147,11 @@ function validateScalingRules(errors: FieldErrors, path: string, value: unknown)
         `must be less than or equal to ${maxStabilizationWindowSeconds}`,
       );
   }
+  if (isSet(rules.tolerance)) {
+    const tolerance = checkQuantity(errors, `${path}.tolerance`, rules.tolerance, false);
+    if (tolerance !== undefined && tolerance < 0)
+      errors.invalid(`${path}.tolerance`, rules.tolerance, 'must be greater than or equal to zero');
+  }
   if (isSet(rules.selectPolicy) && !selectPolicies.includes(rules.selectPolicy))
     errors.notSupported(`${path}.selectPolicy`, rules.selectPolicy, selectPolicies);
   const policies = objectsOf(errors, `${path}.policies`, rules.policies);

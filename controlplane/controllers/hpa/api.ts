@@ -47,42 +47,69 @@ export const autoscalersRef: ResourceRef = {
 const podMetricsRef: ResourceRef = { group: 'metrics.k8s.io', version: 'v1beta1', resource: 'pods', namespaced: true };
 const podsRef: ResourceRef = { group: '', version: 'v1', resource: 'pods', namespaced: true };
 
-function groupVersion(apiVersion: string | undefined): { group: string; version: string } {
-  const text = apiVersion ?? '';
-  const slash = text.indexOf('/');
-  return slash === -1
-    ? { group: '', version: text || 'v1' }
-    : { group: text.slice(0, slash), version: text.slice(slash + 1) };
+/**
+ * The group of a scale target's apiVersion, as upstream's ParseGroupVersion reads it (at most one
+ * slash). Upstream maps the target by group and kind only, so the version is not used; the group
+ * becomes a URL path segment of requests made with the controller's own rights, so anything but a
+ * plain group name is refused here, never sent.
+ */
+function groupOf(target: TargetRef): string {
+  const text = target.apiVersion ?? '';
+  const parts = text.split('/');
+  if (parts.length > 2) throw new Error(`unexpected GroupVersion string: ${text}`);
+  const group = parts.length === 2 ? parts[0]! : '';
+  if (group !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(group))
+    throw new Error(`no matches for kind "${target.kind}" in group "${group}"`);
+  return group;
 }
 
-/** How long a group version's resource list is trusted before it is read again (custom resources come and go). */
+/** How long a discovery document is trusted before it is read again (custom resources come and go). */
 const discoveryTtlMs = 30_000;
 
 export function apiAutoscalerSeam(client: KubeClient, events: EventRecorder): AutoscalerSeam {
-  const discovered = new Map<string, { at: number; resources: Any[] }>();
+  const discovered = new Map<string, { at: number; document: Any }>();
 
-  /** The target's resource, found by kind in its group version's discovery document. */
-  async function resourceOf(target: TargetRef): Promise<ResourceRef> {
-    const { group, version } = groupVersion(target.apiVersion);
-    const key = `${group}/${version}`;
-    let entry = discovered.get(key);
-    const fresh = entry !== undefined && Date.now() - entry.at < discoveryTtlMs;
-    const find = (resources: Any[]) =>
-      resources.find((r) => r?.kind === target.kind && typeof r.name === 'string' && !r.name.includes('/'));
-    if (!fresh || find(entry!.resources) === undefined) {
-      const path = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-      try {
-        const list = await client.getPath<{ resources?: Any[] }>(path);
-        entry = { at: Date.now(), resources: Array.isArray(list?.resources) ? list.resources : [] };
-        discovered.set(key, entry);
-      } catch (err) {
-        if (!(err instanceof ApiError) || err.code !== 404) throw err;
-        entry = { at: Date.now(), resources: [] };
-      }
+  /** A discovery document, from memory while fresh; a missing one (404) reads as empty. */
+  async function discovery(path: string, fresh: boolean): Promise<Any> {
+    const kept = discovered.get(path);
+    if (fresh && kept !== undefined && Date.now() - kept.at < discoveryTtlMs) return kept.document;
+    let document: Any = {};
+    try {
+      document = (await client.getPath<Any>(path)) ?? {};
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.code !== 404) throw err;
     }
-    const found = find(entry!.resources);
+    discovered.set(path, { at: Date.now(), document });
+    return document;
+  }
+
+  /** The target's resource: its kind in its group, the preferred version first (upstream's RESTMapper). */
+  async function lookup(target: TargetRef, group: string, fresh: boolean): Promise<ResourceRef | undefined> {
+    const versions: string[] = group === '' ? ['v1'] : [];
+    if (group !== '') {
+      const document = await discovery(`/apis/${group}`, fresh);
+      const preferred = document.preferredVersion?.version;
+      const listed = Array.isArray(document.versions) ? document.versions.map((v: Any) => v?.version) : [];
+      for (const v of [preferred, ...listed]) if (typeof v === 'string' && !versions.includes(v)) versions.push(v);
+    }
+    for (const version of versions) {
+      if (!/^[a-z0-9]+$/.test(version)) continue;
+      const document = await discovery(group === '' ? `/api/${version}` : `/apis/${group}/${version}`, fresh);
+      const resources: Any[] = Array.isArray(document.resources) ? document.resources : [];
+      const found = resources.find(
+        (r) => r?.kind === target.kind && typeof r.name === 'string' && !r.name.includes('/'),
+      );
+      if (found !== undefined) return { group, version, resource: found.name, namespaced: found.namespaced !== false };
+    }
+    return undefined;
+  }
+
+  async function resourceOf(target: TargetRef): Promise<ResourceRef> {
+    const group = groupOf(target);
+    // a kind not found in what memory holds may be new (a custom resource): read discovery again
+    const found = (await lookup(target, group, true)) ?? (await lookup(target, group, false));
     if (found === undefined) throw new Error(`no matches for kind "${target.kind}" in group "${group}"`);
-    return { group, version, resource: found.name, namespaced: found.namespaced !== false };
+    return found;
   }
 
   return {

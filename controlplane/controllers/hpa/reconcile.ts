@@ -15,7 +15,9 @@ import {
   milliValue,
   ReplicaCalculationError,
   resourceUtilizationReplicas,
+  type Tolerances,
 } from './replica-calculator.ts';
+import { parseQuantity } from '../../../kube/quantity.ts';
 
 type Any = Record<string, any>;
 
@@ -222,6 +224,19 @@ function metricOutcome(
   }
 }
 
+/** behavior's own tolerance per direction where it names one, else the controller's. */
+function tolerances(behavior: Any | undefined, fallback: number): Tolerances {
+  const of = (rules: Any | undefined): number => {
+    if (rules?.tolerance === undefined || rules.tolerance === null) return fallback;
+    try {
+      return parseQuantity(rules.tolerance);
+    } catch {
+      return fallback;
+    }
+  };
+  return { down: of(behavior?.scaleDown), up: of(behavior?.scaleUp) };
+}
+
 export function planAutoscaler(observed: Observed, timings: ControllerTimings): Pass {
   const { hpa, nowMs } = observed;
   const spec = (hpa.spec ?? {}) as Any;
@@ -284,7 +299,7 @@ export function planAutoscaler(observed: Observed, timings: ControllerTimings): 
       events.push({ type: 'Warning', reason: 'FailedComputeMetricsReplicas', message: 'selector is required' });
       return { status: keep(currentReplicas, undefined), events, history };
     }
-    const options: CalculatorOptions = { ...timings, nowMs };
+    const options: CalculatorOptions = { ...timings, tolerance: tolerances(spec.behavior, timings.tolerance), nowMs };
     const metrics: Any[] = Array.isArray(spec.metrics) ? spec.metrics : [];
     const statuses: Any[] = [];
     let proposal = 0;

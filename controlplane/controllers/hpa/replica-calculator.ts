@@ -22,9 +22,18 @@ export interface PodSample {
 /** Samples by pod name. */
 type PodSamples = ReadonlyMap<string, PodSample>;
 
+/** How far below and above 1 the usage ratio may be without a change. */
+export interface Tolerances {
+  readonly down: number;
+  readonly up: number;
+}
+
 export interface CalculatorOptions {
-  /** Changes within ±tolerance of the target are not made (`--horizontal-pod-autoscaler-tolerance`, 0.1). */
-  readonly tolerance: number;
+  /**
+   * Changes within the tolerances of the target are not made: `--horizontal-pod-autoscaler-tolerance`
+   * (0.1) both ways, unless behavior's scaleDown/scaleUp name their own (HPAConfigurableTolerance).
+   */
+  readonly tolerance: Tolerances;
   /** CPU samples of a pod this young count only once it is ready (`--horizontal-pod-autoscaler-cpu-initialization-period`, 5 min). */
   readonly cpuInitializationPeriodMs: number;
   /** An unready pod this close to its start has never been ready (`--horizontal-pod-autoscaler-initial-readiness-delay`, 30 s). */
@@ -154,7 +163,8 @@ function usageRatio(samples: ReadonlyMap<string, number>, target: number): { rat
   return { ratio: usage / target, usage };
 }
 
-const within = (ratio: number, tolerance: number): boolean => 1 - tolerance <= ratio && ratio <= 1 + tolerance;
+const within = (ratio: number, tolerance: Tolerances): boolean =>
+  1 - tolerance.down <= ratio && ratio <= 1 + tolerance.up;
 
 /** The samples of the pods that count: the ignored and unready ones are left out at first. */
 function countedSamples(samples: PodSamples, groups: Groups): Map<string, number> {
@@ -178,7 +188,7 @@ function rebalanced(
   first: number,
   missingDown: (pod: string) => number,
   ratioOf: (samples: Map<string, number>) => number,
-  tolerance: number,
+  tolerance: Tolerances,
 ): number {
   const scaleUpWithUnready = groups.unready.size > 0 && first > 1;
   if (!scaleUpWithUnready && groups.missing.size === 0) {

@@ -150,6 +150,10 @@ test('invalid autoscalers are refused with 422 in upstream words, and nothing is
       'spec.behavior.scaleDown.stabilizationWindowSeconds: Invalid value: 3601: must be less than or equal to 3600',
     ],
     [
+      { behavior: { scaleUp: { tolerance: '-0.1' } } },
+      'spec.behavior.scaleUp.tolerance: Invalid value: "-0.1": must be greater than or equal to zero',
+    ],
+    [
       { behavior: { scaleDown: { selectPolicy: 'Sometimes' } } },
       'spec.behavior.scaleDown.selectPolicy: Unsupported value: "Sometimes": supported values: "Disabled", "Max", "Min"',
     ],

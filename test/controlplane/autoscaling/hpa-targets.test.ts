@@ -28,6 +28,15 @@ const template = (app: string) => ({
   spec: { containers: [{ name: 'c', image: 'busybox', resources: { requests: { cpu: '100m' } } }] },
 });
 
+async function deployment(name: string, replicas: number, namespace = 'default'): Promise<void> {
+  await created(`/apis/apps/v1/namespaces/${namespace}/deployments`, {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name },
+    spec: { replicas, selector: { matchLabels: labels(name) }, template: template(name) },
+  });
+}
+
 async function autoscale(name: string, target: Any, bounds: { min: number; max: number }): Promise<void> {
   await created('/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers', {
     apiVersion: 'autoscaling/v2',
@@ -48,12 +57,7 @@ async function eventsOf(name: string): Promise<string[]> {
 }
 
 test('a Deployment below minReplicas is scaled up to it, with the event upstream records', async (t) => {
-  await created('/apis/apps/v1/namespaces/default/deployments', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'web' },
-    spec: { replicas: 1, selector: { matchLabels: labels('web') }, template: template('web') },
-  });
+  await deployment('web', 1);
   await autoscale('web', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' }, { min: 3, max: 5 });
   const path = '/apis/apps/v1/namespaces/default/deployments/web';
   await waitFor('the deployment at 3 replicas', async () => (await replicasOf(path)) === 3);
@@ -158,12 +162,7 @@ test('a custom resource with a scale subresource is scaled through it', async (t
 });
 
 test('within bounds but no metrics API: ScalingActive False and the target left alone', async (t) => {
-  await created('/apis/apps/v1/namespaces/default/deployments', {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: 'quiet' },
-    spec: { replicas: 2, selector: { matchLabels: labels('quiet') }, template: template('quiet') },
-  });
+  await deployment('quiet', 2);
   await autoscale('quiet', { apiVersion: 'apps/v1', kind: 'Deployment', name: 'quiet' }, { min: 1, max: 5 });
   const path = '/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/quiet';
   let active: Any | undefined;
@@ -186,4 +185,46 @@ test('a target that does not exist: AbleToScale False FailedGetScale', async (t)
   });
   t.like(able, { status: 'False', reason: 'FailedGetScale' });
   t.true(String(able!.message).includes('not found'), able!.message);
+});
+
+test('a scale target is found by group and kind, as upstream maps it: the version it names does not matter', async (t) => {
+  await deployment('old-ref', 1);
+  // written for apps/v1beta1 Deployments (a version no longer served), it still finds apps/v1's
+  await autoscale('old-ref', { apiVersion: 'apps/v1beta1', kind: 'Deployment', name: 'old-ref' }, { min: 2, max: 3 });
+  await waitFor(
+    'old-ref at 2',
+    async () => (await replicasOf('/apis/apps/v1/namespaces/default/deployments/old-ref')) === 2,
+  );
+  t.pass();
+});
+
+test('a scale target whose apiVersion is not a plain group/version is refused before any request is made with it', async (t) => {
+  await created('/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'victim' } });
+  await deployment('web', 1, 'victim');
+  // an autoscaler in default whose apiVersion smuggles another namespace's path
+  await autoscale(
+    'smuggler',
+    { apiVersion: 'apps/v1/namespaces/victim/deployments/web/scale?x=', kind: 'Deployment', name: 'web' },
+    { min: 3, max: 5 },
+  );
+  await autoscale('query', { apiVersion: 'apps?x=/v1', kind: 'Deployment', name: 'web' }, { min: 3, max: 5 });
+  for (const [name, message] of [
+    [
+      'smuggler',
+      "the HPA controller was unable to get the target's current scale: unexpected GroupVersion string: apps/v1/namespaces/victim/deployments/web/scale?x=",
+    ],
+    [
+      'query',
+      `the HPA controller was unable to get the target's current scale: no matches for kind "Deployment" in group "apps?x="`,
+    ],
+  ] as const) {
+    const path = `/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers/${name}`;
+    let able: Any | undefined;
+    await waitFor(`${name}: AbleToScale`, async () => {
+      able = ((await send('GET', path)).body as Any).status?.conditions?.find((c: Any) => c.type === 'AbleToScale');
+      return able !== undefined;
+    });
+    t.like(able, { status: 'False', reason: 'FailedGetScale', message }, name);
+  }
+  t.is(await replicasOf('/apis/apps/v1/namespaces/victim/deployments/web'), 1, 'the other namespace untouched');
 });

@@ -19,7 +19,7 @@ const zeroTime = '0001-01-01T00:00:00Z';
 const hot = new Date(now).toISOString();
 const cool = new Date(now - 3 * 60_000).toISOString();
 const options: CalculatorOptions = {
-  tolerance: 0.1,
+  tolerance: { down: 0.1, up: 0.1 },
   cpuInitializationPeriodMs: 2 * 60_000,
   delayOfInitialReadinessStatusMs: 10_000,
   nowMs: now,
@@ -325,10 +325,28 @@ test('cpu utilization: the tolerance edge, back-calculated as upstream does', (t
     levels: Array(10).fill(150),
     requests: [100, -100, 10, -10, 2, -2, 1, -1, 0, 0].map((d) => `${300 + d}m`),
   };
-  const past = 1 / (2 * (1 - options.tolerance)) + 0.01;
+  const past = 1 / (2 * (1 - options.tolerance.down)) + 0.01;
   t.is(utilization(c, Math.trunc(past * 100)).replicas, Math.ceil((1500 / (3000 * past)) * 10));
-  const inside = 1 / (2 * (1 - options.tolerance)) + 0.004;
+  const inside = 1 / (2 * (1 - options.tolerance.down)) + 0.004;
   t.is(utilization(c, Math.trunc(inside * 100)).replicas, 10);
+});
+
+test('cpu utilization: a tolerance per direction (behavior.scaleUp/scaleDown.tolerance)', (t) => {
+  // 105 % of the target: inside the default 10 %, outside a 1 % scale-up tolerance
+  const c: Case = { currentReplicas: 4, requests: ['1.0', '1.0', '1.0', '1.0'], levels: [525, 525, 525, 525] };
+  const run = (tolerance: { down: number; up: number }) =>
+    resourceUtilizationReplicas({
+      currentReplicas: 4,
+      targetUtilization: 50,
+      resource: 'cpu',
+      container: '',
+      pods: podsOf(c),
+      samples: samplesOf(c),
+      options: { ...options, tolerance },
+    }).replicas;
+  t.is(run({ down: 0.1, up: 0.1 }), 4);
+  t.is(run({ down: 0.1, up: 0.01 }), 5);
+  t.is(run({ down: 0.01, up: 0.1 }), 4, 'a scale-down tolerance says nothing about going up');
 });
 
 const podsMetricCases: Array<[string, Case, number, { replicas: number; usage: number }]> = [
