@@ -54,45 +54,61 @@ for (const { release, binary } of installedKubectlReleases()) {
     await run(t, binary, 'delete', 'deployment', name);
   });
 
-  test.serial(`kubectl ${release} applies an autoscaling/v2 manifest with behavior, and explains it`, async (t) => {
-    const name = `applied-${release.replace('.', '')}`;
-    const manifest = {
-      apiVersion: 'autoscaling/v2',
-      kind: 'HorizontalPodAutoscaler',
-      metadata: { name },
-      spec: {
-        scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
-        maxReplicas: 4,
-        metrics: [
-          { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } } },
+  test.serial(
+    `kubectl ${release} applies, patches and server-side applies an autoscaling/v2 manifest, and explains it`,
+    async (t) => {
+      const name = `applied-${release.replace('.', '')}`;
+      const manifest = {
+        apiVersion: 'autoscaling/v2',
+        kind: 'HorizontalPodAutoscaler',
+        metadata: { name },
+        spec: {
+          scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name },
+          maxReplicas: 4,
+          metrics: [
+            { type: 'Resource', resource: { name: 'memory', target: { type: 'AverageValue', averageValue: '100Mi' } } },
+          ],
+          behavior: { scaleDown: { stabilizationWindowSeconds: 30 } },
+        },
+      };
+      const applied = await run(t, binary, 'apply', '-f', bed.file(`${name}.json`, JSON.stringify(manifest)));
+      t.regex(applied, new RegExp(`horizontalpodautoscaler.autoscaling/${name} created`));
+      const policies = await run(
+        t,
+        binary,
+        'get',
+        'hpa',
+        name,
+        '-o',
+        'jsonpath={.spec.behavior.scaleDown.policies[0].type}',
+      );
+      t.is(policies, 'Percent', 'behavior rules defaulted as upstream');
+      const unknown = await bed.kubectl(
+        [
+          'apply',
+          '-f',
+          bed.file(`${name}-bad.json`, JSON.stringify({ ...manifest, spec: { ...manifest.spec, maxReplica: 3 } })),
         ],
-        behavior: { scaleDown: { stabilizationWindowSeconds: 30 } },
-      },
-    };
-    const applied = await run(t, binary, 'apply', '-f', bed.file(`${name}.json`, JSON.stringify(manifest)));
-    t.regex(applied, new RegExp(`horizontalpodautoscaler.autoscaling/${name} created`));
-    const policies = await run(
-      t,
-      binary,
-      'get',
-      'hpa',
-      name,
-      '-o',
-      'jsonpath={.spec.behavior.scaleDown.policies[0].type}',
-    );
-    t.is(policies, 'Percent', 'behavior rules defaulted as upstream');
-    const unknown = await bed.kubectl(
-      [
+        { binary },
+      );
+      t.not(unknown.code, 0);
+      t.regex(unknown.stderr, /unknown field "spec.maxReplica"/);
+      await run(t, binary, 'patch', 'hpa', name, '-p', '{"spec":{"maxReplicas":6}}');
+      t.is(await run(t, binary, 'get', 'hpa', name, '-o', 'jsonpath={.spec.maxReplicas}'), '6');
+      const serverSide = { ...manifest, spec: { ...manifest.spec, maxReplicas: 8 } };
+      await run(
+        t,
+        binary,
         'apply',
+        '--server-side',
+        '--force-conflicts',
         '-f',
-        bed.file(`${name}-bad.json`, JSON.stringify({ ...manifest, spec: { ...manifest.spec, maxReplica: 3 } })),
-      ],
-      { binary },
-    );
-    t.not(unknown.code, 0);
-    t.regex(unknown.stderr, /unknown field "spec.maxReplica"/);
-    const explained = await run(t, binary, 'explain', 'hpa.spec.behavior.scaleDown');
-    t.regex(explained, /stabilizationWindowSeconds/);
-    await run(t, binary, 'delete', 'hpa', name);
-  });
+        bed.file(`${name}-ssa.json`, JSON.stringify(serverSide)),
+      );
+      t.is(await run(t, binary, 'get', 'hpa', name, '-o', 'jsonpath={.spec.maxReplicas}'), '8');
+      const explained = await run(t, binary, 'explain', 'hpa.spec.behavior.scaleDown');
+      t.regex(explained, /stabilizationWindowSeconds/);
+      await run(t, binary, 'delete', 'hpa', name);
+    },
+  );
 }
