@@ -11,6 +11,7 @@ import { ApiError } from '../../../kube/errors.ts';
 import { type Clock, pause, systemClock } from '../../../kube/clock.ts';
 import { Informer, type ListWatch } from '../../../kube/informer.ts';
 import type { KubeObject } from '../../../kube/types.ts';
+import { type LabelSelector, matchesLabels, parseLabelSelector } from '../../../kube/labels.ts';
 import type { AutoscalerSeam, TargetRef } from './api.ts';
 import { emptyHistory, type ScaleHistory } from './behavior.ts';
 import { type ControllerTimings, type Observed, type Pass, planAutoscaler, rescaleFailed } from './reconcile.ts';
@@ -48,6 +49,8 @@ export class HorizontalPodAutoscalerController {
   readonly #clock: Clock;
   readonly #informer: Informer<KubeObject>;
   readonly #histories = new Map<string, ScaleHistory>();
+  /** Each autoscaler's target selector as last read, to find pods that two of them would scale. */
+  readonly #selectors = new Map<string, LabelSelector>();
 
   constructor(deps: AutoscalerControllerDeps) {
     this.#deps = deps;
@@ -84,6 +87,7 @@ export class HorizontalPodAutoscalerController {
       }
     }
     for (const key of this.#histories.keys()) if (!present.has(key)) this.#histories.delete(key);
+    for (const key of this.#selectors.keys()) if (!present.has(key)) this.#selectors.delete(key);
   }
 
   /** One pass over one autoscaler: observe, plan, act. */
@@ -116,13 +120,35 @@ export class HorizontalPodAutoscalerController {
       return { ...base, scale: { error: messageOf(err) } };
     }
     if (scale.selector === '') return { ...base, scale };
-    const [pods, podMetrics] = await Promise.all([
-      this.#deps.seam.listPods(namespace, scale.selector),
-      this.#deps.seam
-        .listPodMetrics(namespace, scale.selector)
-        .catch((err: unknown) => ({ error: err instanceof ApiError ? err.message : messageOf(err) })),
-    ]);
+    const key = keyOf(hpa);
+    let selector: LabelSelector;
+    try {
+      selector = parseLabelSelector(scale.selector);
+    } catch (err) {
+      const message = `couldn't convert selector into a corresponding internal selector object: ${messageOf(err)}`;
+      return { ...base, scale, selectorProblem: { reason: 'InvalidSelector', message } };
+    }
+    this.#selectors.set(key, selector);
+    const pods = await this.#deps.seam.listPods(namespace, scale.selector);
+    const controlling = this.#autoscalersOf(namespace, pods);
+    if (controlling.length > 1) {
+      const message = `pods by selector ${scale.selector} are controlled by multiple HPAs: [${controlling.join(' ')}]`;
+      return { ...base, scale, pods, selectorProblem: { reason: 'AmbiguousSelector', message } };
+    }
+    const podMetrics = await this.#deps.seam
+      .listPodMetrics(namespace, scale.selector)
+      .catch((err: unknown) => ({ error: err instanceof ApiError ? err.message : messageOf(err) }));
     return { ...base, scale, pods, podMetrics };
+  }
+
+  /** The autoscalers of the namespace whose last seen selector picks any of these pods. */
+  #autoscalersOf(namespace: string, pods: readonly KubeObject[]): string[] {
+    const found: string[] = [];
+    for (const [key, selector] of this.#selectors) {
+      if (!key.startsWith(`${namespace}/`)) continue;
+      if (pods.some((pod) => matchesLabels(selector, pod.metadata.labels))) found.push(key);
+    }
+    return found.sort();
   }
 
   async #act(hpa: KubeObject, pass: Pass): Promise<void> {

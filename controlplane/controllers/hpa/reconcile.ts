@@ -39,6 +39,11 @@ export interface Observed {
   readonly pods: readonly KubeObject[];
   /** metrics.k8s.io PodMetrics of those pods, or why they could not be read. */
   readonly podMetrics: readonly Any[] | { readonly error: string };
+  /**
+   * Why the scale's selector cannot be used: it does not parse, or the pods it picks are also
+   * picked by another autoscaler of the namespace (upstream refuses to scale either then).
+   */
+  readonly selectorProblem?: { readonly reason: 'InvalidSelector' | 'AmbiguousSelector'; readonly message: string };
   readonly history: ScaleHistory;
   readonly nowMs: number;
 }
@@ -297,6 +302,13 @@ export function planAutoscaler(observed: Observed, timings: ControllerTimings): 
       events.push({ type: 'Warning', reason: 'SelectorRequired', message: 'selector is required' });
       set('ScalingActive', 'False', 'InvalidSelector', "the HPA target's scale is missing a selector");
       events.push({ type: 'Warning', reason: 'FailedComputeMetricsReplicas', message: 'selector is required' });
+      return { status: keep(currentReplicas, undefined), events, history };
+    }
+    if (observed.selectorProblem !== undefined) {
+      const { reason, message } = observed.selectorProblem;
+      events.push({ type: 'Warning', reason, message });
+      set('ScalingActive', 'False', reason, message);
+      events.push({ type: 'Warning', reason: 'FailedComputeMetricsReplicas', message });
       return { status: keep(currentReplicas, undefined), events, history };
     }
     const options: CalculatorOptions = { ...timings, tolerance: tolerances(spec.behavior, timings.tolerance), nowMs };

@@ -111,7 +111,7 @@ function setup(spec: Any = {}) {
     if (written !== undefined) hpa = { ...hpa, status: written };
     return hpa.status as Any;
   };
-  return { seam, clock, pass, replicas: () => seam.scales.get('Deployment/web')!.replicas };
+  return { seam, clock, pass, controller, hpa: () => hpa, replicas: () => seam.scales.get('Deployment/web')!.replicas };
 }
 
 const condition = (status: Any, type: string) => status.conditions.find((c: Any) => c.type === type);
@@ -253,4 +253,39 @@ test('a target scaled to zero by hand is left there (ScalingDisabled)', async (t
   const status = await pass();
   t.is(replicas(), 0);
   t.like(condition(status, 'ScalingActive'), { status: 'False', reason: 'ScalingDisabled' });
+});
+
+test('two autoscalers over the same pods: once both have seen them, neither scales (AmbiguousSelector)', async (t) => {
+  const { seam, pass, controller, hpa, replicas } = setup();
+  seam.usage.set('*', '200m');
+  const twin: KubeObject = { ...hpa(), metadata: { ...hpa().metadata, name: 'twin', uid: 'u2' } };
+  // the first pass of the first one knows of no other selector yet (upstream's store starts empty too)
+  await controller.sync(twin);
+  t.is(replicas(), 4);
+  seam.usage.set('*', '2');
+  seam.statuses.length = 0;
+  seam.events.length = 0;
+  const status = await pass();
+  t.is(replicas(), 4, 'the second one does not scale');
+  const message = 'pods by selector app=web are controlled by multiple HPAs: [default/twin default/web]';
+  t.like(condition(status, 'ScalingActive'), { status: 'False', reason: 'AmbiguousSelector', message });
+  t.deepEqual(seam.events, [
+    `Warning AmbiguousSelector: ${message}`,
+    `Warning FailedComputeMetricsReplicas: ${message}`,
+  ]);
+  await controller.sync(twin);
+  t.is(replicas(), 4, 'nor does the first one any more');
+});
+
+test("a target scale's selector that does not parse: ScalingActive False InvalidSelector", async (t) => {
+  const { seam, pass, replicas } = setup();
+  seam.scales.get('Deployment/web')!.selector = 'app in (web';
+  const status = await pass();
+  t.is(replicas(), 2);
+  t.like(condition(status, 'ScalingActive'), { status: 'False', reason: 'InvalidSelector' });
+  t.true(
+    String(condition(status, 'ScalingActive').message).startsWith(
+      "couldn't convert selector into a corresponding internal selector object: ",
+    ),
+  );
 });
