@@ -5,7 +5,9 @@
  * the resource metrics API (bosun server scraping the agent's /metrics/resource) reports it and
  * the controller scales the Deployment up; when the loop stops, it scales back down after the
  * stabilization window. Windows are shortened for the test: metrics every 10 s (the least
- * metrics-server takes), an autoscaler pass every 2 s, a 20 s scale-down window.
+ * metrics-server takes), an autoscaler pass every 2 s, a 20 s scale-down window. Then every
+ * installed kubectl (1.27 ... 1.35) autoscales a Deployment of its own and prints the autoscaler
+ * with the CPU utilization the controller read from the real node.
  */
 import test from 'ava';
 import type { Sandbox } from '../../sandbox/sandbox.ts';
@@ -15,7 +17,8 @@ import { installedKubectlReleases } from '../controlplane/kubectl-releases.ts';
 import { kubectlOk } from '../bed/kubectl.ts';
 import { createTestSandbox } from '../bed/index.ts';
 
-const newest = installedKubectlReleases().at(-1);
+const releases = installedKubectlReleases();
+const newest = releases.at(-1);
 
 let sandbox: Sandbox | undefined;
 let kubeconfig = '';
@@ -55,7 +58,7 @@ const burner = [
   'done',
 ].join('\n');
 
-const deployment = (name: string) => `apiVersion: apps/v1
+const deployment = (name: string, command: readonly string[] = ['sh', '-c', burner]) => `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: ${name}}
 spec:
@@ -68,7 +71,7 @@ spec:
       containers:
       - name: main
         image: ${sandboxImages.busybox}
-        command: [sh, -c, ${JSON.stringify(burner)}]
+        command: ${JSON.stringify(command)}
         resources:
           requests: {cpu: 100m}
           limits: {cpu: 100m}
@@ -167,4 +170,31 @@ test.serial('CPU load in a pod scales its Deployment up, and the end of the load
     `involvedObject.name=${name},reason=SuccessfulRescale`,
   ]);
   t.regex(down, /New size: 1; reason: All metrics below target/);
+});
+
+test.serial('kubectl autoscale of every release creates an autoscaler that reads real metrics', async (t) => {
+  t.timeout(300_000, 'a Deployment and an autoscaler per kubectl release, metrics every 10 s');
+  for (const { release, binary } of releases) {
+    const name = `idle-${release.replace('.', '')}`;
+    await kubectl(['apply', '-f', '-'], deployment(name, ['sleep', '3600']), binary);
+    // 1.34 renamed --cpu-percent to --cpu (a percentage or a quantity)
+    const target = Number(release.split('.')[1]) >= 34 ? '--cpu=50%' : '--cpu-percent=50';
+    const created = await kubectl(['autoscale', 'deployment', name, '--min=1', '--max=2', target], undefined, binary);
+    t.regex(created, new RegExp(`horizontalpodautoscaler.autoscaling/${name} autoscaled`), release);
+  }
+  for (const { release, binary } of releases) {
+    const name = `idle-${release.replace('.', '')}`;
+    await waitFor(
+      async () => (await hpa(name)).status?.currentMetrics?.[0]?.resource?.current?.averageUtilization !== undefined,
+      {
+        what: `${name}: a CPU utilization from the metrics API`,
+        timeoutMs: 120_000,
+        intervalMs: 1000,
+      },
+    );
+    const table = await kubectl(['get', 'hpa', name], undefined, binary);
+    t.regex(table, new RegExp(`${name}\\s+Deployment/${name}\\s+cpu: \\d+%/50%\\s+1\\s+2\\s+1\\s`), release);
+    await kubectl(['delete', 'hpa', name], undefined, binary);
+    await kubectl(['delete', 'deployment', name], undefined, binary);
+  }
 });
