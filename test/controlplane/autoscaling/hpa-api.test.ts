@@ -230,4 +230,12 @@ test('discovery serves autoscaling v2 as the preferred version, and v1, with the
   const hpa = resources.resources.find((r: Any) => r.name === 'horizontalpodautoscalers');
   t.deepEqual(hpa.shortNames, ['hpa']);
   t.true(resources.resources.some((r: Any) => r.name === 'horizontalpodautoscalers/status'));
+  // kubectl get apiservices lists both as Local, with kube-apiserver's priorities
+  for (const [name, versionPriority] of [
+    ['v2.autoscaling', 30],
+    ['v1.autoscaling', 15],
+  ] as const) {
+    const service = (await send('GET', `/apis/apiregistration.k8s.io/v1/apiservices/${name}`)).body as Any;
+    t.like(service.spec, { group: 'autoscaling', groupPriorityMinimum: 17500, versionPriority }, name);
+  }
 });
