@@ -10,7 +10,6 @@ import { hpaV1ToV2 } from '../api/hpa-conversion.ts';
 import type { FieldErrors } from './field-errors.ts';
 import { checkInteger, isSet, objectAt, objectsOf, type Any } from './fields.ts';
 import { checkQuantity } from './quantities.ts';
-import { validateLabelSelector } from './selectors.ts';
 
 /** Upstream's bounds on a scaling policy's period and a stabilization window, in seconds. */
 const maxPeriodSeconds = 1800;
@@ -63,7 +62,6 @@ function validateMetricIdentifier(errors: FieldErrors, path: string, value: unkn
   if (!isSet(id.name) || id.name === '') errors.required(`${path}.name`, 'must specify a metric name');
   else if (typeof id.name !== 'string') errors.wrongType(`${path}.name`, id.name, 'string');
   else errors.invalidEach(`${path}.name`, id.name, pathSegment(id.name));
-  if (isSet(id.selector)) validateLabelSelector(errors, `${path}.selector`, id.selector);
 }
 
 function validateSource(errors: FieldErrors, type: string, path: string, source: Any): void {

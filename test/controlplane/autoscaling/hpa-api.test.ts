@@ -185,6 +185,21 @@ test('invalid autoscalers are refused with 422 in upstream words, and nothing is
   t.is((await send('GET', `${v1}/bad-v1`)).status, 404);
 });
 
+test('what upstream does not judge is stored: a metric selector is passed on to the metrics API as written', async (t) => {
+  const metrics = [
+    {
+      type: 'Pods',
+      pods: {
+        metric: { name: 'queue', selector: { matchExpressions: [{ key: 'x', operator: 'Whatever' }] } },
+        target: { type: 'AverageValue', averageValue: '10' },
+      },
+    },
+  ];
+  const created = await send('POST', v2, hpaV2('selector', { metrics }));
+  t.is(created.status, 201, JSON.stringify(created.body));
+  t.deepEqual((created.body as Any).spec.metrics, metrics);
+});
+
 test('kubectl get hpa columns: reference, targets as current/target, replica bounds', async (t) => {
   t.is(
     (
