@@ -113,6 +113,50 @@ test('a v1 object without a target aims at CPU 80 % in v2, and its status conver
   t.deepEqual((await send('GET', `${v2}/plain`)).body.status.currentMetrics, status.currentMetrics);
 });
 
+test("a v1 client's stale status annotations do not overwrite the controller's status", async (t) => {
+  t.is((await send('POST', v2, hpaV2('stale'))).status, 201);
+  const asV1 = (await send('GET', `${v1}/stale`)).body as Any;
+  const current = (await send('GET', `${v2}/stale`)).body as Any;
+  const conditions = [
+    {
+      type: 'AbleToScale',
+      status: 'True',
+      reason: 'ReadyForNewScale',
+      message: 'm',
+      lastTransitionTime: '2026-01-01T00:00:00Z',
+    },
+  ];
+  t.is(
+    (await send('PUT', `${v2}/stale/status`, { ...current, status: { desiredReplicas: 2, conditions } })).status,
+    200,
+  );
+  // the v1 copy read before the controller wrote: no conditions annotation, and one forged
+  const forged = JSON.stringify([{ type: 'AbleToScale', status: 'False', reason: 'Forged' }]);
+  const replaced = await send('PUT', `${v1}/stale`, {
+    ...asV1,
+    metadata: {
+      ...asV1.metadata,
+      resourceVersion: undefined,
+      annotations: { 'autoscaling.alpha.kubernetes.io/conditions': forged, team: 'a' },
+    },
+    spec: { ...asV1.spec, maxReplicas: 4 },
+  });
+  t.is(replaced.status, 200, JSON.stringify(replaced.body));
+  const after = (await send('GET', `${v2}/stale`)).body as Any;
+  t.is(after.spec.maxReplicas, 4);
+  t.deepEqual(after.status.conditions, conditions);
+  t.deepEqual(after.metadata.annotations, { team: 'a' });
+  // on create they are dropped too
+  const created = await send('POST', v1, {
+    apiVersion: 'autoscaling/v1',
+    kind: 'HorizontalPodAutoscaler',
+    metadata: { name: 'stale-new', annotations: { 'autoscaling.alpha.kubernetes.io/conditions': forged } },
+    spec: { scaleTargetRef: { kind: 'Deployment', name: 'web' }, maxReplicas: 2 },
+  });
+  t.is(created.status, 201);
+  t.is(((await send('GET', `${v2}/stale-new`)).body as Any).status?.conditions, undefined);
+});
+
 test('invalid autoscalers are refused with 422 in upstream words, and nothing is stored', async (t) => {
   const cases: Array<[Any, string]> = [
     [{ minReplicas: 0 }, 'spec.minReplicas: Invalid value: 0: must be greater than or equal to 1'],
