@@ -194,8 +194,11 @@ function resourceMetric(
   }
 }
 
-/** Pods, Object and External metrics come from custom and external metrics APIs this cluster does not serve. */
-function unservedMetric(spec: Any): MetricFailure {
+/**
+ * Pods, Object and External metrics come from the custom and external metrics APIs (an adapter
+ * registered through the aggregation layer); this controller does not read them yet, and says so.
+ */
+function unreadMetric(spec: Any): MetricFailure {
   const kind = String(spec.type);
   const source = spec[kind.charAt(0).toLowerCase() + kind.slice(1)] ?? {};
   const name = String(source.metric?.name ?? '');
@@ -203,7 +206,7 @@ function unservedMetric(spec: Any): MetricFailure {
     kind === 'External'
       ? 'external metrics API (external.metrics.k8s.io)'
       : 'custom metrics API (custom.metrics.k8s.io)';
-  const detail = `unable to get metric ${name}: no ${api} is served`;
+  const detail = `unable to get metric ${name}: the ${api} is not read by this autoscaler; only Resource and ContainerResource metrics are`;
   return failure(`FailedGet${kind}Metric`, detail, `failed to get ${kind.toLowerCase()} metric value: ${detail}`);
 }
 
@@ -221,7 +224,7 @@ function metricOutcome(
     case 'Pods':
     case 'Object':
     case 'External':
-      return unservedMetric(spec);
+      return unreadMetric(spec);
     default: {
       const message = `unknown metric source type "${String(spec?.type)}"`;
       return failure('InvalidMetricSourceType', message, message);

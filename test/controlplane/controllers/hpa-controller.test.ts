@@ -289,3 +289,22 @@ test("a target scale's selector that does not parse: ScalingActive False Invalid
     ),
   );
 });
+
+test('a metric that cannot be read does not stop a scale-up the others ask for, but does stop a scale-down', async (t) => {
+  const { seam, clock, pass, replicas } = setup({
+    metrics: [
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
+      { type: 'Pods', pods: { metric: { name: 'queue' }, target: { type: 'AverageValue', averageValue: '10' } } },
+    ],
+  });
+  seam.usage.set('*', '200m');
+  let status = await pass();
+  t.is(replicas(), 4);
+  t.like(condition(status, 'ScalingActive'), { status: 'True', reason: 'ValidMetricFound' });
+  t.true(seam.events.some((e) => e.startsWith('Warning FailedGetPodsMetric: unable to get metric queue')));
+  seam.usage.set('*', '10m');
+  clock.advance(600_000);
+  status = await pass();
+  t.is(replicas(), 4, 'no scale-down while one metric is unknown');
+  t.like(condition(status, 'ScalingActive'), { status: 'False', reason: 'FailedGetPodsMetric' });
+});
