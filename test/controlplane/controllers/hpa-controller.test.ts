@@ -308,3 +308,16 @@ test('a metric that cannot be read does not stop a scale-up the others ask for, 
   t.is(replicas(), 4, 'no scale-down while one metric is unknown');
   t.like(condition(status, 'ScalingActive'), { status: 'False', reason: 'FailedGetPodsMetric' });
 });
+
+test('an AverageValue target scales on usage per pod, and reports it as a quantity', async (t) => {
+  const { seam, pass, replicas } = setup({
+    metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'AverageValue', averageValue: '50m' } } }],
+  });
+  seam.usage.set('*', '150m'); // three times the target per pod
+  const status = await pass();
+  t.is(replicas(), 4, 'six wanted, at most double per pass without behavior');
+  t.deepEqual(status.currentMetrics, [
+    { type: 'Resource', resource: { name: 'cpu', current: { averageValue: '150m' } } },
+  ]);
+  t.true(seam.events.at(-1)!.endsWith('New size: 4; reason: cpu resource above target'));
+});
