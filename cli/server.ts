@@ -34,7 +34,13 @@ interface ServerArgs {
   'node-monitor-period': string;
   'node-monitor-grace-period': string;
   'node-startup-grace-period': string;
+  'horizontal-pod-autoscaler-sync-period': string;
+  'horizontal-pod-autoscaler-downscale-stabilization': string;
+  'horizontal-pod-autoscaler-tolerance': number;
+  'horizontal-pod-autoscaler-cpu-initialization-period': string;
+  'horizontal-pod-autoscaler-initial-readiness-delay': string;
   'kubelet-egress-socket': string | undefined;
+  'metric-resolution': string;
   'service-account-issuer': string;
   'service-account-max-token-expiration': string;
   'default-not-ready-toleration-seconds': number;
@@ -153,6 +159,12 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         describe:
           "Reach nodes' kubelet ports, pods and aggregated API servers through an HTTP CONNECT proxy on this unix socket (when the server has no route to its nodes)",
       })
+      .option('metric-resolution', {
+        type: 'string',
+        default: '15s',
+        describe:
+          "How often every node's /metrics/resource is scraped for metrics.k8s.io (kubectl top, autoscalers); at least 10s",
+      })
       .option('controllers', {
         type: 'boolean',
         default: true,
@@ -179,6 +191,31 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'string',
         default: '60s',
         describe: 'Silence allowed for a node that has just registered',
+      })
+      .option('horizontal-pod-autoscaler-sync-period', {
+        type: 'string',
+        default: '15s',
+        describe: 'How often each HorizontalPodAutoscaler is evaluated',
+      })
+      .option('horizontal-pod-autoscaler-downscale-stabilization', {
+        type: 'string',
+        default: '5m',
+        describe: 'How far back the highest recommendation holds a scale-down (when behavior does not say)',
+      })
+      .option('horizontal-pod-autoscaler-tolerance', {
+        type: 'number',
+        default: 0.1,
+        describe: 'Ratio of usage to target within which no scaling happens (either way)',
+      })
+      .option('horizontal-pod-autoscaler-cpu-initialization-period', {
+        type: 'string',
+        default: '5m',
+        describe: 'After a pod starts, CPU samples count only once it is ready for a whole sample window',
+      })
+      .option('horizontal-pod-autoscaler-initial-readiness-delay', {
+        type: 'string',
+        default: '30s',
+        describe: 'After a pod starts, the time in which turning unready means it has never been ready',
       })
       .option('service-account-issuer', {
         type: 'string',
@@ -287,6 +324,35 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       graceMs: durationMs('node-monitor-grace-period'),
       startupGraceMs: durationMs('node-startup-grace-period'),
     };
+    const autoscalerMs = (
+      flag:
+        | 'horizontal-pod-autoscaler-sync-period'
+        | 'horizontal-pod-autoscaler-downscale-stabilization'
+        | 'horizontal-pod-autoscaler-cpu-initialization-period'
+        | 'horizontal-pod-autoscaler-initial-readiness-delay',
+      zeroAllowed: boolean,
+    ) => {
+      const seconds = parseDurationSeconds(args[flag]);
+      if (seconds === undefined || (seconds === 0 && !zeroAllowed))
+        throw new CliError(`--${flag} ${args[flag]}: use a duration like 15s or 5m`, ExitCode.usage);
+      return seconds * 1000;
+    };
+    const tolerance = args['horizontal-pod-autoscaler-tolerance'];
+    if (!Number.isFinite(tolerance) || tolerance < 0)
+      throw new CliError(`--horizontal-pod-autoscaler-tolerance ${tolerance}: use a ratio like 0.1`, ExitCode.usage);
+    const horizontalPodAutoscaler = {
+      syncPeriodMs: autoscalerMs('horizontal-pod-autoscaler-sync-period', false),
+      downscaleStabilizationMs: autoscalerMs('horizontal-pod-autoscaler-downscale-stabilization', true),
+      tolerance,
+      cpuInitializationPeriodMs: autoscalerMs('horizontal-pod-autoscaler-cpu-initialization-period', true),
+      delayOfInitialReadinessStatusMs: autoscalerMs('horizontal-pod-autoscaler-initial-readiness-delay', true),
+    };
+    const metricResolutionSeconds = parseDurationSeconds(args['metric-resolution']);
+    if (metricResolutionSeconds === undefined || metricResolutionSeconds < 10)
+      throw new CliError(
+        `--metric-resolution ${args['metric-resolution']}: metric-resolution should be a time duration at least 10s`,
+        ExitCode.usage,
+      );
     const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
     if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
       throw new CliError(
@@ -383,8 +449,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
           bosunVersion,
         },
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
+        metricResolutionMs: metricResolutionSeconds * 1000,
         ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
-        ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
+        ...(args.controllers
+          ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle, horizontalPodAutoscaler } }
+          : {}),
       });
     } catch (err) {
       throw new CliError(`server failed to start: ${(err as Error).message}`);

@@ -55,7 +55,9 @@ import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
+import { metricsApiService, metricsApiServiceName, ResourceMetrics } from './metrics/resource-metrics.ts';
 import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
+import type { AutoscalerOptions } from './controllers/hpa/controller.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -102,6 +104,8 @@ export interface ServerOptions {
   readonly kubernetesVersion: string;
   /** Reach kubelet ports through an HTTP CONNECT proxy on this unix socket (else directly). */
   readonly kubeletEgressSocket?: string;
+  /** --metric-resolution: how often every kubelet's /metrics/resource is scraped for metrics.k8s.io (default 15 s). */
+  readonly metricResolutionMs?: number;
   /** The `iss` of service-account tokens (default https://kubernetes.default.svc.cluster.local). */
   readonly serviceAccountIssuer?: string;
   /** The longest lifetime a TokenRequest gets, in seconds; 0: as asked (default 48 h). */
@@ -131,6 +135,8 @@ export interface ServerOptions {
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
     readonly nodeLifecycle?: NodeLifecycleOptions;
+    /** The --horizontal-pod-autoscaler-* flags; absent: upstream's defaults. */
+    readonly horizontalPodAutoscaler?: Partial<AutoscalerOptions>;
   };
 }
 
@@ -563,8 +569,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       )
     : undefined;
   const frontProxy = ensureFrontProxyPki(pkiDir(options.dataDir));
+  // metrics.k8s.io, served here as metrics-server would serve it behind its APIService
+  const resourceMetrics = new ResourceMetrics({
+    registry,
+    pods: podsByNode!,
+    kubeletClient: { ca: pki.ca.cert, cert: pki.kubeletClient.cert, key: pki.kubeletClient.key },
+    ...(clusterDialer ? { dialer: clusterDialer } : {}),
+    ...(options.metricResolutionMs !== undefined ? { resolutionMs: options.metricResolutionMs } : {}),
+    logger: logger.child({ component: 'resource-metrics' }),
+  });
   const aggregator = new Aggregator({
     registry,
+    localBackends: new Map([[metricsApiServiceName, resourceMetrics.api]]),
     frontProxyClient: frontProxy.client,
     logger: logger.child({ component: 'aggregator' }),
     ...(clusterDialer ? { dial: clusterDialer } : {}),
@@ -635,8 +651,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     );
     await ensureObject(registry, extensionAuthenticationReaderRole);
     for (const apiService of localApiServices()) await ensureObject(registry, apiService);
+    await ensureObject(registry, metricsApiService);
     await aggregator.start();
+    await resourceMetrics.start();
   } catch (err) {
+    await resourceMetrics.stop();
     aggregator.stop();
     policy.stop();
     stopCaches();
@@ -682,9 +701,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         rootCaPem: pki.ca.cert,
         ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
         ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
+        http: loopsClient,
+        ...(options.controlLoops.horizontalPodAutoscaler
+          ? { horizontalPodAutoscaler: options.controlLoops.horizontalPodAutoscaler }
+          : {}),
       });
     } catch (err) {
       stopSnapshots();
+      await resourceMetrics.stop();
       await certificates.stop();
       compactor.stop();
       policy.stop();
@@ -709,6 +733,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ca: next.ca.cert,
         kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key },
       });
+      resourceMetrics.useClientTls({ ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key });
       certificates.useClientCertificate(next.admin.cert, next.admin.key);
       loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
     },
@@ -734,6 +759,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       compactor.stop();
       crds.stop();
       policy.stop();
+      await resourceMetrics.stop();
       aggregator.stop();
       stopCaches();
       await api.close();

@@ -27,6 +27,7 @@ const special: Record<string, string> = {
   '/v1/Event': 'CoreV1Event',
   'events.k8s.io/v1/Event': 'EventsV1Event',
   'authentication.k8s.io/v1/TokenRequest': 'AuthenticationV1TokenRequest',
+  'autoscaling/v2/HorizontalPodAutoscaler': 'V2HorizontalPodAutoscaler',
 };
 
 function fieldType(type: string): string {

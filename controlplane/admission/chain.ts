@@ -20,6 +20,7 @@ import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './a
 import { defaultNamespace, defaultNetworkPolicy, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
+import { defaultHorizontalPodAutoscalerV1, defaultHorizontalPodAutoscalerV2 } from './hpa-defaults.ts';
 import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
 import { runValidatingAdmissionPolicies, type PolicyLookups } from './policies/admit-policies.ts';
 import { defaultCrd } from '../apiextensions/crd-defaults.ts';
@@ -303,6 +304,8 @@ function mutate(
   if (info.group === 'storage.k8s.io' && info.resource === 'storageclasses') defaultStorageClass(o);
   if (info.group === 'apiextensions.k8s.io' && info.resource === 'customresourcedefinitions') return defaultCrd(o);
   if (info.group === 'networking.k8s.io' && info.resource === 'networkpolicies') return defaultNetworkPolicy(o);
+  if (info.group === 'autoscaling' && info.resource === 'horizontalpodautoscalers')
+    return info.version === 'v1' ? defaultHorizontalPodAutoscalerV1(o) : defaultHorizontalPodAutoscalerV2(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
   defaultExtensionObject(info.group, info.resource, o);

@@ -165,6 +165,35 @@ const matchResources = obj({
   matchPolicy: str,
 });
 
+const crossVersionReference = obj({ apiVersion: str, kind: str, name: str });
+/** Quantities are strings or JSON numbers; their grammar is validation's to judge. */
+const metricTarget = obj({ type: str, averageUtilization: int, value: 'any', averageValue: 'any' });
+const metricIdentifier = obj({ name: str, selector: labelSelector });
+const scalingRules = obj({
+  tolerance: 'any',
+  stabilizationWindowSeconds: int,
+  selectPolicy: str,
+  policies: { list: obj({ type: str, value: int, periodSeconds: int }) },
+});
+/** autoscaling/v2 and autoscaling/v1 fields together: no name has a different type in the two. */
+const horizontalPodAutoscalerSpec = obj({
+  scaleTargetRef: crossVersionReference,
+  minReplicas: int,
+  maxReplicas: int,
+  targetCPUUtilizationPercentage: int,
+  metrics: {
+    list: obj({
+      type: str,
+      resource: obj({ name: str, target: metricTarget }),
+      containerResource: obj({ name: str, container: str, target: metricTarget }),
+      pods: obj({ metric: metricIdentifier, target: metricTarget }),
+      object: obj({ describedObject: crossVersionReference, metric: metricIdentifier, target: metricTarget }),
+      external: obj({ metric: metricIdentifier, target: metricTarget }),
+    }),
+  },
+  behavior: obj({ scaleUp: scalingRules, scaleDown: scalingRules }),
+});
+
 /** Shapes by resource (core resources by plural name; others as group/resource). */
 export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> = {
   pods: {
@@ -220,6 +249,10 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
     }),
   },
   'scheduling.k8s.io/priorityclasses': { value: int, globalDefault: bool, description: str, preemptionPolicy: str },
+  'autoscaling/horizontalpodautoscalers': {
+    spec: horizontalPodAutoscalerSpec,
+    status: obj({ currentReplicas: int, desiredReplicas: int, currentCPUUtilizationPercentage: int }),
+  },
   'policy/poddisruptionbudgets': {
     spec: obj({
       minAvailable: 'intOrString',

@@ -66,7 +66,7 @@ function chooseContainer(pod: Any, requested: string | null): string {
 }
 
 /** The node's kubelet address: InternalIP first, then any address; port from daemonEndpoints. */
-function kubeletAddress(node: Any): { host: string; port: number } {
+export function kubeletAddress(node: Any): { host: string; port: number } {
   const addresses = (node.status?.addresses ?? []) as { type: string; address: string }[];
   const address =
     addresses.find((a) => a.type === 'InternalIP') ??

@@ -10,7 +10,7 @@ import { matchesLabels, type LabelSelector } from '../../kube/labels.ts';
 import { apiVersionOf, type KubeList, type KubeObject, type WatchEvent } from '../../kube/types.ts';
 import { isStorageError, StorageError } from '../errors.ts';
 import type { Change, KeyValue, Storage } from '../storage/store.ts';
-import { coreToEventsV1, eventsV1ToCore } from './event-conversion.ts';
+import { servedForm, storedForm } from './stored-forms.ts';
 import { finalizersAfterDelete, type PropagationRequest } from './delete-propagation.ts';
 import { isDryRun } from './request-context.ts';
 import { SerialSections } from './serial.ts';
@@ -119,11 +119,6 @@ function apiErrorFromStorage(err: unknown, info: ResourceInfo, name: string): un
 /** How long a list of the newest state waits for memory to catch up before reading the datastore (upstream: 3 s). */
 const freshListWaitMs = 3_000;
 
-/** events.k8s.io/v1 events live in the core form (see event-conversion.ts). */
-function servedAsEventsV1(info: ResourceInfo): boolean {
-  return info.group === 'events.k8s.io';
-}
-
 function clone<T>(value: T): T {
   return structuredClone(value);
 }
@@ -175,7 +170,7 @@ export class Registry {
 
   decode(info: ResourceInfo, kv: KeyValue | { value: string; modRevision: number }): KubeObject {
     const stored = JSON.parse(kv.value) as KubeObject;
-    const object = servedAsEventsV1(info) ? coreToEventsV1(stored) : stored;
+    const object = servedForm(info, stored);
     object.apiVersion = apiVersionOf(info.group, info.version);
     object.kind = info.kind;
     object.metadata.resourceVersion = String(kv.modRevision);
@@ -225,8 +220,8 @@ export class Registry {
   }
 
   #encode(info: ResourceInfo, object: KubeObject): string {
-    const { resourceVersion: _rv, ...metadata } = object.metadata;
-    const stored = servedAsEventsV1(info) ? { ...eventsV1ToCore(object), apiVersion: 'v1' } : object;
+    const stored = storedForm(info, object);
+    const { resourceVersion: _rv, ...metadata } = stored.metadata;
     return JSON.stringify({ ...stored, metadata });
   }
 

@@ -312,6 +312,18 @@ export const resources: readonly ResourceInfo[] = [
     fields: ['status.successful'],
   }),
   define({ group: apps, resource: 'controllerrevisions', kind: 'ControllerRevision' }),
+  // One stored (v2) object served through both versions (stored-forms.ts, hpa-conversion.ts).
+  ...['v2', 'v1'].map((version) =>
+    define({
+      group: 'autoscaling',
+      version,
+      resource: 'horizontalpodautoscalers',
+      kind: 'HorizontalPodAutoscaler',
+      shortNames: ['hpa'],
+      categories: ['all'],
+      subresources: ['status'],
+    }),
+  ),
   define({
     group: 'batch',
     resource: 'jobs',

@@ -9,6 +9,8 @@ import { humanDuration } from './age.ts';
 import { summarisePod } from './table-pod.ts';
 import type { ResourceInfo } from './resources.ts';
 import { isDefaultClass } from '../admission/default-storage-class.ts';
+import { hpaV1ToV2 } from './hpa-conversion.ts';
+import { hpaTargets } from './table-hpa.ts';
 
 interface Column {
   name: string;
@@ -942,6 +944,35 @@ const columns: Record<string, Column[]> = {
     },
     age,
   ],
+  horizontalpodautoscalers: [
+    name,
+    {
+      name: 'Reference',
+      type: 'string',
+      description: 'the target resource to scale',
+      cell: (o) => `${spec(o).scaleTargetRef?.kind ?? ''}/${spec(o).scaleTargetRef?.name ?? ''}`,
+    },
+    { name: 'Targets', type: 'string', description: 'the metrics to scale on', cell: (o) => hpaTargets(o) },
+    {
+      name: 'MinPods',
+      type: 'string',
+      description: 'the lower limit for the number of replicas',
+      cell: (o) => (typeof spec(o).minReplicas === 'number' ? String(spec(o).minReplicas) : '<unset>'),
+    },
+    {
+      name: 'MaxPods',
+      type: 'integer',
+      description: 'the upper limit for the number of replicas',
+      cell: (o) => spec(o).maxReplicas ?? 0,
+    },
+    {
+      name: 'Replicas',
+      type: 'integer',
+      description: 'current number of replicas of pods managed by this autoscaler',
+      cell: (o) => status(o).currentReplicas ?? 0,
+    },
+    age,
+  ],
   apiservices: [
     name,
     {
@@ -997,6 +1028,7 @@ function builtInTable(
     'rbac.authorization.k8s.io',
     'admissionregistration.k8s.io',
     'apiregistration.k8s.io',
+    'autoscaling',
 
     'storage.k8s.io',
   ];
@@ -1005,7 +1037,9 @@ function builtInTable(
   const cols = eventsV1
     ? columns.events!
     : ((ownColumns.includes(info.group) ? columns[info.resource] : undefined) ?? [name, createdAt]);
-  const cellSource = eventsV1 ? eventsV1ToCore : (o: KubeObject) => o;
+  // autoscaling/v1 objects print from the v2 form, as upstream prints both from its internal type
+  const hpaV1 = info.group === 'autoscaling' && info.version === 'v1';
+  const cellSource = eventsV1 ? eventsV1ToCore : hpaV1 ? hpaV1ToV2 : (o: KubeObject) => o;
   return {
     kind: 'Table',
     apiVersion: 'meta.k8s.io/v1',

@@ -54,11 +54,38 @@ function foldStringData(secret: Any): void {
   secret.data = data;
 }
 
+/**
+ * autoscaling/v1 carries the autoscaler's observed metrics and conditions in annotations (see
+ * hpa-conversion.ts): they are status, so a create drops them and an update of the main resource
+ * keeps the stored ones, as upstream's strategy keeps the status it converted them into.
+ */
+const v1StatusAnnotations = [
+  'autoscaling.alpha.kubernetes.io/conditions',
+  'autoscaling.alpha.kubernetes.io/current-metrics',
+];
+
+function keepV1StatusAnnotations(object: Any, old: Any | undefined): void {
+  if (object.apiVersion !== 'autoscaling/v1') return;
+  const annotations: Record<string, string> = { ...(object.metadata?.annotations ?? {}) };
+  for (const key of v1StatusAnnotations) {
+    const stored = old?.metadata?.annotations?.[key];
+    if (stored === undefined) delete annotations[key];
+    else annotations[key] = stored;
+  }
+  if (object.metadata === undefined) return;
+  if (Object.keys(annotations).length > 0) object.metadata.annotations = annotations;
+  else delete object.metadata.annotations;
+}
+
 /** Extra steps per resource ("group/resource"), after the status rules that every kind shares. */
 const perResource: Record<string, Partial<WriteStrategy>> = {
   '/secrets': {
     prepareForCreate: foldStringData,
     prepareForUpdate: (object) => foldStringData(object),
+  },
+  'autoscaling/horizontalpodautoscalers': {
+    prepareForCreate: (object) => keepV1StatusAnnotations(object, undefined),
+    prepareForUpdate: keepV1StatusAnnotations,
   },
 };
 

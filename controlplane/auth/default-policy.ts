@@ -198,11 +198,18 @@ const adminRules: Rule[] = [
   on(['rbac.authorization.k8s.io'], ['rolebindings', 'roles'], [...write, ...read]),
 ];
 
+/**
+ * Reading the resource metrics API (`kubectl top`), which the server serves itself: the role
+ * metrics-server's manifest installs, aggregated into view, edit and admin.
+ */
+const metricsReaderRules: Rule[] = [on(['metrics.k8s.io'], ['pods', 'nodes'], read)];
+
 // admin, edit and view gather their rules by label (aggregationRule). The rules stored with them
-// are what that gathering yields from the defaults, in upstream's order (roles sorted by name):
-// view = aggregate-to-view; edit = aggregate-to-edit + view; admin = edit + aggregate-to-admin.
-const aggregatedView = viewRules;
-const aggregatedEdit = [...editRules, ...aggregatedView];
+// are what that gathering yields from the defaults, in upstream's order (roles sorted by name, each
+// rule once): view = aggregate-to-view + aggregated-metrics-reader; edit = aggregate-to-edit +
+// aggregated-metrics-reader + view; admin = edit + aggregate-to-admin.
+const aggregatedView = [...viewRules, ...metricsReaderRules];
+const aggregatedEdit = [...editRules, ...metricsReaderRules, ...viewRules];
 const aggregatedAdmin = [...aggregatedEdit, ...adminRules];
 
 export const defaultClusterRoles: KubeObject[] = [
@@ -213,6 +220,9 @@ export const defaultClusterRoles: KubeObject[] = [
   clusterRole('system:aggregate-to-admin', adminRules, { labels: { [toAdmin]: 'true' } }),
   clusterRole('system:aggregate-to-edit', editRules, { labels: { [toEdit]: 'true' } }),
   clusterRole('system:aggregate-to-view', viewRules, { labels: { [toView]: 'true' } }),
+  clusterRole('system:aggregated-metrics-reader', metricsReaderRules, {
+    labels: { [toView]: 'true', [toEdit]: 'true', [toAdmin]: 'true' },
+  }),
   clusterRole('system:discovery', [
     {
       nonResourceURLs: [

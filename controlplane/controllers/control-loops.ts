@@ -29,6 +29,10 @@ import { serviceAccountController } from './serviceaccount.ts';
 import { rootCaPublisher } from './root-ca-publisher.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
+import { apiListWatch } from '../../kube/informer.ts';
+import { eventRecorder } from './events.ts';
+import { apiAutoscalerSeam, autoscalersRef } from './hpa/api.ts';
+import { type AutoscalerOptions, HorizontalPodAutoscalerController } from './hpa/controller.ts';
 
 interface ControlLoopsOptions {
   readonly client: ClusterClient;
@@ -42,6 +46,13 @@ interface ControlLoopsOptions {
   readonly rootCaPem?: string;
   /** Replace the default set of controllers (tests run a subset). */
   readonly controllers?: readonly ControllerSpec[];
+  /**
+   * The API over HTTP, for the loops that need more of it than a ClusterClient gives (the
+   * horizontal pod autoscaler's scale subresources, metrics.k8s.io); absent: those do not run.
+   */
+  readonly http?: KubeClient;
+  /** The --horizontal-pod-autoscaler-* settings; absent: upstream's defaults. */
+  readonly horizontalPodAutoscaler?: Partial<AutoscalerOptions>;
 }
 
 export interface RunningControlLoops {
@@ -90,12 +101,14 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
         ...(options.clock ? { clock: options.clock } : {}),
         onError: (err, what) => log?.warn({ err, what }, 'scheduler'),
       });
+  const autoscalers = options.http === undefined ? undefined : autoscalerLoop(options, options.http);
   try {
     await manager.start();
     await scheduler?.start();
   } catch (err) {
     await scheduler?.stop();
     await manager.stop();
+    await autoscalers?.stop();
     throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });
   }
   log?.info(
@@ -106,7 +119,28 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
   return {
     scheduler,
     manager,
-    stop: () => (stopping ??= Promise.all([scheduler?.stop(), manager.stop()]).then(() => undefined)),
+    stop: () =>
+      (stopping ??= Promise.all([scheduler?.stop(), manager.stop(), autoscalers?.stop()]).then(() => undefined)),
+  };
+}
+
+/** The horizontal pod autoscaler controller, running until stop(). */
+function autoscalerLoop(options: ControlLoopsOptions, http: KubeClient): { stop(): Promise<void> } {
+  const log = options.logger;
+  const abort = new AbortController();
+  const controller = new HorizontalPodAutoscalerController({
+    seam: apiAutoscalerSeam(http, eventRecorder(options.client, 'horizontal-pod-autoscaler', options.clock)),
+    autoscalers: apiListWatch(http, autoscalersRef),
+    ...(options.horizontalPodAutoscaler ? { options: options.horizontalPodAutoscaler } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
+    onError: (err, key) => log?.warn({ err, controller: 'horizontal-pod-autoscaler', key }, 'autoscaler pass failed'),
+  });
+  const running = controller.run(abort.signal);
+  return {
+    stop: async () => {
+      abort.abort();
+      await running;
+    },
   };
 }
 
@@ -123,7 +157,7 @@ export async function startControlLoopsWithKubeconfig(
   const http = new KubeClient({ ...loadKubeconfig(kubeconfigPath).client, maxConnections: 64 });
   let loops: RunningControlLoops;
   try {
-    loops = await startControlLoops({ ...options, client: new KubeClusterClient(http) });
+    loops = await startControlLoops({ ...options, client: new KubeClusterClient(http), http });
   } catch (err) {
     http.close();
     throw err;

@@ -37,6 +37,7 @@ import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts'
 import { validateLease } from './coordination.ts';
 import { validateNetworkPolicy } from './networking.ts';
 import { validatePodDisruptionBudget } from './policy.ts';
+import { validateHorizontalPodAutoscaler } from './autoscaling.ts';
 import { validatePriorityClass, validatePriorityClassUpdate } from './priority-class.ts';
 import { validateReplicationController } from './replication-controller.ts';
 import { validateCsr } from './certificates.ts';
@@ -135,6 +136,7 @@ const rules: Readonly<Record<string, Rules>> = {
   'coordination.k8s.io/leases': { create: validateLease },
   'networking.k8s.io/networkpolicies': { create: validateNetworkPolicy },
   'policy/poddisruptionbudgets': { create: validatePodDisruptionBudget },
+  'autoscaling/horizontalpodautoscalers': { create: validateHorizontalPodAutoscaler },
   'scheduling.k8s.io/priorityclasses': { create: validatePriorityClass, update: validatePriorityClassUpdate },
   // Upstream does not care what certificate requests are called.
   'certificates.k8s.io/certificatesigningrequests': { name: 'path', create: validateCsr },

@@ -33,6 +33,8 @@ export async function startInProcess(
     controlLoops?: ServerOptions['controlLoops'];
     /** Reach nodes and pods through the CONNECT proxy on this unix socket (`--kubelet-egress-socket`). */
     kubeletEgressSocket?: string;
+    /** How often kubelets are scraped for metrics.k8s.io (default 15 s). */
+    metricResolutionMs?: number;
   } = {},
 ): Promise<InProcessServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-inproc-${process.pid}-`));
@@ -58,6 +60,7 @@ export async function startInProcess(
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.controlLoops ? { controlLoops: options.controlLoops } : {}),
     ...(options.kubeletEgressSocket ? { kubeletEgressSocket: options.kubeletEgressSocket } : {}),
+    ...(options.metricResolutionMs !== undefined ? { metricResolutionMs: options.metricResolutionMs } : {}),
   });
   const pki = (name: string) => readFileSync(join(dataDir, 'pki', name), 'utf8');
   return {

@@ -15,6 +15,7 @@ import {
   type RunningControlLoops,
 } from '../../controlplane/controllers/control-loops.ts';
 import { KubeClusterClient } from '../../controlplane/controllers/kube-cluster-client.ts';
+import type { AutoscalerOptions } from '../../controlplane/controllers/hpa/controller.ts';
 import type { RunResult } from '../../host/process/run.ts';
 import { kubectl as runKubectl } from '../bed/kubectl.ts';
 import { startInProcess, type InProcessServer } from './in-process.ts';
@@ -34,7 +35,13 @@ interface KubectlBed {
   close(): Promise<void>;
 }
 
-async function startKubectlBed(options: { controllers?: boolean } = {}): Promise<KubectlBed> {
+interface KubectlBedOptions {
+  readonly controllers?: boolean;
+  /** The autoscaler controller's timings (a short sync period for tests); absent: upstream's. */
+  readonly horizontalPodAutoscaler?: Partial<AutoscalerOptions>;
+}
+
+async function startKubectlBed(options: KubectlBedOptions = {}): Promise<KubectlBed> {
   const dir = mkdtempSync(join(tmpdir(), `bosun-kbed-${process.pid}-`));
   const server = await startInProcess();
   const client = new KubeClient(server.admin);
@@ -61,6 +68,7 @@ async function startKubectlBed(options: { controllers?: boolean } = {}): Promise
       kubelet = await startFakeKubelet(api);
       loops = await startControlLoopsWithKubeconfig(server.server.kubeconfigPath, {
         logger: pino({ level: 'silent' }),
+        ...(options.horizontalPodAutoscaler ? { horizontalPodAutoscaler: options.horizontalPodAutoscaler } : {}),
       });
     }
   } catch (err) {
@@ -95,7 +103,7 @@ async function startKubectlBed(options: { controllers?: boolean } = {}): Promise
  * One bed shared by the tests of a file: started in test.before, closed in test.after.always
  * (also when tests fail). The returned object may be used only inside tests.
  */
-export function useKubectlBed(options: { controllers?: boolean } = {}): KubectlBed {
+export function useKubectlBed(options: KubectlBedOptions = {}): KubectlBed {
   let started: KubectlBed | undefined;
   test.before(async () => {
     started = await startKubectlBed(options);

@@ -7,6 +7,11 @@
  * from that certificate only). The caller's own credentials and any X-Remote-* headers it sent are
  * never passed on. Each APIService's `Available` condition is kept by a check of its Service, its
  * endpoints and the backend's discovery, whose answer also feeds this server's discovery.
+ *
+ * A group/version may also be served by this process itself (a local backend: the resource
+ * metrics API), as metrics-server would serve it behind its APIService: its requests are authorized
+ * the same way and answered in place, and its resources join discovery. An APIService with a
+ * Service for the same group/version takes over from it (an installed metrics-server wins).
  */
 import { request as httpsRequest } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -26,8 +31,22 @@ import { aggregatedGroups, legacyGroups, type RemoteGroupVersion } from './disco
 
 type Any = Record<string, any>;
 
+/** A group/version answered inside this process, named by its APIService (`v1beta1.metrics.k8s.io`). */
+export interface LocalBackend {
+  /** Its APIResourceList entries, for discovery. */
+  readonly resources: readonly Any[];
+  /** Answers an authorized request under `/apis/<group>/<version>`; throws ApiError. */
+  serve(
+    request: ParsedRequest,
+    url: URL,
+    accept: string | undefined,
+  ): Promise<{ readonly code: number; readonly body: unknown; readonly contentType: string }>;
+}
+
 interface AggregatorOptions {
   readonly registry: Registry;
+  /** Group/versions served in this process, by APIService name. */
+  readonly localBackends?: ReadonlyMap<string, LocalBackend>;
   /** The front-proxy client certificate and key. */
   readonly frontProxyClient: { readonly cert: string; readonly key: string };
   readonly logger: Logger;
@@ -42,6 +61,8 @@ interface AggregatorOptions {
 
 interface Checked {
   readonly at: number;
+  /** Whether a Service (an extension server) is behind the APIService. */
+  readonly remote: boolean;
   readonly available: boolean;
   readonly resources: readonly Any[];
   /** `<namespace>/<name>` of the Service behind it, if any. */
@@ -141,9 +162,19 @@ export class Aggregator {
     return (apiService?.spec as Any | undefined)?.service ? apiService : undefined;
   }
 
-  /** The request's attributes for authorization when an extension server serves it. */
+  /** The local backend of the path's group/version, unless an APIService with a Service took it over. */
+  async #localFor(pathname: string): Promise<LocalBackend | undefined> {
+    const gv = groupVersionOf(pathname);
+    const local = gv && this.#options.localBackends?.get(`${gv.version}.${gv.group}`);
+    if (!local) return undefined;
+    return (await this.#remoteFor(pathname)) ? undefined : local;
+  }
+
+  /** The request's attributes for authorization when an extension server (or a local backend) serves it. */
   async parse(method: string, url: URL): Promise<ParsedRequest | undefined> {
-    return (await this.#remoteFor(url.pathname)) ? parseAggregatedRequest(method, url) : undefined;
+    return (await this.#remoteFor(url.pathname)) || (await this.#localFor(url.pathname))
+      ? parseAggregatedRequest(method, url)
+      : undefined;
   }
 
   async #endpoint(apiService: KubeObject): Promise<ServiceEndpoint | ReturnType<typeof resolveServiceEndpoint>> {
@@ -174,6 +205,8 @@ export class Aggregator {
 
   /** Sends an authorized request on to the extension server and its answer back to the caller. */
   async forward(req: IncomingMessage, res: ServerResponse, url: URL, user: UserInfo): Promise<void> {
+    const local = await this.#localFor(url.pathname);
+    if (local) return this.#answerLocally(local, req, res, url);
     const apiService = await this.#remoteFor(url.pathname);
     const unavailable = (text: string) => {
       res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'X-Content-Type-Options': 'nosniff' });
@@ -214,6 +247,18 @@ export class Aggregator {
       res.on('close', () => upstream.destroy());
       req.pipe(upstream);
     });
+  }
+
+  /** A local backend's answer; its errors go back to the caller as any API error does. */
+  async #answerLocally(local: LocalBackend, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const reply = await local.serve(parseAggregatedRequest(req.method ?? 'GET', url), url, req.headers.accept);
+    const body = Buffer.from(JSON.stringify(reply.body));
+    res.writeHead(reply.code, {
+      'Content-Type': reply.contentType,
+      'Content-Length': body.length,
+      'Cache-Control': 'no-cache, private',
+    });
+    res.end(body);
   }
 
   /** GETs the backend's discovery for its group/version; its APIResourceList, or why not. */
@@ -295,7 +340,13 @@ export class Aggregator {
     const condition = availableCondition(observation);
     const ref = (apiService.spec as Any | undefined)?.service as Any | undefined;
     const service = ref ? serviceKey(ref.namespace, ref.name ?? '') : undefined;
-    this.#checked.set(name, { at: Date.now(), available: condition.status === 'True', resources, service });
+    this.#checked.set(name, {
+      at: Date.now(),
+      remote: !observation.local,
+      available: condition.status === 'True',
+      resources,
+      service,
+    });
     const info = findResource('apiregistration.k8s.io', 'v1', 'apiservices')!;
     if (statusWith(apiService.status as Any | undefined, condition, new Date().toISOString()) === undefined) return;
     await this.#options.registry.guaranteedUpdate(info, undefined, name, 'status', (current) => {
@@ -307,10 +358,18 @@ export class Aggregator {
   /** Aggregated group/versions that are available, with the resources their servers reported. */
   #served(): RemoteGroupVersion[] {
     const served: RemoteGroupVersion[] = [];
+    const split = (name: string) => ({
+      version: name.slice(0, name.indexOf('.')),
+      group: name.slice(name.indexOf('.') + 1),
+    });
     for (const [name, checked] of this.#checked) {
-      const dot = name.indexOf('.');
-      if (!checked.available || dot < 0 || checked.resources.length === 0) continue;
-      served.push({ version: name.slice(0, dot), group: name.slice(dot + 1), resources: checked.resources });
+      if (!checked.available || !name.includes('.') || checked.resources.length === 0) continue;
+      served.push({ ...split(name), resources: checked.resources });
+    }
+    // local backends, unless a checked APIService with a Service now serves their group/version
+    for (const [name, local] of this.#options.localBackends ?? []) {
+      if (this.#checked.get(name)?.remote === true) continue;
+      served.push({ ...split(name), resources: local.resources });
     }
     return served.sort((a, b) => a.group.localeCompare(b.group) || a.version.localeCompare(b.version));
   }

@@ -13,6 +13,8 @@ const priorities: Readonly<Record<string, { group: number; version: number }>> =
   'v1.events.k8s.io': { group: 17750, version: 15 },
   'v1.authentication.k8s.io': { group: 17700, version: 15 },
   'v1.authorization.k8s.io': { group: 17600, version: 15 },
+  'v2.autoscaling': { group: 17500, version: 30 },
+  'v1.autoscaling': { group: 17500, version: 15 },
   'v1.batch': { group: 17400, version: 15 },
   'v1.certificates.k8s.io': { group: 17300, version: 15 },
   'v1.rbac.authorization.k8s.io': { group: 17000, version: 15 },

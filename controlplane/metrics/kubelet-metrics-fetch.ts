@@ -1,0 +1,101 @@
+/**
+ * One GET of a kubelet's /metrics/resource, as the API server reaches kubelet ports for logs and
+ * exec: opened by the KubeletDialer (directly or through the egress proxy), TLS with the API
+ * server's kubelet client certificate, the kubelet checked against the cluster CA and its address.
+ * The answer must be 200 and at most `maxBytes`: a kubelet that sends more, or answers nothing
+ * before the signal aborts, fails its node's scrape and nothing else.
+ */
+import { request } from 'node:http';
+import { connect, type TLSSocket } from 'node:tls';
+import type { KubeletDialer } from '../api/kubelet-dialer.ts';
+import type { KubeletClientTls } from '../api/kubelet-proxy.ts';
+
+export interface ScrapeTarget {
+  readonly node: string;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** The text of a kubelet's /metrics/resource; rejects on any failure. */
+export type FetchResourceMetrics = (target: ScrapeTarget, signal: AbortSignal) => Promise<string>;
+
+/** 110 pods of a few containers make well under 1 MiB; far more is not a kubelet to believe. */
+const maxResourceMetricsBytes = 8 * 1024 * 1024;
+
+async function openTls(target: ScrapeTarget, dial: KubeletDialer, tls: KubeletClientTls): Promise<TLSSocket> {
+  const raw = await dial(target.host, target.port);
+  const socket = connect({ socket: raw, host: target.host, ...tls });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('secureConnect', resolve);
+    socket.once('error', (err) => {
+      raw.destroy();
+      reject(err);
+    });
+  });
+  return socket;
+}
+
+export function kubeletMetricsFetcher(
+  dial: KubeletDialer,
+  clientTls: () => KubeletClientTls,
+  maxBytes = maxResourceMetricsBytes,
+): FetchResourceMetrics {
+  return async (target, signal) => {
+    signal.throwIfAborted();
+    const opening = openTls(target, dial, clientTls());
+    const socket = await new Promise<TLSSocket>((resolve, reject) => {
+      const abort = () => reject(signal.reason as Error);
+      signal.addEventListener('abort', abort, { once: true });
+      opening.then(
+        (s) => {
+          signal.removeEventListener('abort', abort);
+          if (signal.aborted) s.destroy();
+          resolve(s);
+        },
+        (err: Error) => {
+          signal.removeEventListener('abort', abort);
+          reject(err);
+        },
+      );
+    });
+    signal.throwIfAborted();
+    return new Promise<string>((resolve, reject) => {
+      const req = request(
+        {
+          host: target.host,
+          port: target.port,
+          path: '/metrics/resource',
+          headers: { Accept: 'text/plain' },
+          createConnection: () => socket,
+          signal,
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            socket.destroy();
+            return reject(new Error(`request failed, status: "${res.statusCode} ${res.statusMessage ?? ''}"`));
+          }
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > maxBytes) {
+              socket.destroy();
+              reject(new Error(`the answer is larger than ${maxBytes} bytes`));
+            } else chunks.push(chunk);
+          });
+          res.on('end', () => {
+            socket.end();
+            resolve(Buffer.concat(chunks).toString('utf8'));
+          });
+          res.on('error', reject);
+        },
+      );
+      req.on('error', (err) => {
+        socket.destroy();
+        reject(err);
+      });
+      req.end();
+    });
+  };
+}

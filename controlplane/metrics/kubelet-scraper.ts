@@ -1,0 +1,163 @@
+/**
+ * Scrapes every node's /metrics/resource once per resolution (--metric-resolution, 15 s) in the
+ * background, as metrics-server does, and hands each round to the UsageStore. No request waits on
+ * it: the API answers from the store. At most `concurrency` kubelets are asked at once and each has
+ * `timeoutMs` to answer, so a thousand nodes, or a few that hang, cost the server a bounded number
+ * of sockets and one round at a time; a round that outlasts the resolution delays the next rather
+ * than overlapping it. A node that fails (unreachable, slow, garbled, oversized) is left out of
+ * that round, and so out of the API until it has answered twice again.
+ */
+import type { Logger } from 'pino';
+import { systemClock, type Clock, type TimerHandle } from '../../kube/clock.ts';
+import type { KubeObject } from '../../kube/types.ts';
+import { kubeletAddress } from '../api/kubelet-proxy.ts';
+import type { FetchResourceMetrics, ScrapeTarget } from './kubelet-metrics-fetch.ts';
+import type { NodeScrape } from './metrics-points.ts';
+import { decodeResourceMetrics } from './resource-metrics-decode.ts';
+import type { UsageStore } from './usage-store.ts';
+
+export const defaultMetricResolutionMs = 15_000;
+/** metrics-server's --kubelet-request-timeout default. */
+const defaultTimeoutMs = 10_000;
+const defaultConcurrency = 64;
+
+interface ScraperOptions {
+  /** The nodes to scrape (from memory: the server's node cache). */
+  readonly nodes: () => Promise<readonly KubeObject[]>;
+  readonly fetch: FetchResourceMetrics;
+  readonly store: UsageStore;
+  readonly resolutionMs?: number;
+  /** How long one kubelet may take; at most 90 % of the resolution. */
+  readonly timeoutMs?: number;
+  /** Kubelets asked at once. */
+  readonly concurrency?: number;
+  readonly clock?: Clock;
+  readonly logger: Logger;
+}
+
+interface RoundReport {
+  readonly nodes: number;
+  readonly scraped: number;
+  readonly failed: number;
+  readonly durationMs: number;
+}
+
+function isReady(node: KubeObject): boolean {
+  const conditions = ((node.status as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ??
+    []) as { type: string; status: string }[];
+  return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
+}
+
+function targetOf(node: KubeObject): ScrapeTarget | undefined {
+  try {
+    return { node: node.metadata.name ?? '', ...kubeletAddress(node) };
+  } catch {
+    return undefined; // no address yet: nothing to ask
+  }
+}
+
+export class KubeletScraper {
+  readonly #options: ScraperOptions;
+  readonly #clock: Clock;
+  readonly #resolutionMs: number;
+  readonly #timeoutMs: number;
+  #timer: TimerHandle | undefined;
+  #running = false;
+  #stopped = false;
+  #round: Promise<RoundReport> | undefined;
+
+  constructor(options: ScraperOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#resolutionMs = options.resolutionMs ?? defaultMetricResolutionMs;
+    this.#timeoutMs = Math.min(options.timeoutMs ?? defaultTimeoutMs, Math.floor(this.#resolutionMs * 0.9));
+  }
+
+  /** Scrapes now, then once per resolution until stop(). */
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    this.#stopped = false;
+    this.#tick();
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    const started = this.#clock.now();
+    this.#round = this.scrapeOnce();
+    void this.#round.then(
+      () => this.#next(started),
+      (err: unknown) => {
+        this.#options.logger.warn({ err }, 'a metrics scrape round failed');
+        this.#next(started);
+      },
+    );
+  }
+
+  #next(startedMs: number): void {
+    if (this.#stopped) return;
+    const wait = Math.max(0, startedMs + this.#resolutionMs - this.#clock.now());
+    this.#timer = this.#clock.after(wait, () => this.#tick());
+  }
+
+  /** Stops scraping; waits for a round in progress (its kubelets time out at the latest). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#running = false;
+    this.#timer?.cancel();
+    await this.#round?.catch(() => undefined);
+  }
+
+  /** One round over every node, fetched with bounded concurrency; each answer is stored as it comes. */
+  async scrapeOnce(): Promise<RoundReport> {
+    const started = this.#clock.now();
+    const nodes = await this.#options.nodes();
+    const targets = nodes.flatMap((node) => {
+      const target = targetOf(node);
+      return target === undefined ? [] : [{ target, ready: isReady(node) }];
+    });
+    const scraped = new Set<string>();
+    let failed = 0;
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length && !this.#stopped) {
+        const { target, ready } = targets[next++]!;
+        try {
+          this.#options.store.storeNode(target.node, await this.#scrape(target));
+          scraped.add(target.node);
+        } catch (err) {
+          failed++;
+          const log = { node: target.node, err: (err as Error)?.message ?? String(err) };
+          if (ready) this.#options.logger.warn(log, 'failed to scrape node');
+          else this.#options.logger.debug(log, 'failed to scrape node, node is not ready');
+        }
+      }
+    };
+    const workers = Math.max(1, Math.min(this.#options.concurrency ?? defaultConcurrency, targets.length));
+    await Promise.all(Array.from({ length: workers }, worker));
+    this.#options.store.endRound(scraped);
+    const report = {
+      nodes: targets.length,
+      scraped: scraped.size,
+      failed,
+      durationMs: this.#clock.now() - started,
+    };
+    this.#options.logger.debug(report, 'scrape finished');
+    return report;
+  }
+
+  async #scrape(target: ScrapeTarget): Promise<NodeScrape> {
+    const requestTimeMs = this.#clock.now();
+    // a timer of our own: AbortSignal.timeout's does not keep the process alive while it waits
+    const deadline = new AbortController();
+    const timer = this.#clock.after(this.#timeoutMs, () =>
+      deadline.abort(new Error(`no answer within ${this.#timeoutMs} ms`)),
+    );
+    try {
+      const text = await this.#options.fetch(target, deadline.signal);
+      return decodeResourceMetrics(text, requestTimeMs);
+    } finally {
+      timer.cancel();
+    }
+  }
+}
