@@ -6,7 +6,7 @@
  * before the signal aborts, fails its node's scrape and nothing else.
  */
 import { request } from 'node:http';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import type { KubeletDialer } from '../api/kubelet-dialer.ts';
 import type { KubeletClientTls } from '../api/kubelet-proxy.ts';
 
@@ -22,9 +22,9 @@ export type FetchResourceMetrics = (target: ScrapeTarget, signal: AbortSignal) =
 /** 110 pods of a few containers make well under 1 MiB; far more is not a kubelet to believe. */
 const maxResourceMetricsBytes = 8 * 1024 * 1024;
 
-async function openTls(target: ScrapeTarget, dial: KubeletDialer, tls: KubeletClientTls): Promise<TLSSocket> {
+async function openTls(target: ScrapeTarget, dial: KubeletDialer, context: SecureContext): Promise<TLSSocket> {
   const raw = await dial(target.host, target.port);
-  const socket = connect({ socket: raw, host: target.host, ...tls });
+  const socket = connect({ socket: raw, host: target.host, secureContext: context });
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', resolve);
     socket.once('error', (err) => {
@@ -40,9 +40,17 @@ export function kubeletMetricsFetcher(
   clientTls: () => KubeletClientTls,
   maxBytes = maxResourceMetricsBytes,
 ): FetchResourceMetrics {
+  // one TLS context for every scrape until the certificate is renewed: building one parses the
+  // key, the certificate and the CA again, which for a thousand nodes held the event loop
+  let context: { tls: KubeletClientTls; secure: SecureContext } | undefined;
+  const secureContext = () => {
+    const tls = clientTls();
+    if (context?.tls !== tls) context = { tls, secure: createSecureContext(tls) };
+    return context.secure;
+  };
   return async (target, signal) => {
     signal.throwIfAborted();
-    const opening = openTls(target, dial, clientTls());
+    const opening = openTls(target, dial, secureContext());
     const socket = await new Promise<TLSSocket>((resolve, reject) => {
       const abort = () => reject(signal.reason as Error);
       signal.addEventListener('abort', abort, { once: true });
