@@ -237,3 +237,50 @@ test.serial(
     t.pass();
   },
 );
+
+test('hostile identities: a node, a service account and a namespace admin read no more than upstream lets them', async (t) => {
+  await cluster.ready();
+  const { dataDir, server } = shared.server();
+  const endpoint = { dataDir, port: Number(new URL(server.url).port) };
+  await api.sendOk('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings', {
+    metadata: { name: 'shop-admin' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'shop-admin' }],
+  });
+  const admin = userIdentity(dataDir, 'shop-admin');
+  await waitFor('the shop-admin binding to apply', async () => {
+    const r = await call(endpoint, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', admin);
+    return r.status === 200;
+  });
+  const node = userIdentity(dataDir, 'system:node:node-a', ['system:nodes']);
+  const serviceAccount = userIdentity(dataDir, 'system:serviceaccount:shop:default', [
+    'system:serviceaccounts',
+    'system:serviceaccounts:shop',
+  ]);
+  const expectations: [string, typeof admin, string, string, number][] = [
+    ['namespace admin', admin, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web', 200],
+    ['namespace admin', admin, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/office/pods', 403],
+    ['namespace admin', admin, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes', 403],
+    ['namespace admin', admin, 'POST', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', 403],
+    ['node', node, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes/node-a', 403],
+    ['node', node, 'GET', '/apis/metrics.k8s.io/v1beta1/pods', 403],
+    ['service account', serviceAccount, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', 403],
+    ['anonymous', {}, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes', 403],
+  ];
+  for (const [who, identity, method, path, status] of expectations) {
+    const body =
+      method === 'POST'
+        ? { apiVersion: 'metrics.k8s.io/v1beta1', kind: 'PodMetrics', metadata: { name: 'web' } }
+        : undefined;
+    const reply = await call(endpoint, method, path, identity, body);
+    t.is(reply.status, status, `${who} ${method} ${path}: ${JSON.stringify(reply.body)}`);
+  }
+  // the refused write changed nothing: web's metrics are still the kubelet's
+  const web = await api.sendOk('GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web');
+  t.deepEqual(
+    web.containers.map((c: any) => c.name),
+    ['app', 'sidecar'],
+  );
+  // and the server still answers a normal client
+  t.is((await api.send('GET', '/api/v1/namespaces/shop/pods')).status, 200);
+});
