@@ -48,7 +48,15 @@ function isReady(node: KubeObject): boolean {
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
+/**
+ * Where a node's kubelet port is, when the node says: a kubelet advertises its port in
+ * daemonEndpoints. A Node object without one (written by hand, or by an agent that serves no
+ * kubelet port) is not dialled at all, so no address it names is ever sent a packet on a guess.
+ */
 function targetOf(node: KubeObject): ScrapeTarget | undefined {
+  const advertised = (node.status as { daemonEndpoints?: { kubeletEndpoint?: { Port?: unknown } } } | undefined)
+    ?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (typeof advertised !== 'number' || advertised <= 0) return undefined;
   try {
     return { node: node.metadata.name ?? '', ...kubeletAddress(node) };
   } catch {

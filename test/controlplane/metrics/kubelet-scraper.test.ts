@@ -61,6 +61,7 @@ function nodes(count: number): KubeObject[] {
     metadata: { name: `n${i}` },
     status: {
       addresses: [{ type: 'InternalIP', address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}` }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       conditions: [{ type: 'Ready', status: 'True' }],
     },
   }));
@@ -88,6 +89,22 @@ test('a round asks every node once, never more than the concurrency bound at a t
   t.is(kubelets.calls.size, 200);
   t.true([...kubelets.calls.values()].every((n) => n === 1));
   t.is(kubelets.maxInFlight, 16);
+});
+
+test('a node that advertises no kubelet port, or no address, is never dialled', async (t) => {
+  const kubelets = new FakeKubelets();
+  const store = new UsageStore(1_000);
+  const [served, unserved, unaddressed] = nodes(3);
+  delete (unserved!.status as { daemonEndpoints?: unknown }).daemonEndpoints;
+  delete (unaddressed!.status as { addresses?: unknown }).addresses;
+  const s = new KubeletScraper({
+    nodes: async () => [served!, unserved!, unaddressed!],
+    fetch: kubelets.fetch,
+    store,
+    logger: pino({ level: 'silent' }),
+  });
+  t.like(await s.scrapeOnce(), { nodes: 1, scraped: 1 });
+  t.deepEqual([...kubelets.calls.keys()], ['n0']);
 });
 
 test('failing, garbled and hanging kubelets cost only their own nodes, and a hang only its timeout', async (t) => {
