@@ -72,6 +72,8 @@ export class KubeletScraper {
   #timer: TimerHandle | undefined;
   #running = false;
   #stopped = false;
+  /** Aborts the scrapes in flight when the scraper stops (a hung kubelet must not hold a shutdown). */
+  #stopping = new AbortController();
   #round: Promise<RoundReport> | undefined;
 
   constructor(options: ScraperOptions) {
@@ -86,6 +88,7 @@ export class KubeletScraper {
     if (this.#running) return;
     this.#running = true;
     this.#stopped = false;
+    this.#stopping = new AbortController();
     this.#tick();
   }
 
@@ -108,9 +111,10 @@ export class KubeletScraper {
     this.#timer = this.#clock.after(wait, () => this.#tick());
   }
 
-  /** Stops scraping; waits for a round in progress (its kubelets time out at the latest). */
+  /** Stops scraping: the scrapes in flight are abandoned, and the round they belong to ends. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new Error('the scraper stopped'));
     this.#running = false;
     this.#timer?.cancel();
     await this.#round?.catch(() => undefined);
@@ -162,7 +166,7 @@ export class KubeletScraper {
       deadline.abort(new Error(`no answer within ${this.#timeoutMs} ms`)),
     );
     try {
-      const text = await this.#options.fetch(target, deadline.signal);
+      const text = await this.#options.fetch(target, AbortSignal.any([deadline.signal, this.#stopping.signal]));
       return decodeResourceMetrics(text, requestTimeMs);
     } finally {
       timer.cancel();

@@ -161,6 +161,17 @@ test('rounds follow the resolution without overlapping, and stop() ends them', a
   t.is(kubelets.calls.get('n1'), calls, 'no round after stop()');
 });
 
+test('stop() does not wait for a kubelet that hangs', async (t) => {
+  const kubelets = new FakeKubelets();
+  kubelets.behaviour.set('n0', 'hang');
+  const { scraper: s } = scraper(kubelets, 1, { timeoutMs: 900 });
+  s.start();
+  await new Promise((r) => setTimeout(r, 100));
+  const started = Date.now();
+  await s.stop();
+  t.true(Date.now() - started < 300, `stop() took ${Date.now() - started} ms`);
+});
+
 test('a thousand nodes of 30 pods in a round, each answer handled in a short slice of CPU', async (t) => {
   const kubelets = new FakeKubelets();
   kubelets.podsPerNode = 30;
