@@ -14,6 +14,7 @@ import { kubeletAddress } from '../api/kubelet-proxy.ts';
 import type { FetchResourceMetrics, ScrapeTarget } from './kubelet-metrics-fetch.ts';
 import type { NodeScrape } from './metrics-points.ts';
 import { decodeResourceMetrics } from './resource-metrics-decode.ts';
+import type { ScrapeMetrics } from './scrape-metrics.ts';
 import type { UsageStore } from './usage-store.ts';
 
 export const defaultMetricResolutionMs = 15_000;
@@ -33,6 +34,8 @@ interface ScraperOptions {
   readonly concurrency?: number;
   readonly clock?: Clock;
   readonly logger: Logger;
+  /** Where requests and rounds are counted for /metrics. */
+  readonly metrics?: ScrapeMetrics;
 }
 
 interface RoundReport {
@@ -148,6 +151,7 @@ export class KubeletScraper {
     const workers = Math.max(1, Math.min(this.#options.concurrency ?? defaultConcurrency, targets.length));
     await Promise.all(Array.from({ length: workers }, worker));
     this.#options.store.endRound(scraped);
+    this.#options.metrics?.round((this.#clock.now() - started) / 1000);
     const report = {
       nodes: targets.length,
       scraped: scraped.size,
@@ -160,6 +164,7 @@ export class KubeletScraper {
 
   async #scrape(target: ScrapeTarget): Promise<NodeScrape> {
     const requestTimeMs = this.#clock.now();
+    let success = false;
     // a timer of our own: AbortSignal.timeout's does not keep the process alive while it waits
     const deadline = new AbortController();
     const timer = this.#clock.after(this.#timeoutMs, () =>
@@ -167,9 +172,12 @@ export class KubeletScraper {
     );
     try {
       const text = await this.#options.fetch(target, AbortSignal.any([deadline.signal, this.#stopping.signal]));
-      return decodeResourceMetrics(text, requestTimeMs);
+      const scrape = decodeResourceMetrics(text, requestTimeMs);
+      success = true;
+      return scrape;
     } finally {
       timer.cancel();
+      this.#options.metrics?.request(success, (this.#clock.now() - requestTimeMs) / 1000);
     }
   }
 }

@@ -284,3 +284,13 @@ test('hostile identities: a node, a service account and a namespace admin read n
   // and the server still answers a normal client
   t.is((await api.send('GET', '/api/v1/namespaces/shop/pods')).status, 200);
 });
+
+test('the server’s /metrics counts scrapes with metrics-server’s names', async (t) => {
+  await cluster.ready();
+  const text = (await api.send('GET', '/metrics')).body as string;
+  const value = (series: string) => Number(new RegExp(`^${series} (\\S+)$`, 'm').exec(text)?.[1]);
+  t.true(value('metrics_server_kubelet_request_total\\{success="true"\\}') >= 4, 'two nodes, two rounds at least');
+  t.true(value('metrics_server_manager_tick_duration_seconds_count') >= 2);
+  t.regex(text, /^metrics_server_kubelet_request_duration_seconds_bucket\{le="\+Inf"\} \d+$/m);
+  t.true(value('metrics_server_storage_points\\{type="container"\\}') >= 3);
+});
