@@ -53,6 +53,7 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   'authorization.k8s.io': 'k8s.io.api.authorization',
   'admissionregistration.k8s.io': 'k8s.io.api.admissionregistration',
   'apiregistration.k8s.io': 'k8s.io.kube_aggregator.pkg.apis.apiregistration',
+  'metrics.k8s.io': 'k8s.io.metrics.pkg.apis.metrics',
   'meta.k8s.io': 'k8s.io.apimachinery.pkg.apis.meta',
 };
 

@@ -4,6 +4,7 @@
  *   a zero time is JSON null, which an object leaves out;
  * - IntOrString is {type, intVal, strVal} and a JSON number or string; Quantity is its string;
  * - RawExtension and FieldsV1 carry their JSON text as bytes; bytes fields are base64 in JSON;
+ * - metav1.Duration is int64 nanoseconds and JSON's Go duration text ("15.004s");
  * - wrappers of one repeated 'items' field (ExtraValue, Verbs) are plain JSON arrays;
  * - embedded structs ((inline) in the schema) lift their fields into the parent's JSON;
  * - a scalar left at its zero value is left out of JSON (omitempty) unless the schema marks it
@@ -11,6 +12,7 @@
  * Both directions build new values and never touch their input. They walk the keys that are there
  * (an object sets a few of a PodSpec's forty fields), not the schema's fields.
  */
+import { formatGoDuration, parseGoDuration } from '../../../kube/go-duration.ts';
 import type { MessageType } from './descriptors.ts';
 
 type Json = Record<string, unknown>;
@@ -24,8 +26,9 @@ const specialTypes: Readonly<Record<string, Special>> = {
   'k8s.io.apimachinery.pkg.api.resource.Quantity': 'quantity',
   'k8s.io.apimachinery.pkg.runtime.RawExtension': 'rawExtension',
   [`${meta}.FieldsV1`]: 'fieldsV1',
+  [`${meta}.Duration`]: 'duration',
 };
-type Special = 'time' | 'microTime' | 'intOrString' | 'quantity' | 'rawExtension' | 'fieldsV1' | 'list';
+type Special = 'time' | 'microTime' | 'intOrString' | 'quantity' | 'rawExtension' | 'fieldsV1' | 'duration' | 'list';
 
 /** What the mapping needs of one message, worked out once per message. */
 interface Plan {
@@ -116,6 +119,8 @@ export function messageToJson(type: MessageType, value: Json): unknown {
       return jsonText(value.raw);
     case 'fieldsV1':
       return jsonText(value.Raw);
+    case 'duration':
+      return formatGoDuration(toNumber(value.duration));
     case 'list':
       return [...((value.items as unknown[] | undefined) ?? [])];
   }
@@ -173,6 +178,10 @@ export function messageFromJson(type: MessageType, value: unknown): Json | undef
       return value === undefined || value === null ? undefined : { raw: Buffer.from(JSON.stringify(value)) };
     case 'fieldsV1':
       return value === undefined || value === null ? undefined : { Raw: Buffer.from(JSON.stringify(value)) };
+    case 'duration': {
+      const nanoseconds = typeof value === 'string' ? parseGoDuration(value) : undefined;
+      return nanoseconds === undefined ? undefined : { duration: nanoseconds };
+    }
     case 'list':
       return Array.isArray(value) ? { items: value.map(String) } : undefined;
   }

@@ -8,10 +8,13 @@ import test from 'ava';
 import { adminCalls } from '../admin-calls.ts';
 import { sharedInProcess } from '../in-process.ts';
 import { waitFor } from '../ports.ts';
-import { call, userIdentity } from '../server-process.ts';
+import { adminIdentity, call, callBytes, userIdentity } from '../server-process.ts';
+import { readFields } from '../protobuf-wire.ts';
+import { parseGoDuration } from '../../../kube/go-duration.ts';
+import { decodeProtobufObject } from '../../../controlplane/api/protobuf/envelope.ts';
 import { cores, metricsCluster } from './metrics-cluster.ts';
 
-const shared = sharedInProcess(test, { metricResolutionMs: 1_000 });
+const shared = sharedInProcess(test, { metricResolutionMs: 2_500 });
 const api = adminCalls(shared);
 const cluster = metricsCluster(test, shared);
 const kubelets = cluster.kubelets;
@@ -293,4 +296,38 @@ test('the server’s /metrics counts scrapes with metrics-server’s names', asy
   t.true(value('metrics_server_manager_tick_duration_seconds_count') >= 2);
   t.regex(text, /^metrics_server_kubelet_request_duration_seconds_bucket\{le="\+Inf"\} \d+$/m);
   t.true(value('metrics_server_storage_points\\{type="container"\\}') >= 3);
+});
+
+test('a client that prefers protobuf (kubectl top does) gets NodeMetrics and PodMetrics in it, upstream’s field numbers', async (t) => {
+  await cluster.ready();
+  const { dataDir, server } = shared.server();
+  const endpoint = { dataDir, port: Number(new URL(server.url).port) };
+  const admin = adminIdentity(dataDir);
+  const accept = { Accept: 'application/vnd.kubernetes.protobuf, */*' };
+  const nodes = await callBytes(endpoint, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes', admin, accept);
+  t.is(nodes.status, 200);
+  t.is(nodes.headers['content-type'], 'application/vnd.kubernetes.protobuf');
+  const decoded = decodeProtobufObject(nodes.bytes) as any;
+  t.is(decoded.kind, 'NodeMetricsList');
+  const json = await api.sendOk('GET', '/apis/metrics.k8s.io/v1beta1/nodes');
+  t.deepEqual(
+    decoded.items.map((n: any) => [n.metadata.name, n.usage.memory, n.window]),
+    json.items.map((n: any) => [n.metadata.name, n.usage.memory, n.window]),
+  );
+  const pod = await callBytes(endpoint, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web', admin, accept);
+  const web = decodeProtobufObject(pod.bytes) as any;
+  t.is(web.kind, 'PodMetrics');
+  t.deepEqual(
+    web.containers.map((c: any) => [c.name, c.usage.memory]),
+    [
+      ['app', '64Mi'],
+      ['sidecar', '16Mi'],
+    ],
+  );
+  // PodMetrics: window is field 3, a Duration whose field 1 holds nanoseconds; containers field 4
+  // the envelope: 'k8s\0', then runtime.Unknown whose field 2 holds the object's bytes
+  const raw = readFields(readFields(pod.bytes.subarray(4)).find((f) => f.number === 2)!.bytes!);
+  const window = readFields(raw.find((f) => f.number === 3)!.bytes!)[0]!;
+  t.is(Number(window.varint), parseGoDuration(web.window));
+  t.is(raw.filter((f) => f.number === 4).length, 2);
 });
