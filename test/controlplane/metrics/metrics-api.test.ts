@@ -328,6 +328,20 @@ test('a client that prefers protobuf (kubectl top does) gets NodeMetrics and Pod
   // the envelope: 'k8s\0', then runtime.Unknown whose field 2 holds the object's bytes
   const raw = readFields(readFields(pod.bytes.subarray(4)).find((f) => f.number === 2)!.bytes!);
   const window = readFields(raw.find((f) => f.number === 3)!.bytes!)[0]!;
-  t.is(Number(window.varint), parseGoDuration(web.window));
+  t.is(Number(window.varint), parseGoDuration(web.window) ?? Number.NaN);
   t.is(raw.filter((f) => f.number === 4).length, 2);
+});
+
+test('malformed escapes in a metrics path are a 400, never a server error', async (t) => {
+  await cluster.ready();
+  for (const path of [
+    '/apis/metrics.k8s.io/v1beta1/nodes/%ff',
+    '/apis/metrics.k8s.io/v1beta1/namespaces/%ff/pods',
+    '/apis/%ff/v1beta1/nodes',
+  ]) {
+    const reply = await api.send('GET', path);
+    t.is(reply.status, 400, `${path}: ${JSON.stringify(reply.body)}`);
+  }
+  t.is((await api.send('GET', '/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=%3D%3D')).status, 400);
+  t.is((await api.send('GET', '/apis/metrics.k8s.io/v1beta1/nodes')).status, 200);
 });
