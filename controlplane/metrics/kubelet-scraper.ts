@@ -21,6 +21,13 @@ export const defaultMetricResolutionMs = 15_000;
 /** metrics-server's --kubelet-request-timeout default. */
 const defaultTimeoutMs = 10_000;
 const defaultConcurrency = 64;
+/**
+ * metrics-server staggers a round's requests over 8 ms per node, at most 4 s, so that a thousand
+ * kubelets are not asked in one burst; the API's requests interleave with a round rather than queue
+ * behind it.
+ */
+const staggerPerNodeMs = 8;
+const maxStaggerMs = 4_000;
 
 interface ScraperOptions {
   /** The nodes to scrape (from memory: the server's node cache). */
@@ -32,6 +39,8 @@ interface ScraperOptions {
   readonly timeoutMs?: number;
   /** Kubelets asked at once. */
   readonly concurrency?: number;
+  /** How long a round's starts are spread over (default metrics-server's: 8 ms per node, at most 4 s). */
+  readonly spreadMs?: (nodes: number) => number;
   readonly clock?: Clock;
   readonly logger: Logger;
   /** Where requests and rounds are counted for /metrics. */
@@ -134,9 +143,14 @@ export class KubeletScraper {
     const scraped = new Set<string>();
     let failed = 0;
     let next = 0;
+    const spread = (this.#options.spreadMs ?? ((n) => Math.min(staggerPerNodeMs * n, maxStaggerMs)))(targets.length);
     const worker = async () => {
       while (next < targets.length && !this.#stopped) {
-        const { target, ready } = targets[next++]!;
+        const index = next++;
+        const { target, ready } = targets[index]!;
+        const due = started + (spread * index) / targets.length - this.#clock.now();
+        if (due > 0) await new Promise<void>((resolve) => this.#clock.after(due, resolve));
+        if (this.#stopped) return;
         try {
           this.#options.store.storeNode(target.node, await this.#scrape(target));
           scraped.add(target.node);

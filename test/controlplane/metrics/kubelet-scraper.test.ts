@@ -67,7 +67,11 @@ function nodes(count: number): KubeObject[] {
   }));
 }
 
-function scraper(kubelets: FakeKubelets, count: number, options: { concurrency?: number; timeoutMs?: number } = {}) {
+function scraper(
+  kubelets: FakeKubelets,
+  count: number,
+  options: { concurrency?: number; timeoutMs?: number; spreadMs?: (nodes: number) => number } = {},
+) {
   const store = new UsageStore(1_000);
   const all = nodes(count);
   const s = new KubeletScraper({
@@ -76,10 +80,32 @@ function scraper(kubelets: FakeKubelets, count: number, options: { concurrency?:
     store,
     resolutionMs: 1_000,
     logger: pino({ level: 'silent' }),
+    // at once unless a test asks for metrics-server's stagger
+    spreadMs: () => 0,
     ...options,
   });
   return { scraper: s, store };
 }
+
+test('a round spreads its starts as metrics-server does: 8 ms per node, at most 4 s', async (t) => {
+  const kubelets = new FakeKubelets();
+  const starts: number[] = [];
+  const fetch = kubelets.fetch;
+  kubelets.fetch = (target, signal) => {
+    starts.push(Date.now());
+    return fetch(target, signal);
+  };
+  const all = nodes(50);
+  const s = new KubeletScraper({
+    nodes: async () => all,
+    fetch: kubelets.fetch,
+    store: new UsageStore(1_000),
+    logger: pino({ level: 'silent' }),
+  });
+  await s.scrapeOnce();
+  const spread = Math.max(...starts) - Math.min(...starts);
+  t.true(spread >= 350 && spread < 1_500, `50 nodes started over ${spread} ms`);
+});
 
 test('a round asks every node once, never more than the concurrency bound at a time', async (t) => {
   const kubelets = new FakeKubelets();
