@@ -347,7 +347,8 @@ export class Agent {
         taints: config.registerTaints,
         maxPods: config.maxPods,
         reserved: config.reserved,
-        kubeletPort: config.kubeletPort || 10250,
+        // advertised only when served: a scraper dials what a node advertises
+        kubeletPort: config.kubeletPort !== undefined && config.kubeletPort > 0 ? config.kubeletPort : 0,
         kubeletVersion: config.version,
       };
       // set once the pod informer runs: its watch may have died silently while the API was away

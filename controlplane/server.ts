@@ -619,6 +619,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
     ...(options.inflight ? { inflight: options.inflight } : {}),
+    moreMetrics: () => resourceMetrics.metricsText(),
     logger,
     documents: (path, port) => issuerDiscoveryDocument(tokens, path, serverUrl(port)),
     datastoreHealthy: async () => {

@@ -122,6 +122,21 @@ export function resourceMetricsText(summary: Any): string {
         c.memory?.workingSetBytes,
         timeMs(c.memory?.time),
       );
+  // a start at or after the CPU sample is not one the summary knew (it says "now" then): left out,
+  // so a scraper never takes a container for restarted at every scrape
+  b.family('container_start_time_seconds', 'gauge', stable('Start time of the container since unix epoch in seconds'));
+  for (const p of pods)
+    for (const c of p.containers as Any[]) {
+      const started = timeMs(c.startTime);
+      const sampled = timeMs(c.cpu?.time);
+      if (started === undefined || sampled === undefined || started >= sampled) continue;
+      b.sample(
+        'container_start_time_seconds',
+        { container: c.name, namespace: p.podRef.namespace, pod: p.podRef.name },
+        started / 1000,
+        sampled,
+      );
+    }
   b.family(
     'scrape_error',
     'gauge',

@@ -125,7 +125,20 @@ function memoryOf(usage: ContainerStats['memory'], nowMs: number): Any | undefin
   };
 }
 
-function containerEntry(stats: ContainerStats, nowMs: number): Any {
+/**
+ * When a pod's containers started, by name, from the status the agent reported (a restart moves
+ * it); a container not running yet falls back to the pod's own start.
+ */
+function containerStarts(pod: Pod): (name: string) => string | undefined {
+  const started = new Map<string, string>();
+  for (const status of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    const at = status.state?.running?.startedAt;
+    if (at) started.set(status.name, at);
+  }
+  return (name) => started.get(name) ?? pod.status?.startTime;
+}
+
+function containerEntry(stats: ContainerStats, nowMs: number, startedAt: (name: string) => string | undefined): Any {
   const name = stats.attributes?.metadata?.name ?? stats.attributes?.labels[criLabel.containerName] ?? '';
   const rootfs = stats.writableLayer
     ? {
@@ -136,7 +149,7 @@ function containerEntry(stats: ContainerStats, nowMs: number): Any {
     : undefined;
   return {
     name,
-    startTime: apiTime(nowMs),
+    startTime: startedAt(name) ?? apiTime(nowMs),
     cpu: cpuOf(stats.cpu, nowMs),
     memory: memoryOf(stats.memory, nowMs),
     rootfs,
@@ -193,7 +206,7 @@ export function summarize(input: StatsInput): Any {
       sandbox?.linux?.containers.length
         ? sandbox.linux.containers
         : input.containerStats.filter((c) => c.attributes?.labels[criLabel.podUid] === uid)
-    ).map((c) => containerEntry(c, now));
+    ).map((c) => containerEntry(c, now, containerStarts(pod)));
     const cpu = sandbox?.linux?.cpu
       ? cpuOf(sandbox.linux.cpu, now)
       : {

@@ -112,6 +112,22 @@ export const suiteChecks: Record<string, Check[]> = {
       measured: firstOf(field('overhead_ratio'), field('apiOverheadRatio')),
     },
   ],
+  'resource-metrics': [
+    {
+      label: 'scrape round of every kubelet (1,000 nodes), within the 10 s resolution',
+      target: 10_000,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('scrape_round_ms'),
+    },
+    {
+      label: 'node GET p99 while scraping 1,000 nodes (10 clients)',
+      target: 50,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('get_p99_ms'),
+    },
+  ],
   storage: [
     {
       label: 'claim create → pod Running p50 / emptyDir pod p50 (local-path)',
@@ -261,6 +277,7 @@ export const suiteOrder = [
   'api',
   'pod-start',
   'storage',
+  'resource-metrics',
   'agent-footprint',
   'exec',
   'proxy-sync',

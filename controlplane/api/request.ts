@@ -52,7 +52,8 @@ export function checkEscapes(target: string): void {
   if (bad) throw new ApiError('BadRequest', `invalid URL escape ${JSON.stringify(bad[0])}`);
 }
 
-function decodeSegment(segment: string): string {
+/** A path segment, decoded; 400 for escapes that are not UTF-8. */
+export function decodeSegment(segment: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {

@@ -6,7 +6,7 @@
  * before the signal aborts, fails its node's scrape and nothing else.
  */
 import { request } from 'node:http';
-import { connect, type TLSSocket } from 'node:tls';
+import { connect, createSecureContext, type SecureContext, type TLSSocket } from 'node:tls';
 import type { KubeletDialer } from '../api/kubelet-dialer.ts';
 import type { KubeletClientTls } from '../api/kubelet-proxy.ts';
 
@@ -22,9 +22,30 @@ export type FetchResourceMetrics = (target: ScrapeTarget, signal: AbortSignal) =
 /** 110 pods of a few containers make well under 1 MiB; far more is not a kubelet to believe. */
 const maxResourceMetricsBytes = 8 * 1024 * 1024;
 
-async function openTls(target: ScrapeTarget, dial: KubeletDialer, tls: KubeletClientTls): Promise<TLSSocket> {
+/** TLS sessions kept per kubelet: more than this many kubelets start the memory again. */
+const maxSessions = 10_000;
+
+/** What one client identity keeps between scrapes: its context, and each kubelet's last session. */
+interface ClientState {
+  readonly tls: KubeletClientTls;
+  readonly context: SecureContext;
+  readonly sessions: Map<string, Buffer>;
+}
+
+async function openTls(target: ScrapeTarget, dial: KubeletDialer, client: ClientState): Promise<TLSSocket> {
   const raw = await dial(target.host, target.port);
-  const socket = connect({ socket: raw, host: target.host, ...tls });
+  const key = `${target.host}:${target.port}`;
+  const session = client.sessions.get(key);
+  const socket = connect({
+    socket: raw,
+    host: target.host,
+    secureContext: client.context,
+    ...(session !== undefined ? { session } : {}),
+  });
+  socket.on('session', (next: Buffer) => {
+    if (client.sessions.size >= maxSessions) client.sessions.clear();
+    client.sessions.set(key, next);
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('secureConnect', resolve);
     socket.once('error', (err) => {
@@ -40,9 +61,19 @@ export function kubeletMetricsFetcher(
   clientTls: () => KubeletClientTls,
   maxBytes = maxResourceMetricsBytes,
 ): FetchResourceMetrics {
+  // one TLS context for every scrape until the certificate is renewed (building one parses the
+  // key, the certificate and the CA again), and each kubelet's session resumed from one scrape to
+  // the next (a full handshake signs with the client key and checks the kubelet's chain): for a
+  // thousand nodes both held the event loop
+  let client: ClientState | undefined;
+  const current = () => {
+    const tls = clientTls();
+    if (client?.tls !== tls) client = { tls, context: createSecureContext(tls), sessions: new Map() };
+    return client;
+  };
   return async (target, signal) => {
     signal.throwIfAborted();
-    const opening = openTls(target, dial, clientTls());
+    const opening = openTls(target, dial, current());
     const socket = await new Promise<TLSSocket>((resolve, reject) => {
       const abort = () => reject(signal.reason as Error);
       signal.addEventListener('abort', abort, { once: true });

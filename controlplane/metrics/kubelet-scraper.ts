@@ -14,12 +14,20 @@ import { kubeletAddress } from '../api/kubelet-proxy.ts';
 import type { FetchResourceMetrics, ScrapeTarget } from './kubelet-metrics-fetch.ts';
 import type { NodeScrape } from './metrics-points.ts';
 import { decodeResourceMetrics } from './resource-metrics-decode.ts';
+import type { ScrapeMetrics } from './scrape-metrics.ts';
 import type { UsageStore } from './usage-store.ts';
 
 export const defaultMetricResolutionMs = 15_000;
 /** metrics-server's --kubelet-request-timeout default. */
 const defaultTimeoutMs = 10_000;
 const defaultConcurrency = 64;
+/**
+ * metrics-server staggers a round's requests over 8 ms per node, at most 4 s, so that a thousand
+ * kubelets are not asked in one burst; the API's requests interleave with a round rather than queue
+ * behind it.
+ */
+const staggerPerNodeMs = 8;
+const maxStaggerMs = 4_000;
 
 interface ScraperOptions {
   /** The nodes to scrape (from memory: the server's node cache). */
@@ -31,8 +39,12 @@ interface ScraperOptions {
   readonly timeoutMs?: number;
   /** Kubelets asked at once. */
   readonly concurrency?: number;
+  /** How long a round's starts are spread over (default metrics-server's: 8 ms per node, at most 4 s). */
+  readonly spreadMs?: (nodes: number) => number;
   readonly clock?: Clock;
   readonly logger: Logger;
+  /** Where requests and rounds are counted for /metrics. */
+  readonly metrics?: ScrapeMetrics;
 }
 
 interface RoundReport {
@@ -48,7 +60,15 @@ function isReady(node: KubeObject): boolean {
   return conditions.some((c) => c.type === 'Ready' && c.status === 'True');
 }
 
+/**
+ * Where a node's kubelet port is, when the node says: a kubelet advertises its port in
+ * daemonEndpoints. A Node object without one (written by hand, or by an agent that serves no
+ * kubelet port) is not dialled at all, so no address it names is ever sent a packet on a guess.
+ */
 function targetOf(node: KubeObject): ScrapeTarget | undefined {
+  const advertised = (node.status as { daemonEndpoints?: { kubeletEndpoint?: { Port?: unknown } } } | undefined)
+    ?.daemonEndpoints?.kubeletEndpoint?.Port;
+  if (typeof advertised !== 'number' || advertised <= 0) return undefined;
   try {
     return { node: node.metadata.name ?? '', ...kubeletAddress(node) };
   } catch {
@@ -64,6 +84,8 @@ export class KubeletScraper {
   #timer: TimerHandle | undefined;
   #running = false;
   #stopped = false;
+  /** Aborts the scrapes in flight when the scraper stops (a hung kubelet must not hold a shutdown). */
+  #stopping = new AbortController();
   #round: Promise<RoundReport> | undefined;
 
   constructor(options: ScraperOptions) {
@@ -78,6 +100,7 @@ export class KubeletScraper {
     if (this.#running) return;
     this.#running = true;
     this.#stopped = false;
+    this.#stopping = new AbortController();
     this.#tick();
   }
 
@@ -100,9 +123,10 @@ export class KubeletScraper {
     this.#timer = this.#clock.after(wait, () => this.#tick());
   }
 
-  /** Stops scraping; waits for a round in progress (its kubelets time out at the latest). */
+  /** Stops scraping: the scrapes in flight are abandoned, and the round they belong to ends. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new Error('the scraper stopped'));
     this.#running = false;
     this.#timer?.cancel();
     await this.#round?.catch(() => undefined);
@@ -119,9 +143,14 @@ export class KubeletScraper {
     const scraped = new Set<string>();
     let failed = 0;
     let next = 0;
+    const spread = (this.#options.spreadMs ?? ((n) => Math.min(staggerPerNodeMs * n, maxStaggerMs)))(targets.length);
     const worker = async () => {
       while (next < targets.length && !this.#stopped) {
-        const { target, ready } = targets[next++]!;
+        const index = next++;
+        const { target, ready } = targets[index]!;
+        const due = started + (spread * index) / targets.length - this.#clock.now();
+        if (due > 0) await new Promise<void>((resolve) => this.#clock.after(due, resolve));
+        if (this.#stopped) return;
         try {
           this.#options.store.storeNode(target.node, await this.#scrape(target));
           scraped.add(target.node);
@@ -136,6 +165,7 @@ export class KubeletScraper {
     const workers = Math.max(1, Math.min(this.#options.concurrency ?? defaultConcurrency, targets.length));
     await Promise.all(Array.from({ length: workers }, worker));
     this.#options.store.endRound(scraped);
+    this.#options.metrics?.round((this.#clock.now() - started) / 1000);
     const report = {
       nodes: targets.length,
       scraped: scraped.size,
@@ -148,16 +178,20 @@ export class KubeletScraper {
 
   async #scrape(target: ScrapeTarget): Promise<NodeScrape> {
     const requestTimeMs = this.#clock.now();
+    let success = false;
     // a timer of our own: AbortSignal.timeout's does not keep the process alive while it waits
     const deadline = new AbortController();
     const timer = this.#clock.after(this.#timeoutMs, () =>
       deadline.abort(new Error(`no answer within ${this.#timeoutMs} ms`)),
     );
     try {
-      const text = await this.#options.fetch(target, deadline.signal);
-      return decodeResourceMetrics(text, requestTimeMs);
+      const text = await this.#options.fetch(target, AbortSignal.any([deadline.signal, this.#stopping.signal]));
+      const scrape = decodeResourceMetrics(text, requestTimeMs);
+      success = true;
+      return scrape;
     } finally {
       timer.cancel();
+      this.#options.metrics?.request(success, (this.#clock.now() - requestTimeMs) / 1000);
     }
   }
 }

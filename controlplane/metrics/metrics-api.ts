@@ -14,6 +14,7 @@ import { matchesLabels, parseLabelSelector, type LabelSelector } from '../../kub
 import type { KubeObject } from '../../kube/types.ts';
 import type { LocalBackend } from '../api/aggregator/aggregator.ts';
 import type { ParsedRequest } from '../api/request.ts';
+import { wantsTable } from '../api/rest.ts';
 import { rowObject } from '../api/table.ts';
 import { formatBytes, formatNanoCores, goDuration } from './usage-format.ts';
 import type { Measured, NodeUsage, PodUsage, Usage } from './usage-store.ts';
@@ -129,10 +130,6 @@ function metricsTable(items: readonly Item[], includeObject: string): Any {
       object: rowObject(item.object, includeObject),
     })),
   };
-}
-
-function wantsTable(accept: string | undefined): boolean {
-  return (accept ?? '').split(',').some((part) => part.includes('as=Table'));
 }
 
 const notFoundResource = () => new ApiError('NotFound', 'the server could not find the requested resource');

@@ -14,6 +14,7 @@ import { findResource } from '../api/resources.ts';
 import { kubeletMetricsFetcher } from './kubelet-metrics-fetch.ts';
 import { defaultMetricResolutionMs, KubeletScraper } from './kubelet-scraper.ts';
 import { MetricsApi, metricsGroup, metricsVersion } from './metrics-api.ts';
+import { ScrapeMetrics } from './scrape-metrics.ts';
 import { UsageStore } from './usage-store.ts';
 
 export const metricsApiServiceName = `${metricsVersion}.${metricsGroup}`;
@@ -41,6 +42,8 @@ export class ResourceMetrics {
   readonly api: MetricsApi;
   readonly #nodes: ObjectCache;
   readonly #scraper: KubeletScraper;
+  readonly #store: UsageStore;
+  readonly #metrics = new ScrapeMetrics();
   #clientTls: KubeletClientTls;
 
   constructor(options: ResourceMetricsOptions) {
@@ -48,6 +51,7 @@ export class ResourceMetrics {
     this.#clientTls = options.kubeletClient;
     this.#nodes = new ObjectCache(options.registry, findResource('', 'v1', 'nodes')!);
     const store = new UsageStore(resolutionMs);
+    this.#store = store;
     const nodes = this.#nodes;
     this.#scraper = new KubeletScraper({
       nodes: () => nodes.listAll(),
@@ -55,6 +59,7 @@ export class ResourceMetrics {
       store,
       resolutionMs,
       logger: options.logger,
+      metrics: this.#metrics,
     });
     this.api = new MetricsApi({
       node: (name) => nodes.get(undefined, name),
@@ -71,6 +76,11 @@ export class ResourceMetrics {
   async start(): Promise<void> {
     await this.#nodes.start();
     this.#scraper.start();
+  }
+
+  /** Prometheus text for the server's /metrics. */
+  metricsText(): string {
+    return this.#metrics.render(this.#store.counts);
   }
 
   /** A renewed kubelet client certificate, from the next scrape on. */

@@ -5,6 +5,7 @@
  * binary suffix that divides it exactly ("1028Ki", "1234567"), and the window as Go prints a
  * time.Duration ("15.004s", "1m0.5s", "500ms").
  */
+import { formatGoDuration } from '../../kube/go-duration.ts';
 
 const decimalSuffixes = ['n', 'u', 'm', '', 'k', 'M', 'G', 'T', 'P', 'E'];
 
@@ -34,22 +35,7 @@ export function formatBytes(bytes: number): string {
   return `${value}${binarySuffixes[step]}`;
 }
 
-/** Digits after the point with trailing zeros dropped ("004" stays, "500" becomes "5"). */
-function fraction(value: number, digits: number): string {
-  const text = String(value).padStart(digits, '0').replace(/0+$/, '');
-  return text === '' ? '' : `.${text}`;
-}
-
 /** A duration in milliseconds as Go's time.Duration.String() writes it. */
 export function goDuration(ms: number): string {
-  const total = Math.max(0, Math.round(ms));
-  if (total === 0) return '0s';
-  if (total < 1000) return `${total}ms`;
-  const hours = Math.floor(total / 3_600_000);
-  const minutes = Math.floor((total % 3_600_000) / 60_000);
-  const seconds = Math.floor((total % 60_000) / 1000);
-  const secondsText = `${seconds}${fraction(total % 1000, 3)}s`;
-  if (hours > 0) return `${hours}h${minutes}m${secondsText}`;
-  if (minutes > 0) return `${minutes}m${secondsText}`;
-  return secondsText;
+  return formatGoDuration(Math.round(ms) * 1e6);
 }

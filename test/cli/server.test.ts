@@ -38,6 +38,14 @@ test('a bad port is a usage error, one line, exit 2', async (t) => {
   t.regex(r.stderr, /--secure-port 70000 is not a port/);
 });
 
+test('a metric resolution below 10s is a usage error, as metrics-server refuses it', async (t) => {
+  for (const value of ['5s', 'soon']) {
+    const r = await run(['server', '--data-dir', dir, '--metric-resolution', value]);
+    t.is(r.code, 2, value);
+    t.regex(r.stderr, /--metric-resolution .*: metric-resolution should be a time duration at least 10s/);
+  }
+});
+
 test('etcd without endpoints fails to start, one line, exit 1', async (t) => {
   const r = await run(['server', '--data-dir', dir, '--datastore', 'etcd']);
   t.is(r.code, 1);

@@ -6,14 +6,18 @@
  * server knows its own resources; this server only needs the attributes RBAC judges.
  */
 import { flagParam } from '../query-params.ts';
-import { resourceVerb, type ParsedRequest } from '../request.ts';
+import { decodeSegment, resourceVerb, type ParsedRequest } from '../request.ts';
 import type { ResourceInfo } from '../resources.ts';
 
 /** The group and version a path is under, if it is under `/apis/<group>/<version>`. */
 export function groupVersionOf(pathname: string): { group: string; version: string } | undefined {
   const parts = pathname.split('/').filter((p) => p !== '');
   if (parts[0] !== 'apis' || parts.length < 3) return undefined;
-  return { group: decodeURIComponent(parts[1]!), version: decodeURIComponent(parts[2]!) };
+  try {
+    return { group: decodeURIComponent(parts[1]!), version: decodeURIComponent(parts[2]!) };
+  } catch {
+    return undefined; // not UTF-8: no APIService has that name, and the path's own parsing refuses it
+  }
 }
 
 function remoteResource(group: string, version: string, resource: string, namespaced: boolean): ResourceInfo {
@@ -38,7 +42,7 @@ export function parseAggregatedRequest(method: string, url: URL): ParsedRequest 
   const parts = url.pathname
     .split('/')
     .filter((p) => p !== '')
-    .map((p) => decodeURIComponent(p));
+    .map(decodeSegment);
   const [, group = '', version = ''] = parts;
   let rest = parts.slice(3);
   if (rest.length === 0) return { kind: 'path', verb: method.toLowerCase(), path: url.pathname };

@@ -25,6 +25,8 @@ import type { Registry } from '../registry.ts';
 import type { ParsedRequest } from '../request.ts';
 import { findResource } from '../resources.ts';
 import { isUnreachable, resolveServiceEndpoint, type ServiceEndpoint } from '../service-endpoint.ts';
+import { canEncodeProtobuf, encodeProtobufObject, protobufMediaType } from '../protobuf/envelope.ts';
+import { wantsProtobuf } from '../protobuf/negotiate.ts';
 import { groupVersionOf, parseAggregatedRequest } from './aggregated-request.ts';
 import { availableCondition, statusWith, type Observation } from './availability.ts';
 import { aggregatedGroups, legacyGroups, type RemoteGroupVersion } from './discovery-merge.ts';
@@ -252,9 +254,14 @@ export class Aggregator {
   /** A local backend's answer; its errors go back to the caller as any API error does. */
   async #answerLocally(local: LocalBackend, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const reply = await local.serve(parseAggregatedRequest(req.method ?? 'GET', url), url, req.headers.accept);
-    const body = Buffer.from(JSON.stringify(reply.body));
+    // protobuf for a client that prefers it (kubectl top does), as an extension server negotiates
+    const protobuf =
+      !reply.contentType.includes('as=Table') && wantsProtobuf(req.headers.accept) && canEncodeProtobuf(reply.body);
+    const body = protobuf
+      ? encodeProtobufObject(reply.body as Record<string, unknown>)
+      : Buffer.from(JSON.stringify(reply.body));
     res.writeHead(reply.code, {
-      'Content-Type': reply.contentType,
+      'Content-Type': protobuf ? protobufMediaType : reply.contentType,
       'Content-Length': body.length,
       'Cache-Control': 'no-cache, private',
     });

@@ -65,6 +65,7 @@ const packagesByGroup: Readonly<Record<string, string>> = {
   'admissionregistration.k8s.io': 'k8s.io.api.admissionregistration',
   'apiregistration.k8s.io': 'k8s.io.kube_aggregator.pkg.apis.apiregistration',
   'apiextensions.k8s.io': 'k8s.io.apiextensions_apiserver.pkg.apis.apiextensions',
+  'metrics.k8s.io': 'k8s.io.metrics.pkg.apis.metrics',
   'meta.k8s.io': 'k8s.io.apimachinery.pkg.apis.meta',
 };
 

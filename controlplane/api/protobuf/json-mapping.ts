@@ -4,6 +4,7 @@
  *   a zero time is JSON null, which an object leaves out;
  * - IntOrString is {type, intVal, strVal} and a JSON number or string; Quantity is its string;
  * - RawExtension and FieldsV1 carry their JSON text as bytes; bytes fields are base64 in JSON;
+ * - metav1.Duration is int64 nanoseconds and JSON's Go duration text ("15.004s");
  * - wrappers of one repeated 'items' field (ExtraValue, Verbs) are plain JSON arrays;
  * - embedded structs ((inline) in the schema) lift their fields into the parent's JSON;
  * - a field whose JSON name is no protobuf identifier ($schema, x-kubernetes-*) says it with (json);
@@ -14,6 +15,7 @@
  * Both directions build new values and never touch their input. They walk the keys that are there
  * (an object sets a few of a PodSpec's forty fields), not the schema's fields.
  */
+import { formatGoDuration, parseGoDuration } from '../../../kube/go-duration.ts';
 import type { MessageType } from './descriptors.ts';
 
 type Json = Record<string, unknown>;
@@ -33,6 +35,7 @@ const specialTypes: Readonly<Record<string, Special>> = {
   [`${apiextensions}.JSONSchemaPropsOrArray`]: 'schemaOrArray',
   [`${apiextensions}.JSONSchemaPropsOrBool`]: 'schemaOrBool',
   [`${apiextensions}.JSONSchemaPropsOrStringArray`]: 'schemaOrStrings',
+  [`${meta}.Duration`]: 'duration',
 };
 type Special =
   | 'time'
@@ -41,6 +44,7 @@ type Special =
   | 'quantity'
   | 'rawExtension'
   | 'fieldsV1'
+  | 'duration'
   | 'list'
   | 'schemaOrArray'
   | 'schemaOrBool'
@@ -150,6 +154,8 @@ export function messageToJson(type: MessageType, value: Json): unknown {
       return jsonText(value.raw);
     case 'fieldsV1':
       return jsonText(value.Raw);
+    case 'duration':
+      return formatGoDuration(toNumber(value.duration));
     case 'list':
       return [...((value.items as unknown[] | undefined) ?? [])];
     case 'schemaOrArray': {
@@ -219,6 +225,10 @@ export function messageFromJson(type: MessageType, value: unknown): Json | undef
       return value === undefined || value === null ? undefined : { raw: Buffer.from(JSON.stringify(value)) };
     case 'fieldsV1':
       return value === undefined || value === null ? undefined : { Raw: Buffer.from(JSON.stringify(value)) };
+    case 'duration': {
+      const nanoseconds = typeof value === 'string' ? parseGoDuration(value) : undefined;
+      return nanoseconds === undefined ? undefined : { duration: nanoseconds };
+    }
     case 'list':
       return Array.isArray(value) ? { items: value.map(String) } : undefined;
     case 'schemaOrArray':

@@ -10,7 +10,7 @@ import { sharedInProcess } from '../in-process.ts';
 import { installedKubectlReleases } from '../kubectl-releases.ts';
 import { metricsCluster } from './metrics-cluster.ts';
 
-const shared = sharedInProcess(test, { metricResolutionMs: 1_000 });
+const shared = sharedInProcess(test, { metricResolutionMs: 2_500 });
 const cluster = metricsCluster(test, shared);
 const kubectl = adminKubectl(shared);
 

@@ -61,12 +61,17 @@ function nodes(count: number): KubeObject[] {
     metadata: { name: `n${i}` },
     status: {
       addresses: [{ type: 'InternalIP', address: `10.0.${Math.floor(i / 250)}.${(i % 250) + 1}` }],
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
       conditions: [{ type: 'Ready', status: 'True' }],
     },
   }));
 }
 
-function scraper(kubelets: FakeKubelets, count: number, options: { concurrency?: number; timeoutMs?: number } = {}) {
+function scraper(
+  kubelets: FakeKubelets,
+  count: number,
+  options: { concurrency?: number; timeoutMs?: number; spreadMs?: (nodes: number) => number } = {},
+) {
   const store = new UsageStore(1_000);
   const all = nodes(count);
   const s = new KubeletScraper({
@@ -75,10 +80,32 @@ function scraper(kubelets: FakeKubelets, count: number, options: { concurrency?:
     store,
     resolutionMs: 1_000,
     logger: pino({ level: 'silent' }),
+    // at once unless a test asks for metrics-server's stagger
+    spreadMs: () => 0,
     ...options,
   });
   return { scraper: s, store };
 }
+
+test('a round spreads its starts as metrics-server does: 8 ms per node, at most 4 s', async (t) => {
+  const kubelets = new FakeKubelets();
+  const starts: number[] = [];
+  const fetch = kubelets.fetch;
+  kubelets.fetch = (target, signal) => {
+    starts.push(Date.now());
+    return fetch(target, signal);
+  };
+  const all = nodes(50);
+  const s = new KubeletScraper({
+    nodes: async () => all,
+    fetch: kubelets.fetch,
+    store: new UsageStore(1_000),
+    logger: pino({ level: 'silent' }),
+  });
+  await s.scrapeOnce();
+  const spread = Math.max(...starts) - Math.min(...starts);
+  t.true(spread >= 350 && spread < 1_500, `50 nodes started over ${spread} ms`);
+});
 
 test('a round asks every node once, never more than the concurrency bound at a time', async (t) => {
   const kubelets = new FakeKubelets();
@@ -88,6 +115,22 @@ test('a round asks every node once, never more than the concurrency bound at a t
   t.is(kubelets.calls.size, 200);
   t.true([...kubelets.calls.values()].every((n) => n === 1));
   t.is(kubelets.maxInFlight, 16);
+});
+
+test('a node that advertises no kubelet port, or no address, is never dialled', async (t) => {
+  const kubelets = new FakeKubelets();
+  const store = new UsageStore(1_000);
+  const [served, unserved, unaddressed] = nodes(3);
+  delete (unserved!.status as { daemonEndpoints?: unknown }).daemonEndpoints;
+  delete (unaddressed!.status as { addresses?: unknown }).addresses;
+  const s = new KubeletScraper({
+    nodes: async () => [served!, unserved!, unaddressed!],
+    fetch: kubelets.fetch,
+    store,
+    logger: pino({ level: 'silent' }),
+  });
+  t.like(await s.scrapeOnce(), { nodes: 1, scraped: 1 });
+  t.deepEqual([...kubelets.calls.keys()], ['n0']);
 });
 
 test('failing, garbled and hanging kubelets cost only their own nodes, and a hang only its timeout', async (t) => {
@@ -142,6 +185,17 @@ test('rounds follow the resolution without overlapping, and stop() ends them', a
   t.is(kubelets.calls.get('n0'), calls);
   await new Promise((r) => setTimeout(r, 1_200));
   t.is(kubelets.calls.get('n1'), calls, 'no round after stop()');
+});
+
+test('stop() does not wait for a kubelet that hangs', async (t) => {
+  const kubelets = new FakeKubelets();
+  kubelets.behaviour.set('n0', 'hang');
+  const { scraper: s } = scraper(kubelets, 1, { timeoutMs: 900 });
+  s.start();
+  await new Promise((r) => setTimeout(r, 100));
+  const started = Date.now();
+  await s.stop();
+  t.true(Date.now() - started < 300, `stop() took ${Date.now() - started} ms`);
 });
 
 test('a thousand nodes of 30 pods in a round, each answer handled in a short slice of CPU', async (t) => {

@@ -8,10 +8,13 @@ import test from 'ava';
 import { adminCalls } from '../admin-calls.ts';
 import { sharedInProcess } from '../in-process.ts';
 import { waitFor } from '../ports.ts';
-import { call, userIdentity } from '../server-process.ts';
+import { adminIdentity, call, callBytes, userIdentity } from '../server-process.ts';
+import { readFields } from '../protobuf-wire.ts';
+import { parseGoDuration } from '../../../kube/go-duration.ts';
+import { decodeProtobufObject } from '../../../controlplane/api/protobuf/envelope.ts';
 import { cores, metricsCluster } from './metrics-cluster.ts';
 
-const shared = sharedInProcess(test, { metricResolutionMs: 1_000 });
+const shared = sharedInProcess(test, { metricResolutionMs: 2_500 });
 const api = adminCalls(shared);
 const cluster = metricsCluster(test, shared);
 const kubelets = cluster.kubelets;
@@ -237,3 +240,108 @@ test.serial(
     t.pass();
   },
 );
+
+test('hostile identities: a node, a service account and a namespace admin read no more than upstream lets them', async (t) => {
+  await cluster.ready();
+  const { dataDir, server } = shared.server();
+  const endpoint = { dataDir, port: Number(new URL(server.url).port) };
+  await api.sendOk('POST', '/apis/rbac.authorization.k8s.io/v1/namespaces/shop/rolebindings', {
+    metadata: { name: 'shop-admin' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'shop-admin' }],
+  });
+  const admin = userIdentity(dataDir, 'shop-admin');
+  await waitFor('the shop-admin binding to apply', async () => {
+    const r = await call(endpoint, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', admin);
+    return r.status === 200;
+  });
+  const node = userIdentity(dataDir, 'system:node:node-a', ['system:nodes']);
+  const serviceAccount = userIdentity(dataDir, 'system:serviceaccount:shop:default', [
+    'system:serviceaccounts',
+    'system:serviceaccounts:shop',
+  ]);
+  const expectations: [string, typeof admin, string, string, number][] = [
+    ['namespace admin', admin, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web', 200],
+    ['namespace admin', admin, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/office/pods', 403],
+    ['namespace admin', admin, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes', 403],
+    ['namespace admin', admin, 'POST', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', 403],
+    ['node', node, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes/node-a', 403],
+    ['node', node, 'GET', '/apis/metrics.k8s.io/v1beta1/pods', 403],
+    ['service account', serviceAccount, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods', 403],
+    ['anonymous', {}, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes', 403],
+  ];
+  for (const [who, identity, method, path, status] of expectations) {
+    const body =
+      method === 'POST'
+        ? { apiVersion: 'metrics.k8s.io/v1beta1', kind: 'PodMetrics', metadata: { name: 'web' } }
+        : undefined;
+    const reply = await call(endpoint, method, path, identity, body);
+    t.is(reply.status, status, `${who} ${method} ${path}: ${JSON.stringify(reply.body)}`);
+  }
+  // the refused write changed nothing: web's metrics are still the kubelet's
+  const web = await api.sendOk('GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web');
+  t.deepEqual(
+    web.containers.map((c: any) => c.name),
+    ['app', 'sidecar'],
+  );
+  // and the server still answers a normal client
+  t.is((await api.send('GET', '/api/v1/namespaces/shop/pods')).status, 200);
+});
+
+test('the server’s /metrics counts scrapes with metrics-server’s names', async (t) => {
+  await cluster.ready();
+  const text = (await api.send('GET', '/metrics')).body as string;
+  const value = (series: string) => Number(new RegExp(`^${series} (\\S+)$`, 'm').exec(text)?.[1]);
+  t.true(value('metrics_server_kubelet_request_total\\{success="true"\\}') >= 4, 'two nodes, two rounds at least');
+  t.true(value('metrics_server_manager_tick_duration_seconds_count') >= 2);
+  t.regex(text, /^metrics_server_kubelet_request_duration_seconds_bucket\{le="\+Inf"\} \d+$/m);
+  t.true(value('metrics_server_storage_points\\{type="container"\\}') >= 3);
+});
+
+test('a client that prefers protobuf (kubectl top does) gets NodeMetrics and PodMetrics in it, upstream’s field numbers', async (t) => {
+  await cluster.ready();
+  const { dataDir, server } = shared.server();
+  const endpoint = { dataDir, port: Number(new URL(server.url).port) };
+  const admin = adminIdentity(dataDir);
+  const accept = { Accept: 'application/vnd.kubernetes.protobuf, */*' };
+  const nodes = await callBytes(endpoint, 'GET', '/apis/metrics.k8s.io/v1beta1/nodes', admin, accept);
+  t.is(nodes.status, 200);
+  t.is(nodes.headers['content-type'], 'application/vnd.kubernetes.protobuf');
+  const decoded = decodeProtobufObject(nodes.bytes) as any;
+  t.is(decoded.kind, 'NodeMetricsList');
+  const json = await api.sendOk('GET', '/apis/metrics.k8s.io/v1beta1/nodes');
+  t.deepEqual(
+    decoded.items.map((n: any) => [n.metadata.name, n.usage.memory, n.window]),
+    json.items.map((n: any) => [n.metadata.name, n.usage.memory, n.window]),
+  );
+  const pod = await callBytes(endpoint, 'GET', '/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web', admin, accept);
+  const web = decodeProtobufObject(pod.bytes) as any;
+  t.is(web.kind, 'PodMetrics');
+  t.deepEqual(
+    web.containers.map((c: any) => [c.name, c.usage.memory]),
+    [
+      ['app', '64Mi'],
+      ['sidecar', '16Mi'],
+    ],
+  );
+  // PodMetrics: window is field 3, a Duration whose field 1 holds nanoseconds; containers field 4
+  // the envelope: 'k8s\0', then runtime.Unknown whose field 2 holds the object's bytes
+  const raw = readFields(readFields(pod.bytes.subarray(4)).find((f) => f.number === 2)!.bytes!);
+  const window = readFields(raw.find((f) => f.number === 3)!.bytes!)[0]!;
+  t.is(Number(window.varint), parseGoDuration(web.window) ?? Number.NaN);
+  t.is(raw.filter((f) => f.number === 4).length, 2);
+});
+
+test('malformed escapes in a metrics path are a 400, never a server error', async (t) => {
+  await cluster.ready();
+  for (const path of [
+    '/apis/metrics.k8s.io/v1beta1/nodes/%ff',
+    '/apis/metrics.k8s.io/v1beta1/namespaces/%ff/pods',
+    '/apis/%ff/v1beta1/nodes',
+  ]) {
+    const reply = await api.send('GET', path);
+    t.is(reply.status, 400, `${path}: ${JSON.stringify(reply.body)}`);
+  }
+  t.is((await api.send('GET', '/apis/metrics.k8s.io/v1beta1/nodes?labelSelector=%3D%3D')).status, 400);
+  t.is((await api.send('GET', '/apis/metrics.k8s.io/v1beta1/nodes')).status, 200);
+});

@@ -2,7 +2,8 @@
  * A small cluster for the resource metrics API, in a test file's shared in-process server: two
  * nodes (zone east and west) whose stand-in kubelets measure three pods in two namespaces, and a
  * fourth pod no kubelet measures; made once, by whichever test comes first, and ready once the
- * API shows every measured node and pod.
+ * API shows every measured node and pod. Its server scrapes every 2.5 s: with less, a kubelet's
+ * 90 % of it to answer is short enough on a busy machine to lose a node for a round.
  */
 import type { TestFn } from 'ava';
 import { adminCalls } from '../admin-calls.ts';

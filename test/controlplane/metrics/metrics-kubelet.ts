@@ -29,6 +29,8 @@ export interface MetricsKubelet {
   readonly port: number;
   /** Client certificate CNs of every /metrics/resource request. */
   readonly scrapedBy: string[];
+  /** When each came (ms since the epoch). */
+  readonly scrapedAt: number[];
   node: { cores: number; memoryBytes: number };
   pods: MeasuredPod[];
   mode: KubeletMode;
@@ -61,20 +63,31 @@ function resourceMetricsText(
   return `${lines.join('\n')}\n`;
 }
 
-export async function startMetricsKubelet(dataDir: string, nodeName: string): Promise<MetricsKubelet> {
+/** A serving certificate for 127.0.0.1 from the cluster CA (one may serve many stand-ins). */
+export function kubeletServing(dataDir: string, nodeName: string): { cert: string; key: string; ca: string } {
   const ca = {
     cert: readFileSync(join(dataDir, 'pki/ca.crt'), 'utf8'),
     key: readFileSync(join(dataDir, 'pki/ca.key'), 'utf8'),
   };
-  const serving = issueCertificate(ca, {
+  const pair = issueCertificate(ca, {
     commonName: `system:node:${nodeName}`,
     ipAddresses: ['127.0.0.1'],
     usage: 'server',
   });
+  return { ...pair, ca: ca.cert };
+}
+
+export async function startMetricsKubelet(
+  dataDir: string,
+  nodeName: string,
+  serving = kubeletServing(dataDir, nodeName),
+): Promise<MetricsKubelet> {
+  const ca = { cert: serving.ca };
   const since = Date.now();
   const hung = new Set<import('node:http').ServerResponse>();
   const kubelet: Omit<MetricsKubelet, 'port' | 'close'> = {
     scrapedBy: [],
+    scrapedAt: [],
     node: { cores: 1, memoryBytes: 1024 * 1024 * 1024 },
     pods: [],
     mode: 'ok',
@@ -86,6 +99,7 @@ export async function startMetricsKubelet(dataDir: string, nodeName: string): Pr
         res.writeHead(404).end();
         return;
       }
+      kubelet.scrapedAt.push(Date.now());
       kubelet.scrapedBy.push(String((req.socket as TLSSocket).getPeerCertificate()?.subject?.CN ?? ''));
       switch (kubelet.mode) {
         case 'hang':
