@@ -54,7 +54,11 @@ import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
-import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
+import { startControlLoops } from './controllers/control-loops.ts';
+import type { LeaderElectionTimings } from './leader-election/election-config.ts';
+import { candidateIdentity } from './leader-election/candidate-identity.ts';
+import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
+import { startElectedLoops } from './leader-election/elected-loops.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -130,6 +134,11 @@ export interface ServerOptions {
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
     readonly nodeLifecycle?: NodeLifecycleOptions;
+    /**
+     * Run the scheduler and the controllers only while this server leads their Leases
+     * (kube-system/kube-scheduler, kube-system/kube-controller-manager); absent: always (one server).
+     */
+    readonly leaderElection?: LeaderElectionTimings;
   };
 }
 
@@ -141,6 +150,54 @@ export interface RunningServer {
   readonly api: ApiServer;
   /** Graceful stop; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** The scheduler and the controllers, each under its own Lease when leader election is on. */
+async function startLoops(
+  options: ServerOptions,
+  admin: { server: string; ca: string; cert: string; key: string },
+): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[] }> {
+  const settings = options.controlLoops!;
+  const logger = options.logger.child({ component: 'controllers' });
+  const userAgent = (component: string) => `${component}/${options.kubernetesVersion} (bosun)`;
+  // each component its own connections and User-Agent (audit events and managedFields name it)
+  const controllersHttp = new KubeClient({
+    ...admin,
+    maxConnections: 64,
+    userAgent: userAgent('kube-controller-manager'),
+  });
+  const schedulerHttp = new KubeClient({ ...admin, maxConnections: 64, userAgent: userAgent('kube-scheduler') });
+  const controllersOptions = {
+    logger,
+    rootCaPem: admin.ca,
+    ...(settings.nodeLifecycle ? { nodeLifecycle: settings.nodeLifecycle } : {}),
+  };
+  if (settings.leaderElection === undefined) {
+    const loops = await startControlLoops({
+      ...controllersOptions,
+      client: new KubeClusterClient(controllersHttp),
+      ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
+    });
+    return { loops, clients: [controllersHttp, schedulerHttp] };
+  }
+  const timings = settings.leaderElection;
+  // renewals on connections of their own, bounded so that a hung request cannot outlast the deadline
+  const electionHttp = new KubeClient({
+    ...admin,
+    timeoutMs: Math.max(500, timings.renewDeadlineMs / 2),
+    userAgent: userAgent('bosun-leader-election'),
+  });
+  const elected = startElectedLoops({
+    identity: candidateIdentity(),
+    timings,
+    leases: kubeLeaseClient(electionHttp),
+    clock: options.clock ?? systemClock,
+    logger,
+    controllers: { client: new KubeClusterClient(controllersHttp), options: controllersOptions },
+    ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp) }),
+  });
+  await elected.firstRound;
+  return { loops: elected, clients: [controllersHttp, schedulerHttp, electionHttp] };
 }
 
 function openDatastore(options: ServerOptions): Storage {
@@ -651,24 +708,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   certificates.start();
   // the scheduler and controllers reach this server over loopback with the admin identity, as a
   // separate controller manager would (they meet the API only through HTTP)
-  let loops: RunningControlLoops | undefined;
-  let loopsClient: KubeClient | undefined;
+  let loops: { stop(): Promise<void> } | undefined;
+  let loopsClients: KubeClient[] = [];
   if (options.controlLoops) {
     try {
-      loopsClient = new KubeClient({
+      const started = await startLoops(options, {
         server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
         ca: pki.ca.cert,
         cert: pki.admin.cert,
         key: pki.admin.key,
-        maxConnections: 64,
       });
-      loops = await startControlLoops({
-        client: new KubeClusterClient(loopsClient),
-        logger: logger.child({ component: 'controllers' }),
-        rootCaPem: pki.ca.cert,
-        ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
-        ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
-      });
+      loops = started.loops;
+      loopsClients = started.clients;
     } catch (err) {
       stopSnapshots();
       await certificates.stop();
@@ -696,7 +747,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key },
       });
       certificates.useClientCertificate(next.admin.cert, next.admin.key);
-      loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
+      for (const client of loopsClients) client.useClientCertificate(next.admin.cert, next.admin.key);
     },
   });
   const stopRenewal = new AbortController();
@@ -715,6 +766,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopRenewal.abort();
       await renewing;
       await loops?.stop();
+      for (const client of loopsClients) client.close();
       stopSnapshots();
       await certificates.stop();
       compactor.stop();
