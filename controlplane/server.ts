@@ -187,8 +187,10 @@ async function startLoops(
     timeoutMs: Math.max(500, timings.renewDeadlineMs / 2),
     userAgent: userAgent('bosun-leader-election'),
   });
+  const identity = candidateIdentity();
+  logger.info({ identity }, 'leader election candidate');
   const elected = startElectedLoops({
-    identity: candidateIdentity(),
+    identity,
     timings,
     leases: kubeLeaseClient(electionHttp),
     clock: options.clock ?? systemClock,
