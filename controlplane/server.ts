@@ -55,6 +55,9 @@ import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
 import { startControlLoops } from './controllers/control-loops.ts';
+import { ClaimStore } from './allocation/claims.ts';
+import { droppedValues } from './allocation/held-values.ts';
+import { AllocationRepair } from './allocation/repair-loop.ts';
 import type { LeaderElectionTimings } from './leader-election/election-config.ts';
 import { candidateIdentity } from './leader-election/candidate-identity.ts';
 import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
@@ -128,6 +131,8 @@ export interface ServerOptions {
     readonly encryptionConfig?: string | undefined;
     readonly bosunVersion: string;
   };
+  /** How often Services' ClusterIPs and NodePorts are checked against their claims (default upstream's 3 min). */
+  readonly allocationRepairIntervalMs?: number;
   /** The clock certificate renewal is judged by (default the system's). */
   readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
@@ -405,6 +410,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const namespaces = findResource('', 'v1', 'namespaces')!;
   const secrets = findResource('', 'v1', 'secrets')!;
   let registry!: Registry;
+  // ClusterIPs and NodePorts are claimed one key each in the datastore, so servers sharing it never
+  // hand out a value twice; a Service's dropped values are freed as soon as the change is stored
+  const claims = new ClaimStore(storage);
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
   const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
@@ -458,6 +466,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .catch(() => undefined); // best effort: the next charge recomputes usage from the objects
     },
     services: async () => (await registry.list(services, undefined)).items,
+    claims: {
+      claim: async (kind, value, owner) => (await claims.claim(kind, value, owner)) !== 'taken',
+      release: (kind, value, ownerUid) => claims.release(kind, value, ownerUid),
+    },
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
@@ -474,6 +486,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await admit(request);
   });
   registry.admitDeletesWith(deletionAdmission({ webhooks, policies }));
+  registry.afterStoredChange(async (info, before, after) => {
+    if (info !== services) return;
+    for (const dropped of droppedValues(before, after))
+      await claims.release(dropped.kind, dropped.value, before.metadata.uid ?? '');
+  });
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -692,6 +709,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
+  const stopRepair = new AbortController();
+  const repairing = new AllocationRepair({
+    registry,
+    claims,
+    serviceCidr: options.serviceCidr,
+    clock: options.clock ?? systemClock,
+    ...(options.allocationRepairIntervalMs !== undefined ? { intervalMs: options.allocationRepairIntervalMs } : {}),
+    logger: logger.child({ component: 'allocation-repair' }),
+  }).run(stopRepair.signal);
   const stopSnapshots = scheduleSnapshots(options, logger);
   // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
   const selfHost =
@@ -723,6 +749,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       loops = started.loops;
       loopsClients = started.clients;
     } catch (err) {
+      stopRepair.abort();
       stopSnapshots();
       await certificates.stop();
       compactor.stop();
@@ -769,6 +796,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       await renewing;
       await loops?.stop();
       for (const client of loopsClients) client.close();
+      stopRepair.abort();
+      await repairing;
       stopSnapshots();
       await certificates.stop();
       compactor.stop();

@@ -50,6 +50,8 @@ interface HaServerOptions {
   /** A server whose pki folder this one starts from; absent: a new cluster. */
   readonly sharePkiWith?: ServerProcess;
   readonly serverArgs?: readonly string[];
+  /** Run the scheduler and controllers (default true). */
+  readonly controllers?: boolean;
 }
 
 function logLines(text: string): Record<string, any>[] {
@@ -76,7 +78,7 @@ export async function startHaServer(options: HaServerOptions): Promise<HaServer>
     datastore: 'etcd',
     etcd: { serverFlags: options.etcdFlags },
     dataDir,
-    controllers: true,
+    controllers: options.controllers ?? true,
     serverArgs: ['--audit-policy-file', policy, '--audit-log-path', auditLog, ...(options.serverArgs ?? [])],
   });
   return {
