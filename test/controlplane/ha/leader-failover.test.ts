@@ -7,12 +7,11 @@
  * audit log (the components' User-Agent).
  */
 import test from 'ava';
-import { rmSync } from 'node:fs';
 import { startEtcd, type EtcdProcess } from '../etcd-process.ts';
 import { waitFor } from '../ports.ts';
 import { adminIdentity, call } from '../server-process.ts';
 import { partitionableLink, type PartitionableLink } from '../tcp-partition.ts';
-import { fastElection, startHaServer, throughRelay, type HaServer } from './servers.ts';
+import { fastElection, startHaServer, stopHaServers, throughRelay, type HaServer } from './servers.ts';
 
 const controllerLease = 'kube-system/kube-controller-manager';
 const schedulerLease = 'kube-system/kube-scheduler';
@@ -34,10 +33,7 @@ test.before(async () => {
 
 test.after.always(async () => {
   link?.heal();
-  for (const server of [cutOff, direct]) {
-    await server?.process.destroy();
-    if (server) rmSync(server.process.dataDir, { recursive: true, force: true });
-  }
+  await stopHaServers([cutOff, direct]);
   await link?.close();
   await etcd?.destroy();
 });

@@ -4,7 +4,7 @@
  * service-account key and front-proxy CA) until joining servers can fetch them themselves. Each
  * writes an audit log of the writes it served, so a test can tell whose controllers wrote what.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess, type ServerProcess } from '../server-process.ts';
@@ -113,4 +113,13 @@ export function throughRelay(serverFlags: readonly string[], relayAddress: strin
   return serverFlags.map((flag) =>
     flag.startsWith('https://') || flag.startsWith('http://') ? flag.replace(/\/\/[^/]+$/, `//${relayAddress}`) : flag,
   );
+}
+
+/** Stops every server (SIGTERM; a killed one is already gone) and removes its folder. */
+export async function stopHaServers(servers: readonly (HaServer | undefined)[]): Promise<void> {
+  for (const server of servers) {
+    if (server === undefined) continue;
+    await server.process.destroy();
+    rmSync(server.process.dataDir, { recursive: true, force: true });
+  }
 }
