@@ -9,9 +9,9 @@
 import test from 'ava';
 import { startEtcd, type EtcdProcess } from '../etcd-process.ts';
 import { waitFor } from '../ports.ts';
-import { adminIdentity, call } from '../server-process.ts';
+import { adminIdentity, call, namespaceAdmin, userIdentity } from '../server-process.ts';
 import { partitionableLink, type PartitionableLink } from '../tcp-partition.ts';
-import { fastElection, startHaServer, stopHaServers, throughRelay, type HaServer } from './servers.ts';
+import { deployment, fastElection, startHaServer, stopHaServers, throughRelay, type HaServer } from './servers.ts';
 
 const controllerLease = 'kube-system/kube-controller-manager';
 const schedulerLease = 'kube-system/kube-scheduler';
@@ -58,19 +58,6 @@ async function holder(
   };
 }
 
-function deployment(name: string) {
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name, namespace: 'default' },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
-    },
-  };
-}
-
 /** Creates a Deployment through `through` and waits until a controller made its ReplicaSet. */
 async function rollOut(through: HaServer, name: string): Promise<number> {
   const created = await call(
@@ -104,6 +91,52 @@ test.serial('one server leads both leases; the standby serves the API and its co
   t.true(cutOff.componentWrites().some((w) => w.userAgent.startsWith('kube-controller-manager/')));
   t.deepEqual(direct.componentWrites(), [], 'the standby wrote nothing');
 });
+
+test.serial(
+  'a namespace admin and a node can neither take a leader lease nor add a server to the endpoints',
+  async (t) => {
+    const before = await holder(direct, 'kube-controller-manager');
+    const tenant = await namespaceAdmin(direct.process, 'tenant', 'mallory');
+    const node = userIdentity(cutOff.process.dataDir, 'system:node:evil', ['system:nodes']);
+    const lease = (name: string, holderIdentity: string) => ({
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: {
+        name,
+        namespace: 'kube-system',
+        labels: { 'apiserver.kubernetes.io/identity': 'kube-apiserver' },
+        annotations: { 'bosun.io/apiserver-endpoint': '203.0.113.9:6443' },
+      },
+      spec: { holderIdentity, leaseDurationSeconds: 3600 },
+    });
+    for (const [who, identity] of [
+      ['namespace admin', tenant],
+      ['node', node],
+    ] as const) {
+      const path = '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases';
+      const takeover = await call(
+        direct.process,
+        'PUT',
+        `${path}/kube-controller-manager`,
+        identity,
+        lease('kube-controller-manager', 'evil_1'),
+      );
+      t.is(takeover.status, 403, `${who} replacing the leader lease`);
+      const fake = await call(direct.process, 'POST', path, identity, lease('apiserver-fake', 'apiserver-fake'));
+      t.is(fake.status, 403, `${who} adding an API server`);
+    }
+    t.is((await holder(direct, 'kube-controller-manager')).holder, before.holder, 'the lease is unchanged');
+    const fake = await call(
+      direct.process,
+      'GET',
+      '/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/apiserver-fake',
+      admin(),
+    );
+    t.is(fake.status, 404, 'nothing was stored');
+    const endpoints = await call(direct.process, 'GET', '/api/v1/namespaces/default/endpoints/kubernetes', admin());
+    t.false(JSON.stringify(endpoints.body).includes('203.0.113.9'));
+  },
+);
 
 test.serial(
   'a leader cut off from etcd stops leading before the other starts, and comes back as a standby',

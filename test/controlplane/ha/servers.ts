@@ -47,8 +47,8 @@ export interface HaServer {
 interface HaServerOptions {
   /** `--etcd-endpoints` and TLS flags (etcd-process.ts's serverFlags, perhaps through a relay). */
   readonly etcdFlags: readonly string[];
-  /** A server whose pki folder this one starts from; absent: a new cluster. */
-  readonly sharePkiWith?: ServerProcess;
+  /** A server (or a copy of its data folder) whose pki folder this one starts from; absent: a new cluster. */
+  readonly sharePkiWith?: Pick<ServerProcess, 'dataDir'>;
   readonly serverArgs?: readonly string[];
   /** Run the scheduler and controllers (default true). */
   readonly controllers?: boolean;
@@ -122,4 +122,18 @@ export async function stopHaServers(servers: readonly (HaServer | undefined)[]):
     await server.process.destroy();
     rmSync(server.process.dataDir, { recursive: true, force: true });
   }
+}
+
+/** A one-replica Deployment labelled app=<name>: work for the controllers, whose ReplicaSet shows they ran. */
+export function deployment(name: string) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
+  };
 }
