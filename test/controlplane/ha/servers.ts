@@ -69,6 +69,8 @@ function logLines(text: string): Record<string, any>[] {
 
 export async function startHaServer(options: HaServerOptions): Promise<HaServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-ha-${process.pid}-`));
+  // also when the test process ends early (a timeout): the server process is killed by its own hook
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   if (options.sharePkiWith)
     cpSync(join(options.sharePkiWith.dataDir, 'pki'), join(dataDir, 'pki'), { recursive: true });
   const auditLog = join(dataDir, 'audit.log');
