@@ -205,8 +205,9 @@ test.serial('kill -9 the leader: the other leads within the lease time and its c
   t.is(ledAfter.msg, 'became leader');
   const failoverMs = ledAfter.time - killedAt;
   t.log(`failover (kill -9 → new leader): ${failoverMs} ms`);
-  // lease 4 s after the last renewal, plus at most 2.2 retry periods of a standby's wait
-  t.true(failoverMs <= 4_000 + 2_200 + 1_000, `took ${failoverMs} ms`);
+  // the lease (4 s) counts from when the standby saw the last renewal, which it reads every 1 to 2.2
+  // retry periods, and it takes over at its next attempt after that: at most 4 + 2.2 + 2.2 s
+  t.true(failoverMs <= 4_000 + 2 * 2_200 + 1_000, `took ${failoverMs} ms`);
   await rollOut(cutOff, 'after-kill');
   t.true(cutOff.componentWrites().some((w) => w.received > killedAt));
   await waitFor(
