@@ -14,6 +14,7 @@ import {
 } from '../../../controlplane/leader-election/elector-state.ts';
 import { LeaderElector, type LeaseClient } from '../../../controlplane/leader-election/leader-elector.ts';
 import { fencedClient } from '../../../controlplane/leader-election/fenced-client.ts';
+import { ElectedComponent } from '../../../controlplane/leader-election/elected-component.ts';
 import { candidateIdentity } from '../../../controlplane/leader-election/candidate-identity.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { isCodedError } from '../../../kube/errors.ts';
@@ -221,4 +222,34 @@ test('the fenced client refuses writes once leadership is lost and still reads',
     ['p'],
     'nothing was written after the loss',
   );
+});
+
+test('a leader whose component fails to start tries again while it leads, and stops it when it ends', async (t) => {
+  const clock = new ManualClock(t0);
+  const store = new LeaseStore(clock);
+  let attempts = 0;
+  let stopped = 0;
+  const component = new ElectedComponent({
+    lease: 'kube-controller-manager',
+    identity: 'a_1',
+    timings,
+    leases: store.clientFor(() => true),
+    clock,
+    client: new MemoryCluster(),
+    start: async () => {
+      if (++attempts === 1) throw new Error('the API is not reachable yet');
+      return { stop: async () => void stopped++ };
+    },
+  });
+  const stop = new AbortController();
+  const running = component.run(stop.signal);
+  await settle();
+  t.is(attempts, 1);
+  t.true(component.elector.isLeader());
+  clock.advance(timings.retryPeriodMs);
+  await settle();
+  t.is(attempts, 2, 'started again one retry period later');
+  stop.abort();
+  await running;
+  t.is(stopped, 1);
 });
