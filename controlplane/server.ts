@@ -66,6 +66,7 @@ import type { LeaderElectionTimings } from './leader-election/election-config.ts
 import { candidateIdentity } from './leader-election/candidate-identity.ts';
 import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
 import { startElectedLoops } from './leader-election/elected-loops.ts';
+import { leaderElectionMetrics } from './leader-election/election-metrics.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -163,11 +164,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+type ElectionStatus = { readonly name: string; isLeader(): boolean };
+
 /** The scheduler and the controllers, each under its own Lease when leader election is on. */
 async function startLoops(
   options: ServerOptions,
   admin: { server: string; ca: string; cert: string; key: string },
-): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[] }> {
+): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[]; leases: ElectionStatus[] }> {
   const settings = options.controlLoops!;
   const logger = options.logger.child({ component: 'controllers' });
   const userAgent = (component: string) => `${component}/${options.kubernetesVersion} (bosun)`;
@@ -189,7 +192,7 @@ async function startLoops(
       client: new KubeClusterClient(controllersHttp),
       ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
     });
-    return { loops, clients: [controllersHttp, schedulerHttp] };
+    return { loops, clients: [controllersHttp, schedulerHttp], leases: [] };
   }
   const timings = settings.leaderElection;
   // renewals on connections of their own, bounded so that a hung request cannot outlast the deadline
@@ -210,7 +213,11 @@ async function startLoops(
     ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp) }),
   });
   await elected.firstRound;
-  return { loops: elected, clients: [controllersHttp, schedulerHttp, electionHttp] };
+  return {
+    loops: elected,
+    clients: [controllersHttp, schedulerHttp, electionHttp],
+    leases: elected.components.map((c) => ({ name: c.lease, isLeader: () => c.elector.isLeader() })),
+  };
 }
 
 function openDatastore(options: ServerOptions): Storage {
@@ -611,7 +618,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     frontProxyClient: frontProxy.client,
     logger: logger.child({ component: 'aggregator' }),
   });
+  // the leases this server campaigns for, once its loops start (leader_election_master_status)
+  let electionStatus: readonly ElectionStatus[] = [];
   const api = new ApiServer({
+    moreMetrics: () => (electionStatus.length > 0 ? leaderElectionMetrics(electionStatus) : ''),
     ...(auditor ? { auditor } : {}),
     aggregator,
     registry,
@@ -740,6 +750,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       loops = started.loops;
       loopsClients = started.clients;
+      electionStatus = started.leases;
     } catch (err) {
       stopRepair.abort();
       stopEndpoints.abort();

@@ -39,6 +39,11 @@ export class ElectedComponent {
   #running: Stoppable | undefined;
   #ended = false;
 
+  /** The Lease's name in kube-system. */
+  get lease(): string {
+    return this.#options.lease;
+  }
+
   constructor(options: ElectedComponentOptions) {
     this.#options = options;
     this.elector = new LeaderElector({

@@ -90,6 +90,20 @@ test.serial('one server leads both leases; the standby serves the API and its co
   await rollOut(direct, 'through-standby');
   t.true(cutOff.componentWrites().some((w) => w.userAgent.startsWith('kube-controller-manager/')));
   t.deepEqual(direct.componentWrites(), [], 'the standby wrote nothing');
+  // client-go's gauge on /metrics tells the leader from the standby
+  const status = async (server: HaServer) =>
+    ((await call(server.process, 'GET', '/metrics', admin())).body as string)
+      .split('\n')
+      .filter((l) => l.startsWith('leader_election_master_status{'))
+      .sort();
+  t.deepEqual(await status(cutOff), [
+    'leader_election_master_status{name="kube-controller-manager"} 1',
+    'leader_election_master_status{name="kube-scheduler"} 1',
+  ]);
+  t.deepEqual(await status(direct), [
+    'leader_election_master_status{name="kube-controller-manager"} 0',
+    'leader_election_master_status{name="kube-scheduler"} 0',
+  ]);
 });
 
 test.serial(
