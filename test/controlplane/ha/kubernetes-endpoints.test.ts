@@ -89,10 +89,17 @@ test.serial('a server killed with -9 leaves the endpoints within its lease time'
   t.deepEqual((await listed(servers[1]!)).endpoints, ['127.0.0.2', '127.0.0.3']);
 });
 
-test.serial('a server that stops gracefully leaves at once', async (t) => {
-  const stoppedAt = Date.now();
+test.serial('a server that stops gracefully leaves without waiting for its lease to expire', async (t) => {
   await servers[1]!.process.destroy();
-  const now = await listed(servers[0]!);
-  t.deepEqual(now, { endpoints: ['127.0.0.2'], slices: ['127.0.0.2'] });
-  t.log(`left ${Date.now() - stoppedAt} ms after SIGTERM (including the stop)`);
+  const stoppedAt = Date.now();
+  // it takes itself out as it stops; a pass of another server that read the leases just before
+  // may put it back, until that server's next pass (one renew interval, 1 s here)
+  await waitFor(
+    'the stopped server to leave the endpoints',
+    async () =>
+      JSON.stringify(await listed(servers[0]!)) === JSON.stringify({ endpoints: ['127.0.0.2'], slices: ['127.0.0.2'] }),
+    1_500,
+  );
+  t.log(`left ${Date.now() - stoppedAt} ms after the process ended`);
+  t.pass();
 });
