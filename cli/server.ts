@@ -15,6 +15,10 @@ import { bosunVersion } from './version.ts';
 import { join } from 'node:path';
 import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
+import {
+  leaderElectionTimingsProblem,
+  type LeaderElectionTimings,
+} from '../controlplane/leader-election/election-config.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -65,6 +69,57 @@ interface ServerArgs {
   'audit-log-maxbackup': number;
   'audit-log-maxage': number;
   'admin-kubeconfig-copy': string | undefined;
+  'leader-elect': boolean | undefined;
+  'leader-elect-lease-duration': string;
+  'leader-elect-renew-deadline': string;
+  'leader-elect-retry-period': string;
+  'apiserver-lease-duration': string;
+  'apiserver-lease-renew-interval': string;
+}
+
+type TimingFlag =
+  | 'leader-elect-lease-duration'
+  | 'leader-elect-renew-deadline'
+  | 'leader-elect-retry-period'
+  | 'apiserver-lease-duration'
+  | 'apiserver-lease-renew-interval';
+
+/** A positive duration flag in ms ('15s', '2s', '500ms'). */
+function timingFlagMs(args: ServerArgs, flag: TimingFlag): number {
+  const text = args[flag];
+  const millis = /^(\d+)ms$/.exec(text);
+  const seconds = millis ? Number(millis[1]) / 1000 : parseDurationSeconds(text);
+  if (seconds === undefined || seconds <= 0)
+    throw new CliError(`--${flag} ${text}: use a duration like 15s, 2s or 500ms`, ExitCode.usage);
+  return seconds * 1000;
+}
+
+/** --apiserver-lease-*: the renewal must come well within the lease. */
+function apiServerLeaseFromFlags(args: ServerArgs): { leaseDurationMs: number; renewIntervalMs: number } {
+  const timings = {
+    leaseDurationMs: timingFlagMs(args, 'apiserver-lease-duration'),
+    renewIntervalMs: timingFlagMs(args, 'apiserver-lease-renew-interval'),
+  };
+  if (timings.leaseDurationMs < 1000 || timings.renewIntervalMs >= timings.leaseDurationMs)
+    throw new CliError(
+      '--apiserver-lease-renew-interval must be shorter than --apiserver-lease-duration (at least 1s)',
+      ExitCode.usage,
+    );
+  return timings;
+}
+
+/** --leader-elect and its timings (upstream's flags and rules), or undefined when it is off. */
+function leaderElectionFromFlags(args: ServerArgs): LeaderElectionTimings | undefined {
+  if (!(args['leader-elect'] ?? args.datastore === 'etcd')) return undefined;
+  const durationMs = (flag: TimingFlag) => timingFlagMs(args, flag);
+  const timings = {
+    leaseDurationMs: durationMs('leader-elect-lease-duration'),
+    renewDeadlineMs: durationMs('leader-elect-renew-deadline'),
+    retryPeriodMs: durationMs('leader-elect-retry-period'),
+  };
+  const problem = leaderElectionTimingsProblem(timings);
+  if (problem !== undefined) throw new CliError(`--leader-elect-*: ${problem}`, ExitCode.usage);
+  return timings;
 }
 
 /** `--config`: the flags-as-keys file shared with bosun agent (the agent's keys are skipped here). */
@@ -174,6 +229,37 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'boolean',
         default: true,
         describe: 'Run the scheduler (--no-scheduler when another one places pods)',
+      })
+      .option('leader-elect', {
+        type: 'boolean',
+        describe:
+          'Run the scheduler and controllers only while this server holds their Leases in kube-system (default: on with --datastore etcd, where several servers may share the cluster)',
+      })
+      .option('leader-elect-lease-duration', {
+        type: 'string',
+        default: '15s',
+        describe: 'How long standby servers wait after the leader last renewed before taking over',
+      })
+      .option('leader-elect-renew-deadline', {
+        type: 'string',
+        default: '10s',
+        describe: 'How long the leader tries to renew before it stops leading (shorter than the lease duration)',
+      })
+      .option('leader-elect-retry-period', {
+        type: 'string',
+        default: '2s',
+        describe: 'The pause between attempts to acquire or renew the Leases',
+      })
+      .option('apiserver-lease-duration', {
+        type: 'string',
+        default: '15s',
+        describe:
+          "How long this server's kube-system/apiserver-<id> Lease keeps it in the kubernetes Service's endpoints without a renewal",
+      })
+      .option('apiserver-lease-renew-interval', {
+        type: 'string',
+        default: '10s',
+        describe: 'How often this server renews its Lease and rewrites the kubernetes endpoints from the live servers',
       })
       .option('cluster-cidr', {
         type: 'string',
@@ -353,6 +439,8 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         `--metric-resolution ${args['metric-resolution']}: metric-resolution should be a time duration at least 10s`,
         ExitCode.usage,
       );
+    const leaderElection = leaderElectionFromFlags(args);
+    const apiServerLease = apiServerLeaseFromFlags(args);
     const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
     if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
       throw new CliError(
@@ -428,6 +516,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         securePort: port,
         advertiseAddress: args['advertise-address'],
         serviceCidr: args['service-cluster-ip-range'],
+        apiServerLease,
         tlsSans: args['tls-san'],
         compactionIntervalMs: 5 * 60 * 1000,
         bookmarkIntervalMs: 60 * 1000,
@@ -452,7 +541,14 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         metricResolutionMs: metricResolutionSeconds * 1000,
         ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
         ...(args.controllers
-          ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle, horizontalPodAutoscaler } }
+          ? {
+              controlLoops: {
+                withoutScheduler: !args.scheduler,
+                nodeLifecycle,
+                horizontalPodAutoscaler,
+                ...(leaderElection ? { leaderElection } : {}),
+              },
+            }
           : {}),
       });
     } catch (err) {

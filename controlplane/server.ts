@@ -4,7 +4,6 @@
  */
 import type { InflightLimits } from './api/inflight.ts';
 import { mkdirSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -56,8 +55,21 @@ import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
 import { metricsApiService, metricsApiServiceName, ResourceMetrics } from './metrics/resource-metrics.ts';
-import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
 import type { AutoscalerOptions } from './controllers/hpa/controller.ts';
+import { startControlLoops } from './controllers/control-loops.ts';
+import { ClaimStore } from './allocation/claims.ts';
+import { droppedValues } from './allocation/held-values.ts';
+import { AllocationRepair } from './allocation/repair-loop.ts';
+import {
+  ApiServerEndpointReconciler,
+  defaultApiServerLeaseTimings,
+  type ApiServerLeaseTimings,
+} from './apiserver-leases/endpoint-reconciler.ts';
+import type { LeaderElectionTimings } from './leader-election/election-config.ts';
+import { candidateIdentity } from './leader-election/candidate-identity.ts';
+import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
+import { startElectedLoops } from './leader-election/elected-loops.ts';
+import { leaderElectionMetrics } from './leader-election/election-metrics.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -129,6 +141,10 @@ export interface ServerOptions {
     readonly encryptionConfig?: string | undefined;
     readonly bosunVersion: string;
   };
+  /** This server's kube-system/apiserver-<id> Lease: how long it lasts and how often it is renewed (15 s, 10 s). */
+  readonly apiServerLease?: ApiServerLeaseTimings;
+  /** How often Services' ClusterIPs and NodePorts are checked against their claims (default upstream's 3 min). */
+  readonly allocationRepairIntervalMs?: number;
   /** The clock certificate renewal is judged by (default the system's). */
   readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
@@ -137,6 +153,11 @@ export interface ServerOptions {
     readonly nodeLifecycle?: NodeLifecycleOptions;
     /** The --horizontal-pod-autoscaler-* flags; absent: upstream's defaults. */
     readonly horizontalPodAutoscaler?: Partial<AutoscalerOptions>;
+    /**
+     * Run the scheduler and the controllers only while this server leads their Leases
+     * (kube-system/kube-scheduler, kube-system/kube-controller-manager); absent: always (one server).
+     */
+    readonly leaderElection?: LeaderElectionTimings;
   };
 }
 
@@ -148,6 +169,65 @@ export interface RunningServer {
   readonly api: ApiServer;
   /** Graceful stop; safe to call twice. */
   close(): Promise<void>;
+}
+
+type ElectionStatus = { readonly name: string; isLeader(): boolean };
+
+/** The scheduler and the controllers, each under its own Lease when leader election is on. */
+async function startLoops(
+  options: ServerOptions,
+  admin: { server: string; ca: string; cert: string; key: string },
+): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[]; leases: ElectionStatus[] }> {
+  const settings = options.controlLoops!;
+  const logger = options.logger.child({ component: 'controllers' });
+  const userAgent = (component: string) => `${component}/${options.kubernetesVersion} (bosun)`;
+  // each component its own connections and User-Agent (audit events and managedFields name it)
+  const controllersHttp = new KubeClient({
+    ...admin,
+    maxConnections: 64,
+    userAgent: userAgent('kube-controller-manager'),
+  });
+  const schedulerHttp = new KubeClient({ ...admin, maxConnections: 64, userAgent: userAgent('kube-scheduler') });
+  const controllersOptions = {
+    logger,
+    rootCaPem: admin.ca,
+    ...(settings.nodeLifecycle ? { nodeLifecycle: settings.nodeLifecycle } : {}),
+    // the horizontal pod autoscaler reads scale subresources and metrics.k8s.io over HTTP
+    http: controllersHttp,
+    ...(settings.horizontalPodAutoscaler ? { horizontalPodAutoscaler: settings.horizontalPodAutoscaler } : {}),
+  };
+  if (settings.leaderElection === undefined) {
+    const loops = await startControlLoops({
+      ...controllersOptions,
+      client: new KubeClusterClient(controllersHttp),
+      ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
+    });
+    return { loops, clients: [controllersHttp, schedulerHttp], leases: [] };
+  }
+  const timings = settings.leaderElection;
+  // renewals on connections of their own, bounded so that a hung request cannot outlast the deadline
+  const electionHttp = new KubeClient({
+    ...admin,
+    timeoutMs: Math.max(500, timings.renewDeadlineMs / 2),
+    userAgent: userAgent('bosun-leader-election'),
+  });
+  const identity = candidateIdentity();
+  logger.info({ identity }, 'leader election candidate');
+  const elected = startElectedLoops({
+    identity,
+    timings,
+    leases: kubeLeaseClient(electionHttp),
+    clock: options.clock ?? systemClock,
+    logger,
+    controllers: { client: new KubeClusterClient(controllersHttp), options: controllersOptions },
+    ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp) }),
+  });
+  await elected.firstRound;
+  return {
+    loops: elected,
+    clients: [controllersHttp, schedulerHttp, electionHttp],
+    leases: elected.components.map((c) => ({ name: c.lease, isLeader: () => c.elector.isLeader() })),
+  };
 }
 
 function openDatastore(options: ServerOptions): Storage {
@@ -225,13 +305,12 @@ interface StartingObjects {
   readonly serviceIP: string;
   /** The cluster DNS address pods are told to use: the tenth of the service CIDR, as kubeadm picks it. */
   readonly clusterDnsIP: string;
-  /** The address and port that the `kubernetes` Service leads to. */
-  readonly advertiseAddress: string;
+  /** The port that the `kubernetes` Service leads to. */
   readonly port: number;
   readonly clusterKubeconfig: string;
 }
 
-/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
+/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service, kube-public/cluster-info. */
 async function createStartingObjects(registry: Registry, start: StartingObjects): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -241,7 +320,6 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     await ensureObject(registry, object);
   }
   for (const priorityClass of systemPriorityClasses) await ensureObject(registry, priorityClass);
-  const https = { name: 'https', port: start.port, protocol: 'TCP' };
   const service: KubeObject = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -271,31 +349,7 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
       ],
     },
   });
-  if (isIPv4(start.advertiseAddress)) {
-    const endpoints: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: {
-        name: 'kubernetes',
-        namespace: 'default',
-        labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
-      },
-      subsets: [{ addresses: [{ ip: start.advertiseAddress }], ports: [https] }],
-    };
-    await reconcileObject(registry, endpoints, (current) => (current.subsets = endpoints.subsets));
-    const slice: KubeObject = {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [start.advertiseAddress], conditions: { ready: true } }],
-      ports: [https],
-    };
-    await reconcileObject(registry, slice, (current) => {
-      current.endpoints = slice.endpoints;
-      current.ports = slice.ports;
-    });
-  }
+  // its Endpoints and EndpointSlices list the live servers (apiserver-leases/endpoint-reconciler.ts)
   await reconcileObject(
     registry,
     {
@@ -353,6 +407,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const namespaces = findResource('', 'v1', 'namespaces')!;
   const secrets = findResource('', 'v1', 'secrets')!;
   let registry!: Registry;
+  // ClusterIPs and NodePorts are claimed one key each in the datastore, so servers sharing it never
+  // hand out a value twice; a Service's dropped values are freed as soon as the change is stored
+  const claims = new ClaimStore(storage);
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
   const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
@@ -418,6 +475,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .catch(() => undefined); // best effort: the next charge recomputes usage from the objects
     },
     services: async () => (await registry.list(services, undefined)).items,
+    claims: {
+      claim: async (kind, value, owner) => (await claims.claim(kind, value, owner)) !== 'taken',
+      release: (kind, value, ownerUid) => claims.release(kind, value, ownerUid),
+    },
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
@@ -434,6 +495,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await admit(request);
   });
   registry.admitDeletesWith(deletionAdmission({ webhooks, policies }));
+  registry.afterStoredChange(async (info, before, after) => {
+    if (info !== services) return;
+    for (const dropped of droppedValues(before, after))
+      await claims.release(dropped.kind, dropped.value, before.metadata.uid ?? '');
+  });
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -585,7 +651,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: logger.child({ component: 'aggregator' }),
     ...(clusterDialer ? { dial: clusterDialer } : {}),
   });
+  // the leases this server campaigns for, once its loops start (leader_election_master_status)
+  let electionStatus: readonly ElectionStatus[] = [];
   const api = new ApiServer({
+    moreMetrics: () =>
+      resourceMetrics.metricsText() + (electionStatus.length > 0 ? leaderElectionMetrics(electionStatus) : ''),
     ...(auditor ? { auditor } : {}),
     aggregator,
     registry,
@@ -619,7 +689,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     watch: { bookmarkIntervalMs: options.bookmarkIntervalMs, maxTimeoutSeconds: 1800 },
     ...(options.inflight ? { inflight: options.inflight } : {}),
-    moreMetrics: () => resourceMetrics.metricsText(),
     logger,
     documents: (path, port) => issuerDiscoveryDocument(tokens, path, serverUrl(port)),
     datastoreHealthy: async () => {
@@ -631,6 +700,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     },
   });
+  // this server's lease and the `kubernetes` Service's endpoints, once the port is known
+  let endpointReconciler: ApiServerEndpointReconciler | undefined;
+  const apiServerEndpoints = (port: number) =>
+    (endpointReconciler ??= new ApiServerEndpointReconciler({
+      registry,
+      identity: { hostname: hostname(), advertiseAddress: options.advertiseAddress, port },
+      timings: options.apiServerLease ?? defaultApiServerLeaseTimings,
+      clock: options.clock ?? systemClock,
+      logger: logger.child({ component: 'apiserver-lease' }),
+    }));
   let port: number;
   try {
     port = await api.listen();
@@ -639,7 +718,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await createStartingObjects(registry, {
       serviceIP,
       clusterDnsIP: numberToIp(range.base + 10),
-      advertiseAddress: options.advertiseAddress,
       port,
       clusterKubeconfig: kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split(
         'users:',
@@ -651,6 +729,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (current) => (current.data = extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert).data),
     );
     await ensureObject(registry, extensionAuthenticationReaderRole);
+    await apiServerEndpoints(port).renewAndReconcile();
     for (const apiService of localApiServices()) await ensureObject(registry, apiService);
     await ensureObject(registry, metricsApiService);
     await aggregator.start();
@@ -666,7 +745,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw err;
   }
 
+  const stopEndpoints = new AbortController();
+  const reconcilingEndpoints = apiServerEndpoints(port).run(stopEndpoints.signal);
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
+  const stopRepair = new AbortController();
+  const repairing = new AllocationRepair({
+    registry,
+    claims,
+    serviceCidr: options.serviceCidr,
+    clock: options.clock ?? systemClock,
+    ...(options.allocationRepairIntervalMs !== undefined ? { intervalMs: options.allocationRepairIntervalMs } : {}),
+    logger: logger.child({ component: 'allocation-repair' }),
+  }).run(stopRepair.signal);
   const stopSnapshots = scheduleSnapshots(options, logger);
   // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
   const selfHost =
@@ -685,29 +775,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   certificates.start();
   // the scheduler and controllers reach this server over loopback with the admin identity, as a
   // separate controller manager would (they meet the API only through HTTP)
-  let loops: RunningControlLoops | undefined;
-  let loopsClient: KubeClient | undefined;
+  let loops: { stop(): Promise<void> } | undefined;
+  let loopsClients: KubeClient[] = [];
   if (options.controlLoops) {
     try {
-      loopsClient = new KubeClient({
+      const started = await startLoops(options, {
         server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
         ca: pki.ca.cert,
         cert: pki.admin.cert,
         key: pki.admin.key,
-        maxConnections: 64,
       });
-      loops = await startControlLoops({
-        client: new KubeClusterClient(loopsClient),
-        logger: logger.child({ component: 'controllers' }),
-        rootCaPem: pki.ca.cert,
-        ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
-        ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
-        http: loopsClient,
-        ...(options.controlLoops.horizontalPodAutoscaler
-          ? { horizontalPodAutoscaler: options.controlLoops.horizontalPodAutoscaler }
-          : {}),
-      });
+      loops = started.loops;
+      loopsClients = started.clients;
+      electionStatus = started.leases;
     } catch (err) {
+      stopRepair.abort();
+      stopEndpoints.abort();
       stopSnapshots();
       await resourceMetrics.stop();
       await certificates.stop();
@@ -736,7 +819,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       resourceMetrics.useClientTls({ ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key });
       certificates.useClientCertificate(next.admin.cert, next.admin.key);
-      loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
+      for (const client of loopsClients) client.useClientCertificate(next.admin.cert, next.admin.key);
     },
   });
   const stopRenewal = new AbortController();
@@ -752,9 +835,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       if (closed) return;
       closed = true;
+      // out of the `kubernetes` endpoints first, so that clients stop being sent here
+      stopEndpoints.abort();
+      await reconcilingEndpoints;
+      await endpointReconciler?.leave().catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'could not leave the kubernetes endpoints; the lease will expire');
+      });
       stopRenewal.abort();
       await renewing;
       await loops?.stop();
+      for (const client of loopsClients) client.close();
+      stopRepair.abort();
+      await repairing;
       stopSnapshots();
       await certificates.stop();
       compactor.stop();

@@ -78,7 +78,7 @@ interface ApiServerOptions {
   readonly auditor?: Auditor;
   /** Ceilings on requests served at once and watches open per user (default: upstream's 400/200, 1,000 watches). */
   readonly inflight?: InflightLimits;
-  /** More Prometheus text for /metrics from the server's other parts (the resource metrics scraper). */
+  /** More Prometheus text for /metrics from the server's other parts (resource metrics scraping, leader election). */
   readonly moreMetrics?: () => string;
 }
 

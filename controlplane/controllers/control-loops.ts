@@ -85,30 +85,68 @@ export function defaultControllers(
   ];
 }
 
-export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {
+/** The controllers of kube-controller-manager, running: stop() ends them all. */
+interface RunningControllers {
+  readonly manager: ControllerManager;
+  stop(): Promise<void>;
+}
+
+/**
+ * The controllers alone (kube-controller-manager's part), started; stop() them when done. With the
+ * API over HTTP the horizontal pod autoscaler runs too (upstream's controller manager runs it).
+ */
+export async function startControllerManager(
+  options: Omit<ControlLoopsOptions, 'withoutScheduler'>,
+): Promise<RunningControllers> {
   const log = options.logger;
-  const controllers = options.controllers ?? defaultControllers(options);
   const manager = new ControllerManager({
     client: options.client,
-    controllers,
+    controllers: options.controllers ?? defaultControllers(options),
     ...(options.clock ? { clock: options.clock } : {}),
     onError: (err, controller, key) => log?.warn({ err, controller, key }, 'controller pass failed; will retry'),
   });
-  const scheduler = options.withoutScheduler
-    ? undefined
-    : new Scheduler({
-        client: options.client,
-        ...(options.clock ? { clock: options.clock } : {}),
-        onError: (err, what) => log?.warn({ err, what }, 'scheduler'),
-      });
-  const autoscalers = options.http === undefined ? undefined : autoscalerLoop(options, options.http);
   try {
     await manager.start();
-    await scheduler?.start();
   } catch (err) {
-    await scheduler?.stop();
     await manager.stop();
-    await autoscalers?.stop();
+    throw err;
+  }
+  const autoscalers = options.http === undefined ? undefined : autoscalerLoop(options, options.http);
+  let stopping: Promise<void> | undefined;
+  return {
+    manager,
+    stop: () => (stopping ??= Promise.all([manager.stop(), autoscalers?.stop()]).then(() => undefined)),
+  };
+}
+
+/** The scheduler alone (kube-scheduler's part), started; stop() it when done. */
+export async function startScheduler(
+  options: Pick<ControlLoopsOptions, 'client' | 'clock' | 'logger'>,
+): Promise<Scheduler> {
+  const scheduler = new Scheduler({
+    client: options.client,
+    ...(options.clock ? { clock: options.clock } : {}),
+    onError: (err, what) => options.logger?.warn({ err, what }, 'scheduler'),
+  });
+  try {
+    await scheduler.start();
+  } catch (err) {
+    await scheduler.stop();
+    throw err;
+  }
+  return scheduler;
+}
+
+export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {
+  const log = options.logger;
+  const controllers = options.controllers ?? defaultControllers(options);
+  let controllersRunning: RunningControllers | undefined;
+  let scheduler: Scheduler | undefined;
+  try {
+    controllersRunning = await startControllerManager({ ...options, controllers });
+    scheduler = options.withoutScheduler ? undefined : await startScheduler(options);
+  } catch (err) {
+    await controllersRunning?.stop();
     throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });
   }
   log?.info(
@@ -116,11 +154,11 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
     'control loops running',
   );
   let stopping: Promise<void> | undefined;
+  const running = controllersRunning;
   return {
     scheduler,
-    manager,
-    stop: () =>
-      (stopping ??= Promise.all([scheduler?.stop(), manager.stop(), autoscalers?.stop()]).then(() => undefined)),
+    manager: running.manager,
+    stop: () => (stopping ??= Promise.all([scheduler?.stop(), running.stop()]).then(() => undefined)),
   };
 }
 
