@@ -55,6 +55,7 @@ import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
 import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
+import type { AddressPool } from './controllers/load-balancer-addresses.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -130,6 +131,8 @@ export interface ServerOptions {
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
     readonly nodeLifecycle?: NodeLifecycleOptions;
+    /** --lb-address-pool, parsed. */
+    readonly loadBalancerPool?: AddressPool;
   };
 }
 
@@ -668,6 +671,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         rootCaPem: pki.ca.cert,
         ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
         ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
+        ...(options.controlLoops.loadBalancerPool ? { loadBalancerPool: options.controlLoops.loadBalancerPool } : {}),
       });
     } catch (err) {
       stopSnapshots();

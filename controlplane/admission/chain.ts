@@ -120,13 +120,18 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     spec.clusterIPs = spec.clusterIP === 'None' ? ['None'] : [spec.clusterIP];
     if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
       const usedPorts = new Set<number>();
-      for (const s of all)
+      for (const s of all) {
         for (const p of ((s.spec as Any)?.ports ?? []) as Any[]) if (p.nodePort) usedPorts.add(p.nodePort);
+        if ((s.spec as Any)?.healthCheckNodePort) usedPorts.add((s.spec as Any).healthCheckNodePort);
+      }
       const errors = new FieldErrors();
+      // allocateLoadBalancerNodePorts: false leaves LoadBalancer ports without node ports unless given
+      const allocate = spec.type !== 'LoadBalancer' || spec.allocateLoadBalancerNodePorts !== false;
       for (const [i, port] of ((spec.ports ?? []) as Any[]).entries()) {
         const previous = (old?.ports as Any[] | undefined)?.find(
           (p) => p.port === port.port && p.protocol === port.protocol,
         )?.nodePort;
+        if (port.nodePort === undefined && previous === undefined && !allocate) continue;
         if (port.nodePort === undefined) port.nodePort = previous ?? allocatePort(usedPorts);
         else if (port.nodePort !== previous) {
           if (port.nodePort < nodePortRange.first || port.nodePort > nodePortRange.last)
@@ -140,6 +145,10 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         }
         usedPorts.add(port.nodePort);
       }
+      // The port a load balancer probes for nodes with local endpoints (externalTrafficPolicy: Local).
+      if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local')
+        spec.healthCheckNodePort ||= old?.healthCheckNodePort || allocatePort(usedPorts);
+      else delete spec.healthCheckNodePort;
       errors.throwIfAny('Service', '', svc.metadata.name);
     } else {
       for (const port of (spec.ports ?? []) as Any[]) delete port.nodePort;

@@ -29,6 +29,8 @@ import { serviceAccountController } from './serviceaccount.ts';
 import { rootCaPublisher } from './root-ca-publisher.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
+import { loadBalancerController } from './load-balancer-controller.ts';
+import type { AddressPool } from './load-balancer-addresses.ts';
 
 interface ControlLoopsOptions {
   readonly client: ClusterClient;
@@ -40,6 +42,8 @@ interface ControlLoopsOptions {
   readonly nodeLifecycle?: NodeLifecycleOptions;
   /** The cluster CA (PEM) that every namespace's kube-root-ca.crt ConfigMap publishes; absent: not published. */
   readonly rootCaPem?: string;
+  /** --lb-address-pool: LoadBalancer Services get an address from it instead of node addresses. */
+  readonly loadBalancerPool?: AddressPool;
   /** Replace the default set of controllers (tests run a subset). */
   readonly controllers?: readonly ControllerSpec[];
 }
@@ -51,7 +55,7 @@ export interface RunningControlLoops {
 }
 
 export function defaultControllers(
-  options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem'> = {},
+  options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem' | 'loadBalancerPool'> = {},
 ): ControllerSpec[] {
   return [
     replicaSetController,
@@ -60,6 +64,7 @@ export function defaultControllers(
     jobController,
     cronJobController,
     endpointsController,
+    loadBalancerController(options.loadBalancerPool),
     daemonSetController,
     statefulSetController,
     claimBinderController,

@@ -1,0 +1,196 @@
+import test from 'ava';
+import type { Node, Service } from '../../../kube/corev1.ts';
+import type { EndpointSlice } from '../../../kube/discoveryv1.ts';
+import { loadBalancerNames } from '../../../kube/load-balancer-names.ts';
+import type { Action } from '../../../controlplane/controllers/actions.ts';
+import { planLoadBalancer } from '../../../controlplane/controllers/load-balancer.ts';
+import { parseAddressPool, type AddressPool } from '../../../controlplane/controllers/load-balancer-addresses.ts';
+import { at, now } from './fixtures.ts';
+
+// Nodes a, b, c at 10.0.0.1-3; Services in "default", created at second `index`.
+
+function node(name: string, ip: string, opts: { ready?: boolean; labels?: Record<string, string> } = {}): Node {
+  return {
+    metadata: { name, uid: `uid-${name}`, ...(opts.labels ? { labels: opts.labels } : {}) },
+    status: {
+      conditions: [{ type: 'Ready', status: opts.ready === false ? 'Unknown' : 'True' }],
+      addresses: [{ type: 'InternalIP', address: ip }],
+    },
+  };
+}
+
+const nodes = [node('a', '10.0.0.1'), node('b', '10.0.0.2'), node('c', '10.0.0.3')];
+
+function service(
+  name: string,
+  opts: Partial<Service['spec']> & { index?: number; annotations?: Record<string, string>; ingress?: string[] } = {},
+): Service {
+  const { index, annotations, ingress, ...spec } = opts;
+  return {
+    metadata: {
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      resourceVersion: '1',
+      creationTimestamp: at(index ?? 0),
+      ...(annotations ? { annotations } : {}),
+    },
+    spec: { type: 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], ...spec },
+    ...(ingress ? { status: { loadBalancer: { ingress: ingress.map((ip) => ({ ip })) } } } : {}),
+  };
+}
+
+function slice(serviceName: string, nodeNames: string[]): EndpointSlice {
+  return {
+    metadata: { name: `${serviceName}-x`, namespace: 'default', labels: { 'kubernetes.io/service-name': serviceName } },
+    addressType: 'IPv4',
+    endpoints: nodeNames.map((n, i) => ({
+      addresses: [`10.244.0.${i + 1}`],
+      nodeName: n,
+      conditions: { ready: true },
+    })),
+  };
+}
+
+function plan(
+  svc: Service,
+  more: { nodes?: Node[]; slices?: EndpointSlice[]; services?: Service[]; pool?: AddressPool } = {},
+) {
+  return planLoadBalancer({
+    service: svc,
+    nodes: more.nodes ?? nodes,
+    slices: more.slices ?? [],
+    services: more.services ?? [svc],
+    pool: more.pool,
+    now,
+  }).actions;
+}
+
+function writtenStatus(actions: Action[]): Service['status'] | undefined {
+  const a = actions.find((x) => x.kind === 'updateStatus');
+  return a?.kind === 'updateStatus' ? (a.object as Service).status : undefined;
+}
+
+const ingressOf = (actions: Action[]) => writtenStatus(actions)?.loadBalancer?.ingress?.map((i) => i.ip);
+const events = (actions: Action[]) =>
+  actions.flatMap((a) => (a.kind === 'event' ? [`${a.type} ${a.reason}: ${a.message}`] : []));
+const pool = parseAddressPool('192.0.2.0/28') as AddressPool;
+
+test('a LoadBalancer Service is announced on every Ready node, NotReady nodes and excluded nodes left out', (t) => {
+  const withExtra = [
+    ...nodes,
+    node('d', '10.0.0.4', { ready: false }),
+    node('e', '10.0.0.5', { labels: { 'node.kubernetes.io/exclude-from-external-load-balancers': '' } }),
+  ];
+  const actions = plan(service('web'), { nodes: withExtra });
+  t.deepEqual(ingressOf(actions), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  t.deepEqual(events(actions), ['Normal EnsuredLoadBalancer: announced on 10.0.0.1, 10.0.0.2, 10.0.0.3']);
+  const condition = writtenStatus(actions)?.conditions?.find((c) => c.type === loadBalancerNames.portsCondition);
+  t.is(condition?.status, 'True');
+});
+
+test('an unchanged status is not written again', (t) => {
+  const first = plan(service('web'));
+  const settled = { ...service('web'), status: writtenStatus(first)! };
+  t.deepEqual(plan(settled), []);
+});
+
+test('a pool annotation limits the announcing nodes to that pool', (t) => {
+  const pooled = [node('a', '10.0.0.1', { labels: { 'bosun.io/lb-pool': 'edge' } }), node('b', '10.0.0.2')];
+  t.deepEqual(ingressOf(plan(service('web', { annotations: { 'bosun.io/lb-pool': 'edge' } }), { nodes: pooled })), [
+    '10.0.0.1',
+  ]);
+  t.deepEqual(
+    ingressOf(plan(service('web', { annotations: { 'bosun.io/lb-pool': 'none' } }), { nodes: pooled })),
+    undefined,
+  );
+});
+
+test('externalTrafficPolicy Local announces only the nodes with a ready endpoint', (t) => {
+  const svc = service('web', { externalTrafficPolicy: 'Local' });
+  t.deepEqual(ingressOf(plan(svc, { slices: [slice('web', ['b'])] })), ['10.0.0.2']);
+  t.deepEqual(ingressOf(plan(svc, { slices: [] })), undefined);
+});
+
+test('another loadBalancerClass is left alone; the built-in class is served', (t) => {
+  t.deepEqual(plan(service('web', { loadBalancerClass: 'example.com/other' })), []);
+  t.deepEqual(ingressOf(plan(service('web', { loadBalancerClass: 'bosun.io/servicelb' }))), [
+    '10.0.0.1',
+    '10.0.0.2',
+    '10.0.0.3',
+  ]);
+});
+
+test('a port an older Service serves on a node is not announced there: condition False and a Warning event', (t) => {
+  const older = service('first', { index: 1, ingress: ['10.0.0.1', '10.0.0.2'] });
+  const newer = service('second', { index: 2 });
+  const actions = plan(newer, { services: [older, newer] });
+  t.deepEqual(ingressOf(actions), ['10.0.0.3']);
+  const condition = writtenStatus(actions)?.conditions?.find((c) => c.type === loadBalancerNames.portsCondition);
+  t.is(condition?.status, 'False');
+  t.is(condition?.reason, 'PortConflict');
+  t.regex(
+    events(actions).join('\n'),
+    /Warning PortConflict: port 80\/TCP is already served on 10\.0\.0\.1 by Service default\/first/,
+  );
+  // the older Service keeps its nodes whatever the newer one holds
+  const newerHolding = service('second', { index: 2, ingress: ['10.0.0.1', '10.0.0.2', '10.0.0.3'] });
+  t.deepEqual(ingressOf(plan(older, { services: [older, newerHolding] })), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  // another port or protocol is no conflict
+  const udp = service('dns', { index: 3, ports: [{ port: 80, protocol: 'UDP' }] });
+  t.deepEqual(ingressOf(plan(udp, { services: [older, udp] })), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+});
+
+test('a Service that stops being a LoadBalancer has its status and address node taken back', (t) => {
+  const svc = service('web', { annotations: { [loadBalancerNames.addressNode]: 'a' }, ingress: ['192.0.2.1'] });
+  svc.spec.type = 'ClusterIP';
+  const actions = plan(svc);
+  const update = actions.find((a) => a.kind === 'update');
+  t.is(
+    update?.kind === 'update' ? update.object.metadata.annotations?.[loadBalancerNames.addressNode] : 'x',
+    undefined,
+  );
+  t.deepEqual(writtenStatus(actions)?.loadBalancer, {});
+  t.deepEqual(plan(service('plain', { type: 'ClusterIP' })), []);
+});
+
+test('with an address pool a Service gets one pool address, bound on one announcing node', (t) => {
+  const actions = plan(service('web'), { pool });
+  t.deepEqual(ingressOf(actions), ['192.0.2.1']);
+  const update = actions.find((a) => a.kind === 'update');
+  const holder =
+    update?.kind === 'update' ? update.object.metadata.annotations?.[loadBalancerNames.addressNode] : undefined;
+  t.true(['a', 'b', 'c'].includes(holder ?? ''));
+  // the next Service takes the next free address; a requested one is honoured
+  const held = service('web', { ingress: ['192.0.2.1'] });
+  t.deepEqual(ingressOf(plan(service('two', { index: 1 }), { pool, services: [held] })), ['192.0.2.2']);
+  t.deepEqual(ingressOf(plan(service('three', { loadBalancerIP: '192.0.2.9' }), { pool })), ['192.0.2.9']);
+});
+
+test('the pool address moves to another node when its node stops being Ready, and stays otherwise', (t) => {
+  const svc = service('web', { annotations: { [loadBalancerNames.addressNode]: 'b' }, ingress: ['192.0.2.1'] });
+  const stay = plan(svc, { pool });
+  t.false(stay.some((a) => a.kind === 'update'));
+  const partitioned = [node('a', '10.0.0.1'), node('b', '10.0.0.2', { ready: false }), node('c', '10.0.0.3')];
+  const actions = plan(svc, { pool, nodes: partitioned });
+  const update = actions.find((a) => a.kind === 'update');
+  const holder =
+    update?.kind === 'update' ? update.object.metadata.annotations?.[loadBalancerNames.addressNode] : undefined;
+  t.true(holder === 'a' || holder === 'c');
+  t.deepEqual(ingressOf(actions) ?? ['192.0.2.1'], ['192.0.2.1']);
+  t.regex(events(actions).join('\n'), /EnsuredLoadBalancer: announced on 192\.0\.2\.1 \(bound on node [ac]\)/);
+});
+
+test('pool problems are reported, not guessed around', (t) => {
+  t.deepEqual(events(plan(service('web', { loadBalancerIP: '198.51.100.7' }), { pool })), [
+    'Warning AllocationFailed: spec.loadBalancerIP 198.51.100.7 is not in the address pool 192.0.2.0/28',
+  ]);
+  const tiny = parseAddressPool('192.0.2.0/30') as AddressPool;
+  const full = [service('x', { index: 1, ingress: ['192.0.2.1'] }), service('y', { index: 2, ingress: ['192.0.2.2'] })];
+  const late = service('z', { index: 3 });
+  t.deepEqual(events(plan(late, { pool: tiny, services: [...full, late] })), [
+    'Warning AllocationFailed: the address pool 192.0.2.0/30 is full',
+  ]);
+  t.is(typeof parseAddressPool('192.0.2.0/32'), 'string');
+  t.is(typeof parseAddressPool('300.0.2.0/24'), 'string');
+});
