@@ -6,14 +6,12 @@
  * heal the old holder lets the address go.
  */
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Service } from '../../kube/corev1.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { ProcessRunner } from '../../netproxy/command-runner.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useSandboxCluster } from '../helpers/sandbox-cluster.ts';
-import { curlFromHub, lbService, whoPod } from './load-balancer-scenarios.ts';
+import { applyList, curlFromHub, lbService, whoPod } from './load-balancer-scenarios.ts';
 
 // the pool sits on the nodes' segment (172.30.0.0/24), so the hub resolves its addresses by ARP;
 // grace shortened from 50 s so the move shows within the test's time
@@ -44,20 +42,11 @@ async function nodeHolds(node: string): Promise<boolean> {
 
 test.serial('a pool address is bound on one node and moves to the other when its node is partitioned', async (t) => {
   t.timeout(420_000, 'pods, a partition past the grace period and a heal on a loaded machine');
-  const manifest = join(cluster.sandbox().stateDir, 'pool.json');
-  writeFileSync(
-    manifest,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        whoPod('who-1', 'who', 'node-1'),
-        whoPod('who-2', 'who', 'node-2'),
-        lbService('who-pool', 80, 'Cluster', 'who'),
-      ],
-    }),
-  );
-  await kubectl('apply', '-f', manifest);
+  await applyList(cluster, 'pool.json', [
+    whoPod('who-1', 'who', 'node-1'),
+    whoPod('who-2', 'who', 'node-2'),
+    lbService('who-pool', 80, 'Cluster', 'who'),
+  ]);
   const svc = await waitFor(
     async () => {
       const s = await getService();

@@ -4,6 +4,9 @@
  * and curl run from the sandbox's hub namespace, the machine outside the nodes.
  */
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SandboxCluster } from '../helpers/sandbox-cluster.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { bedImages } from '../bed/index.ts';
 
@@ -81,4 +84,11 @@ export function curlFromHub(hubNetns: string, url: string, maxSeconds = 3): Prom
       });
     });
   });
+}
+
+/** Applies the objects as one List, from a file in the sandbox's folder. */
+export async function applyList(cluster: SandboxCluster, file: string, items: object[]): Promise<void> {
+  const manifest = join(cluster.sandbox().stateDir, file);
+  writeFileSync(manifest, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
+  await cluster.kubectl('apply', '-f', manifest);
 }

@@ -5,13 +5,11 @@
  * healthCheckNodePort says which node has endpoints (200) and which not (503).
  */
 import test from 'ava';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Service } from '../../kube/corev1.ts';
 import { sandboxAddresses } from '../../sandbox/names.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useSandboxCluster } from '../helpers/sandbox-cluster.ts';
-import { curlFromHub, lbService, whoPod } from './load-balancer-scenarios.ts';
+import { applyList, curlFromHub, lbService, whoPod } from './load-balancer-scenarios.ts';
 
 const cluster = useSandboxCluster({ idPrefix: 'blb', nodes: 2 });
 const kubectl = cluster.kubectl;
@@ -26,20 +24,11 @@ test.serial(
   'a LoadBalancer Service answers on every node address; Local only where its endpoint is, with the client address kept',
   async (t) => {
     t.timeout(300_000, 'pods and Services on a loaded machine');
-    const manifest = join(cluster.sandbox().stateDir, 'lb.json');
-    writeFileSync(
-      manifest,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'List',
-        items: [
-          whoPod('who-1', 'who', 'node-1'),
-          lbService('who-cluster', 8081, 'Cluster', 'who'),
-          lbService('who-local', 8082, 'Local', 'who'),
-        ],
-      }),
-    );
-    await kubectl('apply', '-f', manifest);
+    await applyList(cluster, 'lb.json', [
+      whoPod('who-1', 'who', 'node-1'),
+      lbService('who-cluster', 8081, 'Cluster', 'who'),
+      lbService('who-local', 8082, 'Local', 'who'),
+    ]);
     await waitFor(
       async () => (await kubectl('get', 'pod', 'who-1', '-o', 'jsonpath={.status.phase}')).trim() === 'Running',
       {
