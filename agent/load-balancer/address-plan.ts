@@ -1,12 +1,12 @@
 /**
- * Which load-balancer pool addresses this node binds: those of the LoadBalancer Services whose
- * `bosun.io/lb-address-node` annotation (written by the server's load-balancer controller) names
- * this node. Binding an address on the node's interface makes the node answer ARP for it, and the
+ * Which load-balancer pool addresses this node binds: those of the LoadBalancer Services (of the
+ * built-in class) whose status condition `bosun.io/LoadBalancerAddressNode`, written by the
+ * server's load-balancer controller, names this node. Binding an address on the node's interface makes the node answer ARP for it, and the
  * service proxy's rules for the Service's load-balancer IPs take the traffic from there. Pure:
  * Services and what the interface holds in, what to add and remove out.
  */
 import type { Service } from '../../kube/corev1.ts';
-import { loadBalancerNames } from '../../kube/load-balancer-names.ts';
+import { addressNodeOf, servesLoadBalancerClass } from '../../kube/load-balancer-names.ts';
 import { isIPv4 } from '../../netproxy/ipv4.ts';
 
 export interface AddressPlan {
@@ -34,8 +34,8 @@ export function desiredAddresses(
   const own = new Set(nodeAddresses);
   const out = new Set<string>();
   for (const svc of services) {
-    if (svc.spec?.type !== 'LoadBalancer') continue;
-    if (svc.metadata.annotations?.[loadBalancerNames.addressNode] !== nodeName) continue;
+    if (svc.spec?.type !== 'LoadBalancer' || !servesLoadBalancerClass(svc)) continue;
+    if (addressNodeOf(svc) !== nodeName) continue;
     for (const entry of svc.status?.loadBalancer?.ingress ?? [])
       if (typeof entry.ip === 'string' && bindable(entry.ip) && !own.has(entry.ip)) out.add(entry.ip);
   }

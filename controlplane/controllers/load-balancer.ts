@@ -20,9 +20,10 @@ import { apiTime } from '../../kube/api-time.ts';
 import type { LoadBalancerIngress, MetaCondition, Node, Service } from '../../kube/corev1.ts';
 import type { EndpointSlice } from '../../kube/discoveryv1.ts';
 import {
-  builtInLoadBalancerClass,
+  addressNodeOf,
   excludeFromLoadBalancersLabel,
   loadBalancerNames,
+  servesLoadBalancerClass,
 } from '../../kube/load-balancer-names.ts';
 import type { Action, Plan } from './actions.ts';
 import { objectKey } from './client.ts';
@@ -45,14 +46,8 @@ interface LoadBalancerView {
   readonly now: Date;
 }
 
-/** Whether the built-in load balancer serves this Service's class (absent or ours). */
-function servesClass(service: Service): boolean {
-  const cls = service.spec.loadBalancerClass;
-  return cls === undefined || cls === '' || cls === builtInLoadBalancerClass;
-}
-
 function isLoadBalancer(service: Service): boolean {
-  return service.spec.type === 'LoadBalancer' && servesClass(service);
+  return service.spec.type === 'LoadBalancer' && servesLoadBalancerClass(service);
 }
 
 function isReady(node: Node): boolean {
@@ -178,7 +173,7 @@ function announceFromPool(view: LoadBalancerView, nodes: readonly Node[], pool: 
   if (nodes.length === 0) return { ...none, allocationProblem: undefined };
   const address = poolAddress(view, pool);
   if ('problem' in address) return { ...none, allocationProblem: address.problem };
-  const current = view.service.metadata.annotations?.[loadBalancerNames.addressNode];
+  const current = addressNodeOf(view.service);
   const addressNode = chooseAddressNode(
     objectKey(view.service),
     current,
@@ -201,57 +196,67 @@ function portsCondition(previous: MetaCondition | undefined, conflicts: readonly
   return { type: loadBalancerNames.portsCondition, status, lastTransitionTime, reason, message };
 }
 
-function withAnnotation(service: Service, value: string | undefined): Service {
-  const annotations = { ...service.metadata.annotations };
-  if (value === undefined) delete annotations[loadBalancerNames.addressNode];
-  else annotations[loadBalancerNames.addressNode] = value;
-  return { ...service, metadata: { ...service.metadata, annotations } };
+const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
+ * Kept in the status, which only the controller (and whoever may write services/status) can write:
+ * a namespace admin who edits the Service cannot make a node take over an address.
+ */
+function addressNodeCondition(previous: MetaCondition | undefined, node: string, now: Date): MetaCondition {
+  const lastTransitionTime =
+    previous !== undefined && previous.status === 'True' && previous.message === node
+      ? previous.lastTransitionTime
+      : apiTime(now);
+  return {
+    type: loadBalancerNames.addressNodeCondition,
+    status: 'True',
+    lastTransitionTime,
+    reason: 'NodeChosen',
+    message: node,
+  };
 }
 
-const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const ours = new Set<string>([loadBalancerNames.portsCondition, loadBalancerNames.addressNodeCondition]);
 
 /** Takes back what the load balancer wrote on a Service that no longer asks for one. */
 function release(service: Service): Plan {
-  const actions: Action[] = [];
-  const annotated = service.metadata.annotations?.[loadBalancerNames.addressNode] !== undefined;
-  let current = service;
-  if (annotated) {
-    current = withAnnotation(service, undefined);
-    actions.push({ kind: 'update', resource: 'services', object: current });
-  }
   const conditions = service.status?.conditions ?? [];
-  const kept = conditions.filter((c) => c.type !== loadBalancerNames.portsCondition);
-  if ((service.status?.loadBalancer?.ingress ?? []).length > 0 || kept.length !== conditions.length) {
-    const status = { ...service.status, loadBalancer: {}, ...(kept.length > 0 ? { conditions: kept } : {}) };
-    if (kept.length === 0) delete status.conditions;
-    actions.push({ kind: 'updateStatus', resource: 'services', object: { ...current, status } });
-  }
-  return { actions };
+  const kept = conditions.filter((c) => !ours.has(c.type));
+  if ((service.status?.loadBalancer?.ingress ?? []).length === 0 && kept.length === conditions.length)
+    return { actions: [] };
+  const status = { ...service.status, loadBalancer: {}, ...(kept.length > 0 ? { conditions: kept } : {}) };
+  if (kept.length === 0) delete status.conditions;
+  return { actions: [{ kind: 'updateStatus', resource: 'services', object: { ...service, status } }] };
 }
 
 export function planLoadBalancer(view: LoadBalancerView): Plan {
   const { service, now } = view;
-  if (!servesClass(service)) return { actions: [] };
+  if (!servesLoadBalancerClass(service)) return { actions: [] };
   if (service.spec.type !== 'LoadBalancer') return release(service);
   const nodes = announcingNodes(service, view.nodes, view.slices);
   const announced = view.pool === undefined ? announceOnNodes(view, nodes) : announceFromPool(view, nodes, view.pool);
   const actions: Action[] = [];
-  let current = service;
-  const moved = service.metadata.annotations?.[loadBalancerNames.addressNode] !== announced.addressNode;
-  if (moved) {
-    current = withAnnotation(service, announced.addressNode);
-    actions.push({ kind: 'update', resource: 'services', object: current });
-  }
+  const moved = addressNodeOf(service) !== announced.addressNode;
   const conditions = service.status?.conditions ?? [];
   const previous = conditions.find((c) => c.type === loadBalancerNames.portsCondition);
   const condition = portsCondition(previous, announced.conflicts, now);
+  const holder =
+    announced.addressNode === undefined
+      ? []
+      : [
+          addressNodeCondition(
+            conditions.find((c) => c.type === loadBalancerNames.addressNodeCondition),
+            announced.addressNode,
+            now,
+          ),
+        ];
   const status = {
     ...service.status,
     loadBalancer: announced.ingress.length > 0 ? { ingress: announced.ingress } : {},
-    conditions: [...conditions.filter((c) => c.type !== loadBalancerNames.portsCondition), condition],
+    conditions: [...conditions.filter((c) => !ours.has(c.type)), condition, ...holder],
   };
   if (!sameJson(status, service.status))
-    actions.push({ kind: 'updateStatus', resource: 'services', object: { ...current, status } });
+    actions.push({ kind: 'updateStatus', resource: 'services', object: { ...service, status } });
   if (condition.status === 'False' && (previous?.status !== 'False' || previous.message !== condition.message))
     actions.push({
       kind: 'event',

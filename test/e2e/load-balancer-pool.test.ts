@@ -7,6 +7,7 @@
  */
 import test from 'ava';
 import type { Service } from '../../kube/corev1.ts';
+import { addressNodeOf } from '../../kube/load-balancer-names.ts';
 import { inNetns } from '../../host/process/process.ts';
 import { ProcessRunner } from '../../netproxy/command-runner.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -32,7 +33,7 @@ const poolAddress = '172.30.0.201';
 const host = new ProcessRunner();
 
 const getService = async () => JSON.parse(await kubectl('get', 'service', 'who-pool', '-o', 'json')) as Service;
-const holderOf = (svc: Service) => svc.metadata.annotations?.['bosun.io/lb-address-node'];
+const holderOf = (svc: Service) => addressNodeOf(svc);
 
 async function nodeHolds(node: string): Promise<boolean> {
   const netns = cluster.sandbox().node(node).netns;

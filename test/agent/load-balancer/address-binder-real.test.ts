@@ -6,7 +6,18 @@
  */
 import test from 'ava';
 import { pino } from 'pino';
-import type { Service } from '../../../kube/corev1.ts';
+import type { MetaCondition, Service } from '../../../kube/corev1.ts';
+
+/** The status condition by which the server names the node that binds a pool address. */
+function chosen(node: string): MetaCondition {
+  return {
+    type: 'bosun.io/LoadBalancerAddressNode',
+    status: 'True',
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+    reason: 'NodeChosen',
+    message: node,
+  };
+}
 import { LoadBalancerAddressBinder } from '../../../agent/load-balancer/address-binder.ts';
 import { Lab, labUnavailable, waitFor } from '../../netproxy/real/lab.ts';
 
@@ -16,9 +27,9 @@ test.after.always(() => lab?.destroy());
 
 function lb(node: string): Service {
   return {
-    metadata: { name: 'web', namespace: 'default', annotations: { 'bosun.io/lb-address-node': node } },
+    metadata: { name: 'web', namespace: 'default' },
     spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
-    status: { loadBalancer: { ingress: [{ ip: '172.31.7.50' }] } },
+    status: { loadBalancer: { ingress: [{ ip: '172.31.7.50' }] }, conditions: [chosen(node)] },
   };
 }
 

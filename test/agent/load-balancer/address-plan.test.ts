@@ -1,5 +1,16 @@
 import test from 'ava';
-import type { Service } from '../../../kube/corev1.ts';
+import type { MetaCondition, Service } from '../../../kube/corev1.ts';
+
+/** The status condition by which the server names the node that binds a pool address. */
+function chosen(node: string): MetaCondition {
+  return {
+    type: 'bosun.io/LoadBalancerAddressNode',
+    status: 'True',
+    lastTransitionTime: '2026-01-01T00:00:00Z',
+    reason: 'NodeChosen',
+    message: node,
+  };
+}
 import { desiredAddresses, planAddresses } from '../../../agent/load-balancer/address-plan.ts';
 import { addressBatch, parseInterface } from '../../../agent/load-balancer/address-binder.ts';
 
@@ -12,13 +23,9 @@ function lb(
   type: Service['spec']['type'] = 'LoadBalancer',
 ): Service {
   return {
-    metadata: {
-      name,
-      namespace: 'default',
-      ...(node ? { annotations: { 'bosun.io/lb-address-node': node } } : {}),
-    },
+    metadata: { name, namespace: 'default' },
     spec: { type, ports: [{ port: 80 }] },
-    status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) } },
+    status: { loadBalancer: { ingress: ips.map((ip) => ({ ip })) }, ...(node ? { conditions: [chosen(node)] } : {}) },
   };
 }
 
@@ -77,4 +84,12 @@ test('our addresses are told apart from the node’s by their label', (t) => {
     bound: ['192.0.2.1'],
   });
   t.is(parseInterface(json, '10.0.0.1'), undefined);
+});
+
+test('only the server’s choice counts: an annotation, or a Service of another class, binds nothing', (t) => {
+  const annotated = lb('a', undefined, ['192.0.2.1']);
+  annotated.metadata.annotations = { 'bosun.io/lb-address-node': 'n1' };
+  const otherClass = lb('b', 'n1', ['192.0.2.2']);
+  otherClass.spec.loadBalancerClass = 'example.com/elsewhere';
+  t.deepEqual(desiredAddresses('n1', [annotated, otherClass], ['172.31.0.1']), []);
 });
