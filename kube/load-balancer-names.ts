@@ -6,7 +6,7 @@ import type { Service } from './corev1.ts';
  */
 
 /** The `spec.loadBalancerClass` served besides an absent class; any other class is left alone. */
-export const builtInLoadBalancerClass = 'bosun.io/servicelb';
+const builtInLoadBalancerClass = 'bosun.io/servicelb';
 
 export const loadBalancerNames = {
   /**

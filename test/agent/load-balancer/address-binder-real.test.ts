@@ -6,18 +6,9 @@
  */
 import test from 'ava';
 import { pino } from 'pino';
-import type { MetaCondition, Service } from '../../../kube/corev1.ts';
+import type { Service } from '../../../kube/corev1.ts';
+import { chosen } from './fixtures.ts';
 
-/** The status condition by which the server names the node that binds a pool address. */
-function chosen(node: string): MetaCondition {
-  return {
-    type: 'bosun.io/LoadBalancerAddressNode',
-    status: 'True',
-    lastTransitionTime: '2026-01-01T00:00:00Z',
-    reason: 'NodeChosen',
-    message: node,
-  };
-}
 import { LoadBalancerAddressBinder } from '../../../agent/load-balancer/address-binder.ts';
 import { Lab, labUnavailable, waitFor } from '../../netproxy/real/lab.ts';
 

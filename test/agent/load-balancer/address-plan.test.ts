@@ -1,16 +1,7 @@
 import test from 'ava';
-import type { MetaCondition, Service } from '../../../kube/corev1.ts';
+import type { Service } from '../../../kube/corev1.ts';
+import { chosen } from './fixtures.ts';
 
-/** The status condition by which the server names the node that binds a pool address. */
-function chosen(node: string): MetaCondition {
-  return {
-    type: 'bosun.io/LoadBalancerAddressNode',
-    status: 'True',
-    lastTransitionTime: '2026-01-01T00:00:00Z',
-    reason: 'NodeChosen',
-    message: node,
-  };
-}
 import { desiredAddresses, planAddresses } from '../../../agent/load-balancer/address-plan.ts';
 import { addressBatch, parseInterface } from '../../../agent/load-balancer/address-binder.ts';
 
