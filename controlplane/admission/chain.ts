@@ -18,6 +18,7 @@ import { recordRegisteredAddresses } from './registered-addresses.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import { defaultNamespace, defaultNetworkPolicy, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
+import { dropTypeDependentFields } from './service-type-fields.ts';
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
 import { runMutatingWebhooks, runValidatingWebhooks, type WebhookLookups } from './webhooks/dispatch.ts';
@@ -87,6 +88,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     const spec = svc.spec;
     const old = request.old?.spec as Any | undefined;
     const all = (await deps.services()).filter((s) => s.metadata.uid !== svc.metadata.uid);
+    dropTypeDependentFields(spec, old);
     if (spec.type === 'ExternalName') return;
     if (old?.clusterIP && spec.clusterIP === undefined) spec.clusterIP = old.clusterIP;
     if (old?.clusterIP && spec.clusterIP !== old.clusterIP) {
@@ -146,9 +148,20 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         usedPorts.add(port.nodePort);
       }
       // The port a load balancer probes for nodes with local endpoints (externalTrafficPolicy: Local).
-      if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local')
-        spec.healthCheckNodePort ||= old?.healthCheckNodePort || allocatePort(usedPorts);
-      else delete spec.healthCheckNodePort;
+      if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local') {
+        const given = spec.healthCheckNodePort;
+        if (!given) spec.healthCheckNodePort = old?.healthCheckNodePort || allocatePort(usedPorts);
+        else if (given !== old?.healthCheckNodePort) {
+          if (typeof given !== 'number' || given < nodePortRange.first || given > nodePortRange.last)
+            errors.invalid(
+              'spec.healthCheckNodePort',
+              given,
+              `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`,
+            );
+          else if (usedPorts.has(given))
+            errors.invalid('spec.healthCheckNodePort', given, 'provided port is already allocated');
+        }
+      }
       errors.throwIfAny('Service', '', svc.metadata.name);
     } else {
       for (const port of (spec.ports ?? []) as Any[]) delete port.nodePort;

@@ -2,7 +2,8 @@
  * The built-in load balancer through a real server: defaulting and allocation of LoadBalancer
  * Services, and the controller filling their status from the nodes.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
+import { ApiError } from '../../../kube/errors.ts';
 import type { Node, Service } from '../../../kube/corev1.ts';
 import { refs } from '../../../kube/resource-ref.ts';
 import type { KubeObject } from '../../../kube/types.ts';
@@ -140,3 +141,94 @@ test.serial('another loadBalancerClass is left alone', async (t) => {
   t.is(other.status?.loadBalancer?.ingress, undefined);
   t.is(other.status?.conditions, undefined);
 });
+
+/** The 422 a create or write gets, and that nothing named so was stored. */
+async function refused(t: ExecutionContext, write: Promise<unknown>, message: string): Promise<void> {
+  const err = await t.throwsAsync(write);
+  t.true(err instanceof ApiError && err.code === 422, String(err));
+  t.is(err?.message, message);
+}
+
+test.serial(
+  'load-balancer fields on other types are refused as upstream refuses them, and nothing is stored',
+  async (t) => {
+    const client = shared.client();
+    const cases: [string, Partial<Service['spec']>, string][] = [
+      [
+        'lbf-alloc',
+        { allocateLoadBalancerNodePorts: false },
+        "spec.allocateLoadBalancerNodePorts: Forbidden: may only be used when `type` is 'LoadBalancer'",
+      ],
+      [
+        'lbf-class',
+        { loadBalancerClass: 'example.com/x' },
+        "spec.loadBalancerClass: Forbidden: may only be used when `type` is 'LoadBalancer'",
+      ],
+      [
+        'lbf-ranges',
+        { loadBalancerSourceRanges: ['10.0.0.0/8'] },
+        "spec.LoadBalancerSourceRanges: Forbidden: may only be used when `type` is 'LoadBalancer'",
+      ],
+      [
+        'lbf-health',
+        { healthCheckNodePort: 31999 },
+        "spec.healthCheckNodePort: Invalid value: 31999: may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+      ],
+    ];
+    for (const [name, spec, detail] of cases) {
+      await refused(
+        t,
+        client.create<Service>(refs.services, lbService(name, { type: 'NodePort', ...spec })),
+        `Service "${name}" is invalid: ${detail}`,
+      );
+      await t.throwsAsync(getService(name), { instanceOf: ApiError, message: /not found/ });
+    }
+    await refused(
+      t,
+      client.create<Service>(refs.services, lbService('lbf-badclass', { loadBalancerClass: 'not a class!' })),
+      `Service "lbf-badclass" is invalid: spec.loadBalancerClass: Invalid value: "not a class!": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')`,
+    );
+  },
+);
+
+test.serial(
+  'a LoadBalancer keeps its class and health check port; switching its type drops them as upstream does',
+  async (t) => {
+    const client = shared.client();
+    const created = await client.create<Service>(
+      refs.services,
+      lbService('lbf-keep', {
+        ports: [{ port: 8090, protocol: 'TCP' }],
+        externalTrafficPolicy: 'Local',
+        loadBalancerClass: 'example.com/keep',
+      }),
+    );
+    await refused(
+      t,
+      client.patch(
+        refs.services,
+        'lbf-keep',
+        { spec: { loadBalancerClass: 'example.com/other' } },
+        { namespace: 'default' },
+      ),
+      'Service "lbf-keep" is invalid: spec.loadBalancerClass: Invalid value: "example.com/other": may not change once set',
+    );
+    const other = created.spec.healthCheckNodePort === 32000 ? 32001 : 32000;
+    await refused(
+      t,
+      client.patch(refs.services, 'lbf-keep', { spec: { healthCheckNodePort: other } }, { namespace: 'default' }),
+      'Service "lbf-keep" is invalid: spec.healthCheckNodePort: Forbidden: field is immutable',
+    );
+    t.is((await getService('lbf-keep')).spec.loadBalancerClass, 'example.com/keep');
+    const switched = await client.patch<Service>(
+      refs.services,
+      'lbf-keep',
+      { spec: { type: 'NodePort' } },
+      { namespace: 'default' },
+    );
+    t.is(switched.spec.type, 'NodePort');
+    t.is(switched.spec.loadBalancerClass, undefined);
+    t.is(switched.spec.allocateLoadBalancerNodePorts, undefined);
+    t.is(switched.spec.healthCheckNodePort, undefined);
+  },
+);
