@@ -159,6 +159,9 @@ export class ChangeTracker {
         .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && isIPv4(a.address))
         .map((a) => a.address);
       this.#nodeDirty = true;
+      // which Proxy-mode load-balancer addresses are this node's own may have changed
+      for (const [key, svc] of this.#services)
+        if (svc.status?.loadBalancer?.ingress?.some((i) => i.ipMode === 'Proxy')) this.#dirty.add(key);
     }
   }
 
@@ -194,7 +197,10 @@ export class ChangeTracker {
     const clusterIP = spec.clusterIP !== undefined && isIPv4(spec.clusterIP) ? spec.clusterIP : undefined;
     if (clusterIP === undefined) return []; // headless or IPv6-only: nothing for an IPv4 proxy
     const slices = [...(this.#slices.get(key)?.values() ?? [])];
+    // ipMode Proxy: traffic reaches the address's own machine, which alone takes it (KEP-1860); for
+    // the built-in load balancer that address is a node's, and another node must not claim it
     const lbIPs = (svc.status?.loadBalancer?.ingress ?? [])
+      .filter((i) => i.ipMode !== 'Proxy' || (i.ip !== undefined && this.#nodeAddresses.includes(i.ip)))
       .map((i) => i.ip)
       .filter((ip): ip is string => ip !== undefined && isIPv4(ip));
     const sourceRanges = spec.type === 'LoadBalancer' ? loadBalancerSourceRanges(spec.loadBalancerSourceRanges) : [];

@@ -140,7 +140,9 @@ function announceOnNodes(view: LoadBalancerView, nodes: readonly Node[]): Announ
   const addresses = [...new Set(nodes.map((n) => nodeAddress(n)!))];
   const { free, conflicts } = withoutConflicts(view.service, addresses, view.services);
   return {
-    ingress: free.sort(byAddress).map((ip) => ({ ip })),
+    // Proxy: the address is the node itself, not a virtual IP every node should take over (KEP-1860);
+    // a proxy then programs it only on its own node (IPVS would otherwise bind peers' addresses)
+    ingress: free.sort(byAddress).map((ip) => ({ ip, ipMode: 'Proxy' as const })),
     addressNode: undefined,
     conflicts,
     allocationProblem: undefined,

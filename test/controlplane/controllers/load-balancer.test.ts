@@ -113,6 +113,8 @@ test('a LoadBalancer Service is announced on every Ready node, NotReady nodes an
   ];
   const actions = plan(service('web'), { nodes: withExtra });
   t.deepEqual(ingressOf(actions), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  // the addresses are the nodes themselves, not virtual IPs for every node to take over
+  t.true(writtenStatus(actions)?.loadBalancer?.ingress?.every((i) => i.ipMode === 'Proxy'));
   t.deepEqual(events(actions), ['Normal EnsuredLoadBalancer: announced on 10.0.0.1, 10.0.0.2, 10.0.0.3']);
   const condition = writtenStatus(actions)?.conditions?.find((c) => c.type === loadBalancerNames.portsCondition);
   t.is(condition?.status, 'True');
