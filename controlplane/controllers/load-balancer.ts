@@ -27,6 +27,7 @@ import {
 } from '../../kube/load-balancer-names.ts';
 import type { Action, Plan } from './actions.ts';
 import { objectKey } from './client.ts';
+import { nodePortProblem } from './node-ports-in-use.ts';
 import {
   type AddressPool,
   chooseAddressNode,
@@ -137,8 +138,12 @@ function withoutConflicts(service: Service, addresses: readonly string[], servic
 }
 
 function announceOnNodes(view: LoadBalancerView, nodes: readonly Node[]): Announcement {
-  const addresses = [...new Set(nodes.map((n) => nodeAddress(n)!))];
-  const { free, conflicts } = withoutConflicts(view.service, addresses, view.services);
+  // a port the nodes themselves use keeps the Service off every node address
+  const reserved = portKeys(view.service).flatMap((port) => nodePortProblem(port, view.service, view.services) ?? []);
+  const addresses = reserved.length > 0 ? [] : [...new Set(nodes.map((n) => nodeAddress(n)!))];
+  const found = withoutConflicts(view.service, addresses, view.services);
+  const { free } = found;
+  const conflicts = [...reserved, ...found.conflicts];
   return {
     // Proxy: the address is the node itself, not a virtual IP every node should take over (KEP-1860);
     // a proxy then programs it only on its own node (IPVS would otherwise bind peers' addresses)

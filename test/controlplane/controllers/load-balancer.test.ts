@@ -223,3 +223,26 @@ test('pool problems are reported, not guessed around', (t) => {
   t.is(typeof parseAddressPool('192.0.2.0/32'), 'string');
   t.is(typeof parseAddressPool('300.0.2.0/24'), 'string');
 });
+
+test('a port the nodes use themselves is never announced on their addresses: kubelet, API server, other node ports', (t) => {
+  const kubelet = service('grab', { ports: [{ port: 10250, protocol: 'TCP' }] });
+  const actions = plan(kubelet);
+  t.deepEqual(ingressOf(actions), undefined);
+  t.deepEqual(events(actions), ['Warning PortConflict: port 10250/TCP is reserved on every node for the kubelet port']);
+  t.is(writtenStatus(actions)?.conditions?.find((c) => c.type === loadBalancerNames.portsCondition)?.status, 'False');
+  t.deepEqual(events(plan(service('api', { ports: [{ port: 6443, protocol: 'TCP' }] }))), [
+    'Warning PortConflict: port 6443/TCP is reserved on every node for the API server',
+  ]);
+  const nodePort: Service = {
+    metadata: { name: 'np', namespace: 'other', uid: 'uid-np' },
+    spec: { type: 'NodePort', ports: [{ port: 80, protocol: 'TCP', nodePort: 30080 }] },
+  };
+  const shadow = service('shadow', { ports: [{ port: 30080, protocol: 'TCP' }] });
+  t.deepEqual(events(plan(shadow, { services: [nodePort, shadow] })), [
+    'Warning PortConflict: port 30080/TCP is a node port of Service other/np',
+  ]);
+  // the same number over UDP is another port; with an address pool the nodes' own ports are not in the way
+  const udp = service('udp', { ports: [{ port: 30080, protocol: 'UDP' }] });
+  t.deepEqual(ingressOf(plan(udp, { services: [nodePort, udp] })), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+  t.deepEqual(ingressOf(plan(kubelet, { pool })), ['192.0.2.1']);
+});
