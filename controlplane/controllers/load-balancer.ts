@@ -194,10 +194,19 @@ function byAddress(a: string, b: string): number {
   return n(a) - n(b);
 }
 
+/** At most this many conflicts are spelt out: many ports on many nodes must not make a status too big to store. */
+const conflictsShown = 5;
+
+function summary(conflicts: readonly string[]): string {
+  const shown = conflicts.slice(0, conflictsShown).join('; ');
+  const more = conflicts.length - conflictsShown;
+  return more > 0 ? `${shown}; and ${more} more` : shown;
+}
+
 function portsCondition(previous: MetaCondition | undefined, conflicts: readonly string[], now: Date): MetaCondition {
   const status = conflicts.length === 0 ? 'True' : 'False';
   const reason = conflicts.length === 0 ? 'PortsAvailable' : 'PortConflict';
-  const message = conflicts.length === 0 ? 'no port collides with another Service' : conflicts.join('; ');
+  const message = conflicts.length === 0 ? 'no port collides with another Service' : summary(conflicts);
   const lastTransitionTime =
     previous !== undefined && previous.status === status ? previous.lastTransitionTime : apiTime(now);
   return { type: loadBalancerNames.portsCondition, status, lastTransitionTime, reason, message };

@@ -246,3 +246,15 @@ test('a port the nodes use themselves is never announced on their addresses: kub
   t.deepEqual(ingressOf(plan(udp, { services: [nodePort, udp] })), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
   t.deepEqual(ingressOf(plan(kubelet, { pool })), ['192.0.2.1']);
 });
+
+test('many conflicting ports on many nodes make a short message, not a status too big to store', (t) => {
+  const ports = Array.from({ length: 200 }, (_, i) => ({ name: `p${i}`, port: 1000 + i, protocol: 'TCP' as const }));
+  const many = Array.from({ length: 50 }, (_, i) => node(`n${i}`, `10.1.0.${i + 1}`));
+  const older = service('first', { index: 1, ports, ingress: many.map((n) => n.status!.addresses![0]!.address) });
+  const newer = service('second', { index: 2, ports });
+  const actions = plan(newer, { nodes: many, services: [older, newer] });
+  const message =
+    writtenStatus(actions)?.conditions?.find((c) => c.type === loadBalancerNames.portsCondition)?.message ?? '';
+  t.true(message.length < 1000, `${message.length} characters`);
+  t.regex(message, /; and 9995 more$/);
+});
