@@ -74,6 +74,8 @@ test.serial('a pool address is bound on one node and moves to the other when its
   t.regex(first, /^node-[12] /);
 
   await cluster.sandbox().partition(holder);
+  const cutAt = Date.now();
+  const since = () => `${((Date.now() - cutAt) / 1000).toFixed(1)} s`;
   let healed = false;
   try {
     const moved = await waitFor(
@@ -84,6 +86,7 @@ test.serial('a pool address is bound on one node and moves to the other when its
       { what: `the server moving ${poolAddress} off the partitioned ${holder}`, timeoutMs: 90_000, intervalMs: 500 },
     );
     t.is(moved, other);
+    t.log(`the server named ${other} ${since()} after the partition (grace period 15 s)`);
     await waitFor(async () => await nodeHolds(other), {
       what: `${other} binding ${poolAddress}`,
       timeoutMs: 30_000,
@@ -96,7 +99,7 @@ test.serial('a pool address is bound on one node and moves to the other when its
       },
       { what: `the hub reaching who-pool through ${other}`, timeoutMs: 120_000, intervalMs: 500 },
     );
-    t.log(`after the move: ${answer}`);
+    t.log(`the hub reached who-pool again ${since()} after the partition: ${answer}`);
     await cluster.sandbox().heal(holder);
     healed = true;
     await waitFor(async () => !(await nodeHolds(holder)), {
