@@ -15,7 +15,6 @@ import { bosunVersion } from './version.ts';
 import { join } from 'node:path';
 import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
-import { parseAddressPool } from '../controlplane/controllers/load-balancer-addresses.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -288,7 +287,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       return seconds * 1000;
     };
     const loadBalancerPool =
-      args['lb-address-pool'] === undefined ? undefined : parseAddressPool(args['lb-address-pool']);
+      args['lb-address-pool'] === undefined
+        ? undefined
+        : (await import('../controlplane/controllers/load-balancer-addresses.ts')).parseAddressPool(
+            args['lb-address-pool'],
+          );
     if (typeof loadBalancerPool === 'string')
       throw new CliError(`--lb-address-pool ${loadBalancerPool}`, ExitCode.usage);
     const nodeLifecycle = {
