@@ -19,6 +19,7 @@
 import { apiTime } from '../../kube/api-time.ts';
 import type { LoadBalancerIngress, MetaCondition, Node, Service } from '../../kube/corev1.ts';
 import type { EndpointSlice } from '../../kube/discoveryv1.ts';
+import { isIp } from '../../kube/name-formats.ts';
 import {
   addressNodeOf,
   excludeFromLoadBalancersLabel,
@@ -57,7 +58,8 @@ function isReady(node: Node): boolean {
 
 /** The address clients reach the node on: its ExternalIP when it has one, else its InternalIP. */
 function nodeAddress(node: Node): string | undefined {
-  const addresses = node.status?.addresses ?? [];
+  // a node writes its own addresses: one that is not an IP would make every status write refused
+  const addresses = (node.status?.addresses ?? []).filter((a) => typeof a.address === 'string' && isIp(a.address));
   return (addresses.find((a) => a.type === 'ExternalIP') ?? addresses.find((a) => a.type === 'InternalIP'))?.address;
 }
 

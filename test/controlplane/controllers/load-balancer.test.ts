@@ -258,3 +258,9 @@ test('many conflicting ports on many nodes make a short message, not a status to
   t.true(message.length < 1000, `${message.length} characters`);
   t.regex(message, /; and 9995 more$/);
 });
+
+test('a node whose address is not an IP is not announced, and the others still are', (t) => {
+  const hostile = node('h', '10.0.0.9');
+  hostile.status!.addresses = [{ type: 'ExternalIP', address: '10.0.0.9; rm -rf /' }];
+  t.deepEqual(ingressOf(plan(service('web'), { nodes: [...nodes, hostile] })), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+});
