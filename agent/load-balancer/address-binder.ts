@@ -14,6 +14,7 @@ import type { Service } from '../../kube/corev1.ts';
 import type { CommandRunner } from '../../netproxy/command-runner.ts';
 import { SyncRunner } from '../../netproxy/sync-runner.ts';
 import { desiredAddresses, planAddresses, type AddressPlan } from './address-plan.ts';
+import { announceAddresses } from './address-announcer.ts';
 
 type Json = Record<string, any>;
 
@@ -107,6 +108,10 @@ export class LoadBalancerAddressBinder {
       });
       if (r.code !== 0) throw new Error(`ip -batch failed (exit ${r.code}): ${r.stderr.trim()}`);
       log.info({ added: plan.add, removed: plan.remove, dev: observed.dev }, 'load-balancer addresses changed');
+      // clients still sending to the previous holder learn the move now, not when their cache expires
+      await announceAddresses(runner, observed.dev, plan.add).catch((err: unknown) =>
+        log.warn({ err, addresses: plan.add }, 'announcing load-balancer addresses failed; clients learn them later'),
+      );
     }
     const kept = new Set(observed.bound.filter((ip) => !plan.remove.includes(ip)));
     for (const ip of plan.add) kept.add(ip);

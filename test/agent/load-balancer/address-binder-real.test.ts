@@ -68,3 +68,68 @@ function lb(node: string): Service {
     t.true(after.includes('"local":"172.31.7.1"'), 'the node’s own address stays');
   },
 );
+
+(unavailable === undefined ? test.serial : test.skip)(
+  'a client that cached the previous holder learns the new one as soon as the address is bound',
+  async (t) => {
+    const l = lab!;
+    const node = await l.namespace('lan');
+    const client = await l.namespace('lac');
+    await l.link(node, 'lan0', client, 'lac0');
+    await l.must(['ip', '-n', node, 'addr', 'add', '172.31.8.1/24', 'dev', 'lan0']);
+    await l.must(['ip', '-n', client, 'addr', 'add', '172.31.8.2/24', 'dev', 'lac0']);
+    const mac = async (ns: string, dev: string) =>
+      (JSON.parse(await l.must(['ip', '-n', ns, '-j', 'link', 'show', dev])) as { address: string }[])[0]!.address;
+    const nodeMac = await mac(node, 'lan0');
+    // the client still has the previous holder's MAC for the address; the node has talked to the client
+    await l.must([
+      'ip',
+      '-n',
+      client,
+      'neigh',
+      'replace',
+      '172.31.8.50',
+      'lladdr',
+      '02:00:00:00:00:99',
+      'dev',
+      'lac0',
+      'nud',
+      'stale',
+    ]);
+    await l.must([
+      'ip',
+      '-n',
+      node,
+      'neigh',
+      'replace',
+      '172.31.8.2',
+      'lladdr',
+      await mac(client, 'lac0'),
+      'dev',
+      'lan0',
+      'nud',
+      'stale',
+    ]);
+    const binder = new LoadBalancerAddressBinder({
+      nodeName: 'n1',
+      nodeIP: '172.31.8.1',
+      runner: l.runner(node),
+      services: () => [
+        { ...lb('n1'), status: { ...lb('n1').status, loadBalancer: { ingress: [{ ip: '172.31.8.50' }] } } },
+      ],
+      log: pino({ level: 'silent' }),
+    });
+    t.deepEqual((await binder.sync()).add, ['172.31.8.50']);
+    const cached = await waitFor(
+      'the client caching the new holder for 172.31.8.50',
+      async () => {
+        const entries = JSON.parse(await l.must(['ip', '-n', client, '-j', 'neigh', 'show', '172.31.8.50'])) as {
+          lladdr?: string;
+        }[];
+        return entries[0]?.lladdr === nodeMac ? entries[0].lladdr : undefined;
+      },
+      5_000,
+    );
+    t.is(cached, nodeMac);
+  },
+);

@@ -4,6 +4,7 @@ import { chosen } from './fixtures.ts';
 
 import { desiredAddresses, planAddresses } from '../../../agent/load-balancer/address-plan.ts';
 import { addressBatch, parseInterface } from '../../../agent/load-balancer/address-binder.ts';
+import { announcementTargets } from '../../../agent/load-balancer/address-announcer.ts';
 
 // This node is "n1" at 172.31.0.1; the pool is 192.0.2.0/28.
 
@@ -83,4 +84,17 @@ test('only the server’s choice counts: an annotation, or a Service of another 
   const otherClass = lb('b', 'n1', ['192.0.2.2']);
   otherClass.spec.loadBalancerClass = 'example.com/elsewhere';
   t.deepEqual(desiredAddresses('n1', [annotated, otherClass], ['172.31.0.1']), []);
+});
+
+test('the move is announced through neighbours the kernel learnt, never through configured ones', (t) => {
+  t.deepEqual(
+    announcementTargets([
+      { dst: '172.31.0.9', lladdr: 'aa:bb:cc:dd:ee:01', state: ['REACHABLE'] },
+      { dst: '172.31.0.2', lladdr: 'aa:bb:cc:dd:ee:02', state: ['STALE'] },
+      { dst: '172.31.0.3', lladdr: 'aa:bb:cc:dd:ee:03', state: ['PERMANENT'] },
+      { dst: '172.31.0.4', state: ['FAILED'] },
+      { dst: 'fe80::1', lladdr: 'aa:bb:cc:dd:ee:05', state: ['REACHABLE'] },
+    ]),
+    ['172.31.0.2', '172.31.0.9'],
+  );
 });
