@@ -232,3 +232,35 @@ test.serial(
     t.is(switched.spec.healthCheckNodePort, undefined);
   },
 );
+
+test.serial(
+  'a LoadBalancer kept off the nodes by another Service’s node port is announced once that Service goes',
+  async (t) => {
+    const client = shared.client();
+    await client.create<Service>(refs.services, {
+      metadata: { name: 'lbf-nodeport', namespace: 'default' },
+      spec: { type: 'NodePort', ports: [{ port: 8095, protocol: 'TCP', nodePort: 31995 }] },
+    });
+    await client.create<Service>(
+      refs.services,
+      lbService('lbf-blocked', { ports: [{ port: 31995, protocol: 'TCP' }] }),
+    );
+    const blocked = await waitFor(
+      async () => {
+        const s = await getService('lbf-blocked');
+        return s.status?.conditions?.some((c) => c.status === 'False') && s;
+      },
+      { what: 'lbf-blocked kept off the nodes' },
+    );
+    t.regex(
+      blocked.status?.conditions?.find((c) => c.status === 'False')?.message ?? '',
+      /node port of Service default\/lbf-nodeport/,
+    );
+    await client.delete(refs.services, 'lbf-nodeport', { namespace: 'default' });
+    await waitFor(async () => ingressOf(await getService('lbf-blocked')) === '10.11.0.1,10.11.0.2', {
+      what: 'lbf-blocked announced once the node port is free',
+      timeoutMs: 15_000,
+    });
+    t.pass();
+  },
+);

@@ -4,6 +4,7 @@ import type { EndpointSlice } from '../../../kube/discoveryv1.ts';
 import { addressNodeOf, loadBalancerNames } from '../../../kube/load-balancer-names.ts';
 import type { Action } from '../../../controlplane/controllers/actions.ts';
 import { planLoadBalancer } from '../../../controlplane/controllers/load-balancer.ts';
+import { loadBalancersConcerned } from '../../../controlplane/controllers/load-balancer-controller.ts';
 import { parseAddressPool, type AddressPool } from '../../../controlplane/controllers/load-balancer-addresses.ts';
 import { at, now } from './fixtures.ts';
 
@@ -263,4 +264,23 @@ test('a node whose address is not an IP is not announced, and the others still a
   const hostile = node('h', '10.0.0.9');
   hostile.status!.addresses = [{ type: 'ExternalIP', address: '10.0.0.9; rm -rf /' }];
   t.deepEqual(ingressOf(plan(service('web'), { nodes: [...nodes, hostile] })), ['10.0.0.1', '10.0.0.2', '10.0.0.3']);
+});
+
+test('a Service change replans only the LoadBalancers that share a port with it on the nodes; with a pool, all', (t) => {
+  const np: Service = {
+    metadata: { name: 'np', namespace: 'default', uid: 'uid-np' },
+    spec: { type: 'NodePort', ports: [{ port: 8080, protocol: 'TCP', nodePort: 31443 }] },
+  };
+  const all = [
+    service('a'),
+    service('b'),
+    service('c', { ports: [{ port: 31443, protocol: 'TCP' }] }),
+    service('d', { ports: [{ port: 80, protocol: 'UDP' }] }),
+    np,
+  ];
+  const caches = { list: () => all, get: () => undefined, claimable: () => [] };
+  t.deepEqual(loadBalancersConcerned(all[0]!, caches, undefined), ['default/b']);
+  t.deepEqual(loadBalancersConcerned(np, caches, undefined), ['default/c']);
+  t.deepEqual(loadBalancersConcerned(all[0]!, caches, pool), ['default/b', 'default/c', 'default/d']);
+  t.deepEqual(loadBalancersConcerned(np, caches, pool), []);
 });
