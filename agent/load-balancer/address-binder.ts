@@ -109,8 +109,10 @@ export class LoadBalancerAddressBinder {
       if (r.code !== 0) throw new Error(`ip -batch failed (exit ${r.code}): ${r.stderr.trim()}`);
       log.info({ added: plan.add, removed: plan.remove, dev: observed.dev }, 'load-balancer addresses changed');
       // clients still sending to the previous holder learn the move now, not when their cache expires
-      await announceAddresses(runner, observed.dev, plan.add).catch((err: unknown) =>
-        log.warn({ err, addresses: plan.add }, 'announcing load-balancer addresses failed; clients learn them later'),
+      await announceAddresses(runner, observed.dev, plan.add).then(
+        (through) => log.info({ addresses: plan.add, through }, 'load-balancer addresses announced'),
+        (err: unknown) =>
+          log.warn({ err, addresses: plan.add }, 'announcing load-balancer addresses failed; clients learn them later'),
       );
     }
     const kept = new Set(observed.bound.filter((ip) => !plan.remove.includes(ip)));
