@@ -37,6 +37,8 @@ import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../
 import { AgentStartError } from './errors.ts';
 import { systemClock, type Clock } from '../kube/clock.ts';
 import { ClusterServices } from './cluster-services.ts';
+import { LoadBalancerAddressBinder } from './load-balancer/address-binder.ts';
+import { ServiceHealthServers } from '../netproxy/service-health.ts';
 import { readHostUpstreams } from './dns/forward.ts';
 import { DnsServer } from './dns/server.ts';
 import { EventRecorder } from './events/event-recorder.ts';
@@ -643,6 +645,11 @@ export class Agent {
       }
 
       // -- services: proxy and DNS
+      // healthCheckNodePorts of externalTrafficPolicy: Local Services, where the proxy serves its own
+      // health (a node that serves no proxy port, such as a hollow node, opens none)
+      const healthCheckPorts =
+        config.proxyMode === 'none' || config.proxyHealthz === undefined ? undefined : new ServiceHealthServers();
+      if (healthCheckPorts !== undefined) closers.push(() => healthCheckPorts.close());
       const proxy =
         config.proxyMode === 'none'
           ? undefined
@@ -653,6 +660,7 @@ export class Agent {
               mode: config.proxyMode,
               logger: log.child({ loop: 'proxy' }),
               onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
+              ...(healthCheckPorts ? { serviceHealth: healthCheckPorts } : {}),
             });
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
         loops.push(
@@ -677,7 +685,18 @@ export class Agent {
         closers.push(() => listening.close());
       }
       const nodeLocalDns = { nodeName: config.nodeName, nodeIP, clusterDNS: config.clusterDNS, port: config.dnsPort };
-      const services = new ClusterServices({
+      // load-balancer pool addresses the server gives this node: bound where the proxy takes their traffic
+      const addressBinder =
+        proxy === undefined
+          ? undefined
+          : new LoadBalancerAddressBinder({
+              nodeName: config.nodeName,
+              nodeIP,
+              runner: config.proxyRunner ?? new ProcessRunner(),
+              services: () => services.services(),
+              log: log.child({ loop: 'lb-addresses' }),
+            });
+      const services: ClusterServices = new ClusterServices({
         client,
         nodeName: config.nodeName,
         zone: config.clusterDomain,
@@ -685,9 +704,21 @@ export class Agent {
         nodeLocalDns,
         ...(proxy ? { proxy } : {}),
         ...(dns ? { dns } : {}),
+        ...(addressBinder ? { onServiceChange: () => addressBinder.loop.request() } : {}),
       });
       services.start(signal);
       closers.push(() => services.stop());
+      if (addressBinder !== undefined) {
+        // not before the first list: an empty cache would unbind what a previous run bound
+        const stopped = new Promise<boolean>((resolve) =>
+          signal.addEventListener('abort', () => resolve(false), { once: true }),
+        );
+        loops.push(
+          Promise.race([services.synced.then(() => true), stopped]).then((go) =>
+            go ? addressBinder.loop.run(signal) : undefined,
+          ),
+        );
+      }
 
       // -- healthz
       if (config.healthzPort > 0) {

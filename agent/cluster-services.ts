@@ -32,6 +32,8 @@ interface ClusterServicesOptions {
   nodeLocalDns?: NodeLocalDns;
   /** Rebuild the DNS zone at most this often (default 100 ms): a burst of changes costs one rebuild. */
   zoneDelayMs?: number;
+  /** Told of every Service change (with a proxy): the load-balancer addresses follow them. */
+  onServiceChange?: () => void;
 }
 
 export class ClusterServices {
@@ -104,6 +106,10 @@ export class ClusterServices {
         onDelete: (o) => proxy.onNodeUpdate(asNode(o), undefined),
       });
     }
+    const onServiceChange = this.#options.onServiceChange;
+    if (proxy && onServiceChange) {
+      this.#services.addHandlers({ onAdd: onServiceChange, onUpdate: onServiceChange, onDelete: onServiceChange });
+    }
     if (dns) {
       const changed = {
         onAdd: () => this.#queueZone(),
@@ -119,6 +125,11 @@ export class ClusterServices {
       ...(proxy ? [this.#node.run(), proxy.run(signal)] : []),
     ]);
     signal.addEventListener('abort', () => this.stop(), { once: true });
+  }
+
+  /** The Services as the informer holds them now. */
+  services(): Service[] {
+    return this.#services.list() as unknown as Service[];
   }
 
   #queueZone(): void {

@@ -34,6 +34,7 @@ interface ServerArgs {
   controllers: boolean;
   scheduler: boolean;
   'cluster-cidr': string;
+  'lb-address-pool': string | undefined;
   'node-cidr-mask-size': number;
   'node-monitor-period': string;
   'node-monitor-grace-period': string;
@@ -266,6 +267,11 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         default: '10.244.0.0/16',
         describe: 'CIDR that node pod subnets come from',
       })
+      .option('lb-address-pool', {
+        type: 'string',
+        describe:
+          "IPv4 CIDR (e.g. 192.0.2.0/28) that LoadBalancer Services take their address from, bound on one announcing node; default: the announcing nodes' own addresses",
+      })
       .option('node-cidr-mask-size', { type: 'number', default: 24, describe: 'Prefix length of each node pod subnet' })
       .option('node-monitor-period', { type: 'string', default: '5s', describe: 'How often node health is checked' })
       .option('node-monitor-grace-period', {
@@ -403,6 +409,14 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         throw new CliError(`--${flag} ${args[flag]}: use a duration like 5s, 50s or 1m`, ExitCode.usage);
       return seconds * 1000;
     };
+    const loadBalancerPool =
+      args['lb-address-pool'] === undefined
+        ? undefined
+        : (await import('../controlplane/controllers/load-balancer-addresses.ts')).parseAddressPool(
+            args['lb-address-pool'],
+          );
+    if (typeof loadBalancerPool === 'string')
+      throw new CliError(`--lb-address-pool ${loadBalancerPool}`, ExitCode.usage);
     const nodeLifecycle = {
       clusterCidr: args['cluster-cidr'],
       nodeCidrMaskSize: mask,
@@ -547,6 +561,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
                 nodeLifecycle,
                 horizontalPodAutoscaler,
                 ...(leaderElection ? { leaderElection } : {}),
+                ...(loadBalancerPool ? { loadBalancerPool } : {}),
               },
             }
           : {}),

@@ -70,6 +70,7 @@ import { candidateIdentity } from './leader-election/candidate-identity.ts';
 import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
 import { startElectedLoops } from './leader-election/elected-loops.ts';
 import { leaderElectionMetrics } from './leader-election/election-metrics.ts';
+import type { AddressPool } from './controllers/load-balancer-addresses.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -158,6 +159,8 @@ export interface ServerOptions {
      * (kube-system/kube-scheduler, kube-system/kube-controller-manager); absent: always (one server).
      */
     readonly leaderElection?: LeaderElectionTimings;
+    /** --lb-address-pool, parsed. */
+    readonly loadBalancerPool?: AddressPool;
   };
 }
 
@@ -195,6 +198,7 @@ async function startLoops(
     // the horizontal pod autoscaler reads scale subresources and metrics.k8s.io over HTTP
     http: controllersHttp,
     ...(settings.horizontalPodAutoscaler ? { horizontalPodAutoscaler: settings.horizontalPodAutoscaler } : {}),
+    ...(settings.loadBalancerPool ? { loadBalancerPool: settings.loadBalancerPool } : {}),
   };
   if (settings.leaderElection === undefined) {
     const loops = await startControlLoops({

@@ -580,11 +580,30 @@ interface ServiceSpec {
   internalTrafficPolicy?: 'Cluster' | 'Local';
   healthCheckNodePort?: number;
   publishNotReadyAddresses?: boolean;
+  /** Which load-balancer implementation serves this Service; absent: the cluster's default one. */
+  loadBalancerClass?: string;
+  /** Defaults to true for LoadBalancer Services; false: no node ports are allocated for them. */
+  allocateLoadBalancerNodePorts?: boolean;
+  /** Client CIDRs allowed to reach the load-balancer addresses; absent or empty: everyone. */
+  loadBalancerSourceRanges?: string[];
+  /** A requested load-balancer address (deprecated upstream, still honoured by implementations). */
+  loadBalancerIP?: string;
 }
 
-interface LoadBalancerIngress {
+export interface LoadBalancerIngress {
   ip?: string;
   hostname?: string;
+  ipMode?: 'VIP' | 'Proxy';
+}
+
+/** metav1.Condition, as Services (and newer kinds) carry in their status. */
+export interface MetaCondition {
+  type: string;
+  status: ConditionStatus;
+  observedGeneration?: number;
+  lastTransitionTime: string;
+  reason: string;
+  message: string;
 }
 
 export interface Service extends KubeObject {
@@ -593,7 +612,7 @@ export interface Service extends KubeObject {
   metadata: ObjectMeta;
   /** Always there on a Service the API returns (upstream's spec is not a pointer, and defaulting fills it). */
   spec: ServiceSpec;
-  status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] } };
+  status?: { loadBalancer?: { ingress?: LoadBalancerIngress[] }; conditions?: MetaCondition[] };
 }
 
 /** The API's default ClientIP session affinity timeout (3 hours). */

@@ -7,8 +7,8 @@
 import { defaultAffinitySeconds, type Node, type Service } from '../kube/corev1.ts';
 import { serviceNameLabel, type EndpointSlice } from '../kube/discoveryv1.ts';
 import type { ObjectMeta } from '../kube/types.ts';
-import type { Endpoint, Protocol, ServicePortState } from './service-port.ts';
-import { ipToNumber, isIPv4 } from './ipv4.ts';
+import { noClientRange, type Endpoint, type Protocol, type ServicePortState } from './service-port.ts';
+import { ipToNumber, isIPv4, normalizeIPv4Cidr } from './ipv4.ts';
 import { sanitizeEndpointSlice, sanitizeService } from './sanitize.ts';
 
 /** An object (or part of one) the tracker left out because a field breaks the API's rules. */
@@ -159,6 +159,9 @@ export class ChangeTracker {
         .filter((a) => (a.type === 'InternalIP' || a.type === 'ExternalIP') && isIPv4(a.address))
         .map((a) => a.address);
       this.#nodeDirty = true;
+      // which Proxy-mode load-balancer addresses are this node's own may have changed
+      for (const [key, svc] of this.#services)
+        if (svc.status?.loadBalancer?.ingress?.some((i) => i.ipMode === 'Proxy')) this.#dirty.add(key);
     }
   }
 
@@ -194,9 +197,13 @@ export class ChangeTracker {
     const clusterIP = spec.clusterIP !== undefined && isIPv4(spec.clusterIP) ? spec.clusterIP : undefined;
     if (clusterIP === undefined) return []; // headless or IPv6-only: nothing for an IPv4 proxy
     const slices = [...(this.#slices.get(key)?.values() ?? [])];
+    // ipMode Proxy: traffic reaches the address's own machine, which alone takes it (KEP-1860); for
+    // the built-in load balancer that address is a node's, and another node must not claim it
     const lbIPs = (svc.status?.loadBalancer?.ingress ?? [])
+      .filter((i) => i.ipMode !== 'Proxy' || (i.ip !== undefined && this.#nodeAddresses.includes(i.ip)))
       .map((i) => i.ip)
       .filter((ip): ip is string => ip !== undefined && isIPv4(ip));
+    const sourceRanges = spec.type === 'LoadBalancer' ? loadBalancerSourceRanges(spec.loadBalancerSourceRanges) : [];
     const affinity =
       spec.sessionAffinity === 'ClientIP'
         ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? defaultAffinitySeconds)
@@ -218,6 +225,7 @@ export class ChangeTracker {
         nodePort: withNodePort ? (p.nodePort ?? 0) : 0,
         externalIPs: (spec.externalIPs ?? []).filter(isIPv4).sort(),
         loadBalancerIPs: spec.type === 'LoadBalancer' ? lbIPs.sort() : [],
+        loadBalancerSourceRanges: sourceRanges,
         externalPolicyLocal: externalLocal,
         internalPolicyLocal: spec.internalTrafficPolicy === 'Local',
         affinitySeconds: affinity,
@@ -257,6 +265,16 @@ export class ChangeTracker {
     }
     return [...byAddress.values()].sort(compareEndpoints);
   }
+}
+
+/**
+ * The IPv4 ranges of spec.loadBalancerSourceRanges, sorted and without repeats. A list that names
+ * ranges but none usable here (IPv6 only) admits no IPv4 client: it must not turn into "everyone".
+ */
+function loadBalancerSourceRanges(ranges: readonly string[] | undefined): string[] {
+  if (ranges === undefined || ranges.length === 0) return [];
+  const usable = [...new Set(ranges.map(normalizeIPv4Cidr).filter((r): r is string => r !== undefined))].sort();
+  return usable.length > 0 ? usable : [noClientRange];
 }
 
 function compareEndpoints(x: Endpoint, y: Endpoint): number {

@@ -257,16 +257,23 @@ function renderPort(plan: PortPlan, config: ProxyConfig, comments: boolean): Por
       [port.externalIPs, 'external IP'],
       [port.loadBalancerIPs, 'loadbalancer IP'],
     ] as const) {
+      // loadBalancerSourceRanges: only listed clients are sent on; the others stay addressed to the
+      // load-balancer IP, and the filter table drops them (refusals.ts), as kube-proxy's firewall does
+      const sources =
+        what === 'loadbalancer IP' && port.loadBalancerSourceRanges.length > 0
+          ? port.loadBalancerSourceRanges.map((range) => ` -s ${range}`)
+          : [''];
       for (const ip of ips) {
         const bucket = bucketOf(ip);
-        linesOf(bucket).push(
-          ruleLine(
-            bucketChain(bucket),
-            `${port.key} ${what}`,
-            `-d ${ip}/32 ${protoMatch(port)} --dport ${port.port} -j ${ext}`,
-            comments,
-          ),
-        );
+        for (const source of sources)
+          linesOf(bucket).push(
+            ruleLine(
+              bucketChain(bucket),
+              `${port.key} ${what}`,
+              `-d ${ip}/32${source} ${protoMatch(port)} --dport ${port.port} -j ${ext}`,
+              comments,
+            ),
+          );
       }
     }
     const out: string[] = [];
@@ -453,6 +460,7 @@ function isRefused(plan: PortPlan): boolean {
   const { port, targets } = plan;
   return (
     plan.internal.length === 0 ||
+    (port.loadBalancerIPs.length > 0 && port.loadBalancerSourceRanges.length > 0) ||
     (hasExternalEntry(port) &&
       (targets.cluster.length === 0 || (port.externalPolicyLocal && targets.local.length === 0)))
   );

@@ -33,3 +33,18 @@ export function cidrContains(cidr: string, ip: string): boolean {
 }
 
 const cidrCache = new Map<string, { divisor: number; prefix: number }>();
+
+/**
+ * An IPv4 CIDR as iptables prints it back: base address masked to the prefix ("10.1.2.3/8" ->
+ * "10.0.0.0/8"), surrounding spaces dropped as the API's validation allows. Undefined for anything
+ * else (IPv6 ranges, malformed text).
+ */
+export function normalizeIPv4Cidr(text: string): string | undefined {
+  const [base = '', bitsText, ...rest] = text.trim().split('/');
+  if (rest.length > 0 || bitsText === undefined || !/^\d{1,2}$/.test(bitsText) || !isIPv4(base)) return undefined;
+  const bits = Number(bitsText);
+  if (bits > 32) return undefined;
+  const size = 2 ** (32 - bits);
+  const n = Math.floor(ipToNumber(base) / size) * size;
+  return `${[n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')}/${bits}`;
+}

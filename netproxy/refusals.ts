@@ -1,7 +1,10 @@
 /**
  * Traffic the proxy refuses on purpose, shared by both backends: REJECT for a port with no usable
  * endpoint (the client fails at once instead of timing out), DROP for a Local policy with no
- * endpoint on this node (another node may still answer the client's retry).
+ * endpoint on this node (another node may still answer the client's retry), DROP for clients
+ * outside a Service's loadBalancerSourceRanges reaching its load-balancer IPs (after a RETURN for
+ * each listed range, so the rules also hold where the destination is still the load-balancer IP
+ * when filtered, as in the IPVS mode).
  */
 import { chains } from './chain-names.ts';
 import {
@@ -18,7 +21,8 @@ interface Refusal {
   comment: string;
   /** match arguments, without the target */
   match: string;
-  verdict: 'REJECT' | 'DROP';
+  /** RETURN lets a listed source range past the DROP that follows it. */
+  verdict: 'REJECT' | 'DROP' | 'RETURN';
   /** `-j` argument: the verdict with its options. */
   target: string;
 }
@@ -29,7 +33,7 @@ interface Refusal {
  * with ICMP, 29 ms with a reset). UDP and SCTP have only the ICMP answer.
  */
 function targetOf(verdict: Refusal['verdict'], port: ServicePortState): string {
-  if (verdict === 'DROP') return 'DROP';
+  if (verdict !== 'REJECT') return verdict;
   return port.protocol === 'tcp' ? 'REJECT --reject-with tcp-reset' : 'REJECT';
 }
 
@@ -51,7 +55,7 @@ export function refusals(port: ServicePortState, targets: TrafficTargets): Refus
   let verdict: Refusal['verdict'] | undefined;
   if (none) verdict = 'REJECT';
   else if (port.externalPolicyLocal && targets.local.length === 0) verdict = 'DROP';
-  if (verdict === undefined) return out;
+  if (verdict === undefined) return [...out, ...firewall(port, proto)];
   for (const ip of externalAddresses(port))
     out.push({
       chain: chains.externalServices,
@@ -69,4 +73,25 @@ export function refusals(port: ServicePortState, targets: TrafficTargets): Refus
       target: targetOf(verdict, port),
     });
   return out;
+}
+
+/** loadBalancerSourceRanges: listed clients pass, every other one is dropped. */
+function firewall(port: ServicePortState, proto: string): Refusal[] {
+  if (port.loadBalancerSourceRanges.length === 0) return [];
+  const comment = `${port.key} traffic not accepted by loadBalancerSourceRanges`;
+  return port.loadBalancerIPs.flatMap((ip) => {
+    const match = `-d ${ip}/32 ${proto} --dport ${port.port}`;
+    return [
+      ...port.loadBalancerSourceRanges.map(
+        (range): Refusal => ({
+          chain: chains.externalServices,
+          comment,
+          match: `${match} -s ${range}`,
+          verdict: 'RETURN',
+          target: 'RETURN',
+        }),
+      ),
+      { chain: chains.externalServices, comment, match, verdict: 'DROP', target: 'DROP' },
+    ];
+  });
 }

@@ -10,7 +10,8 @@
  * is bad), with a message in upstream's field-error words; the rest of the object and every other
  * object still sync.
  */
-import { dns1123Label, dns1123Subdomain, invalidValue, portNumber } from '../kube/name-formats.ts';
+import { dns1123Label, dns1123Subdomain, invalidValue, isCidr, portNumber } from '../kube/name-formats.ts';
+import { noClientRange } from './service-port.ts';
 import { isIP } from 'node:net';
 import type { Protocol as WireProtocol, Service, ServicePort as ServicePortSpec } from '../kube/corev1.ts';
 import { serviceNameLabel, type EndpointSlice } from '../kube/discoveryv1.ts';
@@ -117,6 +118,15 @@ export function sanitizeService(service: Service): Sanitized<Service> {
     if (found.length > 0) problems.push(invalidValue(`status.loadBalancer.ingress[${i}].ip`, entry.ip, found));
     return found.length === 0;
   });
+  const given: unknown = spec.loadBalancerSourceRanges;
+  const listed = Array.isArray(given) || given === undefined;
+  if (!listed) problems.push(invalidValue('spec.loadBalancerSourceRanges', given, ['must be a list of CIDRs']));
+  const ranges: unknown[] = Array.isArray(given) ? given : listed ? [] : [given];
+  const usableRanges = (listed ? ranges : []).filter((range, i) => {
+    const found = typeof range === 'string' && isCidr(range.trim()) ? [] : ['must be a valid CIDR'];
+    if (found.length > 0) problems.push(invalidValue(`spec.loadBalancerSourceRanges[${i}]`, range, found));
+    return found.length === 0;
+  });
   const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
   let affinityConfig = spec.sessionAffinityConfig;
   if (timeout !== undefined && !(Number.isInteger(timeout) && timeout > 0 && timeout <= 86400)) {
@@ -134,6 +144,9 @@ export function sanitizeService(service: Service): Sanitized<Service> {
   const cleanSpec: Service['spec'] = { ...spec, ports, externalIPs };
   if (affinityConfig === undefined) delete cleanSpec.sessionAffinityConfig;
   if (healthProblems.length > 0) delete cleanSpec.healthCheckNodePort;
+  // a restriction with unusable entries stays a restriction: never everyone, at worst no one
+  if (usableRanges.length < ranges.length)
+    cleanSpec.loadBalancerSourceRanges = usableRanges.length > 0 ? (usableRanges as string[]) : [noClientRange];
   const status = service.status?.loadBalancer
     ? { ...service.status, loadBalancer: { ...service.status.loadBalancer, ingress } }
     : service.status;

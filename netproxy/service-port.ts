@@ -28,6 +28,11 @@ export interface ServicePortState {
   nodePort: number;
   externalIPs: readonly string[];
   loadBalancerIPs: readonly string[];
+  /**
+   * Client CIDRs allowed to reach the load-balancer IPs (spec.loadBalancerSourceRanges, IPv4 and
+   * masked); empty: every client. Node ports and external IPs are not limited by them, as upstream.
+   */
+  loadBalancerSourceRanges: readonly string[];
   externalPolicyLocal: boolean;
   internalPolicyLocal: boolean;
   /** 0 when there is no ClientIP affinity. */
@@ -37,6 +42,13 @@ export interface ServicePortState {
   /** Sorted by ip, then port; one entry per distinct ip:port. */
   endpoints: readonly Endpoint[];
 }
+
+/**
+ * A source range no client is in (0.0.0.0 is never a packet's source on the wire): what a
+ * loadBalancerSourceRanges list whose every entry is unusable turns into, so that a list meant to
+ * restrict never opens the port to everyone.
+ */
+export const noClientRange = '0.0.0.0/32';
 
 /** Where traffic may go: the endpoint sets a backend balances over. */
 export interface TrafficTargets {

@@ -6,6 +6,7 @@
  */
 import type { Taint } from '../../kube/corev1.ts';
 import { isKubeletLabel, isKubernetesLabel, kubeletLabelNamespaces, kubeletLabels } from '../../kube/node-labels.ts';
+import { loadBalancerNames } from '../../kube/load-balancer-names.ts';
 import { milliCpu, wholeUnits } from '../../kube/quantity.ts';
 import { NodeFlagError } from '../errors.ts';
 
@@ -44,6 +45,10 @@ export function parseNodeLabels(text: string): Record<string, string> {
     labels[key] = value;
   }
   // the API server would refuse to register the node with these (NodeRestriction): say so now
+  if (loadBalancerNames.pool in labels)
+    throw new NodeFlagError(
+      `--node-labels: ${loadBalancerNames.pool} is the cluster's to set (kubectl label node): a node may not put itself into a load-balancer pool`,
+    );
   const unknown = Object.keys(labels)
     .filter((key) => isKubernetesLabel(key) && !isKubeletLabel(key))
     .sort();

@@ -19,6 +19,7 @@ import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts'
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
 import type { ClaimKind, ClaimOwner } from '../allocation/claims.ts';
 import { defaultNamespace, defaultNetworkPolicy, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
+import { dropTypeDependentFields } from './service-type-fields.ts';
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
 import { defaultHorizontalPodAutoscalerV1, defaultHorizontalPodAutoscalerV2 } from './hpa-defaults.ts';
@@ -135,6 +136,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     };
     const old = request.old?.spec as Any | undefined;
     const all = (await deps.services()).filter((s) => s.metadata.uid !== svc.metadata.uid);
+    dropTypeDependentFields(spec, old);
     if (spec.type === 'ExternalName') return;
     if (old?.clusterIP && spec.clusterIP === undefined) spec.clusterIP = old.clusterIP;
     if (old?.clusterIP && spec.clusterIP !== old.clusterIP) {
@@ -168,13 +170,18 @@ export function admissionChain(deps: AdmissionDeps): Admit {
     spec.clusterIPs = spec.clusterIP === 'None' ? ['None'] : [spec.clusterIP];
     if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') {
       const usedPorts = new Set<number>();
-      for (const s of all)
+      for (const s of all) {
         for (const p of ((s.spec as Any)?.ports ?? []) as Any[]) if (p.nodePort) usedPorts.add(p.nodePort);
+        if ((s.spec as Any)?.healthCheckNodePort) usedPorts.add((s.spec as Any).healthCheckNodePort);
+      }
       const errors = new FieldErrors();
+      // allocateLoadBalancerNodePorts: false leaves LoadBalancer ports without node ports unless given
+      const allocate = spec.type !== 'LoadBalancer' || spec.allocateLoadBalancerNodePorts !== false;
       for (const [i, port] of ((spec.ports ?? []) as Any[]).entries()) {
         const previous = (old?.ports as Any[] | undefined)?.find(
           (p) => p.port === port.port && p.protocol === port.protocol,
         )?.nodePort;
+        if (port.nodePort === undefined && previous === undefined && !allocate) continue;
         if (port.nodePort === undefined)
           port.nodePort = previous ?? (await allocateFree('nodePort', () => allocatePort(usedPorts), usedPorts));
         else if (port.nodePort !== previous) {
@@ -188,6 +195,21 @@ export function admissionChain(deps: AdmissionDeps): Admit {
             errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, 'provided port is already allocated');
         }
         usedPorts.add(port.nodePort);
+      }
+      // The port a load balancer probes for nodes with local endpoints (externalTrafficPolicy: Local).
+      if (spec.type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local') {
+        const given = spec.healthCheckNodePort;
+        if (!given) spec.healthCheckNodePort = old?.healthCheckNodePort || allocatePort(usedPorts);
+        else if (given !== old?.healthCheckNodePort) {
+          if (typeof given !== 'number' || given < nodePortRange.first || given > nodePortRange.last)
+            errors.invalid(
+              'spec.healthCheckNodePort',
+              given,
+              `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`,
+            );
+          else if (usedPorts.has(given))
+            errors.invalid('spec.healthCheckNodePort', given, 'provided port is already allocated');
+        }
       }
       errors.throwIfAny('Service', '', svc.metadata.name);
     } else {

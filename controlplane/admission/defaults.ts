@@ -90,6 +90,7 @@ export function defaultService(svc: Any): void {
     spec.internalTrafficPolicy ??= 'Cluster';
   }
   if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') spec.externalTrafficPolicy ??= 'Cluster';
+  if (spec.type === 'LoadBalancer') spec.allocateLoadBalancerNodePorts ??= true;
   for (const port of (spec.ports ?? []) as Any[]) {
     port.protocol ??= 'TCP';
     port.targetPort ??= port.port;

@@ -3,7 +3,8 @@
  * the node authorizer lets through by name, as upstream's admission plugin of that name:
  * - its own Node only: no configSource, no taint changes after registration, and no labels it
  *   could use to steer workloads to itself (node-restriction.kubernetes.io/, and any other
- *   kubernetes.io or k8s.io label outside the kubelet's own list);
+ *   kubernetes.io or k8s.io label outside the kubelet's own list) or load-balancer traffic
+ *   (bosun.io/lb-pool);
  * - pods: only mirror pods bound to itself, owned by its Node and referring to nothing else in the
  *   API (no service account, secrets, configmaps, claims); status only of pods bound to it, without
  *   touching their labels;
@@ -14,6 +15,7 @@
  */
 import { ApiError } from '../../kube/errors.ts';
 import { isKubeletLabel, isKubernetesLabel, labelNamespace, withinNamespace } from '../../kube/node-labels.ts';
+import { loadBalancerNames } from '../../kube/load-balancer-names.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { UserInfo } from '../auth/types.ts';
 import type { AdmissionRequest } from '../api/registry.ts';
@@ -39,6 +41,9 @@ export function forbiddenNodeLabels(modified: readonly string[]): string[] {
   return modified
     .filter((key) => {
       if (withinNamespace(labelNamespace(key), 'node-restriction.kubernetes.io')) return true;
+      // stricter than upstream: a node that put itself into a load-balancer pool would draw the
+      // traffic of the pool's Services (and the pool addresses) to itself
+      if (key === loadBalancerNames.pool) return true;
       return isKubernetesLabel(key) && !isKubeletLabel(key);
     })
     .sort();

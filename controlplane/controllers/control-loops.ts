@@ -33,6 +33,8 @@ import { apiListWatch } from '../../kube/informer.ts';
 import { eventRecorder } from './events.ts';
 import { apiAutoscalerSeam, autoscalersRef } from './hpa/api.ts';
 import { type AutoscalerOptions, HorizontalPodAutoscalerController } from './hpa/controller.ts';
+import { loadBalancerController } from './load-balancer-controller.ts';
+import type { AddressPool } from './load-balancer-addresses.ts';
 
 interface ControlLoopsOptions {
   readonly client: ClusterClient;
@@ -44,6 +46,8 @@ interface ControlLoopsOptions {
   readonly nodeLifecycle?: NodeLifecycleOptions;
   /** The cluster CA (PEM) that every namespace's kube-root-ca.crt ConfigMap publishes; absent: not published. */
   readonly rootCaPem?: string;
+  /** --lb-address-pool: LoadBalancer Services get an address from it instead of node addresses. */
+  readonly loadBalancerPool?: AddressPool;
   /** Replace the default set of controllers (tests run a subset). */
   readonly controllers?: readonly ControllerSpec[];
   /**
@@ -62,7 +66,7 @@ export interface RunningControlLoops {
 }
 
 export function defaultControllers(
-  options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem'> = {},
+  options: Pick<ControlLoopsOptions, 'nodeLifecycle' | 'rootCaPem' | 'loadBalancerPool'> = {},
 ): ControllerSpec[] {
   return [
     replicaSetController,
@@ -71,6 +75,7 @@ export function defaultControllers(
     jobController,
     cronJobController,
     endpointsController,
+    loadBalancerController(options.loadBalancerPool),
     daemonSetController,
     statefulSetController,
     claimBinderController,

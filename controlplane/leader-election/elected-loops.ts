@@ -22,7 +22,7 @@ interface ElectedLoopsOptions {
     readonly client: ClusterClient;
     readonly options: Pick<
       Parameters<typeof startControllerManager>[0],
-      'rootCaPem' | 'nodeLifecycle' | 'http' | 'horizontalPodAutoscaler'
+      'rootCaPem' | 'nodeLifecycle' | 'http' | 'horizontalPodAutoscaler' | 'loadBalancerPool'
     >;
   };
   /** The scheduler's client; absent: no scheduler (--no-scheduler). */

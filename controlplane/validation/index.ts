@@ -10,6 +10,7 @@ import { validateObjectMeta, type NameRule } from './metadata.ts';
 import { validatePodSpec, validatePodUpdate } from './pod.ts';
 import { validateEphemeralContainersUpdate, validateNoEphemeralContainersOnCreate } from './ephemeral-containers.ts';
 import { validateServiceSpec } from './service.ts';
+import { validateLoadBalancerFields, validateLoadBalancerFieldsUpdate } from './service-load-balancer.ts';
 import {
   validateConfigMap,
   validateDataUpdate,
@@ -86,7 +87,14 @@ const rules: Readonly<Record<string, Rules>> = {
     },
     update: (e, o, old) => validatePodUpdate(e, o.spec ?? {}, old.spec ?? {}),
   },
-  services: { name: 'label1035', create: (e, o) => validateServiceSpec(e, o.spec) },
+  services: {
+    name: 'label1035',
+    create: (e, o) => {
+      validateServiceSpec(e, o.spec);
+      validateLoadBalancerFields(e, o.spec);
+    },
+    update: (e, o, old) => validateLoadBalancerFieldsUpdate(e, o.spec, old.spec),
+  },
   endpoints: { create: validateEndpoints },
   configmaps: { create: validateConfigMap, update: (e, o, old) => validateDataUpdate(e, 'configmaps', o, old) },
   secrets: { create: validateSecret, update: (e, o, old) => validateDataUpdate(e, 'secrets', o, old) },

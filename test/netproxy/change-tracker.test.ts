@@ -127,3 +127,26 @@ test('affinity timeout defaults to the API default; Local policy only with an ex
   t.is(port.affinitySeconds, 10800);
   t.false(port.externalPolicyLocal);
 });
+
+test('a Proxy-mode load-balancer address is taken only by the node it belongs to', (t) => {
+  const tr = new ChangeTracker(thisNode.name);
+  const svc = service('lb', { type: 'LoadBalancer', ports: [{ name: 'http', port: 80, nodePort: 30085 }] });
+  svc.status = {
+    loadBalancer: {
+      ingress: [
+        { ip: thisNode.ip, ipMode: 'Proxy' },
+        { ip: '172.30.0.12', ipMode: 'Proxy' },
+        { ip: '192.0.2.30', ipMode: 'VIP' },
+      ],
+    },
+  };
+  tr.onServiceUpdate(undefined, svc);
+  tr.onEndpointSliceUpdate(undefined, slice('lb', [remotePod(6)]));
+  // before the Node is known, no address counts as this node's
+  t.deepEqual([...tr.commit().state.values()][0]?.loadBalancerIPs, ['192.0.2.30']);
+  tr.onNodeUpdate(undefined, {
+    metadata: { name: thisNode.name },
+    status: { addresses: [{ type: 'InternalIP', address: thisNode.ip }] },
+  });
+  t.deepEqual([...tr.commit().state.values()][0]?.loadBalancerIPs, [thisNode.ip, '192.0.2.30']);
+});

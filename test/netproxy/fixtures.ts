@@ -35,6 +35,7 @@ interface ServiceOptions {
   externalLocal?: boolean;
   internalLocal?: boolean;
   healthCheckNodePort?: number;
+  sourceRanges?: string[];
 }
 
 export function service(name: string, o: ServiceOptions = {}): Service {
@@ -51,6 +52,7 @@ export function service(name: string, o: ServiceOptions = {}): Service {
   if (o.externalLocal) spec.externalTrafficPolicy = 'Local';
   if (o.internalLocal) spec.internalTrafficPolicy = 'Local';
   if (o.healthCheckNodePort !== undefined) spec.healthCheckNodePort = o.healthCheckNodePort;
+  if (o.sourceRanges) spec.loadBalancerSourceRanges = o.sourceRanges;
   const svc: Service = { metadata: { name, namespace: o.namespace ?? 'default' }, spec };
   if (o.lbIPs) svc.status = { loadBalancer: { ingress: o.lbIPs.map((ip) => ({ ip })) } };
   return svc;

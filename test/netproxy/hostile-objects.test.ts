@@ -108,6 +108,39 @@ test('the IPVS plan gets the same sanitized state', async (t) => {
   for (const needle of ['BOSUN-INJECTED', 'rm', '70000', 'ICMP', '1.2.3.4']) t.false(text.includes(needle), needle);
 });
 
+test('a hostile loadBalancerSourceRanges entry never reaches the payload, and the port does not open to everyone', async (t) => {
+  const host = new FakeHost();
+  const refusals: Refusal[] = [];
+  const proxy = proxyOn(host, { onRefused: (r) => refusals.push(r) });
+  const fw = service('fw', {
+    type: 'LoadBalancer',
+    lbIPs: ['192.0.2.40'],
+    sourceRanges: [`0.0.0.0/0 -j ACCEPT\n${injected}`],
+  });
+  proxy.onServiceUpdate(undefined, fw);
+  proxy.onEndpointSliceUpdate(undefined, slice('fw', [remotePod(6)]));
+  t.true((await proxy.sync()).ok);
+  const payload = host.restores().join('\n');
+  t.false(payload.includes('BOSUN-INJECTED'));
+  t.false(payload.includes('0.0.0.0/0'));
+  const from = (src: string) => [
+    ...landing(
+      tracePacket(host.nft, { src, dst: '192.0.2.40', protocol: 'tcp', dport: 80 }, 'forwarded', traceContext),
+    ),
+  ];
+  t.deepEqual(from('203.0.113.7'), [['DROP', 1]]);
+  t.regex(
+    refusals[0]?.problems[0] ?? '',
+    /^spec\.loadBalancerSourceRanges\[0\]: Invalid value: .*must be a valid CIDR/,
+  );
+  // a string where a list belongs closes the port too
+  const notAList = service('fw', { type: 'LoadBalancer', lbIPs: ['192.0.2.40'] });
+  (notAList.spec as { loadBalancerSourceRanges?: unknown }).loadBalancerSourceRanges = '0.0.0.0/0';
+  proxy.onServiceUpdate(fw, notAList);
+  t.true((await proxy.sync()).ok);
+  t.deepEqual(from('203.0.113.7'), [['DROP', 1]]);
+});
+
 test('sanitize keeps clean objects as they are and accepts what upstream accepts', (t) => {
   const clean = service('web', {
     externalIPs: ['192.0.2.1', '2001:db8::1'],

@@ -274,3 +274,39 @@ test('clusterCIDR unset: no off-cluster masquerade rule, node ports still masque
   t.true(tracePacket(model, tcp(offClusterClient, thisNode.ip, 30080), 'forwarded', traceContext)[0]!.masqueraded);
   t.false(model.save().includes(clusterCIDR));
 });
+
+test('loadBalancerSourceRanges: listed clients reach the load-balancer IP, others are dropped; node ports are not limited', (t) => {
+  const svc = service('fw', {
+    type: 'LoadBalancer',
+    lbIPs: ['192.0.2.30'],
+    sourceRanges: ['203.0.113.0/28', ' 198.51.100.9/32 '],
+    ports: [{ name: 'http', port: 80, nodePort: 30084 }],
+  });
+  const model = modelOf(stateOf([svc], [slice('fw', [remotePod(6)])]));
+  for (const client of [offClusterClient, '198.51.100.9']) {
+    t.deepEqual(
+      [...landing(tracePacket(model, tcp(client, '192.0.2.30', 80), 'forwarded', traceContext))],
+      [[`${remotePod(6)}:8080`, 1]],
+      client,
+    );
+  }
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp('198.51.100.10', '192.0.2.30', 80), 'forwarded', traceContext))],
+    [['DROP', 1]],
+  );
+  t.deepEqual(
+    [...landing(tracePacket(model, tcp('198.51.100.10', thisNode.ip, 30084), 'forwarded', traceContext))],
+    [[`${remotePod(6)}:8080`, 1]],
+  );
+  // a list with no usable range admits nobody rather than everybody
+  const broken = service('fw', {
+    type: 'LoadBalancer',
+    lbIPs: ['192.0.2.30'],
+    sourceRanges: ['not-a-cidr', '2001:db8::/64'],
+  });
+  const closed = modelOf(stateOf([broken], [slice('fw', [remotePod(6)])]));
+  t.deepEqual(
+    [...landing(tracePacket(closed, tcp(offClusterClient, '192.0.2.30', 80), 'forwarded', traceContext))],
+    [['DROP', 1]],
+  );
+});

@@ -156,3 +156,21 @@ test('ipset restore text creates, flushes and fills each set', (t) => {
   t.true(text.includes('add BOSUN-NODE-PORT-TCP 30080\n'));
   t.true(text.includes(`add BOSUN-LOOP-BACK ${localPod(5)},tcp:8080,${localPod(5)}\n`));
 });
+
+test('loadBalancerSourceRanges hold in the IPVS mode too: listed clients pass, others are dropped', (t) => {
+  const svc = service('fw', {
+    type: 'LoadBalancer',
+    lbIPs: ['192.0.2.30'],
+    sourceRanges: ['203.0.113.0/28'],
+    ports: [{ name: 'http', port: 80, nodePort: 30084 }],
+  });
+  const { model, context } = ipvsSetup(stateOf([svc], [slice('fw', [remotePod(6)])]));
+  t.deepEqual(
+    tracePacket(model, tcp(offClusterClient, '192.0.2.30', 80), 'forwarded', context).map((o) => o.endpoint),
+    [`${remotePod(6)}:8080`],
+  );
+  t.deepEqual(
+    tracePacket(model, tcp('198.51.100.10', '192.0.2.30', 80), 'forwarded', context).map((o) => o.verdict),
+    ['DROP'],
+  );
+});

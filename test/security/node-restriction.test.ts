@@ -133,6 +133,22 @@ test('a node may not give itself labels that steer workloads to it', async (t) =
   await stillServes(t);
 });
 
+test('a node may not put itself into a load-balancer pool, which would draw the pool’s traffic to it', async (t) => {
+  const before = (await call(server, 'GET', '/api/v1/nodes/n1', admin)).body.metadata.labels;
+  const reply = await call(
+    server,
+    'PATCH',
+    '/api/v1/nodes/n1',
+    n1,
+    { metadata: { labels: { 'bosun.io/lb-pool': 'edge' } } },
+    merge,
+  );
+  t.is(reply.status, 403);
+  t.is(reply.body.message, 'nodes "n1" is forbidden: is not allowed to modify labels: bosun.io/lb-pool');
+  t.deepEqual((await call(server, 'GET', '/api/v1/nodes/n1', admin)).body.metadata.labels, before, 'labels unchanged');
+  await stillServes(t);
+});
+
 test('a node sets its taints and configSource only at registration, and writes no other Node', async (t) => {
   const current = (await call(server, 'GET', '/api/v1/nodes/n1', n1)).body;
   const untainted = await call(server, 'PUT', '/api/v1/nodes/n1', n1, {

@@ -568,3 +568,10 @@ test('status loop: says once that the API answers again after failed rounds (the
   abort.abort();
   await running;
 });
+
+test('flags: --node-labels refuses the load-balancer pool label, which the API server would refuse too', (t) => {
+  t.throws(() => parseNodeLabels('example.com/role=db,bosun.io/lb-pool=edge'), {
+    message:
+      "--node-labels: bosun.io/lb-pool is the cluster's to set (kubectl label node): a node may not put itself into a load-balancer pool",
+  });
+});

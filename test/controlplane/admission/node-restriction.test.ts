@@ -140,3 +140,7 @@ test('NodeRestriction answers a mirror pod with wrongly typed fields with 400, n
   );
   t.is((error as { code?: number }).code, 400);
 });
+
+test('label bosun.io/lb-pool may not be set by a node: it would draw load-balancer traffic to it', (t) => {
+  t.deepEqual(forbiddenNodeLabels(['bosun.io/lb-pool', 'bosun.io/other']), ['bosun.io/lb-pool']);
+});
