@@ -29,3 +29,9 @@ export interface NetworkPolicy extends KubeObject {
   metadata: ObjectMeta;
   spec?: NetworkPolicySpec;
 }
+
+/** The class the built-in ingress proxy serves; the server creates it, marked as the default class. */
+export const bosunIngressClassName = 'bosun';
+export const bosunIngressController = 'bosun.io/ingress-proxy';
+/** The annotation that named an Ingress's class before `spec.ingressClassName`. */
+export const ingressClassAnnotation = 'kubernetes.io/ingress.class';

@@ -10,6 +10,7 @@ import { dns1123Subdomain, ipAddress, isIp, portNumber } from '../../kube/name-f
 import { protocols } from './service.ts';
 import type { ValidatedResource } from './index.ts';
 import { validatePodDisruptionBudgetStatus } from './policy.ts';
+import { validateIngressStatus } from './ingress.ts';
 
 function validatePodStatus(errors: FieldErrors, status: Any): void {
   checkString(errors, 'status.podIP', status.podIP, ipAddress);
@@ -55,6 +56,7 @@ const statusRules: Readonly<Record<string, (errors: FieldErrors, status: Any) =>
   pods: validatePodStatus,
   services: validateServiceStatus,
   'policy/poddisruptionbudgets': validatePodDisruptionBudgetStatus,
+  'networking.k8s.io/ingresses': validateIngressStatus,
 };
 
 /** Every problem of a status write; kinds without status rules have none. */
