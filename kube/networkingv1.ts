@@ -30,6 +30,42 @@ export interface NetworkPolicy extends KubeObject {
   spec?: NetworkPolicySpec;
 }
 
+/** networking.k8s.io/v1 Ingress, as the agent's ingress proxy reads it. */
+interface IngressServiceBackend {
+  name: string;
+  port?: { name?: string; number?: number };
+}
+
+export interface IngressBackend {
+  service?: IngressServiceBackend;
+  resource?: { apiGroup?: string; kind: string; name: string };
+}
+
+type IngressPathType = 'Exact' | 'Prefix' | 'ImplementationSpecific';
+
+interface IngressSpec {
+  ingressClassName?: string;
+  defaultBackend?: IngressBackend;
+  tls?: { hosts?: string[]; secretName?: string }[];
+  rules?: {
+    host?: string;
+    http?: { paths: { path?: string; pathType: IngressPathType; backend: IngressBackend }[] };
+  }[];
+}
+
+export interface Ingress extends KubeObject {
+  apiVersion?: 'networking.k8s.io/v1';
+  kind?: 'Ingress';
+  metadata: ObjectMeta;
+  spec?: IngressSpec;
+  status?: { loadBalancer?: { ingress?: { ip?: string; hostname?: string }[] } };
+}
+
+export interface IngressClass extends KubeObject {
+  metadata: ObjectMeta;
+  spec?: { controller?: string };
+}
+
 /** The class the built-in ingress proxy serves; the server creates it, marked as the default class. */
 export const bosunIngressClassName = 'bosun';
 export const bosunIngressController = 'bosun.io/ingress-proxy';
