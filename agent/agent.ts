@@ -32,6 +32,7 @@ import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
+import { IngressProxy } from './ingress/ingress-proxy.ts';
 import { NetworkPolicyEnforcer } from './network-policy/enforcer.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './errors.ts';
@@ -137,6 +138,12 @@ export interface AgentConfig {
    * false. `bosun agent` turns it on unless --disable-network-policy.
    */
   networkPolicy?: boolean;
+  /**
+   * The built-in ingress proxy (agent/ingress/): the node's HTTP and HTTPS ports for Ingresses of
+   * the bosun class; needs the service proxy (it sends to the endpoints that proxy knows).
+   * Undefined: none. `bosun agent` turns it on unless --disable ingress.
+   */
+  ingress?: { address?: string; httpPort: number; httpsPort: number; secretPeriodMs?: number };
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
   /**
@@ -653,10 +660,14 @@ export class Agent {
               logger: log.child({ loop: 'proxy' }),
               onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
             });
+      let ingressProxy: IngressProxy | undefined;
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
         loops.push(
           serveProxyHealth(
-            createProxyHealthServer(proxy, () => networkPolicy?.metricsText() ?? ''),
+            createProxyHealthServer(
+              proxy,
+              () => (networkPolicy?.metricsText() ?? '') + (ingressProxy?.metricsText() ?? ''),
+            ),
             config.proxyHealthz,
             signal,
             log.child({ loop: 'proxy-healthz' }),
@@ -687,6 +698,25 @@ export class Agent {
       });
       services.start(signal);
       closers.push(() => services.stop());
+      if (config.ingress !== undefined && proxy === undefined) {
+        log.warn('the ingress proxy needs the service proxy (--proxy-mode none): not started');
+      } else if (config.ingress !== undefined && proxy !== undefined) {
+        const started = new IngressProxy({
+          client,
+          endpoints: proxy,
+          log: log.child({ loop: 'ingress' }),
+          address: config.ingress.address ?? '0.0.0.0',
+          httpPort: config.ingress.httpPort,
+          httpsPort: config.ingress.httpsPort,
+          ...(config.ingress.secretPeriodMs !== undefined ? { secretPeriodMs: config.ingress.secretPeriodMs } : {}),
+        });
+        await listenOrFail(
+          () => started.start(signal),
+          `the ingress proxy on ports ${config.ingress.httpPort} and ${config.ingress.httpsPort}`,
+        );
+        ingressProxy = started;
+        closers.push(() => started.close());
+      }
 
       // -- healthz
       if (config.healthzPort > 0) {

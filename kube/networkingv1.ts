@@ -71,3 +71,22 @@ export const bosunIngressClassName = 'bosun';
 export const bosunIngressController = 'bosun.io/ingress-proxy';
 /** The annotation that named an Ingress's class before `spec.ingressClassName`. */
 export const ingressClassAnnotation = 'kubernetes.io/ingress.class';
+
+/** The class an Ingress names: its field, else the older annotation. */
+function ingressClassOf(ingress: Ingress): string | undefined {
+  return ingress.spec?.ingressClassName ?? ingress.metadata.annotations?.[ingressClassAnnotation];
+}
+
+/**
+ * Whether the built-in proxy serves an Ingress: its class is `bosun` or another class whose
+ * controller is the proxy's; one being deleted is not served any more.
+ */
+export function servedByBosunProxy(ingress: Ingress, classes: readonly IngressClass[]): boolean {
+  if (ingress.metadata.deletionTimestamp !== undefined) return false;
+  const name = ingressClassOf(ingress);
+  if (name === undefined) return false;
+  return (
+    name === bosunIngressClassName ||
+    classes.some((c) => c.metadata.name === name && c.spec?.controller === bosunIngressController)
+  );
+}

@@ -12,16 +12,10 @@
  * - nothing matches: the default backend of the oldest Ingress with rules for that host that has
  *   one, else the oldest Ingress's default backend, else none (the proxy answers 404).
  */
-import {
-  bosunIngressClassName,
-  ingressClassAnnotation,
-  type Ingress,
-  type IngressBackend,
-  type IngressClass,
-} from '../../kube/networkingv1.ts';
+import { servedByBosunProxy, type Ingress, type IngressBackend, type IngressClass } from '../../kube/networkingv1.ts';
 
 /** Where a request goes: a port of a Service in the Ingress's namespace. */
-interface RouteTarget {
+export interface RouteTarget {
   /** `namespace/name` of the Ingress that routed it (metrics and access logs name it). */
   readonly ingress: string;
   readonly namespace: string;
@@ -43,7 +37,7 @@ interface HostRules {
   readonly defaultBackend: RouteTarget | undefined;
 }
 
-interface RouteTable {
+export interface RouteTable {
   readonly exact: ReadonlyMap<string, HostRules>;
   /** By the wildcard's suffix without the `*`: `.example.com`. */
   readonly wildcard: ReadonlyMap<string, HostRules>;
@@ -51,26 +45,9 @@ interface RouteTable {
   readonly defaultBackend: RouteTarget | undefined;
 }
 
-/** Whether an Ingress belongs to the class `className` (its field, else the older annotation). */
-function ingressClassOf(ingress: Ingress): string | undefined {
-  return ingress.spec?.ingressClassName ?? ingress.metadata.annotations?.[ingressClassAnnotation];
-}
-
-/**
- * The Ingresses this proxy serves: those of a class whose controller is this proxy's (the built-in
- * `bosun` class, or another class an operator made for the same controller).
- */
-export function servedIngresses(
-  ingresses: readonly Ingress[],
-  classes: readonly IngressClass[],
-  controller: string,
-): Ingress[] {
-  const ours = new Set(classes.filter((c) => c.spec?.controller === controller).map((c) => c.metadata.name));
-  ours.add(bosunIngressClassName);
-  return ingresses.filter((i) => {
-    const name = ingressClassOf(i);
-    return name !== undefined && ours.has(name) && i.metadata.deletionTimestamp === undefined;
-  });
+/** The Ingresses this proxy serves (kube/networkingv1.ts says which). */
+export function servedIngresses(ingresses: readonly Ingress[], classes: readonly IngressClass[]): Ingress[] {
+  return ingresses.filter((i) => servedByBosunProxy(i, classes));
 }
 
 function targetOf(ingress: Ingress, backend: IngressBackend | undefined): RouteTarget | undefined {

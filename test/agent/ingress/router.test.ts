@@ -183,11 +183,7 @@ test('only Ingresses of a class served by this controller, and none being delete
     { metadata: { name: 'internal' }, spec: { controller: 'bosun.io/ingress-proxy' } },
     { metadata: { name: 'nginx' }, spec: { controller: 'k8s.io/ingress-nginx' } },
   ];
-  const served = servedIngresses(
-    [mine, annotated, custom, foreign, classless, going],
-    classes,
-    'bosun.io/ingress-proxy',
-  );
+  const served = servedIngresses([mine, annotated, custom, foreign, classless, going], classes);
   t.deepEqual(
     served.map((i) => i.metadata.name),
     ['mine', 'annotated', 'custom'],
