@@ -47,16 +47,46 @@ export function resolve(state: ReadonlyMap<string, ServicePortState>, target: Ro
   return { kind: 'endpoints', key: port.key, endpoints };
 }
 
-/** Round robin over a port's endpoints; the counter survives endpoint changes (it only has to spread). */
+/** How long an endpoint that refused or timed out a connection is passed over (nginx's fail_timeout). */
+const failedForMs = 10_000;
+
+/**
+ * Round robin over a port's endpoints; the counter survives endpoint changes (it only has to
+ * spread). An endpoint whose connection failed is passed over for a while, as nginx's upstreams
+ * do after a failure: until the EndpointSlice says a dead pod is gone, only the first request
+ * that meets it pays the connect timeout, not every one that takes its turn.
+ */
 export class EndpointPicker {
   readonly #next = new Map<string, number>();
+  /** `ip:port` -> when its connection failed. */
+  readonly #failed = new Map<string, number>();
+  readonly #now: () => number;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
 
   /** The endpoint for a first try, and a different one (when there is one) for the retry. */
   pick(key: string, endpoints: readonly Endpoint[]): { first: Endpoint; retry: Endpoint | undefined } {
+    const now = this.#now();
+    const healthy = endpoints.filter((e) => {
+      const at = this.#failed.get(`${e.ip}:${e.port}`);
+      return at === undefined || now - at > failedForMs;
+    });
+    const candidates = healthy.length > 0 ? healthy : endpoints;
     const at = this.#next.get(key) ?? 0;
     this.#next.set(key, (at + 1) % 1_000_000_007);
-    const first = endpoints[at % endpoints.length]!;
-    const retry = endpoints.length > 1 ? endpoints[(at + 1) % endpoints.length] : undefined;
+    const first = candidates[at % candidates.length]!;
+    const retry = candidates.length > 1 ? candidates[(at + 1) % candidates.length] : undefined;
     return { first, retry };
+  }
+
+  /** A connection to the endpoint failed: pass it over for a while. */
+  failed(endpoint: Endpoint): void {
+    this.#failed.set(`${endpoint.ip}:${endpoint.port}`, this.#now());
+    if (this.#failed.size > 10_000) {
+      const now = this.#now();
+      for (const [id, at] of this.#failed) if (now - at > failedForMs) this.#failed.delete(id);
+    }
   }
 }

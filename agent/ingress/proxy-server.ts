@@ -318,6 +318,7 @@ export class IngressProxyServer {
           return finish(res.statusCode);
         }
         const reusedBroke = connected && retriableMethods.has(req.method ?? '') && received === 0;
+        if (!connected) this.#picker.failed(endpoint);
         if (!last && retry !== undefined && (!connected || reusedBroke)) {
           this.#options.metrics.retried();
           return attempt(retry, true);
@@ -373,6 +374,7 @@ export class IngressProxyServer {
       });
       socket.on('error', () => {
         if (connected) return client.destroy();
+        this.#picker.failed(endpoint);
         if (!last && retry !== undefined) {
           this.#options.metrics.retried();
           return attempt(retry, true);

@@ -11,6 +11,7 @@ import { connect as tcpConnect, type AddressInfo } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { Ingress } from '../../../kube/networkingv1.ts';
 import type { Endpoint, ServicePortState } from '../../../netproxy/service-port.ts';
+import { endpoint, portState } from './port-state.ts';
 import { buildRouteTable } from '../../../agent/ingress/router.ts';
 import { CertificateStore, defaultCertificate, wantedSecrets } from '../../../agent/ingress/certificates.ts';
 import { IngressMetrics } from '../../../agent/ingress/metrics.ts';
@@ -67,34 +68,8 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-const endpoint = (port: number, extra: Partial<Endpoint> = {}): Endpoint => ({
-  ip: '127.0.0.1',
-  port,
-  ready: true,
-  serving: true,
-  terminating: false,
-  local: true,
-  ...extra,
-});
-
-function portState(service: string, portName: string, port: number, endpoints: Endpoint[]): ServicePortState {
-  return {
-    key: `${service}:${portName}/tcp`,
-    service,
-    portName,
-    protocol: 'tcp',
-    clusterIP: '10.96.0.10',
-    port,
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    externalPolicyLocal: false,
-    internalPolicyLocal: false,
-    affinitySeconds: 0,
-    healthCheckNodePort: 0,
-    endpoints,
-  };
-}
+const local = (port: number, extra: Partial<Endpoint> = {}): Endpoint =>
+  endpoint('127.0.0.1', port, { local: true, ...extra });
 
 const path = (p: string, service: string, port: { name?: string; number?: number }, pathType = 'Prefix') => ({
   path: p,
@@ -151,11 +126,11 @@ test.before(async () => {
   const refused = await closedPort();
   const state = new Map<string, ServicePortState>();
   for (const s of [
-    portState('web/alpha', 'http', 80, [endpoint(alpha.port)]),
-    portState('web/beta', '', 8080, [endpoint(beta.port)]),
+    portState('web/alpha', 'http', 80, [local(alpha.port)]),
+    portState('web/beta', '', 8080, [local(beta.port)]),
     // a dead endpoint and a live one: every request must still be answered
-    portState('web/flaky', '', 80, [endpoint(refused), endpoint(alpha.port)]),
-    portState('web/draining', '', 80, [endpoint(gamma.port, { ready: false, terminating: true, serving: true })]),
+    portState('web/flaky', '', 80, [local(refused), local(alpha.port)]),
+    portState('web/draining', '', 80, [local(gamma.port, { ready: false, terminating: true, serving: true })]),
     portState('web/empty', '', 80, []),
   ])
     state.set(s.key, s);
