@@ -187,6 +187,7 @@ async function main(): Promise<void> {
       ingress_tls: tls,
       throughput_ratio: round(ingress.rps / direct.rps),
       throughput_ratio_tls: round(tls.rps / direct.rps),
+      added_p50_ms: round(ingress.p50_ms - direct.p50_ms),
       added_p99_ms: round(ingress.p99_ms - direct.p99_ms),
       added_p99_tls_ms: round(tls.p99_ms - direct.p99_ms),
       targets: { throughput_ratio: 0.5, added_p99_ms: 2 },
