@@ -23,7 +23,14 @@ interface WantedSecret {
  */
 export function wantedSecrets(ingresses: readonly Ingress[]): WantedSecret[] {
   const out: WantedSecret[] = [];
-  for (const ingress of ingresses) {
+  // older Ingresses first: the first Secret named for a host keeps it, so a newer Ingress (of
+  // another team, say) cannot put its own certificate in front of a host someone already serves
+  const byAge = [...ingresses].sort(
+    (a, b) =>
+      (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+      `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+  );
+  for (const ingress of byAge) {
     const namespace = ingress.metadata.namespace ?? 'default';
     const ruleHosts = (ingress.spec?.rules ?? []).map((r) => r.host ?? '').filter((h) => h !== '');
     for (const tls of ingress.spec?.tls ?? []) {
