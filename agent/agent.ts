@@ -33,6 +33,7 @@ import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
 import { IngressProxy } from './ingress/ingress-proxy.ts';
+import { ingressProxyAnnotation } from '../kube/networkingv1.ts';
 import { NetworkPolicyEnforcer } from './network-policy/enforcer.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './errors.ts';
@@ -717,6 +718,7 @@ export class Agent {
         ingressProxy = started;
         closers.push(() => started.close());
       }
+      await announceIngressProxy(client, config.nodeName, ingressProxy ? config.ingress : undefined, log);
 
       // -- healthz
       if (config.healthzPort > 0) {
@@ -770,6 +772,29 @@ export class Agent {
       }
       await Promise.allSettled(loops);
     }
+  }
+}
+
+/**
+ * Tells the control plane (an annotation on the own Node) whether this node serves Ingresses and
+ * on which ports, so Ingress status lists only nodes that answer; a failure is logged, not fatal.
+ */
+async function announceIngressProxy(
+  client: KubeClient,
+  nodeName: string,
+  ingress: { httpPort: number; httpsPort: number } | undefined,
+  log: Logger,
+): Promise<void> {
+  const value = ingress === undefined ? null : `http=${ingress.httpPort},https=${ingress.httpsPort}`;
+  try {
+    await client.patch(
+      refs.nodes,
+      nodeName,
+      { metadata: { annotations: { [ingressProxyAnnotation]: value } } },
+      { type: 'merge' },
+    );
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not record the ingress proxy on the Node');
   }
 }
 

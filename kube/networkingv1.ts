@@ -69,6 +69,11 @@ export interface IngressClass extends KubeObject {
 /** The class the built-in ingress proxy serves; the server creates it, marked as the default class. */
 export const bosunIngressClassName = 'bosun';
 export const bosunIngressController = 'bosun.io/ingress-proxy';
+/**
+ * On a Node: the ports its agent's ingress proxy serves (`http=80,https=443`); absent when the
+ * agent runs none (--disable ingress). The control plane lists only such nodes in Ingress status.
+ */
+export const ingressProxyAnnotation = 'bosun.io/ingress-proxy';
 /** The annotation that named an Ingress's class before `spec.ingressClassName`. */
 export const ingressClassAnnotation = 'kubernetes.io/ingress.class';
 

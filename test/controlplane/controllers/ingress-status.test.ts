@@ -1,15 +1,16 @@
 /**
  * The ingress-status controller's planner: Ingresses the built-in proxy serves are reached at
- * every Ready node's InternalIP; others are left to their own controllers.
+ * the InternalIP of every Ready node whose agent runs the proxy (--disable ingress: not listed);
+ * others are left to their own controllers.
  */
 import test from 'ava';
 import type { Node } from '../../../kube/corev1.ts';
 import type { Ingress } from '../../../kube/networkingv1.ts';
 import { ingressAddresses, planIngressStatus } from '../../../controlplane/controllers/ingress-status.ts';
 
-const node = (name: string, ip: string, ready: boolean): Node =>
+const node = (name: string, ip: string, ready: boolean, proxy = true): Node =>
   ({
-    metadata: { name },
+    metadata: { name, ...(proxy ? { annotations: { 'bosun.io/ingress-proxy': 'http=80,https=443' } } : {}) },
     status: {
       addresses: [
         { type: 'Hostname', address: name },
@@ -19,7 +20,12 @@ const node = (name: string, ip: string, ready: boolean): Node =>
     },
   }) as Node;
 
-const nodes = [node('n10', '192.0.2.10', true), node('n2', '192.0.2.2', true), node('down', '192.0.2.3', false)];
+const nodes = [
+  node('n10', '192.0.2.10', true),
+  node('n2', '192.0.2.2', true),
+  node('down', '192.0.2.3', false),
+  node('no-proxy', '192.0.2.4', true, false),
+];
 
 const ingress = (className: string, status?: Ingress['status']): Ingress => ({
   metadata: { name: 'web', namespace: 'default', resourceVersion: '7' },
@@ -27,7 +33,7 @@ const ingress = (className: string, status?: Ingress['status']): Ingress => ({
   ...(status ? { status } : {}),
 });
 
-test('the addresses are the Ready nodes InternalIPs, in numeric order', (t) => {
+test('the addresses are the InternalIPs of Ready nodes whose agent runs the proxy, in numeric order', (t) => {
   t.deepEqual(ingressAddresses(nodes), ['192.0.2.2', '192.0.2.10']);
 });
 
