@@ -19,6 +19,7 @@ import type { EndpointSource } from './backends.ts';
 import { CertificateStore, defaultCertificate, wantedSecrets, type KeyPair } from './certificates.ts';
 import { IngressMetrics } from './metrics.ts';
 import { IngressProxyServer, type IngressLimits } from './proxy-server.ts';
+import { sanitizeIngress } from './sanitize.ts';
 import { buildRouteTable, servedIngresses, type RouteTable } from './router.ts';
 
 interface IngressProxyOptions {
@@ -45,6 +46,8 @@ export class IngressProxy {
   #routes: RouteTable = buildRouteTable([]);
   #served: Ingress[] = [];
   #rebuildQueued = false;
+  /** Problems last reported per Ingress, so each is logged once. */
+  #leftOut = new Map<string, string>();
   #server: IngressProxyServer | undefined;
   #certificates: CertificateStore | undefined;
   #secretTimer: NodeJS.Timeout | undefined;
@@ -74,6 +77,7 @@ export class IngressProxy {
       defaultCertificate: fallback,
       metrics: this.metrics,
       accessLog: this.#options.accessLog ?? ((line) => log.info({ access: line }, 'ingress request')),
+      onError: (err) => log.error({ err: err.message }, 'an ingress request failed inside the proxy: answered 502'),
       ...(this.#options.limits ? { limits: this.#options.limits } : {}),
     });
     await this.#server.listen(this.#options.address, {
@@ -111,10 +115,23 @@ export class IngressProxy {
     this.#rebuildQueued = true;
     setImmediate(() => {
       this.#rebuildQueued = false;
-      this.#served = servedIngresses(
-        this.#ingresses.list() as unknown as Ingress[],
-        this.#classes.list() as unknown as IngressClass[],
-      );
+      const ingresses: Ingress[] = [];
+      const reported = new Map<string, string>();
+      for (const raw of this.#ingresses.list()) {
+        const { ingress, problems } = sanitizeIngress(raw);
+        if (ingress !== undefined) ingresses.push(ingress);
+        if (problems.length === 0) continue;
+        const key = `${raw.metadata?.namespace}/${raw.metadata?.name}`;
+        const text = problems.join('; ');
+        reported.set(key, text);
+        if (this.#leftOut.get(key) !== text)
+          this.#options.log.warn(
+            { ingress: key, problems },
+            'parts of an Ingress the API should have refused are left out',
+          );
+      }
+      this.#leftOut = reported;
+      this.#served = servedIngresses(ingresses, this.#classes.list() as unknown as IngressClass[]);
       this.#routes = buildRouteTable(this.#served);
       void this.#loadSecrets();
     });

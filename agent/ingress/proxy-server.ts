@@ -64,6 +64,8 @@ interface IngressProxyServerOptions {
   defaultCertificate: KeyPair;
   metrics: IngressMetrics;
   accessLog?: (line: string) => void;
+  /** A request's handling threw (a bug): the request got a 502. */
+  onError?: (err: Error) => void;
   limits?: Partial<IngressLimits>;
 }
 
@@ -161,12 +163,15 @@ export class IngressProxyServer {
   });
   readonly #http: Server;
   readonly #https: Http2SecureServer;
+  readonly #connections = new Set<Socket>();
 
   constructor(options: IngressProxyServerOptions) {
     this.#options = options;
     this.#limits = { ...defaultIngressLimits, ...options.limits };
-    this.#http = createServer((req, res) => this.#handle(req, res, 'http'));
-    this.#http.on('upgrade', (req, socket, head) => this.#upgrade(req, socket, head, 'http'));
+    this.#http = createServer((req, res) => this.#guarded(() => this.#handle(req, res, 'http'), res));
+    this.#http.on('upgrade', (req, socket, head) =>
+      this.#guarded(() => this.#upgrade(req, socket, head, 'http'), socket),
+    );
     this.#https = createSecureServer(
       {
         allowHTTP1: true,
@@ -174,12 +179,34 @@ export class IngressProxyServer {
         key: options.defaultCertificate.keyPem,
         SNICallback: (name, done) => done(null, options.certificates.contextFor(name)),
       },
-      (req, res) => this.#handle(req, res, 'https'),
+      (req, res) => this.#guarded(() => this.#handle(req, res, 'https'), res),
     );
+    for (const server of [this.#http, this.#https]) {
+      server.on('connection', (socket: Socket) => {
+        this.#connections.add(socket);
+        socket.once('close', () => this.#connections.delete(socket));
+      });
+    }
     // HTTP/1.1 clients on the TLS port come through the same server, upgrades included
     this.#https.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-      this.#upgrade(req, socket, head, 'https'),
+      this.#guarded(() => this.#upgrade(req, socket, head, 'https'), socket),
     );
+  }
+
+  /**
+   * Runs a request's handling; a bug or a value Node refuses (a header it will not write) ends
+   * that request with 502, never the agent.
+   */
+  #guarded(handle: () => void, out: AnyResponse | Duplex): void {
+    try {
+      handle();
+    } catch (err) {
+      this.#options.onError?.(err as Error);
+      if ('headersSent' in out && !out.headersSent) {
+        (out as ServerResponse).writeHead(502, { 'content-type': 'text/plain; charset=utf-8' });
+        out.end('502 bad gateway\n');
+      } else out.destroy();
+    }
   }
 
   /** Listens on the ports given (0: one the system picks; absent: none); resolves once bound. */
@@ -218,9 +245,10 @@ export class IngressProxyServer {
       new Promise<void>((resolvePromise) => {
         if (!server.listening) return resolvePromise();
         server.close(() => resolvePromise());
-        if ('closeAllConnections' in server) server.closeAllConnections();
       });
     this.#agent.destroy();
+    // every client connection, HTTP/2 sessions and upgraded sockets too: close() alone waits for them
+    for (const socket of this.#connections) socket.destroy();
     await Promise.all([stop(this.#http), stop(this.#https)]);
   }
 
@@ -242,6 +270,8 @@ export class IngressProxyServer {
     };
     const answer = (code: number, text: string) => {
       if (!res.headersSent) {
+        // headers of a response that could not be written stay on it; they must not go out again
+        for (const name of res.getHeaderNames()) res.removeHeader(name);
         (res as ServerResponse).writeHead(code, {
           'content-type': 'text/plain; charset=utf-8',
           'content-length': Buffer.byteLength(text),
@@ -299,7 +329,14 @@ export class IngressProxyServer {
       out.on('response', (answerFromUpstream) => {
         responded = true;
         const code = answerFromUpstream.statusCode ?? 502;
-        (res as ServerResponse).writeHead(code, clientHeaders(answerFromUpstream.headers));
+        try {
+          (res as ServerResponse).writeHead(code, clientHeaders(answerFromUpstream.headers));
+        } catch (err) {
+          // a status or header the client's protocol cannot carry (HTTP/2 refuses some)
+          this.#options.onError?.(err as Error);
+          answerFromUpstream.destroy();
+          return answer(502, '502 bad gateway\n');
+        }
         answerFromUpstream.on('data', (chunk: Buffer) => {
           bytes += chunk.length;
         });

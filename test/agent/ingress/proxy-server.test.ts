@@ -29,6 +29,12 @@ async function backend(name: string): Promise<Backend> {
   const self: Backend = { server: createServer(), port: 0, hits: 0 };
   self.server.on('request', (req: IncomingMessage, res) => {
     self.hits++;
+    if (req.url === '/hostile-header') {
+      // fine in HTTP/1.1, a connection header HTTP/2 may not carry
+      res.writeHead(200, { 'http2-settings': 'AAMAAABkAAQAoAAAAAIAAAAA' });
+      res.end('hostile');
+      return;
+    }
     if (req.url === '/stream') {
       res.writeHead(200, { 'content-type': 'text/plain' });
       let n = 0;
@@ -382,4 +388,24 @@ test('metrics count requests by Ingress, Service and code, with a latency histog
     line ?? '',
     /^127\.0\.0\.1 - - \[\d{2}\/\w{3}\/\d{4}:\d{2}:\d{2}:\d{2} \+0000\] "GET \/counted HTTP\/1\.1" 200 \d+ "-" "-" "web\/site" "web\/alpha" "127\.0\.0\.1:\d+" \d+ms$/,
   );
+});
+
+test.serial('a response HTTP/2 cannot carry is a 502 for that request, and the proxy keeps serving', async (t) => {
+  // which certificate answers is another test's concern (the one before leaves the default)
+  const session = h2connect(`https://127.0.0.1:${fixture.httpsPort}`, {
+    rejectUnauthorized: false,
+    servername: 'secure.example.com',
+  });
+  session.on('error', (err) => t.fail(err.message));
+  const status = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const stream = session.request({ ':path': path, ':authority': 'secure.example.com' });
+      stream.on('response', (headers) => resolve(Number(headers[':status'])));
+      stream.on('error', reject);
+      stream.resume();
+      stream.end();
+    });
+  t.is(await status('/hostile-header'), 502);
+  t.is(await status('/fine'), 200);
+  session.close();
 });
