@@ -718,7 +718,13 @@ export class Agent {
         ingressProxy = started;
         closers.push(() => started.close());
       }
-      await announceIngressProxy(client, config.nodeName, ingressProxy ? config.ingress : undefined, log);
+      await announceIngressProxy(
+        client,
+        nodeStatus.node,
+        config.nodeName,
+        ingressProxy ? config.ingress : undefined,
+        log,
+      );
 
       // -- healthz
       if (config.healthzPort > 0) {
@@ -781,11 +787,14 @@ export class Agent {
  */
 async function announceIngressProxy(
   client: KubeClient,
+  node: Node | undefined,
   nodeName: string,
   ingress: { httpPort: number; httpsPort: number } | undefined,
   log: Logger,
 ): Promise<void> {
   const value = ingress === undefined ? null : `http=${ingress.httpPort},https=${ingress.httpsPort}`;
+  // the Node already says so (the usual restart): no write
+  if ((node?.metadata.annotations?.[ingressProxyAnnotation] ?? null) === value) return;
   try {
     await client.patch(
       refs.nodes,
