@@ -159,7 +159,9 @@ export class IngressProxyServer {
     keepAlive: true,
     maxSockets: Number.POSITIVE_INFINITY,
     maxFreeSockets: 256,
-    timeout: 60_000,
+    // an idle connection is let go before the backend would close it (Node servers do after 5 s),
+    // so a request is rarely sent on a connection the other side is closing
+    timeout: 4_000,
   });
   readonly #http: Server;
   readonly #https: Http2SecureServer;
