@@ -711,12 +711,21 @@ export class Agent {
           httpsPort: config.ingress.httpsPort,
           ...(config.ingress.secretPeriodMs !== undefined ? { secretPeriodMs: config.ingress.secretPeriodMs } : {}),
         });
-        await listenOrFail(
-          () => started.start(signal),
-          `the ingress proxy on ports ${config.ingress.httpPort} and ${config.ingress.httpsPort}`,
-        );
-        ingressProxy = started;
-        closers.push(() => started.close());
+        try {
+          await listenOrFail(
+            () => started.start(signal),
+            `the ingress proxy on ports ${config.ingress.httpPort} and ${config.ingress.httpsPort}`,
+          );
+          ingressProxy = started;
+          closers.push(() => started.close());
+        } catch (err) {
+          // another server holds 80/443 on this machine: the node still runs pods; its Node says
+          // it serves no Ingress, so Ingress status does not send clients here
+          log.error(
+            { err: (err as Error).message },
+            'ingress proxy not started (--disable ingress to run without one)',
+          );
+        }
       }
       await announceIngressProxy(
         client,
