@@ -252,8 +252,9 @@ test.serial(
 );
 
 test.serial('a backend pod deleted during a bounded stream of requests: every request is answered', async (t) => {
-  const count = 300;
-  // one curl, one keep-alive connection, 100 requests a second: the stream spans the deletion
+  const count = 500;
+  // one curl, one keep-alive connection, 100 requests a second for 5 s: the stream spans the
+  // deletion (issued after 1 s) and the pod's end, however long that takes on a busy host
   const urls = Array.from({ length: count }, (_, i) => `http://${nodeIPs[0]}/?n=${i}`);
   const stream = curl(['-H', 'Host: a.test', '--rate', '100/s', '-w', '|%{http_code}\n', ...urls], 180_000);
   await new Promise((resolve) => setTimeout(resolve, 1_000));
