@@ -409,3 +409,25 @@ test.serial('a response HTTP/2 cannot carry is a 502 for that request, and the p
   t.is(await status('/fine'), 200);
   session.close();
 });
+
+test('a port already taken: listen fails and lets go of the port it did bind, so it can be tried again', async (t) => {
+  const pair = await defaultCertificate();
+  const other = new IngressProxyServer({
+    routes: () => buildRouteTable([]),
+    endpoints: { state: new Map() },
+    certificates: new CertificateStore(pair),
+    defaultCertificate: pair,
+    metrics: new IngressMetrics(),
+  });
+  const free = await closedPort();
+  // HTTPS on the fixture's port, which is in use
+  const error = await t.throwsAsync(other.listen('127.0.0.1', { http: free, https: fixture.httpsPort }));
+  t.is((error as NodeJS.ErrnoException).code, 'EADDRINUSE');
+  const again = createServer();
+  await new Promise<void>((resolve, reject) => {
+    again.once('error', reject);
+    again.listen(free, '127.0.0.1', resolve);
+  });
+  t.pass('the HTTP port was released');
+  again.close();
+});
