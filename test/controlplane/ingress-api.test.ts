@@ -393,6 +393,12 @@ test('a node reads Ingresses and classes and the TLS secrets Ingresses name, but
   const write = await send('POST', collection, ingress('from-node', { defaultBackend: backend() }), node);
   t.is(write.status, 403);
   t.is((await send('GET', `${collection}/from-node`)).status, 404);
+  // nor may it point clients elsewhere: the server's controller writes Ingress addresses
+  const stored = (await send('GET', `${collection}/names-secret`)).body;
+  const hijack = { ...stored, status: { loadBalancer: { ingress: [{ ip: '203.0.113.9' }] } } };
+  t.is((await send('PUT', `${collection}/names-secret/status`, hijack, node)).status, 403);
+  t.deepEqual((await send('GET', `${collection}/names-secret`)).body.status ?? {}, stored.status ?? {});
+  t.is((await send('GET', '/version')).status, 200, 'the server still answers');
 });
 
 test('a namespace admin may write Ingresses in its namespace but not IngressClasses', async (t) => {
