@@ -32,6 +32,8 @@ import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { defaultProxyConfig } from '../netproxy/iptables-renderer.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
+import { IngressProxy } from './ingress/ingress-proxy.ts';
+import { ingressProxyAnnotation } from '../kube/networkingv1.ts';
 import { NetworkPolicyEnforcer } from './network-policy/enforcer.ts';
 import { createProxyHealthServer, serveProxyHealth, type BindAddress } from '../netproxy/health-server.ts';
 import { AgentStartError } from './errors.ts';
@@ -139,6 +141,12 @@ export interface AgentConfig {
    * false. `bosun agent` turns it on unless --disable-network-policy.
    */
   networkPolicy?: boolean;
+  /**
+   * The built-in ingress proxy (agent/ingress/): the node's HTTP and HTTPS ports for Ingresses of
+   * the bosun class; needs the service proxy (it sends to the endpoints that proxy knows).
+   * Undefined: none. `bosun agent` turns it on unless --disable ingress.
+   */
+  ingress?: { address?: string; httpPort: number; httpsPort: number; secretPeriodMs?: number };
   /** Pod addresses of the whole cluster (traffic from outside it to a ClusterIP is masqueraded). */
   clusterCIDR: string | undefined;
   /**
@@ -662,10 +670,14 @@ export class Agent {
               onRefused: (refusal) => reportProxyRefusal(recorder, refusal),
               ...(healthCheckPorts ? { serviceHealth: healthCheckPorts } : {}),
             });
+      let ingressProxy: IngressProxy | undefined;
       if (proxy !== undefined && config.proxyHealthz !== undefined) {
         loops.push(
           serveProxyHealth(
-            createProxyHealthServer(proxy, () => networkPolicy?.metricsText() ?? ''),
+            createProxyHealthServer(
+              proxy,
+              () => (networkPolicy?.metricsText() ?? '') + (ingressProxy?.metricsText() ?? ''),
+            ),
             config.proxyHealthz,
             signal,
             log.child({ loop: 'proxy-healthz' }),
@@ -719,6 +731,41 @@ export class Agent {
           ),
         );
       }
+      if (config.ingress !== undefined && proxy === undefined) {
+        log.warn('the ingress proxy needs the service proxy (--proxy-mode none): not started');
+      } else if (config.ingress !== undefined && proxy !== undefined) {
+        const started = new IngressProxy({
+          client,
+          endpoints: proxy,
+          log: log.child({ loop: 'ingress' }),
+          address: config.ingress.address ?? '0.0.0.0',
+          httpPort: config.ingress.httpPort,
+          httpsPort: config.ingress.httpsPort,
+          ...(config.ingress.secretPeriodMs !== undefined ? { secretPeriodMs: config.ingress.secretPeriodMs } : {}),
+        });
+        try {
+          await listenOrFail(
+            () => started.start(signal),
+            `the ingress proxy on ports ${config.ingress.httpPort} and ${config.ingress.httpsPort}`,
+          );
+          ingressProxy = started;
+          closers.push(() => started.close());
+        } catch (err) {
+          // another server holds 80/443 on this machine: the node still runs pods; its Node says
+          // it serves no Ingress, so Ingress status does not send clients here
+          log.error(
+            { err: (err as Error).message },
+            'ingress proxy not started (--disable ingress to run without one)',
+          );
+        }
+      }
+      await announceIngressProxy(
+        client,
+        nodeStatus.node,
+        config.nodeName,
+        ingressProxy ? config.ingress : undefined,
+        log,
+      );
 
       // -- healthz
       if (config.healthzPort > 0) {
@@ -772,6 +819,32 @@ export class Agent {
       }
       await Promise.allSettled(loops);
     }
+  }
+}
+
+/**
+ * Tells the control plane (an annotation on the own Node) whether this node serves Ingresses and
+ * on which ports, so Ingress status lists only nodes that answer; a failure is logged, not fatal.
+ */
+async function announceIngressProxy(
+  client: KubeClient,
+  node: Node | undefined,
+  nodeName: string,
+  ingress: { httpPort: number; httpsPort: number } | undefined,
+  log: Logger,
+): Promise<void> {
+  const value = ingress === undefined ? null : `http=${ingress.httpPort},https=${ingress.httpsPort}`;
+  // the Node already says so (the usual restart): no write
+  if ((node?.metadata.annotations?.[ingressProxyAnnotation] ?? null) === value) return;
+  try {
+    await client.patch(
+      refs.nodes,
+      nodeName,
+      { metadata: { annotations: { [ingressProxyAnnotation]: value } } },
+      { type: 'merge' },
+    );
+  } catch (err) {
+    log.warn({ err: (err as Error).message }, 'could not record the ingress proxy on the Node');
   }
 }
 

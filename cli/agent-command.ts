@@ -49,6 +49,9 @@ interface AgentArgs extends ShutdownArgs {
   'tls-private-key-file': string | undefined;
   'proxy-mode': string;
   'disable-network-policy': boolean;
+  disable: string[];
+  'ingress-http-port': number;
+  'ingress-https-port': number;
   'proxy-healthz-bind-address': string;
   'cluster-dns-serve': boolean;
   'resolv-conf': string;
@@ -60,6 +63,9 @@ interface AgentArgs extends ShutdownArgs {
   'log-level'?: string | undefined;
   v?: number | undefined;
 }
+
+/** What --disable may name. */
+const disableableComponents: readonly string[] = ['ingress'];
 
 const ipv4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
 const isIPv4 = (text: string) => ipv4.test(text) && text.split('.').every((part) => Number(part) <= 255);
@@ -235,6 +241,23 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
           describe:
             "Leave NetworkPolicy to something else (as k3s' --disable-network-policy); by default the agent enforces it for this node's pods",
         })
+        .option(
+          'disable',
+          listOption(
+            `Built-in components not to run on this node, as k3s' --disable: ${disableableComponents.join(', ')} (the ingress proxy of the bosun IngressClass)`,
+          ),
+        )
+        .option('ingress-http-port', {
+          type: 'number',
+          default: 80,
+          describe: "The ingress proxy's HTTP port on every address of the node (0: none)",
+        })
+        .option('ingress-https-port', {
+          type: 'number',
+          default: 443,
+          describe:
+            "The ingress proxy's HTTPS port (TLS by SNI from the Ingresses' secrets, HTTP/2 and HTTP/1.1; 0: none)",
+        })
         .option('proxy-healthz-bind-address', {
           type: 'string',
           default: defaultHealthzBindAddress,
@@ -332,6 +355,17 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       throw new CliError(`--port ${kubeletPort} is not a port`, ExitCode.usage);
     if (args.address !== '0.0.0.0' && !isIPv4(args.address))
       throw new CliError(`--address ${args.address} is not an IPv4 address`, ExitCode.usage);
+    const unknownComponent = args.disable.find((c) => !disableableComponents.includes(c));
+    if (unknownComponent !== undefined)
+      throw new CliError(
+        `--disable ${unknownComponent}: not a component of the agent (known: ${disableableComponents.join(', ')})`,
+        ExitCode.usage,
+      );
+    for (const flag of ['ingress-http-port', 'ingress-https-port'] as const) {
+      const value = args[flag];
+      if (!Number.isInteger(value) || value < 0 || value > 65535)
+        throw new CliError(`--${flag} ${value} is not a port`, ExitCode.usage);
+    }
     const proxyHealthz = parseHealthzBindAddress(args['proxy-healthz-bind-address']);
     if (proxyHealthz !== undefined && 'error' in proxyHealthz)
       throw new CliError(`--proxy-healthz-bind-address ${proxyHealthz.error}`, ExitCode.usage);
@@ -384,6 +418,9 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       kubeletServingCertificate: servingCertificate,
       proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
       networkPolicy: !args['disable-network-policy'],
+      ...(args.disable.includes('ingress')
+        ? {}
+        : { ingress: { httpPort: args['ingress-http-port'], httpsPort: args['ingress-https-port'] } }),
       ...(proxyHealthz !== undefined ? { proxyHealthz } : {}),
       dnsServe: args['cluster-dns-serve'],
       resolvConf: args['resolv-conf'],

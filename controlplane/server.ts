@@ -14,6 +14,8 @@ import { deletionAdmission } from './admission/deletion.ts';
 import type { WebhookLookups } from './admission/webhooks/dispatch.ts';
 import type { PolicyLookups } from './admission/policies/admit-policies.ts';
 import { systemPriorityClasses } from './admission/priority.ts';
+import { defaultIngressClassAnnotation } from './admission/default-ingress-class.ts';
+import { bosunIngressClassName, bosunIngressController } from '../kube/networkingv1.ts';
 import type { PodSecurityConfig } from './admission/pod-security/config.ts';
 import { numberToIp, parseCidr } from './admission/allocators.ts';
 import type { DefaultTolerationSeconds } from './admission/tolerations.ts';
@@ -314,7 +316,19 @@ interface StartingObjects {
   readonly clusterKubeconfig: string;
 }
 
-/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service, kube-public/cluster-info. */
+/**
+ * The class of every node's built-in ingress proxy, the default for Ingresses that name none (as
+ * k3s marks Traefik's); an operator who removes the annotation or the class keeps it so until the
+ * next start, when a missing class is made again.
+ */
+const builtInIngressClass: KubeObject = {
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'IngressClass',
+  metadata: { name: bosunIngressClassName, annotations: { [defaultIngressClassAnnotation]: 'true' } },
+  spec: { controller: bosunIngressController },
+};
+
+/** Namespaces, default policy, the built-in PriorityClasses, the proxy's IngressClass, the `kubernetes` Service, kube-public/cluster-info. */
 async function createStartingObjects(registry: Registry, start: StartingObjects): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -324,6 +338,7 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     await ensureObject(registry, object);
   }
   for (const priorityClass of systemPriorityClasses) await ensureObject(registry, priorityClass);
+  await ensureObject(registry, builtInIngressClass);
   const service: KubeObject = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -581,6 +596,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       pod: async (namespace, name) => registry.get(pods, namespace, name).catch(() => undefined),
       persistentVolume: async (name) =>
         registry.get(findResource('', 'v1', 'persistentvolumes')!, undefined, name).catch(() => undefined),
+      ingresses: async (namespace) =>
+        (await registry.list(findResource('networking.k8s.io', 'v1', 'ingresses')!, namespace)).items,
     }),
     new RbacAuthorizer(policy),
   ]);

@@ -56,6 +56,25 @@ export function dns1123Subdomain(value: string): string[] {
   return errors;
 }
 
+const wildcardSubdomain1123 = `\\*\\.${subdomain1123}`;
+const wildcardSubdomain1123Pattern = new RegExp(`^\\*\\.${subdomain1123}$`);
+
+/** `*.` and a DNS subdomain (RFC 1034 section 4.3.3): the wildcard hosts of Ingress rules and TLS entries. */
+export function wildcardDns1123Subdomain(value: string): string[] {
+  const errors: string[] = [];
+  if (value.length > 253) errors.push(maxLengthError(253));
+  if (!wildcardSubdomain1123Pattern.test(value)) {
+    errors.push(
+      patternError(
+        "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character",
+        wildcardSubdomain1123,
+        '*.example.com',
+      ),
+    );
+  }
+  return errors;
+}
+
 export function dns1035Label(value: string): string[] {
   const errors: string[] = [];
   if (value.length > 63) errors.push(maxLengthError(63));

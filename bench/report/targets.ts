@@ -137,6 +137,22 @@ export const suiteChecks: Record<string, Check[]> = {
       measured: field('ratio'),
     },
   ],
+  ingress: [
+    {
+      label: 'requests/s through the ingress proxy / to the pod directly',
+      target: 0.5,
+      unit: '×',
+      better: 'higher',
+      measured: field('throughput_ratio'),
+    },
+    {
+      label: 'p99 added by the ingress proxy (HTTP)',
+      target: 2,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('added_p99_ms'),
+    },
+  ],
   'agent-footprint': [
     { label: 'agent RSS idle', target: 60, unit: 'MiB', better: 'lower', measured: field('idle_rss_mib') },
     {
@@ -289,6 +305,7 @@ export const suiteOrder = [
   'pod-start',
   'storage',
   'resource-metrics',
+  'ingress',
   'agent-footprint',
   'exec',
   'proxy-sync',

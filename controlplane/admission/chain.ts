@@ -30,6 +30,7 @@ import { admitPodPriority, admitPriorityClass, defaultPreemptionPolicy } from '.
 import { defaultReplicationController } from './replication-controller.ts';
 import { defaultPersistentVolume, defaultPersistentVolumeClaim, defaultStorageClass } from './storage-defaults.ts';
 import { setDefaultStorageClass } from './default-storage-class.ts';
+import { defaultIngressClass, setDefaultIngressClass } from './default-ingress-class.ts';
 import { admitClaimResize } from './claim-resize.ts';
 import { addDefaultTolerations, type DefaultTolerationSeconds } from './tolerations.ts';
 import { inheritImagePullSecrets, mountServiceAccountToken } from './service-account.ts';
@@ -100,6 +101,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
   const storageClasses = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
+  const ingresses = findResource('networking.k8s.io', 'v1', 'ingresses')!;
+  const ingressClasses = findResource('networking.k8s.io', 'v1', 'ingressclasses')!;
   const priorityClasses = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
   const storedClasses = (including?: string) => deps.priorityClasses?.(including) ?? deps.listIn(priorityClasses, '');
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
@@ -307,6 +310,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       }
       const claims = info.group === '' && info.resource === 'persistentvolumeclaims';
       if (claims && operation === 'CREATE') setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
+      if (info === ingresses && operation === 'CREATE')
+        setDefaultIngressClass(o, await deps.listIn(ingressClasses, ''));
       if (info.group === '' && info.resource === 'services') await allocate(request, o, claimed);
       // MutatingAdmissionWebhook is the last mutating plugin; what it returns is checked and
       // defaulted again, as upstream decodes a webhook's answer
@@ -380,6 +385,7 @@ function mutate(
   if (info.group === 'networking.k8s.io' && info.resource === 'networkpolicies') return defaultNetworkPolicy(o);
   if (info.group === 'autoscaling' && info.resource === 'horizontalpodautoscalers')
     return info.version === 'v1' ? defaultHorizontalPodAutoscalerV1(o) : defaultHorizontalPodAutoscalerV2(o);
+  if (info.group === 'networking.k8s.io' && info.resource === 'ingressclasses') return defaultIngressClass(o);
   if (workloads.has(info.kind) && (info.group === 'apps' || info.group === 'batch'))
     defaultWorkload(info.kind, o, creating);
   defaultExtensionObject(info.group, info.resource, o);

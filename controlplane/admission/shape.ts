@@ -117,6 +117,10 @@ const labelSelector = obj({
   matchLabels: strMap,
   matchExpressions: { list: obj({ key: str, operator: str, values: strList }) },
 });
+const ingressBackend = obj({
+  service: obj({ name: str, port: obj({ name: str, number: int }) }),
+  resource: obj({ apiGroup: str, kind: str, name: str }),
+});
 const policyPort = obj({ protocol: str, port: 'intOrString', endPort: int });
 const policyPeer = obj({
   podSelector: labelSelector,
@@ -259,6 +263,32 @@ export const shapes: Readonly<Record<string, Readonly<Record<string, Shape>>>> =
       maxUnavailable: 'intOrString',
       selector: labelSelector,
       unhealthyPodEvictionPolicy: str,
+    }),
+  },
+  'networking.k8s.io/ingresses': {
+    spec: obj({
+      ingressClassName: str,
+      defaultBackend: ingressBackend,
+      tls: { list: obj({ hosts: strList, secretName: str }) },
+      rules: {
+        list: obj({
+          host: str,
+          http: obj({ paths: { list: obj({ path: str, pathType: str, backend: ingressBackend }) } }),
+        }),
+      },
+    }),
+    status: obj({
+      loadBalancer: obj({
+        ingress: {
+          list: obj({ ip: str, hostname: str, ports: { list: obj({ port: int, protocol: str, error: str }) } }),
+        },
+      }),
+    }),
+  },
+  'networking.k8s.io/ingressclasses': {
+    spec: obj({
+      controller: str,
+      parameters: obj({ apiGroup: str, kind: str, name: str, scope: str, namespace: str }),
     }),
   },
   'apps/deployments': {

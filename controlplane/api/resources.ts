@@ -274,6 +274,15 @@ export const resources: readonly ResourceInfo[] = [
     tracksGeneration: true,
   }),
   define({
+    group: 'networking.k8s.io',
+    resource: 'ingresses',
+    kind: 'Ingress',
+    shortNames: ['ing'],
+    subresources: ['status'],
+    tracksGeneration: true,
+  }),
+  define({ group: 'networking.k8s.io', resource: 'ingressclasses', kind: 'IngressClass', namespaced: false }),
+  define({
     group: apps,
     resource: 'deployments',
     kind: 'Deployment',

@@ -98,6 +98,17 @@ function serviceExternalIP(svc: KubeObject): string {
   return all.length ? all.join(',') : '<pending>';
 }
 
+/** Ingress HOSTS: the rules' hosts, three at most then "+ N more...", `*` when no rule names one. */
+function ingressHosts(ingress: KubeObject): string {
+  const rules = (spec(ingress).rules ?? []) as Any[];
+  const hosts = rules
+    .slice(0, 3)
+    .map((r) => r.host)
+    .filter((h): h is string => typeof h === 'string' && h !== '');
+  if (hosts.length === 0) return '*';
+  return rules.length > 3 ? `${hosts.join(',')} + ${rules.length - 3} more...` : hosts.join(',');
+}
+
 /** Node STATUS: Ready or NotReady from the Ready condition (Unknown only without one), and SchedulingDisabled. */
 function nodeStatus(node: KubeObject): string {
   const ready = ((status(node).conditions ?? []) as Any[]).find((c) => c.type === 'Ready');
@@ -588,6 +599,58 @@ const columns: Record<string, Column[]> = {
       type: 'integer',
       description: 'Evictions allowed now',
       cell: (o) => status(o).disruptionsAllowed ?? 0,
+    },
+    age,
+  ],
+  ingresses: [
+    name,
+    {
+      name: 'Class',
+      type: 'string',
+      description: 'The name of the IngressClass resource that should be used',
+      cell: (o) => spec(o).ingressClassName ?? '<none>',
+    },
+    {
+      name: 'Hosts',
+      type: 'string',
+      description: 'Hosts that incoming requests are matched against before the ingress rule',
+      cell: (o) => ingressHosts(o),
+    },
+    {
+      name: 'Address',
+      type: 'string',
+      description: 'Address is a list containing ingress points for the load-balancer',
+      cell: (o) =>
+        ((status(o).loadBalancer?.ingress ?? []) as Any[])
+          .map((i) => i.ip || i.hostname)
+          .filter(Boolean)
+          .join(','),
+    },
+    {
+      name: 'Ports',
+      type: 'string',
+      description: 'Ports of TLS configurations that open',
+      cell: (o) => (((spec(o).tls ?? []) as Any[]).length > 0 ? '80, 443' : '80'),
+    },
+    age,
+  ],
+  ingressclasses: [
+    name,
+    {
+      name: 'Controller',
+      type: 'string',
+      description: 'Controller that is responsible for handling this class',
+      cell: (o) => spec(o).controller ?? '',
+    },
+    {
+      name: 'Parameters',
+      type: 'string',
+      description: 'A reference to a resource with additional parameters',
+      cell: (o) => {
+        const p = spec(o).parameters;
+        if (p === undefined || p === null) return '<none>';
+        return `${p.kind ?? ''}${p.apiGroup ? `.${p.apiGroup}` : ''}/${p.name ?? ''}`;
+      },
     },
     age,
   ],

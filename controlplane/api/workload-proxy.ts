@@ -14,6 +14,7 @@ import type { Duplex } from 'node:stream';
 import { isIP, type Socket } from 'node:net';
 import { connect } from 'node:tls';
 import { ApiError } from '../../kube/errors.ts';
+import { hopByHopHeaders } from '../../kube/hop-by-hop-headers.ts';
 import type { KubeletDialer } from './kubelet-dialer.ts';
 import { parseProxyId, podProxyTarget, serviceProxyTarget, type ProxyTarget } from './proxy-target.ts';
 import type { Registry } from './registry.ts';
@@ -21,19 +22,8 @@ import { isServerCredential, spliceUpgrade } from './upgrade-splice.ts';
 import type { ResourceRequest } from './request.ts';
 import { findResource } from './resources.ts';
 
-/** Headers that describe one connection, not the message (RFC 9110 7.6.1). */
-const dropped = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-  'host',
-]);
+/** Connection headers, and the Host header (set for the target). */
+const dropped = new Set([...hopByHopHeaders, 'host']);
 
 function isDropped(name: string): boolean {
   return dropped.has(name.toLowerCase()) || isServerCredential(name);

@@ -2,7 +2,8 @@
  * The node authorizer: an agent authenticated as `system:node:<name>` (group system:nodes) may read
  * what every node needs (nodes, pods, services, endpoints), write only its own Node, its own Lease
  * and the status (or eviction) of pods bound to it, read only the Secrets and ConfigMaps those pods use, and
- * request tokens only for the service accounts those pods run as. For storage it reads claims,
+ * request tokens only for the service accounts those pods run as. Its ingress proxy reads Ingresses,
+ * IngressClasses and the Secrets that Ingresses name for TLS. For storage it reads claims,
  * volumes and classes, creates local-path volumes (NodeRestriction: only its own) and changes or
  * deletes only the local-path volumes that live on it.
  * Everything else falls through to RBAC.
@@ -22,6 +23,8 @@ interface NodeGraph {
   pod(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** The PersistentVolume `name`, if it exists (absent: nodes write no volumes). */
   persistentVolume?(name: string): Promise<KubeObject | undefined>;
+  /** The Ingresses of a namespace (absent: nodes read no TLS secrets for their ingress proxy). */
+  ingresses?(namespace: string): Promise<readonly KubeObject[]>;
 }
 
 const readVerbs = new Set(['get', 'list', 'watch']);
@@ -120,6 +123,9 @@ export class NodeAuthorizer implements Authorizer {
       case '/namespaces':
       // the agent enforces NetworkPolicy for its pods (as k3s' agent embeds its policy controller)
       case 'networking.k8s.io/networkpolicies':
+      // and its ingress proxy serves Ingresses (as k3s' Traefik reads them cluster-wide)
+      case 'networking.k8s.io/ingresses':
+      case 'networking.k8s.io/ingressclasses':
         return readVerbs.has(verb) ? yes(`reads ${r.resource}`) : no;
       case 'coordination.k8s.io/leases':
         if (r.namespace !== 'kube-node-lease') return no;
@@ -152,7 +158,10 @@ export class NodeAuthorizer implements Authorizer {
         const kind = r.resource as 'secrets' | 'configmaps';
         const uses = (pod: KubeObject) =>
           pod.metadata.namespace === r.namespace && referencedNames(pod, kind).has(r.name);
-        return (await this.#anyPodOn(node, uses)) ? yes(`reads a ${kind.slice(0, -1)} its pod uses`) : no;
+        if (await this.#anyPodOn(node, uses)) return yes(`reads a ${kind.slice(0, -1)} its pod uses`);
+        if (kind === 'secrets' && (await this.#namedByIngressTls(r.namespace, r.name)))
+          return yes('reads the certificate of an Ingress its ingress proxy terminates');
+        return no;
       }
       default:
         return no;
@@ -163,6 +172,15 @@ export class NodeAuthorizer implements Authorizer {
   async #anyPodOn(node: string, test: (pod: KubeObject) => boolean): Promise<boolean> {
     if ((await this.#graph.podsOnNode(node)).some(test)) return true;
     return (await this.#graph.podsOnNode(node, true)).some(test);
+  }
+
+  async #namedByIngressTls(namespace: string, name: string): Promise<boolean> {
+    const ingresses = (await this.#graph.ingresses?.(namespace)) ?? [];
+    const tlsOf = (ingress: KubeObject): unknown[] => {
+      const tls = (ingress.spec as { tls?: unknown } | undefined)?.tls;
+      return Array.isArray(tls) ? tls : [];
+    };
+    return ingresses.some((i) => tlsOf(i).some((t) => (t as { secretName?: unknown } | null)?.secretName === name));
   }
 
   async #boundHere(namespace: string, name: string, node: string): Promise<boolean> {

@@ -23,6 +23,8 @@ export type ResourceName =
   | 'endpoints'
   | 'endpointslices'
   | 'networkpolicies'
+  | 'ingresses'
+  | 'ingressclasses'
   | 'serviceaccounts'
   | 'events'
   | 'leases'

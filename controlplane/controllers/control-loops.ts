@@ -21,6 +21,7 @@ import {
   statefulSetController,
 } from './definitions.ts';
 import { claimBinderController, volumeController } from './volume-controllers.ts';
+import { ingressStatusController } from './ingress-status.ts';
 import { ControllerManager, type ControllerSpec } from './manager.ts';
 import { garbageCollectors } from './garbage-collector.ts';
 import { namespaceController } from './namespace.ts';
@@ -85,6 +86,7 @@ export function defaultControllers(
     namespaceController,
     serviceAccountController,
     clusterRoleAggregationController,
+    ingressStatusController,
     ...(options.rootCaPem !== undefined ? [rootCaPublisher(options.rootCaPem)] : []),
     ...garbageCollectors(),
   ];

@@ -29,6 +29,8 @@ const groups: Record<ResourceName, string> = {
   secrets: '',
   endpointslices: 'discovery.k8s.io',
   networkpolicies: 'networking.k8s.io',
+  ingresses: 'networking.k8s.io',
+  ingressclasses: 'networking.k8s.io',
   leases: 'coordination.k8s.io',
   replicasets: 'apps',
   replicationcontrollers: '',

@@ -20,6 +20,7 @@ const namespacedResources: readonly ResourceName[] = [
   'endpoints',
   'endpointslices',
   'networkpolicies',
+  'ingresses',
   'serviceaccounts',
   'configmaps',
   'secrets',

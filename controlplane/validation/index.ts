@@ -37,6 +37,7 @@ import { validateCronJob, validateJob, validateJobUpdate } from './batch.ts';
 import { validateBinding, validateBindingUpdate, validateRole } from './rbac.ts';
 import { validateLease } from './coordination.ts';
 import { validateNetworkPolicy } from './networking.ts';
+import { validateIngress, validateIngressClass, validateIngressClassUpdate } from './ingress.ts';
 import { validatePodDisruptionBudget } from './policy.ts';
 import { validateHorizontalPodAutoscaler } from './autoscaling.ts';
 import { validatePriorityClass, validatePriorityClassUpdate } from './priority-class.ts';
@@ -143,6 +144,8 @@ const rules: Readonly<Record<string, Rules>> = {
   },
   'coordination.k8s.io/leases': { create: validateLease },
   'networking.k8s.io/networkpolicies': { create: validateNetworkPolicy },
+  'networking.k8s.io/ingresses': { create: validateIngress },
+  'networking.k8s.io/ingressclasses': { create: validateIngressClass, update: validateIngressClassUpdate },
   'policy/poddisruptionbudgets': { create: validatePodDisruptionBudget },
   'autoscaling/horizontalpodautoscalers': { create: validateHorizontalPodAutoscaler },
   'scheduling.k8s.io/priorityclasses': { create: validatePriorityClass, update: validatePriorityClassUpdate },

@@ -11,6 +11,7 @@ import { protocols } from './service.ts';
 import type { ValidatedResource } from './index.ts';
 import { validatePodDisruptionBudgetStatus } from './policy.ts';
 import { validateHorizontalPodAutoscalerStatus } from './autoscaling.ts';
+import { validateIngressStatus } from './ingress.ts';
 
 function validatePodStatus(errors: FieldErrors, status: Any): void {
   checkString(errors, 'status.podIP', status.podIP, ipAddress);
@@ -57,6 +58,7 @@ const statusRules: Readonly<Record<string, (errors: FieldErrors, status: Any) =>
   services: validateServiceStatus,
   'policy/poddisruptionbudgets': validatePodDisruptionBudgetStatus,
   'autoscaling/horizontalpodautoscalers': validateHorizontalPodAutoscalerStatus,
+  'networking.k8s.io/ingresses': validateIngressStatus,
 };
 
 /** Every problem of a status write; kinds without status rules have none. */

@@ -242,3 +242,12 @@ test('bosun server: a toleration time that is not a whole number of seconds is r
   t.is(result.code, 2);
   t.is(result.stderr, 'bosun: --default-unreachable-toleration-seconds -1: use a whole number of seconds\n');
 });
+
+test.serial('bosun agent: --disable names only components it has; ingress ports must be ports', async (t) => {
+  const unknown = await bosunUnprivileged(['agent', '--disable', 'ingress,traefik', '--kubeconfig', '/nonexistent']);
+  t.is(unknown.code, 2, unknown.stderr);
+  t.regex(unknown.stderr, /--disable traefik: not a component of the agent \(known: ingress\)/);
+  const port = await bosunUnprivileged(['agent', '--ingress-https-port', '70000', '--kubeconfig', '/nonexistent']);
+  t.is(port.code, 2, port.stderr);
+  t.regex(port.stderr, /--ingress-https-port 70000 is not a port/);
+});

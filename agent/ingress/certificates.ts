@@ -1,0 +1,134 @@
+/**
+ * The TLS side of the ingress proxy: which certificate answers which SNI name. Ingresses name
+ * Secrets (`spec.tls[].secretName`, type kubernetes.io/tls) for hosts; a name without one, or a
+ * client that sends no SNI, gets a self-signed default certificate (as Traefik and ingress-nginx
+ * serve theirs). Contexts are made once per certificate and key, so a resync that changes nothing
+ * costs nothing, and a replaced Secret is served from the next handshake on.
+ */
+import { createHash, webcrypto } from 'node:crypto';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import { x509 } from '../../kube/x509.ts';
+import type { Ingress } from '../../kube/networkingv1.ts';
+
+/** A Secret an Ingress names for TLS, and the hosts it is for. */
+interface WantedSecret {
+  readonly namespace: string;
+  readonly name: string;
+  readonly hosts: readonly string[];
+}
+
+/**
+ * Pure: the Secrets the served Ingresses want, with their hosts (a TLS entry without hosts covers
+ * the hosts of its Ingress's rules). An entry without a secret name terminates with the default.
+ */
+export function wantedSecrets(ingresses: readonly Ingress[]): WantedSecret[] {
+  const out: WantedSecret[] = [];
+  // older Ingresses first: the first Secret named for a host keeps it, so a newer Ingress (of
+  // another team, say) cannot put its own certificate in front of a host someone already serves
+  const byAge = [...ingresses].sort(
+    (a, b) =>
+      (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+      `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+  );
+  for (const ingress of byAge) {
+    const namespace = ingress.metadata.namespace ?? 'default';
+    const ruleHosts = (ingress.spec?.rules ?? []).map((r) => r.host ?? '').filter((h) => h !== '');
+    for (const tls of ingress.spec?.tls ?? []) {
+      if (typeof tls.secretName !== 'string' || tls.secretName === '') continue;
+      const hosts = (tls.hosts ?? []).length > 0 ? (tls.hosts ?? []) : ruleHosts;
+      out.push({ namespace, name: tls.secretName, hosts: hosts.map((h) => h.toLowerCase()) });
+    }
+  }
+  return out;
+}
+
+export interface KeyPair {
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export class CertificateStore {
+  #exact = new Map<string, SecureContext>();
+  #wildcard = new Map<string, SecureContext>();
+  #default: SecureContext;
+  /** Contexts by a digest of certificate and key: reused while the pair stays the same. */
+  #contexts = new Map<string, SecureContext>();
+
+  constructor(defaultPair: KeyPair) {
+    this.#default = createSecureContext({ cert: defaultPair.certPem, key: defaultPair.keyPem });
+  }
+
+  /**
+   * Serves `pairs` for their hosts from now on; the first pair named for a host keeps it (older
+   * Ingresses come first). Returns what could not be used (a key that does not fit, bad PEM).
+   */
+  update(pairs: readonly { hosts: readonly string[]; pair: KeyPair; source: string }[]): string[] {
+    const exact = new Map<string, SecureContext>();
+    const wildcard = new Map<string, SecureContext>();
+    const contexts = new Map<string, SecureContext>();
+    const problems: string[] = [];
+    for (const { hosts, pair, source } of pairs) {
+      const digest = createHash('sha256').update(pair.certPem).update('\u0000').update(pair.keyPem).digest('hex');
+      let context = contexts.get(digest) ?? this.#contexts.get(digest);
+      if (context === undefined) {
+        try {
+          context = createSecureContext({ cert: pair.certPem, key: pair.keyPem });
+        } catch (err) {
+          problems.push(`${source}: ${(err as Error).message}`);
+          continue;
+        }
+      }
+      contexts.set(digest, context);
+      for (const host of hosts) {
+        if (host.startsWith('*.')) {
+          if (!wildcard.has(host.slice(1))) wildcard.set(host.slice(1), context);
+        } else if (!exact.has(host)) exact.set(host, context);
+      }
+    }
+    this.#exact = exact;
+    this.#wildcard = wildcard;
+    this.#contexts = contexts;
+    return problems;
+  }
+
+  /** The context for an SNI name (undefined or unknown: the default certificate). */
+  contextFor(servername: string | undefined): SecureContext {
+    if (servername === undefined || servername === '') return this.#default;
+    const name = servername.toLowerCase();
+    const exact = this.#exact.get(name);
+    if (exact !== undefined) return exact;
+    const dot = name.indexOf('.');
+    return (dot > 0 ? this.#wildcard.get(name.slice(dot)) : undefined) ?? this.#default;
+  }
+}
+
+const pem = (label: string, der: ArrayBuffer) =>
+  `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
+
+/** A fresh self-signed ECDSA P-256 certificate for clients that reach no configured host. */
+export async function defaultCertificate(nowMs = Date.now()): Promise<KeyPair> {
+  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
+  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: createHash('sha256')
+      .update(String(nowMs))
+      .digest('hex')
+      .slice(0, 16)
+      .replace(/^[89a-f]/, '1'),
+    name: 'CN=bosun ingress default certificate',
+    notBefore: new Date(nowMs - 5 * 60_000),
+    notAfter: new Date(nowMs + 365 * 24 * 3600_000),
+    signingAlgorithm: algorithm,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(false),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+    ],
+  });
+  const keyDer = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
+  return { certPem: cert.toString('pem'), keyPem: pem('PRIVATE KEY', keyDer) };
+}
