@@ -28,7 +28,7 @@ import {
 } from '../../kube/load-balancer-names.ts';
 import type { Action, Plan } from './actions.ts';
 import { objectKey } from './client.ts';
-import { nodePortProblem } from './node-ports-in-use.ts';
+import { ingressProxyPorts, nodePortProblem } from './node-ports-in-use.ts';
 import {
   type AddressPool,
   chooseAddressNode,
@@ -142,10 +142,21 @@ function withoutConflicts(service: Service, addresses: readonly string[], servic
 function announceOnNodes(view: LoadBalancerView, nodes: readonly Node[]): Announcement {
   // a port the nodes themselves use keeps the Service off every node address
   const reserved = portKeys(view.service).flatMap((port) => nodePortProblem(port, view.service, view.services) ?? []);
-  const addresses = reserved.length > 0 ? [] : [...new Set(nodes.map((n) => nodeAddress(n)!))];
+  // a node's own ingress proxy holds its ports (80/443) there: the Service would take its traffic
+  const ingressHeld: string[] = [];
+  const open = nodes.filter((n) => {
+    const held = ingressProxyPorts(n);
+    const taken = portKeys(view.service).filter((port) => held.has(port));
+    for (const port of taken)
+      ingressHeld.push(
+        `port ${port} is served on ${nodeAddress(n)} by the node's ingress proxy (--disable ingress frees it)`,
+      );
+    return taken.length === 0;
+  });
+  const addresses = reserved.length > 0 ? [] : [...new Set(open.map((n) => nodeAddress(n)!))];
   const found = withoutConflicts(view.service, addresses, view.services);
   const { free } = found;
-  const conflicts = [...reserved, ...found.conflicts];
+  const conflicts = [...reserved, ...(reserved.length > 0 ? [] : ingressHeld), ...found.conflicts];
   return {
     // Proxy: the address is the node itself, not a virtual IP every node should take over (KEP-1860);
     // a proxy then programs it only on its own node (IPVS would otherwise bind peers' addresses)

@@ -4,7 +4,8 @@
  * take over a node's kubelet or the API server) and the node ports of other Services (whose rules
  * the load-balancer rule would shadow). Pure; "port/PROTOCOL" keys.
  */
-import type { Service } from '../../kube/corev1.ts';
+import type { Node, Service } from '../../kube/corev1.ts';
+import { ingressProxyAnnotation } from '../../kube/networkingv1.ts';
 import { objectKey } from './client.ts';
 
 /** What listens on every node (or on server nodes), by port: sshd, etcd, the API server, the agent, VXLAN. */
@@ -33,4 +34,18 @@ export function nodePortProblem(port: string, service: Service, services: readon
     if (nodePorts.includes(Number(number))) return `port ${port} is a node port of Service ${objectKey(other)}`;
   }
   return undefined;
+}
+
+/**
+ * The TCP ports ("80/TCP") a node's built-in ingress proxy listens on, from the annotation its agent
+ * writes (`http=80,https=443`); none when the agent runs no ingress proxy (--disable ingress).
+ */
+export function ingressProxyPorts(node: Node): Set<string> {
+  const value = node.metadata.annotations?.[ingressProxyAnnotation] ?? '';
+  const ports = new Set<string>();
+  for (const part of value.split(',')) {
+    const port = Number(part.split('=')[1]);
+    if (Number.isInteger(port) && port > 0 && port < 65536) ports.add(`${port}/TCP`);
+  }
+  return ports;
 }

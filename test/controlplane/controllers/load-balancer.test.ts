@@ -248,6 +248,27 @@ test('a port the nodes use themselves is never announced on their addresses: kub
   t.deepEqual(ingressOf(plan(kubelet, { pool })), ['192.0.2.1']);
 });
 
+test('a node whose ingress proxy serves 80/443 does not announce a LoadBalancer on those ports; other nodes and ports do', (t) => {
+  const withIngress = (n: Node): Node => ({
+    ...n,
+    metadata: { ...n.metadata, annotations: { 'bosun.io/ingress-proxy': 'http=80,https=443' } },
+  });
+  const mixed = [withIngress(nodes[0]!), nodes[1]!, nodes[2]!];
+  const actions = plan(service('web'), { nodes: mixed });
+  t.deepEqual(ingressOf(actions), ['10.0.0.2', '10.0.0.3']);
+  t.deepEqual(
+    events(actions).filter((e) => e.startsWith('Warning')),
+    [
+      "Warning PortConflict: port 80/TCP is served on 10.0.0.1 by the node's ingress proxy (--disable ingress frees it)",
+    ],
+  );
+  t.deepEqual(ingressOf(plan(service('other', { ports: [{ port: 8080, protocol: 'TCP' }] }), { nodes: mixed })), [
+    '10.0.0.1',
+    '10.0.0.2',
+    '10.0.0.3',
+  ]);
+});
+
 test('many conflicting ports on many nodes make a short message, not a status too big to store', (t) => {
   const ports = Array.from({ length: 200 }, (_, i) => ({ name: `p${i}`, port: 1000 + i, protocol: 'TCP' as const }));
   const many = Array.from({ length: 50 }, (_, i) => node(`n${i}`, `10.1.0.${i + 1}`));
