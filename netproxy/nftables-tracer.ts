@@ -20,8 +20,15 @@ function isLocal(ip: string, ctx: TraceContext): boolean {
   return ip.startsWith('127.') || ctx.localAddresses.includes(ip);
 }
 
+const tokenCache = new Map<string, string[]>();
+
 function tokenize(rule: string): string[] {
-  return rule.replaceAll('{', ' { ').replaceAll('}', ' } ').replaceAll(',', ' , ').split(/\s+/).filter(Boolean);
+  let tokens = tokenCache.get(rule);
+  if (tokens !== undefined) return tokens;
+  tokens = rule.replaceAll('{', ' { ').replaceAll('}', ' } ').replaceAll(',', ' , ').split(/\s+/).filter(Boolean);
+  if (tokenCache.size > 200_000) tokenCache.clear();
+  tokenCache.set(rule, tokens);
+  return tokens;
 }
 
 /** `ip daddr`, `ip saddr`, `meta l4proto`, `th dport` etc. as the packet shows them now. */
