@@ -210,6 +210,9 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
     }
   }
 
+  // External entries: node ports, external IPs and load-balancer IPs (externalAddresses()).
+  // Load-balancer specifics the shared port model gains later (source ranges, ...) belong in
+  // the external chain below, as in the iptables renderer's external chain.
   if (hasExternalEntry(port)) {
     if (!none) {
       const ext = externalChain(port);
