@@ -6,10 +6,15 @@
  * Everything lives in one table of our own (`ip bosun-proxy`), so nothing else on the host is
  * ever rewritten. The fast path has no chain lookup per service: `services` finds the destination
  * in verdict maps keyed on `ip daddr . meta l4proto . th dport` (cluster, external and
- * load-balancer IPs) and `meta l4proto . th dport` (node ports), and goes straight to the port's
- * own chain:
- *   service-<hash>-…   balances the cluster IP over its endpoints and DNATs (see balance())
- *   external-<hash>-…  the entry for node ports, external and load-balancer IPs (masquerade choice)
+ * load-balancer IPs) and `meta l4proto . th dport` (node ports), and goes to a chain that holds
+ * the port's balancing rules:
+ *   cluster-ips-<a.b.c.0/20>  the cluster IPs of one /20: each port's rules match its address,
+ *                             protocol and port, balance over its endpoints and DNAT (balance())
+ *   external-<hash>-…         a port's entry for node ports, external and load-balancer IPs
+ * Cluster IPs share a chain per /20 instead of one chain each, because nft reads every chain of
+ * the table from the kernel before any transaction that adds a rule: at 10,000 services that
+ * cost 50-60 ms of CPU per partial sync with a chain per service, and about nothing with at most
+ * 256 chains, while a packet walks only its /20's few hundred rules (first packet of a flow).
  * Ports without usable endpoints are refused from the filter hooks through two more maps
  * (`no-endpoint-services`, `no-endpoint-nodeports`): reject, or drop for a Local policy. A pod
  * that reaches itself through a service is masqueraded in postrouting, found in the `hairpin`
@@ -97,7 +102,11 @@ interface PortRender {
   port: ServicePortState;
   /** settings the text depends on besides the port */
   settings: string;
-  /** chain name -> rules */
+  /** the /20 chain holding the cluster IP's rules, when the cluster IP balances */
+  bucket: string | undefined;
+  /** this port's rules in its /20 chain */
+  clusterRules: string[];
+  /** the port's own chains (external entry) -> rules */
   chains: Map<string, string[]>;
   /** affinity set name -> timeout in seconds */
   sets: Map<string, number>;
@@ -114,12 +123,15 @@ export interface NftMemory {
   readonly matchesKernel: boolean;
   /** How many ports use each hairpin address: its element goes with the last one. */
   readonly hairpin: LayeredMap<string, number>;
+  /** /20 chain -> the keys of the ports in it, sorted */
+  readonly buckets: LayeredMap<string, readonly string[]>;
 }
 
 export const emptyNftMemory: NftMemory = {
   ports: LayeredMap.empty(),
   matchesKernel: false,
   hairpin: LayeredMap.empty(),
+  buckets: LayeredMap.empty(),
 };
 
 interface NftRenderRequest {
@@ -154,7 +166,11 @@ function readablePort(p: ServicePortState): string {
   return `${p.service}/${p.protocol}/${p.portName === '' ? `p${p.port}` : p.portName}`;
 }
 
-const serviceChain = (p: ServicePortState) => chainName('service', p.key, readablePort(p));
+/** The chain of a cluster IP's /20 ("10.96.48.0/20"). */
+function bucketChain(ip: string): string {
+  const [a, b, c] = ip.split('.');
+  return `cluster-ips-${a}.${b}.${Number(c) & 0xf0}.0/20`;
+}
 const externalChain = (p: ServicePortState) => chainName('external', p.key, readablePort(p));
 /** The timeout is part of the name: a set's timeout cannot change, so a new one means a new set. */
 const affinitySet = (p: ServicePortState, e: Endpoint) =>
@@ -194,17 +210,19 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
   const proto = port.protocol;
   const none = targets.cluster.length === 0;
   const balanced: Endpoint[] = [];
+  let bucket: string | undefined;
+  const clusterRules: string[] = [];
 
   if (port.clusterIP !== undefined) {
     const key = `${port.clusterIP} . ${proto} . ${port.port}`;
     if (internal.length > 0) {
-      const rules: string[] = [];
+      bucket = bucketChain(port.clusterIP);
+      const match = `ip daddr ${port.clusterIP} meta l4proto ${proto} th dport ${port.port} `;
       if (config.clusterCIDR !== undefined)
-        rules.push(`ip daddr ${port.clusterIP} ip saddr != ${config.clusterCIDR} jump ${nftChains.markMasq}`);
-      balance(rules, '', port, internal);
+        clusterRules.push(`${match}ip saddr != ${config.clusterCIDR} jump ${nftChains.markMasq}`);
+      balance(clusterRules, match, port, internal);
       balanced.push(...internal);
-      chains.set(serviceChain(port), rules);
-      elements.push({ map: nftMaps.serviceIPs, key, verdict: `goto ${serviceChain(port)}` });
+      elements.push({ map: nftMaps.serviceIPs, key, verdict: `goto ${bucket}` });
     } else {
       elements.push({ map: nftMaps.noEndpointServices, key, verdict: none ? `goto ${nftChains.reject}` : 'drop' });
     }
@@ -249,7 +267,7 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
   const sets = new Map<string, number>();
   if (port.affinitySeconds > 0) for (const e of balanced) sets.set(affinitySet(port, e), port.affinitySeconds);
   const hairpin = [...new Set(balanced.filter((e) => e.local).map((e) => e.ip))].sort();
-  return { port, settings, chains, sets, elements, hairpin };
+  return { port, settings, bucket, clusterRules, chains, sets, elements, hairpin };
 }
 
 /** Chains, rules and maps that every sync has, whatever the services. */
@@ -376,15 +394,27 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
 
   const ports = LayeredMap.empty<string, PortRender>();
   const hairpin = LayeredMap.empty<string, number>();
+  const bucketKeys = new Map<string, string[]>();
   const renders: PortRender[] = [];
   for (const port of [...state.values()].sort(byKey)) {
     const r = portRender(memory, port, config, settings);
     ports.set(port.key, r);
     renders.push(r);
     for (const ip of r.hairpin) hairpin.set(ip, (hairpin.get(ip) ?? 0) + 1);
+    if (r.bucket !== undefined) {
+      let keys = bucketKeys.get(r.bucket);
+      if (keys === undefined) bucketKeys.set(r.bucket, (keys = []));
+      keys.push(port.key);
+    }
   }
+  const buckets = LayeredMap.empty<string, readonly string[]>();
   const chainsNow = new Set<string>();
   const setsNow = new Set<string>();
+  for (const [bucket, keys] of [...bucketKeys].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    buckets.set(bucket, keys);
+    chainsNow.add(bucket);
+    declareChain(out, bucket);
+  }
   for (const r of renders) {
     for (const [set, seconds] of r.sets) {
       setsNow.add(set);
@@ -398,6 +428,8 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   let ruleCount = 0;
   for (const [chain, rules] of fixed) ruleCount += addRules(out, chain, rules);
   for (const r of renders) for (const [chain, rules] of r.chains) ruleCount += addRules(out, chain, rules);
+  for (const [bucket, keys] of bucketKeys)
+    for (const key of keys) ruleCount += addRules(out, bucket, ports.get(key)!.clusterRules);
   writeElements(
     out,
     'add',
@@ -408,6 +440,7 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   if (memory.matchesKernel) {
     const stale = new Set<string>();
     const staleSets = new Set<string>();
+    for (const [bucket] of memory.buckets.entries()) if (!chainsNow.has(bucket)) stale.add(bucket);
     for (const [, r] of memory.ports.entries()) {
       for (const chain of r.chains.keys()) if (!chainsNow.has(chain)) stale.add(chain);
       for (const set of r.sets.keys()) if (!setsNow.has(set)) staleSets.add(set);
@@ -418,7 +451,7 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   out.push('');
   return {
     transaction: out.join('\n'),
-    memory: { ports: ports.next(), matchesKernel: true, hairpin: hairpin.next() },
+    memory: { ports: ports.next(), matchesKernel: true, hairpin: hairpin.next(), buckets: buckets.next() },
     full: true,
     ruleCount,
   };
@@ -428,6 +461,9 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
   const { state, config, memory } = request;
   const ports = memory.ports.next();
   const hairpin = memory.hairpin.next();
+  const buckets = memory.buckets.next();
+  /** /20 chains whose rules must be written again */
+  const touched = new Set<string>();
   const addSets: string[] = [];
   const declare: string[] = [];
   const rules: string[] = [];
@@ -444,6 +480,18 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
     if (before === after) continue;
     if (after === undefined) ports.delete(key);
     else ports.set(key, after);
+    if (before?.bucket !== after?.bucket || !sameRules(before?.clusterRules, after?.clusterRules ?? [])) {
+      if (before?.bucket !== undefined) {
+        touched.add(before.bucket);
+        const rest = (buckets.get(before.bucket) ?? []).filter((k) => k !== key);
+        if (rest.length > 0) buckets.set(before.bucket, rest);
+        else buckets.delete(before.bucket);
+      }
+      if (after?.bucket !== undefined) {
+        touched.add(after.bucket);
+        buckets.set(after.bucket, [...(buckets.get(after.bucket) ?? []), key].sort());
+      }
+    }
 
     const oldElements = new Map((before?.elements ?? []).map((e) => [`${e.map}|${e.key}`, e]));
     const newElements = new Map((after?.elements ?? []).map((e) => [`${e.map}|${e.key}`, e]));
@@ -475,6 +523,17 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
     }
     for (const chain of before?.chains.keys() ?? []) if (!after?.chains.has(chain)) deleteChains.push(chain);
   }
+  for (const bucket of [...touched].sort()) {
+    const keys = buckets.get(bucket);
+    const existed = memory.buckets.get(bucket) !== undefined;
+    if (keys === undefined) {
+      if (existed) deleteChains.push(bucket);
+      continue;
+    }
+    if (existed) rules.push(`flush chain ${table} ${bucket}`);
+    else declareChain(declare, bucket);
+    for (const key of keys) addRules(rules, bucket, ports.get(key)!.clusterRules);
+  }
   // Order matters inside the transaction: new sets and chains before the rules that use them,
   // old elements out before new ones in (a key may move to another verdict), and chains and sets
   // deleted only once nothing refers to them. An address that left one port and joined another
@@ -490,7 +549,7 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
   for (const set of deleteSets.sort()) out.push(`delete set ${table} ${set}`);
   return {
     transaction: out.length === 0 ? '' : `${out.join('\n')}\n`,
-    memory: { ports, matchesKernel: true, hairpin },
+    memory: { ports, matchesKernel: true, hairpin, buckets },
     full: false,
     ruleCount: 0,
   };

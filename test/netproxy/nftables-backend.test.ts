@@ -41,7 +41,7 @@ test('first sync is full; an endpoint change is a partial sync that touches only
   const nft = new FakeNft();
   const proxy = proxyOn(nft);
   proxy.onServiceUpdate(undefined, service('web'));
-  proxy.onServiceUpdate(undefined, service('other', { clusterIP: '10.96.0.20' }));
+  proxy.onServiceUpdate(undefined, service('other', { clusterIP: '10.96.32.20' })); // another /20
   const webSlice = slice('web', [remotePod(6)]);
   proxy.onEndpointSliceUpdate(undefined, webSlice);
   proxy.onEndpointSliceUpdate(undefined, slice('other', [remotePod(8)]));
@@ -56,7 +56,8 @@ test('first sync is full; an endpoint change is a partial sync that touches only
   const partial = nft.transactions.at(-1)!;
   t.false(partial.includes('flush table'), 'a partial sync flushes no table');
   t.false(partial.includes('default/other'), 'the unchanged service is not touched');
-  t.regex(partial, /flush chain ip bosun-proxy service-\w+-default\/web\/tcp\/http/);
+  t.regex(partial, /flush chain ip bosun-proxy cluster-ips-10\.96\.0\.0\/20\n/);
+  t.false(partial.includes('10.96.32.'), 'nor its /20 chain');
 
   // What the partial sync left is what a full sync writes.
   const afterPartial = dump(nft.model);

@@ -14,6 +14,7 @@ test('a name that is not a plain nft identifier never reaches the transaction: t
     key: 'default/web:x ; flush ruleset ; add/tcp',
     service: 'default/web ; flush ruleset',
     portName: 'x ; flush ruleset',
+    nodePort: 30080, // its own chain, named after the port
   };
   const { transaction } = renderNftables({
     state: new Map([[hostile.key, hostile]]),
@@ -22,7 +23,7 @@ test('a name that is not a plain nft identifier never reaches the transaction: t
     memory: emptyNftMemory,
   });
   t.false(transaction.includes('flush ruleset'), transaction);
-  t.regex(transaction, /add chain ip bosun-proxy service-[A-Z2-7]{16}\n/);
+  t.regex(transaction, /add chain ip bosun-proxy external-[A-Z2-7]{16}\n/);
   const model = new NftModel();
   model.apply(transaction);
   t.deepEqual(landsNft(model, { src: '10.244.1.9', dst: '10.96.0.10', protocol: 'tcp', dport: 80 }), [
