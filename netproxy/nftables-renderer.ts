@@ -186,9 +186,9 @@ function maskOf(config: ProxyConfig): string {
  * by those that skipped rules 0..i-1. Plain `numgen ... == 0` compares instead of kube-proxy's
  * `numgen random mod N vmap { ... }` to per-endpoint chains: on this kernel every anonymous map
  * costs a scan of the table's sets (10,000 services: 30 s to load instead of 1-2 s), and every
- * chain makes each later `nft -f` slower (nft lists them all to build its cache: 150 ms of CPU
- * per partial sync with 60,000 chains, 10 ms with 10,000). `match` prefixes every rule (the
- * external chain balances different endpoints for different clients).
+ * chain makes each later `nft -f` slower (see the header). `match` prefixes every rule: the
+ * port's address and port in a shared /20 chain; the client's kind in an external chain, which
+ * balances different endpoints for different clients.
  */
 function balance(out: string[], match: string, port: ServicePortState, endpoints: readonly Endpoint[]): void {
   const n = endpoints.length;
