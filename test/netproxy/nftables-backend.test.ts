@@ -188,3 +188,27 @@ test('nft is run by its absolute path, never whatever `nft` comes first on PATH'
     '/sbin/nft',
   );
 });
+
+test('hostile fields never reach the nft transaction; good services still route', async (t) => {
+  const nft = new FakeNft();
+  const proxy = proxyOn(nft);
+  const injected = 'flush ruleset';
+  const hostile = [
+    service('quote', { clusterIP: '10.96.0.21', ports: [{ name: `x\n${injected}\n#`, port: 80, protocol: 'TCP' }] }),
+    service('badip', { clusterIP: '1.2.3.4; flush ruleset', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
+    service('ext', { clusterIP: '10.96.0.25', externalIPs: ['1.2.3.4 } ; flush ruleset', '192.0.2.9'] }),
+    service('bad}name', { clusterIP: '10.96.0.26' }),
+  ];
+  for (const s of hostile) proxy.onServiceUpdate(undefined, s);
+  proxy.onEndpointSliceUpdate(undefined, slice('ext', [remotePod(21), '10.244.2.22 } ; flush ruleset']));
+  proxy.onServiceUpdate(undefined, service('web'));
+  proxy.onEndpointSliceUpdate(undefined, slice('web', [remotePod(6)]));
+  const report = await proxy.sync();
+  t.true(report.ok, report.error);
+  const all = nft.transactions.join('\n');
+  t.false(all.includes(injected), 'no object text ends a command and starts another');
+  t.false(all.includes('}  ;'));
+  t.deepEqual(toWeb(nft.model), [[`${remotePod(6)}:8080`, 1]]);
+  const ext = landsNft(nft.model, { src: localPod(9), dst: '192.0.2.9', protocol: 'tcp', dport: 80 });
+  t.deepEqual(ext, [[`${remotePod(21)}:8080`, 1]], 'the good parts of a partly hostile service still sync');
+});
