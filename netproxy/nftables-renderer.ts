@@ -8,11 +8,8 @@
  * in verdict maps keyed on `ip daddr . meta l4proto . th dport` (cluster, external and
  * load-balancer IPs) and `meta l4proto . th dport` (node ports), and goes to a chain that holds
  * the port's balancing rules:
- *   cluster-ips-<a.b.c.0/20>  the cluster IPs of one /20: each port's rule matches its address,
- *                             protocol and port and DNATs to an endpoint picked by numgen from
- *                             `service-endpoints-<proto>` (replacing a pod changes elements only;
- *                             a transaction that adds no rule spares the kernel's validation walk
- *                             of every rule); ClientIP ports balance with rules (balance())
+ *   cluster-ips-<a.b.c.0/20>  the cluster IPs of one /20: each port's rules match its address,
+ *                             protocol and port, balance over its endpoints and DNAT (balance())
  *   external-<hash>-…         a port's entry for node ports, external and load-balancer IPs
  * Cluster IPs share a chain per /20 instead of one chain each, because nft reads every chain of
  * the table from the kernel before any transaction that adds a rule: at 10,000 services that
@@ -37,7 +34,6 @@ import {
   internalTargets,
   trafficTargets,
   type Endpoint,
-  type Protocol,
   type ServicePortState,
 } from './service-port.ts';
 
@@ -77,20 +73,7 @@ const nftMaps = {
   serviceNodePorts: 'service-nodeports',
   noEndpointServices: 'no-endpoint-services',
   noEndpointNodePorts: 'no-endpoint-nodeports',
-  serviceEndpointsTCP: 'service-endpoints-tcp',
-  serviceEndpointsUDP: 'service-endpoints-udp',
-  serviceEndpointsSCTP: 'service-endpoints-sctp',
 } as const;
-/**
- * Endpoints of cluster IPs by `ip daddr . <proto> dport . numgen`, one map per protocol: with
- * `th dport` in the key, nft 1.0.6 cannot read such rules back from the kernel ("conflicting
- * protocols specified: tcp vs. th") and refuses every later transaction that flushes a chain.
- */
-const endpointMaps: Record<Protocol, MapName> = {
-  tcp: 'service-endpoints-tcp',
-  udp: 'service-endpoints-udp',
-  sctp: 'service-endpoints-sctp',
-};
 type MapName = (typeof nftMaps)[keyof typeof nftMaps];
 
 /** A one-element set whose element a flush or a deleted table takes with it (checked cheaply). */
@@ -101,17 +84,13 @@ export const canaryElement = '127.0.0.1';
 const hairpinSet = 'hairpin';
 
 const mapTypes: Record<MapName, string> = {
-  [nftMaps.serviceIPs]: 'type ipv4_addr . inet_proto . inet_service : verdict',
-  [nftMaps.serviceNodePorts]: 'type inet_proto . inet_service : verdict',
-  [nftMaps.noEndpointServices]: 'type ipv4_addr . inet_proto . inet_service : verdict',
-  [nftMaps.noEndpointNodePorts]: 'type inet_proto . inet_service : verdict',
-  // The numgen's modulus here only gives the key its type; each rule has its own.
-  [nftMaps.serviceEndpointsTCP]: 'typeof ip daddr . tcp dport . numgen random mod 2 : ip daddr . tcp dport',
-  [nftMaps.serviceEndpointsUDP]: 'typeof ip daddr . udp dport . numgen random mod 2 : ip daddr . udp dport',
-  [nftMaps.serviceEndpointsSCTP]: 'typeof ip daddr . sctp dport . numgen random mod 2 : ip daddr . sctp dport',
+  [nftMaps.serviceIPs]: 'ipv4_addr . inet_proto . inet_service : verdict',
+  [nftMaps.serviceNodePorts]: 'inet_proto . inet_service : verdict',
+  [nftMaps.noEndpointServices]: 'ipv4_addr . inet_proto . inet_service : verdict',
+  [nftMaps.noEndpointNodePorts]: 'inet_proto . inet_service : verdict',
 };
 
-/** One map element a port owns: a verdict, or an endpoint (`ip . port`) in service-endpoints. */
+/** One verdict-map element a port owns. */
 interface Element {
   map: MapName;
   key: string;
@@ -238,21 +217,10 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
     const key = `${port.clusterIP} . ${proto} . ${port.port}`;
     if (internal.length > 0) {
       bucket = bucketChain(port.clusterIP);
-      const match = `ip daddr ${port.clusterIP} ${proto} dport ${port.port} `;
+      const match = `ip daddr ${port.clusterIP} meta l4proto ${proto} th dport ${port.port} `;
       if (config.clusterCIDR !== undefined)
         clusterRules.push(`${match}ip saddr != ${config.clusterCIDR} jump ${nftChains.markMasq}`);
-      if (port.affinitySeconds > 0) balance(clusterRules, match, port, internal);
-      else {
-        // One rule picks the endpoint from a map: replacing a pod (same count) changes elements
-        // only, and a transaction without rules skips the kernel's walk of every rule.
-        const map = endpointMaps[proto];
-        clusterRules.push(
-          `${match}dnat ip addr . port to ip daddr . ${proto} dport . numgen random mod ${internal.length} map @${map}`,
-        );
-        internal.forEach((e, i) =>
-          elements.push({ map, key: `${port.clusterIP} . ${port.port} . ${i}`, verdict: `${e.ip} . ${e.port}` }),
-        );
-      }
+      balance(clusterRules, match, port, internal);
       balanced.push(...internal);
       elements.push({ map: nftMaps.serviceIPs, key, verdict: `goto ${bucket}` });
     } else {
@@ -415,7 +383,7 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   if (!memory.matchesKernel) out.push(`delete table ${table}`, `add table ${table}`);
   out.push(`flush table ${table}`);
   for (const [name, type] of Object.entries(mapTypes))
-    out.push(`add map ${table} ${name} { ${type} ; }`, `flush map ${table} ${name}`);
+    out.push(`add map ${table} ${name} { type ${type} ; }`, `flush map ${table} ${name}`);
   out.push(`add set ${table} ${hairpinSet} { type ipv4_addr . ipv4_addr ; }`, `flush set ${table} ${hairpinSet}`);
   out.push(
     `add set ${table} ${canarySet} { type ipv4_addr ; }`,
