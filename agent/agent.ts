@@ -133,7 +133,7 @@ export interface AgentConfig {
   kubeletPort?: number;
   /** Operator-provided serving certificate and key (PEM); undefined: requested through a CSR. */
   kubeletServingCertificate?: { certPem: string; keyPem: string } | undefined;
-  proxyMode: 'iptables' | 'ipvs' | 'none';
+  proxyMode: 'iptables' | 'ipvs' | 'nftables' | 'none';
   /** Where the proxy's /healthz and /metrics listen (kube-proxy's port 10256); undefined: nowhere. */
   proxyHealthz?: BindAddress;
   /**

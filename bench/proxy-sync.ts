@@ -1,16 +1,18 @@
 /**
- * `npm run bench -- proxy-sync [--quick]`: how fast the service proxy programs iptables.
+ * `npm run bench -- proxy-sync [--quick]`: how fast the service proxy programs iptables and
+ * nftables (`--proxy-mode nftables`).
  *
- * All rules go into network namespaces created here (never the host's). Per size (services x 5
- * endpoints, cluster IPs spread at random over 10.96.0.0/12 as the allocator does):
+ * All rules go into network namespaces created here (never the host's). Per mode and size
+ * (services x 5 endpoints, cluster IPs spread at random over 10.96.0.0/12 as the allocator does):
  *   - render_ms: building the payload (pure);
- *   - sync_ms: the proxy's whole first sync into an empty namespace (render, hook checks, restore);
- *   - restore_only_ms: iptables-restore alone on the same payload, into another empty namespace.
- * Then at the largest size, 50 single-endpoint changes, each a partial sync (p50/p99), and the
- * RSS growth per service measured in a fresh child process.
+ *   - sync_ms: the proxy's whole full resync of a namespace that holds the rules;
+ *   - restore_only_ms: iptables-restore (or `nft -f`) alone on the same payload, into another
+ *     namespace that holds it: the same-run baseline.
+ * Then at the largest size, 50 single-endpoint changes, each a partial sync (p50/p99), and (for
+ * iptables) the RSS growth per service measured in a fresh child process.
  * Writes bench/results/proxy-sync.json and proxy-sync.svg; the last line is the JSON summary.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism, loadavg } from 'node:os';
@@ -19,7 +21,10 @@ import { setFlagsFromString } from 'node:v8';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
 import { backends } from '../netproxy/iptables-backend.ts';
 import { IptablesApplier } from '../netproxy/iptables-applier.ts';
-import { emptyMemory, renderIptables } from '../netproxy/iptables-renderer.ts';
+import { emptyMemory, renderIptables, type ProxyConfig } from '../netproxy/iptables-renderer.ts';
+import { NftablesApplier, nftCommand } from '../netproxy/nftables-applier.ts';
+import { emptyNftMemory, renderNftables } from '../netproxy/nftables-renderer.ts';
+import type { ServicePortState } from '../netproxy/service-port.ts';
 import type { Service } from '../kube/corev1.ts';
 import type { EndpointSlice } from '../kube/discoveryv1.ts';
 import { ServiceProxy } from '../netproxy/service-proxy.ts';
@@ -106,6 +111,33 @@ function sliceFor(name: string, i: number, generation: number): EndpointSlice {
   };
 }
 
+/** What differs between the modes measured: the tool that applies, the render, the canary. */
+interface ModeDriver {
+  mode: 'iptables' | 'nftables';
+  /** Whether a command applies a payload (its input is recorded and timed). */
+  applies(argv: readonly string[]): boolean;
+  /** The same tool run alone on a payload: the baseline. */
+  alone: readonly string[];
+  render(state: ReadonlyMap<string, ServicePortState>, config: ProxyConfig): void;
+  canaryIntact(runner: CommandRunner): Promise<boolean>;
+}
+
+const iptablesDriver: ModeDriver = {
+  mode: 'iptables',
+  applies: (argv) => argv[0]!.endsWith('-restore'),
+  alone: [backends.nf_tables.restore, '-w', '--noflush', '--counters'],
+  render: (state, config) => void renderIptables({ state, config, changed: 'all', memory: emptyMemory }),
+  canaryIntact: (runner) => new IptablesApplier(runner, backends.nf_tables).canaryIntact(),
+};
+
+const nftablesDriver: ModeDriver = {
+  mode: 'nftables',
+  applies: (argv) => argv[0] === nftCommand() && argv[1] === '-f',
+  alone: [nftCommand(), '-f', '-'],
+  render: (state, config) => void renderNftables({ state, config, changed: 'all', memory: emptyNftMemory }),
+  canaryIntact: (runner) => new NftablesApplier(runner).canaryIntact(),
+};
+
 /**
  * Remembers the last iptables-restore input, so restore-alone can be timed on the very same
  * payload, and measures the restore's own CPU time with /usr/bin/time when it is there: on a
@@ -113,14 +145,16 @@ function sliceFor(name: string, i: number, generation: number): EndpointSlice {
  */
 class RecordingRunner implements CommandRunner {
   readonly inner: CommandRunner;
+  readonly driver: ModeDriver;
   lastRestore = '';
   /** CPU ms (user + system) of the last restore; NaN when it could not be measured. */
   lastRestoreCpuMs = Number.NaN;
-  constructor(inner: CommandRunner) {
+  constructor(inner: CommandRunner, driver: ModeDriver) {
     this.inner = inner;
+    this.driver = driver;
   }
   async run(argv: readonly string[], options?: { input?: string; timeoutMs?: number }) {
-    if (!argv[0]!.endsWith('-restore') || options?.input === undefined) return this.inner.run(argv, options);
+    if (!this.driver.applies(argv) || options?.input === undefined) return this.inner.run(argv, options);
     this.lastRestore = options.input;
     const timed = await runTimed(this.inner, argv, options);
     this.lastRestoreCpuMs = timed.cpuMs;
@@ -158,23 +192,27 @@ function percentile(values: readonly number[], p: number): number {
 
 const round = (x: number) => Math.round(x * 10) / 10;
 
-function newProxy(runner: CommandRunner): ServiceProxy {
+const benchConfig: ProxyConfig = { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 };
+
+function newProxy(runner: CommandRunner, mode: ModeDriver['mode'] = 'iptables'): ServiceProxy {
   return new ServiceProxy({
     nodeName: 'node-a',
     runner,
-    config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 },
+    config: benchConfig,
     backend: backends.nf_tables,
+    mode,
     syncPeriodMs: 3_600_000,
   });
 }
 
-async function restoreAlone(lab: Lab, ns: string, payload: string): Promise<{ ms: number; cpuMs: number }> {
+async function restoreAlone(
+  lab: Lab,
+  ns: string,
+  payload: string,
+  driver: ModeDriver,
+): Promise<{ ms: number; cpuMs: number }> {
   const t0 = performance.now();
-  const { result, cpuMs } = await runTimed(
-    lab.runner(ns),
-    [backends.nf_tables.restore, '-w', '--noflush', '--counters'],
-    { input: payload, timeoutMs: 600_000 },
-  );
+  const { result, cpuMs } = await runTimed(lab.runner(ns), driver.alone, { input: payload, timeoutMs: 600_000 });
   const ms = performance.now() - t0;
   if (result.code !== 0) throw new Error(`restore alone failed: ${result.stderr}`);
   return { ms, cpuMs };
@@ -185,17 +223,19 @@ async function measureSize(
   count: number,
   rounds: number,
   keepForPartial: boolean,
+  driver: ModeDriver,
 ): Promise<{ result: SizeResult; partial?: number[]; partialCpu?: number[] }> {
   const { services, slices } = objects(count);
-  const proxyNs = await lab.namespace(`s${count}`);
-  const aloneNs = await lab.namespace(`r${count}`);
-  const runner = new RecordingRunner(lab.runner(proxyNs));
-  const proxy = newProxy(runner);
+  const tag = driver.mode === 'iptables' ? '' : 'n';
+  const proxyNs = await lab.namespace(`s${tag}${count}`);
+  const aloneNs = await lab.namespace(`r${tag}${count}`);
+  const runner = new RecordingRunner(lab.runner(proxyNs), driver);
+  const proxy = newProxy(runner, driver.mode);
   for (const s of services) proxy.onServiceUpdate(undefined, s);
   for (const s of slices) proxy.onEndpointSliceUpdate(undefined, s);
   const first = await proxy.sync();
   if (!first.ok) throw new Error(`sync of ${count} services failed: ${first.error}`);
-  const firstAlone = (await restoreAlone(lab, aloneNs, runner.lastRestore)).ms;
+  const firstAlone = (await restoreAlone(lab, aloneNs, runner.lastRestore, driver)).ms;
   // Steady state: forced full resyncs, each followed by restore alone of the same payload.
   const syncs: number[] = [];
   const alones: number[] = [];
@@ -209,7 +249,7 @@ async function measureSize(
     if (!full.ok || !full.full) throw new Error(`full resync failed: ${full.error}`);
     syncs.push(full.totalMs);
     syncCpu.push(ownCpu + runner.lastRestoreCpuMs);
-    const alone = await restoreAlone(lab, aloneNs, runner.lastRestore);
+    const alone = await restoreAlone(lab, aloneNs, runner.lastRestore, driver);
     alones.push(alone.ms);
     aloneCpu.push(alone.cpuMs);
   }
@@ -219,21 +259,15 @@ async function measureSize(
   for (let i = 0; i < 3; i++) {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    renderIptables({
-      state: proxy.state,
-      config: { clusterCIDR: '10.244.0.0/14', masqueradeBit: 14 },
-      changed: 'all',
-      memory: emptyMemory,
-    });
+    driver.render(proxy.state, benchConfig);
     renders.push(performance.now() - t0);
     const c = process.cpuUsage(c0);
     renderCpu.push((c.user + c.system) / 1000);
   }
-  const applier = new IptablesApplier(lab.runner(proxyNs), backends.nf_tables);
   const canary: number[] = [];
   for (let i = 0; i < 3; i++) {
     const t0 = performance.now();
-    if (!(await applier.canaryIntact())) throw new Error('canary missing after a sync');
+    if (!(await driver.canaryIntact(lab.runner(proxyNs)))) throw new Error('canary missing after a sync');
     canary.push(performance.now() - t0);
   }
   const syncMs = percentile(syncs, 50);
@@ -254,7 +288,7 @@ async function measureSize(
     rules: proxy.metrics.totalRules.value,
     payload_kib: Math.round(runner.lastRestore.length / 1024),
   };
-  process.stderr.write(`proxy-sync: ${JSON.stringify(result)}\n`);
+  process.stderr.write(`proxy-sync ${driver.mode}: ${JSON.stringify(result)}\n`);
   if (!keepForPartial) return { result };
   const partial: number[] = [];
   const partialCpu: number[] = [];
@@ -304,6 +338,25 @@ async function rssPerService(lab: Lab, count: number): Promise<number> {
   return Math.round(((after - before) / 1024 / count) * 100) / 100;
 }
 
+/** Every size in one mode, and the partial syncs at the largest. */
+async function measureMode(lab: Lab, sizes: readonly number[], quick: boolean, driver: ModeDriver) {
+  const results: SizeResult[] = [];
+  let partial: number[] = [];
+  let partialCpu: number[] = [];
+  for (const size of sizes) {
+    const m = await measureSize(lab, size, quick ? 2 : 3, size === sizes.at(-1), driver);
+    results.push(m.result);
+    if (m.partial) partial = m.partial;
+    if (m.partialCpu) partialCpu = m.partialCpu;
+  }
+  return { results, partial, partialCpu };
+}
+
+function nftVersion(): string {
+  const r = spawnSync(nftCommand(), ['--version'], { encoding: 'utf8' });
+  return /v?(\d+\.\d+\.\d+)/.exec(r.stdout ?? '')?.[1] ?? 'unknown';
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--rss-child') return rssChild(args[1]!, Number(args[2]));
@@ -315,16 +368,9 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', cleanup);
   try {
-    const results: SizeResult[] = [];
-    let partial: number[] = [];
-    let partialCpu: number[] = [];
-    for (const size of sizes) {
-      const largest = size === sizes.at(-1);
-      const m = await measureSize(lab, size, quick ? 2 : 3, largest);
-      results.push(m.result);
-      if (m.partial) partial = m.partial;
-      if (m.partialCpu) partialCpu = m.partialCpu;
-    }
+    const iptables = await measureMode(lab, sizes, quick, iptablesDriver);
+    const nftables = existsSync(nftCommand()) ? await measureMode(lab, sizes, quick, nftablesDriver) : undefined;
+    const { results, partial, partialCpu } = iptables;
     const largest = sizes.at(-1)!;
     const rss = await rssPerService(lab, largest);
     const summary = {
@@ -348,6 +394,25 @@ async function main(): Promise<void> {
       partial_cpu_p50_ms: round(percentile(partialCpu, 50)),
       partial_cpu_p99_ms: round(percentile(partialCpu, 99)),
       rss_kib_per_service: rss,
+      nftables:
+        nftables === undefined
+          ? { skipped: 'nft is not installed (Debian nftables)' }
+          : {
+              backend: `nft ${nftVersion()} (this host)`,
+              sizes: nftables.results.map(({ services, render_ms, sync_ms, restore_only_ms, ratio }) => ({
+                services,
+                render_ms,
+                sync_ms,
+                nft_only_ms: restore_only_ms,
+                ratio,
+              })),
+              partial_changes: nftables.partial.length,
+              partial_p50_ms: round(percentile(nftables.partial, 50)),
+              partial_p99_ms: round(percentile(nftables.partial, 99)),
+              partial_cpu_p50_ms: round(percentile(nftables.partialCpu, 50)),
+              partial_cpu_p99_ms: round(percentile(nftables.partialCpu, 99)),
+              details: nftables.results,
+            },
     };
     const dir = join(import.meta.dirname, 'results');
     mkdirSync(dir, { recursive: true });

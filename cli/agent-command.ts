@@ -231,7 +231,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
         .option('tls-private-key-file', { type: 'string', describe: 'Its private key (PEM), with --tls-cert-file' })
         .option('proxy-mode', {
           type: 'string',
-          choices: ['iptables', 'ipvs', 'none'],
+          choices: ['iptables', 'ipvs', 'nftables', 'none'],
           default: 'iptables',
           describe: 'How Services are programmed; none leaves it to something else',
         })
@@ -416,7 +416,7 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       kubeletAddress: args.address,
       kubeletPort,
       kubeletServingCertificate: servingCertificate,
-      proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'none',
+      proxyMode: args['proxy-mode'] as 'iptables' | 'ipvs' | 'nftables' | 'none',
       networkPolicy: !args['disable-network-policy'],
       ...(args.disable.includes('ingress')
         ? {}

@@ -88,7 +88,7 @@ const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const memo = new Map<string, string>();
 
 /** 16 base32 characters (80 bits) of sha256(input): collisions are not a practical concern. */
-function shortHash(input: string): string {
+export function shortHash(input: string): string {
   let out = memo.get(input);
   if (out !== undefined) return out;
   const hex = hash('sha256', input, 'hex');

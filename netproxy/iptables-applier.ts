@@ -87,6 +87,6 @@ export class IptablesApplier {
 /** Marks the end of one chain's listing in the combined output. */
 export const listSeparator = '@@bosun-end@@';
 
-function firstLines(text: string): string {
+export function firstLines(text: string): string {
   return text.trim().split('\n').slice(0, 3).join(' | ') || '(no message)';
 }

@@ -14,8 +14,9 @@ import type { ProxyConfig } from './iptables-renderer.ts';
 import type { ProxyMetrics } from './metrics.ts';
 import type { ServicePortState } from './service-port.ts';
 import type { ProxyLogger } from './proxy-logger.ts';
+import { removeNftablesTable } from './mode-cleanup.ts';
 
-export type ProxyMode = 'iptables' | 'ipvs';
+export type ProxyMode = 'iptables' | 'ipvs' | 'nftables';
 
 export interface BackendSyncRequest {
   state: ReadonlyMap<string, ServicePortState>;
@@ -76,6 +77,7 @@ export abstract class BackendOnIptables implements ProxyBackend {
     if (this.#applier !== undefined) return this.#applier;
     const flavour = this.context.iptables ?? (await detectBackend(this.context.runner));
     this.context.log.info({ backend: flavour.kind }, 'iptables backend chosen');
+    await removeNftablesTable(this.context.runner, this.context.log);
     this.#applier = new IptablesApplier(this.context.runner, flavour);
     return this.#applier;
   }

@@ -17,6 +17,7 @@ import type { IptablesBackend } from './iptables-backend.ts';
 import { IptablesProxyBackend } from './iptables-proxy-backend.ts';
 import type { ProxyConfig } from './iptables-renderer.ts';
 import { IpvsProxyBackend } from './ipvs-proxy-backend.ts';
+import { NftablesProxyBackend } from './nftables-proxy-backend.ts';
 import type { Node as NodeObject, Service } from '../kube/corev1.ts';
 import type { EndpointSlice } from '../kube/discoveryv1.ts';
 import { ProxyMetrics } from './metrics.ts';
@@ -39,7 +40,7 @@ interface ServiceProxyOptions {
   canaryPeriodMs?: number;
   /** healthz fails when queued work has waited longer than this. Default 2 x syncPeriod. */
   healthTimeoutMs?: number;
-  /** 'iptables' (default) or 'ipvs' (needs the kernel's ip_vs, ipvsadm and ipset). */
+  /** 'iptables' (default), 'ipvs' (needs the kernel's ip_vs, ipvsadm and ipset) or 'nftables' (needs nft). */
   mode?: ProxyMode;
   /** Skip detection (tests, or a host whose backend is known). */
   backend?: IptablesBackend;
@@ -337,5 +338,6 @@ export class ServiceProxy {
 
 /** The one place that maps --proxy-mode to a backend. */
 function chooseBackend(mode: ProxyMode, context: BackendContext): ProxyBackend {
+  if (mode === 'nftables') return new NftablesProxyBackend(context);
   return mode === 'ipvs' ? new IpvsProxyBackend(context) : new IptablesProxyBackend(context);
 }

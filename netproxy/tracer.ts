@@ -43,7 +43,7 @@ export interface TraceContext {
 
 type Verdict = 'ACCEPT' | 'DROP' | 'REJECT';
 
-interface TraceOutcome {
+export interface TraceOutcome {
   probability: number;
   verdict: Verdict;
   /** `ip:port` the packet was DNATed to, when it was. */
@@ -165,7 +165,7 @@ function parseRule(args: string): ParsedRule {
   return rule;
 }
 
-interface Flow {
+export interface Flow {
   probability: number;
   dst: string;
   dport: number;

@@ -34,6 +34,8 @@ interface SizeRow {
   render_ms?: number;
 }
 const largestSize = (result: Result): SizeRow | undefined => (result.sizes as SizeRow[] | undefined)?.at(-1);
+/** proxy-sync's nftables rows (absent where nft is not installed). */
+const nftablesResult = (result: Result): Result | undefined => result.nftables as Result | undefined;
 
 export const suiteChecks: Record<string, Check[]> = {
   'cri-cli': [
@@ -215,6 +217,20 @@ export const suiteChecks: Record<string, Check[]> = {
       unit: 'KiB',
       better: 'lower',
       measured: field('rss_kib_per_service'),
+    },
+    {
+      label: 'nftables: full sync / nft -f alone, largest size',
+      target: 1.1,
+      unit: '×',
+      better: 'lower',
+      measured: (r) => num((nftablesResult(r)?.sizes as { ratio?: unknown }[] | undefined)?.at(-1)?.ratio),
+    },
+    {
+      label: 'nftables: partial update p99',
+      target: 20,
+      unit: 'ms',
+      better: 'lower',
+      measured: (r) => num(nftablesResult(r)?.partial_p99_ms),
     },
   ],
   schedule: [

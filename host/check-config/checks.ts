@@ -114,7 +114,7 @@ function kernelFeatures(iptablesBackend: 'nf_tables' | 'legacy'): KernelFeature[
       options: ['CONFIG_NF_TABLES'],
       module: 'nf_tables',
       need: 'optional',
-      usedBy: 'nftables rules',
+      usedBy: 'nftables rules and --proxy-mode nftables',
     },
   ];
 }

@@ -9,7 +9,7 @@ import type { Service } from '../../../kube/corev1.ts';
 import type { EndpointSlice } from '../../../kube/discoveryv1.ts';
 import { ServiceProxy } from '../../../netproxy/service-proxy.ts';
 import { labUnavailable, waitFor } from './lab.ts';
-import { outsideIP, Topology, type LabPod } from './topology.ts';
+import { allSynced, outsideIP, startProxyLab, Topology, type LabPod } from './topology.ts';
 
 const test = anyTest as TestFn;
 const unavailable = labUnavailable();
@@ -56,42 +56,12 @@ function publish(previous: Service | EndpointSlice | undefined, current: Service
 }
 
 /** Waits until every proxy has synced what was published so far. */
-async function synced(): Promise<void> {
-  const wanted = proxies.map((p) => p.generation);
-  await waitFor(
-    'every node programmed the latest objects',
-    async () => (proxies.every((p, i) => p.appliedGeneration >= wanted[i]!) ? true : undefined),
-    10_000,
-  );
-}
-
-async function namesSeen(ns: string, url: string, tries: number): Promise<Map<string, number>> {
-  const seen = new Map<string, number>();
-  for (let i = 0; i < tries; i++) {
-    const r = await topo.get(ns, url);
-    const key = r.ok ? r.text.split(' ')[0]! : `error: ${r.text}`;
-    seen.set(key, (seen.get(key) ?? 0) + 1);
-  }
-  return seen;
-}
+const synced = () => allSynced(proxies, 10_000);
+const namesSeen = (ns: string, url: string, tries: number) => topo.namesSeen(ns, url, tries);
 
 test.before(async () => {
   if (unavailable !== undefined) return;
-  await topo.build();
-  const [n1, n2] = topo.nodes;
-  pods.a = await topo.pod('pod-a', n1!);
-  pods.b = await topo.pod('pod-b', n2!);
-  pods.client = await topo.pod('client', n1!, { http: false });
-  for (const node of topo.nodes) {
-    const proxy = new ServiceProxy({
-      nodeName: node.name,
-      runner: topo.lab.runner(node.ns),
-      config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14 },
-      minSyncPeriodMs: 50,
-    });
-    proxies.push(proxy);
-    runs.push(proxy.run(stop.signal));
-  }
+  await startProxyLab(topo, 'iptables', stop.signal, { pods, proxies, runs });
   publish(
     undefined,
     svc('web', '10.96.0.10', {
@@ -99,7 +69,7 @@ test.before(async () => {
       ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }],
     }),
   );
-  publish(undefined, slices('web', [pods.a, pods.b]));
+  publish(undefined, slices('web', [pods.a!, pods.b!]));
   await synced();
 });
 

@@ -13,6 +13,8 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
+import type { ProxyMode } from '../../../netproxy/proxy-backend.ts';
+import { ServiceProxy } from '../../../netproxy/service-proxy.ts';
 import { Lab, waitFor } from './lab.ts';
 
 interface LabNode {
@@ -106,6 +108,17 @@ export class Topology {
     return pod;
   }
 
+  /** How many GETs each pod answered (by the name it serves), or which error. */
+  async namesSeen(ns: string, url: string, tries: number): Promise<Map<string, number>> {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < tries; i++) {
+      const r = await this.get(ns, url);
+      const key = r.ok ? r.text.split(' ')[0]! : `error: ${r.text}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    return seen;
+  }
+
   /**
    * GET from inside a namespace with busybox nc (this host's static busybox wget crashes);
    * resolves to the body, or the error text, and how long it took.
@@ -133,5 +146,46 @@ export class Topology {
         .replace(/\[::ffff:([\d.]+)\]/, '$1'),
       ms,
     };
+  }
+}
+
+/** Waits until every proxy has synced what was published to it so far. */
+export async function allSynced(
+  proxies: readonly { generation: number; appliedGeneration: number }[],
+  ms: number,
+): Promise<void> {
+  const wanted = proxies.map((p) => p.generation);
+  await waitFor(
+    'every node programmed the latest objects',
+    async () => (proxies.every((p, i) => p.appliedGeneration >= wanted[i]!) ? true : undefined),
+    ms,
+  );
+}
+
+/**
+ * The proxy tests' lab: pod-a on node 1, pod-b on node 2, a client pod on node 1 (filled into
+ * `pods`), and one running proxy per node in `mode` (into `proxies` and `runs`).
+ */
+export async function startProxyLab(
+  topo: Topology,
+  mode: ProxyMode,
+  signal: AbortSignal,
+  into: { pods: Record<string, LabPod>; proxies: ServiceProxy[]; runs: Promise<void>[] },
+): Promise<void> {
+  await topo.build();
+  const [n1, n2] = topo.nodes;
+  into.pods.a = await topo.pod('pod-a', n1!);
+  into.pods.b = await topo.pod('pod-b', n2!);
+  into.pods.client = await topo.pod('client', n1!, { http: false });
+  for (const node of topo.nodes) {
+    const proxy = new ServiceProxy({
+      nodeName: node.name,
+      runner: topo.lab.runner(node.ns),
+      config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14 },
+      mode,
+      minSyncPeriodMs: 50,
+    });
+    into.proxies.push(proxy);
+    into.runs.push(proxy.run(signal));
   }
 }
