@@ -172,6 +172,8 @@ function bucketChain(ip: string): string {
   return `cluster-ips-${a}.${b}.${Number(c) & 0xf0}.0/20`;
 }
 const externalChain = (p: ServicePortState) => chainName('external', p.key, readablePort(p));
+/** loadBalancerSourceRanges: the listed clients go on to the external chain, the others are dropped. */
+const firewallChain = (p: ServicePortState) => chainName('firewall', p.key, readablePort(p));
 /** The timeout is part of the name: a set's timeout cannot change, so a new one means a new set. */
 const affinitySet = (p: ServicePortState, e: Endpoint) =>
   `affinity-${shortHash(`${p.key}|${endpointAddress(e)}|${p.affinitySeconds}`)}`;
@@ -229,8 +231,6 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
   }
 
   // External entries: node ports, external IPs and load-balancer IPs (externalAddresses()).
-  // Load-balancer specifics the shared port model gains later (source ranges, ...) belong in
-  // the external chain below, as in the iptables renderer's external chain.
   if (hasExternalEntry(port)) {
     if (!none) {
       const ext = externalChain(port);
@@ -248,8 +248,18 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
       }
       balanced.push(...targets.cluster, ...targets.local);
       chains.set(ext, rules);
-      for (const ip of externalAddresses(port))
+      // loadBalancerSourceRanges limit the load-balancer IPs only, as kube-proxy's firewall does
+      const ranges = port.loadBalancerSourceRanges.map((r) => r.trim()).filter((r) => r !== '');
+      const fw = port.loadBalancerIPs.length > 0 && ranges.length > 0 ? firewallChain(port) : undefined;
+      if (fw !== undefined) chains.set(fw, [`ip saddr { ${ranges.join(', ')} } goto ${ext}`, 'drop']);
+      for (const ip of port.externalIPs)
         elements.push({ map: nftMaps.serviceIPs, key: `${ip} . ${proto} . ${port.port}`, verdict: `goto ${ext}` });
+      for (const ip of port.loadBalancerIPs)
+        elements.push({
+          map: nftMaps.serviceIPs,
+          key: `${ip} . ${proto} . ${port.port}`,
+          verdict: `goto ${fw ?? ext}`,
+        });
       if (port.nodePort > 0)
         elements.push({ map: nftMaps.serviceNodePorts, key: `${proto} . ${port.nodePort}`, verdict: `goto ${ext}` });
     }

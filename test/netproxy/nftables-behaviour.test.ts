@@ -149,6 +149,26 @@ test('externalIPs and load-balancer IPs reach endpoints, masqueraded under Clust
   t.deepEqual(landsNft(nftModelOf(stateOf([svc], [])), tcp(offClusterClient, '192.0.2.30', 80)), [['REJECT', 1]]);
 });
 
+test('loadBalancerSourceRanges: listed clients reach the load-balancer IP, others are dropped; node ports and external IPs are not limited', (t) => {
+  const svc = service('fw', {
+    type: 'LoadBalancer',
+    lbIPs: ['192.0.2.30'],
+    externalIPs: ['192.0.2.20'],
+    sourceRanges: ['203.0.113.0/28', ' 198.51.100.9/32 '],
+    ports: [{ name: 'http', port: 80, nodePort: 30084 }],
+  });
+  const model = nftModelOf(stateOf([svc], [slice('fw', [remotePod(6)])]));
+  for (const client of [offClusterClient, '198.51.100.9'])
+    t.deepEqual(landsNft(model, tcp(client, '192.0.2.30', 80)), [[`${remotePod(6)}:8080`, 1]], client);
+  t.deepEqual(landsNft(model, tcp('198.51.100.10', '192.0.2.30', 80)), [['DROP', 1]]);
+  t.deepEqual(landsNft(model, tcp('198.51.100.10', thisNode.ip, 30084)), [[`${remotePod(6)}:8080`, 1]]);
+  t.deepEqual(landsNft(model, tcp('198.51.100.10', '192.0.2.20', 80)), [[`${remotePod(6)}:8080`, 1]]);
+  // a list with no usable range admits nobody rather than everybody
+  const broken = service('fw', { type: 'LoadBalancer', lbIPs: ['192.0.2.30'], sourceRanges: ['not-a-cidr'] });
+  const closed = nftModelOf(stateOf([broken], [slice('fw', [remotePod(6)])]));
+  t.deepEqual(landsNft(closed, tcp(offClusterClient, '192.0.2.30', 80)), [['DROP', 1]]);
+});
+
 test('ClientIP affinity: a remembered client always lands on its endpoint; new clients are remembered', (t) => {
   const svc = service('sticky', { affinitySeconds: 60 });
   const model = nftModelOf(stateOf([svc], [slice('sticky', [remotePod(6), remotePod(7)])]));
