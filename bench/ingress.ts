@@ -8,7 +8,10 @@
  * interleaved rounds, so all three meet the same load on this shared machine:
  *   - direct: to the pod's IP and port;
  *   - ingress: to the node's port 80 with Host bench.test, through the proxy to the pod;
- *   - ingress_tls: to the node's port 443, SNI bench.test, verified against the test CA.
+ *   - ingress_tls: to the node's port 443, SNI bench.test, verified against the test CA;
+ *   - library: to a reverse proxy built on http-proxy-3 (bench/ingress/library-proxy.ts), run in the
+ *     node's namespace beside the agent and sending to the same pod: the maintained library the
+ *     built-in proxy is compared with.
  * Reports requests/s, p50 and p99 of each; targets: ingress throughput ≥ 0.5 × direct, added p99
  * (ingress − direct) ≤ 2 ms. busybox httpd answers one request per connection, so every request
  * is a new TCP connection to the pod in each mode. Prints one JSON object as its last line and
@@ -17,6 +20,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { spawn } from 'node:child_process';
 import { run } from '../host/process/run.ts';
 import { inNetns } from '../host/process/process.ts';
 import { kubectlOk } from '../test/bed/kubectl.ts';
@@ -39,10 +43,13 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
 }
 
-type Mode = 'direct' | 'ingress' | 'ingress_tls';
+type Mode = 'direct' | 'ingress' | 'ingress_tls' | 'library';
+const modes = ['direct', 'ingress', 'ingress_tls', 'library'] as const;
+const libraryPort = 18080;
 
 async function main(): Promise<void> {
   let sandbox: Sandbox | undefined;
+  let library: ReturnType<typeof spawn> | undefined;
   try {
     sandbox = await createTestSandbox('bng', 1);
     const kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
@@ -118,7 +125,26 @@ async function main(): Promise<void> {
     const route = await run(['ip', '-n', sandbox.hubNetns, 'route', 'replace', `${podIP}/32`, 'via', node.ip]);
     if (route.code !== 0) throw new Error(`route to the pod: ${route.stderr}`);
 
+    library = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        node.netns,
+        process.execPath,
+        join(import.meta.dirname, 'ingress', 'library-proxy.ts'),
+        String(libraryPort),
+        `http://${podIP}:8080`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const started = library;
+    await new Promise<void>((resolve, reject) => {
+      started.stdout?.on('data', (d: Buffer) => d.toString().includes('listening') && resolve());
+      started.once('exit', (code) => reject(new Error(`the http-proxy-3 proxy exited ${code}`)));
+    });
     const specs: Record<Mode, Record<string, unknown>> = {
+      library: { url: `http://${node.ip}:${libraryPort}/`, host },
       direct: { url: `http://${podIP}:8080/` },
       ingress: { url: `http://${node.ip}/`, host },
       ingress_tls: { url: `https://${node.ip}/`, host, servername: host, ca: ca.certPem },
@@ -140,7 +166,7 @@ async function main(): Promise<void> {
       };
     };
     // every mode answers before anything is measured (the proxy may still be reading the Ingress)
-    for (const mode of ['direct', 'ingress', 'ingress_tls'] as const) {
+    for (const mode of modes) {
       await waitFor(async () => (await load(mode, 1)).failed === 0, {
         what: `${mode} to answer`,
         timeoutMs: 60_000,
@@ -153,9 +179,10 @@ async function main(): Promise<void> {
       direct: { latencies: [], wallMs: 0, failed: 0 },
       ingress: { latencies: [], wallMs: 0, failed: 0 },
       ingress_tls: { latencies: [], wallMs: 0, failed: 0 },
+      library: { latencies: [], wallMs: 0, failed: 0 },
     };
     for (let r = 0; r < rounds; r++) {
-      for (const mode of ['direct', 'ingress', 'ingress_tls'] as const) {
+      for (const mode of modes) {
         const result = await load(mode, perRound);
         samples[mode].latencies.push(...result.latencies);
         samples[mode].wallMs += result.wallMs;
@@ -175,6 +202,7 @@ async function main(): Promise<void> {
     const direct = stats('direct');
     const ingress = stats('ingress');
     const tls = stats('ingress_tls');
+    const viaLibrary = stats('library');
     writeResult('ingress', quick, {
       suite: 'ingress',
       quick,
@@ -190,11 +218,15 @@ async function main(): Promise<void> {
       added_p50_ms: round(ingress.p50_ms - direct.p50_ms),
       added_p99_ms: round(ingress.p99_ms - direct.p99_ms),
       added_p99_tls_ms: round(tls.p99_ms - direct.p99_ms),
+      library: viaLibrary,
+      library_throughput_ratio: round(viaLibrary.rps / direct.rps),
+      library_added_p99_ms: round(viaLibrary.p99_ms - direct.p99_ms),
       targets: { throughput_ratio: 0.5, added_p99_ms: 2 },
-      proxy: "Node's http/http2 modules (no proxy library is installed to compare)",
+      proxy: "Node's http/http2 modules; http-proxy-3 2.0.1 measured beside it in the same run",
       measured_at: new Date().toISOString(),
     });
   } finally {
+    if (library?.pid !== undefined && library.exitCode === null) process.kill(library.pid, 'SIGTERM');
     await sandbox?.destroy();
   }
 }
