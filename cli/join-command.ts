@@ -77,31 +77,12 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
         '',
       ),
   handler: async (args) => {
-    const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
-    const token = parseBootstrapToken(args.token);
-    if (!token)
-      throw new CliError(
-        '--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)',
-        ExitCode.usage,
-      );
-    const pins = args['discovery-token-ca-cert-hash'].map(String);
-    const parsedPins = pins.map(parseCaCertHash);
-    const badPin = pins.find((_, i) => parsedPins[i] === undefined);
-    if (badPin !== undefined)
-      throw new CliError(
-        `--discovery-token-ca-cert-hash ${badPin}: use sha256:<64 hex digits> (bosun token create --print-join-command prints it)`,
-        ExitCode.usage,
-      );
-    let server: URL;
-    try {
-      server = new URL(args.server);
-      if (server.protocol !== 'https:') throw new Error('not https');
-    } catch {
-      throw new CliError(
-        `${args.server} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`,
-        ExitCode.usage,
-      );
-    }
+    const { joinCredentials } = await import('./join-credentials.ts');
+    const {
+      server,
+      token,
+      pins: parsedPins,
+    } = await joinCredentials(args.server, args.token, args['discovery-token-ca-cert-hash']);
     const nodeName = args['node-name'];
     if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName))
       throw new CliError(`--node-name ${nodeName} is not a valid node name (lower-case DNS name)`, ExitCode.usage);
@@ -157,7 +138,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
         ignore,
       );
       if (local.length > 0) fail(`preflight: ${local.map((f) => f.message).join('; ')}`);
-      const cluster = await discover(server.origin, token, parsedPins as string[]);
+      const cluster = await discover(server.origin, token, parsedPins);
       const clock = judgeClock(cluster.clockOffsetMs, ignore);
       if (clock.length > 0) fail(`preflight: ${clock.map((f) => f.message).join('; ')}`);
       process.stderr.write(`[join] ${server.origin} verified: CA ${cluster.caHash}, token ${token.id}\n`);

@@ -28,6 +28,7 @@ import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifec
 import { serviceAccountController } from './serviceaccount.ts';
 import { rootCaPublisher } from './root-ca-publisher.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
+import { tokenCleaner } from './token-cleaner.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 
 interface ControlLoopsOptions {
@@ -69,6 +70,7 @@ export function defaultControllers(
     namespaceController,
     serviceAccountController,
     clusterRoleAggregationController,
+    tokenCleaner,
     ...(options.rootCaPem !== undefined ? [rootCaPublisher(options.rootCaPem)] : []),
     ...garbageCollectors(),
   ];
