@@ -3,6 +3,11 @@
 #   install.sh                      a single-node cluster: control plane + node agent on this machine
 #   install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
 #                                   this machine as a node of an existing cluster
+#   install.sh server-join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
+#              --certificate-key <hex> --etcd-endpoints <urls>
+#                                   this machine as one more API server of a cluster on etcd (the line
+#                                   bosun token create --control-plane --print-join-command prints, after
+#                                   its first two words), and as a node of it
 #   install.sh upgrade              replaces bosun with this copy and restarts the server, then the
 #                                   agent; running pods keep running (the new agent adopts them)
 #   install.sh uninstall            removes what install.sh and bosun made (daemons, units, pods,
@@ -49,17 +54,23 @@ fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 if [ -d /run/systemd/system ] && [ -z "${BOSUN_NO_SYSTEMD:-}" ]; then with_systemd=1; else with_systemd=; fi
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
 
 mode=${1:-single}
 case "$mode" in
-  single|join|upgrade|uninstall) ;;
+  single|join|server-join|upgrade|uninstall) ;;
   -h|--help) usage; exit 0 ;;
-  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., install.sh upgrade, or install.sh uninstall" ;;
+  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., install.sh server-join <server> ... --certificate-key ... --etcd-endpoints ..., install.sh upgrade, or install.sh uninstall" ;;
 esac
 [ $# -gt 0 ] && shift
 if [ "$mode" = join ]; then
   [ $# -ge 5 ] || fail "join needs: install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> (bosun init printed it)"
+fi
+if [ "$mode" = server-join ]; then
+  case " $* " in
+    *" --certificate-key "*" --etcd-endpoints "* | *" --etcd-endpoints "*" --certificate-key "*) ;;
+    *) fail "server-join needs: install.sh server-join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> --certificate-key <hex> --etcd-endpoints <urls> (bosun token create --control-plane --print-join-command prints all but the etcd endpoints)" ;;
+  esac
 fi
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it installs system packages and runs the node's daemons)"
@@ -182,6 +193,23 @@ join_mode() {
   say "done: node $node_name joined and is Ready."
 }
 
+# one more API server through bosun server join, then this machine's agent joins through it, as in single
+server_join_mode() {
+  install_bosun
+  check_host
+  install_units
+  start_containerd
+  local server_args=("$@" "${paths[@]}")
+  [ -z "$node_ip" ] || server_args+=(--advertise-address "$node_ip")
+  say "control plane (bosun server join)"
+  "$bosun" server join "${server_args[@]}"
+  local join_command
+  join_command=$("$bosun" token create --print-join-command --kubeconfig "$etc_dir/admin.kubeconfig")
+  read -r -a join_args <<<"$join_command"
+  join_node "${join_args[@]:2}"
+  say "done: this machine serves the cluster's API, and node $node_name is Ready."
+}
+
 uninstall() {
   if [ -x "$bosun" ]; then
     say "bosun reset: daemons, pods, iptables chains, CNI state, bosun's files"
@@ -251,6 +279,7 @@ upgrade() {
 case "$mode" in
   single) single ;;
   join) join_mode "$@" ;;
+  server-join) server_join_mode "$@" ;;
   upgrade) upgrade ;;
   uninstall) uninstall ;;
 esac
