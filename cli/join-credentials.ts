@@ -6,7 +6,10 @@ import type { BootstrapToken } from '../kube/bootstrap.ts';
 import { CliError, ExitCode } from './exit.ts';
 
 export interface JoinCredentials {
+  /** The first of `servers`. */
   server: URL;
+  /** Every server named, comma-separated in the one argument. */
+  servers: URL[];
   token: BootstrapToken;
   pins: string[];
 }
@@ -31,15 +34,26 @@ export async function joinCredentials(
       `--discovery-token-ca-cert-hash ${badPin}: use sha256:<64 hex digits> (bosun token create --print-join-command prints it)`,
       ExitCode.usage,
     );
-  let url: URL;
-  try {
-    url = new URL(server);
-    if (url.protocol !== 'https:') throw new Error('not https');
-  } catch {
+  const servers = server
+    .split(',')
+    .map((text) => text.trim())
+    .filter((text) => text !== '')
+    .map((text) => {
+      try {
+        const url = new URL(text);
+        if (url.protocol !== 'https:') throw new Error('not https');
+        return url;
+      } catch {
+        throw new CliError(
+          `${text} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`,
+          ExitCode.usage,
+        );
+      }
+    });
+  if (servers.length === 0)
     throw new CliError(
       `${server} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`,
       ExitCode.usage,
     );
-  }
-  return { server: url, token, pins: parsedPins as string[] };
+  return { server: servers[0]!, servers, token, pins: parsedPins as string[] };
 }
