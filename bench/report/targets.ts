@@ -217,6 +217,15 @@ export const suiteChecks: Record<string, Check[]> = {
       measured: field('nodes'),
     },
   ],
+  ha: [
+    {
+      label: 'agent switch p99 (its API server killed → connections to another)',
+      target: 2000,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('agent_switch_p99_ms'),
+    },
+  ],
   soak: [
     {
       label: 'faults after which every invariant held again within 120 s',
@@ -248,6 +257,7 @@ export const suiteOrder = [
   'dns',
   'bringup',
   'scale',
+  'ha',
   'soak',
 ] as const;
 

@@ -6,20 +6,13 @@
  * and a server the agent was never told of is learned from the `kubernetes` EndpointSlice.
  */
 import test from 'ava';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { pino } from 'pino';
-import { balanceApiServers, type BalancedApi } from '../../agent/api-servers.ts';
-import { kubeLeaseApi } from '../../agent/node/kube-lease-api.ts';
-import { NodeLease } from '../../agent/node/lease.ts';
-import { KubeClient } from '../../kube/client.ts';
-import { systemClock } from '../../kube/clock.ts';
 import { apiListWatch, Informer } from '../../kube/informer.ts';
 import { refs } from '../../kube/resource-ref.ts';
-import type { KubeObject } from '../../kube/types.ts';
 import { startEtcd, type EtcdProcess } from '../controlplane/etcd-process.ts';
-import { adminIdentity, call, userIdentity, type ServerProcess } from '../controlplane/server-process.ts';
+import { adminIdentity, call, type ServerProcess } from '../controlplane/server-process.ts';
 import { startServerFleet } from '../controlplane/server-fleet.ts';
+import { balancedNode } from './balanced-node.ts';
 import { waitFor } from '../controlplane/ports.ts';
 
 const log = pino({ level: process.env.BOSUN_TEST_LOG ?? 'silent' });
@@ -40,39 +33,12 @@ const pod = (name: string, node: string) => ({
   spec: { nodeName: node, containers: [{ name: 'c', image: 'busybox' }] },
 });
 
-async function nodeClient(first: ServerProcess, others: ServerProcess[], node: string) {
-  const admin = adminIdentity(first.dataDir);
-  const created = await call(first, 'POST', '/api/v1/nodes', admin, { metadata: { name: node } });
-  if (created.status !== 201) throw new Error(`node ${node}: ${created.status}`);
-  const identity = userIdentity(first.dataDir, `system:node:${node}`, ['system:nodes']);
-  return balanceApiServers(
-    {
-      server: first.url,
-      ca: readFileSync(join(first.dataDir, 'pki/ca.crt'), 'utf8'),
-      cert: identity.cert!,
-      key: identity.key!,
-    },
-    others.map((s) => s.url),
-    log,
-  );
-}
-
 test.serial(
   'the server in use dies: the node switches within seconds, keeps its lease, resumes its watch',
   async (t) => {
     const [a, b] = fleet.servers as [ServerProcess, ServerProcess, ServerProcess];
-    const balanced: BalancedApi = await nodeClient(a, [b], 'n1');
-    const client = new KubeClient(balanced.client);
-    const leaseClient = new KubeClient({ ...balanced.client, timeoutMs: 10_000 });
-    const node = (await client.get(refs.nodes, 'n1')) as KubeObject;
-    const lease = new NodeLease({
-      api: kubeLeaseApi(leaseClient),
-      nodeName: 'n1',
-      nodeUid: node.metadata.uid,
-      clock: systemClock,
-      log,
-      renewIntervalMs: 500,
-    });
+    const node = await balancedNode(a, [b], 'n1', log, 500);
+    const { balanced, client, lease } = node;
     const pods = new Informer(apiListWatch(client, refs.pods, { fieldSelector: 'spec.nodeName=n1' }), { retryMs: 100 });
     const stop = new AbortController();
     const leaseLoop = lease.run(stop.signal);
@@ -108,9 +74,7 @@ test.serial(
       stop.abort();
       pods.stop();
       await Promise.allSettled([leaseLoop, podLoop]);
-      client.close();
-      leaseClient.close();
-      balanced.close();
+      node.close();
     }
   },
 );
@@ -125,8 +89,8 @@ test.serial('servers the cluster advertises are learned from the kubernetes Endp
     adminIdentity(b.dataDir),
   );
   t.is(advertised.body.ports?.[0]?.port, c.port, 'precondition: the kubernetes slice names the third server');
-  const balanced = await nodeClient(b, [], 'n2');
-  const client = new KubeClient(balanced.client);
+  const node = await balancedNode(b, [], 'n2', log, 10_000);
+  const { balanced, client } = node;
   const learning = balanced.learn(client);
   try {
     await waitFor('the advertised server to join the list', () => balanced.balancer.servers.includes(c.url), 10_000);
@@ -134,8 +98,7 @@ test.serial('servers the cluster advertises are learned from the kubernetes Endp
     await waitFor('the balancer to move to the learned server', () => balanced.balancer.current === c.url, 10_000);
     t.is((await client.get(refs.nodes, 'n2')).metadata.name, 'n2', 'the node reaches the cluster through it');
   } finally {
-    client.close();
-    balanced.close();
+    node.close();
     await learning;
   }
 });
