@@ -16,6 +16,10 @@ import { join } from 'node:path';
 import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
 import { serverJoinCommand } from './server-join-command.ts';
+import {
+  leaderElectionTimingsProblem,
+  type LeaderElectionTimings,
+} from '../controlplane/leader-election/election-config.ts';
 
 interface ServerArgs {
   'data-dir': string;
@@ -60,6 +64,33 @@ interface ServerArgs {
   'audit-log-maxbackup': number;
   'audit-log-maxage': number;
   'admin-kubeconfig-copy': string | undefined;
+  'leader-elect': boolean | undefined;
+  'leader-elect-lease-duration': string;
+  'leader-elect-renew-deadline': string;
+  'leader-elect-retry-period': string;
+}
+
+/** --leader-elect and its timings (upstream's flags and rules), or undefined when it is off. */
+function leaderElectionFromFlags(args: ServerArgs): LeaderElectionTimings | undefined {
+  if (!(args['leader-elect'] ?? args.datastore === 'etcd')) return undefined;
+  const durationMs = (
+    flag: 'leader-elect-lease-duration' | 'leader-elect-renew-deadline' | 'leader-elect-retry-period',
+  ) => {
+    const text = args[flag];
+    const millis = /^(\d+)ms$/.exec(text);
+    const seconds = millis ? Number(millis[1]) / 1000 : parseDurationSeconds(text);
+    if (seconds === undefined || seconds <= 0)
+      throw new CliError(`--${flag} ${text}: use a duration like 15s, 2s or 500ms`, ExitCode.usage);
+    return seconds * 1000;
+  };
+  const timings = {
+    leaseDurationMs: durationMs('leader-elect-lease-duration'),
+    renewDeadlineMs: durationMs('leader-elect-renew-deadline'),
+    retryPeriodMs: durationMs('leader-elect-retry-period'),
+  };
+  const problem = leaderElectionTimingsProblem(timings);
+  if (problem !== undefined) throw new CliError(`--leader-elect-*: ${problem}`, ExitCode.usage);
+  return timings;
 }
 
 /** `--config`: the flags-as-keys file shared with bosun agent (the agent's keys are skipped here). */
@@ -163,6 +194,26 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'boolean',
         default: true,
         describe: 'Run the scheduler (--no-scheduler when another one places pods)',
+      })
+      .option('leader-elect', {
+        type: 'boolean',
+        describe:
+          'Run the scheduler and controllers only while this server holds their Leases in kube-system (default: on with --datastore etcd, where several servers may share the cluster)',
+      })
+      .option('leader-elect-lease-duration', {
+        type: 'string',
+        default: '15s',
+        describe: 'How long standby servers wait after the leader last renewed before taking over',
+      })
+      .option('leader-elect-renew-deadline', {
+        type: 'string',
+        default: '10s',
+        describe: 'How long the leader tries to renew before it stops leading (shorter than the lease duration)',
+      })
+      .option('leader-elect-retry-period', {
+        type: 'string',
+        default: '2s',
+        describe: 'The pause between attempts to acquire or renew the Leases',
       })
       .option('cluster-cidr', {
         type: 'string',
@@ -288,6 +339,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       graceMs: durationMs('node-monitor-grace-period'),
       startupGraceMs: durationMs('node-startup-grace-period'),
     };
+    const leaderElection = leaderElectionFromFlags(args);
     const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
     if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
       throw new CliError(
@@ -385,7 +437,15 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         },
         ...(args['kubelet-egress-socket'] ? { kubeletEgressSocket: args['kubelet-egress-socket'] } : {}),
         ...(args['admin-kubeconfig-copy'] ? { adminKubeconfigCopies: [args['admin-kubeconfig-copy']] } : {}),
-        ...(args.controllers ? { controlLoops: { withoutScheduler: !args.scheduler, nodeLifecycle } } : {}),
+        ...(args.controllers
+          ? {
+              controlLoops: {
+                withoutScheduler: !args.scheduler,
+                nodeLifecycle,
+                ...(leaderElection ? { leaderElection } : {}),
+              },
+            }
+          : {}),
       });
     } catch (err) {
       throw new CliError(`server failed to start: ${(err as Error).message}`);

@@ -65,3 +65,10 @@ export class SnapshotError extends CodedError<
   | 'BOSUN_SNAPSHOT_RESTORE_REFUSED'
   | 'BOSUN_SNAPSHOT_RESTORE_FAILED'
 > {}
+
+/** A write of the scheduler or a controller after this process stopped leading their lease: refused before it is sent. */
+export class LeadershipLostError extends CodedError<'BOSUN_LEADER_ELECTION_LOST'> {
+  constructor(lease: string) {
+    super('BOSUN_LEADER_ELECTION_LOST', `not the leader of ${lease} any more: write refused`);
+  }
+}

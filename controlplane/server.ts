@@ -54,7 +54,14 @@ import { kubeconfigYaml } from './pki/kubeconfig.ts';
 import { CertificateLoop } from './certificates/loop.ts';
 import { reservedServingNames } from './certificates/reserved-names.ts';
 import { connectProxyDialer } from './api/kubelet-dialer.ts';
-import { startControlLoops, type RunningControlLoops } from './controllers/control-loops.ts';
+import { startControlLoops } from './controllers/control-loops.ts';
+import { ClaimStore } from './allocation/claims.ts';
+import { droppedValues } from './allocation/held-values.ts';
+import { AllocationRepair } from './allocation/repair-loop.ts';
+import type { LeaderElectionTimings } from './leader-election/election-config.ts';
+import { candidateIdentity } from './leader-election/candidate-identity.ts';
+import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
+import { startElectedLoops } from './leader-election/elected-loops.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -124,12 +131,19 @@ export interface ServerOptions {
     readonly encryptionConfig?: string | undefined;
     readonly bosunVersion: string;
   };
+  /** How often Services' ClusterIPs and NodePorts are checked against their claims (default upstream's 3 min). */
+  readonly allocationRepairIntervalMs?: number;
   /** The clock certificate renewal is judged by (default the system's). */
   readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
   readonly controlLoops?: {
     readonly withoutScheduler?: boolean;
     readonly nodeLifecycle?: NodeLifecycleOptions;
+    /**
+     * Run the scheduler and the controllers only while this server leads their Leases
+     * (kube-system/kube-scheduler, kube-system/kube-controller-manager); absent: always (one server).
+     */
+    readonly leaderElection?: LeaderElectionTimings;
   };
 }
 
@@ -141,6 +155,56 @@ export interface RunningServer {
   readonly api: ApiServer;
   /** Graceful stop; safe to call twice. */
   close(): Promise<void>;
+}
+
+/** The scheduler and the controllers, each under its own Lease when leader election is on. */
+async function startLoops(
+  options: ServerOptions,
+  admin: { server: string; ca: string; cert: string; key: string },
+): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[] }> {
+  const settings = options.controlLoops!;
+  const logger = options.logger.child({ component: 'controllers' });
+  const userAgent = (component: string) => `${component}/${options.kubernetesVersion} (bosun)`;
+  // each component its own connections and User-Agent (audit events and managedFields name it)
+  const controllersHttp = new KubeClient({
+    ...admin,
+    maxConnections: 64,
+    userAgent: userAgent('kube-controller-manager'),
+  });
+  const schedulerHttp = new KubeClient({ ...admin, maxConnections: 64, userAgent: userAgent('kube-scheduler') });
+  const controllersOptions = {
+    logger,
+    rootCaPem: admin.ca,
+    ...(settings.nodeLifecycle ? { nodeLifecycle: settings.nodeLifecycle } : {}),
+  };
+  if (settings.leaderElection === undefined) {
+    const loops = await startControlLoops({
+      ...controllersOptions,
+      client: new KubeClusterClient(controllersHttp),
+      ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
+    });
+    return { loops, clients: [controllersHttp, schedulerHttp] };
+  }
+  const timings = settings.leaderElection;
+  // renewals on connections of their own, bounded so that a hung request cannot outlast the deadline
+  const electionHttp = new KubeClient({
+    ...admin,
+    timeoutMs: Math.max(500, timings.renewDeadlineMs / 2),
+    userAgent: userAgent('bosun-leader-election'),
+  });
+  const identity = candidateIdentity();
+  logger.info({ identity }, 'leader election candidate');
+  const elected = startElectedLoops({
+    identity,
+    timings,
+    leases: kubeLeaseClient(electionHttp),
+    clock: options.clock ?? systemClock,
+    logger,
+    controllers: { client: new KubeClusterClient(controllersHttp), options: controllersOptions },
+    ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp) }),
+  });
+  await elected.firstRound;
+  return { loops: elected, clients: [controllersHttp, schedulerHttp, electionHttp] };
 }
 
 function openDatastore(options: ServerOptions): Storage {
@@ -346,6 +410,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const namespaces = findResource('', 'v1', 'namespaces')!;
   const secrets = findResource('', 'v1', 'secrets')!;
   let registry!: Registry;
+  // ClusterIPs and NodePorts are claimed one key each in the datastore, so servers sharing it never
+  // hand out a value twice; a Service's dropped values are freed as soon as the change is stored
+  const claims = new ClaimStore(storage);
   const resourceQuotas = findResource('', 'v1', 'resourcequotas')!;
   const limitRanges = findResource('', 'v1', 'limitranges')!;
   const mutatingWebhooks = findResource('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations')!;
@@ -399,6 +466,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         .catch(() => undefined); // best effort: the next charge recomputes usage from the objects
     },
     services: async () => (await registry.list(services, undefined)).items,
+    claims: {
+      claim: async (kind, value, owner) => (await claims.claim(kind, value, owner)) !== 'taken',
+      release: (kind, value, ownerUid) => claims.release(kind, value, ownerUid),
+    },
     namespace: async (name) => caches.get(namespaces)!.get(undefined, name),
     serviceAccount: (namespace, name) =>
       registry.get(findResource('', 'v1', 'serviceaccounts')!, namespace, name).catch(() => undefined),
@@ -415,6 +486,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await admit(request);
   });
   registry.admitDeletesWith(deletionAdmission({ webhooks, policies }));
+  registry.afterStoredChange(async (info, before, after) => {
+    if (info !== services) return;
+    for (const dropped of droppedValues(before, after))
+      await claims.release(dropped.kind, dropped.value, before.metadata.uid ?? '');
+  });
   const stopCaches = () => {
     for (const cache of caches.values()) cache.stop();
     podsByNode?.stop();
@@ -633,6 +709,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
+  const stopRepair = new AbortController();
+  const repairing = new AllocationRepair({
+    registry,
+    claims,
+    serviceCidr: options.serviceCidr,
+    clock: options.clock ?? systemClock,
+    ...(options.allocationRepairIntervalMs !== undefined ? { intervalMs: options.allocationRepairIntervalMs } : {}),
+    logger: logger.child({ component: 'allocation-repair' }),
+  }).run(stopRepair.signal);
   const stopSnapshots = scheduleSnapshots(options, logger);
   // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
   const selfHost =
@@ -651,25 +736,20 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   certificates.start();
   // the scheduler and controllers reach this server over loopback with the admin identity, as a
   // separate controller manager would (they meet the API only through HTTP)
-  let loops: RunningControlLoops | undefined;
-  let loopsClient: KubeClient | undefined;
+  let loops: { stop(): Promise<void> } | undefined;
+  let loopsClients: KubeClient[] = [];
   if (options.controlLoops) {
     try {
-      loopsClient = new KubeClient({
+      const started = await startLoops(options, {
         server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
         ca: pki.ca.cert,
         cert: pki.admin.cert,
         key: pki.admin.key,
-        maxConnections: 64,
       });
-      loops = await startControlLoops({
-        client: new KubeClusterClient(loopsClient),
-        logger: logger.child({ component: 'controllers' }),
-        rootCaPem: pki.ca.cert,
-        ...(options.controlLoops.withoutScheduler ? { withoutScheduler: true } : {}),
-        ...(options.controlLoops.nodeLifecycle ? { nodeLifecycle: options.controlLoops.nodeLifecycle } : {}),
-      });
+      loops = started.loops;
+      loopsClients = started.clients;
     } catch (err) {
+      stopRepair.abort();
       stopSnapshots();
       await certificates.stop();
       compactor.stop();
@@ -696,7 +776,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         kubeletClient: { ca: next.ca.cert, cert: next.kubeletClient.cert, key: next.kubeletClient.key },
       });
       certificates.useClientCertificate(next.admin.cert, next.admin.key);
-      loopsClient?.useClientCertificate(next.admin.cert, next.admin.key);
+      for (const client of loopsClients) client.useClientCertificate(next.admin.cert, next.admin.key);
     },
   });
   const stopRenewal = new AbortController();
@@ -715,6 +795,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       stopRenewal.abort();
       await renewing;
       await loops?.stop();
+      for (const client of loopsClients) client.close();
+      stopRepair.abort();
+      await repairing;
       stopSnapshots();
       await certificates.stop();
       compactor.stop();

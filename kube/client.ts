@@ -27,6 +27,8 @@ export interface ClientConfig {
    * connection per waiting request (about 7,500 of them at 1,000 nodes).
    */
   readonly maxConnections?: number;
+  /** The User-Agent header (upstream components send `<component>/<version>`; audit events record it). */
+  readonly userAgent?: string;
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -128,6 +130,7 @@ export class KubeClient {
           agent,
           headers: {
             Accept: 'application/json',
+            ...(this.#config.userAgent ? { 'User-Agent': this.#config.userAgent } : {}),
             ...(this.#config.token ? { Authorization: `Bearer ${this.#config.token}` } : {}),
             ...(body !== undefined
               ? { 'Content-Type': contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(body) }

@@ -1,8 +1,8 @@
 /**
- * ClusterIP and NodePort allocation. Addresses and ports in use are read from the services that
- * exist, so there is no separate bitmap to drift from them. Within one server, Service writes run
- * one at a time (Registry), so a value seen free stays free until its write lands. Known limit: two
- * servers sharing etcd can still pick the same value at the same moment.
+ * ClusterIP and NodePort allocation: a free value is picked from what the Services that exist hold
+ * (within one server, Service writes run one at a time, so a value seen free stays free until its
+ * write lands), then claimed in the datastore (../allocation/claims.ts), which settles a race with
+ * another server sharing it.
  */
 import { ApiError } from '../../kube/errors.ts';
 

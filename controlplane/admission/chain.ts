@@ -17,6 +17,7 @@ import type { SignerPermission } from '../auth/signer-permission.ts';
 import { recordRegisteredAddresses } from './registered-addresses.ts';
 import { addUsage, checkQuotas, usageOf, type Usage } from './resource-quota.ts';
 import { allocateIp, allocatePort, inRange, nodePortRange, parseCidr } from './allocators.ts';
+import type { ClaimKind, ClaimOwner } from '../allocation/claims.ts';
 import { defaultNamespace, defaultNetworkPolicy, defaultPod, defaultService, defaultWorkload } from './defaults.ts';
 import { checkShape } from './shape.ts';
 import { defaultExtensionObject } from './extension-defaults.ts';
@@ -40,6 +41,12 @@ interface AdmissionDeps {
   readonly serviceCidr: string;
   /** Every Service in the cluster (for IP and port allocation). */
   services(): Promise<readonly KubeObject[]>;
+  /**
+   * Claims each ClusterIP and NodePort in the datastore as it is handed out, so that servers
+   * sharing one datastore never hand out a value twice (../allocation/claims.ts); absent: the
+   * Services read decide alone (one server, whose Service writes run one at a time).
+   */
+  claims?: AllocationClaims;
   /** The namespace object, if it exists. */
   namespace(name: string): Promise<KubeObject | undefined>;
   /** Objects of a resource (by ResourceInfo) in one namespace. */
@@ -70,6 +77,18 @@ interface AdmissionDeps {
   ): Promise<void>;
 }
 
+interface AllocationClaims {
+  /** True when the value is now the owner's (or already was); false when another Service holds it. */
+  claim(kind: ClaimKind, value: string, owner: ClaimOwner): Promise<boolean>;
+  release(kind: ClaimKind, value: string, ownerUid: string): Promise<void>;
+}
+
+/** A value claimed during one admission, freed again if the write does not happen. */
+type NewClaim = readonly [ClaimKind, string];
+
+/** How many values taken elsewhere meanwhile an allocation skips before it gives up. */
+const maxClaimAttempts = 64;
+
 const workloads = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob']);
 
 export function admissionChain(deps: AdmissionDeps): Admit {
@@ -83,8 +102,36 @@ export function admissionChain(deps: AdmissionDeps): Admit {
   const storedClasses = (including?: string) => deps.priorityClasses?.(including) ?? deps.listIn(priorityClasses, '');
   const podSecurityLookups = { namespace: deps.namespace, pods: (namespace: string) => deps.listIn(pods, namespace) };
 
-  async function allocate(request: AdmissionRequest, svc: Any): Promise<void> {
+  async function allocate(request: AdmissionRequest, svc: Any, claimed: NewClaim[]): Promise<void> {
     const spec = svc.spec;
+    const owner: ClaimOwner = {
+      namespace: svc.metadata.namespace ?? '',
+      name: svc.metadata.name ?? '',
+      uid: svc.metadata.uid,
+    };
+    /** Whether this Service may hold `value`: claimed in the datastore now (or already its own). */
+    const take = async (kind: ClaimKind, value: string): Promise<boolean> => {
+      if (deps.claims === undefined || isDryRun()) return true;
+      if (!(await deps.claims.claim(kind, value, owner))) return false;
+      claimed.push([kind, value]);
+      return true;
+    };
+    /** A free value by `pick`, skipping those another server claimed since the Services were read. */
+    const allocateFree = async <T extends string | number>(
+      kind: ClaimKind,
+      pick: () => T,
+      used: Set<T>,
+    ): Promise<T> => {
+      for (let attempt = 0; attempt < maxClaimAttempts; attempt++) {
+        const candidate = pick();
+        if (await take(kind, String(candidate))) return candidate;
+        used.add(candidate);
+      }
+      throw new ApiError(
+        'InternalError',
+        `could not allocate a ${kind === 'ip' ? 'ClusterIP' : 'NodePort'}: every value tried was taken meanwhile`,
+      );
+    };
     const old = request.old?.spec as Any | undefined;
     const all = (await deps.services()).filter((s) => s.metadata.uid !== svc.metadata.uid);
     if (spec.type === 'ExternalName') return;
@@ -104,7 +151,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       all.map((s) => (s.spec as Any)?.clusterIP).filter((ip): ip is string => typeof ip === 'string'),
     );
     if (spec.clusterIP === undefined || spec.clusterIP === '') {
-      spec.clusterIP = allocateIp(range, usedIps);
+      spec.clusterIP = await allocateFree('ip', () => allocateIp(range, usedIps), usedIps);
     } else if (spec.clusterIP !== 'None' && !old?.clusterIP) {
       const errors = new FieldErrors();
       if (!inRange(range, spec.clusterIP))
@@ -113,7 +160,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
           spec.clusterIP,
           `provided IP is not in the valid range. The range of valid IPs is ${deps.serviceCidr}`,
         );
-      else if (usedIps.has(spec.clusterIP))
+      else if (usedIps.has(spec.clusterIP) || !(await take('ip', spec.clusterIP)))
         errors.invalid('spec.clusterIP', spec.clusterIP, 'provided IP is already allocated');
       errors.throwIfAny('Service', '', svc.metadata.name);
     }
@@ -127,7 +174,8 @@ export function admissionChain(deps: AdmissionDeps): Admit {
         const previous = (old?.ports as Any[] | undefined)?.find(
           (p) => p.port === port.port && p.protocol === port.protocol,
         )?.nodePort;
-        if (port.nodePort === undefined) port.nodePort = previous ?? allocatePort(usedPorts);
+        if (port.nodePort === undefined)
+          port.nodePort = previous ?? (await allocateFree('nodePort', () => allocatePort(usedPorts), usedPorts));
         else if (port.nodePort !== previous) {
           if (port.nodePort < nodePortRange.first || port.nodePort > nodePortRange.last)
             errors.invalid(
@@ -135,7 +183,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
               port.nodePort,
               `provided port is not in the valid range. The range of valid ports is ${nodePortRange.first}-${nodePortRange.last}`,
             );
-          else if (usedPorts.has(port.nodePort))
+          else if (usedPorts.has(port.nodePort) || !(await take('nodePort', String(port.nodePort))))
             errors.invalid(`spec.ports[${i}].nodePort`, port.nodePort, 'provided port is already allocated');
         }
         usedPorts.add(port.nodePort);
@@ -208,6 +256,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       return;
     }
     const namespace = object.metadata.namespace ?? '';
+    const claimed: NewClaim[] = [];
     checkShape(info.group === '' ? info.resource : `${info.group}/${info.resource}`, info.kind, o);
     try {
       // before defaulting fills in priority 0: the number a client sent must be seen as sent
@@ -235,7 +284,7 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       }
       const claims = info.group === '' && info.resource === 'persistentvolumeclaims';
       if (claims && operation === 'CREATE') setDefaultStorageClass(o, await deps.listIn(storageClasses, ''));
-      if (info.group === '' && info.resource === 'services') await allocate(request, o);
+      if (info.group === '' && info.resource === 'services') await allocate(request, o, claimed);
       // MutatingAdmissionWebhook is the last mutating plugin; what it returns is checked and
       // defaulted again, as upstream decodes a webhook's answer
       if (deps.webhooks && (await runMutatingWebhooks(request, deps.webhooks))) {
@@ -251,6 +300,9 @@ export function admissionChain(deps: AdmissionDeps): Admit {
       if (deps.webhooks) await runValidatingWebhooks(request, deps.webhooks);
       if (operation === 'CREATE' && info.namespaced) await chargeQuota(info, o, namespace);
     } catch (err) {
+      // refused after values were claimed for it: they go back at once (the repair loop is the backstop)
+      for (const [kind, value] of claimed)
+        await deps.claims?.release(kind, value, o.metadata.uid).catch(() => undefined);
       // A shape that checkShape does not cover yet: refuse it as a bad request, never a server error.
       if (err instanceof TypeError)
         throw new ApiError('BadRequest', `${info.kind} has a field of an unexpected type: ${err.message}`);

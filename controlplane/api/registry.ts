@@ -45,6 +45,9 @@ export type Admit = (request: AdmissionRequest) => Promise<void>;
 /** Judges a delete of the stored object (the request's DELETE admission); throws ApiError to refuse. */
 export type AdmitDelete = (info: ResourceInfo, stored: KubeObject) => Promise<void>;
 
+/** Learns of an update (after: the object written) or a removal (after: undefined) that was stored. */
+type StoredChangeListener = (info: ResourceInfo, before: KubeObject, after: KubeObject | undefined) => Promise<void>;
+
 interface Selectors {
   labels?: LabelSelector;
   fields?: FieldSelector;
@@ -153,6 +156,7 @@ export class Registry {
   readonly #watches: WatchHub;
   #listFromMemory: ListFromMemory = () => undefined;
   #admitDelete: AdmitDelete = async () => undefined;
+  #afterStoredChange: StoredChangeListener | undefined;
 
   constructor(storage: Storage, admit: Admit, clock: Pick<Clock, 'now'> = systemClock) {
     this.storage = storage;
@@ -262,6 +266,19 @@ export class Registry {
       if (performance.now() >= until) return undefined;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
+  }
+
+  /**
+   * Sets what learns of each update or removal that reached the datastore, with the object before
+   * and after (undefined: removed); a Service's dropped ClusterIP and NodePorts are freed this way
+   * at once. Its failures never fail the write (a repair loop catches up).
+   */
+  afterStoredChange(listener: StoredChangeListener): void {
+    this.#afterStoredChange = listener;
+  }
+
+  async #storedChange(info: ResourceInfo, before: KubeObject, after: KubeObject | undefined): Promise<void> {
+    await this.#afterStoredChange?.(info, before, after).catch(() => undefined);
   }
 
   /** Sets what judges a delete before it is carried out (validating webhooks and policies). */
@@ -490,6 +507,7 @@ export class Registry {
       ) {
         try {
           const deleted = await this.storage.delete(key, kv.modRevision);
+          await this.#storedChange(info, current, undefined);
           return this.decode(info, { value: this.#encode(info, next), modRevision: deleted.modRevision });
         } catch (err) {
           if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
@@ -497,8 +515,12 @@ export class Registry {
         }
       }
       try {
-        const written = await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision);
-        return this.decode(info, written);
+        const written = this.decode(
+          info,
+          await this.storage.update(key, this.#encodeWrite(info, next), kv.modRevision),
+        );
+        await this.#storedChange(info, current, written);
+        return written;
       } catch (err) {
         if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;
         throw apiErrorFromStorage(err, info, name);
@@ -627,6 +649,7 @@ export class Registry {
       if (isDryRun()) return { object: current, removed: true };
       try {
         const deleted = await this.storage.delete(key, kv.modRevision);
+        await this.#storedChange(info, current, undefined);
         return { object: this.decode(info, { value: kv.value, modRevision: deleted.modRevision }), removed: true };
       } catch (err) {
         if (isStorageError(err, 'BOSUN_STORAGE_CONFLICT') && attempt < 20) continue;

@@ -214,6 +214,9 @@ export async function serveWatch(
     finish();
   }, timeoutSeconds * 1000);
   res.on('close', finish);
+  // a client that went away while the watch was being set up (a component stopping right after it
+  // started) has already had its 'close': without this its timers would keep the process alive
+  if (res.destroyed || !res.socket || res.socket.destroyed) finish();
   // the initial state (and what changed meanwhile) goes out as fast as the client takes it, however
   // large it is, holding at most about the soft limit; after it, a client that stops reading is dropped
   for (const object of initial) {

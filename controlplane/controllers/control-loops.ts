@@ -76,28 +76,54 @@ export function defaultControllers(
   ];
 }
 
-export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {
+/** The controllers alone (kube-controller-manager's part), started; stop() them when done. */
+export async function startControllerManager(
+  options: Omit<ControlLoopsOptions, 'withoutScheduler'>,
+): Promise<ControllerManager> {
   const log = options.logger;
-  const controllers = options.controllers ?? defaultControllers(options);
   const manager = new ControllerManager({
     client: options.client,
-    controllers,
+    controllers: options.controllers ?? defaultControllers(options),
     ...(options.clock ? { clock: options.clock } : {}),
     onError: (err, controller, key) => log?.warn({ err, controller, key }, 'controller pass failed; will retry'),
   });
-  const scheduler = options.withoutScheduler
-    ? undefined
-    : new Scheduler({
-        client: options.client,
-        ...(options.clock ? { clock: options.clock } : {}),
-        onError: (err, what) => log?.warn({ err, what }, 'scheduler'),
-      });
   try {
     await manager.start();
-    await scheduler?.start();
   } catch (err) {
-    await scheduler?.stop();
     await manager.stop();
+    throw err;
+  }
+  return manager;
+}
+
+/** The scheduler alone (kube-scheduler's part), started; stop() it when done. */
+export async function startScheduler(
+  options: Pick<ControlLoopsOptions, 'client' | 'clock' | 'logger'>,
+): Promise<Scheduler> {
+  const scheduler = new Scheduler({
+    client: options.client,
+    ...(options.clock ? { clock: options.clock } : {}),
+    onError: (err, what) => options.logger?.warn({ err, what }, 'scheduler'),
+  });
+  try {
+    await scheduler.start();
+  } catch (err) {
+    await scheduler.stop();
+    throw err;
+  }
+  return scheduler;
+}
+
+export async function startControlLoops(options: ControlLoopsOptions): Promise<RunningControlLoops> {
+  const log = options.logger;
+  const controllers = options.controllers ?? defaultControllers(options);
+  let manager: ControllerManager | undefined;
+  let scheduler: Scheduler | undefined;
+  try {
+    manager = await startControllerManager({ ...options, controllers });
+    scheduler = options.withoutScheduler ? undefined : await startScheduler(options);
+  } catch (err) {
+    await manager?.stop();
     throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });
   }
   log?.info(
@@ -105,10 +131,11 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
     'control loops running',
   );
   let stopping: Promise<void> | undefined;
+  const running = manager;
   return {
     scheduler,
     manager,
-    stop: () => (stopping ??= Promise.all([scheduler?.stop(), manager.stop()]).then(() => undefined)),
+    stop: () => (stopping ??= Promise.all([scheduler?.stop(), running.stop()]).then(() => undefined)),
   };
 }
 

@@ -1,0 +1,87 @@
+/**
+ * Runs one component of the control plane (the scheduler, or the controllers) only while this
+ * process leads its Lease, as kube-scheduler and kube-controller-manager run with --leader-elect:
+ * started when leadership comes, stopped when it goes, started again (fresh caches) when it comes
+ * back. The component writes through a fenced client, so whatever it still tries between the loss
+ * and its stop is refused before it reaches the API.
+ */
+import type { Logger } from 'pino';
+import type { Clock } from '../../kube/clock.ts';
+import type { ClusterClient } from '../controllers/client.ts';
+import type { LeaderElectionTimings } from './election-config.ts';
+import { fencedClient } from './fenced-client.ts';
+import { LeaderElector, type LeaseClient } from './leader-elector.ts';
+
+interface Stoppable {
+  stop(): Promise<void>;
+}
+
+interface ElectedComponentOptions {
+  /** The Lease's name in kube-system: `kube-scheduler` or `kube-controller-manager`. */
+  readonly lease: string;
+  readonly identity: string;
+  readonly timings: LeaderElectionTimings;
+  readonly leases: LeaseClient;
+  readonly clock: Clock;
+  readonly logger?: Logger;
+  /** The component's unfenced client; it gets a fenced one. */
+  readonly client: ClusterClient;
+  readonly start: (client: ClusterClient) => Promise<Stoppable>;
+}
+
+const leaderElectionNamespace = 'kube-system';
+
+export class ElectedComponent {
+  readonly elector: LeaderElector;
+  readonly #options: ElectedComponentOptions;
+  /** Starts and stops run one after the other, in the order leadership changed. */
+  #transitions: Promise<void> = Promise.resolve();
+  #running: Stoppable | undefined;
+
+  constructor(options: ElectedComponentOptions) {
+    this.#options = options;
+    this.elector = new LeaderElector({
+      namespace: leaderElectionNamespace,
+      name: options.lease,
+      identity: options.identity,
+      timings: options.timings,
+      leases: options.leases,
+      clock: options.clock,
+      ...(options.logger ? { logger: options.logger } : {}),
+      onStartedLeading: () => this.#then(() => this.#start()),
+      onStoppedLeading: () => this.#then(() => this.#stop()),
+    });
+  }
+
+  /** Campaigns until `signal` aborts; then stops the component and gives the lease up. */
+  async run(signal: AbortSignal): Promise<void> {
+    await this.elector.run(signal);
+    this.#then(() => this.#stop());
+    await this.#transitions;
+  }
+
+  #then(step: () => Promise<void>): void {
+    this.#transitions = this.#transitions.then(step);
+  }
+
+  async #start(): Promise<void> {
+    if (this.#running !== undefined || !this.elector.isLeader()) return;
+    const { lease, client, logger } = this.#options;
+    try {
+      this.#running = await this.#options.start(
+        fencedClient(client, `${leaderElectionNamespace}/${lease}`, () => this.elector.isLeader()),
+      );
+    } catch (err) {
+      logger?.error(
+        { err: (err as Error).message, lease },
+        'could not start while leading; next leadership change retries',
+      );
+    }
+  }
+
+  async #stop(): Promise<void> {
+    const running = this.#running;
+    this.#running = undefined;
+    await running?.stop();
+  }
+}

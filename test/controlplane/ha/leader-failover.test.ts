@@ -1,0 +1,189 @@
+/**
+ * Two real `bosun server` processes on one real etcd, with leader election at short timings
+ * (lease 4 s, renew deadline 3 s, retry 1 s): the scheduler and the controllers run on one of
+ * them only. Cut the leader off from etcd (a relay the test controls) and it stops leading before
+ * the other takes over; healed, it comes back as a standby and writes nothing. Kill -9 the leader
+ * and the other leads within the lease time. Writes are attributed per server from each server's
+ * audit log (the components' User-Agent).
+ */
+import test from 'ava';
+import { rmSync } from 'node:fs';
+import { startEtcd, type EtcdProcess } from '../etcd-process.ts';
+import { waitFor } from '../ports.ts';
+import { adminIdentity, call } from '../server-process.ts';
+import { partitionableLink, type PartitionableLink } from '../tcp-partition.ts';
+import { fastElection, startHaServer, throughRelay, type HaServer } from './servers.ts';
+
+const controllerLease = 'kube-system/kube-controller-manager';
+const schedulerLease = 'kube-system/kube-scheduler';
+
+let etcd: EtcdProcess;
+let link: PartitionableLink;
+let cutOff: HaServer;
+let direct: HaServer;
+
+test.before(async () => {
+  etcd = await startEtcd();
+  const endpoint = new URL(etcd.endpoint);
+  link = await partitionableLink(endpoint.hostname, Number(endpoint.port));
+  // the server behind the relay starts first and takes both leases
+  cutOff = await startHaServer({ etcdFlags: throughRelay(etcd.serverFlags, link.address), serverArgs: fastElection });
+  await waitFor('the first server to lead', () => cutOff.leadership(controllerLease).length > 0, 30_000);
+  direct = await startHaServer({ etcdFlags: etcd.serverFlags, sharePkiWith: cutOff.process, serverArgs: fastElection });
+});
+
+test.after.always(async () => {
+  link?.heal();
+  for (const server of [cutOff, direct]) {
+    await server?.process.destroy();
+    if (server) rmSync(server.process.dataDir, { recursive: true, force: true });
+  }
+  await link?.close();
+  await etcd?.destroy();
+});
+
+const admin = () => adminIdentity(cutOff.process.dataDir);
+
+async function holder(
+  through: HaServer,
+  name: string,
+): Promise<{ holder: string; transitions: number; renewTime: number }> {
+  const reply = await call(
+    through.process,
+    'GET',
+    `/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/${name}`,
+    admin(),
+  );
+  if (reply.status !== 200) throw new Error(`lease ${name}: ${reply.status}`);
+  return {
+    holder: reply.body.spec.holderIdentity,
+    transitions: reply.body.spec.leaseTransitions,
+    renewTime: Date.parse(reply.body.spec.renewTime),
+  };
+}
+
+function deployment(name: string) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
+  };
+}
+
+/** Creates a Deployment through `through` and waits until a controller made its ReplicaSet. */
+async function rollOut(through: HaServer, name: string): Promise<number> {
+  const created = await call(
+    through.process,
+    'POST',
+    '/apis/apps/v1/namespaces/default/deployments',
+    admin(),
+    deployment(name),
+  );
+  if (created.status !== 201) throw new Error(`create ${name}: ${created.status} ${JSON.stringify(created.body)}`);
+  const startedAt = Date.now();
+  await waitFor(`a ReplicaSet for ${name}`, async () => {
+    const list = await call(
+      through.process,
+      'GET',
+      `/apis/apps/v1/namespaces/default/replicasets?labelSelector=app%3D${name}`,
+      admin(),
+    );
+    return list.status === 200 && list.body.items.length > 0;
+  });
+  return startedAt;
+}
+
+test.serial('one server leads both leases; the standby serves the API and its controllers write nothing', async (t) => {
+  const first = cutOff.identity();
+  t.regex(first, /^[^_]+_[0-9a-f-]{36}$/, 'holderIdentity is <hostname>_<uuid>');
+  t.not(direct.identity(), first);
+  t.is((await holder(direct, 'kube-controller-manager')).holder, first);
+  t.is((await holder(direct, 'kube-scheduler')).holder, first);
+  await rollOut(direct, 'through-standby');
+  t.true(cutOff.componentWrites().some((w) => w.userAgent.startsWith('kube-controller-manager/')));
+  t.deepEqual(direct.componentWrites(), [], 'the standby wrote nothing');
+});
+
+test.serial(
+  'a leader cut off from etcd stops leading before the other starts, and comes back as a standby',
+  async (t) => {
+    const before = await holder(direct, 'kube-controller-manager');
+    link.partition();
+    await waitFor(
+      'the cut-off server to stop leading',
+      () => cutOff.leadership(controllerLease).some((l) => l.msg === 'stopped leading'),
+      20_000,
+    );
+    await waitFor('the other server to lead', () => direct.leadership(controllerLease).length > 0, 20_000);
+    const stopped = cutOff.leadership(controllerLease).find((l) => l.msg === 'stopped leading')!.time;
+    const started = direct.leadership(controllerLease)[0]!.time;
+    t.true(stopped < started, `stopped at ${stopped}, the other started at ${started}`);
+    const after = await holder(direct, 'kube-controller-manager');
+    t.is(after.holder, direct.identity());
+    t.is(after.transitions, before.transitions + 1);
+    await waitFor(
+      'the scheduler to move too',
+      async () => (await holder(direct, 'kube-scheduler')).holder === direct.identity(),
+      20_000,
+    );
+    // work that appears while the old leader is cut off is done by the new one
+    await rollOut(direct, 'during-partition');
+    link.heal();
+    // healed: the old leader reads the lease again, sees it held, and stays a standby
+    await waitFor(
+      'the healed server to serve from etcd again',
+      async () => (await holder(cutOff, 'kube-controller-manager')).holder === direct.identity(),
+      20_000,
+    );
+    await rollOut(cutOff, 'after-heal');
+    // long enough for stale loops to act: the leader renews three more times, seen through the healed server
+    const renewedAt = (await holder(cutOff, 'kube-controller-manager')).renewTime;
+    await waitFor(
+      'three more renewals by the leader',
+      async () => (await holder(cutOff, 'kube-controller-manager')).renewTime - renewedAt >= 3_000,
+      10_000,
+    );
+    const late = cutOff.componentWrites().filter((w) => w.received >= started);
+    t.deepEqual(late, [], 'no write by the old leader once the new one led');
+    t.deepEqual(
+      cutOff.leadership(controllerLease).map((l) => l.msg),
+      ['became leader', 'stopped leading'],
+      'the healed server did not lead again',
+    );
+    t.is((await holder(cutOff, 'kube-controller-manager')).holder, direct.identity());
+    const perServer = { cutOff: cutOff.componentWrites().length, direct: direct.componentWrites().length };
+    t.log(`component writes per server: ${JSON.stringify(perServer)}`);
+    t.true(perServer.direct > 0);
+  },
+);
+
+test.serial('kill -9 the leader: the other leads within the lease time and its controllers write', async (t) => {
+  t.is((await holder(cutOff, 'kube-controller-manager')).holder, direct.identity());
+  const killedAt = Date.now();
+  await direct.process.kill();
+  await waitFor(
+    'the survivor to lead',
+    () => cutOff.leadership(controllerLease).at(-1)?.msg === 'became leader',
+    20_000,
+  );
+  t.is((await holder(cutOff, 'kube-controller-manager')).holder, cutOff.identity());
+  const ledAfter = cutOff.leadership(controllerLease).at(-1)!;
+  t.is(ledAfter.msg, 'became leader');
+  const failoverMs = ledAfter.time - killedAt;
+  t.log(`failover (kill -9 → new leader): ${failoverMs} ms`);
+  // lease 4 s after the last renewal, plus at most 2.2 retry periods of a standby's wait
+  t.true(failoverMs <= 4_000 + 2_200 + 1_000, `took ${failoverMs} ms`);
+  await rollOut(cutOff, 'after-kill');
+  t.true(cutOff.componentWrites().some((w) => w.received > killedAt));
+  await waitFor(
+    'the scheduler to move too',
+    async () => (await holder(cutOff, 'kube-scheduler')).holder === cutOff.identity(),
+    20_000,
+  );
+  t.true(cutOff.leadership(schedulerLease).length >= 3);
+});

@@ -1,0 +1,224 @@
+import test from 'ava';
+import type { Lease } from '../../../kube/corev1.ts';
+import { ApiError } from '../../../kube/errors.ts';
+import {
+  defaultLeaderElectionTimings,
+  leaderElectionTimingsProblem,
+} from '../../../controlplane/leader-election/election-config.ts';
+import {
+  initialElectorState,
+  isLeading,
+  observe,
+  planAttempt,
+  renewed,
+} from '../../../controlplane/leader-election/elector-state.ts';
+import { LeaderElector, type LeaseClient } from '../../../controlplane/leader-election/leader-elector.ts';
+import { fencedClient } from '../../../controlplane/leader-election/fenced-client.ts';
+import { candidateIdentity } from '../../../controlplane/leader-election/candidate-identity.ts';
+import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
+import { isCodedError } from '../../../kube/errors.ts';
+import { ManualClock } from '../../agent/manual-clock.ts';
+
+const t0 = Date.parse('2026-12-07T10:00:00Z');
+const timings = defaultLeaderElectionTimings;
+const candidate = (identity: string) => ({ namespace: 'kube-system', name: 'kube-scheduler', identity, timings });
+
+/** A Lease store with resourceVersions: a stale write is a Conflict, as the API answers. */
+class LeaseStore {
+  lease: Lease | undefined;
+  version = 0;
+  writes: { holder: string; at: number }[] = [];
+  readonly clock: ManualClock;
+  constructor(clock: ManualClock) {
+    this.clock = clock;
+  }
+  clientFor(reachable: () => boolean): LeaseClient {
+    const guard = () => {
+      if (!reachable()) throw new ApiError('ServiceUnavailable', 'etcd unreachable');
+    };
+    return {
+      get: async () => {
+        guard();
+        return this.lease && structuredClone(this.lease);
+      },
+      create: async (lease) => {
+        guard();
+        if (this.lease) throw new ApiError('AlreadyExists', 'exists');
+        return this.#store(lease);
+      },
+      update: async (lease) => {
+        guard();
+        if (lease.metadata.resourceVersion !== String(this.version)) throw new ApiError('Conflict', 'stale');
+        return this.#store(lease);
+      },
+    };
+  }
+  #store(lease: Lease): Lease {
+    this.version++;
+    this.lease = { ...structuredClone(lease), metadata: { ...lease.metadata, resourceVersion: String(this.version) } };
+    this.writes.push({ holder: lease.spec?.holderIdentity ?? '', at: this.clock.now() });
+    return structuredClone(this.lease);
+  }
+}
+
+/** The scheduler's lease as a_1 holds it. */
+const heldLease = (resourceVersion: string, transitions: number, acquireTime: string, renewTime: string): Lease => ({
+  metadata: { namespace: 'kube-system', name: 'kube-scheduler', resourceVersion },
+  spec: { holderIdentity: 'a_1', leaseDurationSeconds: 15, acquireTime, renewTime, leaseTransitions: transitions },
+});
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
+};
+
+test('the first candidate creates the lease: holder, no transitions, acquireTime = renewTime', (t) => {
+  const state = observe(initialElectorState, undefined, t0);
+  const write = planAttempt(state, candidate('a_1'), t0);
+  t.is(write.kind, 'create');
+  if (write.kind !== 'create') return;
+  t.like(write.lease, {
+    metadata: { namespace: 'kube-system', name: 'kube-scheduler' },
+    spec: { holderIdentity: 'a_1', leaseDurationSeconds: 15, leaseTransitions: 0 },
+  });
+  t.is(write.lease.spec?.acquireTime, '2026-12-07T10:00:00.000000Z');
+  t.is(write.lease.spec?.renewTime, write.lease.spec?.acquireTime);
+});
+
+test('a standby judges the lease by when it saw it change, not by the renewTime another clock wrote', (t) => {
+  // the holder's clock is an hour behind: its renewTime looks long expired, yet it renewed just now
+  const held = heldLease('7', 3, '2026-12-07T09:00:00.000000Z', '2026-12-07T09:00:00.000000Z');
+  let state = observe(initialElectorState, held, t0);
+  t.deepEqual(planAttempt(state, candidate('b_2'), t0), { kind: 'none', heldBy: 'a_1' });
+  // the same record seen again does not restart the wait
+  state = observe(state, { ...held, metadata: { ...held.metadata } }, t0 + 14_999);
+  t.is(planAttempt(state, candidate('b_2'), t0 + 14_999).kind, 'none');
+  const takeover = planAttempt(state, candidate('b_2'), t0 + 15_000);
+  t.is(takeover.kind, 'update');
+  if (takeover.kind !== 'update') return;
+  t.is(takeover.lease.metadata.resourceVersion, '7', 'the write is conditional on the version read');
+  t.like(takeover.lease.spec, {
+    holderIdentity: 'b_2',
+    leaseTransitions: 4,
+    acquireTime: '2026-12-07T10:00:15.000000Z',
+  });
+});
+
+test('a renewal keeps acquireTime and leaseTransitions; a released lease (no holder) is taken at once', (t) => {
+  const mine = heldLease('3', 2, '2026-12-07T09:59:00.000000Z', '2026-12-07T09:59:58.000000Z');
+  const renewal = planAttempt(observe(initialElectorState, mine, t0), candidate('a_1'), t0);
+  t.like(renewal, {
+    kind: 'update',
+    lease: {
+      spec: {
+        acquireTime: '2026-12-07T09:59:00.000000Z',
+        renewTime: '2026-12-07T10:00:00.000000Z',
+        leaseTransitions: 2,
+      },
+    },
+  });
+  const released: Lease = { ...mine, spec: { ...mine.spec, holderIdentity: '', leaseDurationSeconds: 1 } };
+  t.like(planAttempt(observe(initialElectorState, released, t0), candidate('b_2'), t0), {
+    kind: 'update',
+    lease: { spec: { holderIdentity: 'b_2', leaseTransitions: 3 } },
+  });
+});
+
+test('a leader stops leading at the renew deadline, before its lease can expire for a standby', (t) => {
+  const state = renewed({ metadata: {} }, t0);
+  t.true(isLeading(state, timings, t0 + timings.renewDeadlineMs - 1));
+  t.false(isLeading(state, timings, t0 + timings.renewDeadlineMs));
+  t.true(timings.renewDeadlineMs < timings.leaseDurationMs);
+});
+
+test("timings are checked with upstream's rules", (t) => {
+  t.is(leaderElectionTimingsProblem(timings), undefined);
+  t.is(
+    leaderElectionTimingsProblem({ ...timings, renewDeadlineMs: 15_000 }),
+    'leaseDuration must be greater than renewDeadline',
+  );
+  t.is(
+    leaderElectionTimingsProblem({ ...timings, retryPeriodMs: 9_000 }),
+    'renewDeadline must be greater than retryPeriod*JitterFactor',
+  );
+  t.regex(candidateIdentity('server-1'), /^server-1_[0-9a-f-]{36}$/);
+});
+
+test('two candidates: one leads; cut off, it stops at the renew deadline and the other starts only after the lease', async (t) => {
+  const clock = new ManualClock(t0);
+  const store = new LeaseStore(clock);
+  let aReachable = true;
+  const events: string[] = [];
+  const elector = (id: string, reachable: () => boolean, random: number) =>
+    new LeaderElector({
+      namespace: 'kube-system',
+      name: 'kube-controller-manager',
+      identity: id,
+      timings,
+      leases: store.clientFor(reachable),
+      clock,
+      random: () => random,
+      onStartedLeading: () => events.push(`${id} started ${clock.now() - t0}`),
+      onStoppedLeading: () => events.push(`${id} stopped ${clock.now() - t0}`),
+    });
+  const a = elector('a_1', () => aReachable, 0);
+  const b = elector('b_2', () => true, 0.5);
+  const stop = new AbortController();
+  const runA = a.run(stop.signal);
+  await settle();
+  const runB = b.run(stop.signal);
+  await settle();
+  t.true(a.isLeader());
+  t.false(b.isLeader());
+  let overlap = 0;
+  const step = async (ms: number) => {
+    for (let i = 0; i < ms / 100; i++) {
+      clock.advance(100);
+      await settle();
+      if (a.isLeader() && b.isLeader()) overlap++;
+    }
+  };
+  await step(30_000);
+  t.true(a.isLeader(), 'the leader keeps renewing');
+  t.deepEqual(events, ['a_1 started 0']);
+  const lastRenewal = store.writes.at(-1)!.at - t0;
+  aReachable = false;
+  await step(30_000);
+  t.is(overlap, 0, 'never two leaders at one instant');
+  const stoppedAt = Number(events[1]?.split(' ')[2]);
+  const startedAt = Number(events[2]?.split(' ')[2]);
+  t.is(events[1]?.split(' ').slice(0, 2).join(' '), 'a_1 stopped');
+  t.true(stoppedAt <= lastRenewal + timings.renewDeadlineMs, `stopped at ${stoppedAt}, renewed at ${lastRenewal}`);
+  t.is(events[2]?.split(' ').slice(0, 2).join(' '), 'b_2 started');
+  t.true(startedAt >= lastRenewal + timings.leaseDurationMs, `took over at ${startedAt}`);
+  t.true(startedAt <= lastRenewal + timings.leaseDurationMs + 2.2 * timings.retryPeriodMs + 200);
+  t.like(store.lease?.spec, { holderIdentity: 'b_2', leaseTransitions: 1 });
+  // healed, the old leader comes back as a standby
+  aReachable = true;
+  await step(10_000);
+  t.false(a.isLeader());
+  t.true(b.isLeader());
+  t.is(overlap, 0);
+  stop.abort();
+  await Promise.all([runA, runB]);
+  t.is(store.lease?.spec?.holderIdentity, '', 'the leader steps down on a graceful stop');
+});
+
+test('the fenced client refuses writes once leadership is lost and still reads', async (t) => {
+  const cluster = new MemoryCluster();
+  let leading = true;
+  const client = fencedClient(cluster, 'kube-system/kube-controller-manager', () => leading);
+  const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { namespace: 'default', name: 'p' }, spec: {} };
+  await client.create('pods', pod);
+  leading = false;
+  const refused = await t.throwsAsync(() =>
+    client.create('pods', { ...pod, metadata: { ...pod.metadata, name: 'q' } }),
+  );
+  t.true(isCodedError(refused, 'BOSUN_LEADER_ELECTION_LOST'));
+  await t.throwsAsync(() => client.delete('pods', 'default', 'p'));
+  await t.throwsAsync(() => client.bind('default', 'p', 'n1'));
+  t.deepEqual(
+    (await client.list('pods')).items.map((p) => p.metadata.name),
+    ['p'],
+    'nothing was written after the loss',
+  );
+});
