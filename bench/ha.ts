@@ -15,7 +15,6 @@
  */
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
-import { rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { kubeLeaseApi } from '../agent/node/kube-lease-api.ts';
 import { apiListWatch, Informer } from '../kube/informer.ts';
@@ -40,8 +39,6 @@ const round = (n: number) => Math.round(n);
 const log = pino({ level: 'silent' });
 const etcd = await startEtcd();
 const fleet = await startServerFleet(etcd, 3);
-// a restarted first server no longer removes its folder itself
-const firstDataDir = fleet.servers[0]!.dataDir;
 try {
   const servers = fleet.servers;
   const first = servers[0]!;
@@ -113,5 +110,4 @@ try {
 } finally {
   await fleet.destroy();
   await etcd.destroy();
-  rmSync(firstDataDir, { recursive: true, force: true });
 }
