@@ -5,7 +5,7 @@
  * cluster. Who may read the upload, what it is worth without the key, and that it expires.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../../kube/client.ts';
@@ -88,6 +88,24 @@ function pathsIn(name: string): NodePaths {
   };
 }
 
+/** `bosun server join --no-start` with this upload's token, into `paths`. */
+function joinLaidOut(made: Upload, paths: NodePaths, certificateKey: Buffer, serverArgs: string[]) {
+  return joinServer({
+    server: first.url,
+    token: parseBootstrapToken(made.token)!,
+    tokenText: made.token,
+    pins: [caCertHash(readFileSync(join(first.dataDir, 'pki/ca.crt'), 'utf8'))],
+    certificateKey,
+    paths,
+    advertiseAddress: '127.0.0.1',
+    bindAddress: '127.0.0.1',
+    port: 6443,
+    serverArgs,
+    start: false,
+    say: () => undefined,
+  });
+}
+
 async function storedCerts(): Promise<unknown> {
   const reply = await call(first, 'GET', certsPath, admin);
   return reply.status === 200 ? reply.body.data : reply.status;
@@ -96,20 +114,11 @@ async function storedCerts(): Promise<unknown> {
 test.serial('a joined server serves the same cluster: same CA, secrets and service-account tokens', async (t) => {
   const made = await upload();
   const paths = pathsIn('second');
-  const result = await joinServer({
-    server: first.url,
-    token: parseBootstrapToken(made.token)!,
-    tokenText: made.token,
-    pins: [caCertHash(readFileSync(join(first.dataDir, 'pki/ca.crt'), 'utf8'))],
-    certificateKey: parseCertificateKey(made.certificateKey)!,
-    paths,
-    advertiseAddress: '127.0.0.1',
-    bindAddress: '127.0.0.1',
-    port: 6443,
-    serverArgs: ['--datastore', 'etcd', ...etcd.serverFlags],
-    start: false,
-    say: () => undefined,
-  });
+  const result = await joinLaidOut(made, paths, parseCertificateKey(made.certificateKey)!, [
+    '--datastore',
+    'etcd',
+    ...etcd.serverFlags,
+  ]);
   const encryptionFlag = result.serverArgs.indexOf('--encryption-provider-config');
   t.true(encryptionFlag >= 0, 'the joined server encrypts with the cluster keys');
   const joinedEncryption = result.serverArgs[encryptionFlag + 1]!;
@@ -216,24 +225,41 @@ test.serial('without the certificate key the upload is useless, and nothing is l
   const otherKey = Buffer.from('11'.repeat(32), 'hex');
   t.like(openSecretData(otherKey, data), { ok: false, reason: 'wrong-key' });
   const paths = pathsIn('no-key');
-  const error = await t.throwsAsync(
-    joinServer({
-      server: first.url,
-      token: parseBootstrapToken(made.token)!,
-      tokenText: made.token,
-      pins: [caCertHash(readFileSync(join(first.dataDir, 'pki/ca.crt'), 'utf8'))],
-      certificateKey: otherKey,
-      paths,
-      advertiseAddress: '127.0.0.1',
-      bindAddress: '127.0.0.1',
-      port: 6443,
-      serverArgs: [],
-      start: false,
-      say: () => undefined,
-    }),
-  );
+  const error = await t.throwsAsync(joinLaidOut(made, paths, otherKey, []));
   t.true(error instanceof JoinError && error.code === 'JOIN_BAD_CERTIFICATE_KEY', error?.message);
   t.throws(() => readFileSync(join(paths.dataDir, 'server/pki/ca.key')), undefined, 'no key was written');
+});
+
+test.serial('a control-plane token reads that one Secret and nothing else, and may change nothing', async (t) => {
+  const made = await upload();
+  const before = await storedCerts();
+  const identity = { token: made.token };
+  const refused: [string, string, unknown?][] = [
+    ['GET', '/api/v1/namespaces/kube-system/secrets'],
+    ['GET', `/api/v1/namespaces/kube-system/secrets/bootstrap-token-${made.token.slice(0, 6)}`],
+    ['GET', '/api/v1/namespaces/default/secrets'],
+    ['PUT', certsPath, { metadata: { name: 'bosun-certs', namespace: 'kube-system' }, data: {} }],
+    ['DELETE', certsPath],
+    ['POST', '/api/v1/namespaces/kube-system/secrets', { metadata: { name: 'bosun-certs-2' }, data: {} }],
+  ];
+  for (const [method, path, body] of refused) {
+    const reply = await call(first, method, path, identity, body);
+    t.is(reply.status, 403, `${method} ${path}: ${reply.status}`);
+  }
+  t.deepEqual(await storedCerts(), before, 'the upload is unchanged');
+  t.is((await call(first, 'GET', '/api/v1/namespaces/kube-system/secrets/bosun-certs-2', admin)).status, 404);
+});
+
+test.serial("a data folder that holds another cluster's CA is not overwritten", async (t) => {
+  const made = await upload();
+  const paths = pathsIn('other-cluster');
+  const pki = join(paths.dataDir, 'server', 'pki');
+  mkdirSync(pki, { recursive: true });
+  writeFileSync(join(pki, 'ca.crt'), 'another cluster');
+  const error = await t.throwsAsync(joinLaidOut(made, paths, parseCertificateKey(made.certificateKey)!, []));
+  t.true(error instanceof JoinError && error.code === 'JOIN_ALREADY_JOINED', error?.message);
+  t.is(readFileSync(join(pki, 'ca.crt'), 'utf8'), 'another cluster');
+  t.throws(() => readFileSync(join(pki, 'ca.key')), undefined, 'no key was written beside it');
 });
 
 test.serial(
