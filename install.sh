@@ -42,6 +42,9 @@ cgroup_root=${BOSUN_CGROUP_ROOT:-/}
 node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
 # the node's (and single-node server's) address; empty: the address of the default route
 node_ip=${BOSUN_NODE_IP:-}
+# the first server's datastore, for a cluster that more servers join (install.sh server-join), e.g.
+# "--datastore etcd --etcd-endpoints https://10.0.0.5:2379 --etcd-cafile ... --etcd-certfile ... --etcd-keyfile ..."
+read -r -a datastore_args <<<"${BOSUN_DATASTORE_ARGS:-}"
 # node_modules to use instead of downloading them (offline installs)
 node_modules=${BOSUN_NODE_MODULES:-}
 
@@ -54,7 +57,8 @@ fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 if [ -d /run/systemd/system ] && [ -z "${BOSUN_NO_SYSTEMD:-}" ]; then with_systemd=1; else with_systemd=; fi
 
-usage() { sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; }
+# the comment block at the top, whatever its length
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 mode=${1:-single}
 case "$mode" in
@@ -66,11 +70,18 @@ esac
 if [ "$mode" = join ]; then
   [ $# -ge 5 ] || fail "join needs: install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> (bosun init printed it)"
 fi
+# whether the arguments after the first name flag $1 (as --flag value or --flag=value)
+names_flag() {
+  local flag=$1 arg
+  shift
+  for arg in "$@"; do
+    case "$arg" in "$flag" | "$flag"=*) return 0 ;; esac
+  done
+  return 1
+}
 if [ "$mode" = server-join ]; then
-  case " $* " in
-    *" --certificate-key "*" --etcd-endpoints "* | *" --etcd-endpoints "*" --certificate-key "*) ;;
-    *) fail "server-join needs: install.sh server-join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> --certificate-key <hex> --etcd-endpoints <urls> (bosun token create --control-plane --print-join-command prints all but the etcd endpoints)" ;;
-  esac
+  names_flag --certificate-key "$@" && names_flag --etcd-endpoints "$@" ||
+    fail "server-join needs: install.sh server-join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> --certificate-key <hex> --etcd-endpoints <urls> (bosun token create --control-plane --print-join-command prints all but the etcd endpoints)"
 fi
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it installs system packages and runs the node's daemons)"
@@ -167,6 +178,7 @@ single() {
   start_containerd
   local init_args=("${paths[@]}")
   [ -z "$node_ip" ] || init_args+=(--advertise-address "$node_ip")
+  init_args+=("${datastore_args[@]}")
   say "control plane (bosun init)"
   local join_command
   join_command=$("$bosun" init "${init_args[@]}")
@@ -182,6 +194,13 @@ Join more machines (run on each, as root, with bosun's source):
   ./install.sh join ${join_args[*]:2}
 (a new token later: bosun token create --print-join-command --kubeconfig $etc_dir/admin.kubeconfig)
 MSG
+  if [ ${#datastore_args[@]} -gt 0 ]; then
+    cat <<MSG
+Add API servers (on each, as root: the line that this prints, after its first two words, plus the etcd flags):
+  bosun token create --control-plane --print-join-command --kubeconfig $etc_dir/admin.kubeconfig --data-dir $data_dir/server
+  ./install.sh server-join <that line> ${datastore_args[*]}
+MSG
+  fi
 }
 
 join_mode() {

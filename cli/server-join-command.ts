@@ -13,6 +13,7 @@ import { etcdOptions, etcdServerFlags, type EtcdArgs } from './etcd-flags.ts';
 import { requiredPositional } from './typed-args.ts';
 
 interface ServerJoinArgs extends NodePathArgs, EtcdArgs {
+  datastore: 'etcd';
   server: string;
   token: string;
   'discovery-token-ca-cert-hash': string[];
@@ -60,6 +61,12 @@ export const serverJoinCommand: CommandModule<object, ServerJoinArgs> = {
         type: 'string',
         demandOption: true,
         describe: 'The 64 hex digits that open the uploaded control-plane material (printed with the token)',
+      })
+      .option('datastore', {
+        type: 'string',
+        choices: ['etcd'] as const,
+        default: 'etcd' as const,
+        describe: "The cluster's datastore: etcd, the one every server of a cluster shares",
       })
       .options(etcdOptions)
       .option('advertise-address', {

@@ -22,8 +22,13 @@ test('server-join without the certificate key or the etcd endpoints says what it
     t.is(reply.code, 1, args.join(' '));
     t.regex(reply.stderr, /server-join needs: .*--certificate-key <hex> --etcd-endpoints <urls>/);
   }
-  const complete = await asNobody(...base, ...pin, '--certificate-key', 'b'.repeat(64), '--etcd-endpoints', 'x');
-  t.regex(complete.stderr, /run as root/, 'a whole line passes on to the next check');
+  for (const whole of [
+    [...base, ...pin, '--certificate-key', 'b'.repeat(64), '--etcd-endpoints', 'x'],
+    [...base, ...pin, `--certificate-key=${'b'.repeat(64)}`, '--etcd-endpoints=x'],
+  ]) {
+    const complete = await asNobody(...whole);
+    t.regex(complete.stderr, /run as root/, `a whole line passes on to the next check: ${whole.join(' ')}`);
+  }
 });
 
 test('--help names the server-join mode', async (t) => {
