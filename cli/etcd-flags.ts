@@ -27,3 +27,11 @@ export function etcdServerFlags(args: EtcdArgs, why: string): string[] {
   );
   return ['--datastore', 'etcd', '--etcd-endpoints', args['etcd-endpoints'].join(','), ...files];
 }
+
+/** `bosun init`'s datastore flags for its server: none for sqlite (etcd flags refused), etcd's with its endpoints. */
+export function datastoreServerFlags(datastore: 'sqlite' | 'etcd', args: EtcdArgs): string[] {
+  if (datastore === 'etcd') return etcdServerFlags(args, '--datastore etcd needs the etcd client URLs');
+  if (args['etcd-endpoints'].length > 0)
+    throw new CliError('--etcd-endpoints goes with --datastore etcd', ExitCode.usage);
+  return [];
+}

@@ -7,7 +7,7 @@ import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { advertiseAddress } from './advertise-address.ts';
 import { parseDurationSeconds } from './duration.ts';
-import { etcdOptions, etcdServerFlags, type EtcdArgs } from './etcd-flags.ts';
+import { datastoreServerFlags, etcdOptions, type EtcdArgs } from './etcd-flags.ts';
 import { nodePathOptions, nodePathsFrom, type NodePathArgs } from '../host/init/node-paths.ts';
 
 interface InitArgs extends NodePathArgs, EtcdArgs {
@@ -18,14 +18,6 @@ interface InitArgs extends NodePathArgs, EtcdArgs {
   'server-arg': string[];
   'pod-security': 'privileged' | 'baseline' | 'restricted' | undefined;
   datastore: 'sqlite' | 'etcd';
-}
-
-/** The server's datastore flags from init's. */
-function datastoreFlags(args: InitArgs): string[] {
-  if (args.datastore === 'etcd') return etcdServerFlags(args, '--datastore etcd needs the etcd client URLs');
-  if (args['etcd-endpoints'].length > 0)
-    throw new CliError('--etcd-endpoints goes with --datastore etcd', ExitCode.usage);
-  return [];
 }
 
 export const initCommand: CommandModule<object, InitArgs> = {
@@ -82,7 +74,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
         `--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`,
         ExitCode.usage,
       );
-    const datastore = datastoreFlags(args);
+    const datastore = datastoreServerFlags(args.datastore, args);
     const advertise = await advertiseAddress(args['advertise-address']);
     const { initCluster } = await import('../host/init/init-cluster.ts');
     const { podSecurityDefaultForLevel } = await import('../controlplane/admission/pod-security/config.ts');
