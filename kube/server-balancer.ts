@@ -22,7 +22,7 @@ interface BalancerOptions {
   readonly ca: string;
   /** Health checks of every server this often (default 2 s). */
   readonly probeIntervalMs?: number;
-  /** A health check that takes longer has failed (default 1 s). */
+  /** A health check that takes longer has failed (default 2 s: a busy server is not a dead one; a dead one refuses at once). */
   readonly probeTimeoutMs?: number;
   /** Told when new connections start going elsewhere. */
   readonly onSwitch?: (from: string | undefined, to: string | undefined) => void;
@@ -85,7 +85,7 @@ export class ServerBalancer {
     if (this.#closed || this.#probing.has(server)) return;
     this.#probing.add(server);
     const { host, port } = hostPort(server);
-    const timeoutMs = this.#options.probeTimeoutMs ?? 1_000;
+    const timeoutMs = this.#options.probeTimeoutMs ?? 2_000;
     let settled = false;
     const done = (ok: boolean) => {
       if (settled) return;
