@@ -68,21 +68,45 @@ interface ServerArgs {
   'leader-elect-lease-duration': string;
   'leader-elect-renew-deadline': string;
   'leader-elect-retry-period': string;
+  'apiserver-lease-duration': string;
+  'apiserver-lease-renew-interval': string;
+}
+
+type TimingFlag =
+  | 'leader-elect-lease-duration'
+  | 'leader-elect-renew-deadline'
+  | 'leader-elect-retry-period'
+  | 'apiserver-lease-duration'
+  | 'apiserver-lease-renew-interval';
+
+/** A positive duration flag in ms ('15s', '2s', '500ms'). */
+function timingFlagMs(args: ServerArgs, flag: TimingFlag): number {
+  const text = args[flag];
+  const millis = /^(\d+)ms$/.exec(text);
+  const seconds = millis ? Number(millis[1]) / 1000 : parseDurationSeconds(text);
+  if (seconds === undefined || seconds <= 0)
+    throw new CliError(`--${flag} ${text}: use a duration like 15s, 2s or 500ms`, ExitCode.usage);
+  return seconds * 1000;
+}
+
+/** --apiserver-lease-*: the renewal must come well within the lease. */
+function apiServerLeaseFromFlags(args: ServerArgs): { leaseDurationMs: number; renewIntervalMs: number } {
+  const timings = {
+    leaseDurationMs: timingFlagMs(args, 'apiserver-lease-duration'),
+    renewIntervalMs: timingFlagMs(args, 'apiserver-lease-renew-interval'),
+  };
+  if (timings.leaseDurationMs < 1000 || timings.renewIntervalMs >= timings.leaseDurationMs)
+    throw new CliError(
+      '--apiserver-lease-renew-interval must be shorter than --apiserver-lease-duration (at least 1s)',
+      ExitCode.usage,
+    );
+  return timings;
 }
 
 /** --leader-elect and its timings (upstream's flags and rules), or undefined when it is off. */
 function leaderElectionFromFlags(args: ServerArgs): LeaderElectionTimings | undefined {
   if (!(args['leader-elect'] ?? args.datastore === 'etcd')) return undefined;
-  const durationMs = (
-    flag: 'leader-elect-lease-duration' | 'leader-elect-renew-deadline' | 'leader-elect-retry-period',
-  ) => {
-    const text = args[flag];
-    const millis = /^(\d+)ms$/.exec(text);
-    const seconds = millis ? Number(millis[1]) / 1000 : parseDurationSeconds(text);
-    if (seconds === undefined || seconds <= 0)
-      throw new CliError(`--${flag} ${text}: use a duration like 15s, 2s or 500ms`, ExitCode.usage);
-    return seconds * 1000;
-  };
+  const durationMs = (flag: TimingFlag) => timingFlagMs(args, flag);
   const timings = {
     leaseDurationMs: durationMs('leader-elect-lease-duration'),
     renewDeadlineMs: durationMs('leader-elect-renew-deadline'),
@@ -215,6 +239,17 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         default: '2s',
         describe: 'The pause between attempts to acquire or renew the Leases',
       })
+      .option('apiserver-lease-duration', {
+        type: 'string',
+        default: '15s',
+        describe:
+          "How long this server's kube-system/apiserver-<id> Lease keeps it in the kubernetes Service's endpoints without a renewal",
+      })
+      .option('apiserver-lease-renew-interval', {
+        type: 'string',
+        default: '10s',
+        describe: 'How often this server renews its Lease and rewrites the kubernetes endpoints from the live servers',
+      })
       .option('cluster-cidr', {
         type: 'string',
         default: '10.244.0.0/16',
@@ -340,6 +375,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
       startupGraceMs: durationMs('node-startup-grace-period'),
     };
     const leaderElection = leaderElectionFromFlags(args);
+    const apiServerLease = apiServerLeaseFromFlags(args);
     const maxTokenSeconds = parseDurationSeconds(args['service-account-max-token-expiration']);
     if (maxTokenSeconds === undefined || (maxTokenSeconds > 0 && maxTokenSeconds < 600)) {
       throw new CliError(
@@ -415,6 +451,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         securePort: port,
         advertiseAddress: args['advertise-address'],
         serviceCidr: args['service-cluster-ip-range'],
+        apiServerLease,
         tlsSans: args['tls-san'],
         compactionIntervalMs: 5 * 60 * 1000,
         bookmarkIntervalMs: 60 * 1000,

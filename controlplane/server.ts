@@ -4,7 +4,6 @@
  */
 import type { InflightLimits } from './api/inflight.ts';
 import { mkdirSync } from 'node:fs';
-import { isIPv4 } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -58,10 +57,16 @@ import { startControlLoops } from './controllers/control-loops.ts';
 import { ClaimStore } from './allocation/claims.ts';
 import { droppedValues } from './allocation/held-values.ts';
 import { AllocationRepair } from './allocation/repair-loop.ts';
+import {
+  ApiServerEndpointReconciler,
+  defaultApiServerLeaseTimings,
+  type ApiServerLeaseTimings,
+} from './apiserver-leases/endpoint-reconciler.ts';
 import type { LeaderElectionTimings } from './leader-election/election-config.ts';
 import { candidateIdentity } from './leader-election/candidate-identity.ts';
 import { kubeLeaseClient } from './leader-election/kube-lease-client.ts';
 import { startElectedLoops } from './leader-election/elected-loops.ts';
+import { leaderElectionMetrics } from './leader-election/election-metrics.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -131,6 +136,8 @@ export interface ServerOptions {
     readonly encryptionConfig?: string | undefined;
     readonly bosunVersion: string;
   };
+  /** This server's kube-system/apiserver-<id> Lease: how long it lasts and how often it is renewed (15 s, 10 s). */
+  readonly apiServerLease?: ApiServerLeaseTimings;
   /** How often Services' ClusterIPs and NodePorts are checked against their claims (default upstream's 3 min). */
   readonly allocationRepairIntervalMs?: number;
   /** The clock certificate renewal is judged by (default the system's). */
@@ -157,11 +164,13 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+type ElectionStatus = { readonly name: string; isLeader(): boolean };
+
 /** The scheduler and the controllers, each under its own Lease when leader election is on. */
 async function startLoops(
   options: ServerOptions,
   admin: { server: string; ca: string; cert: string; key: string },
-): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[] }> {
+): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[]; leases: ElectionStatus[] }> {
   const settings = options.controlLoops!;
   const logger = options.logger.child({ component: 'controllers' });
   const userAgent = (component: string) => `${component}/${options.kubernetesVersion} (bosun)`;
@@ -183,7 +192,7 @@ async function startLoops(
       client: new KubeClusterClient(controllersHttp),
       ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
     });
-    return { loops, clients: [controllersHttp, schedulerHttp] };
+    return { loops, clients: [controllersHttp, schedulerHttp], leases: [] };
   }
   const timings = settings.leaderElection;
   // renewals on connections of their own, bounded so that a hung request cannot outlast the deadline
@@ -204,7 +213,11 @@ async function startLoops(
     ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp) }),
   });
   await elected.firstRound;
-  return { loops: elected, clients: [controllersHttp, schedulerHttp, electionHttp] };
+  return {
+    loops: elected,
+    clients: [controllersHttp, schedulerHttp, electionHttp],
+    leases: elected.components.map((c) => ({ name: c.lease, isLeader: () => c.elector.isLeader() })),
+  };
 }
 
 function openDatastore(options: ServerOptions): Storage {
@@ -282,13 +295,12 @@ interface StartingObjects {
   readonly serviceIP: string;
   /** The cluster DNS address pods are told to use: the tenth of the service CIDR, as kubeadm picks it. */
   readonly clusterDnsIP: string;
-  /** The address and port that the `kubernetes` Service leads to. */
-  readonly advertiseAddress: string;
+  /** The port that the `kubernetes` Service leads to. */
   readonly port: number;
   readonly clusterKubeconfig: string;
 }
 
-/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service and its endpoints, kube-public/cluster-info. */
+/** Namespaces, default policy, the built-in PriorityClasses, the `kubernetes` Service, kube-public/cluster-info. */
 async function createStartingObjects(registry: Registry, start: StartingObjects): Promise<void> {
   for (const name of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     await ensureObject(registry, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
@@ -298,7 +310,6 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
     await ensureObject(registry, object);
   }
   for (const priorityClass of systemPriorityClasses) await ensureObject(registry, priorityClass);
-  const https = { name: 'https', port: start.port, protocol: 'TCP' };
   const service: KubeObject = {
     apiVersion: 'v1',
     kind: 'Service',
@@ -328,31 +339,7 @@ async function createStartingObjects(registry: Registry, start: StartingObjects)
       ],
     },
   });
-  if (isIPv4(start.advertiseAddress)) {
-    const endpoints: KubeObject = {
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: {
-        name: 'kubernetes',
-        namespace: 'default',
-        labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
-      },
-      subsets: [{ addresses: [{ ip: start.advertiseAddress }], ports: [https] }],
-    };
-    await reconcileObject(registry, endpoints, (current) => (current.subsets = endpoints.subsets));
-    const slice: KubeObject = {
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [start.advertiseAddress], conditions: { ready: true } }],
-      ports: [https],
-    };
-    await reconcileObject(registry, slice, (current) => {
-      current.endpoints = slice.endpoints;
-      current.ports = slice.ports;
-    });
-  }
+  // its Endpoints and EndpointSlices list the live servers (apiserver-leases/endpoint-reconciler.ts)
   await reconcileObject(
     registry,
     {
@@ -631,7 +618,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     frontProxyClient: frontProxy.client,
     logger: logger.child({ component: 'aggregator' }),
   });
+  // the leases this server campaigns for, once its loops start (leader_election_master_status)
+  let electionStatus: readonly ElectionStatus[] = [];
   const api = new ApiServer({
+    moreMetrics: () => (electionStatus.length > 0 ? leaderElectionMetrics(electionStatus) : ''),
     ...(auditor ? { auditor } : {}),
     aggregator,
     registry,
@@ -676,6 +666,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
     },
   });
+  // this server's lease and the `kubernetes` Service's endpoints, once the port is known
+  let endpointReconciler: ApiServerEndpointReconciler | undefined;
+  const apiServerEndpoints = (port: number) =>
+    (endpointReconciler ??= new ApiServerEndpointReconciler({
+      registry,
+      identity: { hostname: hostname(), advertiseAddress: options.advertiseAddress, port },
+      timings: options.apiServerLease ?? defaultApiServerLeaseTimings,
+      clock: options.clock ?? systemClock,
+      logger: logger.child({ component: 'apiserver-lease' }),
+    }));
   let port: number;
   try {
     port = await api.listen();
@@ -684,7 +684,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await createStartingObjects(registry, {
       serviceIP,
       clusterDnsIP: numberToIp(range.base + 10),
-      advertiseAddress: options.advertiseAddress,
       port,
       clusterKubeconfig: kubeconfigYaml({ cluster: '', server: serverUrl(port), caPem: pki.ca.cert, user: '' }).split(
         'users:',
@@ -696,6 +695,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       (current) => (current.data = extensionAuthenticationConfigMap(pki.ca.cert, frontProxy.ca.cert).data),
     );
     await ensureObject(registry, extensionAuthenticationReaderRole);
+    await apiServerEndpoints(port).renewAndReconcile();
     for (const apiService of localApiServices()) await ensureObject(registry, apiService);
     await aggregator.start();
   } catch (err) {
@@ -708,6 +708,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw err;
   }
 
+  const stopEndpoints = new AbortController();
+  const reconcilingEndpoints = apiServerEndpoints(port).run(stopEndpoints.signal);
   const compactor = startCompactor(storage, options.compactionIntervalMs, logger);
   const stopRepair = new AbortController();
   const repairing = new AllocationRepair({
@@ -748,8 +750,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       });
       loops = started.loops;
       loopsClients = started.clients;
+      electionStatus = started.leases;
     } catch (err) {
       stopRepair.abort();
+      stopEndpoints.abort();
       stopSnapshots();
       await certificates.stop();
       compactor.stop();
@@ -792,6 +796,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: async () => {
       if (closed) return;
       closed = true;
+      // out of the `kubernetes` endpoints first, so that clients stop being sent here
+      stopEndpoints.abort();
+      await reconcilingEndpoints;
+      await endpointReconciler?.leave().catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'could not leave the kubernetes endpoints; the lease will expire');
+      });
       stopRenewal.abort();
       await renewing;
       await loops?.stop();

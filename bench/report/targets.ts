@@ -187,6 +187,24 @@ export const suiteChecks: Record<string, Check[]> = {
     },
     { label: '`bosun join` to Ready', target: 5, unit: 's', better: 'lower', measured: field('join_s') },
   ],
+  ha: [
+    {
+      // issue 21: "a new leader within 15 s" (upstream's lease is 15 s from the last renewal a
+      // standby saw, plus its retry jitter, so upstream's own timings land just above it)
+      label: 'kill -9 the leader → a new leader, p99 over 10 kills',
+      target: 15_000,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('failover_lead_p99_ms'),
+    },
+    {
+      label: 'agent switch p99 (its API server killed → connections to another)',
+      target: 2000,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('agent_switch_p99_ms'),
+    },
+  ],
   scale: [
     {
       label: 'mutating p99, largest sqlite step',
@@ -215,15 +233,6 @@ export const suiteChecks: Record<string, Check[]> = {
       unit: 'nodes',
       better: 'higher',
       measured: field('nodes'),
-    },
-  ],
-  ha: [
-    {
-      label: 'agent switch p99 (its API server killed → connections to another)',
-      target: 2000,
-      unit: 'ms',
-      better: 'lower',
-      measured: field('agent_switch_p99_ms'),
     },
   ],
   soak: [

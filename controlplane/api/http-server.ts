@@ -78,6 +78,8 @@ interface ApiServerOptions {
   readonly auditor?: Auditor;
   /** Ceilings on requests served at once and watches open per user (default: upstream's 400/200, 1,000 watches). */
   readonly inflight?: InflightLimits;
+  /** More Prometheus text for /metrics, from parts of the server outside the API (leader election). */
+  readonly moreMetrics?: () => string;
 }
 
 /** Requests that may stay open for long (streams): they hold no in-flight seat, as upstream's long-running check. */
@@ -594,7 +596,12 @@ export class ApiServer {
       }
       case '/metrics':
         res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
-        res.end(this.#metrics.render() + (this.#options.auditor?.renderMetrics() ?? '') + processMetricsText());
+        res.end(
+          this.#metrics.render() +
+            (this.#options.auditor?.renderMetrics() ?? '') +
+            (this.#options.moreMetrics?.() ?? '') +
+            processMetricsText(),
+        );
         return;
       case '/healthz':
       case '/livez':

@@ -37,6 +37,12 @@ export class ElectedComponent {
   /** Starts and stops run one after the other, in the order leadership changed. */
   #transitions: Promise<void> = Promise.resolve();
   #running: Stoppable | undefined;
+  #ended = false;
+
+  /** The Lease's name in kube-system. */
+  get lease(): string {
+    return this.#options.lease;
+  }
 
   constructor(options: ElectedComponentOptions) {
     this.#options = options;
@@ -56,6 +62,7 @@ export class ElectedComponent {
   /** Campaigns until `signal` aborts; then stops the component and gives the lease up. */
   async run(signal: AbortSignal): Promise<void> {
     await this.elector.run(signal);
+    this.#ended = true;
     this.#then(() => this.#stop());
     await this.#transitions;
   }
@@ -65,17 +72,16 @@ export class ElectedComponent {
   }
 
   async #start(): Promise<void> {
-    if (this.#running !== undefined || !this.elector.isLeader()) return;
-    const { lease, client, logger } = this.#options;
+    if (this.#ended || this.#running !== undefined || !this.elector.isLeader()) return;
+    const { lease, client, logger, clock, timings } = this.#options;
     try {
       this.#running = await this.#options.start(
         fencedClient(client, `${leaderElectionNamespace}/${lease}`, () => this.elector.isLeader()),
       );
     } catch (err) {
-      logger?.error(
-        { err: (err as Error).message, lease },
-        'could not start while leading; next leadership change retries',
-      );
+      // a leader that runs nothing would hold the lease and leave the cluster without its loops
+      logger?.error({ err: (err as Error).message, lease }, 'could not start while leading; trying again');
+      clock.after(timings.retryPeriodMs, () => this.#then(() => this.#start()));
     }
   }
 

@@ -67,6 +67,19 @@ function heldElsewhere(state: ElectorState, identity: string, now: number): stri
   return observed.changedAt + durationMs > now ? holder : undefined;
 }
 
+/**
+ * How long a standby waits before its next attempt: its jittered retry period, or less when the
+ * holder's lease (as this candidate saw it) runs out sooner, so that it tries at that moment
+ * instead of up to a retry period later. The lease still counts in full from when it was seen to
+ * change; only the idle wait after its end goes.
+ */
+export function standbyWait(state: ElectorState, identity: string, jitteredMs: number, now: number): number {
+  const observed = state.observed;
+  if (heldElsewhere(state, identity, now) === undefined || observed === undefined) return jitteredMs;
+  const endsIn = observed.changedAt + (observed.lease.spec?.leaseDurationSeconds ?? 0) * 1000 - now;
+  return Math.min(jitteredMs, endsIn);
+}
+
 /** What to write on this attempt, given the lease just observed (`observe` first). */
 export function planAttempt(state: ElectorState, candidate: Candidate, now: number): LeaseWrite {
   const current = state.observed?.lease;

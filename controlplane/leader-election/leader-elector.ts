@@ -22,6 +22,7 @@ import {
   planAttempt,
   releasedLease,
   renewed,
+  standbyWait,
   stoppedLeading,
   type ElectorState,
 } from './elector-state.ts';
@@ -88,7 +89,14 @@ export class LeaderElector {
       await this.#attempt();
       this.#announce();
       this.#firstRound.resolve();
-      const wait = this.#leading ? timings.retryPeriodMs : timings.retryPeriodMs * (1 + random() * acquireJitterFactor);
+      const wait = this.#leading
+        ? timings.retryPeriodMs
+        : standbyWait(
+            this.#state,
+            this.#options.identity,
+            timings.retryPeriodMs * (1 + random() * acquireJitterFactor),
+            clock.now(),
+          );
       await pause(clock, wait, signal);
     }
     this.#firstRound.resolve();

@@ -6,10 +6,9 @@
  * freed by a delete on one server it can be taken at once through another.
  */
 import test from 'ava';
-import { rmSync } from 'node:fs';
 import { startEtcd, type EtcdProcess } from '../etcd-process.ts';
 import { adminIdentity, call } from '../server-process.ts';
-import { startHaServer, type HaServer } from './servers.ts';
+import { startHaServer, stopHaServers, type HaServer } from './servers.ts';
 
 let etcd: EtcdProcess;
 const servers: HaServer[] = [];
@@ -30,10 +29,7 @@ test.before(async () => {
 });
 
 test.after.always(async () => {
-  for (const server of servers) {
-    await server.process.destroy();
-    rmSync(server.process.dataDir, { recursive: true, force: true });
-  }
+  await stopHaServers(servers);
   await etcd?.destroy();
 });
 

@@ -4,7 +4,7 @@
  * service-account key and front-proxy CA) until joining servers can fetch them themselves. Each
  * writes an audit log of the writes it served, so a test can tell whose controllers wrote what.
  */
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServerProcess, type ServerProcess } from '../server-process.ts';
@@ -47,8 +47,8 @@ export interface HaServer {
 interface HaServerOptions {
   /** `--etcd-endpoints` and TLS flags (etcd-process.ts's serverFlags, perhaps through a relay). */
   readonly etcdFlags: readonly string[];
-  /** A server whose pki folder this one starts from; absent: a new cluster. */
-  readonly sharePkiWith?: ServerProcess;
+  /** A server (or a copy of its data folder) whose pki folder this one starts from; absent: a new cluster. */
+  readonly sharePkiWith?: Pick<ServerProcess, 'dataDir'>;
   readonly serverArgs?: readonly string[];
   /** Run the scheduler and controllers (default true). */
   readonly controllers?: boolean;
@@ -69,6 +69,8 @@ function logLines(text: string): Record<string, any>[] {
 
 export async function startHaServer(options: HaServerOptions): Promise<HaServer> {
   const dataDir = mkdtempSync(join(tmpdir(), `bosun-ha-${process.pid}-`));
+  // also when the test process ends early (a timeout): the server process is killed by its own hook
+  process.once('exit', () => rmSync(dataDir, { recursive: true, force: true }));
   if (options.sharePkiWith)
     cpSync(join(options.sharePkiWith.dataDir, 'pki'), join(dataDir, 'pki'), { recursive: true });
   const auditLog = join(dataDir, 'audit.log');
@@ -113,4 +115,27 @@ export function throughRelay(serverFlags: readonly string[], relayAddress: strin
   return serverFlags.map((flag) =>
     flag.startsWith('https://') || flag.startsWith('http://') ? flag.replace(/\/\/[^/]+$/, `//${relayAddress}`) : flag,
   );
+}
+
+/** Stops every server (SIGTERM; a killed one is already gone) and removes its folder. */
+export async function stopHaServers(servers: readonly (HaServer | undefined)[]): Promise<void> {
+  for (const server of servers) {
+    if (server === undefined) continue;
+    await server.process.destroy();
+    rmSync(server.process.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A one-replica Deployment labelled app=<name>: work for the controllers, whose ReplicaSet shows they ran. */
+export function deployment(name: string) {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
+  };
 }

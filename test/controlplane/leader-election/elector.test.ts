@@ -11,9 +11,11 @@ import {
   observe,
   planAttempt,
   renewed,
+  standbyWait,
 } from '../../../controlplane/leader-election/elector-state.ts';
 import { LeaderElector, type LeaseClient } from '../../../controlplane/leader-election/leader-elector.ts';
 import { fencedClient } from '../../../controlplane/leader-election/fenced-client.ts';
+import { ElectedComponent } from '../../../controlplane/leader-election/elected-component.ts';
 import { candidateIdentity } from '../../../controlplane/leader-election/candidate-identity.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { isCodedError } from '../../../kube/errors.ts';
@@ -123,6 +125,15 @@ test('a renewal keeps acquireTime and leaseTransitions; a released lease (no hol
   });
 });
 
+test('a standby tries again when the lease it saw runs out, not up to a retry period later', (t) => {
+  const held = heldLease('7', 3, '2026-12-07T10:00:00.000000Z', '2026-12-07T10:00:00.000000Z');
+  const state = observe(initialElectorState, held, t0);
+  t.is(standbyWait(state, 'b_2', 3_200, t0 + 2_000), 3_200, 'far from the end: the jittered retry period');
+  t.is(standbyWait(state, 'b_2', 3_200, t0 + 14_000), 1_000, 'the lease ends in 1 s: then');
+  t.is(standbyWait(state, 'b_2', 3_200, t0 + 15_000), 3_200, 'ended: the next attempt takes it, no shortcut');
+  t.is(standbyWait(observe(initialElectorState, undefined, t0), 'b_2', 3_200, t0), 3_200);
+});
+
 test('a leader stops leading at the renew deadline, before its lease can expire for a standby', (t) => {
   const state = renewed({ metadata: {} }, t0);
   t.true(isLeading(state, timings, t0 + timings.renewDeadlineMs - 1));
@@ -190,7 +201,8 @@ test('two candidates: one leads; cut off, it stops at the renew deadline and the
   t.true(stoppedAt <= lastRenewal + timings.renewDeadlineMs, `stopped at ${stoppedAt}, renewed at ${lastRenewal}`);
   t.is(events[2]?.split(' ').slice(0, 2).join(' '), 'b_2 started');
   t.true(startedAt >= lastRenewal + timings.leaseDurationMs, `took over at ${startedAt}`);
-  t.true(startedAt <= lastRenewal + timings.leaseDurationMs + 2.2 * timings.retryPeriodMs + 200);
+  // the lease from when b saw the last renewal (it reads every 3.2 s here), and not a wait more
+  t.true(startedAt <= lastRenewal + timings.leaseDurationMs + 3_200 + 100, `took over at ${startedAt}`);
   t.like(store.lease?.spec, { holderIdentity: 'b_2', leaseTransitions: 1 });
   // healed, the old leader comes back as a standby
   aReachable = true;
@@ -221,4 +233,34 @@ test('the fenced client refuses writes once leadership is lost and still reads',
     ['p'],
     'nothing was written after the loss',
   );
+});
+
+test('a leader whose component fails to start tries again while it leads, and stops it when it ends', async (t) => {
+  const clock = new ManualClock(t0);
+  const store = new LeaseStore(clock);
+  let attempts = 0;
+  let stopped = 0;
+  const component = new ElectedComponent({
+    lease: 'kube-controller-manager',
+    identity: 'a_1',
+    timings,
+    leases: store.clientFor(() => true),
+    clock,
+    client: new MemoryCluster(),
+    start: async () => {
+      if (++attempts === 1) throw new Error('the API is not reachable yet');
+      return { stop: async () => void stopped++ };
+    },
+  });
+  const stop = new AbortController();
+  const running = component.run(stop.signal);
+  await settle();
+  t.is(attempts, 1);
+  t.true(component.elector.isLeader());
+  clock.advance(timings.retryPeriodMs);
+  await settle();
+  t.is(attempts, 2, 'started again one retry period later');
+  stop.abort();
+  await running;
+  t.is(stopped, 1);
 });
