@@ -7,7 +7,7 @@
 #              --certificate-key <hex> --etcd-endpoints <urls>
 #                                   this machine as one more API server of a cluster on etcd (the line
 #                                   bosun token create --control-plane --print-join-command prints, after
-#                                   its first two words), and as a node of it
+#                                   its first three words), and as a node of it
 #   install.sh upgrade              replaces bosun with this copy and restarts the server, then the
 #                                   agent; running pods keep running (the new agent adopts them)
 #   install.sh uninstall            removes what install.sh and bosun made (daemons, units, pods,
@@ -196,7 +196,7 @@ Join more machines (run on each, as root, with bosun's source):
 MSG
   if [ ${#datastore_args[@]} -gt 0 ]; then
     cat <<MSG
-Add API servers (on each, as root: the line that this prints, after its first two words, plus the etcd flags):
+Add API servers (on each, as root: the line that this prints, after its first three words, plus the etcd flags):
   bosun token create --control-plane --print-join-command --kubeconfig $etc_dir/admin.kubeconfig --data-dir $data_dir/server
   ./install.sh server-join <that line> ${datastore_args[*]}
 MSG

@@ -32,6 +32,7 @@ import {
 } from '../controlplane/server-process.ts';
 import { waitFor } from '../controlplane/ports.ts';
 import { run } from '../helpers/run.ts';
+import { controlPlaneTokenCommand } from '../helpers/control-plane-token.ts';
 
 const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
 
@@ -265,19 +266,9 @@ test.serial("a data folder that holds another cluster's CA is not overwritten", 
 test.serial(
   'the commands: token create --control-plane prints the server join line, which lays the server out',
   async (t) => {
-    const created = await run([
-      bosun,
-      'token',
-      'create',
-      '--control-plane',
-      '--print-join-command',
-      '--kubeconfig',
-      first.kubeconfig,
-      '--data-dir',
-      first.dataDir,
-      '--encryption-provider-config',
-      encryptionConfig,
-    ]);
+    const created = await run(
+      controlPlaneTokenCommand(bosun, { kubeconfig: first.kubeconfig, dataDir: first.dataDir, encryptionConfig }),
+    );
     t.is(created.code, 0, created.stderr);
     const line = created.stdout.trim();
     t.regex(
