@@ -3,6 +3,11 @@
 #   install.sh                      a single-node cluster: control plane + node agent on this machine
 #   install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
 #                                   this machine as a node of an existing cluster
+#   install.sh server-join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex>
+#              --certificate-key <hex> --etcd-endpoints <urls>
+#                                   this machine as one more API server of a cluster on etcd (the line
+#                                   bosun token create --control-plane --print-join-command prints, after
+#                                   its first three words), and as a node of it
 #   install.sh upgrade              replaces bosun with this copy and restarts the server, then the
 #                                   agent; running pods keep running (the new agent adopts them)
 #   install.sh uninstall            removes what install.sh and bosun made (daemons, units, pods,
@@ -37,6 +42,9 @@ cgroup_root=${BOSUN_CGROUP_ROOT:-/}
 node_name=${BOSUN_NODE_NAME:-$(hostname | tr '[:upper:]' '[:lower:]')}
 # the node's (and single-node server's) address; empty: the address of the default route
 node_ip=${BOSUN_NODE_IP:-}
+# the first server's datastore, for a cluster that more servers join (install.sh server-join), e.g.
+# "--datastore etcd --etcd-endpoints https://10.0.0.5:2379 --etcd-cafile ... --etcd-certfile ... --etcd-keyfile ..."
+read -r -a datastore_args <<<"${BOSUN_DATASTORE_ARGS:-}"
 # node_modules to use instead of downloading them (offline installs)
 node_modules=${BOSUN_NODE_MODULES:-}
 
@@ -49,17 +57,31 @@ fail() { printf 'install.sh: %s\n' "$*" >&2; exit 1; }
 
 if [ -d /run/systemd/system ] && [ -z "${BOSUN_NO_SYSTEMD:-}" ]; then with_systemd=1; else with_systemd=; fi
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+# the comment block at the top, whatever its length
+usage() { awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; }
 
 mode=${1:-single}
 case "$mode" in
-  single|join|upgrade|uninstall) ;;
+  single|join|server-join|upgrade|uninstall) ;;
   -h|--help) usage; exit 0 ;;
-  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., install.sh upgrade, or install.sh uninstall" ;;
+  *) fail "unknown mode '$mode'; use: install.sh, install.sh join <server> --token ... --discovery-token-ca-cert-hash ..., install.sh server-join <server> ... --certificate-key ... --etcd-endpoints ..., install.sh upgrade, or install.sh uninstall" ;;
 esac
 [ $# -gt 0 ] && shift
 if [ "$mode" = join ]; then
   [ $# -ge 5 ] || fail "join needs: install.sh join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> (bosun init printed it)"
+fi
+# whether the arguments after the first name flag $1 (as --flag value or --flag=value)
+names_flag() {
+  local flag=$1 arg
+  shift
+  for arg in "$@"; do
+    case "$arg" in "$flag" | "$flag"=*) return 0 ;; esac
+  done
+  return 1
+}
+if [ "$mode" = server-join ]; then
+  names_flag --certificate-key "$@" && names_flag --etcd-endpoints "$@" ||
+    fail "server-join needs: install.sh server-join <https://server:6443> --token <id.secret> --discovery-token-ca-cert-hash sha256:<hex> --certificate-key <hex> --etcd-endpoints <urls> (bosun token create --control-plane --print-join-command prints all but the etcd endpoints)"
 fi
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (it installs system packages and runs the node's daemons)"
@@ -162,6 +184,7 @@ single() {
   start_containerd
   local init_args=("${paths[@]}")
   [ -z "$node_ip" ] || init_args+=(--advertise-address "$node_ip")
+  init_args+=("${datastore_args[@]}")
   say "control plane (bosun init)"
   local join_command
   join_command=$("$bosun" init "${init_args[@]}")
@@ -177,6 +200,13 @@ Join more machines (run on each, as root, with bosun's source):
   ./install.sh join ${join_args[*]:2}
 (a new token later: bosun token create --print-join-command --kubeconfig $etc_dir/admin.kubeconfig)
 MSG
+  if [ ${#datastore_args[@]} -gt 0 ]; then
+    cat <<MSG
+Add API servers (on each, as root: the line that this prints, after its first three words, plus the etcd flags):
+  bosun token create --control-plane --print-join-command --kubeconfig $etc_dir/admin.kubeconfig --data-dir $data_dir/server
+  ./install.sh server-join <that line> ${datastore_args[*]}
+MSG
+  fi
 }
 
 join_mode() {
@@ -186,6 +216,23 @@ join_mode() {
   start_containerd
   join_node "$@"
   say "done: node $node_name joined and is Ready."
+}
+
+# one more API server through bosun server join, then this machine's agent joins through it, as in single
+server_join_mode() {
+  install_bosun
+  check_host
+  install_units
+  start_containerd
+  local server_args=("$@" "${paths[@]}")
+  [ -z "$node_ip" ] || server_args+=(--advertise-address "$node_ip")
+  say "control plane (bosun server join)"
+  "$bosun" server join "${server_args[@]}"
+  local join_command
+  join_command=$("$bosun" token create --print-join-command --kubeconfig "$etc_dir/admin.kubeconfig")
+  read -r -a join_args <<<"$join_command"
+  join_node "${join_args[@]:2}"
+  say "done: this machine serves the cluster's API, and node $node_name is Ready."
 }
 
 uninstall() {
@@ -257,6 +304,7 @@ upgrade() {
 case "$mode" in
   single) single ;;
   join) join_mode "$@" ;;
+  server-join) server_join_mode "$@" ;;
   upgrade) upgrade ;;
   uninstall) uninstall ;;
 esac

@@ -27,6 +27,7 @@ import { isApiError } from '../kube/errors.ts';
 import { apiListWatch, Informer } from '../kube/informer.ts';
 import { KubeconfigError } from '../kube/errors.ts';
 import { loadKubeconfig, type LoadedKubeconfig } from '../kube/kubeconfig.ts';
+import { balanceApiServers, type BalancedApi } from './api-servers.ts';
 import { refs } from '../kube/resource-ref.ts';
 import { resourceAmount } from '../kube/quantity.ts';
 import { ProcessRunner, type CommandRunner } from '../netproxy/command-runner.ts';
@@ -92,6 +93,11 @@ import { PodNetwork, type PodNetworkConfig } from './pod-network/pod-network.ts'
 
 export interface AgentConfig {
   kubeconfig: string;
+  /**
+   * More API servers besides the kubeconfig's (--server): the agent then reaches them through a
+   * loopback balancer that fails over between them and the ones the cluster advertises.
+   */
+  servers?: readonly string[];
   nodeName: string;
   /** undefined: detected from the default route's interface. */
   nodeIP: string | undefined;
@@ -284,6 +290,13 @@ export class Agent {
           );
         throw err;
       }
+      let balanced: BalancedApi | undefined;
+      if (config.servers !== undefined && config.servers.length > 0) {
+        balanced = await balanceApiServers(loaded.client, config.servers, log.child({ loop: 'api-servers' }));
+        const { close } = balanced;
+        closers.push(close);
+        loaded = { ...loaded, client: balanced.client };
+      }
       const nodeIP = config.nodeIP ?? (await detectNodeIP());
       if (nodeIP === undefined)
         throw new AgentStartError(
@@ -348,6 +361,7 @@ export class Agent {
       closers.push(() => recorder.close());
       const events = podEvents(recorder);
       const leaseClient = new KubeClient({ ...loaded.client, timeoutMs: 10_000 });
+      if (balanced !== undefined) loops.push(balanced.learn(client));
       closers.push(() => leaseClient.close());
       // -- node
       const settings = {

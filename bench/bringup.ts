@@ -89,7 +89,7 @@ async function joinToReady(round: number): Promise<number> {
     const token = await sandboxJoinToken(plane);
     const node = sandbox.nodes[0]!;
     const started = performance.now();
-    node.record.agent = await joinNode(node, plane, token, []);
+    node.record.agent = await joinNode(node, [plane.port], token, []);
     sandbox.save();
     await waitFor(async () => (await readyNodes(plane.kubeconfig)) === 1, {
       what: `${node.name} Ready after bosun join`,

@@ -12,7 +12,14 @@
  *    cores of one, so this shows what a second and third server cost, not what they add;
  *  - allocation: 500 values claimed by 24 concurrent allocators directly on etcd, once as one key
  *    per value (create-if-absent, what bosun does) and once as upstream's bitmap in one key
- *    (read, set a bit, compare-and-swap on the revision, retry on conflict): time and retries.
+ *    (read, set a bit, compare-and-swap on the revision, retry on conflict): time and retries;
+ *  - agent failover: three servers (API only); a node's clients through the agent's loopback
+ *    balancer (agent/api-servers.ts), its lease renewed every second, a pod informer watching; the
+ *    server the node uses is killed with -9 and started again, 10 times (3 with --quick): timed
+ *    from the kill to the balancer sending new connections elsewhere (the switch), and to the next
+ *    successful lease renewal (the switch plus up to one 1 s interval; the agent's own is 10 s
+ *    against a 40 s lease); and the informer's relists (a resumed watch makes none). Same-run
+ *    baseline: a lease GET with every server up.
  * Last line: one JSON object.
  */
 import { parseArgs } from 'node:util';
@@ -34,6 +41,12 @@ import {
   type HaServer,
 } from '../test/controlplane/ha/servers.ts';
 import { percentile } from './soak/report.ts';
+import { pino } from 'pino';
+import { apiListWatch, Informer } from '../kube/informer.ts';
+import { kubeLeaseApi } from '../agent/node/kube-lease-api.ts';
+import { call, type ServerProcess } from '../test/controlplane/server-process.ts';
+import { startServerFleet } from '../test/controlplane/server-fleet.ts';
+import { balancedNode } from '../test/agent/balanced-node.ts';
 import { writeResult } from './report/write-result.ts';
 
 const { values } = parseArgs({
@@ -239,11 +252,82 @@ async function allocation(etcd: EtcdProcess) {
   }
 }
 
+/** The agent's switch when the server it uses is killed: `kills` times over three servers. */
+async function agentFailover(etcd: EtcdProcess) {
+  const renewIntervalMs = 1_000;
+  const quiet = pino({ level: 'silent' });
+  const fleet = await startServerFleet(etcd, 3);
+  try {
+    const servers = fleet.servers;
+    const node = await balancedNode(servers[0]!, servers.slice(1), 'bench-node', quiet, renewIntervalMs);
+    const { balanced, client, leaseClient, lease } = node;
+    const pods = new Informer(apiListWatch(client, refs.pods, { fieldSelector: 'spec.nodeName=bench-node' }), {
+      retryMs: 100,
+    });
+    const stop = new AbortController();
+    const leaseLoop = lease.run(stop.signal);
+    const podLoop = pods.run();
+    await pods.synced;
+    const roundTrips: number[] = [];
+    const api = kubeLeaseApi(leaseClient);
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      await api.get('kube-node-lease', 'bench-node');
+      roundTrips.push(performance.now() - started);
+    }
+    const switches: number[] = [];
+    const renewals: number[] = [];
+    for (let k = 0; k < kills; k++) {
+      const index = servers.findIndex((s) => s.url === balanced.balancer.current);
+      if (index < 0) throw new Error(`the balancer uses ${balanced.balancer.current}, which is none of the servers`);
+      const victim = servers[index]!;
+      const renewedBefore = lease.renewals;
+      const killedAt = performance.now();
+      await victim.kill();
+      await waitFor('the balancer to switch', () => balanced.balancer.current !== victim.url, 30_000);
+      switches.push(performance.now() - killedAt);
+      await waitFor('a lease renewal after the kill', () => lease.renewals > renewedBefore, 30_000);
+      renewals.push(performance.now() - killedAt);
+      log(
+        `agent kill ${k + 1}/${kills}: switched after ${Math.round(switches.at(-1)!)} ms, lease renewed after ${Math.round(renewals.at(-1)!)} ms`,
+      );
+      // started again on a new port, which the balancer is told of
+      const restarted: ServerProcess = await victim.restart();
+      servers[index] = restarted;
+      balanced.balancer.setServers(servers.map((s) => s.url));
+      await waitFor(
+        'the restarted server healthy again',
+        async () => (await call(restarted, 'GET', '/readyz')).status === 200,
+        60_000,
+      );
+    }
+    stop.abort();
+    pods.stop();
+    await Promise.allSettled([leaseLoop, podLoop]);
+    node.close();
+    return {
+      renew_interval_ms: renewIntervalMs,
+      switch_p50_ms: Math.round(percentile(switches, 50)),
+      switch_p99_ms: Math.round(percentile(switches, 99)),
+      next_renewal_p50_ms: Math.round(percentile(renewals, 50)),
+      next_renewal_p99_ms: Math.round(percentile(renewals, 99)),
+      baseline_lease_get_p50_ms: round(percentile(roundTrips, 50)),
+      pod_informer_relists: pods.lists - 1,
+    };
+  } finally {
+    await fleet.destroy();
+  }
+}
+
 const etcd = await startEtcd();
 try {
   const alloc = await allocation(etcd);
   const api = await apiThroughput(etcd);
   const { leads, writes } = await failover(etcd);
+  const agent = await agentFailover(etcd);
+  log(
+    `agent switch p50 ${agent.switch_p50_ms} ms, p99 ${agent.switch_p99_ms} ms; next lease renewal p50 ${agent.next_renewal_p50_ms} ms, p99 ${agent.next_renewal_p99_ms} ms (renewing every ${agent.renew_interval_ms} ms; a lease GET with all servers up: ${agent.baseline_lease_get_p50_ms} ms); informer relists: ${agent.pod_informer_relists}`,
+  );
   const result = {
     election: values.election,
     kills,
@@ -251,6 +335,9 @@ try {
     failover_lead_p99_ms: percentile(leads, 99),
     failover_write_p50_ms: percentile(writes, 50),
     failover_write_p99_ms: percentile(writes, 99),
+    agent_switch_p50_ms: agent.switch_p50_ms,
+    agent_switch_p99_ms: agent.switch_p99_ms,
+    agent_failover: agent,
     api,
     allocation: alloc,
     quick,

@@ -22,6 +22,7 @@ import { defaultHealthzBindAddress, parseHealthzBindAddress } from '../netproxy/
 
 interface AgentArgs extends ShutdownArgs {
   kubeconfig: string;
+  server: string[];
   'node-name': string;
   'node-ip': string | undefined;
   'container-runtime-endpoint': string;
@@ -143,6 +144,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
           default: '/etc/bosun/agent.kubeconfig',
           describe: 'How to reach and authenticate to the API server',
         })
+        .option(
+          'server',
+          listOption(
+            "More API servers besides the kubeconfig's (https://host:port): the agent fails over between them, and the ones the cluster advertises, through a loopback balancer",
+          ),
+        )
         .option('node-name', { type: 'string', default: hostname(), describe: 'Name of this node in the cluster' })
         .option('node-ip', {
           type: 'string',
@@ -382,8 +389,12 @@ export const agentCommand: CommandModule<object, AgentArgs> = {
       args['allowed-host-paths'].join(','),
     );
     const log = pino({ level: logLevelOf(args, 'info'), base: { component: 'agent', node: args['node-name'] } });
+    const badServer = args.server.find((url) => !/^https:\/\/[^/\s]+$/.test(url.replace(/\/$/, '')));
+    if (badServer !== undefined)
+      throw new CliError(`--server ${badServer} is not an https://host:port URL of an API server`, ExitCode.usage);
     const agent = new Agent({
       kubeconfig: args.kubeconfig,
+      ...(args.server.length > 0 ? { servers: args.server.map((url) => new URL(url).origin) } : {}),
       nodeName: args['node-name'],
       nodeIP,
       runtimeEndpoint: args['container-runtime-endpoint'],

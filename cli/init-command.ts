@@ -7,15 +7,17 @@ import type { CommandModule } from 'yargs';
 import { CliError, ExitCode } from './exit.ts';
 import { advertiseAddress } from './advertise-address.ts';
 import { parseDurationSeconds } from './duration.ts';
+import { datastoreServerFlags, etcdOptions, type EtcdArgs } from './etcd-flags.ts';
 import { nodePathOptions, nodePathsFrom, type NodePathArgs } from '../host/init/node-paths.ts';
 
-interface InitArgs extends NodePathArgs {
+interface InitArgs extends NodePathArgs, EtcdArgs {
   'advertise-address': string | undefined;
   'bind-address': string;
   'secure-port': number;
   'token-ttl': string;
   'server-arg': string[];
   'pod-security': 'privileged' | 'baseline' | 'restricted' | undefined;
+  datastore: 'sqlite' | 'etcd';
 }
 
 export const initCommand: CommandModule<object, InitArgs> = {
@@ -47,6 +49,17 @@ export const initCommand: CommandModule<object, InitArgs> = {
         describe:
           'Pod Security level enforced in every namespace without its own labels (kube-system stays exempt); default: privileged enforced, baseline warned and audited',
       })
+      .option('datastore', {
+        type: 'string',
+        choices: ['sqlite', 'etcd'] as const,
+        default: 'sqlite' as const,
+        describe: 'Embedded sqlite, or an etcd cluster (needed for more servers: bosun server join)',
+      })
+      .options(etcdOptions)
+      .example(
+        '$0 init --datastore etcd --etcd-endpoints https://10.0.0.1:2379',
+        'a first server that others can join with bosun token create --control-plane',
+      )
       .example('$0 init --pod-security restricted', 'refuse pods that do not meet the restricted Pod Security Standard')
       .example('$0 init', 'then run the printed bosun join command on each node'),
   handler: async (args) => {
@@ -61,6 +74,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
         `--token-ttl ${args['token-ttl']}: use a duration like 24h or 90m (0: never expires)`,
         ExitCode.usage,
       );
+    const datastore = datastoreServerFlags(args.datastore, args);
     const advertise = await advertiseAddress(args['advertise-address']);
     const { initCluster } = await import('../host/init/init-cluster.ts');
     const { podSecurityDefaultForLevel } = await import('../controlplane/admission/pod-security/config.ts');
@@ -76,7 +90,7 @@ export const initCommand: CommandModule<object, InitArgs> = {
         bindAddress: args['bind-address'],
         port,
         tokenTtlSeconds: ttl,
-        serverArgs: [...podSecurity, ...args['server-arg'].map(String)],
+        serverArgs: [...datastore, ...podSecurity, ...args['server-arg'].map(String)],
         say: (line) => process.stderr.write(`[init] ${line}\n`),
       });
     } catch (err) {

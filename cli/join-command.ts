@@ -29,7 +29,10 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
   command: 'join <server>',
   describe: 'Join this machine to a cluster as a node',
   builder: (y) =>
-    requiredPositional(y, 'server', { type: 'string', describe: 'The API server, https://host:port' })
+    requiredPositional(y, 'server', {
+      type: 'string',
+      describe: 'The API server, https://host:port (several, comma-separated: the agent fails over between them)',
+    })
       .option('token', {
         type: 'string',
         demandOption: true,
@@ -77,31 +80,14 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
         '',
       ),
   handler: async (args) => {
-    const { parseBootstrapToken, parseCaCertHash } = await import('../kube/bootstrap.ts');
-    const token = parseBootstrapToken(args.token);
-    if (!token)
-      throw new CliError(
-        '--token must look like abcdef.0123456789abcdef (6 and 16 lower-case letters or digits)',
-        ExitCode.usage,
-      );
-    const pins = args['discovery-token-ca-cert-hash'].map(String);
-    const parsedPins = pins.map(parseCaCertHash);
-    const badPin = pins.find((_, i) => parsedPins[i] === undefined);
-    if (badPin !== undefined)
-      throw new CliError(
-        `--discovery-token-ca-cert-hash ${badPin}: use sha256:<64 hex digits> (bosun token create --print-join-command prints it)`,
-        ExitCode.usage,
-      );
-    let server: URL;
-    try {
-      server = new URL(args.server);
-      if (server.protocol !== 'https:') throw new Error('not https');
-    } catch {
-      throw new CliError(
-        `${args.server} is not an https:// URL of the API server (e.g. https://10.0.0.1:6443)`,
-        ExitCode.usage,
-      );
-    }
+    const { joinCredentials } = await import('./join-credentials.ts');
+    const {
+      servers,
+      token,
+      pins: parsedPins,
+    } = await joinCredentials(args.server, args.token, args['discovery-token-ca-cert-hash']);
+    // with several servers, the agent fails over between them (bosun agent --server)
+    const failover = servers.length > 1 ? [`--server=${servers.map((s) => s.origin).join(',')}`] : [];
     const nodeName = args['node-name'];
     if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName))
       throw new CliError(`--node-name ${nodeName} is not a valid node name (lower-case DNS name)`, ExitCode.usage);
@@ -109,7 +95,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
 
     const [
       { observe, judge, judgeClock, ignoredPreflightChecks },
-      { discover },
+      { discover, discoverAny },
       { requestNodeCertificate },
       { JoinError },
       { CriClient },
@@ -144,6 +130,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       }
     };
 
+    let server = servers[0]!;
     try {
       // local checks first: they fail fast without touching the network
       const local = judge(
@@ -157,7 +144,9 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
         ignore,
       );
       if (local.length > 0) fail(`preflight: ${local.map((f) => f.message).join('; ')}`);
-      const cluster = await discover(server.origin, token, parsedPins as string[]);
+      const found = await discoverAny(servers, (url) => discover(url.origin, token, parsedPins));
+      server = found.server;
+      const { cluster } = found;
       const clock = judgeClock(cluster.clockOffsetMs, ignore);
       if (clock.length > 0) fail(`preflight: ${clock.map((f) => f.message).join('; ')}`);
       process.stderr.write(`[join] ${server.origin} verified: CA ${cluster.caHash}, token ${token.id}\n`);
@@ -171,7 +160,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
     }
     if (!args.start) {
       process.stderr.write(
-        `[join] not starting the agent (--no-start); start it with: bosun agent --kubeconfig ${kubeconfigPath} --node-name ${nodeName}\n`,
+        `[join] not starting the agent (--no-start); start it with: bosun agent --kubeconfig ${kubeconfigPath} --node-name ${nodeName}${failover.map((f) => ` ${f}`).join('')}\n`,
       );
       return;
     }
@@ -180,7 +169,7 @@ export const joinCommand: CommandModule<object, JoinArgs> = {
       kubeconfigPath,
       nodeName,
       runtimeEndpoint: endpoint,
-      extraArgs: args['agent-arg'].map(String),
+      extraArgs: [...failover, ...args['agent-arg'].map(String)],
       logDir: args['log-dir'],
       runDir: args['run-dir'],
     });

@@ -52,13 +52,19 @@ function requireRoot(): void {
 
 const up: CommandModule<
   object,
-  Common & { nodes: number; topology: string; 'server-arg': string[]; 'agent-arg': string[] }
+  Common & { nodes: number; servers: number; topology: string; 'server-arg': string[]; 'agent-arg': string[] }
 > = {
   command: 'up',
   describe: 'Create a sandbox cluster and print its kubeconfig path',
   builder: (y) =>
     common(y)
       .option('nodes', { type: 'number', default: 1, describe: 'How many nodes' })
+      .option('servers', {
+        type: 'number',
+        default: 1,
+        describe:
+          'How many API servers: 2 or more share a 3-member etcd cluster (TLS) on the host side, the others joined to the first; agents fail over between them',
+      })
       .option('topology', {
         type: 'string',
         choices: ['flat', 'routed'],
@@ -83,6 +89,8 @@ const up: CommandModule<
     checkName(args.name);
     if (!Number.isInteger(args.nodes) || args.nodes < 1 || args.nodes > 50)
       throw new CliError('--nodes must be a whole number from 1 to 50', ExitCode.usage);
+    if (!Number.isInteger(args.servers) || args.servers < 1 || args.servers > 5)
+      throw new CliError('--servers must be a whole number from 1 to 5', ExitCode.usage);
     const stateDir = join(args.root, args.name);
     if (existsSync(join(stateDir, 'sandbox.json'))) {
       throw new CliError(
@@ -110,9 +118,10 @@ const up: CommandModule<
       );
     }
     try {
-      const controlPlane = await sandbox.startControlPlane(args['server-arg']);
+      const controlPlane = await sandbox.startControlPlane(args['server-arg'], args.servers);
+      const ports = [controlPlane, ...(sandbox.record.servers ?? [])].map((s) => `https://127.0.0.1:${s.port}`);
       process.stderr.write(
-        `sandbox '${args.name}': API server on https://127.0.0.1:${controlPlane.port}; joining ${args.nodes} node(s)\n`,
+        `sandbox '${args.name}': API server${ports.length > 1 ? 's' : ''} on ${ports.join(', ')}${sandbox.record.etcd ? ` (etcd: ${sandbox.record.etcd.members.length} members)` : ''}; joining ${args.nodes} node(s)\n`,
       );
       await sandbox.joinAgents(args['agent-arg']);
       process.stderr.write(
@@ -164,13 +173,37 @@ const status: CommandModule<object, Common & { output: string }> = {
     }));
     const cp = sandbox.record.controlPlane;
     const server = cp ? { port: cp.port, running: controlPlaneRunning(cp), kubeconfig: cp.kubeconfig } : undefined;
+    const servers = [...(cp ? [cp] : []), ...(sandbox.record.servers ?? [])].map((s, i) => ({
+      name: `server-${i + 1}`,
+      port: s.port,
+      running: controlPlaneRunning(s),
+      reachable: isOurs(s.hubRelayPid, 'relay.ts'),
+      kubeconfig: s.kubeconfig,
+    }));
+    const etcd = (sandbox.record.etcd?.members ?? []).map((m) => ({
+      name: m.name,
+      endpoint: m.clientUrl,
+      state: !isOurs(m.pid, m.dataDir) ? 'stopped' : m.frozen ? 'partitioned' : 'running',
+    }));
     if (args.output === 'json') {
-      process.stdout.write(`${JSON.stringify({ name: sandbox.record.name, server, nodes }, null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify({ name: sandbox.record.name, server, servers, etcd, nodes }, null, 2)}\n`);
       return;
     }
     process.stdout.write(
       `sandbox ${sandbox.record.name} (${sandbox.record.topology ?? 'flat'}): server ${server ? `${server.running ? 'running' : 'stopped'} on 127.0.0.1:${server.port}` : 'not started'}\n`,
     );
+    if (servers.length > 1 || etcd.length > 0) {
+      const parts = [
+        ['COMPONENT', 'ADDRESS', 'STATE'],
+        ...servers.map((s) => [
+          s.name,
+          `https://127.0.0.1:${s.port}`,
+          !s.running ? 'stopped' : s.reachable ? 'running' : 'partitioned',
+        ]),
+        ...etcd.map((m) => [m.name, m.endpoint, m.state]),
+      ];
+      process.stdout.write(columnsText(parts));
+    }
     const rows = [
       ['NODE', 'NETNS', 'IP', 'SEGMENT', 'CONTAINERD', 'AGENT', 'LINK'],
       ...nodes.map((n) => [n.name, n.netns, n.ip, String(n.segment), n.containerd, n.agent, n.link]),
@@ -218,10 +251,19 @@ const componentOption = <T>(y: Argv<T>) =>
     describe: 'Which part of the node',
   });
 
+/** What a fault command acts on: a node's part, an API server, or an etcd member. */
+type Target = { kind: 'node'; name: string } | { kind: 'server'; name: string } | { kind: 'etcd'; name: string };
+
+function target(name: string): Target {
+  if (/^server(-\d+)?$/.test(name)) return { kind: 'server', name };
+  if (/^etcd-\d+$/.test(name)) return { kind: 'etcd', name };
+  return { kind: 'node', name };
+}
+
 function faultCommand(
   command: string,
   describe: string,
-  act: (sandbox: Awaited<ReturnType<typeof load>>, node: string, component: Component) => Promise<void>,
+  act: (sandbox: Awaited<ReturnType<typeof load>>, target: Target, component: Component) => Promise<void>,
   withComponent: boolean,
 ): CommandModule<object, Common & { node: string; component?: Component }> {
   return {
@@ -231,45 +273,67 @@ function faultCommand(
       requiredPositional<Common & { component?: Component }, 'node'>(
         withComponent ? componentOption(common(y)) : common(y),
         'node',
-        { type: 'string' },
+        { type: 'string', describe: 'node-1, node-2, ...; server-1, server-2, ...; etcd-1, etcd-2, etcd-3' },
       ),
     handler: async (args) => {
       requireRoot();
       const sandbox = await load(args);
-      sandbox.node(args.node); // says which nodes exist when this one does not
+      const chosen = target(args.node);
+      if (chosen.kind === 'node') sandbox.node(args.node); // says which nodes exist when this one does not
       // --component exists (default agent) only where withComponent; the others ignore it
-      await act(sandbox, args.node, args.component ?? 'agent');
+      try {
+        await act(sandbox, chosen, args.component ?? 'agent');
+      } catch (err) {
+        throw new CliError((err as Error).message);
+      }
     },
   };
 }
 
 const kill = faultCommand(
   'kill',
-  'SIGKILL a component of a node (fault injection)',
-  async (sandbox, node, component) => {
-    if (component === 'agent') await sandbox.killAgent(node);
-    else await sandbox.killContainerd(node);
+  'SIGKILL a component of a node, an API server or an etcd member (fault injection)',
+  async (sandbox, target, component) => {
+    if (target.kind === 'server') await sandbox.killServer(target.name);
+    else if (target.kind === 'etcd') await sandbox.killEtcd(target.name);
+    else if (component === 'agent') await sandbox.killAgent(target.name);
+    else await sandbox.killContainerd(target.name);
   },
   true,
 );
 
 const start = faultCommand(
   'start',
-  'Start a component of a node again',
-  async (sandbox, node, component) => {
-    if (component === 'agent') await sandbox.startAgent(node);
-    else await sandbox.startContainerd(node);
+  'Start a component of a node, an API server or an etcd member again',
+  async (sandbox, target, component) => {
+    if (target.kind === 'server') await sandbox.startServer(target.name);
+    else if (target.kind === 'etcd') await sandbox.startEtcd(target.name);
+    else if (component === 'agent') await sandbox.startAgent(target.name);
+    else await sandbox.startContainerd(target.name);
   },
   true,
 );
 
 const partition = faultCommand(
   'partition',
-  "Cut a node's link to the rest of the sandbox",
-  (sandbox, node) => sandbox.partition(node),
+  "Cut a node's link to the rest of the sandbox; cut the nodes off from an API server; silence an etcd member (SIGSTOP)",
+  async (sandbox, target) => {
+    if (target.kind === 'server') await sandbox.partitionServer(target.name);
+    else if (target.kind === 'etcd') sandbox.partitionEtcd(target.name, true);
+    else await sandbox.partition(target.name);
+  },
   false,
 );
-const heal = faultCommand('heal', "Restore a node's link", (sandbox, node) => sandbox.heal(node), false);
+const heal = faultCommand(
+  'heal',
+  'Undo a partition',
+  async (sandbox, target) => {
+    if (target.kind === 'server') await sandbox.healServer(target.name);
+    else if (target.kind === 'etcd') sandbox.partitionEtcd(target.name, false);
+    else await sandbox.heal(target.name);
+  },
+  false,
+);
 
 export const sandboxCommand: CommandModule = {
   command: 'sandbox <command>',

@@ -15,6 +15,7 @@ import { bosunVersion } from './version.ts';
 import { join } from 'node:path';
 import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
+import { serverJoinCommand } from './server-join-command.ts';
 import {
   leaderElectionTimingsProblem,
   type LeaderElectionTimings,
@@ -143,7 +144,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
   command: 'server',
   describe: 'Run the Kubernetes-compatible API server (HTTPS, sqlite or etcd datastore)',
   builder: (y) =>
-    serverConfigFile(y)
+    serverConfigFile(y.command(serverJoinCommand as unknown as CommandModule))
       .option('data-dir', {
         type: 'string',
         default: '/var/lib/bosun/server',

@@ -97,7 +97,16 @@ function humanDuration(seconds: number): string {
 
 const create: CommandModule<
   object,
-  Common & { ttl: string; usages: string[]; groups: string[]; description: string; 'print-join-command': boolean }
+  Common & {
+    ttl: string;
+    usages: string[];
+    groups: string[];
+    description: string;
+    'print-join-command': boolean;
+    'control-plane': boolean;
+    'data-dir': string;
+    'encryption-provider-config': string | undefined;
+  }
 > = {
   command: 'create',
   describe: 'Create a bootstrap token and print it',
@@ -107,9 +116,25 @@ const create: CommandModule<
       .option('usages', listOption('signing (of cluster-info), authentication (join)', ['signing', 'authentication']))
       .option('groups', listOption('Extra groups the token authenticates as', [defaultGroup]))
       .option('description', { type: 'string', default: '', describe: 'A note for people' })
-      .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' }),
+      .option('print-join-command', { type: 'boolean', default: false, describe: 'Print the full bosun join command' })
+      .option('control-plane', {
+        type: 'boolean',
+        default: false,
+        describe:
+          'A token that joins another server (bosun server join): uploads the shared keys, sealed for two hours under a certificate key printed after the token',
+      })
+      .option('data-dir', {
+        type: 'string',
+        default: '/var/lib/bosun/server',
+        describe: "With --control-plane: this server's data folder, whose pki/ is uploaded",
+      })
+      .option('encryption-provider-config', {
+        type: 'string',
+        describe: `With --control-plane: the server's EncryptionConfiguration (default: ${defaultEncryptionConfig} when present)`,
+      }),
   handler: async (args) => {
     const ttl = parseTtl(args.ttl);
+    if (args['control-plane']) return await createControlPlaneToken(args, ttl);
     const usages = args.usages;
     const unknown = usages.filter((u) => u !== 'signing' && u !== 'authentication');
     if (unknown.length > 0)
@@ -142,6 +167,53 @@ const create: CommandModule<
     }
   },
 };
+
+const defaultEncryptionConfig = '/etc/bosun/encryption-config.yaml';
+
+/** `--control-plane`: upload the sealed material, print the token and the key (or the whole command). */
+async function createControlPlaneToken(
+  args: Common & {
+    'print-join-command': boolean;
+    'data-dir': string;
+    'encryption-provider-config': string | undefined;
+  },
+  ttl: number,
+): Promise<void> {
+  const [{ caCertHash }, { uploadControlPlaneMaterial }, { existsSync }] = await Promise.all([
+    import('../kube/bootstrap.ts'),
+    import('../host/init/upload-control-plane-material.ts'),
+    import('node:fs'),
+  ]);
+  const encryptionConfigPath =
+    args['encryption-provider-config'] ?? (existsSync(defaultEncryptionConfig) ? defaultEncryptionConfig : undefined);
+  const { config, client } = await connect(args);
+  let upload;
+  try {
+    upload = await uploadControlPlaneMaterial(client, {
+      serverDataDir: args['data-dir'],
+      encryptionConfigPath,
+      tokenTtlSeconds: ttl,
+    });
+    // the printed command works at once: cluster-info is signed for the new token first
+    const { waitClusterInfoSigned } = await import('../host/init/wait-cluster-info.ts');
+    await waitClusterInfoSigned(client, upload.token);
+  } catch (err) {
+    // a missing file or an API refusal: one line either way
+    throw new CliError(`uploading the control-plane material: ${(err as Error).message}`);
+  } finally {
+    client.close();
+  }
+  process.stderr.write(
+    `[token] control-plane material uploaded, sealed, until ${upload.expires ?? 'deleted'}; keep the certificate key secret\n`,
+  );
+  if (args['print-join-command']) {
+    process.stdout.write(
+      `bosun server join ${config.client.server} --token ${upload.token} --discovery-token-ca-cert-hash ${caCertHash(config.client.ca)} --certificate-key ${upload.certificateKey}\n`,
+    );
+  } else {
+    process.stdout.write(`${upload.token}\n${upload.certificateKey}\n`);
+  }
+}
 
 const list: CommandModule<object, Common> = {
   command: 'list',

@@ -299,11 +299,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     let fresh = false;
     try {
       while (!this.#abort.signal.aborted) {
+        let watching = false;
         try {
           if (needList) await this.#relist(fresh);
           needList = false;
           fresh = false;
           if (this.#abort.signal.aborted) break;
+          watching = true;
           await this.#watchOnce();
           retry = baseRetry;
         } catch (err) {
@@ -317,7 +319,10 @@ export class Informer<T extends KubeObject = KubeObject> {
             continue;
           }
           this.#options.onError?.(err);
-          needList = true;
+          // A broken watch starts again from its resourceVersion, as upstream's reflector does: when a
+          // server dies, its clients resume on another without listing everything again (a 410 there
+          // still relists). A failed list is listed again.
+          needList = !watching || this.#resourceVersion === '';
           await new Promise<void>((resolve) => {
             const signal = this.#abort.signal;
             const done = () => {

@@ -66,7 +66,8 @@ interface NodeForJoin {
 
 export async function joinNode(
   node: NodeForJoin,
-  controlPlane: ControlPlaneRecord,
+  /** The servers' ports on the hub address; several: the agent fails over between them. */
+  serverPorts: readonly number[],
   join_: { token: string; caHash: string },
   agentArgs: readonly string[],
 ): Promise<AgentRecord> {
@@ -86,7 +87,7 @@ export async function joinNode(
   const argv = [
     bosunBin,
     'join',
-    `https://${sandboxAddresses.hubIP}:${controlPlane.port}`,
+    serverPorts.map((port) => `https://${sandboxAddresses.hubIP}:${port}`).join(','),
     '--token',
     join_.token,
     '--discovery-token-ca-cert-hash',

@@ -19,6 +19,10 @@ export interface ControlPlaneRecord {
   serverArgv?: string[];
   hostRelayPid: number;
   hubRelayPid: number;
+  /** The hub relay's command line, to start it again after a partition. */
+  hubRelayArgv?: string[];
+  /** Where the server logs (absent in older records: <state>/server.log). */
+  serverLog?: string;
   /** The CONNECT proxy in the hub namespace through which the server reaches kubelet ports. */
   egressProxyPid?: number;
   /** kubeconfig for kubectl on the host (server https://127.0.0.1:<port>) */
@@ -45,17 +49,27 @@ export async function freeLoopbackPort(): Promise<number> {
   });
 }
 
+/** Where a server of the sandbox keeps its files: the first one `server`, the others `server-2`, ... */
+export interface ServerPlace {
+  /** '' for the first server, '-2', '-3', ... for the others (in file names). */
+  readonly suffix: string;
+  /** Its data folder (default <state>/server). */
+  readonly dataDir?: string;
+}
+
 export async function startControlPlane(
   stateDir: string,
   hubNetns: string,
   serverArgs: readonly string[] = [],
+  place: ServerPlace = { suffix: '' },
 ): Promise<ControlPlaneRecord> {
   const port = await freeLoopbackPort();
-  const dataDir = join(stateDir, 'server');
-  const socket = join(stateDir, 'api.sock');
+  const { suffix } = place;
+  const dataDir = place.dataDir ?? join(stateDir, 'server');
+  const socket = join(stateDir, `api${suffix}.sock`);
   const hub = sandboxAddresses.hubIP;
   // the server reaches the nodes' kubelet ports (logs, exec, port-forward) and pods through this proxy
-  const egressSocket = join(stateDir, 'kubelet-egress.sock');
+  const egressSocket = join(stateDir, `kubelet-egress${suffix}.sock`);
   const egressProxyPid = startDaemon({
     argv: [
       process.execPath,
@@ -66,7 +80,7 @@ export async function startControlPlane(
       `${sandboxAddresses.segmentsCIDR},${sandboxAddresses.clusterCIDR}`,
     ],
     netns: hubNetns,
-    log: join(stateDir, 'kubelet-egress.log'),
+    log: join(stateDir, `kubelet-egress${suffix}.log`),
   });
   const serverArgv = [
     bosunBin,
@@ -85,20 +99,18 @@ export async function startControlPlane(
     egressSocket,
     ...serverArgs,
   ];
-  const serverPid = startDaemon({ argv: serverArgv, log: join(stateDir, 'server.log') });
-  await waitServerReady(stateDir, dataDir, port, serverPid);
+  const serverLog = join(stateDir, `server${suffix}.log`);
+  const serverPid = startDaemon({ argv: serverArgv, log: serverLog });
+  await waitServerReady(serverLog, dataDir, port, serverPid);
   const hostRelayPid = startDaemon({
     argv: [process.execPath, relayScript, '--listen', `unix:${socket}`, '--connect', `tcp:127.0.0.1:${port}`],
-    log: join(stateDir, 'relay-host.log'),
+    log: join(stateDir, `relay-host${suffix}.log`),
   });
   await waitFor(() => existsSync(socket), { what: `the relay socket ${socket}`, timeoutMs: 10_000 });
-  const hubRelayPid = startDaemon({
-    argv: [process.execPath, relayScript, '--listen', `tcp:${hub}:${port}`, '--connect', `unix:${socket}`],
-    netns: hubNetns,
-    log: join(stateDir, 'relay-hub.log'),
-  });
+  const hubRelayArgv = [process.execPath, relayScript, '--listen', `tcp:${hub}:${port}`, '--connect', `unix:${socket}`];
+  const hubRelayPid = startHubRelay(stateDir, hubNetns, hubRelayArgv, suffix);
   const nodeKubeconfig = join(dataDir, 'admin.kubeconfig');
-  const kubeconfig = join(stateDir, 'kubeconfig');
+  const kubeconfig = join(stateDir, `kubeconfig${suffix}`);
   writeFileSync(
     kubeconfig,
     readFileSync(nodeKubeconfig, 'utf8').replaceAll(`https://${hub}:${port}`, `https://127.0.0.1:${port}`),
@@ -111,17 +123,36 @@ export async function startControlPlane(
     serverArgv,
     hostRelayPid,
     hubRelayPid,
+    hubRelayArgv,
     egressProxyPid,
     kubeconfig,
     nodeKubeconfig,
+    serverLog,
   };
 }
 
-async function waitServerReady(stateDir: string, dataDir: string, port: number, serverPid: number): Promise<void> {
+/** The relay that makes a server reachable from the nodes; stopping it cuts them off from that server. */
+function startHubRelay(stateDir: string, hubNetns: string, argv: readonly string[], suffix: string): number {
+  return startDaemon({ argv, netns: hubNetns, log: join(stateDir, `relay-hub${suffix}.log`) });
+}
+
+/** Cuts the nodes off from this server (it keeps running, and keeps its datastore). */
+export async function partitionServer(record: ControlPlaneRecord): Promise<void> {
+  await stopDaemon(record.hubRelayPid, relayScript);
+}
+
+/** Makes the server reachable from the nodes again. */
+export function healServer(stateDir: string, hubNetns: string, record: ControlPlaneRecord, suffix: string): number {
+  if (record.hubRelayArgv === undefined) throw new Error('this server was started without a recorded relay');
+  if (isOurs(record.hubRelayPid, relayScript)) return record.hubRelayPid;
+  return startHubRelay(stateDir, hubNetns, record.hubRelayArgv, suffix);
+}
+
+async function waitServerReady(serverLog: string, dataDir: string, port: number, serverPid: number): Promise<void> {
   const caPath = join(dataDir, 'pki', 'ca.crt');
   await waitFor(
     async () => {
-      if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${join(stateDir, 'server.log')}`);
+      if (!isOurs(serverPid, dataDir)) throw new Error(`bosun server exited; see ${serverLog}`);
       return existsSync(caPath) && (await readyz(port, readFileSync(caPath)));
     },
     { what: `bosun server ready on 127.0.0.1:${port}`, timeoutMs: 60_000, intervalMs: 100 },
@@ -140,8 +171,9 @@ export async function restartServer(stateDir: string, record: ControlPlaneRecord
       'this control plane was started without a recorded command line; take the sandbox down and up again',
     );
   if (isOurs(record.serverPid, record.dataDir)) return record.serverPid;
-  const serverPid = startDaemon({ argv: record.serverArgv, log: join(stateDir, 'server.log') });
-  await waitServerReady(stateDir, record.dataDir, record.port, serverPid);
+  const serverLog = record.serverLog ?? join(stateDir, 'server.log');
+  const serverPid = startDaemon({ argv: record.serverArgv, log: serverLog });
+  await waitServerReady(serverLog, record.dataDir, record.port, serverPid);
   return serverPid;
 }
 

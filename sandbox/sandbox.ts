@@ -38,12 +38,25 @@ import {
   type SandboxTopology,
 } from './names.ts';
 import {
+  healServer,
   killServer,
+  partitionServer,
   restartServer,
   startControlPlane,
   stopControlPlane,
   type ControlPlaneRecord,
 } from './control-plane.ts';
+import {
+  etcdServerFlags,
+  freezeEtcdMember,
+  killEtcdMember,
+  restartEtcdMember,
+  startEtcdCluster,
+  stopEtcdCluster,
+  type EtcdClusterRecord,
+  type EtcdMemberRecord,
+} from './etcd-cluster.ts';
+import { joinSandboxServer } from './join-server.ts';
 import { joinNode, sandboxJoinToken, type AgentRecord } from './agents.ts';
 import { routeHubToPods } from './hub-pod-routes.ts';
 import { startDaemon } from '../host/process/process.ts';
@@ -70,6 +83,10 @@ export interface SandboxRecord extends BedRecord {
   images: SandboxImage[];
   nodes: SandboxNodeRecord[];
   controlPlane?: ControlPlaneRecord;
+  /** The servers after the first (server-2, server-3, ...), joined to its cluster. */
+  servers?: ControlPlaneRecord[];
+  /** The etcd cluster the servers share (with --servers 2 or more). */
+  etcd?: EtcdClusterRecord;
 }
 
 export interface SandboxSpec {
@@ -293,26 +310,110 @@ export class Sandbox {
     return this.node(node.name);
   }
 
-  /** Starts `bosun server` for this sandbox (see control-plane.ts). */
-  async startControlPlane(serverArgs: readonly string[] = []): Promise<ControlPlaneRecord> {
+  /**
+   * Starts `bosun server` for this sandbox (see control-plane.ts). With `servers` above one: a
+   * 3-member etcd cluster first (etcd-cluster.ts), the first server on it, then each other one
+   * joined to it through the control-plane join (sealed upload, certificate key), as a machine
+   * joins with `bosun server join`.
+   */
+  async startControlPlane(serverArgs: readonly string[] = [], servers = 1): Promise<ControlPlaneRecord> {
     if (this.record.controlPlane) return this.record.controlPlane;
-    this.record.controlPlane = await startControlPlane(this.stateDir, this.hubNetns, serverArgs);
+    let args = [...serverArgs];
+    if (servers > 1) {
+      this.record.etcd = await startEtcdCluster(this.stateDir, 3, this.id);
+      this.save();
+      args = [...etcdServerFlags(this.record.etcd), ...args];
+    }
+    this.record.controlPlane = await startControlPlane(this.stateDir, this.hubNetns, args);
     this.save();
+    for (let k = 2; k <= servers; k++) await this.addServer(args);
     return this.record.controlPlane;
   }
 
-  /** SIGKILL to `bosun server` (fault injection); its relays and the nodes stay. */
-  async killServer(): Promise<void> {
-    const controlPlane = this.record.controlPlane;
-    if (!controlPlane) throw new Error('the sandbox has no control plane');
-    await killServer(controlPlane);
+  /** One more server of the cluster, joined with a control-plane token and certificate key. */
+  async addServer(serverArgs: readonly string[]): Promise<ControlPlaneRecord> {
+    const first = this.record.controlPlane;
+    if (!first || !this.record.etcd) throw new Error('more servers need the first one on etcd (--servers 2 or more)');
+    const name = `server-${(this.record.servers?.length ?? 0) + 2}`;
+    const root = join(this.stateDir, name);
+    await joinSandboxServer(first, {
+      configDir: join(root, 'etc'),
+      dataDir: root,
+      runDir: root,
+      logDir: root,
+      defaultsDir: root,
+    });
+    const record = await startControlPlane(this.stateDir, this.hubNetns, serverArgs, {
+      suffix: name.slice('server'.length),
+      dataDir: join(root, 'server'),
+    });
+    this.record.servers = [...(this.record.servers ?? []), record];
+    this.save();
+    return record;
   }
 
-  /** Starts `bosun server` again on its data, port and flags after killServer; resolves once it is ready. */
-  async startServer(): Promise<void> {
-    const controlPlane = this.record.controlPlane;
-    if (!controlPlane) throw new Error('the sandbox has no control plane');
-    controlPlane.serverPid = await restartServer(this.stateDir, controlPlane);
+  /** Every server by its name: server-1 (or server) is the first. */
+  get serverNames(): string[] {
+    return this.record.controlPlane
+      ? ['server-1', ...(this.record.servers ?? []).map((_, i) => `server-${i + 2}`)]
+      : [];
+  }
+
+  #server(name = 'server-1'): { record: ControlPlaneRecord; suffix: string } {
+    const k = name === 'server' ? 1 : Number(/^server-(\d+)$/.exec(name)?.[1] ?? Number.NaN);
+    const record = k === 1 ? this.record.controlPlane : this.record.servers?.[k - 2];
+    if (!record)
+      throw new Error(
+        `sandbox ${this.record.name} has no ${name}; it has ${this.serverNames.join(', ') || 'no server'}`,
+      );
+    return { record, suffix: k === 1 ? '' : `-${k}` };
+  }
+
+  #etcdMember(name: string): EtcdMemberRecord {
+    const member = this.record.etcd?.members.find((m) => m.name === name);
+    if (!member)
+      throw new Error(
+        `sandbox ${this.record.name} has no ${name}; it has ${this.record.etcd?.members.map((m) => m.name).join(', ') || 'no etcd (up --servers 3 makes one)'}`,
+      );
+    return member;
+  }
+
+  /** SIGKILL to a `bosun server` (fault injection); its relays and the nodes stay. */
+  async killServer(name?: string): Promise<void> {
+    await killServer(this.#server(name).record);
+  }
+
+  /** Starts a `bosun server` again on its data, port and flags after killServer; resolves once it is ready. */
+  async startServer(name?: string): Promise<void> {
+    const { record } = this.#server(name);
+    record.serverPid = await restartServer(this.stateDir, record);
+    this.save();
+  }
+
+  /** Cuts the nodes off from a server (its relay into the hub stops; the server runs on). */
+  async partitionServer(name: string): Promise<void> {
+    await partitionServer(this.#server(name).record);
+  }
+
+  async healServer(name: string): Promise<void> {
+    const { record, suffix } = this.#server(name);
+    record.hubRelayPid = healServer(this.stateDir, this.hubNetns, record, suffix);
+    this.save();
+  }
+
+  async killEtcd(name: string): Promise<void> {
+    await killEtcdMember(this.#etcdMember(name));
+  }
+
+  async startEtcd(name: string): Promise<void> {
+    const member = this.#etcdMember(name);
+    await restartEtcdMember(this.record.etcd!, member);
+    this.save();
+  }
+
+  /** A frozen member (SIGSTOP) is silent to its peers and the servers, as a partitioned one is. */
+  partitionEtcd(name: string, cut: boolean): void {
+    freezeEtcdMember(this.#etcdMember(name), cut);
     this.save();
   }
 
@@ -323,6 +424,8 @@ export class Sandbox {
     const pending = this.nodes.filter((n) => !n.record.agent);
     if (pending.length === 0) return;
     const token = await sandboxJoinToken(controlPlane);
+    // with several servers, every agent is told of all of them and fails over between them
+    const serverPorts = [controlPlane, ...(this.record.servers ?? [])].map((s) => s.port);
     // side by side: a join spends most of its time waiting (its certificate, the agent's healthz),
     // so a few at once overlap those waits without crowding the shared cores
     const queue = [...pending];
@@ -330,7 +433,7 @@ export class Sandbox {
     const joinNext = async (): Promise<void> => {
       for (let node = queue.shift(); node !== undefined; node = queue.shift()) {
         try {
-          node.record.agent = await joinNode(node, controlPlane, token, agentArgs);
+          node.record.agent = await joinNode(node, serverPorts, token, agentArgs);
           this.#saveNode(node.record);
         } catch (err) {
           failures.push(err as Error);
@@ -446,11 +549,21 @@ export class Sandbox {
         }
       }
     }
-    if (this.record.controlPlane) {
+    for (const server of [
+      ...(this.record.servers ?? []),
+      ...(this.record.controlPlane ? [this.record.controlPlane] : []),
+    ]) {
       try {
-        await stopControlPlane(this.record.controlPlane);
+        await stopControlPlane(server);
       } catch (err) {
         problems.push(`control plane: ${(err as Error).message}`);
+      }
+    }
+    if (this.record.etcd) {
+      try {
+        await stopEtcdCluster(this.record.etcd);
+      } catch (err) {
+        problems.push(`etcd: ${(err as Error).message}`);
       }
     }
     for (const node of this.nodes) {

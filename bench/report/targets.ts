@@ -266,6 +266,13 @@ export const suiteChecks: Record<string, Check[]> = {
       better: 'lower',
       measured: field('failover_lead_p99_ms'),
     },
+    {
+      label: 'agent switch p99 (its API server killed → connections to another)',
+      target: 2000,
+      unit: 'ms',
+      better: 'lower',
+      measured: field('agent_switch_p99_ms'),
+    },
   ],
   scale: [
     {
@@ -330,6 +337,7 @@ export const suiteOrder = [
   'dns',
   'bringup',
   'scale',
+  'ha',
   'soak',
 ] as const;
 

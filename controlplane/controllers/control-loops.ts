@@ -29,6 +29,7 @@ import { nodeLifecycleController, type NodeLifecycleOptions } from './node-lifec
 import { serviceAccountController } from './serviceaccount.ts';
 import { rootCaPublisher } from './root-ca-publisher.ts';
 import { clusterRoleAggregationController } from './clusterrole-aggregation.ts';
+import { tokenCleaner } from './token-cleaner.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { apiListWatch } from '../../kube/informer.ts';
 import { eventRecorder } from './events.ts';
@@ -87,6 +88,7 @@ export function defaultControllers(
     serviceAccountController,
     clusterRoleAggregationController,
     ingressStatusController,
+    tokenCleaner,
     ...(options.rootCaPem !== undefined ? [rootCaPublisher(options.rootCaPem)] : []),
     ...garbageCollectors(),
   ];

@@ -97,6 +97,8 @@ const collection: readonly { readonly dependent: ResourceName; readonly owners: 
   { dependent: 'endpointslices', owners: ['services'] },
   { dependent: 'controllerrevisions', owners: ['daemonsets', 'statefulsets'] },
   { dependent: 'leases', owners: ['nodes'] },
+  // an upload sealed for joining servers, owned by the token whose expiry ends it
+  { dependent: 'secrets', owners: ['secrets'] },
   // StatefulSet claims under a Delete retention policy: owned by the set, or by a condemned pod.
   { dependent: 'persistentvolumeclaims', owners: ['statefulsets', 'pods'] },
 ];

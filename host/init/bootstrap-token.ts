@@ -4,6 +4,7 @@
  * Shared by `bosun token create` and `bosun init`.
  */
 import type { KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/types.ts';
 import { refs } from '../../kube/resource-ref.ts';
 import { bootstrapTokenSecretName, formatBootstrapToken, generateBootstrapToken } from '../../kube/bootstrap.ts';
 import { apiTime } from '../../kube/api-time.ts';
@@ -34,16 +35,24 @@ export function tokenSecretData(
   return data;
 }
 
-/** Creates the token's Secret and returns the token text `<id>.<secret>`. */
-export async function createBootstrapToken(client: KubeClient, spec: TokenSpec): Promise<string> {
+/** Creates the token's Secret; returns the token text `<id>.<secret>` and the Secret as stored (its uid owns uploads). */
+export async function createBootstrapTokenSecret(
+  client: KubeClient,
+  spec: TokenSpec,
+): Promise<{ token: string; secret: KubeObject }> {
   const token = generateBootstrapToken();
   const data = tokenSecretData(token, spec, Date.now());
-  await client.create(refs.secrets, {
+  const secret = await client.create(refs.secrets, {
     apiVersion: 'v1',
     kind: 'Secret',
     metadata: { name: bootstrapTokenSecretName(token.id), namespace: 'kube-system' },
     type: bootstrapTokenSecretType,
     data,
   } as never);
-  return formatBootstrapToken(token);
+  return { token: formatBootstrapToken(token), secret };
+}
+
+/** Creates the token's Secret and returns the token text `<id>.<secret>`. */
+export async function createBootstrapToken(client: KubeClient, spec: TokenSpec): Promise<string> {
+  return (await createBootstrapTokenSecret(client, spec)).token;
 }

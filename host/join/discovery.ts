@@ -121,3 +121,23 @@ export async function discover(
   }
   return { caPem, caHash, clockOffsetMs };
 }
+
+/**
+ * Discovery through the first of `servers` that answers: one that cannot be reached is skipped,
+ * any other refusal (a bad token, another CA) is final, since every server of a cluster says the same.
+ */
+export async function discoverAny<T>(
+  servers: readonly URL[],
+  discoverOne: (server: URL) => Promise<T>,
+): Promise<{ server: URL; cluster: T }> {
+  let unreachable: unknown;
+  for (const server of servers) {
+    try {
+      return { server, cluster: await discoverOne(server) };
+    } catch (err) {
+      if (!(err instanceof JoinError) || err.code !== 'JOIN_UNREACHABLE') throw err;
+      unreachable = err;
+    }
+  }
+  throw unreachable ?? new JoinError('JOIN_UNREACHABLE', 'no server to join');
+}

@@ -10,6 +10,8 @@ export type JoinErrorCode =
   | 'JOIN_ALREADY_JOINED'
   | 'JOIN_CSR_REFUSED'
   | 'JOIN_CSR_TIMEOUT'
+  | 'JOIN_NO_CONTROL_PLANE_MATERIAL'
+  | 'JOIN_BAD_CERTIFICATE_KEY'
   | 'JOIN_AGENT';
 
 export class JoinError extends Error {

@@ -10,9 +10,22 @@ export const repo = join(import.meta.dirname, '..', '..');
 
 /** install.sh of the tree at `source` on `machine`, the node named `name`, every folder under `root`. */
 export function installShFrom(source: string, machine: BedNode, root: string, name: string, ...args: string[]) {
+  return installShWith({}, source, machine, root, name, ...args);
+}
+
+/** The same with more environment (BOSUN_DATASTORE_ARGS, ...). */
+export function installShWith(
+  env: Record<string, string>,
+  source: string,
+  machine: BedNode,
+  root: string,
+  name: string,
+  ...args: string[]
+) {
   return machine.run(
     [
       'env',
+      ...Object.entries(env).map(([key, value]) => `${key}=${value}`),
       `BOSUN_ROOT=${root}`,
       `BOSUN_NODE_MODULES=${join(repo, 'node_modules')}`,
       `BOSUN_NODE_NAME=${name}`,
