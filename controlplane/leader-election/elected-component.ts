@@ -67,8 +67,18 @@ export class ElectedComponent {
     await this.#transitions;
   }
 
+  /**
+   * Queues a start or stop after the ones before it. A step that fails is logged and the queue goes
+   * on: a rejected link would skip every later start (no loops anywhere while this server leads)
+   * and surface as an unhandled rejection, which ends the process.
+   */
   #then(step: () => Promise<void>): void {
-    this.#transitions = this.#transitions.then(step);
+    this.#transitions = this.#transitions.then(step).catch((err: unknown) => {
+      this.#options.logger?.error(
+        { err: (err as Error).message, lease: this.#options.lease },
+        'starting or stopping the elected loops failed',
+      );
+    });
   }
 
   async #start(): Promise<void> {

@@ -264,3 +264,51 @@ test('a leader whose component fails to start tries again while it leads, and st
   await running;
   t.is(stopped, 1);
 });
+
+test('a component whose stop fails still starts again the next time its candidate leads', async (t) => {
+  const clock = new ManualClock(t0);
+  const store = new LeaseStore(clock);
+  let reachable = true;
+  let starts = 0;
+  const errors: string[] = [];
+  const component = new ElectedComponent({
+    lease: 'kube-controller-manager',
+    identity: 'a_1',
+    timings,
+    leases: store.clientFor(() => reachable),
+    clock,
+    client: new MemoryCluster(),
+    logger: { error: (o: { err?: string }) => errors.push(o.err ?? ''), warn: () => {}, info: () => {} } as never,
+    start: async () => {
+      starts++;
+      return {
+        stop: async () => {
+          throw new Error('a controller did not stop cleanly');
+        },
+      };
+    },
+  });
+  const stop = new AbortController();
+  const running = component.run(stop.signal);
+  await settle();
+  t.is(starts, 1);
+  // cut off past its renew deadline: it stops leading, and stopping its loops fails
+  reachable = false;
+  for (let i = 0; i < 8; i++) {
+    clock.advance(timings.retryPeriodMs);
+    await settle();
+  }
+  t.false(component.elector.isLeader());
+  // reachable again, with its own lease long expired: it leads and starts its loops again
+  reachable = true;
+  for (let i = 0; i < 12 && !component.elector.isLeader(); i++) {
+    clock.advance(timings.retryPeriodMs);
+    await settle();
+  }
+  await settle();
+  t.true(component.elector.isLeader());
+  t.is(starts, 2, 'started again after the failed stop');
+  t.true(errors.some((e) => e.includes('did not stop cleanly')));
+  stop.abort();
+  await running;
+});
