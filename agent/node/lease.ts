@@ -109,17 +109,18 @@ export class NodeLease {
 
   async run(signal: AbortSignal): Promise<void> {
     const { clock, log } = this.#options;
+    // The abort listener goes with its timer: one left per renewal would be 8,640 a day on the signal.
     const sleep = (ms: number) =>
       new Promise<void>((resolve) => {
-        const timer = clock.after(ms, resolve);
-        signal.addEventListener(
-          'abort',
-          () => {
-            timer.cancel();
-            resolve();
-          },
-          { once: true },
-        );
+        const aborted = () => {
+          timer.cancel();
+          resolve();
+        };
+        const timer = clock.after(ms, () => {
+          signal.removeEventListener('abort', aborted);
+          resolve();
+        });
+        signal.addEventListener('abort', aborted, { once: true });
       });
     let retryMs = firstRetryMs;
     while (!signal.aborted) {

@@ -100,7 +100,13 @@ test.serial('kubectl drain waits while a budget blocks, and completes once it al
       // room for one disruption at a time: a third pod lands on node-b
       await bed.ok(t, 'scale', 'deployment/guarded', '-n', ns, '--replicas=3');
       const code = await exited;
-      t.is(code, 0, `${release} drain: ${stderr}`);
+      // a drain that failed says why only through the cluster's state: the nodes, the pods, the budget
+      const state =
+        code === 0
+          ? ''
+          : (await bed.kubectl(['get', 'nodes,pods,pdb', '-n', ns, '-o', 'wide'])).stdout +
+            (await bed.kubectl(['get', 'pdb', 'guarded', '-n', ns, '-o', 'jsonpath={.status}'])).stdout;
+      t.is(code, 0, `${release} drain: ${stderr}\n${state}`);
       t.regex(stdout, /node\/node-a drained/, release);
       const pods = await podsIn(ns);
       t.false(

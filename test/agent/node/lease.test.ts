@@ -1,5 +1,6 @@
 /** The node lease: renewed every 10 s, retried 200 ms doubling to 7 s, recreated when deleted. */
 import test from 'ava';
+import { getEventListeners } from 'node:events';
 import { pino } from 'pino';
 import type { Lease } from '../../../kube/corev1.ts';
 import { desiredLease, NodeLease, type LeaseApi } from '../../../agent/node/lease.ts';
@@ -43,6 +44,17 @@ const flush = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
 };
 
+/** A node lease running on a manual clock, its first renewal done. */
+async function runningLease() {
+  const clock = new ManualClock(t0);
+  const api = new FakeLeaseApi();
+  const lease = new NodeLease({ api, nodeName: 'node-1', nodeUid: 'uid-1', clock, log: pino({ level: 'silent' }) });
+  const abort = new AbortController();
+  const running = lease.run(abort.signal);
+  await flush();
+  return { clock, api, lease, abort, running };
+}
+
 test('lease: the desired lease is held by the node, 40 s, owned by the Node', (t) => {
   const lease = desiredLease(undefined, 'node-1', 'uid-1', t0);
   t.is(lease.metadata.namespace, 'kube-node-lease');
@@ -62,12 +74,7 @@ test('lease: the desired lease is held by the node, 40 s, owned by the Node', (t
 });
 
 test('lease: renewed every 10 s from the lease last written (no read); failures retried after 200, 400, 800 ms with a fresh read; recreated after deletion', async (t) => {
-  const clock = new ManualClock(t0);
-  const api = new FakeLeaseApi();
-  const lease = new NodeLease({ api, nodeName: 'node-1', nodeUid: 'uid-1', clock, log: pino({ level: 'silent' }) });
-  const abort = new AbortController();
-  const running = lease.run(abort.signal);
-  await flush();
+  const { clock, api, abort, running } = await runningLease();
   t.deepEqual(api.calls, ['get', 'create']);
   clock.advance(10_000);
   await flush();
@@ -95,6 +102,18 @@ test('lease: renewed every 10 s from the lease last written (no read); failures 
   clock.advance(200);
   await flush();
   t.deepEqual(api.calls, ['update', 'get', 'create'], 'a deleted lease is created again');
+  abort.abort();
+  await running;
+});
+
+test('lease: renewals leave no abort listener behind on the signal', async (t) => {
+  const { clock, lease, abort, running } = await runningLease();
+  for (let i = 0; i < 20; i++) {
+    clock.advance(10_000);
+    await flush();
+  }
+  t.is(lease.renewals, 21);
+  t.is(getEventListeners(abort.signal, 'abort').length, 1, 'only the current wait listens');
   abort.abort();
   await running;
 });
