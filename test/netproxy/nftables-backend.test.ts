@@ -198,9 +198,17 @@ test('hostile fields never reach the nft transaction; good services still route'
     service('badip', { clusterIP: '1.2.3.4; flush ruleset', ports: [{ name: 'http', port: 80, protocol: 'TCP' }] }),
     service('ext', { clusterIP: '10.96.0.25', externalIPs: ['1.2.3.4 } ; flush ruleset', '192.0.2.9'] }),
     service('bad}name', { clusterIP: '10.96.0.26' }),
+    // source ranges a namespace admin writes: none usable, so the load-balancer IP admits nobody
+    service('fw', {
+      type: 'LoadBalancer',
+      clusterIP: '10.96.0.27',
+      lbIPs: ['192.0.2.31'],
+      sourceRanges: ['203.0.113.0/28 } accept ; flush ruleset', '"203.0.113.0/28"', '../../etc', 'x'.repeat(1 << 20)],
+    }),
   ];
   for (const s of hostile) proxy.onServiceUpdate(undefined, s);
   proxy.onEndpointSliceUpdate(undefined, slice('ext', [remotePod(21), '10.244.2.22 } ; flush ruleset']));
+  proxy.onEndpointSliceUpdate(undefined, slice('fw', [remotePod(23)]));
   proxy.onServiceUpdate(undefined, service('web'));
   proxy.onEndpointSliceUpdate(undefined, slice('web', [remotePod(6)]));
   const report = await proxy.sync();
@@ -211,4 +219,7 @@ test('hostile fields never reach the nft transaction; good services still route'
   t.deepEqual(toWeb(nft.model), [[`${remotePod(6)}:8080`, 1]]);
   const ext = landsNft(nft.model, { src: localPod(9), dst: '192.0.2.9', protocol: 'tcp', dport: 80 });
   t.deepEqual(ext, [[`${remotePod(21)}:8080`, 1]], 'the good parts of a partly hostile service still sync');
+  t.false(all.includes('xxxxxxxx'), 'a 1 MB range never reaches the transaction');
+  const fenced = landsNft(nft.model, { src: '203.0.113.5', dst: '192.0.2.31', protocol: 'tcp', dport: 80 });
+  t.deepEqual(fenced, [['DROP', 1]], 'unusable source ranges close the load-balancer IP, never open it');
 });
