@@ -10,7 +10,9 @@
 import { request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { isIP } from 'node:net';
 import { connect, type TLSSocket } from 'node:tls';
+import { dns1123Subdomain } from '../../kube/name-formats.ts';
 import { directDialer, type KubeletDialer } from './kubelet-dialer.ts';
 import { ApiError } from '../../kube/errors.ts';
 import type { Registry } from './registry.ts';
@@ -76,8 +78,22 @@ export function kubeletAddress(node: Any): { host: string; port: number } {
     throw new ApiError('ServiceUnavailable', `node ${node.metadata.name} reports no address to reach its kubelet`, {
       retryAfterSeconds: 5,
     });
-  const port = Number(node.status?.daemonEndpoints?.kubeletEndpoint?.Port) || defaultKubeletPort;
-  return { host: address.address, port };
+  // a node writes its own status: what it names is dialled (and written on a CONNECT line) only
+  // when it is an address or a host name, and a port
+  const host = String(address.address);
+  if (isIP(host) === 0 && dns1123Subdomain(host).length > 0)
+    throw new ApiError(
+      'ServiceUnavailable',
+      `node ${node.metadata.name} reports an address that is neither an IP nor a host name: ${JSON.stringify(host.slice(0, 64))}`,
+    );
+  const given = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
+  const port = given === undefined || given === 0 ? defaultKubeletPort : typeof given === 'number' ? given : Number.NaN;
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new ApiError(
+      'ServiceUnavailable',
+      `node ${node.metadata.name} reports kubelet port ${JSON.stringify(String(given).slice(0, 16))}, not a port number`,
+    );
+  return { host, port };
 }
 
 export class KubeletProxy {

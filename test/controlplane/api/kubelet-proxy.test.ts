@@ -93,3 +93,23 @@ test('errors: no container named in a pod of two, an unbound pod, an unauthorize
   t.not(viaAlice.code, 0);
   t.regex(viaAlice.stderr, /cannot create resource "pods\/exec"/i);
 });
+
+test('a node address or kubelet port a node writes is dialled only when it is one: no CONNECT line, no host, from hostile text', async (t) => {
+  const { kubeletAddress } = await import('../../../controlplane/api/kubelet-proxy.ts');
+  const nodeWith = (address: string, port?: unknown) => ({
+    metadata: { name: 'n1' },
+    status: {
+      addresses: [{ type: 'InternalIP', address }],
+      ...(port === undefined ? {} : { daemonEndpoints: { kubeletEndpoint: { Port: port } } }),
+    },
+  });
+  t.deepEqual(kubeletAddress(nodeWith('10.0.0.5')), { host: '10.0.0.5', port: 10250 });
+  t.deepEqual(kubeletAddress(nodeWith('node-1.example', 11250)), { host: 'node-1.example', port: 11250 });
+  for (const hostile of ['10.0.0.5:6443 HTTP/1.1\r\nX-Injected: 1\r\n', '"quoted"', '../../etc', 'a'.repeat(1 << 20)]) {
+    const err = t.throws(() => kubeletAddress(nodeWith(hostile)));
+    t.regex(err?.message ?? '', /neither an IP nor a host name/);
+    t.true((err?.message.length ?? 0) < 300, 'the refusal does not echo a 1 MB address');
+  }
+  for (const port of [70000, -1, 1.5, '10250\r\n', 'x'.repeat(1 << 20)])
+    t.regex(t.throws(() => kubeletAddress(nodeWith('10.0.0.5', port)))?.message ?? '', /not a port number/);
+});
