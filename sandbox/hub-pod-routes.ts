@@ -19,7 +19,17 @@ interface NodeAddress {
   readonly ip: string;
 }
 
-/** `ip route replace` argument lists for the hub: each node's pod subnet via its address. */
+const ipv4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
+/** An IPv4 subnet as `ip route` takes it, and nothing else ("default", options, text). */
+const isSubnet = (cidr: string) => {
+  const [ip, bits, extra] = cidr.split('/');
+  return extra === undefined && ipv4.test(ip ?? '') && /^\d{1,2}$/.test(bits ?? '') && Number(bits) <= 32;
+};
+
+/**
+ * `ip route replace` argument lists for the hub: each node's pod subnet via its address. What the
+ * Node object says becomes a route only when it is a subnet and an address.
+ */
 export function hubPodRouteCommands(
   hubNetns: string,
   nodes: readonly NodeAddress[],
@@ -28,7 +38,8 @@ export function hubPodRouteCommands(
   const commands: string[][] = [];
   for (const node of nodes) {
     const cidr = podCIDRs.get(node.name);
-    if (cidr !== undefined) commands.push(['ip', '-n', hubNetns, 'route', 'replace', cidr, 'via', node.ip]);
+    if (cidr !== undefined && isSubnet(cidr) && ipv4.test(node.ip))
+      commands.push(['ip', '-n', hubNetns, 'route', 'replace', cidr, 'via', node.ip]);
   }
   return commands;
 }
