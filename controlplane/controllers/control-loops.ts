@@ -33,7 +33,7 @@ import { tokenCleaner } from './token-cleaner.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import { apiListWatch } from '../../kube/informer.ts';
 import { eventRecorder } from './events.ts';
-import { apiAutoscalerSeam, autoscalersRef } from './hpa/api.ts';
+import { apiAutoscalerSeam, autoscalersRef, fencedAutoscalerSeam } from './hpa/api.ts';
 import { type AutoscalerOptions, HorizontalPodAutoscalerController } from './hpa/controller.ts';
 import { loadBalancerController } from './load-balancer-controller.ts';
 import type { AddressPool } from './load-balancer-addresses.ts';
@@ -59,6 +59,11 @@ interface ControlLoopsOptions {
   readonly http?: KubeClient;
   /** The --horizontal-pod-autoscaler-* settings; absent: upstream's defaults. */
   readonly horizontalPodAutoscaler?: Partial<AutoscalerOptions>;
+  /**
+   * Under leader election: throws once this process no longer leads, checked before the writes
+   * that go through `http` rather than the (already fenced) `client`.
+   */
+  readonly writeFence?: () => void;
 }
 
 export interface RunningControlLoops {
@@ -176,7 +181,10 @@ function autoscalerLoop(options: ControlLoopsOptions, http: KubeClient): { stop(
   const log = options.logger;
   const abort = new AbortController();
   const controller = new HorizontalPodAutoscalerController({
-    seam: apiAutoscalerSeam(http, eventRecorder(options.client, 'horizontal-pod-autoscaler', options.clock)),
+    seam: fencedAutoscalerSeam(
+      apiAutoscalerSeam(http, eventRecorder(options.client, 'horizontal-pod-autoscaler', options.clock)),
+      options.writeFence,
+    ),
     autoscalers: apiListWatch(http, autoscalersRef),
     ...(options.horizontalPodAutoscaler ? { options: options.horizontalPodAutoscaler } : {}),
     ...(options.clock ? { clock: options.clock } : {}),

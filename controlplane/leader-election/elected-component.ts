@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../../kube/clock.ts';
 import type { ClusterClient } from '../controllers/client.ts';
 import type { LeaderElectionTimings } from './election-config.ts';
-import { fencedClient } from './fenced-client.ts';
+import { fencedClient, writeFence } from './fenced-client.ts';
 import { LeaderElector, type LeaseClient } from './leader-elector.ts';
 
 interface Stoppable {
@@ -26,7 +26,11 @@ interface ElectedComponentOptions {
   readonly logger?: Logger;
   /** The component's unfenced client; it gets a fenced one. */
   readonly client: ClusterClient;
-  readonly start: (client: ClusterClient) => Promise<Stoppable>;
+  /**
+   * Starts the component with the fenced client, and the fence itself for the writes it makes
+   * some other way (the autoscaler's scale subresource writes).
+   */
+  readonly start: (client: ClusterClient, fence: () => void) => Promise<Stoppable>;
 }
 
 const leaderElectionNamespace = 'kube-system';
@@ -84,9 +88,12 @@ export class ElectedComponent {
   async #start(): Promise<void> {
     if (this.#ended || this.#running !== undefined || !this.elector.isLeader()) return;
     const { lease, client, logger, clock, timings } = this.#options;
+    const leaseKey = `${leaderElectionNamespace}/${lease}`;
+    const isLeader = () => this.elector.isLeader();
     try {
       this.#running = await this.#options.start(
-        fencedClient(client, `${leaderElectionNamespace}/${lease}`, () => this.elector.isLeader()),
+        fencedClient(client, leaseKey, isLeader),
+        writeFence(leaseKey, isLeader),
       );
     } catch (err) {
       // a leader that runs nothing would hold the lease and leave the cluster without its loops

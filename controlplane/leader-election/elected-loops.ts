@@ -45,8 +45,14 @@ export function startElectedLoops(options: ElectedLoopsOptions): ElectedLoops {
       ...common,
       lease: 'kube-controller-manager',
       client: options.controllers.client,
-      start: (client) =>
-        startControllerManager({ ...options.controllers.options, client, clock, ...(logger ? { logger } : {}) }),
+      start: (client, fence) =>
+        startControllerManager({
+          ...options.controllers.options,
+          client,
+          writeFence: fence,
+          clock,
+          ...(logger ? { logger } : {}),
+        }),
     }),
     ...(options.scheduler
       ? [

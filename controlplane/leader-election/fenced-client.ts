@@ -9,10 +9,15 @@ import type { KubeObject } from '../../kube/types.ts';
 import type { ClusterClient, DeleteRequest, ResourceName } from '../controllers/client.ts';
 import { LeadershipLostError } from '../errors.ts';
 
-export function fencedClient(inner: ClusterClient, lease: string, isLeader: () => boolean): ClusterClient {
-  const fence = () => {
+/** A check to make before any write: throws LeadershipLostError once this process no longer leads `lease`. */
+export function writeFence(lease: string, isLeader: () => boolean): () => void {
+  return () => {
     if (!isLeader()) throw new LeadershipLostError(lease);
   };
+}
+
+export function fencedClient(inner: ClusterClient, lease: string, isLeader: () => boolean): ClusterClient {
+  const fence = writeFence(lease, isLeader);
   return {
     list: (resource) => inner.list(resource),
     watch: (resource, resourceVersion, onEvent, onError) => inner.watch(resource, resourceVersion, onEvent, onError),

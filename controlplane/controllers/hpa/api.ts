@@ -138,3 +138,23 @@ export function apiAutoscalerSeam(client: KubeClient, events: EventRecorder): Au
     recordEvent: (hpa, type, reason, message) => events.record(hpa, type, reason, message),
   };
 }
+
+/**
+ * The seam with `fence` checked before each write it makes itself (scale and status; events go
+ * through the controllers' fenced client already): a deposed leader's autoscaler changes nothing
+ * between losing its lease and being stopped. Without a fence (no leader election) it is the seam.
+ */
+export function fencedAutoscalerSeam(seam: AutoscalerSeam, fence: (() => void) | undefined): AutoscalerSeam {
+  if (fence === undefined) return seam;
+  return {
+    ...seam,
+    setScale: async (namespace, target, replicas) => {
+      fence();
+      await seam.setScale(namespace, target, replicas);
+    },
+    writeStatus: async (hpa) => {
+      fence();
+      await seam.writeStatus(hpa);
+    },
+  };
+}

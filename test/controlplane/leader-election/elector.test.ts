@@ -16,6 +16,7 @@ import {
 import { LeaderElector, type LeaseClient } from '../../../controlplane/leader-election/leader-elector.ts';
 import { fencedClient } from '../../../controlplane/leader-election/fenced-client.ts';
 import { ElectedComponent } from '../../../controlplane/leader-election/elected-component.ts';
+import { fencedAutoscalerSeam } from '../../../controlplane/controllers/hpa/api.ts';
 import { candidateIdentity } from '../../../controlplane/leader-election/candidate-identity.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
 import { isCodedError } from '../../../kube/errors.ts';
@@ -309,6 +310,58 @@ test('a component whose stop fails still starts again the next time its candidat
   t.true(component.elector.isLeader());
   t.is(starts, 2, 'started again after the failed stop');
   t.true(errors.some((e) => e.includes('did not stop cleanly')));
+  stop.abort();
+  await running;
+});
+
+test("the fence a component is started with refuses the autoscaler's own writes once its candidate no longer leads", async (t) => {
+  const clock = new ManualClock(t0);
+  const store = new LeaseStore(clock);
+  let reachable = true;
+  let fence: (() => void) | undefined;
+  const component = new ElectedComponent({
+    lease: 'kube-controller-manager',
+    identity: 'a_1',
+    timings,
+    leases: store.clientFor(() => reachable),
+    clock,
+    client: new MemoryCluster(),
+    logger: { error: () => {}, warn: () => {}, info: () => {} } as never,
+    start: async (_client, given) => {
+      fence = given;
+      return { stop: async () => {} };
+    },
+  });
+  const stop = new AbortController();
+  const running = component.run(stop.signal);
+  await settle();
+  // the scale and status writes of the autoscaler go over HTTP, not through the fenced client
+  const written: string[] = [];
+  const seam = fencedAutoscalerSeam(
+    {
+      getScale: async () => ({ specReplicas: 1, statusReplicas: 1, selector: '' }),
+      setScale: async (_ns, target, replicas) => void written.push(`${target.name}=${replicas}`),
+      listPods: async () => [],
+      listPodMetrics: async () => [],
+      writeStatus: async (hpa) => void written.push(`status ${hpa.metadata.name}`),
+      recordEvent: async () => {},
+    },
+    fence,
+  );
+  const hpa = { apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web' } };
+  await seam.setScale('default', { kind: 'Deployment', name: 'web' }, 3);
+  await seam.writeStatus(hpa);
+  t.deepEqual(written, ['web=3', 'status web']);
+  reachable = false;
+  for (let i = 0; i < 8; i++) {
+    clock.advance(timings.retryPeriodMs);
+    await settle();
+  }
+  t.false(component.elector.isLeader());
+  const refused = await t.throwsAsync(seam.setScale('default', { kind: 'Deployment', name: 'web' }, 5));
+  t.true(isCodedError(refused, 'BOSUN_LEADER_ELECTION_LOST'), refused?.message);
+  await t.throwsAsync(seam.writeStatus(hpa));
+  t.deepEqual(written, ['web=3', 'status web'], 'nothing written after leadership was lost');
   stop.abort();
   await running;
 });
