@@ -6,6 +6,10 @@ import test from 'ava';
 import { kubectl } from '../kubectl-scenario.ts';
 import { startFakeKubelet, type FakeKubelet } from '../fake-kubelet.ts';
 import { adminIdentity, call, startServerProcess, type ServerProcess } from '../server-process.ts';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCertificateAuthority } from '../../../controlplane/pki/certificates.ts';
 
 let server: ServerProcess | undefined;
 let kubelet: FakeKubelet | undefined;
@@ -112,4 +116,43 @@ test('a node address or kubelet port a node writes is dialled only when it is on
   }
   for (const port of [70000, -1, 1.5, '10250\r\n', 'x'.repeat(1 << 20)])
     t.regex(t.throws(() => kubeletAddress(nodeWith('10.0.0.5', port)))?.message ?? '', /not a port number/);
+});
+
+test.serial('a kubelet port whose certificate the cluster CA did not sign is never spoken to', async (t) => {
+  // an impostor on a node's kubelet address: its serving certificate comes from a CA of its own
+  const folder = mkdtempSync(join(tmpdir(), 'bosun-impostor-'));
+  t.teardown(() => rmSync(folder, { recursive: true, force: true }));
+  const otherCa = createCertificateAuthority('impostor-ca');
+  mkdirSync(join(folder, 'pki'));
+  writeFileSync(join(folder, 'pki/ca.crt'), otherCa.cert);
+  writeFileSync(join(folder, 'pki/ca.key'), otherCa.key);
+  const impostor = await startFakeKubelet(folder);
+  t.teardown(() => impostor.close());
+  const admin = adminIdentity(server!.dataDir);
+  await call(server!, 'POST', '/api/v1/nodes', admin, { metadata: { name: 'n2' } });
+  await call(
+    server!,
+    'PATCH',
+    '/api/v1/nodes/n2/status',
+    admin,
+    {
+      status: {
+        addresses: [{ type: 'InternalIP', address: '127.0.0.1' }],
+        daemonEndpoints: { kubeletEndpoint: { Port: impostor.port } },
+      },
+    },
+    'application/merge-patch+json',
+  );
+  await call(server!, 'POST', '/api/v1/namespaces/default/pods', admin, {
+    metadata: { name: 'on-n2' },
+    spec: { nodeName: 'n2', containers: [{ name: 'main', image: 'img:1' }] },
+  });
+  const logs = await call(server!, 'GET', '/api/v1/namespaces/default/pods/on-n2/log?container=main', admin);
+  t.is(logs.status, 503);
+  t.regex(logs.body.message, /the kubelet at 127\.0\.0\.1:\d+ is not reachable: .*certificate/);
+  t.deepEqual(impostor.requests, [], 'no request reached the impostor');
+  // the real kubelet is still reached with the same client identity afterwards
+  const r = await kubectl(server!, ['logs', 'p1', '--tail=1']);
+  t.is(r.code, 0, r.stderr);
+  t.is(kubelet!.requests.at(-1)!.clientCN, 'kube-apiserver-kubelet-client');
 });
