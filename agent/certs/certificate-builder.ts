@@ -71,12 +71,18 @@ function extension(oid: string, critical: boolean, value: Buffer): Buffer {
   return sequence(objectIdentifier(oid), ...(critical ? [booleanTrue()] : []), octetString(value));
 }
 
+/** A dNSName is IA5 (ASCII) text: anything else is refused rather than written as other bytes. */
+function dnsNameBytes(dns: string): Buffer {
+  if (!/^[\x21-\x7e]+$/.test(dns)) throw new Error(`not a DNS name for a certificate: ${JSON.stringify(dns)}`);
+  return Buffer.from(dns, 'ascii');
+}
+
 function subjectAltName(sans: SubjectAltNames): Buffer {
   return extension(
     '2.5.29.17',
     false,
     sequence(
-      ...sans.dns.map((dns) => implicitPrimitive(2, Buffer.from(dns, 'ascii'))),
+      ...sans.dns.map((dns) => implicitPrimitive(2, dnsNameBytes(dns))),
       ...sans.ips.map((ip) => implicitPrimitive(7, addressBytes(ip))),
     ),
   );

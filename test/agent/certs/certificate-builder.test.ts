@@ -79,6 +79,20 @@ for (const [type, makeKeys] of Object.entries(keyTypes)) {
   });
 }
 
+test('a name that is not ASCII, or an address that is not one, is refused, not written as other bytes', (t) => {
+  const keys = keyTypes.ec();
+  const subject = [['CN', 'system:node:n']] as const;
+  t.throws(() => certificateRequestPem(subject, { dns: ['nöde'], ips: [] }, keys), { message: /not a DNS name/ });
+  t.throws(() => certificateRequestPem(subject, { dns: ['a b'], ips: [] }, keys), { message: /not a DNS name/ });
+  t.throws(() => certificateRequestPem(subject, { dns: [], ips: ['10.0.0.256'] }, keys), {
+    message: /not an IP address/,
+  });
+  // a long subject needs DER's long length forms; it still reads back
+  const long = 'x'.repeat(70_000);
+  const parsed = new x509.Pkcs10CertificateRequest(certificateRequestPem([['CN', long]], undefined, keys));
+  t.is(parsed.subjectName.getField('CN')[0], long);
+});
+
 test('nodeCertificateRequest: a P-256 key and a request the control plane accepts', async (t) => {
   const { csrPem, keyPem } = await nodeCertificateRequest('node-7', { dns: ['node-7'], ips: ['10.0.0.7'] });
   const parsed = await parseRequest(Buffer.from(csrPem).toString('base64'));
