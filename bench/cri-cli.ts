@@ -150,6 +150,11 @@ try {
     executable_ps_over_node: round(median(executablePs.wall) / median(nodeBaseline)),
     ps_cpu_median_ms: round(median(psRuns.cpu)),
     bosun_version_cpu_median_ms: round(median(versionRuns.cpu)),
+    /** CPU per run (user + system): what a loaded host stretches least. */
+    node_startup_cpu_median_ms: round(median(nodeStart.cpu)),
+    executable_ps_cpu_median_ms: round(median(executablePs.cpu)),
+    executable_version_cpu_median_ms: round(median(executableVersion.cpu)),
+    executable_ps_cpu_over_node: round(median(executablePs.cpu) / median(nodeStart.cpu)),
     target_ps_ms: 250,
     realtime: values.realtime,
     load_average_1m: Number((await import('node:os')).loadavg()[0]!.toFixed(2)),
@@ -164,7 +169,7 @@ try {
     `executable: cri ps median ${result.executable_ps_median_ms} ms (${result.executable_ps_over_node}× node -e ''), --version ${result.executable_version_median_ms} ms\n`,
   );
   process.stdout.write(
-    `CPU (user+sys) medians: bosun cri ps ${result.ps_cpu_median_ms} ms, bosun --version ${result.bosun_version_cpu_median_ms} ms\n`,
+    `CPU (user+sys) medians: bosun cri ps ${result.ps_cpu_median_ms} ms, bosun --version ${result.bosun_version_cpu_median_ms} ms; executable cri ps ${result.executable_ps_cpu_median_ms} ms (${result.executable_ps_cpu_over_node}× node -e ''), --version ${result.executable_version_cpu_median_ms} ms; node -e '' ${result.node_startup_cpu_median_ms} ms\n`,
   );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {

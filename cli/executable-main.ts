@@ -2,9 +2,8 @@
  * The entry of the single executable (scripts/build-executable.ts): cli/main.ts runs itself only
  * when Node starts it as a file, which the bundled copy never is.
  */
-import { hideBin } from 'yargs/helpers';
-import { main } from './main.ts';
+import { main, userArguments } from './main.ts';
 
-void main(hideBin(process.argv)).then((code) => {
+void main(userArguments()).then((code) => {
   process.exitCode = code;
 });

@@ -5,10 +5,11 @@
  * system:node:<name> in system:nodes (with the serving names and addresses as SANs when given), a
  * CertificateSigningRequest for a signer, and a bounded wait until the control plane issues it.
  */
-import { createPrivateKey, KeyObject, randomBytes, webcrypto } from 'node:crypto';
+import { createPrivateKey, generateKeyPair, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { KubeClient } from '../../kube/client.ts';
 import type { ResourceRef } from '../../kube/resource-ref.ts';
-import { x509 } from '../../kube/x509.ts';
+import { certificateRequestPem, type SubjectAltNames } from './certificate-builder.ts';
 
 const csrRef: ResourceRef = {
   group: 'certificates.k8s.io',
@@ -17,36 +18,22 @@ const csrRef: ResourceRef = {
   namespaced: false,
 };
 
-interface SubjectAltNames {
-  dns: readonly string[];
-  ips: readonly string[];
-}
-
 /** A new key and a PKCS#10 request for system:node:<nodeName> (O system:nodes), with SANs when given. */
 export async function nodeCertificateRequest(
   nodeName: string,
   sans?: SubjectAltNames,
 ): Promise<{ csrPem: string; keyPem: string }> {
-  const keys = (await webcrypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, [
-    'sign',
-    'verify',
-  ])) as webcrypto.CryptoKeyPair;
-  const names =
-    sans === undefined
-      ? []
-      : [
-          ...sans.dns.map((value) => ({ type: 'dns' as const, value })),
-          ...sans.ips.map((value) => ({ type: 'ip' as const, value })),
-        ];
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: [{ O: ['system:nodes'] }, { CN: [`system:node:${nodeName}`] }],
-    keys: keys as never,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    extensions: names.length > 0 ? [new x509.SubjectAlternativeNameExtension(names)] : [],
-  });
+  const keys = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
   return {
-    csrPem: csr.toString('pem'),
-    keyPem: KeyObject.from(keys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString(),
+    csrPem: certificateRequestPem(
+      [
+        ['O', 'system:nodes'],
+        ['CN', `system:node:${nodeName}`],
+      ],
+      sans,
+      keys,
+    ),
+    keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
   };
 }
 

@@ -5,9 +5,10 @@
  * serve theirs). Contexts are made once per certificate and key, so a resync that changes nothing
  * costs nothing, and a replaced Secret is served from the next handshake on.
  */
-import { createHash, webcrypto } from 'node:crypto';
+import { createHash, generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { x509 } from '../../kube/x509.ts';
+import { selfSignedCertificatePem } from '../certs/certificate-builder.ts';
 import type { Ingress } from '../../kube/networkingv1.ts';
 
 /** A Secret an Ingress names for TLS, and the hosts it is for. */
@@ -102,33 +103,17 @@ export class CertificateStore {
   }
 }
 
-const pem = (label: string, der: ArrayBuffer) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der)
-    .toString('base64')
-    .replace(/(.{64})/g, '$1\n')
-    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
-
 /** A fresh self-signed ECDSA P-256 certificate for clients that reach no configured host. */
 export async function defaultCertificate(nowMs = Date.now()): Promise<KeyPair> {
-  const algorithm = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
-  const keys = (await webcrypto.subtle.generateKey(algorithm, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: createHash('sha256')
-      .update(String(nowMs))
-      .digest('hex')
-      .slice(0, 16)
-      .replace(/^[89a-f]/, '1'),
-    name: 'CN=bosun ingress default certificate',
-    notBefore: new Date(nowMs - 5 * 60_000),
-    notAfter: new Date(nowMs + 365 * 24 * 3600_000),
-    signingAlgorithm: algorithm,
+  const keys = await promisify(generateKeyPair)('ec', { namedCurve: 'P-256' });
+  const certPem = selfSignedCertificatePem(
+    {
+      commonName: 'bosun ingress default certificate',
+      notBefore: new Date(nowMs - 5 * 60_000),
+      notAfter: new Date(nowMs + 365 * 24 * 3600_000),
+      keyEncipherment: false,
+    },
     keys,
-    extensions: [
-      new x509.BasicConstraintsExtension(false),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-    ],
-  });
-  const keyDer = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey);
-  return { certPem: cert.toString('pem'), keyPem: pem('PRIVATE KEY', keyDer) };
+  );
+  return { certPem, keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }

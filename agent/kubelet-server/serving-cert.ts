@@ -8,13 +8,13 @@
  * in time, a self-signed one keeps the port up; the caller reports that as a warning, because the
  * API server (which verifies kubelets against the cluster CA) will refuse to talk to it.
  */
-import { generateKeyPairSync, randomBytes, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import forge from 'node-forge';
 import type { KubeClient } from '../../kube/client.ts';
 import { readKeyPair, writeKeyPair } from '../../kube/key-pair-files.ts';
 import { requestNodeCertificate } from '../certs/node-csr.ts';
+import { selfSignedCertificatePem } from '../certs/certificate-builder.ts';
 
 interface ServingIdentity {
   nodeName: string;
@@ -49,35 +49,18 @@ function reusable(certPem: string, identity: ServingIdentity, caPem: string, now
 
 /** A self-signed certificate for the node's name and address (the fallback). */
 function selfSigned(identity: ServingIdentity, nowMs: number): { certPem: string; keyPem: string } {
-  // Node's native key generation: forge's JavaScript RSA holds the event loop for seconds
-  const keyPem = generateKeyPairSync('rsa', { modulusLength: 2048 })
-    .privateKey.export({ type: 'pkcs8', format: 'pem' })
-    .toString();
-  const key = forge.pki.privateKeyFromPem(keyPem) as forge.pki.rsa.PrivateKey;
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f;
-  cert.serialNumber = serial.toString('hex');
-  cert.validity.notBefore = new Date(nowMs - 5 * 60 * 1000);
-  cert.validity.notAfter = new Date(nowMs + 365 * oneDayMs);
-  const subject = [{ name: 'commonName', value: `${identity.nodeName}@${Math.floor(nowMs / 1000)}` }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: 'basicConstraints', cA: false },
-    { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-    { name: 'extKeyUsage', serverAuth: true },
+  const keys = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const certPem = selfSignedCertificatePem(
     {
-      name: 'subjectAltName',
-      altNames: [
-        { type: 2, value: identity.nodeName },
-        { type: 7, ip: identity.nodeIP },
-      ],
+      commonName: `${identity.nodeName}@${Math.floor(nowMs / 1000)}`,
+      notBefore: new Date(nowMs - 5 * 60 * 1000),
+      notAfter: new Date(nowMs + 365 * oneDayMs),
+      sans: { dns: [identity.nodeName], ips: [identity.nodeIP] },
+      keyEncipherment: true,
     },
-  ]);
-  cert.sign(key, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem };
+    keys,
+  );
+  return { certPem, keyPem: keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
 
 /** Creates the serving CSR and waits (bounded) until it is issued; throws with one line when it is not. */

@@ -41,12 +41,15 @@ export class AgentProcess {
   #current: AgentRun | undefined;
   #log: WriteStream | undefined;
   starts = 0;
+  /** The single executable to run instead of the source tree (scripts/build-executable.ts). */
+  readonly #executable: string | undefined;
 
-  constructor(node: SandboxNode, kubeconfig: string, extraArgs: string[] = []) {
+  constructor(node: SandboxNode, kubeconfig: string, extraArgs: string[] = [], options: { executable?: string } = {}) {
     this.node = node;
     this.kubeconfig = kubeconfig;
     this.logFile = join(node.stateDir, 'agent.log');
     this.extraArgs = extraArgs;
+    this.#executable = options.executable;
   }
 
   args(): string[] {
@@ -83,14 +86,14 @@ export class AgentProcess {
   start(extra: string[] = [], nodeFlags: readonly string[] = []): AgentRun {
     if (this.#current !== undefined) throw new Error('the agent already runs');
     this.#log ??= createWriteStream(this.logFile, { flags: 'a' });
-    const [command, ...rest] = inNetns(this.node.netns, [
-      process.execPath,
-      '--disable-warning=ExperimentalWarning',
-      ...nodeFlags,
-      mainScript,
-      'agent',
-      ...withOverrides(this.args(), extra),
-    ]);
+    if (this.#executable !== undefined && nodeFlags.length > 0) {
+      throw new Error('the single executable takes no Node flags on its command line');
+    }
+    const program =
+      this.#executable === undefined
+        ? [process.execPath, '--disable-warning=ExperimentalWarning', ...nodeFlags, mainScript]
+        : [this.#executable];
+    const [command, ...rest] = inNetns(this.node.netns, [...program, 'agent', ...withOverrides(this.args(), extra)]);
     // as bin/bosun runs it: with Node's compile cache, which also keeps the type-stripped sources
     // (without it every start strips types again, and the stripper stays in memory: ~17 MiB)
     const env = { ...process.env, NODE_COMPILE_CACHE: process.env.NODE_COMPILE_CACHE ?? '/var/cache/bosun/node' };

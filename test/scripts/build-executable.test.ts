@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../helpers/run.ts';
+import { loadedModules, workingBuiltinsIn } from '../helpers/loaded-modules.ts';
 import { kubectl, kubectlOk } from '../bed/kubectl.ts';
 import { startServerProcess } from '../controlplane/server-process.ts';
 import { startEtcd } from '../controlplane/etcd-process.ts';
@@ -38,6 +39,17 @@ test('one ELF file that runs from anywhere with an empty environment', async (t)
   const wrong = await run(['env', '-i', '--chdir=/', executable, 'nonsense']);
   t.is(wrong.code, 2);
   t.regex(wrong.stderr, /^bosun: unknown command 'nonsense'/);
+});
+
+test('--version and cri --help from the executable load no network, process or compression module', async (t) => {
+  const version = await loadedModules([executable, '--version']);
+  t.is(version.result.code, 0, version.result.stderr);
+  t.regex(version.result.stdout, /^bosun /);
+  t.deepEqual(workingBuiltinsIn(version), []);
+  const help = await loadedModules([executable, 'cri', '--help']);
+  t.is(help.result.code, 0, help.result.stderr);
+  t.regex(help.result.stdout, /bosun cri ps/);
+  t.deepEqual(workingBuiltinsIn(help), []);
 });
 
 for (const datastore of ['sqlite', 'etcd'] as const) {
