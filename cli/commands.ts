@@ -13,6 +13,7 @@ import { upCommand } from './up-command.ts';
 import { hollowCommand } from './hollow-command.ts';
 import { checkConfigCommand } from './check-config-command.ts';
 import { datastoreCommand } from './datastore-command.ts';
+import { kubeconfigCommand } from './kubeconfig-command.ts';
 
 /**
  * Every top-level subcommand. Each entry's builder/handler import their module only when the
@@ -33,4 +34,5 @@ export const commands: CommandModule[] = [
   hollowCommand as unknown as CommandModule,
   checkConfigCommand as unknown as CommandModule,
   datastoreCommand,
+  kubeconfigCommand as unknown as CommandModule,
 ];
