@@ -5,14 +5,15 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { kubectl, kubectlOk } from '../../bed/kubectl.ts';
 import { startEtcd, type EtcdProcess } from '../etcd-process.ts';
 import { waitFor } from '../ports.ts';
-import { adminIdentity, call } from '../server-process.ts';
+import { kubeconfigYaml } from '../../../controlplane/pki/kubeconfig.ts';
+import { adminIdentity, call, namespaceAdmin } from '../server-process.ts';
 import { startHaServer, stopHaServers, type HaServer } from './servers.ts';
 
 const repo = resolve(import.meta.dirname, '../../..');
@@ -48,6 +49,32 @@ function bosunKubeconfig(args: readonly string[]) {
 }
 
 const context = (server: HaServer) => `bosun-127.0.0.1:${server.process.port}`;
+
+test.serial('a namespace admin cannot read the servers: one line, exit 1, no file written', async (t) => {
+  const through = servers[1]!.process;
+  const identity = await namespaceAdmin(through, 'team-a', 'alice');
+  const own = join(folder, 'alice.kubeconfig');
+  writeFileSync(
+    own,
+    kubeconfigYaml({
+      cluster: 'bosun',
+      server: through.url,
+      caPem: readFileSync(join(through.dataDir, 'pki/ca.crt'), 'utf8'),
+      user: 'alice',
+      clientCertPem: identity.cert!,
+      clientKeyPem: identity.key!,
+    }),
+    { mode: 0o600 },
+  );
+  const out = join(folder, 'alice-every-server.kubeconfig');
+  const refused = await t.throwsAsync(bosunKubeconfig(['--all-servers', '--kubeconfig', own, '-o', out]));
+  t.is((refused as { code?: number }).code, 1);
+  t.regex(
+    (refused as { stderr?: string }).stderr ?? '',
+    /^bosun: reading the kubernetes Service's endpoints from .*forbidden.*\n$/,
+  );
+  t.false(existsSync(out));
+});
 
 test.serial(
   'after kill -9 of the first server, kubectl --context <another server> works with the kubeconfig',
