@@ -26,7 +26,8 @@ interface ElectedComponentOptions {
   readonly logger?: Logger;
   /** The component's unfenced client; it gets a fenced one. */
   readonly client: ClusterClient;
-  readonly start: (client: ClusterClient) => Promise<Stoppable>;
+  /** `signal` aborts when the start is no longer wanted; it may then fail or return something to stop. */
+  readonly start: (client: ClusterClient, signal: AbortSignal) => Promise<Stoppable>;
 }
 
 const leaderElectionNamespace = 'kube-system';
@@ -37,6 +38,8 @@ export class ElectedComponent {
   /** Starts and stops run one after the other, in the order leadership changed. */
   #transitions: Promise<void> = Promise.resolve();
   #running: Stoppable | undefined;
+  /** The start under way: aborted when leadership goes or the component ends, so a stop need not wait for it. */
+  #starting: AbortController | undefined;
   #ended = false;
 
   /** The Lease's name in kube-system. */
@@ -55,7 +58,10 @@ export class ElectedComponent {
       clock: options.clock,
       ...(options.logger ? { logger: options.logger } : {}),
       onStartedLeading: () => this.#then(() => this.#start()),
-      onStoppedLeading: () => this.#then(() => this.#stop()),
+      onStoppedLeading: () => {
+        this.#starting?.abort();
+        this.#then(() => this.#stop());
+      },
     });
   }
 
@@ -63,6 +69,7 @@ export class ElectedComponent {
   async run(signal: AbortSignal): Promise<void> {
     await this.elector.run(signal);
     this.#ended = true;
+    this.#starting?.abort();
     this.#then(() => this.#stop());
     await this.#transitions;
   }
@@ -84,14 +91,20 @@ export class ElectedComponent {
   async #start(): Promise<void> {
     if (this.#ended || this.#running !== undefined || !this.elector.isLeader()) return;
     const { lease, client, logger, clock, timings } = this.#options;
+    const starting = new AbortController();
+    this.#starting = starting;
     try {
       this.#running = await this.#options.start(
         fencedClient(client, `${leaderElectionNamespace}/${lease}`, () => this.elector.isLeader()),
+        starting.signal,
       );
     } catch (err) {
+      if (starting.signal.aborted) return;
       // a leader that runs nothing would hold the lease and leave the cluster without its loops
       logger?.error({ err: (err as Error).message, lease }, 'could not start while leading; trying again');
       clock.after(timings.retryPeriodMs, () => this.#then(() => this.#start()));
+    } finally {
+      if (this.#starting === starting) this.#starting = undefined;
     }
   }
 

@@ -45,8 +45,14 @@ export function startElectedLoops(options: ElectedLoopsOptions): ElectedLoops {
       ...common,
       lease: 'kube-controller-manager',
       client: options.controllers.client,
-      start: (client) =>
-        startControllerManager({ ...options.controllers.options, client, clock, ...(logger ? { logger } : {}) }),
+      start: (client, signal) =>
+        startControllerManager({
+          ...options.controllers.options,
+          client,
+          clock,
+          signal,
+          ...(logger ? { logger } : {}),
+        }),
     }),
     ...(options.scheduler
       ? [
@@ -54,7 +60,7 @@ export function startElectedLoops(options: ElectedLoopsOptions): ElectedLoops {
             ...common,
             lease: 'kube-scheduler',
             client: options.scheduler,
-            start: (client) => startScheduler({ client, clock, ...(logger ? { logger } : {}) }),
+            start: (client, signal) => startScheduler({ client, clock, signal, ...(logger ? { logger } : {}) }),
           }),
         ]
       : []),

@@ -19,6 +19,7 @@ import { fencedClient } from '../../../controlplane/leader-election/fenced-clien
 import { ElectedComponent } from '../../../controlplane/leader-election/elected-component.ts';
 import { candidateIdentity } from '../../../controlplane/leader-election/candidate-identity.ts';
 import { MemoryCluster } from '../../../controlplane/controllers/memory-cluster.ts';
+import { startControllerManager, startScheduler } from '../../../controlplane/controllers/control-loops.ts';
 import { isCodedError } from '../../../kube/errors.ts';
 import { ManualClock } from '../../agent/manual-clock.ts';
 
@@ -426,4 +427,62 @@ test('a component whose stop fails still starts again the next time its candidat
   t.true(errors.some((e) => e.includes('did not stop cleanly')));
   stop.abort();
   await running;
+});
+
+test('a leader whose loops are still starting (their caches cannot fill) stops at once when asked', async (t) => {
+  const clock = new ManualClock(t0);
+  const store = new LeaseStore(clock);
+  let abandoned = 0;
+  const component = new ElectedComponent({
+    lease: 'kube-scheduler',
+    identity: 'a_1',
+    timings,
+    leases: store.clientFor(() => true),
+    clock,
+    client: new MemoryCluster(),
+    // a start that ends only when it is no longer wanted, as one waiting on a datastore that is down
+    start: (_client, signal?: AbortSignal) =>
+      new Promise((_resolve, reject) =>
+        signal?.addEventListener('abort', () => {
+          abandoned++;
+          reject(new Error('stopped before its caches were filled'));
+        }),
+      ),
+  });
+  const stop = new AbortController();
+  const running = component.run(stop.signal);
+  await settle();
+  t.true(component.elector.isLeader());
+  stop.abort();
+  const outcome = await Promise.race([
+    running.then(() => 'stopped'),
+    new Promise((resolve) => setTimeout(() => resolve('still waiting for the start'), 2_000)),
+  ]);
+  t.is(outcome, 'stopped');
+  t.is(abandoned, 1);
+  t.is(store.lease?.spec?.holderIdentity, '', 'and the lease was given up');
+});
+
+test('the controllers and the scheduler stop waiting for caches that cannot fill once their start is abandoned', async (t) => {
+  // every list hangs, as against a datastore that does not answer
+  const cluster = new MemoryCluster();
+  const hanging = new Proxy(cluster, {
+    get: (target, key, receiver) => (key === 'list' ? () => new Promise(() => {}) : Reflect.get(target, key, receiver)),
+  });
+  for (const start of [
+    (signal: AbortSignal) => startControllerManager({ client: hanging, signal }),
+    (signal: AbortSignal) => startScheduler({ client: hanging, signal }),
+  ]) {
+    const abandon = new AbortController();
+    const starting = start(abandon.signal);
+    setTimeout(() => abandon.abort(), 50);
+    const outcome = await Promise.race([
+      starting.then(
+        () => 'started',
+        (err: Error) => err.message,
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting'), 3_000)),
+    ]);
+    t.is(outcome, 'stopped before its caches were filled');
+  }
 });
