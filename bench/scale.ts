@@ -15,8 +15,11 @@
  *
  * Usage: npm run bench -- scale [--quick] [--sizes 100,300,1000] [--backends sqlite,etcd]
  *          [--pods-per-node 30] [--nodes-per-process 250] [--budget-minutes 15]
- *          [--server-cpu-prof <dir>]
- * Writes bench/results/scale.json (scale-quick.json with --quick); the last line is the JSON summary.
+ *          [--server-cpu-prof <dir>] [--servers 3]
+ * With --servers 3 (etcd only): three servers on a 3-member etcd (bench/scale/three-servers.ts),
+ * hollow nodes given all three URLs; latency is summed over the servers, RSS per server and summed.
+ * Writes bench/results/scale.json (scale-quick.json with --quick; scale-servers-3.json with
+ * --servers 3); the last line is the JSON summary.
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
@@ -35,6 +38,7 @@ import { HollowProcess } from './scale/hollow-process.ts';
 import { ProcessWatch } from './scale/process-stats.ts';
 import { Progress } from './scale/progress.ts';
 import { joinDeadline, rolloutDeadline } from './scale/step-budget.ts';
+import { MergedScraper, startThreeServers, type ThreeServers } from './scale/three-servers.ts';
 
 const { values } = parseArgs({
   options: {
@@ -45,11 +49,19 @@ const { values } = parseArgs({
     'nodes-per-process': { type: 'string' },
     'budget-minutes': { type: 'string' },
     'server-cpu-prof': { type: 'string' },
+    servers: { type: 'string', default: '1' },
   },
 });
+/** 1, or 3: three servers on a 3-member etcd (no sqlite: servers share only a distributed datastore). */
+const serverCount = Number(values.servers);
+if (serverCount !== 1 && serverCount !== 3) throw new Error(`--servers ${values.servers}: 1 or 3`);
 const quick = values.quick;
 const sizes = (values.sizes ?? (quick ? '20' : '100,300,1000')).split(',').map(Number);
-const backends = (values.backends ?? (quick ? 'sqlite' : 'sqlite,etcd')).split(',') as ('sqlite' | 'etcd')[];
+const backends = (values.backends ?? (serverCount === 3 ? 'etcd' : quick ? 'sqlite' : 'sqlite,etcd')).split(',') as (
+  | 'sqlite'
+  | 'etcd'
+)[];
+if (serverCount === 3 && backends.some((b) => b !== 'etcd')) throw new Error('--servers 3 runs on etcd only');
 const podsPerNode = Number(values['pods-per-node'] ?? (quick ? 5 : 30));
 const nodesPerProcess = Number(values['nodes-per-process'] ?? 250);
 /** A folder to write the server's CPU profile into (one .cpuprofile per backend, written when it stops). */
@@ -106,6 +118,8 @@ interface StepResult {
   server_rss_mib: number;
   server_peak_rss_mib: number;
   server_cpu_pct: number;
+  /** With --servers 3: each server's RSS at the step's end (the server_* figures are their sum). */
+  servers_rss_mib?: number[];
   hollow_processes: number;
   hollow_rss_mib: number;
   /** null when no node was Ready. */
@@ -229,20 +243,31 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
   const backendDeadline = Date.now() + share - teardownReserveMs;
   let etcd: EtcdProcess | undefined;
   let server: ServerProcess | undefined;
+  let three: ThreeServers | undefined;
   const hollows: HollowProcess[] = [];
   const onSignal = () => process.exit(130);
   process.once('SIGINT', onSignal);
   try {
-    if (backend === 'etcd') etcd = await startEtcd();
     // a pod block for every node: the default 10.244.0.0/16 holds 256 nodes' /24s, and nodes past it wait for one on every renewal
-    server = await startServerProcess({
-      datastore: backend,
-      controllers: true,
-      serverArgs: ['--cluster-cidr', '10.64.0.0/12'],
-      ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}),
-      ...(etcd ? { etcd } : {}),
-    });
+    const serverArgs = ['--cluster-cidr', '10.64.0.0/12'];
+    const nodeArgs = serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {};
+    if (serverCount === 3) {
+      three = await startThreeServers({ serverArgs, ...nodeArgs });
+      server = three.servers[0]!;
+    } else {
+      if (backend === 'etcd') etcd = await startEtcd();
+      server = await startServerProcess({
+        datastore: backend,
+        controllers: true,
+        serverArgs,
+        ...nodeArgs,
+        ...(etcd ? { etcd } : {}),
+      });
+    }
     const running = server;
+    const merged = three && new MergedScraper(three.servers, (s) => scrape(s));
+    /** The metrics of the control plane: the one server's, or the three servers' summed. */
+    const scrapeServers = (timeoutMs?: number) => merged?.scrape() ?? scrape(running, timeoutMs);
     const admin = new KubeClient({ ...loadKubeconfig(running.kubeconfig).client, timeoutMs: 30_000 });
     const join = await joinArgs(running);
     await admin.create(refs.namespaces, {
@@ -250,7 +275,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       kind: 'Namespace',
       metadata: { name: 'scale' },
     } as KubeObject);
-    const serverWatch = new ProcessWatch(() => [running.pid]);
+    const serverWatch = new ProcessWatch(() => three?.pids() ?? [running.pid]);
     const hollowWatch = new ProcessWatch(() => hollows.map((h) => h.pid));
     const sample = () => {
       serverWatch.sample();
@@ -266,7 +291,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       }
       const budget = () => ({ sizes, step: i, now: Date.now(), backendDeadline, joinRate, overheadMs: stepOverheadMs });
       const nodesBefore = nodes;
-      const before = await scrape(running);
+      const before = await scrapeServers();
       serverWatch.start();
       hollowWatch.start();
       const stepStart = performance.now();
@@ -276,6 +301,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         hollows.push(
           new HollowProcess({
             server: running.url,
+            ...(three ? { servers: three.servers.slice(1).map((s) => s.url) } : {}),
             joinArgs: join,
             nodes: count,
             firstIndex: nodes,
@@ -315,7 +341,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       if (nodesReady > nodesBefore) joinRate = (nodesReady - nodesBefore) / joinSeconds;
       progress.note(`[${backend}] ${nodesReady}/${size} nodes Ready after ${joinSeconds.toFixed(1)} s`);
       // the join's own window: kept for the step if the server stops answering during the rollout
-      const joined = await scrape(running, 15_000).catch((err: Error) => {
+      const joined = await scrapeServers(15_000).catch((err: Error) => {
         progress.note(`[${backend}] no metrics after the join: ${err.message}`);
         return undefined;
       });
@@ -345,7 +371,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       );
 
       // -- steady state: heartbeats only
-      const steadyBefore = await scrape(running, 15_000).catch(() => undefined);
+      const steadyBefore = await scrapeServers(15_000).catch(() => undefined);
       const steadyStart = performance.now();
       const steadyEnd = steadyStart + steadyMs;
       while (performance.now() < steadyEnd) {
@@ -355,7 +381,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         );
         await sleep(1_000);
       }
-      const after = steadyBefore === undefined ? undefined : await scrape(running, 15_000).catch(() => undefined);
+      const after = steadyBefore === undefined ? undefined : await scrapeServers(15_000).catch(() => undefined);
       const steadySeconds = (performance.now() - steadyStart) / 1000;
       // a server that stopped answering: the step keeps what was measured up to the join
       const end = after ?? joined;
@@ -368,7 +394,11 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       const steady = after !== undefined && steadyBefore !== undefined ? windowOf(steadyBefore, after) : undefined;
       const latency = summarize(windowOf(before, end));
       sample();
-      const datastoreBytes = etcd ? dirBytes(etcd.dataDir) : dirBytes(running.dataDir);
+      const datastoreBytes = three
+        ? three.etcdDataDirs.reduce((sum, dir) => sum + dirBytes(dir), 0)
+        : etcd
+          ? dirBytes(etcd.dataDir)
+          : dirBytes(running.dataDir);
       const hollowRss = hollowWatch.lastRssBytes;
       const complete = nodesReady >= size && podsRunning >= podTarget;
       results.push({
@@ -398,6 +428,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         server_rss_mib: mib(serverWatch.lastRssBytes),
         server_peak_rss_mib: mib(serverWatch.peakRssBytes),
         server_cpu_pct: serverWatch.cpu().pct,
+        ...(three ? { servers_rss_mib: three.rssPerServerMib() } : {}),
         hollow_processes: hollows.length,
         hollow_rss_mib: mib(hollowRss),
         hollow_kib_per_node: nodesReady > 0 ? Math.round(hollowRss / 1024 / nodesReady) : null,
@@ -416,12 +447,13 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       progress.note(
         `[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node`,
       );
+      if (r.servers_rss_mib) progress.note(`[${backend}] RSS per server: ${r.servers_rss_mib.join(', ')} MiB`);
     }
     admin.close();
   } finally {
     process.off('SIGINT', onSignal);
     await Promise.all(hollows.map((h) => h.stop()));
-    await server?.destroy();
+    await (three ?? server)?.destroy();
     await etcd?.destroy();
   }
 }
@@ -447,6 +479,7 @@ const headline = (sqliteSteps.length > 0 ? sqliteSteps : steps).at(-1);
 const summary = {
   suite: 'scale',
   quick,
+  servers: serverCount,
   nodes: headline?.nodes_ready ?? 0,
   pods: headline?.pods_running ?? 0,
   backend: headline?.backend,
@@ -477,7 +510,7 @@ const summary = {
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });
 writeFileSync(
-  join(dir, quick ? 'scale-quick.json' : 'scale.json'),
+  join(dir, `scale${serverCount === 3 ? '-servers-3' : ''}${quick ? '-quick' : ''}.json`),
   `${JSON.stringify({ ...summary, steps, measured_at: new Date().toISOString() }, null, 2)}\n`,
 );
 process.stdout.write(`${JSON.stringify(summary)}\n`);

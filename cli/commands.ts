@@ -87,6 +87,11 @@ export const commandTable: readonly CommandEntry[] = [
     'Snapshots of the datastore: save, list, restore',
     async () => (await import('./datastore-command.ts')).datastoreCommand,
   ),
+  entry(
+    'kubeconfig',
+    'Print the admin kubeconfig, with a context per live API server (--all-servers)',
+    async () => (await import('./kubeconfig-command.ts')).kubeconfigCommand,
+  ),
 ];
 
 /** The word that names a command: `join <server>` is named `join`. */

@@ -8,12 +8,13 @@
 import type { CommandModule } from 'yargs';
 import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
-import { requiredListOption } from './list-flag.ts';
+import { listOption, requiredListOption } from './list-flag.ts';
 import { requiredPositional } from './typed-args.ts';
 import { bosunVersion } from './version.ts';
 
 interface HollowArgs {
   server: string;
+  servers: string[];
   token: string;
   'discovery-token-ca-cert-hash': string[];
   nodes: number;
@@ -39,6 +40,12 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
         describe: 'Bootstrap token <id>.<secret> (bosun token create)',
       })
       .option('discovery-token-ca-cert-hash', requiredListOption('sha256:<hex> of the cluster CA public key'))
+      .option(
+        'servers',
+        listOption(
+          'More API servers besides <server> (https://host:port): every node fails over between them through its loopback balancer, as bosun agent --server',
+        ),
+      )
       .option('nodes', { type: 'number', default: 10, describe: 'How many hollow nodes' })
       .option('name-prefix', { type: 'string', default: 'hollow', describe: 'Node names are <prefix>-<index>' })
       .option('first-index', { type: 'number', default: 0, describe: 'Index of the first node (distinct per process)' })
@@ -88,8 +95,9 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
         );
       return parsed;
     });
-    if (!/^https:\/\//.test(args.server))
-      throw new CliError(`${args.server} is not an https:// URL of the API server`, ExitCode.usage);
+    for (const url of [args.server, ...args.servers])
+      if (!/^https:\/\/[^/\s]+\/?$/.test(url))
+        throw new CliError(`${url} is not an https:// URL of the API server`, ExitCode.usage);
     for (const flag of ['nodes', 'join-concurrency'] as const) {
       if (!Number.isInteger(args[flag]) || args[flag] < 1)
         throw new CliError(`--${flag} ${args[flag]} must be a positive whole number`, ExitCode.usage);
@@ -104,6 +112,7 @@ export const hollowCommand: CommandModule<object, HollowArgs> = {
     const log = pino({ level: logLevelOf(args, 'warn'), base: { component: 'hollow' } }, pino.destination(2));
     const fleet = new HollowFleet({
       server: new URL(args.server).origin,
+      ...(args.servers.length > 0 ? { servers: args.servers.map((url) => new URL(url).origin) } : {}),
       token,
       caHashes: pins,
       nodes: args.nodes,

@@ -284,6 +284,8 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Starts the informer and resolves once the first list is cached and the watch after it in place. */
   async start(): Promise<void> {
+    // stopped before it started (its owner gave up on it): an abort listener added now never fires
+    if (this.#abort.signal.aborted) return;
     void this.run();
     await Promise.race([
       this.#watching,

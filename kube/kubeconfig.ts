@@ -39,6 +39,9 @@ export interface LoadedKubeconfig {
   client: ClientConfig;
   namespace: string;
   user: string;
+  /** The names of the context used and of its cluster entry. */
+  context: string;
+  cluster: string;
 }
 
 function inlineOrFile(
@@ -87,6 +90,8 @@ export function parseKubeconfig(text: string, path: string, context?: string): L
     path,
     namespace: ctx.namespace ?? 'default',
     user: ctx.user,
+    context: contextName,
+    cluster: ctx.cluster,
     client: {
       server: cluster.server,
       ca,

@@ -24,6 +24,8 @@ interface HollowProgress {
 
 interface HollowProcessOptions {
   server: string;
+  /** More API servers the nodes fail over to (bosun hollow --servers). */
+  servers?: readonly string[];
   /** The tail of a `bosun join` line: ['--token', t, '--discovery-token-ca-cert-hash', h]. */
   joinArgs: readonly string[];
   nodes: number;
@@ -48,6 +50,7 @@ export class HollowProcess {
       join(repo, 'cli/main.ts'),
       'hollow',
       options.server,
+      ...(options.servers !== undefined && options.servers.length > 0 ? ['--servers', options.servers.join(',')] : []),
       ...options.joinArgs,
       '--data-dir',
       this.#dataDir,

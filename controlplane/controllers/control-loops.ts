@@ -99,6 +99,37 @@ export function defaultControllers(
   ];
 }
 
+interface StartSignal {
+  /**
+   * Aborted when the caller no longer wants it started (leadership lost, the server stopping): the
+   * wait for its caches ends then, where a cache that cannot fill (the datastore unreachable) would
+   * otherwise hold the caller, and a graceful stop of the server, forever.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** Starts `loops`; stopped and thrown away when it fails or `signal` aborts first. */
+async function startOrAbandon(
+  loops: { start(): Promise<void>; stop(): Promise<void> },
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  // stopping ends the informers, which ends the wait for them to sync
+  const abandon = () => void loops.stop();
+  signal?.addEventListener('abort', abandon, { once: true });
+  try {
+    await loops.start();
+  } catch (err) {
+    await loops.stop();
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', abandon);
+  }
+  if (signal?.aborted) {
+    await loops.stop();
+    throw new Error('stopped before its caches were filled');
+  }
+}
+
 /** The controllers of kube-controller-manager, running: stop() ends them all. */
 interface RunningControllers {
   readonly manager: ControllerManager;
@@ -110,7 +141,7 @@ interface RunningControllers {
  * API over HTTP the horizontal pod autoscaler runs too (upstream's controller manager runs it).
  */
 export async function startControllerManager(
-  options: Omit<ControlLoopsOptions, 'withoutScheduler'>,
+  options: Omit<ControlLoopsOptions, 'withoutScheduler'> & StartSignal,
 ): Promise<RunningControllers> {
   const log = options.logger;
   const manager = new ControllerManager({
@@ -119,12 +150,7 @@ export async function startControllerManager(
     ...(options.clock ? { clock: options.clock } : {}),
     onError: (err, controller, key) => log?.warn({ err, controller, key }, 'controller pass failed; will retry'),
   });
-  try {
-    await manager.start();
-  } catch (err) {
-    await manager.stop();
-    throw err;
-  }
+  await startOrAbandon(manager, options.signal);
   const autoscalers = options.http === undefined ? undefined : autoscalerLoop(options, options.http);
   let stopping: Promise<void> | undefined;
   return {
@@ -135,19 +161,14 @@ export async function startControllerManager(
 
 /** The scheduler alone (kube-scheduler's part), started; stop() it when done. */
 export async function startScheduler(
-  options: Pick<ControlLoopsOptions, 'client' | 'clock' | 'logger'>,
+  options: Pick<ControlLoopsOptions, 'client' | 'clock' | 'logger'> & StartSignal,
 ): Promise<Scheduler> {
   const scheduler = new Scheduler({
     client: options.client,
     ...(options.clock ? { clock: options.clock } : {}),
     onError: (err, what) => options.logger?.warn({ err, what }, 'scheduler'),
   });
-  try {
-    await scheduler.start();
-  } catch (err) {
-    await scheduler.stop();
-    throw err;
-  }
+  await startOrAbandon(scheduler, options.signal);
   return scheduler;
 }
 

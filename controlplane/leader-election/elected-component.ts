@@ -27,10 +27,11 @@ interface ElectedComponentOptions {
   /** The component's unfenced client; it gets a fenced one. */
   readonly client: ClusterClient;
   /**
-   * Starts the component with the fenced client, and the fence itself for the writes it makes
+   * Starts the component with the fenced client. `signal` aborts when the start is no longer wanted
+   * (it may then fail or return something to stop); `fence` is the check for the writes it makes
    * some other way (the autoscaler's scale subresource writes).
    */
-  readonly start: (client: ClusterClient, fence: () => void) => Promise<Stoppable>;
+  readonly start: (client: ClusterClient, signal: AbortSignal, fence: () => void) => Promise<Stoppable>;
 }
 
 const leaderElectionNamespace = 'kube-system';
@@ -41,6 +42,8 @@ export class ElectedComponent {
   /** Starts and stops run one after the other, in the order leadership changed. */
   #transitions: Promise<void> = Promise.resolve();
   #running: Stoppable | undefined;
+  /** The start under way: aborted when leadership goes or the component ends, so a stop need not wait for it. */
+  #starting: AbortController | undefined;
   #ended = false;
 
   /** The Lease's name in kube-system. */
@@ -59,7 +62,10 @@ export class ElectedComponent {
       clock: options.clock,
       ...(options.logger ? { logger: options.logger } : {}),
       onStartedLeading: () => this.#then(() => this.#start()),
-      onStoppedLeading: () => this.#then(() => this.#stop()),
+      onStoppedLeading: () => {
+        this.#starting?.abort();
+        this.#then(() => this.#stop());
+      },
     });
   }
 
@@ -67,6 +73,7 @@ export class ElectedComponent {
   async run(signal: AbortSignal): Promise<void> {
     await this.elector.run(signal);
     this.#ended = true;
+    this.#starting?.abort();
     this.#then(() => this.#stop());
     await this.#transitions;
   }
@@ -90,15 +97,21 @@ export class ElectedComponent {
     const { lease, client, logger, clock, timings } = this.#options;
     const leaseKey = `${leaderElectionNamespace}/${lease}`;
     const isLeader = () => this.elector.isLeader();
+    const starting = new AbortController();
+    this.#starting = starting;
     try {
       this.#running = await this.#options.start(
         fencedClient(client, leaseKey, isLeader),
+        starting.signal,
         writeFence(leaseKey, isLeader),
       );
     } catch (err) {
+      if (starting.signal.aborted) return;
       // a leader that runs nothing would hold the lease and leave the cluster without its loops
       logger?.error({ err: (err as Error).message, lease }, 'could not start while leading; trying again');
       clock.after(timings.retryPeriodMs, () => this.#then(() => this.#start()));
+    } finally {
+      if (this.#starting === starting) this.#starting = undefined;
     }
   }
 

@@ -45,12 +45,13 @@ export function startElectedLoops(options: ElectedLoopsOptions): ElectedLoops {
       ...common,
       lease: 'kube-controller-manager',
       client: options.controllers.client,
-      start: (client, fence) =>
+      start: (client, signal, fence) =>
         startControllerManager({
           ...options.controllers.options,
           client,
           writeFence: fence,
           clock,
+          signal,
           ...(logger ? { logger } : {}),
         }),
     }),
@@ -60,7 +61,7 @@ export function startElectedLoops(options: ElectedLoopsOptions): ElectedLoops {
             ...common,
             lease: 'kube-scheduler',
             client: options.scheduler,
-            start: (client) => startScheduler({ client, clock, ...(logger ? { logger } : {}) }),
+            start: (client, signal) => startScheduler({ client, clock, signal, ...(logger ? { logger } : {}) }),
           }),
         ]
       : []),

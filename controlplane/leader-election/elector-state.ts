@@ -51,11 +51,32 @@ function specFingerprint(lease: Lease | undefined): string {
   ]);
 }
 
-/** The state after reading (or writing) `lease` at `now`; a missing lease forgets what was seen. */
+/**
+ * Whether `lease` is an older version than `than`. A read begun before a watch event arrived can
+ * answer after it; taking that older copy would restart the wait for nothing and plan a write on a
+ * stale resourceVersion. Versions that are not plain numbers cannot be ordered and count as new.
+ */
+function olderThan(lease: Lease, than: Lease): boolean {
+  const version = lease.metadata?.resourceVersion ?? '';
+  const seen = than.metadata?.resourceVersion ?? '';
+  if (!/^\d+$/.test(version) || !/^\d+$/.test(seen)) return false;
+  return BigInt(version) < BigInt(seen);
+}
+
+/**
+ * The state after reading, writing or watching `lease` at `now`; a missing lease forgets what was
+ * seen, and a version older than the one already seen changes nothing.
+ */
 export function observe(state: ElectorState, lease: Lease | undefined, now: number): ElectorState {
   if (lease === undefined) return { ...state, observed: undefined };
+  if (state.observed !== undefined && olderThan(lease, state.observed.lease)) return state;
   const unchanged = state.observed !== undefined && specFingerprint(state.observed.lease) === specFingerprint(lease);
   return { ...state, observed: { lease, changedAt: unchanged ? state.observed!.changedAt : now } };
+}
+
+/** When the lease seen runs out by this candidate's clock: its full duration after it was seen to change. */
+function observedLeaseEnd(observed: NonNullable<ElectorState['observed']>): number {
+  return observed.changedAt + (observed.lease.spec?.leaseDurationSeconds ?? 0) * 1000;
 }
 
 /** Whether another candidate's hold is still valid at `now`, judged by when this candidate saw it change. */
@@ -63,8 +84,7 @@ function heldElsewhere(state: ElectorState, identity: string, now: number): stri
   const observed = state.observed;
   const holder = observed?.lease.spec?.holderIdentity ?? '';
   if (observed === undefined || holder === '' || holder === identity) return undefined;
-  const durationMs = (observed.lease.spec?.leaseDurationSeconds ?? 0) * 1000;
-  return observed.changedAt + durationMs > now ? holder : undefined;
+  return observedLeaseEnd(observed) > now ? holder : undefined;
 }
 
 /**
@@ -76,8 +96,20 @@ function heldElsewhere(state: ElectorState, identity: string, now: number): stri
 export function standbyWait(state: ElectorState, identity: string, jitteredMs: number, now: number): number {
   const observed = state.observed;
   if (heldElsewhere(state, identity, now) === undefined || observed === undefined) return jitteredMs;
-  const endsIn = observed.changedAt + (observed.lease.spec?.leaseDurationSeconds ?? 0) * 1000 - now;
-  return Math.min(jitteredMs, endsIn);
+  return Math.min(jitteredMs, observedLeaseEnd(observed) - now);
+}
+
+/**
+ * How long from `now` until a standby should make its next attempt, judged from what it just saw
+ * (through a watch, between its polls): when the holder's lease runs out by this candidate's
+ * clock, at once when nobody holds it (released, deleted, or naming this candidate), and never
+ * while this candidate leads (it renews on its own schedule).
+ */
+export function attemptDueIn(state: ElectorState, identity: string, now: number): number | undefined {
+  if (state.renewedAt !== undefined) return undefined;
+  const observed = state.observed;
+  if (observed === undefined || heldElsewhere(state, identity, now) === undefined) return 0;
+  return observedLeaseEnd(observed) - now;
 }
 
 /** What to write on this attempt, given the lease just observed (`observe` first). */

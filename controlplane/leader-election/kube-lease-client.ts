@@ -24,5 +24,13 @@ export function kubeLeaseClient(client: KubeClient): LeaseClient {
     },
     create: (lease) => client.create<Lease>(leasesRef, lease),
     update: (lease) => client.update<Lease>(leasesRef, lease),
+    // no resourceVersion: the lease as it is now comes first (ADDED), then its changes
+    watch: async function* (namespace, name, signal) {
+      const events = client.watch<Lease>(leasesRef, { namespace, fieldSelector: `metadata.name=${name}`, signal });
+      for await (const event of events) {
+        if (event.type === 'ADDED' || event.type === 'MODIFIED') yield event.object;
+        else if (event.type === 'DELETED') yield undefined;
+      }
+    },
   };
 }

@@ -4,6 +4,14 @@
  * `onStartedLeading` / `onStoppedLeading` as leadership comes and goes. It keeps campaigning after
  * a loss, so a leader cut off from the datastore comes back as a standby once it heals.
  *
+ * It also watches the lease, when its client can: a standby then sees each renewal within
+ * milliseconds instead of at its next read, so the lease it counts (by its own clock, from when it
+ * saw the change, as upstream) starts at the renewal itself, and it makes its attempt at the very
+ * moment that lease runs out. A holder killed just after renewing is thus replaced one lease
+ * duration after that renewal, where polling alone added up to a jittered retry period (2.2 s by
+ * default) for the sighting and more for the attempt. Polling goes on beside the watch, so a watch
+ * that breaks costs only speed; it is opened again a retry period later.
+ *
  * `isLeader()` reads the clock on every call: a component that checks it before each write stops
  * writing at the renew deadline even when the loop itself is stuck on a request that hangs.
  *
@@ -16,6 +24,7 @@ import type { Lease } from '../../kube/corev1.ts';
 import { isApiError } from '../../kube/errors.ts';
 import { acquireJitterFactor, type LeaderElectionTimings } from './election-config.ts';
 import {
+  attemptDueIn,
   initialElectorState,
   isLeading,
   observe,
@@ -35,6 +44,18 @@ export interface LeaseClient {
   create(lease: Lease): Promise<Lease>;
   /** Fails with ApiError Conflict when the lease changed since it was read. */
   update(lease: Lease): Promise<Lease>;
+  /**
+   * The lease as it is now, then each change (undefined: deleted), until `signal` aborts or the
+   * watch breaks (it then ends or throws). Optional: without it the candidate polls only.
+   */
+  watch?(namespace: string, name: string, signal: AbortSignal): AsyncIterable<Lease | undefined>;
+}
+
+/** The wait before the next attempt, which a watched change can shorten. */
+interface NextAttempt {
+  due: number;
+  timer: TimerHandle;
+  readonly fire: () => void;
 }
 
 interface LeaderElectorOptions {
@@ -57,6 +78,8 @@ export class LeaderElector {
   #state: ElectorState = initialElectorState;
   #leading = false;
   #deadline: TimerHandle | undefined;
+  /** Set while the runner waits between attempts; undefined while an attempt is under way. */
+  #next: NextAttempt | undefined;
   readonly #firstRound = Promise.withResolvers<void>();
 
   constructor(options: LeaderElectorOptions) {
@@ -85,6 +108,7 @@ export class LeaderElector {
   async run(signal: AbortSignal): Promise<void> {
     const { clock, timings } = this.#options;
     const random = this.#options.random ?? Math.random;
+    const watching = this.#watch(signal);
     while (!signal.aborted) {
       await this.#attempt();
       this.#announce();
@@ -97,10 +121,56 @@ export class LeaderElector {
             timings.retryPeriodMs * (1 + random() * acquireJitterFactor),
             clock.now(),
           );
-      await pause(clock, wait, signal);
+      await this.#waitForNextAttempt(wait, signal);
     }
     this.#firstRound.resolve();
+    await watching;
     await this.#release();
+  }
+
+  /** Waits `ms`, or less when the signal aborts or a watched change brings the attempt forward. */
+  #waitForNextAttempt(ms: number, signal: AbortSignal): Promise<void> {
+    const { clock } = this.#options;
+    return new Promise<void>((resolve) => {
+      if (signal.aborted) return resolve();
+      const fire = () => {
+        this.#next?.timer.cancel();
+        this.#next = undefined;
+        signal.removeEventListener('abort', fire);
+        resolve();
+      };
+      this.#next = { due: clock.now() + ms, timer: clock.after(ms, fire), fire };
+      signal.addEventListener('abort', fire, { once: true });
+    });
+  }
+
+  /** Follows the lease's changes between attempts; a broken watch is opened again a retry period later. */
+  async #watch(signal: AbortSignal): Promise<void> {
+    const { namespace, name, leases, clock, timings, logger } = this.#options;
+    if (leases.watch === undefined) return;
+    while (!signal.aborted) {
+      try {
+        for await (const lease of leases.watch(namespace, name, signal)) this.#watched(lease);
+      } catch (err) {
+        if (!signal.aborted)
+          logger?.debug({ err: (err as Error).message, lease: `${namespace}/${name}` }, 'lease watch broke; polling');
+      }
+      await pause(clock, timings.retryPeriodMs, signal);
+    }
+  }
+
+  /** A change seen through the watch: noted, and the next attempt moved to when it can succeed. */
+  #watched(lease: Lease | undefined): void {
+    const { clock, identity } = this.#options;
+    const before = this.#state;
+    this.#state = observe(this.#state, lease, clock.now());
+    const next = this.#next;
+    if (this.#state === before || next === undefined) return;
+    const dueIn = attemptDueIn(this.#state, identity, clock.now());
+    if (dueIn === undefined || clock.now() + dueIn >= next.due) return;
+    next.timer.cancel();
+    next.due = clock.now() + dueIn;
+    next.timer = clock.after(dueIn, next.fire);
   }
 
   /** One read-decide-write round; failures are logged and judged by the deadline, never thrown. */
@@ -108,7 +178,9 @@ export class LeaderElector {
     const { namespace, name, identity, timings, leases, clock, logger } = this.#options;
     const startedAt = clock.now();
     try {
-      this.#state = observe(this.#state, await leases.get(namespace, name), clock.now());
+      const read = await leases.get(namespace, name);
+      // the state as it is after the read: the watch may have moved it meanwhile
+      this.#state = observe(this.#state, read, clock.now());
       const write = planAttempt(this.#state, { namespace, name, identity, timings }, startedAt);
       if (write.kind === 'none') {
         // another candidate holds a valid lease: whatever this one believed, it does not lead

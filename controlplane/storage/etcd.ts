@@ -72,6 +72,9 @@ export class EtcdStorage implements Storage {
       hosts: [...endpoints],
       ...(tls ? { credentials: etcdCredentials(tls) } : {}),
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + callTimeoutMs }),
+      // gRPC refuses answers over 4 MiB by default, so a list of more than that (12,000 small
+      // ConfigMaps) failed for good; etcd's Go client, which upstream's API server uses, takes any
+      grpcOptions: { 'grpc.max_receive_message_length': -1 },
     });
     dropLateWatchResponses(this.#client);
   }

@@ -31,6 +31,8 @@ import { SharedKeyRequests } from './shared-key-requests.ts';
 
 export interface HollowFleetOptions {
   server: string;
+  /** More API servers: each node's agent fails over between them and `server` (bosun agent --server). */
+  servers?: readonly string[];
   token: BootstrapToken;
   caHashes: readonly string[];
   nodes: number;
@@ -237,6 +239,7 @@ export class HollowFleet {
     return new Agent({
       kubeconfig,
       nodeName,
+      ...(options.servers !== undefined && options.servers.length > 0 ? { servers: options.servers } : {}),
       nodeIP: hollowNodeIP(index),
       runtimeEndpoint: 'fake://hollow',
       runtime: new HollowRuntime({ pauseImage: options.pauseImage, latencyMs: options.runtimeLatencyMs }),

@@ -50,6 +50,7 @@ const commands = [
   'certs',
   'certs check-expiration',
   'certs renew',
+  'kubeconfig',
   'cri',
   'cri version',
   'cri info',

@@ -219,11 +219,15 @@ test.serial('kill -9 the leader: the other leads within the lease time and its c
   t.is(ledAfter.msg, 'became leader');
   const failoverMs = ledAfter.time - killedAt;
   t.log(`failover (kill -9 → new leader): ${failoverMs} ms`);
-  // the lease (4 s) counts from when the standby saw the last renewal, which it reads every 1 to 2.2
-  // retry periods, and it takes over at its next attempt after that: at most 4 + 2.2 + 2.2 s
-  t.true(failoverMs <= 4_000 + 2 * 2_200 + 1_000, `took ${failoverMs} ms`);
+  // the lease (4 s) counts from when the standby saw the last renewal, which its watch shows within
+  // milliseconds, and it takes over the moment that lease ends: 4 s after the last renewal, which
+  // came at most one retry period before the kill; the rest is slack for a loaded machine
+  t.true(failoverMs <= 4_000 + 1_500, `took ${failoverMs} ms`);
   await rollOut(cutOff, 'after-kill');
-  t.true(cutOff.componentWrites().some((w) => w.received > killedAt));
+  // the audit line of the controllers' write reaches the disk a moment after the write is seen
+  await waitFor('a controller write audited after the kill', () =>
+    cutOff.componentWrites().some((w) => w.received > killedAt),
+  );
   await waitFor(
     'the scheduler to move too',
     async () => (await holder(cutOff, 'kube-scheduler')).holder === cutOff.identity(),
