@@ -212,7 +212,9 @@ async function startLoops(
     const loops = await startControlLoops({
       ...controllersOptions,
       client: new KubeClusterClient(controllersHttp),
-      ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
+      ...(settings.withoutScheduler
+        ? { withoutScheduler: true }
+        : { schedulerClient: new KubeClusterClient(schedulerHttp) }),
     });
     return { loops, clients: [controllersHttp, schedulerHttp], leases: [] };
   }

@@ -23,9 +23,10 @@ const boundSubjects = new WeakMap<object, CertificateSubject>();
  */
 class InProcessEnd extends Duplex {
   readonly remoteAddress: string;
-  readonly remotePort: number;
+  readonly remotePort: number | undefined;
   readonly localAddress = '127.0.0.1';
-  readonly localPort: number;
+  /** Undefined on the server's end: it listens on no port (what it serves falls back to its configured one). */
+  readonly localPort: number | undefined;
   /** The idle time after which 'timeout' is emitted (0: never), as net.Socket's `timeout`. */
   timeout = 0;
   #peer: InProcessEnd | undefined;
@@ -33,7 +34,7 @@ class InProcessEnd extends Duplex {
   #resumeWriter: (() => void) | undefined;
   #idle: NodeJS.Timeout | undefined;
 
-  constructor(remoteAddress: string, ports: { local: number; remote: number }) {
+  constructor(remoteAddress: string, ports: { local?: number; remote?: number }) {
     // both directions end on their own (HTTP's half-close), as a TCP socket with allowHalfOpen
     super({ allowHalfOpen: true });
     this.remoteAddress = remoteAddress;
@@ -131,8 +132,8 @@ let nextPort = 1;
 export function openInProcess(subject: CertificateSubject): { client: Duplex; server: Duplex } {
   // distinct made-up ports, so that whatever tells connections apart by address and port still can
   const port = nextPort++;
-  const client = new InProcessEnd('127.0.0.1', { local: port, remote: 0 });
-  const server = new InProcessEnd('127.0.0.1', { local: 0, remote: port });
+  const client = new InProcessEnd('127.0.0.1', { local: port });
+  const server = new InProcessEnd('127.0.0.1', { remote: port });
   client.pairWith(server);
   server.pairWith(client);
   boundSubjects.set(server, Object.freeze({ ...subject }));

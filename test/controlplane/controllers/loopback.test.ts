@@ -16,7 +16,7 @@ import { loopbackClientConfig, type ControllersLoopback } from '../../../control
 import { waitFor } from '../../helpers/wait.ts';
 import { metadataAuditLog } from '../admin-calls.ts';
 import { startInProcess, type InProcessServer } from '../in-process.ts';
-import { call, userIdentity } from '../server-process.ts';
+import { call, namespaceAdmin, userIdentity } from '../server-process.ts';
 import { node } from '../scheduler/fixtures.ts';
 import { deployment } from '../ha/servers.ts';
 
@@ -125,8 +125,8 @@ for (const mode of modes) {
       t.true(event.user.groups.includes('system:masters'));
       t.deepEqual(event.sourceIPs, ['127.0.0.1']);
     }
-    // without leader election the scheduler runs with the controllers, on their client
-    t.is(binding.userAgent, 'kube-controller-manager/v1.32.0 (bosun)');
+    t.is(byControllers.userAgent, 'kube-controller-manager/v1.32.0 (bosun)');
+    t.is(binding.userAgent, 'kube-scheduler/v1.32.0 (bosun)');
     t.is(events.filter(created).length, 1);
   });
 
@@ -191,6 +191,25 @@ test('the in-process identity belongs to the connection: a remote client cannot 
     { ...forged, 'Impersonate-User': 'kubernetes-admin', 'Impersonate-Group': 'system:masters' },
   );
   t.is(impersonating.status, 403);
+  // a namespace's admin and a node, with the loops' headers, in a namespace that is not theirs
+  const hostile = [
+    ['tenant-admin', await namespaceAdmin(endpoint(server), 'tenant', 'tenant-admin')],
+    ['node', userIdentity(server.dataDir, 'system:node:loopback-node', ['system:nodes'])],
+  ] as const;
+  for (const [who, identity] of hostile) {
+    const reply = await call(
+      endpoint(server),
+      'POST',
+      '/api/v1/namespaces/kube-system/pods',
+      identity,
+      { ...pod(`by-${who}`), metadata: { name: `by-${who}`, namespace: 'kube-system' } },
+      'application/json',
+      forged,
+    );
+    t.is(reply.status, 403, `${who}: ${JSON.stringify(reply.body)}`);
+    const stored = await admin.get(refs.pods, `by-${who}`, 'kube-system').catch((err: unknown) => err);
+    t.true(stored instanceof ApiError && stored.reason === 'NotFound', `${who}'s pod was not stored`);
+  }
   // plain HTTP on the server's port reaches no handler
   const plain = await new Promise<string>((resolve) => {
     const req = request(
