@@ -15,6 +15,9 @@ export type CertificateSubject = Readonly<Record<string, string | string[]>>;
 
 const boundSubjects = new WeakMap<object, CertificateSubject>();
 
+/** Bytes written to one end that its peer's reader has not taken, before the writer waits. */
+const unreadBytes = 1024 * 1024;
+
 /**
  * One end of the pair. It answers the parts of net.Socket's interface that Node's HTTP client,
  * agent and server call (idle timeouts, keep-alive, ref/unref, addresses), so both sides treat it
@@ -35,8 +38,11 @@ class InProcessEnd extends Duplex {
   #idle: NodeJS.Timeout | undefined;
 
   constructor(remoteAddress: string, ports: { local?: number; remote?: number }) {
-    // both directions end on their own (HTTP's half-close), as a TCP socket with allowHalfOpen
-    super({ allowHalfOpen: true });
+    // both directions end on their own (HTTP's half-close), as a TCP socket with allowHalfOpen; what
+    // the peer wrote and this end's reader has not taken yet is held up to about what a loopback
+    // TCP connection's kernel buffers hold, so that a watch's reader that falls a little behind
+    // meets the same slow-reader limits (watch-stream.ts) as it would over TCP
+    super({ allowHalfOpen: true, readableHighWaterMark: unreadBytes });
     this.remoteAddress = remoteAddress;
     this.remotePort = ports.remote;
     this.localPort = ports.local;
