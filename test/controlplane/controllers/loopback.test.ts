@@ -242,3 +242,17 @@ test('the in-process identity belongs to the connection: a remote client cannot 
   );
   t.is((await admin.get(refs.namespaces, 'default')).metadata.name, 'default');
 });
+
+test('after the server closed, an in-process request fails as a refused connection does', async (t) => {
+  const closed = await startInProcess();
+  const admin = { ...closed.admin, cert: closed.admin.cert!, key: closed.admin.key! };
+  const client = new KubeClient(loopbackClientConfig('in-process', closed.server.api, admin));
+  try {
+    t.is((await client.get(refs.namespaces, 'default')).metadata.name, 'default');
+    await closed.destroy();
+    const refused = await client.get(refs.namespaces, 'default').catch((err: unknown) => err);
+    t.true(refused instanceof ApiError && refused.reason === 'ServiceUnavailable', String(refused));
+  } finally {
+    client.close();
+  }
+});
