@@ -152,8 +152,8 @@ export function boundSubject(socket: object): CertificateSubject | undefined {
 }
 
 /**
- * The subject of a certificate in PEM, in the shape a TLS socket reports it (a field given more
- * than once, such as several O, as a list).
+ * A certificate's subject as node:crypto's X509Certificate writes it (`CN=a\nO=b\nO=c`), in the
+ * shape a TLS socket reports a peer's (a field given more than once, such as several O, as a list).
  */
 export function subjectOfCertificate(x509Subject: string): CertificateSubject {
   const subject: Record<string, string | string[]> = {};
