@@ -21,11 +21,10 @@
  * Writes bench/results/scale.json (scale-quick.json with --quick; scale-servers-3.json with
  * --servers 3); the last line is the JSON summary.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs, promisify } from 'node:util';
+import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KubeClient } from '../kube/client.ts';
 import { loadKubeconfig } from '../kube/kubeconfig.ts';
@@ -35,6 +34,8 @@ import { startEtcd, type EtcdProcess } from '../test/controlplane/etcd-process.t
 import { call, adminIdentity, startServerProcess, type ServerProcess } from '../test/controlplane/server-process.ts';
 import { parseScrape, summarize, windowOf, type LatencySummary, type Scrape } from './scale/api-latency.ts';
 import { HollowProcess } from './scale/hollow-process.ts';
+import { joinArgs } from './scale/join-args.ts';
+import { loadDeployment } from './scale/load-deployment.ts';
 import { ProcessWatch } from './scale/process-stats.ts';
 import { Progress } from './scale/progress.ts';
 import { joinDeadline, rolloutDeadline } from './scale/step-budget.ts';
@@ -157,43 +158,6 @@ async function scrape(server: ServerProcess, timeoutMs = 30_000): Promise<Scrape
   const reply = await within('GET /metrics', timeoutMs, call(server, 'GET', '/metrics', adminIdentity(server.dataDir)));
   if (reply.status !== 200) throw new Error(`GET /metrics answered ${reply.status}`);
   return parseScrape(String(reply.body));
-}
-
-async function joinArgs(server: ServerProcess): Promise<string[]> {
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    join(import.meta.dirname, '../cli/main.ts'),
-    'token',
-    'create',
-    '--kubeconfig',
-    server.kubeconfig,
-    '--print-join-command',
-  ]);
-  const words = stdout.trim().split('\n').at(-1)!.split(/\s+/);
-  const token = words[words.indexOf('--token') + 1]!;
-  const hash = words[words.indexOf('--discovery-token-ca-cert-hash') + 1]!;
-  return ['--token', token, '--discovery-token-ca-cert-hash', hash];
-}
-
-function deployment(index: number, replicas: number): KubeObject {
-  const app = `load-${index}`;
-  return {
-    apiVersion: 'apps/v1',
-    kind: 'Deployment',
-    metadata: { name: app, namespace: 'scale' },
-    spec: {
-      replicas,
-      selector: { matchLabels: { app } },
-      template: {
-        metadata: { labels: { app } },
-        // the default service-account token volume: hollow nodes write it without mounting anything
-        spec: {
-          containers: [
-            { name: 'app', image: 'registry.local/scale/app:1', resources: { requests: { cpu: '5m', memory: '8Mi' } } },
-          ],
-        },
-      },
-    },
-  } as KubeObject;
 }
 
 interface DeploymentStatus {
@@ -352,7 +316,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       const rolloutEnd = rolloutDeadline(budget());
       while (podsCreated < podTarget && Date.now() < rolloutEnd) {
         const replicas = Math.min(replicasPerDeployment, podTarget - podsCreated);
-        await admin.create(refs.deployments, deployment(deployments++, replicas));
+        await admin.create(refs.deployments, loadDeployment('scale', deployments++, replicas));
         podsCreated += replicas;
       }
       const podsRunning = await waitUntil(

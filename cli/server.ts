@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { defaultSnapshotCron, defaultSnapshotRetention } from '../controlplane/snapshots/snapshot-defaults.ts';
 import { auditSettings, etcdClientTls, readEncryptionConfig } from './server-files.ts';
 import { serverJoinCommand } from './server-join-command.ts';
+import { controllersLoopbacks, type ControllersLoopback } from '../controlplane/loopback-client.ts';
 import {
   leaderElectionTimingsProblem,
   type LeaderElectionTimings,
@@ -72,6 +73,7 @@ interface ServerArgs {
   'audit-log-maxage': number;
   'admin-kubeconfig-copy': string | undefined;
   'leader-elect': boolean | undefined;
+  'controllers-loopback': string;
   'leader-elect-lease-duration': string;
   'leader-elect-renew-deadline': string;
   'leader-elect-retry-period': string;
@@ -231,6 +233,13 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         type: 'boolean',
         default: true,
         describe: 'Run the scheduler (--no-scheduler when another one places pods)',
+      })
+      .option('controllers-loopback', {
+        type: 'string',
+        choices: controllersLoopbacks,
+        default: 'in-process',
+        describe:
+          "How the scheduler, controllers and certificate signer reach this server's API: in-process (its request handler, no TLS or sockets) or tcp (loopback HTTPS, as a separate controller manager); both authenticate as the admin certificate",
       })
       .option('leader-elect', {
         type: 'boolean',
@@ -532,6 +541,7 @@ export const serverCommand: CommandModule<object, ServerArgs> = {
         advertiseAddress: args['advertise-address'],
         serviceCidr: args['service-cluster-ip-range'],
         apiServerLease,
+        controllersLoopback: args['controllers-loopback'] as ControllersLoopback,
         tlsSans: args['tls-san'],
         compactionIntervalMs: 5 * 60 * 1000,
         bookmarkIntervalMs: 60 * 1000,

@@ -75,7 +75,8 @@ import { leaderElectionMetrics } from './leader-election/election-metrics.ts';
 import type { AddressPool } from './controllers/load-balancer-addresses.ts';
 import { KubeClusterClient } from './controllers/kube-cluster-client.ts';
 import type { NodeLifecycleOptions } from './controllers/node-lifecycle.ts';
-import { KubeClient } from '../kube/client.ts';
+import { KubeClient, type ClientConfig } from '../kube/client.ts';
+import { loopbackClientConfig, type ControllersLoopback } from './loopback-client.ts';
 import { startCompactor } from './storage/compactor.ts';
 import { saveSnapshot } from './snapshots/save-snapshot.ts';
 import { snapshotName } from './snapshots/snapshot-catalog.ts';
@@ -148,6 +149,11 @@ export interface ServerOptions {
   readonly apiServerLease?: ApiServerLeaseTimings;
   /** How often Services' ClusterIPs and NodePorts are checked against their claims (default upstream's 3 min). */
   readonly allocationRepairIntervalMs?: number;
+  /**
+   * How the scheduler, controllers and certificate signer reach this server's API: `in-process`
+   * (default) through the request handler directly, `tcp` over loopback HTTPS (loopback-client.ts).
+   */
+  readonly controllersLoopback?: ControllersLoopback;
   /** The clock certificate renewal is judged by (default the system's). */
   readonly clock?: Clock;
   /** The scheduler and controllers; absent: the server only serves the API (tests of the API alone). */
@@ -181,7 +187,7 @@ type ElectionStatus = { readonly name: string; isLeader(): boolean };
 /** The scheduler and the controllers, each under its own Lease when leader election is on. */
 async function startLoops(
   options: ServerOptions,
-  admin: { server: string; ca: string; cert: string; key: string },
+  admin: ClientConfig,
 ): Promise<{ loops: { stop(): Promise<void> }; clients: KubeClient[]; leases: ElectionStatus[] }> {
   const settings = options.controlLoops!;
   const logger = options.logger.child({ component: 'controllers' });
@@ -206,7 +212,9 @@ async function startLoops(
     const loops = await startControlLoops({
       ...controllersOptions,
       client: new KubeClusterClient(controllersHttp),
-      ...(settings.withoutScheduler ? { withoutScheduler: true } : {}),
+      ...(settings.withoutScheduler
+        ? { withoutScheduler: true }
+        : { schedulerClient: new KubeClusterClient(schedulerHttp) }),
     });
     return { loops, clients: [controllersHttp, schedulerHttp], leases: [] };
   }
@@ -779,33 +787,30 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     logger: logger.child({ component: 'allocation-repair' }),
   }).run(stopRepair.signal);
   const stopSnapshots = scheduleSnapshots(options, logger);
-  // signs cluster-info for joining nodes and issues node certificates; talks to this server as admin
+  // the server's own loops talk to it as its admin, in process or over loopback HTTPS
   const selfHost =
     options.bindAddress === '0.0.0.0' || options.bindAddress === '::' ? '127.0.0.1' : options.bindAddress;
+  const selfAdmin = loopbackClientConfig(options.controllersLoopback ?? 'in-process', api, {
+    server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
+    ca: pki.ca.cert,
+    cert: pki.admin.cert,
+    key: pki.admin.key,
+  });
+  // signs cluster-info for joining nodes and issues node certificates
   const certificates = new CertificateLoop({
-    client: {
-      server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
-      ca: pki.ca.cert,
-      cert: pki.admin.cert,
-      key: pki.admin.key,
-    },
+    client: selfAdmin,
     ca: pki.ca,
     logger: logger.child({ component: 'certificates' }),
     reserved: reservedServingNames(options.serviceCidr),
   });
   certificates.start();
-  // the scheduler and controllers reach this server over loopback with the admin identity, as a
-  // separate controller manager would (they meet the API only through HTTP)
+  // the scheduler and controllers reach this server with the admin identity, as a separate
+  // controller manager would (they meet the API only through HTTP, in process or over loopback)
   let loops: { stop(): Promise<void> } | undefined;
   let loopsClients: KubeClient[] = [];
   if (options.controlLoops) {
     try {
-      const started = await startLoops(options, {
-        server: `https://${selfHost.includes(':') ? `[${selfHost}]` : selfHost}:${port}`,
-        ca: pki.ca.cert,
-        cert: pki.admin.cert,
-        key: pki.admin.key,
-      });
+      const started = await startLoops(options, selfAdmin);
       loops = started.loops;
       loopsClients = started.clients;
       electionStatus = started.leases;

@@ -5,7 +5,8 @@
  * `reason` (NotFound, Conflict, Expired, ...).
  */
 import { Agent, request } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import { Agent as PlainAgent, request as plainRequest, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { ApiError } from './errors.ts';
 import { resourcePath, type ResourceRef } from './resource-ref.ts';
 import type { KubeList, KubeObject, Status, WatchEvent } from './types.ts';
@@ -29,6 +30,12 @@ export interface ClientConfig {
   readonly maxConnections?: number;
   /** The User-Agent header (upstream components send `<component>/<version>`; audit events record it). */
   readonly userAgent?: string;
+  /**
+   * Opens each connection instead of dialling `server`: requests then go as plain HTTP/1.1 over
+   * what it returns, which authenticates the connection itself (a server's own controllers reach
+   * it in process this way, `ApiServer.connectInProcess`); ca, cert and key are not used.
+   */
+  readonly connect?: () => Duplex;
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -74,8 +81,8 @@ export interface DeleteOptions {
 
 export class KubeClient {
   #config: ClientConfig;
-  #agent: Agent;
-  #watchAgent: Agent;
+  #agent: PlainAgent;
+  #watchAgent: PlainAgent;
 
   constructor(config: ClientConfig) {
     this.#config = config;
@@ -83,7 +90,16 @@ export class KubeClient {
     this.#watchAgent = this.#newAgent(false);
   }
 
-  #newAgent(pooled: boolean): Agent {
+  #newAgent(pooled: boolean): PlainAgent {
+    const connect = this.#config.connect;
+    if (connect !== undefined) {
+      const agent = new PlainAgent({
+        keepAlive: true,
+        ...(pooled ? { maxSockets: this.#config.maxConnections ?? 8 } : {}),
+      });
+      agent.createConnection = () => connect();
+      return agent;
+    }
     const identity = this.#config.cert ? { cert: this.#config.cert, key: this.#config.key } : {};
     return pooled
       ? new Agent({ keepAlive: true, maxSockets: this.#config.maxConnections ?? 8, ca: this.#config.ca, ...identity })
@@ -120,8 +136,9 @@ export class KubeClient {
     agent = this.#agent,
   ): Promise<IncomingMessage> {
     const url = new URL(path, this.#config.server);
+    const send = this.#config.connect ? plainRequest : request;
     return new Promise((resolve, reject) => {
-      const req = request(
+      const req = send(
         {
           method,
           host: url.hostname,

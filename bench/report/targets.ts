@@ -243,6 +243,22 @@ export const suiteChecks: Record<string, Check[]> = {
   schedule: [
     { label: 'scheduling throughput', target: 300, unit: 'pods/s', better: 'higher', measured: field('pods_per_s') },
   ],
+  loopback: [
+    {
+      label: 'server CPU of a rollout, loops in process / over loopback HTTPS, same run',
+      target: 1,
+      unit: '×',
+      better: 'lower',
+      measured: field('in_process_vs_tcp', 'rollout_server_cpu'),
+    },
+    {
+      label: 'CPU per request of the loopback, in process / HTTPS, same run',
+      target: 1,
+      unit: '×',
+      better: 'lower',
+      measured: field('in_process_vs_tcp', 'cpu_per_request'),
+    },
+  ],
   dns: [
     { label: 'node-local DNS queries/s', target: 5000, unit: 'queries/s', better: 'higher', measured: field('qps') },
     {
@@ -341,6 +357,7 @@ export const suiteOrder = [
   'proxy-sync',
   'network-policy',
   'schedule',
+  'loopback',
   'dns',
   'bringup',
   'scale',

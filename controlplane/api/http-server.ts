@@ -5,7 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer as createPlainServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server as PlainServer,
+  type ServerResponse,
+} from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
@@ -42,6 +48,7 @@ import {
 import { customResourceNotAcceptable, wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
 import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
+import { boundSubject, openInProcess, type CertificateSubject } from './in-process-connection.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
@@ -254,6 +261,10 @@ export class ApiServer {
   readonly #metrics = new ApiMetrics();
   readonly #openApiV2: OpenApiV2Endpoint;
   readonly #limiter: InflightLimiter;
+  /** Serves in-process connections (`connectInProcess`): the same handlers without TLS; made on first use. */
+  #inProcess: PlainServer | undefined;
+  readonly #inProcessConnections = new Set<Duplex>();
+  #closed = false;
   #requests = 0;
 
   constructor(options: ApiServerOptions) {
@@ -291,8 +302,40 @@ export class ApiServer {
     return typeof address === 'object' && address !== null ? address.port : this.#options.port;
   }
 
+  /**
+   * A connection into this server from inside its own process (its scheduler and controllers), for
+   * an HTTP/1.1 client to send requests on: the same authentication, authorization, admission,
+   * storage and watch as any client's, as the holder of a client certificate with `subject`,
+   * without TLS and without a socket. The identity belongs to the connection, never to anything
+   * sent on it. After close, the connection closes at once, as a refused one.
+   */
+  connectInProcess(subject: CertificateSubject): Duplex {
+    const { client, server } = openInProcess(subject);
+    if (this.#closed) {
+      // after the caller has put its listeners on: it sees a connection that went, not an exception
+      setImmediate(() => server.destroy());
+      return client;
+    }
+    this.#inProcessConnections.add(server);
+    server.once('close', () => this.#inProcessConnections.delete(server));
+    (this.#inProcess ??= this.#plainServer()).emit('connection', server);
+    return client;
+  }
+
+  #plainServer(): PlainServer {
+    const server = createPlainServer((req, res) => void this.#handle(req, res));
+    server.keepAliveTimeout = this.#server.keepAliveTimeout;
+    server.on(
+      'upgrade',
+      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head),
+    );
+    return server;
+  }
+
   /** Stops accepting and ends open connections (watches included); safe to call twice. */
   async close(): Promise<void> {
+    this.#closed = true;
+    for (const connection of this.#inProcessConnections) connection.destroy();
     if (!this.#server.listening) return;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     this.#server.closeAllConnections();
@@ -323,9 +366,11 @@ export class ApiServer {
   async #authenticate(req: IncomingMessage): Promise<UserInfo> {
     const header = req.headers.authorization;
     const bearerToken = header?.startsWith('Bearer ') ? header.slice('Bearer '.length).trim() : undefined;
+    // an in-process connection is its own proof of identity (connectInProcess); it has no TLS
+    const bound = boundSubject(req.socket);
     // an expired certificate names nobody; a bearer token may still (upstream tries every authenticator)
-    const outOfDate = peerCertificateOutOfDate(req.socket as TLSSocket);
-    const subject = outOfDate ? undefined : peerSubject(req.socket as TLSSocket);
+    const outOfDate = bound === undefined && peerCertificateOutOfDate(req.socket as TLSSocket);
+    const subject = bound ?? (outOfDate ? undefined : peerSubject(req.socket as TLSSocket));
     const credentials = {
       ...(bearerToken ? { bearerToken } : {}),
       ...(subject ? { peerCertificate: { subject } } : {}),

@@ -44,6 +44,8 @@ interface ControlLoopsOptions {
   readonly clock?: Clock;
   /** Leave the scheduler out (another scheduler places pods). */
   readonly withoutScheduler?: boolean;
+  /** The scheduler's own client (its User-Agent names it in audit events); absent: `client`. */
+  readonly schedulerClient?: ClusterClient;
   /** Grace periods, monitor period and --cluster-cidr for the node lifecycle controller. */
   readonly nodeLifecycle?: NodeLifecycleOptions;
   /** The cluster CA (PEM) that every namespace's kube-root-ca.crt ConfigMap publishes; absent: not published. */
@@ -179,7 +181,9 @@ export async function startControlLoops(options: ControlLoopsOptions): Promise<R
   let scheduler: Scheduler | undefined;
   try {
     controllersRunning = await startControllerManager({ ...options, controllers });
-    scheduler = options.withoutScheduler ? undefined : await startScheduler(options);
+    scheduler = options.withoutScheduler
+      ? undefined
+      : await startScheduler({ ...options, client: options.schedulerClient ?? options.client });
   } catch (err) {
     await controllersRunning?.stop();
     throw new Error(`starting the control loops: ${(err as Error).message}`, { cause: err });

@@ -7,6 +7,10 @@ import { startServer, type RunningServer, type ServerOptions } from '../../contr
 import type { TestFn } from 'ava';
 import { KubeClient, type ClientConfig } from '../../kube/client.ts';
 import { call, type HttpReply } from './server-process.ts';
+import { testLoopback } from './loopback-mode.ts';
+
+const loopbackOption = (loopback: ServerOptions['controllersLoopback']) =>
+  loopback === undefined ? {} : { controllersLoopback: loopback };
 
 export interface InProcessServer {
   readonly server: RunningServer;
@@ -31,6 +35,8 @@ export async function startInProcess(
     audit?: ServerOptions['audit'];
     /** Run the scheduler and controllers too (absent: the API alone). */
     controlLoops?: ServerOptions['controlLoops'];
+    /** How the loops reach the API (absent: testLoopback(), the server's default when unset). */
+    controllersLoopback?: ServerOptions['controllersLoopback'];
     /** Reach nodes and pods through the CONNECT proxy on this unix socket (`--kubelet-egress-socket`). */
     kubeletEgressSocket?: string;
     /** How often kubelets are scraped for metrics.k8s.io (default 15 s). */
@@ -59,6 +65,7 @@ export async function startInProcess(
     ...options.certificates,
     ...(options.audit ? { audit: options.audit } : {}),
     ...(options.controlLoops ? { controlLoops: options.controlLoops } : {}),
+    ...loopbackOption(options.controllersLoopback ?? testLoopback()),
     ...(options.kubeletEgressSocket ? { kubeletEgressSocket: options.kubeletEgressSocket } : {}),
     ...(options.metricResolutionMs !== undefined ? { metricResolutionMs: options.metricResolutionMs } : {}),
   });

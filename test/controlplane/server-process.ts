@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { waitFor } from './ports.ts';
+import { testLoopback } from './loopback-mode.ts';
 
 const repo = resolve(import.meta.dirname, '../..');
 
@@ -59,6 +60,7 @@ export async function startServerProcess(options: ServerStartOptions): Promise<S
     ...(options.etcdEndpoint ? ['--etcd-endpoints', options.etcdEndpoint] : []),
     ...(options.etcd?.serverFlags ?? []),
     ...(options.controllers ? [] : ['--no-controllers']),
+    ...(testLoopback() !== undefined ? ['--controllers-loopback', testLoopback()!] : []),
     ...(options.serverArgs ?? []),
   ];
   // with Node's compile cache, as bin/bosun runs the server: a cold start strips the types of every

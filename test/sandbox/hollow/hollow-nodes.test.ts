@@ -8,21 +8,18 @@
  * (it has no seam for hollow nodes yet), and the hollow process could then not remove its folder.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import forge from 'node-forge';
 import { KubeClient } from '../../../kube/client.ts';
 import { loadKubeconfig } from '../../../kube/kubeconfig.ts';
 import { refs } from '../../../kube/resource-ref.ts';
 import type { KubeObject } from '../../../kube/types.ts';
 import { HollowProcess } from '../../../bench/scale/hollow-process.ts';
+import { joinArgs } from '../../../bench/scale/join-args.ts';
 import { startServerProcess, type ServerProcess } from '../../controlplane/server-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
-const repo = resolve(import.meta.dirname, '../../..');
 const nodeCount = 3;
 const replicas = 6;
 
@@ -33,24 +30,10 @@ let hollow: HollowProcess;
 test.before(async () => {
   server = await startServerProcess({ datastore: 'sqlite', controllers: true });
   admin = new KubeClient({ ...loadKubeconfig(server.kubeconfig).client, timeoutMs: 60_000 });
-  const { stdout } = await promisify(execFile)(process.execPath, [
-    join(repo, 'cli/main.ts'),
-    'token',
-    'create',
-    '--kubeconfig',
-    server.kubeconfig,
-    '--print-join-command',
-  ]);
-  const words = stdout.trim().split('\n').at(-1)!.split(/\s+/);
-  const joinArgs = [
-    '--token',
-    words[words.indexOf('--token') + 1]!,
-    '--discovery-token-ca-cert-hash',
-    words[words.indexOf('--discovery-token-ca-cert-hash') + 1]!,
-  ];
+  const joinTail = await joinArgs(server);
   hollow = new HollowProcess({
     server: server.url,
-    joinArgs,
+    joinArgs: joinTail,
     nodes: nodeCount,
     firstIndex: 7,
     namePrefix: 'hollow-test',
