@@ -221,8 +221,10 @@ test.serial('kill -9 the leader: the other leads within the lease time and its c
   t.log(`failover (kill -9 → new leader): ${failoverMs} ms`);
   // the lease (4 s) counts from when the standby saw the last renewal, which its watch shows within
   // milliseconds, and it takes over the moment that lease ends: 4 s after the last renewal, which
-  // came at most one retry period before the kill; the rest is slack for a loaded machine
-  t.true(failoverMs <= 4_000 + 1_500, `took ${failoverMs} ms`);
+  // came at most one retry period before the kill; the rest is slack for a loaded machine (2-core
+  // hosts running the whole suite took 5.5 s and more). The exact moment is proven with a fake clock
+  // in elector.test.ts; here it is a bound no slower than the lease plus one retry period and slack.
+  t.true(failoverMs <= 4_000 + 2_500, `took ${failoverMs} ms`);
   await rollOut(cutOff, 'after-kill');
   // the audit line of the controllers' write reaches the disk a moment after the write is seen
   await waitFor('a controller write audited after the kill', () =>
