@@ -13,13 +13,15 @@
  *           spec.nodeName set, run by `bosun agent` (a process in the node's namespace), timed
  *           from the create request to the watch event that shows every container running.
  *           (creationTimestamp has whole seconds only, so the clock starts at the request.)
- * Reports p50/p99 of each and the overhead ratios against raw p50. Last line: one JSON object.
+ * Reports p50/p99 of each and their ratios to raw CRI's p50/p99 of the same run (the target:
+ * API ≤ 1.2× raw at both). Last line: one JSON object.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { bedImages } from '../test/bed/index.ts';
+import { addStaticPodNetwork } from '../test/bed/static-pod-network.ts';
 import { Sandbox, type SandboxNode } from '../sandbox/sandbox.ts';
 import { sandboxRoots } from '../sandbox/names.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -53,6 +55,8 @@ function percentile(samples: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 const round = (n: number) => Math.round(n * 10) / 10;
+/** Issue 22: pod start through the API at most 1.2x raw CRI, at p50 and at p99 of the same run. */
+const apiRatioTarget = 1.2;
 
 async function inBatches(count: number, one: (i: number) => Promise<number>): Promise<number[]> {
   const samples: number[] = [];
@@ -119,10 +123,14 @@ async function agent(cri: CriClient, settings: NodePodSettings, workers: PodWork
   return inBatches(
     pods,
     (i) =>
-      new Promise<number>((resolve) => {
+      new Promise<number>((resolve, reject) => {
         const pod = benchPod('agent', i);
         const started = performance.now();
         let done = false;
+        const deadline = setTimeout(() => {
+          done = true;
+          reject(new Error(`pod worker ${pod.metadata.name} did not report every container running within 120 s`));
+        }, 120_000);
         const worker = new PodWorker(pod, {
           runtime: cri,
           settings,
@@ -135,6 +143,7 @@ async function agent(cri: CriClient, settings: NodePodSettings, workers: PodWork
           onStatus: (_p, status) => {
             if (!done && status.containerStatuses?.every((c) => c.state?.running !== undefined)) {
               done = true;
+              clearTimeout(deadline);
               resolve(performance.now() - started);
             }
           },
@@ -171,6 +180,17 @@ let sandbox: Sandbox | undefined;
 let agentProcess: AgentProcess | undefined;
 let client: KubeClient | undefined;
 const workers: PodWorker[] = [];
+async function cleanUp(): Promise<void> {
+  for (const worker of workers) worker.close();
+  if (agentProcess?.running) await agentProcess.stop(5_000);
+  agentProcess?.close();
+  client?.close();
+  await sandbox?.destroy();
+}
+// an interrupted run leaves no node, server or agent behind either
+const interrupted = () => void cleanUp().finally(() => process.exit(130));
+process.once('SIGINT', interrupted);
+process.once('SIGTERM', interrupted);
 try {
   sandbox = await Sandbox.create(
     {
@@ -184,6 +204,8 @@ try {
     1,
   );
   const node = sandbox.node('node-1');
+  // raw CRI and the bare pod workers need the node's conflist; the agent writes its own later
+  await addStaticPodNetwork(node, [node]);
   const cri = new CriClient(node.criEndpoint);
   const settings = nodeSettings(node);
   const removeAll = async () => {
@@ -198,6 +220,9 @@ try {
   const agentSamples = await agent(cri, settings, workers);
   for (const worker of workers) worker.close();
   await removeAll();
+  // the agent writes the conflist of the subnet its Node is given, which need not be the bed's:
+  // the bridge keeps the bed's address otherwise, and every sandbox of the agent's would fail
+  await node.run(['ip', 'link', 'del', 'cni0']);
   const plane = await sandbox.startControlPlane();
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
   agentProcess = new AgentProcess(node, plane.nodeKubeconfig);
@@ -205,36 +230,44 @@ try {
   await agentProcess.ready();
   const apiSamples = await api(client);
   cri.close();
+  const p50 = { raw: percentile(rawSamples, 50), agent: percentile(agentSamples, 50), api: percentile(apiSamples, 50) };
+  const p99 = { raw: percentile(rawSamples, 99), agent: percentile(agentSamples, 99), api: percentile(apiSamples, 99) };
+  const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
+  const apiP50Ratio = ratio(p50.api, p50.raw);
+  const apiP99Ratio = ratio(p99.api, p99.raw);
   const result = {
     suite: 'pod-start',
     pods,
     concurrency,
-    raw: { p50: round(percentile(rawSamples, 50)), p99: round(percentile(rawSamples, 99)) },
-    agent: { p50: round(percentile(agentSamples, 50)), p99: round(percentile(agentSamples, 99)) },
-    overheadRatio: round((percentile(agentSamples, 50) / percentile(rawSamples, 50)) * 100) / 100,
-    api: { p50: round(percentile(apiSamples, 50)), p99: round(percentile(apiSamples, 99)) },
-    apiOverheadRatio: round((percentile(apiSamples, 50) / percentile(rawSamples, 50)) * 100) / 100,
-    targets: { apiP99: 600, apiOverheadRatio: 1.25 },
+    raw: { p50: round(p50.raw), p99: round(p99.raw) },
+    agent: { p50: round(p50.agent), p99: round(p99.agent) },
+    overheadRatio: ratio(p50.agent, p50.raw),
+    agentP99Ratio: ratio(p99.agent, p99.raw),
+    api: { p50: round(p50.api), p99: round(p99.api) },
+    apiOverheadRatio: apiP50Ratio,
+    apiP99Ratio,
+    // issue 22: through the API within 1.2x of raw CRI at p50 and at p99, in the same run
+    targets: { apiP50Ratio: apiRatioTarget, apiP99Ratio: apiRatioTarget },
     unit: 'ms',
     // the names the benchmark report reads, and the samples its CDF chart is drawn from
-    p50_ms: round(percentile(apiSamples, 50)),
-    p99_ms: round(percentile(apiSamples, 99)),
-    raw_cri_p50_ms: round(percentile(rawSamples, 50)),
-    overhead_ratio: round((percentile(apiSamples, 50) / percentile(rawSamples, 50)) * 100) / 100,
+    p50_ms: round(p50.api),
+    p99_ms: round(p99.api),
+    raw_cri_p50_ms: round(p50.raw),
+    raw_cri_p99_ms: round(p99.raw),
+    overhead_ratio: apiP50Ratio,
+    api_p50_ratio: apiP50Ratio,
+    api_p99_ratio: apiP99Ratio,
     samples_ms: { raw: rawSamples.map(round), agent: agentSamples.map(round), api: apiSamples.map(round) },
   };
+  const verdict = (r: number) => (r <= apiRatioTarget ? 'pass' : 'miss');
   process.stdout.write(`raw CRI      p50 ${result.raw.p50} ms  p99 ${result.raw.p99} ms\n`);
   process.stdout.write(
-    `agent worker p50 ${result.agent.p50} ms  p99 ${result.agent.p99} ms  (ratio ${result.overheadRatio})\n`,
+    `agent worker p50 ${result.agent.p50} ms  p99 ${result.agent.p99} ms  (ratios ${result.overheadRatio} / ${result.agentP99Ratio})\n`,
   );
   process.stdout.write(
-    `API -> watch p50 ${result.api.p50} ms  p99 ${result.api.p99} ms  (ratio ${result.apiOverheadRatio})\n`,
+    `API -> watch p50 ${result.api.p50} ms  p99 ${result.api.p99} ms  (ratios ${apiP50Ratio} ${verdict(apiP50Ratio)} / ${apiP99Ratio} ${verdict(apiP99Ratio)}, target <= ${apiRatioTarget} each)\n`,
   );
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
-  for (const worker of workers) worker.close();
-  if (agentProcess?.running) await agentProcess.stop(5_000);
-  agentProcess?.close();
-  client?.close();
-  await sandbox?.destroy();
+  await cleanUp();
 }
