@@ -74,6 +74,8 @@ export class PodVolumes {
   readonly #pods = new Map<string, SetUpPod>();
   /** The persistent volume folders of set-up pods, by UID. */
   readonly #claimMounts = new Map<string, readonly ClaimMount[]>();
+  /** The set-up running for each pod, by UID: a second one waits for it (no tmpfs is mounted twice). */
+  readonly #settingUp = new Map<string, Promise<void>>();
 
   constructor(deps: PodVolumesDeps) {
     this.#deps = deps;
@@ -85,6 +87,18 @@ export class PodVolumes {
    * the volume and the cause, as the kubelet's `MountVolume.SetUp failed` does.
    */
   async setUp(pod: Pod, fields: FieldSources): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    const earlier = this.#settingUp.get(uid);
+    const mine = (earlier ?? Promise.resolve()).catch(() => undefined).then(() => this.#setUpNow(pod, fields));
+    this.#settingUp.set(uid, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.#settingUp.get(uid) === mine) this.#settingUp.delete(uid);
+    }
+  }
+
+  async #setUpNow(pod: Pod, fields: FieldSources): Promise<void> {
     const uid = pod.metadata.uid ?? '';
     this.#claimMounts.set(uid, await this.#setUpClaims(pod));
     for (const volume of pod.spec.volumes ?? []) {
