@@ -2,8 +2,10 @@
  * Pod start-up through the agent vs the same CRI calls made directly:
  * `npm run bench -- pod-start [--quick]`.
  *
- * On one sandbox node (real containerd, runc and bridge CNI, image present), `pods` pods are
- * started `concurrency` at a time, three times, each from an empty node:
+ * On one sandbox node (real containerd, runc, the bridge CNI conflist of the node's agent, image
+ * present), `pods` pods of each of three kinds are started, `concurrency` at a time, in rounds
+ * where the kinds take turns (so the machine's load, which drifts during a run, weighs on each
+ * kind alike; the node fills up alike too):
  *  - raw:   RunPodSandbox, CreateContainer, StartContainer with the very configs the agent
  *           builds for the same pod (so only orchestration differs), timed from the first call
  *           to the last answer;
@@ -21,7 +23,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { randomBytes } from 'node:crypto';
 import { bedImages } from '../test/bed/index.ts';
-import { addStaticPodNetwork } from '../test/bed/static-pod-network.ts';
 import { Sandbox, type SandboxNode } from '../sandbox/sandbox.ts';
 import { sandboxRoots } from '../sandbox/names.ts';
 import { KubeClient } from '../kube/client.ts';
@@ -30,7 +31,7 @@ import { refs } from '../kube/resource-ref.ts';
 import { AgentProcess } from '../test/agent/agent-process.ts';
 import { CriClient } from '../cri/client.ts';
 import { systemClock } from '../kube/clock.ts';
-import { ImagePuller } from '../agent/pods/image-puller.ts';
+import { ImagePuller, type PresentImage } from '../agent/pods/image-puller.ts';
 import { PodWorker } from '../agent/pods/pod-worker.ts';
 import { noConfigLookup } from '../agent/pods/pod-executor.ts';
 import { nodeNetwork } from '../agent/pods/probe-network.ts';
@@ -40,7 +41,9 @@ import { buildContainerConfig } from '../agent/pods/container-config.ts';
 import { mainContainers } from '../agent/pods/pod-containers.ts';
 import { planMounts, prepareMounts, terminationMessageFile } from '../agent/pods/volumes.ts';
 import { mkdir } from 'node:fs/promises';
-import { watchRunningPods } from './running-pods.ts';
+import { watchRunningPods, type RunningPods } from './running-pods.ts';
+import { waitFor } from '../host/process/wait.ts';
+import { readdirSync } from 'node:fs';
 import type { Pod } from '../kube/corev1.ts';
 
 const { values } = parseArgs({
@@ -58,15 +61,9 @@ const round = (n: number) => Math.round(n * 10) / 10;
 /** Issue 22: pod start through the API at most 1.2x raw CRI, at p50 and at p99 of the same run. */
 const apiRatioTarget = 1.2;
 
-async function inBatches(count: number, one: (i: number) => Promise<number>): Promise<number[]> {
-  const samples: number[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) samples.push(await one(next++));
-    }),
-  );
-  return samples;
+/** Starts pods `first`..`first + count - 1` all at once; their start-up times in milliseconds. */
+function batch(first: number, count: number, one: (i: number) => Promise<number>): Promise<number[]> {
+  return Promise.all(Array.from({ length: count }, (_, k) => one(first + k)));
 }
 
 function benchPod(kind: string, i: number): Pod {
@@ -76,9 +73,9 @@ function benchPod(kind: string, i: number): Pod {
   };
 }
 
-async function raw(cri: CriClient, settings: NodePodSettings): Promise<number[]> {
-  const image = await new ImagePuller(cri).ensure(bedImages.busybox, 'IfNotPresent', undefined);
-  return inBatches(pods, async (i) => {
+/** One pod through the CRI calls alone, with the configs the agent builds for it. */
+function rawStarter(cri: CriClient, settings: NodePodSettings, image: PresentImage) {
+  return async (i: number): Promise<number> => {
     const pod = benchPod('raw', i);
     const sandboxConfig = buildSandboxConfig(pod, 0, settings);
     const main = mainContainers(pod)[0]!;
@@ -98,15 +95,19 @@ async function raw(cri: CriClient, settings: NodePodSettings): Promise<number[]>
     const id = await cri.createContainer(sandbox, containerConfig, sandboxConfig);
     await cri.startContainer(id);
     return performance.now() - started;
-  });
+  };
 }
 
+/**
+ * Folders of their own for the pods this process starts: the agent on the node removes pod log
+ * folders of pods it does not know of, and these are not its pods.
+ */
 function nodeSettings(node: SandboxNode): NodePodSettings {
   return {
     nodeName: node.name,
     nodeIP: node.ip,
-    podLogRoot: node.podLogDir,
-    podsDir: join(node.stateDir, 'agent-pods'),
+    podLogRoot: join(node.stateDir, 'bench-pod-logs'),
+    podsDir: join(node.stateDir, 'bench-pods'),
     clusterDNS: [defaultClusterDNS],
     clusterDomain: 'cluster.local',
     hostDns: { servers: [], searches: [], options: [] },
@@ -118,61 +119,57 @@ function nodeSettings(node: SandboxNode): NodePodSettings {
   };
 }
 
-async function agent(cri: CriClient, settings: NodePodSettings, workers: PodWorker[]): Promise<number[]> {
+/** One pod through a PodWorker in this process, until it reports every container running. */
+function workerStarter(cri: CriClient, settings: NodePodSettings) {
   const images = new ImagePuller(cri);
-  return inBatches(
-    pods,
-    (i) =>
-      new Promise<number>((resolve, reject) => {
-        const pod = benchPod('agent', i);
-        const started = performance.now();
-        let done = false;
-        const deadline = setTimeout(() => {
-          done = true;
-          reject(new Error(`pod worker ${pod.metadata.name} did not report every container running within 120 s`));
-        }, 120_000);
-        const worker = new PodWorker(pod, {
-          runtime: cri,
-          settings,
-          images,
-          network: nodeNetwork,
-          clock: systemClock,
-          config: noConfigLookup,
-          log: pino({ level: 'silent' }),
-          agentStartedAt: Date.now(),
-          onStatus: (_p, status) => {
-            if (!done && status.containerStatuses?.every((c) => c.state?.running !== undefined)) {
-              done = true;
-              clearTimeout(deadline);
-              resolve(performance.now() - started);
-            }
-          },
-        });
-        workers.push(worker);
-        worker.start();
-      }),
-  );
+  return (i: number) =>
+    new Promise<number>((resolve, reject) => {
+      const pod = benchPod('agent', i);
+      const started = performance.now();
+      let done = false;
+      const deadline = setTimeout(() => {
+        done = true;
+        worker.close();
+        reject(new Error(`pod worker ${pod.metadata.name} did not report every container running within 120 s`));
+      }, 120_000);
+      const worker = new PodWorker(pod, {
+        runtime: cri,
+        settings,
+        images,
+        network: nodeNetwork,
+        clock: systemClock,
+        config: noConfigLookup,
+        log: pino({ level: 'silent' }),
+        agentStartedAt: Date.now(),
+        onStatus: (_p, status) => {
+          if (!done && status.containerStatuses?.every((c) => c.state?.running !== undefined)) {
+            done = true;
+            clearTimeout(deadline);
+            // its container keeps running; a worker syncing it every second would load the later rounds
+            worker.close();
+            resolve(performance.now() - started);
+          }
+        },
+      });
+      workers.push(worker);
+      worker.start();
+    });
 }
 
-/** Through the API: create with spec.nodeName, observe "all containers running" on a watch. */
-async function api(client: KubeClient): Promise<number[]> {
-  const running = await watchRunningPods(client, 'default');
-  try {
-    return await inBatches(pods, async (i) => {
-      const pod = benchPod('api', i);
-      const name = pod.metadata.name!;
-      const observed = running.expect(name, performance.now());
-      await client.create<Pod>(refs.pods, {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name, namespace: 'default' },
-        spec: { ...pod.spec, nodeName: 'node-1', terminationGracePeriodSeconds: 1 },
-      });
-      return observed;
+/** One pod through the API: created with spec.nodeName, until a watch shows all its containers running. */
+function apiStarter(client: KubeClient, running: RunningPods) {
+  return async (i: number): Promise<number> => {
+    const pod = benchPod('api', i);
+    const name = pod.metadata.name!;
+    const observed = running.expect(name, performance.now());
+    await client.create<Pod>(refs.pods, {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
+      spec: { ...pod.spec, nodeName: 'node-1', terminationGracePeriodSeconds: 1 },
     });
-  } finally {
-    await running.stop();
-  }
+    return observed;
+  };
 }
 
 const id = `bps${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
@@ -180,6 +177,7 @@ let sandbox: Sandbox | undefined;
 let agentProcess: AgentProcess | undefined;
 let client: KubeClient | undefined;
 const workers: PodWorker[] = [];
+type Mode = 'raw' | 'agent' | 'api';
 async function cleanUp(): Promise<void> {
   for (const worker of workers) worker.close();
   if (agentProcess?.running) await agentProcess.stop(5_000);
@@ -204,32 +202,40 @@ try {
     1,
   );
   const node = sandbox.node('node-1');
-  // raw CRI and the bare pod workers need the node's conflist; the agent writes its own later
-  await addStaticPodNetwork(node, [node]);
-  const cri = new CriClient(node.criEndpoint);
-  const settings = nodeSettings(node);
-  const removeAll = async () => {
-    for (const sandbox of await cri.listPodSandbox()) {
-      await cri.stopPodSandbox(sandbox.id);
-      await cri.removePodSandbox(sandbox.id);
-    }
-  };
-  // each run starts from the same empty node
-  const rawSamples = await raw(cri, settings);
-  await removeAll();
-  const agentSamples = await agent(cri, settings, workers);
-  for (const worker of workers) worker.close();
-  await removeAll();
-  // the agent writes the conflist of the subnet its Node is given, which need not be the bed's:
-  // the bridge keeps the bed's address otherwise, and every sandbox of the agent's would fail
-  await node.run(['ip', 'link', 'del', 'cni0']);
   const plane = await sandbox.startControlPlane();
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
   agentProcess = new AgentProcess(node, plane.nodeKubeconfig);
   agentProcess.start();
   await agentProcess.ready();
-  const apiSamples = await api(client);
+  // every pod, the agent's or not, gets its address from the conflist the agent writes
+  await waitFor(() => readdirSync(node.cniConfDir).some((f) => f.endsWith('.conflist')), {
+    what: "the agent's CNI conflist",
+    timeoutMs: 60_000,
+  });
+  const cri = new CriClient(node.criEndpoint);
+  const settings = nodeSettings(node);
+  const image = await new ImagePuller(cri).ensure(bedImages.busybox, 'IfNotPresent', undefined);
+  const running = await watchRunningPods(client, 'default');
+  const starters = {
+    raw: rawStarter(cri, settings, image),
+    agent: workerStarter(cri, settings),
+    api: apiStarter(client, running),
+  };
+  const samples: Record<Mode, number[]> = { raw: [], agent: [], api: [] };
+  // rounds of `concurrency` pods of each kind, the kinds taking turns (and turns at going
+  // first): the machine's load drifts over a run, and each kind meets the same drift
+  const modes: Mode[] = ['raw', 'agent', 'api'];
+  for (let round = 0; round * concurrency < pods; round++) {
+    const first = round * concurrency;
+    const count = Math.min(concurrency, pods - first);
+    for (let k = 0; k < modes.length; k++) {
+      const mode = modes[(round + k) % modes.length]!;
+      samples[mode].push(...(await batch(first, count, starters[mode])));
+    }
+  }
+  await running.stop();
   cri.close();
+  const { raw: rawSamples, agent: agentSamples, api: apiSamples } = samples;
   const p50 = { raw: percentile(rawSamples, 50), agent: percentile(agentSamples, 50), api: percentile(apiSamples, 50) };
   const p99 = { raw: percentile(rawSamples, 99), agent: percentile(agentSamples, 99), api: percentile(apiSamples, 99) };
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;

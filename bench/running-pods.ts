@@ -9,7 +9,7 @@ import { refs } from '../kube/resource-ref.ts';
 /** Long enough for a loaded machine; a pod that never runs ends the benchmark instead of hanging it. */
 const defaultDeadlineMs = 120_000;
 
-interface RunningPods {
+export interface RunningPods {
   /**
    * Resolves with the milliseconds from `startedAt` (performance.now()) to the pod running;
    * rejects when it does not run within `deadlineMs`.
