@@ -67,6 +67,23 @@ interface SetUpPod {
   fields: FieldSources;
 }
 
+/** Downward API items that read the pod's address: a volume with one is written again once the sandbox has it. */
+function readsPodAddress(volumes: readonly Volume[]): boolean {
+  return volumes.some((volume) =>
+    [
+      ...(volume.downwardAPI?.items ?? []),
+      ...(volume.projected?.sources ?? []).flatMap((source) => source.downwardAPI?.items ?? []),
+    ].some((item) => item.fieldRef?.fieldPath.startsWith('status.podIP') === true),
+  );
+}
+
+/** Whether a set-up done for `before` already holds what `now` asks for. */
+function sameVolumeInputs(before: SetUpPod, now: SetUpPod): boolean {
+  const volumes = now.pod.spec.volumes ?? [];
+  if (JSON.stringify(before.pod.spec.volumes ?? []) !== JSON.stringify(volumes)) return false;
+  return !readsPodAddress(volumes) || before.fields.podIPs.join(',') === now.fields.podIPs.join(',');
+}
+
 export class PodVolumes {
   readonly #deps: PodVolumesDeps;
   readonly #mounts: HostMounts;
@@ -100,6 +117,13 @@ export class PodVolumes {
 
   async #setUpNow(pod: Pod, fields: FieldSources): Promise<void> {
     const uid = pod.metadata.uid ?? '';
+    const done = this.#pods.get(uid);
+    // set up already, as the kubelet finds its volumes mounted: what changes later (a ConfigMap, a
+    // label, a token about to expire) is the refresh loop's to write, not each container start's
+    if (done !== undefined && sameVolumeInputs(done, { pod, fields })) {
+      this.#pods.set(uid, { pod, fields });
+      return;
+    }
     this.#claimMounts.set(uid, await this.#setUpClaims(pod));
     for (const volume of pod.spec.volumes ?? []) {
       try {

@@ -1,7 +1,8 @@
 /**
  * A pod's volumes are set up while the runtime makes its sandbox, not after it: the API lookups
  * and file writes of a start overlap RunPodSandbox, the container still starts only once they are
- * done, and two set-ups of one pod at once never mount its tmpfs twice.
+ * done, two set-ups of one pod at once never mount its tmpfs twice, and the start after the early
+ * set-up does it again only for a volume that shows the pod its address.
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -36,6 +37,24 @@ class SlowSandboxRuntime extends FakeRuntime {
     this.sandboxMade = true;
     return id;
   }
+}
+
+/** mount(8) as a list in memory; each tmpfs mount takes a while, long enough for a second set-up to look in between. */
+function fakeMounts(): { mounts: HostMounts; mountCalls: string[] } {
+  const mounted: MountEntry[] = [];
+  const mountCalls: string[] = [];
+  const mounts: HostMounts = {
+    mountsUnder: async (dir) => mounted.filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`)),
+    isMountPoint: async (dir, fsType) =>
+      mounted.some((m) => m.mountPoint === dir && (fsType === undefined || m.fsType === fsType)),
+    mountTmpfs: async (dir) => {
+      mountCalls.push(dir);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      mounted.push({ mountPoint: dir, fsType: 'tmpfs' });
+    },
+    unmountAllUnder: async () => undefined,
+  };
+  return { mounts, mountCalls };
 }
 
 const harnesses: Harness[] = [];
@@ -81,20 +100,7 @@ test('worker (fake CRI): the ConfigMap of a volume is read before RunPodSandbox 
 test('volumes: two set-ups of one pod at once mount its tmpfs once, and both see the files written', async (t) => {
   const h = new Harness();
   harnesses.push(h);
-  const mounted: MountEntry[] = [];
-  const mountCalls: string[] = [];
-  const mounts: HostMounts = {
-    mountsUnder: async (dir) => mounted.filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`)),
-    isMountPoint: async (dir, fsType) =>
-      mounted.some((m) => m.mountPoint === dir && (fsType === undefined || m.fsType === fsType)),
-    mountTmpfs: async (dir) => {
-      mountCalls.push(dir);
-      // mount(8) takes a while: long enough for a second set-up to look in between
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      mounted.push({ mountPoint: dir, fsType: 'tmpfs' });
-    },
-    unmountAllUnder: async () => undefined,
-  };
+  const { mounts, mountCalls } = fakeMounts();
   const volumes = new PodVolumes({
     settings: h.settings,
     config: { ...noConfigLookup, secret: async () => ({ password: Buffer.from('s3cret') }) },
@@ -116,4 +122,43 @@ test('volumes: two set-ups of one pod at once mount its tmpfs once, and both see
   const dir = volumeDir(h.settings, spec.metadata.uid!, 'secret', 'creds');
   t.deepEqual(mountCalls, [dir], 'one tmpfs');
   t.is(readFileSync(join(dir, 'password'), 'utf8'), 's3cret');
+});
+
+test('volumes: the start after an early set-up reads and writes nothing again, unless a volume shows the pod its address', async (t) => {
+  const h = new Harness();
+  harnesses.push(h);
+  let reads = 0;
+  const volumes = new PodVolumes({
+    settings: h.settings,
+    config: {
+      ...noConfigLookup,
+      configMap: async () => {
+        reads += 1;
+        return { 'app.conf': Buffer.from('mode=fast\n') };
+      },
+    },
+    log: pino({ level: 'silent' }),
+    mounts: fakeMounts().mounts,
+  });
+  const before = {
+    podIP: '',
+    podIPs: [],
+    hostIP: h.settings.nodeIP,
+    nodeName: 'node-1',
+    allocatable: h.settings.allocatable,
+  };
+  const after = { ...before, podIP: '10.244.1.5', podIPs: ['10.244.1.5'] };
+  const plain = pod({ volumes: [{ name: 'settings', configMap: { name: 'app-settings' } }] }, 'plain');
+  await volumes.setUp(plain, before);
+  await volumes.setUp(plain, after);
+  t.is(reads, 1, 'the ConfigMap was read once');
+
+  const addressed = pod(
+    { volumes: [{ name: 'info', downwardAPI: { items: [{ path: 'ip', fieldRef: { fieldPath: 'status.podIP' } }] } }] },
+    'addressed',
+  );
+  await volumes.setUp(addressed, before);
+  await volumes.setUp(addressed, after);
+  const dir = volumeDir(h.settings, addressed.metadata.uid!, 'downwardAPI', 'info');
+  t.is(readFileSync(join(dir, 'ip'), 'utf8'), '10.244.1.5');
 });
