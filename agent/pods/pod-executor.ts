@@ -153,12 +153,14 @@ export class PodExecutor {
     const problems = podPathProblems(pod);
     if (problems.length > 0)
       throw new UnsafePodPathError(`Pod "${pod.metadata.name ?? ''}" is invalid, refusing to start it`, problems);
-    this.#setUpVolumesMeanwhile(pod);
     const config = buildSandboxConfig(pod, attempt, settings);
     await checkInsideParent(settings.podLogRoot, config.logDirectory!);
     await mkdir(config.logDirectory!, { recursive: true, mode: 0o755 });
     try {
-      await runtime.runPodSandbox(config, this.#deps.runtimeHandler ?? '');
+      const sandboxMade = runtime.runPodSandbox(config, this.#deps.runtimeHandler ?? '');
+      // once asked for: the set-up's file work must not hold up the sandbox, the longest step
+      this.#setUpVolumesMeanwhile(pod);
+      await sandboxMade;
     } catch (err) {
       const leftovers = await runtime.listPodSandbox({ labelSelector: config.labels! }).catch(() => []);
       for (const sandbox of leftovers) {

@@ -24,6 +24,8 @@ class SlowSandboxRuntime extends FakeRuntime {
   readonly released = new Promise<void>((resolve) => {
     this.#release = resolve;
   });
+  /** RunPodSandbox was called. */
+  sandboxAsked = false;
   /** RunPodSandbox has answered. */
   sandboxMade = false;
 
@@ -32,6 +34,7 @@ class SlowSandboxRuntime extends FakeRuntime {
   }
 
   override async runPodSandbox(config: PodSandboxConfig, runtimeHandler = ''): Promise<string> {
+    this.sandboxAsked = true;
     await this.released;
     const id = await super.runPodSandbox(config, runtimeHandler);
     this.sandboxMade = true;
@@ -62,15 +65,17 @@ test.after.always(() => {
   for (const h of harnesses) h.cleanup();
 });
 
-test('worker (fake CRI): the ConfigMap of a volume is read before RunPodSandbox answers; the container starts once its file is written', async (t) => {
+test('worker (fake CRI): the ConfigMap of a volume is read once RunPodSandbox is asked for, before it answers; the container starts once its file is written', async (t) => {
   const h = new Harness();
   harnesses.push(h);
   const runtime = new SlowSandboxRuntime({ now: () => h.clock.now(), images: [busybox] });
   let readBeforeSandbox: boolean | undefined;
+  let askedBeforeRead: boolean | undefined;
   const config: ConfigLookup = {
     ...noConfigLookup,
     configMap: async () => {
       readBeforeSandbox ??= !runtime.sandboxMade;
+      askedBeforeRead ??= runtime.sandboxAsked;
       runtime.release();
       return { 'app.conf': Buffer.from('mode=fast\n') };
     },
@@ -86,6 +91,7 @@ test('worker (fake CRI): the ConfigMap of a volume is read before RunPodSandbox 
   clearTimeout(fallback);
 
   t.true(readBeforeSandbox, 'the ConfigMap was read before RunPodSandbox answered');
+  t.true(askedBeforeRead, 'but after the sandbox was asked for: the set-up does not hold it up');
   const dir = volumeDir(h.settings, spec.metadata.uid!, 'configMap', 'settings');
   t.is(readFileSync(join(dir, 'app.conf'), 'utf8'), 'mode=fast\n');
   const containers = await runtime.listContainers();
