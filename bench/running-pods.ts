@@ -6,14 +6,20 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Pod } from '../kube/corev1.ts';
 import { refs } from '../kube/resource-ref.ts';
 
-interface RunningPods {
-  /** Resolves with the milliseconds from `startedAt` (performance.now()) to the pod running. */
-  expect(name: string, startedAt: number): Promise<number>;
+/** Long enough for a loaded machine; a pod that never runs ends the benchmark instead of hanging it. */
+const defaultDeadlineMs = 120_000;
+
+export interface RunningPods {
+  /**
+   * Resolves with the milliseconds from `startedAt` (performance.now()) to the pod running;
+   * rejects when it does not run within `deadlineMs`.
+   */
+  expect(name: string, startedAt: number, deadlineMs?: number): Promise<number>;
   stop(): Promise<void>;
 }
 
 export async function watchRunningPods(client: KubeClient, namespace: string): Promise<RunningPods> {
-  const waiting = new Map<string, { startedAt: number; resolve: (ms: number) => void }>();
+  const waiting = new Map<string, { startedAt: number; resolve: (ms: number) => void; timer: NodeJS.Timeout }>();
   const abort = new AbortController();
   const list = await client.list<Pod>(refs.pods, { namespace });
   const watching = (async () => {
@@ -28,6 +34,7 @@ export async function watchRunningPods(client: KubeClient, namespace: string): P
         const entry = waiting.get(name);
         if (entry !== undefined && statuses.length > 0 && statuses.every((c) => c.state?.running !== undefined)) {
           waiting.delete(name);
+          clearTimeout(entry.timer);
           entry.resolve(performance.now() - entry.startedAt);
         }
       }
@@ -36,8 +43,16 @@ export async function watchRunningPods(client: KubeClient, namespace: string): P
     }
   })();
   return {
-    expect: (name, startedAt) => new Promise<number>((resolve) => waiting.set(name, { startedAt, resolve })),
+    expect: (name, startedAt, deadlineMs = defaultDeadlineMs) =>
+      new Promise<number>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiting.delete(name);
+          reject(new Error(`pod ${namespace}/${name} did not show every container running within ${deadlineMs} ms`));
+        }, deadlineMs);
+        waiting.set(name, { startedAt, resolve, timer });
+      }),
     stop: async () => {
+      for (const entry of waiting.values()) clearTimeout(entry.timer);
       abort.abort();
       await watching;
     },

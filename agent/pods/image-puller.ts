@@ -20,7 +20,7 @@ import type { PullPolicy } from '../../kube/corev1.ts';
 import { ContainerStartError } from './start-errors.ts';
 import type { ImageUser } from './container-config.ts';
 
-interface PresentImage {
+export interface PresentImage {
   /** The image ID containers are created from. */
   imageRef: string;
   user: ImageUser;

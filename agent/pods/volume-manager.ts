@@ -67,6 +67,23 @@ interface SetUpPod {
   fields: FieldSources;
 }
 
+/** Downward API items that read the pod's address: a volume with one is written again once the sandbox has it. */
+function readsPodAddress(volumes: readonly Volume[]): boolean {
+  return volumes.some((volume) =>
+    [
+      ...(volume.downwardAPI?.items ?? []),
+      ...(volume.projected?.sources ?? []).flatMap((source) => source.downwardAPI?.items ?? []),
+    ].some((item) => item.fieldRef?.fieldPath.startsWith('status.podIP') === true),
+  );
+}
+
+/** Whether a set-up done for `before` already holds what `now` asks for. */
+function sameVolumeInputs(before: SetUpPod, now: SetUpPod): boolean {
+  const volumes = now.pod.spec.volumes ?? [];
+  if (JSON.stringify(before.pod.spec.volumes ?? []) !== JSON.stringify(volumes)) return false;
+  return !readsPodAddress(volumes) || before.fields.podIPs.join(',') === now.fields.podIPs.join(',');
+}
+
 export class PodVolumes {
   readonly #deps: PodVolumesDeps;
   readonly #mounts: HostMounts;
@@ -74,6 +91,8 @@ export class PodVolumes {
   readonly #pods = new Map<string, SetUpPod>();
   /** The persistent volume folders of set-up pods, by UID. */
   readonly #claimMounts = new Map<string, readonly ClaimMount[]>();
+  /** The set-up running for each pod, by UID: a second one waits for it (no tmpfs is mounted twice). */
+  readonly #settingUp = new Map<string, Promise<void>>();
 
   constructor(deps: PodVolumesDeps) {
     this.#deps = deps;
@@ -86,6 +105,25 @@ export class PodVolumes {
    */
   async setUp(pod: Pod, fields: FieldSources): Promise<void> {
     const uid = pod.metadata.uid ?? '';
+    const earlier = this.#settingUp.get(uid);
+    const mine = (earlier ?? Promise.resolve()).catch(() => undefined).then(() => this.#setUpNow(pod, fields));
+    this.#settingUp.set(uid, mine);
+    try {
+      await mine;
+    } finally {
+      if (this.#settingUp.get(uid) === mine) this.#settingUp.delete(uid);
+    }
+  }
+
+  async #setUpNow(pod: Pod, fields: FieldSources): Promise<void> {
+    const uid = pod.metadata.uid ?? '';
+    const done = this.#pods.get(uid);
+    // set up already, as the kubelet finds its volumes mounted: what changes later (a ConfigMap, a
+    // label, a token about to expire) is the refresh loop's to write, not each container start's
+    if (done !== undefined && sameVolumeInputs(done, { pod, fields })) {
+      this.#pods.set(uid, { pod, fields });
+      return;
+    }
     this.#claimMounts.set(uid, await this.#setUpClaims(pod));
     for (const volume of pod.spec.volumes ?? []) {
       try {
