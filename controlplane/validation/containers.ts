@@ -2,6 +2,7 @@
  * Containers of a pod (upstream's validateContainers): ports, env, mounts, probes, resources and
  * security context. Their names and values go to the container runtime on the node.
  */
+import { envFieldPaths, validateFieldSelector } from './downward-api.ts';
 import type { FieldErrors } from './field-errors.ts';
 import {
   checkBoolean,
@@ -116,7 +117,7 @@ function validateEnv(errors: FieldErrors, path: string, env: unknown): void {
       checkString(errors, `${at}.valueFrom.${ref}.name`, selector.name, dns1123Subdomain, ref === 'secretKeyRef');
     }
     const fieldRef = objectAt(errors, `${at}.valueFrom.fieldRef`, from.fieldRef);
-    if (fieldRef) checkString(errors, `${at}.valueFrom.fieldRef.fieldPath`, fieldRef.fieldPath, undefined, true);
+    if (fieldRef) validateFieldSelector(errors, `${at}.valueFrom.fieldRef`, fieldRef, envFieldPaths);
     const resourceRef = objectAt(errors, `${at}.valueFrom.resourceFieldRef`, from.resourceFieldRef);
     if (resourceRef)
       checkString(errors, `${at}.valueFrom.resourceFieldRef.resource`, resourceRef.resource, undefined, true);

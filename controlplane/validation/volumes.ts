@@ -4,6 +4,7 @@
  * mounts kept inside its own folder: item paths and subPaths relative without '..', hostPath
  * paths without '..'.
  */
+import { validateFieldSelector, volumeFieldPaths } from './downward-api.ts';
 import type { FieldErrors } from './field-errors.ts';
 import { checkEnum, checkInteger, checkString, isSet, objectAt, objectsOf, setKeys, type Any } from './fields.ts';
 import { dns1123Label, dns1123Subdomain } from '../../kube/name-formats.ts';
@@ -88,6 +89,8 @@ function validateDownwardApiItems(errors: FieldErrors, path: string, items: unkn
     if (sources.length > 1)
       errors.invalid(at, 'resource', 'fieldRef and resourceFieldRef can not be specified simultaneously');
     else if (sources.length === 0) errors.required(at, 'one of fieldRef and resourceFieldRef is required');
+    const fieldRef = objectAt(errors, `${at}.fieldRef`, item.fieldRef);
+    if (fieldRef) validateFieldSelector(errors, `${at}.fieldRef`, fieldRef, volumeFieldPaths);
   }
 }
 

@@ -1137,3 +1137,51 @@ test('job updates: the template is fixed unless the job is suspended', (t) => {
     [],
   );
 });
+
+test('downward API field paths: only what upstream lets an env var or a volume file read', (t) => {
+  const env = (fieldRef: Any) => pod({}, { env: [{ name: 'X', valueFrom: { fieldRef } }] });
+  const file = (fieldRef: Any) =>
+    pod({ volumes: [{ name: 'info', downwardAPI: { items: [{ path: 'f', fieldRef }] } }] });
+  const causes = (object: Any) => validationErrors(pods, object).causes.map((c) => `${c.field}: ${c.message}`);
+  // accepted, as upstream accepts them
+  for (const fieldPath of ['metadata.name', 'status.podIP', 'spec.nodeName', "metadata.labels['app']", 'spec.host'])
+    t.deepEqual(causes(env({ fieldPath })), [], fieldPath);
+  for (const fieldPath of ['metadata.labels', 'metadata.annotations', "metadata.annotations['Team.io/Owner']"])
+    t.deepEqual(causes(file({ apiVersion: 'v1', fieldPath })), [], fieldPath);
+  // refused with upstream's field paths and words
+  t.deepEqual(causes(env({ fieldPath: 'metadata.labels' })), [
+    'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Unsupported value: "metadata.labels": supported values: "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"',
+  ]);
+  t.deepEqual(causes(file({ fieldPath: 'status.podIP' })), [
+    'spec.volumes[0].downwardAPI.items[0].fieldRef.fieldPath: Unsupported value: "status.podIP": supported values: "metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"',
+  ]);
+  t.deepEqual(causes(env({ fieldPath: 'spec.containers[0].image' })), [
+    'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Invalid value: "spec.containers[0].image": error converting fieldPath: field label not supported: spec.containers[0].image',
+  ]);
+  t.deepEqual(causes(env({ fieldPath: "metadata.name['x']" })), [
+    `spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Invalid value: "metadata.name['x']": error converting fieldPath: field label does not support subscript: metadata.name['x']`,
+  ]);
+  t.deepEqual(causes(env({ apiVersion: 'v2', fieldPath: 'metadata.name' })), [
+    'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Invalid value: "metadata.name": error converting fieldPath: unsupported pod version: v2',
+  ]);
+  t.regex(
+    causes(file({ fieldPath: "metadata.labels['../../etc']" })).join('\n'),
+    /^spec\.volumes\[0\]\.downwardAPI\.items\[0\]\.fieldRef: Invalid value: "\.\.\/\.\.\/etc": /,
+  );
+  t.deepEqual(causes(env({ fieldPath: 7 })), [
+    'spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Invalid value: "integer": spec.containers[0].env[0].valueFrom.fieldRef.fieldPath must be of type string',
+  ]);
+  // projected volumes check their downward API items the same way
+  const projected = pod({
+    volumes: [
+      {
+        name: 'p',
+        projected: { sources: [{ downwardAPI: { items: [{ path: 'f', fieldRef: { fieldPath: 'spec.nodeName' } }] } }] },
+      },
+    ],
+  });
+  t.regex(
+    causes(projected).join('\n'),
+    /projected\.sources\[0\]\.downwardAPI\.items\[0\]\.fieldRef\.fieldPath: Unsupported value: "spec\.nodeName"/,
+  );
+});
