@@ -114,6 +114,9 @@ export class ProtocolFront {
         resolve();
       });
     });
+    // the HTTP/1.1 server never listens itself, but its header and request time limits (slow
+    // clients) are checked only from when it has: let it start them
+    this.#http1.emit('listening');
     const address = this.#tls.address();
     return typeof address === 'object' && address !== null ? address.port : port;
   }
@@ -132,6 +135,7 @@ export class ProtocolFront {
     for (const session of this.#sessions) if (!session.closed) session.goaway(h2.NGHTTP2_NO_ERROR);
     if (this.#sessions.size > 0) await new Promise((resolve) => setTimeout(resolve, goawayGraceMs));
     for (const socket of this.#sockets) socket.destroy();
+    this.#http1.close(); // stops its time-limit checks
     await closed;
   }
 
