@@ -154,6 +154,8 @@ async function main(): Promise<void> {
         loadSeconds,
         http1,
         h2,
+        // the server's own clients (one session) are counted with the bench's
+        h2ConnectionsPerClient: round2((h2.connectionsHeld - 1) / clientCount),
         throughputRatio: round2(h2.requestsPerSecond / http1.requestsPerSecond),
         p99Ratio: round2(h2.getP99Ms / http1.getP99Ms),
       })}\n`,
