@@ -189,3 +189,25 @@ test.serial(
     t.is(relay.connections(), 2, 'the client and its writer came back on one new connection');
   },
 );
+
+test.serial('a new client certificate is used from the next request on, over a new HTTP/2 connection', async (t) => {
+  const relay = await countingRelay(t);
+  const before = accepted();
+  const client = new KubeClient(ownAdmin('h2-old-identity', relay.url));
+  t.teardown(() => client.close());
+  const review = { group: 'authentication.k8s.io', version: 'v1', resource: 'selfsubjectreviews', namespaced: false };
+  const whoAmI = async () => {
+    const answer = await client.create(review, {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'SelfSubjectReview',
+      metadata: {},
+    } as KubeObject);
+    return (answer as KubeObject & { status: { userInfo: { username: string } } }).status.userInfo.username;
+  };
+  t.is(await whoAmI(), 'h2-old-identity');
+  const renewed = ownAdmin('h2-new-identity', relay.url);
+  client.useClientCertificate(renewed.cert!, renewed.key!);
+  t.is(await whoAmI(), 'h2-new-identity');
+  t.is(relay.connections(), 2);
+  t.is(accepted()['http/1.1'] - before['http/1.1'], 0, 'both over HTTP/2');
+});
