@@ -10,15 +10,19 @@ import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } f
 import { once } from 'node:events';
 import { promisify } from 'node:util';
 import { adminCall, sharedInProcess } from '../in-process.ts';
+import { userIdentity } from '../server-process.ts';
 import { maxStreamsPerConnection } from '../../../controlplane/api/protocol-front.ts';
 
 const shared = sharedInProcess(test);
 
-function session(identity: 'admin' | 'anonymous' = 'admin'): Promise<ClientHttp2Session> {
+function session(
+  identity: 'admin' | 'anonymous' | { cert?: string | undefined; key?: string | undefined } = 'admin',
+): Promise<ClientHttp2Session> {
   const { admin } = shared.server();
+  const pair = identity === 'admin' ? admin : identity === 'anonymous' ? {} : identity;
   const s = connect(admin.server, {
     ca: admin.ca,
-    ...(identity === 'admin' ? { cert: admin.cert, key: admin.key } : {}),
+    ...(pair.cert ? { cert: pair.cert, key: pair.key } : {}),
   });
   return new Promise((resolve, reject) => {
     s.once('connect', () => resolve(s));
@@ -45,11 +49,18 @@ function read(stream: ClientHttp2Stream): Promise<H2Reply> {
   });
 }
 
-function h2(s: ClientHttp2Session, method: string, path: string, body?: unknown): Promise<H2Reply> {
+function h2(
+  s: ClientHttp2Session,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<H2Reply> {
   const stream = s.request({
     ':method': method,
     ':path': path,
     ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    ...headers,
   });
   stream.end(body === undefined ? undefined : JSON.stringify(body));
   return read(stream);
@@ -247,4 +258,40 @@ test.serial('huge header blocks and a reset flood end only their own session', a
   const other = await session();
   t.teardown(() => other.close());
   t.is((await h2(other, 'GET', '/api/v1/namespaces/default')).status, 200);
+});
+
+test.serial('a node and an impersonating user over HTTP/2 are held to what they may do; nothing changes', async (t) => {
+  const client = shared.client();
+  const nodes = { group: '', version: 'v1', resource: 'nodes', namespaced: false };
+  await client.create(nodes, { apiVersion: 'v1', kind: 'Node', metadata: { name: 'h2-other' } });
+  const node = await session(userIdentity(shared.server().dataDir, 'system:node:h2-n1', ['system:nodes']));
+  t.teardown(() => node.close());
+  const patched = await h2(
+    node,
+    'PATCH',
+    '/api/v1/nodes/h2-other',
+    { metadata: { labels: { stolen: 'yes' } } },
+    {
+      'content-type': 'application/merge-patch+json',
+    },
+  );
+  t.is(patched.status, 403, patched.body);
+  t.regex(JSON.parse(patched.body).message, /nodes "h2-other" is forbidden: User "system:node:h2-n1"/);
+  const secrets = await h2(node, 'GET', '/api/v1/namespaces/kube-system/secrets');
+  t.is(secrets.status, 403);
+
+  // a user who may not impersonate cannot become the admin by asking over HTTP/2
+  const user = await session(userIdentity(shared.server().dataDir, 'h2-plain-user'));
+  t.teardown(() => user.close());
+  const deleted = await h2(user, 'DELETE', '/api/v1/nodes/h2-other', undefined, {
+    'impersonate-user': 'kubernetes-admin',
+    'impersonate-group': 'system:masters',
+  });
+  t.is(deleted.status, 403, deleted.body);
+  t.regex(JSON.parse(deleted.body).message, /User "h2-plain-user" cannot impersonate resource "users"/);
+
+  const after = await client.get(nodes, 'h2-other');
+  t.is(after.metadata.labels?.stolen, undefined, 'the label was not written');
+  t.is(after.metadata.deletionTimestamp, undefined, 'the node was not deleted');
+  t.is((await h2(node, 'GET', '/version')).status, 200, 'the server still answers');
 });
