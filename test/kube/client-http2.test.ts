@@ -8,6 +8,8 @@
 import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
+import { connect as http2Connect, constants } from 'node:http2';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -174,7 +176,14 @@ test.serial(
     await waitFor('the informer to see the first object', () => informer.get(`${ns}/before`) !== undefined, 10_000);
     t.is(relay.connections(), 1);
 
+    // a plain HTTP/2 client beside it sees the server's GOAWAY (no error) when it closes
+    const raw = http2Connect(admin.server, { ca: admin.ca, cert: identity.cert!, key: identity.key! });
+    raw.on('error', () => {});
+    await once(raw, 'remoteSettings');
+    const goaway = once(raw, 'goaway');
     await server!.close();
+    t.is((await goaway)[0], constants.NGHTTP2_NO_ERROR);
+    raw.destroy();
     server = await start();
     const writer = new KubeClient({ ...identity, userAgent: 'writer' });
     t.teardown(() => writer.close());
