@@ -9,8 +9,9 @@
  * streams per connection (its default when --http2-max-streams-per-connection is 0), a 256 KiB
  * receive window and frame size per stream (the 99th percentile of object sizes), and a connection
  * window of 100 such streams, so that one stream its reader leaves unread cannot use up the window
- * its neighbours need. Node's own flood guards (invalid frames, refused streams, session memory)
- * stay at their defaults.
+ * its neighbours need. Node's own flood guards (invalid frames, refused streams, settings and
+ * header pairs) stay at their defaults; only the session memory ceiling is raised, from 10 to
+ * 32 MB, so that it holds the 25 MiB connection window.
  */
 import { createServer as createHttp1Server, type IncomingMessage, type ServerResponse } from 'node:http';
 import {
@@ -70,7 +71,7 @@ export class ProtocolFront {
     this.#http1.keepAliveTimeout = options.keepAliveTimeoutMs;
     this.#http1.on('upgrade', options.onUpgrade);
     this.#http2 = createHttp2Server({
-      maxSessionMemory: 32,
+      maxSessionMemory: 32, // MB: room for the connection window below
       settings: {
         maxConcurrentStreams: maxStreamsPerConnection,
         initialWindowSize: streamWindowBytes,
