@@ -1,8 +1,9 @@
 /**
  * A small typed client for the Kubernetes API (bosun server or any conforming one): get, list,
  * create, update (and status), patch, delete and watch, over HTTPS with a client certificate or a
- * bearer token: HTTP/2 when the server offers it (http2-transport.ts), HTTP/1.1 otherwise. Failures arrive as ApiError with the server's reason, so callers branch on
- * `reason` (NotFound, Conflict, Expired, ...).
+ * bearer token: HTTP/2 when the server offers it (http2-transport.ts), HTTP/1.1 otherwise.
+ * Failures arrive as ApiError with the server's reason, so callers branch on `reason` (NotFound,
+ * Conflict, Expired, ...).
  */
 import { Agent, request } from 'node:https';
 import type { IncomingMessage } from 'node:http';
