@@ -74,24 +74,63 @@ function mayRetry(
  */
 class SharedSession {
   readonly #identity: Http2Identity;
-  #session: ClientHttp2Session | undefined;
+  /** Sessions that take new streams, oldest first. */
+  readonly #sessions: ClientHttp2Session[] = [];
+  /** Streams open or about to open, per session. */
+  readonly #streams = new Map<ClientHttp2Session, number>();
+  /** Sessions whose SETTINGS have arrived, with the stream limit they name. */
+  readonly #limits = new WeakMap<ClientHttp2Session, number>();
   #connecting: Promise<ClientHttp2Session | undefined> | undefined;
   /** The server chose HTTP/1.1: every request of these clients goes there. */
   #http1Only = false;
-  #streams = 0;
   users = 0;
 
   constructor(identity: Http2Identity) {
     this.#identity = identity;
   }
 
-  /** The session for a new stream, connecting if there is none; undefined when the server has no h2. */
-  session(): Promise<ClientHttp2Session | undefined> {
-    if (this.#http1Only) return Promise.resolve(undefined);
-    const current = this.#session;
-    if (current && !current.closed && !current.destroyed) return Promise.resolve(current);
-    this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
-    return this.#connecting;
+  /**
+   * A session with room for one more stream, held for it (give it back with `streamOpened` or
+   * `giveBack`); undefined when the server has no h2. When every session is at the server's
+   * stream limit another connection is opened, as Go's HTTP/2 transport does, so that watches
+   * holding their streams for good never leave a request waiting behind them.
+   */
+  async acquire(): Promise<ClientHttp2Session | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      if (this.#http1Only) return undefined;
+      const free = this.#sessions.find((session) => this.#held(session) < this.#limit(session));
+      if (free) return this.#hold(free);
+      this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
+      const fresh = await this.#connecting;
+      if (fresh === undefined) return undefined;
+      // filled by others meanwhile: look again, but do not open connections without end
+      if (this.#held(fresh) < this.#limit(fresh) || attempt >= 2) return this.#hold(fresh);
+    }
+  }
+
+  #held(session: ClientHttp2Session): number {
+    return this.#streams.get(session) ?? 0;
+  }
+
+  /** Until its SETTINGS arrive, a server is taken to allow 100 streams (Go's and Node's assumption). */
+  #limit(session: ClientHttp2Session): number {
+    return this.#limits.get(session) ?? 100;
+  }
+
+  #hold(session: ClientHttp2Session): ClientHttp2Session {
+    const held = this.#held(session) + 1;
+    this.#streams.set(session, held);
+    if (held === 1 && !session.destroyed) session.ref();
+    return session;
+  }
+
+  /** Gives back a held stream that was never opened. */
+  giveBack(session: ClientHttp2Session): void {
+    if (session.destroyed) return void this.#streams.delete(session);
+    const held = this.#held(session) - 1;
+    this.#streams.set(session, held);
+    // the connection keeps the process alive only while a stream is open
+    if (held === 0 && !session.destroyed) session.unref();
   }
 
   async #connect(): Promise<ClientHttp2Session | undefined> {
@@ -118,14 +157,21 @@ class SharedSession {
     }
     const session = connectHttp2(url.origin, { createConnection: () => socket });
     session.on('error', () => {}); // its streams carry the error to their callers
+    session.on('remoteSettings', (settings) => {
+      if (settings.maxConcurrentStreams !== undefined) this.#limits.set(session, settings.maxConcurrentStreams);
+    });
     const forget = () => {
-      if (this.#session === session) this.#session = undefined;
+      const at = this.#sessions.indexOf(session);
+      if (at >= 0) this.#sessions.splice(at, 1);
     };
     session.once('goaway', forget);
-    session.once('close', forget);
+    session.once('close', () => {
+      forget();
+      this.#streams.delete(session);
+    });
     this.#keepAlive(session);
-    this.#session = session;
-    if (this.#streams === 0) session.unref();
+    this.#sessions.push(session);
+    session.unref();
     return session;
   }
 
@@ -144,21 +190,17 @@ class SharedSession {
     session.once('close', () => clearInterval(timer));
   }
 
-  /** Counts a stream open: the connection keeps the process alive only while a stream is. */
+  /** Keeps the held stream counted until it closes. */
   streamOpened(session: ClientHttp2Session, stream: ClientHttp2Stream): void {
-    if (this.#streams++ === 0) session.ref();
-    stream.once('close', () => {
-      if (--this.#streams === 0 && !session.destroyed) session.unref();
-    });
+    stream.once('close', () => this.giveBack(session));
   }
 
-  /** Ends the session: at once (destroy) or after its open streams (close). */
+  /** Ends the sessions: at once (destroy) or after their open streams (close). */
   end(immediately: boolean): void {
-    const session = this.#session;
-    this.#session = undefined;
-    if (!session) return;
-    if (immediately) session.destroy();
-    else session.close();
+    for (const session of this.#sessions.splice(0)) {
+      if (immediately) session.destroy();
+      else session.close();
+    }
   }
 }
 
@@ -185,14 +227,14 @@ export class Http2Transport {
 
   /** The answer's status and body stream, or undefined when the server speaks only HTTP/1.1. */
   async request(spec: Http2Request): Promise<StreamedResponse | undefined> {
-    const session = await this.#shared.session();
+    const session = await this.#shared.acquire();
     if (session === undefined) return undefined;
     try {
       return await this.#send(session, spec);
     } catch (err) {
       if (!(err instanceof RetryOnNewSession)) throw err;
       // once only: a server refusing every stream is down, not closing
-      const next = await this.#shared.session();
+      const next = await this.#shared.acquire();
       if (next === undefined) return undefined;
       return this.#send(next, spec).catch((again: unknown) => {
         throw again instanceof RetryOnNewSession ? again.failure : again;
@@ -211,6 +253,7 @@ export class Http2Transport {
         );
       } catch (err) {
         // the session closed between being chosen and being used
+        this.#shared.giveBack(session);
         reject(new RetryOnNewSession(new ApiError('ServiceUnavailable', `${what}: ${(err as Error).message}`)));
         return;
       }

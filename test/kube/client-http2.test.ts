@@ -220,3 +220,24 @@ test.serial('a new client certificate is used from the next request on, over a n
   t.is(relay.connections(), 2);
   t.is(accepted()['http/1.1'] - before['http/1.1'], 0, 'both over HTTP/2');
 });
+
+test.serial(
+  'more watches than the server’s stream limit: a second connection, and requests still answered',
+  async (t) => {
+    const relay = await countingRelay(t);
+    const client = new KubeClient(ownAdmin('h2-many-watches', relay.url));
+    t.teardown(() => client.close());
+    const ns = await namespace(client, 'h2-many-watches');
+    const stop = new AbortController();
+    t.teardown(() => stop.abort());
+    // each watch holds its stream for good: 110 of them are past one connection's 100
+    const opened = Array.from({ length: 110 }, async () => {
+      const events = client.watch(refs.configmaps, { namespace: ns, signal: stop.signal });
+      return (await events.next()).value?.type;
+    });
+    await client.create(refs.configmaps, configMap('seen-by-all', ns));
+    t.deepEqual(await Promise.all(opened), Array(110).fill('ADDED'));
+    t.is((await client.get(refs.configmaps, 'seen-by-all', ns)).metadata.name, 'seen-by-all');
+    t.is(relay.connections(), 2);
+  },
+);
