@@ -140,8 +140,8 @@ test.serial('each hollow node joins with its own certificate, registers and beco
   );
   t.is(hollow.latest?.failed ?? 0, 0);
 
-  // one HTTP/2 connection per node for all its clients and watches (they held about 11 over
-  // HTTP/1.1); besides them only this test's admin and the server's own clients are connected
+  // one HTTP/2 connection per node for all its clients and watches (this bed held 92 connections
+  // over HTTP/1.1); besides them only this test's admin and the server's own clients are connected
   const metrics = String((await call(server, 'GET', '/metrics', adminIdentity(server.dataDir))).body);
   const open = (protocol: string) =>
     Number(
@@ -149,7 +149,8 @@ test.serial('each hollow node joins with its own certificate, registers and beco
     );
   t.log(`open connections: ${open('h2')} HTTP/2, ${open('http/1.1')} HTTP/1.1`);
   t.true(open('h2') <= nodeCount + 2, `h2 connections: ${open('h2')}`);
-  t.true(open('http/1.1') <= 1, `HTTP/1.1 connections: ${open('http/1.1')} (this request's own)`);
+  // this request's own, and the join's discovery requests (plain HTTPS) until their idle timeout
+  t.true(open('http/1.1') <= 1 + nodeCount, `HTTP/1.1 connections: ${open('http/1.1')}`);
 });
 
 test.serial(
