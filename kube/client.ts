@@ -1,13 +1,15 @@
 /**
  * A small typed client for the Kubernetes API (bosun server or any conforming one): get, list,
  * create, update (and status), patch, delete and watch, over HTTPS with a client certificate or a
- * bearer token. Failures arrive as ApiError with the server's reason, so callers branch on
- * `reason` (NotFound, Conflict, Expired, ...).
+ * bearer token: HTTP/2 when the server offers it (http2-transport.ts), HTTP/1.1 otherwise.
+ * Failures arrive as ApiError with the server's reason, so callers branch on `reason` (NotFound,
+ * Conflict, Expired, ...).
  */
 import { Agent, request } from 'node:https';
 import { Agent as PlainAgent, request as plainRequest, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiError } from './errors.ts';
+import { Http2Transport, type StreamedResponse } from './http2-transport.ts';
 import { resourcePath, type ResourceRef } from './resource-ref.ts';
 import type { KubeList, KubeObject, Status, WatchEvent } from './types.ts';
 
@@ -22,10 +24,11 @@ export interface ClientConfig {
   /** Per-request time limit for everything but watches (default 30 s). */
   readonly timeoutMs?: number;
   /**
-   * Connections for requests other than watches (default 8); more requests at once wait for one.
-   * Watches each hold a connection of their own. Upstream clients multiplex over one HTTP/2
-   * connection; over HTTP/1.1 an unbounded pool let a slow server be met with a new TLS
-   * connection per waiting request (about 7,500 of them at 1,000 nodes).
+   * Requests other than watches in flight at once (default 8); more wait for one to end. Over
+   * HTTP/1.1 each is a connection, and watches each hold a connection of their own; over HTTP/2
+   * they are streams of the one connection that also carries the watches. An unbounded pool let a
+   * slow server be met with a new TLS connection per waiting request (about 7,500 of them at
+   * 1,000 nodes).
    */
   readonly maxConnections?: number;
   /** The User-Agent header (upstream components send `<component>/<version>`; audit events record it). */
@@ -36,6 +39,11 @@ export interface ClientConfig {
    * it in process this way, `ApiServer.connectInProcess`); ca, cert and key are not used.
    */
   readonly connect?: () => Duplex;
+  /**
+   * `auto` (default): HTTP/2 when the server offers it by ALPN, as client-go, else HTTP/1.1;
+   * `http/1.1`: never HTTP/2 (client-go's DISABLE_HTTP2).
+   */
+  readonly protocol?: 'auto' | 'http/1.1';
 }
 
 export type PatchType = 'merge' | 'strategic' | 'json';
@@ -83,11 +91,21 @@ export class KubeClient {
   #config: ClientConfig;
   #agent: PlainAgent;
   #watchAgent: PlainAgent;
+  #http2: Http2Transport | undefined;
+  readonly #requestSlots: RequestSlots;
 
   constructor(config: ClientConfig) {
     this.#config = config;
     this.#agent = this.#newAgent(true);
     this.#watchAgent = this.#newAgent(false);
+    this.#http2 = this.#newHttp2();
+    this.#requestSlots = new RequestSlots(config.maxConnections ?? 8);
+  }
+
+  #newHttp2(): Http2Transport | undefined {
+    // an in-process connection speaks plain HTTP/1.1 to the server's own handler
+    if (this.#config.connect !== undefined || this.#config.protocol === 'http/1.1') return undefined;
+    return new Http2Transport(this.#config);
   }
 
   #newAgent(pooled: boolean): PlainAgent {
@@ -116,6 +134,8 @@ export class KubeClient {
     this.#config = { ...this.#config, cert, key };
     this.#agent = this.#newAgent(true);
     this.#watchAgent = this.#newAgent(false);
+    this.#http2?.release(false);
+    this.#http2 = this.#newHttp2();
     // idle pooled sockets would carry the old identity on: drop them, let busy ones finish
     for (const sockets of Object.values(previous.freeSockets)) for (const socket of sockets ?? []) socket.destroy();
   }
@@ -124,6 +144,56 @@ export class KubeClient {
   close(): void {
     this.#agent.destroy();
     this.#watchAgent.destroy();
+    this.#http2?.release(true);
+  }
+
+  /**
+   * Sends a request over HTTP/2 when the server speaks it, else over HTTP/1.1; requests other
+   * than watches wait for one of the `maxConnections` slots.
+   */
+  async #send(
+    method: string,
+    path: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    timeoutMs: number | undefined,
+    signal: AbortSignal | undefined,
+    watch: boolean,
+  ): Promise<StreamedResponse> {
+    const http2 = this.#http2;
+    if (http2 === undefined)
+      return this.#open(method, path, body, contentType, timeoutMs, signal, watch ? this.#watchAgent : this.#agent);
+    const release = watch ? () => {} : await this.#requestSlots.take();
+    try {
+      const answer = await http2.request({
+        method,
+        path,
+        headers: this.#headers(body, contentType),
+        body,
+        timeoutMs,
+        signal,
+      });
+      if (answer === undefined) {
+        release();
+        return this.#open(method, path, body, contentType, timeoutMs, signal, watch ? this.#watchAgent : this.#agent);
+      }
+      return withRelease(answer, release);
+    } catch (err) {
+      release();
+      throw err;
+    }
+  }
+
+  /** The headers of every request (HTTP/2 field names are lower case). */
+  #headers(body: string | undefined, contentType: string | undefined): Record<string, string | number> {
+    return {
+      accept: 'application/json',
+      ...(this.#config.userAgent ? { 'user-agent': this.#config.userAgent } : {}),
+      ...(this.#config.token ? { authorization: `Bearer ${this.#config.token}` } : {}),
+      ...(body !== undefined
+        ? { 'content-type': contentType ?? 'application/json', 'content-length': Buffer.byteLength(body) }
+        : {}),
+    };
   }
 
   #open(
@@ -174,12 +244,14 @@ export class KubeClient {
   }
 
   async #json<T>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
-    const response = await this.#open(
+    const response = await this.#send(
       method,
       path,
       body === undefined ? undefined : JSON.stringify(body),
       contentType,
       this.#config.timeoutMs ?? 30_000,
+      undefined,
+      false,
     );
     const chunks: Buffer[] = [];
     for await (const chunk of response as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -277,14 +349,14 @@ export class KubeClient {
       query.set('resourceVersionMatch', 'NotOlderThan');
     }
     if (options.timeoutSeconds) query.set('timeoutSeconds', String(options.timeoutSeconds));
-    const response = await this.#open(
+    const response = await this.#send(
       'GET',
       `${resourcePath(ref, options.namespace)}?${query}`,
       undefined,
       undefined,
       undefined,
       options.signal,
-      this.#watchAgent,
+      true,
     );
     const code = response.statusCode ?? 0;
     if (code !== 200) {
@@ -322,4 +394,47 @@ export class KubeClient {
       response.destroy();
     }
   }
+}
+
+/** At most `size` holders at once; the others wait in order. */
+class RequestSlots {
+  readonly #size: number;
+  #taken = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.#size = Math.max(1, size);
+  }
+
+  /** Resolves with the function that gives the slot back (once; later calls do nothing). */
+  async take(): Promise<() => void> {
+    if (this.#taken < this.#size) this.#taken++;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    let given = false;
+    return () => {
+      if (given) return;
+      given = true;
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#taken--;
+    };
+  }
+}
+
+/** The answer, giving its slot back once its body has been read or it is dropped. */
+function withRelease(answer: StreamedResponse, release: () => void): StreamedResponse {
+  return {
+    statusCode: answer.statusCode,
+    async *[Symbol.asyncIterator]() {
+      try {
+        yield* answer;
+      } finally {
+        release();
+      }
+    },
+    destroy() {
+      release();
+      answer.destroy();
+    },
+  };
 }

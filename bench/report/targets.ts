@@ -38,6 +38,29 @@ const largestSize = (result: Result): SizeRow | undefined => (result.sizes as Si
 const nftablesResult = (result: Result): Result | undefined => result.nftables as Result | undefined;
 
 export const suiteChecks: Record<string, Check[]> = {
+  http2: [
+    {
+      label: 'connections per client over HTTP/2 (a watch and 4 GETs in flight each)',
+      target: 1,
+      unit: '',
+      better: 'lower',
+      measured: field('h2ConnectionsPerClient'),
+    },
+    {
+      label: 'GET requests/s over HTTP/2 / over HTTP/1.1, same run',
+      target: 1,
+      unit: '×',
+      better: 'higher',
+      measured: field('throughputRatio'),
+    },
+    {
+      label: 'GET p99 over HTTP/2 / over HTTP/1.1, same run',
+      target: 1,
+      unit: '×',
+      better: 'lower',
+      measured: field('p99Ratio'),
+    },
+  ],
   'cri-cli': [
     {
       label: '`bosun cri ps` median, 100 containers',
@@ -355,6 +378,7 @@ export const suiteChecks: Record<string, Check[]> = {
 export const suiteOrder = [
   'cri-cli',
   'api',
+  'http2',
   'pod-start',
   'storage',
   'resource-metrics',

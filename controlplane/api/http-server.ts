@@ -4,7 +4,6 @@
  * stream. Every failure leaves as a metav1.Status with the matching HTTP code.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:https';
 import {
   createServer as createPlainServer,
   STATUS_CODES,
@@ -53,6 +52,7 @@ import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
 import { serveWatch, type WatchSettings } from './watch-stream.ts';
 import { processMetricsText } from '../../kube/prometheus-text.ts';
+import { ProtocolFront } from './protocol-front.ts';
 import type { Aggregator } from './aggregator/aggregator.ts';
 
 interface ApiServerOptions {
@@ -252,10 +252,13 @@ function parseJsonBody(raw: Buffer): unknown {
   }
 }
 
+/** How long an idle HTTP/1.1 connection is kept open (in process too). */
+const keepAliveTimeoutMs = 60_000;
+
 export class ApiServer {
   readonly #options: ApiServerOptions;
   readonly #rest: RestHandler;
-  readonly #server: Server;
+  readonly #front: ProtocolFront;
   readonly #kubelet: KubeletProxy;
   readonly #workloads: WorkloadProxy;
   readonly #metrics = new ApiMetrics();
@@ -275,31 +278,17 @@ export class ApiServer {
     this.#kubelet = new KubeletProxy(options.registry, options.kubeletClient, options.kubeletDialer);
     // Pods are reached the way their nodes are: where the server has no route, through the egress proxy.
     this.#workloads = new WorkloadProxy(options.registry, options.kubeletDialer ?? directDialer);
-    this.#server = createServer(
-      {
-        key: options.tls.key,
-        cert: options.tls.cert,
-        ca: options.tls.ca,
-        requestCert: true,
-        rejectUnauthorized: false,
-      },
-      (req, res) => void this.#handle(req, res),
-    );
-    this.#server.keepAliveTimeout = 60_000;
-    this.#server.on(
-      'upgrade',
-      (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head),
-    );
+    this.#front = new ProtocolFront({
+      tls: { key: options.tls.key, cert: options.tls.cert, ca: options.tls.ca },
+      onRequest: (req, res) => void this.#handle(req, res),
+      onUpgrade: (req, socket, head) => void this.#handleUpgrade(req, socket, head),
+      keepAliveTimeoutMs: keepAliveTimeoutMs,
+    });
   }
 
   /** Starts listening; resolves with the port actually bound (useful with port 0). */
   async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(this.#options.port, this.#options.bindAddress, () => resolve());
-    });
-    const address = this.#server.address();
-    return typeof address === 'object' && address !== null ? address.port : this.#options.port;
+    return this.#front.listen(this.#options.port, this.#options.bindAddress);
   }
 
   /**
@@ -324,7 +313,7 @@ export class ApiServer {
 
   #plainServer(): PlainServer {
     const server = createPlainServer((req, res) => void this.#handle(req, res));
-    server.keepAliveTimeout = this.#server.keepAliveTimeout;
+    server.keepAliveTimeout = keepAliveTimeoutMs;
     server.on(
       'upgrade',
       (req: IncomingMessage, socket: Duplex, head: Buffer) => void this.#handleUpgrade(req, socket, head),
@@ -336,10 +325,12 @@ export class ApiServer {
   async close(): Promise<void> {
     this.#closed = true;
     for (const connection of this.#inProcessConnections) connection.destroy();
-    if (!this.#server.listening) return;
-    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
-    this.#server.closeAllConnections();
-    await closed;
+    await this.#front.close();
+  }
+
+  /** Client connections open now and accepted so far, by protocol (HTTP/2 or HTTP/1.1). */
+  connections(): ReturnType<ProtocolFront['connections']> {
+    return this.#front.connections();
   }
 
   /**
@@ -351,7 +342,7 @@ export class ApiServer {
     ca: string;
     kubeletClient: KubeletClientTls;
   }): void {
-    this.#server.setSecureContext({
+    this.#front.setSecureContext({
       key: certificates.serving.key,
       cert: certificates.serving.cert,
       ca: certificates.ca,
@@ -650,6 +641,7 @@ export class ApiServer {
           this.#metrics.render() +
             (this.#options.auditor?.renderMetrics() ?? '') +
             (this.#options.moreMetrics?.() ?? '') +
+            this.#front.renderMetrics() +
             processMetricsText(),
         );
         return;

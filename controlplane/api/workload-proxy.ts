@@ -25,8 +25,9 @@ import { findResource } from './resources.ts';
 /** Connection headers, and the Host header (set for the target). */
 const dropped = new Set([...hopByHopHeaders, 'host']);
 
+/** HTTP/2 pseudo-headers (`:method`, `:path`, `:authority`) describe the request line, not a header to pass on. */
 function isDropped(name: string): boolean {
-  return dropped.has(name.toLowerCase()) || isServerCredential(name);
+  return name.startsWith(':') || dropped.has(name.toLowerCase()) || isServerCredential(name);
 }
 
 function hostHeader(target: ProxyTarget): string {

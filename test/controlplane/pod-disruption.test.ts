@@ -106,6 +106,11 @@ test('the controller fills the status; an eviction spends it, then 429 deletes n
   const first = await evict(ns, 'a');
   t.is(first.status, 201, JSON.stringify(first.body));
   t.false(await present(ns, 'a'));
+  // the refusal names the healthy count the controller last wrote: let it count the evicted pod
+  // out first (the eviction itself spends disruptionsAllowed but leaves the count to it)
+  await waitFor('the controller to count the evicted pod out', async () => {
+    return (await budgetStatus(ns, 'web')).currentHealthy === 2;
+  });
   const refused = await evict(ns, 'b');
   t.is(refused.status, 429);
   t.like(refused.body, {

@@ -71,9 +71,12 @@ interface Checked {
   readonly service: string | undefined;
 }
 
-/** Request headers never passed on: the caller's credentials and identity claims. */
+/**
+ * Request headers never passed on: the caller's credentials and identity claims, connection headers
+ * and HTTP/2 pseudo-headers (an HTTP/2 request's request line).
+ */
 const droppedHeader =
-  /^(authorization|impersonate-.*|x-remote-.*|host|connection|keep-alive|upgrade|proxy-.*|te|trailer|transfer-encoding)$/i;
+  /^(:.*|authorization|impersonate-.*|x-remote-.*|host|connection|keep-alive|upgrade|proxy-.*|te|trailer|transfer-encoding)$/i;
 
 /** The identity the server's own discovery checks carry, as upstream's aggregator names itself. */
 const aggregatorUser: UserInfo = { name: 'system:kube-aggregator', groups: ['system:masters'] };

@@ -9,6 +9,8 @@ import test from 'ava';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { connect as connectTls } from 'node:tls';
+import { connect as http2Connect } from 'node:http2';
+import { once } from 'node:events';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -364,3 +366,35 @@ test.serial(
     t.deepEqual(dialled.slice(before), ['10.244.1.5:8080'], 'nothing more dialled');
   },
 );
+
+test.serial('pods/proxy over HTTP/2: the pod gets an HTTP/1.1 request without the h2 pseudo-headers', async (t) => {
+  const identity = admin();
+  const session = http2Connect(server!.url, {
+    ca: readFileSync(join(server!.dataDir, 'pki/ca.crt'), 'utf8'),
+    cert: identity.cert!,
+    key: identity.key!,
+  });
+  t.teardown(() => session.close());
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/api/v1/namespaces/default/pods/web/proxy/h2?x=1',
+    'content-type': 'text/plain',
+    'x-custom': 'kept',
+  });
+  stream.end('over h2');
+  const [headers] = (await once(stream, 'response')) as [Record<string, string>];
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  t.is(Number(headers[':status']), 201, Buffer.concat(chunks).toString());
+  t.is(headers['x-from-pod'], 'yes');
+  const seen = JSON.parse(Buffer.concat(chunks).toString());
+  t.is(seen.method, 'POST');
+  t.is(seen.url, '/h2?x=1');
+  t.is(seen.body, 'over h2');
+  t.is(seen.headers['x-custom'], 'kept');
+  t.is(seen.headers.host, '10.244.1.5:8080');
+  t.deepEqual(
+    Object.keys(seen.headers).filter((name) => name.startsWith(':')),
+    [],
+  );
+});

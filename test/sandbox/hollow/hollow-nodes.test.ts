@@ -17,7 +17,7 @@ import { refs } from '../../../kube/resource-ref.ts';
 import type { KubeObject } from '../../../kube/types.ts';
 import { HollowProcess } from '../../../bench/scale/hollow-process.ts';
 import { joinArgs } from '../../../bench/scale/join-args.ts';
-import { startServerProcess, type ServerProcess } from '../../controlplane/server-process.ts';
+import { adminIdentity, call, startServerProcess, type ServerProcess } from '../../controlplane/server-process.ts';
 import { waitFor } from '../../helpers/wait.ts';
 
 const nodeCount = 3;
@@ -122,6 +122,18 @@ test.serial('each hollow node joins with its own certificate, registers and beco
     { what: 'a renewed lease for every hollow node', timeoutMs: 60_000, intervalMs: 500 },
   );
   t.is(hollow.latest?.failed ?? 0, 0);
+
+  // one HTTP/2 connection per node for all its clients and watches (this bed held 92 connections
+  // over HTTP/1.1); besides them only this test's admin and the server's own clients are connected
+  const metrics = String((await call(server, 'GET', '/metrics', adminIdentity(server.dataDir))).body);
+  const open = (protocol: string) =>
+    Number(
+      metrics.match(new RegExp(`^bosun_apiserver_open_connections\\{protocol="${protocol}"\\} (\\d+)$`, 'm'))?.[1],
+    );
+  t.log(`open connections: ${open('h2')} HTTP/2, ${open('http/1.1')} HTTP/1.1`);
+  t.true(open('h2') <= nodeCount + 2, `h2 connections: ${open('h2')}`);
+  // this request's own, and the join's discovery requests (plain HTTPS) until their idle timeout
+  t.true(open('http/1.1') <= 1 + nodeCount, `HTTP/1.1 connections: ${open('http/1.1')}`);
 });
 
 test.serial(
