@@ -12,7 +12,7 @@
  * the JSON summary; bench/results/server-memory.json keeps it. `--api-only` leaves the scheduler and
  * controllers out, so the difference between two runs is what their caches hold.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,7 +52,16 @@ interface Reading {
   heapUsed: number;
   heapTotal: number;
   rss: number;
+  /** Of the RSS: anonymous memory (heaps, buffers) and file pages mapped in (the datastore's included). */
+  rssAnon: number;
+  rssFile: number;
   external: number;
+}
+
+/** A field of /proc/self/status in bytes (Linux). */
+function statusBytes(field: string): number {
+  const kib = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync('/proc/self/status', 'utf8'))?.[1];
+  return Number(kib ?? 0) * 1024;
 }
 
 async function settled(): Promise<Reading> {
@@ -61,7 +70,7 @@ async function settled(): Promise<Reading> {
     await sleep(100);
   }
   const { heapUsed, heapTotal, rss, external } = process.memoryUsage();
-  return { heapUsed, heapTotal, rss, external };
+  return { heapUsed, heapTotal, rss, rssAnon: statusBytes('RssAnon'), rssFile: statusBytes('RssFile'), external };
 }
 
 function nodeName(index: number): string {
@@ -232,6 +241,8 @@ try {
       heap_mib: mib(loaded.heapUsed),
       heap_total_mib: mib(loaded.heapTotal),
       rss_mib: mib(loaded.rss),
+      rss_anon_mib: mib(loaded.rssAnon),
+      rss_file_mib: mib(loaded.rssFile),
       external_mib: mib(loaded.external),
     },
     heap_kib_per_pod: Math.round(((loaded.heapUsed - empty.heapUsed) / podCount / 1024) * 100) / 100,
