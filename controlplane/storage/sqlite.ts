@@ -129,6 +129,7 @@ export class SqliteStorage implements Storage {
   #walFd: number | undefined;
   /** Every change at or below this revision is durable and was handed to the watchers. */
   #published: number;
+  #closing: Promise<void> | undefined;
 
   readonly #syncLog: SyncLog;
 
@@ -518,8 +519,13 @@ export class SqliteStorage implements Storage {
     return this.#meta('compacted');
   }
 
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /** Safe to call twice: a second call waits for the first. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     // Writes already queued still commit and are synced: their callers are waiting for an answer.
     this.#flush();
     while (this.#syncing || this.#unsynced.length > 0) {
