@@ -288,7 +288,15 @@ export class SqliteStorage implements Storage {
           );
       }
     };
-    const wal = this.#wal();
+    let wal: number | undefined;
+    try {
+      wal = this.#wal();
+    } catch (err) {
+      // the log cannot be opened (out of file descriptors, say): these writes are not known durable
+      release(err as Error);
+      this.#sync();
+      return;
+    }
     if (wal === undefined) {
       // an in-memory database has nothing to sync
       release(null);
