@@ -85,6 +85,11 @@ export function clusterInformer<T extends KubeObject = KubeObject>(
     indexers: {
       namespace: (o) => o.metadata.namespace ?? '',
       controller: (o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`,
+      // what is bound to a node (pods): a node going away reads its own pods, not every pod
+      node: (o) => {
+        const nodeName = (o.spec as { nodeName?: unknown } | undefined)?.nodeName;
+        return typeof nodeName === 'string' && nodeName !== '' ? nodeName : undefined;
+      },
     },
     ...(options.onError ? { onError: options.onError } : {}),
   });
@@ -92,6 +97,11 @@ export function clusterInformer<T extends KubeObject = KubeObject>(
 
 export function listNamespace<T extends KubeObject>(informer: Informer<T>, namespace: string): T[] {
   return informer.byIndex('namespace', namespace);
+}
+
+/** Objects bound to `node` (pods by spec.nodeName). */
+export function listOnNode<T extends KubeObject>(informer: Informer<T>, node: string): T[] {
+  return informer.byIndex('node', node);
 }
 
 /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */
