@@ -555,10 +555,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   try {
+    // frozen: its pods go out as lists served from memory and to the node authorizer, and are the
+    // very objects every pod watch of the same change serialises
     podsByNode = new ObjectCache(
       registry,
       pods,
       (pod) => (pod.spec as { nodeName?: string } | undefined)?.nodeName || undefined,
+      { frozen: true },
     );
     await podsByNode.start();
     // a node's agent lists its pods on every start and relist: from the index, not every pod decoded

@@ -98,8 +98,8 @@ function apiByNodesChart(steps: readonly ScaleStep[]): string | undefined {
     yLabel: 'milliseconds',
     series,
     marks: [
-      { y: 100, label: 'mutating target 100 ms' },
-      { y: 50, label: 'read target 50 ms' },
+      { y: 250, label: 'mutating target 250 ms' },
+      { y: 100, label: 'read target 100 ms' },
     ],
   });
 }

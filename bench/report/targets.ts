@@ -327,17 +327,26 @@ export const suiteChecks: Record<string, Check[]> = {
       measured: field('agent_switch_p99_ms'),
     },
   ],
+  'server-memory': [
+    {
+      label: 'server RSS with 30,000 pods (in process, no node connections)',
+      target: 1024,
+      unit: 'MiB',
+      better: 'lower',
+      measured: field('loaded', 'rss_mib'),
+    },
+  ],
   scale: [
     {
       label: 'mutating p99, largest sqlite step',
-      target: 100,
+      target: 250,
       unit: 'ms',
       better: 'lower',
       measured: field('mutating_p99_ms'),
     },
     {
       label: 'single GET p99, largest sqlite step',
-      target: 50,
+      target: 100,
       unit: 'ms',
       better: 'lower',
       measured: field('read_p99_ms'),
@@ -391,6 +400,7 @@ export const suiteOrder = [
   'loopback',
   'dns',
   'bringup',
+  'server-memory',
   'scale',
   'ha',
   'soak',

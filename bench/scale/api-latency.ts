@@ -21,7 +21,11 @@ export interface Scrape {
   histograms: Map<string, Series>;
   /** apiserver_request_total summed over codes, by 'VERB resource[/sub]'. */
   requests: Map<string, number>;
+  /** Samples without labels (the process's memory gauges), by metric name, as last scraped. */
+  gauges: Map<string, number>;
 }
+
+const unlabelledPattern = /^(\w+)\s+(\S+)$/;
 
 const linePattern = /^(\w+)\{([^}]*)\}\s+(\S+)$/;
 
@@ -39,7 +43,10 @@ function keyOf(labels: Record<string, string>): string {
 export function parseScrape(text: string): Scrape {
   const histograms = new Map<string, Series>();
   const requests = new Map<string, number>();
+  const gauges = new Map<string, number>();
   for (const line of text.split('\n')) {
+    const plain = unlabelledPattern.exec(line);
+    if (plain) gauges.set(plain[1]!, Number(plain[2]));
     const match = linePattern.exec(line);
     if (!match) continue;
     const [, name, labelText, valueText] = match;
@@ -76,7 +83,7 @@ export function parseScrape(text: string): Scrape {
     }
   }
   for (const series of histograms.values()) series.buckets.sort((a, b) => a.le - b.le);
-  return { histograms, requests };
+  return { histograms, requests, gauges };
 }
 
 /** What happened between two scrapes of the same server (later minus earlier). */
@@ -96,7 +103,7 @@ export function windowOf(earlier: Scrape, later: Scrape): Scrape {
     const delta = value - (earlier.requests.get(key) ?? 0);
     if (delta > 0) requests.set(key, delta);
   }
-  return { histograms, requests };
+  return { histograms, requests, gauges: later.gauges };
 }
 
 /** The q-quantile (0..1) in seconds, interpolated linearly inside its bucket; undefined when empty. */

@@ -2,7 +2,10 @@
  * The API server's Prometheus metrics, with upstream's names so existing dashboards read them:
  * apiserver_request_total, apiserver_request_duration_seconds (histogram),
  * apiserver_current_inflight_requests, apiserver_registered_watchers and
- * apiserver_watch_events_total. Rendered as Prometheus text on GET /metrics.
+ * apiserver_watch_events_total; and the JavaScript heap under the names Node's Prometheus client
+ * gives it (nodejs_heap_size_used_bytes, nodejs_heap_size_total_bytes, nodejs_external_memory_bytes),
+ * which tell how much of the resident memory is live objects, heap kept for later, or buffers.
+ * Rendered as Prometheus text on GET /metrics.
  */
 import { PrometheusText } from '../../kube/prometheus-text.ts';
 
@@ -133,6 +136,17 @@ export class ApiMetrics {
     for (const { labels, value } of this.#watchers.values()) b.sample('apiserver_registered_watchers', labels, value);
     b.family('apiserver_watch_events_total', 'counter', 'Events written to watch clients, by group, version and kind.');
     for (const { labels, value } of this.#watchEvents.values()) b.sample('apiserver_watch_events_total', labels, value);
+    const heap = process.memoryUsage();
+    b.family('nodejs_heap_size_used_bytes', 'gauge', 'JavaScript heap in use, in bytes.');
+    b.sample('nodejs_heap_size_used_bytes', {}, heap.heapUsed);
+    b.family('nodejs_heap_size_total_bytes', 'gauge', 'JavaScript heap reserved (in use and free), in bytes.');
+    b.sample('nodejs_heap_size_total_bytes', {}, heap.heapTotal);
+    b.family(
+      'nodejs_external_memory_bytes',
+      'gauge',
+      'Memory of buffers and other objects outside the heap, in bytes.',
+    );
+    b.sample('nodejs_external_memory_bytes', {}, heap.external);
     return b.text();
   }
 }

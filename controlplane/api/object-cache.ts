@@ -4,6 +4,12 @@
  * so an object created a moment ago is never reported missing; if the watch fails the cache
  * rebuilds itself and reads go live meanwhile. An optional index (pods by node) answers
  * `indexed(value)` from memory.
+ *
+ * Each object is held once: the one the shared watch decoded for every watcher of its change is
+ * the one kept here, and the one a read hands out. A cache made `frozen` freezes what it holds,
+ * through and through, so that no reader (a list served from memory, an authorizer, a watcher of
+ * the same change) can change what the others read; a cache whose readers are not known to treat
+ * objects as read-only is left unfrozen.
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
@@ -12,6 +18,13 @@ import { BucketIndex } from '../../kube/bucket-index.ts';
 import { keepTrying } from './keep-trying.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceInfo } from './resources.ts';
+
+/** Freezes `value` and everything it holds (JSON data: no cycles). */
+function deepFreeze(value: unknown): void {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
+  Object.freeze(value);
+  for (const inner of Object.values(value)) deepFreeze(inner);
+}
 
 export class ObjectCache {
   readonly #registry: Registry;
@@ -26,13 +39,22 @@ export class ObjectCache {
   #stopped = false;
   readonly #listeners: Array<(object: KubeObject) => void> = [];
 
-  constructor(registry: Registry, info: ResourceInfo, indexBy?: (object: KubeObject) => string | undefined) {
+  readonly #frozen: boolean;
+
+  constructor(
+    registry: Registry,
+    info: ResourceInfo,
+    indexBy?: (object: KubeObject) => string | undefined,
+    options: { frozen?: boolean } = {},
+  ) {
     this.#registry = registry;
     this.#info = info;
     this.#index = indexBy === undefined ? undefined : new BucketIndex(indexBy);
+    this.#frozen = options.frozen ?? false;
   }
 
   #put(key: string, object: KubeObject | undefined): void {
+    if (object !== undefined && this.#frozen) deepFreeze(object);
     const before = this.#objects.get(key);
     if (object === undefined) this.#objects.delete(key);
     else this.#objects.set(key, object);

@@ -9,12 +9,25 @@ import { Informer, type ListWatch, type WatchEventType } from '../../kube/inform
 import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { controllerOf } from './pods.ts';
 
+/**
+ * The object as a cache keeps it: without metadata.managedFields, which no controller or scheduler
+ * reads and which made up about half of a cached pod (kube-scheduler and kube-controller-manager
+ * strip it from their informers for the same reason). A copy, so an object shared with others is
+ * never changed. Writes from such an object keep the stored field owners: an update without
+ * managedFields keeps what the server has.
+ */
+function cachedForm<T extends KubeObject>(object: T): T {
+  if (object.metadata?.managedFields === undefined) return object;
+  const { managedFields: _dropped, ...metadata } = object.metadata;
+  return { ...object, metadata };
+}
+
 /** A ListWatch over a ClusterClient: the list is always the newest state; the watch ends only when it breaks. */
 function clusterListWatch<T extends KubeObject>(client: ClusterClient, resource: ResourceName): ListWatch<T> {
   return {
     async list() {
       const listed = await client.list(resource);
-      return { items: listed.items as T[], resourceVersion: listed.resourceVersion };
+      return { items: (listed.items as T[]).map(cachedForm), resourceVersion: listed.resourceVersion };
     },
     watch(resourceVersion, onEvent, signal, started) {
       return new Promise<void>((resolve, reject) => {
@@ -34,7 +47,7 @@ function clusterListWatch<T extends KubeObject>(client: ClusterClient, resource:
           .watch(
             resource,
             resourceVersion,
-            (event) => onEvent(event.type as WatchEventType, event.object as T),
+            (event) => onEvent(event.type as WatchEventType, cachedForm(event.object as T)),
             (err) => end(err ?? new Error(`the ${resource} watch ended`)),
           )
           .then(
@@ -72,6 +85,11 @@ export function clusterInformer<T extends KubeObject = KubeObject>(
     indexers: {
       namespace: (o) => o.metadata.namespace ?? '',
       controller: (o) => controllerOf(o)?.uid ?? `\0${o.metadata.namespace ?? ''}`,
+      // what is bound to a node (pods): a node going away reads its own pods, not every pod
+      node: (o) => {
+        const nodeName = (o.spec as { nodeName?: unknown } | undefined)?.nodeName;
+        return typeof nodeName === 'string' && nodeName !== '' ? nodeName : undefined;
+      },
     },
     ...(options.onError ? { onError: options.onError } : {}),
   });
@@ -79,6 +97,11 @@ export function clusterInformer<T extends KubeObject = KubeObject>(
 
 export function listNamespace<T extends KubeObject>(informer: Informer<T>, namespace: string): T[] {
   return informer.byIndex('namespace', namespace);
+}
+
+/** Objects bound to `node` (pods by spec.nodeName). */
+export function listOnNode<T extends KubeObject>(informer: Informer<T>, node: string): T[] {
+  return informer.byIndex('node', node);
 }
 
 /** Objects controlled by `controllerUid`, and those in `namespace` that no controller controls. */

@@ -14,7 +14,7 @@ import { PlanFailed } from '../errors.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 import { Expectations } from './expectations.ts';
 import type { Informer } from '../../kube/informer.ts';
-import { clusterInformer, listClaimable, listNamespace } from './informer.ts';
+import { clusterInformer, listClaimable, listNamespace, listOnNode } from './informer.ts';
 import { controllerOf } from './pods.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -29,6 +29,8 @@ export interface Caches {
    * controls (claim.ts ignores the rest, so this is the same answer as list() for claiming).
    */
   claimable(resource: ResourceName, owner: KubeObject): KubeObject[];
+  /** The pods bound to `node`, from an index; absent (simple caches in tests): filter list('pods'). */
+  podsOn?(node: string): KubeObject[];
 }
 
 interface Trigger {
@@ -96,6 +98,7 @@ export class ControllerManager {
         namespace === undefined ? this.#informer(resource).list() : listNamespace(this.#informer(resource), namespace),
       claimable: (resource, owner) =>
         listClaimable(this.#informer(resource), owner.metadata.namespace ?? '', owner.metadata.uid ?? ''),
+      podsOn: (node) => listOnNode(this.#informer('pods'), node),
     };
     for (const spec of options.controllers) {
       const queue = new WorkQueue();

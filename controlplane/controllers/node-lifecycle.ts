@@ -67,8 +67,12 @@ export function nodeLifecycleController(options: NodeLifecycleOptions = {}): Con
       const node = object as Node;
       const name = node.metadata.name ?? '';
       const lease = caches.get('leases', `${nodeLeaseNamespace}/${name}`) as Lease | undefined;
-      // Reading every pod is the expensive part: only done when a node is going or tainted.
-      const podsHere = () => (caches.list('pods') as Pod[]).filter((p) => p.spec.nodeName === name && isActive(p));
+      // Only done when a node is going or tainted; from the pods-by-node index where there is one:
+      // with every node silent at once, a scan of every pod per node was 5% of a 1,000-node server
+      const podsHere = () =>
+        ((caches.podsOn?.(name) ?? caches.list('pods')) as Pod[]).filter(
+          (p) => p.spec.nodeName === name && isActive(p),
+        );
       const assessment = assessNode(node, lease, health.get(name), now, options);
       health.set(name, assessment.health);
       const period = options.monitorPeriodMs ?? defaultMonitorPeriodMs;

@@ -445,6 +445,8 @@ test('/metrics counts requests with upstream metric names; anonymous may not rea
   );
   t.regex(text, /^process_resident_memory_bytes [1-9]\d*$/m, 'the process_* family, as every upstream component has');
   t.regex(text, /^process_cpu_seconds_total \d/m);
+  t.regex(text, /^nodejs_heap_size_used_bytes [1-9]\d*$/m, 'how much of the resident memory is live objects');
+  t.regex(text, /^nodejs_heap_size_total_bytes [1-9]\d*$/m);
   const anonymous = await call({ dataDir: env.dataDir, port: env.server.port }, 'GET', '/metrics');
   t.is(anonymous.status, 403);
 });

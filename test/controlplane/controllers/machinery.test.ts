@@ -201,3 +201,23 @@ test("informer: what an owner may claim is its own objects and its namespace's o
   );
   informer.stop();
 });
+
+test('informer: cached objects carry no managedFields, and the objects they were read from keep theirs', async (t) => {
+  const client = new MemoryCluster();
+  const owners = [{ manager: 'kubectl', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: {} }];
+  await client.create('pods', { metadata: { name: 'listed', namespace: 'a', managedFields: owners } });
+  const informer = clusterInformer<KubeObject>(client, 'pods');
+  await informer.start();
+  await client.create('pods', { metadata: { name: 'watched', namespace: 'a', managedFields: owners } });
+  await waitFor(() => informer.get('a/watched') !== undefined, {
+    what: 'the watched pod in the cache',
+    timeoutMs: 2000,
+  });
+  informer.stop();
+  for (const name of ['listed', 'watched']) {
+    const cached = informer.get(`a/${name}`)!;
+    t.is(cached.metadata.managedFields, undefined, `${name}: dropped from the cache`);
+    t.is(cached.metadata.name, name);
+    t.deepEqual(client.peek('pods', 'a', name)?.metadata.managedFields, owners, `${name}: the source is untouched`);
+  }
+});

@@ -4,6 +4,8 @@ import { assessNode, type NodeHealth } from '../../../controlplane/controllers/n
 import { impliedTaints, reconcileTaints } from '../../../controlplane/controllers/node-taints.ts';
 import { evictionTime, planTaintEvictions } from '../../../controlplane/controllers/taint-eviction.ts';
 import { nextPodCidr } from '../../../controlplane/controllers/pod-cidr.ts';
+import { nodeLifecycleController } from '../../../controlplane/controllers/node-lifecycle.ts';
+import type { Caches } from '../../../controlplane/controllers/manager.ts';
 import { at, describe, now, pod } from './fixtures.ts';
 
 function node(ready: 'True' | 'False' | 'Unknown' | undefined, extra: Partial<Node> = {}): Node {
@@ -156,4 +158,23 @@ test('when no node is Ready, NoExecute taints are not set and existing ones come
   const evicting: Taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute', timeAdded: at(1) };
   const next = reconcileTaints(node('Unknown', { spec: { taints: [evicting] } }), now, false);
   t.deepEqual(next?.spec?.taints, [{ key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' }]);
+});
+
+test('a tainted node reads its own pods from the pods-by-node index, never every pod', (t) => {
+  const tainted = node('Unknown', {
+    spec: { taints: [{ ...unreachable, timeAdded: at(0) }] },
+  });
+  const here = [pod('plain', { node: 'node-a' })];
+  const caches: Caches = {
+    get: (resource, key) => (resource === 'leases' && key === 'kube-node-lease/node-a' ? lease(0) : undefined),
+    list: (resource) => {
+      if (resource === 'pods') throw new Error('every pod was read');
+      // another node is Ready: the taint stays (with none Ready, taints come off and nobody is evicted)
+      return resource === 'nodes' ? [tainted, { ...node('True'), metadata: { name: 'node-b' } }] : [];
+    },
+    claimable: () => [],
+    podsOn: (name) => (name === 'node-a' ? here : []),
+  };
+  const plan = nodeLifecycleController().plan(tainted, caches, ms(100));
+  t.true(describe(plan.actions).includes('delete pods plain'), describe(plan.actions).join(', '));
 });
