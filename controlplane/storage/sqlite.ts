@@ -288,15 +288,7 @@ export class SqliteStorage implements Storage {
           );
       }
     };
-    let wal: number | undefined;
-    try {
-      wal = this.#wal();
-    } catch (err) {
-      // the log cannot be opened (out of file descriptors, say): these writes are not known durable
-      release(err as Error);
-      this.#sync();
-      return;
-    }
+    const wal = this.#wal();
     if (wal === undefined) {
       // an in-memory database has nothing to sync
       release(null);
