@@ -129,7 +129,6 @@ export class SqliteStorage implements Storage {
   #walFd: number | undefined;
   /** Every change at or below this revision is durable and was handed to the watchers. */
   #published: number;
-  #closing: Promise<void> | undefined;
 
   readonly #syncLog: SyncLog;
 
@@ -519,13 +518,8 @@ export class SqliteStorage implements Storage {
     return this.#meta('compacted');
   }
 
-  /** Safe to call twice: a second call waits for the first. */
-  close(): Promise<void> {
-    this.#closing ??= this.#close();
-    return this.#closing;
-  }
-
-  async #close(): Promise<void> {
+  async close(): Promise<void> {
+    if (this.#closed) return;
     // Writes already queued still commit and are synced: their callers are waiting for an answer.
     this.#flush();
     while (this.#syncing || this.#unsynced.length > 0) {
