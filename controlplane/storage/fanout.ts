@@ -7,8 +7,6 @@ import type { Change, WatchCallbacks, WatchHandle } from './store.ts';
 
 interface Subscriber {
   readonly prefix: string;
-  /** Changes at or below this revision are not delivered (the watch starts after them). */
-  readonly after: number;
   readonly callbacks: WatchCallbacks;
   readonly queue: Change[];
   scheduled: boolean;
@@ -18,19 +16,9 @@ interface Subscriber {
 export class ChangeFanout {
   readonly #subscribers = new Set<Subscriber>();
 
-  /**
-   * Registers a watcher and queues `backlog` (already-published changes) ahead of live ones; live
-   * changes at or below `after` are skipped (committed before the watch began, published since).
-   */
-  subscribe(prefix: string, callbacks: WatchCallbacks, backlog: readonly Change[], after = 0): WatchHandle {
-    const subscriber: Subscriber = {
-      prefix,
-      after,
-      callbacks,
-      queue: [...backlog],
-      scheduled: false,
-      cancelled: false,
-    };
+  /** Registers a watcher and queues `backlog` (already-committed changes) ahead of live ones. */
+  subscribe(prefix: string, callbacks: WatchCallbacks, backlog: readonly Change[]): WatchHandle {
+    const subscriber: Subscriber = { prefix, callbacks, queue: [...backlog], scheduled: false, cancelled: false };
     this.#subscribers.add(subscriber);
     if (subscriber.queue.length > 0) this.#schedule(subscriber);
     return {
@@ -43,7 +31,7 @@ export class ChangeFanout {
 
   publish(change: Change): void {
     for (const subscriber of this.#subscribers) {
-      if (change.revision <= subscriber.after || !change.key.startsWith(subscriber.prefix)) continue;
+      if (!change.key.startsWith(subscriber.prefix)) continue;
       subscriber.queue.push(change);
       this.#schedule(subscriber);
     }

@@ -1,12 +1,6 @@
 /**
- * The embedded datastore: one SQLite file in WAL mode. A write's promise resolves, and watchers
- * learn of it, only once its commit is on disk: SQLite commits without waiting for the disk
- * (synchronous=NORMAL) and the write-ahead log is then synced off the event loop (fsync in the
- * thread pool), one sync for every commit made while the previous one ran. With SQLite's own sync
- * at every commit (synchronous=FULL), each commit held the whole server still for the disk: up to
- * 150 ms per commit on a busy shared disk, added to every request in flight. A read may see a
- * committed write a few milliseconds before the sync that makes it durable has returned (a power
- * loss in that window loses a write that no writer was told had succeeded). Layout:
+ * The embedded datastore: one SQLite file in WAL mode with synchronous=FULL, so a commit is on disk
+ * before the write's promise resolves. Layout:
  *   kv    current value of every live key, with its create and last-modify revision;
  *   log   every change (put/delete) by revision, the history watches replay from and snapshot
  *         lists read back through (the value and modRevision a key had before each change);
@@ -16,7 +10,7 @@
  * Writes queued in the same event-loop turn share one transaction and one fsync (group commit).
  */
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
-import { closeSync, fsync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ChangeFanout } from './fanout.ts';
 import { fromSqliteValue, sqliteValue } from './binary-values.ts';
@@ -77,15 +71,6 @@ interface PendingWrite {
   reject(err: unknown): void;
 }
 
-/** Makes what was written to the file open as `fd` durable, then calls `done` (fsync, or a test's stand-in). */
-type SyncLog = (fd: number, done: (err: Error | null) => void) => void;
-
-/** A write committed to SQLite, waiting for the sync that makes it durable. */
-interface CommittedWrite {
-  readonly op: PendingWrite;
-  readonly outcome: { result: KeyValue; change: Change };
-}
-
 function toKeyValue(row: Row): KeyValue {
   return {
     key: row.key,
@@ -120,26 +105,13 @@ export class SqliteStorage implements Storage {
   #closed = false;
   readonly #queue: PendingWrite[] = [];
   #flushScheduled = false;
-  /** Committed writes, in revision order, that no finished sync covers yet. */
-  readonly #unsynced: CommittedWrite[] = [];
-  #syncing = false;
-  /** Called when nothing is left to sync (close() waits for it). */
-  #whenSynced: (() => void) | undefined;
-  /** The write-ahead log, opened at the first sync (SQLite makes the file at the first write). */
-  #walFd: number | undefined;
-  /** Every change at or below this revision is durable and was handed to the watchers. */
-  #published: number;
-
-  readonly #syncLog: SyncLog;
 
   /** Opens (creating when missing) the database file at `path`. */
-  constructor(path: string, options: { syncLog?: SyncLog } = {}) {
+  constructor(path: string) {
     this.path = path;
-    this.#syncLog = options.syncLog ?? fsync;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.#db = new DatabaseSync(path);
-    // NORMAL: commits do not wait for the disk; #sync makes them durable before anyone is told
-    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+    this.#db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;');
     this.#db.exec(schema);
     // Databases made before the log kept previous values get the column (empty for old rows).
     const columns = this.#db.prepare('PRAGMA table_info(log)').all() as { name: string }[];
@@ -169,11 +141,10 @@ export class SqliteStorage implements Storage {
       ),
       lastWriteAtOrBefore: p('SELECT max(rev) AS rev FROM log WHERE key = ? AND rev <= ?'),
       history: p(
-        'SELECT rev, key, deleted, created, value, prev_value FROM log WHERE rev > ? AND rev <= ? AND key >= ? AND key < ? ORDER BY rev',
+        'SELECT rev, key, deleted, created, value, prev_value FROM log WHERE rev > ? AND key >= ? AND key < ? ORDER BY rev',
       ),
       compactLog: p('DELETE FROM log WHERE rev <= ?'),
     };
-    this.#published = this.#meta('revision');
   }
 
   #meta(name: 'revision' | 'compacted'): number {
@@ -187,9 +158,9 @@ export class SqliteStorage implements Storage {
 
   /**
    * Queues a write; all writes queued in the same turn of the event loop commit in one transaction
-   * (group commit), and one sync of the log serves every commit made while the previous sync ran.
-   * Each write runs inside its own savepoint: a write that fails (KeyExists, Conflict) is undone
-   * alone and the others still commit. Nothing is resolved or published before its commit is synced.
+   * (group commit), so one fsync serves many writers. Each write runs inside its own savepoint:
+   * a write that fails (KeyExists, Conflict) is undone alone and the others still commit. Nothing is
+   * resolved or published before the COMMIT returns.
    */
   #write(body: (revision: number) => { result: KeyValue; change: Change }): Promise<KeyValue> {
     return new Promise((resolve, reject) => {
@@ -216,7 +187,7 @@ export class SqliteStorage implements Storage {
         op.reject(new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the sqlite datastore is closed'));
       return;
     }
-    const done: CommittedWrite[] = [];
+    const done: { op: PendingWrite; outcome: { result: KeyValue; change: Change } }[] = [];
     const failed: { op: PendingWrite; err: unknown }[] = [];
     try {
       this.#db.exec('BEGIN IMMEDIATE');
@@ -250,8 +221,10 @@ export class SqliteStorage implements Storage {
       for (const op of batch) op.reject(unavailable);
       return;
     }
-    this.#unsynced.push(...done);
-    this.#sync();
+    for (const { op, outcome } of done) {
+      this.#fanout.publish(outcome.change);
+      op.resolve(outcome.result);
+    }
     for (const { op, err } of failed) {
       op.reject(
         err instanceof StorageError
@@ -261,51 +234,6 @@ export class SqliteStorage implements Storage {
             }),
       );
     }
-  }
-
-  /**
-   * Syncs the log for every commit not yet covered, off the event loop, then tells their writers
-   * and watchers in revision order; commits made meanwhile wait for the next sync. A failed sync
-   * still publishes (the changes are committed and later revisions follow them: watchers must not
-   * see a gap) but fails the writes as unavailable, which a writer must take as "maybe written".
-   */
-  #sync(): void {
-    if (this.#syncing) return;
-    const batch = this.#unsynced.splice(0);
-    if (batch.length === 0) {
-      this.#whenSynced?.();
-      return;
-    }
-    const release = (err: Error | null) => {
-      for (const { op, outcome } of batch) {
-        this.#published = outcome.change.revision;
-        this.#fanout.publish(outcome.change);
-        if (err === null) op.resolve(outcome.result);
-        else
-          op.reject(
-            new StorageError('BOSUN_STORAGE_UNAVAILABLE', `sqlite write not synced: ${err.message}`, { cause: err }),
-          );
-      }
-    };
-    const wal = this.#wal();
-    if (wal === undefined) {
-      // an in-memory database has nothing to sync
-      release(null);
-      this.#sync();
-      return;
-    }
-    this.#syncing = true;
-    this.#syncLog(wal, (err) => {
-      this.#syncing = false;
-      release(err);
-      this.#sync();
-    });
-  }
-
-  #wal(): number | undefined {
-    if (this.path === ':memory:') return undefined;
-    this.#walFd ??= openSync(`${this.path}-wal`, 'r');
-    return this.#walFd;
   }
 
   async get(key: string): Promise<KeyValue | undefined> {
@@ -465,10 +393,7 @@ export class SqliteStorage implements Storage {
     if (fromRevision < compacted) {
       throw new StorageError('BOSUN_STORAGE_COMPACTED', `revision ${fromRevision} is compacted (oldest ${compacted})`);
     }
-    // committed changes not yet synced come through the fan-out once they are: the backlog stops before them
-    const backlog = (
-      this.#stmt.history.all(fromRevision, this.#published, prefix, prefixEnd(prefix)) as unknown as LogRow[]
-    ).map(
+    const backlog = (this.#stmt.history.all(fromRevision, prefix, prefixEnd(prefix)) as unknown as LogRow[]).map(
       (row): Change => ({
         type: row.deleted ? 'delete' : 'put',
         key: row.key,
@@ -479,7 +404,7 @@ export class SqliteStorage implements Storage {
       }),
     );
     // Reading the backlog and subscribing happen in one synchronous step: no write can slip between.
-    return this.#fanout.subscribe(prefix, callbacks, backlog, fromRevision);
+    return this.#fanout.subscribe(prefix, callbacks, backlog);
   }
 
   async compact(revision: number): Promise<void> {
@@ -506,11 +431,11 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Synced commits publish to watchers at once and delivery runs in microtasks, so by the time any
-   * timer callback runs, every published change has reached every watcher.
+   * Commits publish to watchers synchronously and delivery runs in microtasks, so by the time any
+   * timer callback runs, every committed change has reached every watcher.
    */
   deliveredRevision(): number {
-    return this.#closed ? 0 : this.#published;
+    return this.#closed ? 0 : this.#meta('revision');
   }
 
   async compactedRevision(): Promise<number> {
@@ -520,17 +445,9 @@ export class SqliteStorage implements Storage {
 
   async close(): Promise<void> {
     if (this.#closed) return;
-    // Writes already queued still commit and are synced: their callers are waiting for an answer.
+    // Writes already queued still commit: their callers are waiting for an answer.
     this.#flush();
-    while (this.#syncing || this.#unsynced.length > 0) {
-      await new Promise<void>((resolve) => {
-        this.#whenSynced = resolve;
-      });
-      this.#whenSynced = undefined;
-      this.#flush();
-    }
     this.#closed = true;
-    if (this.#walFd !== undefined) closeSync(this.#walFd);
     this.#fanout.failAll(new StorageError('BOSUN_STORAGE_UNAVAILABLE', 'the datastore closed'));
     this.#db.close();
   }
