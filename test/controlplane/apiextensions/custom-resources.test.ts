@@ -360,12 +360,18 @@ test.serial(
       async () => (await api('GET', `${configMaps}/owned`)).status === 404,
       5_000,
     );
-    const kept = (await api('GET', `${configMaps}/shared`)).body;
-    t.deepEqual(
-      kept.metadata.ownerReferences.map((r: { kind: string }) => r.kind),
-      ['ConfigMap'],
-      'released, not deleted',
+    // the collector releases the shared ConfigMap (drops the deleted owner, keeps the other) in a
+    // pass of its own, which may land a moment after the owned one is gone
+    const ownerKinds = async () => {
+      const kept = await api('GET', `${configMaps}/shared`);
+      return kept.status === 200 ? kept.body.metadata.ownerReferences.map((r: { kind: string }) => r.kind) : [];
+    };
+    await waitFor(
+      'the shared ConfigMap released, not deleted: only its ConfigMap owner left',
+      async () => JSON.stringify(await ownerKinds()) === '["ConfigMap"]',
+      5_000,
     );
+    t.deepEqual(await ownerKinds(), ['ConfigMap'], 'released, not deleted');
 
     t.is((await api('POST', '/api/v1/namespaces', { metadata: { name: 'doomed' } })).status, 201);
     const inDoomed = `/apis/${backupGroup}/v1/namespaces/doomed/backupschedules`;
