@@ -4,6 +4,7 @@
  * servers the cluster advertises in the `kubernetes` EndpointSlice (default namespace), as the k3s
  * agent learns them, so that an agent told of one server still fails over to the others.
  */
+import { isIP } from 'node:net';
 import type { Logger } from 'pino';
 import type { ClientConfig, KubeClient } from '../kube/client.ts';
 import { apiListWatch, Informer } from '../kube/informer.ts';
@@ -34,6 +35,8 @@ export function advertisedServers(slices: readonly EndpointSlice[]): string[] {
     for (const endpoint of slice.endpoints ?? []) {
       if (endpoint.conditions?.ready === false) continue;
       for (const address of endpoint.addresses ?? []) {
+        // the server validates slice addresses; a URL is built only from an IP of the slice's family
+        if (typeof address !== 'string' || isIP(address) !== (slice.addressType === 'IPv6' ? 6 : 4)) continue;
         const host = slice.addressType === 'IPv6' ? `[${address}]` : address;
         urls.push(`https://${host}:${port}`);
       }

@@ -73,7 +73,10 @@ function readsPodAddress(volumes: readonly Volume[]): boolean {
     [
       ...(volume.downwardAPI?.items ?? []),
       ...(volume.projected?.sources ?? []).flatMap((source) => source.downwardAPI?.items ?? []),
-    ].some((item) => item.fieldRef?.fieldPath.startsWith('status.podIP') === true),
+    ].some((item) => {
+      const path: unknown = item.fieldRef?.fieldPath;
+      return typeof path === 'string' && path.startsWith('status.podIP');
+    }),
   );
 }
 

@@ -52,3 +52,28 @@ test("slices without a usable port, of another address type, or not the servers'
     [],
   );
 });
+
+test('addresses that are not an IP of the slice family never become a server URL', (t) => {
+  const hostile = [
+    'evil.example',
+    '10.0.0.1:99/x',
+    '10.0.0.1\r\nHost: evil',
+    '"10.0.0.1"',
+    '../../10.0.0.1',
+    '999.0.0.1',
+    'fd00::1',
+    'x'.repeat(1_000_000),
+    7,
+  ];
+  t.deepEqual(
+    advertisedServers([
+      slice({ addressType: 'IPv4', ports: [{ name: 'https', port: 6443 }], endpoints: [{ addresses: hostile }] }),
+      slice({
+        addressType: 'IPv6',
+        ports: [{ name: 'https', port: 6443 }],
+        endpoints: [{ addresses: ['10.0.0.1', 'fd00::1]:1/['] }],
+      }),
+    ]),
+    [],
+  );
+});
