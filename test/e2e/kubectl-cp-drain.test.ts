@@ -98,6 +98,20 @@ async function runningOn(app: string, node: string): Promise<PodSummary | false>
     : false;
 }
 
+/** The pod's phase, conditions and events and the node's schedulability, for a failure message. */
+async function whereItStands(pod: string): Promise<string> {
+  const ask = async (...args: string[]) => {
+    const result = await kubectlWith('kubectl', args);
+    return (result.code === 0 ? result.stdout : result.stderr).trim().replace(/\s+/g, ' ');
+  };
+  return [
+    `pods: ${await ask('get', 'pods', '-l', 'app=drained', '-o', 'wide', '--no-headers')}`,
+    `conditions: ${await ask('get', 'pod', pod, '-o', 'jsonpath={.status.conditions}')}`,
+    `node spec: ${await ask('get', 'node', 'node-1', '-o', 'jsonpath={.spec}')}`,
+    `events: ${await ask('get', 'events', '--field-selector', `involvedObject.name=${pod}`, '--no-headers')}`,
+  ].join('; ');
+}
+
 test.before(async () => {
   sandbox = await createTestSandbox('bcd', 1);
   kubeconfig = (await sandbox.startControlPlane()).kubeconfig;
@@ -211,7 +225,10 @@ test.serial(
           timeoutMs: 60_000,
           intervalMs: 300,
         },
-      );
+      ).catch(async (err: unknown) => {
+        // say where it stopped: not scheduled (and why), or scheduled and not started
+        throw new Error(`${(err as Error).message}; ${await whereItStands(replacement.name)}`);
+      });
     }
   },
 );
