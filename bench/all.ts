@@ -8,8 +8,8 @@
  * the report); `--report-only` only redraws the report from the saved results.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { renderReport, type SuiteOutcome } from './report/report.ts';
 import { suiteOrder } from './report/targets.ts';
@@ -18,6 +18,11 @@ const quick = process.argv.includes('--quick');
 const here = import.meta.dirname;
 const resultsDir = join(here, 'results');
 mkdirSync(resultsDir, { recursive: true });
+/**
+ * Suites whose server runs under V8's sampling profiler, so that the report can say where a missed
+ * target's time went from the same run (the sampler costs a few percent of that server's CPU).
+ */
+const profiledSuites = new Set(['scale']);
 /** Per suite; scale has its own 15-minute budget inside. */
 const suiteTimeoutMs = quick ? 5 * 60_000 : 25 * 60_000;
 
@@ -41,7 +46,9 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
   const resultFile = join(resultsDir, `${suite}${quick ? '-quick' : ''}.json`);
   process.stdout.write(`[all] ${suite}${quick ? ' --quick' : ''} (load ${load.toFixed(2)})\n`);
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [file, ...(quick ? ['--quick'] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const profileDir = profiledSuites.has(suite) ? mkdtempSync(join(tmpdir(), `bench-${suite}-profile-`)) : undefined;
+    const args = [file, ...(quick ? ['--quick'] : []), ...(profileDir ? ['--server-cpu-prof', profileDir] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderrTail = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
@@ -55,6 +62,8 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
     const timer = setTimeout(() => child.kill('SIGINT'), suiteTimeoutMs);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      // the suite read its profile into its result; the raw file (hundreds of MiB at scale) goes
+      if (profileDir) rmSync(profileDir, { recursive: true, force: true });
       const seconds = (performance.now() - started) / 1000;
       const summary = lastJsonLine(stdout);
       if (code !== 0 || summary === undefined) {

@@ -39,6 +39,7 @@ import { joinArgs } from './scale/join-args.ts';
 import { loadDeployment } from './scale/load-deployment.ts';
 import { ProcessWatch } from './scale/process-stats.ts';
 import { Progress } from './scale/progress.ts';
+import { digestProfile, type ProfileDigest } from './scale/profile-summary.ts';
 import { joinDeadline, rolloutDeadline } from './scale/step-budget.ts';
 import { MergedScraper, startThreeServers, type ThreeServers } from './scale/three-servers.ts';
 
@@ -435,7 +436,10 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
 
 const steps: StepResult[] = [];
 const backendErrors: { backend: string; error: string }[] = [];
+/** Where each backend's server spent its CPU (with --server-cpu-prof), for the report to explain misses. */
+const profiles: ({ backend: string } & ProfileDigest)[] = [];
 for (const [i, backend] of backends.entries()) {
+  const backendStarted = Date.now();
   const left = budgetMs - (Date.now() - startedAt);
   // leave a little for stopping everything; the remaining backends share what is left by weight
   const weights = backends.slice(i).map((b) => backendWeight[b]);
@@ -446,6 +450,19 @@ for (const [i, backend] of backends.entries()) {
     const message = (err as Error).message.split('\n')[0] ?? '';
     backendErrors.push({ backend, error: message });
     progress.note(`[${backend}] stopped: ${message}`);
+  }
+  if (serverCpuProfDir) {
+    // the server writes its profile as it exits: the newest one written since this backend started
+    const written = readdirSync(serverCpuProfDir)
+      .filter((name) => name.endsWith('.cpuprofile'))
+      .map((name) => join(serverCpuProfDir, name))
+      .filter((file) => statSync(file).mtimeMs >= backendStarted)
+      .sort((a, b) => statSync(b).size - statSync(a).size);
+    try {
+      if (written[0]) profiles.push({ backend, ...digestProfile(written[0]) });
+    } catch (err) {
+      progress.note(`[${backend}] profile not read: ${(err as Error).message.split('\n')[0]}`);
+    }
   }
 }
 
@@ -481,6 +498,7 @@ const summary = {
   },
   steps: steps.map(({ busiest: _busiest, ...rest }) => rest),
   ...(backendErrors.length > 0 ? { backend_errors: backendErrors } : {}),
+  ...(profiles.length > 0 ? { profiles } : {}),
 };
 const dir = join(import.meta.dirname, 'results');
 mkdirSync(dir, { recursive: true });

@@ -5,6 +5,7 @@
  */
 import { drawChart as proxySyncChart, type ChartPoint } from '../proxy-sync/chart.ts';
 import { cdfPoints, lineChart, type ChartSeries } from './svg-chart.ts';
+import { missesSection } from './misses.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
 
 type Result = Record<string, unknown>;
@@ -225,6 +226,7 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
     }
   }
   lines.push('');
+  lines.push(...missesSection(outcomes, fmt));
   lines.push('## Runs', '', '| suite | status | duration | load (1 min) at start |', '|---|---|---|---|');
   for (const suite of suiteOrder) {
     const outcome = bySuite.get(suite);

@@ -3,7 +3,8 @@
  * prints self time by function and by file (the server's profile from `npm run bench -- scale
  * --server-cpu-prof <dir>`), largest first, with each one's share of the sampled time.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 interface ProfileNode {
@@ -36,10 +37,14 @@ function selfTimes(profile: Profile): Map<number, number> {
   return times;
 }
 
+const repoRoot = `${resolve(import.meta.dirname, '../..')}/`;
+
 function shortFile(url: string): string {
   if (url === '') return '(native)';
-  const inRepo = url.indexOf('/bosun/');
   const path = url.replace(/^file:\/\//, '');
+  // a path in this checkout (wherever it is) or in an installed copy, relative to its root
+  if (path.startsWith(repoRoot) && !path.includes('/node_modules/')) return path.slice(repoRoot.length);
+  const inRepo = path.indexOf('/bosun/');
   const modules = path.lastIndexOf('/node_modules/');
   if (modules >= 0)
     return path
@@ -70,6 +75,26 @@ function summarizeProfile(profile: Profile): { total: number; functions: Row[]; 
   const sorted = (map: Map<string, number>) =>
     [...map.entries()].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
   return { total, functions: sorted(byFunction), files: sorted(byFile) };
+}
+
+/** What a report shows of one profile: the largest self times by function and by file, as shares. */
+export interface ProfileDigest {
+  file_mib: number;
+  sampled_s: number;
+  functions: { name: string; pct: number }[];
+  files: { name: string; pct: number }[];
+}
+
+export function digestProfile(file: string, top = 12): ProfileDigest {
+  const { total, functions, files } = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  const share = (rows: Row[]) =>
+    rows.slice(0, top).map((row) => ({ name: row.name, pct: Math.round((row.ms / total) * 1000) / 10 }));
+  return {
+    file_mib: Math.round(statSync(file).size / 2 ** 20),
+    sampled_s: Math.round(total / 100) / 10,
+    functions: share(functions),
+    files: share(files),
+  };
 }
 
 if (import.meta.main) {

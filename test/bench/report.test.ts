@@ -12,6 +12,8 @@ import { ApiMetrics, type RequestLabels } from '../../controlplane/api/metrics.t
 import { parseScrape, quantile, summarize, windowOf } from '../../bench/scale/api-latency.ts';
 import { cdfPoints, lineChart, niceMax } from '../../bench/report/svg-chart.ts';
 import { renderReport, type SuiteOutcome } from '../../bench/report/report.ts';
+import { missesSection } from '../../bench/report/misses.ts';
+import { digestProfile } from '../../bench/scale/profile-summary.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bosun-report-test-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -236,4 +238,81 @@ test('the report marks each target pass or miss, names missing suites, and links
   for (const name of Object.keys(report.charts)) t.true(md.includes(`](results/${name})`), `${name} is linked`);
   t.regex(md, /No chart: agent-footprint did not run/);
   for (const [name, svg] of Object.entries(report.charts)) t.true(render(svg, name).length > 5_000, `${name} renders`);
+});
+
+test('each miss gets its measured value, its recorded explanation (or says it has none) and the suite profile', (t) => {
+  const outcomes = [
+    {
+      suite: 'scale',
+      status: 'ran',
+      result: {
+        mutating_p99_ms: 700,
+        read_p99_ms: 40,
+        server_rss_mib: 900,
+        nodes: 900,
+        profiles: [
+          {
+            backend: 'sqlite',
+            sampled_s: 400,
+            functions: [{ name: 'commit storage/sqlite.ts:10', pct: 9.5 }],
+            files: [
+              { name: 'storage/sqlite.ts', pct: 12 },
+              { name: 'a|b.ts', pct: 3 },
+            ],
+          },
+        ],
+      },
+    },
+    { suite: 'exec', status: 'ran', result: { ratio: 1.5 } },
+    { suite: 'api', status: 'failed' },
+  ];
+  const lines = missesSection(outcomes, (v, unit) => `${v} ${unit}`, {
+    scale: { 'mutating p99, largest sqlite step': 'SQLite commits wait for fsync.' },
+  }).join('\n');
+  t.regex(
+    lines,
+    /### scale: mutating p99, largest sqlite step\n\nMeasured 700 ms against ≤ 250 ms\.\n\nSQLite commits wait for fsync\./,
+  );
+  t.regex(
+    lines,
+    /### scale: hollow nodes reached \(of 1,000\)\n\nMeasured 900 nodes against ≥ 1000 nodes\.\n\nNo explanation recorded/,
+  );
+  t.notRegex(lines, /single GET p99/, 'a met target is not listed');
+  t.notRegex(lines, /### exec/, 'exec met its target');
+  // the profile is shown once per suite, under its first miss
+  t.is(lines.match(/Server CPU profile, sqlite \(400 s sampled\)/g)?.length, 1);
+  t.regex(lines, /\| 9\.5 % \| `commit storage\/sqlite\.ts:10` \| \| 12 % \| `storage\/sqlite\.ts` \|/);
+  t.notRegex(lines.replace(/`[^`]*`/g, ''), /a\|b/, 'a name cannot break the table');
+  t.deepEqual(
+    missesSection([{ suite: 'exec', status: 'ran', result: { ratio: 1.5 } }], (v) => String(v)),
+    ['## Misses, and where the time went', '', 'Every target that was measured was met.', ''],
+  );
+});
+
+test("a CPU profile's digest gives each function's and file's share of the sampled self time, largest first", (t) => {
+  const file = join(dir, 'server.cpuprofile');
+  const frame = (functionName: string, url: string) => ({ functionName, url, lineNumber: 9 });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      nodes: [
+        { id: 1, callFrame: frame('(root)', '') },
+        { id: 2, callFrame: frame('commit', `file://${join(import.meta.dirname, '../../storage/sqlite.ts')}`) },
+        { id: 3, callFrame: frame('parse', 'file:///opt/bosun/node_modules/js-yaml/lib/loader.js') },
+      ],
+      // a sample's time is the gap to the next sample: 2 → 30 ms, 3 → 10 ms, 2 → 60 ms
+      samples: [2, 3, 2, 1],
+      timeDeltas: [0, 30_000, 10_000, 60_000],
+    }),
+  );
+  const digest = digestProfile(file, 5);
+  t.is(digest.sampled_s, 0.1);
+  t.deepEqual(digest.functions, [
+    { name: 'commit storage/sqlite.ts:10', pct: 90 },
+    { name: 'parse node_modules/js-yaml/lib:10', pct: 10 },
+  ]);
+  t.deepEqual(
+    digest.files.map((f) => f.name),
+    ['storage/sqlite.ts', 'node_modules/js-yaml/lib'],
+  );
 });

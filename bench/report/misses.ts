@@ -1,0 +1,83 @@
+/**
+ * The report's account of each missed target: the measured value, why it was missed (the
+ * explanation recorded in miss-explanations.ts, written from the profiles and breakdowns of the
+ * run), and the profile itself where the suite captured one in the same run (scale's server).
+ * Pure: outcomes in, Markdown lines out.
+ */
+import { missExplanations } from './miss-explanations.ts';
+import { suiteChecks, suiteOrder, verdict } from './targets.ts';
+
+type Result = Record<string, unknown>;
+
+interface Outcome {
+  suite: string;
+  status: string;
+  result?: Result;
+}
+
+interface Digest {
+  backend?: string;
+  sampled_s?: number;
+  functions?: { name: string; pct: number }[];
+  files?: { name: string; pct: number }[];
+}
+
+function profileLines(result: Result): string[] {
+  const profiles = (result.profiles as Digest[] | undefined) ?? [];
+  const lines: string[] = [];
+  for (const profile of profiles) {
+    lines.push(
+      '',
+      `Server CPU profile, ${profile.backend ?? 'server'} (${profile.sampled_s ?? '?'} s sampled), self time:`,
+      '',
+      '| share | function | | share | file |',
+      '|---|---|---|---|---|',
+    );
+    const functions = profile.functions ?? [];
+    const files = profile.files ?? [];
+    for (let i = 0; i < Math.max(functions.length, files.length); i++) {
+      const fn = functions[i];
+      const file = files[i];
+      lines.push(
+        `| ${fn ? `${fn.pct} %` : ''} | ${fn ? `\`${fn.name.replace(/\|/g, '/')}\`` : ''} | | ${file ? `${file.pct} %` : ''} | ${file ? `\`${file.name}\`` : ''} |`,
+      );
+    }
+  }
+  return lines;
+}
+
+export function missesSection(
+  outcomes: readonly Outcome[],
+  format: (value: number | undefined, unit: string) => string,
+  explanations: Record<string, Record<string, string>> = missExplanations,
+): string[] {
+  const bySuite = new Map(outcomes.map((o) => [o.suite, o]));
+  const lines: string[] = ['## Misses, and where the time went', ''];
+  let misses = 0;
+  for (const suite of suiteOrder) {
+    const outcome = bySuite.get(suite);
+    if (outcome?.status !== 'ran') continue;
+    const result = outcome.result ?? {};
+    let profileShown = false;
+    for (const check of suiteChecks[suite] ?? []) {
+      const value = check.measured(result);
+      if (verdict(check, value) !== 'miss') continue;
+      misses++;
+      const comparison = check.better === 'lower' ? '≤' : '≥';
+      lines.push(
+        `### ${suite}: ${check.label}`,
+        '',
+        `Measured ${format(value, check.unit)} against ${comparison} ${format(check.target, check.unit)}.`,
+        '',
+        explanations[suite]?.[check.label] ?? 'No explanation recorded for this miss.',
+      );
+      if (!profileShown) {
+        lines.push(...profileLines(result));
+        profileShown = true;
+      }
+      lines.push('');
+    }
+  }
+  if (misses === 0) lines.push('Every target that was measured was met.', '');
+  return lines;
+}
