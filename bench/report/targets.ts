@@ -34,6 +34,17 @@ interface SizeRow {
   render_ms?: number;
 }
 const largestSize = (result: Result): SizeRow | undefined => (result.sizes as SizeRow[] | undefined)?.at(-1);
+interface StepRow {
+  backend?: string;
+  nodes_target?: number;
+  pods_running?: number;
+}
+/** Pods running at a backend's 1,000-node step: 0 when the step never started (it ran out of budget). */
+const largestStepPods = (result: Result, backend: string): number | undefined => {
+  const steps = (result.steps as StepRow[] | undefined)?.filter((s) => s.backend === backend);
+  if (steps === undefined) return undefined;
+  return num(steps.find((s) => s.nodes_target === 1000)?.pods_running) ?? 0;
+};
 /** proxy-sync's nftables rows (absent where nft is not installed). */
 const nftablesResult = (result: Result): Result | undefined => result.nftables as Result | undefined;
 
@@ -357,6 +368,30 @@ export const suiteChecks: Record<string, Check[]> = {
       unit: 'MiB',
       better: 'lower',
       measured: field('server_rss_mib'),
+    },
+    {
+      label: 'pods ready at 1,000 nodes on sqlite (of 30,000), within the budget',
+      target: 30_000,
+      unit: 'pods',
+      better: 'higher',
+      measured: (r) => largestStepPods(r, 'sqlite'),
+    },
+    {
+      label: 'pods ready at 1,000 nodes on etcd (of 30,000), within the budget',
+      target: 30_000,
+      unit: 'pods',
+      better: 'higher',
+      measured: (r) => largestStepPods(r, 'etcd'),
+    },
+    {
+      label: 'the whole scale suite (100, 300, 1,000 nodes on sqlite and etcd)',
+      target: 15,
+      unit: 'min',
+      better: 'lower',
+      measured: (r) => {
+        const seconds = num(r.elapsed_s);
+        return seconds === undefined ? undefined : Math.round((seconds / 60) * 10) / 10;
+      },
     },
     {
       label: 'hollow nodes reached (of 1,000)',
