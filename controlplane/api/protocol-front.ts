@@ -20,6 +20,7 @@ import {
   type Http2ServerRequest,
   type Http2ServerResponse,
   type Http2Session,
+  type Http2Stream,
   type ServerHttp2Session,
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
@@ -44,7 +45,16 @@ interface ProtocolFrontOptions {
   readonly onUpgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
   /** Idle time before an HTTP/1.1 keep-alive connection is closed. */
   readonly keepAliveTimeoutMs: number;
+  /** Time an HTTP/2 connection may stay open without a single stream before it is closed. */
+  readonly h2IdleTimeoutMs?: number;
 }
+
+/**
+ * kube-apiserver's server IdleTimeout (secure_serving.go: 90 s), which Go's HTTP/2 server applies
+ * to a connection with no open stream. Pings and settings frames do not count: a client that only
+ * keeps its connection alive holds a socket, TLS state and a 25 MiB window it does not use.
+ */
+const defaultH2IdleTimeoutMs = 90_000;
 
 /** The protocol a TLS connection agreed on: `h2` only when ALPN chose it, HTTP/1.1 otherwise. */
 function wireProtocolOf(socket: Pick<TLSSocket, 'alpnProtocol'>): WireProtocol {
@@ -59,8 +69,10 @@ export class ProtocolFront {
   readonly #sessions = new Set<Http2Session>();
   readonly #open: Record<WireProtocol, number> = { h2: 0, 'http/1.1': 0 };
   readonly #accepted: Record<WireProtocol, number> = { h2: 0, 'http/1.1': 0 };
+  readonly #h2IdleTimeoutMs: number;
 
   constructor(options: ProtocolFrontOptions) {
+    this.#h2IdleTimeoutMs = options.h2IdleTimeoutMs ?? defaultH2IdleTimeoutMs;
     this.#tls = createTlsServer({
       ...options.tls,
       requestCert: true,
@@ -105,6 +117,28 @@ export class ProtocolFront {
     session.once('close', () => this.#sessions.delete(session));
     // room for every stream's window on the connection, as kube-apiserver sizes it
     session.once('localSettings', () => session.setLocalWindowSize(streamWindowBytes * maxStreamsPerConnection));
+    this.#closeWhenIdle(session);
+  }
+
+  /** Closes a session (GOAWAY, then the socket) once it has had no open stream for the idle timeout. */
+  #closeWhenIdle(session: Http2Session): void {
+    let open = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      timer = setTimeout(() => {
+        if (open === 0 && !session.closed) session.close();
+      }, this.#h2IdleTimeoutMs);
+      timer.unref();
+    };
+    session.on('stream', (stream: Http2Stream) => {
+      open++;
+      clearTimeout(timer);
+      stream.once('close', () => {
+        if (--open === 0) arm();
+      });
+    });
+    session.once('close', () => clearTimeout(timer));
+    arm();
   }
 
   async listen(port: number, host: string): Promise<number> {
