@@ -5,13 +5,16 @@
  * A suite whose file does not exist is reported as "not run: suite missing"; one that fails is
  * reported with its last error line, and the others still run.
  * `--only=scale,api` runs just those and takes the others from their saved results (marked so in
- * the report); `--report-only` only redraws the report from the saved results.
+ * the report); `--report-only` redraws the report of the last run as it was (its date, machine and
+ * results, kept in bench/results/all-run.json), e.g. after its misses were explained in
+ * bench/report/miss-explanations.md, or from each suite's saved result when there is no such run.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { renderReport, type SuiteOutcome } from './report/report.ts';
+import { parseExplanations } from './report/misses.ts';
+import { renderReport, type Machine, type SuiteOutcome } from './report/report.ts';
 import { suiteOrder } from './report/targets.ts';
 
 const quick = process.argv.includes('--quick');
@@ -104,9 +107,30 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
   });
 }
 
+/** The run a report is drawn from, kept so that `--report-only` redraws it as it was (same date, machine, results). */
+interface SavedRun {
+  date: string;
+  machine: Machine;
+  outcomes: SuiteOutcome[];
+}
+const savedRunFile = join(resultsDir, `all-run${quick ? '-quick' : ''}.json`);
+const explanationsFile = join(here, 'report', 'miss-explanations.md');
+
+/** Draws the report (read afresh each time: it may be edited while a run goes on) and its charts. */
+function drawReport(run: SavedRun): void {
+  const explanations = existsSync(explanationsFile) ? parseExplanations(readFileSync(explanationsFile, 'utf8')) : {};
+  const report = renderReport(run.outcomes, run.machine, new Date(run.date), quick, explanations);
+  for (const [name, svg] of Object.entries(report.charts))
+    writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
+  const markdown = quick
+    ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)')
+    : report.markdown;
+  writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
+}
+
 /** Written after every suite, so a run that is stopped part way still leaves a report of what ran. */
 function writeReport(outcomes: readonly SuiteOutcome[]): void {
-  const machine = {
+  const machine: Machine = {
     cores: availableParallelism(),
     memoryGiB: Math.round(totalmem() / 2 ** 30),
     cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
@@ -128,13 +152,20 @@ function writeReport(outcomes: readonly SuiteOutcome[]): void {
       status: existsSync(join(here, `${suite}.ts`)) ? 'failed' : 'missing',
       error: 'not reached yet in this run',
     }));
-  const report = renderReport([...outcomes, ...pending], machine, new Date(), quick);
-  for (const [name, svg] of Object.entries(report.charts))
-    writeFileSync(join(resultsDir, quick ? name.replace('.svg', '-quick.svg') : name), svg);
-  const markdown = quick
-    ? report.markdown.replace(/\(results\/(report-[a-z0-9-]+)\.svg\)/g, '(results/$1-quick.svg)')
-    : report.markdown;
-  writeFileSync(join(here, quick ? 'REPORT-quick.md' : 'REPORT.md'), markdown);
+  const run: SavedRun = { date: new Date().toISOString(), machine, outcomes: [...outcomes, ...pending] };
+  writeFileSync(savedRunFile, `${JSON.stringify(run, null, 2)}\n`);
+  drawReport(run);
+}
+
+// --report-only after a full run: the same run drawn again (after its explanations were written)
+if (
+  process.argv.includes('--report-only') &&
+  !process.argv.some((a) => a.startsWith('--only=')) &&
+  existsSync(savedRunFile)
+) {
+  drawReport(JSON.parse(readFileSync(savedRunFile, 'utf8')) as SavedRun);
+  process.stdout.write(`${JSON.stringify({ suite: 'all', redrawn_from: savedRunFile })}\n`);
+  process.exit(0);
 }
 
 // --only=a,b runs those suites and reuses the others' saved results; --report-only runs none

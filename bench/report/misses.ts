@@ -1,13 +1,36 @@
 /**
  * The report's account of each missed target: the measured value, why it was missed (the
- * explanation recorded in miss-explanations.ts, written from the profiles and breakdowns of the
- * run), and the profile itself where the suite captured one in the same run (scale's server).
- * Pure: outcomes in, Markdown lines out.
+ * explanation recorded in bench/report/miss-explanations.md, written from the profiles and
+ * breakdowns of the run), and the profile itself where the suite captured one in the same run
+ * (scale's server). Pure: outcomes and explanations in, Markdown lines out.
  */
-import { missExplanations } from './miss-explanations.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
 
 type Result = Record<string, unknown>;
+
+/** suite → check label → explanation (Markdown). */
+export type Explanations = Record<string, Record<string, string>>;
+
+/**
+ * Reads the explanations file: each `## <suite>: <check label>` heading starts one explanation,
+ * which runs to the next such heading; text before the first heading is the file's own preface.
+ */
+export function parseExplanations(text: string): Explanations {
+  const explanations: Explanations = {};
+  let current: { suite: string; label: string; lines: string[] } | undefined;
+  const keep = () => {
+    if (current) (explanations[current.suite] ??= {})[current.label] = current.lines.join('\n').trim();
+  };
+  for (const line of text.split('\n')) {
+    const heading = /^## ([a-z0-9-]+): (.+)$/.exec(line);
+    if (heading) {
+      keep();
+      current = { suite: heading[1]!, label: heading[2]!.trim(), lines: [] };
+    } else current?.lines.push(line);
+  }
+  keep();
+  return explanations;
+}
 
 interface Outcome {
   suite: string;
@@ -49,7 +72,7 @@ function profileLines(result: Result): string[] {
 export function missesSection(
   outcomes: readonly Outcome[],
   format: (value: number | undefined, unit: string) => string,
-  explanations: Record<string, Record<string, string>> = missExplanations,
+  explanations: Explanations,
 ): string[] {
   const bySuite = new Map(outcomes.map((o) => [o.suite, o]));
   const lines: string[] = ['## Misses, and where the time went', ''];

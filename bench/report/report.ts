@@ -5,7 +5,7 @@
  */
 import { drawChart as proxySyncChart, type ChartPoint } from '../proxy-sync/chart.ts';
 import { cdfPoints, lineChart, type ChartSeries } from './svg-chart.ts';
-import { missesSection } from './misses.ts';
+import { missesSection, type Explanations } from './misses.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
 
 type Result = Record<string, unknown>;
@@ -23,7 +23,7 @@ export interface SuiteOutcome {
   load?: number;
 }
 
-interface Machine {
+export interface Machine {
   cores: number;
   memoryGiB: number;
   cpuModel: string;
@@ -190,7 +190,13 @@ function soakSection(result: Result | undefined): string[] {
   return lines;
 }
 
-export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine, date: Date, quick: boolean): Report {
+export function renderReport(
+  outcomes: readonly SuiteOutcome[],
+  machine: Machine,
+  date: Date,
+  quick: boolean,
+  explanations: Explanations = {},
+): Report {
   const bySuite = new Map(outcomes.map((o) => [o.suite, o]));
   const charts: Record<string, string> = {};
   const lines: string[] = [];
@@ -226,7 +232,7 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
     }
   }
   lines.push('');
-  lines.push(...missesSection(outcomes, fmt));
+  lines.push(...missesSection(outcomes, fmt, explanations));
   lines.push('## Runs', '', '| suite | status | duration | load (1 min) at start |', '|---|---|---|---|');
   for (const suite of suiteOrder) {
     const outcome = bySuite.get(suite);

@@ -12,8 +12,9 @@ import { ApiMetrics, type RequestLabels } from '../../controlplane/api/metrics.t
 import { parseScrape, quantile, summarize, windowOf } from '../../bench/scale/api-latency.ts';
 import { cdfPoints, lineChart, niceMax } from '../../bench/report/svg-chart.ts';
 import { renderReport, type SuiteOutcome } from '../../bench/report/report.ts';
-import { missesSection } from '../../bench/report/misses.ts';
+import { missesSection, parseExplanations } from '../../bench/report/misses.ts';
 import { digestProfile } from '../../bench/scale/profile-summary.ts';
+import { suiteChecks } from '../../bench/report/targets.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bosun-report-test-'));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -298,7 +299,7 @@ test('each miss gets its measured value, its recorded explanation (or says it ha
   t.regex(lines, /\| 9\.5 % \| `commit storage\/sqlite\.ts:10` \| \| 12 % \| `storage\/sqlite\.ts` \|/);
   t.notRegex(lines.replace(/`[^`]*`/g, ''), /a\|b/, 'a name cannot break the table');
   t.deepEqual(
-    missesSection([{ suite: 'exec', status: 'ran', result: { ratio: 1.5 } }], (v) => String(v)),
+    missesSection([{ suite: 'exec', status: 'ran', result: { ratio: 1.5 } }], (v) => String(v), {}),
     ['## Misses, and where the time went', '', 'Every target that was measured was met.', ''],
   );
 });
@@ -329,4 +330,33 @@ test("a CPU profile's digest gives each function's and file's share of the sampl
     digest.files.map((f) => f.name),
     ['storage/sqlite.ts', 'node_modules/js-yaml/lib'],
   );
+});
+
+test('the explanations file: one entry per `## suite: label` heading, to the next heading; the preface is not one', (t) => {
+  const parsed = parseExplanations(
+    [
+      '# Why targets were missed',
+      'Preface text, not an explanation.',
+      '## scale: mutating p99, largest sqlite step',
+      '',
+      'SQLite commits: 8 % of the server.',
+      '',
+      '- a list item',
+      '## exec: `kubectl exec` p50 / raw ExecSync p50',
+      'kubectl starts in 60 ms.',
+      '### a sub-heading stays inside',
+    ].join('\n'),
+  );
+  t.deepEqual(parsed, {
+    scale: { 'mutating p99, largest sqlite step': 'SQLite commits: 8 % of the server.\n\n- a list item' },
+    exec: { '`kubectl exec` p50 / raw ExecSync p50': 'kubectl starts in 60 ms.\n### a sub-heading stays inside' },
+  });
+  // every label the file names is one the report checks: a typo would leave a miss unexplained
+  const file = readFileSync(join(import.meta.dirname, '../../bench/report/miss-explanations.md'), 'utf8');
+  for (const [suite, entries] of Object.entries(parseExplanations(file)))
+    for (const label of Object.keys(entries))
+      t.true(
+        suiteChecks[suite]?.some((check) => check.label === label) ?? false,
+        `miss-explanations.md names a check that does not exist: ${suite}: ${label}`,
+      );
 });
