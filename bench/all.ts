@@ -25,7 +25,7 @@ mkdirSync(resultsDir, { recursive: true });
  * Suites whose server runs under V8's sampling profiler, so that the report can say where a missed
  * target's time went from the same run (the sampler costs a few percent of that server's CPU).
  */
-const profiledSuites = new Set(['scale']);
+const profiledSuites = new Set(['scale', 'api']);
 /**
  * Arguments a suite gets in a full run: the soak's faults for 5 minutes instead of its own 10, which
  * still deals every kind of fault several times and keeps the whole run near an hour.

@@ -9,6 +9,7 @@
  * Custom resources (sqlite): create/get/list and watch fan-out on a CustomResourceDefinition with
  * a schema and two CEL rules, against the same operations on ConfigMaps in the same server, in
  * alternating rounds (target: at most 1.5 times the ConfigMap time). `--custom-only` runs this row alone.
+ * `--server-cpu-prof <dir>` profiles each server and puts a digest of it in the result.
  * Last line: one JSON object (sqlite numbers at top level, etcd's under "etcd").
  */
 import { parseArgs } from 'node:util';
@@ -19,6 +20,7 @@ import { refs, type ResourceRef } from '../kube/resource-ref.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { startEtcd, type EtcdProcess } from '../test/controlplane/etcd-process.ts';
 import { startServerProcess, type ServerProcess } from '../test/controlplane/server-process.ts';
+import { digestOfNewest, type ProfileDigest } from './scale/profile-summary.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -27,8 +29,13 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     backend: { type: 'string', default: 'both' },
     'custom-only': { type: 'boolean', default: false },
+    /** A folder for the server's CPU profile (one per backend); its digest goes into the result. */
+    'server-cpu-prof': { type: 'string' },
   },
 });
+const serverCpuProfDir = values['server-cpu-prof'];
+/** Where each backend's server spent its CPU during the load and the fan-out. */
+const profiles: ({ backend: string } & ProfileDigest)[] = [];
 const quick = values.quick;
 const clients = 50;
 const writesPerSecond = 500;
@@ -203,7 +210,12 @@ async function etcdBaseline(
 }
 
 async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefined) {
-  const server = await startServerProcess({ datastore: backend, ...(etcd ? { etcd } : {}) });
+  const started = Date.now();
+  const server = await startServerProcess({
+    datastore: backend,
+    ...(etcd ? { etcd } : {}),
+    ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}),
+  });
   const client = clientFor(server);
   try {
     await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } });
@@ -236,6 +248,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefi
   } finally {
     client.close();
     await server.destroy();
+    const digest = serverCpuProfDir ? digestOfNewest(serverCpuProfDir, started) : undefined;
+    if (digest) profiles.push({ backend, ...digest });
   }
 }
 
@@ -548,6 +562,7 @@ try {
     etcd_get_p50_ms: baseline.get_p50,
     quick,
     ...(results.sqlite && results.etcd ? { etcd: results.etcd } : {}),
+    ...(profiles.length > 0 ? { profiles } : {}),
   };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
 } finally {

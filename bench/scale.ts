@@ -39,7 +39,7 @@ import { joinArgs } from './scale/join-args.ts';
 import { loadDeployment } from './scale/load-deployment.ts';
 import { ProcessWatch } from './scale/process-stats.ts';
 import { Progress } from './scale/progress.ts';
-import { digestProfile, type ProfileDigest } from './scale/profile-summary.ts';
+import { digestOfNewest, type ProfileDigest } from './scale/profile-summary.ts';
 import { joinDeadline, rolloutDeadline } from './scale/step-budget.ts';
 import { MergedScraper, startThreeServers, type ThreeServers } from './scale/three-servers.ts';
 
@@ -452,17 +452,10 @@ for (const [i, backend] of backends.entries()) {
     progress.note(`[${backend}] stopped: ${message}`);
   }
   if (serverCpuProfDir) {
-    // the server writes its profile as it exits: the newest one written since this backend started
-    const written = readdirSync(serverCpuProfDir)
-      .filter((name) => name.endsWith('.cpuprofile'))
-      .map((name) => join(serverCpuProfDir, name))
-      .filter((file) => statSync(file).mtimeMs >= backendStarted)
-      .sort((a, b) => statSync(b).size - statSync(a).size);
-    try {
-      if (written[0]) profiles.push({ backend, ...digestProfile(written[0]) });
-    } catch (err) {
-      progress.note(`[${backend}] profile not read: ${(err as Error).message.split('\n')[0]}`);
-    }
+    const digest = digestOfNewest(serverCpuProfDir, backendStarted, (message) =>
+      progress.note(`[${backend}] profile not read: ${message}`),
+    );
+    if (digest) profiles.push({ backend, ...digest });
   }
 }
 

@@ -3,8 +3,8 @@
  * prints self time by function and by file (the server's profile from `npm run bench -- scale
  * --server-cpu-prof <dir>`), largest first, with each one's share of the sampled time.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 interface ProfileNode {
@@ -95,6 +95,29 @@ export function digestProfile(file: string, top = 12): ProfileDigest {
     functions: share(functions),
     files: share(files),
   };
+}
+
+/**
+ * The digest of the largest profile written into `dir` since `since` (ms): a server writes its
+ * profile as it exits, one file per process. Undefined when there is none or it cannot be read.
+ */
+export function digestOfNewest(
+  dir: string,
+  since: number,
+  onError?: (message: string) => void,
+): ProfileDigest | undefined {
+  const written = readdirSync(dir)
+    .filter((name) => name.endsWith('.cpuprofile'))
+    .map((name) => join(dir, name))
+    .filter((file) => statSync(file).mtimeMs >= since)
+    .sort((a, b) => statSync(b).size - statSync(a).size);
+  if (written[0] === undefined) return undefined;
+  try {
+    return digestProfile(written[0]);
+  } catch (err) {
+    onError?.((err as Error).message.split('\n')[0] ?? '');
+    return undefined;
+  }
 }
 
 if (import.meta.main) {
