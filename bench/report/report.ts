@@ -162,6 +162,24 @@ interface SoakKind {
   max_ms?: number;
 }
 
+/** What each package the agent loads costs in memory, each loaded alone (agent-footprint). */
+function dependencySection(footprint: Result | undefined): string[] {
+  const costs = footprint?.dependency_cost_mib as Record<string, { rssMiB?: number; heapMiB?: number }> | undefined;
+  if (costs === undefined || Object.keys(costs).length === 0) return [];
+  const lines = [
+    '## Agent memory by package',
+    '',
+    "Each loaded alone into a fresh Node with the agent's flags, after two full collections; the last row is the agent with everything it loads at start.",
+    '',
+    '| package | RSS MiB | heap MiB |',
+    '|---|---|---|',
+  ];
+  for (const [name, cost] of Object.entries(costs))
+    lines.push(`| \`${name}\` | ${cost.rssMiB ?? '—'} | ${cost.heapMiB ?? '—'} |`);
+  lines.push('');
+  return lines;
+}
+
 /** Recovery per fault kind, RSS before and after, and what the soak found (empty when it ran clean). */
 function soakSection(result: Result | undefined): string[] {
   const byKind = result?.by_kind as Record<string, SoakKind> | undefined;
@@ -302,6 +320,7 @@ export function renderReport(
       if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
     lines.push('');
   }
+  lines.push(...dependencySection(footprint));
   lines.push(...soakSection(bySuite.get('soak')?.result));
   lines.push('Raw results: `bench/results/<suite>.json`.', '');
   return { markdown: `${lines.join('\n')}\n`, charts };

@@ -199,6 +199,11 @@ test('the report marks each target pass or miss, names missing suites, and links
       },
     },
     { suite: 'api', status: 'failed', error: 'exit 1: etcd did not start' },
+    {
+      suite: 'agent-footprint',
+      status: 'ran',
+      result: { idle_rss_mib: 70, dependency_cost_mib: { '@grpc/grpc-js': { rssMiB: 6.5, heapMiB: 3.1 } } },
+    },
   ];
   const report = renderReport(
     outcomes,
@@ -251,7 +256,7 @@ test('the report marks each target pass or miss, names missing suites, and links
     'report-server-rss-vs-pods.svg',
   ]);
   for (const name of Object.keys(report.charts)) t.true(md.includes(`](results/${name})`), `${name} is linked`);
-  t.regex(md, /No chart: agent-footprint did not run/);
+  t.regex(md, /## Agent memory by package[^#]*\| `@grpc\/grpc-js` \| 6\.5 \| 3\.1 \|/);
   for (const [name, svg] of Object.entries(report.charts)) t.true(render(svg, name).length > 5_000, `${name} renders`);
 });
 
