@@ -50,6 +50,11 @@ interface Http2Request {
 /** client-go's HTTP/2 health check: a ping after 30 s read-idle, the connection gone without an answer in 15 s. */
 const readIdleMs = 30_000;
 const pingTimeoutMs = 15_000;
+/**
+ * New connections one stream may wait through while others fill them: the n-th of many waiters
+ * needs about n / 100; 100 of them is 10,000 streams to one server from one client.
+ */
+const maxConnectAttempts = 100;
 
 /**
  * Whether a stream that ended without an answer may be sent again on a new session: the server
@@ -100,11 +105,15 @@ class SharedSession {
       if (this.#http1Only) return undefined;
       const free = this.#sessions.find((session) => this.#held(session) < this.#limit(session));
       if (free) return this.#hold(free);
+      // Never a stream past a session's limit: Node queues it inside the session until one of the
+      // session's streams ends, and watches never end, so it (and a request behind it) would wait
+      // for good. Many waiters share each new connection; the ones it cannot take wait for the next.
+      if (attempt >= maxConnectAttempts)
+        throw new ApiError('ServiceUnavailable', `${this.#identity.server} has no room for another stream`);
       this.#connecting ??= this.#connect().finally(() => (this.#connecting = undefined));
       const fresh = await this.#connecting;
       if (fresh === undefined) return undefined;
-      // filled by others meanwhile: look again, but do not open connections without end
-      if (this.#held(fresh) < this.#limit(fresh) || attempt >= 2) return this.#hold(fresh);
+      if (this.#held(fresh) < this.#limit(fresh)) return this.#hold(fresh);
     }
   }
 

@@ -241,3 +241,31 @@ test.serial(
     t.is(relay.connections(), 2);
   },
 );
+
+test.serial(
+  'hundreds of watches opened at once: as many connections as they need, none queued past the limit, all ended by abort',
+  async (t) => {
+    const relay = await countingRelay(t);
+    const client = new KubeClient(ownAdmin('h2-watch-crowd', relay.url));
+    t.teardown(() => client.close());
+    const ns = await namespace(client, 'h2-watch-crowd');
+    const stop = new AbortController();
+    t.teardown(() => stop.abort());
+    // 500 at once: a stream asked for beyond a connection's limit would wait in it for a watch to end
+    const watches = Array.from({ length: 500 }, () =>
+      client.watch(refs.configmaps, { namespace: ns, signal: stop.signal }),
+    );
+    const first = watches.map(async (events) => (await events.next()).value?.type);
+    await client.create(refs.configmaps, configMap('seen-by-the-crowd', ns));
+    t.deepEqual(await Promise.all(first), Array(500).fill('ADDED'));
+    t.is((await client.get(refs.configmaps, 'seen-by-the-crowd', ns)).metadata.name, 'seen-by-the-crowd');
+    // five full of watches, and one for the create and the get
+    t.is(relay.connections(), 6);
+    stop.abort();
+    const ended = Promise.all(watches.map(async (events) => (await events.next()).done));
+    const deadline = new Promise((_, reject) =>
+      setTimeout(() => reject(new Error('watches still open 5 s after abort')), 5_000),
+    );
+    t.deepEqual(await Promise.race([ended, deadline]), Array(500).fill(true));
+  },
+);
