@@ -96,6 +96,7 @@ export class PodManager {
       return;
     }
     this.#admitted.set(uid, pod);
+    this.#deps.log.debug({ pod: podKey(pod) }, 'pod worker started');
     const worker = new PodWorker(pod, {
       ...this.#deps,
       onStatus: (p, status) => this.statuses.set(p, status),
