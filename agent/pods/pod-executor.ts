@@ -161,6 +161,7 @@ export class PodExecutor {
       // once asked for: the set-up's file work must not hold up the sandbox, the longest step
       this.#setUpVolumesMeanwhile(pod);
       await sandboxMade;
+      this.#deps.log.debug({ pod: podKey(pod), attempt }, 'pod sandbox ready');
     } catch (err) {
       const leftovers = await runtime.listPodSandbox({ labelSelector: config.labels! }).catch(() => []);
       for (const sandbox of leftovers) {
@@ -222,6 +223,7 @@ export class PodExecutor {
       );
     const sandbox = currentSandbox(observed);
     if (sandbox === undefined) throw new ContainerStartError('CreateContainerError', 'the pod has no sandbox');
+    this.#deps.log.debug({ pod: podKey(pod), container: c.spec.name }, 'container starting');
     const sandboxConfig = buildSandboxConfig(pod, sandbox.attempt, settings);
     const events = this.#deps.events;
     const imageName = c.spec.image ?? '';
@@ -283,6 +285,7 @@ export class PodExecutor {
       throw new ContainerStartError('RunContainerError', (err as Error).message);
     }
     events?.started(pod, c.spec.name);
+    this.#deps.log.debug({ pod: podKey(pod), container: c.spec.name }, 'container started');
     const postStart = c.spec.lifecycle?.postStart;
     if (postStart !== undefined) {
       const grace = terminationGraceSecondsOf(pod);

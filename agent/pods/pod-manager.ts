@@ -38,6 +38,10 @@ export class PodManager {
   readonly #rejected = new Set<string>();
   /** UIDs that have sandboxes in the runtime: running pods are never admitted again. */
   #adopted = new Set<string>();
+  /** loadAdopted() listed the runtime: a pod not adopted and never given a worker has nothing there. */
+  #adoptedLoaded = false;
+  /** UIDs whose worker went away without removing everything of its pod from the runtime. */
+  readonly #leftBehind = new Set<string>();
   #closed = false;
   readonly statuses: StatusWriter;
 
@@ -58,6 +62,7 @@ export class PodManager {
   async loadAdopted(): Promise<void> {
     const sandboxes = await this.#deps.runtime.listPodSandbox({ labelSelector: managedSelector });
     this.#adopted = new Set(sandboxes.map((s) => s.labels[criLabel.podUid] ?? '').filter((uid) => uid !== ''));
+    this.#adoptedLoaded = true;
   }
 
   #admit(pod: Pod): Admission {
@@ -96,8 +101,13 @@ export class PodManager {
       return;
     }
     this.#admitted.set(uid, pod);
+    this.#deps.log.debug({ pod: podKey(pod) }, 'pod worker started');
+    // what the runtime held at start is known, and since then each pod's sandboxes were made by its
+    // worker and removed by it: a pod with neither has nothing there
+    const newToRuntime = this.#adoptedLoaded && !this.#adopted.has(uid) && !this.#leftBehind.has(uid);
     const worker = new PodWorker(pod, {
       ...this.#deps,
+      newToRuntime,
       onStatus: (p, status) => this.statuses.set(p, status),
       onTerminated: (p) => void this.#letGo(p),
     });
@@ -113,7 +123,11 @@ export class PodManager {
     this.#admitted.delete(uid);
     this.#rejected.delete(uid);
     if (worker === undefined) return;
-    await worker.remove();
+    try {
+      await worker.remove();
+    } finally {
+      if (worker.phase !== 'removed') this.#leftBehind.add(uid);
+    }
     this.#workers.delete(uid);
   }
 

@@ -54,6 +54,12 @@ export interface PodWorkerDeps extends ExecutorDeps {
   log: Logger;
   /** When the agent process started (probe jitter after a restart). */
   agentStartedAt: number;
+  /**
+   * The runtime is known to hold nothing of this pod yet (new to the node since the agent listed
+   * what runs): its first sync starts from an empty observation instead of listing, as the
+   * kubelet's first sync of a new pod takes its status from the cache without a runtime call.
+   */
+  newToRuntime?: boolean;
   /** How often a pod is synced with nothing else happening (ms). Default 1000. */
   resyncMs?: number;
   random?: () => number;
@@ -82,6 +88,8 @@ export class PodWorker {
   #pod: Pod;
   #phase: PodWorkerPhase = 'running';
   #observed: ObservedPod = { sandboxes: [], containers: [] };
+  /** The next sync may skip observing the runtime: it holds nothing of the pod yet. */
+  #knownEmpty: boolean;
   #status: PodStatus | undefined;
   #reported: string | undefined;
   /** Backoffs, the free sandbox attempt, and a stop the node asked for: what results left behind. */
@@ -100,6 +108,7 @@ export class PodWorker {
     this.uid = pod.metadata.uid ?? '';
     this.#pod = pod;
     this.#deps = deps;
+    this.#knownEmpty = deps.newToRuntime === true;
     this.#observer = new RuntimeObserver(deps.runtime);
     this.#executor = new PodExecutor(deps);
     this.#probes = new ProbeManager({
@@ -284,7 +293,9 @@ export class PodWorker {
     const memory = this.#memory;
     const pod = podToSync(this.#pod, memory);
     const now = this.#deps.clock.now();
-    this.#observed = await this.#observer.observe(this.uid);
+    // only the first sync of a pod new to the node: everything after it was asked of the runtime
+    this.#observed = this.#knownEmpty ? { sandboxes: [], containers: [] } : await this.#observer.observe(this.uid);
+    this.#knownEmpty = false;
     this.#probes.reconcile(pod, this.#observed, (name, id) =>
       lastReportedReady(this.#pod, this.#deps.settings.runtimeName, name, id),
     );

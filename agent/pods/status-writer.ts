@@ -149,6 +149,7 @@ export class StatusWriter {
       try {
         await this.#api.writeStatus(slot.pod, slot.status);
         this.writes += 1;
+        this.#log.debug({ pod: podKey(slot.pod), phase: slot.status.phase }, 'pod status written');
         slot.writtenVersion = version;
         slot.retryMs = firstRetryMs;
         // the API's copy seen so far predates this write: compare again once its echo arrives

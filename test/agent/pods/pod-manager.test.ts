@@ -205,3 +205,42 @@ test('pod manager: garbage collection removes only bosun sandboxes of pods that 
   );
   manager.close();
 });
+
+/** The runtime calls made since `from`, by method name. */
+const methodsSince = (h: Harness, from: number) => h.runtime.calls.slice(from).map((call) => call.method);
+
+test('pod manager: a pod new to the node has its sandbox asked for at once, with no listing first', async (t) => {
+  const { h, api, manager } = setup();
+  await manager.loadAdopted();
+  const from = h.runtime.calls.length;
+  manager.upsert(pod());
+  await settle(h, manager);
+  const methods = methodsSince(h, from);
+  t.is(methods[0], 'runPodSandbox', `calls: ${methods.join(', ')}`);
+  // the status still comes from what the runtime shows once the container started
+  t.true(methods.lastIndexOf('listContainers') > methods.indexOf('startContainer'));
+  t.is(api.written.at(-1)?.status.phase, 'Running');
+  manager.close();
+});
+
+test('pod manager: a pod the runtime may hold something of is observed before anything is made', async (t) => {
+  // one that ran before the agent started (adopted), and one before the agent listed nothing at all
+  const before = setup();
+  const earlier = new PodManager({ ...before.h.deps(), api: new FakePodApi() });
+  earlier.upsert(pod({}, 'adopted'));
+  for (const worker of earlier.workers.values()) await worker.idle();
+  earlier.close();
+  await before.manager.loadAdopted();
+  const fresh = setup();
+  for (const [{ h, manager }, name] of [
+    [before, 'adopted'],
+    [fresh, 'web'],
+  ] as const) {
+    const from = h.runtime.calls.length;
+    manager.upsert(pod({}, name));
+    await settle(h, manager);
+    t.true(['listPodSandbox', 'listContainers'].includes(methodsSince(h, from)[0] ?? ''), name);
+    manager.close();
+  }
+  t.is((await before.h.runtime.listPodSandbox()).length, 1, 'the adopted pod runs in the sandbox it had');
+});
