@@ -130,6 +130,13 @@ interface PortRender {
   bucket: string | undefined;
   /** this port's rules in its /20 chain */
   clusterRules: string[];
+  /**
+   * The same as `add rule` lines, and the port's elements as `key : value` items per map, each
+   * joined once here: a full sync copies these flat strings for every unchanged port instead of
+   * building and flattening 100,000 small strings again (half of a full render's time).
+   */
+  clusterText: string;
+  elementItems: ReadonlyMap<string, string>;
   /** the /20's endpoint map that the cluster IP's rule picks from, when it uses one */
   endpointMap: string | undefined;
   /** the port's own chains (external entry) -> rules */
@@ -321,7 +328,21 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
   const sets = new Map<string, number>();
   if (port.affinitySeconds > 0) for (const e of balanced) sets.set(affinitySet(port, e), port.affinitySeconds);
   const hairpin = [...new Set(balanced.filter((e) => e.local).map((e) => e.ip))].sort();
-  return { port, settings, bucket, clusterRules, endpointMap: endpointMapName, chains, sets, elements, hairpin };
+  const clusterText =
+    bucket === undefined ? '' : clusterRules.map((r) => `add rule ${table} ${bucket} ${r}`).join('\n');
+  return {
+    port,
+    settings,
+    bucket,
+    clusterRules,
+    clusterText,
+    elementItems: elementItemsByMap(elements),
+    endpointMap: endpointMapName,
+    chains,
+    sets,
+    elements,
+    hairpin,
+  };
 }
 
 /** Chains, rules and maps that every sync has, whatever the services. */
@@ -398,15 +419,38 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
   return a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
 }
 
-/** Elements grouped into one command per map (far less text for nft to parse than one each). */
-function writeElements(out: string[], verb: 'add' | 'delete', elements: readonly Element[]): void {
+function groupByMap(elements: readonly Element[], item: (e: Element) => string): Map<string, string[]> {
   const byMap = new Map<string, string[]>();
   for (const e of elements) {
     let list = byMap.get(e.map);
     if (list === undefined) byMap.set(e.map, (list = []));
-    list.push(verb === 'add' ? `${e.key} : ${e.verdict}` : e.key);
+    list.push(item(e));
   }
+  return byMap;
+}
+
+const addItem = (e: Element) => `${e.key} : ${e.verdict}`;
+
+function elementItemsByMap(elements: readonly Element[]): Map<string, string> {
+  return new Map([...groupByMap(elements, addItem)].map(([map, items]) => [map, items.join(', ')]));
+}
+
+/** Elements grouped into one command per map (far less text for nft to parse than one each). */
+function writeElements(out: string[], verb: 'add' | 'delete', elements: readonly Element[]): void {
+  const byMap = groupByMap(elements, verb === 'add' ? addItem : (e) => e.key);
   for (const [map, items] of byMap) out.push(`${verb} element ${table} ${map} { ${items.join(', ')} }`);
+}
+
+/** A full render's elements: every port's items, already joined per port, in one command per map. */
+function writeAllElements(out: string[], renders: readonly PortRender[]): void {
+  const byMap = new Map<string, string[]>();
+  for (const r of renders)
+    for (const [map, items] of r.elementItems) {
+      let list = byMap.get(map);
+      if (list === undefined) byMap.set(map, (list = []));
+      list.push(items);
+    }
+  for (const [map, chunks] of byMap) out.push(`add element ${table} ${map} { ${chunks.join(', ')} }`);
 }
 
 function writeHairpin(out: string[], verb: 'add' | 'delete', ips: readonly string[]): void {
@@ -493,13 +537,13 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   let ruleCount = 0;
   for (const [chain, rules] of fixed) ruleCount += addRules(out, chain, rules);
   for (const r of renders) for (const [chain, rules] of r.chains) ruleCount += addRules(out, chain, rules);
-  for (const [bucket, keys] of bucketKeys)
-    for (const key of keys) ruleCount += addRules(out, bucket, ports.get(key)!.clusterRules);
-  writeElements(
-    out,
-    'add',
-    renders.flatMap((r) => r.elements),
-  );
+  for (const keys of bucketKeys.values())
+    for (const key of keys) {
+      const r = ports.get(key)!;
+      if (r.clusterRules.length > 0) out.push(r.clusterText);
+      ruleCount += r.clusterRules.length;
+    }
+  writeAllElements(out, renders);
   writeHairpin(out, 'add', [...hairpin.entries()].map(([ip]) => ip).sort());
   // What the table held and no longer needs; emptied by the flush above.
   if (memory.matchesKernel) {
