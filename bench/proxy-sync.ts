@@ -111,6 +111,17 @@ function sliceFor(name: string, i: number, generation: number): EndpointSlice {
   };
 }
 
+/**
+ * Where each partial sync's time goes: the apply tool's run (wall and its own CPU), this
+ * process's CPU (render, bookkeeping, spawning), and the transaction's size.
+ */
+interface PartialSplit {
+  applyMs: number[];
+  applyCpuMs: number[];
+  ownCpuMs: number[];
+  payloadBytes: number[];
+}
+
 /** What differs between the modes measured: the tool that applies, the render, the canary. */
 interface ModeDriver {
   mode: 'iptables' | 'nftables';
@@ -224,7 +235,7 @@ async function measureSize(
   rounds: number,
   keepForPartial: boolean,
   driver: ModeDriver,
-): Promise<{ result: SizeResult; partial?: number[]; partialCpu?: number[] }> {
+): Promise<{ result: SizeResult; partial?: number[]; partialCpu?: number[]; partialSplit?: PartialSplit }> {
   const { services, slices } = objects(count);
   const tag = driver.mode === 'iptables' ? '' : 'n';
   const proxyNs = await lab.namespace(`s${tag}${count}`);
@@ -292,6 +303,7 @@ async function measureSize(
   if (!keepForPartial) return { result };
   const partial: number[] = [];
   const partialCpu: number[] = [];
+  const split: PartialSplit = { applyMs: [], applyCpuMs: [], ownCpuMs: [], payloadBytes: [] };
   for (let c = 0; c < partialChanges; c++) {
     const i = Math.floor((c * 7919) % count);
     proxy.onEndpointSliceUpdate(slices[i], sliceFor(`svc-${i}`, i, c + 1));
@@ -301,8 +313,12 @@ async function measureSize(
     if (!r.ok || r.full) throw new Error(`change ${c} was not a good partial sync: ${r.error ?? 'full'}`);
     partial.push(r.totalMs);
     partialCpu.push(ownCpu + runner.lastRestoreCpuMs);
+    split.applyMs.push(r.restoreMs);
+    split.applyCpuMs.push(runner.lastRestoreCpuMs);
+    split.ownCpuMs.push(ownCpu);
+    split.payloadBytes.push(r.payloadBytes);
   }
-  return { result, partial, partialCpu };
+  return { result, partial, partialCpu, partialSplit: split };
 }
 
 /** Child mode: RSS growth of a fresh process from nothing to `count` services programmed. */
@@ -343,13 +359,26 @@ async function measureMode(lab: Lab, sizes: readonly number[], quick: boolean, d
   const results: SizeResult[] = [];
   let partial: number[] = [];
   let partialCpu: number[] = [];
+  let partialSplit: PartialSplit | undefined;
   for (const size of sizes) {
     const m = await measureSize(lab, size, quick ? 2 : 3, size === sizes.at(-1), driver);
     results.push(m.result);
     if (m.partial) partial = m.partial;
     if (m.partialCpu) partialCpu = m.partialCpu;
+    if (m.partialSplit) partialSplit = m.partialSplit;
   }
-  return { results, partial, partialCpu };
+  return { results, partial, partialCpu, partialSplit };
+}
+
+/** p50/p99 of each part of a partial sync: the tool's run and CPU, ours, the transaction size. */
+function partialBreakdown(split: PartialSplit) {
+  const both = (values: readonly number[]) => [round(percentile(values, 50)), round(percentile(values, 99))];
+  return {
+    partial_apply_ms_p50_p99: both(split.applyMs),
+    partial_apply_cpu_ms_p50_p99: both(split.applyCpuMs),
+    partial_own_cpu_ms_p50_p99: both(split.ownCpuMs),
+    partial_payload_bytes_p50_p99: both(split.payloadBytes),
+  };
 }
 
 function nftVersion(): string {
@@ -411,7 +440,9 @@ async function main(): Promise<void> {
               partial_p99_ms: round(percentile(nftables.partial, 99)),
               partial_cpu_p50_ms: round(percentile(nftables.partialCpu, 50)),
               partial_cpu_p99_ms: round(percentile(nftables.partialCpu, 99)),
+              ...(nftables.partialSplit === undefined ? {} : partialBreakdown(nftables.partialSplit)),
               details: nftables.results,
+              partial_ms: nftables.partial.map(round),
             },
     };
     const dir = join(import.meta.dirname, 'results');

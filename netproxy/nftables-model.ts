@@ -152,6 +152,7 @@ export class NftModel {
         s.verdicts?.clear();
         return;
       }
+      case 'delete map':
       case 'delete set': {
         this.#set(t, name, n);
         for (const [chain, c] of t.chains)

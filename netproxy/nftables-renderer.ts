@@ -8,8 +8,13 @@
  * in verdict maps keyed on `ip daddr . meta l4proto . th dport` (cluster, external and
  * load-balancer IPs) and `meta l4proto . th dport` (node ports), and goes to a chain that holds
  * the port's balancing rules:
- *   cluster-ips-<a.b.c.0/20>  the cluster IPs of one /20: each port's rules match its address,
- *                             protocol and port, balance over its endpoints and DNAT (balance())
+ *   cluster-ips-<a.b.c.0/20>  the cluster IPs of one /20: each port's rule matches its address,
+ *                             protocol and port and DNATs to an endpoint that numgen picks from
+ *                             the /20's map `endpoints-<proto>-<a.b.c.0/20>`, so replacing a pod
+ *                             changes two map elements and no rule: a transaction that adds a
+ *                             rule or a goto element makes the kernel validate every rule of the
+ *                             table (30 ms of system time at 10,000 services), one of plain
+ *                             elements does not. ClientIP ports balance with rules (balance()).
  *   external-<hash>-…         a port's entry for node ports, external and load-balancer IPs
  * Cluster IPs share a chain per /20 instead of one chain each, because nft reads every chain of
  * the table from the kernel before any transaction that adds a rule: at 10,000 services that
@@ -34,6 +39,7 @@ import {
   internalTargets,
   trafficTargets,
   type Endpoint,
+  type Protocol,
   type ServicePortState,
 } from './service-port.ts';
 
@@ -76,6 +82,24 @@ const nftMaps = {
 } as const;
 type MapName = (typeof nftMaps)[keyof typeof nftMaps];
 
+/**
+ * Endpoints of one /20's cluster IPs and one protocol, by `ip daddr . <proto> dport . numgen`.
+ * A map per /20 rather than one for all: the kernel's cost of binding a rule to a map grows with
+ * the rules already bound to it (one shared map made a full load quadratic), and a /20 holds a
+ * few dozen ports. One protocol per map: with `th dport` in the key, nft 1.0.6 cannot read such
+ * rules back from the kernel ("conflicting protocols specified: tcp vs. th") and refuses every
+ * later transaction that flushes a chain.
+ */
+function endpointMap(clusterIP: string, proto: Protocol): string {
+  return `endpoints-${proto}-${bucketOf(clusterIP)}`;
+}
+
+/** The numgen's modulus here only gives the key its type; each rule has its own. */
+function endpointMapType(name: string): string {
+  const proto = name.split('-')[1];
+  return `typeof ip daddr . ${proto} dport . numgen random mod 2 : ip daddr . ${proto} dport`;
+}
+
 /** A one-element set whose element a flush or a deleted table takes with it (checked cheaply). */
 export const canarySet = 'canary';
 export const canaryElement = '127.0.0.1';
@@ -84,15 +108,15 @@ export const canaryElement = '127.0.0.1';
 const hairpinSet = 'hairpin';
 
 const mapTypes: Record<MapName, string> = {
-  [nftMaps.serviceIPs]: 'ipv4_addr . inet_proto . inet_service : verdict',
-  [nftMaps.serviceNodePorts]: 'inet_proto . inet_service : verdict',
-  [nftMaps.noEndpointServices]: 'ipv4_addr . inet_proto . inet_service : verdict',
-  [nftMaps.noEndpointNodePorts]: 'inet_proto . inet_service : verdict',
+  [nftMaps.serviceIPs]: 'type ipv4_addr . inet_proto . inet_service : verdict',
+  [nftMaps.serviceNodePorts]: 'type inet_proto . inet_service : verdict',
+  [nftMaps.noEndpointServices]: 'type ipv4_addr . inet_proto . inet_service : verdict',
+  [nftMaps.noEndpointNodePorts]: 'type inet_proto . inet_service : verdict',
 };
 
-/** One verdict-map element a port owns. */
+/** One map element a port owns: a verdict, or an endpoint (`ip . port`) in an endpoint map. */
 interface Element {
-  map: MapName;
+  map: string;
   key: string;
   verdict: string;
 }
@@ -106,6 +130,15 @@ interface PortRender {
   bucket: string | undefined;
   /** this port's rules in its /20 chain */
   clusterRules: string[];
+  /**
+   * The same as `add rule` lines, and the port's elements as `key : value` items per map, each
+   * joined once here: a full sync copies these flat strings for every unchanged port instead of
+   * building and flattening 100,000 small strings again (half of a full render's time).
+   */
+  clusterText: string;
+  elementItems: ReadonlyMap<string, string>;
+  /** the /20's endpoint map that the cluster IP's rule picks from, when it uses one */
+  endpointMap: string | undefined;
   /** the port's own chains (external entry) -> rules */
   chains: Map<string, string[]>;
   /** affinity set name -> timeout in seconds */
@@ -125,6 +158,8 @@ export interface NftMemory {
   readonly hairpin: LayeredMap<string, number>;
   /** /20 chain -> the keys of the ports in it, sorted */
   readonly buckets: LayeredMap<string, readonly string[]>;
+  /** How many ports pick from each endpoint map: the map goes with the last one. */
+  readonly endpointMaps: LayeredMap<string, number>;
 }
 
 export const emptyNftMemory: NftMemory = {
@@ -132,6 +167,7 @@ export const emptyNftMemory: NftMemory = {
   matchesKernel: false,
   hairpin: LayeredMap.empty(),
   buckets: LayeredMap.empty(),
+  endpointMaps: LayeredMap.empty(),
 };
 
 interface NftRenderRequest {
@@ -166,11 +202,13 @@ function readablePort(p: ServicePortState): string {
   return `${p.service}/${p.protocol}/${p.portName === '' ? `p${p.port}` : p.portName}`;
 }
 
-/** The chain of a cluster IP's /20 ("10.96.48.0/20"). */
-function bucketChain(ip: string): string {
+/** A cluster IP's /20 ("10.96.48.0/20"). */
+function bucketOf(ip: string): string {
   const [a, b, c] = ip.split('.');
-  return `cluster-ips-${a}.${b}.${Number(c) & 0xf0}.0/20`;
+  return `${a}.${b}.${Number(c) & 0xf0}.0/20`;
 }
+/** The chain of a cluster IP's /20. */
+const bucketChain = (ip: string) => `cluster-ips-${bucketOf(ip)}`;
 const externalChain = (p: ServicePortState) => chainName('external', p.key, readablePort(p));
 /** loadBalancerSourceRanges: the listed clients go on to the external chain, the others are dropped. */
 const firewallChain = (p: ServicePortState) => chainName('firewall', p.key, readablePort(p));
@@ -214,15 +252,28 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
   const balanced: Endpoint[] = [];
   let bucket: string | undefined;
   const clusterRules: string[] = [];
+  let endpointMapName: string | undefined;
 
   if (port.clusterIP !== undefined) {
     const key = `${port.clusterIP} . ${proto} . ${port.port}`;
     if (internal.length > 0) {
       bucket = bucketChain(port.clusterIP);
-      const match = `ip daddr ${port.clusterIP} meta l4proto ${proto} th dport ${port.port} `;
+      const match = `ip daddr ${port.clusterIP} ${proto} dport ${port.port} `;
       if (config.clusterCIDR !== undefined)
         clusterRules.push(`${match}ip saddr != ${config.clusterCIDR} jump ${nftChains.markMasq}`);
-      balance(clusterRules, match, port, internal);
+      if (port.affinitySeconds > 0) balance(clusterRules, match, port, internal);
+      else {
+        // One rule picks the endpoint from a map: replacing a pod (same count) changes elements
+        // only, and a transaction without rules skips the kernel's walk of every rule.
+        const map = endpointMap(port.clusterIP, proto);
+        endpointMapName = map;
+        clusterRules.push(
+          `${match}dnat ip addr . port to ip daddr . ${proto} dport . numgen random mod ${internal.length} map @${map}`,
+        );
+        internal.forEach((e, i) =>
+          elements.push({ map, key: `${port.clusterIP} . ${port.port} . ${i}`, verdict: `${e.ip} . ${e.port}` }),
+        );
+      }
       balanced.push(...internal);
       elements.push({ map: nftMaps.serviceIPs, key, verdict: `goto ${bucket}` });
     } else {
@@ -277,7 +328,21 @@ function renderPort(port: ServicePortState, config: ProxyConfig, settings: strin
   const sets = new Map<string, number>();
   if (port.affinitySeconds > 0) for (const e of balanced) sets.set(affinitySet(port, e), port.affinitySeconds);
   const hairpin = [...new Set(balanced.filter((e) => e.local).map((e) => e.ip))].sort();
-  return { port, settings, bucket, clusterRules, chains, sets, elements, hairpin };
+  const clusterText =
+    bucket === undefined ? '' : clusterRules.map((r) => `add rule ${table} ${bucket} ${r}`).join('\n');
+  return {
+    port,
+    settings,
+    bucket,
+    clusterRules,
+    clusterText,
+    elementItems: elementItemsByMap(elements),
+    endpointMap: endpointMapName,
+    chains,
+    sets,
+    elements,
+    hairpin,
+  };
 }
 
 /** Chains, rules and maps that every sync has, whatever the services. */
@@ -339,6 +404,12 @@ function declareSet(out: string[], name: string, seconds: number): void {
   out.push(`add set ${table} ${name} { type ipv4_addr ; flags dynamic,timeout ; timeout ${seconds}s ; }`);
 }
 
+/** `flush`: the map may hold elements of an earlier sync. */
+function declareEndpointMap(out: string[], name: string, flush: boolean): void {
+  out.push(`add map ${table} ${name} { ${endpointMapType(name)} ; }`);
+  if (flush) out.push(`flush map ${table} ${name}`);
+}
+
 function addRules(out: string[], chain: string, rules: readonly string[]): number {
   for (const r of rules) out.push(`add rule ${table} ${chain} ${r}`);
   return rules.length;
@@ -348,15 +419,38 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
   return a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
 }
 
-/** Elements grouped into one command per map (far less text for nft to parse than one each). */
-function writeElements(out: string[], verb: 'add' | 'delete', elements: readonly Element[]): void {
-  const byMap = new Map<MapName, string[]>();
+function groupByMap(elements: readonly Element[], item: (e: Element) => string): Map<string, string[]> {
+  const byMap = new Map<string, string[]>();
   for (const e of elements) {
     let list = byMap.get(e.map);
     if (list === undefined) byMap.set(e.map, (list = []));
-    list.push(verb === 'add' ? `${e.key} : ${e.verdict}` : e.key);
+    list.push(item(e));
   }
+  return byMap;
+}
+
+const addItem = (e: Element) => `${e.key} : ${e.verdict}`;
+
+function elementItemsByMap(elements: readonly Element[]): Map<string, string> {
+  return new Map([...groupByMap(elements, addItem)].map(([map, items]) => [map, items.join(', ')]));
+}
+
+/** Elements grouped into one command per map (far less text for nft to parse than one each). */
+function writeElements(out: string[], verb: 'add' | 'delete', elements: readonly Element[]): void {
+  const byMap = groupByMap(elements, verb === 'add' ? addItem : (e) => e.key);
   for (const [map, items] of byMap) out.push(`${verb} element ${table} ${map} { ${items.join(', ')} }`);
+}
+
+/** A full render's elements: every port's items, already joined per port, in one command per map. */
+function writeAllElements(out: string[], renders: readonly PortRender[]): void {
+  const byMap = new Map<string, string[]>();
+  for (const r of renders)
+    for (const [map, items] of r.elementItems) {
+      let list = byMap.get(map);
+      if (list === undefined) byMap.set(map, (list = []));
+      list.push(items);
+    }
+  for (const [map, chunks] of byMap) out.push(`add element ${table} ${map} { ${chunks.join(', ')} }`);
 }
 
 function writeHairpin(out: string[], verb: 'add' | 'delete', ips: readonly string[]): void {
@@ -393,7 +487,7 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   if (!memory.matchesKernel) out.push(`delete table ${table}`, `add table ${table}`);
   out.push(`flush table ${table}`);
   for (const [name, type] of Object.entries(mapTypes))
-    out.push(`add map ${table} ${name} { type ${type} ; }`, `flush map ${table} ${name}`);
+    out.push(`add map ${table} ${name} { ${type} ; }`, `flush map ${table} ${name}`);
   out.push(`add set ${table} ${hairpinSet} { type ipv4_addr . ipv4_addr ; }`, `flush set ${table} ${hairpinSet}`);
   out.push(
     `add set ${table} ${canarySet} { type ipv4_addr ; }`,
@@ -404,6 +498,7 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
 
   const ports = LayeredMap.empty<string, PortRender>();
   const hairpin = LayeredMap.empty<string, number>();
+  const endpointMaps = LayeredMap.empty<string, number>();
   const bucketKeys = new Map<string, string[]>();
   const renders: PortRender[] = [];
   for (const port of [...state.values()].sort(byKey)) {
@@ -411,6 +506,7 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
     ports.set(port.key, r);
     renders.push(r);
     for (const ip of r.hairpin) hairpin.set(ip, (hairpin.get(ip) ?? 0) + 1);
+    if (r.endpointMap !== undefined) endpointMaps.set(r.endpointMap, (endpointMaps.get(r.endpointMap) ?? 0) + 1);
     if (r.bucket !== undefined) {
       let keys = bucketKeys.get(r.bucket);
       if (keys === undefined) bucketKeys.set(r.bucket, (keys = []));
@@ -425,6 +521,9 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
     chainsNow.add(bucket);
     declareChain(out, bucket);
   }
+  // Endpoint maps keep their elements through `flush table`; a full sync writes them again.
+  const endpointMapNames = [...endpointMaps.entries()].map(([name]) => name).sort();
+  for (const name of endpointMapNames) declareEndpointMap(out, name, memory.matchesKernel);
   for (const r of renders) {
     for (const [set, seconds] of r.sets) {
       setsNow.add(set);
@@ -438,13 +537,13 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
   let ruleCount = 0;
   for (const [chain, rules] of fixed) ruleCount += addRules(out, chain, rules);
   for (const r of renders) for (const [chain, rules] of r.chains) ruleCount += addRules(out, chain, rules);
-  for (const [bucket, keys] of bucketKeys)
-    for (const key of keys) ruleCount += addRules(out, bucket, ports.get(key)!.clusterRules);
-  writeElements(
-    out,
-    'add',
-    renders.flatMap((r) => r.elements),
-  );
+  for (const keys of bucketKeys.values())
+    for (const key of keys) {
+      const r = ports.get(key)!;
+      if (r.clusterRules.length > 0) out.push(r.clusterText);
+      ruleCount += r.clusterRules.length;
+    }
+  writeAllElements(out, renders);
   writeHairpin(out, 'add', [...hairpin.entries()].map(([ip]) => ip).sort());
   // What the table held and no longer needs; emptied by the flush above.
   if (memory.matchesKernel) {
@@ -457,11 +556,19 @@ function renderFull(request: NftRenderRequest, settings: string): NftRenderResul
     }
     for (const chain of [...stale].sort()) out.push(`delete chain ${table} ${chain}`);
     for (const set of [...staleSets].sort()) out.push(`delete set ${table} ${set}`);
+    const staleMaps = [...memory.endpointMaps.entries()].filter(([name]) => endpointMaps.get(name) === undefined);
+    for (const [name] of staleMaps.sort(([a], [b]) => (a < b ? -1 : 1))) out.push(`delete map ${table} ${name}`);
   }
   out.push('');
   return {
     transaction: out.join('\n'),
-    memory: { ports: ports.next(), matchesKernel: true, hairpin: hairpin.next(), buckets: buckets.next() },
+    memory: {
+      ports: ports.next(),
+      matchesKernel: true,
+      hairpin: hairpin.next(),
+      buckets: buckets.next(),
+      endpointMaps: endpointMaps.next(),
+    },
     full: true,
     ruleCount,
   };
@@ -472,6 +579,7 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
   const ports = memory.ports.next();
   const hairpin = memory.hairpin.next();
   const buckets = memory.buckets.next();
+  const endpointMaps = memory.endpointMaps.next();
   /** /20 chains whose rules must be written again */
   const touched = new Set<string>();
   const addSets: string[] = [];
@@ -522,6 +630,14 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
       if (n === 1) hairpinNew.add(ip);
     }
 
+    if (before?.endpointMap !== undefined) {
+      const n = (endpointMaps.get(before.endpointMap) ?? 1) - 1;
+      if (n > 0) endpointMaps.set(before.endpointMap, n);
+      else endpointMaps.delete(before.endpointMap);
+    }
+    if (after?.endpointMap !== undefined)
+      endpointMaps.set(after.endpointMap, (endpointMaps.get(after.endpointMap) ?? 0) + 1);
+
     for (const [set, seconds] of after?.sets ?? []) if (!before?.sets.has(set)) declareSet(addSets, set, seconds);
     for (const set of before?.sets.keys() ?? []) if (!after?.sets.has(set)) deleteSets.push(set);
     for (const [chain, list] of after?.chains ?? []) {
@@ -548,6 +664,17 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
   // old elements out before new ones in (a key may move to another verdict), and chains and sets
   // deleted only once nothing refers to them. An address that left one port and joined another
   // in the same sync is both removed and added back: the element stays.
+  const mapsBefore = new Set<string>();
+  const mapsAfter = new Set<string>();
+  for (const key of changed) {
+    const before = memory.ports.get(key)?.endpointMap;
+    const after = ports.get(key)?.endpointMap;
+    if (before !== undefined) mapsBefore.add(before);
+    if (after !== undefined) mapsAfter.add(after);
+  }
+  for (const name of [...mapsAfter].sort())
+    if (memory.endpointMaps.get(name) === undefined) declareEndpointMap(addSets, name, false);
+  const deleteMaps = [...mapsBefore].filter((name) => endpointMaps.get(name) === undefined).sort();
   const out = [...addSets, ...declare, ...rules];
   writeElements(out, 'delete', removedElements);
   writeElements(out, 'add', addedElements);
@@ -557,9 +684,10 @@ function renderPartial(request: NftRenderRequest, changed: ReadonlySet<string>, 
   writeHairpin(out, 'add', reallyNew);
   for (const chain of deleteChains.sort()) out.push(`delete chain ${table} ${chain}`);
   for (const set of deleteSets.sort()) out.push(`delete set ${table} ${set}`);
+  for (const name of deleteMaps) out.push(`delete map ${table} ${name}`);
   return {
     transaction: out.length === 0 ? '' : `${out.join('\n')}\n`,
-    memory: { ports, matchesKernel: true, hairpin, buckets },
+    memory: { ports, matchesKernel: true, hairpin, buckets, endpointMaps },
     full: false,
     ruleCount: 0,
   };

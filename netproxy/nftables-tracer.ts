@@ -42,6 +42,11 @@ function field(name: string, pkt: Packet, flow: Flow): string {
       return pkt.protocol;
     case 'th dport':
       return String(flow.dport);
+    case 'tcp dport':
+    case 'udp dport':
+    case 'sctp dport':
+      // `tcp dport` matches only TCP packets
+      return name.startsWith(pkt.protocol) ? String(flow.dport) : '';
     default:
       throw new Error(`trace: unknown field ${name}`);
   }
@@ -76,7 +81,8 @@ function runRule(w: Walker, rule: string, flow: Flow, depth: number): { next: Fl
   };
   while (i < t.length) {
     const tok = t[i]!;
-    if (tok === 'ip' || (tok === 'meta' && t[i + 1] === 'l4proto') || tok === 'th') {
+    const transport = (tok === 'tcp' || tok === 'udp' || tok === 'sctp') && t[i + 1] === 'dport';
+    if (tok === 'ip' || (tok === 'meta' && t[i + 1] === 'l4proto') || tok === 'th' || transport) {
       const names = readFields();
       const key = names.map((n) => field(n, w.pkt, f)).join(' . ');
       const op = t[i];
@@ -145,6 +151,26 @@ function runRule(w: Walker, rule: string, flow: Flow, depth: number): { next: Fl
       f = { ...f, remembered: [...f.remembered, t[i + 1]!.slice(1)] };
       i = t.indexOf('}', i) + 1;
       continue;
+    }
+    if (tok === 'dnat' && t[i + 1] === 'ip') {
+      // dnat ip addr . port to <fields> . numgen random mod N map @m: one lookup per draw; a
+      // missing element ends the rule without a verdict, as the kernel's failed lookup does.
+      i = t.indexOf('to', i) + 1;
+      const names = readFields();
+      // names end with `numgen random`; then `mod N map @m`
+      const k = Number(t[i + 1]);
+      const map = w.table.sets.get(t[i + 3]!.slice(1));
+      const prefix = names.filter((n) => !n.startsWith('numgen')).map((n) => field(n, w.pkt, f));
+      for (let draw = 0; draw < k; draw++) {
+        const value = map?.verdicts?.get([...prefix, String(draw)].join(' . '));
+        const share = { ...f, probability: f.probability / k };
+        if (value === undefined) next.push(share);
+        else {
+          const [ip = '', port = ''] = value.split(' . ');
+          done.push({ flow: { ...share, dst: ip, dport: Number(port), endpoint: `${ip}:${port}` }, end: 'accept' });
+        }
+      }
+      return { next, done };
     }
     if (tok === 'dnat') {
       const to = t[i + 2]!;

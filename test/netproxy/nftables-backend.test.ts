@@ -37,7 +37,7 @@ function dump(model: NftModel): string {
   return [...chains, ...sets].join('\n');
 }
 
-test('first sync is full; an endpoint change is a partial sync that touches only that service', async (t) => {
+test("first sync is full; a replaced pod is a partial sync that changes only that service's map elements", async (t) => {
   const nft = new FakeNft();
   const proxy = proxyOn(nft);
   proxy.onServiceUpdate(undefined, service('web'));
@@ -56,8 +56,9 @@ test('first sync is full; an endpoint change is a partial sync that touches only
   const partial = nft.transactions.at(-1)!;
   t.false(partial.includes('flush table'), 'a partial sync flushes no table');
   t.false(partial.includes('default/other'), 'the unchanged service is not touched');
-  t.regex(partial, /flush chain ip bosun-proxy cluster-ips-10\.96\.0\.0\/20\n/);
   t.false(partial.includes('10.96.32.'), 'nor its /20 chain');
+  t.false(/add rule|flush chain/.test(partial), `a replaced pod changes map elements only:\n${partial}`);
+  t.regex(partial, /add element ip bosun-proxy endpoints-tcp-10\.96\.0\.0\/20 \{ 10\.96\.0\.10 \. 80 \. 0 : /);
 
   // What the partial sync left is what a full sync writes.
   const afterPartial = dump(nft.model);
