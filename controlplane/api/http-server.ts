@@ -12,7 +12,6 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { ApiError } from '../../kube/errors.ts';
 import { auditedRequest } from '../audit/audited-request.ts';
@@ -46,7 +45,7 @@ import {
 } from './protobuf/envelope.ts';
 import { customResourceNotAcceptable, wantsProtobuf } from './protobuf/negotiate.ts';
 import { checkEscapes, parseRequest, type ParsedRequest, type ResourceRequest } from './request.ts';
-import { peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
+import { connectionOf, peerCertificateOutOfDate, peerSubject } from './peer-subject.ts';
 import { boundSubject, openInProcess, type CertificateSubject } from './in-process-connection.ts';
 import { requestWarnings, runRequest } from './request-context.ts';
 import { RestHandler, type VirtualHandler } from './rest.ts';
@@ -360,8 +359,9 @@ export class ApiServer {
     // an in-process connection is its own proof of identity (connectInProcess); it has no TLS
     const bound = boundSubject(req.socket);
     // an expired certificate names nobody; a bearer token may still (upstream tries every authenticator)
-    const outOfDate = bound === undefined && peerCertificateOutOfDate(req.socket as TLSSocket);
-    const subject = bound ?? (outOfDate ? undefined : peerSubject(req.socket as TLSSocket));
+    const tls = connectionOf(req);
+    const outOfDate = bound === undefined && peerCertificateOutOfDate(tls);
+    const subject = bound ?? (outOfDate ? undefined : peerSubject(tls));
     const credentials = {
       ...(bearerToken ? { bearerToken } : {}),
       ...(subject ? { peerCertificate: { subject } } : {}),

@@ -9,6 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { connect, constants, type ClientHttp2Session, type ClientHttp2Stream } from 'node:http2';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
+import { TLSSocket } from 'node:tls';
 import { adminCall, sharedInProcess } from '../in-process.ts';
 import { userIdentity } from '../server-process.ts';
 import { maxStreamsPerConnection } from '../../../controlplane/api/protocol-front.ts';
@@ -294,4 +295,22 @@ test.serial('a node and an impersonating user over HTTP/2 are held to what they 
   t.is(after.metadata.labels?.stolen, undefined, 'the label was not written');
   t.is(after.metadata.deletionTimestamp, undefined, 'the node was not deleted');
   t.is((await h2(node, 'GET', '/version')).status, 200, 'the server still answers');
+});
+
+test.serial('the client certificate is read once per HTTP/2 connection, not once per request', async (t) => {
+  const s = await session();
+  t.teardown(() => s.close());
+  t.is((await h2(s, 'GET', '/api/v1/namespaces/default')).status, 200); // the connection's first read
+  const original = TLSSocket.prototype.getPeerCertificate;
+  let reads = 0;
+  TLSSocket.prototype.getPeerCertificate = function (this: TLSSocket, ...args: [boolean?]) {
+    reads++;
+    return original.apply(this, args as [true]);
+  } as typeof original;
+  try {
+    for (let i = 0; i < 20; i++) t.is((await h2(s, 'GET', '/api/v1/namespaces/default')).status, 200);
+  } finally {
+    TLSSocket.prototype.getPeerCertificate = original;
+  }
+  t.is(reads, 0, 'the identity of the connection was kept from its first request');
 });
