@@ -184,6 +184,8 @@ export async function startProxyLab(
       config: { clusterCIDR: '10.244.0.0/16', masqueradeBit: 14 },
       mode,
       minSyncPeriodMs: 50,
+      // the repair tests wait for a canary check: twice a second here keeps them short
+      canaryPeriodMs: 500,
     });
     into.proxies.push(proxy);
     into.runs.push(proxy.run(signal));
