@@ -62,11 +62,20 @@ interface LoadResult {
   update: number[];
   get: number[];
   errors: number;
+  /** The distinct reasons the failed requests gave (a few), so a result with errors says why. */
+  errorReasons: Set<string>;
   achievedWritesPerSecond: number;
 }
 
 async function mutatingLoad(client: KubeClient, namespace = 'bench'): Promise<LoadResult> {
-  const result: LoadResult = { create: [], update: [], get: [], errors: 0, achievedWritesPerSecond: 0 };
+  const result: LoadResult = {
+    create: [],
+    update: [],
+    get: [],
+    errors: 0,
+    errorReasons: new Set(),
+    achievedWritesPerSecond: 0,
+  };
   const leases: KubeObject[] = [];
   for (let i = 0; i < clients; i++) {
     leases.push(
@@ -110,8 +119,9 @@ async function mutatingLoad(client: KubeClient, namespace = 'bench'): Promise<Lo
         t = performance.now();
         await client.get(refs.pods, name, namespace);
         result.get.push(performance.now() - t);
-      } catch {
+      } catch (err) {
         result.errors++;
+        if (result.errorReasons.size < 5) result.errorReasons.add((err as Error).message.split('\n')[0]!.slice(0, 160));
       }
     }
   };
@@ -234,6 +244,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefi
       get_p99_ms: round(percentile(load.get, 99)),
       writes_per_s: round(load.achievedWritesPerSecond),
       errors: load.errors,
+      error_reasons: [...load.errorReasons],
       watch_fanout_p50_ms: round(fan.p50),
       watch_fanout_p99_ms: round(fan.p99),
       watch_deliveries: fan.deliveries,
@@ -242,7 +253,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', etcd: EtcdProcess | undefi
     process.stdout.write(
       `${backend}: ${numbers.writes_per_s} writes/s by ${clients} clients; mutating p50 ${numbers.mutating_p50_ms} ms p99 ${numbers.mutating_p99_ms} ms ` +
         `(pod create p99 ${numbers.pod_create_p99_ms}, lease update p99 ${numbers.lease_update_p99_ms}); get p50 ${numbers.get_p50_ms} p99 ${numbers.get_p99_ms}; ` +
-        `watch to ${watcherCount} watchers p50 ${numbers.watch_fanout_p50_ms} ms p99 ${numbers.watch_fanout_p99_ms} ms (${fan.deliveries} deliveries, ${fan.missing} missing); errors ${load.errors}\n`,
+        `watch to ${watcherCount} watchers p50 ${numbers.watch_fanout_p50_ms} ms p99 ${numbers.watch_fanout_p99_ms} ms (${fan.deliveries} deliveries, ${fan.missing} missing); errors ${load.errors}${load.errorReasons.size > 0 ? ` (${[...load.errorReasons].join('; ')})` : ''}\n`,
     );
     return numbers;
   } finally {
