@@ -18,6 +18,9 @@ export type CriOption = Options & {
 
 export type CriOptions = Readonly<Record<string, CriOption>>;
 
+/** How yargs reads the cri command line: crictl's --no-trunc and --no-pull are flags of their own, not "trunc: false". */
+export const criParserConfiguration = { 'boolean-negation': false } as const;
+
 export const criGlobalOptions = {
   'runtime-endpoint': {
     alias: 'r',

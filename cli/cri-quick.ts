@@ -4,8 +4,8 @@
  *
  * The quick path reads a command line only when it knows every word of it, from the same option
  * records yargs is built from (cli/cri-options.ts). Anything else — help, completion, a flag it
- * does not know, a positional word, a value yargs would read otherwise (`--all false`, `-aq`,
- * `--no-trunc`, a repeated flag, `--`) — is left to yargs, which owns every help text and usage error.
+ * does not know, a positional word, a value yargs would read otherwise (`--all false`, `-aq`, a
+ * repeated flag, `--`) — is left to yargs, which owns every help text and usage error.
  */
 import { listingSubcommands } from './cri.ts';
 import { criGlobalOptions, type CriOption, type CriOptions } from './cri-options.ts';
@@ -23,8 +23,6 @@ const plainNumber = /^-?\d+(\.\d+)?$/;
 function optionNamed(flag: string, options: CriOptions): [string, CriOption] | undefined {
   if (flag.startsWith('--')) {
     const name = flag.slice(2);
-    // yargs reads `--no-trunc` as "trunc: false", even where `no-trunc` is a flag of its own
-    if (name.startsWith('no-')) return undefined;
     const option = Object.hasOwn(options, name) ? options[name] : undefined;
     return option ? [name, option] : undefined;
   }

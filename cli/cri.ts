@@ -16,6 +16,7 @@ import type { ImagesArgs, ListArgs, PsArgs } from '../cri/commands/list.ts';
 import { CliError, ExitCode } from './exit.ts';
 import {
   criGlobalOptions,
+  criParserConfiguration,
   documentOutputOption,
   imagesOptions,
   listFilterOptions,
@@ -400,6 +401,7 @@ export const criCommand: CommandModule<object, CriGlobalArgs> = {
   describe: 'Inspect and drive the container runtime through CRI (like crictl)',
   builder: (y) => {
     const withGlobals = y
+      .parserConfiguration(criParserConfiguration)
       .options(criGlobalOptions)
       .epilogue(
         "Exit codes: 0 ok, 1 failed (runtime unreachable, not found, ...), 2 wrong usage; exec/attach exit with the command's own code.",

@@ -3,10 +3,12 @@
  * yargs reads it from the same option records, and leaves every other command line to yargs.
  */
 import test from 'ava';
+import { join } from 'node:path';
 import yargs from 'yargs';
+import { run } from '../helpers/run.ts';
 import { parseQuickCommandLine } from '../../cli/cri-quick.ts';
 import { listingSubcommands } from '../../cli/cri.ts';
-import { criGlobalOptions } from '../../cli/cri-options.ts';
+import { criGlobalOptions, criParserConfiguration } from '../../cli/cri-options.ts';
 
 /** What yargs hands the subcommand's handler for `argv`, under the options' own names. */
 async function yargsArgs(argv: readonly string[]): Promise<Record<string, unknown>> {
@@ -18,7 +20,7 @@ async function yargsArgs(argv: readonly string[]): Promise<Record<string, unknow
       throw new Error(message);
     })
     .command('cri', '', (y) => {
-      y.options(criGlobalOptions);
+      y.parserConfiguration(criParserConfiguration).options(criGlobalOptions);
       for (const [name, subcommand] of Object.entries(listingSubcommands)) {
         y.command(
           name,
@@ -50,6 +52,8 @@ const readAlike: string[][] = [
   ['cri', 'version'],
   ['cri', 'info', '-o', 'yaml'],
   ['cri', 'ps', '--name', '123'],
+  ['cri', 'ps', '--no-trunc', '-a'],
+  ['cri', 'images', '--no-trunc'],
 ];
 
 for (const argv of readAlike) {
@@ -74,7 +78,7 @@ test('help, completion, unknown flags, positional words and values yargs reads i
     ['cri', 'ps', '--version'],
     ['--get-yargs-completions', 'bosun', 'cri', 'p'],
     ['cri', 'ps', '--bogus'],
-    ['cri', 'ps', '--no-trunc'],
+    ['cri', 'ps', '--no-all'],
     ['cri', 'ps', '-aq'],
     ['cri', 'ps', '--all', 'false'],
     ['cri', 'ps', '--all=true'],
@@ -98,4 +102,25 @@ test('help, completion, unknown flags, positional words and values yargs reads i
     ['server'],
   ];
   for (const argv of leftToYargs) t.is(parseQuickCommandLine(argv), undefined, argv.join(' '));
+});
+
+test("crictl's --no-trunc and --no-pull are flags of their own, on either path; --no-all is no flag", async (t) => {
+  const bosun = join(import.meta.dirname, '..', '..', 'bin', 'bosun');
+  const endpoint = ['-r', 'unix:///nonexistent/containerd.sock'];
+  const unreachable = /^bosun: containerd is not reachable at unix:\/\/\/nonexistent\/containerd\.sock/;
+  // the quick path, then yargs (a positional word sends `images` there)
+  for (const argv of [
+    ['cri', ...endpoint, 'ps', '--no-trunc'],
+    ['cri', ...endpoint, 'images', 'busybox', '--no-trunc'],
+  ]) {
+    const listed = await run([bosun, ...argv]);
+    t.is(listed.code, 1, argv.join(' '));
+    t.regex(listed.stderr, unreachable);
+  }
+  const created = await run([bosun, 'cri', ...endpoint, 'create', '--no-pull', 'pod', 'missing.json', 'pod.json']);
+  t.is(created.code, 2);
+  t.regex(created.stderr, /^bosun: cannot read missing\.json/);
+  const negated = await run([bosun, 'cri', ...endpoint, 'ps', '--no-all']);
+  t.is(negated.code, 2);
+  t.regex(negated.stderr, /^bosun cri ps: unknown flag --no-all/);
 });
