@@ -13,7 +13,9 @@
  * targets of the issue: idle RSS <= 60 MiB, 110 pods <= 100 MiB (issue 22), idle CPU <= 1 %, idle writes
  * <= 7 per minute. `--executable` runs the agent from the single executable install.sh installs
  * (built here first) instead of the source tree. The result also says what each package the agent
- * loads costs in memory on its own (agent-footprint/dependency-cost.ts). Last line: one JSON object.
+ * loads costs in memory on its own (agent-footprint/dependency-cost.ts), and which sections of the
+ * Node or single-executable binary its file pages are (agent-footprint/file-pages.ts). Last line:
+ * one JSON object.
  */
 import { parseArgs } from 'node:util';
 import { spawnSync } from 'node:child_process';
@@ -32,6 +34,7 @@ import { AgentProcess } from '../test/agent/agent-process.ts';
 import { bedImages } from '../test/bed/index.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { dependencyCosts } from './agent-footprint/dependency-cost.ts';
+import { residentExecutablePages } from './agent-footprint/file-pages.ts';
 
 const { values } = parseArgs({
   options: {
@@ -109,6 +112,8 @@ async function measure(
 ): Promise<{
   rssMiB: number;
   rssParts: { anonymousMiB: number; filePagesMiB: number };
+  /** The executable's resident file pages by ELF section: which part of the binary the file pages are. */
+  executablePagesMiB: Record<string, number>;
   cpuPct: number;
   writesPerMin: number;
   writes: Record<string, number>;
@@ -125,6 +130,7 @@ async function measure(
   return {
     rssMiB: rssMiB(pid),
     rssParts: rssParts(pid),
+    executablePagesMiB: residentExecutablePages(pid),
     cpuPct,
     writesPerMin: round(total / (elapsedS / 60)),
     writes: counts,
@@ -222,12 +228,14 @@ try {
     window_s: windowMs / 1000,
     idle_rss_mib: idle.rssMiB,
     idle_rss_parts_mib: idle.rssParts,
+    idle_executable_pages_mib: idle.executablePagesMiB,
     idle_cpu_pct: idle.cpuPct,
     idle_writes_per_min: idle.writesPerMin,
     idle_writes: idle.writes,
     // named for 110 pods; `pods` says how many were really running
     rss_110_pods_mib: loaded.rssMiB,
     pods_rss_parts_mib: loaded.rssParts,
+    pods_executable_pages_mib: loaded.executablePagesMiB,
     pods_cpu_pct: loaded.cpuPct,
     pods_writes_per_min: loaded.writesPerMin,
     pods_start_all_s: startAllS,

@@ -4,7 +4,7 @@
  */
 import yargs from 'yargs';
 import { versionLine } from './version.ts';
-import { CliError, describeFailure, ExitCode, UnknownArgumentError } from './exit.ts';
+import { CliError, describeFailure, ExitCode, reportFailure, UnknownArgumentError } from './exit.ts';
 import { commandsFor } from './commands.ts';
 import { refusedConfig } from './config/daemon-config.ts';
 import { unknownArgumentLine, unknownLongFlags, unknownWordsOf } from './unknown-arguments.ts';
@@ -108,10 +108,7 @@ export async function runCommandLine(argv: string[]): Promise<number> {
       process.stderr.write(`bosun: ${err.message}\n(see bosun --help)\n`);
       return ExitCode.usage;
     }
-    const { line, code } = describeFailure(err);
-    // an unknown word names its command itself ("bosun server: unknown flag ...")
-    process.stderr.write(err instanceof UnknownArgumentError ? `${line}\n` : `bosun: ${line}\n`);
-    return code;
+    return reportFailure(err);
   }
   return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.ok;
 }

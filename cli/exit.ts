@@ -36,3 +36,11 @@ export function describeFailure(err: unknown): { line: string; code: ExitCode } 
   }
   return { line: String(err), code: ExitCode.failed };
 }
+
+/** Prints a failed command's one line on stderr and gives its exit code. */
+export function reportFailure(err: unknown): ExitCode {
+  const { line, code } = describeFailure(err);
+  // an unknown word names its command itself ("bosun server: unknown flag ...")
+  process.stderr.write(err instanceof UnknownArgumentError ? `${line}\n` : `bosun: ${line}\n`);
+  return code;
+}

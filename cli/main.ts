@@ -1,6 +1,7 @@
 /**
  * The `bosun` command. `bosun --version` answers here, before the command-line parser loads (it is
- * what scripts and install checks run most); everything else goes to command-line.ts.
+ * what scripts and install checks run most), a plain `bosun cri ps` and its kin in cri-quick.ts;
+ * everything else goes to command-line.ts.
  */
 import { versionLine } from './version.ts';
 
@@ -11,6 +12,10 @@ export async function main(argv: string[]): Promise<number> {
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
     process.stdout.write(`${versionLine()}\n`);
     return 0;
+  }
+  if (argv[0] === 'cri') {
+    const quick = await (await import('./cri-quick.ts')).runQuickCommandLine(argv);
+    if (quick !== undefined) return quick;
   }
   const { runCommandLine } = await import('./command-line.ts');
   return runCommandLine(argv);

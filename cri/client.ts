@@ -1,5 +1,6 @@
 /**
- * The CRI v1 client: typed calls over @grpc/grpc-js, messages encoded with our own schema.
+ * The CRI v1 client: typed calls over @grpc/grpc-js (or, for a short command's unary calls, over
+ * Node's http2: http2-unary.ts), messages encoded with our own schema.
  *
  *   const cri = new CriClient('unix:///run/containerd/containerd.sock');
  *   const running = await cri.listContainers({ state: { state: 'CONTAINER_RUNNING' } });
@@ -8,9 +9,11 @@
  * The constructor does not connect; the first call does (and a lost connection is re-made on
  * the next call). Each call has a deadline (deadlines.ts) and fails with a CriError (errors.ts).
  */
-import * as grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type * as Grpc from '@grpc/grpc-js';
 import { codecFor, type Codec } from './schema.ts';
-import { CriClosedError, criErrorFromGrpc, CriCancelledError } from './errors.ts';
+import { Http2UnaryTransport, type UnaryTransport } from './http2-unary.ts';
+import { CriClosedError, criErrorFromGrpc, CriCancelledError, type GrpcFailure } from './errors.ts';
 import { defaultTimeoutMs } from './deadlines.ts';
 import type { CallOptions, CriRuntime } from './runtime.ts';
 import type {
@@ -49,26 +52,54 @@ export function normalizeEndpoint(endpoint: string): string {
   return endpoint;
 }
 
+/** grpc-js, loaded on first use: a client that only makes unary calls over http2 never loads it. */
+let grpcModule: typeof Grpc | undefined;
+const loadGrpc = (): typeof Grpc => {
+  grpcModule ??= createRequire(import.meta.url)('@grpc/grpc-js') as typeof Grpc;
+  return grpcModule;
+};
+
+export interface CriClientOptions {
+  /**
+   * 'http2': unary calls to a unix socket over Node's http2 module (http2-unary.ts), for short
+   * commands; grpc-js then loads only for a streaming call. Default 'grpc-js'.
+   */
+  readonly unaryTransport?: 'grpc-js' | 'http2';
+}
+
 type Service = 'RuntimeService' | 'ImageService';
 
 export class CriClient implements CriRuntime {
   readonly endpoint: string;
-  readonly #grpc: grpc.Client;
+  #grpcClient: Grpc.Client | undefined;
+  readonly #http2: UnaryTransport | undefined;
   readonly #codecs = new Map<string, Codec<unknown, unknown>>();
   #closed = false;
 
-  constructor(endpoint: string) {
+  constructor(endpoint: string, options: CriClientOptions = {}) {
     this.endpoint = normalizeEndpoint(endpoint);
-    this.#grpc = new grpc.Client(this.endpoint, grpc.credentials.createInsecure(), {
-      'grpc.max_receive_message_length': maxMessageBytes,
-      'grpc.max_send_message_length': maxMessageBytes,
-    });
+    if (options.unaryTransport === 'http2' && this.endpoint.startsWith('unix://')) {
+      this.#http2 = new Http2UnaryTransport(this.endpoint.replace(/^unix:\/\//, ''), maxMessageBytes);
+    }
+  }
+
+  /** The grpc-js client, made on first use (making it does not connect either). */
+  get #grpc(): Grpc.Client {
+    if (this.#grpcClient === undefined) {
+      const grpc = loadGrpc();
+      this.#grpcClient = new grpc.Client(this.endpoint, grpc.credentials.createInsecure(), {
+        'grpc.max_receive_message_length': maxMessageBytes,
+        'grpc.max_send_message_length': maxMessageBytes,
+      });
+    }
+    return this.#grpcClient;
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#grpc.close();
+    this.#grpcClient?.close();
+    this.#http2?.close();
   }
 
   #codec<Req, Res>(service: Service, method: string): Codec<Req, Res> {
@@ -96,8 +127,18 @@ export class CriClient implements CriRuntime {
     const where = { method, endpoint: this.endpoint, timeoutMs };
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(new CriCancelledError(`${method} was cancelled`, where));
+    const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
+    if (this.#http2 !== undefined) {
+      return this.#http2.call(codec.path, codec.serialize(request), { deadline, signal }).then(
+        (bytes) => codec.deserialize(bytes),
+        (err: unknown) => {
+          throw criErrorFromGrpc(err as GrpcFailure, where);
+        },
+      );
+    }
+    const grpc = loadGrpc();
     return new Promise<Res>((resolve, reject) => {
-      const callOptions: grpc.CallOptions = timeoutMs === undefined ? {} : { deadline: Date.now() + timeoutMs };
+      const callOptions: Grpc.CallOptions = deadline === undefined ? {} : { deadline };
       const onAbort = () => call.cancel();
       const call = this.#grpc.makeUnaryRequest(
         codec.path,
@@ -262,6 +303,7 @@ export class CriClient implements CriRuntime {
     }
     const codec = this.#codec<object, ContainerEvent>('RuntimeService', method);
     const deadline = options?.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
+    const grpc = loadGrpc();
     const stream = this.#grpc.makeServerStreamRequest(
       codec.path,
       codec.serialize,
@@ -277,7 +319,7 @@ export class CriClient implements CriRuntime {
       try {
         for await (const event of stream) yield event as ContainerEvent;
       } catch (err) {
-        const failure = err as grpc.ServiceError;
+        const failure = err as Grpc.ServiceError;
         // Our own cancel is the normal way to stop listening, not a failure.
         if (failure.code === grpc.status.CANCELLED && signal?.aborted) return;
         throw criErrorFromGrpc(failure, where);

@@ -1,9 +1,13 @@
 /**
  * `npm run build:executable [-- --out <file>]`: bosun as one file, with no Node tree beside it.
  *
- * esbuild bundles cli/main.ts and what it reaches into one CommonJS script (Node 24's single
- * executable applications run CommonJS), Node's SEA support turns it into a blob with a V8 code
- * cache, and postject puts the blob into a copy of the project's own Node 24 binary.
+ * esbuild bundles cli/main.ts and what it reaches into CommonJS scripts (Node 24's single
+ * executable applications run CommonJS) in two parts: the start part that Node runs (`--version`
+ * and the quick `bosun cri` listings), and the rest (the yargs command line with the server, the
+ * agent and every other command), an asset with its own V8 code cache that the start part compiles
+ * when a command needs it. V8 reads a script's code cache whole at start, so `bosun --version`
+ * then starts as fast as `node -e ''`. Node's SEA support turns the start part into a blob with a
+ * code cache, and postject puts the blob into a copy of the project's own Node 24 binary.
  *
  * The sources read a few files beside them (the CRI and Kubernetes protobuf schemas, the field
  * schemas, package.json) and name the bosun launcher by its path. The bundle cannot: those reads
@@ -16,7 +20,7 @@ import { copyFileSync, chmodSync, mkdirSync, readFileSync, rmSync, statSync, wri
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createRequire } from 'node:module';
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 
 /** The proto loader grpc uses, so the schema is parsed with the options it would use at run time. */
 const { loadProtosWithOptionsSync: loadProtos } = createRequire(import.meta.url)(
@@ -86,23 +90,100 @@ const singleFileRewrites: Plugin = {
 rmSync(work, { recursive: true, force: true });
 mkdirSync(work, { recursive: true });
 mkdirSync(dirname(out), { recursive: true });
-const bundle = join(work, 'bosun.cjs');
-const result = await build({
-  entryPoints: [join(root, 'cli', 'executable-main.ts')],
+/** What both parts share: one script for Node 24, with the source-tree rewrites above. */
+const bundleOptions: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: 'node24',
-  outfile: bundle,
-  plugins: [singleFileRewrites],
   logLevel: 'warning',
   // yargs and others probe optional modules that a node never has; they stay plain requires
   external: ['node:sea'],
   legalComments: 'none',
   minifyWhitespace: true,
   minifySyntax: true,
+};
+
+/** The flags the executable runs with: bin/bosun's, and the agent's young-generation size. */
+const execArgv = ['--disable-warning=ExperimentalWarning', '--disable-warning=DEP0123', '--max-semi-space-size=1'];
+
+// The rest: the yargs command line and everything it reaches (server, agent, ...), as a function of
+// (exports, require, module) that the start part compiles from an asset when a command needs it.
+const rest = join(work, 'bosun-rest.js');
+const restBuild = await build({
+  ...bundleOptions,
+  stdin: {
+    contents:
+      // grpc-js initialises only when a call needs it (it loads TLS, zlib and crypto)
+      "export { runCommandLine } from './cli/command-line.ts';\nexport const grpc = () => require('@grpc/grpc-js');\n",
+    resolveDir: root,
+    sourcefile: 'rest-entry.ts',
+    loader: 'ts',
+  },
+  write: false,
+  plugins: [singleFileRewrites],
 });
-if (result.warnings.length > 0) throw new Error(`the bundle has ${result.warnings.length} warnings; see above`);
+writeFileSync(rest, `(function (exports, require, module) {${restBuild.outputFiles![0]!.text}\n})`);
+// V8 takes a code cache only from the same binary and flags; the wrapper in parentheses compiles eagerly
+execFileSync(nodeBinary, [
+  ...execArgv,
+  '-e',
+  `const fs = require('node:fs'); const { Script } = require('node:vm');
+   fs.writeFileSync(process.argv[2], new Script(fs.readFileSync(process.argv[1], 'utf8'), { filename: 'bosun-rest.js' }).createCachedData());`,
+  rest,
+  `${rest}.cache`,
+]);
+assets.set('bosun-rest.js', rest);
+assets.set('bosun-rest.cache', `${rest}.cache`);
+
+/**
+ * The start part, which Node runs: `bosun --version` and the quick `bosun cri` commands need
+ * nothing else, and V8 reads a start part's code cache whole at every start, so the less it holds
+ * the faster every command starts. The yargs command line and grpc-js come from the rest.
+ */
+const fromRest: Plugin = {
+  name: 'from-rest',
+  setup(b) {
+    b.onResolve({ filter: /^(\.\/command-line\.ts|@grpc\/grpc-js)$/ }, (args) => ({
+      path: args.path.startsWith('@grpc') ? 'grpc' : 'command-line',
+      namespace: 'rest-part',
+    }));
+    b.onResolve({ filter: /^bosun-rest-loader$/ }, () => ({ path: 'loader', namespace: 'rest-part' }));
+    b.onLoad({ filter: /.*/, namespace: 'rest-part' }, (args) => {
+      if (args.path === 'command-line')
+        return { contents: "module.exports = require('bosun-rest-loader')();", loader: 'js' };
+      if (args.path === 'grpc')
+        return { contents: "module.exports = require('bosun-rest-loader')().grpc();", loader: 'js' };
+      return {
+        contents: `const { getAsset } = require('node:sea');
+const vm = require('node:vm');
+let loaded;
+module.exports = () => {
+  if (loaded) return loaded;
+  const script = new vm.Script(getAsset('bosun-rest.js', 'utf8'), {
+    filename: 'bosun-rest.js',
+    cachedData: new Uint8Array(getAsset('bosun-rest.cache')),
+    importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  const module = { exports: {} };
+  script.runInThisContext()(module.exports, require, module);
+  loaded = module.exports;
+  return loaded;
+};`,
+        loader: 'js',
+      };
+    });
+  },
+};
+const bundle = join(work, 'bosun.cjs');
+const result = await build({
+  ...bundleOptions,
+  entryPoints: [join(root, 'cli', 'executable-main.ts')],
+  outfile: bundle,
+  plugins: [fromRest, singleFileRewrites],
+});
+const warnings = result.warnings.length + restBuild.warnings.length;
+if (warnings > 0) throw new Error(`the bundles have ${warnings} warnings; see above`);
 
 const seaConfig = join(work, 'sea-config.json');
 const blob = join(work, 'bosun.blob');
@@ -114,7 +195,7 @@ writeFileSync(
     disableExperimentalSEAWarning: true,
     useCodeCache: true,
     // what bin/bosun passes to Node; the agent's young-generation size too, so it need not re-exec
-    execArgv: ['--disable-warning=ExperimentalWarning', '--disable-warning=DEP0123', '--max-semi-space-size=1'],
+    execArgv,
     assets: Object.fromEntries(assets),
   }),
 );

@@ -44,3 +44,17 @@ test('the command table says what each command module says of itself', async (t)
     t.is(module.describe, entry.describe, entry.command);
   }
 });
+
+test('bosun cri ps with plain flags runs without yargs or grpc-js; its usage errors still come from yargs', async (t) => {
+  const ps = await loadedModules([bosun, 'cri', '-r', 'unix:///nonexistent/containerd.sock', 'ps', '-q']);
+  t.is(ps.result.code, 1);
+  t.regex(ps.result.stderr, /^bosun: containerd is not reachable at unix:\/\/\/nonexistent\/containerd\.sock/);
+  t.false(ps.packages.includes('yargs'));
+  t.false(ps.own.includes('cli/command-line.ts'));
+  // its unary calls go over Node's http2: grpc-js stays unloaded
+  t.false(ps.packages.includes('@grpc/grpc-js'));
+  const wrong = await loadedModules([bosun, 'cri', 'ps', '--bogus']);
+  t.is(wrong.result.code, 2);
+  t.regex(wrong.result.stderr, /^bosun cri ps: unknown flag --bogus/);
+  t.true(wrong.packages.includes('yargs'));
+});

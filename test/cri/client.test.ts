@@ -1,6 +1,7 @@
 /**
  * The client's own behaviour (deadlines, cancellation, error mapping, close) against a small
- * gRPC server on a unix socket that plays containerd's part with our schema.
+ * gRPC server on a unix socket that plays containerd's part with our schema, over either unary
+ * transport (grpc-js, or Node's http2 as `bosun cri` uses).
  */
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -82,55 +83,66 @@ test.after.always(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-test("requests carry the schema's fields; answers come back typed", async (t) => {
-  const client = new CriClient(socket);
-  t.is(client.endpoint, `unix://${socket}`);
-  t.is((await client.version()).runtimeName, 'stand-in');
-  t.deepEqual(seen.find((s) => s.method === 'Version')?.request, { version: 'v1' });
-  const status = (await client.containerStatus('abc', true)).status!;
-  t.deepEqual(
-    [status.id, status.state, status.exitCode, status.reason, status.labels],
-    ['abc', 'CONTAINER_EXITED', 3, '', {}],
-  );
-  t.deepEqual(seen.find((s) => s.method === 'ContainerStatus')?.request, { containerId: 'abc', verbose: true });
-  client.close();
-});
+for (const unaryTransport of ['grpc-js', 'http2'] as const) {
+  test(`${unaryTransport}: requests carry the schema's fields; answers come back typed`, async (t) => {
+    const client = new CriClient(socket, { unaryTransport });
+    t.is(client.endpoint, `unix://${socket}`);
+    t.is((await client.version()).runtimeName, 'stand-in');
+    t.deepEqual(seen.find((s) => s.method === 'Version')?.request, { version: 'v1' });
+    const status = (await client.containerStatus('abc', true)).status!;
+    t.deepEqual(
+      [status.id, status.state, status.exitCode, status.reason, status.labels],
+      ['abc', 'CONTAINER_EXITED', 3, '', {}],
+    );
+    t.deepEqual(seen.find((s) => s.method === 'ContainerStatus')?.request, { containerId: 'abc', verbose: true });
+    client.close();
+  });
 
-test('a deadline that passes is BOSUN_CRI_DEADLINE_EXCEEDED, naming the call and the wait', async (t) => {
-  const client = new CriClient(`unix://${socket}`);
-  const started = Date.now();
-  const err = (await t.throwsAsync(client.listContainers(undefined, { timeoutMs: 300 }))) as CriError;
-  t.is(err.code, 'BOSUN_CRI_DEADLINE_EXCEEDED');
-  t.is(err.message, `containerd at unix://${socket} did not answer ListContainers within 0.3s`);
-  t.true(Date.now() - started < 5000);
-  client.close();
-});
+  test(`${unaryTransport}: a deadline that passes is BOSUN_CRI_DEADLINE_EXCEEDED, naming the call and the wait`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+    const started = Date.now();
+    const err = (await t.throwsAsync(client.listContainers(undefined, { timeoutMs: 300 }))) as CriError;
+    t.is(err.code, 'BOSUN_CRI_DEADLINE_EXCEEDED');
+    t.is(err.message, `containerd at unix://${socket} did not answer ListContainers within 0.3s`);
+    t.true(Date.now() - started < 5000);
+    client.close();
+  });
 
-test('an abort signal cancels the call', async (t) => {
-  const client = new CriClient(`unix://${socket}`);
-  const controller = new AbortController();
-  setTimeout(() => controller.abort(), 100);
-  t.is(
-    ((await t.throwsAsync(client.listContainers(undefined, { signal: controller.signal }))) as CriError).code,
-    'BOSUN_CRI_CANCELLED',
-  );
-  client.close();
-});
+  test(`${unaryTransport}: an abort signal cancels the call`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    t.is(
+      ((await t.throwsAsync(client.listContainers(undefined, { signal: controller.signal }))) as CriError).code,
+      'BOSUN_CRI_CANCELLED',
+    );
+    client.close();
+  });
 
-test("gRPC NOT_FOUND becomes BOSUN_CRI_NOT_FOUND with the runtime's words kept as detail", async (t) => {
-  const client = new CriClient(`unix://${socket}`);
-  const err = (await t.throwsAsync(client.stopContainer('zzz', 5))) as CriError;
-  t.is(err.code, 'BOSUN_CRI_NOT_FOUND');
-  t.is(err.method, 'StopContainer');
-  t.regex(err.detail ?? '', /find container "zzz"/);
-  t.deepEqual(seen.find((s) => s.method === 'StopContainer')?.request, { containerId: 'zzz', timeout: 5 });
-  client.close();
-});
+  test(`${unaryTransport}: gRPC NOT_FOUND becomes BOSUN_CRI_NOT_FOUND with the runtime's words kept as detail`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+    const err = (await t.throwsAsync(client.stopContainer('zzz', 5))) as CriError;
+    t.is(err.code, 'BOSUN_CRI_NOT_FOUND');
+    t.is(err.method, 'StopContainer');
+    t.regex(err.detail ?? '', /find container "zzz"/);
+    t.deepEqual(seen.find((s) => s.method === 'StopContainer')?.request, { containerId: 'zzz', timeout: 5 });
+    client.close();
+  });
 
-test('a method the server lacks is BOSUN_CRI_UNIMPLEMENTED; calls after close are BOSUN_CRI_CLOSED', async (t) => {
-  const client = new CriClient(`unix://${socket}`);
-  t.is(((await t.throwsAsync(client.listImages())) as CriError).code, 'BOSUN_CRI_UNIMPLEMENTED');
-  client.close();
-  client.close();
-  t.is(((await t.throwsAsync(client.version())) as CriError).code, 'BOSUN_CRI_CLOSED');
-});
+  test(`${unaryTransport}: a method the server lacks is BOSUN_CRI_UNIMPLEMENTED; calls after close are BOSUN_CRI_CLOSED`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+    t.is(((await t.throwsAsync(client.listImages())) as CriError).code, 'BOSUN_CRI_UNIMPLEMENTED');
+    client.close();
+    client.close();
+    t.is(((await t.throwsAsync(client.version())) as CriError).code, 'BOSUN_CRI_CLOSED');
+  });
+
+  test(`${unaryTransport}: a socket that is not there is BOSUN_CRI_UNAVAILABLE, naming the runtime`, async (t) => {
+    const missing = join(dir, 'missing.sock');
+    const client = new CriClient(missing, { unaryTransport });
+    const err = (await t.throwsAsync(client.version())) as CriError;
+    t.is(err.code, 'BOSUN_CRI_UNAVAILABLE');
+    t.is(err.message, `containerd is not reachable at unix://${missing}: is it running? (systemctl status containerd)`);
+    client.close();
+  });
+}

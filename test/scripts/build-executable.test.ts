@@ -52,6 +52,19 @@ test('--version and cri --help from the executable load no network, process or c
   t.deepEqual(workingBuiltinsIn(help), []);
 });
 
+test('cri ps from the executable names an unreachable runtime, over http2 and over grpc-js', async (t) => {
+  // a unix socket goes over http2 in the start part; a TCP endpoint loads grpc-js from the rest
+  const unix = await run(['env', '-i', executable, 'cri', '-r', 'unix:///nonexistent/containerd.sock', 'ps']);
+  t.is(unix.code, 1);
+  t.is(
+    unix.stderr,
+    'bosun: containerd is not reachable at unix:///nonexistent/containerd.sock: is it running? (systemctl status containerd)\n',
+  );
+  const tcp = await run(['env', '-i', executable, 'cri', '-r', 'tcp://127.0.0.1:1', 'ps', '--request-timeout', '2']);
+  t.is(tcp.code, 1);
+  t.regex(tcp.stderr, /^bosun: containerd is not reachable at .*127\.0\.0\.1:1/);
+});
+
 for (const datastore of ['sqlite', 'etcd'] as const) {
   test(`bosun server from the executable on ${datastore}: objects stored, a bad one refused as upstream refuses it`, async (t) => {
     const etcd = datastore === 'etcd' ? await startEtcd() : undefined;
