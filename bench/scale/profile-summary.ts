@@ -4,7 +4,7 @@
  * --server-cpu-prof <dir>`), largest first, with each one's share of the sampled time.
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { fileAndTop } from './summary-args.ts';
 
 interface ProfileNode {
   id: number;
@@ -73,16 +73,7 @@ function summarizeProfile(profile: Profile): { total: number; functions: Row[]; 
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    options: { top: { type: 'string', default: '30' } },
-    allowPositionals: true,
-  });
-  const file = positionals[0];
-  if (file === undefined) {
-    process.stderr.write('usage: node bench/scale/profile-summary.ts <file.cpuprofile> [--top 30]\n');
-    process.exit(2);
-  }
-  const top = Number(values.top);
+  const { file, top } = fileAndTop('node bench/scale/profile-summary.ts <file.cpuprofile> [--top 30]');
   const { total, functions, files } = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile);
   const line = (row: Row) =>
     `${(row.ms / 1000).toFixed(1).padStart(8)} s ${((row.ms / total) * 100).toFixed(1).padStart(5)}%  ${row.name}\n`;
