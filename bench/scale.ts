@@ -144,6 +144,9 @@ interface StepResult {
   /** Where the server's memory is once every node of the step has joined (before its pods), and at the step's end. */
   server_memory_joined?: ServerMemory;
   server_memory?: ServerMemory;
+  /** Pods the server held at those two moments (running or not; null: it did not answer). */
+  pods_stored_joined: number | null;
+  pods_stored: number | null;
   hollow_processes: number;
   hollow_rss_mib: number;
   /** null when no node was Ready. */
@@ -224,6 +227,12 @@ interface DeploymentStatus {
 async function readyReplicas(admin: KubeClient): Promise<number> {
   const list = await admin.list<KubeObject & DeploymentStatus>(refs.deployments, { namespace: 'scale' });
   return list.items.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0);
+}
+
+/** How many pods the server holds (stored, whether running or not): what its memory carries. */
+async function storedPods(admin: KubeClient): Promise<number> {
+  const page = await admin.list(refs.pods, { namespace: 'scale', limit: 1 });
+  return page.items.length + (page.metadata?.remainingItemCount ?? 0);
 }
 
 async function readyNodes(admin: KubeClient): Promise<number> {
@@ -374,6 +383,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         return undefined;
       });
       const memoryJoined = serverMemory(three ? undefined : running.pid, joined);
+      const podsStoredJoined = await within('counting pods', 15_000, storedPods(admin)).catch(() => null);
 
       // -- pods through Deployments
       const podTarget = size * podsPerNode;
@@ -430,6 +440,7 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
           : dirBytes(running.dataDir);
       const hollowRss = hollowWatch.lastRssBytes;
       const memoryEnd = serverMemory(three ? undefined : running.pid, end);
+      const podsStored = await within('counting pods', 15_000, storedPods(admin)).catch(() => null);
       const complete = nodesReady >= size && podsRunning >= podTarget;
       results.push({
         backend,
@@ -463,6 +474,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         server_heap_total_mib: heapMib(end, 'nodejs_heap_size_total_bytes'),
         ...(memoryJoined ? { server_memory_joined: memoryJoined } : {}),
         ...(memoryEnd ? { server_memory: memoryEnd } : {}),
+        pods_stored_joined: podsStoredJoined,
+        pods_stored: podsStored,
         hollow_processes: hollows.length,
         hollow_rss_mib: mib(hollowRss),
         hollow_kib_per_node: nodesReady > 0 ? Math.round(hollowRss / 1024 / nodesReady) : null,

@@ -53,14 +53,16 @@ interface MemoryCosts {
   backend: string;
   /** Per field of ServerMemory, KiB per node: from one step's end to the next step's join (same pods, more nodes). */
   per_node_kib: Partial<Record<keyof ServerMemory, number>>;
-  /** Per field, KiB per pod: from a step's join to its end (same nodes, more pods), over every step. */
+  /** Per field, KiB per pod held: from a step's join to its end (same nodes, more pods), over every step. */
   per_pod_kib: Partial<Record<keyof ServerMemory, number>>;
 }
 
 interface MeasuredStep {
   backend: string;
   nodes_ready: number;
-  pods_running: number;
+  /** The pods the server held once the step's nodes had joined and at its end (null: not counted). */
+  pods_stored_joined: number | null;
+  pods_stored: number | null;
   server_memory_joined?: ServerMemory;
   server_memory?: ServerMemory;
 }
@@ -98,12 +100,12 @@ export function memoryCosts(steps: readonly MeasuredStep[]): MemoryCosts[] {
   const backends = [...new Set(steps.map((s) => s.backend))];
   return backends.map((backend) => {
     const mine = steps.filter((s) => s.backend === backend);
-    const podSpans = mine.flatMap((s, i) => {
-      const podsBefore = i === 0 ? 0 : mine[i - 1]!.pods_running;
-      return s.server_memory_joined && s.server_memory
-        ? [{ from: s.server_memory_joined, to: s.server_memory, units: s.pods_running - podsBefore }]
-        : [];
-    });
+    // pods the server holds, not pods running: a rollout cut short by the budget still stored them all
+    const podSpans = mine.flatMap((s) =>
+      s.server_memory_joined && s.server_memory && s.pods_stored_joined !== null && s.pods_stored !== null
+        ? [{ from: s.server_memory_joined, to: s.server_memory, units: s.pods_stored - s.pods_stored_joined }]
+        : [],
+    );
     const nodeSpans = mine.slice(1).flatMap((s, i) => {
       const previous = mine[i]!;
       return previous.server_memory && s.server_memory_joined

@@ -25,9 +25,23 @@ const at = (rss: number, heapUsed: number | null = rss / 2): ServerMemory => ({
 test("a node's cost comes from the next step's join, a pod's from each step's rollout", (t) => {
   const [costs] = memoryCosts([
     // 100 nodes joined at 200 MiB; 3,000 pods later 500 MiB
-    { backend: 'sqlite', nodes_ready: 100, pods_running: 3000, server_memory_joined: at(200), server_memory: at(500) },
+    {
+      backend: 'sqlite',
+      nodes_ready: 100,
+      pods_stored_joined: 0,
+      pods_stored: 3000,
+      server_memory_joined: at(200),
+      server_memory: at(500),
+    },
     // 200 more nodes: +100 MiB with the same pods; 6,000 more pods: +600 MiB
-    { backend: 'sqlite', nodes_ready: 300, pods_running: 9000, server_memory_joined: at(600), server_memory: at(1200) },
+    {
+      backend: 'sqlite',
+      nodes_ready: 300,
+      pods_stored_joined: 3000,
+      pods_stored: 9000,
+      server_memory_joined: at(600),
+      server_memory: at(1200),
+    },
   ]);
   t.is(costs?.per_node_kib.rss_mib, 512);
   // (300 + 600) MiB over 9,000 pods
@@ -35,12 +49,27 @@ test("a node's cost comes from the next step's join, a pod's from each step's ro
   t.is(costs?.per_node_kib.heap_total_mib, undefined, 'a figure never scraped has no cost');
 });
 
+test('a step whose pods were not counted gives no per-pod cost', (t) => {
+  const [costs] = memoryCosts([
+    {
+      backend: 'sqlite',
+      nodes_ready: 100,
+      pods_stored_joined: 0,
+      pods_stored: null,
+      server_memory_joined: at(200),
+      server_memory: at(500),
+    },
+  ]);
+  t.deepEqual(costs?.per_pod_kib, {});
+});
+
 test('a backend with one step has a per-pod cost and no per-node cost', (t) => {
   const [costs] = memoryCosts([
     {
       backend: 'etcd',
       nodes_ready: 100,
-      pods_running: 1000,
+      pods_stored_joined: 0,
+      pods_stored: 1000,
       server_memory_joined: at(100),
       server_memory: at(150, null),
     },
