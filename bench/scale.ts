@@ -11,12 +11,16 @@
  *  - server and hollow-process RSS and CPU, and the datastore's size on disk.
  * The same-run baseline is the step with the fewest nodes: the curve shows what growth costs.
  * Targets at the largest size on sqlite (issue 22): mutating p99 <= 250 ms, single GET p99 <= 100 ms,
- * server RSS <= 1 GiB. Each step also says how much of the server's RSS was JavaScript heap in use
- * and reserved (its /metrics), to tell live objects from garbage and buffers. Hollow processes hold at most `nodes-per-process` nodes each, so CPU spreads.
+ * server RSS <= 1 GiB. Each step also says where the server's RSS was, once its nodes had joined and
+ * at its end: anonymous and file pages (/proc/PID/smaps_rollup), JavaScript heap in use and
+ * reserved, external memory and Buffers (its /metrics), to tell live objects from garbage, heap kept
+ * for later and native memory; the summary turns them into a cost per node and per pod
+ * (bench/scale/memory-breakdown.ts). Hollow processes hold at most `nodes-per-process` nodes each, so CPU spreads.
  *
  * Usage: npm run bench -- scale [--quick] [--sizes 100,300,1000] [--backends sqlite,etcd]
  *          [--pods-per-node 30] [--nodes-per-process 250] [--budget-minutes 15]
- *          [--server-cpu-prof <dir>] [--servers 3]
+ *          [--server-cpu-prof <dir>] [--server-node-args='<node options>'] [--server-heap-snapshot <dir>]
+ *          [--servers 3]
  * With --servers 3 (etcd only): three servers on a 3-member etcd (bench/scale/three-servers.ts),
  * hollow nodes given all three URLs; latency is summed over the servers, RSS per server and summed.
  * Writes bench/results/scale.json (scale-quick.json with --quick; scale-servers-3.json with
@@ -37,6 +41,7 @@ import { parseScrape, summarize, windowOf, type LatencySummary, type Scrape } fr
 import { HollowProcess } from './scale/hollow-process.ts';
 import { joinArgs } from './scale/join-args.ts';
 import { loadDeployment } from './scale/load-deployment.ts';
+import { memoryBreakdown, memoryCosts, type ServerMemory } from './scale/memory-breakdown.ts';
 import { ProcessWatch } from './scale/process-stats.ts';
 import { Progress } from './scale/progress.ts';
 import { digestOfNewest, type ProfileDigest } from './scale/profile-summary.ts';
@@ -52,6 +57,8 @@ const { values } = parseArgs({
     'nodes-per-process': { type: 'string' },
     'budget-minutes': { type: 'string' },
     'server-cpu-prof': { type: 'string' },
+    'server-node-args': { type: 'string' },
+    'server-heap-snapshot': { type: 'string' },
     servers: { type: 'string', default: '1' },
   },
 });
@@ -69,6 +76,10 @@ const podsPerNode = Number(values['pods-per-node'] ?? (quick ? 5 : 30));
 const nodesPerProcess = Number(values['nodes-per-process'] ?? 250);
 /** A folder to write the server's CPU profile into (one .cpuprofile per backend, written when it stops). */
 const serverCpuProfDir = values['server-cpu-prof'];
+/** More Node options for the server, space-separated: a memory setting to compare (`--max-semi-space-size=1`), `--heapsnapshot-signal=SIGUSR2`. */
+const serverNodeArgs = values['server-node-args']?.split(' ').filter((a) => a !== '') ?? [];
+/** A folder for a heap snapshot of the server, taken after the last step's figures (bench/scale/heap-summary.ts reads it). */
+const serverHeapSnapshotDir = values['server-heap-snapshot'];
 const budgetMs = Number(values['budget-minutes'] ?? (quick ? 1.5 : 14)) * 60_000;
 /** Two lease periods: enough for the heartbeat rate, short enough to leave time for the largest step. */
 const steadyMs = quick ? 8_000 : 20_000;
@@ -131,6 +142,12 @@ interface StepResult {
   /** The server's JavaScript heap in use and reserved at the step's end (null: not scraped). */
   server_heap_used_mib: number | null;
   server_heap_total_mib: number | null;
+  /** Where the server's memory is once every node of the step has joined (before its pods), and at the step's end. */
+  server_memory_joined?: ServerMemory;
+  server_memory?: ServerMemory;
+  /** Pods the server held at those two moments (running or not; null: it did not answer). */
+  pods_stored_joined: number | null;
+  pods_stored: number | null;
   hollow_processes: number;
   hollow_rss_mib: number;
   /** null when no node was Ready. */
@@ -163,6 +180,39 @@ async function within<T>(what: string, ms: number, work: Promise<T>): Promise<T>
   }
 }
 
+/** The server's memory now (one server; undefined with --servers 3 or once it has gone), with the heap figures of `scraped`. */
+function serverMemory(pid: number | undefined, scraped: Scrape | undefined): ServerMemory | undefined {
+  const breakdown = pid === undefined ? undefined : memoryBreakdown(pid);
+  if (breakdown === undefined) return undefined;
+  const gauge = (name: string) => (scraped === undefined ? null : heapMib(scraped, name));
+  return {
+    ...breakdown,
+    heap_used_mib: gauge('nodejs_heap_size_used_bytes'),
+    heap_total_mib: gauge('nodejs_heap_size_total_bytes'),
+    external_mib: gauge('nodejs_external_memory_bytes'),
+    array_buffers_mib: gauge('nodejs_array_buffers_bytes'),
+  };
+}
+
+/** Has the server (started with --heapsnapshot-signal=SIGUSR2) write a snapshot, and waits until the file stops growing. */
+async function writeHeapSnapshot(pid: number, dir: string): Promise<void> {
+  const snapshots = () => new Set(readdirSync(dir).filter((name) => name.endsWith('.heapsnapshot')));
+  mkdirSync(dir, { recursive: true });
+  const before = snapshots();
+  process.kill(pid, 'SIGUSR2');
+  const deadline = Date.now() + 180_000;
+  let lastSize = -1;
+  while (Date.now() < deadline) {
+    await sleep(3_000);
+    const name = [...snapshots()].find((n) => !before.has(n));
+    if (name === undefined) continue;
+    const size = statSync(join(dir, name)).size;
+    if (size === lastSize && size > 0) return;
+    lastSize = size;
+  }
+  progress.note('the heap snapshot did not finish within 3 minutes');
+}
+
 /** The server's metrics. */
 async function scrape(server: ServerProcess, timeoutMs = 30_000): Promise<Scrape> {
   const reply = await within('GET /metrics', timeoutMs, call(server, 'GET', '/metrics', adminIdentity(server.dataDir)));
@@ -178,6 +228,12 @@ interface DeploymentStatus {
 async function readyReplicas(admin: KubeClient): Promise<number> {
   const list = await admin.list<KubeObject & DeploymentStatus>(refs.deployments, { namespace: 'scale' });
   return list.items.reduce((sum, d) => sum + (d.status?.readyReplicas ?? 0), 0);
+}
+
+/** How many pods the server holds (stored, whether running or not): what its memory carries. */
+async function storedPods(admin: KubeClient): Promise<number> {
+  const page = await admin.list(refs.pods, { namespace: 'scale', limit: 1 });
+  return page.items.length + (page.metadata?.remainingItemCount ?? 0);
 }
 
 async function readyNodes(admin: KubeClient): Promise<number> {
@@ -224,7 +280,15 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
   try {
     // a pod block for every node: the default 10.244.0.0/16 holds 256 nodes' /24s, and nodes past it wait for one on every renewal
     const serverArgs = ['--cluster-cidr', '10.64.0.0/12'];
-    const nodeArgs = serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {};
+    const nodeArgs = {
+      nodeArgs: [
+        ...(serverCpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] : []),
+        ...(serverHeapSnapshotDir
+          ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${serverHeapSnapshotDir}`]
+          : []),
+        ...serverNodeArgs,
+      ],
+    };
     if (serverCount === 3) {
       three = await startThreeServers({ serverArgs, ...nodeArgs });
       server = three.servers[0]!;
@@ -319,6 +383,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         progress.note(`[${backend}] no metrics after the join: ${err.message}`);
         return undefined;
       });
+      const memoryJoined = serverMemory(three ? undefined : running.pid, joined);
+      const podsStoredJoined = await within('counting pods', 15_000, storedPods(admin)).catch(() => null);
 
       // -- pods through Deployments
       const podTarget = size * podsPerNode;
@@ -374,6 +440,8 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
           ? dirBytes(etcd.dataDir)
           : dirBytes(running.dataDir);
       const hollowRss = hollowWatch.lastRssBytes;
+      const memoryEnd = serverMemory(three ? undefined : running.pid, end);
+      const podsStored = await within('counting pods', 15_000, storedPods(admin)).catch(() => null);
       const complete = nodesReady >= size && podsRunning >= podTarget;
       results.push({
         backend,
@@ -405,6 +473,10 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
         ...(three ? { servers_rss_mib: three.rssPerServerMib() } : {}),
         server_heap_used_mib: heapMib(end, 'nodejs_heap_size_used_bytes'),
         server_heap_total_mib: heapMib(end, 'nodejs_heap_size_total_bytes'),
+        ...(memoryJoined ? { server_memory_joined: memoryJoined } : {}),
+        ...(memoryEnd ? { server_memory: memoryEnd } : {}),
+        pods_stored_joined: podsStoredJoined,
+        pods_stored: podsStored,
         hollow_processes: hollows.length,
         hollow_rss_mib: mib(hollowRss),
         hollow_kib_per_node: nodesReady > 0 ? Math.round(hollowRss / 1024 / nodesReady) : null,
@@ -421,11 +493,15 @@ async function runBackend(backend: 'sqlite' | 'etcd', share: number, results: St
       });
       const r = results.at(-1)!;
       progress.note(
-        `[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}, heap ${r.server_heap_used_mib} of ${r.server_heap_total_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node`,
+        `[${backend}] ${size} nodes, ${podsRunning} pods: mutating p99 ${r.mutating.p99_ms} ms, GET p99 ${r.read.p99_ms} ms, leases ${r.lease_writes_per_s}/s, server ${r.server_rss_mib} MiB (peak ${r.server_peak_rss_mib}, heap ${r.server_heap_used_mib} of ${r.server_heap_total_mib}), ${r.server_cpu_pct}% CPU, hollow ${r.hollow_kib_per_node} KiB/node${r.server_memory ? `; server anon ${r.server_memory.anon_mib} MiB, file ${r.server_memory.file_mib} MiB, external ${r.server_memory.external_mib} MiB (buffers ${r.server_memory.array_buffers_mib})` : ''}`,
       );
       if (r.servers_rss_mib) progress.note(`[${backend}] RSS per server: ${r.servers_rss_mib.join(', ')} MiB`);
     }
     admin.close();
+    if (serverHeapSnapshotDir && !three) {
+      progress.note(`[${backend}] writing a heap snapshot of the server into ${serverHeapSnapshotDir}`);
+      await writeHeapSnapshot(running.pid, serverHeapSnapshotDir);
+    }
   } finally {
     process.off('SIGINT', onSignal);
     await Promise.all(hollows.map((h) => h.stop()));
@@ -474,6 +550,7 @@ const summary = {
   server_peak_rss_mib: headline?.server_peak_rss_mib,
   lease_writes_per_s: headline?.lease_writes_per_s,
   hollow_kib_per_node: headline?.hollow_kib_per_node,
+  server_memory_costs: memoryCosts(steps),
   targets,
   met: headline
     ? {

@@ -7,6 +7,7 @@ import { drawChart as proxySyncChart, type ChartPoint } from '../proxy-sync/char
 import { cdfPoints, lineChart, type ChartSeries } from './svg-chart.ts';
 import { missesSection, type Explanations } from './misses.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
+import { serverMemorySection } from './server-memory-section.ts';
 
 type Result = Record<string, unknown>;
 
@@ -320,6 +321,7 @@ export function renderReport(
       if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
     lines.push('');
   }
+  lines.push(...serverMemorySection(scale));
   lines.push(...dependencySection(footprint));
   lines.push(...soakSection(bySuite.get('soak')?.result));
   lines.push('Raw results: `bench/results/<suite>.json`.', '');

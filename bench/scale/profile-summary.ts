@@ -5,7 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { fileAndTop } from './summary-args.ts';
 
 interface ProfileNode {
   id: number;
@@ -121,16 +121,7 @@ export function digestOfNewest(
 }
 
 if (import.meta.main) {
-  const { values, positionals } = parseArgs({
-    options: { top: { type: 'string', default: '30' } },
-    allowPositionals: true,
-  });
-  const file = positionals[0];
-  if (file === undefined) {
-    process.stderr.write('usage: node bench/scale/profile-summary.ts <file.cpuprofile> [--top 30]\n');
-    process.exit(2);
-  }
-  const top = Number(values.top);
+  const { file, top } = fileAndTop('node bench/scale/profile-summary.ts <file.cpuprofile> [--top 30]');
   const { total, functions, files } = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile);
   const line = (row: Row) =>
     `${(row.ms / 1000).toFixed(1).padStart(8)} s ${((row.ms / total) * 100).toFixed(1).padStart(5)}%  ${row.name}\n`;

@@ -4,7 +4,7 @@
  * apiserver_current_inflight_requests, apiserver_registered_watchers and
  * apiserver_watch_events_total; and the JavaScript heap under the names Node's Prometheus client
  * gives it (nodejs_heap_size_used_bytes, nodejs_heap_size_total_bytes, nodejs_external_memory_bytes),
- * which tell how much of the resident memory is live objects, heap kept for later, or buffers.
+ * with nodejs_array_buffers_bytes (the part of the external memory that is Buffers), which tell how much of the resident memory is live objects, heap kept for later, or buffers.
  * Rendered as Prometheus text on GET /metrics.
  */
 import { PrometheusText } from '../../kube/prometheus-text.ts';
@@ -147,6 +147,12 @@ export class ApiMetrics {
       'Memory of buffers and other objects outside the heap, in bytes.',
     );
     b.sample('nodejs_external_memory_bytes', {}, heap.external);
+    b.family(
+      'nodejs_array_buffers_bytes',
+      'gauge',
+      'Memory of ArrayBuffers and Buffers (part of the external memory), in bytes.',
+    );
+    b.sample('nodejs_array_buffers_bytes', {}, heap.arrayBuffers);
     return b.text();
   }
 }

@@ -447,6 +447,7 @@ test('/metrics counts requests with upstream metric names; anonymous may not rea
   t.regex(text, /^process_cpu_seconds_total \d/m);
   t.regex(text, /^nodejs_heap_size_used_bytes [1-9]\d*$/m, 'how much of the resident memory is live objects');
   t.regex(text, /^nodejs_heap_size_total_bytes [1-9]\d*$/m);
+  t.regex(text, /^nodejs_array_buffers_bytes \d+$/m, 'the Buffers among the memory outside the heap');
   const anonymous = await call({ dataDir: env.dataDir, port: env.server.port }, 'GET', '/metrics');
   t.is(anonymous.status, 403);
 });
