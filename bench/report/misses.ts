@@ -4,6 +4,7 @@
  * breakdowns of the run), and the profile itself where the suite captured one in the same run
  * (scale's server). Pure: outcomes and explanations in, Markdown lines out.
  */
+import { breakdownLines } from './breakdowns.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
 
 type Result = Record<string, unknown>;
@@ -95,7 +96,7 @@ export function missesSection(
         explanations[suite]?.[check.label] ?? 'No explanation recorded for this miss.',
       );
       if (!profileShown) {
-        lines.push(...profileLines(result));
+        lines.push(...breakdownLines(suite, result), ...profileLines(result));
         profileShown = true;
       }
       lines.push('');

@@ -365,3 +365,44 @@ test('the explanations file: one entry per `## suite: label` heading, to the nex
         `miss-explanations.md names a check that does not exist: ${suite}: ${label}`,
       );
 });
+
+test("a miss shows its suite's own split of the time: pod start's steps, an nftables partial sync's parts", (t) => {
+  const lines = missesSection(
+    [
+      {
+        suite: 'pod-start',
+        status: 'ran',
+        result: {
+          api_p50_ratio: 1.3,
+          timeline: { pods: 50, steps: { toAgent: { p50: 32.04, p99: 107 }, sandbox: { p50: 1622, p99: 3006 } } },
+        },
+      },
+      {
+        suite: 'proxy-sync',
+        status: 'ran',
+        result: {
+          partial_p99_ms: 10,
+          nftables: {
+            partial_p99_ms: 60,
+            partial_apply_ms_p50_p99: [20, 50],
+            partial_own_cpu_ms_p50_p99: [4.4, 10.8],
+            partial_payload_bytes_p50_p99: [471, 493],
+          },
+        },
+      },
+      { suite: 'exec', status: 'ran', result: { ratio: 3 } },
+    ],
+    (v, unit) => `${v} ${unit}`,
+    {},
+  ).join('\n');
+  t.regex(
+    lines,
+    /Each API pod's start in steps \(50 pods[^\n]*\n\n\| step \| p50 \| p99 \|\n\|---\|---\|---\|\n\| toAgent \| 32 \| 107 \|\n\| sandbox \| 1622 \| 3006 \|/,
+  );
+  t.regex(
+    lines,
+    /\| nft -f, wall \| 20 \| 50 \| ms \|\n\| this process, CPU \(plan, render, start nft\) \| 4\.4 \| 10\.8 \| ms \|\n\| transaction size \| 471 \| 493 \| bytes \|/,
+  );
+  t.notRegex(lines, /nft -f, CPU/, 'a part the suite did not measure is left out');
+  t.is(lines.match(/Each API pod's start/g)?.length, 1, "once, under the first of the suite's misses");
+});
