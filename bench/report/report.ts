@@ -5,6 +5,7 @@
  */
 import { drawChart as proxySyncChart, type ChartPoint } from '../proxy-sync/chart.ts';
 import { cdfPoints, lineChart, type ChartSeries } from './svg-chart.ts';
+import { execSection } from './exec-section.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
 
 type Result = Record<string, unknown>;
@@ -294,6 +295,7 @@ export function renderReport(outcomes: readonly SuiteOutcome[], machine: Machine
       if (s.note) lines.push(`- ${s.backend}, ${s.nodes_target} nodes: ${s.note}`);
     lines.push('');
   }
+  lines.push(...execSection(bySuite.get('exec')?.result));
   lines.push(...soakSection(bySuite.get('soak')?.result));
   lines.push('Raw results: `bench/results/<suite>.json`.', '');
   return { markdown: `${lines.join('\n')}\n`, charts };
