@@ -325,6 +325,7 @@ export class ApiServer {
   async close(): Promise<void> {
     this.#closed = true;
     for (const connection of this.#inProcessConnections) connection.destroy();
+    this.#kubelet.close();
     await this.#front.close();
   }
 

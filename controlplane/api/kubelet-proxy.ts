@@ -5,7 +5,9 @@
  * (logs, also when followed) are streamed back; upgraded ones (websocket or SPDY streams for exec,
  * attach and port-forward) become a byte pipe between the client and the kubelet. The kubelet's
  * answer goes back as it is: a redirect is passed on, never followed. Connections are opened by a
- * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts).
+ * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts); after each one, the
+ * next to the same kubelet is opened ahead (spare-connections.ts), so a request that follows
+ * within seconds (a script's loop of `kubectl exec`) does not wait for a dial and a handshake.
  */
 import { request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +21,7 @@ import type { Registry } from './registry.ts';
 import type { ResourceRequest } from './request.ts';
 import { findResource } from './resources.ts';
 import { spliceUpgrade } from './upgrade-splice.ts';
+import { SpareConnections } from './spare-connections.ts';
 
 type Any = Record<string, any>;
 
@@ -104,6 +107,7 @@ export class KubeletProxy {
    */
   #context: SecureContext;
   readonly #dial: KubeletDialer;
+  readonly #spares = new SpareConnections<TLSSocket>();
 
   constructor(registry: Registry, tls: KubeletClientTls, dial: KubeletDialer = directDialer) {
     this.#registry = registry;
@@ -114,10 +118,26 @@ export class KubeletProxy {
   /** Presents a renewed client certificate from the next connection on (each request connects anew). */
   useClientTls(tls: KubeletClientTls): void {
     this.#context = createSecureContext(tls);
+    // connections opened ahead carry the old certificate: the new one is presented from now on
+    this.#spares.clear();
   }
 
-  /** A TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
+  /** Closes the connections opened ahead (the server is stopping). */
+  close(): void {
+    this.#spares.clear();
+  }
+
+  /** A connection to the kubelet: the one opened ahead when there is one, else a new one; either way the next is opened ahead. */
   async #connect(target: KubeletTarget): Promise<TLSSocket> {
+    const key = `${target.host}:${target.port}`;
+    const spare = this.#spares.take(key);
+    const socket = spare ?? (await this.#open(target));
+    this.#spares.prepare(key, () => this.#open(target));
+    return socket;
+  }
+
+  /** A new TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
+  async #open(target: KubeletTarget): Promise<TLSSocket> {
     const unreachable = (err: Error) =>
       new ApiError(
         'ServiceUnavailable',
