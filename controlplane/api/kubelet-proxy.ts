@@ -5,9 +5,9 @@
  * (logs, also when followed) are streamed back; upgraded ones (websocket or SPDY streams for exec,
  * attach and port-forward) become a byte pipe between the client and the kubelet. The kubelet's
  * answer goes back as it is: a redirect is passed on, never followed. Connections are opened by a
- * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts); after each one, the
- * next to the same kubelet is opened ahead (spare-connections.ts), so a request that follows
- * within seconds (a script's loop of `kubectl exec`) does not wait for a dial and a handshake.
+ * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts); after each stream, the
+ * next connection to the same kubelet is opened ahead (spare-connections.ts), so a request that
+ * follows within seconds (a script's loop of `kubectl exec`) does not wait for a dial and a handshake.
  */
 import { request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -127,12 +127,16 @@ export class KubeletProxy {
     this.#spares.clear();
   }
 
-  /** A connection to the kubelet: the one opened ahead when there is one, else a new one; either way the next is opened ahead. */
-  async #connect(target: KubeletTarget): Promise<TLSSocket> {
+  /**
+   * A connection to the kubelet: the one opened ahead when there is one, else a new one. After a
+   * stream (exec, attach, port-forward), the next connection is opened ahead; not after a plain
+   * request, whose callers (a scraper every 15 s, a log read) would rarely come back within the
+   * spare's idle time and would pay for a second handshake each time.
+   */
+  async #connect(target: KubeletTarget, openAhead: boolean): Promise<TLSSocket> {
     const key = `${target.host}:${target.port}`;
-    const spare = this.#spares.take(key);
-    const socket = spare ?? (await this.#open(target));
-    this.#spares.prepare(key, () => this.#open(target));
+    const socket = this.#spares.take(key) ?? (await this.#open(target));
+    if (openAhead) this.#spares.prepare(key, () => this.#open(target));
     return socket;
   }
 
@@ -192,7 +196,7 @@ export class KubeletProxy {
   /** A plain request (logs, nodes/proxy): the body goes on, the answer streams back with its status and content type. */
   async forward(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = await this.target(parsed, url);
-    const socket = await this.#connect(target);
+    const socket = await this.#connect(target, false);
     await new Promise<void>((resolve, reject) => {
       const headers: Record<string, string> = {
         accept: req.headers.accept ?? '*/*',
@@ -233,6 +237,6 @@ export class KubeletProxy {
   /** An upgraded request (exec, attach, port-forward): the raw connection is spliced to the kubelet. */
   async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = await this.target(parsed, url);
-    spliceUpgrade(await this.#connect(target), target.path, `${target.host}:${target.port}`, req, client, head);
+    spliceUpgrade(await this.#connect(target, true), target.path, `${target.host}:${target.port}`, req, client, head);
   }
 }
