@@ -128,20 +128,21 @@ export class KubeletProxy {
   }
 
   /**
-   * A connection to the kubelet: the one opened ahead when there is one, else a new one. After a
-   * stream (exec, attach, port-forward), the next connection is opened ahead; not after a plain
-   * request, whose callers (a scraper every 15 s, a log read) would rarely come back within the
-   * spare's idle time and would pay for a second handshake each time.
+   * A connection for a stream (exec, attach, port-forward): the one opened ahead when there is
+   * one, else a new one; either way the next is opened ahead. Plain requests (a log read, a scrape
+   * every 15 s) neither take nor leave one: they rarely come back within the idle time, so each
+   * would pay for a second handshake, and the HTTP client reading the answer wants a socket no one
+   * has read before.
    */
-  async #connect(target: KubeletTarget, openAhead: boolean): Promise<TLSSocket> {
+  async #connectForStream(target: KubeletTarget): Promise<TLSSocket> {
     const key = `${target.host}:${target.port}`;
-    const socket = this.#spares.take(key) ?? (await this.#open(target));
-    if (openAhead) this.#spares.prepare(key, () => this.#open(target));
+    const socket = this.#spares.take(key) ?? (await this.#connect(target));
+    this.#spares.prepare(key, () => this.#connect(target));
     return socket;
   }
 
   /** A new TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
-  async #open(target: KubeletTarget): Promise<TLSSocket> {
+  async #connect(target: KubeletTarget): Promise<TLSSocket> {
     const unreachable = (err: Error) =>
       new ApiError(
         'ServiceUnavailable',
@@ -196,7 +197,7 @@ export class KubeletProxy {
   /** A plain request (logs, nodes/proxy): the body goes on, the answer streams back with its status and content type. */
   async forward(parsed: ResourceRequest, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const target = await this.target(parsed, url);
-    const socket = await this.#connect(target, false);
+    const socket = await this.#connect(target);
     await new Promise<void>((resolve, reject) => {
       const headers: Record<string, string> = {
         accept: req.headers.accept ?? '*/*',
@@ -237,6 +238,13 @@ export class KubeletProxy {
   /** An upgraded request (exec, attach, port-forward): the raw connection is spliced to the kubelet. */
   async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = await this.target(parsed, url);
-    spliceUpgrade(await this.#connect(target, true), target.path, `${target.host}:${target.port}`, req, client, head);
+    spliceUpgrade(
+      await this.#connectForStream(target),
+      target.path,
+      `${target.host}:${target.port}`,
+      req,
+      client,
+      head,
+    );
   }
 }

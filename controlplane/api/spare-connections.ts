@@ -6,9 +6,12 @@
  * connection to a kubelet is taken, another one is opened in the background; the next request to
  * that kubelet within the idle time starts on it at once.
  *
- * A spare is handed out once, only while it is still open. While it waits it is read, so that the
- * kubelet closing it is seen at once (a paused socket would not notice); a kubelet sends nothing
- * unasked, so anything it does send (a timeout answer) closes the spare. It closes by itself after the idle time, well inside the kubelet's own wait for a
+ * A spare is handed out once, only while it is still open. While it waits, a 'readable' listener
+ * watches it, so that the kubelet closing it is seen at once (a socket nobody reads would not
+ * notice); a kubelet sends nothing unasked, so anything it does send (a timeout answer) closes the
+ * spare. Once that listener is removed the socket is back in its first state, neither flowing nor
+ * paused, for whoever reads it next (a socket left flowing, with its first reader gone, lost bytes
+ * under the HTTP client's pauses and resumes). It closes by itself after the idle time, well inside the kubelet's own wait for a
  * first request (Node's headersTimeout, 60 s). clear() drops every spare and every one still
  * opening, for new client credentials and at shutdown.
  */
@@ -43,7 +46,7 @@ export class SpareConnections<S extends SpareSocket> {
     if (spare === undefined) return undefined;
     this.#spares.delete(key);
     clearTimeout(spare.timer);
-    spare.socket.off('close', spare.forget).off('data', spare.unasked);
+    spare.socket.off('close', spare.forget).off('readable', spare.unasked);
     // the taker puts its own readers on before the next I/O event: nothing can be lost in between
     const { socket } = spare;
     if (socket.destroyed || !socket.writable || !socket.readable) {
@@ -86,8 +89,11 @@ export class SpareConnections<S extends SpareSocket> {
       this.#spares.delete(key);
     };
     socket.once('close', forget);
-    const unasked = () => socket.destroy();
-    socket.on('data', unasked);
+    // read() gives null at the end of the stream, which ends and closes the socket: forgotten above
+    const unasked = () => {
+      if (socket.read() !== null) socket.destroy();
+    };
+    socket.on('readable', unasked);
     const timer = setTimeout(() => socket.destroy(), this.#idleMs);
     timer.unref();
     this.#spares.set(key, { socket, timer, forget, unasked });
