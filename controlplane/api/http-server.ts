@@ -325,7 +325,6 @@ export class ApiServer {
   async close(): Promise<void> {
     this.#closed = true;
     for (const connection of this.#inProcessConnections) connection.destroy();
-    this.#kubelet.close();
     await this.#front.close();
   }
 

@@ -5,9 +5,7 @@
  * (logs, also when followed) are streamed back; upgraded ones (websocket or SPDY streams for exec,
  * attach and port-forward) become a byte pipe between the client and the kubelet. The kubelet's
  * answer goes back as it is: a redirect is passed on, never followed. Connections are opened by a
- * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts); after each stream, the
- * next connection to the same kubelet is opened ahead (spare-connections.ts), so a request that
- * follows within seconds (a script's loop of `kubectl exec`) does not wait for a dial and a handshake.
+ * KubeletDialer (direct, or through an egress proxy; see kubelet-dialer.ts).
  */
 import { request } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -21,7 +19,6 @@ import type { Registry } from './registry.ts';
 import type { ResourceRequest } from './request.ts';
 import { findResource } from './resources.ts';
 import { spliceUpgrade } from './upgrade-splice.ts';
-import { SpareConnections } from './spare-connections.ts';
 
 type Any = Record<string, any>;
 
@@ -107,7 +104,6 @@ export class KubeletProxy {
    */
   #context: SecureContext;
   readonly #dial: KubeletDialer;
-  readonly #spares = new SpareConnections<TLSSocket>();
 
   constructor(registry: Registry, tls: KubeletClientTls, dial: KubeletDialer = directDialer) {
     this.#registry = registry;
@@ -118,30 +114,9 @@ export class KubeletProxy {
   /** Presents a renewed client certificate from the next connection on (each request connects anew). */
   useClientTls(tls: KubeletClientTls): void {
     this.#context = createSecureContext(tls);
-    // connections opened ahead carry the old certificate: the new one is presented from now on
-    this.#spares.clear();
   }
 
-  /** Closes the connections opened ahead (the server is stopping). */
-  close(): void {
-    this.#spares.clear();
-  }
-
-  /**
-   * A connection for a stream (exec, attach, port-forward): the one opened ahead when there is
-   * one, else a new one; either way the next is opened ahead. Plain requests (a log read, a scrape
-   * every 15 s) neither take nor leave one: they rarely come back within the idle time, so each
-   * would pay for a second handshake, and the HTTP client reading the answer wants a socket no one
-   * has read before.
-   */
-  async #connectForStream(target: KubeletTarget): Promise<TLSSocket> {
-    const key = `${target.host}:${target.port}`;
-    const socket = this.#spares.take(key) ?? (await this.#connect(target));
-    this.#spares.prepare(key, () => this.#connect(target));
-    return socket;
-  }
-
-  /** A new TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
+  /** A TLS connection to the kubelet, its certificate checked against the cluster CA and its address. */
   async #connect(target: KubeletTarget): Promise<TLSSocket> {
     const unreachable = (err: Error) =>
       new ApiError(
@@ -238,13 +213,6 @@ export class KubeletProxy {
   /** An upgraded request (exec, attach, port-forward): the raw connection is spliced to the kubelet. */
   async upgrade(parsed: ResourceRequest, url: URL, req: IncomingMessage, client: Duplex, head: Buffer): Promise<void> {
     const target = await this.target(parsed, url);
-    spliceUpgrade(
-      await this.#connectForStream(target),
-      target.path,
-      `${target.host}:${target.port}`,
-      req,
-      client,
-      head,
-    );
+    spliceUpgrade(await this.#connect(target), target.path, `${target.host}:${target.port}`, req, client, head);
   }
 }

@@ -13,12 +13,8 @@ import { issueCertificate } from '../../controlplane/pki/certificates.ts';
 
 export interface FakeKubelet {
   readonly port: number;
-  /** Every request seen: method, path with query, the client certificate's CN, and when its connection was accepted (ms, performance.now()). */
-  readonly requests: { method: string; path: string; clientCN: string; connectedAt: number }[];
-  /** Connections accepted that have carried no request yet. */
-  readonly unused: () => number;
-  /** Closes every connection that has carried no request (as a restarted kubelet would). */
-  dropUnused(): void;
+  /** Every request seen: method, path with query, and the client certificate's CN. */
+  readonly requests: { method: string; path: string; clientCN: string }[];
   close(): Promise<void>;
 }
 
@@ -29,17 +25,9 @@ export async function startFakeKubelet(dataDir: string): Promise<FakeKubelet> {
   };
   const serving = issueCertificate(ca, { commonName: 'system:node:n1', ipAddresses: ['127.0.0.1'], usage: 'server' });
   const requests: FakeKubelet['requests'] = [];
-  const acceptedAt = new WeakMap<object, number>();
-  const unused = new Set<TLSSocket>();
   const note = (req: IncomingMessage) => {
-    unused.delete(req.socket as TLSSocket);
     const peer = (req.socket as TLSSocket).getPeerCertificate();
-    requests.push({
-      method: req.method ?? '',
-      path: req.url ?? '',
-      clientCN: String(peer?.subject?.CN ?? ''),
-      connectedAt: acceptedAt.get(req.socket) ?? Number.NaN,
-    });
+    requests.push({ method: req.method ?? '', path: req.url ?? '', clientCN: String(peer?.subject?.CN ?? '') });
   };
   const server: Server = createServer(
     { cert: serving.cert, key: serving.key, ca: ca.cert, requestCert: true, rejectUnauthorized: true },
@@ -79,20 +67,11 @@ export async function startFakeKubelet(dataDir: string): Promise<FakeKubelet> {
       ws.close(1000);
     });
   });
-  server.on('secureConnection', (socket: TLSSocket) => {
-    acceptedAt.set(socket, performance.now());
-    unused.add(socket);
-    socket.once('close', () => unused.delete(socket));
-  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     requests,
-    unused: () => unused.size,
-    dropUnused: () => {
-      for (const socket of unused) socket.destroy();
-    },
     close: () =>
       new Promise<void>((resolve) => {
         sockets.close();

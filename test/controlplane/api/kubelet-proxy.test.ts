@@ -10,7 +10,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCertificateAuthority } from '../../../controlplane/pki/certificates.ts';
-import { waitFor } from '../../helpers/wait.ts';
 
 let server: ServerProcess | undefined;
 let kubelet: FakeKubelet | undefined;
@@ -73,39 +72,6 @@ test.serial('kubectl exec runs through to the kubelet over a websocket', async (
   t.regex(seen.path, /^\/exec\/default\/p1\/main\?.*command=echo&command=hi/);
   t.is(seen.clientCN, 'kube-apiserver-kubelet-client');
 });
-
-test.serial(
-  'the next exec to a kubelet starts on a connection opened ahead; not one the kubelet closed; plain requests neither take nor leave one',
-  async (t) => {
-    t.is((await kubectl(server!, ['exec', 'p1', '--', 'true'])).code, 0);
-    // the connection for the next request is opened after this one, in the background
-    const ahead = { what: 'the server to open a connection ahead to the kubelet', timeoutMs: 5_000, intervalMs: 10 };
-    await waitFor(() => kubelet!.unused() === 1, ahead);
-    const asked = performance.now();
-    const r = await kubectl(server!, ['exec', 'p1', '--', 'echo', 'again']);
-    t.is(r.code, 0, r.stderr);
-    t.is(r.stdout, 'ran: echo again\n');
-    const seen = kubelet!.requests.at(-1)!;
-    t.is(seen.clientCN, 'kube-apiserver-kubelet-client');
-    t.true(seen.connectedAt < asked, 'the exec went over the connection opened before it was asked for');
-
-    // a kubelet that closed its idle connections (restarted) gets a new one, and the exec works
-    await waitFor(() => kubelet!.unused() === 1, ahead);
-    kubelet!.dropUnused();
-    const dropped = performance.now();
-    const again = await kubectl(server!, ['exec', 'p1', '--', 'echo', 'fresh']);
-    t.is(again.code, 0, again.stderr);
-    t.is(again.stdout, 'ran: echo fresh\n');
-    t.true(kubelet!.requests.at(-1)!.connectedAt > dropped, 'a closed connection was not used');
-
-    // a plain request (logs, a scrape) neither takes the spare nor opens one
-    await waitFor(() => kubelet!.unused() === 1, ahead);
-    const beforeLogs = performance.now();
-    t.is((await kubectl(server!, ['logs', 'p1'])).code, 0);
-    t.true(kubelet!.requests.at(-1)!.connectedAt > beforeLogs, 'the logs request had a connection of its own');
-    t.is(kubelet!.unused(), 1, 'the spare is still there, and no second one');
-  },
-);
 
 test('errors: no container named in a pod of two, an unbound pod, an unauthorized user', async (t) => {
   // kubectl picks a container itself; a raw client that names none gets told which exist.
