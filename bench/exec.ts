@@ -1,9 +1,18 @@
 /**
  * `npm run bench -- exec [--quick]`: what the kubelet port costs on top of the runtime.
  *
- *  - exec round trip: `kubectl exec <pod> -- true` (kubectl process start included), the same
- *    exec as one websocket through the API server without kubectl (v4.channel.k8s.io, admin
- *    certificate), and the baseline: CRI ExecSync straight to the node's containerd. p50 of N each.
+ *  - exec round trip, interleaved round by round, p50 of N each:
+ *      raw        CRI ExecSync straight to the node's containerd (the baseline);
+ *      runtime    CRI Exec and a websocket straight to containerd's streaming server, from inside
+ *                 the node (exec/runtime-stream.ts): what the runtime's streaming costs without bosun;
+ *      websocket  one v5.channel.k8s.io websocket through the API server and the kubelet port, as
+ *                 kubectl 1.30+ opens it, without kubectl (admin certificate), timed as upgrade
+ *                 (to the 101) and stream (to the close);
+ *      kubectl    `kubectl exec <pod> -- true`, its process start included, beside `kubectl version
+ *                 --client` (its start alone) and `kubectl get pod` (start, handshake and one GET);
+ *    then `kubectl exec` of every release from 1.30 on that the machine has.
+ *    bosun_added_p50_ms is websocket minus runtime: what the API server, the kubelet port and their
+ *    connections add. The rest of kubectl's time is kubectl's own start and its pod GET.
  *  - log streaming: `kubectl logs` of a pod that wrote M MB (through API server, egress proxy and
  *    kubelet port), against reading and parsing the same CRI log file directly on the node.
  *
@@ -17,7 +26,6 @@ import { open } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { Sandbox } from '../sandbox/sandbox.ts';
 import { run } from '../host/process/run.ts';
 import { sandboxImages, sandboxRoots } from '../sandbox/names.ts';
@@ -26,6 +34,9 @@ import { readLog } from '../cri/logfile.ts';
 import { loadKubeconfig } from '../kube/kubeconfig.ts';
 import { waitFor } from '../test/helpers/wait.ts';
 import { writeResult } from './report/write-result.ts';
+import { runtimeStreamer, type RuntimeRound } from './exec/runtime-streamer.ts';
+import { timeWebsocketExec, type ExecPhases } from './exec/websocket-exec.ts';
+import { websocketKubectls } from './exec/kubectl-releases.ts';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const rounds = values.quick ? 10 : 20;
@@ -98,57 +109,47 @@ spec:
     intervalMs: 500,
   });
 
-  // -- exec: raw CRI ExecSync
+  // -- exec: the same `true` five ways, interleaved round by round so that a change of load on this
+  // shared machine hits them alike
   const runtime = new CriClient(node.criEndpoint);
   const [container] = await runtime.listContainers({
     state: { state: 'CONTAINER_RUNNING' },
     labelSelector: { 'io.kubernetes.pod.name': 'target' },
   });
   if (!container) throw new Error('no running container for pod target');
-  const raw: number[] = [];
-  for (let i = 0; i < rounds; i++) raw.push(await timed(() => runtime.execSync(container.id, ['true'], 10)));
-  runtime.close();
-
-  // -- exec: kubectl (its own process start included)
-  const viaKubectl: number[] = [];
-  for (let i = 0; i < rounds; i++) {
-    viaKubectl.push(
-      await timed(async () => {
-        const r = await kubectl('exec', 'target', '--', 'true');
-        if (r.code !== 0) throw new Error(`kubectl exec: ${r.stderr}`);
-      }),
-    );
-  }
-  const kubectlVersion = await timed(() => kubectl('version', '--client', '-o', 'json'));
-
-  // -- exec: one websocket through the API server, no kubectl
+  const streamer = runtimeStreamer(node.netns, node.criEndpoint, container.id);
   const admin = loadKubeconfig(kubeconfig).client;
-  const url = `wss://127.0.0.1:${plane.port}/api/v1/namespaces/default/pods/target/exec?command=true&stdout=true&stderr=true`;
-  const viaWebsocket: number[] = [];
+  const apiUrl = `wss://127.0.0.1:${plane.port}/api/v1/namespaces/default/pods/target/exec?command=true&stdout=true&stderr=true`;
+  const kubectlOk = async (binary: string, ...args: string[]) => {
+    const r = await run([binary, '--kubeconfig', kubeconfig, ...args], { timeoutMs: 120_000 });
+    if (r.code !== 0) throw new Error(`${binary} ${args.join(' ')}: ${r.stderr}`);
+  };
+  const raw: number[] = [];
+  const direct: RuntimeRound[] = [];
+  const viaApi: ExecPhases[] = [];
+  const viaKubectl: number[] = [];
+  const kubectlStart: number[] = [];
+  const kubectlGet: number[] = [];
   for (let i = 0; i < rounds; i++) {
-    viaWebsocket.push(
-      await timed(
-        () =>
-          new Promise<void>((resolve, reject) => {
-            const ws = new WebSocket(url, ['v4.channel.k8s.io'], {
-              ca: admin.ca,
-              cert: admin.cert!,
-              key: admin.key!,
-              followRedirects: false,
-            });
-            let status = '';
-            ws.on('message', (data: Buffer) => {
-              if (data[0] === 3) status += data.subarray(1).toString();
-            });
-            ws.on('close', () =>
-              status.includes('Success')
-                ? resolve()
-                : reject(new Error(`exec over websocket ended without success: ${status}`)),
-            );
-            ws.on('error', reject);
-          }),
-      ),
+    raw.push(await timed(() => runtime.execSync(container.id, ['true'], 10)));
+    direct.push(await streamer.next());
+    // v5 is what kubectl 1.30 and later ask for first; the kubelet port translates it for the runtime
+    viaApi.push(
+      await timeWebsocketExec(apiUrl, 'v5.channel.k8s.io', { ca: admin.ca, cert: admin.cert!, key: admin.key! }),
     );
+    viaKubectl.push(await timed(() => kubectlOk('kubectl', 'exec', 'target', '--', 'true')));
+    kubectlStart.push(await timed(() => kubectlOk('kubectl', 'version', '--client', '-o', 'json')));
+    kubectlGet.push(await timed(() => kubectlOk('kubectl', 'get', 'pod', 'target', '-o', 'name')));
+  }
+  streamer.close();
+  runtime.close();
+  // every kubectl that speaks websocket first, fewer rounds each
+  const byRelease: Record<string, number> = {};
+  for (const { release, binary } of websocketKubectls()) {
+    const times: number[] = [];
+    for (let i = 0; i < Math.ceil(rounds / 2); i++)
+      times.push(await timed(() => kubectlOk(binary, 'exec', 'target', '--', 'true')));
+    byRelease[release] = round(p50(times));
   }
 
   // -- logs: wait for the writer to finish, then kubectl logs vs the file on the node
@@ -207,11 +208,22 @@ spec:
     quick: values.quick,
     rounds,
     kubectl_exec_p50_ms: round(p50(viaKubectl)),
-    websocket_exec_p50_ms: round(p50(viaWebsocket)),
+    websocket_exec_p50_ms: round(p50(viaApi.map((x) => x.totalMs))),
     raw_execsync_p50_ms: round(p50(raw)),
     ratio: round(p50(viaKubectl) / p50(raw), 2),
-    websocket_ratio: round(p50(viaWebsocket) / p50(raw), 2),
-    kubectl_start_ms: round(kubectlVersion),
+    websocket_ratio: round(p50(viaApi.map((x) => x.totalMs)) / p50(raw), 2),
+    // where a kubectl exec goes (see the header): what kubectl spends on its own, what the runtime
+    // spends without bosun, and what the API server and kubelet port add between them
+    kubectl_start_p50_ms: round(p50(kubectlStart)),
+    kubectl_get_pod_p50_ms: round(p50(kubectlGet)),
+    runtime_exec_p50_ms: round(p50(direct.map((x) => x.totalMs))),
+    runtime_exec_call_p50_ms: round(p50(direct.map((x) => x.execCallMs))),
+    runtime_upgrade_p50_ms: round(p50(direct.map((x) => x.upgradeMs))),
+    runtime_stream_p50_ms: round(p50(direct.map((x) => x.streamMs))),
+    api_upgrade_p50_ms: round(p50(viaApi.map((x) => x.upgradeMs))),
+    api_stream_p50_ms: round(p50(viaApi.map((x) => x.streamMs))),
+    bosun_added_p50_ms: round(p50(viaApi.map((x) => x.totalMs)) - p50(direct.map((x) => x.totalMs))),
+    kubectl_exec_by_release_p50_ms: byRelease,
     log_payload_mb: round(streamed / 1e6),
     log_file_mb: round(fileBytes / 1e6),
     logs_mb_per_s: round(streamed / 1e6 / (logsMs / 1000)),

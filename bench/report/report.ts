@@ -6,6 +6,7 @@
 import { drawChart as proxySyncChart, type ChartPoint } from '../proxy-sync/chart.ts';
 import { cdfPoints, lineChart, type ChartSeries } from './svg-chart.ts';
 import { missesSection, type Explanations } from './misses.ts';
+import { execSection } from './exec-section.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
 import { serverMemorySection } from './server-memory-section.ts';
 
@@ -323,6 +324,7 @@ export function renderReport(
   }
   lines.push(...serverMemorySection(scale));
   lines.push(...dependencySection(footprint));
+  lines.push(...execSection(bySuite.get('exec')?.result));
   lines.push(...soakSection(bySuite.get('soak')?.result));
   lines.push('Raw results: `bench/results/<suite>.json`.', '');
   return { markdown: `${lines.join('\n')}\n`, charts };

@@ -406,3 +406,35 @@ test("a miss shows its suite's own split of the time: pod start's steps, an nfta
   t.notRegex(lines, /nft -f, CPU/, 'a part the suite did not measure is left out');
   t.is(lines.match(/Each API pod's start/g)?.length, 1, "once, under the first of the suite's misses");
 });
+
+test('the report shows where a kubectl exec goes, each step against the same run’s ExecSync', (t) => {
+  const exec: SuiteOutcome = {
+    suite: 'exec',
+    status: 'ran',
+    result: {
+      kubectl_exec_p50_ms: 117,
+      websocket_exec_p50_ms: 45,
+      raw_execsync_p50_ms: 30,
+      ratio: 3.9,
+      kubectl_start_p50_ms: 50,
+      kubectl_get_pod_p50_ms: 60,
+      runtime_exec_p50_ms: 33,
+      bosun_added_p50_ms: 12,
+      kubectl_exec_by_release_p50_ms: { '1.30': 120, '1.35': 114 },
+    },
+  };
+  const machine = { cores: 2, memoryGiB: 8, cpuModel: 'x', kernel: '6', os: 'Debian', loadAverage: [1, 1, 1] };
+  const { markdown } = renderReport([exec], machine, new Date('2026-12-07T12:00:00Z'), false);
+  t.true(markdown.includes('## Where a kubectl exec goes'));
+  t.true(markdown.includes('| `kubectl version --client` (kubectl process start) | 50 ms | 1.67× |'));
+  t.true(markdown.includes('| … of which bosun (API server, kubelet port, their connections) | 12 ms | 0.40× |'));
+  t.true(markdown.includes('1.30 120 ms (4.00×), 1.35 114 ms (3.80×)'));
+  // an exec result from before the breakdown existed adds no section
+  const old = renderReport(
+    [{ suite: 'exec', status: 'ran', result: { kubectl_exec_p50_ms: 117, raw_execsync_p50_ms: 30 } }],
+    machine,
+    new Date(),
+    false,
+  );
+  t.false(old.markdown.includes('Where a kubectl exec goes'));
+});
