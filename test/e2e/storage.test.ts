@@ -155,8 +155,10 @@ test.serial(
       1: await waitFor(() => running('db-1'), { what: 'db-1 Running', timeoutMs: 120_000, intervalMs: 500 }),
     };
     t.not(first[0].node, first[1].node, 'one replica per node');
+    const folders: Record<0 | 1, string> = { 0: '', 1: '' };
     for (const ordinal of [0, 1] as const) {
       const { node, folder, pv } = await claimFolder(`data-db-${ordinal}`);
+      folders[ordinal] = folder;
       t.is(node, first[ordinal].node, `the volume of db-${ordinal} is pinned to its node`);
       t.is(pv.metadata.annotations['pv.kubernetes.io/provisioned-by'], 'bosun.io/local-path');
       t.is(pv.spec.claimRef.name, `data-db-${ordinal}`);
@@ -176,14 +178,28 @@ test.serial(
         intervalMs: 500,
       });
       t.is(back.node, first[ordinal].node, `db-${ordinal} came back on its node`);
+      let stderr = '';
       const seen = await waitFor(
         async () => {
           const r = await kubectlWith('kubectl', ['exec', `db-${ordinal}`, '--', 'cat', '/data/first']);
+          stderr = r.stderr;
           return r.code === 0 ? r.stdout.trim() : undefined;
         },
         { what: `db-${ordinal} reads its volume`, timeoutMs: 90_000, intervalMs: 500 },
       );
-      t.is(seen, `db-${ordinal}`, 'the data written before the restart');
+      // on a mismatch, tell an exec that lost its output from a volume that lost its data
+      const onHost = (() => {
+        try {
+          return JSON.stringify(readFileSync(join(folders[ordinal], 'first'), 'utf8'));
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      t.is(
+        seen,
+        `db-${ordinal}`,
+        `the data written before the restart (on the node: ${onHost}; exec stderr: ${stderr})`,
+      );
     }
 
     // scaling down keeps the claim; scaling up mounts it again
