@@ -62,6 +62,9 @@ const maxConnectAttempts = 100;
  * the connection went away under a read, which is harmless to repeat (as Go's HTTP/2 transport
  * retries requests lost with their connection). A write lost that way is reported, not repeated.
  */
+/** Streams whose answer's headers arrived: the server has seen them, whatever happens next. */
+const answered = new WeakSet<ClientHttp2Stream>();
+
 function mayRetry(
   session: ClientHttp2Session,
   stream: ClientHttp2Stream,
@@ -69,6 +72,9 @@ function mayRetry(
   err: (Error & { code?: string }) | undefined,
 ): boolean {
   if (stream.rstCode === constants.NGHTTP2_REFUSED_STREAM) return true;
+  // Node's server answers a stream with ENHANCE_YOUR_CALM before any handler sees it when its count
+  // of open streams still holds ones the client has just cancelled: unprocessed, like a refusal
+  if (stream.rstCode === constants.NGHTTP2_ENHANCE_YOUR_CALM && !answered.has(stream)) return true;
   if (err?.code === 'ERR_HTTP2_GOAWAY_SESSION' || err?.code === 'ERR_HTTP2_INVALID_SESSION') return true;
   return (session.destroyed || session.closed) && (method === 'GET' || method === 'HEAD');
 }
@@ -284,6 +290,7 @@ export class Http2Transport {
         reject(mayRetry(session, stream, spec.method, undefined) ? new RetryOnNewSession(failure) : failure);
       });
       stream.once('response', (headers: IncomingHttpHeaders) => {
+        answered.add(stream);
         stream.off('error', onError);
         stream.on('error', () => {}); // from here on, reading the body reports it
         resolve({

@@ -43,7 +43,8 @@ function nftablesPartial(result: Result): string[] {
     ['this process, CPU (plan, render, start nft)', pair(nft.partial_own_cpu_ms_p50_p99), 'ms'],
     ['transaction size', pair(nft.partial_payload_bytes_p50_p99), 'bytes'],
   ];
-  const present = rows.filter(([, value]) => value !== undefined);
+  // time(1) gives CPU in hundredths of a second: a child under 10 ms reads 0, which says nothing
+  const present = rows.filter(([, value]) => value !== undefined && value[1] > 0);
   if (present.length === 0) return [];
   const lines = [
     '',

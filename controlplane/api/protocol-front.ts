@@ -34,6 +34,9 @@ export const maxStreamsPerConnection = 100;
 const streamWindowBytes = 256 * 1024;
 /** Largest header block accepted, as Go's server (MaxHeaderBytes 1 MiB). */
 const maxHeaderListBytes = 1024 * 1024;
+/** Cancelled streams (RST_STREAM from the client) a session may send at once, and then per second. */
+const streamResetBurst = 2_000;
+const streamResetsPerSecond = 200;
 /** How long a closing server lets HTTP/2 clients read their GOAWAY before the connections go. */
 const goawayGraceMs = 50;
 
@@ -84,6 +87,12 @@ export class ProtocolFront {
     this.#http1.on('upgrade', options.onUpgrade);
     this.#http2 = createHttp2Server({
       maxSessionMemory: 32, // MB: room for the connection window below
+      // nghttp2's guard against rapid-reset floods ends a session past 1,000 cancelled streams
+      // plus 33 a second: a client cancelling its 100 watches at once a dozen times (an informer
+      // restart, a benchmark round) lost its connection and every request on it. A flood of
+      // thousands still ends its session.
+      streamResetBurst: streamResetBurst,
+      streamResetRate: streamResetsPerSecond,
       settings: {
         maxConcurrentStreams: maxStreamsPerConnection,
         initialWindowSize: streamWindowBytes,

@@ -269,3 +269,24 @@ test.serial(
     t.deepEqual(await Promise.race([ended, deadline]), Array(500).fill(true));
   },
 );
+
+test.serial(
+  'watches cancelled by the hundred, round after round: every next request and watch is answered',
+  async (t) => {
+    const client = new KubeClient(ownAdmin('h2-cancel-rounds', admin.server));
+    t.teardown(() => client.close());
+    const ns = await namespace(client, 'h2-cancel-rounds');
+    for (let round = 0; round < 12; round++) {
+      const stop = new AbortController();
+      const watches = Array.from({ length: 99 }, () =>
+        client.watch(refs.configmaps, { namespace: ns, signal: stop.signal }),
+      );
+      const first = watches.map(async (events) => (await events.next()).value?.type);
+      await client.create(refs.configmaps, configMap(`round-${round}`, ns));
+      t.deepEqual(await Promise.all(first), Array(99).fill('ADDED'), `round ${round}`);
+      stop.abort();
+      await Promise.all(watches.map((events) => events.next()));
+    }
+    t.is((await client.list(refs.configmaps, { namespace: ns })).items.length, 12);
+  },
+);
