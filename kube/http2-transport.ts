@@ -20,6 +20,7 @@ import {
   type IncomingHttpHeaders,
 } from 'node:http2';
 import { isIP } from 'node:net';
+import { PassThrough, pipeline } from 'node:stream';
 import { connect as connectTls, type TLSSocket } from 'node:tls';
 import { ApiError } from './errors.ts';
 
@@ -293,10 +294,18 @@ export class Http2Transport {
         answered.add(stream);
         stream.off('error', onError);
         stream.on('error', () => {}); // from here on, reading the body reports it
+        // The body is read from the stream at once into a buffer the caller reads from when it
+        // gets to it. Node closes a stream whose END_STREAM has arrived even while its data is
+        // still unread, and a read begun after that close fails with "Premature close", losing
+        // an answer the server gave in full: under load, half of the reads started a few ms
+        // after the headers failed so. The buffer keeps backpressure (the stream pauses while it
+        // is full), and an error or a reset mid-body still reaches the reader through it.
+        const body = new PassThrough();
+        pipeline(stream, body, () => {});
         resolve({
           statusCode: Number(headers[':status']),
-          [Symbol.asyncIterator]: () => stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
-          destroy: () => stream.destroy(),
+          [Symbol.asyncIterator]: () => body[Symbol.asyncIterator]() as AsyncIterator<Buffer>,
+          destroy: () => body.destroy(),
         });
       });
       if (spec.body !== undefined) stream.end(spec.body);

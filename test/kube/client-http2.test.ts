@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { startServer, type RunningServer } from '../../controlplane/server.ts';
+import { Http2Transport } from '../../kube/http2-transport.ts';
 import { KubeClient, type ClientConfig } from '../../kube/client.ts';
 import { apiListWatch, Informer } from '../../kube/informer.ts';
 import { refs } from '../../kube/resource-ref.ts';
@@ -288,5 +289,38 @@ test.serial(
       await Promise.all(watches.map((events) => events.next()));
     }
     t.is((await client.list(refs.configmaps, { namespace: ns })).items.length, 12);
+  },
+);
+
+test.serial(
+  'an answer read some time after its headers arrived is read whole, not cut off as a premature close',
+  async (t) => {
+    const identity = ownAdmin('h2-late-reader', admin.server);
+    const transport = new Http2Transport({
+      server: identity.server,
+      ca: identity.ca,
+      cert: identity.cert,
+      key: identity.key,
+    });
+    t.teardown(() => transport.release(true));
+    // 200 GETs at once, each read 5-25 ms after its headers: by then Node has closed many of the
+    // streams, whose data was still unread
+    const reads = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const response = await transport.request({
+          method: 'GET',
+          path: '/api/v1/namespaces/default',
+          headers: { accept: 'application/json' },
+          body: undefined,
+          timeoutMs: 10_000,
+          signal: undefined,
+        });
+        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20));
+        const chunks: Buffer[] = [];
+        for await (const chunk of response!) chunks.push(chunk);
+        return (JSON.parse(Buffer.concat(chunks).toString()) as { metadata: { name: string } }).metadata.name;
+      }).map((read) => read.catch((err: Error) => err.message)),
+    );
+    t.deepEqual(reads, Array(200).fill('default'));
   },
 );
