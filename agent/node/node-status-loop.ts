@@ -34,6 +34,9 @@ interface NodeStatusLoopOptions {
 }
 
 const statusUpdateIntervalMs = 10_000;
+/** How often the runtime is looked at until the node is first Ready, and for how long at most. */
+const firstReadyPollMs = 100;
+const firstReadyGraceMs = 120_000;
 /** The pause between tries while the API does not answer. */
 const unreachableRetryMs = 1_000;
 
@@ -101,6 +104,7 @@ export class NodeStatusLoop {
    * than up to a full interval later (the node controller may have marked it Unknown meanwhile).
    */
   async run(signal: AbortSignal): Promise<void> {
+    if (!this.#isReady()) await this.#untilFirstReady(signal);
     const interval = this.#options.updateIntervalMs ?? statusUpdateIntervalMs;
     let failed = false;
     while (!signal.aborted) {
@@ -115,6 +119,45 @@ export class NodeStatusLoop {
         failed = true;
       }
     }
+  }
+
+  /**
+   * While the node has never been Ready (registered before its network plugin or runtime was), look
+   * at the runtime every 100 ms and write the status as soon as it is ready, as the kubelet's fast
+   * status update does, instead of leaving the node NotReady until the next 10 s round. Only the
+   * runtime is asked meanwhile; the API is written once.
+   */
+  async #untilFirstReady(signal: AbortSignal): Promise<void> {
+    const { clock } = this.#options;
+    const interval = this.#options.updateIntervalMs ?? statusUpdateIntervalMs;
+    const started = clock.now();
+    let lastRound = started;
+    // bounded as the kubelet bounds it (nodeReadyGracePeriod): a node that cannot turn Ready is
+    // not looked at ten times a second for ever
+    while (!signal.aborted && !this.#isReady() && clock.now() - started < firstReadyGraceMs) {
+      await this.#sleep(firstReadyPollMs, signal);
+      if (signal.aborted) return;
+      let runtime: NodeObservation['runtime'] | undefined;
+      try {
+        runtime = (await this.#options.observe()).runtime;
+      } catch {
+        runtime = undefined;
+      }
+      const ready = runtime?.reachable === true && runtime.runtimeReady && runtime.networkReady;
+      // meanwhile the status still gets its regular rounds (pressure, addresses, NotReady's reason)
+      if (!ready && clock.now() - lastRound < interval) continue;
+      lastRound = clock.now();
+      try {
+        await this.syncOnce();
+      } catch {
+        // the periodic rounds try again (and say so)
+      }
+      if (ready) return;
+    }
+  }
+
+  #isReady(): boolean {
+    return this.node?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
   }
 
   #sleep(ms: number, signal: AbortSignal): Promise<void> {

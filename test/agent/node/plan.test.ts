@@ -575,3 +575,41 @@ test('flags: --node-labels refuses the load-balancer pool label, which the API s
       "--node-labels: bosun.io/lb-pool is the cluster's to set (kubectl label node): a node may not put itself into a load-balancer pool",
   });
 });
+
+test('status loop: a node registered before its network was ready turns Ready within 100 ms of it, not at the next round', async (t) => {
+  const clock = new ManualClock(t0);
+  const api = new FakeNodeApi();
+  let observation = seen({
+    runtime: { reachable: true, runtimeReady: true, networkReady: false, message: 'cni config uninitialized' },
+  });
+  const loop = new NodeStatusLoop({
+    api,
+    settings,
+    observe: async () => observation,
+    clock,
+    log: pino({ level: 'silent' }),
+  });
+  const abort = new AbortController();
+  await loop.register(abort.signal);
+  t.is(condition(api.node?.status, 'Ready')?.status, 'False');
+  const running = loop.run(abort.signal);
+  const writes = api.writes.length;
+  for (let i = 0; i < 20; i++) {
+    clock.advance(100);
+    await flush();
+  }
+  t.is(api.writes.length, writes, 'nothing written while nothing changed');
+  observation = seen();
+  clock.advance(100);
+  await flush();
+  t.is(condition(api.node?.status, 'Ready')?.status, 'True', 'Ready written 100 ms after the network was');
+  t.is(api.writes.length, writes + 1);
+  // then the regular rounds: nothing more within the next 9 s
+  for (let i = 0; i < 9; i++) {
+    clock.advance(1_000);
+    await flush();
+  }
+  t.is(api.writes.length, writes + 1);
+  abort.abort();
+  await running;
+});
