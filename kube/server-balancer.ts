@@ -145,9 +145,20 @@ export class ServerBalancer {
       client.pipe(upstream);
       upstream.pipe(client);
     });
+    // A connection that never reached its server goes on to the next one (unless every one has been
+    // tried for it) or is closed, never left open: a client waiting for its TLS handshake on a
+    // connection without a server waits for good. That happens when the switch away from a server
+    // ends the upstream connections still being made to it, which close without an error.
+    let movedOn = false;
+    const moveOn = () => {
+      if (movedOn) return;
+      movedOn = true;
+      if (attempt + 1 < this.#state.servers.length && this.#state.current !== server) this.#proxy(client, attempt + 1);
+      else client.destroy();
+    };
     upstream.once('close', () => {
       sockets.delete(upstream);
-      if (!connected) return;
+      if (!connected) return moveOn();
       client.destroy();
       // a server going away closes its connections first: check it now rather than at the next tick
       this.probe(server);
@@ -155,9 +166,7 @@ export class ServerBalancer {
     upstream.on('error', () => {
       if (connected) return;
       this.#apply({ kind: 'failed', server });
-      // the next server, unless every one has been tried for this connection
-      if (attempt + 1 < this.#state.servers.length && this.#state.current !== server) this.#proxy(client, attempt + 1);
-      else client.destroy();
+      moveOn();
     });
     client.on('error', () => upstream.destroy());
     client.once('close', () => upstream.destroy());

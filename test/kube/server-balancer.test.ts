@@ -5,6 +5,7 @@
  */
 import test from 'ava';
 import { createServer, type Server } from 'node:https';
+import { connect as tlsConnect } from 'node:tls';
 import { createCertificateAuthority, issueCertificate } from '../../controlplane/pki/certificates.ts';
 import { ServerBalancer } from '../../kube/server-balancer.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -75,4 +76,44 @@ test('a current server that dies is left for the next one at once, and checks go
   const before = second.checks;
   await waitFor(() => second.checks >= before + 5, { what: 'the new server checked at every interval' });
   t.deepEqual(switches.at(-1), second.url);
+});
+
+test('a connection whose server is switched away while it is still being made is closed or goes on, never left hanging', async (t) => {
+  const first = await standIn();
+  const second = await standIn();
+  t.teardown(() => Promise.all([closeStand(first), closeStand(second)]));
+  const balancer = new ServerBalancer({ servers: [first.url, second.url], ca: ca.cert, probeIntervalMs: 60_000 });
+  t.teardown(() => balancer.close());
+  const local = await balancer.start();
+  const port = Number(new URL(local).port);
+  // each client's arrival is met by a switch of the list: a switch ends the connections still being
+  // made to the server it leaves; each client must then reach the other server or see its socket close
+  const outcomes: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, ca: ca.cert, servername: undefined });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve('left hanging');
+      }, 3_000);
+      socket.once('connect', () => balancer.setServers(i % 2 === 0 ? [second.url] : [first.url]));
+      socket.once('secureConnect', () => {
+        clearTimeout(timer);
+        socket.destroy();
+        resolve('reached a server');
+      });
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve('closed');
+      });
+      socket.on('error', () => {});
+    });
+    outcomes.push(outcome);
+  }
+  t.false(
+    outcomes.includes('left hanging'),
+    `${outcomes.filter((o) => o === 'left hanging').length} of 200 left hanging`,
+  );
+  // (a switch to a list without the server a connection was on closes it: nothing is left to try,
+  // and the client connects again, as the agent's clients do)
 });
