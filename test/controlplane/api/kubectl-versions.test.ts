@@ -118,7 +118,7 @@ for (const { release, binary, installed, missing } of kubectlReleaseBinaries()) 
     t.regex(waited.stdout, /deployment.apps\/web condition met/);
 
     await mustRun(['create', 'configmap', 'early', '-n', ns]);
-    const watched = await watchOutput(binary, ['get', 'configmaps', '--watch', '-n', ns], /^late\s/m, () =>
+    const watched = await watchOutput(binary, ['get', 'configmaps', '--watch', '-n', ns], /^late\s+0\s/m, () =>
       mustRun(['create', 'configmap', 'late', '-n', ns]),
     );
     t.regex(watched, /^kube-root-ca\.crt\s|^NAME\s/m, 'the current state first');
