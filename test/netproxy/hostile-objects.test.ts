@@ -16,6 +16,8 @@ import { syncRetryDelayMs } from '../../netproxy/sync-backoff.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
 import { ManualClock } from '../agent/manual-clock.ts';
 import { FakeHost } from './fake-host.ts';
+import { FakeNft } from './fake-nft.ts';
+import { landsNft } from './nft-harness.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
 const injected = '-A BOSUN-INJECTED -j ACCEPT';
@@ -106,6 +108,57 @@ test('the IPVS plan gets the same sanitized state', async (t) => {
   const plan = renderIpvs(proxy.state, testConfig, { nodePortAddresses: [thisNode.ip] });
   const text = JSON.stringify(plan);
   for (const needle of ['BOSUN-INJECTED', 'rm', '70000', 'ICMP', '1.2.3.4']) t.false(text.includes(needle), needle);
+});
+
+test('the nftables mode gets the same sanitized state: nothing hostile in a full or a partial transaction', async (t) => {
+  const nft = new FakeNft();
+  const proxy = new ServiceProxy({
+    nodeName: thisNode.name,
+    runner: nft,
+    config: testConfig,
+    mode: 'nftables',
+    backend: backends.nf_tables,
+  });
+  for (const svc of hostileServices()) proxy.onServiceUpdate(undefined, svc);
+  for (const s of hostileSlices()) proxy.onEndpointSliceUpdate(undefined, s);
+  // what a namespace admin could write past a lax server: '..', a 1 MB name, a newline in an address
+  proxy.onServiceUpdate(
+    undefined,
+    service('dots', { clusterIP: '10.96.0.27', ports: [{ name: '../..', port: 80, protocol: 'TCP' }] }),
+  );
+  proxy.onServiceUpdate(
+    undefined,
+    service('huge', { clusterIP: '10.96.0.28', ports: [{ name: 'x'.repeat(1 << 20), port: 80, protocol: 'TCP' }] }),
+  );
+  const webSlice = slice('web', [remotePod(6)]);
+  proxy.onServiceUpdate(undefined, service('web'));
+  proxy.onEndpointSliceUpdate(undefined, webSlice);
+  const full = await proxy.sync();
+  t.true(full.ok && full.full, full.error);
+  // the endpoint map of the good service's /20 changes in a partial sync: a hostile address beside a good one
+  proxy.onEndpointSliceUpdate(webSlice, slice('web', [remotePod(7), `10.244.2.8\n${injected}` as string]));
+  const partial = await proxy.sync();
+  t.true(partial.ok && !partial.full, partial.error);
+  const text = nft.transactions.join('\n');
+  for (const needle of [
+    'BOSUN-INJECTED',
+    'rm',
+    '70000',
+    'ICMP',
+    'icmp',
+    '1.2.3.4',
+    '10.244.2.22',
+    '8080;',
+    '10.244.2.8',
+    '../..',
+    'xxxxxxxx',
+  ])
+    t.false(text.includes(needle), needle);
+  t.deepEqual(
+    landsNft(nft.model, { src: localPod(9), dst: '10.96.0.10', protocol: 'tcp', dport: 80 }),
+    [[`${remotePod(7)}:8080`, 1]],
+    'the good service reaches its good endpoint',
+  );
 });
 
 test('a hostile loadBalancerSourceRanges entry never reaches the payload, and the port does not open to everyone', async (t) => {
