@@ -383,6 +383,7 @@ export class Agent {
         api: kubeNodeApi(client),
         settings,
         observe: async () => ({ ...(await observer.observe()), volumes: volumesInUse() }),
+        pingRuntime: () => observer.ping(),
         clock,
         log: log.child({ loop: 'node-status' }),
         onReachableAgain: () => apiReachableAgain(),

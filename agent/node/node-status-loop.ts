@@ -25,6 +25,11 @@ interface NodeStatusLoopOptions {
   api: NodeApi;
   settings: NodeSettings;
   observe(): Promise<NodeObservation>;
+  /**
+   * The runtime's health alone (a CRI Status call): what the wait for the first Ready looks at ten
+   * times a second. Absent: taken from `observe`, which also reads host facts and lists images.
+   */
+  pingRuntime?(): Promise<NodeObservation['runtime']>;
   clock: Clock;
   log: Logger;
   /** Default 10 s. */
@@ -125,7 +130,7 @@ export class NodeStatusLoop {
    * While the node has never been Ready (registered before its network plugin or runtime was), look
    * at the runtime every 100 ms and write the status as soon as it is ready, as the kubelet's fast
    * status update does, instead of leaving the node NotReady until the next 10 s round. Only the
-   * runtime is asked meanwhile; the API is written once.
+   * runtime is asked meanwhile (its Status alone, with `pingRuntime`); the API is written once.
    */
   async #untilFirstReady(signal: AbortSignal): Promise<void> {
     const { clock } = this.#options;
@@ -139,7 +144,7 @@ export class NodeStatusLoop {
       if (signal.aborted) return;
       let runtime: NodeObservation['runtime'] | undefined;
       try {
-        runtime = (await this.#options.observe()).runtime;
+        runtime = await (this.#options.pingRuntime?.() ?? this.#options.observe().then((seen) => seen.runtime));
       } catch {
         runtime = undefined;
       }

@@ -582,10 +582,19 @@ test('status loop: a node registered before its network was ready turns Ready wi
   let observation = seen({
     runtime: { reachable: true, runtimeReady: true, networkReady: false, message: 'cni config uninitialized' },
   });
+  let observed = 0;
+  let pinged = 0;
   const loop = new NodeStatusLoop({
     api,
     settings,
-    observe: async () => observation,
+    observe: async () => {
+      observed++;
+      return observation;
+    },
+    pingRuntime: async () => {
+      pinged++;
+      return observation.runtime;
+    },
     clock,
     log: pino({ level: 'silent' }),
   });
@@ -599,6 +608,8 @@ test('status loop: a node registered before its network was ready turns Ready wi
     await flush();
   }
   t.is(api.writes.length, writes, 'nothing written while nothing changed');
+  t.is(observed, 1, 'the wait asks the runtime its status only, not the whole observation (once: at registration)');
+  t.true(pinged >= 19, `${pinged} status calls in 2 s`);
   observation = seen();
   clock.advance(100);
   await flush();
