@@ -12,7 +12,7 @@ runtime_packages=(
 )
 test_packages=(
   busybox-static etcd-server etcd-client docker-registry apache2-utils curl time systemd librsvg2-bin
-  debootstrap systemd-container
+  debootstrap systemd-container binutils
 )
 
 list_only=
