@@ -82,7 +82,7 @@ export function missesSection(
     const outcome = bySuite.get(suite);
     if (outcome?.status !== 'ran') continue;
     const result = outcome.result ?? {};
-    let profileShown = false;
+    let detailShown = false;
     for (const check of suiteChecks[suite] ?? []) {
       const value = check.measured(result);
       if (verdict(check, value) !== 'miss') continue;
@@ -95,9 +95,9 @@ export function missesSection(
         '',
         explanations[suite]?.[check.label] ?? 'No explanation recorded for this miss.',
       );
-      if (!profileShown) {
+      if (!detailShown) {
         lines.push(...breakdownLines(suite, result), ...profileLines(result));
-        profileShown = true;
+        detailShown = true;
       }
       lines.push('');
     }
