@@ -13,16 +13,20 @@
  *               ps minus that is what the cri code itself adds.
  *  - executable: `bosun cri ps` and `bosun --version` from the single executable install.sh puts
  *               in /usr/local/bin (built here first with scripts/build-executable.ts).
+ *  - profile: after the timed runs, `profiledRuns` more of the executable's `cri ps` under V8's
+ *               sampling profiler (NODE_OPTIONS, which the executable honours), digested into
+ *               the result's `profiles` so that the report says where a run's CPU went.
  * Medians over `runs` runs. Last line: one JSON object. `--realtime` runs the measured processes
  * under SCHED_FIFO (chrt) to approximate an idle host when others load it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBed, bedImages } from '../test/bed/index.ts';
 import { CriClient } from '../cri/client.ts';
+import { digestProfiles } from './scale/profile-summary.ts';
 import type { PodSandboxConfig } from '../cri/types.ts';
 
 const { values } = parseArgs({
@@ -36,6 +40,9 @@ const { values } = parseArgs({
 const containers = values.quick ? 20 : 100;
 const runs = values.quick ? 7 : 15;
 const perPod = 10;
+const profiledRuns = values.quick ? 3 : 10;
+/** Finer than V8's default 1 ms: a run is about 100 ms of CPU. */
+const profileIntervalUs = 250;
 const root = join(import.meta.dirname, '..');
 const bosun = join(root, 'bin', 'bosun');
 
@@ -125,6 +132,18 @@ try {
   const executableVersion = series([executable, '--version'], env);
   const executablePs = series([executable, 'cri', 'ps'], env, listsAll);
   const [nodeBaseline, versionBaseline, ps, cached] = [nodeStart.wall, versionRuns.wall, psRuns.wall, cachedRuns.wall];
+  // after the timed runs (the sampler would slow them): where a run of the executable's `cri ps` spends its CPU
+  const profileDir = join(cacheDir, 'profiles');
+  const profileEnv = {
+    ...env,
+    NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir} --cpu-prof-interval=${profileIntervalUs}`,
+  };
+  for (let i = 0; i < profiledRuns; i += 1) timeProcess([executable, 'cri', 'ps'], profileEnv, listsAll);
+  const profileFiles = readdirSync(profileDir).map((name) => join(profileDir, name));
+  const psProfile = {
+    title: `the executable's \`cri ps\`, ${profileFiles.length} runs sampled every ${profileIntervalUs} µs`,
+    ...digestProfiles(profileFiles),
+  };
 
   for (let i = 0; i < 3; i += 1) await cri.listContainers();
   const raw: number[] = [];
@@ -163,6 +182,7 @@ try {
     target_executable_ps_over_node: 3,
     target_executable_version_ms: 60,
     realtime: values.realtime,
+    profiles: [psProfile],
     load_average_1m: Number((await import('node:os')).loadavg()[0]!.toFixed(2)),
   };
   process.stdout.write(`bosun cri ps             median ${result.ps_median_ms} ms (${containers} containers)\n`);

@@ -2,7 +2,7 @@
  * The report's account of each missed target: the measured value, why it was missed (the
  * explanation recorded in bench/report/miss-explanations.md, written from the profiles and
  * breakdowns of the run), and the profile itself where the suite captured one in the same run
- * (scale's server). Pure: outcomes and explanations in, Markdown lines out.
+ * (the servers of scale and api, the executable's `cri ps`). Pure: outcomes and explanations in, Markdown lines out.
  */
 import { breakdownLines } from './breakdowns.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
@@ -40,6 +40,8 @@ interface Outcome {
 }
 
 interface Digest {
+  /** What was profiled, e.g. "the executable's `cri ps`, 10 runs"; a server's profile names its backend instead. */
+  title?: string;
   backend?: string;
   sampled_s?: number;
   functions?: { name: string; pct: number }[];
@@ -52,7 +54,7 @@ function profileLines(result: Result): string[] {
   for (const profile of profiles) {
     lines.push(
       '',
-      `Server CPU profile, ${profile.backend ?? 'server'} (${profile.sampled_s ?? '?'} s sampled), self time:`,
+      `${profile.title ? `CPU profile of ${profile.title}` : `Server CPU profile, ${profile.backend ?? 'server'}`} (${profile.sampled_s ?? '?'} s sampled), self time:`,
       '',
       '| share | function | | share | file |',
       '|---|---|---|---|---|',

@@ -56,21 +56,26 @@ function shortFile(url: string): string {
   return path.split('/').slice(-3).join('/');
 }
 
-/** Self time summed by function (name and place) and by file, largest first. */
-function summarizeProfile(profile: Profile): { total: number; functions: Row[]; files: Row[] } {
-  const times = selfTimes(profile);
+/**
+ * Self time summed by function (name and place) and by file, largest first; several profiles (one
+ * per run of a short command) add up as if they were one.
+ */
+function summarizeProfiles(profiles: readonly Profile[]): { total: number; functions: Row[]; files: Row[] } {
   const byFunction = new Map<string, number>();
   const byFile = new Map<string, number>();
   let total = 0;
-  for (const node of profile.nodes) {
-    const ms = times.get(node.id) ?? 0;
-    if (ms === 0) continue;
-    total += ms;
-    const { functionName, url, lineNumber } = node.callFrame;
-    const file = shortFile(url);
-    const name = `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
-    byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
-    byFile.set(file, (byFile.get(file) ?? 0) + ms);
+  for (const profile of profiles) {
+    const times = selfTimes(profile);
+    for (const node of profile.nodes) {
+      const ms = times.get(node.id) ?? 0;
+      if (ms === 0) continue;
+      total += ms;
+      const { functionName, url, lineNumber } = node.callFrame;
+      const file = shortFile(url);
+      const name = `${functionName || '(anonymous)'} ${file}${url ? `:${lineNumber + 1}` : ''}`;
+      byFunction.set(name, (byFunction.get(name) ?? 0) + ms);
+      byFile.set(file, (byFile.get(file) ?? 0) + ms);
+    }
   }
   const sorted = (map: Map<string, number>) =>
     [...map.entries()].map(([name, ms]) => ({ name, ms })).sort((a, b) => b.ms - a.ms);
@@ -86,14 +91,25 @@ export interface ProfileDigest {
 }
 
 export function digestProfile(file: string, top = 12): ProfileDigest {
-  const { total, functions, files } = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  return digestProfiles([file], top);
+}
+
+/** One digest of several profiles of the same command (each run of a short command writes its own). */
+export function digestProfiles(files: readonly string[], top = 12): ProfileDigest {
+  const {
+    total,
+    functions,
+    files: byFile,
+  } = summarizeProfiles(files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as Profile));
   const share = (rows: Row[]) =>
-    rows.slice(0, top).map((row) => ({ name: row.name, pct: Math.round((row.ms / total) * 1000) / 10 }));
+    rows
+      .slice(0, top)
+      .map((row) => ({ name: row.name, pct: total > 0 ? Math.round((row.ms / total) * 1000) / 10 : 0 }));
   return {
-    file_mib: Math.round(statSync(file).size / 2 ** 20),
+    file_mib: Math.round(files.reduce((sum, file) => sum + statSync(file).size, 0) / 2 ** 20),
     sampled_s: Math.round(total / 100) / 10,
     functions: share(functions),
-    files: share(files),
+    files: share(byFile),
   };
 }
 
@@ -122,7 +138,7 @@ export function digestOfNewest(
 
 if (import.meta.main) {
   const { file, top } = fileAndTop('node bench/scale/profile-summary.ts <file.cpuprofile> [--top 30]');
-  const { total, functions, files } = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as Profile);
+  const { total, functions, files } = summarizeProfiles([JSON.parse(readFileSync(file, 'utf8')) as Profile]);
   const line = (row: Row) =>
     `${(row.ms / 1000).toFixed(1).padStart(8)} s ${((row.ms / total) * 100).toFixed(1).padStart(5)}%  ${row.name}\n`;
   process.stdout.write(`sampled ${(total / 1000).toFixed(1)} s\n\nby function (self time):\n`);

@@ -13,7 +13,7 @@ import { parseScrape, quantile, summarize, windowOf } from '../../bench/scale/ap
 import { cdfPoints, lineChart, niceMax } from '../../bench/report/svg-chart.ts';
 import { renderReport, type SuiteOutcome } from '../../bench/report/report.ts';
 import { missesSection, parseExplanations } from '../../bench/report/misses.ts';
-import { digestProfile } from '../../bench/scale/profile-summary.ts';
+import { digestProfile, digestProfiles } from '../../bench/scale/profile-summary.ts';
 import { suiteChecks } from '../../bench/report/targets.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bosun-report-test-'));
@@ -335,6 +335,54 @@ test("a CPU profile's digest gives each function's and file's share of the sampl
     digest.files.map((f) => f.name),
     ['storage/sqlite.ts', 'node_modules/js-yaml/lib'],
   );
+});
+
+test('profiles of several runs of one command add up into one digest', (t) => {
+  const frame = (functionName: string) => ({ functionName, url: '', lineNumber: 0 });
+  const write = (name: string, samples: number[], timeDeltas: number[]) => {
+    const file = join(dir, name);
+    writeFileSync(
+      file,
+      JSON.stringify({
+        nodes: [
+          { id: 1, callFrame: frame('load') },
+          { id: 2, callFrame: frame('decode') },
+        ],
+        samples,
+        timeDeltas,
+      }),
+    );
+    return file;
+  };
+  // run 1: load 30 ms, decode 10 ms; run 2: load 10 ms, decode 50 ms → decode 60 of 100 ms
+  const digest = digestProfiles([
+    write('run-1.cpuprofile', [1, 2, 1], [0, 30_000, 10_000]),
+    write('run-2.cpuprofile', [1, 2, 1], [0, 10_000, 50_000]),
+  ]);
+  t.is(digest.sampled_s, 0.1);
+  t.deepEqual(digest.functions, [
+    { name: 'decode (native)', pct: 60 },
+    { name: 'load (native)', pct: 40 },
+  ]);
+});
+
+test("a profile with a title is shown under the title, not as a server's", (t) => {
+  const lines = missesSection(
+    [
+      {
+        suite: 'cri-cli',
+        status: 'ran',
+        result: {
+          executable_ps_median_ms: 500,
+          profiles: [{ title: "the executable's `cri ps`, 10 runs", sampled_s: 0.9, functions: [], files: [] }],
+        },
+      },
+    ],
+    (v) => String(v),
+    {},
+  ).join('\n');
+  t.regex(lines, /CPU profile of the executable's `cri ps`, 10 runs \(0\.9 s sampled\)/);
+  t.notRegex(lines, /Server CPU profile/);
 });
 
 test('the explanations file: one entry per `## suite: label` heading, to the next heading; the preface is not one', (t) => {
