@@ -75,8 +75,9 @@ const isIPv4 = (text: string) => ipv4.test(text) && text.split('.').every((part)
  * The agent is long-lived and allocates in bursts (a pod list, 110 pod starts); V8 grows its
  * young generation for such bursts and keeps it. Measured with bench/agent-footprint.ts on this
  * machine: 250 MiB RSS with 110 pods by default, 141 MiB with 1 MiB semi-spaces.
- * The flag only takes effect at process start, so the agent replaces its own process image with
- * one that has it (same PID: a supervisor or a test that signals the PID is not misled).
+ * The flag only takes effect at process start: bin/bosun and the single executable give it; started
+ * any other way, the agent replaces its own process image with one that has it (same PID: a
+ * supervisor or a test that signals the PID is not misled).
  */
 const youngGenerationFlag = '--max-semi-space-size=1';
 
