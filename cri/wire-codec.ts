@@ -39,6 +39,8 @@ type Kind =
 interface FieldLayout {
   name: string;
   id: number;
+  /** Where a decoded message keeps this field's value (its place in id order). */
+  slot: number;
   shape: 'single' | 'repeated' | 'map';
   of: Kind;
 }
@@ -98,9 +100,12 @@ class Layouts {
     const fields = Object.entries(this.#types[name]?.fields ?? {})
       .map(([fieldName, field]): FieldLayout => {
         const shape = field.keyType !== undefined ? 'map' : field.rule === 'repeated' ? 'repeated' : 'single';
-        return { name: fieldName, id: field.id, shape, of: this.#kind(field.type) };
+        return { name: fieldName, id: field.id, slot: 0, shape, of: this.#kind(field.type) };
       })
       .sort((a, b) => a.id - b.id);
+    fields.forEach((field, slot) => {
+      field.slot = slot;
+    });
     const ofShape = (shape: FieldLayout['shape']) => fields.filter((f) => f.shape === shape);
     layout = {
       byId: new Map(fields.map((f) => [f.id, f])),
@@ -142,8 +147,11 @@ class Reader {
     this.end = end;
   }
 
-  /** A varint as its low and high 32 bits (unsigned). */
-  varint64(): [number, number] {
+  /** The high 32 bits of the last varint64 (kept here, not in a returned pair, to allocate nothing per field). */
+  high = 0;
+
+  /** A varint's low 32 bits (unsigned); its high 32 bits are left in `high`. */
+  varint64(): number {
     let lo = 0;
     let hi = 0;
     for (let shift = 0; shift < 70; shift += 7) {
@@ -155,22 +163,27 @@ class Reader {
         lo |= (bits & 0x0f) << 28;
         hi |= bits >> 4;
       } else hi |= bits << (shift - 32);
-      if (byte < 0x80) return [lo >>> 0, hi >>> 0];
+      if (byte < 0x80) {
+        this.high = hi >>> 0;
+        return lo >>> 0;
+      }
     }
     throw new RangeError('a protobuf varint is longer than 10 bytes');
   }
 
   varint32(): number {
-    return this.varint64()[0];
+    // tags and short lengths are one byte: the common case, without the general loop
+    if (this.pos < this.end && this.buf[this.pos]! < 0x80) return this.buf[this.pos++]!;
+    return this.varint64();
   }
 
-  /** The bounds of a length-delimited field's bytes, after which the reader stands. */
-  delimited(): [number, number] {
+  /** Steps over a length-delimited field's bytes and returns where they start (they end at `pos`). */
+  delimited(): number {
     const length = this.varint32();
     const start = this.pos;
     if (length > this.end - start) throw new RangeError('a protobuf field runs past the end of its message');
     this.pos = start + length;
-    return [start, this.pos];
+    return start;
   }
 
   skip(wireType: number): void {
@@ -205,10 +218,11 @@ const wireTypeOf = (of: Kind, shape: FieldLayout['shape']): number =>
 
 function readScalar(reader: Reader, type: Scalar): string | number | boolean {
   if (type === 'string') {
-    const [start, end] = reader.delimited();
-    return reader.buf.toString('utf8', start, end);
+    const start = reader.delimited();
+    return reader.buf.toString('utf8', start, reader.pos);
   }
-  const [lo, hi] = reader.varint64();
+  const lo = reader.varint64();
+  const hi = reader.high;
   switch (type) {
     case 'bool':
       return lo !== 0;
@@ -223,10 +237,10 @@ function readScalar(reader: Reader, type: Scalar): string | number | boolean {
   }
 }
 
-/** One map entry (key 1, value 2; both strings here); a missing half is the empty string. */
-function readMapEntry(reader: Reader): [string, string] {
-  const [start, end] = reader.delimited();
-  const entry = new Reader(reader.buf, start, end);
+/** One map entry (key 1, value 2; both strings here) into `map`; a missing half is the empty string. */
+function readMapEntry(reader: Reader, map: Record<string, string>): void {
+  const start = reader.delimited();
+  const entry = new Reader(reader.buf, start, reader.pos);
   let key = '';
   let value = '';
   while (entry.pos < entry.end) {
@@ -238,19 +252,34 @@ function readMapEntry(reader: Reader): [string, string] {
       else value = text;
     } else entry.skip(tag & 7);
   }
-  return [key, value];
+  // a label named __proto__ is data like any other (protobufjs keeps it too), not a prototype
+  if (key === '__proto__')
+    Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
+  else map[key] = value;
 }
+
+const scalarDefaults: Record<Scalar, string | number | boolean> = {
+  string: '',
+  bool: false,
+  int32: 0,
+  uint32: 0,
+  int64: 0,
+  uint64: 0,
+};
 
 function defaultOf(field: FieldLayout): unknown {
   if (field.shape === 'repeated') return [];
   if (field.shape === 'map') return {};
   if (field.of.kind === 'enum') return field.of.layout.defaultName;
   if (field.of.kind === 'message') return undefined;
-  return { string: '', bool: false, int32: 0, uint32: 0, int64: 0, uint64: 0 }[field.of.type];
+  return scalarDefaults[field.of.type];
 }
 
-/** A message's decoded fields, kept apart from its object form so that a repeated occurrence merges. */
-type Fields = Map<FieldLayout, unknown>;
+/**
+ * A message's decoded fields by slot (undefined: not sent), kept apart from its object form so
+ * that a repeated occurrence merges.
+ */
+type Fields = unknown[];
 
 /**
  * Reads a message's fields into `into`. A field that occurs again follows protobuf's merge rule, as
@@ -266,29 +295,26 @@ function readFields(reader: Reader, layout: MessageLayout, into: Fields, depth: 
       continue;
     }
     if (field.shape === 'map') {
-      let map = into.get(field) as Record<string, string> | undefined;
-      if (map === undefined) into.set(field, (map = {}));
-      const [key, value] = readMapEntry(reader);
-      // a label named __proto__ is data like any other (protobufjs keeps it too), not a prototype
-      if (key === '__proto__')
-        Object.defineProperty(map, key, { value, enumerable: true, writable: true, configurable: true });
-      else map[key] = value;
+      let map = into[field.slot] as Record<string, string> | undefined;
+      if (map === undefined) into[field.slot] = map = {};
+      readMapEntry(reader, map);
       continue;
     }
     let value: unknown;
     if (field.of.kind === 'message') {
-      const [start, end] = reader.delimited();
-      const earlier = field.shape === 'single' ? (into.get(field) as Fields | undefined) : undefined;
-      value = readFields(new Reader(reader.buf, start, end), field.of.layout(), earlier ?? new Map(), depth + 1);
+      const start = reader.delimited();
+      const end = reader.pos;
+      const earlier = field.shape === 'single' ? (into[field.slot] as Fields | undefined) : undefined;
+      value = readFields(new Reader(reader.buf, start, end), field.of.layout(), earlier ?? [], depth + 1);
     } else if (field.of.kind === 'enum') {
       const number = reader.varint32() | 0;
       value = field.of.layout.names.get(number) ?? number;
     } else value = readScalar(reader, field.of.type);
     if (field.shape === 'repeated') {
-      const list = into.get(field) as unknown[] | undefined;
-      if (list === undefined) into.set(field, [value]);
+      const list = into[field.slot] as unknown[] | undefined;
+      if (list === undefined) into[field.slot] = [value];
       else list.push(value);
-    } else into.set(field, value);
+    } else into[field.slot] = value;
   }
   return into;
 }
@@ -297,7 +323,7 @@ function readFields(reader: Reader, layout: MessageLayout, into: Fields, depth: 
 function objectOf(layout: MessageLayout, fields: Fields): Record<string, unknown> {
   const object: Record<string, unknown> = {};
   for (const field of layout.keyOrder) {
-    let value = fields.has(field) ? fields.get(field) : defaultOf(field);
+    let value = fields[field.slot] ?? defaultOf(field);
     if (value === undefined) continue;
     if (field.of.kind === 'message') {
       const nested = field.of.layout();
@@ -443,7 +469,7 @@ export function wireCodec(types: Record<string, DescriptorType>, name: string): 
       return writer.finish();
     },
     decode(bytes: Buffer): unknown {
-      return objectOf(layout, readFields(new Reader(bytes, 0, bytes.length), layout, new Map(), 0));
+      return objectOf(layout, readFields(new Reader(bytes, 0, bytes.length), layout, [], 0));
     },
   };
 }
