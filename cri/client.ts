@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import type * as Grpc from '@grpc/grpc-js';
 import { codecFor, type Codec } from './schema.ts';
 import { Http2UnaryTransport, type UnaryTransport } from './http2-unary.ts';
-import { CriClosedError, criErrorFromGrpc, CriCancelledError, type GrpcFailure } from './errors.ts';
+import { CriClosedError, criErrorFromGrpc, CriCancelledError, GrpcStatus, type GrpcFailure } from './errors.ts';
 import { defaultTimeoutMs } from './deadlines.ts';
 import type { CallOptions, CriRuntime } from './runtime.ts';
 import type {
@@ -130,7 +130,15 @@ export class CriClient implements CriRuntime {
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     if (this.#http2 !== undefined) {
       return this.#http2.call(codec.path, codec.serialize(request), { deadline, signal }).then(
-        (bytes) => codec.deserialize(bytes),
+        (bytes) => {
+          try {
+            return codec.deserialize(bytes);
+          } catch (err) {
+            // what grpc-js reports for an answer that does not decode, so both transports word it alike
+            const details = `Response message parsing error: ${err instanceof Error ? err.message : String(err)}`;
+            throw criErrorFromGrpc({ code: GrpcStatus.INTERNAL, details }, where);
+          }
+        },
         (err: unknown) => {
           throw criErrorFromGrpc(err as GrpcFailure, where);
         },

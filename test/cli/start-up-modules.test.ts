@@ -53,6 +53,8 @@ test('bosun cri ps with plain flags runs without yargs or grpc-js; its usage err
   t.false(ps.own.includes('cli/command-line.ts'));
   // its unary calls go over Node's http2: grpc-js stays unloaded
   t.false(ps.packages.includes('@grpc/grpc-js'));
+  // the listing calls have their own codec: protobufjs, which generates code per message, stays unloaded
+  t.false(ps.packages.includes('protobufjs'));
   const wrong = await loadedModules([bosun, 'cri', 'ps', '--bogus']);
   t.is(wrong.result.code, 2);
   t.regex(wrong.result.stderr, /^bosun cri ps: unknown flag --bogus/);

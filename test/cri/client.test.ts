@@ -57,6 +57,14 @@ const methods = {
       details: `an error occurred when try to find container "${String(req.containerId)}": not found`,
     }),
   ),
+  // A broken or hostile runtime: the answer's first field claims more bytes than follow.
+  ListPodSandbox: {
+    ...method('ListPodSandbox', 'ListPodSandboxRequest', 'ListPodSandboxResponse', (_req, cb) => cb(null, {})),
+    definition: {
+      ...method('ListPodSandbox', 'ListPodSandboxRequest', 'ListPodSandboxResponse', () => {}).definition,
+      responseSerialize: () => Buffer.from([0x0a, 0x7f, 0x0a]),
+    },
+  },
   ContainerStatus: method('ContainerStatus', 'ContainerStatusRequest', 'ContainerStatusResponse', (req, cb) =>
     cb(null, {
       status: { id: req.containerId, state: 'CONTAINER_EXITED', exitCode: 3, createdAt: 1795309222427467800 },
@@ -135,6 +143,17 @@ for (const unaryTransport of ['grpc-js', 'http2'] as const) {
     client.close();
     client.close();
     t.is(((await t.throwsAsync(client.version())) as CriError).code, 'BOSUN_CRI_CLOSED');
+  });
+
+  test(`${unaryTransport}: an answer that does not decode is a BOSUN_CRI_RUNTIME error naming the call, not a bare exception`, async (t) => {
+    const client = new CriClient(socket, { unaryTransport });
+    const err = (await t.throwsAsync(client.listPodSandbox())) as CriError;
+    t.is(err.code, 'BOSUN_CRI_RUNTIME');
+    t.is(err.method, 'ListPodSandbox');
+    t.regex(err.detail ?? '', /^Response message parsing error: /);
+    // the client still works for the next call
+    t.is((await client.version()).runtimeName, 'stand-in');
+    client.close();
   });
 
   test(`${unaryTransport}: a socket that is not there is BOSUN_CRI_UNAVAILABLE, naming the runtime`, async (t) => {
