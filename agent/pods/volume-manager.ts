@@ -27,6 +27,7 @@ import {
   localPathRootOf,
   memoryBackedKinds,
   memoryPodsDir,
+  ownTmpfsVolumeDir,
   podDir,
   volumeDir,
   volumeKindOf,
@@ -346,9 +347,15 @@ export class PodVolumes {
         if (kind === undefined || !contentKinds.has(kind)) continue;
         try {
           const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
-          const dir = volumeDir(this.#deps.settings, uid, kind as ContentKind, volume.name);
-          await checkInsideParent(volumesParent(this.#deps.settings, kind), dir);
-          const changed = await writeAtomically(dir, payload);
+          const { settings } = this.#deps;
+          const dir = volumeDir(settings, uid, kind as ContentKind, volume.name);
+          await checkInsideParent(volumesParent(settings, kind), dir);
+          let changed = await writeAtomically(dir, payload);
+          const earlier = await this.#ownTmpfsOfEarlierAgent(uid, kind as ContentKind, volume.name);
+          if (earlier !== undefined) {
+            await checkInsideParent(settings.podsDir, earlier);
+            changed = (await writeAtomically(earlier, payload)) || changed;
+          }
           if (changed) this.#deps.log.info({ pod: podKey(pod), volume: volume.name }, 'volume contents updated');
         } catch (err) {
           this.#deps.log.warn(
@@ -358,6 +365,18 @@ export class PodVolumes {
         }
       }
     }
+  }
+
+  /**
+   * The tmpfs of its own that an agent before the memory tmpfs mounted for this volume, if it is
+   * still there: the containers it started see that copy until they restart.
+   */
+  async #ownTmpfsOfEarlierAgent(uid: string, kind: ContentKind, name: string): Promise<string | undefined> {
+    if (!memoryBackedKinds.has(kind)) return undefined;
+    const dir = ownTmpfsVolumeDir(this.#deps.settings, uid, kind, name);
+    // a stat first: the mount table is read only for the rare pod that has such a folder
+    if ((await stat(dir).catch(() => undefined)) === undefined) return undefined;
+    return (await this.#mounts.isMountPoint(dir, 'tmpfs')) ? dir : undefined;
   }
 
   /**

@@ -101,19 +101,31 @@ export function volumesParent(settings: Pick<NodePodSettings, 'podsDir'>, kind: 
   return memoryBackedKinds.has(kind) ? memoryPodsDir(settings) : settings.podsDir;
 }
 
+/** A volume's folder in the per-pod layout below `parent` (podsDir or the memory tmpfs). */
+function volumeDirUnder(parent: string, uid: string, kind: PodFolderKind, volume: string): string {
+  return join(podDir({ podsDir: parent }, uid), 'volumes', pluginDirs[kind], requirePathPart('volume name', volume));
+}
+
 export function volumeDir(
   settings: Pick<NodePodSettings, 'podsDir'>,
   uid: string,
   kind: PodFolderKind,
   volume: string,
 ): string {
-  return join(
-    volumesParent(settings, kind),
-    requirePathPart('pod UID', uid),
-    'volumes',
-    pluginDirs[kind],
-    requirePathPart('volume name', volume),
-  );
+  return volumeDirUnder(volumesParent(settings, kind), uid, kind, volume);
+}
+
+/**
+ * Where an agent before the memory tmpfs kept a memory-backed volume: a tmpfs of its own under the
+ * pod's folder. Containers started then still see that one, so its contents are kept up to date.
+ */
+export function ownTmpfsVolumeDir(
+  settings: Pick<NodePodSettings, 'podsDir'>,
+  uid: string,
+  kind: PodFolderKind,
+  volume: string,
+): string {
+  return volumeDirUnder(settings.podsDir, uid, kind, volume);
 }
 
 export function emptyDirPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string): string {

@@ -13,7 +13,7 @@ import type { Pod } from '../../../kube/corev1.ts';
 import type { FieldSources } from '../../../agent/pods/env.ts';
 import { noConfigLookup, type ConfigLookup } from '../../../agent/pods/pod-executor.ts';
 import { PodVolumes } from '../../../agent/pods/volume-manager.ts';
-import { memoryPodsDir, planMounts, podDir, volumeDir } from '../../../agent/pods/volumes.ts';
+import { memoryPodsDir, ownTmpfsVolumeDir, planMounts, podDir, volumeDir } from '../../../agent/pods/volumes.ts';
 import { c, pod } from '../fixtures.ts';
 import { Harness } from '../worker-harness.ts';
 import { fakeMounts } from './fake-mounts.ts';
@@ -158,4 +158,38 @@ test('a symlink planted on the memory tmpfs in place of a pod folder is refused;
   t.deepEqual(readdirSync(outside), [], 'no secret written where the link points');
   t.is(statSync(outside).mode & 0o777, 0o700);
   t.is(fake.mountCalls.filter((m) => m.dir === memoryPodsDir(h.settings)).length, 1);
+});
+
+test('a pod started by an earlier agent (a tmpfs per volume) gets its token refreshed there too, where its running containers read it', async (t) => {
+  const h = new Harness();
+  t.teardown(() => h.cleanup());
+  const fake = fakeMounts();
+  let issued = 0;
+  const volumes = new PodVolumes({
+    settings: h.settings,
+    config: { ...config, serviceAccountToken: async () => `token-${++issued}` },
+    log: pino({ level: 'silent' }),
+    mounts: fake.mounts,
+  });
+  const web = podWithVolumes('web');
+  // what the earlier agent left: the volume's own tmpfs under the pod folder, with an old token in it
+  const earlier = ownTmpfsVolumeDir(h.settings, 'uid-web', 'projected', 'kube-api-access');
+  await fake.mounts.mountTmpfs(earlier);
+  mkdirSync(earlier, { recursive: true });
+  await volumes.setUp(web, fieldsOf(h));
+  t.is(
+    readFileSync(join(volumeDir(h.settings, 'uid-web', 'projected', 'kube-api-access'), 'token'), 'utf8'),
+    'token-1',
+  );
+
+  await volumes.refresh([web]);
+  t.is(readFileSync(join(earlier, 'token'), 'utf8'), 'token-2', 'the copy the running containers see is written');
+  t.is(
+    readFileSync(join(volumeDir(h.settings, 'uid-web', 'projected', 'kube-api-access'), 'token'), 'utf8'),
+    'token-2',
+  );
+  t.false(
+    existsSync(ownTmpfsVolumeDir(h.settings, 'uid-web', 'secret', 'creds')),
+    'no folder made on the disk for a volume the earlier agent did not mount there',
+  );
 });
