@@ -17,7 +17,8 @@
  *           (creationTimestamp has whole seconds only, so the clock starts at the request.)
  * Reports p50/p99 of each and their ratios to raw CRI's p50/p99 of the same run (the target:
  * API ≤ 1.2× raw at both), and where the API pods' time went, step by step, from the agent's
- * debug log (pod-start-timeline.ts). Last line: one JSON object.
+ * debug log (pod-start-timeline.ts), beside the raw pods' own split (RunPodSandbox, then
+ * CreateContainer + StartContainer). Last line: one JSON object.
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -75,8 +76,14 @@ function benchPod(kind: string, i: number): Pod {
   };
 }
 
+/** How long each raw pod's RunPodSandbox took, and its CreateContainer + StartContainer after it (ms). */
+interface RawSplit {
+  sandbox: number[];
+  containers: number[];
+}
+
 /** One pod through the CRI calls alone, with the configs the agent builds for it. */
-function rawStarter(cri: CriClient, settings: NodePodSettings, image: PresentImage) {
+function rawStarter(cri: CriClient, settings: NodePodSettings, image: PresentImage, split: RawSplit) {
   return async (i: number): Promise<number> => {
     const pod = benchPod('raw', i);
     const sandboxConfig = buildSandboxConfig(pod, 0, settings);
@@ -94,9 +101,13 @@ function rawStarter(cri: CriClient, settings: NodePodSettings, image: PresentIma
     });
     const started = performance.now();
     const sandbox = await cri.runPodSandbox(sandboxConfig);
+    const sandboxReady = performance.now();
     const id = await cri.createContainer(sandbox, containerConfig, sandboxConfig);
     await cri.startContainer(id);
-    return performance.now() - started;
+    const done = performance.now();
+    split.sandbox.push(sandboxReady - started);
+    split.containers.push(done - sandboxReady);
+    return done - started;
   };
 }
 
@@ -223,8 +234,9 @@ try {
   const image = await new ImagePuller(cri).ensure(bedImages.busybox, 'IfNotPresent', undefined);
   const running = await watchRunningPods(client, 'default');
   const apiStarts: ObservedStart[] = [];
+  const rawSplit: RawSplit = { sandbox: [], containers: [] };
   const starters = {
-    raw: rawStarter(cri, settings, image),
+    raw: rawStarter(cri, settings, image, rawSplit),
     agent: workerStarter(cri, settings),
     api: apiStarter(client, running, apiStarts),
   };
@@ -263,6 +275,13 @@ try {
     // issue 22: through the API within 1.2x of raw CRI at p50 and at p99, in the same run
     // where the API pods' time went: consecutive steps, p50 and p99 of each (ms)
     timeline,
+    // the same two steps of the raw pods, to set beside the API pods' sandbox and containers
+    rawSteps: Object.fromEntries(
+      (['sandbox', 'containers'] as const).map((step) => [
+        step,
+        { p50: round(percentile(rawSplit[step], 50)), p99: round(percentile(rawSplit[step], 99)) },
+      ]),
+    ),
     targets: { apiP50Ratio: apiRatioTarget, apiP99Ratio: apiRatioTarget },
     unit: 'ms',
     // the names the benchmark report reads, and the samples its CDF chart is drawn from
@@ -287,6 +306,10 @@ try {
     const steps = timelineSteps.map((s) => `${s} ${round(timeline.steps[s].p50)}/${round(timeline.steps[s].p99)}`);
     process.stdout.write(`API steps p50/p99 ms (${timeline.pods} pods): ${steps.join('  ')}\n`);
   }
+  const rawSteps = (['sandbox', 'containers'] as const).map(
+    (step) => `${step} ${result.rawSteps[step]!.p50}/${result.rawSteps[step]!.p99}`,
+  );
+  process.stdout.write(`raw steps p50/p99 ms: ${rawSteps.join('  ')}\n`);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 } finally {
   await cleanUp();

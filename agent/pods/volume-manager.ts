@@ -1,7 +1,8 @@
 /**
- * The pod volumes that have contents or a filesystem of their own: emptyDir (a tmpfs for
- * `medium: Memory`), configMap, secret, downwardAPI and projected (a tmpfs for the last three, as
- * the kubelet keeps secrets off the disk). setUp runs before a pod's container starts; refresh
+ * The pod volumes that have contents or a filesystem of their own: emptyDir (a tmpfs of its own
+ * for `medium: Memory`, sized by its sizeLimit), configMap, secret, downwardAPI and projected (the
+ * last three in the node's one memory tmpfs, mounted on first need, as the kubelet keeps secrets
+ * off the disk; see memoryBackedKinds). setUp runs before a pod's container starts; refresh
  * rewrites the files of running pods when their ConfigMaps, Secrets, labels or tokens change
  * (through the AtomicWriter swap, so a reader never sees half an update); collect tears down what
  * is left of pods that are gone and whose sandboxes were removed, also after an agent restart.
@@ -24,9 +25,13 @@ import {
   hostPathPolicyOf,
   hostPathProblem,
   localPathRootOf,
+  memoryBackedKinds,
+  memoryPodsDir,
+  ownTmpfsVolumeDir,
   podDir,
   volumeDir,
   volumeKindOf,
+  volumesParent,
   type VolumeKind,
 } from './volumes.ts';
 import { claimVolumes, resolveClaimMount, type ClaimMount } from './volumes/claim-mount.ts';
@@ -59,8 +64,6 @@ interface PodVolumesDeps {
 
 type ContentKind = Extract<VolumeKind, 'configMap' | 'secret' | 'downwardAPI' | 'projected'>;
 const contentKinds = new Set<VolumeKind>(['configMap', 'secret', 'downwardAPI', 'projected']);
-/** Volumes that live on a tmpfs: secrets never reach the disk (upstream wraps these in a memory emptyDir). */
-const memoryKinds = new Set<VolumeKind>(['secret', 'downwardAPI', 'projected']);
 
 interface SetUpPod {
   pod: Pod;
@@ -96,6 +99,8 @@ export class PodVolumes {
   readonly #claimMounts = new Map<string, readonly ClaimMount[]>();
   /** The set-up running for each pod, by UID: a second one waits for it (no tmpfs is mounted twice). */
   readonly #settingUp = new Map<string, Promise<void>>();
+  /** The node's memory tmpfs, once it is (being) mounted; cleared when mounting it failed. */
+  #memoryRoot: Promise<void> | undefined;
 
   constructor(deps: PodVolumesDeps) {
     this.#deps = deps;
@@ -210,13 +215,13 @@ export class PodVolumes {
   async #setUpVolume(pod: Pod, volume: Volume, fields: FieldSources): Promise<void> {
     const kind = volumeKindOf(volume);
     if (kind === undefined || kind === 'hostPath' || kind === 'persistentVolumeClaim') return;
-    const { podsDir } = this.#deps.settings;
+    const parent = volumesParent(this.#deps.settings, kind);
     const dir = volumeDir(this.#deps.settings, pod.metadata.uid ?? '', kind, volume.name);
     // checked before the folder is made and again before it is opened up, mounted on or written
-    await checkInsideParent(podsDir, dir);
+    await checkInsideParent(parent, dir);
     if (kind === 'emptyDir') {
       await mkdir(dir, { recursive: true, mode: 0o777 });
-      await checkInsideParent(podsDir, dir);
+      await checkInsideParent(parent, dir);
       if (volume.emptyDir?.medium === 'Memory' && !(await this.#mounts.isMountPoint(dir, 'tmpfs'))) {
         const limit = volume.emptyDir.sizeLimit;
         await this.#mounts.mountTmpfs(dir, limit !== undefined ? Math.ceil(parseQuantity(limit)) : undefined);
@@ -226,10 +231,28 @@ export class PodVolumes {
     }
     // compute the files first: a missing ConfigMap leaves nothing half made
     const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
+    if (memoryBackedKinds.has(kind)) {
+      await this.#memoryRootReady();
+      await checkInsideParent(parent, dir);
+    }
     await mkdir(dir, { recursive: true, mode: 0o755 });
-    await checkInsideParent(podsDir, dir);
-    if (memoryKinds.has(kind) && !(await this.#mounts.isMountPoint(dir, 'tmpfs'))) await this.#mounts.mountTmpfs(dir);
+    await checkInsideParent(parent, dir);
     await writeAtomically(dir, payload);
+  }
+
+  /** Mounts the node's memory tmpfs unless it is there already (mounted by an earlier run of the agent). */
+  #memoryRootReady(): Promise<void> {
+    this.#memoryRoot ??= (async () => {
+      const root = memoryPodsDir(this.#deps.settings);
+      await mkdir(root, { recursive: true, mode: 0o750 });
+      if (!(await this.#mounts.isMountPoint(root, 'tmpfs'))) await this.#mounts.mountTmpfs(root);
+      // a fresh tmpfs is world-writable (1777); what it holds is only the agent's to write
+      await chmod(root, 0o750);
+    })().catch((err: Error) => {
+      this.#memoryRoot = undefined;
+      throw new Error(`cannot prepare the memory volume folder: ${err.message}`);
+    });
+    return this.#memoryRoot;
   }
 
   async #payload(pod: Pod, volume: Volume, kind: ContentKind, fields: FieldSources): Promise<Payload> {
@@ -324,9 +347,15 @@ export class PodVolumes {
         if (kind === undefined || !contentKinds.has(kind)) continue;
         try {
           const payload = await this.#payload(pod, volume, kind as ContentKind, fields);
-          const dir = volumeDir(this.#deps.settings, uid, kind as ContentKind, volume.name);
-          await checkInsideParent(this.#deps.settings.podsDir, dir);
-          const changed = await writeAtomically(dir, payload);
+          const { settings } = this.#deps;
+          const dir = volumeDir(settings, uid, kind as ContentKind, volume.name);
+          await checkInsideParent(volumesParent(settings, kind), dir);
+          let changed = await writeAtomically(dir, payload);
+          const earlier = await this.#ownTmpfsOfEarlierAgent(uid, kind as ContentKind, volume.name);
+          if (earlier !== undefined) {
+            await checkInsideParent(settings.podsDir, earlier);
+            changed = (await writeAtomically(earlier, payload)) || changed;
+          }
           if (changed) this.#deps.log.info({ pod: podKey(pod), volume: volume.name }, 'volume contents updated');
         } catch (err) {
           this.#deps.log.warn(
@@ -339,29 +368,47 @@ export class PodVolumes {
   }
 
   /**
+   * The tmpfs of its own that an agent before the memory tmpfs mounted for this volume, if it is
+   * still there: the containers it started see that copy until they restart.
+   */
+  async #ownTmpfsOfEarlierAgent(uid: string, kind: ContentKind, name: string): Promise<string | undefined> {
+    if (!memoryBackedKinds.has(kind)) return undefined;
+    const dir = ownTmpfsVolumeDir(this.#deps.settings, uid, kind, name);
+    // a stat first: the mount table is read only for the rare pod that has such a folder
+    if ((await stat(dir).catch(() => undefined)) === undefined) return undefined;
+    return (await this.#mounts.isMountPoint(dir, 'tmpfs')) ? dir : undefined;
+  }
+
+  /**
    * Tears down the folders (unmounting their tmpfs and subPath binds first) of pods that are not
-   * in `keep`: pods that are gone from the API and have no sandbox left. A folder that still has a
-   * mount after unmounting is left alone, never removed across a mount. Returns the UIDs removed.
+   * in `keep`: pods that are gone from the API and have no sandbox left; a pod's folder in the
+   * memory tmpfs goes with it, the tmpfs itself stays for the other pods. A folder that still has
+   * a mount after unmounting is left alone, never removed across a mount. Returns the UIDs removed.
    */
   async collect(keep: ReadonlySet<string>): Promise<string[]> {
     const { settings, log } = this.#deps;
     const removed: string[] = [];
-    const uids = await readdir(settings.podsDir).catch(() => [] as string[]);
-    for (const uid of uids) {
+    const memoryRoot = memoryPodsDir(settings);
+    const listed = await Promise.all(
+      [settings.podsDir, memoryRoot].map((root) => readdir(root).catch(() => [] as string[])),
+    );
+    for (const uid of new Set(listed.flat())) {
       // a folder the agent did not name after a pod is not the agent's to remove
       if (keep.has(uid) || uidProblems(uid).length > 0) continue;
-      const dir = podDir(settings, uid);
+      const dirs = [podDir(settings, uid), podDir({ podsDir: memoryRoot }, uid)];
       try {
-        await this.#mounts.unmountAllUnder(dir);
-        if ((await this.#mounts.mountsUnder(dir)).length > 0) throw new Error('mounts remain under it');
-        await rm(dir, { recursive: true, force: true });
+        for (const dir of dirs) {
+          await this.#mounts.unmountAllUnder(dir);
+          if ((await this.#mounts.mountsUnder(dir)).length > 0) throw new Error(`mounts remain under ${dir}`);
+          await rm(dir, { recursive: true, force: true });
+        }
         this.#pods.delete(uid);
         this.#claimMounts.delete(uid);
         this.#deps.config.forgetPod?.(uid);
         removed.push(uid);
       } catch (err) {
         log.warn(
-          { uid, dir, err: (err as Error).message },
+          { uid, dir: dirs[0], err: (err as Error).message },
           'could not tear down the volumes of a removed pod; retrying later',
         );
       }

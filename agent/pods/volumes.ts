@@ -11,7 +11,7 @@
  * out of it, and what was resolved is bind-mounted for the container (volumes/subpath.ts).
  */
 import { mkdir, realpath, stat, writeFile, chmod } from 'node:fs/promises';
-import { dirname, isAbsolute, join, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, sep } from 'node:path';
 import type { Mount } from '../../cri/types.ts';
 import type { Container, Pod, Volume } from '../../kube/corev1.ts';
 import { configError, ContainerStartError } from './start-errors.ts';
@@ -51,8 +51,9 @@ export interface MountPlan {
   /** Allowed prefixes and refused paths, for hostPath volumes. */
   hostPathPolicy?: HostPathPolicy;
   /**
-   * The pods folder, when the host side is something the agent makes below it (a volume folder, a
-   * subPath bind, the termination message): it must stay inside it after symlinks. Unset for a
+   * The pods folder (the memory tmpfs for a memory-backed volume's folder), when the host side is
+   * something the agent makes below it (a volume folder, a subPath bind, the termination message):
+   * it must stay inside it after symlinks. Unset for a
    * hostPath mounted as it is (the allow list governs that).
    */
   insideOf?: string;
@@ -81,13 +82,50 @@ export function podDir(settings: Pick<NodePodSettings, 'podsDir'>, uid: string):
   return join(settings.podsDir, requirePathPart('pod UID', uid));
 }
 
+/**
+ * Volume kinds whose files live in memory, so that secrets never reach the disk. The kubelet
+ * mounts a tmpfs for each such volume; the agent keeps them all on one tmpfs of the node
+ * (memoryPodsDir), mounted once, because a mount per pod (a mount(8) process) was the largest
+ * piece of work a pod start did beside the runtime's own. What that gives up: each volume's own
+ * size cap (they share the tmpfs's) and a `df` inside the container that shows only its volume.
+ */
+export const memoryBackedKinds: ReadonlySet<VolumeKind> = new Set<VolumeKind>(['secret', 'downwardAPI', 'projected']);
+
+/** The one tmpfs of the node that holds every memory-backed volume, one folder per pod as under podsDir. */
+export function memoryPodsDir(settings: Pick<NodePodSettings, 'podsDir'>): string {
+  return join(dirname(settings.podsDir), `${basename(settings.podsDir)}-memory`);
+}
+
+/** The folder under which a volume of this kind has its per-pod folder: podsDir, or the memory tmpfs. */
+export function volumesParent(settings: Pick<NodePodSettings, 'podsDir'>, kind: VolumeKind): string {
+  return memoryBackedKinds.has(kind) ? memoryPodsDir(settings) : settings.podsDir;
+}
+
+/** A volume's folder in the per-pod layout below `parent` (podsDir or the memory tmpfs). */
+function volumeDirUnder(parent: string, uid: string, kind: PodFolderKind, volume: string): string {
+  return join(podDir({ podsDir: parent }, uid), 'volumes', pluginDirs[kind], requirePathPart('volume name', volume));
+}
+
 export function volumeDir(
   settings: Pick<NodePodSettings, 'podsDir'>,
   uid: string,
   kind: PodFolderKind,
   volume: string,
 ): string {
-  return join(podDir(settings, uid), 'volumes', pluginDirs[kind], requirePathPart('volume name', volume));
+  return volumeDirUnder(volumesParent(settings, kind), uid, kind, volume);
+}
+
+/**
+ * Where an agent before the memory tmpfs kept a memory-backed volume: a tmpfs of its own under the
+ * pod's folder. Containers started then still see that one, so its contents are kept up to date.
+ */
+export function ownTmpfsVolumeDir(
+  settings: Pick<NodePodSettings, 'podsDir'>,
+  uid: string,
+  kind: PodFolderKind,
+  volume: string,
+): string {
+  return volumeDirUnder(settings.podsDir, uid, kind, volume);
 }
 
 export function emptyDirPath(settings: Pick<NodePodSettings, 'podsDir'>, uid: string, volume: string): string {
@@ -273,9 +311,11 @@ export function planMounts(
         ? root.insideOf !== undefined
           ? { insideOf: root.insideOf }
           : { hostPathPolicy: hostPathPolicyOf(settings) }
-        : root.type === undefined || subPath !== ''
+        : subPath !== ''
           ? { insideOf: settings.podsDir }
-          : {}),
+          : root.type === undefined
+            ? { insideOf: volumesParent(settings, root.kind) }
+            : {}),
     });
   }
   const file = terminationMessageFile(settings, uid, container.name, attempt);

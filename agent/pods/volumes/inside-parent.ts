@@ -28,7 +28,11 @@ export async function checkInsideParent(parent: string, path: string): Promise<v
   });
   // no parent yet: the agent makes it and everything below it
   if (realParent === undefined) return;
+  // each component is lstat-ed (a link is refused), and the real path is taken once, of the deepest
+  // one that exists: realpath(3) walks the whole absolute path, so one per component made this
+  // check, run for every mount of every container start, quadratic in the path's depth
   let current = parent;
+  let deepest: string | undefined;
   for (const component of components) {
     current = join(current, component);
     const info = await lstat(current).catch((err: NodeJS.ErrnoException) => {
@@ -36,14 +40,16 @@ export async function checkInsideParent(parent: string, path: string): Promise<v
       throw err;
     });
     // what does not exist yet is made by the agent itself, as a real folder
-    if (info === undefined) return;
+    if (info === undefined) break;
     if (info.isSymbolicLink()) {
       throw new UnsafePodPathError(`refusing ${path}`, [
         `${current} is a symbolic link; the agent does not follow links below ${parent}`,
       ]);
     }
-    const real = await realpath(current);
-    if (!under(realParent, real))
-      throw new UnsafePodPathError(`refusing ${path}`, [`${current} resolves to ${real}, outside ${parent}`]);
+    deepest = current;
   }
+  if (deepest === undefined) return;
+  const real = await realpath(deepest);
+  if (!under(realParent, real))
+    throw new UnsafePodPathError(`refusing ${path}`, [`${deepest} resolves to ${real}, outside ${parent}`]);
 }

@@ -1,7 +1,7 @@
 /**
  * A pod's volumes are set up while the runtime makes its sandbox, not after it: the API lookups
  * and file writes of a start overlap RunPodSandbox, the container still starts only once they are
- * done, two set-ups of one pod at once never mount its tmpfs twice, and the start after the early
+ * done, two set-ups of one pod at once never mount the memory tmpfs twice, and the start after the early
  * set-up does it again only for a volume that shows the pod its address.
  */
 import test from 'ava';
@@ -13,9 +13,9 @@ import type { PodSandboxConfig } from '../../../cri/types.ts';
 import { ImagePuller } from '../../../agent/pods/image-puller.ts';
 import { noConfigLookup, type ConfigLookup } from '../../../agent/pods/pod-executor.ts';
 import { PodVolumes } from '../../../agent/pods/volume-manager.ts';
-import { volumeDir } from '../../../agent/pods/volumes.ts';
-import type { HostMounts, MountEntry } from '../../../agent/pods/volumes/host-mounts.ts';
+import { memoryPodsDir, volumeDir } from '../../../agent/pods/volumes.ts';
 import { c, pod } from '../fixtures.ts';
+import { fakeMounts } from './fake-mounts.ts';
 import { busybox, Harness } from '../worker-harness.ts';
 
 /** A runtime whose RunPodSandbox answers only once the test lets it. */
@@ -40,24 +40,6 @@ class SlowSandboxRuntime extends FakeRuntime {
     this.sandboxMade = true;
     return id;
   }
-}
-
-/** mount(8) as a list in memory; each tmpfs mount takes a while, long enough for a second set-up to look in between. */
-function fakeMounts(): { mounts: HostMounts; mountCalls: string[] } {
-  const mounted: MountEntry[] = [];
-  const mountCalls: string[] = [];
-  const mounts: HostMounts = {
-    mountsUnder: async (dir) => mounted.filter((m) => m.mountPoint === dir || m.mountPoint.startsWith(`${dir}/`)),
-    isMountPoint: async (dir, fsType) =>
-      mounted.some((m) => m.mountPoint === dir && (fsType === undefined || m.fsType === fsType)),
-    mountTmpfs: async (dir) => {
-      mountCalls.push(dir);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      mounted.push({ mountPoint: dir, fsType: 'tmpfs' });
-    },
-    unmountAllUnder: async () => undefined,
-  };
-  return { mounts, mountCalls };
 }
 
 const harnesses: Harness[] = [];
@@ -103,10 +85,10 @@ test('worker (fake CRI): the ConfigMap of a volume is read once RunPodSandbox is
   worker.close();
 });
 
-test('volumes: two set-ups of one pod at once mount its tmpfs once, and both see the files written', async (t) => {
+test('volumes: two set-ups of one pod at once mount the memory tmpfs once, and both see the files written', async (t) => {
   const h = new Harness();
   harnesses.push(h);
-  const { mounts, mountCalls } = fakeMounts();
+  const { mounts, mountCalls } = fakeMounts(20);
   const volumes = new PodVolumes({
     settings: h.settings,
     config: { ...noConfigLookup, secret: async () => ({ password: Buffer.from('s3cret') }) },
@@ -126,7 +108,11 @@ test('volumes: two set-ups of one pod at once mount its tmpfs once, and both see
     volumes.setUp(spec, { ...fields, podIP: '10.244.1.5', podIPs: ['10.244.1.5'] }),
   ]);
   const dir = volumeDir(h.settings, spec.metadata.uid!, 'secret', 'creds');
-  t.deepEqual(mountCalls, [dir], 'one tmpfs');
+  t.deepEqual(
+    mountCalls.map((m) => m.dir),
+    [memoryPodsDir(h.settings)],
+    'one tmpfs',
+  );
   t.is(readFileSync(join(dir, 'password'), 'utf8'), 's3cret');
 });
 

@@ -10,6 +10,7 @@
  */
 import test from 'ava';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { statfs } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { Sandbox } from '../../../sandbox/sandbox.ts';
@@ -20,6 +21,8 @@ import { waitFor } from '../../helpers/wait.ts';
 import { AgentProcess } from '../agent-process.ts';
 import { kubectl as runKubectl, kubectlOk } from '../../bed/kubectl.ts';
 
+/** statfs(2)'s f_type of a tmpfs (TMPFS_MAGIC). */
+const tmpfsMagic = 0x01021994;
 const sleeper = 'trap "exit 0" TERM; while true; do sleep 0.2; done';
 
 let sandbox: Sandbox | undefined;
@@ -291,16 +294,24 @@ spec:
     t.is(await sh('vol', 'app', 'cat /etc/greeting'), 'hello');
     t.true((await sh('vol', 'app', 'env')).includes('GREETING=hello\n'), 'env values are taken at start');
 
-    // tmpfs on the host too, and all of it torn down when the pod goes
+    // on the host the secret is on the node's one memory tmpfs (no mount of its own), and the
+    // pod's folders are torn down when the pod goes while that tmpfs stays for the others
     const uid = (await podJson('vol')).metadata.uid as string;
-    const secretDir = join(agentRoot, 'pods', uid, 'volumes', 'kubernetes.io~secret', 'sec');
-    t.true(
-      readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${secretDir} `),
-      'the secret volume is a mount on the host',
+    const memoryRoot = join(agentRoot, 'pods-memory');
+    const secretDir = join(memoryRoot, uid, 'volumes', 'kubernetes.io~secret', 'sec');
+    t.is((await statfs(secretDir)).type, tmpfsMagic, 'the secret volume is on a tmpfs on the host');
+    const mountPoints = () =>
+      readFileSync('/proc/self/mountinfo', 'utf8')
+        .split('\n')
+        .map((line) => line.split(' ')[4] ?? '');
+    t.is(mountPoints().filter((point) => point === memoryRoot).length, 1, 'one memory tmpfs for the node');
+    t.false(
+      mountPoints().some((point) => point.startsWith(`${memoryRoot}/`)),
+      'no tmpfs mounted for the pod itself',
     );
     await kubectl('delete', 'pod', 'vol', '--wait=true', '--timeout=120s');
-    await waitFor(() => !existsSync(join(agentRoot, 'pods', uid)), {
-      what: `the pod folder of ${uid} removed`,
+    await waitFor(() => !existsSync(join(agentRoot, 'pods', uid)) && !existsSync(join(memoryRoot, uid)), {
+      what: `the pod folders of ${uid} removed`,
       timeoutMs: 60_000,
       intervalMs: 500,
     });
@@ -308,6 +319,7 @@ spec:
       readFileSync('/proc/self/mountinfo', 'utf8').includes(join(agentRoot, 'pods', uid)),
       'no mount left under the pod folder',
     );
+    t.true(mountPoints().includes(memoryRoot), 'the memory tmpfs stays');
     // and its log folder, as the kubelet's container GC removes it
     await waitFor(() => !existsSync(join(sandbox!.nodes[0]!.podLogDir, `default_vol_${uid}`)), {
       what: `the log folder of pod vol (${uid}) removed`,
@@ -405,18 +417,20 @@ spec:
   t.is(await sh('orphan', 'app', 'cat /sec/password'), 's3cret');
   const uid = (await podJson('orphan')).metadata.uid as string;
   const dir = join(agentRoot, 'pods', uid);
+  const memoryDir = join(agentRoot, 'pods-memory', uid);
   const mountsOfPod = () =>
     readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
       .filter((line) => line.includes(` ${dir}/`)).length;
-  t.true(mountsOfPod() >= 3, 'the token, secret and memory volumes are tmpfs mounts');
+  t.true(mountsOfPod() >= 1, 'the memory emptyDir is a tmpfs mount');
+  t.true(existsSync(join(memoryDir, 'volumes', 'kubernetes.io~secret', 'sec')), 'the secret is on the memory tmpfs');
   await agent!.stop(10_000);
   await kubectl('delete', 'pod', 'orphan', '--grace-period=0', '--force', '--wait=true', '--timeout=60s');
   t.true(existsSync(dir), 'nothing removed it while the agent was down');
   agent!.start();
   await agent!.ready();
-  await waitFor(() => !existsSync(dir) && mountsOfPod() === 0, {
-    what: `the folder and mounts of ${uid} gone after the agent restarted`,
+  await waitFor(() => !existsSync(dir) && !existsSync(memoryDir) && mountsOfPod() === 0, {
+    what: `the folders and mounts of ${uid} gone after the agent restarted`,
     timeoutMs: 90_000,
     intervalMs: 500,
   });
