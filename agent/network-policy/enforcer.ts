@@ -36,7 +36,7 @@ interface EnforcerOptions {
   nodeName: string;
   runner: CommandRunner;
   log: Logger;
-  /** Sync even when nothing changed this often (default 30 s). */
+  /** Sync even when nothing changed this often (default 30 s), while a pod here is isolated. */
   resyncMs?: number;
   /** Read the drop counters and check that our hook is first in FORWARD this often (default 5 s), while a pod here is isolated. */
   checkMs?: number;
@@ -108,6 +108,9 @@ export class NetworkPolicyEnforcer {
     this.#pods.addHandlers({ onDelete: (pod) => this.#addresses.delete(pod.metadata.uid ?? '') });
     const loops = [this.#pods.run(), this.#namespaces.run(), this.#policies.run()];
     this.#timer = setInterval(() => {
+      // rules that drop nothing protect nothing: with no pod isolated here there is nothing to
+      // repair, and the sync that isolates one applies everything again
+      if (!this.#appliedCanDrop) return;
       this.#forceNext = true;
       this.#changed();
     }, this.#options.resyncMs ?? 30_000);
