@@ -37,10 +37,11 @@ interface ServiceProxyOptions {
   /** A full resync at least this often (--iptables-sync-period). Default 30 s. */
   syncPeriodMs?: number;
   /**
-   * How often the canary chains are checked. Default 5 s: a flush is repaired within seconds, and
-   * the check (an iptables or nft process, holding the xtables lock the CNI plugins also take)
-   * costs a tenth of what it did every 500 ms — then the agent's largest idle cost and 15-20 % of
-   * its busy time while pods start. Upstream checks at its sync period (30 s).
+   * How often the canary chains are checked. Default: the sync period, as kube-proxy checks its
+   * canary. Each check starts a process (iptables or nft, holding the xtables lock the CNI plugins
+   * also take), which from a Node process of this size costs more than the listing itself: at
+   * every 5 s it was the idle agent's largest CPU cost. A flush is repaired within a sync period
+   * either way, since the periodic sync is a full one.
    */
   canaryPeriodMs?: number;
   /** healthz fails when queued work has waited longer than this. Default 2 x syncPeriod. */
@@ -111,7 +112,7 @@ export class ServiceProxy {
       config: options.config,
       minSyncPeriodMs: options.minSyncPeriodMs ?? 100,
       syncPeriodMs,
-      canaryPeriodMs: options.canaryPeriodMs ?? 5_000,
+      canaryPeriodMs: options.canaryPeriodMs ?? syncPeriodMs,
       healthTimeoutMs: options.healthTimeoutMs ?? 2 * syncPeriodMs,
     };
     this.#serviceHealth = options.serviceHealth;

@@ -8,6 +8,7 @@
  *  - least recently used first (then first detected); an image first seen less than
  *    --minimum-image-ttl-duration (2 min) ago is left alone (it may be about to be used).
  */
+import { compareText } from '../../kube/text-order.ts';
 export interface ImageRecord {
   id: string;
   names: readonly string[];
@@ -45,7 +46,7 @@ export function chooseImagesToDelete(
 ): ImageRecord[] {
   const candidates = images
     .filter((i) => !i.inUse && !i.pinned && now - i.firstDetected >= minAgeMs)
-    .sort((a, b) => a.lastUsed - b.lastUsed || a.firstDetected - b.firstDetected || a.id.localeCompare(b.id));
+    .sort((a, b) => a.lastUsed - b.lastUsed || a.firstDetected - b.firstDetected || compareText(a.id, b.id));
   const chosen: ImageRecord[] = [];
   let freed = 0;
   for (const image of candidates) {

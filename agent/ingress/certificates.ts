@@ -10,6 +10,7 @@ import { promisify } from 'node:util';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { selfSignedCertificatePem } from '../certs/certificate-builder.ts';
 import type { Ingress } from '../../kube/networkingv1.ts';
+import { compareText } from '../../kube/text-order.ts';
 
 /** A Secret an Ingress names for TLS, and the hosts it is for. */
 interface WantedSecret {
@@ -28,8 +29,8 @@ export function wantedSecrets(ingresses: readonly Ingress[]): WantedSecret[] {
   // another team, say) cannot put its own certificate in front of a host someone already serves
   const byAge = [...ingresses].sort(
     (a, b) =>
-      (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
-      `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+      compareText(a.metadata.creationTimestamp ?? '', b.metadata.creationTimestamp ?? '') ||
+      compareText(`${a.metadata.namespace}/${a.metadata.name}`, `${b.metadata.namespace}/${b.metadata.name}`),
   );
   for (const ingress of byAge) {
     const namespace = ingress.metadata.namespace ?? 'default';

@@ -13,6 +13,7 @@
  *   one, else the oldest Ingress's default backend, else none (the proxy answers 404).
  */
 import { servedByBosunProxy, type Ingress, type IngressBackend, type IngressClass } from '../../kube/networkingv1.ts';
+import { compareText } from '../../kube/text-order.ts';
 
 /** Where a request goes: a port of a Service in the Ingress's namespace. */
 export interface RouteTarget {
@@ -65,7 +66,7 @@ function targetOf(ingress: Ingress, backend: IngressBackend | undefined): RouteT
 function byAge(a: Ingress, b: Ingress): number {
   const at = (i: Ingress) => i.metadata.creationTimestamp ?? '';
   const id = (i: Ingress) => `${i.metadata.namespace ?? ''}/${i.metadata.name ?? ''}`;
-  return at(a).localeCompare(at(b)) || id(a).localeCompare(id(b));
+  return compareText(at(a), at(b)) || compareText(id(a), id(b));
 }
 
 /** A rule path without its trailing slashes (`/` stays `/`): Prefix ignores them. */

@@ -29,7 +29,7 @@ import { KubeletRequestError } from './request-error.ts';
 import { requestLabels } from './request-labels.ts';
 import { observeStats, summarize, type HostSample } from './stats.ts';
 import { runningContainerId, spliceToRuntime, streamingUrl, type StreamKind } from './streaming.ts';
-import { chooseStreamTranslation, translateChannelV5, tunnelPortForward } from './stream-translation.ts';
+import { chooseStreamTranslation } from './stream-translation-choice.ts';
 import { systemClock, type Clock } from '../../kube/clock.ts';
 
 interface KubeletServerOptions {
@@ -336,9 +336,12 @@ export class KubeletServer {
       }
       const target = await streamingUrl(this.#options.runtime, kind, pod, container, url.searchParams);
       const translation = chooseStreamTranslation(kind, req.headers, url.searchParams);
-      if (translation === 'channel-v5-to-v4') await translateChannelV5(target, req, socket, head);
-      else if (translation === 'spdy-tunnel') await tunnelPortForward(target, req, socket, head);
-      else await spliceToRuntime(target, req, socket, head);
+      if (translation !== 'splice') {
+        // loaded here, not at start: the websocket library costs the idle agent memory it rarely needs
+        const { translateChannelV5, tunnelPortForward } = await import('./stream-translation.ts');
+        if (translation === 'channel-v5-to-v4') await translateChannelV5(target, req, socket, head);
+        else await tunnelPortForward(target, req, socket, head);
+      } else await spliceToRuntime(target, req, socket, head);
       this.#count(req, pathname, 101);
     } catch (err) {
       const status = err instanceof KubeletRequestError ? err.status : 500;

@@ -15,48 +15,17 @@
  *  - The port-forward tunnel carries a SPDY connection as slices in binary websocket messages: the
  *    kubelet makes the SPDY upgrade to the runtime itself and then moves bytes between the two.
  */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import WebSocket, { WebSocketServer } from 'ws';
 import { openStreamSocket } from '../../cri/stream.ts';
 import { KubeletRequestError } from './request-error.ts';
-import type { StreamKind } from './streaming.ts';
+import { channelV5, portForwardTunnel } from './stream-translation-choice.ts';
 
-export const channelV5 = 'v5.channel.k8s.io';
-export const portForwardTunnel = 'SPDY/3.1+portforward.k8s.io';
-/** The channel protocols containerd's streaming server accepts: a client offering one needs no help. */
-const runtimeChannelProtocols = new Set([
-  'channel.k8s.io',
-  'base64.channel.k8s.io',
-  'v2.channel.k8s.io',
-  'v3.channel.k8s.io',
-  'v4.channel.k8s.io',
-  'v4.base64.channel.k8s.io',
-]);
-
-type StreamTranslation = 'splice' | 'channel-v5-to-v4' | 'spdy-tunnel';
-
-function offeredProtocols(headers: IncomingHttpHeaders): string[] {
-  return (headers['sec-websocket-protocol'] ?? '')
-    .split(',')
-    .map((p) => p.trim())
-    .filter((p) => p !== '');
-}
-
-/** How this upgrade reaches the runtime: passed on as it is, or translated. */
-export function chooseStreamTranslation(
-  kind: StreamKind,
-  headers: IncomingHttpHeaders,
-  query: URLSearchParams,
-): StreamTranslation {
-  if ((headers.upgrade ?? '').toLowerCase() !== 'websocket') return 'splice';
-  const offered = offeredProtocols(headers);
-  if (kind === 'portForward') return offered.includes(portForwardTunnel) ? 'spdy-tunnel' : 'splice';
-  if (!offered.includes(channelV5) || offered.some((p) => runtimeChannelProtocols.has(p))) return 'splice';
-  const stdin = ['stdin', 'input'].some((name) => query.get(name) === 'true' || query.get(name) === '1');
-  return stdin ? 'splice' : 'channel-v5-to-v4';
-}
+// the choice lives apart so that the kubelet server loads this module (and the ws library) only
+// for a stream it translates
+export { channelV5, chooseStreamTranslation, portForwardTunnel } from './stream-translation-choice.ts';
 
 /** Bytes a websocket may hold unsent before the side feeding it is paused. */
 const highWaterBytes = 1 << 20;

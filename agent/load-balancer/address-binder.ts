@@ -3,7 +3,7 @@
  * interface that holds the node IP, as /32 addresses labelled `<dev>:lb`, so they are told apart
  * from every other address of the node (and found again after a restart). One `ip -j addr show`
  * and at most one `ip -batch` per sync; syncs are coalesced (SyncRunner) and repeated every 10 s,
- * so an address someone removed comes back.
+ * so an address someone removed comes back (while there is none to hold, a sync reads nothing).
  *
  * Lifecycle: the constructor does nothing; run(signal) syncs until the signal aborts; addresses
  * stay bound when the agent stops (traffic keeps flowing across an agent restart), and go when
@@ -71,6 +71,8 @@ export class LoadBalancerAddressBinder {
   readonly loop: SyncRunner;
   /** What the last successful sync left bound (tests, logs). */
   bound: readonly string[] = [];
+  /** The interface was read once: leftovers of an earlier run are known (and were removed). */
+  #observed = false;
 
   constructor(options: BinderOptions) {
     this.#options = options;
@@ -88,12 +90,23 @@ export class LoadBalancerAddressBinder {
   /** One pass: read the interface, plan, apply. Throws when a command fails. */
   async sync(): Promise<AddressPlan> {
     const { runner, nodeIP, nodeName, log } = this.#options;
+    // nothing to hold and nothing of ours bound: the periodic pass has nothing to check on the
+    // host, and starts no process (what the idle agent did every 10 s)
+    if (
+      this.#observed &&
+      this.bound.length === 0 &&
+      desiredAddresses(nodeName, this.#options.services(), []).length === 0
+    )
+      return { add: [], remove: [] };
     const shown = await runner.run(['ip', '-j', 'addr', 'show'], { timeoutMs: 30_000 });
     if (shown.code !== 0) throw new Error(`ip addr show failed (exit ${shown.code}): ${shown.stderr.trim()}`);
     const observed = parseInterface(JSON.parse(shown.stdout || '[]') as Json[], nodeIP);
     if (observed === undefined) {
       // nothing to hold is no failure, wherever the node IP lives (a node behind NAT, a hollow node)
-      if (desiredAddresses(nodeName, this.#options.services(), [nodeIP]).length === 0) return { add: [], remove: [] };
+      if (desiredAddresses(nodeName, this.#options.services(), [nodeIP]).length === 0) {
+        this.#observed = true;
+        return { add: [], remove: [] };
+      }
       throw new Error(`no interface holds the node IP ${nodeIP}`);
     }
     const label = addressLabel(observed.dev);
@@ -118,6 +131,7 @@ export class LoadBalancerAddressBinder {
     const kept = new Set(observed.bound.filter((ip) => !plan.remove.includes(ip)));
     for (const ip of plan.add) kept.add(ip);
     this.bound = [...kept].sort();
+    this.#observed = true;
     return plan;
   }
 }

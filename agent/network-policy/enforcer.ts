@@ -22,7 +22,7 @@ import { NetworkPolicyApplier, type DropCounts } from './applier.ts';
 import { compile, type PodView } from './compile.ts';
 import { namespaceView, podView } from './pod-view.ts';
 import { renderFilter } from './render.ts';
-import type { Direction, Ruleset } from './ruleset.ts';
+import { canDrop, type Direction, type Ruleset } from './ruleset.ts';
 
 /** The host as it is after the ruleset was applied: a fingerprint of what a sync would change. */
 const unchangedHost = (ruleset: Ruleset) => ({
@@ -36,9 +36,9 @@ interface EnforcerOptions {
   nodeName: string;
   runner: CommandRunner;
   log: Logger;
-  /** Sync even when nothing changed this often (default 30 s). */
+  /** Sync even when nothing changed this often (default 30 s), while a pod here is isolated. */
   resyncMs?: number;
-  /** Read the drop counters and check that our hook is first in FORWARD this often (default 5 s). */
+  /** Read the drop counters and check that our hook is first in FORWARD this often (default 5 s), while a pod here is isolated. */
   checkMs?: number;
 }
 
@@ -71,6 +71,8 @@ export class NetworkPolicyEnforcer {
   #lastFingerprint: string | undefined;
   /** The periodic sync applies even unchanged rules: someone may have removed ours. */
   #forceNext = false;
+  /** Whether the rules applied last can drop anything: the periodic check is for those only. */
+  #appliedCanDrop = false;
 
   constructor(options: EnforcerOptions) {
     this.#options = options;
@@ -106,6 +108,9 @@ export class NetworkPolicyEnforcer {
     this.#pods.addHandlers({ onDelete: (pod) => this.#addresses.delete(pod.metadata.uid ?? '') });
     const loops = [this.#pods.run(), this.#namespaces.run(), this.#policies.run()];
     this.#timer = setInterval(() => {
+      // rules that drop nothing protect nothing: with no pod isolated here there is nothing to
+      // repair, and the sync that isolates one applies everything again
+      if (!this.#appliedCanDrop) return;
       this.#forceNext = true;
       this.#changed();
     }, this.#options.resyncMs ?? 30_000);
@@ -216,6 +221,7 @@ export class NetworkPolicyEnforcer {
           await this.#applier.apply(ruleset);
           this.#lastFingerprint = fingerprint;
         }
+        this.#appliedCanDrop = canDrop(ruleset);
         this.#appliedGeneration = generation;
         this.#lastError = undefined;
         this.#syncs.ok++;
@@ -262,7 +268,9 @@ export class NetworkPolicyEnforcer {
   }
 
   async #refreshCounters(): Promise<void> {
-    if (this.#running || this.#appliedGeneration < 0) return;
+    // with no pod isolated here the counters cannot move and nothing above the hook can matter;
+    // the next sync that isolates one observes FORWARD anyway (and puts the hook first)
+    if (this.#running || this.#appliedGeneration < 0 || !this.#appliedCanDrop) return;
     try {
       const { hookFirst, ...dropped } = await this.#applier.readCounters();
       this.#dropped = dropped;

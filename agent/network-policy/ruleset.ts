@@ -86,3 +86,20 @@ export function setName(set: AddressSet): string {
   const text = `${set.type}\n${set.members.map((m) => `${m.entry}${m.nomatch ? ' nomatch' : ''}`).join('\n')}`;
   return `${setPrefix}${digest(text, 16).toLowerCase()}`;
 }
+
+/**
+ * Whether any packet can be dropped by `ruleset`: some rule jumps to a drop chain or drops. When
+ * none can (no pod of the node is isolated), the drop counters cannot move and a rule put above
+ * our hook bypasses nothing, so neither needs watching.
+ */
+export function canDrop(ruleset: Ruleset): boolean {
+  const dropChains: ReadonlySet<string> = new Set([fixedChains.dropIngress, fixedChains.dropEgress]);
+  for (const [chain, rules] of ruleset.chains) {
+    if (dropChains.has(chain)) continue;
+    for (const { target } of rules) {
+      if (target === 'DROP' || (typeof target === 'object' && 'jump' in target && dropChains.has(target.jump)))
+        return true;
+    }
+  }
+  return false;
+}

@@ -23,6 +23,7 @@ import {
 } from './node-conditions.ts';
 import type { Reserved } from './node-flags.ts';
 import { apiTime } from '../../kube/api-time.ts';
+import { compareText } from '../../kube/text-order.ts';
 
 export interface NodeSettings {
   nodeName: string;
@@ -188,7 +189,7 @@ function desiredStatus(
 
 /** volumesInUse and volumesAttached, sorted, so an unchanged set is no change. */
 function nodeVolumes(volumes: readonly NodeVolume[]): Pick<NodeStatus, 'volumesInUse' | 'volumesAttached'> {
-  const sorted = [...new Map(volumes.map((v) => [v.name, v])).values()].sort((a, b) => a.name.localeCompare(b.name));
+  const sorted = [...new Map(volumes.map((v) => [v.name, v])).values()].sort((a, b) => compareText(a.name, b.name));
   return {
     volumesInUse: sorted.map((v) => v.name),
     volumesAttached: sorted.map((v) => ({ name: v.name, devicePath: v.path })),
@@ -221,7 +222,7 @@ function statusChanges(wanted: NodeStatus, current: NodeStatus | undefined): str
     JSON.stringify(
       (conditions ?? [])
         .filter((c) => ours.has(c.type))
-        .sort((a, b) => a.type.localeCompare(b.type))
+        .sort((a, b) => compareText(a.type, b.type))
         .map((c) => ({
           type: c.type,
           status: c.status,

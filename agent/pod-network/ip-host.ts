@@ -6,6 +6,7 @@
  * bench/pod-network.ts).
  */
 import type { CommandRunner } from '../../netproxy/command-runner.ts';
+import { runListings, type ListingResult } from '../../netproxy/command-listings.ts';
 import { detectBackend, type IptablesBackend } from '../../netproxy/iptables-backend.ts';
 import { masqueradeHooks, missingMasqueradeHooks, renderMasquerade, type MasqueradeSettings } from './masquerade.ts';
 import type { FdbEntry, Neighbour, ObservedNetwork, ObservedVtep, PeerAction, PodRoute, VtepAction } from './plan.ts';
@@ -145,8 +146,8 @@ export class IpCommandHost implements NetworkHost {
     this.#runner = runner;
   }
 
-  async #json(argv: readonly string[], missingIsEmpty = false): Promise<Json[]> {
-    const r = await this.#runner.run(argv, { timeoutMs: 30_000 });
+  /** A listing's JSON; a failed one throws, or is empty when `missingIsEmpty` and the device is absent. */
+  #json(argv: readonly string[], r: ListingResult, missingIsEmpty = false): Json[] {
     if (r.code !== 0) {
       if (missingIsEmpty && /does not exist|Cannot find device/.test(r.stderr)) return [];
       throw new PodNetworkCommandError(`${argv.join(' ')} failed (exit ${r.code}): ${r.stderr.trim()}`);
@@ -154,26 +155,25 @@ export class IpCommandHost implements NetworkHost {
     return r.stdout.trim() === '' ? [] : (JSON.parse(r.stdout) as Json[]);
   }
 
+  /** Every listing of a sync in one process: the periodic resync of an idle node costs one, not five. */
   async observe(nodeIP: string): Promise<ObservedNetwork> {
-    const [routes, addresses, vtep] = await Promise.all([
-      this.#json(['ip', '-j', 'route', 'show', 'table', 'main']),
-      this.#json(['ip', '-j', 'addr', 'show']),
-      this.#json(['ip', '-j', '-d', 'addr', 'show', 'dev', dev], true),
-    ]);
-    const observedVtep = parseVtep(vtep);
-    const [neighbours, fdb] =
-      observedVtep === undefined
-        ? [[], []]
-        : await Promise.all([
-            this.#json(['ip', '-j', 'neigh', 'show', 'dev', dev], true),
-            this.#json(['bridge', '-j', 'fdb', 'show', 'dev', dev], true),
-          ]);
+    const listings = [
+      ['ip', '-j', 'route', 'show', 'table', 'main'],
+      ['ip', '-j', 'addr', 'show'],
+      ['ip', '-j', '-d', 'addr', 'show', 'dev', dev],
+      ['ip', '-j', 'neigh', 'show', 'dev', dev],
+      ['bridge', '-j', 'fdb', 'show', 'dev', dev],
+    ] as const;
+    const results = await runListings(this.#runner, listings);
+    const [routes, addresses, vtep, neighbours, fdb] = listings.map((argv, i) => this.#json(argv, results[i]!, i >= 2));
+    const observedVtep = parseVtep(vtep!);
     return {
-      ...parseRoutes(routes),
-      underlay: parseUnderlay(addresses, nodeIP),
+      ...parseRoutes(routes!),
+      underlay: parseUnderlay(addresses!, nodeIP),
       vtep: observedVtep,
-      neighbours: parseNeighbours(neighbours),
-      fdb: parseFdb(fdb),
+      // without the VTEP, its neighbours and forwarding entries are none of ours
+      neighbours: observedVtep === undefined ? [] : parseNeighbours(neighbours!),
+      fdb: observedVtep === undefined ? [] : parseFdb(fdb!),
     };
   }
 
@@ -204,14 +204,12 @@ export class IpCommandHost implements NetworkHost {
   async applyMasquerade(settings: MasqueradeSettings): Promise<void> {
     this.#iptables ??= await detectBackend(this.#runner);
     const iptables = this.#iptables;
-    const listings = await Promise.all(
-      masqueradeHooks.map(async (h) => {
-        const r = await this.#runner.run([iptables.iptables, '-w', '-t', h.table, '-S', h.chain], {
-          timeoutMs: 30_000,
-        });
-        return r.code === 0 ? r.stdout : '';
-      }),
-    );
+    const listings = (
+      await runListings(
+        this.#runner,
+        masqueradeHooks.map((h) => [iptables.iptables, '-w', '-t', h.table, '-S', h.chain]),
+      )
+    ).map((r) => (r.code === 0 ? r.stdout : ''));
     const payload = renderMasquerade(settings, missingMasqueradeHooks(listings));
     const r = await this.#runner.run([iptables.restore, '-w', '--noflush'], { input: payload, timeoutMs: 30_000 });
     if (r.code !== 0)

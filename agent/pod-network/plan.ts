@@ -19,6 +19,7 @@
 import { cidrContains } from '../../netproxy/ipv4.ts';
 import type { NodeNetworkFacts } from './node-facts.ts';
 import { vxlan, type PodNetworkBackend } from './settings.ts';
+import { compareText } from '../../kube/text-order.ts';
 
 export interface PodRoute {
   dst: string;
@@ -164,7 +165,7 @@ function desiredForPeers(
 ): DesiredPeers {
   const out: DesiredPeers = { routes: [], neighbours: [], fdb: [], unroutable: [] };
   const claimed: string[] = [self.podCIDR];
-  for (const peer of [...peers].sort((a, b) => a.name.localeCompare(b.name))) {
+  for (const peer of [...peers].sort((a, b) => compareText(a.name, b.name))) {
     if (peer.name === self.name) continue;
     const skip = (reason: string) => out.unroutable.push({ peer: peer.name, reason });
     if (peer.podCIDR === undefined) continue; // not given a subnet yet: nothing to route

@@ -6,6 +6,7 @@
  * smaller of its own termination grace and its phase's budget, and is reported Failed with
  * reason Terminated. Pure: pods and settings in, the ordered phases out.
  */
+import { compareText } from '../../kube/text-order.ts';
 const shutdownReason = 'Terminated';
 export const shutdownMessage = 'Pod was terminated in response to imminent node shutdown.';
 const criticalClasses = new Set(['system-cluster-critical', 'system-node-critical']);
@@ -65,7 +66,7 @@ export function planShutdown(pods: readonly ShutdownPod[], s: ShutdownSettings):
     budgetSeconds,
     kills: live
       .filter((p) => isCriticalPod(p) === critical)
-      .sort((a, b) => `${a.namespace}/${a.name}`.localeCompare(`${b.namespace}/${b.name}`))
+      .sort((a, b) => compareText(`${a.namespace}/${a.name}`, `${b.namespace}/${b.name}`))
       .map((p) => ({
         uid: p.uid,
         namespace: p.namespace,

@@ -23,7 +23,10 @@ const shared = sharedInProcess(test);
 class RecordingHost implements CommandRunner {
   readonly restores: string[] = [];
   forwardRules = '';
+  /** Listings of FORWARD and the drop chains (one `sh -c` each). */
+  reads = 0;
   async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
+    if (argv[0] === 'sh') this.reads++;
     if (argv[0] === 'iptables-restore') {
       this.restores.push(options.input ?? '');
       this.forwardRules = `-A FORWARD ${hookArgs}`;
@@ -43,7 +46,7 @@ const until = async (check: () => boolean, what: string) => {
 
 /** Runs an enforcer for the node over `client` with a recording host while `body` runs, then stops it. */
 async function withEnforcer(
-  options: { client: KubeClient; nodeName: string; checkMs?: number },
+  options: { client: KubeClient; nodeName: string; checkMs?: number; resyncMs?: number },
   body: (enforcer: NetworkPolicyEnforcer, host: RecordingHost) => Promise<void>,
 ): Promise<void> {
   const host = new RecordingHost();
@@ -96,14 +99,45 @@ test('admits a pod once its address is in the rules; rule-neutral changes skip t
   });
 });
 
+/** A namespace with a policy that isolates every pod in it, and one pod of `nodeName` there. */
+async function isolatedPod(client: KubeClient, namespace: string, nodeName: string): Promise<Pod> {
+  await client.create(refs.namespaces, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } });
+  await client.create(refs.networkpolicies, {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: 'deny-all', namespace },
+    spec: { podSelector: {} },
+  });
+  return client.create<Pod>(refs.pods, {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'isolated', namespace },
+    spec: { nodeName, containers: [{ name: 'c', image: 'busybox' }] },
+  });
+}
+
 test('a rule put above our hook in FORWARD is noticed at the next check, not at the periodic sync', async (t) => {
-  await withEnforcer({ client: shared.client(), nodeName: 'np-node-2', checkMs: 100 }, async (_enforcer, host) => {
+  const client = shared.client();
+  const pod = await isolatedPod(client, 'np-hook', 'np-node-2');
+  await withEnforcer({ client, nodeName: 'np-node-2', checkMs: 100 }, async (enforcer, host) => {
+    await enforcer.admitPod(pod, '10.244.8.8');
     await until(() => host.restores.length === 1, 'the first sync');
     await new Promise((resolve) => setTimeout(resolve, 400));
     t.is(host.restores.length, 1, 'nothing to do while the hook is first');
     host.forwardRules = `-A FORWARD -j ACCEPT\n-A FORWARD ${hookArgs}`;
     await until(() => host.restores.length === 2, 'a sync that puts the hook back on top');
     t.true(host.restores[1]!.includes(`-D FORWARD ${hookArgs}\n-I FORWARD 1 ${hookArgs}`));
+  });
+});
+
+test('with no pod of the node isolated, nothing is read or applied between syncs', async (t) => {
+  const options = { client: shared.client(), nodeName: 'np-node-idle', checkMs: 50, resyncMs: 50 };
+  await withEnforcer(options, async (_enforcer, host) => {
+    await until(() => host.restores.length === 1, 'the first sync');
+    const readsAfterSync = host.reads;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    t.is(host.reads, readsAfterSync, 'no process was started to read FORWARD or the counters');
+    t.is(host.restores.length, 1, 'no periodic restore of rules that drop nothing');
   });
 });
 

@@ -13,6 +13,7 @@ import { ServiceProxy } from '../../netproxy/service-proxy.ts';
 import { silentProxyLogger } from '../../netproxy/proxy-logger.ts';
 import { SyncRunner } from '../../netproxy/sync-runner.ts';
 import { landing, tracePacket } from '../../netproxy/tracer.ts';
+import { ManualClock } from '../agent/manual-clock.ts';
 import { FakeHost } from './fake-host.ts';
 import { localPod, remotePod, service, slice, testConfig, thisNode, traceContext } from './fixtures.ts';
 
@@ -140,6 +141,32 @@ test('a flushed table is noticed by the canary and repaired by a full sync', asy
     stop.abort();
     await running;
   }
+});
+
+test('by default the canary is checked once per sync period (30 s), as kube-proxy does, not every few seconds', async (t) => {
+  const host = new FakeHost();
+  const manual = new ManualClock(0);
+  const proxy = proxyOn(host, { clock: manual });
+  proxy.onServiceUpdate(undefined, web());
+  proxy.onEndpointSliceUpdate(undefined, webSlice(remotePod(6)));
+  const stop = new AbortController();
+  const running = proxy.run(stop.signal);
+  const checkedAt: number[] = [];
+  let seen = 0;
+  const canaryChecks = () =>
+    host.calls.filter((c) => c.argv[0] === 'sh' && c.argv.join(' ').includes(`-S ${chains.canary}`)).length;
+  try {
+    await proxy.ready;
+    for (let ms = 0; ms <= 65_000; ms += 500) {
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+      for (const count = canaryChecks(); seen < count; seen++) checkedAt.push(manual.now());
+      manual.advance(500);
+    }
+  } finally {
+    stop.abort();
+    await running;
+  }
+  t.deepEqual(checkedAt, [30_000, 60_000]);
 });
 
 test('without the conntrack tool a sync still succeeds: the rules are in, the failed cleanup is logged', async (t) => {

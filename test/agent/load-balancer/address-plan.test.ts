@@ -3,7 +3,12 @@ import type { Service } from '../../../kube/corev1.ts';
 import { chosen } from './fixtures.ts';
 
 import { desiredAddresses, planAddresses } from '../../../agent/load-balancer/address-plan.ts';
-import { addressBatch, parseInterface } from '../../../agent/load-balancer/address-binder.ts';
+import {
+  addressBatch,
+  LoadBalancerAddressBinder,
+  parseInterface,
+} from '../../../agent/load-balancer/address-binder.ts';
+import { pino } from 'pino';
 import { announcementTargets } from '../../../agent/load-balancer/address-announcer.ts';
 
 // This node is "n1" at 172.31.0.1; the pool is 192.0.2.0/28.
@@ -97,4 +102,42 @@ test('the move is announced through neighbours the kernel learnt, never through 
     ]),
     ['172.31.0.2', '172.31.0.9'],
   );
+});
+
+test('with no address to hold and none bound, the periodic sync reads nothing from the host', async (t) => {
+  const ran: string[] = [];
+  let services: Service[] = [];
+  const shown = (bound: string[]) =>
+    JSON.stringify([
+      {
+        ifname: 'eth0',
+        addr_info: [
+          { family: 'inet', local: '172.31.0.1', label: 'eth0' },
+          ...bound.map((ip) => ({ family: 'inet', local: ip, label: 'eth0:lb' })),
+        ],
+      },
+    ]);
+  let onHost: string[] = ['192.0.2.9'];
+  const binder = new LoadBalancerAddressBinder({
+    nodeName: 'n1',
+    nodeIP: '172.31.0.1',
+    services: () => services,
+    log: pino({ level: 'silent' }),
+    runner: {
+      run: async (argv, options) => {
+        ran.push(argv.join(' '));
+        if (argv.includes('-batch')) onHost = options?.input?.includes('add') ? ['192.0.2.1'] : [];
+        return { code: 0, stdout: argv.includes('show') ? shown(onHost) : '', stderr: '' };
+      },
+    },
+  });
+  await binder.sync();
+  t.deepEqual(ran, ['ip -j addr show', 'ip -force -batch -'], 'the first sync reads the host and removes a leftover');
+  await binder.sync();
+  await binder.sync();
+  t.is(ran.length, 2, 'nothing to hold: no process started');
+  services = [lb('web', 'n1', ['192.0.2.1'])];
+  await binder.sync();
+  t.is(ran[2], 'ip -j addr show', 'a Service to hold: the host is read again');
+  t.deepEqual(binder.bound, ['192.0.2.1']);
 });

@@ -344,6 +344,31 @@ test('persistent volumes in use are reported as volumesInUse and volumesAttached
   t.deepEqual(gone.kind === 'update' ? gone.status?.volumesInUse : undefined, []);
 });
 
+test('volumesInUse is ordered by code units, as upstream sorts its unique volume names, whatever the locale', (t) => {
+  // a locale-aware order puts "pvc-a" before "PVC-B" and "pvc_c" before "pvc-d"; Go's sort does not
+  const names = [
+    'kubernetes.io/local-volume/pvc-a',
+    'kubernetes.io/local-volume/PVC-B',
+    'kubernetes.io/local-volume/pvc_c',
+    'kubernetes.io/local-volume/pvc-d',
+  ];
+  const node = applied(planNode(settings, seen(), undefined, t0));
+  const plan = planNode(
+    settings,
+    seen({ volumes: names.map((name) => ({ name, path: `/v/${name}` })) }),
+    node,
+    sec(10),
+  );
+  if (plan.kind !== 'update') return t.fail('expected an update');
+  t.deepEqual(plan.status?.volumesInUse, [...names].sort());
+  t.deepEqual(plan.status?.volumesInUse, [
+    'kubernetes.io/local-volume/PVC-B',
+    'kubernetes.io/local-volume/pvc-a',
+    'kubernetes.io/local-volume/pvc-d',
+    'kubernetes.io/local-volume/pvc_c',
+  ]);
+});
+
 test('flags: labels, taints and reserved resources parse as the kubelet spells them', (t) => {
   t.deepEqual(parseNodeLabels('a=b, example.com/zone=z1,empty='), { a: 'b', 'example.com/zone': 'z1', empty: '' });
   t.deepEqual(parseTaints('dedicated=db:NoSchedule,gpu:NoExecute'), [

@@ -1,6 +1,7 @@
 /** The executor's pure halves: iproute2's JSON read back, and the batch lines written. */
 import test from 'ava';
 import {
+  IpCommandHost,
   parseFdb,
   parseNeighbours,
   parseRoutes,
@@ -105,4 +106,24 @@ test('batches: the VTEP without outer UDP checksums; removals first, routes last
       ],
     },
   );
+});
+
+test('a sync reads routes, addresses, the VTEP and its neighbours with one process', async (t) => {
+  const calls: string[][] = [];
+  // what the shell prints when bosun.1 does not exist yet: the three listings of it fail
+  const listed = [JSON.stringify(routes), JSON.stringify(vtep), '', '', '']
+    .map((out, i) => `${out}${out === '' ? '' : '\n'}@@bosun-listing-end ${i < 2 ? 0 : 1}\n`)
+    .join('');
+  const host = new IpCommandHost({
+    run: async (argv) => {
+      calls.push([...argv]);
+      return { code: 0, stdout: listed, stderr: 'Device "bosun.1" does not exist.\n'.repeat(3) };
+    },
+  });
+  const seen = await host.observe('10.244.2.0');
+  t.is(calls.length, 1);
+  t.is(calls[0]![0], 'sh');
+  t.deepEqual(seen.routes, parseRoutes(routes).routes);
+  t.is(seen.vtep, undefined, 'the VTEP listing failed: no VTEP');
+  t.deepEqual([seen.neighbours, seen.fdb], [[], []]);
 });
