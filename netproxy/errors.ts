@@ -13,6 +13,8 @@ export const ProxyErrorCode = {
   noIptables: 'BOSUN_PROXY_NO_IPTABLES',
   /** The kernel has no IPVS (ip_vs module). */
   noIpvs: 'BOSUN_PROXY_NO_IPVS',
+  /** The long-lived `nft -i` ended or hung before answering (the transaction goes to `nft -f`). */
+  nftSessionLost: 'BOSUN_PROXY_NFT_SESSION_LOST',
   /** A host tool failed in a way the proxy cannot work around. */
   commandFailed: 'BOSUN_PROXY_COMMAND_FAILED',
 } as const;

@@ -1,7 +1,8 @@
 /**
  * The nftables backend (`--proxy-mode nftables`): renders (partial when the proxy allows and the
- * last transaction succeeded) and applies with one `nft -f`. It remembers what the kernel holds
- * (NftMemory), so a partial sync costs O(changes) and a full one deletes what is no longer needed.
+ * last transaction succeeded) and applies it as one nft transaction (a full sync with `nft -f`, a
+ * partial one through a long-lived `nft -i`). It remembers what the kernel holds (NftMemory), so a
+ * partial sync costs O(changes) and a full one deletes what is no longer needed.
  */
 import { removeIptablesRules } from './mode-cleanup.ts';
 import { NftablesApplier } from './nftables-applier.ts';
@@ -15,7 +16,7 @@ export class NftablesProxyBackend implements ProxyBackend {
   #memory: NftMemory = emptyNftMemory;
   #applied = false;
 
-  constructor(context: BackendContext, applier = new NftablesApplier(context.runner)) {
+  constructor(context: BackendContext, applier = new NftablesApplier(context.runner, undefined, { log: context.log })) {
     this.#context = context;
     this.#applier = applier;
   }
@@ -48,7 +49,13 @@ export class NftablesProxyBackend implements ProxyBackend {
     }
     this.#memory = result.memory;
     this.#applied = true;
+    // Partial syncs follow; the long-lived nft they use starts now rather than in the first one.
+    if (result.full) this.#applier.prepare();
     return result.ruleCount;
+  }
+
+  close(): void {
+    this.#applier.close();
   }
 
   canaryIntact(): Promise<boolean> | undefined {

@@ -5,7 +5,8 @@
  *
  * Contract: sync() is never called twice at once; it may throw (the proxy logs, backs off and
  * retries with every change kept), and after a throw the backend's next sync is full.
- * canaryIntact() answers undefined until the backend has touched the kernel once.
+ * canaryIntact() answers undefined until the backend has touched the kernel once. After close(),
+ * sync() still works (without what close() ended).
  */
 import type { CommandRunner } from './command-runner.ts';
 import { detectBackend, type IptablesBackend } from './iptables-backend.ts';
@@ -43,6 +44,8 @@ export interface ProxyBackend {
   sync(request: BackendSyncRequest, progress: BackendSyncProgress): Promise<number>;
   /** Whether our canary chains are still in place; undefined before the first sync. */
   canaryIntact(): Promise<boolean> | undefined;
+  /** Ends what the backend keeps running between syncs (nftables: its long-lived nft). Idempotent. */
+  close?(): void;
 }
 
 export interface BackendContext {

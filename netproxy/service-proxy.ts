@@ -182,7 +182,11 @@ export class ServiceProxy {
   /** Syncs until the signal aborts; also watches the canary. */
   async run(signal: AbortSignal): Promise<void> {
     this.#queue();
-    await Promise.all([this.#runner.run(signal), this.#watchCanary(signal)]);
+    try {
+      await Promise.all([this.#runner.run(signal), this.#watchCanary(signal)]);
+    } finally {
+      this.#backend.close?.();
+    }
   }
 
   health(): HealthState {
