@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { waitForQuietHost, type QuietWait } from './host-quiet.ts';
 import { parseExplanations } from './report/misses.ts';
 import { renderReport, type Machine, type SuiteOutcome } from './report/report.ts';
 import { suiteOrder } from './report/targets.ts';
@@ -50,13 +51,16 @@ function lastJsonLine(text: string): Record<string, unknown> | undefined {
   return undefined;
 }
 
-function runSuite(suite: string): Promise<SuiteOutcome> {
+function runSuite(suite: string, hostQuiet?: QuietWait): Promise<SuiteOutcome> {
   const file = join(here, `${suite}.ts`);
   if (!existsSync(file)) return Promise.resolve({ suite, status: 'missing' });
   const load = loadavg()[0]!;
   const started = performance.now();
   const resultFile = join(resultsDir, `${suite}${quick ? '-quick' : ''}.json`);
-  process.stdout.write(`[all] ${suite}${quick ? ' --quick' : ''} (load ${load.toFixed(2)})\n`);
+  const quietNote = hostQuiet
+    ? `, host ${hostQuiet.quiet ? 'quiet' : 'still busy'} after ${hostQuiet.waited_s} s: ${hostQuiet.busy_pct} % busy`
+    : '';
+  process.stdout.write(`[all] ${suite}${quick ? ' --quick' : ''} (load ${load.toFixed(2)}${quietNote})\n`);
   return new Promise((resolve) => {
     const profileDir = profiledSuites.has(suite) ? mkdtempSync(join(tmpdir(), `bench-${suite}-profile-`)) : undefined;
     const args = [
@@ -93,6 +97,7 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
           seconds,
           load,
           error: `${why}${lastLine ? `: ${lastLine}` : ''}`.replace(/\|/g, '/'),
+          ...(hostQuiet ? { hostQuiet } : {}),
         });
         return;
       }
@@ -106,7 +111,7 @@ function runSuite(suite: string): Promise<SuiteOutcome> {
           resultFile,
           `${JSON.stringify({ ...summary, measured_at: new Date().toISOString() }, null, 2)}\n`,
         );
-      resolve({ suite, status: 'ran', result, seconds, load });
+      resolve({ suite, status: 'ran', result, seconds, load, ...(hostQuiet ? { hostQuiet } : {}) });
     });
   });
 }
@@ -201,7 +206,8 @@ for (const suite of runOrder) {
       });
     continue;
   }
-  outcomes.push(await runSuite(suite));
+  // a full run's numbers are the quiet host's: what the suite before left behind settles first
+  outcomes.push(await runSuite(suite, quick ? undefined : await waitForQuietHost()));
   writeReport(outcomes);
 }
 writeReport(outcomes);

@@ -23,6 +23,8 @@ export interface SuiteOutcome {
   note?: string;
   /** Load average (1 min) when the suite started. */
   load?: number;
+  /** What the wait for a quiet host found before the suite started (full runs). */
+  hostQuiet?: { waited_s: number; busy_pct: number; quiet: boolean };
 }
 
 export interface Machine {
@@ -210,6 +212,12 @@ function soakSection(result: Result | undefined): string[] {
   return lines;
 }
 
+/** The wait for a quiet host before a suite, in a few words. */
+function hostAtStart(quiet: SuiteOutcome['hostQuiet']): string {
+  if (quiet === undefined) return '—';
+  return `${quiet.quiet ? 'quiet' : 'still busy'} after ${quiet.waited_s} s (${quiet.busy_pct} % busy)`;
+}
+
 export function renderReport(
   outcomes: readonly SuiteOutcome[],
   machine: Machine,
@@ -253,7 +261,14 @@ export function renderReport(
   }
   lines.push('');
   lines.push(...missesSection(outcomes, fmt, explanations));
-  lines.push('## Runs', '', '| suite | status | duration | load (1 min) at start |', '|---|---|---|---|');
+  lines.push(
+    '## Runs',
+    '',
+    'Before each suite of a full run the host is left to settle until its CPUs are at most 10 % busy over 2 s (at most 90 s).',
+    '',
+    '| suite | status | duration | load (1 min) at start | host at start |',
+    '|---|---|---|---|---|',
+  );
   for (const suite of suiteOrder) {
     const outcome = bySuite.get(suite);
     const status =
@@ -265,7 +280,7 @@ export function renderReport(
             ? `ran (${outcome.note})`
             : 'ran';
     lines.push(
-      `| ${suite} | ${status} | ${outcome?.seconds !== undefined ? `${Math.round(outcome.seconds)} s` : '—'} | ${outcome?.load !== undefined ? outcome.load.toFixed(2) : '—'} |`,
+      `| ${suite} | ${status} | ${outcome?.seconds !== undefined ? `${Math.round(outcome.seconds)} s` : '—'} | ${outcome?.load !== undefined ? outcome.load.toFixed(2) : '—'} | ${hostAtStart(outcome?.hostQuiet)} |`,
     );
   }
   lines.push('');
