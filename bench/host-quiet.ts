@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** The all-CPU line of /proc/stat: jiffies spent busy and in total since boot. */
-export interface CpuTimes {
+interface CpuTimes {
   busy: number;
   total: number;
 }
