@@ -26,7 +26,7 @@ mkdirSync(resultsDir, { recursive: true });
  * Suites whose server runs under V8's sampling profiler, so that the report can say where a missed
  * target's time went from the same run (the sampler costs a few percent of that server's CPU).
  */
-const profiledSuites = new Set(['scale', 'api']);
+const profiledSuites = new Set(['scale', 'api', 'http2']);
 /**
  * Arguments a suite gets in a full run: the agent from the single executable, as install.sh
  * installs it (the targets are the executable's); the soak's faults for 5 minutes instead of its

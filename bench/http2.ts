@@ -5,6 +5,8 @@
  * fixed time. The same load runs once with `protocol: 'http/1.1'` (the same-run baseline) and once
  * with HTTP/2 negotiated, in alternating order over two rounds; reported per protocol: requests/s,
  * GET p50/p99, and the client connections the server held during the load (its /metrics).
+ * `--server-cpu-prof <dir>` (a full run passes it) profiles the server over all rounds of both
+ * protocols and puts a digest of it in the result, so that a miss can say where the server's time went.
  * Last line: one JSON object.
  */
 import { readFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KubeClient, type ClientConfig } from '../kube/client.ts';
 import { refs } from '../kube/resource-ref.ts';
+import { digestOfNewest } from './scale/profile-summary.ts';
 import {
   adminIdentity,
   call,
@@ -20,8 +23,11 @@ import {
   type ServerProcess,
 } from '../test/controlplane/server-process.ts';
 
-const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
+const { values } = parseArgs({
+  options: { quick: { type: 'boolean', default: false }, 'server-cpu-prof': { type: 'string' } },
+});
 const quick = values.quick;
+const serverCpuProfDir = values['server-cpu-prof'];
 const clientCount = quick ? 50 : 200;
 const inFlightPerClient = 4;
 const loadSeconds = quick ? 4 : 10;
@@ -116,7 +122,12 @@ function summary(results: readonly RoundResult[]) {
 }
 
 async function main(): Promise<void> {
-  const server = await startServerProcess({ datastore: 'sqlite' });
+  const started = Date.now();
+  const server = await startServerProcess({
+    datastore: 'sqlite',
+    ...(serverCpuProfDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', serverCpuProfDir] } : {}),
+  });
+  let result: Record<string, unknown>;
   try {
     const ca = readFileSync(join(server.dataDir, 'pki/ca.crt'), 'utf8');
     const adminPki = adminIdentity(server.dataDir);
@@ -147,22 +158,24 @@ async function main(): Promise<void> {
     }
     const http1 = summary(results['http/1.1']);
     const h2 = summary(results.h2);
-    process.stdout.write(
-      `${JSON.stringify({
-        clients: clientCount,
-        inFlightPerClient,
-        loadSeconds,
-        http1,
-        h2,
-        // the server's own clients (one session) are counted with the bench's
-        h2ConnectionsPerClient: round2((h2.connectionsHeld - 1) / clientCount),
-        throughputRatio: round2(h2.requestsPerSecond / http1.requestsPerSecond),
-        p99Ratio: round2(h2.getP99Ms / http1.getP99Ms),
-      })}\n`,
-    );
+    result = {
+      clients: clientCount,
+      inFlightPerClient,
+      loadSeconds,
+      http1,
+      h2,
+      // the server's own clients (one session) are counted with the bench's
+      h2ConnectionsPerClient: round2((h2.connectionsHeld - 1) / clientCount),
+      throughputRatio: round2(h2.requestsPerSecond / http1.requestsPerSecond),
+      p99Ratio: round2(h2.getP99Ms / http1.getP99Ms),
+    };
   } finally {
     await server.destroy();
   }
+  // the server writes its profile as it exits
+  const digest = serverCpuProfDir ? digestOfNewest(serverCpuProfDir, started) : undefined;
+  const profiles = digest ? [{ title: "the API server over both protocols' rounds", ...digest }] : [];
+  process.stdout.write(`${JSON.stringify({ ...result, ...(profiles.length > 0 ? { profiles } : {}) })}\n`);
 }
 
 await main();

@@ -2,7 +2,7 @@
  * The report's account of each missed target: the measured value, why it was missed (the
  * explanation recorded in bench/report/miss-explanations.md, written from the profiles and
  * breakdowns of the run), and the profile itself where the suite captured one in the same run
- * (the servers of scale and api, the executable's `cri ps`). Pure: outcomes and explanations in, Markdown lines out.
+ * (the servers of scale, api and http2, the executable's `cri ps`). Pure: outcomes and explanations in, Markdown lines out.
  */
 import { breakdownLines } from './breakdowns.ts';
 import { suiteChecks, suiteOrder, verdict } from './targets.ts';
