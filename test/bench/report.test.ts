@@ -456,6 +456,35 @@ test("a miss shows its suite's own split of the time: pod start's steps, an nfta
   t.is(lines.match(/Each API pod's start/g)?.length, 1, "once, under the first of the suite's misses");
 });
 
+test('a network-policy miss shows one apply split into the commands it ran, beside the restore alone', (t) => {
+  const lines = missesSection(
+    [
+      {
+        suite: 'network-policy',
+        status: 'ran',
+        result: {
+          ratio: 1.35,
+          apply_ms: 350.8,
+          restore_only_ms: 259.1,
+          apply_commands_ms: { sh: 88.2, 'iptables-restore': 258 },
+        },
+      },
+    ],
+    (v, unit) => `${v} ${unit}`,
+    {},
+  ).join('\n');
+  t.regex(
+    lines,
+    /\| the whole apply \| 350\.8 \|\n\| `sh` \| 88\.2 \|\n\| `iptables-restore` \| 258 \|\n\| `iptables-restore` of the same payload alone \| 259\.1 \|/,
+  );
+  const older = missesSection(
+    [{ suite: 'network-policy', status: 'ran', result: { ratio: 1.35 } }],
+    (v, unit) => `${v} ${unit}`,
+    {},
+  ).join('\n');
+  t.notRegex(older, /One apply split/, 'a result from before the split adds no table');
+});
+
 test('the report shows where a kubectl exec goes, each step against the same run’s ExecSync', (t) => {
   const exec: SuiteOutcome = {
     suite: 'exec',

@@ -1,0 +1,39 @@
+/**
+ * A CommandRunner that times every command it runs, by command name, so that a bench can split an
+ * operation that runs several processes (an apply: ipset, iptables-restore, checks) into them.
+ */
+import type { CommandResult, CommandRunner } from '../netproxy/command-runner.ts';
+
+/** `iptables-restore -w` → `iptables-restore`; `ipset restore` → `ipset restore` (a subcommand names more than a flag). */
+export function commandName(argv: readonly string[]): string {
+  const [program = '', next] = argv;
+  const base = program.split('/').at(-1) ?? program;
+  return next !== undefined && /^[a-z][a-z-]*$/.test(next) ? `${base} ${next}` : base;
+}
+
+export class TimedRunner implements CommandRunner {
+  readonly #inner: CommandRunner;
+  /** Milliseconds per command name, since the last take(). */
+  #spent = new Map<string, number>();
+
+  constructor(inner: CommandRunner) {
+    this.#inner = inner;
+  }
+
+  async run(argv: readonly string[], options?: { input?: string; timeoutMs?: number }): Promise<CommandResult> {
+    const started = performance.now();
+    try {
+      return await this.#inner.run(argv, options);
+    } finally {
+      const name = commandName(argv);
+      this.#spent.set(name, (this.#spent.get(name) ?? 0) + performance.now() - started);
+    }
+  }
+
+  /** What each command name took since the last call, and starts counting afresh. */
+  take(): Map<string, number> {
+    const spent = this.#spent;
+    this.#spent = new Map();
+    return spent;
+  }
+}
