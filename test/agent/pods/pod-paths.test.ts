@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import type { Pod, Volume } from '../../../kube/corev1.ts';
 import { podPathProblems, UnsafePodPathError } from '../../../agent/pods/path-parts.ts';
-import { podDir, volumeDir, terminationMessageFile, subPathBindPath } from '../../../agent/pods/volumes.ts';
+import {
+  ownTmpfsVolumeDir,
+  podDir,
+  volumeDir,
+  terminationMessageFile,
+  subPathBindPath,
+} from '../../../agent/pods/volumes.ts';
 import { podLogDirectory } from '../../../agent/pods/sandbox-config.ts';
 import { checkInsideParent } from '../../../agent/pods/volumes/inside-parent.ts';
 import { PodVolumes } from '../../../agent/pods/volume-manager.ts';
@@ -54,6 +60,13 @@ function withVolume(volume: Volume, uid = 'u-1'): Pod {
 for (const name of hostileNames) {
   test(`path builders refuse ${JSON.stringify(name.length > 20 ? `${name.slice(0, 20)}…` : name)}`, (t) => {
     t.throws(() => volumeDir(settings, 'u-1', 'emptyDir', name), { instanceOf: UnsafePodPathError });
+    // memory-backed kinds live on the node's memory tmpfs, and older agents' folders under the pod
+    for (const kind of ['secret', 'downwardAPI', 'projected'] as const) {
+      t.throws(() => volumeDir(settings, 'u-1', kind, name), { instanceOf: UnsafePodPathError }, kind);
+      t.throws(() => ownTmpfsVolumeDir(settings, 'u-1', kind, name), { instanceOf: UnsafePodPathError }, kind);
+      if (name !== 'UPPER')
+        t.throws(() => volumeDir(settings, name, kind, 'token'), { instanceOf: UnsafePodPathError }, 'as a UID');
+    }
     t.throws(() => subPathBindPath(settings, 'u-1', name, 'app', 0), { instanceOf: UnsafePodPathError });
     t.throws(() => terminationMessageFile(settings, 'u-1', name, 0), { instanceOf: UnsafePodPathError });
     if (name !== 'UPPER') t.throws(() => podDir(settings, name), { instanceOf: UnsafePodPathError }, 'as a UID');
