@@ -8,6 +8,7 @@ test('each command gets its own output and status, whatever its arguments hold',
     ['echo', 'a b'],
     ['sh', '-c', 'echo to-stderr >&2; exit 3'],
     ['printf', "it's; $HOME `x`"],
+    ['printf', '%s', 'a\n$(touch /nonexistent/x)\necho injected'],
     ['true'],
   ]);
   t.deepEqual(
@@ -16,6 +17,7 @@ test('each command gets its own output and status, whatever its arguments hold',
       { code: 0, stdout: 'a b\n' },
       { code: 3, stdout: '' },
       { code: 0, stdout: "it's; $HOME `x`" },
+      { code: 0, stdout: 'a\n$(touch /nonexistent/x)\necho injected' },
       { code: 0, stdout: '' },
     ],
   );
