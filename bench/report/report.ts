@@ -12,6 +12,12 @@ import { serverMemorySection } from './server-memory-section.ts';
 
 type Result = Record<string, unknown>;
 
+/** The suites in the order the run ran them (its outcomes), then any it does not have. */
+export function runOrderOf(outcomes: readonly SuiteOutcome[]): string[] {
+  const ran = outcomes.map((o) => o.suite);
+  return [...ran, ...suiteOrder.filter((s) => !ran.includes(s))];
+}
+
 export interface SuiteOutcome {
   suite: string;
   status: 'ran' | 'failed' | 'missing';
@@ -266,10 +272,12 @@ export function renderReport(
     '',
     'Before each suite of a full run the host is left to settle until its CPUs are at most 10 % busy over 2 s (at most 90 s).',
     '',
+    'The suites are listed in the order they ran: what a suite measures can depend on what the one before it left behind.',
+    '',
     '| suite | status | duration | load (1 min) at start | host at start |',
     '|---|---|---|---|---|',
   );
-  for (const suite of suiteOrder) {
+  for (const suite of runOrderOf(outcomes)) {
     const outcome = bySuite.get(suite);
     const status =
       !outcome || outcome.status === 'missing'

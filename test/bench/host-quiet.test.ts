@@ -59,4 +59,8 @@ test("the report's run table says how the host was found before each suite", (t)
   t.true(markdown.includes('| scale | ran | 800 s | 1.20 | quiet after 2 s (3.5 % busy) |'));
   t.true(markdown.includes('| cri-cli | ran | 60 s | 5.10 | still busy after 90.1 s (40 % busy) |'));
   t.regex(markdown, /\| dns \| not run: suite missing \| — \| — \| — \|/);
+  const runs = markdown.slice(markdown.indexOf('## Runs'));
+  const rowAt = (suite: string) => runs.indexOf(`| ${suite} |`);
+  t.true(rowAt('scale') < rowAt('cri-cli'), 'scale ran first, so its row comes first');
+  t.true(rowAt('cri-cli') < rowAt('dns'), 'a suite that did not run comes after those that did');
 });
