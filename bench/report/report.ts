@@ -13,7 +13,7 @@ import { serverMemorySection } from './server-memory-section.ts';
 type Result = Record<string, unknown>;
 
 /** The suites in the order the run ran them (its outcomes), then any it does not have. */
-export function runOrderOf(outcomes: readonly SuiteOutcome[]): string[] {
+function runOrderOf(outcomes: readonly SuiteOutcome[]): string[] {
   const ran = outcomes.map((o) => o.suite);
   return [...ran, ...suiteOrder.filter((s) => !ran.includes(s))];
 }
