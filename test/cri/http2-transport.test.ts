@@ -239,6 +239,17 @@ test.serial(
   },
 );
 
+test.serial(
+  'a deadline weeks away neither fires at once (timers stop at 24.8 days) nor overflows grpc-timeout',
+  async (t) => {
+    const transport = new Http2Transport(server.socket, maxBytes);
+    const deadline = Date.now() + 40 * 24 * 3_600_000;
+    t.is((await transport.unary('/t.S/Echo', Buffer.from('later'), { deadline })).toString(), 'echo:later');
+    t.regex(String(server.requests.findLast((r) => r.path === '/t.S/Echo')!.headers['grpc-timeout']), /^\d{1,8}S$/);
+    transport.close();
+  },
+);
+
 test.serial('an abort signal cancels a stream; stopping the iteration cancels it too', async (t) => {
   const transport = new Http2Transport(server.socket, maxBytes);
   const controller = new AbortController();
