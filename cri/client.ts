@@ -1,6 +1,7 @@
 /**
- * The CRI v1 client: typed calls over @grpc/grpc-js (or, for a short command's unary calls, over
- * Node's http2: http2-unary.ts), messages encoded with our own schema.
+ * The CRI v1 client: typed calls over Node's own http2 (http2-transport.ts) to a unix socket, or
+ * over @grpc/grpc-js (loaded on first use) to a TCP endpoint or when asked; messages encoded with
+ * our own schema.
  *
  *   const cri = new CriClient('unix:///run/containerd/containerd.sock');
  *   const running = await cri.listContainers({ state: { state: 'CONTAINER_RUNNING' } });
@@ -12,8 +13,15 @@
 import { createRequire } from 'node:module';
 import type * as Grpc from '@grpc/grpc-js';
 import { codecFor, type Codec } from './schema.ts';
-import { Http2UnaryTransport, type UnaryTransport } from './http2-unary.ts';
-import { CriClosedError, criErrorFromGrpc, CriCancelledError, GrpcStatus, type GrpcFailure } from './errors.ts';
+import { Http2Transport, type GrpcTransport } from './http2-transport.ts';
+import {
+  CriClosedError,
+  CriError,
+  criErrorFromGrpc,
+  CriCancelledError,
+  GrpcStatus,
+  type GrpcFailure,
+} from './errors.ts';
 import { defaultTimeoutMs } from './deadlines.ts';
 import type { CallOptions, CriRuntime } from './runtime.ts';
 import type {
@@ -52,7 +60,7 @@ export function normalizeEndpoint(endpoint: string): string {
   return endpoint;
 }
 
-/** grpc-js, loaded on first use: a client that only makes unary calls over http2 never loads it. */
+/** grpc-js, loaded on first use: a client on a unix socket never loads it (each package costs the agent memory). */
 let grpcModule: typeof Grpc | undefined;
 const loadGrpc = (): typeof Grpc => {
   grpcModule ??= createRequire(import.meta.url)('@grpc/grpc-js') as typeof Grpc;
@@ -61,25 +69,39 @@ const loadGrpc = (): typeof Grpc => {
 
 export interface CriClientOptions {
   /**
-   * 'http2': unary calls to a unix socket over Node's http2 module (http2-unary.ts), for short
-   * commands; grpc-js then loads only for a streaming call. Default 'grpc-js'.
+   * 'http2' (the default for a unix socket): every call over Node's http2 module
+   * (http2-transport.ts). 'grpc-js': every call over @grpc/grpc-js, which a TCP endpoint always uses.
    */
-  readonly unaryTransport?: 'grpc-js' | 'http2';
+  readonly transport?: 'grpc-js' | 'http2';
 }
 
 type Service = 'RuntimeService' | 'ImageService';
 
+/** An answer's message, decoded; one that does not decode fails as grpc-js words it, so both transports agree. */
+function decodeAnswer<Res>(
+  codec: Codec<object, Res>,
+  bytes: Buffer,
+  where: { method: string; endpoint: string; timeoutMs?: number | undefined },
+): Res {
+  try {
+    return codec.deserialize(bytes);
+  } catch (err) {
+    const details = `Response message parsing error: ${err instanceof Error ? err.message : String(err)}`;
+    throw criErrorFromGrpc({ code: GrpcStatus.INTERNAL, details }, where);
+  }
+}
+
 export class CriClient implements CriRuntime {
   readonly endpoint: string;
   #grpcClient: Grpc.Client | undefined;
-  readonly #http2: UnaryTransport | undefined;
+  readonly #http2: GrpcTransport | undefined;
   readonly #codecs = new Map<string, Codec<unknown, unknown>>();
   #closed = false;
 
   constructor(endpoint: string, options: CriClientOptions = {}) {
     this.endpoint = normalizeEndpoint(endpoint);
-    if (options.unaryTransport === 'http2' && this.endpoint.startsWith('unix://')) {
-      this.#http2 = new Http2UnaryTransport(this.endpoint.replace(/^unix:\/\//, ''), maxMessageBytes);
+    if (options.transport !== 'grpc-js' && this.endpoint.startsWith('unix://')) {
+      this.#http2 = new Http2Transport(this.endpoint.replace(/^unix:\/\//, ''), maxMessageBytes);
     }
   }
 
@@ -129,16 +151,8 @@ export class CriClient implements CriRuntime {
     if (signal?.aborted) return Promise.reject(new CriCancelledError(`${method} was cancelled`, where));
     const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
     if (this.#http2 !== undefined) {
-      return this.#http2.call(codec.path, codec.serialize(request), { deadline, signal }).then(
-        (bytes) => {
-          try {
-            return codec.deserialize(bytes);
-          } catch (err) {
-            // what grpc-js reports for an answer that does not decode, so both transports word it alike
-            const details = `Response message parsing error: ${err instanceof Error ? err.message : String(err)}`;
-            throw criErrorFromGrpc({ code: GrpcStatus.INTERNAL, details }, where);
-          }
-        },
+      return this.#http2.unary(codec.path, codec.serialize(request), { deadline, signal }).then(
+        (bytes) => decodeAnswer(codec, bytes, where),
         (err: unknown) => {
           throw criErrorFromGrpc(err as GrpcFailure, where);
         },
@@ -310,32 +324,48 @@ export class CriClient implements CriRuntime {
       })();
     }
     const codec = this.#codec<object, ContainerEvent>('RuntimeService', method);
-    const deadline = options?.timeoutMs === undefined ? {} : { deadline: Date.now() + options.timeoutMs };
+    const deadline = options?.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+    const signal = options?.signal;
+    const messages =
+      this.#http2 !== undefined
+        ? this.#http2.serverStream(codec.path, codec.serialize({}), { deadline, signal })
+        : this.#grpcServerStream(codec, deadline, signal);
+    return (async function* () {
+      try {
+        for await (const bytes of messages) yield decodeAnswer(codec, bytes, where);
+      } catch (err) {
+        if (err instanceof CriError) throw err;
+        const failure = err as GrpcFailure;
+        // Our own cancel is the normal way to stop listening, not a failure.
+        if (failure.code === GrpcStatus.CANCELLED && signal?.aborted) return;
+        throw criErrorFromGrpc(failure, where);
+      }
+    })();
+  }
+
+  /** A server-streaming call over grpc-js: its messages' bytes, failing as grpc-js fails. */
+  async *#grpcServerStream(
+    codec: Codec<object, ContainerEvent>,
+    deadline: number | undefined,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<Buffer> {
     const grpc = loadGrpc();
     const stream = this.#grpc.makeServerStreamRequest(
       codec.path,
       codec.serialize,
-      codec.deserialize,
+      (bytes: Buffer) => bytes,
       {},
       new grpc.Metadata(),
-      deadline,
+      deadline === undefined ? {} : { deadline },
     );
-    const signal = options?.signal;
-    return (async function* () {
-      const onAbort = () => stream.cancel();
-      signal?.addEventListener('abort', onAbort, { once: true });
-      try {
-        for await (const event of stream) yield event as ContainerEvent;
-      } catch (err) {
-        const failure = err as Grpc.ServiceError;
-        // Our own cancel is the normal way to stop listening, not a failure.
-        if (failure.code === grpc.status.CANCELLED && signal?.aborted) return;
-        throw criErrorFromGrpc(failure, where);
-      } finally {
-        signal?.removeEventListener('abort', onAbort);
-        stream.cancel();
-      }
-    })();
+    const onAbort = () => stream.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      for await (const bytes of stream) yield bytes as Buffer;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      stream.cancel();
+    }
   }
 
   // ---------------------------------------------------------------- images

@@ -5,7 +5,8 @@
  * sleep (hooks only). A check that ran out of time is a `timeout`, one that ran and said no is a
  * `failure`, and one that could not be run at all (runtime unreachable) is an `error`.
  */
-import * as grpc from '@grpc/grpc-js';
+import { createRequire } from 'node:module';
+import type * as Grpc from '@grpc/grpc-js';
 import type { CriRuntime } from '../../cri/runtime.ts';
 import { CriError } from '../../cri/errors.ts';
 import type { Container, IntOrString, LifecycleHandler, ProbeHandler } from '../../kube/corev1.ts';
@@ -87,8 +88,16 @@ async function networkCheck(what: string, check: () => Promise<ProbeOutcome>): P
   }
 }
 
+/** grpc-js, loaded at the first gRPC probe: an agent whose pods have none never pays its memory. */
+let grpcModule: typeof Grpc | undefined;
+const loadGrpc = (): typeof Grpc => {
+  grpcModule ??= createRequire(import.meta.url)('@grpc/grpc-js') as typeof Grpc;
+  return grpcModule;
+};
+
 /** gRPC health checking: /grpc.health.v1.Health/Check, request {service}, response {status}; SERVING is 1. */
 async function grpcCheck(host: string, port: number, service: string, timeoutMs: number): Promise<ProbeOutcome> {
+  const grpc = loadGrpc();
   const client = new grpc.Client(`${host}:${port}`, grpc.credentials.createInsecure());
   const encode = (s: string): Buffer => {
     const bytes = Buffer.from(s, 'utf8');

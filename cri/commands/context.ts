@@ -55,8 +55,8 @@ export async function withRuntime(args: CriGlobalArgs, action: (ctx: CriContext)
   let runtime: CriClient | undefined;
   try {
     const resolved = resolveEndpoint({ endpoint: args['runtime-endpoint'], configFile: args.config });
-    // one command, a few unary calls: http2 alone starts faster than grpc-js (bench/cri-cli.ts)
-    runtime = new CriClient(resolved.endpoint, { unaryTransport: 'http2' });
+    // a unix socket goes over Node's http2, which starts faster than grpc-js (bench/cri-cli.ts)
+    runtime = new CriClient(resolved.endpoint);
     const seconds = args['request-timeout'];
     const timeoutMs = seconds !== undefined && seconds > 0 ? seconds * 1000 : resolved.timeoutMs;
     await action({ runtime, out: process.stdout, err: process.stderr, now: Date.now, timeoutMs });

@@ -26,8 +26,20 @@ function packagesLoadedBy(entry: string): string[] {
   return JSON.parse(out) as string[];
 }
 
+let agentPackages: string[] | undefined;
+const loadedByAgent = () => {
+  agentPackages ??= packagesLoadedBy(join(root, 'agent', 'agent.ts'));
+  return agentPackages;
+};
+
 test('the agent does not load the websocket library until a stream needs translating', (t) => {
-  const loaded = packagesLoadedBy(join(root, 'agent', 'agent.ts'));
-  t.true(loaded.includes('@grpc/grpc-js'), `the probe sees the agent's packages: ${loaded.join(', ')}`);
+  const loaded = loadedByAgent();
+  t.true(loaded.includes('dns-packet'), `the probe sees the agent's packages: ${loaded.join(', ')}`);
   t.false(loaded.includes('ws'), `loaded at start: ${loaded.join(', ')}`);
+});
+
+test('the agent does not load grpc-js until a pod has a gRPC probe (its CRI calls go over http2)', (t) => {
+  const loaded = loadedByAgent();
+  t.true(loaded.includes('dns-packet'), `the probe sees the agent's packages: ${loaded.join(', ')}`);
+  t.false(loaded.includes('@grpc/grpc-js'), `loaded at start: ${loaded.join(', ')}`);
 });

@@ -11,6 +11,8 @@ import * as grpc from '@grpc/grpc-js';
 import { CriClient } from '../../cri/client.ts';
 import { messageType } from '../../cri/schema.ts';
 import type { CriError } from '../../cri/errors.ts';
+import type { ContainerEvent } from '../../cri/types.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), `bosun-cri-client-${process.pid}-`));
 const socket = join(dir, 'cri.sock');
@@ -72,9 +74,36 @@ const methods = {
   ),
 };
 
+/** The event stream: two events, then the stream stays open until the client cancels it. */
+const eventsRequest = messageType('runtime.v1.GetEventsRequest');
+const eventResponse = messageType('runtime.v1.ContainerEventResponse');
+const eventStreams: { cancelled: boolean; userAgent: string }[] = [];
+const containerEvents = {
+  definition: {
+    path: '/runtime.v1.RuntimeService/GetContainerEvents',
+    requestStream: false,
+    responseStream: true,
+    requestDeserialize: (bytes: Buffer) => eventsRequest.toObject(eventsRequest.decode(bytes)),
+    requestSerialize: () => Buffer.alloc(0),
+    responseSerialize: (value: Record<string, unknown>) =>
+      Buffer.from(eventResponse.encode(eventResponse.fromObject(value)).finish()),
+    responseDeserialize: (bytes: Buffer) => eventResponse.toObject(eventResponse.decode(bytes)),
+  },
+  handler: (call: grpc.ServerWritableStream<Record<string, unknown>, Record<string, unknown>>) => {
+    const record = { cancelled: false, userAgent: String(call.metadata.get('user-agent')[0] ?? '') };
+    eventStreams.push(record);
+    call.on('cancelled', () => {
+      record.cancelled = true;
+    });
+    call.write({ containerId: 'c1', containerEventType: 'CONTAINER_CREATED_EVENT', createdAt: 1795309222427467800 });
+    call.write({ containerId: 'c1', containerEventType: 'CONTAINER_STARTED_EVENT', createdAt: 1795309222527467800 });
+  },
+};
+
 test.before(async () => {
-  const definition = Object.fromEntries(Object.entries(methods).map(([name, m]) => [name, m.definition]));
-  const handlers = Object.fromEntries(Object.entries(methods).map(([name, m]) => [name, m.handler]));
+  const all = { ...methods, GetContainerEvents: containerEvents };
+  const definition = Object.fromEntries(Object.entries(all).map(([name, m]) => [name, m.definition]));
+  const handlers = Object.fromEntries(Object.entries(all).map(([name, m]) => [name, m.handler]));
   server.addService(
     definition as unknown as grpc.ServiceDefinition,
     handlers as unknown as grpc.UntypedServiceImplementation,
@@ -91,9 +120,9 @@ test.after.always(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-for (const unaryTransport of ['grpc-js', 'http2'] as const) {
-  test(`${unaryTransport}: requests carry the schema's fields; answers come back typed`, async (t) => {
-    const client = new CriClient(socket, { unaryTransport });
+for (const transport of ['grpc-js', 'http2'] as const) {
+  test(`${transport}: requests carry the schema's fields; answers come back typed`, async (t) => {
+    const client = new CriClient(socket, { transport });
     t.is(client.endpoint, `unix://${socket}`);
     t.is((await client.version()).runtimeName, 'stand-in');
     t.deepEqual(seen.find((s) => s.method === 'Version')?.request, { version: 'v1' });
@@ -106,8 +135,8 @@ for (const unaryTransport of ['grpc-js', 'http2'] as const) {
     client.close();
   });
 
-  test(`${unaryTransport}: a deadline that passes is BOSUN_CRI_DEADLINE_EXCEEDED, naming the call and the wait`, async (t) => {
-    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+  test(`${transport}: a deadline that passes is BOSUN_CRI_DEADLINE_EXCEEDED, naming the call and the wait`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { transport });
     const started = Date.now();
     const err = (await t.throwsAsync(client.listContainers(undefined, { timeoutMs: 300 }))) as CriError;
     t.is(err.code, 'BOSUN_CRI_DEADLINE_EXCEEDED');
@@ -116,8 +145,8 @@ for (const unaryTransport of ['grpc-js', 'http2'] as const) {
     client.close();
   });
 
-  test(`${unaryTransport}: an abort signal cancels the call`, async (t) => {
-    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+  test(`${transport}: an abort signal cancels the call`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { transport });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 100);
     t.is(
@@ -127,8 +156,8 @@ for (const unaryTransport of ['grpc-js', 'http2'] as const) {
     client.close();
   });
 
-  test(`${unaryTransport}: gRPC NOT_FOUND becomes BOSUN_CRI_NOT_FOUND with the runtime's words kept as detail`, async (t) => {
-    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+  test(`${transport}: gRPC NOT_FOUND becomes BOSUN_CRI_NOT_FOUND with the runtime's words kept as detail`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { transport });
     const err = (await t.throwsAsync(client.stopContainer('zzz', 5))) as CriError;
     t.is(err.code, 'BOSUN_CRI_NOT_FOUND');
     t.is(err.method, 'StopContainer');
@@ -137,16 +166,16 @@ for (const unaryTransport of ['grpc-js', 'http2'] as const) {
     client.close();
   });
 
-  test(`${unaryTransport}: a method the server lacks is BOSUN_CRI_UNIMPLEMENTED; calls after close are BOSUN_CRI_CLOSED`, async (t) => {
-    const client = new CriClient(`unix://${socket}`, { unaryTransport });
+  test(`${transport}: a method the server lacks is BOSUN_CRI_UNIMPLEMENTED; calls after close are BOSUN_CRI_CLOSED`, async (t) => {
+    const client = new CriClient(`unix://${socket}`, { transport });
     t.is(((await t.throwsAsync(client.listImages())) as CriError).code, 'BOSUN_CRI_UNIMPLEMENTED');
     client.close();
     client.close();
     t.is(((await t.throwsAsync(client.version())) as CriError).code, 'BOSUN_CRI_CLOSED');
   });
 
-  test(`${unaryTransport}: an answer that does not decode is a BOSUN_CRI_RUNTIME error naming the call, not a bare exception`, async (t) => {
-    const client = new CriClient(socket, { unaryTransport });
+  test(`${transport}: an answer that does not decode is a BOSUN_CRI_RUNTIME error naming the call, not a bare exception`, async (t) => {
+    const client = new CriClient(socket, { transport });
     const err = (await t.throwsAsync(client.listPodSandbox())) as CriError;
     t.is(err.code, 'BOSUN_CRI_RUNTIME');
     t.is(err.method, 'ListPodSandbox');
@@ -156,9 +185,32 @@ for (const unaryTransport of ['grpc-js', 'http2'] as const) {
     client.close();
   });
 
-  test(`${unaryTransport}: a socket that is not there is BOSUN_CRI_UNAVAILABLE, naming the runtime`, async (t) => {
+  test.serial(`${transport}: the event stream yields typed events until the caller's signal stops it`, async (t) => {
+    const client = new CriClient(socket, { transport });
+    const controller = new AbortController();
+    const before = eventStreams.length;
+    const events: ContainerEvent[] = [];
+    for await (const event of client.containerEvents({ signal: controller.signal })) {
+      events.push(event);
+      if (events.length === 2) controller.abort();
+    }
+    t.deepEqual(
+      events.map((e) => [e.containerId, e.containerEventType, e.createdAt]),
+      [
+        ['c1', 'CONTAINER_CREATED_EVENT', 1795309222427467800],
+        ['c1', 'CONTAINER_STARTED_EVENT', 1795309222527467800],
+      ],
+    );
+    // the runtime learns that nobody listens any more
+    await waitFor(() => eventStreams[before]?.cancelled === true, { what: 'the server sees the stream cancelled' });
+    // and it came over the transport asked for (grpc-js names itself; Node's http2 sends no user-agent)
+    t.is(eventStreams[before]!.userAgent.startsWith('grpc-node-js/'), transport === 'grpc-js');
+    client.close();
+  });
+
+  test(`${transport}: a socket that is not there is BOSUN_CRI_UNAVAILABLE, naming the runtime`, async (t) => {
     const missing = join(dir, 'missing.sock');
-    const client = new CriClient(missing, { unaryTransport });
+    const client = new CriClient(missing, { transport });
     const err = (await t.throwsAsync(client.version())) as CriError;
     t.is(err.code, 'BOSUN_CRI_UNAVAILABLE');
     t.is(err.message, `containerd is not reachable at unix://${missing}: is it running? (systemctl status containerd)`);
