@@ -87,7 +87,9 @@ function givenValues(words: readonly string[], records: Records): Map<string, un
     if (text === undefined || (inline === undefined && (text === '' || text.startsWith('-')))) return undefined;
     const value = valueOf(option, text);
     if (value === undefined) return undefined;
-    given.set(flag, [...values, value]);
+    // in place: a list flag repeated on a long command line stays linear
+    values.push(value);
+    given.set(flag, values);
   }
   return given;
 }

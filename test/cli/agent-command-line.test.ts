@@ -234,3 +234,25 @@ test('bosun agent with plain flags runs without loading yargs; a bad flag still 
   t.is(unknown.result.stderr, 'bosun agent: unknown flag --node-naem (did you mean --node-name?)\n');
   t.true(unknown.packages.includes('yargs'));
 });
+
+test('hostile words: object keys as flags or config keys are left to yargs, a long command line is read in linear time', async (t) => {
+  const hostileFile = file('hostile.yaml', ['__proto__: {max-pods: 1}', 'constructor: x']);
+  for (const argv of [
+    ['agent', '--__proto__', 'x'],
+    ['agent', '--no-__proto__'],
+    ['agent', '--constructor=x'],
+    ['agent', '--hasOwnProperty', '1'],
+    ['agent', '--toString'],
+    ['agent', '--config', hostileFile],
+  ]) {
+    t.is(parseAgentCommandLine(argv), undefined, argv.join(' '));
+    t.is(({} as Record<string, unknown>)['max-pods'], undefined);
+  }
+  // 100,000 repetitions of a list flag (about ARG_MAX's worth of words): one pass, not one copy per word
+  const argv = ['agent', ...Array.from({ length: 100_000 }, (_, i) => `--node-labels=k${i}=v`)];
+  const started = performance.now();
+  const parsed = parseAgentCommandLine(argv);
+  const elapsedMs = performance.now() - started;
+  t.is(parsed?.['node-labels'].length, 100_000);
+  t.true(elapsedMs < 2_000, `read in ${Math.round(elapsedMs)} ms`);
+});
