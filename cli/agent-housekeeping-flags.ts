@@ -3,7 +3,7 @@
  * container log rotation, image garbage collection and hard eviction. Parsed into the agent's
  * HousekeepingConfig; a bad value is a one-line usage error.
  */
-import type { Argv } from 'yargs';
+import type { Options } from 'yargs';
 import { validateLogPolicy } from '../agent/logs/container-log-manager.ts';
 import { defaultEvictionHard, parseThresholds } from '../agent/eviction/thresholds.ts';
 import { validateGcPolicy } from '../agent/images/image-gc-plan.ts';
@@ -23,46 +23,43 @@ export interface HousekeepingArgs {
   'eviction-pressure-transition-period': string;
 }
 
-export function housekeepingOptions<T>(y: Argv<T>): Argv<T & HousekeepingArgs> {
-  return y
-    .option('container-log-max-size', {
-      type: 'string',
-      default: '10Mi',
-      describe: "Rotate a container's log file when it reaches this size",
-    })
-    .option('container-log-max-files', {
-      type: 'number',
-      default: 5,
-      describe: 'Log files kept per container, the live one included (older ones gzip-compressed)',
-    })
-    .option('image-gc-high-threshold', {
-      type: 'number',
-      default: 85,
-      describe: 'Image filesystem usage (percent) at which unused images are removed',
-    })
-    .option('image-gc-low-threshold', {
-      type: 'number',
-      default: 80,
-      describe: 'Image filesystem usage (percent) image garbage collection frees down to',
-    })
-    .option('minimum-image-ttl-duration', {
-      type: 'string',
-      default: '2m',
-      describe: 'An unused image is kept at least this long after it was first seen',
-    })
-    .option(
-      'eviction-hard',
-      listOption(
-        'Hard eviction thresholds: signal<quantity or percentage; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available',
-        [defaultEvictionHard],
-      ),
-    )
-    .option('eviction-pressure-transition-period', {
-      type: 'string',
-      default: '5m',
-      describe: 'How long a pressure condition stays True after its threshold was last met',
-    });
-}
+/** The flags as data, part of the agent's (cli/agent-flags.ts). */
+export const housekeepingFlags = {
+  'container-log-max-size': {
+    type: 'string',
+    default: '10Mi',
+    describe: "Rotate a container's log file when it reaches this size",
+  },
+  'container-log-max-files': {
+    type: 'number',
+    default: 5,
+    describe: 'Log files kept per container, the live one included (older ones gzip-compressed)',
+  },
+  'image-gc-high-threshold': {
+    type: 'number',
+    default: 85,
+    describe: 'Image filesystem usage (percent) at which unused images are removed',
+  },
+  'image-gc-low-threshold': {
+    type: 'number',
+    default: 80,
+    describe: 'Image filesystem usage (percent) image garbage collection frees down to',
+  },
+  'minimum-image-ttl-duration': {
+    type: 'string',
+    default: '2m',
+    describe: 'An unused image is kept at least this long after it was first seen',
+  },
+  'eviction-hard': listOption(
+    'Hard eviction thresholds: signal<quantity or percentage; signals memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available',
+    [defaultEvictionHard],
+  ),
+  'eviction-pressure-transition-period': {
+    type: 'string',
+    default: '5m',
+    describe: 'How long a pressure condition stays True after its threshold was last met',
+  },
+} as const satisfies Record<string, Options>;
 
 function duration(flag: string, text: string): number {
   const seconds = parseDurationSeconds(text);

@@ -3,7 +3,7 @@
  * --shutdown-grace-period (0: off) and --shutdown-grace-period-critical-pods (the part of it kept
  * for critical pods). A bad value is a one-line usage error.
  */
-import type { Argv } from 'yargs';
+import type { Options } from 'yargs';
 import { invalidShutdownSettings, type ShutdownSettings } from '../agent/shutdown/shutdown-plan.ts';
 import { parseDurationSeconds } from './duration.ts';
 import { CliError, ExitCode } from './exit.ts';
@@ -13,20 +13,20 @@ export interface ShutdownArgs {
   'shutdown-grace-period-critical-pods': string;
 }
 
-export function shutdownOptions<T>(y: Argv<T>): Argv<T & ShutdownArgs> {
-  return y
-    .option('shutdown-grace-period', {
-      type: 'string',
-      default: '0s',
-      describe:
-        'How long the node delays its shutdown to stop pods (needs systemd-logind, whose InhibitDelayMaxSec the agent raises to it); 0s: graceful node shutdown off',
-    })
-    .option('shutdown-grace-period-critical-pods', {
-      type: 'string',
-      default: '0s',
-      describe: 'The part of --shutdown-grace-period kept for critical pods, stopped after all others',
-    });
-}
+/** The flags as data, part of the agent's (cli/agent-flags.ts). */
+export const shutdownFlags = {
+  'shutdown-grace-period': {
+    type: 'string',
+    default: '0s',
+    describe:
+      'How long the node delays its shutdown to stop pods (needs systemd-logind, whose InhibitDelayMaxSec the agent raises to it); 0s: graceful node shutdown off',
+  },
+  'shutdown-grace-period-critical-pods': {
+    type: 'string',
+    default: '0s',
+    describe: 'The part of --shutdown-grace-period kept for critical pods, stopped after all others',
+  },
+} as const satisfies Record<string, Options>;
 
 function seconds(flag: string, text: string): number {
   const value = parseDurationSeconds(text);

@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { agentCommand } from './agent-command.ts';
 import { defaultConfigFile, withConfigFile } from './config/daemon-config.ts';
-import { optionTableOfCommand } from './config/option-table.ts';
+import { optionTableOfCommand } from './config/command-option-table.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { listOption } from './list-flag.ts';
 import { serverCommand } from './server.ts';

@@ -1,6 +1,7 @@
 /**
  * The `bosun` command. `bosun --version` answers here, before the command-line parser loads (it is
- * what scripts and install checks run most), a plain `bosun cri ps` and its kin in cri-quick.ts;
+ * what scripts and install checks run most), a plain `bosun cri ps` and its kin in cri-quick.ts,
+ * `bosun agent` with plain flags in agent-command-line.ts (the agent then never loads yargs);
  * everything else goes to command-line.ts.
  */
 import { versionLine } from './version.ts';
@@ -16,6 +17,10 @@ export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'cri') {
     const quick = await (await import('./cri-quick.ts')).runQuickCommandLine(argv);
     if (quick !== undefined) return quick;
+  }
+  if (argv[0] === 'agent') {
+    const plain = await (await import('./agent-command-line.ts')).runAgentCommandLine(argv);
+    if (plain !== undefined) return plain;
   }
   const { runCommandLine } = await import('./command-line.ts');
   return runCommandLine(argv);

@@ -6,7 +6,7 @@ import { SystemdNotifier, spawnNotifyRunner } from '../kube/systemd-notify.ts';
 import type { Argv, CommandModule } from 'yargs';
 import { agentCommand } from './agent-command.ts';
 import { defaultConfigFile, withConfigFile } from './config/daemon-config.ts';
-import { optionTableOfCommand } from './config/option-table.ts';
+import { optionTableOfCommand } from './config/command-option-table.ts';
 import { logLevelOf, logLevelOption, verbosityOption } from './verbosity.ts';
 import { CliError, ExitCode } from './exit.ts';
 import { parseDurationSeconds } from './duration.ts';

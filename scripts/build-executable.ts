@@ -107,15 +107,24 @@ const bundleOptions: BuildOptions = {
 /** The flags the executable runs with: bin/bosun's, and the agent's young-generation size. */
 const execArgv = ['--disable-warning=ExperimentalWarning', '--disable-warning=DEP0123', '--max-semi-space-size=1'];
 
-// The rest: the yargs command line and everything it reaches (server, agent, ...), as a function of
-// (exports, require, module) that the start part compiles from an asset when a command needs it.
+// The rest: the yargs command line, the agent's plain command-line reader and everything they reach
+// (server, agent, ...), as a function of (exports, require, module) that the start part compiles
+// from an asset when a command needs it.
 const rest = join(work, 'bosun-rest.js');
 const restBuild = await build({
   ...bundleOptions,
   stdin: {
     contents:
-      // grpc-js initialises only when a call needs it (it loads TLS, zlib and crypto)
-      "export { runCommandLine } from './cli/command-line.ts';\nexport const grpc = () => require('@grpc/grpc-js');\n",
+      // each part initialises only when a command needs it: the yargs command line, the agent's
+      // plain command-line reader (an agent started with plain flags never loads yargs), and
+      // grpc-js (it loads TLS, zlib and crypto)
+      [
+        'export const runCommandLine = async (argv: string[]) =>',
+        "  (await import('./cli/command-line.ts')).runCommandLine(argv);",
+        'export const runAgentCommandLine = async (argv: string[]) =>',
+        "  (await import('./cli/agent-command-line.ts')).runAgentCommandLine(argv);",
+        "export const grpc = () => require('@grpc/grpc-js');",
+      ].join('\n'),
     resolveDir: root,
     sourcefile: 'rest-entry.ts',
     loader: 'ts',
@@ -139,12 +148,12 @@ assets.set('bosun-rest.cache', `${rest}.cache`);
 /**
  * The start part, which Node runs: `bosun --version` and the quick `bosun cri` commands need
  * nothing else, and V8 reads a start part's code cache whole at every start, so the less it holds
- * the faster every command starts. The yargs command line and grpc-js come from the rest.
+ * the faster every command starts. The yargs command line, the agent and grpc-js come from the rest.
  */
 const fromRest: Plugin = {
   name: 'from-rest',
   setup(b) {
-    b.onResolve({ filter: /^(\.\/command-line\.ts|@grpc\/grpc-js)$/ }, (args) => ({
+    b.onResolve({ filter: /^(\.\/command-line\.ts|\.\/agent-command-line\.ts|@grpc\/grpc-js)$/ }, (args) => ({
       path: args.path.startsWith('@grpc') ? 'grpc' : 'command-line',
       namespace: 'rest-part',
     }));

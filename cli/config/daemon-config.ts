@@ -34,7 +34,8 @@ interface ConfigReader {
 const load = (text: string): unknown =>
   (createRequire(import.meta.url)('js-yaml') as typeof import('js-yaml')).load(text);
 
-function readConfigFile(path: string, reader: ConfigReader): FlagValues {
+/** The flag values a config file sets, or the one line saying what is wrong with it. */
+export function readConfigFile(path: string, reader: ConfigReader): FlagValues {
   let text: string;
   try {
     if (statSync(path).size > maxConfigBytes) throw configError(path, 'larger than 1 MiB; is it the right file?');

@@ -2,8 +2,7 @@
  * What a command's flags accept, read from the command's own yargs definition, so that a config
  * file is checked against exactly the flags the command line takes (no second list to keep up).
  */
-import type { Argv, CommandModule } from 'yargs';
-import yargs from 'yargs';
+import type { Argv, Options } from 'yargs';
 
 export type FlagKind = 'string' | 'number' | 'boolean' | 'list';
 
@@ -33,9 +32,18 @@ export function optionTableOf(y: Argv<unknown>): OptionTable {
   return table;
 }
 
-/** The flags of another command, from its builder run on an empty command line. */
-export function optionTableOfCommand(command: CommandModule<object, never>): OptionTable {
-  const builder = command.builder as ((y: Argv<object>) => Argv<unknown>) | undefined;
-  const y = yargs([]);
-  return optionTableOf(builder === undefined ? y : builder(y));
+/**
+ * The same table from a command's option records, as yargs would register them (the kinds of
+ * optionTableOf), for a reader that does not load yargs.
+ */
+export function optionTableOfRecords(records: Readonly<Record<string, Options>>): OptionTable {
+  const table = new Map<string, FlagKind>();
+  for (const [name, option] of Object.entries(records)) {
+    if (notFromFiles.has(name)) continue;
+    if (option.type === 'number') table.set(name, 'number');
+    else if (option.type === 'boolean') table.set(name, 'boolean');
+    else if (Array.isArray(option.default)) table.set(name, 'list');
+    else table.set(name, 'string');
+  }
+  return table;
 }

@@ -1,6 +1,6 @@
 /**
  * How `bosun agent` starts from the source tree (bin/bosun): the agent runs with 1 MiB semi-spaces
- * (cli/agent-command.ts says why), a flag V8 takes only at start. When the launcher gives it, Node
+ * (cli/agent-run.ts says why), a flag V8 takes only at start. When the launcher gives it, Node
  * starts once; otherwise the agent re-executes itself to add it, paying a second Node start and a
  * second parse of the command line on every node's join and every agent restart.
  * Counted by a preload that notes each Node start, not by a clock.

@@ -5,7 +5,7 @@
  * sqlite and on a real etcd, refusing bad objects in upstream's words.
  */
 import test from 'ava';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { run } from '../helpers/run.ts';
@@ -63,6 +63,54 @@ test('cri ps from the executable names an unreachable runtime, over http2 and ov
   const tcp = await run(['env', '-i', executable, 'cri', '-r', 'tcp://127.0.0.1:1', 'ps', '--request-timeout', '2']);
   t.is(tcp.code, 1);
   t.regex(tcp.stderr, /^bosun: containerd is not reachable at .*127\.0\.0\.1:1/);
+});
+
+/**
+ * The functions a run of the executable called, by name: esbuild names each bundled module's
+ * initialiser after the module's path, so a package that was never initialised has no name here.
+ * Read from V8's precise coverage, started by a preload before the bundle runs.
+ */
+async function functionsRun(argv: readonly string[]) {
+  const scratch = mkdtempSync(join(tmpdir(), 'bosun-functions-run-'));
+  try {
+    const log = join(scratch, 'ran.json');
+    const preload = join(scratch, 'coverage.cjs');
+    writeFileSync(
+      preload,
+      `const { Session } = require('node:inspector');
+const session = new Session();
+session.connect();
+session.post('Profiler.enable');
+session.post('Profiler.startPreciseCoverage', { callCount: true, detailed: false });
+process.on('exit', () => {
+  session.post('Profiler.takePreciseCoverage', (err, coverage) => {
+    const ran = new Set();
+    for (const script of err ? [] : coverage.result)
+      for (const fn of script.functions) if (fn.functionName !== '' && fn.ranges[0].count > 0) ran.add(fn.functionName);
+    require('node:fs').writeFileSync(${JSON.stringify(log)}, JSON.stringify([...ran]));
+  });
+});
+`,
+    );
+    const result = await run(argv, { env: { NODE_OPTIONS: `--require=${preload}` } });
+    return { result, ran: JSON.parse(readFileSync(log, 'utf8')) as string[] };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+const yargsModules = (ran: readonly string[]) => ran.filter((name) => /node_modules\/yargs(-parser)?\//.test(name));
+
+test('the agent from the executable, started with plain flags, never initialises yargs; a typo still gets its words', async (t) => {
+  const plain = await functionsRun([executable, 'agent', '--kubeconfig', '/nonexistent/k', '--node-ip', 'no-ip']);
+  t.is(plain.result.code, 2, plain.result.stderr);
+  t.is(plain.result.stderr, 'bosun: --node-ip no-ip is not an IPv4 address\n');
+  t.true(plain.ran.includes('cli/agent-run.ts'));
+  t.deepEqual(yargsModules(plain.ran), []);
+  const typo = await functionsRun([executable, 'agent', '--node-naem', 'x']);
+  t.is(typo.result.code, 2);
+  t.is(typo.result.stderr, 'bosun agent: unknown flag --node-naem (did you mean --node-name?)\n');
+  t.not(yargsModules(typo.ran), []);
 });
 
 for (const datastore of ['sqlite', 'etcd'] as const) {
