@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { NetworkPolicyEnforcer } from '../../agent/network-policy/enforcer.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { refs } from '../../kube/resource-ref.ts';
-import { hookArgs } from '../../agent/network-policy/ruleset.ts';
+import { fixedChains, hookArgs } from '../../agent/network-policy/ruleset.ts';
 import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
 import { sharedInProcess } from '../controlplane/in-process.ts';
 import { userIdentity } from '../controlplane/server-process.ts';
@@ -17,22 +17,27 @@ import { KubeClient } from '../../kube/client.ts';
 const shared = sharedInProcess(test);
 
 /**
- * Answers every tool with success and keeps each iptables-restore payload; its FORWARD chain starts
- * with `forwardRules` (our hook once a restore put it there, unless told otherwise).
+ * Answers every tool with success and keeps each iptables-restore payload that writes; its FORWARD
+ * chain starts with `forwardRules` (our hook once a restore put it there, unless told otherwise).
  */
 class RecordingHost implements CommandRunner {
   readonly restores: string[] = [];
   forwardRules = '';
-  /** Listings of FORWARD and the drop chains (one `sh -c` each). */
+  /** Listings of FORWARD and the drop chains: an iptables-restore that only lists, or iptables-save. */
   reads = 0;
   async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
-    if (argv[0] === 'sh') this.reads++;
+    const input = options.input ?? '';
+    const listing = argv[0] === 'iptables-save' || (argv[0] === 'iptables-restore' && input.includes('\n-S '));
+    if (listing) {
+      this.reads++;
+      const stdout = `-P FORWARD ACCEPT\n${this.forwardRules}\n-N ${fixedChains.dropIngress}\n-N ${fixedChains.dropEgress}\n`;
+      return { code: 0, stdout, stderr: '' };
+    }
     if (argv[0] === 'iptables-restore') {
-      this.restores.push(options.input ?? '');
+      this.restores.push(input);
       this.forwardRules = `-A FORWARD ${hookArgs}`;
     }
-    const stdout = argv[0] === 'sh' ? `-P FORWARD ACCEPT\n${this.forwardRules}\n--bosunpol--\n--bosunpol--\n` : '';
-    return { code: 0, stdout, stderr: '' };
+    return { code: 0, stdout: '', stderr: '' };
   }
 }
 
