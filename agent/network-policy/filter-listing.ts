@@ -17,25 +17,59 @@ interface ListedRule {
 /** Chains in the order listed, each with its rules in order (none for a chain listed empty). */
 export type FilterListing = ReadonlyMap<string, readonly ListedRule[]>;
 
+const space = 0x20;
+const tab = 0x09;
+const lineEnd = 0x0a;
+const quote = 0x22;
+const backslash = 0x5c;
 /**
- * A blank, a line end, a quoted word, or a plain word. A quoted word is at most 4,096 characters
- * (iptables' comments hold 256 bytes): an unmatched or overlong quote is read as a plain word, so
- * hostile text costs linear time and cannot swallow the lines after it.
+ * A quoted word holds at most this many characters (an escape counts once; iptables' comments hold
+ * 256 bytes). An unmatched or overlong quote makes a plain word instead, so hostile text costs
+ * linear time and cannot swallow more than this of the lines after it.
  */
-const token = /[ \t]+|\n|"((?:[^"\\]|\\[^]){0,4096})"|[^ \t\n]+/y;
+const longestQuoted = 4096;
 
-/** The text as lines of words. */
+/** Where the quoted word whose opening quote is just before `from` closes, or -1 when it does not. */
+function closingQuote(text: string, from: number): number {
+  let at = from;
+  for (let units = 0; units <= longestQuoted && at < text.length; units++) {
+    const c = text.charCodeAt(at);
+    if (c === quote) return at;
+    at += c === backslash ? 2 : 1;
+  }
+  return -1;
+}
+
+const isBlank = (c: number) => c === space || c === tab || c === lineEnd;
+
+/** The text as lines of words (one pass over the characters: a full table is a megabyte). */
 export function listingLines(text: string): string[][] {
   const lines: string[][] = [];
   let line: string[] = [];
-  token.lastIndex = 0;
-  for (let m = token.exec(text); m !== null; m = token.exec(text)) {
-    const [whole, quoted] = m;
-    if (whole === '\n') {
+  let at = 0;
+  while (at < text.length) {
+    const c = text.charCodeAt(at);
+    if (c === space || c === tab) {
+      at++;
+      continue;
+    }
+    if (c === lineEnd) {
       if (line.length > 0) lines.push(line);
       line = [];
-    } else if (quoted !== undefined) line.push(quoted.replaceAll(/\\([^])/g, '$1'));
-    else if (whole[0] !== ' ' && whole[0] !== '\t') line.push(whole);
+      at++;
+      continue;
+    }
+    const close = c === quote ? closingQuote(text, at + 1) : -1;
+    if (close >= 0) {
+      const word = text.slice(at + 1, close);
+      line.push(word.includes('\\') ? word.replaceAll(/\\([^])/g, '$1') : word);
+      at = close + 1;
+      continue;
+    }
+    let end = at + 1;
+    while (end < text.length && !isBlank(text.charCodeAt(end))) end++;
+    line.push(text.slice(at, end));
+    at = end;
   }
   if (line.length > 0) lines.push(line);
   return lines;
@@ -72,16 +106,17 @@ export function parseFilterListing(text: string): FilterListing {
     return rules;
   };
   let filter = true;
-  for (const [first = '', second, ...rest] of listingLines(text)) {
+  for (const words of listingLines(text)) {
+    const [first = '', second, third] = words;
     if (first.startsWith('*')) filter = first === '*filter';
     else if (!filter) continue;
     else if (first.length > 1 && first.startsWith(':')) chain(first.slice(1));
     else if ((first === '-N' || first === '-P') && second !== undefined) chain(second);
-    else if (first === '-A' && second !== undefined) chain(second).push(withoutCounters(rest));
-    else if (second === '-A' && rest[0] !== undefined) {
+    else if (first === '-A' && second !== undefined) chain(second).push(withoutCounters(words.slice(2)));
+    else if (second === '-A' && third !== undefined) {
       const counters = savedCounters.exec(first);
       if (counters === null) continue;
-      chain(rest[0]).push({ args: rest.slice(1), packets: Number(counters[1]), bytes: Number(counters[2]) });
+      chain(third).push({ args: words.slice(3), packets: Number(counters[1]), bytes: Number(counters[2]) });
     }
   }
   return chains;

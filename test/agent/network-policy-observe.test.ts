@@ -138,6 +138,10 @@ test('words: blanks and tabs separate, quotes group and unescape, a line end out
     ['d e', 'f"g\\'],
   ]);
   t.deepEqual(listingLines('"unterminated x\ny'), [['"unterminated', 'x'], ['y']]);
+  const longest = 'q'.repeat(4096);
+  t.deepEqual(listingLines(`"${longest}" a`), [[longest, 'a']], '4,096 characters in quotes are one word');
+  t.deepEqual(listingLines(`"${longest}q" a`), [[`"${longest}q"`, 'a']], 'one more is a plain word');
+  t.deepEqual(listingLines('"a\\"'), [['"a\\"']], 'a quote escaped by the last backslash closes nothing');
 });
 
 const withoutSet = compile({ policies: [], pods: [], namespaces: [] });
