@@ -9,7 +9,7 @@ import { compile, type PodView } from '../../agent/network-policy/compile.ts';
 import { planApply } from '../../agent/network-policy/plan.ts';
 import { renderFilter, renderSetCreation, renderSetRemoval } from '../../agent/network-policy/render.ts';
 import { NetworkPolicyApplier } from '../../agent/network-policy/applier.ts';
-import { fixedChains, hookArgs } from '../../agent/network-policy/ruleset.ts';
+import { fixedChains, hookArgs, type Rule } from '../../agent/network-policy/ruleset.ts';
 import type { NetworkPolicy } from '../../kube/networkingv1.ts';
 
 const pod = (name: string, ip: string, local: boolean): PodView => ({
@@ -173,5 +173,34 @@ test('plan: new sets before the restore, unused sets after it, the hook moved wh
   t.deepEqual(
     gone.map((s) => s.kind),
     ['restore-rules', 'destroy-sets'],
+  );
+});
+
+test('a ruleset’s chains are rendered once: the change check and the apply share the text', (t) => {
+  const compiled = compile({ policies: [fromBAndC], pods, namespaces: [] });
+  let walks = 0;
+  class CountedChains extends Map<string, readonly Rule[]> {
+    override [Symbol.iterator]() {
+      walks++;
+      return super[Symbol.iterator]();
+    }
+  }
+  const counted = { chains: new CountedChains(compiled.chains), sets: compiled.sets };
+  const states = [
+    nothingThere,
+    { chains: new Set([...compiled.chains.keys(), 'BOSUNPOL-PODI-STALE']), hookFirst: false, hookPresent: true },
+    { chains: new Set(compiled.chains.keys()), hookFirst: true, hookPresent: true },
+  ];
+  const texts = states.map((observed) => renderFilter(counted, observed));
+  t.is(walks, 1, 'the rules were walked for the first payload only');
+  const fresh = () => ({ chains: new Map(compiled.chains), sets: compiled.sets });
+  t.deepEqual(
+    texts,
+    states.map((observed) => renderFilter(fresh(), observed)),
+    'the same text as a ruleset rendered anew, whatever the node holds',
+  );
+  t.true(
+    texts[1]!.includes(':BOSUNPOL-PODI-STALE - [0:0]\n-A BOSUNPOL-FORWARD '),
+    'stale chains declared before the rules',
   );
 });
