@@ -90,15 +90,16 @@ export class NetworkPolicyApplier {
 
   /**
    * Refreshes the running drop totals without changing anything (for /metrics between syncs), and
-   * says whether our hook is still first in FORWARD (something inserted above it must not wait for
-   * the periodic sync: it could accept packets our rules would drop).
+   * says whether our rules are intact: the hook first in FORWARD and the drop chains there (a rule
+   * inserted above the hook, or our chains flushed, must not wait for the periodic sync: packets
+   * our rules would drop get through meanwhile).
    */
-  async readCounters(): Promise<Record<Direction, DropCounts> & { hookFirst: boolean }> {
-    const { counters, hookFirst } = await this.#observe();
+  async readCounters(): Promise<Record<Direction, DropCounts> & { intact: boolean }> {
+    const { counters, hookFirst, dropChainsPresent } = await this.#observe();
     return {
       ingress: add(this.dropped.ingress, counters.ingress),
       egress: add(this.dropped.egress, counters.egress),
-      hookFirst,
+      intact: hookFirst && dropChainsPresent,
     };
   }
 

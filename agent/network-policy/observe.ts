@@ -19,6 +19,8 @@ export interface DropCounts {
 /** The hook's position and the drop chains' counters, as read just before an apply. */
 export interface ObservedRules extends ObservedFilter {
   readonly counters: Readonly<Record<Direction, DropCounts>>;
+  /** Both drop chains exist (every pod chain jumps to one: without them a restore of ours is due). */
+  readonly dropChainsPresent: boolean;
 }
 
 /** The chains the quick read lists; all of them exist while our rules are in place. */
@@ -58,6 +60,7 @@ export function observeRules(listing: FilterListing, chains: ReadonlySet<string>
       ingress: dropCounts(listing, fixedChains.dropIngress),
       egress: dropCounts(listing, fixedChains.dropEgress),
     },
+    dropChainsPresent: listing.has(fixedChains.dropIngress) && listing.has(fixedChains.dropEgress),
   };
 }
 

@@ -23,6 +23,8 @@ const shared = sharedInProcess(test);
 class RecordingHost implements CommandRunner {
   readonly restores: string[] = [];
   forwardRules = '';
+  /** Whether our drop chains exist (a restore puts them back). */
+  dropChains = true;
   /** Listings of FORWARD and the drop chains: an iptables-restore that only lists, or iptables-save. */
   reads = 0;
   async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
@@ -30,12 +32,15 @@ class RecordingHost implements CommandRunner {
     const listing = argv[0] === 'iptables-save' || (argv[0] === 'iptables-restore' && input.includes('\n-S '));
     if (listing) {
       this.reads++;
-      const stdout = `-P FORWARD ACCEPT\n${this.forwardRules}\n-N ${fixedChains.dropIngress}\n-N ${fixedChains.dropEgress}\n`;
-      return { code: 0, stdout, stderr: '' };
+      const drops = this.dropChains ? `-N ${fixedChains.dropIngress}\n-N ${fixedChains.dropEgress}\n` : '';
+      // iptables-restore fails listing a chain that does not exist; iptables-save lists what there is
+      const code = this.dropChains || argv[0] === 'iptables-save' ? 0 : 1;
+      return { code, stdout: `-P FORWARD ACCEPT\n${this.forwardRules}\n${drops}`, stderr: '' };
     }
     if (argv[0] === 'iptables-restore') {
       this.restores.push(input);
       this.forwardRules = `-A FORWARD ${hookArgs}`;
+      this.dropChains = true;
     }
     return { code: 0, stdout: '', stderr: '' };
   }
@@ -132,6 +137,19 @@ test('a rule put above our hook in FORWARD is noticed at the next check, not at 
     host.forwardRules = `-A FORWARD -j ACCEPT\n-A FORWARD ${hookArgs}`;
     await until(() => host.restores.length === 2, 'a sync that puts the hook back on top');
     t.true(host.restores[1]!.includes(`-D FORWARD ${hookArgs}\n-I FORWARD 1 ${hookArgs}`));
+  });
+});
+
+test('drop chains removed by hand under a hook still first are noticed at the next check', async (t) => {
+  const client = shared.client();
+  const pod = await isolatedPod(client, 'np-drops', 'np-node-4');
+  await withEnforcer({ client, nodeName: 'np-node-4', checkMs: 100 }, async (enforcer, host) => {
+    await enforcer.admitPod(pod, '10.244.6.6');
+    await until(() => host.restores.length === 1, 'the first sync');
+    host.dropChains = false;
+    await until(() => host.restores.length === 2, 'a sync that puts the drop chains back');
+    t.true(host.restores[1]!.includes(`:${fixedChains.dropIngress} - [0:0]`));
+    t.true(host.dropChains);
   });
 });
 
