@@ -192,12 +192,13 @@ if (unavailable !== undefined) {
       t.is(intact.firstInForward, `-A FORWARD ${hookArgs}`);
       t.false(await reaches(a), 'the policy drops the client');
       reads.length = 0;
-      await applier.apply(ruleset);
+      const again = await applier.apply(ruleset);
       t.deepEqual(
         reads,
         ['iptables-restore'],
         'an apply over intact rules reads them with one iptables-restore that only lists',
       );
+      t.notRegex(again, /^-[ADI] FORWARD /m, 'and recognises the hook iptables lists as ours: it stays untouched');
 
       const podChain = [...ruleset.chains.keys()].find((name) => name.includes('-PODI-'))!;
       const drifts: [string, string[][]][] = [
