@@ -1,10 +1,10 @@
 /**
- * What the applier reads from the node before it plans, and how it reads it with one process:
- *   - when it knows which chains and sets of ours exist (it wrote them): one iptables-restore that
- *     only lists FORWARD and the two drop chains (`-S`, with counters) and commits nothing, so the
- *     kernel's table is fetched once and nothing is written;
+ * What the applier reads from the node before it plans, and how:
+ *   - when it knows which chains and sets of ours exist (it wrote them): one process, an
+ *     iptables-restore that only lists FORWARD and the two drop chains (`-S`, with counters) and
+ *     commits nothing, so the kernel's table is fetched once and nothing is written;
  *   - otherwise (first sync, after a failed one, or a chain of ours is gone): `iptables-save -t
- *     filter -c` for every chain, next to `ipset list -n` for the sets.
+ *     filter -c` for every chain, side by side with `ipset list -n` for the sets.
  * Reading the listings is pure.
  */
 import { listingLines, type FilterListing } from './filter-listing.ts';
