@@ -4,10 +4,19 @@
  */
 import type { CommandResult, CommandRunner } from '../netproxy/command-runner.ts';
 
-/** `iptables-restore -w` → `iptables-restore`; `ipset restore` → `ipset restore` (a subcommand names more than a flag). */
-export function commandName(argv: readonly string[]): string {
+/** Restore input that only lists chains (`-S`, `-L`) and so writes nothing: a read of the table. */
+const listsOnly = (input: string) =>
+  input.split('\n').every((line) => line === '' || line === 'COMMIT' || /^(\*|-S |-L )/.test(line));
+
+/**
+ * `iptables-restore -w` → `iptables-restore`; `ipset restore` → `ipset restore` (a subcommand names
+ * more than a flag); an iptables-restore that only lists → `iptables-restore (read)`, apart from
+ * the restore that writes.
+ */
+export function commandName(argv: readonly string[], input?: string): string {
   const [program = '', next] = argv;
   const base = program.split('/').at(-1) ?? program;
+  if (base.endsWith('-restore') && input !== undefined && listsOnly(input)) return `${base} (read)`;
   return next !== undefined && /^[a-z][a-z-]*$/.test(next) ? `${base} ${next}` : base;
 }
 
@@ -25,7 +34,7 @@ export class TimedRunner implements CommandRunner {
     try {
       return await this.#inner.run(argv, options);
     } finally {
-      const name = commandName(argv);
+      const name = commandName(argv, options?.input);
       this.#spent.set(name, (this.#spent.get(name) ?? 0) + performance.now() - started);
     }
   }

@@ -7,9 +7,10 @@
  *   - render_ms: compile + the filter payload + the ipset text (pure; median of warm runs), and
  *     render_cpu_ms, the CPU time of the same (what it costs when the host is busy with other work);
  *   - apply_ms: the agent's whole sync into a network namespace that already holds the rules
- *     (observe FORWARD and the drop counters, iptables-restore; no set changes), median;
+ *     (read FORWARD and the drop counters, iptables-restore; no set changes), median;
  *   - restore_only_ms: iptables-restore alone of the same payload into another namespace that holds
- *     it, median; ratio = apply / restore_only (target ≤ 1.15, render ≤ 100 ms);
+ *     it, median; each taken right after an apply, so both meet the same load; ratio = apply /
+ *     restore_only (target ≤ 1.15, render ≤ 100 ms);
  *   - first_apply_ms: the first sync into an empty namespace (ipsets created too).
  * Every rule goes into namespaces created here, never the host's.
  * Writes bench/results/network-policy[-quick].json; the last line is the JSON summary.
@@ -122,22 +123,23 @@ async function main(): Promise<void> {
     const applier = new NetworkPolicyApplier(runner);
     const firstApply = await timed(() => applier.apply(ruleset));
     runner.take();
-    const applies: number[] = [];
-    // each apply split into the processes it ran (by command), to say where an apply's time goes
-    const byCommand = new Map<string, number[]>();
-    for (let i = 0; i < runs; i++) {
-      applies.push(await timed(() => applier.apply(ruleset)));
-      for (const [name, spent] of runner.take()) byCommand.set(name, [...(byCommand.get(name) ?? []), spent]);
-    }
-
     // the same payload restored alone, into a namespace holding the same sets and rules
     const sets = await lab.run(baseline, ['ipset', 'restore'], renderSetCreation(ruleset, new Set()), 120_000);
     if (sets.code !== 0) throw new Error(`ipset restore: ${sets.stderr}`);
     const restore = () => lab.run(baseline, ['iptables-restore', '-w', '--noflush'], payload, 120_000);
     const first = await restore();
     if (first.code !== 0) throw new Error(`iptables-restore: ${first.stderr}`);
+
+    // applies and restores alone take turns, so that both meet the same load on a shared host
+    const applies: number[] = [];
     const restores: number[] = [];
-    for (let i = 0; i < runs; i++) restores.push(await timed(restore));
+    // each apply split into the processes it ran (by command), to say where an apply's time goes
+    const byCommand = new Map<string, number[]>();
+    for (let i = 0; i < runs; i++) {
+      applies.push(await timed(() => applier.apply(ruleset)));
+      for (const [name, spent] of runner.take()) byCommand.set(name, [...(byCommand.get(name) ?? []), spent]);
+      restores.push(await timed(restore));
+    }
 
     const summary = {
       suite: 'network-policy',

@@ -1,12 +1,22 @@
 /**
- * Puts a compiled ruleset on the node: observe (our chains, the FORWARD hook, the drop counters;
- * one process) → ipset restore of new sets → one iptables-restore → ipset restore destroying the
- * sets no longer used. The drop chains are rewritten with each restore, so their counters are read
- * just before and added to running totals.
+ * Puts a compiled ruleset on the node: observe (one process, see observe.ts) → plan (pure, see
+ * plan.ts) → run the planned commands in order. The drop chains are rewritten with each restore,
+ * so their counters are read just before and added to running totals.
  */
 import type { CommandRunner } from '../../netproxy/command-runner.ts';
-import { chainPrefix, fixedChains, setPrefix, type Direction, type Ruleset } from './ruleset.ts';
-import { renderFilter, renderSetCreation, renderSetRemoval, type ObservedFilter } from './render.ts';
+import { parseFilterListing } from './filter-listing.ts';
+import {
+  fullReadArgv,
+  listsEveryQuickChain,
+  observeRules,
+  ownChains,
+  ownSets,
+  quickReadInput,
+  type DropCounts,
+  type ObservedRules,
+} from './observe.ts';
+import { planApply, type ObservedNode } from './plan.ts';
+import type { Direction, Ruleset } from './ruleset.ts';
 
 class NetworkPolicyApplyError extends Error {
   readonly code = 'BOSUN_NETWORK_POLICY_APPLY_FAILED';
@@ -16,28 +26,18 @@ class NetworkPolicyApplyError extends Error {
   }
 }
 
-export interface DropCounts {
-  packets: number;
-  bytes: number;
-}
-
-const listSeparator = '--bosunpol--';
-
-/** Packets and bytes of the first rule of an `iptables -L <chain> -v -x -n` listing. */
-export function parseFirstRuleCounters(listing: string): DropCounts {
-  const line = listing.split('\n').find((l) => /^\s*\d+\s+\d+\s/.test(l));
-  if (line === undefined) return { packets: 0, bytes: 0 };
-  const [packets = '0', bytes = '0'] = line.trim().split(/\s+/);
-  return { packets: Number(packets), bytes: Number(bytes) };
+/** Our chains and sets as the last restore left them. */
+interface Known {
+  chains: Set<string>;
+  sets: Set<string>;
+  /** Why ipset cannot be used here (not installed, no kernel support), when it cannot. */
+  ipsetProblem: string | undefined;
 }
 
 export class NetworkPolicyApplier {
   readonly #runner: CommandRunner;
-  /** Our chains and sets as of the last restore; undefined until read from the node once. */
-  #chains: Set<string> | undefined;
-  #sets: Set<string> | undefined;
-  /** Why ipset cannot be used here (not installed, no kernel support), when it cannot. */
-  #ipsetProblem: string | undefined;
+  /** Undefined until read from the node, and again once a restore failed (what exists is unknown then). */
+  #known: Known | undefined;
   readonly dropped: Record<Direction, DropCounts> = {
     ingress: { packets: 0, bytes: 0 },
     egress: { packets: 0, bytes: 0 },
@@ -56,88 +56,80 @@ export class NetworkPolicyApplier {
     return r.stdout;
   }
 
-  /** What of ours exists after a restart (or someone else's flush): read in full once. */
-  async #readOwnState(): Promise<void> {
-    const saved = await this.#run(['iptables-save', '-t', 'filter']);
-    this.#chains = new Set(
-      saved
-        .split('\n')
-        .filter((l) => l.startsWith(`:${chainPrefix}`))
-        .map((l) => l.slice(1).split(' ')[0]!),
-    );
-    // without ipset, policies whose peers are single addresses or plain CIDRs still work
-    this.#ipsetProblem = undefined;
-    const sets = await this.#run(['ipset', 'list', '-n']).catch((err: Error) => {
-      this.#ipsetProblem = err.message;
-      return '';
-    });
-    this.#sets = new Set(sets.split('\n').filter((name) => name.startsWith(setPrefix)));
+  /** Everything of ours, after a restart or someone else's flush: the filter table and the sets, side by side. */
+  async #readAll(): Promise<ObservedRules & ObservedNode> {
+    let ipsetProblem: string | undefined;
+    const [saved, sets] = await Promise.all([
+      this.#run(fullReadArgv),
+      // without ipset, policies whose peers are single addresses or plain CIDRs still work
+      this.#run(['ipset', 'list', '-n']).catch((err: Error) => {
+        ipsetProblem = err.message;
+        return '';
+      }),
+    ]);
+    const listing = parseFilterListing(saved);
+    this.#known = { chains: ownChains(listing), sets: ownSets(sets), ipsetProblem };
+    return { ...observeRules(listing, this.#known.chains), sets: this.#known.sets };
   }
 
   /** FORWARD's rules and both drop chains' counters, with one process. */
-  async #observe(): Promise<ObservedFilter & { readonly counters: Record<Direction, DropCounts> }> {
-    const script = [
-      'iptables -w -S FORWARD',
-      `echo ${listSeparator}`,
-      `iptables -w -L ${fixedChains.dropIngress} -v -x -n 2>/dev/null`,
-      `echo ${listSeparator}`,
-      `iptables -w -L ${fixedChains.dropEgress} -v -x -n 2>/dev/null`,
-      'true',
-    ].join('; ');
-    const [forward = '', ingress = '', egress = ''] = (await this.#run(['sh', '-c', script])).split(
-      `${listSeparator}\n`,
-    );
-    const rules = forward.split('\n').filter((l) => l.startsWith('-A FORWARD '));
-    const isHook = (l: string) => l.endsWith(`-j ${fixedChains.top}`);
-    return {
-      chains: this.#chains ?? new Set(),
-      hookFirst: rules.length > 0 && isHook(rules[0]!),
-      hookPresent: rules.some(isHook),
-      counters: { ingress: parseFirstRuleCounters(ingress), egress: parseFirstRuleCounters(egress) },
-    };
+  async #observe(): Promise<ObservedRules & ObservedNode> {
+    const known = this.#known;
+    if (known !== undefined) {
+      const r = await this.#runner.run(['iptables-restore', '-w', '--noflush'], {
+        input: quickReadInput,
+        timeoutMs: 120_000,
+      });
+      const listing = parseFilterListing(r.stdout);
+      if (r.code === 0 && listsEveryQuickChain(listing))
+        return { ...observeRules(listing, known.chains), sets: known.sets };
+      // a drop chain is gone (a flush, a hand edit), or this iptables cannot list inside a restore
+    }
+    return this.#readAll();
   }
 
   /**
    * Refreshes the running drop totals without changing anything (for /metrics between syncs), and
-   * says whether our hook is still first in FORWARD (something inserted above it must not wait for
-   * the periodic sync: it could accept packets our rules would drop).
+   * says whether our rules are intact: the hook first in FORWARD and the drop chains there (a rule
+   * inserted above the hook, or our chains flushed, must not wait for the periodic sync: packets
+   * our rules would drop get through meanwhile).
    */
-  async readCounters(): Promise<Record<Direction, DropCounts> & { hookFirst: boolean }> {
-    const { counters, hookFirst } = await this.#observe();
+  async readCounters(): Promise<Record<Direction, DropCounts> & { intact: boolean }> {
+    const { counters, hookFirst, dropChainsPresent } = await this.#observe();
     return {
       ingress: add(this.dropped.ingress, counters.ingress),
       egress: add(this.dropped.egress, counters.egress),
-      hookFirst,
+      intact: hookFirst && dropChainsPresent,
     };
   }
 
   /** Applies the ruleset; returns the filter payload it restored (for the logs and benchmarks). */
   async apply(ruleset: Ruleset): Promise<string> {
-    if (this.#chains === undefined || this.#sets === undefined) await this.#readOwnState();
     const observed = await this.#observe();
-    const create = renderSetCreation(ruleset, this.#sets!);
-    if (create !== '') {
-      await this.#run(['ipset', 'restore'], create).catch((err: Error) => {
-        throw new NetworkPolicyApplyError(
-          `these policies need address sets and ipset failed (install the ipset package): ${this.#ipsetProblem ?? err.message}`,
-        );
-      });
-    }
-    for (const name of ruleset.sets.keys()) this.#sets!.add(name);
-    const payload = renderFilter(ruleset, observed);
-    try {
-      await this.#run(['iptables-restore', '-w', '--noflush'], payload);
-    } catch (err) {
-      // what exists is unknown now: read it in full before the next try
-      this.#chains = undefined;
-      throw err;
-    }
-    for (const d of ['ingress', 'egress'] as const) this.dropped[d] = add(this.dropped[d], observed.counters[d]);
-    this.#chains = new Set(ruleset.chains.keys());
-    const remove = renderSetRemoval(ruleset, this.#sets!);
-    if (remove !== '') {
-      await this.#run(['ipset', 'restore'], remove);
-      this.#sets = new Set(ruleset.sets.keys());
+    const known = this.#known!;
+    let payload = '';
+    for (const step of planApply(ruleset, observed)) {
+      if (step.kind === 'create-sets') {
+        await this.#run(step.argv, step.input).catch((err: Error) => {
+          throw new NetworkPolicyApplyError(
+            `these policies need address sets and ipset failed (install the ipset package): ${known.ipsetProblem ?? err.message}`,
+          );
+        });
+        for (const name of ruleset.sets.keys()) known.sets.add(name);
+      } else if (step.kind === 'restore-rules') {
+        payload = step.input;
+        try {
+          await this.#run(step.argv, step.input);
+        } catch (err) {
+          this.#known = undefined;
+          throw err;
+        }
+        for (const d of ['ingress', 'egress'] as const) this.dropped[d] = add(this.dropped[d], observed.counters[d]);
+        known.chains = new Set(ruleset.chains.keys());
+      } else {
+        await this.#run(step.argv, step.input);
+        known.sets = new Set(ruleset.sets.keys());
+      }
     }
     return payload;
   }

@@ -18,7 +18,8 @@ import { refs } from '../../kube/resource-ref.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { CommandRunner } from '../../netproxy/command-runner.ts';
 import type { Logger } from 'pino';
-import { NetworkPolicyApplier, type DropCounts } from './applier.ts';
+import { NetworkPolicyApplier } from './applier.ts';
+import type { DropCounts } from './observe.ts';
 import { compile, type PodView } from './compile.ts';
 import { namespaceView, podView } from './pod-view.ts';
 import { renderFilter } from './render.ts';
@@ -38,7 +39,7 @@ interface EnforcerOptions {
   log: Logger;
   /** Sync even when nothing changed this often (default 30 s), while a pod here is isolated. */
   resyncMs?: number;
-  /** Read the drop counters and check that our hook is first in FORWARD this often (default 5 s), while a pod here is isolated. */
+  /** Read the drop counters and check that our hook is first in FORWARD and the drop chains exist this often (default 5 s), while a pod here is isolated. */
   checkMs?: number;
 }
 
@@ -272,9 +273,9 @@ export class NetworkPolicyEnforcer {
     // the next sync that isolates one observes FORWARD anyway (and puts the hook first)
     if (this.#running || this.#appliedGeneration < 0 || !this.#appliedCanDrop) return;
     try {
-      const { hookFirst, ...dropped } = await this.#applier.readCounters();
+      const { intact, ...dropped } = await this.#applier.readCounters();
       this.#dropped = dropped;
-      if (!hookFirst) {
+      if (!intact) {
         this.#forceNext = true;
         this.#changed();
       }

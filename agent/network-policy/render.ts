@@ -45,12 +45,35 @@ function ruleText(chain: string, rule: Rule): string {
   return parts.join(' ');
 }
 
+/**
+ * A ruleset's chain declarations and rules as text, rendered once per ruleset: the enforcer's
+ * check for a change and the apply that follows both need them, and at a thousand policies they
+ * take milliseconds. Rulesets are not changed once compiled.
+ */
+const renderedChains = new WeakMap<Ruleset, { readonly declarations: string; readonly rules: string }>();
+
+function chainsText(ruleset: Ruleset): { readonly declarations: string; readonly rules: string } {
+  let text = renderedChains.get(ruleset);
+  if (text === undefined) {
+    const rules: string[] = [];
+    for (const [name, chainRules] of ruleset.chains) for (const rule of chainRules) rules.push(ruleText(name, rule));
+    text = {
+      declarations: [...ruleset.chains.keys()].map((name) => `:${name} - [0:0]`).join('\n'),
+      rules: rules.join('\n'),
+    };
+    renderedChains.set(ruleset, text);
+  }
+  return text;
+}
+
 /** The filter table payload: our chains flushed and refilled, stale ones deleted, the hook first in FORWARD. */
 export function renderFilter(ruleset: Ruleset, observed: ObservedFilter): string {
+  const { declarations, rules } = chainsText(ruleset);
   const out = ['*filter'];
+  if (declarations !== '') out.push(declarations);
   const stale = [...observed.chains].filter((c) => !ruleset.chains.has(c)).sort();
-  for (const name of [...ruleset.chains.keys(), ...stale]) out.push(`:${name} - [0:0]`);
-  for (const [name, rules] of ruleset.chains) for (const rule of rules) out.push(ruleText(name, rule));
+  for (const name of stale) out.push(`:${name} - [0:0]`);
+  if (rules !== '') out.push(rules);
   for (const name of stale) out.push(`-X ${name}`);
   if (!observed.hookFirst) {
     if (observed.hookPresent) out.push(`-D FORWARD ${hookArgs}`);

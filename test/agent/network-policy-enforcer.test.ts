@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { NetworkPolicyEnforcer } from '../../agent/network-policy/enforcer.ts';
 import type { Pod } from '../../kube/corev1.ts';
 import { refs } from '../../kube/resource-ref.ts';
-import { hookArgs } from '../../agent/network-policy/ruleset.ts';
+import { fixedChains, hookArgs } from '../../agent/network-policy/ruleset.ts';
 import type { CommandResult, CommandRunner } from '../../netproxy/command-runner.ts';
 import { sharedInProcess } from '../controlplane/in-process.ts';
 import { userIdentity } from '../controlplane/server-process.ts';
@@ -17,22 +17,32 @@ import { KubeClient } from '../../kube/client.ts';
 const shared = sharedInProcess(test);
 
 /**
- * Answers every tool with success and keeps each iptables-restore payload; its FORWARD chain starts
- * with `forwardRules` (our hook once a restore put it there, unless told otherwise).
+ * Answers every tool with success and keeps each iptables-restore payload that writes; its FORWARD
+ * chain starts with `forwardRules` (our hook once a restore put it there, unless told otherwise).
  */
 class RecordingHost implements CommandRunner {
   readonly restores: string[] = [];
   forwardRules = '';
-  /** Listings of FORWARD and the drop chains (one `sh -c` each). */
+  /** Whether our drop chains exist (a restore puts them back). */
+  dropChains = true;
+  /** Listings of FORWARD and the drop chains: an iptables-restore that only lists, or iptables-save. */
   reads = 0;
   async run(argv: readonly string[], options: { input?: string } = {}): Promise<CommandResult> {
-    if (argv[0] === 'sh') this.reads++;
-    if (argv[0] === 'iptables-restore') {
-      this.restores.push(options.input ?? '');
-      this.forwardRules = `-A FORWARD ${hookArgs}`;
+    const input = options.input ?? '';
+    const listing = argv[0] === 'iptables-save' || (argv[0] === 'iptables-restore' && input.includes('\n-S '));
+    if (listing) {
+      this.reads++;
+      const drops = this.dropChains ? `-N ${fixedChains.dropIngress}\n-N ${fixedChains.dropEgress}\n` : '';
+      // iptables-restore fails listing a chain that does not exist; iptables-save lists what there is
+      const code = this.dropChains || argv[0] === 'iptables-save' ? 0 : 1;
+      return { code, stdout: `-P FORWARD ACCEPT\n${this.forwardRules}\n${drops}`, stderr: '' };
     }
-    const stdout = argv[0] === 'sh' ? `-P FORWARD ACCEPT\n${this.forwardRules}\n--bosunpol--\n--bosunpol--\n` : '';
-    return { code: 0, stdout, stderr: '' };
+    if (argv[0] === 'iptables-restore') {
+      this.restores.push(input);
+      this.forwardRules = `-A FORWARD ${hookArgs}`;
+      this.dropChains = true;
+    }
+    return { code: 0, stdout: '', stderr: '' };
   }
 }
 
@@ -127,6 +137,19 @@ test('a rule put above our hook in FORWARD is noticed at the next check, not at 
     host.forwardRules = `-A FORWARD -j ACCEPT\n-A FORWARD ${hookArgs}`;
     await until(() => host.restores.length === 2, 'a sync that puts the hook back on top');
     t.true(host.restores[1]!.includes(`-D FORWARD ${hookArgs}\n-I FORWARD 1 ${hookArgs}`));
+  });
+});
+
+test('drop chains removed by hand under a hook still first are noticed at the next check', async (t) => {
+  const client = shared.client();
+  const pod = await isolatedPod(client, 'np-drops', 'np-node-4');
+  await withEnforcer({ client, nodeName: 'np-node-4', checkMs: 100 }, async (enforcer, host) => {
+    await enforcer.admitPod(pod, '10.244.6.6');
+    await until(() => host.restores.length === 1, 'the first sync');
+    host.dropChains = false;
+    await until(() => host.restores.length === 2, 'a sync that puts the drop chains back');
+    t.true(host.restores[1]!.includes(`:${fixedChains.dropIngress} - [0:0]`));
+    t.true(host.dropChains);
   });
 });
 

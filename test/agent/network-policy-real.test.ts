@@ -9,7 +9,7 @@
 import test from 'ava';
 import { NetworkPolicyApplier } from '../../agent/network-policy/applier.ts';
 import { compile, type PodView } from '../../agent/network-policy/compile.ts';
-import { fixedChains, setPrefix } from '../../agent/network-policy/ruleset.ts';
+import { chainPrefix, fixedChains, hookArgs, setPrefix } from '../../agent/network-policy/ruleset.ts';
 import type { NetworkPolicy } from '../../kube/networkingv1.ts';
 import { Lab, labUnavailable } from '../netproxy/real/lab.ts';
 
@@ -161,6 +161,82 @@ if (unavailable !== undefined) {
         .map((l) => l.slice(1).split(' ')[0]);
       t.deepEqual(chains.sort(), [fixedChains.dropEgress, fixedChains.dropIngress, fixedChains.top].sort());
       t.true(await reaches(a));
+    },
+  );
+
+  test.serial(
+    'one apply puts back rules changed by hand, after reading them with one process that writes nothing',
+    async (t) => {
+      t.timeout(120_000);
+      const { node, a } = await topology('d');
+      t.true(await eventually(() => reaches(a)), 'no policy: the client reaches the server (once httpd listens)');
+      const reads: string[] = [];
+      const inner = lab.runner(node);
+      const applier = new NetworkPolicyApplier({
+        run: (argv, options) => {
+          const writes = argv[0] === 'iptables-restore' && !/^-S /m.test(options?.input ?? '');
+          if (!writes && argv[0] !== 'ipset') reads.push(argv[0]!);
+          return inner.run(argv, options);
+        },
+      });
+      const ruleset = compile({ policies: [denyServerIngress], pods, namespaces });
+      await applier.apply(ruleset);
+      const ours = async () => {
+        const saved = (await lab.inNs(node, ['iptables-save', '-t', 'filter'])).stdout.split('\n');
+        return {
+          firstInForward: saved.find((l) => l.startsWith('-A FORWARD ')),
+          rules: saved.filter((l) => l.startsWith(`:${chainPrefix}`) || l.startsWith(`-A ${chainPrefix}`)),
+        };
+      };
+      const intact = await ours();
+      t.is(intact.firstInForward, `-A FORWARD ${hookArgs}`);
+      t.false(await reaches(a), 'the policy drops the client');
+      reads.length = 0;
+      const again = await applier.apply(ruleset);
+      t.deepEqual(
+        reads,
+        ['iptables-restore'],
+        'an apply over intact rules reads them with one iptables-restore that only lists',
+      );
+      t.notRegex(again, /^-[ADI] FORWARD /m, 'and recognises the hook iptables lists as ours: it stays untouched');
+
+      const podChain = [...ruleset.chains.keys()].find((name) => name.includes('-PODI-'))!;
+      const drifts: [string, string[][]][] = [
+        [
+          'a rule accepting everything put first in a drop chain',
+          [['-I', fixedChains.dropIngress, '1', '-j', 'ACCEPT']],
+        ],
+        [
+          'a pod chain deleted',
+          [
+            ['-F', fixedChains.top],
+            ['-F', podChain],
+            ['-X', podChain],
+          ],
+        ],
+        [
+          'our hook replaced by a jump for other sources only',
+          [
+            ['-D', 'FORWARD', '1'],
+            ['-I', 'FORWARD', '1', '-s', '10.244.3.0/24', '-j', fixedChains.top],
+          ],
+        ],
+        ['the whole filter table flushed', [['-F'], ['-X']]],
+      ];
+      for (const [what, commands] of drifts) {
+        for (const args of commands) {
+          const r = await lab.inNs(node, ['iptables', '-w', ...args]);
+          if (r.code !== 0) throw new Error(`iptables ${args.join(' ')}: ${r.stderr}`);
+        }
+        t.true(await eventually(() => reaches(a)), `${what}: the client gets through`);
+        reads.length = 0;
+        await applier.apply(ruleset);
+        const after = await ours();
+        t.deepEqual(after.rules, intact.rules, `${what}: our chains are as before after one apply`);
+        t.is(after.firstInForward, `-A FORWARD ${hookArgs}`, `${what}: our hook is first`);
+        t.false(await reaches(a), `${what}: the client is dropped again`);
+        t.true(reads.length <= 2, `${what}: read with ${reads.join(', ')}`);
+      }
     },
   );
 

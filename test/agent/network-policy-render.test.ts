@@ -1,13 +1,15 @@
 /**
  * The text the network policy rules are applied with: one filter payload that rewrites our chains
  * whole, deletes the stale ones and keeps our hook first in FORWARD; ipset text that creates only
- * missing sets and destroys unused ones; hostile names never reach the rule text.
+ * missing sets and destroys unused ones; hostile names never reach the rule text; and the commands
+ * planned from them, only those with work to do, in the order the tools need.
  */
 import test from 'ava';
 import { compile, type PodView } from '../../agent/network-policy/compile.ts';
+import { planApply } from '../../agent/network-policy/plan.ts';
 import { renderFilter, renderSetCreation, renderSetRemoval } from '../../agent/network-policy/render.ts';
-import { NetworkPolicyApplier, parseFirstRuleCounters } from '../../agent/network-policy/applier.ts';
-import { fixedChains, hookArgs } from '../../agent/network-policy/ruleset.ts';
+import { NetworkPolicyApplier } from '../../agent/network-policy/applier.ts';
+import { fixedChains, hookArgs, type Rule } from '../../agent/network-policy/ruleset.ts';
 import type { NetworkPolicy } from '../../kube/networkingv1.ts';
 
 const pod = (name: string, ip: string, local: boolean): PodView => ({
@@ -111,16 +113,6 @@ test('names in comments cannot break out of the rule text', (t) => {
   t.false(lines.some((l) => / -j ACCEPT$/.test(l)));
 });
 
-test('drop counters are read from the listing of a drop chain', (t) => {
-  const listing = [
-    'Chain BOSUNPOL-DROP-INGRESS (3 references)',
-    '    pkts      bytes target     prot opt in     out     source               destination',
-    '      12      720 DROP       0    --  *      *       0.0.0.0/0            0.0.0.0/0',
-  ].join('\n');
-  t.deepEqual(parseFirstRuleCounters(listing), { packets: 12, bytes: 720 });
-  t.deepEqual(parseFirstRuleCounters(''), { packets: 0, bytes: 0 });
-});
-
 test('without ipset, policies that need no set still apply; those that do fail and say why', async (t) => {
   const calls: string[] = [];
   const runner = {
@@ -145,4 +137,70 @@ test('without ipset, policies that need no set still apply; those that do fail a
   );
   const error = await t.throwsAsync(applier.apply(compile({ policies: [fromBAndC], pods, namespaces: [] })));
   t.regex(error?.message ?? '', /need address sets and ipset failed \(install the ipset package\): spawn ipset ENOENT/);
+});
+
+const withSet = compile({ policies: [fromBAndC], pods, namespaces: [] });
+const setOf = (ruleset: typeof withSet) => [...ruleset.sets.keys()][0]!;
+/** A node that holds every chain and set of `withSet`, our hook first. */
+const holdingWithSet = {
+  chains: new Set(withSet.chains.keys()),
+  hookFirst: true,
+  hookPresent: true,
+  sets: new Set([setOf(withSet)]),
+};
+
+test('plan: a node that holds what the rules need gets one restore and no hook or set command', (t) => {
+  const steps = planApply(withSet, holdingWithSet);
+  t.deepEqual(
+    steps.map((s) => s.kind),
+    ['restore-rules'],
+  );
+  t.deepEqual(steps[0]!.argv, ['iptables-restore', '-w', '--noflush']);
+  t.notRegex(steps[0]!.input, /^-[ADI] FORWARD /m, 'the hook is left where it is');
+});
+
+test('plan: new sets before the restore, unused sets after it, the hook moved when it is not first', (t) => {
+  const stale = 'bosunpol-0123456789abcdef';
+  const steps = planApply(withSet, { chains: new Set(), hookFirst: false, hookPresent: true, sets: new Set([stale]) });
+  t.deepEqual(
+    steps.map((s) => s.kind),
+    ['create-sets', 'restore-rules', 'destroy-sets'],
+  );
+  t.true(steps[0]!.input.startsWith(`create ${setOf(withSet)} `));
+  t.true(steps[1]!.input.includes(`-D FORWARD ${hookArgs}\n-I FORWARD 1 ${hookArgs}\n`));
+  t.is(steps[2]!.input, `destroy ${stale}\n`);
+  const gone = planApply(compile({ policies: [], pods, namespaces: [] }), holdingWithSet);
+  t.deepEqual(
+    gone.map((s) => s.kind),
+    ['restore-rules', 'destroy-sets'],
+  );
+});
+
+test('a ruleset’s chains are rendered once: the change check and the apply share the text', (t) => {
+  const compiled = compile({ policies: [fromBAndC], pods, namespaces: [] });
+  let walks = 0;
+  class CountedChains extends Map<string, readonly Rule[]> {
+    override [Symbol.iterator]() {
+      walks++;
+      return super[Symbol.iterator]();
+    }
+  }
+  const counted = { chains: new CountedChains(compiled.chains), sets: compiled.sets };
+  const states = [
+    nothingThere,
+    { chains: new Set([...compiled.chains.keys(), 'BOSUNPOL-PODI-STALE']), hookFirst: false, hookPresent: true },
+    { chains: new Set(compiled.chains.keys()), hookFirst: true, hookPresent: true },
+  ];
+  const texts = states.map((observed) => renderFilter(counted, observed));
+  t.is(walks, 1, 'the rules were walked for the first payload only');
+  const fresh = () => ({ chains: new Map(compiled.chains), sets: compiled.sets });
+  t.deepEqual(
+    texts,
+    states.map((observed) => renderFilter(fresh(), observed)),
+    'the same text as a ruleset rendered anew, whatever the node holds',
+  );
+  t.true(
+    texts[1]!.includes(':BOSUNPOL-PODI-STALE - [0:0]\n-A BOSUNPOL-FORWARD '),
+    'stale chains declared before the rules',
+  );
 });

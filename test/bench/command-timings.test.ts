@@ -10,6 +10,14 @@ test('a command is named by its program, and its subcommand when the next word i
   t.is(commandName(['sh', '-c', 'iptables -S FORWARD']), 'sh');
 });
 
+test('an iptables-restore that only lists chains is named apart from one that writes', (t) => {
+  const restore = ['iptables-restore', '-w', '--noflush'];
+  t.is(commandName(restore, '*filter\n-S FORWARD\n-S BOSUNPOL-DROP-INGRESS -v\nCOMMIT\n'), 'iptables-restore (read)');
+  t.is(commandName(restore, '*filter\n-S FORWARD\n-A FORWARD -j ACCEPT\nCOMMIT\n'), 'iptables-restore');
+  t.is(commandName(restore, '*filter\n:BOSUNPOL-X - [0:0]\nCOMMIT\n'), 'iptables-restore');
+  t.is(commandName(['ipset', 'restore'], 'list x\n'), 'ipset restore');
+});
+
 test('each run counts toward its command, failed runs too, and take() starts afresh', async (t) => {
   const calls: string[][] = [];
   const inner: CommandRunner = {
