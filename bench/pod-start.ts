@@ -19,6 +19,11 @@
  * API ≤ 1.2× raw at both), and where the API pods' time went, step by step, from the agent's
  * debug log (pod-start-timeline.ts), beside the raw pods' own split (RunPodSandbox, then
  * CreateContainer + StartContainer). Last line: one JSON object.
+ *
+ * `--agent-cpu-prof <dir>` profiles the agent over the whole run (its .cpuprofile lands in `dir`,
+ * with a copy of its log beside it, to line samples up with the pods' marks) and puts a digest of
+ * it in the result: what the agent process did around its pod workers. `--agent-node-args='<node
+ * options>'` starts the agent's Node with more options (a memory setting to compare).
  */
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
@@ -45,13 +50,21 @@ import { planMounts, prepareMounts, terminationMessageFile } from '../agent/pods
 import { mkdir } from 'node:fs/promises';
 import { watchRunningPods, type RunningPods } from './running-pods.ts';
 import { waitFor } from '../host/process/wait.ts';
-import { readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync } from 'node:fs';
+import { digestOfNewest, type ProfileDigest } from './scale/profile-summary.ts';
 import { summarizeTimeline, timelineSteps, type ObservedStart } from './pod-start-timeline.ts';
 import type { Pod } from '../kube/corev1.ts';
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, concurrency: { type: 'string', default: '10' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '10' },
+    'agent-cpu-prof': { type: 'string' },
+    'agent-node-args': { type: 'string' },
+  },
 });
+const agentNodeArgs = values['agent-node-args']?.split(' ').filter((a) => a !== '') ?? [];
+const agentCpuProfDir = values['agent-cpu-prof'];
 const pods = values.quick ? 10 : 50;
 const concurrency = Number(values.concurrency);
 const idle = ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'];
@@ -188,6 +201,17 @@ function apiStarter(client: KubeClient, running: RunningPods, starts: ObservedSt
   };
 }
 
+/**
+ * Stops the agent (it writes its profile as it exits), keeps its log beside the profile and digests
+ * the profile; undefined when none was written.
+ */
+async function agentProfileDigest(agent: AgentProcess, dir: string): Promise<ProfileDigest | undefined> {
+  const since = Date.now() - process.uptime() * 1000;
+  await agent.stop(10_000);
+  copyFileSync(agent.logFile, join(dir, 'agent.log'));
+  return digestOfNewest(dir, since, (message) => process.stderr.write(`agent profile unreadable: ${message}\n`));
+}
+
 const id = `bps${process.pid.toString(36)}${randomBytes(2).toString('hex')}`;
 let sandbox: Sandbox | undefined;
 let agentProcess: AgentProcess | undefined;
@@ -222,7 +246,10 @@ try {
   client = new KubeClient(loadKubeconfig(plane.kubeconfig).client);
   agentProcess = new AgentProcess(node, plane.nodeKubeconfig);
   // at debug level the agent logs the marks of each pod's start that the timeline is made of
-  agentProcess.start(['--log-level', 'debug']);
+  agentProcess.start(
+    ['--log-level', 'debug'],
+    [...agentNodeArgs, ...(agentCpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', agentCpuProfDir])],
+  );
   await agentProcess.ready();
   // every pod, the agent's or not, gets its address from the conflist the agent writes
   await waitFor(() => readdirSync(node.cniConfDir).some((f) => f.endsWith('.conflist')), {
@@ -258,6 +285,8 @@ try {
   const p50 = { raw: percentile(rawSamples, 50), agent: percentile(agentSamples, 50), api: percentile(apiSamples, 50) };
   const p99 = { raw: percentile(rawSamples, 99), agent: percentile(agentSamples, 99), api: percentile(apiSamples, 99) };
   const timeline = summarizeTimeline(apiStarts, readFileSync(agentProcess.logFile, 'utf8'), percentile);
+  const agentProfile =
+    agentCpuProfDir === undefined ? undefined : await agentProfileDigest(agentProcess, agentCpuProfDir);
   const ratio = (a: number, b: number) => Math.round((a / b) * 100) / 100;
   const apiP50Ratio = ratio(p50.api, p50.raw);
   const apiP99Ratio = ratio(p99.api, p99.raw);
@@ -293,6 +322,7 @@ try {
     api_p50_ratio: apiP50Ratio,
     api_p99_ratio: apiP99Ratio,
     samples_ms: { raw: rawSamples.map(round), agent: agentSamples.map(round), api: apiSamples.map(round) },
+    ...(agentProfile ? { profiles: [{ title: 'the agent over all rounds', ...agentProfile }] } : {}),
   };
   const verdict = (r: number) => (r <= apiRatioTarget ? 'pass' : 'miss');
   process.stdout.write(`raw CRI      p50 ${result.raw.p50} ms  p99 ${result.raw.p99} ms\n`);

@@ -7,7 +7,10 @@
  * containers and their log paths is refreshed from the runtime every 10 s (one ListContainers
  * call; ContainerStatus only for containers not seen before) — and at once when the check finds a
  * log file over the size that it does not know yet: a container that started a moment ago can
- * write megabytes before the next refresh was due. A rotation renames the live file,
+ * write megabytes before the next refresh was due. Between two such rounds, a check woken by the
+ * watch stats only the logs written since the last check: a log nobody wrote to has not grown, and
+ * a burst of container starts (each one creates a log) would otherwise stat every log of the node
+ * for each of them. A rotation renames the live file,
  * asks the runtime to reopen it (CRI ReopenContainerLog) and, if that fails, renames it back so no
  * line is lost.
  *
@@ -38,7 +41,15 @@ interface ContainerLogManagerOptions {
   listIntervalMs?: number;
   /** The pod log folder (<ns>_<pod>_<uid>/<container>/<n>.log), scanned for logs not known yet. */
   podLogDir?: string;
+  /** A log file's size in bytes, -1 when it cannot be read (tests count the reads). */
+  sizeOf?: (path: string) => Promise<number>;
 }
+
+const statSize = (path: string): Promise<number> =>
+  stat(path).then(
+    (s) => s.size,
+    () => -1,
+  );
 
 /** What --container-log-max-size and --container-log-max-files accept; a one-line error otherwise. */
 export function validateLogPolicy(maxSizeBytes: number, maxFiles: number): string | undefined {
@@ -63,6 +74,8 @@ export class ContainerLogManager {
   #watching = false;
   /** Live logs written to that belong to no container listed yet (from the watch). */
   readonly #unknownWritten = new Set<string>();
+  /** Live logs of listed containers written to since the last check began (from the watch). */
+  #knownWritten = new Set<string>();
   #wake: (() => void) | undefined;
   /** Rotations done, for tests and metrics. */
   rotations = 0;
@@ -73,11 +86,20 @@ export class ContainerLogManager {
 
   async run(signal: AbortSignal): Promise<void> {
     const watcher = this.#watchLogs();
+    const everyLogEveryMs = this.#o.checkIntervalMs ?? 1_000;
+    let everyLogAt = -Infinity;
     try {
       while (!signal.aborted) {
         this.#changed = false;
+        const written = this.#knownWritten;
+        this.#knownWritten = new Set();
+        // every log once per check interval (and always while nothing is watched); in between,
+        // what the watch saw written
+        const now = this.#o.clock.now();
+        const everyLog = !this.#watching || now - everyLogAt >= everyLogEveryMs;
+        if (everyLog) everyLogAt = now;
         try {
-          await this.checkOnce();
+          await this.checkOnce(everyLog ? undefined : written);
         } catch (err) {
           this.#o.log.warn({ err: (err as Error).message }, 'container log check failed');
         }
@@ -100,7 +122,8 @@ export class ContainerLogManager {
       const watcher = watch(root, { recursive: true, persistent: false }, (_event, name) => {
         if (name === null || !/\d+\.log$/.test(name)) return;
         const path = join(root, name);
-        if (!this.#knownPaths.has(path)) this.#unknownWritten.add(path);
+        if (this.#knownPaths.has(path)) this.#knownWritten.add(path);
+        else this.#unknownWritten.add(path);
         this.#onChange();
       });
       watcher.on('error', (err) => {
@@ -140,19 +163,22 @@ export class ContainerLogManager {
     });
   }
 
-  /** One round: refresh the container list when due, then rotate every log over its size. */
-  async checkOnce(): Promise<void> {
+  /**
+   * One round: refresh the container list when due, then rotate every log over its size (or only
+   * those of `written`, unless the list was refreshed).
+   */
+  async checkOnce(written?: ReadonlySet<string>): Promise<void> {
     const now = this.#o.clock.now();
+    let only = written;
     if (now - this.#listedAt >= (this.#o.listIntervalMs ?? 10_000) || (await this.#unknownLogOverSize())) {
       await this.#refresh();
       this.#listedAt = now;
+      only = undefined;
     }
+    const sizeOf = this.#o.sizeOf ?? statSize;
     for (const [id, logPath] of this.#containers) {
-      if (logPath === '') continue;
-      const size = await stat(logPath).then(
-        (s) => s.size,
-        () => -1,
-      );
+      if (logPath === '' || (only !== undefined && !only.has(logPath))) continue;
+      const size = await sizeOf(logPath);
       if (size < this.#o.maxSizeBytes) continue;
       try {
         await this.rotate(id, logPath, size);
@@ -170,11 +196,8 @@ export class ContainerLogManager {
    * (without a watch) any found by scanning the pod log folder.
    */
   async #unknownLogOverSize(): Promise<boolean> {
-    const overSize = (path: string) =>
-      stat(path).then(
-        (s) => s.size >= this.#o.maxSizeBytes,
-        () => false,
-      );
+    const sizeOf = this.#o.sizeOf ?? statSize;
+    const overSize = async (path: string) => (await sizeOf(path)) >= this.#o.maxSizeBytes;
     if (this.#watching) {
       for (const path of this.#unknownWritten) if (await overSize(path)) return true;
       return false;

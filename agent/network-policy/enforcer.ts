@@ -243,6 +243,11 @@ export class NetworkPolicyEnforcer {
   }
 
   #compile() {
+    const policies = this.#policies.list();
+    // without a policy no pod is isolated and none is a peer: the ruleset is the same whatever the
+    // pods, so a burst of pod starts (each one a change here) does not build a view of every pod
+    // of the cluster for every one of them
+    if (policies.length === 0) return compile({ policies, pods: [], namespaces: [] });
     const pods: PodView[] = [];
     const seen = new Set<string>();
     for (const pod of this.#pods.list()) {
@@ -262,7 +267,7 @@ export class NetworkPolicyEnforcer {
       if (view) pods.push(view);
     }
     return compile({
-      policies: this.#policies.list(),
+      policies,
       pods,
       namespaces: this.#namespaces.list().map(namespaceView),
     });

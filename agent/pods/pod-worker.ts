@@ -35,6 +35,7 @@ import {
 } from './pod-memory.ts';
 import { computePodStatus, lastReportedReady, previousStatusOf } from './pod-status.ts';
 import { planPod, type ContainerWait } from './planner.ts';
+import { podUpdateNeedsSync } from './pod-update.ts';
 import { findContainer, podKey } from './pod-containers.ts';
 import { ProbeManager } from './probe-manager.ts';
 import { RuntimeObserver } from './runtime-observer.ts';
@@ -147,11 +148,16 @@ export class PodWorker {
     this.#kick();
   }
 
-  /** The pod's latest desired state; the worker syncs to it. */
+  /**
+   * The pod's latest copy from the API. The worker syncs to it when it changes what the pod should
+   * be (podUpdateNeedsSync); a new status alone (most often the one this node just wrote) is kept
+   * for the next sync.
+   */
   update(pod: Pod): void {
     if (pod.metadata.uid !== this.uid) throw new Error(`pod worker for ${this.uid} got pod ${pod.metadata.uid}`);
+    const previous = this.#pod;
     this.#pod = pod;
-    this.#kick();
+    if (podUpdateNeedsSync(previous, pod)) this.#kick();
   }
 
   /** Resolves when no sync is running or pending. */

@@ -113,6 +113,11 @@ test('no policy: everyone reaches everyone', (t) => {
   expectTable(t, [], 80, 'TCP', new Reachability());
 });
 
+test('no policy: the ruleset is the same whatever the pods (the loop compiles none of them then)', (t) => {
+  const withoutPods = compile({ policies: [], pods: [], namespaces: [] });
+  for (const node of [1, 2]) t.deepEqual(compile({ policies: [], pods: podsFor(node), namespaces }), withoutPods);
+});
+
 test('default deny ingress isolates every pod of the namespace for ingress only', (t) => {
   const want = new Reachability();
   for (const p of podNames) want.ingressTo(`x/${p}`, false);
