@@ -6,20 +6,28 @@
  */
 import type { KubeObject } from '../../kube/types.ts';
 import { Informer, type ListWatch, type WatchEventType } from '../../kube/informer.ts';
+import { TextPool } from '../../kube/text-pool.ts';
 import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { controllerOf } from './pods.ts';
 
 /**
+ * The texts of every cached object, one instance each, shared by all the informers of this process
+ * (the scheduler's and the controllers' pods are the same pods): the values of 30,000 pods repeat.
+ */
+const cachedTexts = new TextPool();
+
+/**
  * The object as a cache keeps it: without metadata.managedFields, which no controller or scheduler
  * reads and which made up about half of a cached pod (kube-scheduler and kube-controller-manager
- * strip it from their informers for the same reason). A copy, so an object shared with others is
- * never changed. Writes from such an object keep the stored field owners: an update without
- * managedFields keeps what the server has.
+ * strip it from their informers for the same reason), and with its string values pooled. A copy
+ * where it drops a field, so an object shared with others is never changed (pooling replaces
+ * strings by equal ones, which no one can tell). Writes from such an object keep the stored field
+ * owners: an update without managedFields keeps what the server has.
  */
 function cachedForm<T extends KubeObject>(object: T): T {
-  if (object.metadata?.managedFields === undefined) return object;
+  if (object.metadata?.managedFields === undefined) return cachedTexts.shareTexts(object);
   const { managedFields: _dropped, ...metadata } = object.metadata;
-  return { ...object, metadata };
+  return cachedTexts.shareTexts({ ...object, metadata });
 }
 
 /** A ListWatch over a ClusterClient: the list is always the newest state; the watch ends only when it breaks. */
