@@ -2,6 +2,7 @@
  * `bosun server`, start to finish: open the datastore, make sure the PKI exists, wire admission,
  * authentication and authorization, create the objects every cluster starts with, then serve.
  */
+import { randomUUID } from 'node:crypto';
 import type { InflightLimits } from './api/inflight.ts';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -208,13 +209,15 @@ async function startLoops(
     ...(settings.horizontalPodAutoscaler ? { horizontalPodAutoscaler: settings.horizontalPodAutoscaler } : {}),
     ...(settings.loadBalancerPool ? { loadBalancerPool: settings.loadBalancerPool } : {}),
   };
+  // the scheduler and the controllers read this one API: their informers share objects per version
+  const versionScope = randomUUID();
   if (settings.leaderElection === undefined) {
     const loops = await startControlLoops({
       ...controllersOptions,
-      client: new KubeClusterClient(controllersHttp),
+      client: new KubeClusterClient(controllersHttp, versionScope),
       ...(settings.withoutScheduler
         ? { withoutScheduler: true }
-        : { schedulerClient: new KubeClusterClient(schedulerHttp) }),
+        : { schedulerClient: new KubeClusterClient(schedulerHttp, versionScope) }),
     });
     return { loops, clients: [controllersHttp, schedulerHttp], leases: [] };
   }
@@ -233,8 +236,8 @@ async function startLoops(
     leases: kubeLeaseClient(electionHttp),
     clock: options.clock ?? systemClock,
     logger,
-    controllers: { client: new KubeClusterClient(controllersHttp), options: controllersOptions },
-    ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp) }),
+    controllers: { client: new KubeClusterClient(controllersHttp, versionScope), options: controllersOptions },
+    ...(settings.withoutScheduler ? {} : { scheduler: new KubeClusterClient(schedulerHttp, versionScope) }),
   });
   await elected.firstRound;
   return {

@@ -8,23 +8,18 @@
  * Each object is held once: the one the shared watch decoded for every watcher of its change is
  * the one kept here, and the one a read hands out. A cache made `frozen` freezes what it holds,
  * through and through, so that no reader (a list served from memory, an authorizer, a watcher of
- * the same change) can change what the others read; a cache whose readers are not known to treat
- * objects as read-only is left unfrozen.
+ * the same change) can change what the others read, and shares what its objects have in common
+ * (frozen-form.ts); a cache whose readers are not known to treat objects as read-only is left
+ * unfrozen.
  */
 import { ApiError } from '../../kube/errors.ts';
 import type { KubeObject } from '../../kube/types.ts';
 import type { WatchHandle } from '../storage/store.ts';
 import { BucketIndex } from '../../kube/bucket-index.ts';
+import { FrozenForms } from './frozen-form.ts';
 import { keepTrying } from './keep-trying.ts';
 import type { Registry } from './registry.ts';
 import type { ResourceInfo } from './resources.ts';
-
-/** Freezes `value` and everything it holds (JSON data: no cycles). */
-function deepFreeze(value: unknown): void {
-  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return;
-  Object.freeze(value);
-  for (const inner of Object.values(value)) deepFreeze(inner);
-}
 
 export class ObjectCache {
   readonly #registry: Registry;
@@ -39,7 +34,8 @@ export class ObjectCache {
   #stopped = false;
   readonly #listeners: Array<(object: KubeObject) => void> = [];
 
-  readonly #frozen: boolean;
+  /** Set for a frozen cache: how its objects are shared and frozen. */
+  readonly #frozen: FrozenForms | undefined;
 
   constructor(
     registry: Registry,
@@ -50,11 +46,11 @@ export class ObjectCache {
     this.#registry = registry;
     this.#info = info;
     this.#index = indexBy === undefined ? undefined : new BucketIndex(indexBy);
-    this.#frozen = options.frozen ?? false;
+    this.#frozen = options.frozen ? new FrozenForms() : undefined;
   }
 
   #put(key: string, object: KubeObject | undefined): void {
-    if (object !== undefined && this.#frozen) deepFreeze(object);
+    if (object !== undefined) this.#frozen?.freeze(object);
     const before = this.#objects.get(key);
     if (object === undefined) this.#objects.delete(key);
     else this.#objects.set(key, object);

@@ -8,8 +8,10 @@
  * instead of one per client.
  *
  * The newest changes are kept in a window so that a watch starting a little behind the stream (an
- * informer lists, then watches from the list's revision) is caught up from memory. From further
- * back than the window:
+ * informer lists, then watches from the list's revision) is caught up from memory. The window is
+ * bounded by count and by the size of the values it holds, so that a resource of large objects
+ * (ConfigMaps and Secrets of up to a MiB, custom resources) keeps fewer changes rather than a
+ * thousand times its largest object. From further back than the window:
  *  - a selective watch (one node's pods, one object by name) fails with Compacted (410, "too old
  *    resource version") once the window has dropped changes, as upstream's watch cache answers: its
  *    client relists, which memory answers
@@ -51,13 +53,27 @@ interface Subscriber {
 /** The values that a change's object and previous object have for `field` (either may be missing). */
 type TriggerValues = (change: Change, field: string) => readonly string[];
 
+/** What a change holds in the window: its value and previous value (their UTF-16 length, close to their bytes for JSON). */
+function windowedSize(change: Change): number {
+  return change.value.length + (change.prevValue?.length ?? 0);
+}
+
+interface WindowBounds {
+  /** Changes kept at most. */
+  readonly changes: number;
+  /** Characters of values (new and previous) kept at most; the newest change is kept whatever its size. */
+  readonly size: number;
+}
+
 class Stream {
   readonly #window: Change[] = [];
+  /** The windowedSize of the changes in the window. */
+  #windowSize = 0;
   /** Changes at or below this revision are no longer in the window. */
   floor: number;
   /** The newest revision the stream has dispatched. */
   latest: number;
-  readonly #capacity: number;
+  readonly #bounds: WindowBounds;
   readonly #triggerValues: TriggerValues;
   readonly #untriggered = new Set<Subscriber>();
   /** field -> value -> subscribers */
@@ -69,11 +85,11 @@ class Stream {
   /** The revision the stream started from: its floor until the window first drops a change. */
   readonly start: number;
 
-  constructor(fromRevision: number, capacity: number, triggerValues: TriggerValues) {
+  constructor(fromRevision: number, bounds: WindowBounds, triggerValues: TriggerValues) {
     this.start = fromRevision;
     this.floor = fromRevision;
     this.latest = fromRevision;
-    this.#capacity = capacity;
+    this.#bounds = bounds;
     this.#triggerValues = triggerValues;
   }
 
@@ -113,7 +129,15 @@ class Stream {
 
   dispatch(change: Change): void {
     this.#window.push(change);
-    if (this.#window.length > this.#capacity) this.floor = this.#window.shift()!.revision;
+    this.#windowSize += windowedSize(change);
+    while (
+      this.#window.length > this.#bounds.changes ||
+      (this.#windowSize > this.#bounds.size && this.#window.length > 1)
+    ) {
+      const dropped = this.#window.shift()!;
+      this.#windowSize -= windowedSize(dropped);
+      this.floor = dropped.revision;
+    }
     this.latest = change.revision;
     for (const [field, values] of this.#byField) {
       for (const value of new Set(this.#triggerValues(change, field))) {
@@ -151,16 +175,21 @@ class Stream {
 interface WatchHubOptions {
   /** Changes kept per resource for watches that start behind the stream (default 1,000). */
   windowSize?: number;
+  /**
+   * Characters of serialised values (new and previous) kept per resource (default 16 Mi; a thousand
+   * changes of pods as the scale bench writes them take 4 to 8 Mi).
+   */
+  windowChars?: number;
 }
 
 export class WatchHub {
   readonly #storage: Storage;
-  readonly #windowSize: number;
+  readonly #windowBounds: WindowBounds;
   readonly #streams = new Map<string, Promise<Stream>>();
 
   constructor(storage: Storage, options: WatchHubOptions = {}) {
     this.#storage = storage;
-    this.#windowSize = options.windowSize ?? 1000;
+    this.#windowBounds = { changes: options.windowSize ?? 1000, size: options.windowChars ?? 16 * 1024 * 1024 };
   }
 
   /**
@@ -252,7 +281,7 @@ export class WatchHub {
   #stream(key: string, root: string, fromRevision: number, triggerValues: TriggerValues): Promise<Stream> {
     const existing = this.#streams.get(key);
     if (existing !== undefined) return existing;
-    const stream = new Stream(fromRevision, this.#windowSize, triggerValues);
+    const stream = new Stream(fromRevision, this.#windowBounds, triggerValues);
     const started = this.#storage
       .watch(root, fromRevision, {
         onChange: (change) => stream.dispatch(change),

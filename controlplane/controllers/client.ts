@@ -62,6 +62,11 @@ export interface WatchSubscription {
 }
 
 export interface ClusterClient {
+  /**
+   * Clients with the same scope read the same API (one server's scheduler and controllers): their
+   * informers keep one object for one version of an object (informer.ts). Absent: nothing shared.
+   */
+  readonly versionScope?: string | undefined;
   list(resource: ResourceName): Promise<ListResult>;
   watch(
     resource: ResourceName,

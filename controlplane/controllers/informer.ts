@@ -6,20 +6,59 @@
  */
 import type { KubeObject } from '../../kube/types.ts';
 import { Informer, type ListWatch, type WatchEventType } from '../../kube/informer.ts';
+import { TextPool } from '../../kube/text-pool.ts';
 import type { ClusterClient, ResourceName, WatchSubscription } from './client.ts';
 import { controllerOf } from './pods.ts';
 
 /**
+ * The texts of every cached object, one instance each, shared by all the informers of this process
+ * (the scheduler's and the controllers' pods are the same pods): the values of 30,000 pods repeat.
+ */
+const cachedTexts = new TextPool();
+
+/**
+ * The versions an informer of this process cached and no other has yet, by the client's scope
+ * (ClusterClient.versionScope: one API), API version, UID and resourceVersion. The scheduler's and the controllers' informers of a resource get every version
+ * of every object within moments of each other; one version is one stored state, so the second
+ * informer takes the object the first made instead of its own copy of it (with 30,000 pods, a
+ * third of the server's heap). Informers' objects are read-only to their readers, as upstream's are.
+ */
+const recentVersions = new Map<string, KubeObject>();
+/** Enough for the versions written while one informer's event waits for the other's (what is kept here and nowhere else is garbage held). */
+const recentVersionsKept = 1024;
+
+/** Remembers `object` as the cached form of its version (when it has one), forgetting the oldest past the bound. */
+function remembered<T extends KubeObject>(key: string | undefined, object: T): T {
+  if (key === undefined) return object;
+  recentVersions.set(key, object);
+  if (recentVersions.size > recentVersionsKept) recentVersions.delete(recentVersions.keys().next().value!);
+  return object;
+}
+
+/**
  * The object as a cache keeps it: without metadata.managedFields, which no controller or scheduler
  * reads and which made up about half of a cached pod (kube-scheduler and kube-controller-manager
- * strip it from their informers for the same reason). A copy, so an object shared with others is
- * never changed. Writes from such an object keep the stored field owners: an update without
- * managedFields keeps what the server has.
+ * strip it from their informers for the same reason), with its string values pooled, and the very
+ * object another informer of this process keeps for the same version. A copy where it drops a
+ * field, so an object shared with others is never changed (pooling replaces strings by equal ones,
+ * which no one can tell). Writes from such an object keep the stored field owners: an update
+ * without managedFields keeps what the server has.
  */
-function cachedForm<T extends KubeObject>(object: T): T {
-  if (object.metadata?.managedFields === undefined) return object;
+function cachedForm<T extends KubeObject>(object: T, scope: string | undefined): T {
+  const { uid, resourceVersion } = object.metadata ?? {};
+  // (the API version too: one stored state reads differently in two versions of a resource)
+  const key =
+    scope !== undefined && uid && resourceVersion
+      ? `${scope} ${object.apiVersion}/${uid}/${resourceVersion}`
+      : undefined;
+  const known = key === undefined ? undefined : recentVersions.get(key);
+  if (known !== undefined) {
+    recentVersions.delete(key!);
+    return known as T;
+  }
+  if (object.metadata?.managedFields === undefined) return remembered(key, cachedTexts.shareTexts(object));
   const { managedFields: _dropped, ...metadata } = object.metadata;
-  return { ...object, metadata };
+  return remembered(key, cachedTexts.shareTexts({ ...object, metadata }));
 }
 
 /** A ListWatch over a ClusterClient: the list is always the newest state; the watch ends only when it breaks. */
@@ -27,7 +66,10 @@ function clusterListWatch<T extends KubeObject>(client: ClusterClient, resource:
   return {
     async list() {
       const listed = await client.list(resource);
-      return { items: (listed.items as T[]).map(cachedForm), resourceVersion: listed.resourceVersion };
+      return {
+        items: (listed.items as T[]).map((item) => cachedForm(item, client.versionScope)),
+        resourceVersion: listed.resourceVersion,
+      };
     },
     watch(resourceVersion, onEvent, signal, started) {
       return new Promise<void>((resolve, reject) => {
@@ -47,7 +89,7 @@ function clusterListWatch<T extends KubeObject>(client: ClusterClient, resource:
           .watch(
             resource,
             resourceVersion,
-            (event) => onEvent(event.type as WatchEventType, cachedForm(event.object as T)),
+            (event) => onEvent(event.type as WatchEventType, cachedForm(event.object as T, client.versionScope)),
             (err) => end(err ?? new Error(`the ${resource} watch ended`)),
           )
           .then(

@@ -53,9 +53,11 @@ export function refFor(resource: ResourceName): ResourceRef {
 
 export class KubeClusterClient implements ClusterClient {
   readonly #client: KubeClient;
+  readonly versionScope: string | undefined;
 
-  constructor(client: KubeClient) {
+  constructor(client: KubeClient, versionScope?: string) {
     this.#client = client;
+    this.versionScope = versionScope;
   }
 
   async list(resource: ResourceName): Promise<ListResult> {

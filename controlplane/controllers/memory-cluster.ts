@@ -32,6 +32,8 @@ interface Recorded {
 
 interface MemoryClusterOptions {
   readonly clock?: Clock;
+  /** Informers over clusters of the same scope share objects per version (ClusterClient.versionScope). */
+  readonly versionScope?: string;
 }
 
 type Method = 'create' | 'update' | 'updateStatus' | 'delete' | 'bind';
@@ -57,7 +59,10 @@ export class MemoryCluster implements ClusterClient {
   /** Every write, for tests that assert on what a loop did. */
   readonly writes: { method: Method; resource: ResourceName; key: string }[] = [];
 
+  readonly versionScope: string | undefined;
+
   constructor(options: MemoryClusterOptions = {}) {
+    this.versionScope = options.versionScope;
     const clock = options.clock ?? systemClock;
     this.#now = () => new Date(clock.now());
   }

@@ -19,6 +19,7 @@ export function writeFence(lease: string, isLeader: () => boolean): () => void {
 export function fencedClient(inner: ClusterClient, lease: string, isLeader: () => boolean): ClusterClient {
   const fence = writeFence(lease, isLeader);
   return {
+    versionScope: inner.versionScope,
     list: (resource) => inner.list(resource),
     watch: (resource, resourceVersion, onEvent, onError) => inner.watch(resource, resourceVersion, onEvent, onError),
     get: (resource, namespace, name) => inner.get(resource, namespace, name),

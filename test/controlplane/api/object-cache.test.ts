@@ -81,6 +81,46 @@ test('a frozen cache: no reader can change a cached pod, neither through the cac
   }
 });
 
+test('a frozen cache holds the field sets its pods have in common once, and hands out what the datastore holds', async (t) => {
+  const storage = new SqliteStorage(':memory:');
+  const registry = new Registry(storage, async () => undefined);
+  const cache = new ObjectCache(registry, pods, nodeOf, { frozen: true });
+  const fieldsV1 = { 'f:metadata': { 'f:labels': { 'f:app': {} } }, 'f:spec': { 'f:nodeName': {} } };
+  const managed = (name: string, time: string): KubeObject => {
+    const object = pod(name, 'n1');
+    object.metadata.managedFields = [
+      { manager: 'kubectl', operation: 'Update', apiVersion: 'v1', time, fieldsType: 'FieldsV1', fieldsV1 },
+    ];
+    return object;
+  };
+  try {
+    await registry.create(pods, 'default', managed('listed', '2026-01-01T00:00:00Z'));
+    await cache.start();
+    await registry.create(pods, 'default', managed('watched', '2026-01-01T00:00:01Z'));
+    await waitFor(() => (cache.indexed('n1') ?? []).length === 2, { what: 'both pods cached', timeoutMs: 2000 });
+    const [listed, watched] = await Promise.all([cache.get('default', 'listed'), cache.get('default', 'watched')]);
+    const fieldSetOf = (object: KubeObject | undefined) =>
+      (object?.metadata.managedFields as { fieldsV1: Record<string, unknown> }[] | undefined)?.[0]?.fieldsV1;
+    t.truthy(fieldSetOf(listed));
+    t.is(fieldSetOf(listed), fieldSetOf(watched), 'one field set for both pods');
+    // what a reader gets is what the datastore holds, times included
+    t.deepEqual(listed, await registry.get(pods, 'default', 'listed'));
+    t.deepEqual(watched, await registry.get(pods, 'default', 'watched'));
+    // the shared field set is frozen: a reader of one pod cannot change the other's
+    t.throws(() => {
+      fieldSetOf(listed)!['f:status'] = {};
+    });
+    t.throws(() => {
+      (fieldSetOf(listed)!['f:spec'] as Record<string, unknown>)['f:nodeName'] = 'x';
+    });
+    t.deepEqual(fieldSetOf(watched), fieldsV1);
+  } finally {
+    cache.stop();
+    await registry.close();
+    await storage.close();
+  }
+});
+
 test('a watch line is the JSON of the event, and the text kept for reuse stays a few objects however many are watched', (t) => {
   const shared = pod('shared', 'n1');
   const line = watchEventLine({ type: 'MODIFIED', object: shared });

@@ -198,17 +198,21 @@ class CountingStore {
   }
 }
 
+/** No trigger values: a watch given a trigger gets only what the window replays to it. */
+const values = () => [] as string[];
+
+/** Callbacks that record the last segment of each changed key (or the error) in `list`. */
+const seen = (list: string[]): WatchCallbacks => ({
+  onChange: (c: Change) => list.push(c.key.split('/').at(-1)!),
+  onError: (e) => list.push(`error ${e.message}`),
+});
+
 test('a watch from before the window replays from the datastore, then joins the stream and drops its own watch', async (t) => {
   const inner = new SqliteStorage(':memory:');
   const store = new CountingStore(inner);
   const hub = new WatchHub(store as unknown as Storage, { windowSize: 3 });
   try {
     const from = await inner.currentRevision();
-    const values = () => [] as string[];
-    const seen = (list: string[]): WatchCallbacks => ({
-      onChange: (c: Change) => list.push(c.key.split('/').at(-1)!),
-      onError: (e) => list.push(`error ${e.message}`),
-    });
     const early: string[] = [];
     await hub.watch('pods', '/registry/pods/', '/registry/pods/', from, undefined, values, seen(early));
     for (let i = 0; i < 6; i++) await inner.create(`/registry/pods/ns/p${i}`, '{}');
@@ -248,6 +252,74 @@ test('a watch from before the window replays from the datastore, then joins the 
       ),
     );
     t.is((err as StorageError).code, 'BOSUN_STORAGE_COMPACTED');
+  } finally {
+    await hub.close();
+    await inner.close();
+  }
+});
+
+test('a window of large values keeps fewer changes, and a watch from before it is answered as from before any window', async (t) => {
+  const inner = new SqliteStorage(':memory:');
+  const store = new CountingStore(inner);
+  // room for a thousand changes by count, but only for about three of these values by size
+  const hub = new WatchHub(store as unknown as Storage, { windowSize: 1000, windowChars: 3 * 1024 + 100 });
+  try {
+    const from = await inner.currentRevision();
+    const large = JSON.stringify({ data: 'x'.repeat(1000) });
+    await hub.watch('cm', '/registry/configmaps/', '/registry/configmaps/', from, undefined, values, seen([]));
+    const revisions: number[] = [];
+    for (let i = 0; i < 8; i++)
+      revisions.push((await inner.create(`/registry/configmaps/ns/c${i}`, large)).modRevision);
+    await settle();
+    const all = Array.from({ length: 8 }, (_, i) => `c${i}`);
+    // from inside the window: caught up from memory, no datastore watch of its own
+    const recent: string[] = [];
+    await hub.watch(
+      'cm',
+      '/registry/configmaps/',
+      '/registry/configmaps/',
+      revisions[5]!,
+      undefined,
+      values,
+      seen(recent),
+    );
+    await settle();
+    t.deepEqual(recent, ['c6', 'c7']);
+    t.is(store.open, 1, 'only the shared datastore watch');
+    // from before it: every change, replayed from the datastore, as for a watch from before a count-bound window
+    const replayed: string[] = [];
+    await hub.watch('cm', '/registry/configmaps/', '/registry/configmaps/', from, undefined, values, seen(replayed));
+    await settle();
+    t.deepEqual(replayed, all);
+    // a selective watch from before it: Compacted (410), its client relists
+    const err = await t.throwsAsync(
+      hub.watch(
+        'cm',
+        '/registry/configmaps/',
+        '/registry/configmaps/',
+        revisions[1]!,
+        { field: 'metadata.name', value: 'c3' },
+        values,
+        seen([]),
+      ),
+    );
+    t.is((err as StorageError).code, 'BOSUN_STORAGE_COMPACTED');
+    // one value larger than the whole budget is still kept: the newest change is always in the window
+    const huge = JSON.stringify({ data: 'y'.repeat(10_000) });
+    const hugeRevision = (await inner.create('/registry/configmaps/ns/huge', huge)).modRevision;
+    await settle();
+    const afterHuge: string[] = [];
+    await hub.watch(
+      'cm',
+      '/registry/configmaps/',
+      '/registry/configmaps/',
+      hugeRevision - 1,
+      { field: 'metadata.name', value: 'huge' },
+      values,
+      seen(afterHuge),
+    );
+    await settle();
+    t.deepEqual(afterHuge, ['huge']);
   } finally {
     await hub.close();
     await inner.close();

@@ -221,3 +221,25 @@ test('informer: cached objects carry no managedFields, and the objects they were
     t.deepEqual(client.peek('pods', 'a', name)?.metadata.managedFields, owners, `${name}: the source is untouched`);
   }
 });
+
+test('informer: two informers of one resource in a process hold one object per version, and each follows every change', async (t) => {
+  const client = new MemoryCluster({ versionScope: 'one-api' });
+  await client.create('pods', { metadata: { name: 'listed', namespace: 'a', labels: { v: '1' } } });
+  const scheduler = clusterInformer<KubeObject>(client, 'pods');
+  const controllers = clusterInformer<KubeObject>(client, 'pods');
+  await Promise.all([scheduler.start(), controllers.start()]);
+  await client.create('pods', { metadata: { name: 'watched', namespace: 'a', labels: { v: '1' } } });
+  const both = (key: string, v: string) =>
+    [scheduler, controllers].every((informer) => informer.get(key)?.metadata.labels?.v === v);
+  await waitFor(() => both('a/watched', '1'), { what: 'the new pod in both caches', timeoutMs: 2000 });
+  for (const key of ['a/listed', 'a/watched']) t.is(scheduler.get(key), controllers.get(key), `${key}: one object`);
+  // a new version: both move to it, again one object, equal to what the source holds
+  const listed = controllers.get('a/listed')!;
+  await client.update('pods', { ...listed, metadata: { ...listed.metadata, labels: { v: '2' } } });
+  await waitFor(() => both('a/listed', '2'), { what: 'the update in both caches', timeoutMs: 2000 });
+  t.is(scheduler.get('a/listed'), controllers.get('a/listed'));
+  t.deepEqual(scheduler.get('a/listed'), client.peek('pods', 'a', 'listed'));
+  t.is(listed.metadata.labels?.v, '1', 'the version read before is as it was');
+  scheduler.stop();
+  controllers.stop();
+});
