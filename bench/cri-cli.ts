@@ -20,7 +20,7 @@
  * under SCHED_FIFO (chrt) to approximate an idle host when others load it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,6 +28,7 @@ import { createBed, bedImages } from '../test/bed/index.ts';
 import { CriClient } from '../cri/client.ts';
 import { digestProfiles } from './scale/profile-summary.ts';
 import type { PodSandboxConfig } from '../cri/types.ts';
+import { busyShare, parseCpuTimes, waitForQuietHost } from './host-quiet.ts';
 
 const { values } = parseArgs({
   options: {
@@ -114,16 +115,40 @@ try {
   }
   process.stdout.write(`created ${containers} containers in ${Math.round(performance.now() - setupStarted)} ms\n`);
 
+  // The build and the 100 container starts just before leave the runtime and the kernel busy for a
+  // while; the timed runs measure a command on a settled node, so they wait for that to pass.
+  const hostAfterSetup = await waitForQuietHost({ limitMs: 60_000 });
+  process.stdout.write(
+    `host after setup: ${hostAfterSetup.quiet ? 'quiet' : 'still busy'} after ${hostAfterSetup.waited_s} s (${hostAfterSetup.busy_pct} % busy)\n`,
+  );
+
   const env: NodeJS.ProcessEnv = { ...process.env, CONTAINER_RUNTIME_ENDPOINT: node.criEndpoint };
   delete env.NODE_COMPILE_CACHE;
   const listsAll = (stdout: string) => {
     const rows = stdout.trimEnd().split('\n').length - 1;
     if (rows !== containers) throw new Error(`bosun cri ps listed ${rows} containers, expected ${containers}`);
   };
+  const readCpu = () => parseCpuTimes(readFileSync('/proc/stat', 'utf8'));
+  /** Jiffies of all CPUs stolen by the hypervisor (the 8th field of /proc/stat's cpu line) and in total. */
+  const readSteal = () => {
+    const fields = /^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))![1]!.split(/\s+/).map(Number);
+    return { steal: fields[7] ?? 0, total: fields.slice(0, 8).reduce((sum, v) => sum + v, 0) };
+  };
   const series = (argv: string[], runEnv: NodeJS.ProcessEnv, check?: (stdout: string) => void) => {
     timeProcess(argv, runEnv, check); // warm the page cache
+    const before = readCpu();
+    const stealBefore = readSteal();
     const timings = Array.from({ length: runs }, () => timeProcess(argv, runEnv, check));
-    return { wall: timings.map((t) => t.wallMs), cpu: timings.map((t) => t.cpuMs) };
+    // the host's busy share while the series ran, the measured processes included: far above their
+    // own CPU over their wall time means something else shared the cores
+    const hostBusyPct = round(busyShare(before, readCpu()) * 100);
+    // time the hypervisor did not run this VM's CPUs: a wall time far above the CPU time with a
+    // quiet guest is either this or a wait inside the guest
+    const stealAfter = readSteal();
+    const stolen = stealAfter.steal - stealBefore.steal;
+    const elapsed = stealAfter.total - stealBefore.total;
+    const stealPct = elapsed > 0 ? round((stolen / elapsed) * 100) : 0;
+    return { wall: timings.map((t) => t.wallMs), cpu: timings.map((t) => t.cpuMs), hostBusyPct, stealPct };
   };
   const nodeStart = series([process.execPath, '-e', ''], env);
   const versionRuns = series([bosun, '--version'], env);
@@ -182,6 +207,19 @@ try {
     target_executable_ps_over_node: 3,
     target_executable_version_ms: 60,
     realtime: values.realtime,
+    host_after_setup: hostAfterSetup,
+    /** Percent of all CPUs busy during each timed series (the measured processes included). */
+    host_busy_pct: {
+      node_startup: nodeStart.hostBusyPct,
+      executable_version: executableVersion.hostBusyPct,
+      executable_ps: executablePs.hostBusyPct,
+    },
+    /** Of that, percent of all CPUs' time stolen by the hypervisor. */
+    host_steal_pct: {
+      node_startup: nodeStart.stealPct,
+      executable_version: executableVersion.stealPct,
+      executable_ps: executablePs.stealPct,
+    },
     profiles: [psProfile],
     load_average_1m: Number((await import('node:os')).loadavg()[0]!.toFixed(2)),
   };
