@@ -185,11 +185,11 @@ const only = process.argv.includes('--report-only')
     ? new Set(onlyArg.slice('--only='.length).split(','))
     : undefined;
 const outcomes: SuiteOutcome[] = [];
-// cri-cli first: it times process starts, and in the two full runs that ran it right after the
-// scale suite every process start on this VM was about 4× slower than at any other time (`node -e ''`
-// 117 and 131 ms of wall time for 21–24 ms of CPU, against 27 ms), for minutes after that suite had
-// freed its gigabytes; it takes half a minute. Then scale: it has a budget of its own and is the
-// one a stopped run should not lose.
+// cri-cli first: it times process starts, which the scale suite's aftermath was suspected of
+// slowing (`node -e ''` at 117–131 ms of wall time for 21–24 ms of CPU, against 27 ms, in the two
+// runs that ran it right after scale). Run first, it measured the same slowness (158 ms), so the
+// order is not the cause; it stays first, where it starts on the host as the run found it and costs
+// half a minute. Then scale: it has a budget of its own and is the one a stopped run should not lose.
 const firstSuites = ['cri-cli', 'scale'];
 const runOrder = [...firstSuites, ...suiteOrder.filter((s) => !firstSuites.includes(s))];
 for (const suite of runOrder) {
