@@ -1,8 +1,9 @@
 /**
  * Waits, before a suite of a full run starts, until the host's CPUs are quiet: the suite before
  * may leave work behind it (a large one frees gigabytes, stops servers and deletes datastores),
- * and a suite that starts into that measures the leftovers, e.g. `node -e ''` at 5× its quiet
- * time right after the scale suite. The wait is bounded; the report shows what it found.
+ * and a suite that starts into that measures the leftovers. The wait is bounded; the report shows
+ * what it found. It sees CPU work only: a process start slowed with the CPUs idle (cri-cli's
+ * `node -e ''` at 4–5× its usual wall time in full runs) is not something it can wait out.
  */
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
